@@ -1,0 +1,120 @@
+"""tracekit: investigate distributed traces in Jupyter.
+
+Load AWS X-Ray and OpenTelemetry traces into one spans DataFrame, analyse them (health,
+dependency graphs, critical paths, sampling bias, comparisons), look at them (waterfalls,
+service maps) and share the results (HTML reports, notebooks).
+
+>>> import tracekit as tk
+>>> spans = tk.examples.load("checkout-small")
+>>> set(spans["source"]) <= {"xray", "otlp"}
+True
+
+Names are imported lazily, so ``import tracekit`` stays light and never imports plotly,
+ipywidgets or boto3; a feature whose extra is missing raises ``MissingExtraError``
+(an ``ImportError``) naming the extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import (
+    MissingExtraError,
+    SkippedRecord,
+    TraceFormatError,
+    TraceFormatWarning,
+    TraceKitError,
+)
+from .schema import (
+    SPAN_COLUMNS,
+    empty_spans,
+    schema_markdown,
+    spans_from_columns,
+    trace_id_to_xray,
+    validate_spans,
+    xray_to_trace_id,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    # io
+    "read_xray": "tracekit.io.xray",
+    "read_otlp": "tracekit.io.otlp",
+    "read": "tracekit.io.sniff",
+    "skipped_records": "tracekit.io.sniff",
+    # structure and health
+    "trace_summary": "tracekit.structure",
+    "self_time": "tracekit.structure",
+    "health_report": "tracekit.health",
+    "detect_clock_skew": "tracekit.skew",
+    "adjust_clock_skew": "tracekit.skew",
+    "find_pii": "tracekit.pii",
+    "redact": "tracekit.pii",
+    # graphs and critical path
+    "service_graph": "tracekit.graph",
+    "critical_path": "tracekit.critical_path",
+    "critical_path_breakdown": "tracekit.critical_path",
+    "compare": "tracekit.compare",
+    "find_repeated_calls": "tracekit.repeated",
+    # sampling
+    "sampling_weights": "tracekit.sampling",
+    "weighted_summary": "tracekit.sampling",
+    "sampling_bias": "tracekit.sampling",
+    "simulate_sampling": "tracekit.sampling",
+    # what distinguishes bad traces
+    "bubble_up": "tracekit.attribution",
+    "version_regressions": "tracekit.attribution",
+    "cold_starts": "tracekit.attribution",
+    # live X-Ray (extra: aws)
+    "fetch_xray": "tracekit.xray_live",
+    "fetch_xray_summaries": "tracekit.xray_live",
+    "fetch_xray_sampling": "tracekit.xray_live",
+    "xray_coverage_audit": "tracekit.xray_live",
+    # figures (extra: plot) — data steps live beside their analyses
+    "waterfall_data": "tracekit.waterfall",
+    "plot_waterfall": "tracekit.plotting",
+    "plot_latency": "tracekit.plotting",
+    "plot_critical_path_breakdown": "tracekit.plotting",
+    "plot_service_graph": "tracekit.plotting",
+    "plot_compare": "tracekit.plotting",
+    "plot_bubble_up": "tracekit.plotting",
+    # widgets (extra: jupyter)
+    "TraceExplorer": "tracekit.widgets",
+    # reports
+    "report": "tracekit.report",
+}
+
+_SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors"}
+
+__all__ = [
+    "TraceKitError",
+    "TraceFormatError",
+    "TraceFormatWarning",
+    "MissingExtraError",
+    "SkippedRecord",
+    "SPAN_COLUMNS",
+    "empty_spans",
+    "validate_spans",
+    "spans_from_columns",
+    "schema_markdown",
+    "xray_to_trace_id",
+    "trace_id_to_xray",
+    *_EXPORTS,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tracekit.{name}")
+    raise AttributeError(f"module 'tracekit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)

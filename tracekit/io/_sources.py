@@ -1,0 +1,150 @@
+"""Turn any kind of source into parsed JSON documents, with where each came from.
+
+Shared by every reader. A *source* is a path (file or directory), a list of paths, a
+file object (text or binary), ``bytes``, a JSON string, or already-parsed JSON (dict/list).
+Files may be gzip-compressed (detected by magic bytes, not by name), a single JSON value,
+or JSON lines.
+
+Each document is yielded as a :class:`Document`: the parsed value, the file name and the
+1-based line number for JSON lines (``None`` for a single-value file).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+
+from ..errors import TraceFormatError
+
+__all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files"]
+
+Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
+
+OBJECT = "<object>"
+_SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
+
+
+@dataclass(frozen=True)
+class Document:
+    value: Any
+    file: str
+    line: int | None  # 1-based line for JSON lines, None for a single JSON value
+
+
+def is_pathlike(x: Any) -> bool:
+    if isinstance(x, os.PathLike):
+        return True
+    return isinstance(x, str) and not x.lstrip().startswith(("{", "["))
+
+
+def list_files(path: Path) -> list[Path]:
+    """Files of a directory that look like trace files, sorted, recursively."""
+    files = [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+             and any(p.name.endswith(s) for s in _SUFFIXES)]
+    return files
+
+
+def read_bytes(data: bytes, name: str) -> bytes:
+    """Decompress gzip data (by magic number); raise a clear error on a truncated stream."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
+    return data
+
+
+def parse_json(data: bytes, name: str) -> Iterator[Document]:
+    """Parse one JSON value, or JSON lines when the whole is not one value."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise TraceFormatError("file is empty", file=name)
+    try:
+        yield Document(orjson.loads(data), name, None)
+        return
+    except orjson.JSONDecodeError as whole_err:
+        first_err = whole_err
+    lines = data.split(b"\n")
+    if len(lines) == 1 or not lines[0].strip().startswith((b"{", b"[")):
+        raise TraceFormatError(_json_reason(first_err, data), file=name) from None
+    last = len(lines)
+    while last > 0 and not lines[last - 1].strip():
+        last -= 1
+    for i, raw in enumerate(lines[:last], start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            truncated = i == last and not data.rstrip(b" \t\r").endswith(b"\n")
+            what = "file is truncated: last line is incomplete JSON" if truncated else "line is not valid JSON"
+            raise TraceFormatError(f"{what} ({exc})", file=name, record=f"line {i}") from None
+        yield Document(value, name, i)
+
+
+def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
+    stripped = data.rstrip()
+    if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
+        return f"file is truncated: JSON ends early ({err})"
+    if stripped[:1] not in (b"{", b"["):
+        return f"not JSON: file starts with {data[:20]!r}"
+    return f"not valid JSON ({err})"
+
+
+def iter_documents(source: Source) -> Iterator[Document]:
+    """Yield every parsed JSON document of ``source``.
+
+    >>> [d.value for d in iter_documents(b'{"a": 1}\\n{"a": 2}\\n')]
+    [{'a': 1}, {'a': 2}]
+    >>> [d.line for d in iter_documents(b'{"a": 1}\\n{"a": 2}\\n')]
+    [1, 2]
+    """
+    if isinstance(source, (dict,)):
+        yield Document(source, OBJECT, None)
+    elif isinstance(source, (list, tuple)):
+        if source and all(is_pathlike(x) for x in source):
+            for p in source:
+                yield from iter_documents(p)
+        else:
+            yield Document(list(source), OBJECT, None)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        yield from parse_json(read_bytes(bytes(source), OBJECT), OBJECT)
+    elif isinstance(source, str) and not is_pathlike(source):
+        yield from parse_json(source.encode(), OBJECT)
+    elif is_pathlike(source):
+        path = Path(source)
+        if path.is_dir():
+            files = list_files(path)
+            if not files:
+                raise TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path))
+            for f in files:
+                yield from iter_documents(f)
+        elif path.exists():
+            yield from parse_json(read_bytes(path.read_bytes(), str(path)), str(path))
+        else:
+            raise FileNotFoundError(f"no such file or directory: {str(path)!r}")
+    elif hasattr(source, "read"):
+        name = getattr(source, "name", OBJECT)
+        name = str(name) if isinstance(name, (str, os.PathLike)) else OBJECT
+        data = source.read()
+        if isinstance(data, str):
+            data = data.encode()
+        yield from parse_json(read_bytes(data, name), name)
+    else:
+        raise TypeError(f"cannot read traces from a {type(source).__name__}; give a path, a list of paths, "
+                        "a file object, bytes or parsed JSON")
+
+
+def gzip_bytes(data: bytes) -> bytes:  # small helper for tests and writers
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as f:
+        f.write(data)
+    return buf.getvalue()

@@ -1,0 +1,267 @@
+"""The canonical spans DataFrame, declared once as data.
+
+One row per span: an OTLP span, or an X-Ray segment, subsegment or inferred segment.
+:data:`SPAN_COLUMNS` is the single declaration; :func:`empty_spans`, :func:`validate_spans`
+and the column table in README.md (:func:`schema_markdown`) are generated from it.
+
+>>> import tracekit as tk
+>>> df = tk.empty_spans()
+>>> list(df.columns[:4])
+['trace_id', 'span_id', 'parent_id', 'service']
+>>> tk.validate_spans(df) is df
+True
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError
+
+__all__ = [
+    "Column",
+    "SPAN_COLUMNS",
+    "COLUMN_NAMES",
+    "STRING",
+    "TIMESTAMP",
+    "KINDS",
+    "STATUSES",
+    "SpansSchemaError",
+    "empty_spans",
+    "validate_spans",
+    "spans_from_columns",
+    "schema_markdown",
+    "xray_to_trace_id",
+    "trace_id_to_xray",
+]
+
+#: pandas dtype of every text column (Arrow-backed strings, ``<NA>`` for missing).
+STRING = pd.StringDtype("pyarrow")
+#: pandas dtype of ``start`` and ``end``.
+TIMESTAMP = pd.DatetimeTZDtype("ns", "UTC")
+
+KINDS = ("server", "client", "internal", "producer", "consumer", "unspecified")
+STATUSES = ("ok", "error", "unset")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the spans schema."""
+
+    name: str
+    dtype: Any
+    nullable: bool
+    unit: str
+    doc: str
+    values: tuple[str, ...] | None = None  # allowed values for enumerated text columns
+    pattern: str | None = None  # regex every non-null value must match
+
+    @property
+    def dtype_name(self) -> str:
+        return "object" if self.dtype is object else str(self.dtype)
+
+
+_HEX32 = r"[0-9a-f]{32}"
+_HEX16 = r"[0-9a-f]{16}"
+
+SPAN_COLUMNS: tuple[Column, ...] = (
+    Column("trace_id", STRING, False, "", "32 lower-case hex digits. X-Ray `1-5759e988-bd862e3fe1be46a994272793` becomes `5759e988bd862e3fe1be46a994272793` (`trace_id_to_xray` converts back)", pattern=_HEX32),
+    Column("span_id", STRING, False, "", "16 lower-case hex digits: OTLP spanId, X-Ray segment/subsegment id", pattern=_HEX16),
+    Column("parent_id", STRING, True, "", "span_id of the parent; `<NA>` for a root. X-Ray: enclosing (sub)segment, or the segment's `parent_id`", pattern=_HEX16),
+    Column("service", STRING, False, "", "OTLP resource `service.name`; X-Ray segment name (subsegments inherit their segment's)"),
+    Column("name", STRING, False, "", "operation: OTLP span name; X-Ray segment/subsegment name"),
+    Column("kind", STRING, False, "", "OTLP span kind; X-Ray segment → server, subsegment with namespace remote/aws → client, else internal", values=KINDS),
+    Column("start", TIMESTAMP, False, "ns, UTC", "start time (OTLP nanoseconds; X-Ray float seconds rounded to the microsecond)"),
+    Column("end", TIMESTAMP, True, "ns, UTC", "end time; `NaT` for an in-progress span"),
+    Column("duration_ms", "float64", True, "ms", "end − start (inclusive time); NaN for an in-progress span"),
+    Column("status", STRING, False, "", "ok / error / unset (OTLP status code; X-Ray: error when fault, error or throttle is set, else ok)", values=STATUSES),
+    Column("status_message", STRING, True, "", "OTLP status message; X-Ray: first exception message of `cause`"),
+    Column("http_status", "Int64", True, "", "HTTP response status code, when the span has one"),
+    Column("error", "bool", False, "", "client error (4xx): X-Ray `error`; OTLP: http_status in 400–499"),
+    Column("fault", "bool", False, "", "server fault (5xx): X-Ray `fault`; OTLP: http_status ≥ 500"),
+    Column("throttle", "bool", False, "", "throttled (429): X-Ray `throttle`; OTLP: http_status == 429"),
+    Column("attributes", object, False, "", "dict of every source attribute: OTLP attributes as they are; X-Ray `annotation.<k>`, `metadata.<namespace>`, `http.*`, `aws.*`, `sql.*`, `cause`, `user`, `namespace`, `precursor_ids` and any other key"),
+    Column("resource", object, False, "", "dict: OTLP resource attributes (+ `otel.scope.*`); X-Ray segment `origin`, `service.*`, `aws.*` context of the segment"),
+    Column("events", object, False, "", "list of dicts {time (ns since epoch or None), name, attributes}; X-Ray exceptions become `exception` events"),
+    Column("links", object, False, "", "list of dicts {trace_id, span_id, trace_state, flags, attributes}"),
+    Column("trace_state", STRING, True, "", "W3C tracestate of the span (OTLP `traceState`; carries `ot=th:` sampling thresholds)"),
+    Column("flags", "Int64", True, "", "OTLP span flags (bits 0–7 W3C trace flags)"),
+    Column("in_progress", "bool", False, "", "X-Ray in-progress segment, or a span with no end time; loaded and flagged, never dropped"),
+    Column("inferred", "bool", False, "", "X-Ray segment inferred by AWS for a downstream call (e.g. DynamoDB)"),
+    Column("source", STRING, False, "", "format the span was read from", values=("xray", "otlp", "simulated", "other")),
+    Column("source_file", STRING, True, "", "file (or `<object>`) the span was read from"),
+    Column("source_record", "Int64", True, "", "1-based line of a JSON-lines file, else 0-based index of the top-level record (X-Ray segment document, OTLP resourceSpans)"),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in SPAN_COLUMNS)
+_BY_NAME: Mapping[str, Column] = {c.name: c for c in SPAN_COLUMNS}
+
+
+class SpansSchemaError(TraceKitError, ValueError):
+    """A DataFrame does not follow the spans schema."""
+
+
+def empty_spans() -> pd.DataFrame:
+    """An empty spans DataFrame with every column and dtype of the schema.
+
+    >>> empty_spans().dtypes["start"]
+    datetime64[ns, UTC]
+    """
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in SPAN_COLUMNS})
+
+
+def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd.DataFrame:
+    """Build a spans DataFrame from a mapping of column name → sequence.
+
+    Missing optional columns are filled with their missing value (or ``False``/``{}``/``[]``
+    for non-nullable flag and container columns). ``start``/``end`` may be given as int64
+    nanoseconds since the epoch, datetimes or strings.
+
+    >>> df = spans_from_columns({
+    ...     "trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"],
+    ...     "name": ["GET /"], "start": [0], "end": [1_500_000]})
+    >>> float(df.loc[0, "duration_ms"]), df.loc[0, "kind"], df.loc[0, "status"]
+    (1.5, 'unspecified', 'unset')
+    """
+    n = None
+    for v in columns.values():
+        if v is not None and not np.isscalar(v):
+            n = len(v)
+            break
+    if n is None:
+        raise SpansSchemaError("spans_from_columns needs at least one column of values")
+    data: dict[str, Any] = {}
+    for col in SPAN_COLUMNS:
+        v = columns.get(col.name)
+        if col.name == "duration_ms" and v is None:
+            continue  # derived below
+        if v is None:
+            v = _default(col, n)
+        data[col.name] = _coerce(col, v)
+    df = pd.DataFrame(data)
+    if "duration_ms" not in data:
+        df["duration_ms"] = _duration_ms(df["start"], df["end"])
+    df = df[list(COLUMN_NAMES)]
+    extra = [k for k in columns if k not in _BY_NAME]
+    for k in extra:
+        df[k] = columns[k]
+    return validate_spans(df) if check else df
+
+
+def _default(col: Column, n: int) -> Any:
+    if col.dtype is object:
+        return [[] if col.name in ("events", "links") else {} for _ in range(n)]
+    if col.dtype == "bool":
+        return np.zeros(n, dtype=bool)
+    if col.name == "kind":
+        return ["unspecified"] * n
+    if col.name == "status":
+        return ["unset"] * n
+    if col.name == "source":
+        return ["other"] * n
+    return [None] * n
+
+
+def _coerce(col: Column, v: Any) -> pd.Series:
+    if col.dtype is object:
+        return pd.Series(list(v), dtype=object)
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        s = pd.Series(v)
+        if s.dtype.kind in "iu" or (s.dtype == object and len(s) and all(isinstance(x, (int, np.integer)) or x is None for x in s)):
+            s = pd.to_datetime(s, unit="ns", utc=True)
+        else:
+            s = pd.to_datetime(s, utc=True)
+        return s.astype(TIMESTAMP)
+    return pd.Series(v).astype(col.dtype)
+
+
+def _duration_ms(start: pd.Series, end: pd.Series) -> pd.Series:
+    return (end - start).dt.total_seconds() * 1e3 if len(start) else pd.Series([], dtype="float64")
+
+
+def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
+    """Check that ``df`` follows the spans schema; return it unchanged or raise.
+
+    Checks column presence, dtypes, nulls in non-nullable columns, id shapes and enumerated
+    values. Extra columns are allowed (analyses add e.g. ``self_ms``).
+
+    >>> validate_spans(empty_spans()).shape[1] == len(SPAN_COLUMNS)
+    True
+    >>> validate_spans(empty_spans().drop(columns="kind"))
+    Traceback (most recent call last):
+    ...
+    tracekit.schema.SpansSchemaError: spans DataFrame is missing columns: kind
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise SpansSchemaError(f"expected a pandas DataFrame of spans, got {type(df).__name__}")
+    missing = [c for c in COLUMN_NAMES if c not in df.columns]
+    if missing:
+        raise SpansSchemaError(f"spans DataFrame is missing columns: {', '.join(missing)}")
+    problems: list[str] = []
+    for col in SPAN_COLUMNS:
+        s = df[col.name]
+        if col.dtype is not object and str(s.dtype) != str(col.dtype):
+            problems.append(f"column {col.name!r} has dtype {s.dtype}, expected {col.dtype_name}")
+            continue
+        if not col.nullable:
+            nulls = s.isna() if col.dtype is not object else s.map(lambda x: x is None)
+            if nulls.any():
+                problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
+                continue
+        if col.pattern is not None:
+            ok = s.dropna().str.fullmatch(col.pattern)
+            if not ok.all():
+                bad = s.dropna()[~ok]
+                problems.append(f"column {col.name!r} has {len(bad)} values not matching {col.pattern} (e.g. {bad.iloc[0]!r} at row {bad.index[0]!r})")
+        if col.values is not None:
+            bad = s.dropna()[~s.dropna().isin(col.values)]
+            if len(bad):
+                problems.append(f"column {col.name!r} has values outside {col.values} (e.g. {bad.iloc[0]!r} at row {bad.index[0]!r})")
+    if problems:
+        raise SpansSchemaError("spans DataFrame does not follow the schema: " + "; ".join(problems))
+    return df
+
+
+def schema_markdown() -> str:
+    """The column table of README.md, generated from :data:`SPAN_COLUMNS`.
+
+    >>> schema_markdown().splitlines()[0]
+    '| column | dtype | nullable | unit | meaning |'
+    """
+    lines = ["| column | dtype | nullable | unit | meaning |", "|---|---|---|---|---|"]
+    for c in SPAN_COLUMNS:
+        doc = c.doc + (f" (one of: {', '.join(c.values)})" if c.values else "")
+        lines.append(f"| `{c.name}` | {c.dtype_name} | {'yes' if c.nullable else 'no'} | {c.unit} | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
+_XRAY_ID = re.compile(r"^1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})$")
+
+
+def xray_to_trace_id(xray_id: str) -> str:
+    """Convert an X-Ray trace id to the canonical 32-hex form.
+
+    >>> xray_to_trace_id("1-5759e988-bd862e3fe1be46a994272793")
+    '5759e988bd862e3fe1be46a994272793'
+    """
+    m = _XRAY_ID.match(xray_id) if isinstance(xray_id, str) else None
+    if not m:
+        raise ValueError(f"not an X-Ray trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx): {xray_id!r}")
+    return (m.group(1) + m.group(2)).lower()
+
+
+def trace_id_to_xray(trace_id: str) -> str:
+    """Convert a canonical 32-hex trace id back to X-Ray's ``1-xxxxxxxx-…`` form.
+
+    >>> trace_id_to_xray("5759e988bd862e3fe1be46a994272793")
+    '1-5759e988-bd862e3fe1be46a994272793'
+    """
+    if not isinstance(trace_id, str) or not re.fullmatch(_HEX32, trace_id.lower()):
+        raise ValueError(f"not a 32-hex trace id: {trace_id!r}")
+    t = trace_id.lower()
+    return f"1-{t[:8]}-{t[8:]}"

@@ -1,0 +1,142 @@
+"""The ``tracekit`` command line.
+
+Subcommands: ``summary`` (a quick text summary of trace files), ``report`` (a self-contained HTML postmortem
+report), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
+with a non-zero code, never a traceback.
+
+Example::
+
+    $ tracekit summary datasets/checkout-incident/
+    $ tracekit report datasets/checkout-incident/ --baseline datasets/checkout-baseline/ -o report.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import TraceKitError
+
+__all__ = ["main", "build_parser", "format_summary"]
+
+EXIT_USAGE = 2
+EXIT_INPUT = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``tracekit`` command.
+
+    >>> build_parser().parse_args(["summary", "a.json"]).command
+    'summary'
+    """
+    parser = argparse.ArgumentParser(prog="tracekit", description="Investigate distributed traces (X-Ray, OTLP).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("summary", help="quick text summary of trace files",
+                       description="Load trace files (X-Ray or OTLP JSON, JSON lines, .gz; files or directories) "
+                                   "and print traces, spans, services, error rate and latency percentiles.")
+    p.add_argument("inputs", nargs="+", help="files or directories")
+    p.add_argument("--lenient", action="store_true", help="skip bad records (and list them) instead of failing")
+
+    p = sub.add_parser("report", help="self-contained HTML postmortem report",
+                       description="Analyse trace files and write one self-contained HTML report.")
+    p.add_argument("inputs", nargs="+", help="incident trace files or directories")
+    p.add_argument("--baseline", nargs="+", default=None, help="baseline trace files or directories to compare against")
+    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("--title", default=None, help="report title")
+    p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
+                   help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'")
+    p.add_argument("--worst", type=int, default=3, help="number of slowest traces to show as waterfalls")
+    p.add_argument("--lenient", action="store_true", help="skip bad records (listed in the report) instead of failing")
+    p.add_argument("--no-progress", action="store_true", help="do not print progress")
+
+    try:
+        from . import cli_xray
+    except ImportError:  # pragma: no cover - module ships with the package
+        cli_xray = None
+    if cli_xray is not None:
+        cli_xray.add_parser(sub)
+    return parser
+
+
+def _load(inputs: Sequence[str], lenient: bool):
+    from pathlib import Path
+
+    from .io.sniff import read
+
+    for i in inputs:
+        if not Path(i).exists():
+            raise FileNotFoundError(f"no such file or directory: {i}")
+    return read(list(inputs), errors="skip" if lenient else "raise")
+
+
+def format_summary(spans) -> str:
+    """A plain-text summary of a spans DataFrame: counts, error rate, root latency percentiles.
+
+    >>> import tracekit as tk
+    >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
+    traces: ...
+    """
+    from .structure import trace_summary
+
+    ts = trace_summary(spans)
+    n_traces = len(ts)
+    if n_traces == 0:
+        return "traces: 0  spans: 0"
+    err_col = "has_error" if "has_error" in ts.columns else None
+    err = float(ts[err_col].mean()) if err_col else float("nan")
+    q = ts["duration_ms"].quantile([0.5, 0.95, 0.99])
+    services = sorted(spans["service"].dropna().unique())
+    lines = [
+        f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}",
+        f"time range: {spans['start'].min()} .. {spans['end'].max()}",
+        f"error rate (traces with a failed span): {err:.2%}",
+        f"root latency ms: p50 {q.loc[0.5]:.1f}  p95 {q.loc[0.95]:.1f}  p99 {q.loc[0.99]:.1f}",
+        "services: " + ", ".join(services),
+    ]
+    skipped = spans.attrs.get("skipped", ())
+    if skipped:
+        lines.append(f"skipped records: {len(skipped)} (first: {skipped[0].file}, {skipped[0].record}: {skipped[0].reason})")
+    return "\n".join(lines)
+
+
+def _cmd_summary(args) -> int:
+    spans = _load(args.inputs, args.lenient)
+    print(format_summary(spans))
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .report import build_report_from_files
+
+    path = build_report_from_files(
+        args.inputs, args.output, baseline=args.baseline, title=args.title, redact=args.redact,
+        worst=args.worst, lenient=args.lenient, progress=not args.no_progress,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code.
+
+    >>> main(["summary", "/nonexistent/file.json"])
+    1
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"summary": _cmd_summary, "report": _cmd_report}
+    handler = handlers.get(args.command) or getattr(args, "handler", None)
+    try:
+        return int(handler(args) or 0)
+    except (TraceKitError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"tracekit {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"tracekit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""Self-contained HTML postmortem reports.
+
+Two steps, as everywhere in tracekit: :func:`collect_report` runs the analyses and returns a frozen
+:class:`ReportData` of finished results; :func:`render_report` turns those results into one HTML page and
+computes nothing of its own. :func:`report` does both and writes the file.
+
+The page embeds plotly.js once (no network needed to view it: it opens from disk or as an e-mail attachment).
+Every string that comes from a trace reaches the page HTML-escaped (tables, headings) or as JSON data inside a
+plotly figure (which plotly.js renders as text, never as markup); ``redact=`` applies :func:`tracekit.redact`
+before anything is analysed or rendered.
+
+Example::
+
+    >>> import tracekit as tk, tempfile, pathlib
+    >>> spans = tk.examples.load("checkout-small")
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.html"
+    >>> tk.report(spans, out, title="Checkout <latency>").exists()
+    True
+    >>> "Checkout &lt;latency&gt;" in out.read_text()
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import html
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError
+
+__all__ = ["ReportData", "collect_report", "render_report", "report", "build_report_from_files", "file_inputs"]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report shows, computed before rendering."""
+
+    title: str
+    generated_at: str
+    version: str
+    settings: dict[str, Any]
+    inputs: tuple[InputFile, ...]
+    baseline_inputs: tuple[InputFile, ...]
+    counts: dict[str, Any]
+    headline: pd.DataFrame
+    health: pd.DataFrame
+    skipped: pd.DataFrame
+    breakdown: pd.DataFrame
+    comparison: pd.DataFrame | None
+    structural: pd.DataFrame | None
+    graph: Any
+    worst: tuple[tuple[str, str], ...]  # (label, trace_id)
+    spans: pd.DataFrame = field(repr=False)
+    critical_path: pd.DataFrame = field(repr=False)
+    latency_by_service: pd.DataFrame = field(repr=False)
+    caveats: tuple[str, ...] = ()
+
+
+def _hash_file(p: Path) -> InputFile:
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return InputFile(str(p), h.hexdigest(), p.stat().st_size)
+
+
+def file_inputs(paths: Sequence[str | Path] | None) -> tuple[InputFile, ...]:
+    """Name, size and sha256 of every file under ``paths`` (directories are listed), for the report's record.
+
+    >>> file_inputs([]) == ()
+    True
+    """
+    from .io._sources import list_files
+
+    out: list[InputFile] = []
+    for p in paths or ():
+        p = Path(p)
+        files = list_files(p) if p.is_dir() else [p]
+        out.extend(_hash_file(f) for f in files)
+    return tuple(out)
+
+
+def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
+    rows = [{"file": s.file, "record": s.record, "reason": s.reason} for s in spans.attrs.get("skipped", ())]
+    return pd.DataFrame(rows, columns=["file", "record", "reason"])
+
+
+def _headline(spans: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Requests, error rate and root latency percentiles; sampling-corrected where weights are known."""
+    from .sampling import sampling_weights, weighted_summary
+
+    rows = []
+    dur = summary["duration_ms"].dropna()
+    err_col = next((c for c in ("has_error", "error", "has_fault") if c in summary.columns), None)
+    rows.append({
+        "estimate": "as sampled",
+        "traces": len(summary),
+        "error_rate": float(summary[err_col].mean()) if err_col and len(summary) else np.nan,
+        "p50_ms": float(dur.quantile(0.5)) if len(dur) else np.nan,
+        "p95_ms": float(dur.quantile(0.95)) if len(dur) else np.nan,
+        "p99_ms": float(dur.quantile(0.99)) if len(dur) else np.nan,
+    })
+    try:
+        w = sampling_weights(spans)
+    except TraceKitError:
+        w = None
+    if w is not None and "weight" in w and w["weight"].notna().any():
+        est = weighted_summary(spans, w)
+        r = est.iloc[0].to_dict()
+        rows.append({"estimate": "sampling-corrected", **{k: r.get(k) for k in r}})
+    return pd.DataFrame(rows)
+
+
+def collect_report(
+    spans: pd.DataFrame,
+    *,
+    baseline: pd.DataFrame | None = None,
+    title: str | None = None,
+    redact: Sequence[str] | None = None,
+    worst: int = 3,
+    inputs: Sequence[str | Path] | None = None,
+    baseline_inputs: Sequence[str | Path] | None = None,
+) -> ReportData:
+    """Run the analyses a postmortem report shows and return them as a :class:`ReportData`.
+
+    >>> import tracekit as tk
+    >>> data = tk.report.collect_report(tk.examples.load("checkout-small"))  # doctest: +SKIP
+    """
+    from . import __version__
+    from .compare import compare
+    from .critical_path import critical_path, critical_path_breakdown
+    from .graph import service_graph
+    from .health import health_report
+    from .pii import redact as _redact
+    from .structure import trace_summary
+
+    if redact:
+        spans = _redact(spans, keys=list(redact))
+        if baseline is not None:
+            baseline = _redact(baseline, keys=list(redact))
+    summary = trace_summary(spans)
+    cp = critical_path(spans)
+    breakdown = critical_path_breakdown(cp, by="service")
+    comparison = structural = None
+    if baseline is not None:
+        cmp = compare(spans, baseline, by="service")
+        comparison = getattr(cmp, "table", cmp)
+        structural = getattr(cmp, "structural", None)
+    order = summary.sort_values("duration_ms", ascending=False)
+    worst_ids: list[tuple[str, str]] = []
+    for i, tid in enumerate(order["trace_id"].head(worst)):
+        worst_ids.append((f"slowest #{i + 1}", tid))
+    err_col = next((c for c in ("has_error", "error", "has_fault") if c in summary.columns), None)
+    if err_col:
+        failing = order[order[err_col].astype(bool)]
+        if len(failing) and failing["trace_id"].iloc[0] not in {t for _, t in worst_ids}:
+            worst_ids.append(("slowest failing", failing["trace_id"].iloc[0]))
+    lat = spans[spans["kind"].isin(["server", "consumer"])][["service", "duration_ms"]].dropna()
+    caveats = []
+    ts = spans["trace_state"].dropna()
+    if not ts.str.contains("th:").any():
+        caveats.append("No sampling probabilities in the data (no OTel th: thresholds, no X-Ray sampling statistics "
+                       "given): the numbers above describe the sampled traces, not necessarily all requests.")
+    return ReportData(
+        title=title or "Trace postmortem report",
+        generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        version=__version__,
+        settings={"redact": list(redact or []), "worst": worst, "critical_path": "Jaeger UI semantics (defaults)",
+                  "compare_by": "service", "python": sys.version.split()[0], "pandas": pd.__version__},
+        inputs=file_inputs(inputs),
+        baseline_inputs=file_inputs(baseline_inputs),
+        counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
+                "start": str(spans["start"].min()), "end": str(spans["end"].max()),
+                "baseline_traces": None if baseline is None else int(baseline["trace_id"].nunique())},
+        headline=_headline(spans, summary),
+        health=health_report(spans),
+        skipped=_skipped_frame(spans),
+        breakdown=breakdown,
+        comparison=comparison,
+        structural=structural,
+        graph=service_graph(spans),
+        worst=tuple(worst_ids),
+        spans=spans,
+        critical_path=cp,
+        latency_by_service=lat,
+        caveats=tuple(caveats),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- rendering
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222}
+h1{margin-bottom:.2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4} .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6}
+code{font-size:.85rem}
+"""
+
+
+def _esc(x: Any) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def _table(df: pd.DataFrame | None, *, max_rows: int = 50, table_id: str | None = None) -> str:
+    if df is None or len(df) == 0:
+        return '<p class="muted">none</p>'
+    shown = df.head(max_rows).copy()
+    for c in shown.columns:
+        if shown[c].dtype == object:
+            shown[c] = shown[c].map(lambda v: json.dumps(v, default=str) if isinstance(v, (list, dict, tuple)) else v)
+    body = shown.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.3f}", border=0,
+                         table_id=table_id)
+    more = f'<p class="muted">{len(df) - max_rows} more rows not shown</p>' if len(df) > max_rows else ""
+    return body + more
+
+
+def _figure_html(fig, first: bool) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=bool(first), config={"displaylogo": False})
+
+
+def render_report(data: ReportData) -> str:
+    """Render a :class:`ReportData` as one self-contained HTML page (plotly.js embedded once).
+
+    >>> import tracekit as tk
+    >>> page = tk.report.render_report(tk.report.collect_report(tk.examples.load("checkout-small")))  # doctest: +SKIP
+    """
+    from . import plotting
+
+    figs: list[str] = []
+
+    def fig(f) -> str:
+        figs.append("x")
+        return _figure_html(f, first=len(figs) == 1)
+
+    parts = [f"<h1>{_esc(data.title)}</h1>",
+             f'<p class="muted">generated {_esc(data.generated_at)} by tracekit {_esc(data.version)}</p>']
+
+    parts.append('<section id="inputs"><h2>What was analysed</h2>')
+    c = data.counts
+    parts.append(f"<p>{_esc(c['traces'])} traces, {_esc(c['spans'])} spans, {_esc(c['services'])} services, "
+                 f"from {_esc(c['start'])} to {_esc(c['end'])}"
+                 + (f"; baseline: {_esc(c['baseline_traces'])} traces" if c.get("baseline_traces") is not None else "")
+                 + ".</p>")
+    files = pd.DataFrame([{"set": "incident", **vars(f)} for f in data.inputs]
+                         + [{"set": "baseline", **vars(f)} for f in data.baseline_inputs])
+    parts.append(_table(files, table_id="inputs-table"))
+    parts.append("<p>Settings:</p>" + _table(pd.DataFrame([{"setting": k, "value": v} for k, v in data.settings.items()])))
+    parts.append("</section>")
+
+    parts.append('<section id="headline"><h2>Headline numbers</h2>')
+    parts.append(_table(data.headline, table_id="headline-table"))
+    parts.append("</section>")
+
+    parts.append('<section id="health"><h2>Trace health</h2>')
+    parts.append(_table(data.health, table_id="health-table"))
+    if len(data.skipped):
+        parts.append(f"<p>{len(data.skipped)} records could not be read and were skipped:</p>")
+        parts.append(_table(data.skipped, table_id="skipped-table"))
+    parts.append("</section>")
+
+    parts.append('<section id="service-map"><h2>Service map</h2>')
+    parts.append(fig(plotting.plot_service_graph(data.graph)))
+    parts.append("</section>")
+
+    parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')
+    parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
+    parts.append(_table(data.breakdown, table_id="breakdown-table"))
+    parts.append(fig(plotting.plot_latency(data.spans, by="service")))
+    parts.append("</section>")
+
+    if data.comparison is not None:
+        parts.append('<section id="what-changed"><h2>What changed against the baseline</h2>')
+        parts.append(fig(plotting.plot_compare(data.comparison)))
+        parts.append(_table(data.comparison, table_id="compare-table"))
+        if data.structural is not None:
+            parts.append("<p>Call paths present in one set only:</p>" + _table(data.structural, table_id="structural-table"))
+        parts.append("</section>")
+
+    parts.append('<section id="worst-traces"><h2>Worst traces</h2>')
+    for label, tid in data.worst:
+        parts.append(f"<h3>{_esc(label)}: <code>{_esc(tid)}</code></h3>")
+        trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
+        parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp)))
+    parts.append("</section>")
+
+    parts.append('<section id="sampling"><h2>Sampling caveats</h2>')
+    parts.append("".join(f"<p>{_esc(t)}</p>" for t in data.caveats) or '<p class="muted">none</p>')
+    parts.append("</section>")
+
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_esc(data.title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'
+            f"<body>\n{body}\n</body></html>\n")
+
+
+def report(
+    spans: pd.DataFrame,
+    path: str | Path,
+    *,
+    baseline: pd.DataFrame | None = None,
+    title: str | None = None,
+    redact: Sequence[str] | None = None,
+    worst: int = 3,
+    inputs: Sequence[str | Path] | None = None,
+    baseline_inputs: Sequence[str | Path] | None = None,
+) -> Path:
+    """Analyse ``spans`` (and optionally a ``baseline``) and write a self-contained HTML report to ``path``.
+
+    Returns the path written. See the module docstring for an example.
+    """
+    data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
+                          inputs=inputs, baseline_inputs=baseline_inputs)
+    out = Path(path)
+    out.write_text(render_report(data), encoding="utf-8")
+    return out
+
+
+def build_report_from_files(
+    inputs: Sequence[str],
+    output: str | Path,
+    *,
+    baseline: Sequence[str] | None = None,
+    title: str | None = None,
+    redact: Sequence[str] | None = None,
+    worst: int = 3,
+    lenient: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Load files, analyse and write the report: what ``tracekit report`` runs.
+
+    Example::
+
+        >>> build_report_from_files(["datasets/checkout-incident"], "r.html")  # doctest: +SKIP
+    """
+    from .io.sniff import read
+
+    def say(msg: str) -> None:
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    errors = "skip" if lenient else "raise"
+    for p in [*inputs, *(baseline or [])]:
+        if not Path(p).exists():
+            raise FileNotFoundError(f"no such file or directory: {p}")
+    say(f"reading {', '.join(map(str, inputs))} ...")
+    spans = read(list(inputs), errors=errors)
+    if len(spans) == 0:
+        raise TraceKitError(f"no spans found in {', '.join(map(str, inputs))}")
+    base = None
+    if baseline:
+        say(f"reading baseline {', '.join(map(str, baseline))} ...")
+        base = read(list(baseline), errors=errors)
+    say(f"analysing {len(spans)} spans ...")
+    out = report(spans, output, baseline=base, title=title, redact=redact, worst=worst,
+                 inputs=inputs, baseline_inputs=baseline)
+    return out

@@ -1,0 +1,396 @@
+"""The rows a trace waterfall draws: the data step of :func:`tracekit.plot_waterfall`.
+
+:func:`waterfall_data` turns one trace of the spans DataFrame into one row per *visible* span, in
+depth-first display order (children by start time, as Jaeger UI shows them), with the depth, the
+start offset and duration in milliseconds from the trace start, and the critical-path sections
+that fall inside each span. It draws nothing (no plotly here: layer 3); the figure is
+:func:`tracekit.plotting.plot_waterfall`, the widget :class:`tracekit.widgets.TraceExplorer`.
+
+Conventions
+-----------
+* Offsets are ``float`` milliseconds from the earliest ``start`` of the trace (``start_ms``,
+  ``end_ms``); computed from integer nanoseconds, so nothing is rounded on the way.
+* An in-progress span (``in_progress`` or no ``end``) is drawn to the trace end (the latest known
+  ``end``, or the latest ``start`` when no span has ended) and keeps ``in_progress=True``.
+* A span whose ``parent_id`` is not in the trace (an *orphan*, e.g. an X-Ray segment whose caller
+  was not sampled) is shown at depth 0 among the roots with ``orphan=True``. Spans caught in a
+  parent cycle are shown the same way, so every span of the trace appears exactly once.
+* Collapsing (``collapse=[span_ids]`` and/or ``max_depth``) hides descendants; the hidden spans'
+  critical-path sections are merged into their nearest visible ancestor (as Jaeger UI does when a
+  row is collapsed), so the path stays continuous on screen. ``n_hidden`` says how many spans a
+  row folds away.
+* ``hover`` is HTML for plotly's hover box; every value from the trace in it is HTML-escaped.
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["ab" * 16] * 3,
+...     "span_id": ["a" * 16, "b" * 16, "c" * 16],
+...     "parent_id": [None, "a" * 16, "a" * 16],
+...     "service": ["api", "db", "api"], "name": ["GET /", "SELECT", "render"],
+...     "start": [0, 5_000_000, 1_000_000], "end": [10_000_000, 9_000_000, 4_000_000]})
+>>> w = tk.waterfall_data(spans)
+>>> w[["name", "depth", "start_ms", "duration_ms"]].to_string(index=False)
+'  name  depth  start_ms  duration_ms\\n GET /      0       0.0         10.0\\nrender      1       1.0          3.0\\nSELECT      1       5.0          4.0'
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError
+
+__all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
+
+#: Columns of the frame :func:`waterfall_data` returns, in order.
+WATERFALL_COLUMNS: tuple[str, ...] = (
+    "span_id",
+    "parent_id",
+    "depth",
+    "start_ms",
+    "end_ms",
+    "duration_ms",
+    "service",
+    "name",
+    "kind",
+    "status",
+    "is_error",
+    "in_progress",
+    "orphan",
+    "has_children",
+    "collapsed",
+    "n_hidden",
+    "on_critical_path",
+    "cp_sections",
+    "cp_ms",
+    "label",
+    "hover",
+)
+
+_CP_REQUIRED = ("span_id", "start", "end")
+
+
+def _to_ns(values: pd.Series) -> np.ndarray:
+    """int64 ns since the epoch of a datetime-like or integer series (NaT → minimum int64)."""
+    s = values
+    if s.dtype.kind in "iu":
+        return s.to_numpy(dtype="int64")
+    if not isinstance(s.dtype, pd.DatetimeTZDtype) and s.dtype.kind != "M":
+        s = pd.to_datetime(s, utc=True)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s.astype("datetime64[ns]").to_numpy().view("int64")
+
+
+_NAT = np.iinfo("int64").min
+
+
+def _pick_trace(spans: pd.DataFrame, trace_id: str | None) -> pd.DataFrame:
+    missing = [c for c in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end") if c not in spans.columns]
+    if missing:
+        raise TraceKitError(f"waterfall_data needs a spans DataFrame; missing columns: {', '.join(missing)}")
+    if trace_id is None:
+        ids = pd.unique(spans["trace_id"].dropna())
+        if len(ids) != 1:
+            raise TraceKitError(
+                f"waterfall_data: the spans hold {len(ids)} traces; pass trace_id= (one of e.g. {list(ids[:3])})"
+            )
+        return spans
+    tid = trace_id.lower() if isinstance(trace_id, str) else trace_id
+    if isinstance(tid, str) and tid.startswith("1-"):
+        from .schema import xray_to_trace_id
+
+        tid = xray_to_trace_id(tid)
+    sub = spans[spans["trace_id"] == tid]
+    if sub.empty:
+        raise TraceKitError(f"waterfall_data: trace {trace_id!r} is not in the spans ({spans['trace_id'].nunique()} traces)")
+    return sub
+
+
+def _display_order(parent_pos: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Depth-first order (children by start, ties by input order); returns (order, depth, top_flag).
+
+    ``parent_pos[i]`` is the row of i's parent or -1. Spans unreachable from a top-level span
+    (parent cycles) are promoted to top level, earliest first. ``top_flag`` marks promoted spans.
+    """
+    n = len(parent_pos)
+    pos = np.arange(n)
+    # children grouped by parent, each group sorted by (start, input order)
+    by = np.lexsort((pos, start, parent_pos))
+    sorted_parent = parent_pos[by]
+    bounds = np.searchsorted(sorted_parent, np.arange(-1, n + 1))  # group of parent p: bounds[p+1]:bounds[p+2]
+    order = np.empty(n, dtype=np.int64)
+    depth = np.full(n, -1, dtype=np.int64)
+    promoted = np.zeros(n, dtype=bool)
+    k = 0
+
+    def walk(top: list[int]) -> None:
+        nonlocal k
+        stack = [(i, 0) for i in reversed(top)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            i, d = pop()
+            if depth[i] >= 0:
+                continue
+            depth[i] = d
+            order[k] = i
+            k += 1
+            kids = by[bounds[i + 1] : bounds[i + 2]]
+            for c in kids[::-1].tolist():
+                push((c, d + 1))
+
+    walk(by[bounds[0] : bounds[1]].tolist())
+    while k < n:  # parent cycles: promote the earliest unvisited span
+        left = np.flatnonzero(depth < 0)
+        first = int(left[np.lexsort((left, start[left]))[0]])
+        promoted[first] = True
+        walk([first])
+    return order, depth, promoted
+
+
+def _merge_sections(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    pairs = sorted(pairs)
+    out: list[tuple[float, float]] = []
+    for s, e in pairs:
+        if out and s <= out[-1][1]:
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def _cp_frame(critical_path, trace: pd.DataFrame, trace_id) -> pd.DataFrame | None:
+    if critical_path is None or critical_path is False:
+        return None
+    if critical_path is True:
+        try:
+            from .critical_path import critical_path as compute
+        except ImportError as exc:  # the critical-path module is another layer-3 analysis
+            raise TraceKitError("critical_path=True needs tracekit.critical_path, which is not available") from exc
+        return compute(trace)
+    if not isinstance(critical_path, pd.DataFrame):
+        raise TraceKitError(
+            f"critical_path must be True/False or a DataFrame from tk.critical_path, got {type(critical_path).__name__}"
+        )
+    missing = [c for c in _CP_REQUIRED if c not in critical_path.columns]
+    if missing:
+        raise TraceKitError(f"critical_path frame is missing columns: {', '.join(missing)} (expected tk.critical_path output)")
+    cp = critical_path
+    if "trace_id" in cp.columns:
+        cp = cp[cp["trace_id"] == trace_id]
+    return cp
+
+
+def waterfall_data(
+    spans: pd.DataFrame,
+    trace_id: str | None = None,
+    *,
+    critical_path: bool | pd.DataFrame | None = None,
+    collapse: Iterable[str] = (),
+    max_depth: int | None = None,
+) -> pd.DataFrame:
+    """One row per visible span of one trace, in depth-first display order.
+
+    Parameters
+    ----------
+    spans:
+        Spans DataFrame (the canonical schema). It is not modified.
+    trace_id:
+        The trace to show (32-hex or X-Ray ``1-…`` form). May be omitted when ``spans`` holds
+        exactly one trace.
+    critical_path:
+        ``True`` computes :func:`tracekit.critical_path` for the trace; a DataFrame of
+        critical-path sections (columns ``span_id``, ``start``, ``end``, optionally ``trace_id``)
+        is used as given; ``None``/``False`` leaves ``cp_sections`` empty.
+    collapse:
+        Span ids whose descendants are hidden.
+    max_depth:
+        Hide spans deeper than this (0 shows the roots only).
+
+    Returns a DataFrame with the columns of :data:`WATERFALL_COLUMNS` and a 0..n-1 index (the
+    display row): ``start_ms``/``end_ms``/``duration_ms`` are offsets from the trace start (an
+    in-progress span ends at the trace end); ``is_error`` is status ``error`` or an X-Ray
+    error/fault flag; ``collapsed`` is true for a visible row that hides descendants
+    (``n_hidden`` of them); ``cp_sections`` is a list of ``(start_ms, end_ms)`` tuples of the
+    critical path inside the row's span (merged with those of its hidden descendants);
+    ``label`` is the name indented by depth (non-breaking spaces); ``hover`` is escaped HTML.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["ab" * 16] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["api", "api", "db"],
+    ...     "name": ["GET /", "load", "<query>"],
+    ...     "start": [0, 2_000_000, 3_000_000], "end": [10_000_000, 8_000_000, 7_000_000]})
+    >>> import pandas as pd
+    >>> ms = lambda *v: pd.to_datetime([x * 1_000_000 for x in v], unit="ns", utc=True)
+    >>> cp = pd.DataFrame({"span_id": ["a" * 16, "b" * 16, "c" * 16, "b" * 16, "a" * 16],
+    ...     "start": ms(8, 7, 3, 2, 0), "end": ms(10, 8, 7, 3, 2)})
+    >>> w = tk.waterfall_data(spans, critical_path=cp, collapse=["b" * 16])
+    >>> w[["name", "n_hidden", "cp_sections"]].values.tolist()
+    [['GET /', 0, [(0.0, 2.0), (8.0, 10.0)]], ['load', 1, [(2.0, 8.0)]]]
+    >>> "&lt;query&gt;" in tk.waterfall_data(spans).loc[2, "hover"]
+    True
+    """
+    if not isinstance(spans, pd.DataFrame):
+        raise TraceKitError(f"waterfall_data expects a spans DataFrame, got {type(spans).__name__}")
+    if max_depth is not None and (not isinstance(max_depth, (int, np.integer)) or max_depth < 0):
+        raise TraceKitError(f"max_depth must be a non-negative integer or None, got {max_depth!r}")
+    if isinstance(collapse, str):
+        collapse = [collapse]
+    trace = _pick_trace(spans, trace_id)
+    tid = trace["trace_id"].iloc[0]
+    n = len(trace)
+
+    span_id = trace["span_id"].astype(object).to_numpy()
+    parent_raw = trace["parent_id"].astype(object).to_numpy(dtype=object, na_value=None)
+    has_parent = trace["parent_id"].notna().to_numpy()
+    start = _to_ns(trace["start"])
+    end_raw = trace["end"]
+    end_missing = end_raw.isna().to_numpy()
+    end = np.where(end_missing, _NAT, _to_ns(end_raw.fillna(trace["start"])))
+    in_progress = end_missing.copy()
+    if "in_progress" in trace.columns:
+        in_progress |= trace["in_progress"].fillna(False).to_numpy(dtype=bool)
+
+    t0 = int(start.min())
+    known_end = end[~end_missing]
+    t_end = int(max(known_end.max() if len(known_end) else start.max(), start.max()))
+    end = np.where(in_progress, np.maximum(t_end, start), end)
+
+    # parent row of each span (first occurrence of a duplicated span id wins)
+    id_to_pos = pd.Series(np.arange(n), index=span_id)
+    id_to_pos = id_to_pos[~id_to_pos.index.duplicated()]
+    parent_pos = np.full(n, -1, dtype=np.int64)
+    if has_parent.any():
+        parent_pos[has_parent] = id_to_pos.reindex(parent_raw[has_parent]).fillna(-1).to_numpy(dtype=np.int64)
+    self_parent = parent_pos == np.arange(n)
+    parent_pos[self_parent] = -1
+    orphan = (has_parent & (parent_pos < 0)) | self_parent
+
+    order, depth, promoted = _display_order(parent_pos, start)
+    orphan |= promoted
+    parent_pos[promoted] = -1
+
+    # visibility: hidden when an ancestor is collapsed or deeper than max_depth
+    collapse_set = set(collapse)
+    collapsing = np.isin(span_id, list(collapse_set)) if collapse_set else np.zeros(n, dtype=bool)
+    if max_depth is not None:
+        collapsing |= depth == max_depth
+    # in display order a parent precedes its children: propagate "nearest visible ancestor"
+    visible_anchor = np.empty(n, dtype=np.int64)  # position of the visible row representing i
+    hidden = np.zeros(n, dtype=bool)
+    for i in order.tolist():
+        p = parent_pos[i]
+        if p >= 0 and (hidden[p] or collapsing[p]):
+            hidden[i] = True
+            visible_anchor[i] = visible_anchor[p]
+        else:
+            visible_anchor[i] = i
+    n_children = np.bincount(parent_pos[parent_pos >= 0], minlength=n)
+    n_hidden = np.bincount(visible_anchor[hidden], minlength=n)
+
+    # critical path sections, per visible anchor
+    sections: dict[int, list[tuple[float, float]]] = {}
+    cp = _cp_frame(critical_path, trace, tid)
+    if cp is not None and len(cp):
+        cp_pos = id_to_pos.reindex(cp["span_id"].astype(object).to_numpy())
+        unknown = cp_pos.isna().to_numpy()
+        if unknown.any():
+            warnings.warn(
+                f"trace {tid}: {int(unknown.sum())} critical-path sections name spans not in the trace; ignored",
+                UserWarning,
+                stacklevel=2,
+            )
+        keep = ~unknown
+        anchors = visible_anchor[cp_pos.to_numpy()[keep].astype(np.int64)]
+        cs = (_to_ns(cp["start"])[keep] - t0) / 1e6
+        ce = (_to_ns(cp["end"])[keep] - t0) / 1e6
+        for a, s, e in zip(anchors.tolist(), cs.tolist(), ce.tolist()):
+            if e > s:
+                sections.setdefault(a, []).append((s, e))
+        sections = {a: _merge_sections(v) for a, v in sections.items()}
+
+    rows = order[~hidden[order]]
+    start_ms = (start[rows] - t0) / 1e6
+    end_ms = (end[rows] - t0) / 1e6
+    dur_ms = (end[rows] - start[rows]) / 1e6
+    status = trace["status"].astype(object).to_numpy()[rows] if "status" in trace.columns else np.full(len(rows), "unset", dtype=object)
+    is_error = status == "error"
+    for flag in ("error", "fault"):
+        if flag in trace.columns:
+            is_error = is_error | trace[flag].fillna(False).to_numpy(dtype=bool)[rows]
+    kind = trace["kind"].astype(object).to_numpy()[rows] if "kind" in trace.columns else np.full(len(rows), "unspecified", dtype=object)
+    service = trace["service"].astype(object).to_numpy()[rows]
+    name = trace["name"].astype(object).to_numpy()[rows]
+    status_message = (
+        trace["status_message"].astype(object).to_numpy()[rows] if "status_message" in trace.columns else np.full(len(rows), None)
+    )
+    cp_sections = [sections.get(i, []) for i in rows.tolist()]
+    cp_ms = np.array([sum(e - s for s, e in secs) for secs in cp_sections], dtype=float)
+    d = depth[rows]
+    collapsed_rows = (n_hidden[rows] > 0)
+    out_parent = np.array([parent_raw[i] if parent_pos[i] >= 0 else None for i in rows.tolist()], dtype=object)
+
+    labels = ["\u00a0\u00a0" * dd + str(nm) for dd, nm in zip(d.tolist(), name.tolist())]
+    hover = _hover_texts(
+        service, name, kind, status, status_message, start_ms, dur_ms, is_error, in_progress[rows], orphan[rows],
+        n_hidden[rows], cp_ms, span_id[rows],
+    )
+    out = pd.DataFrame(
+        {
+            "span_id": pd.array(span_id[rows], dtype="string[pyarrow]"),
+            "parent_id": pd.array(out_parent, dtype="string[pyarrow]"),
+            "depth": d.astype("int64"),
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "duration_ms": dur_ms,
+            "service": pd.array(service, dtype="string[pyarrow]"),
+            "name": pd.array(name, dtype="string[pyarrow]"),
+            "kind": pd.array(kind, dtype="string[pyarrow]"),
+            "status": pd.array(status, dtype="string[pyarrow]"),
+            "is_error": is_error.astype(bool),
+            "in_progress": in_progress[rows],
+            "orphan": orphan[rows],
+            "has_children": n_children[rows] > 0,
+            "collapsed": collapsed_rows,
+            "n_hidden": n_hidden[rows].astype("int64"),
+            "on_critical_path": np.array([bool(s) for s in cp_sections], dtype=bool),
+            "cp_sections": pd.Series(cp_sections, dtype=object),
+            "cp_ms": cp_ms,
+            "label": labels,
+            "hover": hover,
+        }
+    )
+    return out
+
+
+def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_error, in_progress, orphan, n_hidden, cp_ms, span_id) -> list[str]:
+    esc = html.escape
+    out = []
+    for i in range(len(service)):
+        parts = [
+            f"<b>{esc(str(service[i]))}</b>: {esc(str(name[i]))}",
+            f"start {start_ms[i]:.3f} ms · duration {dur_ms[i]:.3f} ms",
+            f"kind {esc(str(kind[i]))} · status {esc(str(status[i]))}",
+        ]
+        msg = message[i]
+        if msg is not None and msg is not pd.NA and str(msg):
+            parts.append(f"message: {esc(str(msg))}")
+        if is_error[i]:
+            parts.append("<b>error</b>")
+        if in_progress[i]:
+            parts.append("in progress (drawn to trace end)")
+        if orphan[i]:
+            parts.append("parent span missing from the trace")
+        if n_hidden[i]:
+            parts.append(f"{int(n_hidden[i])} spans collapsed")
+        if cp_ms[i] > 0:
+            parts.append(f"critical path {cp_ms[i]:.3f} ms")
+        parts.append(f"span {esc(str(span_id[i]))}")
+        out.append("<br>".join(parts))
+    return out

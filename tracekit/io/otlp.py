@@ -1,0 +1,748 @@
+"""Read OpenTelemetry OTLP/JSON traces into the canonical spans DataFrame.
+
+Accepted input (any kind of source :func:`tracekit.io._sources.iter_documents` takes: a path,
+a list of paths, a directory, a file object, ``bytes``, a JSON string or parsed JSON; gzip is
+detected by its magic bytes):
+
+* one ``TracesData`` / ``ExportTraceServiceRequest`` object ``{"resourceSpans": [...]}``;
+* collector file-exporter JSON lines, one such object per line (a trace may be split over
+  many lines; nothing here assumes the lines of a trace are together or in order);
+* Jaeger ``api_v3`` responses, which wrap the object as ``{"result": {...}}``;
+* a JSON list of any of the above.
+
+Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
+
+* ``traceId``/``spanId``/``parentSpanId``/link ids are case-insensitive hex and are lower-cased.
+  ``""``, absent and all-zero ids mean "no id": a span without a trace or span id is an error;
+  a span without a parent id is a root (``parent_id`` ``<NA>``). Ids of the wrong length or
+  with non-hex characters are errors.
+* 64-bit integers (times, ``intValue``) are accepted as decimal strings or JSON numbers and never
+  pass through a float. Times must be non-negative integers that fit in int64 nanoseconds.
+* ``startTimeUnixNano`` absent means 0, as proto3 JSON omits fields at their default (the span
+  starts at the epoch; 0 is a real value and is never treated as missing). ``endTimeUnixNano``
+  absent means the span has not ended: ``in_progress=True``, ``end`` NaT, ``duration_ms`` NaN.
+* ``kind`` and ``status.code`` are integers (enum names such as ``"SPAN_KIND_SERVER"`` or
+  ``"STATUS_CODE_ERROR"`` are accepted too); kind 0/absent → ``unspecified``; status code
+  0/1/2 → ``unset``/``ok``/``error``. The pre-2021 ``status.deprecatedCode`` is honoured as the
+  proto comment said (code unset and deprecatedCode ≠ 0 → error) and kept in the attributes.
+* ``scopeSpans`` is read, else the legacy ``instrumentationLibrarySpans`` (and its
+  ``instrumentationLibrary``) when ``scopeSpans`` is absent.
+* AnyValue: ``stringValue`` → str, ``boolValue`` → bool, ``intValue`` → int, ``doubleValue`` →
+  float (also ``"NaN"``/``"Infinity"`` strings), ``bytesValue`` → the base64 string as given,
+  ``arrayValue`` → list, ``kvlistValue`` → dict, ``{}`` → None; an unknown shape is kept as its dict.
+
+Columns:
+
+* ``service`` is the resource's ``service.name``; when the resource has none it is
+  ``"unknown_service"`` (what the OTel SDKs report) and the ``resource`` dict has no
+  ``service.name`` key — that absence is the flag.
+* ``resource`` is one dict per (resource, scope) pair, shared by the spans of that scope (treat
+  it as read-only): the resource attributes, plus ``otel.scope.name``, ``otel.scope.version``,
+  scope attributes as ``otel.scope.attr.<key>``, ``otel.schema_url`` (resource ``schemaUrl``),
+  ``otel.scope.schema_url``, ``otel.resource.dropped_attributes_count``,
+  ``otel.scope.dropped_attributes_count`` and ``otel.resource.entity_refs`` when present.
+* ``attributes`` holds the span attributes as they are, plus ``otel.dropped_attributes_count``,
+  ``otel.dropped_events_count``, ``otel.dropped_links_count`` (and
+  ``otel.status.deprecated_code``) whenever the source has them (also when 0).
+* ``events`` are ``{time, name, attributes}`` dicts (time in int ns; name ``""`` when absent, the
+  proto3 default), plus ``dropped_attributes_count`` when present; ``links`` are
+  ``{trace_id, span_id, trace_state, flags, attributes}`` (+ ``dropped_attributes_count``).
+* ``http_status`` comes from ``http.response.status_code``, else legacy ``http.status_code``;
+  ``error`` = 400–499, ``fault`` ≥ 500, ``throttle`` = 429 (so a 429 is also an ``error``).
+* ``trace_state`` is ``<NA>`` when absent or ``""``; ``flags`` holds the whole ``flags`` value
+  (``<NA>`` when absent).
+* ``source`` = ``"otlp"``; ``source_file``; ``source_record`` = the 1-based line for JSON lines,
+  else the 0-based index of the ``resourceSpans`` entry.
+* Spans are loaded as they are: a span id that appears twice is two rows.
+
+``errors="skip"`` loads every valid span, lists every skipped span, document or file as a
+:class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (``()`` when none) and emits
+one :class:`~tracekit.errors.TraceFormatWarning`.
+
+Speed: one pass over each parsed document appends plain Python values to lists (ids and times
+are kept raw); ids and times are then checked and converted column-wise with Arrow, and the
+DataFrame is built once. Documents are dropped as soon as they are read, so JSON lines files
+never hold more than one parsed line at a time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..schema import COLUMN_NAMES, STRING, TIMESTAMP
+from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files
+
+__all__ = ["read_otlp"]
+
+Errors = Literal["raise", "skip"]
+
+_KINDS: dict[Any, str] = {
+    0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer",
+}
+for _code, _name in list(_KINDS.items()):
+    for _alias in (_name, _name.upper(), f"SPAN_KIND_{_name.upper()}"):
+        _KINDS[_alias] = _name
+_STATUS: dict[Any, str] = {0: "unset", 1: "ok", 2: "error"}
+for _code, _name in list(_STATUS.items()):
+    for _alias in (_name, _name.upper(), f"STATUS_CODE_{_name.upper()}"):
+        _STATUS[_alias] = _name
+_DEPRECATED_OK = (0, "DEPRECATED_STATUS_CODE_OK")
+
+_INT64_MAX = 2**63 - 1
+_NAT = np.iinfo(np.int64).min
+
+
+class _Bad(Exception):
+    """A problem inside one span; turned into a TraceFormatError with its location."""
+
+
+# ---------------------------------------------------------------------------------------------
+# AnyValue / KeyValue
+
+
+def _int(x: Any, what: str) -> int:
+    if type(x) is int:
+        return x
+    if type(x) is str:
+        try:
+            return int(x)
+        except ValueError:
+            pass
+    raise _Bad(f"{what} must be an integer (a decimal string or a JSON number), got {x!r}")
+
+
+def _double(x: Any) -> float:
+    if type(x) is float:
+        return x
+    if type(x) is int:
+        return float(x)
+    if type(x) is str and x in ("NaN", "Infinity", "-Infinity"):
+        return float(x.replace("inity", ""))
+    raise _Bad(f"doubleValue must be a number, got {x!r}")
+
+
+def _array(x: Any) -> list:
+    vals = x.get("values") if isinstance(x, dict) else None
+    if vals is None:
+        if isinstance(x, dict):
+            return []
+        raise _Bad(f"arrayValue must be an object with a 'values' list, got {x!r}")
+    if not isinstance(vals, list):
+        raise _Bad(f"arrayValue.values must be a list, got {vals!r}")
+    return [_any(v) for v in vals]
+
+
+def _kvlist(x: Any) -> dict:
+    vals = x.get("values") if isinstance(x, dict) else None
+    if vals is None:
+        if isinstance(x, dict):
+            return {}
+        raise _Bad(f"kvlistValue must be an object with a 'values' list, got {x!r}")
+    return _attrs(vals)
+
+
+def _bytes(x: Any) -> str:
+    if type(x) is not str:
+        raise _Bad(f"bytesValue must be a base64 string, got {x!r}")
+    return x
+
+
+def _bool(x: Any) -> bool:
+    if type(x) is not bool:
+        raise _Bad(f"boolValue must be true or false, got {x!r}")
+    return x
+
+
+def _string(x: Any) -> str:
+    if type(x) is not str:
+        raise _Bad(f"stringValue must be a string, got {x!r}")
+    return x
+
+
+_CONVERT = {
+    "stringValue": _string,
+    "boolValue": _bool,
+    "intValue": lambda x: _int(x, "intValue"),
+    "doubleValue": _double,
+    "bytesValue": _bytes,
+    "arrayValue": _array,
+    "kvlistValue": _kvlist,
+}
+
+
+def _any(v: Any) -> Any:
+    """Decode one AnyValue."""
+    if type(v) is not dict:
+        if v is None:
+            return None
+        raise _Bad(f"attribute value must be an AnyValue object, got {v!r}")
+    x = v.get("stringValue")
+    if type(x) is str and len(v) == 1:
+        return x
+    if not v:
+        return None
+    for key, conv in _CONVERT.items():
+        if key in v:
+            return conv(v[key])
+    return dict(v)  # an unknown shape (e.g. profiles' stringValueStrindex): kept as it is
+
+
+def _attrs(kvs: Any) -> dict:
+    """Decode a list of KeyValue into a dict (a later duplicate key wins)."""
+    if not kvs:
+        return {}
+    if type(kvs) is not list:
+        raise _Bad(f"attributes must be a list of {{key, value}} objects, got {kvs!r}")
+    out = {}
+    for kv in kvs:
+        try:
+            v = kv["value"]
+            x = v["stringValue"]
+            if type(x) is str and len(v) == 1:
+                out[kv["key"]] = x
+                continue
+        except (KeyError, TypeError):
+            pass
+        if type(kv) is not dict:
+            raise _Bad(f"attribute must be a {{key, value}} object, got {kv!r}")
+        key = kv.get("key", "")
+        if type(key) is not str:
+            raise _Bad(f"attribute key must be a string, got {key!r}")
+        out[key] = _any(kv.get("value"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ids (checked inline only for links and events; span ids are checked column-wise)
+
+
+def _link_id(x: Any, n: int, what: str) -> str | None:
+    if x is None or x == "":
+        return None
+    if type(x) is not str or len(x) != n:
+        raise _Bad(f"{what} must be {n} hex digits, got {x!r}")
+    low = x.lower()
+    if low.strip("0123456789abcdef"):
+        raise _Bad(f"{what} must be {n} hex digits, got {x!r}")
+    return None if low.strip("0") == "" else low
+
+
+def _events(evs: Any) -> list:
+    if type(evs) is not list:
+        raise _Bad(f"events must be a list, got {evs!r}")
+    out = []
+    for e in evs:
+        if type(e) is not dict:
+            raise _Bad(f"event must be an object, got {e!r}")
+        t = e.get("timeUnixNano")
+        t = 0 if t is None else _time(t, "event timeUnixNano")
+        d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
+        if "droppedAttributesCount" in e:
+            d["dropped_attributes_count"] = e["droppedAttributesCount"]
+        out.append(d)
+    return out
+
+
+def _links(lks: Any) -> list:
+    if type(lks) is not list:
+        raise _Bad(f"links must be a list, got {lks!r}")
+    out = []
+    for lk in lks:
+        if type(lk) is not dict:
+            raise _Bad(f"link must be an object, got {lk!r}")
+        d = {
+            "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
+            "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
+            "trace_state": lk.get("traceState") or None,
+            "flags": lk.get("flags"),
+            "attributes": _attrs(lk.get("attributes")),
+        }
+        if "droppedAttributesCount" in lk:
+            d["dropped_attributes_count"] = lk["droppedAttributesCount"]
+        out.append(d)
+    return out
+
+
+def _time(x: Any, what: str) -> int:
+    t = _int(x, what)
+    if not 0 <= t <= _INT64_MAX:
+        raise _Bad(f"{what} {x!r} is out of range (0 to 2^63-1 ns)")
+    return t
+
+
+def _http_status(x: Any) -> int | None:
+    if type(x) is int:
+        return x
+    if type(x) is str and x.isdigit():
+        return int(x)
+    if type(x) is float and x.is_integer():
+        return int(x)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# the one pass
+
+
+@dataclass
+class _Block:
+    """The spans of one scopeSpans entry: contiguous rows start .. start + n."""
+
+    start: int
+    file: str
+    source_record: int
+    where: str  # e.g. "line 3, resourceSpans[0].scopeSpans[1]"
+    service: str
+    resource: dict
+
+
+class _Collector:
+    def __init__(self, errors: Errors):
+        self.errors = errors
+        self.skipped: list[SkippedRecord] = []
+        self.blocks: list[_Block] = []
+        self.tid: list = []
+        self.sid: list = []
+        self.pid: list = []
+        self.name: list = []
+        self.kind: list = []
+        self.start: list = []
+        self.end: list = []
+        self.status: list = []
+        self.message: list = []
+        self.http: list = []
+        self.attrs: list = []
+        self.events: list = []
+        self.links: list = []
+        self.state: list = []
+        self.flags: list = []
+
+    # -- problems ------------------------------------------------------------------------------
+    def problem(self, reason: str, file: str, record: str | None) -> None:
+        err = TraceFormatError(reason, file=file, record=record)
+        if self.errors == "raise":
+            raise err
+        self.skipped.append(SkippedRecord.from_error(err))
+
+    # -- documents -----------------------------------------------------------------------------
+    def document(self, doc: Document) -> None:
+        line = f"line {doc.line}" if doc.line is not None else None
+        self.value(doc.value, doc.file, line, doc.line, "")
+
+    def value(self, value: Any, file: str, line: str | None, lineno: int | None, prefix: str) -> None:
+        def at(path: str) -> str | None:
+            p = prefix + path
+            return ", ".join(x for x in (line, p) if x) or None
+
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                self.value(v, file, line, lineno, f"{prefix}[{i}].")
+            return
+        if not isinstance(value, dict):
+            self.problem(f"expected an OTLP JSON object with 'resourceSpans', got a JSON {type(value).__name__}",
+                         file, at(prefix.rstrip(".")))
+            return
+        if "resourceSpans" not in value and "result" in value:
+            self.value(value["result"], file, line, lineno, prefix + "result.")
+            return
+        if "resourceSpans" not in value:
+            keys = ", ".join(list(value)[:5]) or "none"
+            self.problem("not OTLP JSON: the object has neither 'resourceSpans' nor 'result' "
+                         f"(keys: {keys})", file, at(prefix.rstrip(".")))
+            return
+        rss = value["resourceSpans"]
+        if rss is None:
+            return
+        if not isinstance(rss, list):
+            self.problem("resourceSpans must be a list", file, at("resourceSpans"))
+            return
+        for i, rs in enumerate(rss):
+            self.resource_spans(rs, file, line, lineno if lineno is not None else i, at, f"resourceSpans[{i}]")
+
+    def resource_spans(self, rs: Any, file: str, line, record: int, at, path: str) -> None:
+        if not isinstance(rs, dict):
+            self.problem(f"expected a ResourceSpans object, got {rs!r:.80}", file, at(path))
+            return
+        try:
+            resource = rs.get("resource") or {}
+            if not isinstance(resource, dict):
+                raise _Bad(f"resource must be an object, got {resource!r:.80}")
+            rattrs = _attrs(resource.get("attributes"))
+            if "droppedAttributesCount" in resource:
+                rattrs["otel.resource.dropped_attributes_count"] = resource["droppedAttributesCount"]
+            if "entityRefs" in resource:
+                rattrs["otel.resource.entity_refs"] = resource["entityRefs"]
+            if "schemaUrl" in rs:
+                rattrs["otel.schema_url"] = rs["schemaUrl"]
+        except _Bad as exc:
+            self.problem(str(exc), file, at(path + ".resource"))
+            return
+        svc = rattrs.get("service.name")
+        service = "unknown_service" if svc is None or svc == "" else svc if type(svc) is str else str(svc)
+        key, scope_key = "scopeSpans", "scope"
+        sss = rs.get("scopeSpans")
+        if sss is None and "instrumentationLibrarySpans" in rs:
+            key, scope_key = "instrumentationLibrarySpans", "instrumentationLibrary"
+            sss = rs.get(key)
+        if sss is None:
+            return
+        if not isinstance(sss, list):
+            self.problem(f"{key} must be a list", file, at(f"{path}.{key}"))
+            return
+        for j, ss in enumerate(sss):
+            spath = f"{path}.{key}[{j}]"
+            if not isinstance(ss, dict):
+                self.problem(f"expected a ScopeSpans object, got {ss!r:.80}", file, at(spath))
+                continue
+            try:
+                res = dict(rattrs)
+                scope = ss.get(scope_key)
+                if scope:
+                    if not isinstance(scope, dict):
+                        raise _Bad(f"{scope_key} must be an object, got {scope!r:.80}")
+                    if "name" in scope:
+                        res["otel.scope.name"] = scope["name"]
+                    if "version" in scope:
+                        res["otel.scope.version"] = scope["version"]
+                    for k, v in _attrs(scope.get("attributes")).items():
+                        res["otel.scope.attr." + k] = v
+                    if "droppedAttributesCount" in scope:
+                        res["otel.scope.dropped_attributes_count"] = scope["droppedAttributesCount"]
+                if "schemaUrl" in ss:
+                    res["otel.scope.schema_url"] = ss["schemaUrl"]
+            except _Bad as exc:
+                self.problem(str(exc), file, at(f"{spath}.{scope_key}"))
+                continue
+            spans = ss.get("spans")
+            if not spans:
+                continue
+            if not isinstance(spans, list):
+                self.problem("spans must be a list", file, at(spath + ".spans"))
+                continue
+            self.blocks.append(_Block(len(self.tid), file, record, at(spath), service, res))
+            self.spans(spans, file, at, spath)
+
+    def spans(self, spans: list, file: str, at, spath: str) -> None:
+        tid_ap, sid_ap, pid_ap = self.tid.append, self.sid.append, self.pid.append
+        name_ap, kind_ap, start_ap, end_ap = self.name.append, self.kind.append, self.start.append, self.end.append
+        status_ap, msg_ap, http_ap = self.status.append, self.message.append, self.http.append
+        attrs_ap, ev_ap, lk_ap, state_ap, flags_ap = (self.attrs.append, self.events.append, self.links.append,
+                                                     self.state.append, self.flags.append)
+        kinds, statuses = _KINDS, _STATUS
+        for k, sp in enumerate(spans):
+            try:
+                a = sp.get("attributes")
+                attrs = _attrs(a) if a else {}
+                kind = kinds.get(sp.get("kind", 0))
+                if kind is None:
+                    raise _Bad(f"kind must be a SpanKind (0-5), got {sp.get('kind')!r}")
+                st = sp.get("status")
+                if st:
+                    status = statuses.get(st.get("code", 0))
+                    if status is None:
+                        raise _Bad(f"status.code must be 0, 1 or 2, got {st.get('code')!r}")
+                    msg = st.get("message") or None
+                    if "deprecatedCode" in st:
+                        dep = st["deprecatedCode"]
+                        attrs["otel.status.deprecated_code"] = dep
+                        if status == "unset" and dep not in _DEPRECATED_OK:
+                            status = "error"
+                else:
+                    status, msg = "unset", None
+                if attrs:
+                    h = attrs.get("http.response.status_code")
+                    if h is None:
+                        h = attrs.get("http.status_code")
+                    if h is not None:
+                        h = _http_status(h)
+                else:
+                    h = None
+                ev = sp.get("events")
+                events = _events(ev) if ev else []
+                lk = sp.get("links")
+                links = _links(lk) if lk else []
+                if "droppedAttributesCount" in sp:
+                    attrs["otel.dropped_attributes_count"] = sp["droppedAttributesCount"]
+                if "droppedEventsCount" in sp:
+                    attrs["otel.dropped_events_count"] = sp["droppedEventsCount"]
+                if "droppedLinksCount" in sp:
+                    attrs["otel.dropped_links_count"] = sp["droppedLinksCount"]
+                start = sp.get("startTimeUnixNano", 0)
+                end = sp.get("endTimeUnixNano")
+                name = sp.get("name", "")
+                if type(name) is not str:
+                    raise _Bad(f"name must be a string, got {name!r}")
+            except _Bad as exc:
+                self.problem(str(exc), file, f"{spath}.spans[{k}]" if at is None else at(f"{spath}.spans[{k}]"))
+                continue
+            except AttributeError:  # sp or status is not an object
+                self.problem(f"expected a Span object with an object 'status', got {sp!r:.80}", file,
+                             at(f"{spath}.spans[{k}]"))
+                continue
+            tid_ap(sp.get("traceId"))
+            sid_ap(sp.get("spanId"))
+            pid_ap(sp.get("parentSpanId"))
+            name_ap(name)
+            kind_ap(kind)
+            start_ap(start)
+            end_ap(end)
+            status_ap(status)
+            msg_ap(msg)
+            http_ap(h)
+            attrs_ap(attrs)
+            ev_ap(events)
+            lk_ap(links)
+            state_ap(sp.get("traceState") or None)
+            flags_ap(sp.get("flags"))
+
+    # -- column-wise checks ----------------------------------------------------------------------
+    def where(self, i: int) -> tuple[str, str | None]:
+        """File and record path of row ``i`` (before any row was dropped)."""
+        if getattr(self, "_starts", None) is None or len(self._starts) != len(self.blocks):
+            self._starts = [x.start for x in self.blocks]
+        b = self.blocks[bisect.bisect_right(self._starts, i) - 1]
+        return b.file, f"{b.where}.spans[{i - b.start}]"
+
+
+def _ids(raw: list, n: int, what: str, required: bool) -> tuple[pa.Array, np.ndarray, list[tuple[int, str]]]:
+    """Lower-case and check hex ids column-wise: (array with nulls for no-id, bad mask, [(row, reason)])."""
+    try:
+        arr = pa.array(raw, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array([x if type(x) is str or x is None else "\0" for x in raw], type=pa.string())
+    low = pc.utf8_lower(arr)
+    ok = pc.match_substring_regex(low, f"^[0-9a-f]{{{n}}}$")
+    empty = pc.or_kleene(pc.is_null(low), pc.equal(low, ""))
+    zero = pc.equal(low, "0" * n)
+    missing = pc.fill_null(pc.or_kleene(empty, zero), True)
+    valid = pc.fill_null(pc.or_kleene(ok, missing), False)
+    ids = pc.if_else(missing, pa.scalar(None, pa.string()), low)
+    bad = ~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+    problems = []
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            problems.append((int(i), f"{what} must be {n} hex digits, got {raw[i]!r}"))
+    if required:
+        miss = np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
+        if miss.any():
+            for i in np.flatnonzero(miss):
+                problems.append((int(i), f"span has no {what} ({raw[i]!r}); a span needs a trace id and a span id"))
+            bad |= miss
+    return ids, bad, problems
+
+
+def _times(raw: list, what: str, nullable: bool) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """int64 ns from strings or numbers: (values with NaT sentinel, bad mask, [(row, reason)])."""
+    n = len(raw)
+    try:
+        arr = pa.array(raw)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            arr = pc.cast(arr, pa.int64())
+        elif pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
+            arr = pc.cast(arr, pa.int64())
+        else:
+            raise pa.ArrowInvalid("not integers")
+        if len(arr) and pc.min(arr).as_py() is not None and pc.min(arr).as_py() < 0:
+            raise pa.ArrowInvalid("negative")
+        if not nullable and arr.null_count:
+            raise pa.ArrowInvalid("nulls")
+        return arr.fill_null(_NAT).to_numpy(), np.zeros(n, dtype=bool), []
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    out = np.full(n, _NAT, dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    problems = []
+    for i, x in enumerate(raw):
+        if x is None and nullable:
+            continue
+        try:
+            out[i] = _time(x, what)
+        except _Bad as exc:
+            bad[i] = True
+            problems.append((i, str(exc)))
+    return out, bad, problems
+
+
+def _strings(values: Any) -> pd.Series:
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(arr), copy=False)
+
+
+def _objects(values: list) -> pd.Series:
+    a = np.empty(len(values), dtype=object)
+    a[:] = values
+    return pd.Series(a, copy=False)
+
+
+def _timestamps(ns: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(ns, unit="ns", utc=True), copy=False).astype(TIMESTAMP)
+
+
+def _frame(c: _Collector) -> pd.DataFrame:
+    n = len(c.tid)
+    tid, bad_t, p1 = _ids(c.tid, 32, "traceId", True)
+    sid, bad_s, p2 = _ids(c.sid, 16, "spanId", True)
+    pid, bad_p, p3 = _ids(c.pid, 16, "parentSpanId", False)
+    start, bad_st, p4 = _times(c.start, "startTimeUnixNano", False)
+    end, bad_e, p5 = _times(c.end, "endTimeUnixNano", True)
+    problems = sorted(p1 + p2 + p3 + p4 + p5, key=lambda p: p[0])  # stable: traceId first
+    if problems:
+        seen = set()
+        for i, reason in problems:
+            if i in seen:
+                continue
+            seen.add(i)
+            file, record = c.where(i)
+            c.problem(reason, file, record)  # raises in errors="raise"
+    bad = bad_t | bad_s | bad_p | bad_st | bad_e
+
+    counts = np.diff([b.start for b in c.blocks] + [n]).astype(np.int64)
+    service = np.repeat(np.array([b.service for b in c.blocks], dtype=object), counts)
+    resource = np.repeat(_objects([b.resource for b in c.blocks]).to_numpy(), counts)
+    sfile = np.repeat(np.array([b.file for b in c.blocks], dtype=object), counts)
+    srec = np.repeat(np.array([b.source_record for b in c.blocks], dtype=np.int64), counts)
+
+    in_progress = end == _NAT
+    dur = (end - start) / 1e6
+    dur[in_progress] = np.nan
+    http = pd.array(c.http, dtype="Int64")
+    hv = http.to_numpy(dtype=np.int64, na_value=0)
+    try:
+        flags = pd.array(c.flags, dtype="Int64")
+    except (TypeError, ValueError):
+        flags = pd.array([_flag(x) for x in c.flags], dtype="Int64")
+    df = pd.DataFrame({
+        "trace_id": _strings(tid),
+        "span_id": _strings(sid),
+        "parent_id": _strings(pid),
+        "service": _strings(service.tolist()),
+        "name": _strings(c.name),
+        "kind": _strings(c.kind),
+        "start": _timestamps(start),
+        "end": _timestamps(end),
+        "duration_ms": pd.Series(dur, copy=False),
+        "status": _strings(c.status),
+        "status_message": _strings(c.message),
+        "http_status": pd.Series(http, copy=False),
+        "error": pd.Series((hv >= 400) & (hv < 500), copy=False),
+        "fault": pd.Series(hv >= 500, copy=False),
+        "throttle": pd.Series(hv == 429, copy=False),
+        "attributes": _objects(c.attrs),
+        "resource": pd.Series(resource, copy=False),
+        "events": _objects(c.events),
+        "links": _objects(c.links),
+        "trace_state": _strings(c.state),
+        "flags": pd.Series(flags, copy=False),
+        "in_progress": pd.Series(in_progress, copy=False),
+        "inferred": pd.Series(np.zeros(n, dtype=bool), copy=False),
+        "source": _strings(["otlp"] * n),
+        "source_file": _strings(sfile.tolist()),
+        "source_record": pd.Series(pd.array(srec, dtype="Int64"), copy=False),
+    }, copy=False)
+    if bad.any():
+        df = df.loc[~bad].reset_index(drop=True)
+    return df[list(COLUMN_NAMES)]
+
+
+def _flag(x: Any) -> int | None:
+    if x is None or type(x) is int:
+        return x
+    if type(x) is str and x.isdigit():
+        return int(x)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# sources
+
+
+def _sub_sources(source: Any) -> Iterator[Any]:
+    """Split a source into independently readable parts (one per file), so that one bad file
+    does not stop the others in lenient mode."""
+    if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        for s in source:
+            yield from _sub_sources(s)
+    elif is_pathlike(source) and Path(source).is_dir():
+        files = list_files(Path(source))
+        if not files:
+            yield source  # iter_documents raises the clear error
+        yield from files
+    else:
+        yield source
+
+
+def _documents(source: Any, collector: _Collector) -> Iterator[Document]:
+    for part in _sub_sources(source):
+        try:
+            yield from iter_documents(part)
+        except TraceFormatError as exc:
+            collector.problem(exc.reason, exc.file or _name(part), exc.record)
+
+
+def _name(part: Any) -> str:
+    return str(part) if is_pathlike(part) else OBJECT
+
+
+def _finish(c: _Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
+    df.attrs["skipped"] = tuple(c.skipped)
+    if c.skipped:
+        first = c.skipped[0]
+        where = ", ".join(x for x in (first.file, first.record) if x)
+        warnings.warn(
+            f"{len(c.skipped)} {what} record(s) skipped; first: {where}: {first.reason}",
+            TraceFormatWarning, stacklevel=3)
+    return df
+
+
+def read_otlp(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
+    """Read OTLP/JSON traces (TracesData, collector JSON lines, ``{"result": …}``, gzip).
+
+    ``source`` is a path, a list of paths, a directory, a file object, bytes, a JSON string or
+    parsed JSON. ``errors="raise"`` raises :class:`~tracekit.errors.TraceFormatError` naming the
+    file, the line/record and what is wrong; ``errors="skip"`` loads every valid span and lists
+    what it skipped in ``df.attrs["skipped"]`` (see the module docstring for the mapping).
+
+    >>> doc = {"resourceSpans": [{"resource": {"attributes": [
+    ...     {"key": "service.name", "value": {"stringValue": "api"}}]},
+    ...   "scopeSpans": [{"spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C",
+    ...     "spanId": "eee19b7ec3c1b174", "name": "GET /", "kind": 2,
+    ...     "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": 1544712661000000001,
+    ...     "attributes": [{"key": "http.response.status_code", "value": {"intValue": "503"}}],
+    ...     "status": {"code": 2}}]}]}]}
+    >>> df = read_otlp(doc)
+    >>> row = df.iloc[0]
+    >>> row.trace_id, row.service, row.kind, row.status, row.http_status, row.fault
+    ('5b8efff798038103d269b633813fc60c', 'api', 'server', 'error', np.int64(503), np.True_)
+    >>> row.end.value - row.start.value, row.duration_ms
+    (1000000001, np.float64(1000.000001))
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    c = _Collector(errors)
+    for doc in _documents(source, c):
+        c.document(doc)
+    return _finish(c, _frame(c))
+
+
+def _read_documents(docs: Iterable[Document], errors: Errors, skipped: list[SkippedRecord]) -> pd.DataFrame:
+    """Internal: OTLP spans from already-parsed documents (used by :func:`tracekit.read`).
+
+    Problems are raised (``errors="raise"``) or appended to ``skipped``; no warning is emitted.
+    """
+    c = _Collector(errors)
+    for doc in docs:
+        c.document(doc)
+    df = _frame(c)
+    skipped.extend(c.skipped)
+    return df

@@ -1,0 +1,357 @@
+"""Critical path: Jaeger UI's nine reference cases, the parameters, property tests, real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tracekit as tk
+from tracekit.critical_path import CriticalPathFailure, critical_path, critical_path_breakdown
+
+US = 1_000  # Jaeger UI times are µs; ours are ns
+TID = "0" * 31 + "1"
+
+
+def sid(letter: str) -> str:
+    """16-hex id for a one-letter span name (case-sensitive, as in Jaeger's test4)."""
+    return f"{ord(letter):016x}"
+
+
+def trace(rows, unit=US, trace_id=TID):
+    """rows: (id, start, duration, parent, kind[, service]) in `unit`; end = start + duration."""
+    cols = {"trace_id": [], "span_id": [], "parent_id": [], "service": [], "name": [], "kind": [], "start": [], "end": []}
+    for r in rows:
+        i, s, d, p, k = r[:5]
+        cols["trace_id"].append(trace_id)
+        cols["span_id"].append(sid(i))
+        cols["parent_id"].append(sid(p) if p else None)
+        cols["service"].append(r[5] if len(r) > 5 else "svc")
+        cols["name"].append(f"op-{i}")
+        cols["kind"].append(k or "unspecified")
+        cols["start"].append(s * unit)
+        cols["end"].append(None if d is None else (s + d) * unit)
+    return tk.spans_from_columns(cols)
+
+
+def sections(cp, unit=US):
+    """Jaeger's order: from the trace end back to its start."""
+    out = [(chr(int(r.span_id, 16)), int(r.start.value // unit), int(r.end.value // unit)) for r in cp.itertuples()]
+    return out[::-1]
+
+
+# ------------------------------------------------------------------ the nine Jaeger UI cases
+# Times in µs. Each timeline: one column = 10 µs.
+
+JAEGER_CASES = {
+    # C |----------|   1..101
+    # D   |-|          20..40
+    # E      |-|       50..60
+    "test1": ([("E", 50, 10, "C", None), ("C", 1, 100, None, None), ("D", 20, 20, "C", None)],
+              [("C", 60, 101), ("E", 50, 60), ("C", 40, 50), ("D", 20, 40), ("C", 1, 20)]),
+    # X |----------|   1..101
+    # A  |---|         10..50
+    # C   |---|        20..60
+    "test2": ([("X", 1, 100, None, None), ("A", 10, 40, "X", None), ("C", 20, 40, "X", None)],
+              [("X", 60, 101), ("C", 20, 60), ("X", 1, 20)]),
+    # P |---|           100..140 (producer)
+    # Q       |------|  200..500 starts after parent end: dropped
+    "test3": ([("P", 100, 40, None, "producer", "service-one"), ("Q", 200, 300, "P", "client", "service-two")],
+              [("P", 100, 140)]),
+    # A |--|       1..31
+    # B     |---|  40..80 dropped, with its child c
+    # c      |-|   50..60
+    "test4": ([("A", 1, 30, None, None), ("B", 40, 40, "A", None), ("c", 50, 10, "B", None)],
+              [("A", 1, 31)]),
+    # A |---|  1..31 producer
+    # B  |-|   10..20 consumer: non-blocking, pruned with C
+    # C  ||    12..14
+    "test5": ([("A", 1, 30, None, "producer"), ("B", 10, 10, "A", "consumer"), ("C", 12, 2, "B", None)],
+              [("A", 1, 31)]),
+    # A |--|     1..30
+    # B   |--|   15..35 clipped to 30
+    # C  |-|     10..25 clipped to start 15
+    "test6": ([("A", 1, 29, None, None), ("B", 15, 20, "A", None), ("C", 10, 15, "B", None)],
+              [("B", 25, 30), ("C", 15, 25), ("A", 1, 15)]),
+    # A |--|     1..30
+    # B   |--|   15..35 -> 15..30
+    # C    |--|  20..40 -> 20..30
+    "test7": ([("A", 1, 29, None, None), ("B", 15, 20, "A", None), ("C", 20, 20, "B", None)],
+              [("C", 20, 30), ("B", 15, 20), ("A", 1, 15)]),
+    # A  |--|   10..30
+    # B |---|   5..35 covers the parent: clipped to 10..30
+    "test8": ([("A", 10, 20, None, None), ("B", 5, 30, "A", None)],
+              [("B", 10, 30)]),
+    # A  |--|  10..30
+    # B ||     1..5 entirely before: dropped
+    "test9": ([("A", 10, 20, None, None), ("B", 1, 4, "A", None)],
+              [("A", 10, 30)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JAEGER_CASES))
+def test_jaeger_reference_cases(case):
+    rows, expected = JAEGER_CASES[case]
+    spans = trace(rows)
+    before = spans.copy(deep=True)
+    cp = critical_path(spans)
+    assert sections(cp) == expected
+    assert cp.attrs["failures"] == ()
+    pd.testing.assert_frame_equal(spans, before)  # never mutates its input
+
+
+def test_test5_without_pruning_walks_the_consumer():
+    spans = trace(JAEGER_CASES["test5"][0])
+    cp = critical_path(spans, nonblocking=None)
+    assert sections(cp) == [("A", 20, 31), ("B", 14, 20), ("C", 12, 14), ("B", 10, 12), ("A", 1, 10)]
+
+
+def test_output_columns_and_values():
+    spans = trace(JAEGER_CASES["test1"][0])
+    cp = critical_path(spans)
+    assert list(cp.columns) == ["trace_id", "span_id", "service", "name", "kind", "start", "end", "duration_ms",
+                                "section_index", "depth", "root_span_id", "call_path", "in_progress", "inferred"]
+    assert cp["section_index"].tolist() == [0, 1, 2, 3, 4]
+    assert cp["duration_ms"].tolist() == [0.019, 0.02, 0.01, 0.01, 0.041]
+    assert cp["depth"].tolist() == [0, 1, 0, 1, 0]
+    assert cp["call_path"].tolist()[:2] == ["svc:op-C", "svc:op-C > svc:op-D"]
+    assert set(cp["root_span_id"]) == {sid("C")}
+    assert str(cp["start"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_time_zero_is_a_time():
+    # root starts at 0 exactly; a child ends at 0 -> dropped (ends at/before parent start), not "missing"
+    spans = trace([("A", 0, 30, None, None), ("B", 0, 10, "A", None), ("C", -5, 5, "A", None)], unit=1)
+    assert sections(critical_path(spans), unit=1) == [("A", 10, 30), ("B", 0, 10)]
+
+
+# ------------------------------------------------------------------ parameters
+# A |----------|  0..100
+# B  |---|        10..50
+# C      |---|    50..90   (B ends exactly when C starts)
+ADJ = [("A", 0, 100, None, None), ("B", 10, 40, "A", None), ("C", 50, 40, "A", None)]
+
+
+def test_adjacency_default_is_not_sequential():
+    assert sections(critical_path(trace(ADJ))) == [("A", 90, 100), ("C", 50, 90), ("A", 0, 50)]
+
+
+def test_adjacency_sequential():
+    got = sections(critical_path(trace(ADJ), adjacent_sequential=True))
+    assert got == [("A", 90, 100), ("C", 50, 90), ("B", 10, 50), ("A", 0, 10)]
+
+
+def test_overlap_tolerance_crisp():
+    # A |----------|   0..100
+    # B  |----|        10..55   overlaps C by 5 = 5 % of the parent
+    # C      |---|     50..90
+    rows = [("A", 0, 100, None, None), ("B", 10, 45, "A", None), ("C", 50, 40, "A", None)]
+    assert sections(critical_path(trace(rows))) == [("A", 90, 100), ("C", 50, 90), ("A", 0, 50)]
+    assert sections(critical_path(trace(rows), overlap_tolerance=0.01)) == [("A", 90, 100), ("C", 50, 90), ("A", 0, 50)]
+    # with 6 % tolerance B counts as before C; its section is cut where C starts
+    assert sections(critical_path(trace(rows), overlap_tolerance=0.06)) == [("A", 90, 100), ("C", 50, 90), ("B", 10, 50), ("A", 0, 10)]
+
+
+def test_surrounding_child_drop():
+    spans = trace(JAEGER_CASES["test8"][0])
+    assert sections(critical_path(spans, surrounding="drop")) == [("A", 10, 30)]
+
+
+def test_nonblocking_consumer_and_links():
+    # A |------|  0..60 (client, not producer)
+    # B  |--|     10..40 consumer
+    rows = [("A", 0, 60, None, "client"), ("B", 10, 30, "A", "consumer")]
+    assert sections(critical_path(trace(rows))) == [("A", 40, 60), ("B", 10, 40), ("A", 0, 10)]
+    assert sections(critical_path(trace(rows), nonblocking="consumer")) == [("A", 0, 60)]
+    spans = trace([("A", 0, 60, None, None), ("B", 10, 30, "A", None)])
+    spans.at[1, "links"] = [{"trace_id": TID, "span_id": sid("A"), "trace_state": None, "flags": None, "attributes": {}}]
+    assert sections(critical_path(spans)) == [("A", 40, 60), ("B", 10, 40), ("A", 0, 10)]
+    assert sections(critical_path(spans, nonblocking="links")) == [("A", 0, 60)]
+
+
+def test_bad_parameters_raise():
+    spans = trace(ADJ)
+    for kw in ({"surrounding": "x"}, {"in_progress": "x"}, {"inferred": "x"}, {"nonblocking": "x"}, {"overlap_tolerance": 1.5}):
+        with pytest.raises(tk.TraceKitError):
+            critical_path(spans, **kw)
+    with pytest.raises(tk.TraceKitError, match="missing columns: kind"):
+        critical_path(spans.drop(columns="kind"))
+
+
+# ------------------------------------------------------------------ in-progress and inferred
+def test_in_progress_child_extends_to_parent_end():
+    # A |--------|   0..80
+    # B   |-- ...    20..NaT (in progress) -> taken as 20..80
+    spans = trace([("A", 0, 80, None, None), ("B", 20, None, "A", None)])
+    spans["in_progress"] = [False, True]
+    cp = critical_path(spans)
+    assert sections(cp) == [("B", 20, 80), ("A", 0, 20)]
+    assert cp["in_progress"].tolist() == [False, True]
+    assert sections(critical_path(spans, in_progress="drop")) == [("A", 0, 80)]
+
+
+def test_in_progress_root_runs_to_latest_time_seen():
+    # A |-- ...   0..NaT -> 0..70 (latest end in the trace)
+    # B  |----|   10..70
+    spans = trace([("A", 0, None, None, None), ("B", 10, 60, "A", None)])
+    assert sections(critical_path(spans)) == [("B", 10, 70), ("A", 0, 10)]
+    cp = critical_path(spans, in_progress="drop")
+    assert len(cp) == 0
+    assert [f.reason for f in cp.attrs["failures"]] == ["root span is in progress (end is NaT) and in_progress='drop'"]
+
+
+def test_xray_inferred_segment_takes_its_subsegments_time():
+    # api segment   |--------|  0..100
+    # DynamoDB sub     |--|     20..50 (client)
+    # DynamoDB inf.    |--|     20..50 (inferred segment, same interval)
+    spans = trace([("S", 0, 100, None, "server", "api"), ("D", 20, 30, "S", "client", "api"),
+                   ("I", 20, 30, "D", "server", "DynamoDB")])
+    spans["inferred"] = [False, False, True]
+    cp = critical_path(spans)
+    assert sections(cp) == [("S", 50, 100), ("I", 20, 50), ("S", 0, 20)]
+    assert cp["service"].tolist() == ["api", "DynamoDB", "api"]
+    assert cp["inferred"].tolist() == [False, True, False]
+    assert sections(critical_path(spans, inferred="drop")) == [("S", 50, 100), ("D", 20, 50), ("S", 0, 20)]
+
+
+# ------------------------------------------------------------------ failures, roots
+def test_failures_are_reported_not_fatal():
+    good = trace(JAEGER_CASES["test1"][0])
+    dup = trace([("A", 0, 10, None, None), ("A", 0, 5, None, None)], trace_id="2" * 32)
+    cyc = trace([("R", 0, 10, None, None), ("X", 1, 2, "Y", None), ("Y", 1, 2, "X", None)], trace_id="3" * 32)
+    spans = pd.concat([good, dup, cyc], ignore_index=True)
+    cp = critical_path(spans)
+    assert set(cp["trace_id"]) == {TID}
+    assert sections(cp) == JAEGER_CASES["test1"][1]
+    fails = cp.attrs["failures"]
+    assert all(isinstance(f, CriticalPathFailure) for f in fails)
+    assert [(f.trace_id, f.span_id) for f in fails] == [("2" * 32, sid("A")), ("3" * 32, sid("X"))]
+    assert fails[0].reason == f"duplicate span_id {sid('A')} (2 rows)"
+    assert fails[1].reason.startswith("parent cycle: 2 spans")
+
+
+def test_every_root_and_orphan_is_walked():
+    # R1 |---|     0..40
+    # R2      |--| 50..80, orphan: its parent Z is not in the trace
+    spans = trace([("R", 0, 40, None, None), ("O", 50, 30, "Z", None)])
+    cp = critical_path(spans)
+    assert sections(cp) == [("O", 50, 80), ("R", 0, 40)]
+    assert cp["root_span_id"].tolist() == [sid("R"), sid("O")]
+
+
+def test_empty_input():
+    cp = critical_path(tk.empty_spans())
+    assert len(cp) == 0 and cp.attrs["failures"] == ()
+    assert critical_path_breakdown(cp).empty
+
+
+# ------------------------------------------------------------------ property tests
+@st.composite
+def random_trace(draw):
+    n = draw(st.integers(1, 12))
+    rows = []
+    for i in range(n):
+        s = draw(st.integers(-50, 150))
+        d = draw(st.integers(0, 120))
+        p = draw(st.integers(0, i - 1)) if i else None
+        kind = draw(st.sampled_from(["server", "client", "producer", "consumer", "internal"]))
+        rows.append((chr(65 + i), s, d, chr(65 + p) if p is not None else None, kind))
+    return rows
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_trace(), st.booleans(), st.sampled_from([0.0, 0.05]), st.sampled_from(["clamp", "drop"]), st.randoms())
+def test_sections_tile_root_and_never_grow_spans(rows, adjacent, tol, surround, rnd):
+    spans = trace(rows, unit=1)
+    cp = critical_path(spans, adjacent_sequential=adjacent, overlap_tolerance=tol, surrounding=surround)
+    root = rows[0]
+    s = cp["start"].astype("int64").to_numpy()
+    e = cp["end"].astype("int64").to_numpy()
+    if root[2] == 0:
+        assert len(cp) == 0
+    else:
+        assert s[0] == root[1] and e[-1] == root[1] + root[2]
+        assert (s[1:] == e[:-1]).all()  # contiguous, no overlap
+        assert (e > s).all()
+    # clamping never grows a span: each section lies inside the span's own interval
+    own = {sid(r[0]): (r[1], r[1] + r[2]) for r in rows}
+    for span_id, a, b in zip(cp["span_id"], s, e):
+        assert own[span_id][0] <= a and b <= own[span_id][1]
+    # independent of row order
+    perm = list(range(len(spans)))
+    rnd.shuffle(perm)
+    cp2 = critical_path(spans.iloc[perm].reset_index(drop=True), adjacent_sequential=adjacent, overlap_tolerance=tol, surrounding=surround)
+    pd.testing.assert_frame_equal(cp, cp2)
+
+
+# ------------------------------------------------------------------ breakdown
+def two_traces():
+    # trace 1: api 0..100, db 10..70        -> api 40, db 60
+    # trace 2: api 0..50,  cache 0..10      -> api 40, cache 10
+    t1 = trace([("A", 0, 100, None, None, "api"), ("B", 10, 60, "A", None, "db")], unit=1_000_000, trace_id="1" * 32)
+    t2 = trace([("A", 0, 50, None, None, "api"), ("C", 0, 10, "A", None, "cache")], unit=1_000_000, trace_id="2" * 32)
+    return pd.concat([t1, t2], ignore_index=True)
+
+
+def test_breakdown_by_service_exact():
+    cp = critical_path(two_traces())
+    bd = critical_path_breakdown(cp, by="service")
+    assert bd["service"].tolist() == ["api", "db", "cache"]
+    assert bd["cp_ms"].tolist() == [80.0, 60.0, 10.0]
+    assert bd["mean_ms"].tolist() == [40.0, 30.0, 5.0]
+    assert bd["share"].round(6).tolist() == [round(80 / 150, 6), 0.4, round(10 / 150, 6)]
+    assert bd["traces"].tolist() == [2, 1, 1]
+    assert bd["p50_ms"].tolist() == [40.0, 30.0, 5.0]  # db: values (0, 60) -> median 30
+    assert bd["p95_ms"].tolist() == [40.0, 57.0, 9.5]  # linear: 0 + 0.95 * 60
+    assert bd.attrs["traces"] == 2
+
+
+def test_breakdown_window_and_keys():
+    cp = critical_path(two_traces())
+    slow = critical_path_breakdown(cp, by="service", percentile_window=(60, 100))
+    assert slow["service"].tolist() == ["db", "api"] and slow["cp_ms"].tolist() == [60.0, 40.0]
+    assert slow.attrs["traces"] == 1
+    bd = critical_path_breakdown(cp, by=["service", "name"])
+    assert bd[["service", "name"]].values.tolist() == [["api", "op-A"], ["db", "op-B"], ["cache", "op-C"]]
+    cpb = critical_path_breakdown(cp, by="call_path")
+    assert cpb["call_path"].tolist() == ["api:op-A", "api:op-A > db:op-B", "api:op-A > cache:op-C"]
+    spans = two_traces()
+    spans["team"] = ["x", "y", "x", "z"]
+    bt = critical_path_breakdown(cp, by="team", spans=spans)
+    assert bt["team"].tolist() == ["x", "y", "z"] and bt["cp_ms"].tolist() == [80.0, 60.0, 10.0]
+    with pytest.raises(tk.TraceKitError, match="pass spans="):
+        critical_path_breakdown(cp, by="team")
+
+
+# ------------------------------------------------------------------ real data
+def load_nezha(path) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype={"TraceID": str, "SpanID": str, "ParentID": str})
+    return tk.spans_from_columns({
+        "trace_id": df["TraceID"].str.lower(), "span_id": df["SpanID"].str.lower(),
+        "parent_id": df["ParentID"].where(df["ParentID"] != "root").str.lower(),
+        "service": df["PodName"].str.rsplit("-", n=2).str[0], "name": df["OperationName"],
+        "start": df["StartTimeUnixNano"].astype("int64"), "end": df["EndTimeUnixNano"].astype("int64"),
+    })
+
+
+def test_real_onlineboutique_sections_tile_every_root(real_traces):
+    spans = load_nezha(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv")
+    assert len(spans) == 5321 and spans["trace_id"].nunique() == 116
+    cp = critical_path(spans)
+    assert cp.attrs["failures"] == ()
+    roots = spans[spans["parent_id"].isna() | ~spans["parent_id"].isin(spans["span_id"])]
+    assert cp["root_span_id"].nunique() == len(roots[roots["end"] > roots["start"]])
+    g = cp.groupby("root_span_id")
+    first, last = g["start"].min(), g["end"].max()
+    r = roots.set_index("span_id")
+    assert (first == r.loc[first.index, "start"]).all() and (last == r.loc[last.index, "end"]).all()
+    s, e = cp["start"].astype("int64").to_numpy(), cp["end"].astype("int64").to_numpy()
+    same_root = cp["root_span_id"].to_numpy()[1:] == cp["root_span_id"].to_numpy()[:-1]
+    assert (s[1:][same_root] == e[:-1][same_root]).all()
+    # total critical time = total root time, to the nanosecond
+    assert int((e - s).sum()) == int((r["end"] - r["start"]).dt.total_seconds().mul(1e9).round().sum())
+    bd = critical_path_breakdown(cp, by="service")
+    assert bd["share"].sum() == pytest.approx(1.0)
+    assert bd["traces"].max() == 116

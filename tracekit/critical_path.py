@@ -1,0 +1,601 @@
+"""Critical path of every trace, and where the critical time goes across traces.
+
+:func:`critical_path` follows Jaeger UI's semantics by default (jaeger-ui
+``components/TracePage/CriticalPath``):
+
+1. every root span (no parent, or a parent that is not in the trace) is walked on its own;
+2. children are *sanitised* in tree order against their (already sanitised) parent: a child
+   that starts at/after the parent's end or ends at/before the parent's start is dropped with
+   its subtree; an overflowing end or start is clamped to the parent's;
+3. a CONSUMER child of a PRODUCER parent is not blocking and is pruned with its subtree;
+4. the walk starts at the parent's end, takes the last-finishing child, then repeatedly the
+   last-finishing child that ends *strictly before* the start of the previous one; the time
+   between critical children belongs to the parent. Zero-length sections are not emitted.
+
+The choices other tools make differently are parameters: ``adjacent_sequential`` (a child
+ending exactly when the next one starts still counts as before it), ``overlap_tolerance``
+(CRISP: a child may overlap the next by up to this fraction of the parent's duration; its
+section is cut where the next one starts), ``surrounding`` (a child that starts before *and*
+ends after its parent: ``"clamp"`` like Jaeger, or ``"drop"``) and ``nonblocking`` (which
+relations are asynchronous: ``"producer_consumer"``, ``"consumer"`` for every CONSUMER child,
+``"links"`` for a child that carries a link to its parent, as Jaeger's FOLLOWS_FROM rule did).
+
+Decisions (documented, tested):
+
+* ties between children ending at the same time go to the one that started first (the longest),
+  then to the smaller span id, so results never depend on row order (Jaeger keeps input order);
+* in-progress spans (``end`` is NaT): with ``in_progress="extend"`` (default) a non-root span is
+  taken to run until its parent ends, and an in-progress root until the latest time seen in its
+  trace; ``in_progress="drop"`` removes them with their subtrees (an in-progress root becomes a
+  failure);
+* X-Ray inferred segments repeat the interval of the subsegment that called the downstream
+  service; with ``inferred="keep"`` (default) the time goes to the inferred segment (its service is
+  the downstream one, e.g. a DynamoDB table, as in X-Ray's service map); ``"drop"`` leaves it
+  with the calling subsegment;
+* times are integer nanoseconds throughout; a time of 0 is a time like any other;
+* per-trace problems (duplicate span ids, parent cycles, an in-progress root with no time after
+  its start) skip that trace and are listed in ``cp.attrs["failures"]`` as
+  :class:`CriticalPathFailure` records; they never raise.
+
+The walk is one linear pass over integer arrays (children sorted once by end time with numpy,
+a single forward scan per on-path parent), so its cost is linear in spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError
+from .schema import STRING, TIMESTAMP
+
+__all__ = ["critical_path", "critical_path_breakdown", "CriticalPathFailure"]
+
+_NAT = np.iinfo(np.int64).min
+_INF = np.iinfo(np.int64).max
+_NONBLOCKING = {"producer_consumer", "consumer", "links"}
+
+CP_COLUMNS = (
+    "trace_id", "span_id", "service", "name", "kind", "start", "end", "duration_ms",
+    "section_index", "depth", "root_span_id", "call_path", "in_progress", "inferred",
+)
+
+
+@dataclass(frozen=True)
+class CriticalPathFailure:
+    """A trace (or one root of it) the critical path could not be computed for, and why."""
+
+    trace_id: str
+    span_id: str | None
+    reason: str
+
+
+# --------------------------------------------------------------------------------------------
+# shared tree helpers (also used by graph, compare and repeated)
+
+
+@dataclass(frozen=True)
+class _Tree:
+    trace: np.ndarray  # int64 trace code (lexicographic order of trace_id)
+    span: np.ndarray  # int64 span code (lexicographic order of span_id)
+    parent: np.ndarray  # int64 row of the parent, -1 for a root (no parent / parent absent)
+    depth: np.ndarray  # int64 depth (0 for roots), -1 for spans in a failed trace
+    bad_trace: np.ndarray  # bool per row: the trace has duplicate ids or a parent cycle
+    trace_ids: np.ndarray  # object array: trace code -> trace_id
+    failures: tuple[CriticalPathFailure, ...]
+
+
+def _check_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:
+    if not isinstance(spans, pd.DataFrame):
+        raise TraceKitError(f"{func}: expected a spans DataFrame, got {type(spans).__name__}")
+    missing = [c for c in needed if c not in spans.columns]
+    if missing:
+        raise TraceKitError(f"{func}: spans DataFrame is missing columns: {', '.join(missing)}")
+
+
+def _tree(spans: pd.DataFrame) -> _Tree:
+    """Parent row, depth and per-trace problems of a spans frame, vectorised."""
+    n = len(spans)
+    tcode, tuniq = pd.factorize(spans["trace_id"].to_numpy(dtype=object, na_value=None), sort=True)
+    sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
+    pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
+    codes, _ = pd.factorize(np.concatenate([sid, pid]), sort=True)
+    scode = codes[:n].astype(np.int64)
+    pcode = codes[n:].astype(np.int64)  # -1 where parent_id is missing
+    k = np.int64(max(int(codes.max()) + 2, 2)) if n else np.int64(2)
+    tcode = tcode.astype(np.int64)
+    key = tcode * k + scode
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    dup = np.zeros(n, dtype=bool)
+    if n > 1:
+        same = skey[1:] == skey[:-1]
+        dup[order[1:][same]] = True
+        dup[order[:-1][same]] = True
+    failures: list[CriticalPathFailure] = []
+    bad_codes = np.unique(tcode[dup])
+    for t in bad_codes:
+        rows = np.flatnonzero((tcode == t) & dup)
+        failures.append(CriticalPathFailure(str(tuniq[t]), str(sid[rows[0]]), f"duplicate span_id {sid[rows[0]]} ({len(rows)} rows)"))
+    pkey = tcode * k + pcode
+    pos = np.searchsorted(skey, pkey)
+    pos = np.minimum(pos, max(n - 1, 0))
+    found = (pcode >= 0) & (n > 0) & (skey[pos] == pkey) if n else np.zeros(0, dtype=bool)
+    parent = np.where(found, order[pos] if n else 0, -1).astype(np.int64)
+    parent[parent == np.arange(n)] = -1  # a span naming itself as parent is a root
+    # depth by levels
+    depth = np.full(n, -1, dtype=np.int64)
+    depth[parent < 0] = 0
+    frontier = np.flatnonzero(parent < 0)
+    children_order = np.argsort(parent, kind="stable")
+    sorted_parent = parent[children_order]
+    d = 0
+    while len(frontier):
+        lo = np.searchsorted(sorted_parent, frontier, side="left")
+        hi = np.searchsorted(sorted_parent, frontier, side="right")
+        cnt = hi - lo
+        if not cnt.sum():
+            break
+        starts = np.repeat(lo, cnt)
+        offs = np.arange(cnt.sum()) - np.repeat(cnt.cumsum() - cnt, cnt)
+        idx = children_order[starts + offs]
+        idx = idx[depth[idx] < 0]
+        d += 1
+        depth[idx] = d
+        frontier = idx
+    cyc = depth < 0
+    bad = dup.copy()
+    if cyc.any():
+        for t in np.unique(tcode[cyc]):
+            if t in set(bad_codes.tolist()):
+                continue
+            rows = np.flatnonzero((tcode == t) & cyc)
+            failures.append(CriticalPathFailure(str(tuniq[t]), str(sid[rows[0]]), f"parent cycle: {len(rows)} spans never reach a root (first {sid[rows[0]]})"))
+        bad |= cyc
+    if bad.any():
+        bad = np.isin(tcode, np.unique(tcode[bad]))
+        depth[bad] = -1
+    return _Tree(tcode, scode, parent, depth, bad, np.asarray(tuniq, dtype=object), tuple(failures))
+
+
+def _ns(series: pd.Series) -> np.ndarray:
+    arr = series.array
+    if hasattr(arr, "asi8"):
+        if getattr(arr, "unit", "ns") != "ns":
+            arr = arr.as_unit("ns")
+        return np.asarray(arr.asi8, dtype=np.int64)
+    return pd.to_datetime(series, utc=True).array.as_unit("ns").asi8
+
+
+def _to_ts(ns: np.ndarray) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")).astype(TIMESTAMP)
+
+
+def _call_paths(spans: pd.DataFrame, tree: _Tree, rows: np.ndarray) -> np.ndarray:
+    """``service:name > service:name > …`` from the root down, for the given rows (object array)."""
+    n = len(spans)
+    op_code, op_uniq = pd.factorize(
+        spans["service"].astype(object).fillna("?").to_numpy(dtype=object) + ":" + spans["name"].astype(object).fillna("?").to_numpy(dtype=object)
+    )
+    need = np.zeros(n, dtype=bool)
+    need[rows] = True
+    # mark ancestors of the needed rows
+    cur = rows
+    while len(cur):
+        p = tree.parent[cur]
+        p = p[p >= 0]
+        p = p[~need[p]]
+        need[p] = True
+        cur = np.unique(p)
+    path = np.full(n, -1, dtype=np.int64)
+    strings: list[str] = []
+    index: dict[tuple[int, int], int] = {}
+    maxd = int(tree.depth[need].max()) if need.any() else -1
+    nd = tree.depth
+    for d in range(maxd + 1):
+        lvl = np.flatnonzero(need & (nd == d))
+        if not len(lvl):
+            continue
+        par = tree.parent[lvl]
+        ppath = np.where(par >= 0, path[np.maximum(par, 0)], -1)
+        pair = ppath * (len(op_uniq) + 1) + op_code[lvl]
+        uniq, inv = np.unique(pair, return_inverse=True)
+        codes = np.empty(len(uniq), dtype=np.int64)
+        for i, u in enumerate(uniq.tolist()):
+            pp, op = divmod(u, len(op_uniq) + 1)  # pp == -1 for a root (floor division)
+            key = (pp, op)
+            c = index.get(key)
+            if c is None:
+                c = len(strings)
+                strings.append(op_uniq[op] if pp < 0 else strings[pp] + " > " + op_uniq[op])
+                index[key] = c
+            codes[i] = c
+        path[lvl] = codes[inv]
+    out = np.asarray(strings + [None], dtype=object)
+    return out[path[rows]]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def critical_path(
+    spans: pd.DataFrame,
+    *,
+    adjacent_sequential: bool = False,
+    overlap_tolerance: float = 0.0,
+    surrounding: str = "clamp",
+    nonblocking: str | Iterable[str] | None = "producer_consumer",
+    in_progress: str = "extend",
+    inferred: str = "keep",
+) -> pd.DataFrame:
+    """Critical-path sections of every trace: one row per section, in time order per trace.
+
+    Columns: ``trace_id, span_id, service, name, kind, start, end, duration_ms`` of the section
+    (not of the span), ``section_index`` (0.. in time order within the trace), ``depth`` of the
+    span, ``root_span_id``, ``call_path`` (``service:name > …`` from the root), ``in_progress``
+    and ``inferred`` flags of the span. The sections of one root tile it exactly.
+    ``cp.attrs["failures"]`` is a tuple of :class:`CriticalPathFailure` (traces skipped, and why);
+    ``cp.attrs["params"]`` records the settings. The input is never modified.
+
+    Parameters: see the module docstring (Jaeger UI defaults).
+
+    >>> import tracekit as tk
+    >>> # root  |-------------------|   0..100 ms
+    >>> # db       |----|               10..40
+    >>> # cache             |--|        50..70
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["api", "db", "cache"],
+    ...     "name": ["GET /", "query", "get"],
+    ...     "start": [0, 10 * ms, 50 * ms], "end": [100 * ms, 40 * ms, 70 * ms]})
+    >>> cp = tk.critical_path(spans)
+    >>> cp[["service", "duration_ms"]].values.tolist()
+    [['api', 10.0], ['db', 30.0], ['api', 10.0], ['cache', 20.0], ['api', 30.0]]
+    """
+    _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
+    if surrounding not in ("clamp", "drop"):
+        raise TraceKitError(f"critical_path: surrounding must be 'clamp' or 'drop', got {surrounding!r}")
+    if in_progress not in ("extend", "drop"):
+        raise TraceKitError(f"critical_path: in_progress must be 'extend' or 'drop', got {in_progress!r}")
+    if inferred not in ("keep", "drop"):
+        raise TraceKitError(f"critical_path: inferred must be 'keep' or 'drop', got {inferred!r}")
+    if not (0.0 <= float(overlap_tolerance) < 1.0):
+        raise TraceKitError(f"critical_path: overlap_tolerance is a fraction of the parent in [0, 1), got {overlap_tolerance!r}")
+    if nonblocking is None:
+        rules: frozenset[str] = frozenset()
+    elif isinstance(nonblocking, str):
+        rules = frozenset([nonblocking])
+    else:
+        rules = frozenset(nonblocking)
+    if rules - _NONBLOCKING:
+        raise TraceKitError(f"critical_path: unknown nonblocking rule(s) {sorted(rules - _NONBLOCKING)}; use {sorted(_NONBLOCKING)}")
+    params = {
+        "adjacent_sequential": bool(adjacent_sequential), "overlap_tolerance": float(overlap_tolerance),
+        "surrounding": surrounding, "nonblocking": tuple(sorted(rules)), "in_progress": in_progress, "inferred": inferred,
+    }
+
+    n = len(spans)
+    tree = _tree(spans)
+    failures = list(tree.failures)
+    start = _ns(spans["start"])
+    end = _ns(spans["end"])
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
+    inprog = (end == _NAT)
+    if "in_progress" in spans.columns:
+        inprog |= spans["in_progress"].to_numpy(dtype=bool, na_value=False) & (end == _NAT)
+    infer = spans["inferred"].to_numpy(dtype=bool, na_value=False) if "inferred" in spans.columns else np.zeros(n, dtype=bool)
+
+    valid = ~tree.bad_trace & (start != _NAT)
+    parent = tree.parent
+    is_root = parent < 0
+    end = end.copy()
+    if in_progress == "drop":
+        valid &= ~inprog
+        for r in np.flatnonzero(is_root & inprog & ~tree.bad_trace):
+            failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]), "root span is in progress (end is NaT) and in_progress='drop'"))
+    else:
+        end[inprog & ~is_root] = _INF
+        root_ip = np.flatnonzero(is_root & inprog & valid)
+        if len(root_ip):
+            latest = np.maximum(np.where(end == _INF, _NAT, end), start)
+            tmax = pd.Series(latest).groupby(tree.trace).max()
+            end[root_ip] = tmax.reindex(tree.trace[root_ip]).to_numpy()
+            nothing = root_ip[end[root_ip] <= start[root_ip]]
+            for r in nothing:
+                failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]), "root span is in progress and nothing in its trace ends after it starts"))
+            valid[nothing] = False
+    if inferred == "drop":
+        valid &= ~(infer & ~is_root)
+    # non-blocking children
+    if rules:
+        pk = np.where(is_root, "", kind[np.maximum(parent, 0)])
+        nb = np.zeros(n, dtype=bool)
+        if "producer_consumer" in rules:
+            nb |= (pk == "producer") & (kind == "consumer")
+        if "consumer" in rules:
+            nb |= kind == "consumer"
+        if "links" in rules and "links" in spans.columns:
+            pids = spans["parent_id"].to_numpy(dtype=object, na_value=None)
+            lk = spans["links"].to_numpy(dtype=object)
+            cand = np.flatnonzero(~is_root)
+            for i in cand.tolist():
+                links = lk[i]
+                if links is not None and len(links):
+                    for link in links:
+                        if isinstance(link, dict) and link.get("span_id") == pids[i]:
+                            nb[i] = True
+                            break
+        valid &= ~(nb & ~is_root)
+
+    # sanitise in tree order: clamp each level against its (sanitised) parent
+    cs = start.copy()
+    ce = end.copy()
+    rootrows = is_root & valid
+    root_bad = rootrows & (ce < cs)
+    for r in np.flatnonzero(root_bad):
+        failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]), "root span ends before it starts"))
+    valid &= ~root_bad
+    maxd = int(tree.depth.max()) if n else -1
+    by_depth = np.argsort(tree.depth, kind="stable")
+    dsorted = tree.depth[by_depth]
+    for d in range(1, maxd + 1):
+        lo, hi = np.searchsorted(dsorted, [d, d + 1])
+        rows = by_depth[lo:hi]
+        p = parent[rows]
+        ok = valid[rows] & valid[p]
+        ps, pe = cs[p], ce[p]
+        s, e = cs[rows], ce[rows]
+        ok &= ~((s >= pe) | (e <= ps))
+        ok &= e >= s
+        if surrounding == "drop":
+            ok &= ~((s < ps) & (e > pe))
+        valid[rows] = ok
+        cs[rows] = np.where(ok, np.maximum(s, ps), s)
+        ce[rows] = np.where(ok, np.minimum(e, pe), e)
+
+    # children of each valid span, sorted by (parent, end desc, start asc, span id)
+    kids = np.flatnonzero(valid & ~is_root)
+    o = np.lexsort((tree.span[kids], cs[kids], -ce[kids], parent[kids]))
+    kids = kids[o]
+    kp = parent[kids]
+    ptr_lo = np.zeros(n, dtype=np.int64)
+    ptr_hi = np.zeros(n, dtype=np.int64)
+    if len(kids):
+        ptr_lo_v = np.searchsorted(kp, np.arange(n), side="left")
+        ptr_hi_v = np.searchsorted(kp, np.arange(n), side="right")
+        ptr_lo, ptr_hi = ptr_lo_v, ptr_hi_v
+    tol = np.zeros(n, dtype=np.int64)
+    if overlap_tolerance > 0:
+        tol = ((ce - cs).astype(np.float64) * float(overlap_tolerance)).astype(np.int64)
+        tol[~valid] = 0
+    roots = np.flatnonzero(valid & is_root)
+    roots = roots[np.lexsort((tree.span[roots], cs[roots], tree.trace[roots]))]
+
+    out_row, out_s, out_e, out_root = _walk(
+        roots.tolist(), kids.tolist(), ptr_lo.tolist(), ptr_hi.tolist(), cs.tolist(), ce.tolist(), tol.tolist(),
+        bool(adjacent_sequential),
+    )
+    rows = np.asarray(out_row, dtype=np.int64)
+    s_ns = np.asarray(out_s, dtype=np.int64)
+    e_ns = np.asarray(out_e, dtype=np.int64)
+    root_of = np.asarray(out_root, dtype=np.int64)
+    tr = tree.trace[rows]
+    o = np.lexsort((s_ns, tr))
+    rows, s_ns, e_ns, root_of, tr = rows[o], s_ns[o], e_ns[o], root_of[o], tr[o]
+    if len(tr):
+        first = np.r_[True, tr[1:] != tr[:-1]]
+        grp_start = np.maximum.accumulate(np.where(first, np.arange(len(tr)), 0))
+        sec_idx = np.arange(len(tr)) - grp_start
+    else:
+        sec_idx = np.zeros(0, dtype=np.int64)
+    take = lambda col: spans[col].iloc[rows].reset_index(drop=True)  # noqa: E731
+    out = pd.DataFrame({
+        "trace_id": take("trace_id").astype(STRING),
+        "span_id": take("span_id").astype(STRING),
+        "service": take("service").astype(STRING),
+        "name": take("name").astype(STRING),
+        "kind": take("kind").astype(STRING),
+        "start": _to_ts(s_ns),
+        "end": _to_ts(e_ns),
+        "duration_ms": (e_ns - s_ns) / 1e6,
+        "section_index": sec_idx.astype(np.int64),
+        "depth": tree.depth[rows].astype(np.int64),
+        "root_span_id": spans["span_id"].iloc[root_of].reset_index(drop=True).astype(STRING),
+        "call_path": pd.Series(_call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object), dtype=STRING),
+        "in_progress": inprog[rows],
+        "inferred": infer[rows],
+    })
+    failures.sort(key=lambda f: (f.trace_id, f.span_id or "", f.reason))
+    out.attrs["failures"] = tuple(failures)
+    out.attrs["params"] = params
+    return out
+
+
+def _walk(roots, kids, ptr_lo, ptr_hi, cs, ce, tol, adjacent):
+    """The last-finishing-child walk over plain Python lists (one forward scan per parent)."""
+    out_row: list[int] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
+    out_root: list[int] = []
+    ap_row, ap_s, ap_e, ap_root = out_row.append, out_s.append, out_e.append, out_root.append
+    for r in roots:
+        # frames: span, cut, child pointer, first pick?
+        st_span = [r]
+        st_cut = [ce[r]]
+        st_ptr = [ptr_lo[r]]
+        st_first = [True]
+        while st_span:
+            s = st_span[-1]
+            cut = st_cut[-1]
+            j = st_ptr[-1]
+            jend = ptr_hi[s]
+            lim = cut + tol[s]
+            strict = not (st_first[-1] or adjacent)
+            found = -1
+            while j < jend:
+                c = kids[j]
+                j += 1
+                e = ce[c]
+                if (e < lim if strict else e <= lim) and cs[c] < cut:
+                    found = c
+                    break
+            if found < 0:
+                s0 = cs[s]
+                if cut > s0:
+                    ap_row(s)
+                    ap_s(s0)
+                    ap_e(cut)
+                    ap_root(r)
+                st_span.pop()
+                st_cut.pop()
+                st_ptr.pop()
+                st_first.pop()
+                if st_span:
+                    st_cut[-1] = s0
+                    st_first[-1] = False
+            else:
+                e = ce[found]
+                if e > cut:
+                    e = cut
+                if cut > e:
+                    ap_row(s)
+                    ap_s(e)
+                    ap_e(cut)
+                    ap_root(r)
+                st_ptr[-1] = j
+                st_span.append(found)
+                st_cut.append(e)
+                st_ptr.append(ptr_lo[found])
+                st_first.append(True)
+    return out_row, out_s, out_e, out_root
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _quantiles_with_zeros(group: np.ndarray, values: np.ndarray, n_groups: int, n_total: int, qs: Sequence[float]) -> np.ndarray:
+    """Linear-interpolated quantiles per group of ``values`` padded with zeros up to ``n_total``.
+
+    Returns an array (n_groups, len(qs)). ``values`` are assumed non-negative.
+    """
+    o = np.lexsort((values, group))
+    g, v = group[o], values[o]
+    cnt = np.bincount(g, minlength=n_groups)
+    off = np.r_[0, np.cumsum(cnt)[:-1]]
+    zeros = n_total - cnt
+    res = np.zeros((n_groups, len(qs)))
+    if n_total == 0:
+        return res
+    for k, q in enumerate(qs):
+        pos = q * (n_total - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, n_total - 1)
+        frac = pos - lo
+
+        def at(i: int) -> np.ndarray:
+            j = i - zeros  # index within the positive values
+            ok = j >= 0
+            idx = np.clip(off + np.maximum(j, 0), 0, max(len(v) - 1, 0))
+            return np.where(ok, v[idx] if len(v) else 0.0, 0.0)
+
+        res[:, k] = at(lo) * (1 - frac) + at(hi) * frac
+    return res
+
+
+def critical_path_breakdown(
+    cp: pd.DataFrame,
+    by: str | Sequence[str] = "service",
+    spans: pd.DataFrame | None = None,
+    percentile_window: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Where critical-path time goes across traces, per ``by`` key (one row per key).
+
+    Columns: the ``by`` keys, ``cp_ms`` (total critical-path ms), ``mean_ms`` (per trace, over
+    all traces in ``cp``, 0 where the key is absent), ``share`` (``cp_ms`` / end-to-end ms of
+    all traces = sum of their root spans), ``p50_ms``/``p95_ms`` (of the per-trace contribution,
+    same population as ``mean_ms``), ``traces`` (in which the key is on the critical path),
+    ``trace_share`` (``traces`` / number of traces). Sorted by ``cp_ms`` descending.
+
+    ``by`` is a column of ``cp`` (``service``, ``name``, ``call_path``, …) or a list of them; a key
+    that is not in ``cp`` is taken from ``spans`` (joined on trace_id and span_id).
+    ``percentile_window=(95, 100)`` keeps only traces whose end-to-end time is in that
+    percentile range (CRISP: what dominates the slowest 5 %?). The frame's ``attrs["traces"]``
+    is the number of traces used.
+
+    >>> import tracekit as tk
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["api", "db"], "name": ["GET /", "query"],
+    ...     "start": [0, 10 * ms], "end": [100 * ms, 70 * ms]})
+    >>> bd = tk.critical_path_breakdown(tk.critical_path(spans))
+    >>> bd[["service", "cp_ms", "share"]].values.tolist()
+    [['db', 60.0, 0.6], ['api', 40.0, 0.4]]
+    """
+    _check_columns(cp, ("trace_id", "span_id", "duration_ms"), "critical_path_breakdown")
+    keys = [by] if isinstance(by, str) else list(by)
+    if not keys:
+        raise TraceKitError("critical_path_breakdown: by needs at least one column")
+    data = cp
+    missing = [k for k in keys if k not in cp.columns]
+    if missing:
+        if spans is None:
+            raise TraceKitError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
+        _check_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
+        extra = spans[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
+        data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(extra, on=["trace_id", "span_id"], how="left")
+    tcode, _ = pd.factorize(data["trace_id"], sort=True)
+    ms = data["duration_ms"].to_numpy(dtype=np.float64)
+    n_tr = int(tcode.max()) + 1 if len(tcode) else 0
+    e2e = np.bincount(tcode, weights=ms, minlength=n_tr)
+    keep_trace = np.ones(n_tr, dtype=bool)
+    if percentile_window is not None:
+        lo_p, hi_p = percentile_window
+        if not (0 <= lo_p < hi_p <= 100):
+            raise TraceKitError(f"critical_path_breakdown: percentile_window must be (lo, hi) with 0 <= lo < hi <= 100, got {percentile_window!r}")
+        if n_tr:
+            lo_v, hi_v = np.percentile(e2e, [lo_p, hi_p])
+            keep_trace = (e2e >= lo_v) & (e2e <= hi_v)
+    rows = keep_trace[tcode] if len(tcode) else np.zeros(0, dtype=bool)
+    n_used = int(keep_trace.sum())
+    # per (key, trace) contribution
+    kdf = data.loc[rows, keys].reset_index(drop=True)
+    kcode = kdf.groupby(keys, sort=True, dropna=False).ngroup().to_numpy() if len(kdf) else np.zeros(0, dtype=np.int64)
+    n_k = int(kcode.max()) + 1 if len(kcode) else 0
+    t_used = tcode[rows]
+    pair = kcode.astype(np.int64) * max(n_tr, 1) + t_used
+    upair, inv = np.unique(pair, return_inverse=True)
+    contrib = np.bincount(inv, weights=ms[rows], minlength=len(upair))
+    pk = upair // max(n_tr, 1)
+    cp_ms = np.bincount(pk, weights=contrib, minlength=n_k)
+    traces = np.bincount(pk, minlength=n_k)
+    q = _quantiles_with_zeros(pk, contrib, n_k, n_used, (0.5, 0.95))
+    total = float(e2e[keep_trace].sum())
+    first = pd.Series(np.arange(len(kcode))).groupby(kcode).first().to_numpy() if len(kcode) else np.zeros(0, dtype=np.int64)
+    out = kdf.iloc[first].reset_index(drop=True) if len(kdf) else pd.DataFrame({k: pd.Series([], dtype=data[k].dtype) for k in keys})
+    out["cp_ms"] = cp_ms
+    out["mean_ms"] = cp_ms / n_used if n_used else np.nan
+    out["share"] = cp_ms / total if total > 0 else np.nan
+    out["p50_ms"] = q[:, 0]
+    out["p95_ms"] = q[:, 1]
+    out["traces"] = traces.astype(np.int64)
+    out["trace_share"] = traces / n_used if n_used else np.nan
+    out = out.sort_values(["cp_ms", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
+    out.attrs["traces"] = n_used
+    out.attrs["percentile_window"] = percentile_window
+    return out
+
+
+# ``tracekit.critical_path`` is both this module and the function: the import system binds the
+# module to the package attribute whenever the module is imported directly, shadowing the lazy
+# export. Making the module callable keeps ``tk.critical_path(spans)`` working either way.
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args, **kwargs):
+        return critical_path(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,768 @@
+"""Read AWS X-Ray data into the canonical spans DataFrame.
+
+:func:`read_xray` accepts what X-Ray tools write: a ``BatchGetTraces`` response (as saved by
+``aws xray batch-get-traces``), a list of such pages, a bare ``Traces`` list (``--query
+'Traces[*]'``), raw segment documents (one object, a list, a list of Document strings, or one
+per line, as SDKs send them to the daemon) and independent subsegments (``"type":
+"subsegment"``); gzip or not; from a path, a list of paths, a directory, a file object, bytes
+or already-parsed JSON.
+
+Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
+
+* one row per segment, subsegment (nested to any depth; parent = the enclosing
+  (sub)segment) and inferred segment; a top-level document's ``parent_id`` is kept even when
+  the parent is not in the data (an orphan stays an orphan);
+* ``service`` = the segment's name, inherited by its subsegments; an independent subsegment
+  takes the service (and resource) of the span its ``parent_id`` names when that span is in
+  the data, else ``"unknown_service"`` (OTel's convention for a missing service name);
+* ``kind``: segment → ``server``; subsegment with namespace ``aws``/``remote`` → ``client``;
+  other subsegments → ``internal``;
+* ``status`` = ``error`` when ``fault``, ``error`` or ``throttle`` is true, else ``ok``;
+  ``http_status`` from ``http.response.status``; ``status_message`` = first exception message;
+* ``attributes``: ``http``/``sql``/``aws`` flattened to dotted keys (``http.request.method``,
+  ``aws.operation``; lists stay values), ``annotation.<key>``, ``metadata.<namespace>`` (value as
+  is), ``cause`` (raw), ``namespace``, ``user``, ``origin``, ``type``, ``precursor_ids`` and every
+  other key verbatim. Integer strings in ``http.response.status``/``content_length`` become ints;
+* ``resource`` (one dict shared by a segment's rows): ``origin``, ``resource_arn``,
+  ``service.*``, the segment's ``aws`` context (``aws.ec2.*``, ``aws.ecs.*``, ``aws.eks.*``,
+  ``aws.elastic_beanstalk.*``, ``aws.xray.*``, ``aws.account_id``, … — every dict-valued key);
+  the segment's scalar ``aws`` keys (``request_id``, ``function_arn``, … and the call
+  description an inferred segment copies from its caller) go to ``attributes``;
+  ``xray.trace.Duration``/``xray.trace.LimitExceeded`` of the enclosing ``Trace`` when given;
+* ``cause`` → one ``exception`` event per exception (``exception.type``/``message``/
+  ``stacktrace``/``id``/``remote``) at the span's end time; a string cause (an exception id
+  defined elsewhere) → one event with ``exception.id``;
+* times: float epoch seconds → int64 ns rounded to the microsecond (never through float ms);
+  ``in_progress`` spans have ``end`` = NaT.
+
+Duplicates by (trace_id, span_id): a complete span replaces in-progress copies; copies equal in
+every column (e.g. the same document read twice) collapse to the first; different complete
+documents with one id are all kept (the health check reports duplicate ids).
+
+Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file, the record
+(``Traces[0].Segments[2]``, ``line 3`` or ``[1]``) and the problem. With ``errors="skip"``
+bad records are left out and listed in ``df.attrs["skipped"]``. A document that has neither
+``end_time`` nor ``in_progress: true`` is invalid (X-Ray's PutTraceSegments rejects it, so no
+tool ever returns it), as is a time outside what datetime64[ns] can hold (1677–2262).
+
+Implementation: one pass over the documents appends plain Python values to column lists
+(segment-level values once per document and repeated with numpy), then the columns are
+converted in bulk (ids checked with one Arrow regex, times with one numpy expression).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..schema import COLUMN_NAMES, STRING, TIMESTAMP
+from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files, read_bytes
+
+__all__ = ["read_xray"]
+
+_NAT = np.iinfo(np.int64).min
+_MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
+_NO_STATUS = -(2**62)
+UNKNOWN_SERVICE = "unknown_service"
+
+# keys consumed by columns (not copied into attributes)
+_TOP_SKIP = frozenset(
+    {"id", "name", "start_time", "end_time", "in_progress", "subsegments", "trace_id", "parent_id",
+     "error", "fault", "throttle", "inferred"})
+_SUB_SKIP = frozenset({"id", "name", "start_time", "end_time", "in_progress", "subsegments", "error", "fault",
+                       "throttle"})
+# scalar/list keys of a segment's `aws` block that describe the environment (→ resource)
+_AWS_CONTEXT = frozenset({"account_id", "cloudwatch_logs"})
+_CLIENT_NS = frozenset({"aws", "remote"})
+_ID_RE = "^[0-9a-f]{16}$"
+
+
+def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataFrame:
+    """Read X-Ray segment documents or BatchGetTraces output into a spans DataFrame.
+
+    ``source``: a path, a list of paths, a directory (``*.json``, ``*.jsonl``, ``*.txt``,
+    ``*.gz``), a file object, bytes, a JSON string or parsed JSON. ``errors="raise"`` (default)
+    stops at the first bad record with a :class:`~tracekit.errors.TraceFormatError`;
+    ``errors="skip"`` loads every valid span, lists each skipped record as a
+    :class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (always set; ``()``
+    when nothing was skipped) and emits one :class:`~tracekit.errors.TraceFormatWarning`.
+    ``df.attrs["unprocessed_trace_ids"]`` lists BatchGetTraces' ``UnprocessedTraceIds``.
+
+    >>> import json, tracekit as tk
+    >>> doc = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
+    ...        "name": "api", "start_time": 1.5, "end_time": 1.75,
+    ...        "http": {"response": {"status": 200}},
+    ...        "subsegments": [{"id": "0123456789abcdef", "name": "DynamoDB", "namespace": "aws",
+    ...                         "start_time": 1.5, "end_time": 1.6}]}
+    >>> df = tk.read_xray({"Traces": [{"Id": doc["trace_id"], "Segments": [
+    ...     {"Id": doc["id"], "Document": json.dumps(doc)}]}]})
+    >>> df[["service", "name", "kind", "parent_id", "duration_ms", "http_status"]]
+      service      name    kind         parent_id  duration_ms  http_status
+    0     api       api  server              <NA>        250.0          200
+    1     api  DynamoDB  client  53995c3f42cd8ad8        100.0         <NA>
+    >>> df.loc[0, "trace_id"], df.loc[0, "attributes"]
+    ('5759e988bd862e3fe1be46a994272793', {'http.response.status': 200})
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    b = _Builder(lenient=errors == "skip")
+    docs = _lenient_documents(source, b) if b.lenient else iter_documents(source)
+    for d in docs:
+        b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+    df = b.frame()
+    df.attrs["skipped"] = tuple(b.skipped)
+    df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
+    if b.skipped:
+        first = b.skipped[0]
+        where = ", ".join(p for p in (first.file, first.record) if p)
+        warnings.warn(
+            f"read_xray skipped {len(b.skipped)} bad record(s); first: {where}: {first.reason} "
+            "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
+    return df
+
+
+# ----------------------------------------------------------------------------------------------
+# sources in lenient mode: keep going past a bad file or a bad line
+
+def _lenient_documents(source: Any, b: _Builder) -> Iterator[Document]:
+    if is_pathlike(source):
+        path = Path(source)
+        files = list_files(path) if path.is_dir() else [path]
+        if not files:
+            b.fail(TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path)))
+        for f in files:
+            if not f.exists():
+                raise FileNotFoundError(f"no such file or directory: {str(f)!r}")
+            yield from _lenient_bytes(f.read_bytes(), str(f), b)
+    elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        for p in source:
+            yield from _lenient_documents(p, b)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        yield from _lenient_bytes(bytes(source), OBJECT, b)
+    elif isinstance(source, str):
+        yield from _lenient_bytes(source.encode(), OBJECT, b)
+    elif hasattr(source, "read") and not isinstance(source, (dict, list, tuple)):
+        name = getattr(source, "name", OBJECT)
+        name = str(name) if isinstance(name, (str, Path)) else OBJECT
+        data = source.read()
+        yield from _lenient_bytes(data.encode() if isinstance(data, str) else data, name, b)
+    else:
+        yield from iter_documents(source)
+
+
+def _lenient_bytes(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
+    try:
+        data = read_bytes(data, name)
+    except TraceFormatError as exc:
+        b.fail(exc)
+        return
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        b.fail(TraceFormatError("file is empty", file=name))
+        return
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        whole_err = exc
+    else:
+        yield Document(value, name, None)
+        return
+    lines = data.split(b"\n")
+    if len(lines) == 1 or not lines[0].strip().startswith((b"{", b"[")):
+        b.fail(TraceFormatError(f"not valid JSON ({whole_err})", file=name))
+        return
+    for i, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            b.fail(TraceFormatError(f"line is not valid JSON ({exc})", file=name, record=f"line {i}"))
+            continue
+        yield Document(value, name, i)
+
+
+# ----------------------------------------------------------------------------------------------
+# the one pass
+
+
+def _put(out: dict, key: str, v: Any) -> None:
+    """Flatten nested dicts into dotted keys; lists, scalars and empty dicts stay values."""
+    if type(v) is dict and v:
+        for k2, v2 in v.items():
+            _put(out, f"{key}.{k2}", v2)
+    else:
+        out[key] = v
+
+
+def _int_or_none(v: Any) -> int | None:
+    if type(v) is int:
+        return v
+    if type(v) is str:
+        try:
+            return int(v.strip())
+        except ValueError:
+            return None
+    if type(v) is float and v.is_integer():
+        return int(v)
+    return None
+
+
+def _seconds(v: Any, what: str, s: dict) -> float:
+    if type(v) is not float:
+        if type(v) is int:
+            v = float(v)
+        elif type(v) is str:
+            try:
+                v = float(v)
+            except ValueError:
+                raise _bad(f"{what} {v!r} is not a number", s) from None
+        else:
+            raise _bad(f"{what} {v!r} is not a number (epoch seconds)", s)
+    if not (-_MAX_S < v < _MAX_S):
+        raise _bad(f"{what} {v!r} is outside the range datetime64[ns] can hold "
+                   "(epoch seconds between 1677 and 2262)", s)
+    return v
+
+
+class _Bad(Exception):
+    """A problem inside one document; turned into a TraceFormatError with file and record."""
+
+
+def _bad(reason: str, s: Any) -> _Bad:
+    if isinstance(s, dict) and "id" in s:
+        kind = "subsegment" if s.get("_nested") or s.get("type") == "subsegment" else "segment"
+        reason = f"{kind} {s.get('id')!r} ({s.get('name')!r}): {reason}"
+    return _Bad(reason)
+
+
+def _exception_events(cause: Any, end_ns: int | None) -> tuple[list, str | None]:
+    if type(cause) is str:
+        return [{"time": end_ns, "name": "exception", "attributes": {"exception.id": cause}}], None
+    if type(cause) is not dict:
+        return [], None
+    exs = cause.get("exceptions")
+    if type(exs) is not list:
+        return [], None
+    events = []
+    message = None
+    for ex in exs:
+        if type(ex) is not dict:
+            continue
+        a: dict[str, Any] = {}
+        if "type" in ex:
+            a["exception.type"] = ex["type"]
+        if "message" in ex:
+            a["exception.message"] = ex["message"]
+            if message is None and type(ex["message"]) is str:
+                message = ex["message"]
+        stack = ex.get("stack")
+        if type(stack) is list and stack:
+            a["exception.stacktrace"] = "\n".join(
+                f"at {f.get('label', '?')}({f.get('path', '?')}:{f.get('line', '?')})" if type(f) is dict else str(f)
+                for f in stack)
+        if "id" in ex:
+            a["exception.id"] = ex["id"]
+        if "remote" in ex:
+            a["exception.remote"] = ex["remote"]
+        events.append({"time": end_ns, "name": "exception", "attributes": a})
+    return events, message
+
+
+class _Builder:
+    def __init__(self, lenient: bool):
+        self.lenient = lenient
+        self.skipped: list[SkippedRecord] = []
+        self.unprocessed: list[str] = []
+        # per span
+        self.span_id: list = []
+        self.parent_id: list = []
+        self.name: list = []
+        self.kind: list = []
+        self.start: list = []
+        self.end: list = []
+        self.in_progress: list = []
+        self.error: list = []
+        self.fault: list = []
+        self.throttle: list = []
+        self.http_status: list = []
+        self.status_message: list = []
+        self.attributes: list = []
+        self.events: list = []
+        # per top-level document
+        self.d_trace: list = []
+        self.d_service: list = []
+        self.d_resource: list = []
+        self.d_inferred: list = []
+        self.d_count: list = []
+        self.d_file: list = []
+        self.d_record: list = []
+        self.d_where: list = []  # (file, record label) for errors found after the pass
+        self.indep: list[tuple[int, str | None]] = []  # (doc index, parent_id) of independent subsegments
+        self._tid_cache: dict[str, str] = {}
+        self._file = None
+        self._file_count = 0
+
+    # -- errors
+    def fail(self, err: TraceFormatError) -> None:
+        if not self.lenient:
+            raise err
+        self.skipped.append(SkippedRecord.from_error(err))
+
+    # -- structure
+    def add_value(self, value: Any, file: str, line: int | None, label: str) -> None:
+        if file != self._file:
+            self._file, self._file_count = file, 0
+        if type(value) is dict:
+            if "Traces" in value:
+                self.add_page(value, file, line, label)
+            elif "Segments" in value:
+                self.add_trace(value, file, line, label, None)
+            elif "id" in value or "trace_id" in value or "start_time" in value:
+                self.add_segment(value, file, line, label, None, None)
+            else:
+                keys = ", ".join(list(value)[:5])
+                self.fail(TraceFormatError(
+                    "not X-Ray data: expected a BatchGetTraces response {\"Traces\": [...]}, a trace "
+                    "{\"Id\", \"Segments\"} or a segment document {\"id\", \"trace_id\", \"start_time\", ...}; "
+                    f"found keys: {keys or '(none)'}", file=file, record=label or None))
+        elif type(value) is list:
+            for i, item in enumerate(value):
+                self.add_value(item, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
+        elif type(value) is str:
+            self.add_segment(value, file, line, label, None, None)
+        else:
+            self.fail(TraceFormatError(f"not X-Ray data: a JSON {type(value).__name__} where a response, "
+                                       "trace or segment document was expected", file=file, record=label or None))
+
+    def add_page(self, page: dict, file: str, line: int | None, label: str) -> None:
+        traces = page["Traces"]
+        up = page.get("UnprocessedTraceIds")
+        if type(up) is list:
+            self.unprocessed.extend(up)
+        sep = ", " if label else ""
+        if type(traces) is not list:
+            self.fail(TraceFormatError(f"'Traces' is a {type(traces).__name__}, not a list",
+                                       file=file, record=f"{label}{sep}Traces"))
+            return
+        for i, t in enumerate(traces):
+            self.add_trace(t, file, line, f"{label}{sep}Traces[{i}]", None)
+
+    def add_trace(self, trace: Any, file: str, line: int | None, label: str, _unused: Any) -> None:
+        if type(trace) is not dict or type(trace.get("Segments")) is not list:
+            self.fail(TraceFormatError("trace has no 'Segments' list", file=file, record=label or None))
+            return
+        extra = None
+        if "Duration" in trace or "LimitExceeded" in trace:
+            extra = {}
+            if "Duration" in trace:
+                extra["xray.trace.Duration"] = trace["Duration"]
+            if "LimitExceeded" in trace:
+                extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
+        tid = trace.get("Id")
+        sep = "." if label else ""
+        for j, seg in enumerate(trace["Segments"]):
+            where = f"{label}{sep}Segments[{j}]"
+            if type(seg) is dict and "Document" in seg:
+                self.add_segment(seg["Document"], file, line, where, tid, extra)
+            else:
+                self.fail(TraceFormatError("segment entry has no 'Document'", file=file, record=where))
+
+    def add_segment(self, doc: Any, file: str, line: int | None, where: str,
+                    trace_tid: Any, trace_extra: dict | None) -> None:
+        record = line if line is not None else self._file_count
+        self._file_count += 1
+        mark = len(self.span_id)
+        try:
+            if type(doc) is str:
+                try:
+                    doc = orjson.loads(doc)
+                except orjson.JSONDecodeError as exc:
+                    raise _Bad(f"Document is not valid JSON ({exc})") from None
+            if type(doc) is list:  # one Document holding several segments
+                if not doc:
+                    raise _Bad("Document is an empty list")
+                for i, d in enumerate(doc):
+                    self.add_segment(d, file, line, f"{where}[{i}]" if where else f"[{i}]", trace_tid, trace_extra)
+                self._file_count -= 1
+                return
+            if type(doc) is not dict:
+                raise _Bad(f"segment document is a JSON {type(doc).__name__}, not an object")
+            self._walk(doc, trace_tid, trace_extra)
+        except _Bad as exc:
+            del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.kind[mark:]
+            del self.start[mark:], self.end[mark:], self.in_progress[mark:], self.error[mark:]
+            del self.fault[mark:], self.throttle[mark:], self.http_status[mark:]
+            del self.status_message[mark:], self.attributes[mark:], self.events[mark:]
+            self.fail(TraceFormatError(str(exc), file=file, record=where or None))
+            return
+        self.d_file.append(file)
+        self.d_record.append(record)
+        self.d_where.append((file, where))
+        self.d_count.append(len(self.span_id) - mark)
+
+    def _trace_id(self, raw: Any, seg: dict) -> str:
+        tid = self._tid_cache.get(raw) if type(raw) is str else None
+        if tid is not None:
+            return tid
+        if type(raw) is not str:
+            raise _bad("has no trace_id" if raw is None else f"trace_id {raw!r} is not a string", seg)
+        r = raw.strip()
+        if len(r) == 35 and r[:2] == "1-" and r[10] == "-":
+            t = (r[2:10] + r[11:]).lower()
+        elif len(r) == 32:
+            t = r.lower()
+        else:
+            t = ""
+        if len(t) != 32 or t.strip("0123456789abcdef"):
+            raise _bad(f"trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", seg)
+        self._tid_cache[raw] = t
+        return t
+
+    def _walk(self, seg: dict, trace_tid: Any, trace_extra: dict | None) -> None:
+        """Append one top-level document (segment or independent subsegment) and its subsegments."""
+        raw_tid = seg.get("trace_id", trace_tid)
+        tid = self._trace_id(raw_tid, seg)
+        top_is_sub = seg.get("type") == "subsegment"
+        inferred = seg.get("inferred") is True
+        resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+
+        span_id_a = self.span_id.append
+        parent_a = self.parent_id.append
+        name_a = self.name.append
+        kind_a = self.kind.append
+        start_a = self.start.append
+        end_a = self.end.append
+        inprog_a = self.in_progress.append
+        error_a = self.error.append
+        fault_a = self.fault.append
+        throttle_a = self.throttle.append
+        status_a = self.http_status.append
+        msg_a = self.status_message.append
+        attrs_a = self.attributes.append
+        events_a = self.events.append
+
+        top_parent = seg.get("parent_id")
+        if top_parent is not None and type(top_parent) is not str:
+            raise _bad(f"parent_id {top_parent!r} is not a string", seg)
+        stack: list[tuple[dict, Any, bool]] = [(seg, top_parent, True)]
+        pop = stack.pop
+        while stack:
+            s, parent, top = pop()
+            sid = s.get("id")
+            if type(sid) is not str or len(sid) != 16:
+                raise _bad(f"id {sid!r} is not 16 hex digits", s if top else {**s, "_nested": True})
+            name = s.get("name")
+            if type(name) is not str:
+                raise _bad("has no name" if name is None else f"name {name!r} is not a string",
+                           s if top else {**s, "_nested": True})
+            st = s.get("start_time")
+            if type(st) is not float or not (-_MAX_S < st < _MAX_S):
+                if st is None:
+                    raise _bad("has no start_time", s if top else {**s, "_nested": True})
+                st = _seconds(st, "start_time", s if top else {**s, "_nested": True})
+            ip = s.get("in_progress") is True
+            et = s.get("end_time")
+            if et is None:
+                if not ip:
+                    raise _bad("has neither end_time nor in_progress: true",
+                               s if top else {**s, "_nested": True})
+                et = np.nan
+            elif type(et) is not float or not (-_MAX_S < et < _MAX_S):
+                et = _seconds(et, "end_time", s if top else {**s, "_nested": True})
+
+            attrs: dict[str, Any] = {}
+            events: list = []
+            message = None
+            status = _NO_STATUS
+            skip = _TOP_SKIP if top else _SUB_SKIP
+            for k, v in s.items():
+                if k in skip:
+                    continue
+                if k == "http":
+                    if type(v) is dict and v:
+                        for k2, v2 in v.items():
+                            _put(attrs, "http." + k2, v2)
+                        resp = v.get("response")
+                        if type(resp) is dict:
+                            if "status" in resp:
+                                code = _int_or_none(resp["status"])
+                                if code is not None:
+                                    status = code
+                                    attrs["http.response.status"] = code
+                            cl = resp.get("content_length")
+                            if type(cl) is str and _int_or_none(cl) is not None:
+                                attrs["http.response.content_length"] = _int_or_none(cl)
+                    else:
+                        attrs["http"] = v
+                elif k == "aws":
+                    if type(v) is dict and v:
+                        if top and not top_is_sub:
+                            for k2, v2 in v.items():
+                                if type(v2) is dict or k2 in _AWS_CONTEXT:
+                                    _put(resource, "aws." + k2, v2)
+                                else:
+                                    _put(attrs, "aws." + k2, v2)
+                        else:
+                            for k2, v2 in v.items():
+                                _put(attrs, "aws." + k2, v2)
+                    else:
+                        attrs["aws"] = v
+                elif k == "annotations" and type(v) is dict:
+                    for k2, v2 in v.items():
+                        attrs["annotation." + k2] = v2
+                elif k == "metadata" and type(v) is dict and v:
+                    for k2, v2 in v.items():
+                        attrs["metadata." + k2] = v2
+                elif k == "sql":
+                    _put(attrs, "sql", v)
+                elif k == "cause":
+                    attrs["cause"] = v
+                    end_ns = None if et != et else int(round(et * 1e6)) * 1000
+                    events, message = _exception_events(v, end_ns)
+                elif top and k == "service":
+                    _put(resource, "service", v)
+                elif top and k == "origin":
+                    resource["origin"] = v
+                    attrs["origin"] = v
+                elif top and k == "resource_arn":
+                    resource["resource_arn"] = v
+                else:
+                    attrs[k] = v
+
+            span_id_a(sid)
+            parent_a(parent)
+            name_a(name)
+            if top and not top_is_sub:
+                kind_a("server")
+            else:
+                kind_a("client" if s.get("namespace") in _CLIENT_NS else "internal")
+            start_a(st)
+            end_a(et)
+            inprog_a(ip)
+            error_a(s.get("error") is True)
+            fault_a(s.get("fault") is True)
+            throttle_a(s.get("throttle") is True)
+            status_a(status)
+            msg_a(message)
+            attrs_a(attrs)
+            events_a(events)
+
+            subs = s.get("subsegments")
+            if subs:
+                if type(subs) is not list:
+                    raise _bad("'subsegments' is not a list", s)
+                for c in reversed(subs):
+                    if type(c) is not dict:
+                        raise _bad("a subsegment is not a JSON object", s)
+                    stack.append((c, sid, False))
+
+        doc_index = len(self.d_trace)
+        self.d_trace.append(tid)
+        self.d_inferred.append(inferred)
+        self.d_resource.append(resource)
+        if top_is_sub:
+            self.d_service.append(None)
+            self.indep.append((doc_index, top_parent))
+        else:
+            self.d_service.append(seg["name"])
+
+    # -- after the pass
+
+    def _resolve_independent(self) -> None:
+        """Give each independent subsegment the service/resource of the span its parent_id names."""
+        if not self.indep:
+            return
+        want = {self.d_trace[d] for d, _ in self.indep}
+        owner: dict[tuple[str, str], int] = {}
+        row = 0
+        for d, n in enumerate(self.d_count):
+            tid = self.d_trace[d]
+            if tid in want:
+                for r in range(row, row + n):
+                    owner.setdefault((tid, self.span_id[r]), d)
+            row += n
+        parent_of = dict(self.indep)
+
+        def resolve(d: int, seen: set) -> tuple[str, dict]:
+            svc = self.d_service[d]
+            if svc is not None:
+                return svc, self.d_resource[d]
+            p = parent_of.get(d)
+            pd_ = owner.get((self.d_trace[d], p.lower())) if isinstance(p, str) else None
+            if pd_ is None or pd_ in seen:
+                svc, res = UNKNOWN_SERVICE, {}
+            else:
+                svc, res = resolve(pd_, seen | {d})
+            own = self.d_resource[d]
+            merged = {**res, **own} if own else res
+            self.d_service[d], self.d_resource[d] = svc, merged
+            return svc, merged
+
+        for d, _ in self.indep:
+            resolve(d, set())
+
+    def _drop_docs(self, bad_docs: dict[int, str]) -> np.ndarray:
+        """Report documents found bad after the pass; return a keep-mask over rows."""
+        errs = [TraceFormatError(bad_docs[d], file=self.d_where[d][0], record=self.d_where[d][1] or None)
+                for d in sorted(bad_docs)]
+        if not self.lenient:
+            raise errs[0]
+        self.skipped.extend(SkippedRecord.from_error(e) for e in errs)
+        counts = np.asarray(self.d_count, dtype=np.int64)
+        doc_of_row = np.repeat(np.arange(len(counts)), counts)
+        return ~np.isin(doc_of_row, np.fromiter(bad_docs, dtype=np.int64))
+
+    def frame(self) -> pd.DataFrame:
+        self._resolve_independent()
+        n = len(self.span_id)
+        nd = len(self.d_count)
+        counts = np.asarray(self.d_count, dtype=np.int64)
+        doc_of_row = np.repeat(np.arange(nd, dtype=np.int64), counts)
+
+        # ids: one regex over all of them; lower-case only when needed
+        span_id = pa.array(self.span_id, pa.string())
+        parent_id = pa.array(self.parent_id, pa.string())
+        keep = None
+        bad_docs: dict[int, str] = {}
+        for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
+            ok = pc.match_substring_regex(arr, _ID_RE)
+            if not pc.all(pc.fill_null(ok, True)).as_py():
+                arr = pc.utf8_lower(arr)
+                ok = pc.fill_null(pc.match_substring_regex(arr, _ID_RE), True)
+                if col_name == "id":
+                    span_id = arr
+                else:
+                    parent_id = arr
+                bad_rows = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+                for r in bad_rows:
+                    d = int(doc_of_row[r])
+                    if d not in bad_docs:
+                        value = self.span_id[r] if col_name == "id" else self.parent_id[r]
+                        bad_docs[d] = f"span {self.span_id[r]!r} ({self.name[r]!r}): {col_name} {value!r} is not 16 hex digits"
+        if bad_docs:
+            keep = self._drop_docs(bad_docs)
+
+        # times: float seconds -> int64 ns rounded to the microsecond
+        start_ns = np.round(np.asarray(self.start, dtype=np.float64) * 1e6).astype(np.int64) * 1000
+        end_s = np.asarray(self.end, dtype=np.float64)
+        missing_end = np.isnan(end_s)
+        end_ns = np.round(np.where(missing_end, 0.0, end_s) * 1e6).astype(np.int64) * 1000
+        end_ns[missing_end] = _NAT
+        duration_ms = np.where(missing_end, np.nan, (end_ns - start_ns) / 1e6)
+
+        err = np.asarray(self.error, dtype=bool)
+        fault = np.asarray(self.fault, dtype=bool)
+        thr = np.asarray(self.throttle, dtype=bool)
+        inprog = np.asarray(self.in_progress, dtype=bool)
+        is_error = err | fault | thr
+        status = pa.DictionaryArray.from_arrays(pa.array(is_error.astype(np.int8)), pa.array(["ok", "error"]))
+        hs = np.asarray(self.http_status, dtype=np.int64)
+
+        d_trace = pa.array(self.d_trace, pa.string())
+        d_service = pa.array(self.d_service, pa.string())
+        d_file = pa.array(self.d_file, pa.string())
+        take = pa.array(doc_of_row)
+        d_resource = np.empty(nd, dtype=object)
+        d_resource[:] = self.d_resource
+        attributes = np.empty(n, dtype=object)
+        attributes[:] = self.attributes
+        events = np.empty(n, dtype=object)
+        events[:] = self.events
+        links = np.empty(n, dtype=object)
+        links[:] = [[] for _ in range(n)]
+
+        def s(arr: pa.Array) -> pd.Series:
+            if isinstance(arr, pa.DictionaryArray):
+                arr = arr.cast(pa.string())
+            return pd.Series(pd.arrays.ArrowStringArray(arr), copy=False)
+
+        def ts(ns: np.ndarray) -> pd.Series:
+            return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"), copy=False).astype(TIMESTAMP)
+
+        data = {
+            "trace_id": s(d_trace.take(take)),
+            "span_id": s(span_id),
+            "parent_id": s(parent_id),
+            "service": s(d_service.take(take)),
+            "name": s(pa.array(self.name, pa.string())),
+            "kind": s(pa.array(self.kind, pa.string())),
+            "start": ts(start_ns),
+            "end": ts(end_ns),
+            "duration_ms": pd.Series(duration_ms, copy=False),
+            "status": s(status),
+            "status_message": s(pa.array(self.status_message, pa.string())),
+            "http_status": pd.Series(pd.arrays.IntegerArray(np.where(hs == _NO_STATUS, 0, hs), hs == _NO_STATUS)),
+            "error": pd.Series(err, copy=False),
+            "fault": pd.Series(fault, copy=False),
+            "throttle": pd.Series(thr, copy=False),
+            "attributes": pd.Series(attributes, copy=False),
+            "resource": pd.Series(d_resource[doc_of_row], copy=False),
+            "events": pd.Series(events, copy=False),
+            "links": pd.Series(links, copy=False),
+            "trace_state": s(pa.nulls(n, pa.string())),
+            "flags": pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))),
+            "in_progress": pd.Series(inprog, copy=False),
+            "inferred": pd.Series(np.asarray(self.d_inferred, dtype=bool)[doc_of_row], copy=False),
+            "source": s(pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array(["xray"]))),
+            "source_file": s(d_file.take(take)),
+            "source_record": pd.Series(pd.arrays.IntegerArray(
+                np.asarray(self.d_record, dtype=np.int64)[doc_of_row], np.zeros(n, dtype=bool))),
+        }
+        df = pd.DataFrame(data, columns=list(COLUMN_NAMES))
+        drop = self._duplicates(df, start_ns, end_ns)
+        if drop is not None:
+            keep = ~drop if keep is None else keep & ~drop
+        if keep is not None and not keep.all():
+            df = df[keep].reset_index(drop=True)
+        return df
+
+    def _duplicates(self, df: pd.DataFrame, start_ns: np.ndarray, end_ns: np.ndarray) -> np.ndarray | None:
+        """Rows to drop: in-progress copies of a complete span, and copies equal in every column."""
+        cand = df["span_id"].duplicated(keep=False).to_numpy()
+        if not cand.any():
+            return None
+        rows = np.flatnonzero(cand)
+        tids = df["trace_id"].to_numpy()
+        sids = df["span_id"].to_numpy()
+        groups: dict[tuple, list[int]] = {}
+        for r in rows:
+            groups.setdefault((tids[r], sids[r]), []).append(int(r))
+        drop = np.zeros(len(df), dtype=bool)
+        content = [c for c in df.columns if c not in ("source_file", "source_record")]
+        for g in groups.values():
+            if len(g) < 2:
+                continue
+            complete = [r for r in g if not self.in_progress[r]]
+            if complete and len(complete) < len(g):
+                for r in g:
+                    if self.in_progress[r]:
+                        drop[r] = True
+                g = complete
+            kept: list[tuple] = []
+            for r in g:
+                row = tuple(_hashable(df.at[r, c]) for c in content)
+                if row in kept:
+                    drop[r] = True
+                else:
+                    kept.append(row)
+        return drop
+
+
+def _hashable(v: Any) -> Any:
+    if v is pd.NA or v is pd.NaT or v is None:
+        return None
+    if isinstance(v, float) and v != v:
+        return None
+    if isinstance(v, (dict, list)):
+        return orjson.dumps(v, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    return v

@@ -1,0 +1,114 @@
+"""``tracekit fetch-xray``: fetch traces from AWS X-Ray into one ``.json``/``.json.gz`` file.
+
+The file holds a single ``BatchGetTraces``-shaped response (``{"Traces": [...], "UnprocessedTraceIds": [...]}``)
+merged from every page fetched, so ``tk.read_xray(path)`` or ``tracekit summary path`` loads it. Credentials
+come from the usual AWS chain (environment, ``--profile``, SSO, instance role) and are never printed.
+
+Example::
+
+    $ tracekit fetch-xray --start 2026-11-20T09:00Z --end 2026-11-20T11:00Z --region eu-west-1 \\
+        --filter 'service("checkout") { fault = true }' --cache incident-4711/ --out incident.json.gz
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="tracekit")
+>>> add_parser(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["fetch-xray", "--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z",
+...                           "--out", "x.json.gz"])
+>>> args.command, args.max_workers, args.progress
+('fetch-xray', 4, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import TraceKitError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``fetch-xray`` subcommand to an argparse ``subparsers`` object; its handler is :func:`run`."""
+    p = subparsers.add_parser(
+        "fetch-xray", help="fetch traces from AWS X-Ray into a file",
+        description="Page GetTraceSummaries over the time range, fetch the traces with BatchGetTraces (5 ids per "
+                    "call, retries, resumable with --cache) and write them as one BatchGetTraces JSON file "
+                    "(.json or .json.gz) that `tracekit summary` and tk.read_xray load.")
+    p.add_argument("--start", help="start of the time range (ISO 8601, e.g. 2026-11-20T09:00Z; naive = UTC)")
+    p.add_argument("--end", help="end of the time range")
+    p.add_argument("--trace-id", action="append", default=None, dest="trace_ids", metavar="ID",
+                   help="fetch this X-Ray trace id (repeatable) instead of a time range")
+    p.add_argument("-o", "--out", required=True, help="file to write (.json or .json.gz)")
+    p.add_argument("--filter", dest="filter_expression", default=None, help="X-Ray filter expression")
+    p.add_argument("--time-range-type", choices=["TraceId", "Event", "Service"], default=None)
+    p.add_argument("--sampling", action="store_true", default=None,
+                   help="ask X-Ray for a sample of the summaries only (GetTraceSummaries Sampling=true)")
+    p.add_argument("--window", default="6h", help="longest time window per GetTraceSummaries query (default 6h)")
+    p.add_argument("--max-traces", type=int, default=None)
+    p.add_argument("--region", default=None)
+    p.add_argument("--profile", default=None)
+    p.add_argument("--endpoint-url", default=None, help="X-Ray endpoint (e.g. a local test server)")
+    p.add_argument("--cache", dest="cache_dir", default=None,
+                   help="directory keeping every raw response; rerun with it to resume an interrupted fetch")
+    p.add_argument("--max-workers", type=int, default=4, help="parallel BatchGetTraces calls (default 4)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(handler=run)
+    return p
+
+
+def _merged(pages: list[dict]) -> dict:
+    traces: dict[str, dict] = {}
+    unprocessed: list[str] = []
+    for page in pages:
+        for t in page.get("Traces") or []:
+            tid = t.get("Id")
+            if tid is None or tid not in traces:
+                traces[tid if tid is not None else f"<none>{len(traces)}"] = t
+        unprocessed += [u for u in page.get("UnprocessedTraceIds") or [] if u not in unprocessed]
+    unprocessed = [u for u in unprocessed if u not in traces]
+    return {"Traces": list(traces.values()), "UnprocessedTraceIds": unprocessed}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fetch as ``args`` say and write ``args.out``; returns 0 (1 when some traces stayed unprocessed).
+
+    Raises :class:`tracekit.TraceKitError` on user/AWS errors (``tracekit.cli.main`` prints them as one line).
+    """
+    from .xray_live import fetch_xray
+
+    if not args.trace_ids and not (args.start and args.end):
+        raise TraceKitError("give --start and --end, or --trace-id")
+    out = Path(args.out)
+    if not out.name.endswith((".json", ".json.gz")):
+        raise TraceKitError(f"--out {args.out!r} must end with .json or .json.gz")
+    with tempfile.TemporaryDirectory(prefix="tracekit-fetch-") as tmp:
+        cache = Path(args.cache_dir) if args.cache_dir else Path(tmp) / "cache"
+        spans = fetch_xray(args.start, args.end, trace_ids=args.trace_ids, filter_expression=args.filter_expression,
+                           time_range_type=args.time_range_type, sampling=args.sampling, window=args.window,
+                           max_traces=args.max_traces, region=args.region, profile=args.profile,
+                           endpoint_url=args.endpoint_url, cache_dir=cache, max_workers=args.max_workers,
+                           progress=args.progress)
+        info = spans.attrs["xray_fetch"]
+        pages = [orjson.loads(f.read_bytes()) for f in sorted(cache.glob("batch-*.json"))]
+    doc = _merged(pages)
+    data = orjson.dumps(doc)
+    if out.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmpname = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".part")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmpname, out)
+    got = info["got"]
+    print(f"wrote {out}: {len(doc['Traces'])} traces, {len(spans)} spans"
+          + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else ""),
+          file=sys.stderr)
+    return 1 if got["unprocessed_ids"] else 0

@@ -1,0 +1,693 @@
+"""Trace health: is the data whole and honest? One row per finding, across all traces.
+
+:func:`health_report` runs every check in :data:`CHECKS` and returns one row per finding with
+the columns of :data:`FINDING_COLUMNS`:
+
+``check`` (a stable identifier: notebooks and the report key on it), ``severity`` (``error``,
+``warning``, ``info``), ``subject`` (what the row is about: ``"gateway → inventory"``, an
+attribute key, a service; ``""`` for the whole data set), ``traces_affected``,
+``spans_affected``, ``share`` (traces affected / traces analysed), ``value`` (the number a
+metric row reports, else NaN), ``example_trace_ids`` (up to 3), ``explanation``, ``what_to_do``.
+
+Checks (ids are stable): ``duplicate_span_ids``, ``parent_cycles``, ``orphan_spans``,
+``no_root``, ``multiple_roots``, ``in_progress_spans``, ``truncated_traces``,
+``uninstrumented_hop`` (one row per caller → callee), ``child_outside_parent`` (one row per
+parent service → child service), ``inferred_segments``, ``callee_only_services`` (one row per
+service), ``high_cardinality_attribute`` (one row per key). Seed metrics (severity ``info``,
+always present when there are spans): ``trace_completeness``, ``error_trace_ratio``,
+``span_error_rate`` (one row per service), ``p95_trace_latency_ms``, ``top_call_path`` (one row
+per service-level path, most frequent first).
+
+Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows, so
+a partitioned engine can run :func:`health_report` per partition (traces kept whole) and add
+``traces_affected``/``spans_affected`` across partitions; ``share`` is then recomputed from the
+total trace count (metric rows — p95, rates — must be recomputed, not added).
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["0" * 31 + "1"] * 2, "span_id": ["a" * 16, "b" * 16],
+...     "parent_id": ["f" * 16, "a" * 16], "service": ["api", "db"], "name": ["GET /", "q"],
+...     "start": [0, 1_000_000], "end": [5_000_000, 4_000_000]})
+>>> r = tk.health_report(spans)
+>>> r.loc[r["check"] == "orphan_spans", ["traces_affected", "spans_affected", "share"]].to_dict("records")
+[{'traces_affected': 1, 'spans_affected': 1, 'share': 1.0}]
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from .structure import SpanTree, _bool, _check_columns, _ns, _summary, span_tree
+
+__all__ = [
+    "health_report",
+    "HealthContext",
+    "health_context",
+    "CHECKS",
+    "FINDING_COLUMNS",
+    "SEVERITIES",
+    "callee_name",
+]
+
+FINDING_COLUMNS = (
+    "check",
+    "severity",
+    "subject",
+    "traces_affected",
+    "spans_affected",
+    "share",
+    "value",
+    "example_trace_ids",
+    "explanation",
+    "what_to_do",
+)
+SEVERITIES = ("error", "warning", "info")
+N_EXAMPLES = 3
+
+#: attribute keys that say whether (and where) a trace was cut short
+TRUNCATION_KEYS = (
+    "xray.trace.LimitExceeded",
+    "aws.xray.limit_exceeded",
+    "xray.limit_exceeded",
+    "limit_exceeded",
+    "LimitExceeded",
+    "aws.xray.trace.limit_exceeded",
+)
+#: attribute keys naming the callee of a client span, most specific first
+CALLEE_KEYS = (
+    "peer.service",
+    "server.address",
+    "net.peer.name",
+    "rpc.service",
+    "http.host",
+    "messaging.destination.name",
+)
+URL_KEYS = ("url.full", "http.url", "http.request.url")
+DB_KEYS = ("db.system", "db.system.name", "sql.url", "sql.database_type", "sql.connection_string")
+
+
+@dataclass(frozen=True)
+class HealthContext:
+    """Everything the checks share, computed once: the spans, their tree and trace summary."""
+
+    spans: pd.DataFrame
+    tree: SpanTree
+    summary: pd.DataFrame
+    options: dict = field(default_factory=dict)
+
+    @property
+    def n_traces(self) -> int:
+        return self.tree.n_traces
+
+    def opt(self, name: str, default):
+        return self.options.get(name, default)
+
+
+def health_context(spans: pd.DataFrame, **options) -> HealthContext:
+    """Build the shared :class:`HealthContext` (parent links, trace summary) for the checks.
+
+    >>> import tracekit as tk
+    >>> ctx = health_context(tk.empty_spans())
+    >>> ctx.n_traces
+    0
+    """
+    _check_columns(spans)
+    tree = span_tree(spans)
+    return HealthContext(spans, tree, _summary(spans, tree), dict(options))
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _rows(ctx: HealthContext, rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def _finding(
+    ctx: HealthContext,
+    check: str,
+    severity: str,
+    span_mask: np.ndarray,
+    explanation: str,
+    what_to_do: str,
+    *,
+    subject: str = "",
+    trace_codes: np.ndarray | None = None,
+    value: float = np.nan,
+    always: bool = False,
+) -> dict | None:
+    """One finding row from a boolean mask over spans (and optionally the traces it affects)."""
+    rows = np.flatnonzero(span_mask)
+    if trace_codes is None:
+        trace_codes = ctx.tree.trace[rows]
+    traces = pd.unique(np.asarray(trace_codes))
+    if not len(rows) and not len(traces) and not always:
+        return None
+    return {
+        "check": check,
+        "severity": severity,
+        "subject": subject,
+        "traces_affected": int(len(traces)),
+        "spans_affected": int(len(rows)),
+        "share": len(traces) / ctx.n_traces if ctx.n_traces else np.nan,
+        "value": value,
+        "example_trace_ids": [str(ctx.tree.trace_ids[t]) for t in traces[:N_EXAMPLES]],
+        "explanation": explanation,
+        "what_to_do": what_to_do,
+    }
+
+
+def _top(values: Iterable, k: int = 3) -> str:
+    vc = pd.Series(list(values), dtype=object).value_counts()
+    return ", ".join(f"{i} ({c})" for i, c in vc.head(k).items())
+
+
+def _get(d, key: str):
+    """Value of a flat dotted key, or of the same path through nested dicts; None if absent."""
+    if not isinstance(d, dict):
+        return None
+    if key in d:
+        return d[key]
+    cur = d
+    parts = key.split(".")
+    for i, p in enumerate(parts):
+        if not isinstance(cur, dict):
+            return None
+        rest = ".".join(parts[i:])
+        if rest in cur:
+            return cur[rest]
+        if p not in cur:
+            return None
+        cur = cur[p]
+    return cur
+
+
+def callee_name(attributes: dict, name: str) -> str:
+    """Best name for what a client span calls: ``peer.service``, server address, URL host, else the span name.
+
+    >>> callee_name({"http.url": "https://inventory.internal:8443/items"}, "GET")
+    'inventory.internal'
+    >>> callee_name({}, "DynamoDB")
+    'DynamoDB'
+    """
+    for k in CALLEE_KEYS:
+        v = _get(attributes, k)
+        if v not in (None, ""):
+            return str(v)
+    for k in URL_KEYS:
+        v = _get(attributes, k)
+        if isinstance(v, str) and v:
+            host = urlsplit(v if "//" in v else "//" + v).hostname
+            if host:
+                return host
+    return str(name)
+
+
+# ------------------------------------------------------------------------------------- checks
+
+
+def check_duplicate_span_ids(ctx: HealthContext) -> pd.DataFrame:
+    dup = ctx.tree.duplicate
+    t = ctx.tree.trace
+    key = pd.Series(ctx.spans["span_id"].to_numpy(dtype=object))
+    # every copy of a duplicated (trace, span id) is affected, not only the repeats
+    both = pd.Series(t).astype(str) + ":" + key.astype(str)
+    mask = both.duplicated(keep=False).to_numpy() if dup.any() else dup
+    row = _finding(
+        ctx, "duplicate_span_ids", "error", mask,
+        f"{int(dup.sum())} span ids appear more than once in their trace; parent links and self time use the first copy.",
+        "Check for spans exported twice (retries, two exporters, merged files) or an id generator that repeats; de-duplicate before analysing.",
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_parent_cycles(ctx: HealthContext) -> pd.DataFrame:
+    mask = ctx.tree.depth < 0
+    row = _finding(
+        ctx, "parent_cycles", "error", mask,
+        "Spans whose parent chain loops back on itself never reach a root; depth and critical path are undefined for them.",
+        "Look for corrupted or re-used span ids in these traces.",
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_orphan_spans(ctx: HealthContext) -> pd.DataFrame:
+    mask = ctx.tree.orphan
+    svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
+    row = _finding(
+        ctx, "orphan_spans", "warning", mask,
+        f"Spans name a parent that is not in their trace (missing parents), most in: {_top(svc)}. "
+        "The trace falls apart into fragments; durations and critical paths of these traces are incomplete.",
+        "Load all files of the time window; check that every service exports to the same backend and that sampling "
+        "decisions are propagated (parent-based sampling).",
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_no_root(ctx: HealthContext) -> pd.DataFrame:
+    s = ctx.summary
+    codes = np.flatnonzero(s["n_roots"].to_numpy() == 0)
+    mask = np.isin(ctx.tree.trace, codes)
+    row = _finding(
+        ctx, "no_root", "warning", mask,
+        "Traces with no root span (every span has a parent id): the entry point of the request is missing.",
+        "The root was not exported or not sampled (e.g. a load balancer or client that starts the trace is not instrumented).",
+        trace_codes=codes,
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_multiple_roots(ctx: HealthContext) -> pd.DataFrame:
+    s = ctx.summary
+    codes = np.flatnonzero(s["n_roots"].to_numpy() > 1)
+    mask = np.isin(ctx.tree.trace, codes) & ~ctx.tree.has_parent_id
+    row = _finding(
+        ctx, "multiple_roots", "warning", mask,
+        "Traces with more than one root span: a service started a new root instead of continuing the incoming context.",
+        "Find the service whose spans are the extra roots and check that it extracts the incoming trace context.",
+        trace_codes=codes,
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
+    mask = _bool(ctx.spans, "in_progress") | ctx.spans["end"].isna().to_numpy()
+    row = _finding(
+        ctx, "in_progress_spans", "warning", mask,
+        "Spans still in progress (no end time; X-Ray in_progress segments): the request had not finished when the data was read, or the process died before closing the span.",
+        "Fetch the traces again later; if they stay in progress, look for crashes or timeouts in those services.",
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def _truncated_trace_codes(ctx: HealthContext) -> np.ndarray:
+    keys = ctx.opt("truncation_keys", TRUNCATION_KEYS)
+    flags = np.zeros(len(ctx.spans), dtype=bool)
+    for col in ("attributes", "resource"):
+        if col in ctx.spans.columns:
+            flags |= np.fromiter(
+                (bool(d) and any(d.get(k) is True or d.get(k) in ("true", "True") for k in keys) for d in ctx.spans[col]),
+                dtype=bool, count=len(ctx.spans),
+            )
+    return pd.unique(ctx.tree.trace[flags])
+
+
+def check_truncated_traces(ctx: HealthContext) -> pd.DataFrame:
+    codes = _truncated_trace_codes(ctx)
+    mask = np.isin(ctx.tree.trace, codes)
+    row = _finding(
+        ctx, "truncated_traces", "warning", mask,
+        "Traces cut short by the backend (X-Ray LimitExceeded: the trace document exceeded its size limit); spans are missing.",
+        "Treat durations and call counts of these traces as lower bounds; reduce subsegments per trace (e.g. fewer SDK-level subsegments).",
+        trace_codes=codes,
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
+    spans = ctx.spans
+    tree = ctx.tree
+    kind = spans["kind"].to_numpy(dtype=object)
+    svc = spans["service"].to_numpy(dtype=object)
+    is_client = kind == "client"
+    if not is_client.any():
+        return _rows(ctx, [])
+    # a client span is "answered" when a child is a server/consumer span or belongs to another service
+    child = np.flatnonzero(tree.parent >= 0)
+    p = tree.parent[child]
+    answers = (np.isin(kind[child], ("server", "consumer"))) | (svc[child] != svc[p])
+    answered = np.zeros(len(spans), dtype=bool)
+    answered[p[answers]] = True
+    cand = np.flatnonzero(is_client & ~answered)
+    attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans else np.full(len(spans), None)
+    names = spans["name"].to_numpy(dtype=object)
+    include_db = ctx.opt("include_databases", False)
+    keep, callee = [], []
+    for i in cand:
+        a = attrs[i] if isinstance(attrs[i], dict) else {}
+        if not include_db and (any(_get(a, k) not in (None, "") for k in DB_KEYS) or a.get("namespace") == "aws"):
+            continue
+        keep.append(i)
+        callee.append(callee_name(a, names[i]))
+    rows = []
+    if keep:
+        keep_a = np.asarray(keep)
+        df = pd.DataFrame({"row": keep_a, "caller": svc[keep_a], "callee": callee})
+        for (caller, cal), g in df.groupby(["caller", "callee"], sort=True):
+            mask = np.zeros(len(spans), dtype=bool)
+            mask[g["row"].to_numpy()] = True
+            rows.append(_finding(
+                ctx, "uninstrumented_hop", "warning", mask,
+                f"{caller} calls {cal} ({len(g)} client spans) but no server span answers below them: {cal} is not "
+                "instrumented, or a proxy/gateway between them drops the trace context.",
+                f"Instrument {cal}, or make the hop between {caller} and {cal} forward the traceparent / X-Amzn-Trace-Id header.",
+                subject=f"{caller} → {cal}",
+            ))
+    return _rows(ctx, rows)
+
+
+def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
+    spans, tree = ctx.spans, ctx.tree
+    tol = int(ctx.opt("skew_tolerance_ms", 0.0) * 1e6)
+    child = np.flatnonzero(tree.parent >= 0)
+    if not len(child):
+        return _rows(ctx, [])
+    p = tree.parent[child]
+    start, end = _ns(spans["start"]), _ns(spans["end"])
+    end_na = spans["end"].isna().to_numpy()
+    kind = spans["kind"].to_numpy(dtype=object)
+    # async children (consumer, or children of a producer) may legitimately outlive their parent
+    sync = (kind[child] != "consumer") & (kind[p] != "producer")
+    early = start[child] < start[p] - tol
+    late = ~end_na[child] & ~end_na[p] & (end[child] > end[p] + tol)
+    bad = sync & (early | late)
+    svc = spans["service"].to_numpy(dtype=object)
+    rows = []
+    if bad.any():
+        b = child[bad]
+        df = pd.DataFrame({"row": b, "ps": svc[p[bad]], "cs": svc[b]})
+        for (ps, cs), g in df.groupby(["ps", "cs"], sort=True):
+            mask = np.zeros(len(spans), dtype=bool)
+            mask[g["row"].to_numpy()] = True
+            cross = ps != cs
+            rows.append(_finding(
+                ctx, "child_outside_parent", "warning" if cross else "info", mask,
+                f"{len(g)} {cs} spans start before or end after their {ps} parent"
+                + (": the two hosts' clocks disagree (clock skew suspects)." if cross else
+                   " within the same service: work continues after the parent returned (fire-and-forget) or clocks of two hosts of the service differ."),
+                "Estimate the offset with tk.detect_clock_skew and correct it with tk.adjust_clock_skew before reading waterfalls or critical paths."
+                if cross else "Check for asynchronous work started without a producer/consumer span kind.",
+                subject=f"{ps} → {cs}",
+            ))
+    return _rows(ctx, rows)
+
+
+def check_inferred_segments(ctx: HealthContext) -> pd.DataFrame:
+    mask = _bool(ctx.spans, "inferred")
+    svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
+    row = _finding(
+        ctx, "inferred_segments", "info", mask,
+        f"Segments inferred by X-Ray for downstream AWS calls ({_top(svc)}): they repeat the calling subsegment's interval.",
+        "Nothing to fix. Self time and critical path count the interval once (the calling subsegment gets 0 self time).",
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
+    """Services that only ever appear as the callee of another service, never reporting spans of their own."""
+    spans = ctx.spans
+    svc = spans["service"].to_numpy(dtype=object)
+    inferred = _bool(spans, "inferred")
+    own = set(pd.unique(svc[~inferred]))
+    kind = spans["kind"].to_numpy(dtype=object)
+    attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans else np.full(len(spans), None)
+    rows_by: dict[str, list[int]] = defaultdict(list)
+    for i in np.flatnonzero(inferred):
+        if svc[i] not in own:
+            rows_by[svc[i]].append(i)
+    for i in np.flatnonzero(kind == "client"):
+        a = attrs[i] if isinstance(attrs[i], dict) else {}
+        v = _get(a, "peer.service")
+        if v not in (None, "") and str(v) not in own:
+            rows_by[str(v)].append(i)
+    rows = []
+    for name in sorted(rows_by):
+        mask = np.zeros(len(spans), dtype=bool)
+        mask[rows_by[name]] = True
+        rows.append(_finding(
+            ctx, "callee_only_services", "info", mask,
+            f"{name} is seen only as a callee (peer.service of client spans, or X-Ray inferred segments); it reports no spans of its own, so its internal time is a black box.",
+            f"Expected for managed services and databases; otherwise instrument {name}.",
+            subject=name,
+        ))
+    return _rows(ctx, rows)
+
+
+def _hashable(v):
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
+    min_distinct = ctx.opt("cardinality_min_distinct", 100)
+    min_ratio = ctx.opt("cardinality_min_ratio", 0.1)
+    spans = ctx.spans
+    if "attributes" not in spans or not len(spans):
+        return _rows(ctx, [])
+    values: dict[str, set] = defaultdict(set)
+    counts: dict[str, int] = defaultdict(int)
+    for d in spans["attributes"]:
+        if d:
+            for k, v in d.items():
+                values[k].add(_hashable(v))
+                counts[k] += 1
+    rows = []
+    hot = [k for k in values if len(values[k]) >= min_distinct and len(values[k]) / counts[k] >= min_ratio]
+    if not hot:
+        return _rows(ctx, rows)
+    attrs = spans["attributes"].to_numpy(dtype=object)
+    for k in sorted(hot, key=lambda k: (-len(values[k]), k)):
+        mask = np.fromiter((bool(d) and k in d for d in attrs), dtype=bool, count=len(attrs))
+        n = len(values[k])
+        rows.append(_finding(
+            ctx, "high_cardinality_attribute", "info", mask,
+            f"Attribute {k!r} has {n} distinct values over {counts[k]} spans ({counts[k] / len(spans):.0%} of spans): "
+            "too many to group or chart by, and a cost driver if turned into a metric dimension.",
+            "Don't group by it or use it as a metric label; if it holds ids or user data, consider tk.redact before sharing.",
+            subject=k, value=float(n),
+        ))
+    return _rows(ctx, rows)
+
+
+# ------------------------------------------------------------------------------- seed metrics
+
+
+def metric_trace_completeness(ctx: HealthContext) -> pd.DataFrame:
+    if not ctx.n_traces:
+        return _rows(ctx, [])
+    s = ctx.summary
+    bad = s["partial"].to_numpy() | (s["n_duplicate_ids"].to_numpy() > 0)
+    bad[_truncated_trace_codes(ctx)] = True
+    complete = float((~bad).mean())
+    row = _finding(
+        ctx, "trace_completeness", "info", np.zeros(len(ctx.spans), bool),
+        f"{complete:.1%} of traces are complete: exactly one root, no missing parents, no duplicate ids, nothing in progress or truncated. "
+        "The incomplete ones (counted here) are listed by the checks above.",
+        "Read analyses of incomplete traces with care, or filter on tk.trace_summary(spans)['partial'].",
+        trace_codes=np.flatnonzero(bad), value=complete, always=True,
+    )
+    return _rows(ctx, [row])
+
+
+def metric_error_trace_ratio(ctx: HealthContext) -> pd.DataFrame:
+    if not ctx.n_traces:
+        return _rows(ctx, [])
+    s = ctx.summary
+    bad = s["has_error"].to_numpy() | s["fault"].to_numpy()
+    ratio = float(bad.mean())
+    row = _finding(
+        ctx, "error_trace_ratio", "info", np.zeros(len(ctx.spans), bool),
+        f"{ratio:.1%} of traces contain at least one span with status error or a fault (5xx).",
+        "Compare with the user-facing error rate; break it down with span_error_rate.",
+        trace_codes=np.flatnonzero(bad), value=ratio, always=True,
+    )
+    return _rows(ctx, [row])
+
+
+def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
+    spans = ctx.spans
+    if not len(spans):
+        return _rows(ctx, [])
+    err = (spans["status"] == "error").to_numpy(dtype=bool, na_value=False) | _bool(spans, "fault")
+    svc = spans["service"].to_numpy(dtype=object)
+    df = pd.DataFrame({"svc": svc, "err": err, "row": np.arange(len(spans))})
+    rows = []
+    for name, g in df.groupby("svc", sort=True):
+        e = g["err"].to_numpy()
+        rate = float(e.mean())
+        mask = np.zeros(len(spans), dtype=bool)
+        mask[g["row"].to_numpy()[e]] = True
+        row = _finding(
+            ctx, "span_error_rate", "info", mask,
+            f"{rate:.1%} of {name}'s {len(g)} spans have status error or a fault.",
+            "Start with the service whose own spans fail most (not the root that reports its failure).",
+            subject=str(name), value=rate, always=True,
+        )
+        rows.append(row)
+    return _rows(ctx, rows)
+
+
+def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
+    d = ctx.summary["duration_ms"].to_numpy()
+    d = d[~np.isnan(d)]
+    if not len(d):
+        return _rows(ctx, [])
+    p95 = float(np.percentile(d, 95))
+    codes = np.flatnonzero(ctx.summary["duration_ms"].to_numpy() >= p95)
+    row = _finding(
+        ctx, "p95_trace_latency_ms", "info", np.zeros(len(ctx.spans), bool),
+        f"95% of traces take at most {p95:.1f} ms (first span start to last span end, {len(d)} finished traces); examples are the slowest 5%.",
+        "Look at the critical path of the example traces.",
+        trace_codes=codes[np.argsort(-ctx.summary["duration_ms"].to_numpy()[codes], kind="stable")], value=p95,
+    )
+    return _rows(ctx, [row])
+
+
+def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
+    """Most frequent service-level call paths (root service → … → a service that calls no other)."""
+    spans, tree = ctx.spans, ctx.tree
+    n = len(spans)
+    if not n:
+        return _rows(ctx, [])
+    top_n = ctx.opt("top_call_paths", 5)
+    svc_code, svc_names = pd.factorize(spans["service"], sort=False)
+    svc_code = np.asarray(svc_code, dtype=np.int64)
+    S = len(svc_names) + 1
+    depth = tree.depth
+    parent = tree.parent
+    path = np.full(n, -1, dtype=np.int64)
+    labels: list[str] = ["", "…"]  # code 0: no parent (a root); code 1: a missing parent
+    table: dict[int, int] = {}
+    order = np.argsort(depth, kind="stable")
+    ds = depth[order]
+    bounds = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1], True])
+    hop_all = np.zeros(n, dtype=bool)
+    parent_path = np.full(n, -1, dtype=np.int64)
+    for b0, b1 in zip(bounds[:-1], bounds[1:]):
+        if ds[b0] < 0:
+            continue  # cycles
+        rows = order[b0:b1]
+        par = parent[rows]
+        has = par >= 0
+        pp = np.where(has, path[np.where(has, par, 0)], np.where(tree.orphan[rows], 1, 0))
+        hop = ~has | (svc_code[rows] != svc_code[np.where(has, par, 0)])
+        r_hop = rows[hop]
+        keys = pp[hop] * S + svc_code[r_hop]
+        uk, inv = np.unique(keys, return_inverse=True)
+        codes = np.empty(len(uk), dtype=np.int64)
+        for j, k in enumerate(uk.tolist()):
+            c = table.get(k)
+            if c is None:
+                c = len(labels)
+                table[k] = c
+                base = labels[k // S]
+                labels.append((base + " → " if base else "") + str(svc_names[k % S]))
+            codes[j] = c
+        path[r_hop] = codes[inv]
+        path[rows[~hop]] = pp[~hop]
+        hop_all[r_hop] = True
+        parent_path[r_hop] = pp[hop]
+    hop_rows = np.flatnonzero(hop_all)
+    t = tree.trace[hop_rows]
+    pairs = pd.DataFrame({"t": t, "path": path[hop_rows]}).drop_duplicates()
+    extended = pd.DataFrame({"t": t, "path": parent_path[hop_rows]}).drop_duplicates()
+    m = pairs.merge(extended, on=["t", "path"], how="left", indicator=True)
+    terminal = m[m["_merge"] == "left_only"]
+    counts = terminal.groupby("path")["t"].agg(["size", list]).sort_values("size", ascending=False, kind="stable")
+    rows = []
+    for code, rec in counts.head(top_n).iterrows():
+        codes_t = np.asarray(rec["list"])
+        mask = np.isin(tree.trace, codes_t) & (path == code)
+        row = _finding(
+            ctx, "top_call_path", "info", mask,
+            f"{rec['size']} traces ({rec['size'] / ctx.n_traces:.0%}) follow the service path {labels[code]}.",
+            "Compare the most frequent paths with the architecture you expect; rare paths are worth a look.",
+            subject=labels[code], trace_codes=codes_t, value=float(rec["size"]),
+        )
+        rows.append(row)
+    return _rows(ctx, rows)
+
+
+#: every check, in report order: check id → function(ctx) → finding rows
+CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
+    "duplicate_span_ids": check_duplicate_span_ids,
+    "parent_cycles": check_parent_cycles,
+    "orphan_spans": check_orphan_spans,
+    "no_root": check_no_root,
+    "multiple_roots": check_multiple_roots,
+    "in_progress_spans": check_in_progress_spans,
+    "truncated_traces": check_truncated_traces,
+    "uninstrumented_hop": check_uninstrumented_hop,
+    "child_outside_parent": check_child_outside_parent,
+    "inferred_segments": check_inferred_segments,
+    "callee_only_services": check_callee_only_services,
+    "high_cardinality_attribute": check_high_cardinality_attribute,
+    "trace_completeness": metric_trace_completeness,
+    "error_trace_ratio": metric_error_trace_ratio,
+    "span_error_rate": metric_span_error_rate,
+    "p95_trace_latency_ms": metric_p95_trace_latency,
+    "top_call_path": metric_top_call_path,
+}
+
+
+def health_report(
+    spans: pd.DataFrame,
+    *,
+    checks: Iterable[str] | None = None,
+    skew_tolerance_ms: float = 0.0,
+    include_databases: bool = False,
+    cardinality_min_distinct: int = 100,
+    cardinality_min_ratio: float = 0.1,
+    top_call_paths: int = 5,
+) -> pd.DataFrame:
+    """Run the health checks over all traces; one row per finding (columns :data:`FINDING_COLUMNS`).
+
+    ``checks`` selects check ids (glob patterns allowed, e.g. ``["orphan_*"]``); default all of
+    :data:`CHECKS`. A check with nothing to report returns no row; seed metric rows are always
+    present when there are spans. Rows are ordered by severity (error, warning, info), then in
+    :data:`CHECKS` order. Options: ``skew_tolerance_ms`` (slack before a child counts as
+    outside its parent), ``include_databases`` (also flag database / AWS SDK client spans with
+    no server span below; they are never instrumented, so off by default),
+    ``cardinality_min_distinct`` and ``cardinality_min_ratio`` (distinct values / spans with
+    the key) for ``high_cardinality_attribute``, ``top_call_paths`` (rows of ``top_call_path``).
+    The input is not modified.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["0" * 31 + "1"] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["web", "web"], "name": ["GET /", "call"],
+    ...     "kind": ["server", "client"], "attributes": [{}, {"peer.service": "inventory"}],
+    ...     "start": [0, 1_000_000], "end": [5_000_000, 4_000_000]})
+    >>> r = tk.health_report(spans, checks=["uninstrumented_hop"])
+    >>> r[["check", "subject", "spans_affected"]].values.tolist()
+    [['uninstrumented_hop', 'web → inventory', 1]]
+    """
+    names = list(CHECKS)
+    if checks is not None:
+        pats = [checks] if isinstance(checks, str) else list(checks)
+        unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+        if unknown:
+            from .errors import TraceKitError
+
+            raise TraceKitError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
+        names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
+    ctx = health_context(
+        spans,
+        skew_tolerance_ms=skew_tolerance_ms,
+        include_databases=include_databases,
+        cardinality_min_distinct=cardinality_min_distinct,
+        cardinality_min_ratio=cardinality_min_ratio,
+        top_call_paths=top_call_paths,
+    )
+    parts = [CHECKS[n](ctx) for n in names]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _rows(ctx, [])
+    out = pd.concat(parts, ignore_index=True)
+    sev = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    out = out.iloc[np.argsort(sev.to_numpy(), kind="stable")].reset_index(drop=True)
+    out["traces_affected"] = out["traces_affected"].astype("int64")
+    out["spans_affected"] = out["spans_affected"].astype("int64")
+    out["share"] = out["share"].astype("float64")
+    out["value"] = out["value"].astype("float64")
+    return out

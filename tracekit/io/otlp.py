@@ -342,7 +342,7 @@ class _Collector:
 
     def value(self, value: Any, file: str, line: str | None, lineno: int | None, prefix: str) -> None:
         def at(path: str) -> str | None:
-            p = prefix + path
+            p = (prefix + path).rstrip(".")
             return ", ".join(x for x in (line, p) if x) or None
 
         if isinstance(value, list):
@@ -351,7 +351,7 @@ class _Collector:
             return
         if not isinstance(value, dict):
             self.problem(f"expected an OTLP JSON object with 'resourceSpans', got a JSON {type(value).__name__}",
-                         file, at(prefix.rstrip(".")))
+                         file, at(""))
             return
         if "resourceSpans" not in value and "result" in value:
             self.value(value["result"], file, line, lineno, prefix + "result.")
@@ -359,7 +359,7 @@ class _Collector:
         if "resourceSpans" not in value:
             keys = ", ".join(list(value)[:5]) or "none"
             self.problem("not OTLP JSON: the object has neither 'resourceSpans' nor 'result' "
-                         f"(keys: {keys})", file, at(prefix.rstrip(".")))
+                         f"(keys: {keys})", file, at(""))
             return
         rss = value["resourceSpans"]
         if rss is None:

@@ -1,0 +1,92 @@
+"""Benchmark: waterfall_data + plot_waterfall on one big trace (10,000 and 50,000 spans).
+
+Prints a markdown table measured side by side in one run: time of the data step, of the figure,
+of writing self-contained HTML, and the HTML size. ``--quick`` uses 1,000 and 5,000 spans.
+
+    python benchmarks/bench_waterfall.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+import tracekit as tk  # noqa: E402
+
+MS = 1_000_000
+
+
+def make_trace(n: int, *, seed: int = 0, services: int = 12) -> pd.DataFrame:
+    """One synthetic trace of ``n`` spans: a random tree (fan-out ~3), children inside parents."""
+    rng = np.random.default_rng(seed)
+    parent = np.full(n, -1, dtype=np.int64)
+    # each span's parent is a random earlier span, biased towards recent ones (depth grows ~log n)
+    for i in range(1, n):
+        parent[i] = rng.integers(max(0, i - 1 - int(rng.exponential(i / 3 + 1))), i)
+    start = np.zeros(n, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int64)
+    end[0] = 60_000 * MS
+    for i in range(1, n):
+        p = parent[i]
+        length = end[p] - start[p]
+        s = start[p] + int(rng.uniform(0, 0.7) * length)
+        start[i] = s
+        end[i] = s + max(1, int(rng.uniform(0.05, 0.3) * (end[p] - s)))
+    svc = rng.integers(0, services, n)
+    ids = np.array([f"{i + 1:016x}" for i in range(n)], dtype=object)
+    return tk.spans_from_columns(
+        {
+            "trace_id": ["ab" * 16] * n,
+            "span_id": ids,
+            "parent_id": [None] + [ids[p] for p in parent[1:]],
+            "service": [f"service-{s}" for s in svc],
+            "name": [f"op-{i % 97}" for i in range(n)],
+            "start": start,
+            "end": end,
+            "status": np.where(rng.random(n) < 0.01, "error", "ok"),
+        }
+    )
+
+
+def _time(f, repeat: int = 3):
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1,000 and 5,000 spans")
+    args = ap.parse_args(argv)
+    import tracekit.plotting as plotting
+
+    sizes = (1_000, 5_000) if args.quick else (10_000, 50_000)
+    print("| spans | waterfall_data (s) | + critical path (s) | collapse max_depth=3 (s) | plot_waterfall from rows (s) | to_html self-contained (s) | HTML MB | HTML MB w/o plotly.js |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        spans = make_trace(n)
+        t_data, rows = _time(lambda: tk.waterfall_data(spans))
+        t_cp, rows_cp = _time(lambda: tk.waterfall_data(spans, critical_path=True))
+        t_col, _ = _time(lambda: tk.waterfall_data(spans, max_depth=3))
+        t_fig, fig = _time(lambda: plotting.plot_waterfall(rows_cp))
+        t_html, page = _time(lambda: fig.to_html(include_plotlyjs=True, full_html=True), repeat=1)
+        bare = fig.to_html(include_plotlyjs=False, full_html=True)
+        print(
+            f"| {n:,} | {t_data:.3f} | {t_cp:.3f} | {t_col:.3f} | {t_fig:.3f} | {t_html:.3f} | "
+            f"{len(page.encode()) / 1e6:.2f} | {len(bare.encode()) / 1e6:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,620 @@
+"""Figures of an investigation: ``plot_*`` functions that return plotly Figures.
+
+Every function takes data (a spans DataFrame or an analysis result), renders it and returns a
+:class:`plotly.graph_objects.Figure`; none calls ``.show()``. Every figure can be written as one
+self-contained HTML file (``fig.write_html(path, include_plotlyjs=True)``), which needs no
+network. Everything taken from a trace (service and span names, attribute values) is
+HTML-escaped before it reaches plotly, whose text fields accept a subset of HTML.
+
+The data steps live beside their analyses (:func:`tracekit.waterfall_data`,
+:func:`tracekit.critical_path_breakdown`, :func:`tracekit.service_graph`); the figures here only
+render. Colours are per service and stable: :func:`service_colors` sorts the service names and
+walks a fixed palette, so one service has the same colour in every figure of one data set.
+
+Requires the ``plot`` extra (plotly).
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+...     "service": ["api", "db"], "name": ["GET /", "query"], "start": [0, 2_000_000], "end": [9_000_000, 5_000_000]})
+>>> fig = tk.plot_waterfall(spans)
+>>> [t.name for t in fig.data if t.meta == "spans"], [float(v) for v in fig.data[0].x]
+(['spans'], [9.0, 3.0])
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError, require
+from .waterfall import WATERFALL_COLUMNS, waterfall_data
+
+go = require("plotly.graph_objects", "plot")
+
+__all__ = [
+    "PALETTE",
+    "ERROR_COLOR",
+    "CRITICAL_COLOR",
+    "service_colors",
+    "bar_colors",
+    "plot_waterfall",
+    "plot_latency",
+    "plot_critical_path_breakdown",
+    "plot_service_graph",
+    "plot_compare",
+]
+
+#: Qualitative palette (plotly's "Plotly" + "D3" sets): services are assigned in sorted order.
+PALETTE: tuple[str, ...] = (
+    "#636EFA", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
+    "#1F77B4", "#FF7F0E", "#2CA02C", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF",
+)
+#: Outline of error spans and colour of error markers.
+ERROR_COLOR = "#D62728"
+#: Critical-path overlay colour.
+CRITICAL_COLOR = "#111111"
+
+_esc = html.escape
+
+
+def service_colors(services: Iterable[Any]) -> dict[str, str]:
+    """Stable colour per service: sorted names mapped onto :data:`PALETTE` (cycling).
+
+    >>> service_colors(["db", "api", "db"])
+    {'api': '#636EFA', 'db': '#00CC96'}
+    """
+    names = sorted({str(s) for s in services if s is not None and not (isinstance(s, float) and np.isnan(s))})
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(names)}
+
+
+def _discrete_scale(colors: Sequence[str]) -> list[list[Any]]:
+    """A stepwise colorscale: code i (of len(colors)) maps exactly to colors[i] with cmin=-0.5, cmax=k-0.5."""
+    k = max(len(colors), 1)
+    if not colors:
+        return [[0.0, "#999999"], [1.0, "#999999"]]
+    scale: list[list[Any]] = []
+    for i, c in enumerate(colors):
+        scale.append([i / k, c])
+        scale.append([(i + 1) / k, c])
+    return scale
+
+
+def bar_colors(trace: Any) -> list[str]:
+    """The colour each bar of a :func:`plot_waterfall` spans trace is drawn in (decodes the colorscale).
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["web", "auth"], "name": ["x", "y"],
+    ...     "start": [0, 1], "end": [5, 3]})
+    >>> bar_colors(tk.plot_waterfall(spans).data[0])
+    ['#00CC96', '#636EFA']
+    """
+    scale = trace.marker.colorscale
+    k = len(scale) // 2
+    return [scale[2 * int(c)][1] if 0 <= int(c) < k else "#999999" for c in trace.marker.color]
+
+
+def _is_waterfall_rows(df: Any) -> bool:
+    return isinstance(df, pd.DataFrame) and all(c in df.columns for c in ("depth", "start_ms", "cp_sections", "hover"))
+
+
+# --------------------------------------------------------------------------------------------------
+# waterfall
+
+
+def plot_waterfall(
+    spans: pd.DataFrame,
+    trace_id: str | None = None,
+    *,
+    critical_path: bool | pd.DataFrame | None = None,
+    collapse: Iterable[str] = (),
+    max_depth: int | None = None,
+    colors: Mapping[str, str] | None = None,
+    max_labels: int = 2000,
+    height: int | None = None,
+    title: str | None = None,
+) -> Any:
+    """Waterfall of one trace: one horizontal bar per visible span, critical path overlaid.
+
+    ``spans`` is a spans DataFrame (the rows are computed with :func:`tracekit.waterfall_data`
+    and the ``trace_id``/``critical_path``/``collapse``/``max_depth`` arguments) or a frame that
+    :func:`tracekit.waterfall_data` already returned. The figure holds ONE bar trace for all
+    spans (``meta="spans"``; bar *i* is display row *i*: ``base`` = start offset, ``x`` =
+    duration, colour by service (``marker.color`` holds service codes on a stepwise
+    colorscale, which keeps 50,000-span figures fast; :func:`bar_colors` decodes it), error
+    spans outlined in :data:`ERROR_COLOR`, in-progress spans half transparent), ONE bar trace of critical-path sections
+    (``meta="critical_path"``, thinner, drawn over the spans; only when a critical path is
+    given), and one legend-only entry per service (``meta="legend"``). The x axis is ms from the
+    trace start; y tick labels are span names indented by depth (up to ``max_labels`` rows).
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["ab" * 16] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["api", "db", "api"],
+    ...     "name": ["GET /", "query", "render"], "status": ["ok", "error", "ok"],
+    ...     "start": [0, 1_000_000, 6_000_000], "end": [10_000_000, 5_000_000, 9_000_000]})
+    >>> fig = tk.plot_waterfall(spans, critical_path=True)
+    >>> bars = fig.data[0]
+    >>> [float(v) for v in bars.base], [float(v) for v in bars.x], tk.plotting.bar_colors(bars)
+    ([0.0, 1.0, 6.0], [10.0, 4.0, 3.0], ['#636EFA', '#00CC96', '#636EFA'])
+    >>> [float(v) for v in bars.marker.line.width]
+    [0.0, 2.0, 0.0]
+    >>> [t.meta for t in fig.data]
+    ['spans', 'critical_path', 'legend', 'legend']
+    """
+    if _is_waterfall_rows(spans):
+        rows = spans
+    else:
+        rows = waterfall_data(spans, trace_id, critical_path=critical_path, collapse=collapse, max_depth=max_depth)
+    n = len(rows)
+    cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
+    services = rows["service"].astype(object).to_numpy()
+    svc_names = sorted(set(map(str, services)))
+    # colour = service code on a stepwise colorscale: numeric arrays keep plotly's validation
+    # linear (a per-bar colour-string array costs ~1 s per 10,000 spans to validate)
+    code = pd.Categorical(services.astype(str), categories=svc_names).codes.astype(np.int64) if n else np.zeros(0, np.int64)
+    is_error = rows["is_error"].to_numpy(dtype=bool)
+    in_progress = rows["in_progress"].to_numpy(dtype=bool)
+    y = np.arange(n, dtype=np.int64)
+
+    spans_trace = go.Bar(
+        orientation="h",
+        y=y,
+        base=rows["start_ms"].to_numpy(dtype=float),
+        x=rows["duration_ms"].to_numpy(dtype=float),
+        marker=dict(
+            color=code,
+            colorscale=_discrete_scale([cmap.get(s, "#999999") for s in svc_names]),
+            cmin=-0.5,
+            cmax=max(len(svc_names), 1) - 0.5,
+            showscale=False,
+            opacity=np.where(in_progress, 0.45, 1.0),
+            line=dict(color=ERROR_COLOR, width=np.where(is_error, 2.0, 0.0)),
+        ),
+        hovertext=rows["hover"].to_numpy(dtype=object),
+        hoverinfo="text",
+        name="spans",
+        meta="spans",
+        showlegend=False,
+    )
+    data = [spans_trace]
+    cp_wanted = critical_path is not None and critical_path is not False
+    if cp_wanted or (_is_waterfall_rows(spans) and rows["on_critical_path"].any()):
+        secs = rows["cp_sections"].tolist()
+        counts = np.fromiter((len(s) for s in secs), dtype=np.int64, count=n)
+        flat = [p for s in secs for p in s]
+        cs = np.array([p[0] for p in flat], dtype=float)
+        ce = np.array([p[1] for p in flat], dtype=float)
+        data.append(
+            go.Bar(
+                orientation="h",
+                y=np.repeat(y, counts),
+                base=cs,
+                x=ce - cs,
+                width=0.3,
+                marker=dict(color=CRITICAL_COLOR, line=dict(width=0)),
+                hovertext=[f"critical path {s:.3f}–{e:.3f} ms ({e - s:.3f} ms)" for s, e in flat],
+                hoverinfo="text",
+                name="critical path",
+                meta="critical_path",
+                showlegend=True,
+            )
+        )
+    for svc in svc_names:
+        data.append(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=_esc(svc), meta="legend", hoverinfo="skip",
+                marker=dict(symbol="square", size=12, color=cmap.get(svc, "#999999")), showlegend=True,
+            )
+        )
+    labels = rows["label"].astype(object).to_numpy()
+    n_hidden = rows["n_hidden"].to_numpy()
+    ticktext = None
+    if n <= max_labels:
+        ticktext = [
+            ("⚠ " if err else "") + _esc(str(lab)) + (f" (+{int(h)})" if h else "")
+            for lab, err, h in zip(labels.tolist(), is_error.tolist(), n_hidden.tolist())
+        ]
+    fig = go.Figure(data=data)
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0.2,
+        height=height or int(min(max(250, 20 * n + 120), 1000)),
+        title=_esc(title) if title else None,
+        hovermode="closest",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=60 if title else 40, b=40),
+        xaxis=dict(title="ms from trace start", rangemode="tozero", zeroline=True),
+        yaxis=dict(
+            autorange="reversed",
+            tickmode="array" if ticktext is not None else "auto",
+            tickvals=y if ticktext is not None else None,
+            ticktext=ticktext,
+            showticklabels=ticktext is not None,
+            automargin=True,
+        ),
+        uirevision="waterfall",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# latency distributions
+
+
+def _latency_groups(spans: pd.DataFrame, by: str | Sequence[str] | None) -> pd.Series:
+    if by is None:
+        return pd.Series("all", index=spans.index)
+    keys = [by] if isinstance(by, str) else list(by)
+    parts = []
+    for k in keys:
+        if k == "route":
+            route = spans["attributes"].map(
+                lambda a: (a.get("http.route") or a.get("url.path") or a.get("http.target") or a.get("http.url")) if isinstance(a, dict) else None
+            )
+            parts.append(route.where(route.notna(), spans["name"].astype(object)).astype(str))
+        elif k in spans.columns:
+            parts.append(spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str))
+        else:
+            raise TraceKitError(f"plot_latency: by={k!r} is neither a spans column nor 'route'")
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + " · " + p
+    return out
+
+
+def plot_latency(
+    spans: pd.DataFrame,
+    by: str | Sequence[str] | None = "service",
+    *,
+    kind: str = "histogram",
+    log_x: bool = False,
+    bins: int = 40,
+    top: int = 10,
+    roots_only: bool = False,
+    max_points: int = 2000,
+    title: str | None = None,
+) -> Any:
+    """Latency distribution (``duration_ms``) per group: step histogram or ECDF.
+
+    ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the span's
+    ``http.route``/``url.path``/``http.target`` attribute, else its name), a list of those, or
+    ``None`` for one group. The ``top`` most frequent groups get one line trace each (named by
+    the group, escaped; ``meta`` = the raw group). ``kind="histogram"`` draws counts over bins
+    shared by all groups (log-spaced with ``log_x``); ``kind="ecdf"`` the fraction of spans at
+    or below each latency (at most ``max_points`` points per group). ``roots_only`` keeps spans
+    without a parent (end-to-end latency). Spans without a duration (in progress) are left out;
+    with ``log_x``, zero durations are too.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["ab" * 16] * 4, "span_id": [c * 16 for c in "abcd"],
+    ...     "service": ["api", "api", "api", "db"], "name": ["x"] * 4,
+    ...     "start": [0] * 4, "end": [1_000_000, 2_000_000, 4_000_000, 3_000_000]})
+    >>> fig = tk.plot_latency(spans, kind="ecdf")
+    >>> [(t.name, [float(v) for v in t.x], [round(float(v), 3) for v in t.y]) for t in fig.data]
+    [('api', [1.0, 2.0, 4.0], [0.333, 0.667, 1.0]), ('db', [3.0], [1.0])]
+    """
+    if kind not in ("histogram", "ecdf"):
+        raise TraceKitError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
+    if "duration_ms" not in spans.columns:
+        raise TraceKitError("plot_latency: spans DataFrame has no duration_ms column")
+    sel = spans
+    if roots_only:
+        sel = sel[sel["parent_id"].isna()]
+    dur = sel["duration_ms"].to_numpy(dtype=float, na_value=np.nan)
+    ok = np.isfinite(dur) & ((dur > 0) if log_x else (dur >= 0))
+    groups = _latency_groups(sel, by)[ok]
+    dur = dur[ok]
+    counts = groups.value_counts(sort=False)
+    order = sorted(counts.index, key=lambda g: (-counts[g], g))[:top]
+    cmap = service_colors(order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+    gv = groups.to_numpy(dtype=object)
+    data = []
+    if kind == "histogram" and len(dur):
+        lo, hi = float(dur.min()), float(dur.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1) if log_x else np.linspace(lo, hi, bins + 1)
+    for g in order:
+        v = np.sort(dur[gv == g])
+        if kind == "histogram":
+            c, _ = np.histogram(v, bins=edges)
+            x = edges
+            y = np.append(c, c[-1]).astype(float)
+            trace = go.Scatter(x=x, y=y, mode="lines", line=dict(shape="hv", color=cmap[g]), name=_esc(g), meta=g,
+                               hovertemplate="%{x:.3f} ms: %{y} spans<extra>" + _esc(g).replace("%", "%%") + "</extra>")
+        else:
+            k = len(v)
+            frac = np.arange(1, k + 1) / k
+            if k > max_points:
+                idx = np.unique(np.linspace(0, k - 1, max_points).round().astype(np.int64))
+                v, frac = v[idx], frac[idx]
+            trace = go.Scatter(x=v, y=frac, mode="lines", line=dict(shape="hv", color=cmap[g]), name=_esc(g), meta=g)
+        data.append(trace)
+    fig = go.Figure(data=data)
+    dropped = len(counts) - len(order)
+    default_title = f"latency by {by if isinstance(by, str) else ' · '.join(by or ['all'])}" + (f" (top {len(order)} of {len(counts)} groups)" if dropped > 0 else "")
+    fig.update_layout(
+        title=_esc(title or default_title),
+        xaxis=dict(title="duration (ms)", type="log" if log_x else "linear"),
+        yaxis=dict(title="spans" if kind == "histogram" else "fraction of spans ≤ x", rangemode="tozero"),
+        hovermode="closest",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# critical-path breakdown
+
+_BREAKDOWN_STATS = ("cp_ms", "mean_ms", "share", "p50_ms", "p95_ms", "traces", "trace_share")
+
+
+def plot_critical_path_breakdown(
+    breakdown: pd.DataFrame,
+    *,
+    value: str = "cp_ms",
+    top: int = 20,
+    title: str | None = None,
+) -> Any:
+    """Horizontal bars of where critical-path time goes, from :func:`tracekit.critical_path_breakdown`.
+
+    One bar trace; one bar per key (the ``by`` columns of the breakdown, joined with `` · ``),
+    largest ``value`` at the top, at most ``top`` bars; the text on each bar is its ``share`` of
+    end-to-end time. Bars are coloured by service when ``service`` is a key.
+
+    >>> import pandas as pd, tracekit as tk
+    >>> bd = pd.DataFrame({"service": ["db", "api"], "cp_ms": [60.0, 40.0], "share": [0.6, 0.4]})
+    >>> fig = tk.plot_critical_path_breakdown(bd)
+    >>> list(fig.data[0].y), [float(v) for v in fig.data[0].x], list(fig.data[0].text)
+    (['db', 'api'], [60.0, 40.0], ['60.0%', '40.0%'])
+    """
+    if not isinstance(breakdown, pd.DataFrame):
+        raise TraceKitError(f"plot_critical_path_breakdown expects a DataFrame, got {type(breakdown).__name__}")
+    if value not in breakdown.columns:
+        raise TraceKitError(f"plot_critical_path_breakdown: column {value!r} not in the breakdown ({list(breakdown.columns)})")
+    keys = [c for c in breakdown.columns if c not in _BREAKDOWN_STATS]
+    if not keys:
+        raise TraceKitError("plot_critical_path_breakdown: the breakdown has no key column (e.g. service)")
+    bd = breakdown.sort_values(value, ascending=False, kind="stable").head(top)
+    label = bd[keys[0]].astype(object).astype(str)
+    for k in keys[1:]:
+        label = label + " · " + bd[k].astype(object).astype(str)
+    labels = [_esc(s) for s in label.tolist()]
+    if "service" in keys:
+        cmap = service_colors(breakdown["service"].astype(object).astype(str))
+        color: Any = [cmap[str(s)] for s in bd["service"].astype(object)]
+    else:
+        color = PALETTE[0]
+    share = bd["share"].to_numpy(dtype=float) if "share" in bd.columns else None
+    text = [f"{s:.1%}" for s in share] if share is not None else None
+    hover = []
+    for i, (_, r) in enumerate(bd.iterrows()):
+        parts = [f"<b>{labels[i]}</b>"]
+        for c in _BREAKDOWN_STATS:
+            if c in bd.columns:
+                v = r[c]
+                parts.append(f"{c}: {v:.1%}" if c in ("share", "trace_share") else f"{c}: {v:,.3f}" if isinstance(v, float) else f"{c}: {v}")
+        hover.append("<br>".join(parts))
+    fig = go.Figure(
+        go.Bar(orientation="h", y=labels, x=bd[value].to_numpy(dtype=float), text=text, textposition="auto",
+               marker=dict(color=color), hovertext=hover, hoverinfo="text", name=value, meta="breakdown")
+    )
+    n_traces = breakdown.attrs.get("traces")
+    default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_traces} traces)" if n_traces is not None else "")
+    fig.update_layout(
+        title=_esc(title or default_title),
+        xaxis=dict(title=value.replace("_ms", " (ms)")),
+        yaxis=dict(autorange="reversed", automargin=True, type="category"),
+        height=int(min(max(250, 28 * len(bd) + 120), 900)),
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# service graph
+
+
+def _positions(G, pos) -> dict[Any, tuple[float, float]]:
+    if pos is None:
+        try:
+            from .graph import graph_layout
+        except ImportError:  # graph module not available: a deterministic spring layout
+            import networkx as nx
+
+            pos = nx.spring_layout(G, seed=0) if len(G) else {}
+        else:
+            pos = graph_layout(G)
+    if isinstance(pos, pd.DataFrame):
+        df = pos.set_index("node") if "node" in pos.columns else pos
+        return {k: (float(r["x"]), float(r["y"])) for k, r in df.iterrows()}
+    return {k: (float(v[0]), float(v[1])) for k, v in dict(pos).items()}
+
+
+def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str | None = None) -> Any:
+    """Service dependency graph from :func:`tracekit.service_graph` (a ``networkx.DiGraph``).
+
+    ``pos`` maps node → (x, y) (a dict, or a DataFrame with ``node``/``x``/``y``); by default
+    :func:`tracekit.graph.graph_layout` computes it. Traces: ``meta="edges"`` (one line trace of
+    all edges), ``meta="edge_info"`` (a marker at each edge's midpoint whose hover shows the
+    edge attributes: calls, errors, p50, p95, …), ``meta="nodes"`` (one marker per service,
+    coloured by its error rate when the node carries ``errors`` and ``calls``/``spans``).
+    Arrows are layout annotations (up to ``max_arrows``).
+
+    >>> import networkx as nx, tracekit as tk
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("api", "db", calls=10, errors=1, p50=3.0, p95=9.5)
+    >>> fig = tk.plot_service_graph(G, pos={"api": (0, 0), "db": (1, 0)})
+    >>> [t.meta for t in fig.data], list(fig.data[0].x)
+    (['edges', 'edge_info', 'nodes'], [0.0, 1.0, None])
+    >>> fig.data[1].hovertext[0]
+    'api → db<br>calls: 10<br>errors: 1<br>p50: 3<br>p95: 9.5'
+    """
+    p = _positions(G, pos)
+    missing = [n for n in G.nodes if n not in p]
+    if missing:
+        raise TraceKitError(f"plot_service_graph: no position for nodes {missing[:5]}")
+    ex: list[float | None] = []
+    ey: list[float | None] = []
+    mx, my, mtext = [], [], []
+    annotations = []
+    for u, v, attrs in G.edges(data=True):
+        (x0, y0), (x1, y1) = p[u], p[v]
+        ex += [x0, x1, None]
+        ey += [y0, y1, None]
+        mx.append((x0 + x1) / 2)
+        my.append((y0 + y1) / 2)
+        info = [f"{_esc(str(u))} → {_esc(str(v))}"]
+        for k, val in attrs.items():
+            if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool):
+                info.append(f"{_esc(str(k))}: {val:,.4g}" if isinstance(val, (float, np.floating)) else f"{_esc(str(k))}: {val:,}")
+        mtext.append("<br>".join(info))
+        if len(annotations) < max_arrows and (u, v) != (v, u) and u != v:
+            annotations.append(dict(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                                    arrowhead=2, arrowsize=1.2, arrowwidth=1.2, arrowcolor="#888888", standoff=14, text=""))
+    nodes = list(G.nodes)
+    nx_ = [p[n][0] for n in nodes]
+    ny_ = [p[n][1] for n in nodes]
+    rate = []
+    ntext = []
+    for n in nodes:
+        a = G.nodes[n]
+        calls = a.get("calls", a.get("spans", a.get("requests")))
+        errs = a.get("errors", a.get("faults"))
+        r = float(errs) / float(calls) if calls and errs is not None else 0.0
+        rate.append(r)
+        info = [f"<b>{_esc(str(n))}</b>"] + [
+            f"{_esc(str(k))}: {val:,.4g}" if isinstance(val, (float, np.floating)) else f"{_esc(str(k))}: {val:,}"
+            for k, val in a.items()
+            if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool)
+        ]
+        ntext.append("<br>".join(info))
+    fig = go.Figure(
+        [
+            go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="#AAAAAA", width=1.5), hoverinfo="skip", name="calls", meta="edges", showlegend=False),
+            go.Scatter(x=mx, y=my, mode="markers", marker=dict(size=8, color="#AAAAAA", opacity=0.4), hovertext=mtext, hoverinfo="text", name="edge", meta="edge_info", showlegend=False),
+            go.Scatter(
+                x=nx_, y=ny_, mode="markers+text", text=[_esc(str(n)) for n in nodes], textposition="top center",
+                marker=dict(size=22, color=rate, cmin=0.0, cmax=max(0.05, max(rate, default=0.0)), colorscale="Reds",
+                            line=dict(color="#333333", width=1), showscale=True, colorbar=dict(title="error rate")),
+                hovertext=ntext, hoverinfo="text", name="services", meta="nodes", showlegend=False,
+            ),
+        ]
+    )
+    fig.update_layout(
+        title=_esc(title or f"service graph ({G.number_of_nodes()} services, {G.number_of_edges()} edges)"),
+        annotations=annotations,
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False, scaleanchor="x"),
+        hovermode="closest",
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# comparison
+
+
+def plot_compare(
+    comparison: pd.DataFrame,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+    key: str | Sequence[str] | None = None,
+    top: int = 20,
+    labels: tuple[str, str] = ("before", "after"),
+    title: str | None = None,
+) -> Any:
+    """Before/after bars per key, from :func:`tracekit.compare` (or any frame of paired columns).
+
+    ``before``/``after`` name the two value columns; by default the first pair found among
+    ``<stat>_a``/``<stat>_b``, ``a_<stat>``/``b_<stat>`` or ``before``/``after`` columns. Keys are
+    the remaining text columns (or ``key``). Two bar traces (``meta="before"``/``"after"``),
+    grouped, keys ordered by the absolute change, largest first, at most ``top``.
+
+    >>> import pandas as pd, tracekit as tk
+    >>> cmp = pd.DataFrame({"service": ["api", "db"], "p50_a": [10.0, 5.0], "p50_b": [11.0, 9.0]})
+    >>> fig = tk.plot_compare(cmp)
+    >>> [(t.meta, list(t.y), [float(v) for v in t.x]) for t in fig.data]
+    [('before', ['db', 'api'], [5.0, 10.0]), ('after', ['db', 'api'], [9.0, 11.0])]
+    """
+    if not isinstance(comparison, pd.DataFrame):
+        raise TraceKitError(f"plot_compare expects a DataFrame, got {type(comparison).__name__}")
+    cols = list(comparison.columns)
+    if before is None or after is None:
+        pair = _find_pair(comparison)
+        if pair is None:
+            raise TraceKitError(f"plot_compare: no before/after column pair found in {cols}; pass before= and after=")
+        before, after = pair
+    for c in (before, after):
+        if c not in cols:
+            raise TraceKitError(f"plot_compare: column {c!r} not in the comparison ({cols})")
+    if key is None:
+        keys = [c for c in cols if c not in (before, after) and not pd.api.types.is_numeric_dtype(comparison[c]) and not pd.api.types.is_bool_dtype(comparison[c])]
+        if not keys:
+            keys = []
+    else:
+        keys = [key] if isinstance(key, str) else list(key)
+    df = comparison.copy()
+    change = (df[after].astype(float) - df[before].astype(float)).abs()
+    df = df.assign(_change=change).sort_values("_change", ascending=False, kind="stable").head(top)
+    if keys:
+        lab = df[keys[0]].astype(object).astype(str)
+        for k in keys[1:]:
+            lab = lab + " · " + df[k].astype(object).astype(str)
+        ylab = [_esc(s) for s in lab.tolist()]
+    else:
+        ylab = [str(i) for i in df.index]
+    fig = go.Figure(
+        [
+            go.Bar(orientation="h", y=ylab, x=df[before].to_numpy(dtype=float), name=_esc(labels[0]), meta="before", marker=dict(color="#9DA3AE")),
+            go.Bar(orientation="h", y=ylab, x=df[after].to_numpy(dtype=float), name=_esc(labels[1]), meta="after", marker=dict(color=PALETTE[0])),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        title=_esc(title or f"{before} vs {after}" + (f" by {' · '.join(keys)}" if keys else "")),
+        yaxis=dict(autorange="reversed", automargin=True, type="category"),
+        xaxis=dict(title=_esc(_stat_name(before))),
+        height=int(min(max(250, 40 * len(df) + 120), 1000)),
+    )
+    return fig
+
+
+def _stat_name(col: str) -> str:
+    for suf in ("_a", "_b", "_before", "_after"):
+        if col.endswith(suf):
+            return col[: -len(suf)]
+    for pre in ("a_", "b_", "before_", "after_"):
+        if col.startswith(pre):
+            return col[len(pre):]
+    return col
+
+
+def _find_pair(df: pd.DataFrame) -> tuple[str, str] | None:
+    cols = [c for c in df.columns if isinstance(c, str)]
+    numeric = {c for c in cols if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
+    for a_suf, b_suf in (("_a", "_b"), ("_before", "_after")):
+        for c in cols:
+            if c.endswith(a_suf) and c in numeric:
+                other = c[: -len(a_suf)] + b_suf
+                if other in numeric:
+                    return c, other
+    for a_pre, b_pre in (("a_", "b_"), ("before_", "after_")):
+        for c in cols:
+            if c.startswith(a_pre) and c in numeric:
+                other = b_pre + c[len(a_pre):]
+                if other in numeric:
+                    return c, other
+    if "before" in numeric and "after" in numeric:
+        return "before", "after"
+    return None
+
+
+# keep the waterfall's column list reachable for callers that check frames
+_WATERFALL_COLUMNS = WATERFALL_COLUMNS

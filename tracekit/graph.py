@@ -1,0 +1,243 @@
+"""Dependency graphs: who calls whom, how often, how slowly, how often it fails.
+
+:func:`service_graph` returns a plain :class:`networkx.DiGraph`; :func:`graph_layout` is the data
+step of ``plot_service_graph`` (node positions and edge segments as one DataFrame).
+
+Where an edge comes from:
+
+* **parent → child across nodes**: a span whose parent is in the trace and belongs to another
+  node (another service, or with ``by="operation"`` another ``service:name``) makes one call on
+  the edge parent-node → child-node. Its statistics are the *callee* span's (the child): its
+  duration, status and error/fault/throttle flags. X-Ray inferred segments (e.g. a DynamoDB
+  table) are children of the calling subsegment, so they become callee nodes this way.
+* **uninstrumented peers**: a CLIENT or PRODUCER span with no child in another node names its
+  peer by ``peer.service``, else ``server.address``, else ``net.peer.name``, else ``db.system``,
+  else ``rpc.service``; an X-Ray subsegment with namespace ``remote``/``aws`` by its own name.
+  The edge goes to that peer node (``instrumented=False``) and its statistics are the client
+  span's. A client span naming no peer adds no edge.
+* **asynchronous edges**: a PRODUCER parent's CONSUMER child, and a span carrying a link to a
+  span of another node in the data (edge linked → linking). ``async`` is True when any call on
+  the edge is asynchronous, ``async_calls`` counts them.
+
+Edge attributes: ``calls`` (= ``weight``), ``errors`` (status error, or error/fault flag),
+``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms``/``mean_ms``/``total_ms`` (of
+``duration_ms``), ``async``, ``async_calls``. Node attributes: ``spans``, ``errors``,
+``faults``, ``self_ms`` (exclusive time, :func:`tracekit.structure.self_time`), ``duration_ms``
+(inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
+Everything is computed with groupby over the spans; no per-trace loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .critical_path import _check_columns, _tree
+from .errors import TraceKitError, require
+from .structure import self_time
+
+__all__ = ["service_graph", "graph_layout"]
+
+_PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "db.system", "rpc.service")
+_EDGE_STATS = ("calls", "errors", "faults", "throttles", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "total_ms", "async_calls")
+
+
+def _flags(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(spans)
+
+    def col(c: str) -> np.ndarray:
+        return spans[c].to_numpy(dtype=bool, na_value=False) if c in spans.columns else np.zeros(n, dtype=bool)
+
+    fault, throttle = col("fault"), col("throttle")
+    status_err = (spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans.columns else np.zeros(n, dtype=bool)
+    return status_err | col("error") | fault, fault, throttle
+
+
+def _peer_names(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Peer named by each client span in ``rows`` (object array, None when it names none)."""
+    out = np.full(len(rows), None, dtype=object)
+    if not len(rows):
+        return out
+    attrs = spans["attributes"].to_numpy(dtype=object)[rows] if "attributes" in spans.columns else [None] * len(rows)
+    names = spans["name"].to_numpy(dtype=object, na_value=None)[rows]
+    for i, a in enumerate(attrs):
+        if not isinstance(a, dict) or not a:
+            continue
+        for k in _PEER_KEYS:
+            v = a.get(k)
+            if v is not None and v != "":
+                out[i] = str(v)
+                break
+        else:
+            if a.get("namespace") in ("remote", "aws"):
+                out[i] = names[i]
+    return out
+
+
+def service_graph(spans: pd.DataFrame, by: str = "service") -> "nx.DiGraph":  # noqa: F821
+    """Dependency graph of the spans: nodes are services (or operations), edges are calls.
+
+    See the module docstring for where edges come from and every attribute.
+
+    >>> import tracekit as tk
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["web", "web", "orders"],
+    ...     "name": ["GET /", "call orders", "POST /orders"], "kind": ["server", "client", "server"],
+    ...     "start": [0, 5 * ms, 6 * ms], "end": [50 * ms, 45 * ms, 40 * ms],
+    ...     "attributes": [{}, {"peer.service": "orders"}, {"db.system": "postgresql"}]})
+    >>> G = tk.service_graph(spans)
+    >>> sorted(G.edges), G.edges["web", "orders"]["calls"], G.edges["web", "orders"]["p50_ms"]
+    ([('web', 'orders')], 1, 34.0)
+    """
+    nx = require("networkx", "core")
+    _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    if by not in ("service", "operation"):
+        raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
+    n = len(spans)
+    tree = _tree(spans)
+    parent = tree.parent
+    service = spans["service"].to_numpy(dtype=object, na_value="?")
+    name = spans["name"].to_numpy(dtype=object, na_value="?")
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
+    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name)], dtype=object)
+    err, fault, throttle = _flags(spans)
+    dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    has_p = parent >= 0
+    pnode = np.where(has_p, node[np.maximum(parent, 0)], None)
+    cross = has_p & (pnode != node)
+    pc_async = has_p & (kind == "consumer") & (np.where(has_p, kind[np.maximum(parent, 0)], "") == "producer")
+
+    # 1. parent -> child across nodes (callee statistics)
+    r1 = np.flatnonzero(cross)
+    src = [pnode[r1]]
+    dst = [node[r1]]
+    rows = [r1]
+    asyn = [pc_async[r1]]
+    # 2. client/producer spans with no cross-node child -> peer
+    child_cross = np.zeros(n, dtype=bool)
+    child_cross[parent[r1]] = True
+    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
+    peers = _peer_names(spans, cand)
+    okp = np.asarray([p is not None for p in peers], dtype=bool)
+    r2 = cand[okp]
+    peer_nodes = peers[okp]
+    src.append(node[r2])
+    dst.append(peer_nodes)
+    rows.append(r2)
+    asyn.append(kind[r2] == "producer")
+    # 3. links to spans of another node in the data
+    if "links" in spans.columns:
+        lk = spans["links"].to_numpy(dtype=object)
+        has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
+        if len(has_links):
+            key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays([spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
+            key = key[~key.index.duplicated()]
+            ls, ld, lr = [], [], []
+            for i in has_links.tolist():
+                for link in lk[i]:
+                    if not isinstance(link, dict):
+                        continue
+                    j = key.get((link.get("trace_id"), link.get("span_id")))
+                    if j is not None and node[j] != node[i] and j != parent[i]:
+                        ls.append(node[j])
+                        ld.append(node[i])
+                        lr.append(i)
+            src.append(np.asarray(ls, dtype=object))
+            dst.append(np.asarray(ld, dtype=object))
+            rows.append(np.asarray(lr, dtype=np.int64))
+            asyn.append(np.ones(len(lr), dtype=bool))
+    e_rows = np.concatenate(rows).astype(np.int64)
+    edges = pd.DataFrame({
+        "source": np.concatenate(src).astype(object), "target": np.concatenate(dst).astype(object),
+        "dur": dur[e_rows], "err": err[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
+        "async": np.concatenate(asyn).astype(bool),
+    })
+    G = nx.DiGraph(by=by)
+    # nodes
+    self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur})
+    if n:
+        ng = nd.groupby("node", sort=True).agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"),
+                                               self_ms=("self", "sum"), duration_ms=("dur", "sum"))
+        first = pd.Series(np.arange(n)).groupby(node).first()
+        for key, r in ng.iterrows():
+            attrs = {"spans": int(r.spans), "errors": int(r.errors), "faults": int(r.faults),
+                     "self_ms": float(r.self_ms), "duration_ms": float(r.duration_ms), "instrumented": True}
+            if by == "operation":
+                i = int(first[key])
+                attrs.update(service=service[i], name=name[i])
+            G.add_node(key, **attrs)
+    for p in sorted(set(peer_nodes.tolist()) - set(G.nodes)):
+        G.add_node(p, spans=0, errors=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
+                   **({"service": p, "name": p} if by == "operation" else {}))
+    if len(edges):
+        g = edges.groupby(["source", "target"], sort=True)
+        stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
+                      mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
+        q = g["dur"].quantile([0.5, 0.95, 0.99]).unstack()
+        stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[0.5], q[0.95], q[0.99]
+        for (u, v), r in stats.iterrows():
+            G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
+                       throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
+                       mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
+                       **{"async": bool(r.async_calls > 0)})
+    return G
+
+
+def graph_layout(G: "nx.DiGraph") -> pd.DataFrame:  # noqa: F821
+    """Node positions and edge segments of a dependency graph: the data step of ``plot_service_graph``.
+
+    A layered left-to-right layout, deterministic: ``x`` is the node's layer (longest call chain
+    from a node nobody calls; nodes on a cycle share a layer), ``y`` its rank within the layer
+    (sorted by name, centred on 0). One row per node (``element="node"``, ``id``, ``x``, ``y``
+    and its numeric attributes) and per edge (``element="edge"``, ``source``, ``target``,
+    ``x0, y0, x1, y1`` and its attributes).
+
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(); G.add_edge("web", "orders", calls=3); G.add_edge("orders", "db", calls=2)
+    >>> lay = graph_layout(G)
+    >>> lay.loc[lay.element == "node", ["id", "x", "y"]].values.tolist()
+    [['web', 0.0, 0.0], ['orders', 1.0, 0.0], ['db', 2.0, 0.0]]
+    >>> lay.loc[lay.element == "edge", ["source", "target", "x0", "x1", "calls"]].values.tolist()
+    [['web', 'orders', 0.0, 1.0, 3.0], ['orders', 'db', 1.0, 2.0, 2.0]]
+    """
+    nx = require("networkx", "core")
+    if not isinstance(G, nx.DiGraph):
+        raise TraceKitError(f"graph_layout: expected a networkx.DiGraph, got {type(G).__name__}")
+    C = nx.condensation(G)
+    members = C.graph["mapping"]  # node -> component
+    layer_c: dict[int, int] = {}
+    for c in nx.topological_sort(C):
+        preds = list(C.predecessors(c))
+        layer_c[c] = 1 + max(layer_c[p] for p in preds) if preds else 0
+    layer = {v: layer_c[members[v]] for v in G.nodes}
+    by_layer: dict[int, list] = {}
+    for v in G.nodes:
+        by_layer.setdefault(layer[v], []).append(v)
+    pos: dict = {}
+    for lx, vs in by_layer.items():
+        vs = sorted(vs, key=str)
+        k = len(vs)
+        for i, v in enumerate(vs):
+            pos[v] = (float(lx), float(i - (k - 1) / 2))
+    order = sorted(G.nodes, key=lambda v: (pos[v][0], pos[v][1], str(v)))
+    node_rows = []
+    for v in order:
+        row = {"element": "node", "id": v, "x": pos[v][0], "y": pos[v][1]}
+        row.update({k: val for k, val in G.nodes[v].items() if k not in row})
+        node_rows.append(row)
+    edge_rows = []
+    for u, v in sorted(G.edges, key=lambda e: (pos[e[0]][0], pos[e[0]][1], pos[e[1]][0], pos[e[1]][1], str(e))):
+        row = {"element": "edge", "source": u, "target": v, "x0": pos[u][0], "y0": pos[u][1], "x1": pos[v][0], "y1": pos[v][1]}
+        row.update({k: val for k, val in G.edges[u, v].items() if k not in row})
+        edge_rows.append(row)
+    cols = ["element", "id", "source", "target", "x", "y", "x0", "y0", "x1", "y1"]
+    out = pd.DataFrame(node_rows + edge_rows)
+    for c in cols:
+        if c not in out.columns:
+            out[c] = pd.Series([None] * len(out), dtype=object) if c in ("id", "source", "target", "element") else np.nan
+    rest = [c for c in out.columns if c not in cols]
+    return out[cols + rest].reset_index(drop=True)

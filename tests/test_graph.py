@@ -134,7 +134,7 @@ def test_graph_layout_layers_and_segments():
     G = service_graph(four_traces())
     lay = graph_layout(G)
     nodes = lay[lay.element == "node"]
-    assert nodes[["id", "x", "y"]].values.tolist() == [
+    assert nodes[["node", "x", "y"]].values.tolist() == [
         ["web", 0.0, 0.0], ["orders", 1.0, 0.0], ["postgresql", 2.0, -0.5], ["worker", 2.0, 0.5]]
     edges = lay[lay.element == "edge"]
     assert edges[["source", "target", "x0", "y0", "x1", "y1"]].values.tolist() == [
@@ -145,7 +145,7 @@ def test_graph_layout_layers_and_segments():
     # a cycle shares a layer
     C = nx.DiGraph([("a", "b"), ("b", "a"), ("b", "c")])
     lay = graph_layout(C)
-    assert lay.loc[lay.element == "node", ["id", "x"]].values.tolist() == [["a", 0.0], ["b", 0.0], ["c", 1.0]]
+    assert lay.loc[lay.element == "node", ["node", "x"]].values.tolist() == [["a", 0.0], ["b", 0.0], ["c", 1.0]]
     with pytest.raises(tk.TraceKitError):
         graph_layout("not a graph")
 

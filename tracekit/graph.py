@@ -192,14 +192,14 @@ def graph_layout(G: "nx.DiGraph") -> pd.DataFrame:  # noqa: F821
 
     A layered left-to-right layout, deterministic: ``x`` is the node's layer (longest call chain
     from a node nobody calls; nodes on a cycle share a layer), ``y`` its rank within the layer
-    (sorted by name, centred on 0). One row per node (``element="node"``, ``id``, ``x``, ``y``
+    (sorted by name, centred on 0). One row per node (``element="node"``, ``node``, ``x``, ``y``
     and its numeric attributes) and per edge (``element="edge"``, ``source``, ``target``,
     ``x0, y0, x1, y1`` and its attributes).
 
     >>> import networkx as nx
     >>> G = nx.DiGraph(); G.add_edge("web", "orders", calls=3); G.add_edge("orders", "db", calls=2)
     >>> lay = graph_layout(G)
-    >>> lay.loc[lay.element == "node", ["id", "x", "y"]].values.tolist()
+    >>> lay.loc[lay.element == "node", ["node", "x", "y"]].values.tolist()
     [['web', 0.0, 0.0], ['orders', 1.0, 0.0], ['db', 2.0, 0.0]]
     >>> lay.loc[lay.element == "edge", ["source", "target", "x0", "x1", "calls"]].values.tolist()
     [['web', 'orders', 0.0, 1.0, 3.0], ['orders', 'db', 1.0, 2.0, 2.0]]
@@ -226,7 +226,7 @@ def graph_layout(G: "nx.DiGraph") -> pd.DataFrame:  # noqa: F821
     order = sorted(G.nodes, key=lambda v: (pos[v][0], pos[v][1], str(v)))
     node_rows = []
     for v in order:
-        row = {"element": "node", "id": v, "x": pos[v][0], "y": pos[v][1]}
+        row = {"element": "node", "node": v, "x": pos[v][0], "y": pos[v][1]}
         row.update({k: val for k, val in G.nodes[v].items() if k not in row})
         node_rows.append(row)
     edge_rows = []
@@ -234,10 +234,10 @@ def graph_layout(G: "nx.DiGraph") -> pd.DataFrame:  # noqa: F821
         row = {"element": "edge", "source": u, "target": v, "x0": pos[u][0], "y0": pos[u][1], "x1": pos[v][0], "y1": pos[v][1]}
         row.update({k: val for k, val in G.edges[u, v].items() if k not in row})
         edge_rows.append(row)
-    cols = ["element", "id", "source", "target", "x", "y", "x0", "y0", "x1", "y1"]
+    cols = ["element", "node", "source", "target", "x", "y", "x0", "y0", "x1", "y1"]
     out = pd.DataFrame(node_rows + edge_rows)
     for c in cols:
         if c not in out.columns:
-            out[c] = pd.Series([None] * len(out), dtype=object) if c in ("id", "source", "target", "element") else np.nan
+            out[c] = pd.Series([None] * len(out), dtype=object) if c in ("node", "source", "target", "element") else np.nan
     rest = [c for c in out.columns if c not in cols]
     return out[cols + rest].reset_index(drop=True)

@@ -1,0 +1,582 @@
+"""Writers: any canonical spans DataFrame → AWS X-Ray or OTLP/JSON.
+
+**X-Ray** (:func:`to_xray`, :func:`xray_segment_documents`, :func:`write_xray`) writes what
+``BatchGetTraces`` returns: one segment document per *segment*, as a JSON string. A span
+becomes a segment when it is a ``server`` or ``consumer`` span, a root, or its parent belongs
+to another service; every other span is a subsegment nested (to any depth) under its parent.
+A non-segment span whose parent is not in the trace becomes an independent subsegment document
+(``"type": "subsegment"`` with ``trace_id`` and ``parent_id``). Mapping, as the X-Ray SDKs and the
+OpenTelemetry collector's X-Ray exporter do it:
+
+- segment ``name`` is the service (X-Ray names segments after services, so a segment's operation
+  name is not kept: a reader gives ``name == service`` for segments); subsegment ``name`` is the
+  span name. Times are epoch seconds as floats (exact to the microsecond).
+- ``namespace`` is ``"aws"`` for AWS SDK calls (``rpc.system == "aws-api"``, or a
+  ``messaging.system`` starting with ``aws``) and ``"remote"`` for other client/producer spans.
+  Producer and consumer kinds cannot be expressed: a producer comes back as a client
+  subsegment, a consumer as a (server) segment.
+- For AWS calls X-Ray adds an **inferred segment** (``"inferred": true``, new id, ``parent_id``
+  = the calling subsegment, same times, ``origin`` ``AWS::DynamoDB::Table`` or
+  ``AWS::SQS::Queue``…). Its id is derived from the subsegment's id, so output is deterministic.
+- ``http`` from ``http.request.method``, ``url.full`` (or scheme + ``server.address`` +
+  ``url.path``), ``user_agent.original``, ``client.address`` and ``http_status``; ``aws`` from
+  ``rpc.method``, ``aws.dynamodb.table_names``, ``aws.sqs.queue_url``, ``cloud.region``,
+  ``http.request.resend_count`` (retries); ``sql`` from ``db.*``; ``annotations`` from
+  ``annotation.<key>`` attributes and the keys named in ``indexed`` (non-alphanumeric characters
+  become ``_``); every other attribute goes to ``metadata.default``.
+- ``error``/``fault``/``throttle`` from the columns; ``cause.exceptions`` from ``exception``
+  events (else from ``status_message``).
+- segment context from the resource: ``service.version``, ``host.name`` (as the ECS container,
+  or the Lambda environment), ``cloud.region``, an ``origin`` from ``cloud.platform``.
+
+**OTLP** (:func:`to_otlp`, :func:`write_otlp`) writes ExportTraceServiceRequest JSON following
+the OTLP/JSON rules: lowerCamelCase keys, lower-case hex ids, 64-bit integers as decimal
+strings, enums as integers, attributes as ``AnyValue`` (arrays and maps included). Spans are
+grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scope.version``
+when present. An in-progress span (no end) is written without ``endTimeUnixNano``.
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2, "span_id": ["a" * 16, "b" * 16],
+...     "parent_id": [None, "a" * 16], "service": ["shop", "shop"], "name": ["GET /", "SELECT"],
+...     "kind": ["server", "client"], "start": [1_000_000_000, 1_001_000_000],
+...     "end": [1_010_000_000, 1_004_000_000], "attributes": [{}, {"db.system": "postgresql"}]})
+>>> doc = to_xray(spans)["Traces"][0]
+>>> doc["Id"], doc["Duration"]
+('1-5759e988-bd862e3fe1be46a994272793', 0.01)
+>>> import json; seg = json.loads(doc["Segments"][0]["Document"])
+>>> seg["name"], seg["subsegments"][0]["name"], seg["subsegments"][0]["namespace"]
+('shop', 'SELECT', 'remote')
+>>> span = to_otlp(spans)["resourceSpans"][0]["scopeSpans"][0]["spans"][1]
+>>> span["kind"], span["startTimeUnixNano"], span["parentSpanId"]
+(3, '1001000000', 'aaaaaaaaaaaaaaaa')
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ..errors import TraceKitError
+from ..schema import COLUMN_NAMES, trace_id_to_xray
+
+__all__ = ["to_xray", "xray_segment_documents", "write_xray", "to_otlp", "write_otlp", "otlp_any_value"]
+
+_KIND_INT = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
+_STATUS_INT = {"unset": 0, "ok": 1, "error": 2}
+_ORIGINS = {"aws_lambda": "AWS::Lambda::Function", "aws_ecs": "AWS::ECS::Container", "aws_ec2": "AWS::EC2::Instance",
+            "aws_eks": "AWS::EKS::Container", "aws_elastic_beanstalk": "AWS::ElasticBeanstalk::Environment"}
+_AWS_ORIGIN = {"DynamoDB": "AWS::DynamoDB::Table", "SQS": "AWS::SQS::Queue", "SNS": "AWS::SNS",
+               "S3": "AWS::S3::Bucket", "Lambda": "AWS::Lambda"}
+# attributes consumed into the http / aws / sql blocks (not repeated in metadata)
+_HTTP_KEYS = {"http.request.method", "http.method", "url.full", "http.url", "user_agent.original", "client.address",
+              "http.response.status_code", "http.status_code"}
+_AWS_KEYS = {"rpc.method", "aws.dynamodb.table_names", "aws.sqs.queue_url", "http.request.resend_count"}
+_SQL_KEYS = {"db.system", "db.statement", "db.user", "db.name"}
+
+
+def _check(spans: pd.DataFrame) -> None:
+    if not isinstance(spans, pd.DataFrame):
+        raise TraceKitError(f"expected a spans DataFrame, got {type(spans).__name__}")
+    missing = [c for c in COLUMN_NAMES if c not in spans.columns]
+    if missing:
+        raise TraceKitError(f"spans DataFrame is missing columns: {', '.join(missing)} (see tracekit.SPAN_COLUMNS)")
+
+
+def _ns(s: pd.Series) -> list[int | None]:
+    """Timestamps as int ns since the epoch (None for NaT)."""
+    v = s.array.asi8 if hasattr(s.array, "asi8") else s.astype("int64").to_numpy()
+    na = s.isna().to_numpy()
+    return [None if m else int(x) for x, m in zip(v.tolist(), na)]
+
+
+def _opt(x: Any) -> Any:
+    return None if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def _cols(spans: pd.DataFrame, names: Sequence[str]) -> dict[str, list]:
+    out = {}
+    for c in names:
+        s = spans[c]
+        if c in ("start", "end"):
+            out[c] = _ns(s)
+        elif str(s.dtype) in ("Int64",):
+            out[c] = [None if m else int(x) for x, m in zip(s.fillna(0).astype("int64").tolist(), s.isna().tolist())]
+        elif s.dtype == object:
+            out[c] = s.tolist()
+        elif s.dtype == bool:
+            out[c] = s.tolist()
+        else:
+            out[c] = [_opt(x) for x in s.astype(object).tolist()]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# X-Ray
+
+def _secs(ns: int) -> float:
+    # whole microseconds → float seconds; the nearest double is < 0.25 µs away for current epochs,
+    # so a reader that rounds to the microsecond gets the exact value back
+    return (ns // 1000) / 1e6
+
+
+def _derived_id(span_id: str, salt: bytes) -> str:
+    return hashlib.blake2b(bytes.fromhex(span_id), digest_size=8, key=salt).hexdigest()
+
+
+def _is_aws(attrs: dict) -> bool:
+    return attrs.get("rpc.system") == "aws-api" or str(attrs.get("messaging.system", "")).startswith("aws")
+
+
+def _annotation_key(k: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", k)
+
+
+def _annotation_value(v: Any) -> Any:
+    if isinstance(v, (bool, int, float, str)) and not isinstance(v, np.generic):
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    return str(v)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict | None]:
+    """One X-Ray (sub)segment dict for the span ``r``, and the inferred segment X-Ray would add."""
+    attrs: dict = r["attributes"] or {}
+    res: dict = r["resource"] or {}
+    e: dict[str, Any] = {"id": r["span_id"], "name": r["service"] if segment else r["name"],
+                         "start_time": _secs(r["start"])}
+    if r["end"] is None or r["in_progress"]:
+        e["in_progress"] = True
+    else:
+        e["end_time"] = _secs(r["end"])
+    kind = r["kind"]
+    aws_call = False
+    if not segment and kind in ("client", "producer"):
+        aws_call = _is_aws(attrs)
+        e["namespace"] = "aws" if aws_call else "remote"
+    # http
+    http: dict[str, Any] = {}
+    req: dict[str, Any] = {}
+    method = attrs.get("http.request.method", attrs.get("http.method"))
+    if method is not None:
+        req["method"] = method
+    url = attrs.get("url.full", attrs.get("http.url"))
+    if url is None and "url.path" in attrs and "server.address" in attrs:
+        url = f"{attrs.get('url.scheme', 'http')}://{attrs['server.address']}{attrs['url.path']}"
+    if url is not None:
+        req["url"] = url
+    if segment:
+        if "user_agent.original" in attrs:
+            req["user_agent"] = attrs["user_agent.original"]
+        if "client.address" in attrs:
+            req["client_ip"] = attrs["client.address"]
+    if req:
+        http["request"] = req
+    if r["http_status"] is not None:
+        http["response"] = {"status": int(r["http_status"])}
+    if http:
+        e["http"] = http
+    # aws
+    aws: dict[str, Any] = {}
+    if aws_call:
+        if "rpc.method" in attrs:
+            aws["operation"] = attrs["rpc.method"]
+        tables = attrs.get("aws.dynamodb.table_names")
+        if tables is not None and len(tables):
+            aws["table_name"] = str(list(tables)[0])
+            aws["resource_names"] = [str(t) for t in tables]
+        if "aws.sqs.queue_url" in attrs:
+            aws["queue_url"] = attrs["aws.sqs.queue_url"]
+        if "cloud.region" in attrs:
+            aws["region"] = attrs["cloud.region"]
+        aws["retries"] = int(attrs.get("http.request.resend_count", 0))
+    if segment:
+        host = res.get("host.name")
+        platform = res.get("cloud.platform")
+        if platform in _ORIGINS:
+            e["origin"] = _ORIGINS[platform]
+        if platform == "aws_lambda":
+            fn = res.get("faas.name", r["service"])
+            region = res.get("cloud.region", "us-east-1")
+            e["resource_arn"] = f"arn:aws:lambda:{region}:123456789012:function:{fn}"
+            if host is not None:
+                aws["lambda"] = {"function_name": fn, "instance": host}
+        elif host is not None:
+            aws["ecs"] = {"container": host}
+        if "service.version" in res:
+            e["service"] = {"version": str(res["service.version"])}
+        if "cloud.region" in res:
+            aws.setdefault("region", res["cloud.region"])
+    if aws:
+        e["aws"] = aws
+    # sql
+    if "db.system" in attrs or "db.statement" in attrs:
+        sql: dict[str, Any] = {}
+        if "db.system" in attrs:
+            sql["database_type"] = attrs["db.system"]
+            host = attrs.get("server.address", "localhost")
+            port = attrs.get("server.port")
+            sql["url"] = f"{attrs['db.system']}://{host}{':' + str(port) if port else ''}/{attrs.get('db.name', '')}"
+        if "db.statement" in attrs:
+            sql["sanitized_query"] = attrs["db.statement"]
+        if "db.user" in attrs:
+            sql["user"] = attrs["db.user"]
+        e["sql"] = sql
+    # errors
+    if r["error"]:
+        e["error"] = True
+    if r["fault"]:
+        e["fault"] = True
+    if r["throttle"]:
+        e["throttle"] = True
+    excs = [ev for ev in (r["events"] or []) if ev.get("name") == "exception"]
+    if excs or ((r["fault"] or r["error"]) and r["status_message"] is not None):
+        ex_list = []
+        for i, ev in enumerate(excs or [{"attributes": {"exception.message": r["status_message"]}}]):
+            a = ev.get("attributes") or {}
+            x = {"id": _derived_id(r["span_id"], b"exc%d" % i), "message": str(a.get("exception.message", ""))}
+            if "exception.type" in a:
+                x["type"] = str(a["exception.type"])
+            if not segment and kind == "client":
+                x["remote"] = True
+            ex_list.append(x)
+        e["cause"] = {"working_directory": "/app", "exceptions": ex_list}
+    # annotations and metadata
+    ann: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    consumed = _HTTP_KEYS | (_AWS_KEYS if aws_call else set()) | (_SQL_KEYS if "sql" in e else set())
+    for k, v in attrs.items():
+        if k.startswith("annotation."):
+            ann[k[len("annotation."):]] = _annotation_value(v)
+        elif k in indexed:
+            ann[_annotation_key(k)] = _annotation_value(v)
+        elif k not in consumed:
+            meta[k] = _jsonable(v)
+    if ann:
+        e["annotations"] = ann
+    if meta:
+        e["metadata"] = {"default": meta}
+    inferred = None
+    if aws_call and "end_time" in e:
+        svc = attrs.get("rpc.service") or ("SQS" if "sqs" in str(attrs.get("messaging.system")) else "AWS")
+        inferred = {"id": _derived_id(r["span_id"], b"inferred"), "name": str(svc), "start_time": e["start_time"],
+                    "end_time": e["end_time"], "parent_id": r["span_id"], "inferred": True}
+        for k in ("http", "aws", "error", "fault", "throttle"):
+            if k in e:
+                inferred[k] = e[k]
+        inferred["origin"] = _AWS_ORIGIN.get(str(svc), f"AWS::{svc}")
+    return e, inferred
+
+
+def _segment_plan(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: is it a segment; does its parent exist in the trace."""
+    tid = spans["trace_id"].astype(object).to_numpy()
+    sid = spans["span_id"].astype(object).to_numpy()
+    pid = spans["parent_id"].astype(object).to_numpy()
+    svc = spans["service"].astype(object).to_numpy()
+    kind = spans["kind"].astype(object).to_numpy()
+    key = pd.Index(list(zip(tid, sid)))
+    pkey = pd.Index(list(zip(tid, pid)))
+    pos = key.get_indexer(pkey) if key.is_unique else pd.Index(key).drop_duplicates().get_indexer(pkey)
+    has_parent = pd.notna(spans["parent_id"]).to_numpy()
+    parent_found = has_parent & (pos >= 0)
+    pserv = np.where(parent_found, svc[np.maximum(pos, 0)], None)
+    segment = np.isin(kind, ["server", "consumer"]) | ~has_parent | (parent_found & (pserv != svc))
+    return segment, parent_found
+
+
+def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool = True) -> list[dict]:
+    """The X-Ray segment documents (dicts) of ``spans``: one per segment, with subsegments nested,
+    plus independent subsegments and (with ``inferred``) the inferred segments X-Ray adds.
+
+    Suitable for ``PutTraceSegments`` (``json.dumps`` each; drop inferred ones, which X-Ray
+    makes itself: ``inferred=False``). The input is not modified.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["cart"] * 2, "name": ["GET /cart", "DynamoDB.GetItem"],
+    ...     "kind": ["server", "client"], "start": [0, 1_000_000], "end": [9_000_000, 5_000_000],
+    ...     "attributes": [{}, {"rpc.system": "aws-api", "rpc.service": "DynamoDB", "rpc.method": "GetItem",
+    ...                         "aws.dynamodb.table_names": ["carts"]}]})
+    >>> docs = xray_segment_documents(spans)
+    >>> [(d["name"], d.get("inferred", False), d.get("origin")) for d in docs]
+    [('cart', False, None), ('DynamoDB', True, 'AWS::DynamoDB::Table')]
+    >>> docs[0]["subsegments"][0]["aws"]
+    {'operation': 'GetItem', 'table_name': 'carts', 'resource_names': ['carts'], 'retries': 0}
+    """
+    _check(spans)
+    if len(spans) == 0:
+        return []
+    indexed = frozenset(indexed)
+    segment, parent_found = _segment_plan(spans)
+    order = np.lexsort((spans["start"].array.asi8, pd.factorize(spans["trace_id"])[0]))
+    cols = _cols(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end",
+                         "http_status", "status_message", "error", "fault", "throttle", "attributes", "resource",
+                         "events", "in_progress"))
+    docs: list[dict] = []
+    inferred_docs: list[dict] = []
+    by_key: dict[tuple[str, str], dict] = {}
+    pending: list[tuple[int, dict]] = []
+    names = list(cols)
+    for i in order.tolist():
+        r = {c: cols[c][i] for c in names}
+        e, inf = _entity(r, bool(segment[i]), indexed)
+        by_key.setdefault((r["trace_id"], r["span_id"]), e)
+        xid = trace_id_to_xray(r["trace_id"])
+        if segment[i]:
+            e["trace_id"] = xid
+            if r["parent_id"] is not None:
+                e["parent_id"] = r["parent_id"]
+            docs.append(e)
+        elif not parent_found[i]:
+            e.update({"type": "subsegment", "trace_id": xid, "parent_id": r["parent_id"]})
+            docs.append(e)
+        else:
+            pending.append((i, e))
+        if inf is not None and inferred:
+            inf["trace_id"] = xid
+            inferred_docs.append(inf)
+    for i, e in pending:  # nest subsegments under their parent (segment or subsegment)
+        parent = by_key[(cols["trace_id"][i], cols["parent_id"][i])]
+        parent.setdefault("subsegments", []).append(e)
+    return docs + inferred_docs
+
+
+def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool = True) -> dict:
+    """A BatchGetTraces response for ``spans``: ``{"Traces": [{"Id", "Duration", "Segments":
+    [{"Id", "Document"}]}], "UnprocessedTraceIds": []}`` with each Document a JSON string.
+
+    ``indexed`` names attributes written as annotations (besides ``annotation.*``).
+    See the module docstring for the mapping; the input is not modified.
+    """
+    docs = xray_segment_documents(spans, indexed=indexed, inferred=inferred)
+    traces: dict[str, list[dict]] = {}
+    for d in docs:
+        traces.setdefault(d["trace_id"], []).append(d)
+    out = []
+    for xid, segs in traces.items():
+        starts = [d["start_time"] for d in segs]
+        ends = [d["end_time"] for d in segs if "end_time" in d]
+        dur = round(max(ends) - min(starts), 6) if ends else 0.0
+        out.append({"Id": xid, "Duration": dur, "LimitExceeded": False,
+                    "Segments": [{"Id": d["id"], "Document": orjson.dumps(d).decode()} for d in segs]})
+    return {"Traces": out, "UnprocessedTraceIds": []}
+
+
+def _open_out(path: str | os.PathLike) -> Any:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.name.endswith(".gz"):
+        raw = open(p, "wb")
+        return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0), raw
+    return open(p, "wb"), None
+
+
+def _write_bytes(path: str | os.PathLike, chunks: Iterable[bytes]) -> Path:
+    f, raw = _open_out(path)
+    try:
+        for c in chunks:
+            f.write(c)
+    finally:
+        f.close()
+        if raw is not None:
+            raw.close()
+    return Path(path)
+
+
+def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterable[str] = (),
+               inferred: bool = True) -> Path:
+    """Write :func:`to_xray` of ``spans`` to ``path`` (``.json``, or gzip when it ends in ``.gz``),
+    pretty-printed like ``aws xray batch-get-traces``. Returns the path.
+
+    >>> import tracekit as tk, tempfile, os
+    >>> spans = tk.simulate.simulate("baseline", n_traces=2, seed=0).spans
+    >>> p = write_xray(spans, os.path.join(tempfile.mkdtemp(), "t.json.gz"))
+    >>> p.name
+    't.json.gz'
+    """
+    body = orjson.dumps(to_xray(spans, indexed=indexed, inferred=inferred), option=orjson.OPT_INDENT_2)
+    return _write_bytes(path, [body, b"\n"])
+
+
+# ---------------------------------------------------------------------------------------------
+# OTLP
+
+def otlp_any_value(v: Any) -> dict:
+    """Encode a Python value as an OTLP/JSON ``AnyValue``.
+
+    >>> otlp_any_value(3), otlp_any_value([1.5, True]), otlp_any_value(None)
+    ({'intValue': '3'}, {'arrayValue': {'values': [{'doubleValue': 1.5}, {'boolValue': True}]}}, {})
+    """
+    if v is None or v is pd.NA:
+        return {}
+    if isinstance(v, (bool, np.bool_)):
+        return {"boolValue": bool(v)}
+    if isinstance(v, (int, np.integer)):
+        return {"intValue": str(int(v))}
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isnan(f):
+            return {"doubleValue": "NaN"}
+        if math.isinf(f):
+            return {"doubleValue": "Infinity" if f > 0 else "-Infinity"}
+        return {"doubleValue": f}
+    if isinstance(v, str):
+        return {"stringValue": v}
+    if isinstance(v, (bytes, bytearray)):
+        return {"bytesValue": base64.b64encode(bytes(v)).decode()}
+    if isinstance(v, dict):
+        return {"kvlistValue": {"values": [{"key": str(k), "value": otlp_any_value(x)} for k, x in v.items()]}}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return {"arrayValue": {"values": [otlp_any_value(x) for x in v]}}
+    return {"stringValue": str(v)}
+
+
+def _kvs(d: dict | None) -> list[dict]:
+    return [{"key": str(k), "value": otlp_any_value(v)} for k, v in (d or {}).items()]
+
+
+def _otlp_span(r: dict) -> dict:
+    sp: dict[str, Any] = {"traceId": r["trace_id"], "spanId": r["span_id"]}
+    if r["trace_state"] is not None:
+        sp["traceState"] = r["trace_state"]
+    if r["parent_id"] is not None:
+        sp["parentSpanId"] = r["parent_id"]
+    if r["flags"] is not None:
+        sp["flags"] = int(r["flags"])
+    sp["name"] = r["name"]
+    sp["kind"] = _KIND_INT.get(r["kind"], 0)
+    sp["startTimeUnixNano"] = str(r["start"])
+    if r["end"] is not None and not r["in_progress"]:
+        sp["endTimeUnixNano"] = str(r["end"])
+    attrs = dict(r["attributes"] or {})
+    if r["http_status"] is not None and "http.response.status_code" not in attrs and "http.status_code" not in attrs:
+        attrs["http.response.status_code"] = int(r["http_status"])
+    sp["attributes"] = _kvs(attrs)
+    evs = []
+    for ev in r["events"] or []:
+        e: dict[str, Any] = {}
+        if ev.get("time") is not None:
+            e["timeUnixNano"] = str(int(ev["time"]))
+        e["name"] = str(ev.get("name", ""))
+        e["attributes"] = _kvs(ev.get("attributes"))
+        evs.append(e)
+    if evs:
+        sp["events"] = evs
+    links = []
+    for ln in r["links"] or []:
+        lk: dict[str, Any] = {"traceId": ln.get("trace_id") or "", "spanId": ln.get("span_id") or ""}
+        if ln.get("trace_state"):
+            lk["traceState"] = ln["trace_state"]
+        if ln.get("flags") is not None:
+            lk["flags"] = int(ln["flags"])
+        lk["attributes"] = _kvs(ln.get("attributes"))
+        links.append(lk)
+    if links:
+        sp["links"] = links
+    st: dict[str, Any] = {}
+    if r["status_message"] is not None:
+        st["message"] = r["status_message"]
+    code = _STATUS_INT.get(r["status"], 0)
+    if code:
+        st["code"] = code
+    sp["status"] = st
+    return sp
+
+
+_OTLP_COLS = ("trace_id", "span_id", "parent_id", "trace_state", "flags", "name", "kind", "start", "end",
+              "in_progress", "attributes", "events", "links", "status", "status_message", "http_status",
+              "service", "resource")
+
+
+def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
+    groups: dict[Any, tuple[dict, dict[tuple, list]]] = {}
+    key_cache: dict[int, Any] = {}
+    for i in rows:
+        res = cols["resource"][i] or {}
+        svc = cols["service"][i]
+        k = key_cache.get(id(res))
+        if k is None:
+            k = key_cache[id(res)] = orjson.dumps(_jsonable(res), option=orjson.OPT_SORT_KEYS)
+        gk = (svc, k)
+        g = groups.get(gk)
+        if g is None:
+            rattrs = {a: v for a, v in res.items() if not a.startswith("otel.scope.")}
+            rattrs.setdefault("service.name", svc)
+            if rattrs.get("service.name") != svc:
+                rattrs["service.name"] = svc
+            g = groups[gk] = (rattrs, {})
+        scope = (str(res.get("otel.scope.name", "tracekit")), res.get("otel.scope.version"))
+        r = {c: cols[c][i] for c in _OTLP_COLS}
+        g[1].setdefault(scope, []).append(_otlp_span(r))
+    out = []
+    for rattrs, scopes in groups.values():
+        ss = []
+        for (name, version), spans in scopes.items():
+            scope: dict[str, Any] = {"name": name}
+            if version is not None:
+                scope["version"] = str(version)
+            ss.append({"scope": scope, "spans": spans})
+        out.append({"resource": {"attributes": _kvs(rattrs)}, "scopeSpans": ss})
+    return {"resourceSpans": out}
+
+
+def to_otlp(spans: pd.DataFrame) -> dict:
+    """One OTLP ExportTraceServiceRequest (``{"resourceSpans": [...]}``) holding every span,
+    grouped by service and resource. The input is not modified."""
+    _check(spans)
+    cols = _cols(spans, _OTLP_COLS)
+    return _otlp_request(cols, range(len(spans)))
+
+
+def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = True, batch: int = 512) -> Path:
+    """Write ``spans`` as OTLP/JSON to ``path``; gzip when the name ends in ``.gz``.
+
+    ``lines=True`` writes what the collector's file exporter writes: JSON lines, one
+    ExportTraceServiceRequest per line, each with at most ``batch`` spans (in row order, so a
+    trace may span lines). ``lines=False`` writes one request. Returns the path.
+
+    >>> import tracekit as tk, tempfile, os, json
+    >>> spans = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
+    >>> p = write_otlp(spans, os.path.join(tempfile.mkdtemp(), "t.jsonl"), batch=10)
+    >>> lines = p.read_text().splitlines()
+    >>> len(lines) == -(-len(spans) // 10)
+    True
+    """
+    _check(spans)
+    if batch < 1:
+        raise TraceKitError(f"batch must be at least 1, got {batch}")
+    cols = _cols(spans, _OTLP_COLS)
+    n = len(spans)
+    if not lines:
+        return _write_bytes(path, [orjson.dumps(_otlp_request(cols, range(n))), b"\n"])
+    return _write_bytes(path, (orjson.dumps(_otlp_request(cols, range(a, min(a + batch, n)))) + b"\n"
+                               for a in range(0, n, batch)))

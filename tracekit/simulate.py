@@ -1,0 +1,1028 @@
+"""Simulate a realistic multi-service shop, with named incidents and their ground truth.
+
+The simulator builds the canonical spans DataFrame directly (``source="simulated"``, times on
+whole microseconds so that X-Ray's float seconds can carry them exactly);
+:mod:`tracekit.io.write` turns any spans frame into X-Ray or OTLP files. So one underlying set of
+traces is written to both formats, and each reader can be checked against the other.
+
+The application (one request = one trace, routes mixed 45 % products / 25 % cart / 30 % checkout)::
+
+    api-gateway ─► frontend ─┬─► catalog ──(N+1: one call per item)──► inventory ─► DynamoDB(stock)
+                             ├─► cart ─► DynamoDB(carts)
+                             └─► checkout ─┬─► cart ─► DynamoDB(carts)
+                                           ├─► orders-db (postgresql: SELECT, INSERT)
+                                           ├─► payments ─► card-network   (503s, retried once)
+                                           └─► SQS "orders" ··async··► fulfillment (Lambda, consumer)
+                                                                         └─► DynamoDB(shipments)
+
+Errors: payments faults (503, retried once by checkout; a second failure gives 502 all the way
+up), carts not found (404 on the cart route), DynamoDB throttles (429, retried once by the SDK),
+rare inventory faults (500, ignored by catalog). Exceptions are span events. Every span with an
+HTTP status of 400 or more has ``status="error"`` and every other span ``status="ok"`` (so X-Ray,
+which has no "unset", and OTLP agree).
+
+Randomness comes from independent streams named after the component that draws it, and every
+stream draws the same numbers whatever the scenario: an incident only *adds* to the baseline.
+``simulate("db-lock", seed=1)`` and ``simulate("baseline", seed=1)`` therefore have the same
+traces, span ids and durations except where the incident was injected — which is what the
+tests use to check each injection exactly.
+
+>>> import tracekit as tk
+>>> sim = tk.simulate.simulate("db-lock", n_traces=50, seed=1)
+>>> sim.truth.service, sim.truth.extra_ms
+('checkout', 250.0)
+>>> sorted(set(sim.spans["service"]))[:3]
+['api-gateway', 'cart', 'catalog']
+>>> sim.spans["trace_id"].nunique()
+50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zlib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError
+from .schema import spans_from_columns
+
+__all__ = [
+    "simulate",
+    "SCENARIOS",
+    "Simulation",
+    "AppConfig",
+    "Truth",
+    "Baseline",
+    "DbLock",
+    "SlowDeploy",
+    "ContextDrop",
+    "ClockSkew",
+    "ErrorUndersampling",
+    "BadHost",
+    "ColdStarts",
+    "threshold_for",
+    "write_datasets",
+]
+
+#: scenario name → one-line description.
+SCENARIOS: dict[str, str] = {
+    "baseline": "the shop on a normal day: a few payment faults, carts not found, DynamoDB throttles",
+    "db-lock": "orders-db lock contention: checkout's DB calls slower by a fixed amount in a known window",
+    "slow-deploy": "payments deploys a new version at a known time that adds a slow call to risk-api",
+    "context-drop": "the gateway drops trace context for a share of requests: frontend starts new traces",
+    "clock-skew": "one inventory host's clock runs ahead by a known offset",
+    "error-undersampling": "head sampling by route keeps the error-prone checkout route least: full population + sampled subset with ot=th thresholds",
+    "bad-host": "one catalog host runs a bad release candidate and is slow",
+    "cold-starts": "fulfillment (Lambda) scales out at a known time: a burst of cold starts",
+}
+
+_US = np.int64
+_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Knobs of the simulated application (rates are per call unless said otherwise)."""
+
+    start: str = "2026-03-02T14:00:00Z"  #: first request arrives at or after this time
+    duration_s: float = 3600.0  #: requests arrive uniformly over this many seconds
+    route_mix: tuple[tuple[str, float], ...] = (("products", 0.45), ("cart", 0.25), ("checkout", 0.30))
+    payments_fault_rate: float = 0.06  #: payments answers 503 (per attempt)
+    cart_not_found_rate: float = 0.02  #: cart answers 404 (cart route only, per request)
+    dynamodb_throttle_rate: float = 0.005  #: a DynamoDB call answers 429 (then retried once)
+    inventory_fault_rate: float = 0.002  #: inventory answers 500 (per call)
+    coldstart_rate: float = 0.01  #: a fulfillment invocation lands on a new Lambda environment
+    items_min: int = 2  #: catalog's N+1 loop: items per product list, inclusive
+    items_max: int = 12
+
+
+# ---------------------------------------------------------------------------------------------
+# ground truth
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What every scenario's truth says: which scenario, its seed, size and time range."""
+
+    scenario: str
+    seed: int
+    n_traces: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    config: AppConfig
+
+
+@dataclass(frozen=True)
+class Baseline(Truth):
+    """Nothing injected."""
+
+
+@dataclass(frozen=True)
+class DbLock(Truth):
+    """Every ``orders-db`` call made by ``service`` in a trace whose root starts in
+    ``[window_start, window_end)`` takes ``extra_ms`` longer (lock wait)."""
+
+    service: str = "checkout"
+    db: str = "orders-db"
+    window_start: pd.Timestamp | None = None
+    window_end: pd.Timestamp | None = None
+    extra_ms: float = 250.0
+    n_affected_traces: int = 0
+
+
+@dataclass(frozen=True)
+class SlowDeploy(Truth):
+    """From ``deploy_time`` on, every ``service`` server span runs ``new_version`` and makes an extra
+    client call ``added_span`` to ``added_peer`` (lognormal, median ``added_ms_median``)."""
+
+    service: str = "payments"
+    deploy_time: pd.Timestamp | None = None
+    old_version: str = "1.4.2"
+    new_version: str = "1.5.0"
+    added_span: str = "GET /v1/risk-score"
+    added_peer: str = "risk-api"
+    added_ms_median: float = 180.0
+
+
+@dataclass(frozen=True)
+class ContextDrop(Truth):
+    """For a share of requests the ``caller`` does not propagate context to ``callee``: the callee's
+    server span starts a new trace (no parent). ``dropped`` pairs (original trace id, new trace id)."""
+
+    caller: str = "api-gateway"
+    callee: str = "frontend"
+    share: float = 0.1
+    n_dropped: int = 0
+    dropped: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ClockSkew(Truth):
+    """Every span recorded on ``host`` of ``service`` is stamped ``offset_ms`` late (clock ahead)."""
+
+    service: str = "inventory"
+    host: str = "inventory-2"
+    offset_ms: float = 120.0
+
+
+@dataclass(frozen=True)
+class ErrorUndersampling(Truth):
+    """Head sampling by route: a trace is kept iff its randomness (the trace id's low 56 bits) is
+    ≥ the route's threshold ``T = (1 - p) · 2**56`` (OTel ``ot=th:`` hex). ``inclusion`` has one row
+    per population trace: trace_id, route, probability, th, sampled, has_error."""
+
+    probabilities: tuple[tuple[str, float], ...] = (("products", 0.5), ("cart", 0.25), ("checkout", 0.125))
+    n_population: int = 0
+    n_sampled: int = 0
+    error_share_population: float = 0.0  #: share of population traces with any span in error
+    error_share_sampled: float = 0.0  #: the same share in the sample, unweighted (biased)
+    inclusion: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class BadHost(Truth):
+    """``host`` of ``service`` runs ``bad_version`` (the others ``good_version``); its
+    ``slow_span`` takes extra time (lognormal, median ``extra_ms_median``)."""
+
+    service: str = "catalog"
+    host: str = "catalog-3"
+    good_version: str = "2.0.3"
+    bad_version: str = "2.1.0-rc1"
+    slow_span: str = "load product list"
+    extra_ms_median: float = 120.0
+
+
+@dataclass(frozen=True)
+class ColdStarts(Truth):
+    """In ``[scale_out_time, scale_out_time + window_s)`` a share ``burst_rate`` of ``service``
+    invocations land on new Lambda environments (``faas.coldstart`` true, an ``Initialization``
+    child of median ``coldstart_ms_median``), against ``config.coldstart_rate`` otherwise."""
+
+    service: str = "fulfillment"
+    scale_out_time: pd.Timestamp | None = None
+    window_s: float = 600.0
+    burst_rate: float = 0.5
+    coldstart_ms_median: float = 700.0
+    n_cold_starts: int = 0
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulated run: ``spans`` (canonical DataFrame), ``truth`` (what was injected) and, for
+    sampling scenarios, the full ``population`` the ``spans`` were sampled from."""
+
+    scenario: str
+    seed: int
+    spans: pd.DataFrame = field(repr=False)
+    truth: Truth
+    population: pd.DataFrame | None = field(default=None, repr=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# the application
+
+_SERVICES: dict[str, tuple[str, int]] = {  # service -> (version, hosts)
+    "api-gateway": ("2.3.1", 2),
+    "frontend": ("1.12.0", 3),
+    "checkout": ("3.4.0", 3),
+    "cart": ("1.8.2", 2),
+    "catalog": ("2.0.3", 4),
+    "payments": ("1.4.2", 2),
+    "inventory": ("0.9.7", 3),
+    "fulfillment": ("17", 0),  # Lambda: hosts are execution environments
+}
+_ROUTES = {"products": ("GET", "/products"), "cart": ("GET", "/cart"), "checkout": ("POST", "/checkout")}
+_TIERS = (("free", 0.6), ("pro", 0.3), ("enterprise", 0.1))
+_CATEGORIES = np.array(["books", "games", "garden", "kitchen", "toys"], dtype=object)
+
+
+def _ln(rng: np.random.Generator, median_ms: float, sigma: float, n: int) -> np.ndarray:
+    """Lognormal durations in whole microseconds (≥ 1)."""
+    x = median_ms * 1000.0 * np.exp(sigma * rng.standard_normal(n))
+    return np.maximum(1, np.rint(x)).astype(_US)
+
+
+def _hex(ids: np.ndarray, width: int) -> list[str]:
+    s = ids.astype(">u8").tobytes().hex()
+    return [s[i:i + width] for i in range(0, len(s), width)]
+
+
+class _Sim:
+    """Accumulates span columns step by step (each step vectorised over many requests)."""
+
+    def __init__(self, scenario: str, seed: int, n: int, cfg: AppConfig):
+        self.scenario, self.seed, self.n, self.cfg = scenario, seed, n, cfg
+        self._streams: dict[str, np.random.Generator] = {}
+        self.steps: list[dict[str, Any]] = []
+        r = self.rng("request")
+        self.t0_us = int(pd.Timestamp(cfg.start).value // 1000)
+        self.arrival = self.t0_us + np.sort(np.rint(r.uniform(0, cfg.duration_s * 1e6, n)).astype(_US))
+        names = [k for k, _ in cfg.route_mix]
+        p = np.array([v for _, v in cfg.route_mix], dtype=float)
+        self.route = np.array(names, dtype=object)[r.choice(len(names), n, p=p / p.sum())]
+        tiers = np.array([t for t, _ in _TIERS], dtype=object)
+        self.tier = tiers[r.choice(len(tiers), n, p=[q for _, q in _TIERS])]
+        self.flag = r.random(n) < 0.3  # app.feature_flag.new_checkout
+        self.cart_id = r.integers(10_000, 99_999, n)
+        self.category = _CATEGORIES[r.integers(0, len(_CATEGORIES), n)]
+        # trace table: index -> (first-8-hex epoch seconds, 96 random bits)
+        self.trace_start = list(self.arrival)
+        self.trace_rand = [r.bit_generator.random_raw(n), r.bit_generator.random_raw(n)]
+        self.extra_traces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.n_trace = n
+        # scenario knobs (set by simulate())
+        self.lock: tuple[int, int, int] | None = None  # (start_us, end_us, extra_us)
+        self.deploy_us: int | None = None
+        self.drop_share = 0.0
+        self.bad_host: str | None = None
+        self.skew: dict[tuple[str, str], int] = {}
+        self.cold_window: tuple[int, int, float] | None = None
+        self.dropped_pairs: list[tuple[int, int]] = []
+
+    # -- randomness and ids
+    def rng(self, name: str) -> np.random.Generator:
+        g = self._streams.get(name)
+        if g is None:
+            g = self._streams[name] = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+        return g
+
+    def ids(self, n: int, stream: str = "ids") -> np.ndarray:
+        x = self.rng(stream).bit_generator.random_raw(n).astype(np.uint64)
+        return np.where(x == 0, np.uint64(1), x)
+
+    def new_traces(self, start_us: np.ndarray) -> np.ndarray:
+        """Allocate trace indices for traces started downstream (context dropped)."""
+        r = self.rng("trace.drop")
+        k = len(start_us)
+        idx = np.arange(self.n_trace, self.n_trace + k)
+        self.extra_traces.append((start_us, r.bit_generator.random_raw(k), r.bit_generator.random_raw(k)))
+        self.n_trace += k
+        return idx
+
+    def hosts(self, service: str, n: int) -> np.ndarray:
+        k = _SERVICES[service][1]
+        names = np.array([f"{service}-{i}" for i in range(1, k + 1)], dtype=object)
+        return names[self.rng(f"{service}.host").integers(0, k, n)]
+
+    # -- recording
+    def add(self, *, tr, sid, pid, service, name, kind, start, end, host, version=None, http=None,
+            attrs=None, status_message=None, events=None) -> None:
+        n = len(sid)
+        if n == 0:
+            return
+        self.steps.append(dict(
+            tr=np.asarray(tr, dtype=np.int64), sid=sid, pid=np.asarray(pid, dtype=np.uint64),
+            service=service, name=name, kind=kind, start=np.asarray(start, dtype=_US),
+            end=np.asarray(end, dtype=_US), host=host,
+            version=_SERVICES.get(service, ("", 0))[0] if version is None else version,
+            http=np.zeros(n, dtype=np.int64) if http is None else np.asarray(http, dtype=np.int64),
+            attrs=attrs if attrs is not None else [{} for _ in range(n)],
+            status_message=status_message, events=events, n=n))
+
+    # -- building blocks
+    def http_call(self, req, tr, parent, host, caller, callee, method, route, paths, t, serve,
+                  *, extra_attrs: Sequence[dict] | None = None, stream: str | None = None, drop=None):
+        """A client span from ``caller`` to ``callee`` that calls ``serve`` (None: uninstrumented)."""
+        n = len(req)
+        r = self.rng(stream or f"{caller}->{callee}")
+        cid = self.ids(n, "ids" if stream is None else f"ids.{stream}")
+        up, down = _ln(r, 0.4, 0.3, n), _ln(r, 0.4, 0.3, n)
+        if serve is None:
+            raise TraceKitError("http_call needs a server function")
+        s_tr, s_parent = tr, cid
+        if drop is not None and drop.any():
+            s_tr = tr.copy()
+            s_tr[drop] = self.new_traces(t[drop] + up[drop])
+            s_parent = np.where(drop, np.uint64(0), cid)
+            self.dropped_pairs += list(zip(tr[drop].tolist(), s_tr[drop].tolist()))
+        s_end, code = serve(self, req, s_tr, s_parent, t + up)
+        end = s_end + down
+        attrs = [{"http.request.method": method, "url.full": f"http://{callee}:8080{p}", "server.address": callee,
+                  "server.port": 8080, "peer.service": callee, "http.response.status_code": int(c)}
+                 for p, c in zip(paths, code)]
+        if extra_attrs is not None:
+            for a, e in zip(attrs, extra_attrs):
+                a.update(e)
+        self.add(tr=tr, sid=cid, pid=parent, service=caller, name=f"{method} {route}", kind="client",
+                 start=t, end=end, host=host, http=code, attrs=attrs, version=self._ver(caller, host))
+        return end, code
+
+    def _ver(self, service: str, host) -> Any:
+        if service == "catalog" and self.bad_host is not None:
+            return np.where(host == self.bad_host, "2.1.0-rc1", _SERVICES["catalog"][0])
+        return None
+
+    def server(self, service, req, tr, parent, t, method, route, paths, host, end, code, attrs=None,
+               events=None, status_message=None, version=None, kind="server", sid=None):
+        attrs = attrs if attrs is not None else [{} for _ in range(len(req))]
+        for a, p, c in zip(attrs, paths, code):
+            a.update({"http.request.method": method, "http.route": route, "url.path": p, "url.scheme": "http",
+                      "server.address": f"{service}.shop.internal", "http.response.status_code": int(c)})
+        self.add(tr=tr, sid=sid, pid=parent, service=service, name=f"{method} {route}", kind=kind, start=t,
+                 end=end, host=host, http=code, attrs=attrs, events=events, status_message=status_message,
+                 version=version if version is not None else self._ver(service, host))
+
+    def internal(self, service, tr, parent, host, t, dur, name, version=None, attrs=None):
+        n = len(tr)
+        self.add(tr=tr, sid=self.ids(n), pid=parent, service=service, name=name, kind="internal", start=t,
+                 end=t + dur, host=host, attrs=attrs, version=version if version is not None else self._ver(service, host))
+        return t + dur
+
+    def dynamodb(self, service, req, tr, parent, host, t, op, table, version=None):
+        """A DynamoDB call; a throttled (429) call is retried once after a backoff."""
+        n = len(req)
+        r = self.rng(f"{service}.dynamodb.{table}")
+        dur = _ln(r, 2.5 if op == "GetItem" else 4.0, 0.35, n)
+        thr = r.random(n) < self.cfg.dynamodb_throttle_rate
+        backoff = _ln(r, 25.0, 0.3, n)
+        dur2 = _ln(r, 2.5 if op == "GetItem" else 4.0, 0.35, n)
+        ver = version if version is not None else self._ver(service, host)
+
+        def attrs(codes, retry):
+            return [{"rpc.system": "aws-api", "rpc.service": "DynamoDB", "rpc.method": op,
+                     "aws.dynamodb.table_names": [table], "cloud.region": _REGION,
+                     "server.address": f"dynamodb.{_REGION}.amazonaws.com", "peer.service": "DynamoDB",
+                     "http.response.status_code": int(c), **({"http.request.resend_count": 1} if retry else {})}
+                    for c in codes]
+
+        code1 = np.where(thr, 429, 200)
+        end1 = t + dur
+        sm = np.where(thr, "Rate of requests exceeds the allowed throughput", None)
+        self.add(tr=tr, sid=self.ids(n), pid=parent, service=service, name=f"DynamoDB.{op}", kind="client",
+                 start=t, end=end1, host=host, http=code1, attrs=attrs(code1, False), version=ver,
+                 status_message=sm, events=_exc_events(end1, thr, "ProvisionedThroughputExceededException",
+                                                        "Rate of requests exceeds the allowed throughput"))
+        end = end1.copy()
+        if thr.any():
+            t2 = end1[thr] + backoff[thr]
+            e2 = t2 + dur2[thr]
+            m = int(thr.sum())
+            self.add(tr=tr[thr], sid=self.ids(m), pid=parent[thr], service=service, name=f"DynamoDB.{op}",
+                     kind="client", start=t2, end=e2, host=host[thr], http=np.full(m, 200),
+                     attrs=attrs([200] * m, True), version=ver if np.isscalar(ver) or ver is None else ver[thr])
+            end[thr] = e2
+        return end
+
+    def db(self, service, req, tr, parent, host, t, op, table, statement):
+        n = len(req)
+        r = self.rng(f"{service}.orders-db.{op}")
+        dur = _ln(r, 3.0 if op == "SELECT" else 5.0, 0.4, n)
+        if self.lock is not None:
+            a, b, extra = self.lock
+            arr = self.arrival[req]
+            dur = dur + np.where((arr >= a) & (arr < b), extra, 0)
+        attrs = [{"db.system": "postgresql", "db.name": "orders", "db.operation": op, "db.sql.table": table,
+                  "db.statement": statement, "db.user": "checkout_app", "server.address": "orders-db",
+                  "server.port": 5432, "peer.service": "orders-db"} for _ in range(n)]
+        self.add(tr=tr, sid=self.ids(n), pid=parent, service=service, name=f"{op} {table}", kind="client",
+                 start=t, end=t + dur, host=host, attrs=attrs)
+        return t + dur
+
+
+def _exc_events(at_us: np.ndarray, mask: np.ndarray, etype: str, message: str | np.ndarray) -> list[list[dict]]:
+    msgs = message if isinstance(message, np.ndarray) else None
+    return [[{"time": int(a) * 1000, "name": "exception",
+              "attributes": {"exception.type": etype, "exception.message": msgs[i] if msgs is not None else message,
+                             "exception.escaped": False}}] if m else []
+            for i, (a, m) in enumerate(zip(at_us, mask))]
+
+
+def _split(mask: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(mask)
+
+
+# -- services ------------------------------------------------------------------------------------
+
+def _gateway(s: _Sim, req: np.ndarray) -> None:
+    n = len(req)
+    r = s.rng("api-gateway")
+    host = s.hosts("api-gateway", n)
+    root = s.ids(n)
+    pre, post = _ln(r, 1.0, 0.3, n), _ln(r, 0.5, 0.3, n)
+    drop = r.random(n) < s.drop_share if s.drop_share > 0 else None
+    t0 = s.arrival[req]
+    tr = req.copy()
+    end = np.zeros(n, dtype=_US)
+    code = np.zeros(n, dtype=np.int64)
+    for route, (method, path) in _ROUTES.items():
+        k = _split(s.route[req] == route)
+        if not len(k):
+            continue
+        e, c = s.http_call(req[k], tr[k], root[k], host[k], "api-gateway", "frontend", method, path,
+                           [path] * len(k), t0[k] + pre[k], _frontend, drop=None if drop is None else drop[k])
+        end[k], code[k] = e, c
+    attrs = [{"app.customer_tier": t, "client.address": f"203.0.113.{i % 250 + 1}",
+              "user_agent.original": "Mozilla/5.0 (X11; Linux x86_64)"} for t, i in zip(s.tier[req], req)]
+    paths = [_ROUTES[x][1] for x in s.route[req]]
+    methods = np.array([_ROUTES[x][0] for x in s.route[req]], dtype=object)
+    for a, p, c, m in zip(attrs, paths, code, methods):
+        a.update({"http.request.method": m, "http.route": p, "url.path": p, "url.scheme": "https",
+                  "server.address": "shop.example.com", "http.response.status_code": int(c)})
+    s.add(tr=tr, sid=root, pid=np.zeros(n, np.uint64), service="api-gateway",
+          name=np.array([f"{m} {p}" for m, p in zip(methods, paths)], dtype=object), kind="server",
+          start=t0, end=end + post, host=host, http=code, attrs=attrs)
+
+
+def _frontend(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("frontend")
+    host = s.hosts("frontend", n)
+    sid = s.ids(n)
+    pre, render, post = _ln(r, 2.0, 0.3, n), _ln(r, 3.0, 0.4, n), _ln(r, 0.5, 0.3, n)
+    end = np.zeros(n, dtype=_US)
+    code = np.zeros(n, dtype=np.int64)
+    for route, (callee, method, path, fn) in {
+        "products": ("catalog", "GET", "/api/products", _catalog),
+        "cart": ("cart", "GET", "/api/cart/{cart_id}", _cart),
+        "checkout": ("checkout", "POST", "/api/checkout", _checkout),
+    }.items():
+        k = _split(s.route[req] == route)
+        if not len(k):
+            continue
+        if route == "products":
+            paths = [f"/api/products?category={c}" for c in s.category[req[k]]]
+        elif route == "cart":
+            paths = [f"/api/cart/{c}" for c in s.cart_id[req[k]]]
+        else:
+            paths = ["/api/checkout"] * len(k)
+        e, c = s.http_call(req[k], tr[k], sid[k], host[k], "frontend", callee, method, path, paths, t[k] + pre[k], fn)
+        end[k], code[k] = e, c
+    end = s.internal("frontend", tr, sid, host, end, render, "render page")
+    code = np.where(code >= 500, 502, code)
+    fpath = [_ROUTES[x][1] for x in s.route[req]]
+    attrs = [{"app.customer_tier": tier, "app.feature_flag.new_checkout": bool(f)}
+             for tier, f in zip(s.tier[req], s.flag[req])]
+    events = _exc_events(end, code >= 500, "BadGateway", "upstream service failed")
+    sm = np.where(code >= 500, "upstream service failed", None)
+    for route, (m, p) in _ROUTES.items():
+        k = _split(s.route[req] == route)
+        if len(k):
+            s.server("frontend", req[k], tr[k], parent[k], t[k], m, p, [fpath[i] for i in k], host[k],
+                     end[k] + post[k], code[k], attrs=[attrs[i] for i in k], events=[events[i] for i in k],
+                     status_message=sm[k], sid=sid[k])
+    return end + post, code
+
+
+def _cart(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("cart")
+    host = s.hosts("cart", n)
+    sid = s.ids(n)
+    pre, post = _ln(r, 1.0, 0.3, n), _ln(r, 0.8, 0.3, n)
+    nf = (r.random(n) < s.cfg.cart_not_found_rate) & (s.route[req] == "cart")
+    end = s.dynamodb("cart", req, tr, sid, host, t + pre, "GetItem", "carts")
+    code = np.where(nf, 404, 200)
+    paths = [f"/api/cart/{c}" for c in s.cart_id[req]]
+    s.server("cart", req, tr, parent, t, "GET", "/api/cart/{cart_id}", paths, host, end + post, code, sid=sid)
+    return end + post, code
+
+
+def _checkout(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("checkout")
+    host = s.hosts("checkout", n)
+    sid = s.ids(n)
+    pre, validate, post = _ln(r, 2.0, 0.3, n), _ln(r, 1.5, 0.3, n), _ln(r, 1.0, 0.3, n)
+    backoff = _ln(r, 50.0, 0.2, n)
+    cur = s.internal("checkout", tr, sid, host, t + pre, validate, "validate order")
+    paths = [f"/api/cart/{c}" for c in s.cart_id[req]]
+    cur, _ = s.http_call(req, tr, sid, host, "checkout", "cart", "GET", "/api/cart/{cart_id}", paths, cur, _cart)
+    cur = s.db("checkout", req, tr, sid, host, cur, "SELECT", "orders",
+               "SELECT id, status FROM orders WHERE customer_id = $1 AND status = 'open'")
+    pay = ["/api/charge"] * n
+    cur, code = s.http_call(req, tr, sid, host, "checkout", "payments", "POST", "/api/charge", pay, cur, _payments)
+    failed = code >= 500
+    if failed.any():  # one retry after a backoff
+        k = _split(failed)
+        e2, c2 = s.http_call(req[k], tr[k], sid[k], host[k], "checkout", "payments", "POST", "/api/charge",
+                             pay[: len(k)], cur[k] + backoff[k], _payments, extra_attrs=[{"http.request.resend_count": 1}] * len(k))
+        cur[k], code[k] = e2, c2
+    ok = _split(code < 500)
+    if len(ok):
+        e = s.db("checkout", req[ok], tr[ok], sid[ok], host[ok], cur[ok], "INSERT", "orders",
+                 "INSERT INTO orders (customer_id, cart_id, total) VALUES ($1, $2, $3)")
+        e = _publish(s, req[ok], tr[ok], sid[ok], host[ok], e)
+        cur[ok] = e
+    out = np.where(code >= 500, 502, 200)
+    end = cur + post
+    bad = out >= 500
+    s.server("checkout", req, tr, parent, t, "POST", "/api/checkout", ["/api/checkout"] * n, host, end, out,
+             events=_exc_events(end, bad, "PaymentFailedError", "payment failed after 1 retry"),
+             status_message=np.where(bad, "payment failed after 1 retry", None), sid=sid)
+    return end, out
+
+
+def _payments(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("payments")
+    host = s.hosts("payments", n)
+    sid = s.ids(n)
+    pre, fraud, post = _ln(r, 1.0, 0.3, n), _ln(r, 6.0, 0.4, n), _ln(r, 1.0, 0.3, n)
+    fault = r.random(n) < s.cfg.payments_fault_rate
+    cur = s.internal("payments", tr, sid, host, t + pre, fraud, "fraud-check")
+    version = np.full(n, _SERVICES["payments"][0], dtype=object)
+    if s.deploy_us is not None:
+        new = t >= s.deploy_us
+        version[new] = "1.5.0"
+        k = _split(new)
+        if len(k):
+            rd = s.rng("deploy")
+            e = cur[k] + _ln(rd, 180.0, 0.25, len(k))
+            kid = s.ids(len(k), "ids.deploy")
+            s.add(tr=tr[k], sid=kid, pid=sid[k], service="payments", name="GET /v1/risk-score", kind="client",
+                  start=cur[k], end=e, host=host[k], version="1.5.0", http=np.full(len(k), 200),
+                  attrs=[{"http.request.method": "GET", "url.full": "https://risk-api.partner.example/v1/risk-score",
+                          "server.address": "risk-api.partner.example", "peer.service": "risk-api",
+                          "http.response.status_code": 200} for _ in k])
+            cur[k] = e
+    # the card network is outside: a client span only
+    card = _ln(r, 80.0, 0.45, n)
+    ccode = np.where(fault, 502, 200)
+    cid = s.ids(n)
+    s.add(tr=tr, sid=cid, pid=sid, service="payments", name="POST /v1/charges", kind="client", start=cur,
+          end=cur + card, host=host, version=version, http=ccode,
+          attrs=[{"http.request.method": "POST", "url.full": "https://api.card-network.example/v1/charges",
+                  "server.address": "api.card-network.example", "peer.service": "card-network",
+                  "http.response.status_code": int(c)} for c in ccode])
+    end = cur + card + post
+    code = np.where(fault, 503, 200)
+    s.server("payments", req, tr, parent, t, "POST", "/api/charge", ["/api/charge"] * n, host, end, code,
+             events=_exc_events(end, fault, "CardNetworkError", "card network returned 502"),
+             status_message=np.where(fault, "card network returned 502", None),
+             version=version, sid=sid)
+    return end, code
+
+
+def _catalog(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("catalog")
+    host = s.hosts("catalog", n)
+    sid = s.ids(n)
+    pre, load, post = _ln(r, 1.0, 0.3, n), _ln(r, 4.0, 0.35, n), _ln(r, 2.0, 0.3, n)
+    items = r.integers(s.cfg.items_min, s.cfg.items_max + 1, n)
+    if s.bad_host is not None:
+        slow = host == s.bad_host
+        load = load + np.where(slow, _ln(s.rng("bad-host"), 120.0, 0.3, n), 0)
+    cur = s.internal("catalog", tr, sid, host, t + pre, load, "load product list")
+    skus = s.rng("catalog.sku").integers(100_000, 999_999, (n, s.cfg.items_max))
+    for j in range(s.cfg.items_max):  # the N+1 loop: one inventory call per item, one after another
+        k = _split(items > j)
+        if not len(k):
+            break
+        paths = [f"/api/stock/{x}" for x in skus[k, j]]
+        e, _ = s.http_call(req[k], tr[k], sid[k], host[k], "catalog", "inventory", "GET", "/api/stock/{sku}",
+                           paths, cur[k], _inventory)
+        cur[k] = e
+    end = cur + post
+    paths = [f"/api/products?category={c}" for c in s.category[req]]
+    s.server("catalog", req, tr, parent, t, "GET", "/api/products", paths, host, end, np.full(n, 200),
+             attrs=[{"app.item_count": int(i)} for i in items], sid=sid)
+    return end, np.full(n, 200)
+
+
+def _inventory(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("inventory")
+    host = s.hosts("inventory", n)
+    sid = s.ids(n)
+    pre, post = _ln(r, 0.5, 0.3, n), _ln(r, 0.3, 0.3, n)
+    fault = r.random(n) < s.cfg.inventory_fault_rate
+    end = s.dynamodb("inventory", req, tr, sid, host, t + pre, "GetItem", "stock") + post
+    code = np.where(fault, 500, 200)
+    s.server("inventory", req, tr, parent, t, "GET", "/api/stock/{sku}", ["/api/stock/{sku}"] * n, host, end, code,
+             events=_exc_events(end, fault, "StockLookupError", "stock record unreadable"),
+             status_message=np.where(fault, "stock record unreadable", None), sid=sid)
+    return end, code
+
+
+def _publish(s: _Sim, req, tr, parent, host, t):
+    """checkout → SQS "orders" (producer); fulfillment consumes it later (async, not awaited)."""
+    n = len(req)
+    r = s.rng("sqs")
+    dur, queue = _ln(r, 8.0, 0.3, n), _ln(r, 40.0, 0.6, n)
+    pid = s.ids(n)
+    url = f"https://sqs.{_REGION}.amazonaws.com/123456789012/orders"
+    s.add(tr=tr, sid=pid, pid=parent, service="checkout", name="orders publish", kind="producer", start=t,
+          end=t + dur, host=host, http=np.full(n, 200),
+          attrs=[{"messaging.system": "aws_sqs", "messaging.destination.name": "orders",
+                  "messaging.operation.type": "publish", "rpc.system": "aws-api", "rpc.service": "SQS",
+                  "rpc.method": "SendMessage", "aws.sqs.queue_url": url, "cloud.region": _REGION,
+                  "server.address": f"sqs.{_REGION}.amazonaws.com", "peer.service": "SQS",
+                  "http.response.status_code": 200} for _ in range(n)])
+    _fulfillment(s, req, tr, pid, t + dur + queue)
+    return t + dur
+
+
+def _fulfillment(s: _Sim, req, tr, parent, t):
+    n = len(req)
+    r = s.rng("fulfillment")
+    sid = s.ids(n)
+    cold = r.random(n) < s.cfg.coldstart_rate
+    warm_env = np.array([f"fulfillment-env-{i}" for i in range(1, 7)], dtype=object)[r.integers(0, 6, n)]
+    init = _ln(r, 700.0, 0.3, n)
+    alloc, post = _ln(r, 3.0, 0.3, n), _ln(r, 1.0, 0.3, n)
+    if s.cold_window is not None:
+        a, b, rate = s.cold_window
+        burst = (t >= a) & (t < b) & (s.rng("cold-starts").random(n) < rate)
+        cold = cold | burst
+    env = warm_env.copy()
+    fresh = s.rng("fulfillment.env").bit_generator.random_raw(n)
+    env[cold] = [f"fulfillment-env-{x:08x}" for x in (fresh[cold] >> np.uint64(32))]
+    cur = t.copy()
+    k = _split(cold)
+    if len(k):
+        cur[k] = s.internal("fulfillment", tr[k], sid[k], env[k], t[k], init[k], "Initialization",
+                            attrs=[{"faas.coldstart": True} for _ in k])
+    cur = s.dynamodb("fulfillment", req, tr, sid, env, cur, "PutItem", "shipments")
+    cur = s.internal("fulfillment", tr, sid, env, cur, alloc, "allocate warehouse")
+    end = cur + post
+    s.add(tr=tr, sid=sid, pid=parent, service="fulfillment", name="orders process", kind="consumer", start=t,
+          end=end, host=env, attrs=[{"messaging.system": "aws_sqs", "messaging.destination.name": "orders",
+                                      "messaging.operation.type": "process", "faas.coldstart": bool(c),
+                                      "faas.trigger": "pubsub", "faas.invocation_id": f"{x:016x}"}
+                                     for c, x in zip(cold, fresh)])
+    return end
+
+
+# ---------------------------------------------------------------------------------------------
+# assembling the DataFrame
+
+def _resource(service: str, host: str, version: str) -> dict:
+    res = {"service.name": service, "service.version": version, "host.name": host, "cloud.provider": "aws",
+           "cloud.region": _REGION, "deployment.environment": "production",
+           "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.language": "python"}
+    if service == "fulfillment":
+        res.update({"cloud.platform": "aws_lambda", "faas.name": "fulfillment", "faas.instance": host,
+                    "faas.version": version})
+    else:
+        res["cloud.platform"] = "aws_ecs"
+    return res
+
+
+def _finish(s: _Sim) -> pd.DataFrame:
+    st = s.steps
+    n_rows = sum(x["n"] for x in st)
+
+    def cat(key, dtype=None):
+        parts = []
+        for x in st:
+            v = x[key]
+            if v is None or np.isscalar(v) or isinstance(v, str):
+                parts.append(np.full(x["n"], v, dtype=object if dtype is None else dtype))
+            else:
+                parts.append(np.asarray(v, dtype=object if dtype is None else dtype))
+        return np.concatenate(parts) if parts else np.array([], dtype=dtype or object)
+
+    tr = cat("tr", np.int64)
+    sid, pid = cat("sid", np.uint64), cat("pid", np.uint64)
+    start, end = cat("start", np.int64), cat("end", np.int64)
+    service, host, version = cat("service"), cat("host"), cat("version")
+    for (svc, h), off in s.skew.items():
+        m = (service == svc) & (host == h)
+        start[m] += off
+        end[m] += off
+    http = cat("http", np.int64)
+    attrs = [a for x in st for a in x["attrs"]]
+    events = [e for x in st for e in (x["events"] if x["events"] is not None else [[] for _ in range(x["n"])])]
+    smsg = cat("status_message")
+    # trace ids: 8 hex epoch seconds of the trace's first request + 24 random hex
+    tstart = np.concatenate([s.arrival] + [e[0] for e in s.extra_traces]) // 1_000_000
+    hi = np.concatenate([s.trace_rand[0]] + [e[1] for e in s.extra_traces]).astype(np.uint64)
+    lo = np.concatenate([s.trace_rand[1]] + [e[2] for e in s.extra_traces]).astype(np.uint64)
+    ep = _hex(tstart.astype(np.uint64), 16)
+    hh, ll = _hex(hi, 16), _hex(lo, 16)
+    tids = np.array([e[8:] + h[8:] + x for e, h, x in zip(ep, hh, ll)], dtype=object)
+    # resources: one dict per (service, host, version)
+    key = pd.MultiIndex.from_arrays([service, host, version])
+    codes, uniq = pd.factorize(key)
+    res_dicts = [_resource(a, b, c) for a, b, c in uniq]
+    resource = [res_dicts[c] for c in codes]
+    err = (http >= 400) & (http < 500)
+    fault = http >= 500
+    order = np.lexsort((start, tr))
+    parent = np.array([None if p == "0" * 16 else p for p in _hex(pid, 16)], dtype=object)
+    df = spans_from_columns({
+        "trace_id": tids[tr][order],
+        "span_id": np.array(_hex(sid, 16), dtype=object)[order],
+        "parent_id": parent[order],
+        "service": service[order],
+        "name": cat("name")[order],
+        "kind": cat("kind")[order],
+        "start": start[order] * 1000,
+        "end": end[order] * 1000,
+        "status": np.where(http >= 400, "error", "ok")[order],
+        "status_message": smsg[order],
+        "http_status": pd.array(np.where(http > 0, http, 0)[order], dtype="Int64").astype("Int64"),
+        "error": err[order],
+        "fault": fault[order],
+        "throttle": (http == 429)[order],
+        "attributes": [attrs[i] for i in order],
+        "resource": [resource[i] for i in order],
+        "events": [events[i] for i in order],
+        "flags": np.ones(n_rows, dtype=np.int64),
+        "source": ["simulated"] * n_rows,
+    })
+    df["http_status"] = df["http_status"].mask(df["http_status"] == 0)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry point
+
+def threshold_for(p: float) -> tuple[int, str]:
+    """OTel rejection threshold for sampling probability ``p``: ``(T, th)`` with T = (1 − p)·2⁵⁶
+    and ``th`` its 14-hex-digit form with trailing zeros removed (``"0"`` for p = 1).
+
+    >>> threshold_for(0.25)
+    (54043195528445952, 'c')
+    >>> threshold_for(0.01)[1][:6]
+    'fd70a3'
+    """
+    if not 0 < p <= 1:
+        raise TraceKitError(f"sampling probability must be in (0, 1], got {p!r}")
+    t = int(round((1 - p) * 2**56))
+    th = f"{t:014x}".rstrip("0") or "0"
+    return t, th
+
+
+def simulate(
+    scenario: str = "baseline",
+    n_traces: int = 1000,
+    seed: int = 0,
+    *,
+    config: AppConfig | None = None,
+    **params: Any,
+) -> Simulation:
+    """Simulate ``n_traces`` requests of the shop under ``scenario`` (one of :data:`SCENARIOS`).
+
+    ``params`` override the scenario's knobs, named as in its truth dataclass (e.g.
+    ``extra_ms=400`` for ``db-lock``, ``share=0.3`` for ``context-drop``, ``offset_ms=-80`` for
+    ``clock-skew``, ``probabilities=(("checkout", 0.05), …)`` for ``error-undersampling``).
+    Times of the incident (``window_start``, ``deploy_time``, …) default to fixed fractions of
+    the run and may be given as anything ``pd.Timestamp`` accepts.
+
+    >>> sim = simulate("clock-skew", n_traces=20, seed=3)
+    >>> sim.truth.host, sim.truth.offset_ms
+    ('inventory-2', 120.0)
+    >>> sim.spans["source"].unique().tolist()
+    ['simulated']
+    """
+    if scenario not in SCENARIOS:
+        raise TraceKitError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if not isinstance(n_traces, (int, np.integer)) or n_traces < 1:
+        raise TraceKitError(f"n_traces must be a positive integer, got {n_traces!r}")
+    cfg = config or AppConfig()
+    s = _Sim(scenario, int(seed), int(n_traces), cfg)
+    start = pd.Timestamp(cfg.start)
+    end = start + pd.Timedelta(seconds=cfg.duration_s)
+    base = dict(scenario=scenario, seed=int(seed), n_traces=int(n_traces), start=start, end=end, config=cfg)
+
+    def at(frac: float, key: str) -> pd.Timestamp:
+        v = params.pop(key, None)
+        return pd.Timestamp(v) if v is not None else start + pd.Timedelta(seconds=cfg.duration_s * frac)
+
+    def us(ts: pd.Timestamp) -> int:
+        return int(ts.value // 1000)
+
+    kw: dict[str, Any] = {}
+    cls: type[Truth] = {"baseline": Baseline, "db-lock": DbLock, "slow-deploy": SlowDeploy,
+                        "context-drop": ContextDrop, "clock-skew": ClockSkew,
+                        "error-undersampling": ErrorUndersampling, "bad-host": BadHost,
+                        "cold-starts": ColdStarts}[scenario]
+    allowed = {f.name for f in fields(cls)} - {f.name for f in fields(Truth)}
+    if scenario == "db-lock":
+        kw["window_start"], kw["window_end"] = at(0.45, "window_start"), at(0.60, "window_end")
+        kw["extra_ms"] = float(params.pop("extra_ms", 250.0))
+        s.lock = (us(kw["window_start"]), us(kw["window_end"]), int(round(kw["extra_ms"] * 1000)))
+    elif scenario == "slow-deploy":
+        kw["deploy_time"] = at(0.5, "deploy_time")
+        s.deploy_us = us(kw["deploy_time"])
+    elif scenario == "context-drop":
+        kw["share"] = float(params.pop("share", 0.1))
+        s.drop_share = kw["share"]
+    elif scenario == "clock-skew":
+        kw["offset_ms"] = float(params.pop("offset_ms", 120.0))
+        kw["host"] = params.pop("host", "inventory-2")
+        s.skew[("inventory", kw["host"])] = int(round(kw["offset_ms"] * 1000))
+    elif scenario == "bad-host":
+        kw["host"] = params.pop("host", "catalog-3")
+        s.bad_host = kw["host"]
+    elif scenario == "cold-starts":
+        kw["scale_out_time"] = at(0.5, "scale_out_time")
+        kw["window_s"] = float(params.pop("window_s", 600.0))
+        kw["burst_rate"] = float(params.pop("burst_rate", 0.5))
+        a = us(kw["scale_out_time"])
+        s.cold_window = (a, a + int(kw["window_s"] * 1e6), kw["burst_rate"])
+    elif scenario == "error-undersampling":
+        kw["probabilities"] = tuple((str(k), float(v)) for k, v in params.pop(
+            "probabilities", ErrorUndersampling.probabilities))
+    if params:
+        raise TraceKitError(f"scenario {scenario!r} does not take {', '.join(sorted(params))} "
+                            f"(it takes: {', '.join(sorted(allowed)) or 'nothing'})")
+
+    _gateway(s, np.arange(n_traces))
+    spans = _finish(s)
+    population = None
+    if scenario == "db-lock":
+        a, b, _ = s.lock  # type: ignore[misc]
+        kw["n_affected_traces"] = int(((s.arrival >= a) & (s.arrival < b) & (s.route == "checkout")).sum())
+    elif scenario == "context-drop":
+        tid = _trace_ids_of(spans, s)
+        kw["dropped"] = tuple((tid[a], tid[b]) for a, b in s.dropped_pairs)
+        kw["n_dropped"] = len(kw["dropped"])
+    elif scenario == "cold-starts":
+        kw["n_cold_starts"] = int((spans["name"] == "Initialization").sum())
+    elif scenario == "error-undersampling":
+        population = spans
+        spans, kw = _sample(spans, s, kw)
+    truth = cls(**base, **kw)
+    return Simulation(scenario=scenario, seed=int(seed), spans=spans, truth=truth, population=population)
+
+
+def _trace_ids_of(spans: pd.DataFrame, s: _Sim) -> dict[int, str]:
+    """trace index → trace id, recomputed the way _finish made them."""
+    tstart = np.concatenate([s.arrival] + [e[0] for e in s.extra_traces]) // 1_000_000
+    hi = np.concatenate([s.trace_rand[0]] + [e[1] for e in s.extra_traces]).astype(np.uint64)
+    lo = np.concatenate([s.trace_rand[1]] + [e[2] for e in s.extra_traces]).astype(np.uint64)
+    need = {i for pair in s.dropped_pairs for i in pair}
+    return {i: f"{int(tstart[i]):08x}" + f"{int(hi[i]):016x}"[8:] + f"{int(lo[i]):016x}" for i in need}
+
+
+def _sample(spans: pd.DataFrame, s: _Sim, kw: dict) -> tuple[pd.DataFrame, dict]:
+    probs = dict(kw["probabilities"])
+    missing = set(_ROUTES) - set(probs)
+    if missing:
+        raise TraceKitError(f"probabilities lack routes: {', '.join(sorted(missing))}")
+    roots = spans[spans["parent_id"].isna()].drop_duplicates("trace_id")
+    # population traces: one per request; the root's route = the request's route (trace index order)
+    tids = roots["trace_id"].to_numpy(dtype=object)
+    routes = roots["name"].map({f"{m} {p}": r for r, (m, p) in _ROUTES.items()}).to_numpy(dtype=object)
+    p = np.array([probs[r] for r in routes])
+    ths = {r: threshold_for(probs[r]) for r in _ROUTES}
+    T = np.array([ths[r][0] for r in routes], dtype=np.uint64)
+    rand = np.array([int(t[-14:], 16) for t in tids], dtype=np.uint64)
+    keep = rand >= T
+    err = spans.groupby("trace_id", sort=False)["status"].agg(lambda x: bool((x == "error").any()))
+    has_err = err.reindex(tids).to_numpy(dtype=bool)
+    inclusion = pd.DataFrame({"trace_id": pd.array(tids, dtype="string[pyarrow]"), "route": routes,
+                              "probability": p, "th": [ths[r][1] for r in routes], "randomness": rand,
+                              "sampled": keep, "has_error": has_err})
+    kept = set(tids[keep])
+    sampled = spans[spans["trace_id"].isin(kept)].copy()
+    th_of = dict(zip(tids, ("ot=th:" + inclusion["th"]).tolist()))
+    sampled["trace_state"] = sampled["trace_id"].map(th_of).astype("string[pyarrow]")
+    sampled = sampled.reset_index(drop=True)
+    kw = dict(kw, n_population=len(tids), n_sampled=int(keep.sum()),
+              error_share_population=float(has_err.mean()),
+              error_share_sampled=float(has_err[keep].mean()) if keep.any() else float("nan"),
+              inclusion=inclusion)
+    return sampled, kw
+
+
+# ---------------------------------------------------------------------------------------------
+# datasets
+
+#: dataset name → (scenario, n_traces, seed, format, README description)
+DATASETS: dict[str, tuple[str, int, int, str, str]] = {
+    "checkout-incident": ("db-lock", 2000, 11, "xray",
+                          "orders-db lock contention: checkout's SELECT/INSERT orders calls +250 ms in a window"),
+    "checkout-baseline": ("baseline", 2000, 11, "xray", "the same shop and seed without the incident"),
+    "deploy-regression": ("slow-deploy", 2000, 12, "otlp",
+                          "payments 1.5.0 deployed half-way adds GET /v1/risk-score (median 180 ms)"),
+    "broken-context": ("context-drop", 1000, 13, "otlp",
+                       "the gateway drops trace context for 10 % of requests; frontend starts new traces"),
+    "sampled-errors": ("error-undersampling", 4000, 14, "otlp",
+                       "head sampling by route (checkout 1/8, cart 1/4, products 1/2): the sample under-represents errors"),
+    "clock-skew": ("clock-skew", 500, 15, "otlp", "inventory-2's clock runs 120 ms ahead"),
+    "bad-host": ("bad-host", 1000, 16, "otlp", "catalog-3 runs 2.1.0-rc1 and its product-list load is ~120 ms slower"),
+    "cold-starts": ("cold-starts", 2000, 17, "xray", "fulfillment scales out half-way: half its invocations for 10 min are cold"),
+}
+
+
+def _truth_json(truth: Truth) -> dict:
+    out = {}
+    for f in fields(truth):
+        v = getattr(truth, f.name)
+        if isinstance(v, pd.DataFrame):
+            continue
+        if isinstance(v, pd.Timestamp):
+            v = v.isoformat()
+        elif isinstance(v, AppConfig):
+            v = asdict(v)
+        out[f.name] = v
+    return out
+
+
+def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, scale: float = 1.0) -> list[Path]:
+    """(Re)generate the datasets of ``datasets/`` into ``folder``; return the files written.
+
+    Each dataset is a folder with the trace files and ``truth.json`` (the scenario's truth).
+    X-Ray datasets are BatchGetTraces responses of 250 traces per ``.json.gz`` page; OTLP ones
+    are collector file-exporter JSON lines (``.jsonl.gz``). ``scale`` multiplies the sizes.
+    """
+    from .io.write import write_otlp, write_xray  # same layer
+
+    folder = Path(folder)
+    written: list[Path] = []
+    for name, (scenario, n, seed, fmt, _doc) in DATASETS.items():
+        if only is not None and name not in only:
+            continue
+        d = folder / name
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("*.gz"):
+            old.unlink()
+        sim = simulate(scenario, n_traces=max(1, int(n * scale)), seed=seed)
+        frames = {"spans": sim.spans}
+        if sim.population is not None:
+            frames = {"sampled": sim.spans, "population": sim.population}
+        for stem, df in frames.items():
+            if fmt == "xray":
+                tids = df["trace_id"].drop_duplicates().tolist()
+                for i in range(0, len(tids), 250):
+                    p = d / f"{stem}-{i // 250 + 1:03d}.json.gz"
+                    write_xray(df[df["trace_id"].isin(tids[i:i + 250])], p, indexed=_INDEXED)
+                    written.append(p)
+            else:
+                p = d / f"{stem}.jsonl.gz"
+                write_otlp(df, p)
+                written.append(p)
+        tj = d / "truth.json"
+        tj.write_text(json.dumps(_truth_json(sim.truth), indent=2, default=str) + "\n")
+        written.append(tj)
+        if sim.population is not None and isinstance(sim.truth, ErrorUndersampling):
+            inc = d / "inclusion.csv"
+            sim.truth.inclusion.to_csv(inc, index=False)  # type: ignore[union-attr]
+            written.append(inc)
+    return written
+
+
+#: span attributes the X-Ray datasets index as annotations (as an X-Ray SDK user would)
+_INDEXED = ("app.customer_tier", "app.feature_flag.new_checkout")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tracekit.simulate --write-datasets datasets/`` regenerates the datasets."""
+    ap = argparse.ArgumentParser(prog="python -m tracekit.simulate", description=main.__doc__)
+    ap.add_argument("--write-datasets", metavar="FOLDER", help="regenerate every dataset into FOLDER")
+    ap.add_argument("--only", nargs="*", help="only these datasets")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply dataset sizes")
+    ap.add_argument("--list", action="store_true", help="list scenarios")
+    a = ap.parse_args(argv)
+    if a.list or not a.write_datasets:
+        for k, v in SCENARIOS.items():
+            print(f"{k:20s} {v}")
+        return 0
+    for p in write_datasets(a.write_datasets, only=a.only, scale=a.scale):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -69,6 +69,9 @@ __all__ = [
     "ColdStarts",
     "threshold_for",
     "write_datasets",
+    "write_examples",
+    "DATASETS",
+    "EXAMPLES",
 ]
 
 #: scenario name → one-line description.
@@ -1006,21 +1009,59 @@ def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, sca
 #: span attributes the X-Ray datasets index as annotations (as an X-Ray SDK user would)
 _INDEXED = ("app.customer_tier", "app.feature_flag.new_checkout")
 
+#: bundled sample (tracekit/examples/data) → (scenario, n_traces, seed, format, file, scenario params)
+EXAMPLES: dict[str, tuple[str, int, int, str, str, dict]] = {
+    "checkout-small": ("db-lock", 40, 21, "xray", "checkout-small.json.gz", {}),
+    "checkout-small-otlp": ("db-lock", 40, 21, "otlp", "checkout-small-otlp.jsonl.gz", {}),
+    "deploy-small": ("slow-deploy", 40, 22, "otlp", "deploy-small.jsonl.gz", {}),
+    "broken-context-small": ("context-drop", 30, 23, "otlp", "broken-context-small.jsonl.gz", {"share": 0.2}),
+    "sampled-small": ("error-undersampling", 120, 24, "otlp", "sampled-small.jsonl.gz", {}),
+    "clock-skew-small": ("clock-skew", 25, 25, "otlp", "clock-skew-small.jsonl.gz", {}),
+    "bad-host-small": ("bad-host", 40, 26, "otlp", "bad-host-small.jsonl.gz", {}),
+    "cold-starts-small": ("cold-starts", 40, 27, "xray", "cold-starts-small.json.gz",
+                          {"window_s": 1800.0, "burst_rate": 0.6}),
+}
+
+
+def write_examples(folder: str | Path) -> list[Path]:
+    """(Re)generate the bundled samples of :mod:`tracekit.examples` into ``folder``."""
+    from .io.write import write_otlp, write_xray  # same layer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (scenario, n, seed, fmt, fn, params) in EXAMPLES.items():
+        sim = simulate(scenario, n_traces=n, seed=seed, **params)
+        p = folder / fn
+        if fmt == "xray":
+            write_xray(sim.spans, p, indexed=_INDEXED)
+        else:
+            write_otlp(sim.spans, p)
+        t = folder / f"{name}.truth.json"
+        t.write_text(json.dumps(_truth_json(sim.truth), indent=2, default=str) + "\n")
+        written += [p, t]
+    return written
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m tracekit.simulate --write-datasets datasets/`` regenerates the datasets."""
     ap = argparse.ArgumentParser(prog="python -m tracekit.simulate", description=main.__doc__)
     ap.add_argument("--write-datasets", metavar="FOLDER", help="regenerate every dataset into FOLDER")
+    ap.add_argument("--write-examples", metavar="FOLDER", help="regenerate the bundled samples into FOLDER")
     ap.add_argument("--only", nargs="*", help="only these datasets")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply dataset sizes")
     ap.add_argument("--list", action="store_true", help="list scenarios")
     a = ap.parse_args(argv)
-    if a.list or not a.write_datasets:
+    if a.write_examples:
+        for p in write_examples(a.write_examples):
+            print(p)
+    if a.list or not (a.write_datasets or a.write_examples):
         for k, v in SCENARIOS.items():
             print(f"{k:20s} {v}")
         return 0
-    for p in write_datasets(a.write_datasets, only=a.only, scale=a.scale):
-        print(p)
+    if a.write_datasets:
+        for p in write_datasets(a.write_datasets, only=a.only, scale=a.scale):
+            print(p)
     return 0
 
 

@@ -211,13 +211,12 @@ def plot_waterfall(
                 marker=dict(symbol="square", size=12, color=cmap.get(svc, "#999999")), showlegend=True,
             )
         )
-    labels = rows["label"].astype(object).to_numpy()
     n_hidden = rows["n_hidden"].to_numpy()
     ticktext = None
-    if n <= max_labels:
+    if n <= max_labels:  # name indented by depth (non-breaking spaces survive SVG), ⚠ on errors, (+N) folded
         ticktext = [
-            ("⚠ " if err else "") + _esc(str(lab)) + (f" (+{int(h)})" if h else "")
-            for lab, err, h in zip(labels.tolist(), is_error.tolist(), n_hidden.tolist())
+            "\u00a0\u00a0" * d + ("⚠ " if err else "") + _esc(str(nm)) + (f" (+{int(h)})" if h else "")
+            for d, nm, err, h in zip(rows["depth"].tolist(), rows["name"].astype(object).tolist(), is_error.tolist(), n_hidden.tolist())
         ]
     fig = go.Figure(data=data)
     fig.update_layout(
@@ -320,6 +319,7 @@ def plot_latency(
         if hi <= lo:
             hi = lo + 1.0
         edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1) if log_x else np.linspace(lo, hi, bins + 1)
+        edges[0], edges[-1] = lo, hi  # exact ends, so the extremes are always counted
     for g in order:
         v = np.sort(dur[gv == g])
         if kind == "histogram":

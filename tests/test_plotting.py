@@ -1,0 +1,240 @@
+"""Figures: trace counts, one bar per visible span, colours per service, escaping, no mutation."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+plotting = pytest.importorskip("tracekit.plotting", reason="plotly (extra 'plot') is not installed")
+
+from .test_waterfall import JAEGER1, JAEGER1_CP, TID, cp_frame, nezha_spans, trace  # noqa: E402
+
+
+def _f(values) -> list[float]:
+    return [float(v) for v in values]
+
+
+def test_waterfall_one_bar_trace_per_kind_and_bar_per_visible_span():
+    spans = trace(
+        [("c", None, 1, 101, "web"), ("d", "c", 20, 40, "db"), ("e", "c", 50, 60, "web"), ("f", "d", 25, 30, "cache")],
+        status=["ok", "error", "ok", "ok"],
+    )
+    fig = tk.plot_waterfall(spans, TID, critical_path=cp_frame(JAEGER1_CP))
+    assert [t.meta for t in fig.data] == ["spans", "critical_path", "legend", "legend", "legend"]
+    assert [t.type for t in fig.data[:2]] == ["bar", "bar"]
+    bars = fig.data[0]
+    assert bars.orientation == "h"
+    assert _f(bars.y) == [0, 1, 2, 3]  # rows c, d, f, e
+    assert _f(bars.base) == [0.0, 19.0, 24.0, 49.0]
+    assert _f(bars.x) == [100.0, 20.0, 5.0, 10.0]
+    # service colours: sorted services cache, db, web → palette 0, 1, 2
+    pal = plotting.PALETTE
+    assert plotting.bar_colors(bars) == [pal[2], pal[1], pal[0], pal[2]]
+    assert [t.name for t in fig.data[2:]] == ["cache", "db", "web"]
+    assert [t.marker.color for t in fig.data[2:]] == [pal[0], pal[1], pal[2]]
+    # the error span (d) is outlined
+    assert _f(bars.marker.line.width) == [0.0, 2.0, 0.0, 0.0]
+    assert bars.marker.line.color == plotting.ERROR_COLOR
+    # critical sections: c has 3, d 1, e 1 → 5 bars on rows 0,0,0,1,3
+    cp = fig.data[1]
+    assert _f(cp.y) == [0, 0, 0, 1, 3]
+    assert _f(cp.base) == [0.0, 39.0, 59.0, 19.0, 49.0]
+    assert _f(cp.x) == [19.0, 10.0, 41.0, 20.0, 10.0]
+    # axis and labels
+    assert fig.layout.xaxis.title.text == "ms from trace start"
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert list(fig.layout.yaxis.ticktext) == ["op-c", "\u00a0\u00a0⚠ op-d", "\u00a0\u00a0\u00a0\u00a0op-f", "\u00a0\u00a0op-e"]
+
+
+def test_waterfall_collapsed_rows_and_no_critical_path():
+    spans = trace(JAEGER1)
+    fig = tk.plot_waterfall(spans, TID, collapse=["c" * 16])
+    assert [t.meta for t in fig.data] == ["spans", "legend"]
+    assert len(fig.data[0].x) == 1
+    assert list(fig.layout.yaxis.ticktext) == ["op-c (+2)"]
+
+
+def test_waterfall_from_precomputed_rows_and_in_progress_is_translucent():
+    spans = trace([("a", None, 0, 10), ("b", "a", 2, None)])
+    rows = tk.waterfall_data(spans, critical_path=cp_frame([("a", 0, 10)]))
+    fig = tk.plot_waterfall(rows)
+    assert [t.meta for t in fig.data] == ["spans", "critical_path", "legend"]
+    assert _f(fig.data[0].x) == [10.0, 8.0]
+    assert _f(fig.data[0].marker.opacity) == [1.0, 0.45]
+
+
+def test_waterfall_escapes_names_and_does_not_mutate():
+    spans = trace(JAEGER1, name=["<img src=x onerror=alert(1)>", "ok", "ok"], service=["<b>svc</b>", "s", "s"])
+    before = copy.deepcopy(spans)
+    fig = tk.plot_waterfall(spans, TID)
+    pd.testing.assert_frame_equal(spans, before)
+    text = fig.to_json()
+    assert "<img" not in text and "<b>svc</b>" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert [t.name for t in fig.data if t.meta == "legend"] == ["&lt;b&gt;svc&lt;/b&gt;", "s"]
+
+
+def test_waterfall_many_spans_drops_tick_labels_but_keeps_one_bar_trace():
+    n = 3000
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    spans = tk.spans_from_columns(
+        {"trace_id": [TID] * n, "span_id": ids, "parent_id": [None] + [ids[0]] * (n - 1), "service": ["s"] * n,
+         "name": ["op"] * n, "start": np.arange(n) * 1000, "end": np.arange(n) * 1000 + 10_000_000}
+    )
+    fig = tk.plot_waterfall(spans, max_labels=2000)
+    assert sum(t.type == "bar" for t in fig.data) == 1
+    assert len(fig.data[0].x) == n
+    assert fig.layout.yaxis.showticklabels is False
+    assert fig.layout.height == 1000
+
+
+def test_every_figure_writes_self_contained_html(tmp_path):
+    spans = trace(JAEGER1)
+    G = nx.DiGraph()
+    G.add_edge("api", "db", calls=3, errors=0, p50=1.0, p95=2.0)
+    bd = pd.DataFrame({"service": ["svc"], "cp_ms": [70.0], "share": [0.7]})
+    cmp = pd.DataFrame({"service": ["svc"], "p50_a": [1.0], "p50_b": [2.0]})
+    figs = [
+        tk.plot_waterfall(spans, critical_path=cp_frame(JAEGER1_CP)),
+        tk.plot_latency(spans),
+        tk.plot_critical_path_breakdown(bd),
+        tk.plot_service_graph(G, pos={"api": (0, 0), "db": (1, 1)}),
+        tk.plot_compare(cmp),
+    ]
+    for i, fig in enumerate(figs):
+        path = tmp_path / f"fig{i}.html"
+        fig.write_html(path, include_plotlyjs=True)
+        page = path.read_text()
+        assert not re.search(r"<script[^>]*\bsrc=", page)  # plotly.js inline, nothing fetched
+        assert "Plotly.newPlot" in page
+
+
+def test_latency_histogram_counts_and_log_bins():
+    # api: 1, 3, 5, 8 ms; db: 3 ms; one in-progress span (no duration) left out
+    spans = trace(
+        [("a", None, 0, 1, "api"), ("b", None, 0, 3, "api"), ("c", None, 0, 5, "api"), ("d", None, 0, 8, "api"),
+         ("e", None, 0, 3, "db"), ("f", None, 0, None, "db")]
+    )
+    fig = tk.plot_latency(spans, kind="histogram", bins=3, log_x=True)
+    assert [t.meta for t in fig.data] == ["api", "db"]
+    api = fig.data[0]
+    np.testing.assert_allclose(_f(api.x), [1.0, 2.0, 4.0, 8.0])  # log-spaced edges 1..8
+    assert _f(api.y) == [1.0, 1.0, 2.0, 2.0]  # [1,2) [2,4) [4,8] (+ repeated last for the step)
+    assert _f(fig.data[1].y) == [0.0, 1.0, 0.0, 0.0]
+    assert fig.layout.xaxis.type == "log"
+    lin = tk.plot_latency(spans, kind="histogram", bins=2)
+    assert _f(lin.data[0].x) == [1.0, 4.5, 8.0] and _f(lin.data[0].y) == [2.0, 2.0, 2.0]
+    assert lin.layout.xaxis.type == "linear"
+
+
+def test_latency_ecdf_by_route_roots_only_and_top():
+    spans = trace(
+        [("a", None, 0, 10), ("b", "a", 0, 2), ("c", None, 0, 20), ("d", None, 0, 30)],
+        attributes=[{"http.route": "/a"}, {"http.route": "/x"}, {"http.route": "/a"}, {}],
+        name=["GET", "child", "GET", "POST"],
+    )
+    fig = tk.plot_latency(spans, by="route", kind="ecdf", roots_only=True)
+    assert [t.meta for t in fig.data] == ["/a", "POST"]
+    assert _f(fig.data[0].x) == [10.0, 20.0] and _f(fig.data[0].y) == [0.5, 1.0]
+    top1 = tk.plot_latency(spans, by="route", kind="ecdf", top=1)
+    assert [t.meta for t in top1.data] == ["/a"] and "top 1 of 3 groups" in top1.layout.title.text
+    with pytest.raises(tk.TraceKitError, match="neither a spans column"):
+        tk.plot_latency(spans, by="nope")
+    with pytest.raises(tk.TraceKitError, match="kind must be"):
+        tk.plot_latency(spans, kind="violin")
+
+
+def test_latency_ecdf_downsamples_large_groups():
+    n = 5000
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    spans = tk.spans_from_columns(
+        {"trace_id": [TID] * n, "span_id": ids, "service": ["s"] * n, "name": ["x"] * n,
+         "start": [0] * n, "end": (np.arange(n) + 1) * 1_000_000}
+    )
+    t = tk.plot_latency(spans, kind="ecdf", max_points=101).data[0]
+    assert len(t.x) == 101
+    assert float(t.x[0]) == 1.0 and float(t.x[-1]) == 5000.0 and float(t.y[-1]) == 1.0
+    # point 50 is sorted index round(50 * 4999 / 100) = round(2499.5) = 2500: 2501 ms, 2501 of 5000 spans
+    assert float(t.x[50]) == 2501.0 and float(t.y[50]) == 2501 / 5000
+
+
+def test_critical_path_breakdown_bars_from_real_breakdown():
+    cpmod = pytest.importorskip("tracekit.critical_path", reason="tracekit.critical_path has not landed yet")
+    spans = trace(
+        [("c", None, 1, 101, "web"), ("d", "c", 20, 40, "db"), ("e", "c", 50, 60, "cache")]
+    )
+    bd = cpmod.critical_path_breakdown(cpmod.critical_path(spans), by="service")
+    fig = tk.plot_critical_path_breakdown(bd)
+    assert len(fig.data) == 1
+    assert list(fig.data[0].y) == ["web", "db", "cache"]
+    assert _f(fig.data[0].x) == [70.0, 20.0, 10.0]
+    assert list(fig.data[0].text) == ["70.0%", "20.0%", "10.0%"]
+    pal = plotting.PALETTE  # sorted: cache, db, web
+    assert list(fig.data[0].marker.color) == [pal[2], pal[1], pal[0]]
+
+
+def test_critical_path_breakdown_multi_key_top_and_errors():
+    bd = pd.DataFrame({"service": ["a", "b", "c"], "name": ["x<y", "z", "w"], "cp_ms": [1.0, 5.0, 3.0], "share": [0.1, 0.5, 0.3]})
+    fig = tk.plot_critical_path_breakdown(bd, top=2)
+    assert list(fig.data[0].y) == ["b · z", "c · w"]
+    assert list(tk.plot_critical_path_breakdown(bd.iloc[[0]]).data[0].y) == ["a · x&lt;y"]
+    with pytest.raises(tk.TraceKitError, match="'p99_ms' not in the breakdown"):
+        tk.plot_critical_path_breakdown(bd, value="p99_ms")
+
+
+def test_service_graph_edges_nodes_and_escaping():
+    G = nx.DiGraph()
+    G.add_node("<api>", calls=10, errors=5)
+    G.add_node("db", calls=20, errors=0)
+    G.add_edge("<api>", "db", calls=20, errors=2, p50=3.0, p95=9.5)
+    G.add_edge("db", "db", calls=1, errors=0)
+    fig = tk.plot_service_graph(G, pos={"<api>": (0.0, 0.0), "db": (2.0, 1.0)})
+    assert [t.meta for t in fig.data] == ["edges", "edge_info", "nodes"]
+    assert list(fig.data[0].x) == [0.0, 2.0, None, 2.0, 2.0, None]
+    assert _f(fig.data[1].x) == [1.0, 2.0]
+    assert fig.data[1].hovertext[0] == "&lt;api&gt; → db<br>calls: 20<br>errors: 2<br>p50: 3<br>p95: 9.5"
+    assert list(fig.data[2].text) == ["&lt;api&gt;", "db"]
+    assert _f(fig.data[2].marker.color) == [0.5, 0.0]
+    assert len(fig.layout.annotations) == 1  # the self-loop gets no arrow
+    with pytest.raises(tk.TraceKitError, match="no position"):
+        tk.plot_service_graph(G, pos={"db": (0, 0)})
+
+
+def test_service_graph_default_layout_covers_every_node():
+    G = nx.DiGraph([("a", "b"), ("b", "c"), ("a", "c")])
+    fig = tk.plot_service_graph(G)
+    assert len(fig.data[2].x) == 3 and all(np.isfinite(_f(fig.data[2].x)))
+
+
+def test_compare_pairs_and_order_by_change():
+    cmp = pd.DataFrame({"service": ["a", "b", "c"], "p95_a": [10.0, 5.0, 1.0], "p95_b": [11.0, 15.0, 0.0], "n_a": [1, 2, 3]})
+    fig = tk.plot_compare(cmp, labels=("v1", "v2"))
+    assert [t.meta for t in fig.data] == ["before", "after"]
+    assert [t.name for t in fig.data] == ["v1", "v2"]
+    assert list(fig.data[0].y) == ["b", "a", "c"]
+    assert _f(fig.data[0].x) == [5.0, 10.0, 1.0] and _f(fig.data[1].x) == [15.0, 11.0, 0.0]
+    fig2 = tk.plot_compare(cmp, before="n_a", after="p95_a", top=1)
+    assert list(fig2.data[0].y) == ["a"]
+    with pytest.raises(tk.TraceKitError, match="no before/after column pair"):
+        tk.plot_compare(cmp[["service"]])
+
+
+def test_real_onlineboutique_waterfall_figure(real_traces):
+    spans = nezha_spans(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv")
+    tid = spans.groupby("trace_id").size().idxmax()
+    t = spans[spans["trace_id"] == tid]
+    fig = tk.plot_waterfall(spans, tid)
+    bars = fig.data[0]
+    assert len(bars.x) == len(t)
+    services = sorted(t["service"].unique())
+    assert [x.name for x in fig.data if x.meta == "legend"] == services
+    cmap = plotting.service_colors(services)
+    rows = tk.waterfall_data(spans, tid)
+    assert plotting.bar_colors(bars) == [cmap[s] for s in rows["service"]]

@@ -416,7 +416,7 @@ def _check_page(page: dict, file: str) -> int:
 def _summary_kwargs(s: pd.Timestamp, e: pd.Timestamp, *, filter_expression: str | None,
                     time_range_type: str | None, sampling: bool | None,
                     sampling_strategy: Mapping[str, Any] | None) -> dict[str, Any]:
-    kw: dict[str, Any] = {"StartTime": s.to_pydatetime(), "EndTime": e.to_pydatetime()}
+    kw: dict[str, Any] = {"StartTime": s.to_pydatetime(warn=False), "EndTime": e.to_pydatetime(warn=False)}
     if time_range_type is not None:
         kw["TimeRangeType"] = time_range_type
     if sampling is not None:
@@ -657,6 +657,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                 "cache_dir": str(cdir) if cdir is not None else None, "cache_files": sorted(run.files)},
     }
     spans.attrs["xray_fetch"] = info
+    # the pages list ids that a later retry fetched; after the retries only these stayed unprocessed
+    spans.attrs["unprocessed_trace_ids"] = tuple(sorted(run.unprocessed))
     return spans
 
 

@@ -332,24 +332,34 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
     keep, callee = [], []
     for i in cand:
         a = attrs[i] if isinstance(attrs[i], dict) else {}
-        if not include_db and (any(_get(a, k) not in (None, "") for k in DB_KEYS) or a.get("namespace") == "aws"):
+        if not include_db and (
+            any(_get(a, k) not in (None, "") for k in DB_KEYS) or a.get("namespace") == "aws" or a.get("rpc.system") == "aws-api"
+        ):
             continue
         keep.append(i)
         callee.append(callee_name(a, names[i]))
     rows = []
     if keep:
+        known = set(pd.unique(svc))
         keep_a = np.asarray(keep)
         df = pd.DataFrame({"row": keep_a, "caller": svc[keep_a], "callee": callee})
         for (caller, cal), g in df.groupby(["caller", "callee"], sort=True):
             mask = np.zeros(len(spans), dtype=bool)
             mask[g["row"].to_numpy()] = True
-            rows.append(_finding(
-                ctx, "uninstrumented_hop", "warning", mask,
-                f"{caller} calls {cal} ({len(g)} client spans) but no server span answers below them: {cal} is not "
-                "instrumented, or a proxy/gateway between them drops the trace context.",
-                f"Instrument {cal}, or make the hop between {caller} and {cal} forward the traceparent / X-Amzn-Trace-Id header.",
-                subject=f"{caller} → {cal}",
-            ))
+            if cal in known:
+                # the callee is instrumented (it reports spans elsewhere): here the context was lost
+                sev = "warning"
+                why = (f"{caller} calls {cal} ({len(g)} client spans) but no {cal} server span answers below them, although "
+                       f"{cal} is instrumented: the trace context was dropped on this hop (by {caller}, a proxy between them, "
+                       f"or {cal} not extracting it). Those {cal} spans start traces of their own.")
+                todo = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
+                        f"and check that {cal} extracts it.")
+            else:
+                sev = "info"
+                why = (f"{caller} calls {cal} ({len(g)} client spans) and nothing answers below them: {cal} reports no spans "
+                       "(not instrumented, a third party, or its spans are in data not loaded).")
+                todo = f"Instrument {cal} if it is yours; otherwise its time is a black box inside {caller}'s client spans."
+            rows.append(_finding(ctx, "uninstrumented_hop", sev, mask, why, todo, subject=f"{caller} → {cal}"))
     return _rows(ctx, rows)
 
 
@@ -646,8 +656,8 @@ def health_report(
     :data:`CHECKS`. A check with nothing to report returns no row; seed metric rows are always
     present when there are spans. Rows are ordered by severity (error, warning, info), then in
     :data:`CHECKS` order. Options: ``skew_tolerance_ms`` (slack before a child counts as
-    outside its parent), ``include_databases`` (also flag database / AWS SDK client spans with
-    no server span below; they are never instrumented, so off by default),
+    outside its parent), ``include_databases`` (also flag database and AWS SDK client spans
+    with no server span below; those are never instrumented, so off by default),
     ``cardinality_min_distinct`` and ``cardinality_min_ratio`` (distinct values / spans with
     the key) for ``high_cardinality_attribute``, ``top_call_paths`` (rows of ``top_call_path``).
     The input is not modified.

@@ -11,7 +11,7 @@ Example::
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="tracekit")
->>> add_parser(parser.add_subparsers(dest="command"))
+>>> _ = add_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["fetch-xray", "--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z",
 ...                           "--out", "x.json.gz"])
 >>> args.command, args.max_workers, args.progress

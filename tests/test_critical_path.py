@@ -91,12 +91,13 @@ JAEGER_CASES = {
 }
 
 
+@pytest.mark.parametrize("adjacent", [True, False])
 @pytest.mark.parametrize("case", sorted(JAEGER_CASES))
-def test_jaeger_reference_cases(case):
+def test_jaeger_reference_cases(case, adjacent):
     rows, expected = JAEGER_CASES[case]
     spans = trace(rows)
     before = spans.copy(deep=True)
-    cp = critical_path(spans)
+    cp = critical_path(spans, adjacent_sequential=adjacent)
     assert sections(cp) == expected
     assert cp.attrs["failures"] == ()
     pd.testing.assert_frame_equal(spans, before)  # never mutates its input
@@ -134,13 +135,15 @@ def test_time_zero_is_a_time():
 ADJ = [("A", 0, 100, None, None), ("B", 10, 40, "A", None), ("C", 50, 40, "A", None)]
 
 
-def test_adjacency_default_is_not_sequential():
-    assert sections(critical_path(trace(ADJ))) == [("A", 90, 100), ("C", 50, 90), ("A", 0, 50)]
+def test_adjacency_jaeger_strict_is_not_sequential():
+    got = sections(critical_path(trace(ADJ), adjacent_sequential=False))
+    assert got == [("A", 90, 100), ("C", 50, 90), ("A", 0, 50)]
 
 
-def test_adjacency_sequential():
-    got = sections(critical_path(trace(ADJ), adjacent_sequential=True))
-    assert got == [("A", 90, 100), ("C", 50, 90), ("B", 10, 50), ("A", 0, 10)]
+def test_adjacency_sequential_by_default():
+    want = [("A", 90, 100), ("C", 50, 90), ("B", 10, 50), ("A", 0, 10)]
+    assert sections(critical_path(trace(ADJ))) == want
+    assert critical_path(trace(ADJ)).attrs["params"]["adjacent_sequential"] is True
 
 
 def test_overlap_tolerance_crisp():

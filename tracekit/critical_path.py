@@ -9,11 +9,19 @@
    its subtree; an overflowing end or start is clamped to the parent's;
 3. a CONSUMER child of a PRODUCER parent is not blocking and is pruned with its subtree;
 4. the walk starts at the parent's end, takes the last-finishing child, then repeatedly the
-   last-finishing child that ends *strictly before* the start of the previous one; the time
+   last-finishing child that ends before the start of the previous one; the time
    between critical children belongs to the parent. Zero-length sections are not emitted.
 
-The choices other tools make differently are parameters: ``adjacent_sequential`` (a child
-ending exactly when the next one starts still counts as before it), ``overlap_tolerance``
+One deliberate default differs from Jaeger UI: ``adjacent_sequential=True`` — a child that ends
+exactly when the next one starts counts as *before* it (CRISP's ``<=``). Jaeger's strict ``<``
+drops such a predecessor from the path together with everything it called; with microsecond
+timestamps (X-Ray, the simulator, any instrumentation that starts the next call in the same
+tick) back-to-back calls are common, and e.g. in the simulated ``db-lock`` incident the strict
+rule hides the whole ``checkout`` call behind a 2 ms ``render page`` that starts the microsecond
+it returns. None of Jaeger's nine reference cases has adjacent children, so they are unaffected;
+``adjacent_sequential=False`` reproduces Jaeger exactly.
+
+The choices other tools make differently are parameters: ``adjacent_sequential``, ``overlap_tolerance``
 (CRISP: a child may overlap the next by up to this fraction of the parent's duration; its
 section is cut where the next one starts), ``surrounding`` (a child that starts before *and*
 ends after its parent: ``"clamp"`` like Jaeger, or ``"drop"``) and ``nonblocking`` (which
@@ -224,7 +232,7 @@ def _call_paths(spans: pd.DataFrame, tree: _Tree, rows: np.ndarray) -> np.ndarra
 def critical_path(
     spans: pd.DataFrame,
     *,
-    adjacent_sequential: bool = False,
+    adjacent_sequential: bool = True,
     overlap_tolerance: float = 0.0,
     surrounding: str = "clamp",
     nonblocking: str | Iterable[str] | None = "producer_consumer",

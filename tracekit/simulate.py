@@ -321,11 +321,13 @@ class _Sim:
         if n == 0:
             return
         self.steps.append(dict(
-            tr=np.asarray(tr, dtype=np.int64), sid=sid, pid=np.asarray(pid, dtype=np.uint64),
-            service=service, name=name, kind=kind, start=np.asarray(start, dtype=_US),
-            end=np.asarray(end, dtype=_US), host=host,
+            # copies: callers keep updating their arrays (retries overwrite codes and end times)
+            tr=np.array(tr, dtype=np.int64), sid=np.array(sid), pid=np.array(pid, dtype=np.uint64),
+            service=service, name=name if np.isscalar(name) else np.array(name, dtype=object), kind=kind,
+            start=np.array(start, dtype=_US), end=np.array(end, dtype=_US),
+            host=host if np.isscalar(host) else np.array(host, dtype=object),
             version=_SERVICES.get(service, ("", 0))[0] if version is None else version,
-            http=np.zeros(n, dtype=np.int64) if http is None else np.asarray(http, dtype=np.int64),
+            http=np.zeros(n, dtype=np.int64) if http is None else np.array(http, dtype=np.int64),
             attrs=attrs if attrs is not None else [{} for _ in range(n)],
             status_message=status_message, events=events, n=n))
 

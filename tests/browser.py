@@ -1,0 +1,116 @@
+"""Open an HTML file in real headless Chromium (Debian's /usr/bin/chromium) and report what happened.
+
+Reusable by any test that renders HTML (figures, reports)::
+
+    from .browser import open_html
+
+    def test_page(tmp_path):
+        path = tmp_path / "page.html"
+        path.write_text(html)
+        page = open_html(path, wait_for=".js-plotly-plot .bars path",
+                         evaluate="() => document.querySelectorAll('.bars path').length")
+        assert page.errors == []            # console errors + uncaught page errors
+        assert page.value > 0               # what `evaluate` returned
+        assert "<svg" in page.dom           # the rendered DOM (page.content())
+
+Playwright's Python package drives the system Chromium (no browser download). When Chromium
+or Playwright is missing, :func:`open_html` calls ``pytest.skip`` with the reason, so a test that
+needs a browser is skipped rather than failed on a machine without one. Network is off for the
+page except ``file://``: a page that tries to fetch anything (e.g. a CDN script) logs a request
+failure, which shows up in ``page.failed_requests`` and, for scripts, as a JS error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("TRACEKIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class PageResult:
+    """What a page did: its DOM after load, JS errors, failed requests, and an evaluated value."""
+
+    dom: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    value: Any = None
+    screenshot: bytes | None = None
+
+    @property
+    def errors(self) -> list[str]:
+        """Console errors and uncaught exceptions together (empty when the page ran cleanly)."""
+        return self.console_errors + self.page_errors
+
+
+def chromium_available() -> str | None:
+    """None when a headless browser can be used, else the reason it cannot."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (pip install playwright)"
+    exe = CHROMIUM if os.path.isabs(CHROMIUM) else shutil.which(CHROMIUM)
+    if not exe or not os.path.exists(exe):
+        return f"chromium not found at {CHROMIUM} (apt-get install chromium, or set TRACEKIT_CHROMIUM)"
+    return None
+
+
+def open_html(
+    path: str | Path,
+    *,
+    wait_for: str | None = None,
+    evaluate: str | None = None,
+    timeout_ms: int = 30_000,
+    viewport: tuple[int, int] = (1200, 900),
+    screenshot: bool = False,
+) -> PageResult:
+    """Load ``path`` in headless Chromium, wait for ``wait_for`` (a CSS selector) if given, then
+    return the DOM, console/page errors, failed requests and the value of the JS function
+    ``evaluate`` (e.g. ``"() => document.title"``). Skips the calling test if no browser."""
+    reason = chromium_available()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    url = Path(path).resolve().as_uri()
+    console: list[str] = []
+    page_errors: list[str] = []
+    failed: list[str] = []
+    with sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        except PlaywrightError as exc:  # pragma: no cover - depends on the machine
+            pytest.skip(f"chromium at {CHROMIUM} failed to start: {exc}")
+        try:
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: page_errors.append(str(e)))
+            page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
+            # offline except for the file itself: a page must not need the network
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+            page.goto(url, wait_until="load", timeout=timeout_ms)
+            if wait_for:
+                page.wait_for_selector(wait_for, state="attached", timeout=timeout_ms)
+            value = page.evaluate(evaluate) if evaluate else None
+            shot = page.screenshot(full_page=False) if screenshot else None
+            dom = page.content()
+        finally:
+            browser.close()
+    return PageResult(dom=dom, console_errors=console, page_errors=page_errors, failed_requests=failed, value=value, screenshot=shot)

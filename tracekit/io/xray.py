@@ -52,7 +52,10 @@ converted in bulk (ids checked with one Arrow regex, times with one numpy expres
 
 from __future__ import annotations
 
+import gc
+import re
 import warnings
+from array import array
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -64,13 +67,15 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, STRING, TIMESTAMP
-from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files, read_bytes
+from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files, parse_json, read_bytes
 
 __all__ = ["read_xray"]
 
 _NAT = np.iinfo(np.int64).min
 _MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
 _NO_STATUS = -(2**62)
+_NAN = float("nan")
+_NON_SPACE = re.compile(rb"\S")
 UNKNOWN_SERVICE = "unknown_service"
 
 # keys consumed by columns (not copied into attributes)
@@ -113,11 +118,20 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-    b = _Builder(lenient=errors == "skip")
-    docs = _lenient_documents(source, b) if b.lenient else iter_documents(source)
-    for d in docs:
-        b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
-    df = b.frame()
+    b = _Builder(lenient=errors == "skip", owned=not _is_parsed(source))
+    docs = _documents(source, b)
+    # The pass creates millions of small containers and no cycles: the cyclic GC would
+    # re-scan them again and again (measured: ~40% of the time), so pause it.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for d in docs:
+            b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+            del d
+        df = b.frame()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     df.attrs["skipped"] = tuple(b.skipped)
     df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
     if b.skipped:
@@ -130,35 +144,47 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
 
 
 # ----------------------------------------------------------------------------------------------
-# sources in lenient mode: keep going past a bad file or a bad line
+# sources: like iter_documents, but files are parsed here so that the file bytes are freed as
+# soon as they are parsed, and so that lenient mode can go on past a bad file or a bad line
 
-def _lenient_documents(source: Any, b: _Builder) -> Iterator[Document]:
+
+def _is_parsed(source: Any) -> bool:
+    """Parsed JSON given by the caller (never modified) rather than something we read."""
+    if isinstance(source, dict):
+        return True
+    return isinstance(source, (list, tuple)) and not (source and all(is_pathlike(x) for x in source))
+
+
+def _documents(source: Any, b: _Builder) -> Iterator[Document]:
     if is_pathlike(source):
         path = Path(source)
-        files = list_files(path) if path.is_dir() else [path]
-        if not files:
-            b.fail(TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path)))
+        if path.is_dir():
+            files = list_files(path)
+            if not files:
+                b.fail(TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path)))
+        else:
+            files = [path]
         for f in files:
             if not f.exists():
                 raise FileNotFoundError(f"no such file or directory: {str(f)!r}")
-            yield from _lenient_bytes(f.read_bytes(), str(f), b)
+            yield from _file_documents(f.read_bytes(), str(f), b)
     elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for p in source:
-            yield from _lenient_documents(p, b)
+            yield from _documents(p, b)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield from _lenient_bytes(bytes(source), OBJECT, b)
+        yield from _file_documents(bytes(source), OBJECT, b)
     elif isinstance(source, str):
-        yield from _lenient_bytes(source.encode(), OBJECT, b)
+        yield from _file_documents(source.encode(), OBJECT, b)
     elif hasattr(source, "read") and not isinstance(source, (dict, list, tuple)):
         name = getattr(source, "name", OBJECT)
         name = str(name) if isinstance(name, (str, Path)) else OBJECT
         data = source.read()
-        yield from _lenient_bytes(data.encode() if isinstance(data, str) else data, name, b)
+        yield from _file_documents(data.encode() if isinstance(data, str) else data, name, b)
     else:
         yield from iter_documents(source)
 
 
-def _lenient_bytes(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
+def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
     try:
         data = read_bytes(data, name)
     except TraceFormatError as exc:
@@ -166,21 +192,33 @@ def _lenient_bytes(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
         return
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip():
-        b.fail(TraceFormatError("file is empty", file=name))
+    nl = data.find(b"\n")
+    jsonl = False
+    if nl >= 0 and _NON_SPACE.search(data, nl + 1) and data[:1] in (b"{", b"["):
+        try:
+            orjson.loads(memoryview(data)[:nl])
+            jsonl = True
+        except orjson.JSONDecodeError:
+            pass
+    if not jsonl:
+        reason = None
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            reason = str(exc)  # keep no reference to the error: it holds a str copy of the file
+        if reason is None:
+            del data  # the parsed value is all we need from here on
+            yield Document(value, name, None)
+            return
+        if not b.lenient:
+            yield from parse_json(data, name)  # raises a clear error naming the file
+            return
+        b.fail(TraceFormatError("file is empty" if not data.strip() else f"not valid JSON ({reason})", file=name))
         return
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        whole_err = exc
-    else:
-        yield Document(value, name, None)
+    if not b.lenient:
+        yield from parse_json(data, name)
         return
-    lines = data.split(b"\n")
-    if len(lines) == 1 or not lines[0].strip().startswith((b"{", b"[")):
-        b.fail(TraceFormatError(f"not valid JSON ({whole_err})", file=name))
-        return
-    for i, raw in enumerate(lines, start=1):
+    for i, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -234,6 +272,23 @@ def _seconds(v: Any, what: str, s: dict) -> float:
     return v
 
 
+def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: bool) -> tuple[float, float]:
+    """The slow path of the span checks: raise a clear error, or convert int/str times."""
+    where = s if top else {**s, "_nested": True}
+    if type(sid) is not str or len(sid) != 16:
+        raise _bad(f"id {sid!r} is not 16 hex digits", where)
+    if type(name) is not str:
+        raise _bad("has no name" if name is None else f"name {name!r} is not a string", where)
+    if st is None:
+        raise _bad("has no start_time", where)
+    st = _seconds(st, "start_time", where)
+    if et is None:
+        if not ip:
+            raise _bad("has neither end_time nor in_progress: true", where)
+        return st, _NAN
+    return st, _seconds(et, "end_time", where)
+
+
 class _Bad(Exception):
     """A problem inside one document; turned into a TraceFormatError with file and record."""
 
@@ -279,22 +334,23 @@ def _exception_events(cause: Any, end_ns: int | None) -> tuple[list, str | None]
 
 
 class _Builder:
-    def __init__(self, lenient: bool):
+    def __init__(self, lenient: bool, owned: bool = False):
         self.lenient = lenient
+        self.owned = owned  # the parsed JSON is ours: Document strings may be dropped once parsed
         self.skipped: list[SkippedRecord] = []
         self.unprocessed: list[str] = []
         # per span
         self.span_id: list = []
         self.parent_id: list = []
         self.name: list = []
-        self.kind: list = []
-        self.start: list = []
-        self.end: list = []
-        self.in_progress: list = []
-        self.error: list = []
-        self.fault: list = []
-        self.throttle: list = []
-        self.http_status: list = []
+        self.kind = array("b")  # 0 server, 1 client, 2 internal
+        self.start = array("d")  # epoch seconds
+        self.end = array("d")  # NaN when in progress
+        self.in_progress = array("b")
+        self.error = array("b")
+        self.fault = array("b")
+        self.throttle = array("b")
+        self.http_status = array("q")  # _NO_STATUS when absent
         self.status_message: list = []
         self.attributes: list = []
         self.events: list = []
@@ -309,6 +365,11 @@ class _Builder:
         self.d_where: list = []  # (file, record label) for errors found after the pass
         self.indep: list[tuple[int, str | None]] = []  # (doc index, parent_id) of independent subsegments
         self._tid_cache: dict[str, str] = {}
+        # flattened attribute keys are built once and shared by every span (memory)
+        self._http_keys: dict[str, dict[str, str]] = {}
+        self._aws_keys: dict[str, str] = {}
+        self._ann_keys: dict[str, str] = {}
+        self._meta_keys: dict[str, str] = {}
         self._file = None
         self._file_count = 0
 
@@ -374,6 +435,8 @@ class _Builder:
             where = f"{label}{sep}Segments[{j}]"
             if type(seg) is dict and "Document" in seg:
                 self.add_segment(seg["Document"], file, line, where, tid, extra)
+                if self.owned:
+                    seg["Document"] = None  # free the string (a copy of the file) as we go
             else:
                 self.fail(TraceFormatError("segment entry has no 'Document'", file=file, record=where))
 
@@ -435,6 +498,7 @@ class _Builder:
         top_is_sub = seg.get("type") == "subsegment"
         inferred = seg.get("inferred") is True
         resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+        http_keys, aws_keys, ann_keys, meta_keys = self._http_keys, self._aws_keys, self._ann_keys, self._meta_keys
 
         span_id_a = self.span_id.append
         parent_a = self.parent_id.append
@@ -456,96 +520,110 @@ class _Builder:
             raise _bad(f"parent_id {top_parent!r} is not a string", seg)
         stack: list[tuple[dict, Any, bool]] = [(seg, top_parent, True)]
         pop = stack.pop
+        push = stack.append
         while stack:
             s, parent, top = pop()
             sid = s.get("id")
-            if type(sid) is not str or len(sid) != 16:
-                raise _bad(f"id {sid!r} is not 16 hex digits", s if top else {**s, "_nested": True})
             name = s.get("name")
-            if type(name) is not str:
-                raise _bad("has no name" if name is None else f"name {name!r} is not a string",
-                           s if top else {**s, "_nested": True})
             st = s.get("start_time")
-            if type(st) is not float or not (-_MAX_S < st < _MAX_S):
-                if st is None:
-                    raise _bad("has no start_time", s if top else {**s, "_nested": True})
-                st = _seconds(st, "start_time", s if top else {**s, "_nested": True})
-            ip = s.get("in_progress") is True
             et = s.get("end_time")
-            if et is None:
-                if not ip:
-                    raise _bad("has neither end_time nor in_progress: true",
-                               s if top else {**s, "_nested": True})
-                et = np.nan
-            elif type(et) is not float or not (-_MAX_S < et < _MAX_S):
-                et = _seconds(et, "end_time", s if top else {**s, "_nested": True})
+            ip = s.get("in_progress") is True
+            if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
+                    or not (-_MAX_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (-_MAX_S < et < _MAX_S))) \
+                    or (et is None and not ip):
+                st, et = _check_span(s, top, sid, name, st, et, ip)
+            elif et is None:
+                et = _NAN
 
-            attrs: dict[str, Any] = {}
-            events: list = []
-            message = None
+            # attributes: every key that is not a column, with http/aws/sql flattened
+            if top:
+                attrs = {k: v for k, v in s.items() if k not in _TOP_SKIP}
+            else:
+                attrs = {k: v for k, v in s.items() if k not in _SUB_SKIP}
             status = _NO_STATUS
-            skip = _TOP_SKIP if top else _SUB_SKIP
-            for k, v in s.items():
-                if k in skip:
-                    continue
-                if k == "http":
+            events = []
+            message = None
+            if attrs:
+                v = attrs.pop("http", None)
+                if v is not None:
                     if type(v) is dict and v:
                         for k2, v2 in v.items():
-                            _put(attrs, "http." + k2, v2)
+                            if type(v2) is dict and v2:
+                                c = http_keys.get(k2)
+                                if c is None:
+                                    c = http_keys[k2] = {}
+                                for k3, v3 in v2.items():
+                                    key = c.get(k3)
+                                    if key is None:
+                                        key = c[k3] = f"http.{k2}.{k3}"
+                                    if type(v3) is dict and v3:
+                                        _put(attrs, key, v3)
+                                    else:
+                                        attrs[key] = v3
+                            else:
+                                attrs["http." + k2] = v2
                         resp = v.get("response")
                         if type(resp) is dict:
-                            if "status" in resp:
-                                code = _int_or_none(resp["status"])
+                            code = resp.get("status")
+                            if code is not None:
+                                if type(code) is not int:
+                                    code = _int_or_none(code)
+                                    if code is not None:
+                                        attrs["http.response.status"] = code
                                 if code is not None:
                                     status = code
-                                    attrs["http.response.status"] = code
                             cl = resp.get("content_length")
                             if type(cl) is str and _int_or_none(cl) is not None:
                                 attrs["http.response.content_length"] = _int_or_none(cl)
                     else:
                         attrs["http"] = v
-                elif k == "aws":
+                v = attrs.pop("aws", None)
+                if v is not None:
                     if type(v) is dict and v:
-                        if top and not top_is_sub:
-                            for k2, v2 in v.items():
-                                if type(v2) is dict or k2 in _AWS_CONTEXT:
-                                    _put(resource, "aws." + k2, v2)
-                                else:
-                                    _put(attrs, "aws." + k2, v2)
-                        else:
-                            for k2, v2 in v.items():
-                                _put(attrs, "aws." + k2, v2)
+                        to_resource = top and not top_is_sub
+                        for k2, v2 in v.items():
+                            key = aws_keys.get(k2)
+                            if key is None:
+                                key = aws_keys[k2] = "aws." + k2
+                            out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
+                            if type(v2) is dict and v2:
+                                _put(out, key, v2)
+                            else:
+                                out[key] = v2
                     else:
                         attrs["aws"] = v
-                elif k == "annotations" and type(v) is dict:
-                    for k2, v2 in v.items():
-                        attrs["annotation." + k2] = v2
-                elif k == "metadata" and type(v) is dict and v:
-                    for k2, v2 in v.items():
-                        attrs["metadata." + k2] = v2
-                elif k == "sql":
-                    _put(attrs, "sql", v)
-                elif k == "cause":
-                    attrs["cause"] = v
+                if "annotations" in attrs and type(attrs["annotations"]) is dict:
+                    for k2, v2 in attrs.pop("annotations").items():
+                        key = ann_keys.get(k2)
+                        if key is None:
+                            key = ann_keys[k2] = "annotation." + k2
+                        attrs[key] = v2
+                if "metadata" in attrs and type(attrs["metadata"]) is dict and attrs["metadata"]:
+                    for k2, v2 in attrs.pop("metadata").items():
+                        key = meta_keys.get(k2)
+                        if key is None:
+                            key = meta_keys[k2] = "metadata." + k2
+                        attrs[key] = v2
+                if "sql" in attrs:
+                    _put(attrs, "sql", attrs.pop("sql"))
+                if "cause" in attrs:
                     end_ns = None if et != et else int(round(et * 1e6)) * 1000
-                    events, message = _exception_events(v, end_ns)
-                elif top and k == "service":
-                    _put(resource, "service", v)
-                elif top and k == "origin":
-                    resource["origin"] = v
-                    attrs["origin"] = v
-                elif top and k == "resource_arn":
-                    resource["resource_arn"] = v
-                else:
-                    attrs[k] = v
+                    events, message = _exception_events(attrs["cause"], end_ns)
+                if top:
+                    if "service" in attrs:
+                        _put(resource, "service", attrs.pop("service"))
+                    if "origin" in attrs:
+                        resource["origin"] = attrs["origin"]
+                    if "resource_arn" in attrs:
+                        resource["resource_arn"] = attrs.pop("resource_arn")
 
             span_id_a(sid)
             parent_a(parent)
             name_a(name)
             if top and not top_is_sub:
-                kind_a("server")
+                kind_a(0)
             else:
-                kind_a("client" if s.get("namespace") in _CLIENT_NS else "internal")
+                kind_a(1 if s.get("namespace") in _CLIENT_NS else 2)
             start_a(st)
             end_a(et)
             inprog_a(ip)
@@ -564,7 +642,7 @@ class _Builder:
                 for c in reversed(subs):
                     if type(c) is not dict:
                         raise _bad("a subsegment is not a JSON object", s)
-                    stack.append((c, sid, False))
+                    push((c, sid, False))
 
         doc_index = len(self.d_trace)
         self.d_trace.append(tid)
@@ -628,10 +706,11 @@ class _Builder:
         nd = len(self.d_count)
         counts = np.asarray(self.d_count, dtype=np.int64)
         doc_of_row = np.repeat(np.arange(nd, dtype=np.int64), counts)
+        dup_rows = self._duplicate_candidates()
 
         # ids: one regex over all of them; lower-case only when needed
-        span_id = pa.array(self.span_id, pa.string())
-        parent_id = pa.array(self.parent_id, pa.string())
+        span_id = pa.array(self.span_id, pa.large_string())
+        parent_id = pa.array(self.parent_id, pa.large_string())
         keep = None
         bad_docs: dict[int, str] = {}
         for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
@@ -643,119 +722,135 @@ class _Builder:
                     span_id = arr
                 else:
                     parent_id = arr
-                bad_rows = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
-                for r in bad_rows:
+                for r in np.flatnonzero(~ok.to_numpy(zero_copy_only=False)):
                     d = int(doc_of_row[r])
                     if d not in bad_docs:
                         value = self.span_id[r] if col_name == "id" else self.parent_id[r]
-                        bad_docs[d] = f"span {self.span_id[r]!r} ({self.name[r]!r}): {col_name} {value!r} is not 16 hex digits"
+                        bad_docs[d] = (f"span {self.span_id[r]!r} ({self.name[r]!r}): "
+                                       f"{col_name} {value!r} is not 16 hex digits")
         if bad_docs:
             keep = self._drop_docs(bad_docs)
+        self.span_id = self.parent_id = None  # free as we go: peak memory matters at 1M spans
 
-        # times: float seconds -> int64 ns rounded to the microsecond
-        start_ns = np.round(np.asarray(self.start, dtype=np.float64) * 1e6).astype(np.int64) * 1000
-        end_s = np.asarray(self.end, dtype=np.float64)
+        # times: float seconds -> int64 ns rounded to the microsecond (never via float ms)
+        start_ns = np.round(np.frombuffer(self.start, dtype=np.float64) * 1e6).astype(np.int64) * 1000
+        end_s = np.frombuffer(self.end, dtype=np.float64)
         missing_end = np.isnan(end_s)
         end_ns = np.round(np.where(missing_end, 0.0, end_s) * 1e6).astype(np.int64) * 1000
         end_ns[missing_end] = _NAT
-        duration_ms = np.where(missing_end, np.nan, (end_ns - start_ns) / 1e6)
+        duration_ms = (end_ns - start_ns) / 1e6
+        duration_ms[missing_end] = np.nan
 
-        err = np.asarray(self.error, dtype=bool)
-        fault = np.asarray(self.fault, dtype=bool)
-        thr = np.asarray(self.throttle, dtype=bool)
-        inprog = np.asarray(self.in_progress, dtype=bool)
-        is_error = err | fault | thr
-        status = pa.DictionaryArray.from_arrays(pa.array(is_error.astype(np.int8)), pa.array(["ok", "error"]))
-        hs = np.asarray(self.http_status, dtype=np.int64)
+        def flag(a: array) -> np.ndarray:
+            return np.frombuffer(a, dtype=np.int8).astype(bool)
 
-        d_trace = pa.array(self.d_trace, pa.string())
-        d_service = pa.array(self.d_service, pa.string())
-        d_file = pa.array(self.d_file, pa.string())
+        err, fault, thr, inprog = flag(self.error), flag(self.fault), flag(self.throttle), flag(self.in_progress)
+        hs = np.frombuffer(self.http_status, dtype=np.int64)
+        no_status = hs == _NO_STATUS
         take = pa.array(doc_of_row)
         d_resource = np.empty(nd, dtype=object)
         d_resource[:] = self.d_resource
-        attributes = np.empty(n, dtype=object)
-        attributes[:] = self.attributes
-        events = np.empty(n, dtype=object)
-        events[:] = self.events
-        links = np.empty(n, dtype=object)
-        links[:] = [[] for _ in range(n)]
 
-        def s(arr: pa.Array) -> pd.Series:
+        def strings(arr: pa.Array) -> pd.Series:
             if isinstance(arr, pa.DictionaryArray):
-                arr = arr.cast(pa.string())
+                arr = arr.cast(pa.large_string())
             return pd.Series(pd.arrays.ArrowStringArray(arr), copy=False)
 
+        def per_doc(values: list) -> pd.Series:
+            return strings(pa.array(values, pa.large_string()).take(take))
+
+        def codes(c: np.ndarray, labels: list[str]) -> pd.Series:
+            return strings(pa.DictionaryArray.from_arrays(pa.array(c), pa.array(labels, pa.large_string())))
+
         def ts(ns: np.ndarray) -> pd.Series:
-            return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"), copy=False).astype(TIMESTAMP)
+            return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"), copy=False)
+
+        def objects(values: list) -> pd.Series:
+            o = np.empty(len(values), dtype=object)
+            o[:] = values
+            return pd.Series(o, copy=False)
 
         data = {
-            "trace_id": s(d_trace.take(take)),
-            "span_id": s(span_id),
-            "parent_id": s(parent_id),
-            "service": s(d_service.take(take)),
-            "name": s(pa.array(self.name, pa.string())),
-            "kind": s(pa.array(self.kind, pa.string())),
+            "trace_id": per_doc(self.d_trace),
+            "span_id": strings(span_id),
+            "parent_id": strings(parent_id),
+            "service": per_doc(self.d_service),
+            "name": strings(pa.array(self.name, pa.large_string())),
+            "kind": codes(np.frombuffer(self.kind, dtype=np.int8), ["server", "client", "internal"]),
             "start": ts(start_ns),
             "end": ts(end_ns),
             "duration_ms": pd.Series(duration_ms, copy=False),
-            "status": s(status),
-            "status_message": s(pa.array(self.status_message, pa.string())),
-            "http_status": pd.Series(pd.arrays.IntegerArray(np.where(hs == _NO_STATUS, 0, hs), hs == _NO_STATUS)),
+            "status": codes((err | fault | thr).astype(np.int8), ["ok", "error"]),
+            "status_message": strings(pa.array(self.status_message, pa.large_string())),
+            "http_status": pd.Series(pd.arrays.IntegerArray(np.where(no_status, 0, hs), no_status)),
             "error": pd.Series(err, copy=False),
             "fault": pd.Series(fault, copy=False),
             "throttle": pd.Series(thr, copy=False),
-            "attributes": pd.Series(attributes, copy=False),
+            "attributes": objects(self.attributes),
             "resource": pd.Series(d_resource[doc_of_row], copy=False),
-            "events": pd.Series(events, copy=False),
-            "links": pd.Series(links, copy=False),
-            "trace_state": s(pa.nulls(n, pa.string())),
+            "events": objects(self.events),
+            "links": objects([[] for _ in range(n)]),
+            "trace_state": strings(pa.nulls(n, pa.large_string())),
             "flags": pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))),
             "in_progress": pd.Series(inprog, copy=False),
             "inferred": pd.Series(np.asarray(self.d_inferred, dtype=bool)[doc_of_row], copy=False),
-            "source": s(pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array(["xray"]))),
-            "source_file": s(d_file.take(take)),
+            "source": codes(np.zeros(n, dtype=np.int8), ["xray"]),
+            "source_file": per_doc(self.d_file),
             "source_record": pd.Series(pd.arrays.IntegerArray(
                 np.asarray(self.d_record, dtype=np.int64)[doc_of_row], np.zeros(n, dtype=bool))),
         }
-        df = pd.DataFrame(data, columns=list(COLUMN_NAMES))
-        drop = self._duplicates(df, start_ns, end_ns)
-        if drop is not None:
+        self.name = self.attributes = self.events = self.status_message = None
+        df = pd.DataFrame(data, columns=list(COLUMN_NAMES), copy=False)
+        del data
+        if dup_rows is not None:
+            drop = _duplicates_to_drop(df, dup_rows)
             keep = ~drop if keep is None else keep & ~drop
         if keep is not None and not keep.all():
             df = df[keep].reset_index(drop=True)
         return df
 
-    def _duplicates(self, df: pd.DataFrame, start_ns: np.ndarray, end_ns: np.ndarray) -> np.ndarray | None:
-        """Rows to drop: in-progress copies of a complete span, and copies equal in every column."""
-        cand = df["span_id"].duplicated(keep=False).to_numpy()
-        if not cand.any():
+    def _duplicate_candidates(self) -> np.ndarray | None:
+        """Rows whose span id occurs more than once (usually none: one set() over the ids)."""
+        ids = self.span_id
+        seen = set(ids)
+        if len(seen) == len(ids):
             return None
-        rows = np.flatnonzero(cand)
-        tids = df["trace_id"].to_numpy()
-        sids = df["span_id"].to_numpy()
-        groups: dict[tuple, list[int]] = {}
-        for r in rows:
-            groups.setdefault((tids[r], sids[r]), []).append(int(r))
-        drop = np.zeros(len(df), dtype=bool)
-        content = [c for c in df.columns if c not in ("source_file", "source_record")]
-        for g in groups.values():
-            if len(g) < 2:
-                continue
-            complete = [r for r in g if not self.in_progress[r]]
-            if complete and len(complete) < len(g):
-                for r in g:
-                    if self.in_progress[r]:
-                        drop[r] = True
-                g = complete
-            kept: list[tuple] = []
-            for r in g:
-                row = tuple(_hashable(df.at[r, c]) for c in content)
-                if row in kept:
-                    drop[r] = True
-                else:
-                    kept.append(row)
-        return drop
+        seen.clear()
+        dups = set()
+        for i in ids:
+            if i in seen:
+                dups.add(i)
+            else:
+                seen.add(i)
+        return np.flatnonzero(np.fromiter((i in dups for i in ids), dtype=bool, count=len(ids)))
+
+
+def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Rows to drop among same-(trace_id, span_id) rows: in-progress copies of a complete span,
+    and copies equal in every column but source_file/source_record (e.g. one document read twice)."""
+    tids = df["trace_id"].to_numpy()
+    sids = df["span_id"].to_numpy()
+    inprog = df["in_progress"].to_numpy()
+    groups: dict[tuple, list[int]] = {}
+    for r in rows:
+        groups.setdefault((tids[r], sids[r]), []).append(int(r))
+    drop = np.zeros(len(df), dtype=bool)
+    content = [c for c in df.columns if c not in ("source_file", "source_record")]
+    for g in groups.values():
+        if len(g) < 2:
+            continue
+        complete = [r for r in g if not inprog[r]]
+        if complete and len(complete) < len(g):
+            drop[[r for r in g if inprog[r]]] = True
+            g = complete
+        kept: list[tuple] = []
+        for r in g:
+            row = tuple(_hashable(df.at[r, c]) for c in content)
+            if row in kept:
+                drop[r] = True
+            else:
+                kept.append(row)
+    return drop
 
 
 def _hashable(v: Any) -> Any:

@@ -554,7 +554,10 @@ def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
 
 
 def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
-    """Most frequent service-level call paths (root service → … → a service that calls no other)."""
+    """Most frequent service-level call paths (root service → … → a service that calls no other).
+
+    A path counts once per trace that contains it; ties are ordered by the path's text.
+    """
     spans, tree = ctx.spans, ctx.tree
     n = len(spans)
     if not n:
@@ -603,7 +606,9 @@ def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
     extended = pd.DataFrame({"t": t, "path": parent_path[hop_rows]}).drop_duplicates()
     m = pairs.merge(extended, on=["t", "path"], how="left", indicator=True)
     terminal = m[m["_merge"] == "left_only"]
-    counts = terminal.groupby("path")["t"].agg(["size", list]).sort_values("size", ascending=False, kind="stable")
+    counts = terminal.groupby("path")["t"].agg(["size", list])
+    counts["label"] = [labels[c] for c in counts.index]
+    counts = counts.sort_values(["size", "label"], ascending=[False, True], kind="stable")
     rows = []
     for code, rec in counts.head(top_n).iterrows():
         codes_t = np.asarray(rec["list"])

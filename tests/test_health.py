@@ -1,0 +1,338 @@
+"""health_report: literal spans per check, simulator scenarios with known truth, every real X-Ray/OTLP file."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.health import CHECKS, FINDING_COLUMNS
+
+from .test_structure import mk, snapshot, tid
+
+
+def rows(report: pd.DataFrame, check: str) -> pd.DataFrame:
+    return report[report["check"] == check].reset_index(drop=True)
+
+
+def one(report: pd.DataFrame, check: str) -> dict:
+    r = rows(report, check)
+    assert len(r) == 1, f"expected one {check} row, got {len(r)}"
+    return r.iloc[0].to_dict()
+
+
+GOOD = [
+    (1, 1, None, "web", "GET /", "server", 0, 100),
+    (1, 2, 1, "web", "call cart", "client", 10, 60),
+    (1, 3, 2, "cart", "GetCart", "server", 12, 58),
+]
+
+
+def test_clean_trace_has_no_findings_only_metrics():
+    r = tk.health_report(mk(GOOD))
+    assert list(r.columns) == list(FINDING_COLUMNS)
+    assert set(r["check"]) == {"trace_completeness", "error_trace_ratio", "span_error_rate", "p95_trace_latency_ms", "top_call_path"}
+    assert one(r, "trace_completeness")["value"] == 1.0
+    assert one(r, "top_call_path")["subject"] == "web → cart"
+
+
+def test_orphans_roots_duplicates_cycles():
+    spans = mk(
+        GOOD
+        + [
+            (2, 1, None, "web", "GET /", "server", 0, 10),
+            (2, 2, 77, "cart", "lost", "server", 1, 2),  # orphan
+            (2, 3, 2, "cart", "under-orphan", "internal", 1, 2),
+            (3, 1, None, "web", "r1", "server", 0, 10),
+            (3, 2, None, "web", "r2", "server", 0, 10),  # second root
+            (4, 5, 6, "web", "a", "server", 0, 1),  # no root at all: both orphans
+            (4, 7, 8, "web", "b", "server", 0, 1),
+            (5, 1, None, "web", "r", "server", 0, 10),
+            (5, 2, 1, "web", "x", "internal", 1, 2),
+            (5, 2, 1, "web", "x-again", "internal", 1, 2),  # duplicate id
+            (6, 3, 4, "web", "c1", "internal", 0, 1),  # cycle 3 <-> 4
+            (6, 4, 3, "web", "c2", "internal", 0, 1),
+        ]
+    )
+    before = snapshot(spans)
+    r = tk.health_report(spans)
+    pd.testing.assert_frame_equal(spans, before)
+    n_traces = 6
+    o = one(r, "orphan_spans")
+    assert (o["traces_affected"], o["spans_affected"]) == (2, 3)
+    assert o["example_trace_ids"] == [tid(2), tid(4)]
+    assert o["share"] == pytest.approx(2 / n_traces)
+    m = one(r, "multiple_roots")
+    assert (m["traces_affected"], m["spans_affected"], m["example_trace_ids"]) == (1, 2, [tid(3)])
+    nr = one(r, "no_root")
+    assert (nr["traces_affected"], nr["spans_affected"]) == (2, 4)  # traces 4 and 6
+    d = one(r, "duplicate_span_ids")
+    assert (d["traces_affected"], d["spans_affected"], d["severity"]) == (1, 2, "error")
+    c = one(r, "parent_cycles")
+    assert (c["traces_affected"], c["spans_affected"]) == (1, 2)
+    # errors first, then warnings, then info
+    sev = r["severity"].map({"error": 0, "warning": 1, "info": 2}).tolist()
+    assert sev == sorted(sev)
+    # only trace 1 is complete
+    assert one(r, "trace_completeness")["value"] == pytest.approx(1 / 6)
+    assert one(r, "trace_completeness")["traces_affected"] == 5
+
+
+def test_in_progress_inferred_truncated():
+    spans = mk(
+        [
+            (1, 1, None, "api", "GET", "server", 0, None),
+            (2, 1, None, "scorekeep", "GET", "server", 0, 50),
+            (2, 2, 1, "scorekeep", "DynamoDB", "client", 10, 30),
+            (2, 3, 2, "DynamoDB", "DynamoDB", "server", 10, 30),
+            (3, 1, None, "api", "GET", "server", 0, 5),
+        ],
+        inferred=[False, False, False, True, False],
+        attributes=[{}, {}, {"namespace": "aws"}, {}, {}],
+        resource=[{}, {}, {}, {}, {"xray.trace.LimitExceeded": True}],
+    )
+    r = tk.health_report(spans)
+    ip = one(r, "in_progress_spans")
+    assert (ip["traces_affected"], ip["spans_affected"], ip["example_trace_ids"]) == (1, 1, [tid(1)])
+    inf = one(r, "inferred_segments")
+    assert (inf["spans_affected"], inf["severity"]) == (1, "info")
+    assert "DynamoDB (1)" in inf["explanation"]
+    tr = one(r, "truncated_traces")
+    assert (tr["traces_affected"], tr["spans_affected"], tr["example_trace_ids"]) == (1, 1, [tid(3)])
+    co = one(r, "callee_only_services")
+    assert co["subject"] == "DynamoDB"
+    assert one(r, "trace_completeness")["value"] == pytest.approx(1 / 3)
+
+
+def test_uninstrumented_hop_named_by_caller_and_callee():
+    spans = mk(
+        [
+            # gateway -> frontend answered in trace 1, not in trace 2 (context dropped)
+            (1, 1, None, "gateway", "GET /", "server", 0, 100),
+            (1, 2, 1, "gateway", "proxy", "client", 1, 99),
+            (1, 3, 2, "frontend", "GET /", "server", 2, 98),
+            (2, 1, None, "gateway", "GET /", "server", 0, 100),
+            (2, 2, 1, "gateway", "proxy", "client", 1, 99),
+            # frontend's spans of trace 2 start a new trace 3
+            (3, 3, None, "frontend", "GET /", "server", 2, 98),
+            # a third party with no spans at all, found by URL host
+            (3, 4, 3, "frontend", "POST", "client", 10, 20),
+            # a database call: not flagged by default
+            (3, 5, 3, "frontend", "SELECT", "client", 30, 40),
+            # same-service internal child does not answer a client span
+            (3, 6, 3, "frontend", "call inventory", "client", 50, 60),
+            (3, 7, 6, "frontend", "serialize", "internal", 51, 52),
+        ],
+        attributes=[
+            {}, {"peer.service": "frontend"}, {}, {}, {"peer.service": "frontend"}, {},
+            {"url.full": "https://api.partner.example/v1/pay"}, {"db.system": "postgresql"},
+            {"server.address": "inventory"}, {},
+        ],
+    )
+    r = tk.health_report(spans, checks=["uninstrumented_hop"])
+    assert r["subject"].tolist() == ["gateway → frontend", "frontend → api.partner.example", "frontend → inventory"]
+    assert r["severity"].tolist() == ["warning", "info", "info"]
+    assert r["example_trace_ids"].tolist() == [[tid(2)], [tid(3)], [tid(3)]]
+    assert r["spans_affected"].tolist() == [1, 1, 1]
+    r2 = tk.health_report(spans, checks=["uninstrumented_hop"], include_databases=True)
+    assert "frontend → SELECT" in r2["subject"].tolist()
+
+
+def test_child_outside_parent_skew_suspects():
+    spans = mk(
+        [
+            (1, 1, None, "web", "GET", "server", 0, 100),
+            (1, 2, 1, "web", "call", "client", 10, 20),
+            (1, 3, 2, "inv", "serve", "server", 15, 25),  # ends 5 ms after its parent
+            (1, 4, 1, "web", "call2", "client", 30, 40),
+            (1, 5, 4, "inv", "serve", "server", 29.5, 39),  # starts 0.5 ms early
+            (1, 6, 1, "web", "publish", "producer", 50, 51),
+            (1, 7, 6, "mq", "consume", "consumer", 60, 200),  # async: never flagged
+        ]
+    )
+    r = tk.health_report(spans, checks=["child_outside_parent"])
+    assert r[["subject", "severity", "spans_affected"]].values.tolist() == [["web → inv", "warning", 2]]
+    r1 = tk.health_report(spans, checks=["child_outside_parent"], skew_tolerance_ms=1.0)
+    assert r1["spans_affected"].tolist() == [1]
+
+
+def test_high_cardinality_attribute():
+    n = 20
+    spans = mk(
+        [(t, 1, None, "api", "GET", "server", 0, 1) for t in range(1, n + 1)],
+        attributes=[{"user.id": f"u{t}", "route": "/x", "nested": {"a": [t]}} for t in range(n)],
+    )
+    r = tk.health_report(spans, checks=["high_cardinality_*"], cardinality_min_distinct=10, cardinality_min_ratio=0.5)
+    assert r["subject"].tolist() == ["nested", "user.id"]
+    assert r["value"].tolist() == [20.0, 20.0]
+    assert r["spans_affected"].tolist() == [20, 20]
+    assert len(tk.health_report(spans, checks=["high_cardinality_attribute"])) == 0  # default needs 100 distinct
+
+
+def test_seed_metrics_exact():
+    # durations 10, 20, ..., 100 ms; trace 3 has an error span in 'db'; trace 4 a fault in 'api'
+    rows_ = []
+    for t in range(1, 11):
+        rows_ += [(t, 1, None, "api", "GET", "server", 0, 10 * t), (t, 2, 1, "api", "q", "client", 1, 2), (t, 3, 2, "db", "q", "server", 1, 2)]
+    status = ["ok"] * 30
+    status[3 * 2 + 2] = "error"
+    fault = [False] * 30
+    fault[3 * 3] = True
+    r = tk.health_report(mk(rows_, status=status, fault=fault))
+    assert one(r, "error_trace_ratio")["value"] == pytest.approx(0.2)
+    assert one(r, "error_trace_ratio")["example_trace_ids"] == [tid(3), tid(4)]
+    er = rows(r, "span_error_rate")
+    assert er["subject"].tolist() == ["api", "db"]
+    assert er["value"].tolist() == pytest.approx([1 / 20, 1 / 10])
+    assert one(r, "p95_trace_latency_ms")["value"] == pytest.approx(np.percentile(np.arange(10, 101, 10), 95))
+    assert one(r, "p95_trace_latency_ms")["example_trace_ids"] == [tid(10)]
+    tp = one(r, "top_call_path")
+    assert (tp["subject"], tp["value"], tp["share"]) == ("api → db", 10.0, 1.0)
+
+
+def test_top_call_paths_counts_terminal_paths_once_per_trace():
+    spans = mk(
+        [
+            (1, 1, None, "a", "r", "server", 0, 10),
+            (1, 2, 1, "b", "x", "server", 1, 2),
+            (1, 3, 2, "c", "y", "server", 1, 2),
+            (1, 4, 1, "b", "x", "server", 3, 4),
+            (1, 5, 4, "c", "y", "server", 3, 4),  # same path twice in trace 1: counted once
+            (2, 1, None, "a", "r", "server", 0, 10),
+            (2, 2, 1, "b", "x", "server", 1, 2),  # a → b ends here
+            (2, 3, 1, "a", "inner", "internal", 3, 4),
+            (2, 4, 3, "c", "y", "server", 3, 4),  # a → c (through an internal span of a)
+        ]
+    )
+    r = tk.health_report(spans, checks=["top_call_path"])
+    assert r[["subject", "value"]].values.tolist() == [["a → b", 1.0], ["a → b → c", 1.0], ["a → c", 1.0]]
+
+
+def test_check_selection_and_errors():
+    spans = mk(GOOD)
+    assert tk.health_report(spans, checks=["orphan_spans"]).empty
+    with pytest.raises(tk.TraceKitError, match="unknown health check"):
+        tk.health_report(spans, checks=["no_such_check"])
+    with pytest.raises(tk.TraceKitError, match="missing columns"):
+        tk.health_report(pd.DataFrame({"trace_id": ["x"]}))
+    empty = tk.health_report(tk.empty_spans())
+    assert list(empty.columns) == list(FINDING_COLUMNS) and empty.empty
+    assert list(CHECKS)[:3] == ["duplicate_span_ids", "parent_cycles", "orphan_spans"]
+
+
+# ------------------------------------------------------------------------------ simulator
+
+
+def test_context_drop_scenario_names_the_hop():
+    sim = tk.simulate.simulate("context-drop", n_traces=600, seed=7)
+    truth = sim.truth
+    r = tk.health_report(sim.spans, checks=["uninstrumented_hop"])
+    warn = r[r["severity"] == "warning"]
+    assert warn["subject"].tolist() == [f"{truth.caller} → {truth.callee}"]
+    assert warn["traces_affected"].iloc[0] == truth.n_dropped > 0
+    originals = {a for a, _ in truth.dropped}
+    assert set(warn["example_trace_ids"].iloc[0]) <= originals
+
+
+def test_clock_skew_scenario_flags_the_skewed_service_pair():
+    sim = tk.simulate.simulate("clock-skew", n_traces=300, seed=3)
+    r = tk.health_report(sim.spans, checks=["child_outside_parent"])
+    assert len(r) == 1
+    assert r["subject"].iloc[0].endswith(f"→ {sim.truth.service}")
+    base = tk.health_report(tk.simulate.simulate("baseline", n_traces=300, seed=3).spans, checks=["child_outside_parent"])
+    assert base.empty
+
+
+# ------------------------------------------------------------------------------ real data
+
+XRAY_FILES = [
+    "aws-cli-examples-xray/batch-traces-get.rst.output.json",
+    "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json",
+    *[f"otel-contrib-awsxray-testdata/{n}.txt" for n in (
+        "awsMissingAwsField", "awsValidAwsFields", "ddbSample", "indepSubsegment", "indepSubsegmentWithInvalidSqlUrl",
+        "indepSubsegmentWithSql", "invalidNamespace", "minCauseIsExceptionId", "minCauseIsInvalid", "minInProgress",
+        "minOtherFields", "segmentValidationFailed", "serverSample")],
+    *[f"otel-contrib-awsxray-testdata-upstream/{n}.txt" for n in (
+        "indepSubsegmentWithContentLengthString", "indepSubsegmentWithLocalNamespace", "segmentWithParentId")],
+]
+OTLP_FILES = [
+    "jaeger/apiv3-snapshots/FindTraces.json",
+    "jaeger/apiv3-snapshots/GetTrace.json",
+    "jaeger/jaegerquery-fixture/otlp2jaeger-in.json",
+    "jaeger/memory-fixtures/otel_traces_01.json",
+    "jaeger-ui/utils-fixtures/otlp2jaeger-in-error.json",
+    "jaeger-ui/utils-fixtures/otlp2jaeger-in.json",
+    "jaeger-ui/utils-fixtures/otlp2jaeger-multi-in-combined.json",
+    "jaeger-ui/utils-fixtures/otlp2jaeger-multi-in.json.txt",
+    "opentelemetry-proto/trace.json",
+    "opentelemetry-specification/file-exporter.md.traces-example.jsonl",
+    "opentelemetry.io/getting-started.md.rust-stdout-exporter-output.json",
+]
+
+
+def _read(path, kind):
+    reader = tk.read_xray if kind == "xray" else tk.read_otlp
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return reader(path, errors="skip")
+
+
+@pytest.mark.parametrize(
+    "rel,kind", [(f, "xray") for f in XRAY_FILES] + [(f, "otlp") for f in OTLP_FILES], ids=lambda v: str(v).split("/")[-1]
+)
+def test_every_real_file_runs(real_traces, rel, kind):
+    spans = _read(real_traces / rel, kind)
+    before = snapshot(spans)
+    r = tk.health_report(spans)
+    pd.testing.assert_frame_equal(spans, before)
+    assert list(r.columns) == list(FINDING_COLUMNS)
+    n_traces = spans["trace_id"].nunique()
+    assert (r["traces_affected"] <= n_traces).all()
+    assert (r["spans_affected"] <= len(spans)).all()
+    if len(spans):
+        assert "trace_completeness" in set(r["check"])
+
+
+def test_integration_fixtures_run(real_traces):
+    files = sorted((real_traces / "jaeger" / "integration-fixtures-traces").glob("*.json"))
+    assert len(files) >= 30
+    spans = _read(files, "otlp")
+    r = tk.health_report(spans)
+    # example_trace.json: several root spans in one trace; multi_index_trace.json too
+    assert one(r, "multiple_roots")["traces_affected"] >= 1
+
+
+def test_real_expected_findings(real_traces):
+    # OTLP examples whose parents are not in the file
+    proto = tk.health_report(_read(real_traces / "opentelemetry-proto/trace.json", "otlp"))
+    assert (one(proto, "orphan_spans")["spans_affected"], one(proto, "no_root")["traces_affected"]) == (1, 1)
+    err = tk.health_report(_read(real_traces / "jaeger-ui/utils-fixtures/otlp2jaeger-in-error.json", "otlp"))
+    assert one(err, "orphan_spans")["spans_affected"] == 1
+    mem = tk.health_report(_read(real_traces / "jaeger/memory-fixtures/otel_traces_01.json", "otlp"))
+    assert one(mem, "orphan_spans")["traces_affected"] == 2
+    # duplicate span ids in the jaeger-query fixture
+    dup = tk.health_report(_read(real_traces / "jaeger/jaegerquery-fixture/otlp2jaeger-in.json", "otlp"))
+    d = one(dup, "duplicate_span_ids")
+    assert (d["traces_affected"], d["spans_affected"]) == (1, 2)
+    # inferred DynamoDB (and SNS) segments in X-Ray output
+    cli = tk.health_report(_read(real_traces / "aws-cli-examples-xray/batch-traces-get.rst.output.json", "xray"))
+    assert one(cli, "inferred_segments")["spans_affected"] == 1
+    assert rows(cli, "callee_only_services")["subject"].tolist() == ["DynamoDB"]
+    guide = tk.health_report(_read(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json", "xray"))
+    assert one(guide, "inferred_segments")["spans_affected"] == 2
+    assert rows(guide, "callee_only_services")["subject"].tolist() == ["DynamoDB", "SNS"]
+    # the in-progress segment
+    ip = tk.health_report(_read(real_traces / "otel-contrib-awsxray-testdata/minInProgress.txt", "xray"))
+    assert one(ip, "in_progress_spans")["spans_affected"] == 1
+    assert one(ip, "trace_completeness")["value"] == 0.0
+    # a remote subsegment sent on its own: its parent is missing and nothing answers the call
+    ind = tk.health_report(_read(real_traces / "otel-contrib-awsxray-testdata/indepSubsegment.txt", "xray"))
+    assert one(ind, "orphan_spans")["spans_affected"] == 1
+    assert one(ind, "uninstrumented_hop")["subject"].endswith("→ api.example.com")
+    # a whole real capture is clean
+    ddb = tk.health_report(_read(real_traces / "otel-contrib-awsxray-testdata/ddbSample.txt", "xray"))
+    assert one(ddb, "trace_completeness")["value"] == 1.0
+    assert not set(ddb["severity"]) & {"error", "warning"}

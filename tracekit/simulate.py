@@ -97,10 +97,10 @@ class AppConfig:
     start: str = "2026-03-02T14:00:00Z"  #: first request arrives at or after this time
     duration_s: float = 3600.0  #: requests arrive uniformly over this many seconds
     route_mix: tuple[tuple[str, float], ...] = (("products", 0.45), ("cart", 0.25), ("checkout", 0.30))
-    payments_fault_rate: float = 0.06  #: payments answers 503 (per attempt)
+    payments_fault_rate: float = 0.08  #: payments answers 503 (per attempt)
     cart_not_found_rate: float = 0.02  #: cart answers 404 (cart route only, per request)
-    dynamodb_throttle_rate: float = 0.005  #: a DynamoDB call answers 429 (then retried once)
-    inventory_fault_rate: float = 0.002  #: inventory answers 500 (per call)
+    dynamodb_throttle_rate: float = 0.002  #: a DynamoDB call answers 429 (then retried once)
+    inventory_fault_rate: float = 0.001  #: inventory answers 500 (per call)
     coldstart_rate: float = 0.01  #: a fulfillment invocation lands on a new Lambda environment
     items_min: int = 2  #: catalog's N+1 loop: items per product list, inclusive
     items_max: int = 12
@@ -181,7 +181,7 @@ class ErrorUndersampling(Truth):
     ≥ the route's threshold ``T = (1 - p) · 2**56`` (OTel ``ot=th:`` hex). ``inclusion`` has one row
     per population trace: trace_id, route, probability, th, sampled, has_error."""
 
-    probabilities: tuple[tuple[str, float], ...] = (("products", 0.5), ("cart", 0.25), ("checkout", 0.125))
+    probabilities: tuple[tuple[str, float], ...] = (("products", 0.5), ("cart", 0.5), ("checkout", 0.0625))
     n_population: int = 0
     n_sampled: int = 0
     error_share_population: float = 0.0  #: share of population traces with any span in error
@@ -944,7 +944,7 @@ DATASETS: dict[str, tuple[str, int, int, str, str]] = {
     "broken-context": ("context-drop", 1000, 13, "otlp",
                        "the gateway drops trace context for 10 % of requests; frontend starts new traces"),
     "sampled-errors": ("error-undersampling", 4000, 14, "otlp",
-                       "head sampling by route (checkout 1/8, cart 1/4, products 1/2): the sample under-represents errors"),
+                       "head sampling by route (checkout 1/16, cart and products 1/2): the sample under-represents errors"),
     "clock-skew": ("clock-skew", 500, 15, "otlp", "inventory-2's clock runs 120 ms ahead"),
     "bad-host": ("bad-host", 1000, 16, "otlp", "catalog-3 runs 2.1.0-rc1 and its product-list load is ~120 ms slower"),
     "cold-starts": ("cold-starts", 2000, 17, "xray", "fulfillment scales out half-way: half its invocations for 10 min are cold"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,27 +68,55 @@ def parse_json(data: bytes, name: str) -> Iterator[Document]:
         data = data[3:]
     if not data.strip():
         raise TraceFormatError("file is empty", file=name)
-    try:
-        yield Document(orjson.loads(data), name, None)
-        return
-    except orjson.JSONDecodeError as whole_err:
-        first_err = whole_err
-    lines = data.split(b"\n")
-    if len(lines) == 1 or not lines[0].strip().startswith((b"{", b"[")):
-        raise TraceFormatError(_json_reason(first_err, data), file=name) from None
-    last = len(lines)
-    while last > 0 and not lines[last - 1].strip():
-        last -= 1
-    for i, raw in enumerate(lines[:last], start=1):
-        if not raw.strip():
-            continue
+    # JSON lines when the first line alone is a complete value and more follows it. Checked
+    # first so that a big JSON-lines file is not parsed as one value (orjson's error would carry
+    # a str copy of the whole file) and its lines are parsed from memoryview slices (no copies).
+    nl = data.find(b"\n")
+    first: Any = _NOT_JSON
+    lead = _NON_SPACE.search(data)
+    if nl >= 0 and _NON_SPACE.search(data, nl + 1) and lead and lead.group() in (b"{", b"["):
         try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            truncated = i == last and not data.rstrip(b" \t\r").endswith(b"\n")
-            what = "file is truncated: last line is incomplete JSON" if truncated else "line is not valid JSON"
-            raise TraceFormatError(f"{what} ({exc})", file=name, record=f"line {i}") from None
-        yield Document(value, name, i)
+            first = orjson.loads(memoryview(data)[:nl])
+        except orjson.JSONDecodeError:
+            pass
+    if first is _NOT_JSON:
+        reason = None
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as whole_err:
+            reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
+        if reason is None:
+            yield Document(value, name, None)
+            return
+        raise TraceFormatError(reason, file=name) from None
+    yield from _json_lines(data, name, first, nl)
+
+
+_NOT_JSON = object()
+_NON_SPACE = re.compile(rb"\S")
+
+
+def _json_lines(data: bytes, name: str, first: Any, nl: int) -> Iterator[Document]:
+    yield Document(first, name, 1)
+    view = memoryview(data)
+    end = len(data)
+    pos, i = nl + 1, 1
+    while pos < end:
+        i += 1
+        nxt = data.find(b"\n", pos)
+        stop = end if nxt < 0 else nxt
+        if _NON_SPACE.search(data, pos, stop):
+            try:
+                value = orjson.loads(view[pos:stop])
+            except orjson.JSONDecodeError as exc:
+                last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
+                truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")
+                what = "file is truncated: last line is incomplete JSON" if truncated else "line is not valid JSON"
+                msg = f"{what} ({exc})"
+                del exc
+                raise TraceFormatError(msg, file=name, record=f"line {i}") from None
+            yield Document(value, name, i)
+        pos = stop + 1
 
 
 def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:

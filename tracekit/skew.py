@@ -12,7 +12,8 @@ with ``by="service"`` or ``by="host"``. Each node's estimate is solved jointly: 
 ``offset(server) − offset(client) ≈ midpoint difference``; starting from zero we take, for every
 node, the median over its pairs of what each pair implies given the other side's current
 estimate, and repeat until nothing moves (a few rounds). The solution is then re-anchored so
-the median node (weighted by pairs) has offset 0: the majority of clocks is taken as correct.
+that the clock of the median span (clocks weighted by how many spans they stamped) has offset
+0: the majority of the data is taken as correct.
 
 >>> import tracekit as tk
 >>> ms = 1_000_000
@@ -127,8 +128,9 @@ def detect_clock_skew(
     least ``min_violation_share`` of the pairs violating (a server span that fits inside its
     client span is no evidence of skew, however off-centre it sits: a client that spends time
     before sending or after receiving moves the midpoint without any clock being wrong).
-    With only two clocks the data cannot say which one is wrong; the clock whose offset comes
-    out lower is taken as the reference (0).
+    The data only gives offsets between clocks; the reference (0) is the clock of the median
+    span, so with two clocks the one that stamped more spans is taken as right (on a tie, the
+    one whose offset comes out lower).
     Nodes that take part in no pair are not listed. Sorted by ``|estimate_ms|``, largest first.
     The input is not modified.
 
@@ -152,22 +154,22 @@ def detect_clock_skew(
     # Gauss-Seidel: visit clocks with most pairs first, each takes the median its pairs imply
     order = np.argsort(who, kind="stable")
     bounds = np.searchsorted(who[order], np.arange(k + 1))
-    weights = np.bincount(who, minlength=k)
-    used = np.flatnonzero(weights)
-    visit = used[np.argsort(-weights[used], kind="stable")]
+    n_pairs = np.bincount(who, minlength=k)
+    used = np.flatnonzero(n_pairs)
+    visit = used[np.argsort(-n_pairs[used], kind="stable")]
+    weights = np.bincount(node, minlength=k)  # spans stamped by each clock
     for _ in range(max_rounds):
         before = est.copy()
         for node_ in visit:
             idx = order[bounds[node_]:bounds[node_ + 1]]
             est[node_] = np.median(est[other[idx]] + sign[idx] * o2[idx])
-        # re-anchor: the pair-weighted median clock is the reference
+        # re-anchor: the clock of the median span is the reference
         est[used] -= _weighted_median(est[used], weights[used])
         if np.max(np.abs(est - before)) < 1e-6:
             break
     implied = est[other] + sign * o2
     resid = np.abs(implied - est[who])
     spread = pd.Series(resid).groupby(who).median() * 1.4826
-    n_pairs = np.bincount(who, minlength=k)
     n_viol = np.bincount(who, weights=np.concatenate([viol, viol]).astype(float), minlength=k).astype(np.int64)
     spread_a = np.full(k, np.nan)
     spread_a[spread.index.to_numpy()] = spread.to_numpy()

@@ -1,0 +1,129 @@
+"""detect_clock_skew / adjust_clock_skew: literal pairs with known offsets, the clock-skew scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+from .test_structure import mk, snapshot
+
+
+def pairs(n, caller, callee, offset_ms, *, first_trace=1, callee_host=None, caller_host=None, jitter=None):
+    """n traces: caller client [0, 10] ms → callee server [2, 8] ms (+ offset): midpoints equal without skew."""
+    rows, res = [], []
+    for k in range(n):
+        t = first_trace + k
+        j = 0.0 if jitter is None else jitter[k]
+        rows += [
+            (t, 1, None, caller, "GET", "server", 0, 20),
+            (t, 2, 1, caller, "call", "client", 1, 11),
+            (t, 3, 2, callee, "serve", "server", 3 + offset_ms + j, 9 + offset_ms + j),
+        ]
+        res += [{"host.name": caller_host} if caller_host else {}] * 2 + [{"host.name": callee_host} if callee_host else {}]
+    return rows, res
+
+
+def test_single_skewed_service_estimate_and_shift():
+    rows, res = pairs(12, "web", "inv", 50.0, jitter=np.linspace(-0.5, 0.5, 12))
+    spans = mk(rows, resource=res)
+    before = snapshot(spans)
+    sk = tk.detect_clock_skew(spans)
+    pd.testing.assert_frame_equal(spans, before)
+    top = sk.iloc[0]
+    assert (top["service"], pd.isna(top["host"]), top["n_pairs"], bool(top["skewed"])) == ("inv", True, 12, True)
+    assert top["estimate_ms"] == pytest.approx(50.0, abs=1e-9)  # median of symmetric jitter
+    assert top["n_violations"] == 12 and top["violation_share"] == 1.0
+    # spread: 1.4826 x median |jitter| (jitter is linspace(-0.5, 0.5, 12))
+    assert top["spread_ms"] == pytest.approx(1.4826 * np.median(np.abs(np.linspace(-0.5, 0.5, 12))), abs=1e-6)
+    web = sk[sk["service"] == "web"].iloc[0]
+    assert web["estimate_ms"] == 0.0 and not web["skewed"]
+
+    fixed = tk.adjust_clock_skew(spans, sk)
+    pd.testing.assert_frame_equal(spans, before)
+    assert fixed.attrs["clock_shifts"] == [{"service": "inv", "host": None, "shift_ms": -50.0, "n_spans": 12}]
+    inv = (fixed["service"] == "inv").to_numpy()
+    assert (fixed.loc[inv, "start"] == spans.loc[inv, "start"] - pd.Timedelta(50, "ms")).all()
+    assert (fixed.loc[~inv, "start"] == spans.loc[~inv, "start"]).all()
+    assert fixed["clock_shift_ms"].tolist() == [0.0, 0.0, -50.0] * 12
+    assert (fixed["duration_ms"] == spans["duration_ms"]).all()
+    assert tk.health_report(fixed, checks=["child_outside_parent"]).empty
+    assert not tk.detect_clock_skew(fixed)["skewed"].any()
+
+
+def test_per_host_estimate_only_shifts_that_host():
+    r1, s1 = pairs(10, "web", "inv", 0.0, callee_host="inv-1", caller_host="web-1")
+    r2, s2 = pairs(10, "web", "inv", -30.0, first_trace=100, callee_host="inv-2", caller_host="web-1")
+    r3, s3 = pairs(10, "web", "inv", 0.0, first_trace=200, callee_host="inv-3", caller_host="web-1")
+    spans = mk(r1 + r2 + r3, resource=s1 + s2 + s3)
+    sk = tk.detect_clock_skew(spans)
+    assert sk[["service", "host", "estimate_ms", "skewed"]].iloc[0].tolist() == ["inv", "inv-2", -30.0, True]
+    assert sk["skewed"].sum() == 1
+    fixed = tk.adjust_clock_skew(spans)
+    assert fixed.attrs["clock_shifts"] == [{"service": "inv", "host": "inv-2", "shift_ms": 30.0, "n_spans": 10}]
+    by_service = tk.detect_clock_skew(spans, by="service")
+    assert by_service["host"].isna().all() and len(by_service) == 2
+
+
+def test_skew_propagates_through_a_chain_and_majority_is_reference():
+    # web -> a (skew +20) -> b (no skew): b's pairs against a say -20, but b is anchored via a
+    rows, res = [], []
+    for t in range(1, 11):
+        rows += [
+            (t, 1, None, "web", "GET", "server", 0, 100),
+            (t, 2, 1, "web", "call a", "client", 10, 90),
+            (t, 3, 2, "a", "serve", "server", 40, 100),  # +20: centred would be 20..80
+            (t, 4, 3, "a", "call b", "client", 50, 90),  # a's clock (true 30..70)
+            (t, 5, 4, "b", "serve", "server", 40, 60),  # true clock, centred in the true 30..70
+            (t, 6, 1, "web", "call c", "client", 91, 99),
+            (t, 7, 6, "c", "serve", "server", 93, 97),
+        ]
+    sk = tk.detect_clock_skew(mk(rows), min_pairs=5).set_index("service")
+    assert sk.loc["a", "estimate_ms"] == pytest.approx(20.0)
+    assert sk.loc["b", "estimate_ms"] == pytest.approx(0.0)
+    assert sk.loc["c", "estimate_ms"] == pytest.approx(0.0)
+    assert sk["skewed"].to_dict() == {"a": True, "b": False, "c": False, "web": False}
+
+
+def test_off_centre_but_inside_is_not_skew():
+    # the server sits early inside its client span every time (client does work after the call)
+    rows = []
+    for t in range(1, 21):
+        rows += [(t, 1, None, "web", "GET", "server", 0, 20), (t, 2, 1, "web", "call", "client", 1, 19),
+                 (t, 3, 2, "inv", "serve", "server", 2, 6)]
+    sk = tk.detect_clock_skew(mk(rows))
+    inv = sk[sk["service"] == "inv"].iloc[0]
+    assert inv["estimate_ms"] == pytest.approx(-6.0) and inv["n_violations"] == 0 and not inv["skewed"]
+    assert tk.adjust_clock_skew(mk(rows)).attrs["clock_shifts"] == []
+
+
+def test_too_few_pairs_or_no_pairs():
+    rows, res = pairs(3, "web", "inv", 50.0)
+    assert not tk.detect_clock_skew(mk(rows)).iloc[0]["skewed"]  # 3 < min_pairs=10
+    assert tk.detect_clock_skew(mk(rows), min_pairs=3).iloc[0]["skewed"]
+    assert tk.detect_clock_skew(mk([(1, 1, None, "a", "x", "server", 0, 1)])).empty
+    with pytest.raises(tk.TraceKitError, match="by must be"):
+        tk.detect_clock_skew(mk(rows), by="pod")
+    with pytest.raises(tk.TraceKitError, match="no span's resource names a host"):
+        tk.detect_clock_skew(mk(rows), by="host")
+    with pytest.raises(tk.TraceKitError, match="missing columns"):
+        tk.adjust_clock_skew(mk(rows), pd.DataFrame({"service": ["a"]}))
+
+
+def test_clock_skew_scenario_within_tolerance():
+    sim = tk.simulate.simulate("clock-skew", n_traces=400, seed=11)
+    truth = sim.truth
+    sk = tk.detect_clock_skew(sim.spans)
+    flagged = sk[sk["skewed"]]
+    assert flagged[["service", "host"]].values.tolist() == [[truth.service, truth.host]]
+    # tolerance: 1 ms (network latencies in the simulator are ~0.4 ms each way)
+    assert flagged["estimate_ms"].iloc[0] == pytest.approx(truth.offset_ms, abs=1.0)
+    assert flagged["n_pairs"].iloc[0] >= 50
+    fixed = tk.adjust_clock_skew(sim.spans, sk)
+    assert len(fixed.attrs["clock_shifts"]) == 1
+    assert tk.health_report(fixed, checks=["child_outside_parent"]).empty
+    base = tk.detect_clock_skew(tk.simulate.simulate("baseline", n_traces=400, seed=11).spans)
+    assert not base["skewed"].any()
+    assert base["estimate_ms"].abs().max() < 10.0

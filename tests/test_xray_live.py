@@ -46,6 +46,7 @@ FAKE_KEY = "AKIATRACEKITFAKE0001"
 FAKE_SECRET = "tracekitFakeSecretDoNotLeak/0123456789abcdef"
 FAKE_TOKEN = "tracekitFakeSessionTokenDoNotLeak0123456789"
 REGION = "us-east-1"
+N_SIM_SPANS = 288  # simulate("baseline", n_traces=12, seed=5): fixed by the seed
 
 
 # ----------------------------------------------------------------------------------------------- fixtures
@@ -88,27 +89,15 @@ def _tid(t0: int, n: int) -> str:
     return f"1-{t0:08x}-{n:024x}"
 
 
-def _documents(now: float, n_traces: int = 7) -> list[dict]:
-    """Hand-made segment documents, all finished inside [now-100, now-10]: per trace a root segment with
-    one remote subsegment and a downstream service segment whose parent is that subsegment.
-    Trace k has k % 3 extra subsegments under the root."""
-    docs = []
-    for k in range(n_traces):
-        t = now - 100 + k * 5
-        tid = _tid(int(t), k + 1)
-        root, sub, down = f"{k + 1:04x}000000000001", f"{k + 1:04x}000000000002", f"{k + 1:04x}000000000003"
-        extra = [{"id": f"{k + 1:04x}0000000001{j:02x}", "name": f"step-{j}", "start_time": t + 0.01 * j,
-                  "end_time": t + 0.01 * j + 0.005} for j in range(k % 3)]
-        docs.append({"trace_id": tid, "id": root, "name": "frontend", "start_time": t, "end_time": t + 2.5,
-                     "http": {"request": {"method": "GET", "url": f"https://shop.example/p/{k}"},
-                              "response": {"status": 500 if k == 3 else 200}},
-                     **({"fault": True} if k == 3 else {}),
-                     "annotations": {"customer_tier": "gold" if k % 2 else "free"},
-                     "subsegments": [{"id": sub, "name": "checkout", "namespace": "remote", "start_time": t + 0.1,
-                                      "end_time": t + 2.0}, *extra]})
-        docs.append({"trace_id": tid, "id": down, "name": "checkout", "parent_id": sub, "start_time": t + 0.2,
-                     "end_time": t + 1.9, "http": {"response": {"status": 200}}})
-    return docs
+def _simulated_documents(now: float, n_traces: int = 12) -> list[dict]:
+    """The simulator's shop traffic as X-Ray segment documents (no inferred segments: X-Ray makes those),
+    all finished inside [now-240 s, now-170 s]: moto only lists traces strictly inside the query window."""
+    from tracekit.io.write import xray_segment_documents
+    from tracekit.simulate import AppConfig, simulate
+
+    start = pd.Timestamp(now - 240, unit="s", tz="UTC").floor("s")
+    sim = simulate("baseline", n_traces=n_traces, seed=5, config=AppConfig(start=start.isoformat(), duration_s=60))
+    return xray_segment_documents(sim.spans, inferred=False)
 
 
 def _as_batch(docs: list[dict]) -> dict:
@@ -128,10 +117,10 @@ def _comparable(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture()
 def uploaded(moto_url):
-    """Seven finished traces uploaded to moto with PutTraceSegments; returns (docs, start, end)."""
+    """Twelve simulated traces uploaded to moto with PutTraceSegments; returns (docs, start, end)."""
     _reset(moto_url)
     now = time.time()
-    docs = _documents(now)
+    docs = _simulated_documents(now)
     xr = boto3.client("xray", endpoint_url=moto_url, region_name=REGION)
     resp = xr.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in docs])
     assert resp["UnprocessedTraceSegments"] == []
@@ -149,13 +138,12 @@ def test_fetch_from_moto_returns_every_trace_and_span(moto_url, uploaded, tmp_pa
                                 lambda params, **kw: sizes.append(len(params["TraceIds"])))
     spans = fetch_xray(start, end, client=client, cache_dir=tmp_path / "c", progress=False, max_workers=3)
     expected = tk.read_xray(_as_batch(docs))
-    # 7 traces x (root + remote subsegment + downstream segment) + 0+1+2+0+1+2+0 extra subsegments
-    assert len(expected) == 7 * 3 + 6
-    assert spans["trace_id"].nunique() == 7
+    assert len(expected) == N_SIM_SPANS  # the simulator's 288 spans, every one
+    assert spans["trace_id"].nunique() == 12
     pd.testing.assert_frame_equal(_comparable(spans), _comparable(expected))
-    assert sorted(sizes) == [2, 5]  # 7 ids -> one call of 5 and one of 2
+    assert sorted(sizes) == [2, 5, 5]  # 12 ids -> calls of 5, 5 and 2
     info = spans.attrs["xray_fetch"]
-    assert info["got"]["traces"] == 7 and info["got"]["segments_this_run"] == 14
+    assert info["got"]["traces"] == 12 and info["got"]["segments_this_run"] == len(docs)
     assert info["got"]["unprocessed_ids"] == [] and info["got"]["missing_ids"] == []
     assert info["asked"]["region"] == REGION and info["asked"]["filter_expression"] is None
     assert spans.attrs["unprocessed_trace_ids"] == ()
@@ -180,19 +168,22 @@ def test_cache_loads_offline_and_holds_no_credentials(moto_url, uploaded, tmp_pa
     # a second call resumes: nothing is asked again
     again = fetch_xray(start, end, endpoint_url=moto_url, region=REGION, cache_dir=cache, progress=False)
     assert again.attrs["xray_fetch"]["got"]["requests_this_run"] == 0
-    assert again.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 7
+    assert again.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 12
     assert len(again) == len(spans)
 
 
 def test_summaries_from_moto(moto_url, uploaded):
     docs, start, end = uploaded
-    df = fetch_xray_summaries(start, end, endpoint_url=moto_url, region=REGION, window="2min")
+    # windows of 4 min: the boundary (now-60 s) is clear of the traffic, which moto needs wholly inside one window
+    df = fetch_xray_summaries(start, end, endpoint_url=moto_url, region=REGION, window="4min")
     assert sorted(df["xray_trace_id"]) == sorted({d["trace_id"] for d in docs})
     assert df["trace_id"].str.len().eq(32).all()
-    assert df["has_fault"].sum() == 1  # trace 3 carries fault=true
-    assert len(df.attrs["xray_summaries"]["asked"]["windows"]) == 3  # 6 minutes in 2-minute windows
+    # moto: HasFault when a top-level document has a "fault" key at all (FORMATS.md section 7)
+    assert df["has_fault"].sum() == len({d["trace_id"] for d in docs if "fault" in d})
+    assert len(df.attrs["xray_summaries"]["asked"]["windows"]) == 2  # 6 minutes in 4-minute windows
 
 
+@pytest.mark.slow  # botocore's own backoff: a few seconds
 def test_throttling_is_retried_by_botocore(moto_url, uploaded):
     """Two ThrottlingException answers, then the real server: adaptive retries get through."""
     docs, start, end = uploaded
@@ -239,7 +230,7 @@ def test_cli_fetch_xray_writes_gz_that_read_xray_loads(moto_url, uploaded, tmp_p
     assert args.handler is cli_xray.run
     assert cli_xray.run(args) == 0
     raw = json.loads(gzip.decompress(out.read_bytes()))
-    assert len(raw["Traces"]) == 7 and raw["UnprocessedTraceIds"] == []
+    assert len(raw["Traces"]) == 12 and raw["UnprocessedTraceIds"] == []
     loaded = tk.read_xray(out)
     pd.testing.assert_frame_equal(_comparable(loaded), _comparable(tk.read_xray(_as_batch(docs))))
     _no_secrets(out.read_bytes().decode("latin-1"))
@@ -372,8 +363,9 @@ class LimitedXRay:
     unprocessed, and ``fail_on_call`` raising on the n-th BatchGetTraces call (an interrupted fetch)."""
 
     def __init__(self, traces: dict[str, dict], *, flaky=(), never=(), fail_on_call=None, fail_with=None,
-                 malformed=()):
+                 malformed=(), delay=0.0):
         self.traces = traces
+        self.delay = delay
         self.flaky, self.never = set(flaky), set(never)
         self.fail_on_call, self.fail_with = fail_on_call, fail_with
         self.malformed = set(malformed)
@@ -406,6 +398,7 @@ class LimitedXRay:
             raise ClientError({"Error": {"Code": "InvalidRequestException", "Message": "Too many ids"}},
                               "BatchGetTraces")
         if NextToken is None:
+            time.sleep(self.delay)
             self.batch_calls.append(list(TraceIds))
             if self.fail_on_call is not None and len(self.batch_calls) == self.fail_on_call:
                 raise self.fail_with
@@ -450,6 +443,25 @@ def test_limits_parallel_unprocessed_and_max_traces(real_traces):
     fake2 = LimitedXRay(traces)
     few = fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=fake2, max_traces=7, progress=False)
     assert few["trace_id"].nunique() == 7 and sorted(len(c) for c in fake2.batch_calls) == [2, 5]
+
+
+def test_progress_bar_counts_traces(real_traces, capsys):
+    traces = _real_traces_dict(real_traces, 6)
+    spans = fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=LimitedXRay(traces), max_workers=2)
+    err = capsys.readouterr().err
+    assert "X-Ray traces" in err and "6/6" in err
+    assert spans["trace_id"].nunique() == 6
+
+
+def test_first_failure_stops_the_remaining_chunks(real_traces, tmp_path):
+    traces = _real_traces_dict(real_traces, 40)  # 8 chunks
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "BatchGetTraces")
+    fake = LimitedXRay(traces, fail_on_call=1, fail_with=denied, delay=0.05)  # calls slow enough to cancel some
+    with pytest.raises(tk.TraceKitError, match="xray:BatchGetTraces") as ei:
+        fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=fake, max_workers=2, progress=False,
+                   cache_dir=tmp_path / "c")
+    assert type(ei.value).__name__ == "XRayPermissionError"
+    assert len(fake.batch_calls) < 8  # chunks not yet started were cancelled
 
 
 def test_resume_after_interrupt(real_traces, tmp_path):

@@ -609,10 +609,16 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                 for c in chunks:
                     one_chunk(c)
             else:
-                with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tracekit-xray") as ex:
+                ex = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tracekit-xray")
+                try:
                     futures = [ex.submit(one_chunk, c) for c in chunks]
                     for f in futures:
                         f.result()
+                except BaseException:
+                    # first failure: drop the chunks not started, let running ones finish (their pages are cached)
+                    ex.shutdown(wait=True, cancel_futures=True)
+                    raise
+                ex.shutdown(wait=True)
         finally:
             if bar is not None:
                 bar.close()

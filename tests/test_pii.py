@@ -1,0 +1,159 @@
+"""find_pii and redact: each built-in pattern, key globs, nesting, stable hashes, input untouched."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.pii import PATTERNS
+
+from .test_structure import mk, snapshot
+
+
+def one_span(attributes=None, resource=None, events=None, status_message=None, links=None):
+    extra = {"attributes": [attributes or {}], "resource": [resource or {}], "events": [events or []],
+             "links": [links or []], "status_message": [status_message]}
+    return mk([(1, 1, None, "api", "GET", "server", 0, 1)], **extra)
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("contact: jane.doe+x@mail.example.co.uk", "email"),
+        ("card 4111-1111-1111-1111 charged", "card"),
+        ("amex 378282246310005", "card"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9xyz", "bearer"),
+        ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl", "jwt"),
+        ("key AKIAIOSFODNN7EXAMPLE used", "aws_access_key"),
+        ("GET /x?api_key=abcdef0123456789", "api_key"),
+        ("from 192.168.10.254", "ipv4"),
+        ("from 2001:db8::8a2e:370:7334 ok", "ipv6"),
+        ("loopback ::1", "ipv6"),
+    ],
+)
+def test_each_builtin_pattern(text, kind):
+    found = tk.find_pii(one_span({"msg": text}))
+    assert kind in found["kind"].tolist()
+    # the excerpt never shows the value itself
+    assert all(len(e) <= 5 for e in found["excerpt"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111-1111-1111-1112",  # fails Luhn
+        "1691076354768025000",  # a nanosecond timestamp (19 digits, fails the prefix check)
+        "version 1.2.3.4.5",  # not an IPv4 address (more groups)
+        "999.1.1.1",
+        "at 12:30:45",  # a time, not IPv6
+        "user@localhost",  # no top-level domain
+        "bearer abc",  # too short for a token
+    ],
+)
+def test_near_misses_are_not_reported(text):
+    assert tk.find_pii(one_span({"msg": text})).empty
+
+
+def test_numbers_are_not_scanned_and_user_keys_are():
+    spans = one_span({"n": 4111111111111111, "enduser.id": "u-42", "user": "bob"}, resource={"host.ip": "10.0.0.1"})
+    f = tk.find_pii(spans)
+    assert f[["location", "key", "kind"]].values.tolist() == [
+        ["attributes", "enduser.id", "user_key"],
+        ["attributes", "user", "user_key"],
+        ["resource", "host.ip", "ipv4"],
+    ]
+    assert f["trace_id"].iloc[0] == f"{1:032x}" and f["service"].iloc[0] == "api"
+
+
+def test_nested_events_links_and_status_message():
+    spans = one_span(
+        {"metadata.app": {"owner": {"email": "x@corp.example"}}, "ips": ["10.1.1.1", "no"]},
+        events=[{"time": 0, "name": "exception", "attributes": {"exception.message": "user a@b.example failed"}}],
+        links=[{"trace_id": "0" * 32, "span_id": "1" * 16, "attributes": {"client.address": "10.9.9.9"}}],
+        status_message="card 4111111111111111 declined",
+    )
+    f = tk.find_pii(spans)
+    assert f[["location", "key", "kind"]].values.tolist() == [
+        ["attributes", "metadata.app.owner.email", "email"],
+        ["attributes", "ips", "ipv4"],
+        ["events[0]", "exception.message", "email"],
+        ["links[0]", "client.address", "ipv4"],
+        ["status_message", "", "card"],
+    ]
+
+
+def test_find_pii_custom_patterns_and_keys():
+    spans = one_span({"order": "ORD-12345-XY", "tenant": "acme"})
+    f = tk.find_pii(spans, patterns=[r"ORD-\d{5}"], keys=["tenant"])
+    assert f["kind"].tolist() == [r"ORD-\d{5}", "user_key"]
+    with pytest.raises(tk.TraceKitError, match="neither a built-in"):
+        tk.find_pii(spans, patterns=["(unclosed"])
+
+
+def sha(v: str, salt: str = "") -> str:
+    return "sha256:" + hashlib.sha256((salt + v).encode()).hexdigest()[:12]
+
+
+def test_redact_keys_hash_is_stable_and_joinable():
+    spans = mk(
+        [(1, 1, None, "api", "GET", "server", 0, 1), (2, 1, None, "api", "GET", "server", 0, 1)],
+        attributes=[
+            {"user.email": "ann@example.com", "http.request.header.authorization": "Bearer tok123456789", "n": 1},
+            {"user.email": "ann@example.com", "http.request.header.cookie": ["a=1", "b=2"], "keep": "x"},
+        ],
+    )
+    before = snapshot(spans)
+    out = tk.redact(spans, keys=["user.email", "http.request.header.*"])
+    pd.testing.assert_frame_equal(spans, before)
+    a0, a1 = out.loc[0, "attributes"], out.loc[1, "attributes"]
+    assert a0 == {"user.email": sha("ann@example.com"), "http.request.header.authorization": sha("Bearer tok123456789"), "n": 1}
+    assert a1["user.email"] == a0["user.email"]  # same value, same token: joins still work
+    assert a1["http.request.header.cookie"] == sha(repr(["a=1", "b=2"]))
+    assert a1["keep"] == "x"
+    assert out.attrs["redaction"] == {"keys": ["user.email", "http.request.header.*"], "patterns": [], "method": "hash",
+                                      "values_replaced": 4}
+    salted = tk.redact(spans, keys=["user.email"], salt="s3cret")
+    assert salted.loc[0, "attributes"]["user.email"] == sha("ann@example.com", "s3cret")
+    assert "s3cret" not in repr(salted.attrs)
+
+
+def test_redact_patterns_inside_text_everywhere_and_mask():
+    spans = one_span(
+        {"msg": "mail ann@example.com from 10.0.0.7", "nested": {"deep": ["call 4111 1111 1111 1111"]}},
+        resource={"host.ip": "10.0.0.1"},
+        events=[{"time": 0, "name": "log", "attributes": {"m": "ann@example.com"}}],
+        status_message="failed for ann@example.com",
+    )
+    out = tk.redact(spans, patterns=["email", "ipv4", "card"])
+    a = out.loc[0, "attributes"]
+    assert a["msg"] == f"mail {sha('ann@example.com')} from {sha('10.0.0.7')}"
+    assert a["nested"] == {"deep": [f"call {sha('4111 1111 1111 1111')}"]}
+    assert out.loc[0, "resource"] == {"host.ip": sha("10.0.0.1")}
+    assert out.loc[0, "events"][0]["attributes"] == {"m": sha("ann@example.com")}
+    assert out.loc[0, "status_message"] == f"failed for {sha('ann@example.com')}"
+    assert str(out["status_message"].dtype) == str(spans["status_message"].dtype)
+    masked = tk.redact(spans, patterns=["email"], method="mask")
+    assert masked.loc[0, "attributes"]["msg"] == "mail **** from 10.0.0.7"
+    assert tk.find_pii(tk.redact(spans)).empty  # default: everything find_pii finds
+
+
+def test_redact_bad_method():
+    with pytest.raises(tk.TraceKitError, match="method must be"):
+        tk.redact(one_span(), keys=["x"], method="drop")
+
+
+def test_builtin_names_are_stable():
+    assert list(PATTERNS) == ["email", "card", "bearer", "jwt", "aws_access_key", "api_key", "ipv4", "ipv6"]
+
+
+def test_real_xray_user_and_client_ip(real_traces):
+    spans = tk.read_xray(real_traces / "otel-contrib-awsxray-testdata/serverSample.txt")
+    f = tk.find_pii(spans)
+    assert "ipv4" in set(f["kind"])  # http.request.client_ip
+    out = tk.redact(spans)
+    assert tk.find_pii(out).empty
+    ddb = tk.read_xray(real_traces / "otel-contrib-awsxray-testdata/ddbSample.txt")
+    assert "user_key" in set(tk.find_pii(ddb)["kind"])  # the segment's "user" field

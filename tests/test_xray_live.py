@@ -572,7 +572,10 @@ def aws_resources(moto_url):
     ecs.register_task_definition(family="checkout", containerDefinitions=[
         {"name": "checkout", "image": "example/checkout:1", "memory": 256},
         {"name": "xray-daemon", "image": "public.ecr.aws/xray/aws-xray-daemon:3.x", "memory": 64}])
-    ecs.register_task_definition(family="billing", containerDefinitions=[
+    ecs.register_task_definition(family="billing", containerDefinitions=[  # revision 1 had the daemon ...
+        {"name": "billing", "image": "example/billing:6", "memory": 256},
+        {"name": "xray-daemon", "image": "amazon/aws-xray-daemon", "memory": 64}])
+    ecs.register_task_definition(family="billing", containerDefinitions=[  # ... revision 2 dropped it
         {"name": "billing", "image": "example/billing:7", "memory": 256}])
     ag = boto3.client("apigateway", **kw)
     api = ag.create_rest_api(name="shop")
@@ -600,7 +603,7 @@ def _audit_spans() -> pd.DataFrame:
         ("a000000000000008", "a000000000000003", "checkout", "fraud-check", "client", 705, 710),
         ("a000000000000009", "a000000000000003", "search", "search", "server", 705, 710),
     ]
-    cols = list(zip(*rows))
+    cols = list(zip(*rows, strict=True))
     return tk.spans_from_columns({
         "trace_id": [t] * len(rows), "span_id": list(cols[0]), "parent_id": list(cols[1]),
         "service": list(cols[2]), "name": list(cols[3]), "kind": list(cols[4]),
@@ -629,6 +632,7 @@ def test_coverage_audit_against_moto(aws_resources):
     assert row("ecs-task-definition", "checkout").finding == "traced"
     assert row("ecs-task-definition", "checkout").segments == 5
     assert row("ecs-task-definition", "billing").tracing_detail == "no X-Ray daemon or ADOT collector container"
+    assert row("ecs-task-definition", "billing").resource.endswith("task-definition/billing:2")  # latest only
     assert row("ecs-task-definition", "billing").finding.startswith("calls reach it but it sends no segments")
     assert row("apigateway-stage", "shop/prod").tracing_enabled and row("apigateway-stage", "shop/prod").finding == "traced"
     assert row("apigateway-stage", "shop/prod").last_seen == s0 + pd.Timedelta("900ms")

@@ -522,7 +522,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                     f"{str(cdir)!r} holds a different fetch (asked {old.get('query')}); give another cache_dir "
                     "so one directory always holds one query")
             manifest = old
-    runstamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    runstamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     run_rec = {"started": runstamp, "status": "running"}
     manifest["runs"].append(run_rec)
 
@@ -643,7 +643,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
 
     asked = list(ids)
     missing = sorted(set(asked) - run.fetched - run.unprocessed)
-    run_rec.update(status="complete", finished=_dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    run_rec.update(status="complete", finished=_dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f"))
     save_manifest(fetched_ids=sorted(run.fetched & set(asked)), unprocessed_ids=sorted(run.unprocessed),
                   missing_ids=missing)
 
@@ -876,7 +876,7 @@ def sampling_rules_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for r in records:
         rule = r.get("SamplingRule") or {}
-        row = {c: rule.get(k) for c, k in zip(_RULE_COLUMNS, _RULE_KEYS)}
+        row = {c: rule.get(k) for c, k in zip(_RULE_COLUMNS, _RULE_KEYS, strict=True)}
         row["attributes"] = dict(rule.get("Attributes") or {})
         row["created_at"] = _epoch(r.get("CreatedAt"))
         row["modified_at"] = _epoch(r.get("ModifiedAt"))
@@ -975,7 +975,13 @@ def _lambda_rows(client: Any) -> list[dict]:
 
 def _ecs_rows(client: Any) -> list[dict]:
     rows = []
+    latest: dict[str, tuple[int, str]] = {}  # family -> (revision, arn): audit what runs now, not old revisions
     for arn in _paged(client, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
+        family, _, rev = arn.rsplit("/", 1)[-1].rpartition(":")
+        r = int(rev) if rev.isdigit() else 0
+        if family not in latest or r > latest[family][0]:
+            latest[family] = (r, arn)
+    for _family, (_rev, arn) in sorted(latest.items()):
         td = client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
         containers = td.get("containerDefinitions") or []
         sidecars = [c.get("name") for c in containers
@@ -1079,7 +1085,7 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
                          "finding": f"{what}: {check} not audited ({err})"})
 
     seen, called = _seen_services(spans)
-    seen_by = {s: r for s, r in zip(seen["service"], seen.to_dict("records"))}
+    seen_by = {s: r for s, r in zip(seen["service"], seen.to_dict("records"), strict=True)}
     matched: set[str] = set()
     out = []
     for r in rows:

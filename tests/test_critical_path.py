@@ -358,3 +358,27 @@ def test_real_onlineboutique_sections_tile_every_root(real_traces):
     bd = critical_path_breakdown(cp, by="service")
     assert bd["share"].sum() == pytest.approx(1.0)
     assert bd["traces"].max() == 116
+
+
+# ------------------------------------------------------------------ one simulated dataset, two formats
+def test_same_answers_from_xray_and_otlp_files(tmp_path):
+    from tracekit.io.write import write_otlp, write_xray
+
+    sim = tk.simulate.simulate("db-lock", n_traces=300, seed=3)
+    x = tk.read_xray(write_xray(sim.spans, tmp_path / "t.json"))
+    o = tk.read_otlp(write_otlp(sim.spans, tmp_path / "t.jsonl"))
+    co = critical_path(o)
+    assert co.attrs["failures"] == ()
+    # X-Ray adds inferred segments for AWS calls; dropping them gives the OTLP answer, section by section
+    cx = critical_path(x, inferred="drop")
+    cols = ["trace_id", "span_id", "service", "start", "end", "duration_ms", "section_index"]
+    pd.testing.assert_frame_equal(cx[cols], co[cols])
+    # keeping them moves DynamoDB/SQS wait to those (inferred) services; totals are unchanged
+    ck = critical_path(x)
+    bo = critical_path_breakdown(co).set_index("service")["cp_ms"]
+    bk = critical_path_breakdown(ck).set_index("service")["cp_ms"]
+    assert bk.sum() == pytest.approx(bo.sum(), abs=1e-6)
+    assert {"DynamoDB", "SQS"} <= set(bk.index) and not {"DynamoDB", "SQS"} & set(bo.index)
+    assert bk["payments"] == pytest.approx(bo["payments"]) and bk["cart"] < bo["cart"]
+    # and the simulated truth: the slowed service dominates
+    assert bo.index[0] == sim.truth.service

@@ -1,0 +1,604 @@
+"""TraceExplorer: pick a trace, look at its waterfall, open a span — inside Jupyter.
+
+The widget is a thin ipywidgets shell. Everything it knows lives in :class:`ExplorerState`, a
+frozen dataclass whose methods are pure: each takes the state and returns a new one
+(``select_trace``, ``click``, ``toggle_collapse``, ``with_filter``, ``next_slowest``, …) or data
+derived from it (``trace_table``, ``waterfall``, ``figure``, ``span_details``,
+``details_html``). Widget callbacks only call those methods and redraw what changed, so tests
+drive the state directly (plotly click events fire only in a live front end).
+
+Requires the ``jupyter`` extra (ipywidgets, plotly, anywidget — plotly ≥ 6's FigureWidget is
+an anywidget). :class:`ExplorerState` itself needs plotly only for :meth:`ExplorerState.figure`.
+
+>>> import tracekit as tk
+>>> from tracekit.widgets import ExplorerState
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+...     "parent_id": [None, "1" * 16, None], "service": ["api", "db", "api"],
+...     "name": ["GET /", "query", "GET /health"],
+...     "start": [0, 1_000_000, 0], "end": [9_000_000, 8_000_000, 2_000_000]})
+>>> s = ExplorerState.from_spans(spans)
+>>> s.trace_id == "a" * 32, s.trace_table()["duration_ms"].tolist()
+(True, [9.0, 2.0])
+>>> s = s.click(1)                      # the waterfall's second row
+>>> s.span_id == "2" * 16, s.span_details()["header"]["service"]
+(True, 'db')
+>>> s.next_slowest().trace_id == "b" * 32
+True
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError, require
+from .waterfall import waterfall_data
+
+__all__ = ["ExplorerState", "TraceExplorer", "trace_table"]
+
+_SORT_KEYS = ("duration_ms", "n_errors", "n_spans", "start", "root_name", "root_service", "trace_id")
+_esc = html.escape
+
+
+def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per trace for the explorer's list: ``trace_id``, ``start``, ``duration_ms``,
+    ``n_spans``, ``n_errors`` (spans with status error or an error/fault flag), ``services``
+    (sorted, comma-separated), ``root_service``, ``root_name`` (earliest span without a parent,
+    else the earliest span). Sorted by duration, slowest first. The input is not modified.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16],
+    ...     "parent_id": [None, "1" * 16], "service": ["web", "db"], "name": ["GET /", "q"],
+    ...     "status": ["ok", "error"], "start": [0, 1_000_000], "end": [5_000_000, 2_000_000]})
+    >>> trace_table(spans)[["duration_ms", "n_errors", "services", "root_name"]].values.tolist()
+    [[5.0, 1, 'db, web', 'GET /']]
+    """
+    missing = [c for c in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end") if c not in spans.columns]
+    if missing:
+        raise TraceKitError(f"TraceExplorer needs a spans DataFrame; missing columns: {', '.join(missing)}")
+    if spans.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in (
+            ("trace_id", object), ("start", "datetime64[ns, UTC]"), ("duration_ms", float), ("n_spans", "int64"),
+            ("n_errors", "int64"), ("services", object), ("root_service", object), ("root_name", object))})
+    err = spans["status"].astype(object).eq("error").to_numpy(dtype=bool) if "status" in spans.columns else np.zeros(len(spans), bool)
+    for flag in ("error", "fault"):
+        if flag in spans.columns:
+            err = err | spans[flag].fillna(False).to_numpy(dtype=bool)
+    d = pd.DataFrame(
+        {
+            "trace_id": spans["trace_id"].astype(object).to_numpy(),
+            "service": spans["service"].astype(object).to_numpy(),
+            "name": spans["name"].astype(object).to_numpy(),
+            "start": spans["start"].to_numpy(),
+            "end": spans["end"].to_numpy(),
+            "child": spans["parent_id"].notna().to_numpy(),
+            "err": err,
+        }
+    )
+    g = d.groupby("trace_id", sort=False)
+    out = pd.DataFrame({"start": g["start"].min(), "end": g["end"].max(), "n_spans": g.size(), "n_errors": g["err"].sum().astype("int64")})
+    out["duration_ms"] = (out["end"] - out["start"]).dt.total_seconds() * 1e3
+    svc = d[["trace_id", "service"]].drop_duplicates().sort_values(["trace_id", "service"])
+    out["services"] = svc.groupby("trace_id", sort=False)["service"].agg(", ".join)
+    roots = d.sort_values(["trace_id", "child", "start"], kind="stable").drop_duplicates("trace_id").set_index("trace_id")
+    out["root_service"] = roots["service"]
+    out["root_name"] = roots["name"]
+    out = out.reset_index()[["trace_id", "start", "duration_ms", "n_spans", "n_errors", "services", "root_service", "root_name"]]
+    return out.sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last").reset_index(drop=True)
+
+
+@dataclass
+class _Shared:
+    """Data shared by every state derived from one ``from_spans`` call (not part of equality)."""
+
+    spans: pd.DataFrame
+    traces: pd.DataFrame
+    by_trace: dict[str, np.ndarray]
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExplorerState:
+    """What the explorer shows. Methods return new states (or data); nothing is mutated.
+
+    Fields: ``service`` (show traces touching this service, or None), ``errors_only``,
+    ``search`` (case-insensitive substring of the root service/operation or trace id),
+    ``sort_by`` / ``descending`` (trace list order), ``trace_id`` (selected trace), ``span_id``
+    (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``.
+    """
+
+    shared: _Shared = field(repr=False, compare=False)
+    service: str | None = None
+    errors_only: bool = False
+    search: str = ""
+    sort_by: str = "duration_ms"
+    descending: bool = True
+    trace_id: str | None = None
+    span_id: str | None = None
+    collapsed: frozenset = frozenset()
+    max_depth: int | None = None
+    critical_path: bool = True
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def from_spans(cls, spans: pd.DataFrame, *, critical_path: bool = True, trace_id: str | None = None) -> "ExplorerState":
+        """State for ``spans`` with the slowest trace (or ``trace_id``) selected.
+
+        >>> import tracekit as tk
+        >>> s = ExplorerState.from_spans(tk.spans_from_columns({"trace_id": ["c" * 32], "span_id": ["1" * 16],
+        ...     "service": ["api"], "name": ["GET /"], "start": [0], "end": [1_000_000]}))
+        >>> s.trace_id == "c" * 32, s.span_id == "1" * 16
+        (True, True)
+        """
+        traces = trace_table(spans)
+        codes, uniques = pd.factorize(spans["trace_id"].astype(object))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        by_trace = {str(t): order[bounds[i] : bounds[i + 1]] for i, t in enumerate(uniques)}
+        state = cls(_Shared(spans, traces, by_trace), critical_path=critical_path)
+        first = trace_id if trace_id is not None else (traces["trace_id"].iloc[0] if len(traces) else None)
+        return state.select_trace(first) if first is not None else state
+
+    # -- derived data --------------------------------------------------------------------------
+    @property
+    def spans(self) -> pd.DataFrame:
+        return self.shared.spans
+
+    @property
+    def services(self) -> list[str]:
+        """Every service in the data, sorted (the service filter's choices)."""
+        return sorted(map(str, self.shared.spans["service"].dropna().unique()))
+
+    def trace_table(self) -> pd.DataFrame:
+        """The trace list after the filters, in the chosen order."""
+        t = self.shared.traces
+        keep = np.ones(len(t), dtype=bool)
+        if self.service is not None:
+            keep &= t["services"].map(lambda s: self.service in s.split(", ")).to_numpy(dtype=bool)
+        if self.errors_only:
+            keep &= (t["n_errors"] > 0).to_numpy()
+        if self.search:
+            q = self.search.lower()
+            hay = (t["root_service"].astype(str) + " " + t["root_name"].astype(str) + " " + t["trace_id"].astype(str)).str.lower()
+            keep &= hay.str.contains(q, regex=False).to_numpy(dtype=bool)
+        t = t[keep]
+        if self.sort_by != "duration_ms" or not self.descending:
+            t = t.sort_values([self.sort_by, "trace_id"], ascending=[not self.descending, True], kind="stable", na_position="last")
+        return t.reset_index(drop=True)
+
+    def trace_spans(self, trace_id: str | None = None) -> pd.DataFrame:
+        tid = trace_id or self.trace_id
+        if tid is None:
+            return self.shared.spans.iloc[0:0]
+        return self.shared.spans.iloc[self.shared.by_trace.get(tid, np.zeros(0, np.int64))]
+
+    def waterfall(self) -> pd.DataFrame:
+        """:func:`tracekit.waterfall_data` of the selected trace with the current folding (memoised)."""
+        if self.trace_id is None:
+            raise TraceKitError("no trace selected")
+        key = (self.trace_id, self.collapsed, self.max_depth, self.critical_path)
+        cache = self.shared.cache
+        if key not in cache:
+            sub = self.trace_spans()
+            cp: Any = None
+            if self.critical_path:
+                cp = self._critical_path(sub)
+            if len(cache) > 32:
+                cache.clear()
+            cache[key] = waterfall_data(sub, self.trace_id, critical_path=cp, collapse=self.collapsed, max_depth=self.max_depth)
+        return cache[key]
+
+    def _critical_path(self, sub: pd.DataFrame) -> pd.DataFrame | None:
+        key = ("cp", self.trace_id)
+        cache = self.shared.cache
+        if key not in cache:
+            try:
+                from .critical_path import critical_path
+            except ImportError:
+                cache[key] = None
+            else:
+                cache[key] = critical_path(sub)
+        return cache[key]
+
+    def figure(self) -> Any:
+        """The waterfall figure of the selected trace (:func:`tracekit.plot_waterfall`)."""
+        from .plotting import plot_waterfall
+
+        rows = self.waterfall()
+        title = f"trace {self.trace_id} · {len(self.trace_spans())} spans"
+        if self.collapsed or self.max_depth is not None:
+            title += f" · {len(rows)} shown"
+        return plot_waterfall(rows, title=title, colors=_colors(self.services))
+
+    # -- transitions ---------------------------------------------------------------------------
+    def select_trace(self, trace_id: str) -> "ExplorerState":
+        """Select a trace: folding is reset and its root span selected."""
+        if trace_id not in self.shared.by_trace:
+            raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
+        s = replace(self, trace_id=trace_id, span_id=None, collapsed=frozenset(), max_depth=None)
+        rows = s.waterfall()
+        return replace(s, span_id=str(rows["span_id"].iloc[0]) if len(rows) else None)
+
+    def select_span(self, span_id: str | None) -> "ExplorerState":
+        if span_id is not None and span_id not in set(self.trace_spans()["span_id"].astype(object)):
+            raise TraceKitError(f"span {span_id!r} is not in trace {self.trace_id}")
+        return replace(self, span_id=span_id)
+
+    def click(self, row: int) -> "ExplorerState":
+        """A click on the waterfall's bar ``row`` (plotly's point index) selects that span."""
+        rows = self.waterfall()
+        if not 0 <= int(row) < len(rows):
+            return self
+        return replace(self, span_id=str(rows["span_id"].iloc[int(row)]))
+
+    def toggle_collapse(self, span_id: str | None = None) -> "ExplorerState":
+        """Fold or unfold the subtree under ``span_id`` (default: the selected span)."""
+        sid = span_id or self.span_id
+        if sid is None:
+            return self
+        folded = self.collapsed ^ {sid}
+        return replace(self, collapsed=frozenset(folded))
+
+    def with_max_depth(self, max_depth: int | None) -> "ExplorerState":
+        s = replace(self, max_depth=max_depth)
+        return s._keep_visible_span()
+
+    def expand_all(self) -> "ExplorerState":
+        return replace(self, collapsed=frozenset(), max_depth=None)
+
+    def with_filter(self, *, service: Any = ..., errors_only: Any = ..., search: Any = ...) -> "ExplorerState":
+        """Change filters (``...`` keeps one); the selection moves to the first listed trace if it
+        is filtered out."""
+        s = replace(
+            self,
+            service=self.service if service is ... else service,
+            errors_only=self.errors_only if errors_only is ... else bool(errors_only),
+            search=self.search if search is ... else str(search or ""),
+        )
+        listed = s.trace_table()["trace_id"]
+        if len(listed) and s.trace_id not in set(listed):
+            return s.select_trace(listed.iloc[0])
+        return s
+
+    def sort(self, by: str, descending: bool = True) -> "ExplorerState":
+        if by not in _SORT_KEYS:
+            raise TraceKitError(f"cannot sort traces by {by!r}; choose one of {_SORT_KEYS}")
+        return replace(self, sort_by=by, descending=bool(descending))
+
+    def _ranking(self) -> list[str]:
+        t = self.trace_table().sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last")
+        return t["trace_id"].tolist()
+
+    def next_slowest(self) -> "ExplorerState":
+        """The next trace down the duration ranking (of the listed traces); stays at the last."""
+        rank = self._ranking()
+        if not rank:
+            return self
+        if self.trace_id not in rank:
+            return self.select_trace(rank[0])
+        i = rank.index(self.trace_id)
+        return self.select_trace(rank[min(i + 1, len(rank) - 1)]) if i + 1 < len(rank) else self
+
+    def previous_slowest(self) -> "ExplorerState":
+        """The next slower trace (up the ranking); stays at the slowest."""
+        rank = self._ranking()
+        if not rank:
+            return self
+        if self.trace_id not in rank:
+            return self.select_trace(rank[0])
+        i = rank.index(self.trace_id)
+        return self.select_trace(rank[i - 1]) if i > 0 else self
+
+    def _keep_visible_span(self) -> "ExplorerState":
+        if self.span_id is None:
+            return self
+        shown = set(self.waterfall()["span_id"].astype(object))
+        if self.span_id in shown:
+            return self
+        rows = self.waterfall()
+        return replace(self, span_id=str(rows["span_id"].iloc[0]) if len(rows) else None)
+
+    # -- details pane --------------------------------------------------------------------------
+    def span_details(self) -> dict[str, Any]:
+        """Plain data of the selected span: ``header`` (service, name, kind, status, …, offsets),
+        ``attributes`` (other keys), ``annotations`` and ``metadata`` (X-Ray), ``exceptions``
+        (from ``exception`` events and an X-Ray ``cause``), ``events``, ``resource``, ``links``."""
+        if self.span_id is None:
+            return {}
+        sub = self.trace_spans()
+        hit = sub[sub["span_id"].astype(object) == self.span_id]
+        if hit.empty:
+            return {}
+        r = hit.iloc[0]
+        t0 = sub["start"].min()
+        header: dict[str, Any] = {"service": _plain(r["service"]), "name": _plain(r["name"])}
+        for c in ("kind", "status", "status_message", "http_status", "span_id", "parent_id", "source", "source_file", "source_record"):
+            if c in r.index and _plain(r[c]) is not None:
+                header[c] = _plain(r[c])
+        header["start_ms"] = (r["start"] - t0).value / 1e6
+        header["duration_ms"] = None if pd.isna(r.get("duration_ms", np.nan)) else float(r["duration_ms"])
+        for flag in ("error", "fault", "throttle", "in_progress", "inferred"):
+            if flag in r.index and bool(r[flag]):
+                header[flag] = True
+        attrs = r["attributes"] if isinstance(r.get("attributes"), dict) else {}
+        annotations = {k[len("annotation."):]: v for k, v in attrs.items() if k.startswith("annotation.")}
+        metadata = {k[len("metadata."):]: v for k, v in attrs.items() if k.startswith("metadata.")}
+        if isinstance(attrs.get("metadata"), dict):
+            metadata.update(attrs["metadata"])
+        if isinstance(attrs.get("annotations"), dict):
+            annotations.update(attrs["annotations"])
+        other = {k: v for k, v in attrs.items() if not (k.startswith("annotation.") or k.startswith("metadata.") or k in ("metadata", "annotations", "cause"))}
+        events = list(r["events"]) if isinstance(r.get("events"), (list, tuple, np.ndarray)) else []
+        exceptions = []
+        t0_ns = int(t0.value)
+        ev_rows = []
+        for ev in events:
+            if not isinstance(ev, dict):
+                continue
+            ea = ev.get("attributes") or {}
+            when = ev.get("time")
+            offset = (int(when) - t0_ns) / 1e6 if isinstance(when, (int, np.integer)) else None
+            ev_rows.append({"time_ms": offset, "name": ev.get("name"), "attributes": dict(ea)})
+            if ev.get("name") == "exception":
+                exceptions.append(
+                    {"type": ea.get("exception.type"), "message": ea.get("exception.message") or (
+                        f"exception id {ea['exception.id']}" if ea.get("exception.id") else None),
+                     "stacktrace": ea.get("exception.stacktrace")}
+                )
+        cause = attrs.get("cause") if not exceptions else None  # readers turn a cause into exception events
+        if isinstance(cause, dict):
+            for ex in cause.get("exceptions") or []:
+                if not isinstance(ex, dict):
+                    continue
+                stack = ex.get("stack") or []
+                lines = [f"  at {f.get('label', '?')} ({f.get('path', '?')}:{f.get('line', '?')})" for f in stack if isinstance(f, dict)]
+                exceptions.append({"type": ex.get("type"), "message": ex.get("message"), "stacktrace": "\n".join(lines) or None})
+        elif isinstance(cause, str) and cause:
+            exceptions.append({"type": None, "message": f"exception id {cause}", "stacktrace": None})
+        return {
+            "header": header,
+            "attributes": dict(sorted(other.items())),
+            "annotations": dict(sorted(annotations.items())),
+            "metadata": dict(sorted(metadata.items())),
+            "exceptions": exceptions,
+            "events": ev_rows,
+            "resource": dict(sorted((r["resource"] or {}).items())) if isinstance(r.get("resource"), dict) else {},
+            "links": list(r["links"]) if isinstance(r.get("links"), (list, tuple)) else [],
+        }
+
+    def details_html(self) -> str:
+        """The details pane as HTML; every value from the trace is escaped.
+
+        >>> import tracekit as tk
+        >>> s = ExplorerState.from_spans(tk.spans_from_columns({"trace_id": ["c" * 32], "span_id": ["1" * 16],
+        ...     "service": ["api"], "name": ["<GET />"], "start": [0], "end": [1_000_000],
+        ...     "attributes": [{"annotation.user": "<b>bob</b>"}]}))
+        >>> html = s.details_html()
+        >>> "&lt;GET /&gt;" in html and "&lt;b&gt;bob&lt;/b&gt;" in html and "<b>bob" not in html
+        True
+        """
+        d = self.span_details()
+        if not d:
+            return "<p><i>no span selected</i></p>"
+        h = d["header"]
+        out = [f"<h4 style='margin:4px 0'>{_esc(str(h['service']))}: {_esc(str(h['name']))}</h4>"]
+        out.append(_table({k: v for k, v in h.items() if k not in ("service", "name")}))
+        if d["exceptions"]:
+            out.append("<h5 style='margin:6px 0;color:#D62728'>exceptions</h5>")
+            for ex in d["exceptions"]:
+                title = ": ".join(_esc(str(x)) for x in (ex.get("type"), ex.get("message")) if x)
+                out.append(f"<div><b>{title}</b></div>")
+                if ex.get("stacktrace"):
+                    out.append(f"<pre style='font-size:11px;max-height:240px;overflow:auto'>{_esc(str(ex['stacktrace']))}</pre>")
+        for section in ("annotations", "metadata", "attributes", "resource"):
+            if d[section]:
+                out.append(f"<h5 style='margin:6px 0'>{section}</h5>")
+                out.append(_table(d[section]))
+        if d["events"]:
+            out.append("<h5 style='margin:6px 0'>events</h5>")
+            out.append(
+                "<table>"
+                + "".join(
+                    f"<tr><td>{_ms(e['time_ms'])}</td><td>{_esc(str(e['name']))}</td>"
+                    f"<td>{_esc(_fmt(e['attributes']))}</td></tr>"
+                    for e in d["events"]
+                )
+                + "</table>"
+            )
+        if d["links"]:
+            out.append("<h5 style='margin:6px 0'>links</h5>")
+            out.append("<ul>" + "".join(f"<li>{_esc(_fmt(link))}</li>" for link in d["links"]) + "</ul>")
+        return "\n".join(out)
+
+
+def _ms(v: float | None) -> str:
+    return "" if v is None else f"{v:.3f} ms"
+
+
+def _plain(v: Any) -> Any:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _fmt(v: Any, limit: int = 4000) -> str:
+    if isinstance(v, str):
+        s = v
+    else:
+        try:
+            s = json.dumps(v, default=str, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError):
+            s = repr(v)
+    return s if len(s) <= limit else s[:limit] + f"… ({len(s)} chars)"
+
+
+def _table(d: dict) -> str:
+    rows = "".join(
+        f"<tr><td style='vertical-align:top;padding-right:8px'><code>{_esc(str(k))}</code></td>"
+        f"<td style='white-space:pre-wrap'>{_esc(_fmt(v))}</td></tr>"
+        for k, v in d.items()
+    )
+    return f"<table style='font-size:12px'>{rows}</table>"
+
+
+def _colors(services: Iterable[str]) -> dict[str, str]:
+    from .plotting import service_colors
+
+    return service_colors(services)
+
+
+class TraceExplorer:
+    """Jupyter widget: trace list → waterfall (critical path marked) → span details.
+
+    ``TraceExplorer(spans)`` shows the traces sorted slowest first (filter by service, errors,
+    text; sort by duration, errors, spans, start), the waterfall of the selected trace (click a
+    bar to open the span; fold/unfold the selected span's subtree; limit the depth), next /
+    previous slowest buttons, and a details pane (attributes, events, exception stack, X-Ray
+    annotations/metadata; escaped). ``explorer.state`` is the current :class:`ExplorerState`;
+    display the explorer itself (or ``explorer.widget``).
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16],
+    ...     "parent_id": [None, "1" * 16], "service": ["api", "db"], "name": ["GET /", "query"],
+    ...     "start": [0, 1_000_000], "end": [9_000_000, 8_000_000]})
+    >>> ex = tk.TraceExplorer(spans)
+    >>> len(ex.figure.data[0].x), ex.state.span_id == "1" * 16
+    (2, True)
+    """
+
+    def __init__(self, spans: pd.DataFrame, *, critical_path: bool = True, max_listed: int = 500):
+        self._W = require("ipywidgets", "jupyter")
+        self._go = require("plotly.graph_objects", "jupyter")
+        require("anywidget", "jupyter")
+        self.max_listed = max_listed
+        self.state = ExplorerState.from_spans(spans, critical_path=critical_path)
+        W = self._W
+        self.service = W.Dropdown(options=[("all services", None)] + [(s, s) for s in self.state.services], value=None, description="service")
+        self.errors_only = W.Checkbox(value=False, description="errors only", indent=False)
+        self.search = W.Text(value="", placeholder="root op / trace id", description="search")
+        self.sort_by = W.Dropdown(options=list(_SORT_KEYS), value="duration_ms", description="sort by")
+        self.descending = W.ToggleButton(value=True, description="descending", icon="sort-amount-desc")
+        self.traces = W.Select(options=[], rows=8, layout=W.Layout(width="100%"))
+        self.prev_button = W.Button(description="◀ slower", tooltip="previous (slower) trace")
+        self.next_button = W.Button(description="faster ▶", tooltip="next slowest trace")
+        self.fold_button = W.Button(description="fold / unfold span", tooltip="collapse or expand the selected span's subtree")
+        self.expand_button = W.Button(description="expand all")
+        self.depth = W.Dropdown(options=[("all depths", None)] + [(str(d), d) for d in range(0, 11)], value=None, description="max depth")
+        self.status = W.HTML()
+        self.details = W.HTML()
+        self.figure = self._go.FigureWidget()
+        self._figure_box = W.Box([self.figure], layout=W.Layout(width="100%"))
+
+        self.service.observe(lambda ch: self._apply(self.state.with_filter(service=ch["new"])), names="value")
+        self.errors_only.observe(lambda ch: self._apply(self.state.with_filter(errors_only=ch["new"])), names="value")
+        self.search.observe(lambda ch: self._apply(self.state.with_filter(search=ch["new"])), names="value")
+        self.sort_by.observe(lambda ch: self._apply(self.state.sort(ch["new"], self.descending.value)), names="value")
+        self.descending.observe(lambda ch: self._apply(self.state.sort(self.sort_by.value, ch["new"])), names="value")
+        self.traces.observe(self._on_trace_selected, names="value")
+        self.prev_button.on_click(lambda _b: self._apply(self.state.previous_slowest()))
+        self.next_button.on_click(lambda _b: self._apply(self.state.next_slowest()))
+        self.fold_button.on_click(lambda _b: self._apply(self.state.toggle_collapse()))
+        self.expand_button.on_click(lambda _b: self._apply(self.state.expand_all()))
+        self.depth.observe(lambda ch: self._apply(self.state.with_max_depth(ch["new"])), names="value")
+
+        self.widget = W.VBox(
+            [
+                W.HBox([self.service, self.errors_only, self.search]),
+                W.HBox([self.sort_by, self.descending, self.prev_button, self.next_button]),
+                self.traces,
+                W.HBox([self.fold_button, self.expand_button, self.depth, self.status]),
+                W.HBox(
+                    [self._figure_box, W.Box([self.details], layout=W.Layout(width="35%", max_height="700px", overflow="auto"))],
+                    layout=W.Layout(width="100%"),
+                ),
+            ]
+        )
+        self._syncing = False
+        self._render(None, self.state)
+
+    # -- callbacks: each delegates to one ExplorerState method -------------------------------
+    def _on_trace_selected(self, change: dict) -> None:
+        if self._syncing or change.get("new") is None or change["new"] == self.state.trace_id:
+            return
+        self._apply(self.state.select_trace(change["new"]))
+
+    def _on_bar_click(self, trace: Any, points: Any, selector: Any = None) -> None:
+        inds = list(getattr(points, "point_inds", []) or [])
+        if inds:
+            self._apply(self.state.click(inds[0]))
+
+    def _apply(self, new: ExplorerState) -> None:
+        old, self.state = self.state, new
+        self._render(old, new)
+
+    # -- rendering ---------------------------------------------------------------------------
+    def _render(self, old: ExplorerState | None, new: ExplorerState) -> None:
+        list_keys = ("service", "errors_only", "search", "sort_by", "descending", "trace_id")
+        if old is None or any(getattr(old, k) != getattr(new, k) for k in list_keys):
+            self._render_list(new)
+        view_keys = ("trace_id", "collapsed", "max_depth", "critical_path")
+        if old is None or any(getattr(old, k) != getattr(new, k) for k in view_keys):
+            self._render_figure(new)
+        if old is None or old.span_id != new.span_id or old.trace_id != new.trace_id:
+            self.details.value = new.details_html()
+        self._syncing = True
+        try:
+            if self.depth.value != new.max_depth:
+                self.depth.value = new.max_depth
+        finally:
+            self._syncing = False
+        rows = new.waterfall() if new.trace_id is not None else None
+        shown = "" if rows is None else f"{len(rows)} of {len(new.trace_spans())} spans shown"
+        self.status.value = _esc(shown)
+
+    def _render_list(self, s: ExplorerState) -> None:
+        t = s.trace_table()
+        head = t.head(self.max_listed)
+        options = [
+            (
+                f"{r.duration_ms:10.1f} ms  {'⚠%d ' % r.n_errors if r.n_errors else ''}{r.root_service}: {r.root_name}"
+                f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
+                r.trace_id,
+            )
+            for r in head.itertuples(index=False)
+        ]
+        if s.trace_id is not None and s.trace_id not in set(head["trace_id"]):
+            options.insert(0, (f"(selected) {s.trace_id}", s.trace_id))
+        self._syncing = True
+        try:
+            self.traces.options = options
+            self.traces.value = s.trace_id if s.trace_id is not None and options else None
+        finally:
+            self._syncing = False
+        more = f" (first {self.max_listed})" if len(t) > self.max_listed else ""
+        self.traces.description = ""
+        self.traces.layout.height = None
+        self.traces.tooltip = f"{len(t)} traces{more}"
+
+    def _render_figure(self, s: ExplorerState) -> None:
+        if s.trace_id is None:
+            fw = self._go.FigureWidget()
+        else:
+            fw = self._go.FigureWidget(s.figure())
+            fw.data[0].on_click(self._on_bar_click)
+        self.figure = fw
+        self._figure_box.children = (fw,)
+
+    # -- display -----------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - needs a notebook front end
+        from IPython.display import display
+
+        display(self.widget)

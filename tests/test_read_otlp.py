@@ -557,3 +557,17 @@ def test_errors_argument_checked():
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         read_otlp(DATA / "nope.json")
+
+
+def test_lenient_mode_goes_on_after_a_bad_line(tmp_path):
+    lines = (DATA / "collector.jsonl").read_text().splitlines()
+    lines.insert(1, '{"resourceSpans": [ oops')
+    p = tmp_path / "x.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceFormatError, match=r"x\.jsonl, line 2: line is not valid JSON"):
+        read_otlp(p)
+    with pytest.warns(TraceFormatWarning, match="1 OTLP record"):
+        df = read_otlp(p, errors="skip")
+    assert df["span_id"].tolist() == ["00f067aa0ba902b7", "a000000000000001", "b000000000000001", "c000000000000001"]
+    assert df["source_record"].tolist() == [1, 3, 3, 5]
+    assert [(s.record, s.reason[:22]) for s in df.attrs["skipped"]] == [("line 2", "line is not valid JSON")]

@@ -18,7 +18,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import orjson
 
@@ -26,6 +26,7 @@ from ..errors import TraceFormatError
 
 __all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files"]
 
+OnBadLine = Optional[Callable[[TraceFormatError], None]]
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
 
 OBJECT = "<object>"
@@ -62,8 +63,12 @@ def read_bytes(data: bytes, name: str) -> bytes:
     return data
 
 
-def parse_json(data: bytes, name: str) -> Iterator[Document]:
-    """Parse one JSON value, or JSON lines when the whole is not one value."""
+def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterator[Document]:
+    """Parse one JSON value, or JSON lines when the whole is not one value.
+
+    ``on_bad_line``: when given, a JSON-lines line that is not JSON is passed to it (as a
+    TraceFormatError) and skipped instead of raised (lenient readers).
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
@@ -89,14 +94,14 @@ def parse_json(data: bytes, name: str) -> Iterator[Document]:
             yield Document(value, name, None)
             return
         raise TraceFormatError(reason, file=name) from None
-    yield from _json_lines(data, name, first, nl)
+    yield from _json_lines(data, name, first, nl, on_bad_line)
 
 
 _NOT_JSON = object()
 _NON_SPACE = re.compile(rb"\S")
 
 
-def _json_lines(data: bytes, name: str, first: Any, nl: int) -> Iterator[Document]:
+def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine) -> Iterator[Document]:
     yield Document(first, name, 1)
     view = memoryview(data)
     end = len(data)
@@ -114,8 +119,11 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int) -> Iterator[Documen
                 what = "file is truncated: last line is incomplete JSON" if truncated else "line is not valid JSON"
                 msg = f"{what} ({exc})"
                 del exc
-                raise TraceFormatError(msg, file=name, record=f"line {i}") from None
-            yield Document(value, name, i)
+                if on_bad_line is None:
+                    raise TraceFormatError(msg, file=name, record=f"line {i}") from None
+                on_bad_line(TraceFormatError(msg, file=name, record=f"line {i}"))
+            else:
+                yield Document(value, name, i)
         pos = stop + 1
 
 
@@ -128,8 +136,8 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
     return f"not valid JSON ({err})"
 
 
-def iter_documents(source: Source) -> Iterator[Document]:
-    """Yield every parsed JSON document of ``source``.
+def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Document]:
+    """Yield every parsed JSON document of ``source`` (``on_bad_line``: see :func:`parse_json`).
 
     >>> [d.value for d in iter_documents(b'{"a": 1}\\n{"a": 2}\\n')]
     [{'a': 1}, {'a': 2}]
@@ -141,13 +149,13 @@ def iter_documents(source: Source) -> Iterator[Document]:
     elif isinstance(source, (list, tuple)):
         if source and all(is_pathlike(x) for x in source):
             for p in source:
-                yield from iter_documents(p)
+                yield from iter_documents(p, on_bad_line)
         else:
             yield Document(list(source), OBJECT, None)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield from parse_json(read_bytes(bytes(source), OBJECT), OBJECT)
+        yield from parse_json(read_bytes(bytes(source), OBJECT), OBJECT, on_bad_line)
     elif isinstance(source, str) and not is_pathlike(source):
-        yield from parse_json(source.encode(), OBJECT)
+        yield from parse_json(source.encode(), OBJECT, on_bad_line)
     elif is_pathlike(source):
         path = Path(source)
         if path.is_dir():
@@ -155,9 +163,9 @@ def iter_documents(source: Source) -> Iterator[Document]:
             if not files:
                 raise TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path))
             for f in files:
-                yield from iter_documents(f)
+                yield from iter_documents(f, on_bad_line)
         elif path.exists():
-            yield from parse_json(read_bytes(path.read_bytes(), str(path)), str(path))
+            yield from parse_json(read_bytes(path.read_bytes(), str(path)), str(path), on_bad_line)
         else:
             raise FileNotFoundError(f"no such file or directory: {str(path)!r}")
     elif hasattr(source, "read"):
@@ -166,7 +174,7 @@ def iter_documents(source: Source) -> Iterator[Document]:
         data = source.read()
         if isinstance(data, str):
             data = data.encode()
-        yield from parse_json(read_bytes(data, name), name)
+        yield from parse_json(read_bytes(data, name), name, on_bad_line)
     else:
         raise TypeError(f"cannot read traces from a {type(source).__name__}; give a path, a list of paths, "
                         "a file object, bytes or parsed JSON")

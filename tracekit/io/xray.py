@@ -32,7 +32,8 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
 * ``cause`` → one ``exception`` event per exception (``exception.type``/``message``/
   ``stacktrace``/``id``/``remote``) at the span's end time; a string cause (an exception id
   defined elsewhere) → one event with ``exception.id``;
-* times: float epoch seconds → int64 ns rounded to the microsecond (never through float ms);
+* times: float epoch seconds → int64 ns rounded to the microsecond (whole seconds and fraction
+  scaled separately, never through float ms);
   ``in_progress`` spans have ``end`` = NaT.
 
 Duplicates by (trace_id, span_id): a complete span replaces in-progress copies; copies equal in
@@ -53,6 +54,7 @@ converted in bulk (ids checked with one Arrow regex, times with one numpy expres
 from __future__ import annotations
 
 import gc
+import math
 import re
 import warnings
 from array import array
@@ -287,6 +289,22 @@ def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: b
             raise _bad("has neither end_time nor in_progress: true", where)
         return st, _NAN
     return st, _seconds(et, "end_time", where)
+
+
+def _seconds_to_ns(s: np.ndarray) -> np.ndarray:
+    """Epoch seconds (float64) → int64 ns, rounded to the nearest microsecond of the float.
+
+    Whole seconds and the fraction are scaled separately: ``round(s * 1e6)`` alone rounds the
+    product first (float64 has ~0.24 µs steps at today's epoch) and is then off by 1 µs for
+    real data, e.g. 1596648396.6399446 → …944.5 → 944 instead of 945.
+    """
+    whole = np.floor(s)
+    return (whole.astype(np.int64) * 1_000_000 + np.round((s - whole) * 1e6).astype(np.int64)) * 1000
+
+
+def _second_to_ns(s: float) -> int:
+    whole = math.floor(s)
+    return (whole * 1_000_000 + round((s - whole) * 1e6)) * 1000
 
 
 class _Bad(Exception):
@@ -607,7 +625,7 @@ class _Builder:
                 if "sql" in attrs:
                     _put(attrs, "sql", attrs.pop("sql"))
                 if "cause" in attrs:
-                    end_ns = None if et != et else int(round(et * 1e6)) * 1000
+                    end_ns = None if et != et else _second_to_ns(et)
                     events, message = _exception_events(attrs["cause"], end_ns)
                 if top:
                     if "service" in attrs:
@@ -667,7 +685,7 @@ class _Builder:
             tid = self.d_trace[d]
             if tid in want:
                 for r in range(row, row + n):
-                    owner.setdefault((tid, self.span_id[r]), d)
+                    owner[(tid, self.span_id[r])] = d  # the last copy: a complete segment follows its in-progress one
             row += n
         parent_of = dict(self.indep)
 
@@ -733,10 +751,10 @@ class _Builder:
         self.span_id = self.parent_id = None  # free as we go: peak memory matters at 1M spans
 
         # times: float seconds -> int64 ns rounded to the microsecond (never via float ms)
-        start_ns = np.round(np.frombuffer(self.start, dtype=np.float64) * 1e6).astype(np.int64) * 1000
+        start_ns = _seconds_to_ns(np.frombuffer(self.start, dtype=np.float64))
         end_s = np.frombuffer(self.end, dtype=np.float64)
         missing_end = np.isnan(end_s)
-        end_ns = np.round(np.where(missing_end, 0.0, end_s) * 1e6).astype(np.int64) * 1000
+        end_ns = _seconds_to_ns(np.where(missing_end, 0.0, end_s))
         end_ns[missing_end] = _NAT
         duration_ms = (end_ns - start_ns) / 1e6
         duration_ms[missing_end] = np.nan

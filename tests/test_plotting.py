@@ -218,12 +218,51 @@ def test_compare_pairs_and_order_by_change():
     fig = tk.plot_compare(cmp, labels=("v1", "v2"))
     assert [t.meta for t in fig.data] == ["before", "after"]
     assert [t.name for t in fig.data] == ["v1", "v2"]
-    assert list(fig.data[0].y) == ["b", "a", "c"]
-    assert _f(fig.data[0].x) == [5.0, 10.0, 1.0] and _f(fig.data[1].x) == [15.0, 11.0, 0.0]
+    assert list(fig.data[0].y) == ["b", "a", "c"]  # |change| 10, 1, 1
+    # tk.compare's convention: b is the reference (drawn as "before"), a the set under suspicion
+    assert _f(fig.data[0].x) == [15.0, 11.0, 0.0] and _f(fig.data[1].x) == [5.0, 10.0, 1.0]
     fig2 = tk.plot_compare(cmp, before="n_a", after="p95_a", top=1)
     assert list(fig2.data[0].y) == ["a"]
+    assert [t.name for t in fig2.data] == ["before", "after"]
     with pytest.raises(tk.TraceKitError, match="no before/after column pair"):
         tk.plot_compare(cmp[["service"]])
+
+
+def _one(tid: str, db_ms: int) -> pd.DataFrame:
+    return tk.spans_from_columns(
+        {"trace_id": [tid] * 2, "span_id": [tid[:15] + "a", tid[:15] + "b"], "parent_id": [None, tid[:15] + "a"],
+         "service": ["api", "db"], "name": ["GET /", "q"], "start": [0, 10 * 1_000_000],
+         "end": [(20 + db_ms) * 1_000_000, (10 + db_ms) * 1_000_000]}
+    )
+
+
+def test_compare_figure_from_tk_compare():
+    pytest.importorskip("tracekit.compare", reason="tracekit.compare has not landed yet")
+    slow = pd.concat([_one(f"{i:032x}", 90) for i in range(1, 4)], ignore_index=True)
+    fast = pd.concat([_one(f"{i:032x}", 10) for i in range(4, 7)], ignore_index=True)
+    c = tk.compare(slow, fast, n_boot=50)
+    fig = tk.plot_compare(c)
+    assert [t.name for t in fig.data] == ["b (reference)", "a"]
+    assert list(fig.data[0].y) == ["db", "api"]
+    assert _f(fig.data[0].x) == [10.0, 20.0] and _f(fig.data[1].x) == [90.0, 20.0]
+    assert "change: +80" in fig.data[0].hovertext[0] and "CI [" in fig.data[0].hovertext[0]
+    p95 = tk.plot_compare(c, metric="p95_ms")
+    assert _f(p95.data[1].x)[0] == 90.0 and p95.layout.xaxis.title.text == "p95_ms"
+
+
+def test_service_graph_from_tk_service_graph_on_bundled_example():
+    pytest.importorskip("tracekit.graph", reason="tracekit.graph has not landed yet")
+    from tracekit.graph import graph_layout
+
+    G = tk.service_graph(tk.examples.load("checkout-small"))
+    fig = tk.plot_service_graph(G)
+    lay = graph_layout(G)
+    nodes = lay[lay["element"] == "node"].set_index("node")
+    assert list(fig.data[2].text) == [plotting._esc(str(n)) for n in G.nodes]
+    assert _f(fig.data[2].x) == [float(nodes.loc[n, "x"]) for n in G.nodes]
+    assert len(fig.data[1].x) == G.number_of_edges() == len(fig.layout.annotations)
+    u, v, a = next(iter(G.edges(data=True)))
+    assert fig.data[1].hovertext[0].startswith(f"{u} → {v}<br>calls: {a['calls']}")
 
 
 def test_real_onlineboutique_waterfall_figure(real_traces):

@@ -430,6 +430,8 @@ def _positions(G, pos) -> dict[Any, tuple[float, float]]:
         else:
             pos = graph_layout(G)
     if isinstance(pos, pd.DataFrame):
+        if "element" in pos.columns:  # graph_layout: node rows and edge rows
+            pos = pos[pos["element"] == "node"]
         df = pos.set_index("node") if "node" in pos.columns else pos
         return {k: (float(r["x"]), float(r["y"])) for k, r in df.iterrows()}
     return {k: (float(v[0]), float(v[1])) for k, v in dict(pos).items()}
@@ -484,8 +486,8 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
     for n in nodes:
         a = G.nodes[n]
         calls = a.get("calls", a.get("spans", a.get("requests")))
-        errs = a.get("errors", a.get("faults"))
-        r = float(errs) / float(calls) if calls and errs is not None else 0.0
+        errs = [a[k] for k in ("errors", "faults") if isinstance(a.get(k), (int, float, np.integer, np.floating))]
+        r = min(1.0, float(sum(errs)) / float(calls)) if calls and errs else 0.0
         rate.append(r)
         info = [f"<b>{_esc(str(n))}</b>"] + [
             f"{_esc(str(k))}: {val:,.4g}" if isinstance(val, (float, np.floating)) else f"{_esc(str(k))}: {val:,}"
@@ -509,7 +511,7 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
         title=_esc(title or f"service graph ({G.number_of_nodes()} services, {G.number_of_edges()} edges)"),
         annotations=annotations,
         xaxis=dict(visible=False),
-        yaxis=dict(visible=False, scaleanchor="x"),
+        yaxis=dict(visible=False),
         hovermode="closest",
         plot_bgcolor="white",
     )
@@ -521,66 +523,103 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
 
 
 def plot_compare(
-    comparison: pd.DataFrame,
+    comparison: Any,
     *,
+    metric: str = "cp_ms",
     before: str | None = None,
     after: str | None = None,
     key: str | Sequence[str] | None = None,
     top: int = 20,
-    labels: tuple[str, str] = ("before", "after"),
+    labels: tuple[str, str] | None = None,
     title: str | None = None,
 ) -> Any:
     """Before/after bars per key, from :func:`tracekit.compare` (or any frame of paired columns).
 
-    ``before``/``after`` name the two value columns; by default the first pair found among
-    ``<stat>_a``/``<stat>_b``, ``a_<stat>``/``b_<stat>`` or ``before``/``after`` columns. Keys are
-    the remaining text columns (or ``key``). Two bar traces (``meta="before"``/``"after"``),
-    grouped, keys ordered by the absolute change, largest first, at most ``top``.
+    ``comparison`` is a :class:`tracekit.compare.Comparison` (its ``table`` is drawn) or a
+    DataFrame. :func:`tracekit.compare` calls ``a`` the set under suspicion and ``b`` the
+    reference, so by default the reference bar is ``<metric>_b`` and the other ``<metric>_a``
+    (``metric`` = ``cp_ms``, ``p50_ms``, ``p95_ms``, ``calls``, ``fanout``, ``error_rate``).
+    ``before``/``after`` name other columns; without them and without ``<metric>_a/_b``, the first
+    of ``<m>_before``/``<m>_after``, ``before_<m>``/``after_<m>`` or ``before``/``after`` is used.
+    Keys are the remaining text columns (or ``key``). Two bar traces (``meta="before"`` and
+    ``"after"``), grouped, keys ordered by the absolute change, largest first, at most ``top``;
+    the hover shows the change and, when present, its confidence interval (``delta_<m>_lo/_hi``).
 
     >>> import pandas as pd, tracekit as tk
-    >>> cmp = pd.DataFrame({"service": ["api", "db"], "p50_a": [10.0, 5.0], "p50_b": [11.0, 9.0]})
-    >>> fig = tk.plot_compare(cmp)
-    >>> [(t.meta, list(t.y), [float(v) for v in t.x]) for t in fig.data]
-    [('before', ['db', 'api'], [5.0, 10.0]), ('after', ['db', 'api'], [9.0, 11.0])]
+    >>> cmp = pd.DataFrame({"service": ["api", "db"], "p50_ms_a": [11.0, 9.0], "p50_ms_b": [10.0, 5.0]})
+    >>> fig = tk.plot_compare(cmp, metric="p50_ms")
+    >>> [(t.meta, t.name, list(t.y), [float(v) for v in t.x]) for t in fig.data]
+    [('before', 'b (reference)', ['db', 'api'], [5.0, 10.0]), ('after', 'a', ['db', 'api'], [9.0, 11.0])]
     """
+    params: dict = {}
+    if hasattr(comparison, "table") and isinstance(getattr(comparison, "table"), pd.DataFrame):
+        params = dict(getattr(comparison, "params", {}) or {})
+        comparison = comparison.table
     if not isinstance(comparison, pd.DataFrame):
-        raise TraceKitError(f"plot_compare expects a DataFrame, got {type(comparison).__name__}")
+        raise TraceKitError(f"plot_compare expects a Comparison or a DataFrame, got {type(comparison).__name__}")
     cols = list(comparison.columns)
+    paired_ab = False
+    if before is None and after is None and f"{metric}_a" in cols and f"{metric}_b" in cols:
+        before, after, paired_ab = f"{metric}_b", f"{metric}_a", True
     if before is None or after is None:
         pair = _find_pair(comparison)
         if pair is None:
             raise TraceKitError(f"plot_compare: no before/after column pair found in {cols}; pass before= and after=")
         before, after = pair
+        paired_ab = before.endswith("_b") and after.endswith("_a")
     for c in (before, after):
         if c not in cols:
             raise TraceKitError(f"plot_compare: column {c!r} not in the comparison ({cols})")
-    if key is None:
-        keys = [c for c in cols if c not in (before, after) and not pd.api.types.is_numeric_dtype(comparison[c]) and not pd.api.types.is_bool_dtype(comparison[c])]
-        if not keys:
-            keys = []
-    else:
+    if labels is None:
+        labels = ("b (reference)", "a") if paired_ab else ("before", "after")
+    if key is not None:
         keys = [key] if isinstance(key, str) else list(key)
-    df = comparison.copy()
-    change = (df[after].astype(float) - df[before].astype(float)).abs()
-    df = df.assign(_change=change).sort_values("_change", ascending=False, kind="stable").head(top)
+    elif params.get("by") is not None:
+        by = params["by"]
+        keys = [k for k in ([by] if isinstance(by, str) else list(by)) if k in cols]
+        if "operation" in ([by] if isinstance(by, str) else list(by)):
+            keys = [k for k in ("service", "name") if k in cols] or keys
+    else:
+        keys = [
+            c for c in cols
+            if c not in (before, after, "presence")
+            and not pd.api.types.is_numeric_dtype(comparison[c]) and not pd.api.types.is_bool_dtype(comparison[c])
+        ]
+    b_val = comparison[before].astype(float)
+    a_val = comparison[after].astype(float)
+    df = comparison.assign(_change=(a_val - b_val).abs().fillna(0.0)).sort_values("_change", ascending=False, kind="stable").head(top)
     if keys:
         lab = df[keys[0]].astype(object).astype(str)
         for k in keys[1:]:
             lab = lab + " · " + df[k].astype(object).astype(str)
-        ylab = [_esc(s) for s in lab.tolist()]
+        ylab = [_esc(x) for x in lab.tolist()]
     else:
         ylab = [str(i) for i in df.index]
+    stat = _stat_name(after)
+    hover = []
+    for i, (_, r) in enumerate(df.iterrows()):
+        delta = float(r[after]) - float(r[before])
+        parts = [f"<b>{ylab[i]}</b>", f"{_esc(labels[0])}: {float(r[before]):,.4g}", f"{_esc(labels[1])}: {float(r[after]):,.4g}", f"change: {delta:+,.4g}"]
+        lo, hi = f"delta_{stat}_lo", f"delta_{stat}_hi"
+        if lo in df.columns and hi in df.columns and pd.notna(r[lo]) and pd.notna(r[hi]):
+            sig = " (excludes 0)" if r[lo] > 0 or r[hi] < 0 else ""
+            parts.append(f"CI [{float(r[lo]):+,.4g}, {float(r[hi]):+,.4g}]{sig}")
+        if "presence" in df.columns and pd.notna(r["presence"]):
+            parts.append(f"presence: {_esc(str(r['presence']))}")
+        hover.append("<br>".join(parts))
     fig = go.Figure(
         [
-            go.Bar(orientation="h", y=ylab, x=df[before].to_numpy(dtype=float), name=_esc(labels[0]), meta="before", marker=dict(color="#9DA3AE")),
-            go.Bar(orientation="h", y=ylab, x=df[after].to_numpy(dtype=float), name=_esc(labels[1]), meta="after", marker=dict(color=PALETTE[0])),
+            go.Bar(orientation="h", y=ylab, x=df[before].to_numpy(dtype=float), name=_esc(labels[0]), meta="before",
+                   marker=dict(color="#9DA3AE"), hovertext=hover, hoverinfo="text"),
+            go.Bar(orientation="h", y=ylab, x=df[after].to_numpy(dtype=float), name=_esc(labels[1]), meta="after",
+                   marker=dict(color=PALETTE[0]), hovertext=hover, hoverinfo="text"),
         ]
     )
     fig.update_layout(
         barmode="group",
-        title=_esc(title or f"{before} vs {after}" + (f" by {' · '.join(keys)}" if keys else "")),
+        title=_esc(title or f"{stat}: {labels[0]} vs {labels[1]}" + (f" by {' · '.join(keys)}" if keys else "")),
         yaxis=dict(autorange="reversed", automargin=True, type="category"),
-        xaxis=dict(title=_esc(_stat_name(before))),
+        xaxis=dict(title=_esc(stat)),
         height=int(min(max(250, 40 * len(df) + 120), 1000)),
     )
     return fig
@@ -597,9 +636,10 @@ def _stat_name(col: str) -> str:
 
 
 def _find_pair(df: pd.DataFrame) -> tuple[str, str] | None:
+    """(before, after) columns: ``x_b``/``x_a`` (tk.compare: b is the reference), ``x_before``/``x_after``, …"""
     cols = [c for c in df.columns if isinstance(c, str)]
     numeric = {c for c in cols if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
-    for a_suf, b_suf in (("_a", "_b"), ("_before", "_after")):
+    for a_suf, b_suf in (("_b", "_a"), ("_before", "_after")):
         for c in cols:
             if c.endswith(a_suf) and c in numeric:
                 other = c[: -len(a_suf)] + b_suf

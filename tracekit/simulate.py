@@ -40,6 +40,7 @@ tests use to check each injection exactly.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import zlib
@@ -934,20 +935,22 @@ def _sample(spans: pd.DataFrame, s: _Sim, kw: dict) -> tuple[pd.DataFrame, dict]
 # ---------------------------------------------------------------------------------------------
 # datasets
 
-#: dataset name → (scenario, n_traces, seed, format, README description)
-DATASETS: dict[str, tuple[str, int, int, str, str]] = {
-    "checkout-incident": ("db-lock", 2000, 11, "xray",
-                          "orders-db lock contention: checkout's SELECT/INSERT orders calls +250 ms in a window"),
-    "checkout-baseline": ("baseline", 2000, 11, "xray", "the same shop and seed without the incident"),
-    "deploy-regression": ("slow-deploy", 2000, 12, "otlp",
-                          "payments 1.5.0 deployed half-way adds GET /v1/risk-score (median 180 ms)"),
-    "broken-context": ("context-drop", 1000, 13, "otlp",
-                       "the gateway drops trace context for 10 % of requests; frontend starts new traces"),
-    "sampled-errors": ("error-undersampling", 4000, 14, "otlp",
-                       "head sampling by route (checkout 1/16, cart and products 1/2): the sample under-represents errors"),
-    "clock-skew": ("clock-skew", 500, 15, "otlp", "inventory-2's clock runs 120 ms ahead"),
-    "bad-host": ("bad-host", 1000, 16, "otlp", "catalog-3 runs 2.1.0-rc1 and its product-list load is ~120 ms slower"),
-    "cold-starts": ("cold-starts", 2000, 17, "xray", "fulfillment scales out half-way: half its invocations for 10 min are cold"),
+#: dataset name → (scenario, n_traces, seed, format, README description, scenario params)
+DATASETS: dict[str, tuple[str, int, int, str, str, dict]] = {
+    "checkout-incident": ("db-lock", 1200, 11, "xray",
+                          "orders-db lock contention: checkout's SELECT/INSERT orders calls take 250 ms longer in a window", {}),
+    "checkout-baseline": ("baseline", 1200, 11, "xray", "the same shop, seed and hour without the incident", {}),
+    "deploy-regression": ("slow-deploy", 1200, 12, "otlp",
+                          "payments 1.5.0, deployed half-way, adds GET /v1/risk-score (median 180 ms)", {}),
+    "broken-context": ("context-drop", 500, 13, "otlp",
+                       "the gateway drops trace context for 10 % of requests; frontend starts new traces", {}),
+    "sampled-errors": ("error-undersampling", 3000, 14, "otlp",
+                       "head sampling by route (checkout 1/16, cart and products 1/2) under-represents errors", {}),
+    "clock-skew": ("clock-skew", 300, 15, "otlp", "inventory-2's clock runs 120 ms ahead", {}),
+    "bad-host": ("bad-host", 600, 16, "otlp", "catalog-3 runs 2.1.0-rc1; its product-list load is ~120 ms slower", {}),
+    "cold-starts": ("cold-starts", 800, 17, "xray",
+                    "fulfillment (Lambda) scales out half-way: for 20 min half its invocations are cold",
+                    {"window_s": 1200.0}),
 }
 
 
@@ -968,7 +971,8 @@ def _truth_json(truth: Truth) -> dict:
 def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, scale: float = 1.0) -> list[Path]:
     """(Re)generate the datasets of ``datasets/`` into ``folder``; return the files written.
 
-    Each dataset is a folder with the trace files and ``truth.json`` (the scenario's truth).
+    Each dataset is a folder with ``traces/`` (the trace files), ``truth.json`` (the scenario's
+    truth) and, for sampling scenarios, ``inclusion.csv.gz`` (one row per population trace).
     X-Ray datasets are BatchGetTraces responses of 250 traces per ``.json.gz`` page; OTLP ones
     are collector file-exporter JSON lines (``.jsonl.gz``). ``scale`` multiplies the sizes.
     """
@@ -976,36 +980,121 @@ def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, sca
 
     folder = Path(folder)
     written: list[Path] = []
-    for name, (scenario, n, seed, fmt, _doc) in DATASETS.items():
+    stats = []
+    for name, (scenario, n, seed, fmt, doc, params) in DATASETS.items():
         if only is not None and name not in only:
             continue
         d = folder / name
-        d.mkdir(parents=True, exist_ok=True)
-        for old in d.glob("*.gz"):
+        td = d / "traces"  # trace files only, so that a reader can take the folder
+        td.mkdir(parents=True, exist_ok=True)
+        for old in list(d.glob("*.gz")) + list(td.glob("*.gz")):
             old.unlink()
-        sim = simulate(scenario, n_traces=max(1, int(n * scale)), seed=seed)
-        frames = {"spans": sim.spans}
-        if sim.population is not None:
-            frames = {"sampled": sim.spans, "population": sim.population}
+        sim = simulate(scenario, n_traces=max(1, int(n * scale)), seed=seed, **params)
+        stats.append((name, fmt, doc, sim))
+        # sampling scenarios ship the sample; the population is summarised per trace in inclusion.csv.gz
+        frames = {"sampled" if sim.population is not None else "spans": sim.spans}
         for stem, df in frames.items():
             if fmt == "xray":
                 tids = df["trace_id"].drop_duplicates().tolist()
                 for i in range(0, len(tids), 250):
-                    p = d / f"{stem}-{i // 250 + 1:03d}.json.gz"
+                    p = td / f"{stem}-{i // 250 + 1:03d}.json.gz"
                     write_xray(df[df["trace_id"].isin(tids[i:i + 250])], p, indexed=_INDEXED)
                     written.append(p)
             else:
-                p = d / f"{stem}.jsonl.gz"
+                p = td / f"{stem}.jsonl.gz"
                 write_otlp(df, p)
                 written.append(p)
         tj = d / "truth.json"
         tj.write_text(json.dumps(_truth_json(sim.truth), indent=2, default=str) + "\n")
         written.append(tj)
         if sim.population is not None and isinstance(sim.truth, ErrorUndersampling):
-            inc = d / "inclusion.csv"
-            sim.truth.inclusion.to_csv(inc, index=False)  # type: ignore[union-attr]
+            inc = d / "inclusion.csv.gz"
+            body = sim.truth.inclusion.to_csv(index=False).encode()  # type: ignore[union-attr]
+            with open(inc, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                gz.write(body)
             written.append(inc)
+    if only is None:
+        readme = folder / "README.md"
+        readme.write_text(_datasets_readme(folder, stats))
+        written.append(readme)
     return written
+
+
+def _datasets_readme(folder: Path, stats: list) -> str:
+    lines = [
+        "# datasets",
+        "",
+        "Generated by tracekit's simulator — regenerate with `python -m tracekit.simulate --write-datasets datasets/`",
+        "(deterministic: same seeds, same bytes). This file is generated too. Each dataset folder holds `traces/`",
+        "(the trace files only, so a reader can take the folder: `tk.read(\"datasets/checkout-incident/traces\")`),",
+        "`truth.json` and, for the sampling dataset, `inclusion.csv.gz`.",
+        "",
+        "The application: `api-gateway` → `frontend` → `catalog` (N+1 loop: one `inventory` call per item, 2–12 items),",
+        "`cart` (DynamoDB `carts`), `checkout` (→ `cart`, `orders-db` PostgreSQL SELECT/INSERT, → `payments` → external",
+        "`card-network`, retried once on 503; → SQS `orders` producer, consumed asynchronously by the `fulfillment`",
+        "Lambda, which writes DynamoDB `shipments`). Errors on a normal day: payments 503 (8 % of attempts), cart 404",
+        "(2 % on the cart route), DynamoDB 429 throttles (0.2 %, retried), inventory 500 (0.1 %). One hour of traffic",
+        "from 2026-03-02T14:00Z. See `tracekit/simulate.py` for every knob.",
+        "",
+        "X-Ray datasets are `aws xray batch-get-traces`-style responses (250 traces per `.json.gz` page, inferred",
+        "DynamoDB/SQS segments included, `app.customer_tier` and `app.feature_flag.new_checkout` indexed as",
+        "annotations). OTLP datasets are collector file-exporter JSON lines (`.jsonl.gz`, ≤ 512 spans per line).",
+        "Every folder has `truth.json`: the scenario's ground truth (what was injected, where, when, how much).",
+        "",
+        "| dataset | scenario | format | traces | spans | size | contents |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, fmt, doc, sim in stats:
+        size = sum(p.stat().st_size for p in (folder / name).rglob("*") if p.is_file())
+        lines.append(f"| `{name}/` | `{sim.scenario}` | {'X-Ray' if fmt == 'xray' else 'OTLP'} | "
+                     f"{sim.spans['trace_id'].nunique()} | {len(sim.spans)} | {size / 1e6:.2f} MB | {doc} |")
+    lines += ["", "## Ground truth", ""]
+    for name, fmt, doc, sim in stats:
+        t = sim.truth
+        lines.append(f"### `{name}/` ({sim.scenario}, seed {sim.seed})")
+        lines.append("")
+        lines.append(_truth_sentence(t))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _truth_sentence(t: Truth) -> str:
+    if isinstance(t, DbLock):
+        return (f"Every `{t.db}` call made by `{t.service}` in a trace whose root starts in "
+                f"[{t.window_start.isoformat()}, {t.window_end.isoformat()}) takes exactly {t.extra_ms:g} ms longer "
+                f"(lock wait): {t.n_affected_traces} checkout traces. In the window `{t.service}` dominates the "
+                f"critical path of checkout requests; outside it the data equal `checkout-baseline/` span for span "
+                f"(same seed: same ids and times up to the injected delay).")
+    if isinstance(t, SlowDeploy):
+        return (f"From {t.deploy_time.isoformat()} every `{t.service}` server span runs `{t.new_version}` (before: "
+                f"`{t.old_version}`, resource `service.version`) and makes one extra client call `{t.added_span}` to "
+                f"`{t.added_peer}` (lognormal, median {t.added_ms_median:g} ms). Nothing else changes.")
+    if isinstance(t, ContextDrop):
+        return (f"For {t.n_dropped} of {t.n_traces} requests (share {t.share:g}) `{t.caller}` did not propagate context "
+                f"to `{t.callee}`: the caller's trace ends at its client span (no child), and the callee's server span "
+                f"is the root of a new trace. `truth.json` lists every (original trace id, new trace id) pair.")
+    if isinstance(t, ClockSkew):
+        return (f"Every span recorded on host `{t.host}` of `{t.service}` (resource `host.name`) is stamped "
+                f"{t.offset_ms:+g} ms off (its clock runs ahead): these server spans start after their caller's client "
+                f"span ends. All other hosts are exact.")
+    if isinstance(t, ErrorUndersampling):
+        probs = ", ".join(f"{r} {p:g} (`ot=th:{threshold_for(p)[1]}`)" for r, p in t.probabilities)
+        return (f"Head sampling by route: {probs}. A trace is kept iff the low 56 bits of its trace id are ≥ the "
+                f"threshold; every kept span carries `traceState` `ot=th:…`. Population {t.n_population} traces, "
+                f"{t.n_sampled} kept (`sampled.jsonl.gz`). Share of traces with an error: "
+                f"{t.error_share_population:.4f} in the population, {t.error_share_sampled:.4f} in the sample "
+                f"(unweighted, biased low). `inclusion.csv.gz` has one row per population trace: trace_id, route, "
+                f"probability, th, randomness, sampled, has_error.")
+    if isinstance(t, BadHost):
+        return (f"Host `{t.host}` of `{t.service}` runs `{t.bad_version}` (the others `{t.good_version}`); its "
+                f"`{t.slow_span}` span takes extra time (lognormal, median {t.extra_ms_median:g} ms).")
+    if isinstance(t, ColdStarts):
+        return (f"In [{t.scale_out_time.isoformat()}, +{t.window_s:g} s) a share {t.burst_rate:g} of `{t.service}` "
+                f"invocations land on new Lambda environments ({t.config.coldstart_rate:g} otherwise): "
+                f"{t.n_cold_starts} cold starts in all, each with `faas.coldstart` true and an `Initialization` child "
+                f"(lognormal, median {t.coldstart_ms_median:g} ms) on a never-seen `host.name`.")
+    return ("Nothing injected: the shop on a normal day (same application, seed and hour as the incident datasets "
+            "built from it).")
 
 
 #: span attributes the X-Ray datasets index as annotations (as an X-Ray SDK user would)

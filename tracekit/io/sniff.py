@@ -1,0 +1,173 @@
+"""Read trace files of any supported format: sniff each document, dispatch, concatenate.
+
+:func:`read` parses every file once and looks at each JSON document (each line of a JSON-lines
+file, each element of a top-level JSON list):
+
+* OTLP/JSON — an object with ``resourceSpans``, or Jaeger api_v3's ``{"result": …}`` — goes to
+  the OTLP reader (:func:`tracekit.read_otlp`);
+* AWS X-Ray — a ``BatchGetTraces`` response (``Traces``), a trace (``Segments``), a segment
+  document (``trace_id``, or ``id`` with ``start_time``/``end_time``/``in_progress``/``name``)
+  or a segment document as a JSON string — goes to the X-Ray reader (:func:`tracekit.read_xray`);
+* anything else is a :class:`~tracekit.errors.TraceFormatError` naming the file and the record
+  and listing the supported formats.
+
+Mixed inputs (files of both formats, or both formats in one file) give one frame. Rows come
+file by file in input order; within a file, OTLP spans come before X-Ray spans.
+``errors="skip"`` behaves as in the two readers: every valid span is loaded, every skipped
+record is listed in ``df.attrs["skipped"]`` (:func:`skipped_records` makes a table of them)
+and one :class:`~tracekit.errors.TraceFormatWarning` is emitted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..schema import STRING
+from ._sources import Document, is_pathlike
+from .otlp import _Collector, _documents, _frame, _gc_paused
+
+__all__ = ["read", "skipped_records", "sniff"]
+
+SUPPORTED = ("supported formats: OTLP/JSON (an object with 'resourceSpans', Jaeger api_v3 {\"result\": …}, "
+             "collector JSON lines) and AWS X-Ray (BatchGetTraces {\"Traces\": […]}, a trace {\"Id\", "
+             "\"Segments\"}, segment documents with 'trace_id' and 'start_time')")
+
+_XRAY_SEGMENT_KEYS = ("start_time", "end_time", "in_progress", "name")
+
+
+def sniff(value: Any) -> Literal["otlp", "xray", "list", "unknown"]:
+    """The format of one parsed JSON document.
+
+    >>> sniff({"resourceSpans": []}), sniff({"result": {"resourceSpans": []}})
+    ('otlp', 'otlp')
+    >>> sniff({"Traces": []}), sniff({"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "start_time": 1.0})
+    ('xray', 'xray')
+    >>> sniff([{"resourceSpans": []}]), sniff({"data": []})
+    ('list', 'unknown')
+    """
+    if type(value) is dict:
+        if "resourceSpans" in value or "result" in value:
+            return "otlp"
+        if "Traces" in value or "Segments" in value or "trace_id" in value:
+            return "xray"
+        if "id" in value and any(k in value for k in _XRAY_SEGMENT_KEYS):
+            return "xray"
+        return "unknown"
+    if type(value) is list:
+        return "list"
+    if type(value) is str:
+        return "xray"  # a segment Document given as a JSON string
+    return "unknown"
+
+
+class _XRay:
+    """The X-Ray reader's one-pass builder, created on first use (tracekit.io.xray)."""
+
+    def __init__(self, errors: str, owned: bool):
+        from . import xray
+
+        self.b = xray._Builder(lenient=errors == "skip", owned=owned)
+
+    def add(self, value: Any, file: str, line: int | None, label: str) -> None:
+        self.b.add_value(value, file, line, label)
+
+
+def _label(line: int | None, path: str) -> str:
+    return ", ".join(x for x in (f"line {line}" if line is not None else "", path) if x)
+
+
+def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataFrame:
+    """Read OTLP/JSON and/or AWS X-Ray files into one spans DataFrame, sniffing each document.
+
+    ``source``: a path, a list of paths, a directory, a file object, bytes, a JSON string or
+    parsed JSON. ``errors``: ``"raise"`` or ``"skip"`` as in :func:`tracekit.read_otlp`.
+
+    >>> otlp = {"resourceSpans": [{"scopeSpans": [{"spans": [{
+    ...     "traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174",
+    ...     "name": "GET /", "kind": 2, "startTimeUnixNano": "0", "endTimeUnixNano": "1000000"}]}]}]}
+    >>> df = read([otlp])
+    >>> df[["span_id", "kind", "duration_ms", "source"]]
+                span_id    kind  duration_ms source
+    0  eee19b7ec3c1b174  server          1.0   otlp
+    >>> read({"data": []})
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.TraceFormatError: <object>: unknown trace format: a JSON object with keys data; supported formats: OTLP/JSON (an object with 'resourceSpans', Jaeger api_v3 {"result": …}, collector JSON lines) and AWS X-Ray (BatchGetTraces {"Traces": […]}, a trace {"Id", "Segments"}, segment documents with 'trace_id' and 'start_time')
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    owned = not (isinstance(source, dict) or (isinstance(source, (list, tuple))
+                                              and not (source and all(is_pathlike(x) for x in source))))
+    otlp = _Collector(errors)
+    xray: _XRay | None = None
+    files: dict[str, int] = {}
+
+    def dispatch(value: Any, doc: Document, path: str) -> None:
+        nonlocal xray
+        fmt = sniff(value)
+        if fmt == "otlp":
+            otlp.value(value, doc.file, f"line {doc.line}" if doc.line is not None else None, doc.line,
+                       f"{path}." if path else "")
+        elif fmt == "xray":
+            if xray is None:
+                xray = _XRay(errors, owned)
+            xray.add(value, doc.file, doc.line, _label(doc.line, path))
+        elif fmt == "list":
+            for i, item in enumerate(value):
+                dispatch(item, doc, f"{path}[{i}]")
+        else:
+            what = (f"a JSON object with keys {', '.join(list(value)[:5]) or '(none)'}" if type(value) is dict
+                    else f"a JSON {type(value).__name__}")
+            otlp.problem(f"unknown trace format: {what}; {SUPPORTED}", doc.file, _label(doc.line, path) or None)
+
+    with _gc_paused():
+        for doc in _documents(source, otlp):
+            files.setdefault(doc.file, len(files))
+            dispatch(doc.value, doc, "")
+            del doc
+        frames = [_frame(otlp)]
+        skipped: list[SkippedRecord] = list(otlp.skipped)
+        unprocessed: tuple = ()
+        if xray is not None:
+            frames.append(xray.b.frame())
+            skipped += xray.b.skipped
+            unprocessed = tuple(xray.b.unprocessed)
+    frames = [f for f in frames if len(f)] or frames[:1]
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if len(frames) > 1 and len(files) > 1:
+        order = df["source_file"].map(files).to_numpy(dtype=np.int64, na_value=len(files))
+        df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+    df.attrs["skipped"] = tuple(skipped)
+    if unprocessed:
+        df.attrs["unprocessed_trace_ids"] = unprocessed
+    if skipped:
+        first = skipped[0]
+        where = ", ".join(x for x in (first.file, first.record) if x)
+        warnings.warn(f"read skipped {len(skipped)} bad record(s); first: {where}: {first.reason} "
+                      "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
+    return df
+
+
+def skipped_records(spans: pd.DataFrame) -> pd.DataFrame:
+    """The records a lenient read skipped, as a table: one row per record (file, record, reason).
+
+    >>> import tracekit as tk
+    >>> df = tk.empty_spans()
+    >>> df.attrs["skipped"] = (tk.SkippedRecord("a.jsonl", "line 3", "line is not valid JSON"),)
+    >>> skipped_records(df)
+          file  record                  reason
+    0  a.jsonl  line 3  line is not valid JSON
+    >>> len(skipped_records(tk.empty_spans()))
+    0
+    """
+    recs = spans.attrs.get("skipped", ()) or ()
+    return pd.DataFrame({
+        "file": pd.array([r.file for r in recs], dtype=STRING),
+        "record": pd.array([r.record for r in recs], dtype=STRING),
+        "reason": pd.array([r.reason for r in recs], dtype=STRING),
+    })

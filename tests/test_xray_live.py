@@ -539,6 +539,21 @@ def test_import_tracekit_does_not_import_boto3():
     assert out.split() == ["False", "False"]
 
 
+def test_query_is_checked_before_any_request():
+    fake = LimitedXRay({})
+    with pytest.raises(TraceKitError, match="time_range_type must be one of TraceId, Event, Service"):
+        fetch_xray("2026-11-20T09:00Z", "2026-11-20T10:00Z", client=fake, time_range_type="Start", progress=False)
+    with pytest.raises(TraceKitError, match="end .* must be after start"):
+        fetch_xray_summaries("2026-11-20T10:00Z", "2026-11-20T09:00Z", client=fake)
+    assert fake.summary_calls == 0
+    client, stub = _stubbed_client()  # a blank filter is no filter: FilterExpression is not sent at all
+    stub.add_response("get_trace_summaries", {"TraceSummaries": []},
+                      {"StartTime": ANY, "EndTime": ANY})
+    with stub:
+        assert len(fetch_xray_summaries("2026-11-20T09:00Z", "2026-11-20T10:00Z", client=client,
+                                        filter_expression="  ")) == 0
+
+
 def test_time_windows_cover_the_range_exactly():
     w = time_windows("2026-11-20T00:00Z", "2026-11-21T01:30Z", window="6h")
     assert [b - a for a, b in w] == [pd.Timedelta(hours=6)] * 4 + [pd.Timedelta(minutes=90)]
@@ -661,3 +676,17 @@ def test_coverage_audit_missing_permission_is_a_row(aws_resources):
     # without the ECS listing, checkout shows up as a service seen in traces
     assert audit.loc[audit["service"] == "checkout", "resource_type"].tolist() == ["service"]
     _no_secrets(audit.to_string())
+
+
+def test_coverage_audit_window_and_no_aws_calls():
+    spans = _audit_spans()
+    s0 = pd.Timestamp(1_700_000_000_000_000_000, unit="ns", tz="UTC")
+    # spans overlapping [s0+750ms, s0+2s): shop/prod's two (end 900, 800), checkout's server span (790) and its
+    # call to billing (700-780); the calls to orders, legacy-pricing and fraud-check ended before 750
+    audit = xray_coverage_audit(spans=spans, checks=(), start=s0 + pd.Timedelta("750ms"), end=s0 + pd.Timedelta("2s"))
+    assert audit[["service", "segments"]].values.tolist() == [["checkout", 2], ["shop/prod", 2], ["billing", 0]]
+    assert audit["finding"].tolist()[:2] == ["segments seen; no Lambda/ECS/API Gateway resource of that name "
+                                             "was checked"] * 2
+    assert audit["finding"].tolist()[2] == "calls reach it but it sends no segments: uninstrumented hop"
+    assert audit["first_seen"].tolist()[:2] == [s0 + pd.Timedelta("20ms"), s0]
+    assert len(spans) == 9  # the caller's frame is untouched

@@ -413,6 +413,18 @@ def _check_page(page: dict, file: str) -> int:
 # --------------------------------------------------------------------------------------------- summaries
 
 
+TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
+
+
+def _check_query(filter_expression: str | None, time_range_type: str | None) -> str | None:
+    """Validate before any request; an empty or blank filter means no filter."""
+    if time_range_type is not None and time_range_type not in TIME_RANGE_TYPES:
+        raise TraceKitError(f"time_range_type must be one of {', '.join(TIME_RANGE_TYPES)}, not {time_range_type!r}")
+    if filter_expression is not None and not isinstance(filter_expression, str):
+        raise TraceKitError(f"filter_expression must be a string, not {type(filter_expression).__name__}")
+    return filter_expression if filter_expression and filter_expression.strip() else None
+
+
 def _summary_kwargs(s: pd.Timestamp, e: pd.Timestamp, *, filter_expression: str | None,
                     time_range_type: str | None, sampling: bool | None,
                     sampling_strategy: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -478,7 +490,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     ``region``/``profile`` (+ ``endpoint_url``); made clients use adaptive retries with ``max_attempts``.
     ``cache_dir`` keeps every raw response and makes the fetch resumable. ``max_workers`` bounds the
     parallel ``BatchGetTraces`` calls; ``unprocessed_retries``/``backoff`` bound the re-asking of
-    ``UnprocessedTraceIds``.
+    ``UnprocessedTraceIds`` (``sleep`` is the function that waits; tests pass a recorder).
 
     Returns the spans of :func:`tracekit.read_xray`; ``spans.attrs["xray_fetch"]`` records what was asked
     (time range, filter, region, windows) and what came back (trace ids asked/fetched/unprocessed/missing,
@@ -494,6 +506,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         windows = time_windows(start, end, window=window)
     else:
         windows = []
+    filter_expression = _check_query(filter_expression, time_range_type)
     if max_traces is not None and max_traces < 0:
         raise TraceKitError(f"max_traces must be >= 0, got {max_traces}")
     if max_workers < 1:
@@ -807,6 +820,7 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     tracekit.errors.TraceKitError: end (2026-11-20T09:00:00+00:00) must be after start (2026-11-20T09:00:00+00:00)
     """
     windows = time_windows(start, end, window=window)
+    filter_expression = _check_query(filter_expression, time_range_type)
     client = _make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url)
     cdir = Path(cache_dir) if cache_dir is not None else None
@@ -876,7 +890,7 @@ def sampling_rules_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for r in records:
         rule = r.get("SamplingRule") or {}
-        row = {c: rule.get(k) for c, k in zip(_RULE_COLUMNS, _RULE_KEYS, strict=True)}
+        row = {c: rule.get(k) for c, k in zip(_RULE_COLUMNS[:len(_RULE_KEYS)], _RULE_KEYS, strict=True)}
         row["attributes"] = dict(rule.get("Attributes") or {})
         row["created_at"] = _epoch(r.get("CreatedAt"))
         row["modified_at"] = _epoch(r.get("ModifiedAt"))
@@ -1035,7 +1049,7 @@ def _seen_services(spans: pd.DataFrame | None) -> tuple[pd.DataFrame, set[str]]:
 
 def xray_coverage_audit(*, region: str | None = None, profile: str | None = None, session: Any = None,
                         endpoint_url: str | None = None, clients: Mapping[str, Any] | None = None,
-                        spans: pd.DataFrame | None = None,
+                        spans: pd.DataFrame | None = None, start: Any = None, end: Any = None,
                         checks: Iterable[str] = ("lambda", "ecs", "apigateway", "xray")) -> pd.DataFrame:
     """Which services are (not) traced: tracing configuration joined with what ``spans`` shows.
 
@@ -1044,7 +1058,8 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     services seen sending segments in ``spans`` (e.g. from :func:`fetch_xray` over the incident window).
     One row per resource/service: ``resource_type, resource, service, tracing_enabled, tracing_detail,
     seen_in_traces, segments, first_seen, last_seen, finding``. An API the credentials may not call
-    becomes a ``permission`` row saying so. ``clients`` overrides the boto3 client per service
+    becomes a ``permission`` row saying so. ``start``/``end`` keep only spans that overlap that window.
+    ``clients`` overrides the boto3 client per service
     (keys ``lambda``, ``ecs``, ``apigateway``, ``xray``). Nothing is mutated; ``spans`` may be None.
 
     >>> import tracekit as tk
@@ -1060,6 +1075,13 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     """
     clients = dict(clients or {})
     checks = list(checks)
+    if spans is not None and (start is not None or end is not None):
+        keep = pd.Series(True, index=spans.index)
+        if start is not None:
+            keep &= spans["end"] >= _to_utc(start, "start")
+        if end is not None:
+            keep &= spans["start"] < _to_utc(end, "end")
+        spans = spans[keep]  # a filtered view; the caller's frame is untouched
     rows: list[dict] = []
     listers = {"lambda": ("lambda", _lambda_rows), "ecs": ("ecs", _ecs_rows),
                "apigateway": ("apigateway", _apigw_rows), "xray": ("xray", _group_rows)}

@@ -36,7 +36,7 @@ total trace count (metric rows — p95, rates — must be recomputed, not added)
 from __future__ import annotations
 
 import fnmatch
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -101,6 +101,7 @@ class HealthContext:
     tree: SpanTree
     summary: pd.DataFrame
     options: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_traces(self) -> int:
@@ -173,8 +174,12 @@ def _get(d, key: str):
     """Value of a flat dotted key, or of the same path through nested dicts; None if absent."""
     if not isinstance(d, dict):
         return None
-    if key in d:
-        return d[key]
+    v = d.get(key)
+    if v is not None or key in d:
+        return v
+    head = key.split(".", 1)[0]
+    if head == key or not isinstance(d.get(head), dict):
+        return None
     cur = d
     parts = key.split(".")
     for i, p in enumerate(parts):
@@ -215,11 +220,7 @@ def callee_name(attributes: dict, name: str) -> str:
 
 def check_duplicate_span_ids(ctx: HealthContext) -> pd.DataFrame:
     dup = ctx.tree.duplicate
-    t = ctx.tree.trace
-    key = pd.Series(ctx.spans["span_id"].to_numpy(dtype=object))
-    # every copy of a duplicated (trace, span id) is affected, not only the repeats
-    both = pd.Series(t).astype(str) + ":" + key.astype(str)
-    mask = both.duplicated(keep=False).to_numpy() if dup.any() else dup
+    mask = ctx.tree.duplicated  # every copy of a duplicated (trace, span id) is affected
     row = _finding(
         ctx, "duplicate_span_ids", "error", mask,
         f"{int(dup.sum())} span ids appear more than once in their trace; parent links and self time use the first copy.",
@@ -288,15 +289,27 @@ def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
 
 
 def _truncated_trace_codes(ctx: HealthContext) -> np.ndarray:
+    if "truncated" in ctx.cache:
+        return ctx.cache["truncated"]
     keys = ctx.opt("truncation_keys", TRUNCATION_KEYS)
+    keyset = frozenset(keys)
     flags = np.zeros(len(ctx.spans), dtype=bool)
     for col in ("attributes", "resource"):
-        if col in ctx.spans.columns:
-            flags |= np.fromiter(
-                (bool(d) and any(d.get(k) is True or d.get(k) in ("true", "True") for k in keys) for d in ctx.spans[col]),
-                dtype=bool, count=len(ctx.spans),
-            )
-    return pd.unique(ctx.tree.trace[flags])
+        if col not in ctx.spans.columns:
+            continue
+        memo: dict[int, bool] = {}
+        vals = ctx.spans[col].to_numpy(dtype=object)
+        for i, d in enumerate(vals):
+            if not d or keyset.isdisjoint(d):
+                continue  # fast path: C-level check, no Python per key
+            k = id(d)
+            hit = memo.get(k)
+            if hit is None:
+                hit = memo[k] = any(d.get(x) is True or d.get(x) in ("true", "True") for x in keys)
+            flags[i] |= hit
+    codes = pd.unique(ctx.tree.trace[flags])
+    ctx.cache["truncated"] = codes
+    return codes
 
 
 def check_truncated_traces(ctx: HealthContext) -> pd.DataFrame:
@@ -424,7 +437,7 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
             rows_by[svc[i]].append(i)
     for i in np.flatnonzero(kind == "client"):
         a = attrs[i] if isinstance(attrs[i], dict) else {}
-        v = _get(a, "peer.service")
+        v = a.get("peer.service")
         if v not in (None, "") and str(v) not in own:
             rows_by[str(v)].append(i)
     rows = []
@@ -440,14 +453,6 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, rows)
 
 
-def _hashable(v):
-    try:
-        hash(v)
-        return v
-    except TypeError:
-        return repr(v)
-
-
 def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     min_distinct = ctx.opt("cardinality_min_distinct", 100)
     min_ratio = ctx.opt("cardinality_min_ratio", 0.1)
@@ -455,12 +460,15 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     if "attributes" not in spans or not len(spans):
         return _rows(ctx, [])
     values: dict[str, set] = defaultdict(set)
-    counts: dict[str, int] = defaultdict(int)
+    counts: Counter = Counter()
     for d in spans["attributes"]:
         if d:
+            counts.update(d.keys())
             for k, v in d.items():
-                values[k].add(_hashable(v))
-                counts[k] += 1
+                try:
+                    values[k].add(v)
+                except TypeError:  # lists / dicts: compare by their text
+                    values[k].add(repr(v))
     rows = []
     hot = [k for k in values if len(values[k]) >= min_distinct and len(values[k]) / counts[k] >= min_ratio]
     if not hot:

@@ -78,6 +78,20 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "ipv6": (r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:])", _ipv6_ok),
 }
 
+_DIGITS4 = re.compile(r"\d{4}")
+
+#: cheap test a text must pass before a built-in pattern's regex runs on it
+_PREFILTER: dict[str, Any] = {
+    "email": lambda v: "@" in v,
+    "card": lambda v: _DIGITS4.search(v) is not None,
+    "bearer": lambda v: "earer" in v or "EARER" in v,
+    "jwt": lambda v: "eyJ" in v,
+    "aws_access_key": lambda v: "AKIA" in v or "ASIA" in v,
+    "api_key": lambda v: "=" in v or ":" in v,
+    "ipv4": lambda v: v.count(".") >= 3,
+    "ipv6": lambda v: v.count(":") >= 2,
+}
+
 #: keys (glob patterns over the dotted key path) whose values identify a user
 USER_KEYS: tuple[str, ...] = (
     "enduser.id", "enduser.*", "user", "user.id", "user.name", "user.email", "user_id", "userid", "userId",
@@ -87,24 +101,19 @@ USER_KEYS: tuple[str, ...] = (
 
 PII_COLUMNS = ("trace_id", "span_id", "service", "location", "key", "kind", "excerpt")
 
-def _compile(patterns: Iterable[str] | None) -> list[tuple[str, re.Pattern, Any]]:
+def _compile(patterns: Iterable[str] | None) -> list[tuple[str, re.Pattern, Any, Any]]:
+    """(name, regex, validator or None, prefilter or None) per pattern."""
     out = []
     for p in PATTERNS if patterns is None else patterns:
         if p in PATTERNS:
             rx, check = PATTERNS[p]
-            out.append((p, re.compile(rx), check))
+            out.append((p, re.compile(rx), check, _PREFILTER.get(p)))
         else:
             try:
-                out.append((p, re.compile(p), None))
+                out.append((p, re.compile(p), None, None))
             except re.error as exc:
                 raise TraceKitError(f"pattern {p!r} is neither a built-in ({', '.join(PATTERNS)}) nor a valid regex: {exc}") from exc
     return out
-
-
-def _combined(compiled: list[tuple[str, re.Pattern, Any]]) -> re.Pattern | None:
-    if not compiled:
-        return None
-    return re.compile("|".join(f"(?:{rx.pattern})" for _, rx, _ in compiled))
 
 
 def _mask_excerpt(s: str) -> str:
@@ -114,7 +123,11 @@ def _mask_excerpt(s: str) -> str:
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk(v, f"{path}.{k}" if path else str(k))
+            p = f"{path}.{k}" if path else str(k)
+            if isinstance(v, (dict, list, tuple)):
+                yield from _walk(v, p)
+            else:
+                yield p, v
     elif isinstance(value, (list, tuple)):
         for v in value:
             yield from _walk(v, path)
@@ -122,8 +135,18 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def _key_match(path: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(path, g) for g in globs)
+class _KeyMatcher:
+    """Glob patterns over dotted key paths, compiled once, answers cached per path."""
+
+    def __init__(self, globs: tuple[str, ...]):
+        self.rx = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs)) if globs else None
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, path: str) -> bool:
+        hit = self.seen.get(path)
+        if hit is None:
+            hit = self.seen[path] = bool(self.rx is not None and path and self.rx.match(path))
+        return hit
 
 
 def find_pii(
@@ -153,7 +176,6 @@ def find_pii(
     """
     _need(spans)
     compiled = _compile(patterns)
-    combined = _combined(compiled)
     globs = tuple(keys or ())
     rows: list[tuple] = []
     tids = spans["trace_id"].to_numpy(dtype=object)
@@ -161,17 +183,30 @@ def find_pii(
     svcs = spans["service"].to_numpy(dtype=object)
     memo: dict[tuple[int, str], list[tuple[str, str, str]]] = {}
 
+    key_match = _KeyMatcher(globs)
+    text_hits: dict[str, list[tuple[str, str]]] = {}  # repeated values are scanned once
+
     def scan(container: Any) -> list[tuple[str, str, str]]:
         found: list[tuple[str, str, str]] = []
         for path, v in _walk(container, ""):
-            if globs and v not in (None, "") and _key_match(path, globs):
+            if globs and v is not None and v != "" and key_match(path):
                 found.append((path, "user_key", _mask_excerpt(str(v))))
-            if isinstance(v, str) and combined is not None and len(v) >= 6 and combined.search(v):
-                for name, rx, check in compiled:
-                    for m in rx.finditer(v):
-                        if check is None or check(m.group(0)):
-                            found.append((path, name, _mask_excerpt(m.group(0))))
-                            break
+            if type(v) is str and len(v) >= 6:
+                hits = text_hits.get(v)
+                if hits is None:
+                    hits = []
+                    for name, rx, check, pre in compiled:
+                        if pre is not None and not pre(v):
+                            continue
+                        for m in rx.finditer(v):
+                            if check is None or check(m.group(0)):
+                                hits.append((name, _mask_excerpt(m.group(0))))
+                                break
+                    if len(text_hits) > 200_000:
+                        text_hits.clear()
+                    text_hits[v] = hits
+                for name, excerpt in hits:
+                    found.append((path, name, excerpt))
         return found
 
     for i, (where, container) in _containers(spans):
@@ -260,22 +295,36 @@ def redact(
     globs = tuple([keys] if isinstance(keys, str) else (keys or ()))
     plist = [patterns] if isinstance(patterns, str) else list(patterns or ())
     compiled = _compile(plist) if plist else []
-    combined = _combined(compiled)
+    key_match = _KeyMatcher(globs)
     count = [0]
 
     def tok(v: Any) -> str:
         count[0] += 1
         return _token(v, method, salt)
 
+    done: dict[str, tuple[str, int]] = {}  # repeated texts are rewritten once
+
     def sub_text(s: str) -> str:
-        if combined is None or not combined.search(s):
-            return s
-        for _, rx, check in compiled:
+        hit = done.get(s)
+        if hit is not None:
+            count[0] += hit[1]
+            return hit[0]
+        before = count[0]
+        new = _sub(s)
+        if len(done) > 200_000:
+            done.clear()
+        done[s] = (new, count[0] - before)
+        return new
+
+    def _sub(s: str) -> str:
+        for _, rx, check, pre in compiled:
+            if pre is not None and not pre(s):
+                continue
             s = rx.sub(lambda m, check=check: tok(m.group(0)) if check is None or check(m.group(0)) else m.group(0), s)
         return s
 
     def fix(value: Any, path: str) -> Any:
-        if path and globs and _key_match(path, globs):
+        if path and globs and key_match(path):
             return tok(value) if value not in (None, "") else value
         if isinstance(value, dict):
             return {k: fix(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
@@ -283,7 +332,7 @@ def redact(
             return [fix(v, path) for v in value]
         if isinstance(value, tuple):
             return tuple(fix(v, path) for v in value)
-        if isinstance(value, str):
+        if type(value) is str and len(value) >= 6:
             return sub_text(value)
         return value
 
@@ -295,7 +344,10 @@ def redact(
             return d
         k = id(d)
         if k not in memo:
-            memo[k] = fix(d, "")
+            if not compiled and not any(key_match(str(x)) for x in d) and not any(type(v) is dict for v in d.values()):
+                memo[k] = dict(d)  # nothing to replace: a plain copy (the C-level fast path)
+            else:
+                memo[k] = fix(d, "")
         return memo[k]
 
     for c in ("attributes", "resource"):

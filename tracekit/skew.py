@@ -61,6 +61,21 @@ def _host(res) -> str | None:
     return None
 
 
+def _hosts(spans: pd.DataFrame) -> np.ndarray:
+    """Host of each span (see :data:`HOST_KEYS`), None when the resource names none."""
+    if "resource" not in spans.columns:
+        return np.full(len(spans), None, dtype=object)
+    cache: dict[int, str | None] = {}
+    out = []
+    for r in spans["resource"]:
+        k = id(r)
+        if k in cache:
+            out.append(cache[k])
+        else:
+            out.append(cache.setdefault(k, _host(r)))
+    return np.asarray(out, dtype=object)
+
+
 def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:
     """Node code per span and a table (service, host) per code."""
     if by not in ("auto", "service", "host"):
@@ -71,15 +86,7 @@ def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:
             raise TraceKitError("by='host' needs a resource column naming hosts (host.name, aws.ec2.instance_id, …)")
         host = np.full(len(spans), None, dtype=object)
     else:
-        cache: dict[int, str | None] = {}
-        out = []
-        for r in spans["resource"]:
-            k = id(r)
-            h = cache.get(k, 0)
-            if h == 0:
-                h = cache[k] = _host(r)
-            out.append(h)
-        host = np.asarray(out, dtype=object)
+        host = _hosts(spans)
         if by == "host" and all(h is None for h in host):
             raise TraceKitError("by='host' but no span's resource names a host (host.name, aws.ec2.instance_id, …)")
     sc, su = pd.factorize(svc, sort=True)
@@ -236,11 +243,7 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     shifts: list[dict] = []
     if len(rows):
         svc = out["service"].to_numpy(dtype=object)
-        need_host = rows["host"].notna().any()
-        host = None
-        if need_host:
-            cache: dict[int, str | None] = {}
-            host = np.asarray([cache.setdefault(id(r), _host(r)) for r in out["resource"]], dtype=object) if "resource" in out else np.full(len(out), None)
+        host = _hosts(out) if rows["host"].notna().any() else None
         for r in rows.itertuples(index=False):
             m = svc == r.service
             if pd.notna(r.host):

@@ -73,6 +73,7 @@ class SpanTree:
     ``parent``: row of the parent span in the same trace, or -1 (root or orphan);
     ``has_parent_id``: parent_id is set; ``orphan``: parent_id set but no such span in the trace;
     ``duplicate``: this row repeats a (trace_id, span_id) seen in an earlier row;
+    ``duplicated``: this row's (trace_id, span_id) occurs more than once (every copy);
     ``depth``: 0 for roots and orphans, parent's depth + 1 otherwise (-1 inside a parent cycle);
     ``trace_ids``: trace id of each trace code.
     """
@@ -82,6 +83,7 @@ class SpanTree:
     has_parent_id: np.ndarray
     orphan: np.ndarray
     duplicate: np.ndarray
+    duplicated: np.ndarray
     depth: np.ndarray
     trace_ids: np.ndarray
 
@@ -122,6 +124,10 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
         first[1:] = sk[1:] != sk[:-1]
     duplicate = np.zeros(n, dtype=bool)
     duplicate[order[~first]] = True
+    duplicated = duplicate.copy()
+    if duplicate.any():
+        same = np.flatnonzero(sk[1:] == sk[:-1])
+        duplicated[order[same]] = True
     uk = sk[first]
     urow = order[first]
     parent = np.full(n, -1, dtype=np.int64)
@@ -135,7 +141,7 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
     parent[parent == np.arange(n)] = -1  # a span naming itself as parent is treated as having none
     orphan = has_pid & ~found
     depth = _depth(parent)
-    return SpanTree(tcode, parent, has_pid, orphan, duplicate, depth, np.asarray(tuniq, dtype=object))
+    return SpanTree(tcode, parent, has_pid, orphan, duplicate, duplicated, depth, np.asarray(tuniq, dtype=object))
 
 
 def _depth(parent: np.ndarray) -> np.ndarray:
@@ -244,49 +250,45 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     end_na = spans["end"].isna().to_numpy()
     end = _ns(spans["end"])
     is_root = ~tree.has_parent_id
-    g = pd.DataFrame(
-        {
-            "t": t,
-            "start": start,
-            "end": np.where(end_na, np.iinfo(np.int64).min, end),
-            "root": is_root,
-            "orphan": tree.orphan,
-            "dup": tree.duplicate,
-            "inprog": _bool(spans, "in_progress") | end_na,
-            "error": _bool(spans, "error"),
-            "fault": _bool(spans, "fault"),
-            "throttle": _bool(spans, "throttle"),
-            "has_error": (spans["status"] == "error").to_numpy(dtype=bool, na_value=False)
-            if "status" in spans
-            else np.zeros(n, bool),
-            "depth": tree.depth,
-        }
-    )
-    agg = g.groupby("t", sort=True).agg(
-        start=("start", "min"),
-        end=("end", "max"),
-        n_spans=("start", "size"),
-        n_roots=("root", "sum"),
-        n_orphans=("orphan", "sum"),
-        n_duplicate_ids=("dup", "sum"),
-        error=("error", "any"),
-        fault=("fault", "any"),
-        throttle=("throttle", "any"),
-        has_error=("has_error", "any"),
-        in_progress=("inprog", "any"),
-        max_depth=("depth", "max"),
-    )
-    n_services = pd.Series(spans["service"].to_numpy()).groupby(t, sort=True).nunique()
-    # root span per trace: earliest root, else earliest orphan, else earliest span
+    lo = np.iinfo(np.int64).min
+    end_v = np.where(end_na, lo, end)
+    # per-trace reductions with bincount / reduceat over rows sorted by trace (no groupby)
     rank = np.where(is_root, 0, np.where(tree.orphan, 1, 2))
-    order = np.lexsort((start, rank, t))
-    firsts = order[np.r_[True, t[order][1:] != t[order][:-1]]] if n else order
+    order = np.lexsort((start, rank, t))  # by trace, then root first, then earliest
+    ts = t[order]
+    heads = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]) if n else np.zeros(0, np.int64)
+    firsts = order[heads]
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(t, weights=mask.astype(np.float64), minlength=nt).astype(np.int64)
+
+    def red(fn, values: np.ndarray) -> np.ndarray:
+        return fn.reduceat(values[order], heads) if n else values[:0]
+
+    status_err = (spans["status"] == "error").to_numpy(dtype=bool, na_value=False) if "status" in spans else np.zeros(n, bool)
+    agg = {
+        "start": red(np.minimum, start),
+        "end": red(np.maximum, end_v),
+        "n_spans": np.bincount(t, minlength=nt).astype(np.int64),
+        "n_roots": count(is_root),
+        "n_orphans": count(tree.orphan),
+        "n_duplicate_ids": count(tree.duplicate),
+        "error": count(_bool(spans, "error")) > 0,
+        "fault": count(_bool(spans, "fault")) > 0,
+        "throttle": count(_bool(spans, "throttle")) > 0,
+        "has_error": count(status_err) > 0,
+        "in_progress": count(_bool(spans, "in_progress") | end_na) > 0,
+        "max_depth": red(np.maximum, tree.depth),
+    }
+    sc, su = pd.factorize(spans["service"], sort=False)
+    pairs = np.unique(t * (len(su) + 1) + np.asarray(sc, dtype=np.int64))
+    n_services = np.bincount(pairs // (len(su) + 1), minlength=nt).astype(np.int64)
     svc = spans["service"].to_numpy()
     nm = spans["name"].to_numpy()
-    s_ts = pd.to_datetime(agg["start"].to_numpy(), utc=True)
-    e_raw = agg["end"].to_numpy()
-    e_ts = pd.to_datetime(np.where(e_raw == np.iinfo(np.int64).min, np.datetime64("NaT"), e_raw.view("datetime64[ns]")), utc=True)
-    dur = np.where(e_raw == np.iinfo(np.int64).min, np.nan, (e_raw - agg["start"].to_numpy()) / 1e6)
+    s_ts = pd.to_datetime(agg["start"], utc=True)
+    e_raw = agg["end"]
+    e_ts = pd.to_datetime(np.where(e_raw == lo, np.datetime64("NaT"), e_raw.view("datetime64[ns]")), utc=True)
+    dur = np.where(e_raw == lo, np.nan, (e_raw - agg["start"]) / 1e6)
     out = pd.DataFrame(
         {
             "trace_id": pd.array(tree.trace_ids, dtype=spans["trace_id"].dtype),
@@ -295,17 +297,17 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
             "start": s_ts,
             "end": e_ts,
             "duration_ms": dur,
-            "n_spans": agg["n_spans"].to_numpy(dtype=np.int64),
-            "n_services": n_services.to_numpy(dtype=np.int64),
-            "error": agg["error"].to_numpy(dtype=bool),
-            "fault": agg["fault"].to_numpy(dtype=bool),
-            "throttle": agg["throttle"].to_numpy(dtype=bool),
-            "has_error": agg["has_error"].to_numpy(dtype=bool),
-            "in_progress": agg["in_progress"].to_numpy(dtype=bool),
-            "n_roots": agg["n_roots"].to_numpy(dtype=np.int64),
-            "n_orphans": agg["n_orphans"].to_numpy(dtype=np.int64),
-            "n_duplicate_ids": agg["n_duplicate_ids"].to_numpy(dtype=np.int64),
-            "max_depth": agg["max_depth"].to_numpy(dtype=np.int64),
+            "n_spans": agg["n_spans"],
+            "n_services": n_services,
+            "error": agg["error"],
+            "fault": agg["fault"],
+            "throttle": agg["throttle"],
+            "has_error": agg["has_error"],
+            "in_progress": agg["in_progress"],
+            "n_roots": agg["n_roots"],
+            "n_orphans": agg["n_orphans"],
+            "n_duplicate_ids": agg["n_duplicate_ids"],
+            "max_depth": agg["max_depth"],
         }
     )
     out.insert(

@@ -44,7 +44,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -255,13 +256,20 @@ def _dict_get(values: Iterable[Any], keys: Sequence[str]) -> list[Any]:
     out = []
     for d in values:
         v = None
-        if isinstance(d, Mapping):
+        if type(d) is dict or (d is not None and isinstance(d, Mapping)):
             for k in keys:
                 v = d.get(k)
                 if v is not None:
                     break
         out.append(v)
     return out
+
+
+def _isin(values: pd.Series | np.ndarray, among: pd.Series | np.ndarray) -> np.ndarray:
+    """Fast membership for text (hash table over object arrays; Arrow-string ``isin`` loops in Python)."""
+    a = np.asarray(values, dtype=object)
+    b = np.asarray(among, dtype=object)
+    return pd.Index(a, dtype=object).isin(b)
 
 
 def _trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans") -> pd.DataFrame:
@@ -284,28 +292,34 @@ def _trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans
             if b in ("status_class", "route"):
                 out[b] = pd.Series([], dtype=STRING)
         return out
-    tid = spans["trace_id"].astype(STRING)
+    tcode, tuniq = pd.factorize(spans["trace_id"])
+    n_tr = len(tuniq)
     failed = ((spans["status"] == "error").fillna(False).to_numpy(dtype=bool)
               | spans["fault"].fillna(False).to_numpy(dtype=bool))
-    parent = spans["parent_id"]
-    is_root = parent.isna().to_numpy()
-    key = tid + ":" + spans["span_id"].astype(STRING)
-    pkey = tid + ":" + parent.astype(STRING)
-    orphan = ~is_root & ~pkey.isin(key).fillna(False).to_numpy(dtype=bool)
+    is_root = spans["parent_id"].isna().to_numpy()
+    # orphans: the parent id is not a span id of the same trace (integer keys: trace code × id code)
+    m = len(spans)
+    idcode, _ = pd.factorize(pd.concat([spans["span_id"], spans["parent_id"]], ignore_index=True))
+    width = np.int64(idcode.max() + 2)
+    span_key = tcode.astype(np.int64) * width + idcode[:m]
+    parent_key = tcode.astype(np.int64) * width + idcode[m:]
+    orphan = ~is_root & ~np.isin(parent_key, span_key)
     rank = np.where(is_root, 0, np.where(orphan, 1, 2))
-    frame = spans[cols + extra].copy()
-    frame["_failed"] = failed
-    frame["_rank"] = rank
-    frame["trace_id"] = tid
-    frame = frame.sort_values(["trace_id", "_rank", "start"], kind="stable")
-    roots = frame.drop_duplicates("trace_id", keep="first")
-    g = pd.Series(failed, index=spans.index).groupby(tid, sort=False)
-    any_failed = g.any()
-    n_spans = g.size()
-    out = roots.drop(columns=["_rank"]).rename(columns={"_failed": "root_failed"})
-    out["failed"] = out["trace_id"].map(any_failed).to_numpy(dtype=bool)
-    out["n_spans"] = out["trace_id"].map(n_spans).to_numpy(dtype=np.int64)
-    out = out.sort_values(["start", "trace_id"], kind="stable").reset_index(drop=True)
+    start_ns = spans["start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    order = np.lexsort((start_ns, rank, tcode))
+    sc = tcode[order]
+    first = order[np.r_[True, sc[1:] != sc[:-1]]]  # root row position per trace, by trace code
+    any_failed = np.bincount(tcode, weights=failed, minlength=n_tr) > 0
+    n_spans = np.bincount(tcode, minlength=n_tr)
+    lex = np.empty(n_tr, dtype=np.int64)
+    lex[np.argsort(np.asarray(tuniq, dtype=object), kind="stable")] = np.arange(n_tr)
+    out_order = np.lexsort((lex, start_ns[first]))  # by root start, then trace id
+    rows = first[out_order]
+    out = spans.iloc[rows][cols + extra].reset_index(drop=True)
+    out["trace_id"] = out["trace_id"].astype(STRING)
+    out["root_failed"] = failed[rows]
+    out["failed"] = any_failed[tcode[rows]]
+    out["n_spans"] = n_spans[tcode[rows]].astype(np.int64)
     if "status_class" in by:
         hs = out["http_status"] if "http_status" in out.columns else pd.Series([pd.NA] * len(out))
         out["status_class"] = _status_class(hs.reset_index(drop=True), out["root_failed"].to_numpy())
@@ -401,25 +415,35 @@ def xray_rules_frame(rules: Any) -> pd.DataFrame:
         raise TraceFormatError("not X-Ray sampling rules (expected SamplingRuleRecords, a local rules file "
                                f"with version/rules/default, or a DataFrame); got {type(obj).__name__}",
                                file=file)
-    out = pd.DataFrame(rows)
-    for k in _RULE_FIELDS:
-        if k not in out.columns:
-            out[k] = "*" if k in _MATCHERS else ({} if k == "attributes" else None)
-    out = out[list(_RULE_FIELDS)].copy()
+    def missing(v: Any) -> bool:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+    n = len(rows)
+    try:
+        prio = [int(r.get("priority")) for r in rows]
+        rate = [float(r.get("fixed_rate")) for r in rows]
+        res = [int(r.get("reservoir_size")) for r in rows]
+    except (TypeError, ValueError) as exc:
+        raise TraceFormatError(f"sampling rules need numeric Priority, FixedRate and ReservoirSize ({exc})",
+                               file=file) from None
+    names = [str(r.get("rule_name")) for r in rows]
+    for i in range(n):
+        if not (0 <= rate[i] <= 1) or res[i] < 0:
+            raise TraceFormatError(f"sampling rule {names[i]!r} has FixedRate {rate[i]} / ReservoirSize {res[i]} "
+                                   "(need 0 <= FixedRate <= 1, ReservoirSize >= 0)", file=file)
+    order = sorted(range(n), key=lambda i: (prio[i], names[i]))
+    data: dict[str, Any] = {
+        "rule_name": pd.array([names[i] for i in order], dtype=STRING),
+        "priority": np.array([prio[i] for i in order], dtype=np.int64),
+        "fixed_rate": np.array([rate[i] for i in order], dtype=np.float64),
+        "reservoir_size": np.array([res[i] for i in order], dtype=np.int64)}
     for k in _MATCHERS:
-        out[k] = out[k].astype(object).where(out[k].notna(), "*").astype(STRING)
-    out["rule_name"] = out["rule_name"].astype(STRING)
-    out["priority"] = pd.to_numeric(out["priority"]).astype("int64")
-    out["fixed_rate"] = pd.to_numeric(out["fixed_rate"]).astype("float64")
-    out["reservoir_size"] = pd.to_numeric(out["reservoir_size"]).astype("int64")
-    out["attributes"] = [dict(a) if isinstance(a, Mapping) else {} for a in out["attributes"]]
-    bad = out[(out["fixed_rate"] < 0) | (out["fixed_rate"] > 1) | (out["reservoir_size"] < 0)]
-    if len(bad):
-        r = bad.iloc[0]
-        raise TraceFormatError(f"sampling rule {r['rule_name']!r} has FixedRate {r['fixed_rate']} / "
-                               f"ReservoirSize {r['reservoir_size']} (need 0 <= FixedRate <= 1, ReservoirSize >= 0)",
-                               file=file)
-    return out.sort_values(["priority", "rule_name"], kind="stable").reset_index(drop=True)
+        vals = [rows[i].get(k) for i in order]
+        data[k] = pd.array(["*" if missing(v) else str(v) for v in vals], dtype=STRING)
+    data["attributes"] = [dict(rows[i]["attributes"]) if isinstance(rows[i].get("attributes"), Mapping) else {}
+                          for i in order]
+    out = pd.DataFrame(data)
+    return out[list(_RULE_FIELDS)]
 
 
 def _api_rules(records: Any, file: str | None, where: str) -> list[dict]:
@@ -497,9 +521,22 @@ def _wild_match(pattern: Any, values: pd.Series) -> np.ndarray:
     return values.astype(STRING).str.fullmatch(rx).fillna(False).to_numpy(dtype=bool)
 
 
-def _request_fields(roots: pd.DataFrame) -> pd.DataFrame:
-    """What X-Ray rules match on, read from each trace's root span."""
+def _needed_fields(rules: pd.DataFrame) -> set[str]:
+    need = {m for m in _MATCHERS
+            if any(not (p is None or p is pd.NA or set(str(p)) <= {"*"}) for p in rules[m].tolist())}
+    if any(bool(a) for a in rules["attributes"].tolist()):
+        need.add("_attrs")
+    return need
+
+
+def _request_fields(roots: pd.DataFrame, need: set[str] | None = None) -> pd.DataFrame:
+    """What X-Ray rules match on, read from each trace's root span (only the ``need``-ed fields)."""
     n = len(roots)
+    if need is not None and not need - {"service_name"}:
+        return pd.DataFrame({"service_name": roots["service"].astype(STRING).reset_index(drop=True)},
+                            index=range(n)).assign(**{m: pd.Series([None] * n, dtype=STRING)
+                                                     for m in _MATCHERS if m != "service_name"},
+                                                  _attrs=[None] * n)
     attrs = roots["attributes"].tolist() if "attributes" in roots.columns else [None] * n
     res = roots["resource"].tolist() if "resource" in roots.columns else [None] * n
     method = _dict_get(attrs, ("http.request.method", "http.method"))
@@ -664,7 +701,7 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     if rules is not None and todo.any():
         rf = xray_rules_frame(rules)
         sub = tt.loc[todo].reset_index(drop=True)
-        idx = _match_rules(rf, _request_fields(sub))
+        idx = _match_rules(rf, _request_fields(sub, _needed_fields(rf)))
         p_x = np.full(len(sub), np.nan)
         n_x = np.full(len(sub), None, dtype=object)
         names = np.where(idx >= 0, rf["rule_name"].to_numpy(dtype=object)[np.maximum(idx, 0)], None)
@@ -1097,6 +1134,18 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     tt = _trace_table(spans, keys)
     kind, pop = _population_frame(population, keys)
     w = _weights_for(tt, weights) if weights is not None else None
+    pop_services: set = set()
+    if kind == "spans":
+        pop_services = set(population["service"].dropna().astype(str))
+    elif kind == "metrics" and "service" in pop.columns:
+        pop_services = set(pop.loc[pd.to_numeric(pop["requests"]) > 0, "service"].dropna().astype(str))
+    return _bias_core(tt, kind, pop, set(spans["service"].dropna().astype(str)), pop_services, keys, w,
+                      latency, stats, pd.Timedelta(window), test, alpha, ratio_tolerance, saturation_drop)
+
+
+def _bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_services: set, pop_services: set,
+               keys: list[str], w: np.ndarray | None, latency: Any, stats: Any, window: pd.Timedelta,
+               test: str, alpha: float, ratio_tolerance: float, saturation_drop: float) -> SamplingBias:
     tests: list[dict] = []
     strata: list[pd.DataFrame] = []
     findings: list[dict] = []
@@ -1184,27 +1233,24 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
                                          dimension=dim, subject=v, value=float(c)))
 
     # ---- services missing
-    pop_services: set = set()
-    if kind == "spans":
-        pop_services = set(population["service"].dropna().astype(str))
-    elif kind == "metrics" and "service" in pop.columns:
-        pop_services = set(pop.loc[pd.to_numeric(pop["requests"]) > 0, "service"].dropna().astype(str))
-    missing_services = sorted(pop_services - set(spans["service"].dropna().astype(str)))
+    missing_services = sorted(pop_services - sample_services)
     for sv in missing_services:
         findings.append(_finding("missing_service", "high",
                                  f"service {sv!r} appears in the population but in none of the sampled spans",
                                  dimension="service", subject=sv))
 
     # ---- errors
+    # population spans: share of traces with any failed span; counts: errors / requests vs failed roots
     pop_rate = np.nan
+    err_col = "failed" if kind == "spans" else "root_failed"
     if kind == "spans" and len(pop):
-        pop_rate = float(pop["root_failed"].mean())
+        pop_rate = float(pop["failed"].mean())
     elif kind == "metrics" and "errors" in pop.columns and pop["requests"].sum() > 0:
         pop_rate = float(pd.to_numeric(pop["errors"]).sum() / pd.to_numeric(pop["requests"]).sum())
     if np.isfinite(pop_rate) and n:
         from scipy import stats as sst
 
-        k_err = int(tt["root_failed"].sum())
+        k_err = int(tt[err_col].sum())
         s_rate = k_err / n
         if 0 < pop_rate < 1:
             p = float(sst.binomtest(k_err, n, pop_rate).pvalue)
@@ -1221,12 +1267,13 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
             if w is not None:
                 known = ~np.isnan(w)
                 if known.any():
-                    wr = float(w[known] @ tt["root_failed"].to_numpy(dtype=float)[known] / w[known].sum())
+                    wr = float(w[known] @ tt[err_col].to_numpy(dtype=float)[known] / w[known].sum())
                     corrected = f"; weighted by inclusion probability: {_pct(wr)}"
             word = "under" if ratio < 1 else "over"
             findings.append(_finding(
                 f"errors_{word}_sampled", "high",
-                f"errors are {word}-sampled: {_pct(s_rate)} of sampled traces failed at the root vs {_pct(pop_rate)} "
+                f"errors are {word}-sampled: {_pct(s_rate)} of sampled traces failed"
+                + (" at the root" if err_col == "root_failed" else "") + f" vs {_pct(pop_rate)} "
                 f"of requests (×{ratio:.2f}, p={p:.2g}); uncorrected error rates from this sample are biased"
                 + corrected, dimension="errors", value=float(ratio)))
 
@@ -1235,14 +1282,14 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
 
     # ---- time windows
     if kind in ("spans", "metrics"):
-        tw = _population_windows(tt, kind, pop, pd.Timedelta(window))
+        tw = _population_windows(tt, kind, pop, window)
         if tw is not None:
             windows.append(_flag_windows(tw, alpha, saturation_drop))
     if stats is not None:
         windows.append(_stats_windows(stats, alpha, saturation_drop))
     if not windows or all(x is None for x in windows):
         if n:
-            windows.append(_sample_gaps(tt, pd.Timedelta(window), alpha))
+            windows.append(_sample_gaps(tt, window, alpha))
     windows = [x for x in windows if x is not None]
     wdf = pd.concat(windows, ignore_index=True) if windows else pd.DataFrame(columns=_WINDOW_COLUMNS)
     findings.extend(_window_findings(wdf))
@@ -1420,7 +1467,9 @@ def _window_findings(wdf: pd.DataFrame) -> list[dict]:
     if not flagged.any():
         return out
     # merge consecutive flagged windows with the same source, rule and flag
-    key = (wdf["source"].astype(str) + "|" + wdf["rule"].astype(str) + "|" + wdf["flag"].astype(str)).to_numpy()
+    key = [f"{a}|{b}|{c}" for a, b, c in zip(wdf["source"].astype(object).fillna(""),
+                                               wdf["rule"].astype(object).fillna(""),
+                                               wdf["flag"].astype(object).fillna(""))]
     starts = wdf["start"].to_numpy()
     ends = wdf["end"].to_numpy()
     i = 0
@@ -1493,8 +1542,13 @@ class SimulatedSampling:
     traces: pd.DataFrame
     spans: pd.DataFrame
     strata: pd.DataFrame
-    bias: SamplingBias
     cost: pd.DataFrame
+    _bias_args: tuple = field(default=(), repr=False, compare=False)
+
+    @cached_property
+    def bias(self) -> SamplingBias:
+        """:func:`sampling_bias` of the kept traces against the population (computed on first use)."""
+        return _bias_core(*self._bias_args)
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -1509,7 +1563,7 @@ class SimulatedSampling:
 def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = None, probability: float | None = None,
                       tail: TailRule | Mapping[str, Any] | None = None, by: str | Sequence[str] = "service",
                       prices: Mapping[str, float] | None = None, scans_per_trace: float = 1.0, seed: int = 0,
-                      alpha: float = 0.01) -> SimulatedSampling:
+                      alpha: float = 0.01, window: str | pd.Timedelta = "1min") -> SimulatedSampling:
     """What would a sampler keep from this full population of traces, how biased, at what cost?
 
     The sampler is one of (positionally or by keyword): X-Ray ``rules`` (anything
@@ -1573,7 +1627,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     else:
         kind = "xray_rules"
         rf = xray_rules_frame(s)
-        idx = _match_rules(rf, _request_fields(tt))
+        idx = _match_rules(rf, _request_fields(tt, _needed_fields(rf)))
         rule_col = np.where(idx >= 0, rf["rule_name"].to_numpy(dtype=object)[np.maximum(idx, 0)], None)
         res = rf["reservoir_size"].to_numpy(dtype=float)[np.maximum(idx, 0)]
         fr = rf["fixed_rate"].to_numpy(dtype=float)[np.maximum(idx, 0)]
@@ -1603,7 +1657,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     traces["reason"] = pd.Series(reason, dtype=STRING)
     traces["rule"] = pd.Series(rule_col, dtype=STRING)
     kept_ids = traces.loc[traces["kept"], "trace_id"]
-    mask = spans["trace_id"].astype(STRING).isin(kept_ids).to_numpy(dtype=bool)
+    mask = _isin(spans["trace_id"].to_numpy(dtype=object), kept_ids.to_numpy(dtype=object))
     kept_spans = spans.loc[mask].copy()
     if th_str is not None and len(kept_spans):
         ths = pd.Series(th_str, index=tt["trace_id"].to_numpy())
@@ -1616,7 +1670,10 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
         kept_spans["trace_state"] = new.astype(STRING).to_numpy()
         kept_spans["trace_state"] = kept_spans["trace_state"].astype(STRING)
     strata = _sim_strata(traces, keys)
-    bias = sampling_bias(kept_spans, spans, by=keys, alpha=alpha)
+    kept_mask = traces["kept"].to_numpy()
+    bias_args = (tt.loc[kept_mask].reset_index(drop=True), "spans", tt,
+                 set(kept_spans["service"].dropna().astype(str)), set(spans["service"].dropna().astype(str)),
+                 keys, None, None, None, pd.Timedelta(window), "g", alpha, 1.25, 0.5)
     pr = dict(DEFAULT_PRICES)
     pr.update(prices or {})
     rec = float(traces["kept"].sum())
@@ -1629,7 +1686,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
                 rec * pr["recorded"] / 1e6 + scanned * pr["scanned"] / 1e6],
         "usd_if_all_kept": [n * pr["recorded"] / 1e6, n * scans_per_trace * pr["scanned"] / 1e6,
                             n * (pr["recorded"] + scans_per_trace * pr["scanned"]) / 1e6]})
-    return SimulatedSampling(kind, traces, kept_spans, strata, bias, cost)
+    return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args)
 
 
 def _looks_like_rules(m: Mapping[str, Any]) -> bool:

@@ -83,8 +83,9 @@ _EXPORTS: dict[str, str] = {
     "plot_bubble_up": "tracekit.plotting",
     # widgets (extra: jupyter)
     "TraceExplorer": "tracekit.widgets",
-    # reports
+    # reports and the command line
     "report": "tracekit.report",
+    "format_summary": "tracekit.cli",
 }
 
 _SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors"}

@@ -236,6 +236,36 @@ def test_cli_fetch_xray_writes_gz_that_read_xray_loads(moto_url, uploaded, tmp_p
     _no_secrets(out.read_bytes().decode("latin-1"))
 
 
+def test_tracekit_command_fetch_xray(moto_url, uploaded, tmp_path, capsys):
+    """Through the real `tracekit` entry point (tracekit.cli.main), success and a one-line error."""
+    from tracekit.cli import main
+
+    docs, start, end = uploaded
+    out = tmp_path / "out.json"
+    iso = [pd.Timestamp(t, unit="s", tz="UTC").isoformat() for t in (start, end)]
+    assert main(["fetch-xray", "--start", iso[0], "--end", iso[1], "--out", str(out), "--region", REGION,
+                 "--endpoint-url", moto_url, "--no-progress", "--max-traces", "3"]) == 0
+    assert tk.read_xray(out)["trace_id"].nunique() == 3
+    assert "wrote" in capsys.readouterr().err
+    assert main(["fetch-xray", "--start", iso[0], "--end", iso[1], "--out", str(out), "--region", "eu-westt-1",
+                 "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown region 'eu-westt-1'" in err[0]
+
+
+def test_endpoint_credentials_in_url_are_not_recorded(real_traces, tmp_path):
+    traces = _real_traces_dict(real_traces, 2)
+    from tracekit.xray_live import _safe_url
+
+    assert _safe_url("http://user:pa55@127.0.0.1:4566/x") == "http://127.0.0.1:4566/x"
+    spans = fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=LimitedXRay(traces), progress=False,
+                       endpoint_url="http://AKIATRACEKITFAKE0001:tracekitFakeSecretDoNotLeak@localhost:4566",
+                       cache_dir=tmp_path / "c")
+    recorded = repr(spans.attrs) + (tmp_path / "c" / MANIFEST_NAME).read_text()
+    _no_secrets(recorded)
+    assert "tracekitFakeSecretDoNotLeak" not in recorded and "localhost:4566" in recorded
+
+
 # ----------------------------------------------------------------------------------------------- Stubber: real shapes
 
 
@@ -342,7 +372,8 @@ def test_sampling_rules_and_statistics_from_real_output(real_traces):
     stub.add_response("get_sampling_rules", rules, {})
     stub.add_response("get_sampling_statistic_summaries", stats, {})
     with stub:
-        r, s = fetch_xray_sampling(start=1530923100, end=1530923200, client=client)
+        info = fetch_xray_sampling(start=1530923100, end=1530923200, client=client)
+    r, s = info
     assert r["rule_name"].tolist() == ["polling-scorekeep", "base-scorekeep", "Default"]  # by priority
     assert r["fixed_rate"].tolist() == [0.003, 0.1, 0.01] and r["reservoir_size"].tolist() == [0, 2, 0]
     assert r["url_path"].tolist()[0] == "/api/state/*" and r["http_method"].tolist()[0] == "GET"
@@ -352,6 +383,11 @@ def test_sampling_rules_and_statistics_from_real_output(real_traces):
     assert s["request_count"].tolist() == [40, 0, 1000]
     assert s["sampled_fraction"].tolist()[0] == 0.15 and pd.isna(s["sampled_fraction"].tolist()[1])
     assert s["sampled_fraction"].tolist()[2] == 0.004
+    # the sampling analyses take the result as is (snake_case columns, or the object's .rules)
+    from tracekit.sampling import xray_rules_frame
+
+    assert xray_rules_frame(info)["rule_name"].tolist() == ["polling-scorekeep", "base-scorekeep", "Default"]
+    assert xray_rules_frame(r)["fixed_rate"].tolist() == [0.003, 0.1, 0.01]
 
 
 # ----------------------------------------------------------------------------------------------- fake client: AWS limits

@@ -267,6 +267,20 @@ def _make_client(service: str, *, client: Any = None, session: Any = None, regio
         raise _translate(exc) from None
 
 
+def _safe_url(url: str | None) -> str | None:
+    """An endpoint URL without any user:password part, fit for the manifest and attrs."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def _region_of(client: Any) -> str | None:
     try:
         return client.meta.region_name
@@ -500,8 +514,27 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     (time range, filter, region, windows) and what came back (trace ids asked/fetched/unprocessed/missing,
     segment and request counts, cache files).
 
+    With a boto3 client whose answers are stubbed (a real one would call AWS):
+
+    >>> import boto3
+    >>> from botocore.stub import Stubber
     >>> from tracekit.xray_live import fetch_xray
-    >>> fetch_xray("2026-11-20T10:00Z", "2026-11-20T09:00Z", client=object())
+    >>> client = boto3.client("xray", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    >>> tid = "1-5759e988-bd862e3fe1be46a994272793"
+    >>> doc = ('{"id": "53995c3f42cd8ad8", "name": "checkout", "trace_id": "%s", '
+    ...        '"start_time": 1700000000.5, "end_time": 1700000000.75}' % tid)
+    >>> with Stubber(client) as stub:
+    ...     stub.add_response("batch_get_traces", {"Traces": [{"Id": tid, "Segments": [
+    ...         {"Id": "53995c3f42cd8ad8", "Document": doc}]}]}, {"TraceIds": [tid]})
+    ...     spans = fetch_xray(trace_ids=[tid], client=client, progress=False)
+    >>> spans[["trace_id", "service", "duration_ms"]].values.tolist()
+    [['5759e988bd862e3fe1be46a994272793', 'checkout', 250.0]]
+    >>> spans.attrs["xray_fetch"]["got"]["traces"]
+    1
+
+    Bad arguments fail before any request:
+
+    >>> fetch_xray("2026-11-20T10:00Z", "2026-11-20T09:00Z", client=client)
     Traceback (most recent call last):
     ...
     tracekit.errors.TraceKitError: end (2026-11-20T09:00:00+00:00) must be after start (2026-11-20T10:00:00+00:00)
@@ -526,7 +559,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         "sampling_strategy": dict(sampling_strategy) if sampling_strategy else None,
         "window_seconds": _to_delta(window).total_seconds() if windows else None,
         "trace_ids": sorted(set(trace_ids)) if trace_ids is not None else None,
-        "max_traces": max_traces, "region": region, "endpoint_url": endpoint_url,
+        "max_traces": max_traces, "region": region, "endpoint_url": _safe_url(endpoint_url),
     }
     manifest: dict[str, Any] = {"tracekit_fetch": 1, "query": query, "runs": [], "summaries_complete": False,
                                 "trace_ids": []}

@@ -159,6 +159,28 @@ def test_child_outside_parent_skew_suspects():
     assert r1["spans_affected"].tolist() == [1]
 
 
+def test_dropped_data():
+    spans = mk(
+        [(1, 1, None, "a", "x", "server", 0, 1), (2, 1, None, "a", "x", "server", 0, 1), (3, 1, None, "a", "x", "server", 0, 1)],
+        attributes=[{"otel.dropped_attributes_count": 3, "otel.dropped_events_count": 0}, {"otel.dropped_links_count": "2"},
+                    {"otel.dropped_events_count": 0}],
+    )
+    d = one(tk.health_report(spans, checks=["dropped_data"]), "dropped_data")
+    assert (d["traces_affected"], d["spans_affected"], d["example_trace_ids"]) == (2, 2, [tid(1), tid(2)])
+    assert "attributes: 1 spans" in d["explanation"] and "links: 1 spans" in d["explanation"]
+
+
+def test_results_do_not_depend_on_the_index_or_row_order():
+    sim = tk.simulate.simulate("context-drop", n_traces=200, seed=5)
+    s = sim.spans
+    s2 = s.iloc[::-1].copy()
+    s2.index = np.arange(len(s2))[::-1] * 7 + 3
+    cols = ["check", "subject", "traces_affected", "spans_affected"]
+    r1, r2 = tk.health_report(s)[cols], tk.health_report(s2)[cols]
+    pd.testing.assert_frame_equal(r1, r2)
+    assert (tk.self_time(s)["self_ms"].to_numpy()[::-1] == tk.self_time(s2)["self_ms"].to_numpy()).all()
+
+
 def test_high_cardinality_attribute():
     n = 20
     spans = mk(

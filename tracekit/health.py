@@ -10,7 +10,7 @@ attribute key, a service; ``""`` for the whole data set), ``traces_affected``,
 metric row reports, else NaN), ``example_trace_ids`` (up to 3), ``explanation``, ``what_to_do``.
 
 Checks (ids are stable): ``duplicate_span_ids``, ``parent_cycles``, ``orphan_spans``,
-``no_root``, ``multiple_roots``, ``in_progress_spans``, ``truncated_traces``,
+``no_root``, ``multiple_roots``, ``in_progress_spans``, ``truncated_traces``, ``dropped_data``,
 ``uninstrumented_hop`` (one row per caller → callee), ``child_outside_parent`` (one row per
 parent service → child service), ``inferred_segments``, ``callee_only_services`` (one row per
 service), ``high_cardinality_attribute`` (one row per key). Seed metrics (severity ``info``,
@@ -320,6 +320,37 @@ def check_truncated_traces(ctx: HealthContext) -> pd.DataFrame:
         "Traces cut short by the backend (X-Ray LimitExceeded: the trace document exceeded its size limit); spans are missing.",
         "Treat durations and call counts of these traces as lower bounds; reduce subsegments per trace (e.g. fewer SDK-level subsegments).",
         trace_codes=codes,
+    )
+    return _rows(ctx, [row] if row else [])
+
+
+DROPPED_KEYS = ("otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count")
+
+
+def check_dropped_data(ctx: HealthContext) -> pd.DataFrame:
+    """Spans whose SDK dropped attributes, events or links (it hit its limits)."""
+    if "attributes" not in ctx.spans.columns:
+        return _rows(ctx, [])
+    keyset = frozenset(DROPPED_KEYS)
+    vals = ctx.spans["attributes"].to_numpy(dtype=object)
+    mask = np.zeros(len(vals), dtype=bool)
+    what: Counter = Counter()
+    for i, d in enumerate(vals):
+        if not d or keyset.isdisjoint(d):
+            continue
+        for k in DROPPED_KEYS:
+            v = d.get(k)
+            try:
+                if v is not None and int(v) > 0:
+                    mask[i] = True
+                    what[k.split("_")[1]] += 1
+            except (TypeError, ValueError):
+                continue
+    row = _finding(
+        ctx, "dropped_data", "info", mask,
+        "The SDK dropped data from these spans because it hit its limits ("
+        + ", ".join(f"{k}: {n} spans" for k, n in sorted(what.items())) + "); what is left is incomplete.",
+        "Raise the SDK's span limits (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT) if the dropped data matters.",
     )
     return _rows(ctx, [row] if row else [])
 
@@ -640,6 +671,7 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "multiple_roots": check_multiple_roots,
     "in_progress_spans": check_in_progress_spans,
     "truncated_traces": check_truncated_traces,
+    "dropped_data": check_dropped_data,
     "uninstrumented_hop": check_uninstrumented_hop,
     "child_outside_parent": check_child_outside_parent,
     "inferred_segments": check_inferred_segments,

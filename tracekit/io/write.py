@@ -32,8 +32,8 @@ OpenTelemetry collector's X-Ray exporter do it:
 **OTLP** (:func:`to_otlp`, :func:`write_otlp`) writes ExportTraceServiceRequest JSON following
 the OTLP/JSON rules: lowerCamelCase keys, lower-case hex ids, 64-bit integers as decimal
 strings, enums as integers, attributes as ``AnyValue`` (arrays and maps included). Spans are
-grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scope.version``
-when present. An in-progress span (no end) is written without ``endTimeUnixNano``.
+grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scope.version``/
+``otel.scope.attr.*`` when present (as the OTLP reader puts them), else empty. An in-progress span (no end) is written without ``endTimeUnixNano``.
 
 >>> import tracekit as tk
 >>> spans = tk.spans_from_columns({
@@ -176,6 +176,8 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
         e["in_progress"] = True
     else:
         e["end_time"] = _secs(r["end"])
+    if r["inferred"]:
+        e["inferred"] = True
     kind = r["kind"]
     aws_call = False
     if not segment and kind in ("client", "producer"):
@@ -295,6 +297,79 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
     return e, inferred
 
 
+_STRUCTURAL = frozenset({"id", "name", "start_time", "end_time", "in_progress", "inferred", "trace_id", "parent_id",
+                         "subsegments", "annotations", "metadata", "error", "fault", "throttle"})
+
+
+def _set_path(d: dict, parts: Sequence[str], v: Any) -> None:
+    for p in parts[:-1]:
+        nxt = d.get(p)
+        if not isinstance(nxt, dict):
+            nxt = d[p] = {}
+        d = nxt
+    d.setdefault(parts[-1], v)
+
+
+def _entity_from_xray(r: dict, segment: bool, indexed: frozenset[str], context: bool) -> dict:
+    """A (sub)segment for a span read from X-Ray: its flattened blocks (``http.*``, ``aws.*``,
+    ``sql.*``, ``metadata.<ns>``, ``annotation.*``, ``cause``, ``namespace``, ``user``…) go back
+    where they came from."""
+    attrs: dict = r["attributes"] or {}
+    res: dict = r["resource"] or {}
+    e: dict[str, Any] = {"id": r["span_id"], "name": r["service"] if segment else r["name"],
+                         "start_time": _secs(r["start"])}
+    if r["end"] is None or r["in_progress"]:
+        e["in_progress"] = True
+    else:
+        e["end_time"] = _secs(r["end"])
+    if r["inferred"]:
+        e["inferred"] = True
+    ann: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    for k, v in attrs.items():
+        v = _jsonable(v)
+        head, _, rest = k.partition(".")
+        if head == "annotation" and rest:
+            ann[rest] = v
+        elif k in indexed:
+            ann[_annotation_key(k)] = _annotation_value(v)
+        elif head == "metadata" and rest:
+            meta[rest] = v
+        elif head in ("http", "aws", "sql") and rest:
+            _set_path(e, [head, *rest.split(".")], v)
+        elif k == "namespace" and not segment:
+            e["namespace"] = v
+        elif k not in _STRUCTURAL:  # cause, user, origin, precursor_ids, traced, type, unknown SDK keys
+            e[k] = v
+        else:
+            meta.setdefault("default", {})[k] = v
+    if r["http_status"] is not None:
+        _set_path(e, ["http", "response", "status"], int(r["http_status"]))
+    if not segment and "namespace" not in e and r["kind"] in ("client", "producer"):
+        e["namespace"] = "remote"
+    if context:  # a segment or an independent subsegment carries its own origin / service / aws context
+        for k, v in res.items():
+            head, _, rest = k.partition(".")
+            if k in ("origin", "resource_arn"):
+                e.setdefault(k, v)
+            elif k == "service" and isinstance(v, dict):
+                e.setdefault("service", {})
+                for sk, sv in v.items():
+                    _set_path(e, ["service", sk], _jsonable(sv))
+            elif head in ("service", "aws") and rest:
+                _set_path(e, [head, *rest.split(".")], _jsonable(v))
+    for flag in ("error", "fault", "throttle"):
+        if r[flag]:
+            e[flag] = True
+    if "cause" not in e and (r["fault"] or r["error"]) and r["status_message"] is not None:
+        e["cause"] = {"exceptions": [{"id": _derived_id(r["span_id"], b"exc0"), "message": r["status_message"]}]}
+    if ann:
+        e["annotations"] = ann
+    if meta:
+        e["metadata"] = meta
+    return e
+
+
 def _segment_plan(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per row: is it a segment; does its parent exist in the trace."""
     tid = spans["trace_id"].astype(object).to_numpy()
@@ -340,7 +415,10 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     order = np.lexsort((spans["start"].array.asi8, pd.factorize(spans["trace_id"])[0]))
     cols = _cols(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end",
                          "http_status", "status_message", "error", "fault", "throttle", "attributes", "resource",
-                         "events", "in_progress"))
+                         "events", "in_progress", "inferred", "source"))
+    # spans read from X-Ray already have their inferred segments: never add a second one
+    has_inferred = set(zip(spans.loc[spans["inferred"], "trace_id"].astype(object),
+                           spans.loc[spans["inferred"], "parent_id"].astype(object)))
     docs: list[dict] = []
     inferred_docs: list[dict] = []
     by_key: dict[tuple[str, str], dict] = {}
@@ -348,10 +426,16 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     names = list(cols)
     for i in order.tolist():
         r = {c: cols[c][i] for c in names}
-        e, inf = _entity(r, bool(segment[i]), indexed)
+        if r["source"] == "xray":
+            own = bool(segment[i] or r["inferred"])
+            e, inf = _entity_from_xray(r, own, indexed, context=own or not parent_found[i]), None
+        else:
+            e, inf = _entity(r, bool(segment[i] or r["inferred"]), indexed)
+            if inf is not None and (r["trace_id"], r["span_id"]) in has_inferred:
+                inf = None
         by_key.setdefault((r["trace_id"], r["span_id"]), e)
         xid = trace_id_to_xray(r["trace_id"])
-        if segment[i]:
+        if segment[i] or r["inferred"]:
             e["trace_id"] = xid
             if r["parent_id"] is not None:
                 e["parent_id"] = r["parent_id"]
@@ -381,13 +465,21 @@ def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool 
     traces: dict[str, list[dict]] = {}
     for d in docs:
         traces.setdefault(d["trace_id"], []).append(d)
+    limit = {}
+    if "resource" in spans.columns and len(spans):
+        for tid, res in zip(spans["trace_id"].astype(object), spans["resource"]):
+            if isinstance(res, dict) and "xray.trace.LimitExceeded" in res:
+                limit.setdefault(trace_id_to_xray(tid), bool(res["xray.trace.LimitExceeded"]))
     out = []
     for xid, segs in traces.items():
         starts = [d["start_time"] for d in segs]
         ends = [d["end_time"] for d in segs if "end_time" in d]
         dur = round(max(ends) - min(starts), 6) if ends else 0.0
-        out.append({"Id": xid, "Duration": dur, "LimitExceeded": False,
-                    "Segments": [{"Id": d["id"], "Document": orjson.dumps(d).decode()} for d in segs]})
+        t: dict[str, Any] = {"Id": xid, "Duration": dur}
+        if xid in limit:
+            t["LimitExceeded"] = limit[xid]
+        t["Segments"] = [{"Id": d["id"], "Document": orjson.dumps(d).decode()} for d in segs]
+        out.append(t)
     return {"Traces": out, "UnprocessedTraceIds": []}
 
 
@@ -478,9 +570,13 @@ def _otlp_span(r: dict) -> dict:
     if r["end"] is not None and not r["in_progress"]:
         sp["endTimeUnixNano"] = str(r["end"])
     attrs = dict(r["attributes"] or {})
+    dropped = {f: attrs.pop(k) for k, f in _DROPPED.items() if k in attrs}
+    deprecated = attrs.pop("otel.status.deprecated_code", None)
     if r["http_status"] is not None and "http.response.status_code" not in attrs and "http.status_code" not in attrs:
         attrs["http.response.status_code"] = int(r["http_status"])
     sp["attributes"] = _kvs(attrs)
+    if "droppedAttributesCount" in dropped:
+        sp["droppedAttributesCount"] = int(dropped["droppedAttributesCount"])
     evs = []
     for ev in r["events"] or []:
         e: dict[str, Any] = {}
@@ -488,9 +584,13 @@ def _otlp_span(r: dict) -> dict:
             e["timeUnixNano"] = str(int(ev["time"]))
         e["name"] = str(ev.get("name", ""))
         e["attributes"] = _kvs(ev.get("attributes"))
+        if ev.get("dropped_attributes_count") is not None:
+            e["droppedAttributesCount"] = int(ev["dropped_attributes_count"])
         evs.append(e)
     if evs:
         sp["events"] = evs
+    if "droppedEventsCount" in dropped:
+        sp["droppedEventsCount"] = int(dropped["droppedEventsCount"])
     links = []
     for ln in r["links"] or []:
         lk: dict[str, Any] = {"traceId": ln.get("trace_id") or "", "spanId": ln.get("span_id") or ""}
@@ -499,18 +599,30 @@ def _otlp_span(r: dict) -> dict:
         if ln.get("flags") is not None:
             lk["flags"] = int(ln["flags"])
         lk["attributes"] = _kvs(ln.get("attributes"))
+        if ln.get("dropped_attributes_count") is not None:
+            lk["droppedAttributesCount"] = int(ln["dropped_attributes_count"])
         links.append(lk)
     if links:
         sp["links"] = links
+    if "droppedLinksCount" in dropped:
+        sp["droppedLinksCount"] = int(dropped["droppedLinksCount"])
     st: dict[str, Any] = {}
     if r["status_message"] is not None:
         st["message"] = r["status_message"]
     code = _STATUS_INT.get(r["status"], 0)
+    if deprecated is not None:  # pre-2021 status: keep what was there (the reader derived the code)
+        st["deprecatedCode"] = int(deprecated)
+        if code == 2:
+            code = 0
     if code:
         st["code"] = code
     sp["status"] = st
     return sp
 
+
+_DROPPED = {"otel.dropped_attributes_count": "droppedAttributesCount", "otel.dropped_events_count": "droppedEventsCount",
+            "otel.dropped_links_count": "droppedLinksCount"}
+_RES_SPECIAL = ("otel.schema_url", "otel.resource.dropped_attributes_count", "otel.resource.entity_refs")
 
 _OTLP_COLS = ("trace_id", "span_id", "parent_id", "trace_state", "flags", "name", "kind", "start", "end",
               "in_progress", "attributes", "events", "links", "status", "status_message", "http_status",
@@ -519,7 +631,7 @@ _OTLP_COLS = ("trace_id", "span_id", "parent_id", "trace_state", "flags", "name"
 
 def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
     groups: dict[Any, tuple[dict, dict[tuple, list]]] = {}
-    key_cache: dict[int, Any] = {}
+    key_cache: dict[Any, Any] = {}
     for i in rows:
         res = cols["resource"][i] or {}
         svc = cols["service"][i]
@@ -529,23 +641,45 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
         gk = (svc, k)
         g = groups.get(gk)
         if g is None:
-            rattrs = {a: v for a, v in res.items() if not a.startswith("otel.scope.")}
-            rattrs.setdefault("service.name", svc)
-            if rattrs.get("service.name") != svc:
+            rattrs = {a: v for a, v in res.items() if not a.startswith("otel.scope.") and a not in _RES_SPECIAL}
+            if "service.name" in rattrs or svc != "unknown_service":  # the reader's name for "no service.name"
                 rattrs["service.name"] = svc
-            g = groups[gk] = (rattrs, {})
-        scope = (str(res.get("otel.scope.name", "tracekit")), res.get("otel.scope.version"))
+            g = groups[gk] = (rattrs, {}, res)
+        scope = key_cache.get(("scope", id(res)))
+        if scope is None:
+            sattrs = tuple((a[len("otel.scope.attr."):], v) for a, v in res.items() if a.startswith("otel.scope.attr."))
+            scope = key_cache[("scope", id(res))] = (
+                res.get("otel.scope.name"), res.get("otel.scope.version"),
+                orjson.dumps(_jsonable(dict(sattrs))) if sattrs else b"",
+                res.get("otel.scope.dropped_attributes_count"), res.get("otel.scope.schema_url"))
         r = {c: cols[c][i] for c in _OTLP_COLS}
         g[1].setdefault(scope, []).append(_otlp_span(r))
     out = []
-    for rattrs, scopes in groups.values():
+    for rattrs, scopes, res in groups.values():
         ss = []
-        for (name, version), spans in scopes.items():
-            scope: dict[str, Any] = {"name": name}
+        for (name, version, sattrs, sdropped, sschema), spans in scopes.items():
+            scope: dict[str, Any] = {}
+            if name is not None:
+                scope["name"] = str(name)
             if version is not None:
                 scope["version"] = str(version)
-            ss.append({"scope": scope, "spans": spans})
-        out.append({"resource": {"attributes": _kvs(rattrs)}, "scopeSpans": ss})
+            if sattrs:
+                scope["attributes"] = _kvs(orjson.loads(sattrs))
+            if sdropped is not None:
+                scope["droppedAttributesCount"] = int(sdropped)
+            one: dict[str, Any] = {"scope": scope, "spans": spans}
+            if sschema is not None:
+                one["schemaUrl"] = str(sschema)
+            ss.append(one)
+        resource: dict[str, Any] = {"attributes": _kvs(rattrs)}
+        if res.get("otel.resource.dropped_attributes_count") is not None:
+            resource["droppedAttributesCount"] = int(res["otel.resource.dropped_attributes_count"])
+        if res.get("otel.resource.entity_refs") is not None:
+            resource["entityRefs"] = _jsonable(res["otel.resource.entity_refs"])
+        rs: dict[str, Any] = {"resource": resource, "scopeSpans": ss}
+        if res.get("otel.schema_url") is not None:
+            rs["schemaUrl"] = str(res["otel.schema_url"])
+        out.append(rs)
     return {"resourceSpans": out}
 
 

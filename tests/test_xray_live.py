@@ -341,9 +341,15 @@ def test_paging_windows_chunking_and_unprocessed_with_stubber(real_traces, tmp_p
 def test_summaries_frame_from_real_output(real_traces):
     summaries = _real(real_traces, "aws-xray-developer-guide/xray-api-gettingdata.md.GetTraceSummaries-output.json")
     client, stub = _stubbed_client()
-    stub.add_response("get_trace_summaries", summaries, {"StartTime": ANY, "EndTime": ANY})
+    t0, t1 = pd.Timestamp("2017-07-08T00:00Z"), pd.Timestamp("2017-07-08T01:00Z")
+    stub.add_response("get_trace_summaries", summaries, {
+        "StartTime": t0.to_pydatetime(), "EndTime": t1.to_pydatetime(), "TimeRangeType": "TraceId",
+        "Sampling": True, "SamplingStrategy": {"Name": "FixedRate", "Value": 0.1},
+        "FilterExpression": 'service("Scorekeep") { ok }'})
     with stub:
-        df = fetch_xray_summaries("2017-07-08T00:00Z", "2017-07-08T01:00Z", client=client)
+        df = fetch_xray_summaries(t0, t1, client=client, time_range_type="TraceId", sampling=True,
+                                  sampling_strategy={"Name": "FixedRate", "Value": 0.1},
+                                  filter_expression='service("Scorekeep") { ok }')
     assert df["xray_trace_id"].tolist() == ["1-59602606-a43a1ac52fc7ee0eea12a82c", "1-59602603-23fc5b688855d396af79b496"]
     assert df["trace_id"].tolist() == ["59602606a43a1ac52fc7ee0eea12a82c", "5960260323fc5b688855d396af79b496"]
     assert df["duration_ms"].tolist() == [84.0, 3232.0]
@@ -355,6 +361,7 @@ def test_summaries_frame_from_real_output(real_traces):
     assert pd.isna(df["annotation.Name"].tolist()[0])
     assert df["has_fault"].tolist() == [False, False]
     assert df.attrs["xray_summaries"]["pages"][0]["TracesProcessedCount"] == 2
+    assert df.attrs["xray_summaries"]["asked"]["filter_expression"] == 'service("Scorekeep") { ok }'
 
 
 def test_sampling_rules_and_statistics_from_real_output(real_traces):

@@ -597,6 +597,18 @@ def test_query_is_checked_before_any_request():
                                         filter_expression="  ")) == 0
 
 
+def test_trace_ids_in_either_form_once_each(real_traces):
+    traces = _real_traces_dict(real_traces, 3)
+    a, b, c = traces
+    fake = LimitedXRay(traces)
+    asked = iter([a, tk.xray_to_trace_id(b), a.upper(), b])  # a generator, an OTel-style id, repeats
+    spans = fetch_xray(trace_ids=asked, client=fake, progress=False)
+    assert fake.batch_calls == [[a, b]] and fake.summary_calls == 0
+    assert sorted(spans["trace_id"].unique()) == sorted(tk.xray_to_trace_id(i) for i in (a, b))
+    with pytest.raises(TraceKitError, match="'not-an-id' is not an X-Ray trace id"):
+        fetch_xray(trace_ids=["not-an-id"], client=fake, progress=False)
+
+
 def test_time_windows_cover_the_range_exactly():
     w = time_windows("2026-11-20T00:00Z", "2026-11-21T01:30Z", window="6h")
     assert [b - a for a, b in w] == [pd.Timedelta(hours=6)] * 4 + [pd.Timedelta(minutes=90)]

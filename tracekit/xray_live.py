@@ -432,6 +432,25 @@ def _check_page(page: dict, file: str) -> int:
 
 
 TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
+_XRAY_ID_RE = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
+
+
+def _xray_ids(trace_ids: Iterable[str] | str) -> list[str]:
+    """X-Ray ids from X-Ray (``1-…-…``) or 32-hex (OTel / spans frame) ids, in order, once each."""
+    from .schema import trace_id_to_xray
+
+    if isinstance(trace_ids, str):
+        trace_ids = [trace_ids]
+    out: list[str] = []
+    for t in trace_ids:
+        x = str(t).strip().lower()
+        if re.fullmatch(r"[0-9a-f]{32}", x):
+            x = trace_id_to_xray(x)
+        if not _XRAY_ID_RE.match(x):
+            raise TraceKitError(f"{t!r} is not an X-Ray trace id (1-5759e988-bd862e3fe1be46a994272793) "
+                                "or a 32-hex trace id")
+        out.append(x)
+    return list(dict.fromkeys(out))
 
 
 def _check_query(filter_expression: str | None, time_range_type: str | None) -> str | None:
@@ -543,6 +562,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         windows = time_windows(start, end, window=window)
     else:
         windows = []
+        trace_ids = _xray_ids(trace_ids)
     filter_expression = _check_query(filter_expression, time_range_type)
     if max_traces is not None and max_traces < 0:
         raise TraceKitError(f"max_traces must be >= 0, got {max_traces}")

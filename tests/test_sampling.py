@@ -104,12 +104,15 @@ SDK_DEFAULT = {"version": 2, "default": {"fixed_target": 1, "rate": 0.05}, "rule
 def stats_from(sim) -> pd.DataFrame:
     """GetSamplingStatisticSummaries-shaped 10-s windows per rule, as X-Ray would report them."""
     tr = sim.traces
-    win = tr["start"].dt.floor("10s")
-    g = tr.groupby([tr["rule"], win]).agg(RequestCount=("kept", "size"), SampledCount=("kept", "sum"))
-    g = g.reset_index()
-    g.columns = ["RuleName", "Timestamp", "RequestCount", "SampledCount"]
-    g["BorrowCount"] = 0
-    return g
+    rule_code, rules = pd.factorize(tr["rule"])
+    win = tr["start"].to_numpy(dtype="datetime64[ns]").view(np.int64) // (10 * SEC)
+    key = rule_code.astype(np.int64) * (win.max() + 1) + win
+    uniq, inv = np.unique(key, return_inverse=True)
+    return pd.DataFrame({
+        "RuleName": np.asarray(rules, dtype=object)[uniq // (win.max() + 1)],
+        "Timestamp": (uniq % (win.max() + 1)) * 10.0,  # epoch seconds, as the CLI prints them
+        "RequestCount": np.bincount(inv), "SampledCount": np.bincount(inv, weights=tr["kept"]).astype(int),
+        "BorrowCount": 0})
 
 
 # --------------------------------------------------------------------------------------------- thresholds

@@ -315,7 +315,7 @@ def _trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans
     lex[np.argsort(np.asarray(tuniq, dtype=object), kind="stable")] = np.arange(n_tr)
     out_order = np.lexsort((lex, start_ns[first]))  # by root start, then trace id
     rows = first[out_order]
-    out = spans.iloc[rows][cols + extra].reset_index(drop=True)
+    out = spans[cols + extra].iloc[rows].reset_index(drop=True)
     out["trace_id"] = out["trace_id"].astype(STRING)
     out["root_failed"] = failed[rows]
     out["failed"] = any_failed[tcode[rows]]
@@ -533,10 +533,8 @@ def _request_fields(roots: pd.DataFrame, need: set[str] | None = None) -> pd.Dat
     """What X-Ray rules match on, read from each trace's root span (only the ``need``-ed fields)."""
     n = len(roots)
     if need is not None and not need - {"service_name"}:
-        return pd.DataFrame({"service_name": roots["service"].astype(STRING).reset_index(drop=True)},
-                            index=range(n)).assign(**{m: pd.Series([None] * n, dtype=STRING)
-                                                     for m in _MATCHERS if m != "service_name"},
-                                                  _attrs=[None] * n)
+        # only ServiceName (or nothing) is matched: the other fields are never read
+        return pd.DataFrame({"service_name": roots["service"].astype(STRING).reset_index(drop=True)})
     attrs = roots["attributes"].tolist() if "attributes" in roots.columns else [None] * n
     res = roots["resource"].tolist() if "resource" in roots.columns else [None] * n
     method = _dict_get(attrs, ("http.request.method", "http.method"))
@@ -571,8 +569,9 @@ def _match_rules(rules: pd.DataFrame, fields: pd.DataFrame) -> np.ndarray:
             break
         ok = todo.copy()
         for m in _MATCHERS:
-            if ok.any():
-                ok &= _wild_match(getattr(rule, m), fields[m])
+            pat = getattr(rule, m)
+            if ok.any() and not (pat is None or pat is pd.NA or set(str(pat)) <= {"*"}):
+                ok &= _wild_match(pat, fields[m])
         for k, pat in (rule.attributes or {}).items():
             vals = pd.Series([a.get(k) if isinstance(a, Mapping) else None for a in fields["_attrs"]], dtype=object)
             vals = vals.map(lambda v: None if v is None else str(v)).astype(STRING)

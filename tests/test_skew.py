@@ -69,7 +69,7 @@ def test_per_host_estimate_only_shifts_that_host():
 
 def test_skew_propagates_through_a_chain_and_majority_is_reference():
     # web -> a (skew +20) -> b (no skew): b's pairs against a say -20, but b is anchored via a
-    rows, res = [], []
+    rows = []
     for t in range(1, 11):
         rows += [
             (t, 1, None, "web", "GET", "server", 0, 100),

@@ -615,7 +615,7 @@ def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
     bounds = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1], True])
     hop_all = np.zeros(n, dtype=bool)
     parent_path = np.full(n, -1, dtype=np.int64)
-    for b0, b1 in zip(bounds[:-1], bounds[1:]):
+    for b0, b1 in zip(bounds[:-1], bounds[1:], strict=True):
         if ds[b0] < 0:
             continue  # cycles
         rows = order[b0:b1]

@@ -733,6 +733,19 @@ def test_coverage_audit_missing_permission_is_a_row(aws_resources):
     _no_secrets(audit.to_string())
 
 
+def test_coverage_audit_lists_xray_groups():
+    client, stub = _stubbed_client()
+    stub.add_response("get_groups", {"Groups": [
+        {"GroupName": "checkout-faults", "GroupARN": "arn:aws:xray:us-east-1:123456789012:group/checkout-faults/X",
+         "FilterExpression": 'service("checkout") { fault }'}]}, {})
+    with stub:
+        audit = xray_coverage_audit(clients={"xray": client}, checks=("xray",))
+    assert audit["resource_type"].tolist() == ["xray-group"]
+    assert audit["tracing_detail"].tolist() == ['filter: service("checkout") { fault }']
+    assert audit["resource"].tolist()[0].endswith("group/checkout-faults/X")
+    assert pd.isna(audit["seen_in_traces"].tolist()[0])  # no spans given
+
+
 def test_coverage_audit_window_and_no_aws_calls():
     spans = _audit_spans()
     s0 = pd.Timestamp(1_700_000_000_000_000_000, unit="ns", tz="UTC")

@@ -65,27 +65,74 @@ def _time(f, repeat: int = 3):
     return best, out
 
 
+BROWSER_JS = """async () => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const t0 = performance.now();
+  await Plotly.relayout(gd, {'xaxis.range': [0, 1000]});
+  const t1 = performance.now();
+  await Plotly.relayout(gd, {'xaxis.autorange': true});
+  const t2 = performance.now();
+  return {zoom_ms: t1 - t0, reset_ms: t2 - t1, bars: gd.querySelectorAll('.barlayer .trace.bars')[0].querySelectorAll('.point path').length};
+}"""
+
+
+def browser_times(path: Path) -> dict | None:
+    """Load time (navigation → plot drawn) and zoom/reset redraw times in headless Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    exe = "/usr/bin/chromium"
+    if not Path(exe).exists():
+        return None
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            t = time.perf_counter()
+            page.goto(path.resolve().as_uri(), wait_until="load", timeout=120_000)
+            page.wait_for_selector(".js-plotly-plot .barlayer .point path", state="attached", timeout=120_000)
+            load = time.perf_counter() - t
+            out = page.evaluate(BROWSER_JS)
+        finally:
+            browser.close()
+    out["load_s"] = load
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1,000 and 5,000 spans")
+    ap.add_argument("--no-browser", action="store_true", help="skip the headless-Chromium timings")
     args = ap.parse_args(argv)
+    import tempfile
+
     import tracekit.plotting as plotting
 
     sizes = (1_000, 5_000) if args.quick else (10_000, 50_000)
-    print("| spans | waterfall_data (s) | + critical path (s) | collapse max_depth=3 (s) | plot_waterfall from rows (s) | to_html self-contained (s) | HTML MB | HTML MB w/o plotly.js |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n in sizes:
-        spans = make_trace(n)
-        t_data, rows = _time(lambda: tk.waterfall_data(spans))
-        t_cp, rows_cp = _time(lambda: tk.waterfall_data(spans, critical_path=True))
-        t_col, _ = _time(lambda: tk.waterfall_data(spans, max_depth=3))
-        t_fig, fig = _time(lambda: plotting.plot_waterfall(rows_cp))
-        t_html, page = _time(lambda: fig.to_html(include_plotlyjs=True, full_html=True), repeat=1)
-        bare = fig.to_html(include_plotlyjs=False, full_html=True)
-        print(
-            f"| {n:,} | {t_data:.3f} | {t_cp:.3f} | {t_col:.3f} | {t_fig:.3f} | {t_html:.3f} | "
-            f"{len(page.encode()) / 1e6:.2f} | {len(bare.encode()) / 1e6:.2f} |"
-        )
+    print("| spans | waterfall_data (s) | + critical path (s) | collapse max_depth=3 (s) | plot_waterfall from rows (s) "
+          "| to_html self-contained (s) | HTML MB | HTML MB w/o plotly.js | Chromium load+draw (s) | zoom redraw (ms) | bars drawn |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            spans = make_trace(n)
+            t_data, rows = _time(lambda: tk.waterfall_data(spans))
+            t_cp, rows_cp = _time(lambda: tk.waterfall_data(spans, critical_path=True))
+            t_col, _ = _time(lambda: tk.waterfall_data(spans, max_depth=3))
+            t_fig, fig = _time(lambda: plotting.plot_waterfall(rows_cp))
+            t_html, page = _time(lambda: fig.to_html(include_plotlyjs=True, full_html=True), repeat=1)
+            bare = fig.to_html(include_plotlyjs=False, full_html=True)
+            path = Path(tmp) / f"waterfall_{n}.html"
+            path.write_text(page)
+            b = None if args.no_browser else browser_times(path)
+            bcols = f"{b['load_s']:.2f} | {b['zoom_ms']:.0f} | {b['bars']:,}" if b else "– | – | –"
+            print(
+                f"| {n:,} | {t_data:.3f} | {t_cp:.3f} | {t_col:.3f} | {t_fig:.3f} | {t_html:.3f} | "
+                f"{len(page.encode()) / 1e6:.2f} | {len(bare.encode()) / 1e6:.2f} | {bcols} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -50,9 +50,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .errors import TraceKitError
-from .schema import spans_from_columns
+from .schema import STRING, spans_from_columns
 
 __all__ = [
     "simulate",
@@ -712,6 +713,15 @@ def _resource(service: str, host: str, version: str) -> dict:
     return res
 
 
+def _strings(values: np.ndarray | list, codes: np.ndarray | None = None) -> pd.Series:
+    """A string[pyarrow] Series built by Arrow directly (3-10x faster than astype); with ``codes``,
+    ``values`` are the distinct strings and ``codes`` index them (None/-1 → <NA>)."""
+    arr = pa.array(values, type=pa.large_string())
+    if codes is not None:
+        arr = arr.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(arr, dtype=STRING))
+
+
 def _finish(s: _Sim) -> pd.DataFrame:
     st = s.steps
     n_rows = sum(x["n"] for x in st)
@@ -726,56 +736,79 @@ def _finish(s: _Sim) -> pd.DataFrame:
                 parts.append(np.asarray(v, dtype=object if dtype is None else dtype))
         return np.concatenate(parts) if parts else np.array([], dtype=dtype or object)
 
+    def coded(key) -> tuple[np.ndarray, list]:
+        """Low-cardinality text: integer codes per row and the distinct values (no per-row hashing
+        for the many steps that record one value for all their rows)."""
+        uniq: dict[Any, int] = {}
+        parts = []
+        for x in st:
+            v = x[key]
+            if v is None or isinstance(v, str):
+                parts.append(np.full(x["n"], -1 if v is None else uniq.setdefault(v, len(uniq)), dtype=np.int64))
+            else:
+                c, u = pd.factorize(np.asarray(v, dtype=object), use_na_sentinel=True)
+                m = np.array([uniq.setdefault(str(w), len(uniq)) for w in u], dtype=np.int64)
+                parts.append(np.where(c < 0, -1, m[np.maximum(c, 0)] if len(m) else -1))
+        return np.concatenate(parts), list(uniq)
+
     tr = cat("tr", np.int64)
     sid, pid = cat("sid", np.uint64), cat("pid", np.uint64)
     start, end = cat("start", np.int64), cat("end", np.int64)
-    service, host, version = cat("service"), cat("host"), cat("version")
+    svc_c, svc_u = coded("service")
+    host_c, host_u = coded("host")
+    ver_c, ver_u = coded("version")
     for (svc, h), off in s.skew.items():
-        m = (service == svc) & (host == h)
-        start[m] += off
-        end[m] += off
+        if svc in svc_u and h in host_u:
+            m = (svc_c == svc_u.index(svc)) & (host_c == host_u.index(h))
+            start[m] += off
+            end[m] += off
     http = cat("http", np.int64)
     attrs = [a for x in st for a in x["attrs"]]
     events = [e for x in st for e in (x["events"] if x["events"] is not None else [[] for _ in range(x["n"])])]
-    smsg = cat("status_message")
+    msg_c, msg_u = coded("status_message")
+    name_c, name_u = coded("name")
+    kind_c, kind_u = coded("kind")
     # trace ids: 8 hex epoch seconds of the trace's first request + 24 random hex
     tstart = np.concatenate([s.arrival] + [e[0] for e in s.extra_traces]) // 1_000_000
     hi = np.concatenate([s.trace_rand[0]] + [e[1] for e in s.extra_traces]).astype(np.uint64)
     lo = np.concatenate([s.trace_rand[1]] + [e[2] for e in s.extra_traces]).astype(np.uint64)
     ep = _hex(tstart.astype(np.uint64), 16)
     hh, ll = _hex(hi, 16), _hex(lo, 16)
-    tids = np.array([e[8:] + h[8:] + x for e, h, x in zip(ep, hh, ll)], dtype=object)
-    # resources: one dict per (service, host, version)
-    key = pd.MultiIndex.from_arrays([service, host, version])
-    codes, uniq = pd.factorize(key)
-    res_dicts = [_resource(a, b, c) for a, b, c in uniq]
-    resource = [res_dicts[c] for c in codes]
-    err = (http >= 400) & (http < 500)
-    fault = http >= 500
+    tids = [e[8:] + h[8:] + x for e, h, x in zip(ep, hh, ll)]
+    # resources: one dict per (service, host, version), shared by the rows that have it (read-only)
+    combo = (svc_c * (len(host_u) + 1) + host_c) * (len(ver_u) + 1) + ver_c
+    rc, ru = pd.factorize(combo)
+    res_dicts = [_resource(svc_u[c // ((len(host_u) + 1) * (len(ver_u) + 1))],
+                           host_u[(c // (len(ver_u) + 1)) % (len(host_u) + 1)], ver_u[c % (len(ver_u) + 1)])
+                 for c in ru]
     order = np.lexsort((start, tr))
-    parent = np.array([None if p == "0" * 16 else p for p in _hex(pid, 16)], dtype=object)
+    order_l = order.tolist()
+    http_o = http[order]
+    pid_hex = _hex(pid[order], 16)
+    parent_c = np.where(pid[order] == 0, -1, np.arange(n_rows))
+    n = n_rows
     df = spans_from_columns({
-        "trace_id": tids[tr][order],
-        "span_id": np.array(_hex(sid, 16), dtype=object)[order],
-        "parent_id": parent[order],
-        "service": service[order],
-        "name": cat("name")[order],
-        "kind": cat("kind")[order],
-        "start": start[order] * 1000,
-        "end": end[order] * 1000,
-        "status": np.where(http >= 400, "error", "ok")[order],
-        "status_message": smsg[order],
-        "http_status": pd.array(np.where(http > 0, http, 0)[order], dtype="Int64").astype("Int64"),
-        "error": err[order],
-        "fault": fault[order],
-        "throttle": (http == 429)[order],
-        "attributes": [attrs[i] for i in order],
-        "resource": [resource[i] for i in order],
-        "events": [events[i] for i in order],
-        "flags": np.ones(n_rows, dtype=np.int64),
-        "source": ["simulated"] * n_rows,
+        "trace_id": _strings(tids, tr[order]),
+        "span_id": _strings(_hex(sid[order], 16)),
+        "parent_id": _strings(pid_hex, parent_c),
+        "service": _strings(svc_u, svc_c[order]),
+        "name": _strings(name_u, name_c[order]),
+        "kind": _strings(kind_u, kind_c[order]),
+        "start": pd.Series(pd.to_datetime(start[order] * 1000, unit="ns", utc=True)),
+        "end": pd.Series(pd.to_datetime(end[order] * 1000, unit="ns", utc=True)),
+        "status": _strings(["ok", "error"], (http_o >= 400).astype(np.int64)),
+        "status_message": _strings(msg_u, msg_c[order]),
+        "http_status": pd.Series(pd.array(http_o, dtype="Int64")).mask(http_o == 0),
+        "error": (http_o >= 400) & (http_o < 500),
+        "fault": http_o >= 500,
+        "throttle": http_o == 429,
+        "attributes": [attrs[i] for i in order_l],
+        "resource": [res_dicts[c] for c in rc[order].tolist()],
+        "events": [events[i] for i in order_l],
+        "links": [[] for _ in range(n)],
+        "flags": pd.Series(np.ones(n, dtype=np.int64), dtype="Int64"),
+        "source": _strings(["simulated"], np.zeros(n, dtype=np.int64)),
     })
-    df["http_status"] = df["http_status"].mask(df["http_status"] == 0)
     return df
 
 

@@ -32,6 +32,8 @@ Decisions (documented, tested):
 
 * ties between children ending at the same time go to the one that started first (the longest),
   then to the smaller span id, so results never depend on row order (Jaeger keeps input order);
+* zero-length children are skipped: they carry no time and, with that order, never change the
+  path (Jaeger may split the parent's section in two at such a child; the time is the same);
 * in-progress spans (``end`` is NaT): with ``in_progress="extend"`` (default) a non-root span is
   taken to run until its parent ends, and an in-progress root until the latest time seen in its
   trace; ``in_progress="drop"`` removes them with their subtrees (an in-progress root becomes a
@@ -238,6 +240,7 @@ def critical_path(
     nonblocking: str | Iterable[str] | None = "producer_consumer",
     in_progress: str = "extend",
     inferred: str = "keep",
+    engine: str = "auto",
 ) -> pd.DataFrame:
     """Critical-path sections of every trace: one row per section, in time order per trace.
 
@@ -248,7 +251,10 @@ def critical_path(
     ``cp.attrs["failures"]`` is a tuple of :class:`CriticalPathFailure` (traces skipped, and why);
     ``cp.attrs["params"]`` records the settings. The input is never modified.
 
-    Parameters: see the module docstring (Jaeger UI defaults).
+    Parameters: see the module docstring (Jaeger UI defaults). ``engine``: ``"numpy"`` computes
+    every trace at once with sorted arrays (the default when ``overlap_tolerance`` is 0);
+    ``"loop"`` is the reference walk over integer lists (needed for a tolerance); both give the
+    same sections (property-tested).
 
     >>> import tracekit as tk
     >>> # root  |-------------------|   0..100 ms
@@ -267,6 +273,8 @@ def critical_path(
     _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
     if surrounding not in ("clamp", "drop"):
         raise TraceKitError(f"critical_path: surrounding must be 'clamp' or 'drop', got {surrounding!r}")
+    if engine not in ("auto", "numpy", "loop"):
+        raise TraceKitError(f"critical_path: engine must be 'auto', 'numpy' or 'loop', got {engine!r}")
     if in_progress not in ("extend", "drop"):
         raise TraceKitError(f"critical_path: in_progress must be 'extend' or 'drop', got {in_progress!r}")
     if inferred not in ("keep", "drop"):
@@ -284,6 +292,7 @@ def critical_path(
     params = {
         "adjacent_sequential": bool(adjacent_sequential), "overlap_tolerance": float(overlap_tolerance),
         "surrounding": surrounding, "nonblocking": tuple(sorted(rules)), "in_progress": in_progress, "inferred": inferred,
+        "engine": engine,
     }
 
     n = len(spans)
@@ -365,34 +374,37 @@ def critical_path(
         cs[rows] = np.where(ok, np.maximum(s, ps), s)
         ce[rows] = np.where(ok, np.minimum(e, pe), e)
 
-    # children of each valid span, sorted by (parent, end desc, start asc, span id)
-    kids = np.flatnonzero(valid & ~is_root)
-    o = np.lexsort((tree.span[kids], cs[kids], -ce[kids], parent[kids]))
-    kids = kids[o]
-    kp = parent[kids]
-    ptr_lo = np.zeros(n, dtype=np.int64)
-    ptr_hi = np.zeros(n, dtype=np.int64)
-    if len(kids):
-        ptr_lo_v = np.searchsorted(kp, np.arange(n), side="left")
-        ptr_hi_v = np.searchsorted(kp, np.arange(n), side="right")
-        ptr_lo, ptr_hi = ptr_lo_v, ptr_hi_v
-    tol = np.zeros(n, dtype=np.int64)
-    if overlap_tolerance > 0:
-        tol = ((ce - cs).astype(np.float64) * float(overlap_tolerance)).astype(np.int64)
-        tol[~valid] = 0
     roots = np.flatnonzero(valid & is_root)
     roots = roots[np.lexsort((tree.span[roots], cs[roots], tree.trace[roots]))]
-
-    out_row, out_s, out_e, out_root = _walk(
-        roots.tolist(), kids.tolist(), ptr_lo.tolist(), ptr_hi.tolist(), cs.tolist(), ce.tolist(), tol.tolist(),
-        bool(adjacent_sequential),
-    )
-    rows = np.asarray(out_row, dtype=np.int64)
-    s_ns = np.asarray(out_s, dtype=np.int64)
-    e_ns = np.asarray(out_e, dtype=np.int64)
-    root_of = np.asarray(out_root, dtype=np.int64)
+    if engine == "auto":
+        engine = "loop" if overlap_tolerance > 0 else "numpy"
+    if engine == "numpy":
+        if overlap_tolerance > 0:
+            raise TraceKitError("critical_path: engine='numpy' needs overlap_tolerance=0 (use engine='loop')")
+        rows, s_ns, e_ns, root_of = _sections_numpy(roots, valid & ~is_root, parent, cs, ce, tree.span, bool(adjacent_sequential))
+    else:
+        # children of each valid span, sorted by (parent, end desc, start asc, span id); zero-length
+        # children carry no time and, with this order, never change the path: left out
+        kids = np.flatnonzero(valid & ~is_root & (ce > cs))
+        o = np.lexsort((tree.span[kids], cs[kids], -ce[kids], parent[kids]))
+        kids = kids[o]
+        kp = parent[kids]
+        ptr_lo = np.searchsorted(kp, np.arange(n), side="left")
+        ptr_hi = np.searchsorted(kp, np.arange(n), side="right")
+        tol = np.zeros(n, dtype=np.int64)
+        if overlap_tolerance > 0:
+            tol = ((ce - cs).astype(np.float64) * float(overlap_tolerance)).astype(np.int64)
+            tol[~valid] = 0
+        out_row, out_s, out_e, out_root = _walk(
+            roots.tolist(), kids.tolist(), ptr_lo.tolist(), ptr_hi.tolist(), cs.tolist(), ce.tolist(), tol.tolist(),
+            bool(adjacent_sequential),
+        )
+        rows = np.asarray(out_row, dtype=np.int64)
+        s_ns = np.asarray(out_s, dtype=np.int64)
+        e_ns = np.asarray(out_e, dtype=np.int64)
+        root_of = np.asarray(out_root, dtype=np.int64)
     tr = tree.trace[rows]
-    o = np.lexsort((s_ns, tr))
+    o = np.lexsort((tree.span[rows], tree.span[root_of] if len(root_of) else root_of, e_ns, s_ns, tr))
     rows, s_ns, e_ns, root_of, tr = rows[o], s_ns[o], e_ns[o], root_of[o], tr[o]
     if len(tr):
         first = np.r_[True, tr[1:] != tr[:-1]]
@@ -421,6 +433,75 @@ def critical_path(
     out.attrs["failures"] = tuple(failures)
     out.attrs["params"] = params
     return out
+
+
+def _sections_numpy(roots, kid_ok, parent, cs, ce, span_code, adjacent):
+    """The same walk for every trace at once (no tolerance), with sorted arrays.
+
+    With no tolerance a critical child's window is its own clamped interval, so the chain of
+    critical children of a span depends on that span alone: its first link is its last-finishing
+    child, and after child ``c`` comes the sibling that finishes last before ``c`` starts
+    (``next``). ``next`` is one ``searchsorted`` over the children sorted by (parent, end desc) with
+    end times replaced by their dense rank (so the composite key fits int64). The spans on the
+    path are those reachable from the roots along ``first``/``next`` (a breadth-first sweep, one
+    numpy step per link), and a span's own sections are the gaps between its on-path children.
+    Zero-length children are left out: with the (end desc, start asc) order they never change
+    the path and carry no time.
+    """
+    n = len(parent)
+    kids = np.flatnonzero(kid_ok & (ce > cs))
+    o = np.lexsort((span_code[kids], cs[kids], -ce[kids], parent[kids]))
+    kids = kids[o]
+    kp = parent[kids]
+    first = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    if len(kids):
+        lo = np.searchsorted(kp, kp, side="left")
+        hi = np.searchsorted(kp, kp, side="right")
+        is_first = np.r_[True, kp[1:] != kp[:-1]]
+        first[kp[is_first]] = kids[is_first]
+        vals, inv = np.unique(np.concatenate([ce[kids], cs[kids]]), return_inverse=True)
+        r_end, r_start = inv[: len(kids)], inv[len(kids):]
+        big = np.int64(len(vals) + 1)
+        key = kp * big + (big - 1 - r_end)  # non-decreasing along kids
+        q = kp * big + (big - 1 - r_start)
+        j = np.searchsorted(key, q, side="left" if adjacent else "right")
+        ok = j < hi
+        nxt[kids[ok]] = kids[j[ok]]
+        del lo
+    on = np.zeros(n, dtype=bool)
+    root_of = np.full(n, -1, dtype=np.int64)
+    front = roots[ce[roots] > cs[roots]]
+    on[front] = True
+    root_of[front] = front
+    while len(front):
+        cand = np.concatenate([first[front], nxt[front]])
+        src = np.concatenate([front, front])
+        keep = cand >= 0
+        cand, src = cand[keep], src[keep]
+        keep = ~on[cand]
+        cand, src = cand[keep], src[keep]
+        cand, idx = np.unique(cand, return_index=True)
+        on[cand] = True
+        root_of[cand] = root_of[src[idx]]
+        front = cand
+    # sections: gaps of each on-path span between its on-path children
+    ch = np.flatnonzero(on & kid_ok & (ce > cs) & (parent >= 0))
+    ch = ch[np.lexsort((cs[ch], parent[ch]))]
+    cp_ = parent[ch]
+    grp_first = np.r_[True, cp_[1:] != cp_[:-1]] if len(ch) else np.zeros(0, dtype=bool)
+    prev_end = np.where(grp_first, cs[cp_], np.r_[np.int64(0), ce[ch][:-1]]) if len(ch) else np.zeros(0, dtype=np.int64)
+    spans_on = np.flatnonzero(on)
+    last_end = cs.copy()
+    if len(ch):
+        grp_last = np.r_[cp_[1:] != cp_[:-1], True]
+        last_end[cp_[grp_last]] = ce[ch[grp_last]]
+    rows = np.concatenate([cp_, spans_on])
+    s_ns = np.concatenate([prev_end, last_end[spans_on]])
+    e_ns = np.concatenate([cs[ch], ce[spans_on]])
+    keep = e_ns > s_ns
+    rows, s_ns, e_ns = rows[keep], s_ns[keep], e_ns[keep]
+    return rows, s_ns, e_ns, root_of[rows]
 
 
 def _walk(roots, kids, ptr_lo, ptr_hi, cs, ce, tol, adjacent):

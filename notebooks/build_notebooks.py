@@ -161,23 +161,27 @@ summaries.head()"""),
     server.stop()"""),
 ])
 
-out = sys.argv[1]
-for name, n in [("01-postmortem", postmortem), ("02-exploratory-performance", exploratory),
-                ("03-sampling-bias", sampling), ("04-xray-live", live)]:
-    nbformat.write(n, f"{out}/{name}.ipynb")
-print("ok")
+def main(out: str) -> None:
+    for name, n in [("01-postmortem", postmortem), ("02-exploratory-performance", exploratory),
+                    ("03-sampling-bias", sampling), ("04-xray-live", live)]:
+        nbformat.write(n, f"{out}/{name}.ipynb")
+    print("ok")
 
-# execute, then keep only the outputs of cells that pin them (NBVAL_CHECK_OUTPUT)
-from nbclient import NotebookClient
-for name in ["01-postmortem", "02-exploratory-performance", "03-sampling-bias", "04-xray-live"]:
-    p = f"{out}/{name}.ipynb"
-    n = nbformat.read(p, as_version=4)
-    NotebookClient(n, timeout=600, kernel_name="python3", resources={"metadata": {"path": out}}).execute()
-    for c in n.cells:
-        if c.cell_type == "code":
-            if "NBVAL_CHECK_OUTPUT" not in c.source:
-                c.outputs = []
-                c.execution_count = None
-    n.metadata.pop("widgets", None)
-    nbformat.write(n, p)
-print("executed")
+    # execute, then keep only the outputs of cells that pin them (NBVAL_CHECK_OUTPUT)
+    from nbclient import NotebookClient
+    for name in ["01-postmortem", "02-exploratory-performance", "03-sampling-bias", "04-xray-live"]:
+        p = f"{out}/{name}.ipynb"
+        n = nbformat.read(p, as_version=4)
+        NotebookClient(n, timeout=600, kernel_name="python3", resources={"metadata": {"path": out}}).execute()
+        for c in n.cells:
+            if c.cell_type == "code":
+                if "NBVAL_CHECK_OUTPUT" not in c.source:
+                    c.outputs = []
+                    c.execution_count = None
+        n.metadata.pop("widgets", None)
+        nbformat.write(n, p)
+    print("executed")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "notebooks")

@@ -76,10 +76,10 @@ BATCH_MAX_IDS = 5  # API_BatchGetTraces: "TraceIds ... Maximum number of 5 items
 
 # Query windows. The GetTraceSummaries API reference
 # (https://docs.aws.amazon.com/xray/latest/api/API_GetTraceSummaries.html, read via the docs search) documents
-# StartTime/EndTime as Unix seconds with no stated maximum range, and trace data is kept 30 days (X-Ray
-# developer guide). The X-Ray console only queries up to 6 hours at a time; we found no AWS page stating
-# an API maximum, so we stay within the console's 6 h by default (configurable with ``window=``): smaller
-# windows also mean smaller pages to resume from.
+# StartTime/EndTime as "Unix time seconds" with no stated maximum range, and FORMATS.md §1.3 lists the maximum
+# window as not verified; X-Ray keeps trace data 30 days. We found no AWS page stating an API limit, so the
+# 6 h default is our conservative choice, not a documented limit (change it with ``window=``); smaller windows
+# also mean smaller units to resume from and the first page of each is "closest to the end of the time frame".
 DEFAULT_WINDOW = pd.Timedelta(hours=6)
 
 # IAM actions each public function calls (README "IAM permissions").

@@ -181,6 +181,24 @@ def test_results_do_not_depend_on_the_index_or_row_order():
     assert (tk.self_time(s)["self_ms"].to_numpy()[::-1] == tk.self_time(s2)["self_ms"].to_numpy()).all()
 
 
+def test_combine_findings_of_partitions_equals_whole():
+    from tracekit.health import NOT_ADDITIVE, combine_findings
+
+    spans = tk.simulate.simulate("context-drop", n_traces=300, seed=2).spans
+    codes = pd.factorize(spans["trace_id"])[0]
+    parts = [spans[codes % 3 == k] for k in range(3)]  # traces kept whole
+    n = spans["trace_id"].nunique()
+    whole = tk.health_report(spans)
+    combined = combine_findings([tk.health_report(p) for p in parts], n_traces=n)
+    skip = set(NOT_ADDITIVE) | {"high_cardinality_attribute"}
+    cols = ["check", "severity", "subject", "traces_affected", "spans_affected", "share"]
+    w = whole[~whole["check"].isin(skip)][cols].reset_index(drop=True)
+    c = combined[~combined["check"].isin(skip)][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(w, c)
+    for check in ("trace_completeness", "error_trace_ratio"):
+        assert one(combined, check)["value"] == pytest.approx(one(whole, check)["value"])
+
+
 def test_high_cardinality_attribute():
     n = 20
     spans = mk(

@@ -53,6 +53,7 @@ __all__ = [
     "CHECKS",
     "FINDING_COLUMNS",
     "SEVERITIES",
+    "combine_findings",
     "callee_name",
 ]
 
@@ -746,3 +747,62 @@ def health_report(
     out["share"] = out["share"].astype("float64")
     out["value"] = out["value"].astype("float64")
     return out
+
+
+#: metric rows whose value cannot be rebuilt from per-partition counts (recompute them on the whole)
+NOT_ADDITIVE = ("span_error_rate", "p95_trace_latency_ms")
+
+
+def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFrame:
+    """Add up :func:`health_report` results of partitions that keep traces whole.
+
+    Rows with the same (check, severity, subject) are summed (``traces_affected``,
+    ``spans_affected``; examples concatenated, first 3 kept) and ``share`` is recomputed over
+    ``n_traces``. ``trace_completeness`` and ``error_trace_ratio`` values are rebuilt from the
+    counts, ``top_call_path`` values summed, ``high_cardinality_attribute`` takes the largest
+    partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` metric rows
+    (``span_error_rate``, ``p95_trace_latency_ms``) are left out: compute them on the whole
+    data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
+    then stay separate.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["0" * 31 + "1", "0" * 31 + "2"], "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": ["f" * 16, None], "service": ["api", "api"], "name": ["x", "y"],
+    ...     "start": [0, 0], "end": [1, 1]})
+    >>> parts = [tk.health_report(spans.iloc[[0]]), tk.health_report(spans.iloc[[1]])]
+    >>> c = combine_findings(parts, n_traces=2)
+    >>> c.loc[c["check"] == "trace_completeness", ["traces_affected", "share", "value"]].to_dict("records")
+    [{'traces_affected': 1, 'share': 0.5, 'value': 0.5}]
+    """
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return pd.DataFrame(columns=list(FINDING_COLUMNS))
+    df = pd.concat(frames, ignore_index=True)
+    df = df[~df["check"].isin(NOT_ADDITIVE)]
+    order = {c: i for i, c in enumerate(CHECKS)}
+    rows = []
+    for (check, sev, subject), g in df.groupby(["check", "severity", "subject"], sort=False):
+        traces = int(g["traces_affected"].sum())
+        examples = [e for lst in g["example_trace_ids"] for e in lst][:N_EXAMPLES]
+        value = np.nan
+        if check == "trace_completeness":
+            value = 1.0 - traces / n_traces if n_traces else np.nan
+        elif check == "error_trace_ratio":
+            value = traces / n_traces if n_traces else np.nan
+        elif check in ("top_call_path", "high_cardinality_attribute"):
+            value = float(g["value"].sum()) if check == "top_call_path" else float(g["value"].max())
+        rows.append({
+            "check": check, "severity": sev, "subject": subject, "traces_affected": traces,
+            "spans_affected": int(g["spans_affected"].sum()), "share": traces / n_traces if n_traces else np.nan,
+            "value": value, "example_trace_ids": examples, "explanation": g["explanation"].iloc[0],
+            "what_to_do": g["what_to_do"].iloc[0],
+        })
+    out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    key = np.lexsort((out["check"].map(order).to_numpy(), out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).to_numpy()))
+    out = out.iloc[key].reset_index(drop=True)
+    tp = out["check"] == "top_call_path"
+    if tp.any():  # most frequent first again
+        idx = out.index[tp]
+        out.loc[idx] = out.loc[idx].sort_values(["value", "subject"], ascending=[False, True]).to_numpy()
+    return out.astype({"traces_affected": "int64", "spans_affected": "int64", "share": "float64", "value": "float64"})

@@ -6,7 +6,7 @@ Needs the ``aws`` extra (boto3, tqdm); ``import tracekit`` never imports boto3.
 How a fetch runs (:func:`fetch_xray`):
 
 1. ``GetTraceSummaries`` is paged (botocore paginator, ``NextToken``) over the time range, cut into
-   windows of at most ``window`` (default 6 h) so one long query never runs into the service's query limits.
+   windows of at most ``window`` (default 6 h), so a long range becomes several smaller, separately paged queries.
 2. Trace ids are de-duplicated (a trace can be listed in two windows) and cut at ``max_traces``.
 3. ``BatchGetTraces`` runs in chunks of at most 5 ids (the API maximum), following ``NextToken``, on a
    bounded thread pool sharing **one** client (boto3 clients are thread-safe, sessions are not).

@@ -613,3 +613,35 @@ def test_threshold_sampled_estimates_cover_the_population_over_many_seeds():
     k = len(seeds)
     print(f"threshold sampling coverage over {k} seeds: error_rate {cover_err / k:.0%}, p95 {cover_p95 / k:.0%}")
     assert cover_err / k >= 0.8 and cover_p95 / k >= 0.8
+
+
+# --------------------------------------------------------------------------------------------- simulator
+
+def test_on_the_simulators_error_undersampling_scenario():
+    """tk.simulate's sampled scenario: head sampling by route (checkout at 1/16) with ot=th thresholds.
+    The weights must be the simulator's true inclusion probabilities, the corrected numbers must hold
+    the population's, and the naive sample must be flagged (checkout under-represented, latency shifted).
+    Interval coverage over 40 simulator seeds (1000 traces each) is measured in the report, not here."""
+    simulate = pytest.importorskip("tracekit.simulate").simulate
+    sim = simulate("error-undersampling", n_traces=600, seed=4)
+    inc = sim.truth.inclusion.set_index("trace_id")
+    assert trace_randomness(inc.index).tolist() == inc["randomness"].tolist()
+    w = sampling_weights(sim.spans)
+    assert (w["weight_source"] == "otel_threshold").all()
+    assert w["probability"].tolist() == inc.loc[w["trace_id"].to_numpy(), "probability"].tolist()
+    pop = sim.population
+    roots = pop[pop["parent_id"].isna()]
+    est = weighted_summary(sim.spans, w, n_boot=300, seed=4).iloc[0]
+    assert est["est_requests_lo"] <= len(roots) <= est["est_requests_hi"]
+    assert est["error_rate_lo"] <= sim.truth.error_share_population <= est["error_rate_hi"]
+    p95 = float(np.quantile(roots["duration_ms"], 0.95, method="inverted_cdf"))
+    assert est["p95_ms_lo"] <= p95 <= est["p95_ms_hi"]
+    assert est["naive_p95_ms"] < est["p95_ms_lo"]  # the naive p95 misses the slow checkout route
+    b = sampling_bias(sim.spans, pop, by="route", weights=w)
+    st = b.strata.set_index("stratum")
+    assert st.loc["/checkout", "representation"] == "under"
+    assert st.loc["/checkout", "ratio"] < 0.3 and 0.5 < st.loc["/checkout", "weighted_ratio"] < 2
+    kinds = b.findings.set_index("subject")["kind"].to_dict()
+    assert kinds["/checkout"] == "under_represented"
+    assert "latency_shift" in set(b.findings["kind"])
+    assert b.tests.set_index("dimension").loc["route", "biased"]

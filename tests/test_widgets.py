@@ -147,6 +147,30 @@ def test_critical_path_marked_in_explorer_figure():
     assert [t.meta for t in ExplorerState.from_spans(three_traces(), critical_path=False).figure().data][:1] == ["spans"]
 
 
+def wide_trace(children: int = 5, grandchildren: int = 40) -> pd.DataFrame:
+    ids, parents = ["1" * 16], [None]
+    for i in range(children):
+        c = f"2{i:015x}"
+        ids.append(c)
+        parents.append("1" * 16)
+        for j in range(grandchildren):
+            ids.append(f"3{i:07x}{j:08x}")
+            parents.append(c)
+    n = len(ids)
+    return tk.spans_from_columns({"trace_id": [T1] * n, "span_id": ids, "parent_id": parents, "service": ["s"] * n,
+                                  "name": ["op"] * n, "start": np.arange(n) * 1000, "end": np.arange(n) * 1000 + 10 * MS})
+
+
+def test_big_trace_opens_folded_to_fit_auto_fold_rows():
+    spans = wide_trace()  # 1 + 5 + 200 spans
+    s = ExplorerState.from_spans(spans)  # auto_fold=150: depth 0..1 = 6 rows fits, depth 2 = 206 does not
+    assert s.max_depth == 1 and len(s.waterfall()) == 6
+    assert s.waterfall()["n_hidden"].tolist() == [0] + [40] * 5
+    assert s.expand_all().waterfall().shape[0] == 206
+    assert ExplorerState.from_spans(spans, auto_fold=None).max_depth is None
+    assert ExplorerState.from_spans(spans, auto_fold=206).max_depth is None
+
+
 def test_filters_sorting_and_slowest_navigation():
     s = ExplorerState.from_spans(three_traces())
     assert s.with_filter(service="db").trace_table()["trace_id"].tolist() == [T3, T1]
@@ -252,6 +276,13 @@ def test_widget_buttons_and_filters_delegate_to_state(explorer):
     ex.descending.value = False
     assert [v for _, v in ex.traces.options] == [T2, T1]
     assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()
+
+
+def test_widget_big_trace_starts_folded_and_depth_control_follows(explorer):
+    ex = tk.TraceExplorer(wide_trace())
+    assert ex.depth.value == 1 and len(ex.figure.data[0].x) == 6
+    ex.expand_button.click()
+    assert ex.depth.value is None and len(ex.figure.data[0].x) == 206
 
 
 def test_widget_on_bundled_example(explorer):

@@ -110,7 +110,10 @@ class ExplorerState:
     Fields: ``service`` (show traces touching this service, or None), ``errors_only``,
     ``search`` (case-insensitive substring of the root service/operation or trace id),
     ``sort_by`` / ``descending`` (trace list order), ``trace_id`` (selected trace), ``span_id``
-    (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``.
+    (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
+    ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
+    level that keeps at most this many rows — the figure then keeps its span-name labels; None
+    opens every trace unfolded).
     """
 
     shared: _Shared = field(repr=False, compare=False)
@@ -124,10 +127,13 @@ class ExplorerState:
     collapsed: frozenset = frozenset()
     max_depth: int | None = None
     critical_path: bool = True
+    auto_fold: int | None = 150
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def from_spans(cls, spans: pd.DataFrame, *, critical_path: bool = True, trace_id: str | None = None) -> "ExplorerState":
+    def from_spans(
+        cls, spans: pd.DataFrame, *, critical_path: bool = True, trace_id: str | None = None, auto_fold: int | None = 150
+    ) -> "ExplorerState":
         """State for ``spans`` with the slowest trace (or ``trace_id``) selected.
 
         >>> import tracekit as tk
@@ -141,7 +147,7 @@ class ExplorerState:
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         by_trace = {str(t): order[bounds[i] : bounds[i + 1]] for i, t in enumerate(uniques)}
-        state = cls(_Shared(spans, traces, by_trace), critical_path=critical_path)
+        state = cls(_Shared(spans, traces, by_trace), critical_path=critical_path, auto_fold=auto_fold)
         first = trace_id if trace_id is not None else (traces["trace_id"].iloc[0] if len(traces) else None)
         return state.select_trace(first) if first is not None else state
 
@@ -223,6 +229,11 @@ class ExplorerState:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
         s = replace(self, trace_id=trace_id, span_id=None, collapsed=frozenset(), max_depth=None)
         rows = s.waterfall()
+        if self.auto_fold is not None and len(rows) > self.auto_fold:
+            per_depth = np.bincount(rows["depth"].to_numpy(), minlength=1).cumsum()
+            fits = np.flatnonzero(per_depth <= self.auto_fold)
+            s = replace(s, max_depth=int(fits[-1]) if len(fits) else 0)
+            rows = s.waterfall()
         return replace(s, span_id=str(rows["span_id"].iloc[0]) if len(rows) else None)
 
     def select_span(self, span_id: str | None) -> "ExplorerState":
@@ -476,12 +487,13 @@ class TraceExplorer:
     (2, True)
     """
 
-    def __init__(self, spans: pd.DataFrame, *, critical_path: bool = True, max_listed: int = 500):
+    def __init__(self, spans: pd.DataFrame, *, critical_path: bool = True, max_listed: int = 500, auto_fold: int | None = 150):
         self._W = require("ipywidgets", "jupyter")
         self._go = require("plotly.graph_objects", "jupyter")
         require("anywidget", "jupyter")
         self.max_listed = max_listed
-        self.state = ExplorerState.from_spans(spans, critical_path=critical_path)
+        self._syncing = False
+        self.state = ExplorerState.from_spans(spans, critical_path=critical_path, auto_fold=auto_fold)
         W = self._W
         self.service = W.Dropdown(options=[("all services", None)] + [(s, s) for s in self.state.services], value=None, description="service")
         self.errors_only = W.Checkbox(value=False, description="errors only", indent=False)
@@ -509,7 +521,7 @@ class TraceExplorer:
         self.next_button.on_click(lambda _b: self._apply(self.state.next_slowest()))
         self.fold_button.on_click(lambda _b: self._apply(self.state.toggle_collapse()))
         self.expand_button.on_click(lambda _b: self._apply(self.state.expand_all()))
-        self.depth.observe(lambda ch: self._apply(self.state.with_max_depth(ch["new"])), names="value")
+        self.depth.observe(lambda ch: None if self._syncing else self._apply(self.state.with_max_depth(ch["new"])), names="value")
 
         self.widget = W.VBox(
             [
@@ -523,7 +535,6 @@ class TraceExplorer:
                 ),
             ]
         )
-        self._syncing = False
         self._render(None, self.state)
 
     # -- callbacks: each delegates to one ExplorerState method -------------------------------
@@ -554,6 +565,8 @@ class TraceExplorer:
         self._syncing = True
         try:
             if self.depth.value != new.max_depth:
+                if new.max_depth not in [v for _, v in self.depth.options]:
+                    self.depth.options = list(self.depth.options) + [(str(new.max_depth), new.max_depth)]
                 self.depth.value = new.max_depth
         finally:
             self._syncing = False

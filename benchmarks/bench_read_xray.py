@@ -18,6 +18,7 @@ Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import random
@@ -155,20 +156,22 @@ def main(argv: list[str] | None = None) -> None:
         n_spans = write_file(path, n)
         size = path.stat().st_size
 
-        gc.collect()
-        t = time.perf_counter()
-        data = path.read_bytes()
-        value = orjson.loads(data)
-        t_json = time.perf_counter() - t
-        del value, data
-        gc.collect()
+        def timed(f, repeat: int) -> tuple[float, float]:
+            """Best wall and best CPU (process) time of ``repeat`` runs. The machine may be shared:
+            CPU time is the steadier figure, wall time the one a user waits for."""
+            walls, cpus = [], []
+            for _ in range(repeat):
+                gc.collect()
+                w, c = time.perf_counter(), time.process_time()
+                r = f()
+                walls.append(time.perf_counter() - w)
+                cpus.append(time.process_time() - c)
+                del r
+            return min(walls), min(cpus)
 
-        t = time.perf_counter()
-        df = tk.read_xray(path)
-        t_read = time.perf_counter() - t
-        assert len(df) == n_spans, (len(df), n_spans)
-        del df
-        gc.collect()
+        repeat = 3 if n_spans <= 200_000 else 1
+        t_json, c_json = timed(functools.partial(orjson.loads, path.read_bytes()), repeat)
+        t_read, c_read = timed(lambda: tk.read_xray(path), repeat)  # includes reading the file
 
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
         out = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True,
@@ -178,15 +181,16 @@ def main(argv: list[str] | None = None) -> None:
     mb = 1024 * 1024
     print(f"read_xray benchmark: {n_spans:,} spans, {n_spans // SPANS_PER_TRACE:,} traces, "
           "BatchGetTraces pages (5 traces each, Document strings)\n")
-    print("| measure | value |")
-    print("|---|---|")
-    print(f"| file size | {size / mb:,.1f} MB |")
-    print(f"| orjson.loads(file bytes) | {t_json:.2f} s |")
-    print(f"| read_xray(path) | {t_read:.2f} s |")
-    print(f"| ratio read_xray / orjson.loads (target ≤ 2.5) | {t_read / t_json:.2f} |")
-    print(f"| read_xray spans per second | {n_spans / t_read:,.0f} |")
-    print(f"| peak memory of read_xray (subprocess, VmHWM − VmRSS before) | {peak / mb:,.0f} MB |")
-    print(f"| peak memory / file size (target ≤ 4) | {peak / size:.2f} |")
+    print("| measure | wall | CPU |")
+    print("|---|---|---|")
+    print(f"| file size | {size / mb:,.1f} MB | |")
+    print(f"| orjson.loads(file bytes) | {t_json:.2f} s | {c_json:.2f} s |")
+    print(f"| read_xray(path) | {t_read:.2f} s | {c_read:.2f} s |")
+    print(f"| ratio read_xray / orjson.loads (target ≤ 2.5) | {t_read / t_json:.2f} | {c_read / c_json:.2f} |")
+    print(f"| read_xray spans per second | {n_spans / t_read:,.0f} | {n_spans / c_read:,.0f} |")
+    print(f"| peak memory of read_xray (subprocess, VmHWM − VmRSS before) | {peak / mb:,.0f} MB | |")
+    print(f"| peak memory / file size (target ≤ 4) | {peak / size:.2f} | |")
+    assert int(out[0]) == n_spans, (out, n_spans)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def rows(df: pd.DataFrame) -> list[tuple]:
 
 
 def times(df: pd.DataFrame) -> list[tuple[int, int | None]]:
-    return [(s.value, None if pd.isna(e) else e.value) for s, e in zip(df["start"], df["end"])]
+    return [(s.value, None if pd.isna(e) else e.value) for s, e in zip(df["start"], df["end"], strict=True)]
 
 
 def read(path, **kw) -> pd.DataFrame:
@@ -346,7 +346,7 @@ def test_lossless_every_source_key_is_in_the_frame(real_traces, name):
     by_id = {r.span_id: r for r in df.itertuples()}
     checked = 0
     for doc in _documents(real_traces / name):
-        for span, top in _source_spans(doc):
+        for span, _top in _source_spans(doc):
             row = by_id[span["id"]]
             found = dict(_leaves(row.attributes)) | dict(_leaves(row.resource))
             for path, value in _leaves({k: v for k, v in span.items() if k not in _COLUMN_KEYS}):

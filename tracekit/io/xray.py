@@ -58,9 +58,10 @@ import math
 import re
 import warnings
 from array import array
-from sys import intern
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from sys import intern
+from typing import Any, Literal
 
 import numpy as np
 import orjson
@@ -69,7 +70,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
-from ..schema import COLUMN_NAMES, STRING, TIMESTAMP
+from ..schema import COLUMN_NAMES
 from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files, parse_json, read_bytes
 
 __all__ = ["read_xray"]

@@ -208,3 +208,26 @@ def test_trace_summary_trace_with_only_in_progress_spans_and_empty():
     s = tk.trace_summary(spans)
     assert np.isnan(s["duration_ms"].iloc[0]) and pd.isna(s["end"].iloc[0])
     assert len(tk.trace_summary(tk.empty_spans())) == 0
+
+
+# ------------------------------------------------------------------------------ real data
+
+
+def test_real_xray_inferred_segment_self_time(real_traces):
+    spans = tk.read_xray(real_traces / "aws-cli-examples-xray/batch-traces-get.rst.output.json")
+    out = tk.self_time(spans).set_index("span_id")
+    # Scorekeep segment 232 ms with a 6 ms DynamoDB subsegment, whose inferred segment repeats the interval
+    assert out.loc["54aff5735b12dd28", "self_ms"] == 226.0
+    assert out.loc["2d6900034ccfe558", "self_ms"] == 0.0  # the calling subsegment
+    assert out.loc["0f278b6334c34e6b", "self_ms"] == 6.0  # the inferred DynamoDB segment
+    assert bool(out.loc["0f278b6334c34e6b", "inferred"])
+
+
+def test_real_xray_trace_summary(real_traces):
+    spans = tk.read_xray(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json")
+    s = tk.trace_summary(spans).iloc[0]
+    assert s["trace_id"] == "5960260323fc5b688855d396af79b496"
+    assert (s["root_service"], s["duration_ms"], s["n_spans"], s["n_services"], s["max_depth"]) == ("Scorekeep", 3232.0, 11, 4, 5)
+    assert (s["n_roots"], s["n_orphans"], bool(s["partial"])) == (1, 0, False)
+    ip = tk.trace_summary(tk.read_xray(real_traces / "otel-contrib-awsxray-testdata/minInProgress.txt")).iloc[0]
+    assert bool(ip["in_progress"]) and bool(ip["partial"]) and np.isnan(ip["duration_ms"])

@@ -117,7 +117,12 @@ def _cols(spans: pd.DataFrame, names: Sequence[str]) -> dict[str, list]:
         elif s.dtype == bool:
             out[c] = s.tolist()
         else:
-            out[c] = [_opt(x) for x in s.astype(object).tolist()]
+            na = s.isna().to_numpy()
+            vals = s.astype(object).tolist()
+            if na.any():
+                for j in np.flatnonzero(na).tolist():
+                    vals[j] = None
+            out[c] = vals
     return out
 
 
@@ -151,6 +156,9 @@ def _annotation_value(v: Any) -> Any:
 
 
 def _jsonable(v: Any) -> Any:
+    t = type(v)
+    if t is str or t is int or t is bool or v is None:
+        return v
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, np.ndarray):
@@ -424,6 +432,7 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     by_key: dict[tuple[str, str], dict] = {}
     pending: list[tuple[int, dict]] = []
     names = list(cols)
+    xids: dict[str, str] = {}
     for i in order.tolist():
         r = {c: cols[c][i] for c in names}
         if r["source"] == "xray":
@@ -434,7 +443,9 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
             if inf is not None and (r["trace_id"], r["span_id"]) in has_inferred:
                 inf = None
         by_key.setdefault((r["trace_id"], r["span_id"]), e)
-        xid = trace_id_to_xray(r["trace_id"])
+        xid = xids.get(r["trace_id"])
+        if xid is None:
+            xid = xids[r["trace_id"]] = trace_id_to_xray(r["trace_id"])
         if segment[i] or r["inferred"]:
             e["trace_id"] = xid
             if r["parent_id"] is not None:
@@ -488,7 +499,8 @@ def _open_out(path: str | os.PathLike) -> Any:
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.name.endswith(".gz"):
         raw = open(p, "wb")
-        return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0), raw
+        # level 6: ~2x faster than 9 for ~3 % more bytes; mtime 0 so the same spans give the same bytes
+        return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6), raw
     return open(p, "wb"), None
 
 
@@ -528,6 +540,13 @@ def otlp_any_value(v: Any) -> dict:
     >>> otlp_any_value(3), otlp_any_value([1.5, True]), otlp_any_value(None)
     ({'intValue': '3'}, {'arrayValue': {'values': [{'doubleValue': 1.5}, {'boolValue': True}]}}, {})
     """
+    t = type(v)
+    if t is str:
+        return {"stringValue": v}
+    if t is bool:
+        return {"boolValue": v}
+    if t is int:
+        return {"intValue": str(v)}
     if v is None or v is pd.NA:
         return {}
     if isinstance(v, (bool, np.bool_)):

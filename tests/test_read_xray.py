@@ -607,3 +607,17 @@ def test_errors_argument_is_checked():
 def test_empty_response_gives_an_empty_valid_frame():
     df = read({"Traces": [], "UnprocessedTraceIds": []})
     assert len(df) == 0 and list(df.columns) == list(tk.empty_spans().columns)
+
+
+def test_independent_subsegment_under_a_nested_subsegment_inherits_the_segment_service():
+    root = seg(aws={"ec2": {"instance_id": "i-9"}},
+               subsegments=[{"id": "0000000000000002", "name": "work", "start_time": 1.6, "end_time": 1.9}])
+    indep = {"type": "subsegment", "trace_id": TID, "id": "0000000000000003", "parent_id": "0000000000000002",
+             "name": "s3", "namespace": "aws", "start_time": 1.7, "end_time": 1.8,
+             "subsegments": [{"id": "0000000000000004", "name": "retry", "start_time": 1.75, "end_time": 1.8}]}
+    df = read([indep, root])  # the child arrives before its parent segment
+    assert rows(df) == [("0000000000000003", "0000000000000002", "api", "s3", "client"),
+                        ("0000000000000004", "0000000000000003", "api", "retry", "internal"),
+                        ("53995c3f42cd8ad8", None, "api", "api", "server"),
+                        ("0000000000000002", "53995c3f42cd8ad8", "api", "work", "internal")]
+    assert df["resource"].tolist() == [{"aws.ec2.instance_id": "i-9"}] * 4

@@ -647,9 +647,14 @@ class _Builder:
             start_a(st)
             end_a(et)
             inprog_a(ip)
-            error_a(s.get("error") is True)
-            fault_a(s.get("fault") is True)
-            throttle_a(s.get("throttle") is True)
+            if "fault" in s or "error" in s or "throttle" in s:
+                error_a(s.get("error") is True)
+                fault_a(s.get("fault") is True)
+                throttle_a(s.get("throttle") is True)
+            else:
+                error_a(0)
+                fault_a(0)
+                throttle_a(0)
             status_a(status)
             msg_a(message)
             attrs_a(attrs)
@@ -687,7 +692,7 @@ class _Builder:
             tid = self.d_trace[d]
             if tid in want:
                 for r in range(row, row + n):
-                    owner[(tid, self.span_id[r])] = d  # the last copy: a complete segment follows its in-progress one
+                    owner[(tid, self.span_id[r].lower())] = d  # the last copy: a complete segment follows its in-progress one
             row += n
         parent_of = dict(self.indep)
 

@@ -84,7 +84,7 @@ _EXPORTS: dict[str, str] = {
     # widgets (extra: jupyter)
     "TraceExplorer": "tracekit.widgets",
     # reports and the command line
-    "report": "tracekit.report",
+    "report": "tracekit.reporting",
     "format_summary": "tracekit.cli",
 }
 

@@ -108,7 +108,7 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import build_report_from_files
+    from .reporting import build_report_from_files
 
     path = build_report_from_files(
         args.inputs, args.output, baseline=args.baseline, title=args.title, redact=args.redact,

@@ -140,7 +140,7 @@ def collect_report(
     """Run the analyses a postmortem report shows and return them as a :class:`ReportData`.
 
     >>> import tracekit as tk
-    >>> data = tk.report.collect_report(tk.examples.load("checkout-small"))  # doctest: +SKIP
+    >>> data = tracekit.reporting.collect_report(tk.examples.load("checkout-small"))  # doctest: +SKIP
     """
     from . import __version__
     from .compare import compare
@@ -239,7 +239,7 @@ def render_report(data: ReportData) -> str:
     """Render a :class:`ReportData` as one self-contained HTML page (plotly.js embedded once).
 
     >>> import tracekit as tk
-    >>> page = tk.report.render_report(tk.report.collect_report(tk.examples.load("checkout-small")))  # doctest: +SKIP
+    >>> page = tracekit.reporting.render_report(tracekit.reporting.collect_report(tk.examples.load("checkout-small")))  # doctest: +SKIP
     """
     from . import plotting
 

@@ -1,0 +1,138 @@
+"""The postmortem HTML report: sections, numbers, self-containment, escaping and redaction, in real Chromium."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.reporting import collect_report, render_report
+
+from .browser import open_html
+
+SECTIONS = ["inputs", "headline", "health", "service-map", "critical-path", "what-changed", "worst-traces", "sampling"]
+
+
+@pytest.fixture(scope="module")
+def incident() -> pd.DataFrame:
+    return tk.examples.load("checkout-small")
+
+
+@pytest.fixture(scope="module")
+def baseline() -> pd.DataFrame:
+    return tk.simulate.simulate("baseline", n_traces=120, seed=7).spans
+
+
+@pytest.fixture(scope="module")
+def report_data(incident, baseline):
+    return collect_report(incident, baseline=baseline, title="Checkout latency 2026-11-20",
+                          inputs=[tk.examples.path("checkout-small")])
+
+
+@pytest.fixture(scope="module")
+def page(report_data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(render_report(report_data), encoding="utf-8")
+    return path, open_html(path, wait_for=".js-plotly-plot .main-svg",
+                           evaluate="""() => ({
+                               sections: [...document.querySelectorAll('section')].map(s => s.id),
+                               plots: document.querySelectorAll('.js-plotly-plot').length,
+                               scripts_with_src: document.querySelectorAll('script[src]').length,
+                               headline: [...document.querySelectorAll('#headline-table tbody tr')].map(
+                                   r => [...r.querySelectorAll('td')].map(td => td.textContent)),
+                               breakdown: [...document.querySelectorAll('#breakdown-table tbody tr')].map(
+                                   r => [...r.querySelectorAll('td')].map(td => td.textContent)),
+                               breakdown_head: [...document.querySelectorAll('#breakdown-table thead th')].map(th => th.textContent),
+                               inputs: [...document.querySelectorAll('#inputs-table tbody td')].map(td => td.textContent),
+                           })""")
+
+
+def test_report_renders_in_chromium_without_errors_and_has_every_section(page, report_data):
+    path, result = page
+    assert result.errors == []
+    assert result.failed_requests == []          # self-contained: nothing fetched from the network
+    assert result.value["scripts_with_src"] == 0  # plotly.js is inlined, not linked
+    assert result.value["sections"] == SECTIONS
+    n_figures = 3 + 1 + len(report_data.worst)   # service map, breakdown, latency; compare; one waterfall per worst trace
+    assert result.value["plots"] == n_figures
+    html = path.read_text()
+    assert html.count("Plotly.newPlot") == n_figures
+    assert len(re.findall(r"\* plotly\.js v", html)) == 1  # the library is embedded exactly once
+
+
+def test_report_numbers_equal_the_analysis_results(page, incident, report_data):
+    _, result = page
+    summary = tk.trace_summary(incident)
+    headline = result.value["headline"][0]
+    assert headline[0] == "as sampled"
+    assert int(headline[1]) == summary["trace_id"].nunique() == 40
+    assert float(headline[3]) == pytest.approx(summary["duration_ms"].quantile(0.5), abs=1e-3)
+    # the breakdown table shows what critical_path_breakdown returns, row for row
+    bd = tk.critical_path_breakdown(tk.critical_path(incident), by="service")
+    head = result.value["breakdown_head"]
+    rows = result.value["breakdown"]
+    assert [r[head.index("service")] for r in rows] == bd["service"].tolist()
+    shown = [float(r[head.index("cp_ms")].replace(",", "")) for r in rows]
+    assert shown == pytest.approx(bd["cp_ms"].tolist(), abs=1e-3)
+    # inputs are recorded with their hashes
+    import hashlib
+    digest = hashlib.sha256(tk.examples.path("checkout-small").read_bytes()).hexdigest()
+    assert digest in result.value["inputs"]
+
+
+def _hostile(spans: pd.DataFrame) -> pd.DataFrame:
+    evil = spans.copy()
+    payloads = ["<script>window.__xss=1</script>", '"><img src=x onerror="window.__xss=2">', "</script><script>window.__xss=3</script>"]
+    evil["name"] = [payloads[i % 3] + n for i, n in enumerate(evil["name"])]
+    evil["name"] = evil["name"].astype(tk.schema.STRING)
+    svc = {s: f"{s}{payloads[i % 3]}" for i, s in enumerate(sorted(evil["service"].unique()))}
+    evil["service"] = evil["service"].map(svc).astype(tk.schema.STRING)
+    evil["attributes"] = [{**a, "user.email": "alice@example.com", "evil": payloads[1],
+                           '<b onmouseover="window.__xss=4">k</b>': payloads[2]} for a in evil["attributes"]]
+    evil["status_message"] = pd.Series([payloads[2]] * len(evil), dtype=tk.schema.STRING)
+    return evil
+
+
+def test_hostile_trace_strings_cannot_inject_markup_or_script(incident, tmp_path):
+    evil = _hostile(incident)
+    before = copy.deepcopy(evil["attributes"].tolist())
+    out = tk.report(evil, tmp_path / "evil.html", baseline=evil.iloc[: len(evil) // 2].copy(),
+                    title="<script>window.__xss=9</script>", redact=["user.email"])
+    assert evil["attributes"].tolist() == before  # the input was not modified
+    result = open_html(out, wait_for=".js-plotly-plot .main-svg", evaluate="""() => ({
+        xss: window.__xss === undefined ? null : window.__xss,
+        imgs: document.querySelectorAll('img').length,
+        injected_scripts: [...document.querySelectorAll('script')].filter(s => s.textContent.includes('__xss')
+                                                                           && !s.textContent.includes('Plotly')).length,
+        bold: document.querySelectorAll('b[onmouseover]').length,
+        title: document.title,
+    })""")
+    assert result.errors == []
+    v = result.value
+    assert v["xss"] is None and v["imgs"] == 0 and v["injected_scripts"] == 0 and v["bold"] == 0
+    assert v["title"] == "<script>window.__xss=9</script>"  # shown as text
+    html = out.read_text()
+    assert "alice@example.com" not in html      # redacted before rendering
+    assert "<script>window.__xss" not in html   # never raw in the page
+
+
+def test_report_without_baseline_has_no_comparison_section(incident, tmp_path):
+    out = tk.report(incident, tmp_path / "r.html")
+    html = out.read_text()
+    assert 'id="what-changed"' not in html and 'id="critical-path"' in html
+
+
+def test_report_lists_skipped_records_from_lenient_loading(tmp_path):
+    good = tk.examples.path("checkout-small-otlp")
+    bad = tmp_path / "bad.jsonl"
+    import gzip
+    lines = gzip.decompress(good.read_bytes()).decode().splitlines()
+    bad.write_text("\n".join(lines[:3] + ['{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}'] + lines[3:]) + "\n")
+    with pytest.warns(tk.TraceFormatWarning):
+        spans = tk.read(bad, errors="skip")
+    data = collect_report(spans)
+    assert len(data.skipped) == 1 and data.skipped.loc[0, "record"].startswith("line 4")
+    assert "line 4" in render_report(data)

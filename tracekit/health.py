@@ -39,6 +39,7 @@ import fnmatch
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -300,9 +301,10 @@ def _truncated_trace_codes(ctx: HealthContext) -> np.ndarray:
             continue
         memo: dict[int, bool] = {}
         vals = ctx.spans[col].to_numpy(dtype=object)
-        for i, d in enumerate(vals):
-            if not d or keyset.isdisjoint(d):
-                continue  # fast path: C-level check, no Python per key
+        # fast path: one C-level set test per span; only spans with a truncation key go further
+        cand = np.fromiter((bool(d) and not keyset.isdisjoint(d) for d in vals), dtype=bool, count=len(vals))
+        for i in np.flatnonzero(cand):
+            d = vals[i]
             k = id(d)
             hit = memo.get(k)
             if hit is None:
@@ -374,15 +376,18 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
     attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans else np.full(len(spans), None)
     names = spans["name"].to_numpy(dtype=object)
     include_db = ctx.opt("include_databases", False)
-    keep, callee = [], []
-    for i in cand:
-        a = attrs[i] if isinstance(attrs[i], dict) else {}
-        if not include_db and (
-            any(_get(a, k) not in (None, "") for k in DB_KEYS) or a.get("namespace") == "aws" or a.get("rpc.system") == "aws-api"
-        ):
-            continue
-        keep.append(i)
-        callee.append(callee_name(a, names[i]))
+    cattrs = [a if isinstance(a, dict) else {} for a in attrs[cand]]
+    if include_db:
+        keep = cand.tolist()
+        kept_attrs = cattrs
+    else:
+        dbset = frozenset(DB_KEYS)
+        skip = [
+            not dbset.isdisjoint(a) or a.get("namespace") == "aws" or a.get("rpc.system") == "aws-api" for a in cattrs
+        ]
+        keep = [i for i, sk in zip(cand.tolist(), skip, strict=True) if not sk]
+        kept_attrs = [a for a, sk in zip(cattrs, skip, strict=True) if not sk]
+    callee = [callee_name(a, names[i]) for i, a in zip(keep, kept_attrs, strict=True)]
     rows = []
     if keep:
         known = set(pd.unique(svc))
@@ -467,10 +472,10 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
     for i in np.flatnonzero(inferred):
         if svc[i] not in own:
             rows_by[svc[i]].append(i)
-    for i in np.flatnonzero(kind == "client"):
-        a = attrs[i] if isinstance(attrs[i], dict) else {}
-        v = a.get("peer.service")
-        if v not in (None, "") and str(v) not in own:
+    client = np.flatnonzero(kind == "client")
+    peer = [d.get("peer.service") if isinstance(d, dict) else None for d in attrs[client]]
+    for i, v in zip(client.tolist(), peer, strict=True):
+        if v is not None and v != "" and v not in own and str(v) not in own:
             rows_by[str(v)].append(i)
     rows = []
     for name in sorted(rows_by):
@@ -491,27 +496,34 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     spans = ctx.spans
     if "attributes" not in spans or not len(spans):
         return _rows(ctx, [])
-    values: dict[str, set] = defaultdict(set)
-    counts: Counter = Counter()
-    for d in spans["attributes"]:
-        if d:
-            counts.update(d.keys())
-            for k, v in d.items():
-                try:
-                    values[k].add(v)
-                except TypeError:  # lists / dicts: compare by their text
-                    values[k].add(repr(v))
+    ds = [d if isinstance(d, dict) else {} for d in spans["attributes"]]
+    lens = np.fromiter(map(len, ds), dtype=np.int64, count=len(ds))
+    if not lens.sum():
+        return _rows(ctx, [])
+    # flatten every (key, value) pair with C-level iteration, then count distinct pairs with numpy
+    keys = np.fromiter(chain.from_iterable(map(dict.keys, ds)), dtype=object, count=int(lens.sum()))
+    vals = list(chain.from_iterable(map(dict.values, ds)))
+    if {list, dict, set, tuple} & set(map(type, vals)):
+        vals = [repr(v) if type(v) in (list, dict, set, tuple) else v for v in vals]  # compare containers by text
+    kc, ku = pd.factorize(keys)
+    vc, vu = pd.factorize(np.asarray(vals, dtype=object))
+    kc = np.asarray(kc, dtype=np.int64)
+    pairs = np.unique(kc * (len(vu) + 1) + np.asarray(vc, dtype=np.int64))
+    distinct = np.bincount(pairs // (len(vu) + 1), minlength=len(ku))
+    counts = np.bincount(kc, minlength=len(ku))
+    hot = np.flatnonzero((distinct >= min_distinct) & (distinct / np.maximum(counts, 1) >= min_ratio))
     rows = []
-    hot = [k for k in values if len(values[k]) >= min_distinct and len(values[k]) / counts[k] >= min_ratio]
-    if not hot:
+    if not len(hot):
         return _rows(ctx, rows)
-    attrs = spans["attributes"].to_numpy(dtype=object)
-    for k in sorted(hot, key=lambda k: (-len(values[k]), k)):
-        mask = np.fromiter((bool(d) and k in d for d in attrs), dtype=bool, count=len(attrs))
-        n = len(values[k])
+    row_of = np.repeat(np.arange(len(ds)), lens)
+    for j in sorted(hot.tolist(), key=lambda j: (-distinct[j], str(ku[j]))):
+        k = str(ku[j])
+        mask = np.zeros(len(ds), dtype=bool)
+        mask[row_of[kc == j]] = True
+        n, c = int(distinct[j]), int(counts[j])
         rows.append(_finding(
             ctx, "high_cardinality_attribute", "info", mask,
-            f"Attribute {k!r} has {n} distinct values over {counts[k]} spans ({counts[k] / len(spans):.0%} of spans): "
+            f"Attribute {k!r} has {n} distinct values over {c} spans ({c / len(spans):.0%} of spans): "
             "too many to group or chart by, and a cost driver if turned into a metric dimension.",
             "Don't group by it or use it as a metric label; if it holds ids or user data, consider tk.redact before sharing.",
             subject=k, value=float(n),

@@ -420,3 +420,81 @@ def test_writers_reject_frames_without_the_schema():
         to_otlp(pd.DataFrame({"trace_id": ["0" * 32]}))
     with pytest.raises(TraceKitError, match="expected a spans DataFrame"):
         to_xray([1, 2])
+
+
+# --- the shipped datasets ------------------------------------------------------------------------
+
+from .conftest import REPO  # noqa: E402
+
+DATASETS = REPO / "datasets"
+
+
+def test_datasets_are_what_the_generator_writes(tmp_path):
+    from tracekit.simulate import write_datasets
+
+    write_datasets(tmp_path, only=["clock-skew"])
+    for p in (tmp_path / "clock-skew").rglob("*"):
+        if p.is_file():
+            assert p.read_bytes() == (DATASETS / "clock-skew" / p.relative_to(tmp_path / "clock-skew")).read_bytes(), p
+    readme = (DATASETS / "README.md").read_text()
+    from tracekit.simulate import DATASETS as SPEC
+
+    for name in SPEC:
+        assert f"`{name}/`" in readme and (DATASETS / name / "truth.json").is_file(), name
+
+
+def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
+    read_xray = pytest.importorskip("tracekit.io.xray").read_xray
+    inc = read_xray(DATASETS / "checkout-incident" / "traces")
+    base = read_xray(DATASETS / "checkout-baseline" / "traces")
+    t = json.loads((DATASETS / "checkout-incident" / "truth.json").read_text())
+    inc, base = inc[~inc["inferred"]].set_index("span_id"), base[~base["inferred"]].set_index("span_id")
+    assert len(inc) == len(base) and set(inc.index) == set(base.index)
+    base = base.loc[inc.index]
+    sql = inc["attributes"].map(lambda a: "sql.sanitized_query" in a)
+    assert set(inc.loc[sql, "name"]) == {"SELECT orders", "INSERT orders"}
+    root_start = inc[inc["parent_id"].isna()].groupby("trace_id")["start"].min()
+    in_win = inc["trace_id"].map(root_start).between(pd.Timestamp(t["window_start"]), pd.Timestamp(t["window_end"]),
+                                                     inclusive="left")
+    diff = (inc["duration_ms"] - base["duration_ms"]).round(6)
+    assert (diff[sql & in_win] == t["extra_ms"]).all() and (sql & in_win).any()
+    assert (diff[sql & ~in_win] == 0).all()
+    assert inc.loc[sql & in_win, "trace_id"].nunique() == t["n_affected_traces"]
+    assert (inc.loc[~in_win.to_numpy(), "start"] == base.loc[~in_win.to_numpy(), "start"]).all()
+
+
+def test_broken_context_and_sampled_files_hold_their_truth():
+    read_otlp = pytest.importorskip("tracekit.io.otlp").read_otlp
+    t = json.loads((DATASETS / "broken-context" / "truth.json").read_text())
+    df = read_otlp(DATASETS / "broken-context" / "traces")
+    assert df["trace_id"].nunique() == t["n_traces"] + t["n_dropped"] == t["n_traces"] + len(t["dropped"])
+    roots = df[df["parent_id"].isna()]
+    assert sorted(roots.loc[roots["service"] == "frontend", "trace_id"]) == sorted(new for _, new in t["dropped"])
+    t = json.loads((DATASETS / "sampled-errors" / "truth.json").read_text())
+    inc = pd.read_csv(DATASETS / "sampled-errors" / "inclusion.csv.gz", dtype={"trace_id": str, "th": str})
+    df = read_otlp(DATASETS / "sampled-errors" / "traces")
+    assert len(inc) == t["n_population"] and inc["sampled"].sum() == t["n_sampled"] == df["trace_id"].nunique()
+    assert set(df["trace_id"]) == set(inc.loc[inc["sampled"], "trace_id"])
+    assert inc["has_error"].mean() == pytest.approx(t["error_share_population"])
+    th = df.groupby("trace_id")["trace_state"].first()
+    assert (th == "ot=th:" + inc.set_index("trace_id").loc[th.index, "th"]).all()
+
+
+def test_db_lock_makes_checkout_dominate_the_critical_path():
+    cp_mod = pytest.importorskip("tracekit.critical_path")
+    sim = simulate("db-lock", n_traces=1200, seed=SEED)
+    t, sp = sim.truth, sim.spans
+    roots = sp[sp["parent_id"].isna()].set_index("trace_id")
+    chk = sp.loc[(sp["service"] == "checkout") & (sp["kind"] == "server"), "trace_id"].unique()
+    start = roots.loc[chk, "start"]
+    inside = start.index[(start >= t.window_start) & (start < t.window_end)]
+    outside = start.index[(start < t.window_start) | (start >= t.window_end)]
+
+    def top(ids):
+        bd = cp_mod.critical_path_breakdown(cp_mod.critical_path(sp[sp["trace_id"].isin(ids)]))
+        return bd.iloc[0]["service"], float(bd.set_index("service").loc["checkout", "share"])
+
+    top_in, share_in = top(inside)
+    top_out, share_out = top(outside)
+    assert top_in == "checkout" and share_in > 0.5
+    assert top_out != "checkout" and share_out < 0.3

@@ -502,11 +502,13 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
         return _rows(ctx, [])
     # flatten every (key, value) pair with C-level iteration, then count distinct pairs with numpy
     keys = np.fromiter(chain.from_iterable(map(dict.keys, ds)), dtype=object, count=int(lens.sum()))
-    vals = list(chain.from_iterable(map(dict.values, ds)))
-    if {list, dict, set, tuple} & set(map(type, vals)):
-        vals = [repr(v) if type(v) in (list, dict, set, tuple) else v for v in vals]  # compare containers by text
+    vals = np.fromiter(chain.from_iterable(map(dict.values, ds)), dtype=object, count=len(keys))
+    types = np.fromiter(map(type, vals), dtype=object, count=len(vals))
+    cont = (types == list) | (types == dict) | (types == tuple) | (types == set)
+    if cont.any():  # containers are compared by their text
+        vals[cont] = np.fromiter(map(repr, vals[cont]), dtype=object, count=int(cont.sum()))
     kc, ku = pd.factorize(keys)
-    vc, vu = pd.factorize(np.asarray(vals, dtype=object))
+    vc, vu = pd.factorize(vals)
     kc = np.asarray(kc, dtype=np.int64)
     pairs = np.unique(kc * (len(vu) + 1) + np.asarray(vc, dtype=np.int64))
     distinct = np.bincount(pairs // (len(vu) + 1), minlength=len(ku))

@@ -504,7 +504,7 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     keys = np.fromiter(chain.from_iterable(map(dict.keys, ds)), dtype=object, count=int(lens.sum()))
     vals = np.fromiter(chain.from_iterable(map(dict.values, ds)), dtype=object, count=len(keys))
     types = np.fromiter(map(type, vals), dtype=object, count=len(vals))
-    cont = (types == list) | (types == dict) | (types == tuple) | (types == set)
+    cont = (types == list) | (types == dict) | (types == tuple) | (types == set)  # noqa: E721 (numpy elementwise)
     if cont.any():  # containers are compared by their text
         vals[cont] = np.fromiter(map(repr, vals[cont]), dtype=object, count=int(cont.sum()))
     kc, ku = pd.factorize(keys)

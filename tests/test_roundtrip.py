@@ -25,7 +25,7 @@ read_xray = pytest.importorskip("tracekit.io.xray").read_xray
 read_otlp = pytest.importorskip("tracekit.io.otlp").read_otlp
 
 KEY = ["trace_id", "span_id"]
-SAME = ["parent_id", "service", "start", "end", "status", "http_status", "error", "fault", "throttle"]
+SAME = ["parent_id", "service", "start", "end", "status", "status_message", "http_status", "error", "fault", "throttle"]
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +208,23 @@ def test_real_otlp_survives_write_and_read(real_traces, name, tmp_path):
     a = read_otlp(real_traces / name)
     _same(a, read_otlp(to_otlp(a)), COMPARED + ["resource"])
     _same(a, read_otlp(write_otlp(a, tmp_path / "x.jsonl.gz", batch=1)), COMPARED + ["resource"])
+
+
+def test_segment_documents_are_accepted_by_put_trace_segments():
+    """moto's X-Ray takes the documents as PutTraceSegments input and serves them back unchanged."""
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    from tracekit.io.write import xray_segment_documents
+    from tracekit.simulate import AppConfig
+
+    now = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(minutes=10)
+    spans = simulate("baseline", n_traces=8, seed=1, config=AppConfig(start=now.isoformat(), duration_s=60)).spans
+    docs = xray_segment_documents(spans, inferred=False)  # X-Ray makes inferred segments itself
+    with moto.mock_aws():
+        client = boto3.client("xray", region_name="us-east-1", aws_access_key_id="testing",
+                              aws_secret_access_key="testing")
+        r = client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in docs])
+        assert r["UnprocessedTraceSegments"] == []
+        ids = [tk.trace_id_to_xray(t) for t in spans["trace_id"].unique()]
+        back = read_xray(client.batch_get_traces(TraceIds=ids))
+    _same(spans, back, ["trace_id", "span_id", "parent_id", "start", "end", "service", "status", "http_status"])

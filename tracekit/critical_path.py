@@ -106,17 +106,103 @@ def _check_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> Non
         raise TraceKitError(f"{func}: spans DataFrame is missing columns: {', '.join(missing)}")
 
 
-def _tree(spans: pd.DataFrame) -> _Tree:
-    """Parent row, depth and per-trace problems of a spans frame, vectorised."""
+_LUT = np.full(256, 255, dtype=np.uint8)
+for _i, _ch in enumerate(b"0123456789abcdef"):
+    _LUT[_ch] = _i
+
+
+def _hex_words(series: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fixed-width lower-case hex ids as big-endian uint64 words (n, width // 16) plus a valid
+    mask, read straight from the Arrow buffers; ``None`` when any id is not ``width`` hex digits."""
+    import pyarrow as pa
+
+    arr = series.array
+    if not hasattr(arr, "__arrow_array__"):
+        return None
+    a = arr.__arrow_array__()
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    if a.type not in (pa.string(), pa.large_string()):
+        return None
+    n = len(a)
+    valid = np.ones(n, dtype=bool) if not a.null_count else ~a.is_null().to_numpy(zero_copy_only=False)
+    bufs = a.buffers()
+    if bufs[2] is None:
+        return (np.zeros((n, width // 16), dtype=np.uint64), valid) if not valid.any() else None
+    off = np.frombuffer(bufs[1], dtype=np.int64 if a.type == pa.large_string() else np.int32)[a.offset: a.offset + n + 1]
+    lens = np.diff(off)
+    if not ((lens[valid] == width).all() and (lens[~valid] == 0).all()):
+        return None
+    nib = _LUT[np.frombuffer(bufs[2], dtype=np.uint8)[off[0]: off[-1]]]
+    if (nib == 255).any():
+        return None
+    nib = nib.reshape(-1, width)
+    words = np.ascontiguousarray((nib[:, 0::2] << 4) | nib[:, 1::2]).view(">u8").astype(np.uint64)
+    out = np.zeros((n, width // 16), dtype=np.uint64)
+    out[valid] = words
+    return out, valid
+
+
+def _unique(values: np.ndarray, return_inverse: bool = False, return_index: bool = False):
+    """``np.unique`` by one sort (numpy 2's hash-based path is slower on large integer arrays)."""
+    values = np.asarray(values)
+    o = np.argsort(values, kind="stable")
+    sv = values[o]
+    new = np.ones(len(sv), dtype=bool)
+    if len(sv) > 1:
+        new[1:] = sv[1:] != sv[:-1]
+    uniq = sv[new]
+    out = [uniq]
+    if return_index:
+        out.append(o[new])
+    if return_inverse:
+        inv = np.empty(len(values), dtype=np.int64)
+        inv[o] = np.cumsum(new) - 1
+        out.append(inv)
+    return uniq if len(out) == 1 else tuple(out)
+
+
+def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Trace code (lexicographic), trace ids, span code and parent code (-1: none), all int64.
+
+    Span and parent codes share one code space in lexicographic order of the ids. Canonical
+    hex ids are decoded from the Arrow buffers (no Python strings); anything else is factorised.
+    """
     n = len(spans)
+    t = _hex_words(spans["trace_id"], 32)
+    sp = _hex_words(spans["span_id"], 16)
+    pp = _hex_words(spans["parent_id"], 16)
+    if t is not None and sp is not None and pp is not None and t[1].all() and sp[1].all():
+        w = t[0]
+        o = np.lexsort((w[:, 1], w[:, 0]))
+        sw = w[o]
+        new = np.ones(n, dtype=bool)
+        if n > 1:
+            new[1:] = (sw[1:] != sw[:-1]).any(axis=1)
+        tcode = np.empty(n, dtype=np.int64)
+        tcode[o] = np.cumsum(new) - 1
+        tuniq = spans["trace_id"].iloc[o[new]].to_numpy(dtype=object)
+        sv = sp[0][:, 0]
+        uniq = _unique(sv)
+        scode = np.searchsorted(uniq, sv).astype(np.int64)
+        pv = pp[0][:, 0]
+        pos = np.minimum(np.searchsorted(uniq, pv), max(len(uniq) - 1, 0))
+        pcode = np.where(pp[1] & (len(uniq) > 0) & (uniq[pos] == pv if len(uniq) else False), pos, -1).astype(np.int64)
+        # a parent id naming no span still needs a code distinct from every span: give it len(uniq)
+        pcode[pp[1] & (pcode < 0)] = len(uniq)
+        return tcode, tuniq, scode, pcode
     tcode, tuniq = pd.factorize(spans["trace_id"].to_numpy(dtype=object, na_value=None), sort=True)
     sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
     pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
     codes, _ = pd.factorize(np.concatenate([sid, pid]), sort=True)
-    scode = codes[:n].astype(np.int64)
-    pcode = codes[n:].astype(np.int64)  # -1 where parent_id is missing
-    k = np.int64(max(int(codes.max()) + 2, 2)) if n else np.int64(2)
-    tcode = tcode.astype(np.int64)
+    return tcode.astype(np.int64), np.asarray(tuniq, dtype=object), codes[:n].astype(np.int64), codes[n:].astype(np.int64)
+
+
+def _tree(spans: pd.DataFrame) -> _Tree:
+    """Parent row, depth and per-trace problems of a spans frame, vectorised."""
+    n = len(spans)
+    tcode, tuniq, scode, pcode = _id_codes(spans)
+    sid = spans["span_id"].array
+    k = np.int64(max(int(max(scode.max(initial=0), pcode.max(initial=0))) + 2, 2))
     key = tcode * k + scode
     order = np.argsort(key, kind="stable")
     skey = key[order]
@@ -168,7 +254,7 @@ def _tree(spans: pd.DataFrame) -> _Tree:
     if bad.any():
         bad = np.isin(tcode, np.unique(tcode[bad]))
         depth[bad] = -1
-    return _Tree(tcode, scode, parent, depth, bad, np.asarray(tuniq, dtype=object), tuple(failures))
+    return _Tree(tcode, scode, parent, depth, bad, tuniq, tuple(failures))
 
 
 def _ns(series: pd.Series) -> np.ndarray:
@@ -187,9 +273,11 @@ def _to_ts(ns: np.ndarray) -> pd.Series:
 def _call_paths(spans: pd.DataFrame, tree: _Tree, rows: np.ndarray) -> np.ndarray:
     """``service:name > service:name > …`` from the root down, for the given rows (object array)."""
     n = len(spans)
-    op_code, op_uniq = pd.factorize(
-        spans["service"].astype(object).fillna("?").to_numpy(dtype=object) + ":" + spans["name"].astype(object).fillna("?").to_numpy(dtype=object)
-    )
+    sv_code, sv_uniq = pd.factorize(spans["service"].fillna("?"))
+    nm_code, nm_uniq = pd.factorize(spans["name"].fillna("?"))
+    pair_code, pair_uniq = pd.factorize(sv_code.astype(np.int64) * max(len(nm_uniq), 1) + nm_code)
+    op_code = pair_code.astype(np.int64)
+    op_uniq = [f"{sv_uniq[p // max(len(nm_uniq), 1)]}:{nm_uniq[p % max(len(nm_uniq), 1)]}" for p in pair_uniq.tolist()]
     need = np.zeros(n, dtype=bool)
     need[rows] = True
     # mark ancestors of the needed rows
@@ -199,7 +287,7 @@ def _call_paths(spans: pd.DataFrame, tree: _Tree, rows: np.ndarray) -> np.ndarra
         p = p[p >= 0]
         p = p[~need[p]]
         need[p] = True
-        cur = np.unique(p)
+        cur = _unique(p)
     path = np.full(n, -1, dtype=np.int64)
     strings: list[str] = []
     index: dict[tuple[int, int], int] = {}
@@ -212,7 +300,7 @@ def _call_paths(spans: pd.DataFrame, tree: _Tree, rows: np.ndarray) -> np.ndarra
         par = tree.parent[lvl]
         ppath = np.where(par >= 0, path[np.maximum(par, 0)], -1)
         pair = ppath * (len(op_uniq) + 1) + op_code[lvl]
-        uniq, inv = np.unique(pair, return_inverse=True)
+        uniq, inv = _unique(pair, return_inverse=True)
         codes = np.empty(len(uniq), dtype=np.int64)
         for i, u in enumerate(uniq.tolist()):
             pp, op = divmod(u, len(op_uniq) + 1)  # pp == -1 for a root (floor division)
@@ -460,7 +548,7 @@ def _sections_numpy(roots, kid_ok, parent, cs, ce, span_code, adjacent):
         hi = np.searchsorted(kp, kp, side="right")
         is_first = np.r_[True, kp[1:] != kp[:-1]]
         first[kp[is_first]] = kids[is_first]
-        vals, inv = np.unique(np.concatenate([ce[kids], cs[kids]]), return_inverse=True)
+        vals, inv = _unique(np.concatenate([ce[kids], cs[kids]]), return_inverse=True)
         r_end, r_start = inv[: len(kids)], inv[len(kids):]
         big = np.int64(len(vals) + 1)
         key = kp * big + (big - 1 - r_end)  # non-decreasing along kids
@@ -481,7 +569,7 @@ def _sections_numpy(roots, kid_ok, parent, cs, ce, span_code, adjacent):
         cand, src = cand[keep], src[keep]
         keep = ~on[cand]
         cand, src = cand[keep], src[keep]
-        cand, idx = np.unique(cand, return_index=True)
+        cand, idx = _unique(cand, return_index=True)
         on[cand] = True
         root_of[cand] = root_of[src[idx]]
         front = cand
@@ -657,7 +745,7 @@ def critical_path_breakdown(
     n_k = int(kcode.max()) + 1 if len(kcode) else 0
     t_used = tcode[rows]
     pair = kcode.astype(np.int64) * max(n_tr, 1) + t_used
-    upair, inv = np.unique(pair, return_inverse=True)
+    upair, inv = _unique(pair, return_inverse=True)
     contrib = np.bincount(inv, weights=ms[rows], minlength=len(upair))
     pk = upair // max(n_tr, 1)
     cp_ms = np.bincount(pk, weights=contrib, minlength=n_k)

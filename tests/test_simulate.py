@@ -498,3 +498,11 @@ def test_db_lock_makes_checkout_dominate_the_critical_path():
     top_out, share_out = top(outside)
     assert top_in == "checkout" and share_in > 0.5
     assert top_out != "checkout" and share_out < 0.3
+
+
+def test_xray_writer_names_the_row_with_a_bad_trace_id():
+    spans = tk.spans_from_columns({"trace_id": ["0" * 32], "span_id": ["a" * 16], "service": ["s"], "name": ["n"],
+                                   "start": [0], "end": [1000]})
+    spans["trace_id"] = spans["trace_id"].str.replace("0", "x")  # not hex any more
+    with pytest.raises(TraceKitError, match=r"span 'aaaaaaaaaaaaaaaa' \(row 0\): not a 32-hex trace id"):
+        to_xray(spans)

@@ -225,9 +225,9 @@ class Simulation:
 
     scenario: str
     seed: int
-    spans: pd.DataFrame = field(repr=False)
+    spans: pd.DataFrame = field(repr=False, compare=False)
     truth: Truth
-    population: pd.DataFrame | None = field(default=None, repr=False)
+    population: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -948,7 +948,7 @@ def _sample(spans: pd.DataFrame, s: _Sim, kw: dict) -> tuple[pd.DataFrame, dict]
     T = np.array([ths[r][0] for r in routes], dtype=np.uint64)
     rand = np.array([int(t[-14:], 16) for t in tids], dtype=np.uint64)
     keep = rand >= T
-    err = spans.groupby("trace_id", sort=False)["status"].agg(lambda x: bool((x == "error").any()))
+    err = spans["status"].eq("error").groupby(spans["trace_id"].astype(object), sort=False).any()
     has_err = err.reindex(tids).to_numpy(dtype=bool)
     inclusion = pd.DataFrame({"trace_id": pd.array(tids, dtype="string[pyarrow]"), "route": routes,
                               "probability": p, "th": [ths[r][1] for r in routes], "randomness": rand,

@@ -445,7 +445,10 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
         by_key.setdefault((r["trace_id"], r["span_id"]), e)
         xid = xids.get(r["trace_id"])
         if xid is None:
-            xid = xids[r["trace_id"]] = trace_id_to_xray(r["trace_id"])
+            try:
+                xid = xids[r["trace_id"]] = trace_id_to_xray(r["trace_id"])
+            except ValueError as exc:
+                raise TraceKitError(f"span {r['span_id']!r} (row {i}): {exc}") from None
         if segment[i] or r["inferred"]:
             e["trace_id"] = xid
             if r["parent_id"] is not None:

@@ -621,3 +621,10 @@ def test_independent_subsegment_under_a_nested_subsegment_inherits_the_segment_s
                         ("53995c3f42cd8ad8", None, "api", "api", "server"),
                         ("0000000000000002", "53995c3f42cd8ad8", "api", "work", "internal")]
     assert df["resource"].tolist() == [{"aws.ec2.instance_id": "i-9"}] * 4
+
+
+def test_reading_the_same_files_twice_gives_the_frame_once(real_traces):
+    once = read([real_traces / GUIDE, real_traces / CONTRIB / "ddbSample.txt"])
+    twice = read([real_traces / GUIDE, real_traces / CONTRIB / "ddbSample.txt"] * 2)
+    pd.testing.assert_frame_equal(twice, once)
+    assert len(once) == 11 + 18

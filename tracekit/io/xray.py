@@ -80,6 +80,7 @@ _MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
 _NO_STATUS = -(2**62)
 _NAN = float("nan")
 _NON_SPACE = re.compile(rb"\S")
+_DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 UNKNOWN_SERVICE = "unknown_service"
 
 # keys consumed by columns (not copied into attributes)
@@ -855,37 +856,37 @@ class _Builder:
 
 def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Rows to drop among same-(trace_id, span_id) rows: in-progress copies of a complete span,
-    and copies equal in every column but source_file/source_record (e.g. one document read twice)."""
-    tids = df["trace_id"].to_numpy()
-    sids = df["span_id"].to_numpy()
-    inprog = df["in_progress"].to_numpy()
+    and copies equal in every column but source_file/source_record (e.g. one document read twice).
+
+    Column-wise over the candidate rows only (reading one file twice makes every row a candidate)."""
+    sub = df.iloc[rows]
+    cols = []
+    for c in df.columns:
+        if c in ("source_file", "source_record", "duration_ms"):  # where it came from; derived
+            continue
+        s = sub[c]
+        if s.dtype == object:
+            cols.append([orjson.dumps(v, option=_DUMP) for v in s])
+        else:
+            cols.append(s.tolist())  # <NA> and NaT are singletons: equal to themselves in tuples
+    keys = list(zip(*cols, strict=True))
+    inprog = sub["in_progress"].to_numpy()
     groups: dict[tuple, list[int]] = {}
-    for r in rows:
-        groups.setdefault((tids[r], sids[r]), []).append(int(r))
+    for i, key in enumerate(keys):
+        groups.setdefault(key[:2], []).append(i)  # (trace_id, span_id)
     drop = np.zeros(len(df), dtype=bool)
-    content = [c for c in df.columns if c not in ("source_file", "source_record")]
     for g in groups.values():
         if len(g) < 2:
             continue
-        complete = [r for r in g if not inprog[r]]
-        if complete and len(complete) < len(g):
-            drop[[r for r in g if inprog[r]]] = True
-            g = complete
-        kept: list[tuple] = []
-        for r in g:
-            row = tuple(_hashable(df.at[r, c]) for c in content)
-            if row in kept:
-                drop[r] = True
+        if not inprog[g].all():
+            for i in g:
+                if inprog[i]:
+                    drop[rows[i]] = True
+            g = [i for i in g if not inprog[i]]
+        seen = set()
+        for i in g:
+            if keys[i] in seen:
+                drop[rows[i]] = True
             else:
-                kept.append(row)
+                seen.add(keys[i])
     return drop
-
-
-def _hashable(v: Any) -> Any:
-    if v is pd.NA or v is pd.NaT or v is None:
-        return None
-    if isinstance(v, float) and v != v:
-        return None
-    if isinstance(v, (dict, list)):
-        return orjson.dumps(v, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
-    return v

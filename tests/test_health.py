@@ -376,3 +376,24 @@ def test_real_expected_findings(real_traces):
     ddb = tk.health_report(_read(real_traces / "otel-contrib-awsxray-testdata/ddbSample.txt", "xray"))
     assert one(ddb, "trace_completeness")["value"] == 1.0
     assert not set(ddb["severity"]) & {"error", "warning"}
+
+
+def test_async_handoffs_are_not_skew_suspects():
+    # X-Ray has no producer/consumer kinds: an SQS SendMessage subsegment (client) is the parent of
+    # the Lambda segment that consumes the message later
+    spans = mk(
+        [
+            (1, 1, None, "checkout", "POST", "server", 0, 100),
+            (1, 2, 1, "checkout", "orders publish", "client", 90, 95),
+            (1, 3, 2, "fulfillment", "fulfillment", "server", 130, 140),
+            (1, 4, 1, "checkout", "notify", "client", 96, 97),
+            (1, 5, 4, "mailer", "send", "server", 98, 150),  # an OTel messaging span as parent
+            (1, 6, 1, "checkout", "call", "client", 10, 20),
+            (1, 7, 6, "payments", "pay", "server", 15, 25),  # a real suspect
+        ],
+        attributes=[{}, {"namespace": "aws", "aws.operation": "SendMessage"}, {}, {"messaging.system": "kafka"}, {}, {}, {}],
+    )
+    r = tk.health_report(spans, checks=["child_outside_parent"])
+    assert r["subject"].tolist() == ["checkout → payments"]
+    sk = tk.detect_clock_skew(spans, min_pairs=1)
+    assert sorted(sk["service"].tolist()) == ["checkout", "payments"]  # no pair for fulfillment or mailer

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from .structure import SpanTree, _bool, _check_columns, _ns, _summary, span_tree
+from .structure import SpanTree, _async_callers, _bool, _check_columns, _ns, _summary, span_tree
 
 __all__ = [
     "health_report",
@@ -423,11 +423,12 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     start, end = _ns(spans["start"]), _ns(spans["end"])
     end_na = spans["end"].isna().to_numpy()
     kind = spans["kind"].to_numpy(dtype=object)
-    # async children (consumer, or children of a producer) may legitimately outlive their parent
-    sync = (kind[child] != "consumer") & (kind[p] != "producer")
     early = start[child] < start[p] - tol
     late = ~end_na[child] & ~end_na[p] & (end[child] > end[p] + tol)
-    bad = sync & (early | late)
+    bad = (early | late) & (kind[child] != "consumer")
+    # async hand-offs (producer spans, messaging spans, SQS SendMessage, …) may be outlived by their children
+    idx = np.flatnonzero(bad)
+    bad[idx[_async_callers(spans, p[idx])]] = False
     svc = spans["service"].to_numpy(dtype=object)
     rows = []
     if bad.any():

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
-from .structure import _check_columns, _ns, span_tree
+from .structure import _async_callers, _check_columns, _ns, span_tree
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
 
@@ -107,6 +107,8 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     ended = spans["end"].notna().to_numpy()
     ok = (kind[child] == "server") & (kind[p] == "client") & (node[child] != node[p]) & ended[child] & ended[p]
     c, p = child[ok], p[ok]
+    sync = ~_async_callers(spans, p)  # a queue hand-off says nothing about clocks
+    c, p = c[sync], p[sync]
     start, end = _ns(spans["start"]), _ns(spans["end"])
     # midpoint difference in ms without overflowing int64 (differences first)
     off = ((start[c] - start[p]) + (end[c] - end[p])) / 2e6
@@ -126,7 +128,7 @@ def detect_clock_skew(
     """Estimate each clock's offset from client→server pairs; one row per service/host.
 
     Pairs are a ``server`` span whose parent is a ``client`` span of another node, both
-    finished. Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
+    finished, the client not being a queue hand-off (messaging span, SQS ``SendMessage``, …). Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
     ``estimate_ms`` (how far ahead the clock runs; subtract it to correct), ``spread_ms``
     (1.4826 × median absolute deviation of the pairs around the estimate), ``n_pairs``,
     ``n_violations`` / ``violation_share`` (pairs whose server span is not inside its client

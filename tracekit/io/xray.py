@@ -37,18 +37,26 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   ``in_progress`` spans have ``end`` = NaT.
 
 Duplicates by (trace_id, span_id): a complete span replaces in-progress copies; copies equal in
-every column (e.g. the same document read twice) collapse to the first; different complete
-documents with one id are all kept (the health check reports duplicate ids).
+every column but ``source_file``/``source_record`` (the same document read twice, from one file
+or two) collapse to the first; different complete documents with one id are all kept (the
+health check reports duplicate ids).
 
 Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file, the record
-(``Traces[0].Segments[2]``, ``line 3`` or ``[1]``) and the problem. With ``errors="skip"``
-bad records are left out and listed in ``df.attrs["skipped"]``. A document that has neither
-``end_time`` nor ``in_progress: true`` is invalid (X-Ray's PutTraceSegments rejects it, so no
-tool ever returns it), as is a time outside what datetime64[ns] can hold (1677–2262).
+(``Traces[0].Segments[2]``, ``line 3``, ``[1]``) and the problem: a segment without
+``start_time`` or ``name``, ids that are not 16 hex digits (upper case is accepted and
+lowered), a trace id that is neither ``1-8hex-24hex`` nor 32 hex, a Document that is not JSON.
+A document with neither ``end_time`` nor ``in_progress: true`` is invalid too: X-Ray's
+PutTraceSegments rejects it, so no X-Ray API ever returns one, and loading it as in progress
+would invent a state the sender never claimed. A time outside what datetime64[ns] holds
+(1677–2262; e.g. an 11-digit epoch) cannot be represented and is an error as well. With
+``errors="skip"`` each bad document is left out (its valid neighbours load) and listed in
+``df.attrs["skipped"]``.
 
 Implementation: one pass over the documents appends plain Python values to column lists
-(segment-level values once per document and repeated with numpy), then the columns are
-converted in bulk (ids checked with one Arrow regex, times with one numpy expression).
+(segment-level values once per document, repeated with numpy), then the columns are
+converted in bulk (ids checked with one Arrow regex, times with one numpy expression). The
+cyclic GC is paused during the pass; span names and http/aws string values are interned and
+one ``resource`` dict is shared by the rows of a segment (treat the dicts as read-only).
 """
 
 from __future__ import annotations

@@ -304,7 +304,9 @@ def two_traces():
 
 def test_breakdown_by_service_exact():
     cp = critical_path(two_traces())
+    before = cp.copy(deep=True)
     bd = critical_path_breakdown(cp, by="service")
+    pd.testing.assert_frame_equal(cp, before)
     assert bd["service"].tolist() == ["api", "db", "cache"]
     assert bd["cp_ms"].tolist() == [80.0, 60.0, 10.0]
     assert bd["mean_ms"].tolist() == [40.0, 30.0, 5.0]
@@ -343,10 +345,17 @@ def load_nezha(path) -> pd.DataFrame:
     })
 
 
-def test_real_onlineboutique_sections_tile_every_root(real_traces):
-    spans = load_nezha(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv")
-    assert len(spans) == 5321 and spans["trace_id"].nunique() == 116
+@pytest.mark.parametrize("path, n_spans, n_traces", [
+    ("nezha/onlineboutique-2022-08-22/05_20_trace.csv", 5321, 116),
+    ("nezha/trainticket-2023-01-29/09_34_trace.csv", 842, 44),
+    ("nezha/trainticket-2023-01-29/10_20_trace.csv", 604, 26),
+])
+def test_real_nezha_sections_tile_every_root(real_traces, path, n_spans, n_traces):
+    spans = load_nezha(real_traces / path)
+    assert len(spans) == n_spans and spans["trace_id"].nunique() == n_traces
+    before = spans.copy(deep=True)
     cp = critical_path(spans)
+    pd.testing.assert_frame_equal(spans, before)
     assert cp.attrs["failures"] == ()
     roots = spans[spans["parent_id"].isna() | ~spans["parent_id"].isin(spans["span_id"])]
     assert cp["root_span_id"].nunique() == len(roots[roots["end"] > roots["start"]])
@@ -359,9 +368,13 @@ def test_real_onlineboutique_sections_tile_every_root(real_traces):
     assert (s[1:][same_root] == e[:-1][same_root]).all()
     # total critical time = total root time, to the nanosecond
     assert int((e - s).sum()) == int((r["end"] - r["start"]).dt.total_seconds().mul(1e9).round().sum())
+    # the reference loop gives the same sections; shuffling the rows changes nothing
+    pd.testing.assert_frame_equal(cp, critical_path(spans, engine="loop"))
+    pd.testing.assert_frame_equal(cp, critical_path(spans.sample(frac=1, random_state=0)))
     bd = critical_path_breakdown(cp, by="service")
     assert bd["share"].sum() == pytest.approx(1.0)
-    assert bd["traces"].max() == 116
+    assert bd["traces"].max() == n_traces
+    assert bd["cp_ms"].sum() == pytest.approx((e - s).sum() / 1e6)
 
 
 # ------------------------------------------------------------------ one simulated dataset, two formats

@@ -18,10 +18,11 @@ always present when there are spans): ``trace_completeness``, ``error_trace_rati
 ``span_error_rate`` (one row per service), ``p95_trace_latency_ms``, ``top_call_path`` (one row
 per service-level path, most frequent first).
 
-Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows, so
-a partitioned engine can run :func:`health_report` per partition (traces kept whole) and add
-``traces_affected``/``spans_affected`` across partitions; ``share`` is then recomputed from the
-total trace count (metric rows — p95, rates — must be recomputed, not added).
+Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows
+(:data:`CHECKS` maps ids to them), so a partitioned engine can run :func:`health_report` per
+partition (traces kept whole) and add the results up with :func:`combine_findings` (counts
+summed, ``share`` recomputed over the total trace count; the per-service error rate and p95 are
+left out there and must be computed on the whole data).
 
 >>> import tracekit as tk
 >>> spans = tk.spans_from_columns({

@@ -40,6 +40,7 @@ tests use to check each injection exactly.
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import json
 import sys
@@ -906,8 +907,16 @@ def simulate(
         raise TraceKitError(f"scenario {scenario!r} does not take {', '.join(sorted(params))} "
                             f"(it takes: {', '.join(sorted(allowed)) or 'nothing'})")
 
-    _gateway(s, np.arange(n_traces))
-    spans = _finish(s)
+    # millions of small dicts and lists: the cyclic GC would rescan them again and again (nothing
+    # here makes cycles), so pause it while building
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        _gateway(s, np.arange(n_traces))
+        spans = _finish(s)
+    finally:
+        if gc_was_on:
+            gc.enable()
     population = None
     if scenario == "db-lock":
         a, b, _ = s.lock  # type: ignore[misc]

@@ -55,6 +55,8 @@ grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scop
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import gzip
 import hashlib
 import math
@@ -83,6 +85,18 @@ _HTTP_KEYS = {"http.request.method", "http.method", "url.full", "http.url", "use
               "http.response.status_code", "http.status_code"}
 _AWS_KEYS = {"rpc.method", "aws.dynamodb.table_names", "aws.sqs.queue_url", "http.request.resend_count"}
 _SQL_KEYS = {"db.system", "db.statement", "db.user", "db.name"}
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic GC while building millions of small dicts (they make no cycles)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _check(spans: pd.DataFrame) -> None:
@@ -418,7 +432,11 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     _check(spans)
     if len(spans) == 0:
         return []
-    indexed = frozenset(indexed)
+    with _no_gc():
+        return _segment_documents(spans, frozenset(indexed), inferred)
+
+
+def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: bool) -> list[dict]:
     segment, parent_found = _segment_plan(spans)
     order = np.lexsort((spans["start"].array.asi8, pd.factorize(spans["trace_id"])[0]))
     cols = _cols(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end",
@@ -475,6 +493,11 @@ def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool 
     ``indexed`` names attributes written as annotations (besides ``annotation.*``).
     See the module docstring for the mapping; the input is not modified.
     """
+    with _no_gc():
+        return _to_xray(spans, indexed, inferred)
+
+
+def _to_xray(spans: pd.DataFrame, indexed: Iterable[str], inferred: bool) -> dict:
     docs = xray_segment_documents(spans, indexed=indexed, inferred=inferred)
     traces: dict[str, list[dict]] = {}
     for d in docs:
@@ -709,8 +732,9 @@ def to_otlp(spans: pd.DataFrame) -> dict:
     """One OTLP ExportTraceServiceRequest (``{"resourceSpans": [...]}``) holding every span,
     grouped by service and resource. The input is not modified."""
     _check(spans)
-    cols = _cols(spans, _OTLP_COLS)
-    return _otlp_request(cols, range(len(spans)))
+    with _no_gc():
+        cols = _cols(spans, _OTLP_COLS)
+        return _otlp_request(cols, range(len(spans)))
 
 
 def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = True, batch: int = 512) -> Path:
@@ -730,9 +754,10 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     _check(spans)
     if batch < 1:
         raise TraceKitError(f"batch must be at least 1, got {batch}")
-    cols = _cols(spans, _OTLP_COLS)
-    n = len(spans)
-    if not lines:
-        return _write_bytes(path, [orjson.dumps(_otlp_request(cols, range(n))), b"\n"])
-    return _write_bytes(path, (orjson.dumps(_otlp_request(cols, range(a, min(a + batch, n)))) + b"\n"
-                               for a in range(0, n, batch)))
+    with _no_gc():
+        cols = _cols(spans, _OTLP_COLS)
+        n = len(spans)
+        if not lines:
+            return _write_bytes(path, [orjson.dumps(_otlp_request(cols, range(n))), b"\n"])
+        return _write_bytes(path, (orjson.dumps(_otlp_request(cols, range(a, min(a + batch, n)))) + b"\n"
+                                   for a in range(0, n, batch)))

@@ -248,6 +248,24 @@ def test_rule_shapes_agree_and_priority_ties_break_by_name(real_traces):
     assert match_xray_rule(attr) == "Default"
 
 
+def test_rules_match_real_xray_traces_read_by_tracekit(real_traces):
+    """Request fields come from what tk.read_xray puts in the spans (http.request.*, resource origin)."""
+    rules = real_traces / "aws-cli-examples-xray" / "get-sampling-rules.rst.output.json"
+    scorekeep = tk.read_xray(real_traces / "aws-cli-examples-xray" / "batch-traces-get.rst.output.json")
+    w = sampling_weights(scorekeep, rules=rules)  # POST /api/user on Scorekeep (Elastic Beanstalk)
+    assert w[["service", "rule", "weight_source"]].values.tolist() == [["Scorekeep", "base-scorekeep", "unknown"]]
+    assert "pass stats=" in w.loc[0, "note"]
+    polling_only = [{"RuleName": "eb-post", "Priority": 1, "FixedRate": 0.5, "ReservoirSize": 0,
+                     "ServiceType": "AWS::ElasticBeanstalk::*", "Host": "scorekeep-env-*.elasticbeanstalk.com",
+                     "HTTPMethod": "POST", "URLPath": "/api/user"}]
+    w2 = sampling_weights(scorekeep, rules=polling_only)
+    assert w2[["rule", "probability"]].values.tolist() == [["eb-post", 0.5]]
+    server = tk.read_xray(real_traces / "otel-contrib-awsxray-testdata" / "serverSample.txt")
+    w3 = sampling_weights(server, rules=rules)  # GET / on SampleServer: only the Default rule (1 %, no reservoir)
+    assert w3[["service", "rule", "probability", "weight_source"]].values.tolist() == \
+        [["SampleServer", "Default", 0.01, "xray_rule"]]
+
+
 def test_bad_rules_and_stats_say_where_and_what(tmp_path):
     with pytest.raises(TraceFormatError, match=r"SamplingRuleRecords\[1\].*FixedRate"):
         xray_rules_frame({"SamplingRuleRecords": [

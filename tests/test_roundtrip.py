@@ -228,3 +228,35 @@ def test_segment_documents_are_accepted_by_put_trace_segments():
         ids = [tk.trace_id_to_xray(t) for t in spans["trace_id"].unique()]
         back = read_xray(client.batch_get_traces(TraceIds=ids))
     _same(spans, back, ["trace_id", "span_id", "parent_id", "start", "end", "service", "status", "http_status"])
+
+
+# --- property: any attribute values survive to_otlp → read_otlp ---------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = (st.text(max_size=8) | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+            | st.floats(allow_nan=False, allow_infinity=True))
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(attrs=st.lists(st.dictionaries(st.text(min_size=1, max_size=6), _values, max_size=4), min_size=1, max_size=4),
+       kinds=st.lists(st.sampled_from(["server", "client", "internal", "producer", "consumer", "unspecified"]),
+                      min_size=4, max_size=4),
+       starts=st.lists(st.integers(min_value=0, max_value=2**62), min_size=4, max_size=4))
+def test_any_attributes_survive_otlp(attrs, kinds, starts):
+    n = len(attrs)
+    spans = tk.spans_from_columns({
+        "trace_id": ["0123456789abcdef0123456789abcdef"] * n,
+        "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "parent_id": [None] + ["0000000000000001"] * (n - 1),
+        "service": ["svc"] * n, "name": [f"op{i}" for i in range(n)], "kind": kinds[:n],
+        "start": starts[:n], "end": [s + 1000 for s in starts[:n]],
+        "status": ["unset"] * n, "attributes": attrs, "resource": [{"service.name": "svc"}] * n,
+    })
+    back = read_otlp(to_otlp(spans)).sort_values("span_id").reset_index(drop=True)
+    assert back["attributes"].tolist() == attrs
+    assert back["kind"].tolist() == kinds[:n]
+    assert back["start"].array.asi8.tolist() == starts[:n]

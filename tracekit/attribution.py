@@ -554,7 +554,8 @@ def version_regressions(
     for each of those ``delta_<m>`` with ``delta_<m>_lo``/``_hi`` (percentile bootstrap, seeded:
     calls resampled for latency and errors, traces for ``cp_ms``); ``regression`` (some interval of
     p50, p95, error rate or cp_ms lies above 0) and ``in_incident`` (first seen inside
-    ``incident = (start, end)`` widened by ``tolerance`` before the start; <NA> without an incident).
+    ``incident = (start, end)`` widened by ``tolerance`` before the start; <NA> without an incident
+    and for the first version of a service, whose first call only marks the start of the data).
 
     >>> import tracekit as tk
     >>> ms = 1_000_000
@@ -655,7 +656,8 @@ def version_regressions(
             tol = pd.Timedelta(tolerance)
         except (TypeError, ValueError) as ex:
             raise TraceKitError(f"version_regressions: incident must be (start, end) timestamps, got {incident!r}: {ex}") from ex
-        out["in_incident"] = ((out["first_seen"] >= a - tol) & (out["first_seen"] <= b)).astype("boolean")
+        hit = ((out["first_seen"] >= a - tol) & (out["first_seen"] <= b)).astype("boolean")
+        out["in_incident"] = hit.where(out["previous_version"].notna(), pd.NA)  # a first version is no deploy
     else:
         out["in_incident"] = pd.array([pd.NA] * len(out), dtype="boolean")
     out.attrs["params"] = {"attribute": attribute, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
@@ -703,7 +705,8 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     ...     "name": ["fn", "Initialization", "work", "fn"],
     ...     "start": [0, 0, 300 * ms, 0], "end": [320 * ms, 300 * ms, 320 * ms, 20 * ms],
     ...     "attributes": [{"origin": "AWS::Lambda::Function"}, {}, {}, {"origin": "AWS::Lambda::Function"}]})
-    >>> tk.attribution.lambda_invocations(spans)[["function", "cold", "init_ms", "duration_ms"]].values.tolist()
+    >>> from tracekit.attribution import lambda_invocations
+    >>> lambda_invocations(spans)[["function", "cold", "init_ms", "duration_ms"]].values.tolist()
     [['fn', True, 300.0, 320.0], ['fn', False, nan, 20.0]]
     """
     _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "cold_starts spans")
@@ -752,6 +755,48 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> np.ndarray:
+    """Critical-path ms during each cold invocation's Initialization span: its overlap with the
+    path sections of the Initialization span, its parent and its grandparent in the same service
+    (X-Ray records Initialization *before* the function segment starts, inside the ``AWS::Lambda``
+    segment's time, so the time sits in that segment's own section). NaN for warm invocations
+    and for cold ones known only from a flag; 0 when the initialisation held nothing up."""
+    out = np.where(inv["init_span_id"].notna().to_numpy(), 0.0, np.nan)
+    rows = np.flatnonzero(inv["init_span_id"].notna().to_numpy())
+    if not len(rows) or not len(cp):
+        return out
+    key = pd.MultiIndex.from_arrays([spans["trace_id"].astype(object).to_numpy(), spans["span_id"].astype(object).to_numpy()])
+    t0 = int(_ns_of(spans["start"]).min())  # times relative to the first start stay exact in float64
+
+    def rel(col: pd.Series) -> np.ndarray:
+        na = col.isna().to_numpy()
+        return np.where(na, np.nan, (_ns_of(col) - t0).astype(np.float64))
+
+    info = pd.DataFrame({"parent": spans["parent_id"].astype(object).to_numpy(), "service": spans["service"].astype(object).to_numpy(),
+                         "s": rel(spans["start"]), "e": rel(spans["end"])}, index=key)
+    info = info[~info.index.duplicated()]
+    tid = inv["trace_id"].to_numpy(object)[rows]
+    i0 = inv["init_span_id"].to_numpy(object)[rows]
+    me = info.reindex(pd.MultiIndex.from_arrays([tid, i0]))
+    p1 = me["parent"].to_numpy(object)
+    pi = info.reindex(pd.MultiIndex.from_arrays([tid, p1]))
+    p2 = np.where(pi["service"].to_numpy(object) == me["service"].to_numpy(object), pi["parent"].to_numpy(object), None)
+    cand = pd.DataFrame({"row": np.tile(rows, 3), "trace_id": np.tile(tid, 3), "span_id": np.concatenate([i0, p1, p2]),
+                         "is_": np.tile(me["s"].to_numpy(np.float64), 3), "ie": np.tile(me["e"].to_numpy(np.float64), 3)})
+    cand = cand[pd.notna(cand["span_id"])].drop_duplicates(["row", "span_id"])
+    sec = pd.DataFrame({"trace_id": cp["trace_id"].astype(object).to_numpy(), "span_id": cp["span_id"].astype(object).to_numpy(),
+                        "cs": rel(cp["start"]), "ce": rel(cp["end"])})
+    j = cand.merge(sec, on=["trace_id", "span_id"], how="inner")
+    ov = np.clip(np.minimum(j["ce"], j["ie"]) - np.maximum(j["cs"], j["is_"]), 0, None) / 1e6
+    add = np.bincount(j["row"].to_numpy(np.int64), weights=np.nan_to_num(ov.to_numpy(np.float64)), minlength=len(out))
+    out[rows] = add[rows]
+    return out
+
+
+def _ns_of(s: pd.Series) -> np.ndarray:
+    return s.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).view("int64") if len(s) else np.zeros(0, np.int64)
+
+
 def cold_starts(
     spans: pd.DataFrame,
     *,
@@ -764,7 +809,8 @@ def cold_starts(
     """Serverless cold starts per function and what they cost.
 
     One row per function (:func:`lambda_invocations`): ``invocations``, ``cold_starts``,
-    ``cold_share``; ``init_p50_ms``/``init_mean_ms`` (Initialization spans); ``added_ms`` = mean
+    ``cold_share``; ``init_p50_ms`` (median of the Initialization spans, inverted-cdf, with an exact
+    order-statistic bootstrap interval ``init_p50_lo``/``_hi``), ``init_mean_ms``; ``added_ms`` = mean
     duration of cold − warm invocations with a bootstrap interval (``added_ms_lo``/``_hi``);
     ``cp_added_ms``: mean critical-path ms of the initialisation per cold start (0 when the
     function runs asynchronously, e.g. an SQS consumer, and so does not hold up the request);
@@ -782,7 +828,8 @@ def cold_starts(
     if not (0 < ci < 1) or n_boot < 1:
         raise TraceKitError(f"cold_starts: need 0 < ci < 1 and n_boot >= 1, got {ci!r}, {n_boot!r}")
     inv = lambda_invocations(spans)
-    cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_mean_ms", "added_ms",
+    cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",
+            "init_mean_ms", "added_ms",
             "added_ms_lo", "added_ms_hi", "cp_added_ms", "slow_traces", "slow_cold_share", "trace_cold_share"]
     if not len(inv):
         return pd.DataFrame({c: pd.Series([], dtype=object if c == "function" else np.float64) for c in cols})
@@ -794,9 +841,7 @@ def cold_starts(
     k = max(1, int(np.ceil(slowest * n_tr)))
     slow_ids = set(summ["trace_id"].astype(object).to_numpy()[np.argsort(-np.nan_to_num(tdur, nan=-np.inf), kind="stable")[:k]])
     cp = critical_path(spans, **critical_path_kwargs)
-    cpk = pd.Series(cp["duration_ms"].to_numpy(np.float64),
-                    index=pd.MultiIndex.from_arrays([cp["trace_id"].astype(object).to_numpy(), cp["span_id"].astype(object).to_numpy()]))
-    cpk = cpk.groupby(level=[0, 1]).sum()
+    inv["cp_added_ms"] = _init_on_path(spans, inv, cp)
     rows = []
     for fn, g in inv.groupby("function", sort=True):
         c = g["cold"].to_numpy(bool)
@@ -809,16 +854,15 @@ def cold_starts(
             alo, ahi = np.percentile(bd, [lo_q, hi_q])
         else:
             alo = ahi = np.nan
-        gi = g[c & g["init_span_id"].notna().to_numpy()]
-        if len(gi):
-            idx = pd.MultiIndex.from_arrays([gi["trace_id"].to_numpy(object), gi["init_span_id"].to_numpy(object)])
-            cp_add = float(cpk.reindex(idx).fillna(0.0).mean())
-        else:
-            cp_add = np.nan
+        ii = np.sort(init[~np.isnan(init)])
+        p50, dr = _quantile_draws(ii, 0.5, rng.random(n_boot))
+        i_lo, i_hi = np.percentile(dr, [lo_q, hi_q]) if len(ii) else (np.nan, np.nan)
+        cpa = g["cp_added_ms"].to_numpy(np.float64)[c]
+        cp_add = float(np.nanmean(cpa)) if (~np.isnan(cpa)).any() else np.nan
         cold_tr = set(g["trace_id"].to_numpy(object)[c])
         rows.append({
             "function": fn, "invocations": len(g), "cold_starts": int(c.sum()), "cold_share": float(c.mean()),
-            "init_p50_ms": float(np.median(init[~np.isnan(init)])) if (~np.isnan(init)).any() else np.nan,
+            "init_p50_ms": p50, "init_p50_lo": float(i_lo), "init_p50_hi": float(i_hi),
             "init_mean_ms": float(np.nanmean(init)) if (~np.isnan(init)).any() else np.nan,
             "added_ms": added, "added_ms_lo": float(alo), "added_ms_hi": float(ahi), "cp_added_ms": cp_add,
             "slow_traces": k, "slow_cold_share": len(cold_tr & slow_ids) / k, "trace_cold_share": len(cold_tr) / n_tr,

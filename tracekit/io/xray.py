@@ -302,6 +302,10 @@ def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: b
     return st, _seconds(et, "end_time", where)
 
 
+def _label(where: str, j: int) -> str:
+    return where if j < 0 else f"{where}[{j}]"
+
+
 def _seconds_to_ns(s: np.ndarray) -> np.ndarray:
     """Epoch seconds (float64) → int64 ns, rounded to the nearest microsecond of the float.
 
@@ -391,7 +395,8 @@ class _Builder:
         self.d_count: list = []
         self.d_file: list = []
         self.d_record: list = []
-        self.d_where: list = []  # (file, record label) for errors found after the pass
+        self.d_where: list = []  # record label (shared prefix) and index, for errors found after the pass
+        self.d_j = array("q")
         self.indep: list[tuple[int, str | None]] = []  # (doc index, parent_id) of independent subsegments
         self._tid_cache: dict[str, str] = {}
         # flattened attribute keys are built once and shared by every span (memory)
@@ -459,18 +464,18 @@ class _Builder:
             if "LimitExceeded" in trace:
                 extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
         tid = trace.get("Id")
-        sep = "." if label else ""
+        where = f"{label}.Segments" if label else "Segments"  # + [j]: formatted only when needed
         for j, seg in enumerate(trace["Segments"]):
-            where = f"{label}{sep}Segments[{j}]"
             if type(seg) is dict and "Document" in seg:
-                self.add_segment(seg["Document"], file, line, where, tid, extra)
+                self.add_segment(seg["Document"], file, line, where, tid, extra, j)
                 if self.owned:
                     seg["Document"] = None  # free the string (a copy of the file) as we go
             else:
-                self.fail(TraceFormatError("segment entry has no 'Document'", file=file, record=where))
+                self.fail(TraceFormatError("segment entry has no 'Document'", file=file, record=f"{where}[{j}]"))
 
     def add_segment(self, doc: Any, file: str, line: int | None, where: str,
-                    trace_tid: Any, trace_extra: dict | None) -> None:
+                    trace_tid: Any, trace_extra: dict | None, j: int = -1) -> None:
+        """Add one segment document; its record label is ``where`` (+ ``[j]`` when j >= 0)."""
         record = line if line is not None else self._file_count
         self._file_count += 1
         mark = len(self.span_id)
@@ -483,8 +488,9 @@ class _Builder:
             if type(doc) is list:  # one Document holding several segments
                 if not doc:
                     raise _Bad("Document is an empty list")
+                label = _label(where, j)
                 for i, d in enumerate(doc):
-                    self.add_segment(d, file, line, f"{where}[{i}]" if where else f"[{i}]", trace_tid, trace_extra)
+                    self.add_segment(d, file, line, f"{label}[{i}]" if label else f"[{i}]", trace_tid, trace_extra)
                 self._file_count -= 1
                 return
             if type(doc) is not dict:
@@ -495,11 +501,12 @@ class _Builder:
             del self.start[mark:], self.end[mark:], self.in_progress[mark:], self.error[mark:]
             del self.fault[mark:], self.throttle[mark:], self.http_status[mark:]
             del self.status_message[mark:], self.attributes[mark:], self.events[mark:]
-            self.fail(TraceFormatError(str(exc), file=file, record=where or None))
+            self.fail(TraceFormatError(str(exc), file=file, record=_label(where, j) or None))
             return
         self.d_file.append(file)
         self.d_record.append(record)
-        self.d_where.append((file, where))
+        self.d_where.append(where)
+        self.d_j.append(j)
         self.d_count.append(len(self.span_id) - mark)
 
     def _trace_id(self, raw: Any, seg: dict) -> str:
@@ -725,7 +732,7 @@ class _Builder:
 
     def _drop_docs(self, bad_docs: dict[int, str]) -> np.ndarray:
         """Report documents found bad after the pass; return a keep-mask over rows."""
-        errs = [TraceFormatError(bad_docs[d], file=self.d_where[d][0], record=self.d_where[d][1] or None)
+        errs = [TraceFormatError(bad_docs[d], file=self.d_file[d], record=_label(self.d_where[d], self.d_j[d]) or None)
                 for d in sorted(bad_docs)]
         if not self.lenient:
             raise errs[0]

@@ -21,6 +21,18 @@ rare inventory faults (500, ignored by catalog). Exceptions are span events. Eve
 HTTP status of 400 or more has ``status="error"`` and every other span ``status="ok"`` (so X-Ray,
 which has no "unset", and OTLP agree).
 
+Shape of the data: about 20 spans per request. Trace ids start with the request's epoch second
+in 8 hex digits (as X-Ray ids do) and end in 96 random bits (so the low 56 bits are the OTel
+sampling randomness). ``status_message`` is the exception's message; ``app.item_count`` on the
+catalog server span is the N of its N+1 loop; ``app.customer_tier`` and
+``app.feature_flag.new_checkout`` ride on the gateway/frontend spans; the consumer's parent is the
+producer span (same trace). Resources (``service.name``, ``service.version``, ``host.name``,
+``cloud.region``, ``deployment.environment``, and ``faas.*`` for the Lambda) are dicts shared by
+the rows of one host and version: treat them as read-only.
+
+``python -m tracekit.simulate --write-datasets datasets/`` regenerates ``datasets/`` and
+``--write-examples tracekit/examples/data`` the bundled samples (both byte for byte).
+
 Randomness comes from independent streams named after the component that draws it, and every
 stream draws the same numbers whatever the scenario: an incident only *adds* to the baseline.
 ``simulate("db-lock", seed=1)`` and ``simulate("baseline", seed=1)`` therefore have the same

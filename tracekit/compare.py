@@ -61,63 +61,53 @@ class Comparison:
     params: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Side:
-    n_traces: int
-    cp: pd.DataFrame  # per (trace, key) critical-path ms: columns tcode, kcode, ms
-    calls: pd.DataFrame  # per call span: tcode, kcode, dur, err
-    fan: pd.DataFrame  # per span of key: tcode, kcode, children
-    e2e: np.ndarray  # per trace end-to-end ms
-    paths: pd.DataFrame  # call_path, traces, spans
+def _keys_frame(spans: pd.DataFrame, keys: list[str], paths: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({k: (paths if k == "call_path" else spans[k].astype(object).to_numpy()) for k in keys})
 
 
-def _keys_frame(spans: pd.DataFrame, keys: list[str], paths: np.ndarray | None) -> pd.DataFrame:
-    out = {}
-    for k in keys:
-        if k == "call_path":
-            out[k] = paths
-        else:
-            out[k] = spans[k].astype(object).to_numpy()
-    return pd.DataFrame(out)
+def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
+    """Per-side inputs of the comparison.
 
-
-def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict) -> tuple[_Side, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    Returns ``(n_traces, cpk, calls, paths, e2e)``: ``cpk`` one row per critical-path section
+    (key columns, ``tcode``, ``ms``); ``calls`` one row per span (key columns, ``tcode``, ``dur``,
+    ``err``, ``entry``, ``children``); ``paths`` per call path (``traces``, ``spans``); ``e2e`` the
+    end-to-end ms of each trace (sum of its root spans' sections).
+    """
     tree = _tree(spans)
     n = len(spans)
+    n_tr = len(tree.trace_ids)
     paths = _call_paths(spans, tree, np.arange(n)) if n else np.zeros(0, dtype=object)
     kf = _keys_frame(spans, keys, paths)
     cp = critical_path(spans, **cp_kwargs)
-    ok = tree.depth >= 0
-    # end-to-end per trace from the critical path (sum of root sections)
-    ctc = pd.Series(cp["trace_id"].astype(object).to_numpy()).map(dict(zip(tree.trace_ids, range(len(tree.trace_ids))))).to_numpy()
-    n_tr = len(tree.trace_ids)
-    e2e = np.bincount(ctc.astype(np.int64), weights=cp["duration_ms"].to_numpy(dtype=np.float64), minlength=n_tr) if len(cp) else np.zeros(n_tr)
-    cpk = pd.DataFrame({k: (cp[k].astype(object).to_numpy() if k in cp.columns else None) for k in keys})
-    if any(k not in cp.columns for k in keys):
+    code_of = pd.Index(tree.trace_ids)
+    ctc = code_of.get_indexer(cp["trace_id"].astype(object)).astype(np.int64) if len(cp) else np.zeros(0, dtype=np.int64)
+    ms = cp["duration_ms"].to_numpy(dtype=np.float64)
+    e2e = np.bincount(ctc, weights=ms, minlength=n_tr) if len(cp) else np.zeros(n_tr)
+    cpk = pd.DataFrame({k: cp[k].astype(object).to_numpy() for k in keys if k in cp.columns})
+    missing = [k for k in keys if k not in cp.columns]
+    if missing:
         extra = pd.DataFrame({"trace_id": spans["trace_id"].astype(object).to_numpy(), "span_id": spans["span_id"].astype(object).to_numpy()})
-        for k in keys:
-            if k not in cp.columns:
-                extra[k] = kf[k].to_numpy()
+        for k in missing:
+            extra[k] = kf[k].to_numpy()
         extra = extra.drop_duplicates(["trace_id", "span_id"])
         j = pd.DataFrame({"trace_id": cp["trace_id"].astype(object).to_numpy(), "span_id": cp["span_id"].astype(object).to_numpy()}).merge(extra, how="left", on=["trace_id", "span_id"])
-        for k in keys:
-            if k not in cp.columns:
-                cpk[k] = j[k].to_numpy()
-    # call spans
+        for k in missing:
+            cpk[k] = j[k].to_numpy()
+    cpk = cpk[keys].assign(tcode=ctc, ms=ms)
+    # the calls of a key: its spans; for by="service", the service's entry spans
     if keys == ["service"]:
         par = tree.parent
-        psvc = np.where(par >= 0, spans["service"].astype(object).to_numpy()[np.maximum(par, 0)], None)
-        entry = (par < 0) | (psvc != spans["service"].astype(object).to_numpy())
+        svc = spans["service"].astype(object).to_numpy()
+        entry = (par < 0) | (np.where(par >= 0, svc[np.maximum(par, 0)], None) != svc)
     else:
         entry = np.ones(n, dtype=bool)
     err, _, _ = _flags(spans)
     children = np.bincount(tree.parent[tree.parent >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
-    calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, ok=ok, children=children)
+    calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)
     pth = pd.DataFrame({"call_path": paths, "tcode": tree.trace})
     pstat = pth.groupby("call_path", sort=True).agg(traces=("tcode", "nunique"), spans=("tcode", "size")) if n else pd.DataFrame(columns=["traces", "spans"])
-    cpk = cpk.assign(tcode=ctc.astype(np.int64) if len(cp) else np.zeros(0, dtype=np.int64), ms=cp["duration_ms"].to_numpy(dtype=np.float64))
-    return _Side(n_tr, cpk, calls, calls, e2e, pstat), cpk, calls, pstat
+    return n_tr, cpk, calls, pstat, e2e
 
 
 def _weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -203,8 +193,8 @@ def compare(
     if n_boot < 1:
         raise TraceKitError(f"compare: n_boot must be >= 1, got {n_boot!r}")
     rng = np.random.default_rng(seed)
-    sa, cpa, calla, pa = _side(a, keys, critical_path_kwargs)
-    sb, cpb, callb, pb = _side(b, keys, critical_path_kwargs)
+    na, cpa, calla, pa, e2e_a = _side(a, keys, critical_path_kwargs)
+    nb, cpb, callb, pb, e2e_b = _side(b, keys, critical_path_kwargs)
 
     # one key code space over both sides
     allk = pd.concat([cpa[keys], calla[keys], cpb[keys], callb[keys]], ignore_index=True)
@@ -217,8 +207,7 @@ def compare(
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     res: dict[str, np.ndarray] = {}
     draws: dict[str, dict[str, np.ndarray]] = {"a": {}, "b": {}}
-    for tag, side, cpk, calls in (("a", sa, cpa, calla), ("b", sb, cpb, callb)):
-        n_tr = side.n_traces
+    for tag, n_tr, cpk, calls in (("a", na, cpa, calla), ("b", nb, cpb, callb)):
         kc = codes(cpk)
         cc = codes(calls)
         ent = calls["entry"].to_numpy(dtype=bool)
@@ -290,7 +279,7 @@ def compare(
 
     # overall end-to-end latency
     rows = []
-    ea, eb = np.sort(sa.e2e), np.sort(sb.e2e)
+    ea, eb = np.sort(e2e_a), np.sort(e2e_b)
     for q, m in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
         pa_, da = _quantile_draws(ea, q, rng.random(n_boot))
         pb_, db = _quantile_draws(eb, q, rng.random(n_boot))
@@ -307,7 +296,7 @@ def compare(
     rows.append(("mean_ms", ma, mb, ma - mb, mlo, mhi))
     overall = pd.DataFrame(rows, columns=["stat", "a", "b", "delta", "delta_lo", "delta_hi"])
     params = {"by": keys, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
-    return Comparison(table, structure, overall, (sa.n_traces, sb.n_traces), params)
+    return Comparison(table, structure, overall, (na, nb), params)
 
 
 # ``tracekit.compare`` is both this module and the function (see tracekit.critical_path).

@@ -398,16 +398,14 @@ def bubble_up(
             p_label[ps] = np.array(names, dtype=object)[bi]
     big = (distinct > top_k) & ~np.isin(np.arange(n_keys), binned)
     if big.any():
-        # keep a value if it is among the top_k of its key by units in the selection, in the baseline
-        # or overall: a value frequent only in the selection is exactly what we look for
-        keep = np.zeros(n_p, bool)
-        for w in (sel[units], base[units], np.ones(len(units), bool)):
-            cnt = np.bincount(pcode, weights=w, minlength=n_p)
-            order = np.lexsort((p_label.astype(str), -cnt, p_key))
-            pk = p_key[order]
-            rank = np.arange(n_p) - np.searchsorted(pk, pk)
-            keep[order[(rank < top_k) & (cnt[order] > 0)]] = True
-        p_label[~keep & big[p_key]] = "other"
+        # keep the top_k values of the key by units over selection and baseline together: the
+        # buckets must not depend on which units are selected, or "other" is biased by construction
+        # (keeping values frequent in the selection leaves an "other" depleted in it: false hits)
+        order = np.lexsort((p_label.astype(str), -p_units, p_key))
+        pk = p_key[order]
+        rank = np.arange(n_p) - np.searchsorted(pk, pk)
+        drop = order[(rank >= top_k) & big[pk]]
+        p_label[drop] = "other"
     # final (key, label) combos
     lcode, _ = pd.factorize(p_label, sort=False)
     ccode, cuniq = pd.factorize(p_key * max(n_p, 1) + np.asarray(lcode, np.int64), sort=False)

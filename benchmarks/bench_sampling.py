@@ -40,7 +40,7 @@ def population(n_traces: int, seed: int = 7) -> pd.DataFrame:
     err = rng.random(n_traces) < np.where(spike, 0.3, 0.02)
     dur = rng.lognormal(np.log(50), 0.6, n_traces) * np.where(err, 3, 1) + 5
     services = np.array(["checkout", "catalog", "cart", "search"])[rng.integers(0, 4, n_traces)]
-    tids = [f"{a:016x}{b:016x}" for a, b in zip(rng.integers(0, 2**63, n_traces), rng.integers(0, 2**63, n_traces))]
+    tids = [f"{a:016x}{b:016x}" for a, b in zip(rng.integers(0, 2**63, n_traces), rng.integers(0, 2**63, n_traces), strict=False)]
     start = (T0 + t * 1e9).astype(np.int64)
     end = start + (dur * 1e6).astype(np.int64)
     n = n_traces

@@ -38,11 +38,11 @@ MS = 10**6
 
 
 def tid(i: int) -> str:
-    return "%032x" % i
+    return f"{i:032x}"
 
 
 def sid(i: int) -> str:
-    return "%016x" % i
+    return f"{i:016x}"
 
 
 def roots_only(n: int, **cols) -> pd.DataFrame:
@@ -72,7 +72,7 @@ def make_population(seed: int, *, base_rate: float = 5.0, spike: tuple[int, int]
     service = np.where(rng.random(n) < 0.3, "checkout", "catalog")
     hi = rng.integers(0, 2**63, n)
     lo = rng.integers(0, 2**63, n)
-    tids = [f"{a:016x}{b:016x}" for a, b in zip(hi, lo)]
+    tids = [f"{a:016x}{b:016x}" for a, b in zip(hi, lo, strict=False)]
     start = (T0 + t * 1e9).astype(np.int64)
     end = start + (dur_ms * 1e6).astype(np.int64)
     root_ids = [sid(i + 1) for i in range(n)]
@@ -148,7 +148,7 @@ SPEC_TABLE = [
 
 @pytest.mark.parametrize("p, ths, probs, counts", SPEC_TABLE)
 def test_threshold_arithmetic_matches_the_spec_table(p, ths, probs, counts):
-    for precision, th, prob, count in zip((3, 4, 5), ths, probs, counts):
+    for precision, th, prob, count in zip((3, 4, 5), ths, probs, counts, strict=False):
         assert probability_to_threshold(p, precision) == th
         assert threshold_probability(th) == pytest.approx(prob, rel=1e-13)
         assert threshold_adjusted_count(th) == pytest.approx(count, rel=1e-13)
@@ -570,7 +570,7 @@ def test_simulated_probability_sampler_is_consistent_and_carries_thresholds():
     for p in (0.1, 0.3):
         sim = simulate_sampling(pop, probability=p)
         t = (1 << 56) - round(p * (1 << 56))
-        expected = {i for i, r in zip(ids, rnd) if r >= t}
+        expected = {i for i, r in zip(ids, rnd, strict=False) if r >= t}
         assert set(sim.traces.loc[sim.traces["kept"], "trace_id"]) == expected
         w = sampling_weights(sim.spans)
         assert (w["weight_source"] == "otel_threshold").all()

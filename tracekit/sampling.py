@@ -44,10 +44,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -547,9 +548,9 @@ def _request_fields(roots: pd.DataFrame, need: set[str] | None = None) -> pd.Dat
             path[i] = path[i] if path[i] is not None else (parts.path or "/")
             host[i] = host[i] if host[i] is not None else parts.hostname
     stype = _dict_get(res, ("origin", "cloud.platform"))
-    stype = [s if s is not None else a for s, a in zip(stype, _dict_get(attrs, ("origin",)))]
+    stype = [s if s is not None else a for s, a in zip(stype, _dict_get(attrs, ("origin",)), strict=True)]
     arn = _dict_get(attrs, ("resource_arn", "aws.resource_arn", "cloud.resource_id"))
-    arn = [a if a is not None else r for a, r in zip(arn, _dict_get(res, ("resource_arn", "cloud.resource_id")))]
+    arn = [a if a is not None else r for a, r in zip(arn, _dict_get(res, ("resource_arn", "cloud.resource_id")), strict=True)]
 
     def s(v: list) -> pd.Series:
         return pd.Series([None if x is None else str(x) for x in v], dtype=STRING)
@@ -764,7 +765,7 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
         if len(keys) == 1:
             lookup = tt[keys[0]].astype(object)
         else:
-            lookup = pd.Series(list(zip(*(tt[k].astype(object) for k in keys))), dtype=object)
+            lookup = pd.Series(list(zip(*(tt[k].astype(object) for k in keys), strict=True)), dtype=object)
         p = lookup.map(lambda v: rate.get(v, np.nan)).to_numpy(dtype=float)
         return check(p, "rate mapping")
     raise TraceKitError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
@@ -898,27 +899,6 @@ def _kg_interval(w: np.ndarray, y: np.ndarray, ci: float) -> tuple[float, float]
     lo = 0.0 if x <= 0 else float(sst.beta.ppf(a, x, n_eff - x + 1))
     hi = 1.0 if x >= n_eff else float(sst.beta.ppf(1 - a, x + 1, n_eff - x))
     return lo, hi
-    valid = ~np.isnan(d)
-    order = np.argsort(d[valid], kind="stable")
-    d_sorted = d[valid][order]
-    block = max(1, int(2_000_000 // max(n, 1)))
-    for b0 in range(0, n_boot, block):
-        b1 = min(n_boot, b0 + block)
-        m = rng.poisson(1.0, size=(b1 - b0, n)).astype(np.float64)
-        mw = m * w
-        tot = mw.sum(axis=1)
-        res["total"][b0:b1] = tot
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res["m1"][b0:b1] = np.where(tot > 0, mw @ y1 / tot, np.nan)
-            res["m2"][b0:b1] = np.where(tot > 0, mw @ y2 / tot, np.nan)
-        if len(d_sorted):
-            cum = np.cumsum(mw[:, valid][:, order], axis=1)
-            totd = cum[:, -1]
-            for q in _QS:
-                k = (cum < (q * totd)[:, None]).sum(axis=1)
-                vals = d_sorted[np.minimum(k, len(d_sorted) - 1)]
-                res[f"q{q}"][b0:b1] = np.where(totd > 0, vals, np.nan)
-    return res
 
 
 def _weights_for(tt: pd.DataFrame, weights: Any) -> np.ndarray:
@@ -1010,7 +990,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         tot = float(w.sum()) if len(w) else float("nan")
         boot = _bootstrap(w, y1, y2, d, n_boot, rng)
 
-        def put(name: str, value: float, samples: np.ndarray) -> None:
+        def put(name: str, value: float, samples: np.ndarray, row: dict[str, Any] = row) -> None:
             row[name] = value
             fin = samples[~np.isnan(samples)]
             row[f"{name}_lo"] = float(np.quantile(fin, a)) if len(fin) else float("nan")
@@ -1026,13 +1006,13 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row[f"{name}_lo"] = float(np.nanmin([row[f"{name}_lo"], lo]))
             row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
         qs = weighted_quantile(d, w, list(_QS)) if len(w) else np.full(3, np.nan)
-        for q, v in zip(_QS, qs):
+        for q, v in zip(_QS, qs, strict=True):
             put(f"p{int(q * 100)}_ms", float(v), boot[f"q{q}"])
         ds = d_all[sel]
         row["naive_error_rate"] = float(failed_all[sel].mean()) if sel.any() else float("nan")
         row["naive_root_error_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
         nq = np.quantile(ds[~np.isnan(ds)], _QS, method="inverted_cdf") if (~np.isnan(ds)).any() else [np.nan] * 3
-        for q, v in zip(_QS, nq):
+        for q, v in zip(_QS, nq, strict=True):
             row[f"naive_p{int(q * 100)}_ms"] = float(v)
         row["warning"] = _summary_warning(len(w), int((~np.isnan(d)).sum()), int(y1.sum()), row["n_unknown"],
                                           min_traces)
@@ -1308,7 +1288,7 @@ def _bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_ser
                                          f"{dim} {val!r} has {int(o[i])} sampled traces but no requests in the "
                                          "population reference", dimension=dim, subject=val))
         if dim != "service":
-            missing = [(v, c) for v, c, oo in zip(allv, pc, o) if c > 0 and oo == 0]
+            missing = [(v, c) for v, c, oo in zip(allv, pc, o, strict=True) if c > 0 and oo == 0]
             for v, c in missing:
                 findings.append(_finding("missing_stratum", "medium" if c * n_in / max(pc.sum(), 1) < 5 else "high",
                                          f"{dim} {v!r} has {c:g} requests in the population but no sampled traces "
@@ -1552,7 +1532,7 @@ def _window_findings(wdf: pd.DataFrame) -> list[dict]:
     # merge consecutive flagged windows with the same source, rule and flag
     key = [f"{a}|{b}|{c}" for a, b, c in zip(wdf["source"].astype(object).fillna(""),
                                                wdf["rule"].astype(object).fillna(""),
-                                               wdf["flag"].astype(object).fillna(""))]
+                                               wdf["flag"].astype(object).fillna(""), strict=True)]
     starts = wdf["start"].to_numpy()
     ends = wdf["end"].to_numpy()
     i = 0
@@ -1783,7 +1763,7 @@ def _sim_strata(traces: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         k = g[g["kept"]]
         w = 1.0 / k["probability"].to_numpy(dtype=float)
         kf = k["failed"].to_numpy(dtype=float)
-        row = dict(zip(keys, label if isinstance(label, tuple) else (label,)))
+        row = dict(zip(keys, label if isinstance(label, tuple) else (label,), strict=True))
         row.update({
             "population_traces": len(g), "kept_traces": len(k), "kept_fraction": len(k) / len(g) if len(g) else np.nan,
             "population_error_rate": float(g["failed"].mean()) if len(g) else np.nan,

@@ -432,22 +432,22 @@ DATASETS = REPO / "datasets"
 def test_datasets_are_what_the_generator_writes(tmp_path):
     from tracekit.simulate import write_datasets
 
-    write_datasets(tmp_path, only=["clock-skew"])
-    for p in (tmp_path / "clock-skew").rglob("*"):
-        if p.is_file():
-            assert p.read_bytes() == (DATASETS / "clock-skew" / p.relative_to(tmp_path / "clock-skew")).read_bytes(), p
+    written = write_datasets(tmp_path, only=["clock-skew"])
+    assert {p.relative_to(tmp_path).as_posix() for p in written} == {"clock-skew/spans.jsonl.gz", "truth/clock-skew.json"}
+    for p in written:
+        assert p.read_bytes() == (DATASETS / p.relative_to(tmp_path)).read_bytes(), p
     readme = (DATASETS / "README.md").read_text()
     from tracekit.simulate import DATASETS as SPEC
 
     for name in SPEC:
-        assert f"`{name}/`" in readme and (DATASETS / name / "truth.json").is_file(), name
+        assert f"`{name}/`" in readme and (DATASETS / "truth" / f"{name}.json").is_file(), name
 
 
 def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
     read_xray = pytest.importorskip("tracekit.io.xray").read_xray
-    inc = read_xray(DATASETS / "checkout-incident" / "traces")
-    base = read_xray(DATASETS / "checkout-baseline" / "traces")
-    t = json.loads((DATASETS / "checkout-incident" / "truth.json").read_text())
+    inc = read_xray(DATASETS / "checkout-incident")
+    base = read_xray(DATASETS / "checkout-baseline")
+    t = json.loads((DATASETS / "truth" / "checkout-incident.json").read_text())
     inc, base = inc[~inc["inferred"]].set_index("span_id"), base[~base["inferred"]].set_index("span_id")
     assert len(inc) == len(base) and set(inc.index) == set(base.index)
     base = base.loc[inc.index]
@@ -465,14 +465,14 @@ def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
 
 def test_broken_context_and_sampled_files_hold_their_truth():
     read_otlp = pytest.importorskip("tracekit.io.otlp").read_otlp
-    t = json.loads((DATASETS / "broken-context" / "truth.json").read_text())
-    df = read_otlp(DATASETS / "broken-context" / "traces")
+    t = json.loads((DATASETS / "truth" / "broken-context.json").read_text())
+    df = read_otlp(DATASETS / "broken-context")
     assert df["trace_id"].nunique() == t["n_traces"] + t["n_dropped"] == t["n_traces"] + len(t["dropped"])
     roots = df[df["parent_id"].isna()]
     assert sorted(roots.loc[roots["service"] == "frontend", "trace_id"]) == sorted(new for _, new in t["dropped"])
-    t = json.loads((DATASETS / "sampled-errors" / "truth.json").read_text())
-    inc = pd.read_csv(DATASETS / "sampled-errors" / "inclusion.csv.gz", dtype={"trace_id": str, "th": str})
-    df = read_otlp(DATASETS / "sampled-errors" / "traces")
+    t = json.loads((DATASETS / "truth" / "sampled-errors.json").read_text())
+    inc = pd.read_csv(DATASETS / "truth" / "sampled-errors.inclusion.csv.gz", dtype={"trace_id": str, "th": str})
+    df = read_otlp(DATASETS / "sampled-errors")
     assert len(inc) == t["n_population"] and inc["sampled"].sum() == t["n_sampled"] == df["trace_id"].nunique()
     assert set(df["trace_id"]) == set(inc.loc[inc["sampled"], "trace_id"])
     assert inc["has_error"].mean() == pytest.approx(t["error_share_population"])

@@ -71,20 +71,8 @@ def service_colors(services: Iterable[Any]) -> dict[str, str]:
     return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(names)}
 
 
-def _discrete_scale(colors: Sequence[str]) -> list[list[Any]]:
-    """A stepwise colorscale: code i (of len(colors)) maps exactly to colors[i] with cmin=-0.5, cmax=k-0.5."""
-    k = max(len(colors), 1)
-    if not colors:
-        return [[0.0, "#999999"], [1.0, "#999999"]]
-    scale: list[list[Any]] = []
-    for i, c in enumerate(colors):
-        scale.append([i / k, c])
-        scale.append([(i + 1) / k, c])
-    return scale
-
-
 def bar_colors(trace: Any) -> list[str]:
-    """The colour each bar of a :func:`plot_waterfall` spans trace is drawn in (decodes the colorscale).
+    """The colour each bar of a bar trace is drawn in (a list, also when one colour is set for all).
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16],
@@ -93,9 +81,8 @@ def bar_colors(trace: Any) -> list[str]:
     >>> bar_colors(tk.plot_waterfall(spans).data[0])
     ['#00CC96', '#636EFA']
     """
-    scale = trace.marker.colorscale
-    k = len(scale) // 2
-    return [scale[2 * int(c)][1] if 0 <= int(c) < k else "#999999" for c in trace.marker.color]
+    color = trace.marker.color
+    return [color] * len(trace.x) if isinstance(color, str) else [str(c) for c in color]
 
 
 def _is_waterfall_rows(df: Any) -> bool:
@@ -124,9 +111,10 @@ def plot_waterfall(
     and the ``trace_id``/``critical_path``/``collapse``/``max_depth`` arguments) or a frame that
     :func:`tracekit.waterfall_data` already returned. The figure holds ONE bar trace for all
     spans (``meta="spans"``; bar *i* is display row *i*: ``base`` = start offset, ``x`` =
-    duration, colour by service (``marker.color`` holds service codes on a stepwise
-    colorscale, which keeps 50,000-span figures fast; :func:`bar_colors` decodes it), error
-    spans outlined in :data:`ERROR_COLOR`, in-progress spans half transparent), ONE bar trace of critical-path sections
+    duration, ``marker.color`` = the service's colour per bar); an
+    overlay of the error spans outlined in :data:`ERROR_COLOR` (``meta="errors"``) and one of
+    the in-progress spans, hatched (``meta="in_progress"``), each only when there are any, and
+    not hoverable (so hover and clicks reach the spans trace); ONE bar trace of critical-path sections
     (``meta="critical_path"``, thinner, drawn over the spans; only when a critical path is
     given), and one legend-only entry per service (``meta="legend"``). The x axis is ms from the
     trace start; y tick labels are span names indented by depth when the figure has at most
@@ -144,10 +132,10 @@ def plot_waterfall(
     >>> bars = fig.data[0]
     >>> [float(v) for v in bars.base], [float(v) for v in bars.x], tk.plotting.bar_colors(bars)
     ([0.0, 1.0, 6.0], [10.0, 4.0, 3.0], ['#636EFA', '#00CC96', '#636EFA'])
-    >>> [float(v) for v in bars.marker.line.width]
-    [0.0, 2.0, 0.0]
     >>> [t.meta for t in fig.data]
-    ['spans', 'critical_path', 'legend', 'legend']
+    ['spans', 'errors', 'critical_path', 'legend', 'legend']
+    >>> [float(v) for v in fig.data[1].y], fig.data[1].marker.line.color
+    ([1.0], '#D62728')
     """
     if _is_waterfall_rows(spans):
         rows = spans
@@ -157,9 +145,11 @@ def plot_waterfall(
     cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
     services = rows["service"].astype(object).to_numpy()
     svc_names = sorted(set(map(str, services)))
-    # colour = service code on a stepwise colorscale: numeric arrays keep plotly's validation
-    # linear (a per-bar colour-string array costs ~1 s per 10,000 spans to validate)
-    code = pd.Categorical(services.astype(str), categories=svc_names).codes.astype(np.int64) if n else np.zeros(0, np.int64)
+    # one colour string per bar. (Service codes on a stepwise colorscale validate ~10x faster in
+    # Python, but plotly.js then maps every bar through the colorscale on every redraw: zooming a
+    # 5,000-span waterfall took 0.98 s of browser CPU against 0.35 s with colour strings.)
+    palette = {s_: cmap.get(s_, "#999999") for s_ in svc_names}
+    fill = [palette[str(s_)] for s_ in services.tolist()]
     is_error = rows["is_error"].to_numpy(dtype=bool)
     in_progress = rows["in_progress"].to_numpy(dtype=bool)
     y = np.arange(n, dtype=np.int64)
@@ -169,15 +159,7 @@ def plot_waterfall(
         y=y,
         base=rows["start_ms"].to_numpy(dtype=float),
         x=rows["duration_ms"].to_numpy(dtype=float),
-        marker=dict(
-            color=code,
-            colorscale=_discrete_scale([cmap.get(s, "#999999") for s in svc_names]),
-            cmin=-0.5,
-            cmax=max(len(svc_names), 1) - 0.5,
-            showscale=False,
-            opacity=np.where(in_progress, 0.45, 1.0),
-            line=dict(color=ERROR_COLOR, width=np.where(is_error, 2.0, 0.0)),
-        ),
+        marker=dict(color=fill, line=dict(width=0)),
         hovertext=rows["hover"].to_numpy(dtype=object),
         hoverinfo="text",
         name="spans",
@@ -185,6 +167,26 @@ def plot_waterfall(
         showlegend=False,
     )
     data = [spans_trace]
+    # errors and in-progress spans are marked by overlay bars over just those spans, so the
+    # spans trace keeps uniform styling (per-bar style arrays made plotly.js redraws ~2x slower)
+    start_ms = rows["start_ms"].to_numpy(dtype=float)
+    dur_ms = rows["duration_ms"].to_numpy(dtype=float)
+    if is_error.any():
+        data.append(
+            go.Bar(
+                orientation="h", y=y[is_error], base=start_ms[is_error], x=dur_ms[is_error],
+                marker=dict(color="rgba(0,0,0,0)", line=dict(color=ERROR_COLOR, width=2)),
+                hoverinfo="skip", name="error", meta="errors", showlegend=True,
+            )
+        )
+    if in_progress.any():
+        data.append(
+            go.Bar(
+                orientation="h", y=y[in_progress], base=start_ms[in_progress], x=dur_ms[in_progress],
+                marker=dict(color="rgba(255,255,255,0.55)", line=dict(width=0), pattern=dict(shape="/", fgcolor="#666666", solidity=0.3)),
+                hoverinfo="skip", name="in progress", meta="in_progress", showlegend=True,
+            )
+        )
     cp_wanted = critical_path is not None and critical_path is not False
     if cp_wanted or (_is_waterfall_rows(spans) and rows["on_critical_path"].any()):
         secs = rows["cp_sections"].tolist()
@@ -661,3 +663,82 @@ def _find_pair(df: pd.DataFrame) -> tuple[str, str] | None:
 
 # keep the waterfall's column list reachable for callers that check frames
 _WATERFALL_COLUMNS = WATERFALL_COLUMNS
+
+
+def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: str | None = None) -> Any:
+    """Draw :func:`tracekit.bubble_up` results as BubbleUp does: the top dimensions side by side.
+
+    One panel per dimension, in the order of each dimension's best row (``hits`` is ranked), at
+    most ``top``; in each panel at most ``values`` values (the best ranked) as two horizontal bars:
+    the share of baseline units with the value (grey, ``meta["role"] == "baseline"``) and of
+    selected units (colour, ``"selection"``). The hover shows the counts, the difference with its
+    interval, the lift, the q-value and the latency / error-rate difference; a panel title ends
+    with ``*`` when one of its values has ``q_value < 0.05``. Values and names are HTML-escaped.
+
+    >>> import pandas as pd, tracekit as tk
+    >>> hits = pd.DataFrame({"dimension": ["host", "host", "region"], "value": ["h1", "h2", "eu"],
+    ...                      "share_selection": [1.0, 0.0, 0.5], "share_baseline": [0.2, 0.8, 0.5],
+    ...                      "q_value": [0.01, 0.01, 1.0]})
+    >>> fig = tk.plot_bubble_up(hits)
+    >>> [(t.meta["role"], t.meta["dimension"], list(t.y), [float(v) for v in t.x]) for t in fig.data]
+    [('baseline', 'host', ['h1', 'h2'], [0.2, 0.8]), ('selection', 'host', ['h1', 'h2'], [1.0, 0.0]), ('baseline', 'region', ['eu'], [0.5]), ('selection', 'region', ['eu'], [0.5])]
+    """
+    if not isinstance(hits, pd.DataFrame):
+        raise TraceKitError(f"plot_bubble_up expects the DataFrame of tk.bubble_up, got {type(hits).__name__}")
+    need = ("dimension", "value", "share_selection", "share_baseline")
+    missing = [c for c in need if c not in hits.columns]
+    if missing:
+        raise TraceKitError(f"plot_bubble_up: hits lack columns {', '.join(missing)} (pass the result of tk.bubble_up)")
+    if int(top) < 1 or int(values) < 1:
+        raise TraceKitError(f"plot_bubble_up: top and values must be >= 1, got {top!r}, {values!r}")
+    make_subplots = require("plotly.subplots", "plot").make_subplots
+    dims = list(dict.fromkeys(hits["dimension"].astype(object).tolist()))[: int(top)]
+    n = max(len(dims), 1)
+    ncol = min(3, n)
+    nrow = -(-n // ncol)
+    qcol = "q_value" in hits.columns
+    titles = []
+    for d in dims:
+        sig = qcol and bool((hits.loc[hits["dimension"] == d, "q_value"] < 0.05).any())
+        titles.append(_esc(str(d)) + (" *" if sig else ""))
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=titles or None, horizontal_spacing=0.12,
+                        vertical_spacing=min(0.12, 0.5 / nrow))
+
+    def num(r: Any, c: str) -> float:
+        return float(r[c]) if c in r and pd.notna(r[c]) else float("nan")
+
+    for i, d in enumerate(dims):
+        sub = hits[hits["dimension"] == d].head(int(values))
+        ylab = [_esc(str(v)) for v in sub["value"].tolist()]
+        hover = []
+        for lab, (_, r) in zip(ylab, sub.iterrows()):
+            parts = [f"<b>{_esc(str(d))} = {lab}</b>",
+                     f"selection: {num(r, 'share_selection'):.1%}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
+                     f"baseline: {num(r, 'share_baseline'):.1%}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]
+            if "diff_lo" in r and pd.notna(r["diff_lo"]):
+                parts.append(f"difference: {num(r, 'diff'):+.1%} [{num(r, 'diff_lo'):+.1%}, {num(r, 'diff_hi'):+.1%}]")
+            if "lift" in r and pd.notna(r["lift"]):
+                parts.append(f"lift: {num(r, 'lift'):.3g}")
+            if qcol and pd.notna(r["q_value"]):
+                parts.append(f"q: {num(r, 'q_value'):.3g}")
+            if "delta_latency_ms" in r and pd.notna(r["delta_latency_ms"]):
+                parts.append(f"latency with − without: {num(r, 'delta_latency_ms'):+,.4g} ms")
+            if "delta_error_rate" in r and pd.notna(r["delta_error_rate"]):
+                parts.append(f"error rate with − without: {num(r, 'delta_error_rate'):+.1%}")
+            hover.append("<br>".join(parts))
+        row, col = i // ncol + 1, i % ncol + 1
+        for role, column, color in (("baseline", "share_baseline", "#9DA3AE"), ("selection", "share_selection", PALETTE[0])):
+            fig.add_trace(go.Bar(orientation="h", y=ylab, x=sub[column].to_numpy(dtype=float), name=role,
+                                 legendgroup=role, showlegend=i == 0, marker=dict(color=color),
+                                 meta={"role": role, "dimension": str(d)}, hovertext=hover, hoverinfo="text"),
+                          row=row, col=col)
+        fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=row, col=col)
+        fig.update_xaxes(range=[0, 1], tickformat=".0%", row=row, col=col)
+    nsel = hits.attrs.get("n_selection")
+    nbase = hits.attrs.get("n_baseline")
+    default = "What distinguishes the selection" + (f" ({nsel} vs {nbase} {hits.attrs.get('level', 'trace')}s)" if nsel is not None else "")
+    fig.update_layout(barmode="group", title=_esc(title or default), height=int(min(max(300, 260 * nrow), 1600)))
+    return fig
+
+
+__all__.append("plot_bubble_up")

@@ -180,25 +180,27 @@ def probability_to_threshold(probability: float, precision: int | None = None) -
     return format(t, "014x").rstrip("0") or "0"
 
 
-def trace_randomness(trace_ids: Sequence[str] | pd.Series, trace_states: Sequence[Any] | pd.Series | None = None) -> np.ndarray:
+def trace_randomness(trace_ids: Sequence[str] | pd.Series,
+                     trace_states: Sequence[Any] | pd.Series | None = None) -> np.ndarray:
     """56-bit randomness per trace as uint64: ``ot=rv:`` when present, else the trace id's last 14 hex digits.
 
     >>> trace_randomness(["0" * 18 + "ffffffffffffff"]).tolist()
     [72057594037927935]
     """
-    ids = [str(t) for t in trace_ids]
-    if not ids:
+    ids = trace_ids if isinstance(trace_ids, pd.Series) else pd.Series(list(trace_ids), dtype=object)
+    ids = ids.astype(STRING).reset_index(drop=True)
+    if not len(ids):
         return np.zeros(0, dtype=np.uint64)
-    tails = []
-    for t in ids:
-        if len(t) < 14 or not re.fullmatch(r"[0-9a-fA-F]+", t):
-            raise TraceKitError(f"trace id {t!r} has no 14 hex digits of randomness")
-        tails.append(t[-14:])
+    bad = ~ids.str.fullmatch(r"[0-9a-fA-F]{14,}").fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        raise TraceKitError(f"trace id {ids[int(np.flatnonzero(bad)[0])]!r} has no 14 hex digits of randomness")
+    tails = ids.str[-14:]
     if trace_states is not None:
-        for i, ts in enumerate(trace_states):
-            rv = _ot_subkey(ts, "rv")
-            if rv is not None and re.fullmatch(r"[0-9a-f]{14}", rv):
-                tails[i] = rv
+        ts = trace_states if isinstance(trace_states, pd.Series) else pd.Series(list(trace_states), dtype=object)
+        ts = ts.astype(STRING).reset_index(drop=True)
+        rv = ts.str.extract(r"(?:^|,)[ \t]*ot=(?:[^,;]*;)*rv:([0-9a-f]{14})(?:[;,]|$)", expand=False)
+        tails = rv.fillna(tails)
+    tails = tails.to_numpy(dtype=object)
     raw = np.frombuffer(bytes.fromhex("".join(tails)), dtype=np.uint8).reshape(-1, 7).astype(np.uint64)
     shifts = np.arange(48, -1, -8, dtype=np.uint64)
     return np.bitwise_or.reduce(raw << shifts, axis=1)
@@ -293,18 +295,21 @@ def _trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans
             if b in ("status_class", "route"):
                 out[b] = pd.Series([], dtype=STRING)
         return out
-    tcode, tuniq = pd.factorize(spans["trace_id"])
+    tcode, tuniq = pd.factorize(spans["trace_id"], sort=True)  # codes in trace-id order
     n_tr = len(tuniq)
     failed = ((spans["status"] == "error").fillna(False).to_numpy(dtype=bool)
               | spans["fault"].fillna(False).to_numpy(dtype=bool))
     is_root = spans["parent_id"].isna().to_numpy()
-    # orphans: the parent id is not a span id of the same trace (integer keys: trace code × id code)
-    m = len(spans)
-    idcode, _ = pd.factorize(pd.concat([spans["span_id"], spans["parent_id"]], ignore_index=True))
-    width = np.int64(idcode.max() + 2)
-    span_key = tcode.astype(np.int64) * width + idcode[:m]
-    parent_key = tcode.astype(np.int64) * width + idcode[m:]
-    orphan = ~is_root & ~np.isin(parent_key, span_key)
+    # orphans (parent id not a span id of the same trace) only matter in traces without a true root
+    orphan = np.zeros(len(spans), dtype=bool)
+    rootless = (np.bincount(tcode, weights=is_root, minlength=n_tr) == 0)[tcode]
+    if rootless.any():
+        sub = spans.loc[rootless, ["span_id", "parent_id"]]
+        m = len(sub)
+        idcode, _ = pd.factorize(pd.concat([sub["span_id"], sub["parent_id"]], ignore_index=True))
+        width = np.int64(idcode.max() + 2)
+        tc = tcode[rootless].astype(np.int64)
+        orphan[rootless] = ~pd.Series(tc * width + idcode[m:]).isin(tc * width + idcode[:m]).to_numpy()
     rank = np.where(is_root, 0, np.where(orphan, 1, 2))
     start_ns = spans["start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     order = np.lexsort((start_ns, rank, tcode))
@@ -312,9 +317,7 @@ def _trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans
     first = order[np.r_[True, sc[1:] != sc[:-1]]]  # root row position per trace, by trace code
     any_failed = np.bincount(tcode, weights=failed, minlength=n_tr) > 0
     n_spans = np.bincount(tcode, minlength=n_tr)
-    lex = np.empty(n_tr, dtype=np.int64)
-    lex[np.argsort(np.asarray(tuniq, dtype=object), kind="stable")] = np.arange(n_tr)
-    out_order = np.lexsort((lex, start_ns[first]))  # by root start, then trace id
+    out_order = np.lexsort((tcode[first], start_ns[first]))  # by root start, then trace id
     rows = first[out_order]
     out = spans[cols + extra].iloc[rows].reset_index(drop=True)
     out["trace_id"] = out["trace_id"].astype(STRING)
@@ -1723,8 +1726,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     mask = _isin(spans["trace_id"].to_numpy(dtype=object), kept_ids.to_numpy(dtype=object))
     kept_spans = spans.loc[mask].copy()
     if th_str is not None and len(kept_spans):
-        ths = pd.Series(th_str, index=tt["trace_id"].to_numpy())
-        per_span = kept_spans["trace_id"].astype(STRING).map(ths)
+        pos = pd.Index(tt["trace_id"].to_numpy(dtype=object)).get_indexer(
+            kept_spans["trace_id"].to_numpy(dtype=object))
+        per_span = pd.Series(th_str[pos], index=kept_spans.index, dtype=object).astype(STRING)
         old = kept_spans["trace_state"].astype(STRING) if "trace_state" in kept_spans.columns else None
         new = ("ot=th:" + per_span.astype(STRING)).astype(STRING)
         if old is not None:

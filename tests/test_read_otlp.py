@@ -571,3 +571,36 @@ def test_lenient_mode_goes_on_after_a_bad_line(tmp_path):
     assert df["span_id"].tolist() == ["00f067aa0ba902b7", "a000000000000001", "b000000000000001", "c000000000000001"]
     assert df["source_record"].tolist() == [1, 3, 3, 5]
     assert [(s.record, s.reason[:22]) for s in df.attrs["skipped"]] == [("line 2", "line is not valid JSON")]
+
+
+def test_chunked_conversion_gives_the_same_frame(monkeypatch, real_traces):
+    """Columns are converted every _FLUSH spans; tiny chunks must give the same frame and errors."""
+    import tracekit.io.otlp as otlp
+
+    sources = [DATA / "anyvalues.json", DATA / "collector.jsonl", DATA / "legacy_instrumentation_library.json",
+               real_traces / "jaeger" / "memory-fixtures" / "otel_traces_01.json"]
+    expected = read_otlp(sources)
+    monkeypatch.setattr(otlp, "_FLUSH", 1)
+    got = read_otlp(sources)
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(got) == 4 + 4 + 3 + 4
+    with pytest.raises(TraceFormatError) as exc:
+        read_otlp(_doc(spanId="zz"))
+    assert exc.value.record == "resourceSpans[0].scopeSpans[1].spans[4]"
+    with pytest.warns(TraceFormatWarning):
+        df = read_otlp([_doc(spanId="zz"), _doc(traceId="")], errors="skip")
+    assert len(df) == 10
+    assert [s.record for s in df.attrs["skipped"]] == ["[0].resourceSpans[0].scopeSpans[1].spans[4]",
+                                                       "[1].resourceSpans[0].scopeSpans[1].spans[4]"]
+
+
+def test_lenient_locations_count_spans_skipped_before():
+    doc = _doc(kind=42)  # spans[4] is skipped in the pass
+    doc["resourceSpans"][0]["scopeSpans"][1]["spans"].append(
+        {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "bad!", "name": "y"})  # spans[5]
+    with pytest.warns(TraceFormatWarning, match="2 OTLP record"):
+        df = read_otlp(doc, errors="skip")
+    assert len(df) == 5
+    assert [(s.record, s.reason[:14]) for s in df.attrs["skipped"]] == [
+        ("resourceSpans[0].scopeSpans[1].spans[4]", "kind must be a"),
+        ("resourceSpans[0].scopeSpans[1].spans[5]", "spanId must be")]

@@ -220,6 +220,22 @@ def test_context_drop_starts_new_traces_at_the_callee():
         assert new[:8] >= orig[:8]
 
 
+def test_context_drop_orphans_keep_the_trace_but_lose_the_parent():
+    plain = simulate("context-drop", n_traces=N, seed=SEED, share=0.2)
+    sim = simulate("context-drop", n_traces=N, seed=SEED, share=0.2, orphan_share=0.1)
+    t, sp = sim.truth, sim.spans
+    assert t.dropped == plain.truth.dropped  # the drop decisions do not move
+    assert t.n_orphaned == len(t.orphaned) > 0 and _binomial_ok(t.n_orphaned, N - t.n_dropped, 0.1)
+    # exactly the lost client spans are missing, nothing else
+    assert len(sp) == len(plain.spans) - t.n_orphaned
+    assert set(plain.spans["span_id"]) - set(sp["span_id"]) == {p for _, p in t.orphaned}
+    key = set(zip(sp["trace_id"], sp["span_id"]))
+    kids = sp[sp["parent_id"].notna()]
+    missing = kids[[(a, b) not in key for a, b in zip(kids["trace_id"], kids["parent_id"])]]
+    assert sorted(zip(missing["trace_id"], missing["parent_id"])) == sorted(t.orphaned)
+    assert set(missing["service"]) == {t.callee} and set(missing["kind"]) == {"server"}
+
+
 def test_clock_skew_shifts_one_host_by_the_offset(base):
     sim = simulate("clock-skew", n_traces=N, seed=SEED, offset_ms=-80)
     t, sp = sim.truth, sim.spans

@@ -94,7 +94,8 @@ SCENARIOS: dict[str, str] = {
     "baseline": "the shop on a normal day: a few payment faults, carts not found, DynamoDB throttles",
     "db-lock": "orders-db lock contention: checkout's DB calls slower by a fixed amount in a known window",
     "slow-deploy": "payments deploys a new version at a known time that adds a slow call to risk-api",
-    "context-drop": "the gateway drops trace context for a share of requests: frontend starts new traces",
+    "context-drop": "the gateway drops trace context for a share of requests (frontend starts new traces) and, "
+                    "optionally, loses its client span for another share (frontend's parent is missing)",
     "clock-skew": "one inventory host's clock runs ahead by a known offset",
     "error-undersampling": "head sampling by route keeps the error-prone checkout route least: full population + sampled subset with ot=th thresholds",
     "bad-host": "one catalog host runs a bad release candidate and is slow",
@@ -172,13 +173,19 @@ class SlowDeploy(Truth):
 @dataclass(frozen=True)
 class ContextDrop(Truth):
     """For a share of requests the ``caller`` does not propagate context to ``callee``: the callee's
-    server span starts a new trace (no parent). ``dropped`` pairs (original trace id, new trace id)."""
+    server span starts a new trace (no parent). ``dropped`` pairs (original trace id, new trace id).
+    For another share ``orphan_share`` the caller's client span is lost (never exported): the callee's
+    server span keeps the trace but its parent is missing. ``orphaned`` pairs (trace id, missing
+    parent span id)."""
 
     caller: str = "api-gateway"
     callee: str = "frontend"
     share: float = 0.1
     n_dropped: int = 0
     dropped: tuple[tuple[str, str], ...] = ()
+    orphan_share: float = 0.0
+    n_orphaned: int = 0
+    orphaned: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -303,6 +310,8 @@ class _Sim:
         self.skew: dict[tuple[str, str], int] = {}
         self.cold_window: tuple[int, int, float] | None = None
         self.dropped_pairs: list[tuple[int, int]] = []
+        self.orphan_share = 0.0
+        self.orphans: list[tuple[int, int]] = []  # (trace index, lost client span id)
 
     # -- randomness and ids
     def rng(self, name: str) -> np.random.Generator:
@@ -348,7 +357,7 @@ class _Sim:
 
     # -- building blocks
     def http_call(self, req, tr, parent, host, caller, callee, method, route, paths, t, serve,
-                  *, extra_attrs: Sequence[dict] | None = None, stream: str | None = None, drop=None):
+                  *, extra_attrs: Sequence[dict] | None = None, stream: str | None = None, drop=None, lost=None):
         """A client span from ``caller`` to ``callee`` that calls ``serve`` (None: uninstrumented)."""
         n = len(req)
         r = self.rng(stream or f"{caller}->{callee}")
@@ -370,8 +379,15 @@ class _Sim:
         if extra_attrs is not None:
             for a, e in zip(attrs, extra_attrs):
                 a.update(e)
-        self.add(tr=tr, sid=cid, pid=parent, service=caller, name=f"{method} {route}", kind="client",
-                 start=t, end=end, host=host, http=code, attrs=attrs, version=self._ver(caller, host))
+        keep = slice(None)
+        if lost is not None and lost.any():  # the client span is never exported: its callee is an orphan
+            self.orphans += list(zip(tr[lost].tolist(), cid[lost].tolist()))
+            keep = ~lost
+            attrs = [a for a, k in zip(attrs, keep) if k]
+        ver = self._ver(caller, host)
+        self.add(tr=tr[keep], sid=cid[keep], pid=parent[keep], service=caller, name=f"{method} {route}",
+                 kind="client", start=t[keep], end=end[keep], host=host[keep], http=code[keep], attrs=attrs,
+                 version=ver if ver is None else ver[keep])
         return end, code
 
     def _ver(self, service: str, host) -> Any:
@@ -467,6 +483,11 @@ def _gateway(s: _Sim, req: np.ndarray) -> None:
     root = s.ids(n)
     pre, post = _ln(r, 1.0, 0.3, n), _ln(r, 0.5, 0.3, n)
     drop = r.random(n) < s.drop_share if s.drop_share > 0 else None
+    lost = None
+    if s.orphan_share > 0:  # own stream: the drop decisions above stay the same
+        lost = s.rng("api-gateway.lost").random(n) < s.orphan_share
+        if drop is not None:
+            lost &= ~drop
     t0 = s.arrival[req]
     tr = req.copy()
     end = np.zeros(n, dtype=_US)
@@ -476,7 +497,8 @@ def _gateway(s: _Sim, req: np.ndarray) -> None:
         if not len(k):
             continue
         e, c = s.http_call(req[k], tr[k], root[k], host[k], "api-gateway", "frontend", method, path,
-                           [path] * len(k), t0[k] + pre[k], _frontend, drop=None if drop is None else drop[k])
+                           [path] * len(k), t0[k] + pre[k], _frontend, drop=None if drop is None else drop[k],
+                           lost=None if lost is None else lost[k])
         end[k], code[k] = e, c
     attrs = [{"app.customer_tier": t, "client.address": f"203.0.113.{i % 250 + 1}",
               "user_agent.original": "Mozilla/5.0 (X11; Linux x86_64)"} for t, i in zip(s.tier[req], req)]
@@ -898,7 +920,9 @@ def simulate(
         s.deploy_us = us(kw["deploy_time"])
     elif scenario == "context-drop":
         kw["share"] = float(params.pop("share", 0.1))
+        kw["orphan_share"] = float(params.pop("orphan_share", 0.0))
         s.drop_share = kw["share"]
+        s.orphan_share = kw["orphan_share"]
     elif scenario == "clock-skew":
         kw["offset_ms"] = float(params.pop("offset_ms", 120.0))
         kw["host"] = params.pop("host", "inventory-2")
@@ -937,6 +961,8 @@ def simulate(
         tid = _trace_ids_of(spans, s)
         kw["dropped"] = tuple((tid[a], tid[b]) for a, b in s.dropped_pairs)
         kw["n_dropped"] = len(kw["dropped"])
+        kw["orphaned"] = tuple((tid[a], f"{int(c):016x}") for a, c in s.orphans)
+        kw["n_orphaned"] = len(kw["orphaned"])
     elif scenario == "cold-starts":
         kw["n_cold_starts"] = int((spans["name"] == "Initialization").sum())
     elif scenario == "error-undersampling":
@@ -951,7 +977,7 @@ def _trace_ids_of(spans: pd.DataFrame, s: _Sim) -> dict[int, str]:
     tstart = np.concatenate([s.arrival] + [e[0] for e in s.extra_traces]) // 1_000_000
     hi = np.concatenate([s.trace_rand[0]] + [e[1] for e in s.extra_traces]).astype(np.uint64)
     lo = np.concatenate([s.trace_rand[1]] + [e[2] for e in s.extra_traces]).astype(np.uint64)
-    need = {i for pair in s.dropped_pairs for i in pair}
+    need = {i for pair in s.dropped_pairs for i in pair} | {a for a, _ in s.orphans}
     return {i: f"{int(tstart[i]):08x}" + f"{int(hi[i]):016x}"[8:] + f"{int(lo[i]):016x}" for i in need}
 
 
@@ -997,7 +1023,8 @@ DATASETS: dict[str, tuple[str, int, int, str, str, dict]] = {
     "deploy-regression": ("slow-deploy", 1200, 12, "otlp",
                           "payments 1.5.0, deployed half-way, adds GET /v1/risk-score (median 180 ms)", {}),
     "broken-context": ("context-drop", 500, 13, "otlp",
-                       "the gateway drops trace context for 10 % of requests; frontend starts new traces", {}),
+                       "the gateway drops trace context for 10 % of requests (frontend starts new traces) and "
+                       "loses its client span for 5 % (frontend's parent is missing)", {"orphan_share": 0.05}),
     "sampled-errors": ("error-undersampling", 3000, 14, "otlp",
                        "head sampling by route (checkout 1/16, cart and products 1/2) under-represents errors", {}),
     "clock-skew": ("clock-skew", 300, 15, "otlp", "inventory-2's clock runs 120 ms ahead", {}),
@@ -1130,7 +1157,10 @@ def _truth_sentence(t: Truth) -> str:
     if isinstance(t, ContextDrop):
         return (f"For {t.n_dropped} of {t.n_traces} requests (share {t.share:g}) `{t.caller}` did not propagate context "
                 f"to `{t.callee}`: the caller's trace ends at its client span (no child), and the callee's server span "
-                f"is the root of a new trace. The truth file lists every (original trace id, new trace id) pair.")
+                f"is the root of a new trace. The truth file lists every (original trace id, new trace id) pair. "
+                f"For {t.n_orphaned} more (share {t.orphan_share:g}) the caller's client span was lost: the callee's "
+                f"server span stays in the trace with a parent_id that names no span (pairs (trace id, missing "
+                f"parent id) in the truth file).")
     if isinstance(t, ClockSkew):
         return (f"Every span recorded on host `{t.host}` of `{t.service}` (resource `host.name`) is stamped "
                 f"{t.offset_ms:+g} ms off (its clock runs ahead): these server spans start after their caller's client "
@@ -1164,7 +1194,8 @@ EXAMPLES: dict[str, tuple[str, int, int, str, str, dict]] = {
     "checkout-small": ("db-lock", 40, 21, "xray", "checkout-small.json.gz", {}),
     "checkout-small-otlp": ("db-lock", 40, 21, "otlp", "checkout-small-otlp.jsonl.gz", {}),
     "deploy-small": ("slow-deploy", 40, 22, "otlp", "deploy-small.jsonl.gz", {}),
-    "broken-context-small": ("context-drop", 30, 23, "otlp", "broken-context-small.jsonl.gz", {"share": 0.2}),
+    "broken-context-small": ("context-drop", 30, 23, "otlp", "broken-context-small.jsonl.gz",
+                             {"share": 0.2, "orphan_share": 0.1}),
     "sampled-small": ("error-undersampling", 120, 24, "otlp", "sampled-small.jsonl.gz", {}),
     "clock-skew-small": ("clock-skew", 25, 25, "otlp", "clock-skew-small.jsonl.gz", {}),
     "bad-host-small": ("bad-host", 40, 26, "otlp", "bad-host-small.jsonl.gz", {}),

@@ -36,7 +36,7 @@ _FILES: dict[str, tuple[str, str, str]] = {
                             "the same traces as checkout-small, as OTLP JSON lines"),
     "deploy-small": ("deploy-small.jsonl.gz", "otlp", "40 requests around a payments deploy that adds a slow call (slow-deploy), OTLP"),
     "broken-context-small": ("broken-context-small.jsonl.gz", "otlp",
-                             "30 requests; the gateway drops trace context for 20 % (context-drop), OTLP"),
+                             "30 requests; the gateway drops trace context for 20 % and loses its client span for 10 % (context-drop), OTLP"),
     "sampled-small": ("sampled-small.jsonl.gz", "otlp",
                       "the traces of 120 requests kept by route-based head sampling with ot=th thresholds (error-undersampling), OTLP"),
     "clock-skew-small": ("clock-skew-small.jsonl.gz", "otlp", "25 requests; inventory-2's clock is 120 ms ahead, OTLP"),

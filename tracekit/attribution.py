@@ -324,7 +324,7 @@ def bubble_up(
         elif bare in _VERSION_KEYS:
             alias[j] = "version"
     d_rows, d_keys, d_vals = [np.arange(n), np.arange(n)], [np.full(n, "service", object), np.full(n, "operation", object)], [
-        svc, np.array([f"{a}: {b}" for a, b in zip(svc, spans["name"].to_numpy(dtype=object, na_value=None))], dtype=object)]
+        svc, np.array([f"{a}: {b}" for a, b in zip(svc, spans["name"].to_numpy(dtype=object, na_value=None), strict=True)], dtype=object)]
     if "http_status" in spans.columns:
         hs = spans["http_status"].to_numpy(dtype=np.float64, na_value=np.nan)
         ok = ~np.isnan(hs)
@@ -339,7 +339,7 @@ def bubble_up(
         dk = anames[kcode[amask]]
         dv = vals[amask].copy()
         isver = dk == "version"
-        dv[isver] = [f"{s}@{_label(x)}" for s, x in zip(svc[am_rows[isver]], dv[isver])]
+        dv[isver] = [f"{s}@{_label(x)}" for s, x in zip(svc[am_rows[isver]], dv[isver], strict=True)]
         d_rows.append(am_rows), d_keys.append(dk), d_vals.append(dv)
     drows = np.concatenate(d_rows).astype(np.int64)
     dkeys = np.concatenate(d_keys)
@@ -470,7 +470,7 @@ def bubble_up(
         "latency_with_ms": lw, "latency_without_ms": lwo, "delta_latency_ms": lw - lwo,
         "error_rate_with": ew, "error_rate_without": ewo, "delta_error_rate": ew - ewo,
     })
-    out["_prio"] = [prio.get(x, len(prio)) if s == "derived" else len(prio) for x, s in zip(out["dimension"], out["source"])]
+    out["_prio"] = [prio.get(x, len(prio)) if s == "derived" else len(prio) for x, s in zip(out["dimension"], out["source"], strict=True)]
     out["_neg"] = ~(out["diff"] > 0)
     out = out.sort_values(["score", "q_value", "_neg", "_prio", "dimension", "value"],
                           ascending=[False, True, True, True, True, True],
@@ -633,7 +633,7 @@ def version_regressions(
     out.insert(2, "previous_version", prev.astype(object).where(prev.notna(), pd.NA))
     for mname in metrics:
         dv, dl, dh = np.full(len(out), np.nan), np.full(len(out), np.nan), np.full(len(out), np.nan)
-        for i, (s, v, pv) in enumerate(zip(out["service"], out["version"], out["previous_version"])):
+        for i, (s, v, pv) in enumerate(zip(out["service"], out["version"], out["previous_version"], strict=True)):
             if pv is pd.NA:
                 continue
             cur = out.at[i, mname]
@@ -677,7 +677,7 @@ def _function_name(spans: pd.DataFrame) -> np.ndarray:
     arn = _lookup(spans, ("aws.function_arn", "resource_arn", "cloud.resource_id"))
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
     out = np.empty(len(spans), dtype=object)
-    for i, (f, a, s) in enumerate(zip(fn, arn, svc)):
+    for i, (f, a, s) in enumerate(zip(fn, arn, svc, strict=True)):
         if f is None and isinstance(a, str) and ":function:" in a:
             f = a.split(":function:", 1)[1].split(":", 1)[0]
         out[i] = str(f) if f is not None else s
@@ -734,7 +734,7 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     rest = ip[~direct & (p >= 0)]
     if len(rest):
         inv_rows = np.flatnonzero(inv & (par >= 0))
-        by_parent = dict(zip(par[inv_rows].tolist(), inv_rows.tolist()))
+        by_parent = dict(zip(par[inv_rows].tolist(), inv_rows.tolist(), strict=True))
         for r in rest.tolist():
             o = by_parent.get(int(par[r]), -1)
             owner[r] = o

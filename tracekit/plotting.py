@@ -332,7 +332,7 @@ def plot_latency(
             x = edges
             y = np.append(c, c[-1]).astype(float)
             trace = go.Scatter(x=x, y=y, mode="lines", line=dict(shape="hv", color=cmap[g]), name=_esc(g), meta=g,
-                               hovertemplate="%{x:.3f} ms: %{y} spans<extra>" + _esc(g).replace("%", "%%") + "</extra>")
+                               hovertemplate="%{x:.3f} ms: %{y} spans<extra>%{fullData.name}</extra>")
         else:
             k = len(v)
             frac = np.arange(1, k + 1) / k

@@ -111,7 +111,9 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
 
 
 def _weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
+    """Bootstrap multiplicities: ``size`` resamples of ``n`` items, as a (size, n) count matrix."""
+    idx = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+    return np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
 
 
 def _boot_sums(rng, n_traces: int, mats: list, n_boot: int, chunk: int = 64) -> list[np.ndarray]:
@@ -137,14 +139,14 @@ def _sparse(tcode: np.ndarray, kcode: np.ndarray, w: np.ndarray, n_tr: int, n_k:
 
 def _quantile_draws(sorted_vals: np.ndarray, q: float, u: np.ndarray) -> tuple[float, np.ndarray]:
     """Point estimate (inverted_cdf) and bootstrap draws of the q-quantile, from its exact distribution."""
-    from scipy.stats import binom
+    from scipy.special import bdtrc
 
     m = len(sorted_vals)
     if m == 0:
         return np.nan, np.full(len(u), np.nan)
     k = max(int(np.ceil(q * m)), 1)
     j = np.arange(1, m + 1)
-    cdf = binom.sf(k - 1, m, j / m)  # P(Binom(m, j/m) >= k)
+    cdf = bdtrc(k - 1, m, j / m)  # P(Binom(m, j/m) > k - 1) = P(>= k)
     cdf[-1] = 1.0
     idx = np.minimum(np.searchsorted(cdf, u, side="left"), m - 1)
     return float(sorted_vals[k - 1]), sorted_vals[idx]

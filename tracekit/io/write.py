@@ -5,7 +5,10 @@
 becomes a segment when it is a ``server`` or ``consumer`` span, a root, or its parent belongs
 to another service; every other span is a subsegment nested (to any depth) under its parent.
 A non-segment span whose parent is not in the trace becomes an independent subsegment document
-(``"type": "subsegment"`` with ``trace_id`` and ``parent_id``). Mapping, as the X-Ray SDKs and the
+(``"type": "subsegment"`` with ``trace_id`` and ``parent_id``): X-Ray's own form for a subsegment
+whose segment is sent separately. It keeps its name and kind but carries no service (the X-Ray
+reader reports ``unknown_service`` for it unless that segment turns up). Times are truncated to
+the microsecond (X-Ray's precision); two spans with the same id in one trace collapse into one. Mapping, as the X-Ray SDKs and the
 OpenTelemetry collector's X-Ray exporter do it:
 
 - segment ``name`` is the service (X-Ray names segments after services, so a segment's operation

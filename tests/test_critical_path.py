@@ -399,3 +399,22 @@ def test_same_answers_from_xray_and_otlp_files(tmp_path):
     assert bk["payments"] == pytest.approx(bo["payments"]) and bk["cart"] < bo["cart"]
     # and the simulated truth: the slowed service dominates
     assert bo.index[0] == sim.truth.service
+
+
+def test_real_xray_devguide_trace_with_inferred_segments(real_traces):
+    spans = tk.read_xray(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json")
+    cp = critical_path(spans)
+    got = [(r.service, r.name, round(r.duration_ms, 3)) for r in cp.itertuples()]
+    # Scorekeep -> Lambda subsegment -> random-name (Lambda) segments; SNS and DynamoDB are inferred segments
+    assert got == [
+        ("Scorekeep", "Scorekeep", 67.0), ("Scorekeep", "Lambda", 48.0), ("random-name", "random-name", 1153.0),
+        ("random-name", "random-name", 182.0), ("random-name", "annotations", 57.0), ("random-name", "random-name", 43.0),
+        ("SNS", "SNS", 959.0), ("random-name", "random-name", 499.0), ("random-name", "random-name", 2.0),
+        ("Scorekeep", "Scorekeep", 9.0), ("Scorekeep", "## UserModel.saveUser", 109.0), ("DynamoDB", "DynamoDB", 79.0),
+        ("Scorekeep", "Scorekeep", 25.0)]
+    assert cp["duration_ms"].sum() == pytest.approx(3232.0)  # the root segment, 31.562 .. 34.794
+    assert cp["inferred"].tolist().count(True) == 2
+    # without inferred segments the SNS / DynamoDB time stays with the calling subsegments
+    drop = critical_path(spans, inferred="drop")
+    assert drop.loc[drop["duration_ms"] == 959.0, "name"].tolist() == ["SNS"]
+    assert set(drop.loc[drop["duration_ms"] == 959.0, "service"]) == {"random-name"}

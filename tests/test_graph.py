@@ -169,3 +169,11 @@ def test_real_onlineboutique_graph(real_traces):
     assert sum(d["spans"] for _, d in G.nodes(data=True)) == 5321
     assert "frontend" in G and G.out_degree("frontend") >= 3
     assert np.isclose(sum(d["self_ms"] for _, d in G.nodes(data=True)), tk.self_time(spans)["self_ms"].sum())
+
+
+def test_real_xray_service_graph(real_traces):
+    spans = tk.read_xray(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json")
+    G = service_graph(spans)
+    assert sorted(G.edges(data="calls")) == [("Scorekeep", "DynamoDB", 1), ("Scorekeep", "random-name", 1), ("random-name", "SNS", 1)]
+    assert G.edges["random-name", "SNS"]["p50_ms"] == pytest.approx(959.0)
+    assert G.nodes["Scorekeep"]["spans"] == 4 and G.nodes["random-name"]["spans"] == 5

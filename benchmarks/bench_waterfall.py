@@ -125,11 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             spans = make_trace(n)
-            t_data, rows = _time(lambda: tk.waterfall_data(spans))
-            t_cp, rows_cp = _time(lambda: tk.waterfall_data(spans, critical_path=True))
-            t_col, _ = _time(lambda: tk.waterfall_data(spans, max_depth=3))
-            t_fig, fig = _time(lambda: plotting.plot_waterfall(rows_cp))
-            t_html, page = _time(lambda: fig.to_html(include_plotlyjs=True, full_html=True), repeat=1)
+            t_data, rows = _time(lambda s=spans: tk.waterfall_data(s))
+            t_cp, rows_cp = _time(lambda s=spans: tk.waterfall_data(s, critical_path=True))
+            t_col, _ = _time(lambda s=spans: tk.waterfall_data(s, max_depth=3))
+            t_fig, fig = _time(lambda r=rows_cp: plotting.plot_waterfall(r))
+            t_html, page = _time(lambda f=fig: f.to_html(include_plotlyjs=True, full_html=True), repeat=1)
             bare = fig.to_html(include_plotlyjs=False, full_html=True)
             path = Path(tmp) / f"waterfall_{n}.html"
             path.write_text(page)

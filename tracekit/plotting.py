@@ -25,7 +25,8 @@ Requires the ``plot`` extra (plotly).
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -221,7 +222,7 @@ def plot_waterfall(
     if n <= max_labels:  # name indented by depth (non-breaking spaces survive SVG), ⚠ on errors, (+N) folded
         ticktext = [
             "\u00a0\u00a0" * d + ("⚠ " if err else "") + _esc(str(nm)) + (f" (+{int(h)})" if h else "")
-            for d, nm, err, h in zip(rows["depth"].tolist(), rows["name"].astype(object).tolist(), is_error.tolist(), n_hidden.tolist())
+            for d, nm, err, h in zip(rows["depth"].tolist(), rows["name"].astype(object).tolist(), is_error.tolist(), n_hidden.tolist(), strict=True)
         ]
     fig = go.Figure(data=data)
     fig.update_layout(
@@ -557,7 +558,7 @@ def plot_compare(
     [('before', 'b (reference)', ['db', 'api'], [5.0, 10.0]), ('after', 'a', ['db', 'api'], [9.0, 11.0])]
     """
     params: dict = {}
-    if hasattr(comparison, "table") and isinstance(getattr(comparison, "table"), pd.DataFrame):
+    if hasattr(comparison, "table") and isinstance(comparison.table, pd.DataFrame):
         params = dict(getattr(comparison, "params", {}) or {})
         comparison = comparison.table
     if not isinstance(comparison, pd.DataFrame):

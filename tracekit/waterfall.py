@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -310,7 +310,7 @@ def waterfall_data(
         anchors = visible_anchor[cp_pos.to_numpy()[keep].astype(np.int64)]
         cs = (_to_ns(cp["start"])[keep] - t0) / 1e6
         ce = (_to_ns(cp["end"])[keep] - t0) / 1e6
-        for a, s, e in zip(anchors.tolist(), cs.tolist(), ce.tolist()):
+        for a, s, e in zip(anchors.tolist(), cs.tolist(), ce.tolist(), strict=False):
             if e > s:
                 sections.setdefault(a, []).append((s, e))
         sections = {a: _merge_sections(v) for a, v in sections.items()}
@@ -344,7 +344,7 @@ def waterfall_data(
     parent_out = parent_out.mask(parent_pos[rows] < 0)
 
     indent = ["\u00a0\u00a0" * k for k in range(int(d.max()) + 1 if m else 1)]
-    labels = [indent[dd] + nm for dd, nm in zip(d.tolist(), name.fillna("").tolist())]
+    labels = [indent[dd] + nm for dd, nm in zip(d.tolist(), name.fillna("").tolist(), strict=False)]
     hover = _hover_texts(
         service, name, kind, status, status_message, start_ms, dur_ms, is_error, in_progress[rows], orphan[rows],
         n_hidden[rows], cp_ms, span_id[rows],
@@ -388,7 +388,7 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
     svc, nm, kd, st = _escaped(service), _escaped(name), _escaped(kind), _escaped(status)
     base = [
         f"<b>{a}</b>: {b}<br>start {s:.3f} ms · duration {du:.3f} ms<br>kind {k} · status {t}"
-        for a, b, s, du, k, t in zip(svc, nm, start_ms.tolist(), dur_ms.tolist(), kd, st)
+        for a, b, s, du, k, t in zip(svc, nm, start_ms.tolist(), dur_ms.tolist(), kd, st, strict=False)
     ]
     extra = [""] * len(base)
     msg_ok = message.notna().to_numpy(dtype=bool) & (message.astype(object).fillna("").astype(str).to_numpy() != "")
@@ -409,4 +409,4 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
         if cp_ms[i] > 0:
             parts.append(f"critical path {cp_ms[i]:.3f} ms")
         extra[i] = "<br>" + "<br>".join(parts)
-    return [f"{b}{e}<br>span {sid}" for b, e, sid in zip(base, extra, span_id.tolist())]
+    return [f"{b}{e}<br>span {sid}" for b, e, sid in zip(base, extra, span_id.tolist(), strict=False)]

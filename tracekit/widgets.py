@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,7 +134,7 @@ class ExplorerState:
     @classmethod
     def from_spans(
         cls, spans: pd.DataFrame, *, critical_path: bool = True, trace_id: str | None = None, auto_fold: int | None = 150
-    ) -> "ExplorerState":
+    ) -> ExplorerState:
         """State for ``spans`` with the slowest trace (or ``trace_id``) selected.
 
         >>> import tracekit as tk
@@ -223,7 +224,7 @@ class ExplorerState:
         return plot_waterfall(rows, title=title, colors=_colors(self.services))
 
     # -- transitions ---------------------------------------------------------------------------
-    def select_trace(self, trace_id: str) -> "ExplorerState":
+    def select_trace(self, trace_id: str) -> ExplorerState:
         """Select a trace: folding is reset and its root span selected."""
         if trace_id not in self.shared.by_trace:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
@@ -236,19 +237,19 @@ class ExplorerState:
             rows = s.waterfall()
         return replace(s, span_id=str(rows["span_id"].iloc[0]) if len(rows) else None)
 
-    def select_span(self, span_id: str | None) -> "ExplorerState":
+    def select_span(self, span_id: str | None) -> ExplorerState:
         if span_id is not None and span_id not in set(self.trace_spans()["span_id"].astype(object)):
             raise TraceKitError(f"span {span_id!r} is not in trace {self.trace_id}")
         return replace(self, span_id=span_id)
 
-    def click(self, row: int) -> "ExplorerState":
+    def click(self, row: int) -> ExplorerState:
         """A click on the waterfall's bar ``row`` (plotly's point index) selects that span."""
         rows = self.waterfall()
         if not 0 <= int(row) < len(rows):
             return self
         return replace(self, span_id=str(rows["span_id"].iloc[int(row)]))
 
-    def toggle_collapse(self, span_id: str | None = None) -> "ExplorerState":
+    def toggle_collapse(self, span_id: str | None = None) -> ExplorerState:
         """Fold or unfold the subtree under ``span_id`` (default: the selected span)."""
         sid = span_id or self.span_id
         if sid is None:
@@ -256,14 +257,14 @@ class ExplorerState:
         folded = self.collapsed ^ {sid}
         return replace(self, collapsed=frozenset(folded))
 
-    def with_max_depth(self, max_depth: int | None) -> "ExplorerState":
+    def with_max_depth(self, max_depth: int | None) -> ExplorerState:
         s = replace(self, max_depth=max_depth)
         return s._keep_visible_span()
 
-    def expand_all(self) -> "ExplorerState":
+    def expand_all(self) -> ExplorerState:
         return replace(self, collapsed=frozenset(), max_depth=None)
 
-    def with_filter(self, *, service: Any = ..., errors_only: Any = ..., search: Any = ...) -> "ExplorerState":
+    def with_filter(self, *, service: Any = ..., errors_only: Any = ..., search: Any = ...) -> ExplorerState:
         """Change filters (``...`` keeps one); the selection moves to the first listed trace if it
         is filtered out."""
         s = replace(
@@ -277,7 +278,7 @@ class ExplorerState:
             return s.select_trace(listed.iloc[0])
         return s
 
-    def sort(self, by: str, descending: bool = True) -> "ExplorerState":
+    def sort(self, by: str, descending: bool = True) -> ExplorerState:
         if by not in _SORT_KEYS:
             raise TraceKitError(f"cannot sort traces by {by!r}; choose one of {_SORT_KEYS}")
         return replace(self, sort_by=by, descending=bool(descending))
@@ -286,7 +287,7 @@ class ExplorerState:
         t = self.trace_table().sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last")
         return t["trace_id"].tolist()
 
-    def next_slowest(self) -> "ExplorerState":
+    def next_slowest(self) -> ExplorerState:
         """The next trace down the duration ranking (of the listed traces); stays at the last."""
         rank = self._ranking()
         if not rank:
@@ -296,7 +297,7 @@ class ExplorerState:
         i = rank.index(self.trace_id)
         return self.select_trace(rank[min(i + 1, len(rank) - 1)]) if i + 1 < len(rank) else self
 
-    def previous_slowest(self) -> "ExplorerState":
+    def previous_slowest(self) -> ExplorerState:
         """The next slower trace (up the ranking); stays at the slowest."""
         rank = self._ranking()
         if not rank:
@@ -306,7 +307,7 @@ class ExplorerState:
         i = rank.index(self.trace_id)
         return self.select_trace(rank[i - 1]) if i > 0 else self
 
-    def _keep_visible_span(self) -> "ExplorerState":
+    def _keep_visible_span(self) -> ExplorerState:
         if self.span_id is None:
             return self
         shown = set(self.waterfall()["span_id"].astype(object))
@@ -579,7 +580,7 @@ class TraceExplorer:
         head = t.head(self.max_listed)
         options = [
             (
-                f"{r.duration_ms:10.1f} ms  {'⚠%d ' % r.n_errors if r.n_errors else ''}{r.root_service}: {r.root_name}"
+                f"{r.duration_ms:10.1f} ms  {f'⚠{r.n_errors} ' if r.n_errors else ''}{r.root_service}: {r.root_name}"
                 f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
                 r.trace_id,
             )

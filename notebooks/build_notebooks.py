@@ -95,21 +95,46 @@ st.groupby("service")["self_ms"].sum().sort_values(ascending=False).head(10)""")
 sampling = nb([
 ("md", """# Sampling bias: naive vs corrected numbers
 
-The bundled `sampled-small` sample was kept by head sampling that under-samples the error-prone checkout route, with
-the sampling threshold of each trace in its W3C `tracestate` (`ot=th:…`). Quoting its raw error rate would be wrong;
-the corrected (Horvitz–Thompson) estimate with a bootstrap interval is what goes in a postmortem."""),
-("code", """import tracekit as tk
-spans = tk.examples.load("sampled-small")
-truth = tk.examples.truth("sampled-small")
-w = tk.sampling_weights(spans)
+Head sampling that keeps the error-prone checkout route least (1 in 16, the other routes 1 in 2), with each trace's
+sampling threshold in its W3C `tracestate` (`ot=th:…`). The simulator gives us both the sample a tracing backend would
+hold and the full population it was drawn from, so we can see how wrong the naive numbers are and whether the
+corrected (Horvitz–Thompson) estimates and their bootstrap intervals hold the truth. With your own data, only the
+sample exists: `tk.sampling_weights` reads the thresholds (or X-Ray rules and statistics) from it."""),
+("code", """import pandas as pd
+import tracekit as tk
+
+sim = tk.simulate.simulate("error-undersampling", n_traces=3000, seed=5)
+sample, population = sim.spans, sim.population
+w = tk.sampling_weights(sample)
 w["weight_source"].value_counts()"""),
-("code", """naive = tk.trace_summary(spans)["has_error"].mean()
-est = tk.weighted_summary(spans, w)
-est.T"""),
-("code", """bias = tk.sampling_bias(spans, weights=w, by=["route"]) if hasattr(tk, "sampling_bias") else None
-bias.findings if bias is not None else None"""),
-("code", """sim = tk.simulate_sampling(tk.simulate.simulate("baseline", n_traces=2000, seed=3).spans, probability=0.1)
-sim"""),
+("code", """est = tk.weighted_summary(sample, w).iloc[0]
+true = tk.trace_summary(population)
+table = pd.DataFrame({
+    "naive (sample as is)": [est["naive_error_rate"], est["naive_p95_ms"], est["n_traces"]],
+    "corrected": [est["error_rate"], est["p95_ms"], est["est_requests"]],
+    "corrected, 95% interval": [f"{est['error_rate_lo']:.3f} – {est['error_rate_hi']:.3f}",
+                                f"{est['p95_ms_lo']:.0f} – {est['p95_ms_hi']:.0f}",
+                                f"{est['est_requests_lo']:.0f} – {est['est_requests_hi']:.0f}"],
+    "truth (population)": [true["has_error"].mean(), true["duration_ms"].quantile(0.95), len(true)],
+}, index=["error rate", "p95 root latency ms", "requests"])
+# pinned: the naive error rate understates the truth; the corrected interval holds it
+assert est["naive_error_rate"] < true["has_error"].mean()
+assert est["error_rate_lo"] <= true["has_error"].mean() <= est["error_rate_hi"]
+table"""),
+("code", """bias = tk.sampling_bias(sample, population, by=["service"], weights=w)
+bias.findings[["kind", "message"]]"""),
+("md", "What would other sampling rules keep, and what would they cost?"),
+("code", """rules = [{"RuleName": "checkout", "Priority": 1, "ReservoirSize": 1, "FixedRate": 0.05, "ServiceName": "*",
+          "HTTPMethod": "*", "URLPath": "/api/checkout*", "Host": "*", "ServiceType": "*", "ResourceARN": "*"},
+         {"RuleName": "Default", "Priority": 10000, "ReservoirSize": 1, "FixedRate": 0.05, "ServiceName": "*",
+          "HTTPMethod": "*", "URLPath": "*", "Host": "*", "ServiceType": "*", "ResourceARN": "*"}]
+rows = []
+for name, res in [("X-Ray 1/s + 5 %", tk.simulate_sampling(population, rules=rules)),
+                  ("10 % probability", tk.simulate_sampling(population, probability=0.1)),
+                  ("tail: errors + 5 %", tk.simulate_sampling(population, tail={"keep_errors": True, "probability": 0.05}))]:
+    kept = res.traces["kept"].sum() if "kept" in res.traces else None
+    rows.append({"sampler": name, "traces kept": kept, "usd": res.cost.loc[res.cost["item"] == "total", "usd"].iloc[0]})
+pd.DataFrame(rows)"""),
 ])
 
 live = nb([

@@ -212,6 +212,20 @@ def test_high_cardinality_attribute():
     assert len(tk.health_report(spans, checks=["high_cardinality_attribute"])) == 0  # default needs 100 distinct
 
 
+def test_high_cardinality_sampled_screen_reports_exact_counts():
+    n = 400
+    spans = mk(
+        [(t, 1, None, "api", "GET", "server", 0, 1) for t in range(1, n + 1)],
+        attributes=[{"req": f"r{t}", "tier": ["free", "pro"][t % 2], "pair": f"p{t // 2}", "list": [t % 3]}
+                    for t in range(n)],
+    )
+    kw = dict(checks=["high_cardinality_attribute"], cardinality_min_distinct=50, cardinality_min_ratio=0.3)
+    exact = tk.health_report(spans, **kw)
+    sampled = tk.health_report(spans, cardinality_sample=60, **kw)
+    assert exact[["subject", "value", "spans_affected"]].values.tolist() == [["req", 400.0, 400], ["pair", 200.0, 400]]
+    pd.testing.assert_frame_equal(exact, sampled)
+
+
 def test_seed_metrics_exact():
     # durations 10, 20, ..., 100 ms; trace 3 has an error span in 'db'; trace 4 a fault in 'api'
     rows_ = []

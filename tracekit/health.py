@@ -492,45 +492,71 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, rows)
 
 
-def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
-    min_distinct = ctx.opt("cardinality_min_distinct", 100)
-    min_ratio = ctx.opt("cardinality_min_ratio", 0.1)
-    spans = ctx.spans
-    if "attributes" not in spans or not len(spans):
-        return _rows(ctx, [])
-    ds = [d if isinstance(d, dict) else {} for d in spans["attributes"]]
-    lens = np.fromiter(map(len, ds), dtype=np.int64, count=len(ds))
-    if not lens.sum():
-        return _rows(ctx, [])
-    # flatten every (key, value) pair with C-level iteration, then count distinct pairs with numpy
-    keys = np.fromiter(chain.from_iterable(map(dict.keys, ds)), dtype=object, count=int(lens.sum()))
-    vals = np.fromiter(chain.from_iterable(map(dict.values, ds)), dtype=object, count=len(keys))
-    types = np.fromiter(map(type, vals), dtype=object, count=len(vals))
-    cont = (types == list) | (types == dict) | (types == tuple) | (types == set)  # noqa: E721 (numpy elementwise)
-    if cont.any():  # containers are compared by their text
+def _text_containers(vals: np.ndarray) -> np.ndarray:
+    """Containers (lists, dicts, …) are compared by their text; other values as they are."""
+    types = pd.Series(np.fromiter(map(type, vals), dtype=object, count=len(vals)), dtype=object)
+    cont = types.isin([list, dict, tuple, set]).to_numpy()  # hash lookups, no Python loop
+    if cont.any():
+        vals = vals.copy()
         vals[cont] = np.fromiter(map(repr, vals[cont]), dtype=object, count=int(cont.sum()))
+    return vals
+
+
+def _distinct_per_key(ds: list[dict]) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """(keys, distinct values per key, spans per key), flattening pairs with C-level iteration."""
+    lens = np.fromiter(map(len, ds), dtype=np.int64, count=len(ds))
+    total = int(lens.sum())
+    keys = np.fromiter(chain.from_iterable(map(dict.keys, ds)), dtype=object, count=total)
+    vals = _text_containers(np.fromiter(chain.from_iterable(map(dict.values, ds)), dtype=object, count=total))
     kc, ku = pd.factorize(keys)
     vc, vu = pd.factorize(vals)
     kc = np.asarray(kc, dtype=np.int64)
     pairs = np.unique(kc * (len(vu) + 1) + np.asarray(vc, dtype=np.int64))
-    distinct = np.bincount(pairs // (len(vu) + 1), minlength=len(ku))
-    counts = np.bincount(kc, minlength=len(ku))
-    hot = np.flatnonzero((distinct >= min_distinct) & (distinct / np.maximum(counts, 1) >= min_ratio))
+    return pd.Index(ku), np.bincount(pairs // (len(vu) + 1), minlength=len(ku)), np.bincount(kc, minlength=len(ku))
+
+
+def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
+    """Attribute keys with many distinct values (at least ``cardinality_min_distinct``, and at
+    least ``cardinality_min_ratio`` distinct values per span carrying the key).
+
+    Above ``cardinality_sample`` spans (default 100,000) candidate keys are screened on a fixed
+    random sample of that many spans (sub-sampling only raises a key's distinct/spans ratio,
+    so the screen keeps every key the full data would flag, unless a key is nearly absent from
+    the sample); every reported number is then counted exactly over all spans.
+    """
+    min_distinct = ctx.opt("cardinality_min_distinct", 100)
+    min_ratio = ctx.opt("cardinality_min_ratio", 0.1)
+    limit = ctx.opt("cardinality_sample", 100_000)
+    spans = ctx.spans
+    if "attributes" not in spans or not len(spans):
+        return _rows(ctx, [])
+    ds = [d if isinstance(d, dict) else {} for d in spans["attributes"]]
+    exact: dict[str, tuple[int, int, np.ndarray | None]] = {}
+    if len(ds) <= limit:
+        ku, distinct, counts = _distinct_per_key(ds)
+        for j in np.flatnonzero((distinct >= min_distinct) & (distinct / np.maximum(counts, 1) >= min_ratio)):
+            exact[ku[j]] = (int(distinct[j]), int(counts[j]), None)
+    else:
+        pick = np.sort(np.random.default_rng(0).choice(len(ds), size=limit, replace=False))
+        ku, distinct, counts = _distinct_per_key([ds[i] for i in pick])
+        for j in np.flatnonzero(distinct / np.maximum(counts, 1) >= min_ratio):
+            k = ku[j]
+            has = np.fromiter((k in d for d in ds), dtype=bool, count=len(ds))
+            vals = _text_containers(np.fromiter((ds[i][k] for i in np.flatnonzero(has)), dtype=object, count=int(has.sum())))
+            n = len(pd.unique(vals))
+            c = int(has.sum())
+            if n >= min_distinct and n / max(c, 1) >= min_ratio:
+                exact[k] = (n, c, has)
     rows = []
-    if not len(hot):
-        return _rows(ctx, rows)
-    row_of = np.repeat(np.arange(len(ds)), lens)
-    for j in sorted(hot.tolist(), key=lambda j: (-distinct[j], str(ku[j]))):
-        k = str(ku[j])
-        mask = np.zeros(len(ds), dtype=bool)
-        mask[row_of[kc == j]] = True
-        n, c = int(distinct[j]), int(counts[j])
+    for k in sorted(exact, key=lambda k: (-exact[k][0], str(k))):
+        n, c, has = exact[k]
+        mask = has if has is not None else np.fromiter((k in d for d in ds), dtype=bool, count=len(ds))
         rows.append(_finding(
             ctx, "high_cardinality_attribute", "info", mask,
             f"Attribute {k!r} has {n} distinct values over {c} spans ({c / len(spans):.0%} of spans): "
             "too many to group or chart by, and a cost driver if turned into a metric dimension.",
             "Don't group by it or use it as a metric label; if it holds ids or user data, consider tk.redact before sharing.",
-            subject=k, value=float(n),
+            subject=str(k), value=float(n),
         ))
     return _rows(ctx, rows)
 
@@ -710,6 +736,7 @@ def health_report(
     include_databases: bool = False,
     cardinality_min_distinct: int = 100,
     cardinality_min_ratio: float = 0.1,
+    cardinality_sample: int = 100_000,
     top_call_paths: int = 5,
 ) -> pd.DataFrame:
     """Run the health checks over all traces; one row per finding (columns :data:`FINDING_COLUMNS`).
@@ -721,7 +748,8 @@ def health_report(
     outside its parent), ``include_databases`` (also flag database and AWS SDK client spans
     with no server span below; those are never instrumented, so off by default),
     ``cardinality_min_distinct`` and ``cardinality_min_ratio`` (distinct values / spans with
-    the key) for ``high_cardinality_attribute``, ``top_call_paths`` (rows of ``top_call_path``).
+    the key) and ``cardinality_sample`` (screening sample size, see
+    :func:`check_high_cardinality_attribute`) for ``high_cardinality_attribute``, ``top_call_paths`` (rows of ``top_call_path``).
     The input is not modified.
 
     >>> import tracekit as tk
@@ -749,6 +777,7 @@ def health_report(
         include_databases=include_databases,
         cardinality_min_distinct=cardinality_min_distinct,
         cardinality_min_ratio=cardinality_min_ratio,
+        cardinality_sample=cardinality_sample,
         top_call_paths=top_call_paths,
     )
     parts = [CHECKS[n](ctx) for n in names]

@@ -239,7 +239,7 @@ def test_node_jsonl_parents_across_lines_match_combined_file(real_traces):
     tk.validate_spans(lines)
     assert lines["source_record"].tolist() == [1, 2, 3, 4]  # 1-based line
     assert combined["source_record"].tolist() == [0, 1, 2, 3]  # resourceSpans index
-    parents = dict(zip(lines["span_id"], lines["parent_id"].astype(object).where(lines["parent_id"].notna(), None)))
+    parents = dict(zip(lines["span_id"], lines["parent_id"].astype(object).where(lines["parent_id"].notna(), None), strict=True))
     assert parents == {"26f5ef9dbb885479": "49b8e9efa1e8a3b1", "e76628f4e6dde174": "49b8e9efa1e8a3b1",
                        "49b8e9efa1e8a3b1": "eff3153be6b1fb93", "eff3153be6b1fb93": None}
     main = row(lines, "eff3153be6b1fb93")
@@ -292,7 +292,7 @@ def test_lossless_every_source_key_is_in_the_frame(real_traces, rel):
     df = read_otlp(path)
     sources = list(_source_spans(path))
     assert len(df) == len(sources)
-    for (rs, ss, sp), (_, r) in zip(sources, df.iterrows()):
+    for (rs, ss, sp), (_, r) in zip(sources, df.iterrows(), strict=True):
         assert set(sp) <= SPAN_FIELDS, set(sp) - SPAN_FIELDS
         for kv in sp.get("attributes", []):
             assert kv["key"] in r.attributes
@@ -312,11 +312,11 @@ def test_lossless_every_source_key_is_in_the_frame(real_traces, rel):
         if "schemaUrl" in rs:
             assert r.resource["otel.schema_url"] == rs["schemaUrl"]
         assert len(r.events) == len(sp.get("events", []))
-        for ev, src in zip(r.events, sp.get("events", [])):
+        for ev, src in zip(r.events, sp.get("events", []), strict=True):
             assert ev["time"] == int(src["timeUnixNano"]) and ev["name"] == src.get("name", "")
             assert set(ev["attributes"]) == {kv["key"] for kv in src.get("attributes", [])}
         assert len(r.links) == len(sp.get("links", []))
-        for lk, src in zip(r.links, sp.get("links", [])):
+        for lk, src in zip(r.links, sp.get("links", []), strict=True):
             assert set(lk["attributes"]) == {kv["key"] for kv in src.get("attributes", [])}
         if "traceState" in sp:
             assert r.trace_state == sp["traceState"]

@@ -16,9 +16,10 @@ import io
 import os
 import re
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import orjson
 
@@ -26,7 +27,7 @@ from ..errors import TraceFormatError
 
 __all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files"]
 
-OnBadLine = Optional[Callable[[TraceFormatError], None]]
+OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
 
 OBJECT = "<object>"

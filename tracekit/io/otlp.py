@@ -60,9 +60,11 @@ Columns:
 one :class:`~tracekit.errors.TraceFormatWarning`.
 
 Speed: one pass over each parsed document appends plain Python values to lists (ids and times
-are kept raw); ids and times are then checked and converted column-wise with Arrow, and the
-DataFrame is built once. Documents are dropped as soon as they are read, so JSON lines files
-never hold more than one parsed line at a time.
+are kept raw; attributes become dicts, the one per-attribute cost), with the cyclic GC paused;
+ids and times are then checked and converted column-wise with Arrow (one regex per id column,
+one cast per time column), and the DataFrame is built once. Each JSON line is parsed from a
+memoryview of the file and dropped once read. ``benchmarks/bench_read_otlp.py`` measures it
+against ``orjson.loads`` of the same bytes.
 """
 
 from __future__ import annotations
@@ -70,10 +72,11 @@ from __future__ import annotations
 import bisect
 import gc
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -81,7 +84,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
-from ..schema import COLUMN_NAMES, STRING, TIMESTAMP
+from ..schema import COLUMN_NAMES, TIMESTAMP
 from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files
 
 __all__ = ["read_otlp"]
@@ -840,16 +843,3 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-def _read_documents(docs: Iterable[Document], errors: Errors, skipped: list[SkippedRecord]) -> pd.DataFrame:
-    """Internal: OTLP spans from already-parsed documents (used by :func:`tracekit.read`).
-
-    Problems are raised (``errors="raise"``) or appended to ``skipped``; no warning is emitted.
-    """
-    c = _Collector(errors)
-    for doc in docs:
-        c.document(doc)
-    df = _frame(c)
-    skipped.extend(c.skipped)
-    return df

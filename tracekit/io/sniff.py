@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..errors import SkippedRecord, TraceFormatWarning
 from ..schema import STRING
 from ._sources import Document, is_pathlike
 from .otlp import _Collector, _documents, _frame, _gc_paused

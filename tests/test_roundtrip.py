@@ -260,3 +260,20 @@ def test_any_attributes_survive_otlp(attrs, kinds, starts):
     assert back["attributes"].tolist() == attrs
     assert back["kind"].tolist() == kinds[:n]
     assert back["start"].array.asi8.tolist() == starts[:n]
+
+
+@pytest.mark.parametrize("name", ["opentelemetry.io/getting-started.md.rust-stdout-exporter-output.json",
+                                  "jaeger/integration-fixtures-traces/example_trace.json",
+                                  "jaeger-ui/utils-fixtures/otlp2jaeger-multi-in.json.txt",
+                                  "opentelemetry-proto/trace.json"])
+def test_real_otlp_written_as_xray_keeps_ids_parents_and_microsecond_times(real_traces, name):
+    a = read_otlp(real_traces / name).sort_values(["trace_id", "span_id"]).reset_index(drop=True)
+    b = read_xray(to_xray(a))
+    b = b[~b["inferred"]].sort_values(["trace_id", "span_id"]).reset_index(drop=True)
+    for c in ("trace_id", "span_id", "parent_id", "service", "http_status"):
+        pd.testing.assert_series_equal(a[c], b[c], obj=c)
+    # X-Ray has no "unset": it reads back as ok; an error status is kept (as a fault when no HTTP class says more)
+    pd.testing.assert_series_equal(a["status"].replace("unset", "ok"), b["status"], obj="status")
+    assert (b.loc[(a["status"] == "error") & ~a["error"] & ~a["throttle"], "fault"]).all()
+    pd.testing.assert_series_equal(a["start"].dt.floor("us"), b["start"], obj="start")
+    pd.testing.assert_series_equal(a["end"].dt.floor("us"), b["end"], obj="end")

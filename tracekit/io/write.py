@@ -27,8 +27,10 @@ OpenTelemetry collector's X-Ray exporter do it:
   ``http.request.resend_count`` (retries); ``sql`` from ``db.*``; ``annotations`` from
   ``annotation.<key>`` attributes and the keys named in ``indexed`` (non-alphanumeric characters
   become ``_``); every other attribute goes to ``metadata.default``.
-- ``error``/``fault``/``throttle`` from the columns; ``cause.exceptions`` from ``exception``
-  events (else from ``status_message``).
+- ``error``/``fault``/``throttle`` from the columns, and ``fault`` for a span whose status is
+  ``error`` without any of them (X-Ray has no other way to say it); X-Ray has no "unset", so a
+  reader gives ``ok`` for OTLP's ``unset``. ``cause.exceptions`` from ``exception`` events (else
+  from ``status_message``).
 - segment context from the resource: ``service.version``, ``host.name`` (as the ECS container,
   or the Lambda environment), ``cloud.region``, an ``origin`` from ``cloud.platform``.
 
@@ -283,8 +285,10 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
         e["fault"] = True
     if r["throttle"]:
         e["throttle"] = True
+    if r["status"] == "error" and not (r["error"] or r["fault"] or r["throttle"]):
+        e["fault"] = True  # an error status without an HTTP class: X-Ray's only way to say so (as the collector does)
     excs = [ev for ev in (r["events"] or []) if ev.get("name") == "exception"]
-    if excs or ((r["fault"] or r["error"]) and r["status_message"] is not None):
+    if excs or ((e.get("fault") or r["error"]) and r["status_message"] is not None):
         ex_list = []
         for i, ev in enumerate(excs or [{"attributes": {"exception.message": r["status_message"]}}]):
             a = ev.get("attributes") or {}
@@ -444,7 +448,7 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
     order = np.lexsort((spans["start"].array.asi8, pd.factorize(spans["trace_id"])[0]))
     cols = _cols(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end",
                          "http_status", "status_message", "error", "fault", "throttle", "attributes", "resource",
-                         "events", "in_progress", "inferred", "source"))
+                         "events", "in_progress", "inferred", "source", "status"))
     # spans read from X-Ray already have their inferred segments: never add a second one
     has_inferred = set(zip(spans.loc[spans["inferred"], "trace_id"].astype(object),
                            spans.loc[spans["inferred"], "parent_id"].astype(object)))

@@ -483,6 +483,13 @@ def _doc(**span):
     ({"attributes": [{"key": "a", "value": {"arrayValue": {"values": 3}}}]}, "arrayValue.values must be a list"),
     ({"links": [{"traceId": "abc", "spanId": "b7ad6b7169203331"}]}, "link traceId must be 32 hex digits"),
     ({"events": [{"timeUnixNano": "soon"}]}, "event timeUnixNano must be an integer"),
+    ({"name": 5}, "name must be a string, got 5"),
+    ({"traceState": 5}, "traceState must be a string, got 5"),
+    ({"status": {"code": 2, "message": ["x"]}}, "status.message must be a string"),
+    ({"status": "ERROR"}, "expected a Span object with an object 'status'"),
+    ({"attributes": {"a": 1}}, "attributes must be a list"),
+    ({"attributes": [{"key": 3, "value": {"stringValue": "x"}}]}, "attribute key must be a string, got 3"),
+    ({"attributes": [{"key": "a", "value": "x"}]}, "attribute value must be an AnyValue object"),
 ])
 def test_bad_span_names_file_record_and_reason(span, reason):
     with pytest.raises(TraceFormatError) as exc:

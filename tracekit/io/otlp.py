@@ -536,6 +536,8 @@ class _Collector:
                     if status is None:
                         raise _Bad(f"status.code must be 0, 1 or 2, got {st.get('code')!r}")
                     msg = st.get("message") or None
+                    if msg is not None and type(msg) is not str:
+                        raise _Bad(f"status.message must be a string, got {msg!r}")
                     if "deprecatedCode" in st:
                         dep = st["deprecatedCode"]
                         attrs["otel.status.deprecated_code"] = dep
@@ -566,6 +568,9 @@ class _Collector:
                 name = sp.get("name", "")
                 if type(name) is not str:
                     raise _Bad(f"name must be a string, got {name!r}")
+                state = sp.get("traceState") or None
+                if state is not None and type(state) is not str:
+                    raise _Bad(f"traceState must be a string, got {state!r}")
             except _Bad as exc:
                 self.problem(str(exc), file, at(f"{spath}.spans[{k}]"))
                 block.dropped = (block.dropped or []) + [k]
@@ -588,7 +593,7 @@ class _Collector:
             attrs_ap(attrs)
             ev_ap(events)
             lk_ap(links)
-            state_ap(sp.get("traceState") or None)
+            state_ap(state)
             flags_ap(sp.get("flags"))
 
     # -- column-wise checks ----------------------------------------------------------------------

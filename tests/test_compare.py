@@ -123,3 +123,13 @@ def test_db_lock_checkout_dominates_the_window_and_tops_compare(db_lock):
     others = c.table.iloc[1:]
     assert (others["delta_cp_ms"].abs() < top["delta_cp_ms"] / 10).all()
     assert c.overall.set_index("stat").loc["p95_ms", "delta_lo"] > 0
+
+
+def test_compare_against_an_empty_set():
+    a = many([one(i, 50) for i in range(1, 4)])
+    c = compare(a, tk.empty_spans(), n_boot=20)
+    assert c.n_traces == (3, 0)
+    assert c.table["presence"].tolist() == ["new", "new"]
+    assert c.table["service"].tolist() == ["api", "db"]  # no impact (NaN) without b: by key
+    assert c.table["cp_ms_a"].tolist() == [20.0, 50.0] and c.table["cp_ms_b"].isna().all()
+    assert c.overall["a"].tolist() == [70.0, 70.0, 70.0, 70.0] and c.overall["b"].isna().all()

@@ -61,7 +61,7 @@ def test_otlp_roundtrip_is_exact(sim, files):
         pd.testing.assert_series_equal(got[c], orig[c], check_dtype=False, obj=c)
     assert set(got["source"]) == {"otlp"}
     # attributes survive as they are (tuples/lists compare equal element-wise)
-    for a, b in zip(got["attributes"], orig["attributes"]):
+    for a, b in zip(got["attributes"], orig["attributes"], strict=False):
         assert {k: (list(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for k, v in a.items()} == b
 
 

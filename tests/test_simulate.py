@@ -63,13 +63,13 @@ def test_tree_is_complete_with_one_root_per_request(base):
     assert base["trace_id"].nunique() == N
     roots = base[base["parent_id"].isna()]
     assert len(roots) == N and set(roots["service"]) == {"api-gateway"}
-    key = set(zip(base["trace_id"], base["span_id"]))
+    key = set(zip(base["trace_id"], base["span_id"], strict=False))
     assert len(key) == len(base)
     kids = base[base["parent_id"].notna()]
-    assert all((t, p) in key for t, p in zip(kids["trace_id"], kids["parent_id"]))
+    assert all((t, p) in key for t, p in zip(kids["trace_id"], kids["parent_id"], strict=False))
     # children start no earlier than their parent (no skew in the baseline); consumers start after it ends
     par = base.set_index(["trace_id", "span_id"])
-    ps = par.loc[list(zip(kids["trace_id"], kids["parent_id"])), "start"].to_numpy()
+    ps = par.loc[list(zip(kids["trace_id"], kids["parent_id"], strict=False)), "start"].to_numpy()
     assert (kids["start"].to_numpy() >= ps).all()
 
 
@@ -120,13 +120,13 @@ def test_error_rates_match_the_configuration(base):
     # a fault carries an exception event whose message is the status message
     f = pay[pay["fault"]]
     assert all(ev[0]["name"] == "exception" and ev[0]["attributes"]["exception.message"] == m
-               for ev, m in zip(f["events"], f["status_message"]))
+               for ev, m in zip(f["events"], f["status_message"], strict=False))
 
 
 def test_failed_payment_is_retried_once_and_502_only_when_both_fail(base):
     calls = base[(base["service"] == "checkout") & (base["name"] == "POST /api/charge")]
     g = calls.sort_values("start").groupby("parent_id")
-    for parent, c in g:
+    for _parent, c in g:
         codes = c["http_status"].tolist()
         assert codes[0] == 200 and len(c) == 1 or codes[0] == 503 and len(c) == 2, codes
         if len(c) == 2:
@@ -229,10 +229,10 @@ def test_context_drop_orphans_keep_the_trace_but_lose_the_parent():
     # exactly the lost client spans are missing, nothing else
     assert len(sp) == len(plain.spans) - t.n_orphaned
     assert set(plain.spans["span_id"]) - set(sp["span_id"]) == {p for _, p in t.orphaned}
-    key = set(zip(sp["trace_id"], sp["span_id"]))
+    key = set(zip(sp["trace_id"], sp["span_id"], strict=False))
     kids = sp[sp["parent_id"].notna()]
-    missing = kids[[(a, b) not in key for a, b in zip(kids["trace_id"], kids["parent_id"])]]
-    assert sorted(zip(missing["trace_id"], missing["parent_id"])) == sorted(t.orphaned)
+    missing = kids[[(a, b) not in key for a, b in zip(kids["trace_id"], kids["parent_id"], strict=False)]]
+    assert sorted(zip(missing["trace_id"], missing["parent_id"], strict=False)) == sorted(t.orphaned)
     assert set(missing["service"]) == {t.callee} and set(missing["kind"]) == {"server"}
 
 
@@ -293,9 +293,9 @@ def test_error_undersampling_follows_the_threshold_rule():
     rand = inc["trace_id"].map(lambda x: int(x[-14:], 16))
     assert (inc["sampled"] == (rand >= inc["route"].map(T))).all()
     assert set(sp["trace_id"]) == set(inc.loc[inc["sampled"], "trace_id"])
-    th = dict(zip(inc["trace_id"], "ot=th:" + inc["th"]))
+    th = dict(zip(inc["trace_id"], "ot=th:" + inc["th"], strict=False))
     assert (sp["trace_state"] == sp["trace_id"].map(th)).all()
-    assert dict(zip(inc["route"], inc["th"])) == {"products": "8", "cart": "8", "checkout": "f"}
+    assert dict(zip(inc["route"], inc["th"], strict=False)) == {"products": "8", "cart": "8", "checkout": "f"}
     for route, p in t.probabilities:
         r = inc[inc["route"] == route]
         assert _binomial_ok(int(r["sampled"].sum()), len(r), p), route

@@ -57,9 +57,10 @@ import gzip
 import json
 import sys
 import zlib
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -370,20 +371,20 @@ class _Sim:
             s_tr = tr.copy()
             s_tr[drop] = self.new_traces(t[drop] + up[drop])
             s_parent = np.where(drop, np.uint64(0), cid)
-            self.dropped_pairs += list(zip(tr[drop].tolist(), s_tr[drop].tolist()))
+            self.dropped_pairs += list(zip(tr[drop].tolist(), s_tr[drop].tolist(), strict=False))
         s_end, code = serve(self, req, s_tr, s_parent, t + up)
         end = s_end + down
         attrs = [{"http.request.method": method, "url.full": f"http://{callee}:8080{p}", "server.address": callee,
                   "server.port": 8080, "peer.service": callee, "http.response.status_code": int(c)}
-                 for p, c in zip(paths, code)]
+                 for p, c in zip(paths, code, strict=False)]
         if extra_attrs is not None:
-            for a, e in zip(attrs, extra_attrs):
+            for a, e in zip(attrs, extra_attrs, strict=False):
                 a.update(e)
         keep = slice(None)
         if lost is not None and lost.any():  # the client span is never exported: its callee is an orphan
-            self.orphans += list(zip(tr[lost].tolist(), cid[lost].tolist()))
+            self.orphans += list(zip(tr[lost].tolist(), cid[lost].tolist(), strict=False))
             keep = ~lost
-            attrs = [a for a, k in zip(attrs, keep) if k]
+            attrs = [a for a, k in zip(attrs, keep, strict=False) if k]
         ver = self._ver(caller, host)
         self.add(tr=tr[keep], sid=cid[keep], pid=parent[keep], service=caller, name=f"{method} {route}",
                  kind="client", start=t[keep], end=end[keep], host=host[keep], http=code[keep], attrs=attrs,
@@ -398,7 +399,7 @@ class _Sim:
     def server(self, service, req, tr, parent, t, method, route, paths, host, end, code, attrs=None,
                events=None, status_message=None, version=None, kind="server", sid=None):
         attrs = attrs if attrs is not None else [{} for _ in range(len(req))]
-        for a, p, c in zip(attrs, paths, code):
+        for a, p, c in zip(attrs, paths, code, strict=False):
             a.update({"http.request.method": method, "http.route": route, "url.path": p, "url.scheme": "http",
                       "server.address": f"{service}.shop.internal", "http.response.status_code": int(c)})
         self.add(tr=tr, sid=sid, pid=parent, service=service, name=f"{method} {route}", kind=kind, start=t,
@@ -467,7 +468,7 @@ def _exc_events(at_us: np.ndarray, mask: np.ndarray, etype: str, message: str | 
     return [[{"time": int(a) * 1000, "name": "exception",
               "attributes": {"exception.type": etype, "exception.message": msgs[i] if msgs is not None else message,
                              "exception.escaped": False}}] if m else []
-            for i, (a, m) in enumerate(zip(at_us, mask))]
+            for i, (a, m) in enumerate(zip(at_us, mask, strict=False))]
 
 
 def _split(mask: np.ndarray) -> np.ndarray:
@@ -501,14 +502,14 @@ def _gateway(s: _Sim, req: np.ndarray) -> None:
                            lost=None if lost is None else lost[k])
         end[k], code[k] = e, c
     attrs = [{"app.customer_tier": t, "client.address": f"203.0.113.{i % 250 + 1}",
-              "user_agent.original": "Mozilla/5.0 (X11; Linux x86_64)"} for t, i in zip(s.tier[req], req)]
+              "user_agent.original": "Mozilla/5.0 (X11; Linux x86_64)"} for t, i in zip(s.tier[req], req, strict=False)]
     paths = [_ROUTES[x][1] for x in s.route[req]]
     methods = np.array([_ROUTES[x][0] for x in s.route[req]], dtype=object)
-    for a, p, c, m in zip(attrs, paths, code, methods):
+    for a, p, c, m in zip(attrs, paths, code, methods, strict=False):
         a.update({"http.request.method": m, "http.route": p, "url.path": p, "url.scheme": "https",
                   "server.address": "shop.example.com", "http.response.status_code": int(c)})
     s.add(tr=tr, sid=root, pid=np.zeros(n, np.uint64), service="api-gateway",
-          name=np.array([f"{m} {p}" for m, p in zip(methods, paths)], dtype=object), kind="server",
+          name=np.array([f"{m} {p}" for m, p in zip(methods, paths, strict=False)], dtype=object), kind="server",
           start=t0, end=end + post, host=host, http=code, attrs=attrs)
 
 
@@ -540,7 +541,7 @@ def _frontend(s: _Sim, req, tr, parent, t):
     code = np.where(code >= 500, 502, code)
     fpath = [_ROUTES[x][1] for x in s.route[req]]
     attrs = [{"app.customer_tier": tier, "app.feature_flag.new_checkout": bool(f)}
-             for tier, f in zip(s.tier[req], s.flag[req])]
+             for tier, f in zip(s.tier[req], s.flag[req], strict=False)]
     events = _exc_events(end, code >= 500, "BadGateway", "upstream service failed")
     sm = np.where(code >= 500, "upstream service failed", None)
     for route, (m, p) in _ROUTES.items():
@@ -729,7 +730,7 @@ def _fulfillment(s: _Sim, req, tr, parent, t):
           end=end, host=env, attrs=[{"messaging.system": "aws_sqs", "messaging.destination.name": "orders",
                                       "messaging.operation.type": "process", "faas.coldstart": bool(c),
                                       "faas.trigger": "pubsub", "faas.invocation_id": f"{x:016x}"}
-                                     for c, x in zip(cold, fresh)])
+                                     for c, x in zip(cold, fresh, strict=False)])
     return end
 
 
@@ -809,7 +810,7 @@ def _finish(s: _Sim) -> pd.DataFrame:
     lo = np.concatenate([s.trace_rand[1]] + [e[2] for e in s.extra_traces]).astype(np.uint64)
     ep = _hex(tstart.astype(np.uint64), 16)
     hh, ll = _hex(hi, 16), _hex(lo, 16)
-    tids = [e[8:] + h[8:] + x for e, h, x in zip(ep, hh, ll)]
+    tids = [e[8:] + h[8:] + x for e, h, x in zip(ep, hh, ll, strict=False)]
     # resources: one dict per (service, host, version), shared by the rows that have it (read-only)
     combo = (svc_c * (len(host_u) + 1) + host_c) * (len(ver_u) + 1) + ver_c
     rc, ru = pd.factorize(combo)
@@ -1002,7 +1003,7 @@ def _sample(spans: pd.DataFrame, s: _Sim, kw: dict) -> tuple[pd.DataFrame, dict]
                               "sampled": keep, "has_error": has_err})
     kept = set(tids[keep])
     sampled = spans[spans["trace_id"].isin(kept)].copy()
-    th_of = dict(zip(tids, ("ot=th:" + inclusion["th"]).tolist()))
+    th_of = dict(zip(tids, ("ot=th:" + inclusion["th"]).tolist(), strict=False))
     sampled["trace_state"] = sampled["trace_id"].map(th_of).astype("string[pyarrow]")
     sampled = sampled.reset_index(drop=True)
     kw = dict(kw, n_population=len(tids), n_sampled=int(keep.sum()),
@@ -1134,7 +1135,7 @@ def _datasets_readme(folder: Path, stats: list) -> str:
         lines.append(f"| `{name}/` | `{sim.scenario}` | {'X-Ray' if fmt == 'xray' else 'OTLP'} | "
                      f"{sim.spans['trace_id'].nunique()} | {len(sim.spans)} | {size / 1e6:.2f} MB | {doc} |")
     lines += ["", "## Ground truth", ""]
-    for name, fmt, doc, sim in stats:
+    for name, _fmt, _doc, sim in stats:
         t = sim.truth
         lines.append(f"### `{name}/` ({sim.scenario}, seed {sim.seed})")
         lines.append("")

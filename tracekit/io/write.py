@@ -67,8 +67,9 @@ import hashlib
 import math
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -116,7 +117,7 @@ def _ns(s: pd.Series) -> list[int | None]:
     """Timestamps as int ns since the epoch (None for NaT)."""
     v = s.array.asi8 if hasattr(s.array, "asi8") else s.astype("int64").to_numpy()
     na = s.isna().to_numpy()
-    return [None if m else int(x) for x, m in zip(v.tolist(), na)]
+    return [None if m else int(x) for x, m in zip(v.tolist(), na, strict=False)]
 
 
 def _opt(x: Any) -> Any:
@@ -130,7 +131,7 @@ def _cols(spans: pd.DataFrame, names: Sequence[str]) -> dict[str, list]:
         if c in ("start", "end"):
             out[c] = _ns(s)
         elif str(s.dtype) in ("Int64",):
-            out[c] = [None if m else int(x) for x, m in zip(s.fillna(0).astype("int64").tolist(), s.isna().tolist())]
+            out[c] = [None if m else int(x) for x, m in zip(s.fillna(0).astype("int64").tolist(), s.isna().tolist(), strict=False)]
         elif s.dtype == object:
             out[c] = s.tolist()
         elif s.dtype == bool:
@@ -406,8 +407,8 @@ def _segment_plan(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     pid = spans["parent_id"].astype(object).to_numpy()
     svc = spans["service"].astype(object).to_numpy()
     kind = spans["kind"].astype(object).to_numpy()
-    key = pd.Index(list(zip(tid, sid)))
-    pkey = pd.Index(list(zip(tid, pid)))
+    key = pd.Index(list(zip(tid, sid, strict=False)))
+    pkey = pd.Index(list(zip(tid, pid, strict=False)))
     pos = key.get_indexer(pkey) if key.is_unique else pd.Index(key).drop_duplicates().get_indexer(pkey)
     has_parent = pd.notna(spans["parent_id"]).to_numpy()
     parent_found = has_parent & (pos >= 0)
@@ -451,7 +452,7 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
                          "events", "in_progress", "inferred", "source", "status"))
     # spans read from X-Ray already have their inferred segments: never add a second one
     has_inferred = set(zip(spans.loc[spans["inferred"], "trace_id"].astype(object),
-                           spans.loc[spans["inferred"], "parent_id"].astype(object)))
+                           spans.loc[spans["inferred"], "parent_id"].astype(object), strict=False))
     docs: list[dict] = []
     inferred_docs: list[dict] = []
     by_key: dict[tuple[str, str], dict] = {}
@@ -511,7 +512,7 @@ def _to_xray(spans: pd.DataFrame, indexed: Iterable[str], inferred: bool) -> dic
         traces.setdefault(d["trace_id"], []).append(d)
     limit = {}
     if "resource" in spans.columns and len(spans):
-        for tid, res in zip(spans["trace_id"].astype(object), spans["resource"]):
+        for tid, res in zip(spans["trace_id"].astype(object), spans["resource"], strict=False):
             if isinstance(res, dict) and "xray.trace.LimitExceeded" in res:
                 limit.setdefault(trace_id_to_xray(tid), bool(res["xray.trace.LimitExceeded"]))
     out = []

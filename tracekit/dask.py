@@ -1,0 +1,768 @@
+"""Scale out on Dask: the same readers and analyses over trace sets larger than one machine.
+
+Reached as ``tk.dask`` (extra ``dask``); importing :mod:`tracekit` never imports dask. Point it
+at a ``dask.distributed`` cluster (``Client(...)``) or let Dask use its local scheduler.
+
+**Reading.** :func:`read_otlp`, :func:`read_xray` and :func:`read` take a path, a directory, a
+glob (``"traces/*.jsonl.gz"``, ``**`` allowed) or a list of those; fsspec URLs
+(``s3://bucket/*.json.gz``, ``gcs://…``) are read through fsspec with ``storage_options``. Each
+file is one input partition, read by the single-machine reader (``tk.read_otlp`` …) unchanged;
+the frame's meta is :func:`tracekit.empty_spans`.
+
+**Traces kept whole.** Every per-trace analysis here needs all spans of a trace in one
+partition. Collector JSON lines routinely split a trace across files, so the readers *always
+shuffle on trace_id* by default (``shuffle=True``: hash partitioning, task-based shuffle, which
+carries the dict/list columns; ``npartitions`` defaults to the number of files). Pass
+``shuffle=False`` only when each trace is known to sit in one file (e.g. X-Ray BatchGetTraces
+exports of whole traces, or a Parquet cache written by :func:`to_parquet` from a shuffled frame);
+:func:`split_traces` checks that claim (it lists trace ids found in more than one partition) and
+:func:`keep_traces_whole` shuffles any spans frame.
+
+**Parquet.** :func:`to_parquet` writes a Dask *or* a pandas spans frame to a directory of
+``part.N.parquet`` files, one per partition (a pandas frame is one partition: that is the
+single-machine cache of a loaded investigation). The container columns ``attributes``,
+``resource``, ``events`` and ``links`` are stored as JSON text (orjson; values holding NaN or
+±Infinity are written with Python's ``json`` so they survive), every other column with its
+Arrow type. :func:`read_parquet` decodes them and restores the schema dtypes exactly, lazily
+(a Dask frame, one partition per file, so traces stay whole if they were when written) or with
+``lazy=False`` as one pandas frame; ``pd.read_parquet(path)`` also reads the directory, with
+the four container columns as JSON text. Values JSON cannot represent (bytes, sets, non-text
+dict keys, numpy scalars) raise :class:`~tracekit.errors.TraceKitError` naming the column and
+row; tuples come back as lists. The index is not stored (a pandas round trip returns a
+RangeIndex).
+
+**Analyses.** :func:`critical_path`, :func:`self_time` and :func:`find_repeated_calls` run the
+single-machine function on each partition (``map_partitions``) and return Dask frames.
+Aggregations combine partial results exactly:
+
+* :func:`critical_path_breakdown` → a ``dask.delayed`` object; ``.compute()`` gives the pandas
+  frame. Each partition reduces its critical path to one row per (key, trace) (the trace's
+  contribution); the combine step runs :func:`tracekit.critical_path_breakdown` on those rows,
+  so totals, shares and the p50/p95 of per-trace contributions are **exact** (two-pass: the
+  combine task holds one row per (key, trace) pair).
+* :func:`service_graph` → the same ``networkx.DiGraph`` as :func:`tracekit.service_graph`.
+  Counts and sums are added up; edge percentiles are **exact**: every call (source, target,
+  duration) is shuffled by edge and each edge's quantiles are taken over all its calls (memory:
+  the calls of the largest edge on one worker).
+* :func:`health_report` → the findings frame of :func:`tracekit.health_report`: counts, shares
+  and values exact for every check (``span_error_rate`` rebuilt from span counts,
+  ``p95_trace_latency_ms`` from every trace's duration, ``top_call_path`` counted over all paths
+  and cut to the top ``top_call_paths`` afterwards) except ``high_cardinality_attribute``,
+  whose distinct count is the largest partition's (a lower bound). Example trace ids are the
+  first found in partition order and the explanation text of a multi-partition finding quotes
+  the figures of the first partition that reported it (except the rebuilt metric rows).
+
+Floating-point sums are added in a different order than pandas adds them, so totals can differ
+from the pandas result in the last bits (tests compare with a relative tolerance of 1e-9).
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from .errors import TraceFormatError, TraceKitError, require
+from .io._sources import list_files
+from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
+
+__all__ = [
+    "read",
+    "read_otlp",
+    "read_xray",
+    "from_pandas",
+    "keep_traces_whole",
+    "split_traces",
+    "to_parquet",
+    "read_parquet",
+    "critical_path",
+    "critical_path_breakdown",
+    "self_time",
+    "find_repeated_calls",
+    "service_graph",
+    "health_report",
+    "JSON_COLUMNS",
+]
+
+#: container columns stored as JSON text in Parquet
+JSON_COLUMNS = ("attributes", "resource", "events", "links")
+_DTYPES = {c.name: c.dtype for c in SPAN_COLUMNS}
+
+
+def _dd():
+    return require("dask.dataframe", "dask")
+
+
+def _no_string_conversion():
+    """Dask would turn the object (dict/list) columns into strings; keep them objects."""
+    dask = require("dask", "dask")
+    return dask.config.set({"dataframe.convert-string": False})
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def _expand(source: Any, storage_options: dict | None) -> list[str]:
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if not items:
+        raise TraceKitError("tk.dask: no paths given")
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TraceKitError(f"tk.dask: expected paths, globs or URLs, got {type(item).__name__}")
+        s = os.fspath(item)
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", s) and not s.startswith("file://"):
+            fsspec = require("fsspec", "dask")
+            fs, _, paths = fsspec.core.get_fs_token_paths(s, mode="rb", storage_options=storage_options or {})
+            found = sorted(fs.unstrip_protocol(p) for p in paths if not fs.isdir(p))
+            if not found:
+                raise TraceKitError(f"tk.dask: no files match {s!r}")
+            out += found
+            continue
+        s = s[len("file://"):] if s.startswith("file://") else s
+        p = Path(s)
+        if p.is_dir():
+            found = [str(f) for f in list_files(p)]
+        elif any(ch in s for ch in "*?["):
+            found = sorted(f for f in _glob.glob(s, recursive=True) if os.path.isfile(f))
+        elif p.is_file():
+            found = [s]
+        else:
+            raise TraceKitError(f"tk.dask: no such file or directory: {s!r}")
+        if not found:
+            raise TraceKitError(f"tk.dask: no trace files in {s!r}")
+        out += found
+    return out
+
+
+def _read_file(path: str, fmt: str, errors: str, storage_options: dict | None) -> pd.DataFrame:
+    from .io.otlp import read_otlp as r_otlp
+    from .io.sniff import read as r_any
+    from .io.xray import read_xray as r_xray
+
+    reader = {"otlp": r_otlp, "xray": r_xray, "any": r_any}[fmt]
+    if "://" not in path:
+        df = reader(path, errors=errors)
+    else:
+        fsspec = require("fsspec", "dask")
+        with fsspec.open(path, "rb", **(storage_options or {})) as f:
+            data = f.read()
+        try:
+            df = reader(data, errors=errors)
+        except TraceFormatError as e:
+            raise TraceFormatError(e.reason, file=path, record=e.record) from e
+        df["source_file"] = pd.array([path] * len(df), dtype=_DTYPES["source_file"])
+    return df
+
+
+def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | None,
+          storage_options: dict | None):
+    dd = _dd()
+    if errors not in ("raise", "skip"):
+        raise TraceKitError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    paths = _expand(source, storage_options)
+    with _no_string_conversion():
+        ddf = dd.from_map(_read_file, paths, fmt=fmt, errors=errors, storage_options=storage_options,
+                          meta=empty_spans(), label=f"tracekit-read-{fmt}", enforce_metadata=False)
+    if shuffle:
+        ddf = keep_traces_whole(ddf, npartitions=npartitions)
+    elif npartitions is not None:
+        raise TraceKitError("npartitions needs shuffle=True (without a shuffle there is one partition per file)")
+    return ddf
+
+
+def read_otlp(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
+              storage_options: dict | None = None):
+    """OTLP/JSON files (paths, globs, directories, fsspec URLs) → Dask spans frame, traces whole.
+
+    One input partition per file, read by :func:`tracekit.read_otlp`; then shuffled on
+    ``trace_id`` into ``npartitions`` (default: one per file) unless ``shuffle=False`` (only when
+    every trace sits in one file; see the module docstring). ``errors`` as in tk.read_otlp.
+
+    >>> import tracekit as tk, tempfile, os
+    >>> from tracekit.io.write import write_otlp
+    >>> spans = tk.simulate.simulate("baseline", n_traces=4, seed=0).spans
+    >>> d = tempfile.mkdtemp()
+    >>> _ = write_otlp(spans.iloc[:30], os.path.join(d, "a.jsonl")); _ = write_otlp(spans.iloc[30:], os.path.join(d, "b.jsonl"))
+    >>> ds = tk.dask.read_otlp(os.path.join(d, "*.jsonl"))
+    >>> ds.npartitions, len(ds.compute()) == len(spans)
+    (2, True)
+    """
+    return _read("otlp", source, errors, shuffle, npartitions, storage_options)
+
+
+def read_xray(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
+              storage_options: dict | None = None):
+    """AWS X-Ray files → Dask spans frame, traces whole; as :func:`read_otlp` with :func:`tracekit.read_xray`.
+
+    >>> import tracekit as tk, tempfile, os
+    >>> from tracekit.io.write import write_xray
+    >>> spans = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
+    >>> p = write_xray(spans, os.path.join(tempfile.mkdtemp(), "t.json.gz"))
+    >>> ds = tk.dask.read_xray(str(p), shuffle=False)
+    >>> ds.compute()["trace_id"].nunique()
+    3
+    """
+    return _read("xray", source, errors, shuffle, npartitions, storage_options)
+
+
+def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
+         storage_options: dict | None = None):
+    """Files of either format (sniffed per document by :func:`tracekit.read`) → Dask spans frame.
+
+    >>> import tracekit as tk, tempfile, os
+    >>> from tracekit.io.write import write_otlp, write_xray
+    >>> spans = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
+    >>> d = tempfile.mkdtemp()
+    >>> _ = write_otlp(spans, os.path.join(d, "a.jsonl")); _ = write_xray(spans, os.path.join(d, "b.json"))
+    >>> sorted(tk.dask.read(d)["source"].unique().compute())
+    ['otlp', 'xray']
+    """
+    return _read("any", source, errors, shuffle, npartitions, storage_options)
+
+
+def keep_traces_whole(dspans, npartitions: int | None = None):
+    """Shuffle a Dask spans frame on ``trace_id`` so every trace is inside one partition.
+
+    Hash partitioning (deterministic); a task-based shuffle, which moves the dict/list
+    columns as they are. ``npartitions`` defaults to the input's.
+
+    >>> import tracekit as tk, dask.dataframe as dd
+    >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
+    >>> split = dd.from_pandas(spans, npartitions=4, sort=False)      # cuts traces
+    >>> len(tk.dask.split_traces(split)) > 0, len(tk.dask.split_traces(tk.dask.keep_traces_whole(split)))
+    (True, 0)
+    """
+    _dd()
+    n = npartitions or dspans.npartitions
+    with _no_string_conversion():
+        return dspans.shuffle(on="trace_id", npartitions=n, shuffle_method="tasks")
+
+
+def from_pandas(spans: pd.DataFrame, npartitions: int):
+    """A pandas spans frame → Dask frame of ``npartitions`` with traces kept whole.
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
+    >>> ds = tk.dask.from_pandas(spans, 3)
+    >>> ds.npartitions, len(tk.dask.split_traces(ds))
+    (3, 0)
+    """
+    dd = _dd()
+    if not isinstance(spans, pd.DataFrame):
+        raise TraceKitError(f"from_pandas: expected a pandas DataFrame, got {type(spans).__name__}")
+    with _no_string_conversion():
+        d = dd.from_pandas(spans, npartitions=max(1, min(npartitions, max(len(spans), 1))), sort=False)
+    return keep_traces_whole(d, npartitions=npartitions)
+
+
+def split_traces(dspans) -> pd.DataFrame:
+    """Trace ids found in more than one partition (computes): columns ``trace_id``, ``partitions``.
+
+    Empty when traces are whole; see :func:`keep_traces_whole` for an example.
+    """
+    _dd()
+    per = dspans.map_partitions(lambda p: p[["trace_id"]].drop_duplicates(), meta=dspans._meta[["trace_id"]])
+    vc = per["trace_id"].value_counts().compute()
+    vc = vc[vc > 1].sort_index()
+    return pd.DataFrame({"trace_id": vc.index.astype(_DTYPES["trace_id"]), "partitions": vc.to_numpy(dtype=np.int64)})
+
+
+# ------------------------------------------------------------------------------------ parquet
+
+
+def _dumps(value: Any, col: str, row: Any) -> str:
+    try:
+        b = orjson.dumps(value)
+    except TypeError as e:
+        raise TraceKitError(f"to_parquet: column {col!r} row {row!r}: value cannot be stored as JSON ({e}); "
+                            "use str, int, float, bool, None, list and dict with text keys") from None
+    if b"null" in b:  # orjson writes NaN and ±Infinity as null: let json spell them out
+        return json.dumps(value, allow_nan=True, ensure_ascii=False, separators=(",", ":"))
+    return b.decode()
+
+
+def _encode(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy(deep=False)
+    for c in JSON_COLUMNS:
+        if c in out.columns:
+            vals = out[c].to_numpy(dtype=object)
+            idx = out.index
+            text = [_dumps(v, c, idx[i]) for i, v in enumerate(vals)]
+            out[c] = pd.array(text, dtype=_DTYPES["trace_id"])
+    return out.reset_index(drop=True)
+
+
+def _loads_column(text: list) -> list:
+    if not text:
+        return []
+    try:
+        return orjson.loads("[" + ",".join(text) + "]")
+    except orjson.JSONDecodeError:
+        return [json.loads(t) for t in text]  # NaN / Infinity spelled out
+
+
+def _decode(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy(deep=False)
+    for c in JSON_COLUMNS:
+        if c in out.columns:
+            s = out[c]
+            if s.dtype == object and (not len(s) or not isinstance(s.iloc[0], str)):
+                continue  # already decoded
+            out[c] = pd.Series(_loads_column(s.tolist()), index=out.index, dtype=object)
+    for c in COLUMN_NAMES:
+        if c in out.columns and c not in JSON_COLUMNS and str(out[c].dtype) != str(_DTYPES[c]):
+            out[c] = out[c].astype(_DTYPES[c])
+    return out
+
+
+def _encoded_meta(meta: pd.DataFrame) -> pd.DataFrame:
+    return _encode(meta)
+
+
+def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False,
+               storage_options: dict | None = None) -> str:
+    """Write a Dask or pandas spans frame to a Parquet directory (``part.N.parquet``, one per partition).
+
+    See the module docstring for the representation (dict/list columns as JSON text). A pandas
+    frame becomes one file (row groups of a million rows). ``overwrite=True`` replaces an
+    existing directory's files. Returns the path.
+
+    >>> import tracekit as tk, tempfile, os
+    >>> spans = tk.simulate.simulate("baseline", n_traces=5, seed=0).spans
+    >>> p = tk.dask.to_parquet(spans, os.path.join(tempfile.mkdtemp(), "cache.parquet"))
+    >>> back = tk.dask.read_parquet(p, lazy=False)
+    >>> back.equals(spans), sorted(os.listdir(p))
+    (True, ['part.0.parquet'])
+    """
+    path = os.fspath(path)
+    if isinstance(spans, pd.DataFrame):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if "://" in path:
+            fsspec = require("fsspec", "dask")
+            fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
+        else:
+            fs, root = None, path
+            if os.path.isdir(path) and os.listdir(path) and not overwrite:
+                raise TraceKitError(f"to_parquet: {path!r} exists and is not empty; pass overwrite=True")
+            os.makedirs(path, exist_ok=True)
+            for f in os.listdir(path):
+                if f.startswith("part.") and f.endswith(".parquet"):
+                    os.remove(os.path.join(path, f))
+        table = pa.Table.from_pandas(_encode(spans), preserve_index=False)
+        pq.write_table(table, f"{root}/part.0.parquet", filesystem=fs, row_group_size=1_000_000)
+        return path
+    _dd()
+    if not hasattr(spans, "map_partitions"):
+        raise TraceKitError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
+    with _no_string_conversion():
+        enc = spans.map_partitions(_encode, meta=_encoded_meta(spans._meta))
+        enc.to_parquet(path, write_index=False, overwrite=overwrite, storage_options=storage_options,
+                       name_function=lambda i: f"part.{i}.parquet")
+    return path
+
+
+def _part_files(path: str) -> list[str]:
+    files = [f for f in os.listdir(path) if f.endswith(".parquet")]
+    num = re.compile(r"(\d+)")
+    return [os.path.join(path, f) for f in sorted(files, key=lambda f: [int(x) if x.isdigit() else x for x in num.split(f)])]
+
+
+def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options: dict | None = None):
+    """Read a Parquet directory written by :func:`to_parquet` back into a spans frame.
+
+    ``lazy=True``: a Dask frame with one partition per file (row groups are not split, so
+    traces stay as whole as they were when written). ``lazy=False``: one pandas frame (files
+    in partition order, RangeIndex). Dtypes and dict/list values come back exactly; see
+    :func:`to_parquet` for an example.
+    """
+    path = os.fspath(path)
+    if not lazy:
+        if "://" in path:
+            return read_parquet(path, lazy=True, storage_options=storage_options).compute(scheduler="sync").reset_index(drop=True)
+        if not os.path.isdir(path):
+            raise TraceKitError(f"read_parquet: no such directory: {path!r}")
+        files = _part_files(path)
+        if not files:
+            raise TraceKitError(f"read_parquet: no .parquet files in {path!r}")
+        frames = [_decode(pd.read_parquet(f)) for f in files]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    dd = _dd()
+    with _no_string_conversion():
+        raw = dd.read_parquet(path, split_row_groups=False, storage_options=storage_options)
+        meta = _decode(raw._meta)
+        return raw.map_partitions(_decode, meta=meta)
+
+
+# ---------------------------------------------------------------------------------- analyses
+
+
+def _map(dspans, fn: Callable, **kw):
+    with _no_string_conversion():
+        return dspans.map_partitions(fn, **kw, meta=fn(dspans._meta, **kw))
+
+
+def critical_path(dspans, **options):
+    """Critical-path sections per partition with :func:`tracekit.critical_path` (traces must be whole).
+
+    Options as in :func:`tracekit.critical_path`. Returns a Dask frame; ``attrs`` (failures,
+    params) do not survive a Dask computation: run tk.critical_path on a computed partition
+    to see why a trace was skipped.
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=10, seed=0).spans
+    >>> cp = tk.dask.critical_path(tk.dask.from_pandas(spans, 2)).compute()
+    >>> len(cp) == len(tk.critical_path(spans))
+    True
+    """
+    from .critical_path import critical_path as cp_fn
+
+    return _map(dspans, cp_fn, **options)
+
+
+def self_time(dspans):
+    """``self_ms`` per span with :func:`tracekit.self_time` on each partition (traces must be whole).
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=10, seed=0).spans
+    >>> st = tk.dask.self_time(tk.dask.from_pandas(spans, 2)).compute()
+    >>> bool(round(st["self_ms"].sum(), 6) == round(tk.self_time(spans)["self_ms"].sum(), 6))
+    True
+    """
+    from .structure import self_time as st_fn
+
+    return _map(dspans, st_fn)
+
+
+def find_repeated_calls(dspans, *, min_calls: int = 2):
+    """:func:`tracekit.find_repeated_calls` on each partition (sorted by cost within a partition only).
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=10, seed=0).spans
+    >>> r = tk.dask.find_repeated_calls(tk.dask.from_pandas(spans, 2)).compute()
+    >>> len(r) == len(tk.find_repeated_calls(spans))
+    True
+    """
+    from .repeated import find_repeated_calls as fn
+
+    return _map(dspans, fn, min_calls=min_calls)
+
+
+def _is_cp(frame) -> bool:
+    return "section_index" in frame.columns and "root_span_id" in frame.columns
+
+
+def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -> pd.DataFrame:
+    from .critical_path import critical_path as cp_fn
+
+    if _is_cp(part):
+        cp = part
+    else:
+        cp = cp_fn(part, **cp_options)
+        missing = [c for c in keys if c not in cp.columns]
+        if missing:
+            extra = part[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
+            cp = cp[["trace_id", "span_id", "duration_ms", *[c for c in keys if c in cp.columns]]].merge(
+                extra, on=["trace_id", "span_id"], how="left")
+    missing = [c for c in keys if c not in cp.columns]
+    if missing:
+        raise TraceKitError(f"critical_path_breakdown: {missing} are neither in the critical path nor in the spans")
+    tcode, _ = pd.factorize(cp["trace_id"], sort=False)
+    frame = cp[keys].reset_index(drop=True)
+    frame["trace_id"] = (np.int64(k) << 32) + tcode.astype(np.int64)
+    frame["duration_ms"] = cp["duration_ms"].to_numpy(dtype=np.float64)
+    g = frame.groupby([*keys, "trace_id"], sort=False, dropna=False, observed=True)["duration_ms"].sum().reset_index()
+    g["span_id"] = ""
+    return g
+
+
+def _bd_combine(parts: list[pd.DataFrame], keys: list[str], percentile_window) -> pd.DataFrame:
+    from .critical_path import critical_path_breakdown as bd_fn
+
+    data = pd.concat(parts, ignore_index=True)
+    return bd_fn(data, by=keys, percentile_window=percentile_window)
+
+
+def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
+                            percentile_window: tuple[float, float] | None = None, **cp_options):
+    """Critical-path time per ``by`` key over all traces: a ``dask.delayed``; ``.compute()`` → the pandas frame.
+
+    ``dspans`` is a Dask spans frame (the critical path is computed per partition with
+    ``cp_options``, and ``by`` keys that are not critical-path columns are taken from the spans)
+    or the Dask frame of :func:`critical_path`. Exact: see the module docstring (two-pass, the
+    p50/p95 of per-trace contributions over every trace).
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=30, seed=0).spans
+    >>> bd = tk.dask.critical_path_breakdown(tk.dask.from_pandas(spans, 3), by="service").compute()
+    >>> pd_bd = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
+    >>> bd["service"].tolist() == pd_bd["service"].tolist(), bool(abs(bd["p95_ms"] - pd_bd["p95_ms"]).max() < 1e-9)
+    (True, True)
+    """
+    dask = require("dask", "dask")
+    keys = [by] if isinstance(by, str) else list(by)
+    if not keys:
+        raise TraceKitError("critical_path_breakdown: by needs at least one column")
+    parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(dspans.to_delayed())]
+    return dask.delayed(_bd_combine)(parts, keys, percentile_window)
+
+
+# ---------------------------------------------------------------------------- service graph
+
+
+def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Every call of :func:`tracekit.service_graph` (one row per call: source, target and the
+    statistics it contributes), computed as service_graph computes them."""
+    from .critical_path import _tree
+    from .graph import _flags, _peer_names
+
+    n = len(spans)
+    tree = _tree(spans)
+    parent = tree.parent
+    service = spans["service"].to_numpy(dtype=object, na_value="?")
+    name = spans["name"].to_numpy(dtype=object, na_value="?")
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
+    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name)], dtype=object)
+    err, fault, throttle = _flags(spans)
+    dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    has_p = parent >= 0
+    pnode = np.where(has_p, node[np.maximum(parent, 0)], None)
+    cross = has_p & (pnode != node)
+    pc_async = has_p & (kind == "consumer") & (np.where(has_p, kind[np.maximum(parent, 0)], "") == "producer")
+    r1 = np.flatnonzero(cross)
+    src, dst, rows, asyn = [pnode[r1]], [node[r1]], [r1], [pc_async[r1]]
+    child_cross = np.zeros(n, dtype=bool)
+    child_cross[parent[r1]] = True
+    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
+    peers = _peer_names(spans, cand)
+    okp = np.asarray([p is not None for p in peers], dtype=bool)
+    r2 = cand[okp]
+    src.append(node[r2])
+    dst.append(peers[okp])
+    rows.append(r2)
+    asyn.append(kind[r2] == "producer")
+    if "links" in spans.columns and n:
+        lk = spans["links"].to_numpy(dtype=object)
+        has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
+        if len(has_links):
+            key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays([spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
+            key = key[~key.index.duplicated()]
+            ls, ld, lr = [], [], []
+            for i in has_links.tolist():
+                for link in lk[i]:
+                    if not isinstance(link, dict):
+                        continue
+                    j = key.get((link.get("trace_id"), link.get("span_id")))
+                    if j is not None and node[j] != node[i] and j != parent[i]:
+                        ls.append(node[j])
+                        ld.append(node[i])
+                        lr.append(i)
+            src.append(np.asarray(ls, dtype=object))
+            dst.append(np.asarray(ld, dtype=object))
+            rows.append(np.asarray(lr, dtype=np.int64))
+            asyn.append(np.ones(len(lr), dtype=bool))
+    e_rows = np.concatenate(rows).astype(np.int64)
+    return pd.DataFrame({
+        "source": np.concatenate(src).astype(object), "target": np.concatenate(dst).astype(object),
+        "dur": dur[e_rows], "err": err[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
+        "async": np.concatenate(asyn).astype(bool),
+    })
+
+
+_EDGE_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
+                           "dur": pd.Series([], dtype="float64"), "err": pd.Series([], dtype=bool),
+                           "fault": pd.Series([], dtype=bool), "throttle": pd.Series([], dtype=bool),
+                           "async": pd.Series([], dtype=bool)})
+_STAT_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
+                           **{c: pd.Series([], dtype="int64") for c in ("calls", "errors", "faults", "throttles", "async_calls")},
+                           **{c: pd.Series([], dtype="float64") for c in ("mean_ms", "total_ms", "p50_ms", "p95_ms", "p99_ms")}})
+
+
+def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
+    if not len(edges):
+        return _STAT_META.copy()
+    g = edges.groupby(["source", "target"], sort=True)
+    stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
+                  mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
+    q = g["dur"].quantile([0.5, 0.95, 0.99]).unstack()
+    stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[0.5], q[0.95], q[0.99]
+    stats = stats.reset_index()
+    return stats.astype({c: _STAT_META[c].dtype for c in _STAT_META.columns})[list(_STAT_META.columns)]
+
+
+def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
+    from .graph import _flags
+    from .structure import self_time as st_fn
+
+    service = spans["service"].to_numpy(dtype=object, na_value="?")
+    name = spans["name"].to_numpy(dtype=object, na_value="?")
+    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name)], dtype=object)
+    err, fault, _ = _flags(spans)
+    self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan) if len(spans) else np.zeros(0)
+    dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur,
+                       "service": service, "name": name})
+    g = nd.groupby("node", sort=True)
+    out = g.agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"), self_ms=("self", "sum"),
+                duration_ms=("dur", "sum"), service=("service", "first"), name=("name", "first"))
+    return out.reset_index()
+
+
+def service_graph(dspans, by: str = "service") -> "nx.DiGraph":  # noqa: F821
+    """The dependency graph of :func:`tracekit.service_graph` over a Dask spans frame (computes).
+
+    Traces must be whole in partitions; links between spans of different partitions are not
+    followed (a span links only to spans of its own partition). Edge percentiles are exact
+    (calls shuffled by edge); see the module docstring.
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
+    >>> G = tk.dask.service_graph(tk.dask.from_pandas(spans, 2))
+    >>> H = tk.service_graph(spans)
+    >>> sorted(G.edges) == sorted(H.edges), all(G.edges[e]["calls"] == H.edges[e]["calls"] for e in H.edges)
+    (True, True)
+    """
+    nx = require("networkx", "core")
+    dask = require("dask", "dask")
+    if by not in ("service", "operation"):
+        raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
+    from .critical_path import _check_columns
+
+    _check_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    with _no_string_conversion():
+        edges = dspans.map_partitions(_edge_rows, by, meta=_EDGE_META)
+        nparts = max(1, min(dspans.npartitions, 64))
+        stats = edges.shuffle(on=["source", "target"], npartitions=nparts, shuffle_method="tasks").map_partitions(_edge_stats, meta=_STAT_META)
+        nodes = dspans.map_partitions(_node_partial, by, meta=_node_partial(empty_spans(), by))
+        peers = edges[["target"]].drop_duplicates()
+    stats, nodes, targets = dask.compute(stats, nodes, peers)
+    G = nx.DiGraph(by=by)
+    if len(nodes):
+        ng = nodes.groupby("node", sort=True).agg(spans=("spans", "sum"), errors=("errors", "sum"), faults=("faults", "sum"),
+                                                  self_ms=("self_ms", "sum"), duration_ms=("duration_ms", "sum"),
+                                                  service=("service", "first"), name=("name", "first"))
+        for key, r in ng.iterrows():
+            attrs = {"spans": int(r.spans), "errors": int(r.errors), "faults": int(r.faults),
+                     "self_ms": float(r.self_ms), "duration_ms": float(r.duration_ms), "instrumented": True}
+            if by == "operation":
+                attrs.update(service=r["service"], name=r["name"])
+            G.add_node(key, **attrs)
+    for p in sorted(set(targets["target"].tolist()) - set(G.nodes)):
+        G.add_node(p, spans=0, errors=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
+                   **({"service": p, "name": p} if by == "operation" else {}))
+    for r in stats.sort_values(["source", "target"]).itertuples(index=False):
+        G.add_edge(r.source, r.target, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
+                   throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
+                   mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
+                   **{"async": bool(r.async_calls > 0)})
+    return G
+
+
+# ---------------------------------------------------------------------------- health report
+
+
+def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict:
+    from .health import NOT_ADDITIVE, health_report as hr
+    from .structure import trace_summary
+
+    additive = [n for n in names if n not in NOT_ADDITIVE]
+    rep = hr(part, checks=additive, **options) if additive and len(part) else None
+    out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0}
+    if "span_error_rate" in names and len(part):
+        err = (part["status"] == "error").to_numpy(dtype=bool, na_value=False) | part["fault"].to_numpy(dtype=bool, na_value=False)
+        svc = part["service"].to_numpy(dtype=object)
+        t = part["trace_id"].to_numpy(dtype=object)
+        df = pd.DataFrame({"svc": svc, "err": err, "t": t})
+        out["svc"] = df.groupby("svc").agg(spans=("err", "size"), errors=("err", "sum"))
+        e = df[df["err"]]
+        out["svc_traces"] = e.groupby("svc")["t"].nunique()
+        out["svc_examples"] = e.drop_duplicates(["svc", "t"]).groupby("svc")["t"].apply(lambda s: s.head(3).tolist())
+    if "p95_trace_latency_ms" in names and len(part):
+        s = trace_summary(part)
+        out["dur"] = s[["trace_id", "duration_ms"]].dropna(subset=["duration_ms"]).reset_index(drop=True)
+    return out
+
+
+def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> pd.DataFrame:
+    """:func:`tracekit.health_report` over a Dask spans frame (computes; traces must be whole).
+
+    Options as in tk.health_report. Each partition runs the single-machine checks; the results
+    are added up with :func:`tracekit.health.combine_findings`, and the metrics that do not add
+    up are rebuilt from partial counts (see the module docstring for what is exact).
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("context-drop", n_traces=50, seed=1).spans
+    >>> r = tk.dask.health_report(tk.dask.from_pandas(spans, 2))
+    >>> w = tk.health_report(spans)
+    >>> key = lambda f: sorted((c, s, t) for c, s, t in zip(f["check"], f["subject"], f["traces_affected"])
+    ...                        if c != "high_cardinality_attribute")   # a lower bound here
+    >>> key(r) == key(w)
+    True
+    """
+    import fnmatch
+
+    dask = require("dask", "dask")
+    from .health import CHECKS, FINDING_COLUMNS, N_EXAMPLES, SEVERITIES, combine_findings
+
+    names = list(CHECKS)
+    if checks is not None:
+        pats = [checks] if isinstance(checks, str) else list(checks)
+        unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+        if unknown:
+            raise TraceKitError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
+        names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
+    top_n = int(options.get("top_call_paths", 5))
+    part_opts = dict(options, top_call_paths=2**62)
+    parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in dspans.to_delayed()])
+    n = sum(p["n_traces"] for p in parts)
+    reps = [p["report"] for p in parts if p["report"] is not None]
+    out = combine_findings(reps, n_traces=n) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
+    tp = out["check"] == "top_call_path"
+    if tp.sum() > top_n:
+        keep = out.index[tp][:top_n]
+        out = out[~tp | out.index.isin(keep)].reset_index(drop=True)
+    extra: list[dict] = []
+    if "span_error_rate" in names and any("svc" in p for p in parts):
+        svc = pd.concat([p["svc"] for p in parts if "svc" in p]).groupby(level=0).sum().sort_index()
+        tr = pd.concat([p["svc_traces"] for p in parts if "svc" in p]).groupby(level=0).sum()
+        ex = pd.concat([p["svc_examples"] for p in parts if "svc" in p])
+        for name, r in svc.iterrows():
+            rate = float(r["errors"] / r["spans"])
+            traces = int(tr.get(name, 0))
+            exs = [e for lst in ex[ex.index == name] for e in lst][:N_EXAMPLES] if name in ex.index else []
+            extra.append({
+                "check": "span_error_rate", "severity": "info", "subject": str(name), "traces_affected": traces,
+                "spans_affected": int(r["errors"]), "share": traces / n if n else np.nan, "value": rate,
+                "example_trace_ids": [str(e) for e in exs],
+                "explanation": f"{rate:.1%} of {name}'s {int(r['spans'])} spans have status error or a fault.",
+                "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
+            })
+    if "p95_trace_latency_ms" in names and any("dur" in p for p in parts):
+        dur = pd.concat([p["dur"] for p in parts if "dur" in p], ignore_index=True)
+        d = dur["duration_ms"].to_numpy(dtype=np.float64)
+        if len(d):
+            p95 = float(np.percentile(d, 95))
+            slow = dur[d >= p95].sort_values("duration_ms", ascending=False, kind="stable")
+            extra.append({
+                "check": "p95_trace_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
+                "spans_affected": 0, "share": len(slow) / n if n else np.nan, "value": p95,
+                "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
+                "explanation": f"95% of traces take at most {p95:.1f} ms (first span start to last span end, {len(d)} finished traces); examples are the slowest 5%.",
+                "what_to_do": "Look at the critical path of the example traces.",
+            })
+    if extra:
+        out = pd.concat([out, pd.DataFrame(extra, columns=list(FINDING_COLUMNS))], ignore_index=True)
+        order = {c: i for i, c in enumerate(CHECKS)}
+        sev = {s: i for i, s in enumerate(SEVERITIES)}
+        key = np.lexsort((np.arange(len(out)), out["check"].map(order).to_numpy(), out["severity"].map(sev).to_numpy()))
+        out = out.iloc[key].reset_index(drop=True)
+    return out.astype({"traces_affected": "int64", "spans_affected": "int64", "share": "float64", "value": "float64"})

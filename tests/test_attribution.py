@@ -131,7 +131,8 @@ def test_selection_forms_agree_and_input_untouched(hosts):
     b = tk.bubble_up(hosts, summ.duration_ms > 100)
     c = tk.bubble_up(hosts, {tid(1), tid(2), tid(3)})
     d = tk.bubble_up(hosts, [tk.trace_id_to_xray(tid(i)) for i in (1, 2, 3)])  # X-Ray form ids
-    for other in (b, c, d):
+    e = tk.bubble_up(hosts, pd.Series([tid(1), tid(2), tid(3)], dtype=object))  # a Series of ids
+    for other in (b, c, d, e):
         pd.testing.assert_frame_equal(a, other)
     assert_unchanged(hosts, snap)
 
@@ -175,6 +176,7 @@ def test_buckets_ids_nested_keys_and_derived():
     n = 60
     rng = np.random.default_rng(0)
     attrs = [{"user": f"u{i % 30}", "size": float(i), "aws.request_id": f"r{i}", "faas.invocation_id": f"x{i}",
+              "start_time": float(i), "aws.account_id": "1234" if i < 30 else "5678",
               "flag": i % 2 == 0, "metadata.default": {"tier": "gold" if i < 10 else "free"},
               "annotation.customer": "acme" if i % 3 == 0 else "other-co"} for i in range(n)]
     res = [{"xray.trace.Duration": float(i), "aws.ec2.instance_id": f"i-{i % 2}", "cloud.region": "eu-west-1",
@@ -183,8 +185,10 @@ def test_buckets_ids_nested_keys_and_derived():
     hits = tk.bubble_up(spans, {tid(i + 1) for i in range(10)}, top_k=5, bins=4)
     dims = set(hits.dimension)
     # ids and X-Ray's trace duration are excluded, and say so
-    assert {"aws.request_id", "faas.invocation_id", "resource.xray.trace.Duration"} <= set(hits.attrs["excluded"])
-    assert not dims & {"aws.request_id", "faas.invocation_id", "resource.xray.trace.Duration"}
+    assert set(hits.attrs["excluded"]) == {"aws.request_id", "faas.invocation_id", "start_time", "resource.xray.trace.Duration"}
+    assert not dims & {"aws.request_id", "faas.invocation_id", "start_time", "resource.xray.trace.Duration"}
+    # ids that can explain a problem stay (accounts, instances)
+    assert {"aws.account_id", "resource.aws.ec2.instance_id"} <= dims
     # a 30-value string key keeps its top 5 and "other"; every trace counted once
     user = hits[hits.dimension == "user"]
     assert len(user) == 6 and "other" in set(user.value)
@@ -333,6 +337,22 @@ def test_real_xray_lambda_initialization_is_a_cold_start(real_traces):
     # Initialization (00:23:32.064–.819) runs before the function segment, inside the AWS::Lambda
     # segment's own critical-path section, so all 755 ms of it hold up the request
     assert row.cp_added_ms == 755.0
+
+
+def test_real_xray_annotations_hosts_and_versions(real_traces):
+    spans = tk.read_xray(real_traces / "aws-xray-developer-guide" / "xray-api-gettingdata.md.BatchGetTraces-output.json")
+    snap = snapshot(spans)
+    # span level: the 11 spans; select the three longest (Scorekeep 3232, its Lambda call 2943, random-name 2895)
+    hits = tk.bubble_up(spans, lambda d: d.duration_ms > 2000, level="span")
+    assert_unchanged(spans, snap)
+    assert (hits.attrs["n_selection"], hits.attrs["n_baseline"]) == (3, 8)
+    got = {(r.dimension, r.value): (r.selection_count, r.baseline_count) for r in hits.itertuples()}
+    assert got[("annotation.UserID", "5M388M1E")] == (0, 1)  # on the "annotations" subsegment (57 ms)
+    assert got[("host", "i-0cd9e448944061b4a")] == (2, 2)  # Scorekeep segment + its 3 subsegments
+    assert got[("version", "Scorekeep@app-abb9-170708_002045")] == (2, 2)
+    assert got[("service", "random-name")] == (1, 4)
+    r = tk.version_regressions(spans, n_boot=50)
+    assert r[["service", "version", "calls"]].values.tolist() == [["Scorekeep", "app-abb9-170708_002045", 1]]
 
 
 def test_lambda_invocations_flag_only_and_sibling_layout():

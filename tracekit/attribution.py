@@ -18,7 +18,9 @@ annotation (``annotation.*``) and a few derived dimensions (``service``, ``opera
   values and puts the rest in ``"other"``; a numeric key with more than ``top_k`` distinct values
   is cut at its quantiles (``bins`` buckets, labelled ``[lo, hi)``). Nothing is dropped for
   cardinality. Ids and timestamps are excluded by key name (trace/span/parent/request/invocation/
-  message ids, ``*.id``, ``*time*``, X-Ray's ``xray.trace.Duration``, which *is* the latency);
+  message ids, bare ``id``/``uuid``, ``time``/``start_time``/``timestamp``…, and X-Ray's
+  ``xray.trace.Duration``, which *is* the latency); ids that may explain a problem (account,
+  instance, deployment, customer ids) are kept and bucketed;
   the excluded keys are listed in ``hits.attrs["excluded"]``.
 * **Statistics** per (dimension, value), with ``a``/``b`` units having it in the selection /
   baseline out of ``n_sel``/``n_base``: ``share_selection`` = a/n_sel, ``share_baseline`` =
@@ -77,8 +79,10 @@ _REGION_KEYS = ("cloud.region", "aws.region")
 _VERSION_KEYS = ("service.version", "faas.version", "aws.elastic_beanstalk.version_label")
 
 _EXCLUDE = re.compile(
-    r"(^|[._])(trace|span|parent|request|invocation|message|correlation|session|transaction|event|execution)"
-    r"[._]?id$|(^|[._])(id|ids|uuid|guid)$|time|xray\.trace\.duration|(^|[._])(timestamp|ts)$",
+    r"(^|[._])(trace|span|parent|request|invocation|message|correlation|transaction|execution|event)[._]?id$"
+    r"|^(id|uuid|guid)$|[._](uuid|guid)$"
+    r"|(^|[._])(start[._]?|end[._]?)?time(stamp)?([._]?(unix[._]?)?(nano|ns|ms|s))?$|(^|[._])ts$"
+    r"|^xray\.trace\.duration$",
     re.IGNORECASE,
 )
 _NUM = (int, float, np.integer, np.floating)
@@ -198,7 +202,8 @@ def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: s
         except Exception as e:  # a user predicate that fails: say which
             raise TraceKitError(f"bubble_up: the {what} predicate raised {type(e).__name__}: {e}") from e
         sel = r
-    if isinstance(sel, pd.Series) and (pd.api.types.is_bool_dtype(sel) or sel.dtype == object):
+    if isinstance(sel, pd.Series) and (pd.api.types.is_bool_dtype(sel) or (
+            sel.dtype == object and len(sel) and all(isinstance(x, (bool, np.bool_)) for x in sel.dropna()))):
         if not sel.index.isin(frame.index).any() and len(sel):
             raise TraceKitError(f"bubble_up: the {what} Series is not indexed by {id_kind} (no index value matches)")
         return sel.reindex(frame.index).fillna(False).to_numpy(dtype=bool)

@@ -44,8 +44,8 @@ def test_waterfall_html_renders_in_chromium(tmp_path):
     assert page.failed_requests == []
     v = page.value
     assert v["plots"] == 1
-    assert v["dataLen"] == 5  # spans, error overlay, critical path, 2 legend entries
-    assert v["barsPerTrace"] == [3, 1, 5]  # one bar per visible span; the error span; five critical-path sections
+    assert v["dataLen"] == 5  # spans, critical path, error overlay, 2 legend entries
+    assert v["barsPerTrace"] == [3, 5, 1]  # one bar per visible span; five critical-path sections; the error span
     assert v["xTitle"] == "ms from trace start"
     assert v["ticks"] == ["GET /", "\u00a0\u00a0⚠ <script>alert('x')</script>", "\u00a0\u00a0render"]
     # the name is shown as text: no script element beyond those the file itself holds

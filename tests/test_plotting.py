@@ -27,7 +27,7 @@ def test_waterfall_one_bar_trace_per_kind_and_bar_per_visible_span():
         status=["ok", "error", "ok", "ok"],
     )
     fig = tk.plot_waterfall(spans, TID, critical_path=cp_frame(JAEGER1_CP))
-    assert [t.meta for t in fig.data] == ["spans", "errors", "critical_path", "legend", "legend", "legend"]
+    assert [t.meta for t in fig.data] == ["spans", "critical_path", "errors", "legend", "legend", "legend"]
     assert [t.type for t in fig.data[:3]] == ["bar", "bar", "bar"]
     bars = fig.data[0]
     assert bars.orientation == "h"
@@ -40,12 +40,12 @@ def test_waterfall_one_bar_trace_per_kind_and_bar_per_visible_span():
     assert [t.name for t in fig.data[3:]] == ["cache", "db", "web"]
     assert [t.marker.color for t in fig.data[3:]] == [pal[0], pal[1], pal[2]]
     # the error span (d, row 1) is outlined by an overlay bar that does not take hover/clicks
-    err = fig.data[1]
+    err = fig.data[2]
     assert _f(err.y) == [1.0] and _f(err.base) == [19.0] and _f(err.x) == [20.0]
     assert err.marker.line.color == plotting.ERROR_COLOR and err.marker.line.width == 2
     assert err.hoverinfo == "skip"
     # critical sections: c has 3, d 1, e 1 → 5 bars on rows 0,0,0,1,3
-    cp = fig.data[2]
+    cp = fig.data[1]
     assert _f(cp.y) == [0, 0, 0, 1, 3]
     assert _f(cp.base) == [0.0, 39.0, 59.0, 19.0, 49.0]
     assert _f(cp.x) == [19.0, 10.0, 41.0, 20.0, 10.0]
@@ -67,9 +67,9 @@ def test_waterfall_from_precomputed_rows_and_in_progress_is_hatched():
     spans = trace([("a", None, 0, 10), ("b", "a", 2, None)])
     rows = tk.waterfall_data(spans, critical_path=cp_frame([("a", 0, 10)]))
     fig = tk.plot_waterfall(rows)
-    assert [t.meta for t in fig.data] == ["spans", "in_progress", "critical_path", "legend"]
+    assert [t.meta for t in fig.data] == ["spans", "critical_path", "in_progress", "legend"]
     assert _f(fig.data[0].x) == [10.0, 8.0]
-    assert _f(fig.data[1].y) == [1.0] and _f(fig.data[1].x) == [8.0] and fig.data[1].hoverinfo == "skip"
+    assert _f(fig.data[2].y) == [1.0] and _f(fig.data[2].x) == [8.0] and fig.data[2].hoverinfo == "skip"
 
 
 def test_waterfall_escapes_names_and_does_not_mutate():

@@ -143,7 +143,7 @@ def test_critical_path_marked_in_explorer_figure():
     w = s.waterfall()
     # a 0..100, b 10..60, c 20..30 → a[60,100] b[30,60] c[20,30] b[10,20] a[0,10]
     assert w["cp_sections"].tolist() == [[(0.0, 10.0), (60.0, 100.0)], [(10.0, 20.0), (30.0, 60.0)], [(20.0, 30.0)]]
-    assert [t.meta for t in s.figure().data][:3] == ["spans", "errors", "critical_path"]
+    assert [t.meta for t in s.figure().data][:3] == ["spans", "critical_path", "errors"]
     assert [t.meta for t in ExplorerState.from_spans(three_traces(), critical_path=False).figure().data][:1] == ["spans"]
 
 

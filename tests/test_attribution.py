@@ -261,6 +261,21 @@ def test_bad_host_same_top_hit_from_xray_and_otlp(bad_host):
     assert tops[0] == tops[1] == ["host", bad_host.truth.host, tops[0][2], tops[0][3]]
 
 
+def test_customer_tier_on_a_slow_path_ranks_first():
+    # baseline traffic; every enterprise request waits 400 ms more at the gateway (root span end)
+    spans = tk.simulate.simulate("baseline", n_traces=400, seed=3).spans.copy()
+    ent = {t for t, d in zip(spans.trace_id, spans.attributes, strict=True)
+           if isinstance(d, dict) and d.get("app.customer_tier") == "enterprise"}
+    root = spans.parent_id.isna() & spans.trace_id.isin(ent)
+    spans.loc[root, "end"] = spans.loc[root, "end"] + pd.Timedelta("400ms")
+    spans["duration_ms"] = (spans["end"] - spans["start"]).dt.total_seconds() * 1e3
+    hits = tk.bubble_up(spans, lambda t: t.duration_ms > t.duration_ms.quantile(0.85))
+    top = hits.iloc[0]
+    assert (top.dimension, top.value) == ("app.customer_tier", "enterprise")
+    assert (top.selection_count, top.baseline_count) == (len(ent), 0)
+    assert top.q_value < 1e-10 and 300 < top.delta_latency_ms < 500
+
+
 def test_false_positive_rate_on_data_without_effect():
     hits_any = 0
     for seed in range(30):

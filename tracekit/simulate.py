@@ -1218,7 +1218,7 @@ def write_examples(folder: str | Path) -> list[Path]:
         if fmt == "xray":
             write_xray(sim.spans, p, indexed=_INDEXED)
         else:
-            write_otlp(sim.spans, p)
+            write_otlp(sim.spans, p, batch=200)  # several lines even for small samples
         t = folder / f"{name}.truth.json"
         t.write_text(json.dumps(_truth_json(sim.truth), indent=2, default=str) + "\n")
         written += [p, t]

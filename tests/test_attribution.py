@@ -441,3 +441,20 @@ def test_plot_bubble_up_panels_and_escaping(hosts):
     assert any("q:" in h for h in tier.hovertext)
     with pytest.raises(tk.TraceKitError, match="lack columns"):
         tk.plot_bubble_up(pd.DataFrame({"x": [1]}))
+
+
+def test_empty_inputs_give_empty_or_nan_results_not_errors():
+    spans = tk.examples.load("bad-host-small")
+    for sel, counts in ((set(), (0, 40)), (set(spans.trace_id), (40, 0))):
+        hits = tk.bubble_up(spans, sel)
+        assert (hits.attrs["n_selection"], hits.attrs["n_baseline"]) == counts
+        assert len(hits) > 0 and hits.p_value.isna().all() and hits.q_value.isna().all() and (hits.score == 0).all()
+    empty = tk.empty_spans()
+    assert len(tk.bubble_up(empty, set())) == 0
+    r = tk.version_regressions(empty)
+    assert len(r) == 0 and {"delta_cp_ms_lo", "regression", "in_incident"} <= set(r.columns)
+    c = tk.cold_starts(empty)
+    assert len(c) == 0 and "cp_added_ms" in c.columns
+    # no Lambda in the bad-host sample other than fulfillment, and no cold start in it
+    c = tk.cold_starts(spans, n_boot=20)
+    assert c.function.tolist() == ["fulfillment"] and c.cold_starts.tolist() == [0]

@@ -270,6 +270,9 @@ def bubble_up(
     collection of span ids. ``baseline=None`` is every unit not selected; a given baseline must
     not overlap the selection. One row per (dimension, value), best first; columns are described
     in the module docstring. ``attrs``: ``n_selection``, ``n_baseline``, ``level``, ``excluded``.
+    An empty selection or baseline is not an error: the shares are reported and ``p_value``,
+    ``q_value`` are NaN (``score`` 0). ``top_k`` values are kept per key (the rest go to
+    ``"other"``); numeric keys with more values are cut into ``bins`` quantile buckets.
 
     >>> import tracekit as tk
     >>> ms = 1_000_000

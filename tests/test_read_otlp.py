@@ -611,3 +611,11 @@ def test_lenient_locations_count_spans_skipped_before():
     assert [(s.record, s.reason[:14]) for s in df.attrs["skipped"]] == [
         ("resourceSpans[0].scopeSpans[1].spans[4]", "kind must be a"),
         ("resourceSpans[0].scopeSpans[1].spans[5]", "spanId must be")]
+
+
+def test_out_of_range_flags_and_http_status_are_missing_not_a_crash():
+    doc = _doc(flags=2**64, attributes=[{"key": "http.status_code", "value": {"intValue": str(2**70)}}])
+    df = read_otlp(doc)
+    r = df.iloc[4]
+    assert pd.isna(r["flags"]) and pd.isna(r.http_status)
+    assert r.attributes == {"http.status_code": 2**70}  # the attribute itself is kept exactly

@@ -742,7 +742,11 @@ def _int64_arrow(values: list, fix: Any) -> pa.Array:
     try:
         return pa.array(values, type=pa.int64())
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([fix(x) for x in values], type=pa.int64())
+        return pa.array([_in_int64(fix(x)) for x in values], type=pa.int64())
+
+
+def _in_int64(x: int | None) -> int | None:
+    return x if x is None or -(2**63) <= x <= _INT64_MAX else None
 
 
 def _masked_int64(arr: pa.ChunkedArray) -> pd.arrays.IntegerArray:

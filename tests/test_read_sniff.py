@@ -52,8 +52,11 @@ def test_otlp_files_read_as_read_otlp(real_traces, rel):
 def test_xray_files_read_as_read_xray(real_traces, rel):
     got = read(real_traces / rel)
     tk.validate_spans(got)
-    pd.testing.assert_frame_equal(got, tk.read_xray(real_traces / rel))
+    expected = tk.read_xray(real_traces / rel)
+    pd.testing.assert_frame_equal(got, expected)
     assert set(got["source"]) == {"xray"} and len(got) >= 1
+    assert got.attrs["skipped"] == expected.attrs["skipped"] == ()
+    assert got.attrs["unprocessed_trace_ids"] == expected.attrs["unprocessed_trace_ids"]
 
 
 @pytest.mark.parametrize("rel", XRAY_INVALID + ["opentelemetry-specification/file-exporter.md.traces-example.jsonl"])

@@ -143,8 +143,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
         order = df["source_file"].map(files).to_numpy(dtype=np.int64, na_value=len(files))
         df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     df.attrs["skipped"] = tuple(skipped)
-    if unprocessed:
-        df.attrs["unprocessed_trace_ids"] = unprocessed
+    df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
     if skipped:
         first = skipped[0]
         where = ", ".join(x for x in (first.file, first.record) if x)

@@ -628,3 +628,14 @@ def test_reading_the_same_files_twice_gives_the_frame_once(real_traces):
     twice = read([real_traces / GUIDE, real_traces / CONTRIB / "ddbSample.txt"] * 2)
     pd.testing.assert_frame_equal(twice, once)
     assert len(once) == 11 + 18
+
+
+def test_odd_value_types_found_by_fuzzing_load_instead_of_crashing():
+    big = 2**70
+    doc = seg(http={"response": {"status": big}}, big=big,
+              subsegments=[{"id": "0000000000000002", "name": "x", "start_time": 1.6, "end_time": 1.7,
+                            "namespace": ["aws"]}])
+    df = read([doc, doc])  # the duplicate is recognised although an int exceeds 64 bits
+    assert len(df) == 2
+    assert pd.isna(df.loc[0, "http_status"]) and df.loc[0, "attributes"]["http.response.status"] == big
+    assert df.loc[1, "kind"] == "internal" and df.loc[1, "attributes"]["namespace"] == ["aws"]

@@ -86,6 +86,7 @@ __all__ = ["read_xray"]
 _NAT = np.iinfo(np.int64).min
 _MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
 _NO_STATUS = -(2**62)
+_MAX_INT = 2**62
 _NAN = float("nan")
 _NON_SPACE = re.compile(rb"\S")
 _DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -99,7 +100,6 @@ _SUB_SKIP = frozenset({"id", "name", "start_time", "end_time", "in_progress", "s
                        "throttle"})
 # scalar/list keys of a segment's `aws` block that describe the environment (→ resource)
 _AWS_CONTEXT = frozenset({"account_id", "cloudwatch_logs"})
-_CLIENT_NS = frozenset({"aws", "remote"})
 _ID_RE = "^[0-9a-f]{16}$"
 
 
@@ -256,16 +256,15 @@ def _put(out: dict, key: str, v: Any) -> None:
 
 
 def _int_or_none(v: Any) -> int | None:
-    if type(v) is int:
-        return v
+    """An int from an int, an integer string or an integral float; None if none (or too big)."""
     if type(v) is str:
         try:
-            return int(v.strip())
+            v = int(v.strip())
         except ValueError:
             return None
-    if type(v) is float and v.is_integer():
-        return int(v)
-    return None
+    elif type(v) is float and v.is_integer():
+        v = int(v)
+    return v if type(v) is int and -_MAX_INT < v < _MAX_INT else None
 
 
 def _seconds(v: Any, what: str, s: dict) -> float:
@@ -602,7 +601,7 @@ class _Builder:
                         if type(resp) is dict:
                             code = resp.get("status")
                             if code is not None:
-                                if type(code) is not int:
+                                if type(code) is not int or not (-_MAX_INT < code < _MAX_INT):
                                     code = _int_or_none(code)
                                     if code is not None:
                                         attrs["http.response.status"] = code
@@ -659,7 +658,8 @@ class _Builder:
             if top and not top_is_sub:
                 kind_a(0)
             else:
-                kind_a(1 if s.get("namespace") in _CLIENT_NS else 2)
+                ns = s.get("namespace")
+                kind_a(1 if ns == "aws" or ns == "remote" else 2)
             start_a(st)
             end_a(et)
             inprog_a(ip)
@@ -881,7 +881,7 @@ def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
             continue
         s = sub[c]
         if s.dtype == object:
-            cols.append([orjson.dumps(v, option=_DUMP) for v in s])
+            cols.append([_fingerprint(v) for v in s])
         else:
             cols.append(s.tolist())  # <NA> and NaT are singletons: equal to themselves in tuples
     keys = list(zip(*cols, strict=True))
@@ -905,3 +905,10 @@ def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
             else:
                 seen.add(keys[i])
     return drop
+
+
+def _fingerprint(v: Any) -> bytes:
+    try:
+        return orjson.dumps(v, option=_DUMP)
+    except TypeError:  # e.g. an integer beyond 64 bits in an attribute
+        return repr(v).encode()

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         _, t_write = _timed(lambda: write_otlp(sim.spans, otlp))
         size_mb = otlp.stat().st_size / 1e6
         truth = sim.truth
-        del sim
+        sim = None  # free the simulated frame before reading
         spans, t_read = _timed(lambda: tk.read_otlp(otlp))
         n = len(spans)
         n_tr = spans["trace_id"].nunique()

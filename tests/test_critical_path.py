@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -284,7 +283,7 @@ def test_sections_tile_root_and_never_grow_spans(rows, adjacent, tol, surround, 
         assert (e > s).all()
     # clamping never grows a span: each section lies inside the span's own interval
     own = {sid(r[0]): (r[1], r[1] + r[2]) for r in rows}
-    for span_id, a, b in zip(cp["span_id"], s, e):
+    for span_id, a, b in zip(cp["span_id"], s, e, strict=True):
         assert own[span_id][0] <= a and b <= own[span_id][1]
     # independent of row order
     perm = list(range(len(spans)))

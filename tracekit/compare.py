@@ -125,7 +125,7 @@ def _boot_sums(rng, n_traces: int, mats: list, n_boot: int, chunk: int = 64) -> 
     while done < n_boot:
         b = min(chunk, n_boot - done)
         W = _weights(rng, n_traces, b)
-        for o, m in zip(outs, mats):
+        for o, m in zip(outs, mats, strict=True):
             o[done:done + b] = np.asarray((m.T @ W.T).T)
         done += b
     return outs

@@ -29,12 +29,17 @@ Everything is computed with groupby over the spans; no per-trace loop.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .critical_path import _check_columns, _tree
 from .errors import TraceKitError, require
 from .structure import self_time
+
+if TYPE_CHECKING:  # networkx is imported where used
+    import networkx as nx
 
 __all__ = ["service_graph", "graph_layout"]
 
@@ -74,7 +79,7 @@ def _peer_names(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def service_graph(spans: pd.DataFrame, by: str = "service") -> "nx.DiGraph":  # noqa: F821
+def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     """Dependency graph of the spans: nodes are services (or operations), edges are calls.
 
     See the module docstring for where edges come from and every attribute.
@@ -101,7 +106,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> "nx.DiGraph":  # 
     service = spans["service"].to_numpy(dtype=object, na_value="?")
     name = spans["name"].to_numpy(dtype=object, na_value="?")
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
-    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name)], dtype=object)
+    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
     err, fault, throttle = _flags(spans)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -187,7 +192,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> "nx.DiGraph":  # 
     return G
 
 
-def graph_layout(G: "nx.DiGraph") -> pd.DataFrame:  # noqa: F821
+def graph_layout(G: nx.DiGraph) -> pd.DataFrame:
     """Node positions and edge segments of a dependency graph: the data step of ``plot_service_graph``.
 
     A layered left-to-right layout, deterministic: ``x`` is the node's layer (longest call chain

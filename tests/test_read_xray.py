@@ -639,3 +639,50 @@ def test_odd_value_types_found_by_fuzzing_load_instead_of_crashing():
     assert len(df) == 2
     assert pd.isna(df.loc[0, "http_status"]) and df.loc[0, "attributes"]["http.response.status"] == big
     assert df.loc[1, "kind"] == "internal" and df.loc[1, "attributes"]["namespace"] == ["aws"]
+
+
+ODD_VALUES = [None, 1, -5, 1.5, "x", "", [], {}, [1], {"a": 1}, True, False, 1e300, "1-abc", "ABCDEF0123456789",
+              2**70, "200", "subsegment", "aws"]
+
+
+def _paths(o, p=()):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield p + (k,)
+            yield from _paths(v, p + (k,))
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            yield p + (i,)
+            yield from _paths(v, p + (i,))
+
+
+def test_mutated_real_documents_load_or_fail_with_trace_format_error(real_traces):
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    base = [json.loads((real_traces / CONTRIB / "ddbSample.txt").read_text())] + list(_documents(real_traces / GUIDE))
+
+    @hypothesis.settings(max_examples=40, deadline=None, derandomize=True)
+    @hypothesis.given(st.data())
+    def check(data):
+        docs = copy.deepcopy(data.draw(st.lists(st.sampled_from(base), min_size=1, max_size=3)))
+        for _ in range(data.draw(st.integers(1, 3))):
+            doc = data.draw(st.sampled_from(docs))
+            path = data.draw(st.sampled_from(list(_paths(doc))))
+            parent = doc
+            for k in path[:-1]:
+                parent = parent[k]
+            parent[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES)))
+        page = {"Traces": [{"Id": TID, "Segments": [{"Document": json.dumps(d)} for d in docs]}]}
+        before = copy.deepcopy(page)
+        try:
+            tk.validate_spans(tk.read_xray(page))
+        except TraceFormatError:
+            pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TraceFormatWarning)
+            df = tk.read_xray(page, errors="skip")
+        tk.validate_spans(df)
+        assert len(df.attrs["skipped"]) <= len(docs)
+        assert page == before
+
+    check()

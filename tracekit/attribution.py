@@ -337,7 +337,15 @@ def bubble_up(
     keys = np.concatenate(parts_k) if parts_k else np.zeros(0, object)
     vals = np.concatenate(parts_v) if parts_v else np.zeros(0, object)
     kcode, kuniq = pd.factorize(keys, sort=False)
+    kcode = np.asarray(kcode, np.int64)
     kuniq = list(kuniq)
+    allkeys = list(kuniq)  # key codes from here on: source keys, then derived names
+    dcode = {}
+    for name in DERIVED:
+        if name not in dcode:
+            dcode[name] = allkeys.index(name) if name in kuniq else len(allkeys)
+            if dcode[name] == len(allkeys):
+                allkeys.append(name)
     excluded = sorted({k for k in kuniq if _EXCLUDE.search(k.removeprefix("resource."))})
     # derived dimensions from source keys
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
@@ -350,30 +358,30 @@ def bubble_up(
             alias[j] = "region"
         elif bare in _VERSION_KEYS:
             alias[j] = "version"
-    d_rows, d_keys, d_vals = [np.arange(n), np.arange(n)], [np.full(n, "service", object), np.full(n, "operation", object)], [
+    d_rows, d_keys, d_vals = [np.arange(n), np.arange(n)], [np.full(n, dcode["service"]), np.full(n, dcode["operation"])], [
         svc, np.array([f"{a}: {b}" for a, b in zip(svc, spans["name"].to_numpy(dtype=object, na_value=None), strict=True)], dtype=object)]
     if "http_status" in spans.columns:
         hs = spans["http_status"].to_numpy(dtype=np.float64, na_value=np.nan)
         ok = ~np.isnan(hs)
         d_rows.append(np.flatnonzero(ok))
-        d_keys.append(np.full(int(ok.sum()), "status_class", object))
+        d_keys.append(np.full(int(ok.sum()), dcode["status_class"]))
         d_vals.append(np.array([f"{int(h) // 100}xx" for h in hs[ok]], dtype=object))
     if alias:
-        acodes = np.array(sorted(alias), np.int64)
-        amask = np.isin(kcode, acodes)
+        anames = np.array([dcode[alias[j]] if j in alias else -1 for j in range(len(kuniq))], dtype=np.int64)
+        amask = anames[kcode] >= 0
         am_rows = rows[amask]
-        anames = np.array([alias.get(j, "") for j in range(len(kuniq))], dtype=object)
         dk = anames[kcode[amask]]
         dv = vals[amask].copy()
-        isver = dk == "version"
+        isver = dk == dcode["version"]
         dv[isver] = [f"{s}@{_label(x)}" for s, x in zip(svc[am_rows[isver]], dv[isver], strict=True)]
         d_rows.append(am_rows), d_keys.append(dk), d_vals.append(dv)
     drows = np.concatenate(d_rows).astype(np.int64)
-    dkeys = np.concatenate(d_keys)
+    dkeys = np.concatenate(d_keys).astype(np.int64)
     dvals = np.concatenate(d_vals)
-    keep_src = ~np.isin(kcode, [j for j, k in enumerate(kuniq) if k in set(excluded)]) if excluded else np.ones(len(kcode), bool)
+    excl = set(excluded)
+    keep_src = ~np.array([k in excl for k in kuniq], dtype=bool)[kcode] if excluded else np.ones(len(kcode), bool)
     rows = np.concatenate([drows, rows[keep_src]])
-    keys = np.concatenate([dkeys, keys[keep_src]])
+    keys = np.concatenate([dkeys, kcode[keep_src]])
     vals = np.concatenate([dvals, vals[keep_src]])
     src = np.concatenate([np.zeros(len(drows), np.int8), np.concatenate(parts_src)[keep_src] if parts_src else np.zeros(0, np.int8)])
     ok = pd.notna(vals) if len(vals) else np.zeros(0, bool)
@@ -382,8 +390,9 @@ def bubble_up(
     units, keys, vals, src = units[inuse], keys[inuse], vals[inuse], src[inuse]
 
     # ---- values: numeric bins and top-k buckets (all on integer codes) ---------------------
-    kcode, kuniq = pd.factorize(keys, sort=False)
+    kcode, kidx = pd.factorize(keys, sort=False)
     kcode = np.asarray(kcode, np.int64)
+    kuniq = [allkeys[i] for i in kidx]
     n_keys = len(kuniq)
     vals = vals.copy()
     tcodes, tuniq_ = pd.factorize(np.fromiter(map(type, vals), dtype=object, count=len(vals)), sort=False)

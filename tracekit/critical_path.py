@@ -43,12 +43,17 @@ Decisions (documented, tested):
   the downstream one, e.g. a DynamoDB table, as in X-Ray's service map); ``"drop"`` leaves it
   with the calling subsegment;
 * times are integer nanoseconds throughout; a time of 0 is a time like any other;
-* per-trace problems (duplicate span ids, parent cycles, an in-progress root with no time after
-  its start) skip that trace and are listed in ``cp.attrs["failures"]`` as
-  :class:`CriticalPathFailure` records; they never raise.
+* per-trace problems skip that trace (duplicate span ids, parent cycles) or that root (a root
+  ending before it starts, an in-progress root with nothing after its start) and are listed in
+  ``cp.attrs["failures"]`` as :class:`CriticalPathFailure` records; they never raise.
 
-The walk is one linear pass over integer arrays (children sorted once by end time with numpy,
-a single forward scan per on-path parent), so its cost is linear in spans.
+Speed: ids are decoded from the Arrow buffers to integers, the tree is linked with one sort, and
+sanitising runs level by level over numpy arrays. The walk itself has two engines giving the same
+sections (property-tested): ``"numpy"`` (default) computes every trace at once — each child's
+successor on its parent's chain by one ``searchsorted``, the on-path spans by a breadth-first
+sweep, a span's sections as the gaps between its on-path children; ``"loop"`` is the reference
+walk, one forward scan per on-path parent over plain integer lists, and the one that handles
+``overlap_tolerance``. Both are O(n log n) in spans, with memory linear in spans.
 """
 
 from __future__ import annotations

@@ -458,3 +458,13 @@ def test_empty_inputs_give_empty_or_nan_results_not_errors():
     # no Lambda in the bad-host sample other than fulfillment, and no cold start in it
     c = tk.cold_starts(spans, n_boot=20)
     assert c.function.tolist() == ["fulfillment"] and c.cold_starts.tolist() == [0]
+
+
+def test_span_level_with_a_non_unique_index():
+    spans = tk.examples.load("bad-host-small")
+    odd = spans.copy()
+    odd.index = [0] * len(odd)
+    a = tk.bubble_up(spans, lambda d: d.duration_ms > 50, level="span")
+    b = tk.bubble_up(odd, lambda d: d.duration_ms > 50, level="span")
+    assert a.attrs["n_selection"] == b.attrs["n_selection"] == int((spans.duration_ms > 50).sum())
+    pd.testing.assert_frame_equal(a, b)

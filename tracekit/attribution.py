@@ -204,6 +204,8 @@ def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: s
         sel = r
     if isinstance(sel, pd.Series) and (pd.api.types.is_bool_dtype(sel) or (
             sel.dtype == object and len(sel) and all(isinstance(x, (bool, np.bool_)) for x in sel.dropna()))):
+        if sel.index.equals(frame.index):  # the usual case; also fine with a non-unique index
+            return sel.fillna(False).to_numpy(dtype=bool)
         if not sel.index.isin(frame.index).any() and len(sel):
             raise TraceKitError(f"bubble_up: the {what} Series is not indexed by {id_kind} (no index value matches)")
         return sel.reindex(frame.index).fillna(False).to_numpy(dtype=bool)

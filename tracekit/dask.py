@@ -268,11 +268,16 @@ def split_traces(dspans) -> pd.DataFrame:
 
     Empty when traces are whole; see :func:`keep_traces_whole` for an example.
     """
-    _dd()
-    per = dspans.map_partitions(lambda p: p[["trace_id"]].drop_duplicates(), meta=dspans._meta[["trace_id"]])
-    vc = per["trace_id"].value_counts().compute()
+    dask = require("dask", "dask")
+    ids = dask.compute(*[dask.delayed(_trace_ids)(d) for d in dspans.to_delayed()])
+    vc = pd.Series(np.concatenate(ids) if ids else np.zeros(0, dtype=object), dtype=object).value_counts()
     vc = vc[vc > 1].sort_index()
-    return pd.DataFrame({"trace_id": vc.index.astype(_DTYPES["trace_id"]), "partitions": vc.to_numpy(dtype=np.int64)})
+    return pd.DataFrame({"trace_id": pd.array(vc.index.tolist(), dtype=_DTYPES["trace_id"]),
+                         "partitions": vc.to_numpy(dtype=np.int64)})
+
+
+def _trace_ids(part: pd.DataFrame) -> np.ndarray:
+    return pd.unique(part["trace_id"].to_numpy(dtype=object))
 
 
 # ------------------------------------------------------------------------------------ parquet

@@ -1,0 +1,311 @@
+"""tk.dask: readers, Parquet cache and analyses on a 2-worker LocalCluster, compared with pandas.
+
+Simulator datasets are written to files in three ways: traces cut across files (rows in order,
+files cut mid-trace), rows scattered at random over files (nearly every trace split), and one
+trace per file group (whole traces). The Dask result must equal the pandas result on the same
+spans for every partitioning.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.io.write import write_otlp, write_xray
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+N_TRACES = 100
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       memory_limit="2GiB")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """db-lock and context-drop spans (orphans, errors, missing parents) in one frame."""
+    a = tk.simulate.simulate("db-lock", n_traces=N_TRACES, seed=3).spans
+    b = tk.simulate.simulate("context-drop", n_traces=N_TRACES // 2, seed=4, orphan_share=0.5).spans
+    return pd.concat([a, b], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def files(sim, tmp_path_factory):
+    """OTLP JSON-lines files: 'cut' (rows in order, 3 files cut mid-trace), 'scatter' (rows dealt
+    at random over 4 files)."""
+    root = tmp_path_factory.mktemp("dask")
+    n = len(sim)
+    out = {}
+    cut = root / "cut"
+    cut.mkdir()
+    bounds = [0, n // 3 + 7, 2 * n // 3 + 3, n]
+    for i in range(3):
+        write_otlp(sim.iloc[bounds[i]:bounds[i + 1]], cut / f"part-{i}.jsonl", batch=100)
+    out["cut"] = (cut, [sim.iloc[bounds[i]:bounds[i + 1]] for i in range(3)])
+    sc = root / "scatter"
+    sc.mkdir()
+    deal = np.random.default_rng(0).integers(0, 4, size=n)
+    for i in range(4):
+        write_otlp(sim[deal == i], sc / f"part-{i}.jsonl.gz", batch=64)
+    out["scatter"] = (sc, [sim[deal == i] for i in range(4)])
+    return out
+
+
+def _pandas_read(folder) -> pd.DataFrame:
+    return tk.read_otlp(folder)
+
+
+def _sorted(df: pd.DataFrame, keys=("trace_id", "span_id")) -> pd.DataFrame:
+    return df.sort_values(list(keys), kind="stable").reset_index(drop=True)
+
+
+def _split_ids(chunks: list[pd.DataFrame]) -> list[str]:
+    seen: dict[str, int] = {}
+    for c in chunks:
+        for t in c["trace_id"].unique():
+            seen[t] = seen.get(t, 0) + 1
+    return sorted(t for t, k in seen.items() if k > 1)
+
+
+# ------------------------------------------------------------------------------ readers
+
+
+@pytest.mark.parametrize("layout", ["cut", "scatter"])
+def test_read_otlp_keeps_traces_whole_and_equals_pandas(client, files, layout):
+    folder, chunks = files[layout]
+    expected_split = _split_ids(chunks)
+    assert len(expected_split) > 0  # the layout really splits traces across files
+    raw = tk.dask.read_otlp(str(folder / "*.jsonl*"), shuffle=False)
+    assert raw.npartitions == len(chunks)
+    split = tk.dask.split_traces(raw)
+    assert split["trace_id"].tolist() == expected_split
+    ds = tk.dask.read_otlp(folder)
+    assert ds.npartitions == len(chunks)
+    assert len(tk.dask.split_traces(ds)) == 0
+    got = ds.compute()
+    pd.testing.assert_frame_equal(_sorted(got), _sorted(_pandas_read(folder)))
+    assert set(got["source_file"]) == {str(p) for p in sorted(folder.iterdir())}
+    ds5 = tk.dask.read_otlp([str(p) for p in sorted(folder.iterdir())], npartitions=5)
+    assert ds5.npartitions == 5 and len(tk.dask.split_traces(ds5)) == 0
+
+
+def test_read_xray_and_sniffing_read(client, sim, tmp_path):
+    ids = sim["trace_id"].unique()
+    groups = [ids[:60], ids[60:130], ids[130:]]
+    for i, g in enumerate(groups):  # X-Ray batch files hold whole traces
+        write_xray(sim[sim["trace_id"].isin(g)], tmp_path / f"batch-{i}.json.gz")
+    ds = tk.dask.read_xray(tmp_path, shuffle=False)
+    expected = tk.read_xray(tmp_path)
+    assert ds.npartitions == 3 and len(tk.dask.split_traces(ds)) == 0
+    pd.testing.assert_frame_equal(ds.compute().reset_index(drop=True), expected)
+    write_otlp(sim.iloc[:500], tmp_path / "extra.jsonl")
+    both = tk.dask.read(tmp_path).compute()
+    assert both["source"].value_counts().to_dict() == {"xray": len(expected), "otlp": 500}
+
+
+def test_reader_errors_name_the_path(client, tmp_path):
+    with pytest.raises(tk.TraceKitError, match="no such file or directory: '.*nope.jsonl'"):
+        tk.dask.read_otlp(str(tmp_path / "nope.jsonl"))
+    with pytest.raises(tk.TraceKitError, match=r"no trace files in '.*\*\.json'"):
+        tk.dask.read_otlp(str(tmp_path / "*.json"))
+    with pytest.raises(tk.TraceKitError, match="errors must be"):
+        tk.dask.read_otlp(str(tmp_path), errors="ignore")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"resourceSpans": []}\n{"resourceSpans": [\n')
+    with pytest.raises(tk.TraceFormatError, match="bad.jsonl"):
+        tk.dask.read_otlp(bad, shuffle=False).compute()
+
+
+# ------------------------------------------------------------------------------ parquet
+
+
+def _awkward_spans() -> pd.DataFrame:
+    ms = 1_000_000
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32, "1" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16, "c" * 16],
+        "parent_id": [None, "a" * 16, None], "service": ["api", "db", "ü-svc"], "name": ["GET /", "q", "x"],
+        "kind": ["server", "client", "internal"], "status": ["ok", "error", "unset"],
+        "start": [0, 1, 5 * ms], "end": [10 * ms, None, 6 * ms], "http_status": [200, None, 503],
+        "attributes": [{"nan": float("nan"), "inf": float("-inf"), "n": None, "i": 2**62, "f": 1.0, "b": True,
+                        "l": [1, "two", [3.5]], "d": {"x": {"y": []}}}, {}, {"quote": 'a"b\\c\n', "emoji": "🙂"}],
+        "resource": [{"service.name": "api"}, {}, {"k": 1}],
+        "events": [[{"time": 5, "name": "exception", "attributes": {"exception.message": "boom"}}], [], [{"time": None, "name": "e", "attributes": {}}]],
+        "links": [[], [{"trace_id": "3" * 32, "span_id": "d" * 16, "trace_state": None, "flags": 1, "attributes": {}}], []],
+        "in_progress": [False, True, False], "flags": [1, None, 0], "source": ["otlp"] * 3,
+        "source_file": ["f.jsonl", None, "g"], "source_record": [1, 2, None],
+    })
+
+
+def test_parquet_pandas_round_trip_exact(tmp_path):
+    spans = _awkward_spans()
+    before = spans.copy(deep=True)
+    p = tk.dask.to_parquet(spans, tmp_path / "c.parquet")
+    pd.testing.assert_frame_equal(spans, before)  # input untouched
+    back = tk.dask.read_parquet(p, lazy=False)
+    pd.testing.assert_frame_equal(back, spans)
+    a = back.loc[0, "attributes"]
+    assert math.isnan(a["nan"]) and a["inf"] == float("-inf") and type(a["f"]) is float and a["i"] == 2**62
+    raw = pd.read_parquet(p)  # plain pandas reads it too; containers are JSON text
+    assert raw["events"].iloc[0] == '[{"time":5,"name":"exception","attributes":{"exception.message":"boom"}}]'
+    assert raw["trace_id"].tolist() == spans["trace_id"].tolist()
+    with pytest.raises(tk.TraceKitError, match="exists and is not empty"):
+        tk.dask.to_parquet(spans, p)
+    tk.dask.to_parquet(spans.iloc[:1], p, overwrite=True)
+    assert len(tk.dask.read_parquet(p, lazy=False)) == 1
+
+
+def test_parquet_rejects_values_json_cannot_hold(tmp_path):
+    spans = _awkward_spans()
+    spans.at[1, "attributes"] = {"blob": b"\x00\x01"}
+    with pytest.raises(tk.TraceKitError, match=r"column 'attributes' row 1: value cannot be stored as JSON"):
+        tk.dask.to_parquet(spans, tmp_path / "x")
+
+
+def test_parquet_dask_round_trip_keeps_partitions(client, files, tmp_path):
+    folder, _ = files["scatter"]
+    ds = tk.dask.read_otlp(folder)
+    whole = ds.compute().reset_index(drop=True)
+    p = tk.dask.to_parquet(ds, tmp_path / "cache")
+    assert sorted(os.listdir(p)) == [f"part.{i}.parquet" for i in range(4)]
+    lazy = tk.dask.read_parquet(p)
+    assert lazy.npartitions == 4 and len(tk.dask.split_traces(lazy)) == 0
+    assert dict(lazy.dtypes) == dict(tk.empty_spans().dtypes)
+    pd.testing.assert_frame_equal(lazy.compute().reset_index(drop=True), whole)
+    pd.testing.assert_frame_equal(tk.dask.read_parquet(p, lazy=False), whole)
+
+
+def test_parquet_real_xray_and_otlp_round_trip(real_traces, tmp_path):
+    for i, (reader, rel) in enumerate([(tk.read_xray, "otel-contrib-awsxray-testdata/ddbSample.txt"),
+                                        (tk.read_xray, "aws-cli-examples-xray/batch-traces-get.rst.output.json"),
+                                        (tk.read_otlp, "opentelemetry-proto/trace.json")]):
+        spans = reader(real_traces / rel)
+        assert len(spans)
+        back = tk.dask.read_parquet(tk.dask.to_parquet(spans, tmp_path / f"r{i}"), lazy=False)
+        pd.testing.assert_frame_equal(back, spans)
+
+
+# ------------------------------------------------------------------------------ analyses
+
+
+@pytest.fixture(scope="module")
+def partitionings(client, files, sim):
+    """The same spans as Dask frames partitioned several ways, with the pandas frame they equal."""
+    folder, _ = files["cut"]
+    base = _pandas_read(folder)
+    frames = {
+        "files-shuffled": tk.dask.read_otlp(folder),
+        "seven": tk.dask.from_pandas(base, 7),
+    }
+    return base, {k: v.persist() for k, v in frames.items()}  # read and shuffle once for every test
+
+
+def test_critical_path_self_time_repeated_equal_pandas(partitionings):
+    import dask
+
+    base, parts = partitionings
+    cp = _sorted(tk.critical_path(base), ("trace_id", "section_index"))
+    st = _sorted(tk.self_time(base))
+    rk = ("trace_id", "parent_span_id", "service", "name", "kind")
+    rep = _sorted(tk.find_repeated_calls(base), rk)
+    assert len(cp) > 1000 and len(rep) > 0
+    for name, ds in parts.items():
+        got_cp, got_st, got_rep = dask.compute(tk.dask.critical_path(ds), tk.dask.self_time(ds), tk.dask.find_repeated_calls(ds))
+        pd.testing.assert_frame_equal(_sorted(got_cp, ("trace_id", "section_index")), cp, obj=name)
+        pd.testing.assert_frame_equal(_sorted(got_st), st, obj=name)
+        pd.testing.assert_frame_equal(_sorted(got_rep, rk), rep, obj=name)
+
+
+BREAKDOWNS = [("service", None), (["service", "name"], None), ("call_path", None), ("service", (95, 100)),
+              ("http_status", None)]  # http_status is not a critical-path column: taken from the spans
+
+
+def test_critical_path_breakdown_equals_pandas(partitionings):
+    import dask
+
+    base, parts = partitionings
+    cp = tk.critical_path(base)
+    jobs, expected = [], []
+    for by, window in BREAKDOWNS:
+        e = tk.critical_path_breakdown(cp, by=by, spans=base, percentile_window=window)
+        assert len(e) > 1
+        for name, ds in parts.items():
+            jobs.append(tk.dask.critical_path_breakdown(ds, by=by, percentile_window=window))
+            expected.append((e, f"{name} by={by} window={window}"))
+    # from the Dask critical path as well
+    jobs.append(tk.dask.critical_path_breakdown(tk.dask.critical_path(parts["seven"]), by="service"))
+    expected.append((tk.critical_path_breakdown(cp), "from dask critical_path"))
+    for got, (e, what) in zip(dask.compute(*jobs), expected, strict=True):
+        pd.testing.assert_frame_equal(got, e, rtol=1e-9, obj=what)
+        assert got.attrs["traces"] == e.attrs["traces"], what
+
+
+def _assert_graphs_equal(G, H):
+    assert G.graph == H.graph
+    assert list(G.nodes) == list(H.nodes)  # same order too
+    for v in H.nodes:
+        assert G.nodes[v] == pytest.approx(H.nodes[v], rel=1e-9), v
+    assert sorted(G.edges) == sorted(H.edges)
+    for e in H.edges:
+        assert G.edges[e] == pytest.approx(H.edges[e], rel=1e-9), e
+
+
+@pytest.mark.parametrize("by", ["service", "operation"])
+def test_service_graph_equals_pandas(partitionings, by):
+    base, parts = partitionings
+    H = tk.service_graph(base, by=by)
+    assert H.number_of_edges() > 5 and any(not d["instrumented"] for _, d in H.nodes(data=True))
+    for ds in parts.values():
+        _assert_graphs_equal(tk.dask.service_graph(ds, by=by), H)
+
+
+def test_health_report_equals_pandas(partitionings):
+    base, parts = partitionings
+    cols = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "value"]
+
+    def norm(r):
+        r = r[r["check"] != "high_cardinality_attribute"]  # a lower bound on Dask (documented)
+        return r[cols].sort_values(["check", "subject"]).reset_index(drop=True)
+
+    expected = tk.health_report(base)
+    assert {"orphan_spans", "span_error_rate", "p95_trace_latency_ms", "top_call_path"} <= set(expected["check"])
+    for name, ds in parts.items():
+        got = tk.dask.health_report(ds)
+        pd.testing.assert_frame_equal(norm(got), norm(expected), rtol=1e-12, obj=name)
+        # severity order kept, and examples are affected traces of the data
+        sev = got["severity"].map({"error": 0, "warning": 1, "info": 2}).to_numpy()
+        assert (np.diff(sev) >= 0).all()
+        p95 = got[got["check"] == "p95_trace_latency_ms"].iloc[0]
+        slowest = tk.trace_summary(base).sort_values("duration_ms", ascending=False)["trace_id"].head(3).tolist()
+        assert p95["example_trace_ids"] == slowest
+    got = tk.dask.health_report(parts["seven"], checks=["top_call_path"], top_call_paths=2)
+    exp = tk.health_report(base, checks=["top_call_path"], top_call_paths=2)
+    assert got["subject"].tolist() == exp["subject"].tolist() and got["value"].tolist() == exp["value"].tolist()
+
+
+def test_real_nezha_trace_analyses_on_dask(client, real_traces):
+    df = pd.read_csv(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv",
+                     dtype={"TraceID": str, "SpanID": str, "ParentID": str})
+    spans = tk.spans_from_columns({
+        "trace_id": df["TraceID"].str.lower(), "span_id": df["SpanID"].str.lower(),
+        "parent_id": df["ParentID"].where(df["ParentID"] != "root").str.lower(),
+        "service": df["PodName"].str.rsplit("-", n=2).str[0], "name": df["OperationName"],
+        "start": df["StartTimeUnixNano"].astype("int64"), "end": df["EndTimeUnixNano"].astype("int64"),
+    })
+    assert (len(spans), spans["trace_id"].nunique()) == (5321, 116)
+    ds = tk.dask.from_pandas(spans, 3)
+    got = tk.dask.critical_path_breakdown(ds, by="service").compute()
+    pd.testing.assert_frame_equal(got, tk.critical_path_breakdown(tk.critical_path(spans)), rtol=1e-9)
+    _assert_graphs_equal(tk.dask.service_graph(ds), tk.service_graph(spans))

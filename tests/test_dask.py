@@ -309,3 +309,23 @@ def test_real_nezha_trace_analyses_on_dask(client, real_traces):
     got = tk.dask.critical_path_breakdown(ds, by="service").compute()
     pd.testing.assert_frame_equal(got, tk.critical_path_breakdown(tk.critical_path(spans)), rtol=1e-9)
     _assert_graphs_equal(tk.dask.service_graph(ds), tk.service_graph(spans))
+
+
+def test_fsspec_urls_and_file_scheme(sim, tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    part = sim.iloc[:400]
+    local = write_otlp(part, tmp_path / "a.jsonl", batch=50)
+    fs.pipe("/tk-bench/a.jsonl", local.read_bytes())
+    fs.pipe("/tk-bench/bad.jsonl", b'{"resourceSpans": [\n')
+    # the memory filesystem lives in this process: compute with the synchronous scheduler
+    got = tk.dask.read_otlp("memory://tk-bench/a*.jsonl", shuffle=False).compute(scheduler="sync")
+    expected = tk.read_otlp(local)
+    assert got["source_file"].unique().tolist() == ["memory:///tk-bench/a.jsonl"]  # fsspec spells the root out
+    pd.testing.assert_frame_equal(got.drop(columns="source_file"), expected.drop(columns="source_file"))
+    with pytest.raises(tk.TraceFormatError, match="memory:///tk-bench/bad.jsonl"):
+        tk.dask.read_otlp("memory://tk-bench/bad.jsonl", shuffle=False).compute(scheduler="sync")
+    with pytest.raises(tk.TraceKitError, match="no files match 'memory://tk-bench/none-\\*'"):
+        tk.dask.read_otlp("memory://tk-bench/none-*")
+    via_file = tk.dask.read_otlp(f"file://{local}", shuffle=False).compute(scheduler="sync")
+    pd.testing.assert_frame_equal(via_file, expected)

@@ -62,8 +62,9 @@ import glob as _glob
 import json
 import os
 import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -184,7 +185,9 @@ def read_otlp(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
 
     One input partition per file, read by :func:`tracekit.read_otlp`; then shuffled on
     ``trace_id`` into ``npartitions`` (default: one per file) unless ``shuffle=False`` (only when
-    every trace sits in one file; see the module docstring). ``errors`` as in tk.read_otlp.
+    every trace sits in one file; see the module docstring). ``errors`` as in tk.read_otlp;
+    with ``"skip"`` the skipped-record list (``attrs``) does not survive Dask: run
+    :func:`tracekit.skipped_records` on ``tk.read_otlp(file, errors="skip")`` to see it.
 
     >>> import tracekit as tk, tempfile, os
     >>> from tracekit.io.write import write_otlp
@@ -323,7 +326,7 @@ def _decode(df: pd.DataFrame) -> pd.DataFrame:
                 continue  # already decoded
             out[c] = pd.Series(_loads_column(s.tolist()), index=out.index, dtype=object)
     for c in COLUMN_NAMES:
-        if c in out.columns and c not in JSON_COLUMNS and str(out[c].dtype) != str(_DTYPES[c]):
+        if c in out.columns and c not in JSON_COLUMNS and out[c].dtype != _DTYPES[c]:
             out[c] = out[c].astype(_DTYPES[c])
     return out
 
@@ -429,7 +432,7 @@ def critical_path(dspans, **options):
     >>> len(cp) == len(tk.critical_path(spans))
     True
     """
-    from .critical_path import critical_path as cp_fn
+    from .critical_paths import critical_path as cp_fn
 
     return _map(dspans, cp_fn, **options)
 
@@ -467,7 +470,7 @@ def _is_cp(frame) -> bool:
 
 
 def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -> pd.DataFrame:
-    from .critical_path import critical_path as cp_fn
+    from .critical_paths import critical_path as cp_fn
 
     if _is_cp(part):
         cp = part
@@ -491,7 +494,7 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
 
 
 def _bd_combine(parts: list[pd.DataFrame], keys: list[str], percentile_window) -> pd.DataFrame:
-    from .critical_path import critical_path_breakdown as bd_fn
+    from .critical_paths import critical_path_breakdown as bd_fn
 
     data = pd.concat(parts, ignore_index=True)
     return bd_fn(data, by=keys, percentile_window=percentile_window)
@@ -527,7 +530,7 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
 def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     """Every call of :func:`tracekit.service_graph` (one row per call: source, target and the
     statistics it contributes), computed as service_graph computes them."""
-    from .critical_path import _tree
+    from .critical_paths import _tree
     from .graph import _flags, _peer_names
 
     n = len(spans)
@@ -536,7 +539,7 @@ def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     service = spans["service"].to_numpy(dtype=object, na_value="?")
     name = spans["name"].to_numpy(dtype=object, na_value="?")
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
-    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name)], dtype=object)
+    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
     err, fault, throttle = _flags(spans)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     has_p = parent >= 0
@@ -610,7 +613,7 @@ def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
 
     service = spans["service"].to_numpy(dtype=object, na_value="?")
     name = spans["name"].to_numpy(dtype=object, na_value="?")
-    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name)], dtype=object)
+    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
     err, fault, _ = _flags(spans)
     self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan) if len(spans) else np.zeros(0)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -622,7 +625,7 @@ def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-def service_graph(dspans, by: str = "service") -> "nx.DiGraph":  # noqa: F821
+def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     """The dependency graph of :func:`tracekit.service_graph` over a Dask spans frame (computes).
 
     Traces must be whole in partitions; links between spans of different partitions are not
@@ -640,7 +643,7 @@ def service_graph(dspans, by: str = "service") -> "nx.DiGraph":  # noqa: F821
     dask = require("dask", "dask")
     if by not in ("service", "operation"):
         raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    from .critical_path import _check_columns
+    from .critical_paths import _check_columns
 
     _check_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     with _no_string_conversion():
@@ -676,7 +679,8 @@ def service_graph(dspans, by: str = "service") -> "nx.DiGraph":  # noqa: F821
 
 
 def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict:
-    from .health import NOT_ADDITIVE, health_report as hr
+    from .health import NOT_ADDITIVE
+    from .health import health_report as hr
     from .structure import trace_summary
 
     additive = [n for n in names if n not in NOT_ADDITIVE]

@@ -261,11 +261,28 @@ OTLP_FILES = [
     "jaeger-ui/utils-fixtures/otlp2jaeger-in-error.json",
     "jaeger-ui/utils-fixtures/otlp2jaeger-multi-in.json.txt",
     "jaeger-ui/utils-fixtures/otlp2jaeger-multi-in-combined.json",
+    "jaeger/apiv3-snapshots/FindTraces.json",
+    "jaeger-ui/utils-fixtures/otlp2jaeger-in.json",
     *[f"jaeger/integration-fixtures-traces/{n}" for n in (
-        "link_attributes_trace.json", "log_tags_trace.json", "scope_attributes_trace.json",
-        "scope_name_version_trace.json", "span_tags_trace.json", "process_tags_trace.json",
-        "tags_opname_trace.json", "multi_spot_tags_trace.json")],
+        "default.json", "dur_trace.json", "example_trace.json", "link_attributes_trace.json", "log_tags_trace.json",
+        "max_dur_trace.json", "multi_index_trace.json", "multi_spot_tags_trace.json", "multiple1_trace.json",
+        "multiple2_trace.json", "multiple3_trace.json", "multispottag_dur_trace.json",
+        "multispottag_maxdur_trace.json", "multispottag_opname_dur_trace.json", "multispottag_opname_maxdur_trace.json",
+        "multispottag_opname_trace.json", "opname_dur_trace.json", "opname_maxdur_trace.json", "opname_trace.json",
+        "process_tags_trace.json", "scope_attributes_trace.json", "scope_name_version_trace.json",
+        "span_tags_trace.json", "tags_dur_trace.json", "tags_escaped_operator_trace_1.json",
+        "tags_escaped_operator_trace_2.json", "tags_maxdur_trace.json", "tags_opname_dur_trace.json",
+        "tags_opname_maxdur_trace.json", "tags_opname_trace.json", "tags_wildcard_regex_1.json",
+        "tags_wildcard_regex_2.json")],
 ]
+
+
+def test_every_otlp_file_in_real_traces_is_covered(real_traces):
+    """Every real file holding OTLP is in OTLP_FILES, except the spec example (empty ids: invalid by design)."""
+    found = {str(p.relative_to(real_traces)) for p in real_traces.rglob("*")
+             if p.is_file() and p.name != "SOURCES.md" and b"resourceSpans" in p.read_bytes()}
+    assert found - set(OTLP_FILES) == {"opentelemetry-specification/file-exporter.md.traces-example.jsonl"}
+    assert set(OTLP_FILES) <= found
 
 # every field of the OTLP messages and where it lands in the frame
 SPAN_FIELDS = {"traceId", "spanId", "parentSpanId", "name", "kind", "startTimeUnixNano", "endTimeUnixNano",

@@ -21,8 +21,8 @@ import tracekit as tk
 from tracekit.io.write import to_otlp, to_xray, write_otlp, write_xray
 from tracekit.simulate import simulate
 
-read_xray = pytest.importorskip("tracekit.io.xray").read_xray
-read_otlp = pytest.importorskip("tracekit.io.otlp").read_otlp
+from tracekit.io.xray import read_xray
+from tracekit.io.otlp import read_otlp
 
 KEY = ["trace_id", "span_id"]
 SAME = ["parent_id", "service", "start", "end", "status", "status_message", "http_status", "error", "fault", "throttle"]

@@ -669,7 +669,7 @@ def test_on_the_simulators_error_undersampling_scenario():
     The weights must be the simulator's true inclusion probabilities, the corrected numbers must hold
     the population's, and the naive sample must be flagged (checkout under-represented, latency shifted).
     Interval coverage over 40 simulator seeds (1000 traces each) is measured in the report, not here."""
-    simulate = pytest.importorskip("tracekit.simulate").simulate
+    from tracekit.simulate import simulate
     sim = simulate("error-undersampling", n_traces=600, seed=4)
     inc = sim.truth.inclusion.set_index("trace_id")
     assert trace_randomness(inc.index).tolist() == inc["randomness"].tolist()

@@ -198,7 +198,7 @@ def test_critical_sections_of_other_spans_warn_and_are_ignored():
 
 
 def test_critical_path_true_uses_tk_critical_path():
-    pytest.importorskip("tracekit.critical_path", reason="tracekit.critical_path has not landed yet")
+    import tracekit.critical_paths  # noqa: F401
     w = tk.waterfall_data(trace(JAEGER1), TID, critical_path=True)
     assert w["cp_sections"].tolist() == [[(0.0, 19.0), (39.0, 49.0), (59.0, 100.0)], [(19.0, 39.0)], [(49.0, 59.0)]]
 

@@ -55,9 +55,9 @@ _EXPORTS: dict[str, str] = {
     "redact": "tracekit.pii",
     # graphs and critical path
     "service_graph": "tracekit.graph",
-    "critical_path": "tracekit.critical_path",
-    "critical_path_breakdown": "tracekit.critical_path",
-    "compare": "tracekit.compare",
+    "critical_path": "tracekit.critical_paths",
+    "critical_path_breakdown": "tracekit.critical_paths",
+    "compare": "tracekit.comparison",
     "find_repeated_calls": "tracekit.repeated",
     # sampling
     "sampling_weights": "tracekit.sampling",

@@ -63,8 +63,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import _quantile_draws
-from .critical_path import critical_path
+from .comparison import _quantile_draws
+from .critical_paths import critical_path
 from .errors import TraceKitError
 from .schema import xray_to_trace_id
 from .structure import _check_columns, span_tree, trace_summary

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .critical_path import _call_paths, _check_columns, _tree, critical_path
+from .critical_paths import _call_paths, _check_columns, _tree, critical_path
 from .errors import TraceKitError
 from .graph import _flags
 
@@ -299,12 +299,3 @@ def compare(
     overall = pd.DataFrame(rows, columns=["stat", "a", "b", "delta", "delta_lo", "delta_hi"])
     params = {"by": keys, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
     return Comparison(table, structure, overall, (na, nb), params)
-
-
-# ``tracekit.compare`` is both this module and the function (see tracekit.critical_path).
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs):
-        return compare(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

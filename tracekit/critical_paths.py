@@ -770,14 +770,3 @@ def critical_path_breakdown(
     out.attrs["traces"] = n_used
     out.attrs["percentile_window"] = percentile_window
     return out
-
-
-# ``tracekit.critical_path`` is both this module and the function: the import system binds the
-# module to the package attribute whenever the module is imported directly, shadowing the lazy
-# export. Making the module callable keeps ``tk.critical_path(spans)`` working either way.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs):
-        return critical_path(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

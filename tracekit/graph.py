@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .critical_path import _check_columns, _tree
+from .critical_paths import _check_columns, _tree
 from .errors import TraceKitError, require
 from .structure import self_time
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .critical_path import _check_columns, _ns, _tree
+from .critical_paths import _check_columns, _ns, _tree
 from .errors import TraceKitError
 from .graph import _flags
 from .schema import STRING

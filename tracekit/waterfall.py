@@ -169,7 +169,7 @@ def _cp_frame(critical_path, trace: pd.DataFrame, trace_id) -> pd.DataFrame | No
         return None
     if critical_path is True:
         try:
-            from .critical_path import critical_path as compute
+            from .critical_paths import critical_path as compute
         except ImportError as exc:  # the critical-path module is another layer-3 analysis
             raise TraceKitError("critical_path=True needs tracekit.critical_path, which is not available") from exc
         return compute(trace)

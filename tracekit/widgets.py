@@ -206,7 +206,7 @@ class ExplorerState:
         cache = self.shared.cache
         if key not in cache:
             try:
-                from .critical_path import critical_path
+                from .critical_paths import critical_path
             except ImportError:
                 cache[key] = None
             else:

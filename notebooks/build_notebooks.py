@@ -89,6 +89,21 @@ assert set(spans["service"]) <= set(G.nodes)
 tk.plot_service_graph(G)"""),
 ("code", """st = tk.self_time(spans)
 st.groupby("service")["self_ms"].sum().sort_values(ascending=False).head(10)"""),
+("md", """## What do the slow traces have in common?
+
+BubbleUp-style: every attribute, resource key, annotation and derived dimension (service, host, version, region,
+status class), its share among the slowest 10 % of traces vs the rest, with Fisher tests and false-discovery-rate
+q-values."""),
+("code", """hits = tk.bubble_up(spans, lambda t: t.duration_ms > t.duration_ms.quantile(0.9))
+hits.head(10)"""),
+("code", """tk.plot_bubble_up(hits)"""),
+("code", """reg = tk.version_regressions(spans)
+flagged = reg[reg["regression"].astype(bool)]
+# pinned: the deploy in this sample is payments 1.5.0, and it is the regression found
+assert set(zip(flagged["service"], flagged["version"])) == {("payments", "1.5.0")}
+reg[reg["previous_version"].notna()]"""),
+("code", """tk.cold_starts(tk.examples.load("cold-starts-small"))"""),
+("md", "## Browse the traces"),
 ("code", """tk.TraceExplorer(spans)"""),
 ])
 

@@ -45,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "read_otlp": "tracekit.io.otlp",
     "read": "tracekit.io.sniff",
     "skipped_records": "tracekit.io.sniff",
+    "write_xray": "tracekit.io.write",
+    "write_otlp": "tracekit.io.write",
     # structure and health
     "trace_summary": "tracekit.structure",
     "self_time": "tracekit.structure",
@@ -68,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "bubble_up": "tracekit.attribution",
     "version_regressions": "tracekit.attribution",
     "cold_starts": "tracekit.attribution",
+    "lambda_invocations": "tracekit.attribution",
     # live X-Ray (extra: aws)
     "fetch_xray": "tracekit.xray_live",
     "fetch_xray_summaries": "tracekit.xray_live",

@@ -13,7 +13,7 @@ from tracekit.reporting import collect_report, render_report
 
 from .browser import open_html
 
-SECTIONS = ["inputs", "headline", "health", "service-map", "critical-path", "what-changed", "worst-traces", "sampling"]
+SECTIONS = ["key-findings", "inputs", "headline", "health", "service-map", "critical-path", "what-changed", "worst-traces", "sampling"]
 
 
 @pytest.fixture(scope="module")

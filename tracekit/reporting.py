@@ -70,6 +70,7 @@ class ReportData:
     critical_path: pd.DataFrame = field(repr=False)
     latency_by_service: pd.DataFrame = field(repr=False)
     caveats: tuple[str, ...] = ()
+    key_findings: tuple[str, ...] = ()
 
 
 def _hash_file(p: Path) -> InputFile:
@@ -101,21 +102,13 @@ def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "record", "reason"])
 
 
-def _headline(spans: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+def _headline(spans: pd.DataFrame, summary: pd.DataFrame, baseline_summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Requests, error rate and root latency percentiles; sampling-corrected where weights are known."""
     from .sampling import sampling_weights, weighted_summary
 
-    rows = []
-    dur = summary["duration_ms"].dropna()
-    err_col = next((c for c in ("has_error", "error", "has_fault") if c in summary.columns), None)
-    rows.append({
-        "estimate": "as sampled",
-        "traces": len(summary),
-        "error_rate": float(summary[err_col].mean()) if err_col and len(summary) else np.nan,
-        "p50_ms": float(dur.quantile(0.5)) if len(dur) else np.nan,
-        "p95_ms": float(dur.quantile(0.95)) if len(dur) else np.nan,
-        "p99_ms": float(dur.quantile(0.99)) if len(dur) else np.nan,
-    })
+    rows = [_plain_row("as sampled", summary)]
+    if baseline_summary is not None:
+        rows.append(_plain_row("baseline, as sampled", baseline_summary))
     try:
         w = sampling_weights(spans)
     except TraceKitError:
@@ -125,6 +118,19 @@ def _headline(spans: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
         r = est.iloc[0].to_dict()
         rows.append({"estimate": "sampling-corrected", **{k: r.get(k) for k in r}})
     return pd.DataFrame(rows)
+
+
+def _plain_row(label: str, summary: pd.DataFrame) -> dict[str, Any]:
+    dur = summary["duration_ms"].dropna()
+    err_col = next((c for c in ("has_error", "error", "has_fault") if c in summary.columns), None)
+    return {
+        "estimate": label,
+        "traces": len(summary),
+        "error_rate": float(summary[err_col].mean()) if err_col and len(summary) else np.nan,
+        "p50_ms": float(dur.quantile(0.5)) if len(dur) else np.nan,
+        "p95_ms": float(dur.quantile(0.95)) if len(dur) else np.nan,
+        "p99_ms": float(dur.quantile(0.99)) if len(dur) else np.nan,
+    }
 
 
 def collect_report(
@@ -160,10 +166,11 @@ def collect_report(
     cp = critical_path(spans)
     breakdown = critical_path_breakdown(cp, by="service")
     comparison = structural = None
+    baseline_summary = trace_summary(baseline) if baseline is not None else None
     if baseline is not None:
         cmp = compare(spans, baseline, by="service")
-        comparison = getattr(cmp, "table", cmp)
-        structural = getattr(cmp, "structural", None)
+        comparison = cmp.table
+        structural = cmp.structure
     order = summary.sort_values("duration_ms", ascending=False)
     worst_ids: list[tuple[str, str]] = []
     for i, tid in enumerate(order["trace_id"].head(worst)):
@@ -179,6 +186,7 @@ def collect_report(
     if not ts.str.contains("th:").any():
         caveats.append("No sampling probabilities in the data (no OTel th: thresholds, no X-Ray sampling statistics "
                        "given): the numbers above describe the sampled traces, not necessarily all requests.")
+    health = health_report(spans)
     return ReportData(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -190,8 +198,8 @@ def collect_report(
         counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
                 "start": str(spans["start"].min()), "end": str(spans["end"].max()),
                 "baseline_traces": None if baseline is None else int(baseline["trace_id"].nunique())},
-        headline=_headline(spans, summary),
-        health=health_report(spans),
+        headline=_headline(spans, summary, baseline_summary),
+        health=health,
         skipped=_skipped_frame(spans),
         breakdown=breakdown,
         comparison=comparison,
@@ -202,7 +210,32 @@ def collect_report(
         critical_path=cp,
         latency_by_service=lat,
         caveats=tuple(caveats),
+        key_findings=_key_findings(summary, breakdown, comparison, health),
     )
+
+
+def _key_findings(summary: pd.DataFrame, breakdown: pd.DataFrame, comparison: pd.DataFrame | None,
+                  health: pd.DataFrame) -> tuple[str, ...]:
+    """Plain-language sentences read off finished results (no new computation)."""
+    out = []
+    if len(breakdown):
+        top = breakdown.iloc[0]
+        out.append(f"{top.iloc[0]} holds the largest share of critical-path time: {top['share']:.0%} "
+                   f"({top['cp_ms']:,.0f} ms over {int(top['traces'])} traces).")
+    if comparison is not None and len(comparison):
+        c = comparison.iloc[0]
+        key = c.iloc[0]
+        lo, hi = c.get("delta_cp_ms_lo"), c.get("delta_cp_ms_hi")
+        sig = "" if lo is None or pd.isna(lo) or (lo <= 0 <= hi) else " (its 95% interval excludes zero)"
+        out.append(f"Biggest change against the baseline: {key}, {c['delta_cp_ms']:+,.1f} ms critical path per trace "
+                   f"[{lo:+,.1f}, {hi:+,.1f}]{sig}.")
+    bad = health[health["severity"].isin(["error", "warning"])]
+    for _, r in bad.head(3).iterrows():
+        out.append(f"Health {r['severity']}: {r['check']} {r['subject'] or ''} in {int(r['traces_affected'])} traces "
+                   f"({r['share']:.0%}).".replace("  ", " "))
+    if not len(bad):
+        out.append("No health warnings: traces look whole and consistent.")
+    return tuple(out)
 
 
 # ----------------------------------------------------------------------------------------------- rendering
@@ -210,8 +243,8 @@ def collect_report(
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222}
 h1{margin-bottom:.2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4} .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;max-width:36rem;overflow-wrap:anywhere}
+th{background:#f4f4f4} .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6} .sev-info{color:#444}
 code{font-size:.85rem}
 """
 
@@ -220,17 +253,31 @@ def _esc(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
 
 
-def _table(df: pd.DataFrame | None, *, max_rows: int = 50, table_id: str | None = None) -> str:
+def _table(df: pd.DataFrame | None, *, max_rows: int = 50, table_id: str | None = None,
+           row_class: str | None = None) -> str:
     if df is None or len(df) == 0:
         return '<p class="muted">none</p>'
     shown = df.head(max_rows).copy()
+    classes = shown[row_class].astype(str).tolist() if row_class and row_class in shown else None
     for c in shown.columns:
         if shown[c].dtype == object:
             shown[c] = shown[c].map(lambda v: json.dumps(v, default=str) if isinstance(v, (list, dict, tuple)) else v)
     body = shown.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.3f}", border=0,
                          table_id=table_id)
+    if classes:  # tag each body row with its class, e.g. sev-warning (the header row has attributes, body rows not)
+        head, *rows = body.split("<tr>")
+        body = head + "".join(f'<tr class="sev-{_slug(c)}">' + r for c, r in zip(classes, rows, strict=True))
     more = f'<p class="muted">{len(df) - max_rows} more rows not shown</p>' if len(df) > max_rows else ""
     return body + more
+
+
+def _slug(x: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in x.lower())
+
+
+_METRIC_CHECKS = ("trace_completeness", "error_trace_ratio", "span_error_rate", "p95_trace_latency_ms", "top_call_path")
+_FINDING_VIEW = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "example_trace_ids",
+                 "explanation", "what_to_do"]
 
 
 def _figure_html(fig, first: bool) -> str:
@@ -256,6 +303,10 @@ def render_report(data: ReportData) -> str:
     parts = [f"<h1>{_esc(data.title)}</h1>",
              f'<p class="muted">generated {_esc(data.generated_at)} by tracekit {_esc(data.version)}</p>']
 
+    parts.append('<section id="key-findings"><h2>Key findings</h2><ul>')
+    parts.extend(f"<li>{_esc(t)}</li>" for t in data.key_findings)
+    parts.append("</ul></section>")
+
     parts.append('<section id="inputs"><h2>What was analysed</h2>')
     c = data.counts
     parts.append(f"<p>{_esc(c['traces'])} traces, {_esc(c['spans'])} spans, {_esc(c['services'])} services, "
@@ -273,7 +324,14 @@ def render_report(data: ReportData) -> str:
     parts.append("</section>")
 
     parts.append('<section id="health"><h2>Trace health</h2>')
-    parts.append(_table(data.health, table_id="health-table"))
+    health = data.health
+    is_metric = health["check"].isin(_METRIC_CHECKS)
+    findings = health.loc[~is_metric, _FINDING_VIEW].copy()
+    findings["example_trace_ids"] = findings["example_trace_ids"].map(lambda ids: list(ids)[:1] if ids is not None else [])
+    parts.append("<p>Can these traces be trusted? Findings, most severe first:</p>")
+    parts.append(_table(findings, table_id="health-table", row_class="severity"))
+    parts.append("<p>Measures of the whole set:</p>")
+    parts.append(_table(health.loc[is_metric, ["check", "subject", "value", "share", "explanation"]], table_id="metrics-table"))
     if len(data.skipped):
         parts.append(f"<p>{len(data.skipped)} records could not be read and were skipped:</p>")
         parts.append(_table(data.skipped, table_id="skipped-table"))

@@ -67,6 +67,7 @@ import re
 import warnings
 from array import array
 from collections.abc import Iterator
+from itertools import repeat
 from pathlib import Path
 from sys import intern
 from typing import Any, Literal
@@ -375,17 +376,16 @@ class _Builder:
         self.span_id: list = []
         self.parent_id: list = []
         self.name: list = []
-        self.kind = array("b")  # 0 server, 1 client, 2 internal
         self.start = array("d")  # epoch seconds
         self.end = array("d")  # NaN when in progress
-        self.in_progress = array("b")
-        self.error = array("b")
-        self.fault = array("b")
-        self.throttle = array("b")
+        # bit 0 error, 1 fault, 2 throttle, 3 in_progress; bits 4-5 kind (0 server, 1 client, 2 internal)
+        self.bits = array("b")
         self.http_status = array("q")  # _NO_STATUS when absent
-        self.status_message: list = []
         self.attributes: list = []
-        self.events: list = []
+        self.status_message: dict[int, str] = {}  # row -> message, for the few spans with a cause
+        self.events: dict[int, list] = {}  # row -> exception events
+        self._appends = (self.span_id.append, self.parent_id.append, self.name.append, self.start.append,
+                         self.end.append, self.bits.append, self.http_status.append, self.attributes.append)
         # per top-level document
         self.d_trace: list = []
         self.d_service: list = []
@@ -496,10 +496,11 @@ class _Builder:
                 raise _Bad(f"segment document is a JSON {type(doc).__name__}, not an object")
             self._walk(doc, trace_tid, trace_extra)
         except _Bad as exc:
-            del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.kind[mark:]
-            del self.start[mark:], self.end[mark:], self.in_progress[mark:], self.error[mark:]
-            del self.fault[mark:], self.throttle[mark:], self.http_status[mark:]
-            del self.status_message[mark:], self.attributes[mark:], self.events[mark:]
+            del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.bits[mark:]
+            del self.start[mark:], self.end[mark:], self.http_status[mark:], self.attributes[mark:]
+            for sparse in (self.status_message, self.events):
+                for r in [r for r in sparse if r >= mark]:
+                    del sparse[r]
             self.fail(TraceFormatError(str(exc), file=file, record=_label(where, j) or None))
             return
         self.d_file.append(file)
@@ -532,23 +533,11 @@ class _Builder:
         tid = self._trace_id(raw_tid, seg)
         top_is_sub = seg.get("type") == "subsegment"
         inferred = seg.get("inferred") is True
+        seg_name = seg.get("name")
         resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
         http_keys, aws_keys, ann_keys, meta_keys = self._http_keys, self._aws_keys, self._ann_keys, self._meta_keys
-
-        span_id_a = self.span_id.append
-        parent_a = self.parent_id.append
-        name_a = self.name.append
-        kind_a = self.kind.append
-        start_a = self.start.append
-        end_a = self.end.append
-        inprog_a = self.in_progress.append
-        error_a = self.error.append
-        fault_a = self.fault.append
-        throttle_a = self.throttle.append
-        status_a = self.http_status.append
-        msg_a = self.status_message.append
-        attrs_a = self.attributes.append
-        events_a = self.events.append
+        (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = self._appends
+        rows = self.span_id
 
         top_parent = seg.get("parent_id")
         if top_parent is not None and type(top_parent) is not str:
@@ -558,28 +547,37 @@ class _Builder:
         push = stack.append
         while stack:
             s, parent, top = pop()
-            sid = s.get("id")
-            name = s.get("name")
-            st = s.get("start_time")
-            et = s.get("end_time")
-            ip = s.get("in_progress") is True
+            get = s.get
+            sid = get("id")
+            name = get("name")
+            st = get("start_time")
+            et = get("end_time")
+            ip = get("in_progress") is True
             if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
                     or not (-_MAX_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (-_MAX_S < et < _MAX_S))) \
                     or (et is None and not ip):
                 st, et = _check_span(s, top, sid, name, st, et, ip)
             elif et is None:
                 et = _NAN
+            # a new dict (sized to fit: the parsed one would keep the column keys' room, +40% memory)
+            attrs = {k: v for k, v in s.items() if k not in (_TOP_SKIP if top else _SUB_SKIP)}
+            take = attrs.pop
+
+            # kind, in_progress, error, fault, throttle in one byte (decoded column-wise)
+            if top and not top_is_sub:
+                bits = 0
+            else:
+                ns = attrs.get("namespace")
+                bits = 16 if ns == "aws" or ns == "remote" else 32
+            if ip:
+                bits |= 8
+            if "fault" in s or "error" in s or "throttle" in s:
+                bits |= (get("error") is True) | (get("fault") is True) << 1 | (get("throttle") is True) << 2
 
             # attributes: every key that is not a column, with http/aws/sql flattened
-            if top:
-                attrs = {k: v for k, v in s.items() if k not in _TOP_SKIP}
-            else:
-                attrs = {k: v for k, v in s.items() if k not in _SUB_SKIP}
             status = _NO_STATUS
-            events = []
-            message = None
             if attrs:
-                v = attrs.pop("http", None)
+                v = take("http", None)
                 if v is not None:
                     if type(v) is dict and v:
                         for k2, v2 in v.items():
@@ -612,7 +610,7 @@ class _Builder:
                                 attrs["http.response.content_length"] = _int_or_none(cl)
                     else:
                         attrs["http"] = v
-                v = attrs.pop("aws", None)
+                v = take("aws", None)
                 if v is not None:
                     if type(v) is dict and v:
                         to_resource = top and not top_is_sub
@@ -628,55 +626,45 @@ class _Builder:
                     else:
                         attrs["aws"] = v
                 if "annotations" in attrs and type(attrs["annotations"]) is dict:
-                    for k2, v2 in attrs.pop("annotations").items():
+                    for k2, v2 in take("annotations").items():
                         key = ann_keys.get(k2)
                         if key is None:
                             key = ann_keys[k2] = "annotation." + k2
                         attrs[key] = v2
                 if "metadata" in attrs and type(attrs["metadata"]) is dict and attrs["metadata"]:
-                    for k2, v2 in attrs.pop("metadata").items():
+                    for k2, v2 in take("metadata").items():
                         key = meta_keys.get(k2)
                         if key is None:
                             key = meta_keys[k2] = "metadata." + k2
                         attrs[key] = v2
                 if "sql" in attrs:
-                    _put(attrs, "sql", attrs.pop("sql"))
+                    _put(attrs, "sql", take("sql"))
                 if "cause" in attrs:
                     end_ns = None if et != et else _second_to_ns(et)
                     events, message = _exception_events(attrs["cause"], end_ns)
+                    row = len(rows)
+                    if events:
+                        self.events[row] = events
+                    if message is not None:
+                        self.status_message[row] = message
                 if top:
                     if "service" in attrs:
-                        _put(resource, "service", attrs.pop("service"))
+                        _put(resource, "service", take("service"))
                     if "origin" in attrs:
                         resource["origin"] = attrs["origin"]
                     if "resource_arn" in attrs:
-                        resource["resource_arn"] = attrs.pop("resource_arn")
+                        resource["resource_arn"] = take("resource_arn")
 
             span_id_a(sid)
             parent_a(parent)
             name_a(intern(name))  # names repeat: one string each
-            if top and not top_is_sub:
-                kind_a(0)
-            else:
-                ns = s.get("namespace")
-                kind_a(1 if ns == "aws" or ns == "remote" else 2)
             start_a(st)
             end_a(et)
-            inprog_a(ip)
-            if "fault" in s or "error" in s or "throttle" in s:
-                error_a(s.get("error") is True)
-                fault_a(s.get("fault") is True)
-                throttle_a(s.get("throttle") is True)
-            else:
-                error_a(0)
-                fault_a(0)
-                throttle_a(0)
+            bits_a(bits)
             status_a(status)
-            msg_a(message)
             attrs_a(attrs)
-            events_a(events)
 
-            subs = s.get("subsegments")
+            subs = get("subsegments")
             if subs:
                 if type(subs) is not list:
                     raise _bad("'subsegments' is not a list", s)
@@ -693,7 +681,7 @@ class _Builder:
             self.d_service.append(None)
             self.indep.append((doc_index, top_parent))
         else:
-            self.d_service.append(seg["name"])
+            self.d_service.append(seg_name)
 
     # -- after the pass
 
@@ -747,7 +735,6 @@ class _Builder:
         nd = len(self.d_count)
         counts = np.asarray(self.d_count, dtype=np.int64)
         doc_of_row = np.repeat(np.arange(nd, dtype=np.int64), counts)
-        dup_rows = self._duplicate_candidates()
 
         # ids: one regex over all of them; lower-case only when needed
         # Arrow buffers come from the system allocator, which reuses the heap the Document
@@ -755,6 +742,7 @@ class _Builder:
         pool = pa.system_memory_pool()
         span_id = pa.array(self.span_id, pa.large_string(), memory_pool=pool)
         parent_id = pa.array(self.parent_id, pa.large_string(), memory_pool=pool)
+        dup_rows = _duplicate_candidates(span_id)
         keep = None
         bad_docs: dict[int, str] = {}
         for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
@@ -785,15 +773,14 @@ class _Builder:
         duration_ms = (end_ns - start_ns) / 1e6
         duration_ms[missing_end] = np.nan
 
-        def flag(a: array) -> np.ndarray:
-            return np.frombuffer(a, dtype=np.int8).astype(bool)
-
-        err, fault, thr, inprog = flag(self.error), flag(self.fault), flag(self.throttle), flag(self.in_progress)
+        bits = np.frombuffer(self.bits, dtype=np.int8)
+        err, fault, thr, inprog = ((bits & b) != 0 for b in (1, 2, 4, 8))
+        kind = bits >> 4
+        del bits
         hs = np.frombuffer(self.http_status, dtype=np.int64)
         no_status = hs == _NO_STATUS
         take = pa.array(doc_of_row, memory_pool=pool)
-        d_resource = np.empty(nd, dtype=object)
-        d_resource[:] = self.d_resource
+        d_resource = np.fromiter(self.d_resource, dtype=object, count=nd)
 
         def strings(arr: pa.Array) -> pd.Series:
             if isinstance(arr, pa.DictionaryArray):
@@ -810,9 +797,18 @@ class _Builder:
             return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"), copy=False)
 
         def objects(values: list) -> pd.Series:
-            o = np.empty(len(values), dtype=object)
-            o[:] = values
+            # fromiter: `o[:] = values` would look into every dict/list for a nested shape (5x slower)
+            return pd.Series(np.fromiter(values, dtype=object, count=len(values)), copy=False)
+
+        def lists(sparse: dict[int, list]) -> pd.Series:
+            o = np.fromiter(map(list, repeat((), n)), dtype=object, count=n)  # a new list per row
+            for r, v in sparse.items():
+                o[r] = v
             return pd.Series(o, copy=False)
+
+        messages = [None] * n
+        for r, m in self.status_message.items():
+            messages[r] = m
 
         data = {
             "trace_id": per_doc(self.d_trace),
@@ -820,20 +816,20 @@ class _Builder:
             "parent_id": strings(parent_id),
             "service": per_doc(self.d_service),
             "name": strings(pa.array(self.name, pa.large_string(), memory_pool=pool)),
-            "kind": codes(np.frombuffer(self.kind, dtype=np.int8), ["server", "client", "internal"]),
+            "kind": codes(kind, ["server", "client", "internal"]),
             "start": ts(start_ns),
             "end": ts(end_ns),
             "duration_ms": pd.Series(duration_ms, copy=False),
             "status": codes((err | fault | thr).astype(np.int8), ["ok", "error"]),
-            "status_message": strings(pa.array(self.status_message, pa.large_string(), memory_pool=pool)),
+            "status_message": strings(pa.array(messages, pa.large_string(), memory_pool=pool)),
             "http_status": pd.Series(pd.arrays.IntegerArray(np.where(no_status, 0, hs), no_status)),
             "error": pd.Series(err, copy=False),
             "fault": pd.Series(fault, copy=False),
             "throttle": pd.Series(thr, copy=False),
             "attributes": objects(self.attributes),
             "resource": pd.Series(d_resource[doc_of_row], copy=False),
-            "events": objects(self.events),
-            "links": objects([[] for _ in range(n)]),
+            "events": lists(self.events),
+            "links": lists({}),
             "trace_state": strings(pa.nulls(n, pa.large_string(), memory_pool=pool)),
             "flags": pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))),
             "in_progress": pd.Series(inprog, copy=False),
@@ -853,20 +849,14 @@ class _Builder:
             df = df[keep].reset_index(drop=True)
         return df
 
-    def _duplicate_candidates(self) -> np.ndarray | None:
-        """Rows whose span id occurs more than once (usually none: one set() over the ids)."""
-        ids = self.span_id
-        seen = set(ids)
-        if len(seen) == len(ids):
-            return None
-        seen.clear()
-        dups = set()
-        for i in ids:
-            if i in seen:
-                dups.add(i)
-            else:
-                seen.add(i)
-        return np.flatnonzero(np.fromiter((i in dups for i in ids), dtype=bool, count=len(ids)))
+
+def _duplicate_candidates(ids: pa.Array) -> np.ndarray | None:
+    """Rows whose span id (as given) occurs more than once; None when every id is unique (usual)."""
+    if len(pc.unique(ids, memory_pool=pa.system_memory_pool())) == len(ids):
+        return None
+    counts = pc.value_counts(ids)
+    dup = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    return np.flatnonzero(pc.is_in(ids, value_set=dup).to_numpy(zero_copy_only=False))
 
 
 def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:

@@ -234,8 +234,12 @@ def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartition
 def keep_traces_whole(dspans, npartitions: int | None = None):
     """Shuffle a Dask spans frame on ``trace_id`` so every trace is inside one partition.
 
-    Hash partitioning (deterministic); a task-based shuffle, which moves the dict/list
-    columns as they are. ``npartitions`` defaults to the input's.
+    Hash partitioning (deterministic). The container columns are encoded as JSON text (as in
+    :func:`to_parquet`) for the move and decoded after it, so the frame is plain Arrow data and
+    Dask can use its disk-backed peer-to-peer shuffle on a distributed cluster (memory per
+    worker bounded; a task-based shuffle on the local scheduler). Frames with other object
+    columns are moved as they are with a task-based shuffle. ``npartitions`` defaults to the
+    input's.
 
     >>> import tracekit as tk, dask.dataframe as dd
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
@@ -245,8 +249,14 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
     """
     _dd()
     n = npartitions or dspans.npartitions
+    meta = dspans._meta
+    other = [c for c in meta.columns if meta[c].dtype == object and c not in JSON_COLUMNS]
     with _no_string_conversion():
-        return dspans.shuffle(on="trace_id", npartitions=n, shuffle_method="tasks")
+        if other:
+            return dspans.shuffle(on="trace_id", npartitions=n, shuffle_method="tasks")
+        enc = dspans.map_partitions(_encode, meta=_encode(meta))
+        moved = enc.shuffle(on="trace_id", npartitions=n)
+        return moved.map_partitions(_decode_as, meta, meta=meta)
 
 
 def from_pandas(spans: pd.DataFrame, npartitions: int):
@@ -329,6 +339,15 @@ def _decode(df: pd.DataFrame) -> pd.DataFrame:
         if c in out.columns and c not in JSON_COLUMNS and out[c].dtype != _DTYPES[c]:
             out[c] = out[c].astype(_DTYPES[c])
     return out
+
+
+def _decode_as(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """Decode and give every column ``meta``'s dtype (a shuffle may change string dtypes)."""
+    out = _decode(df)
+    for c in meta.columns:
+        if c not in JSON_COLUMNS and out[c].dtype != meta[c].dtype:
+            out[c] = out[c].astype(meta[c].dtype)
+    return out[list(meta.columns)]
 
 
 def _encoded_meta(meta: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,10 @@ A template for an incident postmortem. Point the first cell at your traces (X-Ra
 JSON / JSON lines, files or folders, `.gz` welcome) and a baseline from a normal period, then run all cells.
 As shipped it analyses the bundled `checkout-small` sample (simulated orders-db lock contention) against a simulated
 normal day of the same shop."""),
-("code", """import tracekit as tk
+("code", """import plotly.io as pio
+import tracekit as tk
+
+pio.renderers.default = "plotly_mimetype+notebook"  # live in JupyterLab, and kept by `jupyter nbconvert --to html`
 
 # --- point these at your data -------------------------------------------------------------
 INCIDENT = tk.examples.path("checkout-small")    # a file, a folder, or a list of them
@@ -72,7 +75,10 @@ exploratory = nb([
 Latency distributions, the critical path by latency percentile window (what dominates the slowest 5 %?), repeated
 calls (N+1, retries) and the service graph, on the bundled `deploy-small` sample (a payments deploy that adds a slow
 call)."""),
-("code", """import tracekit as tk
+("code", """import plotly.io as pio
+import tracekit as tk
+
+pio.renderers.default = "plotly_mimetype+notebook"  # live in JupyterLab, and kept by `jupyter nbconvert --to html`
 spans = tk.examples.load("deploy-small")
 print(tk.format_summary(spans))"""),
 ("code", """tk.plot_latency(spans, by="service", kind="ecdf", log_x=True)"""),

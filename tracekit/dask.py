@@ -484,6 +484,18 @@ def find_repeated_calls(dspans, *, min_calls: int = 2):
     return _map(dspans, fn, min_calls=min_calls)
 
 
+#: columns the per-partition critical path reads (selected first, so a Parquet source reads only these)
+_CP_COLUMNS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms",
+               "in_progress", "inferred")
+#: columns service_graph reads
+_GRAPH_COLUMNS = _CP_COLUMNS + ("status", "error", "fault", "throttle", "attributes", "links")
+
+
+def _project(dspans, columns: Iterable[str]):
+    keep = list(dict.fromkeys(c for c in columns if c in dspans.columns))
+    return dspans[keep] if len(keep) < len(dspans.columns) else dspans
+
+
 def _is_cp(frame) -> bool:
     return "section_index" in frame.columns and "root_span_id" in frame.columns
 
@@ -539,6 +551,8 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
     keys = [by] if isinstance(by, str) else list(by)
     if not keys:
         raise TraceKitError("critical_path_breakdown: by needs at least one column")
+    if not _is_cp(dspans._meta):
+        dspans = _project(dspans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
     parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(dspans.to_delayed())]
     return dask.delayed(_bd_combine)(parts, keys, percentile_window)
 
@@ -665,6 +679,7 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     from .critical_paths import _check_columns
 
     _check_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    dspans = _project(dspans, _GRAPH_COLUMNS)
     with _no_string_conversion():
         edges = dspans.map_partitions(_edge_rows, by, meta=_EDGE_META)
         nparts = max(1, min(dspans.npartitions, 64))

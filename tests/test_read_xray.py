@@ -686,3 +686,51 @@ def test_mutated_real_documents_load_or_fail_with_trace_format_error(real_traces
         assert page == before
 
     check()
+
+
+def test_skipped_document_leaves_no_events_or_message_behind():
+    # the bad document's first span has a cause (its event and message are recorded before the
+    # bad subsegment is reached); the next document's rows must not inherit them
+    bad = seg("00000000000000a1", cause={"exceptions": [{"id": "00000000000000e1", "message": "bad boom"}]},
+              fault=True, subsegments=[{"id": "00000000000000a2", "name": "x", "end_time": 1.9}])
+    good = seg("00000000000000b1", subsegments=[
+        {"id": "00000000000000b2", "name": "y", "start_time": 1.6, "end_time": 1.7, "error": True,
+         "cause": {"exceptions": [{"type": "E", "message": "good boom"}]}}])
+    with pytest.warns(TraceFormatWarning, match="skipped 1"):
+        df = read([bad, good], errors="skip")
+    assert df["span_id"].tolist() == ["00000000000000b1", "00000000000000b2"]
+    assert df["status_message"].isna().tolist() == [True, False] and df.loc[1, "status_message"] == "good boom"
+    assert df.loc[0, "events"] == [] and df.loc[1, "events"] == [
+        {"time": 1_700_000_000, "name": "exception",  # the span's end, 1.7 s, in ns
+         "attributes": {"exception.type": "E", "exception.message": "good boom"}}]
+    assert df["links"].tolist() == [[], []] and df.loc[0, "links"] is not df.loc[1, "links"]
+
+
+def test_kind_and_status_flags_of_every_combination():
+    doc = seg(in_progress=True, end=None, throttle=True, error=True, subsegments=[
+        {"id": "0000000000000002", "name": "ddb", "namespace": "aws", "start_time": 1.6, "end_time": 1.7,
+         "fault": True},
+        {"id": "0000000000000003", "name": "call", "namespace": "remote", "start_time": 1.6, "end_time": 1.7},
+        {"id": "0000000000000004", "name": "local", "start_time": 1.6, "end_time": 1.7, "error": False,
+         "throttle": "yes", "in_progress": True},
+        {"id": "0000000000000005", "name": "odd", "namespace": ["aws"], "start_time": 1.6, "in_progress": True}])
+    df = read(doc)
+    cols = ["kind", "error", "fault", "throttle", "in_progress", "status"]
+    assert [tuple(r) for r in df[cols].itertuples(index=False)] == [
+        ("server", True, False, True, True, "error"),
+        ("client", False, True, False, False, "error"),
+        ("client", False, False, False, False, "ok"),
+        ("internal", False, False, False, True, "ok"),  # only a literal true counts; end_time given
+        ("internal", False, False, False, True, "ok"),
+    ]
+    assert df["end"].isna().tolist() == [True, False, False, False, True]
+    assert df.loc[3, "end"] == pd.Timestamp(1_700_000_000, unit="ns", tz="UTC")
+
+
+def test_documents_of_interleaved_traces_keep_their_own_trace_ids():
+    other = "1-5759e988-00000000000000000000000b"
+    docs = [seg("0000000000000001"), seg("0000000000000002", trace_id=other), seg("0000000000000003"),
+            seg("0000000000000004", trace_id="5759E988BD862E3FE1BE46A994272793")]
+    df = read(docs)
+    assert df["trace_id"].tolist() == ["5759e988bd862e3fe1be46a994272793", "5759e98800000000000000000000000b",
+                                       "5759e988bd862e3fe1be46a994272793", "5759e988bd862e3fe1be46a994272793"]

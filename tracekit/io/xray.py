@@ -102,6 +102,8 @@ _SUB_SKIP = frozenset({"id", "name", "start_time", "end_time", "in_progress", "s
 # scalar/list keys of a segment's `aws` block that describe the environment (→ resource)
 _AWS_CONTEXT = frozenset({"account_id", "cloudwatch_logs"})
 _ID_RE = "^[0-9a-f]{16}$"
+# `aws` values unique to each call: interning them costs ~10x a repeated value's intern and saves nothing
+_UNIQUE_AWS = frozenset({"request_id", "extended_request_id", "id"})
 
 
 def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataFrame:
@@ -397,10 +399,11 @@ class _Builder:
         self.d_where: list = []  # record label (shared prefix) and index, for errors found after the pass
         self.d_j = array("q")
         self.indep: list[tuple[int, str | None]] = []  # (doc index, parent_id) of independent subsegments
-        self._tid_cache: dict[str, str] = {}
+        self._last_tid: tuple[Any, str] = (None, "")
         # flattened attribute keys are built once and shared by every span (memory)
         self._http_keys: dict[str, dict[str, str]] = {}
         self._aws_keys: dict[str, str] = {}
+        self._aws_sub_keys: dict[str, dict[str, str]] = {}
         self._ann_keys: dict[str, str] = {}
         self._meta_keys: dict[str, str] = {}
         self._file = None
@@ -510,9 +513,10 @@ class _Builder:
         self.d_count.append(len(self.span_id) - mark)
 
     def _trace_id(self, raw: Any, seg: dict) -> str:
-        tid = self._tid_cache.get(raw) if type(raw) is str else None
-        if tid is not None:
-            return tid
+        # the documents of a trace come one after another: remember the last id only (a dict of
+        # every id seen cost more, in hashing and cache misses, than it saved)
+        if raw == self._last_tid[0] and type(raw) is str:
+            return self._last_tid[1]
         if type(raw) is not str:
             raise _bad("has no trace_id" if raw is None else f"trace_id {raw!r} is not a string", seg)
         r = raw.strip()
@@ -524,7 +528,7 @@ class _Builder:
             t = ""
         if len(t) != 32 or t.strip("0123456789abcdef"):
             raise _bad(f"trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", seg)
-        self._tid_cache[raw] = t
+        self._last_tid = (raw, t)
         return t
 
     def _walk(self, seg: dict, trace_tid: Any, trace_extra: dict | None) -> None:
@@ -536,6 +540,7 @@ class _Builder:
         seg_name = seg.get("name")
         resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
         http_keys, aws_keys, ann_keys, meta_keys = self._http_keys, self._aws_keys, self._ann_keys, self._meta_keys
+        aws_sub_keys = self._aws_sub_keys
         (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = self._appends
         rows = self.span_id
 
@@ -619,10 +624,22 @@ class _Builder:
                             if key is None:
                                 key = aws_keys[k2] = "aws." + k2
                             out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
-                            if type(v2) is dict and v2:
-                                _put(out, key, v2)
+                            if type(v2) is dict and v2:  # ec2, ecs, xray, ...: one level, inline
+                                c = aws_sub_keys.get(k2)
+                                if c is None:
+                                    c = aws_sub_keys[k2] = {}
+                                for k3, v3 in v2.items():
+                                    key = c.get(k3)
+                                    if key is None:
+                                        key = c[k3] = f"aws.{k2}.{k3}"
+                                    if type(v3) is dict and v3:
+                                        _put(out, key, v3)
+                                    else:
+                                        out[key] = intern(v3) if type(v3) is str else v3
+                            elif type(v2) is str and k2 not in _UNIQUE_AWS:
+                                out[key] = intern(v2)
                             else:
-                                out[key] = intern(v2) if type(v2) is str else v2
+                                out[key] = v2
                     else:
                         attrs["aws"] = v
                 if "annotations" in attrs and type(attrs["annotations"]) is dict:

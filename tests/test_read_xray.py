@@ -734,3 +734,16 @@ def test_documents_of_interleaved_traces_keep_their_own_trace_ids():
     df = read(docs)
     assert df["trace_id"].tolist() == ["5759e988bd862e3fe1be46a994272793", "5759e98800000000000000000000000b",
                                        "5759e988bd862e3fe1be46a994272793", "5759e988bd862e3fe1be46a994272793"]
+
+
+def test_spans_with_only_column_keys_get_their_own_empty_attributes():
+    doc = seg(subsegments=[{"id": "0000000000000002", "name": "a", "start_time": 1.6, "end_time": 1.7},
+                           {"id": "0000000000000003", "name": "b", "start_time": 1.6, "in_progress": True},
+                           {"id": "0000000000000004", "name": "c", "start_time": 1.6, "end_time": 1.7,
+                            "namespace": "local"}])
+    page = {"Traces": [{"Id": TID, "Segments": [{"Document": json.dumps(doc)}, {"Document": json.dumps(
+        {"id": "0000000000000005", "name": "d", "start_time": 1.5, "end_time": 1.8})}]}]}
+    df = read(page)
+    assert df["attributes"].tolist() == [{}, {}, {}, {"namespace": "local"}, {}]
+    assert df["trace_id"].nunique() == 1 and df.loc[2, "in_progress"] and df.loc[3, "kind"] == "internal"
+    assert len({id(a) for a in df["attributes"]}) == 5

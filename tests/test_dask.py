@@ -205,11 +205,14 @@ def partitionings(client, files, sim):
     """The same spans as Dask frames partitioned several ways, with the pandas frame they equal."""
     folder, _ = files["cut"]
     base = _pandas_read(folder)
+    before = base.copy(deep=True)
     frames = {
         "files-shuffled": tk.dask.read_otlp(folder),
         "seven": tk.dask.from_pandas(base, 7),
     }
-    return base, {k: v.persist() for k, v in frames.items()}  # read and shuffle once for every test
+    frames = {k: v.persist() for k, v in frames.items()}  # read and shuffle once for every test
+    pd.testing.assert_frame_equal(base, before)  # from_pandas leaves its input alone
+    return base, frames
 
 
 def test_critical_path_self_time_repeated_equal_pandas(partitionings):

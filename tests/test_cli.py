@@ -80,3 +80,9 @@ def test_report_command_writes_the_page_and_redacts(tmp_path):
     spans = tk.examples.load("checkout-small")
     ips = {a["http.request.client_ip"] for a in spans["attributes"] if "http.request.client_ip" in a}
     assert len(ips) > 5 and not any(f'"{ip}"' in html or f">{ip}<" in html for ip in ips)
+
+
+def test_output_piped_into_a_closed_reader_is_not_a_traceback():
+    p = subprocess.run(f"{sys.executable} -m tracekit summary {tk.examples.path('checkout-small')} | head -1",
+                       shell=True, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert p.stdout.startswith("traces: ") and "Traceback" not in p.stderr

@@ -7,11 +7,10 @@ import re
 import pytest
 
 import tracekit as tk
+import tracekit.plotting  # noqa: F401
 
 from .browser import open_html
 from .test_waterfall import JAEGER1_CP, TID, cp_frame, trace
-
-import tracekit.plotting  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-
 import tracekit.plotting as plotting
 
 from .test_waterfall import JAEGER1, JAEGER1_CP, TID, cp_frame, nezha_spans, trace  # noqa: E402

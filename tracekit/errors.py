@@ -62,7 +62,7 @@ class SkippedRecord:
     reason: str
 
     @classmethod
-    def from_error(cls, err: TraceFormatError) -> "SkippedRecord":
+    def from_error(cls, err: TraceFormatError) -> SkippedRecord:
         return cls(err.file, err.record, err.reason)
 
 

@@ -719,7 +719,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
         sub = hits[hits["dimension"] == d].head(int(values))
         ylab = [_esc(str(v)) for v in sub["value"].tolist()]
         hover = []
-        for lab, (_, r) in zip(ylab, sub.iterrows()):
+        for lab, (_, r) in zip(ylab, sub.iterrows(), strict=True):
             parts = [f"<b>{_esc(str(d))} = {lab}</b>",
                      f"selection: {num(r, 'share_selection'):.1%}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
                      f"baseline: {num(r, 'share_baseline'):.1%}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]

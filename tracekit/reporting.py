@@ -189,7 +189,7 @@ def collect_report(
     health = health_report(spans)
     return ReportData(
         title=title or "Trace postmortem report",
-        generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         version=__version__,
         settings={"redact": list(redact or []), "worst": worst, "critical_path": "Jaeger UI semantics (defaults)",
                   "compare_by": "service", "python": sys.version.split()[0], "pandas": pd.__version__},

@@ -1,0 +1,20 @@
+"""The code base stays clean under ruff (rules in pyproject.toml)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+
+def test_ruff_finds_nothing():
+    if shutil.which("ruff") is None and subprocess.run([sys.executable, "-m", "ruff", "--version"],
+                                                        capture_output=True).returncode != 0:
+        pytest.fail("ruff is not installed: pip install -e '.[test]'")
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "tracekit", "tests",
+                        "benchmarks"], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stdout + r.stderr

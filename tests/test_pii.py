@@ -157,3 +157,14 @@ def test_real_xray_user_and_client_ip(real_traces):
     assert tk.find_pii(out).empty
     ddb = tk.read_xray(real_traces / "otel-contrib-awsxray-testdata/ddbSample.txt")
     assert "user_key" in set(tk.find_pii(ddb)["kind"])  # the segment's "user" field
+
+
+def test_redact_keys_inside_lists_of_dicts_and_no_shared_lists():
+    # find_pii reports "items.user.id" (lists keep their key path); redact must replace it too,
+    # and a list value of the result must not be the input's list object
+    spans = one_span(attributes={"items": [{"user.id": "bob"}], "tags": ["a", "b"]})
+    assert tk.find_pii(spans)[["key", "kind"]].values.tolist() == [["items.user.id", "user_key"]]
+    out = tk.redact(spans, keys=["*.user.id"])
+    assert out.loc[0, "attributes"] == {"items": [{"user.id": sha("bob")}], "tags": ["a", "b"]}
+    out.loc[0, "attributes"]["tags"].append("z")
+    assert spans.loc[0, "attributes"] == {"items": [{"user.id": "bob"}], "tags": ["a", "b"]}

@@ -344,7 +344,7 @@ def redact(
             return d
         k = id(d)
         if k not in memo:
-            if not compiled and not any(key_match(str(x)) for x in d) and not any(type(v) is dict for v in d.values()):
+            if not compiled and not any(key_match(str(x)) for x in d) and not any(type(v) in (dict, list, tuple) for v in d.values()):
                 memo[k] = dict(d)  # nothing to replace: a plain copy (the C-level fast path)
             else:
                 memo[k] = fix(d, "")

@@ -226,6 +226,20 @@ def test_high_cardinality_sampled_screen_reports_exact_counts():
     pd.testing.assert_frame_equal(exact, sampled)
 
 
+def test_high_cardinality_null_values_count_once_and_do_not_crash():
+    # a None value (JSON null) made the pair code negative: ValueError in bincount when the key
+    # came first, and its distinct count credited to the previous key otherwise
+    n = 20
+    spans = mk(
+        [(t, 1, None, "api", "GET", "server", 0, 1) for t in range(1, n + 1)],
+        attributes=[{"note": None, "req": f"r{t}", "tag": None if t % 2 else "x"} for t in range(n)],
+    )
+    kw = dict(checks=["high_cardinality_attribute"], cardinality_min_distinct=2, cardinality_min_ratio=0.05)
+    r = tk.health_report(spans, **kw)
+    assert r[["subject", "value", "spans_affected"]].values.tolist() == [["req", 20.0, 20], ["tag", 2.0, 20]]
+    pd.testing.assert_frame_equal(r, tk.health_report(spans, cardinality_sample=10, **kw))
+
+
 def test_seed_metrics_exact():
     # durations 10, 20, ..., 100 ms; trace 3 has an error span in 'db'; trace 4 a fault in 'api'
     rows_ = []

@@ -511,7 +511,7 @@ def _distinct_per_key(ds: list[dict]) -> tuple[pd.Index, np.ndarray, np.ndarray]
     kc, ku = pd.factorize(keys)
     vc, vu = pd.factorize(vals)
     kc = np.asarray(kc, dtype=np.int64)
-    pairs = np.unique(kc * (len(vu) + 1) + np.asarray(vc, dtype=np.int64))
+    pairs = np.unique(kc * (len(vu) + 1) + np.asarray(vc, dtype=np.int64) + 1)  # missing values (code -1) count as one value
     return pd.Index(ku), np.bincount(pairs // (len(vu) + 1), minlength=len(ku)), np.bincount(kc, minlength=len(ku))
 
 

@@ -195,3 +195,18 @@ def test_empty_list_source_gives_empty_frame():
     df = read({"resourceSpans": []})
     assert len(df) == 0
     tk.validate_spans(df)
+
+
+def test_jsonl_with_a_bad_first_line_names_line_1_and_lenient_keeps_the_rest(tmp_path):
+    # a bad *first* line made the file look like one (broken) JSON value: the error named no
+    # line and errors="skip" dropped every span of the file, unlike a bad line 2
+    good = ('{{"resourceSpans": [{{"scopeSpans": [{{"spans": [{{"traceId": "5759e988bd862e3fe1be46a994272793", '
+            '"spanId": "{:016x}", "name": "x", "startTimeUnixNano": "0", "endTimeUnixNano": "1"}}]}}]}}]}}')
+    p = tmp_path / "spans.jsonl"
+    p.write_text('{"resourceSpans": [{"sc\n' + good.format(1) + "\n" + good.format(2) + "\n")
+    with pytest.raises(TraceFormatError, match="line 1"):
+        read(p)
+    with pytest.warns(TraceFormatWarning):
+        df = read(p, errors="skip")
+    assert df["span_id"].tolist() == [f"{1:016x}", f"{2:016x}"]
+    assert [r.record for r in df.attrs["skipped"]] == ["line 1"]

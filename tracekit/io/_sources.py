@@ -94,8 +94,27 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
         if reason is None:
             yield Document(value, name, None)
             return
+        if nl >= 0 and lead and lead.group() == b"{" and _next_line_is_object(data, nl):
+            # JSON lines whose first line is bad: report (or skip) line 1 like any other line
+            yield from _json_lines(data, name, _NOT_JSON, -1, on_bad_line)
+            return
         raise TraceFormatError(reason, file=name) from None
     yield from _json_lines(data, name, first, nl, on_bad_line)
+
+
+def _next_line_is_object(data: bytes, nl: int) -> bool:
+    """Is the first non-blank line after offset ``nl`` a complete JSON object on its own?"""
+    pos = nl + 1
+    while pos < len(data):
+        nxt = data.find(b"\n", pos)
+        stop = len(data) if nxt < 0 else nxt
+        if _NON_SPACE.search(data, pos, stop):
+            try:
+                return type(orjson.loads(memoryview(data)[pos:stop])) is dict
+            except orjson.JSONDecodeError:
+                return False
+        pos = stop + 1
+    return False
 
 
 _NOT_JSON = object()
@@ -103,10 +122,11 @@ _NON_SPACE = re.compile(rb"\S")
 
 
 def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine) -> Iterator[Document]:
-    yield Document(first, name, 1)
+    if first is not _NOT_JSON:
+        yield Document(first, name, 1)
     view = memoryview(data)
     end = len(data)
-    pos, i = nl + 1, 1
+    pos, i = nl + 1, (1 if first is not _NOT_JSON else 0)
     while pos < end:
         i += 1
         nxt = data.find(b"\n", pos)

@@ -692,3 +692,19 @@ def test_on_the_simulators_error_undersampling_scenario():
     assert kinds["/checkout"] == "under_represented"
     assert "latency_shift" in set(b.findings["kind"])
     assert b.tests.set_index("dimension").loc["route", "biased"]
+
+
+def test_bias_weighted_share_keeps_missing_stratum():
+    # 8 traces, weight 2 each: 4 with http_status 200, 4 with none. The <NA> stratum is counted
+    # (dropna=False) so its weighted share must be 4*2 / 8*2 = 0.5, not 0 (the weighted sum used
+    # to drop NA keys, which also inflated the 200 stratum to 1.0).
+    n = 8
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in range(1, n + 1)], "span_id": [f"{i:016x}" for i in range(1, n + 1)],
+        "service": ["api"] * n, "name": ["GET /"] * n, "start": [0] * n, "end": [1] * n,
+        "http_status": [200] * 4 + [None] * 4})
+    b = sampling_bias(spans, spans, by="http_status", weights=2.0)
+    st = b.strata
+    assert st["stratum"].iloc[0] == 200 and pd.isna(st["stratum"].iloc[1])
+    assert st["weighted_share"].tolist() == [0.5, 0.5]
+    assert st["weighted_ratio"].tolist() == [1.0, 1.0]

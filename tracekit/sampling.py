@@ -1265,7 +1265,8 @@ def _bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_ser
             st["population_error_rate"] = np.where(pc > 0, pe / np.maximum(pc, 1), np.nan)
         if w is not None:
             known = ~np.isnan(w)
-            ws = pd.Series(w[known]).groupby(tt.loc[known, dim].astype(object).to_numpy()).sum()
+            ws = pd.Series(w[known]).groupby(tt.loc[known, dim].reset_index(drop=True), dropna=False).sum()
+            ws.index = ws.index.astype(object)
             wv = ws.reindex(allv, fill_value=0).to_numpy(dtype=float)
             st["weighted_share"] = wv / wv[in_pop].sum() if wv[in_pop].sum() > 0 else np.nan
             st["weighted_ratio"] = np.where(in_pop, st["weighted_share"] / share_pop, np.nan)

@@ -276,3 +276,15 @@ def test_real_otlp_written_as_xray_keeps_ids_parents_and_microsecond_times(real_
     assert (b.loc[(a["status"] == "error") & ~a["error"] & ~a["throttle"], "fault"]).all()
     pd.testing.assert_series_equal(a["start"].dt.floor("us"), b["start"], obj="start")
     pd.testing.assert_series_equal(a["end"].dt.floor("us"), b["end"], obj="end")
+
+
+def test_writers_take_timestamps_of_any_resolution():
+    # a start/end column in µs (pandas 3 infers µs from strings and datetimes; Parquet from other
+    # tools) was written as if its integers were ns: times 1000x too small
+    s = tk.spans_from_columns({"trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"], "name": ["x"],
+                               "start": [1_700_000_000_000_000_000], "end": [1_700_000_000_500_000_000]})
+    u = s.astype({"start": "datetime64[us, UTC]", "end": "datetime64[us, UTC]"})
+    sp = to_otlp(u)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    assert (sp["startTimeUnixNano"], sp["endTimeUnixNano"]) == ("1700000000000000000", "1700000000500000000")
+    doc = json.loads(to_xray(u)["Traces"][0]["Segments"][0]["Document"])
+    assert (doc["start_time"], doc["end_time"]) == (1700000000.0, 1700000000.5)

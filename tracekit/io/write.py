@@ -115,6 +115,8 @@ def _check(spans: pd.DataFrame) -> None:
 
 def _ns(s: pd.Series) -> list[int | None]:
     """Timestamps as int ns since the epoch (None for NaT)."""
+    if s.dtype.kind == "M":
+        s = s.dt.as_unit("ns")  # a µs/ms/s column's integers are not ns
     v = s.array.asi8 if hasattr(s.array, "asi8") else s.astype("int64").to_numpy()
     na = s.isna().to_numpy()
     return [None if m else int(x) for x, m in zip(v.tolist(), na, strict=False)]

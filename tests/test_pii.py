@@ -168,3 +168,16 @@ def test_redact_keys_inside_lists_of_dicts_and_no_shared_lists():
     assert out.loc[0, "attributes"] == {"items": [{"user.id": sha("bob")}], "tags": ["a", "b"]}
     out.loc[0, "attributes"]["tags"].append("z")
     assert spans.loc[0, "attributes"] == {"items": [{"user.id": "bob"}], "tags": ["a", "b"]}
+
+
+def test_status_messages_are_scanned_each_on_its_own():
+    # each status message was wrapped in a fresh dict and memoised by id(): a freed wrapper's id
+    # was reused, so later spans got an earlier message's findings (false emails, missed ipv4)
+    msgs = ["failed for ann@example.com", "plain failure text", "other", "x from 10.0.0.1 ok", "nothing here", "again"]
+    n = len(msgs)
+    spans = tk.spans_from_columns({
+        "trace_id": ["0" * 31 + "1"] * n, "span_id": [f"{i:016x}" for i in range(1, n + 1)], "service": ["api"] * n,
+        "name": ["x"] * n, "start": [0] * n, "end": [1] * n, "status_message": msgs})
+    f = tk.find_pii(spans)
+    assert f[["span_id", "location", "kind"]].values.tolist() == [
+        [f"{1:016x}", "status_message", "email"], [f"{4:016x}", "status_message", "ipv4"]]

@@ -248,7 +248,7 @@ def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
         if "status_message" in cols:
             m = cols["status_message"][i]
             if isinstance(m, str) and m:
-                yield i, ("status_message", {"": m})
+                yield i, ("status_message", m)  # the str itself: alive in cols, so its id() is not reused
 
 
 def _token(value: Any, method: str, salt: str) -> str:

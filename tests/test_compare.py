@@ -133,3 +133,18 @@ def test_compare_against_an_empty_set():
     assert c.table["service"].tolist() == ["api", "db"]  # no impact (NaN) without b: by key
     assert c.table["cp_ms_a"].tolist() == [20.0, 50.0] and c.table["cp_ms_b"].isna().all()
     assert c.overall["a"].tolist() == [70.0, 70.0, 70.0, 70.0] and c.overall["b"].isna().all()
+
+
+def test_overall_leaves_out_traces_without_a_critical_path():
+    # a: two normal traces (110 ms end to end) and one lone in-progress root span, whose critical
+    # path fails (nothing ends): its end-to-end latency is unknown, not 0 ms. It used to enter
+    # overall as 0, pulling p50 and the mean of a down.
+    a = many([one(1, 90), one(2, 90), tk.spans_from_columns({
+        "trace_id": ["f" * 32], "span_id": ["f" * 16], "service": ["api"], "name": ["GET /"], "kind": ["server"],
+        "start": [0], "end": [None], "in_progress": [True]})])
+    b = many([one(i, 10) for i in range(11, 14)])
+    c = compare(a, b, n_boot=50, seed=0)
+    ov = c.overall.set_index("stat")
+    assert ov.loc["p50_ms", "a"] == 110.0 and ov.loc["mean_ms", "a"] == 110.0
+    assert ov.loc["mean_ms", "delta"] == 80.0
+    assert c.n_traces == (3, 3)  # the trace is still counted

@@ -21,7 +21,7 @@ another service), i.e. the requests the service handled.
 ``structure`` — call paths (``service:name > …`` from the root) present in one set only:
 ``call_path``, ``side`` (``"a only"``/``"b only"``), ``traces``, ``spans``.
 
-``overall`` — end-to-end trace latency: rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
+``overall`` — end-to-end trace latency (traces whose critical path failed left out): rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
 ``a``, ``b``, ``delta``, ``delta_lo``, ``delta_hi``.
 
 Confidence intervals are percentile bootstraps, seeded (``seed``) and vectorised: per-trace
@@ -71,7 +71,7 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     Returns ``(n_traces, cpk, calls, paths, e2e)``: ``cpk`` one row per critical-path section
     (key columns, ``tcode``, ``ms``); ``calls`` one row per span (key columns, ``tcode``, ``dur``,
     ``err``, ``entry``, ``children``); ``paths`` per call path (``traces``, ``spans``); ``e2e`` the
-    end-to-end ms of each trace (sum of its root spans' sections).
+    end-to-end ms of each trace with a critical path (sum of its root spans' sections).
     """
     tree = _tree(spans)
     n = len(spans)
@@ -83,6 +83,9 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     ctc = code_of.get_indexer(cp["trace_id"].astype(object)).astype(np.int64) if len(cp) else np.zeros(0, dtype=np.int64)
     ms = cp["duration_ms"].to_numpy(dtype=np.float64)
     e2e = np.bincount(ctc, weights=ms, minlength=n_tr) if len(cp) else np.zeros(n_tr)
+    # a trace whose critical path failed (cycle, duplicate ids, nothing ended) has no known
+    # end-to-end time: leave it out of the latency statistics rather than count it as 0 ms
+    e2e = e2e[np.bincount(ctc, minlength=n_tr) > 0] if len(cp) else e2e[:0]
     cpk = pd.DataFrame({k: cp[k].astype(object).to_numpy() for k in keys if k in cp.columns})
     missing = [k for k in keys if k not in cp.columns]
     if missing:

@@ -148,3 +148,17 @@ def test_overall_leaves_out_traces_without_a_critical_path():
     assert ov.loc["p50_ms", "a"] == 110.0 and ov.loc["mean_ms", "a"] == 110.0
     assert ov.loc["mean_ms", "delta"] == 80.0
     assert c.n_traces == (3, 3)  # the trace is still counted
+
+
+def test_compare_by_numeric_column_with_missing_values():
+    # by= any spans column: http_status is numeric and <NA> on the db spans here. The key index
+    # used to mix the "<NA>" placeholder with ints and raise a bare TypeError while sorting.
+    a = many([one(i, 90) for i in range(1, 4)])
+    b = many([one(i, 10) for i in range(11, 14)])
+    for df in (a, b):
+        df["http_status"] = pd.array([200, None] * 3, dtype=df["http_status"].dtype)
+    c = compare(a, b, by="http_status", n_boot=20)
+    t = c.table
+    assert t["http_status"].iloc[0] is None and t["http_status"].iloc[1] == 200  # |80| before |0|
+    assert t["cp_ms_a"].tolist() == [90.0, 20.0] and t["cp_ms_b"].tolist() == [10.0, 20.0]
+    assert t["presence"].tolist() == ["both", "both"]

@@ -203,7 +203,11 @@ def compare(
 
     # one key code space over both sides
     allk = pd.concat([cpa[keys], calla[keys], cpb[keys], callb[keys]], ignore_index=True)
-    kidx = pd.MultiIndex.from_frame(allk.astype(object).fillna("<NA>")).unique().sort_values()
+    uniq = pd.MultiIndex.from_frame(allk.astype(object).fillna("<NA>")).unique()
+    # sorted with missing keys last: "<NA>" next to the values of a numeric key is not comparable
+    kidx = pd.MultiIndex.from_tuples(
+        sorted(uniq, key=lambda t: tuple((True, "") if isinstance(x, str) and x == "<NA>" else (False, x) for x in t)),
+        names=uniq.names) if len(uniq) else uniq
     n_k = len(kidx)
 
     def codes(df):

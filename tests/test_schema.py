@@ -100,3 +100,12 @@ def test_every_public_name_resolves_and_has_a_docstring_with_an_example():
                 undocumented.append(name)
     assert not missing, missing
     assert not undocumented, f"public functions without an example in their docstring: {undocumented}"
+
+
+def test_spans_from_columns_rejects_columns_of_different_lengths():
+    # columns were aligned on their index: a short column silently became <NA>/NaT rows,
+    # even in non-nullable columns (span_id, start)
+    cols = {"trace_id": ["0" * 31 + "1"] * 2, "span_id": ["a" * 16], "service": ["api"] * 2, "name": ["x"] * 2,
+            "start": [0, 1], "end": [1, 2]}
+    with pytest.raises(SpansSchemaError, match="'span_id' has 1 values, 'trace_id' has 2"):
+        tk.spans_from_columns(cols)

@@ -130,10 +130,13 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd
     (1.5, 'unspecified', 'unset')
     """
     n = None
-    for v in columns.values():
+    first = None
+    for k, v in columns.items():
         if v is not None and not np.isscalar(v):
-            n = len(v)
-            break
+            if n is None:
+                n, first = len(v), k
+            elif len(v) != n:
+                raise SpansSchemaError(f"spans_from_columns: column {k!r} has {len(v)} values, {first!r} has {n}")
     if n is None:
         raise SpansSchemaError("spans_from_columns needs at least one column of values")
     data: dict[str, Any] = {}

@@ -278,3 +278,15 @@ def test_real_onlineboutique_waterfall_figure(real_traces):
     cmap = plotting.service_colors(services)
     rows = tk.waterfall_data(spans, tid)
     assert plotting.bar_colors(bars) == [cmap[s] for s in rows["service"]]
+
+
+def test_breakdown_and_compare_bars_with_a_missing_key_value():
+    # a key taken from a nullable column (http_status <NA>) is labelled "<NA>" (escaped), as in
+    # plot_latency; pandas' astype(str) keeps the missing value as a float, which html.escape
+    # used to reject with a bare AttributeError.
+    bd = pd.DataFrame({"http_status": pd.array([None, 200], dtype="Int64"), "cp_ms": [270.0, 60.0], "share": [0.8, 0.2]})
+    fig = tk.plot_critical_path_breakdown(bd)
+    assert list(fig.data[0].y) == ["&lt;NA&gt;", "200"]
+    cmp = pd.DataFrame({"http_status": pd.array([None, 200], dtype="Int64"), "cp_ms_a": [90.0, 20.0], "cp_ms_b": [10.0, 20.0]})
+    fig = tk.plot_compare(cmp, key="http_status")
+    assert "&lt;NA&gt;" in list(fig.data[0].y) and "200" in list(fig.data[0].y)

@@ -62,6 +62,11 @@ CRITICAL_COLOR = "#111111"
 _esc = html.escape
 
 
+def _key_text(values: pd.Series) -> pd.Series:
+    """A key column as text, missing values as ``<NA>`` (``astype(str)`` alone keeps them as floats)."""
+    return values.astype(object).where(values.notna(), "<NA>").astype(str)
+
+
 def service_colors(services: Iterable[Any]) -> dict[str, str]:
     """Stable colour per service: sorted names mapped onto :data:`PALETTE` (cycling).
 
@@ -394,9 +399,9 @@ def plot_critical_path_breakdown(
     if not keys:
         raise TraceKitError("plot_critical_path_breakdown: the breakdown has no key column (e.g. service)")
     bd = breakdown.sort_values(value, ascending=False, kind="stable").head(top)
-    label = bd[keys[0]].astype(object).astype(str)
+    label = _key_text(bd[keys[0]])
     for k in keys[1:]:
-        label = label + " · " + bd[k].astype(object).astype(str)
+        label = label + " · " + _key_text(bd[k])
     labels = [_esc(s) for s in label.tolist()]
     if "service" in keys:
         cmap = service_colors(breakdown["service"].astype(object).astype(str))
@@ -602,9 +607,9 @@ def plot_compare(
     a_val = comparison[after].astype(float)
     df = comparison.assign(_change=(a_val - b_val).abs().fillna(0.0)).sort_values("_change", ascending=False, kind="stable").head(top)
     if keys:
-        lab = df[keys[0]].astype(object).astype(str)
+        lab = _key_text(df[keys[0]])
         for k in keys[1:]:
-            lab = lab + " · " + df[k].astype(object).astype(str)
+            lab = lab + " · " + _key_text(df[k])
         ylab = [_esc(x) for x in lab.tolist()]
     else:
         ylab = [str(i) for i in df.index]

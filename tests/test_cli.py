@@ -86,3 +86,11 @@ def test_output_piped_into_a_closed_reader_is_not_a_traceback():
     p = subprocess.run(f"{sys.executable} -m tracekit summary {tk.examples.path('checkout-small')} | head -1",
                        shell=True, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert p.stdout.startswith("traces: ") and "Traceback" not in p.stderr
+
+
+def test_output_under_a_file_is_one_line_not_a_traceback(tmp_path):
+    # -o below a regular file raised NotADirectoryError, which main() did not catch
+    (tmp_path / "afile").write_text("x")
+    r = run("report", str(tk.examples.path("checkout-small")), "-o", str(tmp_path / "afile" / "r.html"), "--no-progress")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "afile" in r.stderr

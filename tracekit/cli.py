@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = handlers.get(args.command) or getattr(args, "handler", None)
     try:
         return int(handler(args) or 0)
-    except (TraceKitError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (TraceKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         print(f"tracekit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

@@ -292,3 +292,21 @@ def test_widget_on_bundled_example(explorer):
     assert len(ex.traces.options) == spans["trace_id"].nunique() == len(table)
     assert table["duration_ms"].is_monotonic_decreasing
     assert len(ex.figure.data[0].x) == int((spans["trace_id"] == ex.state.trace_id).sum())
+
+
+def test_span_details_do_not_alias_the_spans():
+    # details are plain data for display; a nested metadata dict or a link (after a Parquet round
+    # trip links are numpy arrays) must come back as copies, so editing them leaves the spans alone
+    spans = tk.spans_from_columns({
+        "trace_id": ["c" * 32], "span_id": ["1" * 16], "service": ["api"], "name": ["GET /"], "start": [0],
+        "end": [1_000_000], "attributes": [{"metadata": {"default": {"k": 1}}}],
+        "links": [[{"trace_id": "d" * 32, "span_id": "2" * 16, "trace_state": None, "flags": None, "attributes": {}}]]})
+    spans["links"] = pd.Series([np.array(spans["links"].iloc[0], dtype=object)], dtype=object)
+    before = copy.deepcopy(list(spans["attributes"]))
+    d = ExplorerState.from_spans(spans).span_details()
+    assert d["metadata"] == {"default": {"k": 1}}
+    assert [lk["span_id"] for lk in d["links"]] == ["2" * 16]
+    d["metadata"]["default"]["k"] = 2
+    d["links"][0]["span_id"] = "x"
+    assert list(spans["attributes"]) == before
+    assert spans["links"].iloc[0][0]["span_id"] == "2" * 16

@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 from collections.abc import Iterable
@@ -373,7 +374,7 @@ class ExplorerState:
                 exceptions.append({"type": ex.get("type"), "message": ex.get("message"), "stacktrace": "\n".join(lines) or None})
         elif isinstance(cause, str) and cause:
             exceptions.append({"type": None, "message": f"exception id {cause}", "stacktrace": None})
-        return {
+        return copy.deepcopy({  # plain data: nested dicts and links are copies, not the spans' own objects
             "header": header,
             "attributes": dict(sorted(other.items())),
             "annotations": dict(sorted(annotations.items())),
@@ -381,8 +382,8 @@ class ExplorerState:
             "exceptions": exceptions,
             "events": ev_rows,
             "resource": dict(sorted((r["resource"] or {}).items())) if isinstance(r.get("resource"), dict) else {},
-            "links": list(r["links"]) if isinstance(r.get("links"), (list, tuple)) else [],
-        }
+            "links": list(r["links"]) if isinstance(r.get("links"), (list, tuple, np.ndarray)) else [],
+        })
 
     def details_html(self) -> str:
         """The details pane as HTML; every value from the trace is escaped.

@@ -210,3 +210,10 @@ def test_jsonl_with_a_bad_first_line_names_line_1_and_lenient_keeps_the_rest(tmp
         df = read(p, errors="skip")
     assert df["span_id"].tolist() == [f"{1:016x}", f"{2:016x}"]
     assert [r.record for r in df.attrs["skipped"]] == ["line 1"]
+
+
+def test_truncated_pretty_printed_file_is_still_reported_as_truncated(tmp_path):
+    p = tmp_path / "traces.json"
+    p.write_text('{"Traces": [\n{"Id": "1-5759e988-bd862e3fe1be46a994272793", "Segments": []}\n')
+    with pytest.raises(TraceFormatError, match="file is truncated"):
+        read(p)

@@ -86,35 +86,37 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
         except orjson.JSONDecodeError:
             pass
     if first is _NOT_JSON:
-        reason = None
+        reason, err_pos = None, -1
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as whole_err:
             reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
+            err_pos = whole_err.pos
         if reason is None:
             yield Document(value, name, None)
             return
-        if nl >= 0 and lead and lead.group() == b"{" and _next_line_is_object(data, nl):
-            # JSON lines whose first line is bad: report (or skip) line 1 like any other line
+        if nl >= 0 and lead and lead.group() == b"{" and 0 <= err_pos <= _next_object_line(data, nl):
+            # JSON lines whose first line is bad (the error is before the next line, a complete
+            # object; a truncated pretty-printed file fails at its end): report or skip line 1
             yield from _json_lines(data, name, _NOT_JSON, -1, on_bad_line)
             return
         raise TraceFormatError(reason, file=name) from None
     yield from _json_lines(data, name, first, nl, on_bad_line)
 
 
-def _next_line_is_object(data: bytes, nl: int) -> bool:
-    """Is the first non-blank line after offset ``nl`` a complete JSON object on its own?"""
+def _next_object_line(data: bytes, nl: int) -> int:
+    """Offset of the first non-blank line after ``nl`` if it is a complete JSON object on its own, else -1."""
     pos = nl + 1
     while pos < len(data):
         nxt = data.find(b"\n", pos)
         stop = len(data) if nxt < 0 else nxt
         if _NON_SPACE.search(data, pos, stop):
             try:
-                return type(orjson.loads(memoryview(data)[pos:stop])) is dict
+                return pos if type(orjson.loads(memoryview(data)[pos:stop])) is dict else -1
             except orjson.JSONDecodeError:
-                return False
+                return -1
         pos = stop + 1
-    return False
+    return -1
 
 
 _NOT_JSON = object()

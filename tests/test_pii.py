@@ -181,3 +181,10 @@ def test_status_messages_are_scanned_each_on_its_own():
     f = tk.find_pii(spans)
     assert f[["span_id", "location", "kind"]].values.tolist() == [
         [f"{1:016x}", "status_message", "email"], [f"{4:016x}", "status_message", "ipv4"]]
+
+
+def test_find_pii_takes_a_single_pattern_or_key_string_like_redact():
+    # a str was iterated character by character: patterns "e", "m", "a", … and no key match
+    spans = one_span(attributes={"msg": "mail ann@example.com", "acct": "alpha"})
+    f = tk.find_pii(spans, patterns="email", keys="acct")
+    assert f[["key", "kind"]].values.tolist() == [["msg", "email"], ["acct", "user_key"]]

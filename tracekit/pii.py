@@ -175,8 +175,8 @@ def find_pii(
     ['bearer', 'card', 'ipv4']
     """
     _need(spans)
-    compiled = _compile(patterns)
-    globs = tuple(keys or ())
+    compiled = _compile([patterns] if isinstance(patterns, str) else patterns)
+    globs = tuple([keys] if isinstance(keys, str) else (keys or ()))
     rows: list[tuple] = []
     tids = spans["trace_id"].to_numpy(dtype=object)
     sids = spans["span_id"].to_numpy(dtype=object)

@@ -69,7 +69,7 @@ def test_report_numbers_equal_the_analysis_results(page, incident, report_data):
     headline = result.value["headline"][0]
     assert headline[0] == "as sampled"
     assert int(headline[1]) == summary["trace_id"].nunique() == 40
-    assert float(headline[3]) == pytest.approx(summary["duration_ms"].quantile(0.5), abs=1e-3)
+    assert float(headline[3]) == pytest.approx(summary["duration_ms"].quantile(0.5, interpolation="lower"), abs=1e-3)
     # the breakdown table shows what critical_path_breakdown returns, row for row
     bd = tk.critical_path_breakdown(tk.critical_path(incident), by="service")
     head = result.value["breakdown_head"]
@@ -136,3 +136,21 @@ def test_report_lists_skipped_records_from_lenient_loading(tmp_path):
     data = collect_report(spans)
     assert len(data.skipped) == 1 and data.skipped.loc[0, "record"].startswith("line 4")
     assert "line 4" in render_report(data)
+
+
+def test_headline_as_sampled_and_corrected_use_one_percentile_definition():
+    # every trace sampled with probability 0.1 (ot=th:e6): weighting cannot change a percentile,
+    # so the "as sampled" row must equal the "sampling-corrected" one. The as-sampled row used
+    # linear interpolation (p50 25.0) while weighted_summary uses inverted_cdf (20.0).
+    from tracekit.reporting import _headline
+
+    ms = 1_000_000
+    n = 4
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in range(1, n + 1)], "span_id": [f"{i:016x}" for i in range(1, n + 1)],
+        "service": ["api"] * n, "name": ["GET /"] * n, "start": [0] * n, "end": [10 * ms, 20 * ms, 30 * ms, 40 * ms],
+        "status": ["ok", "error", "ok", "ok"], "trace_state": ["ot=th:e6"] * n})
+    h = _headline(spans, tk.trace_summary(spans)).set_index("estimate")
+    cols = ["error_rate", "p50_ms", "p95_ms", "p99_ms"]
+    assert h.loc["as sampled", cols].tolist() == [0.25, 20.0, 40.0, 40.0]
+    assert h.loc["sampling-corrected", cols].tolist() == [0.25, 20.0, 40.0, 40.0]

@@ -141,6 +141,18 @@ def test_self_time_empty_and_bad_input():
         tk.self_time(pd.DataFrame({"trace_id": [], "span_id": [], "parent_id": [], "end": []}))
 
 
+def test_missing_trace_or_span_id_is_a_clear_error():
+    # a <NA> trace_id got trace code -1: a bare numpy ValueError from bincount in trace_summary
+    spans = tk.spans_from_columns({"trace_id": ["0" * 31 + "1", None], "span_id": ["a" * 16, "b" * 16],
+                                   "service": ["api"] * 2, "name": ["x"] * 2, "start": [0, 0], "end": [1, 1]})
+    for f in (tk.trace_summary, tk.self_time, tk.health_report):
+        with pytest.raises(tk.TraceKitError, match="1 span.* no trace_id .*row 1"):
+            f(spans)
+    spans2 = spans.assign(trace_id=spans["trace_id"].fillna("0" * 31 + "1"), span_id=pd.array([None, "b" * 16], dtype="string[pyarrow]"))
+    with pytest.raises(tk.TraceKitError, match="no span_id .*row 0"):
+        tk.trace_summary(spans2)
+
+
 # ---------------------------------------------------------------------------------- span_tree
 
 

@@ -105,6 +105,11 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
     ([-1, 0, -1], [False, False, True], [0, 1, 0])
     """
     _check_columns(spans, ("trace_id", "span_id", "parent_id"))
+    for col in ("trace_id", "span_id"):
+        na = spans[col].isna().to_numpy(dtype=bool)
+        if na.any():
+            raise TraceKitError(f"{int(na.sum())} span(s) have no {col} (row {spans.index[int(np.argmax(na))]!r} first); "
+                                "every span needs a trace_id and a span_id")
     n = len(spans)
     tcode, tuniq = pd.factorize(spans["trace_id"], sort=False)
     tcode = np.asarray(tcode, dtype=np.int64)

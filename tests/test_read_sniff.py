@@ -217,3 +217,15 @@ def test_truncated_pretty_printed_file_is_still_reported_as_truncated(tmp_path):
     p.write_text('{"Traces": [\n{"Id": "1-5759e988-bd862e3fe1be46a994272793", "Segments": []}\n')
     with pytest.raises(TraceFormatError, match="file is truncated"):
         read(p)
+
+
+def test_directory_skips_files_inside_hidden_folders(tmp_path):
+    # Jupyter's .ipynb_checkpoints/ (and .git/ …) copies were read too: every span twice
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "5759e988bd862e3fe1be46a994272793",
+           "spanId": "eee19b7ec3c1b174", "name": "x", "startTimeUnixNano": "0", "endTimeUnixNano": "1"}]}]}]}
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "traces.json").write_text(json.dumps(doc))
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "traces-checkpoint.json").write_text(json.dumps(doc))
+    df = read(tmp_path)
+    assert df["source_file"].tolist() == [str(tmp_path / "sub" / "traces.json")]

@@ -48,8 +48,9 @@ def is_pathlike(x: Any) -> bool:
 
 
 def list_files(path: Path) -> list[Path]:
-    """Files of a directory that look like trace files, sorted, recursively."""
-    files = [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+    """Files of a directory that look like trace files, sorted, recursively (hidden files and folders skipped)."""
+    files = [p for p in sorted(path.rglob("*")) if p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints/, .git/
              and any(p.name.endswith(s) for s in _SUFFIXES)]
     return files
 

@@ -94,3 +94,16 @@ def test_output_under_a_file_is_one_line_not_a_traceback(tmp_path):
     r = run("report", str(tk.examples.path("checkout-small")), "-o", str(tmp_path / "afile" / "r.html"), "--no-progress")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "afile" in r.stderr
+
+
+def test_summary_error_rate_counts_faults_as_health_report_does():
+    # an OTLP 5xx span keeps status 'unset' (fault=True): the summary said 0% while
+    # health_report's error_trace_ratio (status error or fault) said 50%
+    from tracekit.cli import format_summary
+
+    spans = tk.spans_from_columns({
+        "trace_id": ["0" * 31 + "1", "0" * 31 + "2"], "span_id": ["a" * 16, "b" * 16], "service": ["api"] * 2,
+        "name": ["GET /"] * 2, "start": [0, 0], "end": [1, 1], "http_status": [503, 200], "fault": [True, False]})
+    ratio = tk.health_report(spans, checks=["error_trace_ratio"])["value"].iloc[0]
+    assert ratio == 0.5
+    assert "error rate (traces with a failed span): 50.00%" in format_summary(spans)

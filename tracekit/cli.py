@@ -84,8 +84,7 @@ def format_summary(spans) -> str:
     n_traces = len(ts)
     if n_traces == 0:
         return "traces: 0  spans: 0"
-    err_col = "has_error" if "has_error" in ts.columns else None
-    err = float(ts[err_col].mean()) if err_col else float("nan")
+    err = float((ts["has_error"] | ts["fault"]).mean())  # status error or a fault, as health_report's error_trace_ratio
     q = ts["duration_ms"].quantile([0.5, 0.95, 0.99])
     services = sorted(spans["service"].dropna().unique())
     lines = [

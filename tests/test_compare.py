@@ -162,3 +162,19 @@ def test_compare_by_numeric_column_with_missing_values():
     assert t["http_status"].iloc[0] is None and t["http_status"].iloc[1] == 200  # |80| before |0|
     assert t["cp_ms_a"].tolist() == [90.0, 20.0] and t["cp_ms_b"].tolist() == [10.0, 20.0]
     assert t["presence"].tolist() == ["both", "both"]
+
+
+def test_cp_ms_averages_over_traces_with_a_critical_path():
+    # a: two traces with db 90 ms on the path, and a lone in-progress root whose critical path
+    # fails. cp_ms is the mean per trace *with* a path: 90, not 180 / 3 = 60 (no key is "off the
+    # path" in a trace that has none). calls still count every trace.
+    lone = tk.spans_from_columns({
+        "trace_id": ["f" * 32], "span_id": ["f" * 16], "service": ["api"], "name": ["GET /"], "kind": ["server"],
+        "start": [0], "end": [None], "in_progress": [True]})
+    a = many([one(1, 90), one(2, 90), lone])
+    b = many([one(i, 10) for i in range(11, 13)])
+    t = compare(a, b, n_boot=50, seed=0).table.set_index("service")
+    assert t.loc["db", "cp_ms_a"] == 90.0 and t.loc["api", "cp_ms_a"] == 20.0
+    assert t.loc["db", "delta_cp_ms"] == 80.0
+    assert t.loc["db", "delta_cp_ms_lo"] == pytest.approx(80.0) and t.loc["db", "delta_cp_ms_hi"] == pytest.approx(80.0)
+    assert t.loc["api", "calls_a"] == 1.0  # 3 entry spans over 3 traces

@@ -8,7 +8,7 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
 
 * ``presence``: ``both``, ``new`` (calls in ``a`` only) or ``vanished`` (in ``b`` only);
 * ``cp_ms``: mean critical-path ms per trace (:func:`tracekit.critical_path`, 0 in traces where
-  the key is not on the path) — the time the key adds to an end-to-end request;
+  the key is not on the path; traces whose critical path failed are left out) — the time the key adds to an end-to-end request;
 * ``p50_ms``, ``p95_ms``: latency percentiles of the key's calls (``duration_ms``);
 * ``calls``: mean calls per trace; ``fanout``: mean direct children per span of the key;
 * ``error_rate``: erroneous calls / calls (status error, or error/fault flag).
@@ -68,7 +68,7 @@ def _keys_frame(spans: pd.DataFrame, keys: list[str], paths: np.ndarray) -> pd.D
 def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     """Per-side inputs of the comparison.
 
-    Returns ``(n_traces, cpk, calls, paths, e2e)``: ``cpk`` one row per critical-path section
+    Returns ``(n_traces, cpk, calls, paths, e2e, has_cp)``: ``cpk`` one row per critical-path section
     (key columns, ``tcode``, ``ms``); ``calls`` one row per span (key columns, ``tcode``, ``dur``,
     ``err``, ``entry``, ``children``); ``paths`` per call path (``traces``, ``spans``); ``e2e`` the
     end-to-end ms of each trace with a critical path (sum of its root spans' sections).
@@ -85,7 +85,8 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     e2e = np.bincount(ctc, weights=ms, minlength=n_tr) if len(cp) else np.zeros(n_tr)
     # a trace whose critical path failed (cycle, duplicate ids, nothing ended) has no known
     # end-to-end time: leave it out of the latency statistics rather than count it as 0 ms
-    e2e = e2e[np.bincount(ctc, minlength=n_tr) > 0] if len(cp) else e2e[:0]
+    has_cp = np.bincount(ctc, minlength=n_tr) > 0 if len(cp) else np.zeros(n_tr, dtype=bool)
+    e2e = e2e[has_cp]
     cpk = pd.DataFrame({k: cp[k].astype(object).to_numpy() for k in keys if k in cp.columns})
     missing = [k for k in keys if k not in cp.columns]
     if missing:
@@ -110,7 +111,7 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)
     pth = pd.DataFrame({"call_path": paths, "tcode": tree.trace})
     pstat = pth.groupby("call_path", sort=True).agg(traces=("tcode", "nunique"), spans=("tcode", "size")) if n else pd.DataFrame(columns=["traces", "spans"])
-    return n_tr, cpk, calls, pstat, e2e
+    return n_tr, cpk, calls, pstat, e2e, has_cp
 
 
 def _weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -198,8 +199,8 @@ def compare(
     if n_boot < 1:
         raise TraceKitError(f"compare: n_boot must be >= 1, got {n_boot!r}")
     rng = np.random.default_rng(seed)
-    na, cpa, calla, pa, e2e_a = _side(a, keys, critical_path_kwargs)
-    nb, cpb, callb, pb, e2e_b = _side(b, keys, critical_path_kwargs)
+    na, cpa, calla, pa, e2e_a, hcp_a = _side(a, keys, critical_path_kwargs)
+    nb, cpb, callb, pb, e2e_b, hcp_b = _side(b, keys, critical_path_kwargs)
 
     # one key code space over both sides
     allk = pd.concat([cpa[keys], calla[keys], cpb[keys], callb[keys]], ignore_index=True)
@@ -216,7 +217,7 @@ def compare(
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     res: dict[str, np.ndarray] = {}
     draws: dict[str, dict[str, np.ndarray]] = {"a": {}, "b": {}}
-    for tag, n_tr, cpk, calls in (("a", na, cpa, calla), ("b", nb, cpb, callb)):
+    for tag, n_tr, cpk, calls, has_cp in (("a", na, cpa, calla, hcp_a), ("b", nb, cpb, callb, hcp_b)):
         kc = codes(cpk)
         cc = codes(calls)
         ent = calls["entry"].to_numpy(dtype=bool)
@@ -225,15 +226,19 @@ def compare(
         M_err = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], calls["err"].to_numpy(dtype=np.float64)[ent], n_tr, n_k)
         M_sp = _sparse(calls["tcode"].to_numpy(), cc, np.ones(len(cc)), n_tr, n_k)
         M_ch = _sparse(calls["tcode"].to_numpy(), cc, calls["children"].to_numpy(dtype=np.float64), n_tr, n_k)
-        mats = [M_cp, M_calls, M_err, M_sp, M_ch]
+        # cp_ms is a mean over the traces that have a critical path (one that failed has no path)
+        hrows = np.flatnonzero(has_cp)
+        M_has = _sparse(hrows, np.zeros(len(hrows), dtype=np.int64), np.ones(len(hrows)), n_tr, 1)
+        n_cp = len(hrows)
+        mats = [M_cp, M_calls, M_err, M_sp, M_ch, M_has]
         sums = [np.asarray(m.sum(axis=0)).ravel() for m in mats]
         boots = _boot_sums(rng, n_tr, mats, n_boot)
         with np.errstate(invalid="ignore", divide="ignore"):
-            res[f"cp_ms_{tag}"] = sums[0] / n_tr if n_tr else np.full(n_k, np.nan)
+            res[f"cp_ms_{tag}"] = sums[0] / n_cp if n_cp else np.full(n_k, np.nan)
             res[f"calls_{tag}"] = sums[1] / n_tr if n_tr else np.full(n_k, np.nan)
             res[f"error_rate_{tag}"] = sums[2] / sums[1]
             res[f"fanout_{tag}"] = sums[4] / sums[3]
-            draws[tag]["cp_ms"] = boots[0] / n_tr if n_tr else boots[0]
+            draws[tag]["cp_ms"] = boots[0] / boots[5]
             draws[tag]["calls"] = boots[1] / n_tr if n_tr else boots[1]
             draws[tag]["error_rate"] = boots[2] / boots[1]
             draws[tag]["fanout"] = boots[4] / boots[3]

@@ -188,3 +188,15 @@ def test_find_pii_takes_a_single_pattern_or_key_string_like_redact():
     spans = one_span(attributes={"msg": "mail ann@example.com", "acct": "alpha"})
     f = tk.find_pii(spans, patterns="email", keys="acct")
     assert f[["key", "kind"]].values.tolist() == [["msg", "email"], ["acct", "user_key"]]
+
+
+def test_redact_result_shares_no_dict_with_the_input():
+    # empty attributes/resource dicts and events without attributes were the input's own objects
+    spans = one_span(events=[{"time": 0, "name": "e", "attributes": {}}])
+    out = tk.redact(spans)
+    out.loc[0, "attributes"]["k"] = 1
+    out.loc[0, "resource"]["z"] = 2
+    out.loc[0, "events"][0]["name"] = "changed"
+    out.loc[0, "events"][0]["attributes"]["a"] = 3
+    assert spans.loc[0, "attributes"] == {} and spans.loc[0, "resource"] == {}
+    assert spans.loc[0, "events"] == [{"time": 0, "name": "e", "attributes": {}}]

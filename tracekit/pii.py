@@ -340,8 +340,10 @@ def redact(
     memo: dict[int, Any] = {}
 
     def fix_dict(d: Any) -> Any:
-        if not isinstance(d, dict) or not d:
+        if not isinstance(d, dict):
             return d
+        if not d:
+            return {}  # a new dict: the result shares no container with the input
         k = id(d)
         if k not in memo:
             if not compiled and not any(key_match(str(x)) for x in d) and not any(type(v) in (dict, list, tuple) for v in d.values()):
@@ -357,7 +359,8 @@ def redact(
         if c in out.columns:
             out[c] = pd.Series(
                 [
-                    [({**e, "attributes": fix_dict(e["attributes"])} if isinstance(e, dict) and e.get("attributes") else e) for e in lst]
+                    [({**e, "attributes": fix_dict(e["attributes"])} if "attributes" in e else dict(e)) if isinstance(e, dict) else e
+                     for e in lst]
                     if isinstance(lst, (list, tuple, np.ndarray)) else lst
                     for lst in spans[c]
                 ],

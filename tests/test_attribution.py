@@ -468,3 +468,18 @@ def test_span_level_with_a_non_unique_index():
     b = tk.bubble_up(odd, lambda d: d.duration_ms > 50, level="span")
     assert a.attrs["n_selection"] == b.attrs["n_selection"] == int((spans.duration_ms > 50).sum())
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_version_regressions_cp_ms_leaves_out_traces_without_a_critical_path():
+    # pay 1.0: three finished calls of 10 ms (all on the path) and one call still in progress,
+    # alone in its trace: its critical path fails, so it has no cp time to average in. cp_ms is
+    # 10, not 30 / 4 = 7.5; the call still counts in calls/traces.
+    ms = 1_000_000
+    n = 4
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in range(1, n + 1)], "span_id": [f"{i:016x}" for i in range(1, n + 1)],
+        "service": ["pay"] * n, "name": ["charge"] * n, "kind": ["server"] * n,
+        "start": [i * 1000 * ms for i in range(n)], "end": [i * 1000 * ms + 10 * ms for i in range(n - 1)] + [None],
+        "in_progress": [False] * (n - 1) + [True], "resource": [{"service.version": "1.0"}] * n})
+    r = tk.version_regressions(spans, n_boot=50)
+    assert r[["version", "calls", "traces", "cp_ms"]].values.tolist() == [["1.0", 4, 4, 10.0]]

@@ -585,7 +585,8 @@ def version_regressions(
     service). Columns: ``service``, ``version``, ``previous_version`` (the version first seen just
     before, <NA> for the first), ``first_seen``/``last_seen`` (start of its first/last call — the
     first is a deploy marker), ``calls``, ``traces``, ``p50_ms``, ``p95_ms`` (inverted-cdf),
-    ``error_rate``, ``cp_ms`` (critical-path ms of the service's spans per trace it served), and
+    ``error_rate``, ``cp_ms`` (critical-path ms of the service's spans per trace it served whose
+    critical path did not fail), and
     for each of those ``delta_<m>`` with ``delta_<m>_lo``/``_hi`` (percentile bootstrap, seeded:
     calls resampled for latency and errors, traces for ``cp_ms``); ``regression`` (some interval of
     p50, p95, error rate or cp_ms lies above 0) and ``in_incident`` (first seen inside
@@ -635,17 +636,21 @@ def version_regressions(
                         "service": cp["service"].astype(object).to_numpy(), "ms": cp["duration_ms"].to_numpy(np.float64)})
     cpv = cpv.merge(rowkey, on=["trace_id", "span_id"], how="left")
     cp_sum = cpv.dropna(subset=["version"]).groupby(["service", "version", "trace"], sort=False)["ms"].sum()
+    # traces with a critical path: one whose path failed has no cp time to average (not 0 ms)
+    has_cp = np.zeros(len(tree.trace_ids), dtype=bool)
+    has_cp[cpv["trace"].dropna().to_numpy(dtype=np.int64)] = True
     rows = []
     draws: dict[tuple, dict[str, np.ndarray]] = {}
     for (s, v), g in calls.groupby(["service", "version"], sort=True):
         dur = np.sort(g["dur"].dropna().to_numpy())
         e = g["err"].to_numpy()
         tr = _usort(g["trace"].to_numpy())
+        tr_cp = tr[has_cp[tr]]
         cpt = cp_sum.get(s, None)
-        per_trace = np.zeros(len(tr))
+        per_trace = np.zeros(len(tr_cp))
         if cpt is not None and v in cpt.index.get_level_values(0):
             sub = cpt.loc[v]
-            per_trace = sub.reindex(tr).fillna(0.0).to_numpy(np.float64)
+            per_trace = sub.reindex(tr_cp).fillna(0.0).to_numpy(np.float64)
         p50, d50 = _quantile_draws(dur, 0.5, rng.random(n_boot))
         p95, d95 = _quantile_draws(dur, 0.95, rng.random(n_boot))
         er = float(e.mean()) if len(e) else np.nan

@@ -91,7 +91,7 @@ def format_summary(spans) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}",
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
         f"error rate (traces with a failed span): {err:.2%}",
-        f"root latency ms: p50 {q.loc[0.5]:.1f}  p95 {q.loc[0.95]:.1f}  p99 {q.loc[0.99]:.1f}",
+        f"trace latency ms (first start to last end): p50 {q.loc[0.5]:.1f}  p95 {q.loc[0.95]:.1f}  p99 {q.loc[0.99]:.1f}",
         "services: " + ", ".join(services),
     ]
     skipped = spans.attrs.get("skipped", ())

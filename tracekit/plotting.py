@@ -553,7 +553,7 @@ def plot_compare(
 ) -> Any:
     """Before/after bars per key, from :func:`tracekit.compare` (or any frame of paired columns).
 
-    ``comparison`` is a :class:`tracekit.compare.Comparison` (its ``table`` is drawn) or a
+    ``comparison`` is a :class:`tracekit.comparison.Comparison` (its ``table`` is drawn) or a
     DataFrame. :func:`tracekit.compare` calls ``a`` the set under suspicion and ``b`` the
     reference, so by default the reference bar is ``<metric>_b`` and the other ``<metric>_a``
     (``metric`` = ``cp_ms``, ``p50_ms``, ``p95_ms``, ``calls``, ``fanout``, ``error_rate``).

@@ -583,61 +583,10 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
 
 def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     """Every call of :func:`tracekit.service_graph` (one row per call: source, target and the
-    statistics it contributes), computed as service_graph computes them."""
-    from .critical_paths import _tree
-    from .graph import _flags, _peer_names
+    statistics it contributes), computed by the very code service_graph uses."""
+    from .graph import _call_edges
 
-    n = len(spans)
-    tree = _tree(spans)
-    parent = tree.parent
-    service = spans["service"].to_numpy(dtype=object, na_value="?")
-    name = spans["name"].to_numpy(dtype=object, na_value="?")
-    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
-    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
-    err, fault, throttle = _flags(spans)
-    dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
-    has_p = parent >= 0
-    pnode = np.where(has_p, node[np.maximum(parent, 0)], None)
-    cross = has_p & (pnode != node)
-    pc_async = has_p & (kind == "consumer") & (np.where(has_p, kind[np.maximum(parent, 0)], "") == "producer")
-    r1 = np.flatnonzero(cross)
-    src, dst, rows, asyn = [pnode[r1]], [node[r1]], [r1], [pc_async[r1]]
-    child_cross = np.zeros(n, dtype=bool)
-    child_cross[parent[r1]] = True
-    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
-    peers = _peer_names(spans, cand)
-    okp = np.asarray([p is not None for p in peers], dtype=bool)
-    r2 = cand[okp]
-    src.append(node[r2])
-    dst.append(peers[okp])
-    rows.append(r2)
-    asyn.append(kind[r2] == "producer")
-    if "links" in spans.columns and n:
-        lk = spans["links"].to_numpy(dtype=object)
-        has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
-        if len(has_links):
-            key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays([spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
-            key = key[~key.index.duplicated()]
-            ls, ld, lr = [], [], []
-            for i in has_links.tolist():
-                for link in lk[i]:
-                    if not isinstance(link, dict):
-                        continue
-                    j = key.get((link.get("trace_id"), link.get("span_id")))
-                    if j is not None and node[j] != node[i] and j != parent[i]:
-                        ls.append(node[j])
-                        ld.append(node[i])
-                        lr.append(i)
-            src.append(np.asarray(ls, dtype=object))
-            dst.append(np.asarray(ld, dtype=object))
-            rows.append(np.asarray(lr, dtype=np.int64))
-            asyn.append(np.ones(len(lr), dtype=bool))
-    e_rows = np.concatenate(rows).astype(np.int64)
-    return pd.DataFrame({
-        "source": np.concatenate(src).astype(object), "target": np.concatenate(dst).astype(object),
-        "dur": dur[e_rows], "err": err[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
-        "async": np.concatenate(asyn).astype(bool),
-    })
+    return _call_edges(spans, by)[0]
 
 
 _EDGE_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),

@@ -101,6 +101,44 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     if by not in ("service", "operation"):
         raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     n = len(spans)
+    edges, node, peer_nodes, service, name, err, fault, dur = _call_edges(spans, by)
+    G = nx.DiGraph(by=by)
+    # nodes
+    self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur})
+    if n:
+        ng = nd.groupby("node", sort=True).agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"),
+                                               self_ms=("self", "sum"), duration_ms=("dur", "sum"))
+        first = pd.Series(np.arange(n)).groupby(node).first()
+        for key, r in ng.iterrows():
+            attrs = {"spans": int(r.spans), "errors": int(r.errors), "faults": int(r.faults),
+                     "self_ms": float(r.self_ms), "duration_ms": float(r.duration_ms), "instrumented": True}
+            if by == "operation":
+                i = int(first[key])
+                attrs.update(service=service[i], name=name[i])
+            G.add_node(key, **attrs)
+    for p in sorted(set(peer_nodes.tolist()) - set(G.nodes)):
+        G.add_node(p, spans=0, errors=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
+                   **({"service": p, "name": p} if by == "operation" else {}))
+    if len(edges):
+        g = edges.groupby(["source", "target"], sort=True)
+        stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
+                      mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
+        q = g["dur"].quantile([0.5, 0.95, 0.99]).unstack()
+        stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[0.5], q[0.95], q[0.99]
+        for (u, v), r in stats.iterrows():
+            G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
+                       throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
+                       mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
+                       **{"async": bool(r.async_calls > 0)})
+    return G
+
+
+def _call_edges(spans: pd.DataFrame, by: str):
+    """Every call between nodes (one row per call: source, target, dur, err, fault, throttle, async)
+    and the per-span arrays the node statistics need. Shared with ``tracekit.dask`` so the two
+    engines cannot drift apart."""
+    n = len(spans)
     tree = _tree(spans)
     parent = tree.parent
     service = spans["service"].to_numpy(dtype=object, na_value="?")
@@ -134,7 +172,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     rows.append(r2)
     asyn.append(kind[r2] == "producer")
     # 3. links to spans of another node in the data
-    if "links" in spans.columns:
+    if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)
         has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
         if len(has_links):
@@ -160,36 +198,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
         "dur": dur[e_rows], "err": err[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
         "async": np.concatenate(asyn).astype(bool),
     })
-    G = nx.DiGraph(by=by)
-    # nodes
-    self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
-    nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur})
-    if n:
-        ng = nd.groupby("node", sort=True).agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"),
-                                               self_ms=("self", "sum"), duration_ms=("dur", "sum"))
-        first = pd.Series(np.arange(n)).groupby(node).first()
-        for key, r in ng.iterrows():
-            attrs = {"spans": int(r.spans), "errors": int(r.errors), "faults": int(r.faults),
-                     "self_ms": float(r.self_ms), "duration_ms": float(r.duration_ms), "instrumented": True}
-            if by == "operation":
-                i = int(first[key])
-                attrs.update(service=service[i], name=name[i])
-            G.add_node(key, **attrs)
-    for p in sorted(set(peer_nodes.tolist()) - set(G.nodes)):
-        G.add_node(p, spans=0, errors=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
-                   **({"service": p, "name": p} if by == "operation" else {}))
-    if len(edges):
-        g = edges.groupby(["source", "target"], sort=True)
-        stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
-                      mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
-        q = g["dur"].quantile([0.5, 0.95, 0.99]).unstack()
-        stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[0.5], q[0.95], q[0.99]
-        for (u, v), r in stats.iterrows():
-            G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
-                       throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
-                       mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
-                       **{"async": bool(r.async_calls > 0)})
-    return G
+    return edges, node, peer_nodes, service, name, err, fault, dur
 
 
 def graph_layout(G: nx.DiGraph) -> pd.DataFrame:

@@ -259,10 +259,20 @@ def _assert_graphs_equal(G, H):
     assert G.graph == H.graph
     assert list(G.nodes) == list(H.nodes)  # same order too
     for v in H.nodes:
-        assert G.nodes[v] == pytest.approx(H.nodes[v], rel=1e-9), v
+        _assert_attrs_equal(G.nodes[v], H.nodes[v], v)
     assert sorted(G.edges) == sorted(H.edges)
     for e in H.edges:
-        assert G.edges[e] == pytest.approx(H.edges[e], rel=1e-9), e
+        _assert_attrs_equal(G.edges[e], H.edges[e], e)
+
+
+def _assert_attrs_equal(got: dict, want: dict, where) -> None:
+    """Numbers equal to 1e-9 relative, everything else (names, flags) exactly."""
+    assert got.keys() == want.keys(), where
+    for k, w in want.items():
+        if isinstance(w, float):
+            assert got[k] == pytest.approx(w, rel=1e-9, nan_ok=True), (where, k)
+        else:
+            assert got[k] == w, (where, k)
 
 
 @pytest.mark.parametrize("by", ["service", "operation"])

@@ -196,10 +196,8 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict | None]:
-    """One X-Ray (sub)segment dict for the span ``r``, and the inferred segment X-Ray would add."""
-    attrs: dict = r["attributes"] or {}
-    res: dict = r["resource"] or {}
+def _segment_header(r: dict, segment: bool) -> dict[str, Any]:
+    """id, name, start and end (or in_progress) and the inferred flag of a (sub)segment for span ``r``."""
     e: dict[str, Any] = {"id": r["span_id"], "name": r["service"] if segment else r["name"],
                          "start_time": _secs(r["start"])}
     if r["end"] is None or r["in_progress"]:
@@ -208,6 +206,13 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
         e["end_time"] = _secs(r["end"])
     if r["inferred"]:
         e["inferred"] = True
+    return e
+
+def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict | None]:
+    """One X-Ray (sub)segment dict for the span ``r``, and the inferred segment X-Ray would add."""
+    attrs: dict = r["attributes"] or {}
+    res: dict = r["resource"] or {}
+    e = _segment_header(r, segment)
     kind = r["kind"]
     aws_call = False
     if not segment and kind in ("client", "producer"):
@@ -348,14 +353,7 @@ def _entity_from_xray(r: dict, segment: bool, indexed: frozenset[str], context: 
     where they came from."""
     attrs: dict = r["attributes"] or {}
     res: dict = r["resource"] or {}
-    e: dict[str, Any] = {"id": r["span_id"], "name": r["service"] if segment else r["name"],
-                         "start_time": _secs(r["start"])}
-    if r["end"] is None or r["in_progress"]:
-        e["in_progress"] = True
-    else:
-        e["end_time"] = _secs(r["end"])
-    if r["inferred"]:
-        e["inferred"] = True
+    e = _segment_header(r, segment)
     ann: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for k, v in attrs.items():

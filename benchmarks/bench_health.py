@@ -17,7 +17,7 @@ import gc
 import time
 
 import tracekit as tk
-from tracekit.health import CHECKS, health_context
+from tracekit.analysis.health import CHECKS, health_context
 
 
 def _time(fn):

@@ -1,4 +1,4 @@
-"""Benchmark tracekit.sampling on a generated sampled population.
+"""Benchmark tracekit.analysis.sampling on a generated sampled population.
 
     python benchmarks/bench_sampling.py           # 200,000 population traces (600,000 spans)
     python benchmarks/bench_sampling.py --quick   # 20,000 population traces
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 import tracekit as tk
-from tracekit.sampling import (
+from tracekit.analysis.sampling import (
     _trace_table,
     sampling_bias,
     sampling_weights,
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
                                f"{est['p95_ms_lo'].iloc[0]:.1f}-{est['p95_ms_hi'].iloc[0]:.1f} ms vectorised",)
     timed("sampling_bias vs population spans", lambda: sampling_bias(sample, pop, by="service", weights=w),
           k, len(sample))
-    print(f"\n### tracekit.sampling, {n:,} population traces ({len(pop):,} spans)\n")
+    print(f"\n### tracekit.analysis.sampling, {n:,} population traces ({len(pop):,} spans)\n")
     print("| step | traces | spans | seconds | traces/s | note |")
     print("|---|---:|---:|---:|---:|---|")
     for label, tr, sp, sec, note in rows:

@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     import tracekit as tk
+    from tracekit.aws.xray import fetch_xray
     from tracekit.io.write import xray_segment_documents
     from tracekit.simulate import AppConfig, simulate
-    from tracekit.xray_live import fetch_xray
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -1,7 +1,9 @@
 """Build the tracekit notebooks: python notebooks/build_notebooks.py notebooks (outputs stripped except cells marked NBVAL_CHECK_OUTPUT)."""
 import sys
+
 import nbformat
-from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
 
 def nb(cells):
     n = new_notebook()

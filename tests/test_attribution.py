@@ -1,4 +1,4 @@
-"""bubble_up, version_regressions, cold_starts (tracekit.attribution) and plot_bubble_up.
+"""bubble_up, version_regressions, cold_starts (tracekit.analysis.attribution) and plot_bubble_up.
 
 Literal frames check exact counts, shares, Fisher p-values and BH q-values worked out by hand
 (or with math.comb); simulator scenarios check that the injected cause ranks first, that no-effect
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.attribution import lambda_invocations
+from tracekit.analysis.attribution import lambda_invocations
 from tracekit.io.write import to_otlp, to_xray
 
 MS = 1_000_000

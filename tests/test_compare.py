@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.comparison import Comparison, _quantile_draws, compare
+from tracekit.analysis.comparison import Comparison, _quantile_draws, compare
 
 MS = 1_000_000
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit.critical_paths import CriticalPathFailure, critical_path, critical_path_breakdown
+from tracekit.analysis.critical_paths import CriticalPathFailure, critical_path, critical_path_breakdown
 
 US = 1_000  # Jaeger UI times are µs; ours are ns
 TID = "0" * 31 + "1"

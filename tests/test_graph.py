@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.graph import graph_layout, service_graph
+from tracekit.analysis.graph import graph_layout, service_graph
 
 MS = 1_000_000
 

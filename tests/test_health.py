@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.health import CHECKS, FINDING_COLUMNS
+from tracekit.analysis.health import CHECKS, FINDING_COLUMNS
 
 from .test_structure import mk, snapshot, tid
 
@@ -182,7 +182,7 @@ def test_results_do_not_depend_on_the_index_or_row_order():
 
 
 def test_combine_findings_of_partitions_equals_whole():
-    from tracekit.health import NOT_ADDITIVE, combine_findings
+    from tracekit.analysis.health import NOT_ADDITIVE, combine_findings
 
     spans = tk.simulate.simulate("context-drop", n_traces=300, seed=2).spans
     codes = pd.factorize(spans["trace_id"])[0]

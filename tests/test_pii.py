@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.pii import PATTERNS
+from tracekit.analysis.pii import PATTERNS
 
 from .test_structure import mk, snapshot
 

@@ -167,7 +167,7 @@ def test_latency_ecdf_downsamples_large_groups():
 
 
 def test_critical_path_breakdown_bars_from_real_breakdown():
-    import tracekit.critical_paths as cpmod
+    import tracekit.analysis.critical_paths as cpmod
     spans = trace(
         [("c", None, 1, 101, "web"), ("d", "c", 20, 40, "db"), ("e", "c", 50, 60, "cache")]
     )
@@ -238,7 +238,7 @@ def _one(tid: str, db_ms: int) -> pd.DataFrame:
 
 
 def test_compare_figure_from_tk_compare():
-    import tracekit.comparison  # noqa: F401
+    import tracekit.analysis.comparison  # noqa: F401
     slow = pd.concat([_one(f"{i:032x}", 90) for i in range(1, 4)], ignore_index=True)
     fast = pd.concat([_one(f"{i:032x}", 10) for i in range(4, 7)], ignore_index=True)
     c = tk.compare(slow, fast, n_boot=50)
@@ -252,8 +252,8 @@ def test_compare_figure_from_tk_compare():
 
 
 def test_service_graph_from_tk_service_graph_on_bundled_example():
-    import tracekit.graph  # noqa: F401
-    from tracekit.graph import graph_layout
+    import tracekit.analysis.graph  # noqa: F401
+    from tracekit.analysis.graph import graph_layout
 
     G = tk.service_graph(tk.examples.load("checkout-small"))
     fig = tk.plot_service_graph(G)

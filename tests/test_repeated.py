@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.repeated import COLUMNS, find_repeated_calls
+from tracekit.analysis.repeated import COLUMNS, find_repeated_calls
 
 MS = 1_000_000
 

@@ -497,7 +497,7 @@ def test_broken_context_and_sampled_files_hold_their_truth():
 
 
 def test_db_lock_makes_checkout_dominate_the_critical_path():
-    import tracekit.critical_paths as cp_mod
+    import tracekit.analysis.critical_paths as cp_mod
     sim = simulate("db-lock", n_traces=1200, seed=SEED)
     t, sp = sim.truth, sim.spans
     roots = sp[sp["parent_id"].isna()].set_index("trace_id")

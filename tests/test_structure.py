@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.structure import span_tree
+from tracekit.analysis.structure import span_tree
 
 
 def tid(t) -> str:
@@ -137,7 +137,7 @@ def test_self_time_zero_timestamp_is_a_time_and_duplicates_link_to_first():
 
 def test_self_time_empty_and_bad_input():
     assert tk.self_time(tk.empty_spans())["self_ms"].tolist() == []
-    with pytest.raises(tk.TraceKitError, match="missing columns start"):
+    with pytest.raises(tk.TraceKitError, match="missing columns: start"):
         tk.self_time(pd.DataFrame({"trace_id": [], "span_id": [], "parent_id": [], "end": []}))
 
 
@@ -202,8 +202,14 @@ def test_trace_summary_values():
     assert s["trace_id"].tolist() == [tid(1), tid(2), tid(3)]
     assert s["root_service"].tolist() == ["web", "web", "a"]
     assert s["root_name"].tolist() == ["GET /", "GET /b", "r2"]
-    assert s["duration_ms"].tolist() == [100.0, 5.0, 4.0]
-    assert s["start"].tolist()[1] == pd.Timestamp(999_000_000, unit="ns", tz="UTC")
+    # request latency is the request root's duration (NaN while it is in progress); extent spans every span
+    assert s["request_ms"].tolist()[::2] == [100.0, 4.0] and np.isnan(s["request_ms"].iloc[1])
+    assert s["extent_ms"].tolist() == [100.0, 5.0, 4.0]
+    # the request starts with its root, not with the orphan that started 1 ms earlier
+    assert s["start"].tolist()[1] == pd.Timestamp(1_000_000_000, unit="ns", tz="UTC")
+    # the fault is in a child: the request itself did not fail, one span did
+    assert s["failed"].tolist() == [False, False, False]
+    assert s["failed_spans"].tolist() == [1, 0, 0]
     assert s["n_spans"].tolist() == [3, 3, 2]
     assert s["n_services"].tolist() == [2, 2, 1]
     assert s["fault"].tolist() == [True, False, False]
@@ -218,7 +224,7 @@ def test_trace_summary_values():
 def test_trace_summary_trace_with_only_in_progress_spans_and_empty():
     spans = mk([(1, 1, None, "a", "r", "server", 0, None)])
     s = tk.trace_summary(spans)
-    assert np.isnan(s["duration_ms"].iloc[0]) and pd.isna(s["end"].iloc[0])
+    assert np.isnan(s["extent_ms"].iloc[0]) and np.isnan(s["request_ms"].iloc[0]) and pd.isna(s["end"].iloc[0])
     assert len(tk.trace_summary(tk.empty_spans())) == 0
 
 

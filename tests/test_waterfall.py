@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
+from tracekit.analysis.waterfall import WATERFALL_COLUMNS
 from tracekit.errors import TraceKitError
-from tracekit.waterfall import WATERFALL_COLUMNS
 
 TID = "0123456789abcdef0123456789abcdef"
 MS = 1_000_000  # ns per ms
@@ -198,7 +198,7 @@ def test_critical_sections_of_other_spans_warn_and_are_ignored():
 
 
 def test_critical_path_true_uses_tk_critical_path():
-    import tracekit.critical_paths  # noqa: F401
+    import tracekit.analysis.critical_paths  # noqa: F401
     w = tk.waterfall_data(trace(JAEGER1), TID, critical_path=True)
     assert w["cp_sections"].tolist() == [[(0.0, 19.0), (39.0, 49.0), (59.0, 100.0)], [(19.0, 39.0)], [(49.0, 59.0)]]
 

@@ -138,7 +138,7 @@ def test_toggle_collapse_and_max_depth_change_the_waterfall():
 
 
 def test_critical_path_marked_in_explorer_figure():
-    import tracekit.critical_paths  # noqa: F401
+    import tracekit.analysis.critical_paths  # noqa: F401
     s = ExplorerState.from_spans(three_traces()).select_trace(T1)
     w = s.waterfall()
     # a 0..100, b 10..60, c 20..30 → a[60,100] b[30,60] c[20,30] b[10,20] a[0,10]

@@ -24,8 +24,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.errors import TraceFormatError, TraceKitError
-from tracekit.xray_live import (
+from tracekit.aws.xray import (
     MANIFEST_NAME,
     XRayAuthError,
     XRayRegionError,
@@ -36,6 +35,7 @@ from tracekit.xray_live import (
     time_windows,
     xray_coverage_audit,
 )
+from tracekit.errors import TraceFormatError, TraceKitError
 
 boto3 = pytest.importorskip("boto3")
 from botocore.awsrequest import AWSResponse  # noqa: E402
@@ -255,7 +255,7 @@ def test_tracekit_command_fetch_xray(moto_url, uploaded, tmp_path, capsys):
 
 def test_endpoint_credentials_in_url_are_not_recorded(real_traces, tmp_path):
     traces = _real_traces_dict(real_traces, 2)
-    from tracekit.xray_live import _safe_url
+    from tracekit.aws.xray import _safe_url
 
     assert _safe_url("http://user:pa55@127.0.0.1:4566/x") == "http://127.0.0.1:4566/x"
     spans = fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=LimitedXRay(traces), progress=False,
@@ -391,7 +391,7 @@ def test_sampling_rules_and_statistics_from_real_output(real_traces):
     assert s["sampled_fraction"].tolist()[0] == 0.15 and pd.isna(s["sampled_fraction"].tolist()[1])
     assert s["sampled_fraction"].tolist()[2] == 0.004
     # the sampling analyses take the result as is (snake_case columns, or the object's .rules)
-    from tracekit.sampling import xray_rules_frame
+    from tracekit.analysis.sampling import xray_rules_frame
 
     assert xray_rules_frame(info)["rule_name"].tolist() == ["polling-scorekeep", "base-scorekeep", "Default"]
     assert xray_rules_frame(r)["fixed_rate"].tolist() == [0.003, 0.1, 0.01]
@@ -577,7 +577,7 @@ def test_bad_credentials_are_auth_errors_without_secrets(code, tmp_path):
 
 
 def test_import_tracekit_does_not_import_boto3():
-    code = "import tracekit, tracekit.xray_live, tracekit.cli_xray, sys; print('boto3' in sys.modules, 'tqdm' in sys.modules)"
+    code = "import tracekit, tracekit.aws.xray, tracekit.cli_xray, sys; print('boto3' in sys.modules, 'tqdm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 

@@ -20,6 +20,7 @@ import importlib
 from typing import Any
 
 from .errors import (
+    ArgumentError,
     MissingExtraError,
     SkippedRecord,
     TraceFormatError,
@@ -28,6 +29,7 @@ from .errors import (
 )
 from .schema import (
     SPAN_COLUMNS,
+    SpansSchemaError,
     empty_spans,
     schema_markdown,
     spans_from_columns,
@@ -48,36 +50,36 @@ _EXPORTS: dict[str, str] = {
     "write_xray": "tracekit.io.write",
     "write_otlp": "tracekit.io.write",
     # structure and health
-    "trace_summary": "tracekit.structure",
-    "self_time": "tracekit.structure",
-    "health_report": "tracekit.health",
-    "detect_clock_skew": "tracekit.skew",
-    "adjust_clock_skew": "tracekit.skew",
-    "find_pii": "tracekit.pii",
-    "redact": "tracekit.pii",
+    "trace_summary": "tracekit.analysis.structure",
+    "self_time": "tracekit.analysis.structure",
+    "health_report": "tracekit.analysis.health",
+    "detect_clock_skew": "tracekit.analysis.skew",
+    "adjust_clock_skew": "tracekit.analysis.skew",
+    "find_pii": "tracekit.analysis.pii",
+    "redact": "tracekit.analysis.pii",
     # graphs and critical path
-    "service_graph": "tracekit.graph",
-    "critical_path": "tracekit.critical_paths",
-    "critical_path_breakdown": "tracekit.critical_paths",
-    "compare": "tracekit.comparison",
-    "find_repeated_calls": "tracekit.repeated",
+    "service_graph": "tracekit.analysis.graph",
+    "critical_path": "tracekit.analysis.critical_paths",
+    "critical_path_breakdown": "tracekit.analysis.critical_paths",
+    "compare": "tracekit.analysis.comparison",
+    "find_repeated_calls": "tracekit.analysis.repeated",
     # sampling
-    "sampling_weights": "tracekit.sampling",
-    "weighted_summary": "tracekit.sampling",
-    "sampling_bias": "tracekit.sampling",
-    "simulate_sampling": "tracekit.sampling",
+    "sampling_weights": "tracekit.analysis.sampling",
+    "weighted_summary": "tracekit.analysis.sampling",
+    "sampling_bias": "tracekit.analysis.sampling",
+    "simulate_sampling": "tracekit.analysis.sampling",
     # what distinguishes bad traces
-    "bubble_up": "tracekit.attribution",
-    "version_regressions": "tracekit.attribution",
-    "cold_starts": "tracekit.attribution",
-    "lambda_invocations": "tracekit.attribution",
+    "bubble_up": "tracekit.analysis.attribution",
+    "version_regressions": "tracekit.analysis.attribution",
+    "cold_starts": "tracekit.analysis.attribution",
+    "lambda_invocations": "tracekit.analysis.attribution",
     # live X-Ray (extra: aws)
-    "fetch_xray": "tracekit.xray_live",
-    "fetch_xray_summaries": "tracekit.xray_live",
-    "fetch_xray_sampling": "tracekit.xray_live",
-    "xray_coverage_audit": "tracekit.xray_live",
+    "fetch_xray": "tracekit.aws.xray",
+    "fetch_xray_summaries": "tracekit.aws.xray",
+    "fetch_xray_sampling": "tracekit.aws.xray",
+    "xray_coverage_audit": "tracekit.aws.xray",
     # figures (extra: plot) — data steps live beside their analyses
-    "waterfall_data": "tracekit.waterfall",
+    "waterfall_data": "tracekit.analysis.waterfall",
     "plot_waterfall": "tracekit.plotting",
     "plot_latency": "tracekit.plotting",
     "plot_critical_path_breakdown": "tracekit.plotting",
@@ -91,10 +93,12 @@ _EXPORTS: dict[str, str] = {
     "format_summary": "tracekit.cli",
 }
 
-_SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors"}
+_SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}
 
 __all__ = [
     "TraceKitError",
+    "ArgumentError",
+    "SpansSchemaError",
     "TraceFormatError",
     "TraceFormatWarning",
     "MissingExtraError",

@@ -78,7 +78,7 @@ def format_summary(spans) -> str:
     >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
     traces: ...
     """
-    from .structure import trace_summary
+    from .analysis.structure import trace_summary
 
     ts = trace_summary(spans)
     n_traces = len(ts)

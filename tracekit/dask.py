@@ -472,7 +472,7 @@ def critical_path(dspans, **options):
     >>> len(cp) == len(tk.critical_path(spans))
     True
     """
-    from .critical_paths import critical_path as cp_fn
+    from .analysis.critical_paths import critical_path as cp_fn
 
     return _map(dspans, cp_fn, **options)
 
@@ -486,7 +486,7 @@ def self_time(dspans):
     >>> bool(round(st["self_ms"].sum(), 6) == round(tk.self_time(spans)["self_ms"].sum(), 6))
     True
     """
-    from .structure import self_time as st_fn
+    from .analysis.structure import self_time as st_fn
 
     return _map(dspans, st_fn)
 
@@ -500,7 +500,7 @@ def find_repeated_calls(dspans, *, min_calls: int = 2):
     >>> len(r) == len(tk.find_repeated_calls(spans))
     True
     """
-    from .repeated import find_repeated_calls as fn
+    from .analysis.repeated import find_repeated_calls as fn
 
     return _map(dspans, fn, min_calls=min_calls)
 
@@ -522,7 +522,7 @@ def _is_cp(frame) -> bool:
 
 
 def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -> pd.DataFrame:
-    from .critical_paths import critical_path as cp_fn
+    from .analysis.critical_paths import critical_path as cp_fn
 
     if _is_cp(part):
         cp = part
@@ -546,7 +546,7 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
 
 
 def _bd_combine(parts: list[pd.DataFrame], keys: list[str], percentile_window) -> pd.DataFrame:
-    from .critical_paths import critical_path_breakdown as bd_fn
+    from .analysis.critical_paths import critical_path_breakdown as bd_fn
 
     data = pd.concat(parts, ignore_index=True)
     return bd_fn(data, by=keys, percentile_window=percentile_window)
@@ -584,7 +584,7 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
 def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     """Every call of :func:`tracekit.service_graph` (one row per call: source, target and the
     statistics it contributes), computed by the very code service_graph uses."""
-    from .graph import _call_edges
+    from .analysis.graph import _call_edges
 
     return _call_edges(spans, by)[0]
 
@@ -611,8 +611,8 @@ def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
-    from .graph import _flags
-    from .structure import self_time as st_fn
+    from .analysis.graph import _flags
+    from .analysis.structure import self_time as st_fn
 
     service = spans["service"].to_numpy(dtype=object, na_value="?")
     name = spans["name"].to_numpy(dtype=object, na_value="?")
@@ -646,7 +646,7 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     dask = require("dask", "dask")
     if by not in ("service", "operation"):
         raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    from .critical_paths import _check_columns
+    from .analysis.critical_paths import _check_columns
 
     _check_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     dspans = _project(dspans, _GRAPH_COLUMNS)
@@ -683,9 +683,9 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
 
 
 def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict:
-    from .health import NOT_ADDITIVE
-    from .health import health_report as hr
-    from .structure import trace_summary
+    from .analysis.health import NOT_ADDITIVE
+    from .analysis.health import health_report as hr
+    from .analysis.structure import trace_summary
 
     additive = [n for n in names if n not in NOT_ADDITIVE]
     rep = hr(part, checks=additive, **options) if additive and len(part) else None
@@ -709,7 +709,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     """:func:`tracekit.health_report` over a Dask spans frame (computes; traces must be whole).
 
     Options as in tk.health_report. Each partition runs the single-machine checks; the results
-    are added up with :func:`tracekit.health.combine_findings`, and the metrics that do not add
+    are added up with :func:`tracekit.analysis.health.combine_findings`, and the metrics that do not add
     up are rebuilt from partial counts (see the module docstring for what is exact).
 
     >>> import tracekit as tk
@@ -724,7 +724,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     import fnmatch
 
     dask = require("dask", "dask")
-    from .health import CHECKS, FINDING_COLUMNS, N_EXAMPLES, SEVERITIES, combine_findings
+    from .analysis.health import CHECKS, FINDING_COLUMNS, N_EXAMPLES, SEVERITIES, combine_findings
 
     names = list(CHECKS)
     if checks is not None:

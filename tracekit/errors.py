@@ -21,6 +21,7 @@ __all__ = [
     "TraceFormatError",
     "TraceFormatWarning",
     "MissingExtraError",
+    "ArgumentError",
     "SkippedRecord",
     "require",
 ]
@@ -43,6 +44,10 @@ class TraceFormatError(TraceKitError, ValueError):
         self.record = record
         where = ", ".join(p for p in (file, record) if p)
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class ArgumentError(TraceKitError, ValueError):
+    """An argument has a value the function cannot use (e.g. ``by="nope"``, ``n_boot=-1``)."""
 
 
 class TraceFormatWarning(UserWarning):

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analysis.waterfall import WATERFALL_COLUMNS, waterfall_data
 from .errors import TraceKitError, require
-from .waterfall import WATERFALL_COLUMNS, waterfall_data
 
 go = require("plotly.graph_objects", "plot")
 
@@ -440,7 +440,7 @@ def plot_critical_path_breakdown(
 def _positions(G, pos) -> dict[Any, tuple[float, float]]:
     if pos is None:
         try:
-            from .graph import graph_layout
+            from .analysis.graph import graph_layout
         except ImportError:  # graph module not available: a deterministic spring layout
             import networkx as nx
 
@@ -459,7 +459,7 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
     """Service dependency graph from :func:`tracekit.service_graph` (a ``networkx.DiGraph``).
 
     ``pos`` maps node → (x, y) (a dict, or a DataFrame with ``node``/``x``/``y``); by default
-    :func:`tracekit.graph.graph_layout` computes it. Traces: ``meta="edges"`` (one line trace of
+    :func:`tracekit.analysis.graph.graph_layout` computes it. Traces: ``meta="edges"`` (one line trace of
     all edges), ``meta="edge_info"`` (a marker at each edge's midpoint whose hover shows the
     edge attributes: calls, errors, p50, p95, …), ``meta="nodes"`` (one marker per service,
     coloured by its error rate when the node carries ``errors`` and ``calls``/``spans``).
@@ -553,7 +553,7 @@ def plot_compare(
 ) -> Any:
     """Before/after bars per key, from :func:`tracekit.compare` (or any frame of paired columns).
 
-    ``comparison`` is a :class:`tracekit.comparison.Comparison` (its ``table`` is drawn) or a
+    ``comparison`` is a :class:`tracekit.analysis.comparison.Comparison` (its ``table`` is drawn) or a
     DataFrame. :func:`tracekit.compare` calls ``a`` the set under suspicion and ``b`` the
     reference, so by default the reference bar is ``<metric>_b`` and the other ``<metric>_a``
     (``metric`` = ``cp_ms``, ``p50_ms``, ``p95_ms``, ``calls``, ``fanout``, ``error_rate``).

@@ -104,7 +104,7 @@ def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
 
 def _headline(spans: pd.DataFrame, summary: pd.DataFrame, baseline_summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Requests, error rate and root latency percentiles; sampling-corrected where weights are known."""
-    from .sampling import sampling_weights, weighted_summary
+    from .analysis.sampling import sampling_weights, weighted_summary
 
     rows = [_plain_row("as sampled", summary)]
     if baseline_summary is not None:
@@ -151,12 +151,12 @@ def collect_report(
     (40, True)
     """
     from . import __version__
-    from .comparison import compare
-    from .critical_paths import critical_path, critical_path_breakdown
-    from .graph import service_graph
-    from .health import health_report
-    from .pii import redact as _redact
-    from .structure import trace_summary
+    from .analysis.comparison import compare
+    from .analysis.critical_paths import critical_path, critical_path_breakdown
+    from .analysis.graph import service_graph
+    from .analysis.health import health_report
+    from .analysis.pii import redact as _redact
+    from .analysis.structure import trace_summary
 
     if redact:
         spans = _redact(spans, keys=list(redact))

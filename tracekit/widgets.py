@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analysis.waterfall import waterfall_data
 from .errors import TraceKitError, require
-from .waterfall import waterfall_data
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table"]
 
@@ -207,7 +207,7 @@ class ExplorerState:
         cache = self.shared.cache
         if key not in cache:
             try:
-                from .critical_paths import critical_path
+                from .analysis.critical_paths import critical_path
             except ImportError:
                 cache[key] = None
             else:

@@ -28,7 +28,7 @@ directory reads as X-Ray data and nothing else. Credentials are never printed, l
 cache holds response bodies only, and every error message is scrubbed of the client's key id, secret
 and session token.
 
->>> from tracekit.xray_live import time_windows
+>>> from tracekit.aws.xray import time_windows
 >>> [(a.isoformat(), b.isoformat()) for a, b in time_windows("2026-11-20T09:00Z", "2026-11-20T21:00Z", window="6h")]
 [('2026-11-20T09:00:00+00:00', '2026-11-20T15:00:00+00:00'), ('2026-11-20T15:00:00+00:00', '2026-11-20T21:00:00+00:00')]
 """
@@ -50,8 +50,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from .errors import TraceFormatError, TraceKitError, require
-from .schema import xray_to_trace_id
+from ..errors import TraceFormatError, TraceKitError, require
+from ..schema import xray_to_trace_id
 
 __all__ = [
     "fetch_xray",
@@ -189,7 +189,7 @@ def _translate(exc: BaseException, *, client: Any = None, operation: str | None 
                                         "(e.g. `aws sso login`, new session token) and retry.")
         elif code in _PERMISSION_CODES:
             cls, hint = XRayPermissionError, (f"the credentials lack permission "
-                                              f"{_OP_ACTIONS.get(op, op)!r}; see tracekit.xray_live.IAM_PERMISSIONS.")
+                                              f"{_OP_ACTIONS.get(op, op)!r}; see tracekit.aws.xray.IAM_PERMISSIONS.")
         elif code in _THROTTLE_CODES:
             cls, hint = XRayThrottledError, ("still throttled after botocore's adaptive retries; "
                                              "lower max_workers or raise max_attempts.")
@@ -437,7 +437,7 @@ _XRAY_ID_RE = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 
 def _xray_ids(trace_ids: Iterable[str] | str) -> list[str]:
     """X-Ray ids from X-Ray (``1-…-…``) or 32-hex (OTel / spans frame) ids, in order, once each."""
-    from .schema import trace_id_to_xray
+    from ..schema import trace_id_to_xray
 
     if isinstance(trace_ids, str):
         trace_ids = [trace_ids]
@@ -537,7 +537,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
 
     >>> import boto3
     >>> from botocore.stub import Stubber
-    >>> from tracekit.xray_live import fetch_xray
+    >>> from tracekit.aws.xray import fetch_xray
     >>> client = boto3.client("xray", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     >>> tid = "1-5759e988-bd862e3fe1be46a994272793"
     >>> doc = ('{"id": "53995c3f42cd8ad8", "name": "checkout", "trace_id": "%s", '
@@ -717,7 +717,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     save_manifest(fetched_ids=sorted(run.fetched & set(asked)), unprocessed_ids=sorted(run.unprocessed),
                   missing_ids=missing)
 
-    from .io.xray import read_xray  # layer 1 reader: one parser for files and live data
+    from ..io.xray import read_xray  # layer 1 reader: one parser for files and live data
 
     if cdir is not None:
         spans = read_xray(cdir) if _batch_files(cdir) else _empty()
@@ -739,7 +739,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
 
 
 def _empty() -> pd.DataFrame:
-    from .schema import empty_spans
+    from ..schema import empty_spans
 
     return empty_spans()
 
@@ -870,7 +870,7 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     cached under ``cache_dir/summaries/`` when given. ``attrs["xray_summaries"]`` records the query and the
     ``TracesProcessedCount``/``ApproximateTime`` of each page.
 
-    >>> from tracekit.xray_live import fetch_xray_summaries
+    >>> from tracekit.aws.xray import fetch_xray_summaries
     >>> fetch_xray_summaries("2026-11-20T09:00Z", "2026-11-20T09:00Z", client=object())
     Traceback (most recent call last):
     ...
@@ -994,11 +994,11 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
     (optional) filter the returned windows client-side (``start <= timestamp < end``). Returns a
     :class:`SamplingInfo` that unpacks as ``rules, stats``.
 
-    >>> from tracekit.xray_live import fetch_xray_sampling
+    >>> from tracekit.aws.xray import fetch_xray_sampling
     >>> fetch_xray_sampling(region="moon-base-1")
     Traceback (most recent call last):
     ...
-    tracekit.xray_live.XRayRegionError: 'moon-base-1' is not an AWS region name (expected e.g. 'eu-west-1').
+    tracekit.aws.xray.XRayRegionError: 'moon-base-1' is not an AWS region name (expected e.g. 'eu-west-1').
     """
     client = _make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url)
@@ -1120,7 +1120,7 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     (keys ``lambda``, ``ecs``, ``apigateway``, ``xray``). Nothing is mutated; ``spans`` may be None.
 
     >>> import tracekit as tk
-    >>> from tracekit.xray_live import xray_coverage_audit
+    >>> from tracekit.aws.xray import xray_coverage_audit
     >>> spans = tk.spans_from_columns({"trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2,
     ...     "span_id": ["53995c3f42cd8ad8", "13995c3f42cd8ad8"], "parent_id": [None, "53995c3f42cd8ad8"],
     ...     "service": ["checkout", "checkout"], "name": ["checkout", "legacy-pricing"],

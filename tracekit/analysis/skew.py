@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .errors import TraceKitError
+from ..errors import TraceKitError
 from .structure import _async_callers, _check_columns, _ns, span_tree
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]

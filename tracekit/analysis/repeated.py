@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import TraceKitError
+from ..schema import STRING
 from .critical_paths import _check_columns, _ns, _tree
-from .errors import TraceKitError
 from .graph import _flags
-from .schema import STRING
 
 __all__ = ["find_repeated_calls"]
 

@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..core import quantile_draws
+from ..errors import TraceKitError
 from .critical_paths import _call_paths, _check_columns, _tree, critical_path
-from .errors import TraceKitError
 from .graph import _flags
 
 __all__ = ["compare", "Comparison"]
@@ -139,21 +140,6 @@ def _sparse(tcode: np.ndarray, kcode: np.ndarray, w: np.ndarray, n_tr: int, n_k:
     from scipy import sparse
 
     return sparse.csr_matrix((w.astype(np.float64), (tcode.astype(np.int64), kcode.astype(np.int64))), shape=(max(n_tr, 0), n_k))
-
-
-def _quantile_draws(sorted_vals: np.ndarray, q: float, u: np.ndarray) -> tuple[float, np.ndarray]:
-    """Point estimate (inverted_cdf) and bootstrap draws of the q-quantile, from its exact distribution."""
-    from scipy.special import bdtrc
-
-    m = len(sorted_vals)
-    if m == 0:
-        return np.nan, np.full(len(u), np.nan)
-    k = max(int(np.ceil(q * m)), 1)
-    j = np.arange(1, m + 1)
-    cdf = bdtrc(k - 1, m, j / m)  # P(Binom(m, j/m) > k - 1) = P(>= k)
-    cdf[-1] = 1.0
-    idx = np.minimum(np.searchsorted(cdf, u, side="left"), m - 1)
-    return float(sorted_vals[k - 1]), sorted_vals[idx]
 
 
 def compare(
@@ -254,7 +240,7 @@ def compare(
             for k in range(n_k):
                 v = vv[bounds[k]:bounds[k + 1]]
                 if len(v):
-                    point[k], dr[:, k] = _quantile_draws(v, q, rng.random(n_boot))
+                    point[k], dr[:, k] = quantile_draws(v, q, rng.random(n_boot))
             res[f"{m}_{tag}"] = point
             draws[tag][m] = dr
 
@@ -295,8 +281,8 @@ def compare(
     rows = []
     ea, eb = np.sort(e2e_a), np.sort(e2e_b)
     for q, m in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
-        pa_, da = _quantile_draws(ea, q, rng.random(n_boot))
-        pb_, db = _quantile_draws(eb, q, rng.random(n_boot))
+        pa_, da = quantile_draws(ea, q, rng.random(n_boot))
+        pb_, db = quantile_draws(eb, q, rng.random(n_boot))
         d = da - db
         rows.append((m, pa_, pb_, pa_ - pb_, *(np.percentile(d, [lo_q, hi_q]) if len(ea) and len(eb) else (np.nan, np.nan))))
     ma = ea.mean() if len(ea) else np.nan

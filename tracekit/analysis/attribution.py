@@ -63,10 +63,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .comparison import _quantile_draws
+from ..core import quantile_draws
+from ..errors import TraceKitError
+from ..schema import xray_to_trace_id
 from .critical_paths import critical_path
-from .errors import TraceKitError
-from .schema import xray_to_trace_id
 from .structure import _check_columns, span_tree, trace_summary
 
 __all__ = ["bubble_up", "version_regressions", "cold_starts", "lambda_invocations"]
@@ -651,8 +651,8 @@ def version_regressions(
         if cpt is not None and v in cpt.index.get_level_values(0):
             sub = cpt.loc[v]
             per_trace = sub.reindex(tr_cp).fillna(0.0).to_numpy(np.float64)
-        p50, d50 = _quantile_draws(dur, 0.5, rng.random(n_boot))
-        p95, d95 = _quantile_draws(dur, 0.95, rng.random(n_boot))
+        p50, d50 = quantile_draws(dur, 0.5, rng.random(n_boot))
+        p95, d95 = quantile_draws(dur, 0.95, rng.random(n_boot))
         er = float(e.mean()) if len(e) else np.nan
         dre = rng.binomial(len(e), er, n_boot) / len(e) if len(e) else np.full(n_boot, np.nan)
         cpm = float(per_trace.mean()) if len(per_trace) else np.nan
@@ -745,7 +745,7 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     ...     "name": ["fn", "Initialization", "work", "fn"],
     ...     "start": [0, 0, 300 * ms, 0], "end": [320 * ms, 300 * ms, 320 * ms, 20 * ms],
     ...     "attributes": [{"origin": "AWS::Lambda::Function"}, {}, {}, {"origin": "AWS::Lambda::Function"}]})
-    >>> from tracekit.attribution import lambda_invocations
+    >>> from tracekit.analysis.attribution import lambda_invocations
     >>> lambda_invocations(spans)[["function", "cold", "init_ms", "duration_ms"]].values.tolist()
     [['fn', True, 300.0, 320.0], ['fn', False, nan, 20.0]]
     """
@@ -896,7 +896,7 @@ def cold_starts(
         else:
             alo = ahi = np.nan
         ii = np.sort(init[~np.isnan(init)])
-        p50, dr = _quantile_draws(ii, 0.5, rng.random(n_boot))
+        p50, dr = quantile_draws(ii, 0.5, rng.random(n_boot))
         i_lo, i_hi = np.percentile(dr, [lo_q, hi_q]) if len(ii) else (np.nan, np.nan)
         cpa = g["cp_added_ms"].to_numpy(np.float64)[c]
         cp_add = float(np.nanmean(cpa)) if (~np.isnan(cpa)).any() else np.nan

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import TraceKitError
+from ..errors import TraceKitError
 
 __all__ = ["find_pii", "redact", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
 

@@ -64,8 +64,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP
+from ..errors import TraceKitError
+from ..schema import STRING, TIMESTAMP
 
 __all__ = ["critical_path", "critical_path_breakdown", "CriticalPathFailure"]
 

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import TraceKitError
+from ..errors import TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
 
@@ -102,7 +102,7 @@ def _pick_trace(spans: pd.DataFrame, trace_id: str | None) -> pd.DataFrame:
         return spans
     tid = trace_id.lower() if isinstance(trace_id, str) else trace_id
     if isinstance(tid, str) and tid.startswith("1-"):
-        from .schema import xray_to_trace_id
+        from ..schema import xray_to_trace_id
 
         tid = xray_to_trace_id(tid)
     sub = spans[spans["trace_id"] == tid]

@@ -22,7 +22,7 @@ Where an edge comes from:
 Edge attributes: ``calls`` (= ``weight``), ``errors`` (status error, or error/fault flag),
 ``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms``/``mean_ms``/``total_ms`` (of
 ``duration_ms``), ``async``, ``async_calls``. Node attributes: ``spans``, ``errors``,
-``faults``, ``self_ms`` (exclusive time, :func:`tracekit.structure.self_time`), ``duration_ms``
+``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
 Everything is computed with groupby over the spans; no per-trace loop.
 """
@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import TraceKitError, require
 from .critical_paths import _check_columns, _tree
-from .errors import TraceKitError, require
 from .structure import self_time
 
 if TYPE_CHECKING:  # networkx is imported where used

@@ -54,8 +54,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from .errors import TraceFormatError, TraceKitError
-from .schema import STRING, TIMESTAMP
+from ..errors import TraceFormatError, TraceKitError
+from ..schema import STRING, TIMESTAMP
 
 __all__ = [
     "sampling_weights",

@@ -1,0 +1,205 @@
+"""Trace structure: per-trace summaries and exclusive (self) time.
+
+Both functions link every span to its parent *within its trace* with one vectorised lookup
+(:func:`span_tree`), so they stay linear-ish (one sort) in the number of spans: no per-trace
+Python loop.
+
+Conventions:
+
+- A **root** is a span with no ``parent_id``. An **orphan** has a ``parent_id`` that names no
+  span of its trace (a missing parent: the parent was not sampled, not exported, or lives in
+  another file). Orphans are not roots, but they start a sub-tree of their own, so their depth
+  is 0 like a root's.
+- With **duplicate span ids** in a trace, children link to the first occurrence (in row order).
+- ``self_ms`` (exclusive time) is the span's duration minus the *union* of its children's
+  intervals clipped to the span (a sweep, not a sum): two children running in parallel over
+  the same 10 ms take 10 ms, not 20 ms, and a child that runs past its parent's end only
+  counts up to that end. A child still in progress (no ``end``) counts up to the parent's end.
+  A span that is itself in progress has ``self_ms`` NaN.
+- **X-Ray inferred segments** (``inferred`` is True) duplicate the interval of the
+  subsegment that called the AWS service, and are that subsegment's only child. Self time
+  treats them like any child: the calling subsegment's ``self_ms`` becomes (about) 0 and the
+  inferred segment carries the time as its own ``self_ms``. So the wait is attributed once,
+  to the downstream service (e.g. ``DynamoDB``), and summing ``self_ms`` over a trace never
+  counts it twice.
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["0" * 31 + "1"] * 3,
+...     "span_id": ["a" * 16, "b" * 16, "c" * 16],
+...     "parent_id": [None, "a" * 16, "a" * 16],
+...     "service": ["api", "db", "db"], "name": ["GET /", "q1", "q2"],
+...     "start": [0, 10_000_000, 20_000_000], "end": [100_000_000, 40_000_000, 50_000_000]})
+>>> tk.self_time(spans)["self_ms"].tolist()   # 100 - union([10,40],[20,50]) = 100 - 40
+[60.0, 30.0, 30.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core import NAT_NS, SpanTree, bool_column, require_columns, span_tree, to_timestamps, trace_outcomes
+from ..core import ns as _ns
+
+__all__ = ["trace_summary", "self_time", "span_tree", "SpanTree"]
+
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
+
+
+def _check_columns(spans: pd.DataFrame, needed: tuple[str, ...] = _NEEDED, what: str = "spans") -> None:
+    require_columns(spans, needed, what)
+
+
+
+def self_time(spans: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``spans`` with ``self_ms``: exclusive time of each span.
+
+    ``self_ms`` = ``duration_ms`` minus the union of the children's intervals clipped to the
+    span (see the module docstring for in-progress spans and X-Ray inferred segments). One
+    sort of the children by (parent, start) and a per-parent running maximum of their ends;
+    no per-trace loop. The input is not modified.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["0" * 31 + "1"] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["api"] * 3, "name": ["x"] * 3,
+    ...     "start": [0, 0, 5_000_000], "end": [10_000_000, 20_000_000, 6_000_000]})
+    >>> tk.self_time(spans)["self_ms"].tolist()   # child runs past parent: clipped at 10 ms
+    [0.0, 19.0, 1.0]
+    """
+    _check_columns(spans, ("trace_id", "span_id", "parent_id", "start", "end"))
+    out = spans.copy()
+    out["self_ms"] = _self_ns(spans, span_tree(spans)) / 1e6
+    return out
+
+
+def _self_ns(spans: pd.DataFrame, tree: SpanTree) -> np.ndarray:
+    n = len(spans)
+    start = _ns(spans["start"])
+    end_na = spans["end"].isna().to_numpy()
+    end = _ns(spans["end"])
+    dur = np.where(end_na, 0, end - start).astype(np.float64)
+    child = np.flatnonzero(tree.parent >= 0)
+    p = tree.parent[child]
+    # clip each child to its parent; an in-progress child runs to the parent's end
+    pe = end[p]
+    ps = start[p]
+    p_open = end_na[p]
+    cs = np.maximum(start[child], ps)
+    ce = np.where(end_na[child], pe, np.minimum(end[child], pe))
+    keep = ~p_open & (ce > cs)
+    child, p, cs, ce = child[keep], p[keep], cs[keep], ce[keep]
+    covered = np.zeros(n, dtype=np.float64)
+    if len(child):
+        order = np.lexsort((cs, p))
+        p, cs, ce = p[order], cs[order], ce[order]
+        cummax = pd.Series(ce).groupby(p, sort=False).cummax().to_numpy()
+        prev = np.empty_like(cummax)
+        prev[0] = np.iinfo(np.int64).min
+        prev[1:] = cummax[:-1]
+        new_group = np.ones(len(p), dtype=bool)
+        new_group[1:] = p[1:] != p[:-1]
+        prev[new_group] = np.iinfo(np.int64).min
+        gain = ce - np.maximum(cs, prev)
+        gain = np.where(gain > 0, gain, 0).astype(np.float64)
+        covered = np.bincount(p, weights=gain, minlength=n)
+    out = dur - covered
+    out[end_na] = np.nan
+    return out
+
+
+def trace_summary(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per trace: the request, its latency and outcome, the trace extent, size and completeness.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`tracekit.core.trace_outcomes` (``trace_id``, ``root_span_id``,
+        ``root_service``, ``root_name``, ``start``, ``request_ms`` — the request root's duration —,
+        ``extent_ms`` — first start to last end, async work included —, ``failed``,
+        ``client_error``, ``throttled``, ``failed_spans``, ``has_root``), then ``end`` (last end),
+        ``n_spans``, ``n_services``, ``in_progress`` (any span in progress), ``n_roots``,
+        ``n_orphans``, ``n_duplicate_ids``, ``partial`` (in progress, an orphan, or not exactly
+        one root), ``max_depth``. Rows in order of the trace's first span. The input is not modified.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["0" * 31 + "1"] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "9" * 16], "service": ["api", "db", "db"],
+    ...     "name": ["GET /", "q", "q"], "start": [0, 1_000_000, 2_000_000],
+    ...     "end": [5_000_000, 4_000_000, 3_000_000]})
+    >>> tk.trace_summary(spans)[["root_service", "request_ms", "n_spans", "n_orphans", "partial"]].to_dict("records")
+    [{'root_service': 'api', 'request_ms': 5.0, 'n_spans': 3, 'n_orphans': 1, 'partial': True}]
+    """
+    require_columns(spans, _NEEDED, "trace_summary")
+    return _summary(spans, span_tree(spans))
+
+
+def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
+    out = trace_outcomes(spans)
+    nt = tree.n_traces
+    t = tree.trace
+    end = _ns(spans["end"])
+    end_na = spans["end"].isna().to_numpy()
+    last_end = np.full(nt, NAT_NS, dtype=np.int64)
+    np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
+    sc, su = pd.factorize(spans["service"], sort=False)
+    pairs = np.unique(t * (len(su) + 1) + np.asarray(sc, dtype=np.int64))
+    max_depth = np.full(nt, -1, dtype=np.int64)
+    np.maximum.at(max_depth, t, tree.depth)
+    out["end"] = to_timestamps(last_end).array
+    out["n_spans"] = np.bincount(t, minlength=nt).astype(np.int64)
+    out["n_services"] = np.bincount(pairs // (len(su) + 1), minlength=nt).astype(np.int64)
+    # any-span flags, kept until every consumer reads failed / client_error / throttled
+    out["error"] = tree.per_trace(bool_column(spans, "error")) > 0
+    out["fault"] = tree.per_trace(bool_column(spans, "fault")) > 0
+    out["throttle"] = tree.per_trace(bool_column(spans, "throttle")) > 0
+    out["has_error"] = tree.per_trace(spans["status"].to_numpy(dtype=object, na_value="") == "error" if "status" in spans else np.zeros(len(spans), bool)) > 0
+    out["duration_ms"] = out["extent_ms"]  # deprecated name of extent_ms, removed once consumers migrate
+    out["in_progress"] = tree.per_trace(bool_column(spans, "in_progress") | end_na) > 0
+    out["n_roots"] = tree.per_trace(tree.is_root)
+    out["n_orphans"] = tree.per_trace(tree.orphan)
+    out["n_duplicate_ids"] = tree.per_trace(tree.duplicate)
+    out["partial"] = out["in_progress"].to_numpy() | (out["n_orphans"].to_numpy() > 0) | (out["n_roots"].to_numpy() != 1)
+    out["max_depth"] = max_depth
+    return out
+
+
+#: X-Ray / AWS SDK operations that hand work to a queue or stream: the callee runs later, asynchronously
+ASYNC_OPERATIONS = frozenset({
+    "SendMessage", "SendMessageBatch", "Publish", "PublishBatch", "PutRecord", "PutRecords", "PutEvents",
+    "StartExecution", "InvokeAsync",
+})
+
+
+def _async_callers(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """For the given rows: is the span a hand-off to a queue (producer kind, a messaging span or an
+    SDK call such as SQS SendMessage), so that what runs under it may start and end later?"""
+    kind = spans["kind"].to_numpy(dtype=object)[rows]
+    out = kind == "producer"
+    if "attributes" in spans.columns and len(rows):
+        attrs = spans["attributes"].to_numpy(dtype=object)[rows]
+        out |= np.fromiter(
+            (isinstance(a, dict) and (a.get("aws.operation") in ASYNC_OPERATIONS or "messaging.system" in a) for a in attrs),
+            dtype=bool, count=len(rows),
+        )
+    return out
+
+
+def _bool(spans: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans[col].to_numpy(dtype=bool, na_value=False)

@@ -1,0 +1,49 @@
+"""The kernel: one definition of every concept the analyses share.
+
+Every analysis, figure, report line and Dask path takes these from here, never from another
+analysis (``tests/test_layers.py`` forbids importing private names across modules, except from
+the kernel; ``tests/test_definitions.py`` checks that modules agree):
+
+- :mod:`~tracekit.core.tree` — the span tree (roots, orphans, fragments, duplicates, cycles,
+  request root), built once per frame;
+- :mod:`~tracekit.core.outcomes` — failed / client error / throttled; request latency
+  (``request_ms``) vs trace extent (``extent_ms``);
+- :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``;
+- :mod:`~tracekit.core.naming` — callee, route, operation, call path, async hand-off;
+- :mod:`~tracekit.core.ids` — trace ids at public entry points (X-Ray form accepted);
+- :mod:`~tracekit.core.frame` — the one column check, time conversions;
+- :mod:`~tracekit.core.results` — result tables declared as data.
+
+>>> from tracekit.core import percentile
+>>> percentile([101, 102, 103, 104], 0.95)
+104.0
+"""
+
+from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
+from .ids import normalize_trace_id, normalize_trace_ids
+from .naming import (
+    ASYNC_OPERATIONS,
+    CALLEE_KEYS,
+    call_paths,
+    callee,
+    callees,
+    get_attribute,
+    is_async_handoff,
+    operations,
+    routes,
+)
+from .outcomes import TRACE_OUTCOME_COLUMNS, client_error, failed, throttled, trace_outcomes
+from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
+from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, percentile, quantile_draws
+from .tree import SpanTree, span_tree, unique_sorted
+
+__all__ = [
+    "NAT_NS", "bool_column", "ns", "require_columns", "to_timestamps",
+    "normalize_trace_id", "normalize_trace_ids",
+    "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
+    "operations", "routes",
+    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
+    "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
+    "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "percentile", "quantile_draws",
+    "SpanTree", "span_tree", "unique_sorted",
+]

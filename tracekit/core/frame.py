@@ -1,0 +1,104 @@
+"""Column checks and time conversions shared by every analysis (one message style).
+
+>>> import tracekit as tk
+>>> from tracekit.core import require_columns
+>>> require_columns(tk.empty_spans(), ("trace_id", "span_id"), "my_analysis")
+>>> try:
+...     require_columns(tk.empty_spans()[["trace_id"]], ("trace_id", "span_id"), "my_analysis")
+... except tk.SpansSchemaError as e:
+...     print(e)
+my_analysis: spans DataFrame is missing columns: span_id (expected the tracekit spans schema, see tk.SPAN_COLUMNS)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError
+from ..schema import TIMESTAMP, SpansSchemaError
+
+__all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError"]
+
+#: int64 nanoseconds that stand for NaT in :func:`ns` arrays
+NAT_NS = np.iinfo(np.int64).min
+
+
+def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:
+    """Raise :class:`~tracekit.schema.SpansSchemaError` unless ``spans`` is a DataFrame with ``needed``.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The frame to check.
+    needed : sequence of str
+        Columns the caller reads.
+    func : str
+        Name of the calling function, first in the message.
+
+    Raises
+    ------
+    SpansSchemaError
+        ``spans`` is not a DataFrame or lacks a column (a ``TraceKitError`` and a ``ValueError``).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> require_columns(tk.empty_spans(), ("start", "end"), "f")
+    """
+    if not isinstance(spans, pd.DataFrame):
+        raise SpansSchemaError(f"{func}: expected a spans DataFrame, got {type(spans).__name__}")
+    missing = [c for c in needed if c not in spans.columns]
+    if missing:
+        raise SpansSchemaError(
+            f"{func}: spans DataFrame is missing columns: {', '.join(missing)} "
+            "(expected the tracekit spans schema, see tk.SPAN_COLUMNS)"
+        )
+
+
+def ns(series: pd.Series) -> np.ndarray:
+    """int64 nanoseconds since the epoch of a datetime column; NaT becomes :data:`NAT_NS`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ns(pd.Series(pd.to_datetime([0, None], utc=True))).tolist() == [0, NAT_NS]
+    True
+    """
+    if not len(series):
+        return np.zeros(0, dtype=np.int64)
+    arr = series.array
+    if hasattr(arr, "asi8"):
+        if getattr(arr, "unit", "ns") != "ns":
+            arr = arr.as_unit("ns")
+        return np.asarray(arr.asi8, dtype=np.int64)
+    return pd.to_datetime(series, utc=True).array.as_unit("ns").asi8
+
+
+def to_timestamps(values: np.ndarray) -> pd.Series:
+    """A UTC datetime Series from int64 nanoseconds (:data:`NAT_NS` becomes NaT).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_timestamps(np.array([0, NAT_NS])).isna().tolist()
+    [False, True]
+    """
+    v = np.asarray(values, dtype=np.int64)
+    return pd.Series(pd.DatetimeIndex(v.view("M8[ns]")).tz_localize("UTC")).astype(TIMESTAMP)
+
+
+def bool_column(spans: pd.DataFrame, col: str) -> np.ndarray:
+    """A boolean column as a numpy array (missing values and a missing column are False).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> bool_column(tk.empty_spans(), "fault").dtype
+    dtype('bool')
+    """
+    if col not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans[col].to_numpy(dtype=bool, na_value=False)

@@ -1,0 +1,182 @@
+"""What a span and a request came to: failed, client error, throttled; request latency vs trace extent.
+
+One definition each, used by every analysis, figure, report line and Dask path:
+
+- a span **failed** when it is a server fault (``fault``, HTTP 5xx) or its status is ``error``
+  without being a client error or a throttle; a **client error** is a 4xx (``error``) that is not
+  a fault; **throttled** is a 429 / X-Ray ``throttle``. The three are separate, never merged: an
+  X-Ray 404 (``error`` set, status ``error``) is a client error, not a failure.
+- a **request** is the trace's request root (:mod:`tracekit.core.tree`): ``request_ms`` is its
+  duration, what the caller waited for. ``extent_ms`` is the trace's first start to last end,
+  which includes asynchronous work that ran after the response (queue consumers, Lambda cold
+  starts). Never one unnamed "latency".
+- a request **failed** / was a **client error** / was **throttled** when its root span was; a trace
+  with no root (only fragments) has no request: ``request_ms`` is NaN and the flags are those of
+  its earliest fragment.
+
+>>> import tracekit as tk
+>>> ms = 1_000_000
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["1" * 32, "2" * 32, "3" * 32, "4" * 32],
+...     "span_id": ["a" * 16] * 4, "parent_id": [None] * 4, "service": ["web"] * 4, "name": ["GET /"] * 4,
+...     "start": [0] * 4, "end": [10 * ms] * 4, "status": ["ok", "error", "unset", "error"],
+...     "http_status": [200, 404, 503, None], "error": [False, True, False, False],
+...     "fault": [False, False, True, False]})
+>>> failed(spans).tolist(), client_error(spans).tolist()
+([False, False, True, True], [False, True, False, False])
+>>> float(trace_outcomes(spans)["failed"].mean())
+0.5
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
+from .tree import span_tree
+
+__all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS"]
+
+
+def _status_error(spans: pd.DataFrame) -> np.ndarray:
+    if "status" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans["status"].to_numpy(dtype=object, na_value="") == "error"
+
+
+def failed(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: failed (a 5xx fault, or status ``error`` that is not a 4xx client error or a throttle).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans (``status``, ``fault``, ``error``, ``throttle`` are read when present).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> failed(tk.empty_spans()).tolist()
+    []
+    """
+    fault = bool_column(spans, "fault")
+    return fault | (_status_error(spans) & ~bool_column(spans, "error") & ~bool_column(spans, "throttle"))
+
+
+def client_error(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: a client error (4xx, X-Ray ``error``) that is not also a fault.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> client_error(tk.empty_spans()).tolist()
+    []
+    """
+    return bool_column(spans, "error") & ~bool_column(spans, "fault")
+
+
+def throttled(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: throttled (HTTP 429, X-Ray ``throttle``).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> throttled(tk.empty_spans()).tolist()
+    []
+    """
+    return bool_column(spans, "throttle")
+
+
+#: columns of :func:`trace_outcomes`, with unit and meaning
+TRACE_OUTCOME_COLUMNS = (
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("root_span_id", "string", "", "span id of the request root (<NA> when the trace has no root)"),
+    ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
+    ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root or an in-progress root"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended"),
+    ("failed", "bool", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a throttle)"),
+    ("client_error", "bool", "", "the request was a client error (root span 4xx, not a fault)"),
+    ("throttled", "bool", "", "the request was throttled (root span 429 / X-Ray throttle)"),
+    ("failed_spans", "int64", "spans", "spans of the trace that failed (anywhere, retried or not)"),
+    ("has_root", "bool", "", "the trace has a request root"),
+)
+
+
+def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per trace: the request (root span), its latency and outcome, and the trace extent.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TRACE_OUTCOME_COLUMNS`, one row per trace in order of its first span.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({   # a 92 ms request whose async consumer ends at 1,150 ms
+    ...     "trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+    ...     "service": ["web", "worker"], "name": ["GET /", "process"], "kind": ["server", "consumer"],
+    ...     "start": [0, 50 * ms], "end": [92 * ms, 1150 * ms]})
+    >>> trace_outcomes(spans)[["request_ms", "extent_ms"]].to_dict("records")
+    [{'request_ms': 92.0, 'extent_ms': 1150.0}]
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "trace_outcomes")
+    tree = span_tree(spans)
+    n, nt = len(spans), tree.n_traces
+    t = tree.trace
+    start = ns(spans["start"])
+    end = ns(spans["end"])
+    end_na = end == NAT_NS
+    # head row per trace: the request root, else the earliest orphan (fragment head), else the earliest span
+    head = tree.request_root.copy()
+    missing = head < 0
+    if missing.any():
+        rank = np.where(tree.orphan, 0, 1)
+        o = np.lexsort((np.arange(n), start, rank, t))
+        tt = t[o]
+        first = o[np.r_[True, tt[1:] != tt[:-1]]] if n else np.zeros(0, np.int64)
+        head[missing] = first[missing]
+    has_root = tree.request_root >= 0
+    fl, ce, th = failed(spans), client_error(spans), throttled(spans)
+    # extent: per-trace min start / max end
+    first_start = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_start, t, start)
+    last_end = np.full(nt, NAT_NS, dtype=np.int64)
+    np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
+    extent = np.where(last_end == NAT_NS, np.nan, (last_end - first_start) / 1e6)
+    h_end_na = end_na[head] if nt else np.zeros(0, bool)
+    request = np.where(has_root & ~h_end_na, (end[head] - start[head]) / 1e6, np.nan) if nt else np.zeros(0)
+    req_start = np.where(has_root, start[head], first_start) if nt else np.zeros(0, np.int64)
+    root_sid = spans["span_id"].to_numpy(dtype=object)[head] if nt else np.zeros(0, object)
+    root_sid = np.where(has_root, root_sid, None)
+    return pd.DataFrame({
+        "trace_id": pd.array(tree.trace_ids, dtype=spans["trace_id"].dtype),
+        "root_span_id": pd.array(root_sid, dtype=spans["span_id"].dtype),
+        "root_service": pd.array(spans["service"].to_numpy(dtype=object)[head], dtype=spans["service"].dtype),
+        "root_name": pd.array(spans["name"].to_numpy(dtype=object)[head], dtype=spans["name"].dtype),
+        "start": to_timestamps(req_start).array,
+        "request_ms": request.astype(np.float64),
+        "extent_ms": extent.astype(np.float64),
+        "failed": fl[head] if nt else np.zeros(0, bool),
+        "client_error": ce[head] if nt else np.zeros(0, bool),
+        "throttled": th[head] if nt else np.zeros(0, bool),
+        "failed_spans": tree.per_trace(fl),
+        "has_root": has_root,
+    })

@@ -1,0 +1,377 @@
+"""The span tree: one parent link per span, built once per frame and shared by every analysis.
+
+Rules (each analysis states what it does with the flags):
+
+- A **root** has no ``parent_id``. An **orphan** names a parent that is not in its trace (the
+  parent was not sampled, not exported, or is in another file); an orphan starts a
+  **fragment** of the trace and has depth 0 like a root.
+- **Duplicate span ids** in a trace: children link to the first copy in row order; every copy
+  is flagged (``duplicated``), later copies also as ``duplicate``, and the trace as ``bad_trace``.
+- **Parent cycles** (a span naming itself, or a loop of parents): the spans on and under the
+  loop never reach a root; they get depth -1, ``cycle`` and ``bad_trace``.
+- The **request root** of a trace is its root span that started first (ties: the one that ends
+  last, then the first row). Its duration is the trace's request latency
+  (:func:`tracekit.core.trace_outcomes`). A trace with no root (only fragments) has none (-1).
+
+Ids are decoded from the Arrow buffers to integers when they are canonical hex, else
+factorised; the tree is linked with one sort and depths are found level by level, so building
+it is O(n log n) time and O(n) memory whatever the depth of the trace.
+
+The tree is cached per frame (weakly, and checked against a hash of the three id columns, so a
+frame whose ids were edited in place gets a new tree): a report that runs ten analyses links the
+spans once.
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({
+...     "trace_id": ["0" * 31 + "1"] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+...     "parent_id": [None, "a" * 16, "f" * 16], "service": ["api"] * 3, "name": ["x"] * 3,
+...     "start": [0, 1, 2], "end": [5, 4, 3]})
+>>> t = span_tree(spans)
+>>> t.parent.tolist(), t.orphan.tolist(), t.depth.tolist(), t.request_root.tolist()
+([-1, 0, -1], [False, False, True], [0, 1, 0], [0])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import TraceKitError
+from .frame import NAT_NS, ns, require_columns
+
+__all__ = ["SpanTree", "span_tree", "unique_sorted"]
+
+
+@dataclass(frozen=True, eq=False)
+class SpanTree:
+    """Parent links of a spans frame, as positional numpy arrays (index ``i`` is row ``i``).
+
+    Attributes
+    ----------
+    trace : ndarray of int64
+        Trace code per row, 0..n_traces-1 in order of the trace's first row.
+    trace_ids : ndarray of object
+        Trace id of each trace code.
+    parent : ndarray of int64
+        Row of the parent span in the same trace, or -1 (root, orphan, or self-parent).
+    has_parent_id : ndarray of bool
+        ``parent_id`` is set.
+    orphan : ndarray of bool
+        ``parent_id`` set but no span of the trace has that id.
+    duplicate : ndarray of bool
+        The row repeats a (trace_id, span_id) of an earlier row.
+    duplicated : ndarray of bool
+        The row's (trace_id, span_id) occurs more than once (every copy).
+    cycle : ndarray of bool
+        The span's parent chain never reaches a root (a loop of parents, or a span naming itself).
+    depth : ndarray of int64
+        0 for roots and orphans, parent's depth + 1 otherwise, -1 on or under a cycle.
+    bad_trace : ndarray of bool
+        The row's trace has duplicate span ids or a parent cycle.
+    request_root : ndarray of int64
+        Per trace code: row of the request root, or -1 when the trace has no root.
+    """
+
+    trace: np.ndarray
+    trace_ids: np.ndarray
+    parent: np.ndarray
+    has_parent_id: np.ndarray
+    orphan: np.ndarray
+    duplicate: np.ndarray
+    duplicated: np.ndarray
+    cycle: np.ndarray
+    depth: np.ndarray
+    bad_trace: np.ndarray
+    request_root: np.ndarray
+    _children: list = field(default_factory=list, repr=False)
+
+    @property
+    def n_traces(self) -> int:
+        """Number of traces."""
+        return len(self.trace_ids)
+
+    @property
+    def is_root(self) -> np.ndarray:
+        """Rows with no ``parent_id`` (and not on a cycle)."""
+        return ~self.has_parent_id & ~self.cycle
+
+    def per_trace(self, mask: np.ndarray) -> np.ndarray:
+        """Count of ``mask`` rows per trace code (int64)."""
+        return np.bincount(self.trace, weights=np.asarray(mask, dtype=np.float64), minlength=self.n_traces).astype(np.int64)
+
+    def children(self) -> tuple[np.ndarray, np.ndarray]:
+        """Children of every row as CSR arrays ``(offsets, rows)``: the children of row ``i``
+        are ``rows[offsets[i]:offsets[i + 1]]``, in row order."""
+        if not self._children:
+            n = len(self.parent)
+            order = np.argsort(self.parent, kind="stable")
+            order = order[self.parent[order] >= 0]
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.parent[order], minlength=n), out=offsets[1:])
+            self._children.extend((offsets, order))
+        return self._children[0], self._children[1]
+
+
+def unique_sorted(values: np.ndarray, return_inverse: bool = False, return_index: bool = False):
+    """``np.unique`` by one stable sort (numpy 2's hash-based path is slower on large integer arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u, inv = unique_sorted(np.array([3, 1, 3]), return_inverse=True)
+    >>> u.tolist(), inv.tolist()
+    ([1, 3], [1, 0, 1])
+    """
+    values = np.asarray(values)
+    o = np.argsort(values, kind="stable")
+    sv = values[o]
+    new = np.ones(len(sv), dtype=bool)
+    if len(sv) > 1:
+        new[1:] = sv[1:] != sv[:-1]
+    uniq = sv[new]
+    out = [uniq]
+    if return_index:
+        out.append(o[new])
+    if return_inverse:
+        inv = np.empty(len(values), dtype=np.int64)
+        inv[o] = np.cumsum(new) - 1
+        out.append(inv)
+    return uniq if len(out) == 1 else tuple(out)
+
+
+_LUT = np.full(256, 255, dtype=np.uint8)
+for _i, _ch in enumerate(b"0123456789abcdef"):
+    _LUT[_ch] = _i
+
+
+def _hex_words(series: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fixed-width lower-case hex ids as big-endian uint64 words (n, width // 16) plus a valid
+    mask, read straight from the Arrow buffers; ``None`` when any id is not ``width`` hex digits."""
+    import pyarrow as pa
+
+    arr = series.array
+    if not hasattr(arr, "__arrow_array__"):
+        return None
+    a = arr.__arrow_array__()
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    if a.type not in (pa.string(), pa.large_string()):
+        return None
+    n = len(a)
+    valid = np.ones(n, dtype=bool) if not a.null_count else ~a.is_null().to_numpy(zero_copy_only=False)
+    bufs = a.buffers()
+    if bufs[2] is None:
+        return (np.zeros((n, width // 16), dtype=np.uint64), valid) if not valid.any() else None
+    off = np.frombuffer(bufs[1], dtype=np.int64 if a.type == pa.large_string() else np.int32)[a.offset: a.offset + n + 1]
+    lens = np.diff(off)
+    if not ((lens[valid] == width).all() and (lens[~valid] == 0).all()):
+        return None
+    nib = _LUT[np.frombuffer(bufs[2], dtype=np.uint8)[off[0]: off[-1]]]
+    if (nib == 255).any():
+        return None
+    nib = nib.reshape(-1, width)
+    words = np.ascontiguousarray((nib[:, 0::2] << 4) | nib[:, 1::2]).view(">u8").astype(np.uint64)
+    out = np.zeros((n, width // 16), dtype=np.uint64)
+    out[valid] = words
+    return out, valid
+
+
+def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trace code (first-appearance order), span code and parent code (-1: none), all int64.
+
+    Span and parent codes share one code space; a parent id naming no span gets a code no span has.
+    """
+    n = len(spans)
+    t = _hex_words(spans["trace_id"], 32)
+    sp = _hex_words(spans["span_id"], 16)
+    pp = _hex_words(spans["parent_id"], 16)
+    if t is not None and sp is not None and pp is not None and t[1].all() and sp[1].all():
+        w = t[0]
+        o = np.lexsort((w[:, 1], w[:, 0]))
+        sw = w[o]
+        new = np.ones(n, dtype=bool)
+        if n > 1:
+            new[1:] = (sw[1:] != sw[:-1]).any(axis=1)
+        lex = np.empty(n, dtype=np.int64)
+        lex[o] = np.cumsum(new) - 1
+        sv = sp[0][:, 0]
+        uniq = unique_sorted(sv)
+        scode = np.searchsorted(uniq, sv).astype(np.int64)
+        pv = pp[0][:, 0]
+        pos = np.minimum(np.searchsorted(uniq, pv), max(len(uniq) - 1, 0))
+        hit = uniq[pos] == pv if len(uniq) else np.zeros(n, dtype=bool)
+        pcode = np.where(pp[1] & hit, pos, -1).astype(np.int64)
+        pcode[pp[1] & (pcode < 0)] = len(uniq)
+    else:
+        lex, _ = pd.factorize(spans["trace_id"].to_numpy(dtype=object, na_value=None), sort=False)
+        lex = np.asarray(lex, dtype=np.int64)
+        sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
+        pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
+        codes, _ = pd.factorize(np.concatenate([sid, pid]), sort=False)
+        scode, pcode = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
+    # trace codes in order of first appearance
+    n_lex = int(lex.max()) + 1 if n else 0
+    first = np.full(n_lex, n, dtype=np.int64)
+    np.minimum.at(first, lex, np.arange(n, dtype=np.int64))
+    rank = np.empty(n_lex, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(n_lex)
+    return rank[lex], scode, pcode
+
+
+def _build(spans: pd.DataFrame) -> SpanTree:
+    for col in ("trace_id", "span_id"):
+        na = spans[col].isna().to_numpy(dtype=bool)
+        if na.any():
+            raise TraceKitError(f"{int(na.sum())} span(s) have no {col} (row {spans.index[int(np.argmax(na))]!r} first); "
+                                "every span needs a trace_id and a span_id")
+    n = len(spans)
+    tcode, scode, pcode = _id_codes(spans)
+    n_tr = int(tcode.max()) + 1 if n else 0
+    trace_ids = np.empty(n_tr, dtype=object)
+    trace_ids[tcode[::-1]] = spans["trace_id"].to_numpy(dtype=object)[::-1]  # first row of each trace wins
+    has_pid = pcode >= 0
+    k = np.int64(max(int(max(scode.max(initial=0), pcode.max(initial=0))) + 2, 2))
+    key = tcode * k + scode
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    duplicate = np.zeros(n, dtype=bool)
+    duplicated = np.zeros(n, dtype=bool)
+    if n > 1:
+        same = skey[1:] == skey[:-1]
+        duplicate[order[1:][same]] = True
+        duplicated[order[1:][same]] = True
+        duplicated[order[:-1][same]] = True
+    first = np.ones(n, dtype=bool)
+    if n > 1:
+        first[1:] = skey[1:] != skey[:-1]
+    uk, urow = skey[first], order[first]
+    parent = np.full(n, -1, dtype=np.int64)
+    found = np.zeros(n, dtype=bool)
+    if n and len(uk):
+        pkey = tcode * k + pcode
+        pos = np.minimum(np.searchsorted(uk, pkey), len(uk) - 1)
+        found = has_pid & (uk[pos] == pkey)
+        parent[found] = urow[pos[found]]
+    orphan = has_pid & ~found
+    self_parent = parent == np.arange(n)
+    parent[self_parent] = -1
+    # depth, level by level from roots and orphans
+    depth = np.full(n, -1, dtype=np.int64)
+    start_rows = np.flatnonzero((parent < 0) & ~self_parent)
+    depth[start_rows] = 0
+    co = np.argsort(parent, kind="stable")
+    sp = parent[co]
+    frontier, d = start_rows, 0
+    while len(frontier):
+        lo = np.searchsorted(sp, frontier, side="left")
+        hi = np.searchsorted(sp, frontier, side="right")
+        cnt = hi - lo
+        tot = int(cnt.sum())
+        if not tot:
+            break
+        starts = np.repeat(lo, cnt)
+        offs = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        idx = co[starts + offs]
+        idx = idx[depth[idx] < 0]
+        d += 1
+        depth[idx] = d
+        frontier = idx
+    cycle = depth < 0
+    bad_codes = np.unique(tcode[duplicate | cycle])
+    bad_trace = np.isin(tcode, bad_codes) if len(bad_codes) else np.zeros(n, dtype=bool)
+    # request root: earliest-starting root, then the one ending last, then the first row
+    is_root = ~has_pid & ~cycle
+    request_root = np.full(n_tr, -1, dtype=np.int64)
+    rr = np.flatnonzero(is_root)
+    if len(rr):
+        st = ns(spans["start"])[rr] if "start" in spans.columns else np.zeros(len(rr), np.int64)
+        en = ns(spans["end"])[rr] if "end" in spans.columns else np.zeros(len(rr), np.int64)
+        en = np.where(en == NAT_NS, np.iinfo(np.int64).max, en)  # an in-progress root runs on
+        o = np.lexsort((rr, -en.astype(np.float64), st, tcode[rr]))
+        tr = tcode[rr][o]
+        head = np.r_[True, tr[1:] != tr[:-1]]
+        request_root[tr[head]] = rr[o][head]
+    return SpanTree(tcode, trace_ids, parent, has_pid, orphan, duplicate, duplicated, cycle, depth, bad_trace, request_root)
+
+
+# ------------------------------------------------------------------------------- the cache
+
+_CACHE: dict[int, tuple[weakref.ref, bytes, SpanTree]] = {}
+_LOCK = threading.Lock()
+
+
+def _fingerprint(spans: pd.DataFrame) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(len(spans)).encode())
+    for col in ("trace_id", "span_id", "parent_id", "start", "end"):
+        if col not in spans.columns:
+            h.update(b"-")
+            continue
+        arr = spans[col].array
+        if hasattr(arr, "_pa_array"):
+            for chunk in arr._pa_array.chunks:
+                h.update(str(chunk.offset).encode())
+                for b in chunk.buffers():
+                    if b is not None:
+                        h.update(memoryview(b))
+        elif hasattr(arr, "asi8"):
+            h.update(np.ascontiguousarray(arr.asi8).view(np.uint8))
+        else:
+            h.update(pd.util.hash_pandas_object(spans[col], index=False).to_numpy().view(np.uint8))
+    return h.digest()
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] is ref:
+            del _CACHE[key]
+
+
+def span_tree(spans: pd.DataFrame) -> SpanTree:
+    """The span tree of a spans frame (built once, then taken from a per-frame cache).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (needs ``trace_id``, ``span_id``, ``parent_id``; ``start``/``end`` choose the
+        request root).
+
+    Returns
+    -------
+    SpanTree
+        Positional arrays; see the module docstring for the rules.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    TraceKitError
+        A span has no ``trace_id`` or ``span_id``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> span_tree(spans) is span_tree(spans)
+    True
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id"), "span_tree")
+    fp = _fingerprint(spans)
+    key = id(spans)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0]() is spans and hit[1] == fp:
+            return hit[2]
+    tree = _build(spans)
+    try:
+        ref = weakref.ref(spans, lambda r, key=key: _forget(key, r))
+    except TypeError:  # pragma: no cover - DataFrames support weak references
+        return tree
+    with _LOCK:
+        _CACHE[key] = (ref, fp, tree)
+    return tree

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.comparison import Comparison, _quantile_draws, compare
+from tracekit.analysis.comparison import Comparison, compare
+from tracekit.core import quantile_draws as _quantile_draws
 
 MS = 1_000_000
 

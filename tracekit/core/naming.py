@@ -129,7 +129,10 @@ def callee(attributes: dict | None, name: str | None = None) -> str | None:
 
 
 def callees(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
-    """:func:`callee` of each span in ``rows`` (all rows by default), as an object array.
+    """:func:`callee` of each client or producer span in ``rows`` (all rows by default), as an object array.
+
+    Other kinds (server, consumer, internal) call nothing: their entry is ``None`` (a server span's
+    ``url.full`` names itself, not a callee). Without a ``kind`` column every span is resolved.
 
     Examples
     --------
@@ -143,8 +146,10 @@ def callees(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
         return out
     attrs = spans["attributes"].to_numpy(dtype=object)[idx]
     names = spans["name"].to_numpy(dtype=object, na_value=None)[idx]
-    for i, (a, nm) in enumerate(zip(attrs, names, strict=True)):
-        if isinstance(a, dict) and a:
+    calls = (np.isin(spans["kind"].to_numpy(dtype=object, na_value="")[idx], ("client", "producer"))
+             if "kind" in spans.columns else np.ones(len(idx), dtype=bool))
+    for i, (a, nm, c) in enumerate(zip(attrs, names, calls, strict=True)):
+        if c and isinstance(a, dict) and a:
             out[i] = callee(a, nm)
     return out
 

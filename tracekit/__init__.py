@@ -63,6 +63,9 @@ _EXPORTS: dict[str, str] = {
     "critical_path_breakdown": "tracekit.analysis.critical_paths",
     "compare": "tracekit.analysis.comparison",
     "find_repeated_calls": "tracekit.analysis.repeated",
+    "diff_traces": "tracekit.analysis.trace_diff",
+    "trace_diff_summary": "tracekit.analysis.trace_diff",
+    "exemplars": "tracekit.analysis.trace_diff",
     # sampling
     "sampling_weights": "tracekit.analysis.sampling",
     "weighted_summary": "tracekit.analysis.sampling",

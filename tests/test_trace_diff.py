@@ -1,0 +1,128 @@
+"""diff_traces / trace_diff_summary / exemplars: literal traces and the simulator's counterfactual twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.core import trace_outcomes
+
+from .conftest import REPO
+from .test_structure import mk
+
+DATA = REPO / "datasets"
+
+
+def test_added_removed_changed_and_shifted_on_literal_traces():
+    # a:  root 0..100: q1 10..20, q2 30..40, render 50..60
+    # b:  root 0..130: q1 10..50 (+30), render 80..90 (shifted +30), new call 95..99; q2 is gone
+    a = mk([(1, 1, None, "web", "GET /", "server", 0, 100), (1, 2, 1, "db", "q1", "client", 10, 20),
+            (1, 3, 1, "db", "q2", "client", 30, 40), (1, 4, 1, "web", "render", "internal", 50, 60)],
+           attributes=[{"http.route": "/"}, {"rows": 1}, {}, {}])
+    b = mk([(2, 1, None, "web", "GET /", "server", 0, 130), (2, 2, 1, "db", "q1", "client", 10, 50),
+            (2, 4, 1, "web", "render", "internal", 80, 90), (2, 5, 1, "cache", "get", "client", 95, 99)],
+           attributes=[{"http.route": "/"}, {"rows": 7}, {}, {}])
+    before = a.copy(deep=True)
+    d = tk.diff_traces(a, b)
+    pd.testing.assert_frame_equal(a, before)
+    got = {r.name: (r.status, r.delta_duration_ms, r.delta_start_ms) for r in d.itertuples()}
+    assert got["GET /"] == ("changed", 30.0, 0.0)
+    assert got["q1"] == ("changed", 30.0, 0.0)
+    assert got["render"] == ("same", 0.0, 30.0)
+    assert got["q2"][0] == "removed" and np.isnan(got["q2"][1])
+    assert got["get"][0] == "added"
+    assert d.set_index("name").loc["q1", "attribute_changes"] == {"rows": (1, 7)}
+    assert list(d.columns) == tk.analysis.trace_diff.TRACE_DIFF.column_names
+    s = tk.trace_diff_summary(d).set_index("service")
+    assert s.loc["db", ["changed", "removed"]].tolist() == [1, 1]
+    assert s.loc["cache", "added"] == 1
+    assert list(tk.trace_diff_summary(d).columns) == tk.analysis.trace_diff.TRACE_DIFF_SUMMARY.column_names
+
+
+def test_repeated_operation_matched_by_order_then_by_time_when_counts_differ():
+    # three calls of q in a, two in b: the b calls at 31 and 61 pair with a's 30 and 60; a's 10 is removed
+    a = mk([(1, 1, None, "w", "r", "server", 0, 100)] + [(1, i + 2, 1, "d", "q", "client", s, s + 5) for i, s in enumerate((10, 30, 60))])
+    b = mk([(1, 1, None, "w", "r", "server", 0, 100)] + [(1, i + 2, 1, "d", "q", "client", s, s + 5) for i, s in enumerate((31, 61))])
+    d = tk.diff_traces(a, b)
+    q = d[d["name"] == "q"]
+    removed = q[q["status"] == "removed"]
+    assert len(removed) == 1 and removed["duration_ms_a"].tolist() == [5.0]
+    matched = q[q["status"] != "removed"]
+    assert sorted(matched["delta_start_ms"].tolist()) == [1.0, 1.0]
+    with pytest.raises(tk.ArgumentError, match="holds 2 traces"):
+        tk.diff_traces(pd.concat([a, b.assign(trace_id="2" * 32)]), b)
+
+
+def test_two_ids_of_one_frame_and_xray_ids():
+    spans = tk.examples.load("checkout-small")
+    ids = spans["trace_id"].unique()
+    xray_id = tk.trace_id_to_xray(ids[0])
+    d = tk.diff_traces(spans, xray_id, ids[0])
+    assert (d["status"] == "same").all() and (d["delta_start_ms"] == 0).all()
+    assert len(d) == int((spans["trace_id"] == ids[0]).sum())
+    with pytest.raises(tk.ArgumentError, match="not in the spans"):
+        tk.diff_traces(spans, ids[0], "f" * 32)
+
+
+@pytest.fixture(scope="module")
+def twins():
+    inc = tk.read(DATA / "checkout-incident")
+    base = tk.read(DATA / "checkout-baseline")
+    return inc, base
+
+
+def test_counterfactual_twins_db_lock(twins):
+    """Same seed, same ids: in the window exactly SELECT/INSERT orders +250 ms and their ancestors +500 ms."""
+    inc, base = twins
+    o = trace_outcomes(inc)
+    win = (o["start"] >= pd.Timestamp("2026-03-02T14:27Z")) & (o["start"] < pd.Timestamp("2026-03-02T14:36Z"))
+    gi = dict(tuple(inc.groupby("trace_id", sort=False)))
+    gb = dict(tuple(base.groupby("trace_id", sort=False)))
+    affected = 0
+    for t in o.loc[win, "trace_id"]:
+        d = tk.diff_traces(gb[t], gi[t])
+        assert not d["status"].isin(["added", "removed"]).any()
+        ch = d[d["status"] == "changed"]
+        if not len(ch):
+            continue
+        affected += 1
+        db = ch[ch["name"].isin(["SELECT orders", "INSERT orders"])]
+        assert sorted(db["name"]) == ["INSERT orders", "SELECT orders"]
+        assert (db["delta_duration_ms"] == 250.0).all()
+        # every other changed span is an ancestor of both, +500 ms
+        others = ch.drop(db.index)
+        assert (others["delta_duration_ms"] == 500.0).all()
+        assert all(db["call_path"].str.startswith(p + " > ").all() for p in others["call_path"])
+        # later siblings of the db calls are shifted, not changed
+        after = d[(d["status"] == "same") & (d["delta_start_ms"] > 0)]
+        assert len(after) and set(after["delta_start_ms"].round(3)) <= {250.0, 500.0}
+        s = tk.trace_diff_summary(d)
+        assert s.iloc[0]["service"] in {"checkout", "orders-db"} and s.iloc[0]["delta_cp_ms"] > 0
+    assert affected == 47
+    # outside the window: a sample of traces come out the same
+    rng = np.random.default_rng(0)
+    for t in rng.choice(o.loc[~win, "trace_id"].to_numpy(), 60, replace=False):
+        assert (tk.diff_traces(gb[t], gi[t])["status"] == "same").all()
+
+
+def test_exemplars_twin_and_deploy_pair(twins):
+    inc, base = twins
+    ex = tk.exemplars(inc, base)
+    assert ex.key.endswith("/checkout") and ex.incident_trace_id == ex.baseline_trace_id and ex.distance == 0
+    assert ex.request_ms[0] - ex.request_ms[1] == pytest.approx(500.0, abs=1e-3)
+    # deploy-regression: a request after 14:30 against one before it
+    s = tk.read(DATA / "deploy-regression")
+    o = trace_outcomes(s)
+    cut = pd.Timestamp("2026-03-02T14:30Z")
+    before = s[s["trace_id"].isin(o.loc[o["start"] < cut, "trace_id"])]
+    after = s[s["trace_id"].isin(o.loc[o["start"] >= cut, "trace_id"])]
+    ex = tk.exemplars(after, before)
+    d = tk.diff_traces(ex.baseline, ex.incident)
+    added = d[d["status"] == "added"]
+    n_payments = int(((ex.incident["service"] == "payments") & (ex.incident["kind"] == "server")).sum())
+    assert n_payments >= 1 and added["name"].tolist() == ["GET /v1/risk-score"] * n_payments
+    assert not (d["status"] == "removed").any()
+    versions = {v for c in d["attribute_changes"] for k, v in c.items() if k == "resource.service.version"}
+    assert versions == {("1.4.2", "1.5.0")}

@@ -1,0 +1,461 @@
+"""Diff two traces span by span, and find a representative incident trace with its baseline twin.
+
+:func:`diff_traces` aligns the spans of trace *a* with those of trace *b* from the request roots
+down. Under an aligned pair of parents, children are grouped by operation (``service:name``) and
+matched in start order, the k-th ``SELECT orders`` of *a* with the k-th of *b*: the pair then has
+the same call path and sibling order. When an operation occurs a different number of times under
+the two parents, its spans are matched by nearest start offset from the parent instead (within
+``tolerance_ms``); what stays unmatched is ``added`` (only in *b*) or ``removed`` (only in *a*).
+Fragments (orphans) and extra roots are aligned the same way, as children of a virtual parent.
+
+Each row is one aligned pair (or one unmatched span) with:
+
+- ``status``: ``same`` (same duration, status and attributes), ``changed``, ``added``, ``removed``;
+- ``delta_duration_ms``, ``delta_self_ms`` (exclusive time, :func:`tracekit.self_time`) and
+  ``delta_start_ms`` (start offset from the request root: a later sibling shifted by a slower
+  call shows here while its own duration is unchanged);
+- ``on_cp_a`` / ``on_cp_b``: the span has a section on its trace's critical path;
+- ``attribute_changes``: ``{key: (value in a, value in b)}`` for every attribute that differs, and
+  for every resource attribute as ``resource.<key>`` (``resource.service.version`` after a deploy);
+  X-Ray's trace-level ``xray.trace.*`` (the whole trace's duration, copied onto every span) is left out.
+
+``b - a`` everywhere: *a* is the reference (e.g. the baseline), *b* the trace looked at.
+
+>>> import tracekit as tk
+>>> ms = 1_000_000
+>>> def trace(db_ms):
+...     return tk.spans_from_columns({
+...         "trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+...         "parent_id": [None, "a" * 16, "a" * 16], "service": ["web", "web", "web"],
+...         "name": ["GET /", "SELECT orders", "render"], "kind": ["server", "client", "internal"],
+...         "start": [0, 1 * ms, (2 + db_ms) * ms], "end": [(10 + db_ms) * ms, (1 + db_ms) * ms, (9 + db_ms) * ms]})
+>>> d = diff_traces(trace(1), trace(251))
+>>> d[["name", "status", "delta_duration_ms", "delta_start_ms"]].values.tolist()
+[['GET /', 'changed', 250.0, 0.0], ['SELECT orders', 'changed', 250.0, 0.0], ['render', 'same', 0.0, 250.0]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..core import (
+    NAT_NS,
+    call_paths,
+    normalize_trace_id,
+    ns,
+    require_columns,
+    result_table,
+    routes,
+    span_tree,
+    trace_outcomes,
+)
+from ..errors import ArgumentError, TraceKitError
+from .critical_paths import critical_path
+from .structure import self_time
+
+__all__ = ["diff_traces", "trace_diff_summary", "exemplars", "Exemplars", "TRACE_DIFF", "TRACE_DIFF_SUMMARY"]
+
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
+
+TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unmatched span) of two traces", [
+    ("call_path", "object", "", "operations from the root down (service:name > …), of the span in b, else in a"),
+    ("service", "object", "", "service of the span (b, else a)"),
+    ("name", "object", "", "operation of the span (b, else a)"),
+    ("depth", "int64", "", "depth below the request root or fragment head"),
+    ("status", "object", "", "same / changed (duration, status or attributes differ) / added (only in b) / removed (only in a)"),
+    ("span_id_a", "object", "", "span id in a (None when added)"),
+    ("span_id_b", "object", "", "span id in b (None when removed)"),
+    ("duration_ms_a", "float64", "ms", "inclusive duration in a"),
+    ("duration_ms_b", "float64", "ms", "inclusive duration in b"),
+    ("delta_duration_ms", "float64", "ms", "duration b − a (NaN when added or removed)"),
+    ("delta_self_ms", "float64", "ms", "exclusive (self) time b − a"),
+    ("delta_start_ms", "float64", "ms", "start offset from the request root, b − a (a shifted sibling shows here)"),
+    ("status_a", "object", "", "span status in a"),
+    ("status_b", "object", "", "span status in b"),
+    ("on_cp_a", "bool", "", "the span has a section on a's critical path"),
+    ("on_cp_b", "bool", "", "the span has a section on b's critical path"),
+    ("attribute_changes", "object", "", "{key: (value in a, value in b)} for attributes (and resource.<key>) that differ"),
+])
+
+TRACE_DIFF_SUMMARY = result_table("trace_diff_summary", "one row per service of a trace diff", [
+    ("service", "object", "", "service"),
+    ("same", "int64", "spans", "aligned spans with nothing changed"),
+    ("changed", "int64", "spans", "aligned spans whose duration, status or attributes changed"),
+    ("added", "int64", "spans", "spans only in b"),
+    ("removed", "int64", "spans", "spans only in a"),
+    ("delta_self_ms", "float64", "ms", "sum of exclusive-time changes (added spans count their self time, removed ones minus theirs)"),
+    ("delta_cp_ms", "float64", "ms", "change of the service's critical-path time, b − a"),
+])
+
+
+_TRACE_LEVEL = "xray.trace."
+
+
+def _one_trace(spans: pd.DataFrame, trace_id: str | None, what: str) -> pd.DataFrame:
+    require_columns(spans, _NEEDED, "diff_traces")
+    if trace_id is not None:
+        tid = normalize_trace_id(trace_id)
+        out = spans[spans["trace_id"] == tid]
+        if not len(out):
+            raise ArgumentError(f"diff_traces: trace {tid} is not in the spans of {what}")
+        return out
+    ids = spans["trace_id"].dropna().unique()
+    if len(ids) != 1:
+        raise ArgumentError(f"diff_traces: {what} holds {len(ids)} traces; pass one trace, or diff_traces(spans, id_a, id_b)")
+    return spans
+
+
+def _prepare(t: pd.DataFrame) -> dict:
+    t = t.reset_index(drop=True)
+    tree = span_tree(t)
+    n = len(t)
+    start = ns(t["start"])
+    end = ns(t["end"])
+    root = int(tree.request_root[0]) if tree.n_traces and tree.request_root[0] >= 0 else (int(np.argmin(start)) if n else -1)
+    t0 = start[root] if n else 0
+    dur = t["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan) if "duration_ms" in t else np.where(end == NAT_NS, np.nan, (end - start) / 1e6)
+    selfms = self_time(t)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        cp = critical_path(t)
+        on_cp = t["span_id"].isin(set(cp["span_id"].tolist())).to_numpy()
+        cp_by_service = cp.groupby("service")["duration_ms"].sum()
+    except TraceKitError:
+        on_cp = np.zeros(n, dtype=bool)
+        cp_by_service = pd.Series(dtype=float)
+    offsets, kids = tree.children()
+    ops = (t["service"].astype(object).fillna("?") + ":" + t["name"].astype(object).fillna("?")).to_numpy(dtype=object)
+    heads = np.flatnonzero(tree.parent < 0)
+    return {"t": t, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
+            "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_by_service": cp_by_service,
+            "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
+            "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
+            "res": t["resource"].to_numpy(dtype=object) if "resource" in t else np.full(n, None, object)}
+
+
+def _children(p: dict, i: int) -> np.ndarray:
+    if i < 0:
+        return p["heads"]
+    return p["kids"][p["offsets"][i]:p["offsets"][i + 1]]
+
+
+def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, base_a: float, base_b: float):
+    """Pairs (ia, ib) of children, -1 for unmatched, grouped by operation."""
+    out = []
+    ga: dict[str, list[int]] = {}
+    gb: dict[str, list[int]] = {}
+    for i in sorted(ka.tolist(), key=lambda r: (pa["start"][r], r)):
+        ga.setdefault(pa["ops"][i], []).append(i)
+    for i in sorted(kb.tolist(), key=lambda r: (pb["start"][r], r)):
+        gb.setdefault(pb["ops"][i], []).append(i)
+    for op in list(ga) + [o for o in gb if o not in ga]:
+        la, lb = ga.get(op, []), gb.get(op, [])
+        if len(la) == len(lb):
+            out += list(zip(la, lb, strict=True))
+            continue
+        # different counts: nearest start offset from the parent, within the tolerance, greedily
+        cand = sorted(
+            (abs((pa["rel"][i] - base_a) - (pb["rel"][j] - base_b)), i, j) for i in la for j in lb
+        ) if len(la) * len(lb) <= 250_000 else []
+        used_a, used_b = set(), set()
+        for dist, i, j in cand:
+            if dist > tol_ms:
+                break
+            if i in used_a or j in used_b:
+                continue
+            used_a.add(i)
+            used_b.add(j)
+            out.append((i, j))
+        out += [(i, -1) for i in la if i not in used_a]
+        out += [(-1, j) for j in lb if j not in used_b]
+    return out
+
+
+def _attr_changes(a, b) -> dict:
+    a = a if isinstance(a, dict) else {}
+    b = b if isinstance(b, dict) else {}
+    out = {}
+    for k in a.keys() | b.keys():
+        va, vb = a.get(k), b.get(k)
+        try:
+            same = va == vb
+            same = bool(same) if not isinstance(same, np.ndarray) else bool(same.all())
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            out[k] = (va, vb)
+    return dict(sorted(out.items()))
+
+
+def diff_traces(
+    a: pd.DataFrame,
+    b: pd.DataFrame | str,
+    id_b: str | None = None,
+    *,
+    tolerance_ms: float = 50.0,
+    rtol: float = 1e-9,
+) -> pd.DataFrame:
+    """Align two traces span by span and say what changed (``b`` − ``a``).
+
+    Parameters
+    ----------
+    a : pandas.DataFrame
+        The reference trace (one trace's spans), or a spans frame holding both traces.
+    b : pandas.DataFrame or str
+        The trace to compare (one trace's spans), or the trace id of the reference trace in ``a``
+        when ``a`` holds both (``diff_traces(spans, id_a, id_b)``). The two traces may share a
+        trace id (the same request in an incident file and in a baseline file).
+    id_b : str, optional
+        With ``b`` a trace id: the id of the trace to compare. X-Ray ids are accepted.
+    tolerance_ms : float, default 50.0
+        Largest start-offset difference for matching spans of an operation whose count differs.
+    rtol : float, default 1e-9
+        Durations closer than this (relative, plus 1 ns) count as equal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per aligned pair or unmatched span, in tree order (depth first, children by
+        start); columns declared in :data:`TRACE_DIFF`.
+
+    Raises
+    ------
+    ArgumentError
+        A frame does not hold exactly one trace, or a trace id is not found.
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> ids = spans["trace_id"].unique()[:2]
+    >>> d = tk.diff_traces(spans, ids[0], ids[1])
+    >>> set(d["status"]) <= {"same", "changed", "added", "removed"}
+    True
+    """
+    if isinstance(b, str):
+        if id_b is None:
+            raise ArgumentError("diff_traces(spans, id_a, id_b) needs both trace ids")
+        ta, tb = _one_trace(a, b, "a"), _one_trace(a, id_b, "a")
+    else:
+        if id_b is not None:
+            raise ArgumentError("diff_traces: id_b is only used as diff_traces(spans, id_a, id_b)")
+        ta, tb = _one_trace(a, None, "a"), _one_trace(b, None, "b")
+    pa, pb = _prepare(ta), _prepare(tb)
+    rows: list[tuple] = []
+    stack = [(-1, -1, -1)]  # (row in a, row in b, depth): the virtual parent of roots and fragments
+    while stack:
+        ia, ib, depth = stack.pop()
+        if ia >= 0 or ib >= 0:
+            rows.append((ia, ib, depth))
+        if ia >= 0 and ib >= 0 or (ia < 0 and ib < 0):
+            base_a = pa["rel"][ia] if ia >= 0 else 0.0
+            base_b = pb["rel"][ib] if ib >= 0 else 0.0
+            pairs = _match(pa, _children(pa, ia), pb, _children(pb, ib), tolerance_ms, base_a, base_b)
+        elif ia >= 0:
+            pairs = [(c, -1) for c in _children(pa, ia).tolist()]
+        else:
+            pairs = [(-1, c) for c in _children(pb, ib).tolist()]
+        stack.extend((x, y, depth + 1) for x, y in reversed(pairs))
+    ia = np.array([r[0] for r in rows], dtype=np.int64)
+    ib = np.array([r[1] for r in rows], dtype=np.int64)
+    has_a, has_b = ia >= 0, ib >= 0
+
+    def take(p: dict, key: str, idx: np.ndarray, fill):
+        v = p[key]
+        out = np.full(len(idx), fill, dtype=v.dtype if fill is not None and not isinstance(fill, str) else object)
+        ok = idx >= 0
+        out[ok] = v[idx[ok]]
+        return out
+
+    ta_, tb_ = pa["t"], pb["t"]
+    cpa = call_paths(ta_, pa["tree"], np.maximum(ia, 0)) if len(ta_) else np.full(len(ia), None, object)
+    cpb = call_paths(tb_, pb["tree"], np.maximum(ib, 0)) if len(tb_) else np.full(len(ib), None, object)
+    dur_a, dur_b = take(pa, "dur", ia, np.nan), take(pb, "dur", ib, np.nan)
+    self_a, self_b = take(pa, "self", ia, np.nan), take(pb, "self", ib, np.nan)
+    rel_a, rel_b = take(pa, "rel", ia, np.nan), take(pb, "rel", ib, np.nan)
+    st_a, st_b = take(pa, "status", ia, None), take(pb, "status", ib, None)
+    changes = [{**_attr_changes(pa["attrs"][x], pb["attrs"][y]),
+                **{f"resource.{k}": v for k, v in _attr_changes(pa["res"][x], pb["res"][y]).items()
+                   if not k.startswith(_TRACE_LEVEL)}}
+               if x >= 0 and y >= 0 else {} for x, y in zip(ia, ib, strict=True)]
+    d_dur = dur_b - dur_a
+    equal_dur = np.isclose(dur_a, dur_b, rtol=rtol, atol=1e-6, equal_nan=True)
+    status = np.where(~has_b, "removed", np.where(~has_a, "added", np.where(
+        equal_dur & (st_a == st_b) & np.array([not c for c in changes], dtype=bool), "same", "changed")))
+    t_a_svc = ta_["service"].to_numpy(dtype=object, na_value=None)
+    t_b_svc = tb_["service"].to_numpy(dtype=object, na_value=None)
+    t_a_nm = ta_["name"].to_numpy(dtype=object, na_value=None)
+    t_b_nm = tb_["name"].to_numpy(dtype=object, na_value=None)
+    out = pd.DataFrame({
+        "call_path": np.where(has_b, cpb, cpa),
+        "service": np.where(has_b, t_b_svc[np.maximum(ib, 0)] if len(tb_) else None, t_a_svc[np.maximum(ia, 0)] if len(ta_) else None),
+        "name": np.where(has_b, t_b_nm[np.maximum(ib, 0)] if len(tb_) else None, t_a_nm[np.maximum(ia, 0)] if len(ta_) else None),
+        "depth": np.array([r[2] for r in rows], dtype=np.int64),
+        "status": status.astype(object),
+        "span_id_a": np.where(has_a, ta_["span_id"].to_numpy(dtype=object)[np.maximum(ia, 0)] if len(ta_) else None, None),
+        "span_id_b": np.where(has_b, tb_["span_id"].to_numpy(dtype=object)[np.maximum(ib, 0)] if len(tb_) else None, None),
+        "duration_ms_a": dur_a.astype(np.float64),
+        "duration_ms_b": dur_b.astype(np.float64),
+        "delta_duration_ms": np.where(has_a & has_b, d_dur, np.nan).astype(np.float64),
+        "delta_self_ms": np.where(has_a & has_b, self_b - self_a, np.nan).astype(np.float64),
+        "delta_start_ms": np.where(has_a & has_b, rel_b - rel_a, np.nan).astype(np.float64),
+        "status_a": st_a, "status_b": st_b,
+        "on_cp_a": np.where(has_a, take(pa, "on_cp", ia, False), False).astype(bool),
+        "on_cp_b": np.where(has_b, take(pb, "on_cp", ib, False), False).astype(bool),
+        "attribute_changes": pd.Series(changes, dtype=object),
+    })
+    # round away float noise of ns differences (a +250 ms lock wait reads 250.0, not 250.00000000003)
+    for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms"):
+        out[c] = out[c].round(6)
+    out.attrs["cp_by_service"] = (pa["cp_by_service"], pb["cp_by_service"])
+    out.attrs["params"] = {"tolerance_ms": tolerance_ms, "rtol": rtol}
+    return out
+
+
+def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
+    """Per service: how many spans stayed the same, changed, were added or removed, and the time change.
+
+    Parameters
+    ----------
+    diff : pandas.DataFrame
+        A result of :func:`diff_traces`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per service, largest absolute critical-path change first; columns declared in
+        :data:`TRACE_DIFF_SUMMARY`.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> ids = spans["trace_id"].unique()[:2]
+    >>> s = trace_diff_summary(tk.diff_traces(spans, ids[0], ids[1]))
+    >>> list(s.columns)[:3]
+    ['service', 'same', 'changed']
+    """
+    if "status" not in diff.columns or "service" not in diff.columns:
+        raise ArgumentError("trace_diff_summary expects the result of diff_traces")
+    counts = pd.crosstab(diff["service"], diff["status"]).reindex(columns=["same", "changed", "added", "removed"], fill_value=0)
+    dself = diff["delta_self_ms"].fillna(0.0).copy()
+    # added spans contribute their own self time, removed ones minus theirs (durations as the proxy when unaligned)
+    dself = dself.where(diff["status"] != "added", diff["duration_ms_b"].fillna(0.0))
+    dself = dself.where(diff["status"] != "removed", -diff["duration_ms_a"].fillna(0.0))
+    out = counts.astype(np.int64)
+    out["delta_self_ms"] = dself.groupby(diff["service"]).sum().reindex(out.index).fillna(0.0)
+    cpa, cpb = diff.attrs.get("cp_by_service", (pd.Series(dtype=float), pd.Series(dtype=float)))
+    svcs = out.index
+    out["delta_cp_ms"] = (cpb.reindex(svcs).fillna(0.0) - cpa.reindex(svcs).fillna(0.0)).round(6).to_numpy()
+    out = out.reset_index().rename(columns={"index": "service"})
+    out.columns.name = None
+    out = out.iloc[np.argsort(-out["delta_cp_ms"].abs().to_numpy(), kind="stable")].reset_index(drop=True)
+    return out[TRACE_DIFF_SUMMARY.column_names]
+
+
+@dataclass(frozen=True)
+class Exemplars:
+    """A representative incident trace and its nearest-structure baseline twin, ready for :func:`diff_traces`.
+
+    ``incident``/``baseline``: the two traces' spans; ``incident_trace_id``/``baseline_trace_id``;
+    ``key``: the request kind they share (root ``service:route``); ``request_ms``: (incident, baseline);
+    ``distance``: how far the baseline trace's structure is from the incident's (0 = same operations).
+    """
+
+    incident: pd.DataFrame
+    baseline: pd.DataFrame
+    incident_trace_id: str
+    baseline_trace_id: str
+    key: str
+    request_ms: tuple[float, float]
+    distance: float
+
+
+def _request_kinds(spans: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Series:
+    """``root service:route`` of each request (X-Ray names root segments after the service, so the
+    route, not the span name, tells requests apart)."""
+    rows = spans.reset_index(drop=True)
+    pos = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_arrays([rows["trace_id"].astype(object), rows["span_id"].astype(object)]))
+    pos = pos[~pos.index.duplicated()]
+    r = pos.reindex(pd.MultiIndex.from_arrays([outcomes["trace_id"].astype(object), outcomes["root_span_id"].astype(object)])).to_numpy()
+    rt = routes(rows.iloc[r.astype(np.int64)]).to_numpy(dtype=object)
+    return pd.Series(outcomes["root_service"].astype(str).to_numpy() + ":" + rt.astype(str), index=outcomes.index)
+
+
+def exemplars(incident: pd.DataFrame, baseline: pd.DataFrame, key: str | None = None, *, quantile: float = 0.95) -> Exemplars:
+    """Pick a representative incident trace and its nearest-structure twin in the baseline.
+
+    The incident trace is the one at the ``quantile`` of request latency among the incident's requests
+    of ``key`` (root ``service:route``, :func:`tracekit.core.routes`; default: the kind whose p95 grew most against the baseline).
+    Its twin is the baseline trace of the same key with the closest structure: same trace id if the
+    baseline has it (a counterfactual twin), else the fewest differing operation counts, then the
+    closest request latency to the baseline's median.
+
+    Parameters
+    ----------
+    incident, baseline : pandas.DataFrame
+        Spans of the two periods.
+    key : str, optional
+        Request kind as ``root_service:route`` (e.g. ``"api-gateway:/checkout"``).
+    quantile : float, default 0.95
+        Which incident request to show (0.95: a slow but not extreme one).
+
+    Returns
+    -------
+    Exemplars
+
+    Raises
+    ------
+    ArgumentError
+        ``key`` has no requests in one of the sets.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> ex = tk.exemplars(spans, spans)
+    >>> ex.incident_trace_id == ex.baseline_trace_id   # the same trace is its own twin
+    True
+    """
+    from ..core import percentile
+
+    require_columns(incident, _NEEDED, "exemplars")
+    require_columns(baseline, _NEEDED, "exemplars")
+    oi, ob = trace_outcomes(incident), trace_outcomes(baseline)
+    oi = oi[oi["has_root"] & oi["request_ms"].notna()]
+    ob = ob[ob["has_root"] & ob["request_ms"].notna()]
+    ki, kb = _request_kinds(incident, oi), _request_kinds(baseline, ob)
+    if key is None:
+        common = sorted(set(ki) & set(kb))
+        if not common:
+            raise ArgumentError("exemplars: the incident and the baseline share no request kind (root service:route)")
+        growth = {k: percentile(oi.loc[ki == k, "request_ms"], 0.95) - percentile(ob.loc[kb == k, "request_ms"], 0.95) for k in common}
+        key = max(common, key=lambda k: (growth[k], k))
+    ci, cb = oi[ki == key], ob[kb == key]
+    if not len(ci) or not len(cb):
+        raise ArgumentError(f"exemplars: no requests of {key!r} in the {'incident' if not len(ci) else 'baseline'}")
+    target = percentile(ci["request_ms"], quantile)
+    pick = ci.iloc[int(np.argmin(np.abs(ci["request_ms"].to_numpy() - target)))]
+    tid = pick["trace_id"]
+    inc_spans = incident[incident["trace_id"] == tid]
+    if tid in set(cb["trace_id"]):
+        twin, dist = tid, 0.0
+    else:
+        sig = inc_spans["service"].astype(str) + ":" + inc_spans["name"].astype(str)
+        want = sig.value_counts()
+        bsp = baseline[baseline["trace_id"].isin(set(cb["trace_id"]))]
+        bsig = bsp["service"].astype(str) + ":" + bsp["name"].astype(str)
+        counts = pd.crosstab(bsp["trace_id"], bsig)
+        allc = counts.columns.union(want.index)
+        diff = (counts.reindex(columns=allc, fill_value=0) - want.reindex(allc, fill_value=0)).abs().sum(axis=1)
+        med = percentile(cb["request_ms"], 0.5)
+        lat = cb.set_index("trace_id")["request_ms"].reindex(diff.index)
+        order = np.lexsort(((lat - med).abs().to_numpy(), diff.to_numpy()))
+        twin, dist = diff.index[order[0]], float(diff.iloc[order[0]])
+    base_spans = baseline[baseline["trace_id"] == twin]
+    return Exemplars(inc_spans, base_spans, str(tid), str(twin), key,
+                     (float(pick["request_ms"]), float(cb.loc[cb["trace_id"] == twin, "request_ms"].iloc[0])), dist)

@@ -66,6 +66,9 @@ _EXPORTS: dict[str, str] = {
     "diff_traces": "tracekit.analysis.trace_diff",
     "trace_diff_summary": "tracekit.analysis.trace_diff",
     "exemplars": "tracekit.analysis.trace_diff",
+    "critical_path_tree": "tracekit.analysis.flame",
+    "critical_path_tree_diff": "tracekit.analysis.flame",
+    "saving_potential": "tracekit.analysis.flame",
     # sampling
     "sampling_weights": "tracekit.analysis.sampling",
     "weighted_summary": "tracekit.analysis.sampling",

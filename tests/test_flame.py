@@ -1,0 +1,76 @@
+"""critical_path_tree / critical_path_tree_diff / saving_potential: by construction and on the db-lock twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.flame import CRITICAL_PATH_TREE, CRITICAL_PATH_TREE_DIFF, SAVING_POTENTIAL
+from tracekit.core import trace_outcomes
+
+from .conftest import REPO
+from .test_structure import mk
+
+
+def _two_requests():
+    # t1: root 0..100, db 10..40 on the path, cache 50..60 on the path
+    # t2: root 0..50, db 10..30; plus an orphan fragment 0..500 that is not the request
+    return mk([
+        (1, 1, None, "web", "GET /", "server", 0, 100), (1, 2, 1, "db", "q", "client", 10, 40),
+        (1, 3, 1, "cache", "get", "client", 50, 60),
+        (2, 1, None, "web", "GET /", "server", 0, 50), (2, 2, 1, "db", "q", "client", 10, 30),
+        (2, 9, 77, "batch", "job", "server", 0, 500),
+    ])
+
+
+def test_tree_values_per_request_and_fragments_left_out():
+    spans = _two_requests()
+    cp = tk.critical_path(spans)
+    t = tk.critical_path_tree(cp, spans=spans).set_index("node")
+    assert list(t.reset_index().columns) == CRITICAL_PATH_TREE.column_names
+    assert t.attrs["requests"] == 2
+    assert "batch:job" not in t.index  # the orphan fragment is not a request
+    root = t.loc["web:GET /"]
+    assert root["total_ms"] == pytest.approx((100 + 50) / 2)
+    assert root["self_ms"] == pytest.approx(((100 - 30 - 10) + (50 - 20)) / 2)
+    assert t.loc["web:GET / > db:q", "self_ms"] == pytest.approx((30 + 20) / 2)
+    assert t.loc["web:GET / > cache:get", ["self_ms", "traces"]].tolist() == [5.0, 1]
+    assert t["self_ms"].sum() == pytest.approx(root["total_ms"])
+    assert t["self_share"].sum() == pytest.approx(1.0)
+    slow = tk.critical_path_tree(cp, spans=spans, percentile_window=(60, 100))
+    assert slow.attrs["requests"] == 1 and slow.set_index("node").loc["web:GET /", "total_ms"] == 100.0
+    with pytest.raises(tk.ArgumentError, match="in percent"):
+        tk.critical_path_tree(cp, percentile_window=(0.95, 1.0))
+
+
+def test_saving_potential_upper_bound():
+    spans = _two_requests()
+    s = tk.saving_potential(tk.critical_path(spans), spans=spans)
+    assert list(s.columns) == SAVING_POTENTIAL.column_names
+    s = s.set_index(["service", "name"])
+    assert s.loc[("db", "q"), "saving_ms"] == pytest.approx(25.0)
+    assert s.loc[("cache", "get"), ["saving_ms", "traces"]].tolist() == [5.0, 1]
+    assert s["saving_share"].sum() == pytest.approx(1.0)
+
+
+def test_flame_diff_on_the_db_lock_twins():
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    d = tk.critical_path_tree_diff(tk.critical_path(inc), tk.critical_path(base), spans_a=inc, spans_b=base, n_boot=300)
+    assert list(d.columns) == CRITICAL_PATH_TREE_DIFF.column_names
+    # the root equals the total change in mean request time
+    change = trace_outcomes(inc)["request_ms"].mean() - trace_outcomes(base)["request_ms"].mean()
+    assert d.loc[d["depth"] == 0, "delta_total_ms"].sum() == pytest.approx(change, abs=1e-6)
+    # >= 95 % of the positive change sits on the orders-db calls, whose intervals exclude 0
+    pos = d[d["delta_self_ms"] > 0]
+    db = pos[pos["name"].isin(["SELECT orders", "INSERT orders"])]
+    assert db["delta_self_ms"].sum() >= 0.95 * pos["delta_self_ms"].sum()
+    assert (db["delta_self_lo"] > 0).all() and (db["delta_self_lo"] <= db["delta_self_ms"]).all()
+    assert (db["delta_self_hi"] >= db["delta_self_ms"]).all()
+    # totals add up the tree: a node's total = its self + its children's totals
+    dd = d.set_index("node")
+    for node, r in dd.iterrows():
+        kids = dd[dd["parent"] == node]
+        assert r["total_ms_a"] == pytest.approx(r["self_ms_a"] + kids["total_ms_a"].sum(), abs=1e-9)
+    assert np.isfinite(d["delta_total_lo"]).all()

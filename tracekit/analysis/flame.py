@@ -1,0 +1,347 @@
+"""Critical paths of many traces as one tree (flame graph data), a diff of two such trees, and saving potential.
+
+:func:`critical_path_tree` adds up the critical-path sections of every request by **call path**
+(the operations from the root down, as :func:`tracekit.critical_path` names them): a node is a
+call path, its ``self_ms`` is the critical-path time spent in that operation itself (exclusive),
+its ``total_ms`` that plus everything below it. Values are **per request** (summed over traces
+and divided by the number of requests), so the root's ``total_ms`` is the mean request time on
+the critical path and two sets of different sizes compare directly. Only the request root's
+sections count (orphan fragments and extra roots are not the request: :mod:`tracekit.core.tree`).
+
+:func:`critical_path_tree_diff` puts two trees side by side (incident − baseline) with bootstrap
+intervals over requests; the root's ``delta_total_ms`` is the change in mean request time.
+
+:func:`saving_potential`: per operation, the request time that would go if its exclusive
+critical-path time were zero — an upper bound: it assumes the rest of the path stays critical
+(another branch may become critical once this one is faster; :func:`tracekit.what_if` re-times a
+trace to find out).
+
+>>> import tracekit as tk
+>>> spans = tk.examples.load("checkout-small")
+>>> tree = tk.critical_path_tree(tk.critical_path(spans))
+>>> bool(abs(tree["self_ms"].sum() - tree.loc[tree["parent"].isna(), "total_ms"].sum()) < 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core import DEFAULT_CI, DEFAULT_N_BOOT, percentile, result_table, span_tree
+from ..errors import ArgumentError
+
+__all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
+           "CRITICAL_PATH_TREE", "CRITICAL_PATH_TREE_DIFF", "SAVING_POTENTIAL"]
+
+_SEP = " > "
+
+CRITICAL_PATH_TREE = result_table("critical_path_tree", "one row per call path on the critical path, over many requests", [
+    ("node", "object", "", "call path: service:name of each span from the request root down, joined by ' > '"),
+    ("parent", "object", "", "call path of the parent node (None for a root)"),
+    ("service", "object", "", "service of the node's operation"),
+    ("name", "object", "", "operation (span name) of the node"),
+    ("depth", "int64", "", "0 for the request root"),
+    ("self_ms", "float64", "ms per request", "exclusive critical-path time of the node, summed over requests / number of requests"),
+    ("total_ms", "float64", "ms per request", "self_ms of the node and every node below it"),
+    ("traces", "int64", "requests", "requests in which the node has critical-path time"),
+    ("self_share", "float64", "", "self_ms / total_ms of the tree's roots (share of request time)"),
+])
+
+CRITICAL_PATH_TREE_DIFF = result_table("critical_path_tree_diff", "one row per call path of two critical-path trees", [
+    ("node", "object", "", "call path"),
+    ("parent", "object", "", "call path of the parent node"),
+    ("service", "object", "", "service"),
+    ("name", "object", "", "operation"),
+    ("depth", "int64", "", "0 for a request root"),
+    ("total_ms_a", "float64", "ms per request", "total_ms in a (the incident)"),
+    ("total_ms_b", "float64", "ms per request", "total_ms in b (the baseline)"),
+    ("delta_total_ms", "float64", "ms per request", "total_ms a − b"),
+    ("delta_total_lo", "float64", "ms per request", "lower end of the bootstrap interval of delta_total_ms"),
+    ("delta_total_hi", "float64", "ms per request", "upper end of the bootstrap interval"),
+    ("self_ms_a", "float64", "ms per request", "self_ms in a"),
+    ("self_ms_b", "float64", "ms per request", "self_ms in b"),
+    ("delta_self_ms", "float64", "ms per request", "self_ms a − b"),
+    ("delta_self_lo", "float64", "ms per request", "lower end of the bootstrap interval of delta_self_ms"),
+    ("delta_self_hi", "float64", "ms per request", "upper end of the bootstrap interval"),
+])
+
+SAVING_POTENTIAL = result_table("saving_potential", "one row per operation", [
+    ("service", "object", "", "service"),
+    ("name", "object", "", "operation"),
+    ("saving_ms", "float64", "ms per request", "mean request time that would go if the operation's exclusive critical-path time were zero (upper bound)"),
+    ("saving_share", "float64", "", "saving_ms / mean request time on the critical path"),
+    ("p95_saving_ms", "float64", "ms", "p95 over requests of the operation's exclusive critical-path time"),
+    ("traces", "int64", "requests", "requests in which the operation has critical-path time"),
+])
+
+
+def _request_sections(cp: pd.DataFrame, percentile_window: tuple[float, float] | None,
+                      spans: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
+    """The sections of each trace's request root, and the number of requests.
+
+    The request root comes from the span tree of ``spans`` when given (:mod:`tracekit.core.tree`),
+    else from ``cp``'s ``request`` column when it has one, else it is the walked root with the
+    earliest first section (then the most critical-path time)."""
+    need = ("trace_id", "span_id", "service", "name", "duration_ms", "call_path", "root_span_id")
+    missing = [c for c in need if c not in cp.columns]
+    if missing:
+        raise ArgumentError(f"expected the result of tk.critical_path (missing columns: {', '.join(missing)})")
+    cp = cp[cp["call_path"].notna()]
+    if spans is not None:
+        tree = span_tree(spans)
+        rr = tree.request_root[tree.request_root >= 0]
+        req = pd.DataFrame({"trace_id": spans["trace_id"].to_numpy(dtype=object)[rr],
+                            "root_span_id": spans["span_id"].to_numpy(dtype=object)[rr]})
+        tot = cp.groupby(["trace_id", "root_span_id"], sort=False)["duration_ms"].sum()
+        req["duration_ms"] = tot.reindex(pd.MultiIndex.from_frame(req[["trace_id", "root_span_id"]])).to_numpy()
+        req = req[req["duration_ms"].notna()]
+    elif "request" in cp.columns:
+        sel = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
+        req = sel.groupby(["trace_id", "root_span_id"], sort=False)["duration_ms"].sum().reset_index()
+    else:
+        totals = cp.groupby(["trace_id", "root_span_id"], sort=False).agg(duration_ms=("duration_ms", "sum"), start=("start", "min")).reset_index()
+        totals = totals.sort_values(["trace_id", "start", "duration_ms"], ascending=[True, True, False], kind="stable")
+        req = totals.drop_duplicates("trace_id")
+    if percentile_window is not None:
+        lo, hi = percentile_window
+        if not (0 <= lo < hi <= 100):
+            raise ArgumentError(f"percentile_window must be (lo, hi) in percent with 0 <= lo < hi <= 100, got {percentile_window!r}")
+        if hi <= 1:
+            raise ArgumentError(f"percentile_window is in percent: {percentile_window!r} keeps the fastest 1 % at most; "
+                                f"for the slowest 5 % pass (95, 100)")
+        v = req["duration_ms"].to_numpy(dtype=float)
+        a, b = (percentile(v, lo / 100), percentile(v, hi / 100)) if len(v) else (np.nan, np.nan)
+        req = req[(v >= a) & (v <= b)]
+    keep = pd.MultiIndex.from_frame(req[["trace_id", "root_span_id"]].astype(object))
+    idx = pd.MultiIndex.from_frame(cp[["trace_id", "root_span_id"]].astype(object))
+    return cp[idx.isin(keep)], len(req)
+
+
+def _tree_from(sec: pd.DataFrame, n_req: int) -> pd.DataFrame:
+    g = sec.groupby("call_path", sort=True)
+    self_sum = g["duration_ms"].sum()
+    traces = g["trace_id"].nunique()
+    nodes = set(self_sum.index)
+    for p in list(nodes):  # every ancestor of a node is a node (with 0 self time if never critical itself)
+        parts = p.split(_SEP)
+        for k in range(1, len(parts)):
+            nodes.add(_SEP.join(parts[:k]))
+    node = np.array(sorted(nodes), dtype=object)
+    parts = [n.split(_SEP) for n in node]
+    parent = np.array([_SEP.join(p[:-1]) if len(p) > 1 else None for p in parts], dtype=object)
+    op = [p[-1] for p in parts]
+    svc = np.array([o.split(":", 1)[0] for o in op], dtype=object)
+    nm = np.array([o.split(":", 1)[1] if ":" in o else o for o in op], dtype=object)
+    depth = np.array([len(p) - 1 for p in parts], dtype=np.int64)
+    denom = max(n_req, 1)
+    self_ms = self_sum.reindex(node).fillna(0.0).to_numpy() / denom
+    total = self_ms.copy()
+    pos = {n: i for i, n in enumerate(node)}
+    for i in np.argsort(-depth, kind="stable"):  # deepest first: add each node's total to its parent
+        if parent[i] is not None:
+            total[pos[parent[i]]] += total[i]
+    root_total = total[depth == 0].sum()
+    return pd.DataFrame({
+        "node": node, "parent": parent, "service": svc, "name": nm, "depth": depth,
+        "self_ms": self_ms, "total_ms": total,
+        "traces": traces.reindex(node).fillna(0).astype(np.int64).to_numpy(),
+        "self_share": self_ms / root_total if root_total > 0 else np.full(len(node), np.nan),
+    })
+
+
+def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFrame | None = None, *,
+                       percentile_window: tuple[float, float] | None = None) -> pd.DataFrame:
+    """Aggregate the critical paths of many requests into one tree of call paths (flame-graph data).
+
+    Parameters
+    ----------
+    cp : pandas.DataFrame
+        The result of :func:`tracekit.critical_path`.
+    by : {"call_path"}
+        Node identity: the call path (service and operation of every ancestor), as Jaeger groups
+        a trace's spans.
+    spans : pandas.DataFrame, optional
+        The spans ``cp`` was computed from: their span tree names each trace's request root, so
+        orphan fragments and extra roots are left out (without it, the walked root that starts first).
+    percentile_window : (float, float), optional
+        Keep only requests whose critical-path time is within these percentiles, in percent
+        (``(95, 100)``: the slowest 5 %), as :func:`tracekit.critical_path_breakdown` does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per node, declared in :data:`CRITICAL_PATH_TREE`; ``attrs["requests"]`` is the
+        number of requests averaged over.
+
+    Raises
+    ------
+    ArgumentError
+        ``cp`` is not a critical-path result, ``by`` is unknown, or the window is not in percent.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> t = tk.critical_path_tree(tk.critical_path(tk.examples.load("checkout-small")))
+    >>> int((t["depth"] == 0).sum()) >= 1
+    True
+    """
+    if by != "call_path":
+        raise ArgumentError(f"critical_path_tree: by must be 'call_path', got {by!r}")
+    sec, n_req = _request_sections(cp, percentile_window, spans)
+    out = _tree_from(sec, n_req)
+    out.attrs["requests"] = n_req
+    out.attrs["params"] = {"by": by, "percentile_window": percentile_window}
+    return out
+
+
+def critical_path_tree_diff(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    *,
+    spans_a: pd.DataFrame | None = None,
+    spans_b: pd.DataFrame | None = None,
+    percentile_window: tuple[float, float] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    ci: float = DEFAULT_CI,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Two critical-path trees side by side, ``a`` − ``b`` per request, with bootstrap intervals.
+
+    Parameters
+    ----------
+    a, b : pandas.DataFrame
+        Results of :func:`tracekit.critical_path` (e.g. incident and baseline).
+    spans_a, spans_b : pandas.DataFrame, optional
+        The spans of each, naming the request roots (see :func:`critical_path_tree`).
+    percentile_window : (float, float), optional
+        As in :func:`critical_path_tree`, applied to each set.
+    n_boot : int, default 1000
+        Bootstrap resamples of requests (each set resampled on its own); 0 for no intervals.
+    ci : float, default 0.95
+        Interval coverage.
+    seed : int, default 0
+        Random seed of the bootstrap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per node of either tree, declared in :data:`CRITICAL_PATH_TREE_DIFF`. The root
+        rows' ``delta_total_ms`` add up to the change in mean request time on the critical path.
+
+    Raises
+    ------
+    ArgumentError
+        An input is not a critical-path result, or ``n_boot``/``ci`` are out of range.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> cp = tk.critical_path(tk.examples.load("checkout-small"))
+    >>> d = tk.critical_path_tree_diff(cp, cp, n_boot=0)
+    >>> float(d["delta_total_ms"].abs().max())
+    0.0
+    """
+    if n_boot < 0 or not 0 < ci < 1:
+        raise ArgumentError(f"critical_path_tree_diff: n_boot must be >= 0 and 0 < ci < 1, got {n_boot}, {ci}")
+    sa, na = _request_sections(a, percentile_window, spans_a)
+    sb, nb = _request_sections(b, percentile_window, spans_b)
+    ta, tb = _tree_from(sa, na), _tree_from(sb, nb)
+    keys = ["node", "parent", "service", "name", "depth"]
+    m = ta[keys + ["total_ms", "self_ms"]].merge(tb[keys + ["total_ms", "self_ms"]], on=keys, how="outer", suffixes=("_a", "_b"))
+    m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")
+    m["parent"] = m["parent"].astype(object).where(m["parent"].notna(), None)
+    m = m.reset_index(drop=True)
+    m["delta_total_ms"] = m["total_ms_a"] - m["total_ms_b"]
+    m["delta_self_ms"] = m["self_ms_a"] - m["self_ms_b"]
+    nodes = m["node"].to_numpy(dtype=object)
+    lo_t = np.full(len(m), np.nan)
+    hi_t, lo_s, hi_s = lo_t.copy(), lo_t.copy(), lo_t.copy()
+    if n_boot and na and nb:
+        rng = np.random.default_rng(seed)
+        pos = {n: i for i, n in enumerate(nodes)}
+        parents = m["parent"].to_numpy(dtype=object)
+        depth = m["depth"].to_numpy()
+        order = np.argsort(-depth, kind="stable")
+        par_idx = np.array([pos[p] if p is not None else -1 for p in parents], dtype=np.int64)
+
+        def per_trace(sec: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+            tcode, _ = pd.factorize(sec["trace_id"])
+            ncode = np.array([pos[c] for c in sec["call_path"].to_numpy(dtype=object)], dtype=np.int64)
+            return tcode, ncode
+
+        def draws(sec: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+            tcode, ncode = per_trace(sec)
+            ms = sec["duration_ms"].to_numpy(dtype=float)
+            w = rng.poisson(1.0, size=(n_boot, n)).astype(np.float64)  # Poisson bootstrap of requests
+            tot_w = np.maximum(w.sum(axis=1), 1.0)
+            selfd = np.zeros((n_boot, len(nodes)))
+            for k in range(n_boot):
+                selfd[k] = np.bincount(ncode, weights=ms * w[k, tcode], minlength=len(nodes)) / tot_w[k]
+            totd = selfd.copy()
+            for i in order:
+                if par_idx[i] >= 0:
+                    totd[:, par_idx[i]] += totd[:, i]
+            return selfd, totd
+
+        sa_self, sa_tot = draws(sa, na)
+        sb_self, sb_tot = draws(sb, nb)
+        q = (1 - ci) / 2
+        lo_t, hi_t = np.quantile(sa_tot - sb_tot, [q, 1 - q], axis=0)
+        lo_s, hi_s = np.quantile(sa_self - sb_self, [q, 1 - q], axis=0)
+    m["delta_total_lo"], m["delta_total_hi"] = lo_t, hi_t
+    m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
+    out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)
+    out.attrs["requests"] = (na, nb)
+    out.attrs["params"] = {"percentile_window": percentile_window, "n_boot": n_boot, "ci": ci, "seed": seed}
+    return out
+
+
+def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), spans: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per operation: request time that would go if its exclusive critical-path time were zero.
+
+    Parameters
+    ----------
+    cp : pandas.DataFrame
+        The result of :func:`tracekit.critical_path`.
+    by : sequence of str, default ("service", "name")
+        The operation key (kept as ``service``, ``name`` columns).
+    spans : pandas.DataFrame, optional
+        The spans ``cp`` was computed from (names the request roots, see :func:`critical_path_tree`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per operation, largest ``saving_ms`` first; declared in :data:`SAVING_POTENTIAL`.
+        An upper bound: another branch may become critical once the operation is faster.
+
+    Raises
+    ------
+    ArgumentError
+        ``cp`` is not a critical-path result.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.saving_potential(tk.critical_path(tk.examples.load("checkout-small")))
+    >>> bool(s["saving_share"].sum() <= 1.0 + 1e-9)
+    True
+    """
+    if list(by) != ["service", "name"]:
+        raise ArgumentError(f"saving_potential: by must be ('service', 'name'), got {by!r}")
+    sec, n_req = _request_sections(cp, None, spans)
+    per = sec.groupby(["service", "name", "trace_id"], sort=False)["duration_ms"].sum().reset_index()
+    g = per.groupby(["service", "name"], sort=False)
+    total = sec["duration_ms"].sum() / max(n_req, 1)
+    rows = []
+    for (svc, nm), grp in g:
+        v = grp["duration_ms"].to_numpy(dtype=float)
+        full = np.concatenate([v, np.zeros(max(n_req - len(v), 0))])
+        rows.append((svc, nm, v.sum() / max(n_req, 1), percentile(full, 0.95), len(v)))
+    out = pd.DataFrame(rows, columns=["service", "name", "saving_ms", "p95_saving_ms", "traces"])
+    out["saving_share"] = out["saving_ms"] / total if total > 0 else np.nan
+    out = out.sort_values(["saving_ms", "service", "name"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    out["traces"] = out["traces"].astype(np.int64)
+    return out[SAVING_POTENTIAL.column_names]

@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "critical_path_tree": "tracekit.analysis.flame",
     "critical_path_tree_diff": "tracekit.analysis.flame",
     "saving_potential": "tracekit.analysis.flame",
+    "what_if": "tracekit.analysis.what_if",
     # sampling
     "sampling_weights": "tracekit.analysis.sampling",
     "weighted_summary": "tracekit.analysis.sampling",

@@ -1,0 +1,82 @@
+"""what_if: exact on the db-lock counterfactual twins, dependency rules by construction, a property."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tracekit as tk
+from tracekit.analysis.what_if import WHAT_IF_SUMMARY
+from tracekit.core import trace_outcomes
+
+from .conftest import REPO
+from .test_structure import mk, sid, tid
+
+
+def test_undoing_the_lock_wait_reproduces_the_baseline_to_the_nanosecond():
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    before = inc.copy(deep=True)
+    o = trace_outcomes(inc)
+    win = o.loc[(o["start"] >= pd.Timestamp("2026-03-02T14:27Z")) & (o["start"] < pd.Timestamp("2026-03-02T14:36Z")), "trace_id"]
+    r = tk.what_if(inc, {"checkout:SELECT orders": -250, "checkout:INSERT orders": -250}, traces=win, n_boot=200)
+    pd.testing.assert_frame_equal(inc, before)
+    assert r.changed_traces == 47 and r.changed_spans == 94
+    m = r.spans.merge(base[["trace_id", "span_id", "start", "end"]], on=["trace_id", "span_id"], suffixes=("", "_b"))
+    assert len(m) == len(base)
+    assert (m["start"] == m["start_b"]).all() and (m["end"] == m["end_b"]).all()
+    s = r.summary.set_index("statistic")
+    assert list(r.summary.columns) == WHAT_IF_SUMMARY.column_names
+    change = trace_outcomes(base)["request_ms"].mean() - o["request_ms"].mean()
+    assert s.loc["mean_ms", "delta_ms"] == pytest.approx(change, abs=1e-6)
+    assert s.loc["mean_ms", "delta_lo"] <= s.loc["mean_ms", "delta_ms"] <= s.loc["mean_ms", "delta_hi"] < 0
+
+
+def test_sequential_siblings_move_parallel_ones_stay_and_async_children_do_not_extend():
+    # root 0..100: a 10..40 then b 40..60 (adjacent: depends on a); p 15..30 runs beside a;
+    # consume 50..300 outlives the root (async): it moves with a, its predecessor, but does not extend the root
+    spans = mk([(1, 1, None, "web", "root", "server", 0, 100), (1, 2, 1, "db", "a", "client", 10, 40),
+                (1, 3, 1, "db", "b", "client", 40, 60), (1, 4, 1, "cache", "p", "client", 15, 30),
+                (1, 5, 1, "q", "consume", "consumer", 50, 300)])
+    r = tk.what_if(spans, {"db:a": -20}, n_boot=0).spans.set_index("name")
+    ms = lambda c: (r[c] - pd.Timestamp(0, tz="UTC")).dt.total_seconds() * 1000  # noqa: E731
+    assert ms("start").round(6).to_dict() == {"root": 0, "a": 10, "b": 20, "p": 15, "consume": 30}
+    assert ms("end").round(6).to_dict() == {"root": 80, "a": 20, "b": 40, "p": 30, "consume": 280}
+    r2 = tk.what_if(spans, {"web:root": "x0.5"}, n_boot=0).spans.set_index("name")
+    assert r2.loc["root", "duration_ms"] == pytest.approx(80.0)  # its own 40 ms tail after b is halved
+    with pytest.raises(tk.ArgumentError, match="matches no span"):
+        tk.what_if(spans, {"nope:x": -1})
+    with pytest.raises(tk.ArgumentError, match="factor"):
+        tk.what_if(spans, {"db:a": "half"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_shortening_a_span_off_the_critical_path_leaves_request_latency_alone(data):
+    n = data.draw(st.integers(min_value=2, max_value=12))
+    parents = [None] + [data.draw(st.integers(min_value=0, max_value=i - 1)) for i in range(1, n)]
+    # build nested, non-overlapping-with-parent intervals top-down (children inside their parent)
+    bounds = {0: (0, 1000)}
+    rows = [(1, 1, None, "s0", "op0", "server", 0, 1000)]
+    for i in range(1, n):
+        lo, hi = bounds[parents[i]]
+        a = data.draw(st.integers(min_value=lo, max_value=hi - 1))
+        b = data.draw(st.integers(min_value=a + 1, max_value=hi))
+        bounds[i] = (a, b)
+        rows.append((1, i + 1, parents[i] + 1, f"s{i}", f"op{i}", "client", a, b))
+    spans = mk(rows)
+    cp = tk.critical_path(spans)
+    on = set(cp["span_id"])
+    off = [r for r in range(n) if sid(r + 1) not in on]
+    if not off:
+        return
+    victim = off[data.draw(st.integers(min_value=0, max_value=len(off) - 1))]
+    r = tk.what_if(spans, {sid(victim + 1): "x0.5"}, n_boot=0)
+    before = trace_outcomes(spans)["request_ms"].iloc[0]
+    after = trace_outcomes(r.spans)["request_ms"].iloc[0]
+    assert after == pytest.approx(before, abs=1e-9)
+    assert r.spans["trace_id"].tolist() == [tid(1)] * n
+    assert np.all(r.spans["duration_ms"].to_numpy() >= 0)

@@ -93,6 +93,9 @@ _EXPORTS: dict[str, str] = {
     "plot_service_graph": "tracekit.plotting",
     "plot_compare": "tracekit.plotting",
     "plot_bubble_up": "tracekit.plotting",
+    "plot_flame": "tracekit.plotting_flame",
+    "plot_flame_diff": "tracekit.plotting_flame",
+    "plot_trace_diff": "tracekit.plotting_flame",
     # widgets (extra: jupyter)
     "TraceExplorer": "tracekit.widgets",
     # reports and the command line

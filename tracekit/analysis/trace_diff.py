@@ -68,6 +68,8 @@ TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unma
     ("status", "object", "", "same / changed (duration, status or attributes differ) / added (only in b) / removed (only in a)"),
     ("span_id_a", "object", "", "span id in a (None when added)"),
     ("span_id_b", "object", "", "span id in b (None when removed)"),
+    ("start_ms_a", "float64", "ms", "start offset from a's request root"),
+    ("start_ms_b", "float64", "ms", "start offset from b's request root"),
     ("duration_ms_a", "float64", "ms", "inclusive duration in a"),
     ("duration_ms_b", "float64", "ms", "inclusive duration in b"),
     ("delta_duration_ms", "float64", "ms", "duration b − a (NaN when added or removed)"),
@@ -298,6 +300,8 @@ def diff_traces(
         "status": status.astype(object),
         "span_id_a": np.where(has_a, ta_["span_id"].to_numpy(dtype=object)[np.maximum(ia, 0)] if len(ta_) else None, None),
         "span_id_b": np.where(has_b, tb_["span_id"].to_numpy(dtype=object)[np.maximum(ib, 0)] if len(tb_) else None, None),
+        "start_ms_a": rel_a.astype(np.float64),
+        "start_ms_b": rel_b.astype(np.float64),
         "duration_ms_a": dur_a.astype(np.float64),
         "duration_ms_b": dur_b.astype(np.float64),
         "delta_duration_ms": np.where(has_a & has_b, d_dur, np.nan).astype(np.float64),
@@ -309,7 +313,7 @@ def diff_traces(
         "attribute_changes": pd.Series(changes, dtype=object),
     })
     # round away float noise of ns differences (a +250 ms lock wait reads 250.0, not 250.00000000003)
-    for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms"):
+    for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms", "start_ms_a", "start_ms_b"):
         out[c] = out[c].round(6)
     out.attrs["cp_by_service"] = (pa["cp_by_service"], pb["cp_by_service"])
     out.attrs["params"] = {"tolerance_ms": tolerance_ms, "rtol": rtol}

@@ -1,0 +1,193 @@
+"""Figures of many critical paths and of trace diffs: flame graphs and aligned waterfalls.
+
+Render-only (the data come from :func:`tracekit.critical_path_tree`, :func:`tracekit.critical_path_tree_diff`
+and :func:`tracekit.diff_traces`); every name from a trace is HTML-escaped before it reaches plotly.
+Requires the ``plot`` extra.
+
+>>> import tracekit as tk
+>>> spans = tk.examples.load("checkout-small")
+>>> fig = tk.plot_flame(tk.critical_path_tree(tk.critical_path(spans), spans=spans))
+>>> fig.data[0].type
+'icicle'
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from .errors import ArgumentError, require
+from .plotting import ERROR_COLOR, service_colors
+
+go = require("plotly.graph_objects", "plot")
+
+__all__ = ["plot_flame", "plot_flame_diff", "plot_trace_diff", "DIFF_COLORS"]
+
+#: colour of each diff status in :func:`plot_trace_diff`
+DIFF_COLORS = {"same": "#B0B7C3", "changed": "#FF7F0E", "added": "#2CA02C", "removed": ERROR_COLOR}
+
+
+def _esc(values) -> list[str]:
+    return [html.escape(str(v)) for v in values]
+
+
+def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
+    if not isinstance(df, pd.DataFrame) or any(c not in df.columns for c in cols):
+        raise ArgumentError(f"expected the result of {what}")
+
+
+def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Flame graph (plotly icicle, root at the bottom) of a :func:`tracekit.critical_path_tree`.
+
+    Parameters
+    ----------
+    tree : pandas.DataFrame
+        The result of :func:`tracekit.critical_path_tree`: widths are ``total_ms`` per request.
+    title : str, optional
+        Figure title (default: what is shown and over how many requests).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ArgumentError
+        ``tree`` is not a critical-path tree.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> fig = tk.plot_flame(tk.critical_path_tree(tk.critical_path(spans), spans=spans))
+    >>> fig.layout.title.text.startswith("Critical path")
+    True
+    """
+    _need(tree, ("node", "parent", "service", "name", "self_ms", "total_ms", "traces"), "tk.critical_path_tree")
+    colors = service_colors(tree["service"])
+    n = tree.attrs.get("requests")
+    fig = go.Figure(go.Icicle(
+        ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in tree["parent"]],
+        labels=_esc(tree["service"].astype(str) + ": " + tree["name"].astype(str)),
+        values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
+        marker={"colors": [colors[str(s)] for s in tree["service"]]},
+        customdata=np.c_[tree["self_ms"].to_numpy(dtype=float), tree["traces"].to_numpy(dtype=float)],
+        hovertemplate="%{label}<br>total %{value:.2f} ms per request<br>self %{customdata[0]:.2f} ms"
+                      "<br>on the path in %{customdata[1]:.0f} requests<extra></extra>",
+        tiling={"orientation": "v", "flip": "y"}, sort=False,
+    ))
+    default = "Critical path by call path (ms per request" + (f", {n:,} requests)" if n else ")")
+    fig.update_layout(title=title or default, margin={"t": 50, "l": 10, "r": 10, "b": 10})
+    return fig
+
+
+def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Flame graph of the incident coloured by the change of each node's own critical-path time.
+
+    Widths are the incident's ``total_ms_a``; colour is ``delta_self_ms`` (red: slower than the
+    baseline, blue: faster) on a symmetric scale; hover gives the interval.
+
+    Parameters
+    ----------
+    diff : pandas.DataFrame
+        The result of :func:`tracekit.critical_path_tree_diff`.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ArgumentError
+        ``diff`` is not a critical-path tree diff.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> cp = tk.critical_path(tk.examples.load("checkout-small"))
+    >>> fig = tk.plot_flame_diff(tk.critical_path_tree_diff(cp, cp, n_boot=0))
+    >>> fig.data[0].marker.cmid
+    0
+    """
+    _need(diff, ("node", "parent", "service", "name", "total_ms_a", "delta_self_ms", "delta_self_lo", "delta_self_hi"),
+          "tk.critical_path_tree_diff")
+    d = diff[diff["total_ms_a"] > 0] if (diff["total_ms_a"] > 0).any() else diff
+    delta = d["delta_self_ms"].to_numpy(dtype=float)
+    span = float(np.nanmax(np.abs(delta))) if len(delta) and np.isfinite(delta).any() else 1.0
+    fig = go.Figure(go.Icicle(
+        ids=_esc(d["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in d["parent"]],
+        labels=_esc(d["service"].astype(str) + ": " + d["name"].astype(str)),
+        values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
+        marker={"colors": delta, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
+                "colorbar": {"title": {"text": "Δ self ms<br>per request"}}},
+        customdata=np.c_[delta, d["delta_self_lo"].to_numpy(dtype=float), d["delta_self_hi"].to_numpy(dtype=float),
+                         d["delta_total_ms"].to_numpy(dtype=float)],
+        hovertemplate="%{label}<br>incident %{value:.2f} ms per request<br>Δ self %{customdata[0]:+.2f} ms "
+                      "[%{customdata[1]:+.2f}, %{customdata[2]:+.2f}]<br>Δ total %{customdata[3]:+.2f} ms<extra></extra>",
+        tiling={"orientation": "v", "flip": "y"}, sort=False,
+    ))
+    root = float(diff.loc[diff["depth"] == 0, "delta_total_ms"].sum())
+    fig.update_layout(title=title or f"Critical path, incident vs baseline: {root:+.1f} ms per request",
+                      margin={"t": 50, "l": 10, "r": 10, "b": 10})
+    return fig
+
+
+def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Both traces of a :func:`tracekit.diff_traces` as aligned waterfalls, changes highlighted.
+
+    One row per aligned pair (indented by depth): the reference trace *a* as a hollow outline,
+    trace *b* as a bar coloured by status (:data:`DIFF_COLORS`); x is the start offset from each
+    trace's request root.
+
+    Parameters
+    ----------
+    diff : pandas.DataFrame
+        The result of :func:`tracekit.diff_traces`.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ArgumentError
+        ``diff`` is not a trace diff.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> ids = spans["trace_id"].unique()[:2]
+    >>> fig = tk.plot_trace_diff(tk.diff_traces(spans, ids[0], ids[1]))
+    >>> [t.name for t in fig.data]
+    ['a (reference)', 'b']
+    """
+    _need(diff, ("service", "name", "depth", "status", "start_ms_a", "start_ms_b", "duration_ms_a", "duration_ms_b",
+                 "delta_duration_ms"), "tk.diff_traces")
+    n = len(diff)
+    y = [f"{i:>4} " + "\u2003" * int(d) + html.escape(f"{s}: {nm}")
+         for i, (d, s, nm) in enumerate(zip(diff["depth"], diff["service"], diff["name"], strict=True))]
+    hover_b = [html.escape(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {dd:+.3f} ms" if np.isfinite(dd) else "")
+               for s, nm, st, dd in zip(diff["service"], diff["name"], diff["status"],
+                                        diff["delta_duration_ms"].to_numpy(dtype=float), strict=True)]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(name="a (reference)", y=y, base=diff["start_ms_a"].to_numpy(dtype=float),
+                         x=diff["duration_ms_a"].to_numpy(dtype=float), orientation="h",
+                         marker={"color": "rgba(0,0,0,0)", "line": {"color": "#444", "width": 1}},
+                         hovertemplate="a: %{base:.3f} + %{x:.3f} ms<extra></extra>"))
+    fig.add_trace(go.Bar(name="b", y=y, base=diff["start_ms_b"].to_numpy(dtype=float),
+                         x=diff["duration_ms_b"].to_numpy(dtype=float), orientation="h", width=0.5,
+                         marker={"color": [DIFF_COLORS.get(s, "#888") for s in diff["status"]]},
+                         text=hover_b, hovertemplate="%{text}<br>b: %{base:.3f} + %{x:.3f} ms<extra></extra>"))
+    changed = diff[diff["status"] != "same"]
+    default = f"Trace diff: {len(changed)} of {n} spans changed, added or removed"
+    fig.update_layout(barmode="overlay", title=title or default, height=max(300, 22 * n + 120),
+                      xaxis_title="ms from the request root", yaxis={"autorange": "reversed", "title": None},
+                      legend={"orientation": "h"}, margin={"l": 10})
+    return fig

@@ -220,7 +220,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end)
     empty: list[int] = []
     for h in rows[par[rows] < 0].tolist():
         ns_[h] = st[h]
-        stack = [[h, kids_of.get(h, empty), 0, [], []]]  # row, children, next child, placed (end, -start, row) sorted, placed rows
+        stack = [[h, kids_of.get(h, empty), 0, [], []]]  # row, children, next child, placed (end, -start, -row) sorted, placed rows
         while stack:
             fr = stack[-1]
             i, ch, k, ends, placed = fr
@@ -229,7 +229,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end)
                 fr[2] = k + 1
                 j = bisect_right(ends, (st[c], big, big)) - 1
                 if j >= 0:  # the predecessor: the sibling that ended last at or before c started
-                    pe, _, pr = ends[j]  # ties: the one that started first (the longest), as the critical path
+                    pe, _, neg = ends[j]  # ties: the one that started first (the longest), then the first row
+                    pr = -neg
                     ns_[c] = ne_[pr] + (st[c] - pe)
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
@@ -255,7 +256,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end)
                 else:
                     ne_[i] = ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
             if stack and not op[i]:
-                insort(stack[-1][3], (en[i], -st[i], i))
+                insort(stack[-1][3], (en[i], -st[i], -i))
     new_start[rows] = np.asarray(ns_, dtype=np.int64)[rows]
     new_end[rows] = np.asarray(ne_, dtype=np.int64)[rows]
 

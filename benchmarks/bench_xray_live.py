@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     import tracekit as tk
-    from tracekit.aws.xray import fetch_xray
+    from tracekit.aws import fetch_xray
     from tracekit.io.write import xray_segment_documents
     from tracekit.simulate import AppConfig, simulate
 

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
     Raises :class:`tracekit.TraceKitError` on user/AWS errors (``tracekit.cli.main`` prints them as one line).
     """
-    from .aws.xray import fetch_xray
+    from .aws import fetch_xray
 
     if not args.trace_ids and not (args.start and args.end):
         raise TraceKitError("give --start and --end, or --trace-id")

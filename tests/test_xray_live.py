@@ -912,3 +912,31 @@ def test_cli_escapes_control_characters_in_service_names(moto_url, tmp_path, cap
     assert not any(c in shown for c in "\x1b\x07\u202e")  # nothing reaches the terminal raw
     assert "pay\\x1b]0;owned\\x07ments\\u202e\\x1b[2J" in shown  # the service is named, escaped
     assert tk.read_xray(out)["service"].tolist() == [evil]  # the data keeps the real name
+
+
+# ----------------------------------------------------------------------------------------------- notebook 04 (issue 16)
+
+
+def _run_notebook(path: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+@pytest.mark.slow  # runs the notebook in a kernel (~10 s)
+def test_notebook_04_text_and_code_agree_and_no_server_log(monkeypatch):
+    from .conftest import REPO
+
+    monkeypatch.delenv("TRACEKIT_LOCAL_XRAY", raising=False)
+    nb = _run_notebook(REPO / "notebooks" / "04-xray-live.ipynb")
+    intro = nb.cells[0].source
+    assert "`TRACEKIT_LOCAL_XRAY` unset" in intro and "TRACEKIT_LOCAL_XRAY=0" in intro  # text: unset -> local
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert "X-Ray endpoint: local (moto)" in printed  # code: unset -> local, as the text says
+    assert "traces: 30" in printed  # the simulated traffic came back through the local endpoint
+    stderr = [o["text"] for o in outputs if o.get("name") == "stderr"]
+    assert not any('"POST /' in s for s in stderr), stderr[:3]  # no werkzeug request log lines

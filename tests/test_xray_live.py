@@ -35,6 +35,7 @@ from tracekit.aws import (
     time_windows,
     xray_coverage_audit,
 )
+from tracekit.aws.fetch import SUMMARIES_TABLE
 from tracekit.errors import ArgumentError, TraceFormatError, TraceKitError
 
 boto3 = pytest.importorskip("boto3")
@@ -338,6 +339,18 @@ def test_paging_windows_chunking_and_unprocessed_with_stubber(real_traces, tmp_p
     assert len(list((tmp_path / "c").glob("batch-*.json"))) == 4  # every page kept, the retry included
 
 
+def _assert_declared(df: pd.DataFrame, name: str, extra_prefix: str | None = None) -> None:
+    """``df`` has the columns declared in RESULT_TABLES[name], in order and with the declared dtypes."""
+    from tracekit.core.results import RESULT_TABLES
+
+    table = RESULT_TABLES[name]
+    n = len(table.columns)
+    assert list(df.columns[:n]) == table.column_names
+    extra = list(df.columns[n:])
+    assert all(extra_prefix and c.startswith(extra_prefix) for c in extra), extra
+    assert [str(df[c].dtype) for c in table.column_names] == [c.dtype for c in table.columns]
+
+
 def test_summaries_frame_from_real_output(real_traces):
     summaries = _real(real_traces, "aws-xray-developer-guide/xray-api-gettingdata.md.GetTraceSummaries-output.json")
     client, stub = _stubbed_client()
@@ -362,6 +375,9 @@ def test_summaries_frame_from_real_output(real_traces):
     assert df["has_fault"].tolist() == [False, False]
     assert df.attrs["xray_summaries"]["pages"][0]["TracesProcessedCount"] == 2
     assert df.attrs["xray_summaries"]["asked"]["filter_expression"] == 'service("Scorekeep") { ok }'
+    # exactly the declared columns (core.results), then one annotation.<key> column per key
+    _assert_declared(df, "fetch_xray_summaries", extra_prefix="annotation.")
+    assert list(df.columns[len(SUMMARIES_TABLE.columns):]) == ["annotation.Name", "annotation.UserID"]
 
 
 def test_sampling_rules_and_statistics_from_real_output(real_traces):
@@ -390,6 +406,8 @@ def test_sampling_rules_and_statistics_from_real_output(real_traces):
     assert s["request_count"].tolist() == [40, 0, 1000]
     assert s["sampled_fraction"].tolist()[0] == 0.15 and pd.isna(s["sampled_fraction"].tolist()[1])
     assert s["sampled_fraction"].tolist()[2] == 0.004
+    _assert_declared(r, "fetch_xray_sampling.rules")
+    _assert_declared(s, "fetch_xray_sampling.stats")
     # the sampling analyses take the result as is (snake_case columns, or the object's .rules)
     from tracekit.analysis.sampling import xray_rules_frame
 
@@ -686,6 +704,7 @@ def test_coverage_audit_against_moto(aws_resources):
     spans = _audit_spans()
     before = spans.copy(deep=True)
     audit = xray_coverage_audit(region=REGION, endpoint_url=aws_resources, spans=spans)
+    _assert_declared(audit, "xray_coverage_audit")
     pd.testing.assert_frame_equal(spans, before)  # input not mutated
     by = {(r.resource_type, r.service): r for r in audit.itertuples()}
     s0 = pd.Timestamp(1_700_000_000_000_000_000, unit="ns", tz="UTC")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.results import result_table
 from ..errors import TraceKitError
 from .client import (
     XRayAuthError,
@@ -19,12 +20,25 @@ from .client import (
 )
 from .times import to_utc
 
-__all__ = ["xray_coverage_audit", "AUDIT_COLUMNS", "IAM_PERMISSIONS_BY_CHECK"]
+__all__ = ["xray_coverage_audit", "AUDIT_TABLE", "AUDIT_COLUMNS", "IAM_PERMISSIONS_BY_CHECK"]
 
 _DAEMON_IMAGE_HINTS = ("aws-xray-daemon", "xray-daemon", "aws-otel-collector", "aws-observability/aws-otel",
                        "adot", "cloudwatch-agent")
-AUDIT_COLUMNS = ["resource_type", "resource", "service", "tracing_enabled", "tracing_detail", "seen_in_traces",
-                 "segments", "first_seen", "last_seen", "finding"]
+#: the columns of :func:`xray_coverage_audit`, declared as data (``tracekit.core.results``)
+AUDIT_TABLE = result_table("xray_coverage_audit", "one row per audited resource, or per service seen in the spans", [
+    ("resource_type", "string", "", "lambda, ecs-task-definition, apigateway-stage, xray-group, service "
+                                    "(seen in spans only) or permission (an API that could not be listed)"),
+    ("resource", "string", "", "the resource's ARN or id (NA for services seen in spans only)"),
+    ("service", "string", "", "the name X-Ray segments of that resource carry"),
+    ("tracing_enabled", "boolean", "", "tracing switched on in the resource's configuration (NA when unknown)"),
+    ("tracing_detail", "string", "", "the configuration that decided tracing_enabled"),
+    ("seen_in_traces", "boolean", "", "the service sent segments in the given spans (NA without spans)"),
+    ("segments", "int64", "", "spans of the service in the given spans, inferred ones excluded"),
+    ("first_seen", "datetime64[ns, UTC]", "", "start of its first span"),
+    ("last_seen", "datetime64[ns, UTC]", "", "end of its last span"),
+    ("finding", "string", "", "what the audit concludes, in words"),
+])
+AUDIT_COLUMNS = AUDIT_TABLE.column_names
 
 
 def _paged(client: Any, op: str, key: str, **kw: Any) -> list:
@@ -210,7 +224,7 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
         df[c] = df[c].astype("boolean")
     df["segments"] = df["segments"].fillna(0).astype("int64")
     for c in ("first_seen", "last_seen"):
-        df[c] = pd.to_datetime(df[c], utc=True)
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[ns, UTC]")
     return df
 
 

@@ -16,7 +16,8 @@ How a fetch runs (:func:`fetch_xray`):
    is either complete or absent). A second call with the same query resumes: ids already in the cache
    are not asked again. ``tk.read_xray(cache_dir)`` loads the cache offline.
 
-The cache layout is described in :mod:`tracekit.aws.cache`. The manifest and the summary pages have suffixes that ``tracekit.io`` directory listings skip, so the
+The cache layout is described in :mod:`tracekit.aws.cache`. The manifest and the summary pages have
+suffixes that ``tracekit.io`` directory listings skip, so the
 directory reads as X-Ray data and nothing else. Credentials are never printed, logged or written: the
 cache holds response bodies only, and every error message is scrubbed of the client's key id, secret
 and session token, and of the password and query values of ``endpoint_url``.
@@ -42,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.ids import normalize_trace_id
+from ..core.results import result_table
 from ..errors import ArgumentError, TraceFormatError, TraceKitError, require
 from ..schema import trace_id_to_xray, xray_to_trace_id
 from .cache import (
@@ -57,7 +59,8 @@ from .cache import (
 from .client import is_botocore_error, make_client, redact_url, region_of, translate_error
 from .times import DEFAULT_WINDOW, epoch, time_windows, to_delta
 
-__all__ = ["fetch_xray", "fetch_xray_summaries", "summaries_frame", "BATCH_MAX_IDS", "TIME_RANGE_TYPES"]
+__all__ = ["fetch_xray", "fetch_xray_summaries", "summaries_frame", "SUMMARIES_TABLE", "BATCH_MAX_IDS",
+           "TIME_RANGE_TYPES"]
 
 BATCH_MAX_IDS = 5  # API_BatchGetTraces: "TraceIds ... Maximum number of 5 items" (botocore does not enforce it)
 
@@ -410,13 +413,40 @@ def _empty() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------- summaries (public)
 
-_SUMMARY_COLUMNS = [
-    "trace_id", "xray_trace_id", "start", "duration_ms", "response_time_ms", "has_fault", "has_error",
-    "has_throttle", "is_partial", "http_method", "http_url", "http_status", "user_agent", "client_ip",
-    "annotations", "users", "services", "service_types", "resource_arns", "instance_ids", "availability_zones",
-    "entry_point", "fault_root_causes", "error_root_causes", "response_time_root_causes", "revision",
-    "matched_event_time", "window",
-]
+#: the columns of :func:`fetch_xray_summaries` (then one ``annotation.<key>`` column per annotation key)
+SUMMARIES_TABLE = result_table("fetch_xray_summaries", "one row per X-Ray TraceSummary", [
+    ('trace_id', 'string', '', '32-hex trace id (as in the spans frame)'),
+    ('xray_trace_id', 'string', '', 'the X-Ray id 1-xxxxxxxx-…'),
+    ('start', 'datetime64[ns, UTC]', '', 'StartTime'),
+    ('duration_ms', 'float64', 'ms', "X-Ray's Duration: first segment start to last segment end "
+                                     "(the trace extent, like trace_summary's extent_ms)"),
+    ('response_time_ms', 'float64', 'ms', "X-Ray's ResponseTime: the root segment's duration "
+                                          "(the request latency, like trace_summary's request_ms)"),
+    ('has_fault', 'boolean', '', 'HasFault: some segment has a fault (5xx)'),
+    ('has_error', 'boolean', '', 'HasError: some segment has an error (4xx)'),
+    ('has_throttle', 'boolean', '', 'HasThrottle: some segment was throttled (429)'),
+    ('is_partial', 'boolean', '', 'IsPartial: some segments are missing'),
+    ('http_method', 'string', '', 'Http.HttpMethod'),
+    ('http_url', 'string', '', 'Http.HttpURL'),
+    ('http_status', 'Int64', '', 'Http.HttpStatus'),
+    ('user_agent', 'string', '', 'Http.UserAgent'),
+    ('client_ip', 'string', '', 'Http.ClientIp'),
+    ('annotations', 'object', '', 'Annotations: key -> list of values (one per segment that set it)'),
+    ('users', 'object', '', 'Users: user names (list)'),
+    ('services', 'object', '', 'ServiceIds: names (list)'),
+    ('service_types', 'object', '', 'ServiceIds: types (list)'),
+    ('resource_arns', 'object', '', 'ResourceARNs (list)'),
+    ('instance_ids', 'object', '', 'InstanceIds (list)'),
+    ('availability_zones', 'object', '', 'AvailabilityZones (list)'),
+    ('entry_point', 'string', '', 'EntryPoint.Name: the service that received the request'),
+    ('fault_root_causes', 'object', '', 'services named in FaultRootCauses (list)'),
+    ('error_root_causes', 'object', '', 'services named in ErrorRootCauses (list)'),
+    ('response_time_root_causes', 'object', '', 'services named in ResponseTimeRootCauses (list)'),
+    ('revision', 'Int64', '', 'Revision'),
+    ('matched_event_time', 'datetime64[ns, UTC]', '', 'MatchedEventTime'),
+    ('window', 'Int64', '', 'index of the query window that listed the trace'),
+])
+_SUMMARY_COLUMNS = SUMMARIES_TABLE.column_names
 
 
 def _annotation_value(v: Mapping[str, Any]) -> Any:
@@ -508,7 +538,7 @@ def summaries_frame(pages: Iterable[Mapping[str, Any]], *, windows: Iterable[int
     df["revision"] = pd.array(df["revision"], dtype="Int64")
     df["window"] = pd.array(df["window"], dtype="Int64")
     for c in ("start", "matched_event_time"):
-        df[c] = pd.to_datetime(df[c], utc=True)
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[ns, UTC]")
     for c in ("duration_ms", "response_time_ms"):
         df[c] = df[c].astype("float64")
     return df

@@ -8,11 +8,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.results import result_table
 from .cache import jsonable
 from .client import is_botocore_error, make_client, translate_error
 from .times import epoch, to_utc
 
-__all__ = ["SamplingInfo", "fetch_xray_sampling", "sampling_rules_frame", "sampling_stats_frame"]
+__all__ = ["RULES_TABLE", "STATS_TABLE", "SamplingInfo", "fetch_xray_sampling", "sampling_rules_frame",
+           "sampling_stats_frame"]
 
 # --------------------------------------------------------------------------------------------- sampling
 
@@ -29,12 +31,37 @@ class SamplingInfo:
         yield self.stats
 
 
-_RULE_COLUMNS = ["rule_name", "rule_arn", "priority", "fixed_rate", "reservoir_size", "service_name",
-                 "service_type", "host", "http_method", "url_path", "resource_arn", "version", "attributes",
-                 "created_at", "modified_at"]
+#: the columns of ``fetch_xray_sampling(...).rules``, declared as data (``tracekit.core.results``)
+RULES_TABLE = result_table("fetch_xray_sampling.rules", "one row per X-Ray sampling rule, in priority order", [
+    ("rule_name", "string", "", "RuleName"),
+    ("rule_arn", "string", "", "RuleARN"),
+    ("priority", "Int64", "", "Priority: X-Ray applies the matching rule of lowest priority"),
+    ("fixed_rate", "float64", "fraction", "FixedRate: share of requests sampled beyond the reservoir"),
+    ("reservoir_size", "Int64", "requests/s", "ReservoirSize: requests per second sampled before fixed_rate applies"),
+    ("service_name", "string", "", "ServiceName the rule matches (may be a * pattern)"),
+    ("service_type", "string", "", "ServiceType the rule matches"),
+    ("host", "string", "", "Host the rule matches"),
+    ("http_method", "string", "", "HTTPMethod the rule matches"),
+    ("url_path", "string", "", "URLPath the rule matches"),
+    ("resource_arn", "string", "", "ResourceARN the rule matches"),
+    ("version", "Int64", "", "Version of the rule format"),
+    ("attributes", "object", "", "Attributes the rule matches (dict)"),
+    ("created_at", "datetime64[ns, UTC]", "", "CreatedAt"),
+    ("modified_at", "datetime64[ns, UTC]", "", "ModifiedAt"),
+])
+#: the columns of ``fetch_xray_sampling(...).stats``
+STATS_TABLE = result_table("fetch_xray_sampling.stats", "one row per sampling rule per 10-second window", [
+    ("rule_name", "string", "", "RuleName"),
+    ("timestamp", "datetime64[ns, UTC]", "", "start of the window"),
+    ("request_count", "Int64", "requests", "requests the rule matched in the window"),
+    ("sampled_count", "Int64", "requests", "requests the rule sampled (traced)"),
+    ("borrow_count", "Int64", "requests", "requests sampled by borrowing from the reservoir"),
+    ("sampled_fraction", "float64", "fraction", "sampled_count / request_count (NaN without requests)"),
+])
+_RULE_COLUMNS = RULES_TABLE.column_names
 _RULE_KEYS = ["RuleName", "RuleARN", "Priority", "FixedRate", "ReservoirSize", "ServiceName", "ServiceType",
               "Host", "HTTPMethod", "URLPath", "ResourceARN", "Version", "Attributes"]
-_STAT_COLUMNS = ["rule_name", "timestamp", "request_count", "sampled_count", "borrow_count", "sampled_fraction"]
+_STAT_COLUMNS = STATS_TABLE.column_names
 
 
 def sampling_rules_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -61,7 +88,7 @@ def sampling_rules_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         df[c] = pd.array(df[c], dtype="Int64")
     df["fixed_rate"] = df["fixed_rate"].astype("float64")
     for c in ("created_at", "modified_at"):
-        df[c] = pd.to_datetime(df[c], utc=True)
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[ns, UTC]")
     return df.sort_values(["priority", "rule_name"], kind="stable").reset_index(drop=True)
 
 
@@ -78,7 +105,7 @@ def sampling_stats_frame(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame
              "borrow_count": s.get("BorrowCount")} for s in summaries]
     df = pd.DataFrame(rows, columns=_STAT_COLUMNS[:-1])
     df["rule_name"] = df["rule_name"].astype("string[pyarrow]")
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[ns, UTC]")
     for c in ("request_count", "sampled_count", "borrow_count"):
         df[c] = pd.array(df[c], dtype="Int64")
     req = df["request_count"].astype("float64")

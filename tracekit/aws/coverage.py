@@ -126,12 +126,35 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     Lists Lambda functions (TracingConfig mode), ECS task definitions (X-Ray daemon / ADOT collector sidecar
     or not), API Gateway REST stages (tracingEnabled) and X-Ray groups, then joins them by name with the
     services seen sending segments in ``spans`` (e.g. from :func:`fetch_xray` over the incident window).
-    One row per resource/service: ``resource_type, resource, service, tracing_enabled, tracing_detail,
-    seen_in_traces, segments, first_seen, last_seen, finding``. An API the credentials may not call
-    becomes a ``permission`` row saying so. ``start``/``end`` keep only spans that overlap that window.
-    ``clients`` overrides the boto3 client per service
-    (keys ``lambda``, ``ecs``, ``apigateway``, ``xray``). Nothing is mutated; ``spans`` may be None.
+    Nothing is mutated.
 
+    Parameters
+    ----------
+    region, profile, session, endpoint_url
+        AWS access, as for :func:`tracekit.aws.fetch_xray`.
+    clients : mapping, optional
+        A boto3 client per check (keys ``lambda``, ``ecs``, ``apigateway``, ``xray``), used as is.
+    spans : pandas.DataFrame, optional
+        Spans to join with; None audits configuration only.
+    start, end : optional
+        Keep only spans that overlap ``[start, end)``.
+    checks : iterable of str
+        Which resource kinds to list.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per resource/service with the columns of ``AUDIT_TABLE``: ``resource_type, resource,
+        service, tracing_enabled, tracing_detail, seen_in_traces, segments, first_seen, last_seen, finding``.
+        An API the credentials may not call becomes a ``permission`` row saying so.
+
+    Raises
+    ------
+    tracekit.errors.TraceKitError
+        An unknown check; :class:`XRayRegionError` for a bad region.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> from tracekit.aws import xray_coverage_audit
     >>> spans = tk.spans_from_columns({"trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2,

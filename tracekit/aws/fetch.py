@@ -177,19 +177,54 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                backoff: float = 0.5, progress: bool = True, sleep: Any = time.sleep) -> pd.DataFrame:
     """Fetch every trace of a time range (or the given ``trace_ids``) from X-Ray into a spans DataFrame.
 
-    Parameters: ``start``/``end`` (datetime, Timestamp, ISO string or epoch seconds; naive = UTC) and the
-    ``GetTraceSummaries`` options ``filter_expression``, ``time_range_type`` ("TraceId" | "Event" |
-    "Service"), ``sampling``, ``sampling_strategy``; ``window`` splits long ranges; ``max_traces`` caps
-    the number of traces. AWS access: an injected boto3 ``client`` (used as is), or a ``session``, or
-    ``region``/``profile`` (+ ``endpoint_url``); made clients use adaptive retries with ``max_attempts``.
-    ``cache_dir`` keeps every raw response and makes the fetch resumable. ``max_workers`` bounds the
-    parallel ``BatchGetTraces`` calls; ``unprocessed_retries``/``backoff`` bound the re-asking of
-    ``UnprocessedTraceIds`` (``sleep`` is the function that waits; tests pass a recorder).
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range ``[start, end)``; naive times are UTC. Not needed with ``trace_ids``.
+    trace_ids : iterable of str, optional
+        Fetch these traces instead of a time range; X-Ray (``1-…``) or 32-hex ids, through
+        :func:`tracekit.core.ids.normalize_trace_id`.
+    filter_expression, time_range_type, sampling, sampling_strategy
+        ``GetTraceSummaries`` options (``time_range_type``: "TraceId" | "Event" | "Service"); a blank filter is
+        no filter.
+    window : str or Timedelta
+        Longest time window per ``GetTraceSummaries`` query (default 6 h).
+    max_traces : int, optional
+        At most this many traces.
+    client, session, region, profile, endpoint_url
+        AWS access: an injected boto3 ``client`` (used as is), or a ``session``, or ``region``/``profile``
+        (+ ``endpoint_url``, whose password and query values never appear in messages or the cache).
+    cache_dir : path, optional
+        Keeps every raw response; a second call with the same query resumes from it, re-asking once the
+        traces of a page found cut short (with a warning naming the file).
+    max_workers : int
+        Parallel ``BatchGetTraces`` calls (one shared client).
+    max_attempts : int
+        botocore's adaptive retry budget of made clients.
+    unprocessed_retries, backoff, sleep
+        How often and how long to wait before re-asking ``UnprocessedTraceIds`` (``sleep`` waits; tests pass
+        a recorder).
+    progress : bool
+        A tqdm progress bar over the traces.
 
-    Returns the spans of :func:`tracekit.read_xray`; ``spans.attrs["xray_fetch"]`` records what was asked
-    (time range, filter, region, windows) and what came back (trace ids asked/fetched/unprocessed/missing,
-    segment and request counts, cache files).
+    Returns
+    -------
+    pandas.DataFrame
+        The spans of :func:`tracekit.read_xray`; ``attrs["xray_fetch"]`` records what was asked (time range,
+        filter, region, windows) and what came back (trace ids asked/fetched/unprocessed/missing, segment
+        and request counts, cache files, repaired cache files).
 
+    Raises
+    ------
+    tracekit.errors.ArgumentError
+        Bad arguments, before any request.
+    XRayFetchError
+        AWS failed (subclasses for credentials, permissions, region, throttling, connection, request).
+    tracekit.errors.TraceFormatError
+        A malformed response (the page is kept in the cache first).
+
+    Examples
+    --------
     With a boto3 client whose answers are stubbed (a real one would call AWS):
 
     >>> import boto3
@@ -472,6 +507,26 @@ def summaries_frame(pages: Iterable[Mapping[str, Any]], *, windows: Iterable[int
     Annotation values become columns ``annotation.<key>`` (the value, or a list when services disagree);
     users, service names and root-cause services are lists.
 
+    Parameters
+    ----------
+    pages : iterable of dict
+        Raw ``GetTraceSummaries`` pages.
+    windows : iterable of int, optional
+        The query window of each page.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`fetch_xray_summaries` (without ``attrs``).
+
+    Raises
+    ------
+    tracekit.errors.TraceFormatError
+        A summary whose Id is not an X-Ray trace id.
+
+    Examples
+    --------
+
     >>> page = {"TraceSummaries": [{"Id": "1-59602603-23fc5b688855d396af79b496", "Duration": 3.232,
     ...          "ResponseTime": 3.232, "HasFault": False, "HasError": False, "HasThrottle": False,
     ...          "Users": [{"UserName": "5M388M1E"}],
@@ -552,12 +607,39 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
                          cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """One row per X-Ray TraceSummary over ``[start, end)`` (paged, windowed, de-duplicated).
 
-    Columns: trace_id (32 hex) and xray_trace_id, start, duration_ms, response_time_ms, has_fault/error/
-    throttle, is_partial, http_*, annotations (dict) and ``annotation.<key>`` columns, users, services,
-    resource ARNs, instance ids, AZs, entry point, root-cause services, revision, window. The raw pages are
-    cached under ``cache_dir/summaries/`` when given. ``attrs["xray_summaries"]`` records the query and the
-    ``TracesProcessedCount``/``ApproximateTime`` of each page.
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range; naive times are UTC.
+    filter_expression, time_range_type, sampling, sampling_strategy, window
+        As for :func:`fetch_xray`.
+    max_summaries : int, optional
+        Stop after this many summaries.
+    client, session, region, profile, endpoint_url
+        AWS access, as for :func:`fetch_xray`.
+    cache_dir : path, optional
+        The raw pages are kept under ``cache_dir/summaries/``.
 
+    Returns
+    -------
+    pandas.DataFrame
+        The columns declared in ``SUMMARIES_TABLE`` (``tracekit.core.results.RESULT_TABLES
+        ["fetch_xray_summaries"]``): trace_id (32 hex) and xray_trace_id, start, duration_ms (X-Ray's
+        Duration: the trace extent), response_time_ms (ResponseTime: the root segment, i.e. the request),
+        has_fault/error/throttle, is_partial, http_*, annotations, users, services, resource ARNs, instance
+        ids, AZs, entry point, root-cause services, revision, window; then one ``annotation.<key>`` column
+        per annotation key. ``attrs["xray_summaries"]`` records the query and the
+        ``TracesProcessedCount``/``ApproximateTime`` of each page.
+
+    Raises
+    ------
+    tracekit.errors.ArgumentError
+        Bad arguments, before any request.
+    XRayFetchError
+        AWS failed.
+
+    Examples
+    --------
     >>> from tracekit.aws import fetch_xray_summaries
     >>> fetch_xray_summaries("2026-11-20T09:00Z", "2026-11-20T09:00Z", client=object())
     Traceback (most recent call last):

@@ -67,6 +67,19 @@ _STAT_COLUMNS = STATS_TABLE.column_names
 def sampling_rules_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """``SamplingRuleRecords`` → one row per rule, sorted by priority (the order X-Ray applies them).
 
+    Parameters
+    ----------
+    records : iterable of dict
+        ``SamplingRuleRecords`` of ``GetSamplingRules``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``RULES_TABLE``.
+
+    Examples
+    --------
+
     >>> rec = {"SamplingRule": {"RuleName": "Default", "Priority": 10000, "FixedRate": 0.05,
     ...        "ReservoirSize": 1, "ServiceName": "*"}, "CreatedAt": 0.0}
     >>> sampling_rules_frame([rec])[["rule_name", "fixed_rate", "reservoir_size"]].values.tolist()
@@ -95,6 +108,19 @@ def sampling_rules_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 def sampling_stats_frame(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """``SamplingStatisticSummaries`` → one row per rule per window; ``sampled_fraction`` = sampled / requests.
 
+    Parameters
+    ----------
+    summaries : iterable of dict
+        ``SamplingStatisticSummaries`` of ``GetSamplingStatisticSummaries``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``STATS_TABLE``, sorted by rule and time.
+
+    Examples
+    --------
+
     >>> s = {"RuleName": "base", "Timestamp": 1530923100.0, "RequestCount": 40, "SampledCount": 6,
     ...      "BorrowCount": 1}
     >>> sampling_stats_frame([s])[["request_count", "sampled_fraction"]].values.tolist()
@@ -119,8 +145,27 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
     """X-Ray sampling rules (``GetSamplingRules``) and per-rule 10-s statistics (``GetSamplingStatisticSummaries``).
 
     X-Ray keeps statistics for recent windows only and the API takes no time range, so ``start``/``end``
-    (optional) filter the returned windows client-side (``start <= timestamp < end``). Returns a
-    :class:`SamplingInfo` that unpacks as ``rules, stats``.
+    (optional) filter the returned windows client-side (``start <= timestamp < end``).
+
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds, optional
+        Keep the statistics windows in ``[start, end)``.
+    client, session, region, profile, endpoint_url
+        AWS access, as for :func:`tracekit.aws.fetch_xray`.
+
+    Returns
+    -------
+    SamplingInfo
+        ``rules`` (columns of ``RULES_TABLE``) and ``stats`` (``STATS_TABLE``); unpacks as ``rules, stats``.
+
+    Raises
+    ------
+    XRayFetchError
+        AWS failed (:class:`XRayRegionError` for a bad region, before any request).
+
+    Examples
+    --------
 
     >>> from tracekit.aws import fetch_xray_sampling
     >>> fetch_xray_sampling(region="moon-base-1")

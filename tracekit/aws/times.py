@@ -61,6 +61,26 @@ def to_delta(w: Any) -> pd.Timedelta:
 def time_windows(start: Any, end: Any, *, window: Any = DEFAULT_WINDOW) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """Cut ``[start, end)`` into consecutive windows of at most ``window`` (naive times are UTC).
 
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The range.
+    window : str or Timedelta
+        The longest window.
+
+    Returns
+    -------
+    list of (Timestamp, Timestamp)
+        UTC windows covering the range exactly.
+
+    Raises
+    ------
+    tracekit.errors.ArgumentError
+        A missing or unparseable time, ``end <= start``, or a window that is not positive.
+
+    Examples
+    --------
+
     >>> len(time_windows("2026-11-20T00:00Z", "2026-11-20T13:00Z", window="6h"))
     3
     >>> time_windows("2026-11-20T00:00Z", "2026-11-20T00:10Z")[0][1].isoformat()

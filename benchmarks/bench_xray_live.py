@@ -7,6 +7,7 @@ PutTraceSegments, then measures in one run, side by side:
 * the same with an added 50 ms per request (a ``before-send`` hook sleeps, then the request goes
   to moto) — roughly a real AWS round trip, where the bounded parallelism pays off,
 * with ``cache_dir`` (every page written atomically), a resumed call where everything is cached,
+  a resumed call after one cached page was cut short (found, its traces re-asked once, file replaced),
   and ``read_xray(cache_dir)`` offline.
 
 moto answers locally in about a millisecond and shares 2 cores with this process, so the
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     import tracekit as tk
-    from tracekit.aws.xray import fetch_xray
+    from tracekit.aws import fetch_xray
     from tracekit.io.write import xray_segment_documents
     from tracekit.simulate import AppConfig, simulate
 
@@ -105,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
             cache = Path(tmp) / "c"
             timed("cache_dir (first run)", 4, 0.0, cache_dir=cache)
             timed("cache_dir (resumed, all cached)", 4, 0.0, cache_dir=cache)
+            page = sorted(cache.glob("batch-*.json"))[0]  # one page cut short: found, re-asked once, replaced
+            page.write_bytes(page.read_bytes()[: page.stat().st_size // 2])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                timed("cache_dir (resumed, one page cut short)", 4, 0.0, cache_dir=cache)
             t = time.perf_counter()
             off = tk.read_xray(cache)
             dt = time.perf_counter() - t

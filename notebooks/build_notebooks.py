@@ -167,17 +167,22 @@ live = nb([
 unprocessed ids), caches every raw response in `cache_dir` (resumable, loadable offline with `tk.read_xray`) and
 returns the spans.
 
-In CI (environment variable `TRACEKIT_LOCAL_XRAY=1`) the setup cell starts a local X-Ray endpoint (moto's server on
-127.0.0.1) and uploads simulated segments to it; with your own AWS account, leave the variable unset and set `REGION`."""),
-("code", """import os, tempfile
+**Which X-Ray this notebook talks to.** By default (environment variable `TRACEKIT_LOCAL_XRAY` unset, or `1`) the
+setup cell starts a local X-Ray endpoint (moto's server on 127.0.0.1, its request log silenced) and uploads simulated
+segments to it, so the notebook runs anywhere without an AWS account. To fetch from your own AWS account, set
+`TRACEKIT_LOCAL_XRAY=0` before starting Jupyter and set `REGION` below; credentials come from the usual AWS chain
+(environment, profile, SSO) and are never printed."""),
+("code", """import logging, os, tempfile
 import pandas as pd
 import tracekit as tk
 
 REGION = "eu-west-1"
+LOCAL = os.environ.get("TRACEKIT_LOCAL_XRAY", "1") != "0"   # unset or "1": local endpoint; "0": your account
 ENDPOINT = None
-if os.environ.get("TRACEKIT_LOCAL_XRAY", "1") == "1":   # default on, so the notebook runs anywhere
+if LOCAL:
     import boto3
     from moto.server import ThreadedMotoServer
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)   # no request log lines from the local server
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(k, "testing")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -193,7 +198,8 @@ if os.environ.get("TRACEKIT_LOCAL_XRAY", "1") == "1":   # default on, so the not
     docs = [json.dumps(d) for d in xray_segment_documents(sim.spans)]
     xray = boto3.client("xray", region_name=REGION, endpoint_url=ENDPOINT)
     for i in range(0, len(docs), 50):
-        xray.put_trace_segments(TraceSegmentDocuments=docs[i:i + 50])"""),
+        xray.put_trace_segments(TraceSegmentDocuments=docs[i:i + 50])
+print("X-Ray endpoint:", "local (moto)" if LOCAL else f"AWS, region {REGION}")"""),
 ("code", """cache = tempfile.mkdtemp(prefix="xray-cache-")
 end = pd.Timestamp.now(tz="UTC") + pd.Timedelta("1min")
 spans = tk.fetch_xray(start=end - pd.Timedelta("2h"), end=end, region=REGION, endpoint_url=ENDPOINT,
@@ -205,7 +211,7 @@ assert len(again) == len(spans) and set(again["span_id"]) == set(spans["span_id"
 len(again)"""),
 ("code", """summaries = tk.fetch_xray_summaries(start=end - pd.Timedelta("2h"), end=end, region=REGION, endpoint_url=ENDPOINT)
 summaries.head()"""),
-("code", """if ENDPOINT:
+("code", """if LOCAL:
     server.stop()"""),
 ])
 

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.aws.xray import (
+from tracekit.aws import (
     MANIFEST_NAME,
     XRayAuthError,
     XRayRegionError,
@@ -35,7 +35,8 @@ from tracekit.aws.xray import (
     time_windows,
     xray_coverage_audit,
 )
-from tracekit.errors import TraceFormatError, TraceKitError
+from tracekit.aws.fetch import SUMMARIES_TABLE
+from tracekit.errors import ArgumentError, TraceFormatError, TraceKitError
 
 boto3 = pytest.importorskip("boto3")
 from botocore.awsrequest import AWSResponse  # noqa: E402
@@ -255,7 +256,7 @@ def test_tracekit_command_fetch_xray(moto_url, uploaded, tmp_path, capsys):
 
 def test_endpoint_credentials_in_url_are_not_recorded(real_traces, tmp_path):
     traces = _real_traces_dict(real_traces, 2)
-    from tracekit.aws.xray import _safe_url
+    from tracekit.aws.client import redact_url as _safe_url
 
     assert _safe_url("http://user:pa55@127.0.0.1:4566/x") == "http://127.0.0.1:4566/x"
     spans = fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=LimitedXRay(traces), progress=False,
@@ -338,6 +339,18 @@ def test_paging_windows_chunking_and_unprocessed_with_stubber(real_traces, tmp_p
     assert len(list((tmp_path / "c").glob("batch-*.json"))) == 4  # every page kept, the retry included
 
 
+def _assert_declared(df: pd.DataFrame, name: str, extra_prefix: str | None = None) -> None:
+    """``df`` has the columns declared in RESULT_TABLES[name], in order and with the declared dtypes."""
+    from tracekit.core.results import RESULT_TABLES
+
+    table = RESULT_TABLES[name]
+    n = len(table.columns)
+    assert list(df.columns[:n]) == table.column_names
+    extra = list(df.columns[n:])
+    assert all(extra_prefix and c.startswith(extra_prefix) for c in extra), extra
+    assert [str(df[c].dtype) for c in table.column_names] == [c.dtype for c in table.columns]
+
+
 def test_summaries_frame_from_real_output(real_traces):
     summaries = _real(real_traces, "aws-xray-developer-guide/xray-api-gettingdata.md.GetTraceSummaries-output.json")
     client, stub = _stubbed_client()
@@ -362,6 +375,9 @@ def test_summaries_frame_from_real_output(real_traces):
     assert df["has_fault"].tolist() == [False, False]
     assert df.attrs["xray_summaries"]["pages"][0]["TracesProcessedCount"] == 2
     assert df.attrs["xray_summaries"]["asked"]["filter_expression"] == 'service("Scorekeep") { ok }'
+    # exactly the declared columns (core.results), then one annotation.<key> column per key
+    _assert_declared(df, "fetch_xray_summaries", extra_prefix="annotation.")
+    assert list(df.columns[len(SUMMARIES_TABLE.columns):]) == ["annotation.Name", "annotation.UserID"]
 
 
 def test_sampling_rules_and_statistics_from_real_output(real_traces):
@@ -390,6 +406,8 @@ def test_sampling_rules_and_statistics_from_real_output(real_traces):
     assert s["request_count"].tolist() == [40, 0, 1000]
     assert s["sampled_fraction"].tolist()[0] == 0.15 and pd.isna(s["sampled_fraction"].tolist()[1])
     assert s["sampled_fraction"].tolist()[2] == 0.004
+    _assert_declared(r, "fetch_xray_sampling.rules")
+    _assert_declared(s, "fetch_xray_sampling.stats")
     # the sampling analyses take the result as is (snake_case columns, or the object's .rules)
     from tracekit.analysis.sampling import xray_rules_frame
 
@@ -577,7 +595,7 @@ def test_bad_credentials_are_auth_errors_without_secrets(code, tmp_path):
 
 
 def test_import_tracekit_does_not_import_boto3():
-    code = "import tracekit, tracekit.aws.xray, tracekit.cli_xray, sys; print('boto3' in sys.modules, 'tqdm' in sys.modules)"
+    code = "import tracekit, tracekit.aws, tracekit.cli_xray, sys; print('boto3' in sys.modules, 'tqdm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 
@@ -605,8 +623,10 @@ def test_trace_ids_in_either_form_once_each(real_traces):
     spans = fetch_xray(trace_ids=asked, client=fake, progress=False)
     assert fake.batch_calls == [[a, b]] and fake.summary_calls == 0
     assert sorted(spans["trace_id"].unique()) == sorted(tk.xray_to_trace_id(i) for i in (a, b))
-    with pytest.raises(TraceKitError, match="'not-an-id' is not an X-Ray trace id"):
+    # ids go through the kernel's one normaliser (core.ids.normalize_trace_id): an argument error naming the id
+    with pytest.raises(ArgumentError, match=r"not a trace id .*'not-an-id'"):
         fetch_xray(trace_ids=["not-an-id"], client=fake, progress=False)
+    assert fake.batch_calls == [[a, b]]  # nothing asked for the bad id
 
 
 def test_time_windows_cover_the_range_exactly():
@@ -684,6 +704,7 @@ def test_coverage_audit_against_moto(aws_resources):
     spans = _audit_spans()
     before = spans.copy(deep=True)
     audit = xray_coverage_audit(region=REGION, endpoint_url=aws_resources, spans=spans)
+    _assert_declared(audit, "xray_coverage_audit")
     pd.testing.assert_frame_equal(spans, before)  # input not mutated
     by = {(r.resource_type, r.service): r for r in audit.itertuples()}
     s0 = pd.Timestamp(1_700_000_000_000_000_000, unit="ns", tz="UTC")
@@ -758,3 +779,183 @@ def test_coverage_audit_window_and_no_aws_calls():
     assert audit["finding"].tolist()[2] == "calls reach it but it sends no segments: uninstrumented hop"
     assert audit["first_seen"].tolist()[:2] == [s0 + pd.Timedelta("20ms"), s0]
     assert len(spans) == 9  # the caller's frame is untouched
+
+
+# ----------------------------------------------------------------------------------------------- issue 17: hardening
+
+ENDPOINT_PASSWORD = "EndpointPassw0rdDoNotLeak"
+ENDPOINT_TOKEN = "EndpointQueryTokenDoNotLeak"
+
+
+def _iso(start: float, end: float) -> list[str]:
+    return [pd.Timestamp(t, unit="s", tz="UTC").isoformat() for t in (start, end)]
+
+
+def _no_endpoint_secrets(text: str) -> None:
+    assert ENDPOINT_PASSWORD not in text and ENDPOINT_TOKEN not in text
+
+
+def test_endpoint_url_password_and_query_secrets_are_never_shown(moto_url, uploaded, tmp_path, capsys):
+    from tracekit.cli import main
+
+    docs, start, end = uploaded
+    host = moto_url.split("//", 1)[1]
+    # a working endpoint behind a proxy with user:password and a token: the fetch works, nothing records them
+    url = f"http://proxyuser:{ENDPOINT_PASSWORD}@{host}/?token={ENDPOINT_TOKEN}"
+    spans = tk.fetch_xray(start, end, region=REGION, endpoint_url=url, cache_dir=tmp_path / "c", progress=False)
+    assert spans["trace_id"].nunique() == 12
+    recorded = repr(spans.attrs) + "".join(f.read_text() for f in (tmp_path / "c").rglob("*") if f.is_file())
+    _no_endpoint_secrets(recorded)
+    assert host in recorded  # the endpoint is still named
+    # unreachable (closed port): the connection error names the endpoint without its secrets
+    closed = f"http://proxyuser:{ENDPOINT_PASSWORD}@127.0.0.1:9/?token={ENDPOINT_TOKEN}"
+    with pytest.raises(TraceKitError) as ei:
+        tk.fetch_xray(start, end, region=REGION, endpoint_url=closed, progress=False, max_attempts=1)
+    _no_endpoint_secrets(str(ei.value) + repr(ei.value))
+    assert "127.0.0.1:9" in str(ei.value)
+    # an endpoint botocore refuses ("Invalid endpoint: <url>"): a tracekit error, on the command line one line
+    bad = f"http://proxyuser:{ENDPOINT_PASSWORD}@bad host/?token={ENDPOINT_TOKEN}"
+    with pytest.raises(TraceKitError) as ei:
+        tk.fetch_xray(start, end, region=REGION, endpoint_url=bad, progress=False)
+    _no_endpoint_secrets(str(ei.value) + repr(ei.value))
+    iso = _iso(start, end)
+    rc = main(["fetch-xray", "--start", iso[0], "--end", iso[1], "--out", str(tmp_path / "o.json"),
+               "--region", REGION, "--endpoint-url", bad, "--no-progress"])
+    cap = capsys.readouterr()
+    assert rc == 1
+    _no_endpoint_secrets(cap.out + cap.err)
+    err = cap.err.strip().splitlines()
+    assert len(err) == 1 and "bad host" in err[0]
+
+
+def test_truncated_cache_page_is_named_fetched_again_once_and_replaced(moto_url, uploaded, tmp_path):
+    import re
+    import warnings
+
+    docs, start, end = uploaded
+    cache = tmp_path / "c"
+    kw = dict(region=REGION, endpoint_url=moto_url, cache_dir=cache, progress=False, max_workers=1)
+    first = tk.fetch_xray(start, end, **kw)
+    pages = sorted(cache.glob("batch-*.json"))
+    assert len(pages) == 3  # 12 ids in calls of 5, 5, 2
+    victim = pages[0]
+    whole_ids = {t["Id"] for t in json.loads(victim.read_text())["Traces"]}
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # cut short (a full disk, an interrupted copy)
+    with pytest.warns(UserWarning, match=re.escape(str(victim))):
+        again = tk.fetch_xray(start, end, **kw)
+    pd.testing.assert_frame_equal(_comparable(again), _comparable(first))
+    assert again.attrs["xray_fetch"]["got"]["repaired_files"] == [victim.name]
+    repaired_ids = {t["Id"] for t in json.loads(victim.read_text())["Traces"]}  # whole JSON again
+    assert repaired_ids and repaired_ids <= whole_ids
+    per_page = [t["Id"] for f in cache.glob("batch-*.json") for t in json.loads(f.read_text())["Traces"]]
+    assert sorted(per_page) == sorted({d["trace_id"] for d in docs})  # every trace cached exactly once
+    # the third call finds a whole cache: nothing asked, nothing repaired, no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        third = tk.fetch_xray(start, end, **kw)
+    assert not [w for w in caught if "cut short" in str(w.message)]
+    assert third.attrs["xray_fetch"]["got"]["requests_this_run"] == 0
+    assert third.attrs["xray_fetch"]["got"]["repaired_files"] == []
+    pd.testing.assert_frame_equal(_comparable(third), _comparable(first))
+
+
+def test_cli_without_cache_keeps_the_pages_of_a_failed_fetch_and_says_how_to_resume(
+        moto_url, uploaded, tmp_path, capsys, monkeypatch):
+    import re
+    import shlex
+    import tempfile
+
+    from botocore.client import BaseClient
+
+    from tracekit.cli import main
+
+    docs, start, end = uploaded
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the CLI's temporary folder goes here
+    real = BaseClient._make_api_call
+    calls = {"n": 0, "fail_at": 2}
+
+    def flaky(self, op, params):
+        if op == "BatchGetTraces":
+            calls["n"] += 1
+            if calls["n"] == calls["fail_at"]:
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not today"}}, op)
+        return real(self, op, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", flaky)
+    iso = _iso(start, end)
+    out = tmp_path / "out.json"
+    base = ["fetch-xray", "--start", iso[0], "--end", iso[1], "--out", str(out), "--region", REGION,
+            "--endpoint-url", moto_url, "--no-progress", "--max-workers", "1"]
+    assert main(base) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "AccessDeniedException" in err[0]
+    assert "same cache_dir" not in err[0]  # the Python hint is not the command's
+    m = re.search(r"--cache (\S+) to resume", err[0])
+    assert m, err[0]
+    kept = Path(shlex.split(m.group(1))[0])
+    assert kept.is_dir() and kept.is_relative_to(tmp_path)
+    assert len(list(kept.glob("batch-*.json"))) == 1  # the first call's page is still there
+    monkeypatch.setattr(BaseClient, "_make_api_call", real)
+    assert main([*base, "--cache", str(kept)]) == 0  # resumes as told
+    assert tk.read_xray(out)["trace_id"].nunique() == 12
+    assert len(list(kept.glob("batch-*.json"))) == 3  # only the two missing calls were made
+
+    # failing before any page: no resume hint and no temporary folder left behind
+    capsys.readouterr()
+    before = set(tmp_path.iterdir())
+    calls.update(n=0, fail_at=1)
+    monkeypatch.setattr(BaseClient, "_make_api_call", flaky)
+    assert main(base) == 1
+    err = capsys.readouterr().err
+    assert "AccessDeniedException" in err and "--cache" not in err and "resume" not in err
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_cli_escapes_control_characters_in_service_names(moto_url, tmp_path, capsys):
+    from tracekit.cli import main
+
+    _reset(moto_url)
+    now = time.time()
+    evil = "pay\x1b]0;owned\x07ments\u202e\x1b[2J"
+    doc = {"trace_id": _tid(int(now) - 200, 1), "id": "53995c3f42cd8ad8", "name": evil,
+           "start_time": now - 200, "end_time": now - 199.5}
+    xr = boto3.client("xray", endpoint_url=moto_url, region_name=REGION)
+    assert xr.put_trace_segments(TraceSegmentDocuments=[json.dumps(doc)])["UnprocessedTraceSegments"] == []
+    iso = _iso(now - 300, now + 60)
+    out = tmp_path / "o.json"
+    assert main(["fetch-xray", "--start", iso[0], "--end", iso[1], "--out", str(out), "--region", REGION,
+                 "--endpoint-url", moto_url, "--no-progress"]) == 0
+    cap = capsys.readouterr()
+    shown = cap.out + cap.err
+    assert not any(c in shown for c in "\x1b\x07\u202e")  # nothing reaches the terminal raw
+    assert "pay\\x1b]0;owned\\x07ments\\u202e\\x1b[2J" in shown  # the service is named, escaped
+    assert tk.read_xray(out)["service"].tolist() == [evil]  # the data keeps the real name
+
+
+# ----------------------------------------------------------------------------------------------- notebook 04 (issue 16)
+
+
+def _run_notebook(path: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+@pytest.mark.slow  # runs the notebook in a kernel (~10 s)
+def test_notebook_04_text_and_code_agree_and_no_server_log(monkeypatch):
+    from .conftest import REPO
+
+    monkeypatch.delenv("TRACEKIT_LOCAL_XRAY", raising=False)
+    nb = _run_notebook(REPO / "notebooks" / "04-xray-live.ipynb")
+    intro = nb.cells[0].source
+    assert "`TRACEKIT_LOCAL_XRAY` unset" in intro and "TRACEKIT_LOCAL_XRAY=0" in intro  # text: unset -> local
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert "X-Ray endpoint: local (moto)" in printed  # code: unset -> local, as the text says
+    assert "traces: 30" in printed  # the simulated traffic came back through the local endpoint
+    stderr = [o["text"] for o in outputs if o.get("name") == "stderr"]
+    assert not any('"POST /' in s for s in stderr), stderr[:3]  # no werkzeug request log lines

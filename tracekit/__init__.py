@@ -81,10 +81,10 @@ _EXPORTS: dict[str, str] = {
     "cold_starts": "tracekit.analysis.attribution",
     "lambda_invocations": "tracekit.analysis.attribution",
     # live X-Ray (extra: aws)
-    "fetch_xray": "tracekit.aws.xray",
-    "fetch_xray_summaries": "tracekit.aws.xray",
-    "fetch_xray_sampling": "tracekit.aws.xray",
-    "xray_coverage_audit": "tracekit.aws.xray",
+    "fetch_xray": "tracekit.aws.fetch",
+    "fetch_xray_summaries": "tracekit.aws.fetch",
+    "fetch_xray_sampling": "tracekit.aws.sampling_rules",
+    "xray_coverage_audit": "tracekit.aws.coverage",
     # figures (extra: plot) — data steps live beside their analyses
     "waterfall_data": "tracekit.analysis.waterfall",
     "plot_waterfall": "tracekit.plotting",

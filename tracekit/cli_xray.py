@@ -23,16 +23,20 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import shlex
+import shutil
 import sys
 import tempfile
+import unicodedata
+import warnings
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .errors import TraceKitError
+from .errors import ArgumentError, TraceKitError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "printable"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -77,27 +81,103 @@ def _merged(pages: list[dict]) -> dict:
     return {"Traces": list(traces.values()), "UnprocessedTraceIds": unprocessed}
 
 
+def printable(text: str) -> str:
+    r"""``text`` fit for a terminal: control and format characters (escape sequences, bidi overrides, line
+    separators…) written as ``\x1b``/``\u202e`` escapes, so names from traces cannot drive the terminal.
+
+    Parameters
+    ----------
+    text : str
+        A message, a service name, a path.
+
+    Returns
+    -------
+    str
+        The same text, each non-printing character escaped (newlines too: one message, one line).
+
+    Examples
+    --------
+    >>> printable("checkout\x1b[2J\u202egnp.exe")
+    'checkout\\x1b[2J\\u202egnp.exe'
+    """
+    return "".join(ch if unicodedata.category(ch)[0] not in "CZ" or ch == " "
+                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
+def _resume_hint(own_tmp: Path | None, cache: Path) -> str:
+    """What to tell the user about a failed fetch without --cache: the pages are kept, or nothing was."""
+    if own_tmp is None:
+        return ""
+    pages = sorted(cache.glob("batch-*.json")) if cache.is_dir() else []
+    if pages:
+        return (f" The {len(pages)} page(s) fetched so far are kept in {str(cache)!r}: rerun the same command with "
+                f"--cache {shlex.quote(str(cache))} to resume (delete {str(own_tmp)!r} when done).")
+    shutil.rmtree(own_tmp, ignore_errors=True)  # nothing to resume from: no folder left behind, no hint
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     """Fetch as ``args`` say and write ``args.out``; returns 0 (1 when some traces stayed unprocessed).
 
-    Raises :class:`tracekit.TraceKitError` on user/AWS errors (``tracekit.cli.main`` prints them as one line).
+    Without ``--cache`` the raw pages go to a temporary folder that is deleted after a successful fetch;
+    when the fetch fails (or is interrupted) after some pages arrived, the folder is kept and the error says
+    to rerun with ``--cache <that folder>``. Everything printed (the summary line, warnings, error messages)
+    has control characters escaped (:func:`printable`): service names come from the traces.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As parsed by the parser of :func:`add_parser`.
+
+    Returns
+    -------
+    int
+        0, or 1 when some trace ids stayed unprocessed.
+
+    Raises
+    ------
+    tracekit.TraceKitError
+        On user/AWS errors (``tracekit.cli.main`` prints them as one line).
+
+    Examples
+    --------
+    >>> run(argparse.Namespace(trace_ids=None, start=None, end=None, out="x.json"))
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: give --start and --end, or --trace-id
     """
-    from .aws.xray import fetch_xray
+    from .aws import XRayFetchError, fetch_xray
 
     if not args.trace_ids and not (args.start and args.end):
-        raise TraceKitError("give --start and --end, or --trace-id")
+        raise ArgumentError("give --start and --end, or --trace-id")
     out = Path(args.out)
     if not out.name.endswith((".json", ".json.gz")):
-        raise TraceKitError(f"--out {args.out!r} must end with .json or .json.gz")
-    with tempfile.TemporaryDirectory(prefix="tracekit-fetch-") as tmp:
-        cache = Path(args.cache_dir) if args.cache_dir else Path(tmp) / "cache"
-        spans = fetch_xray(args.start, args.end, trace_ids=args.trace_ids, filter_expression=args.filter_expression,
-                           time_range_type=args.time_range_type, sampling=args.sampling, window=args.window,
-                           max_traces=args.max_traces, region=args.region, profile=args.profile,
-                           endpoint_url=args.endpoint_url, cache_dir=cache, max_workers=args.max_workers,
-                           progress=args.progress)
+        raise ArgumentError(f"--out {printable(args.out)!r} must end with .json or .json.gz")
+    own_tmp = None if args.cache_dir else Path(tempfile.mkdtemp(prefix="tracekit-fetch-"))
+    cache = Path(args.cache_dir) if args.cache_dir else own_tmp / "cache"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            spans = fetch_xray(args.start, args.end, trace_ids=args.trace_ids,
+                               filter_expression=args.filter_expression, time_range_type=args.time_range_type,
+                               sampling=args.sampling, window=args.window, max_traces=args.max_traces,
+                               region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
+                               cache_dir=cache, max_workers=args.max_workers, progress=args.progress)
+        for w in caught:
+            print(f"tracekit fetch-xray: warning: {printable(str(w.message))}", file=sys.stderr)
         info = spans.attrs["xray_fetch"]
         pages = [orjson.loads(f.read_bytes()) for f in sorted(cache.glob("batch-*.json"))]
+    except KeyboardInterrupt:
+        hint = _resume_hint(own_tmp, cache)
+        if hint:
+            print(f"tracekit fetch-xray:{printable(hint)}", file=sys.stderr)
+        raise
+    except TraceKitError as exc:
+        hint = _resume_hint(own_tmp, cache)
+        # the library's hint ("call again with the same cache_dir") is for Python callers; say it as a command
+        text = exc.reason if isinstance(exc, XRayFetchError) and own_tmp is not None else str(exc)
+        exc.args = (printable(text + hint),)
+        raise
     doc = _merged(pages)
     data = orjson.dumps(doc)
     if out.name.endswith(".gz"):
@@ -107,8 +187,13 @@ def run(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmpname, out)
+    if own_tmp is not None:
+        shutil.rmtree(own_tmp, ignore_errors=True)
     got = info["got"]
-    print(f"wrote {out}: {len(doc['Traces'])} traces, {len(spans)} spans"
-          + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else ""),
+    services = sorted(spans["service"].dropna().astype(str).unique()) if len(spans) else []
+    print(printable(f"wrote {out}: {len(doc['Traces'])} traces, {len(spans)} spans"
+                    + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else "")),
           file=sys.stderr)
+    if services:
+        print("services: " + ", ".join(printable(s) for s in services), file=sys.stderr)
     return 1 if got["unprocessed_ids"] else 0

@@ -1,0 +1,419 @@
+"""AWS clients for the live X-Ray code: sessions, retry configuration, endpoints, and errors that say what to do.
+
+Every message tracekit builds from an AWS failure goes through :func:`scrub`: the client's key id, secret and
+session token, anything shaped like an access key id, signed-URL parameters, and the user:password part and
+query values of every URL in the text (an ``endpoint_url`` such as ``https://user:pw@proxy/?token=…``) are
+replaced by ``***``.
+
+>>> scrub("could not reach https://me:hunter2@proxy.local:8443/xray?token=abc&region=x")
+'could not reach https://***@proxy.local:8443/xray?token=***&region=***'
+>>> redact_url("https://me:hunter2@proxy.local:8443/xray?token=abc")
+'https://proxy.local:8443/xray?token=***'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import TraceKitError, require
+
+__all__ = [
+    "IAM_PERMISSIONS",
+    "XRayFetchError",
+    "XRayAuthError",
+    "XRayPermissionError",
+    "XRayRegionError",
+    "XRayThrottledError",
+    "XRayConnectionError",
+    "XRayRequestError",
+    "scrub",
+    "redact_url",
+    "translate_error",
+    "is_botocore_error",
+    "make_client",
+    "region_of",
+]
+
+# IAM actions each public function calls (README "IAM permissions").
+IAM_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "fetch_xray": ("xray:GetTraceSummaries", "xray:BatchGetTraces"),
+    "fetch_xray_summaries": ("xray:GetTraceSummaries",),
+    "fetch_xray_sampling": ("xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries"),
+    "xray_coverage_audit": (
+        "lambda:ListFunctions",
+        "ecs:ListTaskDefinitions",
+        "ecs:DescribeTaskDefinition",
+        "apigateway:GET",
+        "xray:GetGroups",
+    ),
+}
+
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+class XRayFetchError(TraceKitError):
+    """A call to AWS failed. ``code`` is the AWS error code (if any), ``operation`` the API called.
+
+    ``reason`` is the message without the resume hint; ``cache_dir`` the folder holding what was fetched
+    so far (None without a cache), so a caller such as the CLI can word its own hint.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, operation: str | None = None,
+                 reason: str | None = None, cache_dir: str | None = None):
+        self.code = code
+        self.operation = operation
+        self.reason = reason if reason is not None else message
+        self.cache_dir = cache_dir
+        super().__init__(message)
+
+
+class XRayAuthError(XRayFetchError):
+    """Credentials are missing, invalid or expired."""
+
+
+class XRayPermissionError(XRayFetchError):
+    """The credentials work but lack an IAM permission."""
+
+
+class XRayRegionError(XRayFetchError):
+    """No region, or a region botocore does not know."""
+
+
+class XRayThrottledError(XRayFetchError):
+    """Still throttled after botocore's retries."""
+
+
+class XRayConnectionError(XRayFetchError):
+    """The endpoint could not be reached."""
+
+
+class XRayRequestError(XRayFetchError):
+    """AWS rejected the request (e.g. an invalid filter expression or time range)."""
+
+
+_AUTH_CODES = {
+    "ExpiredTokenException", "ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken",
+    "InvalidAccessKeyId", "RequestExpired", "AuthFailure",
+}
+_PERMISSION_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "Forbidden"}
+_THROTTLE_CODES = {"ThrottlingException", "ThrottledException", "Throttling", "TooManyRequestsException",
+                   "RequestLimitExceeded", "SlowDown"}
+_KEY_RE = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
+_OP_ACTIONS = {
+    "GetTraceSummaries": "xray:GetTraceSummaries", "BatchGetTraces": "xray:BatchGetTraces",
+    "GetSamplingRules": "xray:GetSamplingRules",
+    "GetSamplingStatisticSummaries": "xray:GetSamplingStatisticSummaries", "GetGroups": "xray:GetGroups",
+    "ListFunctions": "lambda:ListFunctions", "ListTaskDefinitions": "ecs:ListTaskDefinitions",
+    "DescribeTaskDefinition": "ecs:DescribeTaskDefinition", "GetRestApis": "apigateway:GET",
+    "GetStages": "apigateway:GET",
+}
+
+
+def _secrets_of(client: Any) -> list[str]:
+    """The client's own credential strings, only to scrub them from messages (never stored)."""
+    try:
+        creds = client._request_signer._credentials  # noqa: SLF001 - read-only, for redaction
+        frozen = creds.get_frozen_credentials() if creds is not None else None
+    except Exception:  # pragma: no cover - anything odd: fall back to the pattern
+        return []
+    out = url_secrets(getattr(getattr(client, "meta", None), "endpoint_url", None))
+    if frozen is None:
+        return out
+    return out + [s for s in (frozen.access_key, frozen.secret_key, frozen.token) if s and len(s) >= 4]
+
+
+_URL_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s/?#'\"<>]*)([^\s?#'\"<>]*)(\?[^\s#'\"<>]*)?")
+_QUERY_VALUE_RE = re.compile(r"([?&;][^=&;#\s]*=)[^&;#\s]*")
+
+
+def _redact_match(m: re.Match) -> str:
+    scheme, netloc, path, query = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return scheme + netloc + path + _QUERY_VALUE_RE.sub(r"\1***", query)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with credentials and URL secrets replaced by ``***`` (fit for a message or a terminal).
+
+    Removes each string of ``secrets`` (e.g. the client's own credentials), anything shaped like an AWS
+    access key id, signed-URL parameters, and in every URL the user:password part and all query values.
+
+    Parameters
+    ----------
+    text : str
+        The message to clean.
+    secrets : iterable of str
+        Exact strings to remove as well.
+
+    Returns
+    -------
+    str
+        The cleaned message.
+
+    Examples
+    --------
+    >>> scrub("Invalid endpoint: http://admin:s3cret@10.0.0.1:4566", ["nothing"])
+    'Invalid endpoint: http://***@10.0.0.1:4566'
+    """
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    text = re.sub(r"(X-Amz-Security-Token|Credential|Signature)=[^\s,&'\"]+", r"\1=***", text)
+    text = _URL_RE.sub(_redact_match, text)
+    return _KEY_RE.sub("***", text)
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secret parts of a URL (user, password, query values), to scrub them wherever they appear.
+
+    >>> url_secrets("https://me:hunter2@proxy:8443/?token=abcd")
+    ['hunter2', 'abcd']
+    """
+    if not url:
+        return []
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        out = [parts.password or ""]
+        out += [v for _k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    except ValueError:
+        return []
+    return [s for s in out if len(s) >= 4]
+
+
+def is_botocore_error(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by botocore (turn it into a tracekit error with :func:`translate_error`).
+
+    >>> is_botocore_error(ValueError("x"))
+    False
+    """
+    return type(exc).__module__.startswith("botocore")
+
+
+def translate_error(exc: BaseException, *, client: Any = None, operation: str | None = None,
+                    cache_dir: Any = None, region: str | None = None,
+                    endpoint_url: str | None = None) -> TraceKitError:
+    """Turn a botocore exception into a tracekit error whose message says what to do, secrets scrubbed.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What botocore raised.
+    client : boto3 client, optional
+        Its credentials are scrubbed from the message.
+    operation : str, optional
+        The API called (when the exception does not say).
+    cache_dir : path, optional
+        Where the fetched pages are kept; the message says how to resume from it.
+    region : str, optional
+        Named in connection errors.
+    endpoint_url : str, optional
+        Its password and query values are scrubbed too.
+
+    Returns
+    -------
+    TraceKitError
+        An :class:`XRayFetchError` subclass (or a :class:`tracekit.errors.TraceKitError`).
+
+    Examples
+    --------
+    >>> import botocore.exceptions as bex
+    >>> err = translate_error(bex.EndpointConnectionError(endpoint_url="http://u:pw@127.0.0.1:9/"), region="eu-west-1")
+    >>> type(err).__name__, "pw" in str(err)
+    ('XRayConnectionError', False)
+    """
+    import botocore.exceptions as bex
+
+    secrets = (_secrets_of(client) if client is not None else []) + url_secrets(endpoint_url)
+    kept = (f" What was fetched so far is in {str(cache_dir)!r}; call again with the same cache_dir to resume."
+            if cache_dir is not None else "")
+    cdir = str(cache_dir) if cache_dir is not None else None
+    if isinstance(exc, bex.ClientError):
+        err = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
+        code = str(err.get("Code") or "Unknown")
+        msg = scrub(str(err.get("Message") or ""), secrets)
+        op = operation or getattr(exc, "operation_name", None) or "?"
+        if code in _AUTH_CODES:
+            cls, hint = XRayAuthError, ("the AWS credentials are expired or invalid; refresh them "
+                                        "(e.g. `aws sso login`, new session token) and retry.")
+        elif code in _PERMISSION_CODES:
+            cls, hint = XRayPermissionError, (f"the credentials lack permission "
+                                              f"{_OP_ACTIONS.get(op, op)!r}; see tracekit.aws.IAM_PERMISSIONS.")
+        elif code in _THROTTLE_CODES:
+            cls, hint = XRayThrottledError, ("still throttled after botocore's adaptive retries; "
+                                             "lower max_workers or raise max_attempts.")
+        elif code in {"InvalidRequestException", "ValidationException", "InvalidParameterException"}:
+            cls, hint = XRayRequestError, "AWS rejected the request parameters."
+        else:
+            cls, hint = XRayFetchError, "AWS returned an error."
+        reason = f"{op} failed with {code}: {msg} -- {hint}"
+        return cls(reason + kept, code=code, operation=op, reason=reason, cache_dir=cdir)
+    if isinstance(exc, bex.NoCredentialsError):
+        reason = "no AWS credentials found (environment, profile, SSO or instance role); configure them and retry."
+        return XRayAuthError(reason + kept, code="NoCredentials", operation=operation, reason=reason, cache_dir=cdir)
+    if isinstance(exc, bex.NoRegionError):
+        return XRayRegionError("no AWS region given: pass region= (or set AWS_REGION / a profile region).",
+                               code="NoRegion", operation=operation)
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError, bex.ReadTimeoutError)):
+        where = scrub(str(getattr(exc, "kwargs", {}).get("endpoint_url") or exc), secrets)
+        reason = (f"could not reach the X-Ray endpoint ({where}) in region {region!r}; check the region and the "
+                  "network.")
+        return XRayConnectionError(reason + kept, code=type(exc).__name__, operation=operation, reason=reason,
+                                   cache_dir=cdir)
+    reason = f"{operation or 'AWS call'} failed: {scrub(str(exc), secrets)}"
+    return XRayFetchError(reason + kept, code=type(exc).__name__, operation=operation, reason=reason,
+                          cache_dir=cdir)
+
+
+# --------------------------------------------------------------------------------------------- clients
+
+_REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+
+
+def _known_regions(service: str) -> set[str]:
+    import botocore.session
+
+    s = botocore.session.get_session()
+    out: set[str] = set()
+    for part in s.get_available_partitions():
+        out.update(s.get_available_regions(service, partition_name=part))
+    return out
+
+
+def _check_region(region: str | None, service: str, endpoint_url: str | None) -> None:
+    if region is None:
+        return
+    if not _REGION_RE.match(region):
+        raise XRayRegionError(f"{region!r} is not an AWS region name (expected e.g. 'eu-west-1').", code="BadRegion")
+    if endpoint_url is None:
+        known = _known_regions(service)
+        if region not in known:
+            import difflib
+
+            close = difflib.get_close_matches(region, sorted(known), n=3)
+            raise XRayRegionError(
+                f"unknown region {region!r}: {service} has no endpoint there in this botocore"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+                + "; for a brand-new region pass endpoint_url= explicitly.", code="UnknownRegion")
+
+
+def make_client(service: str, *, client: Any = None, session: Any = None, region: str | None = None,
+                profile: str | None = None, endpoint_url: str | None = None, max_attempts: int = 8,
+                pool: int = 10) -> Any:
+    """A boto3 client: the one given, or one from ``session`` / a new session (region/profile).
+
+    Made clients use botocore's adaptive retries (``max_attempts``) and a connection pool of at least
+    ``pool``. Errors never show the password or query values of ``endpoint_url``.
+
+    Parameters
+    ----------
+    service : str
+        The boto3 service name (``"xray"``, ``"lambda"`` …).
+    client : boto3 client, optional
+        Returned as is when given.
+    session : boto3 Session, optional
+        Makes the client; otherwise a new session from ``profile``/``region``.
+    region, profile, endpoint_url : str, optional
+        Where to connect; ``region`` is checked against botocore's endpoints unless ``endpoint_url`` is given.
+    max_attempts : int
+        botocore's retry budget per call.
+    pool : int
+        Connections kept open (parallel calls share one client).
+
+    Returns
+    -------
+    boto3 client
+
+    Raises
+    ------
+    XRayRegionError
+        No region, or a malformed or unknown one.
+    XRayRequestError
+        botocore rejects ``endpoint_url``.
+
+    Examples
+    --------
+    >>> make_client("xray", region="eu-west-1", endpoint_url="http://me:hunter2@[::1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tracekit.aws.client.XRayRequestError: could not make a xray client for endpoint_url 'http://***@[::1': ...
+    """
+    if client is not None:
+        return client
+    boto3 = require("boto3", "aws")
+    from botocore.config import Config
+
+    _check_region(region, service, endpoint_url)
+    if session is None:
+        session = boto3.session.Session(profile_name=profile, region_name=region) if profile else boto3.session.Session(
+            region_name=region)
+    cfg = Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=max(pool, 10),
+                 user_agent_extra="tracekit")
+    import botocore.exceptions as bex
+
+    try:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=cfg)
+    except bex.NoRegionError as exc:
+        raise translate_error(exc) from None
+    except (ValueError, bex.BotoCoreError) as exc:  # e.g. "Invalid endpoint: <the whole URL>"
+        secrets = url_secrets(endpoint_url)
+        reason = (f"could not make a {service} client for endpoint_url {scrub(str(endpoint_url), secrets)!r}: "
+                  f"{scrub(str(exc), secrets)}")
+        raise XRayRequestError(reason, code=type(exc).__name__) from None
+
+
+def redact_url(url: str | None) -> str | None:
+    """An endpoint URL without its user:password part and query values, fit for the manifest and attrs.
+
+    Parameters
+    ----------
+    url : str or None
+        The endpoint URL as given.
+
+    Returns
+    -------
+    str or None
+        The URL with the user info dropped and every query value replaced by ``***``.
+
+    Examples
+    --------
+    >>> redact_url("http://user:pa55@127.0.0.1:4566/x")
+    'http://127.0.0.1:4566/x'
+    """
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # not parseable: keep what the pattern can clean
+        return scrub(url)
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port else host
+    if "@" not in parts.netloc:
+        netloc = parts.netloc
+    query = _QUERY_VALUE_RE.sub(r"\1***", "?" + parts.query)[1:] if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def region_of(client: Any) -> str | None:
+    """The region a boto3 client talks to (None when it has none).
+
+    >>> region_of(object()) is None
+    True
+    """
+    try:
+        return client.meta.region_name
+    except AttributeError:
+        return None
+

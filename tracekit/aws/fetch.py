@@ -1,0 +1,685 @@
+"""Fetch traces and trace summaries from AWS X-Ray with boto3: windows, paging, batching, resume.
+
+Layer 3: talks to AWS and hands the raw ``BatchGetTraces`` responses to :func:`tracekit.read_xray`.
+Needs the ``aws`` extra (boto3, tqdm); ``import tracekit`` never imports boto3.
+
+How a fetch runs (:func:`fetch_xray`):
+
+1. ``GetTraceSummaries`` is paged (botocore paginator, ``NextToken``) over the time range, cut into
+   windows of at most ``window`` (default 6 h), so a long range becomes several smaller, separately paged queries.
+2. Trace ids are de-duplicated (a trace can be listed in two windows) and cut at ``max_traces``.
+3. ``BatchGetTraces`` runs in chunks of at most 5 ids (the API maximum), following ``NextToken``, on a
+   bounded thread pool sharing **one** client (boto3 clients are thread-safe, sessions are not).
+   ``UnprocessedTraceIds`` are asked again a bounded number of times with exponential backoff; throttling
+   is retried by botocore itself (``Config(retries={"mode": "adaptive"})``, client-side rate limiting).
+4. With ``cache_dir`` every raw response is written to disk as it arrives (temp file + rename, so a file
+   is either complete or absent). A second call with the same query resumes: ids already in the cache
+   are not asked again. ``tk.read_xray(cache_dir)`` loads the cache offline.
+
+The cache layout is described in :mod:`tracekit.aws.cache`. The manifest and the summary pages have
+suffixes that ``tracekit.io`` directory listings skip, so the
+directory reads as X-Ray data and nothing else. Credentials are never printed, logged or written: the
+cache holds response bodies only, and every error message is scrubbed of the client's key id, secret
+and session token, and of the password and query values of ``endpoint_url``.
+
+>>> from tracekit.aws import time_windows
+>>> [(a.isoformat(), b.isoformat()) for a, b in time_windows("2026-11-20T09:00Z", "2026-11-20T21:00Z", window="6h")]
+[('2026-11-20T09:00:00+00:00', '2026-11-20T15:00:00+00:00'), ('2026-11-20T15:00:00+00:00', '2026-11-20T21:00:00+00:00')]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core.ids import normalize_trace_id
+from ..core.results import result_table
+from ..errors import ArgumentError, TraceFormatError, TraceKitError, require
+from ..schema import trace_id_to_xray, xray_to_trace_id
+from .cache import (
+    MANIFEST_NAME,
+    atomic_write,
+    batch_files,
+    check_page,
+    dump_json,
+    jsonable,
+    read_manifest,
+    scan_cache,
+)
+from .client import is_botocore_error, make_client, redact_url, region_of, translate_error
+from .times import DEFAULT_WINDOW, epoch, time_windows, to_delta
+
+__all__ = ["fetch_xray", "fetch_xray_summaries", "summaries_frame", "SUMMARIES_TABLE", "BATCH_MAX_IDS",
+           "TIME_RANGE_TYPES"]
+
+BATCH_MAX_IDS = 5  # API_BatchGetTraces: "TraceIds ... Maximum number of 5 items" (botocore does not enforce it)
+
+
+# --------------------------------------------------------------------------------------------- summaries
+
+
+TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
+
+
+def _xray_ids(trace_ids: Iterable[str] | str) -> list[str]:
+    """X-Ray ids from X-Ray (``1-…-…``) or 32-hex (OTel / spans frame) ids, in order, once each."""
+    if isinstance(trace_ids, str):
+        trace_ids = [trace_ids]
+    return list(dict.fromkeys(trace_id_to_xray(normalize_trace_id(t)) for t in trace_ids))
+
+
+def _check_query(filter_expression: str | None, time_range_type: str | None) -> str | None:
+    """Validate before any request; an empty or blank filter means no filter."""
+    if time_range_type is not None and time_range_type not in TIME_RANGE_TYPES:
+        raise ArgumentError(f"time_range_type must be one of {', '.join(TIME_RANGE_TYPES)}, not {time_range_type!r}")
+    if filter_expression is not None and not isinstance(filter_expression, str):
+        raise ArgumentError(f"filter_expression must be a string, not {type(filter_expression).__name__}")
+    return filter_expression if filter_expression and filter_expression.strip() else None
+
+
+def _summary_kwargs(s: pd.Timestamp, e: pd.Timestamp, *, filter_expression: str | None,
+                    time_range_type: str | None, sampling: bool | None,
+                    sampling_strategy: Mapping[str, Any] | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {"StartTime": s.to_pydatetime(warn=False), "EndTime": e.to_pydatetime(warn=False)}
+    if time_range_type is not None:
+        kw["TimeRangeType"] = time_range_type
+    if sampling is not None:
+        kw["Sampling"] = bool(sampling)
+    if sampling_strategy is not None:
+        kw["SamplingStrategy"] = dict(sampling_strategy)
+    if filter_expression is not None:  # never send FilterExpression unless asked (moto rejects even "")
+        kw["FilterExpression"] = filter_expression
+    return kw
+
+
+def _iter_summary_pages(client: Any, windows: list[tuple[pd.Timestamp, pd.Timestamp]], *,
+                        cache_dir: Path | None, **query: Any) -> Iterator[tuple[int, int, dict]]:
+    """(window index, page index, raw page) for every GetTraceSummaries page, each cached as it arrives."""
+    paginator = client.get_paginator("get_trace_summaries")
+    for wi, (s, e) in enumerate(windows):
+        kw = _summary_kwargs(s, e, **query)
+        for pi, page in enumerate(paginator.paginate(**kw)):
+            raw = jsonable(page)
+            if cache_dir is not None:
+                atomic_write(cache_dir / "summaries" / f"w{wi:03d}-p{pi:04d}.summary", dump_json(raw))
+            yield wi, pi, raw
+
+
+# --------------------------------------------------------------------------------------------- fetch
+
+
+@dataclass
+class _Run:
+    """Mutable bookkeeping of one fetch (internal; the public record is a plain dict in spans.attrs)."""
+
+    pages: list[dict] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    fetched: set[str] = field(default_factory=set)
+    unprocessed: set[str] = field(default_factory=set)
+    segments: int = 0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _chunks(ids: list[str], n: int) -> list[list[str]]:
+    return [ids[i:i + n] for i in range(0, len(ids), n)]
+
+
+def _repair_page(client: Any, path: Path, ids: list[str], run: _Run) -> set[str]:
+    """A cached page that is not whole JSON: ask its readable trace ids again (once) and replace the file.
+
+    Without this a resumed fetch re-asked those traces on every call and the final read failed on the file.
+    Traces cut off before their id are not in the cache, so the fetch asks them like any other missing id.
+    """
+    if not ids:
+        path.unlink()
+        warnings.warn(f"cache page {str(path)!r} was cut short before any trace id (not valid JSON); removed it, "
+                      "its traces are fetched again", stacklevel=3)
+        return set()
+    merged: dict[str, Any] = {"Traces": [], "UnprocessedTraceIds": []}
+    for chunk in _chunks(ids, BATCH_MAX_IDS):
+        for page in client.get_paginator("batch_get_traces").paginate(TraceIds=chunk):
+            raw = jsonable(page)
+            merged["Traces"] += raw.get("Traces") or []
+            merged["UnprocessedTraceIds"] += raw.get("UnprocessedTraceIds") or []
+            run.requests += 1
+    try:
+        nseg = check_page(merged, str(path))
+    except TraceFormatError as exc:
+        raise TraceFormatError(f"cache page was cut short and asking its traces again gave a malformed answer "
+                               f"({exc}); delete the file and call again", file=str(path)) from None
+    atomic_write(path, dump_json(merged))
+    run.segments += nseg
+    run.files.append(path.name)
+    got = {t["Id"] for t in merged["Traces"] if isinstance(t, dict) and t.get("Id")}
+    warnings.warn(f"cache page {str(path)!r} was cut short (not valid JSON); asked its {len(ids)} trace(s) again "
+                  f"and replaced the file ({len(got)} fetched)", stacklevel=3)
+    return got
+
+
+def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] | None = None,
+               filter_expression: str | None = None, time_range_type: str | None = None,
+               sampling: bool | None = None, sampling_strategy: Mapping[str, Any] | None = None,
+               window: Any = DEFAULT_WINDOW, max_traces: int | None = None,
+               client: Any = None, session: Any = None, region: str | None = None, profile: str | None = None,
+               endpoint_url: str | None = None, cache_dir: str | os.PathLike | None = None,
+               max_workers: int = 4, max_attempts: int = 8, unprocessed_retries: int = 3,
+               backoff: float = 0.5, progress: bool = True, sleep: Any = time.sleep) -> pd.DataFrame:
+    """Fetch every trace of a time range (or the given ``trace_ids``) from X-Ray into a spans DataFrame.
+
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range ``[start, end)``; naive times are UTC. Not needed with ``trace_ids``.
+    trace_ids : iterable of str, optional
+        Fetch these traces instead of a time range; X-Ray (``1-…``) or 32-hex ids, through
+        :func:`tracekit.core.ids.normalize_trace_id`.
+    filter_expression, time_range_type, sampling, sampling_strategy
+        ``GetTraceSummaries`` options (``time_range_type``: "TraceId" | "Event" | "Service"); a blank filter is
+        no filter.
+    window : str or Timedelta
+        Longest time window per ``GetTraceSummaries`` query (default 6 h).
+    max_traces : int, optional
+        At most this many traces.
+    client, session, region, profile, endpoint_url
+        AWS access: an injected boto3 ``client`` (used as is), or a ``session``, or ``region``/``profile``
+        (+ ``endpoint_url``, whose password and query values never appear in messages or the cache).
+    cache_dir : path, optional
+        Keeps every raw response; a second call with the same query resumes from it, re-asking once the
+        traces of a page found cut short (with a warning naming the file).
+    max_workers : int
+        Parallel ``BatchGetTraces`` calls (one shared client).
+    max_attempts : int
+        botocore's adaptive retry budget of made clients.
+    unprocessed_retries, backoff, sleep
+        How often and how long to wait before re-asking ``UnprocessedTraceIds`` (``sleep`` waits; tests pass
+        a recorder).
+    progress : bool
+        A tqdm progress bar over the traces.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The spans of :func:`tracekit.read_xray`; ``attrs["xray_fetch"]`` records what was asked (time range,
+        filter, region, windows) and what came back (trace ids asked/fetched/unprocessed/missing, segment
+        and request counts, cache files, repaired cache files).
+
+    Raises
+    ------
+    tracekit.errors.ArgumentError
+        Bad arguments, before any request.
+    XRayFetchError
+        AWS failed (subclasses for credentials, permissions, region, throttling, connection, request).
+    tracekit.errors.TraceFormatError
+        A malformed response (the page is kept in the cache first).
+
+    Examples
+    --------
+    With a boto3 client whose answers are stubbed (a real one would call AWS):
+
+    >>> import boto3
+    >>> from botocore.stub import Stubber
+    >>> from tracekit.aws import fetch_xray
+    >>> client = boto3.client("xray", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    >>> tid = "1-5759e988-bd862e3fe1be46a994272793"
+    >>> doc = ('{"id": "53995c3f42cd8ad8", "name": "checkout", "trace_id": "%s", '
+    ...        '"start_time": 1700000000.5, "end_time": 1700000000.75}' % tid)
+    >>> with Stubber(client) as stub:
+    ...     stub.add_response("batch_get_traces", {"Traces": [{"Id": tid, "Segments": [
+    ...         {"Id": "53995c3f42cd8ad8", "Document": doc}]}]}, {"TraceIds": [tid]})
+    ...     spans = fetch_xray(trace_ids=[tid], client=client, progress=False)
+    >>> spans[["trace_id", "service", "duration_ms"]].values.tolist()
+    [['5759e988bd862e3fe1be46a994272793', 'checkout', 250.0]]
+    >>> spans.attrs["xray_fetch"]["got"]["traces"]
+    1
+
+    Bad arguments fail before any request:
+
+    >>> fetch_xray("2026-11-20T10:00Z", "2026-11-20T09:00Z", client=client)
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: end (2026-11-20T09:00:00+00:00) must be after start (2026-11-20T10:00:00+00:00)
+    """
+    if trace_ids is None:
+        windows = time_windows(start, end, window=window)
+    else:
+        windows = []
+        trace_ids = _xray_ids(trace_ids)
+    filter_expression = _check_query(filter_expression, time_range_type)
+    if max_traces is not None and max_traces < 0:
+        raise ArgumentError(f"max_traces must be >= 0, got {max_traces}")
+    if max_workers < 1:
+        raise ArgumentError(f"max_workers must be >= 1, got {max_workers}")
+    client = make_client("xray", client=client, session=session, region=region, profile=profile,
+                          endpoint_url=endpoint_url, max_attempts=max_attempts, pool=max_workers)
+    region = region or region_of(client)
+    cdir = Path(cache_dir) if cache_dir is not None else None
+    query = {
+        "start": windows[0][0].isoformat() if windows else None,
+        "end": windows[-1][1].isoformat() if windows else None,
+        "filter_expression": filter_expression, "time_range_type": time_range_type, "sampling": sampling,
+        "sampling_strategy": dict(sampling_strategy) if sampling_strategy else None,
+        "window_seconds": to_delta(window).total_seconds() if windows else None,
+        "trace_ids": sorted(set(trace_ids)) if trace_ids is not None else None,
+        "max_traces": max_traces, "region": region, "endpoint_url": redact_url(endpoint_url),
+    }
+    manifest: dict[str, Any] = {"tracekit_fetch": 1, "query": query, "runs": [], "summaries_complete": False,
+                                "trace_ids": []}
+    if cdir is not None:
+        cdir.mkdir(parents=True, exist_ok=True)
+        old = read_manifest(cdir)
+        if old is not None:
+            if old.get("query") != query:
+                raise TraceKitError(
+                    f"{str(cdir)!r} holds a different fetch (asked {old.get('query')}); give another cache_dir "
+                    "so one directory always holds one query")
+            manifest = old
+    runstamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    run_rec = {"started": runstamp, "status": "running"}
+    manifest["runs"].append(run_rec)
+
+    def save_manifest(**extra: Any) -> None:
+        if cdir is not None:
+            manifest.update(extra)
+            atomic_write(cdir / MANIFEST_NAME, dump_json(manifest), durable=True)
+
+    run = _Run()
+    summaries = 0
+    repaired: list[str] = []
+    try:
+        save_manifest()
+        # 1. which traces
+        if trace_ids is not None:
+            ids = list(dict.fromkeys(trace_ids))
+        elif manifest.get("summaries_complete"):
+            ids = list(manifest["trace_ids"])
+        else:
+            ids = []
+            seen: set[str] = set()
+            for _wi, _pi, page in _iter_summary_pages(
+                    client, windows, cache_dir=cdir, filter_expression=filter_expression,
+                    time_range_type=time_range_type, sampling=sampling, sampling_strategy=sampling_strategy):
+                run.requests += 1
+                for ts in page.get("TraceSummaries") or []:
+                    summaries += 1
+                    tid = ts.get("Id")
+                    if tid and tid not in seen:
+                        seen.add(tid)
+                        ids.append(tid)
+                if max_traces is not None and len(ids) >= max_traces:
+                    break
+            save_manifest(summaries_complete=True, trace_ids=ids)
+        if max_traces is not None:
+            ids = ids[:max_traces]
+        done: set[str] = set()
+        if cdir is not None:
+            scan = scan_cache(cdir)
+            done = set(scan.trace_ids)
+            for path, page_ids in scan.truncated.items():  # re-ask each cut page once, then it is whole again
+                got = _repair_page(client, path, [i for i in page_ids if i not in done], run)
+                run.fetched |= got
+                repaired.append(path.name)
+        todo = [i for i in ids if i not in done and i not in run.fetched]
+        run.fetched |= done & set(ids)
+
+        # 2. the traces, ≤5 per call, bounded parallelism, one shared client
+        bar = None
+        if progress and todo:
+            tqdm = require("tqdm.auto", "aws").tqdm
+            bar = tqdm(total=len(todo), desc="X-Ray traces", unit="trace")
+
+        def one_chunk(ci_chunk: tuple[int, list[str]]) -> None:
+            ci, chunk = ci_chunk
+            wanted = set(chunk)
+            pending = list(chunk)
+            attempt = 0
+            while pending:
+                unprocessed: list[str] = []
+                paginator = client.get_paginator("batch_get_traces")
+                for pi, page in enumerate(paginator.paginate(TraceIds=pending)):
+                    raw = jsonable(page)
+                    name = f"batch-{runstamp}-{ci:05d}-a{attempt}-p{pi:03d}.json"
+                    if cdir is not None:  # keep first, validate second: the evidence is never lost
+                        atomic_write(cdir / name, dump_json(raw))
+                    nseg = check_page(raw, str(cdir / name) if cdir is not None else name)
+                    got = {t.get("Id") for t in raw.get("Traces") or [] if t.get("Id")}
+                    with run.lock:
+                        run.requests += 1
+                        run.pages.append(raw)
+                        if cdir is not None:
+                            run.files.append(name)
+                        run.segments += nseg
+                        new = (got & wanted) - run.fetched
+                        run.fetched |= got
+                    if bar is not None and new:
+                        bar.update(len(new))
+                    unprocessed += [u for u in raw.get("UnprocessedTraceIds") or [] if u in wanted]
+                pending = [u for u in dict.fromkeys(unprocessed) if u not in run.fetched]
+                if pending:
+                    if attempt >= unprocessed_retries:
+                        with run.lock:
+                            run.unprocessed.update(pending)
+                        return
+                    sleep(backoff * (2 ** attempt))
+                    attempt += 1
+
+        chunks = list(enumerate(_chunks(todo, BATCH_MAX_IDS)))
+        try:
+            if max_workers == 1 or len(chunks) <= 1:
+                for c in chunks:
+                    one_chunk(c)
+            else:
+                ex = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tracekit-xray")
+                try:
+                    futures = [ex.submit(one_chunk, c) for c in chunks]
+                    for f in futures:
+                        f.result()
+                except BaseException:
+                    # first failure: drop the chunks not started, let running ones finish (their pages are cached)
+                    ex.shutdown(wait=True, cancel_futures=True)
+                    raise
+                ex.shutdown(wait=True)
+        finally:
+            if bar is not None:
+                bar.close()
+    except TraceFormatError:
+        run_rec["status"] = "error: malformed response"
+        save_manifest()
+        raise
+    except TraceKitError:
+        run_rec["status"] = "error"
+        save_manifest()
+        raise
+    except Exception as exc:
+        run_rec["status"] = f"error: {type(exc).__name__}"
+        save_manifest()
+        if is_botocore_error(exc):
+            raise translate_error(exc, client=client, cache_dir=cdir, region=region,
+                                  endpoint_url=endpoint_url) from None
+        raise
+    except BaseException:  # KeyboardInterrupt: the cache is consistent, note the interruption
+        run_rec["status"] = "interrupted"
+        save_manifest()
+        raise
+
+    asked = list(ids)
+    missing = sorted(set(asked) - run.fetched - run.unprocessed)
+    run_rec.update(status="complete", finished=_dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f"))
+    save_manifest(fetched_ids=sorted(run.fetched & set(asked)), unprocessed_ids=sorted(run.unprocessed),
+                  missing_ids=missing)
+
+    from ..io.xray import read_xray  # layer 1 reader: one parser for files and live data
+
+    if cdir is not None:
+        spans = read_xray(cdir) if batch_files(cdir) else _empty()
+    else:
+        spans = read_xray(run.pages) if run.pages else _empty()
+    info = {
+        "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in windows],
+                  "trace_ids_asked": len(asked)},
+        "got": {"summaries": summaries, "traces": len(run.fetched & set(asked)),
+                "segments_this_run": run.segments, "requests_this_run": run.requests,
+                "unprocessed_ids": sorted(run.unprocessed), "missing_ids": missing,
+                "resumed_from_cache": len(done & set(asked)),
+                "cache_dir": str(cdir) if cdir is not None else None, "cache_files": sorted(run.files),
+                "repaired_files": repaired},
+    }
+    spans.attrs["xray_fetch"] = info
+    # the pages list ids that a later retry fetched; after the retries only these stayed unprocessed
+    spans.attrs["unprocessed_trace_ids"] = tuple(sorted(run.unprocessed))
+    return spans
+
+
+def _empty() -> pd.DataFrame:
+    from ..schema import empty_spans
+
+    return empty_spans()
+
+
+# --------------------------------------------------------------------------------------------- summaries (public)
+
+#: the columns of :func:`fetch_xray_summaries` (then one ``annotation.<key>`` column per annotation key)
+SUMMARIES_TABLE = result_table("fetch_xray_summaries", "one row per X-Ray TraceSummary", [
+    ('trace_id', 'string', '', '32-hex trace id (as in the spans frame)'),
+    ('xray_trace_id', 'string', '', 'the X-Ray id 1-xxxxxxxx-…'),
+    ('start', 'datetime64[ns, UTC]', '', 'StartTime'),
+    ('duration_ms', 'float64', 'ms', "X-Ray's Duration: first segment start to last segment end "
+                                     "(the trace extent, like trace_summary's extent_ms)"),
+    ('response_time_ms', 'float64', 'ms', "X-Ray's ResponseTime: the root segment's duration "
+                                          "(the request latency, like trace_summary's request_ms)"),
+    ('has_fault', 'boolean', '', 'HasFault: some segment has a fault (5xx)'),
+    ('has_error', 'boolean', '', 'HasError: some segment has an error (4xx)'),
+    ('has_throttle', 'boolean', '', 'HasThrottle: some segment was throttled (429)'),
+    ('is_partial', 'boolean', '', 'IsPartial: some segments are missing'),
+    ('http_method', 'string', '', 'Http.HttpMethod'),
+    ('http_url', 'string', '', 'Http.HttpURL'),
+    ('http_status', 'Int64', '', 'Http.HttpStatus'),
+    ('user_agent', 'string', '', 'Http.UserAgent'),
+    ('client_ip', 'string', '', 'Http.ClientIp'),
+    ('annotations', 'object', '', 'Annotations: key -> list of values (one per segment that set it)'),
+    ('users', 'object', '', 'Users: user names (list)'),
+    ('services', 'object', '', 'ServiceIds: names (list)'),
+    ('service_types', 'object', '', 'ServiceIds: types (list)'),
+    ('resource_arns', 'object', '', 'ResourceARNs (list)'),
+    ('instance_ids', 'object', '', 'InstanceIds (list)'),
+    ('availability_zones', 'object', '', 'AvailabilityZones (list)'),
+    ('entry_point', 'string', '', 'EntryPoint.Name: the service that received the request'),
+    ('fault_root_causes', 'object', '', 'services named in FaultRootCauses (list)'),
+    ('error_root_causes', 'object', '', 'services named in ErrorRootCauses (list)'),
+    ('response_time_root_causes', 'object', '', 'services named in ResponseTimeRootCauses (list)'),
+    ('revision', 'Int64', '', 'Revision'),
+    ('matched_event_time', 'datetime64[ns, UTC]', '', 'MatchedEventTime'),
+    ('window', 'Int64', '', 'index of the query window that listed the trace'),
+])
+_SUMMARY_COLUMNS = SUMMARIES_TABLE.column_names
+
+
+def _annotation_value(v: Mapping[str, Any]) -> Any:
+    av = v.get("AnnotationValue") or {}
+    for k in ("StringValue", "NumberValue", "BooleanValue"):
+        if k in av:
+            return av[k]
+    return None
+
+
+def _root_cause_services(causes: Any) -> list[str]:
+    out: list[str] = []
+    for c in causes or []:
+        for s in c.get("Services") or []:
+            if s.get("Name") and s["Name"] not in out:
+                out.append(s["Name"])
+    return out
+
+
+def summaries_frame(pages: Iterable[Mapping[str, Any]], *, windows: Iterable[int] | None = None) -> pd.DataFrame:
+    """GetTraceSummaries pages (raw JSON, as cached) → one row per TraceSummary, annotations flattened.
+
+    Annotation values become columns ``annotation.<key>`` (the value, or a list when services disagree);
+    users, service names and root-cause services are lists.
+
+    Parameters
+    ----------
+    pages : iterable of dict
+        Raw ``GetTraceSummaries`` pages.
+    windows : iterable of int, optional
+        The query window of each page.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`fetch_xray_summaries` (without ``attrs``).
+
+    Raises
+    ------
+    tracekit.errors.TraceFormatError
+        A summary whose Id is not an X-Ray trace id.
+
+    Examples
+    --------
+
+    >>> page = {"TraceSummaries": [{"Id": "1-59602603-23fc5b688855d396af79b496", "Duration": 3.232,
+    ...          "ResponseTime": 3.232, "HasFault": False, "HasError": False, "HasThrottle": False,
+    ...          "Users": [{"UserName": "5M388M1E"}],
+    ...          "Annotations": {"Name": [{"AnnotationValue": {"StringValue": "Ola"}}]}}]}
+    >>> row = summaries_frame([page]).iloc[0]
+    >>> row["trace_id"], float(row["duration_ms"]), row["users"], row["annotation.Name"]
+    ('5960260323fc5b688855d396af79b496', 3232.0, ['5M388M1E'], 'Ola')
+    """
+    rows: list[dict[str, Any]] = []
+    win_list = list(windows) if windows is not None else None
+    for pi, page in enumerate(pages):
+        for ts in page.get("TraceSummaries") or []:
+            http = ts.get("Http") or {}
+            services = ts.get("ServiceIds") or []
+            row: dict[str, Any] = {
+                "xray_trace_id": ts.get("Id"),
+                "start": epoch(ts.get("StartTime")),
+                "duration_ms": float(ts["Duration"]) * 1000 if ts.get("Duration") is not None else float("nan"),
+                "response_time_ms": (float(ts["ResponseTime"]) * 1000 if ts.get("ResponseTime") is not None
+                                     else float("nan")),
+                "has_fault": ts.get("HasFault"), "has_error": ts.get("HasError"),
+                "has_throttle": ts.get("HasThrottle"), "is_partial": ts.get("IsPartial"),
+                "http_method": http.get("HttpMethod"), "http_url": http.get("HttpURL"),
+                "http_status": http.get("HttpStatus"), "user_agent": http.get("UserAgent"),
+                "client_ip": http.get("ClientIp"),
+                "users": [u.get("UserName") for u in ts.get("Users") or [] if isinstance(u, dict)],
+                "services": [s.get("Name") for s in services],
+                "service_types": [s.get("Type") for s in services],
+                "resource_arns": [r.get("ARN") for r in ts.get("ResourceARNs") or []],
+                "instance_ids": [r.get("Id") for r in ts.get("InstanceIds") or []],
+                "availability_zones": [r.get("Name") for r in ts.get("AvailabilityZones") or []],
+                "entry_point": (ts.get("EntryPoint") or {}).get("Name"),
+                "fault_root_causes": _root_cause_services(ts.get("FaultRootCauses")),
+                "error_root_causes": _root_cause_services(ts.get("ErrorRootCauses")),
+                "response_time_root_causes": _root_cause_services(ts.get("ResponseTimeRootCauses")),
+                "revision": ts.get("Revision"), "matched_event_time": epoch(ts.get("MatchedEventTime")),
+                "window": win_list[pi] if win_list is not None else pd.NA,
+            }
+            tid = ts.get("Id") or ""
+            try:
+                row["trace_id"] = xray_to_trace_id(tid)
+            except Exception:
+                raise TraceFormatError(f"TraceSummary Id {tid!r} is not an X-Ray trace id",
+                                       record=f"page {pi}, Id {tid!r}") from None
+            ann = ts.get("Annotations") or {}
+            row["annotations"] = {k: [_annotation_value(v) for v in vals] for k, vals in ann.items()}
+            for k, vals in row["annotations"].items():
+                uniq = list(dict.fromkeys(vals))
+                row[f"annotation.{k}"] = uniq[0] if len(uniq) == 1 else uniq
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    extra = sorted(c for c in df.columns if c.startswith("annotation."))
+    for c in _SUMMARY_COLUMNS:
+        if c not in df.columns:
+            df[c] = pd.Series(dtype=object)
+    df = df[_SUMMARY_COLUMNS + extra]
+    if len(df):
+        df = df.drop_duplicates("xray_trace_id", keep="first").reset_index(drop=True)
+    for c in ("trace_id", "xray_trace_id", "http_method", "http_url", "user_agent", "client_ip", "entry_point"):
+        df[c] = df[c].astype("string[pyarrow]")
+    for c in ("has_fault", "has_error", "has_throttle", "is_partial"):
+        df[c] = df[c].astype("boolean")
+    df["http_status"] = pd.array(df["http_status"], dtype="Int64")
+    df["revision"] = pd.array(df["revision"], dtype="Int64")
+    df["window"] = pd.array(df["window"], dtype="Int64")
+    for c in ("start", "matched_event_time"):
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[ns, UTC]")
+    for c in ("duration_ms", "response_time_ms"):
+        df[c] = df[c].astype("float64")
+    return df
+
+
+def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None = None,
+                         time_range_type: str | None = None, sampling: bool | None = None,
+                         sampling_strategy: Mapping[str, Any] | None = None, window: Any = DEFAULT_WINDOW,
+                         max_summaries: int | None = None, client: Any = None, session: Any = None,
+                         region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
+                         cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """One row per X-Ray TraceSummary over ``[start, end)`` (paged, windowed, de-duplicated).
+
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range; naive times are UTC.
+    filter_expression, time_range_type, sampling, sampling_strategy, window
+        As for :func:`fetch_xray`.
+    max_summaries : int, optional
+        Stop after this many summaries.
+    client, session, region, profile, endpoint_url
+        AWS access, as for :func:`fetch_xray`.
+    cache_dir : path, optional
+        The raw pages are kept under ``cache_dir/summaries/``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns declared in ``SUMMARIES_TABLE`` (``tracekit.core.results.RESULT_TABLES
+        ["fetch_xray_summaries"]``): trace_id (32 hex) and xray_trace_id, start, duration_ms (X-Ray's
+        Duration: the trace extent), response_time_ms (ResponseTime: the root segment, i.e. the request),
+        has_fault/error/throttle, is_partial, http_*, annotations, users, services, resource ARNs, instance
+        ids, AZs, entry point, root-cause services, revision, window; then one ``annotation.<key>`` column
+        per annotation key. ``attrs["xray_summaries"]`` records the query and the
+        ``TracesProcessedCount``/``ApproximateTime`` of each page.
+
+    Raises
+    ------
+    tracekit.errors.ArgumentError
+        Bad arguments, before any request.
+    XRayFetchError
+        AWS failed.
+
+    Examples
+    --------
+    >>> from tracekit.aws import fetch_xray_summaries
+    >>> fetch_xray_summaries("2026-11-20T09:00Z", "2026-11-20T09:00Z", client=object())
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: end (2026-11-20T09:00:00+00:00) must be after start (2026-11-20T09:00:00+00:00)
+    """
+    windows = time_windows(start, end, window=window)
+    filter_expression = _check_query(filter_expression, time_range_type)
+    client = make_client("xray", client=client, session=session, region=region, profile=profile,
+                          endpoint_url=endpoint_url)
+    cdir = Path(cache_dir) if cache_dir is not None else None
+    pages: list[dict] = []
+    wins: list[int] = []
+    meta: list[dict] = []
+    n = 0
+    try:
+        for wi, pi, page in _iter_summary_pages(client, windows, cache_dir=cdir, filter_expression=filter_expression,
+                                                time_range_type=time_range_type, sampling=sampling,
+                                                sampling_strategy=sampling_strategy):
+            pages.append(page)
+            wins.append(wi)
+            meta.append({"window": wi, "page": pi, "TracesProcessedCount": page.get("TracesProcessedCount"),
+                         "ApproximateTime": page.get("ApproximateTime")})
+            n += len(page.get("TraceSummaries") or [])
+            if max_summaries is not None and n >= max_summaries:
+                break
+    except Exception as exc:
+        if is_botocore_error(exc):
+            raise translate_error(exc, client=client, operation="GetTraceSummaries", region=region,
+                                  endpoint_url=endpoint_url) from None
+        raise
+    df = summaries_frame(pages, windows=wins)
+    if max_summaries is not None:
+        df = df.iloc[:max_summaries].reset_index(drop=True)
+    df.attrs["xray_summaries"] = {
+        "asked": {"start": windows[0][0].isoformat(), "end": windows[-1][1].isoformat(),
+                  "filter_expression": filter_expression, "time_range_type": time_range_type,
+                  "sampling": sampling, "region": region or region_of(client),
+                  "windows": [(a.isoformat(), b.isoformat()) for a, b in windows]},
+        "pages": meta,
+    }
+    return df
+

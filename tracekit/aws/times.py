@@ -1,0 +1,108 @@
+"""Times for the live X-Ray queries: UTC timestamps from what a user types, and query windows.
+
+>>> [(a.isoformat(), b.isoformat()) for a, b in time_windows("2026-11-20T09:00Z", "2026-11-20T21:00Z", window="6h")]
+[('2026-11-20T09:00:00+00:00', '2026-11-20T15:00:00+00:00'), ('2026-11-20T15:00:00+00:00', '2026-11-20T21:00:00+00:00')]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ArgumentError
+
+__all__ = ["DEFAULT_WINDOW", "time_windows", "to_utc", "to_delta", "epoch"]
+
+# Query windows. The GetTraceSummaries API reference
+# (https://docs.aws.amazon.com/xray/latest/api/API_GetTraceSummaries.html, read via the docs search) documents
+# StartTime/EndTime as "Unix time seconds" with no stated maximum range, and FORMATS.md §1.3 lists the maximum
+# window as not verified; X-Ray keeps trace data 30 days. We found no AWS page stating an API limit, so the
+# 6 h default is our conservative choice, not a documented limit (change it with ``window=``); smaller windows
+# also mean smaller units to resume from and the first page of each is "closest to the end of the time frame".
+DEFAULT_WINDOW = pd.Timedelta(hours=6)
+
+
+# --------------------------------------------------------------------------------------------- time
+
+
+def to_utc(t: Any, name: str) -> pd.Timestamp:
+    """A datetime, Timestamp, ISO string or epoch seconds given as argument ``name`` → a UTC Timestamp.
+
+    >>> to_utc("2026-11-20T09:00", "start").isoformat()
+    '2026-11-20T09:00:00+00:00'
+    """
+    if t is None:
+        raise ArgumentError(f"{name} is required (a datetime, pandas Timestamp, ISO string or epoch seconds)")
+    try:
+        if isinstance(t, (int, float)) and not isinstance(t, bool):
+            ts = pd.Timestamp(float(t), unit="s")
+        else:
+            ts = pd.Timestamp(t)
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(f"{name}={t!r} is not a time: {exc}") from None
+    if ts is pd.NaT:
+        raise ArgumentError(f"{name} is NaT")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def to_delta(w: Any) -> pd.Timedelta:
+    """A positive query window (``"6h"``, a Timedelta …).
+
+    >>> to_delta("90min")
+    Timedelta('0 days 01:30:00')
+    """
+    d = pd.Timedelta(w)
+    if d <= pd.Timedelta(0):
+        raise ArgumentError(f"window must be positive, got {w!r}")
+    return d
+
+
+def time_windows(start: Any, end: Any, *, window: Any = DEFAULT_WINDOW) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Cut ``[start, end)`` into consecutive windows of at most ``window`` (naive times are UTC).
+
+    Parameters
+    ----------
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The range.
+    window : str or Timedelta
+        The longest window.
+
+    Returns
+    -------
+    list of (Timestamp, Timestamp)
+        UTC windows covering the range exactly.
+
+    Raises
+    ------
+    tracekit.errors.ArgumentError
+        A missing or unparseable time, ``end <= start``, or a window that is not positive.
+
+    Examples
+    --------
+
+    >>> len(time_windows("2026-11-20T00:00Z", "2026-11-20T13:00Z", window="6h"))
+    3
+    >>> time_windows("2026-11-20T00:00Z", "2026-11-20T00:10Z")[0][1].isoformat()
+    '2026-11-20T00:10:00+00:00'
+    """
+    s, e, w = to_utc(start, "start"), to_utc(end, "end"), to_delta(window)
+    if e <= s:
+        raise ArgumentError(f"end ({e.isoformat()}) must be after start ({s.isoformat()})")
+    out = []
+    while s < e:
+        nxt = min(s + w, e)
+        out.append((s, nxt))
+        s = nxt
+    return out
+
+
+def epoch(x: Any) -> pd.Timestamp:
+    """Epoch seconds as sent by AWS → a UTC timestamp (NaT for None), to the microsecond.
+
+    >>> epoch(1530923100.5).isoformat(), epoch(None) is pd.NaT
+    ('2018-07-07T00:25:00.500000+00:00', True)
+    """
+    if x is None:
+        return pd.NaT
+    return pd.Timestamp(round(float(x) * 1_000_000), unit="us", tz="UTC")

@@ -112,7 +112,7 @@ def test_output_columns_and_values():
     spans = trace(JAEGER_CASES["test1"][0])
     cp = critical_path(spans)
     assert list(cp.columns) == ["trace_id", "span_id", "service", "name", "kind", "start", "end", "duration_ms",
-                                "section_index", "depth", "root_span_id", "call_path", "in_progress", "inferred"]
+                                "section_index", "depth", "root_span_id", "request", "call_path", "in_progress", "inferred"]
     assert cp["section_index"].tolist() == [0, 1, 2, 3, 4]
     assert cp["duration_ms"].tolist() == [0.019, 0.02, 0.01, 0.01, 0.041]
     assert cp["depth"].tolist() == [0, 1, 0, 1, 0]
@@ -311,8 +311,10 @@ def test_breakdown_by_service_exact():
     assert bd["mean_ms"].tolist() == [40.0, 30.0, 5.0]
     assert bd["share"].round(6).tolist() == [round(80 / 150, 6), 0.4, round(10 / 150, 6)]
     assert bd["traces"].tolist() == [2, 1, 1]
-    assert bd["p50_ms"].tolist() == [40.0, 30.0, 5.0]  # db: values (0, 60) -> median 30
-    assert bd["p95_ms"].tolist() == [40.0, 57.0, 9.5]  # linear: 0 + 0.95 * 60
+    # the one percentile (inverted_cdf, an observed value): db's per-request values (0, 60) have
+    # median 0 and p95 60 (linear interpolation gave 30 and 57, values no request had)
+    assert bd["p50_ms"].tolist() == [40.0, 0.0, 0.0]
+    assert bd["p95_ms"].tolist() == [40.0, 60.0, 10.0]
     assert bd.attrs["traces"] == 2
 
 
@@ -417,3 +419,19 @@ def test_real_xray_devguide_trace_with_inferred_segments(real_traces):
     drop = critical_path(spans, inferred="drop")
     assert drop.loc[drop["duration_ms"] == 959.0, "name"].tolist() == ["SNS"]
     assert set(drop.loc[drop["duration_ms"] == 959.0, "service"]) == {"random-name"}
+
+
+def test_results_have_the_declared_columns_and_fragments_are_not_requests():
+    from tracekit.analysis.critical_paths import CRITICAL_PATH, CRITICAL_PATH_BREAKDOWN
+
+    # request 0..100 with db 10..70; an orphan fragment 0..500 in the same trace (its parent was lost)
+    spans = trace([("A", 0, 100, None, "server", "api"), ("B", 10, 60, "A", "client", "db"),
+                   ("F", 0, 500, "Z", "server", "batch")], unit=1_000_000)
+    cp = critical_path(spans)
+    assert list(cp.columns) == CRITICAL_PATH.column_names
+    assert cp.groupby("request")["duration_ms"].sum().to_dict() == {False: 500.0, True: 100.0}
+    bd = critical_path_breakdown(cp)
+    assert list(bd.columns) == ["service", *CRITICAL_PATH_BREAKDOWN.column_names]
+    # end-to-end time is the request's 100 ms, not 600: the fragment is reported apart
+    assert bd["cp_ms"].sum() == 100.0 and bd["share"].sum() == pytest.approx(1.0)
+    assert bd.attrs["fragment_ms"] == 500.0 and "batch" not in set(bd["service"])

@@ -11,7 +11,7 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
   the key is not on the path; traces whose critical path failed are left out) — the time the key adds to an end-to-end request;
 * ``p50_ms``, ``p95_ms``: latency percentiles of the key's calls (``duration_ms``);
 * ``calls``: mean calls per trace; ``fanout``: mean direct children per span of the key;
-* ``error_rate``: erroneous calls / calls (status error, or error/fault flag).
+* ``error_rate``: failed calls / calls (:func:`tracekit.core.failed`: a 5xx fault or status error that is not a 4xx or throttle).
 
 For each of these ``<m>_a``, ``<m>_b``, ``delta_<m>``, ``delta_<m>_lo``, ``delta_<m>_hi``
 (a ``ci`` interval, 95 % by default). The "calls" of a key are its spans, except with
@@ -21,7 +21,8 @@ another service), i.e. the requests the service handled.
 ``structure`` — call paths (``service:name > …`` from the root) present in one set only:
 ``call_path``, ``side`` (``"a only"``/``"b only"``), ``traces``, ``spans``.
 
-``overall`` — end-to-end trace latency (traces whose critical path failed left out): rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
+``overall`` — request latency (``request_ms`` of :func:`tracekit.core.trace_outcomes`: the request root's
+duration; traces with no root, an in-progress root, duplicate ids or a parent cycle left out): rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
 ``a``, ``b``, ``delta``, ``delta_lo``, ``delta_hi``.
 
 Confidence intervals are percentile bootstraps, seeded (``seed``) and vectorised: per-trace
@@ -40,10 +41,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core import quantile_draws
+from ..core import call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
 from ..errors import TraceKitError
-from .critical_paths import _call_paths, _check_columns, _tree, critical_path
-from .graph import _flags
+from .critical_paths import critical_path
 
 __all__ = ["compare", "Comparison"]
 
@@ -74,20 +74,23 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     ``err``, ``entry``, ``children``); ``paths`` per call path (``traces``, ``spans``); ``e2e`` the
     end-to-end ms of each trace with a critical path (sum of its root spans' sections).
     """
-    tree = _tree(spans)
+    tree = span_tree(spans)
     n = len(spans)
     n_tr = len(tree.trace_ids)
-    paths = _call_paths(spans, tree, np.arange(n)) if n else np.zeros(0, dtype=object)
+    paths = call_paths(spans, tree, np.arange(n)) if n else np.zeros(0, dtype=object)
     kf = _keys_frame(spans, keys, paths)
     cp = critical_path(spans, **cp_kwargs)
+    # only the request root's sections: an orphan fragment is not a second request (kernel tree)
+    cp = cp[cp["request"].to_numpy(dtype=bool, na_value=False)] if len(cp) else cp
     code_of = pd.Index(tree.trace_ids)
     ctc = code_of.get_indexer(cp["trace_id"].astype(object)).astype(np.int64) if len(cp) else np.zeros(0, dtype=np.int64)
     ms = cp["duration_ms"].to_numpy(dtype=np.float64)
-    e2e = np.bincount(ctc, weights=ms, minlength=n_tr) if len(cp) else np.zeros(n_tr)
-    # a trace whose critical path failed (cycle, duplicate ids, nothing ended) has no known
-    # end-to-end time: leave it out of the latency statistics rather than count it as 0 ms
+    # a trace whose critical path failed (cycle, duplicate ids, nothing ended) has no path: it is
+    # left out of cp_ms rather than counted as 0 ms
     has_cp = np.bincount(ctc, minlength=n_tr) > 0 if len(cp) else np.zeros(n_tr, dtype=bool)
-    e2e = e2e[has_cp]
+    # end-to-end latency is request latency (the request root's duration), as everywhere
+    e2e = trace_outcomes(spans)["request_ms"].to_numpy(dtype=np.float64)
+    e2e = e2e[~np.isnan(e2e) & ~np.bincount(tree.trace[tree.bad_trace], minlength=n_tr).astype(bool)]
     cpk = pd.DataFrame({k: cp[k].astype(object).to_numpy() for k in keys if k in cp.columns})
     missing = [k for k in keys if k not in cp.columns]
     if missing:
@@ -106,7 +109,7 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
         entry = (par < 0) | (np.where(par >= 0, svc[np.maximum(par, 0)], None) != svc)
     else:
         entry = np.ones(n, dtype=bool)
-    err, _, _ = _flags(spans)
+    err = failed(spans)
     children = np.bincount(tree.parent[tree.parent >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)
@@ -173,7 +176,7 @@ def compare(
     [['db', 90.0, 10.0, 80.0], ['api', 20.0, 20.0, 0.0]]
     """
     for name, df in (("a", a), ("b", b)):
-        _check_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
+        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
     keys = ["service", "name"] if by == "operation" else ([by] if isinstance(by, str) else list(by))
     if not keys:
         raise TraceKitError("compare: by needs at least one column")

@@ -64,8 +64,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import TraceKitError
-from ..schema import STRING, TIMESTAMP
+from ..core import call_paths, ns, percentile, require_columns, result_table, span_tree, to_timestamps, unique_sorted
+from ..errors import ArgumentError, TraceKitError
+from ..schema import STRING
 
 __all__ = ["critical_path", "critical_path_breakdown", "CriticalPathFailure"]
 
@@ -88,240 +89,62 @@ class CriticalPathFailure:
     reason: str
 
 
+CRITICAL_PATH = result_table("critical_path", "one row per critical-path section (a stretch of time one span holds the path)", [
+    ("trace_id", "string", "", "trace id"),
+    ("span_id", "string", "", "span holding the section"),
+    ("service", "string", "", "service of the span"),
+    ("name", "string", "", "operation of the span"),
+    ("kind", "string", "", "span kind"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "section start (after clamping to the parent)"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "section end"),
+    ("duration_ms", "float64", "ms", "section length: exclusive critical-path time of the span in this section"),
+    ("section_index", "int64", "", "0-based order of the section within its trace (by start)"),
+    ("depth", "int64", "", "depth of the span below its root (kernel span tree)"),
+    ("root_span_id", "string", "", "root (or fragment head) whose walk produced the section"),
+    ("request", "bool", "", "the section belongs to the trace's request root (False for orphan fragments and extra roots)"),
+    ("call_path", "string", "", "service:name of each span from the root down, joined by ' > '"),
+    ("in_progress", "bool", "", "the span has no end (extended per in_progress=)"),
+    ("inferred", "bool", "", "X-Ray inferred segment"),
+])
+
+CRITICAL_PATH_BREAKDOWN = result_table("critical_path_breakdown", "one row per by-key: where request critical-path time goes", [
+    ("cp_ms", "float64", "ms", "total critical-path time of the key over the requests used"),
+    ("mean_ms", "float64", "ms per request", "cp_ms / number of requests (0 where the key is absent)"),
+    ("share", "float64", "", "cp_ms / total critical-path time of the requests (= their summed request latency)"),
+    ("p50_ms", "float64", "ms", "median per-request contribution (inverted_cdf, absent = 0)"),
+    ("p95_ms", "float64", "ms", "p95 of the per-request contribution (inverted_cdf, absent = 0)"),
+    ("traces", "int64", "requests", "requests in which the key is on the critical path"),
+    ("trace_share", "float64", "", "traces / number of requests"),
+])
+
+
 # --------------------------------------------------------------------------------------------
-# shared tree helpers (also used by graph, compare and repeated)
 
 
-@dataclass(frozen=True)
-class _Tree:
-    trace: np.ndarray  # int64 trace code (lexicographic order of trace_id)
-    span: np.ndarray  # int64 span code (lexicographic order of span_id)
-    parent: np.ndarray  # int64 row of the parent, -1 for a root (no parent / parent absent)
-    depth: np.ndarray  # int64 depth (0 for roots), -1 for spans in a failed trace
-    bad_trace: np.ndarray  # bool per row: the trace has duplicate ids or a parent cycle
-    trace_ids: np.ndarray  # object array: trace code -> trace_id
-    failures: tuple[CriticalPathFailure, ...]
-
-
-def _check_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:
-    if not isinstance(spans, pd.DataFrame):
-        raise TraceKitError(f"{func}: expected a spans DataFrame, got {type(spans).__name__}")
-    missing = [c for c in needed if c not in spans.columns]
-    if missing:
-        raise TraceKitError(f"{func}: spans DataFrame is missing columns: {', '.join(missing)}")
-
-
-_LUT = np.full(256, 255, dtype=np.uint8)
-for _i, _ch in enumerate(b"0123456789abcdef"):
-    _LUT[_ch] = _i
-
-
-def _hex_words(series: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Fixed-width lower-case hex ids as big-endian uint64 words (n, width // 16) plus a valid
-    mask, read straight from the Arrow buffers; ``None`` when any id is not ``width`` hex digits."""
-    import pyarrow as pa
-
-    arr = series.array
-    if not hasattr(arr, "__arrow_array__"):
-        return None
-    a = arr.__arrow_array__()
-    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-    if a.type not in (pa.string(), pa.large_string()):
-        return None
-    n = len(a)
-    valid = np.ones(n, dtype=bool) if not a.null_count else ~a.is_null().to_numpy(zero_copy_only=False)
-    bufs = a.buffers()
-    if bufs[2] is None:
-        return (np.zeros((n, width // 16), dtype=np.uint64), valid) if not valid.any() else None
-    off = np.frombuffer(bufs[1], dtype=np.int64 if a.type == pa.large_string() else np.int32)[a.offset: a.offset + n + 1]
-    lens = np.diff(off)
-    if not ((lens[valid] == width).all() and (lens[~valid] == 0).all()):
-        return None
-    nib = _LUT[np.frombuffer(bufs[2], dtype=np.uint8)[off[0]: off[-1]]]
-    if (nib == 255).any():
-        return None
-    nib = nib.reshape(-1, width)
-    words = np.ascontiguousarray((nib[:, 0::2] << 4) | nib[:, 1::2]).view(">u8").astype(np.uint64)
-    out = np.zeros((n, width // 16), dtype=np.uint64)
-    out[valid] = words
-    return out, valid
-
-
-def _unique(values: np.ndarray, return_inverse: bool = False, return_index: bool = False):
-    """``np.unique`` by one sort (numpy 2's hash-based path is slower on large integer arrays)."""
-    values = np.asarray(values)
-    o = np.argsort(values, kind="stable")
-    sv = values[o]
-    new = np.ones(len(sv), dtype=bool)
-    if len(sv) > 1:
-        new[1:] = sv[1:] != sv[:-1]
-    uniq = sv[new]
-    out = [uniq]
-    if return_index:
-        out.append(o[new])
-    if return_inverse:
-        inv = np.empty(len(values), dtype=np.int64)
-        inv[o] = np.cumsum(new) - 1
-        out.append(inv)
-    return uniq if len(out) == 1 else tuple(out)
-
-
-def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Trace code (lexicographic), trace ids, span code and parent code (-1: none), all int64.
-
-    Span and parent codes share one code space in lexicographic order of the ids. Canonical
-    hex ids are decoded from the Arrow buffers (no Python strings); anything else is factorised.
-    """
-    n = len(spans)
-    t = _hex_words(spans["trace_id"], 32)
-    sp = _hex_words(spans["span_id"], 16)
-    pp = _hex_words(spans["parent_id"], 16)
-    if t is not None and sp is not None and pp is not None and t[1].all() and sp[1].all():
-        w = t[0]
-        o = np.lexsort((w[:, 1], w[:, 0]))
-        sw = w[o]
-        new = np.ones(n, dtype=bool)
-        if n > 1:
-            new[1:] = (sw[1:] != sw[:-1]).any(axis=1)
-        tcode = np.empty(n, dtype=np.int64)
-        tcode[o] = np.cumsum(new) - 1
-        tuniq = spans["trace_id"].iloc[o[new]].to_numpy(dtype=object)
-        sv = sp[0][:, 0]
-        uniq = _unique(sv)
-        scode = np.searchsorted(uniq, sv).astype(np.int64)
-        pv = pp[0][:, 0]
-        pos = np.minimum(np.searchsorted(uniq, pv), max(len(uniq) - 1, 0))
-        pcode = np.where(pp[1] & (len(uniq) > 0) & (uniq[pos] == pv if len(uniq) else False), pos, -1).astype(np.int64)
-        # a parent id naming no span still needs a code distinct from every span: give it len(uniq)
-        pcode[pp[1] & (pcode < 0)] = len(uniq)
-        return tcode, tuniq, scode, pcode
-    tcode, tuniq = pd.factorize(spans["trace_id"].to_numpy(dtype=object, na_value=None), sort=True)
-    sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
-    pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
-    codes, _ = pd.factorize(np.concatenate([sid, pid]), sort=True)
-    return tcode.astype(np.int64), np.asarray(tuniq, dtype=object), codes[:n].astype(np.int64), codes[n:].astype(np.int64)
-
-
-def _tree(spans: pd.DataFrame) -> _Tree:
-    """Parent row, depth and per-trace problems of a spans frame, vectorised."""
-    n = len(spans)
-    tcode, tuniq, scode, pcode = _id_codes(spans)
-    sid = spans["span_id"].array
-    k = np.int64(max(int(max(scode.max(initial=0), pcode.max(initial=0))) + 2, 2))
-    key = tcode * k + scode
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
-    dup = np.zeros(n, dtype=bool)
-    if n > 1:
-        same = skey[1:] == skey[:-1]
-        dup[order[1:][same]] = True
-        dup[order[:-1][same]] = True
+def _tree(spans: pd.DataFrame):
+    """The kernel's span tree plus this analysis' policy: a trace with duplicate span ids or a parent
+    cycle is skipped whole (depth -1 for its spans) and listed as a failure."""
+    t = span_tree(spans)
+    depth = t.depth.copy()
+    depth[t.bad_trace] = -1
     failures: list[CriticalPathFailure] = []
-    bad_codes = np.unique(tcode[dup])
-    for t in bad_codes:
-        rows = np.flatnonzero((tcode == t) & dup)
-        failures.append(CriticalPathFailure(str(tuniq[t]), str(sid[rows[0]]), f"duplicate span_id {sid[rows[0]]} ({len(rows)} rows)"))
-    pkey = tcode * k + pcode
-    pos = np.searchsorted(skey, pkey)
-    pos = np.minimum(pos, max(n - 1, 0))
-    found = (pcode >= 0) & (n > 0) & (skey[pos] == pkey) if n else np.zeros(0, dtype=bool)
-    parent = np.where(found, order[pos] if n else 0, -1).astype(np.int64)
-    parent[parent == np.arange(n)] = -1  # a span naming itself as parent is a root
-    # depth by levels
-    depth = np.full(n, -1, dtype=np.int64)
-    depth[parent < 0] = 0
-    frontier = np.flatnonzero(parent < 0)
-    children_order = np.argsort(parent, kind="stable")
-    sorted_parent = parent[children_order]
-    d = 0
-    while len(frontier):
-        lo = np.searchsorted(sorted_parent, frontier, side="left")
-        hi = np.searchsorted(sorted_parent, frontier, side="right")
-        cnt = hi - lo
-        if not cnt.sum():
-            break
-        starts = np.repeat(lo, cnt)
-        offs = np.arange(cnt.sum()) - np.repeat(cnt.cumsum() - cnt, cnt)
-        idx = children_order[starts + offs]
-        idx = idx[depth[idx] < 0]
-        d += 1
-        depth[idx] = d
-        frontier = idx
-    cyc = depth < 0
-    bad = dup.copy()
-    if cyc.any():
-        for t in np.unique(tcode[cyc]):
-            if t in set(bad_codes.tolist()):
-                continue
-            rows = np.flatnonzero((tcode == t) & cyc)
-            failures.append(CriticalPathFailure(str(tuniq[t]), str(sid[rows[0]]), f"parent cycle: {len(rows)} spans never reach a root (first {sid[rows[0]]})"))
-        bad |= cyc
-    if bad.any():
-        bad = np.isin(tcode, np.unique(tcode[bad]))
-        depth[bad] = -1
-    return _Tree(tcode, scode, parent, depth, bad, tuniq, tuple(failures))
-
-
-def _ns(series: pd.Series) -> np.ndarray:
-    arr = series.array
-    if hasattr(arr, "asi8"):
-        if getattr(arr, "unit", "ns") != "ns":
-            arr = arr.as_unit("ns")
-        return np.asarray(arr.asi8, dtype=np.int64)
-    return pd.to_datetime(series, utc=True).array.as_unit("ns").asi8
-
-
-def _to_ts(ns: np.ndarray) -> pd.Series:
-    return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")).astype(TIMESTAMP)
-
-
-def _call_paths(spans: pd.DataFrame, tree: _Tree, rows: np.ndarray) -> np.ndarray:
-    """``service:name > service:name > …`` from the root down, for the given rows (object array)."""
-    n = len(spans)
-    sv_code, sv_uniq = pd.factorize(spans["service"].fillna("?"))
-    nm_code, nm_uniq = pd.factorize(spans["name"].fillna("?"))
-    pair_code, pair_uniq = pd.factorize(sv_code.astype(np.int64) * max(len(nm_uniq), 1) + nm_code)
-    op_code = pair_code.astype(np.int64)
-    op_uniq = [f"{sv_uniq[p // max(len(nm_uniq), 1)]}:{nm_uniq[p % max(len(nm_uniq), 1)]}" for p in pair_uniq.tolist()]
-    need = np.zeros(n, dtype=bool)
-    need[rows] = True
-    # mark ancestors of the needed rows
-    cur = rows
-    while len(cur):
-        p = tree.parent[cur]
-        p = p[p >= 0]
-        p = p[~need[p]]
-        need[p] = True
-        cur = _unique(p)
-    path = np.full(n, -1, dtype=np.int64)
-    strings: list[str] = []
-    index: dict[tuple[int, int], int] = {}
-    maxd = int(tree.depth[need].max()) if need.any() else -1
-    nd = tree.depth
-    for d in range(maxd + 1):
-        lvl = np.flatnonzero(need & (nd == d))
-        if not len(lvl):
+    sid = spans["span_id"].to_numpy(dtype=object)
+    for mask, what in ((t.duplicated, "duplicate"), (t.cycle & ~t.duplicated, "cycle")):
+        rows = np.flatnonzero(mask)
+        if not len(rows):
             continue
-        par = tree.parent[lvl]
-        ppath = np.where(par >= 0, path[np.maximum(par, 0)], -1)
-        pair = ppath * (len(op_uniq) + 1) + op_code[lvl]
-        uniq, inv = _unique(pair, return_inverse=True)
-        codes = np.empty(len(uniq), dtype=np.int64)
-        for i, u in enumerate(uniq.tolist()):
-            pp, op = divmod(u, len(op_uniq) + 1)  # pp == -1 for a root (floor division)
-            key = (pp, op)
-            c = index.get(key)
-            if c is None:
-                c = len(strings)
-                strings.append(op_uniq[op] if pp < 0 else strings[pp] + " > " + op_uniq[op])
-                index[key] = c
-            codes[i] = c
-        path[lvl] = codes[inv]
-    out = np.asarray(strings + [None], dtype=object)
-    return out[path[rows]]
-
-
-# --------------------------------------------------------------------------------------------
+        codes, first = np.unique(t.trace[rows], return_index=True)
+        counts = np.bincount(t.trace[rows], minlength=t.n_traces)
+        for c, f in zip(codes.tolist(), first.tolist(), strict=True):
+            r = rows[f]
+            if what == "duplicate":
+                reason = f"duplicate span_id {sid[r]} ({int(counts[c])} rows)"
+            else:
+                if t.duplicated[t.trace == c].any():
+                    continue
+                reason = f"parent cycle: {int(counts[c])} spans never reach a root (first {sid[r]})"
+            failures.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]), reason))
+    return t, depth, failures
 
 
 def critical_path(
@@ -363,7 +186,7 @@ def critical_path(
     >>> cp[["service", "duration_ms"]].values.tolist()
     [['api', 10.0], ['db', 30.0], ['api', 10.0], ['cache', 20.0], ['api', 30.0]]
     """
-    _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
     if surrounding not in ("clamp", "drop"):
         raise TraceKitError(f"critical_path: surrounding must be 'clamp' or 'drop', got {surrounding!r}")
     if engine not in ("auto", "numpy", "loop"):
@@ -389,10 +212,9 @@ def critical_path(
     }
 
     n = len(spans)
-    tree = _tree(spans)
-    failures = list(tree.failures)
-    start = _ns(spans["start"])
-    end = _ns(spans["end"])
+    tree, depth, failures = _tree(spans)
+    start = ns(spans["start"])
+    end = ns(spans["end"])
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     inprog = (end == _NAT)
     if "in_progress" in spans.columns:
@@ -449,9 +271,9 @@ def critical_path(
     for r in np.flatnonzero(root_bad):
         failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]), "root span ends before it starts"))
     valid &= ~root_bad
-    maxd = int(tree.depth.max()) if n else -1
-    by_depth = np.argsort(tree.depth, kind="stable")
-    dsorted = tree.depth[by_depth]
+    maxd = int(depth.max()) if n else -1
+    by_depth = np.argsort(depth, kind="stable")
+    dsorted = depth[by_depth]
     for d in range(1, maxd + 1):
         lo, hi = np.searchsorted(dsorted, [d, d + 1])
         rows = by_depth[lo:hi]
@@ -468,18 +290,18 @@ def critical_path(
         ce[rows] = np.where(ok, np.minimum(e, pe), e)
 
     roots = np.flatnonzero(valid & is_root)
-    roots = roots[np.lexsort((tree.span[roots], cs[roots], tree.trace[roots]))]
+    roots = roots[np.lexsort((tree.span_code[roots], cs[roots], tree.trace_rank[tree.trace[roots]]))]
     if engine == "auto":
         engine = "loop" if overlap_tolerance > 0 else "numpy"
     if engine == "numpy":
         if overlap_tolerance > 0:
             raise TraceKitError("critical_path: engine='numpy' needs overlap_tolerance=0 (use engine='loop')")
-        rows, s_ns, e_ns, root_of = _sections_numpy(roots, valid & ~is_root, parent, cs, ce, tree.span, bool(adjacent_sequential))
+        rows, s_ns, e_ns, root_of = _sections_numpy(roots, valid & ~is_root, parent, cs, ce, tree.span_code, bool(adjacent_sequential))
     else:
         # children of each valid span, sorted by (parent, end desc, start asc, span id); zero-length
         # children carry no time and, with this order, never change the path: left out
         kids = np.flatnonzero(valid & ~is_root & (ce > cs))
-        o = np.lexsort((tree.span[kids], cs[kids], -ce[kids], parent[kids]))
+        o = np.lexsort((tree.span_code[kids], cs[kids], -ce[kids], parent[kids]))
         kids = kids[o]
         kp = parent[kids]
         ptr_lo = np.searchsorted(kp, np.arange(n), side="left")
@@ -496,8 +318,8 @@ def critical_path(
         s_ns = np.asarray(out_s, dtype=np.int64)
         e_ns = np.asarray(out_e, dtype=np.int64)
         root_of = np.asarray(out_root, dtype=np.int64)
-    tr = tree.trace[rows]
-    o = np.lexsort((tree.span[rows], tree.span[root_of] if len(root_of) else root_of, e_ns, s_ns, tr))
+    tr = tree.trace_rank[tree.trace[rows]]  # output sorted by trace id, whatever the row order
+    o = np.lexsort((tree.span_code[rows], tree.span_code[root_of] if len(root_of) else root_of, e_ns, s_ns, tr))
     rows, s_ns, e_ns, root_of, tr = rows[o], s_ns[o], e_ns[o], root_of[o], tr[o]
     if len(tr):
         first = np.r_[True, tr[1:] != tr[:-1]]
@@ -512,13 +334,14 @@ def critical_path(
         "service": take("service").astype(STRING),
         "name": take("name").astype(STRING),
         "kind": take("kind").astype(STRING),
-        "start": _to_ts(s_ns),
-        "end": _to_ts(e_ns),
+        "start": to_timestamps(s_ns),
+        "end": to_timestamps(e_ns),
         "duration_ms": (e_ns - s_ns) / 1e6,
         "section_index": sec_idx.astype(np.int64),
-        "depth": tree.depth[rows].astype(np.int64),
+        "depth": depth[rows].astype(np.int64),
         "root_span_id": spans["span_id"].iloc[root_of].reset_index(drop=True).astype(STRING),
-        "call_path": pd.Series(_call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object), dtype=STRING),
+        "request": tree.request_root[tree.trace[root_of]] == root_of if len(root_of) else np.zeros(0, dtype=bool),
+        "call_path": pd.Series(call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object), dtype=STRING),
         "in_progress": inprog[rows],
         "inferred": infer[rows],
     })
@@ -553,7 +376,7 @@ def _sections_numpy(roots, kid_ok, parent, cs, ce, span_code, adjacent):
         hi = np.searchsorted(kp, kp, side="right")
         is_first = np.r_[True, kp[1:] != kp[:-1]]
         first[kp[is_first]] = kids[is_first]
-        vals, inv = _unique(np.concatenate([ce[kids], cs[kids]]), return_inverse=True)
+        vals, inv = unique_sorted(np.concatenate([ce[kids], cs[kids]]), return_inverse=True)
         r_end, r_start = inv[: len(kids)], inv[len(kids):]
         big = np.int64(len(vals) + 1)
         key = kp * big + (big - 1 - r_end)  # non-decreasing along kids
@@ -574,7 +397,7 @@ def _sections_numpy(roots, kid_ok, parent, cs, ce, span_code, adjacent):
         cand, src = cand[keep], src[keep]
         keep = ~on[cand]
         cand, src = cand[keep], src[keep]
-        cand, idx = _unique(cand, return_index=True)
+        cand, idx = unique_sorted(cand, return_index=True)
         on[cand] = True
         root_of[cand] = root_of[src[idx]]
         front = cand
@@ -660,7 +483,8 @@ def _walk(roots, kids, ptr_lo, ptr_hi, cs, ce, tol, adjacent):
 
 
 def _quantiles_with_zeros(group: np.ndarray, values: np.ndarray, n_groups: int, n_total: int, qs: Sequence[float]) -> np.ndarray:
-    """Linear-interpolated quantiles per group of ``values`` padded with zeros up to ``n_total``.
+    """Quantiles (inverted_cdf, :func:`tracekit.core.percentile`) per group of ``values`` padded with
+    zeros up to ``n_total`` values, without building the padded arrays.
 
     Returns an array (n_groups, len(qs)). ``values`` are assumed non-negative.
     """
@@ -673,18 +497,10 @@ def _quantiles_with_zeros(group: np.ndarray, values: np.ndarray, n_groups: int, 
     if n_total == 0:
         return res
     for k, q in enumerate(qs):
-        pos = q * (n_total - 1)
-        lo = int(np.floor(pos))
-        hi = min(lo + 1, n_total - 1)
-        frac = pos - lo
-
-        def at(i: int) -> np.ndarray:
-            j = i - zeros  # index within the positive values
-            ok = j >= 0
-            idx = np.clip(off + np.maximum(j, 0), 0, max(len(v) - 1, 0))
-            return np.where(ok, v[idx] if len(v) else 0.0, 0.0)
-
-        res[:, k] = at(lo) * (1 - frac) + at(hi) * frac
+        i = max(int(np.ceil(q * n_total)), 1) - 1  # the observed value inverted_cdf takes
+        j = i - zeros  # its index within the group's positive values
+        idx = np.clip(off + np.maximum(j, 0), 0, max(len(v) - 1, 0))
+        res[:, k] = np.where(j >= 0, v[idx] if len(v) else 0.0, 0.0)
     return res
 
 
@@ -696,11 +512,16 @@ def critical_path_breakdown(
 ) -> pd.DataFrame:
     """Where critical-path time goes across traces, per ``by`` key (one row per key).
 
-    Columns: the ``by`` keys, ``cp_ms`` (total critical-path ms), ``mean_ms`` (per trace, over
-    all traces in ``cp``, 0 where the key is absent), ``share`` (``cp_ms`` / end-to-end ms of
-    all traces = sum of their root spans), ``p50_ms``/``p95_ms`` (of the per-trace contribution,
-    same population as ``mean_ms``), ``traces`` (in which the key is on the critical path),
-    ``trace_share`` (``traces`` / number of traces). Sorted by ``cp_ms`` descending.
+    Columns: the ``by`` keys, ``cp_ms`` (total critical-path ms), ``mean_ms`` (per request, over
+    all requests in ``cp``, 0 where the key is absent), ``share`` (``cp_ms`` / the requests' total
+    critical-path time = the sum of their request latencies), ``p50_ms``/``p95_ms`` (of the
+    per-request contribution, same population as ``mean_ms``; :func:`tracekit.core.percentile`),
+    ``traces`` (requests in which the key is on the critical path), ``trace_share`` (``traces`` /
+    number of requests). Sorted by ``cp_ms`` descending.
+
+    Only the request root's sections count (``cp["request"]``): an orphan fragment or an extra
+    root of a trace is not a second request, so its time is not added to the end-to-end totals;
+    it is reported in ``attrs["fragment_ms"]``.
 
     ``by`` is a column of ``cp`` (``service``, ``name``, ``call_path``, …) or a list of them; a key
     that is not in ``cp`` is taken from ``spans`` (joined on trace_id and span_id).
@@ -718,16 +539,21 @@ def critical_path_breakdown(
     >>> bd[["service", "cp_ms", "share"]].values.tolist()
     [['db', 60.0, 0.6], ['api', 40.0, 0.4]]
     """
-    _check_columns(cp, ("trace_id", "span_id", "duration_ms"), "critical_path_breakdown")
+    require_columns(cp, ("trace_id", "span_id", "duration_ms"), "critical_path_breakdown")
     keys = [by] if isinstance(by, str) else list(by)
     if not keys:
         raise TraceKitError("critical_path_breakdown: by needs at least one column")
+    fragment_ms = 0.0
+    if "request" in cp.columns:
+        req = cp["request"].to_numpy(dtype=bool, na_value=False)
+        fragment_ms = float(cp["duration_ms"].to_numpy(dtype=np.float64)[~req].sum())
+        cp = cp[req]
     data = cp
     missing = [k for k in keys if k not in cp.columns]
     if missing:
         if spans is None:
             raise TraceKitError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
-        _check_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
+        require_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
         extra = spans[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
         data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(extra, on=["trace_id", "span_id"], how="left")
     tcode, _ = pd.factorize(data["trace_id"], sort=True)
@@ -738,9 +564,12 @@ def critical_path_breakdown(
     if percentile_window is not None:
         lo_p, hi_p = percentile_window
         if not (0 <= lo_p < hi_p <= 100):
-            raise TraceKitError(f"critical_path_breakdown: percentile_window must be (lo, hi) with 0 <= lo < hi <= 100, got {percentile_window!r}")
+            raise ArgumentError(f"critical_path_breakdown: percentile_window must be (lo, hi) with 0 <= lo < hi <= 100, got {percentile_window!r}")
+        if hi_p <= 1:
+            raise ArgumentError(f"critical_path_breakdown: percentile_window is in percent: {percentile_window!r} keeps the "
+                                "fastest 1 % at most; for the slowest 5 % pass (95, 100)")
         if n_tr:
-            lo_v, hi_v = np.percentile(e2e, [lo_p, hi_p])
+            lo_v, hi_v = percentile(e2e, [lo_p / 100, hi_p / 100])
             keep_trace = (e2e >= lo_v) & (e2e <= hi_v)
     rows = keep_trace[tcode] if len(tcode) else np.zeros(0, dtype=bool)
     n_used = int(keep_trace.sum())
@@ -750,7 +579,7 @@ def critical_path_breakdown(
     n_k = int(kcode.max()) + 1 if len(kcode) else 0
     t_used = tcode[rows]
     pair = kcode.astype(np.int64) * max(n_tr, 1) + t_used
-    upair, inv = _unique(pair, return_inverse=True)
+    upair, inv = unique_sorted(pair, return_inverse=True)
     contrib = np.bincount(inv, weights=ms[rows], minlength=len(upair))
     pk = upair // max(n_tr, 1)
     cp_ms = np.bincount(pk, weights=contrib, minlength=n_k)
@@ -768,5 +597,7 @@ def critical_path_breakdown(
     out["trace_share"] = traces / n_used if n_used else np.nan
     out = out.sort_values(["cp_ms", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
     out.attrs["traces"] = n_used
+    out.attrs["fragment_ms"] = fragment_ms
     out.attrs["percentile_window"] = percentile_window
+    out.attrs["params"] = {"by": keys, "percentile_window": percentile_window, "critical_path": cp.attrs.get("params")}
     return out

@@ -11,17 +11,21 @@ Where an edge comes from:
   duration, status and error/fault/throttle flags. X-Ray inferred segments (e.g. a DynamoDB
   table) are children of the calling subsegment, so they become callee nodes this way.
 * **uninstrumented peers**: a CLIENT or PRODUCER span with no child in another node names its
-  peer by ``peer.service``, else ``server.address``, else ``net.peer.name``, else ``db.system``,
-  else ``rpc.service``; an X-Ray subsegment with namespace ``remote``/``aws`` by its own name.
-  The edge goes to that peer node (``instrumented=False``) and its statistics are the client
-  span's. A client span naming no peer adds no edge.
-* **asynchronous edges**: a PRODUCER parent's CONSUMER child, and a span carrying a link to a
-  span of another node in the data (edge linked → linking). ``async`` is True when any call on
-  the edge is asynchronous, ``async_calls`` counts them.
+  peer by the kernel's callee resolver (:func:`tracekit.core.callee`: ``peer.service``,
+  ``rpc.service``, server address, URL host, db name/system, X-Ray ``remote``/``aws`` subsegment
+  name — the same name health's uninstrumented hops use). The edge goes to that peer node
+  (``instrumented=False``) and its statistics are the client span's. A client span naming no
+  peer adds no edge.
+* **asynchronous edges**: a call made under an asynchronous hand-off
+  (:func:`tracekit.core.is_async_handoff`: a PRODUCER span, a messaging span, an X-Ray SQS
+  ``SendMessage`` / SNS ``Publish`` subsegment) or a PRODUCER parent's CONSUMER child, and a span
+  carrying a link to a span of another node in the data (edge linked → linking). ``async`` is True
+  when any call on the edge is asynchronous, ``async_calls`` counts them.
 
-Edge attributes: ``calls`` (= ``weight``), ``errors`` (status error, or error/fault flag),
-``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms``/``mean_ms``/``total_ms`` (of
-``duration_ms``), ``async``, ``async_calls``. Node attributes: ``spans``, ``errors``,
+Edge attributes: ``calls`` (= ``weight``), ``errors`` (failed calls, :func:`tracekit.core.failed`:
+a 5xx fault or status error that is not a 4xx client error or a throttle),
+``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms`` (:func:`tracekit.core.percentile`,
+inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``async_calls``. Node attributes: ``spans``, ``errors``,
 ``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
 Everything is computed with groupby over the spans; no per-trace loop.
@@ -34,8 +38,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..core import callees, failed, is_async_handoff, percentile, require_columns, span_tree, throttled
 from ..errors import TraceKitError, require
-from .critical_paths import _check_columns, _tree
 from .structure import self_time
 
 if TYPE_CHECKING:  # networkx is imported where used
@@ -45,38 +49,6 @@ __all__ = ["service_graph", "graph_layout"]
 
 _PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "db.system", "rpc.service")
 _EDGE_STATS = ("calls", "errors", "faults", "throttles", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "total_ms", "async_calls")
-
-
-def _flags(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(spans)
-
-    def col(c: str) -> np.ndarray:
-        return spans[c].to_numpy(dtype=bool, na_value=False) if c in spans.columns else np.zeros(n, dtype=bool)
-
-    fault, throttle = col("fault"), col("throttle")
-    status_err = (spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans.columns else np.zeros(n, dtype=bool)
-    return status_err | col("error") | fault, fault, throttle
-
-
-def _peer_names(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Peer named by each client span in ``rows`` (object array, None when it names none)."""
-    out = np.full(len(rows), None, dtype=object)
-    if not len(rows):
-        return out
-    attrs = spans["attributes"].to_numpy(dtype=object)[rows] if "attributes" in spans.columns else [None] * len(rows)
-    names = spans["name"].to_numpy(dtype=object, na_value=None)[rows]
-    for i, a in enumerate(attrs):
-        if not isinstance(a, dict) or not a:
-            continue
-        for k in _PEER_KEYS:
-            v = a.get(k)
-            if v is not None and v != "":
-                out[i] = str(v)
-                break
-        else:
-            if a.get("namespace") in ("remote", "aws"):
-                out[i] = names[i]
-    return out
 
 
 def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
@@ -97,11 +69,11 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     ([('web', 'orders')], 1, 34.0)
     """
     nx = require("networkx", "core")
-    _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     if by not in ("service", "operation"):
         raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     n = len(spans)
-    edges, node, peer_nodes, service, name, err, fault, dur = _call_edges(spans, by)
+    edges, node, peer_nodes, service, name, err, fault, dur = call_edges(spans, by)
     G = nx.DiGraph(by=by)
     # nodes
     self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -124,8 +96,8 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
         g = edges.groupby(["source", "target"], sort=True)
         stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
                       mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
-        q = g["dur"].quantile([0.5, 0.95, 0.99]).unstack()
-        stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[0.5], q[0.95], q[0.99]
+        q = g["dur"].agg(lambda v: tuple(percentile(v.to_numpy(dtype=np.float64), (0.5, 0.95, 0.99))))
+        stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = (q.map(lambda t, k=k: t[k]) for k in range(3))
         for (u, v), r in stats.iterrows():
             G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
                        throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
@@ -134,24 +106,51 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     return G
 
 
-def _call_edges(spans: pd.DataFrame, by: str):
-    """Every call between nodes (one row per call: source, target, dur, err, fault, throttle, async)
-    and the per-span arrays the node statistics need. Shared with ``tracekit.dask`` so the two
-    engines cannot drift apart."""
+def call_edges(spans: pd.DataFrame, by: str = "service"):
+    """Every call between nodes, and the per-span arrays the node statistics need.
+
+    Shared with :mod:`tracekit.dask` so the two engines cannot drift apart.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    by : {"service", "operation"}
+        Node identity.
+
+    Returns
+    -------
+    tuple
+        ``(edges, node, peer_nodes, service, name, failed, fault, dur)``: ``edges`` one row per call
+        (``source``, ``target``, ``dur``, ``err`` — failed, :func:`tracekit.core.failed` —,
+        ``fault``, ``throttle``, ``async``); the rest per span.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> edges = call_edges(tk.examples.load("checkout-small"))[0]
+    >>> list(edges.columns)
+    ['source', 'target', 'dur', 'err', 'fault', 'throttle', 'async']
+    """
     n = len(spans)
-    tree = _tree(spans)
+    tree = span_tree(spans)
     parent = tree.parent
     service = spans["service"].to_numpy(dtype=object, na_value="?")
     name = spans["name"].to_numpy(dtype=object, na_value="?")
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
-    err, fault, throttle = _flags(spans)
+    err, throttle = failed(spans), throttled(spans)
+    fault = spans["fault"].to_numpy(dtype=bool, na_value=False) if "fault" in spans.columns else np.zeros(n, dtype=bool)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
 
     has_p = parent >= 0
     pnode = np.where(has_p, node[np.maximum(parent, 0)], None)
     cross = has_p & (pnode != node)
-    pc_async = has_p & (kind == "consumer") & (np.where(has_p, kind[np.maximum(parent, 0)], "") == "producer")
+    # asynchronous: a consumer under a producer, or anything under a hand-off to a queue or stream
+    # (X-Ray: SQS SendMessage / SNS Publish subsegments, messaging spans), the kernel's definition
+    handoff = is_async_handoff(spans)
+    pc_async = has_p & (((kind == "consumer") & (np.where(has_p, kind[np.maximum(parent, 0)], "") == "producer"))
+                        | np.where(has_p, handoff[np.maximum(parent, 0)], False))
 
     # 1. parent -> child across nodes (callee statistics)
     r1 = np.flatnonzero(cross)
@@ -163,14 +162,14 @@ def _call_edges(spans: pd.DataFrame, by: str):
     child_cross = np.zeros(n, dtype=bool)
     child_cross[parent[r1]] = True
     cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
-    peers = _peer_names(spans, cand)
+    peers = callees(spans, cand)
     okp = np.asarray([p is not None for p in peers], dtype=bool)
     r2 = cand[okp]
     peer_nodes = peers[okp]
     src.append(node[r2])
     dst.append(peer_nodes)
     rows.append(r2)
-    asyn.append(kind[r2] == "producer")
+    asyn.append(handoff[r2])
     # 3. links to spans of another node in the data
     if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)

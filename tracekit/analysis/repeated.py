@@ -3,7 +3,8 @@
 A *group* is the set of direct children of one parent span that call the same operation (same
 ``service``, ``name`` and ``kind``). Every group with at least ``min_calls`` calls is one row.
 Within a group, calls are ordered by start time; a call is a **retry** when the call before it
-failed (status error, or error/fault/throttle flag) and it starts at or after that call's end.
+failed or was throttled (:func:`tracekit.core.failed`, :func:`tracekit.core.throttled`; a 4xx client
+error is not retried) and it starts at or after that call's end.
 ``pattern`` is ``"retry"`` when every call after the first is a retry, else ``"n+1"``.
 
 The time a group costs: ``total_ms`` (sum of the calls' durations), ``wall_ms`` (the union of
@@ -20,10 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core import failed, ns, require_columns, span_tree, throttled
 from ..errors import TraceKitError
 from ..schema import STRING
-from .critical_paths import _check_columns, _ns, _tree
-from .graph import _flags
 
 __all__ = ["find_repeated_calls"]
 
@@ -53,10 +53,10 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     >>> r[["name", "calls", "pattern", "total_ms", "wall_ms", "cost_ms"]].values.tolist()
     [['SELECT item', 3, 'n+1', 30.0, 30.0, 20.0]]
     """
-    _check_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "find_repeated_calls")
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "find_repeated_calls")
     if int(min_calls) < 2:
         raise TraceKitError(f"find_repeated_calls: min_calls must be at least 2, got {min_calls!r}")
-    tree = _tree(spans)
+    tree = span_tree(spans)
     parent = tree.parent
     rows = np.flatnonzero(parent >= 0)
     if not len(rows):
@@ -69,14 +69,13 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     rows, inv = rows[keep], inv[keep]
     if not len(rows):
         return _empty()
-    start = _ns(spans["start"])[rows]
-    end = _ns(spans["end"])[rows]
+    start = ns(spans["start"])[rows]
+    end = ns(spans["end"])[rows]
     done = end != np.iinfo(np.int64).min
     end = np.where(done, end, start)
-    err, fault, throttle = _flags(spans)
-    failed = (err | throttle)[rows]
+    retryable = (failed(spans) | throttled(spans))[rows]  # kernel definitions: a 4xx is not retried
     o = np.lexsort((end, start, inv))
-    g, s, e, f, r = inv[o], start[o], end[o], failed[o], rows[o]
+    g, s, e, f, r = inv[o], start[o], end[o], retryable[o], rows[o]
     _, g = np.unique(g, return_inverse=True)  # dense 0..n_groups-1 in sorted order
     n_g = int(g.max()) + 1
     first = np.r_[True, g[1:] != g[:-1]]

@@ -75,6 +75,10 @@ class SpanTree:
         The row's trace has duplicate span ids or a parent cycle.
     request_root : ndarray of int64
         Per trace code: row of the request root, or -1 when the trace has no root.
+    span_code : ndarray of int64
+        Per row: code of the span id in lexicographic order of the ids (for tie-breaks by span id).
+    trace_rank : ndarray of int64
+        Per trace code: rank of the trace id in lexicographic order (for output sorted by trace id).
     """
 
     trace: np.ndarray
@@ -88,6 +92,8 @@ class SpanTree:
     depth: np.ndarray
     bad_trace: np.ndarray
     request_root: np.ndarray
+    span_code: np.ndarray
+    trace_rank: np.ndarray
     _children: list = field(default_factory=list, repr=False)
 
     @property
@@ -180,10 +186,12 @@ def _hex_words(series: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray] |
     return out, valid
 
 
-def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Trace code (first-appearance order), span code and parent code (-1: none), all int64.
+def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Trace code (first-appearance order), lexicographic rank per trace code, span code and parent
+    code (-1: none), all int64.
 
-    Span and parent codes share one code space; a parent id naming no span gets a code no span has.
+    Span and parent codes share one code space, in lexicographic order of the ids; a parent id
+    naming no span gets a code no span has.
     """
     n = len(spans)
     t = _hex_words(spans["trace_id"], 32)
@@ -207,11 +215,12 @@ def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pcode = np.where(pp[1] & hit, pos, -1).astype(np.int64)
         pcode[pp[1] & (pcode < 0)] = len(uniq)
     else:
-        lex, _ = pd.factorize(spans["trace_id"].to_numpy(dtype=object, na_value=None), sort=False)
+        lex, _ = pd.factorize(spans["trace_id"].to_numpy(dtype=object, na_value=None).astype(str), sort=True)
         lex = np.asarray(lex, dtype=np.int64)
         sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
         pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
-        codes, _ = pd.factorize(np.concatenate([sid, pid]), sort=False)
+        both = np.concatenate([sid, pid])
+        codes, _ = pd.factorize(np.where(pd.isna(both), None, both.astype(str)), sort=True)
         scode, pcode = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
     # trace codes in order of first appearance
     n_lex = int(lex.max()) + 1 if n else 0
@@ -219,7 +228,9 @@ def _id_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.minimum.at(first, lex, np.arange(n, dtype=np.int64))
     rank = np.empty(n_lex, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(n_lex)
-    return rank[lex], scode, pcode
+    lex_of_code = np.empty(n_lex, dtype=np.int64)
+    lex_of_code[rank] = np.arange(n_lex)
+    return rank[lex], lex_of_code, scode, pcode
 
 
 def _build(spans: pd.DataFrame) -> SpanTree:
@@ -229,7 +240,7 @@ def _build(spans: pd.DataFrame) -> SpanTree:
             raise TraceKitError(f"{int(na.sum())} span(s) have no {col} (row {spans.index[int(np.argmax(na))]!r} first); "
                                 "every span needs a trace_id and a span_id")
     n = len(spans)
-    tcode, scode, pcode = _id_codes(spans)
+    tcode, trace_rank, scode, pcode = _id_codes(spans)
     n_tr = int(tcode.max()) + 1 if n else 0
     trace_ids = np.empty(n_tr, dtype=object)
     trace_ids[tcode[::-1]] = spans["trace_id"].to_numpy(dtype=object)[::-1]  # first row of each trace wins
@@ -295,7 +306,8 @@ def _build(spans: pd.DataFrame) -> SpanTree:
         tr = tcode[rr][o]
         head = np.r_[True, tr[1:] != tr[:-1]]
         request_root[tr[head]] = rr[o][head]
-    return SpanTree(tcode, trace_ids, parent, has_pid, orphan, duplicate, duplicated, cycle, depth, bad_trace, request_root)
+    return SpanTree(tcode, trace_ids, parent, has_pid, orphan, duplicate, duplicated, cycle, depth, bad_trace, request_root,
+                    scode, trace_rank)
 
 
 # ------------------------------------------------------------------------------- the cache

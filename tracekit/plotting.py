@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.waterfall import WATERFALL_COLUMNS, waterfall_data
+from .core import normalize_trace_id, routes
 from .errors import TraceKitError, require
 
 go = require("plotly.graph_objects", "plot")
@@ -151,6 +152,8 @@ def plot_waterfall(
     if _is_waterfall_rows(spans):
         rows = spans
     else:
+        if trace_id is not None:
+            trace_id = normalize_trace_id(trace_id)
         rows = waterfall_data(spans, trace_id, critical_path=critical_path, collapse=collapse, max_depth=max_depth)
     n = len(rows)
     cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
@@ -269,11 +272,8 @@ def _latency_groups(spans: pd.DataFrame, by: str | Sequence[str] | None) -> pd.S
     keys = [by] if isinstance(by, str) else list(by)
     parts = []
     for k in keys:
-        if k == "route":
-            route = spans["attributes"].map(
-                lambda a: (a.get("http.route") or a.get("url.path") or a.get("http.target") or a.get("http.url")) if isinstance(a, dict) else None
-            )
-            parts.append(route.where(route.notna(), spans["name"].astype(object)).astype(str))
+        if k == "route":  # the one route key (tracekit.core.routes), as sampling strata use it
+            parts.append(pd.Series(np.asarray(routes(spans), dtype=object), index=spans.index).astype(str))
         elif k in spans.columns:
             parts.append(spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str))
         else:
@@ -298,8 +298,8 @@ def plot_latency(
 ) -> Any:
     """Latency distribution (``duration_ms``) per group: step histogram or ECDF.
 
-    ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the span's
-    ``http.route``/``url.path``/``http.target`` attribute, else its name), a list of those, or
+    ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the one route key,
+    :func:`tracekit.core.routes`: ``http.route``, else the path with ids masked, else the name), a list of those, or
     ``None`` for one group. The ``top`` most frequent groups get one line trace each (named by
     the group, escaped; ``meta`` = the raw group). ``kind="histogram"`` draws counts over bins
     shared by all groups (log-spaced with ``log_x``); ``kind="ecdf"`` the fraction of spans at
@@ -462,7 +462,7 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
     :func:`tracekit.analysis.graph.graph_layout` computes it. Traces: ``meta="edges"`` (one line trace of
     all edges), ``meta="edge_info"`` (a marker at each edge's midpoint whose hover shows the
     edge attributes: calls, errors, p50, p95, …), ``meta="nodes"`` (one marker per service,
-    coloured by its error rate when the node carries ``errors`` and ``calls``/``spans``).
+    coloured by its failed share when the node carries ``failed`` (or ``errors``) and ``calls``/``spans``).
     Arrows are layout annotations (up to ``max_arrows``).
 
     >>> import networkx as nx, tracekit as tk
@@ -504,8 +504,11 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
     for n in nodes:
         a = G.nodes[n]
         calls = a.get("calls", a.get("spans", a.get("requests")))
-        errs = [a[k] for k in ("errors", "faults") if isinstance(a.get(k), (int, float, np.integer, np.floating))]
-        r = min(1.0, float(sum(errs)) / float(calls)) if calls and errs else 0.0
+        # the node's failed spans (tracekit.core.failed, counted by service_graph as "failed", earlier "errors");
+        # faults are part of them, never added on top
+        nfail = next((a[k] for k in ("failed", "errors") if isinstance(a.get(k), (int, float, np.integer, np.floating))
+                      and not isinstance(a.get(k), bool)), None)
+        r = min(1.0, float(nfail) / float(calls)) if calls and nfail is not None else 0.0
         rate.append(r)
         info = [f"<b>{_esc(str(n))}</b>"] + [
             f"{_esc(str(k))}: {val:,.4g}" if isinstance(val, (float, np.floating)) else f"{_esc(str(k))}: {val:,}"
@@ -520,7 +523,7 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
             go.Scatter(
                 x=nx_, y=ny_, mode="markers+text", text=[_esc(str(n)) for n in nodes], textposition="top center",
                 marker=dict(size=22, color=rate, cmin=0.0, cmax=max(0.05, max(rate, default=0.0)), colorscale="Reds",
-                            line=dict(color="#333333", width=1), showscale=True, colorbar=dict(title="error rate")),
+                            line=dict(color="#333333", width=1), showscale=True, colorbar=dict(title="failed share")),
                 hovertext=ntext, hoverinfo="text", name="services", meta="nodes", showlegend=False,
             ),
         ]

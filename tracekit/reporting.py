@@ -421,8 +421,35 @@ def report(
 ) -> Path:
     """Analyse ``spans`` (and optionally a ``baseline``) and write a self-contained HTML report to ``path``.
 
-    Returns the path written.
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The spans under investigation.
+    path : str or pathlib.Path
+        The HTML file to write.
+    baseline : pandas.DataFrame, optional
+        Spans of a reference period to compare against.
+    title : str, optional
+        Report title (escaped).
+    redact : sequence of str, optional
+        Attribute key patterns to redact before anything is analysed (:func:`tracekit.redact`).
+    worst : int
+        Slowest requests (by request latency) drawn as waterfalls.
+    inputs, baseline_inputs : sequence of str or pathlib.Path, optional
+        Files the spans came from, recorded with size and sha256.
 
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ArgumentError
+        ``worst`` is not a whole number >= 0.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, pathlib
     >>> out = tk.report(tk.examples.load("checkout-small"), pathlib.Path(tempfile.mkdtemp()) / "r.html")
     >>> out.read_text().startswith("<!DOCTYPE html>")
@@ -448,6 +475,38 @@ def build_report_from_files(
 ) -> Path:
     """Load files, analyse and write the report: what ``tracekit report`` runs.
 
+    Parameters
+    ----------
+    inputs : sequence of str
+        Incident trace files or directories (either format).
+    output : str or pathlib.Path
+        The HTML file to write.
+    baseline : sequence of str, optional
+        Baseline trace files or directories.
+    title, redact, worst
+        As in :func:`report`.
+    errors : {"raise", "skip"}
+        Bad records stop the run (``"raise"``) or are skipped and listed in the report
+        (``"skip"``; the command line's ``--errors skip`` / ``--lenient``), as ``errors=`` of :func:`tracekit.read`.
+    progress : bool
+        Print progress lines on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ArgumentError
+        ``errors`` is neither ``"raise"`` nor ``"skip"``.
+    FileNotFoundError
+        An input does not exist.
+    TraceKitError
+        No spans were found.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.html"
     >>> build_report_from_files([str(tk.examples.path("checkout-small"))], out, progress=False) == out

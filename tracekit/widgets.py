@@ -495,6 +495,19 @@ class TraceExplorer:
     annotations/metadata; escaped). ``explorer.state`` is the current :class:`ExplorerState`;
     display the explorer itself (or ``explorer.widget``).
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+    critical_path : bool
+        Overlay each trace's critical path.
+    max_listed : int
+        Most traces in the list.
+    auto_fold : int, optional
+        A trace with more spans than this opens folded (``None``: never).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16],
     ...     "parent_id": [None, "1" * 16], "service": ["api", "db"], "name": ["GET /", "query"],

@@ -213,3 +213,16 @@ def test_report_argument_errors_raise_argument_error(incident, tmp_path):
     with pytest.raises(ValueError, match="errors must be 'raise' or 'skip'"):
         build_report_from_files([str(tk.examples.path("checkout-small"))], tmp_path / "r.html", errors="lenient",
                                 progress=False)
+
+
+def test_headline_returns_exactly_the_declared_columns_and_dtypes(incident):
+    from tracekit.core import RESULT_TABLES
+    from tracekit.reporting import _headline
+
+    h = collect_report(incident).headline
+    t = RESULT_TABLES["report_headline"]
+    assert list(h.columns) == t.column_names
+    assert [str(h[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]
+    spans, _ = _async_tail_traces()
+    h2 = _headline(spans, tk.core.trace_outcomes(spans))
+    assert [str(h2[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]

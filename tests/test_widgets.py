@@ -336,3 +336,13 @@ def test_trace_table_in_kernel_terms_async_tail_client_error_and_xray_ids():
     assert s.select_trace("1-11111111-111111111111111111111111").trace_id == ta       # X-Ray form accepted
     with pytest.raises(ValueError, match="not a trace id"):
         s.select_trace("zzz")
+
+
+def test_trace_table_returns_exactly_the_declared_columns_and_dtypes():
+    from tracekit.core import RESULT_TABLES
+
+    t = RESULT_TABLES["trace_table"]
+    for spans in (three_traces(), tk.examples.load("checkout-small"), tk.empty_spans()):
+        got = trace_table(spans)
+        assert list(got.columns) == t.column_names
+        assert [str(got[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]

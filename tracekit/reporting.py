@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core import QUANTILES, percentile, trace_outcomes
+from .core import QUANTILES, percentile, result_table, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "ReportData", "collect_report", "render_report", "report", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "report", "build_report_from_files", "file_inputs"]
 
 
 @dataclass(frozen=True)
@@ -103,18 +103,21 @@ def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "record", "reason"])
 
 
-#: what each headline column means: one definition each, shown under the table (:mod:`tracekit.core`)
-HEADLINE_DEFINITIONS = {
-    "traces": "traces in the set (a trace with a request root is one request)",
-    "failed_share": "failed: share of requests whose root span failed (5xx fault, or status error that is not a 4xx "
-                    "client error or a throttle)",
-    "request_p50_ms": "request latency: the request root span's duration (what the caller waited for), p50, "
-                      "inverted_cdf (an observed value)",
-    "request_p95_ms": "request latency, p95 (as request_p50_ms)",
-    "request_p99_ms": "request latency, p99 (as request_p50_ms)",
-    "extent_p95_ms": "trace extent: first span start to last span end, asynchronous work after the response "
-                     "included, p95",
-}
+#: the report's headline table, declared as data (:func:`tracekit.core.result_table`); each meaning is shown under it
+HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampled, baseline, sampling-corrected)", [
+    ("estimate", "string", "", "which set and estimator the row is: as sampled, baseline as sampled, sampling-corrected"),
+    ("traces", "int64", "traces", "traces in the set (a trace with a request root is one request)"),
+    ("failed_share", "float64", "share", "failed: share of requests whose root span failed (5xx fault, or status error "
+                                         "that is not a 4xx client error or a throttle)"),
+    ("request_p50_ms", "float64", "ms", "request latency: the request root span's duration (what the caller waited "
+                                        "for), p50, inverted_cdf (an observed value)"),
+    ("request_p95_ms", "float64", "ms", "request latency, p95 (as request_p50_ms)"),
+    ("request_p99_ms", "float64", "ms", "request latency, p99 (as request_p50_ms)"),
+    ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
+                                       "response included, p95 (as sampled only)"),
+])
+#: what each headline number means, by column
+HEADLINE_DEFINITIONS = {c.name: c.meaning for c in HEADLINE_TABLE.columns if c.name != "estimate"}
 
 
 def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -139,7 +142,7 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
                      **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
                         for q in QUANTILES},
                      "extent_p95_ms": np.nan})
-    return pd.DataFrame(rows, columns=["estimate", *HEADLINE_DEFINITIONS])
+    return pd.DataFrame(rows, columns=HEADLINE_TABLE.column_names).astype({c.name: c.dtype for c in HEADLINE_TABLE.columns})
 
 
 def _plain_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:

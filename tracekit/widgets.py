@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.waterfall import waterfall_data
-from .core import normalize_trace_id, require_columns, span_tree, trace_outcomes
+from .core import normalize_trace_id, require_columns, result_table, span_tree, trace_outcomes
 from .errors import TraceKitError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS"]
@@ -49,9 +49,21 @@ _SORT_KEYS = ("request_ms", "extent_ms", "failed_spans", "n_spans", "start", "ro
 _esc = html.escape
 
 
+#: the explorer's trace list (:func:`trace_table`), declared as data
+TRACE_TABLE = result_table("trace_table", "one row per trace of the explorer's list, slowest request first", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start (the request root's start, else the earliest span's)"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN without a root"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end, async work included"),
+    ("n_spans", "int64", "spans", "spans in the trace"),
+    ("failed", "bool", "", "the request failed (its root span: 5xx fault or status error, not a 4xx)"),
+    ("failed_spans", "int64", "spans", "spans of the trace that failed (tracekit.core.failed)"),
+    ("services", "string", "", "services of the trace, sorted, comma-separated"),
+    ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
+    ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
+])
 #: columns of :func:`trace_table`, in order
-TRACE_TABLE_COLUMNS = ("trace_id", "start", "request_ms", "extent_ms", "n_spans", "failed", "failed_spans", "services",
-                       "root_service", "root_name")
+TRACE_TABLE_COLUMNS = tuple(TRACE_TABLE.column_names)
 
 
 def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +115,7 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
         "services": svc.reindex(np.arange(tree.n_traces), fill_value="").to_numpy(dtype=object),
         "root_service": o["root_service"].astype(object).to_numpy(),
         "root_name": o["root_name"].astype(object).to_numpy(),
-    }, columns=list(TRACE_TABLE_COLUMNS))
+    }, columns=list(TRACE_TABLE_COLUMNS)).astype({c.name: c.dtype for c in TRACE_TABLE.columns})
     return out.sort_values(["request_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last").reset_index(drop=True)
 
 

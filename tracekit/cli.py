@@ -125,7 +125,8 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}",
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
         f"failed requests (root span 5xx or status error): {float(ts['failed'].mean()):.2%}"
-        f"  client errors (4xx): {float(ts['client_error'].mean()):.2%}  throttled: {float(ts['throttled'].mean()):.2%}",
+        f"  client errors (4xx): {float(ts['client_error'].mean()):.2%}  throttled: {float(ts['throttled'].mean()):.2%}"
+        f"  traces with a failed span anywhere: {float((ts['failed_spans'] > 0).mean()):.2%}",
         f"request latency ms (root span duration, {n_req} requests): {pcts('request_ms')}",
         f"trace extent ms (first start to last end, async work included): {pcts('extent_ms')}",
         "services: " + ", ".join(services),

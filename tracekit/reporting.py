@@ -383,7 +383,8 @@ def render_report(data: ReportData) -> str:
     parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')
     parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
     parts.append(_table(data.breakdown, table_id="breakdown-table"))
-    parts.append(fig(plotting.plot_latency(data.spans, by="service")))
+    parts.append(fig(plotting.plot_latency(data.spans, by="service", title="span duration by service (each span's own "
+                                                                     "duration, not request latency)")))
     parts.append("</section>")
 
     if data.comparison is not None:

@@ -22,8 +22,14 @@ def test_summary_of_a_bundled_dataset_prints_its_numbers():
     spans = tk.examples.load("checkout-small")
     first = r.stdout.splitlines()[0]
     assert first == f"traces: {spans['trace_id'].nunique()}  spans: {len(spans)}  services: {spans['service'].nunique()}"
-    p95 = tk.trace_summary(spans)["duration_ms"].quantile(0.95)
-    assert f"p95 {p95:.1f}" in r.stdout
+    # request latency = the root span's duration (here: the one span without a parent per trace), p95 inverted_cdf
+    import numpy as np
+
+    roots = spans[spans["parent_id"].isna()]
+    assert roots["trace_id"].is_unique and len(roots) == spans["trace_id"].nunique()
+    p95 = np.quantile(roots["duration_ms"].to_numpy(dtype=float), 0.95, method="inverted_cdf")
+    line = next(x for x in r.stdout.splitlines() if x.startswith("request latency ms"))
+    assert f"p95 {p95:.1f}" in line
 
 
 @pytest.mark.parametrize("command", [[], ["summary"], ["report"], ["fetch-xray"]])
@@ -96,14 +102,58 @@ def test_output_under_a_file_is_one_line_not_a_traceback(tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "afile" in r.stderr
 
 
-def test_summary_error_rate_counts_faults_as_health_report_does():
-    # an OTLP 5xx span keeps status 'unset' (fault=True): the summary said 0% while
-    # health_report's error_trace_ratio (status error or fault) said 50%
+def test_summary_failed_share_is_the_failed_request_share():
+    # the four traces of issue 13: ok, a 404 (client error), a 503 with status unset (fault), status=error.
+    # Failed = 5xx fault or status error that is not a 4xx: 2 of 4; the 404 is a client error, not a failure.
     from tracekit.cli import format_summary
 
+    ms = 1_000_000
     spans = tk.spans_from_columns({
-        "trace_id": ["0" * 31 + "1", "0" * 31 + "2"], "span_id": ["a" * 16, "b" * 16], "service": ["api"] * 2,
-        "name": ["GET /"] * 2, "start": [0, 0], "end": [1, 1], "http_status": [503, 200], "fault": [True, False]})
-    ratio = tk.health_report(spans, checks=["error_trace_ratio"])["value"].iloc[0]
-    assert ratio == 0.5
-    assert "error rate (traces with a failed span): 50.00%" in format_summary(spans)
+        "trace_id": [str(i) * 32 for i in range(1, 5)], "span_id": ["a" * 16] * 4, "parent_id": [None] * 4,
+        "service": ["web"] * 4, "name": ["GET /"] * 4, "start": [0] * 4, "end": [10 * ms] * 4,
+        "status": ["ok", "error", "unset", "error"], "http_status": [200, 404, 503, None],
+        "error": [False, True, False, False], "fault": [False, False, True, False]})
+    text = format_summary(spans)
+    assert "failed requests (root span 5xx or status error): 50.00%  client errors (4xx): 25.00%" in text
+    assert "throttled: 0.00%  traces with a failed span anywhere: 50.00%" in text
+    assert text.count("%") == 4
+    # a request that succeeded after a failed internal call: not a failed request, but a trace with a failed span
+    retried = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["web", "db"], "name": ["GET /", "query"], "start": [0, ms], "end": [10 * ms, 2 * ms],
+        "status": ["ok", "error"]})
+    text = format_summary(retried)
+    assert "failed requests (root span 5xx or status error): 0.00%" in text
+    assert "traces with a failed span anywhere: 100.00%" in text
+
+
+def test_summary_latency_is_the_request_not_the_async_tail():
+    # a 92 ms request whose SQS consumer ends at 1,150 ms: request latency 92, trace extent 1,150, each named
+    from tracekit.cli import format_summary
+
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["web", "worker"], "name": ["GET /", "process"], "kind": ["server", "consumer"],
+        "start": [0, 50 * ms], "end": [92 * ms, 1150 * ms]})
+    lines = format_summary(spans).splitlines()
+    req = next(x for x in lines if x.startswith("request latency ms"))
+    ext = next(x for x in lines if x.startswith("trace extent ms"))
+    assert req.endswith("p50 92.0  p95 92.0  p99 92.0")
+    assert ext.endswith("p50 1150.0  p95 1150.0  p99 1150.0")
+
+
+@pytest.mark.parametrize("flag", [["--errors", "skip"], ["--lenient"]])
+def test_errors_skip_and_its_alias_lenient_skip_bad_records(tmp_path, flag):
+    from tracekit.cli import build_parser
+
+    good = tk.examples.path("checkout-small")
+    assert build_parser().parse_args(["summary", "x", *flag]).errors == "skip"
+    assert build_parser().parse_args(["report", "x", *flag]).errors == "skip"
+    assert build_parser().parse_args(["summary", "x"]).errors == "raise"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert run("summary", str(good), str(bad)).returncode == 1
+    r = run("summary", str(good), str(bad), *flag)
+    assert r.returncode == 0, r.stderr
+    assert "skipped records: 1" in r.stdout and "bad.json" in r.stdout

@@ -255,14 +255,46 @@ def test_critical_path_breakdown_equals_pandas(partitionings):
         assert got.attrs["traces"] == e.attrs["traces"], what
 
 
-def _assert_graphs_equal(G, H):
+_PCTS = ("p50_ms", "p95_ms", "p99_ms")
+#: Dask's edge percentiles are core.percentile (inverted_cdf); pandas service_graph still interpolates
+#: linearly until the graph owner moves it to core.percentile. Until then they are checked against the
+#: inverted_cdf of every call of the edge; test_service_graph_percentiles_equal_pandas (strict xfail)
+#: turns red when pandas agrees: then drop this and compare them with pandas again.
+_PANDAS_GRAPH_PERCENTILES_MIGRATED = False
+
+
+@pytest.mark.xfail(strict=True, reason="pandas health_report's p95 row is trace extent at linear interpolation and "
+                                       "its span_error_rate counts 4xx, until the health owner moves them to the kernel")
+def test_health_kernel_rows_equal_pandas(partitionings):
+    base, parts = partitionings
+    got, want = tk.dask.health_report(parts["seven"]), tk.health_report(base)
+    for check in _HEALTH_NOT_YET_MIGRATED:
+        g = got[got["check"] == check].sort_values("subject")
+        w = want[want["check"] == check].sort_values("subject")
+        assert g["value"].tolist() == w["value"].tolist() and g["spans_affected"].tolist() == w["spans_affected"].tolist()
+
+
+def _edge_percentiles(spans, by):
+    from tracekit.analysis import graph
+
+    calls = (graph.call_edges if hasattr(graph, "call_edges") else graph._call_edges)(spans, by)[0]
+    return {(u, v): dict(zip(_PCTS, np.quantile(g["dur"].to_numpy(dtype=float), [0.5, 0.95, 0.99], method="inverted_cdf"),
+                             strict=True))
+            for (u, v), g in calls.groupby(["source", "target"])}
+
+
+def _assert_graphs_equal(G, H, spans=None):
     assert G.graph == H.graph
     assert list(G.nodes) == list(H.nodes)  # same order too
     for v in H.nodes:
         _assert_attrs_equal(G.nodes[v], H.nodes[v], v)
     assert sorted(G.edges) == sorted(H.edges)
+    truth = _edge_percentiles(spans, H.graph["by"]) if spans is not None and not _PANDAS_GRAPH_PERCENTILES_MIGRATED else None
     for e in H.edges:
-        _assert_attrs_equal(G.edges[e], H.edges[e], e)
+        want = dict(H.edges[e])
+        if truth is not None:
+            want.update(truth[e])
+        _assert_attrs_equal(G.edges[e], want, e)
 
 
 def _assert_attrs_equal(got: dict, want: dict, where) -> None:
@@ -281,7 +313,21 @@ def test_service_graph_equals_pandas(partitionings, by):
     H = tk.service_graph(base, by=by)
     assert H.number_of_edges() > 5 and any(not d["instrumented"] for _, d in H.nodes(data=True))
     for ds in parts.values():
-        _assert_graphs_equal(tk.dask.service_graph(ds, by=by), H)
+        _assert_graphs_equal(tk.dask.service_graph(ds, by=by), H, base)
+
+
+@pytest.mark.xfail(strict=True, reason="pandas service_graph edge percentiles are linear until the graph owner "
+                                       "moves them to core.percentile; remove this marker then")
+def test_service_graph_percentiles_equal_pandas(partitionings):
+    base, parts = partitionings
+    G, H = tk.dask.service_graph(parts["seven"]), tk.service_graph(base)
+    assert all(G.edges[e][p] == H.edges[e][p] for e in H.edges for p in _PCTS)
+
+
+#: rows Dask computes in the kernel's terms (request latency p95 by core.percentile; failed spans by
+#: core.failed) while pandas health_report still uses trace extent / linear / "status error or fault";
+#: checked against ground truth below, and against pandas by the strict xfail test once health migrates
+_HEALTH_NOT_YET_MIGRATED = ("p95_trace_latency_ms", "span_error_rate")
 
 
 def test_health_report_equals_pandas(partitionings):
@@ -290,19 +336,36 @@ def test_health_report_equals_pandas(partitionings):
 
     def norm(r):
         r = r[r["check"] != "high_cardinality_attribute"]  # a lower bound on Dask (documented)
+        r = r[~r["check"].isin(_HEALTH_NOT_YET_MIGRATED)]
         return r[cols].sort_values(["check", "subject"]).reset_index(drop=True)
 
     expected = tk.health_report(base)
     assert {"orphan_spans", "span_error_rate", "p95_trace_latency_ms", "top_call_path"} <= set(expected["check"])
+    # ground truth of the kernel-defined rows, computed from the spans directly
+    n_traces = base["trace_id"].nunique()
+    roots = base[base["parent_id"].isna()].sort_values("start", kind="stable").drop_duplicates("trace_id")
+    roots = roots[roots["trace_id"].isin(base.loc[base["parent_id"].isna(), "trace_id"])]
+    req = roots.set_index("trace_id")["duration_ms"].dropna()
+    p95 = np.quantile(req.to_numpy(dtype=float), 0.95, method="inverted_cdf")
+    slowest = req[req >= p95].sort_values(ascending=False, kind="stable").index[:3].tolist()
+    st = base["status"].astype(object).to_numpy()
+    fault = base["fault"].to_numpy(dtype=bool, na_value=False)
+    err4 = base["error"].to_numpy(dtype=bool, na_value=False)
+    thr = base["throttle"].to_numpy(dtype=bool, na_value=False)
+    failed_span = fault | ((st == "error") & ~err4 & ~thr)
+    per_svc = pd.DataFrame({"svc": base["service"].to_numpy(dtype=object), "f": failed_span}).groupby("svc")["f"]
     for name, ds in parts.items():
         got = tk.dask.health_report(ds)
         pd.testing.assert_frame_equal(norm(got), norm(expected), rtol=1e-12, obj=name)
         # severity order kept, and examples are affected traces of the data
         sev = got["severity"].map({"error": 0, "warning": 1, "info": 2}).to_numpy()
         assert (np.diff(sev) >= 0).all()
-        p95 = got[got["check"] == "p95_trace_latency_ms"].iloc[0]
-        slowest = tk.trace_summary(base).sort_values("duration_ms", ascending=False)["trace_id"].head(3).tolist()
-        assert p95["example_trace_ids"] == slowest
+        row = got[got["check"] == "p95_trace_latency_ms"].iloc[0]
+        assert row["value"] == p95 and row["example_trace_ids"] == slowest
+        assert row["traces_affected"] == int((req >= p95).sum()) and row["share"] == (req >= p95).sum() / n_traces
+        ser = got[got["check"] == "span_error_rate"].set_index("subject")
+        assert ser["value"].to_dict() == pytest.approx(per_svc.mean().to_dict(), rel=1e-12)
+        assert ser["spans_affected"].to_dict() == per_svc.sum().astype(int).to_dict()
     got = tk.dask.health_report(parts["seven"], checks=["top_call_path"], top_call_paths=2)
     exp = tk.health_report(base, checks=["top_call_path"], top_call_paths=2)
     assert got["subject"].tolist() == exp["subject"].tolist() and got["value"].tolist() == exp["value"].tolist()
@@ -321,7 +384,7 @@ def test_real_nezha_trace_analyses_on_dask(client, real_traces):
     ds = tk.dask.from_pandas(spans, 3)
     got = tk.dask.critical_path_breakdown(ds, by="service").compute()
     pd.testing.assert_frame_equal(got, tk.critical_path_breakdown(tk.critical_path(spans)), rtol=1e-9)
-    _assert_graphs_equal(tk.dask.service_graph(ds), tk.service_graph(spans))
+    _assert_graphs_equal(tk.dask.service_graph(ds), tk.service_graph(spans), spans)
 
 
 def test_fsspec_urls_and_file_scheme(sim, tmp_path):

@@ -86,8 +86,6 @@ KNOWN_PRIVATE_IMPORTS = {
     ("analysis.skew", "analysis.structure", "_check_columns"),
     ("analysis.skew", "analysis.structure", "_ns"),
     ("dask", "analysis.graph", "_call_edges"),
-    ("dask", "analysis.graph", "_flags"),
-    ("dask", "analysis.critical_paths", "_check_columns"),
     ("io.sniff", "io.otlp", "_Collector"),
     ("io.sniff", "io.otlp", "_documents"),
     ("io.sniff", "io.otlp", "_frame"),

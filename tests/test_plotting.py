@@ -290,3 +290,33 @@ def test_breakdown_and_compare_bars_with_a_missing_key_value():
     cmp = pd.DataFrame({"http_status": pd.array([None, 200], dtype="Int64"), "cp_ms_a": [90.0, 20.0], "cp_ms_b": [10.0, 20.0]})
     fig = tk.plot_compare(cmp, key="http_status")
     assert "&lt;NA&gt;" in list(fig.data[0].y) and "200" in list(fig.data[0].y)
+
+
+def test_latency_by_route_uses_the_one_route_key():
+    # plotting had its own derivation (raw url.path: two groups for /orders/1 and /orders/2);
+    # the kernel's route masks ids, so both requests are one route, as sampling strata see them
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16], "service": ["web"] * 3,
+        "name": ["GET", "GET", "work"], "start": [0] * 3, "end": [1_000_000, 3_000_000, 2_000_000],
+        "attributes": [{"url.path": "/orders/1"}, {"url.path": "/orders/2"}, {}]})
+    fig = tk.plot_latency(spans, by="route", kind="ecdf")
+    assert sorted(t.meta for t in fig.data) == sorted(set(tk.core.routes(spans))) == ["/orders/{id}", "work"]
+
+
+def test_waterfall_accepts_an_xray_trace_id():
+    spans = tk.spans_from_columns({
+        "trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2, "span_id": ["a" * 16, "b" * 16],
+        "parent_id": [None, "a" * 16], "service": ["web", "db"], "name": ["GET /", "q"],
+        "start": [0, 1_000_000], "end": [5_000_000, 2_000_000]})
+    fig = tk.plot_waterfall(spans, "1-5759e988-bd862e3fe1be46a994272793")
+    assert [float(v) for v in fig.data[0].x] == [5.0, 1.0]
+
+
+def test_service_graph_node_colour_is_the_failed_share_without_double_counting():
+    G = nx.DiGraph()
+    G.add_node("api", spans=10, errors=4, faults=3)   # faults are part of the failed spans
+    G.add_node("db", spans=10, failed=1, errors=9)     # the kernel's count wins when present
+    G.add_edge("api", "db", calls=10)
+    fig = tk.plot_service_graph(G)
+    nodes = next(t for t in fig.data if t.meta == "nodes")
+    assert list(nodes.marker.color) == [0.4, 0.1]

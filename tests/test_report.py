@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
+from html import escape as html_escape
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,7 +71,11 @@ def test_report_numbers_equal_the_analysis_results(page, incident, report_data):
     headline = result.value["headline"][0]
     assert headline[0] == "as sampled"
     assert int(headline[1]) == summary["trace_id"].nunique() == 40
-    assert float(headline[3]) == pytest.approx(summary["duration_ms"].quantile(0.5, interpolation="lower"), abs=1e-3)
+    # request latency: the duration of each trace's root span (checkout-small has one per trace), inverted_cdf
+    roots = incident[incident["parent_id"].isna()]
+    assert len(roots) == 40
+    p50 = np.quantile(roots["duration_ms"].to_numpy(dtype=float), 0.5, method="inverted_cdf")
+    assert float(headline[3].replace(",", "")) == pytest.approx(p50, abs=1e-3)
     # the breakdown table shows what critical_path_breakdown returns, row for row
     bd = tk.critical_path_breakdown(tk.critical_path(incident), by="service")
     head = result.value["breakdown_head"]
@@ -140,8 +146,8 @@ def test_report_lists_skipped_records_from_lenient_loading(tmp_path):
 
 def test_headline_as_sampled_and_corrected_use_one_percentile_definition():
     # every trace sampled with probability 0.1 (ot=th:e6): weighting cannot change a percentile,
-    # so the "as sampled" row must equal the "sampling-corrected" one. The as-sampled row used
-    # linear interpolation (p50 25.0) while weighted_summary uses inverted_cdf (20.0).
+    # so the "as sampled" row must equal the "sampling-corrected" one (inverted_cdf in both).
+    # failed_share: one request of four has status error.
     from tracekit.reporting import _headline
 
     ms = 1_000_000
@@ -150,7 +156,86 @@ def test_headline_as_sampled_and_corrected_use_one_percentile_definition():
         "trace_id": [f"{i:032x}" for i in range(1, n + 1)], "span_id": [f"{i:016x}" for i in range(1, n + 1)],
         "service": ["api"] * n, "name": ["GET /"] * n, "start": [0] * n, "end": [10 * ms, 20 * ms, 30 * ms, 40 * ms],
         "status": ["ok", "error", "ok", "ok"], "trace_state": ["ot=th:e6"] * n})
-    h = _headline(spans, tk.trace_summary(spans)).set_index("estimate")
-    cols = ["error_rate", "p50_ms", "p95_ms", "p99_ms"]
+    h = _headline(spans, tk.core.trace_outcomes(spans)).set_index("estimate")
+    cols = ["failed_share", "request_p50_ms", "request_p95_ms", "request_p99_ms"]
     assert h.loc["as sampled", cols].tolist() == [0.25, 20.0, 40.0, 40.0]
     assert h.loc["sampling-corrected", cols].tolist() == [0.25, 20.0, 40.0, 40.0]
+
+
+def _async_tail_traces():
+    # trace 1: a 92 ms request whose SQS-triggered Lambda ends at 1,150 ms (extent 1,150);
+    # trace 2: a 300 ms request, extent 300; trace 3: a 150 ms request that failed (503)
+    ms = 1_000_000
+    t1, t2, t3 = "1" * 32, "2" * 32, "3" * 32
+    return tk.spans_from_columns({
+        "trace_id": [t1, t1, t1, t2, t3],
+        "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16, "e" * 16],
+        "parent_id": [None, "a" * 16, "b" * 16, None, None],
+        "service": ["web", "web", "lambda", "web", "web"],
+        "name": ["GET /", "SQS SendMessage", "handler", "GET /b", "GET /c"],
+        "kind": ["server", "producer", "consumer", "server", "server"],
+        "start": [0, 10 * ms, 400 * ms, 0, 0], "end": [92 * ms, 20 * ms, 1150 * ms, 300 * ms, 150 * ms],
+        "status": ["ok", "ok", "ok", "ok", "unset"], "http_status": [200, None, None, 200, 503],
+        "fault": [False, False, False, False, True]}), (t1, t2, t3)
+
+
+def test_slowest_traces_are_ranked_by_request_latency_not_trace_extent():
+    spans, (t1, t2, t3) = _async_tail_traces()
+    data = collect_report(spans, worst=2)
+    ids = [t for _, t in data.worst]
+    assert ids == [t2, t3]                      # 300 ms, then 150 ms; the 92 ms request with a 1,150 ms tail is not slow
+    assert data.worst[0][0] == "slowest request #1 (request 300.0 ms, trace extent 300.0 ms)"
+    data = collect_report(spans, worst=1)
+    assert [t for _, t in data.worst] == [t2, t3]   # the slowest failed request is added when not already shown
+    assert data.worst[1][0].startswith("slowest failed request (request 150.0 ms")
+    h = data.headline.set_index("estimate").loc["as sampled"]
+    assert h["failed_share"] == pytest.approx(1 / 3)
+    assert h["request_p99_ms"] == 300.0 and h["extent_p95_ms"] == 1150.0
+
+
+def test_report_records_the_critical_path_settings_used_and_defines_each_number(incident, tmp_path):
+    from tracekit.reporting import HEADLINE_DEFINITIONS
+
+    data = collect_report(incident)
+    assert data.settings["critical_path"] == tk.critical_path(incident).attrs["params"]
+    assert data.settings["critical_path"]["nonblocking"]  # real settings, not a description
+    assert list(data.headline.columns) == ["estimate", *HEADLINE_DEFINITIONS]
+    html = render_report(data)
+    for k, v in HEADLINE_DEFINITIONS.items():
+        assert f"<dt><code>{k}</code></dt><dd>{html_escape(v)}</dd>" in html
+
+
+def test_report_argument_errors_raise_argument_error(incident, tmp_path):
+    from tracekit.reporting import build_report_from_files
+
+    with pytest.raises(tk.errors.ArgumentError, match="worst"):
+        collect_report(incident, worst=-1)
+    with pytest.raises(ValueError, match="errors must be 'raise' or 'skip'"):
+        build_report_from_files([str(tk.examples.path("checkout-small"))], tmp_path / "r.html", errors="lenient",
+                                progress=False)
+
+
+def test_headline_returns_exactly_the_declared_columns_and_dtypes(incident):
+    from tracekit.core import RESULT_TABLES
+    from tracekit.reporting import _headline
+
+    h = collect_report(incident).headline
+    t = RESULT_TABLES["report_headline"]
+    assert list(h.columns) == t.column_names
+    assert [str(h[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]
+    spans, _ = _async_tail_traces()
+    h2 = _headline(spans, tk.core.trace_outcomes(spans))
+    assert [str(h2[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]
+
+
+def test_bundled_cold_starts_worst_traces_are_the_slowest_requests():
+    # cold starts run in SQS-triggered Lambdas after the response: ranked by trace extent, a 127 ms
+    # request (909 ms extent) was "slowest #2". Ground truth: the root spans' durations.
+    spans = tk.examples.load("cold-starts-small")
+    roots = spans[spans["parent_id"].isna()].sort_values("start", kind="stable").drop_duplicates("trace_id")
+    by_request = roots.sort_values("duration_ms", ascending=False, kind="stable")["trace_id"].head(3).tolist()
+    ext = spans.groupby("trace_id").agg(s=("start", "min"), e=("end", "max"))
+    by_extent = (ext["e"] - ext["s"]).sort_values(ascending=False, kind="stable").index[:3].tolist()
+    assert by_request != by_extent   # the data tells the two apart
+    data = collect_report(spans)
+    assert [t for label, t in data.worst if label.startswith("slowest request")] == by_request

@@ -66,9 +66,11 @@ def three_traces() -> pd.DataFrame:
 def test_trace_table_exact():
     t = trace_table(three_traces())
     assert t["trace_id"].tolist() == [T3, T1, T2]
-    assert t["duration_ms"].tolist() == [200.0, 100.0, 50.0]
+    assert t["request_ms"].tolist() == [200.0, 100.0, 50.0]   # the root spans' durations
+    assert t["extent_ms"].tolist() == [200.0, 100.0, 50.0]    # no span outlives its root here
     assert t["n_spans"].tolist() == [3, 3, 1]
-    assert t["n_errors"].tolist() == [0, 1, 0]
+    assert t["failed_spans"].tolist() == [0, 1, 0]
+    assert t["failed"].tolist() == [False, False, False]      # T1's root span did not fail, its db call did
     assert t["services"].tolist() == ["api, cache, db", "db, web", "web"]
     assert t["root_name"].tolist() == ["POST /checkout", "GET /cart", "GET /health"]
 
@@ -290,7 +292,7 @@ def test_widget_on_bundled_example(explorer):
     ex = tk.TraceExplorer(spans)
     table = ex.state.trace_table()
     assert len(ex.traces.options) == spans["trace_id"].nunique() == len(table)
-    assert table["duration_ms"].is_monotonic_decreasing
+    assert table["request_ms"].is_monotonic_decreasing
     assert len(ex.figure.data[0].x) == int((spans["trace_id"] == ex.state.trace_id).sum())
 
 
@@ -310,3 +312,37 @@ def test_span_details_do_not_alias_the_spans():
     d["links"][0]["span_id"] = "x"
     assert list(spans["attributes"]) == before
     assert spans["links"].iloc[0][0]["span_id"] == "2" * 16
+
+
+def test_trace_table_in_kernel_terms_async_tail_client_error_and_xray_ids():
+    # T_A: a 92 ms request whose consumer ends at 1,150 ms; T_B: a 300 ms request answered 404 (a client
+    # error, not a failure); T_C: a 150 ms request with a 503 root (failed). Slowest = longest request.
+    ta, tb, tc = "1" * 32, "2" * 32, "3" * 32
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": [ta, ta, tb, tc], "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16],
+        "parent_id": [None, "a" * 16, None, None], "service": ["web", "worker", "web", "web"],
+        "name": ["GET /", "process", "GET /x", "GET /y"], "kind": ["server", "consumer", "server", "server"],
+        "start": [0, 50 * ms, 0, 0], "end": [92 * ms, 1150 * ms, 300 * ms, 150 * ms],
+        "status": ["ok", "ok", "error", "unset"], "http_status": [200, None, 404, 503],
+        "error": [False, False, True, False], "fault": [False, False, False, True]})
+    t = trace_table(spans)
+    assert t["trace_id"].tolist() == [tb, tc, ta]
+    assert t["request_ms"].tolist() == [300.0, 150.0, 92.0] and t["extent_ms"].tolist() == [300.0, 150.0, 1150.0]
+    assert t["failed"].tolist() == [False, True, False] and t["failed_spans"].tolist() == [0, 1, 0]
+    s = ExplorerState.from_spans(spans)
+    assert s.trace_id == tb
+    assert s.with_filter(errors_only=True).trace_table()["trace_id"].tolist() == [tc]   # the 404 is not a failure
+    assert s.select_trace("1-11111111-111111111111111111111111").trace_id == ta       # X-Ray form accepted
+    with pytest.raises(ValueError, match="not a trace id"):
+        s.select_trace("zzz")
+
+
+def test_trace_table_returns_exactly_the_declared_columns_and_dtypes():
+    from tracekit.core import RESULT_TABLES
+
+    t = RESULT_TABLES["trace_table"]
+    for spans in (three_traces(), tk.examples.load("checkout-small"), tk.empty_spans()):
+        got = trace_table(spans)
+        assert list(got.columns) == t.column_names
+        assert [str(got[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]

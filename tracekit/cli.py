@@ -16,12 +16,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
 from .errors import TraceKitError
 
 __all__ = ["main", "build_parser", "format_summary"]
 
 EXIT_USAGE = 2
 EXIT_INPUT = 1
+
+
+def _errors_arguments(p: argparse.ArgumentParser, listed: str) -> None:
+    """``--errors raise|skip`` (as ``errors=`` in the Python API) and ``--lenient``, its alias for ``--errors skip``."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--errors", choices=("raise", "skip"), default="raise",
+                   help=f"bad records: 'raise' stops with an error (default), 'skip' skips them ({listed})")
+    g.add_argument("--lenient", dest="errors", action="store_const", const="skip", help="alias of --errors skip")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Load trace files (X-Ray or OTLP JSON, JSON lines, .gz; files or directories) "
                                    "and print traces, spans, services, error rate and latency percentiles.")
     p.add_argument("inputs", nargs="+", help="files or directories")
-    p.add_argument("--lenient", action="store_true", help="skip bad records (and list them) instead of failing")
+    _errors_arguments(p, "and list them")
 
     p = sub.add_parser("report", help="self-contained HTML postmortem report",
                        description="Analyse trace files and write one self-contained HTML report.")
@@ -48,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
                    help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'")
     p.add_argument("--worst", type=int, default=3, help="number of slowest traces to show as waterfalls")
-    p.add_argument("--lenient", action="store_true", help="skip bad records (listed in the report) instead of failing")
+    _errors_arguments(p, "listed in the report")
     p.add_argument("--no-progress", action="store_true", help="do not print progress")
 
     try:
@@ -60,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(inputs: Sequence[str], lenient: bool):
+def _load(inputs: Sequence[str], errors: str):
     from pathlib import Path
 
     from .io.sniff import read
@@ -68,30 +79,56 @@ def _load(inputs: Sequence[str], lenient: bool):
     for i in inputs:
         if not Path(i).exists():
             raise FileNotFoundError(f"no such file or directory: {i}")
-    return read(list(inputs), errors="skip" if lenient else "raise")
+    return read(list(inputs), errors=errors)
 
 
-def format_summary(spans) -> str:
-    """A plain-text summary of a spans DataFrame: counts, error rate, root latency percentiles.
+def format_summary(spans: pd.DataFrame) -> str:
+    """A plain-text summary of a spans DataFrame: counts, failed requests, request latency percentiles.
 
+    Every number is one of the kernel's definitions (:mod:`tracekit.core`), named as such: the
+    failed share is the share of requests whose root span failed (:func:`tracekit.core.failed`:
+    a 5xx fault or status error; 4xx client errors and throttles are counted apart), the
+    latency line is the request latency ``request_ms`` (the request root's duration) at
+    p50/p95/p99 by :func:`tracekit.core.percentile`, and the trace extent ``extent_ms`` (first
+    start to last end, asynchronous work included) is on its own line.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (``tk.read(...)``).
+
+    Returns
+    -------
+    str
+        Lines of text, no trailing newline.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
     traces: ...
     """
-    from .analysis.structure import trace_summary
+    from .core import QUANTILES, percentile, trace_outcomes
 
-    ts = trace_summary(spans)
+    ts = trace_outcomes(spans)
     n_traces = len(ts)
     if n_traces == 0:
         return "traces: 0  spans: 0"
-    err = float((ts["has_error"] | ts["fault"]).mean())  # status error or a fault, as health_report's error_trace_ratio
-    q = ts["duration_ms"].quantile([0.5, 0.95, 0.99])
     services = sorted(spans["service"].dropna().unique())
+
+    def pcts(col: str) -> str:
+        qs = percentile(ts[col].to_numpy(dtype=np.float64), QUANTILES)
+        return "  ".join(f"p{round(q * 100)} {v:.1f}" for q, v in zip(QUANTILES, qs, strict=True))
+
+    n_req = int(ts["has_root"].sum())
     lines = [
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}",
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        f"error rate (traces with a failed span): {err:.2%}",
-        f"trace latency ms (first start to last end): p50 {q.loc[0.5]:.1f}  p95 {q.loc[0.95]:.1f}  p99 {q.loc[0.99]:.1f}",
+        f"failed requests (root span 5xx or status error): {float(ts['failed'].mean()):.2%}"
+        f"  client errors (4xx): {float(ts['client_error'].mean()):.2%}  throttled: {float(ts['throttled'].mean()):.2%}"
+        f"  traces with a failed span anywhere: {float((ts['failed_spans'] > 0).mean()):.2%}",
+        f"request latency ms (root span duration, {n_req} requests): {pcts('request_ms')}",
+        f"trace extent ms (first start to last end, async work included): {pcts('extent_ms')}",
         "services: " + ", ".join(services),
     ]
     skipped = spans.attrs.get("skipped", ())
@@ -101,7 +138,7 @@ def format_summary(spans) -> str:
 
 
 def _cmd_summary(args) -> int:
-    spans = _load(args.inputs, args.lenient)
+    spans = _load(args.inputs, args.errors)
     print(format_summary(spans))
     return 0
 
@@ -111,7 +148,7 @@ def _cmd_report(args) -> int:
 
     path = build_report_from_files(
         args.inputs, args.output, baseline=args.baseline, title=args.title, redact=args.redact,
-        worst=args.worst, lenient=args.lenient, progress=not args.no_progress,
+        worst=args.worst, errors=args.errors, progress=not args.no_progress,
     )
     print(f"wrote {path}")
     return 0

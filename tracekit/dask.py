@@ -42,12 +42,14 @@ Aggregations combine partial results exactly:
   so totals, shares and the p50/p95 of per-trace contributions are **exact** (two-pass: the
   combine task holds one row per (key, trace) pair).
 * :func:`service_graph` → the same ``networkx.DiGraph`` as :func:`tracekit.service_graph`.
-  Counts and sums are added up; edge percentiles are **exact**: every call (source, target,
-  duration) is shuffled by edge and each edge's quantiles are taken over all its calls (memory:
-  the calls of the largest edge on one worker).
+  Each partition runs service_graph's own call-edge function (so calls and flags are its);
+  counts and sums are added up; edge percentiles are **exact** (:func:`tracekit.core.percentile`,
+  inverted_cdf, as everywhere): every call (source, target, duration) is shuffled by edge and
+  each edge's quantiles are taken over all its calls (memory: the calls of the largest edge on one worker).
 * :func:`health_report` → the findings frame of :func:`tracekit.health_report`: counts, shares
-  and values exact for every check (``span_error_rate`` rebuilt from span counts,
-  ``p95_trace_latency_ms`` from every trace's duration, ``top_call_path`` counted over all paths
+  and values exact for every check (``span_error_rate`` rebuilt from counts of failed spans,
+  :func:`tracekit.core.failed`; ``p95_trace_latency_ms`` from every request's latency
+  ``request_ms`` by :func:`tracekit.core.percentile`, ``top_call_path`` counted over all paths
   and cut to the top ``top_call_paths`` afterwards) except ``high_cardinality_attribute``,
   whose distinct count is the largest partition's (a lower bound). Example trace ids are the
   first found in partition order and the explanation text of a multi-partition finding quotes
@@ -91,7 +93,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .errors import TraceFormatError, TraceKitError, require
+from .core import QUANTILES, failed, percentile, require_columns, trace_outcomes
+from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._sources import list_files
 from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
 
@@ -134,11 +137,11 @@ def _no_string_conversion():
 def _expand(source: Any, storage_options: dict | None) -> list[str]:
     items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if not items:
-        raise TraceKitError("tk.dask: no paths given")
+        raise ArgumentError("tk.dask: no paths given")
     out: list[str] = []
     for item in items:
         if not isinstance(item, (str, os.PathLike)):
-            raise TraceKitError(f"tk.dask: expected paths, globs or URLs, got {type(item).__name__}")
+            raise ArgumentError(f"tk.dask: expected paths, globs or URLs, got {type(item).__name__}")
         s = os.fspath(item)
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", s) and not s.startswith("file://"):
             fsspec = require("fsspec", "dask")
@@ -188,7 +191,7 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
           storage_options: dict | None):
     dd = _dd()
     if errors not in ("raise", "skip"):
-        raise TraceKitError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
     paths = _expand(source, storage_options)
     with _no_string_conversion():
         ddf = dd.from_map(_read_file, paths, fmt=fmt, errors=errors, storage_options=storage_options,
@@ -196,7 +199,7 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
     if shuffle:
         ddf = keep_traces_whole(ddf, npartitions=npartitions)
     elif npartitions is not None:
-        raise TraceKitError("npartitions needs shuffle=True (without a shuffle there is one partition per file)")
+        raise ArgumentError("npartitions needs shuffle=True (without a shuffle there is one partition per file)")
     return ddf
 
 
@@ -291,7 +294,7 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
     """
     dd = _dd()
     if not isinstance(spans, pd.DataFrame):
-        raise TraceKitError(f"from_pandas: expected a pandas DataFrame, got {type(spans).__name__}")
+        raise ArgumentError(f"from_pandas: expected a pandas DataFrame, got {type(spans).__name__}")
     with _no_string_conversion():
         d = dd.from_pandas(spans, npartitions=max(1, min(npartitions, max(len(spans), 1))), sort=False)
     return keep_traces_whole(d, npartitions=npartitions)
@@ -571,7 +574,7 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
     dask = require("dask", "dask")
     keys = [by] if isinstance(by, str) else list(by)
     if not keys:
-        raise TraceKitError("critical_path_breakdown: by needs at least one column")
+        raise ArgumentError("critical_path_breakdown: by needs at least one column")
     if not _is_cp(dspans._meta):
         dspans = _project(dspans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
     parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(dspans.to_delayed())]
@@ -599,27 +602,27 @@ _STAT_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.S
 
 
 def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
+    """Combine step of the graph: the calls of whole edges (shuffled by edge) → one row per edge;
+    percentiles by :func:`tracekit.core.percentile` (inverted_cdf), as everywhere."""
     if not len(edges):
         return _STAT_META.copy()
     g = edges.groupby(["source", "target"], sort=True)
     stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
                   mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
-    q = g["dur"].quantile([0.5, 0.95, 0.99]).unstack()
-    stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[0.5], q[0.95], q[0.99]
+    q = np.vstack([percentile(d.to_numpy(dtype=np.float64), QUANTILES) for _, d in g["dur"]])
+    stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[:, 0], q[:, 1], q[:, 2]
     stats = stats.reset_index()
     return stats.astype({c: _STAT_META[c].dtype for c in _STAT_META.columns})[list(_STAT_META.columns)]
 
 
 def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
-    from .analysis.graph import _flags
+    """Partial of the graph's nodes: per node of this partition, counts and sums of the per-span
+    arrays that service_graph's own call-edge function returns (so the flags are its flags)."""
+    from .analysis.graph import _call_edges
     from .analysis.structure import self_time as st_fn
 
-    service = spans["service"].to_numpy(dtype=object, na_value="?")
-    name = spans["name"].to_numpy(dtype=object, na_value="?")
-    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
-    err, fault, _ = _flags(spans)
+    _, node, _, service, name, err, fault, dur = _call_edges(spans, by)
     self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan) if len(spans) else np.zeros(0)
-    dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur,
                        "service": service, "name": name})
     g = nd.groupby("node", sort=True)
@@ -645,10 +648,8 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     nx = require("networkx", "core")
     dask = require("dask", "dask")
     if by not in ("service", "operation"):
-        raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    from .analysis.critical_paths import _check_columns
-
-    _check_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+        raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
+    require_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     dspans = _project(dspans, _GRAPH_COLUMNS)
     with _no_string_conversion():
         edges = dspans.map_partitions(_edge_rows, by, meta=_EDGE_META)
@@ -685,13 +686,12 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
 def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict:
     from .analysis.health import NOT_ADDITIVE
     from .analysis.health import health_report as hr
-    from .analysis.structure import trace_summary
 
     additive = [n for n in names if n not in NOT_ADDITIVE]
     rep = hr(part, checks=additive, **options) if additive and len(part) else None
     out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0}
     if "span_error_rate" in names and len(part):
-        err = (part["status"] == "error").to_numpy(dtype=bool, na_value=False) | part["fault"].to_numpy(dtype=bool, na_value=False)
+        err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
         t = part["trace_id"].to_numpy(dtype=object)
         df = pd.DataFrame({"svc": svc, "err": err, "t": t})
@@ -700,8 +700,8 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         out["svc_traces"] = e.groupby("svc")["t"].nunique()
         out["svc_examples"] = e.drop_duplicates(["svc", "t"]).groupby("svc")["t"].apply(lambda s: s.head(3).tolist())
     if "p95_trace_latency_ms" in names and len(part):
-        s = trace_summary(part)
-        out["dur"] = s[["trace_id", "duration_ms"]].dropna(subset=["duration_ms"]).reset_index(drop=True)
+        o = trace_outcomes(part)  # request latency: the request root's duration
+        out["dur"] = o[["trace_id", "request_ms"]].dropna(subset=["request_ms"]).reset_index(drop=True)
     return out
 
 
@@ -731,7 +731,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
         pats = [checks] if isinstance(checks, str) else list(checks)
         unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
         if unknown:
-            raise TraceKitError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
+            raise ArgumentError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
         names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)
@@ -756,20 +756,20 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
                 "check": "span_error_rate", "severity": "info", "subject": str(name), "traces_affected": traces,
                 "spans_affected": int(r["errors"]), "share": traces / n if n else np.nan, "value": rate,
                 "example_trace_ids": [str(e) for e in exs],
-                "explanation": f"{rate:.1%} of {name}'s {int(r['spans'])} spans have status error or a fault.",
+                "explanation": f"{rate:.1%} of {name}'s {int(r['spans'])} spans failed (5xx, or status error that is not a 4xx).",
                 "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
             })
     if "p95_trace_latency_ms" in names and any("dur" in p for p in parts):
         dur = pd.concat([p["dur"] for p in parts if "dur" in p], ignore_index=True)
-        d = dur["duration_ms"].to_numpy(dtype=np.float64)
+        d = dur["request_ms"].to_numpy(dtype=np.float64)
         if len(d):
-            p95 = float(np.percentile(d, 95))
-            slow = dur[d >= p95].sort_values("duration_ms", ascending=False, kind="stable")
+            p95 = float(percentile(d, 0.95))
+            slow = dur[d >= p95].sort_values("request_ms", ascending=False, kind="stable")
             extra.append({
                 "check": "p95_trace_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
                 "spans_affected": 0, "share": len(slow) / n if n else np.nan, "value": p95,
                 "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
-                "explanation": f"95% of traces take at most {p95:.1f} ms (first span start to last span end, {len(d)} finished traces); examples are the slowest 5%.",
+                "explanation": f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {len(d)} finished requests); examples are the slowest 5%.",
                 "what_to_do": "Look at the critical path of the example traces.",
             })
     if extra:

@@ -28,7 +28,17 @@ __all__ = [
 
 
 class TraceKitError(Exception):
-    """Base class of every error tracekit raises on purpose."""
+    """Base class of every error tracekit raises on purpose.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> try:
+    ...     tk.core.normalize_trace_id("nope")
+    ... except TraceKitError as e:
+    ...     print(type(e).__name__)
+    ArgumentError
+    """
 
 
 class TraceFormatError(TraceKitError, ValueError):
@@ -36,6 +46,20 @@ class TraceFormatError(TraceKitError, ValueError):
 
     ``file`` and ``record`` say where (``record`` is e.g. ``"line 3"`` or
     ``"Traces[0].Segments[2]"``); the message says what is wrong.
+
+    Parameters
+    ----------
+    reason : str
+        What is wrong.
+    file : str, optional
+        The file it is in.
+    record : str, optional
+        Where in the file.
+
+    Examples
+    --------
+    >>> str(TraceFormatError("no traceId", file="a.json", record="line 3"))
+    'a.json, line 3: no traceId'
     """
 
     def __init__(self, reason: str, *, file: str | None = None, record: str | None = None):
@@ -47,20 +71,68 @@ class TraceFormatError(TraceKitError, ValueError):
 
 
 class ArgumentError(TraceKitError, ValueError):
-    """An argument has a value the function cannot use (e.g. ``by="nope"``, ``n_boot=-1``)."""
+    """An argument has a value the function cannot use (e.g. ``by="nope"``, ``n_boot=-1``).
+
+    A :class:`ValueError`, so ``except ValueError`` catches it too.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> try:
+    ...     tk.core.percentile([1.0, 2.0], 95)
+    ... except ValueError as e:
+    ...     print(type(e).__name__)
+    ArgumentError
+    """
 
 
 class TraceFormatWarning(UserWarning):
-    """Records were skipped in lenient mode (``errors="skip"``)."""
+    """Records were skipped in lenient mode (``errors="skip"``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("1 record skipped", TraceFormatWarning)
+    >>> w[0].category.__name__
+    'TraceFormatWarning'
+    """
 
 
 class MissingExtraError(TraceKitError, ImportError):
-    """An optional feature was used without its extra installed."""
+    """An optional feature was used without its extra installed.
+
+    An :class:`ImportError` too; the message names the ``pip install 'tracekit[extra]'`` to run.
+
+    Examples
+    --------
+    >>> try:
+    ...     require("no_such_module_xyz", "plot")
+    ... except MissingExtraError as e:
+    ...     print(str(e).split("; ")[1])
+    install it with: pip install 'tracekit[plot]'
+    """
 
 
 @dataclass(frozen=True)
 class SkippedRecord:
-    """One record a reader skipped in lenient mode: where it was and why."""
+    """One record a reader skipped in lenient mode: where it was and why.
+
+    Attributes
+    ----------
+    file : str or None
+        The file.
+    record : str or None
+        Where in the file (e.g. ``"line 4"``).
+    reason : str
+        What was wrong with it.
+
+    Examples
+    --------
+    >>> SkippedRecord.from_error(TraceFormatError("bad id", file="t.jsonl", record="line 4"))
+    SkippedRecord(file='t.jsonl', record='line 4', reason='bad id')
+    """
 
     file: str | None
     record: str | None

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.waterfall import WATERFALL_COLUMNS, waterfall_data
+from .core import normalize_trace_id, routes
 from .errors import TraceKitError, require
 
 go = require("plotly.graph_objects", "plot")
@@ -133,6 +134,39 @@ def plot_waterfall(
     and ~12 s — plotly.js's bar drawing grows faster than linearly, so fold big traces
     (``max_depth``/``collapse``) for interactive use.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame, or the rows :func:`tracekit.waterfall_data` returned.
+    trace_id : str, optional
+        The trace to draw (32 hex digits or the X-Ray ``1-…`` form); needed when ``spans`` holds several.
+    critical_path : bool or pandas.DataFrame, optional
+        ``True`` to compute and overlay the critical path, or its sections (:func:`tracekit.critical_path`).
+    collapse : iterable of str
+        Span ids whose subtrees are folded.
+    max_depth : int, optional
+        Deepest level shown.
+    colors : mapping of str to str, optional
+        Colour per service (default :func:`service_colors`).
+    max_labels : int
+        Most rows that get y tick labels.
+    height : int, optional
+        Figure height in pixels (default grows with the rows).
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ArgumentError
+        ``trace_id`` is not a trace id.
+    TraceKitError
+        The trace is not in the spans, or several traces and no ``trace_id``.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["ab" * 16] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
@@ -151,6 +185,8 @@ def plot_waterfall(
     if _is_waterfall_rows(spans):
         rows = spans
     else:
+        if trace_id is not None:
+            trace_id = normalize_trace_id(trace_id)
         rows = waterfall_data(spans, trace_id, critical_path=critical_path, collapse=collapse, max_depth=max_depth)
     n = len(rows)
     cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
@@ -269,11 +305,8 @@ def _latency_groups(spans: pd.DataFrame, by: str | Sequence[str] | None) -> pd.S
     keys = [by] if isinstance(by, str) else list(by)
     parts = []
     for k in keys:
-        if k == "route":
-            route = spans["attributes"].map(
-                lambda a: (a.get("http.route") or a.get("url.path") or a.get("http.target") or a.get("http.url")) if isinstance(a, dict) else None
-            )
-            parts.append(route.where(route.notna(), spans["name"].astype(object)).astype(str))
+        if k == "route":  # the one route key (tracekit.core.routes), as sampling strata use it
+            parts.append(pd.Series(np.asarray(routes(spans), dtype=object), index=spans.index).astype(str))
         elif k in spans.columns:
             parts.append(spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str))
         else:
@@ -298,8 +331,8 @@ def plot_latency(
 ) -> Any:
     """Latency distribution (``duration_ms``) per group: step histogram or ECDF.
 
-    ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the span's
-    ``http.route``/``url.path``/``http.target`` attribute, else its name), a list of those, or
+    ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the one route key,
+    :func:`tracekit.core.routes`: ``http.route``, else the path with ids masked, else the name), a list of those, or
     ``None`` for one group. The ``top`` most frequent groups get one line trace each (named by
     the group, escaped; ``meta`` = the raw group). ``kind="histogram"`` draws counts over bins
     shared by all groups (log-spaced with ``log_x``); ``kind="ecdf"`` the fraction of spans at
@@ -307,6 +340,32 @@ def plot_latency(
     without a parent (end-to-end latency). Spans without a duration (in progress) are left out;
     with ``log_x``, zero durations are too.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (``duration_ms`` is drawn).
+    by : str or sequence of str or None
+        Grouping: spans columns and/or ``"route"``; ``None`` for one group.
+    kind : {"histogram", "ecdf"}
+        Step histogram of counts or empirical CDF.
+    log_x : bool
+        Log-spaced bins / a log x axis.
+    bins : int
+        Histogram bins shared by all groups.
+    top : int
+        Most frequent groups drawn.
+    roots_only : bool
+        Only spans without a parent.
+    max_points : int
+        Most ECDF points per group.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["ab" * 16] * 4, "span_id": [c * 16 for c in "abcd"],
@@ -385,6 +444,22 @@ def plot_critical_path_breakdown(
     largest ``value`` at the top, at most ``top`` bars; the text on each bar is its ``share`` of
     end-to-end time. Bars are coloured by service when ``service`` is a key.
 
+    Parameters
+    ----------
+    breakdown : pandas.DataFrame
+        The frame of :func:`tracekit.critical_path_breakdown`.
+    value : str
+        The column drawn (``cp_ms`` by default).
+    top : int
+        Most bars drawn.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
     >>> import pandas as pd, tracekit as tk
     >>> bd = pd.DataFrame({"service": ["db", "api"], "cp_ms": [60.0, 40.0], "share": [0.6, 0.4]})
     >>> fig = tk.plot_critical_path_breakdown(bd)
@@ -462,9 +537,25 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
     :func:`tracekit.analysis.graph.graph_layout` computes it. Traces: ``meta="edges"`` (one line trace of
     all edges), ``meta="edge_info"`` (a marker at each edge's midpoint whose hover shows the
     edge attributes: calls, errors, p50, p95, …), ``meta="nodes"`` (one marker per service,
-    coloured by its error rate when the node carries ``errors`` and ``calls``/``spans``).
+    coloured by its failed share when the node carries ``failed`` (or ``errors``) and ``calls``/``spans``).
     Arrows are layout annotations (up to ``max_arrows``).
 
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The graph of :func:`tracekit.service_graph` (or any graph with such attributes).
+    pos : dict or pandas.DataFrame, optional
+        Node positions (default: :func:`tracekit.analysis.graph.graph_layout`).
+    max_arrows : int
+        Most arrow annotations drawn.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
     >>> import networkx as nx, tracekit as tk
     >>> G = nx.DiGraph()
     >>> G.add_edge("api", "db", calls=10, errors=1, p50=3.0, p95=9.5)
@@ -504,8 +595,11 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
     for n in nodes:
         a = G.nodes[n]
         calls = a.get("calls", a.get("spans", a.get("requests")))
-        errs = [a[k] for k in ("errors", "faults") if isinstance(a.get(k), (int, float, np.integer, np.floating))]
-        r = min(1.0, float(sum(errs)) / float(calls)) if calls and errs else 0.0
+        # the node's failed spans (tracekit.core.failed, counted by service_graph as "failed", earlier "errors");
+        # faults are part of them, never added on top
+        nfail = next((a[k] for k in ("failed", "errors") if isinstance(a.get(k), (int, float, np.integer, np.floating))
+                      and not isinstance(a.get(k), bool)), None)
+        r = min(1.0, float(nfail) / float(calls)) if calls and nfail is not None else 0.0
         rate.append(r)
         info = [f"<b>{_esc(str(n))}</b>"] + [
             f"{_esc(str(k))}: {val:,.4g}" if isinstance(val, (float, np.floating)) else f"{_esc(str(k))}: {val:,}"
@@ -520,7 +614,7 @@ def plot_service_graph(G, *, pos: Any = None, max_arrows: int = 300, title: str 
             go.Scatter(
                 x=nx_, y=ny_, mode="markers+text", text=[_esc(str(n)) for n in nodes], textposition="top center",
                 marker=dict(size=22, color=rate, cmin=0.0, cmax=max(0.05, max(rate, default=0.0)), colorscale="Reds",
-                            line=dict(color="#333333", width=1), showscale=True, colorbar=dict(title="error rate")),
+                            line=dict(color="#333333", width=1), showscale=True, colorbar=dict(title="failed share")),
                 hovertext=ntext, hoverinfo="text", name="services", meta="nodes", showlegend=False,
             ),
         ]
@@ -563,6 +657,28 @@ def plot_compare(
     ``"after"``), grouped, keys ordered by the absolute change, largest first, at most ``top``;
     the hover shows the change and, when present, its confidence interval (``delta_<m>_lo/_hi``).
 
+    Parameters
+    ----------
+    comparison : Comparison or pandas.DataFrame
+        The result of :func:`tracekit.compare` (or its ``table``), or any frame of paired columns.
+    metric : str
+        The metric whose ``_a``/``_b`` columns are drawn.
+    before, after : str, optional
+        Explicit reference / other columns.
+    key : str or sequence of str, optional
+        Key columns (default: the text columns).
+    top : int
+        Most keys drawn.
+    labels : (str, str), optional
+        Legend names of the two bars.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
     >>> import pandas as pd, tracekit as tk
     >>> cmp = pd.DataFrame({"service": ["api", "db"], "p50_ms_a": [11.0, 9.0], "p50_ms_b": [10.0, 5.0]})
     >>> fig = tk.plot_compare(cmp, metric="p50_ms")
@@ -688,6 +804,22 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
     interval, the lift, the q-value and the latency / error-rate difference; a panel title ends
     with ``*`` when one of its values has ``q_value < 0.05``. Values and names are HTML-escaped.
 
+    Parameters
+    ----------
+    hits : pandas.DataFrame
+        The result of :func:`tracekit.bubble_up`.
+    top : int
+        Most dimensions (panels).
+    values : int
+        Most values per panel.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
     >>> import pandas as pd, tracekit as tk
     >>> hits = pd.DataFrame({"dimension": ["host", "host", "region"], "value": ["h1", "h2", "eu"],
     ...                      "share_selection": [1.0, 0.0, 0.5], "share_baseline": [0.2, 0.8, 0.5],

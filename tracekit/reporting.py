@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import TraceKitError
+from .core import QUANTILES, percentile, result_table, trace_outcomes
+from .errors import ArgumentError, TraceKitError
 
-__all__ = ["ReportData", "collect_report", "render_report", "report", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "report", "build_report_from_files", "file_inputs"]
 
 
 @dataclass(frozen=True)
@@ -102,35 +103,75 @@ def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "record", "reason"])
 
 
-def _headline(spans: pd.DataFrame, summary: pd.DataFrame, baseline_summary: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Requests, error rate and root latency percentiles; sampling-corrected where weights are known."""
+#: the report's headline table, declared as data (:func:`tracekit.core.result_table`); each meaning is shown under it
+HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampled, baseline, sampling-corrected)", [
+    ("estimate", "string", "", "which set and estimator the row is: as sampled, baseline as sampled, sampling-corrected"),
+    ("traces", "int64", "traces", "traces in the set (a trace with a request root is one request)"),
+    ("failed_share", "float64", "share", "failed: share of requests whose root span failed (5xx fault, or status error "
+                                         "that is not a 4xx client error or a throttle)"),
+    ("request_p50_ms", "float64", "ms", "request latency: the request root span's duration (what the caller waited "
+                                        "for), p50, inverted_cdf (an observed value)"),
+    ("request_p95_ms", "float64", "ms", "request latency, p95 (as request_p50_ms)"),
+    ("request_p99_ms", "float64", "ms", "request latency, p99 (as request_p50_ms)"),
+    ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
+                                       "response included, p95 (as sampled only)"),
+])
+#: what each headline number means, by column
+HEADLINE_DEFINITIONS = {c.name: c.meaning for c in HEADLINE_TABLE.columns if c.name != "estimate"}
+
+
+def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Requests, failed share and request latency percentiles; sampling-corrected where weights are known.
+
+    ``outcomes`` is :func:`tracekit.core.trace_outcomes` of ``spans`` (``trace_summary`` has the same columns).
+    """
     from .analysis.sampling import sampling_weights, weighted_summary
 
-    rows = [_plain_row("as sampled", summary)]
-    if baseline_summary is not None:
-        rows.append(_plain_row("baseline, as sampled", baseline_summary))
+    rows = [_plain_row("as sampled", outcomes)]
+    if baseline_outcomes is not None:
+        rows.append(_plain_row("baseline, as sampled", baseline_outcomes))
     try:
         w = sampling_weights(spans)
     except TraceKitError:
         w = None
     if w is not None and "weight" in w and w["weight"].notna().any():
-        est = weighted_summary(spans, w)
-        r = est.iloc[0].to_dict()
-        rows.append({"estimate": "sampling-corrected", **{k: r.get(k) for k in r}})
-    return pd.DataFrame(rows)
+        r = weighted_summary(spans, w).iloc[0].to_dict()
+        failed_key = next((k for k in ("failed_share", "failed", "root_failed_rate", "error_rate") if k in r), None)
+        rows.append({"estimate": "sampling-corrected", "traces": r.get("n_traces", len(outcomes)),
+                     "failed_share": r.get(failed_key, np.nan) if failed_key else np.nan,
+                     **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
+                        for q in QUANTILES},
+                     "extent_p95_ms": np.nan})
+    return pd.DataFrame(rows, columns=HEADLINE_TABLE.column_names).astype({c.name: c.dtype for c in HEADLINE_TABLE.columns})
 
 
-def _plain_row(label: str, summary: pd.DataFrame) -> dict[str, Any]:
-    dur = summary["duration_ms"].dropna()
-    err_col = next((c for c in ("has_error", "error", "has_fault") if c in summary.columns), None)
+def _plain_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
+    req = percentile(outcomes["request_ms"].to_numpy(dtype=np.float64), QUANTILES)
     return {
         "estimate": label,
-        "traces": len(summary),
-        "error_rate": float(summary[err_col].mean()) if err_col and len(summary) else np.nan,
-        # inverted_cdf, as weighted_summary's estimates in the row beside it (and compare's)
-        **{f"p{round(q * 100)}_ms": float(np.quantile(dur.to_numpy(dtype=float), q, method="inverted_cdf")) if len(dur) else np.nan
-           for q in (0.5, 0.95, 0.99)},
+        "traces": len(outcomes),
+        "failed_share": float(outcomes["failed"].mean()) if len(outcomes) else np.nan,
+        **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
+        "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
     }
+
+
+def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
+    """The slowest requests by request latency (not trace extent: an async tail does not make a request slow),
+    then the slowest failed request when it is not among them; each label names both numbers."""
+    order = outcomes.sort_values("request_ms", ascending=False, na_position="last", kind="stable")
+    order = order[order["request_ms"].notna()]
+
+    def label(head: str, r) -> str:
+        return f"{head} (request {r.request_ms:,.1f} ms, trace extent {r.extent_ms:,.1f} ms)"
+
+    out = [(label(f"slowest request #{i + 1}", r), r.trace_id) for i, r in
+           enumerate(order.head(worst).itertuples(index=False))]
+    failing = order[order["failed"].astype(bool)]
+    if len(failing) and failing["trace_id"].iloc[0] not in {t for _, t in out}:
+        r = next(failing.head(1).itertuples(index=False))
+        out.append((label("slowest failed request", r), r.trace_id))
+    return tuple(out)
 
 
 def collect_report(
@@ -156,30 +197,23 @@ def collect_report(
     from .analysis.graph import service_graph
     from .analysis.health import health_report
     from .analysis.pii import redact as _redact
-    from .analysis.structure import trace_summary
-
+    if not isinstance(worst, (int, np.integer)) or isinstance(worst, bool) or worst < 0:
+        raise ArgumentError(f"collect_report: worst must be a whole number >= 0, got {worst!r}")
     if redact:
         spans = _redact(spans, keys=list(redact))
         if baseline is not None:
             baseline = _redact(baseline, keys=list(redact))
-    summary = trace_summary(spans)
+    summary = trace_outcomes(spans)
     cp = critical_path(spans)
     breakdown = critical_path_breakdown(cp, by="service")
     comparison = structural = None
-    baseline_summary = trace_summary(baseline) if baseline is not None else None
+    cmp_params: dict[str, Any] = {}
+    baseline_summary = trace_outcomes(baseline) if baseline is not None else None
     if baseline is not None:
         cmp = compare(spans, baseline, by="service")
+        cmp_params = dict(getattr(cmp, "params", None) or cmp.table.attrs.get("params", {"by": "service"}))
         comparison = cmp.table
         structural = cmp.structure
-    order = summary.sort_values("duration_ms", ascending=False)
-    worst_ids: list[tuple[str, str]] = []
-    for i, tid in enumerate(order["trace_id"].head(worst)):
-        worst_ids.append((f"slowest #{i + 1}", tid))
-    err_col = next((c for c in ("has_error", "error", "has_fault") if c in summary.columns), None)
-    if err_col:
-        failing = order[order[err_col].astype(bool)]
-        if len(failing) and failing["trace_id"].iloc[0] not in {t for _, t in worst_ids}:
-            worst_ids.append(("slowest failing", failing["trace_id"].iloc[0]))
     lat = spans[spans["kind"].isin(["server", "consumer"])][["service", "duration_ms"]].dropna()
     caveats = []
     ts = spans["trace_state"].dropna()
@@ -191,8 +225,11 @@ def collect_report(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         version=__version__,
-        settings={"redact": list(redact or []), "worst": worst, "critical_path": "Jaeger UI semantics (defaults)",
-                  "compare_by": "service", "python": sys.version.split()[0], "pandas": pd.__version__},
+        settings={"redact": list(redact or []), "worst": worst,
+                  # the settings the analyses report they used (attrs["params"]), not a description of them
+                  "critical_path": dict(cp.attrs.get("params", {})),
+                  "critical_path_breakdown": dict(breakdown.attrs.get("params", {"by": "service"})),
+                  "compare": dict(cmp_params), "python": sys.version.split()[0], "pandas": pd.__version__},
         inputs=file_inputs(inputs),
         baseline_inputs=file_inputs(baseline_inputs),
         counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
@@ -205,7 +242,7 @@ def collect_report(
         comparison=comparison,
         structural=structural,
         graph=service_graph(spans),
-        worst=tuple(worst_ids),
+        worst=_worst(summary, worst),
         spans=spans,
         critical_path=cp,
         latency_by_service=lat,
@@ -321,6 +358,8 @@ def render_report(data: ReportData) -> str:
 
     parts.append('<section id="headline"><h2>Headline numbers</h2>')
     parts.append(_table(data.headline, table_id="headline-table"))
+    parts.append('<dl class="muted" id="headline-definitions">' + "".join(
+        f"<dt><code>{_esc(k)}</code></dt><dd>{_esc(v)}</dd>" for k, v in HEADLINE_DEFINITIONS.items()) + "</dl>")
     parts.append("</section>")
 
     parts.append('<section id="health"><h2>Trace health</h2>')
@@ -344,7 +383,8 @@ def render_report(data: ReportData) -> str:
     parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')
     parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
     parts.append(_table(data.breakdown, table_id="breakdown-table"))
-    parts.append(fig(plotting.plot_latency(data.spans, by="service")))
+    parts.append(fig(plotting.plot_latency(data.spans, by="service", title="span duration by service (each span's own "
+                                                                     "duration, not request latency)")))
     parts.append("</section>")
 
     if data.comparison is not None:
@@ -385,8 +425,35 @@ def report(
 ) -> Path:
     """Analyse ``spans`` (and optionally a ``baseline``) and write a self-contained HTML report to ``path``.
 
-    Returns the path written.
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The spans under investigation.
+    path : str or pathlib.Path
+        The HTML file to write.
+    baseline : pandas.DataFrame, optional
+        Spans of a reference period to compare against.
+    title : str, optional
+        Report title (escaped).
+    redact : sequence of str, optional
+        Attribute key patterns to redact before anything is analysed (:func:`tracekit.redact`).
+    worst : int
+        Slowest requests (by request latency) drawn as waterfalls.
+    inputs, baseline_inputs : sequence of str or pathlib.Path, optional
+        Files the spans came from, recorded with size and sha256.
 
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ArgumentError
+        ``worst`` is not a whole number >= 0.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, pathlib
     >>> out = tk.report(tk.examples.load("checkout-small"), pathlib.Path(tempfile.mkdtemp()) / "r.html")
     >>> out.read_text().startswith("<!DOCTYPE html>")
@@ -407,11 +474,43 @@ def build_report_from_files(
     title: str | None = None,
     redact: Sequence[str] | None = None,
     worst: int = 3,
-    lenient: bool = False,
+    errors: str = "raise",
     progress: bool = True,
 ) -> Path:
     """Load files, analyse and write the report: what ``tracekit report`` runs.
 
+    Parameters
+    ----------
+    inputs : sequence of str
+        Incident trace files or directories (either format).
+    output : str or pathlib.Path
+        The HTML file to write.
+    baseline : sequence of str, optional
+        Baseline trace files or directories.
+    title, redact, worst
+        As in :func:`report`.
+    errors : {"raise", "skip"}
+        Bad records stop the run (``"raise"``) or are skipped and listed in the report
+        (``"skip"``; the command line's ``--errors skip`` / ``--lenient``), as ``errors=`` of :func:`tracekit.read`.
+    progress : bool
+        Print progress lines on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ArgumentError
+        ``errors`` is neither ``"raise"`` nor ``"skip"``.
+    FileNotFoundError
+        An input does not exist.
+    TraceKitError
+        No spans were found.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.html"
     >>> build_report_from_files([str(tk.examples.path("checkout-small"))], out, progress=False) == out
@@ -423,7 +522,8 @@ def build_report_from_files(
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    errors = "skip" if lenient else "raise"
+    if errors not in ("raise", "skip"):
+        raise ArgumentError(f"build_report_from_files: errors must be 'raise' or 'skip', got {errors!r}")
     for p in [*inputs, *(baseline or [])]:
         if not Path(p).exists():
             raise FileNotFoundError(f"no such file or directory: {p}")

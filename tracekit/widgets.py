@@ -18,7 +18,7 @@ an anywidget). :class:`ExplorerState` itself needs plotly only for :meth:`Explor
 ...     "name": ["GET /", "query", "GET /health"],
 ...     "start": [0, 1_000_000, 0], "end": [9_000_000, 8_000_000, 2_000_000]})
 >>> s = ExplorerState.from_spans(spans)
->>> s.trace_id == "a" * 32, s.trace_table()["duration_ms"].tolist()
+>>> s.trace_id == "a" * 32, s.trace_table()["request_ms"].tolist()
 (True, [9.0, 2.0])
 >>> s = s.click(1)                      # the waterfall's second row
 >>> s.span_id == "2" * 16, s.span_details()["header"]["service"]
@@ -40,59 +40,83 @@ import numpy as np
 import pandas as pd
 
 from .analysis.waterfall import waterfall_data
+from .core import normalize_trace_id, require_columns, result_table, span_tree, trace_outcomes
 from .errors import TraceKitError, require
 
-__all__ = ["ExplorerState", "TraceExplorer", "trace_table"]
+__all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS"]
 
-_SORT_KEYS = ("duration_ms", "n_errors", "n_spans", "start", "root_name", "root_service", "trace_id")
+_SORT_KEYS = ("request_ms", "extent_ms", "failed_spans", "n_spans", "start", "root_name", "root_service", "trace_id")
 _esc = html.escape
 
 
-def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
-    """One row per trace for the explorer's list: ``trace_id``, ``start``, ``duration_ms``,
-    ``n_spans``, ``n_errors`` (spans with status error or an error/fault flag), ``services``
-    (sorted, comma-separated), ``root_service``, ``root_name`` (earliest span without a parent,
-    else the earliest span). Sorted by duration, slowest first. The input is not modified.
+#: the explorer's trace list (:func:`trace_table`), declared as data
+TRACE_TABLE = result_table("trace_table", "one row per trace of the explorer's list, slowest request first", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start (the request root's start, else the earliest span's)"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN without a root"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end, async work included"),
+    ("n_spans", "int64", "spans", "spans in the trace"),
+    ("failed", "bool", "", "the request failed (its root span: 5xx fault or status error, not a 4xx)"),
+    ("failed_spans", "int64", "spans", "spans of the trace that failed (tracekit.core.failed)"),
+    ("services", "string", "", "services of the trace, sorted, comma-separated"),
+    ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
+    ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
+])
+#: columns of :func:`trace_table`, in order
+TRACE_TABLE_COLUMNS = tuple(TRACE_TABLE.column_names)
 
+
+def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per trace for the explorer's list, in the kernel's terms (:func:`tracekit.core.trace_outcomes`).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame; it is not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TRACE_TABLE_COLUMNS`: ``trace_id``, ``start`` (request start), ``request_ms``
+        (request latency: the request root's duration), ``extent_ms`` (first start to last end,
+        async work included), ``n_spans``, ``failed`` (the request failed), ``failed_spans``
+        (spans that failed, :func:`tracekit.core.failed`: 5xx or status error, not 4xx), ``services``
+        (sorted, comma-separated), ``root_service``, ``root_name`` (the request root, else the
+        earliest fragment). Slowest request first; traces without a request root last.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16],
     ...     "parent_id": [None, "1" * 16], "service": ["web", "db"], "name": ["GET /", "q"],
     ...     "status": ["ok", "error"], "start": [0, 1_000_000], "end": [5_000_000, 2_000_000]})
-    >>> trace_table(spans)[["duration_ms", "n_errors", "services", "root_name"]].values.tolist()
-    [[5.0, 1, 'db, web', 'GET /']]
+    >>> trace_table(spans)[["request_ms", "failed", "failed_spans", "services", "root_name"]].values.tolist()
+    [[5.0, False, 1, 'db, web', 'GET /']]
     """
-    missing = [c for c in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end") if c not in spans.columns]
-    if missing:
-        raise TraceKitError(f"TraceExplorer needs a spans DataFrame; missing columns: {', '.join(missing)}")
-    if spans.empty:
-        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in (
-            ("trace_id", object), ("start", "datetime64[ns, UTC]"), ("duration_ms", float), ("n_spans", "int64"),
-            ("n_errors", "int64"), ("services", object), ("root_service", object), ("root_name", object))})
-    err = spans["status"].astype(object).eq("error").to_numpy(dtype=bool) if "status" in spans.columns else np.zeros(len(spans), bool)
-    for flag in ("error", "fault"):
-        if flag in spans.columns:
-            err = err | spans[flag].fillna(False).to_numpy(dtype=bool)
-    d = pd.DataFrame(
-        {
-            "trace_id": spans["trace_id"].astype(object).to_numpy(),
-            "service": spans["service"].astype(object).to_numpy(),
-            "name": spans["name"].astype(object).to_numpy(),
-            "start": spans["start"].to_numpy(),
-            "end": spans["end"].to_numpy(),
-            "child": spans["parent_id"].notna().to_numpy(),
-            "err": err,
-        }
-    )
-    g = d.groupby("trace_id", sort=False)
-    out = pd.DataFrame({"start": g["start"].min(), "end": g["end"].max(), "n_spans": g.size(), "n_errors": g["err"].sum().astype("int64")})
-    out["duration_ms"] = (out["end"] - out["start"]).dt.total_seconds() * 1e3
-    svc = d[["trace_id", "service"]].drop_duplicates().sort_values(["trace_id", "service"])
-    out["services"] = svc.groupby("trace_id", sort=False)["service"].agg(", ".join)
-    roots = d.sort_values(["trace_id", "child", "start"], kind="stable").drop_duplicates("trace_id").set_index("trace_id")
-    out["root_service"] = roots["service"]
-    out["root_name"] = roots["name"]
-    out = out.reset_index()[["trace_id", "start", "duration_ms", "n_spans", "n_errors", "services", "root_service", "root_name"]]
-    return out.sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last").reset_index(drop=True)
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "TraceExplorer")
+    o = trace_outcomes(spans)
+    tree = span_tree(spans)
+    n_spans = np.bincount(tree.trace, minlength=tree.n_traces).astype("int64")
+    svc = pd.DataFrame({"t": tree.trace, "service": spans["service"].astype(object).to_numpy()}).dropna()
+    svc = svc.drop_duplicates().sort_values(["t", "service"]).groupby("t")["service"].agg(", ".join)
+    out = pd.DataFrame({
+        "trace_id": o["trace_id"].astype(object).to_numpy(),
+        "start": o["start"],
+        "request_ms": o["request_ms"],
+        "extent_ms": o["extent_ms"],
+        "n_spans": n_spans,
+        "failed": o["failed"].astype(bool),
+        "failed_spans": o["failed_spans"].astype("int64"),
+        "services": svc.reindex(np.arange(tree.n_traces), fill_value="").to_numpy(dtype=object),
+        "root_service": o["root_service"].astype(object).to_numpy(),
+        "root_name": o["root_name"].astype(object).to_numpy(),
+    }, columns=list(TRACE_TABLE_COLUMNS)).astype({c.name: c.dtype for c in TRACE_TABLE.columns})
+    return out.sort_values(["request_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last").reset_index(drop=True)
 
 
 @dataclass
@@ -109,7 +133,8 @@ class _Shared:
 class ExplorerState:
     """What the explorer shows. Methods return new states (or data); nothing is mutated.
 
-    Fields: ``service`` (show traces touching this service, or None), ``errors_only``,
+    Fields: ``service`` (show traces touching this service, or None), ``errors_only`` (only
+    traces with a failed span, :func:`tracekit.core.failed`: 4xx client errors are not failures),
     ``search`` (case-insensitive substring of the root service/operation or trace id),
     ``sort_by`` / ``descending`` (trace list order), ``trace_id`` (selected trace), ``span_id``
     (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
@@ -122,7 +147,7 @@ class ExplorerState:
     service: str | None = None
     errors_only: bool = False
     search: str = ""
-    sort_by: str = "duration_ms"
+    sort_by: str = "request_ms"
     descending: bool = True
     trace_id: str | None = None
     span_id: str | None = None
@@ -170,13 +195,13 @@ class ExplorerState:
         if self.service is not None:
             keep &= t["services"].map(lambda s: self.service in s.split(", ")).to_numpy(dtype=bool)
         if self.errors_only:
-            keep &= (t["n_errors"] > 0).to_numpy()
+            keep &= (t["failed_spans"] > 0).to_numpy()
         if self.search:
             q = self.search.lower()
             hay = (t["root_service"].astype(str) + " " + t["root_name"].astype(str) + " " + t["trace_id"].astype(str)).str.lower()
             keep &= hay.str.contains(q, regex=False).to_numpy(dtype=bool)
         t = t[keep]
-        if self.sort_by != "duration_ms" or not self.descending:
+        if self.sort_by != "request_ms" or not self.descending:
             t = t.sort_values([self.sort_by, "trace_id"], ascending=[not self.descending, True], kind="stable", na_position="last")
         return t.reset_index(drop=True)
 
@@ -226,7 +251,9 @@ class ExplorerState:
 
     # -- transitions ---------------------------------------------------------------------------
     def select_trace(self, trace_id: str) -> ExplorerState:
-        """Select a trace: folding is reset and its root span selected."""
+        """Select a trace (32 hex digits or the X-Ray ``1-…`` form): folding is reset and its root span selected."""
+        if trace_id not in self.shared.by_trace:
+            trace_id = normalize_trace_id(trace_id)
         if trace_id not in self.shared.by_trace:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
         s = replace(self, trace_id=trace_id, span_id=None, collapsed=frozenset(), max_depth=None)
@@ -285,7 +312,7 @@ class ExplorerState:
         return replace(self, sort_by=by, descending=bool(descending))
 
     def _ranking(self) -> list[str]:
-        t = self.trace_table().sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last")
+        t = self.trace_table().sort_values(["request_ms", "trace_id"], ascending=[False, True], kind="stable", na_position="last")
         return t["trace_id"].tolist()
 
     def next_slowest(self) -> ExplorerState:
@@ -480,6 +507,19 @@ class TraceExplorer:
     annotations/metadata; escaped). ``explorer.state`` is the current :class:`ExplorerState`;
     display the explorer itself (or ``explorer.widget``).
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+    critical_path : bool
+        Overlay each trace's critical path.
+    max_listed : int
+        Most traces in the list.
+    auto_fold : int, optional
+        A trace with more spans than this opens folded (``None``: never).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16],
     ...     "parent_id": [None, "1" * 16], "service": ["api", "db"], "name": ["GET /", "query"],
@@ -498,9 +538,9 @@ class TraceExplorer:
         self.state = ExplorerState.from_spans(spans, critical_path=critical_path, auto_fold=auto_fold)
         W = self._W
         self.service = W.Dropdown(options=[("all services", None)] + [(s, s) for s in self.state.services], value=None, description="service")
-        self.errors_only = W.Checkbox(value=False, description="errors only", indent=False)
+        self.errors_only = W.Checkbox(value=False, description="failed only", indent=False)
         self.search = W.Text(value="", placeholder="root op / trace id", description="search")
-        self.sort_by = W.Dropdown(options=list(_SORT_KEYS), value="duration_ms", description="sort by")
+        self.sort_by = W.Dropdown(options=list(_SORT_KEYS), value="request_ms", description="sort by")
         self.descending = W.ToggleButton(value=True, description="descending", icon="sort-amount-desc")
         self.traces = W.Select(options=[], rows=8, layout=W.Layout(width="100%"))
         self.prev_button = W.Button(description="◀ slower", tooltip="previous (slower) trace")
@@ -581,7 +621,7 @@ class TraceExplorer:
         head = t.head(self.max_listed)
         options = [
             (
-                f"{r.duration_ms:10.1f} ms  {f'⚠{r.n_errors} ' if r.n_errors else ''}{r.root_service}: {r.root_name}"
+                f"{r.request_ms:10.1f} ms  {f'⚠{r.failed_spans} ' if r.failed_spans else ''}{r.root_service}: {r.root_name}"
                 f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
                 r.trace_id,
             )

@@ -256,11 +256,9 @@ def test_critical_path_breakdown_equals_pandas(partitionings):
 
 
 _PCTS = ("p50_ms", "p95_ms", "p99_ms")
-#: Dask's edge percentiles are core.percentile (inverted_cdf); pandas service_graph still interpolates
-#: linearly until the graph owner moves it to core.percentile. Until then they are checked against the
-#: inverted_cdf of every call of the edge; test_service_graph_percentiles_equal_pandas (strict xfail)
-#: turns red when pandas agrees: then drop this and compare them with pandas again.
-_PANDAS_GRAPH_PERCENTILES_MIGRATED = False
+#: both engines take edge percentiles with core.percentile (inverted_cdf): compared with pandas, and
+#: with the inverted_cdf of every call of the edge computed here
+_PANDAS_GRAPH_PERCENTILES_MIGRATED = True
 
 
 @pytest.mark.xfail(strict=True, reason="pandas health_report's p95 row is trace extent at linear interpolation and "
@@ -277,7 +275,7 @@ def test_health_kernel_rows_equal_pandas(partitionings):
 def _edge_percentiles(spans, by):
     from tracekit.analysis import graph
 
-    calls = (graph.call_edges if hasattr(graph, "call_edges") else graph._call_edges)(spans, by)[0]
+    calls = graph.call_edges(spans, by)[0]
     return {(u, v): dict(zip(_PCTS, np.quantile(g["dur"].to_numpy(dtype=float), [0.5, 0.95, 0.99], method="inverted_cdf"),
                              strict=True))
             for (u, v), g in calls.groupby(["source", "target"])}
@@ -293,7 +291,7 @@ def _assert_graphs_equal(G, H, spans=None):
     for e in H.edges:
         want = dict(H.edges[e])
         if truth is not None:
-            want.update(truth[e])
+            assert all(want[p] == truth[e][p] for p in _PCTS), e
         _assert_attrs_equal(G.edges[e], want, e)
 
 
@@ -316,12 +314,11 @@ def test_service_graph_equals_pandas(partitionings, by):
         _assert_graphs_equal(tk.dask.service_graph(ds, by=by), H, base)
 
 
-@pytest.mark.xfail(strict=True, reason="pandas service_graph edge percentiles are linear until the graph owner "
-                                       "moves them to core.percentile; remove this marker then")
 def test_service_graph_percentiles_equal_pandas(partitionings):
     base, parts = partitionings
     G, H = tk.dask.service_graph(parts["seven"]), tk.service_graph(base)
-    assert all(G.edges[e][p] == H.edges[e][p] for e in H.edges for p in _PCTS)
+    truth = _edge_percentiles(base, "service")
+    assert all(G.edges[e][p] == H.edges[e][p] == truth[e][p] for e in H.edges for p in _PCTS)
 
 
 #: rows Dask computes in the kernel's terms (request latency p95 by core.percentile; failed spans by

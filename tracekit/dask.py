@@ -531,6 +531,9 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
         cp = part
     else:
         cp = cp_fn(part, **cp_options)
+    if "request" in cp.columns:  # as the pandas breakdown: only request time counts, fragments apart
+        cp = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
+    if not _is_cp(part):
         missing = [c for c in keys if c not in cp.columns]
         if missing:
             extra = part[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
@@ -587,9 +590,9 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
 def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     """Every call of :func:`tracekit.service_graph` (one row per call: source, target and the
     statistics it contributes), computed by the very code service_graph uses."""
-    from .analysis.graph import _call_edges
+    from .analysis.graph import call_edges
 
-    return _call_edges(spans, by)[0]
+    return call_edges(spans, by)[0]
 
 
 _EDGE_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
@@ -618,10 +621,10 @@ def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
 def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     """Partial of the graph's nodes: per node of this partition, counts and sums of the per-span
     arrays that service_graph's own call-edge function returns (so the flags are its flags)."""
-    from .analysis.graph import _call_edges
+    from .analysis.graph import call_edges
     from .analysis.structure import self_time as st_fn
 
-    _, node, _, service, name, err, fault, dur = _call_edges(spans, by)
+    _, node, _, service, name, err, fault, dur = call_edges(spans, by)
     self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan) if len(spans) else np.zeros(0)
     nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur,
                        "service": service, "name": name})

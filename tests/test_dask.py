@@ -261,8 +261,6 @@ _PCTS = ("p50_ms", "p95_ms", "p99_ms")
 _PANDAS_GRAPH_PERCENTILES_MIGRATED = True
 
 
-@pytest.mark.xfail(strict=True, reason="pandas health_report's p95 row is trace extent at linear interpolation and "
-                                       "its span_error_rate counts 4xx, until the health owner moves them to the kernel")
 def test_health_kernel_rows_equal_pandas(partitionings):
     base, parts = partitionings
     got, want = tk.dask.health_report(parts["seven"]), tk.health_report(base)
@@ -321,10 +319,9 @@ def test_service_graph_percentiles_equal_pandas(partitionings):
     assert all(G.edges[e][p] == H.edges[e][p] == truth[e][p] for e in H.edges for p in _PCTS)
 
 
-#: rows Dask computes in the kernel's terms (request latency p95 by core.percentile; failed spans by
-#: core.failed) while pandas health_report still uses trace extent / linear / "status error or fault";
-#: checked against ground truth below, and against pandas by the strict xfail test once health migrates
-_HEALTH_NOT_YET_MIGRATED = ("p95_trace_latency_ms", "span_error_rate")
+#: rows both engines compute in the kernel's terms (request latency p95 by core.percentile; failed spans
+#: by core.failed): compared with pandas by test_health_kernel_rows_equal_pandas and with ground truth below
+_HEALTH_NOT_YET_MIGRATED = ("p95_request_latency_ms", "span_error_rate")
 
 
 def test_health_report_equals_pandas(partitionings):
@@ -337,7 +334,7 @@ def test_health_report_equals_pandas(partitionings):
         return r[cols].sort_values(["check", "subject"]).reset_index(drop=True)
 
     expected = tk.health_report(base)
-    assert {"orphan_spans", "span_error_rate", "p95_trace_latency_ms", "top_call_path"} <= set(expected["check"])
+    assert {"orphan_spans", "span_error_rate", "p95_request_latency_ms", "top_call_path"} <= set(expected["check"])
     # ground truth of the kernel-defined rows, computed from the spans directly
     n_traces = base["trace_id"].nunique()
     roots = base[base["parent_id"].isna()].sort_values("start", kind="stable").drop_duplicates("trace_id")
@@ -357,7 +354,7 @@ def test_health_report_equals_pandas(partitionings):
         # severity order kept, and examples are affected traces of the data
         sev = got["severity"].map({"error": 0, "warning": 1, "info": 2}).to_numpy()
         assert (np.diff(sev) >= 0).all()
-        row = got[got["check"] == "p95_trace_latency_ms"].iloc[0]
+        row = got[got["check"] == "p95_request_latency_ms"].iloc[0]
         assert row["value"] == p95 and row["example_trace_ids"] == slowest
         assert row["traces_affected"] == int((req >= p95).sum()) and row["share"] == (req >= p95).sum() / n_traces
         ser = got[got["check"] == "span_error_rate"].set_index("subject")

@@ -67,14 +67,6 @@ def test_every_module_is_in_a_layer_and_imports_downward_only():
 #: (importing module, imported module, name)
 KNOWN_PRIVATE_IMPORTS = {
     ("analysis.attribution", "analysis.structure", "_check_columns"),
-    ("analysis.health", "analysis.structure", "_async_callers"),
-    ("analysis.health", "analysis.structure", "_bool"),
-    ("analysis.health", "analysis.structure", "_check_columns"),
-    ("analysis.health", "analysis.structure", "_ns"),
-    ("analysis.health", "analysis.structure", "_summary"),
-    ("analysis.skew", "analysis.structure", "_async_callers"),
-    ("analysis.skew", "analysis.structure", "_check_columns"),
-    ("analysis.skew", "analysis.structure", "_ns"),
     ("io.sniff", "io.otlp", "_Collector"),
     ("io.sniff", "io.otlp", "_documents"),
     ("io.sniff", "io.otlp", "_frame"),

@@ -127,3 +127,71 @@ def test_clock_skew_scenario_within_tolerance():
     base = tk.detect_clock_skew(tk.simulate.simulate("baseline", n_traces=400, seed=11).spans)
     assert not base["skewed"].any()
     assert base["estimate_ms"].abs().max() < 10.0
+
+
+# ------------------------------------------------------------------------ issue 13 defects 4 and 5
+
+
+def _ecs_shop(host_key: str, n: int = 24, skew_ms: float = 8.0):
+    """web → inventory on two containers; inv-2's clock runs skew_ms ahead; inventory calls DynamoDB
+    (an X-Ray inferred segment repeating its caller's times)."""
+    ms = 1_000_000
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "resource", "inferred", "attributes")}
+
+    def add(t, s, p, svc, name, kind, a, b, res, inferred=False, attrs=None):
+        cols["trace_id"].append(f"{t:032x}")
+        cols["span_id"].append(f"{t:08x}{s:08x}")
+        cols["parent_id"].append(None if p is None else f"{t:08x}{p:08x}")
+        for k, v in (("service", svc), ("name", name), ("kind", kind), ("start", int(a * ms)), ("end", int(b * ms)),
+                     ("resource", res), ("inferred", inferred), ("attributes", attrs or {})):
+            cols[k].append(v)
+
+    for t in range(1, n + 1):
+        host = "inv-1" if t % 2 else "inv-2"
+        off = skew_ms if host == "inv-2" else 0.0
+        base = t * 1000
+        add(t, 1, None, "web", "GET /", "server", base, base + 100, {host_key: "web-1"})
+        add(t, 2, 1, "web", "GET /stock", "client", base + 10, base + 60, {host_key: "web-1"}, attrs={"peer.service": "inventory"})
+        add(t, 3, 2, "inventory", "GET /stock", "server", base + 12 + off, base + 58 + off, {host_key: host})
+        add(t, 4, 3, "inventory", "DynamoDB", "client", base + 20 + off, base + 30 + off, {host_key: host},
+            attrs={"namespace": "aws", "aws.operation": "GetItem"})
+        add(t, 5, 4, "DynamoDB", "DynamoDB", "server", base + 20 + off, base + 30 + off, {}, inferred=True)
+    return tk.spans_from_columns(cols)
+
+
+@pytest.mark.parametrize(("fmt", "host_key", "read_key"), [
+    ("xray", "host.name", "aws.ecs.container"),   # the writer puts the host in the segment's aws.ecs context
+    ("xray", "aws.eks.pod", "aws.eks.pod"),        # a frame read from X-Ray keeps its aws.eks context
+    ("otlp", "host.name", "host.name"),
+])
+def test_one_skewed_container_is_found_in_both_formats(tmp_path, fmt, host_key, read_key):
+    spans = _ecs_shop(host_key)
+    if fmt == "otlp":  # inferred segments are X-Ray's: an OTLP export has only the SDK's client span
+        spans = spans[~spans["inferred"]].reset_index(drop=True)
+    if host_key.startswith("aws."):
+        spans["source"] = "xray"
+    path = tmp_path / ("t.json" if fmt == "xray" else "t.jsonl")
+    (tk.write_xray if fmt == "xray" else tk.write_otlp)(spans, path)
+    back = tk.read(path)
+    assert {r.get(read_key) for r in back["resource"]} >= {"inv-1", "inv-2"}
+    sk = tk.detect_clock_skew(back).set_index("host")
+    assert {"inv-1", "inv-2"} <= set(sk.index.dropna())
+    assert sk.loc["inv-2", "estimate_ms"] - sk.loc["inv-1", "estimate_ms"] == pytest.approx(8.0, abs=1e-6)
+    # the inferred DynamoDB segment repeats its caller's times: it is not a clock of its own
+    assert "DynamoDB" not in set(tk.detect_clock_skew(back)["service"])
+
+
+def test_a_client_that_timed_out_is_not_a_clock_skew_suspect():
+    # the client gives up at 250 ms (error) while the server, on the same clock, answers at 318 ms
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, "b" * 16],
+        "service": ["web", "web", "slow"], "name": ["GET /", "GET /slow", "GET /slow"], "kind": ["server", "client", "server"],
+        "start": [0, 10 * ms, 12 * ms], "end": [300 * ms, 250 * ms, 318 * ms], "status": ["error", "error", "ok"],
+        "status_message": [None, "deadline exceeded", None]})
+    r = tk.health_report(spans, checks=["child_outside_parent"])
+    assert not ((r["check"] == "child_outside_parent") & (r["severity"] == "warning")).any()
+    # the same late end under a parent that did not fail is still a skew suspect
+    ok = spans.assign(status=["ok", "ok", "ok"])
+    r2 = tk.health_report(ok, checks=["child_outside_parent"])
+    assert r2.loc[r2["check"] == "child_outside_parent", "subject"].tolist() == ["web → slow"]

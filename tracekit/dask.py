@@ -48,7 +48,7 @@ Aggregations combine partial results exactly:
   each edge's quantiles are taken over all its calls (memory: the calls of the largest edge on one worker).
 * :func:`health_report` → the findings frame of :func:`tracekit.health_report`: counts, shares
   and values exact for every check (``span_error_rate`` rebuilt from counts of failed spans,
-  :func:`tracekit.core.failed`; ``p95_trace_latency_ms`` from every request's latency
+  :func:`tracekit.core.failed`; ``p95_request_latency_ms`` from every request's latency
   ``request_ms`` by :func:`tracekit.core.percentile`, ``top_call_path`` counted over all paths
   and cut to the top ``top_call_paths`` afterwards) except ``high_cardinality_attribute``,
   whose distinct count is the largest partition's (a lower bound). Example trace ids are the
@@ -702,7 +702,7 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         e = df[df["err"]]
         out["svc_traces"] = e.groupby("svc")["t"].nunique()
         out["svc_examples"] = e.drop_duplicates(["svc", "t"]).groupby("svc")["t"].apply(lambda s: s.head(3).tolist())
-    if "p95_trace_latency_ms" in names and len(part):
+    if "p95_request_latency_ms" in names and len(part):
         o = trace_outcomes(part)  # request latency: the request root's duration
         out["dur"] = o[["trace_id", "request_ms"]].dropna(subset=["request_ms"]).reset_index(drop=True)
     return out
@@ -762,14 +762,14 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
                 "explanation": f"{rate:.1%} of {name}'s {int(r['spans'])} spans failed (5xx, or status error that is not a 4xx).",
                 "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
             })
-    if "p95_trace_latency_ms" in names and any("dur" in p for p in parts):
+    if "p95_request_latency_ms" in names and any("dur" in p for p in parts):
         dur = pd.concat([p["dur"] for p in parts if "dur" in p], ignore_index=True)
         d = dur["request_ms"].to_numpy(dtype=np.float64)
         if len(d):
             p95 = float(percentile(d, 0.95))
             slow = dur[d >= p95].sort_values("request_ms", ascending=False, kind="stable")
             extra.append({
-                "check": "p95_trace_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
+                "check": "p95_request_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
                 "spans_affected": 0, "share": len(slow) / n if n else np.nan, "value": p95,
                 "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
                 "explanation": f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {len(d)} finished requests); examples are the slowest 5%.",

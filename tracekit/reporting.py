@@ -312,7 +312,7 @@ def _slug(x: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in x.lower())
 
 
-_METRIC_CHECKS = ("trace_completeness", "error_trace_ratio", "span_error_rate", "p95_trace_latency_ms", "top_call_path")
+_METRIC_CHECKS = ("trace_completeness", "failed_request_ratio", "span_error_rate", "p95_request_latency_ms", "top_call_path")
 _FINDING_VIEW = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "example_trace_ids",
                  "explanation", "what_to_do"]
 

@@ -14,8 +14,8 @@ Checks (ids are stable): ``duplicate_span_ids``, ``parent_cycles``, ``orphan_spa
 ``uninstrumented_hop`` (one row per caller → callee), ``child_outside_parent`` (one row per
 parent service → child service), ``inferred_segments``, ``callee_only_services`` (one row per
 service), ``high_cardinality_attribute`` (one row per key). Seed metrics (severity ``info``,
-always present when there are spans): ``trace_completeness``, ``error_trace_ratio``,
-``span_error_rate`` (one row per service), ``p95_trace_latency_ms``, ``top_call_path`` (one row
+always present when there are spans): ``trace_completeness``, ``failed_request_ratio``,
+``span_error_rate`` (one row per service), ``p95_request_latency_ms``, ``top_call_path`` (one row
 per service-level path, most frequent first).
 
 Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows
@@ -41,12 +41,22 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
-from .structure import SpanTree, _async_callers, _bool, _check_columns, _ns, _summary, span_tree
+from ..core import (
+    SpanTree,
+    bool_column,
+    callee,
+    failed,
+    is_async_handoff,
+    ns,
+    percentile,
+    require_columns,
+    span_tree,
+)
+from .structure import trace_summary
 
 __all__ = [
     "health_report",
@@ -56,7 +66,6 @@ __all__ = [
     "FINDING_COLUMNS",
     "SEVERITIES",
     "combine_findings",
-    "callee_name",
 ]
 
 FINDING_COLUMNS = (
@@ -83,16 +92,6 @@ TRUNCATION_KEYS = (
     "LimitExceeded",
     "aws.xray.trace.limit_exceeded",
 )
-#: attribute keys naming the callee of a client span, most specific first
-CALLEE_KEYS = (
-    "peer.service",
-    "server.address",
-    "net.peer.name",
-    "rpc.service",
-    "http.host",
-    "messaging.destination.name",
-)
-URL_KEYS = ("url.full", "http.url", "http.request.url")
 DB_KEYS = ("db.system", "db.system.name", "sql.url", "sql.database_type", "sql.connection_string")
 
 
@@ -122,9 +121,9 @@ def health_context(spans: pd.DataFrame, **options) -> HealthContext:
     >>> ctx.n_traces
     0
     """
-    _check_columns(spans)
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "health_report")
     tree = span_tree(spans)
-    return HealthContext(spans, tree, _summary(spans, tree), dict(options))
+    return HealthContext(spans, tree, trace_summary(spans), dict(options))
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -171,51 +170,6 @@ def _finding(
 def _top(values: Iterable, k: int = 3) -> str:
     vc = pd.Series(list(values), dtype=object).value_counts()
     return ", ".join(f"{i} ({c})" for i, c in vc.head(k).items())
-
-
-def _get(d, key: str):
-    """Value of a flat dotted key, or of the same path through nested dicts; None if absent."""
-    if not isinstance(d, dict):
-        return None
-    v = d.get(key)
-    if v is not None or key in d:
-        return v
-    head = key.split(".", 1)[0]
-    if head == key or not isinstance(d.get(head), dict):
-        return None
-    cur = d
-    parts = key.split(".")
-    for i, p in enumerate(parts):
-        if not isinstance(cur, dict):
-            return None
-        rest = ".".join(parts[i:])
-        if rest in cur:
-            return cur[rest]
-        if p not in cur:
-            return None
-        cur = cur[p]
-    return cur
-
-
-def callee_name(attributes: dict, name: str) -> str:
-    """Best name for what a client span calls: ``peer.service``, server address, URL host, else the span name.
-
-    >>> callee_name({"http.url": "https://inventory.internal:8443/items"}, "GET")
-    'inventory.internal'
-    >>> callee_name({}, "DynamoDB")
-    'DynamoDB'
-    """
-    for k in CALLEE_KEYS:
-        v = _get(attributes, k)
-        if v not in (None, ""):
-            return str(v)
-    for k in URL_KEYS:
-        v = _get(attributes, k)
-        if isinstance(v, str) and v:
-            host = urlsplit(v if "//" in v else "//" + v).hostname
-            if host:
-                return host
-    return str(name)
 
 
 # ------------------------------------------------------------------------------------- checks
@@ -282,7 +236,7 @@ def check_multiple_roots(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
-    mask = _bool(ctx.spans, "in_progress") | ctx.spans["end"].isna().to_numpy()
+    mask = bool_column(ctx.spans, "in_progress") | ctx.spans["end"].isna().to_numpy()
     row = _finding(
         ctx, "in_progress_spans", "warning", mask,
         "Spans still in progress (no end time; X-Ray in_progress segments): the request had not finished when the data was read, or the process died before closing the span.",
@@ -388,21 +342,45 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
         ]
         keep = [i for i, sk in zip(cand.tolist(), skip, strict=True) if not sk]
         kept_attrs = [a for a, sk in zip(cattrs, skip, strict=True) if not sk]
-    callee = [callee_name(a, names[i]) for i, a in zip(keep, kept_attrs, strict=True)]
+    # the callee as the service map names it (one resolver, tracekit.core.callee); unnamed: "?"
+    names_c = [callee(a, names[i]) for i, a in zip(keep, kept_attrs, strict=True)]
+    callee_names = [c if c is not None else "?" for c in names_c]
+    # a call that failed before any response (connection refused, UNAVAILABLE, a timeout with no
+    # HTTP status) could not have been answered: nothing was dropped on that hop
+    fl = failed(spans) | (spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans else failed(spans)
+    no_status = spans["http_status"].isna().to_numpy() if "http_status" in spans else np.ones(len(spans), dtype=bool)
+    unanswered_failure = fl & no_status
+    has_root = np.zeros(len(spans), dtype=bool)
+    has_root[tree.is_root | tree.orphan] = True
+    root_services = set(svc[has_root].tolist())
     rows = []
     if keep:
         known = set(pd.unique(svc))
         keep_a = np.asarray(keep)
-        df = pd.DataFrame({"row": keep_a, "caller": svc[keep_a], "callee": callee})
+        df = pd.DataFrame({"row": keep_a, "caller": svc[keep_a], "callee": callee_names, "nofail": ~unanswered_failure[keep_a]})
         for (caller, cal), g in df.groupby(["caller", "callee"], sort=True):
             mask = np.zeros(len(spans), dtype=bool)
+            answerable = g[g["nofail"]]
+            if not len(answerable):
+                mask[g["row"].to_numpy()] = True
+                rows.append(_finding(
+                    ctx, "uninstrumented_hop", "info", mask,
+                    f"{caller}'s {len(g)} calls to {cal} failed before any response (no status: connection refused, "
+                    "unavailable or timed out): nothing could answer them, so no trace context was lost here.",
+                    f"Look at why {cal} was unreachable from {caller} at the time (exception events of these spans).",
+                    subject=f"{caller} → {cal}"))
+                continue
+            g = answerable
             mask[g["row"].to_numpy()] = True
             if cal in known:
                 # the callee is instrumented (it reports spans elsewhere): here the context was lost
                 sev = "warning"
+                where = (f"Those {cal} spans start traces of their own (see tk.reconnect-style matching by time)."
+                         if cal in root_services else
+                         f"{cal} has no root spans in the data: its answers to these calls are not loaded, or were not sampled.")
                 why = (f"{caller} calls {cal} ({len(g)} client spans) but no {cal} server span answers below them, although "
                        f"{cal} is instrumented: the trace context was dropped on this hop (by {caller}, a proxy between them, "
-                       f"or {cal} not extracting it). Those {cal} spans start traces of their own.")
+                       f"or {cal} not extracting it). " + where)
                 todo = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
                         f"and check that {cal} extracts it.")
             else:
@@ -421,7 +399,7 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     if not len(child):
         return _rows(ctx, [])
     p = tree.parent[child]
-    start, end = _ns(spans["start"]), _ns(spans["end"])
+    start, end = ns(spans["start"]), ns(spans["end"])
     end_na = spans["end"].isna().to_numpy()
     kind = spans["kind"].to_numpy(dtype=object)
     early = start[child] < start[p] - tol
@@ -429,7 +407,11 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     bad = (early | late) & (kind[child] != "consumer")
     # async hand-offs (producer spans, messaging spans, SQS SendMessage, …) may be outlived by their children
     idx = np.flatnonzero(bad)
-    bad[idx[_async_callers(spans, p[idx])]] = False
+    bad[idx[is_async_handoff(spans, p[idx])]] = False
+    # a caller that gave up (failed: a client timeout) is outlived by its callee's answer on agreeing
+    # clocks: ending late after a failed parent is a timeout, not clock skew
+    pf = failed(spans) | ((spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans else False)
+    bad &= ~(late & ~early & pf[p])
     svc = spans["service"].to_numpy(dtype=object)
     rows = []
     if bad.any():
@@ -452,7 +434,7 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_inferred_segments(ctx: HealthContext) -> pd.DataFrame:
-    mask = _bool(ctx.spans, "inferred")
+    mask = bool_column(ctx.spans, "inferred")
     svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
     row = _finding(
         ctx, "inferred_segments", "info", mask,
@@ -466,7 +448,7 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
     """Services that only ever appear as the callee of another service, never reporting spans of their own."""
     spans = ctx.spans
     svc = spans["service"].to_numpy(dtype=object)
-    inferred = _bool(spans, "inferred")
+    inferred = bool_column(spans, "inferred")
     own = set(pd.unique(svc[~inferred]))
     kind = spans["kind"].to_numpy(dtype=object)
     attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans else np.full(len(spans), None)
@@ -581,16 +563,16 @@ def metric_trace_completeness(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, [row])
 
 
-def metric_error_trace_ratio(ctx: HealthContext) -> pd.DataFrame:
+def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
     if not ctx.n_traces:
         return _rows(ctx, [])
     s = ctx.summary
-    bad = s["has_error"].to_numpy() | s["fault"].to_numpy()
+    bad = s["failed"].to_numpy(dtype=bool)
     ratio = float(bad.mean())
     row = _finding(
-        ctx, "error_trace_ratio", "info", np.zeros(len(ctx.spans), bool),
-        f"{ratio:.1%} of traces contain at least one span with status error or a fault (5xx).",
-        "Compare with the user-facing error rate; break it down with span_error_rate.",
+        ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
+        f"{ratio:.1%} of requests failed (their root span: a 5xx fault, or status error that is not a 4xx or a throttle).",
+        "Break it down with span_error_rate: the service whose own spans fail most is where to start.",
         trace_codes=np.flatnonzero(bad), value=ratio, always=True,
     )
     return _rows(ctx, [row])
@@ -600,7 +582,7 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
     spans = ctx.spans
     if not len(spans):
         return _rows(ctx, [])
-    err = (spans["status"] == "error").to_numpy(dtype=bool, na_value=False) | _bool(spans, "fault")
+    err = failed(spans)
     svc = spans["service"].to_numpy(dtype=object)
     df = pd.DataFrame({"svc": svc, "err": err, "row": np.arange(len(spans))})
     rows = []
@@ -611,7 +593,7 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
         mask[g["row"].to_numpy()[e]] = True
         row = _finding(
             ctx, "span_error_rate", "info", mask,
-            f"{rate:.1%} of {name}'s {len(g)} spans have status error or a fault.",
+            f"{rate:.1%} of {name}'s {len(g)} spans failed (5xx fault, or status error that is not a 4xx or a throttle).",
             "Start with the service whose own spans fail most (not the root that reports its failure).",
             subject=str(name), value=rate, always=True,
         )
@@ -620,17 +602,18 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
 
 
 def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
-    d = ctx.summary["duration_ms"].to_numpy()
-    d = d[~np.isnan(d)]
+    req = ctx.summary["request_ms"].to_numpy(dtype=np.float64)
+    d = req[~np.isnan(req)]
     if not len(d):
         return _rows(ctx, [])
-    p95 = float(np.percentile(d, 95))
-    codes = np.flatnonzero(ctx.summary["duration_ms"].to_numpy() >= p95)
+    p95 = float(percentile(d, 0.95))
+    codes = np.flatnonzero(req >= p95)
     row = _finding(
-        ctx, "p95_trace_latency_ms", "info", np.zeros(len(ctx.spans), bool),
-        f"95% of traces take at most {p95:.1f} ms (first span start to last span end, {len(d)} finished traces); examples are the slowest 5%.",
+        ctx, "p95_request_latency_ms", "info", np.zeros(len(ctx.spans), bool),
+        f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {len(d)} finished requests); "
+        "examples are the slowest 5%.",
         "Look at the critical path of the example traces.",
-        trace_codes=codes[np.argsort(-ctx.summary["duration_ms"].to_numpy()[codes], kind="stable")], value=p95,
+        trace_codes=codes[np.argsort(-req[codes], kind="stable")], value=p95,
     )
     return _rows(ctx, [row])
 
@@ -721,9 +704,9 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "callee_only_services": check_callee_only_services,
     "high_cardinality_attribute": check_high_cardinality_attribute,
     "trace_completeness": metric_trace_completeness,
-    "error_trace_ratio": metric_error_trace_ratio,
+    "failed_request_ratio": metric_failed_request_ratio,
     "span_error_rate": metric_span_error_rate,
-    "p95_trace_latency_ms": metric_p95_trace_latency,
+    "p95_request_latency_ms": metric_p95_trace_latency,
     "top_call_path": metric_top_call_path,
 }
 
@@ -795,7 +778,7 @@ def health_report(
 
 
 #: metric rows whose value cannot be rebuilt from per-partition counts (recompute them on the whole)
-NOT_ADDITIVE = ("span_error_rate", "p95_trace_latency_ms")
+NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms")
 
 
 def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFrame:
@@ -803,10 +786,10 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFra
 
     Rows with the same (check, severity, subject) are summed (``traces_affected``,
     ``spans_affected``; examples concatenated, first 3 kept) and ``share`` is recomputed over
-    ``n_traces``. ``trace_completeness`` and ``error_trace_ratio`` values are rebuilt from the
+    ``n_traces``. ``trace_completeness`` and ``failed_request_ratio`` values are rebuilt from the
     counts, ``top_call_path`` values summed, ``high_cardinality_attribute`` takes the largest
     partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` metric rows
-    (``span_error_rate``, ``p95_trace_latency_ms``) are left out: compute them on the whole
+    (``span_error_rate``, ``p95_request_latency_ms``) are left out: compute them on the whole
     data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
     then stay separate.
 
@@ -833,7 +816,7 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFra
         value = np.nan
         if check == "trace_completeness":
             value = 1.0 - traces / n_traces if n_traces else np.nan
-        elif check == "error_trace_ratio":
+        elif check == "failed_request_ratio":
             value = traces / n_traces if n_traces else np.nan
         elif check in ("top_call_path", "high_cardinality_attribute"):
             value = float(g["value"].sum()) if check == "top_call_path" else float(g["value"].max())

@@ -38,13 +38,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..core import bool_column, is_async_handoff, ns, require_columns, span_tree
 from ..errors import TraceKitError
-from .structure import _async_callers, _check_columns, _ns, span_tree
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
 
 #: resource keys naming the machine whose clock stamped a span, most specific first
-HOST_KEYS = ("host.name", "aws.ec2.instance_id", "faas.instance", "k8s.pod.name", "container.id", "host.id")
+#: resource keys naming a host (a clock), most specific first; the X-Ray reader flattens the segment's
+#: ``aws`` context into ``aws.ec2.*``, ``aws.ecs.*`` and ``aws.eks.*`` keys
+HOST_KEYS = ("host.name", "aws.ec2.instance_id", "aws.ecs.container", "aws.ecs.container_id", "aws.eks.pod",
+             "aws.eks.container_id", "faas.instance", "k8s.pod.name", "container.id", "host.id")
 SKEW_COLUMNS = ("service", "host", "estimate_ms", "spread_ms", "n_pairs", "n_violations", "violation_share", "skewed")
 
 
@@ -105,11 +108,15 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     p = tree.parent[child]
     kind = spans["kind"].to_numpy(dtype=object)
     ended = spans["end"].notna().to_numpy()
-    ok = (kind[child] == "server") & (kind[p] == "client") & (node[child] != node[p]) & ended[child] & ended[p]
+    # an X-Ray inferred segment repeats its caller's times (AWS made it up from the subsegment): it is
+    # no clock of its own, and a pair with it says nothing
+    inferred = bool_column(spans, "inferred")
+    ok = ((kind[child] == "server") & (kind[p] == "client") & (node[child] != node[p]) & ended[child] & ended[p]
+          & ~inferred[child] & ~inferred[p])
     c, p = child[ok], p[ok]
-    sync = ~_async_callers(spans, p)  # a queue hand-off says nothing about clocks
+    sync = ~is_async_handoff(spans, p)  # a queue hand-off says nothing about clocks
     c, p = c[sync], p[sync]
-    start, end = _ns(spans["start"]), _ns(spans["end"])
+    start, end = ns(spans["start"]), ns(spans["end"])
     # midpoint difference in ms without overflowing int64 (differences first)
     off = ((start[c] - start[p]) + (end[c] - end[p])) / 2e6
     inside = (start[c] >= start[p]) & (end[c] <= end[p])
@@ -147,7 +154,7 @@ def detect_clock_skew(
     >>> list(tk.detect_clock_skew(tk.empty_spans()).columns)[:4]
     ['service', 'host', 'estimate_ms', 'spread_ms']
     """
-    _check_columns(spans)
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "detect_clock_skew")
     node, table = _nodes(spans, by)
     c, p, off, viol = _pairs(spans, node)
     k = len(table)
@@ -233,7 +240,7 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     >>> tk.adjust_clock_skew(tk.empty_spans()).attrs["clock_shifts"]
     []
     """
-    _check_columns(spans)
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "adjust_clock_skew")
     if skew is None:
         skew = detect_clock_skew(spans)
     missing = [c for c in ("service", "host", "estimate_ms") if c not in skew.columns]

@@ -176,30 +176,3 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     out["partial"] = out["in_progress"].to_numpy() | (out["n_orphans"].to_numpy() > 0) | (out["n_roots"].to_numpy() != 1)
     out["max_depth"] = max_depth
     return out
-
-
-#: X-Ray / AWS SDK operations that hand work to a queue or stream: the callee runs later, asynchronously
-ASYNC_OPERATIONS = frozenset({
-    "SendMessage", "SendMessageBatch", "Publish", "PublishBatch", "PutRecord", "PutRecords", "PutEvents",
-    "StartExecution", "InvokeAsync",
-})
-
-
-def _async_callers(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """For the given rows: is the span a hand-off to a queue (producer kind, a messaging span or an
-    SDK call such as SQS SendMessage), so that what runs under it may start and end later?"""
-    kind = spans["kind"].to_numpy(dtype=object)[rows]
-    out = kind == "producer"
-    if "attributes" in spans.columns and len(rows):
-        attrs = spans["attributes"].to_numpy(dtype=object)[rows]
-        out |= np.fromiter(
-            (isinstance(a, dict) and (a.get("aws.operation") in ASYNC_OPERATIONS or "messaging.system" in a) for a in attrs),
-            dtype=bool, count=len(rows),
-        )
-    return out
-
-
-def _bool(spans: pd.DataFrame, col: str) -> np.ndarray:
-    if col not in spans.columns:
-        return np.zeros(len(spans), dtype=bool)
-    return spans[col].to_numpy(dtype=bool, na_value=False)

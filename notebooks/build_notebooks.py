@@ -85,7 +85,7 @@ spans = tk.examples.load("deploy-small")
 print(tk.format_summary(spans))"""),
 ("code", """tk.plot_latency(spans, by="service", kind="ecdf", log_x=True)"""),
 ("code", """cp = tk.critical_path(spans)
-slowest = tk.critical_path_breakdown(cp, by="service", spans=spans, percentile_window=(0.95, 1.0))
+slowest = tk.critical_path_breakdown(cp, by="service", spans=spans, percentile_window=(95, 100))
 overall = tk.critical_path_breakdown(cp, by="service")
 overall[["service", "cp_ms", "share"]].merge(slowest[["service", "share"]], on="service", how="outer",
                                              suffixes=("_all", "_slowest_5pct")).sort_values("share_all", ascending=False)"""),

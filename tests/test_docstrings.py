@@ -56,10 +56,6 @@ KNOWN_MISSING = {
     "waterfall_data": {"Examples", "Returns"},
     "weighted_summary": {"Examples", "Parameters", "Returns"},
     # live AWS
-    "fetch_xray": {"Examples", "Parameters", "Returns"},
-    "fetch_xray_sampling": {"Examples", "Parameters", "Returns"},
-    "fetch_xray_summaries": {"Examples", "Parameters", "Returns"},
-    "xray_coverage_audit": {"Examples", "Parameters", "Returns"},
 }
 
 _SECTION = re.compile(r"^([A-Z][a-z]+)\n-{3,}[ \t]*$", re.M)

@@ -1,0 +1,129 @@
+"""One concept, one definition: every module reports the same failed share, request p95 and callee names.
+
+The definitions live in tracekit.core (request latency = the request root's duration; failed = a 5xx
+fault or status error that is not a 4xx or a throttle; percentiles = inverted_cdf; callee = one
+resolver). This test computes the numbers through every module that shows them — trace_summary,
+health_report, the CLI's format_summary, weighted_summary with uniform weights, compare, the report's
+headline, service_graph and Dask — on crafted traces (with an async tail and an orphan fragment, in
+both formats) and on simulated traces, and checks that they agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.core import percentile
+
+from .test_structure import mk, tid
+
+MS = 1_000_000
+
+
+def crafted() -> pd.DataFrame:
+    rows = [
+        # 1: ok, 100 ms; its call to inventory is answered by nothing (an uninstrumented hop)
+        (1, 1, None, "web", "GET /", "server", 0, 100), (1, 2, 1, "web", "GET /stock", "client", 10, 30),
+        # 2: a 404 (client error, not a failure), 50 ms
+        (2, 1, None, "web", "GET /cart", "server", 0, 50),
+        # 3: a 503 with status unset (a failure), 80 ms
+        (3, 1, None, "web", "POST /pay", "server", 0, 80),
+        # 4: status error with no HTTP status (a failure), 120 ms
+        (4, 1, None, "web", "GET /x", "server", 0, 120),
+        # 5: a 92 ms request whose SQS consumer runs until 1,150 ms (async tail: extent is not latency)
+        (5, 1, None, "web", "POST /checkout", "server", 0, 92), (5, 2, 1, "web", "orders publish", "producer", 80, 85),
+        (5, 3, 2, "fulfillment", "process", "consumer", 200, 1150),
+        # 6: a 60 ms request plus an orphan fragment of 500 ms (its parent was lost): not a second request
+        (6, 1, None, "web", "GET /", "server", 0, 60), (6, 7, 99, "batch", "job", "server", 0, 500),
+    ]
+    return mk(
+        rows,
+        status=["ok", "ok", "error", "unset", "error", "ok", "ok", "ok", "ok", "ok"],
+        http_status=pd.array([200, None, 404, 503, None, 202, None, None, 200, None], dtype="Int64"),
+        error=[False, False, True, False, False, False, False, False, False, False],
+        fault=[False, False, False, True, False, False, False, False, False, False],
+        attributes=[{}, {"peer.service": "inventory"}, {}, {}, {}, {}, {"messaging.system": "aws_sqs"}, {}, {}, {}],
+    )
+
+
+#: the numbers the definitions give for crafted(): requests 100, 50, 80, 120, 92, 60 ms; 3 and 4 failed
+FAILED_SHARE = 2 / 6
+REQUEST_P95 = 120.0
+REQUEST_P50 = 80.0
+
+
+def numbers(spans: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """failed share and request p95 through every module that shows them."""
+    out: dict[str, dict[str, float]] = {}
+    ts = tk.trace_summary(spans)
+    out["trace_summary"] = {"failed": float(ts["failed"].mean()), "p95": percentile(ts["request_ms"], 0.95)}
+    hr = tk.health_report(spans).set_index("check")
+    out["health_report"] = {"failed": float(hr.loc["failed_request_ratio", "value"]),
+                            "p95": float(hr.loc["p95_request_latency_ms", "value"])}
+    text = tk.format_summary(spans)
+    out["format_summary"] = {"failed": float(re.search(r"failed requests[^:]*: ([0-9.]+)%", text).group(1)) / 100,
+                             "p95": float(re.search(r"request latency ms[^:]*:.*?p95 ([0-9.]+)", text).group(1))}
+    ws = tk.weighted_summary(spans, 1.0, n_boot=50).iloc[0]
+    out["weighted_summary"] = {"failed": float(ws["error_rate"]), "p95": float(ws["p95_ms"])}
+    ov = tk.compare(spans, spans, n_boot=20).overall.set_index("stat")
+    out["compare"] = {"p95": float(ov.loc["p95_ms", "a"])}
+    from tracekit.reporting import _headline
+
+    h = _headline(spans, tk.trace_summary(spans)).set_index("estimate").loc["as sampled"]
+    out["report"] = {"failed": float(h["failed_share"]), "p95": float(h["request_p95_ms"])}
+    dh = tk.dask.health_report(tk.dask.from_pandas(spans, 2)).set_index("check")
+    out["dask"] = {"failed": float(dh.loc["failed_request_ratio", "value"]),
+                   "p95": float(dh.loc["p95_request_latency_ms", "value"])}
+    return out
+
+
+def _agree(nums: dict[str, dict[str, float]], key: str) -> set[float]:
+    vals = {m: v[key] for m, v in nums.items() if key in v}
+    assert len(vals) >= 6, vals
+    return {round(v, 4) for v in vals.values()}  # format_summary prints percent with 2 decimals
+
+
+@pytest.mark.parametrize("fmt", [None, "xray", "otlp"])
+def test_every_module_gives_the_same_failed_share_and_request_p95(tmp_path, fmt):
+    spans = crafted()
+    if fmt:
+        path = tmp_path / ("t.json" if fmt == "xray" else "t.jsonl")
+        (tk.write_xray if fmt == "xray" else tk.write_otlp)(spans, path)
+        spans = tk.read(path)
+    nums = numbers(spans)
+    assert _agree(nums, "failed") == {round(FAILED_SHARE, 4)}, nums
+    assert _agree(nums, "p95") == {REQUEST_P95}, nums
+    ts = tk.trace_summary(spans)
+    assert percentile(ts["request_ms"], 0.5) == REQUEST_P50
+    # the async tail and the fragment are extent, not latency
+    assert ts["extent_ms"].max() == 1150.0 and ts["request_ms"].max() == 120.0
+
+
+def test_callee_names_agree_between_the_service_map_and_health():
+    spans = crafted()
+    G = tk.service_graph(spans)
+    hops = tk.health_report(spans, checks=["uninstrumented_hop"])
+    assert ("web", "inventory") in G.edges
+    assert hops["subject"].tolist() == ["web → inventory"]
+    assert not G.nodes["inventory"]["instrumented"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("scenario", "seed"), [("db-lock", 3), ("context-drop", 4), ("cold-starts", 5)])
+def test_modules_agree_on_simulated_traces(scenario, seed):
+    spans = tk.simulate.simulate(scenario, n_traces=250, seed=seed).spans
+    nums = numbers(spans)
+    assert len(_agree(nums, "failed")) == 1, nums
+    assert len(_agree(nums, "p95")) == 1, nums
+    # every uninstrumented hop health names is an edge to that callee on the service map
+    G = tk.service_graph(spans)
+    hops = tk.health_report(spans, checks=["uninstrumented_hop"])
+    for subj in hops["subject"]:
+        caller, callee = subj.split(" → ")
+        if callee != "?":
+            assert (caller, callee) in G.edges, subj
+    assert np.isfinite(list(nums["trace_summary"].values())).all()

@@ -22,7 +22,7 @@ import time
 import pandas as pd
 
 import tracekit as tk
-from tracekit.analysis.attribution import _explode
+from tracekit.analysis.attribution.bubble import _explode
 
 
 def _time(fn):

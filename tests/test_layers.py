@@ -66,7 +66,6 @@ def test_every_module_is_in_a_layer_and_imports_downward_only():
 #: private names still imported across modules; each migration to tracekit.core removes its lines.
 #: (importing module, imported module, name)
 KNOWN_PRIVATE_IMPORTS = {
-    ("analysis.attribution", "analysis.structure", "_check_columns"),
     ("analysis.comparison", "analysis.critical_paths", "_call_paths"),
     ("analysis.comparison", "analysis.critical_paths", "_check_columns"),
     ("analysis.comparison", "analysis.critical_paths", "_tree"),

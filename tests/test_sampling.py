@@ -13,7 +13,6 @@ from scipy import stats
 import tracekit as tk
 from tracekit.analysis.sampling import (
     TailRule,
-    _bootstrap,
     chi2_test,
     g_test,
     match_xray_rule,
@@ -30,6 +29,7 @@ from tracekit.analysis.sampling import (
     xray_rules_frame,
     xray_stats_frame,
 )
+from tracekit.analysis.sampling.estimates import _bootstrap
 from tracekit.errors import TraceFormatError, TraceKitError
 
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z in ns
@@ -387,7 +387,7 @@ def test_error_rate_interval_includes_the_jeffreys_interval_and_korn_graubard_is
     assert r2["error_rate"] == pytest.approx(6 / 240)
     assert r2["error_rate_hi"] > 0.08
     # Korn–Graubard (used beyond 50 weight classes) is Clopper–Pearson when the weights are equal
-    from tracekit.analysis.sampling import _kg_interval
+    from tracekit.analysis.sampling.estimates import _kg_interval
     cp = stats.binomtest(5, 50).proportion_ci(0.95, method="exact")
     assert _kg_interval(np.full(50, 20.0), np.r_[np.ones(5), np.zeros(45)], 0.95) == \
         pytest.approx((cp.low, cp.high), rel=1e-9)

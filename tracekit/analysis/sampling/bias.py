@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core import percentile
 from ...errors import TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
@@ -199,7 +200,7 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         s_counts = tt.groupby(dim, dropna=False).size()
         if kind == "spans":
             p_counts = pop.groupby(dim, dropna=False).size().astype(float)
-            p_err = pop.groupby(dim, dropna=False)["root_failed"].sum().astype(float)
+            p_err = pop.groupby(dim, dropna=False)["failed"].sum().astype(float)
         else:
             p_counts = pop.groupby(dim, dropna=False)["requests"].sum().astype(float)
             p_err = pop.groupby(dim, dropna=False)["errors"].sum().astype(float) if "errors" in pop.columns else None
@@ -208,7 +209,7 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         allv = pd.Index(p_counts.index).union(pd.Index(s_counts.index), sort=False)
         o = s_counts.reindex(allv, fill_value=0).to_numpy(dtype=float)
         pc = p_counts.reindex(allv, fill_value=0).to_numpy(dtype=float)
-        s_err = tt.groupby(dim, dropna=False)["root_failed"].sum()
+        s_err = tt.groupby(dim, dropna=False)["failed"].sum()
         s_err.index = s_err.index.astype(object)
         s_err = s_err.reindex(allv, fill_value=0).to_numpy(dtype=float)
         in_pop = pc > 0
@@ -277,9 +278,9 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
                                  dimension="service", subject=sv))
 
     # ---- errors
-    # population spans: share of traces with any failed span; counts: errors / requests vs failed roots
+    # share of requests that failed (core.trace_outcomes), against the population's (spans or errors / requests)
     pop_rate = np.nan
-    err_col = "failed" if kind == "spans" else "root_failed"
+    err_col = "failed"
     if kind == "spans" and len(pop):
         pop_rate = float(pop["failed"].mean())
     elif kind == "metrics" and "errors" in pop.columns and pop["requests"].sum() > 0:
@@ -310,7 +311,7 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
             findings.append(_finding(
                 f"errors_{word}_sampled", "high",
                 f"errors are {word}-sampled: {_pct(s_rate)} of sampled traces failed"
-                + (" at the root" if err_col == "root_failed" else "") + f" vs {_pct(pop_rate)} "
+                + f" vs {_pct(pop_rate)} "
                 f"of requests (×{ratio:.2f}, p={p:.2g}); uncorrected error rates from this sample are biased"
                 + corrected, dimension="errors", value=float(ratio)))
 
@@ -343,7 +344,7 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
                   tests: list, findings: list) -> None:
     from scipy import stats as sst
 
-    d = tt["duration_ms"].to_numpy(dtype=float)
+    d = tt["request_ms"].to_numpy(dtype=float)
     d = d[~np.isnan(d)]
     if not len(d):
         return
@@ -373,7 +374,7 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
     if latency is not None:
         ref = np.asarray(latency, dtype=float)
     elif kind == "spans":
-        ref = pop["duration_ms"].to_numpy(dtype=float)
+        ref = pop["request_ms"].to_numpy(dtype=float)
     if ref is None:
         return
     ref = ref[~np.isnan(ref)]
@@ -385,11 +386,11 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
                   "p_value": p, "effect_size": stat, "effect_name": "KS D", "n_sample": len(d),
                   "n_population": float(len(ref)), "biased": bool(p < alpha)})
     if p < alpha:
-        s95, r95 = np.quantile(d, 0.95), np.quantile(ref, 0.95)
+        s95, r95 = percentile(d, 0.95), percentile(ref, 0.95)
         word = "slower" if s95 > r95 else "faster"
         extra = ""
         if w is not None:
-            dd = tt["duration_ms"].to_numpy(dtype=float)
+            dd = tt["request_ms"].to_numpy(dtype=float)
             extra = f"; weighted p95 {weighted_quantile(dd, w, 0.95):.4g} ms"
         findings.append(_finding("latency_shift", "high",
                                  f"sampled traces are {word} than the population: p95 {s95:.4g} ms vs {r95:.4g} ms "

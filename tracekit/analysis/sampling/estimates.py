@@ -8,28 +8,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core import DEFAULT_N_BOOT, QUANTILES, percentile
 from ...errors import TraceKitError
 from ...schema import STRING
 from .traces import as_list, trace_table
 
 
 def weighted_quantile(values: Any, weights: Any, q: float | Sequence[float]) -> np.ndarray | float:
-    """Weighted quantile (inverse of the weighted empirical CDF; numpy's ``inverted_cdf``); NaNs dropped.
+    """Weighted quantile: :func:`tracekit.core.percentile` with weights (``inverted_cdf``); NaNs dropped.
 
+    Parameters
+    ----------
+    values, weights : array-like of float
+        Observations and their non-negative weights.
+    q : float or sequence of float
+        Quantile(s) in [0, 1].
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Examples
+    --------
     >>> weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 8.0], 0.5)
     3.0
     """
-    x = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    ok = ~np.isnan(x) & ~np.isnan(w) & (w > 0)
-    scalar = np.ndim(q) == 0
-    if not ok.any():
-        return float("nan") if scalar else np.full(len(q), np.nan)
-    r = np.quantile(x[ok], q, weights=w[ok], method="inverted_cdf")
-    return float(r) if scalar else np.asarray(r, dtype=float)
+    return percentile(values, q, weights=weights)
 
 
-_QS = (0.5, 0.95, 0.99)
+_QS = QUANTILES
 
 
 def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_boot: int,
@@ -147,16 +154,18 @@ def _group_codes(tt: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.Data
 
 
 def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] | None = None, *,
-                     ci: float = 0.95, n_boot: int = 400, seed: int = 0, min_traces: int = 30) -> pd.DataFrame:
+                     ci: float = 0.95, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, min_traces: int = 30) -> pd.DataFrame:
     """Sampling-corrected request counts, error rates and root-latency percentiles, with intervals.
 
     ``weights``: the frame of :func:`sampling_weights` (or a Series of weights by trace_id, or one
     number). ``by``: stratum key(s) read at each trace's root — a spans column (``service``,
     ``name``…) or ``status_class`` / ``route``. Without ``by``, one overall row.
 
-    Estimators: ``est_requests`` = Σ weights (Horvitz–Thompson); ``error_rate`` (share of traces
-    with any failed span) and ``root_error_rate`` = weighted means (Hájek); ``p50_ms``/``p95_ms``/
-    ``p99_ms`` = weighted quantiles of root duration. Each has ``_lo``/``_hi`` columns: percentile
+    Estimators: ``est_requests`` = Σ weights (Horvitz–Thompson); ``error_rate`` (share of requests
+    that failed: :func:`tracekit.core.trace_outcomes`' ``failed``, so with equal weights it is the
+    failed share of :func:`tracekit.trace_summary`) and ``any_failed_rate`` (share of traces with a
+    failed span anywhere, retried or not) = weighted means (Hájek); ``p50_ms``/``p95_ms``/``p99_ms``
+    = weighted :func:`tracekit.core.percentile` of the request latency ``request_ms``. Each has ``_lo``/``_hi`` columns: percentile
     intervals at level ``ci`` from a seeded Poisson bootstrap over traces (``n_boot`` resamples).
     Error-rate intervals are widened to include a Jeffreys interval by weight class (each distinct
     weight a stratum, its failure share drawn from Beta(x + ½, n − x + ½), combined by estimated
@@ -187,8 +196,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     rng = np.random.default_rng(seed)
     a = (1 - ci) / 2
     failed_all = tt["failed"].to_numpy(dtype=float)
-    rfailed_all = tt["root_failed"].to_numpy(dtype=float)
-    d_all = tt["duration_ms"].to_numpy(dtype=float)
+    rfailed_all = tt["any_failed"].to_numpy(dtype=float)
+    d_all = tt["request_ms"].to_numpy(dtype=float)
     rows = []
     for gi in range(len(labels)):
         sel = codes == gi
@@ -210,8 +219,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
 
         put("est_requests", tot if len(w) else 0.0, boot["total"])
         put("error_rate", float(w @ y1 / tot) if len(w) else float("nan"), boot["m1"])
-        put("root_error_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
-        for name, y in (("error_rate", y1), ("root_error_rate", y2)):  # widen for rare failures
+        put("any_failed_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
+        for name, y in (("error_rate", y1), ("any_failed_rate", y2)):  # widen for rare failures
             if not len(w):
                 continue
             lo, hi = _jeffreys_by_weight_class(w, y, ci, rng) or _kg_interval(w, y, ci)
@@ -222,8 +231,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             put(f"p{int(q * 100)}_ms", float(v), boot[f"q{q}"])
         ds = d_all[sel]
         row["naive_error_rate"] = float(failed_all[sel].mean()) if sel.any() else float("nan")
-        row["naive_root_error_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
-        nq = np.quantile(ds[~np.isnan(ds)], _QS, method="inverted_cdf") if (~np.isnan(ds)).any() else [np.nan] * 3
+        row["naive_any_failed_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
+        nq = percentile(ds, _QS)
         for q, v in zip(_QS, nq, strict=True):
             row[f"naive_p{int(q * 100)}_ms"] = float(v)
         row["warning"] = _summary_warning(len(w), int((~np.isnan(d)).sum()), int(y1.sum()), row["n_unknown"],

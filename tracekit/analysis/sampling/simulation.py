@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core import percentile
 from ...errors import TraceKitError
 from ...schema import STRING
 from .bias import SamplingBias, bias_core
-from .estimates import weighted_quantile
 from .thresholds import probability_to_threshold, threshold_int, threshold_probability, trace_randomness
 from .traces import as_list, isin_text, trace_table
 from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
@@ -24,7 +24,8 @@ DEFAULT_PRICES = {"recorded": 5.00, "scanned": 0.50}
 
 @dataclass(frozen=True)
 class TailRule:
-    """A simple tail-sampling rule: keep every failed trace (``keep_errors``) and every trace whose root
+    """A simple tail-sampling rule: keep every trace with a failed span (``keep_errors``; a span failed as
+    :func:`tracekit.core.failed` says) and every trace whose request (``request_ms``)
     took at least ``slow_ms``; keep the rest with ``probability`` (consistent, by trace-id randomness)."""
 
     keep_errors: bool = True
@@ -41,7 +42,7 @@ class SimulatedSampling:
     """Result of :func:`simulate_sampling`.
 
     ``traces``: one row per population trace (trace_id, start, the ``by`` keys, failed,
-    root_failed, duration_ms, kept, probability, reason, rule). ``spans``: the kept spans (for the
+    any_failed, request_ms, kept, probability, reason, rule). ``spans``: the kept spans (for the
     probability and tail samplers with their ``ot=th:`` tracestate set). ``strata``: per stratum
     population and kept counts, kept fraction, error rates and p95 (population, kept, weighted).
     ``bias``: :func:`sampling_bias` of the kept sample against the population. ``cost``: recorded
@@ -118,8 +119,8 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     elif isinstance(s, (TailRule, Mapping)) and not (isinstance(s, Mapping) and _looks_like_rules(s)):
         kind = "tail"
         rule = s if isinstance(s, TailRule) else TailRule(**dict(s))
-        forced_err = tt["failed"].to_numpy(dtype=bool) if rule.keep_errors else np.zeros(n, bool)
-        dur = tt["duration_ms"].to_numpy(dtype=float)
+        forced_err = tt["any_failed"].to_numpy(dtype=bool) if rule.keep_errors else np.zeros(n, bool)
+        dur = tt["request_ms"].to_numpy(dtype=float)
         forced_slow = (dur >= rule.slow_ms) if rule.slow_ms is not None else np.zeros(n, bool)
         forced_slow = np.nan_to_num(forced_slow, nan=0).astype(bool) & ~forced_err
         forced = forced_err | forced_slow
@@ -160,8 +161,8 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     for k in keys:
         traces[k] = tt[k].to_numpy()
     traces["failed"] = tt["failed"].to_numpy(dtype=bool)
-    traces["root_failed"] = tt["root_failed"].to_numpy(dtype=bool)
-    traces["duration_ms"] = tt["duration_ms"].to_numpy(dtype=float)
+    traces["any_failed"] = tt["any_failed"].to_numpy(dtype=bool)
+    traces["request_ms"] = tt["request_ms"].to_numpy(dtype=float)
     traces["kept"] = np.asarray(kept, dtype=bool)
     traces["probability"] = np.asarray(prob, dtype=float)
     traces["reason"] = pd.Series(reason, dtype=STRING)
@@ -217,9 +218,9 @@ def _sim_strata(traces: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             "population_error_rate": float(g["failed"].mean()) if len(g) else np.nan,
             "kept_error_rate": float(kf.mean()) if len(k) else np.nan,
             "weighted_error_rate": float(w @ kf / w.sum()) if len(k) else np.nan,
-            "population_p95_ms": float(np.nanquantile(g["duration_ms"], 0.95)) if len(g) else np.nan,
-            "kept_p95_ms": float(np.nanquantile(k["duration_ms"], 0.95)) if len(k) else np.nan,
-            "weighted_p95_ms": weighted_quantile(k["duration_ms"], w, 0.95) if len(k) else np.nan,
+            "population_p95_ms": percentile(g["request_ms"], 0.95) if len(g) else np.nan,
+            "kept_p95_ms": percentile(k["request_ms"], 0.95) if len(k) else np.nan,
+            "weighted_p95_ms": percentile(k["request_ms"], 0.95, weights=w) if len(k) else np.nan,
         })
         rows.append(row)
     return pd.DataFrame(rows)

@@ -8,18 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core import ns, require_columns, routes, span_tree, trace_outcomes
 from ...errors import TraceKitError
 from ...schema import STRING
 
-_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "duration_ms", "status", "fault")
-
-
-def _check_spans(spans: Any, what: str = "spans") -> None:
-    if not isinstance(spans, pd.DataFrame):
-        raise TraceKitError(f"{what} must be a spans DataFrame, got {type(spans).__name__}")
-    missing = [c for c in _NEEDED if c not in spans.columns]
-    if missing:
-        raise TraceKitError(f"{what} DataFrame is missing columns needed here: {', '.join(missing)}")
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")
 
 
 def as_list(by: Any) -> list[str]:
@@ -58,9 +51,17 @@ def isin_text(values: pd.Series | np.ndarray, among: pd.Series | np.ndarray) -> 
 
 
 def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans") -> pd.DataFrame:
-    """One row per trace: root span fields, ``failed``, ``root_failed``, ``n_spans`` and the ``by`` keys."""
-    _check_spans(spans, what)
-    cols = ["trace_id", "span_id", "service", "name", "start", "duration_ms"]
+    """One row per trace, from :func:`tracekit.core.trace_outcomes`: the request root's fields, the ``by`` keys.
+
+    Columns: ``trace_id``, ``span_id``, ``service``, ``name``, ``start`` of the request root (else of
+    the trace's earliest fragment head), ``request_ms`` (request latency), the root's ``http_status``,
+    ``trace_state``, ``attributes``, ``resource`` when present, ``failed`` (the request failed),
+    ``any_failed`` (some span failed, retried or not), ``n_spans`` and the ``by`` keys
+    (``status_class``, ``route`` = :func:`tracekit.core.routes` of the root). Ordered by start, then
+    first appearance.
+    """
+    require_columns(spans, _NEEDED, what)
+    cols = ["trace_id", "span_id", "service", "name", "start"]
     extra = [c for c in ("http_status", "trace_state", "attributes", "resource") if c in spans.columns]
     for b in by:
         if b not in ("status_class", "route") and b not in cols + extra:
@@ -68,49 +69,31 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
                 raise TraceKitError(f"cannot stratify by {b!r}: not a column of {what} and not one of "
                                     "'status_class', 'route'")
             extra.append(b)
-    if len(spans) == 0:
-        out = pd.DataFrame({c: spans[c].iloc[:0] for c in cols + extra})
-        out["failed"] = np.zeros(0, bool)
-        out["root_failed"] = np.zeros(0, bool)
-        out["n_spans"] = np.zeros(0, np.int64)
-        for b in by:
-            if b in ("status_class", "route"):
-                out[b] = pd.Series([], dtype=STRING)
-        return out
-    tcode, tuniq = pd.factorize(spans["trace_id"], sort=True)  # codes in trace-id order
-    n_tr = len(tuniq)
-    failed = ((spans["status"] == "error").fillna(False).to_numpy(dtype=bool)
-              | spans["fault"].fillna(False).to_numpy(dtype=bool))
-    is_root = spans["parent_id"].isna().to_numpy()
-    # orphans (parent id not a span id of the same trace) only matter in traces without a true root
-    orphan = np.zeros(len(spans), dtype=bool)
-    rootless = (np.bincount(tcode, weights=is_root, minlength=n_tr) == 0)[tcode]
-    if rootless.any():
-        sub = spans.loc[rootless, ["span_id", "parent_id"]]
-        m = len(sub)
-        idcode, _ = pd.factorize(pd.concat([sub["span_id"], sub["parent_id"]], ignore_index=True))
-        width = np.int64(idcode.max() + 2)
-        tc = tcode[rootless].astype(np.int64)
-        orphan[rootless] = ~pd.Series(tc * width + idcode[m:]).isin(tc * width + idcode[:m]).to_numpy()
-    rank = np.where(is_root, 0, np.where(orphan, 1, 2))
-    start_ns = spans["start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    order = np.lexsort((start_ns, rank, tcode))
-    sc = tcode[order]
-    first = order[np.r_[True, sc[1:] != sc[:-1]]]  # root row position per trace, by trace code
-    any_failed = np.bincount(tcode, weights=failed, minlength=n_tr) > 0
-    n_spans = np.bincount(tcode, minlength=n_tr)
-    out_order = np.lexsort((tcode[first], start_ns[first]))  # by root start, then trace id
-    rows = first[out_order]
+    tree = span_tree(spans)
+    oc = trace_outcomes(spans)
+    n_tr = tree.n_traces
+    # head row per trace: the request root, else the earliest fragment head (as trace_outcomes)
+    head = tree.request_root.copy()
+    missing = head < 0
+    if missing.any():
+        start_ns = ns(spans["start"])
+        o = np.lexsort((np.arange(len(spans)), start_ns, np.where(tree.orphan, 0, 1), tree.trace))
+        tt_ = tree.trace[o]
+        first = o[np.r_[True, tt_[1:] != tt_[:-1]]]
+        head[missing] = first[missing]
+    req_start = ns(oc["start"])
+    order = np.lexsort((np.arange(n_tr), req_start))  # by request start, then first appearance
+    rows = head[order]
     out = spans[cols + extra].iloc[rows].reset_index(drop=True)
     out["trace_id"] = out["trace_id"].astype(STRING)
-    out["root_failed"] = failed[rows]
-    out["failed"] = any_failed[tcode[rows]]
-    out["n_spans"] = n_spans[tcode[rows]].astype(np.int64)
+    out["start"] = oc["start"].iloc[order].reset_index(drop=True)
+    out.insert(5, "request_ms", oc["request_ms"].to_numpy(dtype=np.float64)[order])
+    out["failed"] = oc["failed"].to_numpy(dtype=bool)[order]
+    out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0
+    out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
     if "status_class" in by:
         hs = out["http_status"] if "http_status" in out.columns else pd.Series([pd.NA] * len(out))
-        out["status_class"] = _status_class(hs.reset_index(drop=True), out["root_failed"].to_numpy())
+        out["status_class"] = _status_class(hs.reset_index(drop=True), out["failed"].to_numpy())
     if "route" in by:
-        attrs = out["attributes"] if "attributes" in out.columns else [None] * len(out)
-        route = pd.Series(dict_get(attrs, ("http.route",)), dtype=STRING)
-        out["route"] = route.fillna(out["name"].astype(STRING)).astype(STRING)
+        out["route"] = routes(spans.iloc[rows]).astype(STRING).reset_index(drop=True)
     return out

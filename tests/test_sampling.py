@@ -710,3 +710,39 @@ def test_bias_weighted_share_keeps_missing_stratum():
     assert st["stratum"].iloc[0] == 200 and pd.isna(st["stratum"].iloc[1])
     assert st["weighted_share"].tolist() == [0.5, 0.5]
     assert st["weighted_ratio"].tolist() == [1.0, 1.0]
+
+
+# --------------------------------------------------------------------------------------------- issue 13
+
+def _sample_rate_spans() -> pd.DataFrame:
+    """Two 2-span traces sampled 1 in 20 and 1 in 4; the root carries the X-Ray-style SampleRate annotation."""
+    return tk.spans_from_columns({
+        "trace_id": [tid(1), tid(1), tid(2), tid(2)], "span_id": [sid(1), sid(2), sid(3), sid(4)],
+        "parent_id": [None, sid(1), None, sid(3)], "service": ["api", "db", "api", "db"],
+        "name": ["GET /", "query", "GET /", "query"], "kind": ["server", "client"] * 2,
+        "start": [T0, T0 + MS, T0, T0 + MS], "end": [T0 + 10 * MS, T0 + 5 * MS, T0 + 20 * MS, T0 + 5 * MS],
+        "attributes": [{"annotation.SampleRate": 20}, {}, {"annotation.SampleRate": 4}, {}]})
+
+
+def test_xray_sample_rate_annotation_gives_weights(tmp_path):
+    """Issue 13, defect 2: the X-Ray reader stores the root's SampleRate annotation as
+    ``annotation.SampleRate``; sampling_weights read only the bare key, so X-Ray traces got no weight."""
+    path = tk.write_xray(_sample_rate_spans(), tmp_path / "traces.json")
+    spans = tk.read(path)
+    root_attrs = spans.loc[spans["parent_id"].isna(), "attributes"].tolist()
+    assert all("annotation.SampleRate" in a for a in root_attrs)  # the reader's form, not the bare key
+    w = sampling_weights(spans).set_index("trace_id")
+    assert w.loc[tid(1), "weight"] == 20.0 and w.loc[tid(2), "weight"] == 4.0
+    assert (w["weight_source"] == "attribute").all()
+    assert w.loc[tid(1), "note"] == "root attribute annotation.SampleRate"
+    assert weighted_summary(spans, sampling_weights(spans), n_boot=20).iloc[0]["est_requests"] == 24.0
+
+
+def test_otlp_sample_rate_attribute_gives_weights(tmp_path):
+    """The same traces in OTLP with the bare ``SampleRate`` attribute on the root weigh the same."""
+    spans = _sample_rate_spans()
+    spans["attributes"] = [{"SampleRate": 20}, {}, {"SampleRate": 4}, {}]
+    back = tk.read(tk.write_otlp(spans, tmp_path / "traces.jsonl"))
+    w = sampling_weights(back).set_index("trace_id")
+    assert w.loc[tid(1), "weight"] == 20.0 and w.loc[tid(2), "weight"] == 4.0
+    assert (w["weight_source"] == "attribute").all()

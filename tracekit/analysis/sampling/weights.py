@@ -23,7 +23,8 @@ from .xray_rules import (
 
 #: where a weight came from (``weight_source``), in the order they are tried
 WEIGHT_SOURCES = ("otel_threshold", "attribute", "user", "xray_rule", "unknown")
-#: root-span attributes read as a SampleRate (1-in-N) or adjusted count.
+#: root-span attributes read as a SampleRate (1-in-N) or adjusted count; each also as an X-Ray
+#: annotation (``annotation.SampleRate``, as the X-Ray reader stores it).
 SAMPLE_RATE_KEYS = ("SampleRate", "sample_rate", "sampling.sample_rate", "sampling.adjusted_count",
                     "sampler.adjusted_count")
 
@@ -36,7 +37,8 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     Sources, first that applies wins (``weight_source``):
 
     1. ``otel_threshold``: the root span's tracestate ``ot=th:`` (else another span's);
-    2. ``attribute``: a SampleRate-style root attribute (``SampleRate`` = 1-in-N, ``sampling.adjusted_count``);
+    2. ``attribute``: a SampleRate-style root attribute (``SampleRate`` = 1-in-N, ``sampling.adjusted_count``),
+       bare (OTLP) or as an X-Ray annotation (``annotation.SampleRate``);
     3. ``user``: ``rate`` — a probability for every trace, a mapping ``{stratum: probability}``
        over the ``by`` key, or a DataFrame with the ``by`` columns and ``probability``;
     4. ``xray_rule``: the X-Ray rule matched to the trace's root (``rules``); the probability is
@@ -87,7 +89,8 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     # 2. SampleRate-style attributes
     todo = np.isnan(prob)
     if todo.any() and "attributes" in tt.columns:
-        for key in SAMPLE_RATE_KEYS:
+        # each key bare (OTLP attribute) or as the X-Ray reader stores an annotation (annotation.<key>)
+        for key in (k for base in SAMPLE_RATE_KEYS for k in (base, "annotation." + base)):
             vals = pd.to_numeric(pd.Series(dict_get(tt["attributes"], (key,)), dtype=object),
                                  errors="coerce").to_numpy(dtype=float)
             ok = todo & np.isfinite(vals) & (vals >= 1)

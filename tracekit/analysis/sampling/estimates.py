@@ -120,6 +120,48 @@ def _kg_interval(w: np.ndarray, y: np.ndarray, ci: float) -> tuple[float, float]
     return lo, hi
 
 
+def kish_n_eff(w: np.ndarray) -> float:
+    """Kish's effective sample size ``(Σw)² / Σw²`` of weights ``w`` (NaN weights left out; 0 when none).
+
+    Examples
+    --------
+    >>> kish_n_eff(np.array([10.0, 10.0, 10.0, 1.0]))
+    3.1926910299003324
+    """
+    w = np.asarray(w, dtype=np.float64)
+    w = w[~np.isnan(w)]
+    s2 = float((w ** 2).sum())
+    return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
+
+
+def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float) -> tuple[float, float]:
+    """Distribution-free (binomial order-statistic) interval of the weighted ``q``-quantile.
+
+    On ``m`` = ⌊Kish effective sample size⌋ draws the number of values below the true quantile is
+    Binomial(m, q); the bounds are the r-th and s-th of m order statistics with P(B < r) < a and
+    P(B ≥ s) ≤ a (a = (1 − ci) / 2), read off the weighted CDF at levels r/m and s/m
+    (:func:`tracekit.core.percentile`). With equal weights these are exactly the r-th and s-th
+    smallest values. A bound the sample cannot reach is open: with s > m (e.g. p95 from fewer than
+    72 effective traces: all m values fall below the true p95 with probability 0.95^m > 2.5 %) the
+    upper bound is ``inf``; with r = 0 the lower bound is 0 (latencies are not negative; ``-inf`` for
+    negative values). Quoting the sample's largest value instead covered the population p95 of a
+    stratum of ~30 sampled traces in 25 of 40 seeds.
+    """
+    from scipy.stats import binom
+
+    ok = ~np.isnan(d) & ~np.isnan(w) & (w > 0)
+    d, w = d[ok], w[ok]
+    if not len(d):
+        return float("nan"), float("nan")
+    m = max(1, int(np.floor(kish_n_eff(w) + 1e-9)))
+    a = (1 - ci) / 2
+    r = int(binom.ppf(a, m, q))
+    s = int(binom.ppf(1 - a, m, q)) + 1
+    lo = (0.0 if d.min() >= 0 else -np.inf) if r < 1 else float(percentile(d, r / m, weights=w))
+    hi = np.inf if s > m else float(percentile(d, s / m, weights=w))
+    return lo, hi
+
+
 def weights_for(tt: pd.DataFrame, weights: Any) -> np.ndarray:
     if isinstance(weights, pd.DataFrame):
         if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
@@ -173,9 +215,15 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     percentile bootstrap under-covers, and with none it collapses to [0, 0]. On the simulator's
     error-undersampling scenario (1000 traces, 40 seeds) this took the coverage of the population
     error rate from 80 % (bootstrap alone) to 100 %, mean width 0.065 → 0.081.
+    Percentile intervals are widened to include a distribution-free order-statistic interval on the
+    Kish effective sample size ``n_effective`` = (Σw)² / Σw² (the bootstrap of a quantile cannot
+    reach past the largest sampled value: on ~30 sampled traces of a stratum it held the population
+    p95 in 26 of 40 seeds, now 40 of 40); when the effective sample is too small to bound a
+    percentile from above (p95 below ~72 effective traces at ``ci=0.95``) its ``_hi`` is ``inf``.
     ``naive_*`` columns give the unweighted numbers of the same sample; traces with unknown weight
     are counted in ``n_unknown`` and left out of the corrected numbers. ``warning`` says when a
-    stratum has too few sampled traces for a number it quotes.
+    stratum has too few sampled traces for a number it quotes, counted as Kish effective sample
+    sizes (of all traces, of those with a latency, of the failed ones), not raw traces.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in range(1, 5)],
@@ -207,6 +255,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         row: dict[str, Any] = {}
         row["n_traces"] = int(sel.sum())
         row["n_unknown"] = int(sel.sum() - known.sum())
+        row["n_effective"] = kish_n_eff(w)
         row["n_failed"] = int(failed_all[sel].sum())
         tot = float(w.sum()) if len(w) else float("nan")
         boot = _bootstrap(w, y1, y2, d, n_boot, rng)
@@ -228,15 +277,21 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
         qs = weighted_quantile(d, w, list(_QS)) if len(w) else np.full(3, np.nan)
         for q, v in zip(_QS, qs, strict=True):
-            put(f"p{int(q * 100)}_ms", float(v), boot[f"q{q}"])
+            name = f"p{int(q * 100)}_ms"
+            put(name, float(v), boot[f"q{q}"])
+            if len(w):  # widen for small effective samples: the bootstrap of a quantile under-covers there
+                lo, hi = _order_statistic_interval(d, w, q, ci)
+                row[f"{name}_lo"] = float(np.nanmin([row[f"{name}_lo"], lo]))
+                row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
         ds = d_all[sel]
         row["naive_error_rate"] = float(failed_all[sel].mean()) if sel.any() else float("nan")
         row["naive_any_failed_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
         nq = percentile(ds, _QS)
         for q, v in zip(_QS, nq, strict=True):
             row[f"naive_p{int(q * 100)}_ms"] = float(v)
-        row["warning"] = _summary_warning(len(w), int((~np.isnan(d)).sum()), int(y1.sum()), row["n_unknown"],
-                                          min_traces)
+        open_hi = [f"p{int(q * 100)}" for q in _QS if row[f"p{int(q * 100)}_ms_hi"] == np.inf]
+        row["warning"] = _summary_warning(len(w), row["n_effective"], kish_n_eff(w[~np.isnan(d)]),
+                                          kish_n_eff(w[y1 > 0]), row["n_unknown"], min_traces, open_hi)
         rows.append(row)
     out = pd.DataFrame(rows)
     if keys:
@@ -245,19 +300,24 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     return out
 
 
-def _summary_warning(n: int, n_dur: int, n_failed: int, n_unknown: int, min_traces: int) -> str | None:
+def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float, n_unknown: int,
+                     min_traces: int, open_hi: list[str]) -> str | None:
+    """Warnings on the Kish effective sample sizes (weights that differ carry less information than their count)."""
     msgs = []
     if n == 0:
         msgs.append("no sampled traces with a known inclusion probability: nothing can be estimated")
     else:
-        if n < min_traces:
-            msgs.append(f"only {n} sampled traces (< {min_traces}): every number here is rough")
-        if n_dur < 100:
-            msgs.append(f"p99 rests on {n_dur} sampled latencies (< 100)")
-        if n_dur < 20:
-            msgs.append(f"p95 rests on {n_dur} sampled latencies (< 20)")
-        if n_failed < 5:
-            msgs.append(f"only {n_failed} sampled failed traces: the error-rate interval is unreliable")
+        if n_eff < min_traces:
+            msgs.append(f"only {n_eff:.3g} effective sampled traces (Kish, from {n} traces; < {min_traces}): "
+                        "every number here is rough")
+        if n_eff_dur < 100:
+            msgs.append(f"p99 rests on {n_eff_dur:.3g} effective sampled latencies (< 100)")
+        if n_eff_dur < 20:
+            msgs.append(f"p95 rests on {n_eff_dur:.3g} effective sampled latencies (< 20)")
+        if open_hi:
+            msgs.append(f"too few effective latencies for an upper bound of {', '.join(open_hi)} (its _hi is inf)")
+        if n_eff_failed < 5:
+            msgs.append(f"only {n_eff_failed:.3g} effective sampled failed traces: the error-rate interval is unreliable")
     if n_unknown:
         msgs.append(f"{n_unknown} traces with unknown inclusion probability left out of the corrected numbers")
     return "; ".join(msgs) or None

@@ -483,3 +483,37 @@ def test_version_regressions_cp_ms_leaves_out_traces_without_a_critical_path():
         "in_progress": [False] * (n - 1) + [True], "resource": [{"service.version": "1.0"}] * n})
     r = tk.version_regressions(spans, n_boot=50)
     assert r[["version", "calls", "traces", "cp_ms"]].values.tolist() == [["1.0", 4, 4, 10.0]]
+
+
+def test_attribution_results_have_the_declared_columns():
+    from tracekit.core import RESULT_TABLES
+
+    def check(name, df):
+        assert len(df), name
+        RESULT_TABLES[name].check(df)
+        for c in RESULT_TABLES[name].columns:
+            if c.dtype in ("float64", "int64", "bool", "boolean"):
+                assert str(df[c.name].dtype) == c.dtype, (name, c.name, df[c.name].dtype)
+
+    spans = tk.examples.load("bad-host-small")
+    check("bubble_up", tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.8)))
+    check("version_regressions", tk.version_regressions(spans, n_boot=50))
+    cold = tk.examples.load("cold-starts-small")
+    check("cold_starts", tk.cold_starts(cold, n_boot=50))
+    check("lambda_invocations", lambda_invocations(cold))
+    with pytest.raises(tk.TraceKitError, match="differ from the declared"):
+        RESULT_TABLES["cold_starts"].check(tk.cold_starts(cold, n_boot=50).iloc[:, 1:])
+
+
+def test_bubble_up_error_rate_is_the_failed_request_share():
+    """error_rate_with/without count failed requests (core.trace_outcomes): a 404 is a client error, not a failure."""
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in range(1, 5)], "span_id": [f"{i:016x}" for i in range(1, 5)],
+        "service": ["api"] * 4, "name": ["GET /"] * 4, "start": [0] * 4, "end": [10 * ms] * 4,
+        "status": ["error", "error", "ok", "ok"], "http_status": [404, 503, 200, 200],
+        "error": [True, False, False, False], "fault": [False, True, False, False],
+        "resource": [{"host.name": h} for h in ["h1", "h1", "h2", "h2"]]})
+    hits = tk.bubble_up(spans, {f"{1:032x}", f"{2:032x}"}).set_index(["dimension", "value"])
+    assert hits.loc[("host", "h1"), "error_rate_with"] == 0.5  # the 503 only
+    assert hits.loc[("host", "h1"), "error_rate_without"] == 0.0

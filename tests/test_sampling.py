@@ -800,3 +800,55 @@ def test_warnings_count_the_kish_effective_sample_size():
     assert r["p95_ms_hi"] == np.inf  # no upper bound from ~2 traces
     eq = weighted_summary(spans, 5.0, n_boot=50).iloc[0]  # equal weights: n_eff = n, no small-sample warning
     assert eq["n_effective"] == pytest.approx(40.0) and "effective sampled traces" not in (eq["warning"] or "")
+
+
+def _check_declared(name: str, df: pd.DataFrame, key_columns=()) -> None:
+    """df has exactly the declared columns of result table ``name``, and the declared numeric dtypes."""
+    from tracekit.core import RESULT_TABLES
+
+    table = RESULT_TABLES[name]
+    table.check(df, key_columns=key_columns)
+    for c in table.columns:
+        if c.dtype in ("float64", "int64", "bool"):
+            assert str(df[c.name].dtype) == c.dtype, (name, c.name, df[c.name].dtype)
+        elif c.dtype.startswith("datetime64"):
+            assert str(df[c.name].dtype) == c.dtype or df[c.name].isna().all(), (name, c.name, df[c.name].dtype)
+        assert c.meaning, (name, c.name)
+
+
+def test_sampling_results_have_the_declared_columns():
+    pop = make_population(7)
+    sim = simulate_sampling(pop, SDK_DEFAULT, by=[], seed=1)
+    _check_declared("simulate_sampling.traces", sim.traces)
+    _check_declared("simulate_sampling.cost", sim.cost)
+    w = sampling_weights(sim.spans, rules=SDK_DEFAULT, stats=stats_from(sim))
+    _check_declared("sampling_weights", w)
+    _check_declared("weighted_summary", weighted_summary(sim.spans, w, n_boot=20))
+    _check_declared("weighted_summary", weighted_summary(sim.spans, w, by="service", n_boot=20), key_columns=["service"])
+    b = sampling_bias(sim.spans, pop, by="service", stats=stats_from(sim))
+    assert len(b.tests) and len(b.windows) and len(b.findings)
+    _check_declared("sampling_bias.tests", b.tests)
+    _check_declared("sampling_bias.windows", b.windows)
+    _check_declared("sampling_bias.findings", b.findings.astype({"value": "float64"}))
+    with pytest.raises(TraceKitError, match="differ from the declared"):
+        tk.core.RESULT_TABLES["weighted_summary"].check(weighted_summary(sim.spans, w, n_boot=20).drop(columns="warning"))
+
+
+def test_weighted_error_rate_equals_trace_summary_failed_share_under_uniform_weights():
+    """One definition of failed: with equal weights weighted_summary's error_rate is trace_summary's failed share,
+    and its percentiles are core.percentile of request_ms."""
+    # the issue's four requests (ok, 404, 503 with status unset, status error) and one whose only failure is
+    # in a child span: 2 of 5 requests failed (a 404 is a client error; a failed child is not a failed request)
+    spans = tk.spans_from_columns({
+        "trace_id": [tid(i) for i in (1, 2, 3, 4, 5, 5)], "span_id": [sid(i) for i in range(1, 7)],
+        "parent_id": [None] * 5 + [sid(5)], "service": ["web"] * 5 + ["db"], "name": ["GET /"] * 5 + ["query"],
+        "start": [T0] * 6, "end": [T0 + d * MS for d in (10, 20, 30, 40, 50, 5)],
+        "status": ["ok", "error", "unset", "error", "ok", "error"], "http_status": [200, 404, 503, None, 200, None],
+        "error": [False, True, False, False, False, False], "fault": [False, False, True, False, False, False]})
+    summ = tk.trace_summary(spans)
+    assert summ["failed"].tolist() == [False, False, True, True, False]  # by construction
+    r = weighted_summary(spans, 1.0, n_boot=20).iloc[0]
+    assert r["error_rate"] == pytest.approx(float(summ["failed"].mean()))
+    assert r["naive_error_rate"] == pytest.approx(float(summ["failed"].mean()))
+    assert r["p95_ms"] == tk.core.percentile(summ["request_ms"], 0.95)
+    assert r["n_effective"] == pytest.approx(len(summ))

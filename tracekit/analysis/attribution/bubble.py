@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import failed, require_columns
+from ...core import failed, require_columns, result_table
 from ...errors import TraceKitError
 from ...schema import xray_to_trace_id
 from ..structure import trace_summary
@@ -154,6 +154,32 @@ def _bh(p: np.ndarray) -> np.ndarray:
     out = np.empty(m)
     out[order] = np.minimum(q, 1.0)
     return out
+
+
+#: the columns of :func:`bubble_up`
+BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best first", [
+    ('dimension', 'string', '', 'attribute key (resource keys as resource.<key>) or derived dimension'),
+    ('value', 'string', '', "the value, a top_k 'other' bucket or a numeric [lo, hi) bucket"),
+    ('source', 'string', '', 'attribute, resource or derived'),
+    ('selection_count', 'int64', 'units', 'selected units (traces or spans) having the value'),
+    ('baseline_count', 'int64', 'units', 'baseline units having the value'),
+    ('share_selection', 'float64', '', 'selection_count / selected units'),
+    ('share_baseline', 'float64', '', 'baseline_count / baseline units'),
+    ('diff', 'float64', '', 'share_selection - share_baseline (the effect size)'),
+    ('diff_lo', 'float64', '', 'lower bound of the Newcombe interval of diff'),
+    ('diff_hi', 'float64', '', 'upper bound of the Newcombe interval of diff'),
+    ('lift', 'float64', '', 'share_selection / share_baseline'),
+    ('odds_ratio', 'float64', '', 'odds ratio (Haldane +0.5)'),
+    ('p_value', 'float64', '', "Fisher's exact test, two-sided"),
+    ('q_value', 'float64', '', 'Benjamini-Hochberg over the table'),
+    ('score', 'float64', '', 'bound of the diff interval nearest 0 (0 when it crosses 0): the rank'),
+    ('latency_with_ms', 'float64', 'ms', 'mean latency of units with the value (request_ms for traces, span duration for spans)'),
+    ('latency_without_ms', 'float64', 'ms', 'mean latency of units without it'),
+    ('delta_latency_ms', 'float64', 'ms', 'latency_with_ms - latency_without_ms'),
+    ('error_rate_with', 'float64', '', 'share failed of units with the value (request failed / span failed, core)'),
+    ('error_rate_without', 'float64', '', 'share failed of units without it'),
+    ('delta_error_rate', 'float64', '', 'error_rate_with - error_rate_without'),
+])
 
 
 def bubble_up(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, quantile_draws, require_columns, trace_outcomes
+from ...core import DEFAULT_N_BOOT, quantile_draws, require_columns, result_table, trace_outcomes
 from ...errors import TraceKitError
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
@@ -29,6 +29,37 @@ def _function_name(spans: pd.DataFrame) -> np.ndarray:
             f = a.split(":function:", 1)[1].split(":", 1)[0]
         out[i] = str(f) if f is not None else s
     return out
+
+
+#: the columns of :func:`lambda_invocations`
+LAMBDA_INVOCATIONS = result_table("lambda_invocations", "one row per Lambda invocation", [
+    ('trace_id', 'string', '', '32-hex trace id'),
+    ('span_id', 'string', '', "the invocation's span"),
+    ('function', 'string', '', 'Lambda function'),
+    ('start', 'datetime64[ns, UTC]', 'ns, UTC', 'invocation start'),
+    ('duration_ms', 'float64', 'ms', 'invocation span duration'),
+    ('cold', 'bool', '', 'a cold start'),
+    ('init_ms', 'float64', 'ms', 'duration of its Initialization spans (NaN if none)'),
+    ('init_span_id', 'string', '', 'its Initialization span (<NA> if none)'),
+])
+#: the columns of :func:`cold_starts`
+COLD_STARTS = result_table("cold_starts", "one row per Lambda function", [
+    ('function', 'string', '', 'Lambda function'),
+    ('invocations', 'int64', 'invocations', 'invocations seen'),
+    ('cold_starts', 'int64', 'invocations', 'of them, cold'),
+    ('cold_share', 'float64', '', 'cold_starts / invocations'),
+    ('init_p50_ms', 'float64', 'ms', 'median Initialization duration (core.percentile)'),
+    ('init_p50_lo', 'float64', 'ms', 'lower bound of its exact bootstrap interval'),
+    ('init_p50_hi', 'float64', 'ms', 'upper bound of its exact bootstrap interval'),
+    ('init_mean_ms', 'float64', 'ms', 'mean Initialization duration'),
+    ('added_ms', 'float64', 'ms', 'mean duration of cold minus warm invocations'),
+    ('added_ms_lo', 'float64', 'ms', 'lower bound of its bootstrap interval'),
+    ('added_ms_hi', 'float64', 'ms', 'upper bound of its bootstrap interval'),
+    ('cp_added_ms', 'float64', 'ms', 'mean critical-path ms of the initialisation per cold start'),
+    ('slow_traces', 'int64', 'traces', 'the slowest share of traces by request_ms'),
+    ('slow_cold_share', 'float64', '', 'share of the slow traces with a cold start of the function'),
+    ('trace_cold_share', 'float64', '', 'share of all traces with one'),
+])
 
 
 def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:

@@ -7,10 +7,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, failed, quantile_draws, require_columns
+from ...core import DEFAULT_N_BOOT, failed, quantile_draws, require_columns, result_table
 from ...errors import TraceKitError
 from ..critical_paths import critical_path
 from .common import VERSION_KEYS, boot_mean, entry_rows, lookup_keys, usort, value_label
+
+#: the columns of :func:`version_regressions`
+VERSION_REGRESSIONS = result_table("version_regressions", "one row per service and version, in order of first appearance", [
+    ('service', 'string', '', 'service'),
+    ('version', 'string', '', 'its version'),
+    ('previous_version', 'string', '', 'the version first seen just before (<NA> for the first)'),
+    ('first_seen', 'datetime64[ns, UTC]', 'ns, UTC', "start of the version's first call (a deploy marker)"),
+    ('last_seen', 'datetime64[ns, UTC]', 'ns, UTC', 'start of its last call'),
+    ('calls', 'int64', 'spans', 'entry spans of the service in this version'),
+    ('traces', 'int64', 'traces', 'traces those calls belong to'),
+    ('p50_ms', 'float64', 'ms', 'median call duration (core.percentile)'),
+    ('p95_ms', 'float64', 'ms', 'p95 call duration (core.percentile)'),
+    ('error_rate', 'float64', '', 'share of calls that failed (core.failed)'),
+    ('cp_ms', 'float64', 'ms', 'critical-path ms of the service per trace it served'),
+    ('delta_p50_ms', 'float64', 'ms', "p50_ms minus the previous version's"),
+    ('delta_p50_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p50_ms'),
+    ('delta_p50_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_p50_ms'),
+    ('delta_p95_ms', 'float64', 'ms', "p95_ms minus the previous version's"),
+    ('delta_p95_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p95_ms'),
+    ('delta_p95_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_p95_ms'),
+    ('delta_error_rate', 'float64', '', "error_rate minus the previous version's"),
+    ('delta_error_rate_lo', 'float64', '', 'lower bound of the bootstrap interval of delta_error_rate'),
+    ('delta_error_rate_hi', 'float64', '', 'upper bound of the bootstrap interval of delta_error_rate'),
+    ('delta_cp_ms', 'float64', 'ms', "cp_ms minus the previous version's"),
+    ('delta_cp_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_cp_ms'),
+    ('delta_cp_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_cp_ms'),
+    ('regression', 'bool', '', 'some delta interval lies above 0'),
+    ('in_incident', 'boolean', '', 'first seen inside the incident window (<NA> without one, or for a first version)'),
+])
 
 
 def version_regressions(

@@ -10,12 +10,47 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import percentile
+from ...core import percentile, result_table
 from ...errors import TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
 from .traces import as_list, trace_table
 from .xray_rules import window_length, xray_stats_frame
+
+#: the tables of :class:`SamplingBias` (``strata`` has optional columns, so it is not declared)
+SAMPLING_BIAS_TESTS = result_table("sampling_bias.tests", "one row per statistical test of the sample", [
+    ("dimension", "string", "", "what is tested: a by key, errors or latency"),
+    ("test", "string", "", "G-test, chi-square, binomial, KS two-sample or KS vs histogram"),
+    ("statistic", "float64", "", "the test statistic (for errors: the sample's failed share)"),
+    ("dof", "float64", "", "degrees of freedom (NaN when none)"),
+    ("p_value", "float64", "", "p-value"),
+    ("effect_size", "float64", "", "Cramer's V, ratio of error shares or KS D"),
+    ("effect_name", "string", "", "name of the effect size"),
+    ("n_sample", "int64", "traces", "sampled traces tested"),
+    ("n_population", "float64", "requests", "population size of the reference"),
+    ("biased", "bool", "", "p_value < alpha (and, for errors, the ratio outside the tolerance)"),
+])
+SAMPLING_BIAS_WINDOWS = result_table("sampling_bias.windows", "one row per time window examined", [
+    ("source", "string", "", "population, xray_stats or sample"),
+    ("rule", "string", "", "X-Ray rule (xray_stats), else <NA>"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "window start"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "window end"),
+    ("requested", "float64", "requests", "requests in the window (NaN when unknown)"),
+    ("sampled", "float64", "traces", "sampled traces in the window"),
+    ("ratio", "float64", "", "sampled / requested"),
+    ("baseline_ratio", "float64", "", "the usual sampled / requested"),
+    ("flag", "string", "", "saturation, gap or <NA>"),
+])
+SAMPLING_BIAS_FINDINGS = result_table("sampling_bias.findings", "one row per plain-language finding", [
+    ("kind", "string", "", "e.g. over_represented, errors_under_sampled, reservoir_saturation, collection_gap"),
+    ("severity", "string", "", "high, medium or info"),
+    ("dimension", "string", "", "the dimension concerned, if any"),
+    ("subject", "string", "", "the stratum, rule or service concerned, if any"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the time window concerned, if any"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "end of the time window concerned, if any"),
+    ("value", "float64", "", "the number behind the finding (a ratio, a share)"),
+    ("message", "string", "", "the finding in plain language"),
+])
 
 
 def g_test(observed: Any, expected: Any, ddof: int = 0) -> tuple[float, float]:

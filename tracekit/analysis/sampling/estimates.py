@@ -8,10 +8,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, QUANTILES, percentile
+from ...core import DEFAULT_N_BOOT, QUANTILES, percentile, result_table
 from ...errors import TraceKitError
 from ...schema import STRING
 from .traces import as_list, trace_table
+
+#: the columns of :func:`weighted_summary` (after the ``by`` keys)
+WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampling-corrected estimates with intervals", [
+    ('n_traces', 'int64', 'traces', 'sampled traces in the stratum'),
+    ('n_unknown', 'int64', 'traces', 'of them, with unknown inclusion probability (left out)'),
+    ('n_effective', 'float64', 'traces', 'Kish effective sample size (sum w)^2 / sum w^2 of the known weights'),
+    ('n_failed', 'int64', 'traces', 'sampled traces whose request failed'),
+    ('est_requests', 'float64', 'requests', 'estimated requests: sum of weights (Horvitz-Thompson)'),
+    ('est_requests_lo', 'float64', 'requests', 'lower bound of the ci interval of est_requests'),
+    ('est_requests_hi', 'float64', 'requests', 'upper bound of the ci interval of est_requests (inf when the sample cannot bound it)'),
+    ('error_rate', 'float64', '', 'share of requests that failed (core.trace_outcomes failed; Hajek)'),
+    ('error_rate_lo', 'float64', '', 'lower bound of the ci interval of error_rate'),
+    ('error_rate_hi', 'float64', '', 'upper bound of the ci interval of error_rate (inf when the sample cannot bound it)'),
+    ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek)'),
+    ('any_failed_rate_lo', 'float64', '', 'lower bound of the ci interval of any_failed_rate'),
+    ('any_failed_rate_hi', 'float64', '', 'upper bound of the ci interval of any_failed_rate (inf when the sample cannot bound it)'),
+    ('p50_ms', 'float64', 'ms', 'weighted median of request_ms (core.percentile)'),
+    ('p50_ms_lo', 'float64', 'ms', 'lower bound of the ci interval of p50_ms'),
+    ('p50_ms_hi', 'float64', 'ms', 'upper bound of the ci interval of p50_ms (inf when the sample cannot bound it)'),
+    ('p95_ms', 'float64', 'ms', 'weighted p95 of request_ms (core.percentile)'),
+    ('p95_ms_lo', 'float64', 'ms', 'lower bound of the ci interval of p95_ms'),
+    ('p95_ms_hi', 'float64', 'ms', 'upper bound of the ci interval of p95_ms (inf when the sample cannot bound it)'),
+    ('p99_ms', 'float64', 'ms', 'weighted p99 of request_ms (core.percentile)'),
+    ('p99_ms_lo', 'float64', 'ms', 'lower bound of the ci interval of p99_ms'),
+    ('p99_ms_hi', 'float64', 'ms', 'upper bound of the ci interval of p99_ms (inf when the sample cannot bound it)'),
+    ('naive_error_rate', 'float64', '', 'unweighted share of sampled requests that failed'),
+    ('naive_any_failed_rate', 'float64', '', 'unweighted share of sampled traces with a failed span'),
+    ('naive_p50_ms', 'float64', 'ms', 'unweighted median of request_ms'),
+    ('naive_p95_ms', 'float64', 'ms', 'unweighted p95 of request_ms'),
+    ('naive_p99_ms', 'float64', 'ms', 'unweighted p99 of request_ms'),
+    ('warning', 'string', '', 'what the stratum has too few effective traces for; <NA> when nothing'),
+])
 
 
 def weighted_quantile(values: Any, weights: Any, q: float | Sequence[float]) -> np.ndarray | float:

@@ -10,13 +10,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import percentile
+from ...core import percentile, result_table
 from ...errors import TraceKitError
 from ...schema import STRING
 from .bias import SamplingBias, bias_core
 from .thresholds import probability_to_threshold, threshold_int, threshold_probability, trace_randomness
 from .traces import as_list, isin_text, trace_table
 from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
+
+#: the tables of :class:`SimulatedSampling` (``by`` keys follow ``start`` in ``traces``)
+SIMULATE_SAMPLING_TRACES = result_table("simulate_sampling.traces", "one row per population trace", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start"),
+    ("failed", "bool", "", "the request failed (core.trace_outcomes)"),
+    ("any_failed", "bool", "", "some span of the trace failed"),
+    ("request_ms", "float64", "ms", "request latency"),
+    ("kept", "bool", "", "the sampler keeps the trace"),
+    ("probability", "float64", "", "the trace's exact inclusion probability under the sampler"),
+    ("reason", "string", "", "reservoir, fixed_rate, probability, error, slow, no rule; <NA> when dropped"),
+    ("rule", "string", "", "X-Ray rule matched (xray_rules), else <NA>"),
+])
+SIMULATE_SAMPLING_COST = result_table("simulate_sampling.cost", "recorded and scanned traces and their price", [
+    ("item", "string", "", "recorded, scanned or total"),
+    ("traces", "float64", "traces", "traces recorded or scanned"),
+    ("usd_per_million", "float64", "USD", "price per million traces"),
+    ("usd", "float64", "USD", "cost of the kept traces"),
+    ("usd_if_all_kept", "float64", "USD", "cost if every trace were kept"),
+])
 
 #: X-Ray prices in USD per million traces (recorded; retrieved or scanned).
 DEFAULT_PRICES = {"recorded": 5.00, "scanned": 0.50}

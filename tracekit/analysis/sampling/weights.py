@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core import result_table
 from ...errors import TraceKitError
 from ...schema import STRING
 from .thresholds import threshold_probabilities
@@ -20,6 +21,19 @@ from .xray_rules import (
     xray_rules_frame,
     xray_stats_frame,
 )
+
+#: the columns of :func:`sampling_weights` (``by`` keys that are not already columns follow ``start``)
+SAMPLING_WEIGHTS = result_table("sampling_weights", "one row per trace: its inclusion probability and weight", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("service", "string", "", "service of the request root"),
+    ("name", "string", "", "operation of the request root"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start"),
+    ("probability", "float64", "", "inclusion probability of the trace; NaN when unknown"),
+    ("weight", "float64", "traces", "1 / probability: requests this trace stands for; NaN when unknown"),
+    ("weight_source", "string", "", "otel_threshold, attribute, user, xray_rule or unknown"),
+    ("rule", "string", "", "X-Ray sampling rule matched to the root (xray_rule), else <NA>"),
+    ("note", "string", "", "why the probability is what it is, or unknown"),
+])
 
 #: where a weight came from (``weight_source``), in the order they are tried
 WEIGHT_SOURCES = ("otel_threshold", "attribute", "user", "xray_rule", "unknown")

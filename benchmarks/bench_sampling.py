@@ -62,7 +62,7 @@ def loop_bootstrap(spans: pd.DataFrame, w: pd.DataFrame, n_boot: int, seed: int)
     """Reference: one resample at a time, np.quantile with weights, Python loop."""
     tt = trace_table(spans)
     weights = tt["trace_id"].map(pd.Series(w["weight"].to_numpy(), index=w["trace_id"].to_numpy())).to_numpy(float)
-    d = tt["duration_ms"].to_numpy(float)
+    d = tt["request_ms"].to_numpy(float)
     rng = np.random.default_rng(seed)
     out = np.empty(n_boot)
     for b in range(n_boot):

@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import failed, require_columns, result_table
+from ...core import failed, normalize_trace_ids, require_columns, result_table
 from ...errors import TraceKitError
-from ...schema import xray_to_trace_id
 from ..structure import trace_summary
 from .common import VERSION_KEYS, first_and_codes, usort, value_label
 
@@ -88,12 +87,11 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _as_ids(values: Iterable[Any]) -> set[str]:
-    out = set()
-    for v in values:
-        s = str(v)
-        out.add(xray_to_trace_id(s) if s.startswith("1-") and s.count("-") == 2 else s.lower())
-    return out
+def _as_ids(values: Iterable[Any], trace_ids: bool) -> set[str]:
+    """Trace ids through :func:`tracekit.core.normalize_trace_id` (X-Ray form accepted); span ids lower-cased."""
+    if trace_ids:
+        return set(normalize_trace_ids([str(v) for v in values]))
+    return {str(v).strip().lower() for v in values}
 
 
 def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: str) -> np.ndarray:
@@ -121,7 +119,7 @@ def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: s
             raise TraceKitError(f"bubble_up: the {what} array has {len(sel)} entries, expected {len(frame)} ({id_kind})")
         return sel
     if isinstance(sel, (set, frozenset, list, tuple, pd.Index, np.ndarray, pd.Series)):
-        want = _as_ids(sel)
+        want = _as_ids(sel, id_kind == "trace ids")
         return ids.isin(list(want))
     raise TraceKitError(f"bubble_up: {what} must be a predicate, a boolean Series over {id_kind}, or a set of ids; "
                         f"got {type(sel).__name__}")

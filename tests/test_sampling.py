@@ -852,3 +852,16 @@ def test_weighted_error_rate_equals_trace_summary_failed_share_under_uniform_wei
     assert r["naive_error_rate"] == pytest.approx(float(summ["failed"].mean()))
     assert r["p95_ms"] == tk.core.percentile(summ["request_ms"], 0.95)
     assert r["n_effective"] == pytest.approx(len(summ))
+
+
+def test_weights_accept_xray_form_trace_ids_and_name_the_function_on_missing_columns():
+    spans = roots_only(3, end=[T0 + 10 * MS, T0 + 20 * MS, T0 + 30 * MS])
+    xray = pd.Series([2.0, 4.0, 8.0], index=[tk.trace_id_to_xray(tid(i)) for i in (1, 2, 3)])
+    r = weighted_summary(spans, xray, n_boot=20).iloc[0]
+    assert r["est_requests"] == 14.0 and r["n_unknown"] == 0
+    with pytest.raises(ValueError, match="bogus"):
+        weighted_summary(spans, pd.Series([1.0], index=["bogus"]), n_boot=20)
+    with pytest.raises(tk.SpansSchemaError, match="weighted_summary: .*missing columns: end"):
+        weighted_summary(spans.drop(columns="end"), 1.0)
+    with pytest.raises(tk.SpansSchemaError, match="sampling_weights"):
+        sampling_weights(spans.drop(columns="end"))

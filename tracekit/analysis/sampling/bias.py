@@ -139,7 +139,7 @@ def _population_frame(population: Any, keys: list[str]) -> tuple[str, pd.DataFra
                             f"{type(population).__name__}")
     if {"trace_id", "span_id"} <= set(population.columns):
         return "spans", trace_table(population, [k for k in keys if k in population.columns
-                                                  or k in ("status_class", "route")], what="population")
+                                                  or k in ("status_class", "route")], what="sampling_bias population")
     pop = population.copy()
     if "requests" not in pop.columns:
         for alt in ("count", "request_count", "RequestCount"):
@@ -203,7 +203,7 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     keys = as_list(by)
     if test not in ("g", "chi2"):
         raise TraceKitError(f"test must be 'g' or 'chi2', got {test!r}")
-    tt = trace_table(spans, keys)
+    tt = trace_table(spans, keys, what="sampling_bias")
     kind, pop = _population_frame(population, keys)
     w = weights_for(tt, weights) if weights is not None else None
     pop_services: set = set()

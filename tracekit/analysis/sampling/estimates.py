@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, QUANTILES, percentile, result_table
+from ...core import DEFAULT_N_BOOT, QUANTILES, normalize_trace_ids, percentile, result_table
 from ...errors import TraceKitError
 from ...schema import STRING
 from .traces import as_list, trace_table
@@ -194,17 +194,26 @@ def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float)
     return lo, hi
 
 
+def _canonical_ids(ids: Any) -> np.ndarray:
+    """Trace ids as in the spans frame: through :func:`tracekit.core.normalize_trace_ids` unless already 32 lower hex."""
+    s = pd.Series(np.asarray(ids, dtype=object)).astype(STRING)
+    if s.str.fullmatch(r"[0-9a-f]{32}").fillna(False).all():
+        return s.to_numpy(dtype=object)
+    return np.asarray(normalize_trace_ids([str(v) for v in s.to_numpy(dtype=object)]), dtype=object)
+
+
 def weights_for(tt: pd.DataFrame, weights: Any) -> np.ndarray:
     if isinstance(weights, pd.DataFrame):
         if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
             raise TraceKitError("weights DataFrame needs trace_id and weight (or probability) columns, "
                                 "as returned by sampling_weights()")
         col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
-        s = pd.Series(col.to_numpy(dtype=float), index=weights["trace_id"].astype(STRING).to_numpy())
+        s = pd.Series(col.to_numpy(dtype=float), index=_canonical_ids(weights["trace_id"]))
         s = s[~s.index.duplicated()]
         w = tt["trace_id"].map(s).to_numpy(dtype=float)
     elif isinstance(weights, pd.Series):
-        s = weights[~weights.index.duplicated()].astype(float)
+        s = pd.Series(weights.to_numpy(dtype=float), index=_canonical_ids(weights.index))
+        s = s[~s.index.duplicated()]
         w = tt["trace_id"].map(s).to_numpy(dtype=float)
     elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
         w = np.full(len(tt), float(weights))
@@ -270,7 +279,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     keys = as_list(by)
     if not 0 < ci < 1:
         raise TraceKitError(f"ci must be in (0, 1), got {ci!r}")
-    tt = trace_table(spans, keys)
+    tt = trace_table(spans, keys, what="weighted_summary")
     w_all = weights_for(tt, weights)
     codes, labels = _group_codes(tt, keys)
     rng = np.random.default_rng(seed)

@@ -122,7 +122,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
         raise TraceKitError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")
     s = given[0]
     keys = as_list(by)
-    tt = trace_table(spans, keys)
+    tt = trace_table(spans, keys, what="simulate_sampling")
     n = len(tt)
     rng = np.random.default_rng(seed)
     rule_col = np.full(n, None, dtype=object)

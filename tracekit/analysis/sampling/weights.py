@@ -72,7 +72,7 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     [['api', 10.0, 'user'], ['web', nan, 'unknown']]
     """
     keys = as_list(by)
-    tt = trace_table(spans, keys)
+    tt = trace_table(spans, keys, what="sampling_weights")
     n = len(tt)
     prob = np.full(n, np.nan)
     source = np.full(n, "unknown", dtype=object)

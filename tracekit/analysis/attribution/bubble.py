@@ -14,6 +14,9 @@ from ...errors import TraceKitError
 from ..structure import trace_summary
 from .common import VERSION_KEYS, first_and_codes, usort, value_label
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["bubble_up", "DERIVED", "BUBBLE_UP"]
+
 #: derived dimensions, in tie-break order, and the source keys they are taken from
 DERIVED = ("service", "operation", "host", "version", "region", "status_class")
 _HOST_KEYS = ("host.name", "faas.instance", "aws.ec2.instance_id", "aws.ecs.container", "aws.lambda.instance",

@@ -9,6 +9,9 @@ import pandas as pd
 
 from ...core import span_tree
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = []
+
 VERSION_KEYS = ("service.version", "faas.version", "aws.elastic_beanstalk.version_label")
 
 

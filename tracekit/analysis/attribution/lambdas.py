@@ -12,6 +12,9 @@ from ...errors import TraceKitError
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["lambda_invocations", "cold_starts", "LAMBDA_INVOCATIONS", "COLD_STARTS"]
+
 
 def _attr(spans: pd.DataFrame, col: str, key: str) -> np.ndarray:
     if col not in spans.columns:

@@ -12,6 +12,9 @@ from ...errors import TraceKitError
 from ..critical_paths import critical_path
 from .common import VERSION_KEYS, boot_mean, entry_rows, lookup_keys, usort, value_label
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["version_regressions", "VERSION_REGRESSIONS"]
+
 #: the columns of :func:`version_regressions`
 VERSION_REGRESSIONS = result_table("version_regressions", "one row per service and version, in order of first appearance", [
     ('service', 'string', '', 'service'),

@@ -41,7 +41,7 @@ quantiles.
 """
 
 from .bias import SamplingBias, chi2_test, g_test, sampling_bias
-from .estimates import weighted_quantile, weighted_summary
+from .estimates import kish_n_eff, weighted_quantile, weighted_summary
 from .simulation import DEFAULT_PRICES, SimulatedSampling, TailRule, simulate_sampling
 from .thresholds import (
     MAX_THRESHOLD,
@@ -77,4 +77,5 @@ __all__ = [
     "WEIGHT_SOURCES",
     "DEFAULT_PRICES",
     "SAMPLE_RATE_KEYS",
+    "kish_n_eff",
 ]

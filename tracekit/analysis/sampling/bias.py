@@ -17,6 +17,9 @@ from .estimates import weighted_quantile, weights_for
 from .traces import as_list, trace_table
 from .xray_rules import window_length, xray_stats_frame
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["sampling_bias", "SamplingBias", "g_test", "chi2_test", "SAMPLING_BIAS_TESTS", "SAMPLING_BIAS_WINDOWS", "SAMPLING_BIAS_FINDINGS"]
+
 #: the tables of :class:`SamplingBias` (``strata`` has optional columns, so it is not declared)
 SAMPLING_BIAS_TESTS = result_table("sampling_bias.tests", "one row per statistical test of the sample", [
     ("dimension", "string", "", "what is tested: a by key, errors or latency"),

@@ -13,6 +13,9 @@ from ...errors import TraceKitError
 from ...schema import STRING
 from .traces import as_list, trace_table
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["weighted_summary", "weighted_quantile", "kish_n_eff", "WEIGHTED_SUMMARY"]
+
 #: the columns of :func:`weighted_summary` (after the ``by`` keys)
 WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampling-corrected estimates with intervals", [
     ('n_traces', 'int64', 'traces', 'sampled traces in the stratum'),

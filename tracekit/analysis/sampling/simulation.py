@@ -18,6 +18,9 @@ from .thresholds import probability_to_threshold, threshold_int, threshold_proba
 from .traces import as_list, isin_text, trace_table
 from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["simulate_sampling", "SimulatedSampling", "TailRule", "DEFAULT_PRICES", "SIMULATE_SAMPLING_TRACES", "SIMULATE_SAMPLING_COST"]
+
 #: the tables of :class:`SimulatedSampling` (``by`` keys follow ``start`` in ``traces``)
 SIMULATE_SAMPLING_TRACES = result_table("simulate_sampling.traces", "one row per population trace", [
     ("trace_id", "string", "", "32-hex trace id"),

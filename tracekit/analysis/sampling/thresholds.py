@@ -13,6 +13,9 @@ import pandas as pd
 from ...errors import TraceFormatError, TraceKitError
 from ...schema import STRING
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["MAX_THRESHOLD", "parse_ot_threshold", "threshold_probability", "threshold_adjusted_count", "probability_to_threshold", "trace_randomness"]
+
 #: 2**56: thresholds and randomness values are 56-bit integers (OTel tracestate spec).
 MAX_THRESHOLD = 1 << 56
 

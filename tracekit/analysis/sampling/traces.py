@@ -12,6 +12,9 @@ from ...core import ns, require_columns, routes, span_tree, trace_outcomes
 from ...errors import TraceKitError
 from ...schema import STRING
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = []
+
 _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")
 
 

@@ -22,6 +22,9 @@ from .xray_rules import (
     xray_stats_frame,
 )
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["sampling_weights", "WEIGHT_SOURCES", "SAMPLE_RATE_KEYS", "SAMPLING_WEIGHTS"]
+
 #: the columns of :func:`sampling_weights` (``by`` keys that are not already columns follow ``start``)
 SAMPLING_WEIGHTS = result_table("sampling_weights", "one row per trace: its inclusion probability and weight", [
     ("trace_id", "string", "", "32-hex trace id"),

@@ -17,6 +17,9 @@ from ...errors import TraceFormatError, TraceKitError
 from ...schema import STRING, TIMESTAMP
 from .traces import dict_get
 
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["xray_rules_frame", "xray_stats_frame", "match_xray_rule"]
+
 _RULE_FIELDS = {  # canonical (snake_case, as tk.fetch_xray_sampling) <- API name
     "rule_name": "RuleName", "priority": "Priority", "fixed_rate": "FixedRate",
     "reservoir_size": "ReservoirSize", "service_name": "ServiceName", "service_type": "ServiceType",

@@ -22,7 +22,7 @@ import time
 import pandas as pd
 
 import tracekit as tk
-from tracekit.analysis.attribution import _explode
+from tracekit.analysis.attribution.bubble import _explode
 
 
 def _time(fn):
@@ -44,7 +44,7 @@ def _naive_explode(spans: pd.DataFrame) -> int:
 def measure(n_traces: int, seed: int = 1) -> tuple[int, dict[str, tuple[float, float]]]:
     spans = tk.simulate.simulate("bad-host", n_traces=n_traces, seed=seed).spans
     summ = tk.trace_summary(spans)
-    slow = set(summ.trace_id[summ.duration_ms > summ.duration_ms.quantile(0.9)])
+    slow = set(summ.trace_id[summ.request_ms > summ.request_ms.quantile(0.9)])
     res: dict[str, tuple[float, float]] = {}
     res["explode attributes+resource: tracekit _explode"] = _time(
         lambda: (_explode(spans["attributes"], ""), _explode(spans["resource"], "resource.")))

@@ -21,12 +21,12 @@ import pandas as pd
 
 import tracekit as tk
 from tracekit.analysis.sampling import (
-    _trace_table,
     sampling_bias,
     sampling_weights,
     simulate_sampling,
     weighted_summary,
 )
+from tracekit.analysis.sampling.traces import trace_table
 
 T0 = 1_767_225_600 * 10**9
 SDK_DEFAULT = {"version": 2, "default": {"fixed_target": 1, "rate": 0.05}, "rules": []}
@@ -60,9 +60,9 @@ def population(n_traces: int, seed: int = 7) -> pd.DataFrame:
 
 def loop_bootstrap(spans: pd.DataFrame, w: pd.DataFrame, n_boot: int, seed: int) -> np.ndarray:
     """Reference: one resample at a time, np.quantile with weights, Python loop."""
-    tt = _trace_table(spans)
+    tt = trace_table(spans)
     weights = tt["trace_id"].map(pd.Series(w["weight"].to_numpy(), index=w["trace_id"].to_numpy())).to_numpy(float)
-    d = tt["duration_ms"].to_numpy(float)
+    d = tt["request_ms"].to_numpy(float)
     rng = np.random.default_rng(seed)
     out = np.empty(n_boot)
     for b in range(n_boot):

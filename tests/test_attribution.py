@@ -80,7 +80,7 @@ def hosts():
 
 
 def test_counts_shares_fisher_and_bh_by_hand(hosts):
-    hits = tk.bubble_up(hosts, lambda t: t.duration_ms > 100)
+    hits = tk.bubble_up(hosts, lambda t: t.request_ms > 100)
     assert hits.attrs["n_selection"] == 3 and hits.attrs["n_baseline"] == 5
     h1 = hits[(hits.dimension == "host") & (hits.value == "h1")].iloc[0]
     assert (h1.selection_count, h1.baseline_count) == (3, 1)
@@ -107,7 +107,7 @@ def test_counts_shares_fisher_and_bh_by_hand(hosts):
 
 
 def test_newcombe_interval_by_hand(hosts):
-    hits = tk.bubble_up(hosts, lambda t: t.duration_ms > 100)
+    hits = tk.bubble_up(hosts, lambda t: t.request_ms > 100)
     h1 = hits[(hits.dimension == "host") & (hits.value == "h1")].iloc[0]
     z = 1.959963984540054
 
@@ -126,14 +126,16 @@ def test_newcombe_interval_by_hand(hosts):
 
 def test_selection_forms_agree_and_input_untouched(hosts):
     snap = snapshot(hosts)
-    a = tk.bubble_up(hosts, lambda t: t.duration_ms > 100)
+    a = tk.bubble_up(hosts, lambda t: t.request_ms > 100)
     summ = tk.trace_summary(hosts).set_index("trace_id")
-    b = tk.bubble_up(hosts, summ.duration_ms > 100)
+    b = tk.bubble_up(hosts, summ.request_ms > 100)
     c = tk.bubble_up(hosts, {tid(1), tid(2), tid(3)})
     d = tk.bubble_up(hosts, [tk.trace_id_to_xray(tid(i)) for i in (1, 2, 3)])  # X-Ray form ids
     e = tk.bubble_up(hosts, pd.Series([tid(1), tid(2), tid(3)], dtype=object))  # a Series of ids
     for other in (b, c, d, e):
         pd.testing.assert_frame_equal(a, other)
+    with pytest.raises(ValueError, match="not-a-trace-id"):  # core.normalize_trace_id: said, not matched to nothing
+        tk.bubble_up(hosts, ["not-a-trace-id"])
     assert_unchanged(hosts, snap)
 
 
@@ -226,7 +228,7 @@ def product_slow_split(spans):
     """Product-list traces (they call catalog; same in both formats, whose root names differ):
     the slowest 20 % against the other 80 %."""
     summ = tk.trace_summary(spans).set_index("trace_id")
-    prod = summ.duration_ms[summ.index.isin(set(spans.loc[spans.service == "catalog", "trace_id"]))]
+    prod = summ.request_ms[summ.index.isin(set(spans.loc[spans.service == "catalog", "trace_id"]))]
     sel = set(prod.index[prod > prod.quantile(0.8)])
     return sel, set(prod.index) - sel
 
@@ -269,7 +271,7 @@ def test_customer_tier_on_a_slow_path_ranks_first():
     root = spans.parent_id.isna() & spans.trace_id.isin(ent)
     spans.loc[root, "end"] = spans.loc[root, "end"] + pd.Timedelta("400ms")
     spans["duration_ms"] = (spans["end"] - spans["start"]).dt.total_seconds() * 1e3
-    hits = tk.bubble_up(spans, lambda t: t.duration_ms > t.duration_ms.quantile(0.85))
+    hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.85))
     top = hits.iloc[0]
     assert (top.dimension, top.value) == ("app.customer_tier", "enterprise")
     assert (top.selection_count, top.baseline_count) == (len(ent), 0)
@@ -427,7 +429,7 @@ def test_plot_bubble_up_panels_and_escaping(hosts):
     pytest.importorskip("plotly")
     spans = hosts.copy()
     spans["attributes"] = [{"tier": "<b>gold</b>" if i < 2 else "free"} for i in range(8)]
-    hits = tk.bubble_up(spans, lambda t: t.duration_ms > 100)
+    hits = tk.bubble_up(spans, lambda t: t.request_ms > 100)
     fig = tk.plot_bubble_up(hits, top=2)
     dims = list(dict.fromkeys(hits.dimension))[:2]
     assert [(t.meta["role"], t.meta["dimension"]) for t in fig.data] == [
@@ -483,3 +485,37 @@ def test_version_regressions_cp_ms_leaves_out_traces_without_a_critical_path():
         "in_progress": [False] * (n - 1) + [True], "resource": [{"service.version": "1.0"}] * n})
     r = tk.version_regressions(spans, n_boot=50)
     assert r[["version", "calls", "traces", "cp_ms"]].values.tolist() == [["1.0", 4, 4, 10.0]]
+
+
+def test_attribution_results_have_the_declared_columns():
+    from tracekit.core import RESULT_TABLES
+
+    def check(name, df):
+        assert len(df), name
+        RESULT_TABLES[name].check(df)
+        for c in RESULT_TABLES[name].columns:
+            if c.dtype in ("float64", "int64", "bool", "boolean"):
+                assert str(df[c.name].dtype) == c.dtype, (name, c.name, df[c.name].dtype)
+
+    spans = tk.examples.load("bad-host-small")
+    check("bubble_up", tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.8)))
+    check("version_regressions", tk.version_regressions(spans, n_boot=50))
+    cold = tk.examples.load("cold-starts-small")
+    check("cold_starts", tk.cold_starts(cold, n_boot=50))
+    check("lambda_invocations", lambda_invocations(cold))
+    with pytest.raises(tk.TraceKitError, match="differ from the declared"):
+        RESULT_TABLES["cold_starts"].check(tk.cold_starts(cold, n_boot=50).iloc[:, 1:])
+
+
+def test_bubble_up_error_rate_is_the_failed_request_share():
+    """error_rate_with/without count failed requests (core.trace_outcomes): a 404 is a client error, not a failure."""
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in range(1, 5)], "span_id": [f"{i:016x}" for i in range(1, 5)],
+        "service": ["api"] * 4, "name": ["GET /"] * 4, "start": [0] * 4, "end": [10 * ms] * 4,
+        "status": ["error", "error", "ok", "ok"], "http_status": [404, 503, 200, 200],
+        "error": [True, False, False, False], "fault": [False, True, False, False],
+        "resource": [{"host.name": h} for h in ["h1", "h1", "h2", "h2"]]})
+    hits = tk.bubble_up(spans, {f"{1:032x}", f"{2:032x}"}).set_index(["dimension", "value"])
+    assert hits.loc[("host", "h1"), "error_rate_with"] == 0.5  # the 503 only
+    assert hits.loc[("host", "h1"), "error_rate_without"] == 0.0

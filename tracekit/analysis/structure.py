@@ -47,10 +47,6 @@ __all__ = ["trace_summary", "self_time", "span_tree", "SpanTree"]
 _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
 
 
-def _check_columns(spans: pd.DataFrame, needed: tuple[str, ...] = _NEEDED, what: str = "spans") -> None:
-    require_columns(spans, needed, what)
-
-
 
 def self_time(spans: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``spans`` with ``self_ms``: exclusive time of each span.
@@ -68,7 +64,7 @@ def self_time(spans: pd.DataFrame) -> pd.DataFrame:
     >>> tk.self_time(spans)["self_ms"].tolist()   # child runs past parent: clipped at 10 ms
     [0.0, 19.0, 1.0]
     """
-    _check_columns(spans, ("trace_id", "span_id", "parent_id", "start", "end"))
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "start", "end"), "self_time")
     out = spans.copy()
     out["self_ms"] = _self_ns(spans, span_tree(spans)) / 1e6
     return out

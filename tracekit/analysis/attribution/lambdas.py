@@ -1,0 +1,252 @@
+"""Lambda invocations and cold starts (:func:`lambda_invocations`, :func:`cold_starts`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core import DEFAULT_N_BOOT, quantile_draws, require_columns, result_table, trace_outcomes
+from ...errors import TraceKitError
+from ..critical_paths import critical_path
+from .common import boot_mean, entry_rows, lookup_keys, usort
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["lambda_invocations", "cold_starts", "LAMBDA_INVOCATIONS", "COLD_STARTS"]
+
+
+def _attr(spans: pd.DataFrame, col: str, key: str) -> np.ndarray:
+    if col not in spans.columns:
+        return np.full(len(spans), None, dtype=object)
+    return np.array([d.get(key) if isinstance(d, dict) else None for d in spans[col].to_numpy(dtype=object)], dtype=object)
+
+
+def _function_name(spans: pd.DataFrame) -> np.ndarray:
+    fn = lookup_keys(spans, ("faas.name", "aws.lambda.function_name", "aws.function_name"))
+    arn = lookup_keys(spans, ("aws.function_arn", "resource_arn", "cloud.resource_id"))
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    out = np.empty(len(spans), dtype=object)
+    for i, (f, a, s) in enumerate(zip(fn, arn, svc, strict=True)):
+        if f is None and isinstance(a, str) and ":function:" in a:
+            f = a.split(":function:", 1)[1].split(":", 1)[0]
+        out[i] = str(f) if f is not None else s
+    return out
+
+
+#: the columns of :func:`lambda_invocations`
+LAMBDA_INVOCATIONS = result_table("lambda_invocations", "one row per Lambda invocation", [
+    ('trace_id', 'string', '', '32-hex trace id'),
+    ('span_id', 'string', '', "the invocation's span"),
+    ('function', 'string', '', 'Lambda function'),
+    ('start', 'datetime64[ns, UTC]', 'ns, UTC', 'invocation start'),
+    ('duration_ms', 'float64', 'ms', 'invocation span duration'),
+    ('cold', 'bool', '', 'a cold start'),
+    ('init_ms', 'float64', 'ms', 'duration of its Initialization spans (NaN if none)'),
+    ('init_span_id', 'string', '', 'its Initialization span (<NA> if none)'),
+])
+#: the columns of :func:`cold_starts`
+COLD_STARTS = result_table("cold_starts", "one row per Lambda function", [
+    ('function', 'string', '', 'Lambda function'),
+    ('invocations', 'int64', 'invocations', 'invocations seen'),
+    ('cold_starts', 'int64', 'invocations', 'of them, cold'),
+    ('cold_share', 'float64', '', 'cold_starts / invocations'),
+    ('init_p50_ms', 'float64', 'ms', 'median Initialization duration (core.percentile)'),
+    ('init_p50_lo', 'float64', 'ms', 'lower bound of its exact bootstrap interval'),
+    ('init_p50_hi', 'float64', 'ms', 'upper bound of its exact bootstrap interval'),
+    ('init_mean_ms', 'float64', 'ms', 'mean Initialization duration'),
+    ('added_ms', 'float64', 'ms', 'mean duration of cold minus warm invocations'),
+    ('added_ms_lo', 'float64', 'ms', 'lower bound of its bootstrap interval'),
+    ('added_ms_hi', 'float64', 'ms', 'upper bound of its bootstrap interval'),
+    ('cp_added_ms', 'float64', 'ms', 'mean critical-path ms of the initialisation per cold start'),
+    ('slow_traces', 'int64', 'traces', 'the slowest share of traces by request_ms'),
+    ('slow_cold_share', 'float64', '', 'share of the slow traces with a cold start of the function'),
+    ('trace_cold_share', 'float64', '', 'share of all traces with one'),
+])
+
+
+def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per serverless function invocation found in ``spans``, cold or warm.
+
+    An invocation is a span with a ``faas.coldstart`` attribute (OTLP), an X-Ray function segment
+    (``origin`` ``AWS::Lambda::Function``), or an entry span of a resource on ``aws_lambda`` /
+    with ``faas.name``. It is *cold* when ``faas.coldstart`` is true or an ``Initialization`` span
+    is its child (or its parent's child: X-Ray's newer layout puts ``Initialization`` under the
+    ``AWS::Lambda`` service segment). Columns: ``trace_id``, ``span_id``, ``function``, ``start``,
+    ``duration_ms``, ``cold``, ``init_ms`` (duration of its Initialization spans, NaN if none),
+    ``init_span_id``.
+
+    >>> import tracekit as tk
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["1" * 32] * 3 + ["2" * 32], "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16, None], "service": ["fn"] * 4,
+    ...     "name": ["fn", "Initialization", "work", "fn"],
+    ...     "start": [0, 0, 300 * ms, 0], "end": [320 * ms, 300 * ms, 320 * ms, 20 * ms],
+    ...     "attributes": [{"origin": "AWS::Lambda::Function"}, {}, {}, {"origin": "AWS::Lambda::Function"}]})
+    >>> from tracekit.analysis.attribution import lambda_invocations
+    >>> lambda_invocations(spans)[["function", "cold", "init_ms", "duration_ms"]].values.tolist()
+    [['fn', True, 300.0, 320.0], ['fn', False, nan, 20.0]]
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "cold_starts")
+    n = len(spans)
+    entry, tree = entry_rows(spans)
+    par = tree.parent
+    name = spans["name"].to_numpy(dtype=object, na_value="")
+    origin = _attr(spans, "attributes", "origin")
+    flag = lookup_keys(spans.drop(columns=["resource"], errors="ignore"), ("faas.coldstart",))
+    platform = lookup_keys(spans, ("cloud.platform",))
+    faas = lookup_keys(spans, ("faas.name",))
+    is_init = name == "Initialization"
+    inv = (origin == "AWS::Lambda::Function") | (flag != None) | (  # noqa: E711
+        entry & ((platform == "aws_lambda") | (faas != None)) & ~is_init)  # noqa: E711
+    inv &= ~is_init
+    cold = np.array([f is True or (isinstance(f, str) and f.lower() == "true") for f in flag], dtype=bool)
+    init_ms = np.full(n, np.nan)
+    init_sid = np.full(n, None, dtype=object)
+    dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
+    owner = np.full(n, -1, np.int64)  # invocation row of each Initialization span
+    ip = np.flatnonzero(is_init)
+    p = par[ip]
+    direct = (p >= 0) & inv[np.maximum(p, 0)]
+    owner[ip[direct]] = p[direct]
+    # sibling layout: Initialization under the AWS::Lambda segment, the function segment beside it
+    rest = ip[~direct & (p >= 0)]
+    if len(rest):
+        inv_rows = np.flatnonzero(inv & (par >= 0))
+        by_parent = dict(zip(par[inv_rows].tolist(), inv_rows.tolist(), strict=True))
+        for r in rest.tolist():
+            o = by_parent.get(int(par[r]), -1)
+            owner[r] = o
+    has = owner >= 0
+    if has.any():
+        o = owner[has]
+        cold[o] = True
+        sums = np.bincount(o, weights=np.nan_to_num(dur[has]), minlength=n)
+        uo = usort(o)
+        init_ms[uo] = sums[uo]
+        init_sid[o] = sid[has]
+    rows = np.flatnonzero(inv)
+    return pd.DataFrame({
+        "trace_id": spans["trace_id"].to_numpy(dtype=object)[rows], "span_id": sid[rows],
+        "function": _function_name(spans)[rows], "start": spans["start"].iloc[rows].reset_index(drop=True),
+        "duration_ms": dur[rows], "cold": cold[rows], "init_ms": init_ms[rows], "init_span_id": init_sid[rows],
+    })
+
+
+def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> np.ndarray:
+    """Critical-path ms during each cold invocation's Initialization span: its overlap with the
+    path sections of the Initialization span, its parent and its grandparent in the same service
+    (X-Ray records Initialization *before* the function segment starts, inside the ``AWS::Lambda``
+    segment's time, so the time sits in that segment's own section). NaN for warm invocations
+    and for cold ones known only from a flag; 0 when the initialisation held nothing up."""
+    out = np.where(inv["init_span_id"].notna().to_numpy(), 0.0, np.nan)
+    rows = np.flatnonzero(inv["init_span_id"].notna().to_numpy())
+    if not len(rows) or not len(cp):
+        return out
+    key = pd.MultiIndex.from_arrays([spans["trace_id"].astype(object).to_numpy(), spans["span_id"].astype(object).to_numpy()])
+    t0 = int(_ns_of(spans["start"]).min())  # times relative to the first start stay exact in float64
+
+    def rel(col: pd.Series) -> np.ndarray:
+        na = col.isna().to_numpy()
+        return np.where(na, np.nan, (_ns_of(col) - t0).astype(np.float64))
+
+    info = pd.DataFrame({"parent": spans["parent_id"].astype(object).to_numpy(), "service": spans["service"].astype(object).to_numpy(),
+                         "s": rel(spans["start"]), "e": rel(spans["end"])}, index=key)
+    info = info[~info.index.duplicated()]
+    tid = inv["trace_id"].to_numpy(object)[rows]
+    i0 = inv["init_span_id"].to_numpy(object)[rows]
+    me = info.reindex(pd.MultiIndex.from_arrays([tid, i0]))
+    p1 = me["parent"].to_numpy(object)
+    pi = info.reindex(pd.MultiIndex.from_arrays([tid, p1]))
+    p2 = np.where(pi["service"].to_numpy(object) == me["service"].to_numpy(object), pi["parent"].to_numpy(object), None)
+    cand = pd.DataFrame({"row": np.tile(rows, 3), "trace_id": np.tile(tid, 3), "span_id": np.concatenate([i0, p1, p2]),
+                         "is_": np.tile(me["s"].to_numpy(np.float64), 3), "ie": np.tile(me["e"].to_numpy(np.float64), 3)})
+    cand = cand[pd.notna(cand["span_id"])].drop_duplicates(["row", "span_id"])
+    sec = pd.DataFrame({"trace_id": cp["trace_id"].astype(object).to_numpy(), "span_id": cp["span_id"].astype(object).to_numpy(),
+                        "cs": rel(cp["start"]), "ce": rel(cp["end"])})
+    j = cand.merge(sec, on=["trace_id", "span_id"], how="inner")
+    ov = np.clip(np.minimum(j["ce"], j["ie"]) - np.maximum(j["cs"], j["is_"]), 0, None) / 1e6
+    add = np.bincount(j["row"].to_numpy(np.int64), weights=np.nan_to_num(ov.to_numpy(np.float64)), minlength=len(out))
+    out[rows] = add[rows]
+    return out
+
+
+def _ns_of(s: pd.Series) -> np.ndarray:
+    return s.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).view("int64") if len(s) else np.zeros(0, np.int64)
+
+
+def cold_starts(
+    spans: pd.DataFrame,
+    *,
+    slowest: float = 0.05,
+    n_boot: int = DEFAULT_N_BOOT,
+    ci: float = 0.95,
+    seed: int = 0,
+    **critical_path_kwargs: Any,
+) -> pd.DataFrame:
+    """Serverless cold starts per function and what they cost.
+
+    One row per function (:func:`lambda_invocations`): ``invocations``, ``cold_starts``,
+    ``cold_share``; ``init_p50_ms`` (median of the Initialization spans, inverted-cdf, with an exact
+    order-statistic bootstrap interval ``init_p50_lo``/``_hi``), ``init_mean_ms``; ``added_ms`` = mean
+    duration of cold − warm invocations with a bootstrap interval (``added_ms_lo``/``_hi``);
+    ``cp_added_ms``: mean critical-path ms of the initialisation per cold start (0 when the
+    function runs asynchronously, e.g. an SQS consumer, and so does not hold up the request);
+    ``slow_traces`` (the slowest ``slowest`` share of traces by request latency, ``request_ms``), ``slow_cold_share``
+    (share of them with a cold start of the function) against ``trace_cold_share`` (all traces).
+
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("cold-starts-small")
+    >>> cs = tk.cold_starts(spans, n_boot=100)
+    >>> cs[["function", "invocations", "cold_starts"]].values.tolist()
+    [['fulfillment', 12, 2]]
+    """
+    if not (0 < slowest <= 1):
+        raise TraceKitError(f"cold_starts: slowest must be in (0, 1], got {slowest!r}")
+    if not (0 < ci < 1) or n_boot < 1:
+        raise TraceKitError(f"cold_starts: need 0 < ci < 1 and n_boot >= 1, got {ci!r}, {n_boot!r}")
+    inv = lambda_invocations(spans)
+    cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",
+            "init_mean_ms", "added_ms",
+            "added_ms_lo", "added_ms_hi", "cp_added_ms", "slow_traces", "slow_cold_share", "trace_cold_share"]
+    if not len(inv):
+        return pd.DataFrame({c: pd.Series([], dtype=object if c == "function" else np.float64) for c in cols})
+    rng = np.random.default_rng(seed)
+    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
+    summ = trace_outcomes(spans)
+    tdur = summ["request_ms"].to_numpy(np.float64)
+    n_tr = len(summ)
+    k = max(1, int(np.ceil(slowest * n_tr)))
+    slow_ids = set(summ["trace_id"].astype(object).to_numpy()[np.argsort(-np.nan_to_num(tdur, nan=-np.inf), kind="stable")[:k]])
+    cp = critical_path(spans, **critical_path_kwargs)
+    inv["cp_added_ms"] = _init_on_path(spans, inv, cp)
+    rows = []
+    for fn, g in inv.groupby("function", sort=True):
+        c = g["cold"].to_numpy(bool)
+        d = g["duration_ms"].to_numpy(np.float64)
+        init = g["init_ms"].to_numpy(np.float64)[c]
+        dc, dw = d[c & ~np.isnan(d)], d[~c & ~np.isnan(d)]
+        added = float(dc.mean() - dw.mean()) if len(dc) and len(dw) else np.nan
+        if len(dc) and len(dw):
+            bd = boot_mean(dc, n_boot, rng) - boot_mean(dw, n_boot, rng)
+            alo, ahi = np.percentile(bd, [lo_q, hi_q])
+        else:
+            alo = ahi = np.nan
+        ii = np.sort(init[~np.isnan(init)])
+        p50, dr = quantile_draws(ii, 0.5, rng.random(n_boot))
+        i_lo, i_hi = np.percentile(dr, [lo_q, hi_q]) if len(ii) else (np.nan, np.nan)
+        cpa = g["cp_added_ms"].to_numpy(np.float64)[c]
+        cp_add = float(np.nanmean(cpa)) if (~np.isnan(cpa)).any() else np.nan
+        cold_tr = set(g["trace_id"].to_numpy(object)[c])
+        rows.append({
+            "function": fn, "invocations": len(g), "cold_starts": int(c.sum()), "cold_share": float(c.mean()),
+            "init_p50_ms": p50, "init_p50_lo": float(i_lo), "init_p50_hi": float(i_hi),
+            "init_mean_ms": float(np.nanmean(init)) if (~np.isnan(init)).any() else np.nan,
+            "added_ms": added, "added_ms_lo": float(alo), "added_ms_hi": float(ahi), "cp_added_ms": cp_add,
+            "slow_traces": k, "slow_cold_share": len(cold_tr & slow_ids) / k, "trace_cold_share": len(cold_tr) / n_tr,
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs["params"] = {"slowest": slowest, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
+    return out

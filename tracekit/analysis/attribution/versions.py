@@ -1,0 +1,183 @@
+"""Per service and version: latency, errors and critical path against the previous version (:func:`version_regressions`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core import DEFAULT_N_BOOT, failed, quantile_draws, require_columns, result_table
+from ...errors import TraceKitError
+from ..critical_paths import critical_path
+from .common import VERSION_KEYS, boot_mean, entry_rows, lookup_keys, usort, value_label
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["version_regressions", "VERSION_REGRESSIONS"]
+
+#: the columns of :func:`version_regressions`
+VERSION_REGRESSIONS = result_table("version_regressions", "one row per service and version, in order of first appearance", [
+    ('service', 'string', '', 'service'),
+    ('version', 'string', '', 'its version'),
+    ('previous_version', 'string', '', 'the version first seen just before (<NA> for the first)'),
+    ('first_seen', 'datetime64[ns, UTC]', 'ns, UTC', "start of the version's first call (a deploy marker)"),
+    ('last_seen', 'datetime64[ns, UTC]', 'ns, UTC', 'start of its last call'),
+    ('calls', 'int64', 'spans', 'entry spans of the service in this version'),
+    ('traces', 'int64', 'traces', 'traces those calls belong to'),
+    ('p50_ms', 'float64', 'ms', 'median call duration (core.percentile)'),
+    ('p95_ms', 'float64', 'ms', 'p95 call duration (core.percentile)'),
+    ('error_rate', 'float64', '', 'share of calls that failed (core.failed)'),
+    ('cp_ms', 'float64', 'ms', 'critical-path ms of the service per trace it served'),
+    ('delta_p50_ms', 'float64', 'ms', "p50_ms minus the previous version's"),
+    ('delta_p50_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p50_ms'),
+    ('delta_p50_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_p50_ms'),
+    ('delta_p95_ms', 'float64', 'ms', "p95_ms minus the previous version's"),
+    ('delta_p95_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p95_ms'),
+    ('delta_p95_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_p95_ms'),
+    ('delta_error_rate', 'float64', '', "error_rate minus the previous version's"),
+    ('delta_error_rate_lo', 'float64', '', 'lower bound of the bootstrap interval of delta_error_rate'),
+    ('delta_error_rate_hi', 'float64', '', 'upper bound of the bootstrap interval of delta_error_rate'),
+    ('delta_cp_ms', 'float64', 'ms', "cp_ms minus the previous version's"),
+    ('delta_cp_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_cp_ms'),
+    ('delta_cp_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_cp_ms'),
+    ('regression', 'bool', '', 'some delta interval lies above 0'),
+    ('in_incident', 'boolean', '', 'first seen inside the incident window (<NA> without one, or for a first version)'),
+])
+
+
+def version_regressions(
+    spans: pd.DataFrame,
+    attribute: str = "service.version",
+    *,
+    incident: tuple[Any, Any] | None = None,
+    tolerance: str | pd.Timedelta = "15min",
+    n_boot: int = DEFAULT_N_BOOT,
+    ci: float = 0.95,
+    seed: int = 0,
+    **critical_path_kwargs: Any,
+) -> pd.DataFrame:
+    """Per service and version: how the version behaved and how it changed from the previous one.
+
+    The version of a span is ``attribute`` in its resource (else its attributes); for
+    ``"service.version"`` also ``faas.version`` and Elastic Beanstalk's ``version_label``. The
+    *calls* of a service are its entry spans (a root, or a span whose parent is in another
+    service). Columns: ``service``, ``version``, ``previous_version`` (the version first seen just
+    before, <NA> for the first), ``first_seen``/``last_seen`` (start of its first/last call — the
+    first is a deploy marker), ``calls``, ``traces``, ``p50_ms``, ``p95_ms`` (inverted-cdf),
+    ``error_rate``, ``cp_ms`` (critical-path ms of the service's spans per trace it served whose
+    critical path did not fail), and
+    for each of those ``delta_<m>`` with ``delta_<m>_lo``/``_hi`` (percentile bootstrap, seeded:
+    calls resampled for latency and errors, traces for ``cp_ms``); ``regression`` (some interval of
+    p50, p95, error rate or cp_ms lies above 0) and ``in_incident`` (first seen inside
+    ``incident = (start, end)`` widened by ``tolerance`` before the start; <NA> without an incident
+    and for the first version of a service, whose first call only marks the start of the data).
+
+    >>> import tracekit as tk
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": [f"{i:032x}" for i in range(1, 7)], "span_id": [f"{i:016x}" for i in range(1, 7)],
+    ...     "service": ["pay"] * 6, "name": ["charge"] * 6,
+    ...     "start": [i * 1000 * ms for i in range(6)],
+    ...     "end": [i * 1000 * ms + d * ms for i, d in enumerate([10, 12, 11, 50, 52, 51])],
+    ...     "resource": [{"service.version": v} for v in ["1.0"] * 3 + ["1.1"] * 3]})
+    >>> r = tk.version_regressions(spans, n_boot=200)
+    >>> r[["version", "previous_version", "p50_ms", "delta_p50_ms", "regression"]].values.tolist()
+    [['1.0', <NA>, 11.0, nan, False], ['1.1', '1.0', 51.0, 40.0, True]]
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "version_regressions")
+    if not (0 < ci < 1):
+        raise TraceKitError(f"version_regressions: ci must be in (0, 1), got {ci!r}")
+    if n_boot < 1:
+        raise TraceKitError(f"version_regressions: n_boot must be >= 1, got {n_boot!r}")
+    keys = (attribute,) + (VERSION_KEYS[1:] if attribute == "service.version" else ())
+    ver = lookup_keys(spans, keys)
+    ver = np.array([None if v is None else value_label(v) for v in ver], dtype=object)
+    entry, tree = entry_rows(spans)
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    use = entry & (ver != None) & (svc != None)  # noqa: E711
+    cols = ["service", "version", "previous_version", "first_seen", "last_seen", "calls", "traces", "p50_ms", "p95_ms",
+            "error_rate", "cp_ms"]
+    metrics = ("p50_ms", "p95_ms", "error_rate", "cp_ms")
+    rng = np.random.default_rng(seed)
+    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
+    calls = pd.DataFrame({
+        "service": svc[use], "version": ver[use], "trace": tree.trace[use],
+        "start": spans["start"].to_numpy()[use],
+        "dur": spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[use],
+        "err": failed(spans)[use],
+    })
+    # critical-path ms per (service, version, trace)
+    cp = critical_path(spans, **critical_path_kwargs)
+    rowkey = pd.DataFrame({"trace_id": spans["trace_id"].astype(object).to_numpy(),
+                           "span_id": spans["span_id"].astype(object).to_numpy(), "version": ver,
+                           "trace": tree.trace}).drop_duplicates(["trace_id", "span_id"])
+    cpv = pd.DataFrame({"trace_id": cp["trace_id"].astype(object).to_numpy(), "span_id": cp["span_id"].astype(object).to_numpy(),
+                        "service": cp["service"].astype(object).to_numpy(), "ms": cp["duration_ms"].to_numpy(np.float64)})
+    cpv = cpv.merge(rowkey, on=["trace_id", "span_id"], how="left")
+    cp_sum = cpv.dropna(subset=["version"]).groupby(["service", "version", "trace"], sort=False)["ms"].sum()
+    # traces with a critical path: one whose path failed has no cp time to average (not 0 ms)
+    has_cp = np.zeros(len(tree.trace_ids), dtype=bool)
+    has_cp[cpv["trace"].dropna().to_numpy(dtype=np.int64)] = True
+    rows = []
+    draws: dict[tuple, dict[str, np.ndarray]] = {}
+    for (s, v), g in calls.groupby(["service", "version"], sort=True):
+        dur = np.sort(g["dur"].dropna().to_numpy())
+        e = g["err"].to_numpy()
+        tr = usort(g["trace"].to_numpy())
+        tr_cp = tr[has_cp[tr]]
+        cpt = cp_sum.get(s, None)
+        per_trace = np.zeros(len(tr_cp))
+        if cpt is not None and v in cpt.index.get_level_values(0):
+            sub = cpt.loc[v]
+            per_trace = sub.reindex(tr_cp).fillna(0.0).to_numpy(np.float64)
+        p50, d50 = quantile_draws(dur, 0.5, rng.random(n_boot))
+        p95, d95 = quantile_draws(dur, 0.95, rng.random(n_boot))
+        er = float(e.mean()) if len(e) else np.nan
+        dre = rng.binomial(len(e), er, n_boot) / len(e) if len(e) else np.full(n_boot, np.nan)
+        cpm = float(per_trace.mean()) if len(per_trace) else np.nan
+        rows.append({"service": s, "version": v, "first_seen": g["start"].min(), "last_seen": g["start"].max(),
+                     "calls": len(g), "traces": len(tr), "p50_ms": p50, "p95_ms": p95, "error_rate": er, "cp_ms": cpm})
+        draws[(s, v)] = {"p50_ms": d50, "p95_ms": d95, "error_rate": dre, "cp_ms": boot_mean(per_trace, n_boot, rng)}
+    out = pd.DataFrame(rows, columns=[c for c in cols if c != "previous_version"])
+    if not len(out):
+        out["previous_version"] = pd.Series([], dtype=object)
+        for mname in metrics:
+            for suf in ("", "_lo", "_hi"):
+                out[f"delta_{mname}{suf}"] = pd.Series([], dtype=np.float64)
+        out["regression"] = pd.Series([], dtype=bool)
+        out["in_incident"] = pd.Series([], dtype="boolean")
+        return out[cols + [c for c in out.columns if c not in cols]]
+    out["first_seen"] = pd.to_datetime(out["first_seen"], utc=True)
+    out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True)
+    out = out.sort_values(["service", "first_seen", "version"], kind="stable").reset_index(drop=True)
+    prev = out.groupby("service")["version"].shift(1)
+    out.insert(2, "previous_version", prev.astype(object).where(prev.notna(), pd.NA))
+    for mname in metrics:
+        dv, dl, dh = np.full(len(out), np.nan), np.full(len(out), np.nan), np.full(len(out), np.nan)
+        for i, (s, v, pv) in enumerate(zip(out["service"], out["version"], out["previous_version"], strict=True)):
+            if pv is pd.NA:
+                continue
+            cur = out.at[i, mname]
+            old = out.loc[(out["service"] == s) & (out["version"] == pv), mname].iloc[0]
+            dv[i] = cur - old
+            diff = draws[(s, v)][mname] - draws[(s, pv)][mname]
+            if not np.isnan(diff).all():
+                dl[i], dh[i] = np.nanpercentile(diff, [lo_q, hi_q])
+        out[f"delta_{mname}"], out[f"delta_{mname}_lo"], out[f"delta_{mname}_hi"] = dv, dl, dh
+    out["regression"] = np.zeros(len(out), bool)
+    for mname in metrics:
+        out["regression"] |= (out[f"delta_{mname}_lo"] > 0).to_numpy()
+    if incident is not None:
+        try:
+            a, b = (pd.Timestamp(x) for x in incident)
+            a = a.tz_localize("UTC") if a.tzinfo is None else a
+            b = b.tz_localize("UTC") if b.tzinfo is None else b
+            tol = pd.Timedelta(tolerance)
+        except (TypeError, ValueError) as ex:
+            raise TraceKitError(f"version_regressions: incident must be (start, end) timestamps, got {incident!r}: {ex}") from ex
+        hit = ((out["first_seen"] >= a - tol) & (out["first_seen"] <= b)).astype("boolean")
+        out["in_incident"] = hit.where(out["previous_version"].notna(), pd.NA)  # a first version is no deploy
+    else:
+        out["in_incident"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    out.attrs["params"] = {"attribute": attribute, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
+    return out

@@ -1,0 +1,586 @@
+"""Is a sample representative? (:func:`sampling_bias`, :func:`g_test`, :func:`chi2_test`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core import percentile, result_table
+from ...errors import TraceKitError
+from ...schema import STRING
+from .estimates import weighted_quantile, weights_for
+from .traces import as_list, trace_table
+from .xray_rules import window_length, xray_stats_frame
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["sampling_bias", "SamplingBias", "g_test", "chi2_test", "SAMPLING_BIAS_TESTS", "SAMPLING_BIAS_WINDOWS", "SAMPLING_BIAS_FINDINGS"]
+
+#: the tables of :class:`SamplingBias` (``strata`` has optional columns, so it is not declared)
+SAMPLING_BIAS_TESTS = result_table("sampling_bias.tests", "one row per statistical test of the sample", [
+    ("dimension", "string", "", "what is tested: a by key, errors or latency"),
+    ("test", "string", "", "G-test, chi-square, binomial, KS two-sample or KS vs histogram"),
+    ("statistic", "float64", "", "the test statistic (for errors: the sample's failed share)"),
+    ("dof", "float64", "", "degrees of freedom (NaN when none)"),
+    ("p_value", "float64", "", "p-value"),
+    ("effect_size", "float64", "", "Cramer's V, ratio of error shares or KS D"),
+    ("effect_name", "string", "", "name of the effect size"),
+    ("n_sample", "int64", "traces", "sampled traces tested"),
+    ("n_population", "float64", "requests", "population size of the reference"),
+    ("biased", "bool", "", "p_value < alpha (and, for errors, the ratio outside the tolerance)"),
+])
+SAMPLING_BIAS_WINDOWS = result_table("sampling_bias.windows", "one row per time window examined", [
+    ("source", "string", "", "population, xray_stats or sample"),
+    ("rule", "string", "", "X-Ray rule (xray_stats), else <NA>"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "window start"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "window end"),
+    ("requested", "float64", "requests", "requests in the window (NaN when unknown)"),
+    ("sampled", "float64", "traces", "sampled traces in the window"),
+    ("ratio", "float64", "", "sampled / requested"),
+    ("baseline_ratio", "float64", "", "the usual sampled / requested"),
+    ("flag", "string", "", "saturation, gap or <NA>"),
+])
+SAMPLING_BIAS_FINDINGS = result_table("sampling_bias.findings", "one row per plain-language finding", [
+    ("kind", "string", "", "e.g. over_represented, errors_under_sampled, reservoir_saturation, collection_gap"),
+    ("severity", "string", "", "high, medium or info"),
+    ("dimension", "string", "", "the dimension concerned, if any"),
+    ("subject", "string", "", "the stratum, rule or service concerned, if any"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the time window concerned, if any"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "end of the time window concerned, if any"),
+    ("value", "float64", "", "the number behind the finding (a ratio, a share)"),
+    ("message", "string", "", "the finding in plain language"),
+])
+
+
+def g_test(observed: Any, expected: Any, ddof: int = 0) -> tuple[float, float]:
+    """G-test of goodness of fit: ``G = 2 Σ O ln(O / E)`` and its chi-square p-value (k - 1 - ddof dof).
+
+    >>> g, p = g_test([10, 20, 30], [20, 20, 20])
+    >>> round(g, 4), round(p, 4)
+    (10.465, 0.0053)
+    """
+    from scipy import stats
+
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(o > 0, o * np.log(o / e), 0.0)
+    g = float(2.0 * terms.sum())
+    dof = len(o) - 1 - ddof
+    return g, float(stats.chi2.sf(g, dof)) if dof > 0 else float("nan")
+
+
+def chi2_test(observed: Any, expected: Any, ddof: int = 0) -> tuple[float, float]:
+    """Pearson chi-square goodness of fit: ``Σ (O - E)² / E`` and its p-value.
+
+    >>> round(chi2_test([10, 20, 30], [20, 20, 20])[0], 4)
+    10.0
+    """
+    from scipy import stats
+
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    x = float(((o - e) ** 2 / e).sum())
+    dof = len(o) - 1 - ddof
+    return x, float(stats.chi2.sf(x, dof)) if dof > 0 else float("nan")
+
+
+# ============================================================================ sampling_bias
+
+@dataclass(frozen=True)
+class SamplingBias:
+    """Result of :func:`sampling_bias`.
+
+    ``tests``: one row per test (dimension, test, statistic, dof, p_value, effect_size,
+    effect_name, n_sample, n_population, biased). ``strata``: one row per dimension × stratum
+    (sample and population counts and shares, ratio of shares, z, p_value, representation, error
+    rates). ``windows``: one row per time window examined (source, rule, start, end, requested,
+    sampled, ratio, baseline_ratio, flag). ``findings``: plain-language rows (kind, severity,
+    dimension, subject, start, end, value, message).
+    """
+
+    tests: pd.DataFrame
+    strata: pd.DataFrame
+    windows: pd.DataFrame
+    findings: pd.DataFrame
+
+    @property
+    def biased(self) -> bool:
+        """True when any finding has severity ``high``."""
+        return bool((self.findings["severity"] == "high").any()) if len(self.findings) else False
+
+
+_FINDING_COLUMNS = ["kind", "severity", "dimension", "subject", "start", "end", "value", "message"]
+_TEST_COLUMNS = ["dimension", "test", "statistic", "dof", "p_value", "effect_size", "effect_name",
+                 "n_sample", "n_population", "biased"]
+_WINDOW_COLUMNS = ["source", "rule", "start", "end", "requested", "sampled", "ratio", "baseline_ratio", "flag"]
+_TIME_COLUMNS = ("time", "timestamp", "minute", "window_start", "start")
+
+
+def _finding(kind: str, severity: str, message: str, *, dimension: Any = None, subject: Any = None,
+             start: Any = None, end: Any = None, value: float = float("nan")) -> dict:
+    return {"kind": kind, "severity": severity, "dimension": dimension, "subject": subject,
+            "start": start, "end": end, "value": value, "message": message}
+
+
+def _pct(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.3g}%"
+
+
+def _population_frame(population: Any, keys: list[str]) -> tuple[str, pd.DataFrame | None]:
+    """('spans', trace table) or ('metrics', DataFrame with requests[, errors][, time])."""
+    if population is None:
+        return "none", None
+    if not isinstance(population, pd.DataFrame):
+        raise TraceKitError(f"population must be a spans DataFrame or a DataFrame of counts, got "
+                            f"{type(population).__name__}")
+    if {"trace_id", "span_id"} <= set(population.columns):
+        return "spans", trace_table(population, [k for k in keys if k in population.columns
+                                                  or k in ("status_class", "route")], what="sampling_bias population")
+    pop = population.copy()
+    if "requests" not in pop.columns:
+        for alt in ("count", "request_count", "RequestCount"):
+            if alt in pop.columns:
+                pop = pop.rename(columns={alt: "requests"})
+                break
+        else:
+            raise TraceKitError("population counts need a 'requests' (or 'count') column; optional "
+                                "'errors' and a time column (" + ", ".join(_TIME_COLUMNS) + ")")
+    if "errors" not in pop.columns:
+        for alt in ("errors_5xx", "5xx", "faults"):
+            if alt in pop.columns:
+                pop = pop.rename(columns={alt: "errors"})
+                break
+    vals = pd.to_numeric(pop["requests"], errors="coerce")
+    if vals.isna().any() or (vals < 0).any():
+        bad = int(np.flatnonzero((vals.isna() | (vals < 0)).to_numpy())[0])
+        raise TraceKitError(f"population 'requests' must be non-negative numbers (row {bad}: "
+                            f"{pop['requests'].iloc[bad]!r})")
+    return "metrics", pop
+
+
+def _pop_time(pop: pd.DataFrame) -> str | None:
+    for c in _TIME_COLUMNS:
+        if c in pop.columns:
+            return c
+    return None
+
+
+def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequence[str] = ("service",),
+                  weights: Any = None, latency: Any = None, stats: Any = None,
+                  window: str | pd.Timedelta = "1min", test: str = "g", alpha: float = 0.01,
+                  ratio_tolerance: float = 1.25, saturation_drop: float = 0.5) -> SamplingBias:
+    """Is this sample of traces representative? Tests, effect sizes and plain-language findings.
+
+    ``population`` is the reference: the full spans DataFrame (e.g. a simulator's population),
+    or counts per stratum — a DataFrame with the ``by`` columns, ``requests``, optionally
+    ``errors`` (e.g. 5xx) and a time column (``time``/``timestamp``/``minute``) as from
+    load-balancer or CloudWatch metrics. Per dimension in ``by`` (read at each trace's root:
+    a spans column, ``status_class`` or ``route``): a goodness-of-fit test of the sample's trace
+    counts against the population shares (``test="g"`` G-test or ``"chi2"``), Cramér's V, and
+    per stratum the ratio of shares with a z-test; errors: binomial test of the sample's root
+    error share against the population's; latency: Kolmogorov–Smirnov of root durations against
+    the population's (two-sample) or against ``latency`` (a histogram DataFrame with ``le`` upper
+    bounds in ms and ``count``, tested at the bin edges; or an array of durations). Time:
+    windows where sampled/requested fell well below its usual level (reservoir saturation) and
+    windows with no traces at all although some were expected (collection gaps), from the
+    population's time column or from X-Ray ``stats`` (per rule); without either, gaps are judged
+    from the sample's own rate. Services present in the population but absent from the sample are
+    reported. ``weights`` (from :func:`sampling_weights`) add corrected shares and error rates.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in range(1, 41)],
+    ...     "span_id": ["%016x" % i for i in range(1, 41)], "service": ["api"] * 30 + ["web"] * 10,
+    ...     "name": ["GET /"] * 40, "start": [0] * 40, "end": [1] * 40})
+    >>> pop = pd.DataFrame({"service": ["api", "web", "db"], "requests": [500, 500, 10]})
+    >>> b = sampling_bias(spans, pop, by="service")
+    >>> b.findings["kind"].tolist()
+    ['over_represented', 'under_represented', 'missing_service']
+    """
+    keys = as_list(by)
+    if test not in ("g", "chi2"):
+        raise TraceKitError(f"test must be 'g' or 'chi2', got {test!r}")
+    tt = trace_table(spans, keys, what="sampling_bias")
+    kind, pop = _population_frame(population, keys)
+    w = weights_for(tt, weights) if weights is not None else None
+    pop_services: set = set()
+    if kind == "spans":
+        pop_services = set(population["service"].dropna().astype(str))
+    elif kind == "metrics" and "service" in pop.columns:
+        pop_services = set(pop.loc[pd.to_numeric(pop["requests"]) > 0, "service"].dropna().astype(str))
+    return bias_core(tt, kind, pop, set(spans["service"].dropna().astype(str)), pop_services, keys, w,
+                      latency, stats, pd.Timedelta(window), test, alpha, ratio_tolerance, saturation_drop)
+
+
+def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_services: set, pop_services: set,
+               keys: list[str], w: np.ndarray | None, latency: Any, stats: Any, window: pd.Timedelta,
+               test: str, alpha: float, ratio_tolerance: float, saturation_drop: float) -> SamplingBias:
+    tests: list[dict] = []
+    strata: list[pd.DataFrame] = []
+    findings: list[dict] = []
+    windows: list[pd.DataFrame] = []
+    n = len(tt)
+
+    # ---- strata per dimension
+    for dim in keys:
+        if pop is None:
+            break
+        if dim not in pop.columns:
+            findings.append(_finding("not_tested", "info", f"population has no {dim!r} column; "
+                                     f"{dim} was not tested", dimension=dim))
+            continue
+        s_counts = tt.groupby(dim, dropna=False).size()
+        if kind == "spans":
+            p_counts = pop.groupby(dim, dropna=False).size().astype(float)
+            p_err = pop.groupby(dim, dropna=False)["failed"].sum().astype(float)
+        else:
+            p_counts = pop.groupby(dim, dropna=False)["requests"].sum().astype(float)
+            p_err = pop.groupby(dim, dropna=False)["errors"].sum().astype(float) if "errors" in pop.columns else None
+        s_counts.index = s_counts.index.astype(object)
+        p_counts.index = p_counts.index.astype(object)
+        allv = pd.Index(p_counts.index).union(pd.Index(s_counts.index), sort=False)
+        o = s_counts.reindex(allv, fill_value=0).to_numpy(dtype=float)
+        pc = p_counts.reindex(allv, fill_value=0).to_numpy(dtype=float)
+        s_err = tt.groupby(dim, dropna=False)["failed"].sum()
+        s_err.index = s_err.index.astype(object)
+        s_err = s_err.reindex(allv, fill_value=0).to_numpy(dtype=float)
+        in_pop = pc > 0
+        n_in = o[in_pop].sum()
+        share_pop = np.where(in_pop, pc / pc[in_pop].sum() if in_pop.any() else np.nan, 0.0)
+        e = n_in * share_pop
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share_s = o / n_in if n_in else np.full(len(o), np.nan)
+            ratio = np.where(in_pop, share_s / share_pop, np.inf)
+            z = (o - e) / np.sqrt(e * (1 - share_pop))
+        from scipy import stats as sst
+
+        pz = 2 * sst.norm.sf(np.abs(z))
+        rep = np.where(~in_pop, "not_in_population",
+                       np.where((pz < alpha) & (ratio > ratio_tolerance), "over",
+                                np.where((pz < alpha) & (ratio < 1 / ratio_tolerance), "under", "ok")))
+        st = pd.DataFrame({"dimension": dim, "stratum": list(allv), "sample_traces": o.astype(np.int64),
+                           "population": pc, "expected": e, "sample_share": share_s, "population_share": share_pop,
+                           "ratio": ratio, "z": z, "p_value": pz, "representation": rep,
+                           "sample_error_rate": np.where(o > 0, s_err / np.maximum(o, 1), np.nan)})
+        if p_err is not None:
+            p_err.index = p_err.index.astype(object)
+            pe = p_err.reindex(allv, fill_value=0).to_numpy(dtype=float)
+            st["population_error_rate"] = np.where(pc > 0, pe / np.maximum(pc, 1), np.nan)
+        if w is not None:
+            known = ~np.isnan(w)
+            ws = pd.Series(w[known]).groupby(tt.loc[known, dim].reset_index(drop=True), dropna=False).sum()
+            ws.index = ws.index.astype(object)
+            wv = ws.reindex(allv, fill_value=0).to_numpy(dtype=float)
+            st["weighted_share"] = wv / wv[in_pop].sum() if wv[in_pop].sum() > 0 else np.nan
+            st["weighted_ratio"] = np.where(in_pop, st["weighted_share"] / share_pop, np.nan)
+        strata.append(st)
+        k = int(in_pop.sum())
+        if k >= 2 and n_in > 0:
+            stat, p = (g_test if test == "g" else chi2_test)(o[in_pop], e[in_pop])
+            v = math.sqrt(stat / (n_in * (k - 1)))
+            biased = bool(p < alpha)
+            tests.append({"dimension": dim, "test": "G-test" if test == "g" else "chi-square", "statistic": stat,
+                          "dof": k - 1, "p_value": p, "effect_size": v, "effect_name": "Cramér's V",
+                          "n_sample": int(n_in), "n_population": float(pc.sum()), "biased": biased})
+        for i, val in enumerate(allv):
+            if rep[i] in ("over", "under"):
+                findings.append(_finding(
+                    f"{rep[i]}_represented", "high" if (ratio[i] > 2 or ratio[i] < 0.5) else "medium",
+                    f"{dim} {val!r} is {rep[i]}-represented: {_pct(share_s[i])} of sampled traces vs "
+                    f"{_pct(share_pop[i])} of requests (×{ratio[i]:.2f}, p={pz[i]:.2g})"
+                    + (f"; weighting restores ×{st['weighted_ratio'].iloc[i]:.2f}" if w is not None else ""),
+                    dimension=dim, subject=val, value=float(ratio[i])))
+            elif rep[i] == "not_in_population":
+                findings.append(_finding("unexpected_stratum", "medium",
+                                         f"{dim} {val!r} has {int(o[i])} sampled traces but no requests in the "
+                                         "population reference", dimension=dim, subject=val))
+        if dim != "service":
+            missing = [(v, c) for v, c, oo in zip(allv, pc, o, strict=True) if c > 0 and oo == 0]
+            for v, c in missing:
+                findings.append(_finding("missing_stratum", "medium" if c * n_in / max(pc.sum(), 1) < 5 else "high",
+                                         f"{dim} {v!r} has {c:g} requests in the population but no sampled traces "
+                                         f"(about {c * n_in / max(pc.sum(), 1):.1f} expected)",
+                                         dimension=dim, subject=v, value=float(c)))
+
+    # ---- services missing
+    missing_services = sorted(pop_services - sample_services)
+    for sv in missing_services:
+        findings.append(_finding("missing_service", "high",
+                                 f"service {sv!r} appears in the population but in none of the sampled spans",
+                                 dimension="service", subject=sv))
+
+    # ---- errors
+    # share of requests that failed (core.trace_outcomes), against the population's (spans or errors / requests)
+    pop_rate = np.nan
+    err_col = "failed"
+    if kind == "spans" and len(pop):
+        pop_rate = float(pop["failed"].mean())
+    elif kind == "metrics" and "errors" in pop.columns and pop["requests"].sum() > 0:
+        pop_rate = float(pd.to_numeric(pop["errors"]).sum() / pd.to_numeric(pop["requests"]).sum())
+    if np.isfinite(pop_rate) and n:
+        from scipy import stats as sst
+
+        k_err = int(tt[err_col].sum())
+        s_rate = k_err / n
+        if 0 < pop_rate < 1:
+            p = float(sst.binomtest(k_err, n, pop_rate).pvalue)
+        else:
+            p = 0.0 if (k_err > 0) != (pop_rate > 0) else 1.0
+        ratio = s_rate / pop_rate if pop_rate > 0 else (np.inf if s_rate > 0 else 1.0)
+        biased = bool(p < alpha and (ratio > ratio_tolerance or ratio < 1 / ratio_tolerance))
+        tests.append({"dimension": "errors", "test": "binomial", "statistic": s_rate, "dof": np.nan,
+                      "p_value": p, "effect_size": ratio, "effect_name": "ratio of error shares",
+                      "n_sample": n, "n_population": float(len(pop)) if kind == "spans" else float(pop["requests"].sum()),
+                      "biased": biased})
+        if biased:
+            corrected = ""
+            if w is not None:
+                known = ~np.isnan(w)
+                if known.any():
+                    wr = float(w[known] @ tt[err_col].to_numpy(dtype=float)[known] / w[known].sum())
+                    corrected = f"; weighted by inclusion probability: {_pct(wr)}"
+            word = "under" if ratio < 1 else "over"
+            findings.append(_finding(
+                f"errors_{word}_sampled", "high",
+                f"errors are {word}-sampled: {_pct(s_rate)} of sampled traces failed"
+                + f" vs {_pct(pop_rate)} "
+                f"of requests (×{ratio:.2f}, p={p:.2g}); uncorrected error rates from this sample are biased"
+                + corrected, dimension="errors", value=float(ratio)))
+
+    # ---- latency
+    _latency_test(tt, kind, pop, latency, w, alpha, tests, findings)
+
+    # ---- time windows
+    if kind in ("spans", "metrics"):
+        tw = _population_windows(tt, kind, pop, window)
+        if tw is not None:
+            windows.append(_flag_windows(tw, alpha, saturation_drop))
+    if stats is not None:
+        windows.append(_stats_windows(stats, alpha, saturation_drop))
+    if not windows or all(x is None for x in windows):
+        if n:
+            windows.append(_sample_gaps(tt, window, alpha))
+    windows = [x for x in windows if x is not None]
+    wdf = pd.concat(windows, ignore_index=True) if windows else pd.DataFrame(columns=_WINDOW_COLUMNS)
+    findings.extend(_window_findings(wdf))
+
+    tests_df = pd.DataFrame(tests, columns=_TEST_COLUMNS)
+    strata_df = pd.concat(strata, ignore_index=True) if strata else pd.DataFrame(
+        columns=["dimension", "stratum", "sample_traces", "population", "expected", "sample_share",
+                 "population_share", "ratio", "z", "p_value", "representation"])
+    findings_df = pd.DataFrame(findings, columns=_FINDING_COLUMNS)
+    return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df)
+
+
+def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, alpha: float,
+                  tests: list, findings: list) -> None:
+    from scipy import stats as sst
+
+    d = tt["request_ms"].to_numpy(dtype=float)
+    d = d[~np.isnan(d)]
+    if not len(d):
+        return
+    ref: np.ndarray | None = None
+    if isinstance(latency, pd.DataFrame):
+        if not {"le", "count"} <= set(latency.columns):
+            raise TraceKitError("a latency histogram needs columns 'le' (upper bound, ms) and 'count'")
+        h = latency.sort_values("le")
+        le = h["le"].to_numpy(dtype=float)
+        cnt = h["count"].to_numpy(dtype=float)
+        f_pop = np.cumsum(cnt) / cnt.sum()
+        f_s = np.searchsorted(np.sort(d), le, side="right") / len(d)
+        diff = f_s - f_pop
+        i = int(np.argmax(np.abs(diff)))
+        stat = float(abs(diff[i]))
+        p = float(sst.kstwo.sf(stat, len(d)))
+        tests.append({"dimension": "latency", "test": "KS vs histogram (at bin edges)", "statistic": stat,
+                      "dof": np.nan, "p_value": p, "effect_size": stat, "effect_name": "KS D",
+                      "n_sample": len(d), "n_population": float(cnt.sum()), "biased": bool(p < alpha)})
+        if p < alpha:
+            word = "faster" if diff[i] > 0 else "slower"
+            findings.append(_finding("latency_shift", "high",
+                                     f"sampled traces are {word} than the population: {_pct(f_s[i])} of them finish "
+                                     f"within {le[i]:g} ms vs {_pct(f_pop[i])} of requests (KS D={stat:.3f}, p={p:.2g})",
+                                     dimension="latency", value=stat))
+        return
+    if latency is not None:
+        ref = np.asarray(latency, dtype=float)
+    elif kind == "spans":
+        ref = pop["request_ms"].to_numpy(dtype=float)
+    if ref is None:
+        return
+    ref = ref[~np.isnan(ref)]
+    if not len(ref):
+        return
+    r = sst.ks_2samp(d, ref)
+    stat, p = float(r.statistic), float(r.pvalue)
+    tests.append({"dimension": "latency", "test": "KS two-sample", "statistic": stat, "dof": np.nan,
+                  "p_value": p, "effect_size": stat, "effect_name": "KS D", "n_sample": len(d),
+                  "n_population": float(len(ref)), "biased": bool(p < alpha)})
+    if p < alpha:
+        s95, r95 = percentile(d, 0.95), percentile(ref, 0.95)
+        word = "slower" if s95 > r95 else "faster"
+        extra = ""
+        if w is not None:
+            dd = tt["request_ms"].to_numpy(dtype=float)
+            extra = f"; weighted p95 {weighted_quantile(dd, w, 0.95):.4g} ms"
+        findings.append(_finding("latency_shift", "high",
+                                 f"sampled traces are {word} than the population: p95 {s95:.4g} ms vs {r95:.4g} ms "
+                                 f"(KS D={stat:.3f}, p={p:.2g}){extra}", dimension="latency", value=stat))
+
+
+def _assign(starts: np.ndarray, window_starts: np.ndarray, length: np.timedelta64) -> np.ndarray:
+    pos = np.searchsorted(window_starts, starts, side="right") - 1
+    ok = (pos >= 0) & (starts < window_starts[np.maximum(pos, 0)] + length)
+    return np.where(ok, pos, -1)
+
+
+def _population_windows(tt: pd.DataFrame, kind: str, pop: pd.DataFrame, window: pd.Timedelta) -> pd.DataFrame | None:
+    if kind == "metrics":
+        tcol = _pop_time(pop)
+        if tcol is None:
+            return None
+        times = pd.to_datetime(pop[tcol], utc=True)
+        req = pd.to_numeric(pop["requests"]).groupby(times.to_numpy()).sum()
+        length = window_length(pd.Series(req.index), window)
+        wstart = pd.DatetimeIndex(req.index).tz_localize(None).to_numpy(dtype="datetime64[ns]") \
+            if pd.DatetimeIndex(req.index).tz is not None else req.index.to_numpy(dtype="datetime64[ns]")
+        requested = req.to_numpy(dtype=float)
+    else:
+        if not len(pop):
+            return None
+        ps = pop["start"].dt.floor(window)
+        req = ps.groupby(ps).size()
+        wstart = pd.DatetimeIndex(req.index).tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        requested = req.to_numpy(dtype=float)
+        length = window
+        full = np.arange(wstart.min(), wstart.max() + length.to_timedelta64(), length.to_timedelta64())
+        requested = pd.Series(requested, index=wstart).reindex(full, fill_value=0).to_numpy(dtype=float)
+        wstart = full
+    s = tt["start"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    idx = _assign(s, wstart, length.to_timedelta64())
+    sampled = np.bincount(idx[idx >= 0], minlength=len(wstart)).astype(float)
+    return pd.DataFrame({"source": "population", "rule": None, "start": pd.to_datetime(wstart, utc=True),
+                         "end": pd.to_datetime(wstart + length.to_timedelta64(), utc=True),
+                         "requested": requested, "sampled": sampled})
+
+
+def _stats_windows(stats: Any, alpha: float, drop: float) -> pd.DataFrame:
+    st = xray_stats_frame(stats)
+    parts = []
+    for rule, g in st.groupby("rule_name", sort=True):
+        length = window_length(g["timestamp"], pd.Timedelta("10s"))
+        parts.append(_flag_windows(pd.DataFrame({
+            "source": "xray_stats", "rule": rule, "start": g["timestamp"].to_numpy(),
+            "end": (g["timestamp"] + length).to_numpy(),
+            "requested": g["request_count"].to_numpy(dtype=float),
+            "sampled": g["sampled_count"].to_numpy(dtype=float)}), alpha, drop))
+    if not parts:
+        return pd.DataFrame(columns=_WINDOW_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _flag_windows(tw: pd.DataFrame, alpha: float, drop: float) -> pd.DataFrame:
+    """Flag saturation (ratio fell below ``drop`` × its median, significantly) and gaps (none sampled
+    though some were expected)."""
+    from scipy import stats as sst
+
+    tw = tw.copy()
+    req = tw["requested"].to_numpy(dtype=float)
+    smp = tw["sampled"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(req > 0, smp / req, np.nan)
+    base = float(np.nanmedian(ratio)) if np.isfinite(ratio).any() else float("nan")
+    base = min(base, 1.0)
+    tw["ratio"] = ratio
+    tw["baseline_ratio"] = base
+    flag = np.full(len(tw), None, dtype=object)
+    if np.isfinite(base) and base > 0:
+        low_p = sst.binom.cdf(smp, np.maximum(req, 0).astype(np.int64), base)
+        low = (req > 0) & (ratio < drop * base) & (low_p < alpha)
+        flag[low & (smp > 0)] = "saturation"
+        flag[low & (smp == 0)] = "gap"
+    tw["flag"] = pd.Series(flag, dtype=STRING).to_numpy()
+    tw["flag"] = tw["flag"].astype(STRING)
+    tw["rule"] = tw["rule"].astype(STRING)
+    tw["source"] = tw["source"].astype(STRING)
+    return tw[_WINDOW_COLUMNS]
+
+
+def _sample_gaps(tt: pd.DataFrame, window: pd.Timedelta, alpha: float) -> pd.DataFrame:
+    """Without a population: empty windows between the first and last sampled trace, judged against
+    the sample's own mean rate."""
+    s = tt["start"].dt.floor(window)
+    counts = s.groupby(s).size()
+    idx = pd.date_range(counts.index.min(), counts.index.max(), freq=window)
+    c = counts.reindex(idx, fill_value=0).to_numpy(dtype=float)
+    lam = c.sum() / len(c)
+    empty = c == 0
+    flag = np.full(len(c), None, dtype=object)
+    # a run of k empty windows is a gap when exp(-lam * k) < alpha
+    run_id = np.cumsum(~empty)
+    for r in np.unique(run_id[empty]):
+        members = empty & (run_id == r)
+        if math.exp(-lam * members.sum()) < alpha:
+            flag[members] = "gap"
+    return pd.DataFrame({"source": pd.Series("sample", index=range(len(c)), dtype=STRING),
+                         "rule": pd.Series([None] * len(c), dtype=STRING), "start": idx,
+                         "end": idx + window, "requested": np.nan, "sampled": c, "ratio": np.nan,
+                         "baseline_ratio": np.nan, "flag": pd.Series(flag, dtype=STRING)})
+
+
+def _window_findings(wdf: pd.DataFrame) -> list[dict]:
+    out: list[dict] = []
+    if wdf.empty:
+        return out
+    flagged = wdf["flag"].notna().to_numpy()
+    if not flagged.any():
+        return out
+    # merge consecutive flagged windows with the same source, rule and flag
+    key = [f"{a}|{b}|{c}" for a, b, c in zip(wdf["source"].astype(object).fillna(""),
+                                               wdf["rule"].astype(object).fillna(""),
+                                               wdf["flag"].astype(object).fillna(""), strict=True)]
+    starts = wdf["start"].to_numpy()
+    ends = wdf["end"].to_numpy()
+    i = 0
+    m = len(wdf)
+    while i < m:
+        if not flagged[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < m and flagged[j + 1] and key[j + 1] == key[i] and starts[j + 1] <= ends[j]:
+            j += 1
+        seg = wdf.iloc[i:j + 1]
+        req, smp = float(seg["requested"].sum()), float(seg["sampled"].sum())
+        base = float(seg["baseline_ratio"].iloc[0])
+        rule = seg["rule"].iloc[0]
+        flag = seg["flag"].iloc[0]
+        t0, t1 = seg["start"].iloc[0], seg["end"].iloc[-1]
+        span = f"from {pd.Timestamp(t0):%Y-%m-%d %H:%M:%S} to {pd.Timestamp(t1):%H:%M:%S} UTC"
+        who = f"rule {rule!r}: " if isinstance(rule, str) else ""
+        if flag == "saturation":
+            r = smp / req if req else float("nan")
+            out.append(_finding(
+                "reservoir_saturation", "high",
+                f"{who}sampled/requested fell to {_pct(r)} (usually {_pct(base)}) {span} over {req:g} requests — "
+                f"the reservoir was saturated; traces from this window are under-represented about "
+                f"×{base / r:.1f} in the sample" if r > 0 else f"{who}sampled/requested fell {span}",
+                subject=rule if isinstance(rule, str) else None, start=t0, end=t1,
+                value=float(r)))
+        else:
+            if np.isfinite(req) and req > 0:
+                msg = (f"{who}no traces {span} although {req:g} requests arrived (about {base * req:.1f} sampled "
+                       "traces expected): a collection gap")
+            else:
+                msg = f"no traces at all {span} although the sample's rate predicts some: a collection gap"
+            out.append(_finding("collection_gap", "high", msg, subject=rule if isinstance(rule, str) else None,
+                                start=t0, end=t1, value=0.0))
+        i = j + 1
+    return out

@@ -1,0 +1,249 @@
+"""What a sampler would keep from a full population, how biased, at what cost (:func:`simulate_sampling`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core import percentile, result_table
+from ...errors import TraceKitError
+from ...schema import STRING
+from .bias import SamplingBias, bias_core
+from .thresholds import probability_to_threshold, threshold_int, threshold_probability, trace_randomness
+from .traces import as_list, isin_text, trace_table
+from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["simulate_sampling", "SimulatedSampling", "TailRule", "DEFAULT_PRICES", "SIMULATE_SAMPLING_TRACES", "SIMULATE_SAMPLING_COST"]
+
+#: the tables of :class:`SimulatedSampling` (``by`` keys follow ``start`` in ``traces``)
+SIMULATE_SAMPLING_TRACES = result_table("simulate_sampling.traces", "one row per population trace", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start"),
+    ("failed", "bool", "", "the request failed (core.trace_outcomes)"),
+    ("any_failed", "bool", "", "some span of the trace failed"),
+    ("request_ms", "float64", "ms", "request latency"),
+    ("kept", "bool", "", "the sampler keeps the trace"),
+    ("probability", "float64", "", "the trace's exact inclusion probability under the sampler"),
+    ("reason", "string", "", "reservoir, fixed_rate, probability, error, slow, no rule; <NA> when dropped"),
+    ("rule", "string", "", "X-Ray rule matched (xray_rules), else <NA>"),
+])
+SIMULATE_SAMPLING_COST = result_table("simulate_sampling.cost", "recorded and scanned traces and their price", [
+    ("item", "string", "", "recorded, scanned or total"),
+    ("traces", "float64", "traces", "traces recorded or scanned"),
+    ("usd_per_million", "float64", "USD", "price per million traces"),
+    ("usd", "float64", "USD", "cost of the kept traces"),
+    ("usd_if_all_kept", "float64", "USD", "cost if every trace were kept"),
+])
+
+#: X-Ray prices in USD per million traces (recorded; retrieved or scanned).
+DEFAULT_PRICES = {"recorded": 5.00, "scanned": 0.50}
+
+
+@dataclass(frozen=True)
+class TailRule:
+    """A simple tail-sampling rule: keep every trace with a failed span (``keep_errors``; a span failed as
+    :func:`tracekit.core.failed` says) and every trace whose request (``request_ms``)
+    took at least ``slow_ms``; keep the rest with ``probability`` (consistent, by trace-id randomness)."""
+
+    keep_errors: bool = True
+    slow_ms: float | None = None
+    probability: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.probability) <= 1.0:
+            raise TraceKitError(f"TailRule probability must be in [0, 1], got {self.probability!r}")
+
+
+@dataclass(frozen=True)
+class SimulatedSampling:
+    """Result of :func:`simulate_sampling`.
+
+    ``traces``: one row per population trace (trace_id, start, the ``by`` keys, failed,
+    any_failed, request_ms, kept, probability, reason, rule). ``spans``: the kept spans (for the
+    probability and tail samplers with their ``ot=th:`` tracestate set). ``strata``: per stratum
+    population and kept counts, kept fraction, error rates and p95 (population, kept, weighted).
+    ``bias``: :func:`sampling_bias` of the kept sample against the population. ``cost``: recorded
+    and scanned traces and their price, with what keeping everything would cost.
+    """
+
+    sampler: str
+    traces: pd.DataFrame
+    spans: pd.DataFrame
+    strata: pd.DataFrame
+    cost: pd.DataFrame
+    _bias_args: tuple = field(default=(), repr=False, compare=False)
+
+    @cached_property
+    def bias(self) -> SamplingBias:
+        """:func:`sampling_bias` of the kept traces against the population (computed on first use)."""
+        return bias_core(*self._bias_args)
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        """trace_id, probability, weight, weight_source of the kept traces (for :func:`weighted_summary`)."""
+        k = self.traces[self.traces["kept"]]
+        src = "xray_rule" if self.sampler == "xray_rules" else "otel_threshold"
+        return pd.DataFrame({"trace_id": k["trace_id"].to_numpy(), "probability": k["probability"].to_numpy(),
+                             "weight": 1.0 / k["probability"].to_numpy(),
+                             "weight_source": pd.Series([src] * len(k), dtype=STRING)})
+
+
+def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = None, probability: float | None = None,
+                      tail: TailRule | Mapping[str, Any] | None = None, by: str | Sequence[str] = "service",
+                      prices: Mapping[str, float] | None = None, scans_per_trace: float = 1.0, seed: int = 0,
+                      alpha: float = 0.01, window: str | pd.Timedelta = "1min") -> SimulatedSampling:
+    """What would a sampler keep from this full population of traces, how biased, at what cost?
+
+    The sampler is one of (positionally or by keyword): X-Ray ``rules`` (anything
+    :func:`xray_rules_frame` accepts; per rule a reservoir of ReservoirSize traces per second,
+    first come first served, then FixedRate of the rest, rules matched at the root in priority
+    order); a ``probability`` (an OTel consistent probability sampler: keep when the trace's 56-bit
+    randomness ≥ the threshold); or a ``tail`` rule (:class:`TailRule` or a mapping of its fields).
+    Each trace gets its exact inclusion probability (for the reservoir:
+    (min(n, R) + FixedRate · max(n − R, 0)) / n with n requests of its rule in its second).
+    ``prices``: USD per million traces, default ``{"recorded": 5.00, "scanned": 0.50}``;
+    ``scans_per_trace``: how often each recorded trace is scanned by queries.
+
+    >>> import tracekit as tk
+    >>> ids = ["0" * 18 + "40000000000000", "0" * 18 + "f0000000000000"]  # randomness 0.25, 0.94 of 2**56
+    >>> spans = tk.spans_from_columns({"trace_id": ids, "span_id": ["a" * 16, "b" * 16],
+    ...     "service": ["api"] * 2, "name": ["GET /"] * 2, "start": [0] * 2, "end": [1] * 2})
+    >>> sim = simulate_sampling(spans, 0.25)  # threshold c0000000000000: keep randomness >= 0.75
+    >>> sim.traces["kept"].tolist(), sim.spans["trace_state"].tolist()
+    ([False, True], ['ot=th:c'])
+    >>> round(float(sim.cost.set_index("item").loc["total", "usd"]) * 1e6, 6)  # $5 + $0.50 per million
+    5.5
+    """
+    given = [x for x in (sampler, rules, probability, tail) if x is not None]
+    if len(given) != 1:
+        raise TraceKitError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")
+    s = given[0]
+    keys = as_list(by)
+    tt = trace_table(spans, keys, what="simulate_sampling")
+    n = len(tt)
+    rng = np.random.default_rng(seed)
+    rule_col = np.full(n, None, dtype=object)
+    th_str: np.ndarray | None = None
+    if isinstance(s, (int, float, np.floating, np.integer)) and not isinstance(s, bool):
+        kind = "probability"
+        th = probability_to_threshold(float(s))
+        t = threshold_int(th)
+        rnd = trace_randomness(tt["trace_id"], tt["trace_state"] if "trace_state" in tt.columns else None)
+        kept = rnd >= np.uint64(t)
+        prob = np.full(n, threshold_probability(t))
+        reason = np.where(kept, "probability", None)
+        th_str = np.full(n, th, dtype=object)
+    elif isinstance(s, (TailRule, Mapping)) and not (isinstance(s, Mapping) and _looks_like_rules(s)):
+        kind = "tail"
+        rule = s if isinstance(s, TailRule) else TailRule(**dict(s))
+        forced_err = tt["any_failed"].to_numpy(dtype=bool) if rule.keep_errors else np.zeros(n, bool)
+        dur = tt["request_ms"].to_numpy(dtype=float)
+        forced_slow = (dur >= rule.slow_ms) if rule.slow_ms is not None else np.zeros(n, bool)
+        forced_slow = np.nan_to_num(forced_slow, nan=0).astype(bool) & ~forced_err
+        forced = forced_err | forced_slow
+        if rule.probability > 0:
+            thb = probability_to_threshold(rule.probability)
+            rnd = trace_randomness(tt["trace_id"], tt["trace_state"] if "trace_state" in tt.columns else None)
+            base_keep = rnd >= np.uint64(threshold_int(thb))
+            p_base = threshold_probability(thb)
+        else:
+            thb, base_keep, p_base = None, np.zeros(n, bool), 0.0
+        kept = forced | base_keep
+        prob = np.where(forced, 1.0, p_base)
+        reason = np.where(forced_err, "error", np.where(forced_slow, "slow", np.where(base_keep, "probability", None)))
+        th_str = np.where(forced, "0", thb if thb is not None else None).astype(object)
+    else:
+        kind = "xray_rules"
+        rf = xray_rules_frame(s)
+        idx = match_rules(rf, request_fields(tt, needed_fields(rf)))
+        rule_col = np.where(idx >= 0, rf["rule_name"].to_numpy(dtype=object)[np.maximum(idx, 0)], None)
+        res = rf["reservoir_size"].to_numpy(dtype=float)[np.maximum(idx, 0)]
+        fr = rf["fixed_rate"].to_numpy(dtype=float)[np.maximum(idx, 0)]
+        sec = tt["start"].dt.floor("1s").astype("int64").to_numpy()
+        order = np.lexsort((tt["start"].astype("int64").to_numpy(), sec, idx))
+        grp = pd.DataFrame({"r": idx[order], "s": sec[order]})
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = grp.groupby(["r", "s"], sort=False).cumcount().to_numpy()
+        cnt = np.empty(n, dtype=float)
+        cnt[order] = grp.groupby(["r", "s"], sort=False)["r"].transform("size").to_numpy(dtype=float)
+        matched = idx >= 0
+        in_res = matched & (rank < res)
+        u = rng.random(n)
+        by_rate = matched & ~in_res & (u < fr)
+        kept = in_res | by_rate
+        prob = np.where(matched, (np.minimum(cnt, res) + fr * np.maximum(cnt - res, 0)) / cnt, 0.0)
+        reason = np.where(in_res, "reservoir", np.where(by_rate, "fixed_rate", np.where(matched, None, "no rule")))
+        reason = np.where(kept | ~matched, reason, None)
+    traces = pd.DataFrame({"trace_id": tt["trace_id"].astype(STRING), "start": tt["start"]})
+    for k in keys:
+        traces[k] = tt[k].to_numpy()
+    traces["failed"] = tt["failed"].to_numpy(dtype=bool)
+    traces["any_failed"] = tt["any_failed"].to_numpy(dtype=bool)
+    traces["request_ms"] = tt["request_ms"].to_numpy(dtype=float)
+    traces["kept"] = np.asarray(kept, dtype=bool)
+    traces["probability"] = np.asarray(prob, dtype=float)
+    traces["reason"] = pd.Series(reason, dtype=STRING)
+    traces["rule"] = pd.Series(rule_col, dtype=STRING)
+    kept_ids = traces.loc[traces["kept"], "trace_id"]
+    mask = isin_text(spans["trace_id"].to_numpy(dtype=object), kept_ids.to_numpy(dtype=object))
+    kept_spans = spans.loc[mask].copy()
+    if th_str is not None and len(kept_spans):
+        pos = pd.Index(tt["trace_id"].to_numpy(dtype=object)).get_indexer(
+            kept_spans["trace_id"].to_numpy(dtype=object))
+        per_span = pd.Series(th_str[pos], index=kept_spans.index, dtype=object).astype(STRING)
+        old = kept_spans["trace_state"].astype(STRING) if "trace_state" in kept_spans.columns else None
+        new = ("ot=th:" + per_span.astype(STRING)).astype(STRING)
+        if old is not None:
+            stripped = old.str.replace(r"(?:^|,)[ \t]*ot=[^,]*", "", regex=True).str.strip(", ")
+            new = new.where(stripped.isna() | (stripped == ""), new + "," + stripped)
+        kept_spans["trace_state"] = new.astype(STRING).to_numpy()
+        kept_spans["trace_state"] = kept_spans["trace_state"].astype(STRING)
+    strata = _sim_strata(traces, keys)
+    kept_mask = traces["kept"].to_numpy()
+    bias_args = (tt.loc[kept_mask].reset_index(drop=True), "spans", tt,
+                 set(kept_spans["service"].dropna().astype(str)), set(spans["service"].dropna().astype(str)),
+                 keys, None, None, None, pd.Timedelta(window), "g", alpha, 1.25, 0.5)
+    pr = dict(DEFAULT_PRICES)
+    pr.update(prices or {})
+    rec = float(traces["kept"].sum())
+    scanned = rec * float(scans_per_trace)
+    cost = pd.DataFrame({
+        "item": ["recorded", "scanned", "total"],
+        "traces": [rec, scanned, np.nan],
+        "usd_per_million": [pr["recorded"], pr["scanned"], np.nan],
+        "usd": [rec * pr["recorded"] / 1e6, scanned * pr["scanned"] / 1e6,
+                rec * pr["recorded"] / 1e6 + scanned * pr["scanned"] / 1e6],
+        "usd_if_all_kept": [n * pr["recorded"] / 1e6, n * scans_per_trace * pr["scanned"] / 1e6,
+                            n * (pr["recorded"] + scans_per_trace * pr["scanned"]) / 1e6]})
+    return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args)
+
+
+def _looks_like_rules(m: Mapping[str, Any]) -> bool:
+    return bool({"SamplingRuleRecords", "rules", "default", "RuleName"} & set(m))
+
+
+def _sim_strata(traces: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rows = []
+    groups = traces.groupby(keys, sort=True, dropna=False) if keys else [((), traces)]
+    for label, g in groups:
+        k = g[g["kept"]]
+        w = 1.0 / k["probability"].to_numpy(dtype=float)
+        kf = k["failed"].to_numpy(dtype=float)
+        row = dict(zip(keys, label if isinstance(label, tuple) else (label,), strict=True))
+        row.update({
+            "population_traces": len(g), "kept_traces": len(k), "kept_fraction": len(k) / len(g) if len(g) else np.nan,
+            "population_error_rate": float(g["failed"].mean()) if len(g) else np.nan,
+            "kept_error_rate": float(kf.mean()) if len(k) else np.nan,
+            "weighted_error_rate": float(w @ kf / w.sum()) if len(k) else np.nan,
+            "population_p95_ms": percentile(g["request_ms"], 0.95) if len(g) else np.nan,
+            "kept_p95_ms": percentile(k["request_ms"], 0.95) if len(k) else np.nan,
+            "weighted_p95_ms": percentile(k["request_ms"], 0.95, weights=w) if len(k) else np.nan,
+        })
+        rows.append(row)
+    return pd.DataFrame(rows)

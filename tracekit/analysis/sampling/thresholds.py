@@ -1,0 +1,158 @@
+"""OTel consistent probability sampling: ``ot=th:`` thresholds, adjusted counts, trace randomness."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...errors import TraceFormatError, TraceKitError
+from ...schema import STRING
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["MAX_THRESHOLD", "parse_ot_threshold", "threshold_probability", "threshold_adjusted_count", "probability_to_threshold", "trace_randomness"]
+
+#: 2**56: thresholds and randomness values are 56-bit integers (OTel tracestate spec).
+MAX_THRESHOLD = 1 << 56
+
+
+_OT_MEMBER = re.compile(r"(?:^|,)[ \t]*ot=([^,]*)")
+_HEX = re.compile(r"[0-9a-f]{1,14}")
+
+
+def _ot_subkey(trace_state: Any, key: str) -> str | None:
+    if trace_state is None or (not isinstance(trace_state, str) and pd.isna(trace_state)):
+        return None
+    m = _OT_MEMBER.search(str(trace_state))
+    if not m:
+        return None
+    for part in m.group(1).strip().split(";"):
+        k, sep, v = part.partition(":")
+        if sep and k == key:
+            return v
+    return None
+
+
+def parse_ot_threshold(trace_state: str | None) -> int | None:
+    """The rejection threshold ``T`` (a 56-bit int) of a W3C tracestate's ``ot=th:`` value, or None.
+
+    ``th`` is 1–14 lower-case hex digits, right-padded with zeros to 14 digits. Raises
+    :class:`TraceFormatError` for a malformed ``th``.
+
+    >>> parse_ot_threshold("ot=th:fd70a4")
+    71337018784743424
+    >>> parse_ot_threshold("vendor=x,ot=rv:0123456789abcd;th:0"), parse_ot_threshold(None)
+    (0, None)
+    """
+    th = _ot_subkey(trace_state, "th")
+    if th is None:
+        return None
+    if not _HEX.fullmatch(th):
+        raise TraceFormatError(f"ot=th:{th!r} is not 1-14 lower-case hex digits (tracestate {trace_state!r})")
+    return int(th.ljust(14, "0"), 16)
+
+
+def threshold_int(th: int | str) -> int:
+    if isinstance(th, str):
+        if not _HEX.fullmatch(th):
+            raise TraceFormatError(f"th value {th!r} is not 1-14 lower-case hex digits")
+        return int(th.ljust(14, "0"), 16)
+    if not 0 <= int(th) < MAX_THRESHOLD:
+        raise TraceKitError(f"threshold {th} is outside [0, 2**56)")
+    return int(th)
+
+
+def threshold_probability(th: int | str) -> float:
+    """Sampling probability ``(2**56 - T) / 2**56`` of a threshold (int, or ``th`` hex string).
+
+    >>> threshold_probability("c"), threshold_probability("0"), threshold_probability("aab")
+    (0.25, 1.0, 0.333251953125)
+    """
+    t = threshold_int(th)
+    return (MAX_THRESHOLD - t) / MAX_THRESHOLD
+
+
+def threshold_adjusted_count(th: int | str) -> float:
+    """Adjusted count ``2**56 / (2**56 - T)`` (= 1 / probability) of a threshold.
+
+    >>> threshold_adjusted_count("fd70a4")
+    100.00009536752259
+    """
+    t = threshold_int(th)
+    return MAX_THRESHOLD / (MAX_THRESHOLD - t)
+
+
+def probability_to_threshold(probability: float, precision: int | None = None) -> str:
+    """The ``th`` value (trailing zeros removed) for a sampling probability in [2**-56, 1].
+
+    ``precision`` = hex digits kept, raised by one per leading ``f`` as in the spec's algorithm
+    (``None``: exact, 14 digits).
+
+    >>> probability_to_threshold(0.01, 5), probability_to_threshold(0.25), probability_to_threshold(1.0)
+    ('fd70a4', 'c', '0')
+    """
+    p = float(probability)
+    if not (2.0 ** -56 <= p <= 1.0):
+        raise TraceKitError(f"sampling probability must be in [2**-56, 1], got {probability!r}")
+    if p == 1.0:
+        return "0"
+    t = MAX_THRESHOLD - round(p * MAX_THRESHOLD)
+    if precision is not None:
+        _, exp = math.frexp(p)
+        digits = max(1, min(14, int(precision) + exp // -4))
+        unit = 16 ** (14 - digits)
+        t = min(((t + unit // 2) // unit) * unit, MAX_THRESHOLD - unit)
+    if t == 0:
+        return "0"
+    return format(t, "014x").rstrip("0") or "0"
+
+
+def trace_randomness(trace_ids: Sequence[str] | pd.Series,
+                     trace_states: Sequence[Any] | pd.Series | None = None) -> np.ndarray:
+    """56-bit randomness per trace as uint64: ``ot=rv:`` when present, else the trace id's last 14 hex digits.
+
+    >>> trace_randomness(["0" * 18 + "ffffffffffffff"]).tolist()
+    [72057594037927935]
+    """
+    ids = trace_ids if isinstance(trace_ids, pd.Series) else pd.Series(list(trace_ids), dtype=object)
+    ids = ids.astype(STRING).reset_index(drop=True)
+    if not len(ids):
+        return np.zeros(0, dtype=np.uint64)
+    bad = ~ids.str.fullmatch(r"[0-9a-fA-F]{14,}").fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        raise TraceKitError(f"trace id {ids[int(np.flatnonzero(bad)[0])]!r} has no 14 hex digits of randomness")
+    tails = ids.str[-14:]
+    if trace_states is not None:
+        ts = trace_states if isinstance(trace_states, pd.Series) else pd.Series(list(trace_states), dtype=object)
+        ts = ts.astype(STRING).reset_index(drop=True)
+        rv = ts.str.extract(r"(?:^|,)[ \t]*ot=(?:[^,;]*;)*rv:([0-9a-f]{14})(?:[;,]|$)", expand=False)
+        tails = rv.fillna(tails)
+    tails = tails.to_numpy(dtype=object)
+    raw = np.frombuffer(bytes.fromhex("".join(tails)), dtype=np.uint8).reshape(-1, 7).astype(np.uint64)
+    shifts = np.arange(48, -1, -8, dtype=np.uint64)
+    return np.bitwise_or.reduce(raw << shifts, axis=1)
+
+
+def threshold_probabilities(trace_states: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised ``th`` parsing: (probability float array, NaN where absent/bad; note object array)."""
+    ts = trace_states.astype(STRING)
+    member = ts.str.extract(r"(?:^|,)[ \t]*ot=([^,]*)", expand=False)
+    th = member.str.extract(r"(?:^|;)th:([^;]*)", expand=False)
+    prob = np.full(len(ts), np.nan)
+    note = np.full(len(ts), None, dtype=object)
+    present = th.notna().to_numpy()
+    if present.any():
+        uniq = pd.unique(th[present])
+        table = {}
+        for u in uniq:
+            table[u] = threshold_probability(u) if _HEX.fullmatch(u) else np.nan
+        vals = th[present].map(table).to_numpy(dtype=float)
+        prob[present] = vals
+        bad = np.zeros(len(ts), dtype=bool)
+        bad[present] = np.isnan(vals)
+        note[bad] = "malformed ot=th value in tracestate"
+    return prob, note

@@ -1,0 +1,102 @@
+"""The per-trace table every sampling analysis works on (request root, outcome, strata keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core import ns, require_columns, routes, span_tree, trace_outcomes
+from ...errors import TraceKitError
+from ...schema import STRING
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = []
+
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")
+
+
+def as_list(by: Any) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    return list(by)
+
+
+def _status_class(http_status: pd.Series, failed: np.ndarray) -> pd.Series:
+    hs = pd.array(http_status, dtype="Int64")
+    cls = pd.Series((hs // 100).astype("string"), dtype=STRING) + "xx"
+    fallback = np.where(failed, "error", "ok")
+    return cls.fillna(pd.Series(fallback, index=cls.index, dtype=STRING)).astype(STRING)
+
+
+def dict_get(values: Iterable[Any], keys: Sequence[str]) -> list[Any]:
+    out = []
+    for d in values:
+        v = None
+        if type(d) is dict or (d is not None and isinstance(d, Mapping)):
+            for k in keys:
+                v = d.get(k)
+                if v is not None:
+                    break
+        out.append(v)
+    return out
+
+
+def isin_text(values: pd.Series | np.ndarray, among: pd.Series | np.ndarray) -> np.ndarray:
+    """Fast membership for text (hash table over object arrays; Arrow-string ``isin`` loops in Python)."""
+    a = np.asarray(values, dtype=object)
+    b = np.asarray(among, dtype=object)
+    return pd.Index(a, dtype=object).isin(b)
+
+
+def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans") -> pd.DataFrame:
+    """One row per trace, from :func:`tracekit.core.trace_outcomes`: the request root's fields, the ``by`` keys.
+
+    Columns: ``trace_id``, ``span_id``, ``service``, ``name``, ``start`` of the request root (else of
+    the trace's earliest fragment head), ``request_ms`` (request latency), the root's ``http_status``,
+    ``trace_state``, ``attributes``, ``resource`` when present, ``failed`` (the request failed),
+    ``any_failed`` (some span failed, retried or not), ``n_spans`` and the ``by`` keys
+    (``status_class``, ``route`` = :func:`tracekit.core.routes` of the root). Ordered by start, then
+    first appearance.
+    """
+    require_columns(spans, _NEEDED, what)
+    cols = ["trace_id", "span_id", "service", "name", "start"]
+    extra = [c for c in ("http_status", "trace_state", "attributes", "resource") if c in spans.columns]
+    for b in by:
+        if b not in ("status_class", "route") and b not in cols + extra:
+            if b not in spans.columns:
+                raise TraceKitError(f"cannot stratify by {b!r}: not a column of {what} and not one of "
+                                    "'status_class', 'route'")
+            extra.append(b)
+    tree = span_tree(spans)
+    oc = trace_outcomes(spans)
+    n_tr = tree.n_traces
+    # head row per trace: the request root, else the earliest fragment head (as trace_outcomes)
+    head = tree.request_root.copy()
+    missing = head < 0
+    if missing.any():
+        start_ns = ns(spans["start"])
+        o = np.lexsort((np.arange(len(spans)), start_ns, np.where(tree.orphan, 0, 1), tree.trace))
+        tt_ = tree.trace[o]
+        first = o[np.r_[True, tt_[1:] != tt_[:-1]]]
+        head[missing] = first[missing]
+    req_start = ns(oc["start"])
+    order = np.lexsort((np.arange(n_tr), req_start))  # by request start, then first appearance
+    rows = head[order]
+    out = spans[cols + extra].iloc[rows].reset_index(drop=True)
+    out["trace_id"] = out["trace_id"].astype(STRING)
+    out["start"] = oc["start"].iloc[order].reset_index(drop=True)
+    out.insert(5, "request_ms", oc["request_ms"].to_numpy(dtype=np.float64)[order])
+    out["failed"] = oc["failed"].to_numpy(dtype=bool)[order]
+    out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0
+    out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
+    if "status_class" in by:
+        hs = out["http_status"] if "http_status" in out.columns else pd.Series([pd.NA] * len(out))
+        out["status_class"] = _status_class(hs.reset_index(drop=True), out["failed"].to_numpy())
+    if "route" in by:
+        out["route"] = routes(spans.iloc[rows]).astype(STRING).reset_index(drop=True)
+    return out

@@ -1,0 +1,228 @@
+"""Per-trace inclusion probabilities and weights (:func:`sampling_weights`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core import result_table
+from ...errors import TraceKitError
+from ...schema import STRING
+from .thresholds import threshold_probabilities
+from .traces import as_list, dict_get, trace_table
+from .xray_rules import (
+    match_rules,
+    needed_fields,
+    request_fields,
+    window_length,
+    xray_rules_frame,
+    xray_stats_frame,
+)
+
+#: public names; the other module-level names are helpers shared within the package
+__all__ = ["sampling_weights", "WEIGHT_SOURCES", "SAMPLE_RATE_KEYS", "SAMPLING_WEIGHTS"]
+
+#: the columns of :func:`sampling_weights` (``by`` keys that are not already columns follow ``start``)
+SAMPLING_WEIGHTS = result_table("sampling_weights", "one row per trace: its inclusion probability and weight", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("service", "string", "", "service of the request root"),
+    ("name", "string", "", "operation of the request root"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start"),
+    ("probability", "float64", "", "inclusion probability of the trace; NaN when unknown"),
+    ("weight", "float64", "traces", "1 / probability: requests this trace stands for; NaN when unknown"),
+    ("weight_source", "string", "", "otel_threshold, attribute, user, xray_rule or unknown"),
+    ("rule", "string", "", "X-Ray sampling rule matched to the root (xray_rule), else <NA>"),
+    ("note", "string", "", "why the probability is what it is, or unknown"),
+])
+
+#: where a weight came from (``weight_source``), in the order they are tried
+WEIGHT_SOURCES = ("otel_threshold", "attribute", "user", "xray_rule", "unknown")
+#: root-span attributes read as a SampleRate (1-in-N) or adjusted count; each also as an X-Ray
+#: annotation (``annotation.SampleRate``, as the X-Ray reader stores it).
+SAMPLE_RATE_KEYS = ("SampleRate", "sample_rate", "sampling.sample_rate", "sampling.adjusted_count",
+                    "sampler.adjusted_count")
+
+
+
+def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = None, rate: Any = None,
+                     by: str | Sequence[str] | None = None, stats_window: str | pd.Timedelta = "10s") -> pd.DataFrame:
+    """Per-trace inclusion probability and weight (1 / probability), with where each came from.
+
+    Sources, first that applies wins (``weight_source``):
+
+    1. ``otel_threshold``: the root span's tracestate ``ot=th:`` (else another span's);
+    2. ``attribute``: a SampleRate-style root attribute (``SampleRate`` = 1-in-N, ``sampling.adjusted_count``),
+       bare (OTLP) or as an X-Ray annotation (``annotation.SampleRate``);
+    3. ``user``: ``rate`` — a probability for every trace, a mapping ``{stratum: probability}``
+       over the ``by`` key, or a DataFrame with the ``by`` columns and ``probability``;
+    4. ``xray_rule``: the X-Ray rule matched to the trace's root (``rules``); the probability is
+       SampledCount / RequestCount of that rule in the window of ``stats`` holding the root's start
+       (this is what catches reservoir saturation), or FixedRate for a rule without reservoir;
+    5. ``unknown``: probability and weight NaN, ``note`` says why.
+
+    Returns one row per trace: trace_id, service, name, start (root), probability, weight,
+    weight_source, rule, note.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in (1, 2)],
+    ...     "span_id": ["a" * 16, "b" * 16], "service": ["api", "web"], "name": ["GET /"] * 2,
+    ...     "start": [0, 0], "end": [1, 1]})
+    >>> w = sampling_weights(spans, rate={"api": 0.1}, by="service")
+    >>> w[["service", "weight", "weight_source"]].values.tolist()
+    [['api', 10.0, 'user'], ['web', nan, 'unknown']]
+    """
+    keys = as_list(by)
+    tt = trace_table(spans, keys, what="sampling_weights")
+    n = len(tt)
+    prob = np.full(n, np.nan)
+    source = np.full(n, "unknown", dtype=object)
+    note = np.full(n, None, dtype=object)
+    rule_col = np.full(n, None, dtype=object)
+
+    # 1. OTel thresholds, root first, then any span of the trace
+    if "trace_state" in spans.columns and n:
+        p_root, note_root = threshold_probabilities(tt["trace_state"]) if "trace_state" in tt.columns else (prob.copy(), note.copy())
+        missing_root = np.isnan(p_root) & (note_root == None)  # noqa: E711
+        if missing_root.any():
+            has = spans["trace_state"].notna()
+            if has.any():
+                sub = spans.loc[has, ["trace_id", "trace_state"]]
+                p_any, _ = threshold_probabilities(sub["trace_state"])
+                lowest = pd.Series(p_any, index=sub.index).groupby(sub["trace_id"].astype(STRING)).min()
+                fill = tt["trace_id"].map(lowest).to_numpy(dtype=float)
+                use = missing_root & ~np.isnan(fill)
+                p_root = np.where(use, fill, p_root)
+                note_root[use] = "threshold from a non-root span"
+        got = ~np.isnan(p_root)
+        prob[got] = p_root[got]
+        source[got] = "otel_threshold"
+        note[got] = note_root[got]
+        bad = (note_root == "malformed ot=th value in tracestate") & ~got
+        note[bad] = note_root[bad]
+
+    # 2. SampleRate-style attributes
+    todo = np.isnan(prob)
+    if todo.any() and "attributes" in tt.columns:
+        # each key bare (OTLP attribute) or as the X-Ray reader stores an annotation (annotation.<key>)
+        for key in (k for base in SAMPLE_RATE_KEYS for k in (base, "annotation." + base)):
+            vals = pd.to_numeric(pd.Series(dict_get(tt["attributes"], (key,)), dtype=object),
+                                 errors="coerce").to_numpy(dtype=float)
+            ok = todo & np.isfinite(vals) & (vals >= 1)
+            prob[ok] = 1.0 / vals[ok]
+            source[ok] = "attribute"
+            note[ok] = f"root attribute {key}"
+            todo &= ~ok
+
+    # 3. user-given rates
+    todo = np.isnan(prob)
+    if rate is not None and todo.any():
+        p_user = _user_rates(tt, rate, keys)
+        ok = todo & ~np.isnan(p_user)
+        prob[ok] = p_user[ok]
+        source[ok] = "user"
+        note[ok] = None
+
+    # 4. X-Ray rules (+ statistics)
+    todo = np.isnan(prob)
+    if rules is not None and todo.any():
+        rf = xray_rules_frame(rules)
+        sub = tt.loc[todo].reset_index(drop=True)
+        idx = match_rules(rf, request_fields(sub, needed_fields(rf)))
+        p_x = np.full(len(sub), np.nan)
+        n_x = np.full(len(sub), None, dtype=object)
+        names = np.where(idx >= 0, rf["rule_name"].to_numpy(dtype=object)[np.maximum(idx, 0)], None)
+        n_x[idx < 0] = "no X-Ray rule matches the root"
+        fixed = rf["fixed_rate"].to_numpy()[np.maximum(idx, 0)]
+        reservoir = rf["reservoir_size"].to_numpy()[np.maximum(idx, 0)]
+        pure = (idx >= 0) & (reservoir == 0)
+        p_x[pure] = fixed[pure]
+        n_x[pure & (fixed == 0)] = "matched rule has FixedRate 0 and no reservoir (trace should not exist)"
+        p_x[pure & (fixed == 0)] = np.nan
+        need = (idx >= 0) & ~pure
+        if need.any():
+            if stats is None:
+                n_x[need] = "matched rule has a reservoir; its inclusion probability depends on traffic (pass stats=)"
+            else:
+                st = xray_stats_frame(stats)
+                p_w, n_w = _window_ratio(sub.loc[need, "start"], names[need], st, pd.Timedelta(stats_window))
+                p_x[need] = p_w
+                n_x[need] = n_w
+        pos = np.flatnonzero(todo)
+        ok = ~np.isnan(p_x)
+        prob[pos[ok]] = p_x[ok]
+        source[pos[ok]] = "xray_rule"
+        note[pos] = np.where(ok, None, n_x)
+        rule_col[pos] = names
+    still = np.isnan(prob)
+    note[still & (note == None)] = "no sampling information (no ot=th, SampleRate, user rate or X-Ray rule)"  # noqa: E711
+    out = pd.DataFrame({
+        "trace_id": tt["trace_id"].astype(STRING), "service": tt["service"].astype(STRING),
+        "name": tt["name"].astype(STRING), "start": tt["start"]})
+    for k in keys:
+        if k not in out.columns:
+            out[k] = tt[k].to_numpy()
+    out["probability"] = prob
+    out["weight"] = 1.0 / prob
+    out["weight_source"] = pd.Series(source, dtype=STRING)
+    out["rule"] = pd.Series(rule_col, dtype=STRING)
+    out["note"] = pd.Series(note, dtype=STRING)
+    return out
+
+
+def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
+    n = len(tt)
+
+    def check(p: np.ndarray, what: str) -> np.ndarray:
+        bad = ~np.isnan(p) & ((p <= 0) | (p > 1))
+        if bad.any():
+            raise TraceKitError(f"user sampling rate {p[bad][0]!r} ({what}) is not a probability in (0, 1]")
+        return p
+
+    if isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool):
+        return check(np.full(n, float(rate)), "rate")
+    if not keys:
+        raise TraceKitError("a per-stratum rate needs by= naming the stratum column(s)")
+    if isinstance(rate, pd.DataFrame):
+        if "probability" not in rate.columns or any(k not in rate.columns for k in keys):
+            raise TraceKitError(f"rate DataFrame needs columns {keys + ['probability']}")
+        m = tt[keys].merge(rate[keys + ["probability"]].drop_duplicates(keys), on=keys, how="left")
+        return check(m["probability"].to_numpy(dtype=float), "rate DataFrame")
+    if isinstance(rate, Mapping):
+        if len(keys) == 1:
+            lookup = tt[keys[0]].astype(object)
+        else:
+            lookup = pd.Series(list(zip(*(tt[k].astype(object) for k in keys), strict=True)), dtype=object)
+        p = lookup.map(lambda v: rate.get(v, np.nan)).to_numpy(dtype=float)
+        return check(p, "rate mapping")
+    raise TraceKitError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
+
+
+def _window_ratio(starts: pd.Series, rule_names: np.ndarray, st: pd.DataFrame,
+                  default_len: pd.Timedelta) -> tuple[np.ndarray, np.ndarray]:
+    n = len(starts)
+    p = np.full(n, np.nan)
+    note = np.full(n, "no sampling statistics window of the matched rule covers the trace's start", dtype=object)
+    q = pd.DataFrame({"start": starts.to_numpy(), "rule_name": pd.Series(rule_names, dtype=STRING).to_numpy(),
+                      "_i": np.arange(n)})
+    for rule, grp in q.groupby("rule_name", sort=False):
+        srule = st[st["rule_name"] == rule]
+        if srule.empty:
+            note[grp["_i"].to_numpy()] = f"no sampling statistics for rule {rule!r}"
+            continue
+        length = window_length(srule["timestamp"], default_len)
+        t = srule["timestamp"].to_numpy(dtype="datetime64[ns]")
+        s = grp["start"].to_numpy(dtype="datetime64[ns]")
+        pos = np.searchsorted(t, s, side="right") - 1
+        inside = (pos >= 0) & (s < t[np.maximum(pos, 0)] + length.to_timedelta64())
+        req = srule["request_count"].to_numpy(dtype=float)[np.maximum(pos, 0)]
+        smp = srule["sampled_count"].to_numpy(dtype=float)[np.maximum(pos, 0)]
+        ok = inside & (req > 0) & (smp > 0)
+        ii = grp["_i"].to_numpy()
+        p[ii[ok]] = smp[ok] / req[ok]
+        note[ii[ok]] = None
+        zero = inside & ~ok
+        note[ii[zero]] = "the rule's statistics window says nothing was sampled there"
+    return p, note

@@ -59,8 +59,8 @@ bd.head(8)"""),
 ("code", """tk.plot_service_graph(tk.service_graph(spans))"""),
 ("md", "## 5. The worst traces"),
 ("code", """summary = tk.trace_summary(spans)
-worst = summary.sort_values("duration_ms", ascending=False).head(5)
-worst[["trace_id", "root_name", "duration_ms", "n_spans", "has_error"]]"""),
+worst = summary.sort_values("request_ms", ascending=False).head(5)   # request latency, not trace extent
+worst[["trace_id", "root_name", "request_ms", "extent_ms", "n_spans", "failed", "failed_spans"]]"""),
 ("code", """tk.plot_waterfall(spans, worst["trace_id"].iloc[0], critical_path=True)"""),
 ("md", "## 6. Sampling caveats\n\nAre the numbers above those of all requests, or of the sampled ones?"),
 ("code", """w = tk.sampling_weights(spans)
@@ -102,7 +102,7 @@ st.groupby("service")["self_ms"].sum().sort_values(ascending=False).head(10)""")
 BubbleUp-style: every attribute, resource key, annotation and derived dimension (service, host, version, region,
 status class), its share among the slowest 10 % of traces vs the rest, with Fisher tests and false-discovery-rate
 q-values."""),
-("code", """hits = tk.bubble_up(spans, lambda t: t.duration_ms > t.duration_ms.quantile(0.9))
+("code", """hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.9))
 hits.head(10)"""),
 ("code", """tk.plot_bubble_up(hits)"""),
 ("code", """reg = tk.version_regressions(spans)

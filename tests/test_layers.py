@@ -66,10 +66,6 @@ def test_every_module_is_in_a_layer_and_imports_downward_only():
 #: private names still imported across modules; each migration to tracekit.core removes its lines.
 #: (importing module, imported module, name)
 KNOWN_PRIVATE_IMPORTS = {
-    ("io.sniff", "io.otlp", "_Collector"),
-    ("io.sniff", "io.otlp", "_documents"),
-    ("io.sniff", "io.otlp", "_frame"),
-    ("io.sniff", "io.otlp", "_gc_paused"),
 }
 
 

@@ -212,8 +212,7 @@ def test_trace_summary_values():
     assert s["failed_spans"].tolist() == [1, 0, 0]
     assert s["n_spans"].tolist() == [3, 3, 2]
     assert s["n_services"].tolist() == [2, 2, 1]
-    assert s["fault"].tolist() == [True, False, False]
-    assert s["has_error"].tolist() == [True, False, False]
+    assert s["client_error"].tolist() == [False, False, False] and s["throttled"].tolist() == [False, False, False]
     assert s["in_progress"].tolist() == [False, True, False]
     assert s["n_roots"].tolist() == [1, 1, 2]
     assert s["n_orphans"].tolist() == [0, 1, 0]
@@ -245,7 +244,7 @@ def test_real_xray_trace_summary(real_traces):
     spans = tk.read_xray(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json")
     s = tk.trace_summary(spans).iloc[0]
     assert s["trace_id"] == "5960260323fc5b688855d396af79b496"
-    assert (s["root_service"], s["duration_ms"], s["n_spans"], s["n_services"], s["max_depth"]) == ("Scorekeep", 3232.0, 11, 4, 5)
+    assert (s["root_service"], s["extent_ms"], s["n_spans"], s["n_services"], s["max_depth"]) == ("Scorekeep", 3232.0, 11, 4, 5)
     assert (s["n_roots"], s["n_orphans"], bool(s["partial"])) == (1, 0, False)
     ip = tk.trace_summary(tk.read_xray(real_traces / "otel-contrib-awsxray-testdata/minInProgress.txt")).iloc[0]
-    assert bool(ip["in_progress"]) and bool(ip["partial"]) and np.isnan(ip["duration_ms"])
+    assert bool(ip["in_progress"]) and bool(ip["partial"]) and np.isnan(ip["extent_ms"]) and np.isnan(ip["request_ms"])

@@ -159,12 +159,6 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     out["end"] = to_timestamps(last_end).array
     out["n_spans"] = np.bincount(t, minlength=nt).astype(np.int64)
     out["n_services"] = np.bincount(pairs // (len(su) + 1), minlength=nt).astype(np.int64)
-    # any-span flags, kept until every consumer reads failed / client_error / throttled
-    out["error"] = tree.per_trace(bool_column(spans, "error")) > 0
-    out["fault"] = tree.per_trace(bool_column(spans, "fault")) > 0
-    out["throttle"] = tree.per_trace(bool_column(spans, "throttle")) > 0
-    out["has_error"] = tree.per_trace(spans["status"].to_numpy(dtype=object, na_value="") == "error" if "status" in spans else np.zeros(len(spans), bool)) > 0
-    out["duration_ms"] = out["extent_ms"]  # deprecated name of extent_ms, removed once consumers migrate
     out["in_progress"] = tree.per_trace(bool_column(spans, "in_progress") | end_na) > 0
     out["n_roots"] = tree.per_trace(tree.is_root)
     out["n_orphans"] = tree.per_trace(tree.orphan)

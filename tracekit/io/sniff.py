@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import SkippedRecord, TraceFormatWarning
 from ..schema import STRING
 from ._sources import Document, is_pathlike
-from .otlp import _Collector, _documents, _frame, _gc_paused
+from .otlp import Collector, collected_frame, gc_paused, otlp_documents
 
 __all__ = ["read", "skipped_records", "sniff"]
 
@@ -103,7 +103,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
     owned = not (isinstance(source, dict) or (isinstance(source, (list, tuple))
                                               and not (source and all(is_pathlike(x) for x in source))))
-    otlp = _Collector(errors)
+    otlp = Collector(errors)
     xray: _XRay | None = None
     files: dict[str, int] = {}
 
@@ -125,12 +125,12 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
                     else f"a JSON {type(value).__name__}")
             otlp.problem(f"unknown trace format: {what}; {SUPPORTED}", doc.file, _label(doc.line, path) or None)
 
-    with _gc_paused():
-        for doc in _documents(source, otlp):
+    with gc_paused():
+        for doc in otlp_documents(source, otlp):
             files.setdefault(doc.file, len(files))
             dispatch(doc.value, doc, "")
             del doc
-        frames = [_frame(otlp)]
+        frames = [collected_frame(otlp)]
         skipped: list[SkippedRecord] = list(otlp.skipped)
         unprocessed: tuple = ()
         if xray is not None:

@@ -54,6 +54,7 @@ from ..core import (
     ns,
     percentile,
     require_columns,
+    result_table,
     span_tree,
 )
 from .structure import trace_summary
@@ -68,18 +69,19 @@ __all__ = [
     "combine_findings",
 ]
 
-FINDING_COLUMNS = (
-    "check",
-    "severity",
-    "subject",
-    "traces_affected",
-    "spans_affected",
-    "share",
-    "value",
-    "example_trace_ids",
-    "explanation",
-    "what_to_do",
-)
+FINDING_TABLE = result_table("health_report", "one row per finding (a check and the subject it found something in)", [
+    ("check", "string", "", "name of the check (CHECKS)"),
+    ("severity", "string", "", "error / warning / info"),
+    ("subject", "string", "", "what the finding is about: a service, caller → callee, an attribute, or empty"),
+    ("traces_affected", "int64", "traces", "traces with at least one affected span (or counted by the metric)"),
+    ("spans_affected", "int64", "spans", "spans the finding is about"),
+    ("share", "float64", "", "traces_affected / traces"),
+    ("value", "float64", "", "the metric's value (failed_request_ratio: share; p95_request_latency_ms: ms; …); NaN for checks"),
+    ("example_trace_ids", "object", "", "up to N_EXAMPLES trace ids to look at"),
+    ("explanation", "string", "", "what was found, in words"),
+    ("what_to_do", "string", "", "what to do about it"),
+])
+FINDING_COLUMNS = tuple(FINDING_TABLE.column_names)
 SEVERITIES = ("error", "warning", "info")
 N_EXAMPLES = 3
 

@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..core import bool_column, is_async_handoff, ns, require_columns, span_tree
+from ..core import bool_column, is_async_handoff, ns, require_columns, result_table, span_tree
 from ..errors import TraceKitError
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
@@ -48,7 +48,17 @@ __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"
 #: ``aws`` context into ``aws.ec2.*``, ``aws.ecs.*`` and ``aws.eks.*`` keys
 HOST_KEYS = ("host.name", "aws.ec2.instance_id", "aws.ecs.container", "aws.ecs.container_id", "aws.eks.pod",
              "aws.eks.container_id", "faas.instance", "k8s.pod.name", "container.id", "host.id")
-SKEW_COLUMNS = ("service", "host", "estimate_ms", "spread_ms", "n_pairs", "n_violations", "violation_share", "skewed")
+SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or host of a service)", [
+    ("service", "string", "", "service of the clock"),
+    ("host", "string", "", "host (resource host key, see HOST_KEYS); <NA> when clocks are services"),
+    ("estimate_ms", "float64", "ms", "estimated offset of the clock against the others (positive: ahead)"),
+    ("spread_ms", "float64", "ms", "spread of the pair offsets behind the estimate"),
+    ("n_pairs", "int64", "pairs", "synchronous client → server pairs across clocks that inform the estimate"),
+    ("n_violations", "int64", "pairs", "pairs whose server span lies outside its client span"),
+    ("violation_share", "float64", "", "n_violations / n_pairs"),
+    ("skewed", "bool", "", "the offset is larger than the spread and the tolerance"),
+])
+SKEW_COLUMNS = tuple(SKEW_TABLE.column_names)
 
 
 def _host(res) -> str | None:

@@ -39,10 +39,33 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import NAT_NS, SpanTree, bool_column, require_columns, span_tree, to_timestamps, trace_outcomes
+from ..core import (
+    NAT_NS,
+    TRACE_OUTCOME_COLUMNS,
+    SpanTree,
+    bool_column,
+    require_columns,
+    result_table,
+    span_tree,
+    to_timestamps,
+    trace_outcomes,
+)
 from ..core import ns as _ns
 
 __all__ = ["trace_summary", "self_time", "span_tree", "SpanTree"]
+
+TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, its outcome, the extent, size and completeness", [
+    *TRACE_OUTCOME_COLUMNS,
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "last end over the trace's spans"),
+    ("n_spans", "int64", "spans", "spans in the trace"),
+    ("n_services", "int64", "services", "distinct services in the trace"),
+    ("in_progress", "bool", "", "some span is in progress (no end)"),
+    ("n_roots", "int64", "spans", "spans with no parent_id"),
+    ("n_orphans", "int64", "spans", "spans whose parent is not in the trace (fragment heads)"),
+    ("n_duplicate_ids", "int64", "spans", "rows repeating a span id of the trace"),
+    ("partial", "bool", "", "in progress, an orphan, or not exactly one root"),
+    ("max_depth", "int64", "", "deepest span below its root or fragment head (-1: parent cycle only)"),
+])
 
 _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
 

@@ -1,0 +1,74 @@
+"""Result tables are declared as data (tracekit.core.results); the README's tables are generated from them.
+
+Regenerate the README block after changing a declaration::
+
+    python tests/test_result_tables.py --write
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+START, END = "<!-- result-tables:start -->", "<!-- result-tables:end -->"
+
+
+def _load_all() -> dict:
+    import tracekit.analysis
+
+    for m in pkgutil.walk_packages(tracekit.analysis.__path__, "tracekit.analysis."):
+        importlib.import_module(m.name)
+    from tracekit.core import RESULT_TABLES
+
+    return RESULT_TABLES
+
+
+def _generated() -> str:
+    from tracekit.core import results_markdown
+
+    tables = _load_all()
+    return f"{START}\n{results_markdown(sorted(tables))}{END}"
+
+
+def test_every_analysis_declares_its_result_table():
+    tables = _load_all()
+    for name in ("trace_summary", "critical_path", "critical_path_breakdown", "health_report", "weighted_summary",
+                 "detect_clock_skew", "diff_traces", "critical_path_tree", "what_if"):
+        assert name in tables, f"{name} has no declared result table"
+    for t in tables.values():
+        assert t.columns and all(c.meaning for c in t.columns), t.name
+        assert len(set(t.column_names)) == len(t.column_names), t.name
+
+
+def test_structure_health_and_skew_return_their_declared_columns_and_dtypes():
+    import tracekit as tk
+    from tracekit.analysis.health import FINDING_TABLE
+    from tracekit.analysis.skew import SKEW_TABLE
+    from tracekit.analysis.structure import TRACE_SUMMARY
+
+    spans = tk.examples.load("clock-skew-small")
+    for df, table in ((tk.trace_summary(spans), TRACE_SUMMARY), (tk.detect_clock_skew(spans), SKEW_TABLE)):
+        assert list(df.columns) == table.column_names
+        assert [str(t) for t in df.dtypes] == [c.dtype for c in table.columns], table.name
+    hr = tk.health_report(spans)
+    assert list(hr.columns) == FINDING_TABLE.column_names and len(hr)
+
+
+def test_readme_tables_are_generated_from_the_declarations():
+    text = (REPO / "README.md").read_text()
+    m = re.search(re.escape(START) + ".*?" + re.escape(END), text, flags=re.S)
+    assert m, "README.md has no generated result-tables block"
+    assert m.group(0) == _generated(), "README result tables are stale: run python tests/test_result_tables.py --write"
+
+
+if __name__ == "__main__" and "--write" in sys.argv:
+    sys.path.insert(0, str(REPO))
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    new = _generated()
+    text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: new, text, flags=re.S) if START in text else text + "\n" + new + "\n"
+    readme.write_text(text)

@@ -74,3 +74,23 @@ def test_flame_diff_on_the_db_lock_twins():
         kids = dd[dd["parent"] == node]
         assert r["total_ms_a"] == pytest.approx(r["self_ms_a"] + kids["total_ms_a"].sum(), abs=1e-9)
     assert np.isfinite(d["delta_total_lo"]).all()
+
+
+def test_real_nezha_tree_adds_up_and_an_identity_what_if_changes_nothing(real_traces):
+    """Real OnlineBoutique traces (Nezha): the tree's roots add up to the mean request time on the
+    critical path; a what-if that changes nothing (x1) returns the very same times; halving every span
+    of one service never makes a request slower."""
+    from .test_critical_path import load_nezha
+
+    spans = load_nezha(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv")
+    cp = tk.critical_path(spans)
+    tree = tk.critical_path_tree(cp, spans=spans)
+    req = trace_outcomes(spans)["request_ms"].dropna()
+    assert tree.attrs["requests"] == len(req)
+    assert tree.loc[tree["depth"] == 0, "total_ms"].sum() == pytest.approx(req.mean(), rel=1e-9)
+    assert tree["self_ms"].sum() == pytest.approx(req.mean(), rel=1e-9)
+    same = tk.what_if(spans, {"frontend": "x1"}, n_boot=0).spans
+    assert (same["start"] == spans["start"]).all() and (same["end"] == spans["end"]).all()
+    svc = spans["service"].value_counts().index[1]
+    faster = trace_outcomes(tk.what_if(spans, {svc: "x0.5"}, n_boot=0).spans)["request_ms"].to_numpy()
+    assert (faster <= trace_outcomes(spans)["request_ms"].to_numpy() + 1e-9).all()

@@ -122,3 +122,30 @@ def test_overview_merges_subpixel_spans_and_draws_critical_path_and_errors(tmp_p
     expected = sum(n.startswith("op-7") for n in rows["name"].astype(str)) + sum("op-7" in s for s in rows["span_id"].astype(str))
     assert v["nMatch"] == expected > 0
     assert "<b>big</b>" not in path.read_text()
+
+
+def test_explorer_draws_big_traces_on_the_canvas_unfolded():
+    from tracekit.widgets import ExplorerState
+
+    big = make_trace(2_500, seed=4)
+    s = ExplorerState.from_spans(big, canvas_above=2_000)
+    assert s.uses_canvas() and s.max_depth is None and len(s.waterfall()) == 2_500  # no folding needed
+    page = s.figure_html()
+    assert "tkWaterfalls" in page and '"n":2500' in page
+    # folding stays available and the canvas draws what is visible
+    folded = s.with_max_depth(2)
+    assert f'"n":{len(folded.waterfall())}' in folded.figure_html() and len(folded.waterfall()) < 2_500
+    # below the threshold, or without one, the plotly waterfall (auto-folded) as before
+    assert not ExplorerState.from_spans(big, canvas_above=5_000).uses_canvas()
+    assert ExplorerState.from_spans(big).max_depth is not None
+
+
+def test_trace_explorer_widget_shows_canvas_iframe_for_big_trace():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    ex = tk.TraceExplorer(make_trace(2_500, seed=4))
+    child = ex._figure_box.children[0]
+    assert child is ex.figure and "<iframe srcdoc=" in child.value and "tkWaterfalls" in child.value
+    small = tk.TraceExplorer(make_trace(300, seed=4))
+    assert small.state.max_depth is not None  # plotly as before, auto-folded to at most 150 rows
+    assert len(small.figure.data[0].x) == len(small.state.waterfall()) <= 150

@@ -88,6 +88,8 @@ _EXPORTS: dict[str, str] = {
     # figures (extra: plot) — data steps live beside their analyses
     "waterfall_data": "tracekit.analysis.waterfall",
     "plot_waterfall": "tracekit.plotting",
+    "plot_waterfall_gl": "tracekit.plotting_gl",
+    "write_waterfall_gl": "tracekit.plotting_gl",
     "plot_latency": "tracekit.plotting",
     "plot_critical_path_breakdown": "tracekit.plotting",
     "plot_service_graph": "tracekit.plotting",

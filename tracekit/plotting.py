@@ -132,7 +132,9 @@ def plot_waterfall(
     Size (``benchmarks/bench_waterfall.py``, headless Chromium, busy 2-core machine): 10,000
     spans draw in ~2.9 s and redraw after a zoom in ~0.5 s of browser CPU; 50,000 spans take ~24 s
     and ~12 s — plotly.js's bar drawing grows faster than linearly, so fold big traces
-    (``max_depth``/``collapse``) for interactive use.
+    (``max_depth``/``collapse``) for interactive use, or draw them with
+    :func:`tracekit.plotting_gl.plot_waterfall_gl` (canvas, level of detail: 100,000 spans
+    redraw in ~10 ms), which :class:`tracekit.TraceExplorer` uses above 2,000 spans.
 
     Parameters
     ----------

@@ -140,7 +140,10 @@ class ExplorerState:
     (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
     level that keeps at most this many rows — the figure then keeps its span-name labels; None
-    opens every trace unfolded).
+    opens every trace unfolded), ``canvas_above`` (a trace with more spans than this is drawn by
+    the canvas renderer :func:`tracekit.plotting_gl.plot_waterfall_gl` instead of plotly, and
+    opens unfolded: folding stays available but is not needed to stay responsive; None keeps
+    plotly for every trace).
     """
 
     shared: _Shared = field(repr=False, compare=False)
@@ -155,11 +158,13 @@ class ExplorerState:
     max_depth: int | None = None
     critical_path: bool = True
     auto_fold: int | None = 150
+    canvas_above: int | None = None
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def from_spans(
-        cls, spans: pd.DataFrame, *, critical_path: bool = True, trace_id: str | None = None, auto_fold: int | None = 150
+        cls, spans: pd.DataFrame, *, critical_path: bool = True, trace_id: str | None = None, auto_fold: int | None = 150,
+        canvas_above: int | None = None,
     ) -> ExplorerState:
         """State for ``spans`` with the slowest trace (or ``trace_id``) selected.
 
@@ -174,7 +179,8 @@ class ExplorerState:
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         by_trace = {str(t): order[bounds[i] : bounds[i + 1]] for i, t in enumerate(uniques)}
-        state = cls(_Shared(spans, traces, by_trace), critical_path=critical_path, auto_fold=auto_fold)
+        state = cls(_Shared(spans, traces, by_trace), critical_path=critical_path, auto_fold=auto_fold,
+                    canvas_above=canvas_above)
         first = trace_id if trace_id is not None else (traces["trace_id"].iloc[0] if len(traces) else None)
         return state.select_trace(first) if first is not None else state
 
@@ -249,6 +255,17 @@ class ExplorerState:
             title += f" · {len(rows)} shown"
         return plot_waterfall(rows, title=title, colors=_colors(self.services))
 
+    def uses_canvas(self) -> bool:
+        """Whether the selected trace is big enough (``canvas_above``) for the canvas renderer."""
+        return self.canvas_above is not None and self.trace_id is not None and len(self.trace_spans()) > self.canvas_above
+
+    def figure_html(self) -> str:
+        """The canvas waterfall (:func:`tracekit.plotting_gl.plot_waterfall_gl`) of the selected trace, current folding."""
+        from .plotting_gl import plot_waterfall_gl
+
+        return plot_waterfall_gl(self.waterfall(), colors=_colors(self.services), full_html=True,
+                                 title=f"trace {self.trace_id} · {len(self.trace_spans()):,} spans")
+
     # -- transitions ---------------------------------------------------------------------------
     def select_trace(self, trace_id: str) -> ExplorerState:
         """Select a trace (32 hex digits or the X-Ray ``1-…`` form): folding is reset and its root span selected."""
@@ -258,7 +275,7 @@ class ExplorerState:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
         s = replace(self, trace_id=trace_id, span_id=None, collapsed=frozenset(), max_depth=None)
         rows = s.waterfall()
-        if self.auto_fold is not None and len(rows) > self.auto_fold:
+        if self.auto_fold is not None and len(rows) > self.auto_fold and not s.uses_canvas():
             per_depth = np.bincount(rows["depth"].to_numpy(), minlength=1).cumsum()
             fits = np.flatnonzero(per_depth <= self.auto_fold)
             s = replace(s, max_depth=int(fits[-1]) if len(fits) else 0)
@@ -529,13 +546,15 @@ class TraceExplorer:
     (2, True)
     """
 
-    def __init__(self, spans: pd.DataFrame, *, critical_path: bool = True, max_listed: int = 500, auto_fold: int | None = 150):
+    def __init__(self, spans: pd.DataFrame, *, critical_path: bool = True, max_listed: int = 500, auto_fold: int | None = 150,
+                 canvas_above: int | None = 2_000):
         self._W = require("ipywidgets", "jupyter")
         self._go = require("plotly.graph_objects", "jupyter")
         require("anywidget", "jupyter")
         self.max_listed = max_listed
         self._syncing = False
-        self.state = ExplorerState.from_spans(spans, critical_path=critical_path, auto_fold=auto_fold)
+        self.state = ExplorerState.from_spans(spans, critical_path=critical_path, auto_fold=auto_fold,
+                                              canvas_above=canvas_above)
         W = self._W
         self.service = W.Dropdown(options=[("all services", None)] + [(s, s) for s in self.state.services], value=None, description="service")
         self.errors_only = W.Checkbox(value=False, description="failed only", indent=False)
@@ -641,6 +660,12 @@ class TraceExplorer:
         self.traces.tooltip = f"{len(t)} traces{more}"
 
     def _render_figure(self, s: ExplorerState) -> None:
+        if s.trace_id is not None and s.uses_canvas():
+            # big trace: the canvas renderer in an iframe (its scripts run; clicks open details inside it)
+            frame = f'<iframe srcdoc="{_esc(s.figure_html(), quote=True)}" style="width:100%;height:820px;border:0"></iframe>'
+            self.figure = self._W.HTML(value=frame, layout=self._W.Layout(width="100%"))
+            self._figure_box.children = (self.figure,)
+            return
         if s.trace_id is None:
             fw = self._go.FigureWidget()
         else:

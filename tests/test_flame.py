@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -94,3 +95,29 @@ def test_real_nezha_tree_adds_up_and_an_identity_what_if_changes_nothing(real_tr
     svc = spans["service"].value_counts().index[1]
     faster = trace_outcomes(tk.what_if(spans, {svc: "x0.5"}, n_boot=0).spans)["request_ms"].to_numpy()
     assert (faster <= trace_outcomes(spans)["request_ms"].to_numpy() + 1e-9).all()
+
+
+@pytest.mark.parametrize("path", ["nezha/trainticket-2023-01-29/09_34_trace.csv", "jaeger/integration-fixtures-traces/example_trace.json"])
+def test_tree_nodes_follow_jaegers_grouping_service_operation_and_ancestry(real_traces, path):
+    """A node is (service, operation, ancestry): count them with a plain walk up the parents of every span
+    on a request's critical path, and compare with the tree."""
+    from .test_critical_path import load_nezha
+
+    spans = load_nezha(real_traces / path) if path.endswith(".csv") else tk.read(real_traces / path)
+    cp = tk.critical_path(spans)
+    tree = tk.critical_path_tree(cp, spans=spans)
+    rows = spans.reset_index(drop=True)
+    by_id = {(t, s): i for i, (t, s) in enumerate(zip(rows["trace_id"], rows["span_id"], strict=True))}
+    req = cp[cp["request"]]
+    want = set()
+    for t, s in zip(req["trace_id"], req["span_id"], strict=True):
+        chain, i = [], by_id[(t, s)]
+        while True:  # up to the request root
+            chain.append(f"{rows.at[i, 'service']}:{rows.at[i, 'name']}")
+            p = rows.at[i, "parent_id"]
+            if pd.isna(p) or (t, p) not in by_id:
+                break
+            i = by_id[(t, p)]
+        path_ = list(reversed(chain))
+        want.update(" > ".join(path_[:k]) for k in range(1, len(path_) + 1))
+    assert set(tree["node"]) == want

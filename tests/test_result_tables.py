@@ -22,6 +22,8 @@ def _load_all() -> dict:
 
     for m in pkgutil.walk_packages(tracekit.analysis.__path__, "tracekit.analysis."):
         importlib.import_module(m.name)
+    for m in ("tracekit.aws", "tracekit.reporting", "tracekit.widgets"):  # they declare tables too
+        importlib.import_module(m)
     from tracekit.core import RESULT_TABLES
 
     return RESULT_TABLES

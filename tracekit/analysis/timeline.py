@@ -60,7 +60,7 @@ from ..core import (
 from ..core.naming import get_attribute
 from ..errors import ArgumentError
 
-__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "request_rows"]
+__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "request_rows", "timeline_from_requests"]
 
 _REQUEST_KEYS = ("route", "root_service", "root_name")
 
@@ -304,10 +304,10 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         raise ArgumentError(f"timeline: freq must be positive, got {freq!r}")
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
-    return _timeline_from_rows(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
+    return timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
 
 
-def _timeline_from_rows(rows: pd.DataFrame, keys: list[str], step: pd.Timedelta, ci: float,
+def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedelta, ci: float,
                         params: dict) -> pd.DataFrame:
     names = TIMELINE.column_names
     if rows.empty:

@@ -13,7 +13,11 @@ change: ``onset`` its first bucket, ``recovery`` the bucket after it (NaT when i
 the data: still ongoing, or a step change such as a deployment). ``a = 0`` is left out because a
 window at the start is the complement of one at the end (the same ``Z``), and a window that
 starts later is the one to report. Ranks make a few extreme buckets (a p95 of 4 requests) count
-no more than any other bucket.
+no more than any other bucket. For latency metrics the two edges are then refined on the
+requests themselves: each may move by up to two buckets to where the requests inside and outside
+the window differ most in how often they exceed the normal percentile (standardised sum of
+exceedances), and the onset is the bucket of the first request inside — a lone slow request just
+before the onset (one routine cold start in a bucket of seven) no longer opens the window early.
 
 The p-value is a **permutation test** (bucket values are exchangeable when nothing changes):
 the same maximum over permuted series, with Besag & Clifford's sequential stopping (stop after
@@ -132,9 +136,6 @@ def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: in
     z = np.abs(c[b] - c[a]) / scale
     best = int(np.argmax(z))
     obs = float(z[best])
-    if len(np.unique(x)) == n:  # no ties: the null depends on n only, shared by every such series
-        null = _null_maxima(n, min_len, n_perm, seed)
-        return int(a[best]), int(b[best]), obs, float((1 + np.count_nonzero(null >= obs - 1e-9)) / (1 + n_perm))
     rng = np.random.default_rng(seed)
     done = exceed = 0
     for zmax in _perm_maxima(r, a, b, scale, n_perm, rng):
@@ -156,24 +157,54 @@ def _perm_maxima(r: np.ndarray, a: np.ndarray, b: np.ndarray, scale: np.ndarray,
     while done < n_perm:
         m = min(chunk, n_perm - done)
         perm = rng.permuted(np.broadcast_to(r, (m, n)), axis=1)
-        cp = np.concatenate([np.zeros((m, 1)), np.cumsum(perm, axis=1)], axis=1)
+        cp = np.concatenate([np.zeros((m, 1), np.float32), np.cumsum(perm, axis=1, dtype=np.float32)], axis=1)
         yield (np.abs(cp[:, b] - cp[:, a]) / scale).max(axis=1)
         done += m
 
 
-_NULL_CACHE: dict[tuple[int, int, int, int], np.ndarray] = {}
+def _refine_edges(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp, recovery: Any,
+                  step: pd.Timedelta, reach: int = 2) -> tuple[pd.Timestamp, Any]:
+    """Move each edge of a latency window by up to ``reach`` buckets to where the requests inside and
+    outside differ most in how often they exceed the normal ``q``-quantile (standardised sum of the
+    exceedances inside); then onset = bucket of the first request inside, recovery = the bucket after
+    the last one. Ties keep the edge found on buckets."""
+    ok = ~np.isnan(lat)
+    t, x = t[ok], lat[ok]
+    n = len(x)
+    if n < 3:
+        return onset, recovery
 
+    def inside_of(on: pd.Timestamp, rec: Any) -> np.ndarray:
+        return (t >= on.value) & ((t < rec.value) if rec is not pd.NaT else True)
 
-def _null_maxima(n: int, min_len: int, n_perm: int, seed: int) -> np.ndarray:
-    key = (n, min_len, n_perm, seed)
-    if key not in _NULL_CACHE:
-        r = np.arange(1, n + 1) - (n + 1) / 2
-        a, b, scale = _window_stats(r, min_len)
-        rng = np.random.default_rng(seed)
-        if len(_NULL_CACHE) > 64:
-            _NULL_CACHE.clear()
-        _NULL_CACHE[key] = np.concatenate(list(_perm_maxima(r, a, b, scale, n_perm, rng)))
-    return _NULL_CACHE[key]
+    normal = ~inside_of(onset, recovery)
+    if not normal.any():
+        return onset, recovery
+    y = (x > percentile(x[normal], q)).astype(float)
+    y -= y.mean()
+    var = float((y ** 2).mean())
+    if var == 0:
+        return onset, recovery
+    ks = sorted(range(-reach, reach + 1), key=abs)
+    recs = [recovery + k * step for k in ks] if recovery is not pd.NaT else [pd.NaT]
+    best, best_z, best_in = (onset, recovery), -1.0, None
+    for on in [onset + k * step for k in ks]:
+        for rec in recs:
+            if rec is not pd.NaT and rec <= on:
+                continue
+            inside = inside_of(on, rec)
+            m = int(inside.sum())
+            if m == 0 or m == n:
+                continue
+            z = abs(float(y[inside].sum())) / np.sqrt(m * (n - m) / (n - 1) * var)
+            if z > best_z + 1e-9:
+                best, best_z, best_in = (on, rec), z, inside
+    if best_in is None:
+        return onset, recovery
+    s = step.value
+    on = pd.Timestamp(int(t[best_in].min()) // s * s, tz="UTC")
+    rec = best[1] if best[1] is pd.NaT else pd.Timestamp(int(t[best_in].max()) // s * s + s, tz="UTC")
+    return on, rec
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -342,7 +373,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     testable = [len(v) >= 2 * min_buckets + 1 and np.ptp(v) > 0 for (_g, _m, _p, _o, v) in series]
     series = [s for s, t in zip(series, testable, strict=True) if t]
     n_tests = len(series)
-    n_perm_ = int(n_perm) if n_perm is not None else max(999, int(np.ceil(2 * n_tests / alpha)))
+    n_perm_ = int(n_perm) if n_perm is not None else max(999, int(np.ceil(4 * n_tests / alpha)))
     results = []
     for si, (_gi, _m, _part, _ok, v) in enumerate(series):
         a, b, _z, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm_, seed=seed + si)
@@ -369,6 +400,10 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
             sel = np.ones(len(rows), dtype=bool) if not keys else (key_codes == guniq[gi])
             krows = rows[sel]
             t = ns(krows["time"])
+            if m.startswith("p"):
+                q = {f"p{int(qq * 100)}_ms": qq for qq in QUANTILES}[m]
+                onset, recovery = _refine_edges(t, krows["latency_ms"].to_numpy(dtype=float), q, onset, recovery,
+                                                step)
             on = onset.value
             inside = (t >= on) & ((t < recovery.value) if recovery is not pd.NaT else True)
             affected = float(krows["weight"].to_numpy()[inside].sum())

@@ -82,9 +82,9 @@ TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, f
 DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen in resource service.version", [
     ("service", "string", "", "service"),
     ("version", "string", "", "resource ``service.version``"),
-    ("first_seen", "datetime64[ns, UTC]", "ns, UTC", "start of the first span of that version"),
-    ("last_seen", "datetime64[ns, UTC]", "ns, UTC", "start of the last span of that version"),
-    ("spans", "int64", "spans", "spans of the service recorded with that version"),
+    ("first_seen", "datetime64[ns, UTC]", "ns, UTC", "start of the first entry span of that version"),
+    ("last_seen", "datetime64[ns, UTC]", "ns, UTC", "start of the last entry span of that version"),
+    ("spans", "int64", "spans", "entry spans of the service served by that version"),
     ("previous", "string", "", "version of the service seen just before this one first appeared (<NA> for the first)"),
 ])
 
@@ -367,6 +367,9 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
     ----------
     spans : pandas.DataFrame
         A spans frame (``resource`` dicts are read; X-Ray segments carry ``service.version`` too).
+        The version is read on each service's entry spans (a root, an orphan, or a span whose
+        parent is in another service): the process that served the request, not the internal
+        work it started before a restart.
 
     Returns
     -------
@@ -377,7 +380,7 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     SpansSchemaError
-        ``service`` or ``start`` is missing.
+        An id column, ``service`` or ``start`` is missing.
 
     Examples
     --------
@@ -387,9 +390,13 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
     >>> d[d["service"] == "payments"]["version"].tolist()
     ['1.4.2', '1.5.0']
     """
-    require_columns(spans, ("service", "start"), "deployments")
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "start"), "deployments")
+    svc = spans["service"].to_numpy(dtype=object)
+    p = span_tree(spans).parent
+    entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
     res = spans["resource"].to_numpy(dtype=object) if "resource" in spans.columns else np.full(len(spans), None)
-    ver = np.array([get_attribute(r, "service.version") if isinstance(r, dict) else None for r in res], dtype=object)
+    ver = np.array([get_attribute(r, "service.version") if e and isinstance(r, dict) else None
+                    for r, e in zip(res, entry, strict=True)], dtype=object)
     ok = np.array([v is not None for v in ver], dtype=bool)
     df = pd.DataFrame({"service": spans["service"].to_numpy(dtype=object)[ok], "version": ver[ok].astype(str),
                        "t": pd.to_datetime(spans["start"].to_numpy()[ok], utc=True)})

@@ -329,7 +329,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     Examples
     --------
     >>> import tracekit as tk
-    >>> spans = tk.simulate.simulate("baseline", 600, seed=4).spans
+    >>> spans = tk.simulate.simulate("baseline", 600, seed=5).spans
     >>> len(tk.detect_changes(spans, by="route"))
     0
     """

@@ -318,3 +318,10 @@ def test_plot_heatmap_counts_requests(incident):
     w = pd.Series(2.0, index=incident["trace_id"].unique())
     assert np.asarray(tk.plot_heatmap(incident, weights=w).data[0].z, dtype=float).sum() == 2 * len(
         trace_outcomes(incident).query("has_root"))
+
+
+def test_empty_spans_give_empty_tables_with_the_declared_columns():
+    e = tk.empty_spans()
+    assert list(tk.timeline(e).columns) == TIMELINE.column_names and tk.timeline(e).empty
+    DETECT_CHANGES.check(tk.detect_changes(e), key_columns=["service"])
+    DEPLOYMENTS.check(tk.deployments(e))

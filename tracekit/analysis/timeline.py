@@ -185,17 +185,16 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         tree = span_tree(spans)
         start, end = ns(spans["start"]), ns(spans["end"])
         dur = np.where(spans["end"].isna().to_numpy(), np.nan, (end - start) / 1e6)
-        cols: dict[str, Any] = {"time": spans["start"].to_numpy(), "trace_id": spans["trace_id"].to_numpy()}
+        cols: dict[str, Any] = {"time": to_timestamps(start).array, "trace_id": spans["trace_id"].array}
         for k in keys:
             if k == "operation":
                 cols[k] = pd.array(operations(spans), dtype="string")
             elif k in spans.columns:
-                cols[k] = spans[k].to_numpy()
+                cols[k] = spans[k].array
             else:
                 raise ArgumentError(f"timeline: by={k!r} is not a spans column (nor route, root_service, "
                                     "root_name, operation)")
         frame = pd.DataFrame(cols)
-        frame["time"] = spans["start"].to_numpy()
         frame["latency_ms"] = dur
         frame["failed"] = failed(spans)
         if keys == ["service"]:
@@ -207,7 +206,6 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
             if k != "operation" and k in spans.columns:
                 frame[k] = frame[k].astype(spans[k].dtype)
     frame = frame.reset_index(drop=True)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
     w = _trace_weights(frame["trace_id"], weights)
     frame["weight"] = w
     return frame[~np.isnan(w)].reset_index(drop=True)
@@ -345,9 +343,7 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
     present = gs[bounds[:-1]]
     vals[present] = _group_stats(lat, fl, w, bounds, ci)
     sampled[present] = np.diff(bounds)
-    times = to_timestamps(b0 + s * np.arange(nb, dtype=np.int64))
-    out = pd.DataFrame({"time": np.tile(times.to_numpy(), nk)})
-    out["time"] = pd.to_datetime(out["time"], utc=True)
+    out = pd.DataFrame({"time": to_timestamps(np.tile(b0 + s * np.arange(nb, dtype=np.int64), nk)).array})
     for j, k in enumerate(keys):
         level = kuniq.get_level_values(j) if nk else []
         col = np.repeat(np.asarray(level, dtype=object), nb)
@@ -399,7 +395,7 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
                     for r, e in zip(res, entry, strict=True)], dtype=object)
     ok = np.array([v is not None for v in ver], dtype=bool)
     df = pd.DataFrame({"service": spans["service"].to_numpy(dtype=object)[ok], "version": ver[ok].astype(str),
-                       "t": pd.to_datetime(spans["start"].to_numpy()[ok], utc=True)})
+                       "t": to_timestamps(ns(spans["start"])[ok]).array})
     cols = DEPLOYMENTS.column_names
     if df.empty:
         out = pd.DataFrame({c: pd.Series(dtype=d.dtype) for c, d in zip(cols, DEPLOYMENTS.columns, strict=True)})

@@ -904,14 +904,15 @@ def plot_timeline(
             color = cmap.get(lab, ERROR_COLOR)
             fig.add_shape(type="rect", x0=c["onset"], x1=x1, y0=0, y1=1, xref="x", yref="paper", name="change",
                           fillcolor=color, opacity=0.12, line=dict(width=0), layer="below")
-            fig.add_annotation(x=c["onset"], y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
+            fig.add_annotation(x=c["onset"], y=1.04, xref="x", yref="paper", yanchor="bottom", xanchor="left",
+                               showarrow=False,
                                text=_esc(f"{lab} {c['metric']} {c['delta']:+,.3g}"), font=dict(size=10, color=color))
     if deps is not None and len(deps):
         for _, d in deps[deps["previous"].notna()].iterrows():
             fig.add_shape(type="line", x0=d["first_seen"], x1=d["first_seen"], y0=0, y1=1, xref="x", yref="paper",
                           name="deployment", line=dict(color="#444", dash="dot", width=1))
-            fig.add_annotation(x=d["first_seen"], y=0, xref="x", yref="paper", yanchor="top", showarrow=False,
-                               text=_esc(f"{d['service']} {d['version']}"), font=dict(size=10))
+            fig.add_annotation(x=d["first_seen"], y=1.0, xref="x", yref="paper", yanchor="bottom", xanchor="left",
+                               showarrow=False, text=_esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10))
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=2, col=1)
     fig.update_yaxes(rangemode="tozero", row=3, col=1)

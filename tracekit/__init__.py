@@ -79,6 +79,11 @@ _EXPORTS: dict[str, str] = {
     "bubble_up": "tracekit.analysis.attribution",
     "version_regressions": "tracekit.analysis.attribution",
     "cold_starts": "tracekit.analysis.attribution",
+    # the time axis
+    "timeline": "tracekit.analysis.timeline",
+    "deployments": "tracekit.analysis.timeline",
+    "detect_changes": "tracekit.analysis.changes",
+    "split_by_change": "tracekit.analysis.changes",
     "lambda_invocations": "tracekit.analysis.attribution",
     # live X-Ray (extra: aws)
     "fetch_xray": "tracekit.aws.fetch",
@@ -98,6 +103,8 @@ _EXPORTS: dict[str, str] = {
     "plot_flame": "tracekit.plotting_flame",
     "plot_flame_diff": "tracekit.plotting_flame",
     "plot_trace_diff": "tracekit.plotting_flame",
+    "plot_timeline": "tracekit.plotting",
+    "plot_heatmap": "tracekit.plotting",
     # widgets (extra: jupyter)
     "TraceExplorer": "tracekit.widgets",
     # reports and the command line

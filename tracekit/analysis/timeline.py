@@ -1,0 +1,412 @@
+"""The time axis: requests, failures and request-latency percentiles per time bucket; deployments.
+
+:func:`timeline` cuts the window into buckets of ``freq`` (``"1min"``) and gives, per bucket and
+key, the number of requests, how many failed, the error rate and p50/p95/p99 of request latency,
+each with an interval. What a "request" of a key is depends on ``by``:
+
+- ``by=None`` — the requests themselves: one per trace, latency = ``request_ms``, failed = the
+  request failed (:func:`tracekit.core.trace_outcomes`), time = request start;
+- ``by="route"`` / ``"root_service"`` / ``"root_name"`` — the same requests, keyed by the route
+  (:func:`tracekit.core.routes`), service or operation of their request root;
+- ``by="service"`` — the requests each service served: its **entry spans** (a root, an orphan, or
+  a span whose parent is in another service), latency = the entry span's duration, failed =
+  the span failed (:func:`tracekit.core.failed`), time = the span's start;
+- any other key (``"name"``, ``"operation"``, ``"kind"``, ``["service", "name"]``…) — every span
+  with that key (calls of an operation: ``SELECT orders``), latency = its duration.
+
+With ``weights`` (the frame of :func:`~tracekit.sampling_weights`, a Series of weights by trace id,
+or one number) every row counts with its trace's weight: ``requests`` is the Horvitz–Thompson
+estimate Σw, ``error_rate`` the weighted share (Hájek) and the percentiles are those of the
+weighted distribution (:func:`tracekit.core.percentile`), as :func:`~tracekit.weighted_summary`.
+
+Intervals (level ``ci``): ``requests`` — normal, from the Horvitz–Thompson variance Σw(w−1)
+(zero width without sampling: every request was seen); ``error_rate`` — Jeffreys
+Beta(x + ½, n − x + ½) on Kish's effective sample size n = (Σw)²/Σw²; percentiles — Woodruff's
+interval: the weighted inverse CDF at q ± z·√(q(1−q)/n) (Kish n), so it is always an observed value.
+
+:func:`deployments` lists each service version seen (resource ``service.version``), when it was
+first and last seen; :func:`plot_timeline <tracekit.plotting.plot_timeline>` marks them.
+
+>>> import tracekit as tk
+>>> spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+>>> t = tk.timeline(spans, freq="10min")
+>>> len(t), int(t["requests"].sum())
+(6, 200)
+>>> bool((t["p95_ms_lo"] <= t["p95_ms"]).all() and (t["p95_ms"] <= t["p95_ms_hi"]).all())
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import (
+    QUANTILES,
+    failed,
+    ns,
+    operations,
+    percentile,
+    require_columns,
+    result_table,
+    routes,
+    span_tree,
+    to_timestamps,
+    trace_outcomes,
+)
+from ..core.naming import get_attribute
+from ..errors import ArgumentError
+
+__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "request_rows", "timeline_from_requests"]
+
+_REQUEST_KEYS = ("route", "root_service", "root_name")
+
+TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, failures, request-latency percentiles", [
+    ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long)"),
+    ("requests", "float64", "requests", "requests in the bucket (Horvitz–Thompson Σw with weights; else the count)"),
+    ("requests_lo", "float64", "requests", "lower bound of ``requests`` (HT variance Σw(w−1); equal to it without sampling)"),
+    ("requests_hi", "float64", "requests", "upper bound of ``requests``"),
+    ("sampled", "int64", "requests", "requests seen in the data (unweighted count)"),
+    ("failed", "float64", "requests", "failed requests (weighted with weights): root span / entry span / span failed"),
+    ("error_rate", "float64", "share", "failed / requests (weighted share with weights); NaN without requests"),
+    ("error_rate_lo", "float64", "share", "Jeffreys interval on Kish's effective sample size, lower bound"),
+    ("error_rate_hi", "float64", "share", "Jeffreys interval, upper bound"),
+    *[(f"p{int(q * 100)}_ms{s}", "float64", "ms", f"{m} of the {int(q * 100)}th percentile of request latency"
+       f"{' (inverted_cdf, weighted with weights)' if not s else ' (Woodruff interval)'}")
+      for q in QUANTILES for s, m in (("", "value"), ("_lo", "lower bound"), ("_hi", "upper bound"))],
+])
+
+DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen in resource service.version", [
+    ("service", "string", "", "service"),
+    ("version", "string", "", "resource ``service.version``"),
+    ("first_seen", "datetime64[ns, UTC]", "ns, UTC", "start of the first entry span of that version"),
+    ("last_seen", "datetime64[ns, UTC]", "ns, UTC", "start of the last entry span of that version"),
+    ("spans", "int64", "spans", "entry spans of the service served by that version"),
+    ("previous", "string", "", "version of the service seen just before this one first appeared (<NA> for the first)"),
+])
+
+
+def _keys(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    keys = [by] if isinstance(by, str) else list(by)
+    if not keys or not all(isinstance(k, str) for k in keys):
+        raise ArgumentError(f"by must be None, a column name or a list of column names, got {by!r}")
+    return keys
+
+
+def _trace_weights(trace_ids: pd.Series, weights: Any) -> np.ndarray:
+    """Weight of each trace id (NaN when unknown); the forms weighted_summary accepts."""
+    if weights is None:
+        return np.ones(len(trace_ids))
+    if isinstance(weights, pd.DataFrame):
+        if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
+            raise ArgumentError("weights DataFrame needs trace_id and weight (or probability) columns, "
+                                "as returned by sampling_weights()")
+        col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
+        s = pd.Series(col.to_numpy(dtype=float), index=weights["trace_id"].astype(str).to_numpy())
+    elif isinstance(weights, pd.Series):
+        s = pd.Series(weights.to_numpy(dtype=float), index=weights.index.astype(str))
+    elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
+        w = np.full(len(trace_ids), float(weights))
+        s = None
+    else:
+        raise ArgumentError("weights must be the DataFrame of sampling_weights(), a Series of weights indexed "
+                            f"by trace_id, or one number; got {type(weights).__name__}")
+    if s is not None:
+        s = s[~s.index.duplicated()]
+        w = trace_ids.astype(str).map(s).to_numpy(dtype=float)
+    bad = (~np.isnan(w) & ~(w > 0)) | np.isinf(w)
+    if bad.any():
+        raise ArgumentError("weights must be positive and finite (1 / inclusion probability); "
+                            f"trace {trace_ids.iloc[int(np.flatnonzero(bad)[0])]} has {w[bad][0]!r}")
+    return w
+
+
+def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
+                 weights: Any = None) -> pd.DataFrame:
+    """The requests :func:`timeline` counts, one row each: ``time``, key columns, ``latency_ms``,
+    ``failed``, ``weight``, ``trace_id`` (see the module docstring for what a request of a key is).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    by : str or list of str, optional
+        Key(s); ``None`` for the requests (one per trace).
+    weights : DataFrame, Series or float, optional
+        Sampling weights per trace (rows of traces without a known weight are dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        A key is not a column (nor ``route``, ``root_service``, ``root_name``, ``operation``).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 20, seed=1).spans
+    >>> len(request_rows(spans)), sorted(request_rows(spans, "service")["service"].unique())[:2]
+    (20, ['api-gateway', 'cart'])
+    """
+    keys = _keys(by)
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "timeline")
+    if keys and all(k in _REQUEST_KEYS for k in keys):
+        out = trace_outcomes(spans)
+        tree = span_tree(spans)
+        head = tree.request_root
+        frame = pd.DataFrame({"time": out["start"], "trace_id": out["trace_id"]})
+        if "route" in keys:
+            r = routes(spans.iloc[np.maximum(head, 0)]).to_numpy(dtype=object)
+            frame["route"] = pd.array(np.where(head >= 0, r, None), dtype="string")
+        if "root_service" in keys:
+            frame["root_service"] = out["root_service"].astype("string")
+        if "root_name" in keys:
+            frame["root_name"] = out["root_name"].astype("string")
+        frame["latency_ms"] = out["request_ms"].to_numpy()
+        frame["failed"] = out["failed"].to_numpy(dtype=bool)
+        frame = frame[out["has_root"].to_numpy()]
+    elif not keys:
+        out = trace_outcomes(spans)
+        frame = pd.DataFrame({"time": out["start"], "trace_id": out["trace_id"],
+                              "latency_ms": out["request_ms"].to_numpy(),
+                              "failed": out["failed"].to_numpy(dtype=bool)})
+        frame = frame[out["has_root"].to_numpy()]
+    else:
+        tree = span_tree(spans)
+        start, end = ns(spans["start"]), ns(spans["end"])
+        dur = np.where(spans["end"].isna().to_numpy(), np.nan, (end - start) / 1e6)
+        cols: dict[str, Any] = {"time": to_timestamps(start).array, "trace_id": spans["trace_id"].array}
+        for k in keys:
+            if k == "operation":
+                cols[k] = pd.array(operations(spans), dtype="string")
+            elif k in spans.columns:
+                cols[k] = spans[k].array
+            else:
+                raise ArgumentError(f"timeline: by={k!r} is not a spans column (nor route, root_service, "
+                                    "root_name, operation)")
+        frame = pd.DataFrame(cols)
+        frame["latency_ms"] = dur
+        frame["failed"] = failed(spans)
+        if keys == ["service"]:
+            svc = spans["service"].to_numpy(dtype=object)
+            p = tree.parent
+            entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
+            frame = frame[entry]
+        for k in keys:
+            if k != "operation" and k in spans.columns:
+                frame[k] = frame[k].astype(spans[k].dtype)
+    frame = frame.reset_index(drop=True)
+    w = _trace_weights(frame["trace_id"], weights)
+    frame["weight"] = w
+    return frame[~np.isnan(w)].reset_index(drop=True)
+
+
+def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndarray, ci: float) -> np.ndarray:
+    """Per group (rows ``starts[i]:starts[i+1]``, sorted by group): requests, lo, hi, failed, rate,
+    lo, hi, then (p, lo, hi) per quantile."""
+    from scipy import stats as sst
+
+    z = float(sst.norm.ppf(0.5 + ci / 2))
+    a = (1 - ci) / 2
+    b0 = starts[:-1]
+    tot = np.add.reduceat(w, b0)
+    w2 = np.add.reduceat(w * w, b0)
+    nf = np.add.reduceat(w * fl, b0)
+    n = np.diff(starts).astype(float)
+    sd = np.sqrt(np.maximum(w2 - tot, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = nf / tot
+        n_eff = tot ** 2 / w2
+    x = p * n_eff
+    lo = np.where(x <= 0, 0.0, sst.beta.ppf(a, x + 0.5, n_eff - x + 0.5))
+    hi = np.where(x >= n_eff, 1.0, sst.beta.ppf(1 - a, x + 0.5, n_eff - x + 0.5))
+    cols = [tot, np.maximum(tot - z * sd, n), tot + z * sd, nf, p, lo, hi]
+    pct = np.full((len(b0), 3 * len(QUANTILES)), np.nan)
+    for i, (i0, i1) in enumerate(zip(starts[:-1], starts[1:], strict=True)):
+        v, ww = lat[i0:i1], w[i0:i1]
+        ok = ~np.isnan(v)
+        if not ok.any():
+            continue
+        v, ww = v[ok], ww[ok]
+        unweighted = bool((ww == 1).all())
+        m = float(len(v)) if unweighted else ww.sum() ** 2 / float((ww ** 2).sum())
+        levels = []
+        for q in QUANTILES:
+            h = z * np.sqrt(q * (1 - q) / m)
+            levels += [q, max(q - h, 0.0), min(q + h, 1.0)]
+        pct[i] = percentile(v, levels, weights=None if unweighted else ww)
+    return np.column_stack([*cols, pct])
+
+
+def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | None = None, *,
+             weights: Any = None, ci: float = 0.95) -> pd.DataFrame:
+    """Requests, failures and request-latency percentiles per time bucket (and key), with intervals.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    freq : str
+        Bucket length, a pandas offset alias (``"1min"``, ``"5min"``, ``"1h"``).
+    by : str or list of str, optional
+        Key(s): ``None`` (all requests), ``"route"``, ``"root_service"``, ``"root_name"``
+        (requests by their root), ``"service"`` (each service's entry spans) or any spans column
+        / ``"operation"`` (every span with that key). See the module docstring.
+    weights : DataFrame, Series or float, optional
+        Sampling weights per trace (:func:`~tracekit.sampling_weights`): Horvitz–Thompson counts,
+        weighted error rates and percentiles.
+    ci : float
+        Interval level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (bucket, key) from the first to the last bucket of the data, empty buckets
+        included (``requests`` 0): ``time``, the key columns, then the columns declared in
+        :data:`TIMELINE`. ``attrs["params"]`` records the arguments.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        Bad ``freq``, ``by``, ``weights`` or ``ci``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 300, seed=2).spans
+    >>> t = tk.timeline(spans, freq="30min", by="route")
+    >>> t[["time", "route", "requests"]].head(3).to_dict("records")[0]["route"]
+    '/cart'
+    >>> int(t["requests"].sum())
+    300
+    """
+    if not 0 < ci < 1:
+        raise ArgumentError(f"timeline: ci must be in (0, 1), got {ci!r}")
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError) as e:
+        raise ArgumentError(f"timeline: freq must be a fixed pandas offset such as '1min' or '5min', got {freq!r}") from e
+    if step <= pd.Timedelta(0):
+        raise ArgumentError(f"timeline: freq must be positive, got {freq!r}")
+    keys = _keys(by)
+    rows = request_rows(spans, keys or None, weights=weights)
+    return timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
+
+
+def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedelta, ci: float,
+                        params: dict) -> pd.DataFrame:
+    names = TIMELINE.column_names
+    if rows.empty:
+        out = pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
+        out["time"] = pd.Series(dtype="datetime64[ns, UTC]")
+        out["sampled"] = pd.Series(dtype="int64")
+        for k in reversed(keys):
+            out.insert(1, k, pd.Series(dtype="string"))
+        out.attrs["params"] = params
+        return out[["time", *keys, *names[1:]]]
+    t_ns = ns(rows["time"])
+    s = step.value
+    bucket = (t_ns // s) * s
+    b0, b1 = int(bucket.min()), int(bucket.max())
+    nb = (b1 - b0) // s + 1
+    bidx = (bucket - b0) // s
+    if keys:
+        kf = rows[keys].astype(object).where(rows[keys].notna(), None)
+        kcodes, kuniq = pd.factorize(pd.MultiIndex.from_frame(kf), sort=True)
+        nk = len(kuniq)
+    else:
+        kcodes = np.zeros(len(rows), dtype=np.int64)
+        nk = 1
+    g = kcodes.astype(np.int64) * nb + bidx
+    order = np.argsort(g, kind="stable")
+    gs = g[order]
+    lat = rows["latency_ms"].to_numpy(dtype=float)[order]
+    fl = rows["failed"].to_numpy(dtype=float)[order]
+    w = rows["weight"].to_numpy(dtype=float)[order]
+    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
+    width = 7 + 3 * len(QUANTILES)
+    vals = np.full((nk * nb, width), np.nan)
+    vals[:, :4] = 0.0
+    sampled = np.zeros(nk * nb, dtype=np.int64)
+    present = gs[bounds[:-1]]
+    vals[present] = _group_stats(lat, fl, w, bounds, ci)
+    sampled[present] = np.diff(bounds)
+    out = pd.DataFrame({"time": to_timestamps(np.tile(b0 + s * np.arange(nb, dtype=np.int64), nk)).array})
+    for j, k in enumerate(keys):
+        level = kuniq.get_level_values(j) if nk else []
+        col = np.repeat(np.asarray(level, dtype=object), nb)
+        out[k] = pd.array(col, dtype=rows[k].dtype if str(rows[k].dtype) != "object" else "string")
+    for j, c in enumerate([n for n in names if n not in ("time", "sampled")]):
+        out[c] = vals[:, j]
+    out.insert(len(keys) + 4, "sampled", sampled)
+    out = out[["time", *keys, *names[1:]]]
+    out.attrs["params"] = params
+    return out
+
+
+def deployments(spans: pd.DataFrame) -> pd.DataFrame:
+    """Service versions seen in the spans (resource ``service.version``): when each first and last appeared.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (``resource`` dicts are read; X-Ray segments carry ``service.version`` too).
+        The version is read on each service's entry spans (a root, an orphan, or a span whose
+        parent is in another service): the process that served the request, not the internal
+        work it started before a restart.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`DEPLOYMENTS`, sorted by service and first seen. A service with several
+        versions was deployed (or runs a canary) at the ``first_seen`` of the later ones.
+
+    Raises
+    ------
+    SpansSchemaError
+        An id column, ``service`` or ``start`` is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("slow-deploy", 100, seed=3).spans
+    >>> d = deployments(spans)
+    >>> d[d["service"] == "payments"]["version"].tolist()
+    ['1.4.2', '1.5.0']
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "start"), "deployments")
+    svc = spans["service"].to_numpy(dtype=object)
+    p = span_tree(spans).parent
+    entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
+    res = spans["resource"].to_numpy(dtype=object) if "resource" in spans.columns else np.full(len(spans), None)
+    ver = np.array([get_attribute(r, "service.version") if e and isinstance(r, dict) else None
+                    for r, e in zip(res, entry, strict=True)], dtype=object)
+    ok = np.array([v is not None for v in ver], dtype=bool)
+    df = pd.DataFrame({"service": spans["service"].to_numpy(dtype=object)[ok], "version": ver[ok].astype(str),
+                       "t": to_timestamps(ns(spans["start"])[ok]).array})
+    cols = DEPLOYMENTS.column_names
+    if df.empty:
+        out = pd.DataFrame({c: pd.Series(dtype=d.dtype) for c, d in zip(cols, DEPLOYMENTS.columns, strict=True)})
+        out["spans"] = out["spans"].astype("int64")
+        return out
+    agg = df.groupby(["service", "version"], sort=False)["t"].agg(["min", "max", "size"]).reset_index()
+    agg.columns = ["service", "version", "first_seen", "last_seen", "spans"]
+    agg = agg.sort_values(["service", "first_seen", "version"], kind="stable").reset_index(drop=True)
+    prev = agg.groupby("service")["version"].shift(1)
+    agg["previous"] = prev
+    for c in ("service", "version", "previous"):
+        agg[c] = agg[c].astype("string")
+    agg["spans"] = agg["spans"].astype("int64")
+    return agg[cols]

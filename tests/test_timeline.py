@@ -325,3 +325,75 @@ def test_empty_spans_give_empty_tables_with_the_declared_columns():
     assert list(tk.timeline(e).columns) == TIMELINE.column_names and tk.timeline(e).empty
     DETECT_CHANGES.check(tk.detect_changes(e), key_columns=["service"])
     DEPLOYMENTS.check(tk.deployments(e))
+
+
+# ---- brushing the heatmap: select_requests, HeatmapState, HeatmapExplorer --------------------------------
+def test_select_requests_box_is_the_truth_window(incident):
+    """The checkout requests in the incident window are exactly the truth's affected traces' requests."""
+    truth = json.loads((DATA / "truth" / "checkout-incident.json").read_text())
+    w0, w1 = pd.Timestamp(truth["window_start"]), pd.Timestamp(truth["window_end"])
+    rows = tk.select_requests(incident, "service", key="checkout", time=(w0, w1))
+    assert len(rows) == truth["n_affected_traces"]
+    assert ((rows["time"] >= w0) & (rows["time"] <= w1)).all()
+    everyone = tk.select_requests(incident, "service", key="checkout")
+    outside = everyone[(everyone["time"] < w0) | (everyone["time"] > w1)]
+    assert len(outside) + len(rows) == len(everyone)
+    slow = tk.select_requests(incident, "service", key="checkout", latency_ms=(500, np.inf))
+    assert (slow["latency_ms"] >= 500).all() and len(slow) < len(everyone)
+    with pytest.raises(tk.ArgumentError, match="key= needs by="):
+        tk.select_requests(incident, key="checkout")
+    with pytest.raises(tk.ArgumentError, match="low is above high"):
+        tk.select_requests(incident, latency_ms=(10, 1))
+
+
+def test_heatmap_box_runs_bubble_up_on_the_deploy(deploy):
+    """Brushing slow payments requests after 14:30 names the new version and the changed operation."""
+    from tracekit.widgets import HeatmapState
+
+    s = HeatmapState.from_spans(deploy, "service", key="payments", freq="1min")
+    cut = float(s.requests["latency_ms"].quantile(0.9))
+    s2 = s.select_box(("2026-03-02 14:30", "2026-03-02 15:00"), (cut, np.inf))
+    assert s.selected == () and len(s2.selected) > 10  # a new state; the old one is untouched
+    sel = s2.selected_requests()
+    assert (sel["latency_ms"] >= cut).all() and (sel["time"] >= pd.Timestamp("2026-03-02 14:30", tz="UTC")).all()
+    top = s2.attribution().head(4)
+    assert "payments@1.5.0" in set(top["value"]) or "1.5.0" in set(top["value"])
+    assert (top["share_selection"] > top["share_baseline"]).all()
+    html = s2.summary_html()
+    assert f"{len(sel):,} requests selected" in html and "1.5.0" in html
+
+
+def test_heatmap_points_map_to_requests(incident):
+    """The figure's selectable points carry each request's row: a selection of points is those requests."""
+    from tracekit.widgets import HeatmapState
+
+    s = HeatmapState.from_spans(incident, "service", key="checkout")
+    fig = s.figure()
+    pts = [t for t in fig.data if t.meta == "requests"][0]
+    assert len(pts.customdata) == len(s.requests) and fig.layout.dragmode == "select"
+    lat = np.asarray(pts.y, dtype=float)
+    np.testing.assert_allclose(lat, s.requests["latency_ms"].to_numpy()[np.asarray(pts.customdata)])
+    top = np.argsort(-lat)[:5]
+    chosen = s.select_points(np.asarray(pts.customdata)[top])
+    assert sorted(chosen.selected_requests()["latency_ms"]) == sorted(lat[top])
+    with pytest.raises(tk.TraceKitError, match="outside"):
+        s.select_points([len(s.requests)])
+
+
+def test_heatmap_explorer_selection_filters_the_trace_list(incident):
+    """A plotly selection event on the points lists exactly the selected traces in the TraceExplorer."""
+    pytest.importorskip("ipywidgets")
+    from types import SimpleNamespace
+
+    hx = tk.HeatmapExplorer(incident, "service", key="checkout", freq="1min")
+    pts = [t for t in hx.figure.data if t.meta == "requests"][0]
+    lat = np.asarray(pts.y, dtype=float)
+    inds = [int(i) for i in np.flatnonzero(lat > 500)]
+    hx._on_selection(pts, SimpleNamespace(point_inds=inds))
+    want = set(hx.state.selected_requests()["trace_id"].astype(str))
+    assert len(want) == len(inds) > 0
+    assert set(hx.traces.state.trace_table()["trace_id"]) == want
+    assert hx.traces.state.trace_id in want
+    assert "requests selected" in hx.summary.value
+    hx._apply(hx.state.clear())
+    assert len(hx.traces.state.trace_table()) == incident["trace_id"].nunique()

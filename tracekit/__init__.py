@@ -81,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "cold_starts": "tracekit.analysis.attribution",
     # the time axis
     "timeline": "tracekit.analysis.timeline",
+    "select_requests": "tracekit.analysis.timeline",
     "deployments": "tracekit.analysis.timeline",
     "detect_changes": "tracekit.analysis.changes",
     "split_by_change": "tracekit.analysis.changes",
@@ -107,6 +108,7 @@ _EXPORTS: dict[str, str] = {
     "plot_heatmap": "tracekit.plotting",
     # widgets (extra: jupyter)
     "TraceExplorer": "tracekit.widgets",
+    "HeatmapExplorer": "tracekit.widgets",
     # reports and the command line
     "report": "tracekit.reporting",
     "format_summary": "tracekit.cli",

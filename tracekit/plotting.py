@@ -1064,6 +1064,7 @@ def plot_heatmap(
     bins: int = 40,
     weights: Any = None,
     title: str | None = None,
+    points: bool = False,
 ) -> Any:
     """Time × request latency heatmap (log latency axis), the number of requests as colour.
 
@@ -1083,12 +1084,17 @@ def plot_heatmap(
         Sampling weights: colour = estimated requests (Σ weights).
     title : str, optional
         Figure title.
+    points : bool
+        Also draw every request as a faint, selectable marker (``meta="requests"``; its
+        ``customdata`` is the request's row in :func:`~tracekit.select_requests` with the same
+        ``by`` / ``key`` / ``weights``), so a box or lasso drawn on the figure selects requests.
 
     Returns
     -------
     plotly.graph_objects.Figure
         One ``Heatmap`` (``meta="heatmap"``): ``x`` bucket starts, ``y`` geometric bin centres
-        (ms), ``z`` requests per cell (bins × buckets); the y-axis is logarithmic.
+        (ms), ``z`` requests per cell (bins × buckets); the y-axis is logarithmic. With
+        ``points``, a ``Scattergl`` of the requests follows, and the drag mode is box select.
 
     Raises
     ------
@@ -1104,18 +1110,11 @@ def plot_heatmap(
     >>> int(sum(map(sum, h.z))), len(h.x), len(h.y)
     (200, 6, 12)
     """
-    from .analysis.timeline import request_rows
+    from .analysis.timeline import select_requests
 
     if key is not None and by is None:
         raise TraceKitError("plot_heatmap: key= needs by= (the column the key is a value of)")
-    rows = request_rows(spans, by, weights=weights)
-    if key is not None:
-        keys = [by] if isinstance(by, str) else list(by)
-        kv = key if isinstance(key, tuple) else (key,)
-        sel = np.ones(len(rows), dtype=bool)
-        for k, v in zip(keys, kv, strict=False):
-            sel &= (rows[k].astype(object) == v).to_numpy(dtype=bool)
-        rows = rows[sel]
+    rows = select_requests(spans, by, key=key, weights=weights)
     lat = rows["latency_ms"].to_numpy(dtype=float)
     ok = np.isfinite(lat) & (lat > 0)
     rows, lat = rows[ok], lat[ok]
@@ -1139,6 +1138,13 @@ def plot_heatmap(
         fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, colorscale="Viridis", meta="heatmap",
                                  colorbar=dict(title="requests"),
                                  hovertemplate="%{x}<br>%{y:,.4g} ms: %{z:,.4g} requests<extra></extra>"))
+        if points:
+            fig.add_trace(go.Scattergl(
+                x=rows["time"], y=lat, mode="markers", meta="requests", customdata=np.flatnonzero(ok),
+                marker=dict(size=4, color="rgba(255,255,255,0.35)"), showlegend=False, name="requests",
+                selected=dict(marker=dict(color="#FF7F0E")), unselected=dict(marker=dict(opacity=0.35)),
+                hovertemplate="%{x}<br>%{y:,.4g} ms<extra>request</extra>"))
+            fig.update_layout(dragmode="select")
     what = "all requests" if by is None else (f"{by}={key}" if key is not None else f"by {by}")
     fig.update_layout(title=_esc(title or f"request latency over time ({what})"),
                       yaxis=dict(title="request latency (ms)", type="log"), xaxis=dict(title="time"))

@@ -43,7 +43,7 @@ from .analysis.waterfall import waterfall_data
 from .core import normalize_trace_id, require_columns, result_table, span_tree, trace_outcomes
 from .errors import TraceKitError, require
 
-__all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS"]
+__all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
 
 _SORT_KEYS = ("request_ms", "extent_ms", "failed_spans", "n_spans", "start", "root_name", "root_service", "trace_id")
 _esc = html.escape
@@ -143,7 +143,8 @@ class ExplorerState:
     opens every trace unfolded), ``canvas_above`` (a trace with more spans than this is drawn by
     the canvas renderer :func:`tracekit.plotting_gl.plot_waterfall_gl` instead of plotly, and
     opens unfolded: folding stays available but is not needed to stay responsive; None keeps
-    plotly for every trace).
+    plotly for every trace), ``only_traces`` (list only these trace ids — a selection made
+    elsewhere, e.g. a box on the latency heatmap of :class:`HeatmapExplorer`; None lists all).
     """
 
     shared: _Shared = field(repr=False, compare=False)
@@ -159,6 +160,7 @@ class ExplorerState:
     critical_path: bool = True
     auto_fold: int | None = 150
     canvas_above: int | None = None
+    only_traces: frozenset | None = None
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -202,6 +204,8 @@ class ExplorerState:
             keep &= t["services"].map(lambda s: self.service in s.split(", ")).to_numpy(dtype=bool)
         if self.errors_only:
             keep &= (t["failed_spans"] > 0).to_numpy()
+        if self.only_traces is not None:
+            keep &= t["trace_id"].astype(object).isin(self.only_traces).to_numpy(dtype=bool)
         if self.search:
             q = self.search.lower()
             hay = (t["root_service"].astype(str) + " " + t["root_name"].astype(str) + " " + t["trace_id"].astype(str)).str.lower()
@@ -309,14 +313,18 @@ class ExplorerState:
     def expand_all(self) -> ExplorerState:
         return replace(self, collapsed=frozenset(), max_depth=None)
 
-    def with_filter(self, *, service: Any = ..., errors_only: Any = ..., search: Any = ...) -> ExplorerState:
+    def with_filter(self, *, service: Any = ..., errors_only: Any = ..., search: Any = ...,
+                    only_traces: Any = ...) -> ExplorerState:
         """Change filters (``...`` keeps one); the selection moves to the first listed trace if it
-        is filtered out."""
+        is filtered out. ``only_traces``: an iterable of trace ids (32-hex or X-Ray form) or None."""
+        if only_traces is not ... and only_traces is not None:
+            only_traces = frozenset(t if t in self.shared.by_trace else normalize_trace_id(t) for t in only_traces)
         s = replace(
             self,
             service=self.service if service is ... else service,
             errors_only=self.errors_only if errors_only is ... else bool(errors_only),
             search=self.search if search is ... else str(search or ""),
+            only_traces=self.only_traces if only_traces is ... else only_traces,
         )
         listed = s.trace_table()["trace_id"]
         if len(listed) and s.trace_id not in set(listed):
@@ -615,7 +623,7 @@ class TraceExplorer:
 
     # -- rendering ---------------------------------------------------------------------------
     def _render(self, old: ExplorerState | None, new: ExplorerState) -> None:
-        list_keys = ("service", "errors_only", "search", "sort_by", "descending", "trace_id")
+        list_keys = ("service", "errors_only", "search", "sort_by", "descending", "trace_id", "only_traces")
         if old is None or any(getattr(old, k) != getattr(new, k) for k in list_keys):
             self._render_list(new)
         view_keys = ("trace_id", "collapsed", "max_depth", "critical_path")
@@ -682,3 +690,191 @@ class TraceExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+# ---- the latency heatmap: brush a box, see what the selected requests have in common ----------------
+class _HeatShared:
+    """Data shared by every state derived from one ``HeatmapState.from_spans`` (not part of equality)."""
+
+    def __init__(self, spans: pd.DataFrame, rows: pd.DataFrame, cache: dict) -> None:
+        self.spans, self.rows, self.cache = spans, rows, cache
+
+
+@dataclass(frozen=True)
+class HeatmapState:
+    """What :class:`HeatmapExplorer` shows: the requests of a time × latency heatmap and a selection.
+
+    Fields: ``by`` / ``key`` / ``freq`` / ``bins`` (as :func:`tracekit.plot_heatmap`), ``selected``
+    (positions of the selected requests in :attr:`requests`, sorted; empty: nothing selected),
+    ``box`` (the time × latency box last selected, or None). Methods return new states or data.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> from tracekit.widgets import HeatmapState
+    >>> spans = tk.simulate.simulate("baseline", 300, seed=1).spans
+    >>> s = HeatmapState.from_spans(spans, freq="10min")
+    >>> s = s.select_box(("2024-01-01", "2030-01-01"), (1000, float("inf")))
+    >>> bool((s.selected_requests()["latency_ms"] >= 1000).all()), len(s.trace_ids()) == len(s.selected)
+    (True, True)
+    """
+
+    shared: _HeatShared = field(repr=False, compare=False)
+    by: Any = None
+    key: Any = None
+    freq: str = "1min"
+    bins: int = 40
+    selected: tuple = ()
+    box: tuple | None = None
+
+    @classmethod
+    def from_spans(cls, spans: pd.DataFrame, by: Any = None, *, key: Any = None, freq: str = "1min",
+                   bins: int = 40) -> HeatmapState:
+        """State over the requests of ``spans`` (:func:`tracekit.select_requests` with ``by`` / ``key``)."""
+        from .analysis.timeline import select_requests
+
+        rows = select_requests(spans, by, key=key)
+        return cls(_HeatShared(spans, rows, {}), by=by, key=key, freq=freq, bins=int(bins))
+
+    @property
+    def requests(self) -> pd.DataFrame:
+        """Every request of the heatmap (rows of :func:`tracekit.select_requests`)."""
+        return self.shared.rows
+
+    def select_box(self, time: tuple[Any, Any], latency_ms: tuple[float, float]) -> HeatmapState:
+        """Select the requests in ``time`` × ``latency_ms`` (both ends included; naive times are UTC)."""
+        t0, t1 = (pd.Timestamp(x) for x in time)
+        t0, t1 = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (t0, t1))
+        lo, hi = sorted(float(x) for x in latency_ms)
+        t0, t1 = min(t0, t1), max(t0, t1)
+        r = self.shared.rows
+        lat = r["latency_ms"].to_numpy(dtype=float)
+        inside = ((r["time"] >= t0) & (r["time"] <= t1)).to_numpy(dtype=bool, na_value=False) & (lat >= lo) & (lat <= hi)
+        return replace(self, selected=tuple(int(i) for i in np.flatnonzero(inside)), box=((t0, t1), (lo, hi)))
+
+    def select_points(self, positions: Iterable[int]) -> HeatmapState:
+        """Select requests by their positions in :attr:`requests` (the heatmap's ``customdata``)."""
+        n = len(self.shared.rows)
+        pos = sorted({int(p) for p in positions})
+        bad = [p for p in pos if not 0 <= p < n]
+        if bad:
+            raise TraceKitError(f"HeatmapState.select_points: positions {bad[:5]} are outside the {n} requests")
+        return replace(self, selected=tuple(pos), box=None)
+
+    def clear(self) -> HeatmapState:
+        return replace(self, selected=(), box=None)
+
+    def selected_requests(self) -> pd.DataFrame:
+        """The selected rows of :attr:`requests`."""
+        return self.shared.rows.iloc[list(self.selected)].reset_index(drop=True)
+
+    def trace_ids(self) -> list[str]:
+        """Trace ids of the selected requests, each once, in request order."""
+        return list(dict.fromkeys(self.selected_requests()["trace_id"].astype(str)))
+
+    def attribution(self, **kwargs: Any) -> pd.DataFrame:
+        """:func:`tracekit.bubble_up` of the selected traces against the other traces of the heatmap
+        (its unselected requests: slow checkouts against the other checkouts, not against every
+        trace; memoised). An empty frame when nothing is selected. ``kwargs`` go to ``bubble_up``."""
+        if not self.selected:
+            return pd.DataFrame()
+        key = ("bubble", self.selected, tuple(sorted(kwargs.items())))
+        cache = self.shared.cache
+        if key not in cache:
+            from .analysis.attribution import bubble_up
+
+            if len(cache) > 16:
+                cache.clear()
+            chosen = set(self.trace_ids())
+            others = set(self.shared.rows["trace_id"].astype(str)) - chosen
+            cache[key] = bubble_up(self.shared.spans, chosen, others, **kwargs)
+        return cache[key]
+
+    def figure(self) -> Any:
+        """The heatmap with its requests as selectable points (:func:`tracekit.plot_heatmap`)."""
+        from .plotting import plot_heatmap
+
+        return plot_heatmap(self.shared.spans, self.freq, self.by, key=self.key, bins=self.bins, points=True,
+                            title="request latency over time — drag a box to select requests")
+
+    def summary_html(self, top: int = 10) -> str:
+        """The selection in words and its top attribute values (escaped HTML)."""
+        if not self.selected:
+            return "<p><i>drag a box on the heatmap to select requests</i></p>"
+        sel = self.selected_requests()
+        lat = sel["latency_ms"].to_numpy(dtype=float)
+        head = (f"<p><b>{len(sel):,} requests selected</b> in {len(self.trace_ids()):,} traces, "
+                f"{sel['time'].min():%H:%M:%S}–{sel['time'].max():%H:%M:%S} UTC, "
+                f"latency {np.nanmin(lat):,.1f}–{np.nanmax(lat):,.1f} ms, "
+                f"{int(sel['failed'].sum()):,} failed</p>") if len(sel) else ""
+        hits = self.attribution()
+        if hits.empty:
+            return head
+        cols = ["dimension", "value", "share_selection", "share_baseline", "q_value"]
+        cells = "".join(
+            "<tr>" + "".join(f"<td>{_esc(_fmt(v, 80)) if not isinstance(v, float) else f'{v:.3g}'}</td>" for v in r) + "</tr>"
+            for r in hits[cols].head(top).itertuples(index=False))
+        return (head + "<table><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in cols) + "</tr>" + cells + "</table>")
+
+
+class HeatmapExplorer:
+    """Jupyter widget: a time × latency heatmap; a box drawn on it selects requests, lists their
+    traces in a :class:`TraceExplorer` below and runs :func:`tracekit.bubble_up` on them.
+
+    Everything it knows is in :class:`HeatmapState` (``explorer.state``) and the inner
+    :class:`TraceExplorer` (``explorer.traces``); the widget only forwards plotly's selection.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+    by, key, freq, bins
+        As :func:`tracekit.plot_heatmap`.
+    **explorer_kwargs
+        Passed to :class:`TraceExplorer`.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    >>> hx = tk.HeatmapExplorer(spans, freq="10min")
+    >>> hx.select_box(("2000-01-01", "2100-01-01"), (0, 50))   # what a drag on the heatmap does
+    >>> listed = set(hx.traces.state.trace_table()["trace_id"])
+    >>> listed == set(hx.state.trace_ids()) and len(listed) > 0
+    True
+    """
+
+    def __init__(self, spans: pd.DataFrame, by: Any = None, *, key: Any = None, freq: str = "1min", bins: int = 40,
+                 **explorer_kwargs: Any) -> None:
+        self._W = require("ipywidgets", "jupyter")
+        self._go = require("plotly.graph_objects", "jupyter")
+        self.state = HeatmapState.from_spans(spans, by, key=key, freq=freq, bins=bins)
+        self.traces = TraceExplorer(spans, **explorer_kwargs)
+        self.figure = self._go.FigureWidget(self.state.figure())
+        for tr in self.figure.data:
+            if getattr(tr, "meta", None) == "requests":
+                tr.on_selection(self._on_selection)
+                tr.on_deselect(lambda *_a: self._apply(self.state.clear()))
+        self.clear_button = self._W.Button(description="clear selection")
+        self.clear_button.on_click(lambda _b: self._apply(self.state.clear()))
+        self.summary = self._W.HTML(self.state.summary_html())
+        self.widget = self._W.VBox([self.figure, self._W.HBox([self.clear_button]), self.summary, self.traces.widget])
+
+    def _on_selection(self, trace: Any, points: Any, selector: Any = None) -> None:
+        inds = list(getattr(points, "point_inds", []) or [])
+        custom = getattr(trace, "customdata", None)
+        custom = [] if custom is None else list(custom)
+        self._apply(self.state.select_points(int(custom[i]) for i in inds) if custom else self.state.clear())
+
+    def select_box(self, time: tuple[Any, Any], latency_ms: tuple[float, float]) -> None:
+        """Select the requests in a box, as a drag on the heatmap does."""
+        self._apply(self.state.select_box(time, latency_ms))
+
+    def _apply(self, new: HeatmapState) -> None:
+        self.state = new
+        self.summary.value = new.summary_html()
+        ids = new.trace_ids() if new.selected else None
+        self.traces._apply(self.traces.state.with_filter(only_traces=ids))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)

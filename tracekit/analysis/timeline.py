@@ -60,7 +60,8 @@ from ..core import (
 from ..core.naming import get_attribute
 from ..errors import ArgumentError
 
-__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "request_rows", "timeline_from_requests"]
+__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "request_rows", "timeline_from_requests",
+           "select_requests"]
 
 _REQUEST_KEYS = ("route", "root_service", "root_name")
 
@@ -209,6 +210,76 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     w = _trace_weights(frame["trace_id"], weights)
     frame["weight"] = w
     return frame[~np.isnan(w)].reset_index(drop=True)
+
+
+def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *, key: Any = None,
+                    time: tuple[Any, Any] | None = None, latency_ms: tuple[float, float] | None = None,
+                    weights: Any = None) -> pd.DataFrame:
+    """The requests of :func:`request_rows` inside a time × latency box (what a brushed heatmap selects).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    by : str or list of str, optional
+        What a request is, as for :func:`timeline`.
+    key : value or tuple, optional
+        Keep the requests of this key of ``by`` only (``by="service", key="checkout"``).
+    time : (start, end), optional
+        Keep requests starting in ``[start, end]`` (anything ``pandas.Timestamp`` takes; naive
+        times are UTC). ``None``: any time.
+    latency_ms : (low, high), optional
+        Keep requests with ``low <= latency_ms <= high``. ``None``: any latency, including
+        unknown (NaN) latencies of in-progress requests.
+    weights : DataFrame, Series or float, optional
+        Sampling weights (rows of traces without a known weight are dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`request_rows` (``time``, key columns, ``latency_ms``, ``failed``,
+        ``weight``, ``trace_id``), one row per request, in time order (ties by trace id).
+
+    Raises
+    ------
+    ArgumentError
+        ``key`` without ``by``; a range whose low end is above its high end.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    >>> slow = tk.select_requests(spans, latency_ms=(500, float("inf")))
+    >>> bool((slow["latency_ms"] >= 500).all()), len(slow) < 200
+    (True, True)
+    """
+    if key is not None and by is None:
+        raise ArgumentError("select_requests: key= needs by= (the column the key is a value of)")
+    rows = request_rows(spans, by, weights=weights)
+    sel = np.ones(len(rows), dtype=bool)
+    if key is not None:
+        keys = _keys(by)
+        kv = key if isinstance(key, tuple) else (key,)
+        if len(kv) != len(keys):
+            raise ArgumentError(f"select_requests: key {key!r} has {len(kv)} values for {len(keys)} key columns {keys}")
+        for k, v in zip(keys, kv, strict=True):
+            sel &= (rows[k].astype(object) == v).to_numpy(dtype=bool)
+    if time is not None:
+        t0, t1 = (pd.Timestamp(x) for x in time)
+        t0, t1 = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (t0, t1))
+        if t0 > t1:
+            raise ArgumentError(f"select_requests: time=({t0}, {t1}) starts after it ends")
+        t = rows["time"]
+        sel &= ((t >= t0) & (t <= t1)).to_numpy(dtype=bool, na_value=False)
+    if latency_ms is not None:
+        lo, hi = (float(x) for x in latency_ms)
+        if lo > hi:
+            raise ArgumentError(f"select_requests: latency_ms=({lo}, {hi}): low is above high")
+        lat = rows["latency_ms"].to_numpy(dtype=float)
+        sel &= (lat >= lo) & (lat <= hi)
+    out = rows[sel]
+    order = np.lexsort((out["trace_id"].astype(str).to_numpy(), out["time"].to_numpy(dtype="datetime64[ns]")))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndarray, ci: float) -> np.ndarray:

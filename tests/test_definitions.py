@@ -19,6 +19,7 @@ import pytest
 import tracekit as tk
 from tracekit.core import percentile
 
+from .conftest import REPO
 from .test_structure import mk
 
 MS = 1_000_000
@@ -131,3 +132,20 @@ def test_modules_agree_on_simulated_traces(scenario, seed):
         if callee != "?":
             assert (caller, callee) in G.edges, subj
     assert np.isfinite(list(nums["trace_summary"].values())).all()
+
+
+def test_one_definition_of_host_and_version():
+    """Clock skew, attribution and ranking read a span's host and version through tracekit.core.resources."""
+    import tracekit.analysis.attribution.bubble as bubble
+    import tracekit.analysis.attribution.versions as versions_mod
+    import tracekit.analysis.skew as skew
+    from tracekit.core import HOST_KEYS, VERSION_KEYS, hosts
+
+    assert skew.HOST_KEYS is HOST_KEYS and bubble.HOST_KEYS is HOST_KEYS
+    assert bubble.VERSION_KEYS is VERSION_KEYS and versions_mod.VERSION_KEYS is VERSION_KEYS
+    spans = tk.read(REPO / "datasets" / "bad-host")
+    h = hosts(spans)
+    hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.9), top_k=1000)
+    assert set(hits.loc[hits["dimension"] == "host", "value"]) <= {str(x) for x in h if x is not None} | {"other"}
+    sk = tk.detect_clock_skew(spans, by="host")
+    assert set(sk["host"].dropna()) <= {x for x in h if x is not None}

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
 
-__all__ = ["main", "build_parser", "format_summary"]
+__all__ = ["main", "build_parser", "format_summary", "printable", "check_output"]
 
 EXIT_USAGE = 2
 EXIT_INPUT = 1
@@ -41,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["summary", "a.json"]).command
     'summary'
     """
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="tracekit", description="Investigate distributed traces (X-Ray, OTLP).")
+    parser.add_argument("--version", action="version", version=f"tracekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("summary", help="quick text summary of trace files",
@@ -53,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="self-contained HTML postmortem report",
                        description="Analyse trace files and write one self-contained HTML report.")
     p.add_argument("inputs", nargs="+", help="incident trace files or directories")
-    p.add_argument("--baseline", nargs="+", default=None, help="baseline trace files or directories to compare against")
+    p.add_argument("--baseline", action="append", default=None, metavar="PATH",
+                   help="baseline trace file or directory to compare against (repeatable; without it the report "
+                        "uses the normal period before the detected change)")
+    p.add_argument("--compare-by", default="service", choices=("service", "operation", "call_path", "host", "version"),
+                   help="what the comparison and the root-cause ranking group by (default: service)")
     p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
     p.add_argument("--title", default=None, help="report title")
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
@@ -71,15 +79,83 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(inputs: Sequence[str], errors: str):
+def printable(text: str) -> str:
+    """``text`` with control characters (from trace data: service names, file content) shown as escapes,
+    so nothing a trace carries can move the cursor or recolour the terminal.
+
+    >>> printable("api\x1b[31m\tok\nnext")
+    'api\\x1b[31m\\tok\nnext'
+    """
+    out = []
+    for ch in text:
+        if ch == "\n" or (ch.isprintable() and ch not in "\x7f"):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def _say(command: str, msg: str) -> None:
+    print(printable(f"tracekit {command}: {msg}"), file=sys.stderr)
+
+
+def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: str = "input"):
+    """Read ``inputs``; bad records skipped with ``errors="skip"`` and files that are not trace data are said
+    once each, on one line, instead of Python warnings."""
+    import warnings
     from pathlib import Path
 
+    from .errors import TraceFormatWarning
+    from .io._sources import ignored_files
     from .io.sniff import read
 
     for i in inputs:
         if not Path(i).exists():
             raise FileNotFoundError(f"no such file or directory: {i}")
-    return read(list(inputs), errors=errors)
+    ignored = [str(f) for i in inputs for f in ignored_files(Path(i))]
+    if ignored:
+        _say(command, f"ignored {len(ignored)} file(s) of the {what} that are not trace data: "
+                      + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else ""))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TraceFormatWarning)
+        spans = read(list(inputs), errors=errors)
+    skipped = spans.attrs.get("skipped", ()) or ()
+    if skipped:
+        first = skipped[0]
+        _say(command, f"skipped {len(skipped)} bad record(s) of the {what}; first: {first.file}, {first.record}: "
+                      f"{first.reason}")
+    if len(spans) == 0:
+        raise TraceKitError(f"no spans found in {', '.join(map(str, inputs))}")
+    return spans
+
+
+def check_output(output: str, inputs: Sequence[str]) -> Path:
+    """Check, before any work, that ``output`` can be written and is not one of the ``inputs``.
+
+    >>> check_output("/nonexistent-dir/r.html", [])
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: cannot write /nonexistent-dir/r.html: its directory /nonexistent-dir does not exist
+    """
+    import os
+    from pathlib import Path
+
+    from .errors import ArgumentError
+
+    out = Path(output)
+    if out.is_dir():
+        raise ArgumentError(f"cannot write {out}: it is a directory (give a file name such as {out / 'report.html'})")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ArgumentError(f"cannot write {out}: its directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable")
+    for i in inputs:
+        p = Path(i)
+        same = out.exists() and p.exists() and (p.samefile(out) if p.is_file() else False)
+        if same or out.resolve() == p.resolve():
+            raise ArgumentError(f"refusing to write the report over the input {i}: choose another -o")
+    return out
 
 
 def format_summary(spans: pd.DataFrame) -> str:
@@ -134,23 +210,37 @@ def format_summary(spans: pd.DataFrame) -> str:
     skipped = spans.attrs.get("skipped", ())
     if skipped:
         lines.append(f"skipped records: {len(skipped)} (first: {skipped[0].file}, {skipped[0].record}: {skipped[0].reason})")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def _cmd_summary(args) -> int:
-    spans = _load(args.inputs, args.errors)
+    spans = _load(args.inputs, args.errors, "summary")
     print(format_summary(spans))
     return 0
 
 
 def _cmd_report(args) -> int:
-    from .reporting import build_report_from_files
+    from .reporting import report
 
-    path = build_report_from_files(
-        args.inputs, args.output, baseline=args.baseline, title=args.title, redact=args.redact,
-        worst=args.worst, errors=args.errors, progress=not args.no_progress,
-    )
-    print(f"wrote {path}")
+    inputs = list(args.inputs)
+    out = check_output(args.output, [*inputs, *(args.baseline or [])])
+    progress = not args.no_progress
+
+    def say(msg: str) -> None:
+        if progress:
+            print(printable(msg), file=sys.stderr, flush=True)
+
+    say(f"reading {', '.join(inputs)} ...")
+    spans = _load(inputs, args.errors, "report")
+    base = None
+    if args.baseline:
+        say(f"reading baseline {', '.join(args.baseline)} ...")
+        base = _load(args.baseline, args.errors, "report", what="baseline")
+    say(f"analysing {len(spans):,} spans ...")
+    path = report(spans, out, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
+                  inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by)
+    md = path.with_suffix(".md")
+    print(printable(f"wrote {path}" + (f" and {md}" if md.exists() else "")))
     return 0
 
 
@@ -167,7 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except (TraceKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        print(f"tracekit {args.command}: error: {exc}", file=sys.stderr)
+        _say(args.command, f"error: {exc}")
+        return EXIT_INPUT
+    except OSError as exc:  # disk full, I/O error, …: one line, not a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _say(args.command, f"error: {exc.strerror or exc}{where}")
         return EXIT_INPUT
     except KeyboardInterrupt:
         print(f"tracekit {args.command}: interrupted", file=sys.stderr)

@@ -38,16 +38,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..core import bool_column, is_async_handoff, ns, require_columns, result_table, span_tree
+from ..core import HOST_KEYS, bool_column, hosts, is_async_handoff, ns, require_columns, result_table, span_tree
 from ..errors import TraceKitError
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
 
-#: resource keys naming the machine whose clock stamped a span, most specific first
-#: resource keys naming a host (a clock), most specific first; the X-Ray reader flattens the segment's
-#: ``aws`` context into ``aws.ec2.*``, ``aws.ecs.*`` and ``aws.eks.*`` keys
-HOST_KEYS = ("host.name", "aws.ec2.instance_id", "aws.ecs.container", "aws.ecs.container_id", "aws.eks.pod",
-             "aws.eks.container_id", "faas.instance", "k8s.pod.name", "container.id", "host.id")
 SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or host of a service)", [
     ("service", "string", "", "service of the clock"),
     ("host", "string", "", "host (resource host key, see HOST_KEYS); <NA> when clocks are services"),
@@ -61,32 +56,9 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
 SKEW_COLUMNS = tuple(SKEW_TABLE.column_names)
 
 
-def _host(res) -> str | None:
-    if not isinstance(res, dict) or not res:
-        return None
-    for k in HOST_KEYS:
-        v = res.get(k)
-        if v not in (None, ""):
-            return str(v)
-    aws = res.get("aws")
-    if isinstance(aws, dict) and isinstance(aws.get("ec2"), dict) and aws["ec2"].get("instance_id"):
-        return str(aws["ec2"]["instance_id"])
-    return None
-
-
 def _hosts(spans: pd.DataFrame) -> np.ndarray:
-    """Host of each span (see :data:`HOST_KEYS`), None when the resource names none."""
-    if "resource" not in spans.columns:
-        return np.full(len(spans), None, dtype=object)
-    cache: dict[int, str | None] = {}
-    out = []
-    for r in spans["resource"]:
-        k = id(r)
-        if k in cache:
-            out.append(cache[k])
-        else:
-            out.append(cache.setdefault(k, _host(r)))
-    return np.asarray(out, dtype=object)
+    """Host of each span (:func:`tracekit.core.hosts`), None when the resource names none."""
+    return hosts(spans)
 
 
 def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:

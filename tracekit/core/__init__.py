@@ -10,6 +10,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
   (``request_ms``) vs trace extent (``extent_ms``);
 - :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``;
 - :mod:`~tracekit.core.naming` — callee, route, operation, call path, async hand-off;
+- :mod:`~tracekit.core.resources` — where a span ran: host and service version (one list of keys each);
 - :mod:`~tracekit.core.ids` — trace ids at public entry points (X-Ray form accepted);
 - :mod:`~tracekit.core.frame` — the one column check, time conversions;
 - :mod:`~tracekit.core.results` — result tables declared as data.
@@ -33,6 +34,7 @@ from .naming import (
     routes,
 )
 from .outcomes import TRACE_OUTCOME_COLUMNS, client_error, failed, throttled, trace_outcomes
+from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
 from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, percentile, quantile_draws
 from .tree import SpanTree, span_tree, unique_sorted
@@ -43,6 +45,7 @@ __all__ = [
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes",
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
+    "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "percentile", "quantile_draws",
     "SpanTree", "span_tree", "unique_sorted",

@@ -25,7 +25,7 @@ import orjson
 
 from ..errors import TraceFormatError
 
-__all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files"]
+__all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -47,12 +47,42 @@ def is_pathlike(x: Any) -> bool:
     return isinstance(x, str) and not x.lstrip().startswith(("{", "["))
 
 
+def _candidates(path: Path) -> list[Path]:
+    return [p for p in sorted(path.rglob("*")) if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints/, .git/
+            and any(p.name.endswith(s) for s in _SUFFIXES)]
+
+
+def _looks_like_json(p: Path) -> bool:
+    """A ``.txt`` file is trace data only if it starts (after blanks, and gzip) with ``{`` or ``[``:
+    ``LICENSE.txt`` or ``notes.txt`` beside the traces are not read."""
+    if not p.name.endswith(".txt"):
+        return True
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return True  # let the reader report it
+    return head.lstrip()[:1] in (b"{", b"[")
+
+
 def list_files(path: Path) -> list[Path]:
-    """Files of a directory that look like trace files, sorted, recursively (hidden files and folders skipped)."""
-    files = [p for p in sorted(path.rglob("*")) if p.is_file()
-             and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints/, .git/
-             and any(p.name.endswith(s) for s in _SUFFIXES)]
-    return files
+    """Files of a directory that look like trace files, sorted, recursively (hidden files and folders
+    skipped; ``.txt`` files only when they start like JSON — see :func:`ignored_files`)."""
+    return [p for p in _candidates(path) if _looks_like_json(p)]
+
+
+def ignored_files(path: Path) -> list[Path]:
+    """Files of a directory that :func:`list_files` leaves out although their name matched: ``.txt``
+    files that do not start like JSON (``LICENSE.txt``). Not a directory: ``[]``.
+
+    >>> ignored_files(Path("/nonexistent"))
+    []
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    return [p for p in _candidates(path) if not _looks_like_json(p)]
 
 
 def read_bytes(data: bytes, name: str) -> bytes:

@@ -9,19 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import failed, normalize_trace_ids, require_columns, result_table
+from ...core import HOST_KEYS, REGION_KEYS, VERSION_KEYS, failed, normalize_trace_ids, require_columns, result_table
 from ...errors import TraceKitError
 from ..structure import trace_summary
-from .common import VERSION_KEYS, first_and_codes, usort, value_label
+from .common import first_and_codes, usort, value_label
 
 #: public names; the other module-level names are helpers shared within the package
 __all__ = ["bubble_up", "DERIVED", "BUBBLE_UP"]
 
 #: derived dimensions, in tie-break order, and the source keys they are taken from
 DERIVED = ("service", "operation", "host", "version", "region", "status_class")
-_HOST_KEYS = ("host.name", "faas.instance", "aws.ec2.instance_id", "aws.ecs.container", "aws.lambda.instance",
-              "k8s.pod.name", "container.id")
-_REGION_KEYS = ("cloud.region", "aws.region")
 
 
 _EXCLUDE = re.compile(
@@ -282,9 +279,9 @@ def bubble_up(
     alias = {}
     for j, k in enumerate(kuniq):
         bare = k.removeprefix("resource.")
-        if bare in _HOST_KEYS:
+        if bare in HOST_KEYS:
             alias[j] = "host"
-        elif bare in _REGION_KEYS:
+        elif bare in REGION_KEYS:
             alias[j] = "region"
         elif bare in VERSION_KEYS:
             alias[j] = "version"

@@ -12,7 +12,6 @@ from ...core import span_tree
 #: public names; the other module-level names are helpers shared within the package
 __all__ = []
 
-VERSION_KEYS = ("service.version", "faas.version", "aws.elastic_beanstalk.version_label")
 
 
 def usort(x: np.ndarray) -> np.ndarray:

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, failed, quantile_draws, require_columns, result_table
+from ...core import DEFAULT_N_BOOT, VERSION_KEYS, failed, quantile_draws, require_columns, result_table
 from ...errors import TraceKitError
 from ..critical_paths import critical_path
-from .common import VERSION_KEYS, boot_mean, entry_rows, lookup_keys, usort, value_label
+from .common import boot_mean, entry_rows, lookup_keys, usort, value_label
 
 #: public names; the other module-level names are helpers shared within the package
 __all__ = ["version_regressions", "VERSION_REGRESSIONS"]

@@ -88,6 +88,10 @@ _EXPORTS: dict[str, str] = {
     "detect_changes": "tracekit.analysis.changes",
     "split_by_change": "tracekit.analysis.changes",
     "lambda_invocations": "tracekit.analysis.attribution",
+    # root causes
+    "rank_causes": "tracekit.analysis.causes",
+    "error_origins": "tracekit.analysis.error_origins",
+    "top_exceptions": "tracekit.analysis.error_origins",
     # live X-Ray (extra: aws)
     "fetch_xray": "tracekit.aws.fetch",
     "fetch_xray_summaries": "tracekit.aws.fetch",

@@ -1,0 +1,196 @@
+"""tk.rank_causes: the top row is the injected cause on the simulator's incidents and on real Nezha faults."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.causes import EVIDENCE, RANK_CAUSES
+
+from .conftest import REPO
+
+DATA = REPO / "datasets"
+NEZHA = REPO.parent / "shared" / "real-traces" / "nezha" / "fault-days"
+
+
+def _truth(name: str) -> dict:
+    return json.loads((DATA / "truth" / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def incident():
+    return tk.read(DATA / "checkout-incident")
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return tk.read(DATA / "checkout-baseline")
+
+
+def _fingerprint(df: pd.DataFrame) -> tuple:
+    return (len(df), tuple(df.columns), int(pd.util.hash_pandas_object(df[["trace_id", "span_id", "start", "end"]]).sum()))
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_db_lock_top_rows_are_the_orders_db_calls(incident, baseline, given):
+    truth = _truth("checkout-incident")
+    before = _fingerprint(incident)
+    rc = tk.rank_causes(incident, baseline if given else None, level="operation", n_boot=100)
+    assert _fingerprint(incident) == before
+    assert list(rc.columns) == ["service", "name", *RANK_CAUSES.column_names]
+    assert [str(t) for t in rc.dtypes[2:]] == [c.dtype for c in RANK_CAUSES.columns]
+    top2 = {tuple(r) for r in rc[["service", "name"]].head(2).values.tolist()}
+    assert top2 == {("checkout", "SELECT orders"), ("checkout", "INSERT orders")}
+    first = rc.iloc[0]
+    assert first["callee"] == truth["db"]
+    assert first["slower"] == rc["slower"].max() and first["delta_cp_ms_lo"] > 0
+    assert "tied with rank 2" in first["note"]  # both calls were slowed the same: said, not hidden
+    assert truth["db"] in first["hypothesis"] and "got slower" in first["hypothesis"]
+    # the exemplar is an incident trace inside the truth's window where the call was slow
+    ex = incident[incident["trace_id"] == first["example_trace_id"]]
+    assert pd.Timestamp(truth["window_start"]) <= ex["start"].min() < pd.Timestamp(truth["window_end"])
+    assert first["baseline_trace_id"] in set(baseline["trace_id"] if given else incident["trace_id"])
+    assert rc["rank"].tolist() == list(range(1, len(rc) + 1))
+    if not given:
+        onset, recovery = rc.attrs["window"]
+        assert abs(onset - pd.Timestamp(truth["window_start"])) <= pd.Timedelta("1min")
+        assert "before the change" in rc.attrs["baseline_source"]
+    svc = tk.rank_causes(incident, baseline if given else None, level="service", n_boot=50, lift_rows=0)
+    assert svc["service"].iloc[0] == truth["service"] and svc["callee"].iloc[0] == truth["db"]
+
+
+def test_deploy_regression_names_the_new_version_and_call():
+    truth = _truth("deploy-regression")
+    spans = tk.read(DATA / "deploy-regression")
+    op = tk.rank_causes(spans, level="operation", n_boot=50)
+    assert tuple(op[["service", "name"]].iloc[0]) == (truth["service"], truth["added_span"])
+    assert op["new"].iloc[0] > 0.5 and op["delta_cp_ms_lo"].iloc[0] > 0
+    ver = tk.rank_causes(spans, level="version", n_boot=50, lift_rows=0)
+    assert tuple(ver[["service", "version"]].iloc[0]) == (truth["service"], truth["new_version"])
+    assert tk.rank_causes(spans, level="service", n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
+
+
+def test_bad_host_is_ranked_first_at_host_level(baseline):
+    truth = _truth("bad-host")
+    spans = tk.read(DATA / "bad-host")
+    host = tk.rank_causes(spans, baseline, level="host", n_boot=50, lift_rows=1)
+    assert tuple(host[["service", "host"]].iloc[0]) == (truth["service"], truth["host"])
+    assert host["slower"].iloc[0] > 0.3
+    assert isinstance(host["lift"].iloc[0], str) and truth["bad_version"] in host["lift"].iloc[0]
+    op = tk.rank_causes(spans, baseline, level="operation", n_boot=50, lift_rows=0)
+    assert tuple(op[["service", "name"]].iloc[0]) == (truth["service"], truth["slow_span"])
+    assert tk.rank_causes(spans, baseline, n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
+
+
+def test_cold_starts_rank_fulfillment_initialization(baseline):
+    truth = _truth("cold-starts")
+    spans = tk.read(DATA / "cold-starts")
+    with pytest.raises(tk.ArgumentError, match="no change over time"):
+        tk.rank_causes(spans)  # nothing changes over the hour: a baseline must be given
+    op = tk.rank_causes(spans, baseline, level="operation", n_boot=50, lift_rows=0)
+    assert tuple(op[["service", "name"]].iloc[0]) == (truth["service"], "Initialization")
+    assert tk.rank_causes(spans, baseline, n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
+
+
+def test_a_set_against_itself_is_low_evidence_everywhere(baseline):
+    rc = tk.rank_causes(baseline, baseline, n_boot=20, lift_rows=0)
+    assert (rc["score"].abs() < 0.05).all()
+    assert rc["note"].str.contains("low evidence").all()
+    assert np.allclose(rc["delta_cp_ms"].fillna(0), 0)
+
+
+def test_errors_originating_in_a_service_rank_it_first():
+    """A service whose calls start failing (status error, no failed child) is the top cause."""
+    sim = tk.simulate.simulate("baseline", 400, seed=4).spans
+    inc = sim.copy()
+    svc = inc["service"].to_numpy(dtype=object)
+    rows = np.flatnonzero(svc == "inventory")
+    hit = rows[::2]
+    status = inc["status"].astype(object).to_numpy()
+    status[hit] = "error"
+    inc["status"] = pd.array(status, dtype=inc["status"].dtype)
+    rc = tk.rank_causes(inc, tk.simulate.simulate("baseline", 400, seed=5).spans, n_boot=20, lift_rows=0)
+    top = rc.iloc[0]
+    assert top["service"] == "inventory" and top["errors"] > 0.3
+    assert top["error_origin_share"] > 0.5 and "errors originate" in top["hypothesis"]
+
+
+def test_weights_and_bad_arguments(baseline):
+    spans = tk.simulate.simulate("baseline", 30, seed=1).spans
+    with pytest.raises(tk.ArgumentError, match="level must be one of"):
+        tk.rank_causes(spans, spans, level="pod")
+    with pytest.raises(tk.ArgumentError, match="evidence_weights key"):
+        tk.rank_causes(spans, spans, evidence_weights={"cpu": 1})
+    with pytest.raises(tk.ArgumentError, match="q must be"):
+        tk.rank_causes(spans, spans, q=1.5)
+    with pytest.raises(tk.SpansSchemaError, match="rank_causes"):
+        tk.rank_causes(spans.drop(columns=["kind"]), spans)
+    with pytest.raises(tk.ArgumentError, match="baseline has no spans"):
+        tk.rank_causes(spans, spans.iloc[:0])
+    rc = tk.rank_causes(spans, spans, evidence_weights={e: 0 for e in EVIDENCE}, n_boot=10, lift_rows=0)
+    assert (rc["score"] == 0).all()
+
+
+# ---- real fault-injection data ---------------------------------------------------------------------------
+def _bench():
+    path = REPO / "benchmarks" / "bench_rank_causes.py"
+    spec = importlib.util.spec_from_file_location("bench_rank_causes", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+#: a few faults of each system and kind (times of injection), and the AC@3 reached on them
+NEZHA_FAULTS = {
+    "OnlineBoutique": ("03:53:54", "04:27:03", "05:18:09", "05:43:48", "07:01:25", "07:17:55", "07:44:20"),
+    "TrainTicket": ("13:31:54", "14:49:57", "15:42:00", "09:34:19"),
+}
+NEZHA_AC3 = 1.0
+MARGIN = 0.15
+
+
+@pytest.mark.skipif(not NEZHA.exists(), reason=f"Nezha fault days not found at {NEZHA} (see ../shared/real-traces/SOURCES.md)")
+def test_nezha_faults_rank_the_injected_service_in_the_top_three():
+    """Real OnlineBoutique / TrainTicket traces: incident = 2 min after the injection, baseline = 10 min
+    before; the fault's pod is read only to score. Overall AC@3 on these faults stays at what the
+    ranking reaches minus a margin."""
+    b = _bench()
+    t0 = time.perf_counter()
+    ranks = []
+    for system, times in NEZHA_FAULTS.items():
+        day = b.DAYS[system]
+        hours = sorted({t[:2] for t in times})
+        # only the minute files around the chosen faults (quick), read as the benchmark reads them
+        files = sorted(p for p in (NEZHA / "rca_data" / day / "trace").glob("*.csv.gz")
+                       if any(p.name.startswith(h) for h in hours))
+        spans = b.read_nezha_csvs([str(p) for p in files])
+        _, faults = b.load_day.__wrapped__(system) if hasattr(b.load_day, "__wrapped__") else (None, _faults(b, system))
+        chosen = [f for f in faults if f["time"].strftime("%H:%M:%S") in times]
+        assert len(chosen) == len(times)
+        res = b.rank_faults(system, spans, chosen)
+        assert res["rank"].notna().all(), res
+        ranks += res["rank"].tolist()
+    ac3 = float(np.mean(np.asarray(ranks) <= 3))
+    assert ac3 >= NEZHA_AC3 - MARGIN, (ranks, ac3)
+    assert time.perf_counter() - t0 < 120
+
+
+def _faults(b, system: str) -> list[dict]:
+    day = b.DAYS[system]
+    fl = json.loads((NEZHA / "rca_data" / day / f"{day}-fault_list.json").read_text())
+    return [dict(time=pd.Timestamp(f["inject_time"], tz="UTC"), pod=f["inject_pod"], type=f["inject_type"])
+            for hour in fl.values() for f in hour]
+
+
+def test_nezha_reader_rule():
+    b = _bench()
+    assert b.service_of_pod("cartservice-579b9bff58-t2dbm") == "cartservice"
+    assert b.service_of_pod("ts-verification-code-service-7b6dc75c45-2z9p2") == "ts-verification-code-service"
+    assert isinstance(Path(b.NEZHA), Path)

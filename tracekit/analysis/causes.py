@@ -1,0 +1,530 @@
+"""Rank the root cause: which component did this, with the evidence for each candidate.
+
+:func:`rank_causes` compares the incident's spans with a baseline's (given, else the normal period
+before the change :func:`~tracekit.detect_changes` finds, cut with :func:`~tracekit.split_by_change`)
+and ranks the components at one ``level`` — ``service``, ``operation`` (service and span name),
+``host`` (pod, instance: :func:`tracekit.core.hosts`) or ``version`` (:func:`tracekit.core.versions`).
+
+The score
+---------
+Each kind of evidence is the **share of the component's incident spans that look abnormal**
+against the baseline, shrunk towards what the baseline itself shows (``prior`` pseudo-spans at the
+expected rate, so three odd spans of a rare operation do not outrank three hundred), and the
+score is their weighted sum (``evidence_weights``, all 1 by default):
+
+- ``slower`` — own work grew (CPU contention, a slow query in a leaf call): the share of spans
+  whose exclusive time (:func:`~tracekit.self_time`) exceeds the baseline's ``q``-quantile of the
+  same operation, minus the ``1 − q`` expected;
+- ``waiting`` — the network or a queue between caller and callee grew (a delay on the component's
+  interface): for each call from one service into another, the caller's span minus the callee's
+  span (the time the caller waited outside the callee), above the baseline's ``q``-quantile of the
+  same caller → callee operation pair, counted for both ends of the call (a delayed component is
+  at one end of every slow hop; a neighbour only of some);
+- ``new`` — operations the baseline never ran (a deploy's new call, a cold start);
+- ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
+  skips work): the calls missing below the expected count, over the expected count;
+- ``shape`` — spans whose number of direct children the baseline never showed for the operation
+  (a changed call pattern: a retry loop, an early return);
+- ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
+  (:func:`~tracekit.error_origins`: no failed descendant), beyond the baseline's share.
+
+Ranking by shares rather than milliseconds lets a 2 ms service whose every call got 40 % slower
+outrank a 300 ms one that varies; the milliseconds are reported beside it as evidence:
+``delta_cp_ms`` (exclusive critical-path ms per request, with a bootstrap interval, from
+:func:`~tracekit.compare`), ``delta_self_ms`` (exclusive time per request), ``delta_wait_ms``
+(what callers wait outside the component per request), ``delta_calls`` / ``delta_fanout`` /
+``delta_error_rate`` (from :func:`~tracekit.compare`), ``error_origin_share``, the most lifted
+attribute of the component's incident spans (:func:`~tracekit.bubble_up`), one incident and one
+baseline example trace, and a one-line ``hypothesis``. ``note`` says when a row is tied with the
+next or rests on little evidence.
+
+How the defaults were chosen (``benchmarks/bench_rank_causes.py``): on the two Nezha fault days
+(OnlineBoutique, TrainTicket; 48 faults with traces after the injection) only the ``vanished``
+weight was tried at 0.5 / 1 / 2 (1 best on OnlineBoutique, no difference on TrainTicket); ``q``
+0.95, ``prior`` 10 and equal weights were set before looking. TrainTicket's return-value and
+exception faults leave almost no mark in its traces (the injected service's spans keep their
+timing and shape), so traces-only ranking finds them rarely.
+
+>>> import tracekit as tk
+>>> inc = tk.read(tk.examples.path("checkout-small"))
+>>> rc = tk.rank_causes(inc, inc)            # a set against itself: nothing stands out
+>>> float(rc["score"].max()) < 0.1
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import callees, failed, hosts, require_columns, result_table, span_tree, trace_outcomes, versions
+from ..errors import ArgumentError
+
+__all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE"]
+
+#: what ``level`` may be
+LEVELS = ("service", "operation", "host", "version")
+#: the kinds of evidence, in the order of the columns
+EVIDENCE = ("slower", "waiting", "new", "vanished", "shape", "errors")
+
+RANK_CAUSES = result_table("rank_causes", "one row per component at the level asked (key columns first), most likely cause first", [
+    ("rank", "int64", "", "1 = the most likely cause"),
+    ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
+    ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the expected 1 − q (shrunk)"),
+    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond 1 − q (shrunk)"),
+    ("new", "float64", "", "share of spans of operations the baseline never ran (shrunk)"),
+    ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, over that count (shrunk)"),
+    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation (shrunk)"),
+    ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
+    ("spans", "int64", "spans", "spans of the component in the incident"),
+    ("baseline_spans", "int64", "spans", "spans of the component in the baseline"),
+    ("delta_cp_ms", "float64", "ms", "exclusive critical-path ms per request, incident − baseline (compare)"),
+    ("delta_cp_ms_lo", "float64", "ms", "lower bound of delta_cp_ms (bootstrap, level ci)"),
+    ("delta_cp_ms_hi", "float64", "ms", "upper bound of delta_cp_ms"),
+    ("delta_self_ms", "float64", "ms", "exclusive (self) time of the component per request, incident − baseline"),
+    ("delta_wait_ms", "float64", "ms", "time callers wait outside the component per request (caller span − component span), incident − baseline"),
+    ("delta_calls", "float64", "calls", "calls per request, incident − baseline (compare; entry spans at service level)"),
+    ("delta_fanout", "float64", "spans", "direct children per span, incident − baseline (compare)"),
+    ("delta_error_rate", "float64", "", "failed calls / calls, incident − baseline (compare)"),
+    ("error_origin_share", "float64", "", "share of the incident's error origins that are at the component"),
+    ("callee", "string", "", "what the component's leaf calls reach most often (core.callees: a database, a peer), <NA> when none"),
+    ("lift", "string", "", "the attribute value most over-represented in the component's incident spans against its baseline spans (bubble_up), with both shares; top rows only"),
+    ("example_trace_id", "string", "", "an incident trace where the component looks most abnormal"),
+    ("baseline_trace_id", "string", "", "a baseline trace with the component at its typical time"),
+    ("hypothesis", "string", "", "the row's evidence as one sentence"),
+    ("note", "string", "", "'tied with rank k', 'low evidence' or empty"),
+])
+
+_DEFAULT_WEIGHTS = {e: 1.0 for e in EVIDENCE}
+
+
+# ---- keys ----------------------------------------------------------------------------------------------
+def _level_columns(spans: pd.DataFrame, level: str) -> tuple[list[str], dict[str, np.ndarray]]:
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    if level == "service":
+        return ["service"], {"service": svc}
+    if level == "operation":
+        return ["service", "name"], {"service": svc, "name": spans["name"].to_numpy(dtype=object, na_value=None)}
+    if level == "host":
+        return ["service", "host"], {"service": svc, "host": hosts(spans)}
+    return ["service", "version"], {"service": svc, "version": versions(spans)}
+
+
+def _codes(*arrays: np.ndarray) -> tuple[np.ndarray, pd.MultiIndex | pd.Index]:
+    """Joint codes of aligned object arrays (None kept as a value)."""
+    if len(arrays) == 1:
+        codes, uniq = pd.factorize(pd.Series(arrays[0], dtype=object).fillna("\x00<NA>"), sort=False)
+        return codes.astype(np.int64), uniq
+    mi = pd.MultiIndex.from_arrays([pd.Series(a, dtype=object).fillna("\x00<NA>").to_numpy() for a in arrays])
+    codes, uniq = pd.factorize(mi, sort=False)
+    return codes.astype(np.int64), uniq
+
+
+def _quantile_per_group(group: np.ndarray, values: np.ndarray, n_groups: int, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: the inverted_cdf ``q``-quantile of ``values`` (NaN values left out) and the count."""
+    ok = ~np.isnan(values)
+    g, v = group[ok], values[ok]
+    cnt = np.bincount(g, minlength=n_groups)
+    thr = np.full(n_groups, np.nan)
+    if len(v):
+        order = np.lexsort((v, g))
+        sv = v[order]
+        off = np.r_[0, np.cumsum(cnt)[:-1]]
+        has = cnt > 0
+        idx = off[has] + np.maximum(np.ceil(q * cnt[has]).astype(np.int64) - 1, 0)
+        thr[has] = sv[idx]
+    return thr, cnt
+
+
+class _Side:
+    """Per-span arrays of one side (incident or baseline)."""
+
+    def __init__(self, spans: pd.DataFrame, level: str) -> None:
+        from .structure import self_time
+
+        tree = span_tree(spans)
+        self.n = len(spans)
+        self.tree = tree
+        self.n_req = int(max(tree.n_traces, 1))
+        self.keys, self.kcols = _level_columns(spans, level)
+        self.svc = spans["service"].to_numpy(dtype=object, na_value=None)
+        self.name = spans["name"].to_numpy(dtype=object, na_value=None)
+        self.self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64)
+        dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+        par = tree.parent
+        hp = par >= 0
+        pp = np.maximum(par, 0)
+        self.parent = par
+        self.children = np.bincount(par[hp], minlength=self.n) if self.n else np.zeros(0, np.int64)
+        self.cross = hp & (self.svc[pp] != self.svc) if self.n else np.zeros(0, bool)
+        self.gap = np.where(self.cross, dur[pp] - dur, np.nan) if self.n else np.zeros(0)
+        fl = failed(spans)
+        below = np.zeros(self.n, dtype=bool)
+        if fl.any():
+            from .error_origins import failed_descendant
+
+            below = failed_descendant(spans, fl)
+        self.origin = fl & ~below
+        self.trace = tree.trace
+        self.trace_ids = np.asarray(tree.trace_ids, dtype=object)
+
+
+# ---- the analysis ----------------------------------------------------------------------------------------
+def rank_causes(
+    incident: pd.DataFrame,
+    baseline: pd.DataFrame | None = None,
+    *,
+    level: str = "service",
+    weights: Any = None,
+    evidence_weights: dict[str, float] | None = None,
+    q: float = 0.95,
+    prior: float = 10.0,
+    min_spans: int = 5,
+    n_boot: int = 200,
+    ci: float = 0.95,
+    lift_rows: int = 3,
+    freq: str | None = None,
+    alpha: float = 0.01,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Rank the components that may have caused the incident, each with its evidence.
+
+    Parameters
+    ----------
+    incident : pandas.DataFrame
+        Spans of the incident (not modified). With ``baseline=None``, the whole period: the change
+        window is found in it.
+    baseline : pandas.DataFrame, optional
+        Spans of a normal period. ``None``: the traces before the most significant change of a
+        route's p95 request latency or error rate (:func:`~tracekit.detect_changes`,
+        :func:`~tracekit.split_by_change`; before and after the window when fewer than 30 traces
+        started before it).
+    level : {"service", "operation", "host", "version"}
+        What a cause is named as (host and version rows are per service).
+    weights : DataFrame, Series or float, optional
+        Sampling weights, used by the change detection when ``baseline`` is None.
+    evidence_weights : dict, optional
+        Weight of each evidence in the score (keys among :data:`EVIDENCE`; missing ones are 1).
+    q : float
+        Quantile of the baseline a span must exceed to count as slower / waiting longer.
+    prior : float
+        Pseudo-spans at the expected rate each share is shrunk with.
+    min_spans : int
+        Fewest baseline spans of an operation (or call pair) for its quantile to be used.
+    n_boot : int
+        Bootstrap draws of ``delta_cp_ms``'s interval.
+    ci : float
+        Level of that interval.
+    lift_rows : int
+        Rows (from the top) that get a :func:`~tracekit.bubble_up` lift.
+    freq, alpha : optional
+        Bucket and family-wise error rate of the change detection (``baseline=None``).
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Key columns then :data:`RANK_CAUSES`, best first. ``attrs``: ``baseline_source`` (in
+        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        Bad ``level``, ``q`` or evidence weight; no baseline given and no change found, or an
+        empty side.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("db-lock", 600, seed=11).spans
+    >>> rc = tk.rank_causes(spans, level="operation")
+    >>> rc[["service", "name"]].iloc[0].tolist() in (["checkout", "SELECT orders"], ["checkout", "INSERT orders"])
+    True
+    """
+    need = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms")
+    require_columns(incident, need, "rank_causes (incident)")
+    if baseline is not None:
+        require_columns(baseline, need, "rank_causes (baseline)")
+    if level not in LEVELS:
+        raise ArgumentError(f"rank_causes: level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if not 0 < q < 1:
+        raise ArgumentError(f"rank_causes: q must be in (0, 1), got {q!r}")
+    w = dict(_DEFAULT_WEIGHTS)
+    for k, v in (evidence_weights or {}).items():
+        if k not in w:
+            raise ArgumentError(f"rank_causes: evidence_weights key {k!r} is not one of {', '.join(EVIDENCE)}")
+        w[k] = float(v)
+    window = None
+    if baseline is None:
+        incident, baseline, source, window = _auto_baseline(incident, freq, alpha, weights)
+    else:
+        source = "the baseline given"
+    if incident.empty or baseline.empty:
+        raise ArgumentError(f"rank_causes: the {'incident' if incident.empty else 'baseline'} has no spans")
+
+    a, b = _Side(incident, level), _Side(baseline, level)
+    keys = a.keys
+    # one code space for keys and for operations over both sides
+    kcode, kuniq = _codes(*[np.concatenate([a.kcols[k], b.kcols[k]]) for k in keys])
+    ka, kb = kcode[:a.n], kcode[a.n:]
+    n_k = len(kuniq)
+    ocode, _ = _codes(np.concatenate([a.svc, b.svc]), np.concatenate([a.name, b.name]))
+    oa, ob = ocode[:a.n], ocode[a.n:]
+    n_o = int(ocode.max()) + 1 if len(ocode) else 0
+    p0 = 1.0 - q
+
+    def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
+
+    def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
+        return (x + base * prior) / (n + prior) - base
+
+    ev: dict[str, np.ndarray] = {}
+    # slower: exclusive time above the baseline's q-quantile of the operation
+    thr, cnt = _quantile_per_group(ob, b.self_ms, n_o, q)
+    usable = cnt[oa] >= min_spans
+    ok = usable & ~np.isnan(a.self_ms)
+    ex = ok & (a.self_ms > thr[oa])
+    ev["slower"] = shrink(per_key(ex, ka), per_key(ok, ka), p0)
+    # waiting: caller span − callee span, per caller-op → callee-op pair, both ends
+    pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
+    pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
+    pc, pu = pd.factorize(np.concatenate([pair_a[a.cross], pair_b[b.cross]]), sort=False)
+    pca, pcb = pc[:int(a.cross.sum())], pc[int(a.cross.sum()):]
+    gthr, gcnt = _quantile_per_group(pcb, b.gap[b.cross], len(pu), q)
+    ga = a.gap[a.cross]
+    gok = (gcnt[pca] >= min_spans) & ~np.isnan(ga)
+    gex = gok & (ga > gthr[pca])
+    callee_k = ka[a.cross]
+    caller_k = ka[np.maximum(a.parent, 0)][a.cross]
+    x = per_key(gex, callee_k) + per_key(gex & (caller_k != callee_k), caller_k)
+    n = per_key(gok, callee_k) + per_key(gok & (caller_k != callee_k), caller_k)
+    ev["waiting"] = shrink(x, n, p0)
+    # new operations
+    in_base = np.bincount(ob, minlength=n_o) > 0
+    allk = np.ones(a.n, dtype=bool)
+    ev["new"] = shrink(per_key(~in_base[oa], ka), per_key(allk, ka), 0.0)
+    # vanished calls: per (key, operation), expected from the baseline's rate per request
+    ko_a = ka * n_o + oa
+    ko_b = kb * n_o + ob
+    kou, kinv = np.unique(np.concatenate([ko_a, ko_b]), return_inverse=True)
+    xa = np.bincount(kinv[:a.n], minlength=len(kou)).astype(float)
+    xb = np.bincount(kinv[a.n:], minlength=len(kou)).astype(float)
+    expect = xb * a.n_req / b.n_req
+    deficit = np.maximum(expect - xa, 0.0)
+    kk = (kou // n_o).astype(np.int64) if len(kou) else np.zeros(0, np.int64)
+    ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior)
+    # shape: a number of children the baseline never showed for the operation
+    ch_pair_b = np.unique(ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1))
+    ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
+    seen = np.isin(ch_pair_a, ch_pair_b)
+    sok = usable
+    ev["shape"] = shrink(per_key(sok & ~seen, ka), per_key(sok, ka), 0.0)
+    # errors originating at the component, beyond the baseline's share
+    base_rate = (per_key(b.origin, kb) + 0.0) / np.maximum(per_key(np.ones(b.n, bool), kb), 1.0)
+    ev["errors"] = np.maximum(shrink(per_key(a.origin, ka), per_key(allk, ka), base_rate), 0.0)
+
+    score = sum(w[e] * ev[e] for e in EVIDENCE)
+    spans_a = per_key(allk, ka).astype(np.int64)
+    spans_b = per_key(np.ones(b.n, bool), kb).astype(np.int64)
+    present = spans_a > 0
+
+    # ---- evidence in milliseconds and counts ------------------------------------------------------------
+    self_a = per_key(~np.isnan(a.self_ms), ka, np.nan_to_num(a.self_ms)) / a.n_req
+    self_b = per_key(~np.isnan(b.self_ms), kb, np.nan_to_num(b.self_ms)) / b.n_req
+    wa = np.bincount(ka[a.cross], weights=np.nan_to_num(a.gap[a.cross]), minlength=n_k) / a.n_req
+    wb = np.bincount(kb[b.cross], weights=np.nan_to_num(b.gap[b.cross]), minlength=n_k) / b.n_req
+    n_orig = int(a.origin.sum())
+    origin_share = per_key(a.origin, ka) / n_orig if n_orig else np.zeros(n_k)
+
+    table = pd.DataFrame(list(kuniq) if len(keys) > 1 else {keys[0]: list(kuniq)}, columns=keys)
+    for k in keys:
+        table[k] = table[k].replace("\x00<NA>", None).astype("string")
+    for e in EVIDENCE:
+        table[e] = ev[e]
+    table["score"] = score
+    table["spans"] = spans_a
+    table["baseline_spans"] = spans_b
+    table["delta_self_ms"] = self_a - self_b
+    table["delta_wait_ms"] = wa - wb
+    table["error_origin_share"] = origin_share
+    # vanished components (no incident spans) are ranked too: their vanished share says it
+    table = table[present | (table["vanished"] > 0)].copy()
+    cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed)
+    table = table.merge(cmp, how="left", on=keys)
+    table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],
+                              kind="stable", na_position="last").reset_index(drop=True)
+    table["rank"] = np.arange(1, len(table) + 1, dtype=np.int64)
+
+    # callee, exemplars, lift, hypothesis, note
+    codes_in_table = kuniq.get_indexer(pd.MultiIndex.from_frame(table[keys].astype(object).fillna("\x00<NA>"))
+                                       if len(keys) > 1 else table[keys[0]].astype(object).fillna("\x00<NA>"))
+    table["callee"] = pd.array(_callee_per_key(incident, ka, codes_in_table), dtype="string")
+    ex_a, ex_b = _exemplars(a, b, ka, kb, oa, ob, thr, codes_in_table)
+    table["example_trace_id"] = pd.array(ex_a, dtype="string")
+    table["baseline_trace_id"] = pd.array(ex_b, dtype="string")
+    table["lift"] = pd.array(_lifts(incident, baseline, ka, kb, codes_in_table[:max(int(lift_rows), 0)], len(table)),
+                             dtype="string")
+    table["note"] = pd.array(_notes(table), dtype="string")
+    table["hypothesis"] = pd.array([_hypothesis(r, keys, level) for r in table.to_dict("records")], dtype="string")
+    table = table[[*keys, *RANK_CAUSES.column_names]]
+    for c in RANK_CAUSES.columns:
+        if c.dtype in ("float64", "int64"):
+            table[c.name] = table[c.name].astype(c.dtype)
+    na_, nb_ = a.tree.n_traces, b.tree.n_traces
+    table.attrs.update(baseline_source=source, window=window, n_traces=(na_, nb_),
+                       params=dict(level=level, q=q, prior=prior, min_spans=min_spans, n_boot=n_boot, ci=ci,
+                                   evidence_weights=w, seed=seed))
+    return table
+
+
+def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any):
+    from .changes import detect_changes, split_by_change
+    from .postmortem import auto_freq
+
+    freq = freq or auto_freq(spans)
+    ch = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha, weights=weights)
+    if ch.empty:
+        raise ArgumentError("rank_causes: no baseline given and no change over time found in the incident "
+                            "(detect_changes by route, p95 and error rate): pass baseline= a normal period")
+    head = ch.assign(_n=-ch["requests_affected"].astype(float)).sort_values(["p_value", "_n"], kind="stable").iloc[0]
+    split = split_by_change(spans, head.drop("_n"))
+    if split.before["trace_id"].nunique() >= 30 or split.after.empty:
+        base = split.before
+        source = f"the normal period before the change at {split.onset:%H:%M} UTC ({base['trace_id'].nunique()} traces)"
+    else:
+        base = split.normal
+        source = (f"the normal periods before and after the change window {split.onset:%H:%M}–"
+                  f"{split.recovery:%H:%M} UTC ({base['trace_id'].nunique()} traces)")
+    return split.incident, base, source, (split.onset, split.recovery)
+
+
+def _level_frame(spans: pd.DataFrame, level: str) -> pd.DataFrame:
+    if level in ("service", "operation"):
+        return spans
+    out = spans.copy()
+    out[level] = pd.array(hosts(spans) if level == "host" else versions(spans), dtype="string")
+    return out
+
+
+def _compare(incident: pd.DataFrame, baseline: pd.DataFrame, level: str, keys: list[str], n_boot: int, ci: float,
+             seed: int) -> pd.DataFrame:
+    from .comparison import compare
+
+    c = compare(_level_frame(incident, level), _level_frame(baseline, level), by=keys, n_boot=n_boot, ci=ci, seed=seed)
+    t = c.table
+    out = t[[*keys, "delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "delta_calls", "delta_fanout",
+             "delta_error_rate"]].copy()
+    for k in keys:
+        out[k] = out[k].astype("string")
+    return out
+
+
+def _callee_per_key(spans: pd.DataFrame, ka: np.ndarray, codes: np.ndarray) -> list:
+    """Most frequent callee of the key's leaf spans."""
+    tree = span_tree(spans)
+    leaf = np.ones(len(spans), dtype=bool)
+    leaf[tree.parent[tree.parent >= 0]] = False
+    rows = np.flatnonzero(leaf)
+    c = callees(spans, rows)
+    d = pd.DataFrame({"k": ka[rows], "c": c}).dropna()
+    top = d.groupby("k")["c"].agg(lambda s: s.value_counts().index[0]) if len(d) else pd.Series(dtype=object)
+    return [top.get(k) if k >= 0 else None for k in codes]
+
+
+def _exemplars(a: _Side, b: _Side, ka, kb, oa, ob, thr, codes) -> tuple[list, list]:
+    """Incident: the trace with the key's largest self time over its operation's threshold (else its
+    slowest span); baseline: the trace holding the key's span nearest the median self time."""
+    ratio = np.where(np.isnan(thr[oa]) | (thr[oa] <= 0), 0.0, np.nan_to_num(a.self_ms) / np.where(thr[oa] > 0, thr[oa], 1))
+    da = pd.DataFrame({"k": ka, "r": ratio, "s": np.nan_to_num(a.self_ms), "t": a.trace})
+    best = da.sort_values(["r", "s"], ascending=False, kind="stable").drop_duplicates("k").set_index("k")["t"]
+    db = pd.DataFrame({"k": kb, "s": np.nan_to_num(b.self_ms), "t": b.trace})
+    med = db.groupby("k")["s"].transform("median")
+    db["d"] = (db["s"] - med).abs()
+    typ = db.sort_values(["d"], kind="stable").drop_duplicates("k").set_index("k")["t"]
+    ex_a = [str(a.trace_ids[best[k]]) if k in best.index else None for k in codes]
+    ex_b = [str(b.trace_ids[typ[k]]) if k in typ.index else None for k in codes]
+    return ex_a, ex_b
+
+
+def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows: int) -> list:
+    from .attribution import bubble_up
+
+    out: list = [None] * n_rows
+    dims_skip = {"service", "name", "operation", "route", "kind", "status", "resource.service.name"}
+    for i, k in enumerate(codes):
+        if k < 0:
+            continue
+        sa, sb = incident[ka == k], baseline[kb == k]
+        if sa.empty or sb.empty:
+            continue
+        both = pd.concat([sa, sb], ignore_index=True)
+        sel = pd.Series(np.r_[np.ones(len(sa), bool), np.zeros(len(sb), bool)], index=both.index)
+        try:
+            hits = bubble_up(both, sel, ~sel, level="span")
+        except Exception:  # noqa: BLE001 - a lift is optional evidence; the ranking stands without it
+            continue
+        hits = hits[~hits["dimension"].isin(dims_skip) & (hits["share_selection"] > hits["share_baseline"])]
+        if "q_value" in hits.columns:
+            hits = hits[hits["q_value"] < 0.05]
+        if len(hits):
+            h = hits.iloc[0]
+            out[i] = (f"{h['dimension']}={h['value']}: {h['share_selection']:.0%} of incident spans vs "
+                      f"{h['share_baseline']:.0%} of baseline")
+    return out
+
+
+def _notes(table: pd.DataFrame) -> list[str]:
+    s = table["score"].to_numpy(dtype=float)
+    out = []
+    for i in range(len(s)):
+        notes = []
+        tied = [j + 1 for j in (i - 1, i + 1) if 0 <= j < len(s) and abs(s[j] - s[i]) < 0.02]
+        if tied:
+            notes.append("tied with rank " + " and ".join(str(t) for t in tied) + " (score within 0.02)")
+        if s[i] < 0.1:
+            notes.append("low evidence (score < 0.1: little differs from the baseline)")
+        elif table["spans"].iat[i] < 10:
+            notes.append(f"low evidence ({int(table['spans'].iat[i])} spans)")
+        out.append("; ".join(notes))
+    return out
+
+
+def _fmt_ms(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:+,.0f} ms" if abs(x) >= 100 else f"{x:+,.1f} ms" if abs(x) >= 1 else f"{x:+.2f} ms"
+
+
+_PHRASES = {
+    "slower": "its own work got slower ({v:.0%} of its spans above the baseline's usual time; self time {self} per request)",
+    "waiting": "calls to or from it wait longer outside it ({v:.0%} of its calls; callers wait {wait} per request)",
+    "new": "it runs operations the baseline never ran ({v:.0%} of its spans)",
+    "vanished": "calls it usually makes or serves are missing ({v:.0%} of the expected)",
+    "shape": "its call pattern changed ({v:.0%} of its spans with an unseen number of children)",
+    "errors": "errors originate in it ({v:.0%} of its spans; {share:.0%} of all error origins)",
+}
+
+
+def _hypothesis(r: dict, keys: list[str], level: str) -> str:
+    label = ": ".join(str(r[k]) for k in keys if r[k] is not None) if level != "service" else str(r["service"])
+    if level in ("host", "version"):
+        label = f"{r['service']} {level} {r[keys[1]]}"
+    parts = sorted(((r[e], e) for e in EVIDENCE if r[e] > 0.05), reverse=True)
+    if not parts:
+        return f"{label}: nothing in its spans differs clearly from the baseline."
+    txt = [_PHRASES[e].format(v=v, self=_fmt_ms(r["delta_self_ms"]), wait=_fmt_ms(r["delta_wait_ms"]),
+                              share=r["error_origin_share"]) for v, e in parts[:2]]
+    cp = r.get("delta_cp_ms")
+    cp_txt = ""
+    if cp is not None and np.isfinite(cp):
+        cp_txt = (f"; critical path {_fmt_ms(cp)} per request [{_fmt_ms(r['delta_cp_ms_lo'])}, "
+                  f"{_fmt_ms(r['delta_cp_ms_hi'])}]")
+    callee = r.get("callee")
+    via = f" (calls {callee})" if isinstance(callee, str) and callee else ""
+    return f"{label}{via}: " + "; and ".join(txt) + cp_txt + "."

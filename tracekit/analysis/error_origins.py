@@ -1,0 +1,319 @@
+"""Where errors start, and which exceptions are thrown: error origins and exception groups.
+
+:func:`error_origins` finds, in every trace, the **origin** of its errors: a span that failed
+(:func:`tracekit.core.failed` — a 5xx fault, or status ``error`` that is not a 4xx or a throttle)
+and has no failed descendant. An error that travelled up (the database call fails, then the
+service, then the front door) is counted once, where it started; its **propagation path** is the
+chain of failed ancestors above the origin, and ``reached_root`` says whether the request itself
+failed. Failed ancestors are found level by level over the kernel span tree (no per-trace loop).
+
+:func:`top_exceptions` groups ``exception`` events (OTLP span events; the X-Ray reader turns a
+segment's ``cause`` into such events) by type and **message template**: numbers, hex ids, UUIDs
+and quoted values in the message are masked (``<num>``, ``<id>``, ``<uuid>``, ``'<str>'``), so
+``order 1234 not found`` and ``order 99 not found`` are one group.
+
+>>> import tracekit as tk
+>>> spans = tk.simulate.simulate("baseline", 300, seed=3).spans
+>>> eo = tk.error_origins(spans)
+>>> bool((eo["origins"] > 0).all()), list(eo.columns[:2])
+(True, ['service', 'origins'])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, to_timestamps
+from ..errors import ArgumentError
+
+__all__ = ["error_origins", "top_exceptions", "failed_descendant", "message_template",
+           "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
+
+ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a failed span with no failed descendant", [
+    ("trace_id", "string", "", "32-hex trace id"),
+    ("span_id", "string", "", "the origin span"),
+    ("service", "string", "", "service of the origin span"),
+    ("name", "string", "", "operation of the origin span"),
+    ("call_path", "string", "", "``service:name > …`` from the root down to the origin"),
+    ("propagated_to", "string", "", "the failed ancestors, nearest first (``service:name < …``); empty when the error stopped at the origin"),
+    ("hops", "int64", "spans", "failed ancestors above the origin (how far the error travelled up)"),
+    ("reached_root", "bool", "", "the request failed: the error reached the trace's request root"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the origin span"),
+])
+
+ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first): where errors originate, most origins first", [
+    ("origins", "int64", "spans", "origin spans (failed, no failed descendant) of the key"),
+    ("traces", "int64", "traces", "traces with an origin at the key"),
+    ("share", "float64", "", "share of all origins that are at the key"),
+    ("reached_root", "float64", "", "share of the key's origins whose error reached the request root"),
+    ("mean_hops", "float64", "spans", "mean failed ancestors above the key's origins"),
+    ("top_path", "string", "", "most frequent propagation path of the key's origins (origin < … < root)"),
+    ("example_trace_ids", "object", "", "up to three traces with an origin at the key (tuple of 32-hex ids)"),
+])
+
+TOP_EXCEPTIONS = result_table("top_exceptions", "one row per (by columns, exception type, message template), most frequent first", [
+    ("exception_type", "string", "", "``exception.type`` of the events (<NA> when not given)"),
+    ("template", "string", "", "the message with numbers, ids, UUIDs and quoted values masked"),
+    ("count", "int64", "events", "exception events in the group"),
+    ("spans", "int64", "spans", "spans carrying them"),
+    ("traces", "int64", "traces", "traces carrying them"),
+    ("first_seen", "datetime64[ns, UTC]", "ns, UTC", "earliest event (the span's start when the event has no time)"),
+    ("last_seen", "datetime64[ns, UTC]", "ns, UTC", "latest event"),
+    ("example_message", "string", "", "one message of the group, unmasked"),
+    ("example_trace_ids", "object", "", "up to three traces with the exception (tuple of 32-hex ids)"),
+])
+
+
+def failed_descendant(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per span: some descendant (child, grandchild, …) is in ``mask`` (default: failed).
+
+    One pass per tree level, deepest first, over the kernel span tree.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["web", "api", "db"], "name": ["x"] * 3,
+    ...     "start": [0, 1, 2], "end": [9, 8, 7], "status": ["error", "ok", "error"]})
+    >>> failed_descendant(spans).tolist()
+    [True, True, False]
+    """
+    tree = span_tree(spans)
+    flag = failed(spans) if mask is None else np.asarray(mask, dtype=bool)
+    out = np.zeros(len(spans), dtype=bool)
+    par = tree.parent
+    depth = tree.depth
+    if not len(spans):
+        return out
+    for d in range(int(depth.max()), 0, -1):
+        rows = np.flatnonzero((depth == d) & (par >= 0) & (flag | out))
+        if len(rows):
+            out[par[rows]] = True
+    return out
+
+
+def _origins(spans: pd.DataFrame) -> pd.DataFrame:
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "error_origins")
+    tree = span_tree(spans)
+    fl = failed(spans)
+    below = failed_descendant(spans, fl)
+    rows = np.flatnonzero(fl & ~below)
+    svc = spans["service"].to_numpy(dtype=object)
+    name = spans["name"].to_numpy(dtype=object)
+    par = tree.parent
+    # walk up the failed ancestors, all origins at once (one step per level)
+    hops = np.zeros(len(rows), dtype=np.int64)
+    prop: list[list[str]] = [[] for _ in rows]
+    cur = rows.copy()
+    alive = np.ones(len(rows), dtype=bool)
+    while alive.any():
+        p = np.where(alive, par[cur], -1)
+        alive = p >= 0
+        idx = np.flatnonzero(alive)
+        cur = np.where(alive, p, cur)
+        okf = fl[cur[idx]]
+        for j, r in zip(idx[okf], cur[idx][okf], strict=True):
+            prop[j].append(f"{svc[r]}:{name[r]}")
+        hops[idx[okf]] += 1
+    root_of_trace = tree.request_root
+    rr = root_of_trace[tree.trace[rows]] if len(rows) else np.zeros(0, np.int64)
+    reached = (rr >= 0) & fl[np.maximum(rr, 0)] if len(rows) else np.zeros(0, bool)
+    paths = call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object)
+    out = pd.DataFrame({
+        "trace_id": pd.array(spans["trace_id"].to_numpy(dtype=object)[rows], dtype="string"),
+        "span_id": pd.array(spans["span_id"].to_numpy(dtype=object)[rows], dtype="string"),
+        "service": pd.array(svc[rows], dtype="string"),
+        "name": pd.array(name[rows], dtype="string"),
+        "call_path": pd.array(paths, dtype="string"),
+        "propagated_to": pd.array([" < ".join(p) for p in prop], dtype="string"),
+        "hops": hops,
+        "reached_root": np.asarray(reached, dtype=bool),
+        "start": to_timestamps(ns(spans["start"])[rows]).array,
+    })
+    out.attrs["rows"] = rows
+    return out
+
+
+def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, per_span: bool = False) -> pd.DataFrame:
+    """Where errors start: per trace, the failed span(s) with no failed descendant; aggregated by key.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+    by : str or list of str
+        Key of the aggregation: ``"service"``, ``"operation"`` (service and name) or span columns.
+    per_span : bool
+        Return one row per origin span (:data:`ERROR_ORIGIN_SPANS`) instead of the aggregation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns then :data:`ERROR_ORIGINS`, most origins first; or :data:`ERROR_ORIGIN_SPANS`.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        ``by`` names a column that is not in ``spans``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["web", "api", "db"], "name": ["GET /", "get", "q"],
+    ...     "start": [0, 1, 2], "end": [9, 8, 7], "status": ["error", "error", "error"]})
+    >>> error_origins(spans, per_span=True)[["service", "propagated_to", "hops", "reached_root"]].values.tolist()
+    [['db', 'api:get < web:GET /', 2, True]]
+    """
+    keys = ["service", "name"] if by == "operation" else ([by] if isinstance(by, str) else list(by))
+    bad = [k for k in keys if k not in spans.columns]
+    if bad:
+        raise ArgumentError(f"error_origins: by column(s) {bad} not in the spans frame")
+    o = _origins(spans)
+    if per_span:
+        ERROR_ORIGIN_SPANS.check(o)
+        return o.reset_index(drop=True)
+    rows = o.attrs["rows"]
+    kf = pd.DataFrame({k: spans[k].to_numpy(dtype=object)[rows] for k in keys})
+    kf = kf.astype(object).where(kf.notna(), "<NA>")
+    d = pd.concat([kf, o[["trace_id", "hops", "reached_root"]].reset_index(drop=True)], axis=1)
+    d["path"] = (o["service"].astype(object) + ":" + o["name"].astype(object)).to_numpy(dtype=object)
+    prop = o["propagated_to"].to_numpy(dtype=object)
+    d["path"] = np.where(prop != "", d["path"] + " < " + prop, d["path"])
+    total = len(d)
+    if not total:
+        out = pd.DataFrame({k: pd.Series([], dtype="string") for k in keys})
+        for c in ERROR_ORIGINS.columns:
+            out[c.name] = pd.Series([], dtype="object" if c.dtype == "object" else c.dtype)
+        return out
+    g = d.groupby(keys, sort=False)
+    out = g.agg(origins=("hops", "size"), traces=("trace_id", "nunique"), reached_root=("reached_root", "mean"),
+                mean_hops=("hops", "mean"))
+    out["share"] = out["origins"] / total
+    out["top_path"] = g["path"].agg(lambda s: s.value_counts().index[0])
+    ex = g["trace_id"].apply(lambda s: tuple(dict.fromkeys(s.astype(str)))[:3])
+    out["example_trace_ids"] = pd.Series(list(ex.to_numpy(dtype=object)), index=ex.index, dtype=object)
+    out = out.reset_index()
+    for k in keys:
+        out[k] = out[k].replace("<NA>", None).astype("string")
+    out = out[[*keys, *ERROR_ORIGINS.column_names]]
+    out = out.astype({"origins": "int64", "traces": "int64", "share": "float64", "reached_root": "float64",
+                      "mean_hops": "float64", "top_path": "string"})
+    out = out.sort_values(["origins", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
+    return out
+
+
+_MASKS = (
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "'<str>'"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (re.compile(r"\b(?:0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b(?:0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b"), "<id>"),
+    (re.compile(r"[-+]?\d+(?:\.\d+)?"), "<num>"),
+)
+
+
+def message_template(message: Any) -> str | None:
+    """The message with quoted values, UUIDs, hex ids (letters and digits mixed) and numbers masked.
+
+    Examples
+    --------
+    >>> message_template("order 1234 not found for user 'bob' (req 9f8e7d6c5b4a)")
+    "order <num> not found for user '<str>' (req <id>)"
+    """
+    if message is None or (isinstance(message, float) and np.isnan(message)):
+        return None
+    s = str(message)
+    for rx, rep in _MASKS:
+        s = rx.sub(rep, s)
+    return s
+
+
+def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "service") -> pd.DataFrame:
+    """Exception events grouped by type and message template, with counts, first/last seen and examples.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame with an ``events`` column (lists of ``{time, name, attributes}``).
+    by : str, list of str or None
+        Key columns the groups are split by (``"operation"`` = service and name; None: no split).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns then :data:`TOP_EXCEPTIONS`, most events first.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        ``by`` names a column that is not in ``spans``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> ev = lambda m: [{"time": None, "name": "exception",
+    ...                  "attributes": {"exception.type": "KeyError", "exception.message": m}}]
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32, "2" * 32], "span_id": ["a" * 16] * 2,
+    ...     "service": ["api"] * 2, "name": ["get"] * 2, "start": [0, 5], "end": [1, 6],
+    ...     "events": [ev("item 12 missing"), ev("item 7 missing")]})
+    >>> top_exceptions(spans)[["service", "template", "count"]].values.tolist()
+    [['api', 'item <num> missing', 2]]
+    """
+    require_columns(spans, ("trace_id", "span_id", "service", "name", "start", "events"), "top_exceptions")
+    keys = [] if by is None else (["service", "name"] if by == "operation" else ([by] if isinstance(by, str) else list(by)))
+    bad = [k for k in keys if k not in spans.columns]
+    if bad:
+        raise ArgumentError(f"top_exceptions: by column(s) {bad} not in the spans frame")
+    ev = spans["events"].to_numpy(dtype=object)
+    has = np.fromiter((isinstance(e, (list, tuple)) and len(e) > 0 for e in ev), dtype=bool, count=len(ev))
+    rows, types, msgs, times = [], [], [], []
+    start = ns(spans["start"])
+    for r in np.flatnonzero(has):
+        for e in ev[r]:
+            if not isinstance(e, dict) or e.get("name") != "exception":
+                continue
+            a = e.get("attributes") or {}
+            rows.append(r)
+            types.append(a.get("exception.type"))
+            msgs.append(a.get("exception.message"))
+            t = e.get("time")
+            times.append(int(t) if t is not None and not (isinstance(t, float) and np.isnan(t)) else int(start[r]))
+    cols = [*keys, *TOP_EXCEPTIONS.column_names]
+    if not rows:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in cols})
+        for c in TOP_EXCEPTIONS.columns:
+            out[c.name] = out[c.name].astype("object" if c.dtype == "object" else c.dtype)
+        for k in keys:
+            out[k] = out[k].astype("string")
+        return out
+    r = np.asarray(rows, dtype=np.int64)
+    d = pd.DataFrame({k: spans[k].to_numpy(dtype=object)[r] for k in keys})
+    d = d.astype(object).where(d.notna(), "<NA>")
+    d["exception_type"] = pd.Series(types, dtype=object).fillna("<NA>").to_numpy()
+    d["template"] = pd.Series([message_template(m) for m in msgs], dtype=object).fillna("<NA>").to_numpy()
+    d["message"] = msgs
+    d["t"] = times
+    d["span"] = r
+    d["trace_id"] = spans["trace_id"].to_numpy(dtype=object)[r]
+    gk = [*keys, "exception_type", "template"]
+    g = d.groupby(gk, sort=False)
+    out = g.agg(count=("t", "size"), spans=("span", "nunique"), traces=("trace_id", "nunique"),
+                first_seen=("t", "min"), last_seen=("t", "max"), example_message=("message", "first"))
+    out["example_trace_ids"] = g["trace_id"].agg(lambda s: tuple(dict.fromkeys(s.astype(str)))[:3])
+    out = out.reset_index()
+    for c in gk:
+        out[c] = out[c].replace("<NA>", None).astype("string")
+    out["first_seen"] = to_timestamps(out["first_seen"].to_numpy(np.int64)).array
+    out["last_seen"] = to_timestamps(out["last_seen"].to_numpy(np.int64)).array
+    out["example_message"] = out["example_message"].astype("string")
+    out = out.astype({"count": "int64", "spans": "int64", "traces": "int64"})
+    out = out[cols].sort_values(["count", *gk], ascending=[False] + [True] * len(gk), kind="stable").reset_index(drop=True)
+    return out

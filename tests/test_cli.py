@@ -79,7 +79,7 @@ def test_report_command_writes_the_page_and_redacts(tmp_path):
     r = run("report", str(tk.examples.path("checkout-small")), "-o", str(out), "--title", "T <1>",
             "--redact", "http.request.client_ip", "--redact", "annotation.*")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == f"wrote {out}"
+    assert r.stdout.strip() == f"wrote {out} and {out.with_suffix('.md')}"
     assert "reading" in r.stderr  # progress on stderr
     html = out.read_text()
     assert "<title>T &lt;1&gt;</title>" in html

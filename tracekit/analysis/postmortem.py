@@ -90,6 +90,8 @@ class Postmortem:
         The level causes are named at.
     freq : str
         The time bucket used.
+    health : pandas.DataFrame
+        :func:`~tracekit.health_report` of the spans (behind the "how sure" finding).
     """
 
     findings: tuple[Finding, ...]
@@ -102,6 +104,7 @@ class Postmortem:
     structure: pd.DataFrame | None = field(repr=False)
     level: str
     freq: str
+    health: pd.DataFrame = field(repr=False, default=None)
 
     def table(self) -> pd.DataFrame:
         """The findings as a DataFrame (:data:`FINDINGS`)."""
@@ -273,11 +276,14 @@ def postmortem(
         cmp = _compare(incident, base, level, n_boot)
     findings += _where(incident, cmp, level, base is not None)
     findings += _changed(spans, window, cmp, freq)
-    findings += _sure(spans, incident, base, source, weights)
+    from .health import health_report
+
+    health = health_report(spans)
+    findings += _sure(spans, incident, base, source, weights, health)
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
         changes=changes, causes=None if cmp is None else cmp.table, structure=None if cmp is None else cmp.structure,
-        level=level, freq=freq,
+        level=level, freq=freq, health=health,
     )
 
 
@@ -397,7 +403,13 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     return out
 
 
-def _level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
+def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
+    """``spans`` with the column(s) of ``level`` (``host``/``version`` added from the resource) and the key columns.
+
+    >>> import tracekit as tk
+    >>> level_frame(tk.simulate.simulate("baseline", 5, seed=1).spans, "version")[1]
+    ['service', 'version']
+    """
     from ..core import hosts, versions
 
     if level == "operation":
@@ -415,8 +427,8 @@ def _level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[st
 def _compare(incident: pd.DataFrame, base: pd.DataFrame, level: str, n_boot: int):
     from .comparison import compare
 
-    a, keys = _level_frame(incident, level)
-    b, _ = _level_frame(base, level)
+    a, keys = level_frame(incident, level)
+    b, _ = level_frame(base, level)
     return compare(a, b, by=keys, n_boot=n_boot)
 
 
@@ -476,7 +488,7 @@ def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:
     if level == "service":
         return (spans["service"] == row["service"]).to_numpy(dtype=bool, na_value=False)
     if level in ("host", "version"):
-        frame, _ = _level_frame(spans, level)
+        frame, _ = level_frame(spans, level)
         return ((frame["service"] == row["service"]) & (frame[level] == row[level])).to_numpy(dtype=bool, na_value=False)
     return np.zeros(len(spans), dtype=bool)
 
@@ -580,8 +592,8 @@ def _cold(spans: pd.DataFrame) -> Finding | None:
                    dict(functions=[str(f) for f in cs["function"]]))
 
 
-def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any) -> list[Finding]:
-    from .health import health_report
+def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,
+          health: pd.DataFrame) -> list[Finding]:
     from .sampling import sampling_weights, weighted_summary
 
     out = []
@@ -613,7 +625,6 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         out.append(Finding("sure", "Sampling: no sampling probabilities in the data (no OTel th: thresholds, no X-Ray "
                                    "sampling statistics given), so the numbers describe the sampled traces; if the "
                                    "sampler kept errors or slow requests preferentially, rates and percentiles are biased."))
-    health = health_report(spans)
     bad = health[health["severity"].isin(["error", "warning"])]
     if len(bad):
         parts = []
@@ -628,4 +639,4 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     return out
 
 
-__all__ += ["fmt_ms", "auto_freq"]
+__all__ += ["fmt_ms", "auto_freq", "level_frame"]

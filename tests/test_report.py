@@ -241,3 +241,26 @@ def test_bundled_cold_starts_worst_traces_are_the_slowest_requests():
     assert by_request != by_extent   # the data tells the two apart
     data = collect_report(spans)
     assert [t for label, t in data.worst if label.startswith("slowest request")] == by_request
+
+
+def test_a_big_example_trace_is_drawn_on_canvas(tmp_path):
+    """A 3,000-span trace among the examples uses the canvas waterfall; small ones stay plotly."""
+    from tracekit.reporting import CANVAS_ABOVE
+
+    n = 3000
+    ms = 1_000_000
+    big = tk.spans_from_columns({
+        "trace_id": ["b" * 32] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "parent_id": [None] + [f"{1:016x}"] * (n - 1), "service": ["api"] + ["db"] * (n - 1),
+        "name": ["GET /"] + ["q"] * (n - 1), "kind": ["server"] + ["client"] * (n - 1),
+        "start": [0] + [i * ms for i in range(n - 1)], "end": [n * ms + ms] + [i * ms + ms for i in range(n - 1)]})
+    small = tk.examples.load("checkout-small")
+    spans = pd.concat([small, big], ignore_index=True)
+    data = collect_report(spans, worst=1)
+    assert "b" * 32 in [t for _, t in data.worst] and n > CANVAS_ABOVE
+    html = render_report(data)
+    assert html.count("tkWaterfalls") >= 1 and "3,000 spans" in html
+    path = tmp_path / "r.html"
+    path.write_text(html)
+    page = open_html(path, wait_for="canvas", evaluate="() => document.querySelectorAll('canvas').length")
+    assert page.errors == [] and page.value >= 1

@@ -14,7 +14,7 @@ from .conftest import REPO
 DATA = REPO / "datasets"
 VIEWPORT = (1200, 900)
 
-_EVAL = """() => {
+_EVAL = r"""() => {
   const vw = document.documentElement.clientWidth;
   const visible = el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null;
   const tables = [...document.querySelectorAll('table')].filter(visible)

@@ -311,6 +311,9 @@ details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:a
 ul.cell{margin:0;padding-left:1rem}
 """
 
+#: example traces with more spans than this are drawn by the canvas renderer (tracekit.plotting_gl), not plotly
+CANVAS_ABOVE = 1500
+
 _TOPIC_TITLES = {"what": "What happened", "when": "When", "where": "Where", "changed": "What changed",
                  "sure": "How sure"}
 
@@ -521,8 +524,15 @@ def render_report(data: ReportData) -> str:
     for label, tid in data.worst:
         parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code>{_esc(tid)}</code></h3>')
         trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
-        parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp,
-                                                 title=f"trace {tid[:16]}… — critical path marked")))
+        n_spans = int((data.spans["trace_id"] == tid).sum())
+        if n_spans > CANVAS_ABOVE:  # a big trace: the canvas renderer stays responsive where SVG bars do not
+            from .plotting_gl import plot_waterfall_gl
+
+            parts.append(plot_waterfall_gl(data.spans, tid, critical_path=trace_cp,
+                                           title=f"trace {tid} · {n_spans:,} spans — critical path marked"))
+        else:
+            parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp,
+                                                     title=f"trace {tid[:16]}… — critical path marked")))
     parts.append("</section>")
 
     parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')

@@ -151,6 +151,16 @@ def _hm(t: Any) -> str:
     return f"{pd.Timestamp(t):%H:%M}"
 
 
+def _span(t0: Any, t1: Any) -> str:
+    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes."""
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        return f"{_hm(t0)}–{_hm(t1)} UTC"
+    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    if t1 - t0 < pd.Timedelta("10min"):
+        return f"{t0:%H:%M:%S}–{t1:%H:%M:%S} UTC"
+    return f"{t0:%H:%M}–{t1:%H:%M} UTC"
+
+
 def _plural(n: float, one: str, many: str | None = None) -> str:
     n = int(round(n))
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
@@ -256,12 +266,12 @@ def postmortem(
             base, source = baseline, "the baseline given"
         elif split.before["trace_id"].nunique() >= min_baseline or split.after.empty:
             base = split.before
-            source = (f"the normal period before the change ({_hm(spans['start'].min())}–{_hm(split.onset)} UTC, "
+            source = (f"the normal period before the change ({_span(spans['start'].min(), split.onset)}, "
                       f"{_plural(base['trace_id'].nunique(), 'trace')})")
         else:
             base = split.normal
-            source = (f"the normal periods before and after the change (outside {_hm(split.onset)}–"
-                      f"{_hm(split.recovery)} UTC, {_plural(base['trace_id'].nunique(), 'trace')})")
+            source = (f"the normal periods before and after the change (outside {_span(split.onset, split.recovery)}, "
+                      f"{_plural(base['trace_id'].nunique(), 'trace')})")
         if base is not None and base["trace_id"].nunique() == 0:
             base, source = None, "none (no traces outside the change window)"
     else:
@@ -350,7 +360,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = float(req["failed"].mean()) if len(req) else np.nan
-    text = (f"{_plural(len(req), 'request')} from {_hm(spans['start'].min())} to {_hm(spans['end'].max())} UTC: "
+    text = (f"{_plural(len(req), 'request')} in {_span(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
@@ -368,10 +378,14 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
 
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
     if head is None:
+        window = _span(spans["start"].min(), spans["end"].max())
+        n_req = int(trace_outcomes(spans)["has_root"].sum())
+        if n_req < 20:
+            return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
+                                    "treated as the incident.", (), dict(onset=None, recovery=None))]
         return [Finding("when", f"No onset found: no route's p95 request latency or error rate changed over time "
-                                f"(family-wise false-positive rate {alpha:g}); the whole window "
-                                f"{_hm(spans['start'].min())}–{_hm(spans['end'].max())} UTC is treated as the incident.",
-                        (), dict(onset=None, recovery=None))]
+                                f"(family-wise false-positive rate {alpha:g}); the whole window {window} is treated "
+                                "as the incident.", (), dict(onset=None, recovery=None))]
     onset, recovery = head["onset"], head["recovery"]
     if pd.isna(recovery):
         span = (f"It started at {_hm(onset)} UTC and was still going at the end of the data "
@@ -587,7 +601,9 @@ def _cold(spans: pd.DataFrame) -> Finding | None:
                  else "off the critical path (asynchronous)")
         parts.append(f"{r.function}: {_plural(r.cold_starts, 'cold start')} in {_plural(r.invocations, 'invocation')} "
                      f"({r.cold_share:.0%}), initialisation p50 {fmt_ms(r.init_p50_ms)}, "
-                     f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, {_signed_ms(r.added_ms_hi)}], {where}")
+                     + (f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
+                        f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms) else "")
+                     + where)
     return Finding("changed", "Cold starts: " + "; ".join(parts) + ".", (),
                    dict(functions=[str(f) for f in cs["function"]]))
 

@@ -21,6 +21,7 @@ COUNT_BARS = """() => {
     plots: document.querySelectorAll('.js-plotly-plot').length,
     barsPerTrace: traces.map(t => t.querySelectorAll('.point path').length),
     xTitle: (gd.querySelector('.xtitle') || {}).textContent,
+    title: (gd.querySelector('.gtitle') || {}).textContent,
     ticks: Array.from(gd.querySelectorAll('.ytick text')).map(t => t.textContent),
     dataLen: gd.data.length,
     scripts: document.scripts.length,
@@ -46,7 +47,10 @@ def test_waterfall_html_renders_in_chromium(tmp_path):
     assert v["dataLen"] == 5  # spans, critical path, error overlay, 2 legend entries
     assert v["barsPerTrace"] == [3, 5, 1]  # one bar per visible span; five critical-path sections; the error span
     assert v["xTitle"] == "ms from trace start"
-    assert v["ticks"] == ["GET /", "\u00a0\u00a0⚠ <script>alert('x')</script>", "\u00a0\u00a0render"]
+    # the tree as the reader sees it (SVG text: chips and names, non-breaking spaces for the indent)
+    ticks = [t.replace("\u00a0", " ").rstrip() for t in v["ticks"]]
+    assert ticks == ["■ web · GET /", "├─ ■ ⚠ db · <script>alert('x')</script>", "└─ ■ web · render"]
+    assert v["title"].startswith("trace ") and "request 100.0 ms" in v["title"]
     # the name is shown as text: no script element beyond those the file itself holds
     assert v["scripts"] == len(re.findall(r"<script\b", path.read_text()))
 
@@ -58,4 +62,4 @@ def test_collapsed_waterfall_renders_one_bar(tmp_path):
     page = open_html(path, wait_for=".js-plotly-plot .barlayer .point path", evaluate=COUNT_BARS)
     assert page.errors == []
     assert page.value["barsPerTrace"] == [1]
-    assert page.value["ticks"] == ["op-c (+2)"]
+    assert [t.replace("\u00a0", " ").rstrip() for t in page.value["ticks"]] == ["■ svc · op-c (+2)"]

@@ -426,3 +426,99 @@ def test_service_graph_node_failed_share_without_double_counting():
     nodes = _by_meta(fig, "nodes")
     assert list(nodes.customdata) == [0.4, 0.1]
     assert "failed: 4 (40.0%)" in nodes.hovertext[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# one colour per service (issue 16)
+
+SHOP = ["api-gateway", "frontend", "catalog", "cart", "checkout", "payments", "fulfillment", "inventory",
+        "DynamoDB", "SQS", "orders-db", "api.card-network.example"]
+
+
+def test_service_colors_depend_on_the_name_not_on_the_company_or_order():
+    full = tk.service_colors(SHOP)
+    assert len(set(full.values())) == len(SHOP)  # distinct within one call
+    assert set(full.values()) <= set(plotting.PALETTE) and len(plotting.PALETTE) == 20
+    assert tk.service_colors(reversed(SHOP)) == full
+    # a subset, or other services around, leave a service's colour alone unless two names collide
+    for s in SHOP:
+        alone = tk.service_colors([s])[s]
+        assert alone == plotting.PALETTE[plotting._palette_slot(s)]
+        assert tk.service_colors([s, "checkout"])[s] == alone or plotting._palette_slot("checkout") == plotting._palette_slot(s)
+    assert tk.service_colors(["checkout", "zz-new-service"])["checkout"] == full["checkout"]
+    # collisions within one call are resolved: 20 names fill the 20 colours, names beyond repeat colours
+    twenty = tk.service_colors(f"svc-{i}" for i in range(20))
+    assert len(set(twenty.values())) == 20
+    assert len(tk.service_colors(f"svc-{i}" for i in range(25))) == 25
+    assert tk.service_colors([None, float("nan"), pd.NA, "a"]) == {"a": tk.service_colors(["a"])["a"]}
+    # red marks errors and grey the baseline: no service takes them
+    assert plotting.ERROR_COLOR not in plotting.PALETTE and "#9DA3AE" not in plotting.PALETTE
+
+
+def test_every_service_figure_uses_the_same_colour_per_service():
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    col = tk.service_colors(inc["service"].astype(str))
+    tid = str(inc.loc[inc["name"] == "SELECT orders", "trace_id"].iloc[0])
+    wf = tk.plot_waterfall(inc, tid)
+    assert {t.name: t.marker.color for t in wf.data if t.meta == "legend"} == {s: col[s] for s in
+                                                                               set(inc.loc[inc.trace_id == tid, "service"])}
+    lat = tk.plot_latency(inc, by="service", kind="ecdf")
+    assert all(t.line.color == col[t.meta] for t in lat.data)
+    ecdf = tk.plot_latency_ecdf(inc, by="service", top=4)
+    assert all(t.line.color == col[t.meta["group"]] for t in ecdf.data)
+    G = tk.service_graph(inc)
+    nodes = next(t for t in tk.plot_service_graph(G).data if t.meta == "nodes")
+    assert all(c == col[n] for n, c in zip(nodes.text, nodes.marker.color, strict=True) if n in col)
+    bd = pd.DataFrame({"service": ["payments", "checkout"], "cp_ms": [5.0, 9.0], "share": [0.3, 0.7]})
+    assert list(tk.plot_critical_path_breakdown(bd).data[0].marker.color) == [col["checkout"], col["payments"]]
+    cmp = pd.DataFrame({"service": ["payments", "checkout"], "p95_ms_a": [5.0, 90.0], "p95_ms_b": [5.0, 9.0]})
+    fig = tk.plot_compare(cmp, metric="p95_ms")
+    assert list(fig.data[1].marker.color) == [col["checkout"], col["payments"]] and fig.data[0].marker.color == "#9DA3AE"
+    tl = tk.plot_timeline(inc[inc.service.isin(["checkout", "payments"])], "10min", by="service", deployments=False)
+    assert all(t.line.color == col[t.meta["key"]] for t in tl.data if t.meta["role"] == "value")
+
+
+# --------------------------------------------------------------------------------------------------
+# latency: log-x ECDF with the baseline overlaid (issue 16)
+
+
+def test_latency_ecdf_of_request_latency_with_baseline_on_the_db_lock_incident():
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    fig = tk.plot_latency_ecdf(inc, base)
+    a, b = fig.data
+    assert a.meta == {"period": "incident", "group": "all"} and b.meta["period"] == "baseline" and b.line.dash == "dash"
+    req = tk.core.trace_outcomes(inc)["request_ms"].to_numpy(dtype=float)
+    assert len(a.x) == 1200 == len(req) and float(a.x[-1]) == req.max() and float(a.y[-1]) == 1.0
+    # the two periods agree below the p70 and part above it: 47 requests +250 ms
+    p95_inc = float(tk.core.percentile(req, 0.95))
+    assert f"p95 {p95_inc:,.0f} ms" in a.name and "n=1,200" in a.name
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "request latency (ms, log scale)"
+    assert fig.layout.yaxis.title.text == "fraction of requests ≤ x"
+    assert fig.layout.title.text == "request latency: incident vs baseline"
+    ticks = _f(fig.layout.xaxis.tickvals)
+    assert ticks[0] <= float(a.x[0]) * 1.5 and ticks[-1] >= float(a.x[-1]) / 1.5
+    assert all(str(int(t)) in fig.layout.xaxis.ticktext[i].replace(",", "") for i, t in enumerate(ticks) if t >= 1)
+    # latencies already computed, and errors
+    fig2 = tk.plot_latency_ecdf(pd.Series([5.0, 0.0, np.nan, 50.0]))
+    assert _f(fig2.data[0].x) == [5.0, 50.0] and len(fig2.data) == 1
+    with pytest.raises(tk.TraceKitError, match="by= needs spans"):
+        tk.plot_latency_ecdf(pd.Series([1.0]), by="service")
+    with pytest.raises(tk.TraceKitError, match="spans or latencies"):
+        tk.plot_latency_ecdf(object())
+
+
+def test_plot_latency_baseline_and_automatic_log_axis():
+    # durations spanning 3 decades: the axis turns logarithmic by itself, and the baseline is dashed per group
+    spans = trace([("a", None, 0, 1, "api"), ("b", None, 0, 1000, "api"), ("c", None, 0, 10, "db")])
+    base = trace([("a", None, 0, 2, "api"), ("c", None, 0, 4, "db")])
+    fig = tk.plot_latency(spans, kind="ecdf", baseline=base)
+    assert fig.layout.xaxis.type == "log" and "log scale" in fig.layout.xaxis.title.text
+    assert [t.meta for t in fig.data] == ["api", "baseline · api", "db", "baseline · db"]
+    assert [t.line.dash for t in fig.data] == ["solid", "dash", "solid", "dash"]
+    assert fig.data[0].line.color == fig.data[1].line.color
+    assert _f(fig.data[1].x) == [2.0]
+    narrow = tk.plot_latency(trace([("a", None, 0, 10), ("b", None, 0, 30)]))
+    assert narrow.layout.xaxis.type == "linear"
+    hist = tk.plot_latency(spans, baseline=base, bins=3)
+    assert _f(hist.data[0].x)[0] == 1.0 and _f(hist.data[0].x)[-1] == 1000.0  # bins cover both periods

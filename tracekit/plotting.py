@@ -817,8 +817,9 @@ def plot_critical_path_breakdown(
     default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_traces} traces)" if n_traces is not None else "")
     fig.update_layout(
         title=_esc(title or default_title),
-        xaxis=dict(title=value.replace("_ms", " (ms)")),
-        yaxis=dict(autorange="reversed", automargin=True, type="category"),
+        xaxis=dict(title={"cp_ms": "critical-path time (ms, summed over traces)", "mean_ms": "critical-path time per trace (ms)",
+                          "share": "share of end-to-end time"}.get(value, value.replace("_ms", " (ms)"))),
+        yaxis=dict(autorange="reversed", automargin=True, type="category", title=_esc(" · ".join(map(str, keys)))),
         height=int(min(max(250, 28 * len(bd) + 120), 900)),
     )
     return fig
@@ -1344,7 +1345,7 @@ def plot_compare(
     of ``<m>_before``/``<m>_after``, ``before_<m>``/``after_<m>`` or ``before``/``after`` is used.
     Keys are the remaining text columns (or ``key``). Two bar traces (``meta="before"`` and
     ``"after"``), grouped, keys ordered by the absolute change, largest first, at most ``top``;
-    the hover shows the change and, when present, its confidence interval (``delta_<m>_lo/_hi``).
+    the reference bars grey, the others in :func:`service_colors` when ``service`` is a key; the hover shows the change and, when present, its confidence interval (``delta_<m>_lo/_hi``).
 
     Parameters
     ----------
@@ -1430,18 +1431,23 @@ def plot_compare(
         if "presence" in df.columns and pd.notna(r["presence"]):
             parts.append(f"presence: {_esc(str(r['presence']))}")
         hover.append("<br>".join(parts))
+    # the bars of the period under suspicion in each service's colour (as in every figure); the reference grey
+    after_color: Any = PALETTE[0]
+    if "service" in keys:
+        cmap = service_colors(comparison["service"].astype(object))
+        after_color = [cmap.get(str(v), "#999999") for v in df["service"].astype(object)]
     fig = go.Figure(
         [
             go.Bar(orientation="h", y=ylab, x=df[before].to_numpy(dtype=float), name=_esc(labels[0]), meta="before",
                    marker=dict(color="#9DA3AE"), hovertext=hover, hoverinfo="text"),
             go.Bar(orientation="h", y=ylab, x=df[after].to_numpy(dtype=float), name=_esc(labels[1]), meta="after",
-                   marker=dict(color=PALETTE[0]), hovertext=hover, hoverinfo="text"),
+                   marker=dict(color=after_color), hovertext=hover, hoverinfo="text"),
         ]
     )
     fig.update_layout(
         barmode="group",
         title=_esc(title or f"{stat}: {labels[0]} vs {labels[1]}" + (f" by {' · '.join(keys)}" if keys else "")),
-        yaxis=dict(autorange="reversed", automargin=True, type="category"),
+        yaxis=dict(autorange="reversed", automargin=True, type="category", title=_esc(" · ".join(map(str, keys)) or "row")),
         xaxis=dict(title=_esc(stat)),
         height=int(min(max(250, 40 * len(df) + 120), 1000)),
     )
@@ -1566,8 +1572,10 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
                                  legendgroup=role, showlegend=i == 0, marker=dict(color=color),
                                  meta={"role": role, "dimension": str(d)}, hovertext=hover, hoverinfo="text"),
                           row=row, col=col)
-        fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=row, col=col)
-        fig.update_xaxes(range=[0, 1], tickformat=".0%", row=row, col=col)
+        fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=row, col=col,
+                         title=dict(text="value", font=dict(size=11)))
+        fig.update_xaxes(range=[0, 1], tickformat=".0%", row=row, col=col,
+                         title=dict(text=f"share of {_esc(str(hits.attrs.get('level', 'trace')))}s", font=dict(size=11)))
     nsel = hits.attrs.get("n_selection")
     nbase = hits.attrs.get("n_baseline")
     default = "What distinguishes the selection" + (f" ({nsel} vs {nbase} {hits.attrs.get('level', 'trace')}s)" if nsel is not None else "")
@@ -1734,9 +1742,10 @@ def plot_timeline(
                           name="deployment", line=dict(color="#444", dash="dot", width=1))
             fig.add_annotation(x=d["first_seen"], y=1.0, xref="x", yref="paper", yanchor="bottom", xanchor="left",
                                showarrow=False, text=_esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10))
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(rangemode="tozero", row=3, col=1)
+    fig.update_yaxes(rangemode="tozero", title_text="requests", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="error rate", row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
+    fig.update_xaxes(title_text="time (UTC)", row=3, col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
     fig.update_layout(title=_esc(title or f"timeline by {by_txt}"), height=720, hovermode="x unified")
     return fig

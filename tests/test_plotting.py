@@ -522,3 +522,15 @@ def test_plot_latency_baseline_and_automatic_log_axis():
     assert narrow.layout.xaxis.type == "linear"
     hist = tk.plot_latency(spans, baseline=base, bins=3)
     assert _f(hist.data[0].x)[0] == 1.0 and _f(hist.data[0].x)[-1] == 1000.0  # bins cover both periods
+
+
+def test_timeline_changes_of_one_window_share_one_shade_and_one_label():
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    ch = tk.detect_changes(inc)
+    assert len(ch) >= 2 and ch[["onset", "recovery"]].drop_duplicates().shape[0] == 1  # db-lock: one window
+    fig = tk.plot_timeline(inc, "1min", by="service", changes=ch, deployments=False)
+    assert sum(s.name == "change" for s in fig.layout.shapes) == 1
+    (label,) = [a.text for a in fig.layout.annotations if a.name == "change"]
+    lines = label.split("<br>")
+    assert len(lines) == len(ch) and lines[0].startswith("checkout p95 +")  # largest change first
+    assert fig.layout.xaxis3.title.text == "time (UTC)" and fig.layout.yaxis3.title.text == "latency (ms)"

@@ -1728,14 +1728,27 @@ def plot_timeline(
     if changes is not None and len(changes):
         ckeys = [c for c in keys if c in changes.columns]
         clabels = _key_labels(changes, ckeys)
+        # one shaded window per distinct (onset, recovery), labelled once with its changes stacked (the
+        # keys hurt together in one incident would otherwise draw overlapping labels and darker shading)
+        windows: dict[tuple, list[tuple[str, Any]]] = {}
         for (_, c), lab in zip(changes.iterrows(), clabels, strict=True):
             x1 = c["recovery"] if pd.notna(c["recovery"]) else end
-            color = cmap.get(lab, ERROR_COLOR)
-            fig.add_shape(type="rect", x0=c["onset"], x1=x1, y0=0, y1=1, xref="x", yref="paper", name="change",
-                          fillcolor=color, opacity=0.12, line=dict(width=0), layer="below")
-            fig.add_annotation(x=c["onset"], y=1.04, xref="x", yref="paper", yanchor="bottom", xanchor="left",
-                               showarrow=False,
-                               text=_esc(f"{lab} {c['metric']} {c['delta']:+,.3g}"), font=dict(size=10, color=color))
+            windows.setdefault((c["onset"], x1), []).append((lab, c))
+        for k, ((x0, x1), items) in enumerate(windows.items()):
+            items.sort(key=lambda it: -abs(float(it[1]["delta"])) if pd.notna(it[1]["delta"]) else 0.0)
+            color = cmap.get(items[0][0], ERROR_COLOR) if len({it[0] for it in items}) == 1 else ERROR_COLOR
+            fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, xref="x", yref="paper", name="change",
+                          fillcolor=color, opacity=0.10, line=dict(width=0), layer="below")
+            unit = {"p95_ms": " ms", "p50_ms": " ms", "p99_ms": " ms"}
+            lines = [_esc(f"{lab} {c['metric'].replace('_ms', '')} "
+                          + (f"{c['delta']:+.1%}" if c["metric"] == "error_rate" else f"{c['delta']:+,.0f}{unit.get(c['metric'], '')}"))
+                     for lab, c in items[:4]]
+            if len(items) > 4:
+                lines.append(f"+{len(items) - 4} more")
+            fig.add_annotation(x=x0, y=1.0, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,
+                               text="<br>".join(lines), align="left", font=dict(size=10, color="#222222"),
+                               bgcolor="rgba(255,255,255,0.8)", bordercolor=color, borderwidth=1, yshift=-4 - 14 * k,
+                               name="change")
     if deps is not None and len(deps):
         for _, d in deps[deps["previous"].notna()].iterrows():
             fig.add_shape(type="line", x0=d["first_seen"], x1=d["first_seen"], y0=0, y1=1, xref="x", yref="paper",

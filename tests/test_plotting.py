@@ -350,7 +350,7 @@ def test_compare_figure_from_tk_compare():
     assert _f(fig.data[0].x) == [10.0, 20.0] and _f(fig.data[1].x) == [90.0, 20.0]
     assert "change: +80" in fig.data[0].hovertext[0] and "CI [" in fig.data[0].hovertext[0]
     p95 = tk.plot_compare(c, metric="p95_ms")
-    assert _f(p95.data[1].x)[0] == 90.0 and p95.layout.xaxis.title.text == "p95_ms"
+    assert _f(p95.data[1].x)[0] == 90.0 and p95.layout.xaxis.title.text == "p95 span duration (ms)"
 
 
 def test_service_graph_from_tk_service_graph_on_bundled_example():
@@ -534,3 +534,15 @@ def test_timeline_changes_of_one_window_share_one_shade_and_one_label():
     lines = label.split("<br>")
     assert len(lines) == len(ch) and lines[0].startswith("checkout p95 +")  # largest change first
     assert fig.layout.xaxis3.title.text == "time (UTC)" and fig.layout.yaxis3.title.text == "latency (ms)"
+
+
+def test_waterfall_long_operation_names_keep_their_end(real_traces):
+    spans = nezha_spans(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv")
+    tid = spans.groupby("trace_id").size().idxmax()
+    fig = tk.plot_waterfall(spans, tid)
+    ticks = _plain(fig.layout.yaxis.ticktext)
+    assert len(ticks) == (spans["trace_id"] == tid).sum()
+    assert max(map(len, ticks)) <= plotting._LABEL_CHARS + 2
+    # names cut on the left keep the method, so the calls stay distinguishable
+    assert any(t.endswith("…e/Convert") or t.endswith("Service/Convert") for t in ticks)
+    assert "request 27,625.9 ms · started 2022-08-22 05:19:14.365 UTC" in fig.layout.title.text

@@ -382,10 +382,14 @@ def plot_waterfall(
         for pre, svc, nm, err, h in zip(prefixes, services.tolist(), rows["name"].astype(object).tolist(),
                                         is_error.tolist(), n_hidden.tolist(), strict=True):
             svc, nm = str(svc), str(nm)
-            body = ("⚠ " if err else "") + (nm if nm == svc else f"{svc} · {nm}") + (f" (+{int(h)})" if h else "")
+            head = ("⚠ " if err else "") + ("" if nm == svc else f"{svc} · ")
+            tail = f" (+{int(h)})" if h else ""
             room = max(12, _LABEL_CHARS - len(pre) - 2)
-            if len(body) > room:
-                body = body[: room - 1] + "…"
+            if len(head) + len(nm) + len(tail) > room:
+                # shorten the operation from the left: its end ("…Service/Convert") tells operations apart
+                keep = max(6, room - len(head) - len(tail) - 1)
+                nm = "…" + nm[-keep:]
+            body = head + nm + tail
             plain.append(pre + "■ " + body)
             chips.append((pre, palette.get(svc, "#999999"), body))
         width = max((len(t) for t in plain), default=0)
@@ -1446,12 +1450,19 @@ def plot_compare(
     )
     fig.update_layout(
         barmode="group",
-        title=_esc(title or f"{stat}: {labels[0]} vs {labels[1]}" + (f" by {' · '.join(keys)}" if keys else "")),
+        title=_esc(title or f"{_STAT_TITLES.get(stat, stat)}: {labels[1]} vs {labels[0]}" + (f", by {' · '.join(keys)}" if keys else "")),
         yaxis=dict(autorange="reversed", automargin=True, type="category", title=_esc(" · ".join(map(str, keys)) or "row")),
-        xaxis=dict(title=_esc(stat)),
+        xaxis=dict(title=_esc(_STAT_TITLES.get(stat, stat))),
         height=int(min(max(250, 40 * len(df) + 120), 1000)),
     )
     return fig
+
+
+#: Axis titles (with units) of the metrics of :func:`tracekit.compare`.
+_STAT_TITLES = {
+    "cp_ms": "critical-path time per trace (ms)", "p50_ms": "p50 span duration (ms)", "p95_ms": "p95 span duration (ms)",
+    "calls": "calls per trace", "fanout": "direct children per span", "error_rate": "error rate",
+}
 
 
 def _stat_name(col: str) -> str:

@@ -286,7 +286,7 @@ def test_service_graph_layout_no_overlapping_labels_on_the_bundled_incident():
     # operations appear in the hovers, never as nodes
     hover = dict(zip(nodes.text, nodes.hovertext, strict=True))
     assert "SELECT orders (from checkout, " in hover["orders-db"] and "POST /v1/charges" in hover["payments"]
-    assert fig.layout.title.text == "service map: 12 services, 14 call edges"
+    assert fig.layout.title.text == "service map: 10 services + 2 uninstrumented peers, 14 call edges"
 
 
 def test_service_graph_against_the_baseline_names_the_slow_edge():

@@ -1307,7 +1307,10 @@ def plot_service_graph(
                                      "gone": "call only in baseline"}[cls],
                                meta="legend", hoverinfo="skip", showlegend=True))
     what = "operations" if by_op else "services"
-    default = (f"service map: {G.number_of_nodes()} {what}, {G.number_of_edges()} call edges"
+    n_peer = sum(1 for _, a in G.nodes(data=True) if a.get("instrumented") is False)
+    default = (f"service map: {G.number_of_nodes() - n_peer} {what}"
+               + (f" + {n_peer} uninstrumented peer{'s' if n_peer != 1 else ''}" if n_peer else "")
+               + f", {G.number_of_edges()} call edges"
                + (" — p95 against the baseline" if baseline is not None else ""))
     fig = go.Figure(data)
     fig.update_layout(
@@ -1545,15 +1548,22 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
     make_subplots = require("plotly.subplots", "plot").make_subplots
     dims = list(dict.fromkeys(hits["dimension"].astype(object).tolist()))[: int(top)]
     n = max(len(dims), 1)
-    ncol = min(3, n)
+    # panels side by side only when their value labels leave room for the bars (a label is ~6.5 px a
+    # character; labels of a panel on the right are drawn in the gap between the panels)
+    label_px = 6.5 * max((len(str(v)) for d in dims for v in hits.loc[hits["dimension"] == d, "value"].head(int(values))),
+                         default=4) + 34
+    ncol = max(1, min(3, n, int(1000 // (label_px + 220))))
     nrow = -(-n // ncol)
+    panel_px = 22 * min(int(values), int(hits.groupby("dimension").size().max()) if len(hits) else 1) + 60
+    height = int(min(max(300, nrow * (panel_px + 80) + 120), 2400))
     qcol = "q_value" in hits.columns
     titles = []
     for d in dims:
         sig = qcol and bool((hits.loc[hits["dimension"] == d, "q_value"] < 0.05).any())
         titles.append(_esc(str(d)) + (" *" if sig else ""))
-    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=titles or None, horizontal_spacing=0.12,
-                        vertical_spacing=min(0.12, 0.5 / nrow))
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=titles or None,
+                        horizontal_spacing=min(0.5, label_px / 1000 + 0.03) if ncol > 1 else 0.1,
+                        vertical_spacing=min(0.3, 90 / height) if nrow > 1 else 0.1)
 
     def num(r: Any, c: str) -> float:
         return float(r[c]) if c in r and pd.notna(r[c]) else float("nan")
@@ -1584,13 +1594,13 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
                                  meta={"role": role, "dimension": str(d)}, hovertext=hover, hoverinfo="text"),
                           row=row, col=col)
         fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=row, col=col,
-                         title=dict(text="value", font=dict(size=11)))
+                         title=dict(text=_esc(str(d)), font=dict(size=11), standoff=2))
         fig.update_xaxes(range=[0, 1], tickformat=".0%", row=row, col=col,
                          title=dict(text=f"share of {_esc(str(hits.attrs.get('level', 'trace')))}s", font=dict(size=11)))
     nsel = hits.attrs.get("n_selection")
     nbase = hits.attrs.get("n_baseline")
     default = "What distinguishes the selection" + (f" ({nsel} vs {nbase} {hits.attrs.get('level', 'trace')}s)" if nsel is not None else "")
-    fig.update_layout(barmode="group", title=_esc(title or default), height=int(min(max(300, 260 * nrow), 1600)))
+    fig.update_layout(barmode="group", title=_esc(title or default), height=height)
     return fig
 
 
@@ -1855,7 +1865,13 @@ def plot_heatmap(
         np.add.at(z, (yi, xi), rows["weight"].to_numpy(dtype=float))
         xs = pd.to_datetime(b0 + step * np.arange(nb), utc=True)
         ys = np.sqrt(edges[:-1] * edges[1:])
-        fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, colorscale="Viridis", meta="heatmap",
+        # empty cells white, so "no request here" does not read as a colour of the scale
+        zmax = float(z.max()) if z.size else 1.0
+        pos_min = float(z[z > 0].min()) if (z > 0).any() else 1.0
+        eps = min(0.5, 0.5 * pos_min / zmax) if zmax > 0 else 0.5
+        scale = [[0.0, "#FFFFFF"], [eps, "#FFF3B0"]] + [[eps + (1 - eps) * f, c] for f, c in
+                                                         ((0.3, "#FDB863"), (0.65, "#E4572E"), (1.0, "#67001F"))]
+        fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, colorscale=scale, zmin=0.0, meta="heatmap",
                                  colorbar=dict(title="requests"),
                                  hovertemplate="%{x}<br>%{y:,.4g} ms: %{z:,.4g} requests<extra></extra>"))
         if points:
@@ -1867,7 +1883,9 @@ def plot_heatmap(
             fig.update_layout(dragmode="select")
     what = "all requests" if by is None else (f"{by}={key}" if key is not None else f"by {by}")
     fig.update_layout(title=_esc(title or f"request latency over time ({what})"),
-                      yaxis=dict(title="request latency (ms)", type="log"), xaxis=dict(title="time"))
+                      yaxis=dict(title="request latency (ms, log scale)", type="log",
+                                 **(_log_ticks([float(lat.min()), float(lat.max())]) if len(lat) else {})),
+                      xaxis=dict(title="time (UTC)"), plot_bgcolor="white")
     return fig
 
 

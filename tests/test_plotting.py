@@ -546,3 +546,13 @@ def test_waterfall_long_operation_names_keep_their_end(real_traces):
     # names cut on the left keep the method, so the calls stay distinguishable
     assert any(t.endswith("…e/Convert") or t.endswith("Service/Convert") for t in ticks)
     assert "request 27,625.9 ms · started 2022-08-22 05:19:14.365 UTC" in fig.layout.title.text
+
+
+def test_timeline_draws_the_keys_a_change_names_even_beyond_top():
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    ch = tk.detect_changes(inc)
+    fig = tk.plot_timeline(inc, "1min", by="service", changes=ch, top=2, deployments=False)
+    keys = list(dict.fromkeys(t.meta["key"] for t in fig.data if t.meta["role"] == "value"))
+    # checkout is not among the two busiest services (DynamoDB, inventory), but the change names it
+    assert set(ch["service"]) <= set(keys) and len(keys) == len(set(ch["service"]))
+    assert "checkout" in keys and "inventory" not in keys

@@ -1661,7 +1661,7 @@ def plot_timeline(
         each version change (a version seen after another of the same service) is a vertical line
         at its first appearance, labelled ``service version``.
     top : int
-        Most keys drawn (the busiest).
+        Most keys drawn: the keys named by ``changes`` first, then the busiest.
     title : str, optional
         Figure title.
 
@@ -1703,6 +1703,12 @@ def plot_timeline(
     labels = _key_labels(tl, keys)
     totals = tl.groupby(labels.to_numpy(), sort=False)["requests"].sum()
     order = sorted(totals.index, key=lambda g: (-totals[g], g))[:top]
+    if changes is not None and len(changes) and keys and all(k in changes.columns for k in keys):
+        # keys with a detected change are drawn even when they are not among the busiest: the shaded
+        # window names them, so their lines must be there to read
+        changed = _key_labels(changes, keys).tolist()
+        first = [g for g in dict.fromkeys(changed) if g in totals.index]
+        order = (first + [g for g in order if g not in first])[: max(top, len(first))]
     cmap = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
     if keys == ["service"]:
         cmap = {g: c for g, c in service_colors(order).items()}

@@ -75,6 +75,8 @@ class ReportData:
     key_findings: tuple[str, ...] = ()
     story: Any = field(default=None, repr=False)
     baseline_spans: pd.DataFrame | None = field(default=None, repr=False)
+    graph_baseline: Any = field(default=None, repr=False)
+    graph_operations: Any = field(default=None, repr=False)
 
 
 def _hash_file(p: Path) -> InputFile:
@@ -262,6 +264,8 @@ def collect_report(
         comparison=comparison,
         structural=structural,
         graph=service_graph(spans),
+        graph_baseline=service_graph(base) if base is not None and len(base) else None,
+        graph_operations=service_graph(spans, by="operation"),
         worst=_examples(story, summary, worst),
         spans=spans,
         critical_path=cp,
@@ -512,12 +516,19 @@ def render_report(data: ReportData) -> str:
         parts.append("</section>")
 
     parts.append('<section id="service-map"><h2>Service map</h2>')
-    parts.append(fig(plotting.plot_service_graph(data.graph, title="service map: who calls whom (calls, p95, error rate)")))
+    parts.append(fig(plotting.plot_service_graph(
+        data.graph, baseline=data.graph_baseline, operations=data.graph_operations,
+        title="service map: who calls whom (calls · p95" + (", change against the baseline)" if data.graph_baseline
+                                                              is not None else ", failed share)"))))
     parts.append("</section>")
 
     parts.append('<section id="latency"><h2>Request latency</h2>')
-    parts.append(fig(plotting.plot_latency(data.spans, by="service", kind="ecdf", log_x=True,
-                                           title="span duration by service (each span's own duration, log scale)")))
+    if data.baseline_spans is not None and len(data.baseline_spans):
+        parts.append(fig(plotting.plot_latency_ecdf(story.incident, data.baseline_spans,
+                                                    labels=("change window" if story.window else "incident", "baseline"),
+                                                    title="request latency: incident against baseline (ECDF, log scale)")))
+    else:
+        parts.append(fig(plotting.plot_latency_ecdf(data.spans, title="request latency (ECDF, log scale)")))
     parts.append("</section>")
 
     parts.append('<section id="worst-traces"><h2>Example traces</h2>')

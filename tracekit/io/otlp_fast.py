@@ -328,6 +328,7 @@ def _append(c: _otlp.Collector, td: TracesData, file: str, lineno: int | None) -
             c.blocks.append(_otlp._Block(c.count, file, record, f"{line}resourceSpans[{i}].scopeSpans[{j}]",
                                          service, res))
             _spans(c, ss.spans)
+            ss.spans = None  # free the block's Structs as we go (a fallback re-reads the bytes, not these)
 
 
 _TID, _SID, _PID, _NAME, _KIND, _START, _END, _ATTRS, _STATUSF, _EVENTS, _LINKS, _STATE, _FLAGSF = map(

@@ -19,9 +19,10 @@ import pytest
 
 import tracekit as tk
 import tracekit.io.otlp_fast as otlp_fast
+import tracekit.io.xray_fast as xray_fast
 from tracekit.errors import TraceFormatError, TraceFormatWarning
 from tracekit.io.otlp import read_otlp
-from tracekit.io.write import write_otlp
+from tracekit.io.write import write_otlp, write_xray
 
 TID = "5B8EFFF798038103D269B633813FC60C"  # upper case: lowered by both paths
 
@@ -312,3 +313,152 @@ class _Bar:
 
     def close(self):
         pass
+
+
+# --------------------------------------------------------------------------------------------
+# X-Ray
+
+
+def _canon(x):
+    """Key order aside (the checked walk keeps the source order of plain keys, a Struct does not)."""
+    if isinstance(x, dict):
+        return tuple(sorted((k, _canon(v)) for k, v in x.items()))
+    if isinstance(x, list):
+        return [_canon(v) for v in x]
+    return repr(x)
+
+
+def _same_xray(fast, checked):
+    (df, skipped, err), (df2, skipped2, err2) = fast, checked
+    assert err == err2
+    if err is None:
+        objects = ["attributes", "resource", "events", "links"]
+        pd.testing.assert_frame_equal(df.drop(columns=objects), df2.drop(columns=objects), check_exact=True)
+        assert list(df.dtypes) == list(df2.dtypes)
+        for col in objects:
+            assert [_canon(x) for x in df[col]] == [_canon(x) for x in df2[col]], col
+            assert [type(x) for x in df[col]] == [type(x) for x in df2[col]], col
+        assert skipped == skipped2
+        assert df.attrs["unprocessed_trace_ids"] == df2.attrs["unprocessed_trace_ids"]
+
+
+def _xray_both(monkeypatch, source, errors="raise"):
+    return _both(monkeypatch, xray_fast, tk.read_xray, source, errors)
+
+
+def test_xray_simulator_file_fast_equals_checked(monkeypatch, tmp_path, sim_spans):
+    path = write_xray(sim_spans, tmp_path / "sim.json")
+    fast, checked, stats = _xray_both(monkeypatch, path)
+    _same_xray(fast, checked)
+    assert len(fast[0]) >= len(sim_spans)  # + the inferred segments the writer adds
+    assert stats["fast"] > 100 and stats["fallback"] == 0
+
+
+def test_xray_every_real_file_fast_equals_checked(monkeypatch, real_traces):
+    accepted = taken = 0
+    for path in _real_files(real_traces, b'"Document"') + _real_files(real_traces, b'"start_time"'):
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _xray_both(monkeypatch, path, errors)
+            try:
+                _same_xray(fast, checked)
+            except AssertionError as exc:
+                raise AssertionError(f"{path} errors={errors}: {exc}") from None
+            if errors == "raise" and checked[2] is None:
+                accepted += 1
+                taken += stats["fast"] > 0
+    assert accepted >= 5 and taken >= 2  # the BatchGetTraces files are read fast
+
+
+XTID = "1-5759E988-BD862E3FE1BE46A994272793"
+
+
+def _seg(**kw):
+    d = {"id": "53995C3F42CD8AD8", "name": "api", "start_time": 1478293361.271, "end_time": 1478293361.449,
+         "trace_id": XTID}
+    d.update(kw)
+    return {k: v for k, v in d.items() if v is not _DROP}
+
+
+def _page(*docs, raw=None):
+    segs = [{"Id": "x", "Document": orjson.dumps(d).decode()} for d in docs] + [
+        {"Id": "y", "Document": r} for r in (raw or [])]
+    return {"Traces": [{"Id": XTID, "Duration": 0.5, "Segments": segs}], "UnprocessedTraceIds": ["1-a-b"]}
+
+
+def _deep(n):
+    sub = {"id": f"{n:016x}", "name": f"level {n}", "start_time": 1478293361.3, "end_time": 1478293361.4}
+    for i in range(n - 1, 0, -1):
+        sub = {"id": f"{i:016x}", "name": f"level {i}", "start_time": 1478293361.3, "end_time": 1478293361.4,
+               "namespace": "remote" if i % 2 else "local", "subsegments": [sub]}
+    return [sub]
+
+
+XRAY_FAST = {
+    "in progress": dict(end_time=_DROP, in_progress=True),
+    "subsegments nested deep": dict(subsegments=_deep(60)),
+    "http, aws, sql, annotations, metadata": dict(
+        http={"request": {"method": "GET", "url": "https://x/y", "traced": True}, "response": {"status": 429,
+                                                                                               "content_length": 12}},
+        aws={"ecs": {"container": "c1"}, "account_id": "123", "request_id": "r1", "operation": "GetItem",
+             "xray": {"sdk": "go", "nested": {"a": 1}}, "resource_names": ["t"]},
+        sql={"url": "jdbc:x", "preparation": "statement"}, annotations={"n": 9007199254740993, "b": False},
+        metadata={"debug": {"big": 1 << 63, "list": [1, 2.5]}}, throttle=True, error=True, origin="AWS::EC2::Instance",
+        user="u1", service={"version": "2"}, resource_arn="arn:x", precursor_ids=["0123456789abcdef"]),
+    "empty blocks": dict(http={}, aws={}, metadata={}, annotations={}, sql={},
+                         subsegments=[{"id": "0123456789abcdef", "name": "s", "start_time": 1478293361.3,
+                                       "end_time": 1478293361.4, "http": {"request": {}, "response": {}}}]),
+    "cause and nested plain keys": dict(fault=True, cause={"exceptions": [{"id": "e1", "message": "boom", "type": "E",
+                                                                          "stack": [{"path": "a.py", "line": 3}]}]},
+                                        subsegments=[{"id": "0123456789ABCDEF", "name": "call", "start_time": 1478293361.3,
+                                                      "in_progress": True, "namespace": "aws", "inferred": False,
+                                                      "trace_id": XTID, "parent_id": "53995c3f42cd8ad8",
+                                                      "cause": "e1", "service": {"x": 1}}]),
+    "inferred, parent, integer times": dict(inferred=True, parent_id="0123456789abcdef", start_time=1478293361,
+                                           end_time=1478293362),
+}
+
+
+@pytest.mark.parametrize("name", list(XRAY_FAST))
+def test_xray_edge_fixtures_fast_equals_checked(monkeypatch, name):
+    page = _page(_seg(**XRAY_FAST[name]), _seg(id="1111111111111111", name="other"))
+    fast, checked, stats = _xray_both(monkeypatch, orjson.dumps([page, page]))
+    _same_xray(fast, checked)
+    assert checked[2] is None
+    assert stats == {"fast": 4, "fallback": 0}
+
+
+XRAY_FALLBACK = {
+    "unknown key": _seg(sampled=True),
+    "independent subsegment": _seg(type="subsegment", parent_id="0123456789abcdef"),
+    "string time": _seg(start_time="1478293361.271"),
+    "null parent": _seg(parent_id=None),
+    "http status as a string": _seg(http={"response": {"status": "200"}}),
+    "unknown http key": _seg(http={"request": {"method": "GET", "x_custom": 1}}),
+    "no end and not in progress (an error)": _seg(end_time=_DROP),
+    "bad id (an error)": _seg(id="xyz"),
+    "bad trace id (an error)": _seg(trace_id="1-zz"),
+    "year 3000 (an error)": _seg(end_time=32503680000.0),
+    "no name (an error)": _seg(name=_DROP),
+}
+
+
+@pytest.mark.parametrize("name", list(XRAY_FALLBACK))
+@pytest.mark.parametrize("errors", ["raise", "skip"])
+def test_xray_fallback_gives_the_checked_result(monkeypatch, name, errors):
+    page = _page(_seg(id="1111111111111111"), XRAY_FALLBACK[name], _seg(id="2222222222222222"))
+    fast, checked, stats = _xray_both(monkeypatch, orjson.dumps(page), errors)
+    _same_xray(fast, checked)
+    assert stats["fallback"] == 1 and stats["fast"] == (1 if checked[2] else 2)  # an error stops at the 2nd
+
+
+def test_xray_document_not_json_and_other_shapes(monkeypatch):
+    page = _page(_seg(), raw=["{not json", "[]", '"a string"'])
+    for errors in ("raise", "skip"):
+        fast, checked, stats = _xray_both(monkeypatch, orjson.dumps(page), errors)
+        _same_xray(fast, checked)
+    for src in (_seg(), [_seg(), _seg(id="1111111111111111")], {"Traces": []}, {"Traces": [{"Id": XTID}]},
+                b'{"format": "json", "version": 1}\n' + orjson.dumps(_seg())):
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _xray_both(monkeypatch, src, errors)
+            _same_xray(fast, checked)
+            assert stats["fast"] == 0  # not BatchGetTraces pages: the checked code reads them

@@ -151,9 +151,11 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
     # re-scan them again and again (measured: ~40% of the time), so pause it.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    from .xray_fast import add_value  # the fast path (Documents decoded into Structs) imports this module
+
     try:
         for d in docs:
-            b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+            add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
             del d
         df = b.frame()
     finally:

@@ -400,7 +400,7 @@ XRAY_FAST = {
         http={"request": {"method": "GET", "url": "https://x/y", "traced": True}, "response": {"status": 429,
                                                                                                "content_length": 12}},
         aws={"ecs": {"container": "c1"}, "account_id": "123", "request_id": "r1", "operation": "GetItem",
-             "xray": {"sdk": "go", "nested": {"a": 1}}, "resource_names": ["t"]},
+             "xray": {"sdk": "go", "flags": [1, "x"]}, "resource_names": ["t"]},
         sql={"url": "jdbc:x", "preparation": "statement"}, annotations={"n": 9007199254740993, "b": False},
         metadata={"debug": {"big": 1 << 63, "list": [1, 2.5]}}, throttle=True, error=True, origin="AWS::EC2::Instance",
         user="u1", service={"version": "2"}, resource_arn="arn:x", precursor_ids=["0123456789abcdef"]),
@@ -434,6 +434,9 @@ XRAY_FALLBACK = {
     "null parent": _seg(parent_id=None),
     "http status as a string": _seg(http={"response": {"status": "200"}}),
     "unknown http key": _seg(http={"request": {"method": "GET", "x_custom": 1}}),
+    "aws nested three deep": _seg(aws={"xray": {"sdk": "go", "nested": {"a": 1}}}),
+    "integer beyond int64 in aws": orjson.dumps(_seg(aws={"retries": 1})).replace(b'"retries":1',
+                                                                               b'"retries":18446744073709551616'),
     "no end and not in progress (an error)": _seg(end_time=_DROP),
     "bad id (an error)": _seg(id="xyz"),
     "bad trace id (an error)": _seg(trace_id="1-zz"),
@@ -445,7 +448,10 @@ XRAY_FALLBACK = {
 @pytest.mark.parametrize("name", list(XRAY_FALLBACK))
 @pytest.mark.parametrize("errors", ["raise", "skip"])
 def test_xray_fallback_gives_the_checked_result(monkeypatch, name, errors):
-    page = _page(_seg(id="1111111111111111"), XRAY_FALLBACK[name], _seg(id="2222222222222222"))
+    bad = XRAY_FALLBACK[name]
+    page = _page(_seg(id="1111111111111111"), *([] if isinstance(bad, bytes) else [bad]),
+                 raw=[bad.decode()] if isinstance(bad, bytes) else None)
+    page["Traces"][0]["Segments"].append({"Id": "z", "Document": orjson.dumps(_seg(id="2222222222222222")).decode()})
     fast, checked, stats = _xray_both(monkeypatch, orjson.dumps(page), errors)
     _same_xray(fast, checked)
     assert stats["fallback"] == 1 and stats["fast"] == (1 if checked[2] else 2)  # an error stops at the 2nd

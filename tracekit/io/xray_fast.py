@@ -3,8 +3,9 @@
 BatchGetTraces pages (``{"Traces": [{"Id", "Segments": [{"Id", "Document": "<json>"}]}]}``, one
 or a list of them) are walked here; each ``Document`` string is decoded straight into the
 :class:`Segment` Struct (the X-Ray segment document schema: the keys the checked walk maps to
-columns, ``http`` typed, the free-form blocks ``aws``/``sql``/``annotations``/``metadata``/
-``cause``/``service``/``precursor_ids`` kept as raw JSON and parsed with orjson, as the checked
+columns, ``http`` typed, ``aws``/``sql``/``service``/``annotations`` as dicts of JSON scalars
+(two levels at most), the free-form ``metadata`` and ``cause`` kept as raw JSON and parsed by
+orjson, as the checked
 path does) and appended to the same :class:`~tracekit.io.xray._Builder` lists the checked walk
 fills, with the same values, so ``frame()`` (ids, duplicates, times…) is shared.
 
@@ -12,8 +13,9 @@ Anything else goes, per document, to the checked code (``_Builder.add_segment``)
 errors and keeps every key as it always did:
 
 * a key the Struct does not declare (``forbid_unknown_fields``), a JSON type other than the
-  declared one (``null``, a time given as a string, ``"fault": "yes"``…), a key of ``http``
-  other than ``request``/``response`` and their usual fields;
+  declared one (``null``, a time given as a string, ``"fault": "yes"``, an ``aws`` block nested
+  three deep, an integer beyond int64…), a key of ``http`` other than ``request``/``response``
+  and their usual fields;
 * a span id that is not 16 characters, a time outside what datetime64[ns] holds, a span with
   neither ``end_time`` nor ``in_progress: true``, a trace id the checked helper rejects;
 * ``type`` (independent subsegments need the checked resolution), a Document that is a list;
@@ -45,6 +47,12 @@ STATS = {"fast": 0, "fallback": 0}
 ENABLED = True
 
 _Status = Annotated[int, Meta(gt=-(2**62), lt=2**62)]  # the checked walk's range for a status code
+# JSON values the typed blocks hold: orjson and msgspec give the same Python values for these (an
+# integer beyond int64 is a float for orjson: the checked code decides about it)
+_Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+_Scalar = str | bool | _Int | float | None
+_Leaf = _Scalar | list[_Scalar]
+_Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
 _MAX_S = _xray._MAX_S
 _NAN = float("nan")
 
@@ -89,13 +97,13 @@ class Segment(_Base):
     user: str | UnsetType = UNSET
     resource_arn: str | UnsetType = UNSET
     http: Http | UnsetType = UNSET
-    aws: Raw | UnsetType = UNSET
-    sql: Raw | UnsetType = UNSET
-    annotations: Raw | UnsetType = UNSET
-    metadata: Raw | UnsetType = UNSET
+    aws: _Block | UnsetType = UNSET
+    sql: _Block | UnsetType = UNSET
+    annotations: dict[str, _Scalar] | UnsetType = UNSET
+    metadata: Raw | UnsetType = UNSET  # free-form, any depth: parsed by orjson
     cause: Raw | UnsetType = UNSET
-    service: Raw | UnsetType = UNSET
-    precursor_ids: Raw | UnsetType = UNSET
+    service: _Block | UnsetType = UNSET
+    precursor_ids: list[str] | UnsetType = UNSET
     subsegments: list[Segment] | UnsetType = UNSET
 
 
@@ -239,7 +247,7 @@ def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | N
         if s.user is not UNSET:
             attrs["user"] = s.user
         if s.precursor_ids is not UNSET:
-            attrs["precursor_ids"] = _load(s.precursor_ids)
+            attrs["precursor_ids"] = s.precursor_ids
         cause = None
         if s.cause is not UNSET:
             cause = attrs["cause"] = _load(s.cause)
@@ -247,7 +255,7 @@ def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | N
             if s.resource_arn is not UNSET:
                 attrs["resource_arn"] = s.resource_arn
             if s.service is not UNSET:
-                attrs["service"] = _load(s.service)
+                attrs["service"] = s.service
 
         bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
         if ip:
@@ -278,7 +286,7 @@ def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | N
                     if cl is not UNSET:
                         attrs["http.response.content_length"] = cl
         if s.aws is not UNSET:
-            v = _load(s.aws)
+            v = s.aws
             if type(v) is dict and v:
                 to_resource = top
                 for k2, v2 in v.items():
@@ -305,15 +313,11 @@ def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | N
             else:
                 attrs["aws"] = v
         if s.annotations is not UNSET:
-            v = _load(s.annotations)
-            if type(v) is dict:
-                for k2, v2 in v.items():
-                    key = ann_keys.get(k2)
-                    if key is None:
-                        key = ann_keys[k2] = "annotation." + k2
-                    attrs[key] = v2
-            else:
-                attrs["annotations"] = v
+            for k2, v2 in s.annotations.items():
+                key = ann_keys.get(k2)
+                if key is None:
+                    key = ann_keys[k2] = "annotation." + k2
+                attrs[key] = v2
         if s.metadata is not UNSET:
             v = _load(s.metadata)
             if type(v) is dict and v:
@@ -325,7 +329,7 @@ def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | N
             else:
                 attrs["metadata"] = v
         if s.sql is not UNSET:
-            _xray._put(attrs, "sql", _load(s.sql))
+            _xray._put(attrs, "sql", s.sql)
         if cause is not None:
             end_ns = None if et != et else _xray._second_to_ns(et)
             events, message = _xray._exception_events(cause, end_ns)
@@ -336,7 +340,7 @@ def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | N
                 b.status_message[row] = message
         if top:
             if s.service is not UNSET:
-                _xray._put(resource, "service", _load(s.service))
+                _xray._put(resource, "service", s.service)
             if s.origin is not UNSET:
                 resource["origin"] = s.origin
             if s.resource_arn is not UNSET:

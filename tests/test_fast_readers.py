@@ -468,3 +468,18 @@ def test_xray_document_not_json_and_other_shapes(monkeypatch):
             fast, checked, stats = _xray_both(monkeypatch, src, errors)
             _same_xray(fast, checked)
             assert stats["fast"] == 0  # not BatchGetTraces pages: the checked code reads them
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_otlp_one_document_file_falls_back_by_reading_the_file_again(monkeypatch, tmp_path, suffix):
+    """A one-document file's bytes are dropped once decoded; a fallback reads the file again."""
+    for doc, fast_docs in ((_request(_span(), _span(spanId="0123456789abcdef")), 1),
+                           (_request(_span(), _span(spanId="0123456789abcdef", foo=1)), 0),
+                           (_request(_span(), _span(spanId="0123456789abcdef", kind=9)), 0)):
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+        path = tmp_path / f"one{suffix}"
+        path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path, errors)
+            _same(fast, checked)
+            assert stats["fast"] == fast_docs and stats["fallback"] == 1 - fast_docs

@@ -410,25 +410,27 @@ def _spans(c: _otlp.Collector, spans: list[Span]) -> None:
 # sources
 
 
-def _raw(part: Any) -> tuple[Any, str] | None:
-    """(bytes as read, name) of a part that is read from bytes, or None (parsed JSON: checked path).
+def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
+    """(bytes as read, name, how to read them again) of a part that is read from bytes, or None
+    (parsed JSON, a missing file…: checked path).
 
     Mirrors :func:`tracekit.io._sources.iter_documents` for one file, bytes, a JSON string or a
-    file object."""
+    file object. Only a file can be read again (a one-document file's bytes are dropped once
+    decoded: peak memory)."""
     if isinstance(part, (bytes, bytearray, memoryview)):
-        return bytes(part), OBJECT
+        return bytes(part), OBJECT, None
     if isinstance(part, str) and not is_pathlike(part):
-        return part.encode(), OBJECT
+        return part.encode(), OBJECT, None
     if is_pathlike(part):
         path = Path(part)
         if path.is_file():
-            return path.read_bytes(), str(path)
+            return path.read_bytes(), str(path), lambda: read_bytes(path.read_bytes(), str(path))
         return None  # a missing file or a directory: the checked path raises its clear error
     if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
         name = getattr(part, "name", OBJECT)
         name = str(name) if isinstance(name, (str, os.PathLike)) else OBJECT
         data = part.read()
-        return (data.encode() if isinstance(data, str) else data), name
+        return (data.encode() if isinstance(data, str) else data), name, None
     return None
 
 
@@ -441,7 +443,7 @@ def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> 
                 c.document(doc)
                 del doc
             continue
-        data, name = raw
+        data, name, reload = raw
         del raw
         try:
             data = read_bytes(data, name)
@@ -449,7 +451,9 @@ def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> 
             c.skip_error(exc)
             continue
         with Progress(len(data), name, progress) as bar:
-            _read_bytes(data, name, c, bar.update)
+            box = [data]
+            del data  # _read_bytes holds the only reference (and may drop it)
+            _read_bytes(box, name, c, bar.update, reload)
 
 
 def _checked(data: bytes, name: str, c: _otlp.Collector, from_line: int = 0) -> None:
@@ -495,8 +499,41 @@ def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: 
     return True
 
 
-def _read_bytes(data: bytes, name: str, c: _otlp.Collector, tick: Callable[[int], None]) -> None:
+def _single(c: _otlp.Collector, box: list, name: str, decode: Callable, reload: Callable | None) -> None:
+    """One document (``box`` holds the only reference to the bytes): fast, else orjson + checked pass."""
+    data = box.pop()
+    try:
+        td = decode(data)
+    except msgspec.DecodeError:
+        td = None
+    if td is not None:
+        if reload is not None:
+            del data  # the Structs hold everything now; a fallback reads the file again
+        try:
+            _document(c, td, name, None)
+        except _Fallback:
+            del td
+            if reload is not None:
+                data = reload()
+        else:
+            STATS["fast"] += 1
+            if len(c.tid) >= _otlp._FLUSH:
+                c.flush()
+            return
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        _checked(data, name, c)
+        return
+    STATS["fallback"] += 1
+    del data
+    c.document(Document(value, name, None))
+
+
+def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], None],
+                reload: Callable | None = None) -> None:
     decode = _DECODER.decode
+    data = box[0]
     if data[:1] != b"{":  # a BOM, leading space, a list, not JSON…: the checked path decides
         _checked(data, name, c)
         return
@@ -507,8 +544,8 @@ def _read_bytes(data: bytes, name: str, c: _otlp.Collector, tick: Callable[[int]
     while 0 <= nl and rest < end and data[rest:rest + 1].isspace():  # non-space after the first line?
         rest += 1
     if nl < 0 or rest >= end:  # one JSON value (parse_json's rule): one document
-        if not _one(c, data, name, None, decode):
-            _checked(data, name, c)
+        del view, data
+        _single(c, box, name, decode, reload)
         tick(end)
         return
     # JSON lines when the first line alone is a complete value (parse_json's rule)
@@ -521,12 +558,11 @@ def _read_bytes(data: bytes, name: str, c: _otlp.Collector, tick: Callable[[int]
         try:
             orjson.loads(first)
         except orjson.JSONDecodeError:  # one pretty-printed value (parse_json's rule), or a bad first line
-            del first, view
-            if not _one(c, data, name, None, decode):
-                _checked(data, name, c)
+            del first, view, data
+            _single(c, box, name, decode, reload)
             tick(end)
             return
-    del first
+    del first, box[0]
     pos, i, done = 0, 0, 0
     while pos < end:
         i += 1

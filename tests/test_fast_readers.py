@@ -301,8 +301,14 @@ def test_progress_off_by_default_and_optional(tmp_path, sim_spans, monkeypatch):
     assert shown == []
     read_otlp(path, progress=True)
     assert len(shown) == 1 and shown[0]["total"] == path.stat().st_size
+    xpath = write_xray(sim_spans, tmp_path / "s.json")
+    tk.read_xray(xpath)
+    assert len(shown) == 1
+    df = tk.read_xray(xpath, progress=True)  # one page: a bar over its traces
+    assert len(shown) == 2 and shown[1]["total"] == df["trace_id"].nunique() and shown[1]["unit"] == "trace"
     monkeypatch.setattr(progress, "_tqdm", lambda: None)  # tqdm not installed: no bar, same frame
     pd.testing.assert_frame_equal(read_otlp(path, progress=True), read_otlp(path))
+    pd.testing.assert_frame_equal(tk.read_xray(xpath, progress=True), df)
 
 
 class _Bar:

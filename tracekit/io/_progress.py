@@ -37,15 +37,16 @@ def _tqdm() -> Any:
 
 
 class Progress:
-    """A byte-counting bar over one source (a no-op when not shown)."""
+    """A bar over one source, counting bytes (or ``unit``s), a no-op when not shown."""
 
-    def __init__(self, total: int, name: str, progress: bool | None):
+    def __init__(self, total: int, name: str, progress: bool | None, *, min_total: int = MIN_BYTES,
+                 unit: str = "B"):
         self.bar = None
-        show = progress if progress is not None else (total >= MIN_BYTES and _interactive())
+        show = progress if progress is not None else (total >= min_total and _interactive())
         if show:
             tqdm = _tqdm()
             if tqdm is not None:
-                self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                self.bar = tqdm(total=total, unit=unit, unit_scale=unit == "B", unit_divisor=1024, leave=False,
                                 desc=f"reading {os.path.basename(name)}")
 
     def update(self, n: int) -> None:

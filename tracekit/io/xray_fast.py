@@ -39,6 +39,7 @@ import orjson
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from . import xray as _xray
+from ._progress import Progress
 
 __all__ = ["add_value", "STATS", "ENABLED"]
 
@@ -54,6 +55,7 @@ _Scalar = str | bool | _Int | float | None
 _Leaf = _Scalar | list[_Scalar]
 _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
 _MAX_S = _xray._MAX_S
+_MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")
 
 
@@ -124,16 +126,22 @@ def _load(raw: Raw) -> Any:
 # the structure around the Documents (the checked add_value/add_page/add_trace for pages)
 
 
-def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label: str) -> None:
-    """``b.add_value``, with the segment Documents of BatchGetTraces pages decoded fast."""
+def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label: str,
+              progress: bool | None = False) -> None:
+    """``b.add_value``, with the segment Documents of BatchGetTraces pages decoded fast.
+
+    ``progress``: a bar over the pages of a list (or the traces of one page), see
+    :mod:`tracekit.io._progress` (``None``: shown for big values in an interactive session)."""
     if not ENABLED:
         b.add_value(value, file, line, label)
         return
     if type(value) is list and value and all(type(v) is dict and "Traces" in v for v in value):
         if file != b._file:
             b._file, b._file_count = file, 0
-        for i, v in enumerate(value):
-            add_value(b, v, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
+        with Progress(len(value), file, progress, min_total=_MIN_PAGES, unit="page") as bar:
+            for i, v in enumerate(value):
+                add_value(b, v, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
+                bar.update(1)
         return
     if type(value) is not dict or type(value.get("Traces")) is not list or not value["Traces"]:
         b.add_value(value, file, line, label)
@@ -144,8 +152,12 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
     if type(up) is list:
         b.unprocessed.extend(up)
     sep = ", " if label else ""
-    for i, t in enumerate(value["Traces"]):
-        _trace(b, t, file, line, f"{label}{sep}Traces[{i}]")
+    traces = value["Traces"]
+    with Progress(len(traces), file, progress, min_total=_MIN_TRACES, unit="trace") as bar:
+        for i, t in enumerate(traces):
+            _trace(b, t, file, line, f"{label}{sep}Traces[{i}]")
+            if not i % 1024:
+                bar.update(min(1024, len(traces) - i))
 
 
 def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: str) -> None:

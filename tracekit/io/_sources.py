@@ -103,7 +103,7 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip():
+    if not _NON_SPACE.search(data):  # (not data.strip(): that copied the whole file)
         raise TraceFormatError("file is empty", file=name)
     # JSON lines when the first line alone is a complete value and more follows it. Checked
     # first so that a big JSON-lines file is not parsed as one value (orjson's error would carry

@@ -814,13 +814,16 @@ def _finish(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
     return df
 
 
-def read_otlp(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
+def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = None) -> pd.DataFrame:
     """Read OTLP/JSON traces (TracesData, collector JSON lines, ``{"result": …}``, gzip).
 
     ``source`` is a path, a list of paths, a directory, a file object, bytes, a JSON string or
     parsed JSON. ``errors="raise"`` raises :class:`~tracekit.errors.TraceFormatError` naming the
     file, the line/record and what is wrong; ``errors="skip"`` loads every valid span and lists
     what it skipped in ``df.attrs["skipped"]`` (see the module docstring for the mapping).
+    ``progress``: a ``tqdm`` bar while reading (``None``: for big sources in an interactive
+    session; needs tqdm). Files and bytes are decoded by the typed fast path
+    (:mod:`tracekit.io.otlp_fast`), which hands anything it does not cover to the checked code.
 
     >>> doc = {"resourceSpans": [{"resource": {"attributes": [
     ...     {"key": "service.name", "value": {"stringValue": "api"}}]},
@@ -839,10 +842,10 @@ def read_otlp(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
     c = Collector(errors)
+    from .otlp_fast import read_into  # the fast path imports this module
+
     with gc_paused():
-        for doc in otlp_documents(source, c):
-            c.document(doc)
-            del doc
+        read_into(source, c, progress)
         df = collected_frame(c)
     return _finish(c, df)
 

@@ -117,7 +117,8 @@ _ID_RE = "^[0-9a-f]{16}$"
 _UNIQUE_AWS = frozenset({"request_id", "extended_request_id", "id"})
 
 
-def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataFrame:
+def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
+              progress: bool | None = None) -> pd.DataFrame:
     """Read X-Ray segment documents or BatchGetTraces output into a spans DataFrame.
 
     ``source``: a path, a list of paths, a directory (``*.json``, ``*.jsonl``, ``*.txt``,
@@ -127,6 +128,9 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
     :class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (always set; ``()``
     when nothing was skipped) and emits one :class:`~tracekit.errors.TraceFormatWarning`.
     ``df.attrs["unprocessed_trace_ids"]`` lists BatchGetTraces' ``UnprocessedTraceIds``.
+    ``progress``: a ``tqdm`` bar over the pages/traces (``None``: for big inputs in an interactive
+    session; needs tqdm). The Documents of BatchGetTraces pages are decoded by the typed fast path
+    (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
 
     >>> import json, tracekit as tk
     >>> doc = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
@@ -151,9 +155,11 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
     # re-scan them again and again (measured: ~40% of the time), so pause it.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    from .xray_fast import add_value  # the fast path (Documents decoded into Structs) imports this module
+
     try:
         for d in docs:
-            b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+            add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
             del d
         df = b.frame()
     finally:

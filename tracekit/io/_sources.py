@@ -253,7 +253,7 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
         if reason is None:
             yield Document(value, name, None)
             return
-        if nl >= 0 and lead and lead.group() in (b"{", b"[") and not reason.startswith("file is truncated") \
+        if nl >= 0 and lead and not reason.startswith("file is truncated") \
                 and _later_lines_are_json(data, nl):
             # JSON lines whose first line is bad: most of the next lines are JSON values on their
             # own (the lines of a pretty-printed value are not), and the whole does not end early

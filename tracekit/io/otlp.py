@@ -546,6 +546,7 @@ class Collector:
         # loaded as in progress; an end before the start is kept as given; both flagged
         zero = end == 0
         if zero.any():
+            end = end.copy()  # Arrow's zero-copy array is read-only
             end[zero] = _NAT
             for i in np.flatnonzero(zero):
                 self.attrs[off + i][TIME_PROBLEM] = "end_time_zero"

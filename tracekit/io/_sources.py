@@ -253,11 +253,12 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
         if reason is None:
             yield Document(value, name, None)
             return
-        if nl >= 0 and lead and not reason.startswith("file is truncated") \
+        if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith("file is truncated")) \
                 and _later_lines_are_json(data, nl):
             # JSON lines whose first line is bad: most of the next lines are JSON values on their
-            # own (the lines of a pretty-printed value are not), and the whole does not end early
-            # (a truncated single value fails at its end): report or skip the bad line(s), read the others
+            # own (the lines of a pretty-printed value are not): report or skip the bad line(s) and
+            # read the others. `{"a": [` + one object line ends early like a truncated single value:
+            # strict mode says "truncated"; lenient mode reads the lines it can (more data, not less)
             yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1)
             return
         raise TraceFormatError(reason, file=name) from None

@@ -8,7 +8,20 @@ detected by its magic bytes):
 * collector file-exporter JSON lines, one such object per line (a trace may be split over
   many lines; nothing here assumes the lines of a trace are together or in order);
 * Jaeger ``api_v3`` responses, which wrap the object as ``{"result": {...}}``;
+* proto field names (``resource_spans``, ``scope_spans``, ``trace_id``, ``string_value`` — what
+  protobuf's ``MessageToDict(preserving_proto_field_name=True)`` writes, and what the collector's
+  JSON unmarshaler accepts beside lowerCamelCase), also mixed with JSON names (Grafana's Tempo
+  data-source fixtures: ``resourceSpans`` over ``scope_spans``); read through a key-renamed copy;
+* Grafana Tempo's trace-by-id response ``{"batches": [...]}``, with base64 ids (protobuf's standard
+  JSON mapping: 24 characters for a trace id, 12 for a span id — never ambiguous with 32/16 hex,
+  so base64 ids of the right byte length are accepted everywhere);
 * a JSON list of any of the above.
+
+Collector files that also hold metrics, logs or profiles lines (``resourceMetrics``,
+``resourceLogs``…) load their trace lines; the others are listed in ``df.attrs["ignored"]``
+(file, line, what) and are not errors. A read that loads no span and skipped nothing is an error
+naming the path that was empty (``no spans: resourceSpans[0].scopeSpans is empty``), or the
+non-trace records (``no trace data: 3 record(s) are not traces``): never 0 spans silently.
 
 Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 
@@ -21,12 +34,20 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 * ``startTimeUnixNano`` absent means 0, as proto3 JSON omits fields at their default (the span
   starts at the epoch; 0 is a real value and is never treated as missing). ``endTimeUnixNano``
   absent means the span has not ended: ``in_progress=True``, ``end`` NaT, ``duration_ms`` NaN.
+  ``endTimeUnixNano`` 0 is proto3's unset end, not 1970: loaded the same way and flagged with
+  ``attributes["tracekit.time_problem"] = "end_time_zero"``; an end before the start is kept as
+  given (a negative duration) and flagged ``"end_before_start"``. Times are decimal digits or JSON
+  integers only (``"0x10"``, ``"1_000"``, ``" 5"`` are errors).
+* Dropped counts must be non-negative integers (``Infinity`` from parsed JSON is an error).
+* Nested ``arrayValue``/``kvlistValue`` are decoded without recursion: any depth the JSON parser
+  takes (orjson: 1,024 levels) loads, kept whole as nested lists/dicts (as X-Ray metadata is).
 * ``kind`` and ``status.code`` are integers (enum names such as ``"SPAN_KIND_SERVER"`` or
   ``"STATUS_CODE_ERROR"`` are accepted too); kind 0/absent → ``unspecified``; status code
   0/1/2 → ``unset``/``ok``/``error``. The pre-2021 ``status.deprecatedCode`` is honoured as the
   proto comment said (code unset and deprecatedCode ≠ 0 → error) and kept in the attributes.
 * ``scopeSpans`` is read, else the legacy ``instrumentationLibrarySpans`` (and its
-  ``instrumentationLibrary``) when ``scopeSpans`` is absent.
+  ``instrumentationLibrary``) when ``scopeSpans`` is absent or empty (the collector's rule).
+  A ResourceSpans with neither but with other keys is an error listing its keys.
 * AnyValue: ``stringValue`` → str, ``boolValue`` → bool, ``intValue`` → int, ``doubleValue`` →
   float (also ``"NaN"``/``"Infinity"`` strings), ``bytesValue`` → the base64 string as given,
   ``arrayValue`` → list, ``kvlistValue`` → dict, ``{}`` → None; an unknown shape is kept as its dict.

@@ -5,7 +5,11 @@
 'Traces[*]'``), raw segment documents (one object, a list, a list of Document strings, or one
 per line, as SDKs send them to the daemon) and independent subsegments (``"type":
 "subsegment"``); gzip or not; from a path, a list of paths, a directory, a file object, bytes
-or already-parsed JSON.
+or already-parsed JSON. A trace's ``Segments`` may hold the parsed documents themselves (no
+``{Id, Document}`` wrapper). The daemon protocol's header line (``{"format": "json",
+"version": 1}`` before each document, as in a capture of the daemon's UDP traffic) is skipped and
+listed in ``df.attrs["ignored"]``. A read that loads no span and skipped nothing is an error naming
+what was empty (``no spans: Traces is empty (2 UnprocessedTraceIds)``).
 
 Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
 
@@ -34,7 +38,8 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   defined elsewhere) → one event with ``exception.id``;
 * times: float epoch seconds → int64 ns rounded to the microsecond (whole seconds and fraction
   scaled separately, never through float ms);
-  ``in_progress`` spans have ``end`` = NaT.
+  ``in_progress`` spans have ``end`` = NaT; an ``end_time`` before ``start_time`` is kept as given
+  (a negative duration) and flagged with ``attributes["tracekit.time_problem"] = "end_before_start"``.
 
 Duplicates by (trace_id, span_id): a complete span replaces in-progress copies; copies equal in
 every column but ``source_file``/``source_record`` (the same document read twice, from one file

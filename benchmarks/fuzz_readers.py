@@ -85,9 +85,9 @@ def main() -> int:
     args = ap.parse_args()
     conf = settings(max_examples=args.examples, deadline=None, database=None, derandomize=False,
                     suppress_health_check=list(HealthCheck))
-    print(f"fuzzing the readers: {args.examples:,} examples per property and format\n")
+    print(f"fuzzing the readers: {args.examples:,} examples per property and format\n", flush=True)
     print("| property | format | examples | strict loaded | strict TraceFormatError | lenient with skips | s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|", flush=True)
     rc = 0
     for fmt in ("otlp", "xray"):
         rc |= run_format(fmt, conf)

@@ -219,9 +219,14 @@ def fuzzed_source(draw, fmt: str) -> Any:
     mode = draw(st.sampled_from(["parsed", "bytes", "bytes", "jsonl"]))
     value = draw(mutated_value(base, parsed=mode == "parsed"))
     if mode == "parsed":
-        # a root that is not a dict or list is not parsed JSON the readers take (a str is a path):
-        # give it as a list element, where it is a bad document
-        return value if isinstance(value, (dict, list)) else [value]
+        # a root that is not a dict or list is not parsed JSON the readers take (a str is a path),
+        # and a list of nothing but path-like strings is a list of paths (FileNotFoundError, by
+        # the readers' contract): give such values beside an empty object, as bad documents
+        if not isinstance(value, (dict, list)):
+            return [value, {}]
+        if value and all(isinstance(x, str) and not x.lstrip().startswith(("{", "[")) for x in value):
+            return [*value, {}]
+        return value
     data = _dumps(value)
     if data is None:
         return value

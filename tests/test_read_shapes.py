@@ -409,3 +409,15 @@ def test_warnings_module_is_quiet_for_clean_reads():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(tk.read_otlp(otlp(span()))) == 1
+
+
+@pytest.mark.parametrize(("doc", "name"), [
+    ({"data": [{"traceID": "abc", "spans": [], "processes": {}}], "total": 1}, "Jaeger UI / query API JSON"),
+    ([{"traceId": TID, "id": SID, "timestamp": 1, "duration": 2, "localEndpoint": {"serviceName": "a"}}],
+     "a Zipkin v2 span"),
+    ({"TraceSummaries": [], "ApproximateTime": 1.0}, "X-Ray GetTraceSummaries response"),
+])
+def test_well_known_non_trace_shapes_are_named_in_the_error(doc, name):
+    for reader in (tk.read_otlp, tk.read_xray, read):
+        with pytest.raises(TraceFormatError, match=name):
+            reader(doc)

@@ -115,7 +115,9 @@ def test_unknown_format_names_file_and_supported_formats(real_traces):
         read(path)
     e = exc.value
     assert e.file == str(path)
-    assert e.reason.startswith("unknown trace format: a JSON object with keys data, total, limit, offset, errors;")
+    # issue 17: a well-known shape is named (the keys are still listed)
+    assert e.reason.startswith("unknown trace format: a JSON object with keys data, total, limit, offset, errors: "
+                               "Jaeger UI / query API JSON")
     assert "supported formats: OTLP/JSON" in e.reason and "AWS X-Ray" in e.reason
 
 

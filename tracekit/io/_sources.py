@@ -26,7 +26,7 @@ import orjson
 from ..errors import TraceFormatError
 
 __all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
-           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM"]
+           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -164,6 +164,36 @@ def sanitised(value: Any) -> Any:
     warnings.warn(f"{n} string(s) of the given JSON hold lone surrogates (not valid Unicode); each lone "
                   "surrogate was replaced by U+FFFD", TraceFormatWarning, stacklevel=4)
     return _fixed_copy(value)
+
+
+def known_shape(value: Any) -> str | None:
+    """The name of a well-known JSON shape that is not a trace format tracekit reads, for the
+    error that refuses it; None when not recognised.
+
+    >>> known_shape({"data": [{"traceID": "a", "spans": []}]})
+    'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
+    >>> known_shape({"TraceSummaries": []}), known_shape({"x": 1})
+    ('X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)', None)
+    """
+    if type(value) is list:
+        return known_shape(value[0]) if value and type(value[0]) is dict and "traceId" in value[0] \
+            and "localEndpoint" in value[0] else None
+    if type(value) is not dict:
+        return None
+    data = value.get("data")
+    if type(data) is list and data and type(data[0]) is dict and "traceID" in data[0]:
+        return 'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
+    if "traceID" in value and "spans" in value:
+        return 'a Jaeger UI trace ({"traceID", "spans", "processes"})'
+    if "traceId" in value and "id" in value and ("localEndpoint" in value or "timestamp" in value):
+        return "a Zipkin v2 span ({traceId, id, timestamp, duration, localEndpoint})"
+    if "TraceSummaries" in value:
+        return "X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)"
+    if "SamplingRuleRecords" in value or "SamplingTargetDocuments" in value:
+        return "X-Ray sampling rules/targets (not trace data)"
+    if "resourceMetrics" in value or "resourceLogs" in value:
+        return "OTLP metrics or logs (not trace data)"
+    return None
 
 
 def is_pathlike(x: Any) -> bool:

@@ -109,7 +109,7 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
-from ._sources import OBJECT, TIME_PROBLEM, Document, display_name, is_pathlike, iter_documents, list_files
+from ._sources import OBJECT, TIME_PROBLEM, Document, display_name, is_pathlike, iter_documents, known_shape, list_files
 
 __all__ = ["read_otlp"]
 
@@ -658,9 +658,10 @@ class Collector:
             if other is not None:
                 self.ignore(f"{other}: not trace data", file, at(""))
                 return
-            keys = ", ".join(list(value)[:5]) or "none"
-            self.problem("not OTLP JSON: the object has neither 'resourceSpans' nor 'result' "
-                         f"(keys: {keys})", file, at(""))
+            keys = ", ".join(map(str, list(value)[:5])) or "none"
+            shape = known_shape(value)
+            self.problem((f"{shape}: " if shape else "") + "not OTLP JSON: the object has neither 'resourceSpans' "
+                         f"nor 'result' (keys: {keys})", file, at(""))
             return
         rss = value[key]
         if rss is None or rss == []:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..errors import SkippedRecord, TraceFormatWarning
 from ..schema import STRING
-from ._sources import Document, is_pathlike
+from ._sources import Document, is_pathlike, known_shape
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
 from .xray import is_daemon_header
 
@@ -127,8 +127,11 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
             for i, item in enumerate(value):
                 dispatch(item, doc, f"{path}[{i}]")
         else:
-            what = (f"a JSON object with keys {', '.join(list(value)[:5]) or '(none)'}" if type(value) is dict
-                    else f"a JSON {type(value).__name__}")
+            what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
+                    if type(value) is dict else f"a JSON {type(value).__name__}")
+            shape = known_shape(value)
+            if shape:
+                what = f"{what}: {shape}"
             otlp.problem(f"unknown trace format: {what}; {SUPPORTED}", doc.file, _label(doc.line, path) or None)
 
     with gc_paused():

@@ -103,6 +103,7 @@ from ._sources import (
     display_name,
     is_pathlike,
     iter_documents,
+    known_shape,
     list_files,
     parse_json,
     read_bytes,
@@ -482,12 +483,14 @@ class _Builder:
                 self.add_page(value, file, line, label)
             elif "Segments" in value:
                 self.add_trace(value, file, line, label, None)
-            elif "id" in value or "trace_id" in value or "start_time" in value:
+            elif ("id" in value or "trace_id" in value or "start_time" in value) and (
+                    "start_time" in value or "trace_id" in value or known_shape(value) is None):
                 self.add_segment(value, file, line, label, None, None)
             else:
-                keys = ", ".join(list(value)[:5])
+                keys = ", ".join(map(str, list(value)[:5]))
+                shape = known_shape(value)
                 self.fail(TraceFormatError(
-                    "not X-Ray data: expected a BatchGetTraces response {\"Traces\": [...]}, a trace "
+                    (f"{shape}: " if shape else "") + "not X-Ray data: expected a BatchGetTraces response {\"Traces\": [...]}, a trace "
                     "{\"Id\", \"Segments\"} or a segment document {\"id\", \"trace_id\", \"start_time\", ...}; "
                     f"found keys: {keys or '(none)'}", file=file, record=label or None))
         elif type(value) is list:

@@ -159,7 +159,7 @@ def mutated_value(draw, base: Any, parsed: bool = False) -> Any:
         elif op == "wrap":
             new = draw(st.sampled_from([[node], {"x": node}, {"stringValue": node}]))
         elif op == "deep":
-            new = _deep(draw(st.integers(50, 240)), node)
+            new = _deep(draw(st.integers(50, 900)), node)
         elif op == "dup" and path and isinstance(_get(v, path[:-1]), list):
             _get(v, path[:-1]).append(copy.deepcopy(node))
             continue

@@ -421,3 +421,16 @@ def test_well_known_non_trace_shapes_are_named_in_the_error(doc, name):
     for reader in (tk.read_otlp, tk.read_xray, read):
         with pytest.raises(TraceFormatError, match=name):
             reader(doc)
+
+
+def test_values_nested_a_thousand_deep_in_any_field_give_a_clear_error_not_a_recursion_error():
+    deep = "[" * 1000 + "]" * 1000  # valid JSON (orjson parses 1,024 levels); repr() of it overflows
+    for field in ("traceId", "kind", "name", "status", "events", "attributes"):
+        text = json.dumps(otlp(span(**{field: "@"}))).replace('"@"', deep)
+        with pytest.raises(TraceFormatError, match=r"\[\.\.\.\]"):
+            tk.read_otlp(text)
+    for field in ("id", "name", "start_time", "trace_id", "parent_id"):
+        text = json.dumps(segment(**{field: "@"})).replace('"@"', deep)
+        with pytest.raises(TraceFormatError, match=r"\[\.\.\.\]"):
+            tk.read_xray(text)
+    assert len(tk.read_xray(json.dumps(segment(http="@", sql="@")).replace('"@"', deep))) == 1

@@ -15,6 +15,7 @@ import gzip
 import io
 import os
 import re
+import reprlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import orjson
 from ..errors import TraceFormatError
 
 __all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
-           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape"]
+           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -44,6 +45,24 @@ class Document:
     value: Any
     file: str
     line: int | None  # 1-based line for JSON lines, None for a single JSON value
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 6
+
+
+def short(value: Any) -> str:
+    """A short repr of a value from a trace, for error messages: bounded in length and in depth
+    (``repr`` of a list nested 1,000 deep, valid JSON, raises RecursionError).
+
+    >>> short({"x": 1}), short("ab"), short([[[[[1]]]]])
+    ("{'x': 1}", "'ab'", '[[[[...]]]]')
+    """
+    try:
+        return _SHORT.repr(value)
+    except (RecursionError, ValueError):  # pragma: no cover - reprlib bounds the depth
+        return f"<{type(value).__name__}>"
 
 
 def display_name(path: Any) -> str:

@@ -109,7 +109,17 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
-from ._sources import OBJECT, TIME_PROBLEM, Document, display_name, is_pathlike, iter_documents, known_shape, list_files
+from ._sources import (
+    OBJECT,
+    TIME_PROBLEM,
+    Document,
+    display_name,
+    is_pathlike,
+    iter_documents,
+    known_shape,
+    list_files,
+    short,
+)
 
 __all__ = ["read_otlp"]
 
@@ -154,7 +164,7 @@ def _int(x: Any, what: str) -> int:
     # decimal digits only: Python's int() would also take "1_000", " 5", "+5" and non-ASCII digits
     if type(x) is str and _DECIMAL.fullmatch(x):
         return int(x)
-    raise _Bad(f"{what} must be an integer (a decimal string or a JSON number), got {x!r:.80}")
+    raise _Bad(f"{what} must be an integer (a decimal string or a JSON number), got {short(x)}")
 
 
 def _double(x: Any) -> float:
@@ -164,24 +174,24 @@ def _double(x: Any) -> float:
         return float(x)
     if type(x) is str and x in ("NaN", "Infinity", "-Infinity"):
         return float(x.replace("inity", ""))
-    raise _Bad(f"doubleValue must be a number, got {x!r:.80}")
+    raise _Bad(f"doubleValue must be a number, got {short(x)}")
 
 
 def _bytes(x: Any) -> str:
     if type(x) is not str:
-        raise _Bad(f"bytesValue must be a base64 string, got {x!r:.80}")
+        raise _Bad(f"bytesValue must be a base64 string, got {short(x)}")
     return x
 
 
 def _bool(x: Any) -> bool:
     if type(x) is not bool:
-        raise _Bad(f"boolValue must be true or false, got {x!r:.80}")
+        raise _Bad(f"boolValue must be true or false, got {short(x)}")
     return x
 
 
 def _string(x: Any) -> str:
     if type(x) is not str:
-        raise _Bad(f"stringValue must be a string, got {x!r:.80}")
+        raise _Bad(f"stringValue must be a string, got {short(x)}")
     return x
 
 
@@ -205,7 +215,7 @@ def _any(v: Any) -> Any:
         v, parent, slot = pop()
         if type(v) is not dict:
             if v is not None:
-                raise _Bad(f"attribute value must be an AnyValue object, got {v!r:.80}")
+                raise _Bad(f"attribute value must be an AnyValue object, got {short(v)}")
             parent[slot] = None
             continue
         if not v:
@@ -222,11 +232,11 @@ def _any(v: Any) -> Any:
             vals = x.get("values") if isinstance(x, dict) else None
             if vals is None:
                 if not isinstance(x, dict):
-                    raise _Bad(f"arrayValue must be an object with a 'values' list, got {x!r:.80}")
+                    raise _Bad(f"arrayValue must be an object with a 'values' list, got {short(x)}")
                 parent[slot] = []
                 continue
             if type(vals) is not list:
-                raise _Bad(f"arrayValue.values must be a list, got {vals!r:.80}")
+                raise _Bad(f"arrayValue.values must be a list, got {short(vals)}")
             out: Any = [None] * len(vals)
             parent[slot] = out
             for i in range(len(vals) - 1, -1, -1):
@@ -235,20 +245,20 @@ def _any(v: Any) -> Any:
             vals = x.get("values") if isinstance(x, dict) else None
             if vals is None:
                 if not isinstance(x, dict):
-                    raise _Bad(f"kvlistValue must be an object with a 'values' list, got {x!r:.80}")
+                    raise _Bad(f"kvlistValue must be an object with a 'values' list, got {short(x)}")
                 parent[slot] = {}
                 continue
             if type(vals) is not list:
-                raise _Bad(f"attributes must be a list of {{key, value}} objects, got {vals!r:.80}")
+                raise _Bad(f"attributes must be a list of {{key, value}} objects, got {short(vals)}")
             out = {}
             parent[slot] = out
             todo = []
             for kv in vals:
                 if type(kv) is not dict:
-                    raise _Bad(f"attribute must be a {{key, value}} object, got {kv!r:.80}")
+                    raise _Bad(f"attribute must be a {{key, value}} object, got {short(kv)}")
                 k = kv.get("key", "")
                 if type(k) is not str:
-                    raise _Bad(f"attribute key must be a string, got {k!r:.80}")
+                    raise _Bad(f"attribute key must be a string, got {short(k)}")
                 out[k] = None
                 todo.append((kv.get("value"), out, k))
             stack.extend(reversed(todo))  # popped in order: a later duplicate key wins
@@ -262,7 +272,7 @@ def _attrs(kvs: Any) -> dict:
     if not kvs:
         return {}
     if type(kvs) is not list:
-        raise _Bad(f"attributes must be a list of {{key, value}} objects, got {kvs!r:.80}")
+        raise _Bad(f"attributes must be a list of {{key, value}} objects, got {short(kvs)}")
     out = {}
     for kv in kvs:
         # fast paths for the common shapes ("in" then [] measured faster than unpacking .items())
@@ -291,10 +301,10 @@ def _attrs(kvs: Any) -> dict:
 
 def _attr_slow(kv: Any) -> dict:
     if type(kv) is not dict:
-        raise _Bad(f"attribute must be a {{key, value}} object, got {kv!r:.80}")
+        raise _Bad(f"attribute must be a {{key, value}} object, got {short(kv)}")
     key = kv.get("key", "")
     if type(key) is not str:
-        raise _Bad(f"attribute key must be a string, got {key!r:.80}")
+        raise _Bad(f"attribute key must be a string, got {short(key)}")
     return {key: _any(kv.get("value"))}
 
 
@@ -393,7 +403,7 @@ def _count(x: Any, what: str) -> int:
         return x
     if type(x) is str and x.isascii() and x.isdigit():
         return int(x)
-    raise _Bad(f"{what} must be a non-negative integer, got {x!r:.80}")
+    raise _Bad(f"{what} must be a non-negative integer, got {short(x)}")
 
 
 def _b64_hex(x: Any, n: int) -> str | None:
@@ -422,20 +432,20 @@ def _link_id(x: Any, n: int, what: str) -> str | None:
     if type(x) is str and len(x) != n:
         x = _b64_hex(x, n) or x
     if type(x) is not str or len(x) != n:
-        raise _Bad(f"{what} must be {n} hex digits, got {x!r:.80}")
+        raise _Bad(f"{what} must be {n} hex digits, got {short(x)}")
     low = x.lower()
     if low.strip("0123456789abcdef"):
-        raise _Bad(f"{what} must be {n} hex digits, got {x!r}")
+        raise _Bad(f"{what} must be {n} hex digits, got {short(x)}")
     return None if low.strip("0") == "" else low
 
 
 def _events(evs: Any) -> list:
     if type(evs) is not list:
-        raise _Bad(f"events must be a list, got {evs!r}")
+        raise _Bad(f"events must be a list, got {short(evs)}")
     out = []
     for e in evs:
         if type(e) is not dict:
-            raise _Bad(f"event must be an object, got {e!r}")
+            raise _Bad(f"event must be an object, got {short(e)}")
         t = e.get("timeUnixNano")
         t = 0 if t is None else _time(t, "event timeUnixNano")
         d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
@@ -447,11 +457,11 @@ def _events(evs: Any) -> list:
 
 def _links(lks: Any) -> list:
     if type(lks) is not list:
-        raise _Bad(f"links must be a list, got {lks!r}")
+        raise _Bad(f"links must be a list, got {short(lks)}")
     out = []
     for lk in lks:
         if type(lk) is not dict:
-            raise _Bad(f"link must be an object, got {lk!r}")
+            raise _Bad(f"link must be an object, got {short(lk)}")
         d = {
             "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
             "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
@@ -468,7 +478,7 @@ def _links(lks: Any) -> list:
 def _time(x: Any, what: str) -> int:
     t = _int(x, what)
     if not 0 <= t <= _INT64_MAX:
-        raise _Bad(f"{what} {x!r} is out of range (0 to 2^63-1 ns)")
+        raise _Bad(f"{what} {short(x)} is out of range (0 to 2^63-1 ns)")
     return t
 
 
@@ -675,14 +685,14 @@ class Collector:
 
     def resource_spans(self, rs: Any, file: str, line, record: int, at, path: str) -> None:
         if not isinstance(rs, dict):
-            self.problem(f"expected a ResourceSpans object, got {rs!r:.80}", file, at(path))
+            self.problem(f"expected a ResourceSpans object, got {short(rs)}", file, at(path))
             return
         if _snake_case(rs):
             rs = _camel_case(rs)  # proto field names (scope_spans, trace_id, ...): a converted copy
         try:
             resource = rs.get("resource") or {}
             if not isinstance(resource, dict):
-                raise _Bad(f"resource must be an object, got {resource!r:.80}")
+                raise _Bad(f"resource must be an object, got {short(resource)}")
             rattrs = _attrs(resource.get("attributes"))
             if "droppedAttributesCount" in resource:
                 rattrs["otel.resource.dropped_attributes_count"] = _count(resource["droppedAttributesCount"],
@@ -719,14 +729,14 @@ class Collector:
         for j, ss in enumerate(sss):
             spath = f"{path}.{key}[{j}]"
             if not isinstance(ss, dict):
-                self.problem(f"expected a ScopeSpans object, got {ss!r:.80}", file, at(spath))
+                self.problem(f"expected a ScopeSpans object, got {short(ss)}", file, at(spath))
                 continue
             try:
                 res = dict(rattrs)
                 scope = ss.get(scope_key)
                 if scope:
                     if not isinstance(scope, dict):
-                        raise _Bad(f"{scope_key} must be an object, got {scope!r:.80}")
+                        raise _Bad(f"{scope_key} must be an object, got {short(scope)}")
                     if "name" in scope:
                         res["otel.scope.name"] = scope["name"]
                     if "version" in scope:
@@ -771,17 +781,17 @@ class Collector:
                 try:
                     kind = kinds[k_]
                 except (KeyError, TypeError):  # TypeError: an object or a list (unhashable)
-                    raise _Bad(f"kind must be a SpanKind (0-5), got {k_!r:.80}") from None
+                    raise _Bad(f"kind must be a SpanKind (0-5), got {short(k_)}") from None
                 st = sp.get("status")
                 if st:
                     code = st.get("code", 0)
                     try:
                         status = statuses[code]
                     except (KeyError, TypeError):
-                        raise _Bad(f"status.code must be 0, 1 or 2, got {code!r:.80}") from None
+                        raise _Bad(f"status.code must be 0, 1 or 2, got {short(code)}") from None
                     msg = st.get("message") or None
                     if msg is not None and type(msg) is not str:
-                        raise _Bad(f"status.message must be a string, got {msg!r}")
+                        raise _Bad(f"status.message must be a string, got {short(msg)}")
                     if "deprecatedCode" in st:
                         dep = st["deprecatedCode"]
                         attrs["otel.status.deprecated_code"] = dep
@@ -811,16 +821,16 @@ class Collector:
                 end = sp.get("endTimeUnixNano")
                 name = sp.get("name", "")
                 if type(name) is not str:
-                    raise _Bad(f"name must be a string, got {name!r}")
+                    raise _Bad(f"name must be a string, got {short(name)}")
                 state = sp.get("traceState") or None
                 if state is not None and type(state) is not str:
-                    raise _Bad(f"traceState must be a string, got {state!r}")
+                    raise _Bad(f"traceState must be a string, got {short(state)}")
             except _Bad as exc:
                 self.problem(str(exc), file, at(f"{spath}.spans[{k}]"))
                 block.drop(k)
                 continue
             except (AttributeError, TypeError):  # sp or status is not an object
-                self.problem(f"expected a Span object with an object 'status', got {sp!r:.80}", file,
+                self.problem(f"expected a Span object with an object 'status', got {short(sp)}", file,
                              at(f"{spath}.spans[{k}]"))
                 block.drop(k)
                 continue
@@ -877,12 +887,12 @@ def _ids(raw: list, n: int, what: str, required: bool) -> tuple[pa.Array, np.nda
     problems = []
     if bad.any():
         for i in np.flatnonzero(bad):
-            problems.append((int(i), f"{what} must be {n} hex digits, got {raw[i]!r}"))
+            problems.append((int(i), f"{what} must be {n} hex digits, got {short(raw[i])}"))
     if required:
         miss = np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
         if miss.any():
             for i in np.flatnonzero(miss):
-                problems.append((int(i), f"span has no {what} ({raw[i]!r}); a span needs a trace id and a span id"))
+                problems.append((int(i), f"span has no {what} ({short(raw[i])}); a span needs a trace id and a span id"))
             bad |= miss
     return ids, bad, problems
 

@@ -107,6 +107,7 @@ from ._sources import (
     list_files,
     parse_json,
     read_bytes,
+    short,
     text_bytes,
 )
 
@@ -307,11 +308,11 @@ def _seconds(v: Any, what: str, s: dict) -> float:
             try:
                 v = float(v)
             except ValueError:
-                raise _bad(f"{what} {v!r} is not a number", s) from None
+                raise _bad(f"{what} {short(v)} is not a number", s) from None
         else:
-            raise _bad(f"{what} {v!r} is not a number (epoch seconds)", s)
+            raise _bad(f"{what} {short(v)} is not a number (epoch seconds)", s)
     if not (-_MAX_S < v < _MAX_S):
-        raise _bad(f"{what} {v!r} is outside the range datetime64[ns] can hold "
+        raise _bad(f"{what} {short(v)} is outside the range datetime64[ns] can hold "
                    "(epoch seconds between 1677 and 2262)", s)
     return v
 
@@ -320,9 +321,9 @@ def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: b
     """The slow path of the span checks: raise a clear error, or convert int/str times."""
     where = s if top else {**s, "_nested": True}
     if type(sid) is not str or len(sid) != 16:
-        raise _bad(f"id {sid!r} is not 16 hex digits", where)
+        raise _bad(f"id {short(sid)} is not 16 hex digits", where)
     if type(name) is not str:
-        raise _bad("has no name" if name is None else f"name {name!r} is not a string", where)
+        raise _bad("has no name" if name is None else f"name {short(name)} is not a string", where)
     if st is None:
         raise _bad("has no start_time", where)
     st = _seconds(st, "start_time", where)
@@ -370,7 +371,7 @@ class _Bad(Exception):
 def _bad(reason: str, s: Any) -> _Bad:
     if isinstance(s, dict) and "id" in s:
         kind = "subsegment" if s.get("_nested") or s.get("type") == "subsegment" else "segment"
-        reason = f"{kind} {s.get('id')!r} ({s.get('name')!r}): {reason}"
+        reason = f"{kind} {short(s.get('id'))} ({short(s.get('name'))}): {reason}"
     return _Bad(reason)
 
 
@@ -590,7 +591,7 @@ class _Builder:
         if raw == self._last_tid[0] and type(raw) is str:
             return self._last_tid[1]
         if type(raw) is not str:
-            raise _bad("has no trace_id" if raw is None else f"trace_id {raw!r} is not a string", seg)
+            raise _bad("has no trace_id" if raw is None else f"trace_id {short(raw)} is not a string", seg)
         r = raw.strip()
         if len(r) == 35 and r[:2] == "1-" and r[10] == "-":
             t = (r[2:10] + r[11:]).lower()
@@ -599,7 +600,7 @@ class _Builder:
         else:
             t = ""
         if len(t) != 32 or t.strip("0123456789abcdef"):
-            raise _bad(f"trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", seg)
+            raise _bad(f"trace_id {short(raw)} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", seg)
         self._last_tid = (raw, t)
         return t
 
@@ -618,7 +619,7 @@ class _Builder:
 
         top_parent = seg.get("parent_id")
         if top_parent is not None and type(top_parent) is not str:
-            raise _bad(f"parent_id {top_parent!r} is not a string", seg)
+            raise _bad(f"parent_id {short(top_parent)} is not a string", seg)
         stack: list[tuple[dict, Any, bool]] = [(seg, top_parent, True)]
         pop = stack.pop
         push = stack.append
@@ -849,8 +850,8 @@ class _Builder:
                     d = int(doc_of_row[r])
                     if d not in bad_docs:
                         value = self.span_id[r] if col_name == "id" else self.parent_id[r]
-                        bad_docs[d] = (f"span {self.span_id[r]!r} ({self.name[r]!r}): "
-                                       f"{col_name} {value!r} is not 16 hex digits")
+                        bad_docs[d] = (f"span {short(self.span_id[r])} ({short(self.name[r])}): "
+                                       f"{col_name} {short(value)} is not 16 hex digits")
         if bad_docs:
             keep = self._drop_docs(bad_docs)
         self.span_id = self.parent_id = None  # free as we go: peak memory matters at 1M spans

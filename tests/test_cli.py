@@ -49,7 +49,8 @@ def test_wrong_format_names_the_file(tmp_path):
     bad.write_text('{"resourceMetrics": []}')
     r = run("summary", str(bad))
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert "metrics.json" in r.stderr and "unknown trace format" in r.stderr
+    # issue 17: OTLP metrics are named as such (was "unknown trace format")
+    assert "metrics.json" in r.stderr and "no trace data" in r.stderr and "OTLP metrics" in r.stderr
 
 
 def test_not_json_and_truncated_inputs(tmp_path):

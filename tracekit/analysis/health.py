@@ -56,6 +56,7 @@ from ..core import (
     percentile,
     require_columns,
     result_table,
+    safe_repr,
     span_tree,
 )
 from .structure import trace_summary
@@ -483,7 +484,7 @@ def _text_containers(vals: np.ndarray) -> np.ndarray:
     cont = types.isin([list, dict, tuple, set]).to_numpy()  # hash lookups, no Python loop
     if cont.any():
         vals = vals.copy()
-        vals[cont] = np.fromiter(map(repr, vals[cont]), dtype=object, count=int(cont.sum()))
+        vals[cont] = np.fromiter(map(safe_repr, vals[cont]), dtype=object, count=int(cont.sum()))
     return vals
 
 

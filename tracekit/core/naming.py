@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from .nested import safe_str
 from .tree import SpanTree, unique_sorted
 
 __all__ = [
@@ -113,7 +114,7 @@ def callee(attributes: dict | None, name: str | None = None) -> str | None:
     for k in CALLEE_KEYS:
         v = get_attribute(attributes, k)
         if v is not None and v != "":
-            return str(v)
+            return safe_str(v)
     for k in _URL_KEYS:
         v = get_attribute(attributes, k)
         if isinstance(v, str) and v:
@@ -123,7 +124,7 @@ def callee(attributes: dict | None, name: str | None = None) -> str | None:
     for k in _LATE_KEYS:
         v = get_attribute(attributes, k)
         if v is not None and v != "":
-            return str(v)
+            return safe_str(v)
     if attributes.get("namespace") in ("aws", "remote") and name:
         return str(name)
     return None

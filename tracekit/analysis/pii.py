@@ -110,7 +110,7 @@ PATTERNS: dict[str, tuple[str, Any]] = {
 }
 
 _DIGITS4 = re.compile(r"\d{4}")
-_DIGITS3 = re.compile(r"\d{3}")
+_PHONE_PRE = re.compile(r"\+\d|\d{3}")
 
 #: cheap test a text must pass before a built-in pattern's regex runs on it
 _PREFILTER: dict[str, Any] = {
@@ -122,7 +122,7 @@ _PREFILTER: dict[str, Any] = {
     "api_key": lambda v: "=" in v or ":" in v,
     "ipv4": lambda v: v.count(".") >= 3,
     "ipv6": lambda v: v.count(":") >= 2,
-    "phone": lambda v: _DIGITS3.search(v) is not None,
+    "phone": lambda v: _PHONE_PRE.search(v) is not None,
     "ssn": lambda v: "-" in v,
 }
 

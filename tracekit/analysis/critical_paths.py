@@ -102,7 +102,7 @@ CRITICAL_PATH = result_table("critical_path", "one row per critical-path section
     ("depth", "int64", "", "depth of the span below its root (kernel span tree)"),
     ("root_span_id", "string", "", "root (or fragment head) whose walk produced the section"),
     ("request", "bool", "", "the section belongs to the trace's request root (False for orphan fragments and extra roots)"),
-    ("call_path", "string", "", "service:name of each span from the root down, joined by ' > '"),
+    ("call_path", "string", "", "service:name of each span from the root down, joined by ' > ' (beyond 32 operations: elided in the middle, see core.call_paths)"),
     ("in_progress", "bool", "", "the span has no end (extended per in_progress=)"),
     ("inferred", "bool", "", "X-Ray inferred segment"),
 ])

@@ -384,8 +384,9 @@ def redact(
     group-bys still work; the default salt is random per process (stable within a run, not
     reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
     ``"mask"`` writes ``****``. Applies to ``attributes``, ``resource``, event and link
-    attributes. What was done is recorded in ``attrs["redaction"]`` (keys, pattern names,
-    method, number of values replaced; never the salt). The input is not modified.
+    attributes. The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
+    are redacted too (:func:`redact_skipped`). What was done is recorded in ``attrs["redaction"]``
+    (keys, pattern names, method, number of values replaced; never the salt). The input is not modified.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -453,11 +454,31 @@ def redact_text(text: str, keys: Iterable[str] | None = None, patterns: Iterable
                 method: Literal["hash", "mask"] = "hash", salt: str | None = None, quoted: bool = True) -> str:
     """Redact one free text (an error message, a skipped-record reason) the way :func:`redact` does.
 
-    Pattern matches are replaced (all built-in patterns unless ``patterns`` is given). With
-    ``quoted=True`` (default) and any ``keys`` given (the caller asked for redaction), whatever the
-    text quotes from a record is replaced too: quoted strings, ``{…}``/``[…]`` literals; the message around them stays readable.
+    Parameters
+    ----------
+    text : str
+        The text.
+    keys : iterable of str, optional
+        Key globs the caller redacts (as given to :func:`redact`); when any is given and ``quoted``
+        is true, whatever the text quotes from a record is replaced too: quoted strings and
+        ``{…}``/``[…]`` literals (the message around them stays readable).
+    patterns : iterable of str, optional
+        Pattern names or regexes (default: all built-in :data:`PATTERNS`); each match is replaced.
+    method : {"hash", "mask"}, default "hash"
+        Keyed hash token or ``****``.
+    salt : str, optional
+        Hash key (default: this process's random salt, as :func:`redact`).
+    quoted : bool, default True
+        Also replace quoted record content when ``keys`` are given.
 
-    >>> redact_text("line 3: kind must be a string, got {'mail': 'ann@example.com'}", keys=["*"], salt="s", method="mask")
+    Returns
+    -------
+    str
+        The redacted text.
+
+    Examples
+    --------
+    >>> redact_text("line 3: kind must be a string, got {'mail': 'ann@example.com'}", keys=["*"], method="mask")
     'line 3: kind must be a string, got ****'
     >>> redact_text("bad value for ann@example.com", method="mask")
     'bad value for ****'
@@ -477,14 +498,33 @@ def _redact_text(r: _Redactor, text: Any, quoted: bool) -> Any:
 def redact_skipped(skipped: pd.DataFrame | Iterable[Any], keys: Iterable[str] | None = ("*",),
                    patterns: Iterable[str] | None = None, *, method: Literal["hash", "mask"] = "hash",
                    salt: str | None = None) -> Any:
-    """Redact the skipped-records table (:func:`tracekit.skipped_records`) or a sequence of
-    :class:`tracekit.SkippedRecord`: reasons quote raw record content.
+    """Redact the skipped-records table: reasons quote raw record content.
 
-    Every text column (file, record, reason) goes through :func:`redact_text` (patterns, and with
-    ``keys`` given the quoted record content). Returns the same kind of object it was given; the
-    input is not modified. Use the same ``salt`` as for :func:`redact` so equal values get equal
-    tokens in the spans and in the table.
+    Every text column (file, record, reason) goes through :func:`redact_text` (patterns; for the
+    reason, with ``keys`` given, also the quoted record content). Use the same ``salt`` as for
+    :func:`redact` so equal values get equal tokens in the spans and in the table;
+    :func:`redact` already applies it to the frame's own ``attrs["skipped"]``.
 
+    Parameters
+    ----------
+    skipped : pandas.DataFrame or iterable of SkippedRecord
+        :func:`tracekit.skipped_records` of a frame, or the records themselves.
+    keys : iterable of str, optional
+        Key globs the caller redacts (default ``("*",)``: quoted content is always replaced).
+    patterns : iterable of str, optional
+        Pattern names or regexes (default: all built-in :data:`PATTERNS`).
+    method : {"hash", "mask"}, default "hash"
+        Keyed hash token or ``****``.
+    salt : str, optional
+        Hash key (default: this process's random salt).
+
+    Returns
+    -------
+    pandas.DataFrame or list of SkippedRecord
+        The same kind of object as given, redacted; the input is not modified.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> t = tk.skipped_records(tk.empty_spans().pipe(lambda d: d.attrs.update(skipped=(
     ...     tk.SkippedRecord("a.jsonl", "line 3", "bad kind: 'ann@example.com'"),)) or d))

@@ -78,6 +78,10 @@ def test_compare_health_and_diff_on_a_deep_chain_keep_texts_bounded():
     assert len(top) == 1 and len(top["subject"].iloc[0]) < 600 and "more operations" in top["subject"].iloc[0]
     d = tk.diff_traces(s, s)
     assert d["call_path"].str.len().max() < 600
+    w = tk.waterfall_data(s, critical_path=True)
+    assert w["label"].str.len().max() < 200  # indentation stops growing (was 2 characters per level)
+    assert w["label"].iloc[150].startswith("\u00a0" * 128 + "[depth 150] ")
+    assert w["label"].iloc[3] == "\u00a0" * 6 + s["name"].iat[3]
 
 
 # ------------------------------------------------------------------ recursion → iteration

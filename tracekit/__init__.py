@@ -101,6 +101,8 @@ _EXPORTS: dict[str, str] = {
     "plot_waterfall_gl": "tracekit.plotting_gl",
     "write_waterfall_gl": "tracekit.plotting_gl",
     "plot_latency": "tracekit.plotting",
+    "plot_latency_ecdf": "tracekit.plotting",
+    "service_colors": "tracekit.plotting",
     "plot_critical_path_breakdown": "tracekit.plotting",
     "plot_service_graph": "tracekit.plotting",
     "plot_compare": "tracekit.plotting",

@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..core.nested import map_leaves, to_text, walk
+from ..core.nested import map_leaves, to_text
 from ..errors import TraceKitError
 
 __all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
@@ -201,10 +201,11 @@ def find_pii(
     tids = spans["trace_id"].to_numpy(dtype=object)
     sids = spans["span_id"].to_numpy(dtype=object)
     svcs = spans["service"].to_numpy(dtype=object)
-    memo: dict[tuple[int, str], list[tuple[str, str, str, str]]] = {}
+    memo: dict[tuple[Any, str], list[tuple[str, str, str, str]]] = {}
 
     key_match = _KeyMatcher(globs)
     text_hits: dict[str, list[tuple[str, str]]] = {}  # repeated values are scanned once
+    key_info: dict[Any, tuple[str, bool, Any]] = {}  # per attribute key: path, user key?, pattern hits
 
     def hits_of(v: str) -> list[tuple[str, str]]:
         hits = text_hits.get(v)
@@ -228,24 +229,38 @@ def find_pii(
             for name, excerpt in (hits_of(container) if len(container) >= 6 else ()):
                 found.append((where, "", name, excerpt))
             return found
-        stack_paths: list[str] = []
-        for path, is_key, v in walk(container, ""):
-            if is_key:
-                stack_paths.append(path)
+        if type(container) is dict and not any(type(v) in _CONTAINER_TYPES for v in container.values()):
+            for k, v in container.items():  # flat: the common case, per-key answers cached
+                info = key_info.get(k)
+                if info is None:
+                    path = str(k)
+                    info = key_info[k] = (path, bool(globs) and key_match(path),
+                                          hits_of(k) if type(k) is str and len(k) >= 6 else ())
+                path, user, khits = info
+                for name, excerpt in khits:
+                    found.append((f"{where}:key", path, name, excerpt))
+                if user and v is not None and v != "":
+                    found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
                 if type(v) is str and len(v) >= 6:
                     for name, excerpt in hits_of(v):
+                        found.append((where, path, name, excerpt))
+            return found
+        for path, is_key, k, v in _walk_pairs(container):
+            if is_key:
+                if type(k) is str and len(k) >= 6:
+                    for name, excerpt in hits_of(k):
                         found.append((f"{where}:key", path, name, excerpt))
-                continue
+                if _is_container(v):
+                    continue  # its leaves come from the walk
             if globs and v is not None and v != "" and key_match(path):
                 found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
             if type(v) is str and len(v) >= 6:
                 for name, excerpt in hits_of(v):
                     found.append((where, path, name, excerpt))
-        # a value under a user key that is itself a container is reported once, whole
         return found
 
     for i, (where, container) in _containers(spans):
-        key = (id(container), where)
+        key = (container if type(container) is str else id(container), where)  # texts repeat: by value
         hits = memo.get(key)
         if hits is None:
             hits = memo[key] = scan(container, where)
@@ -255,6 +270,45 @@ def find_pii(
     for c in PII_COLUMNS:
         out[c] = out[c].astype("string[pyarrow]")
     return out
+
+
+_CONTAINER_TYPES = frozenset({dict, list, tuple, np.ndarray})
+
+
+def _is_container(v: Any) -> bool:
+    return isinstance(v, (dict, list, tuple, np.ndarray))
+
+
+def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
+    """``(dotted path, is_key, key, value)``: one per dict entry (``is_key`` True) and one per list
+    item that is not a container (``is_key`` False, key None); iterative, any depth."""
+    stack: list[tuple[Iterator, str]] = []
+
+    def push(v: Any, p: str) -> None:
+        if isinstance(v, dict):
+            stack.append((iter(v.items()), p))
+        else:
+            stack.append((((None, x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)), p))
+
+    if not _is_container(value):
+        yield "", False, None, value
+        return
+    push(value, "")
+    while stack:
+        it, p = stack[-1]
+        for k, x in it:
+            if k is not None:
+                q = f"{p}.{k}" if p else str(k)
+                yield q, True, k, x
+            else:
+                q = p
+                if not _is_container(x):
+                    yield q, False, None, x
+            if _is_container(x):
+                push(x, q)
+                break
+        else:
+            stack.pop()
 
 
 def _text_of(v: Any) -> str:
@@ -336,9 +390,9 @@ class _Redactor:
         return _token(v, self.method, self.salt)
 
     def text(self, s: str) -> str:
-        if type(s) is not str or len(s) < 6 or not self.compiled:
-            return s
         hit = self.done.get(s)
+        if hit is None and (type(s) is not str or len(s) < 6 or not self.compiled):
+            return s
         if hit is not None:
             self.count += hit[1]
             return hit[0]
@@ -355,6 +409,16 @@ class _Redactor:
 
     def value(self, d: Any) -> Any:
         """A redacted copy of a nested value (dict, list, text); containers are always new."""
+        if type(d) is dict and not any(type(v) in _CONTAINER_TYPES for v in d.values()):
+            out = {}  # flat: the common case, no walk
+            compiled = bool(self.compiled)
+            for k, v in d.items():
+                nk = self.text(k) if compiled and type(k) is str else k
+                if self.globs and self.key_match(str(k)):
+                    out[nk] = self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v
+                else:
+                    out[nk] = self.text(v) if compiled and type(v) is str else v
+            return out
         def at(path: str, v: Any) -> tuple[bool, Any]:
             if self.globs and self.key_match(path):
                 return True, (self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v)

@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "adjust_clock_skew": "tracekit.analysis.skew",
     "find_pii": "tracekit.analysis.pii",
     "redact": "tracekit.analysis.pii",
+    "redact_skipped": "tracekit.analysis.pii",
+    "redact_text": "tracekit.analysis.pii",
     # graphs and critical path
     "service_graph": "tracekit.analysis.graph",
     "critical_path": "tracekit.analysis.critical_paths",

@@ -264,3 +264,30 @@ def test_a_big_example_trace_is_drawn_on_canvas(tmp_path):
     path.write_text(html)
     page = open_html(path, wait_for="canvas", evaluate="() => document.querySelectorAll('canvas').length")
     assert page.errors == [] and page.value >= 1
+
+
+def test_redacted_report_leaks_no_planted_pii(tmp_path):
+    """PII planted in every field a report or figure can show; with redact=["*"] none reaches the HTML or the .md."""
+    email, phone, ip, card = "carol.secret@example.com", "+1 415 555 0199", "203.0.113.77", "4111 1111 1111 1111"
+    ssn = "123-45-6789"
+    spans = tk.examples.load("checkout-small").copy()
+    n = len(spans)
+    spans["service"] = spans["service"].astype(object).map(lambda s: f"{s}-{email}").astype(tk.schema.STRING)
+    spans["name"] = [f"GET /users/{email}" if i % 2 else f"call {phone}" for i in range(n)]
+    spans["name"] = spans["name"].astype(tk.schema.STRING)
+    spans["status_message"] = pd.array([f"denied for {ip} card {card}"] * n, dtype=tk.schema.STRING)
+    spans["attributes"] = [{**a, "user.ssn": ssn, "note": f"call {phone}", email: "key is an email"}
+                           for a in spans["attributes"]]
+    spans["resource"] = [{**(r or {}), "host.name": f"host-{ip}"} for r in spans["resource"]]
+    spans["events"] = [[{"name": f"exception for {email}", "time": None,
+                         "attributes": {"exception.message": f"user {email} phone {phone}"}}]] * n
+    spans["links"] = [[{"trace_id": "f" * 32, "span_id": "e" * 16, "trace_state": None, "flags": None,
+                        "attributes": {"who": email}}]] * n
+    spans.attrs["skipped"] = (tk.SkippedRecord("in.jsonl", "line 3", f'not valid JSON: {{"email": "{email}", "ssn": "{ssn}"'),)
+    out = tk.report(spans, tmp_path / "r.html", redact=["*"], title="redacted")
+    page = out.read_text()
+    md = out.with_suffix(".md").read_text()
+    for value in (email, "carol.secret", phone, ip, card, ssn):
+        assert value not in page, value
+        assert value not in md, value
+    assert "hmac:" in page  # replaced, not dropped

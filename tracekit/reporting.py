@@ -212,10 +212,15 @@ def collect_report(
         raise ArgumentError(f"collect_report: worst must be a whole number >= 0, got {worst!r}")
     if compare_by not in LEVELS:
         raise ArgumentError(f"collect_report: compare_by must be one of {', '.join(LEVELS)}; got {compare_by!r}")
-    if redact:
-        spans = _redact(spans, keys=list(redact))
+    if redact:  # the keys asked for, and every built-in PII pattern in any text (names, messages, records)
+        import secrets
+
+        from .analysis.pii import PATTERNS
+
+        salt = secrets.token_hex(16)  # one salt for both sets: equal values get equal tokens, joins still work
+        spans = _redact(spans, keys=list(redact), patterns=list(PATTERNS), salt=salt)
         if baseline is not None:
-            baseline = _redact(baseline, keys=list(redact))
+            baseline = _redact(baseline, keys=list(redact), patterns=list(PATTERNS), salt=salt)
     story = postmortem(spans, baseline, level="operation")
     summary = trace_outcomes(spans)
     cp = critical_path(spans)
@@ -239,8 +244,6 @@ def collect_report(
     caveats = tuple(f.text for f in story.findings if f.topic == "sure" and f.text.startswith("Sampling"))
     health = story.health
     skipped = _skipped_frame(spans)
-    if redact and len(skipped):  # reasons may quote record content: keep the kind of problem only
-        skipped["reason"] = skipped["reason"].map(lambda r: str(r).split(":")[0] + ": … (redacted)")
     return ReportData(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -664,7 +667,9 @@ def report(
     title : str, optional
         Report title (escaped).
     redact : sequence of str, optional
-        Attribute key patterns to redact before anything is analysed (:func:`tracekit.redact`).
+        Attribute key patterns to redact before anything is analysed (:func:`tracekit.redact`); with any
+        given, every built-in PII pattern (e-mail, card, phone, IP, tokens…) is also replaced in every text:
+        span, service and event names, status messages, skipped-record reasons.
     worst : int
         Slowest requests (by request latency) drawn as waterfalls.
     inputs, baseline_inputs : sequence of str or pathlib.Path, optional

@@ -92,6 +92,13 @@ class Postmortem:
         The time bucket used.
     health : pandas.DataFrame
         :func:`~tracekit.health_report` of the spans (behind the "how sure" finding).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> pm = tk.postmortem(tk.examples.load("checkout-small"))
+    >>> list(pm.table().columns), pm.baseline_source.startswith("none")
+    (['topic', 'finding', 'example_trace_ids'], True)
     """
 
     findings: tuple[Finding, ...]

@@ -224,3 +224,16 @@ def test_control_characters_in_trace_data_do_not_reach_the_terminal(tmp_path):
     r = run("summary", str(path))
     assert r.returncode == 0, r.stderr
     assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\\x1b[2J\\x07" in r.stdout
+
+
+def test_non_trace_lines_of_a_collector_file_are_said_once(tmp_path):
+    import gzip
+    import json
+
+    lines = gzip.open(REPO / "datasets" / "bad-host" / "spans.jsonl.gz", "rt").read().splitlines()[:2]
+    f = tmp_path / "mixed.jsonl"
+    f.write_text("\n".join([json.dumps({"resourceMetrics": []}), *lines, json.dumps({"resourceLogs": []})]) + "\n")
+    r = run("summary", str(f))
+    assert r.returncode == 0, r.stderr
+    said = [x for x in r.stderr.splitlines() if "not trace data" in x]
+    assert len(said) == 1 and said[0].startswith("tracekit summary: ignored 2 record(s)") and "line 1" in said[0]

@@ -124,6 +124,11 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
         first = skipped[0]
         _say(command, f"skipped {len(skipped)} bad record(s) of the {what}; first: {first.file}, {first.record}: "
                       f"{first.reason}")
+    notes = spans.attrs.get("ignored", ()) or ()
+    if notes:
+        first = notes[0]
+        _say(command, f"ignored {len(notes)} record(s) of the {what} that are not trace data (metrics/logs lines, "
+                      f"daemon headers); first: {first.file}, {first.record}: {first.reason}")
     if len(spans) == 0:
         raise TraceKitError(f"no spans found in {', '.join(map(str, inputs))}")
     return spans

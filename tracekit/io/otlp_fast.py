@@ -47,7 +47,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from ..errors import TraceFormatError
 from . import otlp as _otlp
 from ._progress import Progress
-from ._sources import OBJECT, Document, is_pathlike, parse_json, read_bytes
+from ._sources import OBJECT, Document, display_name, is_pathlike, parse_json, read_bytes, text_bytes
 
 __all__ = ["read_into", "STATS"]
 
@@ -406,6 +406,11 @@ def _spans(c: _otlp.Collector, spans: list[Span]) -> None:
     c.flags += map(_FLAGSF, spans)
 
 
+# what the typed decoder may raise on input the checked path reports clearly (bad JSON or UTF-8,
+# lone surrogates, nesting deeper than msgspec's recursion limit): the checked path decides
+_NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
+
+
 # ---------------------------------------------------------------------------------------------
 # sources
 
@@ -420,17 +425,18 @@ def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
     if isinstance(part, (bytes, bytearray, memoryview)):
         return bytes(part), OBJECT, None
     if isinstance(part, str) and not is_pathlike(part):
-        return part.encode(), OBJECT, None
+        return text_bytes(part), OBJECT, None
     if is_pathlike(part):
         path = Path(part)
         if path.is_file():
-            return path.read_bytes(), str(path), lambda: read_bytes(path.read_bytes(), str(path))
+            name = display_name(path)
+            return path.read_bytes(), name, lambda: read_bytes(path.read_bytes(), name)
         return None  # a missing file or a directory: the checked path raises its clear error
     if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
         name = getattr(part, "name", OBJECT)
-        name = str(name) if isinstance(name, (str, os.PathLike)) else OBJECT
+        name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
         data = part.read()
-        return (data.encode() if isinstance(data, str) else data), name, None
+        return (text_bytes(data) if isinstance(data, str) else data), name, None
     return None
 
 
@@ -478,7 +484,7 @@ def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: 
     """Read one line / document; False when it is not JSON the fast decoder reads (orjson decides)."""
     try:
         td = decode(chunk)
-    except msgspec.DecodeError:
+    except _NOT_FAST:
         td = None
     if td is not None:
         try:
@@ -504,7 +510,7 @@ def _single(c: _otlp.Collector, box: list, name: str, decode: Callable, reload: 
     data = box.pop()
     try:
         td = decode(data)
-    except msgspec.DecodeError:
+    except _NOT_FAST:
         td = None
     if td is not None:
         if reload is not None:
@@ -552,7 +558,7 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
     first = view[:nl]
     try:
         td = decode(first)
-    except msgspec.DecodeError:
+    except _NOT_FAST:
         td = None
     if td is None:
         try:

@@ -195,7 +195,7 @@ def _document(b: _xray._Builder, doc: str, file: str, line: int | None, where: s
     """Append one segment Document; False (nothing kept) when the checked code must read it."""
     try:
         seg = _DECODE(doc)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeError, RecursionError):  # the checked code reports it
         return False
     mark = len(b.span_id)
     try:

@@ -1,20 +1,22 @@
-"""Benchmark tk.read_xray against plain orjson.loads of the same bytes.
+"""Benchmark tk.read_xray against its floor: the orjson parse of the file plus of every Document.
 
-Generates ~1,000,000 spans (~100,000 traces of 10 spans: a gateway segment with 3 subsegments,
-a service segment called from the gateway's remote subsegment with 4 subsegments (DynamoDB, SQL,
-a custom subsegment with annotations/metadata holding a nested HTTP call), and the inferred
-DynamoDB segment), written as a list of BatchGetTraces pages (5 traces per page, Document
-strings) to a temporary file, then measures in one run:
+By default the spans come from the simulator (``tracekit.simulate``, baseline scenario) and are
+written by ``tracekit.io.write.write_xray`` (one BatchGetTraces response, pretty-printed,
+Document strings, X-Ray's inferred segments added); ``--synthetic`` uses the older hand-made
+generator (~10 spans a trace: a gateway segment with 3 subsegments, a service segment with 4
+(DynamoDB, SQL, a custom subsegment with annotations/metadata holding a nested HTTP call), the
+inferred DynamoDB segment; pages of 5 traces). Measured in one run:
 
 * ``orjson.loads`` of the file bytes (the outer JSON; Documents stay strings),
 * the floor of any reader built on orjson: that outer parse plus ``orjson.loads`` of every
   Document string (with the cyclic GC paused, as read_xray does),
-* ``read_xray(path)`` (reads the file, parses every Document, builds the DataFrame),
-* their ratio, the file size, and the peak memory of ``read_xray`` in a fresh subprocess
+* ``read_xray(path)`` (GC on, as users call it: the reader pauses it itself), and the same with
+  its fast path off (the checked walk alone),
+* their ratios, the file size, and the peak memory of ``read_xray`` in a fresh subprocess
   (Linux ``VmHWM`` reset just before the call, minus ``VmRSS`` before it) against the file size.
 
-Usage: ``python benchmarks/bench_read_xray.py [--quick] [--spans N]`` (``--quick``: 50,000 spans).
-Prints a markdown table.
+Usage: ``python benchmarks/bench_read_xray.py [--quick] [--spans N] [--synthetic]``. Prints a
+markdown table.
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ def parse_floor(path: Path) -> list:
     gc.disable()
     try:
         pages = orjson.loads(path.read_bytes())
+        pages = pages if isinstance(pages, list) else [pages]
         docs = [orjson.loads(s["Document"]) for page in pages for t in page["Traces"] for s in t["Segments"]]
     finally:
         if gc_was:
@@ -161,14 +164,28 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="50,000 spans instead of 1,000,000")
     ap.add_argument("--spans", type=int, default=None)
+    ap.add_argument("--synthetic", action="store_true", help="the hand-made generator instead of the simulator")
     args = ap.parse_args(argv)
     n = args.spans or (50_000 if args.quick else 1_000_000)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import tracekit as tk
+    import tracekit.io.xray_fast as fast
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "batch-get-traces.json"
-        n_spans = write_file(path, n)
+        if args.synthetic:
+            n_spans = write_file(path, n)
+            what = "hand-made generator, BatchGetTraces pages of 5 traces"
+        else:
+            from tracekit.io.write import write_xray
+
+            probe = tk.simulate.simulate("baseline", n_traces=200, seed=7).spans
+            spans = tk.simulate.simulate("baseline", n_traces=max(1, round(n * 200 / len(probe))), seed=7).spans
+            write_xray(spans, path)
+            del spans
+            n_spans = len(tk.read_xray(path))
+            what = "simulator + write_xray, one BatchGetTraces response"
+        gc.collect()
         size = path.stat().st_size
 
         def timed(f, repeat: int) -> tuple[float, float]:
@@ -188,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
         t_json, c_json = timed(functools.partial(orjson.loads, path.read_bytes()), repeat)
         t_floor, c_floor = timed(functools.partial(parse_floor, path), repeat)
         t_read, c_read = timed(lambda: tk.read_xray(path), repeat)  # includes reading the file
+        fast.ENABLED = False
+        t_chk, c_chk = timed(lambda: tk.read_xray(path), repeat)
+        fast.ENABLED = True
 
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
         out = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True,
@@ -195,16 +215,17 @@ def main(argv: list[str] | None = None) -> None:
         peak = int(out[1])
 
     mb = 1024 * 1024
-    print(f"read_xray benchmark: {n_spans:,} spans, {n_spans // SPANS_PER_TRACE:,} traces, "
-          "BatchGetTraces pages (5 traces each, Document strings)\n")
+    print(f"read_xray benchmark: {n_spans:,} spans ({what}); one run, best of {repeat}\n")
     print("| measure | wall | CPU |")
     print("|---|---|---|")
     print(f"| file size | {size / mb:,.1f} MB | |")
     print(f"| orjson.loads(file bytes) | {t_json:.2f} s | {c_json:.2f} s |")
-    print(f"| floor: outer parse + every Document parsed | {t_floor:.2f} s | {c_floor:.2f} s |")
-    print(f"| read_xray(path) | {t_read:.2f} s | {c_read:.2f} s |")
-    print(f"| ratio floor / orjson.loads | {t_floor / t_json:.2f} | {c_floor / c_json:.2f} |")
-    print(f"| ratio read_xray / orjson.loads (target ≤ 2.5) | {t_read / t_json:.2f} | {c_read / c_json:.2f} |")
+    print(f"| floor: outer parse + every Document parsed (GC paused) | {t_floor:.2f} s | {c_floor:.2f} s |")
+    print(f"| read_xray(path), GC on | {t_read:.2f} s | {c_read:.2f} s |")
+    print(f"| read_xray with the fast path off (checked walk) | {t_chk:.2f} s | {c_chk:.2f} s |")
+    print(f"| ratio read_xray / floor (target ≤ 2.0) | {t_read / t_floor:.2f} | {c_read / c_floor:.2f} |")
+    print(f"| ratio checked walk / floor | {t_chk / t_floor:.2f} | {c_chk / c_floor:.2f} |")
+    print(f"| ratio read_xray / orjson.loads | {t_read / t_json:.2f} | {c_read / c_json:.2f} |")
     print(f"| read_xray spans per second | {n_spans / t_read:,.0f} | {n_spans / c_read:,.0f} |")
     print(f"| peak memory of read_xray (subprocess, VmHWM − VmRSS before) | {peak / mb:,.0f} MB | |")
     print(f"| peak memory / file size (target ≤ 4) | {peak / size:.2f} | |")

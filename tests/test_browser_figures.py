@@ -10,6 +10,7 @@ import tracekit as tk
 import tracekit.plotting  # noqa: F401
 
 from .browser import open_html
+from .conftest import REPO
 from .test_waterfall import JAEGER1_CP, TID, cp_frame, trace
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,7 @@ COUNT_BARS = """() => {
     plots: document.querySelectorAll('.js-plotly-plot').length,
     barsPerTrace: traces.map(t => t.querySelectorAll('.point path').length),
     xTitle: (gd.querySelector('.xtitle') || {}).textContent,
+    title: (gd.querySelector('.gtitle') || {}).textContent,
     ticks: Array.from(gd.querySelectorAll('.ytick text')).map(t => t.textContent),
     dataLen: gd.data.length,
     scripts: document.scripts.length,
@@ -46,7 +48,10 @@ def test_waterfall_html_renders_in_chromium(tmp_path):
     assert v["dataLen"] == 5  # spans, critical path, error overlay, 2 legend entries
     assert v["barsPerTrace"] == [3, 5, 1]  # one bar per visible span; five critical-path sections; the error span
     assert v["xTitle"] == "ms from trace start"
-    assert v["ticks"] == ["GET /", "\u00a0\u00a0⚠ <script>alert('x')</script>", "\u00a0\u00a0render"]
+    # the tree as the reader sees it (SVG text: chips and names, non-breaking spaces for the indent)
+    ticks = [t.replace("\u00a0", " ").rstrip() for t in v["ticks"]]
+    assert ticks == ["■ web · GET /", "├─ ■ ⚠ db · <script>alert('x')</script>", "└─ ■ web · render"]
+    assert v["title"].startswith("trace ") and "request 100.0 ms" in v["title"]
     # the name is shown as text: no script element beyond those the file itself holds
     assert v["scripts"] == len(re.findall(r"<script\b", path.read_text()))
 
@@ -58,4 +63,59 @@ def test_collapsed_waterfall_renders_one_bar(tmp_path):
     page = open_html(path, wait_for=".js-plotly-plot .barlayer .point path", evaluate=COUNT_BARS)
     assert page.errors == []
     assert page.value["barsPerTrace"] == [1]
-    assert page.value["ticks"] == ["op-c (+2)"]
+    assert [t.replace("\u00a0", " ").rstrip() for t in page.value["ticks"]] == ["■ svc · op-c (+2)"]
+
+
+OVERLAPS = """() => {
+  const boxes = Array.from(document.querySelectorAll('.annotation')).map(a => {
+    const t = a.querySelector('.annotation-text-g');
+    const txt = a.textContent.trim();
+    const r = (t || a).getBoundingClientRect();
+    return {txt, l: r.left, r: r.right, t: r.top, b: r.bottom};
+  }).filter(b => b.txt && b.r > b.l);
+  const nodes = Array.from(document.querySelectorAll('.scatterlayer .trace .points path')).map(p => p.getBoundingClientRect())
+    .filter(r => r.width >= 20).map(r => ({l: r.left, r: r.right, t: r.top, b: r.bottom}));
+  const hit = (a, b) => Math.min(a.r, b.r) - Math.max(a.l, b.l) > 1 && Math.min(a.b, b.b) - Math.max(a.t, b.t) > 1;
+  const out = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => { if (hit(a, b)) out.push([a.txt, b.txt]); }));
+  boxes.forEach(a => nodes.forEach(n => { if (hit(a, n)) out.push([a.txt, 'node']); }));
+  return {labels: boxes.length, nodes: nodes.length, overlaps: out,
+          title: (document.querySelector('.gtitle') || {}).textContent};
+}"""
+
+
+def test_service_map_labels_do_not_overlap_in_chromium(tmp_path):
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    G = tk.service_graph(inc)
+    for name, fig in (("map", tk.plot_service_graph(G)),
+                      ("map_baseline", tk.plot_service_graph(G, baseline=tk.service_graph(base)))):
+        path = tmp_path / f"{name}.html"
+        fig.write_html(path, include_plotlyjs=True)
+        page = open_html(path, wait_for=".js-plotly-plot .annotation", evaluate=OVERLAPS, viewport=(1200, 900))
+        assert page.errors == []
+        v = page.value
+        # every node label and every edge label drawn, none on another nor on a node marker
+        assert v["labels"] == G.number_of_nodes() + G.number_of_edges()
+        assert v["nodes"] == G.number_of_nodes()
+        assert v["overlaps"] == [], v["overlaps"]
+        assert v["title"].startswith("service map: 10 services + 2 uninstrumented peers")
+
+
+TICK_BOXES = """() => Array.from(document.querySelectorAll('.ytick text')).map(t => {
+  const r = t.getBoundingClientRect(); return [r.left, r.right, t.textContent]; })"""
+
+
+def test_waterfall_labels_are_left_aligned_in_chromium(tmp_path):
+    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    tid = str(inc.loc[inc["name"] == "SELECT orders"].sort_values("duration_ms")["trace_id"].iloc[-1])
+    path = tmp_path / "wf.html"
+    tk.plot_waterfall(inc, tid, critical_path=True).write_html(path, include_plotlyjs=True)
+    page = open_html(path, wait_for=".js-plotly-plot .ytick text", evaluate=TICK_BOXES)
+    assert page.errors == []
+    boxes = page.value
+    assert len(boxes) == int((inc["trace_id"] == tid).sum())
+    lefts = [b[0] for b in boxes]
+    assert max(lefts) - min(lefts) < 2.0  # one left edge: the tree reads left to right
+    texts = [b[2].replace("\u00a0", " ").rstrip() for b in boxes]
+    assert texts[0] == "■ api-gateway" and any(t.endswith("■ checkout · SELECT orders") for t in texts)

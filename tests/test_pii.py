@@ -93,8 +93,14 @@ def test_find_pii_custom_patterns_and_keys():
         tk.find_pii(spans, patterns=["(unclosed"])
 
 
-def sha(v: str, salt: str = "") -> str:
-    return "sha256:" + hashlib.sha256((salt + v).encode()).hexdigest()[:12]
+def sha(v: str, salt: str | None = None) -> str:
+    """The token redact writes: HMAC-SHA-256 keyed with the salt (default: this process's random salt)."""
+    import hmac
+
+    from tracekit.analysis import pii
+
+    key = (pii._RUN_SALT if salt is None else salt).encode()
+    return "hmac:" + hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def test_redact_keys_hash_is_stable_and_joinable():
@@ -146,7 +152,7 @@ def test_redact_bad_method():
 
 
 def test_builtin_names_are_stable():
-    assert list(PATTERNS) == ["email", "card", "bearer", "jwt", "aws_access_key", "api_key", "ipv4", "ipv6"]
+    assert list(PATTERNS) == ["email", "card", "bearer", "jwt", "aws_access_key", "api_key", "ipv4", "ipv6", "phone", "ssn"]
 
 
 def test_real_xray_user_and_client_ip(real_traces):

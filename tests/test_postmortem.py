@@ -116,3 +116,20 @@ def test_bad_arguments():
 
 def test_fmt_ms():
     assert [fmt_ms(x) for x in (0.421, 12.34, 846.2, 1834, 25_000)] == ["0.42 ms", "12.3 ms", "846 ms", "1.8 s", "25 s"]
+
+
+def test_real_lambda_sample_mentions_its_cold_start():
+    """The AWS X-Ray developer guide's Lambda trace: one request whose 755 ms initialisation is on its critical path."""
+    from .conftest import REAL_TRACES
+
+    path = REAL_TRACES / "aws-xray-developer-guide" / "xray-api-gettingdata.md.BatchGetTraces-output.json"
+    if not path.exists():
+        pytest.skip(f"real traces not found at {path} (../shared/real-traces is absent)")
+    spans = tk.read(path)
+    pm = tk.postmortem(spans)
+    cs = tk.cold_starts(spans, n_boot=50)
+    init = float(cs["init_p50_ms"].iloc[0])
+    assert round(init) == 755
+    changed = " ".join(pm.sentences("changed"))
+    assert f"initialisation p50 {fmt_ms(init)}" in changed and "on the request's critical path" in changed
+    assert pm.sentences("when")[0].startswith("Too few requests (1)")

@@ -461,9 +461,14 @@ def test_skipped_is_empty_tuple_when_nothing_skipped():
     assert read_otlp(DATA / "collector.jsonl").attrs["skipped"] == ()
 
 
-def test_empty_request_gives_empty_frame():
-    df = read_otlp({"resourceSpans": []})
+def test_empty_request_is_an_error_naming_what_was_empty():
+    # issue 17: never 0 spans silently (was: an empty frame). Lenient: one skipped record, a valid empty frame
+    with pytest.raises(TraceFormatError, match="no spans: resourceSpans is empty"):
+        read_otlp({"resourceSpans": []})
+    with pytest.warns(TraceFormatWarning):
+        df = read_otlp({"resourceSpans": []}, errors="skip")
     assert len(df) == 0 and list(df.columns) == list(tk.empty_spans().columns)
+    assert [r.reason for r in df.attrs["skipped"]] == ["no spans: resourceSpans is empty"]
     tk.validate_spans(df)
 
 

@@ -115,7 +115,9 @@ def test_unknown_format_names_file_and_supported_formats(real_traces):
         read(path)
     e = exc.value
     assert e.file == str(path)
-    assert e.reason.startswith("unknown trace format: a JSON object with keys data, total, limit, offset, errors;")
+    # issue 17: a well-known shape is named (the keys are still listed)
+    assert e.reason.startswith("unknown trace format: a JSON object with keys data, total, limit, offset, errors: "
+                               "Jaeger UI / query API JSON")
     assert "supported formats: OTLP/JSON" in e.reason and "AWS X-Ray" in e.reason
 
 
@@ -191,9 +193,13 @@ def test_errors_argument_checked():
         read(DATA / "collector.jsonl", errors="warn")
 
 
-def test_empty_list_source_gives_empty_frame():
-    df = read({"resourceSpans": []})
-    assert len(df) == 0
+def test_empty_source_is_an_error_naming_what_was_empty():
+    # issue 17: never 0 spans silently (was: an empty frame); lenient: one skipped record, a valid empty frame
+    with pytest.raises(TraceFormatError, match="no spans: resourceSpans is empty"):
+        read({"resourceSpans": []})
+    with pytest.warns(TraceFormatWarning):
+        df = read({"resourceSpans": []}, errors="skip")
+    assert len(df) == 0 and len(df.attrs["skipped"]) == 1
     tk.validate_spans(df)
 
 

@@ -604,9 +604,14 @@ def test_errors_argument_is_checked():
         tk.read_xray(seg(), errors="ignore")
 
 
-def test_empty_response_gives_an_empty_valid_frame():
-    df = read({"Traces": [], "UnprocessedTraceIds": []})
+def test_empty_response_is_an_error_naming_what_was_empty():
+    # issue 17: never 0 spans silently (was: an empty frame). Lenient: a skipped record and a valid empty frame
+    with pytest.raises(TraceFormatError, match=r"no spans: Traces is empty \(1 UnprocessedTraceIds\)"):
+        read({"Traces": [], "UnprocessedTraceIds": ["1-5759e988-bd862e3fe1be46a994272793"]})
+    with pytest.warns(TraceFormatWarning):
+        df = read({"Traces": [], "UnprocessedTraceIds": []}, errors="skip")
     assert len(df) == 0 and list(df.columns) == list(tk.empty_spans().columns)
+    assert [r.record for r in df.attrs["skipped"]] == ["Traces"]
 
 
 def test_independent_subsegment_under_a_nested_subsegment_inherits_the_segment_service():

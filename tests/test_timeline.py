@@ -289,7 +289,9 @@ def test_plot_timeline_marks_changes_deployments_and_baseline(deploy):
     ch = tk.detect_changes(deploy, by="service", metric="p95_ms")
     base = tk.simulate.simulate("baseline", 600, seed=12).spans
     fig = tk.plot_timeline(deploy, by="service", changes=ch, baseline=base)
-    assert sum(s.name == "change" for s in fig.layout.shapes) == len(ch)
+    # one shaded window per distinct (onset, recovery): keys that changed together share one
+    windows = {(o, r) for o, r in zip(ch["onset"], ch["recovery"].astype(object).where(ch["recovery"].notna(), None), strict=True)}
+    assert sum(s.name == "change" for s in fig.layout.shapes) == len(windows)
     lines = [s for s in fig.layout.shapes if s.name == "deployment"]
     assert len(lines) == 1
     assert abs(pd.Timestamp(lines[0].x0) - pd.Timestamp("2026-03-02T14:30Z")) <= MIN

@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "adjust_clock_skew": "tracekit.analysis.skew",
     "find_pii": "tracekit.analysis.pii",
     "redact": "tracekit.analysis.pii",
+    "redact_skipped": "tracekit.analysis.pii",
+    "redact_text": "tracekit.analysis.pii",
     # graphs and critical path
     "service_graph": "tracekit.analysis.graph",
     "critical_path": "tracekit.analysis.critical_paths",
@@ -103,6 +105,8 @@ _EXPORTS: dict[str, str] = {
     "plot_waterfall_gl": "tracekit.plotting_gl",
     "write_waterfall_gl": "tracekit.plotting_gl",
     "plot_latency": "tracekit.plotting",
+    "plot_latency_ecdf": "tracekit.plotting",
+    "service_colors": "tracekit.plotting",
     "plot_critical_path_breakdown": "tracekit.plotting",
     "plot_service_graph": "tracekit.plotting",
     "plot_compare": "tracekit.plotting",

@@ -188,6 +188,6 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     changed = diff[diff["status"] != "same"]
     default = f"Trace diff: {len(changed)} of {n} spans changed, added or removed"
     fig.update_layout(barmode="overlay", title=title or default, height=max(300, 22 * n + 120),
-                      xaxis_title="ms from the request root", yaxis={"autorange": "reversed", "title": None},
+                      xaxis_title="ms from the request root", yaxis={"autorange": "reversed", "title": "span (a and b aligned)"},
                       legend={"orientation": "h"}, margin={"l": 10})
     return fig

@@ -121,7 +121,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd
 
     Missing optional columns are filled with their missing value (or ``False``/``{}``/``[]``
     for non-nullable flag and container columns). ``start``/``end`` may be given as int64
-    nanoseconds since the epoch, datetimes or strings.
+    nanoseconds since the epoch, datetimes or strings. Columns are positional: row ``i`` is the
+    ``i``-th value of every column (a pandas Series' index is not used to align them; two Series
+    with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
     >>> df = spans_from_columns({
     ...     "trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"],
@@ -131,12 +133,27 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd
     """
     n = None
     first = None
+    index_of: tuple[str, pd.Index] | None = None
+    positional: dict[str, Any] = {}
     for k, v in columns.items():
+        if isinstance(v, pd.Series):
+            # columns are positional: a Series' index is not used to align rows (pandas would turn
+            # one span into two half-empty rows), but two Series that disagree on it are an error
+            if index_of is None:
+                index_of = (k, v.index)
+            elif not v.index.equals(index_of[1]):
+                raise SpansSchemaError(
+                    f"spans_from_columns: Series {k!r} and {index_of[0]!r} have different indexes (e.g. one was "
+                    "filtered or de-duplicated and the other not); columns are taken by position, so give columns "
+                    "of one frame, or call .reset_index(drop=True) on both if their order already matches")
+            v = v.array
+        positional[k] = v
         if v is not None and not np.isscalar(v):
             if n is None:
                 n, first = len(v), k
             elif len(v) != n:
                 raise SpansSchemaError(f"spans_from_columns: column {k!r} has {len(v)} values, {first!r} has {n}")
+    columns = positional
     if n is None:
         raise SpansSchemaError("spans_from_columns needs at least one column of values")
     data: dict[str, Any] = {}

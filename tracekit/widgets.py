@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from .analysis.waterfall import waterfall_data
-from .core import normalize_trace_id, require_columns, result_table, span_tree, trace_outcomes
+from .core import normalize_trace_id, require_columns, result_table, safe_repr, span_tree, to_text, trace_outcomes
+from .core.nested import map_leaves
 from .errors import TraceKitError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
@@ -426,7 +427,7 @@ class ExplorerState:
                 exceptions.append({"type": ex.get("type"), "message": ex.get("message"), "stacktrace": "\n".join(lines) or None})
         elif isinstance(cause, str) and cause:
             exceptions.append({"type": None, "message": f"exception id {cause}", "stacktrace": None})
-        return copy.deepcopy({  # plain data: nested dicts and links are copies, not the spans' own objects
+        return _deep_copy({  # plain data: nested dicts and links are copies, not the spans' own objects
             "header": header,
             "attributes": dict(sorted(other.items())),
             "annotations": dict(sorted(annotations.items())),
@@ -482,6 +483,14 @@ class ExplorerState:
         return "\n".join(out)
 
 
+def _deep_copy(v: Any) -> Any:
+    """``copy.deepcopy``, or an iterative copy (arrays become lists) for values nested too deep for it."""
+    try:
+        return copy.deepcopy(v)
+    except RecursionError:
+        return map_leaves(v, lambda x: x)
+
+
 def _ms(v: float | None) -> str:
     return "" if v is None else f"{v:.3f} ms"
 
@@ -503,7 +512,9 @@ def _fmt(v: Any, limit: int = 4000) -> str:
         try:
             s = json.dumps(v, default=str, ensure_ascii=False, sort_keys=True)
         except (TypeError, ValueError):
-            s = repr(v)
+            s = safe_repr(v, limit)
+        except RecursionError:  # nested deeper than json can go: iterative text, cut at the limit
+            s = to_text(v, limit + 1, sort_keys=True)
     return s if len(s) <= limit else s[:limit] + f"… ({len(s)} chars)"
 
 

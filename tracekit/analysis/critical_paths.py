@@ -102,7 +102,7 @@ CRITICAL_PATH = result_table("critical_path", "one row per critical-path section
     ("depth", "int64", "", "depth of the span below its root (kernel span tree)"),
     ("root_span_id", "string", "", "root (or fragment head) whose walk produced the section"),
     ("request", "bool", "", "the section belongs to the trace's request root (False for orphan fragments and extra roots)"),
-    ("call_path", "string", "", "service:name of each span from the root down, joined by ' > '"),
+    ("call_path", "string", "", "service:name of each span from the root down, joined by ' > ' (beyond 32 operations: elided in the middle, see core.call_paths)"),
     ("in_progress", "bool", "", "the span has no end (extended per in_progress=)"),
     ("inferred", "bool", "", "X-Ray inferred segment"),
 ])
@@ -328,6 +328,7 @@ def critical_path(
     else:
         sec_idx = np.zeros(0, dtype=np.int64)
     take = lambda col: spans[col].iloc[rows].reset_index(drop=True)  # noqa: E731
+    paths, path_index = call_paths(spans, tree, rows, index=True) if len(rows) else (np.zeros(0, dtype=object), None)
     out = pd.DataFrame({
         "trace_id": take("trace_id").astype(STRING),
         "span_id": take("span_id").astype(STRING),
@@ -341,13 +342,15 @@ def critical_path(
         "depth": depth[rows].astype(np.int64),
         "root_span_id": spans["span_id"].iloc[root_of].reset_index(drop=True).astype(STRING),
         "request": tree.request_root[tree.trace[root_of]] == root_of if len(root_of) else np.zeros(0, dtype=bool),
-        "call_path": pd.Series(call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object), dtype=STRING),
+        "call_path": pd.Series(paths, dtype=STRING),
         "in_progress": inprog[rows],
         "inferred": infer[rows],
     })
     failures.sort(key=lambda f: (f.trace_id, f.span_id or "", f.reason))
     out.attrs["failures"] = tuple(failures)
     out.attrs["params"] = params
+    if path_index is not None and len(path_index):
+        out.attrs["call_path_index"] = path_index  # parents of the elided (very deep) call paths
     return out
 
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..core import DEFAULT_CI, DEFAULT_N_BOOT, percentile, result_table, span_tree
+from ..core import DEFAULT_CI, DEFAULT_N_BOOT, call_paths, path_length, path_parent, percentile, result_table, span_tree
 from ..errors import ArgumentError
 
 __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
@@ -120,22 +120,44 @@ def _request_sections(cp: pd.DataFrame, percentile_window: tuple[float, float] |
     return cp[idx.isin(keep)], len(req)
 
 
-def _tree_from(sec: pd.DataFrame, n_req: int) -> pd.DataFrame:
+class _Parents:
+    """Parent of an elided (very deep) call path: from the critical path's ``attrs``, else rebuilt from
+    ``spans`` (:func:`tracekit.core.call_paths`); empty when neither is there."""
+
+    def __init__(self, cp: pd.DataFrame, spans: pd.DataFrame | None) -> None:
+        self.index = cp.attrs.get("call_path_index")
+        self.spans = spans
+
+    def get(self, path: str) -> str | None:
+        p = self.index.get(path) if self.index is not None else None
+        if p is None and self.spans is not None and len(self.spans):
+            tree = span_tree(self.spans)
+            self.index = call_paths(self.spans, tree, np.arange(len(self.spans)), index=True)[1]
+            self.spans = None
+            p = self.index.get(path)
+        return p
+
+
+def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -> pd.DataFrame:
     g = sec.groupby("call_path", sort=True)
     self_sum = g["duration_ms"].sum()
     traces = g["trace_id"].nunique()
-    nodes = set(self_sum.index)
-    for p in list(nodes):  # every ancestor of a node is a node (with 0 self time if never critical itself)
-        parts = p.split(_SEP)
-        for k in range(1, len(parts)):
-            nodes.add(_SEP.join(parts[:k]))
-    node = np.array(sorted(nodes), dtype=object)
-    parts = [n.split(_SEP) for n in node]
-    parent = np.array([_SEP.join(p[:-1]) if len(p) > 1 else None for p in parts], dtype=object)
-    op = [p[-1] for p in parts]
+    parent_of: dict[str, str | None] = {}
+    todo = list(self_sum.index)
+    while todo:  # every ancestor of a node is a node (with 0 self time if never critical itself)
+        p = todo.pop()
+        if p in parent_of:
+            continue
+        q = path_parent(p, parents)
+        parent_of[p] = q
+        if q is not None and q not in parent_of:
+            todo.append(q)
+    node = np.array(sorted(parent_of), dtype=object)
+    parent = np.array([parent_of[n] for n in node], dtype=object)
+    op = [n.rsplit(_SEP, 1)[-1] for n in node]
     svc = np.array([o.split(":", 1)[0] for o in op], dtype=object)
     nm = np.array([o.split(":", 1)[1] if ":" in o else o for o in op], dtype=object)
-    depth = np.array([len(p) - 1 for p in parts], dtype=np.int64)
+    depth = np.array([path_length(n) - 1 for n in node], dtype=np.int64)
     denom = max(n_req, 1)
     self_ms = self_sum.reindex(node).fillna(0.0).to_numpy() / denom
     total = self_ms.copy()
@@ -191,7 +213,7 @@ def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFr
     if by != "call_path":
         raise ArgumentError(f"critical_path_tree: by must be 'call_path', got {by!r}")
     sec, n_req = _request_sections(cp, percentile_window, spans)
-    out = _tree_from(sec, n_req)
+    out = _tree_from(sec, n_req, _Parents(cp, spans))
     out.attrs["requests"] = n_req
     out.attrs["params"] = {"by": by, "percentile_window": percentile_window}
     return out
@@ -248,7 +270,7 @@ def critical_path_tree_diff(
         raise ArgumentError(f"critical_path_tree_diff: n_boot must be >= 0 and 0 < ci < 1, got {n_boot}, {ci}")
     sa, na = _request_sections(a, percentile_window, spans_a)
     sb, nb = _request_sections(b, percentile_window, spans_b)
-    ta, tb = _tree_from(sa, na), _tree_from(sb, nb)
+    ta, tb = _tree_from(sa, na, _Parents(a, spans_a)), _tree_from(sb, nb, _Parents(b, spans_b))
     keys = ["node", "parent", "service", "name", "depth"]
     m = ta[keys + ["total_ms", "self_ms"]].merge(tb[keys + ["total_ms", "self_ms"]], on=keys, how="outer", suffixes=("_a", "_b"))
     m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")

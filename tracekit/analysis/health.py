@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import (
+    PathInterner,
     SpanTree,
     bool_column,
     callee,
@@ -55,6 +56,7 @@ from ..core import (
     percentile,
     require_columns,
     result_table,
+    safe_repr,
     span_tree,
 )
 from .structure import trace_summary
@@ -482,7 +484,7 @@ def _text_containers(vals: np.ndarray) -> np.ndarray:
     cont = types.isin([list, dict, tuple, set]).to_numpy()  # hash lookups, no Python loop
     if cont.any():
         vals = vals.copy()
-        vals[cont] = np.fromiter(map(repr, vals[cont]), dtype=object, count=int(cont.sum()))
+        vals[cont] = np.fromiter(map(safe_repr, vals[cont]), dtype=object, count=int(cont.sum()))
     return vals
 
 
@@ -632,38 +634,28 @@ def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
     top_n = ctx.opt("top_call_paths", 5)
     svc_code, svc_names = pd.factorize(spans["service"], sort=False)
     svc_code = np.asarray(svc_code, dtype=np.int64)
-    S = len(svc_names) + 1
     depth = tree.depth
     parent = tree.parent
     path = np.full(n, -1, dtype=np.int64)
-    labels: list[str] = ["", "…"]  # code 0: no parent (a root); code 1: a missing parent
-    table: dict[int, int] = {}
+    # service paths interned as (parent path, service) pairs, rendered only when shown: memory stays
+    # linear in spans for any depth (a path deeper than MAX_PATH_OPS services is elided in the middle)
+    interner = PathInterner(np.array([*map(str, svc_names), "…"], dtype=object), sep=" → ")
+    missing = interner.add(np.array([-1]), np.array([len(svc_names)]))[0]  # "…": a missing parent
     order = np.argsort(depth, kind="stable")
     ds = depth[order]
     bounds = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1], True])
     hop_all = np.zeros(n, dtype=bool)
-    parent_path = np.full(n, -1, dtype=np.int64)
+    parent_path = np.full(n, -2, dtype=np.int64)
     for b0, b1 in zip(bounds[:-1], bounds[1:], strict=True):
         if ds[b0] < 0:
             continue  # cycles
         rows = order[b0:b1]
         par = parent[rows]
         has = par >= 0
-        pp = np.where(has, path[np.where(has, par, 0)], np.where(tree.orphan[rows], 1, 0))
+        pp = np.where(has, path[np.where(has, par, 0)], np.where(tree.orphan[rows], missing, -1))
         hop = ~has | (svc_code[rows] != svc_code[np.where(has, par, 0)])
         r_hop = rows[hop]
-        keys = pp[hop] * S + svc_code[r_hop]
-        uk, inv = np.unique(keys, return_inverse=True)
-        codes = np.empty(len(uk), dtype=np.int64)
-        for j, k in enumerate(uk.tolist()):
-            c = table.get(k)
-            if c is None:
-                c = len(labels)
-                table[k] = c
-                base = labels[k // S]
-                labels.append((base + " → " if base else "") + str(svc_names[k % S]))
-            codes[j] = c
-        path[r_hop] = codes[inv]
+        path[r_hop] = interner.add(pp[hop], svc_code[r_hop])
         path[rows[~hop]] = pp[~hop]
         hop_all[r_hop] = True
         parent_path[r_hop] = pp[hop]
@@ -674,7 +666,7 @@ def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
     m = pairs.merge(extended, on=["t", "path"], how="left", indicator=True)
     terminal = m[m["_merge"] == "left_only"]
     counts = terminal.groupby("path")["t"].agg(["size", list])
-    counts["label"] = [labels[c] for c in counts.index]
+    counts["label"] = interner.render(counts.index.to_numpy(dtype=np.int64))
     counts = counts.sort_values(["size", "label"], ascending=[False, True], kind="stable")
     rows = []
     for code, rec in counts.head(top_n).iterrows():
@@ -682,9 +674,9 @@ def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
         mask = np.isin(tree.trace, codes_t) & (path == code)
         row = _finding(
             ctx, "top_call_path", "info", mask,
-            f"{rec['size']} traces ({rec['size'] / ctx.n_traces:.0%}) follow the service path {labels[code]}.",
+            f"{rec['size']} traces ({rec['size'] / ctx.n_traces:.0%}) follow the service path {counts.at[code, 'label']}.",
             "Compare the most frequent paths with the architecture you expect; rare paths are worth a look.",
-            subject=labels[code], trace_codes=codes_t, value=float(rec["size"]),
+            subject=counts.at[code, 'label'], trace_codes=codes_t, value=float(rec["size"]),
         )
         rows.append(row)
     return _rows(ctx, rows)

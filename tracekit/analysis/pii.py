@@ -5,13 +5,22 @@ attributes, and ``status_message``), recursing into nested dicts and lists, for 
 :data:`PATTERNS` — ``email``, ``card`` (13–19 digits with a card-network prefix, Luhn-checked),
 ``bearer`` (``Authorization: Bearer …`` tokens), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
 ``api_key`` (``api_key=…``/``x-api-key: …`` style secrets), ``ipv4``, ``ipv6`` (validated with
-:mod:`ipaddress`) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
-``user``, ``user.id``).
+:mod:`ipaddress`), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
+separators, e.g. ``(415) 555-0100``; bare digit runs, dates, times, versions and ids are not
+phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid area/group/serial
+numbers excluded) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
+``user``, ``user.id``). Besides attribute values, the texts a report or figure shows are scanned
+too: span and service names, event names, attribute keys, ``status_message``.
 
 :func:`redact` returns a copy where values under matching keys (glob patterns over the dotted
-key path) are replaced whole, and pattern matches inside text values are replaced, by a stable
-hash (``sha256:`` + 12 hex digits of SHA-256 over salt + value, so equal values still join) or a
-mask (``****``).
+key path) are replaced whole, and pattern matches inside every shown text (values, keys, span,
+service and event names, ``status_message``) are replaced, by a keyed hash (``hmac:`` + 20 hex
+digits of HMAC-SHA-256 keyed with a salt, so equal values still join) or a mask (``****``). The
+salt is random per Python process unless ``salt=`` is given: tokens are stable within a run (one
+report, its tables and figures) but a short value (an IPv4 address, a phone number) cannot be
+recovered by hashing every candidate. :func:`redact_skipped` does the same for the skipped-records
+table, whose reasons quote raw record content. Nested values are walked without recursion
+(:mod:`tracekit.core.nested`), whatever their depth.
 
 >>> import tracekit as tk
 >>> spans = tk.spans_from_columns({
@@ -19,25 +28,28 @@ mask (``****``).
 ...     "start": [0], "end": [1], "attributes": [{"user.email": "ann@example.com", "n": 3}]})
 >>> tk.find_pii(spans)[["key", "kind", "excerpt"]].to_dict("records")
 [{'key': 'user.email', 'kind': 'user_key', 'excerpt': 'an…om'}, {'key': 'user.email', 'kind': 'email', 'excerpt': 'an…om'}]
->>> tk.redact(spans, keys=["user.email"]).loc[0, "attributes"]
-{'user.email': 'sha256:71d4f55f72fa', 'n': 3}
+>>> tk.redact(spans, keys=["user.email"], salt="demo").loc[0, "attributes"]
+{'user.email': 'hmac:f9abc6b020d7d2fa869a', 'n': 3}
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
+import hmac
 import ipaddress
 import re
+import secrets
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ..core.nested import map_leaves, to_text
 from ..errors import TraceKitError
 
-__all__ = ["find_pii", "redact", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
+__all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
 
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|35|6(?:011|5|4[4-9]|22))")
 
@@ -66,6 +78,21 @@ def _ipv6_ok(m: str) -> bool:
         return False
 
 
+_PHONE_DIGITS = re.compile(r"\d")
+
+
+def _phone_ok(m: str) -> bool:
+    n = len(_PHONE_DIGITS.findall(m))
+    if m.startswith("+"):
+        return 8 <= n <= 15
+    return 10 <= n <= 15
+
+
+def _ssn_ok(m: str) -> bool:
+    area, group, serial = m.split("-")
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
 #: built-in pattern name → (regex, validator of a match or None)
 PATTERNS: dict[str, tuple[str, Any]] = {
     "email": (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", None),
@@ -76,9 +103,14 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "api_key": (r"(?i:\b(?:x-)?api[_-]?key|\bapikey|\baccess[_-]?token|\bsecret)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
     "ipv4": (r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])", None),
     "ipv6": (r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:])", _ipv6_ok),
+    # +<country> then groups, or (area) / area-separated groups; never a bare run of digits
+    "phone": (r"(?<![\w.+/:=-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
+              r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4})(?![\w.:/-])", _phone_ok),
+    "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w.:/-])", _ssn_ok),
 }
 
 _DIGITS4 = re.compile(r"\d{4}")
+_PHONE_PRE = re.compile(r"\+\d|\d{3}")
 
 #: cheap test a text must pass before a built-in pattern's regex runs on it
 _PREFILTER: dict[str, Any] = {
@@ -90,6 +122,8 @@ _PREFILTER: dict[str, Any] = {
     "api_key": lambda v: "=" in v or ":" in v,
     "ipv4": lambda v: v.count(".") >= 3,
     "ipv6": lambda v: v.count(":") >= 2,
+    "phone": lambda v: _PHONE_PRE.search(v) is not None,
+    "ssn": lambda v: "-" in v,
 }
 
 #: keys (glob patterns over the dotted key path) whose values identify a user
@@ -120,21 +154,6 @@ def _mask_excerpt(s: str) -> str:
     return s[:2] + "…" + s[-2:] if len(s) > 6 else "…"
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            p = f"{path}.{k}" if path else str(k)
-            if isinstance(v, (dict, list, tuple)):
-                yield from _walk(v, p)
-            else:
-                yield p, v
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _walk(v, path)
-    else:
-        yield path, value
-
-
 class _KeyMatcher:
     """Glob patterns over dotted key paths, compiled once, answers cached per path."""
 
@@ -155,16 +174,17 @@ def find_pii(
     patterns: Iterable[str] | None = None,
     keys: Iterable[str] | None = USER_KEYS,
 ) -> pd.DataFrame:
-    """Find personal data in attribute values; one row per (span, location, key, kind).
+    """Find personal data in the texts of spans; one row per (span, location, key, kind).
 
     ``patterns``: built-in names of :data:`PATTERNS` or regexes (default all built-ins);
     ``keys``: glob patterns over dotted key paths whose values are user ids (default
     :data:`USER_KEYS`; kind ``user_key``). Columns: ``trace_id``, ``span_id``, ``service``,
-    ``location`` (``attributes``, ``resource``, ``events[i]``, ``links[i]``,
+    ``location`` (``attributes``, ``resource``, ``events[i]``, ``links[i]`` for values;
+    the same with ``:key`` for attribute keys; ``name``, ``service``, ``events[i].name``,
     ``status_message``), ``key`` (dotted path), ``kind`` (pattern name or ``user_key``),
     ``excerpt`` (the first match, masked: never the value itself). Only text values are
     scanned for patterns (numbers are not: nanosecond timestamps pass the Luhn check one time
-    in ten). The input is not modified.
+    in ten). Nested values of any depth are walked without recursion. The input is not modified.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -181,45 +201,124 @@ def find_pii(
     tids = spans["trace_id"].to_numpy(dtype=object)
     sids = spans["span_id"].to_numpy(dtype=object)
     svcs = spans["service"].to_numpy(dtype=object)
-    memo: dict[tuple[int, str], list[tuple[str, str, str]]] = {}
+    memo: dict[tuple[Any, str], list[tuple[str, str, str, str]]] = {}
 
     key_match = _KeyMatcher(globs)
     text_hits: dict[str, list[tuple[str, str]]] = {}  # repeated values are scanned once
+    key_info: dict[Any, tuple[str, bool, Any]] = {}  # per attribute key: path, user key?, pattern hits
 
-    def scan(container: Any) -> list[tuple[str, str, str]]:
-        found: list[tuple[str, str, str]] = []
-        for path, v in _walk(container, ""):
+    def hits_of(v: str) -> list[tuple[str, str]]:
+        hits = text_hits.get(v)
+        if hits is None:
+            hits = []
+            for name, rx, check, pre in compiled:
+                if pre is not None and not pre(v):
+                    continue
+                for m in rx.finditer(v):
+                    if check is None or check(m.group(0)):
+                        hits.append((name, _mask_excerpt(m.group(0))))
+                        break
+            if len(text_hits) > 200_000:
+                text_hits.clear()
+            text_hits[v] = hits
+        return hits
+
+    def scan(container: Any, where: str) -> list[tuple[str, str, str, str]]:
+        found: list[tuple[str, str, str, str]] = []
+        if type(container) is str:  # a plain text column (names, status_message)
+            for name, excerpt in (hits_of(container) if len(container) >= 6 else ()):
+                found.append((where, "", name, excerpt))
+            return found
+        if type(container) is dict and not any(type(v) in _CONTAINER_TYPES for v in container.values()):
+            for k, v in container.items():  # flat: the common case, per-key answers cached
+                info = key_info.get(k)
+                if info is None:
+                    path = str(k)
+                    info = key_info[k] = (path, bool(globs) and key_match(path),
+                                          hits_of(k) if type(k) is str and len(k) >= 6 else ())
+                path, user, khits = info
+                for name, excerpt in khits:
+                    found.append((f"{where}:key", path, name, excerpt))
+                if user and v is not None and v != "":
+                    found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
+                if type(v) is str and len(v) >= 6:
+                    for name, excerpt in hits_of(v):
+                        found.append((where, path, name, excerpt))
+            return found
+        for path, is_key, k, v in _walk_pairs(container):
+            if is_key:
+                if type(k) is str and len(k) >= 6:
+                    for name, excerpt in hits_of(k):
+                        found.append((f"{where}:key", path, name, excerpt))
+                if _is_container(v):
+                    continue  # its leaves come from the walk
             if globs and v is not None and v != "" and key_match(path):
-                found.append((path, "user_key", _mask_excerpt(str(v))))
+                found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
             if type(v) is str and len(v) >= 6:
-                hits = text_hits.get(v)
-                if hits is None:
-                    hits = []
-                    for name, rx, check, pre in compiled:
-                        if pre is not None and not pre(v):
-                            continue
-                        for m in rx.finditer(v):
-                            if check is None or check(m.group(0)):
-                                hits.append((name, _mask_excerpt(m.group(0))))
-                                break
-                    if len(text_hits) > 200_000:
-                        text_hits.clear()
-                    text_hits[v] = hits
-                for name, excerpt in hits:
-                    found.append((path, name, excerpt))
+                for name, excerpt in hits_of(v):
+                    found.append((where, path, name, excerpt))
         return found
 
     for i, (where, container) in _containers(spans):
-        key = (id(container), where)
+        key = (container if type(container) is str else id(container), where)  # texts repeat: by value
         hits = memo.get(key)
         if hits is None:
-            hits = memo[key] = scan(container)
-        for path, kind, excerpt in hits:
-            rows.append((tids[i], sids[i], svcs[i], where, path, kind, excerpt))
+            hits = memo[key] = scan(container, where)
+        for loc, path, kind, excerpt in hits:
+            rows.append((tids[i], sids[i], svcs[i], loc, path, kind, excerpt))
     out = pd.DataFrame(rows, columns=list(PII_COLUMNS))
     for c in PII_COLUMNS:
         out[c] = out[c].astype("string[pyarrow]")
     return out
+
+
+_CONTAINER_TYPES = frozenset({dict, list, tuple, np.ndarray})
+
+
+def _is_container(v: Any) -> bool:
+    return isinstance(v, (dict, list, tuple, np.ndarray))
+
+
+def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
+    """``(dotted path, is_key, key, value)``: one per dict entry (``is_key`` True) and one per list
+    item that is not a container (``is_key`` False, key None); iterative, any depth."""
+    stack: list[tuple[Iterator, str]] = []
+
+    def push(v: Any, p: str) -> None:
+        if isinstance(v, dict):
+            stack.append((iter(v.items()), p))
+        else:
+            stack.append((((None, x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)), p))
+
+    if not _is_container(value):
+        yield "", False, None, value
+        return
+    push(value, "")
+    while stack:
+        it, p = stack[-1]
+        for k, x in it:
+            if k is not None:
+                q = f"{p}.{k}" if p else str(k)
+                yield q, True, k, x
+            else:
+                q = p
+                if not _is_container(x):
+                    yield q, False, None, x
+            if _is_container(x):
+                push(x, q)
+                break
+        else:
+            stack.pop()
+
+
+def _text_of(v: Any) -> str:
+    """Text of a value for hashing and excerpts (``repr`` of a container, depth-safe)."""
+    if isinstance(v, str):
+        return v
+    try:
+        return repr(v)
+    except RecursionError:
+        return to_text(v)
 
 
 def _need(spans: pd.DataFrame) -> None:
@@ -231,8 +330,14 @@ def _need(spans: pd.DataFrame) -> None:
 
 
 def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
-    cols = {c: spans[c].to_numpy(dtype=object) for c in ("attributes", "resource", "events", "links", "status_message") if c in spans.columns}
+    cols = {c: spans[c].to_numpy(dtype=object) for c in ("attributes", "resource", "events", "links", "status_message", "name", "service")
+            if c in spans.columns}
     for i in range(len(spans)):
+        for c in ("name", "service"):
+            if c in cols:
+                m = cols[c][i]
+                if isinstance(m, str) and m:
+                    yield i, (c, m)
         for c in ("attributes", "resource"):
             if c in cols:
                 d = cols[c][i]
@@ -243,19 +348,84 @@ def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
                 lst = cols[c][i]
                 if isinstance(lst, (list, tuple, np.ndarray)):
                     for j, e in enumerate(lst):
-                        if isinstance(e, dict) and e.get("attributes"):
-                            yield i, (f"{c}[{j}]", e["attributes"])
+                        if isinstance(e, dict):
+                            if c == "events" and isinstance(e.get("name"), str) and e["name"]:
+                                yield i, (f"{c}[{j}].name", e["name"])
+                            if e.get("attributes"):
+                                yield i, (f"{c}[{j}]", e["attributes"])
         if "status_message" in cols:
             m = cols["status_message"][i]
             if isinstance(m, str) and m:
                 yield i, ("status_message", m)  # the str itself: alive in cols, so its id() is not reused
 
 
-def _token(value: Any, method: str, salt: str) -> str:
+_RUN_SALT = secrets.token_hex(16)  # per process: tokens join within a run, cannot be enumerated across runs
+
+
+def _token(value: Any, method: str, salt: str | None) -> str:
     if method == "mask":
         return "****"
-    text = value if isinstance(value, str) else repr(value)
-    return "sha256:" + hashlib.sha256((salt + text).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    key = (_RUN_SALT if salt is None else salt).encode("utf-8", "surrogatepass")
+    return "hmac:" + hmac.new(key, _text_of(value).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:20]
+
+
+class _Redactor:
+    """Keys and patterns compiled once; rewrites values, texts and nested containers (iteratively)."""
+
+    def __init__(self, keys: Iterable[str] | None, patterns: Iterable[str] | None, method: str, salt: str | None) -> None:
+        if method not in ("hash", "mask"):
+            raise TraceKitError(f"method must be 'hash' or 'mask', got {method!r}")
+        if salt is not None and not isinstance(salt, str):
+            raise TraceKitError(f"salt must be a string, got {type(salt).__name__}")
+        self.globs = tuple([keys] if isinstance(keys, str) else (keys or ()))
+        self.plist = [patterns] if isinstance(patterns, str) else list(patterns or ())
+        self.compiled = _compile(self.plist) if self.plist else []
+        self.key_match = _KeyMatcher(self.globs)
+        self.method, self.salt = method, salt
+        self.count = 0
+        self.done: dict[str, tuple[str, int]] = {}  # repeated texts are rewritten once
+
+    def tok(self, v: Any) -> str:
+        self.count += 1
+        return _token(v, self.method, self.salt)
+
+    def text(self, s: str) -> str:
+        hit = self.done.get(s)
+        if hit is None and (type(s) is not str or len(s) < 6 or not self.compiled):
+            return s
+        if hit is not None:
+            self.count += hit[1]
+            return hit[0]
+        before = self.count
+        new = s
+        for _, rx, check, pre in self.compiled:
+            if pre is not None and not pre(new):
+                continue
+            new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if check is None or check(m.group(0)) else m.group(0), new)
+        if len(self.done) > 200_000:
+            self.done.clear()
+        self.done[s] = (new, self.count - before)
+        return new
+
+    def value(self, d: Any) -> Any:
+        """A redacted copy of a nested value (dict, list, text); containers are always new."""
+        if type(d) is dict and not any(type(v) in _CONTAINER_TYPES for v in d.values()):
+            out = {}  # flat: the common case, no walk
+            compiled = bool(self.compiled)
+            for k, v in d.items():
+                nk = self.text(k) if compiled and type(k) is str else k
+                if self.globs and self.key_match(str(k)):
+                    out[nk] = self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v
+                else:
+                    out[nk] = self.text(v) if compiled and type(v) is str else v
+            return out
+        def at(path: str, v: Any) -> tuple[bool, Any]:
+            if self.globs and self.key_match(path):
+                return True, (self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v)
+            return False, None
+
+        return map_leaves(d, lambda v: self.text(v) if type(v) is str else v,
+                          key=(lambda k: self.text(k) if type(k) is str else k) if self.compiled else None, at=at)
 
 
 def redact(
@@ -264,20 +434,23 @@ def redact(
     patterns: Iterable[str] | None = None,
     *,
     method: Literal["hash", "mask"] = "hash",
-    salt: str = "",
+    salt: str | None = None,
 ) -> pd.DataFrame:
-    """Return a copy of ``spans`` with personal data replaced by a stable hash or a mask.
+    """Return a copy of ``spans`` with personal data replaced by a keyed hash or a mask.
 
-    ``keys``: glob patterns over dotted key paths (``"user.email"``, ``"http.request.header.*"``);
-    a matching value is replaced whole (a nested dict or list too). ``patterns``: built-in
-    names of :data:`PATTERNS` or regexes; each match inside a text value is replaced (also in
-    ``status_message``). With neither given, everything :func:`find_pii` finds by default is
-    redacted (:data:`USER_KEYS` and all built-in patterns). ``method="hash"`` writes
-    ``sha256:`` + the first 12 hex digits of SHA-256(``salt`` + value), the same for equal
-    values, so joins and group-bys still work; ``"mask"`` writes ``****``. Applies to
-    ``attributes``, ``resource``, event and link attributes. What was done is recorded in
-    ``attrs["redaction"]`` (keys, pattern names, method, number of values replaced; never the
-    salt). The input is not modified.
+    ``keys``: glob patterns over dotted key paths (``"user.email"``, ``"http.request.header.*"``,
+    ``"*"`` for every attribute); a matching value is replaced whole (a nested dict or list too).
+    ``patterns``: built-in names of :data:`PATTERNS` or regexes; each match inside a text is
+    replaced: attribute values and keys, span, service and event names, ``status_message``.
+    With neither given, everything :func:`find_pii` finds by default is redacted
+    (:data:`USER_KEYS` and all built-in patterns). ``method="hash"`` writes ``hmac:`` + the first
+    20 hex digits of HMAC-SHA-256(key=``salt``, value), the same for equal values, so joins and
+    group-bys still work; the default salt is random per process (stable within a run, not
+    reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
+    ``"mask"`` writes ``****``. Applies to ``attributes``, ``resource``, event and link
+    attributes. The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
+    are redacted too (:func:`redact_skipped`). What was done is recorded in ``attrs["redaction"]``
+    (keys, pattern names, method, number of values replaced; never the salt). The input is not modified.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -288,54 +461,9 @@ def redact(
     {'http.request.header.cookie': '****', 'msg': 'mail **** now'}
     """
     _need(spans)
-    if method not in ("hash", "mask"):
-        raise TraceKitError(f"method must be 'hash' or 'mask', got {method!r}")
     if keys is None and patterns is None:
         keys, patterns = USER_KEYS, list(PATTERNS)
-    globs = tuple([keys] if isinstance(keys, str) else (keys or ()))
-    plist = [patterns] if isinstance(patterns, str) else list(patterns or ())
-    compiled = _compile(plist) if plist else []
-    key_match = _KeyMatcher(globs)
-    count = [0]
-
-    def tok(v: Any) -> str:
-        count[0] += 1
-        return _token(v, method, salt)
-
-    done: dict[str, tuple[str, int]] = {}  # repeated texts are rewritten once
-
-    def sub_text(s: str) -> str:
-        hit = done.get(s)
-        if hit is not None:
-            count[0] += hit[1]
-            return hit[0]
-        before = count[0]
-        new = _sub(s)
-        if len(done) > 200_000:
-            done.clear()
-        done[s] = (new, count[0] - before)
-        return new
-
-    def _sub(s: str) -> str:
-        for _, rx, check, pre in compiled:
-            if pre is not None and not pre(s):
-                continue
-            s = rx.sub(lambda m, check=check: tok(m.group(0)) if check is None or check(m.group(0)) else m.group(0), s)
-        return s
-
-    def fix(value: Any, path: str) -> Any:
-        if path and globs and key_match(path):
-            return tok(value) if value not in (None, "") else value
-        if isinstance(value, dict):
-            return {k: fix(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fix(v, path) for v in value]
-        if isinstance(value, tuple):
-            return tuple(fix(v, path) for v in value)
-        if type(value) is str and len(value) >= 6:
-            return sub_text(value)
-        return value
-
+    r = _Redactor(keys, patterns, method, salt)
     out = spans.copy()
     memo: dict[int, Any] = {}
 
@@ -346,10 +474,10 @@ def redact(
             return {}  # a new dict: the result shares no container with the input
         k = id(d)
         if k not in memo:
-            if not compiled and not any(key_match(str(x)) for x in d) and not any(type(v) in (dict, list, tuple) for v in d.values()):
+            if not r.compiled and not any(r.key_match(str(x)) for x in d) and not any(type(v) in (dict, list, tuple) for v in d.values()):
                 memo[k] = dict(d)  # nothing to replace: a plain copy (the C-level fast path)
             else:
-                memo[k] = fix(d, "")
+                memo[k] = r.value(d)
         return memo[k]
 
     for c in ("attributes", "resource"):
@@ -359,19 +487,125 @@ def redact(
         if c in out.columns:
             out[c] = pd.Series(
                 [
-                    [({**e, "attributes": fix_dict(e["attributes"])} if "attributes" in e else dict(e)) if isinstance(e, dict) else e
+                    [({**e, **({"attributes": fix_dict(e["attributes"])} if "attributes" in e else {}),
+                       **({"name": r.text(e["name"])} if c == "events" and isinstance(e.get("name"), str) else {})})
+                     if isinstance(e, dict) else e
                      for e in lst]
                     if isinstance(lst, (list, tuple, np.ndarray)) else lst
                     for lst in spans[c]
                 ],
                 index=spans.index, dtype=object,
             )
-    if "status_message" in out.columns and compiled:
-        sm = spans["status_message"]
-        out["status_message"] = pd.Series(
-            [sub_text(m) if isinstance(m, str) else m for m in sm.to_numpy(dtype=object, na_value=None)],
-            index=spans.index, dtype=object,
-        ).astype(sm.dtype)
-    out.attrs = {**spans.attrs, "redaction": {"keys": list(globs), "patterns": [p for p in plist], "method": method,
-                                               "values_replaced": count[0]}}
+    if r.compiled:
+        for c in ("status_message", "name", "service"):
+            if c in out.columns:
+                col = spans[c]
+                new = pd.Series([r.text(m) if isinstance(m, str) else m for m in col.to_numpy(dtype=object, na_value=None)],
+                                index=spans.index, dtype=object)
+                out[c] = new.astype(col.dtype) if not isinstance(col.dtype, pd.CategoricalDtype) else new.astype("category")
+    out.attrs = {**spans.attrs, "redaction": {"keys": list(r.globs), "patterns": list(r.plist), "method": method,
+                                               "values_replaced": r.count}}
+    if "skipped" in spans.attrs and spans.attrs["skipped"]:
+        out.attrs["skipped"] = tuple(redact_skipped(spans.attrs["skipped"], keys=r.globs, patterns=r.plist or None,
+                                                    method=method, salt=salt))
     return out
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\{.*\}|\[.*\]", re.S)
+
+
+def redact_text(text: str, keys: Iterable[str] | None = None, patterns: Iterable[str] | None = None, *,
+                method: Literal["hash", "mask"] = "hash", salt: str | None = None, quoted: bool = True) -> str:
+    """Redact one free text (an error message, a skipped-record reason) the way :func:`redact` does.
+
+    Parameters
+    ----------
+    text : str
+        The text.
+    keys : iterable of str, optional
+        Key globs the caller redacts (as given to :func:`redact`); when any is given and ``quoted``
+        is true, whatever the text quotes from a record is replaced too: quoted strings and
+        ``{…}``/``[…]`` literals (the message around them stays readable).
+    patterns : iterable of str, optional
+        Pattern names or regexes (default: all built-in :data:`PATTERNS`); each match is replaced.
+    method : {"hash", "mask"}, default "hash"
+        Keyed hash token or ``****``.
+    salt : str, optional
+        Hash key (default: this process's random salt, as :func:`redact`).
+    quoted : bool, default True
+        Also replace quoted record content when ``keys`` are given.
+
+    Returns
+    -------
+    str
+        The redacted text.
+
+    Examples
+    --------
+    >>> redact_text("line 3: kind must be a string, got {'mail': 'ann@example.com'}", keys=["*"], method="mask")
+    'line 3: kind must be a string, got ****'
+    >>> redact_text("bad value for ann@example.com", method="mask")
+    'bad value for ****'
+    """
+    r = _Redactor(keys, list(PATTERNS) if patterns is None else patterns, method, salt)
+    return _redact_text(r, text, quoted)
+
+
+def _redact_text(r: _Redactor, text: Any, quoted: bool) -> Any:
+    if not isinstance(text, str):
+        return text
+    if quoted and r.globs:
+        text = _QUOTED.sub(lambda m: r.tok(m.group(0)), text)
+    return r.text(text)
+
+
+def redact_skipped(skipped: pd.DataFrame | Iterable[Any], keys: Iterable[str] | None = ("*",),
+                   patterns: Iterable[str] | None = None, *, method: Literal["hash", "mask"] = "hash",
+                   salt: str | None = None) -> Any:
+    """Redact the skipped-records table: reasons quote raw record content.
+
+    Every text column (file, record, reason) goes through :func:`redact_text` (patterns; for the
+    reason, with ``keys`` given, also the quoted record content). Use the same ``salt`` as for
+    :func:`redact` so equal values get equal tokens in the spans and in the table;
+    :func:`redact` already applies it to the frame's own ``attrs["skipped"]``.
+
+    Parameters
+    ----------
+    skipped : pandas.DataFrame or iterable of SkippedRecord
+        :func:`tracekit.skipped_records` of a frame, or the records themselves.
+    keys : iterable of str, optional
+        Key globs the caller redacts (default ``("*",)``: quoted content is always replaced).
+    patterns : iterable of str, optional
+        Pattern names or regexes (default: all built-in :data:`PATTERNS`).
+    method : {"hash", "mask"}, default "hash"
+        Keyed hash token or ``****``.
+    salt : str, optional
+        Hash key (default: this process's random salt).
+
+    Returns
+    -------
+    pandas.DataFrame or list of SkippedRecord
+        The same kind of object as given, redacted; the input is not modified.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> t = tk.skipped_records(tk.empty_spans().pipe(lambda d: d.attrs.update(skipped=(
+    ...     tk.SkippedRecord("a.jsonl", "line 3", "bad kind: 'ann@example.com'"),)) or d))
+    >>> redact_skipped(t, method="mask")["reason"].tolist()
+    ['bad kind: ****']
+    """
+    r = _Redactor(keys, list(PATTERNS) if patterns is None else patterns, method, salt)
+    if isinstance(skipped, pd.DataFrame):
+        out = skipped.copy()
+        for c in out.columns:
+            col = out[c]
+            if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                vals = [_redact_text(r, v, c == "reason") if isinstance(v, str) else v
+                        for v in col.to_numpy(dtype=object, na_value=None)]
+                out[c] = pd.Series(vals, index=out.index, dtype=object).astype(col.dtype)
+        return out
+    from dataclasses import replace
+
+    return [replace(x, reason=_redact_text(r, x.reason, True), record=_redact_text(r, x.record, False),
+                    file=_redact_text(r, x.file, False)) for x in skipped]

@@ -90,6 +90,15 @@ class Postmortem:
         The level causes are named at.
     freq : str
         The time bucket used.
+    health : pandas.DataFrame
+        :func:`~tracekit.health_report` of the spans (behind the "how sure" finding).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> pm = tk.postmortem(tk.examples.load("checkout-small"))
+    >>> list(pm.table().columns), pm.baseline_source.startswith("none")
+    (['topic', 'finding', 'example_trace_ids'], True)
     """
 
     findings: tuple[Finding, ...]
@@ -102,6 +111,7 @@ class Postmortem:
     structure: pd.DataFrame | None = field(repr=False)
     level: str
     freq: str
+    health: pd.DataFrame = field(repr=False, default=None)
 
     def table(self) -> pd.DataFrame:
         """The findings as a DataFrame (:data:`FINDINGS`)."""
@@ -146,6 +156,16 @@ def _hm(t: Any) -> str:
     if t is None or pd.isna(t):
         return "n/a"
     return f"{pd.Timestamp(t):%H:%M}"
+
+
+def _span(t0: Any, t1: Any) -> str:
+    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes."""
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        return f"{_hm(t0)}–{_hm(t1)} UTC"
+    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    if t1 - t0 < pd.Timedelta("10min"):
+        return f"{t0:%H:%M:%S}–{t1:%H:%M:%S} UTC"
+    return f"{t0:%H:%M}–{t1:%H:%M} UTC"
 
 
 def _plural(n: float, one: str, many: str | None = None) -> str:
@@ -253,12 +273,12 @@ def postmortem(
             base, source = baseline, "the baseline given"
         elif split.before["trace_id"].nunique() >= min_baseline or split.after.empty:
             base = split.before
-            source = (f"the normal period before the change ({_hm(spans['start'].min())}–{_hm(split.onset)} UTC, "
+            source = (f"the normal period before the change ({_span(spans['start'].min(), split.onset)}, "
                       f"{_plural(base['trace_id'].nunique(), 'trace')})")
         else:
             base = split.normal
-            source = (f"the normal periods before and after the change (outside {_hm(split.onset)}–"
-                      f"{_hm(split.recovery)} UTC, {_plural(base['trace_id'].nunique(), 'trace')})")
+            source = (f"the normal periods before and after the change (outside {_span(split.onset, split.recovery)}, "
+                      f"{_plural(base['trace_id'].nunique(), 'trace')})")
         if base is not None and base["trace_id"].nunique() == 0:
             base, source = None, "none (no traces outside the change window)"
     else:
@@ -273,11 +293,14 @@ def postmortem(
         cmp = _compare(incident, base, level, n_boot)
     findings += _where(incident, cmp, level, base is not None)
     findings += _changed(spans, window, cmp, freq)
-    findings += _sure(spans, incident, base, source, weights)
+    from .health import health_report
+
+    health = health_report(spans)
+    findings += _sure(spans, incident, base, source, weights, health)
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
         changes=changes, causes=None if cmp is None else cmp.table, structure=None if cmp is None else cmp.structure,
-        level=level, freq=freq,
+        level=level, freq=freq, health=health,
     )
 
 
@@ -344,7 +367,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = float(req["failed"].mean()) if len(req) else np.nan
-    text = (f"{_plural(len(req), 'request')} from {_hm(spans['start'].min())} to {_hm(spans['end'].max())} UTC: "
+    text = (f"{_plural(len(req), 'request')} in {_span(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
@@ -362,10 +385,14 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
 
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
     if head is None:
+        window = _span(spans["start"].min(), spans["end"].max())
+        n_req = int(trace_outcomes(spans)["has_root"].sum())
+        if n_req < 20:
+            return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
+                                    "treated as the incident.", (), dict(onset=None, recovery=None))]
         return [Finding("when", f"No onset found: no route's p95 request latency or error rate changed over time "
-                                f"(family-wise false-positive rate {alpha:g}); the whole window "
-                                f"{_hm(spans['start'].min())}–{_hm(spans['end'].max())} UTC is treated as the incident.",
-                        (), dict(onset=None, recovery=None))]
+                                f"(family-wise false-positive rate {alpha:g}); the whole window {window} is treated "
+                                "as the incident.", (), dict(onset=None, recovery=None))]
     onset, recovery = head["onset"], head["recovery"]
     if pd.isna(recovery):
         span = (f"It started at {_hm(onset)} UTC and was still going at the end of the data "
@@ -397,7 +424,13 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     return out
 
 
-def _level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
+def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
+    """``spans`` with the column(s) of ``level`` (``host``/``version`` added from the resource) and the key columns.
+
+    >>> import tracekit as tk
+    >>> level_frame(tk.simulate.simulate("baseline", 5, seed=1).spans, "version")[1]
+    ['service', 'version']
+    """
     from ..core import hosts, versions
 
     if level == "operation":
@@ -415,8 +448,8 @@ def _level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[st
 def _compare(incident: pd.DataFrame, base: pd.DataFrame, level: str, n_boot: int):
     from .comparison import compare
 
-    a, keys = _level_frame(incident, level)
-    b, _ = _level_frame(base, level)
+    a, keys = level_frame(incident, level)
+    b, _ = level_frame(base, level)
     return compare(a, b, by=keys, n_boot=n_boot)
 
 
@@ -476,7 +509,7 @@ def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:
     if level == "service":
         return (spans["service"] == row["service"]).to_numpy(dtype=bool, na_value=False)
     if level in ("host", "version"):
-        frame, _ = _level_frame(spans, level)
+        frame, _ = level_frame(spans, level)
         return ((frame["service"] == row["service"]) & (frame[level] == row[level])).to_numpy(dtype=bool, na_value=False)
     return np.zeros(len(spans), dtype=bool)
 
@@ -575,13 +608,15 @@ def _cold(spans: pd.DataFrame) -> Finding | None:
                  else "off the critical path (asynchronous)")
         parts.append(f"{r.function}: {_plural(r.cold_starts, 'cold start')} in {_plural(r.invocations, 'invocation')} "
                      f"({r.cold_share:.0%}), initialisation p50 {fmt_ms(r.init_p50_ms)}, "
-                     f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, {_signed_ms(r.added_ms_hi)}], {where}")
+                     + (f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
+                        f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms) else "")
+                     + where)
     return Finding("changed", "Cold starts: " + "; ".join(parts) + ".", (),
                    dict(functions=[str(f) for f in cs["function"]]))
 
 
-def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any) -> list[Finding]:
-    from .health import health_report
+def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,
+          health: pd.DataFrame) -> list[Finding]:
     from .sampling import sampling_weights, weighted_summary
 
     out = []
@@ -613,7 +648,6 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         out.append(Finding("sure", "Sampling: no sampling probabilities in the data (no OTel th: thresholds, no X-Ray "
                                    "sampling statistics given), so the numbers describe the sampled traces; if the "
                                    "sampler kept errors or slow requests preferentially, rates and percentiles are biased."))
-    health = health_report(spans)
     bad = health[health["severity"].isin(["error", "warning"])]
     if len(bad):
         parts = []
@@ -628,4 +662,4 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     return out
 
 
-__all__ += ["fmt_ms", "auto_freq"]
+__all__ += ["fmt_ms", "auto_freq", "level_frame"]

@@ -186,6 +186,9 @@ def _cp_frame(critical_path, trace: pd.DataFrame, trace_id) -> pd.DataFrame | No
     return cp
 
 
+_MAX_INDENT = 64
+
+
 def waterfall_data(
     spans: pd.DataFrame,
     trace_id: str | None = None,
@@ -218,7 +221,8 @@ def waterfall_data(
     error/fault flag; ``collapsed`` is true for a visible row that hides descendants
     (``n_hidden`` of them); ``cp_sections`` is a list of ``(start_ms, end_ms)`` tuples of the
     critical path inside the row's span (merged with those of its hidden descendants);
-    ``label`` is the name indented by depth (non-breaking spaces); ``hover`` is escaped HTML.
+    ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
+    stays at 64 and the label starts with ``[depth N]``); ``hover`` is escaped HTML.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -343,8 +347,11 @@ def waterfall_data(
     parent_out = trace["parent_id"].iloc[rows].astype("string[pyarrow]").reset_index(drop=True)
     parent_out = parent_out.mask(parent_pos[rows] < 0)
 
-    indent = ["\u00a0\u00a0" * k for k in range(int(d.max()) + 1 if m else 1)]
-    labels = [indent[dd] + nm for dd, nm in zip(d.tolist(), name.fillna("").tolist(), strict=False)]
+    # indentation stops growing at _MAX_INDENT levels (a deeper row says its depth): a 100k-deep
+    # chain would otherwise need 10^10 characters of indentation
+    indent = ["\u00a0\u00a0" * k for k in range(min(int(d.max()) if m else 0, _MAX_INDENT) + 1)]
+    labels = [(indent[dd] if dd <= _MAX_INDENT else f"{indent[_MAX_INDENT]}[depth {dd}] ") + nm
+              for dd, nm in zip(d.tolist(), name.fillna("").tolist(), strict=False)]
     hover = _hover_texts(
         service, name, kind, status, status_message, start_ms, dur_ms, is_error, in_progress[rows], orphan[rows],
         n_hidden[rows], cp_ms, span_id[rows],

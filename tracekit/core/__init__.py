@@ -25,14 +25,20 @@ from .ids import normalize_trace_id, normalize_trace_ids
 from .naming import (
     ASYNC_OPERATIONS,
     CALLEE_KEYS,
+    MAX_PATH_OPS,
+    PathIndex,
+    PathInterner,
     call_paths,
     callee,
     callees,
     get_attribute,
     is_async_handoff,
     operations,
+    path_length,
+    path_parent,
     routes,
 )
+from .nested import safe_repr, safe_str, to_text
 from .outcomes import TRACE_OUTCOME_COLUMNS, client_error, failed, throttled, trace_outcomes
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
@@ -43,7 +49,8 @@ __all__ = [
     "NAT_NS", "bool_column", "ns", "require_columns", "to_timestamps",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
-    "operations", "routes",
+    "operations", "routes", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
+    "safe_repr", "safe_str", "to_text",
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",

@@ -30,11 +30,13 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from .nested import safe_str
 from .tree import SpanTree, unique_sorted
 
 __all__ = [
     "callee", "callees", "routes", "operations", "call_paths", "is_async_handoff",
-    "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute",
+    "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_parent",
+    "path_length",
 ]
 
 #: attribute keys naming a callee directly, most specific first
@@ -112,7 +114,7 @@ def callee(attributes: dict | None, name: str | None = None) -> str | None:
     for k in CALLEE_KEYS:
         v = get_attribute(attributes, k)
         if v is not None and v != "":
-            return str(v)
+            return safe_str(v)
     for k in _URL_KEYS:
         v = get_attribute(attributes, k)
         if isinstance(v, str) and v:
@@ -122,7 +124,7 @@ def callee(attributes: dict | None, name: str | None = None) -> str | None:
     for k in _LATE_KEYS:
         v = get_attribute(attributes, k)
         if v is not None and v != "":
-            return str(v)
+            return safe_str(v)
     if attributes.get("namespace") in ("aws", "remote") and name:
         return str(name)
     return None
@@ -221,10 +223,208 @@ def operations(spans: pd.DataFrame) -> np.ndarray:
     return labels[pair] if len(pair) else np.zeros(0, dtype=object)
 
 
-def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray) -> np.ndarray:
+#: call paths of up to this many operations are rendered in full; a deeper one is elided in the middle
+MAX_PATH_OPS = 32
+_HEAD = 8  # operations kept at the top of an elided path
+_TAIL = 8  # operations kept at the bottom
+_ELIDED = re.compile(r" > … ([0-9,]+) more operations \(path ([0-9a-f]{16})\) … > ")
+
+
+class PathIndex:
+    """Parent of every elided call path (a path deeper than :data:`MAX_PATH_OPS` operations).
+
+    Immutable; ``copy.deepcopy`` returns the same object, so a frame's ``attrs`` can carry it at
+    no cost. ``parent(path)`` gives the rendered parent path (``None`` for a root operation).
+    """
+
+    __slots__ = ("_parents",)
+
+    def __init__(self, parents: dict[str, str]) -> None:
+        self._parents = dict(parents)
+
+    def __deepcopy__(self, memo: dict) -> PathIndex:
+        return self
+
+    def __len__(self) -> int:
+        return len(self._parents)
+
+    def __repr__(self) -> str:
+        return f"PathIndex({len(self._parents)} elided paths)"
+
+    def get(self, path: str) -> str | None:
+        """Rendered parent of an elided ``path``, or ``None`` when the index does not hold it."""
+        return self._parents.get(path)
+
+
+def path_length(path: str, sep: str = " > ") -> int:
+    """Number of operations in a rendered call path (elided ones included).
+
+    Examples
+    --------
+    >>> path_length("web:GET / > db:q")
+    2
+    """
+    m = _ELIDED.search(path) if sep == " > " else None
+    if m is None:
+        return path.count(sep) + 1
+    return path.count(sep) + int(m.group(1).replace(",", ""))
+
+
+def path_parent(path: str, index: PathIndex | None = None, sep: str = " > ") -> str | None:
+    """The call path one operation up (``None`` for a root operation).
+
+    An elided path's parent comes from ``index`` (:func:`call_paths` with ``index=True``);
+    :class:`~tracekit.errors.ArgumentError` when it is not there.
+
+    Examples
+    --------
+    >>> path_parent("web:GET / > db:q")
+    'web:GET /'
+    >>> path_parent("web:GET /") is None
+    True
+    """
+    if sep == " > " and _ELIDED.search(path) is not None:
+        p = index.get(path) if index is not None else None
+        if p is None:
+            from ..errors import ArgumentError
+
+            raise ArgumentError(
+                f"call path deeper than {MAX_PATH_OPS} operations ({path[:80]}…) is elided and its parent is unknown: "
+                "keep the critical path's attrs['call_path_index'] or pass spans=")
+        return p
+    i = path.rfind(sep)
+    return None if i < 0 else path[:i]
+
+
+class PathInterner:
+    """Paths as (parent path code, label code) pairs: memory linear in paths whatever their depth.
+
+    ``add(parent_codes, labels)`` interns one level (``parent_codes`` -1 for a root) and returns the
+    codes; ``render(codes)`` gives each path's text, in full up to :data:`MAX_PATH_OPS` labels and
+    elided in the middle beyond (first and last 8 labels, the count left out and a 64-bit digest of
+    the whole path, so distinct paths stay distinct). Rendering is O(1) amortised per path.
+    """
+
+    def __init__(self, labels: np.ndarray, sep: str = " > ") -> None:
+        self.labels = [str(x) for x in labels]
+        self.sep = sep
+        self.n_labels = len(labels)
+        self.parent: list[int] = []
+        self.label: list[int] = []
+        self.length: list[int] = []
+        self.head: list[int] = []  # ancestor of length _HEAD (itself when shorter)
+        self._full_digest: dict[int, bytes] = {}
+        self._tail: dict[int, tuple[str, ...]] = {}
+        self._index: dict[tuple[int, int], int] = {}
+        self._text: dict[int, str] = {}
+
+    def add(self, parent_codes: np.ndarray, label_codes: np.ndarray) -> np.ndarray:
+        if len(parent_codes) <= 64:  # small level (a deep chain): no numpy overhead per level
+            return np.asarray([self._add1(pp, op) for pp, op in zip(np.asarray(parent_codes).tolist(),
+                                                                     np.asarray(label_codes).tolist(), strict=True)],
+                              dtype=np.int64)
+        pair = np.asarray(parent_codes, dtype=np.int64) * (self.n_labels + 1) + np.asarray(label_codes, dtype=np.int64)
+        uniq, inv = unique_sorted(pair, return_inverse=True)
+        codes = np.empty(len(uniq), dtype=np.int64)
+        for i, u in enumerate(uniq.tolist()):
+            codes[i] = self._add1(*divmod(u, self.n_labels + 1))  # parent -1 for a root (floor division)
+        return codes[inv]
+
+    def _add1(self, pp: int, op: int) -> int:
+        index, par, lab, ln, hd = self._index, self.parent, self.label, self.length, self.head
+        c = index.get((pp, op))
+        if c is None:
+            c = len(par)
+            index[(pp, op)] = c
+            par.append(pp)
+            lab.append(op)
+            n = 1 if pp < 0 else ln[pp] + 1
+            ln.append(n)
+            hd.append(c if n <= _HEAD else hd[pp])
+        return c
+
+    def _digest(self, c: int) -> bytes:
+        # digest of the whole path: computed lazily up the chain of ancestors that lack one
+        import hashlib
+
+        dg = self._full_digest
+        stack = []
+        while c >= 0 and c not in dg:
+            stack.append(c)
+            c = self.parent[c]
+        h = dg.get(c, b"")
+        for x in reversed(stack):
+            h = hashlib.blake2b(h + str(self.labels[self.label[x]]).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            dg[x] = h
+        return h
+
+    def _tail_of(self, c: int) -> tuple[str, ...]:
+        # last _TAIL labels of the path, cached per code and derived from the parent's
+        tl = self._tail
+        stack = []
+        while c >= 0 and c not in tl:
+            stack.append(c)
+            c = self.parent[c]
+        t = tl.get(c, ())
+        for x in reversed(stack):
+            t = (t[1:] if len(t) >= _TAIL else t) + (self.labels[self.label[x]],)
+            tl[x] = t
+        return t
+
+    def text(self, c: int) -> str:
+        t = self._text.get(c)
+        if t is not None:
+            return t
+        n = self.length[c]
+        lab = self.labels[self.label[c]]
+        if n == 1:
+            t = str(lab)
+        elif n <= MAX_PATH_OPS:
+            # iterative: at most MAX_PATH_OPS parents to render
+            stack = []
+            x = c
+            while x >= 0 and x not in self._text and self.length[x] > 1:
+                stack.append(x)
+                x = self.parent[x]
+            base = self._text.get(x) if x >= 0 else None
+            if base is None and x >= 0:
+                base = str(self.labels[self.label[x]])
+                self._text[x] = base
+            for y in reversed(stack):
+                base = (base + self.sep if base is not None else "") + str(self.labels[self.label[y]])
+                self._text[y] = base
+            t = base
+        else:
+            head = self.text(self.head[c])
+            t = (f"{head}{self.sep}… {n - _HEAD - _TAIL:,} more operations (path {self._digest(c).hex()}) …{self.sep}"
+                 + self.sep.join(self._tail_of(c)))
+        self._text[c] = t
+        return t
+
+    def render(self, codes: np.ndarray) -> np.ndarray:
+        """Text of each code (``None`` for -1), as an object array."""
+        codes = np.asarray(codes, dtype=np.int64)
+        u, inv = unique_sorted(codes, return_inverse=True)
+        txt = np.asarray([None if c < 0 else self.text(c) for c in u.tolist()] + [None], dtype=object)[:-1]
+        return txt[inv] if len(codes) else np.zeros(0, dtype=object)
+
+    def parent_index(self) -> PathIndex:
+        """:class:`PathIndex` of every elided path interned so far."""
+        out = {}
+        for c, n in enumerate(self.length):
+            if n > MAX_PATH_OPS:
+                out[self.text(c)] = self.text(self.parent[c])
+        return PathIndex(out)
+
+
+def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: bool = False):
     """``service:name > service:name > …`` from the span's root (or fragment head) down, for ``rows``.
 
-    Spans on a parent cycle get ``None``.
+    Spans on a parent cycle get ``None``. A path of more than :data:`MAX_PATH_OPS` operations is
+    rendered elided in the middle (its first and last 8 operations, ``… N more operations (path
+    <64-bit digest>) …`` between them), so memory stays linear in spans for any depth; distinct
+    paths keep distinct texts. With ``index=True`` returns ``(paths, PathIndex)``, the index
+    naming the parent of every elided path (:func:`path_parent`).
 
     Examples
     --------
@@ -239,7 +439,6 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray) -> np.ndar
     rows = np.asarray(rows, dtype=np.int64)
     n = len(spans)
     op_labels, op_code = np.unique(operations(spans), return_inverse=True) if n else (np.zeros(0, object), np.zeros(0, np.int64))
-    n_ops = len(op_labels)
     need = np.zeros(n, dtype=bool)
     need[rows] = True
     cur = rows
@@ -250,30 +449,22 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray) -> np.ndar
         need[p] = True
         cur = unique_sorted(p)
     path = np.full(n, -1, dtype=np.int64)
-    strings: list[str] = []
-    index: dict[tuple[int, int], int] = {}
-    depth = tree.depth
-    maxd = int(depth[need].max()) if need.any() else -1
-    for d in range(maxd + 1):
-        lvl = np.flatnonzero(need & (depth == d))
-        if not len(lvl):
-            continue
+    interner = PathInterner(op_labels)
+    lv = np.flatnonzero(need & (tree.depth >= 0))
+    lv = lv[np.argsort(tree.depth[lv], kind="stable")]
+    dsorted = tree.depth[lv]
+    bounds = np.flatnonzero(np.r_[True, dsorted[1:] != dsorted[:-1], True]) if len(lv) else np.zeros(1, dtype=np.int64)
+    for b0, b1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        lvl = lv[b0:b1]
         par = tree.parent[lvl]
+        if b1 - b0 == 1:  # one span at this depth (a deep chain): plain Python
+            r, q = int(lvl[0]), int(par[0])
+            path[r] = interner._add1(int(path[q]) if q >= 0 else -1, int(op_code[r]))
+            continue
         ppath = np.where(par >= 0, path[np.maximum(par, 0)], -1)
-        pair = ppath * (n_ops + 1) + op_code[lvl]
-        uniq, inv = unique_sorted(pair, return_inverse=True)
-        codes = np.empty(len(uniq), dtype=np.int64)
-        for i, u in enumerate(uniq.tolist()):
-            pp, op = divmod(u, n_ops + 1)  # pp == -1 for a root (floor division)
-            c = index.get((pp, op))
-            if c is None:
-                c = len(strings)
-                strings.append(op_labels[op] if pp < 0 else strings[pp] + " > " + op_labels[op])
-                index[(pp, op)] = c
-            codes[i] = c
-        path[lvl] = codes[inv]
-    out = np.asarray(strings + [None], dtype=object)
-    return out[path[rows]]
+        path[lvl] = interner.add(ppath, op_code[lvl])
+    out = interner.render(path[rows])
+    return (out, interner.parent_index()) if index else out
 
 
 def is_async_handoff(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:

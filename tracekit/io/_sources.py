@@ -15,6 +15,7 @@ import gzip
 import io
 import os
 import re
+import reprlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,12 +26,17 @@ import orjson
 
 from ..errors import TraceFormatError
 
-__all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files"]
+__all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
 
 OBJECT = "<object>"
+# attribute key the readers set on a span whose times are not usable as given:
+# "end_time_zero" (OTLP end 0: proto3's unset end; loaded as in progress, end NaT) or
+# "end_before_start" (kept as given: a negative duration)
+TIME_PROBLEM = "tracekit.time_problem"
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
 
 
@@ -39,6 +45,174 @@ class Document:
     value: Any
     file: str
     line: int | None  # 1-based line for JSON lines, None for a single JSON value
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 6
+
+
+def short(value: Any) -> str:
+    """A short repr of a value from a trace, for error messages: bounded in length and in depth
+    (``repr`` of a list nested 1,000 deep, valid JSON, raises RecursionError).
+
+    >>> short({"x": 1}), short("ab"), short([[[[[1]]]]])
+    ("{'x': 1}", "'ab'", '[[[[...]]]]')
+    """
+    try:
+        return _SHORT.repr(value)
+    except (RecursionError, ValueError):  # pragma: no cover - reprlib bounds the depth
+        return f"<{type(value).__name__}>"
+
+
+def display_name(path: Any) -> str:
+    """A file name as text that can be printed and stored: bytes that are not UTF-8 in a file
+    name (which Python keeps as lone surrogates) are shown as ``\\xNN`` escapes.
+
+    >>> display_name(Path(os.fsdecode(b"caf\\xe9.json")))
+    'caf\\\\xe9.json'
+    >>> display_name("ok.json")
+    'ok.json'
+    """
+    s = os.fsdecode(path) if isinstance(path, (os.PathLike, bytes)) else str(path)
+    if s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def text_bytes(text: str) -> bytes:
+    """UTF-8 bytes of a JSON text given as ``str``; lone surrogates are kept (as their 3-byte
+    form) so that the JSON parser rejects them with a clear error instead of ``encode`` crashing."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _has_surrogate(s: str) -> bool:
+    if s.isascii():
+        return False
+    try:
+        s.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _fix_str(s: str) -> str:
+    # a Python str never holds a valid pair as two code points (json.loads joins them): each is lone
+    return _SURROGATE.sub("\ufffd", s) if _has_surrogate(s) else s
+
+
+def _count_surrogate_strings(value: Any) -> int:
+    """Strings (and keys) holding lone surrogates in a parsed JSON value; iterative (any depth)."""
+    n = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is str:
+            n += _has_surrogate(v)
+        elif t is dict:
+            for k, x in v.items():
+                if type(k) is str:
+                    n += _has_surrogate(k)
+                stack.append(x)
+        elif t is list or t is tuple:
+            stack.extend(v)
+    return n
+
+
+def _fixed_copy(value: Any) -> Any:
+    """A copy of a parsed JSON value with lone surrogates replaced by U+FFFD; iterative."""
+    if type(value) is str:
+        return _fix_str(value)
+    if type(value) not in (dict, list, tuple):
+        return value
+    out: Any = {} if type(value) is dict else []
+    stack = [(value, out)]
+    while stack:
+        src, dst = stack.pop()
+        items = src.items() if type(src) is dict else enumerate(src)
+        for k, v in items:
+            t = type(v)
+            if t is dict or t is list or t is tuple:
+                nv: Any = {} if t is dict else []
+                stack.append((v, nv))
+            else:
+                nv = _fix_str(v) if t is str else v
+            if type(dst) is dict:
+                dst[_fix_str(k) if type(k) is str else k] = nv
+            else:
+                dst.append(nv)
+    return out
+
+
+def sanitised(value: Any) -> Any:
+    """Parsed JSON given by a caller, safe for the readers: strings holding lone surrogates
+    (``json.loads`` accepts ``"\\ud800"``; they are not Unicode text, and Arrow, the writers and
+    the report cannot encode them) are replaced by a copy where each lone surrogate is U+FFFD,
+    with one :class:`~tracekit.errors.TraceFormatWarning`. Sanitised rather than rejected: the
+    rest of the record is valid, and U+FFFD is what a UTF-8 decoder shows for the same bytes.
+    The caller's value is never modified; without surrogates it is returned as is (checked with
+    one ``orjson.dumps``, which refuses surrogates, before any Python-level walk).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     fixed = sanitised({"name": "a\\ud800b"})
+    >>> fixed == {"name": "a\\ufffdb"}, len(w)
+    (True, 1)
+    """
+    try:
+        orjson.dumps(value)
+        return value
+    except (TypeError, orjson.JSONEncodeError):
+        pass  # surrogates, or only depth / big ints / odd keys: look
+    n = _count_surrogate_strings(value)
+    if not n:
+        return value
+    import warnings
+
+    from ..errors import TraceFormatWarning
+
+    warnings.warn(f"{n} string(s) of the given JSON hold lone surrogates (not valid Unicode); each lone "
+                  "surrogate was replaced by U+FFFD", TraceFormatWarning, stacklevel=4)
+    return _fixed_copy(value)
+
+
+def known_shape(value: Any) -> str | None:
+    """The name of a well-known JSON shape that is not a trace format tracekit reads, for the
+    error that refuses it; None when not recognised.
+
+    >>> known_shape({"data": [{"traceID": "a", "spans": []}]})
+    'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
+    >>> known_shape({"TraceSummaries": []}), known_shape({"x": 1})
+    ('X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)', None)
+    """
+    if type(value) is list:
+        return known_shape(value[0]) if value and type(value[0]) is dict and "traceId" in value[0] \
+            and "localEndpoint" in value[0] else None
+    if type(value) is not dict:
+        return None
+    data = value.get("data")
+    if type(data) is list and data and type(data[0]) is dict and "traceID" in data[0]:
+        return 'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
+    if "traceID" in value and "spans" in value:
+        return 'a Jaeger UI trace ({"traceID", "spans", "processes"})'
+    if "traceId" in value and "id" in value and ("localEndpoint" in value or "timestamp" in value):
+        return "a Zipkin v2 span ({traceId, id, timestamp, duration, localEndpoint})"
+    if "TraceSummaries" in value:
+        return "X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)"
+    if "SamplingRuleRecords" in value or "SamplingTargetDocuments" in value:
+        return "X-Ray sampling rules/targets (not trace data)"
+    if "resourceMetrics" in value or "resourceLogs" in value:
+        return "OTLP metrics or logs (not trace data)"
+    return None
 
 
 def is_pathlike(x: Any) -> bool:
@@ -103,63 +277,79 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip():
+    if not _NON_SPACE.search(data):  # (not data.strip(): that copied the whole file)
         raise TraceFormatError("file is empty", file=name)
     # JSON lines when the first line alone is a complete value and more follows it. Checked
     # first so that a big JSON-lines file is not parsed as one value (orjson's error would carry
     # a str copy of the whole file) and its lines are parsed from memoryview slices (no copies).
-    nl = data.find(b"\n")
-    first: Any = _NOT_JSON
+    # the first line with content (blank lines before it are allowed in JSON lines)
     lead = _NON_SPACE.search(data)
+    top = data.rfind(b"\n", 0, lead.start()) + 1 if lead else 0
+    line0 = data.count(b"\n", 0, top) + 1 if top else 1
+    nl = data.find(b"\n", top)
+    first: Any = _NOT_JSON
     if nl >= 0 and _NON_SPACE.search(data, nl + 1) and lead and lead.group() in (b"{", b"["):
         try:
-            first = orjson.loads(memoryview(data)[:nl])
+            first = orjson.loads(memoryview(data)[top:nl])
         except orjson.JSONDecodeError:
             pass
     if first is _NOT_JSON:
-        reason, err_pos = None, -1
+        reason = None
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as whole_err:
             reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
-            err_pos = whole_err.pos
         if reason is None:
             yield Document(value, name, None)
             return
-        if nl >= 0 and lead and lead.group() == b"{" and 0 <= err_pos <= _next_object_line(data, nl):
-            # JSON lines whose first line is bad (the error is before the next line, a complete
-            # object; a truncated pretty-printed file fails at its end): report or skip line 1
-            yield from _json_lines(data, name, _NOT_JSON, -1, on_bad_line)
+        if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith("file is truncated")) \
+                and _later_lines_are_json(data, nl):
+            # JSON lines whose first line is bad: most of the next lines are JSON values on their
+            # own (the lines of a pretty-printed value are not): report or skip the bad line(s) and
+            # read the others. `{"a": [` + one object line ends early like a truncated single value:
+            # strict mode says "truncated"; lenient mode reads the lines it can (more data, not less)
+            yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1)
             return
         raise TraceFormatError(reason, file=name) from None
-    yield from _json_lines(data, name, first, nl, on_bad_line)
+    yield from _json_lines(data, name, first, nl, on_bad_line, line0)
 
 
-def _next_object_line(data: bytes, nl: int) -> int:
-    """Offset of the first non-blank line after ``nl`` if it is a complete JSON object on its own, else -1."""
-    pos = nl + 1
-    while pos < len(data):
+_SAMPLE_LINES = 10
+
+
+def _later_lines_are_json(data: bytes, nl: int) -> bool:
+    """Whether the file after its first line looks like JSON lines: of the next (up to 10)
+    non-blank lines, at least one and at least half are a JSON object or array on their own.
+    A pretty-printed value has few such lines (``{}``, ``[]``); JSON lines have almost only those.
+    Bounded work: at most 10 lines are parsed."""
+    pos, seen, ok = nl + 1, 0, 0
+    view = memoryview(data)
+    while pos < len(data) and seen < _SAMPLE_LINES:
         nxt = data.find(b"\n", pos)
         stop = len(data) if nxt < 0 else nxt
         if _NON_SPACE.search(data, pos, stop):
+            seen += 1
             try:
-                return pos if type(orjson.loads(memoryview(data)[pos:stop])) is dict else -1
+                ok += type(orjson.loads(view[pos:stop])) in (dict, list)
             except orjson.JSONDecodeError:
-                return -1
+                pass
         pos = stop + 1
-    return -1
+    return ok > 0 and 2 * ok >= seen
 
 
 _NOT_JSON = object()
 _NON_SPACE = re.compile(rb"\S")
 
 
-def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine) -> Iterator[Document]:
+def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine,
+                line: int = 1) -> Iterator[Document]:
+    """The documents of JSON lines after offset ``nl``; ``first`` (the already parsed line ``line``,
+    or _NOT_JSON) before them."""
     if first is not _NOT_JSON:
-        yield Document(first, name, 1)
+        yield Document(first, name, line)
     view = memoryview(data)
     end = len(data)
-    pos, i = nl + 1, (1 if first is not _NOT_JSON else 0)
+    pos, i = nl + 1, line
     while pos < end:
         i += 1
         nxt = data.find(b"\n", pos)
@@ -199,35 +389,36 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
     [1, 2]
     """
     if isinstance(source, (dict,)):
-        yield Document(source, OBJECT, None)
+        yield Document(sanitised(source), OBJECT, None)
     elif isinstance(source, (list, tuple)):
         if source and all(is_pathlike(x) for x in source):
             for p in source:
                 yield from iter_documents(p, on_bad_line)
         else:
-            yield Document(list(source), OBJECT, None)
+            yield Document(sanitised(list(source)), OBJECT, None)
     elif isinstance(source, (bytes, bytearray, memoryview)):
         yield from parse_json(read_bytes(bytes(source), OBJECT), OBJECT, on_bad_line)
     elif isinstance(source, str) and not is_pathlike(source):
-        yield from parse_json(source.encode(), OBJECT, on_bad_line)
+        yield from parse_json(text_bytes(source), OBJECT, on_bad_line)
     elif is_pathlike(source):
         path = Path(source)
         if path.is_dir():
             files = list_files(path)
             if not files:
-                raise TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path))
+                raise TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=display_name(path))
             for f in files:
                 yield from iter_documents(f, on_bad_line)
         elif path.exists():
-            yield from parse_json(read_bytes(path.read_bytes(), str(path)), str(path), on_bad_line)
+            name = display_name(path)
+            yield from parse_json(read_bytes(path.read_bytes(), name), name, on_bad_line)
         else:
-            raise FileNotFoundError(f"no such file or directory: {str(path)!r}")
+            raise FileNotFoundError(f"no such file or directory: {display_name(path)!r}")
     elif hasattr(source, "read"):
         name = getattr(source, "name", OBJECT)
-        name = str(name) if isinstance(name, (str, os.PathLike)) else OBJECT
+        name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
         data = source.read()
         if isinstance(data, str):
-            data = data.encode()
+            data = text_bytes(data)
         yield from parse_json(read_bytes(data, name), name, on_bad_line)
     else:
         raise TypeError(f"cannot read traces from a {type(source).__name__}; give a path, a list of paths, "

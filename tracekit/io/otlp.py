@@ -8,7 +8,20 @@ detected by its magic bytes):
 * collector file-exporter JSON lines, one such object per line (a trace may be split over
   many lines; nothing here assumes the lines of a trace are together or in order);
 * Jaeger ``api_v3`` responses, which wrap the object as ``{"result": {...}}``;
+* proto field names (``resource_spans``, ``scope_spans``, ``trace_id``, ``string_value`` — what
+  protobuf's ``MessageToDict(preserving_proto_field_name=True)`` writes, and what the collector's
+  JSON unmarshaler accepts beside lowerCamelCase), also mixed with JSON names (Grafana's Tempo
+  data-source fixtures: ``resourceSpans`` over ``scope_spans``); read through a key-renamed copy;
+* Grafana Tempo's trace-by-id response ``{"batches": [...]}``, with base64 ids (protobuf's standard
+  JSON mapping: 24 characters for a trace id, 12 for a span id — never ambiguous with 32/16 hex,
+  so base64 ids of the right byte length are accepted everywhere);
 * a JSON list of any of the above.
+
+Collector files that also hold metrics, logs or profiles lines (``resourceMetrics``,
+``resourceLogs``…) load their trace lines; the others are listed in ``df.attrs["ignored"]``
+(file, line, what) and are not errors. A read that loads no span and skipped nothing is an error
+naming the path that was empty (``no spans: resourceSpans[0].scopeSpans is empty``), or the
+non-trace records (``no trace data: 3 record(s) are not traces``): never 0 spans silently.
 
 Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 
@@ -21,12 +34,20 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 * ``startTimeUnixNano`` absent means 0, as proto3 JSON omits fields at their default (the span
   starts at the epoch; 0 is a real value and is never treated as missing). ``endTimeUnixNano``
   absent means the span has not ended: ``in_progress=True``, ``end`` NaT, ``duration_ms`` NaN.
+  ``endTimeUnixNano`` 0 is proto3's unset end, not 1970: loaded the same way and flagged with
+  ``attributes["tracekit.time_problem"] = "end_time_zero"``; an end before the start is kept as
+  given (a negative duration) and flagged ``"end_before_start"``. Times are decimal digits or JSON
+  integers only (``"0x10"``, ``"1_000"``, ``" 5"`` are errors).
+* Dropped counts must be non-negative integers (``Infinity`` from parsed JSON is an error).
+* Nested ``arrayValue``/``kvlistValue`` are decoded without recursion: any depth the JSON parser
+  takes (orjson: 1,024 levels) loads, kept whole as nested lists/dicts (as X-Ray metadata is).
 * ``kind`` and ``status.code`` are integers (enum names such as ``"SPAN_KIND_SERVER"`` or
   ``"STATUS_CODE_ERROR"`` are accepted too); kind 0/absent → ``unspecified``; status code
   0/1/2 → ``unset``/``ok``/``error``. The pre-2021 ``status.deprecatedCode`` is honoured as the
   proto comment said (code unset and deprecatedCode ≠ 0 → error) and kept in the attributes.
 * ``scopeSpans`` is read, else the legacy ``instrumentationLibrarySpans`` (and its
-  ``instrumentationLibrary``) when ``scopeSpans`` is absent.
+  ``instrumentationLibrary``) when ``scopeSpans`` is absent or empty (the collector's rule).
+  A ResourceSpans with neither but with other keys is an error listing its keys.
 * AnyValue: ``stringValue`` → str, ``boolValue`` → bool, ``intValue`` → int, ``doubleValue`` →
   float (also ``"NaN"``/``"Infinity"`` strings), ``bytesValue`` → the base64 string as given,
   ``arrayValue`` → list, ``kvlistValue`` → dict, ``{}`` → None; an unknown shape is kept as its dict.
@@ -69,8 +90,11 @@ against ``orjson.loads`` of the same bytes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import gc
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,7 +109,17 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
-from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files
+from ._sources import (
+    OBJECT,
+    TIME_PROBLEM,
+    Document,
+    display_name,
+    is_pathlike,
+    iter_documents,
+    known_shape,
+    list_files,
+    short,
+)
 
 __all__ = ["read_otlp"]
 
@@ -121,15 +155,16 @@ class _Bad(Exception):
 # AnyValue / KeyValue
 
 
+_DECIMAL = re.compile(r"-?[0-9]+")
+
+
 def _int(x: Any, what: str) -> int:
     if type(x) is int:
         return x
-    if type(x) is str:
-        try:
-            return int(x)
-        except ValueError:
-            pass
-    raise _Bad(f"{what} must be an integer (a decimal string or a JSON number), got {x!r}")
+    # decimal digits only: Python's int() would also take "1_000", " 5", "+5" and non-ASCII digits
+    if type(x) is str and _DECIMAL.fullmatch(x):
+        return int(x)
+    raise _Bad(f"{what} must be an integer (a decimal string or a JSON number), got {short(x)}")
 
 
 def _double(x: Any) -> float:
@@ -139,73 +174,97 @@ def _double(x: Any) -> float:
         return float(x)
     if type(x) is str and x in ("NaN", "Infinity", "-Infinity"):
         return float(x.replace("inity", ""))
-    raise _Bad(f"doubleValue must be a number, got {x!r}")
-
-
-def _array(x: Any) -> list:
-    vals = x.get("values") if isinstance(x, dict) else None
-    if vals is None:
-        if isinstance(x, dict):
-            return []
-        raise _Bad(f"arrayValue must be an object with a 'values' list, got {x!r}")
-    if not isinstance(vals, list):
-        raise _Bad(f"arrayValue.values must be a list, got {vals!r}")
-    return [_any(v) for v in vals]
-
-
-def _kvlist(x: Any) -> dict:
-    vals = x.get("values") if isinstance(x, dict) else None
-    if vals is None:
-        if isinstance(x, dict):
-            return {}
-        raise _Bad(f"kvlistValue must be an object with a 'values' list, got {x!r}")
-    return _attrs(vals)
+    raise _Bad(f"doubleValue must be a number, got {short(x)}")
 
 
 def _bytes(x: Any) -> str:
     if type(x) is not str:
-        raise _Bad(f"bytesValue must be a base64 string, got {x!r}")
+        raise _Bad(f"bytesValue must be a base64 string, got {short(x)}")
     return x
 
 
 def _bool(x: Any) -> bool:
     if type(x) is not bool:
-        raise _Bad(f"boolValue must be true or false, got {x!r}")
+        raise _Bad(f"boolValue must be true or false, got {short(x)}")
     return x
 
 
 def _string(x: Any) -> str:
     if type(x) is not str:
-        raise _Bad(f"stringValue must be a string, got {x!r}")
+        raise _Bad(f"stringValue must be a string, got {short(x)}")
     return x
 
 
-_CONVERT = {
+_SCALARS = {
     "stringValue": _string,
     "boolValue": _bool,
     "intValue": lambda x: _int(x, "intValue"),
     "doubleValue": _double,
     "bytesValue": _bytes,
-    "arrayValue": _array,
-    "kvlistValue": _kvlist,
 }
+_VALUE_KEYS = ("stringValue", "boolValue", "intValue", "doubleValue", "bytesValue", "arrayValue", "kvlistValue")
 
 
 def _any(v: Any) -> Any:
-    """Decode one AnyValue."""
-    if type(v) is not dict:
-        if v is None:
-            return None
-        raise _Bad(f"attribute value must be an AnyValue object, got {v!r}")
-    x = v.get("stringValue")
-    if type(x) is str and len(v) == 1:
-        return x
-    if not v:
-        return None
-    for key, conv in _CONVERT.items():
-        if key in v:
-            return conv(v[key])
-    return dict(v)  # an unknown shape (e.g. profiles' stringValueStrindex): kept as it is
+    """Decode one AnyValue; nested arrayValue/kvlistValue to any depth, without recursion (a
+    kvlist nested a few hundred deep is valid JSON and must not overflow the stack)."""
+    root: list = [None]
+    stack: list[tuple[Any, Any, Any]] = [(v, root, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v, parent, slot = pop()
+        if type(v) is not dict:
+            if v is not None:
+                raise _Bad(f"attribute value must be an AnyValue object, got {short(v)}")
+            parent[slot] = None
+            continue
+        if not v:
+            parent[slot] = None
+            continue
+        for key in _VALUE_KEYS:
+            if key in v:
+                break
+        else:
+            parent[slot] = dict(v)  # an unknown shape (e.g. profiles' stringValueStrindex): kept as it is
+            continue
+        x = v[key]
+        if key == "arrayValue":
+            vals = x.get("values") if isinstance(x, dict) else None
+            if vals is None:
+                if not isinstance(x, dict):
+                    raise _Bad(f"arrayValue must be an object with a 'values' list, got {short(x)}")
+                parent[slot] = []
+                continue
+            if type(vals) is not list:
+                raise _Bad(f"arrayValue.values must be a list, got {short(vals)}")
+            out: Any = [None] * len(vals)
+            parent[slot] = out
+            for i in range(len(vals) - 1, -1, -1):
+                push((vals[i], out, i))
+        elif key == "kvlistValue":
+            vals = x.get("values") if isinstance(x, dict) else None
+            if vals is None:
+                if not isinstance(x, dict):
+                    raise _Bad(f"kvlistValue must be an object with a 'values' list, got {short(x)}")
+                parent[slot] = {}
+                continue
+            if type(vals) is not list:
+                raise _Bad(f"attributes must be a list of {{key, value}} objects, got {short(vals)}")
+            out = {}
+            parent[slot] = out
+            todo = []
+            for kv in vals:
+                if type(kv) is not dict:
+                    raise _Bad(f"attribute must be a {{key, value}} object, got {short(kv)}")
+                k = kv.get("key", "")
+                if type(k) is not str:
+                    raise _Bad(f"attribute key must be a string, got {short(k)}")
+                out[k] = None
+                todo.append((kv.get("value"), out, k))
+            stack.extend(reversed(todo))  # popped in order: a later duplicate key wins
+        else:
+            parent[slot] = _SCALARS[key](x)
+    return root[0]
 
 
 def _attrs(kvs: Any) -> dict:
@@ -213,7 +272,7 @@ def _attrs(kvs: Any) -> dict:
     if not kvs:
         return {}
     if type(kvs) is not list:
-        raise _Bad(f"attributes must be a list of {{key, value}} objects, got {kvs!r}")
+        raise _Bad(f"attributes must be a list of {{key, value}} objects, got {short(kvs)}")
     out = {}
     for kv in kvs:
         # fast paths for the common shapes ("in" then [] measured faster than unpacking .items())
@@ -242,11 +301,125 @@ def _attrs(kvs: Any) -> dict:
 
 def _attr_slow(kv: Any) -> dict:
     if type(kv) is not dict:
-        raise _Bad(f"attribute must be a {{key, value}} object, got {kv!r}")
+        raise _Bad(f"attribute must be a {{key, value}} object, got {short(kv)}")
     key = kv.get("key", "")
     if type(key) is not str:
-        raise _Bad(f"attribute key must be a string, got {key!r}")
+        raise _Bad(f"attribute key must be a string, got {short(key)}")
     return {key: _any(kv.get("value"))}
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes: proto field names, Tempo, non-trace OTLP
+
+# the list of ResourceSpans: OTLP/JSON, proto field names (what protobuf's MessageToDict with
+# preserving_proto_field_name writes; the collector's JSON unmarshaler accepts both spellings) and
+# Grafana Tempo's trace-by-id response {"batches": [...]}
+_CONTAINERS = ("resourceSpans", "resource_spans", "batches")
+_NON_TRACE = {"resourceMetrics": "OTLP metrics (resourceMetrics)", "resource_metrics": "OTLP metrics (resource_metrics)",
+              "resourceLogs": "OTLP logs (resourceLogs)", "resource_logs": "OTLP logs (resource_logs)",
+              "resourceProfiles": "OTLP profiles (resourceProfiles)",
+              "resource_profiles": "OTLP profiles (resource_profiles)"}
+_RESOURCE_SPANS_KEYS = frozenset({"resource", "schemaUrl", "scopeSpans", "instrumentationLibrarySpans"})
+
+
+def _container(value: dict) -> str | None:
+    for k in _CONTAINERS:
+        if k in value:
+            return k
+    return None
+
+
+def non_trace_otlp(value: Any) -> str | None:
+    """What a non-trace OTLP document is ("OTLP metrics (resourceMetrics)"), else None.
+
+    >>> non_trace_otlp({"resourceLogs": []}), non_trace_otlp({"resourceSpans": []})
+    ('OTLP logs (resourceLogs)', None)
+    """
+    if type(value) is dict and not any(k in value for k in _CONTAINERS):
+        for k, what in _NON_TRACE.items():
+            if k in value:
+                return what
+    return None
+
+
+def _snake_case(rs: dict) -> bool:
+    """Whether a ResourceSpans (or a Span) uses proto field names (``scope_spans``, ``trace_id``):
+    its keys, its first ScopeSpans' and that one's first Span's keys (OTLP's lowerCamelCase names
+    have no ``_``). Constant work per ResourceSpans."""
+    for k in rs:
+        if type(k) is str and "_" in k:
+            return True
+    sss = rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans")
+    if type(sss) is list and sss and type(sss[0]) is dict:
+        for k in sss[0]:
+            if type(k) is str and "_" in k:
+                return True
+        sp = sss[0].get("spans")
+        if type(sp) is list and sp and type(sp[0]) is dict:
+            for k in sp[0]:
+                if type(k) is str and "_" in k:
+                    return True
+    return False
+
+
+def _camel(key: str) -> str:
+    if "_" not in key:
+        return key
+    head, *rest = key.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def _camel_case(value: Any) -> Any:
+    """A copy of an OTLP JSON value with every object key in lowerCamelCase (``scope_spans`` →
+    ``scopeSpans``, ``string_value`` → ``stringValue``). OTLP messages have no map fields (attribute
+    keys are *values* of ``key``), so renaming every key is exact. Iterative: any depth.
+
+    >>> _camel_case({"trace_id": "ab", "attributes": [{"key": "a_b", "value": {"int_value": "1"}}]})
+    {'traceId': 'ab', 'attributes': [{'key': 'a_b', 'value': {'intValue': '1'}}]}
+    """
+    if type(value) not in (dict, list):
+        return value
+    out: Any = {} if type(value) is dict else []
+    stack = [(value, out)]
+    while stack:
+        src, dst = stack.pop()
+        items = src.items() if type(src) is dict else enumerate(src)
+        for k, v in items:
+            if type(v) is dict or type(v) is list:
+                nv: Any = {} if type(v) is dict else []
+                stack.append((v, nv))
+            else:
+                nv = v
+            if type(dst) is dict:
+                dst[_camel(k) if type(k) is str else k] = nv
+            else:
+                dst.append(nv)
+    return out
+
+
+def _count(x: Any, what: str) -> int:
+    """A dropped-items count: a non-negative integer (JSON number or decimal string)."""
+    if type(x) is int and x >= 0:
+        return x
+    if type(x) is str and x.isascii() and x.isdigit():
+        return int(x)
+    raise _Bad(f"{what} must be a non-negative integer, got {short(x)}")
+
+
+def _b64_hex(x: Any, n: int) -> str | None:
+    """Hex of an id given base64-encoded, as protobuf's standard JSON mapping (Tempo's API, protobuf's
+    MessageToDict) writes ids: 24 characters for 16 bytes, 12 for 8. Unambiguous: a hex id has 32
+    or 16 characters. None when ``x`` is not such an id."""
+    if type(x) is not str or len(x) != (n // 2 + 2) // 3 * 4:
+        return None
+    try:
+        raw = base64.b64decode(x, validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            raw = base64.urlsafe_b64decode(x) if x.isascii() and "+" not in x and "/" not in x else b""
+        except (binascii.Error, ValueError):
+            return None
+    return raw.hex() if len(raw) == n // 2 else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,37 +429,39 @@ def _attr_slow(kv: Any) -> dict:
 def _link_id(x: Any, n: int, what: str) -> str | None:
     if x is None or x == "":
         return None
+    if type(x) is str and len(x) != n:
+        x = _b64_hex(x, n) or x
     if type(x) is not str or len(x) != n:
-        raise _Bad(f"{what} must be {n} hex digits, got {x!r}")
+        raise _Bad(f"{what} must be {n} hex digits, got {short(x)}")
     low = x.lower()
     if low.strip("0123456789abcdef"):
-        raise _Bad(f"{what} must be {n} hex digits, got {x!r}")
+        raise _Bad(f"{what} must be {n} hex digits, got {short(x)}")
     return None if low.strip("0") == "" else low
 
 
 def _events(evs: Any) -> list:
     if type(evs) is not list:
-        raise _Bad(f"events must be a list, got {evs!r}")
+        raise _Bad(f"events must be a list, got {short(evs)}")
     out = []
     for e in evs:
         if type(e) is not dict:
-            raise _Bad(f"event must be an object, got {e!r}")
+            raise _Bad(f"event must be an object, got {short(e)}")
         t = e.get("timeUnixNano")
         t = 0 if t is None else _time(t, "event timeUnixNano")
         d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
         if "droppedAttributesCount" in e:
-            d["dropped_attributes_count"] = e["droppedAttributesCount"]
+            d["dropped_attributes_count"] = _count(e["droppedAttributesCount"], "event droppedAttributesCount")
         out.append(d)
     return out
 
 
 def _links(lks: Any) -> list:
     if type(lks) is not list:
-        raise _Bad(f"links must be a list, got {lks!r}")
+        raise _Bad(f"links must be a list, got {short(lks)}")
     out = []
     for lk in lks:
         if type(lk) is not dict:
-            raise _Bad(f"link must be an object, got {lk!r}")
+            raise _Bad(f"link must be an object, got {short(lk)}")
         d = {
             "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
             "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
@@ -295,7 +470,7 @@ def _links(lks: Any) -> list:
             "attributes": _attrs(lk.get("attributes")),
         }
         if "droppedAttributesCount" in lk:
-            d["dropped_attributes_count"] = lk["droppedAttributesCount"]
+            d["dropped_attributes_count"] = _count(lk["droppedAttributesCount"], "link droppedAttributesCount")
         out.append(d)
     return out
 
@@ -303,7 +478,7 @@ def _links(lks: Any) -> list:
 def _time(x: Any, what: str) -> int:
     t = _int(x, what)
     if not 0 <= t <= _INT64_MAX:
-        raise _Bad(f"{what} {x!r} is out of range (0 to 2^63-1 ns)")
+        raise _Bad(f"{what} {short(x)} is out of range (0 to 2^63-1 ns)")
     return t
 
 
@@ -331,15 +506,24 @@ class _Block:
     where: str  # e.g. "line 3, resourceSpans[0].scopeSpans[1]"
     service: str
     resource: dict
-    dropped: list | None = None  # positions of spans skipped in the pass (lenient mode)
+    dropped: list | None = None  # positions of spans skipped in the pass (lenient mode), increasing
+    _kept_before: list | None = None  # dropped[i] - i: spans kept before each dropped one (lazy)
+
+    def drop(self, k: int) -> None:
+        if self.dropped is None:
+            self.dropped = []
+        self.dropped.append(k)  # appended, never rebuilt: linear in the skipped spans
+        self._kept_before = None
 
     def position(self, row: int) -> int:
-        """Index in the source ``spans`` list of the block's ``row``-th loaded span."""
-        k = row
-        for d in self.dropped or ():
-            if d <= k:
-                k += 1
-        return k
+        """Index in the source ``spans`` list of the block's ``row``-th loaded span: ``row`` plus
+        the dropped spans before it, i.e. those with at most ``row`` kept spans before them
+        (a binary search, so that listing many bad spans of one block stays linear-log)."""
+        if not self.dropped:
+            return row
+        if self._kept_before is None:
+            self._kept_before = [d - i for i, d in enumerate(self.dropped)]
+        return row + bisect.bisect_right(self._kept_before, row)
 
 
 class Collector:
@@ -352,6 +536,8 @@ class Collector:
     def __init__(self, errors: Errors):
         self.errors = errors
         self.skipped: list[SkippedRecord] = []
+        self.ignored: list[SkippedRecord] = []  # non-trace records (metrics, logs, daemon headers): not errors
+        self.empty: SkippedRecord | None = None  # the first recognised container that held no spans
         self.blocks: list[_Block] = []
         self.tid: list = []
         self.sid: list = []
@@ -387,6 +573,18 @@ class Collector:
         pid, bad_p, p3 = _ids(self.pid, 16, "parentSpanId", False)
         start, bad_st, p4 = _times(self.start, "startTimeUnixNano", False)
         end, bad_e, p5 = _times(self.end, "endTimeUnixNano", True)
+        # end 0 is proto3's default for an unset end (a span not ended), not 1970: unknown end,
+        # loaded as in progress; an end before the start is kept as given; both flagged
+        zero = end == 0
+        if zero.any():
+            end = end.copy()  # Arrow's zero-copy array is read-only
+            end[zero] = _NAT
+            for i in np.flatnonzero(zero):
+                self.attrs[off + i][TIME_PROBLEM] = "end_time_zero"
+        back = (end != _NAT) & (end < start) & ~bad_st
+        if back.any():
+            for i in np.flatnonzero(back):
+                self.attrs[off + i][TIME_PROBLEM] = "end_before_start"
         problems = sorted(p1 + p2 + p3 + p4 + p5, key=lambda p: p[0])  # stable: traceId first
         seen = set()
         for i, reason in problems:
@@ -416,6 +614,28 @@ class Collector:
             raise err
         self.skipped.append(SkippedRecord.from_error(err))
 
+    def ignore(self, reason: str, file: str, record: str | None) -> None:
+        """A record that is not trace data (an OTLP metrics or logs line of a collector file):
+        listed in ``df.attrs["ignored"]``, never an error by itself."""
+        self.ignored.append(SkippedRecord(file, record, reason))
+
+    def empty_at(self, reason: str, file: str, record: str | None) -> None:
+        """A recognised container without spans; an error only if the whole read loads none."""
+        if self.empty is None:
+            self.empty = SkippedRecord(file, record, reason)
+
+    def no_spans(self) -> TraceFormatError:
+        """The error for a read that loaded no span and skipped nothing: it names what was empty."""
+        if self.ignored:
+            first = self.ignored[0]
+            kinds = sorted({r.reason.split(":")[0] for r in self.ignored})
+            return TraceFormatError(f"no trace data: {len(self.ignored)} record(s) are not traces ({', '.join(kinds)})",
+                                    file=first.file, record=first.record)
+        if self.empty is not None:
+            return TraceFormatError(f"no spans: {self.empty.reason}", file=self.empty.file,
+                                    record=self.empty.record)
+        return TraceFormatError("no spans found")
+
     def skip_error(self, err: TraceFormatError) -> None:
         if self.errors == "raise":
             raise err
@@ -439,34 +659,44 @@ class Collector:
             self.problem(f"expected an OTLP JSON object with 'resourceSpans', got a JSON {type(value).__name__}",
                          file, at(""))
             return
-        if "resourceSpans" not in value and "result" in value:
+        key = _container(value)
+        if key is None and "result" in value:
             self.value(value["result"], file, line, lineno, prefix + "result.")
             return
-        if "resourceSpans" not in value:
-            keys = ", ".join(list(value)[:5]) or "none"
-            self.problem("not OTLP JSON: the object has neither 'resourceSpans' nor 'result' "
-                         f"(keys: {keys})", file, at(""))
+        if key is None:
+            other = non_trace_otlp(value)
+            if other is not None:
+                self.ignore(f"{other}: not trace data", file, at(""))
+                return
+            keys = ", ".join(map(str, list(value)[:5])) or "none"
+            shape = known_shape(value)
+            self.problem((f"{shape}: " if shape else "") + "not OTLP JSON: the object has neither 'resourceSpans' "
+                         f"nor 'result' (keys: {keys})", file, at(""))
             return
-        rss = value["resourceSpans"]
-        if rss is None:
+        rss = value[key]
+        if rss is None or rss == []:
+            self.empty_at(f"{key} is {'null' if rss is None else 'empty'}", file, at(key))
             return
         if not isinstance(rss, list):
-            self.problem("resourceSpans must be a list", file, at("resourceSpans"))
+            self.problem(f"{key} must be a list", file, at(key))
             return
         for i, rs in enumerate(rss):
-            self.resource_spans(rs, file, line, lineno if lineno is not None else i, at, f"resourceSpans[{i}]")
+            self.resource_spans(rs, file, line, lineno if lineno is not None else i, at, f"{key}[{i}]")
 
     def resource_spans(self, rs: Any, file: str, line, record: int, at, path: str) -> None:
         if not isinstance(rs, dict):
-            self.problem(f"expected a ResourceSpans object, got {rs!r:.80}", file, at(path))
+            self.problem(f"expected a ResourceSpans object, got {short(rs)}", file, at(path))
             return
+        if _snake_case(rs):
+            rs = _camel_case(rs)  # proto field names (scope_spans, trace_id, ...): a converted copy
         try:
             resource = rs.get("resource") or {}
             if not isinstance(resource, dict):
-                raise _Bad(f"resource must be an object, got {resource!r:.80}")
+                raise _Bad(f"resource must be an object, got {short(resource)}")
             rattrs = _attrs(resource.get("attributes"))
             if "droppedAttributesCount" in resource:
-                rattrs["otel.resource.dropped_attributes_count"] = resource["droppedAttributesCount"]
+                rattrs["otel.resource.dropped_attributes_count"] = _count(resource["droppedAttributesCount"],
+                                                                          "resource droppedAttributesCount")
             if "entityRefs" in resource:
                 rattrs["otel.resource.entity_refs"] = resource["entityRefs"]
             if "schemaUrl" in rs:
@@ -478,25 +708,35 @@ class Collector:
         service = "unknown_service" if svc is None or svc == "" else svc if type(svc) is str else str(svc)
         key, scope_key = "scopeSpans", "scope"
         sss = rs.get("scopeSpans")
-        if sss is None and "instrumentationLibrarySpans" in rs:
+        if not sss and rs.get("instrumentationLibrarySpans"):
+            # the legacy field, read when scopeSpans is absent or empty (as the collector does)
             key, scope_key = "instrumentationLibrarySpans", "instrumentationLibrary"
             sss = rs.get(key)
         if sss is None:
+            unknown = [k for k in rs if k not in _RESOURCE_SPANS_KEYS]
+            if unknown:
+                self.problem(f"ResourceSpans has no 'scopeSpans' (nor 'instrumentationLibrarySpans') list; its keys: "
+                             f"{', '.join(map(str, rs))[:120]}", file, at(path))
+            else:
+                self.empty_at(f"{path} has no scopeSpans", file, at(path))
             return
         if not isinstance(sss, list):
             self.problem(f"{key} must be a list", file, at(f"{path}.{key}"))
             return
+        if not sss:
+            self.empty_at(f"{path}.{key} is empty", file, at(f"{path}.{key}"))
+            return
         for j, ss in enumerate(sss):
             spath = f"{path}.{key}[{j}]"
             if not isinstance(ss, dict):
-                self.problem(f"expected a ScopeSpans object, got {ss!r:.80}", file, at(spath))
+                self.problem(f"expected a ScopeSpans object, got {short(ss)}", file, at(spath))
                 continue
             try:
                 res = dict(rattrs)
                 scope = ss.get(scope_key)
                 if scope:
                     if not isinstance(scope, dict):
-                        raise _Bad(f"{scope_key} must be an object, got {scope!r:.80}")
+                        raise _Bad(f"{scope_key} must be an object, got {short(scope)}")
                     if "name" in scope:
                         res["otel.scope.name"] = scope["name"]
                     if "version" in scope:
@@ -504,7 +744,8 @@ class Collector:
                     for k, v in _attrs(scope.get("attributes")).items():
                         res["otel.scope.attr." + k] = v
                     if "droppedAttributesCount" in scope:
-                        res["otel.scope.dropped_attributes_count"] = scope["droppedAttributesCount"]
+                        res["otel.scope.dropped_attributes_count"] = _count(scope["droppedAttributesCount"],
+                                                                            "scope droppedAttributesCount")
                 if "schemaUrl" in ss:
                     res["otel.scope.schema_url"] = ss["schemaUrl"]
             except _Bad as exc:
@@ -512,6 +753,7 @@ class Collector:
                 continue
             spans = ss.get("spans")
             if not spans:
+                self.empty_at(f"{spath}.spans is {'empty' if spans == [] else 'absent'}", file, at(spath))
                 continue
             if not isinstance(spans, list):
                 self.problem("spans must be a list", file, at(spath + ".spans"))
@@ -531,19 +773,25 @@ class Collector:
         kinds, statuses = _KINDS, _STATUS
         for k, sp in enumerate(spans):
             try:
+                if "traceId" not in sp and type(sp) is dict and _snake_case(sp):
+                    sp = _camel_case(sp)  # proto field names in a span the first-span check did not see
                 a = sp.get("attributes")
                 attrs = _attrs(a) if a else {}
-                kind = kinds.get(sp.get("kind", 0))
-                if kind is None:
-                    raise _Bad(f"kind must be a SpanKind (0-5), got {sp.get('kind')!r}")
+                k_ = sp.get("kind", 0)
+                try:
+                    kind = kinds[k_]
+                except (KeyError, TypeError):  # TypeError: an object or a list (unhashable)
+                    raise _Bad(f"kind must be a SpanKind (0-5), got {short(k_)}") from None
                 st = sp.get("status")
                 if st:
-                    status = statuses.get(st.get("code", 0))
-                    if status is None:
-                        raise _Bad(f"status.code must be 0, 1 or 2, got {st.get('code')!r}")
+                    code = st.get("code", 0)
+                    try:
+                        status = statuses[code]
+                    except (KeyError, TypeError):
+                        raise _Bad(f"status.code must be 0, 1 or 2, got {short(code)}") from None
                     msg = st.get("message") or None
                     if msg is not None and type(msg) is not str:
-                        raise _Bad(f"status.message must be a string, got {msg!r}")
+                        raise _Bad(f"status.message must be a string, got {short(msg)}")
                     if "deprecatedCode" in st:
                         dep = st["deprecatedCode"]
                         attrs["otel.status.deprecated_code"] = dep
@@ -564,27 +812,27 @@ class Collector:
                 lk = sp.get("links")
                 links = _links(lk) if lk else []
                 if "droppedAttributesCount" in sp:
-                    attrs["otel.dropped_attributes_count"] = sp["droppedAttributesCount"]
+                    attrs["otel.dropped_attributes_count"] = _count(sp["droppedAttributesCount"], "droppedAttributesCount")
                 if "droppedEventsCount" in sp:
-                    attrs["otel.dropped_events_count"] = sp["droppedEventsCount"]
+                    attrs["otel.dropped_events_count"] = _count(sp["droppedEventsCount"], "droppedEventsCount")
                 if "droppedLinksCount" in sp:
-                    attrs["otel.dropped_links_count"] = sp["droppedLinksCount"]
+                    attrs["otel.dropped_links_count"] = _count(sp["droppedLinksCount"], "droppedLinksCount")
                 start = sp.get("startTimeUnixNano", 0)
                 end = sp.get("endTimeUnixNano")
                 name = sp.get("name", "")
                 if type(name) is not str:
-                    raise _Bad(f"name must be a string, got {name!r}")
+                    raise _Bad(f"name must be a string, got {short(name)}")
                 state = sp.get("traceState") or None
                 if state is not None and type(state) is not str:
-                    raise _Bad(f"traceState must be a string, got {state!r}")
+                    raise _Bad(f"traceState must be a string, got {short(state)}")
             except _Bad as exc:
                 self.problem(str(exc), file, at(f"{spath}.spans[{k}]"))
-                block.dropped = (block.dropped or []) + [k]
+                block.drop(k)
                 continue
-            except AttributeError:  # sp or status is not an object
-                self.problem(f"expected a Span object with an object 'status', got {sp!r:.80}", file,
+            except (AttributeError, TypeError):  # sp or status is not an object
+                self.problem(f"expected a Span object with an object 'status', got {short(sp)}", file,
                              at(f"{spath}.spans[{k}]"))
-                block.dropped = (block.dropped or []) + [k]
+                block.drop(k)
                 continue
             tid_ap(sp.get("traceId"))
             sid_ap(sp.get("spanId"))
@@ -619,6 +867,17 @@ def _ids(raw: list, n: int, what: str, required: bool) -> tuple[pa.Array, np.nda
         arr = pa.array([x if type(x) is str or x is None else "\0" for x in raw], type=pa.string())
     low = pc.ascii_lower(arr)  # a non-ASCII id fails the hex check anyway
     ok = pc.match_substring_regex(low, f"^[0-9a-f]{{{n}}}$")
+    if not pc.all(pc.fill_null(ok, True)).as_py():
+        # base64 ids (protobuf's standard JSON mapping: Tempo, MessageToDict) of the right byte length
+        vals = low.to_pylist()
+        changed = False
+        for i in np.flatnonzero(~np.asarray(pc.fill_null(ok, True).to_numpy(zero_copy_only=False), dtype=bool)):
+            h = _b64_hex(raw[i], n)
+            if h is not None:
+                vals[i], changed = h, True
+        if changed:
+            low = pa.array(vals, type=pa.string())
+            ok = pc.match_substring_regex(low, f"^[0-9a-f]{{{n}}}$")
     empty = pc.or_kleene(pc.is_null(low), pc.equal(low, ""))
     zero = pc.equal(low, "0" * n)
     missing = pc.fill_null(pc.or_kleene(empty, zero), True)
@@ -628,12 +887,12 @@ def _ids(raw: list, n: int, what: str, required: bool) -> tuple[pa.Array, np.nda
     problems = []
     if bad.any():
         for i in np.flatnonzero(bad):
-            problems.append((int(i), f"{what} must be {n} hex digits, got {raw[i]!r}"))
+            problems.append((int(i), f"{what} must be {n} hex digits, got {short(raw[i])}"))
     if required:
         miss = np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
         if miss.any():
             for i in np.flatnonzero(miss):
-                problems.append((int(i), f"span has no {what} ({raw[i]!r}); a span needs a trace id and a span id"))
+                problems.append((int(i), f"span has no {what} ({short(raw[i])}); a span needs a trace id and a span id"))
             bad |= miss
     return ids, bad, problems
 
@@ -644,6 +903,9 @@ def _times(raw: list, what: str, nullable: bool) -> tuple[np.ndarray, np.ndarray
     try:
         arr = pa.array(raw)
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            # Arrow's cast also takes "0x10" (= 16): decimal digits only, as the slow path
+            if not pc.all(pc.fill_null(pc.match_substring_regex(arr, "^[0-9]+$"), True)).as_py():
+                raise pa.ArrowInvalid("not decimal")
             arr = pc.cast(arr, pa.int64())
         elif pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
             arr = pc.cast(arr, pa.int64())
@@ -800,11 +1062,14 @@ def otlp_documents(source: Any, collector: Collector) -> Iterator[Document]:
 
 
 def _name(part: Any) -> str:
-    return str(part) if is_pathlike(part) else OBJECT
+    return display_name(part) if is_pathlike(part) else OBJECT
 
 
 def _finish(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
+    if not len(df) and not c.skipped:
+        c.skip_error(c.no_spans())  # never 0 spans silently
     df.attrs["skipped"] = tuple(c.skipped)
+    df.attrs["ignored"] = tuple(c.ignored)
     if c.skipped:
         first = c.skipped[0]
         where = ", ".join(x for x in (first.file, first.record) if x)
@@ -814,13 +1079,16 @@ def _finish(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
     return df
 
 
-def read_otlp(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
+def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = None) -> pd.DataFrame:
     """Read OTLP/JSON traces (TracesData, collector JSON lines, ``{"result": …}``, gzip).
 
     ``source`` is a path, a list of paths, a directory, a file object, bytes, a JSON string or
     parsed JSON. ``errors="raise"`` raises :class:`~tracekit.errors.TraceFormatError` naming the
     file, the line/record and what is wrong; ``errors="skip"`` loads every valid span and lists
     what it skipped in ``df.attrs["skipped"]`` (see the module docstring for the mapping).
+    ``progress``: a ``tqdm`` bar while reading (``None``: for big sources in an interactive
+    session; needs tqdm). Files and bytes are decoded by the typed fast path
+    (:mod:`tracekit.io.otlp_fast`), which hands anything it does not cover to the checked code.
 
     >>> doc = {"resourceSpans": [{"resource": {"attributes": [
     ...     {"key": "service.name", "value": {"stringValue": "api"}}]},
@@ -839,10 +1107,10 @@ def read_otlp(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
     c = Collector(errors)
+    from .otlp_fast import read_into  # the fast path imports this module
+
     with gc_paused():
-        for doc in otlp_documents(source, c):
-            c.document(doc)
-            del doc
+        read_into(source, c, progress)
         df = collected_frame(c)
     return _finish(c, df)
 

@@ -28,8 +28,9 @@ import pandas as pd
 
 from ..errors import SkippedRecord, TraceFormatWarning
 from ..schema import STRING
-from ._sources import Document, is_pathlike
-from .otlp import Collector, collected_frame, gc_paused, otlp_documents
+from ._sources import Document, is_pathlike, known_shape
+from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
+from .xray import is_daemon_header
 
 __all__ = ["read", "skipped_records", "sniff"]
 
@@ -49,10 +50,15 @@ def sniff(value: Any) -> Literal["otlp", "xray", "list", "unknown"]:
     ('xray', 'xray')
     >>> sniff([{"resourceSpans": []}]), sniff({"data": []})
     ('list', 'unknown')
+    >>> sniff({"batches": []}), sniff({"resourceMetrics": []}), sniff({"format": "json", "version": 1})
+    ('otlp', 'otlp', 'xray')
     """
     if type(value) is dict:
-        if "resourceSpans" in value or "result" in value:
-            return "otlp"
+        if "resourceSpans" in value or "result" in value or "resource_spans" in value or "batches" in value \
+                or non_trace_otlp(value) is not None:
+            return "otlp"  # OTLP/JSON, proto field names, Tempo's {"batches"}; metrics/logs lines are listed, not read
+        if is_daemon_header(value):
+            return "xray"
         if "Traces" in value or "Segments" in value or "trace_id" in value:
             return "xray"
         if "id" in value and any(k in value for k in _XRAY_SEGMENT_KEYS):
@@ -121,8 +127,11 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
             for i, item in enumerate(value):
                 dispatch(item, doc, f"{path}[{i}]")
         else:
-            what = (f"a JSON object with keys {', '.join(list(value)[:5]) or '(none)'}" if type(value) is dict
-                    else f"a JSON {type(value).__name__}")
+            what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
+                    if type(value) is dict else f"a JSON {type(value).__name__}")
+            shape = known_shape(value)
+            if shape:
+                what = f"{what}: {shape}"
             otlp.problem(f"unknown trace format: {what}; {SUPPORTED}", doc.file, _label(doc.line, path) or None)
 
     with gc_paused():
@@ -139,10 +148,17 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
             unprocessed = tuple(xray.b.unprocessed)
     frames = [f for f in frames if len(f)] or frames[:1]
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    ignored = list(otlp.ignored) + (list(xray.b.ignored) if xray is not None else [])
+    if not len(df) and not skipped:  # never 0 spans silently: name what was empty
+        err = otlp.no_spans() if (otlp.empty is not None or otlp.ignored or xray is None) else xray.b.no_spans()
+        if errors == "raise":
+            raise err
+        skipped.append(SkippedRecord.from_error(err))
     if len(frames) > 1 and len(files) > 1:
         order = df["source_file"].map(files).to_numpy(dtype=np.int64, na_value=len(files))
         df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     df.attrs["skipped"] = tuple(skipped)
+    df.attrs["ignored"] = tuple(ignored)  # records that are not trace data (metrics/logs lines, daemon headers)
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
     if skipped:
         first = skipped[0]

@@ -75,6 +75,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ..core.nested import dumps, map_leaves, to_text
 from ..errors import TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
 
@@ -177,23 +178,62 @@ def _annotation_value(v: Any) -> Any:
     return str(v)
 
 
-def _jsonable(v: Any) -> Any:
+def _json_leaf(v: Any) -> Any:
     t = type(v)
     if t is str or t is int or t is bool or v is None:
         return v
     if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()]
+        v = v.item()
     if isinstance(v, bytes):
         return base64.b64encode(v).decode()
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     return v
+
+
+def _jsonable(v: Any) -> Any:
+    """A JSON-ready copy of a nested value (numpy scalars unwrapped, bytes as base64, non-finite
+    floats as text, keys as text); iterative, so any depth is fine."""
+    t = type(v)
+    if t is str or t is int or t is bool or v is None:
+        return v
+    return map_leaves(v, _json_leaf, key=str)
+
+
+def _count(v: Any) -> int | None:
+    """A dropped-count value as an int, or None when it is not a whole non-negative number."""
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v) if 0 <= int(v) < 2**32 else None
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer() and 0 <= v < 2**32:
+        return int(v)
+    if isinstance(v, str) and v.strip().isdigit() and int(v) < 2**32:
+        return int(v)
+    return None
+
+
+def _int(v: Any, what: str, lo: int = -(2**63), hi: int = 2**63) -> int:
+    """``int(v)`` for a field that must be an integer in [lo, hi); a clear error otherwise."""
+    try:
+        x = int(v)
+        ok = not isinstance(v, (bool, np.bool_)) and float(v) == x if not isinstance(v, (int, np.integer)) else True
+    except (TypeError, ValueError, OverflowError):
+        x, ok = 0, False
+    if not ok or not lo <= x < hi:
+        raise TraceKitError(f"{what} must be an integer in [{lo}, {hi}), got {to_text(v, 80)}")
+    return x
+
+
+def _span_context(r: dict, writer: str):
+    """Errors raised while writing one span name the span (``trace_id``/``span_id``)."""
+    @contextlib.contextmanager
+    def cm():
+        try:
+            yield
+        except TraceKitError as exc:
+            raise TraceKitError(f"{writer}: span {r.get('span_id')!r} of trace {r.get('trace_id')!r}: {exc}") from None
+    return cm()
 
 
 def _segment_header(r: dict, segment: bool) -> dict[str, Any]:
@@ -237,7 +277,7 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
     if req:
         http["request"] = req
     if r["http_status"] is not None:
-        http["response"] = {"status": int(r["http_status"])}
+        http["response"] = {"status": _int(r["http_status"], "http_status")}
     if http:
         e["http"] = http
     # aws
@@ -253,7 +293,8 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
             aws["queue_url"] = attrs["aws.sqs.queue_url"]
         if "cloud.region" in attrs:
             aws["region"] = attrs["cloud.region"]
-        aws["retries"] = int(attrs.get("http.request.resend_count", 0))
+        retries = attrs.get("http.request.resend_count", 0)
+        aws["retries"] = _count(retries) if _count(retries) is not None else _jsonable(retries)
     if segment:
         host = res.get("host.name")
         platform = res.get("cloud.platform")
@@ -374,7 +415,7 @@ def _entity_from_xray(r: dict, segment: bool, indexed: frozenset[str], context: 
         else:
             meta.setdefault("default", {})[k] = v
     if r["http_status"] is not None:
-        _set_path(e, ["http", "response", "status"], int(r["http_status"]))
+        _set_path(e, ["http", "response", "status"], _int(r["http_status"], "http_status"))
     if not segment and "namespace" not in e and r["kind"] in ("client", "producer"):
         e["namespace"] = "remote"
     if context:  # a segment or an independent subsegment carries its own origin / service / aws context
@@ -461,11 +502,12 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
     xids: dict[str, str] = {}
     for i in order.tolist():
         r = {c: cols[c][i] for c in names}
-        if r["source"] == "xray":
-            own = bool(segment[i] or r["inferred"])
-            e, inf = _entity_from_xray(r, own, indexed, context=own or not parent_found[i]), None
-        else:
-            e, inf = _entity(r, bool(segment[i] or r["inferred"]), indexed)
+        with _span_context(r, "write_xray"):
+            if r["source"] == "xray":
+                own = bool(segment[i] or r["inferred"])
+                e, inf = _entity_from_xray(r, own, indexed, context=own or not parent_found[i]), None
+            else:
+                e, inf = _entity(r, bool(segment[i] or r["inferred"]), indexed)
             if inf is not None and (r["trace_id"], r["span_id"]) in has_inferred:
                 inf = None
         by_key.setdefault((r["trace_id"], r["span_id"]), e)
@@ -523,7 +565,7 @@ def _to_xray(spans: pd.DataFrame, indexed: Iterable[str], inferred: bool) -> dic
         t: dict[str, Any] = {"Id": xid, "Duration": dur}
         if xid in limit:
             t["LimitExceeded"] = limit[xid]
-        t["Segments"] = [{"Id": d["id"], "Document": orjson.dumps(d).decode()} for d in segs]
+        t["Segments"] = [{"Id": d["id"], "Document": dumps(d).decode("utf-8", "surrogatepass")} for d in segs]
         out.append(t)
     return {"Traces": out, "UnprocessedTraceIds": []}
 
@@ -561,32 +603,31 @@ def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterabl
     >>> p.name
     't.json.gz'
     """
-    body = orjson.dumps(to_xray(spans, indexed=indexed, inferred=inferred), option=orjson.OPT_INDENT_2)
+    body = dumps(to_xray(spans, indexed=indexed, inferred=inferred), indent=True)
     return _write_bytes(path, [body, b"\n"])
 
 
 # ---------------------------------------------------------------------------------------------
 # OTLP
 
-def otlp_any_value(v: Any) -> dict:
-    """Encode a Python value as an OTLP/JSON ``AnyValue``.
-
-    >>> otlp_any_value(3), otlp_any_value([1.5, True]), otlp_any_value(None)
-    ({'intValue': '3'}, {'arrayValue': {'values': [{'doubleValue': 1.5}, {'boolValue': True}]}}, {})
-    """
+def _any_scalar(v: Any) -> dict | None:
+    """OTLP ``AnyValue`` of a scalar; None for a container (dict, list, tuple, array)."""
     t = type(v)
     if t is str:
         return {"stringValue": v}
     if t is bool:
         return {"boolValue": v}
-    if t is int:
-        return {"intValue": str(v)}
+    if t is int or isinstance(v, np.integer) and not isinstance(v, np.bool_):
+        x = int(v)
+        if not -(2**63) <= x < 2**63:
+            raise TraceKitError(f"integer {x} does not fit OTLP's 64-bit intValue")
+        return {"intValue": str(x)}
     if v is None or v is pd.NA:
         return {}
     if isinstance(v, (bool, np.bool_)):
         return {"boolValue": bool(v)}
     if isinstance(v, (int, np.integer)):
-        return {"intValue": str(int(v))}
+        return _any_scalar(int(v))
     if isinstance(v, (float, np.floating)):
         f = float(v)
         if math.isnan(f):
@@ -598,15 +639,51 @@ def otlp_any_value(v: Any) -> dict:
         return {"stringValue": v}
     if isinstance(v, (bytes, bytearray)):
         return {"bytesValue": base64.b64encode(bytes(v)).decode()}
-    if isinstance(v, dict):
-        return {"kvlistValue": {"values": [{"key": str(k), "value": otlp_any_value(x)} for k, x in v.items()]}}
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return {"arrayValue": {"values": [otlp_any_value(x) for x in v]}}
+    if isinstance(v, (dict, list, tuple, np.ndarray)):
+        return None
     return {"stringValue": str(v)}
 
 
-def _kvs(d: dict | None) -> list[dict]:
-    return [{"key": str(k), "value": otlp_any_value(v)} for k, v in (d or {}).items()]
+def otlp_any_value(v: Any) -> dict:
+    """Encode a Python value as an OTLP/JSON ``AnyValue`` (nested to any depth, without recursion).
+
+    An integer outside the signed 64-bit range raises :class:`~tracekit.errors.TraceKitError`
+    (OTLP's ``intValue`` is an int64; writing it as text or a double would change it).
+
+    >>> otlp_any_value(3), otlp_any_value([1.5, True]), otlp_any_value(None)
+    ({'intValue': '3'}, {'arrayValue': {'values': [{'doubleValue': 1.5}, {'boolValue': True}]}}, {})
+    """
+    top = _any_scalar(v)
+    if top is not None:
+        return top
+    root: dict = {}
+    stack = [(v, root)]
+    while stack:
+        x, out = stack.pop()
+        vals: list = []
+        if isinstance(x, dict):
+            out["kvlistValue"] = {"values": vals}
+            items = [(str(k), y) for k, y in x.items()]
+        else:
+            out["arrayValue"] = {"values": vals}
+            items = [(None, y) for y in (x.tolist() if isinstance(x, np.ndarray) else x)]
+        for k, y in items:
+            child = _any_scalar(y)
+            if child is None:
+                child = {}
+                stack.append((y, child))
+            vals.append(child if k is None else {"key": k, "value": child})
+    return root
+
+
+def _kvs(d: dict | None, where: str = "attributes") -> list[dict]:
+    out = []
+    for k, v in (d or {}).items():
+        try:
+            out.append({"key": str(k), "value": otlp_any_value(v)})
+        except TraceKitError as exc:
+            raise TraceKitError(f"{where}[{str(k)!r}]: {exc}") from None
+    return out
 
 
 def _otlp_span(r: dict) -> dict:
@@ -616,55 +693,56 @@ def _otlp_span(r: dict) -> dict:
     if r["parent_id"] is not None:
         sp["parentSpanId"] = r["parent_id"]
     if r["flags"] is not None:
-        sp["flags"] = int(r["flags"])
+        sp["flags"] = _int(r["flags"], "flags", 0, 2**32)
     sp["name"] = r["name"]
     sp["kind"] = _KIND_INT.get(r["kind"], 0)
     sp["startTimeUnixNano"] = str(r["start"])
     if r["end"] is not None and not r["in_progress"]:
         sp["endTimeUnixNano"] = str(r["end"])
     attrs = dict(r["attributes"] or {})
-    dropped = {f: attrs.pop(k) for k, f in _DROPPED.items() if k in attrs}
+    # a dropped count that is not a whole number stays an ordinary attribute (read back unchanged)
+    dropped = {f: _count(attrs.pop(k)) for k, f in _DROPPED.items() if k in attrs and _count(attrs[k]) is not None}
     deprecated = attrs.pop("otel.status.deprecated_code", None)
     if r["http_status"] is not None and "http.response.status_code" not in attrs and "http.status_code" not in attrs:
-        attrs["http.response.status_code"] = int(r["http_status"])
+        attrs["http.response.status_code"] = _int(r["http_status"], "http_status")
     sp["attributes"] = _kvs(attrs)
     if "droppedAttributesCount" in dropped:
-        sp["droppedAttributesCount"] = int(dropped["droppedAttributesCount"])
+        sp["droppedAttributesCount"] = dropped["droppedAttributesCount"]
     evs = []
     for ev in r["events"] or []:
         e: dict[str, Any] = {}
         if ev.get("time") is not None:
-            e["timeUnixNano"] = str(int(ev["time"]))
+            e["timeUnixNano"] = str(_int(ev["time"], "events[].time", -(2**63), 2**64))
         e["name"] = str(ev.get("name", ""))
-        e["attributes"] = _kvs(ev.get("attributes"))
+        e["attributes"] = _kvs(ev.get("attributes"), "events[].attributes")
         if ev.get("dropped_attributes_count") is not None:
-            e["droppedAttributesCount"] = int(ev["dropped_attributes_count"])
+            e["droppedAttributesCount"] = _int(ev["dropped_attributes_count"], "events[].dropped_attributes_count", 0, 2**32)
         evs.append(e)
     if evs:
         sp["events"] = evs
     if "droppedEventsCount" in dropped:
-        sp["droppedEventsCount"] = int(dropped["droppedEventsCount"])
+        sp["droppedEventsCount"] = dropped["droppedEventsCount"]
     links = []
     for ln in r["links"] or []:
         lk: dict[str, Any] = {"traceId": ln.get("trace_id") or "", "spanId": ln.get("span_id") or ""}
         if ln.get("trace_state"):
             lk["traceState"] = ln["trace_state"]
         if ln.get("flags") is not None:
-            lk["flags"] = int(ln["flags"])
-        lk["attributes"] = _kvs(ln.get("attributes"))
+            lk["flags"] = _int(ln["flags"], "links[].flags", 0, 2**32)
+        lk["attributes"] = _kvs(ln.get("attributes"), "links[].attributes")
         if ln.get("dropped_attributes_count") is not None:
-            lk["droppedAttributesCount"] = int(ln["dropped_attributes_count"])
+            lk["droppedAttributesCount"] = _int(ln["dropped_attributes_count"], "links[].dropped_attributes_count", 0, 2**32)
         links.append(lk)
     if links:
         sp["links"] = links
     if "droppedLinksCount" in dropped:
-        sp["droppedLinksCount"] = int(dropped["droppedLinksCount"])
+        sp["droppedLinksCount"] = dropped["droppedLinksCount"]
     st: dict[str, Any] = {}
     if r["status_message"] is not None:
         st["message"] = r["status_message"]
     code = _STATUS_INT.get(r["status"], 0)
     if deprecated is not None:  # pre-2021 status: keep what was there (the reader derived the code)
-        st["deprecatedCode"] = int(deprecated)
+        st["deprecatedCode"] = _int(deprecated, "attributes['otel.status.deprecated_code']", 0, 2**32)
         if code == 2:
             code = 0
     if code:
@@ -675,6 +753,18 @@ def _otlp_span(r: dict) -> dict:
 
 _DROPPED = {"otel.dropped_attributes_count": "droppedAttributesCount", "otel.dropped_events_count": "droppedEventsCount",
             "otel.dropped_links_count": "droppedLinksCount"}
+def _scope_text(res: dict, key: str) -> str | None:
+    """A scope name / version / schema URL as text: a string as it is, a number as its text; an
+    object or list cannot be an OTLP scope field and is an error naming the key."""
+    v = res.get(key)
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (bool, int, float, np.generic)):
+        return str(v.item() if isinstance(v, np.generic) else v)
+    raise TraceKitError(f"resource[{key!r}] is a {type(v).__name__} ({to_text(v, 80)}); an OTLP scope "
+                        f"{key.rsplit('.', 1)[-1].replace('_', ' ')} is a string: convert it (e.g. with str) before writing")
+
+
 _RES_SPECIAL = ("otel.schema_url", "otel.resource.dropped_attributes_count", "otel.resource.entity_refs")
 
 _OTLP_COLS = ("trace_id", "span_id", "parent_id", "trace_state", "flags", "name", "kind", "start", "end",
@@ -690,7 +780,7 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
         svc = cols["service"][i]
         k = key_cache.get(id(res))
         if k is None:
-            k = key_cache[id(res)] = orjson.dumps(_jsonable(res), option=orjson.OPT_SORT_KEYS)
+            k = key_cache[id(res)] = dumps(_jsonable(res), sort_keys=True)
         gk = (svc, k)
         g = groups.get(gk)
         if g is None:
@@ -701,12 +791,17 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
         scope = key_cache.get(("scope", id(res)))
         if scope is None:
             sattrs = tuple((a[len("otel.scope.attr."):], v) for a, v in res.items() if a.startswith("otel.scope.attr."))
-            scope = key_cache[("scope", id(res))] = (
-                res.get("otel.scope.name"), res.get("otel.scope.version"),
-                orjson.dumps(_jsonable(dict(sattrs))) if sattrs else b"",
-                res.get("otel.scope.dropped_attributes_count"), res.get("otel.scope.schema_url"))
+            r = {c: cols[c][i] for c in _OTLP_COLS}
+            with _span_context(r, "write_otlp"):
+                scope = key_cache[("scope", id(res))] = (
+                    _scope_text(res, "otel.scope.name"), _scope_text(res, "otel.scope.version"),
+                    dumps(_jsonable(dict(sattrs))) if sattrs else b"",
+                    None if res.get("otel.scope.dropped_attributes_count") is None
+                    else _int(res["otel.scope.dropped_attributes_count"], "resource['otel.scope.dropped_attributes_count']", 0, 2**32),
+                    _scope_text(res, "otel.scope.schema_url"))
         r = {c: cols[c][i] for c in _OTLP_COLS}
-        g[1].setdefault(scope, []).append(_otlp_span(r))
+        with _span_context(r, "write_otlp"):
+            g[1].setdefault(scope, []).append(_otlp_span(r))
     out = []
     for rattrs, scopes, res in groups.values():
         ss = []
@@ -719,19 +814,20 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
             if sattrs:
                 scope["attributes"] = _kvs(orjson.loads(sattrs))
             if sdropped is not None:
-                scope["droppedAttributesCount"] = int(sdropped)
+                scope["droppedAttributesCount"] = sdropped
             one: dict[str, Any] = {"scope": scope, "spans": spans}
             if sschema is not None:
                 one["schemaUrl"] = str(sschema)
             ss.append(one)
         resource: dict[str, Any] = {"attributes": _kvs(rattrs)}
         if res.get("otel.resource.dropped_attributes_count") is not None:
-            resource["droppedAttributesCount"] = int(res["otel.resource.dropped_attributes_count"])
+            resource["droppedAttributesCount"] = _int(res["otel.resource.dropped_attributes_count"],
+                                                      "resource['otel.resource.dropped_attributes_count']", 0, 2**32)
         if res.get("otel.resource.entity_refs") is not None:
             resource["entityRefs"] = _jsonable(res["otel.resource.entity_refs"])
         rs: dict[str, Any] = {"resource": resource, "scopeSpans": ss}
         if res.get("otel.schema_url") is not None:
-            rs["schemaUrl"] = str(res["otel.schema_url"])
+            rs["schemaUrl"] = _scope_text(res, "otel.schema_url")
         out.append(rs)
     return {"resourceSpans": out}
 
@@ -766,6 +862,6 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)
         if not lines:
-            return _write_bytes(path, [orjson.dumps(_otlp_request(cols, range(n))), b"\n"])
-        return _write_bytes(path, (orjson.dumps(_otlp_request(cols, range(a, min(a + batch, n)))) + b"\n"
+            return _write_bytes(path, [dumps(_otlp_request(cols, range(n))), b"\n"])
+        return _write_bytes(path, (dumps(_otlp_request(cols, range(a, min(a + batch, n)))) + b"\n"
                                    for a in range(0, n, batch)))

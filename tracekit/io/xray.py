@@ -5,7 +5,11 @@
 'Traces[*]'``), raw segment documents (one object, a list, a list of Document strings, or one
 per line, as SDKs send them to the daemon) and independent subsegments (``"type":
 "subsegment"``); gzip or not; from a path, a list of paths, a directory, a file object, bytes
-or already-parsed JSON.
+or already-parsed JSON. A trace's ``Segments`` may hold the parsed documents themselves (no
+``{Id, Document}`` wrapper). The daemon protocol's header line (``{"format": "json",
+"version": 1}`` before each document, as in a capture of the daemon's UDP traffic) is skipped and
+listed in ``df.attrs["ignored"]``. A read that loads no span and skipped nothing is an error naming
+what was empty (``no spans: Traces is empty (2 UnprocessedTraceIds)``).
 
 Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
 
@@ -34,7 +38,8 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   defined elsewhere) → one event with ``exception.id``;
 * times: float epoch seconds → int64 ns rounded to the microsecond (whole seconds and fraction
   scaled separately, never through float ms);
-  ``in_progress`` spans have ``end`` = NaT.
+  ``in_progress`` spans have ``end`` = NaT; an ``end_time`` before ``start_time`` is kept as given
+  (a negative duration) and flagged with ``attributes["tracekit.time_problem"] = "end_before_start"``.
 
 Duplicates by (trace_id, span_id): a complete span replaces in-progress copies; copies equal in
 every column but ``source_file``/``source_record`` (the same document read twice, from one file
@@ -91,7 +96,20 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES
-from ._sources import OBJECT, Document, is_pathlike, iter_documents, list_files, parse_json, read_bytes
+from ._sources import (
+    OBJECT,
+    TIME_PROBLEM,
+    Document,
+    display_name,
+    is_pathlike,
+    iter_documents,
+    known_shape,
+    list_files,
+    parse_json,
+    read_bytes,
+    short,
+    text_bytes,
+)
 
 __all__ = ["read_xray"]
 
@@ -117,7 +135,8 @@ _ID_RE = "^[0-9a-f]{16}$"
 _UNIQUE_AWS = frozenset({"request_id", "extended_request_id", "id"})
 
 
-def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataFrame:
+def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
+              progress: bool | None = None) -> pd.DataFrame:
     """Read X-Ray segment documents or BatchGetTraces output into a spans DataFrame.
 
     ``source``: a path, a list of paths, a directory (``*.json``, ``*.jsonl``, ``*.txt``,
@@ -127,6 +146,9 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
     :class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (always set; ``()``
     when nothing was skipped) and emits one :class:`~tracekit.errors.TraceFormatWarning`.
     ``df.attrs["unprocessed_trace_ids"]`` lists BatchGetTraces' ``UnprocessedTraceIds``.
+    ``progress``: a ``tqdm`` bar over the pages/traces (``None``: for big inputs in an interactive
+    session; needs tqdm). The Documents of BatchGetTraces pages are decoded by the typed fast path
+    (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
 
     >>> import json, tracekit as tk
     >>> doc = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
@@ -151,15 +173,20 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.
     # re-scan them again and again (measured: ~40% of the time), so pause it.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    from .xray_fast import add_value  # the fast path (Documents decoded into Structs) imports this module
+
     try:
         for d in docs:
-            b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+            add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
             del d
         df = b.frame()
+        if not len(df) and not b.skipped:
+            b.fail(b.no_spans())  # never 0 spans silently
     finally:
         if gc_was_enabled:
             gc.enable()
     df.attrs["skipped"] = tuple(b.skipped)
+    df.attrs["ignored"] = tuple(b.ignored)
     df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
     if b.skipped:
         first = b.skipped[0]
@@ -188,25 +215,26 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
         if path.is_dir():
             files = list_files(path)
             if not files:
-                b.fail(TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=str(path)))
+                b.fail(TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files",
+                                        file=display_name(path)))
         else:
             files = [path]
         for f in files:
             if not f.exists():
-                raise FileNotFoundError(f"no such file or directory: {str(f)!r}")
-            yield from _file_documents(f.read_bytes(), str(f), b)
+                raise FileNotFoundError(f"no such file or directory: {display_name(f)!r}")
+            yield from _file_documents(f.read_bytes(), display_name(f), b)
     elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for p in source:
             yield from _documents(p, b)
     elif isinstance(source, (bytes, bytearray, memoryview)):
         yield from _file_documents(bytes(source), OBJECT, b)
     elif isinstance(source, str):
-        yield from _file_documents(source.encode(), OBJECT, b)
+        yield from _file_documents(text_bytes(source), OBJECT, b)
     elif hasattr(source, "read") and not isinstance(source, (dict, list, tuple)):
         name = getattr(source, "name", OBJECT)
-        name = str(name) if isinstance(name, (str, Path)) else OBJECT
+        name = display_name(name) if isinstance(name, (str, Path)) else OBJECT
         data = source.read()
-        yield from _file_documents(data.encode() if isinstance(data, str) else data, name, b)
+        yield from _file_documents(text_bytes(data) if isinstance(data, str) else data, name, b)
     else:
         yield from iter_documents(source)
 
@@ -228,32 +256,19 @@ def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
         except orjson.JSONDecodeError:
             pass
     if not jsonl:
-        reason = None
         try:
             value = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            reason = str(exc)  # keep no reference to the error: it holds a str copy of the file
-        if reason is None:
+        except orjson.JSONDecodeError:
+            pass  # JSON lines with blank or bad first lines, or not JSON: parse_json says which
+        else:
             del data  # the parsed value is all we need from here on
             yield Document(value, name, None)
             return
-        if not b.lenient:
-            yield from parse_json(data, name)  # raises a clear error naming the file
-            return
-        b.fail(TraceFormatError("file is empty" if not data.strip() else f"not valid JSON ({reason})", file=name))
-        return
-    if not b.lenient:
-        yield from parse_json(data, name)
-        return
-    for i, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            b.fail(TraceFormatError(f"line is not valid JSON ({exc})", file=name, record=f"line {i}"))
-            continue
-        yield Document(value, name, i)
+    # JSON lines (and clear errors): bad lines are skipped in lenient mode, the others read
+    try:
+        yield from parse_json(data, name, b.fail if b.lenient else None)
+    except TraceFormatError as exc:
+        b.fail(exc)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -261,12 +276,22 @@ def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
 
 
 def _put(out: dict, key: str, v: Any) -> None:
-    """Flatten nested dicts into dotted keys; lists, scalars and empty dicts stay values."""
-    if type(v) is dict and v:
-        for k2, v2 in v.items():
-            _put(out, f"{key}.{k2}", v2)
-    else:
+    """Flatten nested dicts into dotted keys; lists, scalars and empty dicts stay values.
+    Iterative (a document may nest ``sql``/``http`` blocks hundreds deep), in document order."""
+    if type(v) is not dict or not v:
         out[key] = v
+        return
+    stack = [(key, iter(v.items()))]
+    while stack:
+        prefix, it = stack[-1]
+        for k2, v2 in it:
+            k = f"{prefix}.{k2}"
+            if type(v2) is dict and v2:
+                stack.append((k, iter(v2.items())))
+                break
+            out[k] = v2
+        else:
+            stack.pop()
 
 
 def _int_or_none(v: Any) -> int | None:
@@ -289,11 +314,11 @@ def _seconds(v: Any, what: str, s: dict) -> float:
             try:
                 v = float(v)
             except ValueError:
-                raise _bad(f"{what} {v!r} is not a number", s) from None
+                raise _bad(f"{what} {short(v)} is not a number", s) from None
         else:
-            raise _bad(f"{what} {v!r} is not a number (epoch seconds)", s)
+            raise _bad(f"{what} {short(v)} is not a number (epoch seconds)", s)
     if not (-_MAX_S < v < _MAX_S):
-        raise _bad(f"{what} {v!r} is outside the range datetime64[ns] can hold "
+        raise _bad(f"{what} {short(v)} is outside the range datetime64[ns] can hold "
                    "(epoch seconds between 1677 and 2262)", s)
     return v
 
@@ -302,9 +327,9 @@ def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: b
     """The slow path of the span checks: raise a clear error, or convert int/str times."""
     where = s if top else {**s, "_nested": True}
     if type(sid) is not str or len(sid) != 16:
-        raise _bad(f"id {sid!r} is not 16 hex digits", where)
+        raise _bad(f"id {short(sid)} is not 16 hex digits", where)
     if type(name) is not str:
-        raise _bad("has no name" if name is None else f"name {name!r} is not a string", where)
+        raise _bad("has no name" if name is None else f"name {short(name)} is not a string", where)
     if st is None:
         raise _bad("has no start_time", where)
     st = _seconds(st, "start_time", where)
@@ -313,6 +338,16 @@ def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: b
             raise _bad("has neither end_time nor in_progress: true", where)
         return st, _NAN
     return st, _seconds(et, "end_time", where)
+
+
+def is_daemon_header(value: Any) -> bool:
+    """The X-Ray daemon protocol's header, ``{"format": "json", "version": 1}``, which SDKs send on
+    the line before each segment document (a capture of the daemon's UDP traffic has one per segment).
+
+    >>> is_daemon_header({"format": "json", "version": 1}), is_daemon_header({"format": "json"})
+    (True, False)
+    """
+    return type(value) is dict and len(value) == 2 and value.get("format") == "json" and "version" in value
 
 
 def _label(where: str, j: int) -> str:
@@ -342,7 +377,7 @@ class _Bad(Exception):
 def _bad(reason: str, s: Any) -> _Bad:
     if isinstance(s, dict) and "id" in s:
         kind = "subsegment" if s.get("_nested") or s.get("type") == "subsegment" else "segment"
-        reason = f"{kind} {s.get('id')!r} ({s.get('name')!r}): {reason}"
+        reason = f"{kind} {short(s.get('id'))} ({short(s.get('name'))}): {reason}"
     return _Bad(reason)
 
 
@@ -384,6 +419,8 @@ class _Builder:
         self.lenient = lenient
         self.owned = owned  # the parsed JSON is ours: Document strings may be dropped once parsed
         self.skipped: list[SkippedRecord] = []
+        self.ignored: list[SkippedRecord] = []  # daemon protocol headers
+        self.empty: SkippedRecord | None = None
         self.unprocessed: list[str] = []
         # per span
         self.span_id: list = []
@@ -421,6 +458,21 @@ class _Builder:
         self._file_count = 0
 
     # -- errors
+    def empty_at(self, reason: str, file: str, record: str | None) -> None:
+        """A recognised container without segments; an error only if the whole read loads none."""
+        if self.empty is None:
+            self.empty = SkippedRecord(file, record, reason)
+
+    def no_spans(self) -> TraceFormatError:
+        """The error for a read that loaded no span and skipped nothing: it names what was empty."""
+        if self.empty is not None:
+            return TraceFormatError(f"no spans: {self.empty.reason}", file=self.empty.file, record=self.empty.record)
+        if self.ignored:
+            first = self.ignored[0]
+            return TraceFormatError(f"no segments: {len(self.ignored)} record(s) are X-Ray daemon headers only",
+                                    file=first.file, record=first.record)
+        return TraceFormatError("no spans found")
+
     def fail(self, err: TraceFormatError) -> None:
         if not self.lenient:
             raise err
@@ -431,16 +483,21 @@ class _Builder:
         if file != self._file:
             self._file, self._file_count = file, 0
         if type(value) is dict:
-            if "Traces" in value:
+            if is_daemon_header(value):
+                # the X-Ray daemon protocol's header line before each segment document
+                self.ignored.append(SkippedRecord(file, label or None, "X-Ray daemon header: not a segment"))
+            elif "Traces" in value:
                 self.add_page(value, file, line, label)
             elif "Segments" in value:
                 self.add_trace(value, file, line, label, None)
-            elif "id" in value or "trace_id" in value or "start_time" in value:
+            elif ("id" in value or "trace_id" in value or "start_time" in value) and (
+                    "start_time" in value or "trace_id" in value or known_shape(value) is None):
                 self.add_segment(value, file, line, label, None, None)
             else:
-                keys = ", ".join(list(value)[:5])
+                keys = ", ".join(map(str, list(value)[:5]))
+                shape = known_shape(value)
                 self.fail(TraceFormatError(
-                    "not X-Ray data: expected a BatchGetTraces response {\"Traces\": [...]}, a trace "
+                    (f"{shape}: " if shape else "") + "not X-Ray data: expected a BatchGetTraces response {\"Traces\": [...]}, a trace "
                     "{\"Id\", \"Segments\"} or a segment document {\"id\", \"trace_id\", \"start_time\", ...}; "
                     f"found keys: {keys or '(none)'}", file=file, record=label or None))
         elif type(value) is list:
@@ -462,6 +519,9 @@ class _Builder:
             self.fail(TraceFormatError(f"'Traces' is a {type(traces).__name__}, not a list",
                                        file=file, record=f"{label}{sep}Traces"))
             return
+        if not traces:
+            up_note = f" ({len(up)} UnprocessedTraceIds)" if type(up) is list and up else ""
+            self.empty_at(f"Traces is empty{up_note}", file, f"{label}{sep}Traces")
         for i, t in enumerate(traces):
             self.add_trace(t, file, line, f"{label}{sep}Traces[{i}]", None)
 
@@ -478,13 +538,19 @@ class _Builder:
                 extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
         tid = trace.get("Id")
         where = f"{label}.Segments" if label else "Segments"  # + [j]: formatted only when needed
+        if not trace["Segments"]:
+            self.empty_at("Segments is empty", file, where)
         for j, seg in enumerate(trace["Segments"]):
             if type(seg) is dict and "Document" in seg:
                 self.add_segment(seg["Document"], file, line, where, tid, extra, j)
                 if self.owned:
                     seg["Document"] = None  # free the string (a copy of the file) as we go
+            elif type(seg) is dict and "id" in seg and ("start_time" in seg or "trace_id" in seg):
+                # the segment document itself, already parsed (no {Id, Document} wrapper)
+                self.add_segment(seg, file, line, where, tid, extra, j)
             else:
-                self.fail(TraceFormatError("segment entry has no 'Document'", file=file, record=f"{where}[{j}]"))
+                self.fail(TraceFormatError("segment entry has no 'Document' (and is not a segment document "
+                                           "with 'id' and 'start_time')", file=file, record=f"{where}[{j}]"))
 
     def add_segment(self, doc: Any, file: str, line: int | None, where: str,
                     trace_tid: Any, trace_extra: dict | None, j: int = -1) -> None:
@@ -513,8 +579,10 @@ class _Builder:
             del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.bits[mark:]
             del self.start[mark:], self.end[mark:], self.http_status[mark:], self.attributes[mark:]
             for sparse in (self.status_message, self.events):
-                for r in [r for r in sparse if r >= mark]:
-                    del sparse[r]
+                # rows are added in increasing order, so those of this document are the last
+                # inserted: pop from the end (scanning every key was quadratic in bad documents)
+                while sparse and next(reversed(sparse)) >= mark:
+                    sparse.popitem()
             self.fail(TraceFormatError(str(exc), file=file, record=_label(where, j) or None))
             return
         self.d_file.append(file)
@@ -529,7 +597,7 @@ class _Builder:
         if raw == self._last_tid[0] and type(raw) is str:
             return self._last_tid[1]
         if type(raw) is not str:
-            raise _bad("has no trace_id" if raw is None else f"trace_id {raw!r} is not a string", seg)
+            raise _bad("has no trace_id" if raw is None else f"trace_id {short(raw)} is not a string", seg)
         r = raw.strip()
         if len(r) == 35 and r[:2] == "1-" and r[10] == "-":
             t = (r[2:10] + r[11:]).lower()
@@ -538,7 +606,7 @@ class _Builder:
         else:
             t = ""
         if len(t) != 32 or t.strip("0123456789abcdef"):
-            raise _bad(f"trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", seg)
+            raise _bad(f"trace_id {short(raw)} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", seg)
         self._last_tid = (raw, t)
         return t
 
@@ -557,7 +625,7 @@ class _Builder:
 
         top_parent = seg.get("parent_id")
         if top_parent is not None and type(top_parent) is not str:
-            raise _bad(f"parent_id {top_parent!r} is not a string", seg)
+            raise _bad(f"parent_id {short(top_parent)} is not a string", seg)
         stack: list[tuple[dict, Any, bool]] = [(seg, top_parent, True)]
         pop = stack.pop
         push = stack.append
@@ -788,8 +856,8 @@ class _Builder:
                     d = int(doc_of_row[r])
                     if d not in bad_docs:
                         value = self.span_id[r] if col_name == "id" else self.parent_id[r]
-                        bad_docs[d] = (f"span {self.span_id[r]!r} ({self.name[r]!r}): "
-                                       f"{col_name} {value!r} is not 16 hex digits")
+                        bad_docs[d] = (f"span {short(self.span_id[r])} ({short(self.name[r])}): "
+                                       f"{col_name} {short(value)} is not 16 hex digits")
         if bad_docs:
             keep = self._drop_docs(bad_docs)
         self.span_id = self.parent_id = None  # free as we go: peak memory matters at 1M spans
@@ -802,6 +870,9 @@ class _Builder:
         end_ns[missing_end] = _NAT
         duration_ms = (end_ns - start_ns) / 1e6
         duration_ms[missing_end] = np.nan
+        back = np.flatnonzero(~missing_end & (end_ns < start_ns))
+        for r in back:  # kept as given (a negative duration), flagged
+            self.attributes[r][TIME_PROBLEM] = "end_before_start"
 
         bits = np.frombuffer(self.bits, dtype=np.int8)
         err, fault, thr, inprog = ((bits & b) != 0 for b in (1, 2, 4, 8))
@@ -930,5 +1001,8 @@ def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
 def _fingerprint(v: Any) -> bytes:
     try:
         return orjson.dumps(v, option=_DUMP)
-    except TypeError:  # e.g. an integer beyond 64 bits in an attribute
-        return repr(v).encode()
+    except TypeError:  # e.g. an integer beyond 64 bits in an attribute, or nesting beyond 255
+        try:
+            return repr(v).encode("utf-8", "surrogatepass")
+        except RecursionError:  # too deep to compare: treated as distinct (both copies kept)
+            return b"\0deep" + str(id(v)).encode()

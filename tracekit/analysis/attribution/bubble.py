@@ -9,7 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import HOST_KEYS, REGION_KEYS, VERSION_KEYS, failed, normalize_trace_ids, require_columns, result_table
+from ...core import (
+    HOST_KEYS,
+    REGION_KEYS,
+    VERSION_KEYS,
+    failed,
+    normalize_trace_ids,
+    require_columns,
+    result_table,
+    safe_str,
+)
 from ...errors import TraceKitError
 from ..structure import trace_summary
 from .common import first_and_codes, usort, value_label
@@ -42,7 +51,7 @@ def _flatten(d: dict, prefix: str, out_k: list, out_v: list, depth: int = 0) -> 
                 _flatten(v, key + ".", out_k, out_v, depth + 1)
             continue
         if isinstance(v, (list, tuple)):
-            v = ",".join(map(str, v))
+            v = ",".join(map(safe_str, v))  # a deeply nested item must not overflow the stack
         elif isinstance(v, float) and v != v:
             continue
         out_k.append(key)

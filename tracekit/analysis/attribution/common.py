@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import span_tree
+from ...core import safe_str, span_tree
 
 #: public names; the other module-level names are helpers shared within the package
 __all__ = []
@@ -34,7 +34,7 @@ def value_label(v: Any) -> str:
         return "true"
     if v is False:
         return "false"
-    return str(v)
+    return safe_str(v)
 
 
 def lookup_keys(spans: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray:

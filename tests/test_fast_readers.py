@@ -1,0 +1,491 @@
+"""The readers' typed fast paths (io/otlp_fast.py, io/xray_fast.py) give exactly the frames of the
+checked code, and hand it everything they do not cover.
+
+Each comparison reads the same bytes twice: with the fast path enabled and with it switched off
+(``ENABLED = False``: every source goes to the checked code), and compares every column, dtype,
+``attrs["skipped"]`` and error. The fast path's counters (``STATS``) prove which path read what.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import warnings
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pytest
+
+import tracekit as tk
+import tracekit.io.otlp_fast as otlp_fast
+import tracekit.io.xray_fast as xray_fast
+from tracekit.errors import TraceFormatError, TraceFormatWarning
+from tracekit.io.otlp import read_otlp
+from tracekit.io.write import write_otlp, write_xray
+
+TID = "5B8EFFF798038103D269B633813FC60C"  # upper case: lowered by both paths
+
+
+def _outcome(read, source, errors):
+    """(frame, skipped, None) or (None, None, error text) of one read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TraceFormatWarning)
+        try:
+            df = read(source, errors=errors)
+        except TraceFormatError as exc:
+            return None, None, (type(exc).__name__, str(exc))
+    return df, df.attrs.get("skipped"), None
+
+
+def _both(monkeypatch, module, read, source, errors="raise"):
+    """Read ``source`` by the fast and by the checked path; return (fast outcome, checked outcome, stats)."""
+    for k in module.STATS:
+        module.STATS[k] = 0
+    fast = _outcome(read, source, errors)
+    stats = dict(module.STATS)
+    monkeypatch.setattr(module, "ENABLED", False)
+    checked = _outcome(read, source, errors)
+    monkeypatch.setattr(module, "ENABLED", True)
+    return fast, checked, stats
+
+
+def _same(fast, checked):
+    (df, skipped, err), (df2, skipped2, err2) = fast, checked
+    assert err == err2
+    if err is None:
+        objects = ["attributes", "resource", "events", "links"]
+        pd.testing.assert_frame_equal(df.drop(columns=objects), df2.drop(columns=objects), check_exact=True)
+        assert list(df.dtypes) == list(df2.dtypes)
+        for col in objects:  # dicts/lists equal in type, keys, order and values (repr: NaN equals NaN)
+            assert [repr(x) for x in df[col]] == [repr(x) for x in df2[col]], col
+            assert [type(x) for x in df[col]] == [type(x) for x in df2[col]], col
+        assert skipped == skipped2
+
+
+# --------------------------------------------------------------------------------------------
+# OTLP: simulator output
+
+
+@pytest.fixture(scope="module")
+def sim_spans():
+    return tk.simulate.simulate("baseline", n_traces=150, seed=4).spans
+
+
+@pytest.mark.parametrize("lines", [True, False])
+def test_otlp_simulator_files_fast_equals_checked(monkeypatch, tmp_path, sim_spans, lines):
+    path = write_otlp(sim_spans, tmp_path / ("sim.jsonl" if lines else "sim.json"), lines=lines, batch=97)
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path)
+    _same(fast, checked)
+    assert len(fast[0]) == len(sim_spans)
+    n_docs = -(-len(sim_spans) // 97) if lines else 1
+    assert stats == {"fast": n_docs, "fallback": 0, "checked_rest": 0}  # every line took the fast path
+
+
+def test_otlp_simulator_gzip_bytes_and_file_object(monkeypatch, tmp_path, sim_spans):
+    path = write_otlp(sim_spans, tmp_path / "sim.jsonl.gz", batch=200)
+    data = path.read_bytes()
+    expected = read_otlp(path)
+    for src in (data, gzip.decompress(data).decode(), open(path, "rb")):  # noqa: SIM115 (read_otlp reads it)
+        fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, src)
+        assert stats["fast"] > 0 and stats["fallback"] == 0
+        if hasattr(src, "seek"):
+            src.seek(0)
+        pd.testing.assert_frame_equal(fast[0].drop(columns="source_file"), expected.drop(columns="source_file"))
+
+
+# --------------------------------------------------------------------------------------------
+# OTLP: every real file
+
+
+def _real_files(root: Path, marker: bytes) -> list[Path]:
+    """Files the reader would take (by suffix) that hold ``marker`` (the others are refused by the checked code)."""
+    out = []
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in (".json", ".jsonl", ".txt", ".gz", ".ndjson"):
+            data = p.read_bytes()
+            if marker in (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data):
+                out.append(p)
+    return out
+
+
+def test_otlp_every_real_file_fast_equals_checked(monkeypatch, real_traces):
+    accepted = taken = 0
+    for path in _real_files(real_traces, b"resourceSpans"):
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path, errors)
+            try:
+                _same(fast, checked)
+            except AssertionError as exc:
+                raise AssertionError(f"{path} errors={errors}: {exc}") from None
+            if errors == "raise" and checked[2] is None:
+                accepted += 1
+                taken += stats["fast"] > 0
+    assert accepted >= 30  # the OTLP files of the corpus
+    assert taken >= accepted - 2  # all but the odd ones are read by the fast path
+
+
+# --------------------------------------------------------------------------------------------
+# OTLP: hand-written edge fixtures
+
+
+def _kv(key, value):
+    return {"key": key, "value": value}
+
+
+def _span(**kw):
+    sp = {"traceId": TID, "spanId": "EEE19B7EC3C1B174", "parentSpanId": "", "name": "GET /", "kind": 2,
+          "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": "1544712661000000000"}
+    sp.update(kw)
+    return {k: v for k, v in sp.items() if v is not _DROP}
+
+
+_DROP = object()
+
+
+def _request(*spans, resource=None, scope=None):
+    rs = {"resource": resource if resource is not None else {"attributes": [_kv("service.name", {"stringValue": "api"})]},
+          "scopeSpans": [{"scope": scope or {"name": "lib", "version": "1"}, "spans": list(spans)}]}
+    return {"resourceSpans": [rs]}
+
+
+def _lines(*docs) -> bytes:
+    return b"".join(orjson.dumps(d) + b"\n" for d in docs)
+
+
+# (name, span kwargs) that the fast path reads itself
+FAST_CASES = {
+    "big JSON numbers": dict(startTimeUnixNano=1544712660000000001, endTimeUnixNano=9007199254740993000,
+                             attributes=[_kv("n", {"intValue": 9007199254740993}),
+                                         _kv("d", {"doubleValue": 9007199254740993})]),
+    "root parent empty and absent": dict(parentSpanId=_DROP),
+    "upper-case ids": dict(parentSpanId="ABCDEF0123456789", spanId="FEDCBA9876543210"),
+    "missing optional fields": dict(startTimeUnixNano=_DROP, endTimeUnixNano=_DROP, name=_DROP, kind=_DROP),
+    "nested kvlist and array": dict(attributes=[
+        _kv("list", {"arrayValue": {"values": [{"stringValue": "a"}, {"intValue": "2"}, {"boolValue": True},
+                                               {"arrayValue": {}}, {}, {"kvlistValue": {"values": [
+                                                   _kv("deep", {"doubleValue": 1.5})]}}]}}),
+        _kv("kv", {"kvlistValue": {"values": [_kv("x", {"bytesValue": "AAE="}), _kv("y", None)]}}),
+        _kv("empty", {}), _kv("dup", {"stringValue": "first"}), _kv("dup", {"intValue": 7})]),
+    "events and links": dict(
+        events=[{"timeUnixNano": "1544712660500000000", "name": "exception",
+                 "attributes": [_kv("exception.type", {"stringValue": "E"})], "droppedAttributesCount": 2},
+                {"name": "no time"}],
+        links=[{"traceId": TID, "spanId": "00F067AA0BA902B7", "traceState": "a=b", "flags": 257,
+                "attributes": [_kv("k", {"intValue": 1})]}, {"traceId": "", "spanId": ""}],
+        droppedEventsCount=0, droppedLinksCount=3, droppedAttributesCount=1),
+    "status, enum names, deprecated code, http": dict(
+        kind="SPAN_KIND_CLIENT", status={"code": "STATUS_CODE_UNSET", "deprecatedCode": 2, "message": ""},
+        attributes=[_kv("http.status_code", {"intValue": "503"})], traceState="ot=th:8", flags="1"),
+    "in progress": dict(endTimeUnixNano=None),
+}
+
+
+@pytest.mark.parametrize("name", list(FAST_CASES))
+def test_otlp_edge_fixtures_fast_equals_checked(monkeypatch, name):
+    data = _lines(_request(_span(**FAST_CASES[name])), _request(_span(spanId="0123456789abcdef")))
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, data)
+    _same(fast, checked)
+    assert checked[2] is None and len(fast[0]) == 2
+    assert stats == {"fast": 2, "fallback": 0, "checked_rest": 0}
+
+
+def test_otlp_single_document_fast_equals_checked(monkeypatch):
+    doc = _request(*(_span(**{**kw, "spanId": f"{i:016x}"}) for i, kw in enumerate(FAST_CASES.values(), 1)))
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    _same(fast, checked)
+    assert stats["fast"] == 1 and len(fast[0]) == len(FAST_CASES)
+
+
+# lines the fast path hands to the checked code (one good line after each, read fast)
+FALLBACK_CASES = {
+    "unknown span key": _request(_span(foo=1)),
+    "snake_case keys": {"resourceSpans": [{"scope_spans": [{"spans": [_span()]}]}]},
+    "result wrapper": {"result": _request(_span())},
+    "legacy instrumentationLibrarySpans": {"resourceSpans": [{"instrumentationLibrarySpans": [{"spans": [_span()]}]}]},
+    "unknown AnyValue shape": _request(_span(attributes=[_kv("p", {"stringValueStrindex": 3})])),
+    "doubleValue NaN string": _request(_span(attributes=[_kv("p", {"doubleValue": "NaN"})])),
+    "null name": _request(_span(name=None)),
+    "bool kind": _request(_span(kind=True)),
+    "empty spans": {"resourceSpans": [{"scopeSpans": [{"spans": []}]}]},
+    "no resourceSpans": {"resourceSpans": []},
+    "integer beyond int64": orjson.dumps(_request(_span(attributes=[_kv("big", {"intValue": 1})]))).replace(
+        b'"intValue":1', b'"intValue":18446744073709551616'),
+    "base64-length trace id": _request(_span(traceId="W47/95gDgQPSabYzgT/GDA==")),
+    "empty trace id (an error)": _request(_span(traceId="")),
+    "bad kind (an error)": _request(_span(kind=42)),
+    "bad status code (an error)": _request(_span(status={"code": 7})),
+    "bad event time (an error)": _request(_span(events=[{"timeUnixNano": "-1"}])),
+    "bad link id (an error)": _request(_span(links=[{"traceId": "xyz"}])),
+    "metrics line": {"resourceMetrics": []},
+}
+
+
+@pytest.mark.parametrize("name", list(FALLBACK_CASES))
+@pytest.mark.parametrize("errors", ["raise", "skip"])
+def test_otlp_fallback_gives_the_checked_result(monkeypatch, name, errors):
+    good = _request(_span(spanId="0123456789abcdef"))
+    bad = FALLBACK_CASES[name]
+    data = _lines(good) + (bad + b"\n" if isinstance(bad, bytes) else _lines(bad)) + _lines(good)
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, data, errors)
+    _same(fast, checked)
+    assert stats["fast"] >= 1  # line 1 (and line 3 unless line 2 raised)
+    assert stats["fallback"] == 1 and stats["checked_rest"] == 0  # line 2, alone, by the checked code
+
+
+BAD_LINES = {
+    "not JSON": b"{oops\n",
+    "blank line": b"\n",
+    "whitespace-only line": b"   \n",
+    "truncated last line": b'{"resourceSpans": [',
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_LINES))
+@pytest.mark.parametrize("errors", ["raise", "skip"])
+def test_otlp_bad_lines_read_by_checked_code_from_there(monkeypatch, name, errors):
+    good = _lines(_request(_span(spanId="0123456789abcdef")))
+    data = good + good + BAD_LINES[name] + (good if not name.startswith("truncated") else b"")
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, data, errors)
+    _same(fast, checked)
+    assert stats["fast"] == 2 and stats["checked_rest"] == 1  # lines 1-2 fast, the rest by parse_json
+    if errors == "skip" and name in ("not JSON", "truncated last line"):
+        assert [s.record for s in fast[1]] == ["line 3"]
+
+
+def test_otlp_bad_first_line_and_bom_go_to_checked_code(monkeypatch):
+    good = _lines(_request(_span()))
+    for data in (b"{oops\n" + good + good, b"\xef\xbb\xbf" + good + good, b"\n" + good, b"  " + good):
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, data, errors)
+            _same(fast, checked)
+            assert stats["fast"] == 0 and stats["checked_rest"] == 1
+
+
+def test_otlp_parsed_json_and_directories(monkeypatch, tmp_path):
+    doc = _request(_span())
+    (tmp_path / "a.json").write_bytes(orjson.dumps(doc))
+    (tmp_path / "b.jsonl").write_bytes(b"{bad\n" + _lines(doc))
+    for src, errors in ((doc, "raise"), (tmp_path, "skip"), ([tmp_path / "a.json", tmp_path / "b.jsonl"], "skip"),
+                        (tmp_path / "missing.json", "skip")):
+        try:
+            fast, checked, _ = _both(monkeypatch, otlp_fast, read_otlp, src, errors)
+        except FileNotFoundError:
+            continue
+        _same(fast, checked)
+
+
+def test_otlp_fast_frame_attributes_behave_as_dicts(tmp_path, sim_spans):
+    df = read_otlp(write_otlp(sim_spans, tmp_path / "s.jsonl"))
+    assert df["attributes"].map(lambda a: a.get("http.route")).notna().any()
+    assert df.iloc[0]["attributes"]["http.request.method"] in ("GET", "POST")
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(df)), df)
+    both = pd.concat([df, df], ignore_index=True)
+    assert both.iloc[len(df)]["attributes"] == df.iloc[0]["attributes"]
+    df[["span_id", "attributes"]].to_parquet(tmp_path / "s.parquet")
+    back = pd.read_parquet(tmp_path / "s.parquet")  # Arrow writes dicts as one struct of all keys
+
+    def present(d):
+        return {k: v for k, v in d.items() if v is not None}
+    assert back["attributes"].map(present).tolist() == df["attributes"].map(present).tolist()
+
+
+def test_progress_off_by_default_and_optional(tmp_path, sim_spans, monkeypatch):
+    path = write_otlp(sim_spans, tmp_path / "s.jsonl")
+    import tracekit.io._progress as progress
+
+    shown = []
+    monkeypatch.setattr(progress, "_tqdm", lambda: (lambda **kw: shown.append(kw) or _Bar()))
+    read_otlp(path)  # small and not interactive: no bar
+    read_otlp(path, progress=False)
+    assert shown == []
+    read_otlp(path, progress=True)
+    assert len(shown) == 1 and shown[0]["total"] == path.stat().st_size
+    xpath = write_xray(sim_spans, tmp_path / "s.json")
+    tk.read_xray(xpath)
+    assert len(shown) == 1
+    df = tk.read_xray(xpath, progress=True)  # one page: a bar over its traces
+    assert len(shown) == 2 and shown[1]["total"] == df["trace_id"].nunique() and shown[1]["unit"] == "trace"
+    monkeypatch.setattr(progress, "_tqdm", lambda: None)  # tqdm not installed: no bar, same frame
+    pd.testing.assert_frame_equal(read_otlp(path, progress=True), read_otlp(path))
+    pd.testing.assert_frame_equal(tk.read_xray(xpath, progress=True), df)
+
+
+class _Bar:
+    n = 0
+
+    def update(self, k):
+        _Bar.n += k
+
+    def close(self):
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# X-Ray
+
+
+def _canon(x):
+    """Key order aside (the checked walk keeps the source order of plain keys, a Struct does not)."""
+    if isinstance(x, dict):
+        return tuple(sorted((k, _canon(v)) for k, v in x.items()))
+    if isinstance(x, list):
+        return [_canon(v) for v in x]
+    return repr(x)
+
+
+def _same_xray(fast, checked):
+    (df, skipped, err), (df2, skipped2, err2) = fast, checked
+    assert err == err2
+    if err is None:
+        objects = ["attributes", "resource", "events", "links"]
+        pd.testing.assert_frame_equal(df.drop(columns=objects), df2.drop(columns=objects), check_exact=True)
+        assert list(df.dtypes) == list(df2.dtypes)
+        for col in objects:
+            assert [_canon(x) for x in df[col]] == [_canon(x) for x in df2[col]], col
+            assert [type(x) for x in df[col]] == [type(x) for x in df2[col]], col
+        assert skipped == skipped2
+        assert df.attrs["unprocessed_trace_ids"] == df2.attrs["unprocessed_trace_ids"]
+
+
+def _xray_both(monkeypatch, source, errors="raise"):
+    return _both(monkeypatch, xray_fast, tk.read_xray, source, errors)
+
+
+def test_xray_simulator_file_fast_equals_checked(monkeypatch, tmp_path, sim_spans):
+    path = write_xray(sim_spans, tmp_path / "sim.json")
+    fast, checked, stats = _xray_both(monkeypatch, path)
+    _same_xray(fast, checked)
+    assert len(fast[0]) >= len(sim_spans)  # + the inferred segments the writer adds
+    assert stats["fast"] > 100 and stats["fallback"] == 0
+
+
+def test_xray_every_real_file_fast_equals_checked(monkeypatch, real_traces):
+    accepted = taken = 0
+    for path in _real_files(real_traces, b'"Document"') + _real_files(real_traces, b'"start_time"'):
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _xray_both(monkeypatch, path, errors)
+            try:
+                _same_xray(fast, checked)
+            except AssertionError as exc:
+                raise AssertionError(f"{path} errors={errors}: {exc}") from None
+            if errors == "raise" and checked[2] is None:
+                accepted += 1
+                taken += stats["fast"] > 0
+    assert accepted >= 5 and taken >= 2  # the BatchGetTraces files are read fast
+
+
+XTID = "1-5759E988-BD862E3FE1BE46A994272793"
+
+
+def _seg(**kw):
+    d = {"id": "53995C3F42CD8AD8", "name": "api", "start_time": 1478293361.271, "end_time": 1478293361.449,
+         "trace_id": XTID}
+    d.update(kw)
+    return {k: v for k, v in d.items() if v is not _DROP}
+
+
+def _page(*docs, raw=None):
+    segs = [{"Id": "x", "Document": orjson.dumps(d).decode()} for d in docs] + [
+        {"Id": "y", "Document": r} for r in (raw or [])]
+    return {"Traces": [{"Id": XTID, "Duration": 0.5, "Segments": segs}], "UnprocessedTraceIds": ["1-a-b"]}
+
+
+def _deep(n):
+    sub = {"id": f"{n:016x}", "name": f"level {n}", "start_time": 1478293361.3, "end_time": 1478293361.4}
+    for i in range(n - 1, 0, -1):
+        sub = {"id": f"{i:016x}", "name": f"level {i}", "start_time": 1478293361.3, "end_time": 1478293361.4,
+               "namespace": "remote" if i % 2 else "local", "subsegments": [sub]}
+    return [sub]
+
+
+XRAY_FAST = {
+    "in progress": dict(end_time=_DROP, in_progress=True),
+    "subsegments nested deep": dict(subsegments=_deep(60)),
+    "http, aws, sql, annotations, metadata": dict(
+        http={"request": {"method": "GET", "url": "https://x/y", "traced": True}, "response": {"status": 429,
+                                                                                               "content_length": 12}},
+        aws={"ecs": {"container": "c1"}, "account_id": "123", "request_id": "r1", "operation": "GetItem",
+             "xray": {"sdk": "go", "flags": [1, "x"]}, "resource_names": ["t"]},
+        sql={"url": "jdbc:x", "preparation": "statement"}, annotations={"n": 9007199254740993, "b": False},
+        metadata={"debug": {"big": 1 << 63, "list": [1, 2.5]}}, throttle=True, error=True, origin="AWS::EC2::Instance",
+        user="u1", service={"version": "2"}, resource_arn="arn:x", precursor_ids=["0123456789abcdef"]),
+    "empty blocks": dict(http={}, aws={}, metadata={}, annotations={}, sql={},
+                         subsegments=[{"id": "0123456789abcdef", "name": "s", "start_time": 1478293361.3,
+                                       "end_time": 1478293361.4, "http": {"request": {}, "response": {}}}]),
+    "cause and nested plain keys": dict(fault=True, cause={"exceptions": [{"id": "e1", "message": "boom", "type": "E",
+                                                                          "stack": [{"path": "a.py", "line": 3}]}]},
+                                        subsegments=[{"id": "0123456789ABCDEF", "name": "call", "start_time": 1478293361.3,
+                                                      "in_progress": True, "namespace": "aws", "inferred": False,
+                                                      "trace_id": XTID, "parent_id": "53995c3f42cd8ad8",
+                                                      "cause": "e1", "service": {"x": 1}}]),
+    "inferred, parent, integer times": dict(inferred=True, parent_id="0123456789abcdef", start_time=1478293361,
+                                           end_time=1478293362),
+}
+
+
+@pytest.mark.parametrize("name", list(XRAY_FAST))
+def test_xray_edge_fixtures_fast_equals_checked(monkeypatch, name):
+    page = _page(_seg(**XRAY_FAST[name]), _seg(id="1111111111111111", name="other"))
+    fast, checked, stats = _xray_both(monkeypatch, orjson.dumps([page, page]))
+    _same_xray(fast, checked)
+    assert checked[2] is None
+    assert stats == {"fast": 4, "fallback": 0}
+
+
+XRAY_FALLBACK = {
+    "unknown key": _seg(sampled=True),
+    "independent subsegment": _seg(type="subsegment", parent_id="0123456789abcdef"),
+    "string time": _seg(start_time="1478293361.271"),
+    "null parent": _seg(parent_id=None),
+    "http status as a string": _seg(http={"response": {"status": "200"}}),
+    "unknown http key": _seg(http={"request": {"method": "GET", "x_custom": 1}}),
+    "aws nested three deep": _seg(aws={"xray": {"sdk": "go", "nested": {"a": 1}}}),
+    "integer beyond int64 in aws": orjson.dumps(_seg(aws={"retries": 1})).replace(b'"retries":1',
+                                                                               b'"retries":18446744073709551616'),
+    "no end and not in progress (an error)": _seg(end_time=_DROP),
+    "bad id (an error)": _seg(id="xyz"),
+    "bad trace id (an error)": _seg(trace_id="1-zz"),
+    "year 3000 (an error)": _seg(end_time=32503680000.0),
+    "no name (an error)": _seg(name=_DROP),
+}
+
+
+@pytest.mark.parametrize("name", list(XRAY_FALLBACK))
+@pytest.mark.parametrize("errors", ["raise", "skip"])
+def test_xray_fallback_gives_the_checked_result(monkeypatch, name, errors):
+    bad = XRAY_FALLBACK[name]
+    page = _page(_seg(id="1111111111111111"), *([] if isinstance(bad, bytes) else [bad]),
+                 raw=[bad.decode()] if isinstance(bad, bytes) else None)
+    page["Traces"][0]["Segments"].append({"Id": "z", "Document": orjson.dumps(_seg(id="2222222222222222")).decode()})
+    fast, checked, stats = _xray_both(monkeypatch, orjson.dumps(page), errors)
+    _same_xray(fast, checked)
+    assert stats["fallback"] == 1 and stats["fast"] == (1 if checked[2] else 2)  # an error stops at the 2nd
+
+
+def test_xray_document_not_json_and_other_shapes(monkeypatch):
+    page = _page(_seg(), raw=["{not json", "[]", '"a string"'])
+    for errors in ("raise", "skip"):
+        fast, checked, stats = _xray_both(monkeypatch, orjson.dumps(page), errors)
+        _same_xray(fast, checked)
+    for src in (_seg(), [_seg(), _seg(id="1111111111111111")], {"Traces": []}, {"Traces": [{"Id": XTID}]},
+                b'{"format": "json", "version": 1}\n' + orjson.dumps(_seg())):
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _xray_both(monkeypatch, src, errors)
+            _same_xray(fast, checked)
+            assert stats["fast"] == 0  # not BatchGetTraces pages: the checked code reads them
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_otlp_one_document_file_falls_back_by_reading_the_file_again(monkeypatch, tmp_path, suffix):
+    """A one-document file's bytes are dropped once decoded; a fallback reads the file again."""
+    for doc, fast_docs in ((_request(_span(), _span(spanId="0123456789abcdef")), 1),
+                           (_request(_span(), _span(spanId="0123456789abcdef", foo=1)), 0),
+                           (_request(_span(), _span(spanId="0123456789abcdef", kind=9)), 0)):
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+        path = tmp_path / f"one{suffix}"
+        path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path, errors)
+            _same(fast, checked)
+            assert stats["fast"] == fast_docs and stats["fallback"] == 1 - fast_docs

@@ -1,0 +1,587 @@
+"""The fast path of :func:`tracekit.io.otlp.read_otlp`: typed decoding with msgspec.
+
+A line of collector JSON lines (or a whole single-document file) is decoded straight into
+``msgspec`` Structs declared from the OTLP/JSON shape (``opentelemetry-proto``
+``trace/v1/trace.proto`` with the JSON mapping's lowerCamelCase names). Decoding into Structs
+skips building a dict (and its key strings) for every span, KeyValue and AnyValue, which pays
+for the per-span pass; the pass then appends the same raw values to the same
+:class:`~tracekit.io.otlp.Collector` lists as the checked pass, so ids, times, http status and
+flags are checked and converted by the same column-wise code, and errors name the same record.
+
+The fast path only takes what it is sure to map exactly as the checked path does. Anything
+else falls back, per line (JSON lines) or per document (a single-value file), to the checked
+code, which then reports errors, lists skipped records and keeps unknown shapes as it always
+did:
+
+* a key the Structs do not declare (``forbid_unknown_fields``: Tempo ``batches``, snake_case
+  proto names, ``instrumentationLibrarySpans``, ``entityRefs``, the ``{"result": …}`` wrapper,
+  metrics/logs lines, unknown AnyValue shapes…), a JSON type other than the declared one
+  (``null`` where a value is expected, a float kind, an object status code…);
+* an integer outside int64 (orjson keeps integers up to 2^64−1 and gives a float beyond: the
+  checked path decides what such a number means);
+* a trace/span/parent id whose length is not 32/16/16 (0 for a root's parent), a kind or
+  status code that is not a known SpanKind/StatusCode, ``doubleValue`` given as a string,
+  an event time or link id the checked helpers reject, a kvlist/array nested deeper than 64;
+* a document with no spans somewhere (empty or missing ``resourceSpans``/``scopeSpans``/
+  ``spans``), or a top-level list;
+* a line that is not valid JSON, or any line the byte-level splitting is not sure about (a
+  blank or whitespace-only line, a file that does not start with ``{``, a BOM): the rest of
+  the file, from that line on, is read by the checked code (:func:`tracekit.io._sources.parse_json`).
+
+``STATS`` counts the lines/documents taken by the fast path and those that fell back (tests
+use it to prove the fast path is taken; it costs one integer add per document).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from operator import attrgetter
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import orjson
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from ..errors import TraceFormatError
+from . import otlp as _otlp
+from ._progress import Progress
+from ._sources import OBJECT, Document, display_name, is_pathlike, parse_json, read_bytes, text_bytes
+
+__all__ = ["read_into", "STATS"]
+
+#: integers orjson keeps as ints (beyond this range it parses a JSON number as a float)
+_Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # int64
+_MAX_DEPTH = 64
+
+#: fast-path counters: documents (lines) taken, fallen back (per line/document) and files
+#: (or rests of files) read by the checked code
+STATS = {"fast": 0, "fallback": 0, "checked_rest": 0}
+#: False sends every source to the checked code (tests compare the two paths)
+ENABLED = True
+
+
+class _Base(Struct, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class AnyValue(_Base):
+    stringValue: str | UnsetType = UNSET
+    boolValue: bool | UnsetType = UNSET
+    intValue: _Int | str | UnsetType = UNSET
+    doubleValue: _Int | float | UnsetType = UNSET
+    bytesValue: str | UnsetType = UNSET
+    arrayValue: ArrayValue | UnsetType = UNSET
+    kvlistValue: KeyValueList | UnsetType = UNSET
+
+
+class ArrayValue(_Base):
+    values: list[AnyValue | None] | UnsetType = UNSET
+
+
+class KeyValueList(_Base):
+    values: list[KeyValue] | UnsetType = UNSET
+
+
+class KeyValue(_Base):
+    key: str = ""
+    value: AnyValue | None = None
+
+
+class Status(_Base):
+    code: _Int | str = 0
+    message: str | None = None
+    deprecatedCode: _Int | str | UnsetType = UNSET
+
+
+class Event(_Base):
+    timeUnixNano: _Int | str | None = None
+    name: str = ""
+    attributes: list[KeyValue] | None = None
+    droppedAttributesCount: _Int | UnsetType = UNSET
+
+
+class Link(_Base):
+    traceId: str | None = None
+    spanId: str | None = None
+    traceState: str | None = None
+    flags: _Int | str | None = None
+    attributes: list[KeyValue] | None = None
+    droppedAttributesCount: _Int | UnsetType = UNSET
+
+
+class Span(_Base):
+    traceId: str = ""
+    spanId: str = ""
+    parentSpanId: str | None = None
+    traceState: str | None = None
+    flags: _Int | str | None = None
+    name: str = ""
+    kind: _Int | str = 0
+    startTimeUnixNano: _Int | str = 0
+    endTimeUnixNano: _Int | str | None = None
+    attributes: list[KeyValue] | None = None
+    droppedAttributesCount: _Int | UnsetType = UNSET
+    events: list[Event] | None = None
+    droppedEventsCount: _Int | UnsetType = UNSET
+    links: list[Link] | None = None
+    droppedLinksCount: _Int | UnsetType = UNSET
+    status: Status | None = None
+
+
+class Scope(_Base):
+    name: str | UnsetType = UNSET
+    version: str | UnsetType = UNSET
+    attributes: list[KeyValue] | None = None
+    droppedAttributesCount: _Int | UnsetType = UNSET
+
+
+class ScopeSpans(_Base):
+    scope: Scope | None = None
+    spans: list[Span] | None = None
+    schemaUrl: str | UnsetType = UNSET
+
+
+class Resource(_Base):
+    attributes: list[KeyValue] | None = None
+    droppedAttributesCount: _Int | UnsetType = UNSET
+
+
+class ResourceSpans(_Base):
+    resource: Resource | None = None
+    scopeSpans: list[ScopeSpans] | None = None
+    schemaUrl: str | UnsetType = UNSET
+
+
+class TracesData(_Base):
+    resourceSpans: list[ResourceSpans]
+
+
+_DECODER = msgspec.json.Decoder(TracesData)
+
+
+class _Fallback(Exception):
+    """The fast path does not cover this document: the checked path reads it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# AnyValue / KeyValue (the checked path's _any/_attrs, on Structs)
+
+
+def _value(v: AnyValue | None, depth: int) -> Any:
+    if v is None:
+        return None
+    x = v.stringValue
+    if x is not UNSET:
+        return x
+    x = v.boolValue
+    if x is not UNSET:
+        return x
+    x = v.intValue
+    if x is not UNSET:
+        if type(x) is int:
+            return x
+        try:
+            return int(x)
+        except ValueError:
+            raise _Fallback from None
+    x = v.doubleValue
+    if x is not UNSET:
+        return float(x)
+    x = v.bytesValue
+    if x is not UNSET:
+        return x
+    if depth > _MAX_DEPTH:
+        raise _Fallback
+    x = v.arrayValue
+    if x is not UNSET:
+        vals = x.values
+        return [] if vals is UNSET else [_value(a, depth + 1) for a in vals]
+    x = v.kvlistValue
+    if x is not UNSET:
+        vals = x.values
+        return {} if vals is UNSET else _attrs(vals, depth + 1)
+    return None  # {}
+
+
+def _attrs(kvs: list[KeyValue] | None, depth: int = 0) -> dict:
+    # a plain loop: measured faster than a comprehension plus fix-ups, or dict(zip(map(...)))
+    out: dict = {}
+    if not kvs:
+        return out
+    for kv in kvs:
+        v = kv.value
+        if v is not None:
+            x = v.stringValue
+            if x is not UNSET:
+                out[kv.key] = x
+                continue
+            x = v.intValue
+            if type(x) is str:
+                try:
+                    out[kv.key] = int(x)
+                    continue
+                except ValueError:
+                    raise _Fallback from None
+        out[kv.key] = _value(v, depth)
+    return out
+
+
+def _events(evs: list[Event]) -> list:
+    out = []
+    for e in evs:
+        t = e.timeUnixNano
+        if t is None:
+            t = 0
+        else:
+            try:
+                t = _otlp._time(t, "event timeUnixNano")
+            except _otlp._Bad:
+                raise _Fallback from None
+        d = {"time": t, "name": e.name, "attributes": _attrs(e.attributes)}
+        if e.droppedAttributesCount is not UNSET:
+            d["dropped_attributes_count"] = e.droppedAttributesCount
+        out.append(d)
+    return out
+
+
+def _links(lks: list[Link]) -> list:
+    out = []
+    link_id = _otlp._link_id
+    for lk in lks:
+        try:
+            d = {
+                "trace_id": link_id(lk.traceId, 32, "link traceId"),
+                "span_id": link_id(lk.spanId, 16, "link spanId"),
+                "trace_state": lk.traceState or None,
+                "flags": lk.flags,
+                "attributes": _attrs(lk.attributes),
+            }
+        except _otlp._Bad:
+            raise _Fallback from None
+        if lk.droppedAttributesCount is not UNSET:
+            d["dropped_attributes_count"] = lk.droppedAttributesCount
+        out.append(d)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# one decoded document into the collector
+
+
+def _check_shape(td: TracesData) -> None:
+    """Every level holds something (the checked path decides what an empty level means)."""
+    if not td.resourceSpans:
+        raise _Fallback
+    for rs in td.resourceSpans:
+        if not rs.scopeSpans:
+            raise _Fallback
+        for ss in rs.scopeSpans:
+            if not ss.spans:
+                raise _Fallback
+
+
+def _document(c: _otlp.Collector, td: TracesData, file: str, lineno: int | None) -> None:
+    """Append a decoded document to ``c``; on :class:`_Fallback` nothing of it is kept."""
+    _check_shape(td)
+    n0, b0 = len(c.tid), len(c.blocks)
+    try:
+        _append(c, td, file, lineno)
+    except BaseException:
+        for k in ("tid", "sid", "pid", "name", "kind", "start", "end", "status", "message", "http", "attrs",
+                  "events", "links", "state", "flags"):
+            del getattr(c, k)[n0:]
+        del c.blocks[b0:]
+        raise
+
+
+def _append(c: _otlp.Collector, td: TracesData, file: str, lineno: int | None) -> None:
+    line = f"line {lineno}, " if lineno is not None else ""
+    for i, rs in enumerate(td.resourceSpans):
+        resource = rs.resource
+        if resource is None:
+            rattrs = {}
+        else:
+            rattrs = _attrs(resource.attributes)
+            if resource.droppedAttributesCount is not UNSET:
+                rattrs["otel.resource.dropped_attributes_count"] = resource.droppedAttributesCount
+        if rs.schemaUrl is not UNSET:
+            rattrs["otel.schema_url"] = rs.schemaUrl
+        svc = rattrs.get("service.name")
+        service = "unknown_service" if svc is None or svc == "" else svc if type(svc) is str else str(svc)
+        record = lineno if lineno is not None else i
+        for j, ss in enumerate(rs.scopeSpans):
+            res = dict(rattrs)
+            scope = ss.scope
+            if scope is not None:
+                if scope.name is not UNSET:
+                    res["otel.scope.name"] = scope.name
+                if scope.version is not UNSET:
+                    res["otel.scope.version"] = scope.version
+                for k, v in _attrs(scope.attributes).items():
+                    res["otel.scope.attr." + k] = v
+                if scope.droppedAttributesCount is not UNSET:
+                    res["otel.scope.dropped_attributes_count"] = scope.droppedAttributesCount
+            if ss.schemaUrl is not UNSET:
+                res["otel.scope.schema_url"] = ss.schemaUrl
+            c.blocks.append(_otlp._Block(c.count, file, record, f"{line}resourceSpans[{i}].scopeSpans[{j}]",
+                                         service, res))
+            _spans(c, ss.spans)
+            ss.spans = None  # free the block's Structs as we go (a fallback re-reads the bytes, not these)
+
+
+_TID, _SID, _PID, _NAME, _KIND, _START, _END, _ATTRS, _STATUSF, _EVENTS, _LINKS, _STATE, _FLAGSF = map(
+    attrgetter, ("traceId", "spanId", "parentSpanId", "name", "kind", "startTimeUnixNano", "endTimeUnixNano",
+                 "attributes", "status", "events", "links", "traceState", "flags"))
+_DROPPED = tuple((attrgetter(f), k) for f, k in (
+    ("droppedAttributesCount", "otel.dropped_attributes_count"), ("droppedEventsCount", "otel.dropped_events_count"),
+    ("droppedLinksCount", "otel.dropped_links_count")))
+_HTTP_KEYS = ("http.response.status_code", "http.status_code")
+
+
+def _http(attrs: dict) -> int | None:
+    if not attrs:
+        return None
+    h = attrs.get("http.response.status_code")
+    if h is None:
+        h = attrs.get("http.status_code")
+    return None if h is None else _otlp._http_status(h)
+
+
+def _spans(c: _otlp.Collector, spans: list[Span]) -> None:
+    """The checked pass's per-span values for one scopeSpans, column by column (map/attrgetter)."""
+    n = len(spans)
+    tids, sids, pids = list(map(_TID, spans)), list(map(_SID, spans)), list(map(_PID, spans))
+    if set(map(len, tids)) != {32} or set(map(len, sids)) != {16} or not set(map(len, filter(None, pids))) <= {16}:
+        raise _Fallback  # the checked path decides about other id lengths
+    kinds = list(map(_otlp._KINDS.get, map(_KIND, spans)))
+    if None in kinds:
+        raise _Fallback
+    attrs = [_attrs(a) if a else {} for a in map(_ATTRS, spans)]
+    sts = list(map(_STATUSF, spans))
+    if sts.count(None) == n:
+        status, msgs = ["unset"] * n, [None] * n
+    else:
+        statuses, dep_ok = _otlp._STATUS, _otlp._DEPRECATED_OK
+        status, msgs = [], []
+        for st, a in zip(sts, attrs, strict=True):
+            if st is None:
+                status.append("unset")
+                msgs.append(None)
+                continue
+            code = statuses.get(st.code)
+            if code is None:
+                raise _Fallback
+            dep = st.deprecatedCode
+            if dep is not UNSET:
+                a["otel.status.deprecated_code"] = dep
+                if code == "unset" and dep not in dep_ok:
+                    code = "error"
+            status.append(code)
+            msgs.append(st.message or None)
+    http = list(map(_http, attrs))
+    for get, key in _DROPPED:
+        vals = list(map(get, spans))
+        if vals.count(UNSET) != n:
+            for a, v in zip(attrs, vals, strict=True):
+                if v is not UNSET:
+                    a[key] = v
+    events = [_events(e) if e else [] for e in map(_EVENTS, spans)]
+    links = [_links(lk) if lk else [] for lk in map(_LINKS, spans)]
+    c.tid += tids
+    c.sid += sids
+    c.pid += pids
+    c.name += map(_NAME, spans)
+    c.kind += kinds
+    c.start += map(_START, spans)
+    c.end += map(_END, spans)
+    c.status += status
+    c.message += msgs
+    c.http += http
+    c.attrs += attrs
+    c.events += events
+    c.links += links
+    c.state += [s or None for s in map(_STATE, spans)]
+    c.flags += map(_FLAGSF, spans)
+
+
+# what the typed decoder may raise on input the checked path reports clearly (bad JSON or UTF-8,
+# lone surrogates, nesting deeper than msgspec's recursion limit): the checked path decides
+_NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
+
+
+# ---------------------------------------------------------------------------------------------
+# sources
+
+
+def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
+    """(bytes as read, name, how to read them again) of a part that is read from bytes, or None
+    (parsed JSON, a missing file…: checked path).
+
+    Mirrors :func:`tracekit.io._sources.iter_documents` for one file, bytes, a JSON string or a
+    file object. Only a file can be read again (a one-document file's bytes are dropped once
+    decoded: peak memory)."""
+    if isinstance(part, (bytes, bytearray, memoryview)):
+        return bytes(part), OBJECT, None
+    if isinstance(part, str) and not is_pathlike(part):
+        return text_bytes(part), OBJECT, None
+    if is_pathlike(part):
+        path = Path(part)
+        if path.is_file():
+            name = display_name(path)
+            return path.read_bytes(), name, lambda: read_bytes(path.read_bytes(), name)
+        return None  # a missing file or a directory: the checked path raises its clear error
+    if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
+        name = getattr(part, "name", OBJECT)
+        name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
+        data = part.read()
+        return (text_bytes(data) if isinstance(data, str) else data), name, None
+    return None
+
+
+def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> None:
+    """Read every part of ``source`` into the collector, fast where possible."""
+    for part in _otlp._sub_sources(source):
+        raw = _raw(part) if ENABLED else None
+        if raw is None:
+            for doc in _otlp.otlp_documents(part, c):
+                c.document(doc)
+                del doc
+            continue
+        data, name, reload = raw
+        del raw
+        try:
+            data = read_bytes(data, name)
+        except TraceFormatError as exc:
+            c.skip_error(exc)
+            continue
+        with Progress(len(data), name, progress) as bar:
+            box = [data]
+            del data  # _read_bytes holds the only reference (and may drop it)
+            _read_bytes(box, name, c, bar.update, reload)
+
+
+def _checked(data: bytes, name: str, c: _otlp.Collector, from_line: int = 0) -> None:
+    """The checked path over ``data`` (as otlp_documents reads one part), from line ``from_line`` on."""
+    STATS["checked_rest"] += 1
+    docs = parse_json(data, name, None if c.errors == "raise" else c.skip_error)
+    while True:
+        try:
+            doc = next(docs)
+        except StopIteration:
+            return
+        except TraceFormatError as exc:
+            c.skip_error(exc) if exc.file else c.problem(exc.reason, name, exc.record)
+            return
+        if from_line and doc.line is not None and doc.line < from_line:
+            continue
+        c.document(doc)
+        del doc
+
+
+def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: Callable) -> bool:
+    """Read one line / document; False when it is not JSON the fast decoder reads (orjson decides)."""
+    try:
+        td = decode(chunk)
+    except _NOT_FAST:
+        td = None
+    if td is not None:
+        try:
+            _document(c, td, name, lineno)
+        except _Fallback:
+            del td
+        else:
+            STATS["fast"] += 1
+            if len(c.tid) >= _otlp._FLUSH:
+                c.flush()
+            return True
+    try:
+        value = orjson.loads(chunk)
+    except orjson.JSONDecodeError:
+        return False
+    STATS["fallback"] += 1
+    c.document(Document(value, name, lineno))
+    return True
+
+
+def _single(c: _otlp.Collector, box: list, name: str, decode: Callable, reload: Callable | None) -> None:
+    """One document (``box`` holds the only reference to the bytes): fast, else orjson + checked pass."""
+    data = box.pop()
+    try:
+        td = decode(data)
+    except _NOT_FAST:
+        td = None
+    if td is not None:
+        if reload is not None:
+            del data  # the Structs hold everything now; a fallback reads the file again
+        try:
+            _document(c, td, name, None)
+        except _Fallback:
+            del td
+            if reload is not None:
+                data = reload()
+        else:
+            STATS["fast"] += 1
+            if len(c.tid) >= _otlp._FLUSH:
+                c.flush()
+            return
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        _checked(data, name, c)
+        return
+    STATS["fallback"] += 1
+    del data
+    c.document(Document(value, name, None))
+
+
+def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], None],
+                reload: Callable | None = None) -> None:
+    decode = _DECODER.decode
+    data = box[0]
+    if data[:1] != b"{":  # a BOM, leading space, a list, not JSON…: the checked path decides
+        _checked(data, name, c)
+        return
+    view = memoryview(data)
+    end = len(data)
+    nl = data.find(b"\n")
+    rest = nl + 1
+    while 0 <= nl and rest < end and data[rest:rest + 1].isspace():  # non-space after the first line?
+        rest += 1
+    if nl < 0 or rest >= end:  # one JSON value (parse_json's rule): one document
+        del view, data
+        _single(c, box, name, decode, reload)
+        tick(end)
+        return
+    # JSON lines when the first line alone is a complete value (parse_json's rule)
+    first = view[:nl]
+    try:
+        td = decode(first)
+    except _NOT_FAST:
+        td = None
+    if td is None:
+        try:
+            orjson.loads(first)
+        except orjson.JSONDecodeError:  # one pretty-printed value (parse_json's rule), or a bad first line
+            del first, view, data
+            _single(c, box, name, decode, reload)
+            tick(end)
+            return
+    del first, box[0]
+    pos, i, done = 0, 0, 0
+    while pos < end:
+        i += 1
+        nxt = data.find(b"\n", pos)
+        stop = end if nxt < 0 else nxt
+        if stop == pos or not _one(c, view[pos:stop], name, i, decode):
+            # a blank line or one that is not JSON: the checked path reads the rest of the file
+            del view
+            _checked(data, name, c, from_line=i)
+            tick(end - done)
+            return
+        pos = stop + 1
+        if pos - done > 1 << 22:
+            tick(pos - done)
+            done = pos
+    tick(end - done)

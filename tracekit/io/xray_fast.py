@@ -1,0 +1,374 @@
+"""The fast path of :func:`tracekit.io.xray.read_xray`: segment Documents decoded into msgspec Structs.
+
+BatchGetTraces pages (``{"Traces": [{"Id", "Segments": [{"Id", "Document": "<json>"}]}]}``, one
+or a list of them) are walked here; each ``Document`` string is decoded straight into the
+:class:`Segment` Struct (the X-Ray segment document schema: the keys the checked walk maps to
+columns, ``http`` typed, ``aws``/``sql``/``service``/``annotations`` as dicts of JSON scalars
+(two levels at most), the free-form ``metadata`` and ``cause`` kept as raw JSON and parsed by
+orjson, as the checked
+path does) and appended to the same :class:`~tracekit.io.xray._Builder` lists the checked walk
+fills, with the same values, so ``frame()`` (ids, duplicates, times…) is shared.
+
+Anything else goes, per document, to the checked code (``_Builder.add_segment``), which reports
+errors and keeps every key as it always did:
+
+* a key the Struct does not declare (``forbid_unknown_fields``), a JSON type other than the
+  declared one (``null``, a time given as a string, ``"fault": "yes"``, an ``aws`` block nested
+  three deep, an integer beyond int64…), a key of ``http`` other than ``request``/``response``
+  and their usual fields;
+* a span id that is not 16 characters, a time outside what datetime64[ns] holds, a span with
+  neither ``end_time`` nor ``in_progress: true``, a trace id the checked helper rejects;
+* ``type`` (independent subsegments need the checked resolution), a Document that is a list;
+* whole values other than BatchGetTraces pages (raw segment documents, daemon lines, parsed
+  Documents, empty ``Traces``/``Segments``…) go to ``_Builder.add_value`` unchanged.
+
+The attribute dicts are equal to the checked path's (same keys and values); the order of their
+keys can differ (the checked walk keeps the source order of the plain keys, a Struct does not
+know it).
+
+``STATS`` counts documents decoded fast and those that fell back.
+"""
+
+from __future__ import annotations
+
+from sys import intern
+from typing import Annotated, Any
+
+import msgspec
+import orjson
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+from . import xray as _xray
+from ._progress import Progress
+
+__all__ = ["add_value", "STATS", "ENABLED"]
+
+STATS = {"fast": 0, "fallback": 0}
+#: False sends every value to the checked code (tests compare the two paths)
+ENABLED = True
+
+_Status = Annotated[int, Meta(gt=-(2**62), lt=2**62)]  # the checked walk's range for a status code
+# JSON values the typed blocks hold: orjson and msgspec give the same Python values for these (an
+# integer beyond int64 is a float for orjson: the checked code decides about it)
+_Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+_Scalar = str | bool | _Int | float | None
+_Leaf = _Scalar | list[_Scalar]
+_Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
+_MAX_S = _xray._MAX_S
+_MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
+_NAN = float("nan")
+
+
+class _Base(Struct, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class HttpRequest(_Base):
+    method: str | UnsetType = UNSET
+    url: str | UnsetType = UNSET
+    user_agent: str | UnsetType = UNSET
+    client_ip: str | UnsetType = UNSET
+    x_forwarded_for: bool | UnsetType = UNSET
+    traced: bool | UnsetType = UNSET
+
+
+class HttpResponse(_Base):
+    status: _Status | UnsetType = UNSET
+    content_length: _Status | UnsetType = UNSET
+
+
+class Http(_Base):
+    request: HttpRequest | UnsetType = UNSET
+    response: HttpResponse | UnsetType = UNSET
+
+
+class Segment(_Base):
+    id: str
+    name: str
+    start_time: float
+    end_time: float | UnsetType = UNSET
+    in_progress: bool | UnsetType = UNSET
+    trace_id: str | UnsetType = UNSET
+    parent_id: str | UnsetType = UNSET
+    inferred: bool | UnsetType = UNSET
+    error: bool | UnsetType = UNSET
+    fault: bool | UnsetType = UNSET
+    throttle: bool | UnsetType = UNSET
+    origin: str | UnsetType = UNSET
+    namespace: str | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    resource_arn: str | UnsetType = UNSET
+    http: Http | UnsetType = UNSET
+    aws: _Block | UnsetType = UNSET
+    sql: _Block | UnsetType = UNSET
+    annotations: dict[str, _Scalar] | UnsetType = UNSET
+    metadata: Raw | UnsetType = UNSET  # free-form, any depth: parsed by orjson
+    cause: Raw | UnsetType = UNSET
+    service: _Block | UnsetType = UNSET
+    precursor_ids: list[str] | UnsetType = UNSET
+    subsegments: list[Segment] | UnsetType = UNSET
+
+
+_DECODE = msgspec.json.Decoder(Segment).decode
+_REQUEST = tuple((f, intern(f"http.request.{f}")) for f in HttpRequest.__struct_fields__)
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _load(raw: Raw) -> Any:
+    """A raw JSON block parsed by orjson (as the checked path parses it: same ints, floats, key order)."""
+    return orjson.loads(memoryview(raw))
+
+
+# ---------------------------------------------------------------------------------------------
+# the structure around the Documents (the checked add_value/add_page/add_trace for pages)
+
+
+def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label: str,
+              progress: bool | None = False) -> None:
+    """``b.add_value``, with the segment Documents of BatchGetTraces pages decoded fast.
+
+    ``progress``: a bar over the pages of a list (or the traces of one page), see
+    :mod:`tracekit.io._progress` (``None``: shown for big values in an interactive session)."""
+    if not ENABLED:
+        b.add_value(value, file, line, label)
+        return
+    if type(value) is list and value and all(type(v) is dict and "Traces" in v for v in value):
+        if file != b._file:
+            b._file, b._file_count = file, 0
+        with Progress(len(value), file, progress, min_total=_MIN_PAGES, unit="page") as bar:
+            for i, v in enumerate(value):
+                add_value(b, v, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
+                bar.update(1)
+        return
+    if type(value) is not dict or type(value.get("Traces")) is not list or not value["Traces"]:
+        b.add_value(value, file, line, label)
+        return
+    if file != b._file:
+        b._file, b._file_count = file, 0
+    up = value.get("UnprocessedTraceIds")
+    if type(up) is list:
+        b.unprocessed.extend(up)
+    sep = ", " if label else ""
+    traces = value["Traces"]
+    with Progress(len(traces), file, progress, min_total=_MIN_TRACES, unit="trace") as bar:
+        for i, t in enumerate(traces):
+            _trace(b, t, file, line, f"{label}{sep}Traces[{i}]")
+            if not i % 1024:
+                bar.update(min(1024, len(traces) - i))
+
+
+def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: str) -> None:
+    segs = trace.get("Segments") if type(trace) is dict else None
+    if type(segs) is not list or not segs or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
+        b.add_trace(trace, file, line, label, None)
+        return
+    extra = None
+    if "Duration" in trace or "LimitExceeded" in trace:
+        extra = {}
+        if "Duration" in trace:
+            extra["xray.trace.Duration"] = trace["Duration"]
+        if "LimitExceeded" in trace:
+            extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
+    tid = trace.get("Id")
+    where = f"{label}.Segments" if label else "Segments"
+    for j, seg in enumerate(segs):
+        doc = seg["Document"]
+        if _document(b, doc, file, line, where, tid, extra, j):
+            STATS["fast"] += 1
+        else:
+            STATS["fallback"] += 1
+            b.add_segment(doc, file, line, where, tid, extra, j)
+        del doc
+        if b.owned:
+            seg["Document"] = None  # free the string (a copy of the file) as we go
+
+
+# ---------------------------------------------------------------------------------------------
+# one Document
+
+
+def _document(b: _xray._Builder, doc: str, file: str, line: int | None, where: str, trace_tid: Any,
+              trace_extra: dict | None, j: int) -> bool:
+    """Append one segment Document; False (nothing kept) when the checked code must read it."""
+    try:
+        seg = _DECODE(doc)
+    except (msgspec.DecodeError, UnicodeError, RecursionError):  # the checked code reports it
+        return False
+    mark = len(b.span_id)
+    try:
+        tid, inferred, resource = _walk(b, seg, trace_tid, trace_extra)
+    except (_Fallback, _xray._Bad):
+        del b.span_id[mark:], b.parent_id[mark:], b.name[mark:], b.bits[mark:]
+        del b.start[mark:], b.end[mark:], b.http_status[mark:], b.attributes[mark:]
+        for sparse in (b.status_message, b.events):
+            for r in [r for r in sparse if r >= mark]:
+                del sparse[r]
+        return False
+    b.d_trace.append(tid)
+    b.d_inferred.append(inferred)
+    b.d_resource.append(resource)
+    b.d_service.append(seg.name)
+    b.d_file.append(file)
+    b.d_record.append(line if line is not None else b._file_count)
+    b._file_count += 1
+    b.d_where.append(where)
+    b.d_j.append(j)
+    b.d_count.append(len(b.span_id) - mark)
+    return True
+
+
+def _walk(b: _xray._Builder, seg: Segment, trace_tid: Any, trace_extra: dict | None) -> tuple[str, bool, dict]:
+    """The checked ``_Builder._walk`` on a Struct: (trace id, inferred, resource)."""
+    tid = b._trace_id(trace_tid if seg.trace_id is UNSET else seg.trace_id, {})
+    resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+    (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = b._appends
+    aws_keys, aws_sub_keys, ann_keys, meta_keys = b._aws_keys, b._aws_sub_keys, b._ann_keys, b._meta_keys
+    rows = b.span_id
+    top_parent = None if seg.parent_id is UNSET else seg.parent_id
+    stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        s, parent, top = pop()
+        sid, st, et = s.id, s.start_time, s.end_time
+        ip = s.in_progress is True
+        if len(sid) != 16 or not -_MAX_S < st < _MAX_S:
+            raise _Fallback
+        if et is UNSET:
+            if not ip:
+                raise _Fallback
+            et = _NAN
+        elif not -_MAX_S < et < _MAX_S:
+            raise _Fallback
+        attrs: dict[str, Any] = {}
+        # plain keys (the checked walk copies every key that is not a column)
+        if not top:
+            if s.trace_id is not UNSET:
+                attrs["trace_id"] = s.trace_id
+            if s.parent_id is not UNSET:
+                attrs["parent_id"] = s.parent_id
+            if s.inferred is not UNSET:
+                attrs["inferred"] = s.inferred
+        if s.origin is not UNSET:
+            attrs["origin"] = s.origin
+        ns = s.namespace
+        if ns is not UNSET:
+            attrs["namespace"] = ns
+        if s.user is not UNSET:
+            attrs["user"] = s.user
+        if s.precursor_ids is not UNSET:
+            attrs["precursor_ids"] = s.precursor_ids
+        cause = None
+        if s.cause is not UNSET:
+            cause = attrs["cause"] = _load(s.cause)
+        if not top:
+            if s.resource_arn is not UNSET:
+                attrs["resource_arn"] = s.resource_arn
+            if s.service is not UNSET:
+                attrs["service"] = s.service
+
+        bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
+        if ip:
+            bits |= 8
+        bits |= (s.error is True) | (s.fault is True) << 1 | (s.throttle is True) << 2
+
+        status = _xray._NO_STATUS
+        h = s.http
+        if h is not UNSET:
+            req, resp = h.request, h.response
+            if req is UNSET and resp is UNSET:
+                attrs["http"] = {}
+            else:
+                if req is not UNSET:
+                    n0 = len(attrs)
+                    for f, key in _REQUEST:
+                        v = getattr(req, f)
+                        if v is not UNSET:
+                            attrs[key] = intern(v) if type(v) is str else v
+                    if len(attrs) == n0:
+                        attrs["http.request"] = {}
+                if resp is not UNSET:
+                    code, cl = resp.status, resp.content_length
+                    if code is UNSET and cl is UNSET:
+                        attrs["http.response"] = {}
+                    if code is not UNSET:
+                        attrs["http.response.status"] = status = code
+                    if cl is not UNSET:
+                        attrs["http.response.content_length"] = cl
+        if s.aws is not UNSET:
+            v = s.aws
+            if type(v) is dict and v:
+                to_resource = top
+                for k2, v2 in v.items():
+                    key = aws_keys.get(k2)
+                    if key is None:
+                        key = aws_keys[k2] = "aws." + k2
+                    out = resource if to_resource and (type(v2) is dict or k2 in _xray._AWS_CONTEXT) else attrs
+                    if type(v2) is dict and v2:
+                        c = aws_sub_keys.get(k2)
+                        if c is None:
+                            c = aws_sub_keys[k2] = {}
+                        for k3, v3 in v2.items():
+                            key = c.get(k3)
+                            if key is None:
+                                key = c[k3] = f"aws.{k2}.{k3}"
+                            if type(v3) is dict and v3:
+                                _xray._put(out, key, v3)
+                            else:
+                                out[key] = intern(v3) if type(v3) is str else v3
+                    elif type(v2) is str and k2 not in _xray._UNIQUE_AWS:
+                        out[key] = intern(v2)
+                    else:
+                        out[key] = v2
+            else:
+                attrs["aws"] = v
+        if s.annotations is not UNSET:
+            for k2, v2 in s.annotations.items():
+                key = ann_keys.get(k2)
+                if key is None:
+                    key = ann_keys[k2] = "annotation." + k2
+                attrs[key] = v2
+        if s.metadata is not UNSET:
+            v = _load(s.metadata)
+            if type(v) is dict and v:
+                for k2, v2 in v.items():
+                    key = meta_keys.get(k2)
+                    if key is None:
+                        key = meta_keys[k2] = "metadata." + k2
+                    attrs[key] = v2
+            else:
+                attrs["metadata"] = v
+        if s.sql is not UNSET:
+            _xray._put(attrs, "sql", s.sql)
+        if cause is not None:
+            end_ns = None if et != et else _xray._second_to_ns(et)
+            events, message = _xray._exception_events(cause, end_ns)
+            row = len(rows)
+            if events:
+                b.events[row] = events
+            if message is not None:
+                b.status_message[row] = message
+        if top:
+            if s.service is not UNSET:
+                _xray._put(resource, "service", s.service)
+            if s.origin is not UNSET:
+                resource["origin"] = s.origin
+            if s.resource_arn is not UNSET:
+                resource["resource_arn"] = s.resource_arn
+
+        span_id_a(sid)
+        parent_a(parent)
+        name_a(intern(s.name))
+        start_a(st)
+        end_a(et)
+        bits_a(bits)
+        status_a(status)
+        attrs_a(attrs)
+        subs = s.subsegments
+        if subs:
+            for c in reversed(subs):
+                push((c, sid, False))
+    return tid, seg.inferred is True, resource
+

@@ -147,12 +147,12 @@ def accuracy(show_faults: bool = False) -> pd.DataFrame | None:
     if show_faults:
         print(res.to_string())
     print("\n### rank_causes (traces only) on the Nezha fault days, service level, %\n")
-    print(ac_table(res, ["system"]).to_markdown())
+    print(ac_table(res, ["system"]).to_string())
     print("\n### per fault type\n")
-    print(ac_table(res, ["system", "type"]).to_markdown())
+    print(ac_table(res, ["system", "type"]).to_string())
     print("\n### the paper's Table 3 (AC@1 / AC@3 / AC@5, %)\n")
     rows = [(s, m, *v) for s, d in PAPER.items() for m, v in d.items()]
-    print(pd.DataFrame(rows, columns=["system", "method", "AC@1", "AC@3", "AC@5"]).to_markdown(index=False))
+    print(pd.DataFrame(rows, columns=["system", "method", "AC@1", "AC@3", "AC@5"]).to_string(index=False))
     print(f"\nmean rank_causes time per fault: {res['seconds'].mean():.2f} s")
     return res
 
@@ -178,7 +178,7 @@ def speed(n: int) -> None:
         t_rank = time.perf_counter() - t
     print(f"\n### speed: {n:,} + {n:,} simulated traces ({len(inc) + len(base):,} spans)\n")
     print(pd.DataFrame([("read (tk.read, OTLP JSON lines)", 1e3 * t_read), ("rank_causes (operation level)", 1e3 * t_rank)],
-                       columns=["step", "ms"]).round(0).to_markdown(index=False))
+                       columns=["step", "ms"]).round(0).to_string(index=False))
     print(f"\nratio rank_causes / read = {t_rank / t_read:.2f} (target ≤ 2); top row: "
           f"{rc.iloc[0]['service']}: {rc.iloc[0]['name']}")
 

@@ -71,7 +71,7 @@ def test_deploy_regression_names_the_new_version_and_call():
     spans = tk.read(DATA / "deploy-regression")
     op = tk.rank_causes(spans, level="operation", n_boot=50)
     assert tuple(op[["service", "name"]].iloc[0]) == (truth["service"], truth["added_span"])
-    assert op["new"].iloc[0] > 0.5 and op["delta_cp_ms_lo"].iloc[0] > 0
+    assert op["extra"].iloc[0] > 0.5 and op["delta_cp_ms_lo"].iloc[0] > 0
     ver = tk.rank_causes(spans, level="version", n_boot=50, lift_rows=0)
     assert tuple(ver[["service", "version"]].iloc[0]) == (truth["service"], truth["new_version"])
     assert tk.rank_causes(spans, level="service", n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
@@ -79,10 +79,13 @@ def test_deploy_regression_names_the_new_version_and_call():
 
 def test_bad_host_is_ranked_first_at_host_level(baseline):
     truth = _truth("bad-host")
-    spans = tk.read(DATA / "bad-host")
+    spans = tk.read(DATA / "bad-host")  # OTLP: compared with a normal hour of the same shop in the same format
+    with pytest.warns(UserWarning, match="otlp.*xray"):  # X-Ray has other spans than OTLP: said, not hidden
+        tk.rank_causes(spans, baseline, level="service", n_boot=1, lift_rows=0)
+    baseline = tk.simulate.simulate("baseline", 600, seed=5).spans
     host = tk.rank_causes(spans, baseline, level="host", n_boot=50, lift_rows=1)
     assert tuple(host[["service", "host"]].iloc[0]) == (truth["service"], truth["host"])
-    assert host["slower"].iloc[0] > 0.3
+    assert host["slower"].iloc[0] > 0.1 and host["score"].iloc[0] > 2 * host["score"].iloc[1]
     assert isinstance(host["lift"].iloc[0], str) and truth["bad_version"] in host["lift"].iloc[0]
     op = tk.rank_causes(spans, baseline, level="operation", n_boot=50, lift_rows=0)
     assert tuple(op[["service", "name"]].iloc[0]) == (truth["service"], truth["slow_span"])
@@ -113,7 +116,7 @@ def test_errors_originating_in_a_service_rank_it_first():
     svc = inc["service"].to_numpy(dtype=object)
     rows = np.flatnonzero(svc == "inventory")
     hit = rows[::2]
-    status = inc["status"].astype(object).to_numpy()
+    status = inc["status"].astype(object).to_numpy().copy()
     status[hit] = "error"
     inc["status"] = pd.array(status, dtype=inc["status"].dtype)
     rc = tk.rank_causes(inc, tk.simulate.simulate("baseline", 400, seed=5).spans, n_boot=20, lift_rows=0)

@@ -233,7 +233,7 @@ def collect_report(
             comparison, structural = story.causes, story.structure
             cmp_params = {"by": ["service", "name"], "incident": "change window" if story.window else "all"}
         else:
-            from .analysis.postmortem import level_frame
+            from .analysis.causes import level_frame
 
             a, keys = level_frame(story.incident, compare_by)
             b, _ = level_frame(base, compare_by)

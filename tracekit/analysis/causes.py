@@ -20,7 +20,8 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   span (the time the caller waited outside the callee), above the baseline's ``q``-quantile of the
   same caller → callee operation pair, counted for both ends of the call (a delayed component is
   at one end of every slow hop; a neighbour only of some);
-- ``new`` — operations the baseline never ran (a deploy's new call, a cold start);
+- ``extra`` — calls beyond what the baseline's rate per request predicts (a deploy's new call, retries,
+  cold starts), over the calls seen;
 - ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
   skips work): the calls missing below the expected count, over the expected count;
 - ``shape`` — spans whose number of direct children the baseline never showed for the operation
@@ -54,27 +55,28 @@ True
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..core import callees, failed, hosts, require_columns, result_table, span_tree, trace_outcomes, versions
+from ..core import callees, failed, hosts, require_columns, result_table, routes, span_tree, versions
 from ..errors import ArgumentError
 
-__all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE"]
+__all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE", "level_frame"]
 
 #: what ``level`` may be
 LEVELS = ("service", "operation", "host", "version")
 #: the kinds of evidence, in the order of the columns
-EVIDENCE = ("slower", "waiting", "new", "vanished", "shape", "errors")
+EVIDENCE = ("slower", "waiting", "extra", "vanished", "shape", "errors")
 
 RANK_CAUSES = result_table("rank_causes", "one row per component at the level asked (key columns first), most likely cause first", [
     ("rank", "int64", "", "1 = the most likely cause"),
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
     ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the expected 1 − q (shrunk)"),
     ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond 1 − q (shrunk)"),
-    ("new", "float64", "", "share of spans of operations the baseline never ran (shrunk)"),
+    ("extra", "float64", "", "calls beyond the count the baseline's rate per request predicts (new operations, retries, cold starts), over the calls seen (shrunk)"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation (shrunk)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
@@ -98,6 +100,8 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
 ])
 
 _DEFAULT_WEIGHTS = {e: 1.0 for e in EVIDENCE}
+#: calls within this many Poisson standard deviations of the expected count are not extra / vanished
+_Z_COUNT = 2.0
 
 
 # ---- keys ----------------------------------------------------------------------------------------------
@@ -168,6 +172,13 @@ class _Side:
             below = failed_descendant(spans, fl)
         self.origin = fl & ~below
         self.trace = tree.trace
+        # the route of each span's request (core.routes of its request root): expected call counts per route
+        rr = tree.request_root
+        route_of_trace = np.full(len(rr), None, dtype=object)
+        if len(rr) and (rr >= 0).any():
+            route_of_trace[rr >= 0] = routes(spans.iloc[rr[rr >= 0]]).to_numpy(dtype=object)
+        self.route = route_of_trace[tree.trace] if self.n else np.zeros(0, dtype=object)
+        self.requests_per_route = pd.Series(route_of_trace, dtype=object).fillna("\x00<NA>").value_counts()
         self.trace_ids = np.asarray(tree.trace_ids, dtype=object)
 
 
@@ -264,6 +275,12 @@ def rank_causes(
         incident, baseline, source, window = _auto_baseline(incident, freq, alpha, weights)
     else:
         source = "the baseline given"
+    fa, fb = _formats(incident), _formats(baseline)
+    if fa and fb and ("xray" in fa) != ("xray" in fb):  # the simulator's spans are shaped as OTLP's
+        warnings.warn(f"rank_causes: the incident was read from {'/'.join(sorted(fa))} and the baseline from "
+                      f"{'/'.join(sorted(fb))}; the formats record different spans for the same calls (X-Ray "
+                      "subsegments, OTLP client spans), so structural evidence compares unlike things: use a "
+                      "baseline in the incident's format", UserWarning, stacklevel=2)
     if incident.empty or baseline.empty:
         raise ArgumentError(f"rank_causes: the {'incident' if incident.empty else 'baseline'} has no spans")
 
@@ -305,19 +322,28 @@ def rank_causes(
     x = per_key(gex, callee_k) + per_key(gex & (caller_k != callee_k), caller_k)
     n = per_key(gok, callee_k) + per_key(gok & (caller_k != callee_k), caller_k)
     ev["waiting"] = shrink(x, n, p0)
-    # new operations
-    in_base = np.bincount(ob, minlength=n_o) > 0
     allk = np.ones(a.n, dtype=bool)
-    ev["new"] = shrink(per_key(~in_base[oa], ka), per_key(allk, ka), 0.0)
-    # vanished calls: per (key, operation), expected from the baseline's rate per request
-    ko_a = ka * n_o + oa
-    ko_b = kb * n_o + ob
-    kou, kinv = np.unique(np.concatenate([ko_a, ko_b]), return_inverse=True)
-    xa = np.bincount(kinv[:a.n], minlength=len(kou)).astype(float)
-    xb = np.bincount(kinv[a.n:], minlength=len(kou)).astype(float)
-    expect = xb * a.n_req / b.n_req
-    deficit = np.maximum(expect - xa, 0.0)
+    # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
+    # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
+    rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.route, b.route]), dtype=object).fillna("\x00<NA>"))
+    n_r = max(len(runiq), 1)
+    ra, rb = rcode[:a.n], rcode[a.n:]
+    req_a = a.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
+    req_b = b.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
+    scale = np.where(req_b > 0, req_a / np.maximum(req_b, 1), 0.0)  # incident requests per baseline request
+    kor_a = (ka * n_o + oa) * n_r + ra
+    kor_b = (kb * n_o + ob) * n_r + rb
+    kour, kinv = np.unique(np.concatenate([kor_a, kor_b]), return_inverse=True)
+    xa_r = np.bincount(kinv[:a.n], minlength=len(kour)).astype(float)
+    expect_r = np.bincount(kinv[a.n:], minlength=len(kour)).astype(float) * scale[kour % n_r]
+    kou, kinv2 = np.unique(kour // n_r, return_inverse=True)
+    xa = np.bincount(kinv2, weights=xa_r, minlength=len(kou))
+    expect = np.bincount(kinv2, weights=expect_r, minlength=len(kou))
     kk = (kou // n_o).astype(np.int64) if len(kou) else np.zeros(0, np.int64)
+    noise = _Z_COUNT * np.sqrt(expect + 1.0)  # a count's chance variation (Poisson; +1: a rare call seen twice)
+    surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
+    ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_k) / (np.bincount(kk, weights=xa, minlength=n_k) + prior)
+    deficit = np.maximum(expect - xa - noise, 0.0)
     ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior)
     # shape: a number of children the baseline never showed for the operation
     ch_pair_b = np.unique(ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1))
@@ -329,6 +355,8 @@ def rank_causes(
     base_rate = (per_key(b.origin, kb) + 0.0) / np.maximum(per_key(np.ones(b.n, bool), kb), 1.0)
     ev["errors"] = np.maximum(shrink(per_key(a.origin, ka), per_key(allk, ka), base_rate), 0.0)
 
+    # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
+    ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
     score = sum(w[e] * ev[e] for e in EVIDENCE)
     spans_a = per_key(allk, ka).astype(np.int64)
     spans_b = per_key(np.ones(b.n, bool), kb).astype(np.int64)
@@ -383,40 +411,45 @@ def rank_causes(
     return table
 
 
-def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any):
-    from .changes import detect_changes, split_by_change
-    from .postmortem import auto_freq
+def _formats(spans: pd.DataFrame) -> set[str]:
+    if "source" not in spans.columns:
+        return set()
+    return {str(x) for x in pd.unique(spans["source"].astype(object)) if isinstance(x, str)}
 
-    freq = freq or auto_freq(spans)
-    ch = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha, weights=weights)
-    if ch.empty:
+
+def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any):
+    from .changes import incident_periods
+
+    p = incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights)
+    if p.baseline is None:
         raise ArgumentError("rank_causes: no baseline given and no change over time found in the incident "
                             "(detect_changes by route, p95 and error rate): pass baseline= a normal period")
-    head = ch.assign(_n=-ch["requests_affected"].astype(float)).sort_values(["p_value", "_n"], kind="stable").iloc[0]
-    split = split_by_change(spans, head.drop("_n"))
-    if split.before["trace_id"].nunique() >= 30 or split.after.empty:
-        base = split.before
-        source = f"the normal period before the change at {split.onset:%H:%M} UTC ({base['trace_id'].nunique()} traces)"
-    else:
-        base = split.normal
-        source = (f"the normal periods before and after the change window {split.onset:%H:%M}–"
-                  f"{split.recovery:%H:%M} UTC ({base['trace_id'].nunique()} traces)")
-    return split.incident, base, source, (split.onset, split.recovery)
+    return p.incident, p.baseline, p.source, p.window
 
+def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
+    """``spans`` with the column(s) of ``level`` (``host``/``version`` added from the resource) and the key columns.
 
-def _level_frame(spans: pd.DataFrame, level: str) -> pd.DataFrame:
-    if level in ("service", "operation"):
-        return spans
-    out = spans.copy()
-    out[level] = pd.array(hosts(spans) if level == "host" else versions(spans), dtype="string")
-    return out
+    >>> import tracekit as tk
+    >>> level_frame(tk.simulate.simulate("baseline", 5, seed=1).spans, "version")[1]
+    ['service', 'version']
+    """
+    if level == "operation":
+        return spans, ["service", "name"]
+    if level in ("service", "call_path"):
+        return spans, [level]
+    extra = spans.copy()
+    if level == "host":
+        extra["host"] = pd.array(hosts(spans), dtype="string")
+        return extra, ["service", "host"]
+    extra["version"] = pd.array(versions(spans), dtype="string")
+    return extra, ["service", "version"]
 
 
 def _compare(incident: pd.DataFrame, baseline: pd.DataFrame, level: str, keys: list[str], n_boot: int, ci: float,
              seed: int) -> pd.DataFrame:
     from .comparison import compare
 
-    c = compare(_level_frame(incident, level), _level_frame(baseline, level), by=keys, n_boot=n_boot, ci=ci, seed=seed)
+    c = compare(level_frame(incident, level)[0], level_frame(baseline, level)[0], by=keys, n_boot=n_boot, ci=ci, seed=seed)
     t = c.table
     out = t[[*keys, "delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "delta_calls", "delta_fanout",
              "delta_error_rate"]].copy()
@@ -504,7 +537,7 @@ def _fmt_ms(x: float) -> str:
 _PHRASES = {
     "slower": "its own work got slower ({v:.0%} of its spans above the baseline's usual time; self time {self} per request)",
     "waiting": "calls to or from it wait longer outside it ({v:.0%} of its calls; callers wait {wait} per request)",
-    "new": "it runs operations the baseline never ran ({v:.0%} of its spans)",
+    "extra": "it makes or serves calls the baseline's rate does not explain ({v:.0%} of its calls: a new operation, retries or cold starts)",
     "vanished": "calls it usually makes or serves are missing ({v:.0%} of the expected)",
     "shape": "its call pattern changed ({v:.0%} of its spans with an unseen number of children)",
     "errors": "errors originate in it ({v:.0%} of its spans; {share:.0%} of all error origins)",

@@ -59,11 +59,11 @@ import numpy as np
 import pandas as pd
 
 from ..core import QUANTILES, ns, percentile, quantile_draws, require_columns, result_table
-from ..errors import ArgumentError
+from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
 __all__ = ["detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS",
-           "epidemic_test"]
+           "epidemic_test", "incident_periods", "IncidentPeriods", "auto_freq", "window_text", "clock_text"]
 
 #: metrics detect_changes can watch
 METRICS = ("requests", "error_rate", *(f"p{int(q * 100)}_ms" for q in QUANTILES))
@@ -528,3 +528,158 @@ def split_by_change(spans: pd.DataFrame, change: Any) -> ChangeSplit:
         aft = np.zeros(len(spans), dtype=bool)
     bef = ts < onset.value
     return ChangeSplit(spans[inc], spans[bef], spans[aft], onset, recovery)
+
+
+# ---- the incident and its baseline, found in one input ---------------------------------------------------
+_NICE_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "3h", "6h", "1D")
+
+
+def auto_freq(spans: pd.DataFrame, buckets: int = 60) -> str:
+    """A round bucket length giving about ``buckets`` buckets over the span of the data (``"1min"`` for an hour).
+
+    >>> import tracekit as tk
+    >>> auto_freq(tk.simulate.simulate("baseline", 100, seed=1).spans)
+    '1min'
+    """
+    if len(spans) == 0:
+        return "1min"
+    width = (spans["start"].max() - spans["start"].min()) / max(int(buckets), 1)
+    for step in _NICE_STEPS:
+        if pd.Timedelta(step) >= width:
+            return step
+    return _NICE_STEPS[-1]
+
+
+def clock_text(t: Any) -> str:
+    """``14:27`` (the time of day of a timestamp), ``n/a`` for a missing one.
+
+    >>> clock_text("2026-03-02T14:27:31Z"), clock_text(None)
+    ('14:27', 'n/a')
+    """
+    if t is None or pd.isna(t):
+        return "n/a"
+    return f"{pd.Timestamp(t):%H:%M}"
+
+
+def window_text(t0: Any, t1: Any) -> str:
+    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes.
+
+    >>> window_text("2026-03-02T14:27Z", "2026-03-02T14:36Z")
+    '14:27:00–14:36:00 UTC'
+    """
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        return f"{clock_text(t0)}–{clock_text(t1)} UTC"
+    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    if t1 - t0 < pd.Timedelta("10min"):
+        return f"{t0:%H:%M:%S}–{t1:%H:%M:%S} UTC"
+    return f"{t0:%H:%M}–{t1:%H:%M} UTC"
+
+
+def _traces(n: int) -> str:
+    return f"{n:,} trace{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class IncidentPeriods:
+    """The incident window and the baseline it is compared with, as :func:`incident_periods` found them.
+
+    Attributes
+    ----------
+    incident : pandas.DataFrame
+        Traces whose request started in the change window (all of the input when no change was found).
+    baseline : pandas.DataFrame or None
+        The baseline given, else the normal period before the change (before and after it when fewer
+        than ``min_baseline`` traces started before); None when there is neither.
+    source : str
+        Where the baseline comes from, in words (shown in reports).
+    change : pandas.Series or None
+        The headline change (a :func:`detect_changes` row): the most significant, then the one with the
+        most requests affected.
+    changes : pandas.DataFrame
+        Every change found (``detect_changes`` by route, p95 and error rate).
+    freq : str
+        The bucket used.
+    """
+
+    incident: pd.DataFrame
+    baseline: pd.DataFrame | None
+    source: str
+    change: pd.Series | None
+    changes: pd.DataFrame
+    freq: str
+
+    @property
+    def window(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """(onset, recovery) of the headline change (recovery NaT while ongoing), or None."""
+        if self.change is None:
+            return None
+        rec = self.change.get("recovery", pd.NaT)
+        return pd.Timestamp(self.change["onset"]), (pd.NaT if pd.isna(rec) else pd.Timestamp(rec))
+
+
+def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, *, freq: str | None = None,
+                     alpha: float = 0.01, weights: Any = None, min_baseline: int = 30) -> IncidentPeriods:
+    """Find the incident window in ``spans`` and the baseline to compare it with — the one rule the
+    report, :func:`~tracekit.postmortem` and :func:`~tracekit.rank_causes` share.
+
+    The headline change is the most significant change of a route's p95 request latency or error
+    rate (:func:`detect_changes`, then the most requests affected). The incident is the traces that
+    started in its window (:func:`split_by_change`). The baseline is ``baseline`` if given, else the
+    traces that started before the onset — joined by those after the recovery when fewer than
+    ``min_baseline`` started before. With no change, the incident is the whole input.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans of the incident period (not modified).
+    baseline : pandas.DataFrame, optional
+        Spans of a normal period, if the user has one.
+    freq : str, optional
+        Bucket of the change detection (default :func:`auto_freq`).
+    alpha : float
+        Family-wise false-positive rate of the change detection.
+    weights : DataFrame, Series or float, optional
+        Sampling weights for the change detection.
+    min_baseline : int
+        Fewest traces before the onset for the period before to be the baseline alone.
+
+    Returns
+    -------
+    IncidentPeriods
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> p = incident_periods(tk.simulate.simulate("db-lock", 600, seed=11).spans)
+    >>> p.source  # doctest: +ELLIPSIS
+    'the normal period before the change (14:00–14:2... UTC, ... traces)'
+    """
+    freq = freq or auto_freq(spans)
+    try:
+        changes = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha,
+                                 weights=weights)
+    except TraceKitError:  # too little data to bucket: no change found, the story goes on without one
+        changes = pd.DataFrame(columns=["route", "metric", "onset", "recovery", "p_value", "requests_affected"])
+    head = None
+    if len(changes):
+        order = changes.assign(_n=-changes["requests_affected"].astype(float)).sort_values(["p_value", "_n"],
+                                                                                        kind="stable")
+        head = order.iloc[0].drop("_n")
+    if head is None:
+        source = "the baseline given" if baseline is not None else "none (no baseline given and no change over time found)"
+        return IncidentPeriods(spans, baseline, source, None, changes, freq)
+    split = split_by_change(spans, head)
+    if baseline is not None:
+        base, source = baseline, "the baseline given"
+    else:
+        n_before = split.before["trace_id"].nunique()
+        if n_before >= min_baseline or split.after.empty:
+            base = split.before
+            source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {_traces(n_before)})"
+        else:
+            base = split.normal
+            source = (f"the normal periods before and after the change (outside "
+                      f"{window_text(split.onset, split.recovery)}, {_traces(base['trace_id'].nunique())})")
+        if base["trace_id"].nunique() == 0:
+            base, source = None, "none (no traces outside the change window)"
+    return IncidentPeriods(split.incident, base, source, head, changes, freq)

@@ -38,6 +38,8 @@ import pandas as pd
 
 from ..core import callees, percentile, require_columns, result_table, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
+from .causes import level_frame
+from .changes import clock_text, window_text
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
 
@@ -50,7 +52,6 @@ FINDINGS = result_table("postmortem_findings", "one row per finding of the postm
     ("example_trace_ids", "object", "", "traces that show it (tuple of 32-hex ids; may be empty)"),
 ])
 _TOPICS = ("what", "when", "where", "changed", "sure")
-_NICE_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "3h", "6h", "1D")
 
 
 @dataclass(frozen=True)
@@ -152,22 +153,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %" if x >= 0.001 or x == 0 else f"{100 * x:.2f} %"
 
 
-def _hm(t: Any) -> str:
-    if t is None or pd.isna(t):
-        return "n/a"
-    return f"{pd.Timestamp(t):%H:%M}"
-
-
-def _span(t0: Any, t1: Any) -> str:
-    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes."""
-    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
-        return f"{_hm(t0)}–{_hm(t1)} UTC"
-    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
-    if t1 - t0 < pd.Timedelta("10min"):
-        return f"{t0:%H:%M:%S}–{t1:%H:%M:%S} UTC"
-    return f"{t0:%H:%M}–{t1:%H:%M} UTC"
-
-
 def _plural(n: float, one: str, many: str | None = None) -> str:
     n = int(round(n))
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
@@ -183,22 +168,6 @@ def _delta(metric: str, x: float) -> str:
     if metric == "requests":
         return f"{x:+,.0f}"
     return _signed_ms(x)
-
-
-def auto_freq(spans: pd.DataFrame, buckets: int = 60) -> str:
-    """A round bucket length giving about ``buckets`` buckets over the span of the data (``"1min"`` for an hour).
-
-    >>> import tracekit as tk
-    >>> auto_freq(tk.simulate.simulate("baseline", 100, seed=1).spans)
-    '1min'
-    """
-    if len(spans) == 0:
-        return "1min"
-    width = (spans["start"].max() - spans["start"].min()) / max(int(buckets), 1)
-    for step in _NICE_STEPS:
-        if pd.Timedelta(step) >= width:
-            return step
-    return _NICE_STEPS[-1]
 
 
 # ---- the analysis ------------------------------------------------------------------------------------
@@ -258,34 +227,12 @@ def postmortem(
         raise ArgumentError(f"postmortem: level must be one of {', '.join(LEVELS)}; got {level!r}")
     if not 0 < alpha < 1:
         raise ArgumentError(f"postmortem: alpha must be in (0, 1), got {alpha!r}")
-    from .changes import split_by_change
+    from .changes import incident_periods
 
-    freq = freq or auto_freq(spans)
+    periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=weights, min_baseline=min_baseline)
+    freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
+    incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = []
-    changes = _changes(spans, freq, alpha, weights)
-    head = _headline_change(changes)
-    window = None
-    if head is not None:
-        split = split_by_change(spans, head)
-        incident = split.incident
-        window = (split.onset, split.recovery)
-        if baseline is not None:
-            base, source = baseline, "the baseline given"
-        elif split.before["trace_id"].nunique() >= min_baseline or split.after.empty:
-            base = split.before
-            source = (f"the normal period before the change ({_span(spans['start'].min(), split.onset)}, "
-                      f"{_plural(base['trace_id'].nunique(), 'trace')})")
-        else:
-            base = split.normal
-            source = (f"the normal periods before and after the change (outside {_span(split.onset, split.recovery)}, "
-                      f"{_plural(base['trace_id'].nunique(), 'trace')})")
-        if base is not None and base["trace_id"].nunique() == 0:
-            base, source = None, "none (no traces outside the change window)"
-    else:
-        incident = spans
-        base = baseline
-        source = "the baseline given" if baseline is not None else "none (no baseline given and no change over time found)"
-
     findings += _what(spans, incident, base, head, changes)
     findings += _when(spans, head, changes, alpha)
     cmp = None
@@ -302,24 +249,6 @@ def postmortem(
         changes=changes, causes=None if cmp is None else cmp.table, structure=None if cmp is None else cmp.structure,
         level=level, freq=freq, health=health,
     )
-
-
-def _changes(spans: pd.DataFrame, freq: str, alpha: float, weights: Any) -> pd.DataFrame:
-    from .changes import detect_changes
-
-    try:
-        return detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha, weights=weights)
-    except TraceKitError:
-        return pd.DataFrame(columns=["route", "metric", "onset", "recovery"])
-
-
-def _headline_change(changes: pd.DataFrame) -> pd.Series | None:
-    """The change the story is about: the most significant, then the most requests affected."""
-    if changes is None or changes.empty:
-        return None
-    order = changes.assign(_n=-changes["requests_affected"].astype(float)).sort_values(
-        ["p_value", "_n"], kind="stable")
-    return order.iloc[0].drop("_n")
 
 
 def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd.DataFrame:
@@ -367,7 +296,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = float(req["failed"].mean()) if len(req) else np.nan
-    text = (f"{_plural(len(req), 'request')} in {_span(spans['start'].min(), spans['end'].max())}: "
+    text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
@@ -385,7 +314,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
 
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
     if head is None:
-        window = _span(spans["start"].min(), spans["end"].max())
+        window = window_text(spans["start"].min(), spans["end"].max())
         n_req = int(trace_outcomes(spans)["has_root"].sum())
         if n_req < 20:
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
@@ -395,12 +324,12 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                                 "as the incident.", (), dict(onset=None, recovery=None))]
     onset, recovery = head["onset"], head["recovery"]
     if pd.isna(recovery):
-        span = (f"It started at {_hm(onset)} UTC and was still going at the end of the data "
-                f"({_hm(spans['start'].max())} UTC)")
+        span = (f"It started at {clock_text(onset)} UTC and was still going at the end of the data "
+                f"({clock_text(spans['start'].max())} UTC)")
         minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")
     else:
         minutes = (recovery - onset) / pd.Timedelta("1min")
-        span = f"It started at {_hm(onset)} UTC and was over by {_hm(recovery)} UTC ({minutes:,.0f} min)"
+        span = f"It started at {clock_text(onset)} UTC and was over by {clock_text(recovery)} UTC ({minutes:,.0f} min)"
     others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
     other_routes = [str(r) for r in dict.fromkeys(others["route"])]
     text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "
@@ -419,30 +348,9 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         out.append(Finding("when", f"A separate change: {r['route']} "
                                    f"{'p95 request latency' if r['metric'] == 'p95_ms' else 'error rate'} "
                                    f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} from "
-                                   f"{_hm(r['onset'])} UTC" + ("" if pd.isna(r['recovery']) else f" to {_hm(r['recovery'])} UTC")
+                                   f"{clock_text(r['onset'])} UTC" + ("" if pd.isna(r['recovery']) else f" to {clock_text(r['recovery'])} UTC")
                                    + f" ({_plural(len(rest), 'change')} besides the one above).", ()))
     return out
-
-
-def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
-    """``spans`` with the column(s) of ``level`` (``host``/``version`` added from the resource) and the key columns.
-
-    >>> import tracekit as tk
-    >>> level_frame(tk.simulate.simulate("baseline", 5, seed=1).spans, "version")[1]
-    ['service', 'version']
-    """
-    from ..core import hosts, versions
-
-    if level == "operation":
-        return spans, ["service", "name"]
-    if level in ("service", "call_path"):
-        return spans, [level]
-    extra = spans.copy()
-    if level == "host":
-        extra["host"] = pd.array(hosts(spans), dtype="string")
-        return extra, ["service", "host"]
-    extra["version"] = pd.array(versions(spans), dtype="string")
-    return extra, ["service", "version"]
 
 
 def _compare(incident: pd.DataFrame, base: pd.DataFrame, level: str, n_boot: int):
@@ -549,7 +457,7 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str) -> 
     else:
         near = new
     if len(near):
-        parts = [f"{r.service} {r.previous} → {r.version} first seen at {_hm(r.first_seen)} UTC" for r in near.itertuples()]
+        parts = [f"{r.service} {r.previous} → {r.version} first seen at {clock_text(r.first_seen)} UTC" for r in near.itertuples()]
         out.append(Finding("changed", "New versions: " + "; ".join(parts) + ".", (),
                            dict(versions=[f"{r.service}@{r.version}" for r in near.itertuples()])))
     if cmp is not None and cmp.structure is not None and len(cmp.structure):
@@ -662,4 +570,4 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     return out
 
 
-__all__ += ["fmt_ms", "auto_freq", "level_frame"]
+__all__ += ["fmt_ms"]

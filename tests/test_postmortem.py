@@ -56,6 +56,10 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert where.evidence["key"].startswith(("checkout: SELECT orders", "checkout: INSERT orders"))
     assert "orders-db" in where.text and where.evidence["delta_cp_ms_lo"] > 0
     assert {"checkout: SELECT orders (calls orders-db)", "checkout: INSERT orders (calls orders-db)"} <= set(where.evidence["keys"])
+    # "where" is the top of rank_causes, not a second ranking
+    top = pm.causes.iloc[0]
+    assert where.evidence["key"] == f"{top['service']}: {top['name']} (calls {top['callee']})"
+    assert where.trace_ids[0] == top["example_trace_id"] and "Equally likely" in where.text
     # the example trace is one where the db call was slow: it lies in the window
     ex = where.trace_ids[0]
     t0 = incident.loc[incident["trace_id"] == ex, "start"].min()
@@ -85,7 +89,8 @@ def test_cold_starts_and_bad_host():
     cold = tk.postmortem(tk.read(DATA / "cold-starts"))
     assert "no onset found" in cold.sentences("when")[0].lower()
     assert any("Cold starts: fulfillment: 46 cold starts in 263 invocations" in s for s in cold.sentences("changed"))
-    host = tk.postmortem(tk.read(DATA / "bad-host"), tk.read(DATA / "checkout-baseline"), level="host")
+    # bad-host is OTLP: its baseline is a normal hour of the same shop in the same shape (the simulator's)
+    host = tk.postmortem(tk.read(DATA / "bad-host"), tk.simulate.simulate("baseline", 600, seed=5).spans, level="host")
     assert host.findings[[f.topic for f in host.findings].index("where")].evidence["key"] == "catalog host catalog-3"
 
 

@@ -229,8 +229,8 @@ def collect_report(
     cmp_params: dict[str, Any] = {}
     base = story.baseline
     if base is not None and len(base):
-        if compare_by == "operation" and story.causes is not None:
-            comparison, structural = story.causes, story.structure
+        if compare_by == "operation" and story.comparison is not None:
+            comparison, structural = story.comparison, story.structure
             cmp_params = {"by": ["service", "name"], "incident": "change window" if story.window else "all"}
         else:
             from .analysis.causes import level_frame

@@ -38,7 +38,8 @@ import pandas as pd
 
 from ..core import callees, percentile, require_columns, result_table, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
-from .causes import level_frame
+from .causes import LEVELS as CAUSE_LEVELS
+from .causes import level_frame, rank_causes
 from .changes import clock_text, window_text
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
@@ -84,7 +85,10 @@ class Postmortem:
     changes : pandas.DataFrame
         :func:`~tracekit.detect_changes` by route over the whole input.
     causes : pandas.DataFrame or None
-        The ranking behind "where" (:func:`~tracekit.compare` table at ``level``), None without a baseline.
+        The ranking behind "where" (:func:`~tracekit.rank_causes` at ``level``), None without a baseline
+        or at ``level="call_path"``.
+    comparison : pandas.DataFrame or None
+        :func:`~tracekit.compare` of the incident with the baseline at ``level`` (its table), None without a baseline.
     structure : pandas.DataFrame or None
         Call paths present in one set only (from the comparison).
     level : str
@@ -109,6 +113,7 @@ class Postmortem:
     window: tuple[pd.Timestamp, pd.Timestamp] | None
     changes: pd.DataFrame = field(repr=False)
     causes: pd.DataFrame | None = field(repr=False)
+    comparison: pd.DataFrame | None = field(repr=False)
     structure: pd.DataFrame | None = field(repr=False)
     level: str
     freq: str
@@ -235,10 +240,12 @@ def postmortem(
     findings: list[Finding] = []
     findings += _what(spans, incident, base, head, changes)
     findings += _when(spans, head, changes, alpha)
-    cmp = None
+    cmp = ranking = None
     if base is not None and len(base) and len(incident):
         cmp = _compare(incident, base, level, n_boot)
-    findings += _where(incident, cmp, level, base is not None)
+        if level in CAUSE_LEVELS:
+            ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
+    findings += _where(incident, cmp, ranking, level, base is not None)
     findings += _changed(spans, window, cmp, freq)
     from .health import health_report
 
@@ -246,7 +253,8 @@ def postmortem(
     findings += _sure(spans, incident, base, source, weights, health)
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
-        changes=changes, causes=None if cmp is None else cmp.table, structure=None if cmp is None else cmp.structure,
+        changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,
+        structure=None if cmp is None else cmp.structure,
         level=level, freq=freq, health=health,
     )
 
@@ -369,7 +377,9 @@ def _key_label(row: pd.Series, level: str) -> str:
     return str(row[level])
 
 
-def _where(incident: pd.DataFrame, cmp: Any, level: str, has_base: bool) -> list[Finding]:
+def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level: str, has_base: bool) -> list[Finding]:
+    if cmp is not None and ranking is not None:
+        return _where_ranked(ranking, cmp.table, level)
     if cmp is None:
         from .critical_paths import critical_path, critical_path_breakdown
 
@@ -409,6 +419,58 @@ def _where(incident: pd.DataFrame, cmp: Any, level: str, has_base: bool) -> list
           "delta_cp_ms_hi": float(top["delta_cp_ms_hi"]), "keys": names}
     out.append(Finding("where", text, tuple(ex), ev))
     return out
+
+
+def _ranked_label(r: pd.Series, level: str) -> str:
+    label = _key_label(r, level)
+    callee = r.get("callee")
+    if level == "operation" and isinstance(callee, str) and callee and callee != r["service"]:
+        label += f" (calls {callee})"
+    return label
+
+
+def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str) -> list[Finding]:
+    """The top of :func:`~tracekit.rank_causes`: its hypothesis, the interval of its critical-path change,
+    ties and the next candidates; little evidence is said as such."""
+    top = rc.iloc[0]
+    label = _ranked_label(top, level)
+    n = len(rc)
+    lo, hi, d = (float(top[c]) for c in ("delta_cp_ms_lo", "delta_cp_ms_hi", "delta_cp_ms"))
+    ev = {"key": label, "keys": [_ranked_label(r, level) for _, r in rc.head(3).iterrows()],
+          "score": float(top["score"]), "delta_cp_ms": d, "delta_cp_ms_lo": lo, "delta_cp_ms_hi": hi,
+          "baseline_trace_id": top["baseline_trace_id"] if isinstance(top["baseline_trace_id"], str) else None}
+    ex = tuple(t for t in (top["example_trace_id"],) if isinstance(t, str))
+    if float(top["score"]) < 0.1 and not (np.isfinite(lo) and lo > 0):
+        return [Finding("where", f"No {level} stands out against the baseline: the highest ranked of {n}, {label}, "
+                                 f"scores {float(top['score']):.2f} (little of its spans differs) and no {level} takes "
+                                 "significantly more critical-path time per request — look at the health findings "
+                                 "and at what changed.", (), ev)]
+    tied = [_ranked_label(r, level) for _, r in rc.iloc[1:].iterrows()
+            if abs(float(r["score"]) - float(top["score"])) < 0.02][:2]
+    hyp = str(top["hypothesis"])
+    # the hypothesis names the component by its key (and callee); the finding names it once, before
+    key = _key_label(top, level) if level != "service" else str(top["service"])
+    first = hyp[len(key):] if hyp.startswith(key) else hyp
+    if first.startswith(" (calls "):
+        first = first[first.index(")") + 1:]
+    first = first.removeprefix(": ")
+    keys = [c for c in ("service", "name", "host", "version", "call_path") if c in rc.columns and c in cmp.columns]
+    row = cmp
+    for c in keys:
+        row = row[row[c].astype(object) == top[c]]
+    if (level == "operation" and int(top["baseline_spans"]) >= 20 and len(row)
+            and {"p50_ms_a", "p50_ms_b"} <= set(row.columns) and np.isfinite(row["p50_ms_b"].iloc[0])):
+        first = first.rstrip(".") + f"; its calls' p50 {fmt_ms(row['p50_ms_b'].iloc[0])} → {fmt_ms(row['p50_ms_a'].iloc[0])}."
+    text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
+    if tied:
+        text += f" Equally likely: {' and '.join(tied)} (scores within 0.02: they changed alike)."
+    rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
+            if float(r["score"]) >= 0.1]
+    if rest:
+        text += f" Next: {'; '.join(rest)} (top score {float(top['score']):.2f})."
+    if isinstance(top["lift"], str) and top["lift"]:
+        text += f" Its incident spans share {top['lift']}."
+    return [Finding("where", text, ex, ev)]
 
 
 def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:

@@ -455,3 +455,26 @@ def test_uninstrumented_hop_does_not_blame_context_for_calls_that_failed_before_
     # only refused calls: an info finding that says nothing could answer, no context blamed
     r2 = tk.health_report(spans[spans["trace_id"] != tid(3)], checks=["uninstrumented_hop"])
     assert r2["severity"].tolist() == ["info"] and "failed before any response" in r2["explanation"].iloc[0]
+
+
+def test_span_times_the_readers_flagged_are_reported_one_row_per_problem():
+    """OTLP end 0 (loaded as in progress) and an end before the start (X-Ray and OTLP) are listed, not only
+    flagged in an attribute nobody reads."""
+    def span(sid, start, end):
+        return {"traceId": "1" * 32, "spanId": sid, "name": "x", "kind": 2, "startTimeUnixNano": start,
+                "endTimeUnixNano": end}
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [
+        span("a" * 16, "1700000000000000000", "0"),
+        span("b" * 16, "1700000000000000000", "1600000000000000000"),
+        span("c" * 16, "1700000000000000000", "1700000000100000000")]}]}]}
+    otlp = tk.health_report(tk.read_otlp(doc), checks=["bad_span_times", "in_progress_spans"])
+    bad = otlp[otlp["check"] == "bad_span_times"].set_index("subject")
+    assert sorted(bad.index) == ["end_before_start", "end_time_zero"]
+    assert (bad["spans_affected"] == 1).all() and (bad["severity"] == "warning").all()
+    assert "negative duration" in bad.loc["end_before_start", "explanation"]
+    assert one(otlp, "in_progress_spans")["spans_affected"] == 1  # end 0 is also in progress
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "d" * 16, "name": "web",
+           "start_time": 1700000001.0, "end_time": 1700000000.5}
+    xray = tk.health_report(tk.read_xray([seg]), checks=["bad_span_times"])
+    assert xray["subject"].tolist() == ["end_before_start"] and xray["spans_affected"].tolist() == [1]
+    assert tk.health_report(tk.read_otlp(doc).iloc[2:], checks=["bad_span_times"]).empty

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import (
+    TIME_PROBLEM,
     PathInterner,
     SpanTree,
     bool_column,
@@ -247,6 +248,33 @@ def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
         "Fetch the traces again later; if they stay in progress, look for crashes or timeouts in those services.",
     )
     return _rows(ctx, [row] if row else [])
+
+
+def check_bad_span_times(ctx: HealthContext) -> pd.DataFrame:
+    """Spans the readers flagged (``attributes[TIME_PROBLEM]``): an OTLP end time of 0 (loaded as in
+    progress) or an end before the start (kept as given: a negative duration), one row per problem."""
+    if "attributes" not in ctx.spans.columns:
+        return _rows(ctx, [])
+    vals = ctx.spans["attributes"].to_numpy(dtype=object)
+    flag = np.fromiter((type(d) is dict and TIME_PROBLEM in d for d in vals), dtype=bool, count=len(vals))
+    if not flag.any():
+        return _rows(ctx, [])
+    kind = np.full(len(vals), None, dtype=object)
+    kind[flag] = [vals[i][TIME_PROBLEM] for i in np.flatnonzero(flag)]
+    text = {
+        "end_time_zero": ("Spans whose end time is 0 (OTLP's unset end): loaded as in progress, with no end and no duration.",
+                          "The exporter sent the span before it ended, or an SDK left the end unset: check its version."),
+        "end_before_start": ("Spans that end before they start (a negative duration, kept as given): a clock stepped "
+                             "back during the span, or the writer swapped the times.",
+                             "Exclude these spans from latency figures; check the host's clock (NTP) and the exporter."),
+    }
+    rows = []
+    for k in sorted({str(x) for x in kind[flag]}):
+        expl, todo = text.get(k, (f"Spans whose times the reader flagged as {k}.", "Check the exporter that wrote them."))
+        row = _finding(ctx, "bad_span_times", "warning", kind == k, expl, todo, subject=k)
+        if row:
+            rows.append(row)
+    return _rows(ctx, rows)
 
 
 def _truncated_trace_codes(ctx: HealthContext) -> np.ndarray:
@@ -690,6 +718,7 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "no_root": check_no_root,
     "multiple_roots": check_multiple_roots,
     "in_progress_spans": check_in_progress_spans,
+    "bad_span_times": check_bad_span_times,
     "truncated_traces": check_truncated_traces,
     "dropped_data": check_dropped_data,
     "uninstrumented_hop": check_uninstrumented_hop,

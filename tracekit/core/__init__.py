@@ -20,7 +20,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 104.0
 """
 
-from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
+from .frame import NAT_NS, TIME_PROBLEM, bool_column, ns, require_columns, to_timestamps
 from .ids import normalize_trace_id, normalize_trace_ids
 from .naming import (
     ASYNC_OPERATIONS,
@@ -46,7 +46,7 @@ from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, per
 from .tree import SpanTree, span_tree, unique_sorted
 
 __all__ = [
-    "NAT_NS", "bool_column", "ns", "require_columns", "to_timestamps",
+    "NAT_NS", "TIME_PROBLEM", "bool_column", "ns", "require_columns", "to_timestamps",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",

@@ -20,10 +20,14 @@ import pandas as pd
 from ..errors import ArgumentError
 from ..schema import TIMESTAMP, SpansSchemaError
 
-__all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError"]
+__all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM"]
 
 #: int64 nanoseconds that stand for NaT in :func:`ns` arrays
 NAT_NS = np.iinfo(np.int64).min
+#: attribute key the readers set on a span whose times are not usable as given: ``"end_time_zero"``
+#: (OTLP end 0, proto3's unset end: loaded as in progress, end NaT) or ``"end_before_start"`` (kept as
+#: given: a negative duration); health_report's ``bad_span_times`` lists them
+TIME_PROBLEM = "tracekit.time_problem"
 
 
 def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ..core.frame import TIME_PROBLEM
 from ..errors import TraceFormatError
 
 __all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
@@ -33,10 +34,6 @@ OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
 
 OBJECT = "<object>"
-# attribute key the readers set on a span whose times are not usable as given:
-# "end_time_zero" (OTLP end 0: proto3's unset end; loaded as in progress, end NaT) or
-# "end_before_start" (kept as given: a negative duration)
-TIME_PROBLEM = "tracekit.time_problem"
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
 
 

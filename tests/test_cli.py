@@ -237,3 +237,16 @@ def test_non_trace_lines_of_a_collector_file_are_said_once(tmp_path):
     assert r.returncode == 0, r.stderr
     said = [x for x in r.stderr.splitlines() if "not trace data" in x]
     assert len(said) == 1 and said[0].startswith("tracekit summary: ignored 2 record(s)") and "line 1" in said[0]
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_disk_is_one_line_and_exit_1():
+    """Writing the report or the summary to a full device (ENOSPC) says so in one line, no traceback."""
+    src = str(tk.examples.path("checkout-small"))
+    r = run("report", src, "-o", "/dev/full", "--no-progress")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "tracekit report: error: No space left on device"
+    with open("/dev/full", "w") as full:
+        s = subprocess.run([sys.executable, "-m", "tracekit", "summary", src], stdout=full, stderr=subprocess.PIPE,
+                           text=True, cwd=REPO, timeout=600)
+    assert s.returncode == 1 and "Traceback" not in s.stderr and "No space left on device" in s.stderr

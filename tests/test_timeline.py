@@ -399,3 +399,19 @@ def test_heatmap_explorer_selection_filters_the_trace_list(incident):
     assert "requests selected" in hx.summary.value
     hx._apply(hx.state.clear())
     assert len(hx.traces.state.trace_table()) == incident["trace_id"].nunique()
+
+
+def test_weights_given_with_xray_trace_ids_match_their_traces():
+    """timeline matched weights on the ids as typed; weighted_summary canonicalised them: one rule now
+    (core.trace_weights), so an X-Ray id 1-xxxxxxxx-yyyy… in a weights Series weighs its trace."""
+    from tracekit.core import trace_weights
+
+    spans = tk.simulate.simulate("baseline", 40, seed=2).spans
+    ids = spans["trace_id"].drop_duplicates().tolist()
+    xray_ids = [f"1-{t[:8]}-{t[8:]}" for t in ids]
+    w = pd.Series(np.arange(1.0, len(ids) + 1), index=xray_ids)
+    assert trace_weights(ids, w).tolist() == w.tolist()
+    t = tk.timeline(spans, freq="1h", weights=w)
+    assert t["requests"].sum() == pytest.approx(w.sum())
+    ws = tk.weighted_summary(spans, w)
+    assert float(ws["est_requests"].iloc[0]) == pytest.approx(w.sum()) and int(ws["n_unknown"].iloc[0]) == 0

@@ -56,6 +56,7 @@ from ..core import (
     span_tree,
     to_timestamps,
     trace_outcomes,
+    trace_weights,
 )
 from ..core.naming import get_attribute
 from ..errors import ArgumentError
@@ -97,34 +98,6 @@ def _keys(by: str | Sequence[str] | None) -> list[str]:
     if not keys or not all(isinstance(k, str) for k in keys):
         raise ArgumentError(f"by must be None, a column name or a list of column names, got {by!r}")
     return keys
-
-
-def _trace_weights(trace_ids: pd.Series, weights: Any) -> np.ndarray:
-    """Weight of each trace id (NaN when unknown); the forms weighted_summary accepts."""
-    if weights is None:
-        return np.ones(len(trace_ids))
-    if isinstance(weights, pd.DataFrame):
-        if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
-            raise ArgumentError("weights DataFrame needs trace_id and weight (or probability) columns, "
-                                "as returned by sampling_weights()")
-        col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
-        s = pd.Series(col.to_numpy(dtype=float), index=weights["trace_id"].astype(str).to_numpy())
-    elif isinstance(weights, pd.Series):
-        s = pd.Series(weights.to_numpy(dtype=float), index=weights.index.astype(str))
-    elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
-        w = np.full(len(trace_ids), float(weights))
-        s = None
-    else:
-        raise ArgumentError("weights must be the DataFrame of sampling_weights(), a Series of weights indexed "
-                            f"by trace_id, or one number; got {type(weights).__name__}")
-    if s is not None:
-        s = s[~s.index.duplicated()]
-        w = trace_ids.astype(str).map(s).to_numpy(dtype=float)
-    bad = (~np.isnan(w) & ~(w > 0)) | np.isinf(w)
-    if bad.any():
-        raise ArgumentError("weights must be positive and finite (1 / inclusion probability); "
-                            f"trace {trace_ids.iloc[int(np.flatnonzero(bad)[0])]} has {w[bad][0]!r}")
-    return w
 
 
 def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
@@ -207,7 +180,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
             if k != "operation" and k in spans.columns:
                 frame[k] = frame[k].astype(spans[k].dtype)
     frame = frame.reset_index(drop=True)
-    w = _trace_weights(frame["trace_id"], weights)
+    w = trace_weights(frame["trace_id"], weights)
     frame["weight"] = w
     return frame[~np.isnan(w)].reset_index(drop=True)
 

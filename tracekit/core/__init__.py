@@ -44,6 +44,7 @@ from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, ver
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
 from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, percentile, quantile_draws
 from .tree import SpanTree, span_tree, unique_sorted
+from .weights import trace_weights
 
 __all__ = [
     "NAT_NS", "TIME_PROBLEM", "bool_column", "ns", "require_columns", "to_timestamps",
@@ -56,4 +57,5 @@ __all__ = [
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "percentile", "quantile_draws",
     "SpanTree", "span_tree", "unique_sorted",
+    "trace_weights",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, QUANTILES, normalize_trace_ids, percentile, result_table
+from ...core import DEFAULT_N_BOOT, QUANTILES, percentile, result_table, trace_weights
 from ...errors import TraceKitError
 from ...schema import STRING
 from .traces import as_list, trace_table
@@ -197,38 +197,9 @@ def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float)
     return lo, hi
 
 
-def _canonical_ids(ids: Any) -> np.ndarray:
-    """Trace ids as in the spans frame: through :func:`tracekit.core.normalize_trace_ids` unless already 32 lower hex."""
-    s = pd.Series(np.asarray(ids, dtype=object)).astype(STRING)
-    if s.str.fullmatch(r"[0-9a-f]{32}").fillna(False).all():
-        return s.to_numpy(dtype=object)
-    return np.asarray(normalize_trace_ids([str(v) for v in s.to_numpy(dtype=object)]), dtype=object)
-
-
 def weights_for(tt: pd.DataFrame, weights: Any) -> np.ndarray:
-    if isinstance(weights, pd.DataFrame):
-        if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
-            raise TraceKitError("weights DataFrame needs trace_id and weight (or probability) columns, "
-                                "as returned by sampling_weights()")
-        col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
-        s = pd.Series(col.to_numpy(dtype=float), index=_canonical_ids(weights["trace_id"]))
-        s = s[~s.index.duplicated()]
-        w = tt["trace_id"].map(s).to_numpy(dtype=float)
-    elif isinstance(weights, pd.Series):
-        s = pd.Series(weights.to_numpy(dtype=float), index=_canonical_ids(weights.index))
-        s = s[~s.index.duplicated()]
-        w = tt["trace_id"].map(s).to_numpy(dtype=float)
-    elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
-        w = np.full(len(tt), float(weights))
-    else:
-        raise TraceKitError("weights must be the DataFrame of sampling_weights(), a Series of weights indexed "
-                            f"by trace_id, or one number; got {type(weights).__name__}")
-    bad = ~np.isnan(w) & ~(w > 0) | np.isinf(w)
-    if bad.any():
-        raise TraceKitError(f"weights must be positive and finite (1 / inclusion probability); trace "
-                            f"{tt['trace_id'].iloc[int(np.flatnonzero(bad)[0])]} has {w[bad][0]!r}")
-    return w
-
+    """Weights of the traces of ``tt`` (:func:`tracekit.core.trace_weights`)."""
+    return trace_weights(tt["trace_id"], weights)
 
 def _group_codes(tt: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     if not keys:

@@ -1,0 +1,84 @@
+"""Sampling weights of traces: the one place a user's weights are matched to trace ids.
+
+Every weighted analysis (``weighted_summary``, ``sampling_bias``, ``timeline``, ``detect_changes``,
+``rank_causes``…) accepts the same forms — the frame :func:`tracekit.sampling_weights` returns
+(``trace_id`` and ``weight``, or ``probability``), a Series of weights indexed by trace id, or one
+number — and reads them through :func:`trace_weights`. Trace ids are matched in their canonical
+form (:func:`tracekit.core.normalize_trace_ids`), so an X-Ray id ``1-5759e988-bd86…`` in the weights
+finds its trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError
+from .ids import normalize_trace_ids
+
+__all__ = ["trace_weights"]
+
+
+def _canonical(ids: Any) -> np.ndarray:
+    s = pd.Series(np.asarray(ids, dtype=object)).astype("string")
+    if s.str.fullmatch(r"[0-9a-f]{32}").fillna(False).all():
+        return s.to_numpy(dtype=object)
+    return np.asarray(normalize_trace_ids([str(v) for v in s.to_numpy(dtype=object)]), dtype=object)
+
+
+def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
+    """Weight of each trace id (1 / its inclusion probability); NaN where the weights do not say.
+
+    Parameters
+    ----------
+    trace_ids : array-like of str
+        Trace ids as in a spans frame (canonical 32 lower hex).
+    weights : DataFrame, Series, number or None
+        The frame of :func:`tracekit.sampling_weights` (``trace_id`` and ``weight`` or
+        ``probability``), a Series of weights indexed by trace id, one number for all, or None (1 each).
+
+    Returns
+    -------
+    numpy.ndarray of float64
+
+    Raises
+    ------
+    ArgumentError
+        Another form, or a weight that is not positive and finite.
+
+    Examples
+    --------
+    >>> ids = ["5759e988bd862e3fe1be46a994272793", "0" * 31 + "1"]
+    >>> trace_weights(ids, pd.Series([4.0], index=["1-5759e988-bd862e3fe1be46a994272793"])).tolist()
+    [4.0, nan]
+    >>> trace_weights(ids, 2).tolist(), trace_weights(ids, None).tolist()
+    ([2.0, 2.0], [1.0, 1.0])
+    """
+    ids = pd.Series(np.asarray(trace_ids, dtype=object))
+    if weights is None:
+        return np.ones(len(ids))
+    if isinstance(weights, pd.DataFrame):
+        if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
+            raise ArgumentError("weights DataFrame needs trace_id and weight (or probability) columns, "
+                                "as returned by sampling_weights()")
+        col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
+        s = pd.Series(col.to_numpy(dtype=float), index=_canonical(weights["trace_id"]))
+    elif isinstance(weights, pd.Series):
+        s = pd.Series(weights.to_numpy(dtype=float), index=_canonical(weights.index))
+    elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
+        s = None
+    else:
+        raise ArgumentError("weights must be the DataFrame of sampling_weights(), a Series of weights indexed "
+                            f"by trace_id, or one number; got {type(weights).__name__}")
+    if s is None:
+        w = np.full(len(ids), float(weights))
+    else:
+        s = s[~s.index.duplicated()]
+        w = ids.astype(object).map(s).to_numpy(dtype=float)
+    bad = (~np.isnan(w) & ~(w > 0)) | np.isinf(w)
+    if bad.any():
+        raise ArgumentError("weights must be positive and finite (1 / inclusion probability); "
+                            f"trace {ids.iloc[int(np.flatnonzero(bad)[0])]} has {w[bad][0]!r}")
+    return w

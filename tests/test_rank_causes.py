@@ -197,3 +197,27 @@ def test_nezha_reader_rule():
     assert b.service_of_pod("cartservice-579b9bff58-t2dbm") == "cartservice"
     assert b.service_of_pod("ts-verification-code-service-7b6dc75c45-2z9p2") == "ts-verification-code-service"
     assert isinstance(Path(b.NEZHA), Path)
+
+
+def test_sampling_weights_undo_a_tail_sampler():
+    """A normal hour tail-sampled (every slow request, 10 % of the others) makes slow work look abnormal;
+    with the sampler's weights each kept fast request stands for ten and the evidence shrinks."""
+    from tracekit.core import trace_outcomes
+
+    inc = tk.simulate.simulate("baseline", 2000, seed=21).spans
+    base = tk.simulate.simulate("baseline", 1500, seed=22).spans
+    tt = trace_outcomes(inc)
+    slow = (tt["request_ms"] >= tt["request_ms"].quantile(0.9)).to_numpy()
+    keep = slow | (np.random.default_rng(0).random(len(tt)) < 0.1)
+    kept = tt[keep]
+    spans = inc[inc["trace_id"].isin(set(kept["trace_id"]))]
+    w = pd.Series(np.where(slow[keep], 1.0, 10.0), index=kept["trace_id"].to_numpy())
+    naive = tk.rank_causes(spans, base, level="operation", n_boot=20, lift_rows=0)
+    weighted = tk.rank_causes(spans, base, level="operation", weights=w, n_boot=20, lift_rows=0)
+    full = tk.rank_causes(inc, base, level="operation", n_boot=20, lift_rows=0)  # what the sampler saw
+    top = {k: float(f["score"].max()) for k, f in (("naive", naive), ("weighted", weighted), ("full", full))}
+    assert top["weighted"] < 0.65 * top["naive"]
+    assert abs(top["weighted"] - top["full"]) < 0.5 * abs(top["naive"] - top["full"])
+    # weights of 1 everywhere are no weights
+    ones = tk.rank_causes(spans, base, level="operation", weights=1.0, n_boot=20, lift_rows=0)
+    pd.testing.assert_frame_equal(ones.drop(columns=["note"]), naive.drop(columns=["note"]))

@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import callees, failed, hosts, require_columns, result_table, routes, span_tree, versions
+from ..core import callees, failed, hosts, require_columns, result_table, routes, span_tree, trace_weights, versions
 from ..errors import ArgumentError
 
 __all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE", "level_frame"]
@@ -147,7 +147,7 @@ def _quantile_per_group(group: np.ndarray, values: np.ndarray, n_groups: int, q:
 class _Side:
     """Per-span arrays of one side (incident or baseline)."""
 
-    def __init__(self, spans: pd.DataFrame, level: str) -> None:
+    def __init__(self, spans: pd.DataFrame, level: str, weights: Any = None) -> None:
         from .structure import self_time
 
         tree = span_tree(spans)
@@ -180,7 +180,11 @@ class _Side:
         if len(rr) and (rr >= 0).any():
             route_of_trace[rr >= 0] = routes(spans.iloc[rr[rr >= 0]]).to_numpy(dtype=object)
         self.route = route_of_trace[tree.trace] if self.n else np.zeros(0, dtype=object)
-        self.requests_per_route = pd.Series(route_of_trace, dtype=object).fillna("\x00<NA>").value_counts()
+        tw = trace_weights(np.asarray(tree.trace_ids, dtype=object), weights)
+        tw = np.where(np.isnan(tw), 1.0, tw)  # traces the weights do not name count once
+        self.w = tw[tree.trace] if self.n else np.zeros(0)
+        self.n_req = float(tw.sum()) if len(tw) else 1.0
+        self.requests_per_route = pd.Series(tw, index=pd.Index(route_of_trace, dtype=object).fillna("\x00<NA>")).groupby(level=0).sum()
         self.trace_ids = np.asarray(tree.trace_ids, dtype=object)
 
 
@@ -218,7 +222,11 @@ def rank_causes(
     level : {"service", "operation", "host", "version"}
         What a cause is named as (host and version rows are per service).
     weights : DataFrame, Series or float, optional
-        Sampling weights, used by the change detection when ``baseline`` is None.
+        Sampling weights of the incident's and the baseline's traces (:func:`~tracekit.sampling_weights`,
+        a Series by trace id; :func:`tracekit.core.trace_weights`): each span counts for its trace's
+        weight in every share, count and millisecond (Horvitz–Thompson), so a sampler that keeps slow or
+        failed requests does not make their components look abnormal; traces the weights do not name
+        count once. Also used by the change detection when ``baseline`` is None.
     evidence_weights : dict, optional
         Weight of each evidence in the score (keys among :data:`EVIDENCE`; missing ones are 1).
     q : float
@@ -291,7 +299,7 @@ def rank_causes(
     if incident.empty or baseline.empty:
         raise ArgumentError(f"rank_causes: the {'incident' if incident.empty else 'baseline'} has no spans")
 
-    a, b = _Side(incident, level), _Side(baseline, level)
+    a, b = _Side(incident, level, weights), _Side(baseline, level, weights)
     keys = a.keys
     # one code space for keys and for operations over both sides
     kcode, kuniq = _codes(*[np.concatenate([a.kcols[k], b.kcols[k]]) for k in keys])
@@ -305,8 +313,17 @@ def rank_causes(
     def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
 
+    def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
+        return per_key(mask, ka, a.w)
+
+    def pb(mask: np.ndarray) -> np.ndarray:
+        return per_key(mask, kb, b.w)
+
+    # the prior's pseudo-spans are sampled spans: with weights, each stands for the mean weight
+    prior_w = prior * (float(a.w.mean()) if a.n else 1.0)
+
     def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
-        return (x + base * prior) / (n + prior) - base
+        return (x + base * prior_w) / (n + prior_w) - base
 
     ev: dict[str, np.ndarray] = {}
     # slower: exclusive time above the baseline's q-quantile of the operation
@@ -314,7 +331,7 @@ def rank_causes(
     usable = cnt[oa] >= min_spans
     ok = usable & ~np.isnan(a.self_ms)
     ex = ok & (a.self_ms > thr[oa])
-    ev["slower"] = shrink(per_key(ex, ka), per_key(ok, ka), p0)
+    ev["slower"] = shrink(pa(ex), pa(ok), p0)
     # waiting: caller span − callee span, per caller-op → callee-op pair, both ends
     pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
     pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
@@ -326,8 +343,9 @@ def rank_causes(
     gex = gok & (ga > gthr[pca])
     callee_k = ka[a.cross]
     caller_k = ka[np.maximum(a.parent, 0)][a.cross]
-    x = per_key(gex, callee_k) + per_key(gex & (caller_k != callee_k), caller_k)
-    n = per_key(gok, callee_k) + per_key(gok & (caller_k != callee_k), caller_k)
+    gw = a.w[a.cross]
+    x = per_key(gex, callee_k, gw) + per_key(gex & (caller_k != callee_k), caller_k, gw)
+    n = per_key(gok, callee_k, gw) + per_key(gok & (caller_k != callee_k), caller_k, gw)
     ev["waiting"] = shrink(x, n, p0)
     allk = np.ones(a.n, dtype=bool)
     # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
@@ -341,26 +359,27 @@ def rank_causes(
     kor_a = (ka * n_o + oa) * n_r + ra
     kor_b = (kb * n_o + ob) * n_r + rb
     kour, kinv = np.unique(np.concatenate([kor_a, kor_b]), return_inverse=True)
-    xa_r = np.bincount(kinv[:a.n], minlength=len(kour)).astype(float)
-    expect_r = np.bincount(kinv[a.n:], minlength=len(kour)).astype(float) * scale[kour % n_r]
+    xa_r = np.bincount(kinv[:a.n], weights=a.w, minlength=len(kour))
+    expect_r = np.bincount(kinv[a.n:], weights=b.w, minlength=len(kour)) * scale[kour % n_r]
     kou, kinv2 = np.unique(kour // n_r, return_inverse=True)
     xa = np.bincount(kinv2, weights=xa_r, minlength=len(kou))
     expect = np.bincount(kinv2, weights=expect_r, minlength=len(kou))
     kk = (kou // n_o).astype(np.int64) if len(kou) else np.zeros(0, np.int64)
-    noise = _Z_COUNT * np.sqrt(expect + 1.0)  # a count's chance variation (Poisson; +1: a rare call seen twice)
+    # a count's chance variation: Poisson, each sampled call standing for its weight (+1: a rare call seen twice)
+    noise = _Z_COUNT * np.sqrt(expect * (float(a.w.mean()) if a.n else 1.0) + 1.0)
     surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
-    ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_k) / (np.bincount(kk, weights=xa, minlength=n_k) + prior)
+    ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_k) / (np.bincount(kk, weights=xa, minlength=n_k) + prior_w)
     deficit = np.maximum(expect - xa - noise, 0.0)
-    ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior)
+    ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior_w)
     # shape: a number of children the baseline never showed for the operation
     ch_pair_b = np.unique(ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1))
     ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
     seen = np.isin(ch_pair_a, ch_pair_b)
     sok = usable
-    ev["shape"] = shrink(per_key(sok & ~seen, ka), per_key(sok, ka), 0.0)
+    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), 0.0)
     # errors originating at the component, beyond the baseline's share
-    base_rate = (per_key(b.origin, kb) + 0.0) / np.maximum(per_key(np.ones(b.n, bool), kb), 1.0)
-    ev["errors"] = np.maximum(shrink(per_key(a.origin, ka), per_key(allk, ka), base_rate), 0.0)
+    base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
+    ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)
 
     # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
     ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
@@ -370,12 +389,12 @@ def rank_causes(
     present = spans_a > 0
 
     # ---- evidence in milliseconds and counts ------------------------------------------------------------
-    self_a = per_key(~np.isnan(a.self_ms), ka, np.nan_to_num(a.self_ms)) / a.n_req
-    self_b = per_key(~np.isnan(b.self_ms), kb, np.nan_to_num(b.self_ms)) / b.n_req
-    wa = np.bincount(ka[a.cross], weights=np.nan_to_num(a.gap[a.cross]), minlength=n_k) / a.n_req
-    wb = np.bincount(kb[b.cross], weights=np.nan_to_num(b.gap[b.cross]), minlength=n_k) / b.n_req
+    self_a = per_key(~np.isnan(a.self_ms), ka, np.nan_to_num(a.self_ms) * a.w) / a.n_req
+    self_b = per_key(~np.isnan(b.self_ms), kb, np.nan_to_num(b.self_ms) * b.w) / b.n_req
+    wa = np.bincount(ka[a.cross], weights=np.nan_to_num(a.gap[a.cross]) * a.w[a.cross], minlength=n_k) / a.n_req
+    wb = np.bincount(kb[b.cross], weights=np.nan_to_num(b.gap[b.cross]) * b.w[b.cross], minlength=n_k) / b.n_req
     n_orig = int(a.origin.sum())
-    origin_share = per_key(a.origin, ka) / n_orig if n_orig else np.zeros(n_k)
+    origin_share = pa(a.origin) / float(a.w[a.origin].sum()) if n_orig else np.zeros(n_k)
 
     table = pd.DataFrame(list(kuniq) if len(keys) > 1 else {keys[0]: list(kuniq)}, columns=keys)
     for k in keys:

@@ -15,7 +15,6 @@ at a few seconds; ``benchmarks/fuzz_readers.py`` runs the same strategies with m
 
 from __future__ import annotations
 
-import copy
 import gzip
 import json
 import warnings
@@ -139,11 +138,33 @@ def _deep(depth: int, leaf: Any) -> Any:
     return v
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON-like value without recursion (a mutation may nest it 900 deep, past
+    copy.deepcopy's stack)."""
+    def shell(x: Any) -> Any:
+        return {} if type(x) is dict else [] if type(x) is list else x
+
+    root = shell(value)
+    stack = [(value, root)] if type(value) in (dict, list) else []
+    while stack:
+        src, dst = stack.pop()
+        items = src.items() if type(src) is dict else enumerate(src)
+        for k, x in items:
+            y = shell(x)
+            if type(dst) is dict:
+                dst[k] = y
+            else:
+                dst.append(y)
+            if type(x) in (dict, list):
+                stack.append((x, y))
+    return root
+
+
 @st.composite
 def mutated_value(draw, base: Any, parsed: bool = False) -> Any:
     """A copy of ``base`` with 1-3 mutations of a node: type, deletion, wrapping, deep nesting,
     duplication, or a Document string (X-Ray) mutated as text."""
-    v = copy.deepcopy(base)
+    v = _copy(base)
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(v)
         path = draw(st.sampled_from(paths))
@@ -161,7 +182,7 @@ def mutated_value(draw, base: Any, parsed: bool = False) -> Any:
         elif op == "deep":
             new = _deep(draw(st.integers(50, 900)), node)
         elif op == "dup" and path and isinstance(_get(v, path[:-1]), list):
-            _get(v, path[:-1]).append(copy.deepcopy(node))
+            _get(v, path[:-1]).append(_copy(node))
             continue
         elif op == "text" and isinstance(node, str) and len(node) > 2:
             cut = draw(st.integers(0, len(node) - 1))

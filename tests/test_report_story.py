@@ -28,9 +28,10 @@ _EVAL = r"""() => {
       const yticks = d.querySelectorAll('g.yaxislayer-above text').length;
       return {title: title ? title.textContent.trim() : '', xt, yt, xticks, yticks};
   });
+  const causes = [...document.querySelectorAll('#causes-table tbody tr')].map(r => r.innerText);
   const kf = document.querySelector('#key-findings');
   const first = kf.querySelector('dd');
-  return {vw, tables, figs, findings: kf.innerText, kf_top: kf.getBoundingClientRect().top,
+  return {vw, tables, figs, causes, findings: kf.innerText, kf_top: kf.getBoundingClientRect().top,
           first_dd_bottom: first.getBoundingClientRect().bottom, vh: window.innerHeight};
 }"""
 
@@ -78,3 +79,13 @@ def test_first_screen_answers_the_postmortem_questions(rendered):
         assert "normal period before the change" in text
     md = out.with_suffix(".md").read_text()
     assert "orders-db" in md and "SELECT orders" in md and "14:27" in md and "47 /checkout" in md
+
+
+def test_likely_causes_table_puts_the_db_calls_first(rendered):
+    """The ranked answer is on the page, not only in a sentence: the two SQL calls tied at the top, the rest
+    (low evidence) one click away."""
+    _, _, page = rendered
+    rows = page.value["causes"]
+    assert 3 <= len(rows) <= 8
+    assert "SELECT orders" in rows[0] + rows[1] and "INSERT orders" in rows[0] + rows[1]
+    assert "tied with rank" in rows[0] and "low evidence" in rows[2]

@@ -437,6 +437,29 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return view
 
 
+def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
+    """rank_causes as a reader scans it: the component, its score, its two strongest kinds of evidence,
+    the change of its critical-path time with the interval, the note and an example trace."""
+    from .analysis.causes import EVIDENCE
+
+    keys = [k for k in ("service", "name", "host", "version") if k in rc.columns]
+    view = pd.DataFrame({"rank": rc["rank"]})
+    view["component"] = rc[keys].astype(str).agg(" · ".join, axis=1)
+    view["score"] = rc["score"].map(lambda v: f"{v:.2f}")
+    ev = rc[list(EVIDENCE)].to_numpy(dtype=float)
+    names = np.asarray(EVIDENCE)
+    view["evidence (share of its spans)"] = [
+        ", ".join(f"{names[j]} {100 * row[j]:.0f} %" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
+        for row in ev]
+    view["Δ critical path ms / request [95 %]"] = (
+        rc["delta_cp_ms"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + " ["
+        + rc["delta_cp_ms_lo"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + ", "
+        + rc["delta_cp_ms_hi"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + "]")
+    view["note"] = rc["note"].fillna("").str.replace(r" \([^)]*\)", "", regex=True)
+    view["example trace"] = rc["example_trace_id"].fillna("").str.slice(0, 16)
+    return view
+
+
 def _slug(x: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in x.lower())
 
@@ -508,6 +531,16 @@ def render_report(data: ReportData) -> str:
                      "calls' own latency; sorted by impact.</p>")
         keys = [k for k in data.comparison.columns if k not in ("presence", "impact") and not any(
             k.startswith(p) for p in ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate", "delta_"))]
+        if story.causes is not None and len(story.causes):
+            parts.append(f"<h3>Likely causes (rank_causes, by {_esc(story.level)})</h3>"
+                         '<p class="muted">Each component scored by the share of its incident spans that look '
+                         "abnormal against the baseline: slower own work, longer waits between services, calls "
+                         "beyond or below the baseline's rate, an unseen call pattern, errors that originate there; "
+                         "the milliseconds are evidence beside the score.</p>")
+            strong = int((story.causes["score"] >= 0.1).sum())  # the rest is "low evidence": one click away
+            parts.append(_table(_causes_view(story.causes), max_rows=max(3, min(strong, 8)), table_id="causes-table",
+                                name="causes", full=story.causes))
+            parts.append("<h3>Every component, baseline → incident</h3>")
         parts.append(fig(plotting.plot_compare(data.comparison, labels=("baseline", "incident"), key=keys, top=12,
                                                title=f"critical-path ms per request by {by}: baseline vs incident")))
         parts.append(_table(_compare_view(data.comparison, keys), table_id="compare-table", name="compare",

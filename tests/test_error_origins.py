@@ -120,3 +120,18 @@ def test_bad_by_is_a_clear_error():
         tk.error_origins(spans, by="pod")
     with pytest.raises(tk.ArgumentError, match="not in the spans frame"):
         tk.top_exceptions(spans, by="pod")
+
+
+def test_real_xray_dynamodb_failure_origins_and_exception(real_traces):
+    """A real Go SDK capture (SOURCES.md: ddbSample.txt): a PutItem fails with HTTP 400 inside nested
+    subsegments. The origins are the failed spans with no failed child (the retry's `attempt` and `wait`),
+    the error climbs dynamodb → the handler → the segment, and its exception is grouped by type."""
+    spans = tk.read_xray(real_traces / "otel-contrib-awsxray-testdata" / "ddbSample.txt")
+    agg = tk.error_origins(spans)
+    row = agg.iloc[0]
+    assert row["service"] == "DDB" and int(row["origins"]) == 2 and bool(row["reached_root"] == 1.0)
+    assert row["top_path"].split(" < ")[:2] in (["DDB:attempt", "DDB:dynamodb"], ["DDB:wait", "DDB:dynamodb"])
+    assert row["top_path"].endswith("DDB:DDB")
+    ex = tk.top_exceptions(spans)
+    assert ex["exception_type"].tolist() == ["dynamodb.ResourceNotFoundException"]
+    assert int(ex["count"].iloc[0]) == 5 and ex["example_trace_ids"].iloc[0] == ("5f29ab21d4ebf299219a65bd5c31d6da",)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from tracekit.analysis.causes import EVIDENCE, RANK_CAUSES
 from .conftest import REPO
 
 DATA = REPO / "datasets"
-NEZHA = REPO.parent / "shared" / "real-traces" / "nezha" / "fault-days"
 
 
 def _truth(name: str) -> dict:
@@ -150,44 +148,42 @@ def _bench():
     return mod
 
 
-#: a few faults of each system and kind (times of injection), and the AC@3 reached on them
+#: faults the ranking puts in its top three (a regression guard chosen after measuring: the full score over
+#: every fault of both days is the benchmark's, printed beside the paper's figures in README.md)
 NEZHA_FAULTS = {
     "OnlineBoutique": ("03:53:54", "04:27:03", "05:18:09", "05:43:48", "07:01:25", "07:17:55", "07:44:20"),
     "TrainTicket": ("13:31:54", "14:49:57", "15:42:00", "09:34:19"),
 }
-NEZHA_AC3 = 1.0
-MARGIN = 0.15
+MARGIN = 0.15  # at most one of the eleven may slip out of the top three
 
 
-@pytest.mark.skipif(not NEZHA.exists(), reason=f"Nezha fault days not found at {NEZHA} (see ../shared/real-traces/SOURCES.md)")
-def test_nezha_faults_rank_the_injected_service_in_the_top_three():
-    """Real OnlineBoutique / TrainTicket traces: incident = 2 min after the injection, baseline = 10 min
-    before; the fault's pod is read only to score. Overall AC@3 on these faults stays at what the
-    ranking reaches minus a margin."""
+def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):
+    """Real OnlineBoutique / TrainTicket traces read from Nezha's CSVs with spans_from_columns: incident =
+    2 min after the injection, baseline = 10 min before; the fault's pod is read only to score."""
+    nezha = real_traces / "nezha" / "fault-days"
+    if not nezha.is_dir():
+        pytest.skip(f"Nezha fault days not found at {nezha} (see SOURCES.md)")
     b = _bench()
-    t0 = time.perf_counter()
     ranks = []
     for system, times in NEZHA_FAULTS.items():
         day = b.DAYS[system]
         hours = sorted({t[:2] for t in times})
         # only the minute files around the chosen faults (quick), read as the benchmark reads them
-        files = sorted(p for p in (NEZHA / "rca_data" / day / "trace").glob("*.csv.gz")
+        files = sorted(p for p in (nezha / "rca_data" / day / "trace").glob("*.csv.gz")
                        if any(p.name.startswith(h) for h in hours))
         spans = b.read_nezha_csvs([str(p) for p in files])
-        _, faults = b.load_day.__wrapped__(system) if hasattr(b.load_day, "__wrapped__") else (None, _faults(b, system))
-        chosen = [f for f in faults if f["time"].strftime("%H:%M:%S") in times]
+        chosen = [f for f in _faults(nezha, b, system) if f["time"].strftime("%H:%M:%S") in times]
         assert len(chosen) == len(times)
         res = b.rank_faults(system, spans, chosen)
         assert res["rank"].notna().all(), res
         ranks += res["rank"].tolist()
     ac3 = float(np.mean(np.asarray(ranks) <= 3))
-    assert ac3 >= NEZHA_AC3 - MARGIN, (ranks, ac3)
-    assert time.perf_counter() - t0 < 120
+    assert ac3 >= 1.0 - MARGIN, (ranks, ac3)
 
 
-def _faults(b, system: str) -> list[dict]:
+def _faults(nezha: Path, b, system: str) -> list[dict]:
     day = b.DAYS[system]
-    fl = json.loads((NEZHA / "rca_data" / day / f"{day}-fault_list.json").read_text())
+    fl = json.loads((nezha / "rca_data" / day / f"{day}-fault_list.json").read_text())
     return [dict(time=pd.Timestamp(f["inject_time"], tz="UTC"), pod=f["inject_pod"], type=f["inject_type"])
             for hour in fl.values() for f in hour]
 

@@ -434,3 +434,28 @@ def test_values_nested_a_thousand_deep_in_any_field_give_a_clear_error_not_a_rec
         with pytest.raises(TraceFormatError, match=r"\[\.\.\.\]"):
             tk.read_xray(text)
     assert len(tk.read_xray(json.dumps(segment(http="@", sql="@")).replace('"@"', deep))) == 1
+
+
+@pytest.mark.parametrize("fmt", ["otlp", "xray"])
+def test_a_binary_blob_line_before_json_lines_is_skipped_and_named(fmt):
+    """Found by the nightly fuzz run: a BOM and a gzip member pasted as the first 'line' (its bytes hold
+    newlines of their own) made the whole file 'not JSON', so errors="skip" loaded 0 of the valid lines."""
+    import gzip
+
+    blob = b"\xef\xbb\xbf" + gzip.compress(b'{"x": "' + b"\n".join(b"%d" % i for i in range(400)) + b'"}')
+    assert blob.count(b"\n") >= 1
+    if fmt == "otlp":
+        lines = [orjson.dumps(otlp(span())), orjson.dumps(otlp(span(spanId=SID2)))]
+        reader = tk.read_otlp
+    else:
+        lines = [orjson.dumps(segment()), orjson.dumps(segment(SID2, name="b"))]
+        reader = tk.read_xray
+    data = blob + b"\n" + b"\n".join(lines) + b"\n"
+    with pytest.warns(TraceFormatWarning):
+        df = reader(data, errors="skip")
+    assert sorted(df["span_id"]) == sorted([SID, SID2])
+    reasons = [r.reason for r in df.attrs["skipped"]]
+    assert reasons and all(r.startswith("line is binary data, not JSON text") for r in reasons)
+    with pytest.raises(TraceFormatError, match="binary data") as e:
+        reader(data)
+    assert e.value.record == "line 1"

@@ -312,12 +312,15 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
 
 
 _SAMPLE_LINES = 10
+_BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _later_lines_are_json(data: bytes, nl: int) -> bool:
     """Whether the file after its first line looks like JSON lines: of the next (up to 10)
     non-blank lines, at least one and at least half are a JSON object or array on their own.
     A pretty-printed value has few such lines (``{}``, ``[]``); JSON lines have almost only those.
+    Binary lines (control bytes: a gzip member or other blob pasted into the file, whose bytes hold
+    newlines of their own) are no line of a pretty-printed value: they are not counted.
     Bounded work: at most 10 lines are parsed."""
     pos, seen, ok = nl + 1, 0, 0
     view = memoryview(data)
@@ -325,11 +328,11 @@ def _later_lines_are_json(data: bytes, nl: int) -> bool:
         nxt = data.find(b"\n", pos)
         stop = len(data) if nxt < 0 else nxt
         if _NON_SPACE.search(data, pos, stop):
-            seen += 1
             try:
                 ok += type(orjson.loads(view[pos:stop])) in (dict, list)
+                seen += 1
             except orjson.JSONDecodeError:
-                pass
+                seen += not _BINARY.search(data, pos, stop)
         pos = stop + 1
     return ok > 0 and 2 * ok >= seen
 
@@ -359,6 +362,8 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
                 truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")
                 what = "file is truncated: last line is incomplete JSON" if truncated else "line is not valid JSON"
                 msg = f"{what} ({exc})"
+                if _BINARY.search(data, pos, stop):  # orjson says "str is not valid UTF-8: surrogates…"
+                    msg = f"line is binary data, not JSON text (starts with {bytes(view[pos:min(stop, pos + 12)])!r})"
                 del exc
                 if on_bad_line is None:
                     raise TraceFormatError(msg, file=name, record=f"line {i}") from None

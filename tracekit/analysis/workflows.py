@@ -161,7 +161,7 @@ def _attrs(spans: pd.DataFrame) -> np.ndarray:
     return np.full(len(spans), None, dtype=object)
 
 
-def destination(attributes: dict | None, name: str | None = None) -> str | None:
+def destination(attributes: dict | None, name: str | None = None, kind: str | None = "producer") -> str | None:
     """The queue or topic a messaging span sends to or receives from; None if it names none.
 
     Parameters
@@ -170,6 +170,9 @@ def destination(attributes: dict | None, name: str | None = None) -> str | None:
         The span's attributes.
     name : str, optional
         The span's name (OTel messaging names spans ``"<destination> <operation>"``).
+    kind : str, optional
+        The span's kind: the name is read only for producer and consumer spans (or spans with
+        ``messaging.system``), so that e.g. an internal ``"process batch"`` names no queue.
 
     Returns
     -------
@@ -181,8 +184,8 @@ def destination(attributes: dict | None, name: str | None = None) -> str | None:
     'orders'
     >>> destination({"aws.queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/orders"})
     'orders'
-    >>> destination({}, "orders process"), destination({}, "GET /")
-    ('orders', None)
+    >>> destination({}, "orders process"), destination({}, "GET /"), destination({}, "process batch", "internal")
+    ('orders', None, None)
     """
     a = attributes if isinstance(attributes, dict) else {}
     for k in _DEST_KEYS:
@@ -197,7 +200,7 @@ def destination(attributes: dict | None, name: str | None = None) -> str | None:
         v = get_attribute(a, k)
         if isinstance(v, str) and v:
             return v.rsplit(":", 1)[-1]
-    if isinstance(name, str):
+    if isinstance(name, str) and (kind in ("producer", "consumer") or "messaging.system" in a):
         parts = name.split()
         if len(parts) == 2:
             if parts[1].lower() in _MSG_OPS:
@@ -299,7 +302,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     def dest(i: int) -> str | None:
         d = dest_cache.get(i)
         if d is None and i not in dest_cache:
-            d = dest_cache[i] = destination(attrs[i], names[i])
+            d = dest_cache[i] = destination(attrs[i], names[i], kind[i])
         return d
 
     if "messaging" in via and n:

@@ -682,42 +682,55 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
 
 
 def _assemble(spans, cp, h, pieces, cs) -> pd.DataFrame:
+    """All pieces at once: span sections taken from ``cp`` (end cut), queue sections built from the hops."""
     cols = CRITICAL_PATH.column_names
+    sp = [p for p in pieces if p[0] == "span"]
+    qp = [p for p in pieces if p[0] == "queue"]
     frames = []
-    for what, w, rows, e_ns, qa in pieces:
-        if what == "span":
-            f = cp.iloc[rows][cols].reset_index(drop=True)
-            f["end"] = to_timestamps(e_ns)
-            f["duration_ms"] = (e_ns - cs[rows]) / 1e6
-        else:
-            k = int(rows[0])
-            c = int(h.consumer[k])
-            d = h.destination[k]
-            f = pd.DataFrame({
-                "trace_id": [spans["trace_id"].iat[c]], "span_id": [spans["span_id"].iat[c]],
-                "service": [d if d is not None else "queue"], "name": [f"queue wait {d}" if d else "queue wait"],
-                "kind": ["queue"], "start": to_timestamps(np.asarray([qa])), "end": to_timestamps(e_ns),
-                "duration_ms": (e_ns - qa) / 1e6, "section_index": [0], "depth": [0],
-                "root_span_id": [spans["span_id"].iat[c]], "request": [False],
-                "call_path": [f"{spans['service'].iat[int(h.producer[k])]}:{spans['name'].iat[int(h.producer[k])]} > queue:{d}"],
-                "in_progress": [False], "inferred": [False]})
-        f.insert(0, "workflow_id", h.tree.trace_ids[w])
-        f["section"] = what
+    if sp:
+        rows = np.concatenate([p[2] for p in sp])
+        e_ns = np.concatenate([p[3] for p in sp])
+        wf = np.concatenate([np.full(len(p[2]), p[1], dtype=np.int64) for p in sp])
+        f = cp.iloc[rows][cols].reset_index(drop=True)
+        f["end"] = to_timestamps(e_ns)
+        f["duration_ms"] = (e_ns - cs[rows]) / 1e6
+        f.insert(0, "workflow_id", h.tree.trace_ids[wf])
+        f["section"] = "span"
+        frames.append(f)
+    if qp:
+        k = np.asarray([int(p[2][0]) for p in qp], dtype=np.int64)
+        c = h.consumer[k]
+        pr = h.producer[k]
+        qa = np.asarray([p[4] for p in qp], dtype=np.int64)
+        qb = np.asarray([int(p[3][0]) for p in qp], dtype=np.int64)
+        d = h.destination[k]
+        psvc = spans["service"].to_numpy(dtype=object)[pr]
+        pname = spans["name"].to_numpy(dtype=object)[pr]
+        csid = spans["span_id"].to_numpy(dtype=object)[c]
+        f = pd.DataFrame({
+            "workflow_id": h.tree.trace_ids[np.asarray([p[1] for p in qp], dtype=np.int64)],
+            "trace_id": spans["trace_id"].to_numpy(dtype=object)[c], "span_id": csid,
+            "service": [x if x is not None else "queue" for x in d],
+            "name": [f"queue wait {x}" if x else "queue wait" for x in d],
+            "kind": "queue", "start": to_timestamps(qa), "end": to_timestamps(qb), "duration_ms": (qb - qa) / 1e6,
+            "section_index": 0, "depth": 0, "root_span_id": csid, "request": False,
+            "call_path": [f"{a}:{b} > queue:{x}" for a, b, x in zip(psvc, pname, d, strict=True)],
+            "in_progress": False, "inferred": False, "section": "queue"})
         frames.append(f)
     if not frames:
         empty = cp.iloc[0:0][cols].copy()
         empty.insert(0, "workflow_id", pd.Series([], dtype=STRING))
         empty["section"] = pd.Series([], dtype=STRING)
         return empty
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out = out.sort_values(["workflow_id", "start", "end"], kind="stable").reset_index(drop=True)
-    first = np.r_[True, out["workflow_id"].to_numpy()[1:] != out["workflow_id"].to_numpy()[:-1]]
+    w = out["workflow_id"].to_numpy(dtype=object)
+    first = np.r_[True, w[1:] != w[:-1]] if len(w) else np.zeros(0, dtype=bool)
     grp = np.maximum.accumulate(np.where(first, np.arange(len(out)), 0))
     out["section_index"] = (np.arange(len(out)) - grp).astype(np.int64)
     for c in ("workflow_id", "trace_id", "span_id", "service", "name", "kind", "root_span_id", "call_path", "section"):
         out[c] = out[c].astype(STRING)
     out["depth"] = out["depth"].astype(np.int64)
-    out["request"] = out["request"].astype(bool)
-    out["in_progress"] = out["in_progress"].astype(bool)
-    out["inferred"] = out["inferred"].astype(bool)
-    return out
+    for c in ("request", "in_progress", "inferred"):
+        out[c] = out[c].astype(bool)
+    return out[WORKFLOW_CP_TABLE.column_names]

@@ -1075,6 +1075,9 @@ DATASETS: dict[str, tuple[str, int, int, str, str, dict]] = {
     "cold-starts": ("cold-starts", 800, 17, "xray",
                     "fulfillment (Lambda) scales out half-way: for 20 min half its invocations are cold",
                     {"window_s": 1200.0}),
+    "async-workflows": ("async-links", 400, 18, "otlp",
+                        "fulfillment runs as a trace of its own linked to checkout's `orders publish` span (SQS → Lambda "
+                        "trace linking); otherwise a normal day", {}),
 }
 
 
@@ -1225,6 +1228,13 @@ def _truth_sentence(t: Truth) -> str:
                 f"invocations land on new Lambda environments ({t.config.coldstart_rate:g} otherwise): "
                 f"{t.n_cold_starts} cold starts in all, each with `faas.coldstart` true and an `Initialization` child "
                 f"(lognormal, median {t.coldstart_ms_median:g} ms) on a never-seen `host.name`.")
+    if isinstance(t, AsyncLinks):
+        return (f"The shop on a normal day, except that every `{t.consumer_service}` invocation (`{t.consumer_span}`) is "
+                f"the root of a trace of its own, with one span link to the `{t.producer_service}` `{t.producer_span}` "
+                f"span that sent its message to `{t.queue}` ({t.n_hops} hops). The truth file lists every hop: (producer "
+                f"trace id, producer span id, consumer trace id, consumer span id, queue wait in µs = consumer start − "
+                f"producer end). With the same seed, `simulate(\"baseline\")` gives the same spans with each consumer "
+                f"under its producer in one trace: workflows, queue waits and the service graph are equal.")
     return ("Nothing injected: the shop on a normal day (same application, seed and hour as the incident datasets "
             "built from it).")
 

@@ -534,7 +534,8 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     b = hops["consumer_start"].pipe(ns)
     hw_df = pd.DataFrame({"w": hw, "a": a, "b": np.maximum(a, b), "wait": hops["queue_wait_ms"].to_numpy()})
     hw_df = hw_df.sort_values(["w", "a"], kind="stable")
-    prev = hw_df.groupby("w", sort=False)["b"].transform(lambda x: x.cummax().shift(1)).fillna(np.iinfo(np.int64).min).astype(np.int64)
+    cm = hw_df.groupby("w", sort=False)["b"].cummax()  # latest consumer start so far within the workflow
+    prev = cm.groupby(hw_df["w"], sort=False).shift(1).fillna(np.iinfo(np.int64).min).astype(np.int64)
     hw_df["u"] = np.maximum(0, hw_df["b"].to_numpy() - np.maximum(hw_df["a"].to_numpy(), prev.to_numpy())) / 1e6
     hg = hw_df.groupby("w", sort=False)
     queue_ms = hg["u"].sum()
@@ -556,7 +557,7 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
         "queue_ms": q,
         "queue_share": np.divide(q, e2e, out=np.full(len(e2e), np.nan), where=e2e > 0),
         "max_wait_ms": max_wait.reindex(idx).to_numpy(dtype=np.float64),
-        "queue_waits_ms": pd.Series([waits.get(w, ()) for w in idx], dtype=object),
+        "queue_waits_ms": pd.Series([x if isinstance(x, tuple) else () for x in waits.reindex(idx).tolist()], dtype=object),
     })
     WORKFLOW_TABLE.check(out)
     return out

@@ -257,3 +257,12 @@ def test_destination_and_errors():
         tk.stitch(spans.drop(columns="kind"))
     empty = tk.stitch(tk.empty_spans())
     assert empty.hops.empty and empty.n_workflows == 0 and list(empty.hops.columns) == HOPS_TABLE.column_names
+
+
+def test_links_survive_xray_files(pair, tmp_path):
+    linked, _ = pair
+    p = tmp_path / "linked.json.gz"
+    tk.write_xray(linked.spans, p)
+    back = tk.read_xray(p)
+    assert _hop_keys(tk.stitch(back).hops) == {h[:4] for h in linked.truth.hops}
+    assert not any("links" in a for a in back["attributes"])

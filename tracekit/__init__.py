@@ -72,6 +72,11 @@ _EXPORTS: dict[str, str] = {
     "critical_path_tree_diff": "tracekit.analysis.flame",
     "saving_potential": "tracekit.analysis.flame",
     "what_if": "tracekit.analysis.what_if",
+    # async workflows across traces
+    "stitch": "tracekit.analysis.workflows",
+    "workflow_summary": "tracekit.analysis.workflows",
+    "workflow_critical_path": "tracekit.analysis.workflows",
+    "reconnect": "tracekit.analysis.reconnect",
     # sampling
     "sampling_weights": "tracekit.analysis.sampling",
     "weighted_summary": "tracekit.analysis.sampling",

@@ -598,10 +598,11 @@ def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
 _EDGE_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
                            "dur": pd.Series([], dtype="float64"), "err": pd.Series([], dtype=bool),
                            "fault": pd.Series([], dtype=bool), "throttle": pd.Series([], dtype=bool),
-                           "async": pd.Series([], dtype=bool)})
+                           "async": pd.Series([], dtype=bool), "wait": pd.Series([], dtype="float64")})
 _STAT_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
                            **{c: pd.Series([], dtype="int64") for c in ("calls", "errors", "faults", "throttles", "async_calls")},
-                           **{c: pd.Series([], dtype="float64") for c in ("mean_ms", "total_ms", "p50_ms", "p95_ms", "p99_ms")}})
+                           **{c: pd.Series([], dtype="float64") for c in ("mean_ms", "total_ms", "p50_ms", "p95_ms", "p99_ms",
+                                                                          "wait_p50_ms", "wait_p95_ms", "wait_p99_ms")}})
 
 
 def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
@@ -614,6 +615,10 @@ def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
                   mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
     q = np.vstack([percentile(d.to_numpy(dtype=np.float64), QUANTILES) for _, d in g["dur"]])
     stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[:, 0], q[:, 1], q[:, 2]
+    from .analysis.graph import wait_percentiles  # the graph's own definition of the wait columns
+
+    w = np.asarray([wait_percentiles(d.to_numpy(dtype=np.float64)) for _, d in g["wait"]], dtype=np.float64).reshape(-1, 3)
+    stats["wait_p50_ms"], stats["wait_p95_ms"], stats["wait_p99_ms"] = w[:, 0], w[:, 1], w[:, 2]
     stats = stats.reset_index()
     return stats.astype({c: _STAT_META[c].dtype for c in _STAT_META.columns})[list(_STAT_META.columns)]
 
@@ -679,6 +684,8 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
         G.add_edge(r.source, r.target, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
                    throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
                    mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
+                   kind="async" if r.async_calls > 0 else "sync", wait_p50_ms=float(r.wait_p50_ms),
+                   wait_p95_ms=float(r.wait_p95_ms), wait_p99_ms=float(r.wait_p99_ms),
                    **{"async": bool(r.async_calls > 0)})
     return G
 

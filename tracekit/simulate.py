@@ -83,6 +83,7 @@ __all__ = [
     "ErrorUndersampling",
     "BadHost",
     "ColdStarts",
+    "AsyncLinks",
     "threshold_for",
     "write_datasets",
     "write_examples",
@@ -101,6 +102,8 @@ SCENARIOS: dict[str, str] = {
     "error-undersampling": "head sampling by route keeps the error-prone checkout route least: full population + sampled subset with ot=th thresholds",
     "bad-host": "one catalog host runs a bad release candidate and is slow",
     "cold-starts": "fulfillment (Lambda) scales out at a known time: a burst of cold starts",
+    "async-links": "the baseline shop, but fulfillment runs as a trace of its own linked to checkout's `orders publish` "
+                   "span (as SQS → Lambda trace linking does)",
 }
 
 _US = np.int64
@@ -240,6 +243,23 @@ class ColdStarts(Truth):
 
 
 @dataclass(frozen=True)
+class AsyncLinks(Truth):
+    """The baseline's traffic (same seed: same spans, ids and times), except that every
+    ``consumer_service`` invocation starts a trace of its own: its ``consumer_span`` is the root of a
+    new trace and carries one link to the ``producer_span`` that published the message (no parent).
+    ``hops`` lists (producer trace id, producer span id, consumer trace id, consumer span id,
+    queue wait in µs = consumer start − producer end), one per published message."""
+
+    producer_service: str = "checkout"
+    producer_span: str = "orders publish"
+    consumer_service: str = "fulfillment"
+    consumer_span: str = "orders process"
+    queue: str = "orders"
+    n_hops: int = 0
+    hops: tuple[tuple[str, str, str, str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class Simulation:
     """A simulated run: ``spans`` (canonical DataFrame), ``truth`` (what was injected) and, for
     sampling scenarios, the full ``population`` the ``spans`` were sampled from."""
@@ -313,6 +333,8 @@ class _Sim:
         self.dropped_pairs: list[tuple[int, int]] = []
         self.orphan_share = 0.0
         self.orphans: list[tuple[int, int]] = []  # (trace index, lost client span id)
+        self.link_consumers = False  # async-links: consumers start linked traces of their own
+        self.hops: list[tuple[int, int, int, int, int]] = []  # (producer trace, span, consumer trace, span, wait µs)
 
     # -- randomness and ids
     def rng(self, name: str) -> np.random.Generator:
@@ -325,9 +347,9 @@ class _Sim:
         x = self.rng(stream).bit_generator.random_raw(n).astype(np.uint64)
         return np.where(x == 0, np.uint64(1), x)
 
-    def new_traces(self, start_us: np.ndarray) -> np.ndarray:
-        """Allocate trace indices for traces started downstream (context dropped)."""
-        r = self.rng("trace.drop")
+    def new_traces(self, start_us: np.ndarray, stream: str = "trace.drop") -> np.ndarray:
+        """Allocate trace indices for traces started downstream (context dropped, or a linked trace)."""
+        r = self.rng(stream)
         k = len(start_us)
         idx = np.arange(self.n_trace, self.n_trace + k)
         self.extra_traces.append((start_us, r.bit_generator.random_raw(k), r.bit_generator.random_raw(k)))
@@ -341,7 +363,7 @@ class _Sim:
 
     # -- recording
     def add(self, *, tr, sid, pid, service, name, kind, start, end, host, version=None, http=None,
-            attrs=None, status_message=None, events=None) -> None:
+            attrs=None, status_message=None, events=None, links=None) -> None:
         n = len(sid)
         if n == 0:
             return
@@ -354,7 +376,7 @@ class _Sim:
             version=_SERVICES.get(service, ("", 0))[0] if version is None else version,
             http=np.zeros(n, dtype=np.int64) if http is None else np.array(http, dtype=np.int64),
             attrs=attrs if attrs is not None else [{} for _ in range(n)],
-            status_message=status_message, events=events, n=n))
+            status_message=status_message, events=events, links=links, n=n))
 
     # -- building blocks
     def http_call(self, req, tr, parent, host, caller, callee, method, route, paths, t, serve,
@@ -699,14 +721,24 @@ def _publish(s: _Sim, req, tr, parent, host, t):
                   "rpc.method": "SendMessage", "aws.sqs.queue_url": url, "cloud.region": _REGION,
                   "server.address": f"sqs.{_REGION}.amazonaws.com", "peer.service": "SQS",
                   "http.response.status_code": 200} for _ in range(n)])
-    _fulfillment(s, req, tr, pid, t + dur + queue)
+    if s.link_consumers:  # the consumer starts a trace of its own, linked to this producer span
+        ctr = s.new_traces(t + dur + queue, stream="trace.link")
+        _fulfillment(s, req, ctr, np.zeros(n, dtype=np.uint64), t + dur + queue, link=(tr, pid, queue))
+    else:
+        _fulfillment(s, req, tr, pid, t + dur + queue)
     return t + dur
 
 
-def _fulfillment(s: _Sim, req, tr, parent, t):
+def _fulfillment(s: _Sim, req, tr, parent, t, link=None):
     n = len(req)
     r = s.rng("fulfillment")
     sid = s.ids(n)
+    links = None
+    if link is not None:
+        ptr, psid, wait = link
+        links = list(zip(np.asarray(ptr).tolist(), np.asarray(psid).tolist(), strict=True))
+        s.hops += list(zip(np.asarray(ptr).tolist(), np.asarray(psid).tolist(), np.asarray(tr).tolist(),
+                           sid.tolist(), np.asarray(wait).tolist(), strict=True))
     cold = r.random(n) < s.cfg.coldstart_rate
     warm_env = np.array([f"fulfillment-env-{i}" for i in range(1, 7)], dtype=object)[r.integers(0, 6, n)]
     init = _ln(r, 700.0, 0.3, n)
@@ -727,7 +759,7 @@ def _fulfillment(s: _Sim, req, tr, parent, t):
     cur = s.internal("fulfillment", tr, sid, env, cur, alloc, "allocate warehouse")
     end = cur + post
     s.add(tr=tr, sid=sid, pid=parent, service="fulfillment", name="orders process", kind="consumer", start=t,
-          end=end, host=env, attrs=[{"messaging.system": "aws_sqs", "messaging.destination.name": "orders",
+          end=end, host=env, links=links, attrs=[{"messaging.system": "aws_sqs", "messaging.destination.name": "orders",
                                       "messaging.operation.type": "process", "faas.coldstart": bool(c),
                                       "faas.trigger": "pubsub", "faas.invocation_id": f"{x:016x}"}
                                      for c, x in zip(cold, fresh, strict=False)])
@@ -801,6 +833,7 @@ def _finish(s: _Sim) -> pd.DataFrame:
     http = cat("http", np.int64)
     attrs = [a for x in st for a in x["attrs"]]
     events = [e for x in st for e in (x["events"] if x["events"] is not None else [[] for _ in range(x["n"])])]
+    raw_links = [lk for x in st for lk in (x["links"] if x.get("links") is not None else [None] * x["n"])]
     msg_c, msg_u = coded("status_message")
     name_c, name_u = coded("name")
     kind_c, kind_u = coded("kind")
@@ -811,6 +844,9 @@ def _finish(s: _Sim) -> pd.DataFrame:
     ep = _hex(tstart.astype(np.uint64), 16)
     hh, ll = _hex(hi, 16), _hex(lo, 16)
     tids = [e[8:] + h[8:] + x for e, h, x in zip(ep, hh, ll, strict=False)]
+    # links: (trace index, span id) of the linked span, resolved to ids now that trace ids exist
+    links = [[] if lk is None else [{"trace_id": tids[lk[0]], "span_id": f"{int(lk[1]):016x}", "trace_state": None,
+                                     "flags": None, "attributes": {}}] for lk in raw_links]
     # resources: one dict per (service, host, version), shared by the rows that have it (read-only)
     combo = (svc_c * (len(host_u) + 1) + host_c) * (len(ver_u) + 1) + ver_c
     rc, ru = pd.factorize(combo)
@@ -841,7 +877,7 @@ def _finish(s: _Sim) -> pd.DataFrame:
         "attributes": [attrs[i] for i in order_l],
         "resource": [res_dicts[c] for c in rc[order].tolist()],
         "events": [events[i] for i in order_l],
-        "links": [[] for _ in range(n)],
+        "links": [links[i] for i in order_l],
         "flags": pd.Series(np.ones(n, dtype=np.int64), dtype="Int64"),
         "source": _strings(["simulated"], np.zeros(n, dtype=np.int64)),
     })
@@ -910,7 +946,7 @@ def simulate(
     cls: type[Truth] = {"baseline": Baseline, "db-lock": DbLock, "slow-deploy": SlowDeploy,
                         "context-drop": ContextDrop, "clock-skew": ClockSkew,
                         "error-undersampling": ErrorUndersampling, "bad-host": BadHost,
-                        "cold-starts": ColdStarts}[scenario]
+                        "cold-starts": ColdStarts, "async-links": AsyncLinks}[scenario]
     allowed = {f.name for f in fields(cls)} - {f.name for f in fields(Truth)}
     if scenario == "db-lock":
         kw["window_start"], kw["window_end"] = at(0.45, "window_start"), at(0.60, "window_end")
@@ -937,6 +973,8 @@ def simulate(
         kw["burst_rate"] = float(params.pop("burst_rate", 0.5))
         a = us(kw["scale_out_time"])
         s.cold_window = (a, a + int(kw["window_s"] * 1e6), kw["burst_rate"])
+    elif scenario == "async-links":
+        s.link_consumers = True
     elif scenario == "error-undersampling":
         kw["probabilities"] = tuple((str(k), float(v)) for k, v in params.pop(
             "probabilities", ErrorUndersampling.probabilities))
@@ -966,6 +1004,10 @@ def simulate(
         kw["n_orphaned"] = len(kw["orphaned"])
     elif scenario == "cold-starts":
         kw["n_cold_starts"] = int((spans["name"] == "Initialization").sum())
+    elif scenario == "async-links":
+        tid = _trace_ids_of(spans, s)
+        kw["hops"] = tuple((tid[a], f"{int(b):016x}", tid[c], f"{int(d):016x}", int(w)) for a, b, c, d, w in s.hops)
+        kw["n_hops"] = len(kw["hops"])
     elif scenario == "error-undersampling":
         population = spans
         spans, kw = _sample(spans, s, kw)
@@ -978,7 +1020,7 @@ def _trace_ids_of(spans: pd.DataFrame, s: _Sim) -> dict[int, str]:
     tstart = np.concatenate([s.arrival] + [e[0] for e in s.extra_traces]) // 1_000_000
     hi = np.concatenate([s.trace_rand[0]] + [e[1] for e in s.extra_traces]).astype(np.uint64)
     lo = np.concatenate([s.trace_rand[1]] + [e[2] for e in s.extra_traces]).astype(np.uint64)
-    need = {i for pair in s.dropped_pairs for i in pair} | {a for a, _ in s.orphans}
+    need = {i for pair in s.dropped_pairs for i in pair} | {a for a, _ in s.orphans} | {h[k] for h in s.hops for k in (0, 2)}
     return {i: f"{int(tstart[i]):08x}" + f"{int(hi[i]):016x}"[8:] + f"{int(lo[i]):016x}" for i in need}
 
 
@@ -1033,6 +1075,9 @@ DATASETS: dict[str, tuple[str, int, int, str, str, dict]] = {
     "cold-starts": ("cold-starts", 800, 17, "xray",
                     "fulfillment (Lambda) scales out half-way: for 20 min half its invocations are cold",
                     {"window_s": 1200.0}),
+    "async-workflows": ("async-links", 400, 18, "otlp",
+                        "fulfillment runs as a trace of its own linked to checkout's `orders publish` span (SQS → Lambda "
+                        "trace linking); otherwise a normal day", {}),
 }
 
 
@@ -1183,6 +1228,13 @@ def _truth_sentence(t: Truth) -> str:
                 f"invocations land on new Lambda environments ({t.config.coldstart_rate:g} otherwise): "
                 f"{t.n_cold_starts} cold starts in all, each with `faas.coldstart` true and an `Initialization` child "
                 f"(lognormal, median {t.coldstart_ms_median:g} ms) on a never-seen `host.name`.")
+    if isinstance(t, AsyncLinks):
+        return (f"The shop on a normal day, except that every `{t.consumer_service}` invocation (`{t.consumer_span}`) is "
+                f"the root of a trace of its own, with one span link to the `{t.producer_service}` `{t.producer_span}` "
+                f"span that sent its message to `{t.queue}` ({t.n_hops} hops). The truth file lists every hop: (producer "
+                f"trace id, producer span id, consumer trace id, consumer span id, queue wait in µs = consumer start − "
+                f"producer end). With the same seed, `simulate(\"baseline\")` gives the same spans with each consumer "
+                f"under its producer in one trace: workflows, queue waits and the service graph are equal.")
     return ("Nothing injected: the shop on a normal day (same application, seed and hour as the incident datasets "
             "built from it).")
 

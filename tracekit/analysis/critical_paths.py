@@ -157,6 +157,7 @@ def critical_path(
     in_progress: str = "extend",
     inferred: str = "keep",
     engine: str = "auto",
+    across_links: bool = False,
 ) -> pd.DataFrame:
     """Critical-path sections of every trace: one row per section, in time order per trace.
 
@@ -171,6 +172,11 @@ def critical_path(
     every trace at once with sorted arrays (the default when ``overlap_tolerance`` is 0);
     ``"loop"`` is the reference walk over integer lists (needed for a tolerance); both give the
     same sections (property-tested).
+
+    ``across_links=True`` continues the path through asynchronous hops (span links, producer →
+    consumer, messaging attributes; :func:`tracekit.analysis.workflows.workflow_critical_path`):
+    one path per *workflow* instead of per trace, each queue wait a section of its own
+    (``section="queue"``); the result then has the columns of ``workflow_critical_path``.
 
     >>> import tracekit as tk
     >>> # root  |-------------------|   0..100 ms
@@ -187,6 +193,12 @@ def critical_path(
     [['api', 10.0], ['db', 30.0], ['api', 10.0], ['cache', 20.0], ['api', 30.0]]
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
+    if across_links:  # an additive path: the workflow walk calls back here with across_links=False
+        from .workflows import workflow_critical_path
+
+        return workflow_critical_path(
+            spans, adjacent_sequential=adjacent_sequential, overlap_tolerance=overlap_tolerance, surrounding=surrounding,
+            nonblocking=nonblocking, in_progress=in_progress, inferred=inferred, engine=engine)
     if surrounding not in ("clamp", "drop"):
         raise TraceKitError(f"critical_path: surrounding must be 'clamp' or 'drop', got {surrounding!r}")
     if engine not in ("auto", "numpy", "loop"):

@@ -20,12 +20,19 @@ Where an edge comes from:
   (:func:`tracekit.core.is_async_handoff`: a PRODUCER span, a messaging span, an X-Ray SQS
   ``SendMessage`` / SNS ``Publish`` subsegment) or a PRODUCER parent's CONSUMER child, and a span
   carrying a link to a span of another node in the data (edge linked → linking). ``async`` is True
-  when any call on the edge is asynchronous, ``async_calls`` counts them.
+  when any call on the edge is asynchronous, ``async_calls`` counts them, and ``kind`` says
+  ``"async"`` or ``"sync"``. A producer span linked to by a span of another node is answered by
+  it (no extra edge to its uninstrumented peer), so a hop drawn through a span link gives the
+  same graph as the same hop inside one trace (producer parent → consumer child).
+  ``wait_p50_ms`` / ``wait_p95_ms`` / ``wait_p99_ms``: the distribution of queue waits (consumer
+  start − producer end) over the edge's hops (a CONSUMER child of a hand-off parent, or a link);
+  NaN on an edge without hops.
 
 Edge attributes: ``calls`` (= ``weight``), ``errors`` (failed calls, :func:`tracekit.core.failed`:
 a 5xx fault or status error that is not a 4xx client error or a throttle),
 ``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms`` (:func:`tracekit.core.percentile`,
-inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``async_calls``. Node attributes: ``spans``, ``errors``,
+inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``async_calls``, ``kind``,
+``wait_p50_ms``/``wait_p95_ms``/``wait_p99_ms``. Node attributes: ``spans``, ``errors``,
 ``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
 Everything is computed with groupby over the spans; no per-trace loop.
@@ -38,17 +45,33 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..core import callees, failed, is_async_handoff, percentile, require_columns, span_tree, throttled
+from ..core import NAT_NS, callees, failed, is_async_handoff, ns, percentile, require_columns, span_tree, throttled
 from ..errors import TraceKitError, require
 from .structure import self_time
 
 if TYPE_CHECKING:  # networkx is imported where used
     import networkx as nx
 
-__all__ = ["service_graph", "graph_layout"]
+__all__ = ["service_graph", "graph_layout", "wait_percentiles", "WAIT_STATS"]
 
 _PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "db.system", "rpc.service")
 _EDGE_STATS = ("calls", "errors", "faults", "throttles", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "total_ms", "async_calls")
+#: queue-wait percentiles of an edge (consumer start − producer end over its hops)
+WAIT_STATS = ("wait_p50_ms", "wait_p95_ms", "wait_p99_ms")
+
+
+def wait_percentiles(waits: np.ndarray) -> tuple[float, float, float]:
+    """p50/p95/p99 of an edge's queue waits (:func:`tracekit.core.percentile`; NaN values are not hops).
+
+    Shared with :mod:`tracekit.dask` so that both engines give the same edge attributes.
+
+    Examples
+    --------
+    >>> wait_percentiles(np.array([np.nan, 10.0, 30.0]))
+    (10.0, 30.0, 30.0)
+    """
+    q = percentile(np.asarray(waits, dtype=np.float64), (0.5, 0.95, 0.99))
+    return float(q[0]), float(q[1]), float(q[2])
 
 
 def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
@@ -98,10 +121,13 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
                       mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
         q = g["dur"].agg(lambda v: tuple(percentile(v.to_numpy(dtype=np.float64), (0.5, 0.95, 0.99))))
         stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = (q.map(lambda t, k=k: t[k]) for k in range(3))
+        wq = g["wait"].agg(lambda v: wait_percentiles(v.to_numpy(dtype=np.float64)))
         for (u, v), r in stats.iterrows():
+            w50, w95, w99 = wq[(u, v)]
             G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
                        throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
                        mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
+                       kind="async" if r.async_calls > 0 else "sync", wait_p50_ms=w50, wait_p95_ms=w95, wait_p99_ms=w99,
                        **{"async": bool(r.async_calls > 0)})
     return G
 
@@ -123,14 +149,14 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     tuple
         ``(edges, node, peer_nodes, service, name, failed, fault, dur)``: ``edges`` one row per call
         (``source``, ``target``, ``dur``, ``err`` — failed, :func:`tracekit.core.failed` —,
-        ``fault``, ``throttle``, ``async``); the rest per span.
+        ``fault``, ``throttle``, ``async``, ``wait`` — queue wait in ms of a hop, else NaN); the rest per span.
 
     Examples
     --------
     >>> import tracekit as tk
     >>> edges = call_edges(tk.examples.load("checkout-small"))[0]
     >>> list(edges.columns)
-    ['source', 'target', 'dur', 'err', 'fault', 'throttle', 'async']
+    ['source', 'target', 'dur', 'err', 'fault', 'throttle', 'async', 'wait']
     """
     n = len(spans)
     tree = span_tree(spans)
@@ -152,32 +178,31 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     pc_async = has_p & (((kind == "consumer") & (np.where(has_p, kind[np.maximum(parent, 0)], "") == "producer"))
                         | np.where(has_p, handoff[np.maximum(parent, 0)], False))
 
+    start_ns = ns(spans["start"])
+    end_ns = ns(spans["end"])
+
+    def waits(producer: np.ndarray, consumer: np.ndarray) -> np.ndarray:
+        ok = (end_ns[producer] != NAT_NS) & (start_ns[consumer] != NAT_NS)
+        return np.where(ok, (start_ns[consumer] - end_ns[producer]) / 1e6, np.nan)
+
     # 1. parent -> child across nodes (callee statistics)
     r1 = np.flatnonzero(cross)
     src = [pnode[r1]]
     dst = [node[r1]]
     rows = [r1]
     asyn = [pc_async[r1]]
-    # 2. client/producer spans with no cross-node child -> peer
+    hop1 = pc_async[r1] & (kind[r1] == "consumer")
+    wait = [np.where(hop1, waits(parent[r1], r1), np.nan)]
     child_cross = np.zeros(n, dtype=bool)
     child_cross[parent[r1]] = True
-    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
-    peers = callees(spans, cand)
-    okp = np.asarray([p is not None for p in peers], dtype=bool)
-    r2 = cand[okp]
-    peer_nodes = peers[okp]
-    src.append(node[r2])
-    dst.append(peer_nodes)
-    rows.append(r2)
-    asyn.append(handoff[r2])
-    # 3. links to spans of another node in the data
+    # 3. links to spans of another node in the data (a linked producer counts as answered)
     if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)
         has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
         if len(has_links):
             key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays([spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
             key = key[~key.index.duplicated()]
-            ls, ld, lr = [], [], []
+            ls, ld, lr, lj = [], [], [], []
             for i in has_links.tolist():
                 for link in lk[i]:
                     if not isinstance(link, dict):
@@ -187,15 +212,32 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
                         ls.append(node[j])
                         ld.append(node[i])
                         lr.append(i)
+                        lj.append(j)
+            lr_a = np.asarray(lr, dtype=np.int64)
+            lj_a = np.asarray(lj, dtype=np.int64)
             src.append(np.asarray(ls, dtype=object))
             dst.append(np.asarray(ld, dtype=object))
-            rows.append(np.asarray(lr, dtype=np.int64))
+            rows.append(lr_a)
             asyn.append(np.ones(len(lr), dtype=bool))
+            wait.append(waits(lj_a, lr_a))
+            child_cross[lj_a] = True
+    # 2. client/producer spans with no cross-node child (nor a linking span elsewhere) -> peer
+    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
+    peers = callees(spans, cand)
+    okp = np.asarray([p is not None for p in peers], dtype=bool)
+    r2 = cand[okp]
+    peer_nodes = peers[okp]
+    src.append(node[r2])
+    dst.append(peer_nodes)
+    rows.append(r2)
+    asyn.append(handoff[r2])
+    wait.append(np.full(len(r2), np.nan))
     e_rows = np.concatenate(rows).astype(np.int64)
     edges = pd.DataFrame({
         "source": np.concatenate(src).astype(object), "target": np.concatenate(dst).astype(object),
         "dur": dur[e_rows], "err": err[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
         "async": np.concatenate(asyn).astype(bool),
+        "wait": np.concatenate(wait).astype(np.float64),
     })
     return edges, node, peer_nodes, service, name, err, fault, dur
 

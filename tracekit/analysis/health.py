@@ -209,7 +209,8 @@ def check_orphan_spans(ctx: HealthContext) -> pd.DataFrame:
         f"Spans name a parent that is not in their trace (missing parents), most in: {_top(svc)}. "
         "The trace falls apart into fragments; durations and critical paths of these traces are incomplete.",
         "Load all files of the time window; check that every service exports to the same backend and that sampling "
-        "decisions are propagated (parent-based sampling).",
+        "decisions are propagated (parent-based sampling). tk.reconnect(spans) lists each missing parent with the span "
+        "that most likely made the lost call.",
     )
     return _rows(ctx, [row] if row else [])
 
@@ -407,7 +408,8 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
             if cal in known:
                 # the callee is instrumented (it reports spans elsewhere): here the context was lost
                 sev = "warning"
-                where = (f"Those {cal} spans start traces of their own (see tk.reconnect-style matching by time)."
+                where = (f"Those {cal} spans start traces of their own: tk.reconnect(spans) proposes which new trace "
+                         "answers each of these calls."
                          if cal in root_services else
                          f"{cal} has no root spans in the data: its answers to these calls are not loaded, or were not sampled.")
                 why = (f"{caller} calls {cal} ({len(g)} client spans) but no {cal} server span answers below them, although "

@@ -490,7 +490,8 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
     order = np.lexsort((spans["start"].array.asi8, pd.factorize(spans["trace_id"])[0]))
     cols = _cols(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end",
                          "http_status", "status_message", "error", "fault", "throttle", "attributes", "resource",
-                         "events", "in_progress", "inferred", "source", "status"))
+                         "events", "in_progress", "inferred", "source", "status")
+                + (("links",) if "links" in spans.columns else ()))
     # spans read from X-Ray already have their inferred segments: never add a second one
     has_inferred = set(zip(spans.loc[spans["inferred"], "trace_id"].astype(object),
                            spans.loc[spans["inferred"], "parent_id"].astype(object), strict=False))
@@ -510,6 +511,11 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
                 e, inf = _entity(r, bool(segment[i] or r["inferred"]), indexed)
             if inf is not None and (r["trace_id"], r["span_id"]) in has_inferred:
                 inf = None
+        lk = r.get("links")
+        if lk is not None and len(lk):  # span links, in the shape the OTel X-Ray exporter writes
+            e["links"] = [{"trace_id": trace_id_to_xray(x["trace_id"]), "id": x["span_id"],
+                           **({"attributes": x["attributes"]} if x.get("attributes") else {})}
+                          for x in lk if isinstance(x, dict) and x.get("trace_id") and x.get("span_id")]
         by_key.setdefault((r["trace_id"], r["span_id"]), e)
         xid = xids.get(r["trace_id"])
         if xid is None:

@@ -33,6 +33,9 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   the segment's scalar ``aws`` keys (``request_id``, ``function_arn``, … and the call
   description an inferred segment copies from its caller) go to ``attributes``;
   ``xray.trace.Duration``/``xray.trace.LimitExceeded`` of the enclosing ``Trace`` when given;
+* ``links`` (``[{"trace_id": "1-…", "id": "…", "attributes": {…}}]`` on a segment or subsegment,
+  the shape the OTel collector's X-Ray exporter writes for span links, e.g. SQS → Lambda trace
+  linking) → the ``links`` column (trace id in the 32-hex form), not an attribute;
 * ``cause`` → one ``exception`` event per exception (``exception.type``/``message``/
   ``stacktrace``/``id``/``remote``) at the span's end time; a string cause (an exception id
   defined elsewhere) → one event with ``exception.id``;
@@ -414,6 +417,31 @@ def _exception_events(cause: Any, end_ns: int | None) -> tuple[list, str | None]
     return events, message
 
 
+def _links(v: Any, s: dict) -> list:
+    """X-Ray ``links`` ([{trace_id, id, attributes}], as the OTel X-Ray exporter writes span links)
+    → the canonical links: {trace_id (32 hex), span_id, trace_state, flags, attributes}."""
+    if type(v) is not list:
+        raise _bad(f"'links' is not a list: {v!r}", s)
+    out = []
+    for i, lk in enumerate(v):
+        if type(lk) is not dict:
+            raise _bad(f"links[{i}] is not an object: {lk!r}", s)
+        raw, sid, attrs = lk.get("trace_id"), lk.get("id"), lk.get("attributes")
+        t = raw.strip() if type(raw) is str else ""
+        if len(t) == 35 and t[:2] == "1-" and t[10] == "-":
+            t = t[2:10] + t[11:]
+        t = t.lower()
+        if len(t) != 32 or t.strip("0123456789abcdef"):
+            raise _bad(f"links[{i}].trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", s)
+        if type(sid) is not str or len(sid) != 16 or sid.lower().strip("0123456789abcdef"):
+            raise _bad(f"links[{i}].id {sid!r} is not 16 hex digits", s)
+        if attrs is not None and type(attrs) is not dict:
+            raise _bad(f"links[{i}].attributes is not an object: {attrs!r}", s)
+        out.append({"trace_id": t, "span_id": sid.lower(), "trace_state": None, "flags": None,
+                    "attributes": dict(attrs) if attrs else {}})
+    return out
+
+
 class _Builder:
     def __init__(self, lenient: bool, owned: bool = False):
         self.lenient = lenient
@@ -434,6 +462,7 @@ class _Builder:
         self.attributes: list = []
         self.status_message: dict[int, str] = {}  # row -> message, for the few spans with a cause
         self.events: dict[int, list] = {}  # row -> exception events
+        self.links: dict[int, list] = {}  # row -> span links, for the few spans that carry `links`
         self._appends = (self.span_id.append, self.parent_id.append, self.name.append, self.start.append,
                          self.end.append, self.bits.append, self.http_status.append, self.attributes.append)
         # per top-level document
@@ -578,7 +607,7 @@ class _Builder:
         except _Bad as exc:
             del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.bits[mark:]
             del self.start[mark:], self.end[mark:], self.http_status[mark:], self.attributes[mark:]
-            for sparse in (self.status_message, self.events):
+            for sparse in (self.status_message, self.events, self.links):
                 # rows are added in increasing order, so those of this document are the last
                 # inserted: pop from the end (scanning every key was quadratic in bad documents)
                 while sparse and next(reversed(sparse)) >= mark:
@@ -753,6 +782,8 @@ class _Builder:
                     if "resource_arn" in attrs:
                         resource["resource_arn"] = take("resource_arn")
 
+            if attrs and "links" in attrs:  # span links (SQS → Lambda trace linking): the links column
+                self.links[len(rows)] = _links(take("links"), s)
             span_id_a(sid)
             parent_a(parent)
             name_a(intern(name))  # names repeat: one string each
@@ -930,7 +961,7 @@ class _Builder:
             "attributes": objects(self.attributes),
             "resource": pd.Series(d_resource[doc_of_row], copy=False),
             "events": lists(self.events),
-            "links": lists({}),
+            "links": lists(self.links),
             "trace_state": strings(pa.nulls(n, pa.large_string(), memory_pool=pool)),
             "flags": pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))),
             "in_progress": pd.Series(inprog, copy=False),
@@ -940,7 +971,7 @@ class _Builder:
             "source_record": pd.Series(pd.arrays.IntegerArray(
                 np.asarray(self.d_record, dtype=np.int64)[doc_of_row], np.zeros(n, dtype=bool))),
         }
-        self.name = self.attributes = self.events = self.status_message = None
+        self.name = self.attributes = self.events = self.status_message = self.links = None
         df = pd.DataFrame(data, columns=list(COLUMN_NAMES), copy=False)
         del data
         if dup_rows is not None:

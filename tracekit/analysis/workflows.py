@@ -1,0 +1,738 @@
+"""Async workflows: follow work across traces through links and queues.
+
+Messaging breaks one piece of work into several traces: a message sent to SQS, Kafka or SNS is
+handled later by a consumer that often starts a trace of its own, *linked* to the span that
+produced the message. :func:`stitch` finds these hops and groups the traces they join into
+*workflows*; :func:`workflow_summary` gives each workflow's end-to-end time and the time its
+messages spent waiting in queues; :func:`workflow_critical_path` (also
+``critical_path(spans, across_links=True)``) continues the critical path through the hops, with
+each queue wait as a section of its own.
+
+How a hop is found (``via``, tried in this order; a consumer span matched by an earlier rule is
+not matched again):
+
+``"links"`` — explicit context, confidence 1:
+    * rule ``parent``: a CONSUMER span whose parent (same trace) is a hand-off span (a PRODUCER
+      span, a messaging span, an X-Ray SQS ``SendMessage`` / SNS ``Publish`` subsegment:
+      :func:`tracekit.core.is_async_handoff`);
+    * rule ``link``: a span carrying a link (``links`` column: OTLP span links, X-Ray segment
+      ``links``) to a span in the data that is not its parent. The linked span is the producer,
+      the linking span the consumer (OTel messaging: the consumer links to the message's creation
+      context).
+``"messaging"`` — rule ``message_id``: a hand-off span and a consumer span that carry the same
+    message id (``messaging.message.id``, legacy ``messaging.message_id``, ``aws.sqs.message_id``;
+    OTel messaging semantic conventions), the producer being the latest one to end before the
+    consumer starts. Confidence 1 when one producer has the id, else 0.9.
+``"heuristic"`` — rule ``heuristic``, last and documented: a consumer span with no parent in the
+    data (a trace root, or an orphan) is matched to a hand-off span of the same *destination*
+    (``messaging.destination.name``, legacy ``messaging.destination``, the last part of an SQS
+    queue URL or SNS topic ARN, else the destination in an OTel span name ``"<destination>
+    <operation>"`` / ``"<operation> <destination>"`` with operation publish/send/create/receive/
+    process/deliver/settle) that ended at most ``max_wait_ms`` before it started (``tolerance_ms``
+    after, for clock skew). Among those the nearest in time that is still unmatched wins (each
+    producer feeds one consumer); confidence = 0.8 / k, k the number of producers of that
+    destination that ended within twice the chosen wait before the consumer started (a lone
+    message in flight gives 0.8, a busy queue much less).
+
+``queue_wait_ms`` = consumer start − producer end (negative when clocks disagree; kept as is).
+A workflow is a connected set of traces joined by hops; its ``workflow_id`` is the trace id of
+its earliest-starting trace (a trace without hops is a workflow of its own, with its own id).
+Every function returns new objects and never modifies its input.
+
+Speed: one pass over the link lists and the attribute dicts of candidate spans; everything else
+is numpy (``benchmarks/bench_workflows.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import (
+    get_attribute,
+    is_async_handoff,
+    ns,
+    require_columns,
+    result_table,
+    span_tree,
+    to_timestamps,
+    trace_outcomes,
+)
+from ..errors import ArgumentError
+from ..schema import STRING
+from .critical_paths import CRITICAL_PATH, critical_path
+
+__all__ = ["stitch", "workflow_summary", "workflow_critical_path", "Stitched", "VIA", "RULES"]
+
+#: the hop-finding rule families, in the order they are tried
+VIA = ("links", "messaging", "heuristic")
+#: rule names in the ``rule`` column of the hops table
+RULES = ("parent", "link", "message_id", "heuristic")
+
+_NAT = np.iinfo(np.int64).min
+_MESSAGE_ID_KEYS = ("messaging.message.id", "messaging.message_id", "aws.sqs.message_id")
+_DEST_KEYS = ("messaging.destination.name", "messaging.destination")
+_URL_KEYS = ("aws.queue_url", "aws.sqs.queue_url", "messaging.url")
+_TOPIC_KEYS = ("aws.topic_arn", "aws.sns.topic_arn", "messaging.destination.arn")
+_MSG_OPS = frozenset({"publish", "send", "create", "receive", "process", "deliver", "settle"})
+_CONSUME_OPS = frozenset({"receive", "process", "deliver", "settle"})
+
+HOPS_TABLE = result_table("stitch", "one row per hop: a message from a producer span to the consumer span that handled it", [
+    ("workflow_id", "string", "", "workflow the hop belongs to (trace id of the workflow's earliest trace)"),
+    ("producer_trace_id", "string", "", "trace of the producer span"),
+    ("producer_span_id", "string", "", "span that handed the message over (producer, messaging or SQS/SNS send span)"),
+    ("producer_service", "string", "", "service of the producer span"),
+    ("producer_name", "string", "", "operation of the producer span"),
+    ("consumer_trace_id", "string", "", "trace of the consumer span (the producer's trace for rule parent)"),
+    ("consumer_span_id", "string", "", "span that handled the message"),
+    ("consumer_service", "string", "", "service of the consumer span"),
+    ("consumer_name", "string", "", "operation of the consumer span"),
+    ("destination", "string", "", "queue or topic (messaging.destination.name, queue URL, topic ARN or span name); <NA> if unknown"),
+    ("producer_end", "datetime64[ns, UTC]", "ns, UTC", "when the producer span ended (the message was handed over)"),
+    ("consumer_start", "datetime64[ns, UTC]", "ns, UTC", "when the consumer span started"),
+    ("queue_wait_ms", "float64", "ms", "consumer start − producer end: time the message waited (negative: clocks disagree)"),
+    ("rule", "string", "", "rule that matched: parent / link (explicit context), message_id (messaging attributes), heuristic"),
+    ("confidence", "float64", "", "1 for explicit context; 0.9–1 for a message id; 0.8 / competing producers for the heuristic"),
+])
+
+WORKFLOW_TABLE = result_table("workflow_summary", "one row per workflow (traces joined by hops through queues)", [
+    ("workflow_id", "string", "", "trace id of the workflow's earliest trace"),
+    ("traces", "int64", "traces", "traces in the workflow"),
+    ("hops", "int64", "hops", "hops (messages) in the workflow"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "first span start (the first request)"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "last span end (usually the last consumer)"),
+    ("end_to_end_ms", "float64", "ms", "end − start: from the first request to the end of the last consumer"),
+    ("request_ms", "float64", "ms", "request latency of the first trace (its root span's duration, core.trace_outcomes)"),
+    ("queue_ms", "float64", "ms", "time during which at least one message of the workflow waited in a queue (union of the waits)"),
+    ("queue_share", "float64", "", "queue_ms / end_to_end_ms"),
+    ("max_wait_ms", "float64", "ms", "longest single queue wait (NaN without hops)"),
+    ("queue_waits_ms", "object", "ms", "tuple of every hop's queue wait, in order of producer end"),
+])
+
+WORKFLOW_CP_TABLE = result_table(
+    "workflow_critical_path",
+    "one row per critical-path section of a workflow; queue waits are sections of kind 'queue'",
+    [("workflow_id", "string", "", "workflow (trace id of its earliest trace)"),
+     *[(c.name, c.dtype, c.unit, c.meaning) for c in CRITICAL_PATH.columns],
+     ("section", "string", "", "span (time held by a span) or queue (a message waiting: producer end → consumer start)")])
+
+
+@dataclass(frozen=True)
+class Stitched:
+    """What :func:`stitch` returns: the spans with a ``workflow_id`` column, and the hops table.
+
+    Attributes
+    ----------
+    spans : pandas.DataFrame
+        A new frame: the input's columns plus ``workflow_id`` (string).
+    hops : pandas.DataFrame
+        One row per hop, columns of ``HOPS_TABLE`` (see the module docstring).
+    """
+
+    spans: pd.DataFrame
+    hops: pd.DataFrame
+
+    @property
+    def n_workflows(self) -> int:
+        """Number of workflows."""
+        return int(self.spans["workflow_id"].nunique()) if len(self.spans) else 0
+
+
+@dataclass(frozen=True)
+class _Hops:
+    """Hops as row positions (internal to this module)."""
+
+    producer: np.ndarray
+    consumer: np.ndarray
+    rule: np.ndarray  # object: rule names
+    confidence: np.ndarray
+    destination: np.ndarray  # object, None when unknown
+    workflow: np.ndarray  # per row of spans: workflow trace code (trace code of its earliest trace)
+    tree: Any
+
+
+def _attrs(spans: pd.DataFrame) -> np.ndarray:
+    if "attributes" in spans.columns:
+        return spans["attributes"].to_numpy(dtype=object)
+    return np.full(len(spans), None, dtype=object)
+
+
+def destination(attributes: dict | None, name: str | None = None, kind: str | None = "producer") -> str | None:
+    """The queue or topic a messaging span sends to or receives from; None if it names none.
+
+    Parameters
+    ----------
+    attributes : dict or None
+        The span's attributes.
+    name : str, optional
+        The span's name (OTel messaging names spans ``"<destination> <operation>"``).
+    kind : str, optional
+        The span's kind: the name is read only for producer and consumer spans (or spans with
+        ``messaging.system``), so that e.g. an internal ``"process batch"`` names no queue.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> destination({"messaging.destination.name": "orders"})
+    'orders'
+    >>> destination({"aws.queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/orders"})
+    'orders'
+    >>> destination({}, "orders process"), destination({}, "GET /"), destination({}, "process batch", "internal")
+    ('orders', None, None)
+    """
+    a = attributes if isinstance(attributes, dict) else {}
+    for k in _DEST_KEYS:
+        v = get_attribute(a, k)
+        if isinstance(v, str) and v:
+            return v
+    for k in _URL_KEYS:
+        v = get_attribute(a, k)
+        if isinstance(v, str) and v.strip("/"):
+            return v.rstrip("/").rsplit("/", 1)[-1]
+    for k in _TOPIC_KEYS:
+        v = get_attribute(a, k)
+        if isinstance(v, str) and v:
+            return v.rsplit(":", 1)[-1]
+    if isinstance(name, str) and (kind in ("producer", "consumer") or "messaging.system" in a):
+        parts = name.split()
+        if len(parts) == 2:
+            if parts[1].lower() in _MSG_OPS:
+                return parts[0]
+            if parts[0].lower() in _MSG_OPS:
+                return parts[1]
+    return None
+
+
+def _message_id(a: Any) -> str | None:
+    if not isinstance(a, dict):
+        return None
+    for k in _MESSAGE_ID_KEYS:
+        v = a.get(k)
+        if v is not None and v != "":
+            return str(v)
+    return None
+
+
+def _is_consumer(kind: np.ndarray, attrs: np.ndarray) -> np.ndarray:
+    """CONSUMER spans, and spans whose messaging operation consumes (or a pub/sub-triggered function)."""
+    out = kind == "consumer"
+    for i in np.flatnonzero(~out & np.isin(kind, ("server", "internal", "unspecified"))).tolist():
+        a = attrs[i]
+        if isinstance(a, dict) and a:
+            op = a.get("messaging.operation.type", a.get("messaging.operation"))
+            if (isinstance(op, str) and op.lower() in _CONSUME_OPS) or a.get("faas.trigger") == "pubsub":
+                out[i] = True
+    return out
+
+
+def _validate_via(via: str | Iterable[str]) -> tuple[str, ...]:
+    v = (via,) if isinstance(via, str) else tuple(via)
+    bad = [x for x in v if x not in VIA]
+    if bad:
+        raise ArgumentError(f"stitch: unknown via rule(s) {bad}; use any of {list(VIA)}")
+    return v
+
+
+def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tolerance_ms: float) -> _Hops:
+    n = len(spans)
+    tree = span_tree(spans)
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
+    names = spans["name"].to_numpy(dtype=object, na_value="")
+    attrs = _attrs(spans)
+    start = ns(spans["start"])
+    end = ns(spans["end"])
+    end = np.where(end == _NAT, start, end)
+    handoff = is_async_handoff(spans) if n else np.zeros(0, dtype=bool)
+    consumer_like = _is_consumer(kind, attrs) if n else np.zeros(0, dtype=bool)
+    prod: list[np.ndarray] = []
+    cons: list[np.ndarray] = []
+    rule: list[np.ndarray] = []
+    conf: list[np.ndarray] = []
+    matched = np.zeros(n, dtype=bool)  # consumer rows already explained
+    used_p = np.zeros(n, dtype=bool)  # producer rows already feeding a hop
+
+    def add(p: np.ndarray, c: np.ndarray, name: str, cf: np.ndarray | float) -> None:
+        p = np.asarray(p, dtype=np.int64)
+        c = np.asarray(c, dtype=np.int64)
+        prod.append(p)
+        cons.append(c)
+        rule.append(np.full(len(p), name, dtype=object))
+        conf.append(np.broadcast_to(np.asarray(cf, dtype=np.float64), (len(p),)).copy())
+        matched[c] = True
+        used_p[p] = True
+
+    parent = tree.parent
+    if "links" in via and n:
+        # explicit context within a trace: a consumer under a hand-off span
+        c = np.flatnonzero((parent >= 0) & (kind == "consumer"))
+        c = c[handoff[parent[c]]]
+        add(parent[c], c, "parent", 1.0)
+        # span links to spans in the data
+        if "links" in spans.columns:
+            lk = spans["links"].to_numpy(dtype=object)
+            rows = [i for i, x in enumerate(lk.tolist()) if isinstance(x, (list, tuple, np.ndarray)) and len(x)]
+            li, lt, ls = [], [], []
+            for i in rows:
+                for link in lk[i]:
+                    if isinstance(link, dict) and link.get("trace_id") and link.get("span_id"):
+                        li.append(i)
+                        lt.append(str(link["trace_id"]).lower())
+                        ls.append(str(link["span_id"]).lower())
+            if li:
+                key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
+                if not key.is_unique:
+                    key = key.where(~key.duplicated(), None)  # first copy of a duplicated id wins
+                j = key.get_indexer(np.asarray([t + s for t, s in zip(lt, ls, strict=True)], dtype=object))
+                i = np.asarray(li, dtype=np.int64)
+                ok = (j >= 0) & (j != i) & (j != parent[i])
+                i, j = i[ok], j[ok]
+                if len(i):
+                    _, first = np.unique(np.stack([i, j]), axis=1, return_index=True)  # one hop per (span, link target)
+                    first = np.sort(first)
+                    add(j[first], i[first], "link", 1.0)
+    dest_cache: dict[int, str | None] = {}
+
+    def dest(i: int) -> str | None:
+        d = dest_cache.get(i)
+        if d is None and i not in dest_cache:
+            d = dest_cache[i] = destination(attrs[i], names[i], kind[i])
+        return d
+
+    if "messaging" in via and n:
+        p_rows = np.flatnonzero(handoff)
+        c_rows = np.flatnonzero(consumer_like & ~matched)
+        pid = {}
+        for p in p_rows.tolist():
+            m = _message_id(attrs[p])
+            if m is not None:
+                pid.setdefault(m, []).append(p)
+        mp, mc, mf = [], [], []
+        for c in c_rows.tolist():
+            m = _message_id(attrs[c])
+            cands = pid.get(m) if m is not None else None
+            if not cands:
+                continue
+            ok = [p for p in cands if p != c and end[p] <= start[c] + int(tolerance_ms * 1e6)] or [p for p in cands if p != c]
+            if not ok:
+                continue
+            p = max(ok, key=lambda r: (end[r], r))
+            mp.append(p)
+            mc.append(c)
+            mf.append(1.0 if len(cands) == 1 else 0.9)
+        if mp:
+            add(np.asarray(mp), np.asarray(mc), "message_id", np.asarray(mf))
+    if "heuristic" in via and n:
+        c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0))
+        p_rows = np.flatnonzero(handoff & ~used_p)
+        if len(c_rows) and len(p_rows):
+            hp, hc, hf = _heuristic(p_rows, c_rows, [dest(i) for i in p_rows.tolist()],
+                                    [dest(i) for i in c_rows.tolist()], start, end,
+                                    int(max_wait_ms * 1e6), int(tolerance_ms * 1e6))
+            if len(hp):
+                add(hp, hc, "heuristic", hf)
+    P = np.concatenate(prod) if prod else np.zeros(0, dtype=np.int64)
+    C = np.concatenate(cons) if cons else np.zeros(0, dtype=np.int64)
+    R = np.concatenate(rule) if rule else np.zeros(0, dtype=object)
+    F = np.concatenate(conf) if conf else np.zeros(0, dtype=np.float64)
+    D = np.asarray([dest(int(p)) or dest(int(c)) for p, c in zip(P.tolist(), C.tolist(), strict=True)], dtype=object)
+    return _Hops(P, C, R, F, D, _workflows(tree, start, P, C), tree)
+
+
+def _heuristic(p_rows, c_rows, p_dest, c_dest, start, end, max_wait, tol):
+    """Nearest-in-time unmatched producer of the same destination, per consumer (in start order)."""
+    P = pd.DataFrame({"row": p_rows, "dest": p_dest, "t": end[p_rows]}).dropna(subset=["dest"])
+    C = pd.DataFrame({"row": c_rows, "dest": c_dest, "t": start[c_rows]}).dropna(subset=["dest"])
+    out_p, out_c, out_f = [], [], []
+    for d, cg in C.groupby("dest", sort=True):
+        pg = P[P["dest"] == d].sort_values(["t", "row"], kind="stable")
+        if not len(pg):
+            continue
+        pt = pg["t"].to_numpy(dtype=np.int64)
+        prow = pg["row"].to_numpy(dtype=np.int64)
+        cg = cg.sort_values(["t", "row"], kind="stable")
+        ct = cg["t"].to_numpy(dtype=np.int64)
+        hi = np.searchsorted(pt, ct + tol, side="right")  # producers that ended by consumer start + tol
+        lo = np.searchsorted(pt, ct - max_wait, side="left")
+        # "previous free" pointers: parent_free[k] == k while producer k is unmatched; a matched
+        # producer points left, so the search for the nearest free one skips it (path-compressed)
+        parent_free = list(range(len(pt)))
+
+        ct_l = ct.tolist()
+        for i, (r, a, b) in enumerate(zip(cg["row"].to_numpy(dtype=np.int64).tolist(), lo.tolist(), hi.tolist(), strict=True)):
+            if b <= a:
+                continue
+            k = _find_free(parent_free, b - 1)
+            if k < a:
+                continue
+            parent_free[k] = k - 1  # matched: the next search skips it
+            out_p.append(int(prow[k]))
+            out_c.append(r)
+            # competitors: producers of this destination that ended as close to the consumer's start
+            # as twice the chosen wait (a lone message in flight gives 0.8)
+            near = b - int(np.searchsorted(pt, ct_l[i] - 2 * (ct_l[i] - int(pt[k])), side="left"))
+            out_f.append(0.8 / max(1, near))
+    return (np.asarray(out_p, dtype=np.int64), np.asarray(out_c, dtype=np.int64), np.asarray(out_f, dtype=np.float64))
+
+
+def _find_free(parent_free: list[int], k: int) -> int:
+    """Nearest unmatched producer index at or left of ``k`` (-1 when none), compressing the path."""
+    path = []
+    while k >= 0 and parent_free[k] != k:
+        path.append(k)
+        k = parent_free[k]
+    for x in path:
+        parent_free[x] = k
+    return k
+
+
+def _workflows(tree, start: np.ndarray, P: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Per row: the trace code of its workflow's earliest trace (traces joined by hops)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nt = tree.n_traces
+    if not nt:
+        return np.zeros(0, dtype=np.int64)
+    a, b = tree.trace[P], tree.trace[C]
+    g = coo_matrix((np.ones(len(a)), (a, b)), shape=(nt, nt))
+    _, label = connected_components(g, directed=False)
+    first = pd.Series(start).groupby(tree.trace).min().reindex(range(nt)).to_numpy()
+    rank = np.lexsort((tree.trace_rank, first))  # traces by (first start, trace id)
+    pos = np.empty(nt, dtype=np.int64)
+    pos[rank] = np.arange(nt)
+    # per component: the trace with the smallest position
+    best = pd.Series(pos).groupby(label).min()
+    head = rank[best.reindex(label).to_numpy()]
+    return head[tree.trace]
+
+
+def _hops_frame(spans: pd.DataFrame, h: _Hops) -> pd.DataFrame:
+    P, C = h.producer, h.consumer
+    start = ns(spans["start"])
+    end = ns(spans["end"])
+    pe, cs = end[P], start[C]
+    wait = np.where((pe == _NAT) | (cs == _NAT), np.nan, (cs - pe) / 1e6)
+    col = lambda c, rows: spans[c].iloc[rows].reset_index(drop=True).astype(STRING)  # noqa: E731
+    out = pd.DataFrame({
+        "workflow_id": pd.Series(h.tree.trace_ids[h.workflow[P]] if len(P) else [], dtype=STRING),
+        "producer_trace_id": col("trace_id", P), "producer_span_id": col("span_id", P),
+        "producer_service": col("service", P), "producer_name": col("name", P),
+        "consumer_trace_id": col("trace_id", C), "consumer_span_id": col("span_id", C),
+        "consumer_service": col("service", C), "consumer_name": col("name", C),
+        "destination": pd.Series(h.destination, dtype=object).astype(STRING),
+        "producer_end": to_timestamps(pe), "consumer_start": to_timestamps(cs),
+        "queue_wait_ms": wait.astype(np.float64),
+        "rule": pd.Series(h.rule, dtype=object).astype(STRING),
+        "confidence": h.confidence.astype(np.float64),
+    })
+    order = np.lexsort((out["consumer_span_id"].to_numpy(dtype=object), pe))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def stitch(
+    spans: pd.DataFrame,
+    via: str | Iterable[str] = VIA,
+    *,
+    max_wait_ms: float = 900_000.0,
+    tolerance_ms: float = 1.0,
+) -> Stitched:
+    """Find the hops between producer and consumer spans and group traces into workflows.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    via : str or iterable of str
+        Rule families to use, from ``("links", "messaging", "heuristic")`` (see the module docstring).
+    max_wait_ms : float
+        Heuristic only: the longest queue wait considered (default 15 minutes).
+    tolerance_ms : float
+        Heuristic and message ids: how far a consumer may start *before* its producer ends (clock skew).
+
+    Returns
+    -------
+    Stitched
+        ``spans`` (a new frame with a ``workflow_id`` column) and ``hops`` (one row per hop).
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        An unknown rule in ``via`` or a negative window.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> sim = tk.simulate.simulate("async-links", n_traces=40, seed=1)
+    >>> st = tk.stitch(sim.spans)
+    >>> len(st.hops) == sim.truth.n_hops, set(st.hops["rule"])
+    (True, {'link'})
+    >>> st.n_workflows == 40
+    True
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "stitch")
+    v = _validate_via(via)
+    if not (max_wait_ms >= 0 and tolerance_ms >= 0):
+        raise ArgumentError(f"stitch: max_wait_ms and tolerance_ms must be ≥ 0, got {max_wait_ms!r}, {tolerance_ms!r}")
+    h = _find_hops(spans, v, float(max_wait_ms), float(tolerance_ms))
+    out = spans.copy()
+    out["workflow_id"] = pd.Series(h.tree.trace_ids[h.workflow] if len(spans) else [], index=spans.index, dtype=STRING)
+    hops = _hops_frame(spans, h)
+    HOPS_TABLE.check(hops)
+    return Stitched(out, hops)
+
+
+def _as_stitched(spans: pd.DataFrame | Stitched, via) -> Stitched:
+    if isinstance(spans, Stitched):
+        return spans
+    return stitch(spans, via)
+
+
+def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = VIA) -> pd.DataFrame:
+    """One row per workflow: end-to-end time, request latency, and the time spent in queues.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame or Stitched
+        A spans frame (stitched here with ``via``), or the result of :func:`stitch`.
+    via : str or iterable of str
+        Rule families for :func:`stitch` when ``spans`` is a frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``WORKFLOW_TABLE``, one row per workflow, in order of start.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> sim = tk.simulate.simulate("async-links", n_traces=40, seed=1)
+    >>> ws = tk.workflow_summary(sim.spans)
+    >>> int(ws["hops"].sum()) == sim.truth.n_hops, bool((ws["end_to_end_ms"] >= ws["request_ms"]).all())
+    (True, True)
+    """
+    st = _as_stitched(spans, via)
+    s = st.spans
+    hops = st.hops
+    wid = s["workflow_id"].to_numpy(dtype=object)
+    start = ns(s["start"])
+    end = ns(s["end"])
+    end = np.where(end == _NAT, start, end)
+    g = pd.DataFrame({"w": wid, "s": start, "e": end, "t": s["trace_id"].to_numpy(dtype=object)}).groupby("w", sort=False)
+    agg = g.agg(start=("s", "min"), end=("e", "max"), traces=("t", "nunique"))
+    outcomes = trace_outcomes(s[[c for c in s.columns if c != "workflow_id"]]).set_index("trace_id")["request_ms"]
+    hw = hops["workflow_id"].to_numpy(dtype=object)
+    a = hops["producer_end"].pipe(ns)
+    b = hops["consumer_start"].pipe(ns)
+    hw_df = pd.DataFrame({"w": hw, "a": a, "b": np.maximum(a, b), "wait": hops["queue_wait_ms"].to_numpy()})
+    hw_df = hw_df.sort_values(["w", "a"], kind="stable")
+    cm = hw_df.groupby("w", sort=False)["b"].cummax()  # latest consumer start so far within the workflow
+    prev = cm.groupby(hw_df["w"], sort=False).shift(1).fillna(np.iinfo(np.int64).min).astype(np.int64)
+    hw_df["u"] = np.maximum(0, hw_df["b"].to_numpy() - np.maximum(hw_df["a"].to_numpy(), prev.to_numpy())) / 1e6
+    hg = hw_df.groupby("w", sort=False)
+    queue_ms = hg["u"].sum()
+    n_hops = hg.size()
+    max_wait = hg["wait"].max()
+    waits = hg["wait"].agg(lambda x: tuple(float(v) for v in x))
+    agg = agg.sort_values(["start"], kind="stable")
+    idx = agg.index
+    e2e = (agg["end"] - agg["start"]).to_numpy(dtype=np.float64) / 1e6
+    q = queue_ms.reindex(idx).fillna(0.0).to_numpy(dtype=np.float64)
+    out = pd.DataFrame({
+        "workflow_id": pd.Series(idx.to_numpy(dtype=object), dtype=STRING),
+        "traces": agg["traces"].to_numpy(dtype=np.int64),
+        "hops": n_hops.reindex(idx).fillna(0).to_numpy(dtype=np.int64),
+        "start": to_timestamps(agg["start"].to_numpy()),
+        "end": to_timestamps(agg["end"].to_numpy()),
+        "end_to_end_ms": e2e,
+        "request_ms": outcomes.reindex(idx).to_numpy(dtype=np.float64, na_value=np.nan),
+        "queue_ms": q,
+        "queue_share": np.divide(q, e2e, out=np.full(len(e2e), np.nan), where=e2e > 0),
+        "max_wait_ms": max_wait.reindex(idx).to_numpy(dtype=np.float64),
+        "queue_waits_ms": pd.Series([x if isinstance(x, tuple) else () for x in waits.reindex(idx).tolist()], dtype=object),
+    })
+    WORKFLOW_TABLE.check(out)
+    return out
+
+
+def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, **options: Any) -> pd.DataFrame:
+    """Critical path of every workflow, continued through its hops; each queue wait is a section.
+
+    Each consumer of a hop is walked as a root of its own (:func:`critical_path` with
+    ``options``). A workflow's path is walked backwards from the root (request root or consumer)
+    that ends last: that root's sections; if it is (or holds) a consumer, the queue wait (producer
+    end → start of that root, ``section="queue"``, ``kind="queue"``, ``service`` = the destination) and
+    then the sections of the root holding the producer that end by the producer's end (cut
+    there), and so on up to the first request. So the sections tile the workflow from its
+    first request's start to its end. When several producers feed one consumer (a batch), the
+    one that ended last is followed.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    via : str or iterable of str
+        Rule families for :func:`stitch`.
+    **options
+        Passed to :func:`critical_path` (``adjacent_sequential``, ``nonblocking``, …).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``WORKFLOW_CP_TABLE``: ``workflow_id``, the :func:`critical_path` columns
+        (``section_index`` counts within the workflow) and ``section`` (``span`` or ``queue``).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> sim = tk.simulate.simulate("async-links", n_traces=40, seed=1)
+    >>> cp = tk.critical_path(sim.spans, across_links=True)
+    >>> ws = tk.workflow_summary(sim.spans).set_index("workflow_id")
+    >>> total = cp.groupby("workflow_id")["duration_ms"].sum()
+    >>> bool(((total - ws["end_to_end_ms"].reindex(total.index)).abs() < 1e-6).all())
+    True
+    >>> sorted(set(cp["section"]))
+    ['queue', 'span']
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
+    h = _find_hops(spans, _validate_via(via), 900_000.0, 1.0)
+    tree = h.tree
+    n = len(spans)
+    # detach every consumer whose parent is its producer: it becomes a root walked on its own
+    detach = h.consumer[h.rule == "parent"]
+    work = spans
+    if len(detach):
+        pid = spans["parent_id"].copy()
+        pid.iloc[detach] = pd.NA
+        work = spans.assign(parent_id=pid)
+    cp = critical_path(work, **options)
+    parent = tree.parent.copy()
+    parent[detach] = -1
+    # unit (walked root) of every row: follow parents to the top
+    unit = np.arange(n)
+    has = parent >= 0
+    cur = np.where(has, parent, unit)
+    for _ in range(int(tree.depth.max()) + 1 if n else 0):
+        nxt = np.where(parent[cur] >= 0, parent[cur], cur)
+        if (nxt == cur).all():
+            break
+        cur = nxt
+    unit = cur
+    start = ns(spans["start"])
+    end = ns(spans["end"])
+    # sections per unit root (critical_path reports the root span id; map it back to rows)
+    key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
+    if not key.is_unique:
+        key = key.where(~key.duplicated(), None)
+    root_row = key.get_indexer(cp["trace_id"].astype(object).to_numpy() + cp["root_span_id"].astype(object).to_numpy())
+    cs = ns(cp["start"])
+    ce = ns(cp["end"])
+    by_unit: dict[int, np.ndarray] = {}
+    if len(cp):
+        o = np.argsort(root_row, kind="stable")
+        r_sorted = root_row[o]
+        bounds = np.flatnonzero(np.r_[True, r_sorted[1:] != r_sorted[:-1], True])
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            by_unit[int(r_sorted[a])] = o[a:b]
+    # the hop feeding each consumer unit (latest producer end); a consumer inside its unit (e.g. an
+    # X-Ray function segment under the Lambda service segment) feeds the unit it belongs to
+    feed: dict[int, tuple[int, int, int]] = {}
+    for k in np.argsort(end[h.producer], kind="stable").tolist():
+        c = int(h.consumer[k])
+        u = int(unit[c])
+        if unit[int(h.producer[k])] != u:
+            feed[u] = (int(h.producer[k]), c, k)
+    wf = h.workflow
+    unit_end = {u: int(ce[rows].max()) for u, rows in by_unit.items()}
+    # terminal unit per workflow: the unit whose sections end last
+    best: dict[int, int] = {}
+    for u, e in unit_end.items():
+        w = int(wf[u])
+        b = best.get(w)
+        if b is None or e > unit_end[b] or (e == unit_end[b] and start[u] < start[b]):
+            best[w] = u
+    pieces = []
+    for w, u in best.items():
+        T = np.iinfo(np.int64).max
+        seen: set[int] = set()
+        while u is not None and u not in seen:
+            seen.add(u)
+            rows = by_unit.get(u, np.zeros(0, dtype=np.int64))
+            rows = rows[cs[rows] < T]
+            if len(rows):
+                pieces.append(("span", w, rows, np.minimum(ce[rows], T), None))
+            hop = feed.get(u)
+            if hop is None:
+                break
+            p, c, k = hop
+            qa, qb = int(end[p]), min(int(start[u]), T)  # the wait until the consumer's unit began
+            if qa < qb:
+                pieces.append(("queue", w, np.asarray([k]), np.asarray([qb]), qa))
+            T = min(qa, qb)
+            u = int(unit[p])
+    out = _assemble(spans, cp, h, pieces, cs)
+    WORKFLOW_CP_TABLE.check(out)
+    return out
+
+
+def _assemble(spans, cp, h, pieces, cs) -> pd.DataFrame:
+    """All pieces at once: span sections taken from ``cp`` (end cut), queue sections built from the hops."""
+    cols = CRITICAL_PATH.column_names
+    sp = [p for p in pieces if p[0] == "span"]
+    qp = [p for p in pieces if p[0] == "queue"]
+    frames = []
+    if sp:
+        rows = np.concatenate([p[2] for p in sp])
+        e_ns = np.concatenate([p[3] for p in sp])
+        wf = np.concatenate([np.full(len(p[2]), p[1], dtype=np.int64) for p in sp])
+        f = cp.iloc[rows][cols].reset_index(drop=True)
+        f["end"] = to_timestamps(e_ns)
+        f["duration_ms"] = (e_ns - cs[rows]) / 1e6
+        f.insert(0, "workflow_id", h.tree.trace_ids[wf])
+        f["section"] = "span"
+        frames.append(f)
+    if qp:
+        k = np.asarray([int(p[2][0]) for p in qp], dtype=np.int64)
+        c = h.consumer[k]
+        pr = h.producer[k]
+        qa = np.asarray([p[4] for p in qp], dtype=np.int64)
+        qb = np.asarray([int(p[3][0]) for p in qp], dtype=np.int64)
+        d = h.destination[k]
+        psvc = spans["service"].to_numpy(dtype=object)[pr]
+        pname = spans["name"].to_numpy(dtype=object)[pr]
+        csid = spans["span_id"].to_numpy(dtype=object)[c]
+        f = pd.DataFrame({
+            "workflow_id": h.tree.trace_ids[np.asarray([p[1] for p in qp], dtype=np.int64)],
+            "trace_id": spans["trace_id"].to_numpy(dtype=object)[c], "span_id": csid,
+            "service": [x if x is not None else "queue" for x in d],
+            "name": [f"queue wait {x}" if x else "queue wait" for x in d],
+            "kind": "queue", "start": to_timestamps(qa), "end": to_timestamps(qb), "duration_ms": (qb - qa) / 1e6,
+            "section_index": 0, "depth": 0, "root_span_id": csid, "request": False,
+            "call_path": [f"{a}:{b} > queue:{x}" for a, b, x in zip(psvc, pname, d, strict=True)],
+            "in_progress": False, "inferred": False, "section": "queue"})
+        frames.append(f)
+    if not frames:
+        empty = cp.iloc[0:0][cols].copy()
+        empty.insert(0, "workflow_id", pd.Series([], dtype=STRING))
+        empty["section"] = pd.Series([], dtype=STRING)
+        return empty
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out = out.sort_values(["workflow_id", "start", "end"], kind="stable").reset_index(drop=True)
+    w = out["workflow_id"].to_numpy(dtype=object)
+    first = np.r_[True, w[1:] != w[:-1]] if len(w) else np.zeros(0, dtype=bool)
+    grp = np.maximum.accumulate(np.where(first, np.arange(len(out)), 0))
+    out["section_index"] = (np.arange(len(out)) - grp).astype(np.int64)
+    for c in ("workflow_id", "trace_id", "span_id", "service", "name", "kind", "root_span_id", "call_path", "section"):
+        out[c] = out[c].astype(STRING)
+    out["depth"] = out["depth"].astype(np.int64)
+    for c in ("request", "in_progress", "inferred"):
+        out[c] = out[c].astype(bool)
+    return out[WORKFLOW_CP_TABLE.column_names]

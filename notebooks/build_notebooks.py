@@ -176,7 +176,7 @@ bd_n = tk.critical_path_breakdown(tk.critical_path(normal), by="service")
 both = bd[["service", "mean_ms", "share"]].merge(bd_n[["service", "mean_ms", "share"]], on="service", how="outer",
                                                   suffixes=("", "_normal")).fillna(0)
 both["delta_ms"] = both["mean_ms"] - both["mean_ms_normal"]
-both = both.sort_values("delta_ms", ascending=False, ignore_index=True)
+both = both.sort_values("delta_ms", ascending=False, ignore_index=True).round(3)
 r = both.iloc[0]
 say(f"Critical path: {r.service} grew most, {r.mean_ms_normal:,.1f} → {r.mean_ms:,.1f} ms per request "
     f"({r.share_normal:.0%} → {r.share:.0%} of request time).")
@@ -369,7 +369,7 @@ if TRACES == "../datasets/deploy-regression":
     assert split.onset == pd.Timestamp(truth["deploy_time"]) and pd.isna(split.recovery)
     assert t.iloc[0]["name"] == truth["added_span"] and t.iloc[0]["presence"] == "new"
     flagged = reg[reg["regression"].astype(bool)]
-    assert set(zip(flagged["service"], flagged["version"])) == {(truth["service"], truth["new_version"])}
+    assert set(zip(flagged["service"], flagged["version"], strict=True)) == {(truth["service"], truth["new_version"])}
     assert n_after >= 500 and n_before >= 500  # the conclusions rest on hundreds of requests on each side
     print("The conclusions agree with the ground truth.")"""),
 ])
@@ -400,25 +400,24 @@ print(f"{sample['trace_id'].nunique():,} traces kept of {population['trace_id'].
 true = tk.trace_summary(population)  # the population's requests: request_ms and failed, as in the sample
 true_rate, true_p95 = true["failed"].mean(), tk.core.percentile(true["request_ms"], 0.95)
 table = pd.DataFrame({
-    "naive (sample as is)": [est["naive_error_rate"], est["naive_p95_ms"], est["n_traces"]],
-    "corrected": [est["error_rate"], est["p95_ms"], est["est_requests"]],
-    "corrected, 95% interval": [f"{est['error_rate_lo']:.3f} – {est['error_rate_hi']:.3f}",
-                                f"{est['p95_ms_lo']:.0f} – {est['p95_ms_hi']:.0f}",
-                                f"{est['est_requests_lo']:.0f} – {est['est_requests_hi']:.0f}"],
-    "truth (population)": [true_rate, true_p95, len(true)],
-}, index=["failed-request rate", "p95 request latency ms", "requests"])
+    "naive (sample as is)": [f"{est['naive_error_rate']:.2%}", f"{est['naive_p95_ms']:,.0f} ms", f"{est['n_traces']:,}"],
+    "corrected": [f"{est['error_rate']:.2%}", f"{est['p95_ms']:,.0f} ms", f"{est['est_requests']:,.0f}"],
+    "corrected, 95% interval": [f"{est['error_rate_lo']:.2%} – {est['error_rate_hi']:.2%}",
+                                f"{est['p95_ms_lo']:,.0f} – {est['p95_ms_hi']:,.0f} ms",
+                                f"{est['est_requests_lo']:,.0f} – {est['est_requests_hi']:,.0f}"],
+    "truth (population)": [f"{true_rate:.2%}", f"{true_p95:,.0f} ms", f"{len(true):,}"],
+}, index=["failed-request rate", "p95 request latency", "requests"])
 holds = est["error_rate_lo"] <= true_rate <= est["error_rate_hi"]
-print(f"The sample as is says {est['naive_error_rate']:.1%} of requests failed; corrected for sampling "
-      f"{est['error_rate']:.1%} ({est['error_rate_lo']:.1%} to {est['error_rate_hi']:.1%}); the truth is {true_rate:.1%}, "
+print(f"The sample as is says {est['naive_error_rate']:.2%} of requests failed; corrected for sampling "
+      f"{est['error_rate']:.2%} ({est['error_rate_lo']:.2%} to {est['error_rate_hi']:.2%}); the truth is {true_rate:.2%}, "
       f"{'inside' if holds else 'outside'} the corrected interval. p95: naive {est['naive_p95_ms']:,.0f} ms, corrected "
       f"{est['p95_ms']:,.0f} ms, true {true_p95:,.0f} ms.")
 # pinned: the naive error rate understates the truth; the corrected interval holds it
 assert est["naive_error_rate"] < true_rate and holds
 table"""),
 ("code", """bias = tk.sampling_bias(sample, population, by=["service"], weights=w)
-for m in bias.findings["message"].head(5):
-    print(m)
-bias.findings[["kind", "message"]]"""),
+for kind, m in bias.findings[["kind", "message"]].head(5).itertuples(index=False):
+    print(f"{kind}: {m}")"""),
 ("md", "What would other sampling rules keep, and what would they cost?"),
 ("code", """rules = [{"RuleName": "checkout", "Priority": 1, "ReservoirSize": 1, "FixedRate": 0.05, "ServiceName": "*",
           "HTTPMethod": "*", "URLPath": "/api/checkout*", "Host": "*", "ServiceType": "*", "ResourceARN": "*"},
@@ -449,8 +448,12 @@ setup cell starts a local X-Ray endpoint (moto's server on 127.0.0.1, its reques
 segments to it, so the notebook runs anywhere without an AWS account. To fetch from your own AWS account, set
 `TRACEKIT_LOCAL_XRAY=0` before starting Jupyter and set `REGION` below; credentials come from the usual AWS chain
 (environment, profile, SSO) and are never printed."""),
-("code", """import logging, os, tempfile
+("code", """import logging
+import os
+import tempfile
+
 import pandas as pd
+
 import tracekit as tk
 
 REGION = "eu-west-1"
@@ -467,8 +470,9 @@ if LOCAL:
     host, port = server.get_host_and_port()
     ENDPOINT = f"http://{host}:{port}"
     # upload a simulated day of the shop, timestamped a few minutes ago
-    from tracekit.io.write import xray_segment_documents
     import json
+
+    from tracekit.io.write import xray_segment_documents
     now = pd.Timestamp.now(tz="UTC")
     cfg = tk.simulate.AppConfig(start=str(now - pd.Timedelta("20min")), duration_s=600)
     sim = tk.simulate.simulate("db-lock", n_traces=30, seed=11, config=cfg)
@@ -487,8 +491,12 @@ again = tk.read_xray(cache)
 assert len(again) == len(spans) and set(again["span_id"]) == set(spans["span_id"])
 print(f"Fetched {spans['trace_id'].nunique():,} traces ({len(spans):,} spans); the cache reloads offline to the same "
       f"{again['trace_id'].nunique():,} traces.")"""),
+("md", """Trace summaries alone (GetTraceSummaries: cheap, no segments) tell how many traces match and which had a
+fault. The local endpoint (moto) fills their timing fields with placeholders; against AWS they are the real values."""),
 ("code", """summaries = tk.fetch_xray_summaries(start=end - pd.Timedelta("2h"), end=end, region=REGION, endpoint_url=ENDPOINT)
-summaries.head()"""),
+print(f"{len(summaries):,} trace summaries; {int(summaries['has_fault'].sum()):,} with a fault, "
+      f"{int(summaries['has_error'].sum()):,} with an error, {int(summaries['has_throttle'].sum()):,} throttled.")
+summaries[["xray_trace_id", "has_fault", "has_error", "has_throttle"]].head()"""),
 ("code", """if LOCAL:
     server.stop()"""),
 ])

@@ -79,7 +79,7 @@ def test_report_command_writes_the_page_and_redacts(tmp_path):
     r = run("report", str(tk.examples.path("checkout-small")), "-o", str(out), "--title", "T <1>",
             "--redact", "http.request.client_ip", "--redact", "annotation.*")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == f"wrote {out}"
+    assert r.stdout.strip() == f"wrote {out} and {out.with_suffix('.md')}"
     assert "reading" in r.stderr  # progress on stderr
     html = out.read_text()
     assert "<title>T &lt;1&gt;</title>" in html
@@ -157,3 +157,69 @@ def test_errors_skip_and_its_alias_lenient_skip_bad_records(tmp_path, flag):
     r = run("summary", str(good), str(bad), *flag)
     assert r.returncode == 0, r.stderr
     assert "skipped records: 1" in r.stdout and "bad.json" in r.stdout
+
+
+# ---- issue 16: the command behaves as a user expects ----------------------------------------------------
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"tracekit {tk.__version__}"
+
+
+def test_empty_input_exits_1_everywhere(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text('{"resourceSpans": []}\n')
+    for cmd in (["summary", str(empty)], ["report", str(empty), "-o", str(tmp_path / "r.html"), "--no-progress"]):
+        r = run(*cmd)
+        assert r.returncode == 1, (cmd, r.stdout, r.stderr)
+        assert r.stderr.count("\n") == 1 and "error:" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_skipped_records_are_one_clear_line(tmp_path):
+    import gzip
+
+    lines = gzip.open(REPO / "datasets" / "bad-host" / "spans.jsonl.gz", "rt").read().splitlines()[:4]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines[:2] + ["{not json"] + lines[2:]) + "\n")
+    r = run("summary", "--lenient", str(bad))
+    assert r.returncode == 0
+    assert r.stderr.splitlines() == [f"tracekit summary: skipped 1 bad record(s) of the input; first: {bad}, line 3: "
+                                     + r.stderr.split(", line 3: ", 1)[1].strip()]
+    assert "Warning" not in r.stderr and "None" not in r.stderr
+
+
+def test_report_arguments_in_any_order_and_inputs_are_never_overwritten(tmp_path):
+    small = str(tk.examples.path("checkout-small"))
+    out = tmp_path / "r.html"
+    # --baseline takes one path: the incident after it is not swallowed
+    r = run("report", "--baseline", small, small, "-o", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert out.exists() and out.with_suffix(".md").exists()
+    before = (tmp_path / "in.json")
+    before.write_bytes(tk.examples.path("checkout-small").read_bytes())
+    digest = before.read_bytes()
+    r = run("report", str(before), "-o", str(before))
+    assert r.returncode == 1 and "refusing to write the report over the input" in r.stderr
+    assert before.read_bytes() == digest
+    r = run("report", small, "-o", str(tmp_path / "missing-dir" / "r.html"))
+    assert r.returncode == 1 and "does not exist" in r.stderr and "reading" not in r.stderr  # checked before any work
+
+
+def test_directories_skip_files_that_are_not_trace_data(tmp_path):
+    d = tmp_path / "traces"
+    d.mkdir()
+    (d / "spans.json").write_bytes(tk.examples.path("checkout-small").read_bytes())
+    (d / "LICENSE.txt").write_text("MIT License\n")
+    r = run("summary", str(d))
+    assert r.returncode == 0, r.stderr
+    assert f"ignored 1 file(s) of the input that are not trace data: {d / 'LICENSE.txt'}" in r.stderr
+    assert r.stdout.startswith("traces: 40")
+
+
+def test_control_characters_in_trace_data_do_not_reach_the_terminal(tmp_path):
+    spans = tk.examples.load("checkout-small").copy()
+    spans["service"] = spans["service"].astype(object).map(lambda s: s + "\x1b[2J\x07").astype(tk.schema.STRING)
+    path = tk.write_otlp(spans, tmp_path / "evil.jsonl")
+    r = run("summary", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\\x1b[2J\\x07" in r.stdout

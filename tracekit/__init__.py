@@ -82,6 +82,8 @@ _EXPORTS: dict[str, str] = {
     # the time axis
     "timeline": "tracekit.analysis.timeline",
     "select_requests": "tracekit.analysis.timeline",
+    "postmortem": "tracekit.analysis.postmortem",
+    "Postmortem": "tracekit.analysis.postmortem",
     "deployments": "tracekit.analysis.timeline",
     "detect_changes": "tracekit.analysis.changes",
     "split_by_change": "tracekit.analysis.changes",

@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="append", default=None, metavar="PATH",
                    help="baseline trace file or directory to compare against (repeatable; without it the report "
                         "uses the normal period before the detected change)")
-    p.add_argument("--compare-by", default="service", choices=("service", "operation", "call_path", "host", "version"),
-                   help="what the comparison and the root-cause ranking group by (default: service)")
+    p.add_argument("--compare-by", default="operation", choices=("service", "operation", "call_path", "host", "version"),
+                   help="what the comparison table groups by (default: operation)")
     p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
     p.add_argument("--title", default=None, help="report title")
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
@@ -80,15 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters (from trace data: service names, file content) shown as escapes,
-    so nothing a trace carries can move the cursor or recolour the terminal.
+    r"""``text`` with control characters (from trace data: service names, file content) shown as escapes,
+    so nothing a trace carries can move the cursor or recolour the terminal; newlines are kept.
 
-    >>> printable("api\x1b[31m\tok\nnext")
-    'api\\x1b[31m\\tok\nnext'
+    >>> print(printable("api\x1b[31m\tok"))
+    api\x1b[31m\tok
     """
     out = []
     for ch in text:
-        if ch == "\n" or (ch.isprintable() and ch not in "\x7f"):
+        if ch == "\n" or ch.isprintable():
             out.append(ch)
         else:
             out.append(ch.encode("unicode_escape").decode("ascii"))

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import hashlib
 import html
@@ -38,7 +39,7 @@ import pandas as pd
 from .core import QUANTILES, percentile, result_table, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "report", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "build_report_from_files", "file_inputs"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class ReportData:
     latency_by_service: pd.DataFrame = field(repr=False)
     caveats: tuple[str, ...] = ()
     key_findings: tuple[str, ...] = ()
+    story: Any = field(default=None, repr=False)
+    baseline_spans: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def _hash_file(p: Path) -> InputFile:
@@ -183,8 +186,13 @@ def collect_report(
     worst: int = 3,
     inputs: Sequence[str | Path] | None = None,
     baseline_inputs: Sequence[str | Path] | None = None,
+    compare_by: str = "operation",
 ) -> ReportData:
     """Run the analyses a postmortem report shows and return them as a :class:`ReportData`.
+
+    The story (:func:`tracekit.postmortem`) decides the incident window and the baseline: the one
+    given, else the normal period before the detected change. The comparison, the "what changed"
+    section and the example waterfalls use that window and that baseline.
 
     >>> import tracekit as tk
     >>> data = collect_report(tk.examples.load("checkout-small"))
@@ -195,37 +203,48 @@ def collect_report(
     from .analysis.comparison import compare
     from .analysis.critical_paths import critical_path, critical_path_breakdown
     from .analysis.graph import service_graph
-    from .analysis.health import health_report
     from .analysis.pii import redact as _redact
+    from .analysis.postmortem import LEVELS, postmortem
+
     if not isinstance(worst, (int, np.integer)) or isinstance(worst, bool) or worst < 0:
         raise ArgumentError(f"collect_report: worst must be a whole number >= 0, got {worst!r}")
+    if compare_by not in LEVELS:
+        raise ArgumentError(f"collect_report: compare_by must be one of {', '.join(LEVELS)}; got {compare_by!r}")
     if redact:
         spans = _redact(spans, keys=list(redact))
         if baseline is not None:
             baseline = _redact(baseline, keys=list(redact))
+    story = postmortem(spans, baseline, level="operation")
     summary = trace_outcomes(spans)
     cp = critical_path(spans)
     breakdown = critical_path_breakdown(cp, by="service")
     comparison = structural = None
     cmp_params: dict[str, Any] = {}
-    baseline_summary = trace_outcomes(baseline) if baseline is not None else None
-    if baseline is not None:
-        cmp = compare(spans, baseline, by="service")
-        cmp_params = dict(getattr(cmp, "params", None) or cmp.table.attrs.get("params", {"by": "service"}))
-        comparison = cmp.table
-        structural = cmp.structure
+    base = story.baseline
+    if base is not None and len(base):
+        if compare_by == "operation" and story.causes is not None:
+            comparison, structural = story.causes, story.structure
+            cmp_params = {"by": ["service", "name"], "incident": "change window" if story.window else "all"}
+        else:
+            from .analysis.postmortem import level_frame
+
+            a, keys = level_frame(story.incident, compare_by)
+            b, _ = level_frame(base, compare_by)
+            cmp = compare(a, b, by=keys)
+            comparison, structural = cmp.table, cmp.structure
+            cmp_params = dict(cmp.params)
     lat = spans[spans["kind"].isin(["server", "consumer"])][["service", "duration_ms"]].dropna()
-    caveats = []
-    ts = spans["trace_state"].dropna()
-    if not ts.str.contains("th:").any():
-        caveats.append("No sampling probabilities in the data (no OTel th: thresholds, no X-Ray sampling statistics "
-                       "given): the numbers above describe the sampled traces, not necessarily all requests.")
-    health = health_report(spans)
+    caveats = tuple(f.text for f in story.findings if f.topic == "sure" and f.text.startswith("Sampling"))
+    health = story.health
+    skipped = _skipped_frame(spans)
+    if redact and len(skipped):  # reasons may quote record content: keep the kind of problem only
+        skipped["reason"] = skipped["reason"].map(lambda r: str(r).split(":")[0] + ": … (redacted)")
     return ReportData(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         version=__version__,
-        settings={"redact": list(redact or []), "worst": worst,
+        settings={"redact": list(redact or []), "worst": worst, "compare_by": compare_by,
+                  "baseline": story.baseline_source, "time bucket": story.freq,
                   # the settings the analyses report they used (attrs["params"]), not a description of them
                   "critical_path": dict(cp.attrs.get("params", {})),
                   "critical_path_breakdown": dict(breakdown.attrs.get("params", {"by": "service"})),
@@ -233,79 +252,182 @@ def collect_report(
         inputs=file_inputs(inputs),
         baseline_inputs=file_inputs(baseline_inputs),
         counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
-                "start": str(spans["start"].min()), "end": str(spans["end"].max()),
-                "baseline_traces": None if baseline is None else int(baseline["trace_id"].nunique())},
-        headline=_headline(spans, summary, baseline_summary),
+                "start": spans["start"].min(), "end": spans["end"].max(),
+                "baseline_traces": None if base is None else int(base["trace_id"].nunique()),
+                "incident_traces": int(story.incident["trace_id"].nunique())},
+        headline=_headline(spans, summary, trace_outcomes(base) if base is not None and len(base) else None),
         health=health,
-        skipped=_skipped_frame(spans),
+        skipped=skipped,
         breakdown=breakdown,
         comparison=comparison,
         structural=structural,
         graph=service_graph(spans),
-        worst=_worst(summary, worst),
+        worst=_examples(story, summary, worst),
         spans=spans,
         critical_path=cp,
         latency_by_service=lat,
-        caveats=tuple(caveats),
-        key_findings=_key_findings(summary, breakdown, comparison, health),
+        caveats=caveats,
+        key_findings=tuple(f.text for f in story.findings),
+        story=story,
+        baseline_spans=base,
     )
 
 
-def _key_findings(summary: pd.DataFrame, breakdown: pd.DataFrame, comparison: pd.DataFrame | None,
-                  health: pd.DataFrame) -> tuple[str, ...]:
-    """Plain-language sentences read off finished results (no new computation)."""
-    out = []
-    if len(breakdown):
-        top = breakdown.iloc[0]
-        out.append(f"{top.iloc[0]} holds the largest share of critical-path time: {top['share']:.0%} "
-                   f"({top['cp_ms']:,.0f} ms over {int(top['traces'])} traces).")
-    if comparison is not None and len(comparison):
-        c = comparison.iloc[0]
-        key = c.iloc[0]
-        lo, hi = c.get("delta_cp_ms_lo"), c.get("delta_cp_ms_hi")
-        sig = "" if lo is None or pd.isna(lo) or (lo <= 0 <= hi) else " (its 95% interval excludes zero)"
-        out.append(f"Biggest change against the baseline: {key}, {c['delta_cp_ms']:+,.1f} ms critical path per trace "
-                   f"[{lo:+,.1f}, {hi:+,.1f}]{sig}.")
-    bad = health[health["severity"].isin(["error", "warning"])]
-    for _, r in bad.head(3).iterrows():
-        out.append(f"Health {r['severity']}: {r['check']} {r['subject'] or ''} in {int(r['traces_affected'])} traces "
-                   f"({r['share']:.0%}).".replace("  ", " "))
-    if not len(bad):
-        out.append("No health warnings: traces look whole and consistent.")
+def _examples(story: Any, summary: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
+    """Waterfalls to draw: the evidence of the findings first (where, then what), then the slowest requests."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for topic, head in (("where", "evidence of the cause"), ("what", "slowest request in the change window")):
+        if topic == "what" and story.window is None:
+            continue
+        for f in story.findings:
+            if f.topic == topic and f.trace_ids:
+                tid = f.trace_ids[0]
+                r = summary[summary["trace_id"] == tid]
+                if tid not in seen and len(r):
+                    r0 = r.iloc[0]
+                    out.append((f"{head} (request {r0['request_ms']:,.1f} ms, trace extent {r0['extent_ms']:,.1f} ms)", tid))
+                    seen.add(tid)
+    for label, tid in _worst(summary, worst):
+        if tid not in seen:
+            out.append((label, tid))
+            seen.add(tid)
     return tuple(out)
 
 
 # ----------------------------------------------------------------------------------------------- rendering
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222}
-h1{margin-bottom:.2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;max-width:36rem;overflow-wrap:anywhere}
-th{background:#f4f4f4} .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6} .sev-info{color:#444}
-code{font-size:.85rem}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem auto;max-width:1100px;padding:0 1rem;color:#222;line-height:1.4}
+h1{margin:0 0 .2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem} h3{font-size:1rem;margin:1.2rem 0 .3rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;max-width:100%}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f4f4f4;white-space:nowrap} td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6}
+.sev-info{color:#444} code{font-size:.85rem;overflow-wrap:anywhere}
+#key-findings dl{margin:.4rem 0} #key-findings dt{font-weight:600;margin-top:.5rem}
+#key-findings dd{margin:.15rem 0 .15rem 1.2rem} #key-findings .tid{font-size:.8rem;color:#555}
+details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:auto;max-width:100%}
+ul.cell{margin:0;padding-left:1rem}
 """
+
+#: example traces with more spans than this are drawn by the canvas renderer (tracekit.plotting_gl), not plotly
+CANVAS_ABOVE = 1500
+
+_TOPIC_TITLES = {"what": "What happened", "when": "When", "where": "Where", "changed": "What changed",
+                 "sure": "How sure"}
 
 
 def _esc(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
 
 
-def _table(df: pd.DataFrame | None, *, max_rows: int = 50, table_id: str | None = None,
-           row_class: str | None = None) -> str:
+def _unit(col: str) -> str:
+    c = col.lower()
+    if c.endswith(("_ms", "_ms_a", "_ms_b", "_ms_lo", "_ms_hi")) or "_ms_" in c or c in ("ms", "cp_ms", "self_ms"):
+        return "ms"
+    if c.endswith(("share", "_rate", "rate_a", "rate_b", "rate_lo", "rate_hi")) or "share" in c or "error_rate" in c:
+        return "share"
+    return ""
+
+
+def _cell(v: Any, unit: str) -> tuple[str, bool]:
+    """(escaped text, is a number) of one value, formatted by the column's unit."""
+    if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)):
+        return "", False
+    if isinstance(v, (list, tuple, np.ndarray)):
+        items = [str(x) for x in list(v)]
+        shown = items[:3]
+        more = f" … (+{len(items) - 3})" if len(items) > 3 else ""
+        return ", ".join(_esc(x) for x in shown) + _esc(more), False
+    if isinstance(v, dict):
+        return _esc(json.dumps(v, default=str)[:300]), False
+    if isinstance(v, pd.Timestamp):
+        return _esc(f"{v:%Y-%m-%d %H:%M:%S}"), False
+    if isinstance(v, (bool, np.bool_)):
+        return ("yes" if v else "no"), False
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}", True
+    if isinstance(v, (float, np.floating)):
+        x = float(v)
+        if unit == "share":
+            return f"{100 * x:.1f} %", True
+        if unit == "ms":
+            return (f"{x:,.1f}" if abs(x) < 1e5 else f"{x:,.0f}"), True
+        if x.is_integer() and abs(x) < 1e15:
+            return f"{int(x):,}", True
+        return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
+    return _esc(v), False
+
+
+def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | None = None) -> str:
+    units = {c: _unit(str(c)) for c in df.columns}
+    head = "".join(f"<th>{_esc(c)}{' (ms)' if units[c] == 'ms' and not str(c).endswith('ms') else ''}</th>"
+                   for c in df.columns)
+    rows = []
+    classes = df[row_class].astype(str).tolist() if row_class and row_class in df.columns else None
+    for i, rec in enumerate(df.itertuples(index=False)):
+        cells = []
+        for c, v in zip(df.columns, rec, strict=True):
+            text, num = _cell(v, units[c])
+            cells.append(f'<td class="num">{text}</td>' if num else f"<td>{text}</td>")
+        cls = f' class="sev-{_slug(classes[i])}"' if classes else ""
+        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    tid = f' id="{_esc(table_id)}"' if table_id else ""
+    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _csv_link(df: pd.DataFrame, name: str) -> str:
+    flat = df.copy()
+    for c in flat.columns:
+        if flat[c].dtype == object:
+            flat[c] = flat[c].map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, default=str)
+                                  if isinstance(v, (list, dict, tuple, np.ndarray)) else v)
+    data = base64.b64encode(flat.to_csv(index=False).encode("utf-8")).decode("ascii")
+    return f'<a download="{_esc(name)}.csv" href="data:text/csv;base64,{data}">download CSV</a>'
+
+
+def _table(df: pd.DataFrame | None, *, columns: Sequence[str] | None = None, max_rows: int = 12,
+           table_id: str | None = None, row_class: str | None = None, name: str | None = None,
+           full: pd.DataFrame | None = None) -> str:
+    """A compact table (``columns``, ``max_rows``) that fits the page; the full table (``full``, default
+    ``df``), when more is hidden, is one click away (collapsed) and downloadable as CSV."""
     if df is None or len(df) == 0:
         return '<p class="muted">none</p>'
-    shown = df.head(max_rows).copy()
-    classes = shown[row_class].astype(str).tolist() if row_class and row_class in shown else None
-    for c in shown.columns:
-        if shown[c].dtype == object:
-            shown[c] = shown[c].map(lambda v: json.dumps(v, default=str) if isinstance(v, (list, dict, tuple)) else v)
-    body = shown.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.3f}", border=0,
-                         table_id=table_id)
-    if classes:  # tag each body row with its class, e.g. sev-warning (the header row has attributes, body rows not)
-        head, *rows = body.split("<tr>")
-        body = head + "".join(f'<tr class="sev-{_slug(c)}">' + r for c, r in zip(classes, rows, strict=True))
-    more = f'<p class="muted">{len(df) - max_rows} more rows not shown</p>' if len(df) > max_rows else ""
-    return body + more
+    cols = [c for c in (columns or df.columns) if c in df.columns]
+    shown = df[cols].head(max_rows)
+    out = _html_table(shown, table_id, row_class)
+    full_df = df if full is None else full
+    hidden_rows, hidden_cols = len(full_df) - len(shown), max(len(full_df.columns) - len(cols), 0)
+    if hidden_rows > 0 or hidden_cols > 0:
+        what = ", ".join(x for x in (f"{hidden_rows:,} more rows" if hidden_rows > 0 else "",
+                                     f"{hidden_cols} more columns" if hidden_cols > 0 else "") if x)
+        out += (f'<details><summary>full table ({what}) · {_csv_link(full_df, name or table_id or "table")}</summary>'
+                f'<div class="wide">{_html_table(full_df.head(500))}</div>'
+                + (f'<p class="muted">first 500 of {len(full_df):,} rows; the CSV has them all</p>' if len(full_df) > 500 else "")
+                + "</details>")
+    return out
+
+
+def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The comparison as a reader scans it: keys, then baseline → incident per metric, the change and its interval."""
+    def pair(b: str, a: str, unit: str) -> pd.Series:
+        def f(v: Any) -> str:
+            return "" if pd.isna(v) else (f"{100 * v:.1f} %" if unit == "share" else f"{v:,.1f}")
+
+        return t[b].map(f) + " → " + t[a].map(f)
+
+    view = t[keys].copy()
+    view["critical path ms / request"] = pair("cp_ms_b", "cp_ms_a", "ms")
+    view["Δ ms [95 % interval]"] = (t["delta_cp_ms"].map(lambda v: f"{v:+,.1f}") + " ["
+                                    + t["delta_cp_ms_lo"].map(lambda v: f"{v:+,.1f}") + ", "
+                                    + t["delta_cp_ms_hi"].map(lambda v: f"{v:+,.1f}") + "]")
+    view["p95 ms of its calls"] = pair("p95_ms_b", "p95_ms_a", "ms")
+    view["calls / request"] = pair("calls_b", "calls_a", "")
+    view["error rate"] = pair("error_rate_b", "error_rate_a", "share")
+    if "presence" in t.columns:
+        view["in"] = t["presence"]
+    return view
 
 
 def _slug(x: str) -> str:
@@ -313,12 +435,18 @@ def _slug(x: str) -> str:
 
 
 _METRIC_CHECKS = ("trace_completeness", "failed_request_ratio", "span_error_rate", "p95_request_latency_ms", "top_call_path")
-_FINDING_VIEW = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "example_trace_ids",
-                 "explanation", "what_to_do"]
+_FINDING_VIEW = ["severity", "check", "subject", "traces_affected", "share", "explanation", "example_trace_ids"]
+_COMPARE_VIEW = ["presence", "cp_ms_b", "cp_ms_a", "delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "p95_ms_b", "p95_ms_a"]
 
 
 def _figure_html(fig, first: bool) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=bool(first), config={"displaylogo": False})
+    return fig.to_html(full_html=False, include_plotlyjs=bool(first), config={"displaylogo": False, "responsive": True})
+
+
+def _trace_ref(tid: str, drawn: set[str]) -> str:
+    if tid in drawn:
+        return f'<a href="#trace-{_esc(tid)}"><code>{_esc(tid)}</code></a>'
+    return f"<code>{_esc(tid)}</code>"
 
 
 def render_report(data: ReportData) -> str:
@@ -337,79 +465,166 @@ def render_report(data: ReportData) -> str:
         figs.append("x")
         return _figure_html(f, first=len(figs) == 1)
 
-    parts = [f"<h1>{_esc(data.title)}</h1>",
-             f'<p class="muted">generated {_esc(data.generated_at)} by tracekit {_esc(data.version)}</p>']
-
-    parts.append('<section id="key-findings"><h2>Key findings</h2><ul>')
-    parts.extend(f"<li>{_esc(t)}</li>" for t in data.key_findings)
-    parts.append("</ul></section>")
-
-    parts.append('<section id="inputs"><h2>What was analysed</h2>')
+    story = data.story
+    drawn = {tid for _, tid in data.worst}
     c = data.counts
-    parts.append(f"<p>{_esc(c['traces'])} traces, {_esc(c['spans'])} spans, {_esc(c['services'])} services, "
-                 f"from {_esc(c['start'])} to {_esc(c['end'])}"
-                 + (f"; baseline: {_esc(c['baseline_traces'])} traces" if c.get("baseline_traces") is not None else "")
-                 + ".</p>")
-    files = pd.DataFrame([{"set": "incident", **vars(f)} for f in data.inputs]
-                         + [{"set": "baseline", **vars(f)} for f in data.baseline_inputs])
-    parts.append(_table(files, table_id="inputs-table"))
-    parts.append("<p>Settings:</p>" + _table(pd.DataFrame([{"setting": k, "value": v} for k, v in data.settings.items()])))
+    parts = [f"<h1>{_esc(data.title)}</h1>",
+             f'<p class="muted">{c["traces"]:,} traces, {c["spans"]:,} spans, {c["services"]} services, '
+             f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC · baseline: {_esc(story.baseline_source)} · '
+             f'generated {_esc(data.generated_at)} by tracekit {_esc(data.version)}</p>']
+
+    parts.append('<section id="key-findings"><h2>Key findings</h2><dl>')
+    for topic in _TOPIC_TITLES:
+        items = [f for f in story.findings if f.topic == topic]
+        if not items:
+            continue
+        parts.append(f"<dt>{_TOPIC_TITLES[topic]}</dt>")
+        for f in items:
+            refs = " ".join(_trace_ref(t, drawn) for t in f.trace_ids[:2])
+            parts.append(f"<dd>{_esc(f.text)}" + (f' <span class="tid">example: {refs}</span>' if refs else "") + "</dd>")
+    parts.append("</dl></section>")
+
+    parts.append('<section id="timeline"><h2>Over time</h2>')
+    parts.append(fig(plotting.plot_timeline(data.spans, story.freq, by="route", changes=story.changes,
+                                            title="requests, error rate and request latency per route over time")))
+    parts.append(fig(plotting.plot_heatmap(data.spans, story.freq, title="request latency over time (all requests)")))
     parts.append("</section>")
 
-    parts.append('<section id="headline"><h2>Headline numbers</h2>')
-    parts.append(_table(data.headline, table_id="headline-table"))
-    parts.append('<dl class="muted" id="headline-definitions">' + "".join(
-        f"<dt><code>{_esc(k)}</code></dt><dd>{_esc(v)}</dd>" for k, v in HEADLINE_DEFINITIONS.items()) + "</dl>")
+    if data.comparison is not None:
+        by = data.settings.get("compare_by", "operation")
+        against = "the baseline given" if story.baseline_source == "the baseline given" else story.baseline_source
+        parts.append('<section id="what-changed"><h2>What changed against the baseline</h2>')
+        parts.append(f'<p class="muted">{_esc("The change window" if story.window else "The incident")} '
+                     f"({c['incident_traces']:,} traces) against {_esc(against)}, by {_esc(by)}; each cell is baseline → "
+                     "incident. Critical path ms / request: the time the key holds up a request (exclusive, averaged "
+                     "over all requests), with the 95 % bootstrap interval of the change; p95 of its calls: the "
+                     "calls' own latency; sorted by impact.</p>")
+        keys = [k for k in data.comparison.columns if k not in ("presence", "impact") and not any(
+            k.startswith(p) for p in ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate", "delta_"))]
+        parts.append(fig(plotting.plot_compare(data.comparison, labels=("baseline", "incident"), key=keys, top=12,
+                                               title=f"critical-path ms per request by {by}: baseline vs incident")))
+        parts.append(_table(_compare_view(data.comparison, keys), table_id="compare-table", name="compare",
+                            full=data.comparison))
+        if data.structural is not None and len(data.structural):
+            parts.append("<p>Call paths present in one set only:</p>"
+                         + _table(data.structural, columns=["side", "traces", "spans", "call_path"], max_rows=8,
+                                  table_id="structural-table", name="call-paths"))
+        parts.append("</section>")
+
+    parts.append('<section id="service-map"><h2>Service map</h2>')
+    parts.append(fig(plotting.plot_service_graph(data.graph, title="service map: who calls whom (calls, p95, error rate)")))
+    parts.append("</section>")
+
+    parts.append('<section id="latency"><h2>Request latency</h2>')
+    parts.append(fig(plotting.plot_latency(data.spans, by="service", kind="ecdf", log_x=True,
+                                           title="span duration by service (each span's own duration, log scale)")))
+    parts.append("</section>")
+
+    parts.append('<section id="worst-traces"><h2>Example traces</h2>')
+    for label, tid in data.worst:
+        parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code>{_esc(tid)}</code></h3>')
+        trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
+        n_spans = int((data.spans["trace_id"] == tid).sum())
+        if n_spans > CANVAS_ABOVE:  # a big trace: the canvas renderer stays responsive where SVG bars do not
+            from .plotting_gl import plot_waterfall_gl
+
+            parts.append(plot_waterfall_gl(data.spans, tid, critical_path=trace_cp,
+                                           title=f"trace {tid} · {n_spans:,} spans — critical path marked"))
+        else:
+            parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp,
+                                                     title=f"trace {tid[:16]}… — critical path marked")))
+    parts.append("</section>")
+
+    parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')
+    parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
+    parts.append(_table(data.breakdown, table_id="breakdown-table", name="critical-path-breakdown"))
     parts.append("</section>")
 
     parts.append('<section id="health"><h2>Trace health</h2>')
     health = data.health
     is_metric = health["check"].isin(_METRIC_CHECKS)
-    findings = health.loc[~is_metric, _FINDING_VIEW].copy()
+    findings = health.loc[~is_metric].copy()
     findings["example_trace_ids"] = findings["example_trace_ids"].map(lambda ids: list(ids)[:1] if ids is not None else [])
     parts.append("<p>Can these traces be trusted? Findings, most severe first:</p>")
-    parts.append(_table(findings, table_id="health-table", row_class="severity"))
+    parts.append(_table(findings, columns=_FINDING_VIEW, table_id="health-table", row_class="severity", name="health"))
     parts.append("<p>Measures of the whole set:</p>")
-    parts.append(_table(health.loc[is_metric, ["check", "subject", "value", "share", "explanation"]], table_id="metrics-table"))
+    parts.append(_table(health.loc[is_metric], columns=["check", "subject", "value", "share", "explanation"],
+                        table_id="metrics-table", name="health-measures"))
     if len(data.skipped):
-        parts.append(f"<p>{len(data.skipped)} records could not be read and were skipped:</p>")
-        parts.append(_table(data.skipped, table_id="skipped-table"))
+        parts.append(f"<p>{len(data.skipped):,} records could not be read and were skipped:</p>")
+        parts.append(_table(data.skipped, table_id="skipped-table", name="skipped"))
     parts.append("</section>")
 
-    parts.append('<section id="service-map"><h2>Service map</h2>')
-    parts.append(fig(plotting.plot_service_graph(data.graph)))
-    parts.append("</section>")
-
-    parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')
-    parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
-    parts.append(_table(data.breakdown, table_id="breakdown-table"))
-    parts.append(fig(plotting.plot_latency(data.spans, by="service", title="span duration by service (each span's own "
-                                                                     "duration, not request latency)")))
-    parts.append("</section>")
-
-    if data.comparison is not None:
-        parts.append('<section id="what-changed"><h2>What changed against the baseline</h2>')
-        parts.append(fig(plotting.plot_compare(data.comparison)))
-        parts.append(_table(data.comparison, table_id="compare-table"))
-        if data.structural is not None:
-            parts.append("<p>Call paths present in one set only:</p>" + _table(data.structural, table_id="structural-table"))
-        parts.append("</section>")
-
-    parts.append('<section id="worst-traces"><h2>Worst traces</h2>')
-    for label, tid in data.worst:
-        parts.append(f"<h3>{_esc(label)}: <code>{_esc(tid)}</code></h3>")
-        trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
-        parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp)))
+    parts.append('<section id="headline"><h2>Headline numbers</h2>')
+    parts.append(_table(data.headline, table_id="headline-table", name="headline"))
+    parts.append('<dl class="muted" id="headline-definitions">' + "".join(
+        f"<dt><code>{_esc(k)}</code></dt><dd>{_esc(v)}</dd>" for k, v in HEADLINE_DEFINITIONS.items()) + "</dl>")
     parts.append("</section>")
 
     parts.append('<section id="sampling"><h2>Sampling caveats</h2>')
     parts.append("".join(f"<p>{_esc(t)}</p>" for t in data.caveats) or '<p class="muted">none</p>')
     parts.append("</section>")
 
+    parts.append('<section id="inputs"><h2>What was analysed</h2>')
+    files = pd.DataFrame([{"set": "incident", **vars(f)} for f in data.inputs]
+                         + [{"set": "baseline", **vars(f)} for f in data.baseline_inputs])
+    parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
+                        max_rows=20))
+    settings = pd.DataFrame([{"setting": k, "value": json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}
+                             for k, v in data.settings.items()])
+    parts.append("<details><summary>settings</summary>" + _html_table(settings) + "</details>")
+    parts.append("</section>")
+
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_esc(data.title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'
             f"<body>\n{body}\n</body></html>\n")
+
+
+def _when(t: Any) -> str:
+    return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
+
+
+def _md(x: Any) -> str:
+    """Text for Markdown: HTML-escaped, and the characters Markdown would act on escaped."""
+    s = html.escape("" if x is None else str(x), quote=False)
+    for ch in "\\`*_[]|#":
+        s = s.replace(ch, "\\" + ch)
+    return s.replace("\n", " ")
+
+
+def render_markdown(data: ReportData) -> str:
+    """The key findings and headline numbers as Markdown, for pasting into a postmortem document.
+
+    >>> import tracekit as tk
+    >>> md = render_markdown(collect_report(tk.examples.load("checkout-small"), title="Checkout"))
+    >>> md.splitlines()[0], "## Key findings" in md
+    ('# Checkout', True)
+    """
+    story = data.story
+    c = data.counts
+    out = [f"# {_md(data.title)}", "",
+           f"{c['traces']:,} traces, {c['spans']:,} spans, {c['services']} services, {_when(c['start'])} to "
+           f"{_when(c['end'])} UTC. Baseline: {_md(story.baseline_source)}.", "", "## Key findings", ""]
+    for topic, title in _TOPIC_TITLES.items():
+        items = [f for f in story.findings if f.topic == topic]
+        if not items:
+            continue
+        out.append(f"**{title}**")
+        out.append("")
+        for f in items:
+            ex = f" (example trace: `{f.trace_ids[0]}`)" if f.trace_ids else ""
+            out.append(f"- {_md(f.text)}{ex}")
+        out.append("")
+    out += ["## Headline numbers", ""]
+    h = data.headline
+    units = {col: _unit(col) for col in h.columns}
+    out.append("| " + " | ".join(_md(col) for col in h.columns) + " |")
+    out.append("|" + "---|" * len(h.columns))
+    for rec in h.itertuples(index=False):
+        out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0])) for col, v in zip(h.columns, rec, strict=True)) + " |")
+    out += ["", f"_Generated {data.generated_at} by tracekit {data.version}._", ""]
+    return "\n".join(out)
 
 
 def report(
@@ -422,6 +637,8 @@ def report(
     worst: int = 3,
     inputs: Sequence[str | Path] | None = None,
     baseline_inputs: Sequence[str | Path] | None = None,
+    compare_by: str = "operation",
+    markdown: bool = True,
 ) -> Path:
     """Analyse ``spans`` (and optionally a ``baseline``) and write a self-contained HTML report to ``path``.
 
@@ -441,6 +658,10 @@ def report(
         Slowest requests (by request latency) drawn as waterfalls.
     inputs, baseline_inputs : sequence of str or pathlib.Path, optional
         Files the spans came from, recorded with size and sha256.
+    compare_by : {"service", "operation", "call_path", "host", "version"}
+        What the "what changed" table groups by.
+    markdown : bool
+        Also write the key findings as Markdown beside the page (``path`` with suffix ``.md``).
 
     Returns
     -------
@@ -460,9 +681,11 @@ def report(
     True
     """
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
-                          inputs=inputs, baseline_inputs=baseline_inputs)
+                          inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by)
     out = Path(path)
     out.write_text(render_report(data), encoding="utf-8")
+    if markdown and out.suffix != ".md":
+        out.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
     return out
 
 
@@ -476,6 +699,7 @@ def build_report_from_files(
     worst: int = 3,
     errors: str = "raise",
     progress: bool = True,
+    compare_by: str = "operation",
 ) -> Path:
     """Load files, analyse and write the report: what ``tracekit report`` runs.
 
@@ -537,5 +761,5 @@ def build_report_from_files(
         base = read(list(baseline), errors=errors)
     say(f"analysing {len(spans)} spans ...")
     out = report(spans, output, baseline=base, title=title, redact=redact, worst=worst,
-                 inputs=inputs, baseline_inputs=baseline)
+                 inputs=inputs, baseline_inputs=baseline, compare_by=compare_by)
     return out

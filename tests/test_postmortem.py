@@ -1,0 +1,135 @@
+"""tk.postmortem: each postmortem question answered by a sentence whose numbers are the ground truth's."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.postmortem import FINDINGS, fmt_ms
+
+from .conftest import REPO
+
+DATA = REPO / "datasets"
+
+
+def _truth(name: str) -> dict:
+    return json.loads((DATA / "truth" / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def incident():
+    return tk.read(DATA / "checkout-incident")
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return tk.read(DATA / "checkout-baseline")
+
+
+def _fingerprint(df: pd.DataFrame) -> tuple:
+    return (len(df), tuple(df.columns), int(pd.util.hash_pandas_object(df[["trace_id", "span_id", "start", "end"]]).sum()))
+
+
+@pytest.mark.parametrize("with_baseline", [True, False])
+def test_db_lock_story(incident, baseline, with_baseline):
+    """what: the 47 checkout requests of the truth; when: 14:27–14:36; where: orders-db's SELECT / INSERT orders."""
+    truth = _truth("checkout-incident")
+    before = _fingerprint(incident)
+    pm = tk.postmortem(incident, baseline if with_baseline else None)
+    assert _fingerprint(incident) == before  # nothing mutated
+    topics = [f.topic for f in pm.findings]
+    assert topics[0] == "what" and set(topics) == {"what", "when", "where", "changed", "sure"}
+    what = pm.findings[0]
+    assert what.evidence["requests_hurt"] == truth["n_affected_traces"]
+    assert what.evidence["route"] == "/checkout" and "47 /checkout requests were slower" in what.text
+    # the true extra latency: two db calls × 250 ms; the p95 delta's interval must cover it
+    assert what.evidence["delta_lo"] <= 2 * truth["extra_ms"] <= what.evidence["delta_hi"] + 120
+    onset, recovery = pm.window
+    assert abs(onset - pd.Timestamp(truth["window_start"])) <= pd.Timedelta("1min")
+    assert abs(recovery - pd.Timestamp(truth["window_end"])) <= pd.Timedelta("1min")
+    when = pm.sentences("when")[0]
+    assert "14:27" in when and "14:36" in when
+    where = [f for f in pm.findings if f.topic == "where"][0]
+    assert where.evidence["key"].startswith(("checkout: SELECT orders", "checkout: INSERT orders"))
+    assert "orders-db" in where.text and where.evidence["delta_cp_ms_lo"] > 0
+    assert {"checkout: SELECT orders (calls orders-db)", "checkout: INSERT orders (calls orders-db)"} <= set(where.evidence["keys"])
+    # the example trace is one where the db call was slow: it lies in the window
+    ex = where.trace_ids[0]
+    t0 = incident.loc[incident["trace_id"] == ex, "start"].min()
+    assert onset <= t0 < recovery
+    sure = pm.sentences("sure")[0]
+    assert ("baseline given" in sure) == with_baseline
+    if not with_baseline:
+        assert "before the change (14:00–14:27 UTC" in sure
+        assert pm.baseline["start"].max() < onset
+    table = pm.table()
+    assert list(table.columns) == FINDINGS.column_names and len(table) == len(pm.findings)
+
+
+def test_deploy_story_names_version_and_operation():
+    truth = _truth("deploy-regression")
+    spans = tk.read(DATA / "deploy-regression")
+    pm = tk.postmortem(spans)
+    assert abs(pm.window[0] - pd.Timestamp("2026-03-02T14:30Z")) <= pd.Timedelta("1min")
+    changed = " ".join(pm.sentences("changed"))
+    assert "payments 1.4.2 → 1.5.0" in changed
+    where = [f for f in pm.findings if f.topic == "where"][0]
+    assert where.evidence["key"].startswith("payments: GET /v1/risk-score")
+    assert truth.get("bad_version", "1.5.0") in changed
+
+
+def test_cold_starts_and_bad_host():
+    cold = tk.postmortem(tk.read(DATA / "cold-starts"))
+    assert "no onset found" in cold.sentences("when")[0].lower()
+    assert any("Cold starts: fulfillment: 46 cold starts in 263 invocations" in s for s in cold.sentences("changed"))
+    host = tk.postmortem(tk.read(DATA / "bad-host"), tk.read(DATA / "checkout-baseline"), level="host")
+    assert host.findings[[f.topic for f in host.findings].index("where")].evidence["key"] == "catalog host catalog-3"
+
+
+def test_sampling_corrected_numbers_are_said():
+    spans = tk.read(DATA / "sampled-errors")
+    pm = tk.postmortem(spans)
+    f = [x for x in pm.findings if x.topic == "sure" and x.text.startswith("Sampling")][0]
+    w = tk.weighted_summary(spans, tk.sampling_weights(spans)).iloc[0]
+    assert f.evidence["error_rate"] == pytest.approx(w["error_rate"])
+    assert f.evidence["naive_error_rate"] == pytest.approx(w["naive_error_rate"])
+    assert f.evidence["error_rate"] > 2 * f.evidence["naive_error_rate"]
+
+
+def test_stationary_hour_has_no_onset(baseline):
+    pm = tk.postmortem(baseline)
+    assert pm.window is None and pm.baseline is None
+    assert pm.sentences("when")[0].startswith("No onset found")
+    assert pm.sentences("where")[0].startswith("No baseline to compare with")
+
+
+def test_bad_arguments():
+    spans = tk.simulate.simulate("baseline", 20, seed=1).spans
+    with pytest.raises(tk.ArgumentError, match="level must be one of"):
+        tk.postmortem(spans, level="pod")
+    with pytest.raises(tk.SpansSchemaError, match="postmortem"):
+        tk.postmortem(spans.drop(columns=["kind"]))
+
+
+def test_fmt_ms():
+    assert [fmt_ms(x) for x in (0.421, 12.34, 846.2, 1834, 25_000)] == ["0.42 ms", "12.3 ms", "846 ms", "1.8 s", "25 s"]
+
+
+def test_real_lambda_sample_mentions_its_cold_start():
+    """The AWS X-Ray developer guide's Lambda trace: one request whose 755 ms initialisation is on its critical path."""
+    from .conftest import REAL_TRACES
+
+    path = REAL_TRACES / "aws-xray-developer-guide" / "xray-api-gettingdata.md.BatchGetTraces-output.json"
+    if not path.exists():
+        pytest.skip(f"real traces not found at {path} (../shared/real-traces is absent)")
+    spans = tk.read(path)
+    pm = tk.postmortem(spans)
+    cs = tk.cold_starts(spans, n_boot=50)
+    init = float(cs["init_p50_ms"].iloc[0])
+    assert round(init) == 755
+    changed = " ".join(pm.sentences("changed"))
+    assert f"initialisation p50 {fmt_ms(init)}" in changed and "on the request's critical path" in changed
+    assert pm.sentences("when")[0].startswith("Too few requests (1)")

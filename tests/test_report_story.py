@@ -1,0 +1,80 @@
+"""The bundled postmortem report, read in real Chromium as an SRE reads it (issue 16's "done when")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tracekit as tk
+
+from .browser import open_html
+from .conftest import REPO
+
+DATA = REPO / "datasets"
+VIEWPORT = (1200, 900)
+
+_EVAL = r"""() => {
+  const vw = document.documentElement.clientWidth;
+  const visible = el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null;
+  const tables = [...document.querySelectorAll('table')].filter(visible)
+      .map(t => ({id: t.id, width: t.scrollWidth, right: t.getBoundingClientRect().right}));
+  const figs = [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+      const title = d.querySelector('.gtitle');
+      const titles = re => [...d.querySelectorAll('text')].filter(e => re.test(e.getAttribute('class') || ''))
+          .map(e => e.textContent.trim());
+      const xt = titles(/^x\d*title$/), yt = titles(/^y\d*title$/);
+      const xticks = d.querySelectorAll('g.xaxislayer-above text').length;
+      const yticks = d.querySelectorAll('g.yaxislayer-above text').length;
+      return {title: title ? title.textContent.trim() : '', xt, yt, xticks, yticks};
+  });
+  const kf = document.querySelector('#key-findings');
+  const first = kf.querySelector('dd');
+  return {vw, tables, figs, findings: kf.innerText, kf_top: kf.getBoundingClientRect().top,
+          first_dd_bottom: first.getBoundingClientRect().bottom, vh: window.innerHeight};
+}"""
+
+
+@pytest.fixture(scope="module", params=["with-baseline", "no-baseline"])
+def rendered(request, tmp_path_factory):
+    incident = tk.read(DATA / "checkout-incident")
+    baseline = tk.read(DATA / "checkout-baseline") if request.param == "with-baseline" else None
+    out = tmp_path_factory.mktemp(request.param) / "report.html"
+    tk.report(incident, out, baseline=baseline, title="Checkout latency 2026-03-02")
+    page = open_html(out, wait_for=".js-plotly-plot .main-svg", evaluate=_EVAL, viewport=VIEWPORT)
+    return request.param, out, page
+
+
+def test_every_table_fits_the_page(rendered):
+    _, _, page = rendered
+    v = page.value
+    assert page.errors == []
+    assert v["tables"], "the report shows tables"
+    too_wide = [t for t in v["tables"] if t["width"] > v["vw"] or t["right"] > v["vw"] + 1]
+    assert too_wide == []
+
+
+def test_every_figure_has_a_title_and_axis_titles(rendered):
+    _, _, page = rendered
+    for f in page.value["figs"]:
+        assert f["title"], f
+        if f["xticks"]:  # a figure with a visible x axis names it
+            assert any(f["xt"]), f
+        if f["yticks"] and not f["title"].startswith("trace "):  # waterfall rows are labelled by span, not an axis
+            assert any(f["yt"]), f
+
+
+def test_first_screen_answers_the_postmortem_questions(rendered):
+    kind, out, page = rendered
+    v = page.value
+    assert v["kf_top"] < v["vh"] / 3 and v["first_dd_bottom"] < v["vh"]  # key findings open the report
+    truth = json.loads((DATA / "truth" / "checkout-incident.json").read_text())
+    text = v["findings"]
+    assert f"{truth['n_affected_traces']} /checkout requests were slower" in text
+    assert "14:27" in text and "14:36" in text
+    assert "orders-db" in text and "SELECT orders" in text
+    assert ("the baseline given" in text) == (kind == "with-baseline")
+    if kind == "no-baseline":
+        assert "normal period before the change" in text
+    md = out.with_suffix(".md").read_text()
+    assert "orders-db" in md and "SELECT orders" in md and "14:27" in md and "47 /checkout" in md

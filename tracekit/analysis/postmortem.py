@@ -1,0 +1,658 @@
+"""The incident's story: what, when, where, what changed, how sure — each a sentence with its numbers.
+
+:func:`postmortem` runs the analyses a postmortem needs and reads one finding per question off their
+results (it computes no statistic of its own):
+
+- **what** — which requests were hurt and how much: the most significant change of request latency
+  (p95) or error rate per route (:func:`~tracekit.detect_changes` with ``by="route"``), the requests
+  in its window, before → during with an interval; with no change, the whole window's numbers;
+- **when** — the change window (onset, recovery or "ongoing"), and the other routes that changed
+  with it; or "no onset found: the whole window is the incident";
+- **where** — the top of the ranking of causes against the baseline at the ``level`` asked for
+  (:func:`~tracekit.compare` of the incident window against the baseline: the operation whose
+  exclusive critical-path time per request grew most, with its callee, latency before → after and
+  an example trace);
+- **changed** — versions first seen in or just before the window (:func:`~tracekit.deployments`),
+  call paths new or gone against the baseline, serverless cold starts (:func:`~tracekit.cold_starts`);
+- **sure** — what limits trust: the baseline's origin, the number of requests, sampling (the
+  sampling-corrected error rate and p95 next to the naive ones when weights are known), and the
+  health warnings (:func:`~tracekit.health_report`).
+
+The **baseline** is the one given, else the normal period before the detected change (the
+requests before the onset; before and after together when fewer than ``min_baseline`` traces
+started before it), else none. :attr:`Postmortem.baseline_source` says which, in words.
+
+>>> import tracekit as tk
+>>> pm = tk.postmortem(tk.read(tk.examples.path("checkout-small")))
+>>> [f.topic for f in pm.findings][:2]
+['what', 'when']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import callees, percentile, require_columns, result_table, trace_outcomes
+from ..errors import ArgumentError, TraceKitError
+
+__all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
+
+#: what ``level`` may be: the unit a cause is named at
+LEVELS = ("service", "operation", "call_path", "host", "version")
+#: the findings table (:meth:`Postmortem.table`), declared as data
+FINDINGS = result_table("postmortem_findings", "one row per finding of the postmortem, in reading order", [
+    ("topic", "string", "", "what / when / where / changed / sure"),
+    ("finding", "string", "", "the finding as one sentence, its numbers in it"),
+    ("example_trace_ids", "object", "", "traces that show it (tuple of 32-hex ids; may be empty)"),
+])
+_TOPICS = ("what", "when", "where", "changed", "sure")
+_NICE_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "3h", "6h", "1D")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding: its ``topic`` (:data:`FINDINGS`), the ``text`` sentence, example trace ids and the
+    numbers in it (``evidence``, plain floats and strings) for tests and tooling."""
+
+    topic: str
+    text: str
+    trace_ids: tuple[str, ...] = ()
+    evidence: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    """What :func:`postmortem` found. Frames are new objects; the input is not modified.
+
+    Attributes
+    ----------
+    findings : tuple of Finding
+        In reading order: what, when, where, changed, sure (several per topic possible).
+    incident : pandas.DataFrame
+        The spans of the incident: the traces in the change window, else every span.
+    baseline : pandas.DataFrame or None
+        The baseline spans (given, or the normal period before the change), or None.
+    baseline_source : str
+        Where the baseline came from, in words.
+    window : tuple of pandas.Timestamp or None
+        (onset, recovery) of the change the story is about (recovery NaT while ongoing).
+    changes : pandas.DataFrame
+        :func:`~tracekit.detect_changes` by route over the whole input.
+    causes : pandas.DataFrame or None
+        The ranking behind "where" (:func:`~tracekit.compare` table at ``level``), None without a baseline.
+    structure : pandas.DataFrame or None
+        Call paths present in one set only (from the comparison).
+    level : str
+        The level causes are named at.
+    freq : str
+        The time bucket used.
+    health : pandas.DataFrame
+        :func:`~tracekit.health_report` of the spans (behind the "how sure" finding).
+    """
+
+    findings: tuple[Finding, ...]
+    incident: pd.DataFrame = field(repr=False)
+    baseline: pd.DataFrame | None = field(repr=False)
+    baseline_source: str
+    window: tuple[pd.Timestamp, pd.Timestamp] | None
+    changes: pd.DataFrame = field(repr=False)
+    causes: pd.DataFrame | None = field(repr=False)
+    structure: pd.DataFrame | None = field(repr=False)
+    level: str
+    freq: str
+    health: pd.DataFrame = field(repr=False, default=None)
+
+    def table(self) -> pd.DataFrame:
+        """The findings as a DataFrame (:data:`FINDINGS`)."""
+        return pd.DataFrame([{"topic": f.topic, "finding": f.text, "example_trace_ids": f.trace_ids}
+                             for f in self.findings], columns=FINDINGS.column_names).astype(
+            {"topic": "string", "finding": "string"})
+
+    def sentences(self, topic: str | None = None) -> list[str]:
+        """The finding sentences (of one ``topic``)."""
+        return [f.text for f in self.findings if topic is None or f.topic == topic]
+
+
+# ---- formatting numbers in sentences ------------------------------------------------------------------
+def fmt_ms(x: float) -> str:
+    """Milliseconds as a person writes them: ``0.42 ms``, ``12.3 ms``, ``846 ms``, ``1.8 s``."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    a = abs(x)
+    if a >= 10_000:
+        return f"{x / 1000:,.0f} s"
+    if a >= 1000:
+        return f"{x / 1000:,.1f} s"
+    if a >= 100:
+        return f"{x:,.0f} ms"
+    if a >= 1:
+        return f"{x:,.1f} ms"
+    return f"{x:.2f} ms"
+
+
+def _signed_ms(x: float) -> str:
+    s = fmt_ms(x)
+    return s if s.startswith("-") or s == "n/a" else "+" + s
+
+
+def _pct(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.1f} %" if x >= 0.001 or x == 0 else f"{100 * x:.2f} %"
+
+
+def _hm(t: Any) -> str:
+    if t is None or pd.isna(t):
+        return "n/a"
+    return f"{pd.Timestamp(t):%H:%M}"
+
+
+def _span(t0: Any, t1: Any) -> str:
+    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes."""
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        return f"{_hm(t0)}–{_hm(t1)} UTC"
+    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    if t1 - t0 < pd.Timedelta("10min"):
+        return f"{t0:%H:%M:%S}–{t1:%H:%M:%S} UTC"
+    return f"{t0:%H:%M}–{t1:%H:%M} UTC"
+
+
+def _plural(n: float, one: str, many: str | None = None) -> str:
+    n = int(round(n))
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _value(metric: str, x: float) -> str:
+    return _pct(x) if metric == "error_rate" else (f"{x:,.0f}" if metric == "requests" else fmt_ms(x))
+
+
+def _delta(metric: str, x: float) -> str:
+    if metric == "error_rate":
+        return f"{100 * x:+.1f} points"
+    if metric == "requests":
+        return f"{x:+,.0f}"
+    return _signed_ms(x)
+
+
+def auto_freq(spans: pd.DataFrame, buckets: int = 60) -> str:
+    """A round bucket length giving about ``buckets`` buckets over the span of the data (``"1min"`` for an hour).
+
+    >>> import tracekit as tk
+    >>> auto_freq(tk.simulate.simulate("baseline", 100, seed=1).spans)
+    '1min'
+    """
+    if len(spans) == 0:
+        return "1min"
+    width = (spans["start"].max() - spans["start"].min()) / max(int(buckets), 1)
+    for step in _NICE_STEPS:
+        if pd.Timedelta(step) >= width:
+            return step
+    return _NICE_STEPS[-1]
+
+
+# ---- the analysis ------------------------------------------------------------------------------------
+def postmortem(
+    spans: pd.DataFrame,
+    baseline: pd.DataFrame | None = None,
+    *,
+    level: str = "operation",
+    freq: str | None = None,
+    alpha: float = 0.01,
+    weights: Any = None,
+    min_baseline: int = 30,
+    n_boot: int = 1000,
+) -> Postmortem:
+    """Answer the postmortem questions on ``spans``, each finding a sentence with its numbers.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The spans of the incident period (not modified).
+    baseline : pandas.DataFrame, optional
+        Spans of a normal period. ``None``: the normal period before the detected change.
+    level : {"service", "operation", "call_path", "host", "version"}
+        What a cause is named as.
+    freq : str, optional
+        Time bucket for the change detection (default: about 60 buckets over the data, rounded).
+    alpha : float
+        Family-wise false-positive rate of the change detection.
+    weights : DataFrame, Series or float, optional
+        Sampling weights (:func:`~tracekit.sampling_weights`); default: those the data carries, if any.
+    min_baseline : int
+        Fewest baseline traces before the onset; fewer and the period after the recovery joins them.
+    n_boot : int
+        Bootstrap draws of the comparison.
+
+    Returns
+    -------
+    Postmortem
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        Bad ``level`` or ``alpha``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("db-lock", 600, seed=11).spans
+    >>> pm = tk.postmortem(spans)
+    >>> print(pm.sentences("when")[0])  # doctest: +ELLIPSIS
+    It started at 14:2... UTC and was over by 14:3... UTC (... min), ...
+    """
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "postmortem")
+    if level not in LEVELS:
+        raise ArgumentError(f"postmortem: level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if not 0 < alpha < 1:
+        raise ArgumentError(f"postmortem: alpha must be in (0, 1), got {alpha!r}")
+    from .changes import split_by_change
+
+    freq = freq or auto_freq(spans)
+    findings: list[Finding] = []
+    changes = _changes(spans, freq, alpha, weights)
+    head = _headline_change(changes)
+    window = None
+    if head is not None:
+        split = split_by_change(spans, head)
+        incident = split.incident
+        window = (split.onset, split.recovery)
+        if baseline is not None:
+            base, source = baseline, "the baseline given"
+        elif split.before["trace_id"].nunique() >= min_baseline or split.after.empty:
+            base = split.before
+            source = (f"the normal period before the change ({_span(spans['start'].min(), split.onset)}, "
+                      f"{_plural(base['trace_id'].nunique(), 'trace')})")
+        else:
+            base = split.normal
+            source = (f"the normal periods before and after the change (outside {_span(split.onset, split.recovery)}, "
+                      f"{_plural(base['trace_id'].nunique(), 'trace')})")
+        if base is not None and base["trace_id"].nunique() == 0:
+            base, source = None, "none (no traces outside the change window)"
+    else:
+        incident = spans
+        base = baseline
+        source = "the baseline given" if baseline is not None else "none (no baseline given and no change over time found)"
+
+    findings += _what(spans, incident, base, head, changes)
+    findings += _when(spans, head, changes, alpha)
+    cmp = None
+    if base is not None and len(base) and len(incident):
+        cmp = _compare(incident, base, level, n_boot)
+    findings += _where(incident, cmp, level, base is not None)
+    findings += _changed(spans, window, cmp, freq)
+    from .health import health_report
+
+    health = health_report(spans)
+    findings += _sure(spans, incident, base, source, weights, health)
+    return Postmortem(
+        findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
+        changes=changes, causes=None if cmp is None else cmp.table, structure=None if cmp is None else cmp.structure,
+        level=level, freq=freq, health=health,
+    )
+
+
+def _changes(spans: pd.DataFrame, freq: str, alpha: float, weights: Any) -> pd.DataFrame:
+    from .changes import detect_changes
+
+    try:
+        return detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha, weights=weights)
+    except TraceKitError:
+        return pd.DataFrame(columns=["route", "metric", "onset", "recovery"])
+
+
+def _headline_change(changes: pd.DataFrame) -> pd.Series | None:
+    """The change the story is about: the most significant, then the most requests affected."""
+    if changes is None or changes.empty:
+        return None
+    order = changes.assign(_n=-changes["requests_affected"].astype(float)).sort_values(
+        ["p_value", "_n"], kind="stable")
+    return order.iloc[0].drop("_n")
+
+
+def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd.DataFrame:
+    from .timeline import select_requests
+
+    return select_requests(spans, "route", key=route, time=None if window is None else window)
+
+
+def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, head: pd.Series | None,
+          changes: pd.DataFrame) -> list[Finding]:
+    if head is not None:
+        route, metric = head["route"], head["metric"]
+        onset, recovery = head["onset"], head["recovery"]
+        end = recovery if not pd.isna(recovery) else spans["start"].max()
+        rows = _route_requests(spans, route, None)
+        inside = ((rows["time"] >= onset) & (rows["time"] < end)).to_numpy(dtype=bool)
+        lat_in = rows["latency_ms"].to_numpy(dtype=float)[inside]
+        lat_out = rows["latency_ms"].to_numpy(dtype=float)[~inside]
+        fail_in = rows["failed"].to_numpy(dtype=bool)[inside]
+        fail_out = rows["failed"].to_numpy(dtype=bool)[~inside]
+        n_in = int(inside.sum())
+        p95_out, p95_in = (float(percentile(x, 0.95)) if len(x) else np.nan for x in (lat_out, lat_in))
+        p50_out, p50_in = (float(percentile(x, 0.5)) if len(x) else np.nan for x in (lat_out, lat_in))
+        er_out, er_in = (float(x.mean()) if len(x) else np.nan for x in (fail_out, fail_in))
+        worse = "slower" if metric != "error_rate" else "failing more often"
+        if metric == "p95_ms" and head["delta"] < 0:
+            worse = "faster"
+        text = (f"{_plural(n_in, f'{route} request')} were {worse}: "
+                f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
+                + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
+                   f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" else "")
+                + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, error rate {_pct(er_out)} → {_pct(er_in)}"
+                + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
+                   f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
+                + " (inside the window against outside it).")
+        sel = rows[inside]
+        slow = sel.sort_values("latency_ms", ascending=False)["trace_id"].astype(str).head(3)
+        ev = dict(route=str(route), metric=str(metric), requests_hurt=n_in, p95_before_ms=p95_out, p95_during_ms=p95_in,
+                  p50_before_ms=p50_out, p50_during_ms=p50_in, error_rate_before=er_out, error_rate_during=er_in,
+                  delta=float(head["delta"]), delta_lo=float(head["delta_lo"]), delta_hi=float(head["delta_hi"]))
+        out = [Finding("what", text, tuple(slow), ev)]
+        return out
+    out_inc = trace_outcomes(incident)
+    req = out_inc[out_inc["has_root"].to_numpy(dtype=bool)]
+    lat = req["request_ms"].to_numpy(dtype=float)
+    p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
+    er = float(req["failed"].mean()) if len(req) else np.nan
+    text = (f"{_plural(len(req), 'request')} in {_span(spans['start'].min(), spans['end'].max())}: "
+            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
+    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
+    if base is not None and len(base):
+        ob = trace_outcomes(base)
+        ob = ob[ob["has_root"].to_numpy(dtype=bool)]
+        bl = ob["request_ms"].to_numpy(dtype=float)
+        b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
+        ber = float(ob["failed"].mean()) if len(ob) else np.nan
+        text += f"; against the baseline's p95 {fmt_ms(b95)} and error rate {_pct(ber)}"
+        ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
+    text += "."
+    slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
+    return [Finding("what", text, tuple(slow), ev)]
+
+
+def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
+    if head is None:
+        window = _span(spans["start"].min(), spans["end"].max())
+        n_req = int(trace_outcomes(spans)["has_root"].sum())
+        if n_req < 20:
+            return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
+                                    "treated as the incident.", (), dict(onset=None, recovery=None))]
+        return [Finding("when", f"No onset found: no route's p95 request latency or error rate changed over time "
+                                f"(family-wise false-positive rate {alpha:g}); the whole window {window} is treated "
+                                "as the incident.", (), dict(onset=None, recovery=None))]
+    onset, recovery = head["onset"], head["recovery"]
+    if pd.isna(recovery):
+        span = (f"It started at {_hm(onset)} UTC and was still going at the end of the data "
+                f"({_hm(spans['start'].max())} UTC)")
+        minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")
+    else:
+        minutes = (recovery - onset) / pd.Timedelta("1min")
+        span = f"It started at {_hm(onset)} UTC and was over by {_hm(recovery)} UTC ({minutes:,.0f} min)"
+    others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
+    other_routes = [str(r) for r in dict.fromkeys(others["route"])]
+    text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "
+            f"(Holm-adjusted p = {head['p_value']:.2g})")
+    if other_routes:
+        text += "; " + ", ".join(other_routes[:4]) + (" …" if len(other_routes) > 4 else "") + " changed at the same time"
+    dep = head.get("deployment")
+    if dep is not None and not pd.isna(dep):
+        text += f"; {dep} was first seen at the onset"
+    text += "."
+    rest = changes.drop(index=others.index, errors="ignore")
+    rest = rest[rest["onset"] != onset]
+    out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes)))]
+    if len(rest):
+        r = rest.iloc[0]
+        out.append(Finding("when", f"A separate change: {r['route']} "
+                                   f"{'p95 request latency' if r['metric'] == 'p95_ms' else 'error rate'} "
+                                   f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} from "
+                                   f"{_hm(r['onset'])} UTC" + ("" if pd.isna(r['recovery']) else f" to {_hm(r['recovery'])} UTC")
+                                   + f" ({_plural(len(rest), 'change')} besides the one above).", ()))
+    return out
+
+
+def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
+    """``spans`` with the column(s) of ``level`` (``host``/``version`` added from the resource) and the key columns.
+
+    >>> import tracekit as tk
+    >>> level_frame(tk.simulate.simulate("baseline", 5, seed=1).spans, "version")[1]
+    ['service', 'version']
+    """
+    from ..core import hosts, versions
+
+    if level == "operation":
+        return spans, ["service", "name"]
+    if level in ("service", "call_path"):
+        return spans, [level]
+    extra = spans.copy()
+    if level == "host":
+        extra["host"] = pd.array(hosts(spans), dtype="string")
+        return extra, ["service", "host"]
+    extra["version"] = pd.array(versions(spans), dtype="string")
+    return extra, ["service", "version"]
+
+
+def _compare(incident: pd.DataFrame, base: pd.DataFrame, level: str, n_boot: int):
+    from .comparison import compare
+
+    a, keys = level_frame(incident, level)
+    b, _ = level_frame(base, level)
+    return compare(a, b, by=keys, n_boot=n_boot)
+
+
+def _key_label(row: pd.Series, level: str) -> str:
+    if level == "operation":
+        return f"{row['service']}: {row['name']}"
+    if level in ("host", "version"):
+        return f"{row['service']} {level} {row[level]}"
+    return str(row[level])
+
+
+def _where(incident: pd.DataFrame, cmp: Any, level: str, has_base: bool) -> list[Finding]:
+    if cmp is None:
+        from .critical_paths import critical_path, critical_path_breakdown
+
+        bd = critical_path_breakdown(critical_path(incident), by="service")
+        if not len(bd):
+            return [Finding("where", "No baseline and no critical path: where the time went cannot be said.")]
+        top = bd.iloc[0]
+        return [Finding("where", f"No baseline to compare with, so no cause can be ranked; {top.iloc[0]} holds the "
+                                 f"largest share of the requests' critical-path time ({top['share']:.0%}) — where the time "
+                                 f"goes, not what changed.", (), dict(service=str(top.iloc[0])))]
+    t = cmp.table
+    grew = t[(t["delta_cp_ms"] > 0)].sort_values("delta_cp_ms", ascending=False)
+    if grew.empty or not (grew["delta_cp_ms_lo"] > 0).any():
+        return [Finding("where", f"No {level} takes significantly more critical-path time per request than in the "
+                                 "baseline (every 95 % interval includes zero): the change is not in one place the "
+                                 "traces can see (look at the health findings and at what changed).")]
+    sig = grew[grew["delta_cp_ms_lo"] > 0]
+    out = []
+    names = []
+    for _, r in sig.head(3).iterrows():
+        label = _key_label(r, level)
+        callee = _callee_of(incident, r, level)
+        names.append(label + (f" (calls {callee})" if callee else ""))
+    top = sig.iloc[0]
+    lead = names[0]
+    more = ""
+    if len(names) > 1:
+        more = "; then " + "; ".join(
+            f"{n}: {_signed_ms(float(r['delta_cp_ms']))}" for n, (_, r) in zip(names[1:], sig.iloc[1:3].iterrows(), strict=False))
+    ex = _example(incident, top, level)
+    lat = ""
+    if "p50_ms_a" in top.index and np.isfinite(top.get("p50_ms_b", np.nan)):
+        lat = f", its calls' p50 {fmt_ms(top['p50_ms_b'])} → {fmt_ms(top['p50_ms_a'])}"
+    text = (f"Most of the added time is in {lead}: {_signed_ms(float(top['delta_cp_ms']))} of critical path per request "
+            f"[{_signed_ms(float(top['delta_cp_ms_lo']))}, {_signed_ms(float(top['delta_cp_ms_hi']))}]{lat}{more}.")
+    ev = {"key": names[0], "delta_cp_ms": float(top["delta_cp_ms"]), "delta_cp_ms_lo": float(top["delta_cp_ms_lo"]),
+          "delta_cp_ms_hi": float(top["delta_cp_ms_hi"]), "keys": names}
+    out.append(Finding("where", text, tuple(ex), ev))
+    return out
+
+
+def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:
+    if level == "operation":
+        return ((spans["service"] == row["service"]) & (spans["name"] == row["name"])).to_numpy(dtype=bool, na_value=False)
+    if level == "service":
+        return (spans["service"] == row["service"]).to_numpy(dtype=bool, na_value=False)
+    if level in ("host", "version"):
+        frame, _ = level_frame(spans, level)
+        return ((frame["service"] == row["service"]) & (frame[level] == row[level])).to_numpy(dtype=bool, na_value=False)
+    return np.zeros(len(spans), dtype=bool)
+
+
+def _callee_of(spans: pd.DataFrame, row: pd.Series, level: str) -> str | None:
+    if level != "operation":
+        return None
+    rows = np.flatnonzero(_rows_of(spans, row, level))
+    if not len(rows):
+        return None
+    names = [c for c in callees(spans, rows[:200]) if c]
+    if not names:
+        return None
+    best = pd.Series(names).value_counts().index[0]
+    return None if best == row["service"] else str(best)
+
+
+def _example(spans: pd.DataFrame, row: pd.Series, level: str) -> list[str]:
+    """The traces where the key's spans took longest (an example of the cause)."""
+    rows = _rows_of(spans, row, level)
+    if not rows.any():
+        return []
+    sub = spans.loc[rows, ["trace_id", "duration_ms"]]
+    return list(sub.sort_values("duration_ms", ascending=False)["trace_id"].astype(str).drop_duplicates().head(2))
+
+
+def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str) -> list[Finding]:
+    from .timeline import deployments
+
+    out = []
+    dep = deployments(spans)
+    new = dep[dep["previous"].notna()] if len(dep) else dep
+    if window is not None and len(new):
+        onset, recovery = window
+        slack = pd.Timedelta(freq) * 5
+        near = new[(new["first_seen"] >= onset - slack) & ((new["first_seen"] <= recovery) if not pd.isna(recovery) else True)]
+    else:
+        near = new
+    if len(near):
+        parts = [f"{r.service} {r.previous} → {r.version} first seen at {_hm(r.first_seen)} UTC" for r in near.itertuples()]
+        out.append(Finding("changed", "New versions: " + "; ".join(parts) + ".", (),
+                           dict(versions=[f"{r.service}@{r.version}" for r in near.itertuples()])))
+    if cmp is not None and cmp.structure is not None and len(cmp.structure):
+        bits, ev = _structural(cmp)
+        if bits:
+            out.append(Finding("changed", "; ".join(bits) + ".", (), ev))
+    cold = _cold(spans)
+    if cold:
+        out.append(cold)
+    if not out:
+        out.append(Finding("changed", "No new version, no new or vanished call path and no cold start were seen."))
+    return out
+
+
+def _short_path(path: str, hops: int = 3) -> str:
+    parts = str(path).split(" > ")
+    return " > ".join(parts) if len(parts) <= hops else "… > " + " > ".join(parts[-hops:])
+
+
+def _structural(cmp: Any) -> tuple[list[str], dict]:
+    """Call paths in one set only whose absence from the other is not chance: a path seen in k of
+    n traces of one set is expected in m·k/n traces of the other (m traces); it is reported when that
+    expectation is at least 3 (seeing none then has a Poisson probability below 5 %)."""
+    st = cmp.structure
+    n = {"a": float(cmp.n_traces[0]), "b": float(cmp.n_traces[1])}
+    bits: list[str] = []
+    ev: dict[str, Any] = {}
+    for side, other, words in (("a only", "b", "appear only in the incident"), ("b only", "a", "of the baseline are gone")):
+        sub = st[st["side"] == side]
+        mine = "a" if other == "b" else "b"
+        if n[mine] > 0 and n[other] > 0:
+            sub = sub[sub["traces"] * n[other] / n[mine] >= 3]
+        if not len(sub):
+            continue
+        top = sub.sort_values("traces", ascending=False).iloc[0]
+        verb = words if len(sub) > 1 else words.replace("appear", "appears").replace("are gone", "is gone")
+        bits.append(f"{_plural(len(sub), 'call path')} {verb} (most common: {_short_path(top['call_path'])}, "
+                    f"{_plural(top['traces'], 'trace')})")
+        ev["new_paths" if side == "a only" else "gone_paths"] = len(sub)
+    return bits, ev
+
+
+def _cold(spans: pd.DataFrame) -> Finding | None:
+    from .attribution import cold_starts
+
+    try:
+        cs = cold_starts(spans, n_boot=200)
+    except TraceKitError:
+        return None
+    cs = cs[cs["cold_starts"] > 0] if len(cs) else cs
+    if not len(cs):
+        return None
+    parts = []
+    for r in cs.sort_values("cold_starts", ascending=False).head(3).itertuples():
+        where = ("on the request's critical path " + _signed_ms(r.cp_added_ms) + " each" if r.cp_added_ms > 0
+                 else "off the critical path (asynchronous)")
+        parts.append(f"{r.function}: {_plural(r.cold_starts, 'cold start')} in {_plural(r.invocations, 'invocation')} "
+                     f"({r.cold_share:.0%}), initialisation p50 {fmt_ms(r.init_p50_ms)}, "
+                     + (f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
+                        f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms) else "")
+                     + where)
+    return Finding("changed", "Cold starts: " + "; ".join(parts) + ".", (),
+                   dict(functions=[str(f) for f in cs["function"]]))
+
+
+def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,
+          health: pd.DataFrame) -> list[Finding]:
+    from .sampling import sampling_weights, weighted_summary
+
+    out = []
+    n_inc = incident["trace_id"].nunique()
+    n_base = 0 if base is None else base["trace_id"].nunique()
+    text = f"Baseline: {source}. The incident has {_plural(n_inc, 'trace')}"
+    text += f", the baseline {_plural(n_base, 'trace')}." if base is not None else "."
+    if n_inc < 30:
+        text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
+    out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base)))
+    w = weights
+    if w is None:
+        try:
+            w = sampling_weights(spans)
+        except TraceKitError:
+            w = None
+        if w is not None and not ("weight" in w and w["weight"].notna().any() and (w["weight"].dropna() != 1).any()):
+            w = None
+    if w is not None:
+        s = weighted_summary(spans, w).iloc[0]
+        out.append(Finding("sure", f"Sampling: the traces are a weighted sample ({_plural(s['n_traces'], 'trace')} standing "
+                                   f"for about {s['est_requests']:,.0f} requests); corrected for it, the error rate is "
+                                   f"{_pct(s['error_rate'])} [{_pct(s['error_rate_lo'])}, {_pct(s['error_rate_hi'])}] "
+                                   f"(naive {_pct(s['naive_error_rate'])}) and p95 request latency {fmt_ms(s['p95_ms'])} "
+                                   f"(naive {fmt_ms(s['naive_p95_ms'])})."
+                                   + (f" {s['warning'][:1].upper()}{s['warning'][1:]}." if isinstance(s.get('warning'), str) and s['warning'] else ""),
+                           (), dict(error_rate=float(s["error_rate"]), naive_error_rate=float(s["naive_error_rate"]))))
+    else:
+        out.append(Finding("sure", "Sampling: no sampling probabilities in the data (no OTel th: thresholds, no X-Ray "
+                                   "sampling statistics given), so the numbers describe the sampled traces; if the "
+                                   "sampler kept errors or slow requests preferentially, rates and percentiles are biased."))
+    bad = health[health["severity"].isin(["error", "warning"])]
+    if len(bad):
+        parts = []
+        for _, r in bad.head(3).iterrows():
+            subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
+            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
+        out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} limit trust — " + "; ".join(parts) + ".",
+                           tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
+                           dict(health_warnings=len(bad))))
+    else:
+        out.append(Finding("sure", "Trace health: no warnings — traces are whole, parents resolve, clocks agree."))
+    return out
+
+
+__all__ += ["fmt_ms", "auto_freq", "level_frame"]

@@ -11,16 +11,18 @@ from .conftest import REPO
 
 
 def test_exported_notebook_keeps_its_figures(tmp_path):
-    nb = tmp_path / "02.ipynb"
+    (tmp_path / "datasets").symlink_to(REPO / "datasets")  # the notebook reads ../datasets/
+    (tmp_path / "nb").mkdir()
+    nb = tmp_path / "nb" / "02.ipynb"
     shutil.copy(REPO / "notebooks" / "02-exploratory-performance.ipynb", nb)
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
                     "--ExecutePreprocessor.timeout=600", str(nb), "--output", "02.html"],
-                   check=True, capture_output=True, cwd=tmp_path, timeout=900)
-    html = (tmp_path / "02.html").read_text()
+                   check=True, capture_output=True, cwd=nb.parent, timeout=900)
+    html = (nb.parent / "02.html").read_text()
     n_figures = html.count('class="plotly-graph-div"')
-    assert n_figures == 3  # latency ECDF, service graph, bubble-up
+    assert n_figures == 6  # timeline, heatmap, latency ECDF, bubble-up, waterfall, service graph
     assert html.count("* plotly.js v") == 1  # the library is embedded once, no CDN needed
-    page = open_html(tmp_path / "02.html", wait_for=".js-plotly-plot .main-svg",
+    page = open_html(nb.parent / "02.html", wait_for=".js-plotly-plot .main-svg",
                      evaluate="() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0 "
                               "&& document.querySelectorAll('.js-plotly-plot').length")
     assert page.page_errors == []

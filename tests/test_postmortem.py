@@ -89,6 +89,10 @@ def test_cold_starts_and_bad_host():
     cold = tk.postmortem(tk.read(DATA / "cold-starts"))
     assert "no onset found" in cold.sentences("when")[0].lower()
     assert any("Cold starts: fulfillment: 46 cold starts in 263 invocations" in s for s in cold.sentences("changed"))
+    # two versions of catalog run all hour (one host on an rc): side by side, not a deploy at 14:00
+    alone = " ".join(tk.postmortem(tk.read(DATA / "bad-host")).sentences("changed"))
+    assert "Versions side by side: catalog runs 2.1.0-rc1 (77 spans) beside 2.0.3 (203 spans)" in alone
+    assert "New versions" not in alone
     # bad-host is OTLP: its baseline is a normal hour of the same shop in the same shape (the simulator's)
     host = tk.postmortem(tk.read(DATA / "bad-host"), tk.simulate.simulate("baseline", 600, seed=5).spans, level="host")
     assert host.findings[[f.topic for f in host.findings].index("where")].evidence["key"] == "catalog host catalog-3"

@@ -519,9 +519,28 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str) -> 
     else:
         near = new
     if len(near):
-        parts = [f"{r.service} {r.previous} → {r.version} first seen at {clock_text(r.first_seen)} UTC" for r in near.itertuples()]
-        out.append(Finding("changed", "New versions: " + "; ".join(parts) + ".", (),
-                           dict(versions=[f"{r.service}@{r.version}" for r in near.itertuples()])))
+        # a version that replaced its predecessor (a deploy) or runs beside it (a canary, a mixed fleet):
+        # side by side when both were seen together for more than five buckets
+        last = {(r.service, r.version): r.last_seen for r in dep.itertuples()}
+        spans_of = {(r.service, r.version): int(r.spans) for r in dep.itertuples()}
+        overlap = pd.Timedelta(freq) * 5
+        parts, side = [], []
+        for r in near.itertuples():
+            prev_last = last.get((r.service, r.previous))
+            if prev_last is not None and prev_last > r.first_seen + overlap:
+                since = "from the start of the data" if r.first_seen <= spans["start"].min() + overlap else \
+                    f"since {clock_text(r.first_seen)} UTC"
+                side.append(f"{r.service} runs {r.version} ({_plural(spans_of[(r.service, r.version)], 'span')}) beside "
+                            f"{r.previous} ({_plural(spans_of.get((r.service, r.previous), 0), 'span')}) {since}")
+            else:
+                parts.append(f"{r.service} {r.previous} → {r.version} first seen at {clock_text(r.first_seen)} UTC")
+        if parts:
+            out.append(Finding("changed", "New versions: " + "; ".join(parts) + ".", (),
+                               dict(versions=[f"{r.service}@{r.version}" for r in near.itertuples()])))
+        if side:
+            out.append(Finding("changed", "Versions side by side: " + "; ".join(side) + " — compare them with "
+                               "rank_causes(level=\"version\") or bubble_up.", (),
+                               dict(side_by_side=[f"{r.service}@{r.version}" for r in near.itertuples()])))
     if cmp is not None and cmp.structure is not None and len(cmp.structure):
         bits, ev = _structural(cmp)
         if bits:
@@ -624,7 +643,7 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         for _, r in bad.head(3).iterrows():
             subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
             parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
-        out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} limit trust — " + "; ".join(parts) + ".",
+        out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))
     else:

@@ -332,7 +332,9 @@ def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float
         if open_hi:
             msgs.append(f"too few effective latencies for an upper bound of {', '.join(open_hi)} (its _hi is inf)")
         if n_eff_failed < 5:
-            msgs.append(f"only {n_eff_failed:.3g} effective sampled failed traces: the error-rate interval is unreliable")
+            msgs.append(f"only {n_eff_failed:.3g} effective sampled failed trace{'' if n_eff_failed == 1 else 's'}: "
+                        "the error-rate interval is unreliable")
     if n_unknown:
-        msgs.append(f"{n_unknown} traces with unknown inclusion probability left out of the corrected numbers")
+        msgs.append(f"{n_unknown} trace{'' if n_unknown == 1 else 's'} with unknown inclusion probability left out of "
+                    "the corrected numbers")
     return "; ".join(msgs) or None

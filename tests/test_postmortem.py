@@ -142,3 +142,17 @@ def test_real_lambda_sample_mentions_its_cold_start():
     changed = " ".join(pm.sentences("changed"))
     assert f"initialisation p50 {fmt_ms(init)}" in changed and "on the request's critical path" in changed
     assert pm.sentences("when")[0].startswith("Too few requests (1)")
+
+
+def test_a_baseline_in_another_format_is_said_in_how_sure(incident):
+    """An X-Ray incident against an OTLP-shaped baseline: rank_causes warns; the postmortem says it to the
+    reader (how sure) instead of printing a Python warning."""
+    import warnings
+
+    other = tk.simulate.simulate("baseline", 300, seed=3).spans
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        pm = tk.postmortem(incident, other)
+    sure = " ".join(pm.sentences("sure"))
+    assert "Baseline: the incident was read from xray and the baseline from simulated" in sure
+    assert "Baseline: the incident was read" not in " ".join(tk.postmortem(incident, incident).sentences("sure"))

@@ -30,6 +30,7 @@ started before it), else none. :attr:`Postmortem.baseline_source` says which, in
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,16 +242,21 @@ def postmortem(
     findings += _what(spans, incident, base, head, changes)
     findings += _when(spans, head, changes, alpha)
     cmp = ranking = None
+    caveats: list[str] = []
     if base is not None and len(base) and len(incident):
         cmp = _compare(incident, base, level, n_boot)
         if level in CAUSE_LEVELS:
-            ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
+            with warnings.catch_warnings(record=True) as caught:  # said in "how sure", not on stderr
+                warnings.simplefilter("always", UserWarning)
+                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
+            caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
     findings += _where(incident, cmp, ranking, level, base is not None)
     findings += _changed(spans, window, cmp, freq)
     from .health import health_report
 
     health = health_report(spans)
     findings += _sure(spans, incident, base, source, weights, health)
+    findings += [Finding("sure", f"Baseline: {c}.") for c in caveats]
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
         changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,

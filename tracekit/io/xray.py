@@ -442,6 +442,23 @@ def _links(v: Any, s: dict) -> list:
     return out
 
 
+def trace_extra(trace: dict) -> dict | None:
+    """The trace-level fields BatchGetTraces gives beside the segments (``Duration``, ``LimitExceeded``),
+    as resource keys of every span of the trace; None when it gives neither.
+
+    >>> trace_extra({"Id": "1-5759e988-bd862e3fe1be46a994272793", "Duration": 0.5, "Segments": []})
+    {'xray.trace.Duration': 0.5}
+    """
+    if "Duration" not in trace and "LimitExceeded" not in trace:
+        return None
+    extra = {}
+    if "Duration" in trace:
+        extra["xray.trace.Duration"] = trace["Duration"]
+    if "LimitExceeded" in trace:
+        extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
+    return extra
+
+
 class _Builder:
     def __init__(self, lenient: bool, owned: bool = False):
         self.lenient = lenient
@@ -558,13 +575,7 @@ class _Builder:
         if type(trace) is not dict or type(trace.get("Segments")) is not list:
             self.fail(TraceFormatError("trace has no 'Segments' list", file=file, record=label or None))
             return
-        extra = None
-        if "Duration" in trace or "LimitExceeded" in trace:
-            extra = {}
-            if "Duration" in trace:
-                extra["xray.trace.Duration"] = trace["Duration"]
-            if "LimitExceeded" in trace:
-                extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
+        extra = trace_extra(trace)
         tid = trace.get("Id")
         where = f"{label}.Segments" if label else "Segments"  # + [j]: formatted only when needed
         if not trace["Segments"]:

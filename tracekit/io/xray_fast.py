@@ -165,13 +165,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
     if type(segs) is not list or not segs or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
         b.add_trace(trace, file, line, label, None)
         return
-    extra = None
-    if "Duration" in trace or "LimitExceeded" in trace:
-        extra = {}
-        if "Duration" in trace:
-            extra["xray.trace.Duration"] = trace["Duration"]
-        if "LimitExceeded" in trace:
-            extra["xray.trace.LimitExceeded"] = trace["LimitExceeded"]
+    extra = _xray.trace_extra(trace)
     tid = trace.get("Id")
     where = f"{label}.Segments" if label else "Segments"
     for j, seg in enumerate(segs):

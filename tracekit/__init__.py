@@ -97,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "lambda_invocations": "tracekit.analysis.attribution",
     # root causes
     "rank_causes": "tracekit.analysis.causes",
+    "peer_outliers": "tracekit.analysis.peers",
     "error_origins": "tracekit.analysis.error_origins",
     "top_exceptions": "tracekit.analysis.error_origins",
     # live X-Ray (extra: aws)

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import QUANTILES, ns, percentile, quantile_draws, require_columns, result_table
+from ..core import QUANTILES, holm, ns, percentile, quantile_draws, require_columns, result_table
 from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
@@ -205,17 +205,6 @@ def _refine_edges(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp,
     on = pd.Timestamp(int(t[best_in].min()) // s * s, tz="UTC")
     rec = best[1] if best[1] is pd.NaT else pd.Timestamp(int(t[best_in].max()) // s * s + s, tz="UTC")
     return on, rec
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    m = len(p)
-    if not m:
-        return p
-    order = np.argsort(p, kind="stable")
-    adj = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
-    out = np.empty(m)
-    out[order] = adj
-    return out
 
 
 def _metrics(metric: str | Sequence[str]) -> list[str]:
@@ -378,7 +367,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     for si, (_gi, _m, _part, _ok, v) in enumerate(series):
         a, b, _z, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm_, seed=seed + si)
         results.append((a, b, p))
-    p_adj = _holm(np.array([r[2] for r in results], dtype=float))
+    p_adj = holm(np.array([r[2] for r in results], dtype=float))
     deps = deployments(spans) if rows is not None else None
     out_rows = []
     rng = np.random.default_rng(seed)

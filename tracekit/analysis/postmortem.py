@@ -389,13 +389,15 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
     if cmp is None:
         from .critical_paths import critical_path, critical_path_breakdown
 
+        out = _peer_findings(incident)
         bd = critical_path_breakdown(critical_path(incident), by="service")
         if not len(bd):
-            return [Finding("where", "No baseline and no critical path: where the time went cannot be said.")]
+            return out or [Finding("where", "No baseline and no critical path: where the time went cannot be said.")]
         top = bd.iloc[0]
-        return [Finding("where", f"No baseline to compare with, so no cause can be ranked; {top.iloc[0]} holds the "
-                                 f"largest share of the requests' critical-path time ({top['share']:.0%}) — where the time "
-                                 f"goes, not what changed.", (), dict(service=str(top.iloc[0])))]
+        lead = "No baseline to compare with, so no cause can be ranked; " if not out else ""
+        return out + [Finding("where", f"{lead}{top.iloc[0]} holds the largest share of the requests' critical-path time "
+                                       f"({top['share']:.0%}) — where the time goes, not what changed.", (),
+                              dict(service=str(top.iloc[0])))]
     t = cmp.table
     grew = t[(t["delta_cp_ms"] > 0)].sort_values("delta_cp_ms", ascending=False)
     if grew.empty or not (grew["delta_cp_ms_lo"] > 0).any():
@@ -425,6 +427,39 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
           "delta_cp_ms_hi": float(top["delta_cp_ms_hi"]), "keys": names}
     out.append(Finding("where", text, tuple(ex), ev))
     return out
+
+
+#: a component "stands out" from its peers when its spans are slower than a peer's span of the same
+#: operation in at least this share of pairs (a large effect: Cohen's d ≈ 1) and the test says so at 1 %
+PEER_SLOWER, PEER_ALPHA = 0.75, 0.01
+
+
+def _peer_findings(incident: pd.DataFrame) -> list[Finding]:
+    """With no baseline: the hosts, then versions, that :func:`~tracekit.peer_outliers` finds unlike their peers."""
+    from .peers import peer_outliers
+
+    for level in ("host", "version"):
+        po = peer_outliers(incident, level=level)
+        hit = po[(po["p_value"] < PEER_ALPHA) & (po["slower"] >= PEER_SLOWER)]
+        if len(hit):
+            r = hit.iloc[0]
+            peers = int(r["peers"])
+            text = (f"No baseline to compare with, but {r['service']} {level} {r[level]} stands out from its {peers} "
+                    f"peer{'s' if peers != 1 else ''} in the same period: its {r['operation']} spans take "
+                    f"{fmt_ms(r['self_p50_ms'])} (median exclusive time) against {fmt_ms(r['peer_self_p50_ms'])} on the "
+                    f"others, slower than a peer's in {r['slower']:.0%} of pairs (p {_fmt_p(float(r['p_value']))}).")
+            if len(hit) > 1:
+                more = ", ".join(f"{x['service']} {level} {x[level]}" for _, x in hit.iloc[1:4].iterrows())
+                text += f" Also unlike their peers: {more}."
+            ex = (str(r["example_trace_id"]),) if isinstance(r["example_trace_id"], str) else ()
+            return [Finding("where", text, ex, {"level": level, "service": str(r["service"]), "key": str(r[level]),
+                                                "operation": str(r["operation"]), "slower": float(r["slower"]),
+                                                "p_value": float(r["p_value"])})]
+    return []
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _ranked_label(r: pd.Series, level: str) -> str:

@@ -42,7 +42,7 @@ from .nested import safe_repr, safe_str, to_text
 from .outcomes import TRACE_OUTCOME_COLUMNS, client_error, failed, throttled, trace_outcomes
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
-from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, percentile, quantile_draws
+from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, holm, percentile, quantile_draws
 from .tree import SpanTree, span_tree, unique_sorted
 from .weights import trace_weights
 
@@ -55,7 +55,7 @@ __all__ = [
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
-    "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "percentile", "quantile_draws",
+    "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",
     "SpanTree", "span_tree", "unique_sorted",
     "trace_weights",
 ]

@@ -1,0 +1,189 @@
+"""Which host (pod, instance) or version of a service behaves unlike its peers in the same period.
+
+A bad host, a noisy neighbour or a canary shows in the traces of one period with no baseline at all:
+its spans take longer than the same operation's spans on the service's other hosts. For each
+component (``service`` and ``host`` — :func:`tracekit.core.hosts` — or ``version`` —
+:func:`tracekit.core.versions`) of a service with at least two, :func:`peer_outliers` compares the
+exclusive time (:func:`~tracekit.self_time`) of its spans with its peers' (the service's other
+components) operation by operation: a one-sided Wilcoxon–Mann–Whitney rank-sum test per (component,
+operation) with at least ``min_spans`` spans on each side (normal approximation with the tie
+correction), Holm-adjusted over every pair tested; a component's row is its most significant
+operation. Its effect size, ``slower``, is the chance that a span of the component takes longer
+than a peer's span of that operation (0.5: like its peers; 1: every span slower). Ranks make the
+test free of the latency distribution and of the outlier itself (a quantile over the whole service
+is not: a bad host holding a quarter of the spans moves it), and testing each operation keeps a
+fault in one operation from being diluted by the component's healthy ones. Failed spans where
+the error originates (:func:`~tracekit.error_origins`' rule) are compared with the peers' by a
+one-sided Fisher exact test. The operation that differs most is named with its median exclusive time
+on the component and on the peers.
+
+Measured on the simulator: in 100 stationary datasets (400 requests each, hosts exchangeable) one had
+a component below 0.01 (timing or errors), as the 1 % level allows; in 20 ``bad-host`` datasets the
+first row was ``catalog-3`` / ``load product list`` every time. The real Nezha fault days run one pod
+per service, so there it has no peers to compare and returns no row.
+
+This is the baseline-free counterpart of :func:`~tracekit.rank_causes` (which compares a period with
+another); the postmortem uses it when there is neither a baseline nor a change over time.
+
+>>> import tracekit as tk
+>>> spans = tk.read(tk.examples.path("checkout-small"))
+>>> out = tk.peer_outliers(spans)
+>>> list(out.columns[:2]), bool(out["p_value"].between(0, 1).all())
+(['service', 'host'], True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core import failed, holm, hosts, require_columns, result_table, span_tree, versions
+from ..errors import ArgumentError
+
+__all__ = ["peer_outliers", "PEER_OUTLIERS"]
+
+PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a service with peers (key columns first), most unlike its peers first", [
+    ("peers", "int64", "components", "other components of the same service"),
+    ("spans", "int64", "spans", "spans of the component, of operations its peers also ran"),
+    ("slower", "float64", "probability", "chance that a span of the component takes longer (exclusive time) than a peer's span of the operation: 0.5 like its peers"),
+    ("p_value", "float64", "", "one-sided Mann–Whitney test of the operation's exclusive time on the component against its peers, Holm-adjusted over every (component, operation) tested"),
+    ("error_origins", "float64", "share", "share of its spans where an error originates"),
+    ("peer_error_origins", "float64", "share", "the same share on its peers"),
+    ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none)"),
+    ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side), <NA> when none"),
+    ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component"),
+    ("peer_self_p50_ms", "float64", "ms", "median exclusive time of that operation on its peers"),
+    ("example_trace_id", "string", "", "the trace where the component's span of that operation took longest"),
+])
+
+#: what ``level`` may be
+LEVELS = ("host", "version")
+
+
+def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 5) -> pd.DataFrame:
+    """The hosts (or versions) of each service that behave unlike the service's others, most unlike first.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+    level : {"host", "version"}
+        What a component is: a host (pod, instance) or a version of a service.
+    min_spans : int
+        Fewest spans an operation needs on the component and on its peers to be compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``service`` and ``level`` columns then :data:`PEER_OUTLIERS`, sorted by ``p_value`` then
+        ``slower`` (descending). Services with a single component have no row.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+    ArgumentError
+        Bad ``level`` or ``min_spans``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("bad-host", 300, seed=16).spans
+    >>> top = tk.peer_outliers(spans).iloc[0]
+    >>> top["host"], top["operation"], bool(top["p_value"] < 1e-6), round(float(top["slower"]), 2)
+    ('catalog-3', 'load product list', True, 1.0)
+    """
+    from scipy.stats import fisher_exact, norm
+
+    from .error_origins import failed_descendant
+    from .structure import self_time
+
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "peer_outliers")
+    if level not in LEVELS:
+        raise ArgumentError(f"peer_outliers: level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if not isinstance(min_spans, (int, np.integer)) or isinstance(min_spans, bool) or min_spans < 1:
+        raise ArgumentError(f"peer_outliers: min_spans must be a positive integer, got {min_spans!r}")
+    cols = ["service", level, *PEER_OUTLIERS.column_names]
+    n = len(spans)
+    tree = span_tree(spans)
+    fl = failed(spans)
+    origin = fl & ~failed_descendant(spans, fl) if fl.any() else fl  # error_origins' rule
+    frame = pd.DataFrame({
+        "svc": spans["service"].to_numpy(dtype=object, na_value=None),
+        "comp": np.asarray(hosts(spans) if level == "host" else versions(spans), dtype=object),
+        "op": spans["name"].to_numpy(dtype=object, na_value=None),
+        "self": self_time(spans)["self_ms"].to_numpy(dtype=np.float64),
+        "origin": np.asarray(origin, dtype=bool),
+        "tid": np.asarray(tree.trace_ids, dtype=object)[tree.trace] if n else np.zeros(0, dtype=object),
+    })
+    frame = frame[frame["svc"].notna() & frame["comp"].notna()]
+    ncomp = frame.groupby("svc")["comp"].nunique()
+    frame = frame[frame["svc"].map(ncomp).to_numpy() >= 2]
+    if not len(frame):
+        return _typed(pd.DataFrame(columns=cols), level, min_spans)
+
+    # errors: every span of the component against every span of its peers
+    err = frame.groupby(["svc", "comp"], sort=True).agg(n=("origin", "size"), k=("origin", "sum"))
+    svc_tot = err.groupby(level=0)[["n", "k"]].transform("sum")
+    err["np"], err["kp"] = svc_tot["n"] - err["n"], svc_tot["k"] - err["k"]
+
+    # timing: ranks of exclusive time within each (service, operation), compared per component
+    t = frame[frame["op"].notna() & frame["self"].notna()].copy()
+    t["rank"] = t.groupby(["svc", "op"])["self"].rank(method="average")
+    stratum = t.groupby(["svc", "op"])["self"]
+    t["N"] = stratum.transform("size")
+    ties = t.groupby(["svc", "op", "self"]).size().rename("t").reset_index()
+    ties["t3"] = ties["t"].astype(float) ** 3 - ties["t"]
+    tie_sum = ties.groupby(["svc", "op"])["t3"].sum()
+    cell = t.groupby(["svc", "op", "comp"], sort=False).agg(m=("rank", "size"), W=("rank", "sum"), N=("N", "first"))
+    cell = cell.reset_index()
+    cell["nn"] = cell["N"] - cell["m"]
+    cell = cell[(cell["m"] >= min_spans) & (cell["nn"] >= min_spans)]
+    N = cell["N"].to_numpy(dtype=float)
+    m = cell["m"].to_numpy(dtype=float)
+    nn = cell["nn"].to_numpy(dtype=float)
+    tsum = tie_sum.reindex(pd.MultiIndex.from_frame(cell[["svc", "op"]])).to_numpy(dtype=float)
+    var_w = m * nn / 12.0 * ((N + 1) - tsum / (N * (N - 1)))
+    u = cell["W"].to_numpy(dtype=float) - m * (m + 1) / 2  # Mann–Whitney U: pairs where the component is slower (ties ½)
+    z = (u - m * nn / 2) / np.sqrt(np.where(var_w > 0, var_w, np.nan))
+    cell = cell.assign(share=u / (m * nn), p=np.where(var_w > 0, norm.sf(np.nan_to_num(z)), 1.0))
+    cell["p"] = holm(cell["p"].to_numpy(dtype=float))  # over every (component, operation) compared
+    cell = cell.sort_values(["p", "share"], ascending=[True, False], kind="stable")
+    spans_of = cell.groupby(["svc", "comp"])["m"].sum()
+    per = cell.drop_duplicates(["svc", "comp"]).set_index(["svc", "comp"])
+    per["spans"] = spans_of
+    top = per["op"]
+
+    rows = []
+    for (s, c), e in err.iterrows():
+        k, ne, kp, npe = int(e["k"]), int(e["n"]), int(e["kp"]), int(e["np"])
+        pe = float(fisher_exact([[k, ne - k], [kp, npe - kp]], alternative="greater")[1]) if k and npe else np.nan
+        has = (s, c) in per.index
+        p = float(per.at[(s, c), "p"]) if has else 1.0
+        op = top.get((s, c)) if has else None
+        p50 = peer50 = ex = None
+        if op is not None:
+            g = t[(t["svc"] == s) & (t["op"] == op)]
+            mine = (g["comp"] == c).to_numpy()
+            p50 = float(g.loc[mine, "self"].median())
+            peer50 = float(g.loc[~mine, "self"].median())
+            ex = str(g.loc[g.loc[mine, "self"].idxmax(), "tid"])
+        rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
+                     float(per.at[(s, c), "share"]) if has else np.nan, p,
+                     k / ne if ne else 0.0, kp / npe if npe else 0.0, pe, op, p50, peer50, ex))
+    out = pd.DataFrame(rows, columns=cols)
+    pe = out["error_p_value"].to_numpy(dtype=float, copy=True)
+    tested = ~np.isnan(pe)  # a component with no error origin is not tested (and not counted by Holm)
+    pe[tested] = holm(pe[tested])
+    out["error_p_value"] = np.where(tested, pe, 1.0)
+    out = out.sort_values(["p_value", "slower"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return _typed(out, level, min_spans)
+
+
+def _typed(out: pd.DataFrame, level: str, min_spans: int) -> pd.DataFrame:
+    out["service"] = out["service"].astype("string")
+    out[level] = out[level].astype("string")
+    for c in PEER_OUTLIERS.columns:
+        out[c.name] = out[c.name].astype(c.dtype)
+    out.attrs["params"] = {"level": level, "min_spans": min_spans}
+    return out

@@ -154,6 +154,8 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     per["spans"] = spans_of
     top = per["op"]
 
+    strata = t.groupby(["svc", "op"], sort=False).indices
+    t_comp, t_self, t_tid = t["comp"].to_numpy(dtype=object), t["self"].to_numpy(), t["tid"].to_numpy(dtype=object)
     rows = []
     for (s, c), e in err.iterrows():
         k, ne, kp, npe = int(e["k"]), int(e["n"]), int(e["kp"]), int(e["np"])
@@ -163,11 +165,11 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
         op = top.get((s, c)) if has else None
         p50 = peer50 = ex = None
         if op is not None:
-            g = t[(t["svc"] == s) & (t["op"] == op)]
-            mine = (g["comp"] == c).to_numpy()
-            p50 = float(g.loc[mine, "self"].median())
-            peer50 = float(g.loc[~mine, "self"].median())
-            ex = str(g.loc[g.loc[mine, "self"].idxmax(), "tid"])
+            at = strata[(s, op)]  # positions of the operation's spans in t: the work is linear in them
+            mine = t_comp[at] == c
+            own, other = t_self[at][mine], t_self[at][~mine]
+            p50, peer50 = float(np.median(own)), float(np.median(other))
+            ex = str(t_tid[at[mine][np.argmax(own)]])
         rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
                      float(per.at[(s, c), "share"]) if has else np.nan, p,
                      k / ne if ne else 0.0, kp / npe if npe else 0.0, pe, op, p50, peer50, ex))

@@ -455,6 +455,26 @@ def test_service_colors_depend_on_the_name_not_on_the_company_or_order():
     assert plotting.ERROR_COLOR not in plotting.PALETTE and "#9DA3AE" not in plotting.PALETTE
 
 
+def _lab(hex_color: str) -> np.ndarray:
+    """sRGB → CIELAB (D65), to measure how far apart two colours look."""
+    rgb = np.array([int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    lin = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ lin
+    xyz /= np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_service_colours_can_be_told_apart():
+    # two services must not look alike (the report drew api-gateway and cart in two yellows 18 apart), nor like
+    # the error red, the baseline grey or the critical-path black
+    pal = [_lab(c) for c in plotting.PALETTE]
+    pairs = [float(np.linalg.norm(a - b)) for i, a in enumerate(pal) for b in pal[i + 1:]]
+    assert min(pairs) >= 25
+    for reserved in (plotting.ERROR_COLOR, "#9DA3AE", plotting.CRITICAL_COLOR):
+        assert min(float(np.linalg.norm(_lab(reserved) - c)) for c in pal) >= 25
+
+
 def test_every_service_figure_uses_the_same_colour_per_service():
     inc = tk.read(REPO / "datasets" / "checkout-incident")
     col = tk.service_colors(inc["service"].astype(str))

@@ -53,12 +53,15 @@ __all__ = [
 ]
 
 #: Qualitative palette of 20 colours: Kelly's colours of maximum contrast without white, black, red
-#: (red marks errors; its red-oranges turned teal and olive) and grey (grey marks the baseline), plus
-#: cyan and indigo.
+#: (red marks errors) and grey (grey marks the baseline), plus cyan and indigo; the four that were
+#: hard to tell from a neighbour (two yellows, two violets, two teals: CIELAB distance 13–19) replaced
+#: by violet, pink, magenta and green, and the light blue that looked like the baseline grey (22) by
+#: periwinkle, so any two, and each against red, grey and the critical-path black, are at least 25
+#: apart (a test measures it).
 #: :func:`service_colors` hashes a service's name onto it.
 PALETTE: tuple[str, ...] = (
-    "#0067A5", "#F38400", "#008856", "#875692", "#F3C300", "#E68FAC", "#654522", "#A1CAF1", "#8DB600", "#604E97",
-    "#F99379", "#C2B280", "#B3446C", "#17BECF", "#00A6A6", "#2B3D26", "#F6A600", "#DCD300", "#6B6B1E", "#332288",
+    "#0067A5", "#F38400", "#008856", "#875692", "#F3C300", "#E68FAC", "#654522", "#6B6ECF", "#8DB600", "#AB63FA",
+    "#F99379", "#C2B280", "#B3446C", "#17BECF", "#FF97FF", "#2B3D26", "#CF1C90", "#2CA02C", "#6B6B1E", "#332288",
 )
 #: Outline of error spans and colour of error markers.
 ERROR_COLOR = "#D62728"

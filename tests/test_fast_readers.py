@@ -445,6 +445,12 @@ XRAY_FAST = {
                                                       "cause": "e1", "service": {"x": 1}}]),
     "inferred, parent, integer times": dict(inferred=True, parent_id="0123456789abcdef", start_time=1478293361,
                                            end_time=1478293362),
+    "service nested, rare keys on a subsegment only": dict(
+        service={"a": {"b": 1, "c": [1]}, "v": "1", "e": {}},
+        subsegments=[{"id": "0123456789abcdef", "name": "s", "start_time": 1478293361.3, "end_time": 1478293361.4,
+                      "error": False, "annotations": {"k": "v"}, "sql": {"url": "x"}, "user": "u",
+                      "resource_arn": "arn:y", "precursor_ids": []}]),
+    "service empty": dict(service={}, origin="AWS::ECS::Container", namespace="remote"),
 }
 
 

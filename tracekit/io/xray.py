@@ -104,6 +104,7 @@ from ._sources import (
     TIME_PROBLEM,
     Document,
     display_name,
+    gc_promote,
     is_pathlike,
     iter_documents,
     known_shape,
@@ -187,6 +188,7 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
             b.fail(b.no_spans())  # never 0 spans silently
     finally:
         if gc_was_enabled:
+            gc_promote()  # the frame's new containers: to the oldest generation, unscanned
             gc.enable()
     df.attrs["skipped"] = tuple(b.skipped)
     df.attrs["ignored"] = tuple(b.ignored)

@@ -547,3 +547,24 @@ def test_otlp_big_single_document_is_decoded_by_resource_spans(monkeypatch, tmp_
         for errors in ("raise", "skip"):
             fast, checked, _ = _both(monkeypatch, otlp_fast, read_otlp, data, errors)
             _same(fast, checked)
+
+
+def test_readers_leave_the_gc_on_and_cycles_collectable():
+    """The readers pause the GC and, on the way out, move new containers to the oldest generation
+    (gc_promote): nothing stays frozen, a cycle made before the read is still collected."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    for read, src in ((read_otlp, _lines(_request(_span()))), (tk.read_xray, orjson.dumps(_page(_seg())))):
+        node = Node()
+        node.me = node
+        ref = weakref.ref(node)
+        del node
+        df = read(src)
+        assert len(df) == 1 and gc.isenabled() and gc.get_freeze_count() == 0
+        gc.collect()
+        assert ref() is None

@@ -82,6 +82,16 @@ def test_otlp_simulator_files_fast_equals_checked(monkeypatch, tmp_path, sim_spa
     assert stats == {"fast": n_docs, "fallback": 0, "checked_rest": 0}  # every line took the fast path
 
 
+@pytest.mark.parametrize("lines", [True, False])
+def test_otlp_column_pass_in_small_pieces(monkeypatch, tmp_path, sim_spans, lines):
+    """A big document is read by several column passes (every _PASS spans): the same frame."""
+    path = write_otlp(sim_spans, tmp_path / ("sim.jsonl" if lines else "sim.json"), lines=lines, batch=97)
+    monkeypatch.setattr(otlp_fast, "_PASS", 3)
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path)
+    _same(fast, checked)
+    assert stats["fast"] > 0 and stats["fallback"] == 0
+
+
 def test_otlp_simulator_gzip_bytes_and_file_object(monkeypatch, tmp_path, sim_spans):
     path = write_otlp(sim_spans, tmp_path / "sim.jsonl.gz", batch=200)
     data = path.read_bytes()
@@ -178,6 +188,20 @@ FAST_CASES = {
         kind="SPAN_KIND_CLIENT", status={"code": "STATUS_CODE_UNSET", "deprecatedCode": 2, "message": ""},
         attributes=[_kv("http.status_code", {"intValue": "503"})], traceState="ot=th:8", flags="1"),
     "in progress": dict(endTimeUnixNano=None),
+    # the column pass (one per document: the single-document test below mixes every case)
+    "null attributes and a null attribute value": dict(attributes=None, events=[{"attributes": [
+        _kv("v", None), _kv("s", {"stringValue": "x"})]}]),
+    "null attribute value among strings": dict(attributes=[_kv("a", {"stringValue": "x"}), _kv("n", None),
+                                                           _kv("i", {"intValue": 5}), _kv("j", {"intValue": "-6"}),
+                                                           _kv("b", {"boolValue": False})]),
+    "http status as a string": dict(attributes=[_kv("http.response.status_code", {"stringValue": "404"})]),
+    "http status as a bool": dict(attributes=[_kv("http.response.status_code", {"boolValue": True}),
+                                              _kv("http.status_code", {"intValue": "500"})]),
+    "http status empty value then legacy": dict(attributes=[_kv("http.response.status_code", {}),
+                                                            _kv("http.status_code", {"intValue": "502"})]),
+    "http status beyond int64 as a double": dict(attributes=[_kv("http.status_code", {"doubleValue": 1e30})]),
+    "status with a message, deprecated ok code": dict(status={"message": "boom", "deprecatedCode": 0}),
+    "status ok and a trace state": dict(status={"code": 1}, traceState="x=1", links=[]),
 }
 
 
@@ -421,6 +445,12 @@ XRAY_FAST = {
                                                       "cause": "e1", "service": {"x": 1}}]),
     "inferred, parent, integer times": dict(inferred=True, parent_id="0123456789abcdef", start_time=1478293361,
                                            end_time=1478293362),
+    "service nested, rare keys on a subsegment only": dict(
+        service={"a": {"b": 1, "c": [1]}, "v": "1", "e": {}},
+        subsegments=[{"id": "0123456789abcdef", "name": "s", "start_time": 1478293361.3, "end_time": 1478293361.4,
+                      "error": False, "annotations": {"k": "v"}, "sql": {"url": "x"}, "user": "u",
+                      "resource_arn": "arn:y", "precursor_ids": []}]),
+    "service empty": dict(service={}, origin="AWS::ECS::Container", namespace="remote"),
 }
 
 
@@ -489,3 +519,52 @@ def test_otlp_one_document_file_falls_back_by_reading_the_file_again(monkeypatch
             fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path, errors)
             _same(fast, checked)
             assert stats["fast"] == fast_docs and stats["fallback"] == 1 - fast_docs
+
+
+def test_otlp_big_single_document_is_decoded_by_resource_spans(monkeypatch, tmp_path, sim_spans):
+    """From _SPLIT bytes on, a single document is decoded one ResourceSpans at a time: the same
+    frames, the same fallbacks (to the checked code, for the whole document)."""
+    monkeypatch.setattr(otlp_fast, "_SPLIT", 0)
+    path = write_otlp(sim_spans, tmp_path / "sim.json", lines=False)
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, path)
+    _same(fast, checked)
+    assert stats == {"fast": 1, "fallback": 0, "checked_rest": 0}
+    monkeypatch.setattr(otlp_fast, "_PASS", 5)
+    doc = _request(*(_span(**{**kw, "spanId": f"{i:016x}"}) for i, kw in enumerate(FAST_CASES.values(), 1)))
+    doc["resourceSpans"].append(_request(_span(spanId="0123456789abcdef"))["resourceSpans"][0])
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    _same(fast, checked)
+    assert stats == {"fast": 1, "fallback": 0, "checked_rest": 0}
+    good = _request(_span())["resourceSpans"][0]
+    for bad in (_request(_span(foo=1)), _request(_span(kind=9)), {"resourceSpans": [{"scopeSpans": []}]},
+                {"resourceSpans": [{"scopeSpans": [{"spans": [_span(traceId="")]}]}]}):
+        doc = {"resourceSpans": [good, *bad["resourceSpans"], good]}  # the bad one after a good one
+        for errors in ("raise", "skip"):
+            fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, orjson.dumps(doc), errors)
+            _same(fast, checked)
+            assert stats["fast"] == 0 and stats["fallback"] == 1
+    for data in (b'{"resourceSpans": []}', b'{"resourceSpans": [], "x": 1}', b'{"resourceSpans": [{"scopeSpans": [{'):
+        for errors in ("raise", "skip"):
+            fast, checked, _ = _both(monkeypatch, otlp_fast, read_otlp, data, errors)
+            _same(fast, checked)
+
+
+def test_readers_leave_the_gc_on_and_cycles_collectable():
+    """The readers pause the GC and, on the way out, move new containers to the oldest generation
+    (gc_promote): nothing stays frozen, a cycle made before the read is still collected."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    for read, src in ((read_otlp, _lines(_request(_span()))), (tk.read_xray, orjson.dumps(_page(_seg())))):
+        node = Node()
+        node.me = node
+        ref = weakref.ref(node)
+        del node
+        df = read(src)
+        assert len(df) == 1 and gc.isenabled() and gc.get_freeze_count() == 0
+        gc.collect()
+        assert ref() is None

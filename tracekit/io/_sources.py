@@ -11,6 +11,7 @@ Each document is yielded as a :class:`Document`: the parsed value, the file name
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import os
@@ -27,7 +28,7 @@ import orjson
 from ..core.frame import TIME_PROBLEM
 from ..errors import TraceFormatError
 
-__all__ = ["Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+__all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
@@ -432,3 +433,13 @@ def gzip_bytes(data: bytes) -> bytes:  # small helper for tests and writers
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as f:
         f.write(data)
     return buf.getvalue()
+
+
+def gc_promote() -> None:
+    """Move every tracked object to the oldest GC generation without scanning it (``gc.freeze``
+    then ``gc.unfreeze``): a read's millions of new lists and dicts would otherwise be scanned by
+    the next young collection, then the next middle one (measured: 2-4% of a read), only to reach
+    the oldest generation anyway. Nothing is leaked: cycles among them are found by the next full
+    collection, as for any long-lived object."""
+    gc.freeze()
+    gc.unfreeze()

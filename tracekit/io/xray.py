@@ -104,6 +104,7 @@ from ._sources import (
     TIME_PROBLEM,
     Document,
     display_name,
+    gc_promote,
     is_pathlike,
     iter_documents,
     known_shape,
@@ -187,6 +188,7 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
             b.fail(b.no_spans())  # never 0 spans silently
     finally:
         if gc_was_enabled:
+            gc_promote()  # the frame's new containers: to the oldest generation, unscanned
             gc.enable()
     df.attrs["skipped"] = tuple(b.skipped)
     df.attrs["ignored"] = tuple(b.ignored)
@@ -471,11 +473,13 @@ class _Builder:
         self.span_id: list = []
         self.parent_id: list = []
         self.name: list = []
-        self.start = array("d")  # epoch seconds
-        self.end = array("d")  # NaN when in progress
+        # plain lists, converted by numpy at the end: array.append parses its argument like a
+        # function call (measured: 6% of the fast walk)
+        self.start: list = []  # epoch seconds
+        self.end: list = []  # NaN when in progress
         # bit 0 error, 1 fault, 2 throttle, 3 in_progress; bits 4-5 kind (0 server, 1 client, 2 internal)
-        self.bits = array("b")
-        self.http_status = array("q")  # _NO_STATUS when absent
+        self.bits: list = []
+        self.http_status: list = []  # _NO_STATUS when absent
         self.attributes: list = []
         self.status_message: dict[int, str] = {}  # row -> message, for the few spans with a cause
         self.events: dict[int, list] = {}  # row -> exception events
@@ -500,6 +504,7 @@ class _Builder:
         self._aws_sub_keys: dict[str, dict[str, str]] = {}
         self._ann_keys: dict[str, str] = {}
         self._meta_keys: dict[str, str] = {}
+        self._service_keys: dict[str, str] = {}  # (the fast path's resource service.<key>)
         self._file = None
         self._file_count = 0
 
@@ -905,8 +910,9 @@ class _Builder:
         self.span_id = self.parent_id = None  # free as we go: peak memory matters at 1M spans
 
         # times: float seconds -> int64 ns rounded to the microsecond (never via float ms)
-        start_ns = _seconds_to_ns(np.frombuffer(self.start, dtype=np.float64))
-        end_s = np.frombuffer(self.end, dtype=np.float64)
+        start_ns = _seconds_to_ns(np.array(self.start, dtype=np.float64))
+        end_s = np.array(self.end, dtype=np.float64)
+        self.start = self.end = None
         missing_end = np.isnan(end_s)
         end_ns = _seconds_to_ns(np.where(missing_end, 0.0, end_s))
         end_ns[missing_end] = _NAT
@@ -916,11 +922,11 @@ class _Builder:
         for r in back:  # kept as given (a negative duration), flagged
             self.attributes[r][TIME_PROBLEM] = "end_before_start"
 
-        bits = np.frombuffer(self.bits, dtype=np.int8)
+        bits = np.array(self.bits, dtype=np.int8)
         err, fault, thr, inprog = ((bits & b) != 0 for b in (1, 2, 4, 8))
         kind = bits >> 4
         del bits
-        hs = np.frombuffer(self.http_status, dtype=np.int64)
+        hs = np.array(self.http_status, dtype=np.int64)
         no_status = hs == _NO_STATUS
         take = pa.array(doc_of_row, memory_pool=pool)
         d_resource = np.fromiter(self.d_resource, dtype=object, count=nd)

@@ -14,12 +14,15 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
 
 - ``slower`` — own work grew (CPU contention, a slow query in a leaf call): the share of spans
   whose exclusive time (:func:`~tracekit.self_time`) exceeds the baseline's ``q``-quantile of the
-  same operation, minus the ``1 − q`` expected;
+  same operation, minus the share expected by chance: a new span exceeds the k-th smallest of n
+  baseline spans (k = ⌈q·n⌉) with probability (n − k + 1)/(n + 1) — 1 − q only for large n
+  (0.17 for n = 5, 0.095 for n = 20), so a rarely called operation is not made to look slower by
+  its small baseline;
 - ``waiting`` — the network or a queue between caller and callee grew (a delay on the component's
   interface): for each call from one service into another, the caller's span minus the callee's
   span (the time the caller waited outside the callee), above the baseline's ``q``-quantile of the
-  same caller → callee operation pair, counted for both ends of the call (a delayed component is
-  at one end of every slow hop; a neighbour only of some);
+  same caller → callee operation pair (beyond the same chance rate), counted for both ends of the
+  call (a delayed component is at one end of every slow hop; a neighbour only of some);
 - ``extra`` — calls beyond what the baseline's rate per request predicts (a deploy's new call, retries,
   cold starts), over the calls seen;
 - ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
@@ -142,6 +145,15 @@ def _quantile_per_group(group: np.ndarray, values: np.ndarray, n_groups: int, q:
         idx = off[has] + np.maximum(np.ceil(q * cnt[has]).astype(np.int64) - 1, 0)
         thr[has] = sv[idx]
     return thr, cnt
+
+
+def _exceed_rate(cnt: np.ndarray, q: float) -> np.ndarray:
+    """Chance that a new value from the same distribution exceeds the inverted_cdf ``q``-quantile of
+    ``cnt`` values: that quantile is the k-th smallest, k = ⌈q·n⌉, and a new value of an exchangeable
+    sample lies above it with probability (n − k + 1) / (n + 1) — 1/6, not 1 − q = 0.05, for n = 5."""
+    n = cnt.astype(float)
+    k = np.maximum(np.ceil(q * n), 1.0)
+    return np.where(n > 0, (n - k + 1.0) / (n + 1.0), 1.0 - q)
 
 
 class _Side:
@@ -308,13 +320,15 @@ def rank_causes(
     ocode, _ = _codes(np.concatenate([a.svc, b.svc]), np.concatenate([a.name, b.name]))
     oa, ob = ocode[:a.n], ocode[a.n:]
     n_o = int(ocode.max()) + 1 if len(ocode) else 0
-    p0 = 1.0 - q
 
     def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
 
     def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
         return per_key(mask, ka, a.w)
+
+    def pa_w(mask: np.ndarray, v: np.ndarray) -> np.ndarray:  # sum of v over the incident spans of each key
+        return per_key(mask, ka, a.w * v)
 
     def pb(mask: np.ndarray) -> np.ndarray:
         return per_key(mask, kb, b.w)
@@ -331,7 +345,9 @@ def rank_causes(
     usable = cnt[oa] >= min_spans
     ok = usable & ~np.isnan(a.self_ms)
     ex = ok & (a.self_ms > thr[oa])
-    ev["slower"] = shrink(pa(ex), pa(ok), p0)
+    # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
+    p_ex = _exceed_rate(cnt, q)[oa]
+    ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
     # waiting: caller span − callee span, per caller-op → callee-op pair, both ends
     pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
     pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
@@ -346,7 +362,9 @@ def rank_causes(
     gw = a.w[a.cross]
     x = per_key(gex, callee_k, gw) + per_key(gex & (caller_k != callee_k), caller_k, gw)
     n = per_key(gok, callee_k, gw) + per_key(gok & (caller_k != callee_k), caller_k, gw)
-    ev["waiting"] = shrink(x, n, p0)
+    gp = gw * _exceed_rate(gcnt, q)[pca]
+    e0 = per_key(gok, callee_k, gp) + per_key(gok & (caller_k != callee_k), caller_k, gp)
+    ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
     allk = np.ones(a.n, dtype=bool)
     # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
     # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)

@@ -28,7 +28,9 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
 - ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
   skips work): the calls missing below the expected count, over the expected count;
 - ``shape`` — spans whose number of direct children the baseline never showed for the operation
-  (a changed call pattern: a retry loop, an early return);
+  (a changed call pattern: a retry loop, an early return), beyond the chance of a count not seen
+  yet: the Good–Turing missing mass of the operation's baseline (its counts seen once over its
+  spans), so three baseline spans with three different counts do not make a fourth count news;
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
   (:func:`~tracekit.error_origins`: no failed descendant), beyond the baseline's share.
 
@@ -210,7 +212,7 @@ def rank_causes(
     evidence_weights: dict[str, float] | None = None,
     q: float = 0.95,
     prior: float = 10.0,
-    min_spans: int = 5,
+    min_spans: int = 1,
     n_boot: int = 200,
     ci: float = 0.95,
     lift_rows: int = 3,
@@ -246,7 +248,10 @@ def rank_causes(
     prior : float
         Pseudo-spans at the expected rate each share is shrunk with.
     min_spans : int
-        Fewest baseline spans of an operation (or call pair) for its quantile to be used.
+        Fewest baseline spans of an operation (or call pair) for its quantile and child counts to be
+        used. 1 by default: the chance rates above follow the baseline's size (a single baseline span
+        is exceeded half the time, and all its counts are 'seen once'), so a rarely called operation
+        is compared with what little baseline it has instead of being left out.
     n_boot : int
         Bootstrap draws of ``delta_cp_ms``'s interval.
     ci : float
@@ -390,11 +395,17 @@ def rank_causes(
     deficit = np.maximum(expect - xa - noise, 0.0)
     ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior_w)
     # shape: a number of children the baseline never showed for the operation
-    ch_pair_b = np.unique(ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1))
+    # against the chance of a count the baseline has not shown yet: its Good–Turing missing mass, the
+    # operation's counts seen once over its spans (a baseline of 3 spans with 3 counts leaves room for
+    # a fourth; a thousand spans with the same count do not)
+    ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
+    ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
     ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
     seen = np.isin(ch_pair_a, ch_pair_b)
+    singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
+    p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
     sok = usable
-    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), 0.0)
+    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
     # errors originating at the component, beyond the baseline's share
     base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
     ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)

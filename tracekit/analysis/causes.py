@@ -47,11 +47,22 @@ next or rests on little evidence.
 How the defaults were chosen and what they reach (``benchmarks/bench_rank_causes.py``, traces only,
 service level, incident = 2 min after the injection, baseline = 10 min before): on the two Nezha fault
 days (48 faults with traces in both windows) only the ``vanished`` weight was tried at 0.5 / 1 / 2;
-``q`` 0.95, ``prior`` 10, equal weights and the route-conditioned counts were set before looking.
+``q`` 0.95, ``prior`` 10, equal weights and the route-conditioned counts were set before looking. The
+chance rates (order statistics for ``slower`` / ``waiting``, Good–Turing for ``shape``) and
+``min_spans`` 1 follow from the statistics, not from the scores; tried on the same days and not kept:
+a binomial allowance on the shares (z = 2: one more OnlineBoutique fault first, one fewer TrainTicket),
+expected calls conditioned on the parent operation instead of the route, so a vanished subtree counts once
+at the call that broke (OnlineBoutique AC@1 75 → 80 but AC@5 100 → 95; also crediting the callee of a
+vanished call: the same scores as now),
+routes through a forwarding root (a gateway's ``/*``: worse on both), Spring's error-dispatch spans
+(``BasicErrorController.error``) read as failures (no change at AC@1).
 OnlineBoutique: AC@1 75 %, AC@3 90 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
-63). TrainTicket: 14 / 18 / 21 % (28 faults; MicroRank 16 / 24 / 36): its exception and return-value
-faults leave no mark in traces that carry no status (the injected service's spans keep their timing
-and shape), while its CPU faults are found (3 of 4 first).
+63). TrainTicket: 18 / 21 / 25 % (28 faults; MicroRank 16 / 24 / 36): its CPU faults are all found
+first, its exception and return-value faults are not — they leave no mark that sets the injected
+service apart in these status-less spans (``benchmarks/study_nezha_marks.py``: by the smallest
+p-value of its call count, span time, exclusive time and callers' waiting, the injected service
+ranks 13.9th of 27.5 services on the 13 exception faults and 15.7th on the 11 return faults, where
+chance is 14.2 / 14.3; it is first in none).
 
 >>> import tracekit as tk
 >>> inc = tk.read(tk.examples.path("checkout-small"))
@@ -81,11 +92,11 @@ EVIDENCE = ("slower", "waiting", "extra", "vanished", "shape", "errors")
 RANK_CAUSES = result_table("rank_causes", "one row per component at the level asked (key columns first), most likely cause first", [
     ("rank", "int64", "", "1 = the most likely cause"),
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
-    ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the expected 1 − q (shrunk)"),
-    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond 1 − q (shrunk)"),
+    ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans; shrunk)"),
+    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond the chance of that (as slower; shrunk)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate per request predicts (new operations, retries, cold starts), over the calls seen (shrunk)"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, over that count (shrunk)"),
-    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation (shrunk)"),
+    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
     ("spans", "int64", "spans", "spans of the component in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the component in the baseline"),

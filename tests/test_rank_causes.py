@@ -152,9 +152,9 @@ def _bench():
 #: every fault of both days is the benchmark's, printed beside the paper's figures in README.md)
 NEZHA_FAULTS = {
     "OnlineBoutique": ("03:53:54", "04:27:03", "05:18:09", "05:43:48", "07:01:25", "07:17:55", "07:44:20"),
-    "TrainTicket": ("13:31:54", "14:49:57", "15:42:00", "09:34:19"),
+    "TrainTicket": ("13:31:54", "14:23:31", "14:49:57", "15:42:00", "09:34:19"),
 }
-MARGIN = 0.15  # at most one of the eleven may slip out of the top three
+MARGIN = 0.15  # at most one of the twelve may slip out of the top three
 
 
 def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):

@@ -152,9 +152,9 @@ def _bench():
 #: every fault of both days is the benchmark's, printed beside the paper's figures in README.md)
 NEZHA_FAULTS = {
     "OnlineBoutique": ("03:53:54", "04:27:03", "05:18:09", "05:43:48", "07:01:25", "07:17:55", "07:44:20"),
-    "TrainTicket": ("13:31:54", "14:49:57", "15:42:00", "09:34:19"),
+    "TrainTicket": ("13:31:54", "14:23:31", "14:49:57", "15:42:00", "09:34:19"),
 }
-MARGIN = 0.15  # at most one of the eleven may slip out of the top three
+MARGIN = 0.15  # at most one of the twelve may slip out of the top three
 
 
 def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):
@@ -217,3 +217,87 @@ def test_sampling_weights_undo_a_tail_sampler():
     # weights of 1 everywhere are no weights
     ones = tk.rank_causes(spans, base, level="operation", weights=1.0, n_boot=20, lift_rows=0)
     pd.testing.assert_frame_equal(ones.drop(columns=["note"]), naive.drop(columns=["note"]))
+
+
+# ---- chance rates of the evidence ----------------------------------------------------------------------------
+def _calls(n: int, rng: np.random.Generator, offset: int = 0, slow: float = 1.0, kids: bool = False) -> pd.DataFrame:
+    """n requests: ``front GET /`` calling ``rare GET /x`` once, both timed from one distribution; ``slow``
+    multiplies the first half of the rare calls' own time; ``kids``: each rare call makes 0–3 ``rare query``
+    calls (a count that varies from call to call)."""
+    ms = 1_000_000
+    trace, span, parent, svc, name, start, end = [], [], [], [], [], [], []
+    for i in range(offset, offset + n):
+        t0 = i * 10_000 * ms
+        child = int(rng.lognormal(1.0, 0.5) * ms * (slow if i - offset < n / 2 else 1.0))
+        root, call = f"{3 * i + 1:08x}" * 2, f"{3 * i + 2:08x}" * 2
+        trace += [f"{i + 1:032x}"] * 2
+        span += [root, call]
+        parent += [None, root]
+        svc += ["front", "rare"]
+        name += ["GET /", "GET /x"]
+        start += [t0, t0 + ms]
+        end += [t0 + child + 2 * ms + int(rng.lognormal(0.0, 0.3) * ms), t0 + ms + child]
+        for j in range(int(rng.integers(0, 4)) if kids else 0):
+            trace.append(f"{i + 1:032x}")
+            span.append(f"{3 * i + 3:08x}{j:08x}")
+            parent.append(call)
+            svc.append("rare")
+            name.append("rare query")
+            start.append(t0 + ms + j * 10)
+            end.append(t0 + ms + j * 10 + 5)
+    return tk.spans_from_columns({"trace_id": trace, "span_id": span, "parent_id": parent, "service": svc,
+                                  "name": name, "kind": ["server"] * len(span), "start": start, "end": end})
+
+
+def test_exceed_rate_is_the_order_statistic_chance():
+    """A new value of the same distribution exceeds the inverted_cdf q-quantile of n values with
+    probability (n − k + 1)/(n + 1), k = ⌈q·n⌉: 1/2 for n = 1, 1/6 for n = 5; 1 − q only for large n."""
+    from tracekit.analysis.causes import _exceed_rate, _quantile_per_group
+
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 20, 100):
+        reps = 4000
+        base = rng.exponential(size=(reps, n))
+        thr, _ = _quantile_per_group(np.repeat(np.arange(reps), n), base.ravel(), reps, 0.95)
+        seen = float(np.mean(rng.exponential(size=reps) > thr))
+        want = float(_exceed_rate(np.array([n]), 0.95)[0])
+        assert abs(seen - want) < 4 * np.sqrt(want * (1 - want) / reps), (n, seen, want)
+    assert _exceed_rate(np.array([5]), 0.95)[0] == pytest.approx(1 / 6)
+
+
+def test_a_rarely_called_service_with_a_small_baseline_is_not_made_slower_by_chance():
+    """Five baseline calls and thirty incident calls from the same distribution: the incident's spans exceed the
+    baseline's p95 (its largest value) about 1/6 of the time; counting that against 1 − q = 5 % made a rarely
+    called service look slower in 25 of 30 draws (median share 0.06). Against the order-statistic chance it is
+    above 0 in fewer than half (chance and clipping at 0), with median 0."""
+    rng = np.random.default_rng(1)
+    slower = []
+    for _ in range(30):
+        base, inc = _calls(5, rng), _calls(30, rng, offset=100)
+        rc = tk.rank_causes(inc, base, n_boot=1, lift_rows=0).set_index("service")
+        slower.append(rc.loc["rare", "slower"])
+    slower = np.asarray(slower)
+    assert np.median(slower) < 0.01 and np.mean(slower > 0) < 0.5, slower
+
+
+def test_unseen_child_counts_count_against_the_baselines_missing_mass():
+    """A call whose number of children varies (0–3): with 6 baseline calls, some counts are not seen yet, and
+    an incident call showing one is no news (Good–Turing: the counts seen once over the calls). Counted
+    against 0, the shape evidence was above 0 in 23 of 30 draws, median 0.073, mean 0.075; against the
+    missing mass its median is about 0.01 and its mean half that."""
+    rng = np.random.default_rng(2)
+    shape = []
+    for _ in range(30):
+        rc = tk.rank_causes(_calls(30, rng, offset=100, kids=True), _calls(6, rng, kids=True), n_boot=1, lift_rows=0)
+        shape.append(rc.set_index("service").loc["rare", "shape"])
+    shape = np.asarray(shape)
+    assert np.median(shape) < 0.03 and np.mean(shape) < 0.05, shape
+
+
+def test_a_rarely_called_service_that_slows_down_is_found_with_a_small_baseline():
+    """Three baseline calls, four incident calls of which two take 40 times as long (CPU contention on a
+    rarely called service, as Nezha's TrainTicket verification-code fault): the rare service is first. With
+    fewer than 5 baseline spans its evidence used to be left out."""
+    rng = np.random.default_rng(3)
+    rc = tk.rank_causes(_calls(4, rng, offset=100, slow=40.0), _calls(3, rng), n_boot=1, lift_rows=0)
+    assert rc["service"].iloc[0] == "rare" and rc["slower"].iloc[0] > 0.05, rc[["service", "slower", "score"]]

@@ -14,18 +14,23 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
 
 - ``slower`` — own work grew (CPU contention, a slow query in a leaf call): the share of spans
   whose exclusive time (:func:`~tracekit.self_time`) exceeds the baseline's ``q``-quantile of the
-  same operation, minus the ``1 − q`` expected;
+  same operation, minus the share expected by chance: a new span exceeds the k-th smallest of n
+  baseline spans (k = ⌈q·n⌉) with probability (n − k + 1)/(n + 1) — 1 − q only for large n
+  (0.17 for n = 5, 0.095 for n = 20), so a rarely called operation is not made to look slower by
+  its small baseline;
 - ``waiting`` — the network or a queue between caller and callee grew (a delay on the component's
   interface): for each call from one service into another, the caller's span minus the callee's
   span (the time the caller waited outside the callee), above the baseline's ``q``-quantile of the
-  same caller → callee operation pair, counted for both ends of the call (a delayed component is
-  at one end of every slow hop; a neighbour only of some);
+  same caller → callee operation pair (beyond the same chance rate), counted for both ends of the
+  call (a delayed component is at one end of every slow hop; a neighbour only of some);
 - ``extra`` — calls beyond what the baseline's rate per request predicts (a deploy's new call, retries,
   cold starts), over the calls seen;
 - ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
   skips work): the calls missing below the expected count, over the expected count;
 - ``shape`` — spans whose number of direct children the baseline never showed for the operation
-  (a changed call pattern: a retry loop, an early return);
+  (a changed call pattern: a retry loop, an early return), beyond the chance of a count not seen
+  yet: the Good–Turing missing mass of the operation's baseline (its counts seen once over its
+  spans), so three baseline spans with three different counts do not make a fourth count news;
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
   (:func:`~tracekit.error_origins`: no failed descendant), beyond the baseline's share.
 
@@ -42,11 +47,22 @@ next or rests on little evidence.
 How the defaults were chosen and what they reach (``benchmarks/bench_rank_causes.py``, traces only,
 service level, incident = 2 min after the injection, baseline = 10 min before): on the two Nezha fault
 days (48 faults with traces in both windows) only the ``vanished`` weight was tried at 0.5 / 1 / 2;
-``q`` 0.95, ``prior`` 10, equal weights and the route-conditioned counts were set before looking.
+``q`` 0.95, ``prior`` 10, equal weights and the route-conditioned counts were set before looking. The
+chance rates (order statistics for ``slower`` / ``waiting``, Good–Turing for ``shape``) and
+``min_spans`` 1 follow from the statistics, not from the scores; tried on the same days and not kept:
+a binomial allowance on the shares (z = 2: one more OnlineBoutique fault first, one fewer TrainTicket),
+expected calls conditioned on the parent operation instead of the route, so a vanished subtree counts once
+at the call that broke (OnlineBoutique AC@1 75 → 80 but AC@5 100 → 95; also crediting the callee of a
+vanished call: the same scores as now),
+routes through a forwarding root (a gateway's ``/*``: worse on both), Spring's error-dispatch spans
+(``BasicErrorController.error``) read as failures (no change at AC@1).
 OnlineBoutique: AC@1 75 %, AC@3 90 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
-63). TrainTicket: 14 / 18 / 21 % (28 faults; MicroRank 16 / 24 / 36): its exception and return-value
-faults leave no mark in traces that carry no status (the injected service's spans keep their timing
-and shape), while its CPU faults are found (3 of 4 first).
+63). TrainTicket: 18 / 21 / 25 % (28 faults; MicroRank 16 / 24 / 36): its CPU faults are all found
+first, its exception and return-value faults are not — they leave no mark that sets the injected
+service apart in these status-less spans (``benchmarks/study_nezha_marks.py``: by the smallest
+p-value of its call count, span time, exclusive time and callers' waiting, the injected service
+ranks 13.9th of 27.5 services on the 13 exception faults and 15.7th on the 11 return faults, where
+chance is 14.2 / 14.3; it is first in none).
 
 >>> import tracekit as tk
 >>> inc = tk.read(tk.examples.path("checkout-small"))
@@ -76,11 +92,11 @@ EVIDENCE = ("slower", "waiting", "extra", "vanished", "shape", "errors")
 RANK_CAUSES = result_table("rank_causes", "one row per component at the level asked (key columns first), most likely cause first", [
     ("rank", "int64", "", "1 = the most likely cause"),
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
-    ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the expected 1 − q (shrunk)"),
-    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond 1 − q (shrunk)"),
+    ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans; shrunk)"),
+    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond the chance of that (as slower; shrunk)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate per request predicts (new operations, retries, cold starts), over the calls seen (shrunk)"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, over that count (shrunk)"),
-    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation (shrunk)"),
+    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
     ("spans", "int64", "spans", "spans of the component in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the component in the baseline"),
@@ -144,6 +160,15 @@ def _quantile_per_group(group: np.ndarray, values: np.ndarray, n_groups: int, q:
     return thr, cnt
 
 
+def _exceed_rate(cnt: np.ndarray, q: float) -> np.ndarray:
+    """Chance that a new value from the same distribution exceeds the inverted_cdf ``q``-quantile of
+    ``cnt`` values: that quantile is the k-th smallest, k = ⌈q·n⌉, and a new value of an exchangeable
+    sample lies above it with probability (n − k + 1) / (n + 1) — 1/6, not 1 − q = 0.05, for n = 5."""
+    n = cnt.astype(float)
+    k = np.maximum(np.ceil(q * n), 1.0)
+    return np.where(n > 0, (n - k + 1.0) / (n + 1.0), 1.0 - q)
+
+
 class _Side:
     """Per-span arrays of one side (incident or baseline)."""
 
@@ -198,7 +223,7 @@ def rank_causes(
     evidence_weights: dict[str, float] | None = None,
     q: float = 0.95,
     prior: float = 10.0,
-    min_spans: int = 5,
+    min_spans: int = 1,
     n_boot: int = 200,
     ci: float = 0.95,
     lift_rows: int = 3,
@@ -234,7 +259,10 @@ def rank_causes(
     prior : float
         Pseudo-spans at the expected rate each share is shrunk with.
     min_spans : int
-        Fewest baseline spans of an operation (or call pair) for its quantile to be used.
+        Fewest baseline spans of an operation (or call pair) for its quantile and child counts to be
+        used. 1 by default: the chance rates above follow the baseline's size (a single baseline span
+        is exceeded half the time, and all its counts are 'seen once'), so a rarely called operation
+        is compared with what little baseline it has instead of being left out.
     n_boot : int
         Bootstrap draws of ``delta_cp_ms``'s interval.
     ci : float
@@ -308,13 +336,15 @@ def rank_causes(
     ocode, _ = _codes(np.concatenate([a.svc, b.svc]), np.concatenate([a.name, b.name]))
     oa, ob = ocode[:a.n], ocode[a.n:]
     n_o = int(ocode.max()) + 1 if len(ocode) else 0
-    p0 = 1.0 - q
 
     def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
 
     def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
         return per_key(mask, ka, a.w)
+
+    def pa_w(mask: np.ndarray, v: np.ndarray) -> np.ndarray:  # sum of v over the incident spans of each key
+        return per_key(mask, ka, a.w * v)
 
     def pb(mask: np.ndarray) -> np.ndarray:
         return per_key(mask, kb, b.w)
@@ -331,7 +361,9 @@ def rank_causes(
     usable = cnt[oa] >= min_spans
     ok = usable & ~np.isnan(a.self_ms)
     ex = ok & (a.self_ms > thr[oa])
-    ev["slower"] = shrink(pa(ex), pa(ok), p0)
+    # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
+    p_ex = _exceed_rate(cnt, q)[oa]
+    ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
     # waiting: caller span − callee span, per caller-op → callee-op pair, both ends
     pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
     pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
@@ -346,7 +378,9 @@ def rank_causes(
     gw = a.w[a.cross]
     x = per_key(gex, callee_k, gw) + per_key(gex & (caller_k != callee_k), caller_k, gw)
     n = per_key(gok, callee_k, gw) + per_key(gok & (caller_k != callee_k), caller_k, gw)
-    ev["waiting"] = shrink(x, n, p0)
+    gp = gw * _exceed_rate(gcnt, q)[pca]
+    e0 = per_key(gok, callee_k, gp) + per_key(gok & (caller_k != callee_k), caller_k, gp)
+    ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
     allk = np.ones(a.n, dtype=bool)
     # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
     # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
@@ -372,11 +406,17 @@ def rank_causes(
     deficit = np.maximum(expect - xa - noise, 0.0)
     ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior_w)
     # shape: a number of children the baseline never showed for the operation
-    ch_pair_b = np.unique(ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1))
+    # against the chance of a count the baseline has not shown yet: its Good–Turing missing mass, the
+    # operation's counts seen once over its spans (a baseline of 3 spans with 3 counts leaves room for
+    # a fourth; a thousand spans with the same count do not)
+    ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
+    ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
     ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
     seen = np.isin(ch_pair_a, ch_pair_b)
+    singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
+    p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
     sok = usable
-    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), 0.0)
+    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
     # errors originating at the component, beyond the baseline's share
     base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
     ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)

@@ -63,9 +63,21 @@ def test_error_origins_against_the_peers_are_a_fisher_test():
     p = fisher_exact([[8, 12], [0, 40]], alternative="greater")[1]
     assert out.loc["h2", "error_p_value"] == pytest.approx(p)  # the only component with errors: Holm leaves it
     assert out.loc["h1", "error_p_value"] == 1.0
-    # the share agrees with error_origins' own count (one rule, one place)
+    # the share agrees with error_origins' own spans (one rule, one place), also on the simulator's deeper traces
     eo = tk.error_origins(spans, per_span=True)
     assert len(eo) == 8
+
+
+def test_error_origin_shares_agree_with_error_origins():
+    spans = tk.simulate.simulate("error-undersampling", 300, seed=2).spans
+    out = tk.peer_outliers(spans)
+    origin_ids = set(tk.error_origins(spans, per_span=True)["span_id"])
+    host = pd.Series(tk.core.hosts(spans), index=spans.index)
+    is_origin = spans["span_id"].isin(origin_ids)
+    assert is_origin.any() and len(out)
+    for r in out.itertuples():
+        mine = (spans["service"] == r.service) & (host == r.host)
+        assert r.error_origins == pytest.approx(is_origin[mine].mean())
 
 
 def test_version_level_and_what_is_left_out():

@@ -347,7 +347,7 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
     other_routes = [str(r) for r in dict.fromkeys(others["route"])]
     text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "
-            f"(Holm-adjusted p = {head['p_value']:.2g})")
+            f"(Holm-adjusted {_fmt_p(float(head['p_value']))})")
     if other_routes:
         text += "; " + ", ".join(other_routes[:4]) + (" …" if len(other_routes) > 4 else "") + " changed at the same time"
     dep = head.get("deployment")
@@ -447,7 +447,7 @@ def _peer_findings(incident: pd.DataFrame) -> list[Finding]:
             text = (f"No baseline to compare with, but {r['service']} {level} {r[level]} stands out from its {peers} "
                     f"peer{'s' if peers != 1 else ''} in the same period: its {r['operation']} spans take "
                     f"{fmt_ms(r['self_p50_ms'])} (median exclusive time) against {fmt_ms(r['peer_self_p50_ms'])} on the "
-                    f"others, slower than a peer's in {r['slower']:.0%} of pairs (p {_fmt_p(float(r['p_value']))}).")
+                    f"others, slower than a peer's in {r['slower']:.0%} of pairs (Holm-adjusted {_fmt_p(float(r['p_value']))}).")
             if len(hit) > 1:
                 more = ", ".join(f"{x['service']} {level} {x[level]}" for _, x in hit.iloc[1:4].iterrows())
                 text += f" Also unlike their peers: {more}."
@@ -459,7 +459,8 @@ def _peer_findings(incident: pd.DataFrame) -> list[Finding]:
 
 
 def _fmt_p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    """A p-value in a finding, one way everywhere: ``p < 0.001``, else ``p = 0.005`` (two significant digits)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def _ranked_label(r: pd.Series, level: str) -> str:

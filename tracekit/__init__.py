@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import accessor as _accessor  # noqa: F401  (registers ``spans.tk``; pandas is imported by .schema already)
 from .errors import (
     ArgumentError,
     MissingExtraError,
@@ -44,6 +45,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # io
     "read_xray": "tracekit.io.xray",
+    "attribute": "tracekit.core.attributes",
     "read_otlp": "tracekit.io.otlp",
     "read": "tracekit.io.sniff",
     "skipped_records": "tracekit.io.sniff",

@@ -10,6 +10,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
   (``request_ms``) vs trace extent (``extent_ms``);
 - :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``;
 - :mod:`~tracekit.core.naming` — callee, route, operation, call path, async hand-off;
+- :mod:`~tracekit.core.attributes` — one attribute key of every span as a typed column;
 - :mod:`~tracekit.core.resources` — where a span ran: host and service version (one list of keys each);
 - :mod:`~tracekit.core.ids` — trace ids at public entry points (X-Ray form accepted);
 - :mod:`~tracekit.core.frame` — the one column check, time conversions;

@@ -54,10 +54,16 @@ ASYNC_OPERATIONS = frozenset({
 def get_attribute(attributes: dict | None, key: str):
     """Value of a flat dotted key, or of the same path through nested dicts; None if absent.
 
+    At each level the longest run of the key's dotted parts that is a key there is taken, so
+    flat and nested parts mix (X-Ray's ``metadata.default`` holds a dict:
+    ``"metadata.default.http.route"``).
+
     Examples
     --------
     >>> get_attribute({"http": {"request": {"url": "x"}}}, "http.request.url")
     'x'
+    >>> get_attribute({"metadata.default": {"http.route": "/a"}}, "metadata.default.http.route")
+    '/a'
     """
     if not isinstance(attributes, dict):
         return None
@@ -65,18 +71,20 @@ def get_attribute(attributes: dict | None, key: str):
     if v is not None or key in attributes:
         return v
     parts = key.split(".")
+    n = len(parts)
     cur = attributes
     i = 0
-    while i < len(parts):  # iterative: nesting depth is bounded by the key, not by the input
+    while i < n:  # iterative: nesting depth is bounded by the key, not by the input
         if not isinstance(cur, dict):
             return None
-        rest = ".".join(parts[i:])
-        if rest in cur:
-            return cur[rest]
-        if parts[i] not in cur:
+        for j in range(n, i, -1):  # the longest run of parts that is a key here
+            k = ".".join(parts[i:j])
+            if k in cur:
+                cur = cur[k]
+                i = j
+                break
+        else:
             return None
-        cur = cur[parts[i]]
-        i += 1
     return cur
 
 

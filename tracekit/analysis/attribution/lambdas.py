@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import DEFAULT_N_BOOT, quantile_draws, require_columns, result_table, trace_outcomes
+from ...core.attributes import attribute_values
 from ...errors import TraceKitError
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
@@ -19,7 +20,9 @@ __all__ = ["lambda_invocations", "cold_starts", "LAMBDA_INVOCATIONS", "COLD_STAR
 def _attr(spans: pd.DataFrame, col: str, key: str) -> np.ndarray:
     if col not in spans.columns:
         return np.full(len(spans), None, dtype=object)
-    return np.array([d.get(key) if isinstance(d, dict) else None for d in spans[col].to_numpy(dtype=object)], dtype=object)
+    out = np.empty(len(spans), dtype=object)
+    out[:] = attribute_values(spans, key, col)
+    return out
 
 
 def _function_name(spans: pd.DataFrame) -> np.ndarray:

@@ -1,0 +1,143 @@
+"""One attribute key of every span as a column: :func:`attribute` (also ``spans.tk.attr(key)``).
+
+The ``attributes`` and ``resource`` columns hold one dict per span (the canonical schema), so any
+key is at hand with ``spans["attributes"].map(lambda a: a.get("http.route"))``; :func:`attribute`
+does the same in one C-level pass (``dict.get`` mapped over the column; with the typed column it
+costs what that ``map`` does: 0.09 s for 195k spans, most of it reaching each span's dict), resolves a dotted key through nested dicts as :func:`~tracekit.core.naming.get_attribute` does
+(X-Ray ``metadata.<namespace>`` values are dicts: ``"metadata.default.order_id"``), and gives
+the column the dtype its values share (string, Int64, Float64, boolean; object when mixed), so
+``.value_counts()``, ``groupby`` and comparisons work at once.
+
+>>> import tracekit as tk
+>>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16],
+...     "service": ["api"] * 3, "name": ["GET /", "q", "q"], "start": [0, 1, 2], "end": [5, 4, 3],
+...     "attributes": [{"http.response.status_code": 200}, {}, {"http.response.status_code": 503}]})
+>>> tk.attribute(spans, "http.response.status_code").tolist()
+[200, <NA>, 503]
+>>> spans.tk.attr("http.response.status_code").dtype
+Int64Dtype()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import is_
+from operator import not_ as _not
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .frame import require_columns
+from .naming import get_attribute
+
+__all__ = ["attribute", "attribute_values"]
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") -> list:
+    """``key`` of each span's ``column`` dict, a list (None where absent or not a dict).
+
+    A flat key is looked up first; a dotted key that is not there is followed through nested
+    dicts (:func:`~tracekit.core.naming.get_attribute`), only for the spans that hold one of its
+    leading parts.
+    """
+    objs = spans[column].to_numpy(dtype=object)
+    try:
+        vals = list(map(dict.get, objs, repeat(key)))
+    except TypeError:  # a cell that is not a dict (None in a hand-made frame)
+        vals = [d.get(key) if isinstance(d, dict) else None for d in objs]
+    if "." in key and None in vals:
+        parts = key.split(".")
+        heads = frozenset(".".join(parts[:j]) for j in range(1, len(parts)))  # where a nested path starts
+        miss = list(compress(range(len(vals)), map(is_, vals, repeat(None))))
+        sub = objs[miss].tolist()
+        try:
+            found = heads.intersection(set().union(*sub))  # every key of the missing spans, in C
+        except TypeError:  # a cell that is not a dict
+            found = heads
+        if not found:
+            return vals
+        try:
+            maybe = list(compress(miss, map(_not, map(found.isdisjoint, sub))))
+        except TypeError:
+            maybe = [i for i in miss if isinstance(objs[i], dict) and not found.isdisjoint(objs[i])]
+        for i in maybe:
+            vals[i] = get_attribute(objs[i], key)
+    return vals
+
+
+def _typed(values: list, name: str, index: pd.Index) -> pd.Series:
+    types = set(map(type, values)) - {type(None)}
+    arr: Any = None
+    if types == {str}:
+        arr = pd.arrays.ArrowStringArray(pa.array(values, type=pa.string()))
+    elif types == {bool}:
+        arr = pd.array(values, dtype="boolean")
+    elif types and types <= {int, float}:
+        ints = [v for v in values if type(v) is int] if int in types else ()
+        if not ints or _INT64[0] <= min(ints) and max(ints) <= _INT64[1]:  # beyond int64: object, exact
+            a = pa.array(values, type=pa.int64() if types == {int} else pa.float64())
+            data = a.fill_null(0).to_numpy(zero_copy_only=False)
+            mask = a.is_null().to_numpy(zero_copy_only=False)
+            arr = (pd.arrays.IntegerArray if types == {int} else pd.arrays.FloatingArray)(data, mask)
+    if arr is None:
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+    return pd.Series(arr, index=index, name=name, copy=False)
+
+
+def attribute(spans: pd.DataFrame, key: str | Sequence[str], *, column: str = "attributes",
+              default: Any = None) -> pd.Series | pd.DataFrame:
+    """One attribute of every span as a column (several keys: one column each).
+
+    Parameters
+    ----------
+    spans : DataFrame
+        Spans in the canonical schema (or any frame with a column of dicts).
+    key : str or sequence of str
+        An attribute key (``"http.route"``); a dotted key absent as such is followed through
+        nested dicts (``"metadata.default.order_id"`` in X-Ray's metadata).
+    column : str
+        The dict column to read: ``"attributes"`` (default) or ``"resource"`` (``service.version``,
+        ``host.name``, ``cloud.region``…).
+    default : object
+        The value of spans that lack the key (``None``: missing, shown as ``<NA>``).
+
+    Returns
+    -------
+    Series or DataFrame
+        Indexed like ``spans``, named after the key; the dtype the values share: ``string`` for
+        text, ``Int64`` for integers (within int64), ``Float64`` for numbers, ``boolean`` for
+        booleans, ``object`` for anything mixed or nested (values as they are, never converted).
+        A list of keys gives a DataFrame with one such column per key. ``spans`` is not modified.
+
+    Raises
+    ------
+    SpansSchemaError
+        When ``spans`` has no such column.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")  # X-Ray: status under http.response.status
+    >>> status = tk.attribute(spans, "http.response.status")
+    >>> status.dtype, sorted(set(status.dropna().tolist()))
+    (Int64Dtype(), [200, 502, 503])
+    >>> tk.attribute(spans, "metadata.default.http.route").value_counts().index[0]
+    '/api/stock/{sku}'
+    >>> spans.tk.attr(["http.request.method", "aws.operation"]).dtypes.astype(str).tolist()
+    ['string', 'string']
+    """
+    require_columns(spans, [column], "attribute")
+    if not isinstance(key, str):
+        keys = list(key)
+        return pd.DataFrame({k: attribute(spans, k, column=column, default=default) for k in keys},
+                            index=spans.index, columns=keys)
+    values = attribute_values(spans, key, column)
+    if default is not None:
+        values = [default if v is None else v for v in values]
+    return _typed(values, key, spans.index)

@@ -60,6 +60,14 @@ def test_db_lock_story(incident, baseline, with_baseline):
     top = pm.causes.iloc[0]
     assert where.evidence["key"] == f"{top['service']}: {top['name']} (calls {top['callee']})"
     assert where.trace_ids[0] == top["example_trace_id"] and "Equally likely" in where.text
+    # per request of the affected route, the number that answers the question: each slow /checkout
+    # request spent the true +250 ms more in this db call (rank_causes' own figure is per request of any route)
+    ev = where.evidence
+    assert ev["route"] == "/checkout" and ev["route_requests"] == truth["n_affected_traces"]
+    assert abs((ev["route_cp_ms_during"] - ev["route_cp_ms_before"]) - truth["extra_ms"]) < 10
+    assert abs((ev["route_latency_during_ms"] - ev["route_latency_before_ms"]) - 2 * truth["extra_ms"]) < 10
+    assert f"+{truth['extra_ms']:.0f} ms per /checkout request" in where.text
+    assert "per request of any route" in where.text
     # the example trace is one where the db call was slow: it lies in the window
     ex = where.trace_ids[0]
     t0 = incident.loc[incident["trace_id"] == ex, "start"].min()

@@ -607,8 +607,8 @@ def _fmt_ms(x: float) -> str:
 
 
 _PHRASES = {
-    "slower": "its own work got slower ({v:.0%} of its spans above the baseline's usual time; self time {self} per request)",
-    "waiting": "calls to or from it wait longer outside it ({v:.0%} of its calls; callers wait {wait} per request)",
+    "slower": "its own work got slower ({v:.0%} of its spans above the baseline's usual time; self time {self} per request, all routes)",
+    "waiting": "calls to or from it wait longer outside it ({v:.0%} of its calls; callers wait {wait} per request, all routes)",
     "extra": "it makes or serves calls the baseline's rate does not explain ({v:.0%} of its calls: a new operation, retries or cold starts)",
     "vanished": "calls it usually makes or serves are missing ({v:.0%} of the expected)",
     "shape": "its call pattern changed ({v:.0%} of its spans with an unseen number of children)",
@@ -628,7 +628,7 @@ def _hypothesis(r: dict, keys: list[str], level: str) -> str:
     cp = r.get("delta_cp_ms")
     cp_txt = ""
     if cp is not None and np.isfinite(cp):
-        cp_txt = (f"; critical path {_fmt_ms(cp)} per request [{_fmt_ms(r['delta_cp_ms_lo'])}, "
+        cp_txt = (f"; critical path {_fmt_ms(cp)} per request of any route [{_fmt_ms(r['delta_cp_ms_lo'])}, "
                   f"{_fmt_ms(r['delta_cp_ms_hi'])}]")
     callee = r.get("callee")
     via = f" (calls {callee})" if isinstance(callee, str) and callee else ""

@@ -250,7 +250,8 @@ def postmortem(
                 warnings.simplefilter("always", UserWarning)
                 ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
-    findings += _where(incident, cmp, ranking, level, base is not None)
+    route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
+    findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
     findings += _changed(spans, window, cmp, freq)
     from .health import health_report
 
@@ -383,9 +384,13 @@ def _key_label(row: pd.Series, level: str) -> str:
     return str(row[level])
 
 
-def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level: str, has_base: bool) -> list[Finding]:
+def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level: str, has_base: bool,
+           route: str | None = None, base: pd.DataFrame | None = None) -> list[Finding]:
     if cmp is not None and ranking is not None:
-        return _where_ranked(ranking, cmp.table, level)
+        out = _where_ranked(ranking, cmp.table, level)
+        if route is not None and base is not None and out and "score" in out[0].evidence:
+            out = [_on_route(out[0], ranking.iloc[0], incident, base, route, level)] + out[1:]
+        return out
     if cmp is None:
         from .critical_paths import critical_path, critical_path_breakdown
 
@@ -513,6 +518,44 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str) -> list[Findi
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
+
+
+def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, by: list[str]) -> tuple[int, float, float]:
+    """(requests of ``route``, the key's mean critical-path ms per such request, their mean latency ms)."""
+    from .critical_paths import critical_path, critical_path_breakdown
+
+    ids = _route_requests(spans, route, None)["trace_id"]
+    sub = spans[spans["trace_id"].isin(ids)]
+    if not len(sub):
+        return 0, np.nan, np.nan
+    bd = critical_path_breakdown(critical_path(sub), by=by)
+    n = len(ids)
+    hit = bd
+    for c in by:
+        hit = hit[hit[c].astype(object) == row[c]]
+    key_ms = float(hit["cp_ms"].sum()) / n
+    return n, key_ms, float(bd["cp_ms"].sum()) / n
+
+
+def _on_route(f: Finding, top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, route: str, level: str) -> Finding:
+    """The "where" finding with the cause's share of the affected route's requests: rank_causes counts per
+    request of every route, while the question is how much of the slower ``route`` requests it explains."""
+    by = {"service": ["service"], "operation": ["service", "name"]}.get(level)
+    if by is None:
+        return f
+    n_b, key_b, lat_b = _route_cp(base, route, top, by)
+    n_a, key_a, lat_a = _route_cp(incident, route, top, by)
+    if not (n_a and n_b) or not np.isfinite(key_a - key_b):
+        return f
+    d_key, d_lat = key_a - key_b, lat_a - lat_b
+    share = f" ({d_key / d_lat:.0%} of it)" if d_lat > 0 and d_key > 0 else ""
+    text = (f"{f.text} On {route} requests it holds {fmt_ms(key_a)} of each one's critical path on average "
+            f"against {fmt_ms(key_b)} in the baseline ({_signed_ms(d_key)} per {route} request, whose mean latency "
+            f"rose {_signed_ms(d_lat)}{share}; {n_a:,} and {n_b:,} requests).")
+    ev = dict(f.evidence, route=route, route_cp_ms_before=key_b, route_cp_ms_during=key_a,
+              route_latency_before_ms=lat_b, route_latency_during_ms=lat_a, route_requests=n_a,
+              route_baseline_requests=n_b)
+    return Finding(f.topic, text, f.trace_ids, ev)
 
 
 def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:

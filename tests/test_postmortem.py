@@ -66,7 +66,7 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert ev["route"] == "/checkout" and ev["route_requests"] == truth["n_affected_traces"]
     assert abs((ev["route_cp_ms_during"] - ev["route_cp_ms_before"]) - truth["extra_ms"]) < 10
     assert abs((ev["route_latency_during_ms"] - ev["route_latency_before_ms"]) - 2 * truth["extra_ms"]) < 10
-    assert f"+{truth['extra_ms']:.0f} ms per /checkout request" in where.text
+    assert "— on /checkout requests it holds" in where.text and f"(+{truth['extra_ms']:.0f} ms per request: " in where.text
     assert "per request of any route" in where.text
     # the example trace is one where the db call was slow: it lies in the window
     ex = where.trace_ids[0]

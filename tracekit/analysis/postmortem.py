@@ -387,10 +387,10 @@ def _key_label(row: pd.Series, level: str) -> str:
 def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level: str, has_base: bool,
            route: str | None = None, base: pd.DataFrame | None = None) -> list[Finding]:
     if cmp is not None and ranking is not None:
-        out = _where_ranked(ranking, cmp.table, level)
-        if route is not None and base is not None and out and "score" in out[0].evidence:
-            out = [_on_route(out[0], ranking.iloc[0], incident, base, route, level)] + out[1:]
-        return out
+        on_route = None
+        if route is not None and base is not None and len(ranking):
+            on_route = _on_route(ranking.iloc[0], incident, base, route, level)
+        return _where_ranked(ranking, cmp.table, level, on_route)
     if cmp is None:
         from .critical_paths import critical_path, critical_path_breakdown
 
@@ -476,9 +476,10 @@ def _ranked_label(r: pd.Series, level: str) -> str:
     return label
 
 
-def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str) -> list[Finding]:
+def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dict | None = None) -> list[Finding]:
     """The top of :func:`~tracekit.rank_causes`: its hypothesis, the interval of its critical-path change,
-    ties and the next candidates; little evidence is said as such."""
+    ties and the next candidates; little evidence is said as such. ``on_route`` (:func:`_on_route`): the
+    cause's time per request of the affected route, said first."""
     top = rc.iloc[0]
     label = _ranked_label(top, level)
     n = len(rc)
@@ -508,6 +509,9 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str) -> list[Findi
     if (level == "operation" and int(top["baseline_spans"]) >= 20 and len(row)
             and {"p50_ms_a", "p50_ms_b"} <= set(row.columns) and np.isfinite(row["p50_ms_b"].iloc[0])):
         first = first.rstrip(".") + f"; its calls' p50 {fmt_ms(row['p50_ms_b'].iloc[0])} → {fmt_ms(row['p50_ms_a'].iloc[0])}."
+    if on_route is not None:
+        ev.update(on_route)
+        first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
     text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
     if tied:
         text += f" Equally likely: {' and '.join(tied)} (scores within 0.02: they changed alike)."
@@ -537,25 +541,28 @@ def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, by: list[str]) ->
     return n, key_ms, float(bd["cp_ms"].sum()) / n
 
 
-def _on_route(f: Finding, top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, route: str, level: str) -> Finding:
-    """The "where" finding with the cause's share of the affected route's requests: rank_causes counts per
-    request of every route, while the question is how much of the slower ``route`` requests it explains."""
+def _on_route(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, route: str, level: str) -> dict | None:
+    """The cause's critical-path ms per request of the affected ``route``, baseline → incident, and that
+    route's mean latency (rank_causes counts per request of every route; the question is how much of
+    the slower ``route`` requests the cause explains). None at levels the breakdown has no key for."""
     by = {"service": ["service"], "operation": ["service", "name"]}.get(level)
     if by is None:
-        return f
+        return None
     n_b, key_b, lat_b = _route_cp(base, route, top, by)
     n_a, key_a, lat_a = _route_cp(incident, route, top, by)
     if not (n_a and n_b) or not np.isfinite(key_a - key_b):
-        return f
-    d_key, d_lat = key_a - key_b, lat_a - lat_b
-    share = f" ({d_key / d_lat:.0%} of it)" if d_lat > 0 and d_key > 0 else ""
-    text = (f"{f.text} On {route} requests it holds {fmt_ms(key_a)} of each one's critical path on average "
-            f"against {fmt_ms(key_b)} in the baseline ({_signed_ms(d_key)} per {route} request, whose mean latency "
-            f"rose {_signed_ms(d_lat)}{share}; {n_a:,} and {n_b:,} requests).")
-    ev = dict(f.evidence, route=route, route_cp_ms_before=key_b, route_cp_ms_during=key_a,
-              route_latency_before_ms=lat_b, route_latency_during_ms=lat_a, route_requests=n_a,
-              route_baseline_requests=n_b)
-    return Finding(f.topic, text, f.trace_ids, ev)
+        return None
+    return dict(route=route, route_cp_ms_before=key_b, route_cp_ms_during=key_a, route_latency_before_ms=lat_b,
+                route_latency_during_ms=lat_a, route_requests=n_a, route_baseline_requests=n_b)
+
+
+def _route_text(r: dict) -> str:
+    d_key = r["route_cp_ms_during"] - r["route_cp_ms_before"]
+    d_lat = r["route_latency_during_ms"] - r["route_latency_before_ms"]
+    share = f": {d_key / d_lat:.0%} of the {_signed_ms(d_lat)} rise of their mean latency" if d_lat > 0 and d_key > 0 else ""
+    return (f"on {r['route']} requests it holds {fmt_ms(r['route_cp_ms_during'])} of each one's critical path on "
+            f"average against {fmt_ms(r['route_cp_ms_before'])} in the baseline ({_signed_ms(d_key)} per request{share}; "
+            f"{r['route_requests']:,} and {r['route_baseline_requests']:,} requests)")
 
 
 def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .frame import require_columns
-from .naming import get_attribute
+from .naming import _heads, get_attribute
 
 __all__ = ["attribute", "attribute_values"]
 
@@ -51,8 +51,7 @@ def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") 
     except TypeError:  # a cell that is not a dict (None in a hand-made frame)
         vals = [d.get(key) if isinstance(d, dict) else None for d in objs]
     if "." in key and None in vals:
-        parts = key.split(".")
-        heads = frozenset(".".join(parts[:j]) for j in range(1, len(parts)))  # where a nested path starts
+        heads = frozenset(k for k, _ in _heads(key)[1])  # where a nested path can start
         miss = list(compress(range(len(vals)), map(is_, vals, repeat(None))))
         sub = objs[miss].tolist()
         try:

@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -70,10 +71,14 @@ def get_attribute(attributes: dict | None, key: str):
     v = attributes.get(key)
     if v is not None or key in attributes:
         return v
-    parts = key.split(".")
+    parts, heads = _heads(key)
+    for k, j in heads:  # the top level, with the key's leading runs made once per key
+        if k in attributes:
+            cur, i = attributes[k], j
+            break
+    else:
+        return None
     n = len(parts)
-    cur = attributes
-    i = 0
     while i < n:  # iterative: nesting depth is bounded by the key, not by the input
         if not isinstance(cur, dict):
             return None
@@ -86,6 +91,13 @@ def get_attribute(attributes: dict | None, key: str):
         else:
             return None
     return cur
+
+
+@lru_cache(maxsize=4096)
+def _heads(key: str) -> tuple[list[str], tuple[tuple[str, int], ...]]:
+    """The dotted parts of ``key`` and its leading runs but the whole, longest first, each with its length."""
+    parts = key.split(".")
+    return parts, tuple((".".join(parts[:j]), j) for j in range(len(parts) - 1, 0, -1))
 
 
 def _host(url: str) -> str | None:

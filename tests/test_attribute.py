@@ -133,3 +133,6 @@ def test_a_missing_column_is_a_clear_error():
         tk.attribute(df, "k", column="resource")
     with pytest.raises(tk.SpansSchemaError, match="expected a spans DataFrame"):
         tk.attribute([{"k": 1}], "k")
+    for key in (5, None, b"k", ["ok", 3], {"k"}):
+        with pytest.raises(tk.ArgumentError, match="attribute: key must be a string or a list of strings"):
+            tk.attribute(df.assign(resource=[{}]), key)

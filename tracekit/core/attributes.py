@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..errors import ArgumentError
 from .frame import require_columns
 from .naming import _heads, get_attribute
 
@@ -118,6 +119,8 @@ def attribute(spans: pd.DataFrame, key: str | Sequence[str], *, column: str = "a
     ------
     SpansSchemaError
         When ``spans`` has no such column.
+    ArgumentError
+        When ``key`` is not a string or a list of strings.
 
     Examples
     --------
@@ -133,7 +136,10 @@ def attribute(spans: pd.DataFrame, key: str | Sequence[str], *, column: str = "a
     """
     require_columns(spans, [column], "attribute")
     if not isinstance(key, str):
-        keys = list(key)
+        keys = list(key) if isinstance(key, (list, tuple, pd.Index)) else [key]
+        bad = [k for k in keys if not isinstance(k, str)]
+        if bad or isinstance(key, (bytes, int, float)) or key is None:
+            raise ArgumentError(f"attribute: key must be a string or a list of strings, got {key!r}"[:300])
         return pd.DataFrame({k: attribute(spans, k, column=column, default=default) for k in keys},
                             index=spans.index, columns=keys)
     values = attribute_values(spans, key, column)

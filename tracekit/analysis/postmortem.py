@@ -524,44 +524,62 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     return [Finding("where", text, ex, ev)]
 
 
-def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, by: list[str]) -> tuple[int, float, float]:
-    """(requests of ``route``, the key's mean critical-path ms per such request, their mean latency ms)."""
-    from .critical_paths import critical_path, critical_path_breakdown
+def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, level: str) -> tuple[int, float, float, float]:
+    """(requests of ``route``; per such request on average: the critical-path ms at the key, at and below
+    it (the sections whose call path passes through it), and the whole request latency)."""
+    from .critical_paths import critical_path
 
     ids = _route_requests(spans, route, None)["trace_id"]
     sub = spans[spans["trace_id"].isin(ids)]
-    if not len(sub):
-        return 0, np.nan, np.nan
-    bd = critical_path_breakdown(critical_path(sub), by=by)
     n = len(ids)
-    hit = bd
-    for c in by:
-        hit = hit[hit[c].astype(object) == row[c]]
-    key_ms = float(hit["cp_ms"].sum()) / n
-    return n, key_ms, float(bd["cp_ms"].sum()) / n
+    if not len(sub):
+        return 0, np.nan, np.nan, np.nan
+    cp = critical_path(sub)
+    ms = cp["duration_ms"].to_numpy(dtype=float, na_value=0.0)
+    if level == "operation":
+        label = f"{row['service']}:{row['name']}"
+        own = ((cp["service"] == row["service"]) & (cp["name"] == row["name"])).to_numpy(dtype=bool, na_value=False)
+
+        def through(path: str) -> bool:
+            return label in path.split(" > ")
+    else:
+        head = f"{row['service']}:"
+        own = (cp["service"] == row["service"]).to_numpy(dtype=bool, na_value=False)
+
+        def through(path: str) -> bool:
+            return any(op.startswith(head) for op in path.split(" > "))
+    codes, uniq = pd.factorize(cp["call_path"].astype(object).fillna(""))
+    below = np.fromiter((through(p) for p in uniq), dtype=bool, count=len(uniq))[codes] if len(uniq) else own
+    return n, float(ms[own].sum()) / n, float(ms[below | own].sum()) / n, float(ms.sum()) / n
 
 
 def _on_route(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, route: str, level: str) -> dict | None:
-    """The cause's critical-path ms per request of the affected ``route``, baseline → incident, and that
-    route's mean latency (rank_causes counts per request of every route; the question is how much of
-    the slower ``route`` requests the cause explains). None at levels the breakdown has no key for."""
-    by = {"service": ["service"], "operation": ["service", "name"]}.get(level)
-    if by is None:
+    """The cause's critical-path ms per request of the affected ``route``, at it and at and below it,
+    baseline → incident, and that route's mean latency (rank_causes counts per request of every route; the
+    question is how much of the slower ``route`` requests the cause explains). None at levels other than
+    service and operation."""
+    if level not in ("service", "operation"):
         return None
-    n_b, key_b, lat_b = _route_cp(base, route, top, by)
-    n_a, key_a, lat_a = _route_cp(incident, route, top, by)
-    if not (n_a and n_b) or not np.isfinite(key_a - key_b):
+    n_b, own_b, below_b, lat_b = _route_cp(base, route, top, level)
+    n_a, own_a, below_a, lat_a = _route_cp(incident, route, top, level)
+    if not (n_a and n_b) or not np.isfinite(below_a - below_b):
         return None
-    return dict(route=route, route_cp_ms_before=key_b, route_cp_ms_during=key_a, route_latency_before_ms=lat_b,
-                route_latency_during_ms=lat_a, route_requests=n_a, route_baseline_requests=n_b)
+    return dict(route=route, route_cp_ms_before=own_b, route_cp_ms_during=own_a, route_below_ms_before=below_b,
+                route_below_ms_during=below_a, route_latency_before_ms=lat_b, route_latency_during_ms=lat_a,
+                route_requests=n_a, route_baseline_requests=n_b)
 
 
 def _route_text(r: dict) -> str:
-    d_key = r["route_cp_ms_during"] - r["route_cp_ms_before"]
+    d_below = r["route_below_ms_during"] - r["route_below_ms_before"]
+    d_own = r["route_cp_ms_during"] - r["route_cp_ms_before"]
     d_lat = r["route_latency_during_ms"] - r["route_latency_before_ms"]
-    share = f": {d_key / d_lat:.0%} of the {_signed_ms(d_lat)} rise of their mean latency" if d_lat > 0 and d_key > 0 else ""
-    return (f"on {r['route']} requests it holds {fmt_ms(r['route_cp_ms_during'])} of each one's critical path on "
-            f"average against {fmt_ms(r['route_cp_ms_before'])} in the baseline ({_signed_ms(d_key)} per request{share}; "
+    share = ""
+    if d_lat > 0 and d_below > 0:
+        share = (f": {d_below / d_lat:.0%} of the {_signed_ms(d_lat)} rise of their mean latency" if d_below <= d_lat
+                 else f": more than the {_signed_ms(d_lat)} rise of their mean latency, as other parts got faster")
+    own = "" if abs(d_below - d_own) < max(1.0, 0.05 * abs(d_below)) else f", {_signed_ms(d_own)} in its own spans"
+    return (f"on {r['route']} requests the critical path at and below it went {fmt_ms(r['route_below_ms_before'])} → "
+            f"{fmt_ms(r['route_below_ms_during'])} per request on average ({_signed_ms(d_below)}{share}{own}; "
             f"{r['route_requests']:,} and {r['route_baseline_requests']:,} requests)")
 
 

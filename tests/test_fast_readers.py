@@ -568,3 +568,29 @@ def test_readers_leave_the_gc_on_and_cycles_collectable():
         assert len(df) == 1 and gc.isenabled() and gc.get_freeze_count() == 0
         gc.collect()
         assert ref() is None
+
+
+def test_usual_id_columns_checked_on_buffers_give_what_the_per_id_checks_give(monkeypatch):
+    """_usual_ids (numpy over Arrow's buffers) only lets through columns the per-id checks leave as they are."""
+    import random
+
+    import numpy as np
+
+    from tracekit.io import otlp as otlp_mod
+
+    rng = random.Random(5)
+    pool = ["a" * 16, "0123456789abcdef", "A" * 16, "0" * 16, "0" * 15 + "1", None, "", "a" * 15, "g" * 16,
+            "é" * 8, "AAAAAAAAAAA=", "ffffffffffffffff"]
+    for trial in range(300):
+        raw = [rng.choice(pool[:2]) for _ in range(rng.randrange(0, 6))]
+        if trial % 2:
+            raw.insert(rng.randrange(len(raw) + 1), rng.choice(pool))
+        for required in (True, False):
+            for_slow = list(raw)
+            fast = otlp_mod._ids(list(raw), 16, "spanId", required)
+            with monkeypatch.context() as m:
+                m.setattr(otlp_mod, "_usual_ids", lambda *a: False)
+                slow = otlp_mod._ids(for_slow, 16, "spanId", required)
+            assert fast[0].to_pylist() == slow[0].to_pylist(), (raw, required)
+            np.testing.assert_array_equal(fast[1], slow[1])
+            assert fast[2] == slow[2]

@@ -501,6 +501,7 @@ class _Builder:
         # flattened attribute keys are built once and shared by every span (memory)
         self._http_keys: dict[str, dict[str, str]] = {}
         self._aws_keys: dict[str, str] = {}
+        self._aws_fast: dict[str, tuple[str, bool]] = {}  # the fast path's: (key, intern its strings)
         self._aws_sub_keys: dict[str, dict[str, str]] = {}
         self._ann_keys: dict[str, str] = {}
         self._meta_keys: dict[str, str] = {}

@@ -571,7 +571,8 @@ def test_readers_leave_the_gc_on_and_cycles_collectable():
 
 
 def test_usual_id_columns_checked_on_buffers_give_what_the_per_id_checks_give(monkeypatch):
-    """_usual_ids (numpy over Arrow's buffers) only lets through columns the per-id checks leave as they are."""
+    """io._columns.hex_ids (numpy over Arrow's buffers) only lets through columns the per-id checks leave as they
+    are, in both readers' id checks."""
     import random
 
     import numpy as np
@@ -589,8 +590,30 @@ def test_usual_id_columns_checked_on_buffers_give_what_the_per_id_checks_give(mo
             for_slow = list(raw)
             fast = otlp_mod._ids(list(raw), 16, "spanId", required)
             with monkeypatch.context() as m:
-                m.setattr(otlp_mod, "_usual_ids", lambda *a: False)
+                m.setattr(otlp_mod, "hex_ids", lambda *a, **k: False)
                 slow = otlp_mod._ids(for_slow, 16, "spanId", required)
             assert fast[0].to_pylist() == slow[0].to_pylist(), (raw, required)
             np.testing.assert_array_equal(fast[1], slow[1])
             assert fast[2] == slow[2]
+
+
+def test_xray_ids_checked_on_buffers_give_what_the_regex_gives(monkeypatch):
+    """X-Ray frame(): ids that are upper case, short or not hex give the same frame and errors with or
+    without the numpy check in front of the regex."""
+    import tracekit.io.xray as xray_mod
+
+    docs = [{"id": sid, "name": "svc", "start_time": 1.0, "end_time": 2.0, "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+             **({"parent_id": pid} if pid else {})}
+            for sid, pid in [("70de5b6f19ff9a0a", None), ("70DE5B6F19FF9A0B", "70de5b6f19ff9a0a"),
+                             ("70de5b6f19ff9a0", None), ("zzde5b6f19ff9a0c", None), ("70de5b6f19ff9a0d", "ABC")]]
+    page = {"Traces": [{"Id": "1-5759e988-bd862e3fe1be46a994272793",
+                        "Segments": [{"Id": d["id"], "Document": orjson.dumps(d).decode()} for d in docs]}]}
+    data = orjson.dumps(page)
+    fast, fast_skipped, fast_err = _outcome(tk.read_xray, data, "skip")
+    with monkeypatch.context() as m:
+        m.setattr(xray_mod, "hex_ids", lambda *a, **k: False)
+        slow, slow_skipped, slow_err = _outcome(tk.read_xray, data, "skip")
+    assert fast_err is None and slow_err is None
+    pd.testing.assert_frame_equal(fast, slow)
+    assert [str(s) for s in fast_skipped] == [str(s) for s in slow_skipped] and len(fast_skipped) == 3
+    assert sorted(fast["span_id"]) == ["70de5b6f19ff9a0a", "70de5b6f19ff9a0b"]

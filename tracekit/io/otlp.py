@@ -109,6 +109,7 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
+from ._columns import hex_ids
 from ._sources import (
     OBJECT,
     TIME_PROBLEM,
@@ -860,38 +861,13 @@ class Collector:
         return b.file, f"{b.where}.spans[{b.position(i - b.start)}]"
 
 
-#: lower-case hex digits, as a byte lookup table
-_HEX = np.zeros(256, dtype=bool)
-_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
-
-
-def _usual_ids(arr: pa.Array, n: int, required: bool) -> bool:
-    """True when every id of ``arr`` (a large_string array) is ``n`` lower-case hex digits, not all
-    zeros, with nulls only where ids are not ``required``: the usual column, checked on Arrow's
-    buffers with numpy (a regex over every id took 2.5x as long). False: the caller checks each id."""
-    if arr.null_count and required:
-        return False
-    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
-    lens = np.diff(offs)
-    if arr.null_count:
-        lens = lens[np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)]
-    if len(lens) == 0:
-        return not required
-    if lens.min() != n or lens.max() != n:
-        return False
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offs[0]:offs[-1]]
-    if not _HEX[data].all():
-        return False
-    return not (data.reshape(-1, n) == 48).all(axis=1).any()  # an all-zero id is invalid
-
-
 def _ids(raw: list, n: int, what: str, required: bool) -> tuple[pa.Array, np.ndarray, list[tuple[int, str]]]:
     """Lower-case and check hex ids column-wise: (array with nulls for no-id, bad mask, [(row, reason)])."""
     try:
         arr = pa.array(raw, type=pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         arr = pa.array([x if type(x) is str or x is None else "\0" for x in raw], type=pa.large_string())
-    if _usual_ids(arr, n, required):
+    if hex_ids(arr, n, nulls=not required, zeros=False):  # the usual column: nothing to change
         return arr, np.zeros(len(raw), dtype=bool), []
     low = pc.ascii_lower(arr)  # a non-ASCII id fails the hex check anyway
     ok = pc.match_substring_regex(low, f"^[0-9a-f]{{{n}}}$")

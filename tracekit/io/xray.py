@@ -63,11 +63,11 @@ would invent a state the sender never claimed. A time outside what datetime64[ns
 Implementation: one pass over the documents appends plain Python values to column lists
 (segment-level values once per document, repeated with numpy; kind and the four flags packed
 in one byte per span; events and status messages only for the spans that have them), then the
-columns are converted in bulk (ids checked with one Arrow regex, duplicate ids found with one
+columns are converted in bulk (ids checked on Arrow's buffers with numpy, duplicate ids found with one
 Arrow ``unique``, times with one numpy expression, object columns filled with
 ``np.fromiter``). The cyclic GC is paused during the pass; span names and http/aws string
-values are interned (not per-call ``aws.request_id``s: interning a unique string costs ~10x a
-repeated one and saves nothing) and one ``resource`` dict is shared by the rows of a segment
+values are interned (not per-call ``aws.request_id``s, URLs or client addresses: interning a unique
+string costs ~10x a repeated one and saves nothing) and one ``resource`` dict is shared by the rows of a segment
 (treat the dicts as read-only).
 
 Speed (``benchmarks/bench_read_xray.py``, 1M spans, 358 MB): the floor of an orjson-based
@@ -99,6 +99,7 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES
+from ._columns import hex_ids
 from ._sources import (
     OBJECT,
     TIME_PROBLEM,
@@ -501,7 +502,7 @@ class _Builder:
         # flattened attribute keys are built once and shared by every span (memory)
         self._http_keys: dict[str, dict[str, str]] = {}
         self._aws_keys: dict[str, str] = {}
-        self._aws_fast: dict[str, tuple[str, bool]] = {}  # the fast path's: (key, intern its strings)
+        self._aws_fast: dict[str, tuple[str, bool, bool]] = {}  # the fast path's: (key, intern its strings, context)
         self._aws_sub_keys: dict[str, dict[str, str]] = {}
         self._ann_keys: dict[str, str] = {}
         self._meta_keys: dict[str, str] = {}
@@ -882,7 +883,7 @@ class _Builder:
         counts = np.asarray(self.d_count, dtype=np.int64)
         doc_of_row = np.repeat(np.arange(nd, dtype=np.int64), counts)
 
-        # ids: one regex over all of them; lower-case only when needed
+        # ids: checked on Arrow's buffers (io._columns.hex_ids); lower-case and a regex only when needed
         # Arrow buffers come from the system allocator, which reuses the heap the Document
         # strings were freed from (Arrow's own pool would map new memory: ~10% higher peak)
         pool = pa.system_memory_pool()
@@ -892,8 +893,7 @@ class _Builder:
         keep = None
         bad_docs: dict[int, str] = {}
         for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
-            ok = pc.match_substring_regex(arr, _ID_RE, memory_pool=pool)
-            if not pc.all(pc.fill_null(ok, True)).as_py():
+            if not hex_ids(arr, 16):  # else one regex per id decides, after lower-casing
                 arr = pc.utf8_lower(arr)
                 ok = pc.fill_null(pc.match_substring_regex(arr, _ID_RE), True)
                 if col_name == "id":

@@ -345,30 +345,28 @@ def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_ex
             if type(v) is dict and v:
                 for k2, v2 in v.items():
                     info = aws_fast.get(k2)
-                    if info is None:  # (its attribute key, whether its string values repeat)
-                        info = aws_fast[k2] = ("aws." + k2, k2 not in _xray._UNIQUE_AWS)
+                    if info is None:  # (its attribute key, whether its strings repeat, a context key)
+                        info = aws_fast[k2] = ("aws." + k2, k2 not in _xray._UNIQUE_AWS, k2 in _xray._AWS_CONTEXT)
                     key = info[0]
                     tv = type(v2)
-                    if tv is str and not top:  # the usual case: a string of a subsegment's aws block
-                        attrs[key] = intern(v2) if info[1] else v2
+                    if tv is str:  # the usual case; the segment's context goes to its resource
+                        (resource if top and info[2] else attrs)[key] = intern(v2) if info[1] else v2
                         continue
-                    out = resource if top and (tv is dict or k2 in _xray._AWS_CONTEXT) else attrs
-                    if tv is dict and v2:
-                        c = aws_sub_keys.get(k2)
-                        if c is None:
-                            c = aws_sub_keys[k2] = {}
-                        for k3, v3 in v2.items():
-                            key = c.get(k3)
-                            if key is None:
-                                key = c[k3] = f"aws.{k2}.{k3}"
-                            if type(v3) is dict and v3:
-                                _xray._put(out, key, v3)
-                            else:
-                                out[key] = intern(v3) if type(v3) is str else v3
-                    elif tv is str and info[1]:
-                        out[key] = intern(v2)
-                    else:
-                        out[key] = v2
+                    if tv is not dict or not v2:
+                        (resource if top and (info[2] or tv is dict) else attrs)[key] = v2
+                        continue
+                    out = resource if top else attrs
+                    c = aws_sub_keys.get(k2)
+                    if c is None:
+                        c = aws_sub_keys[k2] = {}
+                    for k3, v3 in v2.items():
+                        key = c.get(k3)
+                        if key is None:
+                            key = c[k3] = f"aws.{k2}.{k3}"
+                        if type(v3) is dict and v3:
+                            _xray._put(out, key, v3)
+                        else:
+                            out[key] = intern(v3) if type(v3) is str else v3
             else:
                 attrs["aws"] = v
         if not usual and annotations is not UNSET:

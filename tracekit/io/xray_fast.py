@@ -129,7 +129,9 @@ _DECODE = msgspec.json.Decoder(Segment).decode
 # the fields most segments lack (Segment's 11th to 20th; below the top segment also the last four):
 # when all are absent (the slice compares equal to _NO_RARE_*, element by identity first) the walk
 # skips their checks
-_N_COMMON, _N_RARE = 10, 10
+_N_COMMON, _N_RARE = 10, 10  # (written as constants in _walk's slices)
+assert Segment.__struct_fields__[_N_COMMON:_N_COMMON + _N_RARE] == (
+    "in_progress", "error", "fault", "throttle", "user", "precursor_ids", "cause", "resource_arn", "annotations", "sql")
 _NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * _N_RARE, (UNSET,) * (_N_RARE + 4)
 _DECODE_RAW = msgspec.json.Decoder(SegmentRaw).decode
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
@@ -250,19 +252,22 @@ def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_ex
     top_parent = None if seg.parent_id is UNSET else seg.parent_id
     stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
     pop, push = stack.pop, stack.append
+    hi = _MAX_S
+    lo = -hi
+    no_rare_top, no_rare_sub = _NO_RARE_TOP, _NO_RARE_SUB
     while stack:
         s, parent, top = pop()
         t = astuple(s)  # every field in one call (Segment's order)
         (sid, name, st, et, origin, ns, h, aws, meta, subs, in_progress, error, fault, throttle, user, precursor_ids,
          cause_raw, resource_arn, annotations, sql, s_trace_id, s_parent_id, s_inferred, service) = t
-        if len(sid) != 16 or not -_MAX_S < st < _MAX_S:
+        if len(sid) != 16 or not lo < st < hi:
             raise _Fallback
         attrs: dict[str, Any] = {}
-        usual = t[_N_COMMON:_N_COMMON + _N_RARE] == _NO_RARE_TOP if top else t[_N_COMMON:] == _NO_RARE_SUB
+        usual = t[10:20] == no_rare_top if top else t[10:] == no_rare_sub  # (_N_COMMON, _N_RARE: 10, 10)
         if usual:  # none of the rarely present keys (one slice and compare)
             if et is UNSET:
                 raise _Fallback
-            if not -_MAX_S < et < _MAX_S:
+            if not lo < et < hi:
                 raise _Fallback
             if origin is not UNSET:
                 attrs["origin"] = origin
@@ -276,7 +281,7 @@ def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_ex
                 if not ip:
                     raise _Fallback
                 et = _NAN
-            elif not -_MAX_S < et < _MAX_S:
+            elif not lo < et < hi:
                 raise _Fallback
             # plain keys (the checked walk copies every key that is not a column)
             if not top:

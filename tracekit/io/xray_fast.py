@@ -62,6 +62,7 @@ _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels 
 _MAX_S = _xray._MAX_S
 _MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")
+_NO_STATUS, _AWS_CONTEXT, _UNIQUE_AWS = _xray._NO_STATUS, _xray._AWS_CONTEXT, _xray._UNIQUE_AWS  # globals: one lookup
 
 
 class _Base(Struct, forbid_unknown_fields=True, gc=False):
@@ -241,7 +242,9 @@ def _document(b: _xray._Builder, doc: str, file: str, line: int | None, where: s
 
 def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_extra: dict | None) -> tuple[str, bool, dict]:
     """The checked ``_Builder._walk`` on a Struct: (trace id, inferred, resource)."""
-    tid = b._trace_id(trace_tid if seg.trace_id is UNSET else seg.trace_id, {})
+    raw_tid = trace_tid if seg.trace_id is UNSET else seg.trace_id
+    last = b._last_tid  # the trace's id, checked for its first document (_trace_id's own shortcut)
+    tid = last[1] if raw_tid == last[0] and type(raw_tid) is str else b._trace_id(raw_tid, {})
     resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
     (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = b._appends
     aws_keys, aws_sub_keys, ann_keys, meta_keys = b._aws_keys, b._aws_sub_keys, b._ann_keys, b._meta_keys
@@ -307,7 +310,7 @@ def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_ex
                 bits |= 8
             bits |= (s.error is True) | (s.fault is True) << 1 | (s.throttle is True) << 2
 
-        status = _xray._NO_STATUS
+        status = _NO_STATUS
         h = s.http
         if h is not UNSET:
             req, resp = h.request, h.response
@@ -337,7 +340,7 @@ def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_ex
                     key = aws_keys.get(k2)
                     if key is None:
                         key = aws_keys[k2] = "aws." + k2
-                    out = resource if to_resource and (type(v2) is dict or k2 in _xray._AWS_CONTEXT) else attrs
+                    out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
                     if type(v2) is dict and v2:
                         c = aws_sub_keys.get(k2)
                         if c is None:
@@ -350,7 +353,7 @@ def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_ex
                                 _xray._put(out, key, v3)
                             else:
                                 out[key] = intern(v3) if type(v3) is str else v3
-                    elif type(v2) is str and k2 not in _xray._UNIQUE_AWS:
+                    elif type(v2) is str and k2 not in _UNIQUE_AWS:
                         out[key] = intern(v2)
                     else:
                         out[key] = v2

@@ -184,237 +184,233 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
 
 
 def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: str) -> None:
+    """One trace's segment Documents: each decoded into a Struct and walked here (the checked
+    ``_Builder._walk`` on a Struct), or handed to ``b.add_segment`` when the Structs or the checks
+    refuse it. One function, the locals bound once per trace: most Documents hold one or two spans,
+    and a call, a result tuple and the bindings per Document cost as much as a span's walk."""
     segs = trace.get("Segments") if type(trace) is dict else None
     if type(segs) is not list or not segs or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
         b.add_trace(trace, file, line, label, None)
         return
-    extra = _xray.trace_extra(trace)
-    tid = trace.get("Id")
+    trace_extra = _xray.trace_extra(trace)
+    trace_tid = trace.get("Id")
     where = f"{label}.Segments" if label else "Segments"
-    for j, seg in enumerate(segs):
-        doc = seg["Document"]
-        if _document(b, doc, file, line, where, tid, extra, j):
-            STATS["fast"] += 1
-        else:
-            STATS["fallback"] += 1
-            b.add_segment(doc, file, line, where, tid, extra, j)
-        del doc
-        if b.owned:
-            seg["Document"] = None  # free the string (a copy of the file) as we go
-
-
-# ---------------------------------------------------------------------------------------------
-# one Document
-
-
-def _document(b: _xray._Builder, doc: str, file: str, line: int | None, where: str, trace_tid: Any,
-              trace_extra: dict | None, j: int) -> bool:
-    """Append one segment Document; False (nothing kept) when the checked code must read it."""
-    try:
-        seg = _DECODE(doc)
-    except _NOT_FAST:
-        try:
-            seg = _DECODE_RAW(doc)  # metadata nested deeper (or anything else the Structs refuse)
-        except _NOT_FAST:  # the checked code reports it
-            return False
-    mark = len(b.span_id)
-    try:
-        tid, inferred, resource = _walk(b, seg, trace_tid, trace_extra)
-    except (_Fallback, _xray._Bad):
-        del b.span_id[mark:], b.parent_id[mark:], b.name[mark:], b.bits[mark:]
-        del b.start[mark:], b.end[mark:], b.http_status[mark:], b.attributes[mark:]
-        for sparse in (b.status_message, b.events):
-            for r in [r for r in sparse if r >= mark]:
-                del sparse[r]
-        return False
-    b.d_trace.append(tid)
-    b.d_inferred.append(inferred)
-    b.d_resource.append(resource)
-    b.d_service.append(seg.name)
-    b.d_file.append(file)
-    b.d_record.append(line if line is not None else b._file_count)
-    b._file_count += 1
-    b.d_where.append(where)
-    b.d_j.append(j)
-    b.d_count.append(len(b.span_id) - mark)
-    return True
-
-
-def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_extra: dict | None) -> tuple[str, bool, dict]:
-    """The checked ``_Builder._walk`` on a Struct: (trace id, inferred, resource)."""
-    raw_tid = trace_tid if seg.trace_id is UNSET else seg.trace_id
-    last = b._last_tid  # the trace's id, checked for its first document (_trace_id's own shortcut)
-    tid = last[1] if raw_tid == last[0] and type(raw_tid) is str else b._trace_id(raw_tid, {})
-    resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+    owned = b.owned
     (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = b._appends
     aws_keys, aws_sub_keys, ann_keys, meta_keys = b._aws_keys, b._aws_sub_keys, b._ann_keys, b._meta_keys
     service_keys = b._service_keys
     rows = b.span_id
-    top_parent = None if seg.parent_id is UNSET else seg.parent_id
-    stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        s, parent, top = pop()
-        sid, st, et = s.id, s.start_time, s.end_time
-        if len(sid) != 16 or not -_MAX_S < st < _MAX_S:
-            raise _Fallback
-        attrs: dict[str, Any] = {}
-        usual = _RARE_TOP(s) == _NO_RARE_TOP if top else _RARE_SUB(s) == _NO_RARE_SUB
-        if usual:  # none of the rarely present keys (one C-level call and compare)
-            if et is UNSET:
-                raise _Fallback
-            if not -_MAX_S < et < _MAX_S:
-                raise _Fallback
-            ns = s.namespace
-            if s.origin is not UNSET:
-                attrs["origin"] = s.origin
-            if ns is not UNSET:
-                attrs["namespace"] = ns
-            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
-            cause = None
-        else:
-            ip = s.in_progress is True
-            if et is UNSET:
-                if not ip:
-                    raise _Fallback
-                et = _NAN
-            elif not -_MAX_S < et < _MAX_S:
-                raise _Fallback
-            # plain keys (the checked walk copies every key that is not a column)
-            if not top:
-                if s.trace_id is not UNSET:
-                    attrs["trace_id"] = s.trace_id
-                if s.parent_id is not UNSET:
-                    attrs["parent_id"] = s.parent_id
-                if s.inferred is not UNSET:
-                    attrs["inferred"] = s.inferred
-            if s.origin is not UNSET:
-                attrs["origin"] = s.origin
-            ns = s.namespace
-            if ns is not UNSET:
-                attrs["namespace"] = ns
-            if s.user is not UNSET:
-                attrs["user"] = s.user
-            if s.precursor_ids is not UNSET:
-                attrs["precursor_ids"] = s.precursor_ids
-            cause = None
-            if s.cause is not UNSET:
-                cause = attrs["cause"] = _load(s.cause)
-            if not top:
-                if s.resource_arn is not UNSET:
-                    attrs["resource_arn"] = s.resource_arn
-                if s.service is not UNSET:
-                    attrs["service"] = s.service
-            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
-            if ip:
-                bits |= 8
-            bits |= (s.error is True) | (s.fault is True) << 1 | (s.throttle is True) << 2
+    d_trace, d_inferred, d_resource, d_service = b.d_trace, b.d_inferred, b.d_resource, b.d_service
+    d_file, d_record, d_where, d_j, d_count = b.d_file, b.d_record, b.d_where, b.d_j, b.d_count
+    n_fast = 0
+    try:
+        for j, entry in enumerate(segs):
+            doc = entry["Document"]
+            try:
+                seg = _DECODE(doc)
+            except _NOT_FAST:
+                try:
+                    seg = _DECODE_RAW(doc)  # metadata nested deeper (or anything else the Structs refuse)
+                except _NOT_FAST:  # the checked code reports it
+                    seg = None
+            if seg is not None:
+                mark = len(rows)
+                try:
+                    resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+                    raw_tid = trace_tid if seg.trace_id is UNSET else seg.trace_id
+                    last = b._last_tid  # the trace's id, checked for its first document (_trace_id's own shortcut)
+                    tid = last[1] if raw_tid == last[0] and type(raw_tid) is str else b._trace_id(raw_tid, {})
+                    top_parent = None if seg.parent_id is UNSET else seg.parent_id
+                    stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
+                    pop, push = stack.pop, stack.append
+                    while stack:
+                        s, parent, top = pop()
+                        sid, st, et = s.id, s.start_time, s.end_time
+                        if len(sid) != 16 or not -_MAX_S < st < _MAX_S:
+                            raise _Fallback
+                        attrs: dict[str, Any] = {}
+                        usual = _RARE_TOP(s) == _NO_RARE_TOP if top else _RARE_SUB(s) == _NO_RARE_SUB
+                        if usual:  # none of the rarely present keys (one C-level call and compare)
+                            if et is UNSET:
+                                raise _Fallback
+                            if not -_MAX_S < et < _MAX_S:
+                                raise _Fallback
+                            ns = s.namespace
+                            if s.origin is not UNSET:
+                                attrs["origin"] = s.origin
+                            if ns is not UNSET:
+                                attrs["namespace"] = ns
+                            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
+                            cause = None
+                        else:
+                            ip = s.in_progress is True
+                            if et is UNSET:
+                                if not ip:
+                                    raise _Fallback
+                                et = _NAN
+                            elif not -_MAX_S < et < _MAX_S:
+                                raise _Fallback
+                            # plain keys (the checked walk copies every key that is not a column)
+                            if not top:
+                                if s.trace_id is not UNSET:
+                                    attrs["trace_id"] = s.trace_id
+                                if s.parent_id is not UNSET:
+                                    attrs["parent_id"] = s.parent_id
+                                if s.inferred is not UNSET:
+                                    attrs["inferred"] = s.inferred
+                            if s.origin is not UNSET:
+                                attrs["origin"] = s.origin
+                            ns = s.namespace
+                            if ns is not UNSET:
+                                attrs["namespace"] = ns
+                            if s.user is not UNSET:
+                                attrs["user"] = s.user
+                            if s.precursor_ids is not UNSET:
+                                attrs["precursor_ids"] = s.precursor_ids
+                            cause = None
+                            if s.cause is not UNSET:
+                                cause = attrs["cause"] = _load(s.cause)
+                            if not top:
+                                if s.resource_arn is not UNSET:
+                                    attrs["resource_arn"] = s.resource_arn
+                                if s.service is not UNSET:
+                                    attrs["service"] = s.service
+                            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
+                            if ip:
+                                bits |= 8
+                            bits |= (s.error is True) | (s.fault is True) << 1 | (s.throttle is True) << 2
 
-        status = _NO_STATUS
-        h = s.http
-        if h is not UNSET:
-            req, resp = h.request, h.response
-            if req is UNSET and resp is UNSET:
-                attrs["http"] = {}
-            else:
-                if req is not UNSET:
-                    n0 = len(attrs)
-                    for key, v in zip(_REQUEST_KEYS, astuple(req), strict=True):  # the six fields in one call
-                        if v is not UNSET:
-                            attrs[key] = intern(v) if type(v) is str else v
-                    if len(attrs) == n0:
-                        attrs["http.request"] = {}
-                if resp is not UNSET:
-                    code, cl = resp.status, resp.content_length
-                    if code is UNSET and cl is UNSET:
-                        attrs["http.response"] = {}
-                    if code is not UNSET:
-                        attrs["http.response.status"] = status = code
-                    if cl is not UNSET:
-                        attrs["http.response.content_length"] = cl
-        if s.aws is not UNSET:
-            v = s.aws
-            if type(v) is dict and v:
-                to_resource = top
-                for k2, v2 in v.items():
-                    key = aws_keys.get(k2)
-                    if key is None:
-                        key = aws_keys[k2] = "aws." + k2
-                    out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
-                    if type(v2) is dict and v2:
-                        c = aws_sub_keys.get(k2)
-                        if c is None:
-                            c = aws_sub_keys[k2] = {}
-                        for k3, v3 in v2.items():
-                            key = c.get(k3)
-                            if key is None:
-                                key = c[k3] = f"aws.{k2}.{k3}"
-                            if type(v3) is dict and v3:
-                                _xray._put(out, key, v3)
+                        status = _NO_STATUS
+                        h = s.http
+                        if h is not UNSET:
+                            req, resp = h.request, h.response
+                            if req is UNSET and resp is UNSET:
+                                attrs["http"] = {}
                             else:
-                                out[key] = intern(v3) if type(v3) is str else v3
-                    elif type(v2) is str and k2 not in _UNIQUE_AWS:
-                        out[key] = intern(v2)
-                    else:
-                        out[key] = v2
-            else:
-                attrs["aws"] = v
-        if not usual and s.annotations is not UNSET:
-            for k2, v2 in s.annotations.items():
-                key = ann_keys.get(k2)
-                if key is None:
-                    key = ann_keys[k2] = "annotation." + k2
-                attrs[key] = v2
-        if s.metadata is not UNSET:
-            v = s.metadata
-            if type(v) is Raw:
-                v = _load(v)
-            if type(v) is dict and v:
-                for k2, v2 in v.items():
-                    key = meta_keys.get(k2)
-                    if key is None:
-                        key = meta_keys[k2] = "metadata." + k2
-                    attrs[key] = v2
-            else:
-                attrs["metadata"] = v
-        if not usual and s.sql is not UNSET:
-            _xray._put(attrs, "sql", s.sql)
-        if cause is not None:
-            end_ns = None if et != et else _xray._second_to_ns(et)
-            events, message = _xray._exception_events(cause, end_ns)
-            row = len(rows)
-            if events:
-                b.events[row] = events
-            if message is not None:
-                b.status_message[row] = message
-        if top:
-            if s.service is not UNSET:
-                for k2, v2 in s.service.items():  # _put's flattening, one level inline
-                    key = service_keys.get(k2)
-                    if key is None:
-                        key = service_keys[k2] = "service." + k2
-                    if type(v2) is dict and v2:
-                        _xray._put(resource, key, v2)
-                    else:
-                        resource[key] = v2
-                if not s.service:
-                    resource["service"] = {}
-            if s.origin is not UNSET:
-                resource["origin"] = s.origin
-            if not usual and s.resource_arn is not UNSET:
-                resource["resource_arn"] = s.resource_arn
+                                if req is not UNSET:
+                                    n0 = len(attrs)
+                                    for key, v in zip(_REQUEST_KEYS, astuple(req), strict=True):  # the six fields in one call
+                                        if v is not UNSET:
+                                            attrs[key] = intern(v) if type(v) is str else v
+                                    if len(attrs) == n0:
+                                        attrs["http.request"] = {}
+                                if resp is not UNSET:
+                                    code, cl = resp.status, resp.content_length
+                                    if code is UNSET and cl is UNSET:
+                                        attrs["http.response"] = {}
+                                    if code is not UNSET:
+                                        attrs["http.response.status"] = status = code
+                                    if cl is not UNSET:
+                                        attrs["http.response.content_length"] = cl
+                        if s.aws is not UNSET:
+                            v = s.aws
+                            if type(v) is dict and v:
+                                to_resource = top
+                                for k2, v2 in v.items():
+                                    key = aws_keys.get(k2)
+                                    if key is None:
+                                        key = aws_keys[k2] = "aws." + k2
+                                    out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
+                                    if type(v2) is dict and v2:
+                                        c = aws_sub_keys.get(k2)
+                                        if c is None:
+                                            c = aws_sub_keys[k2] = {}
+                                        for k3, v3 in v2.items():
+                                            key = c.get(k3)
+                                            if key is None:
+                                                key = c[k3] = f"aws.{k2}.{k3}"
+                                            if type(v3) is dict and v3:
+                                                _xray._put(out, key, v3)
+                                            else:
+                                                out[key] = intern(v3) if type(v3) is str else v3
+                                    elif type(v2) is str and k2 not in _UNIQUE_AWS:
+                                        out[key] = intern(v2)
+                                    else:
+                                        out[key] = v2
+                            else:
+                                attrs["aws"] = v
+                        if not usual and s.annotations is not UNSET:
+                            for k2, v2 in s.annotations.items():
+                                key = ann_keys.get(k2)
+                                if key is None:
+                                    key = ann_keys[k2] = "annotation." + k2
+                                attrs[key] = v2
+                        if s.metadata is not UNSET:
+                            v = s.metadata
+                            if type(v) is Raw:
+                                v = _load(v)
+                            if type(v) is dict and v:
+                                for k2, v2 in v.items():
+                                    key = meta_keys.get(k2)
+                                    if key is None:
+                                        key = meta_keys[k2] = "metadata." + k2
+                                    attrs[key] = v2
+                            else:
+                                attrs["metadata"] = v
+                        if not usual and s.sql is not UNSET:
+                            _xray._put(attrs, "sql", s.sql)
+                        if cause is not None:
+                            end_ns = None if et != et else _xray._second_to_ns(et)
+                            events, message = _xray._exception_events(cause, end_ns)
+                            row = len(rows)
+                            if events:
+                                b.events[row] = events
+                            if message is not None:
+                                b.status_message[row] = message
+                        if top:
+                            if s.service is not UNSET:
+                                for k2, v2 in s.service.items():  # _put's flattening, one level inline
+                                    key = service_keys.get(k2)
+                                    if key is None:
+                                        key = service_keys[k2] = "service." + k2
+                                    if type(v2) is dict and v2:
+                                        _xray._put(resource, key, v2)
+                                    else:
+                                        resource[key] = v2
+                                if not s.service:
+                                    resource["service"] = {}
+                            if s.origin is not UNSET:
+                                resource["origin"] = s.origin
+                            if not usual and s.resource_arn is not UNSET:
+                                resource["resource_arn"] = s.resource_arn
 
-        span_id_a(sid)
-        parent_a(parent)
-        name_a(intern(s.name))
-        start_a(st)
-        end_a(et)
-        bits_a(bits)
-        status_a(status)
-        attrs_a(attrs)
-        subs = s.subsegments
-        if subs:
-            for c in reversed(subs):
-                push((c, sid, False))
-    return tid, seg.inferred is True, resource
+                        span_id_a(sid)
+                        parent_a(parent)
+                        name_a(intern(s.name))
+                        start_a(st)
+                        end_a(et)
+                        bits_a(bits)
+                        status_a(status)
+                        attrs_a(attrs)
+                        subs = s.subsegments
+                        if subs:
+                            for c in reversed(subs):
+                                push((c, sid, False))
+                except (_Fallback, _xray._Bad):  # nothing kept: the checked code reads it
+                    del b.span_id[mark:], b.parent_id[mark:], b.name[mark:], b.bits[mark:]
+                    del b.start[mark:], b.end[mark:], b.http_status[mark:], b.attributes[mark:]
+                    for sparse in (b.status_message, b.events):
+                        for r in [r for r in sparse if r >= mark]:
+                            del sparse[r]
+                    seg = None
+            if seg is not None:
+                d_trace.append(tid)
+                d_inferred.append(seg.inferred is True)
+                d_resource.append(resource)
+                d_service.append(seg.name)
+                d_file.append(file)
+                d_record.append(line if line is not None else b._file_count)
+                b._file_count += 1
+                d_where.append(where)
+                d_j.append(j)
+                d_count.append(len(rows) - mark)
+                n_fast += 1
+            else:
+                STATS["fallback"] += 1
+                b.add_segment(doc, file, line, where, trace_tid, trace_extra, j)
+            del doc
+            if owned:
+                entry["Document"] = None  # free the string (a copy of the file) as we go
+    finally:
+        STATS["fast"] += n_fast
 

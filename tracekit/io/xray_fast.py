@@ -60,6 +60,7 @@ _Scalar = str | bool | _Int | float | None
 _Leaf = _Scalar | list[_Scalar]
 _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
 _MAX_S = _xray._MAX_S
+_MIN_S = -_MAX_S  # a constant: `-_MAX_S` would make a new float per span
 _MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")
 _NO_STATUS, _AWS_CONTEXT, _UNIQUE_AWS = _xray._NO_STATUS, _xray._AWS_CONTEXT, _xray._UNIQUE_AWS  # globals: one lookup
@@ -133,7 +134,8 @@ _RARE_TOP, _RARE_SUB = attrgetter(*_RARE), attrgetter(*_RARE, "trace_id", "paren
 _NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * len(_RARE), (UNSET,) * (len(_RARE) + 4)
 _DECODE_RAW = msgspec.json.Decoder(SegmentRaw).decode
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
-_REQUEST_KEYS = tuple(intern(f"http.request.{f}") for f in HttpRequest.__struct_fields__)
+# the attribute keys of HttpRequest's fields, in their order (the walk unpacks astuple(request))
+_K_METHOD, _K_URL, _K_AGENT, _K_IP, _K_XFF, _K_TRACED = (intern(f"http.request.{f}") for f in HttpRequest.__struct_fields__)
 
 
 class _Fallback(Exception):
@@ -226,14 +228,14 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                     while stack:
                         s, parent, top = pop()
                         sid, st, et = s.id, s.start_time, s.end_time
-                        if len(sid) != 16 or not -_MAX_S < st < _MAX_S:
+                        if len(sid) != 16 or not _MIN_S < st < _MAX_S:
                             raise _Fallback
                         attrs: dict[str, Any] = {}
                         usual = _RARE_TOP(s) == _NO_RARE_TOP if top else _RARE_SUB(s) == _NO_RARE_SUB
                         if usual:  # none of the rarely present keys (one C-level call and compare)
                             if et is UNSET:
                                 raise _Fallback
-                            if not -_MAX_S < et < _MAX_S:
+                            if not _MIN_S < et < _MAX_S:
                                 raise _Fallback
                             ns = s.namespace
                             if s.origin is not UNSET:
@@ -248,7 +250,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                 if not ip:
                                     raise _Fallback
                                 et = _NAN
-                            elif not -_MAX_S < et < _MAX_S:
+                            elif not _MIN_S < et < _MAX_S:
                                 raise _Fallback
                             # plain keys (the checked walk copies every key that is not a column)
                             if not top:
@@ -288,11 +290,21 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                 attrs["http"] = {}
                             else:
                                 if req is not UNSET:
-                                    n0 = len(attrs)
-                                    for key, v in zip(_REQUEST_KEYS, astuple(req), strict=True):  # the six fields in one call
-                                        if v is not UNSET:
-                                            attrs[key] = intern(v) if type(v) is str else v
-                                    if len(attrs) == n0:
+                                    method, url, agent, ip, xff, traced = astuple(req)  # the six fields in one call
+                                    if method is not UNSET:
+                                        attrs[_K_METHOD] = intern(method)
+                                    if url is not UNSET:
+                                        attrs[_K_URL] = intern(url)
+                                    if agent is not UNSET:
+                                        attrs[_K_AGENT] = intern(agent)
+                                    if ip is not UNSET:
+                                        attrs[_K_IP] = intern(ip)
+                                    if xff is not UNSET:
+                                        attrs[_K_XFF] = xff
+                                    if traced is not UNSET:
+                                        attrs[_K_TRACED] = traced
+                                    if method is UNSET and url is UNSET and agent is UNSET and ip is UNSET and xff is UNSET \
+                                            and traced is UNSET:
                                         attrs["http.request"] = {}
                                 if resp is not UNSET:
                                     code, cl = resp.status, resp.content_length

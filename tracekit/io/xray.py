@@ -505,6 +505,8 @@ class _Builder:
         self._ann_keys: dict[str, str] = {}
         self._meta_keys: dict[str, str] = {}
         self._service_keys: dict[str, str] = {}  # (the fast path's resource service.<key>)
+        # (the fast path's: aws keys whose non-dict values go to attributes, interned if strings)
+        self._aws_attr_keys: dict[str, str] = {}
         self._file = None
         self._file_count = 0
 

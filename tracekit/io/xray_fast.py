@@ -200,7 +200,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
     owned = b.owned
     (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = b._appends
     aws_keys, aws_sub_keys, ann_keys, meta_keys = b._aws_keys, b._aws_sub_keys, b._ann_keys, b._meta_keys
-    service_keys = b._service_keys
+    service_keys, aws_attr_keys = b._service_keys, b._aws_attr_keys
     rows = b.span_id
     d_trace, d_inferred, d_resource, d_service = b.d_trace, b.d_inferred, b.d_resource, b.d_service
     d_file, d_record, d_where, d_j, d_count = b.d_file, b.d_record, b.d_where, b.d_j, b.d_count
@@ -319,9 +319,15 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                             if type(v) is dict and v:
                                 to_resource = top
                                 for k2, v2 in v.items():
+                                    key = aws_attr_keys.get(k2)
+                                    if key is not None and type(v2) is not dict:  # the usual key and value
+                                        attrs[key] = intern(v2) if type(v2) is str else v2
+                                        continue
                                     key = aws_keys.get(k2)
                                     if key is None:
                                         key = aws_keys[k2] = "aws." + k2
+                                    if type(v2) is not dict and k2 not in _AWS_CONTEXT and k2 not in _UNIQUE_AWS:
+                                        aws_attr_keys[k2] = key  # the shortcut above from now on
                                     out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
                                     if type(v2) is dict and v2:
                                         c = aws_sub_keys.get(k2)

@@ -34,7 +34,6 @@ know it).
 
 from __future__ import annotations
 
-from operator import attrgetter
 from sys import intern
 from typing import Annotated, Any
 
@@ -90,29 +89,31 @@ class Http(_Base):
 
 
 class Segment(_Base):
+    # the field order is the walk's: it unpacks astuple(segment) and compares the rarely present
+    # fields as one slice, [4:14] (any segment) and [4:18] (a subsegment)
     id: str
     name: str
     start_time: float
     end_time: float | UnsetType = UNSET
     in_progress: bool | UnsetType = UNSET
-    trace_id: str | UnsetType = UNSET
-    parent_id: str | UnsetType = UNSET
-    inferred: bool | UnsetType = UNSET
     error: bool | UnsetType = UNSET
     fault: bool | UnsetType = UNSET
     throttle: bool | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    precursor_ids: list[str] | UnsetType = UNSET
+    cause: Raw | UnsetType = UNSET
+    resource_arn: str | UnsetType = UNSET
+    annotations: dict[str, _Scalar] | UnsetType = UNSET
+    sql: _Block | UnsetType = UNSET
+    trace_id: str | UnsetType = UNSET
+    parent_id: str | UnsetType = UNSET
+    inferred: bool | UnsetType = UNSET
+    service: _Block | UnsetType = UNSET
     origin: str | UnsetType = UNSET
     namespace: str | UnsetType = UNSET
-    user: str | UnsetType = UNSET
-    resource_arn: str | UnsetType = UNSET
     http: Http | UnsetType = UNSET
     aws: _Block | UnsetType = UNSET
-    sql: _Block | UnsetType = UNSET
-    annotations: dict[str, _Scalar] | UnsetType = UNSET
     metadata: _Block | UnsetType = UNSET  # free-form: two levels here (else SegmentRaw)
-    cause: Raw | UnsetType = UNSET
-    service: _Block | UnsetType = UNSET
-    precursor_ids: list[str] | UnsetType = UNSET
     subsegments: list[Segment] | UnsetType = UNSET
 
 
@@ -125,14 +126,14 @@ class SegmentRaw(Segment):
 
 
 _DECODE = msgspec.json.Decoder(Segment).decode
-# the keys most segments lack, read in one call: when all are absent (the tuple compares equal to
-# _NO_RARE, element by identity first) the walk skips their checks; non-top segments' trace_id,
+# the fields most segments lack: when all are absent (their slice of astuple(segment) compares equal to
+# _NO_RARE_*, element by identity first) the walk skips their checks; a subsegment's trace_id,
 # parent_id, inferred and service are among them
-_RARE = ("in_progress", "error", "fault", "throttle", "user", "precursor_ids", "cause", "resource_arn", "annotations",
-         "sql")
-_RARE_TOP, _RARE_SUB = attrgetter(*_RARE), attrgetter(*_RARE, "trace_id", "parent_id", "inferred", "service")
-_NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * len(_RARE), (UNSET,) * (len(_RARE) + 4)
+_RARE_FIELDS = ("in_progress", "error", "fault", "throttle", "user", "precursor_ids", "cause", "resource_arn",
+                "annotations", "sql", "trace_id", "parent_id", "inferred", "service")
+_NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * 10, (UNSET,) * 14
 _DECODE_RAW = msgspec.json.Decoder(SegmentRaw).decode
+assert Segment.__struct_fields__[4:18] == SegmentRaw.__struct_fields__[4:18] == _RARE_FIELDS
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 # the attribute keys of HttpRequest's fields, in their order (the walk unpacks astuple(request))
 _K_METHOD, _K_URL, _K_AGENT, _K_IP, _K_XFF, _K_TRACED = (intern(f"http.request.{f}") for f in HttpRequest.__struct_fields__)
@@ -227,25 +228,27 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                     pop, push = stack.pop, stack.append
                     while stack:
                         s, parent, top = pop()
-                        sid, st, et = s.id, s.start_time, s.end_time
+                        f = astuple(s)  # every field in one call (attribute reads by name cost more)
+                        (sid, name, st, et, in_progress, error, fault, throttle, user, precursor_ids, cause_raw,
+                         resource_arn, annotations, sql, trace_id, parent_id, inferred, service, origin, ns, h, aws,
+                         metadata, subs) = f
                         if len(sid) != 16 or not _MIN_S < st < _MAX_S:
                             raise _Fallback
                         attrs: dict[str, Any] = {}
-                        usual = _RARE_TOP(s) == _NO_RARE_TOP if top else _RARE_SUB(s) == _NO_RARE_SUB
-                        if usual:  # none of the rarely present keys (one C-level call and compare)
+                        usual = f[4:14] == _NO_RARE_TOP if top else f[4:18] == _NO_RARE_SUB
+                        if usual:  # none of the rarely present keys
                             if et is UNSET:
                                 raise _Fallback
                             if not _MIN_S < et < _MAX_S:
                                 raise _Fallback
-                            ns = s.namespace
-                            if s.origin is not UNSET:
-                                attrs["origin"] = s.origin
+                            if origin is not UNSET:
+                                attrs["origin"] = origin
                             if ns is not UNSET:
                                 attrs["namespace"] = ns
                             bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
                             cause = None
                         else:
-                            ip = s.in_progress is True
+                            ip = in_progress is True
                             if et is UNSET:
                                 if not ip:
                                     raise _Fallback
@@ -254,36 +257,34 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                 raise _Fallback
                             # plain keys (the checked walk copies every key that is not a column)
                             if not top:
-                                if s.trace_id is not UNSET:
-                                    attrs["trace_id"] = s.trace_id
-                                if s.parent_id is not UNSET:
-                                    attrs["parent_id"] = s.parent_id
-                                if s.inferred is not UNSET:
-                                    attrs["inferred"] = s.inferred
-                            if s.origin is not UNSET:
-                                attrs["origin"] = s.origin
-                            ns = s.namespace
+                                if trace_id is not UNSET:
+                                    attrs["trace_id"] = trace_id
+                                if parent_id is not UNSET:
+                                    attrs["parent_id"] = parent_id
+                                if inferred is not UNSET:
+                                    attrs["inferred"] = inferred
+                            if origin is not UNSET:
+                                attrs["origin"] = origin
                             if ns is not UNSET:
                                 attrs["namespace"] = ns
-                            if s.user is not UNSET:
-                                attrs["user"] = s.user
-                            if s.precursor_ids is not UNSET:
-                                attrs["precursor_ids"] = s.precursor_ids
+                            if user is not UNSET:
+                                attrs["user"] = user
+                            if precursor_ids is not UNSET:
+                                attrs["precursor_ids"] = precursor_ids
                             cause = None
-                            if s.cause is not UNSET:
-                                cause = attrs["cause"] = _load(s.cause)
+                            if cause_raw is not UNSET:
+                                cause = attrs["cause"] = _load(cause_raw)
                             if not top:
-                                if s.resource_arn is not UNSET:
-                                    attrs["resource_arn"] = s.resource_arn
-                                if s.service is not UNSET:
-                                    attrs["service"] = s.service
+                                if resource_arn is not UNSET:
+                                    attrs["resource_arn"] = resource_arn
+                                if service is not UNSET:
+                                    attrs["service"] = service
                             bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
                             if ip:
                                 bits |= 8
-                            bits |= (s.error is True) | (s.fault is True) << 1 | (s.throttle is True) << 2
+                            bits |= (error is True) | (fault is True) << 1 | (throttle is True) << 2
 
                         status = _NO_STATUS
-                        h = s.http
                         if h is not UNSET:
                             req, resp = h.request, h.response
                             if req is UNSET and resp is UNSET:
@@ -314,8 +315,8 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                         attrs["http.response.status"] = status = code
                                     if cl is not UNSET:
                                         attrs["http.response.content_length"] = cl
-                        if s.aws is not UNSET:
-                            v = s.aws
+                        if aws is not UNSET:
+                            v = aws
                             if type(v) is dict and v:
                                 to_resource = top
                                 for k2, v2 in v.items():
@@ -347,14 +348,14 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                         out[key] = v2
                             else:
                                 attrs["aws"] = v
-                        if not usual and s.annotations is not UNSET:
-                            for k2, v2 in s.annotations.items():
+                        if not usual and annotations is not UNSET:
+                            for k2, v2 in annotations.items():
                                 key = ann_keys.get(k2)
                                 if key is None:
                                     key = ann_keys[k2] = "annotation." + k2
                                 attrs[key] = v2
-                        if s.metadata is not UNSET:
-                            v = s.metadata
+                        if metadata is not UNSET:
+                            v = metadata
                             if type(v) is Raw:
                                 v = _load(v)
                             if type(v) is dict and v:
@@ -365,8 +366,8 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                     attrs[key] = v2
                             else:
                                 attrs["metadata"] = v
-                        if not usual and s.sql is not UNSET:
-                            _xray._put(attrs, "sql", s.sql)
+                        if not usual and sql is not UNSET:
+                            _xray._put(attrs, "sql", sql)
                         if cause is not None:
                             end_ns = None if et != et else _xray._second_to_ns(et)
                             events, message = _xray._exception_events(cause, end_ns)
@@ -376,8 +377,8 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                             if message is not None:
                                 b.status_message[row] = message
                         if top:
-                            if s.service is not UNSET:
-                                for k2, v2 in s.service.items():  # _put's flattening, one level inline
+                            if service is not UNSET:
+                                for k2, v2 in service.items():  # _put's flattening, one level inline
                                     key = service_keys.get(k2)
                                     if key is None:
                                         key = service_keys[k2] = "service." + k2
@@ -385,22 +386,21 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                         _xray._put(resource, key, v2)
                                     else:
                                         resource[key] = v2
-                                if not s.service:
+                                if not service:
                                     resource["service"] = {}
-                            if s.origin is not UNSET:
-                                resource["origin"] = s.origin
-                            if not usual and s.resource_arn is not UNSET:
-                                resource["resource_arn"] = s.resource_arn
+                            if origin is not UNSET:
+                                resource["origin"] = origin
+                            if not usual and resource_arn is not UNSET:
+                                resource["resource_arn"] = resource_arn
 
                         span_id_a(sid)
                         parent_a(parent)
-                        name_a(intern(s.name))
+                        name_a(intern(name))
                         start_a(st)
                         end_a(et)
                         bits_a(bits)
                         status_a(status)
                         attrs_a(attrs)
-                        subs = s.subsegments
                         if subs:
                             for c in reversed(subs):
                                 push((c, sid, False))

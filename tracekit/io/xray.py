@@ -502,11 +502,12 @@ class _Builder:
         # flattened attribute keys are built once and shared by every span (memory)
         self._http_keys: dict[str, dict[str, str]] = {}
         self._aws_keys: dict[str, str] = {}
-        self._aws_fast: dict[str, tuple[str, bool, bool]] = {}  # the fast path's: (key, intern its strings, context)
         self._aws_sub_keys: dict[str, dict[str, str]] = {}
         self._ann_keys: dict[str, str] = {}
         self._meta_keys: dict[str, str] = {}
         self._service_keys: dict[str, str] = {}  # (the fast path's resource service.<key>)
+        # (the fast path's: aws keys whose non-dict values go to attributes, interned if strings)
+        self._aws_attr_keys: dict[str, str] = {}
         self._file = None
         self._file_count = 0
 

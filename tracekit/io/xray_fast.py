@@ -59,8 +59,10 @@ _Scalar = str | bool | _Int | float | None
 _Leaf = _Scalar | list[_Scalar]
 _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
 _MAX_S = _xray._MAX_S
+_MIN_S = -_MAX_S  # a constant: `-_MAX_S` would make a new float per span
 _MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")
+_NO_STATUS, _AWS_CONTEXT, _UNIQUE_AWS = _xray._NO_STATUS, _xray._AWS_CONTEXT, _xray._UNIQUE_AWS  # globals: one lookup
 
 
 class _Base(Struct, forbid_unknown_fields=True, gc=False):
@@ -87,19 +89,12 @@ class Http(_Base):
 
 
 class Segment(_Base):
-    # the order is the walk's: one astuple() call unpacks every field, the ten every segment is read
-    # for first, then the rarely present ones (compared in one slice: see _walk)
+    # the field order is the walk's: it unpacks astuple(segment) and compares the rarely present
+    # fields as one slice, [4:14] (any segment) and [4:18] (a subsegment)
     id: str
     name: str
     start_time: float
     end_time: float | UnsetType = UNSET
-    origin: str | UnsetType = UNSET
-    namespace: str | UnsetType = UNSET
-    http: Http | UnsetType = UNSET
-    aws: _Block | UnsetType = UNSET
-    metadata: _Block | UnsetType = UNSET  # free-form: two levels here (else SegmentRaw)
-    subsegments: list[Segment] | UnsetType = UNSET
-    # rarely present, on any segment
     in_progress: bool | UnsetType = UNSET
     error: bool | UnsetType = UNSET
     fault: bool | UnsetType = UNSET
@@ -110,11 +105,16 @@ class Segment(_Base):
     resource_arn: str | UnsetType = UNSET
     annotations: dict[str, _Scalar] | UnsetType = UNSET
     sql: _Block | UnsetType = UNSET
-    # usual on a top segment, rare below it
     trace_id: str | UnsetType = UNSET
     parent_id: str | UnsetType = UNSET
     inferred: bool | UnsetType = UNSET
     service: _Block | UnsetType = UNSET
+    origin: str | UnsetType = UNSET
+    namespace: str | UnsetType = UNSET
+    http: Http | UnsetType = UNSET
+    aws: _Block | UnsetType = UNSET
+    metadata: _Block | UnsetType = UNSET  # free-form: two levels here (else SegmentRaw)
+    subsegments: list[Segment] | UnsetType = UNSET
 
 
 class SegmentRaw(Segment):
@@ -126,15 +126,17 @@ class SegmentRaw(Segment):
 
 
 _DECODE = msgspec.json.Decoder(Segment).decode
-# the fields most segments lack (Segment's 11th to 20th; below the top segment also the last four):
-# when all are absent (the slice compares equal to _NO_RARE_*, element by identity first) the walk
-# skips their checks
-_N_COMMON, _N_RARE = 10, 10  # (written as constants in _walk's slices)
-assert Segment.__struct_fields__[_N_COMMON:_N_COMMON + _N_RARE] == (
-    "in_progress", "error", "fault", "throttle", "user", "precursor_ids", "cause", "resource_arn", "annotations", "sql")
-_NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * _N_RARE, (UNSET,) * (_N_RARE + 4)
+# the fields most segments lack: when all are absent (their slice of astuple(segment) compares equal to
+# _NO_RARE_*, element by identity first) the walk skips their checks; a subsegment's trace_id,
+# parent_id, inferred and service are among them
+_RARE_FIELDS = ("in_progress", "error", "fault", "throttle", "user", "precursor_ids", "cause", "resource_arn",
+                "annotations", "sql", "trace_id", "parent_id", "inferred", "service")
+_NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * 10, (UNSET,) * 14
 _DECODE_RAW = msgspec.json.Decoder(SegmentRaw).decode
+assert Segment.__struct_fields__[4:18] == SegmentRaw.__struct_fields__[4:18] == _RARE_FIELDS
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
+# the attribute keys of HttpRequest's fields, in their order (the walk unpacks astuple(request))
+_K_METHOD, _K_URL, _K_AGENT, _K_IP, _K_XFF, _K_TRACED = (intern(f"http.request.{f}") for f in HttpRequest.__struct_fields__)
 
 
 class _Fallback(Exception):
@@ -185,250 +187,248 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
 
 
 def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: str) -> None:
+    """One trace's segment Documents: each decoded into a Struct and walked here (the checked
+    ``_Builder._walk`` on a Struct), or handed to ``b.add_segment`` when the Structs or the checks
+    refuse it. One function, the locals bound once per trace: most Documents hold one or two spans,
+    and a call, a result tuple and the bindings per Document cost as much as a span's walk."""
     segs = trace.get("Segments") if type(trace) is dict else None
     if type(segs) is not list or not segs or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
         b.add_trace(trace, file, line, label, None)
         return
-    extra = _xray.trace_extra(trace)
-    tid = trace.get("Id")
+    trace_extra = _xray.trace_extra(trace)
+    trace_tid = trace.get("Id")
     where = f"{label}.Segments" if label else "Segments"
-    for j, seg in enumerate(segs):
-        doc = seg["Document"]
-        if _document(b, doc, file, line, where, tid, extra, j):
-            STATS["fast"] += 1
-        else:
-            STATS["fallback"] += 1
-            b.add_segment(doc, file, line, where, tid, extra, j)
-        del doc
-        if b.owned:
-            seg["Document"] = None  # free the string (a copy of the file) as we go
-
-
-# ---------------------------------------------------------------------------------------------
-# one Document
-
-
-def _document(b: _xray._Builder, doc: str, file: str, line: int | None, where: str, trace_tid: Any,
-              trace_extra: dict | None, j: int) -> bool:
-    """Append one segment Document; False (nothing kept) when the checked code must read it."""
-    try:
-        seg = _DECODE(doc)
-    except _NOT_FAST:
-        try:
-            seg = _DECODE_RAW(doc)  # metadata nested deeper (or anything else the Structs refuse)
-        except _NOT_FAST:  # the checked code reports it
-            return False
-    mark = len(b.span_id)
-    try:
-        tid, inferred, resource = _walk(b, seg, trace_tid, trace_extra)
-    except (_Fallback, _xray._Bad):
-        del b.span_id[mark:], b.parent_id[mark:], b.name[mark:], b.bits[mark:]
-        del b.start[mark:], b.end[mark:], b.http_status[mark:], b.attributes[mark:]
-        for sparse in (b.status_message, b.events):
-            for r in [r for r in sparse if r >= mark]:
-                del sparse[r]
-        return False
-    b.d_trace.append(tid)
-    b.d_inferred.append(inferred)
-    b.d_resource.append(resource)
-    b.d_service.append(seg.name)
-    b.d_file.append(file)
-    b.d_record.append(line if line is not None else b._file_count)
-    b._file_count += 1
-    b.d_where.append(where)
-    b.d_j.append(j)
-    b.d_count.append(len(b.span_id) - mark)
-    return True
-
-
-def _walk(b: _xray._Builder, seg: Segment | SegmentRaw, trace_tid: Any, trace_extra: dict | None) -> tuple[str, bool, dict]:
-    """The checked ``_Builder._walk`` on a Struct: (trace id, inferred, resource)."""
-    tid = b._trace_id(trace_tid if seg.trace_id is UNSET else seg.trace_id, {})
-    resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+    owned = b.owned
     (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = b._appends
-    aws_fast, aws_sub_keys, ann_keys, meta_keys = b._aws_fast, b._aws_sub_keys, b._ann_keys, b._meta_keys
-    service_keys = b._service_keys
+    aws_keys, aws_sub_keys, ann_keys, meta_keys = b._aws_keys, b._aws_sub_keys, b._ann_keys, b._meta_keys
+    service_keys, aws_attr_keys = b._service_keys, b._aws_attr_keys
     rows = b.span_id
-    top_parent = None if seg.parent_id is UNSET else seg.parent_id
-    stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
-    pop, push = stack.pop, stack.append
-    hi = _MAX_S
-    lo = -hi
-    no_rare_top, no_rare_sub = _NO_RARE_TOP, _NO_RARE_SUB
-    while stack:
-        s, parent, top = pop()
-        t = astuple(s)  # every field in one call (Segment's order)
-        (sid, name, st, et, origin, ns, h, aws, meta, subs, in_progress, error, fault, throttle, user, precursor_ids,
-         cause_raw, resource_arn, annotations, sql, s_trace_id, s_parent_id, s_inferred, service) = t
-        if len(sid) != 16 or not lo < st < hi:
-            raise _Fallback
-        attrs: dict[str, Any] = {}
-        usual = t[10:20] == no_rare_top if top else t[10:] == no_rare_sub  # (_N_COMMON, _N_RARE: 10, 10)
-        if usual:  # none of the rarely present keys (one slice and compare)
-            if et is UNSET:
-                raise _Fallback
-            if not lo < et < hi:
-                raise _Fallback
-            if origin is not UNSET:
-                attrs["origin"] = origin
-            if ns is not UNSET:
-                attrs["namespace"] = ns
-            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
-            cause = None
-        else:
-            ip = in_progress is True
-            if et is UNSET:
-                if not ip:
-                    raise _Fallback
-                et = _NAN
-            elif not lo < et < hi:
-                raise _Fallback
-            # plain keys (the checked walk copies every key that is not a column)
-            if not top:
-                if s_trace_id is not UNSET:
-                    attrs["trace_id"] = s_trace_id
-                if s_parent_id is not UNSET:
-                    attrs["parent_id"] = s_parent_id
-                if s_inferred is not UNSET:
-                    attrs["inferred"] = s_inferred
-            if origin is not UNSET:
-                attrs["origin"] = origin
-            if ns is not UNSET:
-                attrs["namespace"] = ns
-            if user is not UNSET:
-                attrs["user"] = user
-            if precursor_ids is not UNSET:
-                attrs["precursor_ids"] = precursor_ids
-            cause = None
-            if cause_raw is not UNSET:
-                cause = attrs["cause"] = _load(cause_raw)
-            if not top:
-                if resource_arn is not UNSET:
-                    attrs["resource_arn"] = resource_arn
-                if service is not UNSET:
-                    attrs["service"] = service
-            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
-            if ip:
-                bits |= 8
-            bits |= (error is True) | (fault is True) << 1 | (throttle is True) << 2
-
-        status = _xray._NO_STATUS
-        if h is not UNSET:
-            req, resp = h.request, h.response
-            if req is UNSET and resp is UNSET:
-                attrs["http"] = {}
-            else:
-                if req is not UNSET:
-                    n0 = len(attrs)
-                    # the six fields in one call, unrolled (a zip loop took 2.5x as long); the values that
-                    # repeat (method, user agent) interned, URLs and client addresses not (mostly unique)
-                    m, u, ua, ip, xff, traced = astuple(req)
-                    if m is not UNSET:
-                        attrs["http.request.method"] = intern(m)
-                    if u is not UNSET:
-                        attrs["http.request.url"] = u
-                    if ua is not UNSET:
-                        attrs["http.request.user_agent"] = intern(ua)
-                    if ip is not UNSET:
-                        attrs["http.request.client_ip"] = ip
-                    if xff is not UNSET:
-                        attrs["http.request.x_forwarded_for"] = xff
-                    if traced is not UNSET:
-                        attrs["http.request.traced"] = traced
-                    if len(attrs) == n0:
-                        attrs["http.request"] = {}
-                if resp is not UNSET:
-                    code, cl = resp.status, resp.content_length
-                    if code is UNSET and cl is UNSET:
-                        attrs["http.response"] = {}
-                    if code is not UNSET:
-                        attrs["http.response.status"] = status = code
-                    if cl is not UNSET:
-                        attrs["http.response.content_length"] = cl
-        if aws is not UNSET:
-            v = aws
-            if type(v) is dict and v:
-                for k2, v2 in v.items():
-                    info = aws_fast.get(k2)
-                    if info is None:  # (its attribute key, whether its strings repeat, a context key)
-                        info = aws_fast[k2] = ("aws." + k2, k2 not in _xray._UNIQUE_AWS, k2 in _xray._AWS_CONTEXT)
-                    key = info[0]
-                    tv = type(v2)
-                    if tv is str:  # the usual case; the segment's context goes to its resource
-                        (resource if top and info[2] else attrs)[key] = intern(v2) if info[1] else v2
-                        continue
-                    if tv is not dict or not v2:
-                        (resource if top and (info[2] or tv is dict) else attrs)[key] = v2
-                        continue
-                    out = resource if top else attrs
-                    c = aws_sub_keys.get(k2)
-                    if c is None:
-                        c = aws_sub_keys[k2] = {}
-                    for k3, v3 in v2.items():
-                        key = c.get(k3)
-                        if key is None:
-                            key = c[k3] = f"aws.{k2}.{k3}"
-                        if type(v3) is dict and v3:
-                            _xray._put(out, key, v3)
+    d_trace, d_inferred, d_resource, d_service = b.d_trace, b.d_inferred, b.d_resource, b.d_service
+    d_file, d_record, d_where, d_j, d_count = b.d_file, b.d_record, b.d_where, b.d_j, b.d_count
+    n_fast = 0
+    try:
+        for j, entry in enumerate(segs):
+            doc = entry["Document"]
+            try:
+                seg = _DECODE(doc)
+            except _NOT_FAST:
+                try:
+                    seg = _DECODE_RAW(doc)  # metadata nested deeper (or anything else the Structs refuse)
+                except _NOT_FAST:  # the checked code reports it
+                    seg = None
+            if seg is not None:
+                mark = len(rows)
+                try:
+                    resource: dict[str, Any] = {} if trace_extra is None else dict(trace_extra)
+                    raw_tid = trace_tid if seg.trace_id is UNSET else seg.trace_id
+                    last = b._last_tid  # the trace's id, checked for its first document (_trace_id's own shortcut)
+                    tid = last[1] if raw_tid == last[0] and type(raw_tid) is str else b._trace_id(raw_tid, {})
+                    top_parent = None if seg.parent_id is UNSET else seg.parent_id
+                    stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
+                    pop, push = stack.pop, stack.append
+                    while stack:
+                        s, parent, top = pop()
+                        f = astuple(s)  # every field in one call (attribute reads by name cost more)
+                        (sid, name, st, et, in_progress, error, fault, throttle, user, precursor_ids, cause_raw,
+                         resource_arn, annotations, sql, trace_id, parent_id, inferred, service, origin, ns, h, aws,
+                         metadata, subs) = f
+                        if len(sid) != 16 or not _MIN_S < st < _MAX_S:
+                            raise _Fallback
+                        attrs: dict[str, Any] = {}
+                        usual = f[4:14] == _NO_RARE_TOP if top else f[4:18] == _NO_RARE_SUB
+                        if usual:  # none of the rarely present keys
+                            if et is UNSET:
+                                raise _Fallback
+                            if not _MIN_S < et < _MAX_S:
+                                raise _Fallback
+                            if origin is not UNSET:
+                                attrs["origin"] = origin
+                            if ns is not UNSET:
+                                attrs["namespace"] = ns
+                            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
+                            cause = None
                         else:
-                            out[key] = intern(v3) if type(v3) is str else v3
-            else:
-                attrs["aws"] = v
-        if not usual and annotations is not UNSET:
-            for k2, v2 in annotations.items():
-                key = ann_keys.get(k2)
-                if key is None:
-                    key = ann_keys[k2] = "annotation." + k2
-                attrs[key] = v2
-        if meta is not UNSET:
-            v = meta
-            if type(v) is Raw:
-                v = _load(v)
-            if type(v) is dict and v:
-                for k2, v2 in v.items():
-                    key = meta_keys.get(k2)
-                    if key is None:
-                        key = meta_keys[k2] = "metadata." + k2
-                    attrs[key] = v2
-            else:
-                attrs["metadata"] = v
-        if not usual and sql is not UNSET:
-            _xray._put(attrs, "sql", sql)
-        if cause is not None:
-            end_ns = None if et != et else _xray._second_to_ns(et)
-            events, message = _xray._exception_events(cause, end_ns)
-            row = len(rows)
-            if events:
-                b.events[row] = events
-            if message is not None:
-                b.status_message[row] = message
-        if top:
-            if service is not UNSET:
-                for k2, v2 in service.items():  # _put's flattening, one level inline
-                    key = service_keys.get(k2)
-                    if key is None:
-                        key = service_keys[k2] = "service." + k2
-                    if type(v2) is dict and v2:
-                        _xray._put(resource, key, v2)
-                    else:
-                        resource[key] = v2
-                if not service:
-                    resource["service"] = {}
-            if origin is not UNSET:
-                resource["origin"] = origin
-            if not usual and resource_arn is not UNSET:
-                resource["resource_arn"] = resource_arn
+                            ip = in_progress is True
+                            if et is UNSET:
+                                if not ip:
+                                    raise _Fallback
+                                et = _NAN
+                            elif not _MIN_S < et < _MAX_S:
+                                raise _Fallback
+                            # plain keys (the checked walk copies every key that is not a column)
+                            if not top:
+                                if trace_id is not UNSET:
+                                    attrs["trace_id"] = trace_id
+                                if parent_id is not UNSET:
+                                    attrs["parent_id"] = parent_id
+                                if inferred is not UNSET:
+                                    attrs["inferred"] = inferred
+                            if origin is not UNSET:
+                                attrs["origin"] = origin
+                            if ns is not UNSET:
+                                attrs["namespace"] = ns
+                            if user is not UNSET:
+                                attrs["user"] = user
+                            if precursor_ids is not UNSET:
+                                attrs["precursor_ids"] = precursor_ids
+                            cause = None
+                            if cause_raw is not UNSET:
+                                cause = attrs["cause"] = _load(cause_raw)
+                            if not top:
+                                if resource_arn is not UNSET:
+                                    attrs["resource_arn"] = resource_arn
+                                if service is not UNSET:
+                                    attrs["service"] = service
+                            bits = 0 if top else (16 if ns == "aws" or ns == "remote" else 32)
+                            if ip:
+                                bits |= 8
+                            bits |= (error is True) | (fault is True) << 1 | (throttle is True) << 2
 
-        span_id_a(sid)
-        parent_a(parent)
-        name_a(intern(name))
-        start_a(st)
-        end_a(et)
-        bits_a(bits)
-        status_a(status)
-        attrs_a(attrs)
-        if subs:
-            for c in reversed(subs):
-                push((c, sid, False))
-    return tid, seg.inferred is True, resource
+                        status = _NO_STATUS
+                        if h is not UNSET:
+                            req, resp = h.request, h.response
+                            if req is UNSET and resp is UNSET:
+                                attrs["http"] = {}
+                            else:
+                                if req is not UNSET:
+                                    method, url, agent, ip, xff, traced = astuple(req)  # the six fields in one call
+                                    if method is not UNSET:
+                                        attrs[_K_METHOD] = intern(method)
+                                    if url is not UNSET:
+                                        attrs[_K_URL] = intern(url)
+                                    if agent is not UNSET:
+                                        attrs[_K_AGENT] = intern(agent)
+                                    if ip is not UNSET:
+                                        attrs[_K_IP] = intern(ip)
+                                    if xff is not UNSET:
+                                        attrs[_K_XFF] = xff
+                                    if traced is not UNSET:
+                                        attrs[_K_TRACED] = traced
+                                    if method is UNSET and url is UNSET and agent is UNSET and ip is UNSET and xff is UNSET \
+                                            and traced is UNSET:
+                                        attrs["http.request"] = {}
+                                if resp is not UNSET:
+                                    code, cl = resp.status, resp.content_length
+                                    if code is UNSET and cl is UNSET:
+                                        attrs["http.response"] = {}
+                                    if code is not UNSET:
+                                        attrs["http.response.status"] = status = code
+                                    if cl is not UNSET:
+                                        attrs["http.response.content_length"] = cl
+                        if aws is not UNSET:
+                            v = aws
+                            if type(v) is dict and v:
+                                to_resource = top
+                                for k2, v2 in v.items():
+                                    key = aws_attr_keys.get(k2)
+                                    if key is not None and type(v2) is not dict:  # the usual key and value
+                                        attrs[key] = intern(v2) if type(v2) is str else v2
+                                        continue
+                                    key = aws_keys.get(k2)
+                                    if key is None:
+                                        key = aws_keys[k2] = "aws." + k2
+                                    if type(v2) is not dict and k2 not in _AWS_CONTEXT and k2 not in _UNIQUE_AWS:
+                                        aws_attr_keys[k2] = key  # the shortcut above from now on
+                                    out = resource if to_resource and (type(v2) is dict or k2 in _AWS_CONTEXT) else attrs
+                                    if type(v2) is dict and v2:
+                                        c = aws_sub_keys.get(k2)
+                                        if c is None:
+                                            c = aws_sub_keys[k2] = {}
+                                        for k3, v3 in v2.items():
+                                            key = c.get(k3)
+                                            if key is None:
+                                                key = c[k3] = f"aws.{k2}.{k3}"
+                                            if type(v3) is dict and v3:
+                                                _xray._put(out, key, v3)
+                                            else:
+                                                out[key] = intern(v3) if type(v3) is str else v3
+                                    elif type(v2) is str and k2 not in _UNIQUE_AWS:
+                                        out[key] = intern(v2)
+                                    else:
+                                        out[key] = v2
+                            else:
+                                attrs["aws"] = v
+                        if not usual and annotations is not UNSET:
+                            for k2, v2 in annotations.items():
+                                key = ann_keys.get(k2)
+                                if key is None:
+                                    key = ann_keys[k2] = "annotation." + k2
+                                attrs[key] = v2
+                        if metadata is not UNSET:
+                            v = metadata
+                            if type(v) is Raw:
+                                v = _load(v)
+                            if type(v) is dict and v:
+                                for k2, v2 in v.items():
+                                    key = meta_keys.get(k2)
+                                    if key is None:
+                                        key = meta_keys[k2] = "metadata." + k2
+                                    attrs[key] = v2
+                            else:
+                                attrs["metadata"] = v
+                        if not usual and sql is not UNSET:
+                            _xray._put(attrs, "sql", sql)
+                        if cause is not None:
+                            end_ns = None if et != et else _xray._second_to_ns(et)
+                            events, message = _xray._exception_events(cause, end_ns)
+                            row = len(rows)
+                            if events:
+                                b.events[row] = events
+                            if message is not None:
+                                b.status_message[row] = message
+                        if top:
+                            if service is not UNSET:
+                                for k2, v2 in service.items():  # _put's flattening, one level inline
+                                    key = service_keys.get(k2)
+                                    if key is None:
+                                        key = service_keys[k2] = "service." + k2
+                                    if type(v2) is dict and v2:
+                                        _xray._put(resource, key, v2)
+                                    else:
+                                        resource[key] = v2
+                                if not service:
+                                    resource["service"] = {}
+                            if origin is not UNSET:
+                                resource["origin"] = origin
+                            if not usual and resource_arn is not UNSET:
+                                resource["resource_arn"] = resource_arn
+
+                        span_id_a(sid)
+                        parent_a(parent)
+                        name_a(intern(name))
+                        start_a(st)
+                        end_a(et)
+                        bits_a(bits)
+                        status_a(status)
+                        attrs_a(attrs)
+                        if subs:
+                            for c in reversed(subs):
+                                push((c, sid, False))
+                except (_Fallback, _xray._Bad):  # nothing kept: the checked code reads it
+                    del b.span_id[mark:], b.parent_id[mark:], b.name[mark:], b.bits[mark:]
+                    del b.start[mark:], b.end[mark:], b.http_status[mark:], b.attributes[mark:]
+                    for sparse in (b.status_message, b.events):
+                        for r in [r for r in sparse if r >= mark]:
+                            del sparse[r]
+                    seg = None
+            if seg is not None:
+                d_trace.append(tid)
+                d_inferred.append(seg.inferred is True)
+                d_resource.append(resource)
+                d_service.append(seg.name)
+                d_file.append(file)
+                d_record.append(line if line is not None else b._file_count)
+                b._file_count += 1
+                d_where.append(where)
+                d_j.append(j)
+                d_count.append(len(rows) - mark)
+                n_fast += 1
+            else:
+                STATS["fallback"] += 1
+                b.add_segment(doc, file, line, where, trace_tid, trace_extra, j)
+            del doc
+            if owned:
+                entry["Document"] = None  # free the string (a copy of the file) as we go
+    finally:
+        STATS["fast"] += n_fast
 

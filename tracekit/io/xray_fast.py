@@ -318,9 +318,14 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                 to_resource = top
                                 for k2, v2 in v.items():
                                     key = aws_attr_keys.get(k2)
-                                    if key is not None and type(v2) is not dict:  # the usual key and value
-                                        attrs[key] = intern(v2) if type(v2) is str else v2
-                                        continue
+                                    if key is not None:  # the usual key and value
+                                        t2 = type(v2)
+                                        if t2 is str:
+                                            attrs[key] = intern(v2)
+                                            continue
+                                        if t2 is not dict:
+                                            attrs[key] = v2
+                                            continue
                                     key = aws_keys.get(k2)
                                     if key is None:
                                         key = aws_keys[k2] = "aws." + k2

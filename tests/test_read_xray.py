@@ -752,3 +752,33 @@ def test_spans_with_only_column_keys_get_their_own_empty_attributes():
     assert df["attributes"].tolist() == [{}, {}, {}, {"namespace": "local"}, {}]
     assert df["trace_id"].nunique() == 1 and df.loc[2, "in_progress"] and df.loc[3, "kind"] == "internal"
     assert len({id(a) for a in df["attributes"]}) == 5
+
+
+def test_id_bytes_check_agrees_with_the_regex_and_duplicates_are_found():
+    """frame()'s numpy check of the ids (all 16 lower-case hex digits?) says yes exactly when the
+    regex matches every non-null id; the hashed duplicate test finds the same rows as pc.unique."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tracekit.io._columns import hex_id_bytes
+    from tracekit.io.xray import _ID_RE, _duplicate_candidates
+
+    rng = random.Random(3)
+    good = [f"{rng.getrandbits(64):016x}" for _ in range(50)]
+    odd = ["", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0", "0123456789abcdeg", "0123456789abcde\u00e9",
+           "0123456789abcde/", "0123456789abcde:", "0123456789abcde`", "0123456789abcde\n"]
+    cases = [good, good + [None], [None, None], [None] + good[:3] + [None]]
+    cases += [good[:7] + [o] + good[7:9] for o in odd] + [[None, o] + good[:2] for o in odd]
+    for values in cases:
+        for arr in (pa.array(values, pa.large_string()), pa.array(["x"] + values, pa.large_string()).slice(1)):
+            regex_ok = pc.all(pc.fill_null(pc.match_substring_regex(arr, _ID_RE), True)).as_py()
+            assert (hex_id_bytes(arr, 16) is not None) == regex_ok, values
+    for values in (good, good + good[3:4], good + [good[0]] * 3):
+        arr = pa.array(values, pa.large_string())
+        by_bytes = _duplicate_candidates(arr, hex_id_bytes(arr, 16))
+        exact = _duplicate_candidates(arr)
+        assert (by_bytes is None) == (exact is None) == (len(set(values)) == len(values))
+        if exact is not None:
+            assert list(by_bytes) == list(exact) == [i for i, v in enumerate(values) if values.count(v) > 1]

@@ -12,11 +12,26 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["hex_ids"]
+__all__ = ["hex_ids", "hex_id_bytes"]
 
 #: lower-case hex digits, as a byte lookup table
 _HEX = np.zeros(256, dtype=bool)
 _HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+
+
+def hex_id_bytes(arr: pa.Array, n: int) -> np.ndarray | None:
+    """The bytes of ``arr``'s values (a ``large_string`` array, nulls skipped) when every non-null
+    value is ``n`` lower-case hex digits (``^[0-9a-f]{n}$`` matches each), else None."""
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    lens = np.diff(offs)
+    if arr.null_count:
+        lens = lens[np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)]
+    if len(lens) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    if lens.min() != n or lens.max() != n:
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offs[0]:offs[-1]]
+    return data if _HEX[data].all() else None
 
 
 def hex_ids(arr: pa.Array, n: int, *, nulls: bool = True, zeros: bool = True) -> bool:
@@ -27,15 +42,7 @@ def hex_ids(arr: pa.Array, n: int, *, nulls: bool = True, zeros: bool = True) ->
     regex kernel. False says only that some value needs a closer look."""
     if arr.null_count and not nulls:
         return False
-    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
-    lens = np.diff(offs)
-    if arr.null_count:
-        lens = lens[np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)]
-    if len(lens) == 0:
-        return True
-    if lens.min() != n or lens.max() != n:
-        return False
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offs[0]:offs[-1]]
-    if not _HEX[data].all():
+    data = hex_id_bytes(arr, n)
+    if data is None:
         return False
     return zeros or not (data.reshape(-1, n) == 48).all(axis=1).any()  # 48: "0"

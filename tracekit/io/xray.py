@@ -99,7 +99,7 @@ import pyarrow.compute as pc
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES
-from ._columns import hex_ids
+from ._columns import hex_id_bytes
 from ._sources import (
     OBJECT,
     TIME_PROBLEM,
@@ -884,17 +884,22 @@ class _Builder:
         counts = np.asarray(self.d_count, dtype=np.int64)
         doc_of_row = np.repeat(np.arange(nd, dtype=np.int64), counts)
 
-        # ids: checked on Arrow's buffers (io._columns.hex_ids); lower-case and a regex only when needed
+        # ids: checked on their bytes with numpy (io._columns.hex_id_bytes; the usual case: all 16
+        # lower-case hex digits), else by one regex over all of them, lower-cased only when needed
         # Arrow buffers come from the system allocator, which reuses the heap the Document
         # strings were freed from (Arrow's own pool would map new memory: ~10% higher peak)
         pool = pa.system_memory_pool()
         span_id = pa.array(self.span_id, pa.large_string(), memory_pool=pool)
         parent_id = pa.array(self.parent_id, pa.large_string(), memory_pool=pool)
-        dup_rows = _duplicate_candidates(span_id)
+        span_bytes = hex_id_bytes(span_id, 16)
+        dup_rows = _duplicate_candidates(span_id, span_bytes)
         keep = None
         bad_docs: dict[int, str] = {}
         for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
-            if not hex_ids(arr, 16):  # else one regex per id decides, after lower-casing
+            if (span_bytes if col_name == "id" else hex_id_bytes(arr, 16)) is not None:
+                continue  # what the regex would find: every id matches
+            ok = pc.match_substring_regex(arr, _ID_RE, memory_pool=pool)
+            if not pc.all(pc.fill_null(ok, True)).as_py():
                 arr = pc.utf8_lower(arr)
                 ok = pc.fill_null(pc.match_substring_regex(arr, _ID_RE), True)
                 if col_name == "id":
@@ -1001,8 +1006,18 @@ class _Builder:
         return df
 
 
-def _duplicate_candidates(ids: pa.Array) -> np.ndarray | None:
-    """Rows whose span id (as given) occurs more than once; None when every id is unique (usual)."""
+def _duplicate_candidates(ids: pa.Array, id_bytes: np.ndarray | None = None) -> np.ndarray | None:
+    """Rows whose span id (as given) occurs more than once; None when every id is unique (usual).
+
+    ``id_bytes``: ``io._columns.hex_id_bytes(ids, 16)`` of null-free ids: then a 64-bit hash of each id, sorted,
+    shows most often that no two are equal (equal ids have equal hashes; equal hashes go to the
+    exact test)."""
+    if id_bytes is not None and not ids.null_count:
+        pairs = id_bytes.view(np.uint64).reshape(-1, 2)
+        h = pairs[:, 0] ^ (pairs[:, 1] * np.uint64(0x9E3779B97F4A7C15))
+        h.sort()
+        if not (h[1:] == h[:-1]).any():
+            return None
     if len(pc.unique(ids, memory_pool=pa.system_memory_pool())) == len(ids):
         return None
     counts = pc.value_counts(ids)

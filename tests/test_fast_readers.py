@@ -237,6 +237,8 @@ FALLBACK_CASES = {
         b'"intValue":1', b'"intValue":18446744073709551616'),
     "base64-length trace id": _request(_span(traceId="W47/95gDgQPSabYzgT/GDA==")),
     "empty trace id (an error)": _request(_span(traceId="")),
+    "no spanId key (an error)": _request({k: v for k, v in _span().items() if k != "spanId"}),
+    "33-character trace id (an error)": _request(_span(traceId=TID + "0")),
     "bad kind (an error)": _request(_span(kind=42)),
     "bad status code (an error)": _request(_span(status={"code": 7})),
     "bad event time (an error)": _request(_span(events=[{"timeUnixNano": "-1"}])),

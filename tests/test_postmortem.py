@@ -115,6 +115,35 @@ def test_cold_starts_and_bad_host():
     assert host.findings[[f.topic for f in host.findings].index("where")].evidence["key"] == "catalog host catalog-3"
 
 
+def test_cold_starts_are_a_change_only_when_more_frequent_than_in_the_baseline(incident, baseline):
+    """The bundled incident's hour has the baseline hour's cold starts (fulfillment: the same 4 in 344): not a
+    change, and said so with both counts; the cold-starts scenario against the same baseline is one."""
+    def counts(spans):
+        cs = tk.cold_starts(spans, n_boot=50).set_index("function")
+        return int(cs.loc["fulfillment", "cold_starts"]), int(cs.loc["fulfillment", "invocations"])
+
+    pm = tk.postmortem(incident, baseline, n_boot=200)
+    changed = " ".join(pm.sentences("changed"))
+    k_a, n_a = counts(pm.incident)
+    k_b, n_b = counts(baseline)
+    assert "Cold starts:" not in changed
+    assert "cold starts no more frequent than in the baseline" in changed
+    assert f"against {k_b:,} in {n_b:,}" in changed and f"in {n_a:,} invocations" in changed
+    assert k_a / n_a <= k_b / n_b + 0.05
+    usual = [f for f in pm.findings if f.topic == "changed" and "usual_cold_starts" in f.evidence]
+    assert usual and usual[0].evidence["usual_cold_starts"] == ["fulfillment"]
+
+    cold = tk.read(DATA / "cold-starts")
+    pm = tk.postmortem(cold, baseline, n_boot=200)
+    k_a, n_a = counts(pm.incident)
+    said = [s for s in pm.sentences("changed") if s.startswith("Cold starts:")]
+    assert said and f"fulfillment: {k_a} cold starts in {n_a} invocations" in said[0]
+    assert f"against {k_b:,} in {n_b:,}" in said[0] and k_a / n_a > 5 * k_b / n_b
+    # against itself nothing is more frequent
+    same = " ".join(tk.postmortem(cold, cold, n_boot=200).sentences("changed"))
+    assert "Cold starts:" not in same and "no more frequent than in the baseline" in same
+
+
 def test_sampling_corrected_numbers_are_said():
     spans = tk.read(DATA / "sampled-errors")
     pm = tk.postmortem(spans)

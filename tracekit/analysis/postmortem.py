@@ -13,7 +13,8 @@ results (it computes no statistic of its own):
   exclusive critical-path time per request grew most, with its callee, latency before → after and
   an example trace);
 - **changed** — versions first seen in or just before the window (:func:`~tracekit.deployments`),
-  call paths new or gone against the baseline, serverless cold starts (:func:`~tracekit.cold_starts`);
+  call paths new or gone against the baseline, serverless cold starts (:func:`~tracekit.cold_starts`;
+  with a baseline, a change only when more frequent than in it beyond chance);
 - **sure** — what limits trust: the baseline's origin, the number of requests, sampling (the
   sampling-corrected error rate and p95 next to the naive ones when weights are known), and the
   health warnings (:func:`~tracekit.health_report`).
@@ -252,7 +253,7 @@ def postmortem(
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
-    findings += _changed(spans, window, cmp, freq)
+    findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha)
     from .health import health_report
 
     health = health_report(spans)
@@ -580,7 +581,7 @@ def _route_text(r: dict) -> str:
     own = "" if abs(d_below - d_own) < max(1.0, 0.05 * abs(d_below)) else f", {_signed_ms(d_own)} in its own spans"
     return (f"on {r['route']} requests the critical path at and below it went {fmt_ms(r['route_below_ms_before'])} → "
             f"{fmt_ms(r['route_below_ms_during'])} per request on average ({_signed_ms(d_below)}{share}{own}; "
-            f"{r['route_requests']:,} and {r['route_baseline_requests']:,} requests)")
+            f"{r['route_requests']:,} incident and {r['route_baseline_requests']:,} baseline requests)")
 
 
 def _rows_of(spans: pd.DataFrame, row: pd.Series, level: str) -> np.ndarray:
@@ -616,7 +617,8 @@ def _example(spans: pd.DataFrame, row: pd.Series, level: str) -> list[str]:
     return list(sub.sort_values("duration_ms", ascending=False)["trace_id"].astype(str).drop_duplicates().head(2))
 
 
-def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str) -> list[Finding]:
+def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, incident: pd.DataFrame | None = None,
+             base: pd.DataFrame | None = None, alpha: float = 0.01) -> list[Finding]:
     from .timeline import deployments
 
     out = []
@@ -655,11 +657,18 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str) -> 
         bits, ev = _structural(cmp)
         if bits:
             out.append(Finding("changed", "; ".join(bits) + ".", (), ev))
-    cold = _cold(spans)
+    cold, usual = _cold(spans, incident, base, alpha)
     if cold:
         out.append(cold)
     if not out:
-        out.append(Finding("changed", "No new version, no new or vanished call path and no cold start were seen."))
+        if usual is not None:
+            out.append(Finding("changed", "No new version and no new or vanished call path; cold starts no more "
+                               f"frequent than in the baseline — {usual.text}.", (), usual.evidence))
+        else:
+            out.append(Finding("changed", "No new version, no new or vanished call path and no cold start were seen."))
+    elif usual is not None:
+        out.append(Finding("changed", f"Cold starts no more frequent than in the baseline — {usual.text}.", (),
+                           usual.evidence))
     return out
 
 
@@ -691,27 +700,75 @@ def _structural(cmp: Any) -> tuple[list[str], dict]:
     return bits, ev
 
 
-def _cold(spans: pd.DataFrame) -> Finding | None:
+def _cold_starts(spans: pd.DataFrame | None) -> pd.DataFrame:
     from .attribution import cold_starts
 
+    if spans is None or not len(spans):
+        return pd.DataFrame()
     try:
-        cs = cold_starts(spans, n_boot=200)
-    except TraceKitError:
-        return None
-    cs = cs[cs["cold_starts"] > 0] if len(cs) else cs
+        return cold_starts(spans, n_boot=200)
+    except TraceKitError:  # no serverless function in the data
+        return pd.DataFrame()
+
+
+def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.DataFrame | None = None,
+          alpha: float = 0.01) -> tuple[Finding | None, Finding | None]:
+    """(cold starts that changed, cold starts as in the baseline), either None.
+
+    With a baseline, a function's cold starts in the incident are a change when their share of its
+    invocations is higher than in the baseline beyond chance: given the k cold starts of both
+    periods, the incident's count is binomial with the incident's share of the invocations under
+    equal rates (one-sided exact test at ``alpha``); a function the baseline never invoked has
+    changed. Without a baseline every function with cold starts in ``spans`` is listed, as seen."""
+    from scipy.stats import binomtest
+
+    compared = base is not None and incident is not None
+    cs = _cold_starts(incident if compared else spans)
+    cb = _cold_starts(base) if compared else pd.DataFrame()
+    seen_b = {r.function: (int(r.cold_starts), int(r.invocations)) for r in cb.itertuples()} if len(cb) else {}
+    # the functions with a cold start in either period (one that went cold only in the baseline is
+    # said as usual, with its incident invocations)
+    cold_b = [f for f, (k, _) in seen_b.items() if k > 0]
+    if len(cs):
+        cs = cs[(cs["cold_starts"] > 0) | cs["function"].isin(cold_b)]
     if not len(cs):
-        return None
-    parts = []
-    for r in cs.sort_values("cold_starts", ascending=False).head(3).itertuples():
-        where = ("on the request's critical path " + _signed_ms(r.cp_added_ms) + " each" if r.cp_added_ms > 0
-                 else "off the critical path (asynchronous)")
-        parts.append(f"{r.function}: {_plural(r.cold_starts, 'cold start')} in {_plural(r.invocations, 'invocation')} "
-                     f"({r.cold_share:.0%}), initialisation p50 {fmt_ms(r.init_p50_ms)}, "
-                     + (f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
-                        f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms) else "")
-                     + where)
-    return Finding("changed", "Cold starts: " + "; ".join(parts) + ".", (),
-                   dict(functions=[str(f) for f in cs["function"]]))
+        return None, None
+    changed, usual = [], []
+    for r in cs.sort_values(["cold_starts", "invocations"], ascending=False).itertuples():
+        if not compared:
+            changed.append((r, None))
+            continue
+        k_b, n_b = seen_b.get(r.function, (0, 0))
+        k_a, n_a = int(r.cold_starts), int(r.invocations)
+        p = 0.0 if n_b == 0 else 1.0 if k_a == 0 else \
+            binomtest(k_a, k_a + k_b, n_a / (n_a + n_b), alternative="greater").pvalue
+        (changed if p < alpha else usual).append((r, (k_b, n_b)))
+
+    def said(r: Any, b: tuple[int, int] | None) -> str:
+        seen = (f"{_plural(r.cold_starts, 'cold start')}" if r.cold_starts else "no cold start") + \
+            f" in {_plural(r.invocations, 'invocation')} ({r.cold_share:.0%})"
+        if b is not None:
+            seen += ("; the baseline never invoked it" if b[1] == 0 else
+                     f" against {b[0]:,} in {b[1]:,} ({b[0] / b[1]:.0%}) in the baseline")
+        return f"{r.function}: {seen}"
+
+    cold = None
+    if changed:
+        parts = []
+        for r, b in changed[:3]:
+            where = ("on the request's critical path " + _signed_ms(r.cp_added_ms) + " each" if r.cp_added_ms > 0
+                     else "off the critical path (asynchronous)")
+            parts.append(said(r, b) + f", initialisation p50 {fmt_ms(r.init_p50_ms)}, "
+                         + (f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
+                            f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms) else "")
+                         + where)
+        cold = Finding("changed", "Cold starts: " + "; ".join(parts) + ".", (),
+                       dict(functions=[str(r.function) for r, _ in changed]))
+    same = None
+    if usual:
+        same = Finding("changed", "; ".join(said(r, b) for r, b in usual[:3]), (),
+                       dict(usual_cold_starts=[str(r.function) for r, _ in usual]))
+    return cold, same
 
 
 def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,

@@ -762,7 +762,9 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
                          + (f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
                             f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms) else "")
                          + where)
-        cold = Finding("changed", "Cold starts: " + "; ".join(parts) + ".", (),
+        lead = "Cold starts, more frequent than in the baseline: " if compared else \
+            "Cold starts seen (no baseline to compare with): "
+        cold = Finding("changed", lead + "; ".join(parts) + ".", (),
                        dict(functions=[str(r.function) for r, _ in changed]))
     same = None
     if usual:

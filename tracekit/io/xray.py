@@ -300,6 +300,20 @@ def _put(out: dict, key: str, v: Any) -> None:
             stack.pop()
 
 
+def _put_level(out: dict, keys: dict[str, str], head: str, name: str, block: dict) -> None:
+    """The entries of ``block`` (the ``name`` entry of an ``http``/``aws`` block) into ``out`` as
+    ``head.name.key``: the key strings are made once and cached in ``keys`` (they repeat on every
+    segment), string values interned, deeper dicts flattened by :func:`_put`."""
+    for k, v in block.items():
+        key = keys.get(k)
+        if key is None:
+            key = keys[k] = f"{head}.{name}.{k}"
+        if type(v) is dict and v:
+            _put(out, key, v)
+        else:
+            out[key] = intern(v) if type(v) is str else v
+
+
 def _int_or_none(v: Any) -> int | None:
     """An int from an int, an integer string or an integral float; None if none (or too big)."""
     if type(v) is str:
@@ -719,14 +733,7 @@ class _Builder:
                                 c = http_keys.get(k2)
                                 if c is None:
                                     c = http_keys[k2] = {}
-                                for k3, v3 in v2.items():
-                                    key = c.get(k3)
-                                    if key is None:
-                                        key = c[k3] = f"http.{k2}.{k3}"
-                                    if type(v3) is dict and v3:
-                                        _put(attrs, key, v3)
-                                    else:
-                                        attrs[key] = intern(v3) if type(v3) is str else v3
+                                _put_level(attrs, c, "http", k2, v2)
                             else:
                                 attrs["http." + k2] = v2
                         resp = v.get("response")
@@ -757,14 +764,7 @@ class _Builder:
                                 c = aws_sub_keys.get(k2)
                                 if c is None:
                                     c = aws_sub_keys[k2] = {}
-                                for k3, v3 in v2.items():
-                                    key = c.get(k3)
-                                    if key is None:
-                                        key = c[k3] = f"aws.{k2}.{k3}"
-                                    if type(v3) is dict and v3:
-                                        _put(out, key, v3)
-                                    else:
-                                        out[key] = intern(v3) if type(v3) is str else v3
+                                _put_level(out, c, "aws", k2, v2)
                             elif type(v2) is str and k2 not in _UNIQUE_AWS:
                                 out[key] = intern(v2)
                             else:

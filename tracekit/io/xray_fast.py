@@ -66,6 +66,7 @@ _SpanId = Annotated[str, Meta(min_length=16, max_length=16)]
 _MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")
 _NO_STATUS, _AWS_CONTEXT, _UNIQUE_AWS = _xray._NO_STATUS, _xray._AWS_CONTEXT, _xray._UNIQUE_AWS  # globals: one lookup
+_put_level = _xray._put_level
 
 
 class _Base(Struct, forbid_unknown_fields=True, gc=False):
@@ -336,14 +337,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                         c = aws_sub_keys.get(k2)
                                         if c is None:
                                             c = aws_sub_keys[k2] = {}
-                                        for k3, v3 in v2.items():
-                                            key = c.get(k3)
-                                            if key is None:
-                                                key = c[k3] = f"aws.{k2}.{k3}"
-                                            if type(v3) is dict and v3:
-                                                _xray._put(out, key, v3)
-                                            else:
-                                                out[key] = intern(v3) if type(v3) is str else v3
+                                        _put_level(out, c, "aws", k2, v2)
                                     elif type(v2) is str and k2 not in _UNIQUE_AWS:
                                         out[key] = intern(v2)
                                     else:

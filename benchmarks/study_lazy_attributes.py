@@ -44,23 +44,20 @@ import tracekit as tk  # noqa: E402
 from tracekit.io import otlp_fast as F  # noqa: E402
 
 
-class _RawSpan(F._Base):  # Span with its attributes kept as raw JSON
-    traceId: F._TraceId
-    spanId: F._SpanId
-    parentSpanId: str | None = None
-    traceState: str | None = None
-    flags: F._Int | str | None = None
-    name: str = ""
-    kind: F._Int | str = 0
-    startTimeUnixNano: F._Int | str = 0
-    endTimeUnixNano: F._Int | str | None = None
-    attributes: Raw = Raw(b"")
-    droppedAttributesCount: F._Int | UnsetType = UNSET
-    events: list[F.Event] | None = None
-    droppedEventsCount: F._Int | UnsetType = UNSET
-    links: list[F.Link] | None = None
-    droppedLinksCount: F._Int | UnsetType = UNSET
-    status: F.Status | None = None
+def _with_raw_attributes(struct: type) -> type:
+    """``struct`` with its ``attributes`` decoded as raw JSON (``msgspec.Raw``), every other field as declared."""
+    fields = []
+    for f in msgspec.structs.fields(struct):
+        if f.name == "attributes":
+            fields.append((f.name, Raw, Raw(b"")))
+        elif f.required:
+            fields.append((f.name, f.type))
+        else:
+            fields.append((f.name, f.type, f.default))
+    return msgspec.defstruct("_RawSpan", fields, bases=(F._Base,))
+
+
+_RawSpan = _with_raw_attributes(F.Span)  # Span with its attributes kept as raw JSON
 
 
 class _RawScopeSpans(F._Base):
@@ -80,7 +77,6 @@ class _RawTracesData(F._Base):
 
 
 _RAW_DECODER = msgspec.json.Decoder(_RawTracesData)
-assert set(_RawSpan.__struct_fields__) == set(F.Span.__struct_fields__), "Span changed: update _RawSpan"
 
 
 def floor(path: Path) -> int:

@@ -1,0 +1,1 @@
+"""TraceQL (Grafana Tempo's query language) on the spans frame."""

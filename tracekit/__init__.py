@@ -102,6 +102,9 @@ _EXPORTS: dict[str, str] = {
     "peer_outliers": "tracekit.analysis.peers",
     "error_origins": "tracekit.analysis.error_origins",
     "top_exceptions": "tracekit.analysis.error_origins",
+    # TraceQL (Grafana Tempo's query language) on the spans frame
+    "traceql": "tracekit.analysis.traceql",
+    "traceql_metrics": "tracekit.analysis.traceql",
     # live X-Ray (extra: aws)
     "fetch_xray": "tracekit.aws.fetch",
     "fetch_xray_summaries": "tracekit.aws.fetch",

@@ -123,7 +123,7 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
         col = np.asarray(values)[rows]
         if name == "spanset":
             col = pd.factorize(col)[0]
-        out[name] = col
+        out[name] = pd.Series(col, index=out.index, dtype=col.dtype)
     return out
 
 

@@ -27,7 +27,7 @@ ORD_RES = {"service.name": "orders", "deployment.environment": "prod", "n": 9, "
 #   │     ├─ D orders client db.query            [====]                   ok     {db.system: postgres, n: 7}
 #   │     └─ E orders client db.query                 [====]              error  {db.system: postgres}, event exception
 #   └─ F api  internal render                               [========]    ok
-# trace 2
+# trace 2 (read from X-Ray: its annotations answer span.x)
 #   G web    server   GET /home             [=====]                        ok     {http.method: GET, annotation.tier: gold}
 #   └─ H web  client  call-orders            [===]                         ok     link -> trace 1 / A
 #      └─ I orders server POST /orders        [==]                         ok     {n: "5"}  (a string)
@@ -64,7 +64,8 @@ def _frame() -> pd.DataFrame:
         "name": [r[4] for r in ROWS], "kind": [r[5] for r in ROWS],
         "start": [r[6] * MS for r in ROWS], "end": [r[7] * MS for r in ROWS], "status": [r[8] for r in ROWS],
         "status_message": ["timeout" if r[0] == "E" else None for r in ROWS],
-        "attributes": [r[9] for r in ROWS], "resource": [r[10] for r in ROWS], "events": events, "links": links})
+        "attributes": [r[9] for r in ROWS], "resource": [r[10] for r in ROWS], "events": events, "links": links,
+        "source": ["otlp" if r[1] == T1 else "xray" for r in ROWS]})
 
 
 SPANS = _frame()

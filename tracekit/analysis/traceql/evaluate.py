@@ -88,10 +88,11 @@ class V:
 
 @dataclass
 class Result:
-    """Matching rows, their spanset codes, and extra columns (select, by, aggregates)."""
+    """Matching rows, their spanset codes (None: one spanset per trace, not computed), and extra
+    columns (select, by, aggregates)."""
 
     mask: np.ndarray
-    group: np.ndarray
+    group: np.ndarray | None
     extras: dict
 
 
@@ -198,7 +199,7 @@ class Evaluator:
             else:
                 s = attribute(self.spans, key, column=column)
                 v = _from_series(s)
-                if column == "attributes" and not key.startswith("annotation."):
+                if column == "attributes" and not key.startswith("annotation.") and self._has_xray():
                     missing = ~v.defined(self.n)
                     if missing.any():  # X-Ray annotations answer span.x too
                         ann = attribute(self.spans, "annotation." + key, column=column)
@@ -208,6 +209,12 @@ class Evaluator:
                             v = _from_values(s.tolist())
                 self._cache[ck] = v
         return self._cache[ck]
+
+    def _has_xray(self) -> bool:
+        if "has_xray" not in self._cache:
+            src = self.spans["source"] if "source" in self.spans.columns else None
+            self._cache["has_xray"] = src is None or bool((src == "xray").any())
+        return self._cache["has_xray"]
 
     def _exploded(self, column: str) -> tuple[np.ndarray, list]:
         """Items of a list column (events, links) with the row owning each."""
@@ -465,9 +472,11 @@ class Evaluator:
 
     def pipeline(self, p: Pipeline, domain: np.ndarray, extras: dict) -> Result:
         mask = domain.copy()
-        group = self.tree.trace.copy() if self.n else np.zeros(0, dtype=np.int64)
+        group = None  # spanset code per row: the trace (built only when a stage needs it), then by()'s
         grouped = False
         for st in p.stages:
+            if group is None and isinstance(st, (ScalarFilter, GroupBy)):
+                group = self.tree.trace.copy()
             if isinstance(st, (Filter, SpansetOp, Pipeline)):
                 if isinstance(st, SpansetOp) and st.op == "&&" and grouped:
                     a = self.spanset(st.lhs, mask, extras)

@@ -1,7 +1,7 @@
 """The ``tracekit`` command line.
 
 Subcommands: ``summary`` (a quick text summary of trace files), ``report`` (a self-contained HTML postmortem
-report), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
+report), ``query`` (the traces a TraceQL query matches), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
 with a non-zero code, never a traceback.
 
 Example::
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arguments(p, "listed in the report")
     p.add_argument("--no-progress", action="store_true", help="do not print progress")
 
+    from . import cli_query
+
+    cli_query.add_parser(sub)
     try:
         from . import cli_xray
     except ImportError:  # pragma: no cover - module ships with the package
@@ -249,6 +252,23 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_query(args) -> int:
+    from .analysis.traceql import parse, traceql, traceql_metrics
+    from .cli_query import format_matches
+    from .errors import ArgumentError
+
+    if len(args.inputs) < 2:
+        raise ArgumentError("give the trace files, then the TraceQL query: tracekit query FILE '{ status = error }'")
+    *inputs, query = args.inputs
+    q = parse(query)  # a bad query fails before any file is read
+    spans = _load(inputs, args.errors, "query")
+    if q.kind == "metrics":
+        print(printable(traceql_metrics(spans, q, step=args.step).to_string(index=False)))
+    else:
+        print(format_matches(spans, traceql(spans, q.text), limit=max(0, args.limit)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
@@ -257,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"summary": _cmd_summary, "report": _cmd_report}
+    handlers = {"summary": _cmd_summary, "report": _cmd_report, "query": _cmd_query}
     handler = handlers.get(args.command) or getattr(args, "handler", None)
     try:
         return int(handler(args) or 0)

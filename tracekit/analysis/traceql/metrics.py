@@ -11,6 +11,7 @@ where it holds. Series combined with ``+ - * /`` are matched on time and their s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,18 @@ from ...core.frame import ns
 from ...core.stats import percentile
 from ...errors import ArgumentError, TraceQLError
 from .evaluate import Evaluator, as_objects
-from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static
+from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, duration_ns
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
 
 __all__ = ["run_metrics"]
 
 
 def _step_ns(step: Any) -> int:
+    if isinstance(step, str) and _DURATION.fullmatch(step.strip()):  # TraceQL's own units: 30s, 5m, 1h, 1d
+        ns_ = duration_ns(step.strip())
+        if ns_ > 0:
+            return ns_
     try:
         td = pd.Timedelta(step, unit="s") if isinstance(step, (int, float)) and not isinstance(step, bool) else pd.Timedelta(step)
     except (ValueError, TypeError) as exc:

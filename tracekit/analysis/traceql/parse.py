@@ -35,7 +35,7 @@ from .grammar import parser
 __all__ = [
     "parse", "Query", "Static", "Attribute", "Intrinsic", "BinOp", "UnOp", "Filter", "SpansetOp", "Pipeline",
     "Aggregate", "ScalarFilter", "GroupBy", "Coalesce", "Select", "MetricsAgg", "MetricsPipeline", "MetricsMath",
-    "INTRINSIC_TYPES",
+    "INTRINSIC_TYPES", "duration_ns",
 ]
 
 NUMERIC = frozenset({"int", "float", "duration", "number"})
@@ -271,7 +271,12 @@ def _attr_name(raw: str, query: str, pos: int) -> str:
     return "".join(out)
 
 
-def _duration_ns(text: str) -> int:
+def duration_ns(text: str) -> int:
+    """Nanoseconds of a TraceQL duration (``"1h30m"``, ``"250ms"``, ``"1.5s"``; units ns us µs ms s m h d w y).
+
+    >>> duration_ns("1m30s")
+    90000000000
+    """
     total = 0.0
     for num, unit in _DUR_PART.findall(text):
         total += float(num) * _UNITS_NS[unit]
@@ -485,7 +490,7 @@ class _Build:
         if t == "FLOAT":
             return Static("float", float(s), pos)
         if t == "DURATION":
-            return Static("duration", _duration_ns(s), pos)
+            return Static("duration", duration_ns(s), pos)
         raise self.err(f"expected a number, got {s!r}", pos)
 
     # ---- metrics

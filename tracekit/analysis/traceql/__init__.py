@@ -32,9 +32,21 @@ from ...errors import TraceQLError
 from .evaluate import Evaluator
 from .parse import Query, parse
 
-__all__ = ["traceql", "traceql_metrics", "traceql_mask", "parse", "Query"]
+__all__ = ["traceql", "traceql_metrics", "traceql_mask", "is_traceql", "parse", "Query"]
 
 _NEEDED = ["trace_id", "span_id", "parent_id"]
+
+
+def is_traceql(value: object) -> bool:
+    """Whether an analysis's selection argument is a TraceQL query (a string starting with ``{`` or
+    ``(``: no span id, trace id, service or operation name a selector names starts so).
+
+    Examples
+    --------
+    >>> is_traceql("{ status = error }"), is_traceql("payments:POST /charge"), is_traceql(["{"])
+    (True, False, False)
+    """
+    return isinstance(value, str) and value.lstrip()[:1] in ("{", "(")
 
 
 def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, dict]:

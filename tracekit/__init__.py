@@ -44,9 +44,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
     # io
-    "read_xray": "tracekit.io.xray",
+    "read_xray": "tracekit.io.readers",
     "attribute": "tracekit.core.attributes",
-    "read_otlp": "tracekit.io.otlp",
+    "read_otlp": "tracekit.io.readers",
     "read": "tracekit.io.sniff",
     "skipped_records": "tracekit.io.sniff",
     "write_xray": "tracekit.io.write",

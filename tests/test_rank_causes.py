@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.causes import EVIDENCE, RANK_CAUSES
+from tracekit.investigate.causes import EVIDENCE, RANK_CAUSES
 
 from .conftest import REPO
 
@@ -252,7 +252,7 @@ def _calls(n: int, rng: np.random.Generator, offset: int = 0, slow: float = 1.0,
 def test_exceed_rate_is_the_order_statistic_chance():
     """A new value of the same distribution exceeds the inverted_cdf q-quantile of n values with
     probability (n − k + 1)/(n + 1), k = ⌈q·n⌉: 1/2 for n = 1, 1/6 for n = 5; 1 − q only for large n."""
-    from tracekit.analysis.causes import _exceed_rate, _quantile_per_group
+    from tracekit.investigate.causes import _exceed_rate, _quantile_per_group
 
     rng = np.random.default_rng(0)
     for n in (1, 5, 20, 100):

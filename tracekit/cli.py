@@ -265,7 +265,7 @@ def _cmd_query(args) -> int:
     if q.kind == "metrics":
         print(printable(traceql_metrics(spans, q, step=args.step).to_string(index=False)))
     else:
-        print(format_matches(spans, traceql(spans, q.text), limit=max(0, args.limit)))
+        print(printable(format_matches(spans, traceql(spans, q.text), limit=max(0, args.limit))))
     return 0
 
 

@@ -55,7 +55,7 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     Returns
     -------
     str
-        Text, one block per trace.
+        Text, one block per trace (trace data as it is: the command escapes control characters).
 
     Examples
     --------
@@ -66,7 +66,6 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     >>> text.splitlines()[0].startswith(f"{n} traces, {int((spans['status'] == 'error').sum())} spans matched")
     True
     """
-    from .cli import printable
     from .core import trace_outcomes
 
     n_tr = matched["trace_id"].nunique()
@@ -99,7 +98,7 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
                 vals = [f"{c}={v!r}" for c, v in zip(extra, _extras(rows, r, extra), strict=True)]
                 line += "  " + " ".join(vals)
             out.append(line)
-    return printable("\n".join(out))
+    return "\n".join(out)
 
 
 def _extras(rows: pd.DataFrame, r, extra: list) -> list:

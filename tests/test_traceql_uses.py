@@ -64,3 +64,16 @@ def test_bubble_up_selection_as_query(spans):
     want = tk.bubble_up(spans, traces)
     pd.testing.assert_frame_equal(got, want)
     assert got.attrs["n_selection"] == len(traces) > 0
+
+
+def test_explorer_search_box_takes_traceql(spans):
+    from tracekit.widgets import ExplorerState
+
+    s = ExplorerState.from_spans(spans).with_filter(search='{ resource.service.name = "payments" && status = error }')
+    want = set(spans.loc[(spans["service"] == "payments") & (spans["status"] == "error"), "trace_id"])
+    assert set(s.trace_table()["trace_id"]) == want and want
+    assert s.trace_id in want and s.search_error() is None
+    bad = s.with_filter(search="{ duration > }")
+    assert bad.trace_table().empty and "position 14" in bad.search_error()
+    plain = s.with_filter(search="checkout")  # plain text keeps its substring meaning
+    assert plain.search_error() is None and len(plain.trace_table()) > 0

@@ -455,3 +455,13 @@ def test_bundled_example_filter_equals_pandas():
 
 def test_parse_is_cached_and_returns_the_tree():
     assert parse("{ .a = 1 }") is parse("{ .a = 1 }")
+
+
+@pytest.mark.parametrize("query, words", [
+    ("{ " + "!" * 3000 + "true }", "nested too deeply"),
+    (" >> ".join(["{ }"] * 1100), "nested too deeply"),
+    ("{ " + " || ".join(['.a = "x"'] * 1000) + " }", "at most 8,192"),
+], ids=["3000 nots", "1100 structural", "10k chars"])
+def test_hostile_queries_are_refused_not_crashed(query, words):
+    with pytest.raises(TraceQLError, match=words):
+        tk.traceql(SPANS, query)

@@ -87,7 +87,10 @@ def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, d
         raise TraceQLError("this is a metrics query; use traceql_metrics()", q.text, 0)
     require_columns(spans, _NEEDED, "traceql")
     ev = Evaluator(spans, q.text)
-    res = ev.run(q.body)
+    try:
+        res = ev.run(q.body)
+    except RecursionError:
+        raise TraceQLError("query nested too deeply to evaluate", q.text[:80], None) from None
     return res.mask, res.extras
 
 

@@ -35,7 +35,7 @@ from .grammar import parser
 __all__ = [
     "parse", "Query", "Static", "Attribute", "Intrinsic", "BinOp", "UnOp", "Filter", "SpansetOp", "Pipeline",
     "Aggregate", "ScalarFilter", "GroupBy", "Coalesce", "Select", "MetricsAgg", "MetricsPipeline", "MetricsMath",
-    "INTRINSIC_TYPES", "duration_ns",
+    "INTRINSIC_TYPES", "duration_ns", "MAX_QUERY_CHARS",
 ]
 
 NUMERIC = frozenset({"int", "float", "duration", "number"})
@@ -65,6 +65,8 @@ _DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
 _GO_ESCAPE = re.compile(r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))")
 _SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
 _INT_MAX = 2**63 - 1
+#: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
+MAX_QUERY_CHARS = 8192
 
 
 # ------------------------------------------------------------------------------------- the tree
@@ -856,13 +858,18 @@ def parse(query: str) -> Query:
         raise TraceQLError(f"a TraceQL query is a string, got {type(query).__name__}")
     if not query.strip():
         raise TraceQLError("empty query", query, 0)
+    if len(query) > MAX_QUERY_CHARS:
+        raise TraceQLError(f"query of {len(query):,} characters; at most {MAX_QUERY_CHARS:,} are parsed", query[:80] + " ...",
+                           None)
     try:
         tree = parser().parse(query)
+        b = _Build(query)
+        q = b.build(tree)
+        return _resolve_query(q, b)
     except LarkError as exc:
         raise _lark_error(exc, query) from None
-    b = _Build(query)
-    q = b.build(tree)
-    return _resolve_query(q, b)
+    except RecursionError:
+        raise TraceQLError("query nested too deeply", query[:80] + (" ..." if len(query) > 80 else ""), None) from None
 
 
 def _resolve_query(q: Query, b: _Build) -> Query:

@@ -105,6 +105,7 @@ def hits(query: str, spans: pd.DataFrame = SPANS) -> str:
     ("{ .n != 5 }", "ADE"),
     ("{ .n > 4 }", "CDE"),
     ("{ span.n > 4 }", "CD"),
+    ("{ .n > 4.5 && .n < .8e1 }", "CD"),  # .8e1: a number, as Go reads it
     ("{ resource.n = 9 }", "CDE"),
     ('{ .deployment.environment = "prod" }', "ABCDEF"),
     ('{ ."foo bar" = "x" }', "C"),
@@ -271,7 +272,7 @@ def test_over_time_functions_in_seconds():
     for fn, v in expect.items():
         m = tk.traceql_metrics(SPANS, q.replace("{fn}", fn), step="1s")
         assert m["value"].tolist() == pytest.approx([v])
-    m = tk.traceql_metrics(SPANS, "{ } | quantile_over_time(duration, 0.5, 1)", step="1s")
+    m = tk.traceql_metrics(SPANS, "{ } | quantile_over_time(duration, .5, 1)", step="1s")
     durs = sorted(r[7] - r[6] for r in ROWS)  # ms: inverted_cdf median is the 5th of 9
     assert m["quantile"].tolist() == [0.5, 1.0]
     assert m["value"].tolist() == pytest.approx([durs[4] / 1000, durs[-1] / 1000])

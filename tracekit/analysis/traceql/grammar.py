@@ -8,7 +8,7 @@ Tempo); comparisons, regex matches and the structural operators; ``+ -``; ``!``;
 Tokens follow Tempo's lexer: an attribute name runs from its scope (``.``, ``span.``,
 ``resource.``, ``event.``, ``link.``, ``instrumentation.``, ``parent.``) up to a space or one of
 ``{ } ( ) = ~ ! < > & | ^ ,`` and may hold quoted parts (``."foo bar"``, escapes ``\\"`` and
-``\\\\`` only); a number directly followed by a unit (``ns us µs ms s m h d w y``, combinable:
+``\\\\`` only); ``.5`` is a number, as in Go (so no attribute name starts with a digit); a number directly followed by a unit (``ns us µs ms s m h d w y``, combinable:
 ``1h30m``) is a duration; strings are Go strings (``"..."``) or raw strings (backquotes).
 
 The grammar accepts a little more than TraceQL where that keeps it unambiguous (e.g. any
@@ -143,7 +143,7 @@ KIND_KW.3: /(?:unspecified|internal|server|client|producer|consumer)(?![A-Za-z0-
 ATTR.5: /(?:parent\.(?:resource\.|span\.)?|(?:resource|span|event|link|instrumentation)\.|\.)(?:[^\s{}()=~!<>&|^,"]|"(?:[^"\\]|\\.)*")+/
 SCOPED.5: /(?:trace|span|event|link|instrumentation):[A-Za-z_]+/
 DURATION.4: /\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))*(?![A-Za-z0-9_.])/
-FLOAT.3: /\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+/
+FLOAT.6: /\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\.\d+(?:[eE][+-]?\d+)?/
 INT.2: /\d+/
 STRING: /"(?:[^"\\\n]|\\.)*"/
 RAWSTRING: /`[^`]*`/

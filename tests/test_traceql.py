@@ -466,3 +466,11 @@ def test_parse_is_cached_and_returns_the_tree():
 def test_hostile_queries_are_refused_not_crashed(query, words):
     with pytest.raises(TraceQLError, match=words):
         tk.traceql(SPANS, query)
+
+
+def test_empty_frame_gives_empty_results():
+    empty = tk.empty_spans()
+    assert tk.traceql(empty, "{ } >> { status = error } | count() > 1").empty
+    for q in ("{ } | rate()", "{ } | count_over_time() by (name)", "{ } | avg_over_time(duration)"):
+        m = tk.traceql_metrics(empty, q)
+        assert m.empty and list(m.columns)[0] == "time" and m.columns[-1] == "value"

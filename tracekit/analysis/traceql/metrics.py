@@ -122,7 +122,9 @@ def _series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step
 
 def _all_times(counts: pd.Series, labels: list, t0: int, step_ns: int, start: np.ndarray) -> pd.Series:
     """Counts with 0 for every bucket of the frame's time range where a series had no span."""
-    last = (int(start.max()) - t0) // step_ns if len(start) else 0
+    if not len(start):  # no spans: no buckets
+        return counts
+    last = (int(start.max()) - t0) // step_ns
     times = pd.to_datetime(t0 + np.arange(last + 1, dtype=np.int64) * step_ns, utc=True)
     if not labels:
         return counts.reindex(pd.Index(times, name="time"), fill_value=0)

@@ -121,6 +121,7 @@ def hits(query: str, spans: pd.DataFrame = SPANS) -> str:
     ("{ -.n < -6 }", "DE"),
     ("{ .n % 2 = 1 && .n ^ 2 > 20 }", "CDE"),
     ("{ duration > 10ms * 4 }", "ABC"),
+    ("{ -2 ^ 2 = -4 && 2 * -3 = -6 && 2 ^ -1 = 0.5 }", "ABCDEFGHI"),  # unary minus binds looser than ^
     # regex: fully anchored, RE2
     ('{ name =~ "db.*" }', "DE"),
     ('{ name =~ "db" }', ""),

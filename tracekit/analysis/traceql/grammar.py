@@ -116,12 +116,13 @@ TOPK.3: /(?:topk|bottomk)(?![A-Za-z0-9_])/
 ?funary: "!" funary                               -> not_
        | "-" funary                               -> neg
        | fmul
-?fmul: fmul mul_op fpow                           -> binop
+?fmul: fmul mul_op fright                         -> binop
      | fpow
-?fpow: fatom pow_op fpow                          -> binop
+?fpow: fatom pow_op fright                        -> binop
      | fatom
+?fright: "-" fright                               -> neg
+       | fpow
 ?fatom: "(" fexpr ")"
-      | "-" fatom                                 -> neg
       | static
       | attribute
 !add_op: "+" | "-"

@@ -608,8 +608,7 @@ def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
                  "^": x ** y if x or y >= 0 else np.nan}[op]
         return Static("float", v, a.pos)
     if op in ("=~", "!~"):
-        import re as _re  # checked as RE2 by the parser; one constant string
-        hit = _re.fullmatch(b.value, a.value) is not None
+        hit = bool(_fill(pc.match_substring_regex(pa.array([str(a.value)], pa.string()), "^(?:" + b.value + ")$"))[0])
         return Static("bool", hit if op == "=~" else not hit, a.pos)
     x, y = a.value, b.value
     if (a.type in _NUM_TYPES) != (b.type in _NUM_TYPES):

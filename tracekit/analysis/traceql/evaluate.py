@@ -188,9 +188,6 @@ class Evaluator:
         d[(e == NAT_NS) | (s == NAT_NS)] = np.nan
         return d
 
-    def _per_trace_broadcast(self, per_trace: np.ndarray) -> np.ndarray:
-        return per_trace[self.tree.trace]
-
     def _dict_attr(self, key: str, column: str) -> V:
         ck = ("attr", column, key)
         if ck not in self._cache:
@@ -255,7 +252,6 @@ class Evaluator:
         ck = ("intrinsic", name)
         if ck in self._cache:
             return self._cache[ck]
-        t = None
         if name in ("name", "status", "kind", "statusMessage", "traceID", "spanID", "parentID"):
             col = {"statusMessage": "status_message", "traceID": "trace_id", "spanID": "span_id",
                    "parentID": "parent_id"}.get(name, name)
@@ -268,7 +264,7 @@ class Evaluator:
             e = np.where(e == NAT_NS, np.nan, e)
             g = pd.Series(s).groupby(t.trace).min().reindex(range(t.n_traces)).to_numpy()
             h = pd.Series(e).groupby(t.trace).max().reindex(range(t.n_traces)).to_numpy()
-            v = V(num=self._per_trace_broadcast(h - g))
+            v = V(num=(h - g)[t.trace])
         elif name in ("rootName", "rootServiceName"):
             t = self.tree
             col = self._col_text("name" if name == "rootName" else "service")

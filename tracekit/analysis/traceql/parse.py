@@ -343,7 +343,6 @@ class _Build:
         if kind == "metrics":
             pipe, agg, *second = body.children
             mp = MetricsPipeline(self.pipeline(pipe), self.metrics_agg(agg), tuple(self.second(s) for s in second))
-            self.check_second(mp)
             return Query("metrics", mp, self.q, hints)
         if kind == "metrics_math":
             expr, *second = body.children
@@ -353,11 +352,8 @@ class _Build:
             sec = tuple(self.second(s) for s in second)
             if isinstance(node, MetricsPipeline):
                 node = MetricsPipeline(node.pipeline, node.agg, node.second + sec)
-                self.check_second(node)
             elif isinstance(node, MetricsMath):
                 node = MetricsMath(node.op, node.lhs, node.rhs, node.second + sec)
-                for s in sec:
-                    self.check_filter_value(s)
             else:
                 raise self.err("a metrics expression needs a metrics query such as ({ } | rate())", _pos(body.meta))
             return Query("metrics", node, self.q, hints)
@@ -540,13 +536,6 @@ class _Build:
         if v.type == "duration" and getattr(value, "type", None) != "DURATION":
             raise self.err("duration arithmetic is not allowed in a metrics filter", _pos(value) if not hasattr(value, "meta") else _pos(value.meta))
         return ("filter", str(op.children[0]), v)
-
-    def check_second(self, mp: MetricsPipeline) -> None:
-        for s in mp.second:
-            self.check_filter_value(s)
-
-    def check_filter_value(self, s: tuple) -> None:
-        return None
 
     def has_metrics(self, node: Any) -> bool:
         if isinstance(node, MetricsPipeline):

@@ -108,3 +108,70 @@ def test_xray_rule_wildcards_on_a_200_kb_path():
     assert match_xray_rule(rules, path="a" * N) == "Default"
     assert match_xray_rule(rules, path="a" * N + "bXc") == "r"
     assert match_xray_rule(rules, path="?" * 3) == "Default"
+
+
+# ------------------------------------------------------------------ readers: paths and gzip bombs
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+@pytest.mark.parametrize("path", ["", "  ", [""]])
+def test_an_empty_path_is_an_argument_error_not_the_working_directory(reader, path):
+    with pytest.raises(tk.ArgumentError, match="empty path"):
+        getattr(tk, reader)(path)
+
+
+def bomb(path, megabytes: int) -> None:
+    """A gzip file of one OTLP object padded with ``megabytes`` MiB of blanks (about 1,000x smaller)."""
+    import zlib
+
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        f.write(co.compress(b'{"resourceSpans": ['))
+        for _ in range(megabytes):
+            f.write(co.compress(b" " * 2**20))
+        f.write(co.compress(b"]}") + co.flush())
+
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+def test_a_gzip_bomb_is_refused_naming_the_file(tmp_path, monkeypatch, reader):
+    from tracekit.io import _sources
+
+    monkeypatch.setattr(_sources, "GZIP_MIN_CAP", 2**20)  # the floor scaled down: 1 MiB
+    p = tmp_path / "bomb.json.gz"
+    bomb(p, 40)  # 40 MiB from ~40 KB: over 100x its compressed size
+    assert p.stat().st_size * _sources.GZIP_RATIO_CAP < 40 * 2**20
+    with pytest.raises(tk.TraceFormatError, match="bomb.json.gz: gzip data decompresses to more than") as e:
+        getattr(tk, reader)(p)
+    assert "TRACEKIT_MAX_DECOMPRESSED_BYTES" in str(e.value)
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "0")  # no cap: read whole (an OTLP file with no spans)
+    with pytest.raises(tk.TraceFormatError, match="no spans"):
+        tk.read_otlp(p)
+
+
+def test_gzip_within_the_cap_multi_member_and_trailing_garbage(tmp_path, monkeypatch):
+    from tracekit.io._sources import gzip_bytes, read_bytes
+
+    line = b'{"resourceSpans": []}\n'
+    assert read_bytes(gzip_bytes(line) + gzip_bytes(line), "two.gz") == line * 2  # members concatenated
+    assert read_bytes(gzip_bytes(line) + b"\0" * 8, "pad.gz") == line
+    with pytest.raises(tk.TraceFormatError, match="trailing data"):
+        read_bytes(gzip_bytes(line) + b"junk", "junk.gz")
+    with pytest.raises(tk.TraceFormatError, match="truncated"):
+        read_bytes(gzip_bytes(line)[:-6], "cut.gz")
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "10")
+    with pytest.raises(tk.TraceFormatError, match="more than"):
+        read_bytes(gzip_bytes(line), "small.gz")
+
+
+def test_cli_says_a_gzip_bomb_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    p = tmp_path / "bomb.json.gz"
+    bomb(p, 8)
+    env = {**os.environ, "TRACEKIT_MAX_DECOMPRESSED_BYTES": str(2**20),
+           "PYTHONPATH": os.path.dirname(os.path.dirname(tk.__file__))}
+    r = subprocess.run([sys.executable, "-m", "tracekit", "summary", str(p)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "bomb.json.gz: gzip data decompresses to more than 1 MiB" in r.stderr

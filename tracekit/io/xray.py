@@ -104,6 +104,7 @@ from ._sources import (
     OBJECT,
     TIME_PROBLEM,
     Document,
+    checked_path,
     display_name,
     gc_promote,
     is_pathlike,
@@ -217,7 +218,7 @@ def _is_parsed(source: Any) -> bool:
 
 def _documents(source: Any, b: _Builder) -> Iterator[Document]:
     if is_pathlike(source):
-        path = Path(source)
+        path = checked_path(source)
         if path.is_dir():
             files = list_files(path)
             if not files:

@@ -65,6 +65,7 @@ import pandas as pd
 
 from ..core import percentile, require_columns, result_table, unique_sorted
 from ..core.cache import frame_cached
+from ..core.keys import by_keys, key_frame
 from ..errors import ArgumentError, TraceKitError
 from .critical_path_walk import CP_COLUMNS, CRITICAL_PATH, CriticalPathFailure, walk_critical_path  # noqa: F401 (re-exported)
 from .workflows import workflow_critical_path
@@ -217,9 +218,7 @@ def critical_path_breakdown(
     [['db', 60.0, 0.6], ['api', 40.0, 0.4]]
     """
     require_columns(cp, ("trace_id", "span_id", "duration_ms"), "critical_path_breakdown")
-    keys = [by] if isinstance(by, str) else list(by)
-    if not keys:
-        raise TraceKitError("critical_path_breakdown: by needs at least one column")
+    keys = by_keys(by, what="critical_path_breakdown")
     fragment_ms = 0.0
     if "request" in cp.columns:
         req = cp["request"].to_numpy(dtype=bool, na_value=False)
@@ -230,6 +229,7 @@ def critical_path_breakdown(
     if missing:
         if spans is None:
             raise TraceKitError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
+        spans, _ = key_frame(spans, missing, what="critical_path_breakdown")
         require_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
         extra = spans[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
         data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(extra, on=["trace_id", "span_id"], how="left")

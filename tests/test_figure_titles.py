@@ -62,6 +62,7 @@ def _axes(fig) -> list[tuple[str, object]]:
     return [(k, fig.layout[k]) for k in sorted(used)]
 
 
+@pytest.mark.slow  # 5.1 s in the fast lane (2 loaded cores, issue 28)
 def test_every_public_figure_function_has_a_case(figures):
     # every plot_* of the plotting package (its modules re-export into tracekit.plotting), but the canvas
     # renderer, which returns an HTML page, not a figure

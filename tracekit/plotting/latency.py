@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import routes
+from ..core.keys import key_frame
 from ..errors import TraceKitError, require
 from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, service_colors
 
@@ -23,15 +23,8 @@ __all__ = ["plot_latency", "plot_latency_ecdf", "plot_critical_path_breakdown"]
 def _latency_groups(spans: pd.DataFrame, by: str | Sequence[str] | None) -> pd.Series:
     if by is None:
         return pd.Series("all", index=spans.index)
-    keys = [by] if isinstance(by, str) else list(by)
-    parts = []
-    for k in keys:
-        if k == "route":  # the one route key (tracekit.core.routes), as sampling strata use it
-            parts.append(pd.Series(np.asarray(routes(spans), dtype=object), index=spans.index).astype(str))
-        elif k in spans.columns:
-            parts.append(spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str))
-        else:
-            raise TraceKitError(f"plot_latency: by={k!r} is neither a spans column nor 'route'")
+    spans, keys = key_frame(spans, by, what="plot_latency")
+    parts = [spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str) for k in keys]
     out = parts[0]
     for p in parts[1:]:
         out = out + " · " + p

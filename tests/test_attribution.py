@@ -278,6 +278,7 @@ def test_customer_tier_on_a_slow_path_ranks_first():
     assert top.q_value < 1e-10 and 300 < top.delta_latency_ms < 500
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_false_positive_rate_on_data_without_effect():
     hits_any = 0
     for seed in range(30):
@@ -413,6 +414,7 @@ def test_cold_starts_measured_cost_matches_injected(cold_sim):
     assert row.slow_cold_share >= row.trace_cold_share
 
 
+@pytest.mark.slow  # 2.8 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_same_from_xray_and_otlp(cold_sim):
     a = tk.cold_starts(tk.read_xray(to_xray(cold_sim.spans)), n_boot=200)
     b = tk.cold_starts(tk.read_otlp(to_otlp(cold_sim.spans)), n_boot=200)

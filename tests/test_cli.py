@@ -75,6 +75,7 @@ def test_bad_usage_exits_2():
     assert r.returncode == 2 and "usage" in r.stderr
 
 
+@pytest.mark.slow  # 2.2 s in the fast lane (2 loaded cores, issue 28)
 def test_report_command_writes_the_page_and_redacts(tmp_path):
     out = tmp_path / "r.html"
     r = run("report", str(tk.examples.path("checkout-small")), "-o", str(out), "--title", "T <1>",
@@ -189,6 +190,7 @@ def test_skipped_records_are_one_clear_line(tmp_path):
     assert "Warning" not in r.stderr and "None" not in r.stderr
 
 
+@pytest.mark.slow  # 3.5 s in the fast lane (2 loaded cores, issue 28)
 def test_report_arguments_in_any_order_and_inputs_are_never_overwritten(tmp_path):
     small = str(tk.examples.path("checkout-small"))
     out = tmp_path / "r.html"
@@ -239,6 +241,7 @@ def test_non_trace_lines_of_a_collector_file_are_said_once(tmp_path):
     assert len(said) == 1 and said[0].startswith("tracekit summary: ignored 2 record(s)") and "line 1" in said[0]
 
 
+@pytest.mark.slow  # 2.7 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full on this system")
 def test_a_full_disk_is_one_line_and_exit_1():
     """Writing the report or the summary to a full device (ENOSPC) says so in one line, no traceback."""

@@ -263,6 +263,7 @@ def random_trace(draw):
     return rows
 
 
+@pytest.mark.slow  # 2.5 s in the fast lane (2 loaded cores, issue 28)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_trace(), st.booleans(), st.sampled_from([0.0, 0.05]), st.sampled_from(["clamp", "drop"]), st.randoms())
 def test_sections_tile_root_and_never_grow_spans(rows, adjacent, tol, surround, rnd):

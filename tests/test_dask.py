@@ -83,6 +83,7 @@ def _split_ids(chunks: list[pd.DataFrame]) -> list[str]:
 # ------------------------------------------------------------------------------ readers
 
 
+@pytest.mark.slow  # 2.6 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("layout", ["cut", "scatter"])
 def test_read_otlp_keeps_traces_whole_and_equals_pandas(client, files, layout):
     folder, chunks = files[layout]
@@ -174,6 +175,7 @@ def test_parquet_rejects_values_json_cannot_hold(tmp_path):
         tk.dask.to_parquet(spans, tmp_path / "x")
 
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_parquet_dask_round_trip_keeps_partitions(client, files, tmp_path):
     folder, _ = files["scatter"]
     ds = tk.dask.read_otlp(folder)
@@ -215,6 +217,7 @@ def partitionings(client, files, sim):
     return base, frames
 
 
+@pytest.mark.slow  # 1.0 s in the fast lane (2 loaded cores, issue 28)
 def test_critical_path_self_time_repeated_equal_pandas(partitionings):
     import dask
 
@@ -303,6 +306,7 @@ def _assert_attrs_equal(got: dict, want: dict, where) -> None:
             assert got[k] == w, (where, k)
 
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("by", ["service", "operation"])
 def test_service_graph_equals_pandas(partitionings, by):
     base, parts = partitionings
@@ -312,6 +316,7 @@ def test_service_graph_equals_pandas(partitionings, by):
         _assert_graphs_equal(tk.dask.service_graph(ds, by=by), H, base)
 
 
+@pytest.mark.slow  # 1.2 s in the fast lane (2 loaded cores, issue 28)
 def test_service_graph_percentiles_equal_pandas(partitionings):
     base, parts = partitionings
     G, H = tk.dask.service_graph(parts["seven"]), tk.service_graph(base)
@@ -365,6 +370,7 @@ def test_health_report_equals_pandas(partitionings):
     assert got["subject"].tolist() == exp["subject"].tolist() and got["value"].tolist() == exp["value"].tolist()
 
 
+@pytest.mark.slow  # 3.8 s in the fast lane (2 loaded cores, issue 28)
 def test_real_nezha_trace_analyses_on_dask(client, real_traces):
     df = pd.read_csv(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv",
                      dtype={"TraceID": str, "SpanID": str, "ParentID": str})
@@ -381,6 +387,7 @@ def test_real_nezha_trace_analyses_on_dask(client, real_traces):
     _assert_graphs_equal(tk.dask.service_graph(ds), tk.service_graph(spans), spans)
 
 
+@pytest.mark.slow  # 1.9 s in the fast lane (2 loaded cores, issue 28)
 def test_fsspec_urls_and_file_scheme(sim, tmp_path):
     fsspec = pytest.importorskip("fsspec")
     fs = fsspec.filesystem("memory")

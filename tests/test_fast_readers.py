@@ -119,6 +119,7 @@ def _real_files(root: Path, marker: bytes) -> list[Path]:
     return out
 
 
+@pytest.mark.slow  # 3.2 s in the fast lane (2 loaded cores, issue 28)
 def test_otlp_every_real_file_fast_equals_checked(monkeypatch, real_traces):
     accepted = taken = 0
     for path in _real_files(real_traces, b"resourceSpans"):
@@ -316,6 +317,7 @@ def test_otlp_fast_frame_attributes_behave_as_dicts(tmp_path, sim_spans):
     assert back["attributes"].map(present).tolist() == df["attributes"].map(present).tolist()
 
 
+@pytest.mark.slow  # 1.0 s in the fast lane (2 loaded cores, issue 28)
 def test_progress_off_by_default_and_optional(tmp_path, sim_spans, monkeypatch):
     path = write_otlp(sim_spans, tmp_path / "s.jsonl")
     import tracekit.io._progress as progress
@@ -386,6 +388,7 @@ def test_xray_simulator_file_fast_equals_checked(monkeypatch, tmp_path, sim_span
     assert stats["fast"] > 100 and stats["fallback"] == 0
 
 
+@pytest.mark.slow  # 3.5 s in the fast lane (2 loaded cores, issue 28)
 def test_xray_every_real_file_fast_equals_checked(monkeypatch, real_traces):
     accepted = taken = 0
     for path in _real_files(real_traces, b'"Document"') + _real_files(real_traces, b'"start_time"'):
@@ -551,6 +554,7 @@ def test_otlp_big_single_document_is_decoded_by_resource_spans(monkeypatch, tmp_
             _same(fast, checked)
 
 
+@pytest.mark.slow  # 1.9 s in the fast lane (2 loaded cores, issue 28)
 def test_readers_leave_the_gc_on_and_cycles_collectable():
     """The readers pause the GC and, on the way out, move new containers to the oldest generation
     (gc_promote): nothing stays frozen, a cycle made before the read is still collected."""

@@ -55,6 +55,7 @@ def test_saving_potential_upper_bound():
     assert s["saving_share"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # 3.3 s in the fast lane (2 loaded cores, issue 28)
 def test_flame_diff_on_the_db_lock_twins():
     inc = tk.read(REPO / "datasets" / "checkout-incident")
     base = tk.read(REPO / "datasets" / "checkout-baseline")
@@ -97,6 +98,7 @@ def test_real_nezha_tree_adds_up_and_an_identity_what_if_changes_nothing(real_tr
     assert (faster <= trace_outcomes(spans)["request_ms"].to_numpy() + 1e-9).all()
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("path", ["nezha/trainticket-2023-01-29/09_34_trace.csv", "jaeger/integration-fixtures-traces/example_trace.json"])
 def test_tree_nodes_follow_jaegers_grouping_service_operation_and_ancestry(real_traces, path):
     """A node is (service, operation, ancestry): count them with a plain walk up the parents of every span

@@ -283,6 +283,7 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.slow  # 6.6 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("fmt", ["otlp", "xray"])
 def test_fuzzed_documents_load_or_raise_trace_format_error(fmt):
     @FUZZ
@@ -319,6 +320,7 @@ def one_bad_line(draw, fmt: str) -> tuple[bytes, int, list[str]]:
     return b"\n".join(lines) + b"\n", m, others
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("fmt", ["otlp", "xray"])
 def test_with_skip_every_span_of_the_valid_lines_loads(fmt):
     @FUZZ

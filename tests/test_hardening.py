@@ -113,6 +113,7 @@ def test_pii_on_values_nested_3000_deep(deep_spans):
     assert "ann@example.com" in tk.core.to_text(deep_spans.loc[0, "attributes"])  # input untouched
 
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_writers_on_values_nested_3000_deep(deep_spans, tmp_path):
     p = tk.write_otlp(deep_spans, tmp_path / "t.jsonl")
     x = tk.write_xray(deep_spans, tmp_path / "t.json")
@@ -324,6 +325,7 @@ def test_redact_skipped_records_reasons():
                                                                  patterns=["email"], salt="t").loc[0, "status_message"]
 
 
+@pytest.mark.slow  # 3.6 s in the fast lane (2 loaded cores, issue 28)
 def test_benchmark_script_runs_small(tmp_path):
     import subprocess
 

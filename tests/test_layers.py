@@ -6,6 +6,8 @@ import ast
 import functools
 import re
 
+import pytest
+
 from .conftest import REPO
 
 PKG = REPO / "tracekit"
@@ -30,6 +32,7 @@ def _layer_of(module: str, table: dict[str, int]) -> int | None:
     return None
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 def test_every_module_is_in_a_layer_and_imports_downward_only():
     table = _layers()
     assert table, "LAYERS.md has no layer table"
@@ -91,6 +94,7 @@ def _private_imports() -> set[tuple[str, str, str]]:
     return found
 
 
+@pytest.mark.slow  # 2.0 s in the fast lane (2 loaded cores, issue 28)
 def test_no_private_names_imported_across_modules_except_from_the_kernel():
     found = _private_imports()
     new = found - KNOWN_PRIVATE_IMPORTS

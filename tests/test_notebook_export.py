@@ -6,10 +6,13 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from .browser import open_html
 from .conftest import REPO
 
 
+@pytest.mark.slow  # 43.8 s in the fast lane (2 loaded cores, issue 28)
 def test_exported_notebook_keeps_its_figures(tmp_path):
     (tmp_path / "datasets").symlink_to(REPO / "datasets")  # the notebook reads ../datasets/
     (tmp_path / "nb").mkdir()

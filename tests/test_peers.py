@@ -99,6 +99,7 @@ def test_version_level_and_what_is_left_out():
         tk.peer_outliers(spans, min_spans=0)
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_bad_host_and_canary_found_in_the_simulated_incident():
     spans = tk.read(tk.examples.path("bad-host")) if "bad-host" in tk.examples.names() else \
         tk.simulate.simulate("bad-host", 400, seed=5).spans
@@ -110,6 +111,7 @@ def test_bad_host_and_canary_found_in_the_simulated_incident():
     assert (ver["service"], ver["version"], ver["operation"]) == ("catalog", "2.1.0-rc1", "load product list")
 
 
+@pytest.mark.slow  # 25.6 s in the fast lane (2 loaded cores, issue 28)
 def test_false_positive_rate_on_stationary_simulations():
     # hosts are exchangeable in the baseline scenario: at 1 % no component may stand out, bar chance
     flagged = 0
@@ -119,6 +121,7 @@ def test_false_positive_rate_on_stationary_simulations():
     assert flagged <= 2  # P(≥ 3 of 40 | 1 %) ≈ 0.8 %
 
 
+@pytest.mark.slow  # 8.7 s in the fast lane (2 loaded cores, issue 28)
 def test_the_postmortem_without_baseline_names_the_host_that_stands_out():
     spans = tk.simulate.simulate("bad-host", 400, seed=5).spans
     pm = tk.postmortem(spans)

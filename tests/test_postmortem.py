@@ -33,6 +33,7 @@ def _fingerprint(df: pd.DataFrame) -> tuple:
     return (len(df), tuple(df.columns), int(pd.util.hash_pandas_object(df[["trace_id", "span_id", "start", "end"]]).sum()))
 
 
+@pytest.mark.slow  # 12.4 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("with_baseline", [True, False])
 def test_db_lock_story(incident, baseline, with_baseline):
     """what: the 47 checkout requests of the truth; when: 14:27–14:36; where: orders-db's SELECT / INSERT orders."""
@@ -83,6 +84,7 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert list(table.columns) == FINDINGS.column_names and len(table) == len(pm.findings)
 
 
+@pytest.mark.slow  # 6.0 s in the fast lane (2 loaded cores, issue 28)
 def test_deploy_story_names_version_and_operation():
     truth = _truth("deploy-regression")
     spans = tk.read(DATA / "deploy-regression")
@@ -102,6 +104,7 @@ def test_deploy_story_names_version_and_operation():
     assert 0.9 <= added / rise <= 1.1 and ev["route_cp_ms_before"] < 5  # the call was not there before
 
 
+@pytest.mark.slow  # 23.6 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_and_bad_host():
     cold = tk.postmortem(tk.read(DATA / "cold-starts"))
     assert "no onset found" in cold.sentences("when")[0].lower()
@@ -116,6 +119,7 @@ def test_cold_starts_and_bad_host():
     assert host.findings[[f.topic for f in host.findings].index("where")].evidence["key"] == "catalog host catalog-3"
 
 
+@pytest.mark.slow  # 45.0 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_are_a_change_only_when_more_frequent_than_in_the_baseline(incident, baseline):
     """The bundled incident's hour has the baseline hour's cold starts (fulfillment: the same 4 in 344): not a
     change, and said so with both counts; the cold-starts scenario against the same baseline is one."""
@@ -145,6 +149,7 @@ def test_cold_starts_are_a_change_only_when_more_frequent_than_in_the_baseline(i
     assert "Cold starts, more frequent" not in same and "no more frequent than in the baseline" in same
 
 
+@pytest.mark.slow  # 12.2 s in the fast lane (2 loaded cores, issue 28)
 def test_sampling_corrected_numbers_are_said():
     spans = tk.read(DATA / "sampled-errors")
     pm = tk.postmortem(spans)
@@ -155,6 +160,7 @@ def test_sampling_corrected_numbers_are_said():
     assert f.evidence["error_rate"] > 2 * f.evidence["naive_error_rate"]
 
 
+@pytest.mark.slow  # 9.1 s in the fast lane (2 loaded cores, issue 28)
 def test_stationary_hour_has_no_onset(baseline):
     pm = tk.postmortem(baseline)
     assert pm.window is None and pm.baseline is None
@@ -174,6 +180,7 @@ def test_fmt_ms():
     assert [fmt_ms(x) for x in (0.421, 12.34, 846.2, 1834, 25_000)] == ["0.42 ms", "12.3 ms", "846 ms", "1.8 s", "25 s"]
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_real_lambda_sample_mentions_its_cold_start():
     """The AWS X-Ray developer guide's Lambda trace: one request whose 755 ms initialisation is on its critical path."""
     from .conftest import REAL_TRACES
@@ -191,6 +198,7 @@ def test_real_lambda_sample_mentions_its_cold_start():
     assert pm.sentences("when")[0].startswith("Too few requests (1)")
 
 
+@pytest.mark.slow  # 22.3 s in the fast lane (2 loaded cores, issue 28)
 def test_a_baseline_in_another_format_is_said_in_how_sure(incident):
     """An X-Ray incident against an OTLP-shaped baseline: rank_causes warns; the postmortem says it to the
     reader (how sure) instead of printing a Python warning."""

@@ -36,6 +36,7 @@ def _fingerprint(df: pd.DataFrame) -> tuple:
     return (len(df), tuple(df.columns), int(pd.util.hash_pandas_object(df[["trace_id", "span_id", "start", "end"]]).sum()))
 
 
+@pytest.mark.slow  # 23.4 s in the fast lane (2 loaded cores, issue 28)
 @pytest.mark.parametrize("given", [True, False])
 def test_db_lock_top_rows_are_the_orders_db_calls(incident, baseline, given):
     truth = _truth("checkout-incident")
@@ -64,6 +65,7 @@ def test_db_lock_top_rows_are_the_orders_db_calls(incident, baseline, given):
     assert svc["service"].iloc[0] == truth["service"] and svc["callee"].iloc[0] == truth["db"]
 
 
+@pytest.mark.slow  # 17.5 s in the fast lane (2 loaded cores, issue 28)
 def test_deploy_regression_names_the_new_version_and_call():
     truth = _truth("deploy-regression")
     spans = tk.read(DATA / "deploy-regression")
@@ -75,6 +77,7 @@ def test_deploy_regression_names_the_new_version_and_call():
     assert tk.rank_causes(spans, level="service", n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
 
 
+@pytest.mark.slow  # 24.8 s in the fast lane (2 loaded cores, issue 28)
 def test_bad_host_is_ranked_first_at_host_level(baseline):
     truth = _truth("bad-host")
     spans = tk.read(DATA / "bad-host")  # OTLP: compared with a normal hour of the same shop in the same format
@@ -90,6 +93,7 @@ def test_bad_host_is_ranked_first_at_host_level(baseline):
     assert tk.rank_causes(spans, baseline, n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
 
 
+@pytest.mark.slow  # 9.5 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_rank_fulfillment_initialization(baseline):
     truth = _truth("cold-starts")
     spans = tk.read(DATA / "cold-starts")
@@ -100,6 +104,7 @@ def test_cold_starts_rank_fulfillment_initialization(baseline):
     assert tk.rank_causes(spans, baseline, n_boot=50, lift_rows=0)["service"].iloc[0] == truth["service"]
 
 
+@pytest.mark.slow  # 6.9 s in the fast lane (2 loaded cores, issue 28)
 def test_a_set_against_itself_is_low_evidence_everywhere(baseline):
     rc = tk.rank_causes(baseline, baseline, n_boot=20, lift_rows=0)
     assert (rc["score"].abs() < 0.05).all()
@@ -107,6 +112,7 @@ def test_a_set_against_itself_is_low_evidence_everywhere(baseline):
     assert np.allclose(rc["delta_cp_ms"].fillna(0), 0)
 
 
+@pytest.mark.slow  # 1.3 s in the fast lane (2 loaded cores, issue 28)
 def test_errors_originating_in_a_service_rank_it_first():
     """A service whose calls start failing (status error, no failed child) is the top cause."""
     sim = tk.simulate.simulate("baseline", 400, seed=4).spans
@@ -157,6 +163,7 @@ NEZHA_FAULTS = {
 MARGIN = 0.15  # at most one of the twelve may slip out of the top three
 
 
+@pytest.mark.slow  # 58.6 s in the fast lane (2 loaded cores, issue 28)
 def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):
     """Real OnlineBoutique / TrainTicket traces read from Nezha's CSVs with spans_from_columns: incident =
     2 min after the injection, baseline = 10 min before; the fault's pod is read only to score."""
@@ -195,6 +202,7 @@ def test_nezha_reader_rule():
     assert isinstance(Path(b.NEZHA), Path)
 
 
+@pytest.mark.slow  # 33.2 s in the fast lane (2 loaded cores, issue 28)
 def test_sampling_weights_undo_a_tail_sampler():
     """A normal hour tail-sampled (every slow request, 10 % of the others) makes slow work look abnormal;
     with the sampler's weights each kept fast request stands for ten and the evidence shrinks."""
@@ -265,6 +273,7 @@ def test_exceed_rate_is_the_order_statistic_chance():
     assert _exceed_rate(np.array([5]), 0.95)[0] == pytest.approx(1 / 6)
 
 
+@pytest.mark.slow  # 28.7 s in the fast lane (2 loaded cores, issue 28)
 def test_a_rarely_called_service_with_a_small_baseline_is_not_made_slower_by_chance():
     """Five baseline calls and thirty incident calls from the same distribution: the incident's spans exceed the
     baseline's p95 (its largest value) about 1/6 of the time; counting that against 1 − q = 5 % made a rarely
@@ -280,6 +289,7 @@ def test_a_rarely_called_service_with_a_small_baseline_is_not_made_slower_by_cha
     assert np.median(slower) < 0.01 and np.mean(slower > 0) < 0.5, slower
 
 
+@pytest.mark.slow  # 24.7 s in the fast lane (2 loaded cores, issue 28)
 def test_unseen_child_counts_count_against_the_baselines_missing_mass():
     """A call whose number of children varies (0–3): with 6 baseline calls, some counts are not seen yet, and
     an incident call showing one is no news (Good–Turing: the counts seen once over the calls). Counted
@@ -294,6 +304,7 @@ def test_unseen_child_counts_count_against_the_baselines_missing_mass():
     assert np.median(shape) < 0.03 and np.mean(shape) < 0.05, shape
 
 
+@pytest.mark.slow  # 1.6 s in the fast lane (2 loaded cores, issue 28)
 def test_a_rarely_called_service_that_slows_down_is_found_with_a_small_baseline():
     """Three baseline calls, four incident calls of which two take 40 times as long (CPU contention on a
     rarely called service, as Nezha's TrainTicket verification-code fault): the rare service is first. With

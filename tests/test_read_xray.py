@@ -661,6 +661,7 @@ def _paths(o, p=()):
             yield from _paths(v, p + (i,))
 
 
+@pytest.mark.slow  # 4.7 s in the fast lane (2 loaded cores, issue 28)
 def test_mutated_real_documents_load_or_fail_with_trace_format_error(real_traces):
     hypothesis = pytest.importorskip("hypothesis")
     st = hypothesis.strategies

@@ -39,6 +39,7 @@ def broken():
     return spans, truth
 
 
+@pytest.mark.slow  # 2.1 s in the fast lane (2 loaded cores, issue 28)
 def test_broken_context_dataset_pairs_are_recovered(broken):
     spans, truth = broken
     r = tk.reconnect(spans)
@@ -57,6 +58,7 @@ def test_broken_context_dataset_pairs_are_recovered(broken):
     assert "workflow_id" not in spans.columns and "score" not in spans.columns  # input untouched
 
 
+@pytest.mark.slow  # 3.5 s in the fast lane (2 loaded cores, issue 28)
 def test_dense_traffic_still_pairs_correctly():
     # 5000 requests in 2 minutes: ~40 in flight at once, so many clients compete for each new root
     sim = tk.simulate.simulate("context-drop", n_traces=5000, seed=5, share=0.1, orphan_share=0.05,

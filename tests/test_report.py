@@ -53,6 +53,7 @@ def page(report_data, tmp_path_factory):
                            })""")
 
 
+@pytest.mark.slow  # 29.4 s in the fast lane (2 loaded cores, issue 28)
 def test_report_renders_in_chromium_without_errors_and_has_every_section(page, report_data):
     path, result = page
     assert result.errors == []
@@ -104,6 +105,7 @@ def _hostile(spans: pd.DataFrame) -> pd.DataFrame:
     return evil
 
 
+@pytest.mark.slow  # 23.7 s in the fast lane (2 loaded cores, issue 28)
 def test_hostile_trace_strings_cannot_inject_markup_or_script(incident, tmp_path):
     evil = _hostile(incident)
     before = copy.deepcopy(evil["attributes"].tolist())
@@ -127,12 +129,14 @@ def test_hostile_trace_strings_cannot_inject_markup_or_script(incident, tmp_path
     assert "<script>window.__xss" not in html   # never raw in the page
 
 
+@pytest.mark.slow  # 4.5 s in the fast lane (2 loaded cores, issue 28)
 def test_report_without_baseline_has_no_comparison_section(incident, tmp_path):
     out = tk.report(incident, tmp_path / "r.html")
     html = out.read_text()
     assert 'id="what-changed"' not in html and 'id="critical-path"' in html
 
 
+@pytest.mark.slow  # 4.1 s in the fast lane (2 loaded cores, issue 28)
 def test_report_lists_skipped_records_from_lenient_loading(tmp_path):
     good = tk.examples.path("checkout-small-otlp")
     bad = tmp_path / "bad.jsonl"
@@ -181,6 +185,7 @@ def _async_tail_traces():
         "fault": [False, False, False, False, True]}), (t1, t2, t3)
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_slowest_traces_are_ranked_by_request_latency_not_trace_extent():
     spans, (t1, t2, t3) = _async_tail_traces()
     data = collect_report(spans, worst=2)
@@ -195,6 +200,7 @@ def test_slowest_traces_are_ranked_by_request_latency_not_trace_extent():
     assert h["request_p99_ms"] == 300.0 and h["extent_p95_ms"] == 1150.0
 
 
+@pytest.mark.slow  # 3.4 s in the fast lane (2 loaded cores, issue 28)
 def test_report_records_the_critical_path_settings_used_and_defines_each_number(incident, tmp_path):
     from tracekit.reporting import HEADLINE_DEFINITIONS
 
@@ -217,6 +223,7 @@ def test_report_argument_errors_raise_argument_error(incident, tmp_path):
                                 progress=False)
 
 
+@pytest.mark.slow  # 2.6 s in the fast lane (2 loaded cores, issue 28)
 def test_headline_returns_exactly_the_declared_columns_and_dtypes(incident):
     from tracekit.core import RESULT_TABLES
     from tracekit.reporting import _headline
@@ -230,6 +237,7 @@ def test_headline_returns_exactly_the_declared_columns_and_dtypes(incident):
     assert [str(h2[c.name].dtype) for c in t.columns] == [c.dtype for c in t.columns]
 
 
+@pytest.mark.slow  # 2.7 s in the fast lane (2 loaded cores, issue 28)
 def test_bundled_cold_starts_worst_traces_are_the_slowest_requests():
     # cold starts run in SQS-triggered Lambdas after the response: ranked by trace extent, a 127 ms
     # request (909 ms extent) was "slowest #2". Ground truth: the root spans' durations.
@@ -243,6 +251,7 @@ def test_bundled_cold_starts_worst_traces_are_the_slowest_requests():
     assert [t for label, t in data.worst if label.startswith("slowest request")] == by_request
 
 
+@pytest.mark.slow  # 44.8 s in the fast lane (2 loaded cores, issue 28)
 def test_a_big_example_trace_is_drawn_on_canvas(tmp_path):
     """A 3,000-span trace among the examples uses the canvas waterfall; small ones stay plotly."""
     from tracekit.reporting import CANVAS_ABOVE
@@ -266,6 +275,7 @@ def test_a_big_example_trace_is_drawn_on_canvas(tmp_path):
     assert page.errors == [] and page.value >= 1
 
 
+@pytest.mark.slow  # 4.0 s in the fast lane (2 loaded cores, issue 28)
 def test_redacted_report_leaks_no_planted_pii(tmp_path):
     """PII planted in every field a report or figure can show; with redact=["*"] none reaches the HTML or the .md."""
     email, phone, ip, card = "carol.secret@example.com", "+1 415 555 0199", "203.0.113.77", "4111 1111 1111 1111"

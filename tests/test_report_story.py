@@ -46,6 +46,7 @@ def rendered(request, tmp_path_factory):
     return request.param, out, page
 
 
+@pytest.mark.slow  # 35.8 s in the fast lane (2 loaded cores, issue 28)
 def test_every_table_fits_the_page(rendered):
     _, _, page = rendered
     v = page.value

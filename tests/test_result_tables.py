@@ -1,6 +1,6 @@
 """Result tables are declared as data (tracekit.core.results); the tables in docs/reference.md are generated from them.
 
-Regenerate that block after changing a declaration::
+Regenerate it after changing a declaration::
 
     python tests/test_result_tables.py --write
 """
@@ -21,6 +21,10 @@ def _load_all() -> dict:
     import tracekit.analysis
 
     for m in pkgutil.walk_packages(tracekit.analysis.__path__, "tracekit.analysis."):
+        importlib.import_module(m.name)
+    import tracekit.investigate
+
+    for m in pkgutil.walk_packages(tracekit.investigate.__path__, "tracekit.investigate."):
         importlib.import_module(m.name)
     for m in ("tracekit.aws", "tracekit.reporting", "tracekit.widgets"):  # they declare tables too
         importlib.import_module(m)
@@ -60,17 +64,20 @@ def test_structure_health_and_skew_return_their_declared_columns_and_dtypes():
     assert list(hr.columns) == FINDING_TABLE.column_names and len(hr)
 
 
-def test_reference_tables_are_generated_from_the_declarations():
-    text = (REPO / "docs" / "reference.md").read_text()
+DOC = REPO / "docs" / "reference.md"
+
+
+def test_docs_tables_are_generated_from_the_declarations():
+    text = DOC.read_text()
     m = re.search(re.escape(START) + ".*?" + re.escape(END), text, flags=re.S)
-    assert m, "docs/reference.md has no generated result-tables block"
-    assert m.group(0) == _generated(), "docs/reference.md result tables are stale: run python tests/test_result_tables.py --write"
+    assert m, f"{DOC} has no generated result-tables block"
+    assert m.group(0) == _generated(), "docs/reference.md is stale: run python tests/test_result_tables.py --write"
+    assert "docs/reference.md" in (REPO / "README.md").read_text(), "README links the result tables"
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
     sys.path.insert(0, str(REPO))
-    readme = REPO / "docs" / "reference.md"
-    text = readme.read_text()
+    text = DOC.read_text()
     new = _generated()
     text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: new, text, flags=re.S) if START in text else text + "\n" + new + "\n"
-    readme.write_text(text)
+    DOC.write_text(text)

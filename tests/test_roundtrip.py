@@ -51,6 +51,7 @@ def _expected_kind(kind: pd.Series) -> pd.Series:
     return kind.replace({"producer": "client", "consumer": "server"})
 
 
+@pytest.mark.slow  # 2.1 s in the fast lane (2 loaded cores, issue 28)
 def test_otlp_roundtrip_is_exact(sim, files):
     orig = _sorted(sim.spans)
     got = _sorted(read_otlp(files[1]))
@@ -208,6 +209,7 @@ def test_real_otlp_survives_write_and_read(real_traces, name, tmp_path):
     _same(a, read_otlp(write_otlp(a, tmp_path / "x.jsonl.gz", batch=1)), COMPARED + ["resource"])
 
 
+@pytest.mark.slow  # 5.1 s in the fast lane (2 loaded cores, issue 28)
 def test_segment_documents_are_accepted_by_put_trace_segments():
     """moto's X-Ray takes the documents as PutTraceSegments input and serves them back unchanged."""
     boto3 = pytest.importorskip("boto3")
@@ -239,6 +241,7 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
                        | st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3), max_leaves=8)
 
 
+@pytest.mark.slow  # 7.9 s in the fast lane (2 loaded cores, issue 28)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(attrs=st.lists(st.dictionaries(st.text(min_size=1, max_size=6), _values, max_size=4), min_size=1, max_size=4),
        kinds=st.lists(st.sampled_from(["server", "client", "internal", "producer", "consumer", "unspecified"]),

@@ -600,6 +600,7 @@ def test_simulated_tail_rule_keeps_errors_and_weights_correct_them():
 
 # --------------------------------------------------------------------------------------------- coverage
 
+@pytest.mark.slow  # 19.5 s in the fast lane (2 loaded cores, issue 28)
 def test_corrected_estimates_cover_the_population_over_many_seeds():
     """X-Ray default rule (1/s + 5 %) over a population whose errors come in a traffic spike: the
     reservoir saturates in the spike, so errors are under-sampled. Weights come from the rule matched
@@ -642,6 +643,7 @@ def test_corrected_estimates_cover_the_population_over_many_seeds():
     assert naive_below / k >= 0.95
 
 
+@pytest.mark.slow  # 6.9 s in the fast lane (2 loaded cores, issue 28)
 def test_threshold_sampled_estimates_cover_the_population_over_many_seeds():
     """Head sampling by route with ot=th thresholds (checkout, the error-prone route, at 10 %; the rest
     at 50 %): weights from the thresholds alone."""
@@ -667,6 +669,7 @@ def test_threshold_sampled_estimates_cover_the_population_over_many_seeds():
 
 # --------------------------------------------------------------------------------------------- simulator
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_on_the_simulators_error_undersampling_scenario():
     """tk.simulate's sampled scenario: head sampling by route (checkout at 1/16) with ot=th thresholds.
     The weights must be the simulator's true inclusion probabilities, the corrected numbers must hold
@@ -760,6 +763,7 @@ def _threshold_sample(pop: pd.DataFrame, rate: np.ndarray) -> pd.DataFrame:
     return sample
 
 
+@pytest.mark.slow  # 36.8 s in the fast lane (2 loaded cores, issue 28)
 def test_small_stratum_p95_intervals_cover_over_many_seeds():
     """Issue 13, defect 7: per-stratum p95 intervals under-covered with small effective samples (the
     bootstrap of a quantile never reaches past the sample's largest value). Checkout is kept at 5 %
@@ -816,6 +820,7 @@ def _check_declared(name: str, df: pd.DataFrame, key_columns=()) -> None:
         assert c.meaning, (name, c.name)
 
 
+@pytest.mark.slow  # 1.3 s in the fast lane (2 loaded cores, issue 28)
 def test_sampling_results_have_the_declared_columns():
     pop = make_population(7)
     sim = simulate_sampling(pop, SDK_DEFAULT, by=[], seed=1)

@@ -76,6 +76,7 @@ def test_trace_id_conversion_round_trips_and_rejects_bad_ids():
         tk.trace_id_to_xray("1234")
 
 
+@pytest.mark.slow  # 3.1 s in the fast lane (2 loaded cores, issue 28)
 def test_import_tracekit_does_not_import_optional_extras():
     import subprocess
     import sys

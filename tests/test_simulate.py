@@ -41,6 +41,7 @@ def _children(spans, parent_mask, child_mask):
 
 # --- general properties --------------------------------------------------------------------------
 
+@pytest.mark.slow  # 1.3 s in the fast lane (2 loaded cores, issue 28)
 def test_every_scenario_gives_a_valid_frame_on_whole_microseconds():
     for sc in SCENARIOS:
         sp = simulate(sc, n_traces=60, seed=1).spans
@@ -59,6 +60,7 @@ def test_deterministic_by_seed():
     assert not set(a["trace_id"]) & set(c["trace_id"])
 
 
+@pytest.mark.slow  # 3.1 s in the fast lane (2 loaded cores, issue 28)
 def test_tree_is_complete_with_one_root_per_request(base):
     assert base["trace_id"].nunique() == N
     roots = base[base["parent_id"].isna()]
@@ -170,6 +172,7 @@ def test_resource_and_attributes_present(base):
 
 # --- incidents against the baseline ------------------------------------------------------------
 
+@pytest.mark.slow  # 2.1 s in the fast lane (2 loaded cores, issue 28)
 def test_db_lock_slows_checkout_db_calls_by_exactly_the_injected_amount(base):
     sim = simulate("db-lock", n_traces=N, seed=SEED, extra_ms=300)
     t = sim.truth
@@ -190,6 +193,7 @@ def test_db_lock_slows_checkout_db_calls_by_exactly_the_injected_amount(base):
     assert aff == t.n_affected_traces
 
 
+@pytest.mark.slow  # 6.9 s in the fast lane (2 loaded cores, issue 28)
 def test_slow_deploy_changes_version_and_adds_one_call_after_the_deploy(base):
     sim = simulate("slow-deploy", n_traces=N, seed=SEED)
     t, sp = sim.truth, sim.spans
@@ -206,6 +210,7 @@ def test_slow_deploy_changes_version_and_adds_one_call_after_the_deploy(base):
     assert 0.8 * t.added_ms_median < med < 1.2 * t.added_ms_median
 
 
+@pytest.mark.slow  # 1.3 s in the fast lane (2 loaded cores, issue 28)
 def test_context_drop_starts_new_traces_at_the_callee():
     sim = simulate("context-drop", n_traces=N, seed=SEED, share=0.2)
     t, sp = sim.truth, sim.spans
@@ -220,6 +225,7 @@ def test_context_drop_starts_new_traces_at_the_callee():
         assert new[:8] >= orig[:8]
 
 
+@pytest.mark.slow  # 3.7 s in the fast lane (2 loaded cores, issue 28)
 def test_context_drop_orphans_keep_the_trace_but_lose_the_parent():
     plain = simulate("context-drop", n_traces=N, seed=SEED, share=0.2)
     sim = simulate("context-drop", n_traces=N, seed=SEED, share=0.2, orphan_share=0.1)
@@ -236,6 +242,7 @@ def test_context_drop_orphans_keep_the_trace_but_lose_the_parent():
     assert set(missing["service"]) == {t.callee} and set(missing["kind"]) == {"server"}
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_clock_skew_shifts_one_host_by_the_offset(base):
     sim = simulate("clock-skew", n_traces=N, seed=SEED, offset_ms=-80)
     t, sp = sim.truth, sim.spans
@@ -250,6 +257,7 @@ def test_clock_skew_shifts_one_host_by_the_offset(base):
     assert (s.loc[off, "start"] == b.loc[off, "start"]).all()
 
 
+@pytest.mark.slow  # 1.3 s in the fast lane (2 loaded cores, issue 28)
 def test_bad_host_is_slow_and_runs_the_bad_version(base):
     sim = simulate("bad-host", n_traces=N, seed=SEED)
     t, sp = sim.truth, sim.spans
@@ -266,6 +274,7 @@ def test_bad_host_is_slow_and_runs_the_bad_version(base):
     assert (s.loc[good, "duration_ms"] == b.loc[good, "duration_ms"]).all()
 
 
+@pytest.mark.slow  # 1.8 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_burst_after_scale_out():
     sim = simulate("cold-starts", n_traces=3000, seed=SEED)
     t, sp = sim.truth, sim.spans
@@ -284,6 +293,7 @@ def test_cold_starts_burst_after_scale_out():
     assert env[cold].is_unique and not env[cold].isin(env[~cold]).any()
 
 
+@pytest.mark.slow  # 3.0 s in the fast lane (2 loaded cores, issue 28)
 def test_error_undersampling_follows_the_threshold_rule():
     sim = simulate("error-undersampling", n_traces=4000, seed=SEED)
     t, sp, pop = sim.truth, sim.spans, sim.population
@@ -445,6 +455,7 @@ from .conftest import REPO  # noqa: E402
 DATASETS = REPO / "datasets"
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_datasets_are_what_the_generator_writes(tmp_path):
     from tracekit.simulate import write_datasets
 
@@ -459,6 +470,7 @@ def test_datasets_are_what_the_generator_writes(tmp_path):
         assert f"`{name}/`" in readme and (DATASETS / "truth" / f"{name}.json").is_file(), name
 
 
+@pytest.mark.slow  # 4.2 s in the fast lane (2 loaded cores, issue 28)
 def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
     from tracekit.io.readers import read_xray
     inc = read_xray(DATASETS / "checkout-incident")
@@ -479,6 +491,7 @@ def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
     assert (inc.loc[~in_win.to_numpy(), "start"] == base.loc[~in_win.to_numpy(), "start"]).all()
 
 
+@pytest.mark.slow  # 2.5 s in the fast lane (2 loaded cores, issue 28)
 def test_broken_context_and_sampled_files_hold_their_truth():
     from tracekit.io.readers import read_otlp
     t = json.loads((DATASETS / "truth" / "broken-context.json").read_text())
@@ -496,6 +509,7 @@ def test_broken_context_and_sampled_files_hold_their_truth():
     assert (th == "ot=th:" + inc.set_index("trace_id").loc[th.index, "th"]).all()
 
 
+@pytest.mark.slow  # 1.0 s in the fast lane (2 loaded cores, issue 28)
 def test_db_lock_makes_checkout_dominate_the_critical_path():
     import tracekit.analysis.critical_paths as cp_mod
     sim = simulate("db-lock", n_traces=1200, seed=SEED)

@@ -112,6 +112,7 @@ def test_too_few_pairs_or_no_pairs():
         tk.adjust_clock_skew(mk(rows), pd.DataFrame({"service": ["a"]}))
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_clock_skew_scenario_within_tolerance():
     sim = tk.simulate.simulate("clock-skew", n_traces=400, seed=11)
     truth = sim.truth

@@ -159,6 +159,7 @@ def test_timeline_does_not_mutate_and_rejects_bad_arguments():
         tk.timeline(spans.drop(columns=["start"]))
 
 
+@pytest.mark.slow  # 7.8 s in the fast lane (2 loaded cores, issue 28)
 def test_result_tables_are_the_declared_columns(deploy):
     t = tk.timeline(deploy, by="service")
     assert list(t.columns) == ["time", "service", *TIMELINE.column_names[1:]]
@@ -174,6 +175,7 @@ def test_result_tables_are_the_declared_columns(deploy):
 # ------------------------------------------------------------------ ground truth
 
 
+@pytest.mark.slow  # 9.4 s in the fast lane (2 loaded cores, issue 28)
 def test_checkout_incident_onset_recovery_and_size(incident):
     truth = _truth("checkout-incident")
     ws, we = pd.Timestamp(truth["window_start"]), pd.Timestamp(truth["window_end"])
@@ -196,12 +198,14 @@ def test_checkout_incident_onset_recovery_and_size(incident):
         assert r["delta_lo"] <= truth["extra_ms"] <= r["delta_hi"] and abs(r["delta"] - truth["extra_ms"]) < 15
 
 
+@pytest.mark.slow  # 3.6 s in the fast lane (2 loaded cores, issue 28)
 def test_checkout_baseline_has_no_change(baseline):
     for by in ("service", "route", "name", None):
         ch = tk.detect_changes(baseline, by=by)
         assert ch.empty, (by, ch)
 
 
+@pytest.mark.slow  # 3.2 s in the fast lane (2 loaded cores, issue 28)
 def test_deploy_regression_payments_onset_and_the_new_version(deploy):
     truth = _truth("deploy-regression")
     t_dep = pd.Timestamp(truth["deploy_time"])
@@ -221,6 +225,7 @@ def test_deploy_regression_payments_onset_and_the_new_version(deploy):
     assert abs(add["onset"] - t_dep) <= MIN and add["before"] == 0
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_window(cold):
     truth = _truth("cold-starts")
     on = pd.Timestamp(truth["scale_out_time"])
@@ -241,6 +246,7 @@ def test_detect_changes_accepts_a_timeline(incident):
     assert row["delta"] > 300 and row["requests_affected"] >= 40
 
 
+@pytest.mark.slow  # 4.7 s in the fast lane (2 loaded cores, issue 28)
 def test_split_by_change_baseline_ranks_the_same_culprit(incident, baseline):
     ch = tk.detect_changes(incident, by="route", metric="p95_ms")
     split = tk.split_by_change(incident, ch)
@@ -262,6 +268,7 @@ def test_split_by_change_baseline_ranks_the_same_culprit(incident, baseline):
 # ------------------------------------------------------------------ false positives
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 def test_permutation_test_holds_alpha_on_stationary_series():
     rng = np.random.default_rng(0)
     n_series, alpha = 400, 0.05
@@ -272,6 +279,7 @@ def test_permutation_test_holds_alpha_on_stationary_series():
     assert rate >= alpha - 2.5 * se, rate  # not trivially conservative either
 
 
+@pytest.mark.slow  # 6.9 s in the fast lane (2 loaded cores, issue 28)
 def test_stationary_simulated_hours_have_no_change():
     hits = []
     for seed in range(100, 106):
@@ -284,6 +292,7 @@ def test_stationary_simulated_hours_have_no_change():
 # ------------------------------------------------------------------ figures
 
 
+@pytest.mark.slow  # 6.1 s in the fast lane (2 loaded cores, issue 28)
 def test_plot_timeline_marks_changes_deployments_and_baseline(deploy):
     pytest.importorskip("plotly")
     ch = tk.detect_changes(deploy, by="service", metric="p95_ms")
@@ -348,6 +357,7 @@ def test_select_requests_box_is_the_truth_window(incident):
         tk.select_requests(incident, latency_ms=(10, 1))
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_heatmap_box_runs_bubble_up_on_the_deploy(deploy):
     """Brushing slow payments requests after 14:30 names the new version and the changed operation."""
     from tracekit.widgets import HeatmapState
@@ -382,6 +392,7 @@ def test_heatmap_points_map_to_requests(incident):
         s.select_points([len(s.requests)])
 
 
+@pytest.mark.slow  # 3.6 s in the fast lane (2 loaded cores, issue 28)
 def test_heatmap_explorer_selection_filters_the_trace_list(incident):
     """A plotly selection event on the points lists exactly the selected traces in the TraceExplorer."""
     pytest.importorskip("ipywidgets")

@@ -73,6 +73,7 @@ def twins():
     return inc, base
 
 
+@pytest.mark.slow  # 90.0 s in the fast lane (2 loaded cores, issue 28)
 def test_counterfactual_twins_db_lock(twins):
     """Same seed, same ids: in the window exactly SELECT/INSERT orders +250 ms and their ancestors +500 ms."""
     inc, base = twins
@@ -107,6 +108,7 @@ def test_counterfactual_twins_db_lock(twins):
         assert (tk.diff_traces(gb[t], gi[t])["status"] == "same").all()
 
 
+@pytest.mark.slow  # 6.3 s in the fast lane (2 loaded cores, issue 28)
 def test_exemplars_twin_and_deploy_pair(twins):
     inc, base = twins
     ex = tk.exemplars(inc, base)

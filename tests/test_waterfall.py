@@ -232,6 +232,7 @@ def nezha_spans(path) -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow  # 2.4 s in the fast lane (2 loaded cores, issue 28)
 def test_real_onlineboutique_traces_tree_invariants(real_traces):
     spans = nezha_spans(real_traces / "nezha/onlineboutique-2022-08-22/05_20_trace.csv")
     sizes = spans.groupby("trace_id").size().sort_values(ascending=False)

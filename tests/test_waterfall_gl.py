@@ -124,6 +124,7 @@ def test_overview_merges_subpixel_spans_and_draws_critical_path_and_errors(tmp_p
     assert "<b>big</b>" not in path.read_text()
 
 
+@pytest.mark.slow  # 2.2 s in the fast lane (2 loaded cores, issue 28)
 def test_explorer_draws_big_traces_on_the_canvas_unfolded():
     from tracekit.widgets import ExplorerState
 
@@ -140,6 +141,7 @@ def test_explorer_draws_big_traces_on_the_canvas_unfolded():
     assert ExplorerState.from_spans(big).max_depth is not None
 
 
+@pytest.mark.slow  # 3.1 s in the fast lane (2 loaded cores, issue 28)
 def test_trace_explorer_widget_shows_canvas_iframe_for_big_trace():
     pytest.importorskip("ipywidgets")
     pytest.importorskip("anywidget")

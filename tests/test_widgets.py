@@ -235,6 +235,7 @@ def _points(i: int):
     return Points(point_inds=[i], xs=[0], ys=[i], trace_name="spans", trace_index=0)
 
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_widget_trace_list_and_selection_redraws_figure(explorer):
     ex = explorer
     assert [v for _, v in ex.traces.options] == [T3, T1, T2]
@@ -246,6 +247,7 @@ def test_widget_trace_list_and_selection_redraws_figure(explorer):
     assert "GET /cart" in ex.details.value
 
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_widget_bar_click_opens_span_details(explorer):
     ex = explorer
     ex.traces.value = T1
@@ -255,6 +257,7 @@ def test_widget_bar_click_opens_span_details(explorer):
     assert "SELECT &lt;cart&gt;" in ex.details.value and "DeadlockError" in ex.details.value
 
 
+@pytest.mark.slow  # 3.1 s in the fast lane (2 loaded cores, issue 28)
 def test_widget_buttons_and_filters_delegate_to_state(explorer):
     ex = explorer
     ex.next_button.click()
@@ -280,6 +283,7 @@ def test_widget_buttons_and_filters_delegate_to_state(explorer):
     assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()
 
 
+@pytest.mark.slow  # 1.6 s in the fast lane (2 loaded cores, issue 28)
 def test_widget_big_trace_starts_folded_and_depth_control_follows(explorer):
     ex = tk.TraceExplorer(wide_trace())
     assert ex.depth.value == 1 and len(ex.figure.data[0].x) == 6
@@ -287,6 +291,7 @@ def test_widget_big_trace_starts_folded_and_depth_control_follows(explorer):
     assert ex.depth.value is None and len(ex.figure.data[0].x) == 206
 
 
+@pytest.mark.slow  # 1.3 s in the fast lane (2 loaded cores, issue 28)
 def test_widget_on_bundled_example(explorer):
     spans = tk.examples.load("checkout-small")
     ex = tk.TraceExplorer(spans)

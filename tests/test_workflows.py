@@ -40,6 +40,7 @@ def _hop_keys(hops: pd.DataFrame) -> set:
     return set(zip(hops["producer_trace_id"], hops["producer_span_id"], hops["consumer_trace_id"], hops["consumer_span_id"], strict=True))
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 def test_stitch_finds_every_simulated_hop_with_its_queue_wait(pair):
     linked, _ = pair
     truth = linked.truth
@@ -66,6 +67,7 @@ def test_one_workflow_per_publishing_checkout(pair):
         assert set(w) == {p_trace}  # the id is the earliest trace's: the publishing checkout
 
 
+@pytest.mark.slow  # 2.5 s in the fast lane (2 loaded cores, issue 28)
 def test_workflow_summary_and_graph_equal_the_same_trace_variant(pair):
     linked, same = pair
     a, b = tk.workflow_summary(linked.spans), tk.workflow_summary(same.spans)
@@ -96,6 +98,7 @@ def test_workflow_summary_and_graph_equal_the_same_trace_variant(pair):
     assert ("checkout", "SQS") not in Ga.edges  # the linked producer is answered by its consumer
 
 
+@pytest.mark.slow  # 3.3 s in the fast lane (2 loaded cores, issue 28)
 def test_critical_path_across_links_tiles_the_workflow_with_queue_sections(pair):
     linked, same = pair
     cp = tk.critical_path(linked.spans, across_links=True)
@@ -165,6 +168,7 @@ def test_heuristic_and_message_id_rules_without_links(pair):
     assert set(st.hops["rule"]) == {"message_id"} and _hop_keys(st.hops) == truth
 
 
+@pytest.mark.slow  # 4.3 s in the fast lane (2 loaded cores, issue 28)
 def test_links_survive_otlp_files(pair, tmp_path):
     linked, _ = pair
     p = tmp_path / "linked.jsonl.gz"
@@ -173,6 +177,7 @@ def test_links_survive_otlp_files(pair, tmp_path):
     assert _hop_keys(tk.stitch(back).hops) == {h[:4] for h in linked.truth.hops}
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_bundled_dataset_matches_its_truth():
     import json
 
@@ -262,6 +267,7 @@ def test_destination_and_errors():
     assert empty.hops.empty and empty.n_workflows == 0 and list(empty.hops.columns) == HOPS_TABLE.column_names
 
 
+@pytest.mark.slow  # 4.5 s in the fast lane (2 loaded cores, issue 28)
 def test_links_survive_xray_files(pair, tmp_path):
     linked, _ = pair
     p = tmp_path / "linked.json.gz"

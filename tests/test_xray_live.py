@@ -131,6 +131,7 @@ def uploaded(moto_url):
 # ----------------------------------------------------------------------------------------------- moto: real HTTP
 
 
+@pytest.mark.slow  # 1.5 s in the fast lane (2 loaded cores, issue 28)
 def test_fetch_from_moto_returns_every_trace_and_span(moto_url, uploaded, tmp_path):
     docs, start, end = uploaded
     client = boto3.client("xray", endpoint_url=moto_url, region_name=REGION)
@@ -150,6 +151,7 @@ def test_fetch_from_moto_returns_every_trace_and_span(moto_url, uploaded, tmp_pa
     assert spans.attrs["unprocessed_trace_ids"] == ()
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 def test_cache_loads_offline_and_holds_no_credentials(moto_url, uploaded, tmp_path):
     docs, start, end = uploaded
     cache = tmp_path / "incident"
@@ -237,6 +239,7 @@ def test_cli_fetch_xray_writes_gz_that_read_xray_loads(moto_url, uploaded, tmp_p
     _no_secrets(out.read_bytes().decode("latin-1"))
 
 
+@pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_tracekit_command_fetch_xray(moto_url, uploaded, tmp_path, capsys):
     """Through the real `tracekit` entry point (tracekit.cli.main), success and a one-line error."""
     from tracekit.cli import main
@@ -594,6 +597,7 @@ def test_bad_credentials_are_auth_errors_without_secrets(code, tmp_path):
             _no_secrets(f.read_text())
 
 
+@pytest.mark.slow  # 3.9 s in the fast lane (2 loaded cores, issue 28)
 def test_import_tracekit_does_not_import_boto3():
     code = "import tracekit, tracekit.aws, tracekit.cli_xray, sys; print('boto3' in sys.modules, 'tqdm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -700,6 +704,7 @@ def _audit_spans() -> pd.DataFrame:
         "start": [s0 + ms * 1_000_000 for ms in cols[5]], "end": [s0 + ms * 1_000_000 for ms in cols[6]]})
 
 
+@pytest.mark.slow  # 24.7 s in the fast lane (2 loaded cores, issue 28)
 def test_coverage_audit_against_moto(aws_resources):
     spans = _audit_spans()
     before = spans.copy(deep=True)
@@ -737,6 +742,7 @@ def test_coverage_audit_against_moto(aws_resources):
     assert len(audit) == 4 + 2 + 2 + 1 + 2
 
 
+@pytest.mark.slow  # 1.1 s in the fast lane (2 loaded cores, issue 28)
 def test_coverage_audit_missing_permission_is_a_row(aws_resources):
     ecs = boto3.client("ecs", region_name=REGION)
     stub = Stubber(ecs)
@@ -795,6 +801,7 @@ def _no_endpoint_secrets(text: str) -> None:
     assert ENDPOINT_PASSWORD not in text and ENDPOINT_TOKEN not in text
 
 
+@pytest.mark.slow  # 2.7 s in the fast lane (2 loaded cores, issue 28)
 def test_endpoint_url_password_and_query_secrets_are_never_shown(moto_url, uploaded, tmp_path, capsys):
     from tracekit.cli import main
 
@@ -828,6 +835,7 @@ def test_endpoint_url_password_and_query_secrets_are_never_shown(moto_url, uploa
     assert len(err) == 1 and "bad host" in err[0]
 
 
+@pytest.mark.slow  # 9.0 s in the fast lane (2 loaded cores, issue 28)
 def test_truncated_cache_page_is_named_fetched_again_once_and_replaced(moto_url, uploaded, tmp_path):
     import re
     import warnings
@@ -860,6 +868,7 @@ def test_truncated_cache_page_is_named_fetched_again_once_and_replaced(moto_url,
     pd.testing.assert_frame_equal(_comparable(third), _comparable(first))
 
 
+@pytest.mark.slow  # 2.2 s in the fast lane (2 loaded cores, issue 28)
 def test_cli_without_cache_keeps_the_pages_of_a_failed_fetch_and_says_how_to_resume(
         moto_url, uploaded, tmp_path, capsys, monkeypatch):
     import re

@@ -94,6 +94,7 @@ import orjson
 import pandas as pd
 
 from .core import QUANTILES, failed, percentile, require_columns, trace_outcomes
+from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._sources import list_files
 from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
@@ -575,9 +576,7 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
     (True, True)
     """
     dask = require("dask", "dask")
-    keys = [by] if isinstance(by, str) else list(by)
-    if not keys:
-        raise ArgumentError("critical_path_breakdown: by needs at least one column")
+    keys = by_keys(by, what="critical_path_breakdown")
     if not _is_cp(dspans._meta):
         dspans = _project(dspans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
     parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(dspans.to_delayed())]

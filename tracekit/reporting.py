@@ -221,9 +221,13 @@ def collect_report(
         spans = _redact(spans, keys=list(redact), patterns=list(PATTERNS), salt=salt)
         if baseline is not None:
             baseline = _redact(baseline, keys=list(redact), patterns=list(PATTERNS), salt=salt)
+    # the inputs' critical paths first: every frame the story cuts out of them (incident window, a route's
+    # requests) takes its sections from these (tracekit.core.cache), so each input is walked once
+    cp = critical_path(spans)
+    if baseline is not None:
+        critical_path(baseline)
     story = postmortem(spans, baseline, level="operation")
     summary = trace_outcomes(spans)
-    cp = critical_path(spans)
     breakdown = critical_path_breakdown(cp, by="service")
     comparison = structural = None
     cmp_params: dict[str, Any] = {}

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
+from ..core.keys import by_keys, key_frame
 from ..errors import TraceKitError
 from .critical_paths import critical_path
 
@@ -190,12 +191,9 @@ def compare(
     """
     for name, df in (("a", a), ("b", b)):
         require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
-    keys = ["service", "name"] if by == "operation" else ([by] if isinstance(by, str) else list(by))
-    if not keys:
-        raise TraceKitError("compare: by needs at least one column")
-    for k in keys:
-        if k != "call_path" and (k not in a.columns or k not in b.columns):
-            raise TraceKitError(f"compare: column {k!r} is not in both span sets")
+    keys = by_keys(by, what="compare")  # call_path is taken from the critical path below; others from the spans
+    a, _ = key_frame(a, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
+    b, _ = key_frame(b, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
     if not (0 < ci < 1):
         raise TraceKitError(f"compare: ci must be in (0, 1), got {ci!r}")
     if n_boot < 1:

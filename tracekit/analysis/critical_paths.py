@@ -64,6 +64,8 @@ import numpy as np
 import pandas as pd
 
 from ..core import percentile, require_columns, result_table, unique_sorted
+from ..core.cache import frame_cached
+from ..core.keys import by_keys, key_frame
 from ..errors import ArgumentError, TraceKitError
 from .critical_path_walk import CP_COLUMNS, CRITICAL_PATH, CriticalPathFailure, walk_critical_path  # noqa: F401 (re-exported)
 from .workflows import workflow_critical_path
@@ -107,6 +109,9 @@ def critical_path(
     ``"loop"`` is the reference walk over integer lists (needed for a tolerance); both give the
     same sections (property-tested).
 
+    Computed once per frame and settings (:mod:`tracekit.core.cache`, as the span tree): a report
+    that asks for the critical path of one frame from several analyses walks it once.
+
     ``across_links=True`` continues the path through asynchronous hops (span links, producer →
     consumer, messaging attributes; :func:`tracekit.analysis.workflows.workflow_critical_path`):
     one path per *workflow* instead of per trace, each queue wait a section of its own
@@ -131,7 +136,25 @@ def critical_path(
                    nonblocking=nonblocking, in_progress=in_progress, inferred=inferred, engine=engine)
     if across_links:  # an additive path: the workflow walk calls the per-trace walk below
         return workflow_critical_path(spans, **options)
-    return walk_critical_path(spans, **options)
+    if not isinstance(nonblocking, str | None):
+        options["nonblocking"] = tuple(sorted(nonblocking))  # hashable, order-free: one cache entry per setting
+    key = tuple(sorted(options.items()))
+    return frame_cached(spans, "critical_path", key, _CP_INPUTS, lambda: walk_critical_path(spans, **options), _sections_of)
+
+
+def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
+    """The sections of some (whole) traces, from the critical path of a frame holding them (the walk is
+    per trace: a trace's sections do not depend on the other traces)."""
+    keep = set(trace_ids.astype(str))
+    out = cp[cp["trace_id"].isin(trace_ids)].reset_index(drop=True)
+    out.attrs = dict(cp.attrs)
+    out.attrs["failures"] = tuple(f for f in cp.attrs.get("failures", ()) if f.trace_id in keep)
+    return out
+
+
+#: the columns the walk reads (fingerprinted by the per-frame cache; ``links`` is an object column and
+#: is not hashed: see tracekit.core.cache)
+_CP_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "in_progress", "inferred")
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,9 +218,7 @@ def critical_path_breakdown(
     [['db', 60.0, 0.6], ['api', 40.0, 0.4]]
     """
     require_columns(cp, ("trace_id", "span_id", "duration_ms"), "critical_path_breakdown")
-    keys = [by] if isinstance(by, str) else list(by)
-    if not keys:
-        raise TraceKitError("critical_path_breakdown: by needs at least one column")
+    keys = by_keys(by, what="critical_path_breakdown")
     fragment_ms = 0.0
     if "request" in cp.columns:
         req = cp["request"].to_numpy(dtype=bool, na_value=False)
@@ -208,6 +229,7 @@ def critical_path_breakdown(
     if missing:
         if spans is None:
             raise TraceKitError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
+        spans, _ = key_frame(spans, missing, what="critical_path_breakdown")
         require_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
         extra = spans[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
         data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(extra, on=["trace_id", "span_id"], how="left")

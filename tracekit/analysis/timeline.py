@@ -58,6 +58,7 @@ from ..core import (
     trace_outcomes,
     trace_weights,
 )
+from ..core.keys import by_keys
 from ..core.naming import get_attribute
 from ..errors import ArgumentError
 
@@ -92,12 +93,7 @@ DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen i
 
 
 def _keys(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    keys = [by] if isinstance(by, str) else list(by)
-    if not keys or not all(isinstance(k, str) for k in keys):
-        raise ArgumentError(f"by must be None, a column name or a list of column names, got {by!r}")
-    return keys
+    return by_keys(by, allow_none=True)
 
 
 def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,

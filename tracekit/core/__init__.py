@@ -14,15 +14,19 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 - :mod:`~tracekit.core.resources` — where a span ran: host and service version (one list of keys each);
 - :mod:`~tracekit.core.ids` — trace ids at public entry points (X-Ray form accepted);
 - :mod:`~tracekit.core.frame` — the one column check, time conversions;
-- :mod:`~tracekit.core.results` — result tables declared as data.
+- :mod:`~tracekit.core.results` — result tables declared as data;
+- :mod:`~tracekit.core.keys` — ``by``: the named grouping keys and the one function normalising them;
+- :mod:`~tracekit.core.cache` — per-frame caches (trace outcomes, the critical path).
 
 >>> from tracekit.core import percentile
 >>> percentile([101, 102, 103, 104], 0.95)
 104.0
 """
 
+from .cache import cache_stats, frame_cached
 from .frame import NAT_NS, TIME_PROBLEM, bool_column, ns, require_columns, to_timestamps
 from .ids import normalize_trace_id, normalize_trace_ids
+from .keys import BY_KEYS, ByKey, by_keys, key_frame
 from .naming import (
     ASYNC_OPERATIONS,
     CALLEE_KEYS,
@@ -59,4 +63,5 @@ __all__ = [
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",
     "SpanTree", "span_tree", "unique_sorted",
     "trace_weights",
+    "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "frame_cached",
 ]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .cache import frame_cached
 from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
@@ -120,6 +121,7 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns :data:`TRACE_OUTCOME_COLUMNS`, one row per trace in order of its first span.
+        Computed once per frame (:mod:`tracekit.core.cache`); later calls return a copy.
 
     Raises
     ------
@@ -138,6 +140,20 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     [{'request_ms': 92.0, 'extent_ms': 1150.0}]
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "trace_outcomes")
+    return frame_cached(spans, "trace_outcomes", None, _OUTCOME_INPUTS, lambda: _trace_outcomes(spans), _outcomes_of)
+
+
+def _outcomes_of(outcomes: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
+    """The outcomes of some (whole) traces, from the outcomes of a frame holding them."""
+    return outcomes[outcomes["trace_id"].isin(trace_ids)].reset_index(drop=True)
+
+
+#: the columns trace_outcomes reads (fingerprinted by the per-frame cache)
+_OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "status", "http_status",
+                   "error", "fault", "throttle")
+
+
+def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     tree = span_tree(spans)
     n, nt = len(spans), tree.n_traces
     t = tree.trace

@@ -114,6 +114,7 @@ from ._sources import (
     OBJECT,
     TIME_PROBLEM,
     Document,
+    checked_path,
     display_name,
     gc_promote,
     is_pathlike,
@@ -1048,7 +1049,7 @@ def _sub_sources(source: Any) -> Iterator[Any]:
     if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for s in source:
             yield from _sub_sources(s)
-    elif is_pathlike(source) and Path(source).is_dir():
+    elif is_pathlike(source) and checked_path(source).is_dir():
         files = list_files(Path(source))
         if not files:
             yield source  # iter_documents raises the clear error

@@ -102,6 +102,7 @@ from ._sources import (
     OBJECT,
     TIME_PROBLEM,
     Document,
+    checked_path,
     display_name,
     is_pathlike,
     iter_documents,
@@ -157,7 +158,7 @@ def _is_parsed(source: Any) -> bool:
 
 def _documents(source: Any, b: _Builder) -> Iterator[Document]:
     if is_pathlike(source):
-        path = Path(source)
+        path = checked_path(source)
         if path.is_dir():
             files = list_files(path)
             if not files:

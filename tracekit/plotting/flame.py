@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, require
-from . import ERROR_COLOR, service_colors
+from .colors import ERROR_COLOR, service_colors
 
 go = require("plotly.graph_objects", "plot")
 

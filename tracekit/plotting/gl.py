@@ -86,7 +86,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     svc_codes, services = pd.factorize(rows["service"].astype(object).fillna("<NA>"), sort=True)
     name_codes, names = pd.factorize(rows["name"].astype(object).fillna("<NA>"))
     if colors is None:
-        from . import service_colors
+        from .colors import service_colors
 
         colors = service_colors(services)
     span_ids = rows["span_id"].astype(object).fillna("").astype(str).tolist()
@@ -183,7 +183,7 @@ def plot_waterfall_gl(
     else:
         rows = waterfall_data(spans, trace_id, critical_path=critical_path)
     data = waterfall_columns(rows, colors=colors)
-    from . import CRITICAL_COLOR, ERROR_COLOR
+    from .colors import CRITICAL_COLOR, ERROR_COLOR
 
     n_spans = data["n"]
     data.update(height=int(height), title=title if title is not None else f"{n_spans:,} spans",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import ns, require_columns, routes, span_tree, trace_outcomes
+from ...core.keys import by_keys
 from ...errors import TraceKitError
 from ...schema import STRING
 
@@ -19,11 +20,8 @@ _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"
 
 
 def as_list(by: Any) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    return list(by)
+    """``by`` as key columns (:func:`tracekit.core.keys.by_keys`; ``None``: no grouping)."""
+    return by_keys(by, allow_none=True)
 
 
 def _status_class(http_status: pd.Series, failed: np.ndarray) -> pd.Series:

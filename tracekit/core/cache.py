@@ -1,0 +1,213 @@
+"""Per-frame caches: a result computed once per spans frame and settings, as the span tree is.
+
+A report runs a dozen analyses on the same two frames; the expensive shared steps (the span tree,
+trace outcomes, the critical path) are computed once per frame and taken from here afterwards.
+An entry is held weakly (it goes when the frame goes) and checked against a fingerprint of the
+columns the computation reads (ids, times, status, names …: Arrow buffers and int64 arrays
+hashed, no per-row Python), so a frame whose columns were replaced or edited in place is computed
+again. Object columns (``attributes``, ``links``) are not hashed: edit those in place and the
+result is not refreshed — analyses never mutate their input, and a new frame is a new entry.
+
+A frame that holds whole traces of a frame already cached (``spans[spans["trace_id"].isin(ids)]``,
+``spans.copy()``, ``spans.assign(x=…)``: same index labels, same values in the fingerprinted columns,
+every row of each of its traces) takes a per-trace result from that frame's, filtered to its
+traces (``by_trace=``), instead of computing it again: a report that cuts the incident window and
+each route's requests out of its input walks the critical path once per input.
+
+Callers get a shallow copy of the cached frame (pandas Copy-on-Write: editing it never reaches
+the cache). ``cache_stats()`` counts computations and hits per name, for tests and benchmarks.
+
+>>> import tracekit as tk
+>>> from tracekit.core.cache import CacheStats, cache_stats
+>>> spans = tk.examples.load("checkout-small")
+>>> computed = lambda: cache_stats().get("trace_outcomes", CacheStats()).computed
+>>> before = computed()
+>>> _ = tk.core.trace_outcomes(spans); _ = tk.core.trace_outcomes(spans)
+>>> computed() - before
+1
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["frame_cached", "fingerprint", "cache_stats", "CacheStats"]
+
+
+@dataclass
+class CacheStats:
+    """How often a cached computation ran (``computed``) and was taken from the cache (``hits``)."""
+
+    computed: int = 0
+    hits: int = 0
+
+
+_LOCK = threading.RLock()
+#: id(frame) -> (weak reference, {(name, key): (fingerprint, value)})
+_FRAMES: dict[int, tuple[weakref.ref, dict[tuple[str, Hashable], tuple[bytes, Any]]]] = {}
+_STATS: dict[str, CacheStats] = {}
+
+
+def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
+    """A 16-byte hash of the length and of the given columns' data (absent columns hashed as absent).
+
+    Arrow-backed columns are hashed by their buffers, datetime and numeric columns by their
+    values' bytes; anything else by pandas' row hash.
+
+    >>> import tracekit as tk
+    >>> s = tk.examples.load("checkout-small")
+    >>> fingerprint(s, ["trace_id"]) == fingerprint(s.copy(), ["trace_id"])
+    True
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(len(spans)).encode())
+    for col in columns:
+        h.update(col.encode())
+        if col not in spans.columns:
+            h.update(b"-")
+            continue
+        arr = spans[col].array
+        if hasattr(arr, "_pa_array"):
+            for chunk in arr._pa_array.chunks:
+                h.update(str(chunk.offset).encode())
+                for b in chunk.buffers():
+                    if b is not None:
+                        h.update(memoryview(b))
+        elif hasattr(arr, "asi8"):
+            h.update(np.ascontiguousarray(arr.asi8).view(np.uint8))
+        elif isinstance(arr, pd.arrays.NumpyExtensionArray) and arr.dtype.kind in "biuf":
+            h.update(np.ascontiguousarray(arr.to_numpy()).view(np.uint8))
+        elif isinstance(arr, pd.arrays.BooleanArray | pd.arrays.IntegerArray | pd.arrays.FloatingArray):
+            h.update(np.ascontiguousarray(arr._data).view(np.uint8))
+            h.update(np.ascontiguousarray(arr._mask).view(np.uint8))
+        else:
+            h.update(pd.util.hash_pandas_object(spans[col], index=False).to_numpy().view(np.uint8))
+    return h.digest()
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    with _LOCK:
+        hit = _FRAMES.get(key)
+        if hit is not None and hit[0] is ref:
+            del _FRAMES[key]
+
+
+def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterable[str],
+                 compute: Callable[[], Any], by_trace: Callable[[Any, pd.Index], Any] | None = None) -> Any:
+    """``compute()``'s result for this frame and ``key`` (the settings), computed once.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The frame the result belongs to (held weakly).
+    name : str
+        What is cached (``"critical_path"``, ``"trace_outcomes"``): counted in :func:`cache_stats`.
+    key : hashable
+        The settings the result depends on.
+    columns : iterable of str
+        The columns the computation reads (fingerprinted).
+    compute : callable
+        Computes the result (no arguments).
+    by_trace : callable, optional
+        For a per-trace result: ``by_trace(result, trace_ids)`` is the result of the frame holding
+        only those (whole) traces. Given, a frame holding whole traces of a cached frame is served
+        from that frame's result (counted as a hit).
+
+    Returns
+    -------
+    object
+        The result; a DataFrame comes back as a shallow copy (Copy-on-Write), with its ``attrs``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.examples.load("checkout-small")
+    >>> a = frame_cached(s, "doc-example", 1, ["trace_id"], lambda: len(s))
+    >>> b = frame_cached(s, "doc-example", 1, ["trace_id"], lambda: -1)
+    >>> a == b == len(s)
+    True
+    """
+    columns = tuple(columns)
+    fp = fingerprint(spans, columns)
+    fid = id(spans)
+    with _LOCK:
+        stats = _STATS.setdefault(name, CacheStats())
+        entry = _FRAMES.get(fid)
+        if entry is not None and entry[0]() is spans:
+            hit = entry[1].get((name, key))
+            if hit is not None and hit[0] == fp:
+                stats.hits += 1
+                return _out(hit[1])
+    value = _derived(spans, name, key, columns, by_trace) if by_trace is not None else None
+    if value is not None:
+        with _LOCK:
+            stats.hits += 1
+    else:
+        value = compute()
+        with _LOCK:
+            stats.computed += 1
+    with _LOCK:
+        entry = _FRAMES.get(fid)
+        if entry is None or entry[0]() is not spans:
+            try:
+                ref = weakref.ref(spans, lambda r, fid=fid: _forget(fid, r))
+            except TypeError:  # pragma: no cover - DataFrames support weak references
+                return _out(value)
+            entry = (ref, {})
+            _FRAMES[fid] = entry
+        entry[1][(name, key)] = (fp, value)
+    return _out(value)
+
+
+def _derived(spans: pd.DataFrame, name: str, key: Hashable, columns: tuple[str, ...],
+             by_trace: Callable[[Any, pd.Index], Any]) -> Any:
+    """The result of a cached frame of which ``spans`` holds whole traces, cut to them; else None."""
+    with _LOCK:
+        candidates = [(ref(), entries[(name, key)][1]) for ref, entries in _FRAMES.values() if (name, key) in entries]
+    n = len(spans)
+    if not n or "trace_id" not in spans.columns:
+        return None
+    for parent, value in candidates:
+        if parent is None or parent is spans or len(parent) < n or not parent.index.is_unique:
+            continue
+        pos = parent.index.get_indexer(spans.index)
+        if (pos < 0).any() or (n > 1 and (np.diff(pos) <= 0).any()):
+            continue  # not a row subset in the parent's order
+        cols = [c for c in columns if c in spans.columns]
+        if [c for c in columns if c in parent.columns] != cols:
+            continue
+        if not all(spans[c].reset_index(drop=True).equals(parent[c].take(pos).reset_index(drop=True)) for c in cols):
+            continue
+        counts = spans["trace_id"].value_counts(dropna=False)
+        if not parent["trace_id"].value_counts(dropna=False).reindex(counts.index).eq(counts).all():
+            continue  # some trace is not whole
+        return by_trace(value, pd.Index(counts.index))
+    return None
+
+
+def _out(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        out = value.copy(deep=False)
+        out.attrs = dict(value.attrs)
+        return out
+    return value
+
+
+def cache_stats() -> dict[str, CacheStats]:
+    """Computations and hits per cached name since the process started (copies).
+
+    Examples
+    --------
+    >>> isinstance(cache_stats(), dict)
+    True
+    """
+    with _LOCK:
+        return {k: CacheStats(v.computed, v.hits) for k, v in _STATS.items()}

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.waterfall import waterfall_data
-from ..errors import TraceKitError
+from ..errors import ArgumentError
 
 __all__ = ["waterfall_columns", "plot_waterfall_gl", "write_waterfall_gl", "decode"]
 
@@ -81,7 +81,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     missing = [c for c in ("span_id", "parent_id", "depth", "start_ms", "end_ms", "service", "name", "is_error", "cp_sections")
                if c not in rows.columns]
     if missing:
-        raise TraceKitError(f"waterfall_columns needs the rows of tk.waterfall_data; missing columns: {', '.join(missing)}")
+        raise ArgumentError(f"waterfall_columns needs the rows of tk.waterfall_data; missing columns: {', '.join(missing)}")
     n = len(rows)
     svc_codes, services = pd.factorize(rows["service"].astype(object).fillna("<NA>"), sort=True)
     name_codes, names = pd.factorize(rows["name"].astype(object).fillna("<NA>"))

@@ -169,7 +169,7 @@ if changed.empty:
     say("Where: no operation's critical-path time changed beyond its bootstrap interval.")
 t[["service", "name", "callee", "presence", "p95_ms_b", "p95_ms_a", "delta_cp_ms", "delta_cp_ms_lo",
    "delta_cp_ms_hi"]].head(8).round(1)"""),
-("code", """tk.plot_compare(cmp, labels=("normal", "window"), top=10, title="What changed, by operation (critical path per request)")"""),
+("code", """tk.plot_compare(cmp, labels=("normal", "window"), n=10, title="What changed, by operation (critical path per request)")"""),
 ("md", "## 5. Where does request time go (critical path), in the window and normally?"),
 ("code", """bd = tk.critical_path_breakdown(tk.critical_path(during), by="service")
 bd_n = tk.critical_path_breakdown(tk.critical_path(normal), by="service")

@@ -26,7 +26,7 @@ SLOW_DOCTESTS = frozenset({
     "tracekit.reporting.build_report_from_files", "tracekit.reporting.collect_report",
     "tracekit.investigate.postmortem", "tracekit.investigate.postmortem.postmortem",
     "tracekit.investigate.postmortem.Postmortem", "tracekit.investigate.causes",
-    "tracekit.investigate.causes.rank_causes", "tracekit.widgets.HeatmapExplorer", "tracekit.analysis.changes",
+    "tracekit.investigate.causes.rank_causes", "tracekit.widgets.HeatmapExplorer", "tracekit.widgets.TraceExplorer", "tracekit.analysis.changes",
     "tracekit.analysis.changes.detect_changes", "tracekit.dask.service_graph",
 })
 

@@ -184,7 +184,7 @@ def test_buckets_ids_nested_keys_and_derived():
     res = [{"xray.trace.Duration": float(i), "aws.ec2.instance_id": f"i-{i % 2}", "cloud.region": "eu-west-1",
             "service.version": "1.0"} for i in range(n)]
     spans = flat(list(rng.uniform(1, 100, n)), attributes=attrs, resources=res, http_status=[200] * 50 + [503] * 10)
-    hits = tk.bubble_up(spans, {tid(i + 1) for i in range(10)}, top_k=5, bins=4)
+    hits = tk.bubble_up(spans, {tid(i + 1) for i in range(10)}, n=5, bins=4)
     dims = set(hits.dimension)
     # ids and X-Ray's trace duration are excluded, and say so
     assert set(hits.attrs["excluded"]) == {"aws.request_id", "faas.invocation_id", "start_time", "resource.xray.trace.Duration"}
@@ -300,7 +300,7 @@ def test_version_regressions_literal():
     spans["start"] = pd.to_datetime([i * 1000 * MS for i in range(7)], utc=True)
     spans["end"] = spans["start"] + pd.to_timedelta(spans["duration_ms"], unit="ms")
     snap = snapshot(spans)
-    r = tk.version_regressions(spans, n_boot=300, incident=(spans.start[3], spans.start[5]))
+    r = tk.version_regressions(spans, n_boot=300, window=(spans.start[3], spans.start[5]))
     assert_unchanged(spans, snap)
     assert r[["service", "version", "previous_version", "calls", "p50_ms", "p95_ms"]].values.tolist() == [
         ["pay", "1.0", pd.NA, 3, 11.0, 12.0], ["pay", "1.1", "1.0", 3, 51.0, 52.0], ["web", "7", pd.NA, 1, 20.0, 20.0]]
@@ -316,7 +316,7 @@ def test_version_regressions_literal():
 def test_slow_deploy_new_version_flagged_at_deploy_time():
     sim = tk.simulate.simulate("slow-deploy", n_traces=500, seed=4)
     t = sim.truth
-    r = tk.version_regressions(sim.spans, incident=(t.deploy_time, t.deploy_time + pd.Timedelta("10min")), n_boot=400)
+    r = tk.version_regressions(sim.spans, window=(t.deploy_time, t.deploy_time + pd.Timedelta("10min")), n_boot=400)
     pay = r[r.service == t.service]
     assert pay.version.tolist() == [t.old_version, t.new_version]
     new = pay.iloc[1]
@@ -432,14 +432,14 @@ def test_plot_bubble_up_panels_and_escaping(hosts):
     spans = hosts.copy()
     spans["attributes"] = [{"tier": "<b>gold</b>" if i < 2 else "free"} for i in range(8)]
     hits = tk.bubble_up(spans, lambda t: t.request_ms > 100)
-    fig = tk.plot_bubble_up(hits, top=2)
+    fig = tk.plot_bubble_up(hits, n=2)
     dims = list(dict.fromkeys(hits.dimension))[:2]
     assert [(t.meta["role"], t.meta["dimension"]) for t in fig.data] == [
         ("baseline", dims[0]), ("selection", dims[0]), ("baseline", dims[1]), ("selection", dims[1])]
     first = hits[hits.dimension == dims[0]]
     assert list(fig.data[1].x) == first.share_selection.tolist()
     assert list(fig.data[0].x) == first.share_baseline.tolist()
-    fig = tk.plot_bubble_up(hits, top=10)
+    fig = tk.plot_bubble_up(hits, n=10)
     tier = [t for t in fig.data if t.meta["dimension"] == "tier"][0]
     assert "&lt;b&gt;gold&lt;/b&gt;" in list(tier.y) and "<b>gold</b>" not in list(tier.y)
     assert any("q:" in h for h in tier.hovertext)

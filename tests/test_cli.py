@@ -16,6 +16,7 @@ def run(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tracekit", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_summary_of_a_bundled_dataset_prints_its_numbers():
     r = run("summary", str(tk.examples.path("checkout-small")))
     assert r.returncode == 0, r.stderr
@@ -32,6 +33,7 @@ def test_summary_of_a_bundled_dataset_prints_its_numbers():
     assert f"p95 {p95:.1f}" in line
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 @pytest.mark.parametrize("command", [[], ["summary"], ["report"], ["fetch-xray"]])
 def test_help_for_each_command(command):
     r = run(*command, "--help")
@@ -44,6 +46,7 @@ def test_missing_file_is_one_line_and_exit_1(tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "nope.json" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_wrong_format_names_the_file(tmp_path):
     bad = tmp_path / "metrics.json"
     bad.write_text('{"resourceMetrics": []}')
@@ -53,6 +56,7 @@ def test_wrong_format_names_the_file(tmp_path):
     assert "metrics.json" in r.stderr and "no trace data" in r.stderr and "OTLP metrics" in r.stderr
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_not_json_and_truncated_inputs(tmp_path):
     (tmp_path / "a.json").write_text("hello")
     r = run("summary", str(tmp_path / "a.json"))
@@ -145,6 +149,7 @@ def test_summary_latency_is_the_request_not_the_async_tail():
     assert ext.endswith("p50 1150.0  p95 1150.0  p99 1150.0")
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 @pytest.mark.parametrize("flag", [["--errors", "skip"], ["--lenient"]])
 def test_errors_skip_and_its_alias_lenient_skip_bad_records(tmp_path, flag):
     from tracekit.cli import build_parser
@@ -167,6 +172,7 @@ def test_version():
     assert r.returncode == 0 and r.stdout.strip() == f"tracekit {tk.__version__}"
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_empty_input_exits_1_everywhere(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text('{"resourceSpans": []}\n')
@@ -177,6 +183,7 @@ def test_empty_input_exits_1_everywhere(tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_skipped_records_are_one_clear_line(tmp_path):
     import gzip
 
@@ -208,6 +215,7 @@ def test_report_arguments_in_any_order_and_inputs_are_never_overwritten(tmp_path
     assert r.returncode == 1 and "does not exist" in r.stderr and "reading" not in r.stderr  # checked before any work
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_directories_skip_files_that_are_not_trace_data(tmp_path):
     d = tmp_path / "traces"
     d.mkdir()
@@ -219,6 +227,7 @@ def test_directories_skip_files_that_are_not_trace_data(tmp_path):
     assert r.stdout.startswith("traces: 40")
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_control_characters_in_trace_data_do_not_reach_the_terminal(tmp_path):
     spans = tk.examples.load("checkout-small").copy()
     spans["service"] = spans["service"].astype(object).map(lambda s: s + "\x1b[2J\x07").astype(tk.schema.STRING)
@@ -228,6 +237,7 @@ def test_control_characters_in_trace_data_do_not_reach_the_terminal(tmp_path):
     assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\\x1b[2J\\x07" in r.stdout
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_non_trace_lines_of_a_collector_file_are_said_once(tmp_path):
     import gzip
     import json

@@ -73,6 +73,7 @@ def test_tree_is_cached_per_frame_and_rebuilt_when_ids_change_in_place():
     assert t2 is not t1 and t2.orphan.tolist() == [False, True]
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_tree_deep_chain_is_linear_and_exact():
     n = 20_000  # a chain: depth n-1, built level by level without recursion
     spans = tk.spans_from_columns({
@@ -83,6 +84,7 @@ def test_tree_deep_chain_is_linear_and_exact():
     assert t.depth.tolist() == list(range(n)) and t.request_root.tolist() == [0]
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=-1, max_value=11), min_size=1, max_size=12))
 def test_tree_parent_links_match_a_dictionary_walk(parents):

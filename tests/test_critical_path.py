@@ -380,6 +380,7 @@ def test_real_nezha_sections_tile_every_root(real_traces, path, n_spans, n_trace
 
 
 # ------------------------------------------------------------------ one simulated dataset, two formats
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_same_answers_from_xray_and_otlp_files(tmp_path):
     from tracekit.io.write import write_otlp, write_xray
 

@@ -103,6 +103,7 @@ def test_read_otlp_keeps_traces_whole_and_equals_pandas(client, files, layout):
     assert ds5.npartitions == 5 and len(tk.dask.split_traces(ds5)) == 0
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_read_xray_and_sniffing_read(client, sim, tmp_path):
     ids = sim["trace_id"].unique()
     groups = [ids[:60], ids[60:130], ids[130:]]
@@ -238,6 +239,7 @@ BREAKDOWNS = [("service", None), (["service", "name"], None), ("call_path", None
               ("http_status", None)]  # http_status is not a critical-path column: taken from the spans
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_critical_path_breakdown_equals_pandas(partitionings):
     import dask
 
@@ -264,6 +266,7 @@ _PCTS = ("p50_ms", "p95_ms", "p99_ms")
 _PANDAS_GRAPH_PERCENTILES_MIGRATED = True
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_health_kernel_rows_equal_pandas(partitionings):
     base, parts = partitionings
     got, want = tk.dask.health_report(parts["seven"]), tk.health_report(base)
@@ -329,6 +332,7 @@ def test_service_graph_percentiles_equal_pandas(partitionings):
 _HEALTH_NOT_YET_MIGRATED = ("p95_request_latency_ms", "span_error_rate")
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_health_report_equals_pandas(partitionings):
     base, parts = partitionings
     cols = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "value"]

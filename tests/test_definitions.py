@@ -145,7 +145,7 @@ def test_one_definition_of_host_and_version():
     assert bubble.VERSION_KEYS is VERSION_KEYS and versions_mod.VERSION_KEYS is VERSION_KEYS
     spans = tk.read(REPO / "datasets" / "bad-host")
     h = hosts(spans)
-    hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.9), top_k=1000)
+    hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.9), n=1000)
     assert set(hits.loc[hits["dimension"] == "host", "value"]) <= {str(x) for x in h if x is not None} | {"other"}
     sk = tk.detect_clock_skew(spans, by="host")
     assert set(sk["host"].dropna()) <= {x for x in h if x is not None}

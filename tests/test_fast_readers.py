@@ -380,6 +380,7 @@ def _xray_both(monkeypatch, source, errors="raise"):
     return _both(monkeypatch, xray_fast, tk.read_xray, source, errors)
 
 
+@pytest.mark.slow  # over 4 s in the fast lane on 2 loaded cores (issue 28)
 def test_xray_simulator_file_fast_equals_checked(monkeypatch, tmp_path, sim_spans):
     path = write_xray(sim_spans, tmp_path / "sim.json")
     fast, checked, stats = _xray_both(monkeypatch, path)

@@ -17,6 +17,8 @@ import tracekit.plotting.flame as plotting_flame
 from .browser import open_html
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow  # every test shares a module fixture that draws every figure (21 s on 2 loaded cores)
+
 
 def _cases() -> dict:
     inc = tk.read(REPO / "datasets" / "checkout-incident")

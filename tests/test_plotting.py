@@ -165,7 +165,7 @@ def test_latency_ecdf_by_route_roots_only_and_top():
     fig = tk.plot_latency(spans, by="route", kind="ecdf", roots_only=True)
     assert [t.meta for t in fig.data] == ["/a", "POST"]
     assert _f(fig.data[0].x) == [10.0, 20.0] and _f(fig.data[0].y) == [0.5, 1.0]
-    top1 = tk.plot_latency(spans, by="route", kind="ecdf", top=1)
+    top1 = tk.plot_latency(spans, by="route", kind="ecdf", n=1)
     assert [t.meta for t in top1.data] == ["/a"] and "top 1 of 3 groups" in top1.layout.title.text
     with pytest.raises(tk.ArgumentError, match="neither a named key"):
         tk.plot_latency(spans, by="nope")
@@ -204,7 +204,7 @@ def test_critical_path_breakdown_bars_from_real_breakdown():
 
 def test_critical_path_breakdown_multi_key_top_and_errors():
     bd = pd.DataFrame({"service": ["a", "b", "c"], "name": ["x<y", "z", "w"], "cp_ms": [1.0, 5.0, 3.0], "share": [0.1, 0.5, 0.3]})
-    fig = tk.plot_critical_path_breakdown(bd, top=2)
+    fig = tk.plot_critical_path_breakdown(bd, n=2)
     assert list(fig.data[0].y) == ["b · z", "c · w"]
     assert list(tk.plot_critical_path_breakdown(bd.iloc[[0]]).data[0].y) == ["a · x&lt;y"]
     with pytest.raises(tk.TraceKitError, match="'p99_ms' not in the breakdown"):
@@ -326,7 +326,7 @@ def test_compare_pairs_and_order_by_change():
     assert list(fig.data[0].y) == ["b", "a", "c"]  # |change| 10, 1, 1
     # tk.compare's convention: b is the reference (drawn as "before"), a the set under suspicion
     assert _f(fig.data[0].x) == [15.0, 11.0, 0.0] and _f(fig.data[1].x) == [5.0, 10.0, 1.0]
-    fig2 = tk.plot_compare(cmp, before="n_a", after="p95_a", top=1)
+    fig2 = tk.plot_compare(cmp, before="n_a", after="p95_a", n=1)
     assert list(fig2.data[0].y) == ["a"]
     assert [t.name for t in fig2.data] == ["before", "after"]
     with pytest.raises(tk.TraceKitError, match="no before/after column pair"):
@@ -487,7 +487,7 @@ def test_every_service_figure_uses_the_same_colour_per_service():
                                                                                set(inc.loc[inc.trace_id == tid, "service"])}
     lat = tk.plot_latency(inc, by="service", kind="ecdf")
     assert all(t.line.color == col[t.meta] for t in lat.data)
-    ecdf = tk.plot_latency_ecdf(inc, by="service", top=4)
+    ecdf = tk.plot_latency_ecdf(inc, by="service", n=4)
     assert all(t.line.color == col[t.meta["group"]] for t in ecdf.data)
     G = tk.service_graph(inc)
     nodes = next(t for t in tk.plot_service_graph(G).data if t.meta == "nodes")
@@ -577,7 +577,7 @@ def test_waterfall_long_operation_names_keep_their_end(real_traces):
 def test_timeline_draws_the_keys_a_change_names_even_beyond_top():
     inc = tk.read(REPO / "datasets" / "checkout-incident")
     ch = tk.detect_changes(inc)
-    fig = tk.plot_timeline(inc, "1min", by="service", changes=ch, top=2, deployments=False)
+    fig = tk.plot_timeline(inc, "1min", by="service", changes=ch, n=2, deployments=False)
     keys = list(dict.fromkeys(t.meta["key"] for t in fig.data if t.meta["role"] == "value"))
     # checkout is not among the two busiest services (DynamoDB, inventory), but the change names it
     assert set(ch["service"]) <= set(keys) and len(keys) == len(set(ch["service"]))

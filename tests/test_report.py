@@ -68,6 +68,8 @@ def test_report_renders_in_chromium_without_errors_and_has_every_section(page, r
     assert len(re.findall(r"\* plotly\.js v", html)) == 1  # the library is embedded exactly once
 
 
+@pytest.mark.slow  # builds a whole report (23 s on 2 loaded cores)
+@pytest.mark.browser  # opens the report in Chromium (the page fixture)
 def test_report_numbers_equal_the_analysis_results(page, incident, report_data):
     _, result = page
     summary = tk.trace_summary(incident)

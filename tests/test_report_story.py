@@ -11,6 +11,9 @@ import tracekit as tk
 from .browser import open_html
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow  # every test shares a module fixture that builds two whole reports (40-45 s on 2 loaded cores)
+
+
 DATA = REPO / "datasets"
 VIEWPORT = (1200, 900)
 

@@ -151,3 +151,31 @@ def test_trace_explorer_widget_shows_canvas_iframe_for_big_trace():
     small = tk.TraceExplorer(make_trace(300, seed=4))
     assert small.state.max_depth is not None  # plotly as before, auto-folded to at most 150 rows
     assert len(small.figure.data[0].x) == len(small.state.waterfall()) <= 150
+
+
+def test_plot_waterfall_hands_big_traces_to_the_canvas_renderer(tmp_path):
+    import plotly.graph_objects as go
+
+    from tracekit.plotting.gl import CanvasFigure
+
+    ms = 1_000_000
+    n = 7
+    spans = tk.spans_from_columns({
+        "trace_id": ["ab" * 16] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "parent_id": [None] + ["0000000000000001"] * (n - 1), "service": ["api"] + ["db"] * (n - 1),
+        "name": ["GET /"] + [f"q{i}" for i in range(1, n)],
+        "start": [0] + [i * ms for i in range(1, n)], "end": [20 * ms] + [(i + 1) * ms for i in range(1, n)]})
+    assert isinstance(tk.plot_waterfall(spans), go.Figure)  # 7 rows: under the default threshold
+    assert isinstance(tk.plot_waterfall(spans, canvas_above=None), go.Figure)
+    fig = tk.plot_waterfall(spans, canvas_above=6)
+    assert isinstance(fig, CanvasFigure) and fig.n_rows == n
+    rows = tk.waterfall_data(spans)
+    import re
+
+    def same(html: str) -> str:
+        return re.sub(r"tkw-\d+-[0-9a-f]+", "ID", html)  # each rendering gets its own element id
+
+    assert same(fig.html) == same(plot_waterfall_gl(rows))  # the canvas renderer's own output
+    assert tk.plot_waterfall(spans, canvas_above=7).__class__ is go.Figure  # the threshold is "more than"
+    out = fig.write_html(tmp_path / "w.html")
+    assert out.read_text().startswith("<!DOCTYPE html>") and fig._repr_html_() == fig.html

@@ -53,6 +53,9 @@ N_SIM_SPANS = 288  # simulate("baseline", n_traces=12, seed=5): fixed by the see
 # ----------------------------------------------------------------------------------------------- fixtures
 
 
+pytestmark = pytest.mark.slow  # a moto server per session (10-16 s to start on 2 loaded cores) and real HTTP retries
+
+
 @pytest.fixture(autouse=True)
 def fake_credentials(monkeypatch):
     """Fake credentials only (never a real profile): env vars, no config files, no instance metadata."""

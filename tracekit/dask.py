@@ -415,7 +415,7 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False,
         return path
     _dd()
     if not hasattr(spans, "map_partitions"):
-        raise TraceKitError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
+        raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
     with _no_string_conversion():
         enc = spans.map_partitions(_encode, meta=_encoded_meta(spans._meta))
         enc.to_parquet(path, write_index=False, overwrite=overwrite, storage_options=storage_options,

@@ -545,7 +545,7 @@ def render_report(data: ReportData) -> str:
             parts.append(_table(_causes_view(story.causes), max_rows=max(3, min(strong, 8)), table_id="causes-table",
                                 name="causes", full=story.causes))
             parts.append("<h3>Every component, baseline → incident</h3>")
-        parts.append(fig(plotting.plot_compare(data.comparison, labels=("baseline", "incident"), key=keys, top=12,
+        parts.append(fig(plotting.plot_compare(data.comparison, labels=("baseline", "incident"), key=keys, n=12,
                                                title=f"critical-path ms per request by {by}: baseline vs incident")))
         parts.append(_table(_compare_view(data.comparison, keys), table_id="compare-table", name="compare",
                             full=data.comparison))

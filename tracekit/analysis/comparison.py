@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core import call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
+from ..core import DEFAULT_N_BOOT, call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
+from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
-from ..errors import TraceKitError
+from ..errors import ArgumentError
 from .critical_paths import critical_path
 
 __all__ = ["compare", "Comparison"]
@@ -159,12 +160,13 @@ def _sparse(tcode: np.ndarray, kcode: np.ndarray, w: np.ndarray, n_tr: int, n_k:
     return sparse.csr_matrix((w.astype(np.float64), (tcode.astype(np.int64), kcode.astype(np.int64))), shape=(max(n_tr, 0), n_k))
 
 
+@renamed(a="spans", b="baseline")
 def compare(
-    a: pd.DataFrame,
-    b: pd.DataFrame,
+    spans: pd.DataFrame,
+    baseline: pd.DataFrame,
     by: str | Sequence[str] = "service",
     *,
-    n_boot: int = 1000,
+    n_boot: int = DEFAULT_N_BOOT,
     ci: float = 0.95,
     seed: int = 0,
     **critical_path_kwargs,
@@ -189,15 +191,17 @@ def compare(
     >>> c.table[["service", "cp_ms_a", "cp_ms_b", "delta_cp_ms"]].values.tolist()
     [['db', 90.0, 10.0, 80.0], ['api', 20.0, 20.0, 0.0]]
     """
+    a = spans  # the old name, kept in the body
+    b = baseline  # the old name, kept in the body
     for name, df in (("a", a), ("b", b)):
         require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
     keys = by_keys(by, what="compare")  # call_path is taken from the critical path below; others from the spans
     a, _ = key_frame(a, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
     b, _ = key_frame(b, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
     if not (0 < ci < 1):
-        raise TraceKitError(f"compare: ci must be in (0, 1), got {ci!r}")
+        raise ArgumentError(f"compare: ci must be in (0, 1), got {ci!r}")
     if n_boot < 1:
-        raise TraceKitError(f"compare: n_boot must be >= 1, got {n_boot!r}")
+        raise ArgumentError(f"compare: n_boot must be >= 1, got {n_boot!r}")
     rng = np.random.default_rng(seed)
     na, cpa, calla, pa, e2e_a, hcp_a = _side(a, keys, critical_path_kwargs)
     nb, cpb, callb, pb, e2e_b, hcp_b = _side(b, keys, critical_path_kwargs)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import call_paths, ns, require_columns, result_table, span_tree, to_timestamps, unique_sorted
-from ..errors import TraceKitError
+from ..errors import ArgumentError
 from ..schema import STRING
 
 __all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING"]
@@ -138,15 +138,15 @@ def walk_critical_path(
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
     if surrounding not in ("clamp", "drop"):
-        raise TraceKitError(f"critical_path: surrounding must be 'clamp' or 'drop', got {surrounding!r}")
+        raise ArgumentError(f"critical_path: surrounding must be 'clamp' or 'drop', got {surrounding!r}")
     if engine not in ("auto", "numpy", "loop"):
-        raise TraceKitError(f"critical_path: engine must be 'auto', 'numpy' or 'loop', got {engine!r}")
+        raise ArgumentError(f"critical_path: engine must be 'auto', 'numpy' or 'loop', got {engine!r}")
     if in_progress not in ("extend", "drop"):
-        raise TraceKitError(f"critical_path: in_progress must be 'extend' or 'drop', got {in_progress!r}")
+        raise ArgumentError(f"critical_path: in_progress must be 'extend' or 'drop', got {in_progress!r}")
     if inferred not in ("keep", "drop"):
-        raise TraceKitError(f"critical_path: inferred must be 'keep' or 'drop', got {inferred!r}")
+        raise ArgumentError(f"critical_path: inferred must be 'keep' or 'drop', got {inferred!r}")
     if not (0.0 <= float(overlap_tolerance) < 1.0):
-        raise TraceKitError(f"critical_path: overlap_tolerance is a fraction of the parent in [0, 1), got {overlap_tolerance!r}")
+        raise ArgumentError(f"critical_path: overlap_tolerance is a fraction of the parent in [0, 1), got {overlap_tolerance!r}")
     if nonblocking is None:
         rules: frozenset[str] = frozenset()
     elif isinstance(nonblocking, str):
@@ -154,7 +154,7 @@ def walk_critical_path(
     else:
         rules = frozenset(nonblocking)
     if rules - _NONBLOCKING:
-        raise TraceKitError(f"critical_path: unknown nonblocking rule(s) {sorted(rules - _NONBLOCKING)}; use {sorted(_NONBLOCKING)}")
+        raise ArgumentError(f"critical_path: unknown nonblocking rule(s) {sorted(rules - _NONBLOCKING)}; use {sorted(_NONBLOCKING)}")
     params = {
         "adjacent_sequential": bool(adjacent_sequential), "overlap_tolerance": float(overlap_tolerance),
         "surrounding": surrounding, "nonblocking": tuple(sorted(rules)), "in_progress": in_progress, "inferred": inferred,
@@ -245,7 +245,7 @@ def walk_critical_path(
         engine = "loop" if overlap_tolerance > 0 else "numpy"
     if engine == "numpy":
         if overlap_tolerance > 0:
-            raise TraceKitError("critical_path: engine='numpy' needs overlap_tolerance=0 (use engine='loop')")
+            raise ArgumentError("critical_path: engine='numpy' needs overlap_tolerance=0 (use engine='loop')")
         rows, s_ns, e_ns, root_of = _sections_numpy(roots, valid & ~is_root, parent, cs, ce, tree.span_code, bool(adjacent_sequential))
     else:
         # children of each valid span, sorted by (parent, end desc, start asc, span id); zero-length

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import NAT_NS, callees, failed, is_async_handoff, ns, percentile, require_columns, span_tree, throttled
-from ..errors import TraceKitError, require
+from ..errors import ArgumentError, require
 from .structure import self_time
 
 if TYPE_CHECKING:  # networkx is imported where used
@@ -94,7 +94,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     nx = require("networkx", "core")
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     if by not in ("service", "operation"):
-        raise TraceKitError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
+        raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     n = len(spans)
     edges, node, peer_nodes, service, name, err, fault, dur = call_edges(spans, by)
     G = nx.DiGraph(by=by)
@@ -261,7 +261,7 @@ def graph_layout(G: nx.DiGraph) -> pd.DataFrame:
     """
     nx = require("networkx", "core")
     if not isinstance(G, nx.DiGraph):
-        raise TraceKitError(f"graph_layout: expected a networkx.DiGraph, got {type(G).__name__}")
+        raise ArgumentError(f"graph_layout: expected a networkx.DiGraph, got {type(G).__name__}")
     C = nx.condensation(G)
     members = C.graph["mapping"]  # node -> component
     layer_c: dict[int, int] = {}

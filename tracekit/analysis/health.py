@@ -775,9 +775,9 @@ def health_report(
         pats = [checks] if isinstance(checks, str) else list(checks)
         unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
         if unknown:
-            from ..errors import TraceKitError
+            from ..errors import ArgumentError
 
-            raise TraceKitError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
+            raise ArgumentError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
         names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
     ctx = health_context(
         spans,

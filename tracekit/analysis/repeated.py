@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import failed, ns, require_columns, span_tree, throttled
-from ..errors import TraceKitError
+from ..errors import ArgumentError
 from ..schema import STRING
 
 __all__ = ["find_repeated_calls"]
@@ -55,7 +55,7 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "find_repeated_calls")
     if int(min_calls) < 2:
-        raise TraceKitError(f"find_repeated_calls: min_calls must be at least 2, got {min_calls!r}")
+        raise ArgumentError(f"find_repeated_calls: min_calls must be at least 2, got {min_calls!r}")
     tree = span_tree(spans)
     parent = tree.parent
     rows = np.flatnonzero(parent >= 0)

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import HOST_KEYS, bool_column, hosts, is_async_handoff, ns, require_columns, result_table, span_tree
-from ..errors import TraceKitError
+from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
 
@@ -64,11 +64,11 @@ def _hosts(spans: pd.DataFrame) -> np.ndarray:
 def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:
     """Node code per span and a table (service, host) per code."""
     if by not in ("auto", "service", "host"):
-        raise TraceKitError(f"by must be 'auto', 'service' or 'host', got {by!r}")
+        raise ArgumentError(f"by must be 'auto', 'service' or 'host', got {by!r}")
     svc = spans["service"].to_numpy(dtype=object)
     if by == "service" or "resource" not in spans.columns:
         if by == "host":
-            raise TraceKitError("by='host' needs a resource column naming hosts (host.name, aws.ec2.instance_id, …)")
+            raise ArgumentError("by='host' needs a resource column naming hosts (host.name, aws.ec2.instance_id, …)")
         host = np.full(len(spans), None, dtype=object)
     else:
         host = _hosts(spans)

@@ -58,7 +58,7 @@ from ..core import (
     trace_outcomes,
     trace_weights,
 )
-from ..core.keys import by_keys
+from ..core.keys import by_keys, key_frame
 from ..core.naming import get_attribute
 from ..errors import ArgumentError
 
@@ -152,6 +152,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                               "failed": out["failed"].to_numpy(dtype=bool)})
         frame = frame[out["has_root"].to_numpy()]
     else:
+        spans = key_frame(spans, [k for k in keys if k != "operation"], what="timeline")[0]  # host, version, call_path
         tree = span_tree(spans)
         start, end = ns(spans["start"]), ns(spans["end"])
         dur = np.where(spans["end"].isna().to_numpy(), np.nan, (end - start) / 1e6)

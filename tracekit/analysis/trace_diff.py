@@ -52,6 +52,7 @@ from ..core import (
     span_tree,
     trace_outcomes,
 )
+from ..core.deprecation import renamed
 from ..errors import ArgumentError, TraceKitError
 from .critical_paths import critical_path
 from .structure import self_time
@@ -400,7 +401,8 @@ def _request_kinds(spans: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Series:
     return pd.Series(outcomes["root_service"].astype(str).to_numpy() + ":" + rt.astype(str), index=outcomes.index)
 
 
-def exemplars(incident: pd.DataFrame, baseline: pd.DataFrame, key: str | None = None, *, quantile: float = 0.95) -> Exemplars:
+@renamed(incident="spans")
+def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = None, *, quantile: float = 0.95) -> Exemplars:
     """Pick a representative incident trace and its nearest-structure twin in the baseline.
 
     The incident trace is the one at the ``quantile`` of request latency among the incident's requests
@@ -435,6 +437,7 @@ def exemplars(incident: pd.DataFrame, baseline: pd.DataFrame, key: str | None = 
     >>> ex.incident_trace_id == ex.baseline_trace_id   # the same trace is its own twin
     True
     """
+    incident = spans  # the old name, kept in the body
     from ..core import percentile
 
     require_columns(incident, _NEEDED, "exemplars")

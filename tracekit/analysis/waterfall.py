@@ -42,7 +42,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..errors import TraceKitError
+from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
 
@@ -92,7 +92,7 @@ _NAT = np.iinfo("int64").min
 def _pick_trace(spans: pd.DataFrame, trace_id: str | None) -> pd.DataFrame:
     missing = [c for c in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end") if c not in spans.columns]
     if missing:
-        raise TraceKitError(f"waterfall_data needs a spans DataFrame; missing columns: {', '.join(missing)}")
+        raise ArgumentError(f"waterfall_data needs a spans DataFrame; missing columns: {', '.join(missing)}")
     if trace_id is None:
         ids = pd.unique(spans["trace_id"].dropna())
         if len(ids) != 1:
@@ -171,7 +171,7 @@ def _cp_frame(critical_path, trace: pd.DataFrame, trace_id) -> pd.DataFrame | No
         try:
             from .critical_paths import critical_path as compute
         except ImportError as exc:  # the critical-path module is another layer-3 analysis
-            raise TraceKitError("critical_path=True needs tracekit.critical_path, which is not available") from exc
+            raise ArgumentError("critical_path=True needs tracekit.critical_path, which is not available") from exc
         return compute(trace)
     if not isinstance(critical_path, pd.DataFrame):
         raise TraceKitError(
@@ -179,7 +179,7 @@ def _cp_frame(critical_path, trace: pd.DataFrame, trace_id) -> pd.DataFrame | No
         )
     missing = [c for c in _CP_REQUIRED if c not in critical_path.columns]
     if missing:
-        raise TraceKitError(f"critical_path frame is missing columns: {', '.join(missing)} (expected tk.critical_path output)")
+        raise ArgumentError(f"critical_path frame is missing columns: {', '.join(missing)} (expected tk.critical_path output)")
     cp = critical_path
     if "trace_id" in cp.columns:
         cp = cp[cp["trace_id"] == trace_id]
@@ -241,9 +241,9 @@ def waterfall_data(
     True
     """
     if not isinstance(spans, pd.DataFrame):
-        raise TraceKitError(f"waterfall_data expects a spans DataFrame, got {type(spans).__name__}")
+        raise ArgumentError(f"waterfall_data expects a spans DataFrame, got {type(spans).__name__}")
     if max_depth is not None and (not isinstance(max_depth, (int, np.integer)) or max_depth < 0):
-        raise TraceKitError(f"max_depth must be a non-negative integer or None, got {max_depth!r}")
+        raise ArgumentError(f"max_depth must be a non-negative integer or None, got {max_depth!r}")
     if isinstance(collapse, str):
         collapse = [collapse]
     trace = _pick_trace(spans, trace_id)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.results import result_table
-from ..errors import TraceKitError
+from ..errors import ArgumentError, TraceKitError
 from .client import (
     XRayAuthError,
     XRayPermissionError,
@@ -180,7 +180,7 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
                "apigateway": ("apigateway", _apigw_rows), "xray": ("xray", _group_rows)}
     for check in checks:
         if check not in listers:
-            raise TraceKitError(f"unknown coverage check {check!r}; choose from {sorted(listers)}")
+            raise ArgumentError(f"unknown coverage check {check!r}; choose from {sorted(listers)}")
         svc, fn = listers[check]
         try:
             cl = clients.get(check) or make_client(svc, session=session, region=region, profile=profile,

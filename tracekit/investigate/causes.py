@@ -79,7 +79,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import callees, failed, hosts, require_columns, result_table, routes, span_tree, trace_weights, versions
+from ..core import (
+    DEFAULT_N_BOOT,
+    callees,
+    failed,
+    hosts,
+    require_columns,
+    result_table,
+    routes,
+    span_tree,
+    trace_weights,
+    versions,
+)
+from ..core.deprecation import renamed
 from ..errors import ArgumentError
 
 __all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE", "level_frame"]
@@ -214,8 +226,9 @@ class _Side:
 
 
 # ---- the analysis ----------------------------------------------------------------------------------------
+@renamed(incident="spans")
 def rank_causes(
-    incident: pd.DataFrame,
+    spans: pd.DataFrame,
     baseline: pd.DataFrame | None = None,
     *,
     level: str = "service",
@@ -224,7 +237,7 @@ def rank_causes(
     q: float = 0.95,
     prior: float = 10.0,
     min_spans: int = 1,
-    n_boot: int = 200,
+    n_boot: int = DEFAULT_N_BOOT,
     ci: float = 0.95,
     lift_rows: int = 3,
     freq: str | None = None,
@@ -236,7 +249,7 @@ def rank_causes(
 
     Parameters
     ----------
-    incident : pandas.DataFrame
+    spans : pandas.DataFrame
         Spans of the incident (not modified). With ``baseline=None``, the whole period: the change
         window is found in it.
     baseline : pandas.DataFrame, optional
@@ -300,6 +313,7 @@ def rank_causes(
     >>> rc[["service", "name"]].iloc[0].tolist() in (["checkout", "SELECT orders"], ["checkout", "INSERT orders"])
     True
     """
+    incident = spans  # the old name, kept in the body
     need = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms")
     require_columns(incident, need, "rank_causes (incident)")
     if baseline is not None:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
-from ..core import callees, percentile, require_columns, result_table, trace_outcomes
+from ..core import DEFAULT_N_BOOT, callees, percentile, require_columns, result_table, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
 from .causes import level_frame, rank_causes
@@ -187,7 +187,7 @@ def postmortem(
     alpha: float = 0.01,
     weights: Any = None,
     min_baseline: int = 30,
-    n_boot: int = 1000,
+    n_boot: int = DEFAULT_N_BOOT,
 ) -> Postmortem:
     """Answer the postmortem questions on ``spans``, each finding a sentence with its numbers.
 

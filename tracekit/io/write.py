@@ -76,7 +76,7 @@ import orjson
 import pandas as pd
 
 from ..core.nested import dumps, map_leaves, to_text
-from ..errors import TraceKitError
+from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
 
 __all__ = ["to_xray", "xray_segment_documents", "write_xray", "to_otlp", "write_otlp", "otlp_any_value"]
@@ -108,7 +108,7 @@ def _no_gc():
 
 def _check(spans: pd.DataFrame) -> None:
     if not isinstance(spans, pd.DataFrame):
-        raise TraceKitError(f"expected a spans DataFrame, got {type(spans).__name__}")
+        raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
     missing = [c for c in COLUMN_NAMES if c not in spans.columns]
     if missing:
         raise TraceKitError(f"spans DataFrame is missing columns: {', '.join(missing)} (see tracekit.SPAN_COLUMNS)")
@@ -863,7 +863,7 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     """
     _check(spans)
     if batch < 1:
-        raise TraceKitError(f"batch must be at least 1, got {batch}")
+        raise ArgumentError(f"batch must be at least 1, got {batch}")
     with _no_gc():
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)

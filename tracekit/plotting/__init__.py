@@ -34,7 +34,7 @@ from __future__ import annotations
 from .colors import CRITICAL_COLOR, ERROR_COLOR, PALETTE, bar_colors, service_colors
 from .compare import plot_bubble_up, plot_compare
 from .flame import DIFF_COLORS, plot_flame, plot_flame_diff, plot_trace_diff
-from .gl import plot_waterfall_gl, write_waterfall_gl
+from .gl import CanvasFigure, plot_waterfall_gl, write_waterfall_gl
 from .latency import plot_critical_path_breakdown, plot_latency, plot_latency_ecdf
 from .service_map import EDGE_COLORS, plot_service_graph
 from .timeline import plot_heatmap, plot_timeline
@@ -62,4 +62,5 @@ __all__ = [
     "DIFF_COLORS",
     "plot_waterfall_gl",
     "write_waterfall_gl",
+    "CanvasFigure",
 ]

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.waterfall import WATERFALL_COLUMNS
-from ..errors import TraceKitError, require
+from ..core.deprecation import renamed
+from ..errors import ArgumentError, TraceKitError, require
 from .colors import PALETTE, esc, key_text, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -20,6 +21,7 @@ __all__ = ["plot_compare", "plot_bubble_up"]
 # comparison
 
 
+@renamed(top="n")
 def plot_compare(
     comparison: Any,
     *,
@@ -27,7 +29,7 @@ def plot_compare(
     before: str | None = None,
     after: str | None = None,
     key: str | Sequence[str] | None = None,
-    top: int = 20,
+    n: int = 20,
     labels: tuple[str, str] | None = None,
     title: str | None = None,
 ) -> Any:
@@ -53,7 +55,7 @@ def plot_compare(
         Explicit reference / other columns.
     key : str or sequence of str, optional
         Key columns (default: the text columns).
-    top : int
+    n : int
         Most keys drawn.
     labels : (str, str), optional
         Legend names of the two bars.
@@ -71,12 +73,13 @@ def plot_compare(
     >>> [(t.meta, t.name, list(t.y), [float(v) for v in t.x]) for t in fig.data]
     [('before', 'b (reference)', ['db', 'api'], [5.0, 10.0]), ('after', 'a', ['db', 'api'], [9.0, 11.0])]
     """
+    top = n  # the old name, kept in the body
     params: dict = {}
     if hasattr(comparison, "table") and isinstance(comparison.table, pd.DataFrame):
         params = dict(getattr(comparison, "params", {}) or {})
         comparison = comparison.table
     if not isinstance(comparison, pd.DataFrame):
-        raise TraceKitError(f"plot_compare expects a Comparison or a DataFrame, got {type(comparison).__name__}")
+        raise ArgumentError(f"plot_compare expects a Comparison or a DataFrame, got {type(comparison).__name__}")
     cols = list(comparison.columns)
     paired_ab = False
     if before is None and after is None and f"{metric}_a" in cols and f"{metric}_b" in cols:
@@ -192,7 +195,8 @@ def _find_pair(df: pd.DataFrame) -> tuple[str, str] | None:
 _WATERFALL_COLUMNS = WATERFALL_COLUMNS
 
 
-def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: str | None = None) -> Any:
+@renamed(top="n")
+def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: str | None = None) -> Any:
     """Draw :func:`tracekit.bubble_up` results as BubbleUp does: the top dimensions side by side.
 
     One panel per dimension, in the order of each dimension's best row (``hits`` is ranked), at
@@ -206,7 +210,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
     ----------
     hits : pandas.DataFrame
         The result of :func:`tracekit.bubble_up`.
-    top : int
+    n : int
         Most dimensions (panels).
     values : int
         Most values per panel.
@@ -226,14 +230,15 @@ def plot_bubble_up(hits: pd.DataFrame, *, top: int = 6, values: int = 8, title: 
     >>> [(t.meta["role"], t.meta["dimension"], list(t.y), [float(v) for v in t.x]) for t in fig.data]
     [('baseline', 'host', ['h1', 'h2'], [0.2, 0.8]), ('selection', 'host', ['h1', 'h2'], [1.0, 0.0]), ('baseline', 'region', ['eu'], [0.5]), ('selection', 'region', ['eu'], [0.5])]
     """
+    top = n  # the old name, kept in the body
     if not isinstance(hits, pd.DataFrame):
-        raise TraceKitError(f"plot_bubble_up expects the DataFrame of tk.bubble_up, got {type(hits).__name__}")
+        raise ArgumentError(f"plot_bubble_up expects the DataFrame of tk.bubble_up, got {type(hits).__name__}")
     need = ("dimension", "value", "share_selection", "share_baseline")
     missing = [c for c in need if c not in hits.columns]
     if missing:
         raise TraceKitError(f"plot_bubble_up: hits lack columns {', '.join(missing)} (pass the result of tk.bubble_up)")
     if int(top) < 1 or int(values) < 1:
-        raise TraceKitError(f"plot_bubble_up: top and values must be >= 1, got {top!r}, {values!r}")
+        raise ArgumentError(f"plot_bubble_up: top and values must be >= 1, got {top!r}, {values!r}")
     make_subplots = require("plotly.subplots", "plot").make_subplots
     dims = list(dict.fromkeys(hits["dimension"].astype(object).tolist()))[: int(top)]
     n = max(len(dims), 1)

@@ -32,6 +32,7 @@ import base64
 import itertools
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.waterfall import waterfall_data
-from ..errors import TraceKitError
+from ..errors import ArgumentError
 
-__all__ = ["waterfall_columns", "plot_waterfall_gl", "write_waterfall_gl", "decode"]
+__all__ = ["waterfall_columns", "plot_waterfall_gl", "write_waterfall_gl", "decode", "CanvasFigure"]
 
 _JS_PATH = Path(__file__).with_name("waterfall_gl.js")
 _ids = itertools.count()
@@ -81,7 +82,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     missing = [c for c in ("span_id", "parent_id", "depth", "start_ms", "end_ms", "service", "name", "is_error", "cp_sections")
                if c not in rows.columns]
     if missing:
-        raise TraceKitError(f"waterfall_columns needs the rows of tk.waterfall_data; missing columns: {', '.join(missing)}")
+        raise ArgumentError(f"waterfall_columns needs the rows of tk.waterfall_data; missing columns: {', '.join(missing)}")
     n = len(rows)
     svc_codes, services = pd.factorize(rows["service"].astype(object).fillna("<NA>"), sort=True)
     name_codes, names = pd.factorize(rows["name"].astype(object).fillna("<NA>"))
@@ -124,6 +125,43 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
 def _json_script(obj: Any) -> str:
     # inside <script>: no "<" at all, so neither </script> nor <!-- can end or confuse the element
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+@dataclass(frozen=True)
+class CanvasFigure:
+    """The canvas waterfall as a figure-like object: what :func:`tracekit.plot_waterfall` returns above its
+    ``canvas_above`` threshold (a plotly page of that many bars would be tens of MB and slow to draw).
+
+    Shows itself in Jupyter (``_repr_html_``) and writes itself like a plotly figure
+    (``write_html(path)``, ``to_html()``).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["api", "db"], "name": ["GET /", "q"],
+    ...     "start": [0, 1_000_000], "end": [5_000_000, 3_000_000]})
+    >>> fig = tk.plot_waterfall(spans, canvas_above=1)
+    >>> type(fig).__name__, fig.n_rows, fig.to_html().startswith("<!DOCTYPE html>")
+    ('CanvasFigure', 2, True)
+    """
+
+    html: str  #: the ``<div>`` fragment (data and renderer embedded)
+    page: str  #: the same as a self-contained page
+    n_rows: int  #: rows drawn
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def to_html(self, full_html: bool = True, **_: Any) -> str:
+        """The page (``full_html``) or the fragment."""
+        return self.page if full_html else self.html
+
+    def write_html(self, path: str | Path, **_: Any) -> Path:
+        """Write the self-contained page (plotly's keyword arguments are accepted and ignored)."""
+        p = Path(path)
+        p.write_text(self.page, encoding="utf-8")
+        return p
 
 
 def plot_waterfall_gl(

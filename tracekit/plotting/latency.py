@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.deprecation import renamed
 from ..core.keys import key_frame
-from ..errors import TraceKitError, require
+from ..errors import ArgumentError, TraceKitError, require
 from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -48,6 +49,7 @@ def _ecdf_xy(v: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     return v, frac
 
 
+@renamed(top="n")
 def plot_latency(
     spans: pd.DataFrame,
     by: str | Sequence[str] | None = "service",
@@ -55,7 +57,7 @@ def plot_latency(
     kind: str = "histogram",
     log_x: bool | None = None,
     bins: int = 40,
-    top: int = 10,
+    n: int = 10,
     roots_only: bool = False,
     max_points: int = 2000,
     baseline: pd.DataFrame | None = None,
@@ -88,7 +90,7 @@ def plot_latency(
         decades (a linear axis would put nearly every span in the first bin).
     bins : int
         Histogram bins shared by all groups.
-    top : int
+    n : int
         Most frequent groups drawn.
     roots_only : bool
         Only spans without a parent.
@@ -115,12 +117,13 @@ def plot_latency(
     >>> fig.layout.xaxis.title.text
     'span duration (ms)'
     """
+    top = n  # the old name, kept in the body
     if kind not in ("histogram", "ecdf"):
-        raise TraceKitError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
+        raise ArgumentError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
 
     def prepare(frame: pd.DataFrame, what: str) -> tuple[pd.Series, np.ndarray]:
         if not isinstance(frame, pd.DataFrame) or "duration_ms" not in frame.columns:
-            raise TraceKitError(f"plot_latency: {what} must be a spans DataFrame with a duration_ms column")
+            raise ArgumentError(f"plot_latency: {what} must be a spans DataFrame with a duration_ms column")
         sel = frame[frame["parent_id"].isna()] if roots_only else frame
         d = sel["duration_ms"].to_numpy(dtype=float, na_value=np.nan)
         return _latency_groups(sel, by), d
@@ -181,12 +184,13 @@ def plot_latency(
     return fig
 
 
+@renamed(incident="spans", top="n")
 def plot_latency_ecdf(
-    incident: Any,
-    baseline: Any = None,
+    spans: pd.DataFrame | Sequence[float] | np.ndarray,
+    baseline: pd.DataFrame | Sequence[float] | np.ndarray | None = None,
     *,
     by: str | Sequence[str] | None = None,
-    top: int = 10,
+    n: int = 10,
     max_points: int = 2000,
     labels: tuple[str, str] = ("incident", "baseline"),
     title: str | None = None,
@@ -205,13 +209,13 @@ def plot_latency_ecdf(
 
     Parameters
     ----------
-    incident : pandas.DataFrame or pandas.Series or array-like
+    spans : pandas.DataFrame or pandas.Series or array-like
         Spans of the period under investigation, or request latencies in ms.
     baseline : pandas.DataFrame or pandas.Series or array-like, optional
         Spans (or latencies) of a normal period.
     by : str or sequence of str, optional
         Group span durations (``None``: request latency, one line per period).
-    top : int
+    n : int
         Most groups drawn (with ``by``).
     max_points : int
         Most points per line.
@@ -235,11 +239,13 @@ def plot_latency_ecdf(
     >>> fig.layout.xaxis.type, fig.layout.xaxis.title.text
     ('log', 'request latency (ms, log scale)')
     """
+    incident = spans  # the old name, kept in the body
+    top = n  # the old name, kept in the body
     from ..core import percentile, trace_outcomes
 
     if by is not None:
         if not isinstance(incident, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
-            raise TraceKitError("plot_latency_ecdf: by= needs spans DataFrames (span durations are grouped)")
+            raise ArgumentError("plot_latency_ecdf: by= needs spans DataFrames (span durations are grouped)")
 
     def values(x: Any, what: str) -> pd.Series:
         if isinstance(x, pd.DataFrame):
@@ -251,7 +257,7 @@ def plot_latency_ecdf(
         try:
             return pd.Series(np.asarray(x, dtype=float)).rename("all")
         except (TypeError, ValueError) as exc:
-            raise TraceKitError(f"plot_latency_ecdf: {what} must be spans or latencies in ms, got {type(x).__name__}") from exc
+            raise ArgumentError(f"plot_latency_ecdf: {what} must be spans or latencies in ms, got {type(x).__name__}") from exc
 
     inc = values(incident, "incident")
     base = values(baseline, "baseline") if baseline is not None else None
@@ -311,11 +317,12 @@ def plot_latency_ecdf(
 _BREAKDOWN_STATS = ("cp_ms", "mean_ms", "share", "p50_ms", "p95_ms", "traces", "trace_share")
 
 
+@renamed(top="n")
 def plot_critical_path_breakdown(
     breakdown: pd.DataFrame,
     *,
     value: str = "cp_ms",
-    top: int = 20,
+    n: int = 20,
     title: str | None = None,
 ) -> Any:
     """Horizontal bars of where critical-path time goes, from :func:`tracekit.critical_path_breakdown`.
@@ -330,7 +337,7 @@ def plot_critical_path_breakdown(
         The frame of :func:`tracekit.critical_path_breakdown`.
     value : str
         The column drawn (``cp_ms`` by default).
-    top : int
+    n : int
         Most bars drawn.
     title : str, optional
         Figure title (escaped).
@@ -346,8 +353,9 @@ def plot_critical_path_breakdown(
     >>> list(fig.data[0].y), [float(v) for v in fig.data[0].x], list(fig.data[0].text)
     (['db', 'api'], [60.0, 40.0], ['60.0%', '40.0%'])
     """
+    top = n  # the old name, kept in the body
     if not isinstance(breakdown, pd.DataFrame):
-        raise TraceKitError(f"plot_critical_path_breakdown expects a DataFrame, got {type(breakdown).__name__}")
+        raise ArgumentError(f"plot_critical_path_breakdown expects a DataFrame, got {type(breakdown).__name__}")
     if value not in breakdown.columns:
         raise TraceKitError(f"plot_critical_path_breakdown: column {value!r} not in the breakdown ({list(breakdown.columns)})")
     keys = [c for c in breakdown.columns if c not in _BREAKDOWN_STATS]

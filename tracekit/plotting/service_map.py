@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import TraceKitError, require
+from ..errors import ArgumentError, TraceKitError, require
 from .colors import ERROR_COLOR, esc, fmt_ms, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -309,7 +309,7 @@ def plot_service_graph(
     U = G
     if baseline is not None:
         if not isinstance(baseline, nx.DiGraph):
-            raise TraceKitError(f"plot_service_graph: baseline must be a networkx.DiGraph, got {type(baseline).__name__}")
+            raise ArgumentError(f"plot_service_graph: baseline must be a networkx.DiGraph, got {type(baseline).__name__}")
         U = nx.DiGraph(G)
         for v, a in baseline.nodes(data=True):
             if v not in U:
@@ -331,7 +331,7 @@ def plot_service_graph(
     op_edges: dict[tuple[str, str], list] = {}
     if operations is not None:
         if not isinstance(operations, nx.DiGraph):
-            raise TraceKitError(f"plot_service_graph: operations must be the networkx.DiGraph of service_graph(spans, by='operation'), got {type(operations).__name__}")
+            raise ArgumentError(f"plot_service_graph: operations must be the networkx.DiGraph of service_graph(spans, by='operation'), got {type(operations).__name__}")
         for v, a in operations.nodes(data=True):
             if a.get("instrumented", True):
                 op_nodes.setdefault(str(a.get("service", v)), []).append((v, a))

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import TraceKitError, require
+from ..core.deprecation import renamed
+from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -39,6 +40,7 @@ def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return out
 
 
+@renamed(top="n")
 def plot_timeline(
     data: pd.DataFrame,
     freq: str = "1min",
@@ -48,7 +50,7 @@ def plot_timeline(
     baseline: pd.DataFrame | None = None,
     deployments: pd.DataFrame | bool = True,
     weights: Any = None,
-    top: int = 8,
+    n: int = 8,
     title: str | None = None,
 ) -> Any:
     """Requests, error rate and p50/p95/p99 of request latency over time, per key.
@@ -69,7 +71,7 @@ def plot_timeline(
         :func:`~tracekit.deployments` result, or True to compute it from ``data`` (spans only):
         each version change (a version seen after another of the same service) is a vertical line
         at its first appearance, labelled ``service version``.
-    top : int
+    n : int
         Most keys drawn: the keys named by ``changes`` first, then the busiest.
     title : str, optional
         Figure title.
@@ -95,6 +97,7 @@ def plot_timeline(
     >>> [s.name for s in fig.layout.shapes if s.name == "deployment"]
     ['deployment']
     """
+    top = n  # the old name, kept in the body
     from plotly.subplots import make_subplots
 
     from ..analysis.timeline import deployments as _deployments
@@ -107,7 +110,7 @@ def plot_timeline(
         tl = timeline(data, freq, by, weights=weights)
         deps = deployments if isinstance(deployments, pd.DataFrame) else (_deployments(data) if deployments else None)
     else:
-        raise TraceKitError("plot_timeline: data must be a spans DataFrame or a timeline() result")
+        raise ArgumentError("plot_timeline: data must be a spans DataFrame or a timeline() result")
     keys = _timeline_keys(tl)
     labels = _key_labels(tl, keys)
     totals = tl.groupby(labels.to_numpy(), sort=False)["requests"].sum()
@@ -258,7 +261,7 @@ def plot_heatmap(
     from ..analysis.timeline import select_requests
 
     if key is not None and by is None:
-        raise TraceKitError("plot_heatmap: key= needs by= (the column the key is a value of)")
+        raise ArgumentError("plot_heatmap: key= needs by= (the column the key is a value of)")
     rows = select_requests(spans, by, key=key, weights=weights)
     lat = rows["latency_ms"].to_numpy(dtype=float)
     ok = np.isfinite(lat) & (lat > 0)

@@ -28,6 +28,10 @@ def _is_waterfall_rows(df: Any) -> bool:
 # --------------------------------------------------------------------------------------------------
 # waterfall
 
+#: rows above which plot_waterfall hands the trace to the canvas renderer (plotly: 10,000 bars draw in ~2.9 s and
+#: 50,000 in ~24 s of browser CPU on 2 loaded cores, benchmarks/bench_waterfall.py; the canvas redraws 100,000 in ~10 ms)
+CANVAS_ABOVE = 5000
+
 _MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 _LABEL_CHARS = 56
 
@@ -94,8 +98,13 @@ def plot_waterfall(
     max_labels: int = 150,
     height: int | None = None,
     title: str | None = None,
+    canvas_above: int | None = CANVAS_ABOVE,
 ) -> Any:
     """Waterfall of one trace: one horizontal bar per visible span, critical path overlaid.
+
+    Above ``canvas_above`` visible rows the canvas renderer draws it instead (a
+    :class:`~tracekit.plotting.gl.CanvasFigure`, from :func:`tracekit.plotting.gl.plot_waterfall_gl`):
+    plotly would build a page of tens of MB (46 MB at 100,000 spans) that takes seconds per redraw.
 
     ``spans`` is a spans DataFrame (the rows are computed with :func:`tracekit.waterfall_data`
     and the ``trace_id``/``critical_path``/``collapse``/``max_depth`` arguments) or a frame that
@@ -139,9 +148,13 @@ def plot_waterfall(
         Figure height in pixels (default grows with the rows).
     title : str, optional
         Figure title (escaped).
+    canvas_above : int or None, default 5000
+        Most rows drawn with plotly; more go to the canvas renderer. ``None``: always plotly.
+
     Returns
     -------
-    plotly.graph_objects.Figure
+    plotly.graph_objects.Figure or CanvasFigure
+        A plotly figure, or above ``canvas_above`` rows the canvas waterfall.
 
     Raises
     ------
@@ -182,6 +195,11 @@ def plot_waterfall(
         if len(sub):
             trace_start = sub["start"].min()
     n = len(rows)
+    if canvas_above is not None and n > canvas_above:
+        from .gl import CanvasFigure, plot_waterfall_gl
+
+        kw = dict(colors=colors, title=title, **({"height": height} if height else {}))
+        return CanvasFigure(plot_waterfall_gl(rows, **kw), plot_waterfall_gl(rows, full_html=True, **kw), n)
     cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
     services = rows["service"].astype(object).to_numpy()
     svc_names = sorted(set(map(str, services)))

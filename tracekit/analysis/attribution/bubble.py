@@ -19,7 +19,8 @@ from ...core import (
     result_table,
     safe_str,
 )
-from ...errors import TraceKitError
+from ...core.deprecation import renamed
+from ...errors import ArgumentError, TraceKitError
 from ..structure import trace_summary
 from ..traceql import is_traceql, traceql_mask
 from .common import first_and_codes, usort, value_label
@@ -131,12 +132,12 @@ def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: s
         return sel.reindex(frame.index).fillna(False).to_numpy(dtype=bool)
     if isinstance(sel, np.ndarray) and sel.dtype == bool:
         if len(sel) != len(frame):
-            raise TraceKitError(f"bubble_up: the {what} array has {len(sel)} entries, expected {len(frame)} ({id_kind})")
+            raise ArgumentError(f"bubble_up: the {what} array has {len(sel)} entries, expected {len(frame)} ({id_kind})")
         return sel
     if isinstance(sel, (set, frozenset, list, tuple, pd.Index, np.ndarray, pd.Series)):
         want = _as_ids(sel, id_kind == "trace ids")
         return ids.isin(list(want))
-    raise TraceKitError(f"bubble_up: {what} must be a predicate, a boolean Series over {id_kind}, or a set of ids; "
+    raise ArgumentError(f"bubble_up: {what} must be a predicate, a boolean Series over {id_kind}, or a set of ids; "
                         f"got {type(sel).__name__}")
 
 
@@ -195,13 +196,14 @@ BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best firs
 ])
 
 
+@renamed(top_k="n")
 def bubble_up(
     spans: pd.DataFrame,
     selection: Callable[[pd.DataFrame], Any] | pd.Series | Iterable[str],
     baseline: Callable[[pd.DataFrame], Any] | pd.Series | Iterable[str] | None = None,
     level: str = "trace",
     *,
-    top_k: int = 20,
+    n: int = 20,
     bins: int = 5,
     ci: float = 0.95,
 ) -> pd.DataFrame:
@@ -231,13 +233,14 @@ def bubble_up(
     >>> hits[["dimension", "value", "selection_count", "baseline_count", "share_selection", "share_baseline"]].head(2).values.tolist()
     [['host', 'h1', 3, 1, 1.0, 0.2], ['resource.host.name', 'h1', 3, 1, 1.0, 0.2]]
     """
+    top_k = n  # the old name, kept in the body
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "bubble_up")
     if level not in ("trace", "span"):
-        raise TraceKitError(f"bubble_up: level must be 'trace' or 'span', got {level!r}")
+        raise ArgumentError(f"bubble_up: level must be 'trace' or 'span', got {level!r}")
     if not (0 < ci < 1):
-        raise TraceKitError(f"bubble_up: ci must be in (0, 1), got {ci!r}")
+        raise ArgumentError(f"bubble_up: ci must be in (0, 1), got {ci!r}")
     if int(top_k) < 1 or int(bins) < 2:
-        raise TraceKitError(f"bubble_up: top_k must be >= 1 and bins >= 2, got {top_k!r}, {bins!r}")
+        raise ArgumentError(f"bubble_up: top_k must be >= 1 and bins >= 2, got {top_k!r}, {bins!r}")
     n = len(spans)
     if level == "trace":
         tcode, tuniq = pd.factorize(spans["trace_id"].astype(object), sort=False)

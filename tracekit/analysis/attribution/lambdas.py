@@ -9,7 +9,7 @@ import pandas as pd
 
 from ...core import DEFAULT_N_BOOT, quantile_draws, require_columns, result_table, trace_outcomes
 from ...core.attributes import attribute_values
-from ...errors import TraceKitError
+from ...errors import ArgumentError
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
 
@@ -207,9 +207,9 @@ def cold_starts(
     [['fulfillment', 12, 2]]
     """
     if not (0 < slowest <= 1):
-        raise TraceKitError(f"cold_starts: slowest must be in (0, 1], got {slowest!r}")
+        raise ArgumentError(f"cold_starts: slowest must be in (0, 1], got {slowest!r}")
     if not (0 < ci < 1) or n_boot < 1:
-        raise TraceKitError(f"cold_starts: need 0 < ci < 1 and n_boot >= 1, got {ci!r}, {n_boot!r}")
+        raise ArgumentError(f"cold_starts: need 0 < ci < 1 and n_boot >= 1, got {ci!r}, {n_boot!r}")
     inv = lambda_invocations(spans)
     cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",
             "init_mean_ms", "added_ms",

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ...core import DEFAULT_N_BOOT, VERSION_KEYS, failed, quantile_draws, require_columns, result_table
-from ...errors import TraceKitError
+from ...core.deprecation import renamed
+from ...errors import ArgumentError
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort, value_label
 
@@ -45,11 +46,12 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
 ])
 
 
+@renamed(incident="window")
 def version_regressions(
     spans: pd.DataFrame,
     attribute: str = "service.version",
     *,
-    incident: tuple[Any, Any] | None = None,
+    window: tuple[Any, Any] | None = None,
     tolerance: str | pd.Timedelta = "15min",
     n_boot: int = DEFAULT_N_BOOT,
     ci: float = 0.95,
@@ -84,11 +86,12 @@ def version_regressions(
     >>> r[["version", "previous_version", "p50_ms", "delta_p50_ms", "regression"]].values.tolist()
     [['1.0', <NA>, 11.0, nan, False], ['1.1', '1.0', 51.0, 40.0, True]]
     """
+    incident = window  # the old name, kept in the body
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "version_regressions")
     if not (0 < ci < 1):
-        raise TraceKitError(f"version_regressions: ci must be in (0, 1), got {ci!r}")
+        raise ArgumentError(f"version_regressions: ci must be in (0, 1), got {ci!r}")
     if n_boot < 1:
-        raise TraceKitError(f"version_regressions: n_boot must be >= 1, got {n_boot!r}")
+        raise ArgumentError(f"version_regressions: n_boot must be >= 1, got {n_boot!r}")
     keys = (attribute,) + (VERSION_KEYS[1:] if attribute == "service.version" else ())
     ver = lookup_keys(spans, keys)
     ver = np.array([None if v is None else value_label(v) for v in ver], dtype=object)
@@ -174,7 +177,7 @@ def version_regressions(
             b = b.tz_localize("UTC") if b.tzinfo is None else b
             tol = pd.Timedelta(tolerance)
         except (TypeError, ValueError) as ex:
-            raise TraceKitError(f"version_regressions: incident must be (start, end) timestamps, got {incident!r}: {ex}") from ex
+            raise ArgumentError(f"version_regressions: incident must be (start, end) timestamps, got {incident!r}: {ex}") from ex
         hit = ((out["first_seen"] >= a - tol) & (out["first_seen"] <= b)).astype("boolean")
         out["in_incident"] = hit.where(out["previous_version"].notna(), pd.NA)  # a first version is no deploy
     else:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import percentile, result_table
-from ...errors import TraceKitError
+from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
 from .traces import as_list, trace_table
@@ -138,7 +138,7 @@ def _population_frame(population: Any, keys: list[str]) -> tuple[str, pd.DataFra
     if population is None:
         return "none", None
     if not isinstance(population, pd.DataFrame):
-        raise TraceKitError(f"population must be a spans DataFrame or a DataFrame of counts, got "
+        raise ArgumentError(f"population must be a spans DataFrame or a DataFrame of counts, got "
                             f"{type(population).__name__}")
     if {"trace_id", "span_id"} <= set(population.columns):
         return "spans", trace_table(population, [k for k in keys if k in population.columns
@@ -160,7 +160,7 @@ def _population_frame(population: Any, keys: list[str]) -> tuple[str, pd.DataFra
     vals = pd.to_numeric(pop["requests"], errors="coerce")
     if vals.isna().any() or (vals < 0).any():
         bad = int(np.flatnonzero((vals.isna() | (vals < 0)).to_numpy())[0])
-        raise TraceKitError(f"population 'requests' must be non-negative numbers (row {bad}: "
+        raise ArgumentError(f"population 'requests' must be non-negative numbers (row {bad}: "
                             f"{pop['requests'].iloc[bad]!r})")
     return "metrics", pop
 
@@ -205,7 +205,7 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     """
     keys = as_list(by)
     if test not in ("g", "chi2"):
-        raise TraceKitError(f"test must be 'g' or 'chi2', got {test!r}")
+        raise ArgumentError(f"test must be 'g' or 'chi2', got {test!r}")
     tt = trace_table(spans, keys, what="sampling_bias")
     kind, pop = _population_frame(population, keys)
     w = weights_for(tt, weights) if weights is not None else None

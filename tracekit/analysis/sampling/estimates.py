@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import DEFAULT_N_BOOT, QUANTILES, percentile, result_table, trace_weights
-from ...errors import TraceKitError
+from ...errors import ArgumentError
 from ...schema import STRING
 from .traces import as_list, trace_table
 
@@ -252,7 +252,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     """
     keys = as_list(by)
     if not 0 < ci < 1:
-        raise TraceKitError(f"ci must be in (0, 1), got {ci!r}")
+        raise ArgumentError(f"ci must be in (0, 1), got {ci!r}")
     tt = trace_table(spans, keys, what="weighted_summary")
     w_all = weights_for(tt, weights)
     codes, labels = _group_codes(tt, keys)

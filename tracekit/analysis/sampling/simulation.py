@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import percentile, result_table
-from ...errors import TraceKitError
+from ...errors import ArgumentError
 from ...schema import STRING
 from .bias import SamplingBias, bias_core
 from .thresholds import probability_to_threshold, threshold_int, threshold_probability, trace_randomness
@@ -57,7 +57,7 @@ class TailRule:
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.probability) <= 1.0:
-            raise TraceKitError(f"TailRule probability must be in [0, 1], got {self.probability!r}")
+            raise ArgumentError(f"TailRule probability must be in [0, 1], got {self.probability!r}")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     """
     given = [x for x in (sampler, rules, probability, tail) if x is not None]
     if len(given) != 1:
-        raise TraceKitError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")
+        raise ArgumentError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")
     s = given[0]
     keys = as_list(by)
     tt = trace_table(spans, keys, what="simulate_sampling")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...errors import TraceFormatError, TraceKitError
+from ...errors import ArgumentError, TraceFormatError, TraceKitError
 from ...schema import STRING
 
 #: public names; the other module-level names are helpers shared within the package
@@ -97,7 +97,7 @@ def probability_to_threshold(probability: float, precision: int | None = None) -
     """
     p = float(probability)
     if not (2.0 ** -56 <= p <= 1.0):
-        raise TraceKitError(f"sampling probability must be in [2**-56, 1], got {probability!r}")
+        raise ArgumentError(f"sampling probability must be in [2**-56, 1], got {probability!r}")
     if p == 1.0:
         return "0"
     t = MAX_THRESHOLD - round(p * MAX_THRESHOLD)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...core import ns, require_columns, routes, span_tree, trace_outcomes
 from ...core.keys import by_keys
-from ...errors import TraceKitError
+from ...errors import ArgumentError
 from ...schema import STRING
 
 #: public names; the other module-level names are helpers shared within the package
@@ -67,7 +67,7 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     for b in by:
         if b not in ("status_class", "route") and b not in cols + extra:
             if b not in spans.columns:
-                raise TraceKitError(f"cannot stratify by {b!r}: not a column of {what} and not one of "
+                raise ArgumentError(f"cannot stratify by {b!r}: not a column of {what} and not one of "
                                     "'status_class', 'route'")
             extra.append(b)
     tree = span_tree(spans)

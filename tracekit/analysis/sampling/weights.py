@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import result_table
-from ...errors import TraceKitError
+from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
 from .thresholds import threshold_probabilities
 from .traces import as_list, dict_get, trace_table
@@ -184,10 +184,10 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
     if isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool):
         return check(np.full(n, float(rate)), "rate")
     if not keys:
-        raise TraceKitError("a per-stratum rate needs by= naming the stratum column(s)")
+        raise ArgumentError("a per-stratum rate needs by= naming the stratum column(s)")
     if isinstance(rate, pd.DataFrame):
         if "probability" not in rate.columns or any(k not in rate.columns for k in keys):
-            raise TraceKitError(f"rate DataFrame needs columns {keys + ['probability']}")
+            raise ArgumentError(f"rate DataFrame needs columns {keys + ['probability']}")
         m = tt[keys].merge(rate[keys + ["probability"]].drop_duplicates(keys), on=keys, how="left")
         return check(m["probability"].to_numpy(dtype=float), "rate DataFrame")
     if isinstance(rate, Mapping):
@@ -197,7 +197,7 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
             lookup = pd.Series(list(zip(*(tt[k].astype(object) for k in keys), strict=True)), dtype=object)
         p = lookup.map(lambda v: rate.get(v, np.nan)).to_numpy(dtype=float)
         return check(p, "rate mapping")
-    raise TraceKitError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
+    raise ArgumentError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
 
 
 def _window_ratio(starts: pd.Series, rule_names: np.ndarray, st: pd.DataFrame,

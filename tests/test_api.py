@@ -1,0 +1,206 @@
+"""The public API, pinned (as pandas' API test pins its namespace), and one vocabulary of arguments on it.
+
+Adding a public name: add it to ``EXPORTS`` below (one list, grouped by topic). Every public function's
+signature is checked against the vocabulary (README, "One vocabulary of arguments"):
+
+- a spans frame is ``spans``; the one to compare with is ``baseline`` (a spans frame: paths only at the
+  report / command-line entry points);
+- ``by`` takes grouping keys: a named key of ``tracekit.core.BY_KEYS`` or a column, or a list of them;
+- a count of rows or keys to show is ``n``; the bootstrap default is ``tracekit.core.DEFAULT_N_BOOT``;
+- an old name kept for users warns (DeprecationWarning) and still works;
+- bad arguments raise ``ArgumentError``.
+
+``KNOWN_DEVIATIONS`` lists what does not follow it yet, each with its reason; the test fails on a new
+deviation, and on a listed one that is fixed (remove it from the list).
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.core import BY_KEYS, DEFAULT_N_BOOT, by_keys
+
+EXPORTS = [
+    # errors and the schema
+    "TraceKitError", "ArgumentError", "SpansSchemaError", "TraceFormatError", "TraceFormatWarning",
+    "MissingExtraError", "SkippedRecord", "SPAN_COLUMNS", "empty_spans", "validate_spans", "spans_from_columns",
+    "schema_markdown", "xray_to_trace_id", "trace_id_to_xray",
+    # io
+    "read_xray", "attribute", "read_otlp", "read", "skipped_records", "write_xray", "write_otlp",
+    # structure and health
+    "trace_summary", "self_time", "health_report", "detect_clock_skew", "adjust_clock_skew", "find_pii", "redact",
+    "redact_skipped", "redact_text",
+    # graphs and critical path
+    "service_graph", "critical_path", "critical_path_breakdown", "compare", "find_repeated_calls", "diff_traces",
+    "trace_diff_summary", "exemplars", "critical_path_tree", "critical_path_tree_diff", "saving_potential", "what_if",
+    # async workflows
+    "stitch", "workflow_summary", "workflow_critical_path", "reconnect",
+    # sampling
+    "sampling_weights", "weighted_summary", "sampling_bias", "simulate_sampling",
+    # attribution, the time axis, root causes
+    "bubble_up", "version_regressions", "cold_starts", "timeline", "select_requests", "postmortem", "Postmortem",
+    "deployments", "detect_changes", "split_by_change", "lambda_invocations", "rank_causes", "peer_outliers",
+    "error_origins", "top_exceptions",
+    # live X-Ray
+    "fetch_xray", "fetch_xray_summaries", "fetch_xray_sampling", "xray_coverage_audit",
+    # figures
+    "waterfall_data", "plot_waterfall", "plot_waterfall_gl", "write_waterfall_gl", "plot_latency",
+    "plot_latency_ecdf", "service_colors", "plot_critical_path_breakdown", "plot_service_graph", "plot_compare",
+    "plot_bubble_up", "plot_flame", "plot_flame_diff", "plot_trace_diff", "plot_timeline", "plot_heatmap",
+    # widgets, reports, the command line
+    "TraceExplorer", "HeatmapExplorer", "report", "format_summary",
+]
+
+#: names that mean "another frame to compare with" or "a count to show", used before the vocabulary
+REFERENCE_NAMES = {"b", "spans_b", "id_b", "population", "selection", "incident", "other", "reference"}
+COUNT_NAMES = {"top", "top_k", "k", "worst", "lift_rows", "limit", "max_rows", "n_rows", "rows", "count"}
+
+#: (function, parameter) -> why it does not follow the vocabulary yet. Shrink it.
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
+    ("diff_traces", "b"): "a trace against a trace (a, b), b may be a trace id in a's frame: not a baseline frame",
+    ("diff_traces", "id_b"): "the second trace's id, paired with b",
+    ("critical_path_tree_diff", "spans_b"): "a and b are critical-path results (cp frames), spans_a/spans_b their spans",
+    ("critical_path_tree_diff", "b"): "a critical-path result, not a spans frame",
+    ("sampling_bias", "population"): "what the sample is drawn from: spans or a table of counts, not a baseline",
+    ("bubble_up", "selection"): "the selected traces, as a predicate, mask or ids",
+    ("bubble_up", "baseline"): "a predicate, mask or ids over the same spans, not a spans frame",
+    ("plot_service_graph", "baseline"): "draws a service_graph result: the baseline's graph",
+    ("rank_causes", "lift_rows"): "rows of lift evidence kept per key, not rows shown (the coordinator decides)",
+    ("report", "worst"): "how many example traces the report draws (issue 29 owns reporting)",
+    ("Postmortem", "incident"): "a field of the result (the incident frame), not an argument",
+    ("detect_clock_skew", "by"): "whose clock a skew is: 'auto', 'service' or 'host' (a clock, not grouping keys)",
+}
+
+
+def _public_callables():
+    for name in sorted(tk.__all__):
+        obj = getattr(tk, name)
+        if inspect.isfunction(obj) or (inspect.isclass(obj) and not issubclass(obj, BaseException)):
+            try:
+                yield name, inspect.signature(obj)
+            except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+                continue
+
+
+def test_the_public_names_are_pinned():
+    assert len(EXPORTS) == len(set(EXPORTS)), "a name is listed twice"
+    missing, extra = sorted(set(EXPORTS) - set(tk.__all__)), sorted(set(tk.__all__) - set(EXPORTS))
+    assert not missing, f"listed in EXPORTS but not exported by tracekit: {missing}"
+    assert not extra, f"exported but not pinned (add them to EXPORTS in tests/test_api.py): {extra}"
+    for name in tk.__all__:
+        assert getattr(tk, name) is not None
+
+
+def _deviations() -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for name, sig in _public_callables():
+        for p in sig.parameters.values():
+            ann = str(p.annotation)
+            if p.name in REFERENCE_NAMES:
+                found[(name, p.name)] = "a spans frame is 'spans', the one to compare with 'baseline'"
+            if p.name in COUNT_NAMES:
+                found[(name, p.name)] = "a count of rows or keys to show is 'n'"
+            if p.name == "baseline" and ("DataFrame" not in ann or "str" in ann or "Path" in ann) and name != "report":
+                found[(name, p.name)] = f"baseline must be a spans frame, annotated {ann}"
+            if p.name == "by" and "str" not in ann and "Any" not in ann:
+                found[(name, p.name)] = f"by takes grouping keys (str or a list), annotated {ann}"
+            if p.name == "n_boot" and p.default is not inspect.Parameter.empty and p.default != DEFAULT_N_BOOT:
+                found[(name, p.name)] = f"n_boot defaults to {p.default}, not DEFAULT_N_BOOT ({DEFAULT_N_BOOT})"
+    return found
+
+
+def test_every_public_signature_speaks_the_vocabulary():
+    found = _deviations()
+    new = {k: v for k, v in found.items() if k not in KNOWN_DEVIATIONS}
+    assert not new, "public signatures off the vocabulary:\n" + "\n".join(f"{f}({p}): {why}" for (f, p), why in sorted(new.items()))
+    fixed = sorted(set(KNOWN_DEVIATIONS) - set(found))
+    assert not fixed, f"these follow the vocabulary now; remove them from KNOWN_DEVIATIONS: {fixed}"
+
+
+def test_the_checker_sees_a_deviation():
+    """Ground truth for the check above: a function with the old words is caught."""
+
+    def old(a: pd.DataFrame, b: pd.DataFrame, *, top: int = 3, n_boot: int = 200) -> None:
+        """Not public."""
+
+    names = {p.name for p in inspect.signature(old).parameters.values()}
+    assert {"b", "top"} <= names and "b" in REFERENCE_NAMES and "top" in COUNT_NAMES
+
+
+def test_spans_and_baseline_are_the_first_two_arguments_wherever_both_appear():
+    for name, sig in _public_callables():
+        params = list(sig.parameters)
+        if "spans" in params and "baseline" in params and (name, "baseline") not in KNOWN_DEVIATIONS:
+            assert params.index("spans") == 0, f"{name}: spans first"
+            if sig.parameters["baseline"].kind is not inspect.Parameter.KEYWORD_ONLY:
+                assert params.index("baseline") == 1, f"{name}: baseline second"
+
+
+@pytest.mark.parametrize(("call", "old", "new"), [
+    (lambda **kw: tk.compare(**kw), {"a": "S", "b": "B"}, {"spans": "S", "baseline": "B"}),
+    (lambda **kw: tk.bubble_up(kw.pop("spans"), **kw), {"top_k": 2}, {"n": 2}),
+    (lambda **kw: tk.plot_latency(kw.pop("spans"), **kw), {"top": 2}, {"n": 2}),
+])
+def test_old_keyword_names_warn_and_still_work(call, old, new):
+    import numpy as np
+
+    spans = tk.examples.load("checkout-small")
+    values = {"S": spans, "B": spans}
+    old = {k: values.get(v, v) if isinstance(v, str) else v for k, v in old.items()}
+    new = {k: values.get(v, v) if isinstance(v, str) else v for k, v in new.items()}
+    extra = {} if "a" in old else {"spans": spans}
+    if "top_k" in old:
+        extra["selection"] = lambda t: t.request_ms > np.median(t.request_ms)
+    with pytest.warns(DeprecationWarning, match="is deprecated, use"):
+        got_old = call(**old, **dict(extra))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        got_new = call(**new, **dict(extra))
+    if isinstance(got_new, pd.DataFrame):
+        pd.testing.assert_frame_equal(got_old, got_new)
+    elif hasattr(got_new, "table"):
+        pd.testing.assert_frame_equal(got_old.table, got_new.table)
+    else:
+        assert len(got_old.data) == len(got_new.data)
+    with pytest.raises(tk.ArgumentError, match="only"):
+        call(**old, **new, **dict(extra))
+
+
+def test_one_table_of_named_keys_and_one_normaliser():
+    assert set(BY_KEYS) == {"service", "operation", "route", "host", "version", "call_path"}
+    assert by_keys("operation") == ["service", "name"] and by_keys(["operation", "service"]) == ["service", "name"]
+    for bad in ([], 3, [None], ""):
+        with pytest.raises(tk.ArgumentError):
+            by_keys(bad, what="x")
+
+
+@pytest.mark.parametrize("by", ["service", "operation", "host", "version", "route", ["service", "kind"]])
+def test_grouping_analyses_accept_the_same_keys(by):
+    spans = tk.simulate.simulate("baseline", 40, seed=3).spans
+    keys = by_keys(by)
+    bd = tk.critical_path_breakdown(tk.critical_path(spans), by=by, spans=spans)
+    assert list(bd.columns[: len(keys)]) == keys and len(bd)
+    cmp = tk.compare(spans, spans, by=by, n_boot=20)
+    assert list(cmp.table.columns[: len(keys)]) == keys and (cmp.table["delta_cp_ms"].abs() < 1e-9).all()
+    tl = tk.timeline(spans, "10min", by=by)
+    assert set(keys) <= set(tl.columns)
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: tk.critical_path(s, surrounding="sideways"),
+    lambda s: tk.critical_path_breakdown(tk.critical_path(s), by=[]),
+    lambda s: tk.compare(s, s, by="no-such-column"),
+    lambda s: tk.compare(s, s, ci=95),
+    lambda s: tk.timeline(s, by=3),
+    lambda s: tk.plot_latency(s, kind="violin"),
+    lambda s: tk.bubble_up(s, lambda t: t.request_ms > 0, level="host"),
+    lambda s: tk.find_repeated_calls(s, min_calls=1),
+])
+def test_bad_arguments_are_argument_errors(call):
+    with pytest.raises(tk.ArgumentError):
+        call(tk.examples.load("checkout-small"))

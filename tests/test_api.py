@@ -54,6 +54,8 @@ EXPORTS = [
     "plot_bubble_up", "plot_flame", "plot_flame_diff", "plot_trace_diff", "plot_timeline", "plot_heatmap",
     # widgets, reports, the command line
     "TraceExplorer", "HeatmapExplorer", "report", "format_summary",
+    # TraceQL
+    "traceql", "traceql_metrics",
 ]
 
 #: names that mean "another frame to compare with" or "a count to show", used before the vocabulary

@@ -303,3 +303,25 @@ def test_nezha_per_pod_metric_csv_loads_through_metrics_from_columns(real_traces
     np.testing.assert_array_equal(cpu["value"].to_numpy(), wide["CpuUsageRate(%)"].to_numpy())
     assert cpu["time"].iloc[0].strftime("%Y-%m-%d %H:%M:%S") == wide["Time"].iloc[0][:19]
     assert set(m["kind"]) == {"gauge"} and set(m["source"]) == {"columns"}
+
+
+def test_fast_path_gives_the_checked_path_frame():
+    """Column-wise conversion (gauge, sum, histogram) and the checked per-point loop agree on every cell."""
+    from tracekit.io.metrics import _read
+
+    pts = [{"timeUnixNano": str(T0 + i), "startTimeUnixNano": T0, "asInt": str(i * 7), "flags": 0,
+            "attributes": [{"key": "k", "value": {"intValue": str(i)}}]} for i in range(5)]
+    hist = [{"timeUnixNano": T0 + i, "count": str(3 + i), "sum": 1.5 * i, "min": 0, "max": 9.5,
+             "bucketCounts": ["1", "2", str(i)], "explicitBounds": [1, 2.5],
+             "exemplars": [{"timeUnixNano": str(T0), "asDouble": 2.0, "traceId": "AB" * 16, "spanId": "cd" * 8}]}
+            for i in range(4)]
+    doc = _doc([{"name": "g", "gauge": {"dataPoints": [{"timeUnixNano": str(T0), "asDouble": "NaN"},
+                                                       {"timeUnixNano": str(T0), "asDouble": 1e300}]}},
+                {"name": "s", "unit": "By", "sum": {"aggregationTemporality": "AGGREGATION_TEMPORALITY_CUMULATIVE",
+                                                    "isMonotonic": True, "dataPoints": pts}},
+                {"name": "h", "histogram": {"aggregationTemporality": 1, "dataPoints": hist}}], host="pod-1")
+    _, fast = _read(doc, "raise", fast=True)
+    _, slow = _read(doc, "raise", fast=False)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast["value"].iloc[2:7].tolist() == [0.0, 7.0, 14.0, 21.0, 28.0]
+    assert fast.loc[7, "exemplars"][0]["trace_id"] == "ab" * 16

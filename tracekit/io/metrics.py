@@ -124,6 +124,10 @@ def _value(p: dict) -> float:
 
 
 def _id(x: Any, n: int, what: str) -> str | None:
+    if type(x) is str and len(x) == n:
+        low = x.lower()
+        if not low.strip("0123456789abcdef"):
+            return None if not low.strip("0") else low
     if type(x) is str and len(x) not in (0, n) and (n != 32 or not x.startswith("1-")):
         x = _b64_hex(x, n) or x
     try:
@@ -213,6 +217,8 @@ class _Reader:
         self.cols: dict[str, list] = {c: [] for c in self.COLS}
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[tuple[str, str | None, str]] = []
+        self.raw = False  # the fast path appended raw values (converted column-wise by frame())
+        self.fast_ok = True
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -344,7 +350,11 @@ class _Reader:
         unit = m.get("unit") or None
         desc = m.get("description") or None
         cols = self.cols
-        for i, p in enumerate(data.get("dataPoints") or ()):
+        dps = data.get("dataPoints") or ()
+        if self.fast_ok and kind in ("gauge", "sum", "histogram") and self._fast(dps, kind, name, unit, desc, temporality, monotonic,
+                                                                 service, host, res, file, record):
+            return
+        for i, p in enumerate(dps):
             try:
                 if type(p) is not dict:
                     raise _Bad(f"a data point must be an object, got {short(p)}")
@@ -427,6 +437,58 @@ class _Reader:
             cols["source_file"].append(file)
             cols["source_record"].append(record)
 
+    def _fast(self, dps: Any, kind: str, name: str, unit: Any, desc: Any, temporality: Any, monotonic: Any,
+              service: str, host: Any, res: dict, file: str, record: int) -> bool:
+        """The points of one metric gathered column by column (times and values kept raw, converted
+        column-wise by :meth:`frame`); False — nothing appended — when a point has an unusual shape,
+        which the checked per-point loop then reads (and names when it is wrong)."""
+        if type(dps) is not list:
+            return False
+        try:
+            t = [p["timeUnixNano"] for p in dps]
+            st = [p.get("startTimeUnixNano") for p in dps]
+            if kind == "histogram":
+                value: list = [None] * len(dps)
+                buckets = [_fast_buckets(p.get("bucketCounts"), p.get("explicitBounds")) for p in dps]
+                cnt = [float(_count(p["count"], "count")) for p in dps]
+                if any(b["counts"] and sum(b["counts"]) != c for b, c in zip(buckets, cnt, strict=True)):
+                    return False
+                sm = [p.get("sum") for p in dps]
+                mn = [p.get("min") for p in dps]
+                mx = [p.get("max") for p in dps]
+            else:
+                value = [p["asDouble"] if "asDouble" in p else p["asInt"] for p in dps]
+                if any(type(v) is bool for v in value):
+                    return False
+                cnt = sm = mn = mx = buckets = [None] * len(dps)
+            attrs = [_attrs(p["attributes"]) if "attributes" in p else {} for p in dps]
+            ex = [_exemplars(p["exemplars"]) if "exemplars" in p else [] for p in dps]
+            flags = [p.get("flags") for p in dps]
+        except (KeyError, TypeError, ValueError, _Bad):
+            return False
+        if any(type(f) is not int or f < 0 for f in flags if f is not None) \
+                or any(type(x) is bool for x in (*sm, *mn, *mx) if x is not None):
+            return False
+        n = len(dps)
+        c = self.cols
+        self.raw = True
+        c["time"] += t
+        c["start_time"] += st
+        for k, v in (("name", name), ("unit", unit), ("description", desc), ("kind", kind), ("temporality", temporality),
+                     ("monotonic", monotonic), ("service", service), ("host", host), ("resource", res),
+                     ("source", "otlp"), ("source_file", file), ("source_record", record), ("quantiles", None)):
+            c[k] += [v] * n
+        c["value"] += value
+        c["count"] += cnt
+        c["sum"] += sm
+        c["min"] += mn
+        c["max"] += mx
+        c["buckets"] += buckets
+        c["attributes"] += attrs
+        c["exemplars"] += ex
+        c["flags"] += flags
+        return True
+
     # -- CloudWatch
     def metric_data(self, value: dict, file: str, line: int | None, where: Callable, path: str,
                     queries: dict | None = None) -> None:
@@ -506,17 +568,107 @@ class _Reader:
         for col in METRIC_COLUMNS:
             v = c[col.name]
             if col.name in ("time", "start_time"):
-                arr = np.array([x if x is not None else np.iinfo(np.int64).min for x in v], dtype=np.int64)
+                arr = _int_column(v, "timeUnixNano" if col.name == "time" else "startTimeUnixNano")
                 data[col.name] = pd.Series(arr.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
             elif col.dtype is object:
                 data[col.name] = pd.Series(v, dtype=object) if n else pd.Series([], dtype=object)
             elif col.dtype == "float64":
-                data[col.name] = pd.Series(np.array([math.nan if x is None else x for x in v], dtype=float))
+                data[col.name] = pd.Series(_float_column(v, col.name))
             elif col.dtype is STRING:
-                data[col.name] = pd.Series(pd.array(v, dtype=STRING))
+                data[col.name] = _string_column(v)
             else:
                 data[col.name] = pd.Series(pd.array(v, dtype=col.dtype))
         return pd.DataFrame(data)
+
+
+class _Unusual(Exception):
+    """A raw column holds a value the column-wise conversion does not take: read again, checked."""
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _int_column(raw: list, what: str) -> np.ndarray:
+    """int64 nanoseconds of a raw time column (decimal strings, ints, None → NaT), checked column-wise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(raw)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        arr = None
+    try:
+        if arr is not None and pa.types.is_string(arr.type):
+            if pc.all(pc.match_substring_regex(arr, r"^[0-9]{1,19}$"), skip_nulls=True).as_py() is False:
+                raise _Unusual(what)
+            arr = arr.cast(pa.uint64()).cast(pa.int64())  # beyond int64: ArrowInvalid
+        elif arr is not None and (pa.types.is_integer(arr.type) or pa.types.is_null(arr.type)):
+            arr = arr.cast(pa.int64())
+            if len(arr) and (pc.min(arr).as_py() or 0) < 0:
+                raise _Unusual(what)
+        else:
+            return np.array([_NAT if x is None else _nanos(x, what) for x in raw], dtype=np.int64)
+    except (pa.ArrowInvalid, _Bad):
+        raise _Unusual(what) from None
+    return arr.fill_null(_NAT).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def _string_column(raw: list) -> pd.Series:
+    """A STRING column from a list of str / None: distinct values made once (most repeat per metric)."""
+    import pyarrow as pa
+
+    codes, uniq = pd.factorize(np.array(raw, dtype=object), use_na_sentinel=True)
+    try:
+        arr = pa.array(list(uniq), pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.Series(pd.array(raw, dtype=STRING))  # not all text: pandas says what
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr])))
+
+
+def _float_column(raw: list, what: str) -> np.ndarray:
+    """float64 of a raw value column (floats, ints, integer strings, "NaN"/"Infinity"; None → NaN)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(raw)
+        if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
+            return arr.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    out = np.empty(len(raw))
+    for i, x in enumerate(raw):
+        if x is None:
+            out[i] = math.nan
+        elif type(x) is float or type(x) is int:
+            out[i] = x
+        else:
+            try:
+                out[i] = _num(x, what)
+            except _Bad:
+                raise _Unusual(what) from None
+    return out
+
+
+def _fast_buckets(bc: Any, eb: Any) -> dict:
+    """Explicit buckets of a histogram point, for the fast path (ValueError / TypeError: unusual)."""
+    if not bc:
+        counts: list = []
+    elif type(bc[0]) is str:
+        j = "".join(bc)  # TypeError when not all strings
+        if not (j.isdigit() and j.isascii()):
+            raise ValueError("bucketCounts")
+        counts = list(map(int, bc))
+    else:
+        counts = list(bc)
+        if not all(type(c) is int and c >= 0 for c in counts):
+            raise ValueError("bucketCounts")
+    eb = eb or []
+    if (counts and len(counts) != len(eb) + 1) or not all(type(b) is float or type(b) is int for b in eb):
+        raise ValueError("buckets")
+    bounds = list(map(float, eb))
+    if bounds != sorted(set(bounds)):
+        raise ValueError("explicitBounds")
+    return {"bounds": bounds, "counts": counts}
 
 
 def _cw_time(x: Any, what: str) -> int:
@@ -616,16 +768,13 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read_metrics: errors must be 'raise' or 'skip', not {errors!r}")
-    rd = _Reader(errors)
-    on_bad = None if errors == "raise" else rd.skip_error
     with gc_paused():
-        for part in _sub_sources(source):
-            try:
-                for doc in iter_documents(part, on_bad):
-                    rd.document(doc.value, doc.file, doc.line)
-            except TraceFormatError as exc:
-                rd.skip_error(exc)
-        df = rd.frame()
+        try:
+            rd, df = _read(source, errors, fast=True)
+        except (_Unusual, TraceFormatError):
+            # a raw column the fast path kept holds a bad value (or an error was found before it would be):
+            # read again point by point, so the first bad record in file order is the one named
+            rd, df = _read(source, errors, fast=False)
     if not len(df) and not rd.skipped:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
                   if rd.ignored else "no metric data points")
@@ -638,6 +787,19 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         warnings.warn(f"read_metrics skipped {len(rd.skipped)} bad record(s); first: {where}: {first.reason} "
                       "(all are listed in attrs['skipped'])", TraceFormatWarning, stacklevel=2)
     return df
+
+
+def _read(source: Any, errors: Errors, fast: bool) -> tuple[_Reader, pd.DataFrame]:
+    rd = _Reader(errors)
+    rd.fast_ok = fast
+    on_bad = None if errors == "raise" else rd.skip_error
+    for part in _sub_sources(source):
+        try:
+            for doc in iter_documents(part, on_bad):
+                rd.document(doc.value, doc.file, doc.line)
+        except TraceFormatError as exc:
+            rd.skip_error(exc)
+    return rd, rd.frame()
 
 
 def _series_keys(metrics: pd.DataFrame) -> np.ndarray:

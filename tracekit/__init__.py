@@ -139,6 +139,7 @@ _EXPORTS: dict[str, str] = {
     "MetricsSchemaError": "tracekit.metrics_schema",
     "read_metrics": "tracekit.io.metrics",
     "metric_rates": "tracekit.io.metrics",
+    "fetch_metrics": "tracekit.aws.metrics",
 }
 
 _SUBMODULES = {"metrics_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

@@ -140,6 +140,9 @@ _EXPORTS: dict[str, str] = {
     "read_metrics": "tracekit.io.metrics",
     "metric_rates": "tracekit.io.metrics",
     "fetch_metrics": "tracekit.aws.metrics",
+    "metric_series": "tracekit.analysis.metric_series",
+    "detect_metric_changes": "tracekit.analysis.metric_series",
+    "metric_exemplars": "tracekit.analysis.metric_series",
 }
 
 _SUBMODULES = {"metrics_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

@@ -143,6 +143,7 @@ _EXPORTS: dict[str, str] = {
     "metric_series": "tracekit.analysis.metric_series",
     "detect_metric_changes": "tracekit.analysis.metric_series",
     "metric_exemplars": "tracekit.analysis.metric_series",
+    "metric_evidence": "tracekit.analysis.metric_evidence",
 }
 
 _SUBMODULES = {"metrics_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

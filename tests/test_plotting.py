@@ -362,7 +362,7 @@ def test_service_graph_from_tk_service_graph_on_bundled_example():
     lay = graph_layout(G)
     layer = lay[lay["element"] == "node"].set_index("node")["x"]
     nodes = _by_meta(fig, "nodes")
-    assert sorted(nodes.text) == sorted(plotting._esc(str(n)) for n in G.nodes)
+    assert sorted(nodes.text) == sorted(plotting.colors.esc(str(n)) for n in G.nodes)
     # x is the graph_layout layer of each node
     assert all(float(x) == float(layer[n]) for n, x in zip(nodes.text, nodes.x, strict=True))
     info = _by_meta(fig, "edge_info")
@@ -443,8 +443,8 @@ def test_service_colors_depend_on_the_name_not_on_the_company_or_order():
     # a subset, or other services around, leave a service's colour alone unless two names collide
     for s in SHOP:
         alone = tk.service_colors([s])[s]
-        assert alone == plotting.PALETTE[plotting._palette_slot(s)]
-        assert tk.service_colors([s, "checkout"])[s] == alone or plotting._palette_slot("checkout") == plotting._palette_slot(s)
+        assert alone == plotting.PALETTE[plotting.colors._palette_slot(s)]
+        assert tk.service_colors([s, "checkout"])[s] == alone or plotting.colors._palette_slot("checkout") == plotting.colors._palette_slot(s)
     assert tk.service_colors(["checkout", "zz-new-service"])["checkout"] == full["checkout"]
     # collisions within one call are resolved: 20 names fill the 20 colours, names beyond repeat colours
     twenty = tk.service_colors(f"svc-{i}" for i in range(20))
@@ -562,7 +562,7 @@ def test_waterfall_long_operation_names_keep_their_end(real_traces):
     fig = tk.plot_waterfall(spans, tid)
     ticks = _plain(fig.layout.yaxis.ticktext)
     assert len(ticks) == (spans["trace_id"] == tid).sum()
-    assert max(map(len, ticks)) <= plotting._LABEL_CHARS + 2
+    assert max(map(len, ticks)) <= plotting.waterfall._LABEL_CHARS + 2
     # names cut on the left keep the method, so the calls stay distinguishable
     assert any(t.endswith("…e/Convert") or t.endswith("Service/Convert") for t in ticks)
     assert "request 27,625.9 ms · started 2022-08-22 05:19:14.365 UTC" in fig.layout.title.text

@@ -26,10 +26,11 @@ from typing import Any
 import orjson
 
 from ..core.frame import TIME_PROBLEM
-from ..errors import TraceFormatError
+from ..errors import ArgumentError, TraceFormatError
 
 __all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
-           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short"]
+           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
+           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -257,14 +258,88 @@ def ignored_files(path: Path) -> list[Path]:
     return [p for p in _candidates(path) if not _looks_like_json(p)]
 
 
-def read_bytes(data: bytes, name: str) -> bytes:
-    """Decompress gzip data (by magic number); raise a clear error on a truncated stream."""
-    if data[:2] == b"\x1f\x8b":
+#: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:
+#: trace JSON compresses 5-20x (the bundled datasets: 15x), gzip at most about 1,030x (a "gzip bomb");
+#: set ``TRACEKIT_MAX_DECOMPRESSED_BYTES`` (bytes; ``0``: no cap) to choose another cap
+GZIP_RATIO_CAP = 100
+GZIP_MIN_CAP = 512 * 2**20
+_CAP_ENV = "TRACEKIT_MAX_DECOMPRESSED_BYTES"
+_CHUNK = 16 * 2**20
+
+
+def decompressed_cap(compressed: int) -> int | None:
+    """Most bytes a gzip file of ``compressed`` bytes may decompress to (None: no cap).
+
+    >>> decompressed_cap(1_000) == GZIP_MIN_CAP, decompressed_cap(10 * 2**20) // 2**20
+    (True, 1000)
+    """
+    env = os.environ.get(_CAP_ENV, "").strip()
+    if env:
         try:
-            return gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
-    return data
+            cap = int(float(env))
+        except ValueError:
+            raise TraceFormatError(f"{_CAP_ENV}={env!r} is not a number of bytes") from None
+        return cap if cap > 0 else None
+    return max(GZIP_MIN_CAP, GZIP_RATIO_CAP * compressed)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def read_bytes(data: bytes, name: str) -> bytes:
+    """Decompress gzip data (by magic number, every member); raise a clear error on a truncated stream or
+    when it decompresses past :func:`decompressed_cap` (a gzip bomb: never more than the cap is held).
+
+    >>> read_bytes(gzip_bytes(b'{"a": 1}'), "x.gz")
+    b'{"a": 1}'
+    """
+    if data[:2] != b"\x1f\x8b":
+        return data
+    cap = decompressed_cap(len(data))
+    out = bytearray()
+    view = memoryview(data)
+    pos = 0
+    try:
+        while True:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = d.decompress(view[pos:], _CHUNK)
+            while True:  # a bounded chunk at a time: never more than the cap (+ one chunk) in memory
+                out += chunk
+                if cap is not None and len(out) > cap:
+                    raise TraceFormatError(
+                        f"gzip data decompresses to more than {_mib(cap)} (from {_mib(len(data))} compressed; the cap "
+                        f"is max({_mib(GZIP_MIN_CAP)}, {GZIP_RATIO_CAP}x the compressed size)): not read, as a "
+                        f"decompression bomb would exhaust memory; set {_CAP_ENV} (bytes, 0 for no cap) to read it "
+                        "anyway", file=name)
+                if not d.unconsumed_tail:
+                    break
+                chunk = d.decompress(d.unconsumed_tail, _CHUNK)
+            if not d.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            rest = d.unused_data
+            pos = len(data) - len(rest)
+            if not rest.strip(b"\x00"):  # done (trailing NUL padding is allowed, as gzip does)
+                break
+            if rest[:2] != b"\x1f\x8b":
+                raise OSError(f"{len(rest):,} bytes of trailing data after the gzip stream are not gzip")
+    except (EOFError, OSError, zlib.error) as exc:
+        raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
+    return bytes(out)
+
+
+def checked_path(source: Any) -> Path:
+    """``source`` as a :class:`~pathlib.Path`; an empty or blank path is an error (``Path("")`` is the
+    working directory, which would be read whole).
+
+    >>> checked_path("")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: empty path: give a file or directory of traces (use "." for the working directory)
+    """
+    if not os.fspath(source).strip():
+        raise ArgumentError('empty path: give a file or directory of traces (use "." for the working directory)')
+    return Path(source)
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterator[Document]:
@@ -404,7 +479,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
     elif isinstance(source, str) and not is_pathlike(source):
         yield from parse_json(text_bytes(source), OBJECT, on_bad_line)
     elif is_pathlike(source):
-        path = Path(source)
+        path = checked_path(source)
         if path.is_dir():
             files = list_files(path)
             if not files:

@@ -1,4 +1,4 @@
-"""The fast path of :func:`tracekit.io.otlp.read_otlp`: typed decoding with msgspec.
+"""The fast path of :func:`tracekit.io.readers.read_otlp`: typed decoding with msgspec.
 
 A line of collector JSON lines (or a whole single-document file) is decoded straight into
 ``msgspec`` Structs declared from the OTLP/JSON shape (``opentelemetry-proto``
@@ -46,7 +46,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from itertools import compress, count, repeat
 from operator import attrgetter, is_not
-from pathlib import Path
 from sys import intern
 from typing import Annotated, Any
 
@@ -55,9 +54,9 @@ import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..errors import TraceFormatError
-from . import otlp as _otlp
+from . import otlp as _otlp  # the checked code (never imports this module back)
 from ._progress import Progress
-from ._sources import OBJECT, Document, display_name, is_pathlike, parse_json, read_bytes, text_bytes
+from ._sources import OBJECT, Document, checked_path, display_name, is_pathlike, parse_json, read_bytes, text_bytes
 
 __all__ = ["read_into", "STATS"]
 
@@ -470,7 +469,7 @@ def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
     if isinstance(part, str) and not is_pathlike(part):
         return text_bytes(part), OBJECT, None
     if is_pathlike(part):
-        path = Path(part)
+        path = checked_path(part)
         if path.is_file():
             name = display_name(path)
             return path.read_bytes(), name, lambda: read_bytes(path.read_bytes(), name)

@@ -1,0 +1,177 @@
+"""Hostile input, issue 29: long values that made regexes backtrack, and what a hostile user feeds the
+readers, the report and the CLI. Each test failed (or did not finish) on main at bdfeab2.
+
+Long-value tests assert on the result of 200 KB inputs; on the old code they ran for minutes (the
+regexes tried every start inside a long run: quadratic, or cubic for route segments). Their times
+are measured by ``python benchmarks/bench_regex.py``, not asserted here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.error_origins import message_template
+
+N = 200_000  # characters in one hostile value
+
+
+def one(**cols) -> pd.DataFrame:
+    base = {"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],
+            "start": [0], "end": [1_000]}
+    return tk.spans_from_columns({**base, **cols})
+
+
+def exc(message: str) -> list[dict]:
+    return [{"time": None, "name": "exception", "attributes": {"exception.type": "E", "exception.message": message}}]
+
+
+# ------------------------------------------------------------------ top_exceptions: templates
+
+def test_an_apostrophe_inside_a_word_is_not_a_quote():
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32, "2" * 32, "3" * 32], "span_id": ["a" * 16] * 3, "service": ["api"] * 3,
+        "name": ["get"] * 3, "start": [0, 1, 2], "end": [5, 6, 7],
+        "events": [exc("Can't reach 'alice'"), exc("Can't reach 'bob'"), exc("can't parse it's body: \"x\"")]})
+    te = tk.top_exceptions(spans)
+    assert te["template"].tolist() == ["Can't reach '<str>'", "can't parse it's body: '<str>'"]
+    assert te["count"].tolist() == [2, 1]  # was three groups: "Can'<str>'alice'", "Can'<str>'bob'", …
+    assert message_template("users' ids 'a1' and 'b'") == "users' ids '<str>' and '<str>'"
+    assert message_template("''") == "'<str>'"
+
+
+@pytest.mark.parametrize("message,template", [
+    ("1" * N, "<num>"),                                  # one long number: the <id> regex backtracked over it
+    ("a1" * (N // 2), "<id>"),
+    ("f" * N + "!", "f" * N + "!"),                      # hex letters only: not an id
+    ("x " + "'a " * (N // 3), "x " + "'a " * (N // 3)),   # quotes that never close
+    ("Can't " * (N // 6) + "'v'", "Can't " * (N // 6) + "'<str>'"),
+    ("id 0x" + "ab12" * (N // 4) + " at 7", "id <id> at <num>"),
+])
+def test_message_templates_of_200_kb_messages(message, template):
+    assert message_template(message) == template
+
+
+def test_top_exceptions_on_a_200_kb_message():
+    te = tk.top_exceptions(one(events=[exc("order " + "9" * N + " failed for 'x'")]))
+    assert te["template"].tolist() == ["order <num> failed for '<str>'"]
+
+
+# ------------------------------------------------------------------ PII on long values
+
+def test_find_pii_and_redact_on_a_long_run_before_at():
+    value = "x" * N + " @ then ann@example.com"
+    s = one(attributes=[{"m": value, "n": "y" * N + "@"}])
+    f = tk.find_pii(s, keys=())
+    assert f[["key", "kind"]].values.tolist() == [["m", "email"]]
+    out = tk.redact(s, patterns=["email"], method="mask").loc[0, "attributes"]
+    assert out["m"] == "x" * N + " @ then ****" and out["n"] == "y" * N + "@"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("bad '" + "\\'" * (N // 2), "bad '" + "\\'" * (N // 2)),   # an opening quote whose escapes never close
+    ("{" * N + " x", "{" * N + " x"),                            # brackets that never close
+    ("got {'a': 1} and 'b" + "c" * N, "got **** and 'b" + "c" * N),
+])
+def test_redact_text_quoted_content_on_200_kb(text, expected):
+    from tracekit.analysis.pii import redact_text
+
+    assert redact_text(text, keys=["*"], patterns=[], method="mask") == expected
+
+
+def test_routes_of_a_path_with_a_200_kb_segment():
+    from tracekit.core import routes
+
+    s = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 4, "span_id": [f"{i:016x}" for i in range(1, 5)], "service": ["web"] * 4,
+        "name": ["GET"] * 4, "start": [0] * 4, "end": [1] * 4,
+        "attributes": [{"url.path": "/a/" + "1" * N + "x."}, {"url.path": "/a/" + "a1" * (N // 2)},
+                       {"url.path": "/a/" + "1" * N}, {"url.path": "/orders/ab12cd/items/7"}]})
+    assert routes(s).tolist() == ["/a/" + "1" * N + "x.", "/a/{id}", "/a/{id}", "/orders/{id}/items/{id}"]
+
+
+def test_scrub_on_long_runs_keeps_redacting_urls():
+    from tracekit.aws.client import scrub
+
+    assert scrub("a." * (N // 2) + "x") == "a." * (N // 2) + "x"
+    assert scrub("see a." * 3 + "https://u:pw@h/p?" + "?" * N + "k=secret") == (
+        "see a." * 3 + "https://***@h/p?" + "?" * N + "k=***")
+    assert scrub(".x://u:pw@h") == ".x://***@h"  # a scheme after a dot is still a scheme
+
+
+def test_xray_rule_wildcards_on_a_200_kb_path():
+    from tracekit.analysis.sampling.xray_rules import match_xray_rule
+
+    rules = [{"RuleName": "r", "Priority": 1, "FixedRate": 0.1, "ReservoirSize": 1, "URLPath": "*a*b*c"},
+             {"RuleName": "Default", "Priority": 10000, "FixedRate": 0.05, "ReservoirSize": 1}]
+    assert match_xray_rule(rules, path="a" * N) == "Default"
+    assert match_xray_rule(rules, path="a" * N + "bXc") == "r"
+    assert match_xray_rule(rules, path="?" * 3) == "Default"
+
+
+# ------------------------------------------------------------------ readers: paths and gzip bombs
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+@pytest.mark.parametrize("path", ["", "  ", [""]])
+def test_an_empty_path_is_an_argument_error_not_the_working_directory(reader, path):
+    with pytest.raises(tk.ArgumentError, match="empty path"):
+        getattr(tk, reader)(path)
+
+
+def bomb(path, megabytes: int) -> None:
+    """A gzip file of one OTLP object padded with ``megabytes`` MiB of blanks (about 1,000x smaller)."""
+    import zlib
+
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        f.write(co.compress(b'{"resourceSpans": ['))
+        for _ in range(megabytes):
+            f.write(co.compress(b" " * 2**20))
+        f.write(co.compress(b"]}") + co.flush())
+
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+def test_a_gzip_bomb_is_refused_naming_the_file(tmp_path, monkeypatch, reader):
+    from tracekit.io import _sources
+
+    monkeypatch.setattr(_sources, "GZIP_MIN_CAP", 2**20)  # the floor scaled down: 1 MiB
+    p = tmp_path / "bomb.json.gz"
+    bomb(p, 40)  # 40 MiB from ~40 KB: over 100x its compressed size
+    assert p.stat().st_size * _sources.GZIP_RATIO_CAP < 40 * 2**20
+    with pytest.raises(tk.TraceFormatError, match="bomb.json.gz: gzip data decompresses to more than") as e:
+        getattr(tk, reader)(p)
+    assert "TRACEKIT_MAX_DECOMPRESSED_BYTES" in str(e.value)
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "0")  # no cap: read whole (an OTLP file with no spans)
+    with pytest.raises(tk.TraceFormatError, match="no spans"):
+        tk.read_otlp(p)
+
+
+def test_gzip_within_the_cap_multi_member_and_trailing_garbage(tmp_path, monkeypatch):
+    from tracekit.io._sources import gzip_bytes, read_bytes
+
+    line = b'{"resourceSpans": []}\n'
+    assert read_bytes(gzip_bytes(line) + gzip_bytes(line), "two.gz") == line * 2  # members concatenated
+    assert read_bytes(gzip_bytes(line) + b"\0" * 8, "pad.gz") == line
+    with pytest.raises(tk.TraceFormatError, match="trailing data"):
+        read_bytes(gzip_bytes(line) + b"junk", "junk.gz")
+    with pytest.raises(tk.TraceFormatError, match="truncated"):
+        read_bytes(gzip_bytes(line)[:-6], "cut.gz")
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "10")
+    with pytest.raises(tk.TraceFormatError, match="more than"):
+        read_bytes(gzip_bytes(line), "small.gz")
+
+
+def test_cli_says_a_gzip_bomb_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    p = tmp_path / "bomb.json.gz"
+    bomb(p, 8)
+    env = {**os.environ, "TRACEKIT_MAX_DECOMPRESSED_BYTES": str(2**20),
+           "PYTHONPATH": os.path.dirname(os.path.dirname(tk.__file__))}
+    r = subprocess.run([sys.executable, "-m", "tracekit", "summary", str(p)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "bomb.json.gz: gzip data decompresses to more than 1 MiB" in r.stderr

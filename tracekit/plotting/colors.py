@@ -1,0 +1,120 @@
+"""Colours and text conventions shared by every figure.
+
+One colour per service, stable across figures (:func:`service_colors` hashes each name onto
+:data:`PALETTE`); errors in :data:`ERROR_COLOR`, the critical path in :data:`CRITICAL_COLOR`; and the
+helpers every figure uses for text: :func:`esc` (everything from a trace is HTML-escaped before it
+reaches plotly), :func:`key_text`, :func:`fmt_ms`, :func:`log_ticks`.
+"""
+
+from __future__ import annotations
+
+import html
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "bar_colors"]
+
+#: Qualitative palette of 20 colours: Kelly's colours of maximum contrast without white, black, red
+#: (red marks errors) and grey (grey marks the baseline), plus cyan and indigo; the four that were
+#: hard to tell from a neighbour (two yellows, two violets, two teals: CIELAB distance 13–19) replaced
+#: by violet, pink, magenta and green, and the light blue that looked like the baseline grey (22) by
+#: periwinkle, so any two, and each against red, grey and the critical-path black, are at least 25
+#: apart (a test measures it).
+#: :func:`service_colors` hashes a service's name onto it.
+PALETTE: tuple[str, ...] = (
+    "#0067A5", "#F38400", "#008856", "#875692", "#F3C300", "#E68FAC", "#654522", "#6B6ECF", "#8DB600", "#AB63FA",
+    "#F99379", "#C2B280", "#B3446C", "#17BECF", "#FF97FF", "#2B3D26", "#CF1C90", "#2CA02C", "#6B6B1E", "#332288",
+)
+#: Outline of error spans and colour of error markers.
+ERROR_COLOR = "#D62728"
+#: Critical-path overlay colour.
+CRITICAL_COLOR = "#111111"
+
+esc = html.escape
+
+
+def key_text(values: pd.Series) -> pd.Series:
+    """A key column as text, missing values as ``<NA>`` (``astype(str)`` alone keeps them as floats)."""
+    return values.astype(object).where(values.notna(), "<NA>").astype(str)
+
+
+def _palette_slot(name: str) -> int:
+    """The palette slot a name prefers: a CRC-32 of its UTF-8 bytes (stable across runs and machines)."""
+    return zlib.crc32(name.encode("utf-8")) % len(PALETTE)
+
+
+def service_colors(services: Iterable[Any]) -> dict[str, str]:
+    """One colour per service, the same in every figure: each name hashed onto :data:`PALETTE`.
+
+    A service's colour depends on its name only, not on which other services are present or
+    in what order, except when two names of one call hash to the same slot: then the names are
+    taken in sorted order and a later one moves to the next free slot (so the colours of one
+    call are distinct as long as there are at most ``len(PALETTE)`` services; beyond that they
+    repeat). Missing values (None, NaN) are skipped; names are compared as text.
+
+    Parameters
+    ----------
+    services : iterable
+        Service names (repeats allowed).
+
+    Returns
+    -------
+    dict of str to str
+        Service name → ``#RRGGBB``, in sorted name order.
+
+    Examples
+    --------
+    >>> c = service_colors(["db", "api", "db"])
+    >>> sorted(c), c["api"] == service_colors(["api", "checkout", "payments"])["api"]
+    (['api', 'db'], True)
+    >>> len(set(service_colors(f"svc-{i}" for i in range(20)).values()))
+    20
+    """
+    names = sorted({str(s) for s in services if s is not None and not (isinstance(s, float) and np.isnan(s)) and s is not pd.NA})
+    k = len(PALETTE)
+    taken: set[int] = set()
+    out: dict[str, str] = {}
+    for s in names:
+        slot = _palette_slot(s)
+        if len(taken) < k:
+            while slot in taken:
+                slot = (slot + 1) % k
+            taken.add(slot)
+        out[s] = PALETTE[slot]
+    return out
+
+
+def bar_colors(trace: Any) -> list[str]:
+    """The colour each bar of a bar trace is drawn in (a list, also when one colour is set for all).
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["web", "auth"], "name": ["x", "y"],
+    ...     "start": [0, 1], "end": [5, 3]})
+    >>> c = service_colors(["web", "auth"])
+    >>> bar_colors(tk.plot_waterfall(spans).data[0]) == [c["web"], c["auth"]]
+    True
+    """
+    color = trace.marker.color
+    return [color] * len(trace.x) if isinstance(color, str) else [str(c) for c in color]
+
+
+def log_ticks(values: Iterable[float]) -> dict[str, Any]:
+    """Tick values 1-2-5 per decade over the positive values, labelled in ms (plotly's default log
+    ticks label the minor digits only, "2 3 4 … 100")."""
+    v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
+    if not len(v):
+        return {}
+    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    ticks = [m * 10.0 ** e for e in np.arange(lo, hi + 1) for m in (1, 2, 5) if v.min() / 1.5 <= m * 10.0 ** e <= v.max() * 1.5]
+    if len(ticks) < 2:
+        return {}
+    return dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:,.4g}" for t in ticks])
+
+
+def fmt_ms(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:,.0f} ms" if abs(v) >= 100 else f"{v:,.3g} ms"

@@ -1,0 +1,396 @@
+"""Latency distributions (:func:`plot_latency`, :func:`plot_latency_ecdf`) and where critical-path time
+goes (:func:`plot_critical_path_breakdown`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import routes
+from ..errors import TraceKitError, require
+from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, service_colors
+
+go = require("plotly.graph_objects", "plot")
+
+__all__ = ["plot_latency", "plot_latency_ecdf", "plot_critical_path_breakdown"]
+
+# latency distributions
+
+
+def _latency_groups(spans: pd.DataFrame, by: str | Sequence[str] | None) -> pd.Series:
+    if by is None:
+        return pd.Series("all", index=spans.index)
+    keys = [by] if isinstance(by, str) else list(by)
+    parts = []
+    for k in keys:
+        if k == "route":  # the one route key (tracekit.core.routes), as sampling strata use it
+            parts.append(pd.Series(np.asarray(routes(spans), dtype=object), index=spans.index).astype(str))
+        elif k in spans.columns:
+            parts.append(spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str))
+        else:
+            raise TraceKitError(f"plot_latency: by={k!r} is neither a spans column nor 'route'")
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + " · " + p
+    return out
+
+
+def _auto_log(values: np.ndarray) -> bool:
+    """Log x when the positive values span more than two decades (a linear axis would put nearly
+    everything in the first bins)."""
+    pos = values[np.isfinite(values) & (values > 0)]
+    return bool(len(pos)) and float(pos.max()) > 100.0 * float(pos.min())
+
+
+def _ecdf_xy(v: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    v = np.sort(v)
+    k = len(v)
+    frac = np.arange(1, k + 1) / k
+    if k > max_points:
+        idx = np.unique(np.linspace(0, k - 1, max_points).round().astype(np.int64))
+        v, frac = v[idx], frac[idx]
+    return v, frac
+
+
+def plot_latency(
+    spans: pd.DataFrame,
+    by: str | Sequence[str] | None = "service",
+    *,
+    kind: str = "histogram",
+    log_x: bool | None = None,
+    bins: int = 40,
+    top: int = 10,
+    roots_only: bool = False,
+    max_points: int = 2000,
+    baseline: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> Any:
+    """Latency distribution (``duration_ms``) per group: step histogram or ECDF.
+
+    ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the one route key,
+    :func:`tracekit.core.routes`: ``http.route``, else the path with ids masked, else the name), a list of those, or
+    ``None`` for one group. The ``top`` most frequent groups get one line trace each (named by
+    the group, escaped; ``meta`` = the raw group), coloured by :func:`service_colors` when
+    ``by="service"``. ``kind="histogram"`` draws counts over bins shared by all groups
+    (log-spaced with ``log_x``); ``kind="ecdf"`` the fraction of spans at or below each latency
+    (at most ``max_points`` points per group). ``roots_only`` keeps spans without a parent
+    (end-to-end latency; :func:`plot_latency_ecdf` draws request latency by the kernel's
+    definition). Spans without a duration (in progress) are left out; with a log axis, zero
+    durations are too. ``baseline`` (spans of a normal period) adds one dashed line per drawn group
+    (``meta`` = ``"baseline · <group>"``) over the same bins.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (``duration_ms`` is drawn).
+    by : str or sequence of str or None
+        Grouping: spans columns and/or ``"route"``; ``None`` for one group.
+    kind : {"histogram", "ecdf"}
+        Step histogram of counts or empirical CDF.
+    log_x : bool, optional
+        Log-spaced bins / a log x axis; by default log when the durations span more than two
+        decades (a linear axis would put nearly every span in the first bin).
+    bins : int
+        Histogram bins shared by all groups.
+    top : int
+        Most frequent groups drawn.
+    roots_only : bool
+        Only spans without a parent.
+    max_points : int
+        Most ECDF points per group.
+    baseline : pandas.DataFrame, optional
+        Spans of a normal period, drawn dashed per group.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["ab" * 16] * 4, "span_id": [c * 16 for c in "abcd"],
+    ...     "service": ["api", "api", "api", "db"], "name": ["x"] * 4,
+    ...     "start": [0] * 4, "end": [1_000_000, 2_000_000, 4_000_000, 3_000_000]})
+    >>> fig = tk.plot_latency(spans, kind="ecdf")
+    >>> [(t.name, [float(v) for v in t.x], [round(float(v), 3) for v in t.y]) for t in fig.data]
+    [('api', [1.0, 2.0, 4.0], [0.333, 0.667, 1.0]), ('db', [3.0], [1.0])]
+    >>> fig.layout.xaxis.title.text
+    'span duration (ms)'
+    """
+    if kind not in ("histogram", "ecdf"):
+        raise TraceKitError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
+
+    def prepare(frame: pd.DataFrame, what: str) -> tuple[pd.Series, np.ndarray]:
+        if not isinstance(frame, pd.DataFrame) or "duration_ms" not in frame.columns:
+            raise TraceKitError(f"plot_latency: {what} must be a spans DataFrame with a duration_ms column")
+        sel = frame[frame["parent_id"].isna()] if roots_only else frame
+        d = sel["duration_ms"].to_numpy(dtype=float, na_value=np.nan)
+        return _latency_groups(sel, by), d
+
+    groups, dur = prepare(spans, "spans")
+    bgroups, bdur = prepare(baseline, "baseline") if baseline is not None else (None, None)
+    if log_x is None:
+        log_x = _auto_log(dur if bdur is None else np.concatenate([dur, bdur]))
+    ok = np.isfinite(dur) & ((dur > 0) if log_x else (dur >= 0))
+    groups, dur = groups[ok], dur[ok]
+    if bdur is not None:
+        bok = np.isfinite(bdur) & ((bdur > 0) if log_x else (bdur >= 0))
+        bgroups, bdur = bgroups[bok], bdur[bok]
+    counts = groups.value_counts(sort=False)
+    order = sorted(counts.index, key=lambda g: (-counts[g], g))[:top]
+    cmap = service_colors(order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+    gv = groups.to_numpy(dtype=object)
+    bgv = bgroups.to_numpy(dtype=object) if bgroups is not None else None
+    data = []
+    if kind == "histogram" and len(dur):
+        both = dur if bdur is None or not len(bdur) else np.concatenate([dur, bdur])
+        lo, hi = float(both.min()), float(both.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1) if log_x else np.linspace(lo, hi, bins + 1)
+        edges[0], edges[-1] = lo, hi  # exact ends, so the extremes are always counted
+    unit = "spans" if by is not None or not roots_only else "requests"
+    for g in order:
+        series = [(dur[gv == g], esc(g), g, "solid")]
+        if bgv is not None:
+            series.append((bdur[bgv == g], f"baseline · {esc(g)}", f"baseline · {g}", "dash"))
+        for v, name, meta, dash in series:
+            if not len(v):
+                continue
+            line = dict(shape="hv", color=cmap[g], dash=dash)
+            if kind == "histogram":
+                c, _ = np.histogram(v, bins=edges)
+                trace = go.Scatter(x=edges, y=np.append(c, c[-1]).astype(float), mode="lines", line=line, name=name, meta=meta,
+                                   hovertemplate=f"%{{x:,.4g}} ms: %{{y}} {unit}<extra>%{{fullData.name}}</extra>")
+            else:
+                x, frac = _ecdf_xy(v, max_points)
+                trace = go.Scatter(x=x, y=frac, mode="lines", line=line, name=name, meta=meta,
+                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{x:,.4g}} ms<extra>%{{fullData.name}}</extra>")
+            data.append(trace)
+    fig = go.Figure(data=data)
+    dropped = len(counts) - len(order)
+    default_title = (f"{'request' if roots_only else 'span'} latency by {by if isinstance(by, str) else ' · '.join(by or ['all'])}"
+                     + (" vs baseline (dashed)" if baseline is not None else "")
+                     + (f" (top {len(order)} of {len(counts)} groups)" if dropped > 0 else ""))
+    fig.update_layout(
+        title=esc(title or default_title),
+        xaxis=dict(title=f"{'root span' if roots_only else 'span'} duration (ms{', log scale' if log_x else ''})",
+                   type="log" if log_x else "linear", **(log_ticks(dur) if log_x else {})),
+        yaxis=dict(title=f"{unit} per bin" if kind == "histogram" else f"fraction of {unit} ≤ x",
+                   rangemode="tozero", tickformat=".0%" if kind == "ecdf" else None),
+        hovermode="closest",
+    )
+    return fig
+
+
+def plot_latency_ecdf(
+    incident: Any,
+    baseline: Any = None,
+    *,
+    by: str | Sequence[str] | None = None,
+    top: int = 10,
+    max_points: int = 2000,
+    labels: tuple[str, str] = ("incident", "baseline"),
+    title: str | None = None,
+) -> Any:
+    """Log-x ECDF of request latency, the baseline overlaid: how the whole distribution moved.
+
+    With ``by=None`` the values are request latencies: the request root span's duration of each
+    trace (``request_ms`` of :func:`tracekit.core.trace_outcomes`, the README's definition; an
+    async tail does not count). ``incident`` and ``baseline`` may also be latencies already
+    computed (a Series or array of milliseconds). With ``by`` (e.g. ``"service"``) the values
+    are span durations per group, as :func:`plot_latency` draws them, one colour per group
+    (:func:`service_colors` for services) and the baseline dashed in the same colour. Each
+    line's legend name carries its count and p50 / p95 (:func:`tracekit.core.percentile`), so
+    "p95 250 ms → 620 ms" can be read off the legend. Non-positive and missing values are left
+    out (a log axis cannot show them).
+
+    Parameters
+    ----------
+    incident : pandas.DataFrame or pandas.Series or array-like
+        Spans of the period under investigation, or request latencies in ms.
+    baseline : pandas.DataFrame or pandas.Series or array-like, optional
+        Spans (or latencies) of a normal period.
+    by : str or sequence of str, optional
+        Group span durations (``None``: request latency, one line per period).
+    top : int
+        Most groups drawn (with ``by``).
+    max_points : int
+        Most points per line.
+    labels : (str, str)
+        Names of the two periods.
+    title : str, optional
+        Figure title (escaped).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per period (and group): ``meta`` = ``{"period": "incident"|"baseline", "group": …}``;
+        x log-scaled.
+
+    Examples
+    --------
+    >>> import pandas as pd, tracekit as tk
+    >>> fig = tk.plot_latency_ecdf(pd.Series([10.0, 20.0, 400.0]), pd.Series([10.0, 12.0]))
+    >>> [(t.meta["period"], [float(v) for v in t.x]) for t in fig.data]
+    [('incident', [10.0, 20.0, 400.0]), ('baseline', [10.0, 12.0])]
+    >>> fig.layout.xaxis.type, fig.layout.xaxis.title.text
+    ('log', 'request latency (ms, log scale)')
+    """
+    from ..core import percentile, trace_outcomes
+
+    if by is not None:
+        if not isinstance(incident, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
+            raise TraceKitError("plot_latency_ecdf: by= needs spans DataFrames (span durations are grouped)")
+
+    def values(x: Any, what: str) -> pd.Series:
+        if isinstance(x, pd.DataFrame):
+            if by is None:
+                return pd.Series(trace_outcomes(x)["request_ms"].to_numpy(dtype=float, na_value=np.nan)).rename("all")
+            if "duration_ms" not in x.columns:
+                raise TraceKitError(f"plot_latency_ecdf: {what} spans have no duration_ms column")
+            return pd.Series(x["duration_ms"].to_numpy(dtype=float, na_value=np.nan), index=_latency_groups(x, by).to_numpy())
+        try:
+            return pd.Series(np.asarray(x, dtype=float)).rename("all")
+        except (TypeError, ValueError) as exc:
+            raise TraceKitError(f"plot_latency_ecdf: {what} must be spans or latencies in ms, got {type(x).__name__}") from exc
+
+    inc = values(incident, "incident")
+    base = values(baseline, "baseline") if baseline is not None else None
+    inc = inc[np.isfinite(inc.to_numpy()) & (inc.to_numpy() > 0)]
+    if base is not None:
+        base = base[np.isfinite(base.to_numpy()) & (base.to_numpy() > 0)]
+    if by is None:
+        order = ["all"]
+        ginc = {"all": inc.to_numpy()}
+        gbase = {"all": base.to_numpy()} if base is not None else {}
+        cmap = {"all": PALETTE[0]}
+    else:
+        counts = pd.Series(inc.index).value_counts(sort=False)
+        order = sorted(counts.index, key=lambda g: (-counts[g], g))[:top]
+        idx = inc.index.to_numpy(dtype=object)
+        ginc = {g: inc.to_numpy()[idx == g] for g in order}
+        bidx = base.index.to_numpy(dtype=object) if base is not None else None
+        gbase = {g: base.to_numpy()[bidx == g] for g in order} if base is not None else {}
+        cmap = service_colors(order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+    unit = "requests" if by is None else "spans"
+    data = []
+    for g in order:
+        for period, label, v, dash, color in (
+            ("incident", labels[0], ginc[g], "solid", cmap[g]),
+            ("baseline", labels[1], gbase.get(g), "dash", "#7F8591" if by is None else cmap[g]),
+        ):
+            if v is None or not len(v):
+                continue
+            p50, p95 = (float(q) for q in percentile(v, (0.5, 0.95)))
+            x, frac = _ecdf_xy(v, max_points)
+            name = (esc(label) if by is None else f"{esc(g)} · {esc(label)}") + f" (n={len(v):,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
+            data.append(go.Scatter(x=x, y=frac, mode="lines", line=dict(shape="hv", color=color, dash=dash, width=2),
+                                   name=name, meta={"period": period, "group": g},
+                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{x:,.4g}} ms<extra>{esc(label)}</extra>"))
+    fig = go.Figure(data=data)
+    what = "request latency" if by is None else f"span duration by {by if isinstance(by, str) else ' · '.join(by)}"
+    default = what + (f": {labels[0]} vs {labels[1]}" if baseline is not None else "")
+    fig.add_hline(y=0.95, line=dict(color="#BBBBBB", dash="dot", width=1), annotation_text="p95",
+                  annotation_position="bottom right", annotation_font_size=10)
+    fig.update_layout(
+        title=esc(title or default),
+        xaxis=dict(title=f"{what.split(' by ')[0]} (ms, log scale)", type="log",
+                   **log_ticks([float(t.x[0]) for t in data if len(t.x)] + [float(t.x[-1]) for t in data if len(t.x)])),
+        yaxis=dict(title=f"fraction of {unit} ≤ x", range=[0, 1.02], tickformat=".0%"),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+        hovermode="closest",
+        margin=dict(b=110),
+    )
+    return fig
+
+
+
+
+# --------------------------------------------------------------------------------------------------
+# critical-path breakdown
+
+_BREAKDOWN_STATS = ("cp_ms", "mean_ms", "share", "p50_ms", "p95_ms", "traces", "trace_share")
+
+
+def plot_critical_path_breakdown(
+    breakdown: pd.DataFrame,
+    *,
+    value: str = "cp_ms",
+    top: int = 20,
+    title: str | None = None,
+) -> Any:
+    """Horizontal bars of where critical-path time goes, from :func:`tracekit.critical_path_breakdown`.
+
+    One bar trace; one bar per key (the ``by`` columns of the breakdown, joined with `` · ``),
+    largest ``value`` at the top, at most ``top`` bars; the text on each bar is its ``share`` of
+    end-to-end time. Bars are coloured by service when ``service`` is a key.
+
+    Parameters
+    ----------
+    breakdown : pandas.DataFrame
+        The frame of :func:`tracekit.critical_path_breakdown`.
+    value : str
+        The column drawn (``cp_ms`` by default).
+    top : int
+        Most bars drawn.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd, tracekit as tk
+    >>> bd = pd.DataFrame({"service": ["db", "api"], "cp_ms": [60.0, 40.0], "share": [0.6, 0.4]})
+    >>> fig = tk.plot_critical_path_breakdown(bd)
+    >>> list(fig.data[0].y), [float(v) for v in fig.data[0].x], list(fig.data[0].text)
+    (['db', 'api'], [60.0, 40.0], ['60.0%', '40.0%'])
+    """
+    if not isinstance(breakdown, pd.DataFrame):
+        raise TraceKitError(f"plot_critical_path_breakdown expects a DataFrame, got {type(breakdown).__name__}")
+    if value not in breakdown.columns:
+        raise TraceKitError(f"plot_critical_path_breakdown: column {value!r} not in the breakdown ({list(breakdown.columns)})")
+    keys = [c for c in breakdown.columns if c not in _BREAKDOWN_STATS]
+    if not keys:
+        raise TraceKitError("plot_critical_path_breakdown: the breakdown has no key column (e.g. service)")
+    bd = breakdown.sort_values(value, ascending=False, kind="stable").head(top)
+    label = key_text(bd[keys[0]])
+    for k in keys[1:]:
+        label = label + " · " + key_text(bd[k])
+    labels = [esc(s) for s in label.tolist()]
+    if "service" in keys:
+        cmap = service_colors(breakdown["service"].astype(object).astype(str))
+        color: Any = [cmap[str(s)] for s in bd["service"].astype(object)]
+    else:
+        color = PALETTE[0]
+    share = bd["share"].to_numpy(dtype=float) if "share" in bd.columns else None
+    text = [f"{s:.1%}" for s in share] if share is not None else None
+    hover = []
+    for i, (_, r) in enumerate(bd.iterrows()):
+        parts = [f"<b>{labels[i]}</b>"]
+        for c in _BREAKDOWN_STATS:
+            if c in bd.columns:
+                v = r[c]
+                parts.append(f"{c}: {v:.1%}" if c in ("share", "trace_share") else f"{c}: {v:,.3f}" if isinstance(v, float) else f"{c}: {v}")
+        hover.append("<br>".join(parts))
+    fig = go.Figure(
+        go.Bar(orientation="h", y=labels, x=bd[value].to_numpy(dtype=float), text=text, textposition="auto",
+               marker=dict(color=color), hovertext=hover, hoverinfo="text", name=value, meta="breakdown")
+    )
+    n_traces = breakdown.attrs.get("traces")
+    default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_traces} traces)" if n_traces is not None else "")
+    fig.update_layout(
+        title=esc(title or default_title),
+        xaxis=dict(title={"cp_ms": "critical-path time (ms, summed over traces)", "mean_ms": "critical-path time per trace (ms)",
+                          "share": "share of end-to-end time"}.get(value, value.replace("_ms", " (ms)"))),
+        yaxis=dict(autorange="reversed", automargin=True, type="category", title=esc(" · ".join(map(str, keys)))),
+        height=int(min(max(250, 28 * len(bd) + 120), 900)),
+    )
+    return fig

@@ -1,0 +1,514 @@
+"""The service map (:func:`plot_service_graph`): services as nodes in call layers, calls as edges."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import TraceKitError, require
+from .colors import ERROR_COLOR, esc, fmt_ms, service_colors
+
+go = require("plotly.graph_objects", "plot")
+
+__all__ = ["plot_service_graph", "EDGE_COLORS"]
+
+# --------------------------------------------------------------------------------------------------
+# service graph
+
+
+def _layered_positions(G) -> tuple[dict[Any, tuple[float, float]], dict[tuple, list[tuple[float, float]]]]:
+    """Positions of a layered left-to-right drawing and the bends of long edges.
+
+    The layer of a node is that of :func:`tracekit.analysis.graph.graph_layout` (callers left of
+    callees; nodes on a cycle share one). An edge spanning several layers gets a bend point in
+    every layer it crosses (a Sugiyama dummy node), so it runs around the nodes in between
+    instead of through them. Each layer is ordered by the barycentre of its neighbours (four
+    down-and-up sweeps, fewer crossings), then y is the rank centred on 0, one unit apart.
+    Returns ``(pos, bends)``: node → (x, y) and edge (u, v) → bend points."""
+    from ..analysis.graph import graph_layout
+
+    lay = graph_layout(G)
+    lay = lay[lay["element"] == "node"]
+    layer = {v: float(x) for v, x in zip(lay["node"].tolist(), lay["x"].tolist(), strict=True)}
+    layers: dict[float, list] = {}
+    for v in lay["node"].tolist():
+        layers.setdefault(layer[v], []).append(v)
+    up: dict[Any, list] = {v: [] for v in G.nodes}  # neighbours one layer left / right (dummies included)
+    down: dict[Any, list] = {v: [] for v in G.nodes}
+    chains: dict[tuple, list] = {}
+    for u, v in G.edges:
+        if u == v:
+            continue
+        lu, lv = layer[u], layer[v]
+        if abs(lv - lu) <= 1:
+            if lv > lu:
+                down[u].append(v)
+                up[v].append(u)
+            elif lv < lu:
+                down[v].append(u)
+                up[u].append(v)
+            continue
+        step = 1.0 if lv > lu else -1.0
+        prev = u
+        chain = []
+        x = lu + step
+        while (x - lv) * step < 0:
+            d = ("__bend__", u, v, x)
+            layers.setdefault(x, []).append(d)
+            layer[d] = x
+            up[d], down[d] = [], []
+            a_, b_ = (prev, d) if step > 0 else (d, prev)
+            down[a_].append(b_)
+            up[b_].append(a_)
+            chain.append(d)
+            prev = d
+            x += step
+        a_, b_ = (prev, v) if step > 0 else (v, prev)
+        down[a_].append(b_)
+        up[b_].append(a_)
+        chains[(u, v)] = chain
+    xs = sorted(layers)
+    for x in xs:
+        layers[x].sort(key=lambda v: (isinstance(v, tuple) and len(v) == 4 and v[0] == "__bend__", str(v)))
+    y = {v: float(i - (len(vs) - 1) / 2) for x in xs for vs in [layers[x]] for i, v in enumerate(vs)}
+    links = [(a_, b_) for a_ in down for b_ in down[a_]]
+
+    def crossings() -> int:
+        if len(links) > 400:
+            return 0
+        n_cross = 0
+        for i, (a1, b1) in enumerate(links):
+            for a2, b2 in links[i + 1:]:
+                if layer[a1] == layer[a2] and a1 != a2 and b1 != b2 and (y[a1] - y[a2]) * (y[b1] - y[b2]) < 0:
+                    n_cross += 1
+        return n_cross
+
+    best = (crossings(), dict(y))
+    for _ in range(6):  # median-free barycentre sweeps, callers last (the order read left to right)
+        for nbrs, order in ((down, xs[-2::-1]), (up, xs[1:])):
+            for x in order:
+                vs = layers[x]
+
+                def centre(v, nbrs=nbrs):
+                    nb = nbrs[v]
+                    return float(np.mean([y[u] for u in nb])) if nb else y[v]
+
+                keyed = sorted(((centre(v), y[v], str(v)), v) for v in vs)
+                layers[x] = vs = [v for _, v in keyed]
+                for i, v in enumerate(vs):
+                    y[v] = float(i - (len(vs) - 1) / 2)
+            c = crossings()
+            if c < best[0]:
+                best = (c, dict(y))
+    y = best[1]
+    pos = {v: (layer[v], y[v]) for v in G.nodes}
+    bends = {e: [(layer[d], y[d]) for d in chain] for e, chain in chains.items()}
+    return pos, bends
+
+
+def _positions(G, pos) -> dict[Any, tuple[float, float]]:
+    if pos is None:
+        return _layered_positions(G)[0] if len(G) else {}
+    if isinstance(pos, pd.DataFrame):
+        if "element" in pos.columns:  # graph_layout: node rows and edge rows
+            pos = pos[pos["element"] == "node"]
+        df = pos.set_index("node") if "node" in pos.columns else pos
+        return {k: (float(r["x"]), float(r["y"])) for k, r in df.iterrows()}
+    return {k: (float(v[0]), float(v[1])) for k, v in dict(pos).items()}
+
+
+def _num(a: Mapping, *keys: str) -> float | None:
+    for k in keys:
+        v = a.get(k)
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            return float(v)
+    return None
+
+
+def _edge_failed_share(a: Mapping) -> float | None:
+    calls, nfail = _num(a, "calls", "weight"), _num(a, "failed", "errors")
+    return nfail / calls if calls and nfail is not None else None
+
+
+#: Edge colours of the service map: without a baseline by failed share, with one by the change of p95.
+EDGE_COLORS: dict[str, str] = {
+    "ok": "#8C8C8C", "failing": "#F4A261", "failing ≥ 5%": ERROR_COLOR,
+    "slower ×2+": "#B2182B", "slower": "#EF8A62", "unchanged": "#B4B4B4", "faster": "#4393C3",
+    "new": "#7B3294", "gone": "#CFCFCF",
+}
+
+
+def _edge_class(a: Mapping | None, b: Mapping | None) -> str:
+    """The colour class of an edge: ``a`` its attributes, ``b`` the baseline's (None: no baseline given
+    when both are dicts… see callers)."""
+    if b is None:
+        r = _edge_failed_share(a or {})
+        return "ok" if not r else ("failing ≥ 5%" if r >= 0.05 else "failing")
+    if a is None:
+        return "gone"
+    if not b:
+        return "new"
+    pa, pb = _num(a, "p95_ms", "p95"), _num(b, "p95_ms", "p95")
+    if pa is None or pb is None or not np.isfinite(pa) or not np.isfinite(pb):
+        return "unchanged"
+    if pa >= 2 * pb and pa - pb >= 1.0:
+        return "slower ×2+"
+    if pa >= 1.2 * pb and pa - pb >= 1.0:
+        return "slower"
+    if pa <= pb / 1.2 and pb - pa >= 1.0:
+        return "faster"
+    return "unchanged"
+
+
+def _fmt_num(v: float) -> str:
+    """A hover number: thousands separators, no exponent for the sizes traces have."""
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+
+
+def _fmt_pct(r: float | None) -> str:
+    return "–" if r is None else f"{r:.1%}" if r < 0.1 else f"{r:.0%}"
+
+
+def _service_of(G, v) -> str:
+    a = G.nodes[v] if v in G else {}
+    return str(a.get("service", v)) if G.graph.get("by") == "operation" else str(v)
+
+
+def _ops_of(ops_graph, v, by_node: dict) -> list[str]:
+    """Hover lines listing the operations of node ``v`` from an operation-level graph."""
+    lines = []
+    for op, a in by_node.get(str(v), [])[:12]:
+        n = _num(a, "spans")
+        lines.append(f"· {esc(str(a.get('name', op)))}" + (f" ({int(n):,} spans)" if n else ""))
+    more = len(by_node.get(str(v), [])) - 12
+    if more > 0:
+        lines.append(f"· … {more} more")
+    return lines
+
+
+def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, float]],
+                       px: tuple[float, float]) -> tuple[list[float], list[float]]:
+    """Greedy placement of edge labels on their edges, so they overlap neither each other nor a node
+    (with its name above it). Candidates lie along each edge's first segment (a long edge's label
+    stays near its source), the middle first; sizes are estimated in pixels (``px`` = pixels per
+    data unit in x and y; 6 px per character of a 10 px font). An edge whose candidates all
+    collide takes the least-overlapping one."""
+    sx, sy = px
+    boxes: list[tuple[float, float, float, float]] = []
+    for x, y in nodes:  # the marker and the name above it
+        boxes.append((x * sx - 40, x * sx + 40, y * sy - 38, y * sy + 13))
+
+    def overlap(b: tuple[float, float, float, float]) -> float:
+        tot = 0.0
+        for c in boxes:
+            w = min(b[1], c[1]) - max(b[0], c[0])
+            h = min(b[3], c[3]) - max(b[2], c[2])
+            if w > 0 and h > 0:
+                tot += w * h
+        return tot
+
+    out_x, out_y = [0.0] * len(paths), [0.0] * len(paths)
+    order = sorted(range(len(paths)), key=lambda i: -len(labels[i]))  # the longest labels choose first
+    for i in order:
+        (x0, y0), (x1, y1) = paths[i][0], paths[i][1]
+        if (x0, y0) == (x1, y1):  # self-loop: above the node
+            out_x[i], out_y[i] = x0, y0 - 0.45
+            continue
+        lines = html.unescape(labels[i]).split("<br>")
+        half_w, half_h = 3.0 * max(len(x) for x in lines) + 4, 7.0 * len(lines) + 1
+        best = None
+        for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
+            cx, cy = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+            b = (cx * sx - half_w, cx * sx + half_w, cy * sy - half_h, cy * sy + half_h)
+            o = overlap(b)
+            if best is None or o < best[0]:
+                best = (o, cx, cy, b)
+            if o == 0:
+                break
+        _, out_x[i], out_y[i], b = best
+        boxes.append(b)
+    return out_x, out_y
+
+
+def plot_service_graph(
+    G,
+    *,
+    pos: Any = None,
+    max_arrows: int = 300,
+    baseline: Any = None,
+    operations: Any = None,
+    edge_labels: bool = True,
+    title: str | None = None,
+) -> Any:
+    """Service map from :func:`tracekit.service_graph`: callers left, callees right, calls as arrows.
+
+    Nodes are the graph's nodes (services, and the uninstrumented peers ``service_graph`` names,
+    such as a database or an external host), in layers from the services nobody calls (left) to
+    their callees (right), each layer ordered to reduce crossings; every node is drawn in its
+    :func:`service_colors` colour with its name in a label above it, its outline red when its
+    failed share (``failed`` or ``errors`` over ``calls``/``spans``) is above 0. Edges are arrows
+    (up to ``max_arrows``) whose width grows with the calls and whose colour is their class in
+    :data:`EDGE_COLORS`: by failed share, or with a ``baseline`` graph by the change of p95 (new
+    and vanished calls included; the baseline's nodes join the layout). A label near each edge's
+    start reads ``calls · p95`` (and the failed share when there are failures, or p95 before →
+    after with a baseline); the hover of the edge midpoint marker and of the node list every
+    number and, when ``operations`` is given (the graph of ``service_graph(spans,
+    by="operation")``), the operations behind a node and an edge.
+
+    Traces, in order: ``meta="edges"`` (one grey line trace of every edge), ``meta="edge_info"``
+    (a marker per edge at its label: ``customdata`` = the edge class, ``hovertext`` its numbers),
+    ``meta="nodes"`` (one marker per node: ``text`` the names, ``customdata`` the failed share),
+    then legend-only entries (``meta="legend"``) for the edge classes present. Node labels and
+    arrows are layout annotations (names ``node_label``/``arrow``).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The graph of :func:`tracekit.service_graph` (or any graph with such attributes).
+    pos : dict or pandas.DataFrame, optional
+        Node positions (default: the layered layout described above).
+    max_arrows : int
+        Most arrow annotations drawn.
+    baseline : networkx.DiGraph, optional
+        The same graph for a normal period: edges are coloured by their change of p95.
+    operations : networkx.DiGraph, optional
+        The operation-level graph (``service_graph(spans, by="operation")``) of the same spans,
+        listed in the hovers.
+    edge_labels : bool
+        Write calls and p95 on every edge.
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> import networkx as nx, tracekit as tk
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("api", "db", calls=10, errors=1, p50=3.0, p95=9.5)
+    >>> fig = tk.plot_service_graph(G, pos={"api": (0, 0), "db": (1, 0)})
+    >>> [t.meta for t in fig.data]
+    ['edges', {'edge': ['api', 'db'], 'class': 'failing ≥ 5%'}, 'edge_info', 'nodes', 'legend']
+    >>> info = next(t for t in fig.data if t.meta == "edge_info")
+    >>> info.hovertext[0]
+    '<b>api → db</b><br>calls: 10<br>failed: 1 (10.0%)<br>p50: 3<br>p95: 9.5'
+    >>> B = nx.DiGraph(); B.add_edge("api", "db", calls=10, p95_ms=4.0)
+    >>> G.edges["api", "db"]["p95_ms"] = 9.5
+    >>> fig = tk.plot_service_graph(G, baseline=B)
+    >>> [a.text for a in fig.layout.annotations if a.name == "edge_label"]
+    ['10 calls · 10% failed<br>p95 4 ms → 9.5 ms']
+    """
+    nx = require("networkx", "core")
+    U = G
+    if baseline is not None:
+        if not isinstance(baseline, nx.DiGraph):
+            raise TraceKitError(f"plot_service_graph: baseline must be a networkx.DiGraph, got {type(baseline).__name__}")
+        U = nx.DiGraph(G)
+        for v, a in baseline.nodes(data=True):
+            if v not in U:
+                U.add_node(v, **a)
+        for u, v in baseline.edges:
+            if not U.has_edge(u, v):
+                U.add_edge(u, v)
+    if pos is None and len(U):
+        p, bends = _layered_positions(U)
+    else:
+        p, bends = _positions(U, pos), {}
+    missing = [n for n in U.nodes if n not in p]
+    if missing:
+        raise TraceKitError(f"plot_service_graph: no position for nodes {missing[:5]}")
+    by_op = G.graph.get("by") == "operation"
+    cmap = service_colors({_service_of(U, v) for v in U.nodes})
+    # the operation-level graph, indexed by service (nodes) and by service pair (edges)
+    op_nodes: dict[str, list] = {}
+    op_edges: dict[tuple[str, str], list] = {}
+    if operations is not None:
+        if not isinstance(operations, nx.DiGraph):
+            raise TraceKitError(f"plot_service_graph: operations must be the networkx.DiGraph of service_graph(spans, by='operation'), got {type(operations).__name__}")
+        for v, a in operations.nodes(data=True):
+            if a.get("instrumented", True):
+                op_nodes.setdefault(str(a.get("service", v)), []).append((v, a))
+        for u, v, a in operations.edges(data=True):
+            su = str(operations.nodes[u].get("service", u))
+            sv = str(operations.nodes[v].get("service", v))
+            op_edges.setdefault((su, sv), []).append((u, v, a))
+        for lst in op_nodes.values():
+            lst.sort(key=lambda t: -(_num(t[1], "spans") or 0))
+        for lst in op_edges.values():
+            lst.sort(key=lambda t: -(_num(t[2], "calls") or 0))
+    max_calls = max([_num(a, "calls", "weight") or 1.0 for _, _, a in U.edges(data=True)] or [1.0])
+
+    ex: list[float | None] = []
+    ey: list[float | None] = []
+    mtext, mlabel, mclass, paths, widths = [], [], [], [], []
+    annotations: list[dict] = []
+    classes_seen: list[str] = []
+    for u, v in U.edges:
+        a = G.edges[u, v] if G.has_edge(u, v) else None
+        b = (baseline.edges[u, v] if baseline.has_edge(u, v) else {}) if baseline is not None else None
+        cls = _edge_class(a, b)
+        if cls not in classes_seen:
+            classes_seen.append(cls)
+        path = [p[u], *bends.get((u, v), []), p[v]]
+        for x_, y_ in path:
+            ex.append(x_)
+            ey.append(y_)
+        ex.append(None)
+        ey.append(None)
+        paths.append(path)
+        mclass.append(cls)
+        cur = a if a is not None else {}
+        calls = _num(cur, "calls", "weight")
+        p95 = _num(cur, "p95_ms", "p95")
+        r = _edge_failed_share(cur)
+        info = [f"<b>{esc(str(u))} → {esc(str(v))}</b>"]
+        if a is None:
+            info.append("not called in this period (called in the baseline)")
+        for k, val in cur.items():
+            if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool) and k != "weight":
+                kk = k[:-3] if k.endswith("_ms") else k
+                if k in ("errors", "failed"):
+                    info.append(f"failed: {int(val):,}" + (f" ({r:.1%})" if r is not None else ""))
+                else:
+                    info.append(f"{esc(str(kk))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
+        if cur.get("async"):
+            info.append("asynchronous")
+        label = ""
+        if calls is not None:
+            label = f"{int(calls):,} calls" + (f"\np95 {fmt_ms(p95)}" if p95 is not None else "")
+            if r:
+                label += f" · {_fmt_pct(r)} failed"
+        if b is not None and b:
+            bp95 = _num(b, "p95_ms", "p95")
+            bcalls = _num(b, "calls", "weight")
+            br = _edge_failed_share(b)
+            info.append(f"<i>baseline → now</i>: calls {int(bcalls or 0):,} → {int(calls or 0):,}; "
+                        f"p95 {fmt_ms(bp95 if bp95 is not None else np.nan)} → {fmt_ms(p95 if p95 is not None else np.nan)}; "
+                        f"failed {_fmt_pct(br)} → {_fmt_pct(r)}")
+            if bp95 is not None and p95 is not None and cls in ("slower ×2+", "slower", "faster"):
+                label = (f"{int(calls or 0):,} calls" + (f" · {_fmt_pct(r)} failed" if r else "")
+                         + f"\np95 {fmt_ms(bp95)} → {fmt_ms(p95)}")
+        if cls in ("new", "gone"):
+            label = (label + "\n" if label else "") + cls
+        ops = op_edges.get((_service_of(U, u), _service_of(U, v)), []) if not by_op else []
+        if ops:
+            info.append("operations:")
+            for ou, _ov, oa in ops[:10]:
+                on = operations.nodes[ou].get("name", ou)
+                info.append(f"· {esc(str(on))}: {int(_num(oa, 'calls') or 0):,} calls, p95 {fmt_ms(_num(oa, 'p95_ms', 'p95') or np.nan)}")
+        mtext.append("<br>".join(info))
+        mlabel.append("<br>".join(esc(x) for x in label.split("\n")) if edge_labels else "")
+        width = round(float(1.0 + 3.0 * np.log1p(calls) / np.log1p(max_calls)), 2) if calls else 1.0
+        widths.append(width)
+        if sum(1 for x in annotations if x.get("name") == "arrow") < max_arrows and u != v:
+            (x0, y0), (x1, y1) = path[-2], path[-1]
+            annotations.append(dict(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                                    arrowhead=2, arrowsize=1.0, arrowwidth=width, arrowcolor=EDGE_COLORS[cls],
+                                    standoff=13, startstandoff=13 if len(path) == 2 else 0, text="", name="arrow"))
+    nodes = list(U.nodes)
+    rate, ntext, ncolor, nline = [], [], [], []
+    for n in nodes:
+        a = U.nodes[n]
+        calls = _num(a, "calls", "spans", "requests")
+        nfail = _num(a, "failed", "errors")
+        r = min(1.0, nfail / calls) if calls and nfail is not None else 0.0
+        rate.append(r)
+        ncolor.append(cmap.get(_service_of(U, n), "#999999"))
+        nline.append(ERROR_COLOR if r > 0 else "#333333")
+        info = [f"<b>{esc(str(n))}</b>"]
+        if a.get("instrumented") is False:
+            info.append("not instrumented (named by its callers' client spans)")
+        if baseline is not None and n not in G:
+            info.append("only in the baseline")
+        for k, val in a.items():
+            if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool):
+                if a.get("instrumented") is False and not val:
+                    continue  # a peer has no spans of its own: its zeros say nothing
+                if k in ("errors", "failed"):
+                    info.append(f"failed: {int(val):,}" + (f" ({r:.1%})" if calls else ""))
+                else:
+                    info.append(f"{esc(str(k))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
+        if not by_op:
+            ops = _ops_of(operations, n, op_nodes)
+            if not ops and a.get("instrumented") is False:  # a peer: the operations calling it
+                callers = [(ou, oa) for (su, sv), lst in op_edges.items() if sv == str(n) for ou, _, oa in lst]
+                ops = [f"· {esc(str(operations.nodes[ou].get('name', ou)))} (from {esc(str(operations.nodes[ou].get('service', '')))}, "
+                       f"{int(_num(oa, 'calls') or 0):,} calls)" for ou, oa in callers[:12]]
+            if ops:
+                info += ["operations:"] + ops
+        ntext.append("<br>".join(info))
+        label = esc(str(a.get("name", n)) if by_op else str(n))
+        if by_op:
+            label = f"{esc(str(a.get('service', '')))}<br>{label}"
+        annotations.append(dict(x=p[n][0], y=p[n][1], xref="x", yref="y", text=label, showarrow=False, yshift=22,
+                                font=dict(size=12, color="#222222"), bgcolor="rgba(255,255,255,0.85)", borderpad=1,
+                                name="node_label"))
+    xs = [p[n][0] for n in nodes] or [0.0]
+    ys = [p[n][1] for n in nodes] or [0.0]
+    for path in paths:
+        ys += [q[1] for q in path]
+    per_layer = max([sum(1 for n in nodes if p[n][0] == x) for x in set(xs)] or [1])
+    height = int(min(max(420, 105 * max(per_layer, max(ys) - min(ys) + 1) + 160), 1800))
+    x_lo, x_hi, y_lo, y_hi = min(xs) - 0.45, max(xs) + 0.45, min(ys) - 0.6, max(ys) + 0.7
+    mx, my = _place_edge_labels(paths, mlabel, [p[n] for n in nodes],
+                                px=(1000.0 / (x_hi - x_lo), (height - 100.0) / (y_hi - y_lo)))
+    if edge_labels:
+        for lx, ly, lab, cls in zip(mx, my, mlabel, mclass, strict=True):
+            if lab:
+                annotations.append(dict(x=lx, y=ly, xref="x", yref="y", text=lab, showarrow=False, name="edge_label",
+                                        font=dict(size=10, color="#B2182B" if cls in ("slower ×2+", "failing ≥ 5%") else "#333333"),
+                                        bgcolor="rgba(255,255,255,0.85)", borderpad=1))
+    data = [go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="rgba(0,0,0,0)", width=1), hoverinfo="skip", name="calls",
+                       meta="edges", showlegend=False)]
+    for (u, v), path, cls, w in zip(U.edges, paths, mclass, widths, strict=True):
+        if u == v:
+            continue
+        data.append(go.Scatter(x=[q[0] for q in path], y=[q[1] for q in path], mode="lines",
+                               line=dict(color=EDGE_COLORS[cls], width=w, shape="spline" if len(path) > 2 else "linear"),
+                               hoverinfo="skip", showlegend=False, name=f"{esc(str(u))} → {esc(str(v))}",
+                               meta={"edge": [str(u), str(v)], "class": cls}))
+    data += [
+        go.Scatter(x=mx, y=my, mode="markers", text=mlabel, customdata=mclass,
+                   marker=dict(size=14, color="rgba(255,255,255,0.01)", line=dict(width=0)),
+                   hovertext=mtext, hoverinfo="text", name="edge", meta="edge_info", showlegend=False),
+        go.Scatter(
+            x=[p[n][0] for n in nodes], y=[p[n][1] for n in nodes], mode="markers", text=[esc(str(n)) for n in nodes],
+            customdata=rate,
+            marker=dict(size=24, color=ncolor, line=dict(color=nline, width=[1 + 4 * min(1.0, 10 * r) for r in rate])),
+            hovertext=ntext, hoverinfo="text", name="services", meta="nodes", showlegend=False,
+        ),
+    ]
+    for cls in classes_seen:
+        data.append(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=EDGE_COLORS[cls], width=3),
+                               name={"ok": "calls, none failed", "failing": "calls, some failed",
+                                     "failing ≥ 5%": "calls, ≥ 5% failed", "slower ×2+": "p95 ≥ 2× baseline",
+                                     "slower": "p95 ≥ 1.2× baseline", "unchanged": "p95 within 1.2× of baseline",
+                                     "faster": "p95 ≤ baseline / 1.2", "new": "new call (not in baseline)",
+                                     "gone": "call only in baseline"}[cls],
+                               meta="legend", hoverinfo="skip", showlegend=True))
+    what = "operations" if by_op else "services"
+    n_peer = sum(1 for _, a in G.nodes(data=True) if a.get("instrumented") is False)
+    default = (f"service map: {G.number_of_nodes() - n_peer} {what}"
+               + (f" + {n_peer} uninstrumented peer{'s' if n_peer != 1 else ''}" if n_peer else "")
+               + f", {G.number_of_edges()} call edges"
+               + (" — p95 against the baseline" if baseline is not None else ""))
+    fig = go.Figure(data)
+    fig.update_layout(
+        title=esc(title or default),
+        annotations=annotations,
+        xaxis=dict(visible=False, range=[x_lo, x_hi]),
+        yaxis=dict(visible=False, range=[y_hi, y_lo], autorange=False),
+        hovermode="closest",
+        plot_bgcolor="white",
+        height=height,
+        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
+        margin=dict(l=20, r=20, t=60, b=40),
+    )
+    return fig

@@ -1,0 +1,304 @@
+"""Time axes: :func:`plot_timeline` (requests, error rate and latency per bucket) and
+:func:`plot_heatmap` (time x request latency)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import TraceKitError, require
+from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, service_colors
+
+go = require("plotly.graph_objects", "plot")
+
+__all__ = ["plot_timeline", "plot_heatmap"]
+
+# --------------------------------------------------------------------------------------------------
+# the time axis: timeline and heatmap
+
+
+def _is_timeline(df: Any) -> bool:
+    return isinstance(df, pd.DataFrame) and {"time", "requests", "p95_ms"} <= set(df.columns) and "span_id" not in df.columns
+
+
+def _timeline_keys(tl: pd.DataFrame) -> list[str]:
+    from ..analysis.timeline import TIMELINE
+
+    return [c for c in tl.columns if c not in TIMELINE.column_names]
+
+
+def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    if not keys:
+        return pd.Series("all", index=df.index)
+    out = key_text(df[keys[0]])
+    for k in keys[1:]:
+        out = out + " · " + key_text(df[k])
+    return out
+
+
+def plot_timeline(
+    data: pd.DataFrame,
+    freq: str = "1min",
+    by: str | Sequence[str] | None = None,
+    *,
+    changes: pd.DataFrame | None = None,
+    baseline: pd.DataFrame | None = None,
+    deployments: pd.DataFrame | bool = True,
+    weights: Any = None,
+    top: int = 8,
+    title: str | None = None,
+) -> Any:
+    """Requests, error rate and p50/p95/p99 of request latency over time, per key.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Spans (a :func:`~tracekit.timeline` is computed with ``freq``, ``by``, ``weights``) or a timeline.
+    freq, by, weights
+        As for :func:`~tracekit.timeline` (ignored when ``data`` is a timeline).
+    changes : pandas.DataFrame, optional
+        :func:`~tracekit.detect_changes` result: each window is shaded (to the end of the data
+        while ongoing) and labelled with its key and metric.
+    baseline : pandas.DataFrame, optional
+        Spans or a timeline of a normal period (e.g. the same hour another day), drawn dashed in
+        grey over the same keys; a baseline from another day is shifted onto the window's start.
+    deployments : pandas.DataFrame or bool
+        :func:`~tracekit.deployments` result, or True to compute it from ``data`` (spans only):
+        each version change (a version seen after another of the same service) is a vertical line
+        at its first appearance, labelled ``service version``.
+    top : int
+        Most keys drawn: the keys named by ``changes`` first, then the busiest.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three rows sharing the time axis. Every trace has ``meta`` = {"metric", "key", "role"}
+        (role ``value``, ``band`` or ``baseline``); shapes are named ``change`` or ``deployment``.
+
+    Raises
+    ------
+    TraceKitError
+        ``data`` is neither spans nor a timeline.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("slow-deploy", 300, seed=12).spans
+    >>> fig = tk.plot_timeline(spans, freq="5min", by="root_service")
+    >>> sorted({t.meta["metric"] for t in fig.data})
+    ['error_rate', 'p50_ms', 'p95_ms', 'p99_ms', 'requests']
+    >>> [s.name for s in fig.layout.shapes if s.name == "deployment"]
+    ['deployment']
+    """
+    from plotly.subplots import make_subplots
+
+    from ..analysis.timeline import deployments as _deployments
+    from ..analysis.timeline import timeline
+
+    if _is_timeline(data):
+        tl = data
+        deps = deployments if isinstance(deployments, pd.DataFrame) else None
+    elif isinstance(data, pd.DataFrame) and "span_id" in data.columns:
+        tl = timeline(data, freq, by, weights=weights)
+        deps = deployments if isinstance(deployments, pd.DataFrame) else (_deployments(data) if deployments else None)
+    else:
+        raise TraceKitError("plot_timeline: data must be a spans DataFrame or a timeline() result")
+    keys = _timeline_keys(tl)
+    labels = _key_labels(tl, keys)
+    totals = tl.groupby(labels.to_numpy(), sort=False)["requests"].sum()
+    order = sorted(totals.index, key=lambda g: (-totals[g], g))[:top]
+    if changes is not None and len(changes) and keys and all(k in changes.columns for k in keys):
+        # keys with a detected change are drawn even when they are not among the busiest: the shaded
+        # window names them, so their lines must be there to read
+        changed = _key_labels(changes, keys).tolist()
+        first = [g for g in dict.fromkeys(changed) if g in totals.index]
+        order = (first + [g for g in order if g not in first])[: max(top, len(first))]
+    cmap = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+    if keys == ["service"]:
+        cmap = {g: c for g, c in service_colors(order).items()}
+    base_tl = None
+    if baseline is not None:
+        base_tl = baseline if _is_timeline(baseline) else timeline(baseline, tl.attrs.get("params", {}).get("freq", freq),
+                                                                  keys or None, weights=None)
+        if len(base_tl) and len(tl):
+            shift = tl["time"].min() - base_tl["time"].min()
+            base_tl = base_tl.assign(time=base_tl["time"] + shift)
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=("requests per bucket", "error rate", "request latency (ms): p50 · p95 · p99"))
+    dash = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
+    lv = labels.to_numpy(dtype=object)
+    for g in order:
+        part = tl[lv == g]
+        x = part["time"]
+        color = cmap[g]
+        meta = lambda m, role="value", g=g: {"metric": m, "key": g, "role": role}  # noqa: E731
+        fig.add_trace(go.Scatter(x=x, y=part["requests"], mode="lines", line=dict(color=color, shape="hv"),
+                                 name=esc(g), legendgroup=g, meta=meta("requests")), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=part["error_rate"], mode="lines+markers", line=dict(color=color),
+                                 name=esc(g), legendgroup=g, showlegend=False, meta=meta("error_rate"),
+                                 customdata=np.column_stack([part["error_rate_lo"], part["error_rate_hi"]]),
+                                 hovertemplate="%{y:.1%} [%{customdata[0]:.1%}, %{customdata[1]:.1%}]"), row=2, col=1)
+        fig.add_trace(go.Scatter(x=pd.concat([x, x[::-1]]), y=pd.concat([part["p95_ms_hi"], part["p95_ms_lo"][::-1]]),
+                                 fill="toself", line=dict(width=0), fillcolor=color, opacity=0.15, hoverinfo="skip",
+                                 legendgroup=g, showlegend=False, meta=meta("p95_ms", "band")), row=3, col=1)
+        for m in ("p50_ms", "p95_ms", "p99_ms"):
+            fig.add_trace(go.Scatter(x=x, y=part[m], mode="lines", line=dict(color=color, dash=dash[m]),
+                                     name=f"{esc(g)} {m[:3]}", legendgroup=g, showlegend=False, meta=meta(m),
+                                     customdata=np.column_stack([part[f"{m}_lo"], part[f"{m}_hi"]]),
+                                     hovertemplate=f"{m[:3]} %{{y:,.4g}} ms [%{{customdata[0]:,.4g}}, %{{customdata[1]:,.4g}}]"),
+                          row=3, col=1)
+        if base_tl is not None:
+            bl = _key_labels(base_tl, keys).to_numpy(dtype=object)
+            bp = base_tl[bl == g]
+            for row, m in ((1, "requests"), (2, "error_rate"), (3, "p95_ms")):
+                fig.add_trace(go.Scatter(x=bp["time"], y=bp[m], mode="lines", line=dict(color="#9DA3AE", dash="dash"),
+                                         name=f"baseline {esc(g)}", legendgroup=f"baseline {g}", showlegend=row == 1,
+                                         meta=meta(m, "baseline")), row=row, col=1)
+    end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(tl.attrs.get("params", {}).get("freq", freq))) \
+        if len(tl) else None
+    if changes is not None and len(changes):
+        ckeys = [c for c in keys if c in changes.columns]
+        clabels = _key_labels(changes, ckeys)
+        # one shaded window per distinct (onset, recovery), labelled once with its changes stacked (the
+        # keys hurt together in one incident would otherwise draw overlapping labels and darker shading)
+        windows: dict[tuple, list[tuple[str, Any]]] = {}
+        for (_, c), lab in zip(changes.iterrows(), clabels, strict=True):
+            x1 = c["recovery"] if pd.notna(c["recovery"]) else end
+            windows.setdefault((c["onset"], x1), []).append((lab, c))
+        for k, ((x0, x1), items) in enumerate(windows.items()):
+            items.sort(key=lambda it: -abs(float(it[1]["delta"])) if pd.notna(it[1]["delta"]) else 0.0)
+            color = cmap.get(items[0][0], ERROR_COLOR) if len({it[0] for it in items}) == 1 else ERROR_COLOR
+            fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, xref="x", yref="paper", name="change",
+                          fillcolor=color, opacity=0.10, line=dict(width=0), layer="below")
+            unit = {"p95_ms": " ms", "p50_ms": " ms", "p99_ms": " ms"}
+            lines = [esc(f"{lab} {c['metric'].replace('_ms', '')} "
+                          + (f"{c['delta']:+.1%}" if c["metric"] == "error_rate" else f"{c['delta']:+,.0f}{unit.get(c['metric'], '')}"))
+                     for lab, c in items[:4]]
+            if len(items) > 4:
+                lines.append(f"+{len(items) - 4} more")
+            fig.add_annotation(x=x0, y=1.0, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,
+                               text="<br>".join(lines), align="left", font=dict(size=10, color="#222222"),
+                               bgcolor="rgba(255,255,255,0.8)", bordercolor=color, borderwidth=1, yshift=-4 - 14 * k,
+                               name="change")
+    if deps is not None and len(deps):
+        for _, d in deps[deps["previous"].notna()].iterrows():
+            fig.add_shape(type="line", x0=d["first_seen"], x1=d["first_seen"], y0=0, y1=1, xref="x", yref="paper",
+                          name="deployment", line=dict(color="#444", dash="dot", width=1))
+            fig.add_annotation(x=d["first_seen"], y=1.0, xref="x", yref="paper", yanchor="bottom", xanchor="left",
+                               showarrow=False, text=esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10))
+    fig.update_yaxes(rangemode="tozero", title_text="requests", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="error rate", row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
+    fig.update_xaxes(title_text="time (UTC)", row=3, col=1)
+    by_txt = " · ".join(keys) if keys else "all requests"
+    fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720, hovermode="x unified")
+    return fig
+
+
+def plot_heatmap(
+    spans: pd.DataFrame,
+    freq: str = "1min",
+    by: str | Sequence[str] | None = None,
+    *,
+    key: Any = None,
+    bins: int = 40,
+    weights: Any = None,
+    title: str | None = None,
+    points: bool = False,
+) -> Any:
+    """Time × request latency heatmap (log latency axis), the number of requests as colour.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    freq : str
+        Column width (a pandas offset alias).
+    by : str or list of str, optional
+        What a request is, as for :func:`~tracekit.timeline` (``None``: every request root).
+    key : value or tuple, optional
+        Keep the requests of this key of ``by`` only (e.g. ``by="service", key="checkout"``).
+    bins : int
+        Latency rows (log-spaced from the smallest to the largest positive latency).
+    weights : DataFrame, Series or float, optional
+        Sampling weights: colour = estimated requests (Σ weights).
+    title : str, optional
+        Figure title.
+    points : bool
+        Also draw every request as a faint, selectable marker (``meta="requests"``; its
+        ``customdata`` is the request's row in :func:`~tracekit.select_requests` with the same
+        ``by`` / ``key`` / ``weights``), so a box or lasso drawn on the figure selects requests.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Heatmap`` (``meta="heatmap"``): ``x`` bucket starts, ``y`` geometric bin centres
+        (ms), ``z`` requests per cell (bins × buckets); the y-axis is logarithmic. With
+        ``points``, a ``Scattergl`` of the requests follows, and the drag mode is box select.
+
+    Raises
+    ------
+    TraceKitError
+        ``key`` given without ``by``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    >>> fig = tk.plot_heatmap(spans, freq="10min", bins=12)
+    >>> h = fig.data[0]
+    >>> int(sum(map(sum, h.z))), len(h.x), len(h.y)
+    (200, 6, 12)
+    """
+    from ..analysis.timeline import select_requests
+
+    if key is not None and by is None:
+        raise TraceKitError("plot_heatmap: key= needs by= (the column the key is a value of)")
+    rows = select_requests(spans, by, key=key, weights=weights)
+    lat = rows["latency_ms"].to_numpy(dtype=float)
+    ok = np.isfinite(lat) & (lat > 0)
+    rows, lat = rows[ok], lat[ok]
+    step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).value
+    fig = go.Figure()
+    if len(rows):
+        t = rows["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        b = (t // step) * step
+        b0 = int(b.min())
+        nb = int((b.max() - b0) // step) + 1
+        lo, hi = float(lat.min()), float(lat.max())
+        if hi <= lo:
+            hi = lo * 1.01 + 1e-9
+        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
+        yi = np.clip(np.searchsorted(edges, lat, side="right") - 1, 0, bins - 1)
+        xi = (b - b0) // step
+        z = np.zeros((bins, nb))
+        np.add.at(z, (yi, xi), rows["weight"].to_numpy(dtype=float))
+        xs = pd.to_datetime(b0 + step * np.arange(nb), utc=True)
+        ys = np.sqrt(edges[:-1] * edges[1:])
+        # empty cells white, so "no request here" does not read as a colour of the scale
+        zmax = float(z.max()) if z.size else 1.0
+        pos_min = float(z[z > 0].min()) if (z > 0).any() else 1.0
+        eps = min(0.5, 0.5 * pos_min / zmax) if zmax > 0 else 0.5
+        scale = [[0.0, "#FFFFFF"], [eps, "#FFF3B0"]] + [[eps + (1 - eps) * f, c] for f, c in
+                                                         ((0.3, "#FDB863"), (0.65, "#E4572E"), (1.0, "#67001F"))]
+        fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, colorscale=scale, zmin=0.0, meta="heatmap",
+                                 colorbar=dict(title="requests"),
+                                 hovertemplate="%{x}<br>%{y:,.4g} ms: %{z:,.4g} requests<extra></extra>"))
+        if points:
+            fig.add_trace(go.Scattergl(
+                x=rows["time"], y=lat, mode="markers", meta="requests", customdata=np.flatnonzero(ok),
+                marker=dict(size=4, color="rgba(255,255,255,0.35)"), showlegend=False, name="requests",
+                selected=dict(marker=dict(color="#FF7F0E")), unselected=dict(marker=dict(opacity=0.35)),
+                hovertemplate="%{x}<br>%{y:,.4g} ms<extra>request</extra>"))
+            fig.update_layout(dragmode="select")
+    what = "all requests" if by is None else (f"{by}={key}" if key is not None else f"by {by}")
+    fig.update_layout(title=esc(title or f"request latency over time ({what})"),
+                      yaxis=dict(title="request latency (ms, log scale)", type="log",
+                                 **(log_ticks([float(lat.min()), float(lat.max())]) if len(lat) else {})),
+                      xaxis=dict(title="time (UTC)"), plot_bgcolor="white")
+    return fig

@@ -1,0 +1,318 @@
+"""The waterfall of one trace (:func:`plot_waterfall`): one horizontal bar trace for all spans.
+
+The data step is :func:`tracekit.waterfall_data`; the canvas renderer for big traces is
+:mod:`tracekit.plotting.gl`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.waterfall import waterfall_data
+from ..core import normalize_trace_id
+from ..errors import require
+from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors
+
+go = require("plotly.graph_objects", "plot")
+
+__all__ = ["plot_waterfall"]
+
+def _is_waterfall_rows(df: Any) -> bool:
+    return isinstance(df, pd.DataFrame) and all(c in df.columns for c in ("depth", "start_ms", "cp_sections", "hover"))
+
+
+# --------------------------------------------------------------------------------------------------
+# waterfall
+
+_MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+_LABEL_CHARS = 56
+
+
+def _tree_prefixes(depth: Sequence[int]) -> list[str]:
+    """Tree-drawing prefixes (``├─ ``, ``└─ ``, ``│  ``) for rows in depth-first order, linear time.
+
+    >>> _tree_prefixes([0, 1, 2, 1, 0])
+    ['', '├─ ', '│  └─ ', '└─ ', '']
+    """
+    n = len(depth)
+    last = [True] * n
+    seen: list[bool] = []  # seen[d]: a later row at depth d under the same ancestor (backward scan)
+    for i in range(n - 1, -1, -1):
+        d = int(depth[i])
+        if len(seen) <= d:
+            seen += [False] * (d + 1 - len(seen))
+        last[i] = not seen[d]
+        seen[d] = True
+        del seen[d + 1:]
+    out = []
+    open_: list[bool] = []  # open_[k]: the ancestor at depth k+1 has later siblings (draw │)
+    for i in range(n):
+        d = int(depth[i])
+        if d == 0:
+            out.append("")
+            open_ = []
+            continue
+        del open_[d - 1:]
+        out.append("".join("│  " if o else "   " for o in open_) + ("└─ " if last[i] else "├─ "))
+        open_.append(not last[i])
+    return out
+
+
+def _waterfall_header(rows: pd.DataFrame, start: Any) -> str:
+    """One line under the title: request duration, start time, status, span count."""
+    roots = rows[rows["depth"].to_numpy() == 0]
+    parts = []
+    if len(roots):
+        parts.append(f"request {float(roots['duration_ms'].iloc[0]):,.1f} ms")
+    if start is not None and pd.notna(start):
+        t = pd.Timestamp(start)
+        t = t.tz_convert("UTC") if t.tzinfo is not None else t
+        parts.append(f"started {t.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC")
+    n_err = int(rows["is_error"].to_numpy(dtype=bool).sum())
+    root_err = bool(len(roots)) and bool(roots["is_error"].iloc[0])
+    parts.append(("failed" if root_err else "ok") + (f" ({n_err} error span{'s' if n_err != 1 else ''})" if n_err else ""))
+    if bool(rows["in_progress"].to_numpy(dtype=bool).any()):
+        parts.append("in progress")
+    total = len(rows) + int(rows["n_hidden"].sum())
+    parts.append(f"{total:,} span{'s' if total != 1 else ''}" + (f", {len(rows):,} shown" if total != len(rows) else ""))
+    return " · ".join(parts)
+
+
+
+def plot_waterfall(
+    spans: pd.DataFrame,
+    trace_id: str | None = None,
+    *,
+    critical_path: bool | pd.DataFrame | None = None,
+    collapse: Iterable[str] = (),
+    max_depth: int | None = None,
+    colors: Mapping[str, str] | None = None,
+    max_labels: int = 150,
+    height: int | None = None,
+    title: str | None = None,
+) -> Any:
+    """Waterfall of one trace: one horizontal bar per visible span, critical path overlaid.
+
+    ``spans`` is a spans DataFrame (the rows are computed with :func:`tracekit.waterfall_data`
+    and the ``trace_id``/``critical_path``/``collapse``/``max_depth`` arguments) or a frame that
+    :func:`tracekit.waterfall_data` already returned. The figure holds ONE bar trace for all
+    spans (``meta="spans"``; bar *i* is display row *i*: ``base`` = start offset, ``x`` =
+    duration, ``marker.color`` = the service's colour per bar); an
+    overlay of the error spans outlined in :data:`ERROR_COLOR` (``meta="errors"``) and one of
+    the in-progress spans, hatched (``meta="in_progress"``), each only when there are any, and
+    not hoverable (so hover and clicks reach the spans trace); ONE bar trace of critical-path sections
+    (``meta="critical_path"``, thinner, drawn over the spans; only when a critical path is
+    given), and one legend-only entry per service (``meta="legend"``). The x axis is ms from the
+    trace start; y tick labels are span names indented by depth when the figure has at most
+    ``max_labels`` rows (every label is measured by plotly.js in the browser: in headless
+    Chromium 300 labels added seconds and 1,000 over a minute to the first draw, so larger
+    traces rely on the hover text, and on folding in :class:`tracekit.TraceExplorer`).
+
+    Size (``benchmarks/bench_waterfall.py``, headless Chromium, busy 2-core machine): 10,000
+    spans draw in ~2.9 s and redraw after a zoom in ~0.5 s of browser CPU; 50,000 spans take ~24 s
+    and ~12 s — plotly.js's bar drawing grows faster than linearly, so fold big traces
+    (``max_depth``/``collapse``) for interactive use, or draw them with
+    :func:`tracekit.plotting.gl.plot_waterfall_gl` (canvas, level of detail: 100,000 spans
+    redraw in ~10 ms), which :class:`tracekit.TraceExplorer` uses above 2,000 spans.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame, or the rows :func:`tracekit.waterfall_data` returned.
+    trace_id : str, optional
+        The trace to draw (32 hex digits or the X-Ray ``1-…`` form); needed when ``spans`` holds several.
+    critical_path : bool or pandas.DataFrame, optional
+        ``True`` to compute and overlay the critical path, or its sections (:func:`tracekit.critical_path`).
+    collapse : iterable of str
+        Span ids whose subtrees are folded.
+    max_depth : int, optional
+        Deepest level shown.
+    colors : mapping of str to str, optional
+        Colour per service (default :func:`service_colors`).
+    max_labels : int
+        Most rows that get y tick labels.
+    height : int, optional
+        Figure height in pixels (default grows with the rows).
+    title : str, optional
+        Figure title (escaped).
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ArgumentError
+        ``trace_id`` is not a trace id.
+    TraceKitError
+        The trace is not in the spans, or several traces and no ``trace_id``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({
+    ...     "trace_id": ["ab" * 16] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["api", "db", "api"],
+    ...     "name": ["GET /", "query", "render"], "status": ["ok", "error", "ok"],
+    ...     "start": [0, 1_000_000, 6_000_000], "end": [10_000_000, 5_000_000, 9_000_000]})
+    >>> fig = tk.plot_waterfall(spans, critical_path=True)
+    >>> bars = fig.data[0]
+    >>> c = tk.plotting.service_colors(["api", "db"])
+    >>> [float(v) for v in bars.base], [float(v) for v in bars.x], tk.plotting.bar_colors(bars) == [c["api"], c["db"], c["api"]]
+    ([0.0, 1.0, 6.0], [10.0, 4.0, 3.0], True)
+    >>> [t.meta for t in fig.data]
+    ['spans', 'critical_path', 'errors', 'legend', 'legend']
+    >>> [float(v) for v in fig.data[2].y], fig.data[2].marker.line.color
+    ([1.0], '#D62728')
+    """
+    trace_start = None
+    if _is_waterfall_rows(spans):
+        rows = spans
+        trace_start = rows.attrs.get("trace_start")
+        shown_id = trace_id
+    else:
+        if trace_id is not None:
+            trace_id = normalize_trace_id(trace_id)
+        rows = waterfall_data(spans, trace_id, critical_path=critical_path, collapse=collapse, max_depth=max_depth)
+        sub = spans if trace_id is None else spans[spans["trace_id"] == trace_id]
+        shown_id = trace_id if trace_id is not None else (str(sub["trace_id"].iloc[0]) if len(sub) else None)
+        if len(sub):
+            trace_start = sub["start"].min()
+    n = len(rows)
+    cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
+    services = rows["service"].astype(object).to_numpy()
+    svc_names = sorted(set(map(str, services)))
+    # one colour string per bar. (Service codes on a stepwise colorscale validate ~10x faster in
+    # Python, but plotly.js then maps every bar through the colorscale on every redraw: zooming a
+    # 5,000-span waterfall took 0.98 s of browser CPU against 0.35 s with colour strings.)
+    palette = {s_: cmap.get(s_, "#999999") for s_ in svc_names}
+    fill = [palette[str(s_)] for s_ in services.tolist()]
+    is_error = rows["is_error"].to_numpy(dtype=bool)
+    in_progress = rows["in_progress"].to_numpy(dtype=bool)
+    y = np.arange(n, dtype=np.int64)
+
+    spans_trace = go.Bar(
+        orientation="h",
+        y=y,
+        base=rows["start_ms"].to_numpy(dtype=float),
+        x=rows["duration_ms"].to_numpy(dtype=float),
+        marker=dict(color=fill, line=dict(width=0)),
+        hovertext=rows["hover"].to_numpy(dtype=object),
+        hoverinfo="text",
+        name="spans",
+        meta="spans",
+        showlegend=False,
+    )
+    data = [spans_trace]
+    cp_wanted = critical_path is not None and critical_path is not False
+    if cp_wanted or (_is_waterfall_rows(spans) and rows["on_critical_path"].any()):
+        secs = rows["cp_sections"].tolist()
+        counts = np.fromiter((len(s) for s in secs), dtype=np.int64, count=n)
+        flat = [p for s in secs for p in s]
+        cs = np.array([p[0] for p in flat], dtype=float)
+        ce = np.array([p[1] for p in flat], dtype=float)
+        data.append(
+            go.Bar(
+                orientation="h",
+                y=np.repeat(y, counts),
+                base=cs,
+                x=ce - cs,
+                width=0.3,
+                marker=dict(color=CRITICAL_COLOR, line=dict(width=0)),
+                hovertext=[f"critical path {s:.3f}–{e:.3f} ms ({e - s:.3f} ms)" for s, e in flat],
+                hoverinfo="text",
+                name="critical path",
+                meta="critical_path",
+                showlegend=True,
+            )
+        )
+    # errors and in-progress spans are marked by overlay bars over just those spans, so the
+    # spans trace keeps uniform styling (per-bar style arrays made plotly.js redraws ~2x slower).
+    # They come after the critical-path trace: placed right after the spans trace, the error
+    # overlay doubled the browser CPU of a zoom on 10,000 spans (1.2 s against 0.6 s, measured).
+    start_ms = rows["start_ms"].to_numpy(dtype=float)
+    dur_ms = rows["duration_ms"].to_numpy(dtype=float)
+    if is_error.any():
+        data.append(
+            go.Bar(
+                orientation="h", y=y[is_error], base=start_ms[is_error], x=dur_ms[is_error],
+                marker=dict(color="rgba(0,0,0,0)", line=dict(color=ERROR_COLOR, width=2)),
+                hoverinfo="skip", name="error", meta="errors", showlegend=True,
+            )
+        )
+    if in_progress.any():
+        data.append(
+            go.Bar(
+                orientation="h", y=y[in_progress], base=start_ms[in_progress], x=dur_ms[in_progress],
+                marker=dict(color="rgba(255,255,255,0.55)", line=dict(width=0), pattern=dict(shape="/", fgcolor="#666666", solidity=0.3)),
+                hoverinfo="skip", name="in progress", meta="in_progress", showlegend=True,
+            )
+        )
+    for svc in svc_names:
+        data.append(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=esc(svc), meta="legend", hoverinfo="skip",
+                marker=dict(symbol="square", size=12, color=cmap.get(svc, "#999999")), showlegend=True,
+            )
+        )
+    n_hidden = rows["n_hidden"].to_numpy()
+    ticktext = None
+    if n <= max_labels:
+        # tree prefix + service chip + "service · operation" (the operation alone when it repeats
+        # the service, as X-Ray segment names do), ⚠ on errors, (+N) folded; monospace and padded
+        # on the right with non-breaking spaces, so the labels line up on the left like a tree
+        prefixes = _tree_prefixes(rows["depth"].tolist())
+        plain, chips = [], []
+        for pre, svc, nm, err, h in zip(prefixes, services.tolist(), rows["name"].astype(object).tolist(),
+                                        is_error.tolist(), n_hidden.tolist(), strict=True):
+            svc, nm = str(svc), str(nm)
+            head = ("⚠ " if err else "") + ("" if nm == svc else f"{svc} · ")
+            tail = f" (+{int(h)})" if h else ""
+            room = max(12, _LABEL_CHARS - len(pre) - 2)
+            if len(head) + len(nm) + len(tail) > room:
+                # shorten the operation from the left: its end ("…Service/Convert") tells operations apart
+                keep = max(6, room - len(head) - len(tail) - 1)
+                nm = "…" + nm[-keep:]
+            body = head + nm + tail
+            plain.append(pre + "■ " + body)
+            chips.append((pre, palette.get(svc, "#999999"), body))
+        width = max((len(t) for t in plain), default=0)
+        ticktext = [
+            esc(pre).replace(" ", "\u00a0") + f'<span style="color:{c}">■</span>\u00a0' + esc(body).replace(" ", "\u00a0")
+            + "\u00a0" * (width - len(t))
+            for (pre, c, body), t in zip(chips, plain, strict=True)
+        ]
+        # the duration written beside each bar (only with labels: text on thousands of bars slows the browser)
+        spans_trace.text = [f"{d:,.1f} ms" if np.isfinite(d) else "" for d in dur_ms.tolist()]
+        spans_trace.textposition = "outside"
+        spans_trace.textfont = dict(size=10, color="#333333")
+        spans_trace.cliponaxis = False
+    header = _waterfall_header(rows, trace_start)
+    head = esc(title) if title else (f"trace {esc(str(shown_id))}" if shown_id is not None else "trace waterfall")
+    fig = go.Figure(data=data)
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0.2,
+        height=height or int(min(max(300, 20 * n + 170), 1100)),
+        title=dict(text=f"{head}<br><sup>{esc(header)}</sup>", x=0.01, xanchor="left", yref="container", y=1.0,
+                   yanchor="top", pad=dict(t=14)),
+        hovermode="closest",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        margin=dict(l=10, r=60, t=100, b=40),
+        xaxis=dict(title="ms from trace start", rangemode="tozero", zeroline=True),
+        yaxis=dict(
+            title="span (tree by parent)",
+            autorange="reversed",
+            tickmode="array" if ticktext is not None else "auto",
+            tickvals=y if ticktext is not None else None,
+            ticktext=ticktext,
+            tickfont=dict(family=_MONO, size=11),
+            showticklabels=ticktext is not None,
+            automargin=True,
+        ),
+        uirevision="waterfall",
+    )
+    return fig

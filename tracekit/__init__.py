@@ -141,7 +141,7 @@ _EXPORTS: dict[str, str] = {
     "metric_rates": "tracekit.io.metrics",
     "fetch_metrics": "tracekit.aws.metrics",
     "metric_series": "tracekit.analysis.metric_series",
-    "detect_metric_changes": "tracekit.analysis.metric_series",
+    "detect_metric_changes": "tracekit.analysis.metric_changes",
     "metric_exemplars": "tracekit.analysis.metric_series",
     "metric_evidence": "tracekit.analysis.metric_evidence",
 }

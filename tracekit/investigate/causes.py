@@ -456,7 +456,7 @@ def rank_causes(
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
     if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
-        from .metric_evidence import join_metric_evidence
+        from ..analysis.metric_evidence import join_metric_evidence
 
         table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys)
         table["score"] = table["score"] + table["metrics"]

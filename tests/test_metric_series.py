@@ -148,3 +148,20 @@ def test_real_nezha_cpu_contention_shows_on_the_injected_pods_cpu(real_traces):
     spike = t.ceil("1min")  # the point stamped 04:37:19 covers the minute after the injection
     assert row["onset"] <= spike and (pd.isna(row["recovery"]) or row["recovery"] > spike)
     assert row["during"] > 2 * row["before"]
+
+
+def test_plot_timeline_draws_metric_rows_under_the_latency():
+    pytest.importorskip("plotly")
+    spans = _spans(5)
+    m = pd.concat([_cpu([11.0, 12.0, 13.0, 14.0, 15.0]), _cpu([2.0] * 5, name="<b>mem</b>")], ignore_index=True)
+    fig = tk.plot_timeline(spans, by="service", metrics=m)
+    cpu = [t for t in fig.data if t.meta["metric"] == "metric.cpu" and t.meta["key"] == "cart"]
+    assert len(cpu) == 1 and list(cpu[0].y) == [11.0, 12.0, 13.0, 14.0, 15.0]
+    assert cpu[0].yaxis == "y5"  # rows under the latency, in name order ("<b>mem</b>" sorts first)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "cpu (mean per bucket)" in titles and "&lt;b&gt;mem&lt;/b&gt; (mean per bucket)" in titles
+    assert fig.layout.xaxis5.title.text == "time (UTC)"
+    # a timeline already holding metric columns: keys are still only the timeline's
+    fig2 = tk.plot_timeline(tk.timeline(spans, by="service", metrics=m), metrics=m, metric_names="cpu")
+    assert {t.meta["key"] for t in fig2.data} == {"api", "cart"}
+    assert sum(t.meta["metric"] == "metric.cpu" for t in fig2.data) == 2

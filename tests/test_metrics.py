@@ -325,3 +325,10 @@ def test_fast_path_gives_the_checked_path_frame():
     pd.testing.assert_frame_equal(fast, slow)
     assert fast["value"].iloc[2:7].tolist() == [0.0, 7.0, 14.0, 21.0, 28.0]
     assert fast.loc[7, "exemplars"][0]["trace_id"] == "ab" * 16
+
+
+def test_reference_lists_the_metrics_columns():
+    from .conftest import REPO
+
+    assert tk.metrics_schema_markdown() in (REPO / "docs" / "reference.md").read_text(), \
+        "docs/reference.md's metrics table is stale: paste tk.metrics_schema_markdown() into it"

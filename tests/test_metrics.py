@@ -287,17 +287,21 @@ def _nezha_long(path) -> pd.DataFrame:
     return long
 
 
-def test_nezha_per_pod_metric_csv_loads_through_metrics_from_columns(real_traces):
-    day = real_traces / "nezha" / "fault-days" / "rca_data" / "2022-08-22" / "metric"
+@pytest.mark.parametrize("where, pod", [
+    ("rca_data/2022-08-22/metric", "cartservice-579f59597d-wc2lz"),  # OnlineBoutique fault day
+    ("construct_data/2023-01-29/metric", "ts-food-service-f5756978c-k8vqf"),  # TrainTicket fault-free day
+])
+def test_nezha_per_pod_metric_csv_loads_through_metrics_from_columns(real_traces, where, pod):
+    day = real_traces / "nezha" / "fault-days" / where
     if not day.is_dir():
         pytest.skip(f"Nezha metric CSVs not found at {day}")
-    path = day / "cartservice-579f59597d-wc2lz_metric.csv.gz"
+    path = day / f"{pod}_metric.csv.gz"
     wide = pd.read_csv(path)
     long = _nezha_long(path)
     m = tk.metrics_from_columns(long[["time", "name", "value", "unit", "service", "host"]])
     n_metrics = len(wide.columns) - 3
     assert len(m) == len(wide) * n_metrics
-    assert set(m["service"]) == {"cartservice"} and set(m["host"]) == {"cartservice-579f59597d-wc2lz"}
+    assert set(m["service"]) == {pod.rsplit("-", 2)[0]} and set(m["host"]) == {pod}
     cpu = m[m["name"] == "CpuUsageRate"].sort_values("time")
     assert cpu["unit"].iloc[0] == "%"
     np.testing.assert_array_equal(cpu["value"].to_numpy(), wide["CpuUsageRate(%)"].to_numpy())

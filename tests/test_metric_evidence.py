@@ -95,3 +95,28 @@ def test_rank_causes_with_metrics_adds_the_metric_evidence_to_the_score():
     assert (others["metrics"] == 0).all() and (others["metrics_steady"] == 2).all()
     assert (with_m["rank"] == np.arange(1, len(with_m) + 1)).all()
     assert list(plain.columns) == list(with_m.columns[:len(plain.columns)])
+
+
+def test_rank_causes_host_level_joins_metrics_by_host():
+    """Two pods of one service: only pod cart-2's memory saturates; at level='host' only its row gets the evidence."""
+    spans = _shop(3, 120)
+    later = spans.assign(start=spans["start"] + pd.Timedelta("2h"), end=spans["end"] + pd.Timedelta("2h"))
+
+    def pods(df: pd.DataFrame) -> pd.DataFrame:
+        res = [dict(r, **{"k8s.pod.name": f"{s}-{i % 2 + 1}"}) for i, (r, s) in enumerate(zip(df["resource"], df["service"],
+                                                                                               strict=True))]
+        return df.assign(resource=res)
+
+    base, inc = pods(spans), pods(later)
+    parts = []
+    for frame in (base, inc):
+        t = pd.date_range(frame["start"].min().ceil("1min"), frame["end"].max().floor("1min"), freq="1min", tz="UTC")
+        for pod in ("cart-1", "cart-2"):
+            mem = 100.0 + np.arange(len(t)) % 2 + (500.0 if frame is inc and pod == "cart-2" else 0.0)
+            parts.append(tk.metrics_from_columns({"time": t, "name": "MemoryUsage", "value": mem, "service": "cart",
+                                                  "host": pod}))
+    rc = tk.rank_causes(inc, base, level="host", n_boot=20, lift_rows=0, metrics=pd.concat(parts, ignore_index=True))
+    cart = rc[rc["service"] == "cart"].set_index("host")
+    assert cart.loc["cart-2", "metrics"] == 1.0 and cart.loc["cart-1", "metrics"] == 0.0
+    assert cart.loc["cart-1", "metrics_steady"] == 1 and "metrics" in cart.loc["cart-2", "signals"]
+    assert rc.iloc[0]["host"] == "cart-2"

@@ -22,6 +22,10 @@ def _load_all() -> dict:
 
     for m in pkgutil.walk_packages(tracekit.analysis.__path__, "tracekit.analysis."):
         importlib.import_module(m.name)
+    import tracekit.investigate
+
+    for m in pkgutil.walk_packages(tracekit.investigate.__path__, "tracekit.investigate."):  # rank_causes, postmortem…
+        importlib.import_module(m.name)
     for m in ("tracekit.aws", "tracekit.reporting", "tracekit.widgets"):  # they declare tables too
         importlib.import_module(m)
     from tracekit.core import RESULT_TABLES

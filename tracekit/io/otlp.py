@@ -1104,3 +1104,11 @@ def gc_paused() -> Iterator[None]:
             gc_promote()
             gc.enable()
 
+
+
+# building blocks other OTLP signals' readers share (metrics: tracekit.io.metrics)
+BadValue = _Bad
+decode_attributes = _attrs
+camel_case_keys = _camel_case
+base64_id_hex = _b64_hex
+source_parts = _sub_sources

@@ -177,6 +177,30 @@ def compare(
     spans column, or a list of them. Extra keyword arguments go to :func:`critical_path`.
     See the module docstring for every column of the result.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    baseline : pandas.DataFrame
+        A spans frame to compare with.
+    by : str | Sequence[str], default 'service'
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    n_boot : int, default 1000
+        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
+    ci : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
+    seed : int, default 0
+        Seed of the bootstrap's random generator (results are reproducible).
+    **critical_path_kwargs
+        Settings passed to :func:`tracekit.critical_path`.
+
+    Returns
+    -------
+    Comparison
+        Compare two sets of traces per ``by`` key (``a`` − ``b``), with bootstrap CIs.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> def one(tid, db_ms):

@@ -194,6 +194,38 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     from the sample's own rate. Services present in the population but absent from the sample are
     reported. ``weights`` (from :func:`sampling_weights`) add corrected shares and error rates.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    population : Any, default None
+        The reference: the full spans frame, or counts per stratum (the ``by`` columns, ``requests``, optionally ``errors`` and a time column).
+    by : str | Sequence[str], default ('service',)
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    weights : Any, default None
+        Sampling weights (:func:`tracekit.sampling_weights`), a column name or a number; ``None``: every trace counts once.
+    latency : Any, default None
+        Reference request latencies: a histogram frame (``le`` in ms, ``count``) or an array of durations.
+    stats : Any, default None
+        X-Ray sampling statistics per rule (:func:`tracekit.fetch_xray_sampling`), to find reservoir saturation.
+    window : str | pd.Timedelta, default '1min'
+        Time window of the saturation and gap checks (a pandas offset).
+    test : str, default 'g'
+        Goodness-of-fit test: ``"g"`` (G-test) or ``"chi2"``.
+    alpha : float, default 0.01
+        Significance level of every test.
+    ratio_tolerance : float, default 1.25
+        A stratum's share ratio (sample / population) beyond this factor is reported.
+    saturation_drop : float, default 0.5
+        A window whose sampled / requested falls below this fraction of its usual level is saturated.
+
+    Returns
+    -------
+    SamplingBias
+        Is this sample of traces representative? Tests, effect sizes and plain-language findings.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in range(1, 41)],
     ...     "span_id": ["%016x" % i for i in range(1, 41)], "service": ["api"] * 30 + ["web"] * 10,

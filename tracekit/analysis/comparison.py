@@ -44,6 +44,7 @@ import pandas as pd
 from ..core import DEFAULT_N_BOOT, call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
 from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
+from ..core.results import Result
 from ..errors import ArgumentError
 from .critical_paths import critical_path
 
@@ -53,9 +54,11 @@ METRICS = ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate")
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Result of :func:`compare`: ``table`` (per key), ``structure`` (call paths in one set only),
     ``overall`` (end-to-end latency), ``n_traces`` (a, b) and the ``params`` used."""
+
+    TABLE = "table"  #: the field .table returns
 
     table: pd.DataFrame
     structure: pd.DataFrame

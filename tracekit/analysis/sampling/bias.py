@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...core import percentile, result_table
+from ...core.results import Result
 from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
@@ -92,7 +93,7 @@ def chi2_test(observed: Any, expected: Any, ddof: int = 0) -> tuple[float, float
 # ============================================================================ sampling_bias
 
 @dataclass(frozen=True)
-class SamplingBias:
+class SamplingBias(Result):
     """Result of :func:`sampling_bias`.
 
     ``tests``: one row per test (dimension, test, statistic, dof, p_value, effect_size,
@@ -103,10 +104,13 @@ class SamplingBias:
     dimension, subject, start, end, value, message).
     """
 
+    TABLE = "findings"  #: the field .table returns
+
     tests: pd.DataFrame
     strata: pd.DataFrame
     windows: pd.DataFrame
     findings: pd.DataFrame
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @property
     def biased(self) -> bool:
@@ -407,7 +411,9 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         columns=["dimension", "stratum", "sample_traces", "population", "expected", "sample_share",
                  "population_share", "ratio", "z", "p_value", "representation"])
     findings_df = pd.DataFrame(findings, columns=_FINDING_COLUMNS)
-    return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df)
+    return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df,
+                        params={"by": keys, "test": test, "alpha": alpha, "window": str(window),
+                                "ratio_tolerance": ratio_tolerance, "saturation_drop": saturation_drop})
 
 
 def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, alpha: float,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import percentile, result_table
+from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
 from .bias import SamplingBias, bias_core
@@ -61,7 +62,7 @@ class TailRule:
 
 
 @dataclass(frozen=True)
-class SimulatedSampling:
+class SimulatedSampling(Result):
     """Result of :func:`simulate_sampling`.
 
     ``traces``: one row per population trace (trace_id, start, the ``by`` keys, failed,
@@ -72,17 +73,21 @@ class SimulatedSampling:
     and scanned traces and their price, with what keeping everything would cost.
     """
 
+    TABLE = "traces"  #: the field .table returns
+
     sampler: str
     traces: pd.DataFrame
     spans: pd.DataFrame
     strata: pd.DataFrame
     cost: pd.DataFrame
     _bias_args: tuple = field(default=(), repr=False, compare=False)
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @cached_property
     def bias(self) -> SamplingBias:
         """:func:`sampling_bias` of the kept traces against the population (computed on first use)."""
         return bias_core(*self._bias_args)
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -253,7 +258,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
                 rec * pr["recorded"] / 1e6 + scanned * pr["scanned"] / 1e6],
         "usd_if_all_kept": [n * pr["recorded"] / 1e6, n * scans_per_trace * pr["scanned"] / 1e6,
                             n * (pr["recorded"] + scans_per_trace * pr["scanned"]) / 1e6]})
-    return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args)
+    return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args,
+                             params={"sampler": kind, "by": by, "prices": prices, "scans_per_trace": scans_per_trace,
+                                     "seed": seed, "alpha": alpha, "window": str(window)})
 
 
 def _looks_like_rules(m: Mapping[str, Any]) -> bool:

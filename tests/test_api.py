@@ -210,3 +210,28 @@ def test_grouping_analyses_accept_the_same_keys(by):
 def test_bad_arguments_are_argument_errors(call):
     with pytest.raises(tk.ArgumentError):
         call(tk.examples.load("checkout-small"))
+
+
+def test_results_share_one_shape():
+    """Every result object is a frozen dataclass with .table (a DataFrame) and .params (a dict of its settings)."""
+    import dataclasses
+
+    from tracekit.core.results import Result
+
+    spans = tk.simulate.simulate("async-links", 40, seed=1).spans
+    sim = tk.simulate.simulate("baseline", 60, seed=2).spans
+    results = {
+        "compare": tk.compare(sim, sim, n_boot=10),
+        "what_if": tk.what_if(sim, {"payments": 0.5}, n_boot=10),
+        "stitch": tk.stitch(spans),
+        "simulate_sampling": tk.simulate_sampling(sim, probability=0.5),
+        "sampling_bias": tk.sampling_bias(sim.iloc[: len(sim) // 2], sim),
+        "exemplars": tk.exemplars(sim, sim),
+    }
+    for name, r in results.items():
+        assert isinstance(r, Result) and dataclasses.is_dataclass(r), name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            r.params = {}
+        assert isinstance(r.table, pd.DataFrame) and r.table is getattr(r, type(r).TABLE), name
+        assert isinstance(r.params, dict) and r.params, f"{name}: no settings recorded"
+    assert results["what_if"].params["n_boot"] == 10 and results["stitch"].params["via"] == ["links", "messaging", "heuristic"]

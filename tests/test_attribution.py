@@ -252,6 +252,7 @@ def test_bad_host_and_bad_version_rank_first(bad_host):
     assert 60 < top.delta_latency_ms < 250
 
 
+@pytest.mark.slow  # over 1.9 s in the fast lane at load 13 on 2 cores (issue 28)
 def test_bad_host_same_top_hit_from_xray_and_otlp(bad_host):
     x = tk.read_xray(to_xray(bad_host.spans))
     o = tk.read_otlp(to_otlp(bad_host.spans))
@@ -399,6 +400,7 @@ def cold_sim():
     return tk.simulate.simulate("cold-starts", n_traces=1500, seed=0, window_s=1200, burst_rate=0.6)
 
 
+@pytest.mark.slow  # over 1.9 s in the fast lane at load 13 on 2 cores (issue 28)
 def test_cold_starts_measured_cost_matches_injected(cold_sim):
     t = cold_sim.truth
     snap = snapshot(cold_sim.spans)

@@ -134,6 +134,7 @@ def test_modules_agree_on_simulated_traces(scenario, seed):
     assert np.isfinite(list(nums["trace_summary"].values())).all()
 
 
+@pytest.mark.slow  # over 1.9 s in the fast lane at load 13 on 2 cores (issue 28)
 def test_one_definition_of_host_and_version():
     """Clock skew, attribution and ranking read a span's host and version through tracekit.core.resources."""
     import tracekit.analysis.attribution.bubble as bubble

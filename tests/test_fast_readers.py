@@ -527,6 +527,7 @@ def test_otlp_one_document_file_falls_back_by_reading_the_file_again(monkeypatch
             assert stats["fast"] == fast_docs and stats["fallback"] == 1 - fast_docs
 
 
+@pytest.mark.slow  # over 1.9 s in the fast lane at load 13 on 2 cores (issue 28)
 def test_otlp_big_single_document_is_decoded_by_resource_spans(monkeypatch, tmp_path, sim_spans):
     """From _SPLIT bytes on, a single document is decoded one ResourceSpans at a time: the same
     frames, the same fallbacks (to the checked code, for the whole document)."""

@@ -13,6 +13,18 @@ from .conftest import REPO
 PKG = REPO / "tracekit"
 
 
+@functools.cache
+def _tree(path) -> ast.Module:
+    """The parsed module (each file parsed once for all the tests here)."""
+    return ast.parse(path.read_text())
+
+
+@functools.cache
+def _imports_of(path) -> tuple[ast.AST, ...]:
+    """Every import statement of the module, at any depth."""
+    return tuple(n for n in ast.walk(_tree(path)) if isinstance(n, ast.Import | ast.ImportFrom))
+
+
 def _layers() -> dict[str, int]:
     table = {}
     for line in (REPO / "LAYERS.md").read_text().splitlines():
@@ -48,7 +60,7 @@ def test_every_module_is_in_a_layer_and_imports_downward_only():
         if own is None:
             problems.append(f"{mod} is not listed in LAYERS.md")
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in _imports_of(path):
             targets = []
             if isinstance(node, ast.ImportFrom) and node.level:
                 base = parts[: len(parts) - node.level] if path.name != "__init__.py" else parts[: len(parts) - node.level + 1]
@@ -77,7 +89,7 @@ def _private_imports() -> set[tuple[str, str, str]]:
     for path in PKG.rglob("*.py"):
         rel = path.relative_to(PKG).with_suffix("")
         parts = [p for p in rel.parts if p != "__init__"]
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in _imports_of(path):
             if not isinstance(node, ast.ImportFrom):
                 continue
             if node.level:
@@ -133,7 +145,7 @@ def _import_graph():
         g.add_node(mod)
         is_pkg = path.name == "__init__.py"
         parts = mod.split(".")
-        todo = [ast.parse(path.read_text())]
+        todo = [_tree(path)]
         while todo:
             node = todo.pop()
             if _is_type_checking(node):

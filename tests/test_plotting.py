@@ -117,6 +117,7 @@ def test_waterfall_many_spans_drops_tick_labels_but_keeps_one_bar_trace():
     assert fig.data[0].text is None  # no duration text on thousands of bars
 
 
+@pytest.mark.slow  # over 1.9 s in the fast lane at load 13 on 2 cores (issue 28)
 def test_every_figure_writes_self_contained_html(tmp_path):
     spans = trace(JAEGER1)
     G = nx.DiGraph()

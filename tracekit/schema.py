@@ -104,12 +104,32 @@ _BY_NAME: Mapping[str, Column] = {c.name: c for c in SPAN_COLUMNS}
 
 
 class SpansSchemaError(TraceKitError, ValueError):
-    """A DataFrame does not follow the spans schema."""
+    """A DataFrame does not follow the spans schema.
+
+    Raised by :func:`validate_spans` and by analyses given a frame without a column they need (the
+    message names the column and the function).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> try:
+    ...     tk.validate_spans(tk.empty_spans().drop(columns="kind"))
+    ... except tk.SpansSchemaError as e:
+    ...     "kind" in str(e)
+    True
+    """
 
 
 def empty_spans() -> pd.DataFrame:
     """An empty spans DataFrame with every column and dtype of the schema.
 
+    Returns
+    -------
+    pandas.DataFrame
+        An empty spans DataFrame with every column and dtype of the schema.
+
+    Examples
+    --------
     >>> empty_spans().dtypes["start"]
     datetime64[ns, UTC]
     """
@@ -125,6 +145,20 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd
     ``i``-th value of every column (a pandas Series' index is not used to align them; two Series
     with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
+    Parameters
+    ----------
+    columns : Mapping[str, Any]
+        Column name -> values (one value per span).
+    check : bool, default False
+        Validate the result against the spans schema (:func:`validate_spans`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Build a spans DataFrame from a mapping of column name → sequence.
+
+    Examples
+    --------
     >>> df = spans_from_columns({
     ...     "trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"],
     ...     "name": ["GET /"], "start": [0], "end": [1_500_000]})
@@ -211,6 +245,18 @@ def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
     Checks column presence, dtypes, nulls in non-nullable columns, id shapes and enumerated
     values. Extra columns are allowed (analyses add e.g. ``self_ms``).
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A frame to check against the spans schema.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Check that ``df`` follows the spans schema; return it unchanged or raise.
+
+    Examples
+    --------
     >>> validate_spans(empty_spans()).shape[1] == len(SPAN_COLUMNS)
     True
     >>> validate_spans(empty_spans().drop(columns="kind"))
@@ -251,6 +297,13 @@ def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
 def schema_markdown() -> str:
     """The column table of docs/reference.md, generated from :data:`SPAN_COLUMNS`.
 
+    Returns
+    -------
+    str
+        The column table of README.md, generated from :data:`SPAN_COLUMNS`.
+
+    Examples
+    --------
     >>> schema_markdown().splitlines()[0]
     '| column | dtype | nullable | unit | meaning |'
     """
@@ -267,6 +320,18 @@ _XRAY_ID = re.compile(r"^1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})$")
 def xray_to_trace_id(xray_id: str) -> str:
     """Convert an X-Ray trace id to the canonical 32-hex form.
 
+    Parameters
+    ----------
+    xray_id : str
+        An X-Ray trace id, ``1-<8 hex time>-<24 hex>``.
+
+    Returns
+    -------
+    str
+        Convert an X-Ray trace id to the canonical 32-hex form.
+
+    Examples
+    --------
     >>> xray_to_trace_id("1-5759e988-bd862e3fe1be46a994272793")
     '5759e988bd862e3fe1be46a994272793'
     """
@@ -279,6 +344,18 @@ def xray_to_trace_id(xray_id: str) -> str:
 def trace_id_to_xray(trace_id: str) -> str:
     """Convert a canonical 32-hex trace id back to X-Ray's ``1-xxxxxxxx-…`` form.
 
+    Parameters
+    ----------
+    trace_id : str
+        A 32-hex trace id (its first 8 digits are the X-Ray epoch seconds).
+
+    Returns
+    -------
+    str
+        Convert a canonical 32-hex trace id back to X-Ray's ``1-xxxxxxxx-…`` form.
+
+    Examples
+    --------
     >>> trace_id_to_xray("5759e988bd862e3fe1be46a994272793")
     '1-5759e988-bd862e3fe1be46a994272793'
     """

@@ -44,6 +44,7 @@ import pandas as pd
 from ..core import DEFAULT_N_BOOT, call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
 from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
+from ..core.results import Result
 from ..errors import ArgumentError
 from .critical_paths import critical_path
 
@@ -53,9 +54,11 @@ METRICS = ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate")
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Result of :func:`compare`: ``table`` (per key), ``structure`` (call paths in one set only),
     ``overall`` (end-to-end latency), ``n_traces`` (a, b) and the ``params`` used."""
+
+    TABLE = "table"  #: the field .table returns
 
     table: pd.DataFrame
     structure: pd.DataFrame
@@ -177,6 +180,30 @@ def compare(
     spans column, or a list of them. Extra keyword arguments go to :func:`critical_path`.
     See the module docstring for every column of the result.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    baseline : pandas.DataFrame
+        A spans frame to compare with.
+    by : str | Sequence[str], default 'service'
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    n_boot : int, default 1000
+        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
+    ci : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
+    seed : int, default 0
+        Seed of the bootstrap's random generator (results are reproducible).
+    **critical_path_kwargs
+        Settings passed to :func:`tracekit.critical_path`.
+
+    Returns
+    -------
+    Comparison
+        Compare two sets of traces per ``by`` key (``a`` − ``b``), with bootstrap CIs.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> def one(tid, db_ms):

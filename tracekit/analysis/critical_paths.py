@@ -117,6 +117,34 @@ def critical_path(
     one path per *workflow* instead of per trace, each queue wait a section of its own
     (``section="queue"``); the result then has the columns of ``workflow_critical_path``.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    adjacent_sequential : bool, default True
+        A child that ends exactly when the next starts counts as before it (CRISP's ``<=``; ``False``: Jaeger's strict ``<``).
+    overlap_tolerance : float, default 0.0
+        A child may overlap the next by up to this fraction of the parent's duration, in [0, 1) (CRISP); needs ``engine="loop"``.
+    surrounding : str, default 'clamp'
+        A child that starts before and ends after its parent: ``"clamp"`` (Jaeger) or ``"drop"``.
+    nonblocking : str | Iterable[str] | None, default 'producer_consumer'
+        Which relations are asynchronous (off the path): ``"producer_consumer"``, ``"consumer"``, ``"links"``, a list of them, or ``None``.
+    in_progress : str, default 'extend'
+        Spans with no end: ``"extend"`` (to the parent's end, a root to its trace's last time) or ``"drop"``.
+    inferred : str, default 'keep'
+        X-Ray inferred segments: ``"keep"`` (the time goes to the downstream service) or ``"drop"``.
+    engine : str, default 'auto'
+        ``"numpy"`` (every trace at once), ``"loop"`` (the reference walk; needed for a tolerance) or ``"auto"``.
+    across_links : bool, default False
+        Continue through asynchronous hops (links, producer → consumer): one path per workflow (:func:`tracekit.workflow_critical_path`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Critical-path sections of every trace: one row per section, in time order per trace.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> # root  |-------------------|   0..100 ms
     >>> # db       |----|               10..40
@@ -207,6 +235,24 @@ def critical_path_breakdown(
     percentile range (CRISP: what dominates the slowest 5 %?). The frame's ``attrs["traces"]``
     is the number of traces used.
 
+    Parameters
+    ----------
+    cp : pandas.DataFrame
+        A critical path, as :func:`tracekit.critical_path` returns it.
+    by : str | Sequence[str], default 'service'
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    spans : pandas.DataFrame | None, default None
+        The spans, to take ``by`` keys that are not columns of ``cp`` from (joined on trace and span id).
+    percentile_window : tuple[float, float] | None, default None
+        Keep only requests whose request latency is in this percentile range, e.g. ``(95, 100)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Where critical-path time goes across traces, per ``by`` key (one row per key).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> spans = tk.spans_from_columns({

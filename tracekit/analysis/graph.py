@@ -79,6 +79,21 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
 
     See the module docstring for where edges come from and every attribute.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    by : str, default 'service'
+        Node granularity: ``"service"`` or ``"operation"`` (``service:name``), the named keys of
+        :data:`tracekit.core.BY_KEYS` a call graph has nodes for.
+
+    Returns
+    -------
+    nx.DiGraph
+        Dependency graph of the spans: nodes are services (or operations), edges are calls.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> spans = tk.spans_from_columns({

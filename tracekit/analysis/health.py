@@ -789,6 +789,32 @@ def health_report(
     :func:`check_high_cardinality_attribute`) for ``high_cardinality_attribute``, ``top_call_paths`` (rows of ``top_call_path``).
     The input is not modified.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    checks : Iterable[str] | None, default None
+        Check ids to run (glob patterns allowed, e.g. ``["orphan_*"]``; ``None``: every check of :data:`CHECKS`).
+    skew_tolerance_ms : float, default 0.0
+        Slack before a child counts as outside its parent, in ms.
+    include_databases : bool, default False
+        Also flag database and AWS SDK client spans with no server span below (never instrumented: off by default).
+    cardinality_min_distinct : int, default 100
+        Distinct values a key needs to be flagged as high-cardinality.
+    cardinality_min_ratio : float, default 0.1
+        Distinct values / spans with the key needed to be flagged as high-cardinality.
+    cardinality_sample : int, default 100000
+        Spans sampled to screen keys for cardinality.
+    top_call_paths : int, default 5
+        Rows of the ``top_call_path`` finding.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Run the health checks over all traces; one row per finding (columns :data:`FINDING_COLUMNS`).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["0" * 31 + "1"] * 2, "span_id": ["a" * 16, "b" * 16],

@@ -188,6 +188,22 @@ def find_pii(
     scanned for patterns (numbers are not: nanosecond timestamps pass the Luhn check one time
     in ten). Nested values of any depth are walked without recursion. The input is not modified.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    patterns : Iterable[str] | None, default None
+        Names of the built-in value patterns to look for (``None``: all of :data:`PATTERNS`).
+    keys : Iterable[str] | None, default ('enduser.id', 'enduser.*', 'user', 'user.id', 'user.name', 'user.email', 'user_id', 'userid', 'userId', 'username', 'user.full_name', 'customer.id', 'customer_id', '*.user_id', '*.userId', '*.user.id', '*.user.email', '*.user.name')
+        Attribute key patterns (globs) whose values are personal data whatever they look like.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Find personal data in the texts of spans; one row per (span, location, key, kind).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],
@@ -454,6 +470,26 @@ def redact(
     are redacted too (:func:`redact_skipped`). What was done is recorded in ``attrs["redaction"]``
     (keys, pattern names, method, number of values replaced; never the salt). The input is not modified.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    keys : Iterable[str] | None, default None
+        Attribute key patterns (globs) whose values are replaced.
+    patterns : Iterable[str] | None, default None
+        Names of the built-in value patterns (:data:`PATTERNS`) replaced wherever they appear.
+    method : Literal['hash', 'mask'], default 'hash'
+        ``"hash"`` (a salted token: equal values stay equal, joins still work) or ``"mask"``.
+    salt : str | None, default None
+        Salt of the hash (``None``: a random one per call).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Return a copy of ``spans`` with personal data replaced by a keyed hash or a mask.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],

@@ -40,6 +40,20 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     ``cost_ms`` (largest first). Columns are described in the module docstring. In-progress
     calls (no end) are counted but add no time.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    min_calls : int, default 2
+        Calls of one operation under one parent that count as repeated (at least 2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Repeated sibling calls to the same operation (N+1) and retries of failed calls.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> # parent |-----------------------|  0..100

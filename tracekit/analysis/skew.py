@@ -132,6 +132,28 @@ def detect_clock_skew(
     Nodes that take part in no pair are not listed. Sorted by ``|estimate_ms|``, largest first.
     The input is not modified.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    by : Literal['auto', 'service', 'host'], default 'auto'
+        Whose clock a span has: ``"service"``, ``"host"`` (resource keys) or ``"auto"`` (host when known).
+    min_pairs : int, default 10
+        Client→server pairs a clock needs before it can be flagged.
+    threshold_ms : float, default 1.0
+        Smallest offset flagged, in ms.
+    min_violation_share : float, default 0.1
+        Share of a clock's pairs whose server span is outside its client span needed to flag it.
+    max_rounds : int, default 50
+        Rounds of the iterative estimate (offsets between clocks refined until stable).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Estimate each clock's offset from client→server pairs; one row per service/host.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> list(tk.detect_clock_skew(tk.empty_spans()).columns)[:4]
     ['service', 'host', 'estimate_ms', 'spread_ms']
@@ -218,6 +240,22 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     ``attrs["clock_shifts"]``: dicts ``{service, host, shift_ms, n_spans}``. The input is not
     modified.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    skew : pandas.DataFrame | None, default None
+        Offsets as :func:`detect_clock_skew` returns them (``None``: estimated here).
+    only_skewed : bool, default True
+        Correct only the clocks flagged ``skewed`` (``False``: every estimated offset).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Return a copy of ``spans`` with every span of a skewed clock shifted back by its estimate.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> tk.adjust_clock_skew(tk.empty_spans()).attrs["clock_shifts"]
     []

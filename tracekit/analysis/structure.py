@@ -79,6 +79,18 @@ def self_time(spans: pd.DataFrame) -> pd.DataFrame:
     sort of the children by (parent, start) and a per-parent running maximum of their ends;
     no per-trace loop. The input is not modified.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Return a copy of ``spans`` with ``self_ms``: exclusive time of each span.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["0" * 31 + "1"] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],

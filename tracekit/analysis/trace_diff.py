@@ -36,7 +36,7 @@ Each row is one aligned pair (or one unmatched span) with:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ from ..core import (
     trace_outcomes,
 )
 from ..core.deprecation import renamed
+from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .critical_paths import critical_path
 from .structure import self_time
@@ -373,13 +374,15 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class Exemplars:
+class Exemplars(Result):
     """A representative incident trace and its nearest-structure baseline twin, ready for :func:`diff_traces`.
 
     ``incident``/``baseline``: the two traces' spans; ``incident_trace_id``/``baseline_trace_id``;
     ``key``: the request kind they share (root ``service:route``); ``request_ms``: (incident, baseline);
     ``distance``: how far the baseline trace's structure is from the incident's (0 = same operations).
     """
+
+    TABLE = "incident"  #: the field .table returns
 
     incident: pd.DataFrame
     baseline: pd.DataFrame
@@ -388,6 +391,7 @@ class Exemplars:
     key: str
     request_ms: tuple[float, float]
     distance: float
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
 
 def _request_kinds(spans: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Series:
@@ -475,4 +479,5 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
         twin, dist = diff.index[order[0]], float(diff.iloc[order[0]])
     base_spans = baseline[baseline["trace_id"] == twin]
     return Exemplars(inc_spans, base_spans, str(tid), str(twin), key,
-                     (float(pick["request_ms"]), float(cb.loc[cb["trace_id"] == twin, "request_ms"].iloc[0])), dist)
+                     (float(pick["request_ms"]), float(cb.loc[cb["trace_id"] == twin, "request_ms"].iloc[0])), dist,
+                     params={"key": key, "quantile": quantile})

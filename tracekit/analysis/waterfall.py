@@ -224,6 +224,13 @@ def waterfall_data(
     ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
     stays at 64 and the label starts with ``[depth N]``); ``hover`` is escaped HTML.
 
+    Returns
+    -------
+    pandas.DataFrame
+        One row per visible span of one trace, in depth-first display order.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
     ...     "trace_id": ["ab" * 16] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,7 @@ from ..core import (
     to_timestamps,
     trace_outcomes,
 )
+from ..core.results import Result
 from ..errors import ArgumentError
 from .traceql import is_traceql, traceql_mask
 
@@ -71,15 +72,18 @@ WHAT_IF_SUMMARY = result_table("what_if", "one row per request-latency statistic
 
 
 @dataclass(frozen=True)
-class WhatIf:
+class WhatIf(Result):
     """Result of :func:`what_if`: ``spans`` (re-timed copy, same ids and rows), ``summary`` (request
     latency before vs after, :data:`WHAT_IF_SUMMARY`), ``changed_spans`` (spans a change applied to)
     and ``changed_traces`` (traces re-timed)."""
+
+    TABLE = "summary"  #: the field .table returns
 
     spans: pd.DataFrame
     summary: pd.DataFrame
     changed_spans: int
     changed_traces: int
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
 
 def _parse_change(value) -> tuple[str, float]:
@@ -205,7 +209,9 @@ def what_if(
     out["start"] = out["start"].astype(spans["start"].dtype)
     out["end"] = out["end"].astype(spans["end"].dtype)
     summary = _summary(spans, out, n_boot, ci, seed)
-    return WhatIf(out, summary, int(touched.sum()), int(len(todo)))
+    return WhatIf(out, summary, int(touched.sum()), int(len(todo)),
+                  params={"changes": dict(changes), "traces": None if traces is None else list(traces), "n_boot": n_boot,
+                          "ci": ci, "seed": seed})
 
 
 def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end) -> None:

@@ -46,7 +46,7 @@ is numpy (``benchmarks/bench_workflows.py``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,7 @@ from ..core import (
     to_timestamps,
     trace_outcomes,
 )
+from ..core.results import Result
 from ..errors import ArgumentError
 from ..schema import STRING
 from .critical_path_walk import CRITICAL_PATH
@@ -123,7 +124,7 @@ WORKFLOW_CP_TABLE = result_table(
 
 
 @dataclass(frozen=True)
-class Stitched:
+class Stitched(Result):
     """What :func:`stitch` returns: the spans with a ``workflow_id`` column, and the hops table.
 
     Attributes
@@ -134,8 +135,11 @@ class Stitched:
         One row per hop, columns of ``HOPS_TABLE`` (see the module docstring).
     """
 
+    TABLE = "hops"  #: the field .table returns
+
     spans: pd.DataFrame
     hops: pd.DataFrame
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @property
     def n_workflows(self) -> int:
@@ -488,7 +492,7 @@ def stitch(
     out["workflow_id"] = pd.Series(h.tree.trace_ids[h.workflow] if len(spans) else [], index=spans.index, dtype=STRING)
     hops = _hops_frame(spans, h)
     HOPS_TABLE.check(hops)
-    return Stitched(out, hops)
+    return Stitched(out, hops, params={"via": list(v), "max_wait_ms": float(max_wait_ms), "tolerance_ms": float(tolerance_ms)})
 
 
 def _as_stitched(spans: pd.DataFrame | Stitched, via) -> Stitched:

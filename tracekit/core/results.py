@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -111,3 +112,34 @@ def results_markdown(names: Iterable[str] | None = None) -> str:
         t = RESULT_TABLES[n]
         out.append(f"#### `{t.name}` — {t.doc}\n\n{t.markdown()}")
     return "\n".join(out)
+
+
+class Result:
+    """The shape every result object shares: a frozen dataclass with ``.table`` (its main table, a
+    DataFrame) and ``.params`` (the settings it was computed with, a dict).
+
+    A subclass names the field holding its main table in ``TABLE`` (``table`` itself when it is a
+    field) and keeps its settings in a ``params`` field.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass, field
+    >>> import pandas as pd
+    >>> @dataclass(frozen=True)
+    ... class Tally(Result):
+    ...     TABLE = "counts"
+    ...     counts: pd.DataFrame
+    ...     params: dict = field(default_factory=dict)
+    >>> r = Tally(pd.DataFrame({"n": [1]}), {"by": ["service"]})
+    >>> r.table is r.counts, r.params
+    (True, {'by': ['service']})
+    """
+
+    TABLE: str = "table"
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: ``table`` of a result whose main table has another name
+        # (a property here would shadow a subclass' ``table`` field)
+        if name == "table" and type(self).TABLE != "table":
+            return getattr(self, type(self).TABLE)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -39,6 +39,22 @@ def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = 
     session; needs tqdm). Files and bytes are decoded by the typed fast path
     (:mod:`tracekit.io.otlp_fast`), which hands anything it does not cover to the checked code.
 
+    Parameters
+    ----------
+    source : Any
+        A path, a list of paths, a directory, a file object, bytes, a JSON string or parsed JSON.
+    errors : Errors, default 'raise'
+        ``"raise"`` stops at the first bad record (:class:`~tracekit.errors.TraceFormatError`); ``"skip"`` loads every valid span and lists the rest in ``attrs["skipped"]``.
+    progress : bool | None, default None
+        Show a ``tqdm`` bar (``None``: for big inputs in an interactive session; needs tqdm).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Read OTLP/JSON traces (TracesData, collector JSON lines, ``{"result": …}``, gzip).
+
+    Examples
+    --------
     >>> doc = {"resourceSpans": [{"resource": {"attributes": [
     ...     {"key": "service.name", "value": {"stringValue": "api"}}]},
     ...   "scopeSpans": [{"spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C",
@@ -78,6 +94,22 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     session; needs tqdm). The Documents of BatchGetTraces pages are decoded by the typed fast path
     (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
 
+    Parameters
+    ----------
+    source : Any
+        A path, a list of paths, a directory, a file object, bytes, a JSON string or parsed JSON.
+    errors : Literal['raise', 'skip'], default 'raise'
+        ``"raise"`` stops at the first bad record (:class:`~tracekit.errors.TraceFormatError`); ``"skip"`` loads every valid span and lists the rest in ``attrs["skipped"]``.
+    progress : bool | None, default None
+        Show a ``tqdm`` bar (``None``: for big inputs in an interactive session; needs tqdm).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Read X-Ray segment documents or BatchGetTraces output into a spans DataFrame.
+
+    Examples
+    --------
     >>> import json, tracekit as tk
     >>> doc = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
     ...        "name": "api", "start_time": 1.5, "end_time": 1.75,

@@ -93,6 +93,20 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
     ``source``: a path, a list of paths, a directory, a file object, bytes, a JSON string or
     parsed JSON. ``errors``: ``"raise"`` or ``"skip"`` as in :func:`tracekit.read_otlp`.
 
+    Parameters
+    ----------
+    source : Any
+        A path, a list of paths, a directory, a file object, bytes, a JSON string or parsed JSON.
+    errors : Literal['raise', 'skip'], default 'raise'
+        ``"raise"`` stops at the first bad record (:class:`~tracekit.errors.TraceFormatError`); ``"skip"`` loads every valid span and lists the rest in ``attrs["skipped"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Read OTLP/JSON and/or AWS X-Ray files into one spans DataFrame, sniffing each document.
+
+    Examples
+    --------
     >>> otlp = {"resourceSpans": [{"scopeSpans": [{"spans": [{
     ...     "traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174",
     ...     "name": "GET /", "kind": 2, "startTimeUnixNano": "0", "endTimeUnixNano": "1000000"}]}]}]}
@@ -171,6 +185,18 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
 def skipped_records(spans: pd.DataFrame) -> pd.DataFrame:
     """The records a lenient read skipped, as a table: one row per record (file, record, reason).
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A frame a reader returned with ``errors="skip"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The records a lenient read skipped, as a table: one row per record (file, record, reason).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> df = tk.empty_spans()
     >>> df.attrs["skipped"] = (tk.SkippedRecord("a.jsonl", "line 3", "line is not valid JSON"),)

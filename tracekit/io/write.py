@@ -603,6 +603,24 @@ def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterabl
     """Write :func:`to_xray` of ``spans`` to ``path`` (``.json``, or gzip when it ends in ``.gz``),
     pretty-printed like ``aws xray batch-get-traces``. Returns the path.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    path : str | os.PathLike
+        Where to write.
+    indexed : Iterable[str], default ()
+        Attribute keys written as X-Ray annotations (indexed, searchable) instead of metadata.
+    inferred : bool, default True
+        Also write the AWS-inferred segments (``inferred`` spans) as X-Ray does.
+
+    Returns
+    -------
+    Path
+        Write :func:`to_xray` of ``spans`` to ``path`` (``.json``, or gzip when it ends in ``.gz``), pretty-printed like ``aws xray batch-get-traces``. Returns the path.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, os
     >>> spans = tk.simulate.simulate("baseline", n_traces=2, seed=0).spans
     >>> p = write_xray(spans, os.path.join(tempfile.mkdtemp(), "t.json.gz"))
@@ -854,6 +872,24 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     ExportTraceServiceRequest per line, each with at most ``batch`` spans (in row order, so a
     trace may span lines). ``lines=False`` writes one request. Returns the path.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    path : str | os.PathLike
+        Where to write.
+    lines : bool, default True
+        Collector JSON lines, one ``TracesData`` per line (``False``: one JSON document).
+    batch : int, default 512
+        Spans per line (``TracesData``) with ``lines=True``; at least 1.
+
+    Returns
+    -------
+    Path
+        Write ``spans`` as OTLP/JSON to ``path``; gzip when the name ends in ``.gz``.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, os, json
     >>> spans = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
     >>> p = write_otlp(spans, os.path.join(tempfile.mkdtemp(), "t.jsonl"), batch=10)

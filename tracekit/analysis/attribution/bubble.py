@@ -219,9 +219,33 @@ def bubble_up(
     not overlap the selection. One row per (dimension, value), best first; columns are described
     in the module docstring. ``attrs``: ``n_selection``, ``n_baseline``, ``level``, ``excluded``.
     An empty selection or baseline is not an error: the shares are reported and ``p_value``,
-    ``q_value`` are NaN (``score`` 0). ``top_k`` values are kept per key (the rest go to
+    ``q_value`` are NaN (``score`` 0). ``n`` values are kept per key (the rest go to
     ``"other"``); numeric keys with more values are cut into ``bins`` quantile buckets.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    selection : Callable[[pandas.DataFrame], Any] | pandas.Series | Iterable[str]
+        The selected units: a predicate on the trace summary (or the spans with ``level="span"``), a boolean Series or a collection of ids.
+    baseline : Callable[[pandas.DataFrame], Any] | pandas.Series | Iterable[str] | None, default None
+        What the selection is compared with, given like ``selection`` (``None``: every unit not selected); must not overlap it.
+    level : str, default 'trace'
+        ``"trace"`` (units are traces) or ``"span"``.
+    n : int, default 20
+        Values kept per key; the rest go to ``"other"``.
+    bins : int, default 5
+        Quantile buckets a numeric key with more than ``n`` values is cut into (at least 2).
+    ci : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Which attribute values are over-represented in ``selection`` against ``baseline``.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> spans = tk.spans_from_columns({

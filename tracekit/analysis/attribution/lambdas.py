@@ -79,6 +79,18 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     ``duration_ms``, ``cold``, ``init_ms`` (duration of its Initialization spans, NaN if none),
     ``init_span_id``.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per serverless function invocation found in ``spans``, cold or warm.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> spans = tk.spans_from_columns({
@@ -200,6 +212,28 @@ def cold_starts(
     ``slow_traces`` (the slowest ``slowest`` share of traces by request latency, ``request_ms``), ``slow_cold_share``
     (share of them with a cold start of the function) against ``trace_cold_share`` (all traces).
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    slowest : float, default 0.05
+        The share of slowest invocations the cold-start share is also measured in, in (0, 1].
+    n_boot : int, default 1000
+        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
+    ci : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
+    seed : int, default 0
+        Seed of the bootstrap's random generator (results are reproducible).
+    **critical_path_kwargs : Any
+        Settings passed to :func:`tracekit.critical_path`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Serverless cold starts per function and what they cost.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.examples.load("cold-starts-small")
     >>> cs = tk.cold_starts(spans, n_boot=100)

@@ -71,9 +71,35 @@ def version_regressions(
     for each of those ``delta_<m>`` with ``delta_<m>_lo``/``_hi`` (percentile bootstrap, seeded:
     calls resampled for latency and errors, traces for ``cp_ms``); ``regression`` (some interval of
     p50, p95, error rate or cp_ms lies above 0) and ``in_incident`` (first seen inside
-    ``incident = (start, end)`` widened by ``tolerance`` before the start; <NA> without an incident
+    ``window = (start, end)`` widened by ``tolerance`` before the start; <NA> without an incident
     and for the first version of a service, whose first call only marks the start of the data).
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    attribute : str, default 'service.version'
+        The version attribute (resource, else span attributes).
+    window : tuple[Any, Any] | None, default None
+        The incident ``(start, end)``: versions first seen in it (widened by ``tolerance``) are flagged ``in_incident``.
+    tolerance : str | pd.Timedelta, default '15min'
+        How far before the incident's start a deploy still counts as inside it.
+    n_boot : int, default 1000
+        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
+    ci : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
+    seed : int, default 0
+        Seed of the bootstrap's random generator (results are reproducible).
+    **critical_path_kwargs : Any
+        Settings passed to :func:`tracekit.critical_path`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per service and version: how the version behaved and how it changed from the previous one.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ms = 1_000_000
     >>> spans = tk.spans_from_columns({

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...core import percentile, result_table
+from ...core.results import Result
 from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
@@ -92,7 +93,7 @@ def chi2_test(observed: Any, expected: Any, ddof: int = 0) -> tuple[float, float
 # ============================================================================ sampling_bias
 
 @dataclass(frozen=True)
-class SamplingBias:
+class SamplingBias(Result):
     """Result of :func:`sampling_bias`.
 
     ``tests``: one row per test (dimension, test, statistic, dof, p_value, effect_size,
@@ -103,10 +104,13 @@ class SamplingBias:
     dimension, subject, start, end, value, message).
     """
 
+    TABLE = "findings"  #: the field .table returns
+
     tests: pd.DataFrame
     strata: pd.DataFrame
     windows: pd.DataFrame
     findings: pd.DataFrame
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @property
     def biased(self) -> bool:
@@ -194,6 +198,38 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     from the sample's own rate. Services present in the population but absent from the sample are
     reported. ``weights`` (from :func:`sampling_weights`) add corrected shares and error rates.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    population : Any, default None
+        The reference: the full spans frame, or counts per stratum (the ``by`` columns, ``requests``, optionally ``errors`` and a time column).
+    by : str | Sequence[str], default ('service',)
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    weights : Any, default None
+        Sampling weights (:func:`tracekit.sampling_weights`), a column name or a number; ``None``: every trace counts once.
+    latency : Any, default None
+        Reference request latencies: a histogram frame (``le`` in ms, ``count``) or an array of durations.
+    stats : Any, default None
+        X-Ray sampling statistics per rule (:func:`tracekit.fetch_xray_sampling`), to find reservoir saturation.
+    window : str | pd.Timedelta, default '1min'
+        Time window of the saturation and gap checks (a pandas offset).
+    test : str, default 'g'
+        Goodness-of-fit test: ``"g"`` (G-test) or ``"chi2"``.
+    alpha : float, default 0.01
+        Significance level of every test.
+    ratio_tolerance : float, default 1.25
+        A stratum's share ratio (sample / population) beyond this factor is reported.
+    saturation_drop : float, default 0.5
+        A window whose sampled / requested falls below this fraction of its usual level is saturated.
+
+    Returns
+    -------
+    SamplingBias
+        Is this sample of traces representative? Tests, effect sizes and plain-language findings.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in range(1, 41)],
     ...     "span_id": ["%016x" % i for i in range(1, 41)], "service": ["api"] * 30 + ["web"] * 10,
@@ -375,7 +411,9 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         columns=["dimension", "stratum", "sample_traces", "population", "expected", "sample_share",
                  "population_share", "ratio", "z", "p_value", "representation"])
     findings_df = pd.DataFrame(findings, columns=_FINDING_COLUMNS)
-    return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df)
+    return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df,
+                        params={"by": keys, "test": test, "alpha": alpha, "window": str(window),
+                                "ratio_tolerance": ratio_tolerance, "saturation_drop": saturation_drop})
 
 
 def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, alpha: float,

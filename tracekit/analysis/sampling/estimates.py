@@ -240,6 +240,30 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     stratum has too few sampled traces for a number it quotes, counted as Kish effective sample
     sizes (of all traces, of those with a latency, of the failed ones), not raw traces.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    weights : Any
+        Per-trace weights as :func:`sampling_weights` returns them (or a column name, or a number).
+    by : str | Sequence[str] | None, default None
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    ci : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
+    n_boot : int, default 1000
+        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
+    seed : int, default 0
+        Seed of the bootstrap's random generator (results are reproducible).
+    min_traces : int, default 30
+        Traces a group needs for its estimates (fewer: flagged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sampling-corrected request counts, error rates and root-latency percentiles, with intervals.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in range(1, 5)],
     ...     "span_id": ["%016x" % i for i in range(1, 5)], "service": ["api"] * 4,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import percentile, result_table
+from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
 from .bias import SamplingBias, bias_core
@@ -61,7 +62,7 @@ class TailRule:
 
 
 @dataclass(frozen=True)
-class SimulatedSampling:
+class SimulatedSampling(Result):
     """Result of :func:`simulate_sampling`.
 
     ``traces``: one row per population trace (trace_id, start, the ``by`` keys, failed,
@@ -72,17 +73,21 @@ class SimulatedSampling:
     and scanned traces and their price, with what keeping everything would cost.
     """
 
+    TABLE = "traces"  #: the field .table returns
+
     sampler: str
     traces: pd.DataFrame
     spans: pd.DataFrame
     strata: pd.DataFrame
     cost: pd.DataFrame
     _bias_args: tuple = field(default=(), repr=False, compare=False)
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @cached_property
     def bias(self) -> SamplingBias:
         """:func:`sampling_bias` of the kept traces against the population (computed on first use)."""
         return bias_core(*self._bias_args)
+    params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -110,6 +115,38 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     ``prices``: USD per million traces, default ``{"recorded": 5.00, "scanned": 0.50}``;
     ``scans_per_trace``: how often each recorded trace is scanned by queries.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    sampler : Any, default None
+        The sampler, positionally: rules, a probability or a :class:`TailRule`.
+    rules : Any, default None
+        X-Ray sampling rules (reservoir per second, then FixedRate).
+    probability : float | None, default None
+        An OTel consistent probability sampler's probability.
+    tail : TailRule | Mapping[str, Any] | None, default None
+        A tail-sampling rule (:class:`TailRule` or a mapping of its fields).
+    by : str | Sequence[str], default 'service'
+        Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
+    prices : Mapping[str, float] | None, default None
+        USD per million traces (``recorded``, ``scanned``); default 5.00 and 0.50.
+    scans_per_trace : float, default 1.0
+        How often each recorded trace is scanned by queries.
+    seed : int, default 0
+        Seed of the bootstrap's random generator (results are reproducible).
+    alpha : float, default 0.01
+        Significance level of the bias tests.
+    window : str | pd.Timedelta, default '1min'
+        Time window of the bias tests' time checks.
+
+    Returns
+    -------
+    SimulatedSampling
+        What would a sampler keep from this full population of traces, how biased, at what cost?
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> ids = ["0" * 18 + "40000000000000", "0" * 18 + "f0000000000000"]  # randomness 0.25, 0.94 of 2**56
     >>> spans = tk.spans_from_columns({"trace_id": ids, "span_id": ["a" * 16, "b" * 16],
@@ -221,7 +258,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
                 rec * pr["recorded"] / 1e6 + scanned * pr["scanned"] / 1e6],
         "usd_if_all_kept": [n * pr["recorded"] / 1e6, n * scans_per_trace * pr["scanned"] / 1e6,
                             n * (pr["recorded"] + scans_per_trace * pr["scanned"]) / 1e6]})
-    return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args)
+    return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args,
+                             params={"sampler": kind, "by": by, "prices": prices, "scans_per_trace": scans_per_trace,
+                                     "seed": seed, "alpha": alpha, "window": str(window)})
 
 
 def _looks_like_rules(m: Mapping[str, Any]) -> bool:

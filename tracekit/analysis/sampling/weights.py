@@ -66,6 +66,28 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     Returns one row per trace: trace_id, service, name, start (root), probability, weight,
     weight_source, rule, note.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (one row per span, tracekit.schema).
+    rules : Any, default None
+        X-Ray sampling rules (anything :func:`xray_rules_frame` accepts).
+    stats : Any, default None
+        X-Ray sampling statistics per rule and window (SampledCount / RequestCount).
+    rate : Any, default None
+        A probability for every trace, a mapping ``{stratum: probability}`` over ``by``, or a frame with the ``by`` columns and ``probability``.
+    by : str | Sequence[str] | None, default None
+        The stratum columns of a per-stratum ``rate``.
+    stats_window : str | pd.Timedelta, default '10s'
+        Length of one window of ``stats``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per-trace inclusion probability and weight (1 / probability), with where each came from.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({"trace_id": ["%032x" % i for i in (1, 2)],
     ...     "span_id": ["a" * 16, "b" * 16], "service": ["api", "web"], "name": ["GET /"] * 2,

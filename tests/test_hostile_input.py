@@ -175,3 +175,48 @@ def test_cli_says_a_gzip_bomb_in_one_line(tmp_path):
                        env=env, timeout=300)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "bomb.json.gz: gzip data decompresses to more than 1 MiB" in r.stderr
+
+
+# ------------------------------------------------------------------ times at the edge of datetime64[ns]
+
+def otlp_doc(*times):
+    spans = [{"traceId": f"5759e988bd862e3fe1be46a9942727{i:02d}", "spanId": f"eee19b7ec3c1b1{i:02d}", "name": "GET /",
+              "kind": 2, "startTimeUnixNano": str(st), "endTimeUnixNano": str(et)} for i, (st, et) in enumerate(times)]
+    return {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+                               "scopeSpans": [{"spans": spans}]}]}
+
+
+NEAR_2262 = 2**63 - 1 - 10**9  # 2262-04-11 23:47:15: datetime64[ns] holds it, a bucket after it does not
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_span_near_2262_is_refused_naming_the_record(as_bytes):
+    import json
+
+    doc = otlp_doc((NEAR_2262, NEAR_2262 + 10**6), (1_700_000_000 * 10**9, 1_700_000_000 * 10**9 + 10**8))
+    src = json.dumps(doc).encode() if as_bytes else doc
+    with pytest.raises(tk.TraceFormatError, match=r"spans\[0\]: startTimeUnixNano '9223372035854775807' is out of "
+                                                  r"range: 0 to 9214646400000000000 ns \(1970-01-01 to 2262-01-01"):
+        tk.read_otlp(src)
+    with pytest.warns(tk.TraceFormatWarning):
+        s = tk.read(src, errors="skip")
+    assert s["span_id"].tolist() == ["eee19b7ec3c1b101"] and "out of range" in s.attrs["skipped"][0].reason
+
+
+def test_an_xray_segment_near_2262_is_refused():
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
+           "start_time": 9_223_372_000.0, "end_time": 9_223_372_000.5}
+    with pytest.raises(tk.TraceFormatError, match="start_time 9223372000.0 is outside the times every analysis can hold"):
+        tk.read_xray([seg])
+
+
+def test_the_latest_and_earliest_times_readers_accept_go_through_the_report(tmp_path):
+    from tracekit.core import TIME_MAX_NS, TIME_MIN_NS
+
+    late = tk.read(otlp_doc((TIME_MAX_NS - 2 * 10**9, TIME_MAX_NS - 10**9), (TIME_MAX_NS - 10**9, TIME_MAX_NS)))
+    assert late["end"].max() == pd.Timestamp(TIME_MAX_NS, tz="UTC")
+    assert tk.report(late, tmp_path / "late.html").stat().st_size > 0  # crashed: OutOfBoundsDatetime in the timeline
+    t0 = TIME_MIN_NS / 1e9 + 1
+    early = tk.read_xray([{"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": f"eee19b7ec3c1b17{i}", "name": "api",
+                           "start_time": t0 + i, "end_time": t0 + i + 0.5} for i in range(2)])
+    assert tk.report(early, tmp_path / "early.html").stat().st_size > 0

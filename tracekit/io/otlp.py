@@ -107,6 +107,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.frame import TIME_MAX_NS
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
 from ._columns import hex_ids
@@ -141,6 +142,7 @@ for _code, _name in list(_STATUS.items()):
 _DEPRECATED_OK = (0, "DEPRECATED_STATUS_CODE_OK")
 
 _INT64_MAX = 2**63 - 1
+_TIME_RANGE_OTLP = "1970-01-01 to 2262-01-01 UTC"
 # Spans per chunk of converted columns. Converting every 8,192 spans (freeing the documents'
 # id/time strings early) measured 10% less peak memory but 30% more time on 200k spans, so by
 # default the columns are converted once, at the end; tests set it small to check chunking.
@@ -480,8 +482,9 @@ def _links(lks: Any) -> list:
 
 def _time(x: Any, what: str) -> int:
     t = _int(x, what)
-    if not 0 <= t <= _INT64_MAX:
-        raise _Bad(f"{what} {short(x)} is out of range (0 to 2^63-1 ns)")
+    if not 0 <= t <= TIME_MAX_NS:
+        raise _Bad(f"{what} {short(x)} is out of range: 0 to {TIME_MAX_NS} ns ({_TIME_RANGE_OTLP}), the times "
+                   "every analysis can hold")
     return t
 
 
@@ -916,8 +919,8 @@ def _times(raw: list, what: str, nullable: bool) -> tuple[np.ndarray, np.ndarray
             arr = pc.cast(arr, pa.int64())
         else:
             raise pa.ArrowInvalid("not integers")
-        if len(arr) and pc.min(arr).as_py() is not None and pc.min(arr).as_py() < 0:
-            raise pa.ArrowInvalid("negative")
+        if len(arr) and pc.min(arr).as_py() is not None and (pc.min(arr).as_py() < 0 or pc.max(arr).as_py() > TIME_MAX_NS):
+            raise pa.ArrowInvalid("out of range")
         if not nullable and arr.null_count:
             raise pa.ArrowInvalid("nulls")
         return arr.fill_null(_NAT).to_numpy(), np.zeros(n, dtype=bool), []

@@ -55,8 +55,9 @@ Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file,
 lowered), a trace id that is neither ``1-8hex-24hex`` nor 32 hex, a Document that is not JSON.
 A document with neither ``end_time`` nor ``in_progress: true`` is invalid too: X-Ray's
 PutTraceSegments rejects it, so no X-Ray API ever returns one, and loading it as in progress
-would invent a state the sender never claimed. A time outside what datetime64[ns] holds
-(1677–2262; e.g. an 11-digit epoch) cannot be represented and is an error as well. With
+would invent a state the sender never claimed. A time outside 1678-01-01 .. 2262-01-01 (what
+datetime64[ns] holds, less ~100 days at each end for the buckets and windows analyses add; e.g. an
+11-digit epoch) is an error as well. With
 ``errors="skip"`` each bad document is left out (its valid neighbours load) and listed in
 ``df.attrs["skipped"]``.
 
@@ -97,6 +98,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, TIME_RANGE
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
@@ -120,7 +122,7 @@ from ._sources import (
 __all__ = ["read_xray"]
 
 _NAT = np.iinfo(np.int64).min
-_MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
+_MIN_S, _MAX_S = TIME_MIN_NS / 1e9, TIME_MAX_NS / 1e9  # the times every analysis can hold (core.frame)
 _NO_STATUS = -(2**62)
 _MAX_INT = 2**62
 _NAN = float("nan")
@@ -338,9 +340,9 @@ def _seconds(v: Any, what: str, s: dict) -> float:
                 raise _bad(f"{what} {short(v)} is not a number", s) from None
         else:
             raise _bad(f"{what} {short(v)} is not a number (epoch seconds)", s)
-    if not (-_MAX_S < v < _MAX_S):
-        raise _bad(f"{what} {short(v)} is outside the range datetime64[ns] can hold "
-                   "(epoch seconds between 1677 and 2262)", s)
+    if not (_MIN_S < v < _MAX_S):
+        raise _bad(f"{what} {short(v)} is outside the times every analysis can hold "
+                   f"(epoch seconds {_MIN_S:.0f} to {_MAX_S:.0f}: {TIME_RANGE})", s)
     return v
 
 
@@ -701,7 +703,7 @@ class _Builder:
             et = get("end_time")
             ip = get("in_progress") is True
             if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
-                    or not (-_MAX_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (-_MAX_S < et < _MAX_S))) \
+                    or not (_MIN_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S < et < _MAX_S))) \
                     or (et is None and not ip):
                 st, et = _check_span(s, top, sid, name, st, et, ip)
             elif et is None:

@@ -27,6 +27,7 @@ import datetime as _dt
 import hashlib
 import html
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ import pandas as pd
 from .core import QUANTILES, percentile, result_table, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs"]
 
 
 @dataclass(frozen=True)
@@ -632,12 +633,43 @@ def _when(t: Any) -> str:
     return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
+
+
 def _md(x: Any) -> str:
-    """Text for Markdown: HTML-escaped, and the characters Markdown would act on escaped."""
-    s = html.escape("" if x is None else str(x), quote=False)
-    for ch in "\\`*_[]|#":
-        s = s.replace(ch, "\\" + ch)
-    return s.replace("\n", " ")
+    r"""Text for Markdown: the characters Markdown would act on backslash-escaped (``* _ [ ] | # \```, a ``<``
+    that would open an HTML tag, a ``&`` that would start an entity), so a renderer shows the text as it is;
+    never HTML entities, which Markdown shows literally.
+
+    >>> _md("p < 0.001, <b>x</b> & *y*")
+    'p < 0.001, \\<b>x\\</b> & \\*y\\*'
+    """
+    s = "" if x is None else str(x)
+    s = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), s)
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def output_kind(path: str | Path) -> str:
+    """What a report file is, by its extension: ``"html"`` (``.html``/``.htm``) or ``"md"`` (``.md``/``.markdown``).
+
+    Raises
+    ------
+    ArgumentError
+        Any other extension (a ``.pdf`` would get HTML it cannot hold).
+
+    >>> output_kind("out/r.MD"), output_kind("r.html")
+    ('md', 'html')
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in (".html", ".htm"):
+        return "html"
+    if suffix in (".md", ".markdown"):
+        return "md"
+    p = Path(path)
+    if not suffix and p.exists() and not p.is_file() and not p.is_dir():
+        return "html"  # a device or a pipe (/dev/stdout): the page
+    raise ArgumentError(f"cannot write {path}: a report is .html (the page, with its key findings beside it as .md) or "
+                        f".md (the key findings as Markdown), not {suffix or 'a file without extension'}")
 
 
 def render_markdown(data: ReportData) -> str:
@@ -694,7 +726,8 @@ def report(
     spans : pandas.DataFrame
         The spans under investigation.
     path : str or pathlib.Path
-        The HTML file to write.
+        The file to write: ``.html`` (the page; with ``markdown``, the key findings beside it as ``.md``) or
+        ``.md`` (the key findings as Markdown only).
     baseline : pandas.DataFrame, optional
         Spans of a reference period to compare against.
     title : str, optional
@@ -720,7 +753,7 @@ def report(
     Raises
     ------
     ArgumentError
-        ``worst`` is not a whole number >= 0.
+        ``worst`` is not a whole number >= 0, or ``path`` is neither ``.html`` nor ``.md``.
 
     Examples
     --------
@@ -729,11 +762,15 @@ def report(
     >>> out.read_text().startswith("<!DOCTYPE html>")
     True
     """
+    kind = output_kind(path)
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
                           inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by)
     out = Path(path)
+    if kind == "md":  # the Markdown alone
+        out.write_text(render_markdown(data), encoding="utf-8")
+        return out
     out.write_text(render_report(data), encoding="utf-8")
-    if markdown and out.suffix != ".md":
+    if markdown:
         out.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
     return out
 

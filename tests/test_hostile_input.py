@@ -220,3 +220,57 @@ def test_the_latest_and_earliest_times_readers_accept_go_through_the_report(tmp_
     early = tk.read_xray([{"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": f"eee19b7ec3c1b17{i}", "name": "api",
                            "start_time": t0 + i, "end_time": t0 + i + 0.5} for i in range(2)])
     assert tk.report(early, tmp_path / "early.html").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ bad links, unnamed spans
+
+def test_a_bad_link_is_left_out_and_listed_the_span_kept():
+    import json
+    import warnings
+
+    good = {"traceId": "5759e988bd862e3fe1be46a994272799", "spanId": "aaaaaaaaaaaaaaaa"}
+    sp = {"traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174", "name": "recv", "kind": 5,
+          "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000",
+          "links": [{"traceId": "00", "spanId": "zz"}, {"traceId": "0" * 32, "spanId": ""}, good]}
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [sp]}]}]}
+    for src in (doc, json.dumps(doc).encode()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tk.TraceFormatWarning)
+            s = tk.read(src, errors="skip")
+        assert s["span_id"].tolist() == ["eee19b7ec3c1b174"]  # was dropped whole
+        links = s["links"].iloc[0]
+        assert [(lk["trace_id"], lk["span_id"]) for lk in links] == [(None, None), (good["traceId"], good["spanId"])]
+        (rec,) = s.attrs["skipped"]
+        assert rec.record == "resourceSpans[0].scopeSpans[0].spans[0].links[0]"
+        assert rec.reason.endswith("got '00': the link was left out, the span kept")
+    with pytest.raises(tk.TraceFormatError, match="link traceId must be 32 hex digits"):
+        tk.read(doc)  # errors="raise": still an error
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
+           "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+           "links": [{"trace_id": "bad", "id": "x"}, {"trace_id": "", "id": "0" * 16},
+                     {"trace_id": "1-5759e988-bd862e3fe1be46a994272799", "id": "aaaaaaaaaaaaaaaa"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tk.TraceFormatWarning)
+        x = tk.read_xray([seg], errors="skip")
+    assert len(x) == 1 and [lk["trace_id"] for lk in x["links"].iloc[0]] == [None, good["traceId"]]
+    assert "links[0].trace_id 'bad'" in x.attrs["skipped"][0].reason and "segment kept" in x.attrs["skipped"][0].reason
+
+
+def test_a_span_without_a_name_is_called_unnamed_everywhere(tmp_path):
+    import json
+
+    from tracekit.core import UNNAMED, operations
+
+    sp = {"traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174", "kind": 2,
+          "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000"}
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+                              "scopeSpans": [{"spans": [sp, {**sp, "spanId": "eee19b7ec3c1b175", "name": "",
+                                                             "parentSpanId": "eee19b7ec3c1b174"}]}]}]}
+    for src in (doc, json.dumps(doc).encode()):
+        s = tk.read(src)
+        assert s["name"].tolist() == [UNNAMED, UNNAMED]
+    assert set(operations(s)) == {f"api:{UNNAMED}"}
+    assert set(tk.critical_path(s)["name"]) == {UNNAMED}
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "",
+           "start_time": 1.7e9, "end_time": 1.7e9 + 1}
+    assert tk.read_xray([seg])["name"].tolist() == [UNNAMED]

@@ -96,7 +96,7 @@ import bisect
 import gc
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +108,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.frame import TIME_MAX_NS
+from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
 from ._columns import hex_ids
@@ -460,24 +461,39 @@ def _events(evs: Any) -> list:
     return out
 
 
-def _links(lks: Any) -> list:
+def _links(lks: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
+    """The canonical links of a span. ``on_bad`` (lenient reading): a bad link is passed to it as
+    (``links[j]``, reason) and left out, the span and its other links kept; without it, raised."""
     if type(lks) is not list:
-        raise _Bad(f"links must be a list, got {short(lks)}")
+        if on_bad is None:
+            raise _Bad(f"links must be a list, got {short(lks)}")
+        on_bad("links", f"links must be a list, got {short(lks)}: the links were left out, the span kept")
+        return []
     out = []
-    for lk in lks:
-        if type(lk) is not dict:
-            raise _Bad(f"link must be an object, got {short(lk)}")
-        d = {
-            "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
-            "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
-            "trace_state": lk.get("traceState") or None,
-            "flags": lk.get("flags"),
-            "attributes": _attrs(lk.get("attributes")),
-        }
-        if "droppedAttributesCount" in lk:
-            d["dropped_attributes_count"] = _count(lk["droppedAttributesCount"], "link droppedAttributesCount")
-        out.append(d)
+    for j, lk in enumerate(lks):
+        if on_bad is None:
+            out.append(_link(lk))
+            continue
+        try:
+            out.append(_link(lk))
+        except _Bad as exc:
+            on_bad(f"links[{j}]", f"{exc}: the link was left out, the span kept")
     return out
+
+
+def _link(lk: Any) -> dict:
+    if type(lk) is not dict:
+        raise _Bad(f"link must be an object, got {short(lk)}")
+    d = {
+        "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
+        "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
+        "trace_state": lk.get("traceState") or None,
+        "flags": lk.get("flags"),
+        "attributes": _attrs(lk.get("attributes")),
+    }
+    if "droppedAttributesCount" in lk:
+        d["dropped_attributes_count"] = _count(lk["droppedAttributesCount"], "link droppedAttributesCount")
+    return d
 
 
 def _time(x: Any, what: str) -> int:
@@ -816,7 +832,8 @@ class Collector:
                 ev = sp.get("events")
                 events = _events(ev) if ev else []
                 lk = sp.get("links")
-                links = _links(lk) if lk else []
+                links = (_links(lk) if self.errors == "raise" else _links(
+                    lk, lambda where, why, k=k: self.problem(why, file, at(f"{spath}.spans[{k}].{where}")))) if lk else []
                 if "droppedAttributesCount" in sp:
                     attrs["otel.dropped_attributes_count"] = _count(sp["droppedAttributesCount"], "droppedAttributesCount")
                 if "droppedEventsCount" in sp:
@@ -988,7 +1005,7 @@ def collected_frame(c: Collector) -> pd.DataFrame:
         "span_id": _strings(sid),
         "parent_id": _strings(pid),
         "service": per_block([b.service for b in c.blocks]),
-        "name": _strings(strings("name")),
+        "name": _strings(named(strings("name"))),
         "kind": _strings(strings("kind")),
         "start": _timestamps(start),
         "end": _timestamps(end),

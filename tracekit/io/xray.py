@@ -99,6 +99,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, TIME_RANGE
+from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
@@ -437,29 +438,43 @@ def _exception_events(cause: Any, end_ns: int | None) -> tuple[list, str | None]
     return events, message
 
 
-def _links(v: Any, s: dict) -> list:
+def _links(v: Any, s: dict, on_bad: Any = None) -> list:
     """X-Ray ``links`` ([{trace_id, id, attributes}], as the OTel X-Ray exporter writes span links)
-    → the canonical links: {trace_id (32 hex), span_id, trace_state, flags, attributes}."""
+    → the canonical links: {trace_id (32 hex), span_id, trace_state, flags, attributes}. A placeholder
+    id (empty or all zeros) is None, as in OTLP. ``on_bad`` (lenient reading): a bad link is passed to
+    it (the reason) and left out, the segment and its other links kept; without it, raised."""
     if type(v) is not list:
-        raise _bad(f"'links' is not a list: {v!r}", s)
+        if on_bad is None:
+            raise _bad(f"'links' is not a list: {v!r}", s)
+        on_bad(str(_bad(f"'links' is not a list: {short(v)}: the links were left out, the segment kept", s)))
+        return []
     out = []
     for i, lk in enumerate(v):
-        if type(lk) is not dict:
-            raise _bad(f"links[{i}] is not an object: {lk!r}", s)
-        raw, sid, attrs = lk.get("trace_id"), lk.get("id"), lk.get("attributes")
-        t = raw.strip() if type(raw) is str else ""
-        if len(t) == 35 and t[:2] == "1-" and t[10] == "-":
-            t = t[2:10] + t[11:]
-        t = t.lower()
-        if len(t) != 32 or t.strip("0123456789abcdef"):
-            raise _bad(f"links[{i}].trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", s)
-        if type(sid) is not str or len(sid) != 16 or sid.lower().strip("0123456789abcdef"):
-            raise _bad(f"links[{i}].id {sid!r} is not 16 hex digits", s)
-        if attrs is not None and type(attrs) is not dict:
-            raise _bad(f"links[{i}].attributes is not an object: {attrs!r}", s)
-        out.append({"trace_id": t, "span_id": sid.lower(), "trace_state": None, "flags": None,
-                    "attributes": dict(attrs) if attrs else {}})
+        try:
+            out.append(_link(i, lk, s))
+        except _Bad as exc:
+            if on_bad is None:
+                raise
+            on_bad(f"{exc}: the link was left out, the segment kept")
     return out
+
+
+def _link(i: int, lk: Any, s: dict) -> dict:
+    if type(lk) is not dict:
+        raise _bad(f"links[{i}] is not an object: {lk!r}", s)
+    raw, sid, attrs = lk.get("trace_id"), lk.get("id"), lk.get("attributes")
+    t = raw.strip() if type(raw) is str else ""
+    if len(t) == 35 and t[:2] == "1-" and t[10] == "-":
+        t = t[2:10] + t[11:]
+    t = t.lower()
+    if raw not in (None, "") and (len(t) != 32 or t.strip("0123456789abcdef")):
+        raise _bad(f"links[{i}].trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", s)
+    if sid not in (None, "") and (type(sid) is not str or len(sid) != 16 or sid.lower().strip("0123456789abcdef")):
+        raise _bad(f"links[{i}].id {sid!r} is not 16 hex digits", s)
+    if attrs is not None and type(attrs) is not dict:
+        raise _bad(f"links[{i}].attributes is not an object: {attrs!r}", s)
+    return {"trace_id": t if t.strip("0") else None, "span_id": sid.lower() if sid and sid.strip("0") else None,
+            "trace_state": None, "flags": None, "attributes": dict(attrs) if attrs else {}}
 
 
 def trace_extra(trace: dict) -> dict | None:
@@ -623,6 +638,7 @@ class _Builder:
         record = line if line is not None else self._file_count
         self._file_count += 1
         mark = len(self.span_id)
+        self._pending: list[str] = []  # link problems of this document (lenient): said once it is loaded
         try:
             if type(doc) is str:
                 try:
@@ -640,6 +656,8 @@ class _Builder:
             if type(doc) is not dict:
                 raise _Bad(f"segment document is a JSON {type(doc).__name__}, not an object")
             self._walk(doc, trace_tid, trace_extra)
+            for reason in self._pending:
+                self.fail(TraceFormatError(reason, file=file, record=_label(where, j) or None))
         except _Bad as exc:
             del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.bits[mark:]
             del self.start[mark:], self.end[mark:], self.http_status[mark:], self.attributes[mark:]
@@ -805,7 +823,7 @@ class _Builder:
                         resource["resource_arn"] = take("resource_arn")
 
             if attrs and "links" in attrs:  # span links (SQS → Lambda trace linking): the links column
-                self.links[len(rows)] = _links(take("links"), s)
+                self.links[len(rows)] = _links(take("links"), s, self._pending.append if self.lenient else None)
             span_id_a(sid)
             parent_a(parent)
             name_a(intern(name))  # names repeat: one string each
@@ -974,7 +992,7 @@ class _Builder:
             "span_id": strings(span_id),
             "parent_id": strings(parent_id),
             "service": per_doc(self.d_service),
-            "name": strings(pa.array(self.name, pa.large_string(), memory_pool=pool)),
+            "name": strings(named(pa.array(self.name, pa.large_string(), memory_pool=pool))),
             "kind": codes(kind, ["server", "client", "internal"]),
             "start": ts(start_ns),
             "end": ts(end_ns),

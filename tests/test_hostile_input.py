@@ -274,3 +274,57 @@ def test_a_span_without_a_name_is_called_unnamed_everywhere(tmp_path):
     seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "",
            "start_time": 1.7e9, "end_time": 1.7e9 + 1}
     assert tk.read_xray([seg])["name"].tolist() == [UNNAMED]
+
+
+# ------------------------------------------------------------------ encodings
+
+OTLP_ONE = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "café"}}]},
+                               "scopeSpans": [{"spans": [{
+                                   "traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174",
+                                   "name": "GET /é", "kind": 2, "startTimeUnixNano": "1700000000000000000",
+                                   "endTimeUnixNano": "1700000000100000000"}]}]}]}
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b""),
+                                          ("utf-16-be", b""), ("utf-32-le", b"\xff\xfe\x00\x00"), ("utf-8", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize("gz", [False, True])
+def test_utf16_and_utf32_files_are_read(tmp_path, encoding, bom, gz):
+    """Windows PowerShell's `>` writes UTF-16 with a BOM: such a file was 'not JSON: file starts with b'\\xff\\xfe{…'."""
+    import json
+
+    from tracekit.io._sources import gzip_bytes
+
+    data = bom + json.dumps(OTLP_ONE, ensure_ascii=False).encode(encoding)
+    p = tmp_path / ("t.json.gz" if gz else "t.json")
+    p.write_bytes(gzip_bytes(data) if gz else data)
+    for reader in (tk.read, tk.read_otlp):
+        s = reader(p)
+        assert s[["service", "name"]].values.tolist() == [["café", "GET /é"]]
+
+
+def test_xray_utf16_file_is_read(tmp_path):
+    import json
+
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
+           "start_time": 1.7e9, "end_time": 1.7e9 + 1}
+    p = tmp_path / "x.json"
+    p.write_bytes(b"\xff\xfe" + json.dumps(seg).encode("utf-16-le"))
+    assert tk.read_xray(p)["name"].tolist() == ["api"] and tk.read(p)["name"].tolist() == ["api"]
+
+
+def test_not_utf8_and_too_deep_files_say_what_is_wrong(tmp_path):
+    import json
+
+    latin = tmp_path / "latin1.json"
+    latin.write_bytes(json.dumps(OTLP_ONE, ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(tk.TraceFormatError, match=r"latin1.json: file is not UTF-8 text, as JSON must be: byte [0-9,]+ "
+                                                  r"is b'\\xe9'"):
+        tk.read(latin)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(tk.TraceFormatError, match="deep.json: JSON nested more than 1,024 levels deep"):
+        tk.read(deep)
+    bad16 = tmp_path / "bad16.json"
+    bad16.write_bytes(b"\xff\xfe" + b"{\x00" + b"\x00\xd8")  # a lone surrogate
+    with pytest.raises(tk.TraceFormatError, match="bad16.json: file looks like UTF-16-LE text but is not valid"):
+        tk.read(bad16)

@@ -287,15 +287,46 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
+
+
+def _utf8(data: bytes, name: str) -> bytes:
+    """UTF-16 or UTF-32 text (by its byte-order mark, or without one by where the NULs of its first four
+    bytes fall, as RFC 4627 detects it: JSON starts with an ASCII character) re-encoded as UTF-8; other
+    data as it is. Windows PowerShell's ``>`` writes UTF-16 with a BOM."""
+    enc, skip = None, 0
+    for bom, e in _BOMS:
+        if data.startswith(bom):
+            enc, skip = e, len(bom)
+            break
+    else:
+        h = data[:4]
+        if len(h) == 4 and 0 in h:
+            nul = tuple(b == 0 for b in h)
+            enc = {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+                   (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}.get(nul)
+    if enc is None:
+        return data
+    try:
+        return data[skip:].decode(enc).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise TraceFormatError(f"file looks like {enc.upper()} text but is not valid {enc.upper()} "
+                               f"(byte {exc.start + skip:,}: {exc.reason})", file=name) from None
+
+
 def read_bytes(data: bytes, name: str) -> bytes:
     """Decompress gzip data (by magic number, every member); raise a clear error on a truncated stream or
     when it decompresses past :func:`decompressed_cap` (a gzip bomb: never more than the cap is held).
+    UTF-16 and UTF-32 text is re-encoded as UTF-8 (:func:`_utf8`).
 
     >>> read_bytes(gzip_bytes(b'{"a": 1}'), "x.gz")
     b'{"a": 1}'
+    >>> read_bytes('{"a": 1}'.encode("utf-16"), "ps.json")  # with its byte-order mark
+    b'{"a": 1}'
     """
     if data[:2] != b"\x1f\x8b":
-        return data
+        return _utf8(data, name)
     cap = decompressed_cap(len(data))
     out = bytearray()
     view = memoryview(data)
@@ -325,7 +356,7 @@ def read_bytes(data: bytes, name: str) -> bytes:
                 raise OSError(f"{len(rest):,} bytes of trailing data after the gzip stream are not gzip")
     except (EOFError, OSError, zlib.error) as exc:
         raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
-    return bytes(out)
+    return _utf8(bytes(out), name)
 
 
 def checked_path(source: Any) -> Path:
@@ -450,6 +481,15 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
 
 
 def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
+    msg = str(err)
+    if "not valid UTF-8" in msg:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return (f"file is not UTF-8 text, as JSON must be: byte {exc.start:,} is {data[exc.start:exc.start + 1]!r} "
+                    "(re-encode it as UTF-8, e.g. iconv -f latin1 -t utf-8)")
+    if "depth limit exceeded" in msg:
+        return f"JSON nested more than 1,024 levels deep (the parser's limit): not trace data ({err})"
     stripped = data.rstrip()
     if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
         return f"file is truncated: JSON ends early ({err})"

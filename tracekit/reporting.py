@@ -121,6 +121,8 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("request_p99_ms", "float64", "ms", "request latency, p99 (as request_p50_ms)"),
     ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
                                        "response included, p95 (as sampled only)"),
+    ("any_failed_share", "float64", "share", "share of traces with a failed span anywhere (the request's root or any "
+                                             "call, an error a retry absorbed included)"),
 ])
 #: what each headline number means, by column
 HEADLINE_DEFINITIONS = {c.name: c.meaning for c in HEADLINE_TABLE.columns if c.name != "estimate"}
@@ -145,6 +147,7 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
         failed_key = next((k for k in ("failed_share", "failed", "root_failed_rate", "error_rate") if k in r), None)
         rows.append({"estimate": "sampling-corrected", "traces": r.get("n_traces", len(outcomes)),
                      "failed_share": r.get(failed_key, np.nan) if failed_key else np.nan,
+                     "any_failed_share": r.get("any_failed_rate", np.nan),
                      **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
                         for q in QUANTILES},
                      "extent_p95_ms": np.nan})
@@ -157,6 +160,7 @@ def _plain_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
         "estimate": label,
         "traces": len(outcomes),
         "failed_share": float(outcomes["failed"].mean()) if len(outcomes) else np.nan,
+        "any_failed_share": float((outcomes["failed_spans"] > 0).mean()) if len(outcomes) else np.nan,
         **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
         "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
     }

@@ -328,3 +328,22 @@ def test_not_utf8_and_too_deep_files_say_what_is_wrong(tmp_path):
     bad16.write_bytes(b"\xff\xfe" + b"{\x00" + b"\x00\xd8")  # a lone surrogate
     with pytest.raises(tk.TraceFormatError, match="bad16.json: file looks like UTF-16-LE text but is not valid"):
         tk.read(bad16)
+
+
+def test_values_nested_3000_deep_written_by_the_writers_read_back(tmp_path):
+    """write_otlp / write_xray keep a 3,000-deep attribute value whole; the readers refused the file they
+    wrote (orjson stops at 1,024 levels: 'depth limit exceeded'). Past that depth the readers parse with an
+    explicit stack."""
+    v = "ann"
+    for i in range(3000):
+        v = {"k": v} if i % 2 else [v]
+    s = tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["web"], "name": ["GET"],
+                               "start": [0], "end": [10**6], "attributes": [{"m": v, "n": 1}]})
+    for path in (tk.write_otlp(s, tmp_path / "t.jsonl"), tk.write_otlp(s, tmp_path / "t.json.gz")):
+        back = tk.read(path)
+        got = back["attributes"].iloc[0]["m"]
+        for i in range(2999, -1, -1):
+            got = got["k"] if i % 2 else got[0]
+        assert got == "ann" and back["attributes"].iloc[0]["n"] == 1
+    x = tk.read_xray(tk.write_xray(s, tmp_path / "x.json"))
+    assert tk.core.to_text(x["attributes"].iloc[0]).count("ann") == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import gzip
 import io
+import json
 import os
 import re
 import reprlib
@@ -373,6 +374,117 @@ def checked_path(source: Any) -> Path:
     return Path(source)
 
 
+_TOKEN = re.compile(r'[ \t\n\r]*+(?:(")|(-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+)'
+                    r'|(true|false|null)|([{}\[\],:]))')
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+"')
+_LITERALS = {"true": True, "false": False, "null": None}
+_AFTER_VALUE, _VALUE, _FIRST_VALUE, _KEY, _FIRST_KEY = range(5)
+
+
+def _loads_deep(data: bytes | memoryview | str) -> Any:
+    """Parse JSON of any depth with an explicit stack (orjson stops at 1,024 levels; tracekit's writers
+    keep nested attribute values whole, so a value nested 3,000 deep is written and must read back).
+    Linear: one token at a time, each regex possessive. Only used when orjson refuses the depth."""
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+    root: list = []
+    stack: list[list] = [[root, None]]  # [container, key of the value being read (dicts)]
+    state, pos = _VALUE, 0
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{what} at char {pos}")
+
+    while True:
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise bad("unexpected character")
+        quote, num, lit, punct = m.groups()
+        pos = m.end()
+        top = stack[-1]
+        if state in (_KEY, _FIRST_KEY):
+            if quote:
+                sm = _STRING.match(text, pos - 1)
+                if sm is None:
+                    raise bad("bad string")
+                tok = sm.group(0)
+                top[1] = json.loads(tok) if "\\" in tok else tok[1:-1]
+                pos = sm.end()
+                cm = _TOKEN.match(text, pos)
+                if cm is None or cm.group(4) != ":":
+                    raise bad("expected ':'")
+                pos, state = cm.end(), _VALUE
+                continue
+            if punct == "}" and state == _FIRST_KEY:
+                value = stack.pop()[0]
+            else:
+                raise bad("expected a key")
+        elif state == _AFTER_VALUE:
+            container = top[0]
+            if punct == ",":
+                state = _KEY if type(container) is dict else _VALUE
+                continue
+            if (punct == "}" and type(container) is dict) or (punct == "]" and type(container) is list and container is not root):
+                value = stack.pop()[0]
+            else:
+                raise bad("expected ',' or a closing bracket")
+        else:  # a value
+            if quote:
+                sm = _STRING.match(text, pos - 1)
+                if sm is None:
+                    raise bad("bad string")
+                tok = sm.group(0)
+                value = json.loads(tok) if "\\" in tok else tok[1:-1]
+                pos = sm.end()
+            elif num:
+                value = json.loads(num)
+            elif lit:
+                value = _LITERALS[lit]
+            elif punct == "{":
+                stack.append([{}, None])
+                state = _FIRST_KEY
+                continue
+            elif punct == "[":
+                stack.append([[], None])
+                state = _FIRST_VALUE
+                continue
+            elif punct == "]" and state == _FIRST_VALUE:
+                value = stack.pop()[0]
+            else:
+                raise bad("expected a value")
+        # one value complete: put it in its container
+        container, key = stack[-1]
+        if container is root:
+            if text[pos:].strip(" \t\n\r"):
+                raise bad("unexpected content after the value")
+            return value
+        if type(container) is dict:
+            container[key] = value
+        else:
+            container.append(value)
+        state = _AFTER_VALUE
+
+
+def loads(data: bytes | memoryview | str) -> Any:
+    """``orjson.loads``, and JSON nested past orjson's 1,024 levels parsed by :func:`_loads_deep`
+    (any other error is orjson's).
+
+    >>> v = loads(b"[" * 2000 + b"1" + b"]" * 2000)
+    >>> for _ in range(1999):
+    ...     v = v[0]
+    >>> v
+    [1]
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit exceeded" not in str(exc):
+            raise
+        err = exc
+    try:
+        return _loads_deep(data)
+    except (ValueError, UnicodeDecodeError):
+        raise err from None
+
+
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterator[Document]:
     """Parse one JSON value, or JSON lines when the whole is not one value.
 
@@ -394,13 +506,13 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
     first: Any = _NOT_JSON
     if nl >= 0 and _NON_SPACE.search(data, nl + 1) and lead and lead.group() in (b"{", b"["):
         try:
-            first = orjson.loads(memoryview(data)[top:nl])
+            first = loads(memoryview(data)[top:nl])
         except orjson.JSONDecodeError:
             pass
     if first is _NOT_JSON:
         reason = None
         try:
-            value = orjson.loads(data)
+            value = loads(data)
         except orjson.JSONDecodeError as whole_err:
             reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
         if reason is None:
@@ -463,7 +575,7 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
         stop = end if nxt < 0 else nxt
         if _NON_SPACE.search(data, pos, stop):
             try:
-                value = orjson.loads(view[pos:stop])
+                value = loads(view[pos:stop])
             except orjson.JSONDecodeError as exc:
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
                 truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")

@@ -114,6 +114,7 @@ from ._sources import (
     iter_documents,
     known_shape,
     list_files,
+    loads,
     parse_json,
     read_bytes,
     short,
@@ -642,7 +643,7 @@ class _Builder:
         try:
             if type(doc) is str:
                 try:
-                    doc = orjson.loads(doc)
+                    doc = loads(doc)
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None
             if type(doc) is list:  # one Document holding several segments

@@ -31,12 +31,14 @@ from ..errors import ArgumentError, TraceFormatError
 
 __all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
-           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP"]
+           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
 
 OBJECT = "<object>"
+#: lists of documents (or of lists of them) deeper than this are not trace data: readers say so, never recurse on
+MAX_LIST_NESTING = 16
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
 
 
@@ -598,8 +600,9 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return (f"file is not UTF-8 text, as JSON must be: byte {exc.start:,} is {data[exc.start:exc.start + 1]!r} "
-                    "(re-encode it as UTF-8, e.g. iconv -f latin1 -t utf-8)")
+            return (f"not valid JSON: not UTF-8 text (JSON must be UTF-8): byte {exc.start:,} is "
+                    f"{data[exc.start:exc.start + 1]!r} ({exc.reason}); a Latin-1 file needs re-encoding, e.g. "
+                    "iconv -f latin1 -t utf-8")
     if "depth limit exceeded" in msg:
         return f"JSON nested more than 1,024 levels deep (the parser's limit): not trace data ({err})"
     stripped = data.rstrip()

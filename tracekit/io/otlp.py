@@ -113,6 +113,7 @@ from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
 from ._columns import hex_ids
 from ._sources import (
+    MAX_LIST_NESTING,
     OBJECT,
     TIME_PROBLEM,
     Document,
@@ -674,6 +675,9 @@ class Collector:
             return ", ".join(x for x in (line, p) if x) or None
 
         if isinstance(value, list):
+            if prefix.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: not trace data
+                self.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not OTLP JSON", file, at(""))
+                return
             for i, v in enumerate(value):
                 self.value(v, file, line, lineno, f"{prefix}[{i}].")
             return

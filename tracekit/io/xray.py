@@ -104,6 +104,7 @@ from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
 from ._sources import (
+    MAX_LIST_NESTING,
     OBJECT,
     TIME_PROBLEM,
     Document,
@@ -588,6 +589,10 @@ class _Builder:
                     "{\"Id\", \"Segments\"} or a segment document {\"id\", \"trace_id\", \"start_time\", ...}; "
                     f"found keys: {keys or '(none)'}", file=file, record=label or None))
         elif type(value) is list:
+            if label.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: not trace data
+                self.fail(TraceFormatError(f"lists nested more than {MAX_LIST_NESTING} deep: not X-Ray data", file=file,
+                                           record=label or None))
+                return
             for i, item in enumerate(value):
                 self.add_value(item, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
         elif type(value) is str:

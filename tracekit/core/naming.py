@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -34,7 +35,27 @@ import pandas as pd
 from .nested import safe_str
 from .tree import SpanTree, unique_sorted
 
+#: what a span without a name (OTLP ``name`` absent or empty, X-Ray ``name`` empty) is called, wherever it is
+#: shown: readers load it so, and every table, figure and report line then says the same
+UNNAMED = "(unnamed)"
+
+
+def named(names: Any) -> Any:
+    """``names`` (a pyarrow string array) with empty names replaced by :data:`UNNAMED`.
+
+    >>> import pyarrow as pa
+    >>> named(pa.array(["GET /", ""], pa.large_string())).to_pylist()
+    ['GET /', '(unnamed)']
+    """
+    import pyarrow.compute as pc
+
+    if not len(names) or not pc.any(pc.equal(names, "")).as_py():
+        return names
+    return pc.if_else(pc.equal(names, ""), UNNAMED, names)
+
+
 __all__ = [
+    "UNNAMED", "named",
     "callee", "callees", "routes", "operations", "call_paths", "is_async_handoff",
     "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_parent",
     "path_length",

@@ -130,6 +130,17 @@ _EXPORTS: dict[str, str] = {
     # reports and the command line
     "report": "tracekit.reporting",
     "format_summary": "tracekit.cli",
+    # logs beside traces (issue 30)
+    "LOG_COLUMNS": "tracekit.logs_schema",
+    "LogsSchemaError": "tracekit.logs_schema",
+    "empty_logs": "tracekit.logs_schema",
+    "validate_logs": "tracekit.logs_schema",
+    "logs_from_columns": "tracekit.logs_schema",
+    "logs_schema_markdown": "tracekit.logs_schema",
+    "read_logs": "tracekit.io.logs",
+    "log_templates": "tracekit.analysis.logs",
+    "attach_logs": "tracekit.analysis.logs",
+    "AttachedLogs": "tracekit.analysis.logs",
 }
 
 _SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

@@ -1138,3 +1138,10 @@ def gc_paused() -> Iterator[None]:
             gc_promote()
             gc.enable()
 
+
+
+#: the AnyValue / KeyValue decoding shared with the other OTLP/JSON readers (the logs reader,
+#: tracekit.io.logs): one definition, public names
+decode_any_value = _any
+decode_attributes = _attrs
+BadValue = _Bad

@@ -80,7 +80,7 @@ class _Logs:
         self.source: list = []
         self.file: list = []
         self.record: list = []
-        self.where: list = []  # record label of each row, for errors found column-wise
+        self.where: list = []  # record label of each row (or (prefix, index)), for errors found column-wise
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[SkippedRecord] = []
 
@@ -150,7 +150,10 @@ class _Logs:
         if type(rls) is not list:
             self.problem(f"{path} must be a list, got {short(rls)}", file, lead + path)
             return
-        add = self.add
+        a_time, a_obs, a_trace, a_span = self.time.append, self.observed.append, self.trace.append, self.span.append
+        a_service, a_host, a_text, a_num = self.service.append, self.host.append, self.sev_text.append, self.sev_num.append
+        a_body, a_attrs, a_res, a_source = self.body.append, self.attrs.append, self.resource.append, self.source.append
+        a_file, a_record, a_where = self.file.append, self.record.append, self.where.append
         for i, rl in enumerate(rls):
             rpath = f"{path}[{i}]"
             record = line if line is not None else (index if index is not None else i)
@@ -205,19 +208,35 @@ class _Logs:
                 except _Bad as exc:
                     self.problem(str(exc), file, lead + spath)
                     continue
+                prefix = f"{lead}{spath}.{rkey}"
                 for k, r in enumerate(recs):
                     try:
                         if type(r) is not dict:
                             raise _Bad(f"expected a LogRecord object, got {short(r)}")
-                        t = r.get("timeUnixNano", r.get("time_unix_nano"))
-                        t = _nanos(t, "timeUnixNano") if t is not None else None
-                        o = r.get("observedTimeUnixNano", r.get("observed_time_unix_nano"))
-                        o = _nanos(o, "observedTimeUnixNano") if o is not None else None
+                        get = r.get
+                        t = get("timeUnixNano")
+                        if t is None:
+                            t = get("time_unix_nano")
+                        if t is not None:
+                            if type(t) is str and t.isascii() and t.isdigit() and (len(t) < 19 or len(t) == 19 and t < _MAX_NS):
+                                t = int(t)
+                            else:
+                                t = _nanos(t, "timeUnixNano")
+                        o = get("observedTimeUnixNano")
+                        if o is None:
+                            o = get("observed_time_unix_nano")
+                        if o is not None:
+                            if type(o) is str and o.isascii() and o.isdigit() and (len(o) < 19 or len(o) == 19 and o < _MAX_NS):
+                                o = int(o)
+                            else:
+                                o = _nanos(o, "observedTimeUnixNano")
+                            if not o:
+                                o = None
                         if not t:
-                            t = o or None
-                        if o == 0:
-                            o = None
-                        num = r.get("severityNumber", r.get("severity_number"))
+                            t = o
+                        num = get("severityNumber")
+                        if num is None:
+                            num = get("severity_number")
                         if num is not None and type(num) is not int:
                             if type(num) is str and num in _SEVERITY_ENUM:
                                 num = _SEVERITY_ENUM[num]
@@ -225,30 +244,47 @@ class _Logs:
                                 num = None
                             else:
                                 raise _Bad(f"severityNumber must be an integer 0-24, got {short(num)}")
-                        text = r.get("severityText", r.get("severity_text"))
+                        text = get("severityText")
+                        if text is None:
+                            text = get("severity_text")
                         if text is not None and type(text) is not str:
                             raise _Bad(f"severityText must be a string, got {short(text)}")
-                        body = r.get("body")
+                        body = get("body")
                         if body is not None:
-                            if type(body) is dict and "stringValue" in body and type(body["stringValue"]) is str:
-                                body = body["stringValue"]
+                            x = body.get("stringValue") if type(body) is dict else None
+                            if type(x) is str:
+                                body = x
                             else:
                                 body = _any(body)
                                 if body is not None and type(body) is not str:
                                     body = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
-                        attrs = _attrs(r.get("attributes"))
-                        ev = r.get("eventName", r.get("event_name"))
+                        attrs = get("attributes")
+                        attrs = _attrs(attrs) if attrs else {}
+                        ev = get("eventName") or get("event_name")
                         if ev:
                             attrs["event.name"] = ev
-                        tid = r.get("traceId", r.get("trace_id")) or None
-                        sid = r.get("spanId", r.get("span_id")) or None
+                        tid = get("traceId") or get("trace_id") or None
+                        sid = get("spanId") or get("span_id") or None
                         if (tid is not None and type(tid) is not str) or (sid is not None and type(sid) is not str):
                             raise _Bad(f"traceId and spanId must be hex strings, got {short(tid)} and {short(sid)}")
-                    except (_Bad, ValueError, TypeError, OverflowError) as exc:
-                        self.problem(str(exc), file, f"{lead}{spath}.{rkey}[{k}]")
+                    except (_Bad, ValueError, TypeError, OverflowError, AttributeError) as exc:
+                        self.problem(str(exc), file, f"{prefix}[{k}]")
                         continue
-                    add(t, o, tid, sid, service, host, text, num, body, attrs, res_j, "otlp", file, record,
-                        f"{lead}{spath}.{rkey}[{k}]")
+                    a_time(t)
+                    a_obs(o)
+                    a_trace(tid)
+                    a_span(sid)
+                    a_service(service)
+                    a_host(host)
+                    a_text(text)
+                    a_num(num)
+                    a_body(body)
+                    a_attrs(attrs)
+                    a_res(res_j)
+                    a_source("otlp")
+                    a_file(file)
+                    a_record(record)
+                    a_where((prefix, k))
 
     # -- CloudWatch -----------------------------------------------------------------------------
     def cloudwatch(self, events: list, group: Any, stream: Any, file: str, line: int | None, path: str,
@@ -355,7 +391,8 @@ class _Logs:
             what = (f"trace id {self.trace[i]!r} is not 32 hex digits or an X-Ray trace id" if bad_t[i] else
                     f"span id {self.span[i]!r} is not 16 hex digits" if bad_s[i] else
                     f"time {self.time[i]!r} is not a time (ISO 8601, or seconds/ms/us/ns since the epoch)")
-            self.problem(what, self.file[i], self.where[i])  # raises in strict mode
+            w = self.where[i]
+            self.problem(what, self.file[i], w if type(w) is str else f"{w[0]}[{w[1]}]")  # raises in strict mode
             keep[i] = False
         sev = normalize_severity(pd.array(self.sev_text, dtype=STRING), pd.array(self.sev_num, dtype="Int64"))
         df = pd.DataFrame({
@@ -379,6 +416,7 @@ class _Logs:
         return df
 
 
+_MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 

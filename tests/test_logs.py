@@ -309,3 +309,56 @@ def test_nezha_logs_load_from_columns_and_all_attach(real_traces):
     got = r.spans[r.spans["log_records"] > 0].astype({"trace_id": str, "span_id": str}).drop_duplicates(
         ["trace_id", "span_id"]).set_index(["trace_id", "span_id"])["log_records"]
     assert got.sort_index().tolist() == want.sort_index().tolist()
+
+
+# --------------------------------------------------------------------------------------------- rank: log evidence
+
+
+def _logs_for(spans, body_of, severity_of=lambda s: "INFO"):
+    """One record per span, body and severity chosen from the span's service (ground truth by construction)."""
+    svc = spans["service"].astype(str).tolist()
+    return tk.logs_from_columns({"time": spans["start"], "trace_id": spans["trace_id"], "span_id": spans["span_id"],
+                                 "body": [body_of(s) for s in svc], "severity": [severity_of(s) for s in svc],
+                                 "service": svc})
+
+
+def test_log_evidence_shares_by_construction():
+    from tracekit.analysis.log_evidence import log_evidence
+
+    sim_a = tk.simulate.simulate("baseline", 200, seed=1).spans
+    sim_b = tk.simulate.simulate("baseline", 200, seed=2).spans
+    target = sorted(set(sim_a["service"].astype(str)))[0]
+    logs = pd.concat([_logs_for(sim_a, lambda s: "stock lookup failed for item 7" if s == target else "handled 1 request",
+                                lambda s: "ERROR" if s == target else "INFO"),
+                      _logs_for(sim_b, lambda s: "handled 3 request")], ignore_index=True)
+    ev = log_evidence(sim_a, sim_b, logs)
+    assert ev.records == (len(sim_a), len(sim_b))
+    top = ev.table.iloc[0]
+    assert top["service"] == target and top["template"] == "stock lookup failed for item <*>"
+    n = int(top["spans"])
+    assert top["log_templates"] == pytest.approx(n / (n + 10))  # every span emits it, the baseline's none: shrunk share
+    assert top["log_errors"] == pytest.approx(n / (n + 10)) and top["baseline_error_share"] == 0
+    # the other services' template did not change (every span emits "handled <*> request" on both sides);
+    # an operation the baseline never ran: its share shrunk from the baseline's 0 (1 span: 1 / 11)
+    other = ev.templates[(ev.templates["service"] != target)]
+    both = other["baseline_spans"] > 0
+    assert (other.loc[both, "delta_share"].abs() < 1e-12).all() and (other["share"] == 1).all()
+    new = other[~both]
+    assert np.allclose(new["delta_share"], new["spans"] / (new["spans"] + 10))
+
+
+def test_rank_causes_with_logs_says_logs_decided():
+    inc = tk.simulate.simulate("baseline", 300, seed=3).spans
+    base = tk.simulate.simulate("baseline", 300, seed=4).spans
+    services = sorted(set(inc["service"].astype(str)))
+    target = services[len(services) // 2]
+    logs = pd.concat([_logs_for(inc, lambda s: "NullPointerException in handler" if s == target else "ok"),
+                      _logs_for(base, lambda s: "ok")], ignore_index=True)
+    plain = tk.rank_causes(inc, base, n_boot=20, lift_rows=0)
+    rc = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, logs=logs)
+    assert rc.iloc[0]["service"] == target and rc.iloc[0]["decided_by"] == "logs: log_templates"
+    assert rc.iloc[0]["log_template"] == "NullPointerException in handler"
+    assert "decided_by" not in plain.columns  # without logs the table is as before
+    # the score is the traces' score plus the log evidence
+    m = rc.merge(plain[["service", "score"]], on="service", suffixes=("", "_traces"))
+    assert np.allclose(m["score"], m["score_traces"] + m["log_templates"] + m["log_errors"])

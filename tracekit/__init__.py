@@ -141,6 +141,7 @@ _EXPORTS: dict[str, str] = {
     "log_templates": "tracekit.analysis.logs",
     "attach_logs": "tracekit.analysis.logs",
     "AttachedLogs": "tracekit.analysis.logs",
+    "log_evidence": "tracekit.analysis.log_evidence",
 }
 
 _SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

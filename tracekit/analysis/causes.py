@@ -231,6 +231,7 @@ def rank_causes(
     alpha: float = 0.01,
     seed: int = 0,
     comparison: Any = None,
+    logs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rank the components that may have caused the incident, each with its evidence.
 
@@ -277,6 +278,14 @@ def rank_causes(
         :func:`~tracekit.compare` of the same incident and baseline at the same level (keys as
         :func:`level_frame` gives), when the caller has one: reused for the millisecond evidence
         instead of computed again.
+    logs : DataFrame, optional
+        A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
+        log evidence of :func:`tracekit.analysis.log_evidence.log_evidence` — ``log_templates``
+        (largest change in the share of spans emitting a log template) and ``log_errors`` (rise in
+        the share of spans with ERROR records), per component the largest over its operations,
+        weight 1 each — to the score, and the columns ``log_templates``, ``log_errors``,
+        ``log_template`` (the template of the largest change) and ``decided_by`` (the evidence that
+        weighed most in the row's score, e.g. ``"logs: log_templates"``).
 
     Returns
     -------
@@ -449,6 +458,11 @@ def rank_causes(
     table["error_origin_share"] = origin_share
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
+    if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
+        from .log_evidence import join_log_evidence
+
+        table = join_log_evidence(table, *(level_frame(x, level)[0] for x in (incident, baseline)), logs, keys,
+                                  EVIDENCE, w, prior)
     cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
     table = table.merge(cmp, how="left", on=keys)
     table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],
@@ -466,7 +480,8 @@ def rank_causes(
                              dtype="string")
     table["note"] = pd.array(_notes(table), dtype="string")
     table["hypothesis"] = pd.array([_hypothesis(r, keys, level) for r in table.to_dict("records")], dtype="string")
-    table = table[[*keys, *RANK_CAUSES.column_names]]
+    table = table[[*keys, *RANK_CAUSES.column_names,
+                   *(["log_templates", "log_errors", "log_template", "decided_by"] if logs is not None else [])]]
     for c in RANK_CAUSES.columns:
         if c.dtype in ("float64", "int64"):
             table[c.name] = table[c.name].astype(c.dtype)

@@ -36,7 +36,7 @@ from ..errors import ArgumentError
 from ..logs_schema import LOG_COLUMN_NAMES
 from ..schema import STRING
 
-__all__ = ["log_templates", "attach_logs", "AttachedLogs", "LOG_EVENT_NAME", "MASKS"]
+__all__ = ["log_templates", "attach_logs", "AttachedLogs", "LOG_EVENT_NAME", "MASKS", "log_span_rows"]
 
 #: name of the span events made from log records (their attribute ``log.record`` is True)
 LOG_EVENT_NAME = "log"
@@ -216,26 +216,8 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     elif not templates.index.equals(logs.index):
         raise ArgumentError("attach_logs: templates must be log_templates(logs) (indexed like logs)")
     n_spans, n_logs = len(spans), len(logs)
-    tree = span_tree(spans)
-    ltrace = logs["trace_id"].astype(STRING)
-    lspan = logs["span_id"].astype(STRING)
-    has_trace = ltrace.notna().to_numpy()
-    has_span = lspan.notna().to_numpy()
-    row = np.full(n_logs, -1, dtype=np.int64)
-    on_span = has_trace & has_span
-    if on_span.any():
-        row[on_span] = _span_rows(spans, ltrace[on_span], lspan[on_span])
-    tcode = pd.Index(np.asarray(tree.trace_ids, dtype=object)).get_indexer(ltrace.to_numpy(dtype=object, na_value=None))
-    trace_level = has_trace & ~has_span & (tcode >= 0)
-    if trace_level.any():
-        root = tree.request_root[tcode[trace_level]]
-        row[trace_level] = root
-    reason = np.full(n_logs, None, dtype=object)
+    row, trace_level, reason = log_span_rows(spans, logs)
     unmatched = row < 0
-    reason[unmatched & ~has_trace] = "no trace id"
-    reason[unmatched & has_trace & (tcode < 0)] = "trace not in spans"
-    reason[unmatched & has_trace & (tcode >= 0) & has_span] = "span not in trace"
-    reason[unmatched & has_trace & (tcode >= 0) & ~has_span] = "trace has no root"
     trace_level &= row >= 0
     matched = np.flatnonzero(row >= 0)
     # events, built for the matched records only, grouped by span row in time order
@@ -274,6 +256,58 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     n_tl = int(trace_level.sum())
     return AttachedLogs(spans=out, unmatched=un, n_records=n_logs, n_on_span=int(len(matched) - n_tl),
                         n_trace_level=n_tl, n_unmatched=int(unmatched.sum()), params={})
+
+
+def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The span row each log record belongs to: the join :func:`attach_logs` makes, without events.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        A spans frame.
+    logs : DataFrame
+        A logs frame.
+
+    Returns
+    -------
+    (ndarray of int64, ndarray of bool, ndarray of object)
+        Per record: the position of its span in ``spans`` (its trace's request root for a record
+        with a trace id and no span id; -1 for none), whether it went to the root as trace-level,
+        and why it matched nothing (None when it matched).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "service": ["web"],
+    ...     "name": ["GET /"], "start": [0], "end": [9]})
+    >>> logs = tk.logs_from_columns({"time": [1, 2], "body": ["x", "y"], "trace_id": ["a" * 32, None]})
+    >>> row, trace_level, reason = log_span_rows(spans, logs)
+    >>> row.tolist(), trace_level.tolist(), reason.tolist()
+    ([0, -1], [True, False], [None, 'no trace id'])
+    """
+    n_logs = len(logs)
+    tree = span_tree(spans)
+    ltrace = logs["trace_id"].astype(STRING)
+    lspan = logs["span_id"].astype(STRING)
+    has_trace = ltrace.notna().to_numpy()
+    has_span = lspan.notna().to_numpy()
+    row = np.full(n_logs, -1, dtype=np.int64)
+    on_span = has_trace & has_span
+    if on_span.any():
+        row[on_span] = _span_rows(spans, ltrace[on_span], lspan[on_span])
+    tcode = pd.Index(np.asarray(tree.trace_ids, dtype=object)).get_indexer(ltrace.to_numpy(dtype=object, na_value=None))
+    trace_level = has_trace & ~has_span & (tcode >= 0)
+    if trace_level.any():
+        root = tree.request_root[tcode[trace_level]]
+        row[trace_level] = root
+    reason = np.full(n_logs, None, dtype=object)
+    unmatched = row < 0
+    reason[unmatched & ~has_trace] = "no trace id"
+    reason[unmatched & has_trace & (tcode < 0)] = "trace not in spans"
+    reason[unmatched & has_trace & (tcode >= 0) & has_span] = "span not in trace"
+    reason[unmatched & has_trace & (tcode >= 0) & ~has_span] = "trace has no root"
+    trace_level &= row >= 0
+    return row, trace_level, reason
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))

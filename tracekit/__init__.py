@@ -142,6 +142,7 @@ _EXPORTS: dict[str, str] = {
     "attach_logs": "tracekit.analysis.logs",
     "AttachedLogs": "tracekit.analysis.logs",
     "log_evidence": "tracekit.analysis.log_evidence",
+    "fetch_logs": "tracekit.aws.logs",
 }
 
 _SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

@@ -1,4 +1,4 @@
-"""Benchmark: the canvas waterfall (tk.plotting_gl.plot_waterfall_gl) on one big trace (10,000 and 100,000 spans).
+"""Benchmark: the canvas waterfall (tk.plotting.gl.plot_waterfall_gl) on one big trace (10,000 and 100,000 spans).
 
 Measured side by side in one run: Python time (waterfall_data with the critical path, then the
 columns + HTML), page size, and in headless Chromium the load (wall and main-thread CPU), the
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_waterfall import make_trace  # noqa: E402
 
 import tracekit as tk  # noqa: E402
-from tracekit.plotting_gl import plot_waterfall_gl  # noqa: E402
+from tracekit.plotting.gl import plot_waterfall_gl  # noqa: E402
 
 REDRAWS = """async () => {
   const w = Object.values(window.tkWaterfalls)[0];

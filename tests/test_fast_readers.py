@@ -21,7 +21,7 @@ import tracekit as tk
 import tracekit.io.otlp_fast as otlp_fast
 import tracekit.io.xray_fast as xray_fast
 from tracekit.errors import TraceFormatError, TraceFormatWarning
-from tracekit.io.otlp import read_otlp
+from tracekit.io.readers import read_otlp
 from tracekit.io.write import write_otlp, write_xray
 
 TID = "5B8EFFF798038103D269B633813FC60C"  # upper case: lowered by both paths

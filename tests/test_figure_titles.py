@@ -12,7 +12,7 @@ import pytest
 
 import tracekit as tk
 import tracekit.plotting as plotting
-import tracekit.plotting_flame as plotting_flame
+import tracekit.plotting.flame as plotting_flame
 
 from .browser import open_html
 from .conftest import REPO

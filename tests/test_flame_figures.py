@@ -7,7 +7,7 @@ import re
 import pytest
 
 import tracekit as tk
-from tracekit.plotting_flame import DIFF_COLORS
+from tracekit.plotting.flame import DIFF_COLORS
 
 from .browser import open_html
 from .conftest import REPO

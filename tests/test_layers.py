@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 from .conftest import REPO
@@ -96,3 +97,76 @@ def test_no_private_names_imported_across_modules_except_from_the_kernel():
     assert not new, f"import these from tracekit.core (or make them public): {sorted(new)}"
     gone = KNOWN_PRIVATE_IMPORTS - found
     assert not gone, f"remove from KNOWN_PRIVATE_IMPORTS, they are fixed: {sorted(gone)}"
+
+
+def _module_files() -> dict[str, object]:
+    """Module name (``io.otlp``, ``analysis`` for a package's ``__init__``) -> its path."""
+    files = {}
+    for path in PKG.rglob("*.py"):
+        parts = [p for p in path.relative_to(PKG).with_suffix("").parts if p != "__init__"]
+        if parts:
+            files[".".join(parts)] = path
+    return files
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+@functools.lru_cache(maxsize=1)
+def _import_graph():
+    """Every import between tracekit's modules, at module level or inside a function (a deferred import
+    is still a loop: it only hides it), except under ``if TYPE_CHECKING:``. ``from pkg import x``
+    points at ``pkg.x`` when that is a module, else at ``pkg``."""
+    import networkx as nx
+
+    files = _module_files()
+    g = nx.DiGraph()
+    for mod, path in files.items():
+        g.add_node(mod)
+        is_pkg = path.name == "__init__.py"
+        parts = mod.split(".")
+        todo = [ast.parse(path.read_text())]
+        while todo:
+            node = todo.pop()
+            if _is_type_checking(node):
+                todo.extend(node.orelse)
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = parts[: len(parts) - node.level + (1 if is_pkg else 0)]
+                    m = ".".join(base + (node.module.split(".") if node.module else []))
+                elif node.module and node.module.startswith("tracekit."):
+                    m = node.module[len("tracekit."):]
+                else:
+                    continue
+                for a in node.names:
+                    sub = f"{m}.{a.name}" if m else a.name
+                    targets.append(sub if sub in files else m)
+            elif isinstance(node, ast.Import):
+                targets += [a.name[len("tracekit."):] for a in node.names if a.name.startswith("tracekit.")]
+            for t in targets:
+                if t in files and t != mod:
+                    g.add_edge(mod, t)
+    return g
+
+
+def test_no_import_cycle_between_modules():
+    import networkx as nx
+
+    g = _import_graph()
+    assert g.number_of_edges() > 100, "the import graph looks empty: the parser above is broken"
+    loops = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
+    assert not loops, f"import loops (move the shared pieces down into a module both import): {loops}"
+
+
+def test_the_cycle_check_sees_deferred_imports():
+    """Ground truth for the check above: a deferred (function-level) import is an edge."""
+    g = _import_graph()
+    assert g.has_edge("io.readers", "io.otlp_fast") and g.has_edge("io.otlp_fast", "io.otlp")
+    assert g.has_edge("analysis.critical_paths", "analysis.workflows")

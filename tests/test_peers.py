@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import fisher_exact, mannwhitneyu
 
 import tracekit as tk
-from tracekit.analysis.peers import PEER_OUTLIERS
+from tracekit.investigate.peers import PEER_OUTLIERS
 
 MS = 1_000_000
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.postmortem import FINDINGS, fmt_ms
+from tracekit.investigate.postmortem import FINDINGS, fmt_ms
 
 from .conftest import REPO
 

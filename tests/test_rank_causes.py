@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.causes import EVIDENCE, RANK_CAUSES
+from tracekit.investigate.causes import EVIDENCE, RANK_CAUSES
 
 from .conftest import REPO
 
@@ -149,7 +149,7 @@ def _bench():
 
 
 #: faults the ranking puts in its top three (a regression guard chosen after measuring: the full score over
-#: every fault of both days is the benchmark's, printed beside the paper's figures in README.md)
+#: every fault of both days is the benchmark's, printed beside the paper's figures in docs/guide.md)
 NEZHA_FAULTS = {
     "OnlineBoutique": ("03:53:54", "04:27:03", "05:18:09", "05:43:48", "07:01:25", "07:17:55", "07:44:20"),
     "TrainTicket": ("13:31:54", "14:23:31", "14:49:57", "15:42:00", "09:34:19"),
@@ -252,7 +252,7 @@ def _calls(n: int, rng: np.random.Generator, offset: int = 0, slow: float = 1.0,
 def test_exceed_rate_is_the_order_statistic_chance():
     """A new value of the same distribution exceeds the inverted_cdf q-quantile of n values with
     probability (n − k + 1)/(n + 1), k = ⌈q·n⌉: 1/2 for n = 1, 1/6 for n = 5; 1 − q only for large n."""
-    from tracekit.analysis.causes import _exceed_rate, _quantile_per_group
+    from tracekit.investigate.causes import _exceed_rate, _quantile_per_group
 
     rng = np.random.default_rng(0)
     for n in (1, 5, 20, 100):

@@ -18,7 +18,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.errors import SkippedRecord, TraceFormatError, TraceFormatWarning
-from tracekit.io.otlp import read_otlp
+from tracekit.io.readers import read_otlp
 
 DATA = Path(__file__).parent / "data" / "otlp"
 

@@ -18,9 +18,8 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.io.otlp import read_otlp
+from tracekit.io.readers import read_otlp, read_xray
 from tracekit.io.write import to_otlp, to_xray, write_otlp, write_xray
-from tracekit.io.xray import read_xray
 from tracekit.simulate import simulate
 
 KEY = ["trace_id", "span_id"]

@@ -460,7 +460,7 @@ def test_datasets_are_what_the_generator_writes(tmp_path):
 
 
 def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
-    from tracekit.io.xray import read_xray
+    from tracekit.io.readers import read_xray
     inc = read_xray(DATASETS / "checkout-incident")
     base = read_xray(DATASETS / "checkout-baseline")
     t = json.loads((DATASETS / "truth" / "checkout-incident.json").read_text())
@@ -480,7 +480,7 @@ def test_checkout_incident_files_differ_from_baseline_only_by_the_lock():
 
 
 def test_broken_context_and_sampled_files_hold_their_truth():
-    from tracekit.io.otlp import read_otlp
+    from tracekit.io.readers import read_otlp
     t = json.loads((DATASETS / "truth" / "broken-context.json").read_text())
     df = read_otlp(DATASETS / "broken-context")
     assert df["trace_id"].nunique() == t["n_traces"] + t["n_dropped"] == t["n_traces"] + len(t["dropped"])

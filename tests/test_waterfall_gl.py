@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tracekit as tk
-from tracekit.plotting_gl import decode, plot_waterfall_gl, waterfall_columns, write_waterfall_gl
+from tracekit.plotting.gl import decode, plot_waterfall_gl, waterfall_columns, write_waterfall_gl
 
 from .browser import open_html
 

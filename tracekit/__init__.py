@@ -44,9 +44,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
     # io
-    "read_xray": "tracekit.io.xray",
+    "read_xray": "tracekit.io.readers",
     "attribute": "tracekit.core.attributes",
-    "read_otlp": "tracekit.io.otlp",
+    "read_otlp": "tracekit.io.readers",
     "read": "tracekit.io.sniff",
     "skipped_records": "tracekit.io.sniff",
     "write_xray": "tracekit.io.write",
@@ -91,15 +91,15 @@ _EXPORTS: dict[str, str] = {
     # the time axis
     "timeline": "tracekit.analysis.timeline",
     "select_requests": "tracekit.analysis.timeline",
-    "postmortem": "tracekit.analysis.postmortem",
-    "Postmortem": "tracekit.analysis.postmortem",
+    "postmortem": "tracekit.investigate.postmortem",
+    "Postmortem": "tracekit.investigate.postmortem",
     "deployments": "tracekit.analysis.timeline",
     "detect_changes": "tracekit.analysis.changes",
     "split_by_change": "tracekit.analysis.changes",
     "lambda_invocations": "tracekit.analysis.attribution",
     # root causes
-    "rank_causes": "tracekit.analysis.causes",
-    "peer_outliers": "tracekit.analysis.peers",
+    "rank_causes": "tracekit.investigate.causes",
+    "peer_outliers": "tracekit.investigate.peers",
     "error_origins": "tracekit.analysis.error_origins",
     "top_exceptions": "tracekit.analysis.error_origins",
     # live X-Ray (extra: aws)
@@ -110,8 +110,8 @@ _EXPORTS: dict[str, str] = {
     # figures (extra: plot) — data steps live beside their analyses
     "waterfall_data": "tracekit.analysis.waterfall",
     "plot_waterfall": "tracekit.plotting",
-    "plot_waterfall_gl": "tracekit.plotting_gl",
-    "write_waterfall_gl": "tracekit.plotting_gl",
+    "plot_waterfall_gl": "tracekit.plotting.gl",
+    "write_waterfall_gl": "tracekit.plotting.gl",
     "plot_latency": "tracekit.plotting",
     "plot_latency_ecdf": "tracekit.plotting",
     "service_colors": "tracekit.plotting",
@@ -119,9 +119,9 @@ _EXPORTS: dict[str, str] = {
     "plot_service_graph": "tracekit.plotting",
     "plot_compare": "tracekit.plotting",
     "plot_bubble_up": "tracekit.plotting",
-    "plot_flame": "tracekit.plotting_flame",
-    "plot_flame_diff": "tracekit.plotting_flame",
-    "plot_trace_diff": "tracekit.plotting_flame",
+    "plot_flame": "tracekit.plotting.flame",
+    "plot_flame_diff": "tracekit.plotting.flame",
+    "plot_trace_diff": "tracekit.plotting.flame",
     "plot_timeline": "tracekit.plotting",
     "plot_heatmap": "tracekit.plotting",
     # widgets (extra: jupyter)

@@ -168,9 +168,9 @@ def _expand(source: Any, storage_options: dict | None) -> list[str]:
 
 
 def _read_file(path: str, fmt: str, errors: str, storage_options: dict | None) -> pd.DataFrame:
-    from .io.otlp import read_otlp as r_otlp
+    from .io.readers import read_otlp as r_otlp
+    from .io.readers import read_xray as r_xray
     from .io.sniff import read as r_any
-    from .io.xray import read_xray as r_xray
 
     reader = {"otlp": r_otlp, "xray": r_xray, "any": r_any}[fmt]
     if "://" not in path:

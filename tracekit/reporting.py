@@ -206,7 +206,7 @@ def collect_report(
     from .analysis.critical_paths import critical_path, critical_path_breakdown
     from .analysis.graph import service_graph
     from .analysis.pii import redact as _redact
-    from .analysis.postmortem import LEVELS, postmortem
+    from .investigate.postmortem import LEVELS, postmortem
 
     if not isinstance(worst, (int, np.integer)) or isinstance(worst, bool) or worst < 0:
         raise ArgumentError(f"collect_report: worst must be a whole number >= 0, got {worst!r}")
@@ -233,7 +233,7 @@ def collect_report(
             comparison, structural = story.comparison, story.structure
             cmp_params = {"by": ["service", "name"], "incident": "change window" if story.window else "all"}
         else:
-            from .analysis.causes import level_frame
+            from .investigate.causes import level_frame
 
             a, keys = level_frame(story.incident, compare_by)
             b, _ = level_frame(base, compare_by)
@@ -318,7 +318,7 @@ details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:a
 ul.cell{margin:0;padding-left:1rem}
 """
 
-#: example traces with more spans than this are drawn by the canvas renderer (tracekit.plotting_gl), not plotly
+#: example traces with more spans than this are drawn by the canvas renderer (tracekit.plotting.gl), not plotly
 CANVAS_ABOVE = 1500
 
 _TOPIC_TITLES = {"what": "What happened", "when": "When", "where": "Where", "changed": "What changed",
@@ -440,7 +440,7 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     """rank_causes as a reader scans it: the component, its score, its two strongest kinds of evidence,
     the change of its critical-path time with the interval, the note and an example trace."""
-    from .analysis.causes import EVIDENCE
+    from .investigate.causes import EVIDENCE
 
     keys = [k for k in ("service", "name", "host", "version") if k in rc.columns]
     view = pd.DataFrame({"rank": rc["rank"]})
@@ -573,7 +573,7 @@ def render_report(data: ReportData) -> str:
         trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
         n_spans = int((data.spans["trace_id"] == tid).sum())
         if n_spans > CANVAS_ABOVE:  # a big trace: the canvas renderer stays responsive where SVG bars do not
-            from .plotting_gl import plot_waterfall_gl
+            from .plotting.gl import plot_waterfall_gl
 
             parts.append(plot_waterfall_gl(data.spans, tid, critical_path=trace_cp,
                                            title=f"trace {tid} · {n_spans:,} spans — critical path marked"))

@@ -142,7 +142,7 @@ class ExplorerState:
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
     level that keeps at most this many rows — the figure then keeps its span-name labels; None
     opens every trace unfolded), ``canvas_above`` (a trace with more spans than this is drawn by
-    the canvas renderer :func:`tracekit.plotting_gl.plot_waterfall_gl` instead of plotly, and
+    the canvas renderer :func:`tracekit.plotting.gl.plot_waterfall_gl` instead of plotly, and
     opens unfolded: folding stays available but is not needed to stay responsive; None keeps
     plotly for every trace), ``only_traces`` (list only these trace ids — a selection made
     elsewhere, e.g. a box on the latency heatmap of :class:`HeatmapExplorer`; None lists all).
@@ -265,8 +265,8 @@ class ExplorerState:
         return self.canvas_above is not None and self.trace_id is not None and len(self.trace_spans()) > self.canvas_above
 
     def figure_html(self) -> str:
-        """The canvas waterfall (:func:`tracekit.plotting_gl.plot_waterfall_gl`) of the selected trace, current folding."""
-        from .plotting_gl import plot_waterfall_gl
+        """The canvas waterfall (:func:`tracekit.plotting.gl.plot_waterfall_gl`) of the selected trace, current folding."""
+        from .plotting.gl import plot_waterfall_gl
 
         return plot_waterfall_gl(self.waterfall(), colors=_colors(self.services), full_html=True,
                                  title=f"trace {self.trace_id} · {len(self.trace_spans()):,} spans")

@@ -64,7 +64,8 @@ from ..core import (
 )
 from ..errors import ArgumentError
 from ..schema import STRING
-from .critical_paths import CRITICAL_PATH, critical_path
+from .critical_path_walk import CRITICAL_PATH
+from .critical_path_walk import walk_critical_path as critical_path
 
 __all__ = ["stitch", "workflow_summary", "workflow_critical_path", "Stitched", "VIA", "RULES"]
 

@@ -1,6 +1,6 @@
 """Live AWS X-Ray: fetch traces, sampling rules and coverage with boto3 (extra ``aws``).
 
-Raw responses are handed to the one X-Ray reader, :func:`tracekit.io.xray.read_xray`. By job:
+Raw responses are handed to the one X-Ray reader, :func:`tracekit.io.readers.read_xray`. By job:
 
 - :mod:`~tracekit.aws.client` — sessions, clients (adaptive retries), endpoints, errors with secrets scrubbed;
 - :mod:`~tracekit.aws.times` — UTC times and query windows;

@@ -36,7 +36,7 @@ __all__ = [
     "region_of",
 ]
 
-# IAM actions each public function calls (README "IAM permissions").
+# IAM actions each public function calls (docs/guide.md, "Live AWS X-Ray").
 IAM_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "fetch_xray": ("xray:GetTraceSummaries", "xray:BatchGetTraces"),
     "fetch_xray_summaries": ("xray:GetTraceSummaries",),

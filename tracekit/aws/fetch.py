@@ -418,7 +418,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     save_manifest(fetched_ids=sorted(run.fetched & set(asked)), unprocessed_ids=sorted(run.unprocessed),
                   missing_ids=missing)
 
-    from ..io.xray import read_xray  # layer 1 reader: one parser for files and live data
+    from ..io.readers import read_xray  # layer 1 reader: one parser for files and live data
 
     if cdir is not None:
         spans = read_xray(cdir) if batch_files(cdir) else _empty()

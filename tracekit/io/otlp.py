@@ -123,7 +123,7 @@ from ._sources import (
     short,
 )
 
-__all__ = ["read_otlp"]
+__all__ = ["Collector", "collected_frame", "otlp_documents", "non_trace_otlp", "gc_paused", "finish_read"]
 
 Errors = Literal["raise", "skip"]
 
@@ -1072,7 +1072,8 @@ def _name(part: Any) -> str:
     return display_name(part) if is_pathlike(part) else OBJECT
 
 
-def _finish(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
+def finish_read(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
+    """Close a read: never 0 spans silently, ``attrs["skipped"]``/``["ignored"]`` set, one warning for the skipped records."""
     if not len(df) and not c.skipped:
         c.skip_error(c.no_spans())  # never 0 spans silently
     df.attrs["skipped"] = tuple(c.skipped)
@@ -1084,42 +1085,6 @@ def _finish(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
             f"{len(c.skipped)} {what} record(s) skipped; first: {where}: {first.reason}",
             TraceFormatWarning, stacklevel=3)
     return df
-
-
-def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = None) -> pd.DataFrame:
-    """Read OTLP/JSON traces (TracesData, collector JSON lines, ``{"result": …}``, gzip).
-
-    ``source`` is a path, a list of paths, a directory, a file object, bytes, a JSON string or
-    parsed JSON. ``errors="raise"`` raises :class:`~tracekit.errors.TraceFormatError` naming the
-    file, the line/record and what is wrong; ``errors="skip"`` loads every valid span and lists
-    what it skipped in ``df.attrs["skipped"]`` (see the module docstring for the mapping).
-    ``progress``: a ``tqdm`` bar while reading (``None``: for big sources in an interactive
-    session; needs tqdm). Files and bytes are decoded by the typed fast path
-    (:mod:`tracekit.io.otlp_fast`), which hands anything it does not cover to the checked code.
-
-    >>> doc = {"resourceSpans": [{"resource": {"attributes": [
-    ...     {"key": "service.name", "value": {"stringValue": "api"}}]},
-    ...   "scopeSpans": [{"spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C",
-    ...     "spanId": "eee19b7ec3c1b174", "name": "GET /", "kind": 2,
-    ...     "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": 1544712661000000001,
-    ...     "attributes": [{"key": "http.response.status_code", "value": {"intValue": "503"}}],
-    ...     "status": {"code": 2}}]}]}]}
-    >>> df = read_otlp(doc)
-    >>> row = df.iloc[0]
-    >>> row.trace_id, row.service, row.kind, row.status, row.http_status, row.fault
-    ('5b8efff798038103d269b633813fc60c', 'api', 'server', 'error', np.int64(503), np.True_)
-    >>> row.end.value - row.start.value, row.duration_ms
-    (1000000001, np.float64(1000.000001))
-    """
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-    c = Collector(errors)
-    from .otlp_fast import read_into  # the fast path imports this module
-
-    with gc_paused():
-        read_into(source, c, progress)
-        df = collected_frame(c)
-    return _finish(c, df)
 
 
 @contextmanager

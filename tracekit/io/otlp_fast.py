@@ -1,4 +1,4 @@
-"""The fast path of :func:`tracekit.io.otlp.read_otlp`: typed decoding with msgspec.
+"""The fast path of :func:`tracekit.io.readers.read_otlp`: typed decoding with msgspec.
 
 A line of collector JSON lines (or a whole single-document file) is decoded straight into
 ``msgspec`` Structs declared from the OTLP/JSON shape (``opentelemetry-proto``
@@ -55,7 +55,7 @@ import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..errors import TraceFormatError
-from . import otlp as _otlp
+from . import otlp as _otlp  # the checked code (never imports this module back)
 from ._progress import Progress
 from ._sources import OBJECT, Document, display_name, is_pathlike, parse_json, read_bytes, text_bytes
 

@@ -80,16 +80,14 @@ spans; typed Structs 0.33 s but they drop unknown keys, which lossless loading c
 
 from __future__ import annotations
 
-import gc
 import math
 import re
-import warnings
 from array import array
 from collections.abc import Iterator
 from itertools import repeat
 from pathlib import Path
 from sys import intern
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import orjson
@@ -97,7 +95,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
 from ._sources import (
@@ -105,7 +103,6 @@ from ._sources import (
     TIME_PROBLEM,
     Document,
     display_name,
-    gc_promote,
     is_pathlike,
     iter_documents,
     known_shape,
@@ -116,7 +113,7 @@ from ._sources import (
     text_bytes,
 )
 
-__all__ = ["read_xray"]
+__all__ = ["trace_extra", "is_daemon_header", "open_documents"]
 
 _NAT = np.iinfo(np.int64).min
 _MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
@@ -140,72 +137,15 @@ _ID_RE = "^[0-9a-f]{16}$"
 _UNIQUE_AWS = frozenset({"request_id", "extended_request_id", "id"})
 
 
-def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
-              progress: bool | None = None) -> pd.DataFrame:
-    """Read X-Ray segment documents or BatchGetTraces output into a spans DataFrame.
-
-    ``source``: a path, a list of paths, a directory (``*.json``, ``*.jsonl``, ``*.txt``,
-    ``*.gz``), a file object, bytes, a JSON string or parsed JSON. ``errors="raise"`` (default)
-    stops at the first bad record with a :class:`~tracekit.errors.TraceFormatError`;
-    ``errors="skip"`` loads every valid span, lists each skipped record as a
-    :class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (always set; ``()``
-    when nothing was skipped) and emits one :class:`~tracekit.errors.TraceFormatWarning`.
-    ``df.attrs["unprocessed_trace_ids"]`` lists BatchGetTraces' ``UnprocessedTraceIds``.
-    ``progress``: a ``tqdm`` bar over the pages/traces (``None``: for big inputs in an interactive
-    session; needs tqdm). The Documents of BatchGetTraces pages are decoded by the typed fast path
-    (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
-
-    >>> import json, tracekit as tk
-    >>> doc = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
-    ...        "name": "api", "start_time": 1.5, "end_time": 1.75,
-    ...        "http": {"response": {"status": 200}},
-    ...        "subsegments": [{"id": "0123456789abcdef", "name": "DynamoDB", "namespace": "aws",
-    ...                         "start_time": 1.5, "end_time": 1.6}]}
-    >>> df = tk.read_xray({"Traces": [{"Id": doc["trace_id"], "Segments": [
-    ...     {"Id": doc["id"], "Document": json.dumps(doc)}]}]})
-    >>> df[["service", "name", "kind", "parent_id", "duration_ms", "http_status"]]
-      service      name    kind         parent_id  duration_ms  http_status
-    0     api       api  server              <NA>        250.0          200
-    1     api  DynamoDB  client  53995c3f42cd8ad8        100.0         <NA>
-    >>> df.loc[0, "trace_id"], df.loc[0, "attributes"]
-    ('5759e988bd862e3fe1be46a994272793', {'http.response.status': 200})
-    """
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-    b = _Builder(lenient=errors == "skip", owned=not _is_parsed(source))
-    docs = _documents(source, b)
-    # The pass creates millions of small containers and no cycles: the cyclic GC would
-    # re-scan them again and again (measured: ~40% of the time), so pause it.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    from .xray_fast import add_value  # the fast path (Documents decoded into Structs) imports this module
-
-    try:
-        for d in docs:
-            add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
-            del d
-        df = b.frame()
-        if not len(df) and not b.skipped:
-            b.fail(b.no_spans())  # never 0 spans silently
-    finally:
-        if gc_was_enabled:
-            gc_promote()  # the frame's new containers: to the oldest generation, unscanned
-            gc.enable()
-    df.attrs["skipped"] = tuple(b.skipped)
-    df.attrs["ignored"] = tuple(b.ignored)
-    df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
-    if b.skipped:
-        first = b.skipped[0]
-        where = ", ".join(p for p in (first.file, first.record) if p)
-        warnings.warn(
-            f"read_xray skipped {len(b.skipped)} bad record(s); first: {where}: {first.reason} "
-            "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
-    return df
-
-
 # ----------------------------------------------------------------------------------------------
 # sources: like iter_documents, but files are parsed here so that the file bytes are freed as
 # soon as they are parsed, and so that lenient mode can go on past a bad file or a bad line
+
+
+def open_documents(source: Any, errors: str) -> tuple[_Builder, Iterator[Document]]:
+    """The builder a read fills and the Documents of ``source`` (files parsed lazily, one at a time)."""
+    b = _Builder(lenient=errors == "skip", owned=not _is_parsed(source))
+    return b, _documents(source, b)
 
 
 def _is_parsed(source: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The fast path of :func:`tracekit.io.xray.read_xray`: segment Documents decoded into msgspec Structs.
+"""The fast path of :func:`tracekit.io.readers.read_xray`: segment Documents decoded into msgspec Structs.
 
 BatchGetTraces pages (``{"Traces": [{"Id", "Segments": [{"Id", "Document": "<json>"}]}]}``, one
 or a list of them) are walked here; each ``Document`` string is decoded straight into the

@@ -173,7 +173,7 @@ class _Side:
     """Per-span arrays of one side (incident or baseline)."""
 
     def __init__(self, spans: pd.DataFrame, level: str, weights: Any = None) -> None:
-        from .structure import self_time
+        from ..analysis.structure import self_time
 
         tree = span_tree(spans)
         self.n = len(spans)
@@ -194,7 +194,7 @@ class _Side:
         fl = failed(spans)
         below = np.zeros(self.n, dtype=bool)
         if fl.any():
-            from .error_origins import failed_descendant
+            from ..analysis.error_origins import failed_descendant
 
             below = failed_descendant(spans, fl)
         self.origin = fl & ~below
@@ -459,7 +459,7 @@ def rank_causes(
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
-        from .log_evidence import join_log_evidence
+        from ..analysis.log_evidence import join_log_evidence
 
         table = join_log_evidence(table, *(level_frame(x, level)[0] for x in (incident, baseline)), logs, keys,
                                   EVIDENCE, w, prior)
@@ -499,7 +499,7 @@ def _formats(spans: pd.DataFrame) -> set[str]:
 
 
 def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any):
-    from .changes import incident_periods
+    from ..analysis.changes import incident_periods
 
     p = incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights)
     if p.baseline is None:
@@ -528,7 +528,7 @@ def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str
 
 def _compare(incident: pd.DataFrame, baseline: pd.DataFrame, level: str, keys: list[str], n_boot: int, ci: float,
              seed: int, given: Any = None) -> pd.DataFrame:
-    from .comparison import Comparison, compare
+    from ..analysis.comparison import Comparison, compare
 
     if given is not None:
         if not isinstance(given, Comparison) or list(given.params.get("by", [])) != keys:
@@ -573,7 +573,7 @@ def _exemplars(a: _Side, b: _Side, ka, kb, oa, ob, thr, codes) -> tuple[list, li
 
 
 def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows: int) -> list:
-    from .attribution import bubble_up
+    from ..analysis.attribution import bubble_up
 
     out: list = [None] * n_rows
     dims_skip = {"service", "name", "operation", "route", "kind", "status", "resource.service.name"}

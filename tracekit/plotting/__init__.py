@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis.waterfall import WATERFALL_COLUMNS, waterfall_data
-from .core import normalize_trace_id, routes
-from .errors import TraceKitError, require
+from ..analysis.waterfall import WATERFALL_COLUMNS, waterfall_data
+from ..core import normalize_trace_id, routes
+from ..errors import TraceKitError, require
 
 go = require("plotly.graph_objects", "plot")
 
@@ -232,7 +232,7 @@ def plot_waterfall(
     spans draw in ~2.9 s and redraw after a zoom in ~0.5 s of browser CPU; 50,000 spans take ~24 s
     and ~12 s — plotly.js's bar drawing grows faster than linearly, so fold big traces
     (``max_depth``/``collapse``) for interactive use, or draw them with
-    :func:`tracekit.plotting_gl.plot_waterfall_gl` (canvas, level of detail: 100,000 spans
+    :func:`tracekit.plotting.gl.plot_waterfall_gl` (canvas, level of detail: 100,000 spans
     redraw in ~10 ms), which :class:`tracekit.TraceExplorer` uses above 2,000 spans.
 
     Parameters
@@ -677,7 +677,7 @@ def plot_latency_ecdf(
     >>> fig.layout.xaxis.type, fig.layout.xaxis.title.text
     ('log', 'request latency (ms, log scale)')
     """
-    from .core import percentile, trace_outcomes
+    from ..core import percentile, trace_outcomes
 
     if by is not None:
         if not isinstance(incident, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
@@ -845,7 +845,7 @@ def _layered_positions(G) -> tuple[dict[Any, tuple[float, float]], dict[tuple, l
     instead of through them. Each layer is ordered by the barycentre of its neighbours (four
     down-and-up sweeps, fewer crossings), then y is the rank centred on 0, one unit apart.
     Returns ``(pos, bends)``: node → (x, y) and edge (u, v) → bend points."""
-    from .analysis.graph import graph_layout
+    from ..analysis.graph import graph_layout
 
     lay = graph_layout(G)
     lay = lay[lay["element"] == "node"]
@@ -1619,7 +1619,7 @@ def _is_timeline(df: Any) -> bool:
 
 
 def _timeline_keys(tl: pd.DataFrame) -> list[str]:
-    from .analysis.timeline import TIMELINE
+    from ..analysis.timeline import TIMELINE
 
     return [c for c in tl.columns if c not in TIMELINE.column_names]
 
@@ -1691,8 +1691,8 @@ def plot_timeline(
     """
     from plotly.subplots import make_subplots
 
-    from .analysis.timeline import deployments as _deployments
-    from .analysis.timeline import timeline
+    from ..analysis.timeline import deployments as _deployments
+    from ..analysis.timeline import timeline
 
     if _is_timeline(data):
         tl = data
@@ -1849,7 +1849,7 @@ def plot_heatmap(
     >>> int(sum(map(sum, h.z))), len(h.x), len(h.y)
     (200, 6, 12)
     """
-    from .analysis.timeline import select_requests
+    from ..analysis.timeline import select_requests
 
     if key is not None and by is None:
         raise TraceKitError("plot_heatmap: key= needs by= (the column the key is a value of)")

@@ -95,8 +95,8 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     """
     from scipy.stats import fisher_exact, norm
 
-    from .error_origins import failed_descendant
-    from .structure import self_time
+    from ..analysis.error_origins import failed_descendant
+    from ..analysis.structure import self_time
 
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "peer_outliers")
     if level not in LEVELS:

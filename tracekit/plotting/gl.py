@@ -2,7 +2,7 @@
 
 :func:`plot_waterfall_gl` returns a self-contained HTML fragment (or page) holding one trace as
 typed arrays (base64 ``Float64``/``Int32``/``Uint8`` columns plus dictionaries of the distinct
-service and span names) and a small JavaScript renderer (``tracekit/waterfall_gl.js``, embedded,
+service and span names) and a small JavaScript renderer (``tracekit/plotting/waterfall_gl.js``, embedded,
 no network). The renderer draws only the rows in view; spans narrower than a pixel at the
 current zoom are merged into the pixel they fall in (one pixel write instead of a rectangle);
 span-name labels appear only when rows are tall enough to read; the critical path (thin dark
@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis.waterfall import waterfall_data
-from .errors import TraceKitError
+from ..analysis.waterfall import waterfall_data
+from ..errors import TraceKitError
 
 __all__ = ["waterfall_columns", "plot_waterfall_gl", "write_waterfall_gl", "decode"]
 
@@ -86,7 +86,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     svc_codes, services = pd.factorize(rows["service"].astype(object).fillna("<NA>"), sort=True)
     name_codes, names = pd.factorize(rows["name"].astype(object).fillna("<NA>"))
     if colors is None:
-        from .plotting import service_colors
+        from . import service_colors
 
         colors = service_colors(services)
     span_ids = rows["span_id"].astype(object).fillna("").astype(str).tolist()
@@ -183,7 +183,7 @@ def plot_waterfall_gl(
     else:
         rows = waterfall_data(spans, trace_id, critical_path=critical_path)
     data = waterfall_columns(rows, colors=colors)
-    from .plotting import CRITICAL_COLOR, ERROR_COLOR
+    from . import CRITICAL_COLOR, ERROR_COLOR
 
     n_spans = data["n"]
     data.update(height=int(height), title=title if title is not None else f"{n_spans:,} spans",

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis.changes import clock_text, window_text
 from ..core import callees, percentile, require_columns, result_table, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
 from .causes import level_frame, rank_causes
-from .changes import clock_text, window_text
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
 
@@ -234,7 +234,7 @@ def postmortem(
         raise ArgumentError(f"postmortem: level must be one of {', '.join(LEVELS)}; got {level!r}")
     if not 0 < alpha < 1:
         raise ArgumentError(f"postmortem: alpha must be in (0, 1), got {alpha!r}")
-    from .changes import incident_periods
+    from ..analysis.changes import incident_periods
 
     periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=weights, min_baseline=min_baseline)
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
@@ -254,7 +254,7 @@ def postmortem(
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
     findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha)
-    from .health import health_report
+    from ..analysis.health import health_report
 
     health = health_report(spans)
     findings += _sure(spans, incident, base, source, weights, health)
@@ -268,7 +268,7 @@ def postmortem(
 
 
 def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd.DataFrame:
-    from .timeline import select_requests
+    from ..analysis.timeline import select_requests
 
     return select_requests(spans, "route", key=route, time=None if window is None else window)
 
@@ -370,7 +370,7 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
 
 
 def _compare(incident: pd.DataFrame, base: pd.DataFrame, level: str, n_boot: int):
-    from .comparison import compare
+    from ..analysis.comparison import compare
 
     a, keys = level_frame(incident, level)
     b, _ = level_frame(base, level)
@@ -393,7 +393,7 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
             on_route = _on_route(ranking.iloc[0], incident, base, route, level)
         return _where_ranked(ranking, cmp.table, level, on_route)
     if cmp is None:
-        from .critical_paths import critical_path, critical_path_breakdown
+        from ..analysis.critical_paths import critical_path, critical_path_breakdown
 
         out = _peer_findings(incident)
         bd = critical_path_breakdown(critical_path(incident), by="service")
@@ -528,7 +528,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
 def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, level: str) -> tuple[int, float, float, float]:
     """(requests of ``route``; per such request on average: the critical-path ms at the key, at and below
     it (the sections whose call path passes through it), and the whole request latency)."""
-    from .critical_paths import critical_path
+    from ..analysis.critical_paths import critical_path
 
     ids = _route_requests(spans, route, None)["trace_id"]
     sub = spans[spans["trace_id"].isin(ids)]
@@ -619,7 +619,7 @@ def _example(spans: pd.DataFrame, row: pd.Series, level: str) -> list[str]:
 
 def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, incident: pd.DataFrame | None = None,
              base: pd.DataFrame | None = None, alpha: float = 0.01) -> list[Finding]:
-    from .timeline import deployments
+    from ..analysis.timeline import deployments
 
     out = []
     dep = deployments(spans)
@@ -701,7 +701,7 @@ def _structural(cmp: Any) -> tuple[list[str], dict]:
 
 
 def _cold_starts(spans: pd.DataFrame | None) -> pd.DataFrame:
-    from .attribution import cold_starts
+    from ..analysis.attribution import cold_starts
 
     if spans is None or not len(spans):
         return pd.DataFrame()
@@ -775,7 +775,7 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
 
 def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,
           health: pd.DataFrame) -> list[Finding]:
-    from .sampling import sampling_weights, weighted_summary
+    from ..analysis.sampling import sampling_weights, weighted_summary
 
     out = []
     n_inc = incident["trace_id"].nunique()

@@ -1,4 +1,4 @@
-// tracekit big-trace waterfall: canvas renderer with level of detail (see tracekit/plotting_gl.py).
+// tracekit big-trace waterfall: canvas renderer with level of detail (see tracekit/plotting/gl.py).
 (function () {
   "use strict";
   function arr(s, T) {

@@ -18,8 +18,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from .errors import ArgumentError, require
-from .plotting import ERROR_COLOR, service_colors
+from ..errors import ArgumentError, require
+from . import ERROR_COLOR, service_colors
 
 go = require("plotly.graph_objects", "plot")
 

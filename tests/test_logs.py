@@ -363,3 +363,45 @@ def test_rank_causes_with_logs_says_logs_decided():
     # the score is the traces' score plus the log evidence
     m = rc.merge(plain[["service", "score"]], on="service", suffixes=("", "_traces"))
     assert np.allclose(m["score"], m["score_traces"] + m["log_templates"] + m["log_errors"])
+
+
+# --------------------------------------------------------------------------------------------- show: analyses count log records
+
+
+def _attached_chain():
+    """web GET / -> api get -> db q, all status unset; db logs an ERROR in trace 1 only (by construction)."""
+    n = 6
+    cols = {"trace_id": [], "span_id": [], "parent_id": [], "service": [], "name": [], "start": [], "end": []}
+    for i in range(n):
+        for j, (svc, name) in enumerate((("web", "GET /"), ("api", "get"), ("db", "q"))):
+            cols["trace_id"].append(f"{i + 1:032x}")
+            cols["span_id"].append(f"{i + 1:08x}{j + 1:08x}")
+            cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
+            cols["service"].append(svc), cols["name"].append(name)
+            cols["start"].append(j), cols["end"].append(10 - j)
+    spans = tk.spans_from_columns(cols)
+    logs = tk.logs_from_columns({"time": [2, 3, 4], "trace_id": [f"{1:032x}", f"{1:032x}", f"{2:032x}"],
+                                 "span_id": [f"{1:08x}{3:08x}", f"{1:08x}{2:08x}", f"{2:08x}{3:08x}"],
+                                 "body": ["deadlock on row 42", "retrying", "query ok in 3 ms"],
+                                 "severity": ["ERROR", "INFO", "INFO"]})
+    return spans, tk.attach_logs(spans, logs).spans
+
+
+def test_error_origins_and_top_exceptions_count_error_log_records():
+    spans, att = _attached_chain()
+    assert len(tk.error_origins(spans)) == 0  # no status anywhere: traces alone see no error
+    eo = tk.error_origins(att, per_span=True)
+    assert eo[["trace_id", "service", "hops"]].values.tolist() == [[f"{1:032x}", "db", 0]]
+    te = tk.top_exceptions(att)
+    assert te[["service", "exception_type", "template", "count"]].values.tolist() == [
+        ["db", "log record (ERROR)", "deadlock on row <num>", 1]]
+
+
+def test_bubble_up_sees_log_templates():
+    spans, att = _attached_chain()
+    hits = tk.bubble_up(att, [f"{1:032x}"], level="trace")
+    t = hits[hits["dimension"] == "log_template"].set_index("value")
+    assert t.loc["deadlock on row <*>", "selection_count"] == 1 and t.loc["deadlock on row <*>", "baseline_count"] == 0
+    sev = hits[hits["dimension"] == "log_severity"].set_index("value")
+    assert sev.loc["ERROR", "share_selection"] == 1.0 and sev.loc["ERROR", "share_baseline"] == 0.0
+    assert "log_template" not in set(tk.bubble_up(spans, [f"{1:032x}"], level="trace")["dimension"])

@@ -36,7 +36,8 @@ from ..errors import ArgumentError
 from ..logs_schema import LOG_COLUMN_NAMES
 from ..schema import STRING
 
-__all__ = ["log_templates", "attach_logs", "AttachedLogs", "LOG_EVENT_NAME", "MASKS", "log_span_rows"]
+__all__ = ["log_templates", "attach_logs", "AttachedLogs", "LOG_EVENT_NAME", "MASKS", "log_span_rows",
+           "is_log_event", "log_error_mask", "log_dimensions", "ERROR_SEVERITIES"]
 
 #: name of the span events made from log records (their attribute ``log.record`` is True)
 LOG_EVENT_NAME = "log"
@@ -126,7 +127,7 @@ class AttachedLogs:
     spans : DataFrame
         A new spans frame: ``events`` holds each span's own events then its log records (name
         ``"log"``, attribute ``log.record`` True, with ``log.severity``, ``log.severity_number``,
-        ``log.body``, ``log.template_id``, ``log.trace_level``), in time order; extra columns
+        ``log.body``, ``log.template_id``, ``log.template``, ``log.trace_level``), in time order; extra columns
         ``log_records`` and ``log_errors`` (ERROR or FATAL records) count them per span.
     unmatched : DataFrame
         The log records put on no span (logs columns plus ``reason``: ``no trace id``,
@@ -164,6 +165,8 @@ class AttachedLogs:
 
 
 _ERROR = frozenset(["ERROR", "FATAL"])
+#: severities that make a log record evidence of an error
+ERROR_SEVERITIES = ("ERROR", "FATAL")
 
 
 def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFrame | None = None) -> AttachedLogs:
@@ -227,6 +230,7 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     num = logs["severity_number"].astype("Int64").to_numpy(dtype=object, na_value=None)
     body = logs["body"].astype(STRING).to_numpy(dtype=object, na_value=None)
     tid = templates["template_id"].astype(STRING).to_numpy(dtype=object, na_value=None)
+    ttext = templates["template"].astype(STRING).to_numpy(dtype=object, na_value=None)
     tns = logs["time"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     nat = np.iinfo(np.int64).min
     events_in = spans["events"].to_numpy(dtype=object)
@@ -240,9 +244,9 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
         ends = np.r_[starts[1:], len(order)]
         new = [{"time": (int(t) if t != nat else None), "name": LOG_EVENT_NAME,
                 "attributes": {"log.record": True, "log.severity": s, "log.severity_number": n, "log.body": b,
-                               "log.template_id": k, "log.trace_level": bool(tl)}}
-               for t, s, n, b, k, tl in zip(tns[order].tolist(), sev[order], num[order], body[order], tid[order],
-                                             trace_level[order], strict=True)]
+                               "log.template_id": k, "log.template": tt, "log.trace_level": bool(tl)}}
+               for t, s, n, b, k, tt, tl in zip(tns[order].tolist(), sev[order], num[order], body[order], tid[order],
+                                                 ttext[order], trace_level[order], strict=True)]
         for a, b_ in zip(starts.tolist(), ends.tolist(), strict=True):
             r = rows_sorted[a]
             old = events_in[r]
@@ -349,3 +353,94 @@ def _keys(trace: Any, span: Any) -> np.ndarray:
     s = pa.array(pd.Series(span).astype(STRING).array, pa.large_string())
     joined = pc.binary_join_element_wise(t, s, pa.scalar("/", pa.large_string()))
     return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def is_log_event(event: Any) -> bool:
+    """Whether a span event is a log record put there by :func:`attach_logs`.
+
+    Parameters
+    ----------
+    event : Any
+        One item of a span's ``events`` list.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_log_event({"name": "log", "attributes": {"log.record": True}}), is_log_event({"name": "exception"})
+    (True, False)
+    """
+    return isinstance(event, dict) and event.get("name") == LOG_EVENT_NAME and \
+        bool((event.get("attributes") or {}).get("log.record"))
+
+
+def log_error_mask(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: it carries an ERROR or FATAL log record (``log_errors`` > 0 after :func:`attach_logs`).
+
+    Parameters
+    ----------
+    spans : DataFrame
+        A spans frame; without a ``log_errors`` column (no logs attached) every value is False.
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> log_error_mask(tk.examples.load("checkout-small")).any()
+    np.False_
+    """
+    if "log_errors" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans["log_errors"].fillna(0).to_numpy(dtype=np.int64) > 0
+
+
+def log_dimensions(spans: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Derived dimensions of the log records attached to spans, for attribution: per span, each
+    distinct ``log_template`` it emitted and each ``log_severity``.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        A spans frame (log records attached by :func:`attach_logs`; without them, nothing).
+
+    Returns
+    -------
+    dict
+        ``{"log_template": (rows, values), "log_severity": (rows, values)}``: positional span rows
+        and the value of each (one per distinct value per span).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> log_dimensions(tk.examples.load("checkout-small"))["log_template"][0].size
+    0
+    """
+    out: dict[str, tuple[list, list]] = {"log_template": ([], []), "log_severity": ([], [])}
+    if "events" in spans.columns:
+        ev = spans["events"].to_numpy(dtype=object)
+        cand = np.flatnonzero(spans["log_records"].fillna(0).to_numpy(dtype=np.int64) > 0) if "log_records" in spans.columns \
+            else np.arange(len(ev))
+        for r in cand.tolist():
+            evs = ev[r]
+            if not isinstance(evs, (list, tuple)):
+                continue
+            seen_t: set = set()
+            seen_s: set = set()
+            for e in evs:
+                if is_log_event(e):
+                    a = e["attributes"]
+                    t, sv = a.get("log.template"), a.get("log.severity")
+                    if t is not None and t not in seen_t:
+                        seen_t.add(t)
+                        out["log_template"][0].append(r)
+                        out["log_template"][1].append(t)
+                    if sv is not None and sv not in seen_s:
+                        seen_s.add(sv)
+                        out["log_severity"][0].append(r)
+                        out["log_severity"][1].append(sv)
+    return {k: (np.asarray(r, dtype=np.int64), np.asarray(v, dtype=object)) for k, (r, v) in out.items()}

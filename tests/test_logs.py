@@ -405,3 +405,52 @@ def test_bubble_up_sees_log_templates():
     sev = hits[hits["dimension"] == "log_severity"].set_index("value")
     assert sev.loc["ERROR", "share_selection"] == 1.0 and sev.loc["ERROR", "share_baseline"] == 0.0
     assert "log_template" not in set(tk.bubble_up(spans, [f"{1:032x}"], level="trace")["dimension"])
+
+
+# --------------------------------------------------------------------------------------------- show: explorer, waterfall, report
+
+EVIL = "<script>alert('x')</script> card 4111 1111 1111 1111 declined"
+
+
+def _attached_with_evil():
+    spans, att = _attached_chain()
+    logs = tk.logs_from_columns({"time": [2, 5], "trace_id": [f"{1:032x}"] * 2,
+                                 "span_id": [f"{1:08x}{3:08x}", None], "body": [EVIL, "request done"],
+                                 "severity": ["ERROR", "INFO"]})
+    return tk.attach_logs(spans, logs).spans
+
+
+def test_explorer_details_list_the_span_logs_escaped():
+    from tracekit.widgets import ExplorerState
+
+    att = _attached_with_evil()
+    s = ExplorerState.from_spans(att)
+    s = s.select_trace(f"{1:032x}").select_span(f"{1:08x}{3:08x}")
+    d = s.span_details()
+    assert [(g["severity"], g["body"]) for g in d["logs"]] == [("ERROR", EVIL)]
+    assert all(e["name"] != "log" for e in d["events"])  # listed as logs, not twice
+    html = s.details_html()
+    assert "logs (1)" in html and "&lt;script&gt;" in html and "<script>" not in html
+    root = s.select_span(f"{1:08x}{1:08x}").span_details()
+    assert [(g["body"], g["trace_level"]) for g in root["logs"]] == [("request done", True)]
+
+
+def test_waterfall_marks_spans_with_error_logs():
+    att = _attached_with_evil()
+    w = tk.waterfall_data(att, f"{1:032x}")
+    assert w.set_index("service")["log_errors"].to_dict() == {"web": 0, "api": 0, "db": 1}
+    fig = tk.plot_waterfall(att, f"{1:032x}")
+    marks = [t for t in fig.data if t.meta == "log_errors"]
+    assert len(marks) == 1 and list(marks[0].y) == [int(w.index[w["service"] == "db"][0])]
+    assert not [t for t in tk.plot_waterfall(_attached_chain()[0], f"{2:032x}").data if t.meta == "log_errors"]
+
+
+def test_report_example_traces_list_their_logs_redacted_and_escaped(tmp_path):
+    att = _attached_with_evil()
+    att = att.assign(end=att["end"] + pd.to_timedelta(np.where(att["trace_id"] == f"{1:032x}", 50, 0), unit="ms"))
+    page = tk.report(att, tmp_path / "r.html", worst=1).read_text()
+    assert f'id="logs-{1:032x}"' in page and "request done" in page
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    redacted = tk.report(att, tmp_path / "r2.html", worst=1, redact=["log.body"]).read_text()
+    assert f'id="logs-{1:032x}"' in redacted
+    assert "request done" not in redacted and "4111 1111 1111 1111" not in redacted and "declined" not in redacted

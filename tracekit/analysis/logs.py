@@ -37,7 +37,7 @@ from ..logs_schema import LOG_COLUMN_NAMES
 from ..schema import STRING
 
 __all__ = ["log_templates", "attach_logs", "AttachedLogs", "LOG_EVENT_NAME", "MASKS", "log_span_rows",
-           "is_log_event", "log_error_mask", "log_dimensions", "ERROR_SEVERITIES"]
+           "is_log_event", "log_error_mask", "log_dimensions", "ERROR_SEVERITIES", "trace_logs"]
 
 #: name of the span events made from log records (their attribute ``log.record`` is True)
 LOG_EVENT_NAME = "log"
@@ -444,3 +444,51 @@ def log_dimensions(spans: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarra
                         out["log_severity"][0].append(r)
                         out["log_severity"][1].append(sv)
     return {k: (np.asarray(r, dtype=np.int64), np.asarray(v, dtype=object)) for k, (r, v) in out.items()}
+
+
+def trace_logs(spans: pd.DataFrame, trace_id: str) -> pd.DataFrame:
+    """The log records attached to one trace's spans (:func:`attach_logs`), in time order.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        A spans frame with log records attached.
+    trace_id : str
+        The trace (32-hex or X-Ray form).
+
+    Returns
+    -------
+    DataFrame
+        One row per record: ``time_ms`` (from the trace's first start), ``service``, ``name`` (the
+        span's operation), ``severity``, ``body``, ``template_id``, ``trace_level``. Empty without logs.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "service": ["web"],
+    ...     "name": ["GET /"], "start": [0], "end": [9_000_000]})
+    >>> logs = tk.logs_from_columns({"time": [2_000_000], "body": ["<b>hi</b>"], "trace_id": ["a" * 32],
+    ...     "span_id": ["1" * 16], "severity": ["WARN"]})
+    >>> trace_logs(attach_logs(spans, logs).spans, "a" * 32)[["time_ms", "severity", "body"]].values.tolist()
+    [[2.0, 'WARN', '<b>hi</b>']]
+    """
+    from ..core import normalize_trace_id
+
+    tid = normalize_trace_id(trace_id)
+    sub = spans[spans["trace_id"].astype(object) == tid]
+    cols: dict[str, list] = {k: [] for k in ("time_ms", "service", "name", "severity", "body", "template_id", "trace_level")}
+    if len(sub) and "events" in sub.columns:
+        t0 = int(sub["start"].min().value)
+        for svc, name, evs in zip(sub["service"].astype(object), sub["name"].astype(object), sub["events"], strict=True):
+            for e in evs if isinstance(evs, (list, tuple)) else ():
+                if is_log_event(e):
+                    a = e["attributes"]
+                    t = e.get("time")
+                    for k, v in (("time_ms", (int(t) - t0) / 1e6 if t is not None else np.nan), ("service", svc),
+                                 ("name", name), ("severity", a.get("log.severity")), ("body", a.get("log.body")),
+                                 ("template_id", a.get("log.template_id")), ("trace_level", bool(a.get("log.trace_level")))):
+                        cols[k].append(v)
+    out = pd.DataFrame({"time_ms": np.asarray(cols["time_ms"], dtype=np.float64),
+                        **{k: pd.array(cols[k], dtype=STRING) for k in ("service", "name", "severity", "body", "template_id")},
+                        "trace_level": np.asarray(cols["trace_level"], dtype=bool)})
+    return out.sort_values("time_ms", kind="stable").reset_index(drop=True)

@@ -454,3 +454,57 @@ def test_report_example_traces_list_their_logs_redacted_and_escaped(tmp_path):
     redacted = tk.report(att, tmp_path / "r2.html", worst=1, redact=["log.body"]).read_text()
     assert f'id="logs-{1:032x}"' in redacted
     assert "request done" not in redacted and "4111 1111 1111 1111" not in redacted and "declined" not in redacted
+
+
+# --------------------------------------------------------------------------------------------- the fast path
+
+
+def _varied_lines():
+    recs = [
+        {"timeUnixNano": "1700000000000000001", "observedTimeUnixNano": "1700000000000000002", "severityNumber": 17,
+         "severityText": "ERROR", "traceId": T1, "spanId": S1, "body": {"stringValue": "boom 1"},
+         "attributes": [{"key": "n", "value": {"intValue": "-3"}}, {"key": "f", "value": {"doubleValue": 1.5}},
+                        {"key": "a", "value": {"arrayValue": {"values": [{"stringValue": "x"}, {"intValue": 2}]}}},
+                        {"key": "m", "value": {"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": True}}]}}}]},
+        {"timeUnixNano": "0", "observedTimeUnixNano": 1700000000000000005, "severityNumber": "SEVERITY_NUMBER_WARN2",
+         "eventName": "ev", "body": {"kvlistValue": {"values": [{"key": "k", "value": {"stringValue": "v"}}]}}},
+        {"timeUnixNano": "1700000000000000009", "traceId": "", "spanId": "", "attributes": []},
+    ]
+    doc = {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+                             "scopeLogs": [{"scope": {"name": "lib", "version": "2"}, "logRecords": recs}]}]}
+    return [doc, doc]
+
+
+def test_fast_path_reads_as_the_checked_path(tmp_path):
+    import tracekit.io.logs as L
+
+    docs = _varied_lines()
+    p = tmp_path / "l.jsonl"
+    p.write_bytes(b"\n".join(json.dumps(d, separators=(",", ":")).encode() for d in docs) + b"\n")
+    c = L._Logs("raise")
+    assert L._fast(p.read_bytes(), "l.jsonl", c) and len(c.body) == 6  # the fast path takes this file
+    fast = tk.read_logs(p)
+    checked = tk.read_logs(docs)  # parsed JSON: the checked walk
+    cols = [c for c in fast.columns if c not in ("source_file", "source_record")]
+    pd.testing.assert_frame_equal(fast[cols], checked[cols])
+    assert fast["source_record"].tolist() == [1, 1, 1, 2, 2, 2]
+    assert fast.loc[0, "attributes"] == {"n": -3, "f": 1.5, "a": ["x", 2], "m": {"k": True}}
+    assert fast.loc[1, "time"].value == 1700000000000000005 and fast.loc[1, "severity_number"] == 14
+    assert fast.loc[1, "attributes"] == {"event.name": "ev"} and fast.loc[1, "body"] == '{"k":"v"}'
+
+
+def test_fast_path_falls_back_on_what_it_does_not_declare(tmp_path):
+    import tracekit.io.logs as L
+
+    docs = _varied_lines()
+    docs[1]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["somethingNew"] = 1  # an unknown key: checked path
+    data = b"\n".join(json.dumps(d).encode() for d in docs) + b"\n"
+    c = L._Logs("raise")
+    assert not L._fast(data, "x", c) and len(c.body) == 0  # nothing left behind
+    p = tmp_path / "l.jsonl"
+    p.write_bytes(data)
+    assert len(tk.read_logs(p)) == 6
+    bad = data.replace(b'"timeUnixNano": "1700000000000000009"', b'"timeUnixNano": "+17"')
+    p.write_bytes(bad)
+    with pytest.raises(tk.TraceFormatError, match=r"line 1, resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[2\]"):
+        tk.read_logs(p)

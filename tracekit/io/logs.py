@@ -28,16 +28,32 @@ wrong; ``errors="skip"`` loads every good record, lists each skipped one in
 from __future__ import annotations
 
 import warnings
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Literal
 
+import msgspec
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from msgspec import UNSET, Struct, UnsetType
 
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
 from ..schema import STRING, TIMESTAMP, canonical_ids
-from ._sources import OBJECT, display_name, is_pathlike, iter_documents, known_shape, list_files, short
+from ._sources import (
+    OBJECT,
+    display_name,
+    is_pathlike,
+    iter_documents,
+    known_shape,
+    list_files,
+    parse_json,
+    read_bytes,
+    short,
+)
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
@@ -487,6 +503,257 @@ def _times(values: list) -> tuple[pd.Series, np.ndarray]:
     return _ns_series(ints), bad
 
 
+# ---------------------------------------------------------------------------------------------
+# fast path: OTLP logs JSON lines decoded by msgspec into Structs (no dict per record, KeyValue and
+# AnyValue), then the same columns appended as by the checked walk. Any key the Structs do not
+# declare, any JSON type other than the declared one, a line that is not one OTLP logs document:
+# the whole file goes to the checked path (what the fast path appended is dropped first).
+
+
+class _B(Struct, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _AnyV(_B):
+    stringValue: str | UnsetType = UNSET
+    boolValue: bool | UnsetType = UNSET
+    intValue: int | str | UnsetType = UNSET
+    doubleValue: float | UnsetType = UNSET
+    bytesValue: str | UnsetType = UNSET
+    arrayValue: msgspec.Raw | UnsetType = UNSET
+    kvlistValue: msgspec.Raw | UnsetType = UNSET
+
+
+class _KV(_B):
+    key: str
+    value: _AnyV | UnsetType = UNSET
+
+
+class _Rec(_B):
+    timeUnixNano: str | int | UnsetType = UNSET
+    observedTimeUnixNano: str | int | UnsetType = UNSET
+    severityNumber: int | str | UnsetType = UNSET
+    severityText: str | UnsetType = UNSET
+    body: _AnyV | UnsetType = UNSET
+    attributes: list[_KV] = []
+    droppedAttributesCount: int | UnsetType = UNSET
+    flags: int | UnsetType = UNSET
+    traceId: str | UnsetType = UNSET
+    spanId: str | UnsetType = UNSET
+    eventName: str | UnsetType = UNSET
+
+
+class _Scope(_B):
+    name: str | UnsetType = UNSET
+    version: str | UnsetType = UNSET
+    attributes: list[_KV] = []
+    droppedAttributesCount: int | UnsetType = UNSET
+
+
+class _ScopeLogs(_B):
+    scope: _Scope | UnsetType = UNSET
+    logRecords: list[_Rec] = []
+    schemaUrl: str | UnsetType = UNSET
+
+
+class _Resource(_B):
+    attributes: list[_KV] = []
+    droppedAttributesCount: int | UnsetType = UNSET
+
+
+class _ResourceLogs(_B):
+    resource: _Resource | UnsetType = UNSET
+    scopeLogs: list[_ScopeLogs] = []
+    schemaUrl: str | UnsetType = UNSET
+
+
+class _Doc(_B):
+    resourceLogs: list[_ResourceLogs]
+
+
+_DECODE = msgspec.json.Decoder(_Doc).decode
+
+
+class _Fallback(Exception):
+    """The fast path cannot take this file: the checked path reads it."""
+
+
+def _anyv(v: _AnyV) -> Any:
+    x = v.stringValue
+    if x is not UNSET:
+        return x
+    x = v.intValue
+    if x is not UNSET:
+        if type(x) is int:
+            return x
+        if x.isascii() and (x.isdigit() or (x[:1] == "-" and x[1:].isdigit())):
+            return int(x)
+        raise _Fallback
+    if v.boolValue is not UNSET:
+        return v.boolValue
+    if v.doubleValue is not UNSET:
+        return v.doubleValue
+    if v.bytesValue is not UNSET:
+        return v.bytesValue
+    for key, raw in (("arrayValue", v.arrayValue), ("kvlistValue", v.kvlistValue)):
+        if raw is not UNSET:
+            try:
+                return _any({key: orjson.loads(memoryview(raw))})
+            except (_Bad, orjson.JSONDecodeError):
+                raise _Fallback from None
+    return None
+
+
+def _kvs(kvs: list) -> dict:
+    d: dict = {}
+    for kv in kvs:
+        v = kv.value
+        if v is UNSET:
+            d[kv.key] = None
+            continue
+        x = v.stringValue
+        d[kv.key] = x if x is not UNSET else _anyv(v)
+    return d
+
+
+def _ns(x: Any) -> int | None:
+    if x is UNSET:
+        return None
+    if type(x) is str:
+        if x.isascii() and x.isdigit() and (len(x) < 19 or len(x) == 19 and x < _MAX_NS):
+            return int(x)
+        raise _Fallback
+    if 0 <= x < 2 ** 63:
+        return x
+    raise _Fallback
+
+
+_G_TIME, _G_OBS, _G_NUM, _G_TEXT = (attrgetter(k) for k in ("timeUnixNano", "observedTimeUnixNano", "severityNumber",
+                                                              "severityText"))
+_G_BODY, _G_ATTRS, _G_TID, _G_SID = (attrgetter(k) for k in ("body", "attributes", "traceId", "spanId"))
+
+
+def _ns_col(raw: list) -> list:
+    """Nanosecond times of a column (decimal strings, ints, UNSET) as ints / None, Arrow's cast for the usual
+    all-strings column; anything the checked path would judge differently falls back."""
+    try:
+        arr = pa.array(raw, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return [_ns(x) for x in raw]
+    if arr.null_count:
+        return [_ns(x) for x in raw]
+    try:
+        ints = pc.cast(arr, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _Fallback from None
+    if len(ints) and pc.min(ints).as_py() < 0:
+        raise _Fallback
+    if not pc.all(pc.match_substring_regex(arr, r"^[0-9]+$")).as_py():
+        raise _Fallback  # "+5", " 5": the checked path refuses them
+    return ints.to_pylist()
+
+
+def _num(x: Any) -> int | None:
+    if x is UNSET:
+        return None
+    if type(x) is int:
+        return x
+    if x in _SEVERITY_ENUM:
+        return _SEVERITY_ENUM[x]
+    if x == "SEVERITY_NUMBER_UNSPECIFIED":
+        return None
+    raise _Fallback
+
+
+def _body(b: Any) -> str | None:
+    if b is UNSET:
+        return None
+    x = b.stringValue
+    if x is not UNSET:
+        return x
+    v = _anyv(b)
+    return v if v is None or type(v) is str else orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _raw_bytes(part: Any) -> tuple[str, bytes] | None:
+    """(name, decompressed bytes) of a file or bytes source, for the fast path; None for other sources."""
+    from pathlib import Path
+
+    if isinstance(part, (bytes, bytearray)):
+        return OBJECT, read_bytes(bytes(part), OBJECT)
+    if is_pathlike(part) and Path(part).is_file():
+        name = display_name(Path(part))
+        return name, read_bytes(Path(part).read_bytes(), name)
+    return None
+
+
+def _fast(data: bytes, name: str, c: _Logs) -> bool:
+    """Append every record of ``data`` (OTLP logs JSON lines) to ``c``; False (nothing appended) when the
+    file needs the checked path."""
+    if not data.startswith(b'{"resourceLogs"'):
+        return False
+    cols = (c.time, c.observed, c.trace, c.span, c.service, c.host, c.sev_text, c.sev_num, c.body, c.attrs,
+            c.resource, c.source, c.file, c.record, c.where)
+    n0 = len(c.body)
+    try:
+        for lineno, line in enumerate(data.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            doc = _DECODE(line)
+            for i, rl in enumerate(doc.resourceLogs):
+                res = rl.resource
+                resource = _kvs(res.attributes) if res is not UNSET else {}
+                service = resource.get("service.name")
+                service = service if type(service) is str else None
+                host = resource.get("host.name") or resource.get("k8s.pod.name")
+                host = host if type(host) is str else None
+                for j, sl in enumerate(rl.scopeLogs):
+                    scope = sl.scope
+                    res_j = resource
+                    if scope is not UNSET and (scope.name or scope.version or scope.attributes):
+                        res_j = dict(resource)
+                        if scope.name:
+                            res_j["otel.scope.name"] = scope.name
+                        if scope.version:
+                            res_j["otel.scope.version"] = scope.version
+                        for k, v in _kvs(scope.attributes).items():
+                            res_j[f"otel.scope.{k}"] = v
+                    prefix = f"line {lineno}, resourceLogs[{i}].scopeLogs[{j}].logRecords"
+                    recs = sl.logRecords
+                    n = len(recs)
+                    if not n:
+                        continue
+                    # column by column over the scope's records (map + attrgetter: no per-record Python frame)
+                    oo = _ns_col(list(map(_G_OBS, recs)))
+                    tt = _ns_col(list(map(_G_TIME, recs)))
+                    oo = [x or None for x in oo]
+                    c.time.extend([x or y for x, y in zip(tt, oo, strict=True)])
+                    c.observed.extend(oo)
+                    nums = list(map(_G_NUM, recs))
+                    c.sev_num.extend(nums if all(type(x) is int for x in nums) else [_num(x) for x in nums])
+                    c.sev_text.extend([None if x is UNSET else x for x in map(_G_TEXT, recs)])
+                    c.body.extend([_body(x) for x in map(_G_BODY, recs)])
+                    attrs = [_kvs(x) if x else {} for x in map(_G_ATTRS, recs)]
+                    for r, d in zip(recs, attrs, strict=True):
+                        if r.eventName:
+                            d["event.name"] = r.eventName
+                    c.attrs.extend(attrs)
+                    c.trace.extend([x or None for x in map(_G_TID, recs)])
+                    c.span.extend([x or None for x in map(_G_SID, recs)])
+                    c.service.extend(repeat(service, n))
+                    c.host.extend(repeat(host, n))
+                    c.resource.extend(repeat(res_j, n))
+                    c.source.extend(repeat("otlp", n))
+                    c.file.extend(repeat(name, n))
+                    c.record.extend(repeat(lineno, n))
+                    c.where.extend(zip(repeat(prefix, n), range(n), strict=True))
+    except (msgspec.DecodeError, msgspec.ValidationError, _Fallback, TypeError, ValueError):
+        for col in cols:
+            del col[n0:]
+        return False
+    return True
+
+
 def _parts(source: Any) -> list:
     if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         return [p for s in source for p in _parts(s)]
@@ -546,7 +813,11 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     with gc_paused():
         for part in _parts(source):
             try:
-                for doc in iter_documents(part, on_bad):
+                data = _raw_bytes(part)
+                if data is not None and _fast(data[1], data[0], c):
+                    continue  # typed decode of OTLP logs JSON lines (_fast); else the checked path below
+                docs = parse_json(data[1], data[0], on_bad) if data is not None else iter_documents(part, on_bad)
+                for doc in docs:
                     c.value(doc.value, doc.file, doc.line, "")
             except TraceFormatError as exc:
                 if errors == "raise":

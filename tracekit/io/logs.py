@@ -622,7 +622,13 @@ def _kvs(kvs: list) -> dict:
             d[kv.key] = None
             continue
         x = v.stringValue
-        d[kv.key] = x if x is not UNSET else _anyv(v)
+        if x is UNSET:
+            x = v.intValue  # OTLP/JSON writes int64 as a decimal string
+            if type(x) is str and x.isascii() and x.isdigit():
+                x = int(x)
+            elif type(x) is not int:
+                x = _anyv(v)
+        d[kv.key] = x
     return d
 
 

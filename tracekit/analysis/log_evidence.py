@@ -36,7 +36,7 @@ from ..errors import ArgumentError
 from ..schema import STRING
 from .logs import log_span_rows, log_templates
 
-__all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATES", "join_log_evidence"]
+__all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATES", "join_log_evidence", "log_hypotheses"]
 
 LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of the incident or baseline, largest change first", [
     ("spans", "int64", "spans", "spans of the operation in the incident"),
@@ -186,8 +186,11 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     for c in ("emitting", "spans", "baseline_emitting", "baseline_spans"):
         t[c] = t[c].astype(np.int64)
     t["template_id"] = t["template_id"].astype(STRING)
-    t = t.assign(_abs=t["delta_share"].abs()).sort_values(["_abs", *by], ascending=[False, *([True] * len(by))],
-                                                          kind="stable").drop(columns="_abs").reset_index(drop=True)
+    # largest change first (to 12 digits: 20/30 and 1 - 10/30 are one change); ties: a template that appeared
+    # before one that vanished, then by key and id
+    t = t.assign(_abs=t["delta_share"].abs().round(12)).sort_values(
+        ["_abs", "delta_share", *by, "template_id"], ascending=[False, False, *([True] * len(by)), True],
+        kind="stable").drop(columns="_abs").reset_index(drop=True)
     templates = t[[*by, *LOG_EVIDENCE_TEMPLATES.column_names]]
     # per key
     top = templates.drop_duplicates(by)[[*by, "delta_share", "template_id", "template"]]
@@ -277,3 +280,36 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
                                   if contrib[j, i] > 0 else "nothing (no evidence above zero)"
                                   for j, i in enumerate(best)], dtype=STRING)
     return out
+
+
+def log_hypotheses(table: pd.DataFrame) -> pd.Series:
+    """``rank_causes``' hypotheses with the log evidence said where it is above 0.05.
+
+    Parameters
+    ----------
+    table : DataFrame
+        rank_causes' table with ``hypothesis``, ``log_templates``, ``log_errors`` and ``log_template``.
+
+    Returns
+    -------
+    Series
+        The hypotheses (string).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"hypothesis": ["pay: nothing differs."], "log_templates": [0.6], "log_errors": [0.0],
+    ...                   "log_template": ["card declined: code <*>"]})
+    >>> log_hypotheses(t).iloc[0]
+    "pay: nothing differs. Logs: the share of its spans emitting 'card declined: code <*>' changed by 60% of its spans."
+    """
+    out = []
+    for h, lt, le, tmpl in zip(table["hypothesis"].astype(object), table["log_templates"], table["log_errors"],
+                               table["log_template"].astype(object), strict=True):
+        extra = []
+        if lt > 0.05 and isinstance(tmpl, str):
+            short = tmpl if len(tmpl) <= 120 else tmpl[:117] + "…"
+            extra.append(f"the share of its spans emitting {short!r} changed by {lt:.0%} of its spans")
+        if le > 0.05:
+            extra.append(f"the share of its spans with ERROR records rose by {le:.0%}")
+        out.append(f"{h} Logs: " + "; ".join(extra) + "." if extra else h)
+    return pd.Series(pd.array(out, dtype=STRING), index=table.index)

@@ -480,6 +480,10 @@ def rank_causes(
                              dtype="string")
     table["note"] = pd.array(_notes(table), dtype="string")
     table["hypothesis"] = pd.array([_hypothesis(r, keys, level) for r in table.to_dict("records")], dtype="string")
+    if logs is not None:
+        from ..analysis.log_evidence import log_hypotheses
+
+        table["hypothesis"] = log_hypotheses(table)
     table = table[[*keys, *RANK_CAUSES.column_names,
                    *(["log_templates", "log_errors", "log_template", "decided_by"] if logs is not None else [])]]
     for c in RANK_CAUSES.columns:

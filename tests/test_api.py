@@ -60,6 +60,9 @@ EXPORTS = [
     "METRIC_COLUMNS", "empty_metrics", "validate_metrics", "metrics_from_columns", "metrics_schema_markdown",
     "MetricsSchemaError", "read_metrics", "metric_rates", "fetch_metrics", "metric_series", "detect_metric_changes",
     "metric_exemplars", "metric_evidence",
+    # logs beside traces
+    "LOG_COLUMNS", "LogsSchemaError", "empty_logs", "validate_logs", "logs_from_columns", "logs_schema_markdown",
+    "read_logs", "log_templates", "attach_logs", "AttachedLogs", "log_evidence", "fetch_logs",
 ]
 
 #: names that mean "another frame to compare with" or "a count to show", used before the vocabulary

@@ -19,13 +19,11 @@ START, END = "<!-- result-tables:start -->", "<!-- result-tables:end -->"
 
 def _load_all() -> dict:
     import tracekit.analysis
-
-    for m in pkgutil.walk_packages(tracekit.analysis.__path__, "tracekit.analysis."):
-        importlib.import_module(m.name)
     import tracekit.investigate
 
-    for m in pkgutil.walk_packages(tracekit.investigate.__path__, "tracekit.investigate."):
-        importlib.import_module(m.name)
+    for pkg in (tracekit.analysis, tracekit.investigate):  # investigate: rank_causes, peer_outliers declare tables
+        for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            importlib.import_module(m.name)
     for m in ("tracekit.aws", "tracekit.reporting", "tracekit.widgets"):  # they declare tables too
         importlib.import_module(m)
     from tracekit.core import RESULT_TABLES

@@ -147,9 +147,22 @@ _EXPORTS: dict[str, str] = {
     "detect_metric_changes": "tracekit.analysis.metric_changes",
     "metric_exemplars": "tracekit.analysis.metric_series",
     "metric_evidence": "tracekit.analysis.metric_evidence",
+    # logs beside traces (issue 30)
+    "LOG_COLUMNS": "tracekit.logs_schema",
+    "LogsSchemaError": "tracekit.logs_schema",
+    "empty_logs": "tracekit.logs_schema",
+    "validate_logs": "tracekit.logs_schema",
+    "logs_from_columns": "tracekit.logs_schema",
+    "logs_schema_markdown": "tracekit.logs_schema",
+    "read_logs": "tracekit.io.logs",
+    "log_templates": "tracekit.analysis.logs",
+    "attach_logs": "tracekit.analysis.logs",
+    "AttachedLogs": "tracekit.analysis.logs",
+    "log_evidence": "tracekit.analysis.log_evidence",
+    "fetch_logs": "tracekit.aws.logs",
 }
 
-_SUBMODULES = {"metrics_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}
+_SUBMODULES = {"metrics_schema", "logs_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}
 
 __all__ = [
     "TraceKitError",

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analysis.logs import trace_logs
 from .core import QUANTILES, percentile, result_table, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
@@ -589,6 +590,10 @@ def render_report(data: ReportData) -> str:
         else:
             parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp,
                                                      title=f"trace {tid[:16]}… — critical path marked")))
+        tlogs = trace_logs(data.spans, tid)  # log records attached by tk.attach_logs (redacted with the spans)
+        if len(tlogs):
+            parts.append(f"<p>Log records of this trace ({len(tlogs):,}; time from the trace start, ms):</p>")
+            parts.append(_table(tlogs, table_id=f"logs-{tid}", name=f"logs-{tid}"))
     parts.append("</section>")
 
     parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')

@@ -39,6 +39,7 @@ __all__ = [
     "schema_markdown",
     "xray_to_trace_id",
     "trace_id_to_xray",
+    "canonical_ids",
 ]
 
 #: pandas dtype of every text column (Arrow-backed strings, ``<NA>`` for missing).
@@ -363,3 +364,48 @@ def trace_id_to_xray(trace_id: str) -> str:
         raise ValueError(f"not a 32-hex trace id: {trace_id!r}")
     t = trace_id.lower()
     return f"1-{t[:8]}-{t[8:]}"
+
+
+def canonical_ids(values: Any, width: int, *, xray: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Ids of any source in the canonical form of the spans' id columns, column-wise.
+
+    The one id rule shared by every frame that joins spans (spans, logs): surrounding blanks
+    dropped, upper case lowered, empty strings missing; with ``xray=True`` an X-Ray trace id
+    ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` becomes its 32 hex digits. Vectorised (Arrow string
+    kernels, linear-time regexes).
+
+    Parameters
+    ----------
+    values : sequence of str or None
+        The ids.
+    width : int
+        Hex digits of a canonical id (32 for trace ids, 16 for span ids).
+    xray : bool, default False
+        Accept X-Ray trace ids.
+
+    Returns
+    -------
+    (Series, ndarray of bool)
+        The canonical ids (Arrow strings, ``<NA>`` where missing) and, per value, whether it is
+        not an id (neither missing nor canonical after the rule).
+
+    Examples
+    --------
+    >>> ids, bad = canonical_ids(["1-5759E988-BD862E3FE1BE46A994272793", "", None], 32, xray=True)
+    >>> ids.tolist(), bad.tolist()
+    (['5759e988bd862e3fe1be46a994272793', <NA>, <NA>], [False, False, False])
+    >>> canonical_ids(["abc", "ABCDEF0123456789"], 16)[1].tolist()
+    [True, False]
+    """
+    s = pd.Series(pd.array(values.array if isinstance(values, pd.Series) else
+                           (values if isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)) else list(values)),
+                           dtype=STRING))
+    s = s.str.strip().str.lower()
+    s = s.where(s != "", None)
+    if xray:
+        x = s.str.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}").fillna(False).astype(bool)
+        if x.any():
+            s[x] = s[x].str.replace("-", "", regex=False).str.slice(1)
+    ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
+    bad = ~ok.fillna(True).astype(bool).to_numpy()
+    return s, bad

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analysis.logs import is_log_event
 from .analysis.traceql import is_traceql, traceql_mask
 from .analysis.waterfall import waterfall_data
 from .core import normalize_trace_id, require_columns, result_table, safe_repr, span_tree, to_text, trace_outcomes
@@ -401,7 +402,8 @@ class ExplorerState:
     def span_details(self) -> dict[str, Any]:
         """Plain data of the selected span: ``header`` (service, name, kind, status, …, offsets),
         ``attributes`` (other keys), ``annotations`` and ``metadata`` (X-Ray), ``exceptions``
-        (from ``exception`` events and an X-Ray ``cause``), ``events``, ``resource``, ``links``."""
+        (from ``exception`` events and an X-Ray ``cause``), ``events``, ``logs`` (log records attached by
+        :func:`tracekit.attach_logs`: time, severity, body, template id, trace-level), ``resource``, ``links``."""
         if self.span_id is None:
             return {}
         sub = self.trace_spans()
@@ -431,12 +433,17 @@ class ExplorerState:
         exceptions = []
         t0_ns = int(t0.value)
         ev_rows = []
+        log_rows = []  # log records attached by tk.attach_logs, listed apart from the span's own events
         for ev in events:
             if not isinstance(ev, dict):
                 continue
             ea = ev.get("attributes") or {}
             when = ev.get("time")
             offset = (int(when) - t0_ns) / 1e6 if isinstance(when, (int, np.integer)) else None
+            if is_log_event(ev):
+                log_rows.append({"time_ms": offset, "severity": ea.get("log.severity"), "body": ea.get("log.body"),
+                                 "template_id": ea.get("log.template_id"), "trace_level": bool(ea.get("log.trace_level"))})
+                continue
             ev_rows.append({"time_ms": offset, "name": ev.get("name"), "attributes": dict(ea)})
             if ev.get("name") == "exception":
                 exceptions.append(
@@ -461,6 +468,7 @@ class ExplorerState:
             "metadata": dict(sorted(metadata.items())),
             "exceptions": exceptions,
             "events": ev_rows,
+            "logs": log_rows,
             "resource": dict(sorted((r["resource"] or {}).items())) if isinstance(r.get("resource"), dict) else {},
             "links": list(r["links"]) if isinstance(r.get("links"), (list, tuple, np.ndarray)) else [],
         })
@@ -504,6 +512,14 @@ class ExplorerState:
                 )
                 + "</table>"
             )
+        if d["logs"]:
+            out.append(f"<h5 style='margin:6px 0'>logs ({len(d['logs'])})</h5>")
+            red = " style='color:#D62728'"
+            out.append("<table>" + "".join(
+                f"<tr><td>{_ms(g['time_ms'])}</td><td{red if g['severity'] in ('ERROR', 'FATAL') else ''}>"
+                f"{_esc(str(g['severity'] or ''))}</td><td>{_esc(str(g['body'] if g['body'] is not None else ''))}"
+                f"{' <i>(trace-level)</i>' if g['trace_level'] else ''}</td></tr>"
+                for g in d["logs"]) + "</table>")
         if d["links"]:
             out.append("<h5 style='margin:6px 0'>links</h5>")
             out.append("<ul>" + "".join(f"<li>{_esc(_fmt(link))}</li>" for link in d["links"]) + "</ul>")

@@ -7,6 +7,11 @@ service, then the front door) is counted once, where it started; its **propagati
 chain of failed ancestors above the origin, and ``reached_root`` says whether the request itself
 failed. Failed ancestors are found level by level over the kernel span tree (no per-trace loop).
 
+With log records attached (:func:`tracekit.attach_logs`), a span carrying an ERROR or FATAL log
+record counts as an error for :func:`error_origins` (status-less exports log the exception they
+do not record), and :func:`top_exceptions` groups those records too, as exception type
+``log record (ERROR)`` with the record's body as the message.
+
 :func:`top_exceptions` groups ``exception`` events (OTLP span events; the X-Ray reader turns a
 segment's ``cause`` into such events) by type and **message template**: numbers, hex ids, UUIDs
 and quoted values in the message are masked (``<num>``, ``<id>``, ``<uuid>``, ``'<str>'``), so
@@ -30,6 +35,7 @@ import pandas as pd
 
 from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, to_timestamps
 from ..errors import ArgumentError
+from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
 
 __all__ = ["error_origins", "top_exceptions", "failed_descendant", "message_template",
            "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
@@ -100,7 +106,7 @@ def failed_descendant(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np
 def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "error_origins")
     tree = span_tree(spans)
-    fl = failed(spans)
+    fl = failed(spans) | log_error_mask(spans)  # with logs attached, an ERROR record is evidence of an error
     below = failed_descendant(spans, fl)
     rows = np.flatnonzero(fl & ~below)
     svc = spans["service"].to_numpy(dtype=object)
@@ -324,6 +330,13 @@ def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     for r in np.flatnonzero(has):
         for e in ev[r]:
             if not isinstance(e, dict) or e.get("name") != "exception":
+                if is_log_event(e) and e["attributes"].get("log.severity") in ERROR_SEVERITIES:  # attach_logs
+                    a = e["attributes"]
+                    rows.append(r)
+                    types.append(f"log record ({a['log.severity']})")
+                    msgs.append(a.get("log.body"))
+                    t = e.get("time")
+                    times.append(int(t) if t is not None else int(start[r]))
                 continue
             a = e.get("attributes") or {}
             rows.append(r)

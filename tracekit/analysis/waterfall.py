@@ -67,6 +67,7 @@ WATERFALL_COLUMNS: tuple[str, ...] = (
     "on_critical_path",
     "cp_sections",
     "cp_ms",
+    "log_errors",
     "label",
     "hover",
 )
@@ -221,6 +222,7 @@ def waterfall_data(
     error/fault flag; ``collapsed`` is true for a visible row that hides descendants
     (``n_hidden`` of them); ``cp_sections`` is a list of ``(start_ms, end_ms)`` tuples of the
     critical path inside the row's span (merged with those of its hidden descendants);
+    ``log_errors`` counts the span's ERROR/FATAL log records (after :func:`tracekit.attach_logs`; 0 without);
     ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
     stays at 64 and the label starts with ``[depth N]``); ``hover`` is escaped HTML.
 
@@ -384,6 +386,9 @@ def waterfall_data(
             "on_critical_path": cp_ms > 0 if not sections else np.array([bool(x) for x in cp_sections], dtype=bool),
             "cp_sections": pd.Series(cp_sections, dtype=object),
             "cp_ms": cp_ms,
+            # ERROR/FATAL log records on the span (tk.attach_logs); 0 without logs attached
+            "log_errors": (trace["log_errors"].fillna(0).to_numpy(dtype=np.int64)[rows] if "log_errors" in trace.columns
+                           else np.zeros(m, dtype=np.int64)),
             "label": pd.Series(labels, dtype=object),  # object: skips a 0.1 s/50k-span Arrow conversion
             "hover": pd.Series(hover, dtype=object),
         }

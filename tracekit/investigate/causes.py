@@ -245,6 +245,7 @@ def rank_causes(
     seed: int = 0,
     comparison: Any = None,
     metrics: pd.DataFrame | None = None,
+    logs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rank the components that may have caused the incident, each with its evidence.
 
@@ -296,6 +297,14 @@ def rank_causes(
         (:mod:`tracekit.analysis.metric_evidence`, per service, or per host at ``level="host"``) is
         added to its score, and the columns ``metrics``, ``metric_top``, ``metrics_moved``,
         ``metrics_steady`` and ``signals`` (which signals support the row) follow the others.
+    logs : DataFrame, optional
+        A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
+        log evidence of :func:`tracekit.analysis.log_evidence.log_evidence` — ``log_templates``
+        (largest change in the share of spans emitting a log template) and ``log_errors`` (rise in
+        the share of spans with ERROR records), per component the largest over its operations,
+        weight 1 each — to the score, and the columns ``log_templates``, ``log_errors``,
+        ``log_template`` (the template of the largest change) and ``decided_by`` (the evidence that
+        weighed most in the row's score, e.g. ``"logs: log_templates"``).
 
     Returns
     -------
@@ -474,6 +483,11 @@ def rank_causes(
 
         table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys)
         table["score"] = table["score"] + table["metrics"]
+    if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
+        from ..analysis.log_evidence import join_log_evidence
+
+        table = join_log_evidence(table, *(level_frame(x, level)[0] for x in (incident, baseline)), logs, keys,
+                                  EVIDENCE, w, prior)
     cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
     table = table.merge(cmp, how="left", on=keys)
     table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],
@@ -492,15 +506,25 @@ def rank_causes(
     table["note"] = pd.array(_notes(table), dtype="string")
     table["hypothesis"] = pd.array([_hypothesis(r, keys, level) for r in table.to_dict("records")], dtype="string")
     extra = []
+    if logs is not None:
+        from ..analysis.log_evidence import log_hypotheses
+
+        table["hypothesis"] = log_hypotheses(table)
+        extra += ["log_templates", "log_errors", "log_template", "decided_by"]
     if metrics is not None:
-        traced = (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)  # the hypothesis' threshold
-        measured = table["metrics"].to_numpy(dtype=float) > 0.05
-        table["signals"] = pd.array([", ".join(n for n, ok in (("traces", t), ("metrics", m_)) if ok)
-                                     for t, m_ in zip(traced, measured, strict=True)], dtype="string")
         table["hypothesis"] = pd.array([h if not isinstance(top, str) or mv <= 0.05 else f"{h} Metrics: {top}."
                                         for h, top, mv in zip(table["hypothesis"], table["metric_top"],
                                                               table["metrics"], strict=True)], dtype="string")
-        extra = ["metrics", "metric_top", "metrics_moved", "metrics_steady", "signals"]
+        extra += ["metrics", "metric_top", "metrics_moved", "metrics_steady"]
+    if metrics is not None or logs is not None:  # which signals support each row (the hypothesis' threshold)
+        support = {"traces": (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)}
+        if logs is not None:
+            support["logs"] = (table[["log_templates", "log_errors"]].to_numpy(dtype=float) > 0.05).any(axis=1)
+        if metrics is not None:
+            support["metrics"] = table["metrics"].to_numpy(dtype=float) > 0.05
+        table["signals"] = pd.array([", ".join(n for n, ok in support.items() if ok[i]) for i in range(len(table))],
+                                    dtype="string")
+        extra.append("signals")
     table = table[[*keys, *RANK_CAUSES.column_names, *extra]]
     for c in RANK_CAUSES.columns:
         if c.dtype in ("float64", "int64"):

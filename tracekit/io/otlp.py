@@ -1130,8 +1130,9 @@ def gc_paused() -> Iterator[None]:
 
 
 
-# building blocks other OTLP signals' readers share (metrics: tracekit.io.metrics)
+# building blocks other OTLP signals' readers share (metrics: tracekit.io.metrics, logs: tracekit.io.logs)
 BadValue = _Bad
+decode_any_value = _any
 decode_attributes = _attrs
 camel_case_keys = _camel_case
 base64_id_hex = _b64_hex

@@ -261,6 +261,14 @@ def plot_waterfall(
                 hoverinfo="skip", name="error", meta="errors", showlegend=True,
             )
         )
+    log_err = rows["log_errors"].to_numpy(dtype=np.int64) if "log_errors" in rows.columns else np.zeros(n, np.int64)
+    if (log_err > 0).any():  # spans with ERROR log records (tk.attach_logs): a marker at the span's end
+        le = log_err > 0
+        data.append(go.Scatter(
+            x=(start_ms + np.nan_to_num(dur_ms))[le], y=y[le], mode="markers", name="ERROR logs", meta="log_errors",
+            marker=dict(symbol="diamond", size=9, color=ERROR_COLOR, line=dict(color="white", width=1)),
+            hovertext=[f"{int(k)} ERROR log record{'s' if k != 1 else ''}" for k in log_err[le]], hoverinfo="text",
+            showlegend=True))
     if in_progress.any():
         data.append(
             go.Bar(

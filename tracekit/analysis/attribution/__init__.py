@@ -4,7 +4,8 @@ cold starts.
 :func:`bubble_up` — like Honeycomb's BubbleUp: every attribute, resource attribute, X-Ray
 annotation (``annotation.*``) and a few derived dimensions (``service``, ``operation`` =
 ``service: name``, ``status_class`` = HTTP ``2xx``/``4xx``/``5xx``, ``host``, ``region``,
-``version`` = ``service@version``) is compared between a *selection* of traces (or spans) and a
+``version`` = ``service@version``; with log records attached by :func:`tracekit.attach_logs`,
+``log_template`` and ``log_severity`` of the records a span emitted) is compared between a *selection* of traces (or spans) and a
 *baseline* (the rest, or a given set).
 
 * **Presence.** At ``level="trace"`` a trace *has* a value if any of its spans has it; at

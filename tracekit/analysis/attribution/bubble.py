@@ -21,6 +21,7 @@ from ...core import (
 )
 from ...core.deprecation import renamed
 from ...errors import ArgumentError, TraceKitError
+from ..logs import log_dimensions
 from ..structure import trace_summary
 from ..traceql import is_traceql, traceql_mask
 from .common import first_and_codes, usort, value_label
@@ -29,7 +30,7 @@ from .common import first_and_codes, usort, value_label
 __all__ = ["bubble_up", "DERIVED", "BUBBLE_UP"]
 
 #: derived dimensions, in tie-break order, and the source keys they are taken from
-DERIVED = ("service", "operation", "host", "version", "region", "status_class")
+DERIVED = ("service", "operation", "host", "version", "region", "status_class", "log_template", "log_severity")
 
 
 _EXCLUDE = re.compile(
@@ -341,6 +342,8 @@ def bubble_up(
         d_rows.append(np.flatnonzero(ok))
         d_keys.append(np.full(int(ok.sum()), dcode["status_class"]))
         d_vals.append(np.array([f"{int(h) // 100}xx" for h in hs[ok]], dtype=object))
+    for dname, (lrows, lvals) in log_dimensions(spans).items():  # log records attached by attach_logs
+        d_rows.append(lrows), d_keys.append(np.full(len(lrows), dcode[dname])), d_vals.append(lvals)
     if alias:
         anames = np.array([dcode[alias[j]] if j in alias else -1 for j in range(len(kuniq))], dtype=np.int64)
         amask = anames[kcode] >= 0

@@ -1,0 +1,115 @@
+"""Benchmark read_logs against its floor, and attach_logs against reading the spans it attaches to.
+
+    python benchmarks/bench_logs.py           # ~320,000 spans, ~170,000 log records
+    python benchmarks/bench_logs.py --quick   # ~32,000 spans, ~17,000 log records
+
+The spans come from the simulator (``tracekit.simulate``, baseline scenario), written as OTLP JSON
+lines (``tk.write_otlp``). The log records are made from those spans: each span, with probability
+0.53, gets one record with its trace and span id (so ~170k records on ~320k spans), in collector
+shape — OTLP logs JSON lines, one ``resourceLogs`` per service and 512 records a line, string body
+with a number and an id in it, two attributes, severity INFO / WARN / ERROR.
+
+Measured in one process, side by side, best of ``--rounds`` (the machine may be shared):
+
+* **read_logs / floor** — the floor is ``orjson.loads`` of every line of the logs file (GC paused,
+  as the reader pauses it); target ≤ 1.5.
+* **attach_logs / read** — ``tk.attach_logs(spans, logs)`` (templates included) against
+  ``tk.read`` of the spans file; target ≤ 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+import tracekit as tk
+
+
+def write_logs(spans, path: Path, seed: int = 1) -> int:
+    rnd = random.Random(seed)
+    by_service: dict[str, list] = {}
+    sev = [("INFO", 9)] * 8 + [("WARN", 13), ("ERROR", 17)]
+    for tid, sid, svc, name, start in zip(spans["trace_id"], spans["span_id"], spans["service"], spans["name"],
+                                          spans["start"].astype("int64"), strict=True):
+        if rnd.random() < 0.53:
+            text, num = rnd.choice(sev)
+            by_service.setdefault(svc, []).append({
+                "timeUnixNano": str(int(start) + 1000), "observedTimeUnixNano": str(int(start) + 2000),
+                "severityNumber": num, "severityText": text, "traceId": tid, "spanId": sid,
+                "body": {"stringValue": f"{name} handled order {rnd.randrange(10**6)} for user {rnd.randrange(10**4):x}a"},
+                "attributes": [{"key": "code.function", "value": {"stringValue": name}},
+                               {"key": "thread.id", "value": {"intValue": str(rnd.randrange(64))}}]})
+    n = 0
+    with open(path, "wb") as f:
+        for svc, recs in by_service.items():
+            for i in range(0, len(recs), 512):
+                chunk = recs[i:i + 512]
+                n += len(chunk)
+                f.write(orjson.dumps({"resourceLogs": [{
+                    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": svc}}]},
+                    "scopeLogs": [{"scope": {"name": "bench"}, "logRecords": chunk}]}]}) + b"\n")
+    return n
+
+
+def floor(path: Path) -> None:
+    data = path.read_bytes()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        [orjson.loads(line) for line in data.splitlines() if line.strip()]
+    finally:
+        if was:
+            gc.enable()
+
+
+def best(fn, rounds: int) -> float:
+    out = []
+    for _ in range(rounds):
+        gc.collect()
+        t = time.process_time()
+        fn()
+        out.append(time.process_time() - t)
+    return min(out)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args(argv)
+    n_traces = 1_600 if args.quick else 16_000
+    with tempfile.TemporaryDirectory() as d:
+        sim = tk.simulate.simulate("baseline", n_traces, seed=5)
+        sp, lp = Path(d) / "spans.jsonl", Path(d) / "logs.jsonl"
+        tk.write_otlp(sim.spans, sp)
+        n_logs = write_logs(sim.spans, lp)
+        del sim
+        spans = tk.read(sp)
+        logs = tk.read_logs(lp)
+        assert len(logs) == n_logs
+        t_floor = best(lambda: floor(lp), args.rounds)
+        t_logs = best(lambda: tk.read_logs(lp), args.rounds)
+        t_read = best(lambda: tk.read(sp), args.rounds)
+        t_attach = best(lambda: tk.attach_logs(spans, logs), args.rounds)
+        r = tk.attach_logs(spans, logs)
+        size = lp.stat().st_size
+    print(f"### logs: {len(logs):,} records ({size / 1e6:.0f} MB OTLP JSON lines) on {len(spans):,} spans; "
+          f"best of {args.rounds} CPU times, one process\n")
+    print("| step | s | ratio | target |\n|---|---|---|---|")
+    print(f"| orjson.loads of every line (floor) | {t_floor:.2f} | 1.00 | |")
+    print(f"| tk.read_logs | {t_logs:.2f} | {t_logs / t_floor:.2f} (of the floor) | ≤ 1.5 |")
+    print(f"| tk.read (the spans) | {t_read:.2f} | 1.00 | |")
+    print(f"| tk.attach_logs (templates included) | {t_attach:.2f} | {t_attach / t_read:.2f} (of tk.read) | ≤ 0.5 |")
+    print(f"\nattached: {r.n_on_span:,} on their span, {r.n_trace_level:,} trace-level, {r.n_unmatched:,} unmatched")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,510 @@
+"""Logs beside traces (issue 30): the logs schema, read_logs, logs_from_columns, log_templates, attach_logs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.logs_schema import LOG_COLUMNS
+
+from .conftest import REPO
+
+T1 = "5b8efff798038103d269b633813fc60c"
+S1 = "eee19b7ec3c1b174"
+
+
+def _otlp_log(trace="5B8EFFF798038103D269B633813FC60C", span="EEE19B7EC3C1B174", body="hello", t="1544712660300000000", **rec):
+    r = {"timeUnixNano": t, "severityText": "Information", "traceId": trace, "spanId": span,
+         "body": {"stringValue": body}, **rec}
+    return {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "cart"}},
+                                                          {"key": "host.name", "value": {"stringValue": "h1"}}]},
+                              "scopeLogs": [{"scope": {"name": "lib"}, "logRecords": [r]}]}]}
+
+
+# --------------------------------------------------------------------------------------------- schema
+
+
+def test_empty_logs_has_every_declared_column_and_validates():
+    df = tk.empty_logs()
+    assert list(df.columns) == [c.name for c in LOG_COLUMNS]
+    assert tk.validate_logs(df) is df
+    with pytest.raises(tk.LogsSchemaError, match="missing columns: body"):
+        tk.validate_logs(df.drop(columns="body"))
+
+
+def test_readme_holds_the_generated_logs_column_table():
+    assert tk.logs_schema_markdown() in (REPO / "docs" / "reference.md").read_text(), \
+        "paste tk.logs_schema_markdown() into docs/reference.md"
+
+
+@pytest.mark.parametrize("text,number,want_text,want_number", [
+    ("Information", None, "INFO", 9), ("warning", None, "WARN", 13), ("err", None, "ERROR", 17),
+    ("CRITICAL", None, "FATAL", 21), ("made up", 14, "WARN", 14), (None, 3, "TRACE", 3),
+    ("ERROR", 9, "ERROR", 17),  # a known word wins over a number that disagrees
+    ("made up", None, None, None), (None, 0, None, None),
+])
+def test_severity_is_normalised_from_text_then_number(text, number, want_text, want_number):
+    from tracekit.logs_schema import normalize_severity
+
+    out = normalize_severity([text], [number])
+    got_text = out.loc[0, "severity_text"]
+    got_number = out.loc[0, "severity_number"]
+    assert (None if pd.isna(got_text) else got_text) == want_text
+    assert (None if pd.isna(got_number) else int(got_number)) == want_number
+
+
+def test_ids_are_normalised_as_for_spans_and_bad_ids_named():
+    df = tk.logs_from_columns({"time": [1, 2, 3], "body": ["a", "b", "c"],
+                               "trace_id": ["1-5759E988-BD862E3FE1BE46A994272793", " " + T1.upper() + " ", ""],
+                               "span_id": [S1.upper(), None, ""]})
+    assert df["trace_id"].tolist()[:2] == ["5759e988bd862e3fe1be46a994272793", T1]
+    assert pd.isna(df.loc[2, "trace_id"]) and pd.isna(df.loc[1, "span_id"]) and pd.isna(df.loc[2, "span_id"])
+    # the same rule as the spans' X-Ray conversion
+    assert df.loc[0, "trace_id"] == tk.xray_to_trace_id("1-5759e988-bd862e3fe1be46a994272793")
+    with pytest.raises(tk.LogsSchemaError, match=r"'span_id' row 1: 'xyz'"):
+        tk.logs_from_columns({"time": [1, 2], "body": ["a", "b"], "span_id": [S1, "xyz"]})
+    with pytest.raises(tk.LogsSchemaError, match="needs the columns body"):
+        tk.logs_from_columns({"time": [1]})
+    with pytest.raises(tk.LogsSchemaError, match="has 2 values"):
+        tk.logs_from_columns({"time": [1], "body": ["a", "b"]})
+
+
+# --------------------------------------------------------------------------------------------- read_logs: OTLP
+
+
+def test_read_logs_real_otlp_examples(real_traces):
+    logs = tk.read_logs(real_traces / "opentelemetry-proto" / "logs.json")
+    assert len(logs) == 1
+    r = logs.iloc[0]
+    assert (r.trace_id, r.span_id, r.service) == (T1, S1, "my.service")
+    assert (r.severity_text, r.severity_number, r.body) == ("INFO", 10, "Example log record")
+    assert r.time == pd.Timestamp(1544712660300000000, tz="UTC") == r.observed_time
+    assert r.attributes == {"string.attribute": "some string", "boolean.attribute": True, "int.attribute": 10,
+                            "double.attribute": 637.704, "array.attribute": ["many", "values"],
+                            "map.attribute": {"some.map.key": "some value"}}
+    assert r.resource["otel.scope.name"] == "my.library" and r.resource["otel.scope.my.scope.attribute"] == "some scope attribute"
+    ev = tk.read_logs(real_traces / "opentelemetry-proto" / "events.json").iloc[0]
+    assert ev.attributes["event.name"] == "browser.page_view" and pd.isna(ev.trace_id)
+    assert json.loads(ev.body) == {"type": 0, "url": "https://www.guidgenerator.com/online-guid-generator.aspx",
+                                   "referrer": "https://wwww.google.com", "title": "Free Online GUID Generator"}
+    assert ev.severity_text == "INFO"  # "test severity text" is no known word: number 9 decides
+    tk.validate_logs(logs)
+
+
+def test_legacy_instrumentation_library_logs_and_time_fallback():
+    doc = _otlp_log(t="0", observedTimeUnixNano="1700000000000000001")
+    rl = doc["resourceLogs"][0]
+    rl["instrumentationLibraryLogs"] = rl.pop("scopeLogs")
+    rl["instrumentationLibraryLogs"][0]["instrumentationLibrary"] = rl["instrumentationLibraryLogs"][0].pop("scope")
+    df = tk.read_logs(doc)
+    assert df.loc[0, "time"].value == 1700000000000000001  # OTLP: time 0 is unknown, observed time used
+    assert df.loc[0, "resource"]["otel.scope.name"] == "lib" and df.loc[0, "host"] == "h1"
+
+
+def test_collector_file_mixing_signals(tmp_path, real_traces):
+    base = real_traces / "opentelemetry-proto"
+    lines = [json.dumps(json.load(open(base / f))) for f in ("trace.json", "metrics.json", "logs.json")]
+    p = tmp_path / "collector.jsonl.gz"
+    p.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    logs = tk.read_logs(p)
+    assert len(logs) == 1 and logs.loc[0, "source_record"] == 3
+    assert [r.record for r in logs.attrs["ignored"]] == ["line 1", "line 2"]
+    spans = tk.read(p)  # the span reader still reads the spans of the same file
+    assert len(spans) == 1 and spans.loc[0, "trace_id"] == tk.read(base / "trace.json").loc[0, "trace_id"]
+
+
+# --------------------------------------------------------------------------------------------- read_logs: CloudWatch, JSON lines
+
+
+POWERTOOLS = {"level": "ERROR", "location": "handler:12", "message": "payment failed", "timestamp": "2024-03-01 10:00:00,123+0000",
+              "service": "payments", "cold_start": False, "function_request_id": "r-1",
+              "xray_trace_id": "1-65e1a6d0-0123456789abcdef01234567"}
+
+
+def test_cloudwatch_filter_log_events_with_powertools_and_lambda_lines():
+    out = {"events": [
+        {"logStreamName": "2024/03/01/[$LATEST]abc", "timestamp": 1709287200123, "message": json.dumps(POWERTOOLS),
+         "ingestionTime": 1709287201000, "eventId": "e1"},
+        {"logStreamName": "2024/03/01/[$LATEST]abc", "timestamp": 1709287200200,
+         "message": "2024-03-01T10:00:00.200Z\tr-1\tWARN\tretrying card\n", "ingestionTime": 1709287201000},
+        {"logStreamName": "s", "timestamp": 1709287200300, "message": "START RequestId: r-1 Version: $LATEST\n"},
+    ], "searchedLogStreams": [], "nextToken": None}
+    df = tk.read_logs(out)
+    assert df["source"].tolist() == ["cloudwatch"] * 3
+    r = df.iloc[0]
+    assert (r.trace_id, r.service, r.severity_text, r.body) == (
+        "65e1a6d00123456789abcdef01234567", "payments", "ERROR", "payment failed")
+    assert pd.isna(r.span_id)  # Powertools logs the trace id only: the record belongs to its trace
+    assert r.time.value == 1709287200123 * 10**6 and r.observed_time.value == 1709287201000 * 10**6
+    assert r.attributes["function_request_id"] == "r-1" and r.resource["log.stream"] == "2024/03/01/[$LATEST]abc"
+    assert (df.loc[1, "severity_text"], df.loc[1, "body"], df.loc[1, "attributes"]["aws.request_id"]) == ("WARN", "retrying card", "r-1")
+    assert pd.isna(df.loc[2, "severity_text"]) and df.loc[2, "body"].startswith("START RequestId")
+
+
+def test_get_log_events_and_subscription_payload():
+    got = tk.read_logs({"events": [{"timestamp": 1, "message": "x", "ingestionTime": 2}], "nextForwardToken": "f/1"})
+    assert got.loc[0, "body"] == "x" and got.loc[0, "time"].value == 10**6
+    sub = tk.read_logs({"messageType": "DATA_MESSAGE", "logGroup": "/aws/lambda/pay", "logStream": "s1",
+                        "logEvents": [{"id": "1", "timestamp": 5, "message": json.dumps(POWERTOOLS)}]})
+    assert sub.loc[0, "resource"] == {"log.group": "/aws/lambda/pay", "log.stream": "s1"}
+
+
+def test_json_lines_with_trace_ids(tmp_path):
+    lines = [
+        {"time": "2024-01-01T00:00:00.5Z", "level": "info", "msg": "ok", "trace_id": T1, "span_id": S1, "user": "u1"},
+        {"@timestamp": 1704067200.25, "log.level": "error", "message": "boom", "trace.id": T1, "span.id": S1.upper()},
+        {"ts": 1704067200000, "severity": "WARNING", "body": {"k": 1},
+         "AWS-XRAY-TRACE-ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
+    ]
+    p = tmp_path / "app.log.jsonl"
+    p.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    df = tk.read_logs(p)
+    assert df["severity_text"].tolist() == ["INFO", "ERROR", "WARN"]
+    assert df["time"].tolist() == [pd.Timestamp("2024-01-01T00:00:00.5Z"), pd.Timestamp("2024-01-01T00:00:00.25Z"),
+                                   pd.Timestamp("2024-01-01T00:00:00Z")]
+    assert df["span_id"].tolist() == [S1, S1, "53995c3f42cd8ad8"]
+    assert df.loc[2, "trace_id"] == "5759e988bd862e3fe1be46a994272793" and df.loc[2, "body"] == '{"k":1}'
+    assert df.loc[0, "attributes"] == {"user": "u1"} and df["source_record"].tolist() == [1, 2, 3]
+
+
+# --------------------------------------------------------------------------------------------- bad input
+
+
+def test_bad_records_name_file_and_record_and_skip_lists_them(tmp_path):
+    good = json.dumps({"msg": "ok", "time": 1})
+    p = tmp_path / "bad.jsonl"
+    p.write_text("\n".join([good, "{not json", json.dumps({"msg": "x", "trace_id": "nothex"}),
+                            json.dumps({"msg": "y", "time": "yesterday-ish"}), json.dumps({"a": 1}), good]) + "\n")
+    with pytest.raises(tk.TraceFormatError) as e:
+        tk.read_logs(p)
+    assert e.value.file == str(p) and e.value.record == "line 2"
+    with pytest.warns(tk.TraceFormatWarning, match="skipped 4"):
+        df = tk.read_logs(p, errors="skip")
+    assert len(df) == 2
+    table = tk.skipped_records(df)
+    assert table["record"].tolist() == ["line 2", "line 5", "line 3", "line 4"]
+    reasons = " | ".join(table["reason"])
+    assert "not valid JSON" in reasons and "'nothex' is not 32 hex" in reasons and "not a log record" in reasons
+    assert "'yesterday-ish' is not a time" in reasons
+    with pytest.raises(tk.TraceFormatError, match=r"logRecords\[0\]: timeUnixNano must be nanoseconds"):
+        tk.read_logs(_otlp_log(t="soon"))
+    with pytest.raises(tk.ArgumentError):
+        tk.read_logs(_otlp_log(), errors="ignore")
+
+
+def test_hostile_long_and_deep_values_do_not_blow_up():
+    deep = {"stringValue": "x"}
+    for _ in range(2000):
+        deep = {"kvlistValue": {"values": [{"key": "k", "value": deep}]}}
+    doc = _otlp_log(**{"attributes": [{"key": "deep", "value": deep}]})
+    del doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"]
+    df = tk.read_logs(doc)
+    assert pd.isna(df.loc[0, "body"])
+    assert df.loc[0, "attributes"]["deep"]["k"]["k"] is not None
+
+
+# --------------------------------------------------------------------------------------------- templates
+
+
+def test_templates_mask_variables_and_ids_are_stable():
+    bodies = ["user 42 logged in from 10.0.0.7:8080", "user 7 logged in from 10.1.2.3:22",
+              "order 9f1c2e3a-1111-2222-3333-444455556666 paid", "order 0a1c2e3a-1111-2222-3333-444455556666 paid",
+              "GET /cart?id=77 took 12.5 ms", None]
+    logs = tk.logs_from_columns({"time": np.arange(len(bodies)), "body": bodies})
+    t = tk.log_templates(logs)
+    assert t["template"].tolist()[:5] == ["user <*> logged in from <*>", "user <*> logged in from <*>",
+                                          "order <*> paid", "order <*> paid", "GET /cart?id=<*> took <*> ms"]
+    assert pd.isna(t.loc[5, "template"]) and pd.isna(t.loc[5, "template_id"])
+    assert t.loc[0, "template_id"] == t.loc[1, "template_id"] != t.loc[2, "template_id"]
+    import hashlib
+
+    assert t.loc[0, "template_id"] == hashlib.blake2b(b"user <*> logged in from <*>", digest_size=8).hexdigest()
+    # stable: the same template id from another frame in another order
+    t2 = tk.log_templates(logs.iloc[::-1].reset_index(drop=True))
+    assert t2.loc[5, "template_id"] == t.loc[0, "template_id"]
+
+
+def test_templates_linear_on_a_200kb_message():
+    long = "z" * 100_000 + "=" + "9" * 100_000 + " " + "x1 " * 10  # no newline, backtracking bait for x*=y* style regexes
+    t = tk.log_templates(tk.logs_from_columns({"time": [0], "body": [long]}))
+    assert t.loc[0, "template"] == "z" * 100_000 + "=<*>"
+
+
+# --------------------------------------------------------------------------------------------- attach_logs
+
+
+def _spans():
+    #  trace a: root r (0..100) ── child c (10..90)       trace b: only an orphan fragment (no root)
+    return tk.spans_from_columns({
+        "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "parent_id": [None, "1" * 16, "9" * 16], "service": ["web", "db", "q"], "name": ["GET /", "SELECT", "poll"],
+        "start": [0, 10, 0], "end": [100, 90, 5],
+        "events": [[{"time": 5, "name": "exception", "attributes": {}}], [], []]})
+
+
+def test_attach_logs_by_construction():
+    spans = _spans()
+    before = spans.copy(deep=True)
+    logs = tk.logs_from_columns({
+        "time": [50, 20, 30, 40, 60, 70, 80],
+        "body": ["slow 31 ms", "slow 12 ms", "request done", "lost", "no ids", "orphan trace", "bad span"],
+        "trace_id": ["a" * 32, "a" * 32, "a" * 32, "c" * 32, None, "b" * 32, "a" * 32],
+        "span_id": ["2" * 16, "2" * 16, None, "1" * 16, None, None, "f" * 16],
+        "severity": ["WARN", "ERROR", "INFO", "INFO", "INFO", "INFO", "INFO"]})
+    r = tk.attach_logs(spans, logs)
+    pd.testing.assert_frame_equal(spans, before)  # input not modified
+    assert (r.n_records, r.n_on_span, r.n_trace_level, r.n_unmatched) == (7, 2, 1, 4)
+    assert r.spans["log_records"].tolist() == [1, 2, 0] and r.spans["log_errors"].tolist() == [0, 1, 0]
+    child = r.spans.loc[1, "events"]
+    assert [e["attributes"]["log.body"] for e in child] == ["slow 12 ms", "slow 31 ms"]  # time order
+    assert child[0]["name"] == "log" and child[0]["attributes"]["log.record"] and child[0]["time"] == 20
+    assert child[0]["attributes"]["log.template_id"] == child[1]["attributes"]["log.template_id"]
+    root = r.spans.loc[0, "events"]
+    assert root[0]["name"] == "exception" and root[1]["attributes"]["log.trace_level"] is True
+    assert sorted(zip(r.unmatched["body"], r.unmatched["reason"], strict=True)) == [
+        ("bad span", "span not in trace"), ("lost", "trace not in spans"), ("no ids", "no trace id"),
+        ("orphan trace", "trace has no root")]
+    assert r.table["records"].sum() == 7
+
+
+def test_attach_logs_non_canonical_span_ids_take_the_string_path():
+    spans = _spans()
+    spans["span_id"] = spans["span_id"].astype(object).str.upper().astype(tk.schema.STRING)
+    logs = tk.logs_from_columns({"time": [1], "body": ["x"], "trace_id": ["a" * 32], "span_id": ["2" * 16]})
+    assert tk.attach_logs(spans, logs).n_on_span == 1
+
+
+def test_attach_logs_rejects_a_spans_frame_as_logs():
+    with pytest.raises(tk.ArgumentError, match="not a logs frame"):
+        tk.attach_logs(_spans(), _spans())
+
+
+@pytest.mark.slow
+def test_nezha_logs_load_from_columns_and_all_attach(real_traces):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_rank_causes as b
+
+    day = real_traces / "nezha" / "fault-days" / "rca_data" / "2023-01-29"
+    if not (day / "log").is_dir():
+        pytest.skip("Nezha logs not found")
+    logs = b.read_nezha_logs(sorted((day / "log").glob("09_3*_log.csv.gz")))
+    spans = b.read_nezha_csvs(sorted((day / "trace").glob("09_3*_trace.csv.gz")))
+    tk.validate_logs(logs)
+    assert set(logs["severity_text"].dropna()) <= {"INFO", "WARN", "ERROR"}
+    r = tk.attach_logs(spans, logs)
+    # SOURCES.md: every row's TraceID/SpanID names a span of the same minute's trace CSV
+    assert r.n_unmatched == 0 and r.n_on_span == len(logs)
+    assert int(r.spans["log_records"].sum()) == len(logs)
+    # the counts per span agree with an independent pandas merge on the ids, and the service of the pod
+    m = logs[["trace_id", "span_id", "service"]].astype(str).merge(
+        spans[["trace_id", "span_id", "service"]].astype(str).drop_duplicates(["trace_id", "span_id"]),
+        on=["trace_id", "span_id"], suffixes=("_log", "_span"))
+    assert len(m) == len(logs) and (m["service_log"] == m["service_span"]).all()
+    want = m.groupby(["trace_id", "span_id"]).size()
+    got = r.spans[r.spans["log_records"] > 0].astype({"trace_id": str, "span_id": str}).drop_duplicates(
+        ["trace_id", "span_id"]).set_index(["trace_id", "span_id"])["log_records"]
+    assert got.sort_index().tolist() == want.sort_index().tolist()
+
+
+# --------------------------------------------------------------------------------------------- rank: log evidence
+
+
+def _logs_for(spans, body_of, severity_of=lambda s: "INFO"):
+    """One record per span, body and severity chosen from the span's service (ground truth by construction)."""
+    svc = spans["service"].astype(str).tolist()
+    return tk.logs_from_columns({"time": spans["start"], "trace_id": spans["trace_id"], "span_id": spans["span_id"],
+                                 "body": [body_of(s) for s in svc], "severity": [severity_of(s) for s in svc],
+                                 "service": svc})
+
+
+def test_log_evidence_shares_by_construction():
+    from tracekit.analysis.log_evidence import log_evidence
+
+    sim_a = tk.simulate.simulate("baseline", 200, seed=1).spans
+    sim_b = tk.simulate.simulate("baseline", 200, seed=2).spans
+    target = sorted(set(sim_a["service"].astype(str)))[0]
+    logs = pd.concat([_logs_for(sim_a, lambda s: "stock lookup failed for item 7" if s == target else "handled 1 request",
+                                lambda s: "ERROR" if s == target else "INFO"),
+                      _logs_for(sim_b, lambda s: "handled 3 request")], ignore_index=True)
+    ev = log_evidence(sim_a, sim_b, logs)
+    assert ev.records == (len(sim_a), len(sim_b))
+    top = ev.table.iloc[0]
+    assert top["service"] == target and top["template"] == "stock lookup failed for item <*>"
+    n = int(top["spans"])
+    assert top["log_templates"] == pytest.approx(n / (n + 10))  # every span emits it, the baseline's none: shrunk share
+    assert top["log_errors"] == pytest.approx(n / (n + 10)) and top["baseline_error_share"] == 0
+    # the other services' template did not change (every span emits "handled <*> request" on both sides);
+    # an operation the baseline never ran: its share shrunk from the baseline's 0 (1 span: 1 / 11)
+    other = ev.templates[(ev.templates["service"] != target)]
+    both = other["baseline_spans"] > 0
+    assert (other.loc[both, "delta_share"].abs() < 1e-12).all() and (other["share"] == 1).all()
+    new = other[~both]
+    assert np.allclose(new["delta_share"], new["spans"] / (new["spans"] + 10))
+
+
+def test_rank_causes_with_logs_says_logs_decided():
+    inc = tk.simulate.simulate("baseline", 300, seed=3).spans
+    base = tk.simulate.simulate("baseline", 300, seed=4).spans
+    services = sorted(set(inc["service"].astype(str)))
+    target = services[len(services) // 2]
+    logs = pd.concat([_logs_for(inc, lambda s: "NullPointerException in handler" if s == target else "ok"),
+                      _logs_for(base, lambda s: "ok")], ignore_index=True)
+    plain = tk.rank_causes(inc, base, n_boot=20, lift_rows=0)
+    rc = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, logs=logs)
+    assert rc.iloc[0]["service"] == target and rc.iloc[0]["decided_by"] == "logs: log_templates"
+    assert rc.iloc[0]["log_template"] == "NullPointerException in handler"
+    assert "decided_by" not in plain.columns  # without logs the table is as before
+    # the score is the traces' score plus the log evidence
+    m = rc.merge(plain[["service", "score"]], on="service", suffixes=("", "_traces"))
+    assert np.allclose(m["score"], m["score_traces"] + m["log_templates"] + m["log_errors"])
+
+
+# --------------------------------------------------------------------------------------------- show: analyses count log records
+
+
+def _attached_chain():
+    """web GET / -> api get -> db q, all status unset; db logs an ERROR in trace 1 only (by construction)."""
+    n = 6
+    cols = {"trace_id": [], "span_id": [], "parent_id": [], "service": [], "name": [], "start": [], "end": []}
+    for i in range(n):
+        for j, (svc, name) in enumerate((("web", "GET /"), ("api", "get"), ("db", "q"))):
+            cols["trace_id"].append(f"{i + 1:032x}")
+            cols["span_id"].append(f"{i + 1:08x}{j + 1:08x}")
+            cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
+            cols["service"].append(svc), cols["name"].append(name)
+            cols["start"].append(j), cols["end"].append(10 - j)
+    spans = tk.spans_from_columns(cols)
+    logs = tk.logs_from_columns({"time": [2, 3, 4], "trace_id": [f"{1:032x}", f"{1:032x}", f"{2:032x}"],
+                                 "span_id": [f"{1:08x}{3:08x}", f"{1:08x}{2:08x}", f"{2:08x}{3:08x}"],
+                                 "body": ["deadlock on row 42", "retrying", "query ok in 3 ms"],
+                                 "severity": ["ERROR", "INFO", "INFO"]})
+    return spans, tk.attach_logs(spans, logs).spans
+
+
+def test_error_origins_and_top_exceptions_count_error_log_records():
+    spans, att = _attached_chain()
+    assert len(tk.error_origins(spans)) == 0  # no status anywhere: traces alone see no error
+    eo = tk.error_origins(att, per_span=True)
+    assert eo[["trace_id", "service", "hops"]].values.tolist() == [[f"{1:032x}", "db", 0]]
+    te = tk.top_exceptions(att)
+    assert te[["service", "exception_type", "template", "count"]].values.tolist() == [
+        ["db", "log record (ERROR)", "deadlock on row <num>", 1]]
+
+
+def test_bubble_up_sees_log_templates():
+    spans, att = _attached_chain()
+    hits = tk.bubble_up(att, [f"{1:032x}"], level="trace")
+    t = hits[hits["dimension"] == "log_template"].set_index("value")
+    assert t.loc["deadlock on row <*>", "selection_count"] == 1 and t.loc["deadlock on row <*>", "baseline_count"] == 0
+    sev = hits[hits["dimension"] == "log_severity"].set_index("value")
+    assert sev.loc["ERROR", "share_selection"] == 1.0 and sev.loc["ERROR", "share_baseline"] == 0.0
+    assert "log_template" not in set(tk.bubble_up(spans, [f"{1:032x}"], level="trace")["dimension"])
+
+
+# --------------------------------------------------------------------------------------------- show: explorer, waterfall, report
+
+EVIL = "<script>alert('x')</script> card 4111 1111 1111 1111 declined"
+
+
+def _attached_with_evil():
+    spans, att = _attached_chain()
+    logs = tk.logs_from_columns({"time": [2, 5], "trace_id": [f"{1:032x}"] * 2,
+                                 "span_id": [f"{1:08x}{3:08x}", None], "body": [EVIL, "request done"],
+                                 "severity": ["ERROR", "INFO"]})
+    return tk.attach_logs(spans, logs).spans
+
+
+def test_explorer_details_list_the_span_logs_escaped():
+    from tracekit.widgets import ExplorerState
+
+    att = _attached_with_evil()
+    s = ExplorerState.from_spans(att)
+    s = s.select_trace(f"{1:032x}").select_span(f"{1:08x}{3:08x}")
+    d = s.span_details()
+    assert [(g["severity"], g["body"]) for g in d["logs"]] == [("ERROR", EVIL)]
+    assert all(e["name"] != "log" for e in d["events"])  # listed as logs, not twice
+    html = s.details_html()
+    assert "logs (1)" in html and "&lt;script&gt;" in html and "<script>" not in html
+    root = s.select_span(f"{1:08x}{1:08x}").span_details()
+    assert [(g["body"], g["trace_level"]) for g in root["logs"]] == [("request done", True)]
+
+
+def test_waterfall_marks_spans_with_error_logs():
+    att = _attached_with_evil()
+    w = tk.waterfall_data(att, f"{1:032x}")
+    assert w.set_index("service")["log_errors"].to_dict() == {"web": 0, "api": 0, "db": 1}
+    fig = tk.plot_waterfall(att, f"{1:032x}")
+    marks = [t for t in fig.data if t.meta == "log_errors"]
+    assert len(marks) == 1 and list(marks[0].y) == [int(w.index[w["service"] == "db"][0])]
+    assert not [t for t in tk.plot_waterfall(_attached_chain()[0], f"{2:032x}").data if t.meta == "log_errors"]
+
+
+def test_report_example_traces_list_their_logs_redacted_and_escaped(tmp_path):
+    att = _attached_with_evil()
+    att = att.assign(end=att["end"] + pd.to_timedelta(np.where(att["trace_id"] == f"{1:032x}", 50, 0), unit="ms"))
+    page = tk.report(att, tmp_path / "r.html", worst=1).read_text()
+    assert f'id="logs-{1:032x}"' in page and "request done" in page
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    redacted = tk.report(att, tmp_path / "r2.html", worst=1, redact=["log.body"]).read_text()
+    assert f'id="logs-{1:032x}"' in redacted
+    assert "request done" not in redacted and "4111 1111 1111 1111" not in redacted and "declined" not in redacted
+
+
+# --------------------------------------------------------------------------------------------- the fast path
+
+
+def _varied_lines():
+    recs = [
+        {"timeUnixNano": "1700000000000000001", "observedTimeUnixNano": "1700000000000000002", "severityNumber": 17,
+         "severityText": "ERROR", "traceId": T1, "spanId": S1, "body": {"stringValue": "boom 1"},
+         "attributes": [{"key": "n", "value": {"intValue": "-3"}}, {"key": "f", "value": {"doubleValue": 1.5}},
+                        {"key": "a", "value": {"arrayValue": {"values": [{"stringValue": "x"}, {"intValue": 2}]}}},
+                        {"key": "m", "value": {"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": True}}]}}}]},
+        {"timeUnixNano": "0", "observedTimeUnixNano": 1700000000000000005, "severityNumber": "SEVERITY_NUMBER_WARN2",
+         "eventName": "ev", "body": {"kvlistValue": {"values": [{"key": "k", "value": {"stringValue": "v"}}]}}},
+        {"timeUnixNano": "1700000000000000009", "traceId": "", "spanId": "", "attributes": []},
+    ]
+    doc = {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+                             "scopeLogs": [{"scope": {"name": "lib", "version": "2"}, "logRecords": recs}]}]}
+    return [doc, doc]
+
+
+def test_fast_path_reads_as_the_checked_path(tmp_path):
+    import tracekit.io.logs as L
+
+    docs = _varied_lines()
+    p = tmp_path / "l.jsonl"
+    p.write_bytes(b"\n".join(json.dumps(d, separators=(",", ":")).encode() for d in docs) + b"\n")
+    c = L._Logs("raise")
+    assert L._fast(p.read_bytes(), "l.jsonl", c) and len(c.body) == 6  # the fast path takes this file
+    fast = tk.read_logs(p)
+    checked = tk.read_logs(docs)  # parsed JSON: the checked walk
+    cols = [c for c in fast.columns if c not in ("source_file", "source_record")]
+    pd.testing.assert_frame_equal(fast[cols], checked[cols])
+    assert fast["source_record"].tolist() == [1, 1, 1, 2, 2, 2]
+    assert fast.loc[0, "attributes"] == {"n": -3, "f": 1.5, "a": ["x", 2], "m": {"k": True}}
+    assert fast.loc[1, "time"].value == 1700000000000000005 and fast.loc[1, "severity_number"] == 14
+    assert fast.loc[1, "attributes"] == {"event.name": "ev"} and fast.loc[1, "body"] == '{"k":"v"}'
+
+
+def test_fast_path_falls_back_on_what_it_does_not_declare(tmp_path):
+    import tracekit.io.logs as L
+
+    docs = _varied_lines()
+    docs[1]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["somethingNew"] = 1  # an unknown key: checked path
+    data = b"\n".join(json.dumps(d).encode() for d in docs) + b"\n"
+    c = L._Logs("raise")
+    assert not L._fast(data, "x", c) and len(c.body) == 0  # nothing left behind
+    p = tmp_path / "l.jsonl"
+    p.write_bytes(data)
+    assert len(tk.read_logs(p)) == 6
+    bad = data.replace(b'"timeUnixNano": "1700000000000000009"', b'"timeUnixNano": "+17"')
+    p.write_bytes(bad)
+    with pytest.raises(tk.TraceFormatError, match=r"line 1, resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[2\]"):
+        tk.read_logs(p)

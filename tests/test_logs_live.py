@@ -1,0 +1,109 @@
+"""fetch_logs against the local moto server (CloudWatch Logs FilterLogEvents over real HTTP, real botocore)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import tracekit as tk
+
+from . import test_xray_live as _live
+from .test_xray_live import FAKE_KEY, FAKE_SECRET, FAKE_TOKEN, REGION, _reset
+
+moto_url = _live.moto_url  # the X-Ray tests' moto server fixture, and their fake credentials
+fake_credentials = _live.fake_credentials
+
+boto3 = pytest.importorskip("boto3")
+from botocore.awsrequest import AWSResponse  # noqa: E402
+
+A = "5759e988bd862e3fe1be46a994272793"
+B = "65e1a6d00123456789abcdef01234567"
+T0 = (int(time.time()) - 120) * 1000  # ms; CloudWatch (and moto) refuse events older than 14 days
+
+
+def _xray(t: str) -> str:
+    return tk.trace_id_to_xray(t)
+
+
+@pytest.fixture()
+def groups(moto_url):
+    _reset(moto_url)
+    c = boto3.client("logs", endpoint_url=moto_url, region_name=REGION)
+    events = {
+        "/aws/lambda/pay": [
+            {"timestamp": T0 + 1, "message": json.dumps({"level": "INFO", "message": "charging", "service": "pay",
+                                                         "xray_trace_id": _xray(A)})},
+            {"timestamp": T0 + 2, "message": json.dumps({"level": "ERROR", "message": "card declined", "service": "pay",
+                                                         "xray_trace_id": _xray(B)})},
+            {"timestamp": T0 + 3, "message": f"2023-11-14T22:13:20.003Z\treq-1\tWARN\tretry for {_xray(A)}\n"},
+            {"timestamp": T0 + 4, "message": "START RequestId: req-2 Version: $LATEST\n"},
+        ] + [{"timestamp": T0 + 10 + i, "message": json.dumps({"level": "DEBUG", "message": f"step {i}",
+                                                                "xray_trace_id": _xray(A)})} for i in range(7)],
+        "/aws/lambda/ship": [
+            {"timestamp": T0 + 5, "message": json.dumps({"level": "INFO", "msg": "shipped", "trace_id": A,
+                                                         "span_id": "53995c3f42cd8ad8"})},
+        ],
+    }
+    for g, evs in events.items():
+        c.create_log_group(logGroupName=g)
+        c.create_log_stream(logGroupName=g, logStreamName="s1")
+        c.put_log_events(logGroupName=g, logStreamName="s1", logEvents=evs)
+    return events
+
+
+def test_fetch_logs_of_one_trace_from_two_groups_paged(moto_url, groups):
+    df = tk.fetch_logs(_xray(A), log_groups=list(groups), start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
+                       endpoint_url=moto_url, region=REGION, page_size=3)
+    tk.validate_logs(df)
+    assert set(df["trace_id"]) == {A}
+    bodies = df["body"].tolist()
+    # 1 + 7 Powertools lines, the text line naming the id (given the id), the ship group's line; not B's, not START
+    assert len(df) == 10 and "card declined" not in bodies and not any(b.startswith("START") for b in bodies)
+    assert "retry for " + _xray(A) in bodies
+    ship = df[df["resource"].map(lambda r: r["log.group"]) == "/aws/lambda/ship"].iloc[0]
+    assert ship["span_id"] == "53995c3f42cd8ad8" and ship["service"] == "/aws/lambda/ship"
+    assert df.attrs["calls"] >= 4  # page_size 3: the pay group's events come in several pages
+    assert str(df["source"].unique()[0]) == "cloudwatch"
+
+
+def test_fetch_logs_arguments_and_nothing_found(moto_url, groups):
+    with pytest.raises(tk.ArgumentError):
+        tk.fetch_logs(["nope"], log_groups="/aws/lambda/pay", start=0, end=1, endpoint_url=moto_url, region=REGION)
+    with pytest.raises(tk.ArgumentError, match="log_groups"):
+        tk.fetch_logs([A], log_groups=[], start=0, end=1, endpoint_url=moto_url, region=REGION)
+    none = tk.fetch_logs(["0" * 31 + "1"], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
+                         endpoint_url=moto_url, region=REGION)
+    assert len(none) == 0
+
+
+@pytest.mark.slow  # botocore's own backoff
+def test_fetch_logs_throttling_is_retried_and_secrets_never_shown(moto_url, groups):
+    session = boto3.session.Session(region_name=REGION)
+    calls = {"n": 0}
+
+    class _Raw:
+        def __init__(self, body):
+            self.body = body
+
+        def stream(self, **kw):
+            yield self.body
+
+    def throttle(request, **kw):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
+        return None
+
+    session.events.register("before-send.cloudwatch-logs.FilterLogEvents", throttle)
+    df = tk.fetch_logs([B], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60, session=session,
+                       endpoint_url=moto_url, region=REGION)
+    assert calls["n"] == 3 and df["body"].tolist() == ["card declined"]
+    calls["n"] = -100
+    with pytest.raises(tk.TraceKitError, match="Throttling") as ei:
+        tk.fetch_logs([B], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60, session=session,
+                      endpoint_url=moto_url, region=REGION, max_attempts=2)
+    text = str(ei.value) + repr(ei.value)
+    assert FAKE_SECRET not in text and FAKE_TOKEN not in text and FAKE_KEY not in text

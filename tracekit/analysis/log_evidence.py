@@ -1,0 +1,315 @@
+"""Log evidence for root causes: which log statements each operation's spans emit, against a baseline.
+
+Exception and return-value faults often leave spans unchanged in time and status (no status at all
+in some exports) while the code takes another branch: a log statement appears that the baseline's
+spans never emitted, or one they always emitted is gone, or ERROR records appear.
+:func:`log_evidence` measures that per (service, operation):
+
+- for every message template (:func:`tracekit.log_templates`), the **share of the operation's spans
+  that emit it** (one or more records of the template joined to the span,
+  :func:`tracekit.attach_logs`'s join), in the incident and in the baseline; the incident's share
+  is shrunk towards the baseline's with ``prior`` pseudo-spans (as :func:`tracekit.rank_causes`
+  shrinks its shares), so three spans of a rare operation do not outweigh three hundred;
+  ``delta_share`` = shrunk incident share − baseline share;
+- the **share of spans with an ERROR (or FATAL) record**, the same way.
+
+Per operation, ``log_templates`` is the largest ``|delta_share|`` over its templates (a statement
+that appeared or vanished), ``log_errors`` the rise in the ERROR share (0 when it fell).
+:func:`tracekit.rank_causes` adds them to its score when given ``logs=`` and says in ``decided_by``
+which evidence weighed most.
+
+>>> import tracekit as tk
+>>> ev = log_evidence(tk.empty_spans(), tk.empty_spans(), tk.empty_logs())
+>>> list(ev.table.columns[:4])
+['service', 'name', 'spans', 'baseline_spans']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..core import require_columns, result_table
+from ..errors import ArgumentError
+from ..schema import STRING
+from .logs import log_span_rows, log_templates
+
+__all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATES", "join_log_evidence", "log_hypotheses"]
+
+LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of the incident or baseline, largest change first", [
+    ("spans", "int64", "spans", "spans of the operation in the incident"),
+    ("baseline_spans", "int64", "spans", "spans of the operation in the baseline"),
+    ("log_templates", "float64", "", "largest |delta_share| over the operation's templates (LOG_EVIDENCE_TEMPLATES): a log statement its spans began or stopped emitting"),
+    ("template_id", "string", "", "the template of that largest change"),
+    ("template", "string", "", "its text (variable parts masked)"),
+    ("error_share", "float64", "", "share of the incident's spans with an ERROR or FATAL record"),
+    ("baseline_error_share", "float64", "", "the same share in the baseline"),
+    ("log_errors", "float64", "", "rise of the ERROR share, incident (shrunk) − baseline; 0 when it fell"),
+])
+
+LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (service, operation, template) emitted on either side", [
+    ("template_id", "string", "", "16 hex digits (log_templates)"),
+    ("template", "string", "", "the template text"),
+    ("emitting", "int64", "spans", "incident spans of the operation with a record of the template"),
+    ("spans", "int64", "spans", "incident spans of the operation"),
+    ("baseline_emitting", "int64", "spans", "baseline spans of the operation with a record of the template"),
+    ("baseline_spans", "int64", "spans", "baseline spans of the operation"),
+    ("share", "float64", "", "emitting / spans (incident)"),
+    ("baseline_share", "float64", "", "baseline_emitting / baseline_spans"),
+    ("delta_share", "float64", "", "(emitting + prior × baseline_share) / (spans + prior) − baseline_share"),
+])
+
+
+@dataclass(frozen=True)
+class LogEvidence:
+    """Log evidence per operation (``.table``) and per operation and template (``.templates``).
+
+    Attributes
+    ----------
+    table : DataFrame
+        :data:`LOG_EVIDENCE` with the key columns first.
+    templates : DataFrame
+        :data:`LOG_EVIDENCE_TEMPLATES` with the key columns first, largest ``|delta_share|`` first.
+    records : tuple of int
+        Log records joined to incident spans, to baseline spans.
+    params : dict
+        The arguments used.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> log_evidence(tk.empty_spans(), tk.empty_spans(), tk.empty_logs()).records
+    (0, 0)
+    """
+
+    table: pd.DataFrame
+    templates: pd.DataFrame
+    records: tuple[int, int]
+    params: dict = field(default_factory=dict)
+
+
+_ERROR = ("ERROR", "FATAL")
+
+
+def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(per key: spans, spans with an error record), (per key and template: emitting spans), records joined."""
+    keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
+    n_per_key = keys.value_counts(sort=False).rename("spans").reset_index()
+    row, _, _ = log_span_rows(spans, logs)
+    ok = row >= 0
+    err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
+    pairs = pd.DataFrame({"row": row[ok], "template_id": tid[ok], "error": err[ok]})
+    emit = pairs.dropna(subset=["template_id"]).drop_duplicates(["row", "template_id"])
+    emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
+                      emit[["template_id"]].reset_index(drop=True)], axis=1)
+    emitting = emit.groupby([*by, "template_id"], sort=False).size().rename("emitting").reset_index()
+    err_rows = np.unique(pairs.loc[pairs["error"], "row"].to_numpy())
+    with_err = keys.iloc[err_rows].value_counts(sort=False).rename("errors").reset_index() if len(err_rows) else \
+        pd.DataFrame({**{k: pd.Series([], dtype=object) for k in by}, "errors": pd.Series([], dtype=np.int64)})
+    per_key = n_per_key.merge(with_err, how="left", on=by)
+    per_key["errors"] = per_key["errors"].fillna(0).astype(np.int64)
+    return per_key, emitting, int(ok.sum())
+
+
+def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame, *, by: list[str] | None = None,
+                 prior: float = 10.0) -> LogEvidence:
+    """Change, per operation, in the share of spans that emit each log template and in ERROR records.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        Spans of the incident.
+    baseline : DataFrame
+        Spans to compare with.
+    logs : DataFrame
+        A logs frame holding the records of both (records are joined to each side by ids, as
+        :func:`tracekit.attach_logs` joins them; records of neither are left out).
+    by : list of str, optional
+        Grouping keys (default ``["service", "name"]``: an operation).
+    prior : float, default 10
+        Pseudo-spans at the baseline's share added to the incident's counts.
+
+    Returns
+    -------
+    LogEvidence
+        ``.table`` per key, ``.templates`` per key and template.
+
+    Raises
+    ------
+    ArgumentError
+        ``prior`` is negative or ``by`` names a column the spans lack.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> def spans(n, t0):
+    ...     return tk.spans_from_columns({"trace_id": [f"{t0 + i:032x}" for i in range(n)],
+    ...         "span_id": ["1" * 16] * n, "service": ["pay"] * n, "name": ["charge"] * n,
+    ...         "start": [0] * n, "end": [5] * n})
+    >>> inc, base = spans(20, 0), spans(20, 100)
+    >>> logs = tk.logs_from_columns({"time": [1] * 40, "trace_id": [f"{i:032x}" for i in range(20)]
+    ...     + [f"{100 + i:032x}" for i in range(20)], "span_id": ["1" * 16] * 40,
+    ...     "body": ["card declined: code 51"] * 20 + ["charged 12 EUR"] * 20,
+    ...     "severity": ["ERROR"] * 20 + ["INFO"] * 20})
+    >>> ev = log_evidence(inc, base, logs)
+    >>> row = ev.table.iloc[0]
+    >>> round(float(row["log_templates"]), 3), round(float(row["log_errors"]), 3), row["template"]
+    (0.667, 0.667, 'card declined: code <*>')
+    """
+    by = list(by) if by is not None else ["service", "name"]
+    if prior < 0:
+        raise ArgumentError(f"log_evidence: prior must be ≥ 0, got {prior!r}")
+    for side, frame in (("spans", spans), ("baseline", baseline)):
+        require_columns(frame, ["trace_id", "span_id", "parent_id", "start", *by], f"log_evidence ({side})")
+    tm = log_templates(logs)
+    tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
+    text = pd.Series(tm["template"].to_numpy(dtype=object, na_value=None), index=tid).groupby(level=0).first() \
+        if len(tm) else pd.Series([], dtype=object)
+    ka, ea, na = _side(spans, logs, tid, by)
+    kb, eb, nb = _side(baseline, logs, tid, by)
+    keys_ab = ka.merge(kb, how="outer", on=by, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,
+                                                                            "errors_b": 0})
+    t = ea.merge(eb, how="outer", on=[*by, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
+    t = t.merge(keys_ab[[*by, "spans", "spans_b"]], how="left", on=by)
+    n_a, n_b = t["spans"].to_numpy(float), t["spans_b"].to_numpy(float)
+    c_a, c_b = t["emitting"].to_numpy(float), t["emitting_b"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_b = np.where(n_b > 0, c_b / np.maximum(n_b, 1), 0.0)
+        share_a = np.where(n_a > 0, c_a / np.maximum(n_a, 1), 0.0)
+        shrunk = np.where(n_a > 0, (c_a + prior * share_b) / (n_a + prior), share_b)
+    t["share"], t["baseline_share"], t["delta_share"] = share_a, share_b, shrunk - share_b
+    t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
+        if len(t) else pd.array([], dtype=STRING)
+    t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})
+    for c in ("emitting", "spans", "baseline_emitting", "baseline_spans"):
+        t[c] = t[c].astype(np.int64)
+    t["template_id"] = t["template_id"].astype(STRING)
+    # largest change first (to 12 digits: 20/30 and 1 - 10/30 are one change); ties: a template that appeared
+    # before one that vanished, then by key and id
+    t = t.assign(_abs=t["delta_share"].abs().round(12)).sort_values(
+        ["_abs", "delta_share", *by, "template_id"], ascending=[False, False, *([True] * len(by)), True],
+        kind="stable").drop(columns="_abs").reset_index(drop=True)
+    templates = t[[*by, *LOG_EVIDENCE_TEMPLATES.column_names]]
+    # per key
+    top = templates.drop_duplicates(by)[[*by, "delta_share", "template_id", "template"]]
+    k = keys_ab.merge(top, how="left", on=by)
+    n_a, n_b = k["spans"].to_numpy(float), k["spans_b"].to_numpy(float)
+    e_a, e_b = k["errors"].to_numpy(float), k["errors_b"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
+        es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
+        es_shrunk = np.where(n_a > 0, (e_a + prior * es_b) / (n_a + prior), es_b)
+    table = pd.DataFrame({
+        **{c: pd.array(k[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING) for c in by},
+        "spans": k["spans"].astype(np.int64), "baseline_spans": k["spans_b"].astype(np.int64),
+        "log_templates": k["delta_share"].abs().fillna(0.0).astype(np.float64),
+        "template_id": pd.array(k["template_id"].to_numpy(dtype=object), dtype=STRING),
+        "template": pd.array(k["template"].to_numpy(dtype=object), dtype=STRING),
+        "error_share": es_a, "baseline_error_share": es_b, "log_errors": np.maximum(es_shrunk - es_b, 0.0)})
+    table = table.sort_values(["log_templates", "log_errors", *by], ascending=[False, False, *([True] * len(by))],
+                              kind="stable").reset_index(drop=True)
+    for c in by:
+        templates[c] = pd.array(templates[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING)
+    return LogEvidence(table=table, templates=templates.reset_index(drop=True), records=(na, nb),
+                       params=dict(by=by, prior=prior))
+
+
+#: the log evidence rank_causes adds to its score (columns of LOG_EVIDENCE)
+LOG_EVIDENCE_KINDS = ("log_templates", "log_errors")
+
+
+def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame,
+                      keys: list[str], evidence: tuple[str, ...], weights: dict, prior: float) -> pd.DataFrame:
+    """``rank_causes``' table (evidence and score columns, before sorting) with the log evidence of its
+    components joined, added to ``score``, and ``decided_by`` naming the evidence that weighed most.
+
+    Per component at the level's ``keys``, the largest value over its operations.
+
+    Parameters
+    ----------
+    table : DataFrame
+        rank_causes' table so far.
+    incident, baseline : DataFrame
+        The two sides rank_causes compares (with the level's key columns).
+    logs : DataFrame
+        A logs frame.
+    keys : list of str
+        The level's key columns.
+    evidence : tuple of str
+        rank_causes' trace evidence columns.
+    weights : dict
+        Weight of each evidence (log evidence missing from it weighs 1).
+    prior : float
+        As in :func:`log_evidence`.
+
+    Returns
+    -------
+    DataFrame
+        A new table.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> t = join_log_evidence(pd.DataFrame({"service": ["api"], "slower": [0.2], "score": [0.2]}), spans, spans,
+    ...                       tk.empty_logs(), ["service"], ("slower",), {"slower": 1.0}, 10.0)
+    >>> t["decided_by"].tolist()
+    ['traces: slower']
+    """
+    by = keys if "name" in keys else [*keys, "name"]
+    ev = log_evidence(incident, baseline, logs, by=by, prior=prior).table
+    per = ev.groupby(keys, sort=False, dropna=False)[list(LOG_EVIDENCE_KINDS)].max().reset_index() if len(ev) else \
+        pd.DataFrame({**{k: pd.Series([], dtype=STRING) for k in keys}, **{c: pd.Series([], dtype=float) for c in LOG_EVIDENCE_KINDS}})
+    top = ev.drop_duplicates(keys)[[*keys, "template"]].rename(columns={"template": "log_template"})
+    out = table.copy()
+    for k in keys:
+        out[k] = out[k].astype(STRING)
+        per[k] = per[k].astype(STRING)
+        top[k] = top[k].astype(STRING)
+    out = out.merge(per, how="left", on=keys).merge(top, how="left", on=keys)
+    for c in LOG_EVIDENCE_KINDS:
+        out[c] = out[c].fillna(0.0).astype(np.float64)
+        out["score"] = out["score"] + float(weights.get(c, 1.0)) * out[c]
+    kinds = [*evidence, *LOG_EVIDENCE_KINDS]
+    contrib = np.column_stack([out[c].to_numpy(float) * float(weights.get(c, 1.0)) for c in kinds]) if len(out) else \
+        np.zeros((0, len(kinds)))
+    best = contrib.argmax(axis=1) if len(out) else np.zeros(0, dtype=np.int64)
+    out["decided_by"] = pd.array([("logs: " if kinds[i] in LOG_EVIDENCE_KINDS else "traces: ") + kinds[i]
+                                  if contrib[j, i] > 0 else "nothing (no evidence above zero)"
+                                  for j, i in enumerate(best)], dtype=STRING)
+    return out
+
+
+def log_hypotheses(table: pd.DataFrame) -> pd.Series:
+    """``rank_causes``' hypotheses with the log evidence said where it is above 0.05.
+
+    Parameters
+    ----------
+    table : DataFrame
+        rank_causes' table with ``hypothesis``, ``log_templates``, ``log_errors`` and ``log_template``.
+
+    Returns
+    -------
+    Series
+        The hypotheses (string).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"hypothesis": ["pay: nothing differs."], "log_templates": [0.6], "log_errors": [0.0],
+    ...                   "log_template": ["card declined: code <*>"]})
+    >>> log_hypotheses(t).iloc[0]
+    "pay: nothing differs. Logs: the share of its spans emitting 'card declined: code <*>' changed by 60% of its spans."
+    """
+    out = []
+    for h, lt, le, tmpl in zip(table["hypothesis"].astype(object), table["log_templates"], table["log_errors"],
+                               table["log_template"].astype(object), strict=True):
+        extra = []
+        if lt > 0.05 and isinstance(tmpl, str):
+            short = tmpl if len(tmpl) <= 120 else tmpl[:117] + "…"
+            extra.append(f"the share of its spans emitting {short!r} changed by {lt:.0%} of its spans")
+        if le > 0.05:
+            extra.append(f"the share of its spans with ERROR records rose by {le:.0%}")
+        out.append(f"{h} Logs: " + "; ".join(extra) + "." if extra else h)
+    return pd.Series(pd.array(out, dtype=STRING), index=table.index)

@@ -1,0 +1,160 @@
+"""Fetch the log records of given traces from CloudWatch Logs with boto3 (extra ``aws``).
+
+:func:`fetch_logs` runs ``FilterLogEvents`` on each log group over ``[start, end]`` with a filter
+pattern naming the trace ids (each id in its X-Ray form ``1-xxxxxxxx-…`` and its 32-hex form, as
+quoted terms joined by ``?``, so one call covers up to :data:`IDS_PER_CALL` ids and stays under the
+pattern's length limit), follows ``nextToken`` with botocore's paginator, and leaves throttling to
+botocore's adaptive retries (``max_attempts``), as :func:`tracekit.fetch_xray` does for X-Ray. The
+events are read by the logs reader (:func:`tracekit.read_logs`: Powertools / Lambda JSON and text
+lines), the log group becoming ``resource["log.group"]`` (and ``service`` when the message names
+none). A filter pattern matches text, so every record is checked after reading: a record is kept
+when its trace id is one asked for; a record whose message holds an asked id but no id field (a
+text line) gets that id. Errors are tracekit errors with credentials scrubbed.
+
+>>> from tracekit.aws.logs import filter_patterns
+>>> filter_patterns(["5759e988bd862e3fe1be46a994272793"])
+['?"1-5759e988-bd862e3fe1be46a994272793" ?"5759e988bd862e3fe1be46a994272793"']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from ..core.ids import normalize_trace_ids
+from ..errors import ArgumentError
+from ..io.logs import read_logs
+from ..logs_schema import empty_logs
+from ..schema import STRING, trace_id_to_xray
+from .client import is_botocore_error, make_client, translate_error
+from .times import to_utc
+
+__all__ = ["fetch_logs", "filter_patterns", "IDS_PER_CALL"]
+
+#: trace ids per FilterLogEvents call (two quoted terms each: 10 ids ≈ 760 characters of the 1,024 allowed)
+IDS_PER_CALL = 10
+
+
+def filter_patterns(trace_ids: Iterable[str], per_call: int = IDS_PER_CALL) -> list[str]:
+    """CloudWatch Logs filter patterns matching any of ``trace_ids`` (X-Ray or 32-hex form), one per call.
+
+    Parameters
+    ----------
+    trace_ids : iterable of str
+        Canonical 32-hex trace ids.
+    per_call : int
+        Ids per pattern.
+
+    Returns
+    -------
+    list of str
+        Patterns ``?"1-…" ?"…"`` of at most ``per_call`` ids each.
+
+    Examples
+    --------
+    >>> len(filter_patterns([f"{i:032x}" for i in range(25)]))
+    3
+    """
+    ids = list(trace_ids)
+    out = []
+    for i in range(0, len(ids), per_call):
+        out.append(" ".join(f'?"{x}"' for t in ids[i:i + per_call] for x in (trace_id_to_xray(t), t)))
+    return out
+
+
+def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str], start: Any, end: Any,
+               client: Any = None, session: Any = None, region: str | None = None, profile: str | None = None,
+               endpoint_url: str | None = None, max_attempts: int = 8, page_size: int | None = None) -> pd.DataFrame:
+    """The CloudWatch Logs records of the given traces, as a logs frame.
+
+    Parameters
+    ----------
+    trace_ids : str or iterable of str
+        Trace ids, 32 hex digits or X-Ray ``1-xxxxxxxx-…``.
+    log_groups : str or iterable of str
+        The log groups to search (e.g. ``/aws/lambda/checkout``).
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range searched (UTC; CloudWatch's resolution is the millisecond).
+    client, session, region, profile, endpoint_url : optional
+        A ``logs`` boto3 client, or how to make one (:func:`tracekit.aws.client.make_client`).
+    max_attempts : int, default 8
+        botocore's retry budget per call (adaptive mode: throttling is retried with backoff).
+    page_size : int, optional
+        Events per FilterLogEvents page (``limit``; AWS's default when None).
+
+    Returns
+    -------
+    DataFrame
+        A logs frame (``source`` ``"cloudwatch"``), records in log-group order then time order,
+        only those of the asked traces. ``attrs["calls"]`` counts the FilterLogEvents pages read.
+
+    Raises
+    ------
+    ArgumentError
+        No log group, a bad trace id, or ``end`` before ``start``.
+    XRayFetchError
+        AWS refused or failed (a subclass says why: credentials, permission, throttling,
+        connection), credentials scrubbed from the message.
+
+    Examples
+    --------
+    >>> fetch_logs([], log_groups="/aws/lambda/x", start=0, end=1).shape[0]
+    0
+    """
+    ids = normalize_trace_ids(trace_ids)
+    groups = [log_groups] if isinstance(log_groups, str) else list(log_groups)
+    if not groups or not all(isinstance(g, str) and g for g in groups):
+        raise ArgumentError(f"fetch_logs: log_groups must name one or more log groups, got {log_groups!r}")
+    t0, t1 = to_utc(start, "start"), to_utc(end, "end")
+    if t1 < t0:
+        raise ArgumentError(f"fetch_logs: end {t1} is before start {t0}")
+    if not ids:
+        return empty_logs()
+    client = make_client("logs", client=client, session=session, region=region, profile=profile,
+                         endpoint_url=endpoint_url, max_attempts=max_attempts)
+    wanted = set(ids)
+    frames: list[pd.DataFrame] = []
+    calls = 0
+    ms0, ms1 = int(t0.value // 1_000_000), int(t1.value // 1_000_000)
+    for group in groups:
+        for pattern in filter_patterns(ids):
+            chunk = [t for t in ids if f'"{t}"' in pattern]
+            try:
+                pages = client.get_paginator("filter_log_events").paginate(
+                    logGroupName=group, startTime=ms0, endTime=ms1, filterPattern=pattern,
+                    **({"PaginationConfig": {"PageSize": int(page_size)}} if page_size else {}))
+                for page in pages:
+                    calls += 1
+                    events = page.get("events") or []
+                    if events:
+                        frames.append(_read_page(events, group, chunk))
+            except Exception as exc:
+                if is_botocore_error(exc):
+                    raise translate_error(exc, client=client, operation="FilterLogEvents",
+                                          endpoint_url=endpoint_url) from None
+                raise
+    df = pd.concat(frames, ignore_index=True) if frames else empty_logs()
+    df = df[df["trace_id"].isin(wanted).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+    # one event may match the patterns of two chunks only if it names two traces: keep it once
+    df = df.loc[~df[["time", "body", "trace_id"]].astype(str).assign(
+        stream=df["resource"].map(lambda r: r.get("log.stream"))).duplicated()].reset_index(drop=True)
+    df.attrs["calls"] = calls
+    df.attrs["skipped"] = tuple(s for f in frames for s in f.attrs.get("skipped", ()))
+    return df
+
+
+def _read_page(events: list, group: str, chunk: list[str]) -> pd.DataFrame:
+    """One page of events → logs; a record with no trace id whose message holds one asked id gets it."""
+    df = read_logs({"logGroup": group, "logEvents": events}, errors="skip")
+    if len(df) == len(events) and df["trace_id"].isna().any():
+        forms = [(t, (t, trace_id_to_xray(t))) for t in chunk]
+        fill = []
+        for ev, has in zip(events, df["trace_id"].notna().to_numpy(), strict=True):
+            msg = ev.get("message") if not has else None
+            hit = [t for t, fs in forms if isinstance(msg, str) and any(f in msg for f in fs)] if msg else []
+            fill.append(hit[0] if len(hit) == 1 else None)
+        got = pd.Series(pd.array(fill, dtype=STRING))
+        df["trace_id"] = df["trace_id"].fillna(got)
+    return df

@@ -1,0 +1,859 @@
+"""Read log records into the canonical logs frame (:mod:`tracekit.logs_schema`).
+
+:func:`read_logs` parses every file once (gzip detected by its bytes) and looks at each JSON
+document (each line of JSON lines, each element of a top-level list):
+
+* **OTLP logs** — ``{"resourceLogs": [{"resource", "scopeLogs": [{"scope", "logRecords": […]}]}]}``,
+  the legacy ``instrumentationLibraryLogs``, proto field names (``resource_logs``…): one row per
+  ``logRecord``; AnyValue bodies (a string as is, a map or array as compact JSON), attributes
+  decoded as the span reader decodes them, ``eventName`` kept as attribute ``event.name``. A time
+  of 0 is "unknown" (OTLP), so ``time`` falls back on ``observedTimeUnixNano``.
+* **Collector files mixing signals** — lines of ``resourceSpans`` / ``resourceMetrics`` are not
+  log data: listed in ``df.attrs["ignored"]``, not errors (``tk.read`` reads their spans).
+* **CloudWatch Logs** — ``aws logs filter-log-events`` / ``get-log-events`` output
+  (``{"events": [{"timestamp", "message", "ingestionTime", "logStreamName"}]}``) and subscription
+  payloads (``{"logGroup", "logStream", "logEvents"}``): a message that is a JSON object (AWS
+  Lambda Powertools, Lambda's JSON log format) is read as a JSON record below, with the event's
+  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` gives its level.
+* **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
+  ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
+  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted) and
+  ``span_id`` / ``spanId`` / ``span.id``; every other field goes to ``attributes``.
+
+Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
+wrong; ``errors="skip"`` loads every good record, lists each skipped one in
+``df.attrs["skipped"]`` (:func:`tracekit.skipped_records` makes a table) and warns once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from itertools import repeat
+from operator import attrgetter
+from typing import Any, Literal
+
+import msgspec
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from msgspec import UNSET, Struct, UnsetType
+
+from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
+from ..schema import STRING, TIMESTAMP, canonical_ids
+from ._sources import (
+    OBJECT,
+    display_name,
+    is_pathlike,
+    iter_documents,
+    known_shape,
+    list_files,
+    parse_json,
+    read_bytes,
+    short,
+)
+from .otlp import BadValue as _Bad
+from .otlp import decode_any_value as _any
+from .otlp import decode_attributes as _attrs
+from .otlp import gc_paused
+
+__all__ = ["read_logs"]
+
+Errors = Literal["raise", "skip"]
+
+_NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
+             "Traces", "Segments", "batches")
+_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date")
+_MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
+_LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel")
+_TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
+               "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace")
+_SPAN_KEYS = ("span_id", "spanId", "spanID", "SpanID", "SpanId", "span.id", "otelSpanID", "logging.googleapis.com/spanId")
+_SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName")
+_HOST_KEYS = ("host", "hostname", "host.name", "pod", "k8s.pod.name")
+_SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1
+                  for name, n in SEVERITY_NUMBERS.items() for i in range(1, 5)}
+
+
+class _Logs:
+    """Columns of the records read so far, and what was skipped or ignored."""
+
+    def __init__(self, errors: Errors):
+        self.errors = errors
+        self.time: list = []
+        self.observed: list = []
+        self.trace: list = []
+        self.span: list = []
+        self.service: list = []
+        self.host: list = []
+        self.sev_text: list = []
+        self.sev_num: list = []
+        self.body: list = []
+        self.attrs: list = []
+        self.resource: list = []
+        self.source: list = []
+        self.file: list = []
+        self.record: list = []
+        self.where: list = []  # record label of each row (or (prefix, index)), for errors found column-wise
+        self.skipped: list[SkippedRecord] = []
+        self.ignored: list[SkippedRecord] = []
+
+    def problem(self, reason: str, file: str, record: str | None) -> None:
+        err = TraceFormatError(reason, file=file, record=record)
+        if self.errors == "raise":
+            raise err
+        self.skipped.append(SkippedRecord.from_error(err))
+
+    def add(self, time, observed, trace, span, service, host, sev_text, sev_num, body, attrs, resource,
+            source: str, file: str, record: int | None, where: str) -> None:
+        self.time.append(time)
+        self.observed.append(observed)
+        self.trace.append(trace)
+        self.span.append(span)
+        self.service.append(service)
+        self.host.append(host)
+        self.sev_text.append(sev_text)
+        self.sev_num.append(sev_num)
+        self.body.append(body)
+        self.attrs.append(attrs)
+        self.resource.append(resource)
+        self.source.append(source)
+        self.file.append(file)
+        self.record.append(record)
+        self.where.append(where)
+
+    # -- documents ------------------------------------------------------------------------------
+    def value(self, value: Any, file: str, line: int | None, path: str, index: int | None = None) -> None:
+        at = ", ".join(x for x in (f"line {line}" if line is not None else "", path) if x) or None
+        record = line if line is not None else index
+        t = type(value)
+        if t is list:
+            for i, v in enumerate(value):
+                self.value(v, file, line, f"{path}[{i}]", i if index is None else index)
+            return
+        if t is not dict:
+            self.problem(f"expected a JSON object (a log record, OTLP resourceLogs or CloudWatch events), got {short(value)}",
+                         file, at)
+            return
+        if "resourceLogs" in value or "resource_logs" in value:
+            key = "resourceLogs" if "resourceLogs" in value else "resource_logs"
+            self.otlp(value[key], file, line, f"{path}.{key}" if path else key, index)
+        elif "events" in value and type(value["events"]) is list and ("nextToken" in value or "nextForwardToken" in value
+                                                                       or "searchedLogStreams" in value or not value["events"]
+                                                                       or type(value["events"][0]) is dict and "message" in value["events"][0]):
+            self.cloudwatch(value["events"], None, None, file, line, f"{path}.events" if path else "events", index)
+        elif "logEvents" in value and type(value["logEvents"]) is list:
+            self.cloudwatch(value["logEvents"], value.get("logGroup"), value.get("logStream"), file, line,
+                            f"{path}.logEvents" if path else "logEvents", index)
+        elif any(k in value for k in _NOT_LOGS):
+            what = next(k for k in _NOT_LOGS if k in value)
+            self.ignored.append(SkippedRecord(file, at, f"{what}: not log data"))
+        elif "result" in value and type(value["result"]) is dict and "resourceLogs" in value["result"]:
+            self.value(value["result"], file, line, f"{path}.result" if path else "result", index)
+        else:
+            try:
+                self.json_record(value, None, None, None, file, record, at or "", "jsonl")
+            except _Bad as exc:
+                self.problem(str(exc), file, at)
+
+    # -- OTLP -----------------------------------------------------------------------------------
+    def otlp(self, rls: Any, file: str, line: int | None, path: str, index: int | None) -> None:
+        lead = f"line {line}, " if line is not None else ""
+        if rls is None:
+            return
+        if type(rls) is not list:
+            self.problem(f"{path} must be a list, got {short(rls)}", file, lead + path)
+            return
+        a_time, a_obs, a_trace, a_span = self.time.append, self.observed.append, self.trace.append, self.span.append
+        a_service, a_host, a_text, a_num = self.service.append, self.host.append, self.sev_text.append, self.sev_num.append
+        a_body, a_attrs, a_res, a_source = self.body.append, self.attrs.append, self.resource.append, self.source.append
+        a_file, a_record, a_where = self.file.append, self.record.append, self.where.append
+        for i, rl in enumerate(rls):
+            rpath = f"{path}[{i}]"
+            record = line if line is not None else (index if index is not None else i)
+            try:
+                if type(rl) is not dict:
+                    raise _Bad(f"expected a ResourceLogs object, got {short(rl)}")
+                res = rl.get("resource") or {}
+                if type(res) is not dict:
+                    raise _Bad(f"resource must be an object, got {short(res)}")
+                resource = _attrs(res.get("attributes"))
+                scopes = rl.get("scopeLogs")
+                skey = "scopeLogs"
+                if scopes is None:
+                    for skey in ("instrumentationLibraryLogs", "scope_logs"):
+                        scopes = rl.get(skey)
+                        if scopes is not None:
+                            break
+                if scopes is None:
+                    continue
+                if type(scopes) is not list:
+                    raise _Bad(f"{skey} must be a list, got {short(scopes)}")
+            except _Bad as exc:
+                self.problem(str(exc), file, lead + rpath)
+                continue
+            service = resource.get("service.name")
+            service = service if type(service) is str else None
+            host = resource.get("host.name") or resource.get("k8s.pod.name")
+            host = host if type(host) is str else None
+            for j, sl in enumerate(scopes):
+                spath = f"{rpath}.{skey}[{j}]"
+                try:
+                    if type(sl) is not dict:
+                        raise _Bad(f"expected a ScopeLogs object, got {short(sl)}")
+                    scope = sl.get("scope") or sl.get("instrumentationLibrary")
+                    res_j = resource
+                    if type(scope) is dict and (scope.get("name") or scope.get("version") or scope.get("attributes")):
+                        res_j = dict(resource)
+                        if scope.get("name"):
+                            res_j["otel.scope.name"] = scope["name"]
+                        if scope.get("version"):
+                            res_j["otel.scope.version"] = scope["version"]
+                        for k, v in _attrs(scope.get("attributes")).items():
+                            res_j[f"otel.scope.{k}"] = v
+                    recs = sl.get("logRecords")
+                    rkey = "logRecords"
+                    if recs is None:
+                        recs, rkey = sl.get("log_records"), "log_records"
+                    if recs is None:
+                        continue
+                    if type(recs) is not list:
+                        raise _Bad(f"{rkey} must be a list, got {short(recs)}")
+                except _Bad as exc:
+                    self.problem(str(exc), file, lead + spath)
+                    continue
+                prefix = f"{lead}{spath}.{rkey}"
+                for k, r in enumerate(recs):
+                    try:
+                        if type(r) is not dict:
+                            raise _Bad(f"expected a LogRecord object, got {short(r)}")
+                        get = r.get
+                        t = get("timeUnixNano")
+                        if t is None:
+                            t = get("time_unix_nano")
+                        if t is not None:
+                            if type(t) is str and t.isascii() and t.isdigit() and (len(t) < 19 or len(t) == 19 and t < _MAX_NS):
+                                t = int(t)
+                            else:
+                                t = _nanos(t, "timeUnixNano")
+                        o = get("observedTimeUnixNano")
+                        if o is None:
+                            o = get("observed_time_unix_nano")
+                        if o is not None:
+                            if type(o) is str and o.isascii() and o.isdigit() and (len(o) < 19 or len(o) == 19 and o < _MAX_NS):
+                                o = int(o)
+                            else:
+                                o = _nanos(o, "observedTimeUnixNano")
+                            if not o:
+                                o = None
+                        if not t:
+                            t = o
+                        num = get("severityNumber")
+                        if num is None:
+                            num = get("severity_number")
+                        if num is not None and type(num) is not int:
+                            if type(num) is str and num in _SEVERITY_ENUM:
+                                num = _SEVERITY_ENUM[num]
+                            elif num == "SEVERITY_NUMBER_UNSPECIFIED":
+                                num = None
+                            else:
+                                raise _Bad(f"severityNumber must be an integer 0-24, got {short(num)}")
+                        text = get("severityText")
+                        if text is None:
+                            text = get("severity_text")
+                        if text is not None and type(text) is not str:
+                            raise _Bad(f"severityText must be a string, got {short(text)}")
+                        body = get("body")
+                        if body is not None:
+                            x = body.get("stringValue") if type(body) is dict else None
+                            if type(x) is str:
+                                body = x
+                            else:
+                                body = _any(body)
+                                if body is not None and type(body) is not str:
+                                    body = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
+                        attrs = get("attributes")
+                        attrs = _attrs(attrs) if attrs else {}
+                        ev = get("eventName") or get("event_name")
+                        if ev:
+                            attrs["event.name"] = ev
+                        tid = get("traceId") or get("trace_id") or None
+                        sid = get("spanId") or get("span_id") or None
+                        if (tid is not None and type(tid) is not str) or (sid is not None and type(sid) is not str):
+                            raise _Bad(f"traceId and spanId must be hex strings, got {short(tid)} and {short(sid)}")
+                    except (_Bad, ValueError, TypeError, OverflowError, AttributeError) as exc:
+                        self.problem(str(exc), file, f"{prefix}[{k}]")
+                        continue
+                    a_time(t)
+                    a_obs(o)
+                    a_trace(tid)
+                    a_span(sid)
+                    a_service(service)
+                    a_host(host)
+                    a_text(text)
+                    a_num(num)
+                    a_body(body)
+                    a_attrs(attrs)
+                    a_res(res_j)
+                    a_source("otlp")
+                    a_file(file)
+                    a_record(record)
+                    a_where((prefix, k))
+
+    # -- CloudWatch -----------------------------------------------------------------------------
+    def cloudwatch(self, events: list, group: Any, stream: Any, file: str, line: int | None, path: str,
+                   index: int | None) -> None:
+        lead = f"line {line}, " if line is not None else ""
+        record = line if line is not None else index
+        for i, ev in enumerate(events):
+            where = f"{lead}{path}[{i}]"
+            try:
+                if type(ev) is not dict:
+                    raise _Bad(f"expected a CloudWatch log event object, got {short(ev)}")
+                ts = ev.get("timestamp")
+                if type(ts) is not int:
+                    raise _Bad(f"timestamp must be milliseconds since the epoch (an integer), got {short(ts)}")
+                msg = ev.get("message")
+                if type(msg) is not str:
+                    raise _Bad(f"message must be a string, got {short(msg)}")
+                ing = ev.get("ingestionTime")
+                ing = ing * 1_000_000 if type(ing) is int else None
+                res: dict = {}
+                if group:
+                    res["log.group"] = group
+                st = ev.get("logStreamName", stream)
+                if st:
+                    res["log.stream"] = st
+                extra = {"log.event_id": ev["eventId"]} if ev.get("eventId") else None
+                text = msg.strip()
+                if text[:1] == "{" and text[-1:] == "}":
+                    try:
+                        obj = orjson.loads(text)
+                    except orjson.JSONDecodeError:
+                        obj = None
+                    if type(obj) is dict:
+                        self.json_record(obj, ts * 1_000_000, ing, res, file, record, where, "cloudwatch",
+                                         default_service=group, default_host=st, extra=extra)
+                        continue
+                level = None
+                body = msg.rstrip("\n")
+                parts = body.split("\t", 3)
+                attrs = dict(extra) if extra else {}
+                if len(parts) == 4 and parts[2].strip().lower() in _LEVEL_WORDS:  # Lambda: time, request id, LEVEL, message
+                    level, body = parts[2].strip(), parts[3]
+                    attrs["aws.request_id"] = parts[1]
+                self.add(ts * 1_000_000, ing, None, None, group, st, level, None, body, attrs, res,
+                         "cloudwatch", file, record, where)
+            except _Bad as exc:
+                self.problem(str(exc), file, where)
+
+    # -- a JSON log record ----------------------------------------------------------------------
+    def json_record(self, obj: dict, time: int | None, observed: int | None, resource: dict | None, file: str,
+                    record: int | None, where: str, source: str, *, default_service: Any = None,
+                    default_host: Any = None, extra: dict | None = None) -> None:
+        rest = dict(obj)
+        if extra:
+            rest.update(extra)
+        t = _pop(rest, _TIME_KEYS)
+        msg = _pop(rest, _MESSAGE_KEYS)
+        level = _pop(rest, _LEVEL_KEYS)
+        tid = _pop(rest, _TRACE_KEYS)
+        sid = _pop(rest, _SPAN_KEYS)
+        if msg is None and t is None and tid is None:
+            keys = ", ".join(map(str, list(obj)[:6])) or "none"
+            shape = known_shape(obj)
+            raise _Bad((f"{shape}: " if shape else "") + f"not a log record: the object has no message, time or trace id "
+                       f"(keys: {keys}); read_logs reads OTLP logs (resourceLogs), CloudWatch Logs events and JSON "
+                       f"records with a message ({', '.join(_MESSAGE_KEYS[:4])}) and trace/span id fields")
+        if tid is None and type(rest.get("tracing")) is dict:  # Lambda JSON platform records
+            tid = rest["tracing"].get("value")
+        if type(tid) is str and "Root=" in tid:  # X-Amzn-Trace-Id header form
+            parts = dict(p.split("=", 1) for p in tid.split(";") if "=" in p)
+            tid = parts.get("Root")
+            if sid is None:
+                sid = parts.get("Parent")
+        if tid is not None and type(tid) is not str:
+            raise _Bad(f"trace id must be a string, got {short(tid)}")
+        if sid is not None and type(sid) is not str:
+            raise _Bad(f"span id must be a string, got {short(sid)}")
+        if time is None and t is not None:
+            time = _json_time(t)
+        elif t is not None:
+            rest["log.time"] = t
+        if msg is not None and type(msg) is not str:
+            msg = orjson.dumps(msg, option=orjson.OPT_NON_STR_KEYS).decode()
+        num = None
+        if type(level) is int:
+            num, level = level, None
+        elif level is not None and type(level) is not str:
+            level = str(level)
+        service = _pop(rest, _SERVICE_KEYS)
+        host = _pop(rest, _HOST_KEYS)
+        service = service if type(service) is str else default_service
+        host = host if type(host) is str else default_host
+        self.add(time, observed, tid or None, sid or None, service, host, level, num, msg, rest,
+                 resource if resource is not None else {}, source, file, record, where)
+
+    # -- the frame ------------------------------------------------------------------------------
+    def frame(self) -> pd.DataFrame:
+        n = len(self.body)
+        keep = np.ones(n, dtype=bool)
+        trace, bad_t = canonical_ids(_strs(self.trace), 32, xray=True)
+        span, bad_s = canonical_ids(_strs(self.span), 16)
+        time, bad_time = _times(self.time)
+        for i in np.flatnonzero(bad_t | bad_s | bad_time):
+            what = (f"trace id {self.trace[i]!r} is not 32 hex digits or an X-Ray trace id" if bad_t[i] else
+                    f"span id {self.span[i]!r} is not 16 hex digits" if bad_s[i] else
+                    f"time {self.time[i]!r} is not a time (ISO 8601, or seconds/ms/us/ns since the epoch)")
+            w = self.where[i]
+            self.problem(what, self.file[i], w if type(w) is str else f"{w[0]}[{w[1]}]")  # raises in strict mode
+            keep[i] = False
+        sev = normalize_severity(_strs(self.sev_text), pd.array(self.sev_num, dtype="Int64"))
+        df = pd.DataFrame({
+            "time": time,
+            "observed_time": _ns_series(self.observed),
+            "trace_id": trace,
+            "span_id": span,
+            "service": _strs(self.service),
+            "host": _strs(self.host),
+            "severity_text": sev["severity_text"],
+            "severity_number": sev["severity_number"],
+            "body": _strs(self.body),
+            "attributes": pd.Series(self.attrs, dtype=object),
+            "resource": pd.Series(self.resource, dtype=object),
+            "source": _strs(self.source),
+            "source_file": _strs(self.file),
+            "source_record": pd.Series(pd.array(self.record, dtype="Int64")),
+        }, columns=list(LOG_COLUMN_NAMES))
+        if not keep.all():
+            df = df[keep].reset_index(drop=True)
+        return df
+
+
+_MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
+_LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
+
+
+def _pop(d: dict, keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if k in d:
+            return d.pop(k)
+    return None
+
+
+def _nanos(x: Any, what: str) -> int:
+    if type(x) is int:
+        v = x
+    elif type(x) is str and x.isdigit() and x.isascii():
+        v = int(x)
+    else:
+        raise _Bad(f"{what} must be nanoseconds since the epoch (a decimal string or an integer), got {short(x)}")
+    if v >= 2 ** 63:
+        raise _Bad(f"{what} {x} is out of range (after the year 2262)")
+    return v
+
+
+def _json_time(t: Any) -> Any:
+    """A JSON record's time as int nanoseconds (numbers: seconds, ms, us or ns by magnitude), or the
+    string as is (parsed column-wise later)."""
+    if type(t) is bool:
+        raise _Bad(f"time must be a number or a string, got {short(t)}")
+    if type(t) in (int, float):
+        a = abs(t)
+        scale = 1_000_000_000 if a < 1e11 else 1_000_000 if a < 1e14 else 1_000 if a < 1e17 else 1
+        # float seconds or ms: rounded to the microsecond (a double holds no finer digit of a 2020s time)
+        v = (int(round(t * scale / 1_000)) * 1_000 if scale >= 1_000 else int(round(t))) if type(t) is float else t * scale
+        if abs(v) >= 2 ** 63:
+            raise _Bad(f"time {t} is out of range")
+        return v
+    if type(t) is str:
+        return t
+    raise _Bad(f"time must be a number or a string, got {short(t)}")
+
+
+def _strs(values: list) -> pd.Series:
+    """A string[pyarrow] Series of a list of str / None, built by Arrow in C (pandas' constructor checks
+    every value in Python first: 2-3x slower on a read's columns)."""
+    try:
+        arr = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pd.Series(pd.array(values, dtype=STRING))
+    return pd.Series(pd.arrays.ArrowStringArray(arr))
+
+
+def _ns_series(values: list) -> pd.Series:
+    arr = np.array([v if v is not None else np.iinfo(np.int64).min for v in values], dtype=np.int64)
+    return pd.Series(arr.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
+
+
+def _times(values: list) -> tuple[pd.Series, np.ndarray]:
+    """Times given as int ns, strings or None → a timestamp column, and which strings are no time."""
+    n = len(values)
+    bad = np.zeros(n, dtype=bool)
+    strs = [i for i, v in enumerate(values) if type(v) is str]
+    if not strs:
+        return _ns_series(values), bad
+    ints = list(values)
+    parsed = pd.to_datetime(pd.Series([values[i] for i in strs], dtype=object), utc=True, format="ISO8601",
+                            errors="coerce").astype("datetime64[ns, UTC]")
+    got = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    nat = np.iinfo(np.int64).min
+    for j, i in enumerate(strs):
+        v = int(got[j])
+        if v == nat:  # other spellings: RFC 3339 with a space, Python logging's "2021-05-03 11:47:12,494+0200"
+            try:
+                ts = pd.Timestamp(values[i].replace(",", "."))
+                v = (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns").value
+            except (ValueError, TypeError, OverflowError):
+                v = None
+                bad[i] = True
+        ints[i] = v
+    return _ns_series(ints), bad
+
+
+# ---------------------------------------------------------------------------------------------
+# fast path: OTLP logs JSON lines decoded by msgspec into Structs (no dict per record, KeyValue and
+# AnyValue), then the same columns appended as by the checked walk. Any key the Structs do not
+# declare, any JSON type other than the declared one, a line that is not one OTLP logs document:
+# the whole file goes to the checked path (what the fast path appended is dropped first).
+
+
+class _B(Struct, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _AnyV(_B):
+    stringValue: str | UnsetType = UNSET
+    boolValue: bool | UnsetType = UNSET
+    intValue: int | str | UnsetType = UNSET
+    doubleValue: float | UnsetType = UNSET
+    bytesValue: str | UnsetType = UNSET
+    arrayValue: msgspec.Raw | UnsetType = UNSET
+    kvlistValue: msgspec.Raw | UnsetType = UNSET
+
+
+class _KV(_B):
+    key: str
+    value: _AnyV | UnsetType = UNSET
+
+
+class _Rec(_B):
+    timeUnixNano: str | int | UnsetType = UNSET
+    observedTimeUnixNano: str | int | UnsetType = UNSET
+    severityNumber: int | str | UnsetType = UNSET
+    severityText: str | UnsetType = UNSET
+    body: _AnyV | UnsetType = UNSET
+    attributes: list[_KV] = []
+    droppedAttributesCount: int | UnsetType = UNSET
+    flags: int | UnsetType = UNSET
+    traceId: str | UnsetType = UNSET
+    spanId: str | UnsetType = UNSET
+    eventName: str | UnsetType = UNSET
+
+
+class _Scope(_B):
+    name: str | UnsetType = UNSET
+    version: str | UnsetType = UNSET
+    attributes: list[_KV] = []
+    droppedAttributesCount: int | UnsetType = UNSET
+
+
+class _ScopeLogs(_B):
+    scope: _Scope | UnsetType = UNSET
+    logRecords: list[_Rec] = []
+    schemaUrl: str | UnsetType = UNSET
+
+
+class _Resource(_B):
+    attributes: list[_KV] = []
+    droppedAttributesCount: int | UnsetType = UNSET
+
+
+class _ResourceLogs(_B):
+    resource: _Resource | UnsetType = UNSET
+    scopeLogs: list[_ScopeLogs] = []
+    schemaUrl: str | UnsetType = UNSET
+
+
+class _Doc(_B):
+    resourceLogs: list[_ResourceLogs]
+
+
+_DECODE = msgspec.json.Decoder(_Doc).decode
+
+
+class _Fallback(Exception):
+    """The fast path cannot take this file: the checked path reads it."""
+
+
+def _anyv(v: _AnyV) -> Any:
+    x = v.stringValue
+    if x is not UNSET:
+        return x
+    x = v.intValue
+    if x is not UNSET:
+        if type(x) is int:
+            return x
+        if x.isascii() and (x.isdigit() or (x[:1] == "-" and x[1:].isdigit())):
+            return int(x)
+        raise _Fallback
+    if v.boolValue is not UNSET:
+        return v.boolValue
+    if v.doubleValue is not UNSET:
+        return v.doubleValue
+    if v.bytesValue is not UNSET:
+        return v.bytesValue
+    for key, raw in (("arrayValue", v.arrayValue), ("kvlistValue", v.kvlistValue)):
+        if raw is not UNSET:
+            try:
+                return _any({key: orjson.loads(memoryview(raw))})
+            except (_Bad, orjson.JSONDecodeError):
+                raise _Fallback from None
+    return None
+
+
+def _kvs(kvs: list) -> dict:
+    d: dict = {}
+    for kv in kvs:
+        v = kv.value
+        if v is UNSET:
+            d[kv.key] = None
+            continue
+        x = v.stringValue
+        if x is UNSET:
+            x = v.intValue  # OTLP/JSON writes int64 as a decimal string
+            if type(x) is str and x.isascii() and x.isdigit():
+                x = int(x)
+            elif type(x) is not int:
+                x = _anyv(v)
+        d[kv.key] = x
+    return d
+
+
+def _ns(x: Any) -> int | None:
+    if x is UNSET:
+        return None
+    if type(x) is str:
+        if x.isascii() and x.isdigit() and (len(x) < 19 or len(x) == 19 and x < _MAX_NS):
+            return int(x)
+        raise _Fallback
+    if 0 <= x < 2 ** 63:
+        return x
+    raise _Fallback
+
+
+_G_TIME, _G_OBS, _G_NUM, _G_TEXT = (attrgetter(k) for k in ("timeUnixNano", "observedTimeUnixNano", "severityNumber",
+                                                              "severityText"))
+_G_BODY, _G_ATTRS, _G_TID, _G_SID = (attrgetter(k) for k in ("body", "attributes", "traceId", "spanId"))
+
+
+def _ns_col(raw: list) -> list:
+    """Nanosecond times of a column (decimal strings, ints, UNSET) as ints / None, Arrow's cast for the usual
+    all-strings column; anything the checked path would judge differently falls back."""
+    try:
+        arr = pa.array(raw, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return [_ns(x) for x in raw]
+    if arr.null_count:
+        return [_ns(x) for x in raw]
+    try:
+        ints = pc.cast(arr, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _Fallback from None
+    if len(ints) and pc.min(ints).as_py() < 0:
+        raise _Fallback
+    if not pc.all(pc.match_substring_regex(arr, r"^[0-9]+$")).as_py():
+        raise _Fallback  # "+5", " 5": the checked path refuses them
+    return ints.to_pylist()
+
+
+def _num(x: Any) -> int | None:
+    if x is UNSET:
+        return None
+    if type(x) is int:
+        return x
+    if x in _SEVERITY_ENUM:
+        return _SEVERITY_ENUM[x]
+    if x == "SEVERITY_NUMBER_UNSPECIFIED":
+        return None
+    raise _Fallback
+
+
+def _body(b: Any) -> str | None:
+    if b is UNSET:
+        return None
+    x = b.stringValue
+    if x is not UNSET:
+        return x
+    v = _anyv(b)
+    return v if v is None or type(v) is str else orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _raw_bytes(part: Any) -> tuple[str, bytes] | None:
+    """(name, decompressed bytes) of a file or bytes source, for the fast path; None for other sources."""
+    from pathlib import Path
+
+    if isinstance(part, (bytes, bytearray)):
+        return OBJECT, read_bytes(bytes(part), OBJECT)
+    if is_pathlike(part) and Path(part).is_file():
+        name = display_name(Path(part))
+        return name, read_bytes(Path(part).read_bytes(), name)
+    return None
+
+
+def _fast(data: bytes, name: str, c: _Logs) -> bool:
+    """Append every record of ``data`` (OTLP logs JSON lines) to ``c``; False (nothing appended) when the
+    file needs the checked path."""
+    if not data.startswith(b'{"resourceLogs"'):
+        return False
+    cols = (c.time, c.observed, c.trace, c.span, c.service, c.host, c.sev_text, c.sev_num, c.body, c.attrs,
+            c.resource, c.source, c.file, c.record, c.where)
+    n0 = len(c.body)
+    try:
+        for lineno, line in enumerate(data.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            doc = _DECODE(line)
+            for i, rl in enumerate(doc.resourceLogs):
+                res = rl.resource
+                resource = _kvs(res.attributes) if res is not UNSET else {}
+                service = resource.get("service.name")
+                service = service if type(service) is str else None
+                host = resource.get("host.name") or resource.get("k8s.pod.name")
+                host = host if type(host) is str else None
+                for j, sl in enumerate(rl.scopeLogs):
+                    scope = sl.scope
+                    res_j = resource
+                    if scope is not UNSET and (scope.name or scope.version or scope.attributes):
+                        res_j = dict(resource)
+                        if scope.name:
+                            res_j["otel.scope.name"] = scope.name
+                        if scope.version:
+                            res_j["otel.scope.version"] = scope.version
+                        for k, v in _kvs(scope.attributes).items():
+                            res_j[f"otel.scope.{k}"] = v
+                    prefix = f"line {lineno}, resourceLogs[{i}].scopeLogs[{j}].logRecords"
+                    recs = sl.logRecords
+                    n = len(recs)
+                    if not n:
+                        continue
+                    # column by column over the scope's records (map + attrgetter: no per-record Python frame)
+                    oo = _ns_col(list(map(_G_OBS, recs)))
+                    tt = _ns_col(list(map(_G_TIME, recs)))
+                    oo = [x or None for x in oo]
+                    c.time.extend([x or y for x, y in zip(tt, oo, strict=True)])
+                    c.observed.extend(oo)
+                    nums = list(map(_G_NUM, recs))
+                    c.sev_num.extend(nums if all(type(x) is int for x in nums) else [_num(x) for x in nums])
+                    c.sev_text.extend([None if x is UNSET else x for x in map(_G_TEXT, recs)])
+                    c.body.extend([_body(x) for x in map(_G_BODY, recs)])
+                    attrs = [_kvs(x) if x else {} for x in map(_G_ATTRS, recs)]
+                    for r, d in zip(recs, attrs, strict=True):
+                        if r.eventName:
+                            d["event.name"] = r.eventName
+                    c.attrs.extend(attrs)
+                    c.trace.extend([x or None for x in map(_G_TID, recs)])
+                    c.span.extend([x or None for x in map(_G_SID, recs)])
+                    c.service.extend(repeat(service, n))
+                    c.host.extend(repeat(host, n))
+                    c.resource.extend(repeat(res_j, n))
+                    c.source.extend(repeat("otlp", n))
+                    c.file.extend(repeat(name, n))
+                    c.record.extend(repeat(lineno, n))
+                    c.where.extend(zip(repeat(prefix, n), range(n), strict=True))
+    except (msgspec.DecodeError, msgspec.ValidationError, _Fallback, TypeError, ValueError):
+        for col in cols:
+            del col[n0:]
+        return False
+    return True
+
+
+def _parts(source: Any) -> list:
+    if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        return [p for s in source for p in _parts(s)]
+    if is_pathlike(source):
+        from pathlib import Path
+
+        if Path(source).is_dir():
+            return list_files(Path(source)) or [source]
+    return [source]
+
+
+def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
+    """Read log records (OTLP logs, CloudWatch Logs output, JSON lines) into a logs frame.
+
+    Parameters
+    ----------
+    source : path, list of paths, directory, file object, bytes, JSON text or parsed JSON
+        The logs; files may be gzip-compressed, one JSON value or JSON lines. See the module
+        docstring for the formats.
+    errors : {"raise", "skip"}, default "raise"
+        ``"raise"``: the first bad record raises. ``"skip"``: every good record is loaded, each
+        bad one is listed in ``df.attrs["skipped"]`` and one
+        :class:`~tracekit.errors.TraceFormatWarning` is emitted.
+
+    Returns
+    -------
+    DataFrame
+        One row per log record, columns of :data:`tracekit.LOG_COLUMNS`, in file order.
+        ``df.attrs["ignored"]`` lists documents that are not log data (trace or metric lines of a
+        collector file).
+
+    Raises
+    ------
+    TraceFormatError
+        A record is not a log record or holds a bad value (named with its file and place), or
+        the source holds no log record.
+    ArgumentError
+        ``errors`` is neither value.
+
+    Examples
+    --------
+    >>> doc = {"resourceLogs": [{"resource": {"attributes": [
+    ...     {"key": "service.name", "value": {"stringValue": "cart"}}]},
+    ...   "scopeLogs": [{"logRecords": [{"timeUnixNano": "1544712660300000000",
+    ...     "severityText": "Information", "traceId": "5B8EFFF798038103D269B633813FC60C",
+    ...     "spanId": "EEE19B7EC3C1B174", "body": {"stringValue": "cart emptied"}}]}]}]}
+    >>> logs = read_logs(doc)
+    >>> logs.loc[0, ["service", "severity_text", "span_id", "body"]].tolist()
+    ['cart', 'INFO', 'eee19b7ec3c1b174', 'cart emptied']
+    """
+    if errors not in ("raise", "skip"):
+        from ..errors import ArgumentError
+
+        raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    c = _Logs(errors)
+    on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))
+    with gc_paused():
+        for part in _parts(source):
+            try:
+                data = _raw_bytes(part)
+                if data is not None and _fast(data[1], data[0], c):
+                    continue  # typed decode of OTLP logs JSON lines (_fast); else the checked path below
+                docs = parse_json(data[1], data[0], on_bad) if data is not None else iter_documents(part, on_bad)
+                for doc in docs:
+                    c.value(doc.value, doc.file, doc.line, "")
+            except TraceFormatError as exc:
+                if errors == "raise":
+                    raise
+                c.skipped.append(SkippedRecord(exc.file or (display_name(part) if is_pathlike(part) else OBJECT),
+                                               exc.record, exc.reason))
+        df = c.frame()
+    if not len(df) and not c.skipped:
+        what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
+            if c.ignored else "no log records found"
+        err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else None)
+        if errors == "raise":
+            raise err
+        c.skipped.append(SkippedRecord.from_error(err))
+    df.attrs["skipped"] = tuple(c.skipped)
+    df.attrs["ignored"] = tuple(c.ignored)
+    if c.skipped:
+        first = c.skipped[0]
+        where = ", ".join(x for x in (first.file, first.record) if x)
+        warnings.warn(f"read_logs skipped {len(c.skipped)} bad record(s); first: {where}: {first.reason} "
+                      "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
+    return df
+

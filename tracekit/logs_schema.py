@@ -1,0 +1,350 @@
+"""The canonical logs DataFrame, declared once as data (as :mod:`tracekit.schema` declares spans).
+
+One row per log record: an OTLP ``logRecord``, a CloudWatch Logs event, a JSON line or a CSV row.
+:data:`LOG_COLUMNS` is the single declaration; :func:`empty_logs`, :func:`validate_logs`,
+:func:`logs_from_columns` and :func:`logs_schema_markdown` are generated from it.
+
+Ids are normalised by the same rule as spans (:func:`tracekit.schema.canonical_ids`): 32 / 16
+lower-case hex digits, an X-Ray trace id ``1-xxxxxxxx-…`` becomes its 32 hex digits, so a log
+record joins its span on ``(trace_id, span_id)`` whatever system wrote it. Severity is normalised
+to the six OpenTelemetry short names (``TRACE`` … ``FATAL``) from the text (``Information``,
+``warning``, ``err``, ``CRITICAL`` …) or, when the text says nothing known, from the number.
+
+>>> import tracekit as tk
+>>> logs = tk.logs_from_columns({"time": [0], "body": ["started"], "severity": ["Warning"]})
+>>> logs.loc[0, "severity_text"], int(logs.loc[0, "severity_number"])
+('WARN', 13)
+>>> tk.validate_logs(logs) is logs
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import TraceKitError
+from .schema import STRING, TIMESTAMP, Column, canonical_ids
+
+__all__ = [
+    "LOG_COLUMNS",
+    "LOG_COLUMN_NAMES",
+    "SEVERITIES",
+    "SEVERITY_NUMBERS",
+    "LogsSchemaError",
+    "empty_logs",
+    "validate_logs",
+    "logs_from_columns",
+    "logs_schema_markdown",
+    "normalize_severity",
+]
+
+#: the six OpenTelemetry severity short names, lowest first
+SEVERITIES = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+#: first severity number of each short name (OTel: TRACE 1-4, DEBUG 5-8, INFO 9-12, WARN 13-16, ERROR 17-20, FATAL 21-24)
+SEVERITY_NUMBERS = {"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
+#: severity words as written by common loggers (lower case) -> short name
+_WORDS = {
+    "trace": "TRACE", "finest": "TRACE", "finer": "TRACE", "verbose": "TRACE",
+    "debug": "DEBUG", "dbg": "DEBUG", "fine": "DEBUG", "config": "DEBUG",
+    "info": "INFO", "information": "INFO", "informational": "INFO", "notice": "INFO", "i": "INFO",
+    "warn": "WARN", "warning": "WARN", "w": "WARN",
+    "error": "ERROR", "err": "ERROR", "severe": "ERROR", "e": "ERROR", "fail": "ERROR", "failure": "ERROR",
+    "fatal": "FATAL", "critical": "FATAL", "crit": "FATAL", "alert": "FATAL", "emerg": "FATAL",
+    "emergency": "FATAL", "panic": "FATAL",
+}
+_HEX32 = r"[0-9a-f]{32}"
+_HEX16 = r"[0-9a-f]{16}"
+_SOURCES = ("otlp", "cloudwatch", "jsonl", "columns", "other")
+
+LOG_COLUMNS: tuple[Column, ...] = (
+    Column("time", TIMESTAMP, True, "ns, UTC", "when the event happened (OTLP `timeUnixNano`, else `observedTimeUnixNano`; CloudWatch `timestamp`); `NaT` when the record has neither"),
+    Column("observed_time", TIMESTAMP, True, "ns, UTC", "when the record was collected (OTLP `observedTimeUnixNano`; CloudWatch `ingestionTime`)"),
+    Column("trace_id", STRING, True, "", "32 lower-case hex digits, normalised as spans' (`1-xxxxxxxx-…` X-Ray ids accepted); `<NA>` when the record names no trace", pattern=_HEX32),
+    Column("span_id", STRING, True, "", "16 lower-case hex digits; `<NA>` when the record names no span (it then belongs to its trace)", pattern=_HEX16),
+    Column("service", STRING, True, "", "OTLP resource `service.name`; CloudWatch: the log group; CSV: given"),
+    Column("host", STRING, True, "", "`host.name` / `k8s.pod.name` of the resource, CloudWatch log stream, or given"),
+    Column("severity_text", STRING, True, "", "normalised short name from the source's text or number; `<NA>` when neither says", values=SEVERITIES),
+    Column("severity_number", "Int64", True, "", "OTLP severity number 1–24 (from the text's short name when the source has none)"),
+    Column("body", STRING, True, "", "the message: a string body as is; a structured body (map, array) as compact JSON"),
+    Column("attributes", object, False, "", "dict of the record's attributes (OTLP attributes, `event.name`; JSON fields other than the ones above)"),
+    Column("resource", object, False, "", "dict of resource attributes (+ `otel.scope.*`); CloudWatch `log.group` / `log.stream`"),
+    Column("source", STRING, False, "", "format the record was read from", values=_SOURCES),
+    Column("source_file", STRING, True, "", "file (or `<object>`) the record was read from"),
+    Column("source_record", "Int64", True, "", "1-based line of a JSON-lines file, else 0-based index of the top-level record"),
+)
+
+LOG_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in LOG_COLUMNS)
+_BY_NAME: Mapping[str, Column] = {c.name: c for c in LOG_COLUMNS}
+
+
+class LogsSchemaError(TraceKitError, ValueError):
+    """A DataFrame or a set of columns does not follow the logs schema.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> try:
+    ...     tk.validate_logs(tk.empty_logs().drop(columns="body"))
+    ... except tk.LogsSchemaError as e:
+    ...     print(e)
+    logs DataFrame is missing columns: body
+    """
+
+
+def empty_logs() -> pd.DataFrame:
+    """An empty logs DataFrame with every column and dtype of :data:`LOG_COLUMNS`.
+
+    Returns
+    -------
+    DataFrame
+        No rows, every column of the logs schema.
+
+    Examples
+    --------
+    >>> empty_logs().dtypes["time"]
+    datetime64[ns, UTC]
+    """
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in LOG_COLUMNS})
+
+
+def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
+    """Normalised severity short names and numbers of a column of texts and/or numbers.
+
+    Parameters
+    ----------
+    text : sequence of str, optional
+        Severity texts as written by the source (``"Information"``, ``"warning"``, ``"ERROR"``…);
+        a known word wins over the number.
+    number : sequence of int, optional
+        OTLP severity numbers (1–24; 0 is unspecified). Used where the text is missing or unknown.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``severity_text`` (one of :data:`SEVERITIES` or ``<NA>``) and ``severity_number``
+        (Int64: the source's number, else the first number of the short name).
+
+    Examples
+    --------
+    >>> normalize_severity(["Information", "oops", None], [None, 18, 0])
+      severity_text  severity_number
+    0          INFO                9
+    1         ERROR               18
+    2          <NA>             <NA>
+    """
+    if text is None and number is None:
+        raise LogsSchemaError("normalize_severity needs a text or a number column")
+    n = len(text) if text is not None else len(number)
+    num = pd.Series(pd.array(np.zeros(n, dtype=np.int64) if number is None else
+                             (number.array if isinstance(number, pd.Series) else number), dtype="Int64"))
+    num = num.where((num >= 1) & (num <= 24)).astype("Int64")
+    names = np.array((None,) + SEVERITIES, dtype=object)
+    codes = np.where(num.notna().to_numpy(), (num.fillna(1).to_numpy(dtype=np.int64) - 1) // 4 + 1, 0)
+    if text is not None:
+        t = pd.Series(pd.array(text.array if isinstance(text, pd.Series) else text, dtype=STRING))
+        cat = t.astype("category")
+        table = {u: _WORDS.get(u.strip().lower()) for u in cat.cat.categories}
+        word_code = np.array([SEVERITIES.index(table[u]) + 1 if table[u] else 0 for u in cat.cat.categories] + [0],
+                             dtype=np.int64)
+        by_text = word_code[cat.cat.codes.to_numpy()]  # code -1 (missing) → the last entry, 0
+        known = by_text > 0
+        # a known word wins over the number; its number too when they disagree (text "ERROR", number 9)
+        derived = np.array([0] + [SEVERITY_NUMBERS[s] for s in SEVERITIES], dtype=np.int64)[by_text]
+        clash = known & (codes != by_text)
+        codes = np.where(known, by_text, codes)
+        num = pd.Series(pd.array(np.where(clash | (known & num.isna().to_numpy()), derived, num.fillna(0).to_numpy(dtype=np.int64)),
+                                 dtype="Int64")).where(codes > 0)
+    return pd.DataFrame({"severity_text": pd.array(names[codes], dtype=STRING),
+                         "severity_number": num.astype("Int64").reset_index(drop=True)})
+
+
+def _times(v: Any, name: str) -> pd.Series:
+    s = pd.Series(v.array if isinstance(v, pd.Series) else v)
+    if s.dtype.kind in "iu":
+        return pd.to_datetime(s, unit="ns", utc=True).astype(TIMESTAMP)
+    if s.dtype.kind == "f":
+        return pd.to_datetime(s.astype("Int64"), unit="ns", utc=True).astype(TIMESTAMP)
+    try:
+        return pd.to_datetime(s, utc=True, format="mixed").astype(TIMESTAMP)
+    except (ValueError, TypeError) as exc:
+        raise LogsSchemaError(f"logs_from_columns: column {name!r} holds values that are not times ({exc})") from None
+
+
+def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.DataFrame:
+    """Build a logs DataFrame from a mapping of column name → sequence (e.g. a CSV export).
+
+    Parameters
+    ----------
+    columns : mapping of str to sequence
+        ``time`` and ``body`` required; optional ``observed_time``, ``trace_id``, ``span_id``,
+        ``service``, ``host``, ``severity`` (text, or numbers) or ``severity_text`` /
+        ``severity_number``, ``attributes`` and ``resource`` (dicts), ``source_file``,
+        ``source_record``. Times: int64 nanoseconds since the epoch, datetimes or strings. Ids:
+        any case, X-Ray trace ids accepted, empty strings are missing. Columns are positional.
+        Other keys are kept as extra columns.
+    check : bool, default True
+        Validate the result (:func:`validate_logs`).
+
+    Returns
+    -------
+    DataFrame
+        A logs frame (``source`` ``"columns"``), rows in the given order.
+
+    Raises
+    ------
+    LogsSchemaError
+        A required column is missing, columns differ in length, or an id is not an id (the
+        message names the column and the first bad row).
+
+    Examples
+    --------
+    >>> df = logs_from_columns({"time": ["2024-01-01T00:00:00Z"], "body": ["GET /cart 200"],
+    ...     "trace_id": ["1-5759e988-bd862e3fe1be46a994272793"], "span_id": ["EEE19B7EC3C1B174"]})
+    >>> df.loc[0, "trace_id"], df.loc[0, "span_id"]
+    ('5759e988bd862e3fe1be46a994272793', 'eee19b7ec3c1b174')
+    """
+    missing = [k for k in ("time", "body") if k not in columns]
+    if missing:
+        raise LogsSchemaError(f"logs_from_columns needs the columns {', '.join(missing)} (given: {', '.join(map(str, columns)) or 'none'})")
+    n = None
+    first = None
+    cols: dict[str, Any] = {}
+    for k, v in columns.items():
+        if isinstance(v, pd.Series):
+            v = v.array
+        if v is not None and not np.isscalar(v):
+            if n is None:
+                n, first = len(v), k
+            elif len(v) != n:
+                raise LogsSchemaError(f"logs_from_columns: column {k!r} has {len(v)} values, {first!r} has {n}")
+        cols[k] = v
+    assert n is not None
+    data: dict[str, Any] = {}
+    data["time"] = _times(cols["time"], "time")
+    data["observed_time"] = _times(cols["observed_time"], "observed_time") if cols.get("observed_time") is not None \
+        else pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP)
+    for name, width in (("trace_id", 32), ("span_id", 16)):
+        v = cols.get(name)
+        if v is None:
+            data[name] = pd.Series(pd.array([None] * n, dtype=STRING))
+            continue
+        ids, bad = canonical_ids(v, width, xray=name == "trace_id")
+        if bad.any():
+            bad = int(np.argmax(bad))
+            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {bad}: {list(v)[bad]!r} is not a "
+                                  f"{'trace' if width == 32 else 'span'} id ({width} hex digits"
+                                  f"{', or X-Ray 1-xxxxxxxx-…' if width == 32 else ''})")
+        data[name] = ids
+    for name in ("service", "host", "body"):
+        v = cols.get(name)
+        data[name] = pd.Series(pd.array([None] * n if v is None else (list(v) if not isinstance(v, (np.ndarray, pd.api.extensions.ExtensionArray)) else v), dtype=STRING))
+    text = cols.get("severity_text")
+    number = cols.get("severity_number")
+    sev = cols.get("severity")
+    if sev is not None:
+        s = pd.Series(sev)
+        if s.dtype.kind in "iuf":
+            number = s if number is None else number
+        else:
+            text = s if text is None else text
+    if text is not None or number is not None:
+        norm = normalize_severity(text, number)
+        data["severity_text"], data["severity_number"] = norm["severity_text"], norm["severity_number"]
+    else:
+        data["severity_text"] = pd.Series(pd.array([None] * n, dtype=STRING))
+        data["severity_number"] = pd.Series(pd.array([None] * n, dtype="Int64"))
+    for name in ("attributes", "resource"):
+        v = cols.get(name)
+        data[name] = pd.Series([{} for _ in range(n)] if v is None else [x if isinstance(x, dict) else {} for x in v], dtype=object)
+    data["source"] = pd.Series(pd.array([cols["source"]] * n if isinstance(cols.get("source"), str) else ["columns"] * n, dtype=STRING))
+    sf = cols.get("source_file")
+    data["source_file"] = pd.Series(pd.array([sf] * n if isinstance(sf, str) or sf is None else list(sf), dtype=STRING))
+    sr = cols.get("source_record")
+    data["source_record"] = pd.Series(pd.array([None] * n if sr is None else list(sr), dtype="Int64"))
+    df = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in data.items()})
+    df = df[list(LOG_COLUMN_NAMES)]
+    known = set(LOG_COLUMN_NAMES) | {"severity"}
+    for k in cols:
+        if k not in known:
+            df[k] = cols[k]
+    return validate_logs(df) if check else df
+
+
+def validate_logs(df: pd.DataFrame) -> pd.DataFrame:
+    """Check that ``df`` follows the logs schema; return it unchanged or raise.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A logs frame. Extra columns are allowed.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` itself.
+
+    Raises
+    ------
+    LogsSchemaError
+        A column is missing, has the wrong dtype, missing values where none are allowed, ids not
+        in canonical form or a severity outside :data:`SEVERITIES`.
+
+    Examples
+    --------
+    >>> validate_logs(empty_logs()).shape[1] == len(LOG_COLUMNS)
+    True
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise LogsSchemaError(f"expected a pandas DataFrame of log records, got {type(df).__name__}")
+    missing = [c for c in LOG_COLUMN_NAMES if c not in df.columns]
+    if missing:
+        raise LogsSchemaError(f"logs DataFrame is missing columns: {', '.join(missing)}")
+    problems: list[str] = []
+    for col in LOG_COLUMNS:
+        s = df[col.name]
+        if col.dtype is not object and str(s.dtype) != str(col.dtype):
+            problems.append(f"column {col.name!r} has dtype {s.dtype}, expected {col.dtype_name}")
+            continue
+        if not col.nullable:
+            nulls = s.isna() if col.dtype is not object else s.map(lambda x: not isinstance(x, dict))
+            if nulls.any():
+                problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
+                continue
+        if col.pattern is not None:
+            v = s.dropna()
+            ok = v.str.fullmatch(col.pattern)
+            if not ok.all():
+                bad = v[~ok]
+                problems.append(f"column {col.name!r} has {len(bad)} values not matching {col.pattern} (e.g. {bad.iloc[0]!r} at row {bad.index[0]!r})")
+        if col.values is not None:
+            v = s.dropna()
+            bad = v[~v.isin(col.values)]
+            if len(bad):
+                problems.append(f"column {col.name!r} has values outside {col.values} (e.g. {bad.iloc[0]!r} at row {bad.index[0]!r})")
+    if problems:
+        raise LogsSchemaError("logs DataFrame does not follow the schema: " + "; ".join(problems))
+    return df
+
+
+def logs_schema_markdown() -> str:
+    """The logs column table (for README.md), generated from :data:`LOG_COLUMNS`.
+
+    Returns
+    -------
+    str
+        A markdown table: column, dtype, nullable, unit, meaning.
+
+    Examples
+    --------
+    >>> logs_schema_markdown().splitlines()[2].split(" | ")[0]
+    '| `time`'
+    """
+    lines = ["| column | dtype | nullable | unit | meaning |", "|---|---|---|---|---|"]
+    for c in LOG_COLUMNS:
+        doc = c.doc + (f" (one of: {', '.join(c.values)})" if c.values else "")
+        lines.append(f"| `{c.name}` | {c.dtype_name} | {'yes' if c.nullable else 'no'} | {c.unit} | {doc} |")
+    return "\n".join(lines) + "\n"

@@ -109,3 +109,25 @@ def test_a_straggler_span_far_from_the_rest_takes_a_coarser_bucket_and_says_so()
     # within MAX_BUCKETS the bucket asked is kept and nothing is said
     ch = tk.detect_changes(spans[~one], by="service", freq="1min", metric="p95_ms")
     assert ch.attrs["params"]["freq"] == "1min" and ch.attrs["params"]["freq_note"] is None
+
+
+DATASETS = __import__("pathlib").Path(__file__).resolve().parents[1] / "datasets"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["dataset", "14:20:40"])
+def test_a_deploy_onset_is_not_after_its_first_new_version_span(case):
+    from tracekit.analysis.changes import incident_periods
+
+    if case == "dataset":  # payments 1.5.0 first seen 14:30:38; the old code said 14:31
+        spans = tk.read(DATASETS / "deploy-regression")
+    else:
+        spans = tk.simulate.simulate("slow-deploy", 1200, seed=3, deploy_time=f"2026-03-02T{case}Z").spans
+    d = tk.deployments(spans)
+    first = d[(d["service"] == "payments") & (d["version"] == "1.5.0")]["first_seen"].iloc[0]
+    p = incident_periods(spans)
+    onset, recovery = p.window
+    assert onset <= first < onset + MIN and pd.isna(recovery)
+    assert p.change["deployment"] == "payments 1.5.0"
+    # the automatic baseline holds no trace that started after the deploy
+    assert trace_outcomes(p.baseline)["start"].max() < first

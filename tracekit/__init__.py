@@ -130,6 +130,9 @@ _EXPORTS: dict[str, str] = {
     # reports and the command line
     "report": "tracekit.reporting",
     "format_summary": "tracekit.cli",
+    # issue 29 (changes): is a baseline comparable; skewed clocks in the story
+    "baseline_comparability": "tracekit.analysis.baseline_check",
+    "skew_story": "tracekit.analysis.skew_story",
 }
 
 _SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

@@ -40,7 +40,9 @@ of one call — is at most ``alpha``. Measured (``benchmarks/bench_timeline.py -
 simulated stationary hours (``simulate("baseline", 1200, seed)``, ``by="service"``, all three
 metrics, ``freq="1min"``) at ``alpha=0.01``: 0 of 100 hours with a change (false-positive rate
 0.00, 95 % upper bound 0.03); on 2000 synthetic stationary series the single-series rejection
-rate at α = 0.05 was 0.049.
+rate at α = 0.05 was 0.049. (Both measured with the two-sided statistic used before issue 29;
+the permutation test holds its level for the one-sided one by construction, and the tests'
+stationary series (400 synthetic, two-sided; 6 simulated hours, as detect_changes runs) still pass.)
 
 ``before`` / ``during`` / ``delta`` are computed from the requests themselves, not the buckets:
 the metric over the requests of the key outside the window (before it and after recovery)

@@ -63,6 +63,8 @@ EXPORTS = [
     # logs beside traces
     "LOG_COLUMNS", "LogsSchemaError", "empty_logs", "validate_logs", "logs_from_columns", "logs_schema_markdown",
     "read_logs", "log_templates", "attach_logs", "AttachedLogs", "log_evidence", "fetch_logs",
+    # is a baseline comparable; skewed clocks in the story
+    "baseline_comparability", "skew_story",
 ]
 
 #: names that mean "another frame to compare with" or "a count to show", used before the vocabulary

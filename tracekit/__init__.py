@@ -160,6 +160,9 @@ _EXPORTS: dict[str, str] = {
     "AttachedLogs": "tracekit.analysis.logs",
     "log_evidence": "tracekit.analysis.log_evidence",
     "fetch_logs": "tracekit.aws.logs",
+    # issue 29 (changes): is a baseline comparable; skewed clocks in the story
+    "baseline_comparability": "tracekit.analysis.baseline_check",
+    "skew_story": "tracekit.analysis.skew_story",
 }
 
 _SUBMODULES = {"metrics_schema", "logs_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}

@@ -277,6 +277,11 @@ def _cmd_report(args) -> int:
     if args.baseline:
         say(f"reading baseline {', '.join(args.baseline)} ...")
         base = _load(args.baseline, args.errors, "report", what="baseline", redact=args.redact)
+        from .analysis.baseline_check import baseline_comparability
+
+        check = baseline_comparability(spans, base)
+        if not check.comparable:  # said first, whatever --no-progress
+            _say("report", f"warning: {check.reason}")
     say(f"analysing {len(spans):,} spans ...")
     path = report(spans, out, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
                   inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by)

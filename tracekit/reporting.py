@@ -331,7 +331,7 @@ ul.cell{margin:0;padding-left:1rem}
 #: example traces with more spans than this are drawn by the canvas renderer (tracekit.plotting.gl), not plotly
 CANVAS_ABOVE = 1500
 
-_TOPIC_TITLES = {"what": "What happened", "when": "When", "where": "Where", "changed": "What changed",
+_TOPIC_TITLES = {"baseline": "Baseline not comparable", "what": "What happened", "when": "When", "where": "Where", "changed": "What changed",
                  "sure": "How sure"}
 
 

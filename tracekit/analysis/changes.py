@@ -6,13 +6,24 @@ most from the rest of the series, and keeps it when a permutation test says it i
 
 The method — an **epidemic change-point test on ranks** (Levin & Kline 1985; rank form as in
 Gombay 1994): the bucket values (empty buckets left out) are replaced by their ranks ``r`` and
-centred; for every window ``[a, b)`` with ``a ≥ 1`` and at least ``min_buckets`` buckets inside
-and outside, ``Z(a, b) = |Σ_{a≤i<b} r_i| / √(L(n−L)/n)`` (L = b − a) is the standardised
-rank-sum of the window against the rest. The statistic is the largest ``Z`` and the window is the
-change: ``onset`` its first bucket, ``recovery`` the bucket after it (NaT when it runs to the end of
-the data: still ongoing, or a step change such as a deployment). ``a = 0`` is left out because a
-window at the start is the complement of one at the end (the same ``Z``), and a window that
-starts later is the one to report. Ranks make a few extreme buckets (a p95 of 4 requests) count
+centred; for every window ``[a, b)`` with at least ``min_buckets`` buckets inside and outside,
+``Z(a, b) = Σ_{a≤i<b} r_i / √(L(n−L)/n)`` (L = b − a) is the standardised rank-sum of the window
+against the rest. The statistic is the largest ``Z`` and the window is the change: ``onset`` its
+first bucket, ``recovery`` the bucket after it (NaT when it runs to the end of the data: still
+ongoing, or a step change such as a deployment).
+
+Which side is the change: a window at an edge of the data ``[a, n)`` has the same ``|Z|`` as its
+complement ``[0, a)`` — one change point, two readings ("started at a, ongoing" or "was going on from
+the start, recovered at a"). The rule: an incident makes things **worse**, so for latency and the
+error rate the statistic is one-sided (``Z`` as is: the window must be higher than the rest) and the
+abnormal side is the worse one whatever its length; for the request rate (a surge or a drop may be
+the incident) it is two-sided (``|Z|``) and of an edge window and its complement the shorter is the
+change, the longer side being the normal regime. (``direction`` overrides this.) Earlier versions
+took ``|Z|`` and left out windows starting at the first bucket: a change running to the end was then
+found, in 3–6 of 30 seeds, as the window from bucket 1 to its onset — its complement with a negative
+delta. Windows are scanned one length at a time, so memory is linear in buckets; above
+:data:`MAX_BUCKETS` buckets a coarser round bucket is used and said in ``attrs["params"]``.
+Ranks make a few extreme buckets (a p95 of 4 requests) count
 no more than any other bucket. For latency metrics the two edges are then refined on the
 requests themselves: each may move by up to two buckets to where the requests inside and outside
 the window differ most in how often they exceed the normal percentile (standardised sum of
@@ -29,7 +40,9 @@ of one call — is at most ``alpha``. Measured (``benchmarks/bench_timeline.py -
 simulated stationary hours (``simulate("baseline", 1200, seed)``, ``by="service"``, all three
 metrics, ``freq="1min"``) at ``alpha=0.01``: 0 of 100 hours with a change (false-positive rate
 0.00, 95 % upper bound 0.03); on 2000 synthetic stationary series the single-series rejection
-rate at α = 0.05 was 0.049.
+rate at α = 0.05 was 0.049. (Both measured with the two-sided statistic used before issue 29;
+the permutation test holds its level for the one-sided one by construction, and the tests'
+stationary series (400 synthetic, two-sided; 6 simulated hours, as detect_changes runs) still pass.)
 
 ``before`` / ``during`` / ``delta`` are computed from the requests themselves, not the buckets:
 the metric over the requests of the key outside the window (before it and after recovery)
@@ -62,7 +75,7 @@ from ..core import QUANTILES, holm, ns, percentile, quantile_draws, require_colu
 from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
-__all__ = ["detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS",
+__all__ = ["detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "incident_periods", "IncidentPeriods", "auto_freq", "window_text", "clock_text"]
 
 #: metrics detect_changes can watch
@@ -83,19 +96,50 @@ DETECT_CHANGES = result_table("detect_changes", "one row per detected change (ke
 ])
 
 
-def _window_stats(r: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate windows (a, b) and their scale √(L(n−L)/n)."""
-    n = r.shape[-1]
-    a, b = np.triu_indices(n + 1, k=1)
-    length = b - a
-    keep = (a >= 1) & (length >= min_len) & (n - length >= min_len)
-    a, b, length = a[keep], b[keep], length[keep]
-    return a, b, np.sqrt(length * (n - length) / n)
+#: most buckets a series may span at the ``freq`` asked; beyond it detect_changes takes the smallest round
+#: bucket that fits and says so (``attrs["params"]["freq"]`` / ``["freq_note"]``): the permutation test costs
+#: ~ buckets² per permutation, so this bounds its time; its memory is linear in buckets whatever the length
+MAX_BUCKETS = 480
+
+_DIRECTIONS = ("up", "down", "both")
+
+
+def _signed(d: np.ndarray, direction: str) -> np.ndarray:
+    return d if direction == "up" else (-d if direction == "down" else np.abs(d))
+
+
+def _scan_max(cp: np.ndarray, n: int, min_len: int, direction: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Largest standardised window sum of each row of ``cp`` (cumulative sums, shape (m, n + 1)) over
+    every window ``[a, a + L)`` with ``min_len ≤ L ≤ n − min_len``: (max, a, L) per row. One pass per
+    length, so memory is O(m · n) (all windows at once would be O(m · n²)); ties keep the shortest
+    window, then the latest (of a change at the middle of the data, "from there on")."""
+    m = cp.shape[0]
+    best = np.full(m, -np.inf)
+    best_a = np.full(m, -1, dtype=np.int64)
+    best_len = np.full(m, -1, dtype=np.int64)
+    for length in range(min_len, n - min_len + 1):
+        z = _signed(cp[:, length:] - cp[:, :-length], direction) / np.sqrt(length * (n - length) / n)
+        arg = z.shape[1] - 1 - z[:, ::-1].argmax(axis=1)  # the latest of equal windows
+        zmax = z[np.arange(m), arg]
+        better = zmax > best + 1e-9
+        best = np.where(better, zmax, best)
+        best_a = np.where(better, arg, best_a)
+        best_len = np.where(better, length, best_len)
+    return best, best_a, best_len
 
 
 def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: int = 0,
-                  hits: int = 10) -> tuple[int, int, float, float]:
+                  hits: int = 10, direction: str = "both") -> tuple[int, int, float, float]:
     """The most changed window of a series and its permutation p-value (rank epidemic test).
+
+    Every window ``[a, b)`` with at least ``min_len`` values inside and outside is a candidate,
+    including those that start at the first value or run to the last (a change at the start or the
+    end of the data). ``direction="up"`` looks for the window whose values are highest against the
+    rest (a one-sided statistic: a window of low values is never the answer, so a change that runs to
+    the end of the data is found as itself, not as its complement at the start); ``"down"`` the
+    lowest; ``"both"`` either, and of two windows with the same statistic — a window at an edge and
+    its complement — the shorter is the change (the longer side is the normal regime; at equal
+    lengths the later, so a step half-way is "from there on").
 
     Parameters
     ----------
@@ -109,6 +153,8 @@ def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: in
         Seed of the permutations.
     hits : int
         Besag–Clifford stopping: stop once this many permuted maxima reach the observed one.
+    direction : {"both", "up", "down"}
+        Which windows count as changed: higher, lower, or either.
 
     Returns
     -------
@@ -116,49 +162,55 @@ def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: in
         Window ``[a, b)`` (positions in ``values``), statistic, p-value; ``(-1, -1, nan, 1.0)``
         when the series is too short (fewer than ``2 * min_len + 1`` values) or constant.
 
+    Raises
+    ------
+    ArgumentError
+        ``direction`` is not one of the three.
+
     Examples
     --------
     >>> a, b, z, p = epidemic_test([3, 1, 4, 1, 5, 2, 3, 19, 18, 19, 17, 13, 2, 4, 1, 2, 5, 3, 1, 2], seed=1)
     >>> (a, b), p < 0.05
     ((7, 12), True)
+    >>> epidemic_test([1, 2, 1, 3, 2, 1, 2, 9, 8, 9, 9, 8], direction="up", n_perm=999)[:2]
+    (7, 12)
     """
     from scipy.stats import rankdata
 
+    if direction not in _DIRECTIONS:
+        raise ArgumentError(f"epidemic_test: direction must be one of {', '.join(_DIRECTIONS)}; got {direction!r}")
     x = np.asarray(values, dtype=float)
     n = len(x)
     if n < 2 * min_len + 1 or np.ptp(x) == 0:
         return -1, -1, float("nan"), 1.0
     r = rankdata(x) - (n + 1) / 2
-    a, b, scale = _window_stats(r, min_len)
-    if not len(a):
+    c = np.r_[0.0, np.cumsum(r)][None, :]
+    z, a, length = _scan_max(c, n, min_len, direction)
+    if a[0] < 0:
         return -1, -1, float("nan"), 1.0
-    c = np.r_[0.0, np.cumsum(r)]
-    z = np.abs(c[b] - c[a]) / scale
-    best = int(np.argmax(z))
-    obs = float(z[best])
+    obs, a0, b0 = float(z[0]), int(a[0]), int(a[0] + length[0])
     rng = np.random.default_rng(seed)
     done = exceed = 0
-    for zmax in _perm_maxima(r, a, b, scale, n_perm, rng):
+    for zmax in _perm_maxima(r, min_len, direction, n_perm, rng):
         ge = zmax >= obs - 1e-9
         if exceed + int(ge.sum()) >= hits:  # Besag–Clifford: stop at the hits-th exceedance
             k = int(np.flatnonzero(np.cumsum(ge) + exceed >= hits)[0]) + 1
-            return int(a[best]), int(b[best]), obs, hits / (done + k)
+            return a0, b0, obs, hits / (done + k)
         exceed += int(ge.sum())
         done += len(zmax)
-    return int(a[best]), int(b[best]), obs, (1 + exceed) / (1 + done)
+    return a0, b0, obs, (1 + exceed) / (1 + done)
 
 
-def _perm_maxima(r: np.ndarray, a: np.ndarray, b: np.ndarray, scale: np.ndarray, n_perm: int,
-                 rng: np.random.Generator):
-    """Chunks of the statistic's maximum over permutations of ``r``."""
+def _perm_maxima(r: np.ndarray, min_len: int, direction: str, n_perm: int, rng: np.random.Generator):
+    """Chunks of the statistic's maximum over permutations of ``r`` (memory O(chunk · n))."""
     n = len(r)
-    chunk = max(1, min(500, 4_000_000 // max(len(a), 1)))
+    chunk = max(1, min(500, 2_000_000 // (n + 1)))
     done = 0
     while done < n_perm:
         m = min(chunk, n_perm - done)
         perm = rng.permuted(np.broadcast_to(r, (m, n)), axis=1)
-        cp = np.concatenate([np.zeros((m, 1), np.float32), np.cumsum(perm, axis=1, dtype=np.float32)], axis=1)
-        yield (np.abs(cp[:, b] - cp[:, a]) / scale).max(axis=1)
+        cp = np.concatenate([np.zeros((m, 1)), np.cumsum(perm, axis=1)], axis=1)
+        yield _scan_max(cp, n, min_len, direction)[0]
         done += m
 
 
@@ -274,7 +326,7 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
 def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "service", *,
                    metric: str | Sequence[str] = ("p95_ms", "error_rate", "requests"), freq: str = "1min",
                    alpha: float = 0.01, weights: Any = None, ci: float = 0.95, min_buckets: int = 2,
-                   n_perm: int | None = None, seed: int = 0) -> pd.DataFrame:
+                   n_perm: int | None = None, seed: int = 0, direction: str = "worse") -> pd.DataFrame:
     """Change windows (onset, recovery) per key and metric, with effect sizes and Holm-adjusted p-values.
 
     Parameters
@@ -287,7 +339,9 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     metric : str or sequence of str
         Metrics to watch, among ``p50_ms``, ``p95_ms``, ``p99_ms``, ``error_rate``, ``requests``.
     freq : str
-        Bucket length.
+        Bucket length. When the data span more than :data:`MAX_BUCKETS` buckets of it (a week at one
+        minute, or one straggler span months away from the rest), the smallest round bucket that fits
+        is used instead and ``attrs["params"]`` says so (``freq``, ``freq_asked``, ``freq_note``).
     alpha : float
         Family-wise error rate over all keys and metrics (Holm).
     weights : DataFrame, Series or float, optional
@@ -300,6 +354,14 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         Most permutations per series (default: enough for the Holm threshold, ≥ 999).
     seed : int
         Seed of permutations and bootstraps.
+    direction : {"worse", "up", "down", "both"}
+        Which windows are changes. ``"worse"`` (default): a higher p50/p95/p99 or error rate (an
+        incident makes things worse), a higher or lower request rate. ``"up"`` / ``"down"`` / ``"both"``:
+        higher, lower, either, for every metric. With ``"worse"`` a change that runs to the end of the
+        data (or starts at its beginning) is reported as itself — onset at the real change point,
+        positive ``delta``, recovery NaT when it runs to the end — never as its complement, the normal
+        side being the better one. For a request rate (either way), of a window at an edge and its
+        complement the shorter is the change: the longer side is the normal regime.
 
     Returns
     -------
@@ -313,11 +375,16 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     SpansSchemaError
         A needed column is missing.
     ArgumentError
-        Bad ``metric``, ``alpha``, ``freq`` or ``by``.
+        Bad ``metric``, ``alpha``, ``freq``, ``by`` or ``direction``.
 
     Examples
     --------
     >>> import tracekit as tk
+    >>> late = tk.simulate.simulate("db-lock", 1200, seed=2, window_start="2026-03-02T14:40Z",
+    ...                             window_end="2026-03-02T15:00Z").spans
+    >>> r = tk.detect_changes(late, by="service", metric="p95_ms").iloc[0]
+    >>> str(r["onset"].time()), r["recovery"], bool(r["delta"] > 0)
+    ('14:40:00', NaT, True)
     >>> spans = tk.simulate.simulate("baseline", 600, seed=5).spans
     >>> len(tk.detect_changes(spans, by="route"))
     0
@@ -329,7 +396,11 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         raise ArgumentError(f"detect_changes: ci must be in (0, 1), got {ci!r}")
     if min_buckets < 1:
         raise ArgumentError(f"detect_changes: min_buckets must be ≥ 1, got {min_buckets!r}")
+    if direction not in ("worse", *_DIRECTIONS):
+        raise ArgumentError(f"detect_changes: direction must be one of worse, {', '.join(_DIRECTIONS)}; "
+                            f"got {direction!r}")
     rows = None
+    freq_asked, freq_note = freq, None
     if "time" in spans.columns and "p95_ms" in spans.columns and "trace_id" not in spans.columns:
         tl = spans
         params = dict(tl.attrs.get("params", {}))
@@ -342,6 +413,8 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         except (ValueError, TypeError) as e:
             raise ArgumentError(f"detect_changes: freq must be a fixed pandas offset such as '1min', got {freq!r}") from e
         rows = request_rows(spans, keys or None, weights=weights)
+        freq, freq_note = _fitting_freq(rows, freq, step)
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
         tl = timeline_from_requests(rows, keys, step, ci, {})
     step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     # one series per (key, metric)
@@ -364,8 +437,9 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     n_tests = len(series)
     n_perm_ = int(n_perm) if n_perm is not None else max(999, int(np.ceil(4 * n_tests / alpha)))
     results = []
-    for si, (_gi, _m, _part, _ok, v) in enumerate(series):
-        a, b, _z, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm_, seed=seed + si)
+    for si, (_gi, m, _part, _ok, v) in enumerate(series):
+        side = direction if direction != "worse" else ("both" if m == "requests" else "up")
+        a, b, _z, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm_, seed=seed + si, direction=side)
         results.append((a, b, p))
     p_adj = holm(np.array([r[2] for r in results], dtype=float))
     deps = deployments(spans) if rows is not None else None
@@ -393,19 +467,17 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
                 q = {f"p{int(qq * 100)}_ms": qq for qq in QUANTILES}[m]
                 onset, recovery = _refine_edges(t, krows["latency_ms"].to_numpy(dtype=float), q, onset, recovery,
                                                 step)
+            dep, first = _deployment_at(deps, onset, step, keys, guniq[gi])
+            if first is not None and first < onset:
+                # the deploy explains the change: the change cannot start after its first new-version span
+                onset = pd.Timestamp(first.value // step.value * step.value, tz="UTC")
             on = onset.value
             inside = (t >= on) & ((t < recovery.value) if recovery is not pd.NaT else True)
             affected = float(krows["weight"].to_numpy()[inside].sum())
         else:
             affected = float(part["requests"].to_numpy()[win].sum())
+            dep = None
         before, during, d, lo, hi = _effect(m, krows, inside, part, win, ci, rng, 1000)
-        dep = None
-        if deps is not None and len(deps):
-            near = deps[deps["previous"].notna() & ((deps["first_seen"] - onset).abs() <= step)]
-            if keys and "service" in keys:
-                near = near[near["service"] == guniq[gi][keys.index("service")]]
-            if len(near):
-                dep = "; ".join(f"{s} {v}" for s, v in zip(near["service"], near["version"], strict=True))
         key_vals = dict(zip(keys, guniq[gi], strict=True)) if keys else {}
         out_rows.append({**key_vals, "metric": m, "onset": onset, "recovery": recovery, "before": before,
                          "during": during, "delta": d, "delta_lo": lo, "delta_hi": hi,
@@ -423,8 +495,43 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     out = out.sort_values(["p_value", "onset"], kind="stable").reset_index(drop=True)
     out.attrs["params"] = dict(by=by, metric=metrics, freq=freq, alpha=alpha, weighted=weights is not None, ci=ci,
                                min_buckets=min_buckets, n_perm=n_perm_, n_series=n_tests, seed=seed,
+                               direction=direction, freq_asked=freq_asked, freq_note=freq_note,
                                method="rank epidemic change-point, permutation test (Besag–Clifford), Holm")
     return out
+
+
+def _fitting_freq(rows: pd.DataFrame, freq: str, step: pd.Timedelta) -> tuple[str, str | None]:
+    """``freq``, or the smallest round bucket giving at most :data:`MAX_BUCKETS` buckets over the
+    requests' time range, with a sentence saying why."""
+    if rows.empty:
+        return freq, None
+    t = ns(rows["time"])
+    lo, hi = int(t.min()), int(t.max())
+    nb = (hi // step.value - lo // step.value) + 1
+    if nb <= MAX_BUCKETS:
+        return freq, None
+    need = (hi - lo) / (MAX_BUCKETS - 1)
+    new = next((f for f in _NICE_STEPS if pd.Timedelta(f).value >= need), None)
+    if new is None:
+        new = f"{int(np.ceil(need / pd.Timedelta('1D').value))}D"
+    note = (f"the requests span {pd.Timedelta(hi - lo)} ({nb:,} buckets of {freq}, more than {MAX_BUCKETS:,}): "
+            f"buckets of {new} used instead")
+    return new, note
+
+
+def _deployment_at(deps: pd.DataFrame | None, onset: pd.Timestamp, step: pd.Timedelta, keys: list[str],
+                   key: Any) -> tuple[str | None, pd.Timestamp | None]:
+    """``service version`` of the deploys first seen within one bucket of ``onset`` (of the key's service
+    when the key is by service), and the earliest first-seen time; (None, None) when none."""
+    if deps is None or not len(deps):
+        return None, None
+    near = deps[deps["previous"].notna() & ((deps["first_seen"] - onset).abs() <= step)]
+    if keys and "service" in keys:
+        near = near[near["service"] == key[keys.index("service")]]
+    if not len(near):
+        return None, None
+    dep = "; ".join(f"{s} {v}" for s, v in zip(near["service"], near["version"], strict=True))
+    return dep, pd.Timestamp(near["first_seen"].min())
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,11 @@ __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
 LEVELS = ("service", "operation", "call_path", "host", "version")
 #: the findings table (:meth:`Postmortem.table`), declared as data
 FINDINGS = result_table("postmortem_findings", "one row per finding of the postmortem, in reading order", [
-    ("topic", "string", "", "what / when / where / changed / sure"),
+    ("topic", "string", "", "baseline (only when the baseline given is not comparable: first) / what / when / where / changed / sure"),
     ("finding", "string", "", "the finding as one sentence, its numbers in it"),
     ("example_trace_ids", "object", "", "traces that show it (tuple of 32-hex ids; may be empty)"),
 ])
-_TOPICS = ("what", "when", "where", "changed", "sure")
+_TOPICS = ("baseline", "what", "when", "where", "changed", "sure")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,9 @@ class Postmortem:
     Attributes
     ----------
     findings : tuple of Finding
-        In reading order: what, when, where, changed, sure (several per topic possible).
+        In reading order: what, when, where, changed, sure (several per topic possible); first of all, a
+        ``baseline`` finding when the baseline given is not comparable with the spans
+        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside).
     incident : pandas.DataFrame
         The spans of the incident: the traces in the change window, else every span.
     baseline : pandas.DataFrame or None
@@ -196,7 +198,9 @@ def postmortem(
     spans : pandas.DataFrame
         The spans of the incident period (not modified).
     baseline : pandas.DataFrame, optional
-        Spans of a normal period. ``None``: the normal period before the detected change.
+        Spans of a normal period. ``None``: the normal period before the detected change. A baseline
+        that is not comparable with ``spans`` (another format or system: see
+        :func:`~tracekit.analysis.baseline_check.baseline_comparability`) is said first and set aside.
     level : {"service", "operation", "call_path", "host", "version"}
         What a cause is named as.
     freq : str, optional
@@ -234,12 +238,29 @@ def postmortem(
         raise ArgumentError(f"postmortem: level must be one of {', '.join(LEVELS)}; got {level!r}")
     if not 0 < alpha < 1:
         raise ArgumentError(f"postmortem: alpha must be in (0, 1), got {alpha!r}")
+    from ..analysis.baseline_check import baseline_comparability
     from ..analysis.changes import incident_periods
+    from ..analysis.skew_story import skew_story
 
+    # a skewed clock is named, and its offset taken off before anything is compared (it would read as a cause)
+    skew = skew_story(spans)
+    raw, spans = spans, skew.spans
+    if baseline is not None and len(skew.skewed):
+        baseline = skew_story(baseline).spans
+    unlike = None
+    if baseline is not None:  # a baseline from another system or format: said first, nothing ranked from it
+        check = baseline_comparability(spans, baseline)
+        if not check.comparable:
+            unlike, baseline = check, None
     periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=weights, min_baseline=min_baseline)
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = []
+    if unlike is not None:
+        source = f"{source}; the baseline given was set aside as not comparable"
+        findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {periods.source}.", (),
+                                dict(comparable=False, operations=unlike.operations, services=unlike.services,
+                                     shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
     findings += _what(spans, incident, base, head, changes)
     findings += _when(spans, head, changes, alpha)
     cmp = ranking = None
@@ -252,11 +273,12 @@ def postmortem(
                 ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
+    findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
     findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha)
     from ..analysis.health import health_report
 
-    health = health_report(spans)
+    health = health_report(raw)  # as recorded: the skew stays a health warning
     findings += _sure(spans, incident, base, source, weights, health)
     findings += [Finding("sure", f"Baseline: {c}.") for c in caveats]
     return Postmortem(

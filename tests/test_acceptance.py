@@ -1,0 +1,79 @@
+"""Scenario acceptance (issue 29): the postmortem's findings against the truth, on every bundled dataset
+and on simulated variants (benchmarks/acceptance.py holds the scenarios and the checks; its table is
+docs/acceptance.md).
+
+By default one seed per simulated kind runs (CI time); ``TRACEKIT_ACCEPTANCE_SEEDS="0 1 2 3 4"`` runs
+the five of the benchmark. A finding known to be wrong because of ``rank_causes`` (another part of
+issue 29) is reported as an expected failure with the finding's name, never silently passed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("acceptance", REPO / "benchmarks" / "acceptance.py")
+acc = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("acceptance", acc)  # dataclasses look their module up there
+_spec.loader.exec_module(acc)
+
+SEEDS = [int(s) for s in os.environ.get("TRACEKIT_ACCEPTANCE_SEEDS", "0").split()]
+
+#: (scenario kind or bundled name, finding) wrong because of rank_causes: the deploy's added call has no
+#: baseline spans once the baseline stops before the deploy, and its parent ranks first on "shape"
+KNOWN_RANK_CAUSES = {("slow-deploy", "where"), ("deploy-regression", "where"),
+                     ("deploy-regression vs checkout-baseline", "where")}
+
+
+def _assert(name: str, kind: str, result: dict) -> None:
+    wrong = [f for f, v in result.items() if v is False]
+    known = [f for f in wrong if (kind, f) in KNOWN_RANK_CAUSES]
+    assert not set(wrong) - set(known), f"{name}: wrong findings {wrong} ({result})"
+    if known:
+        pytest.xfail(f"{name}: {', '.join(known)} wrong because of rank_causes (issue 29, causes part)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", acc.KINDS)
+def test_simulated_variant(kind, seed):
+    sc = acc.simulated(kind, seed)
+    _assert(sc.name, kind, acc.run(sc))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", acc.BUNDLED)
+def test_bundled_dataset(name):
+    if not (REPO / "datasets" / name.removesuffix("+baseline")).exists():
+        pytest.skip(f"datasets/{name} is absent")
+    sc = acc.bundled(name)
+    _assert(sc.name, name, acc.run(sc))
+
+
+@pytest.mark.slow
+def test_incomparable_bundled_baseline_is_said_first():
+    sc = acc.incomparable_bundled()
+    r = acc.run(sc)
+    assert r["sure"] is True, r  # the first finding says it; nothing ranked from the X-Ray hour
+    _assert(sc.name, sc.name, r)
+
+
+def test_the_checks_fail_a_wrong_story():
+    """The checks themselves: a postmortem of stationary data judged against a db-lock truth is wrong
+    on when / what / where; a comparable baseline judged as incomparable is wrong on how sure."""
+    import pandas as pd
+
+    import tracekit as tk
+
+    spans = tk.simulate.simulate("baseline", 300, seed=1).spans
+    pm = tk.postmortem(spans, n_boot=50)
+    lock = acc.Scenario("fake", spans, window=(pd.Timestamp("2026-03-02T14:27Z"), pd.Timestamp("2026-03-02T14:36Z")),
+                        route="/checkout", cause=acc.DB_CAUSE, incomparable=True)
+    r = acc.check(lock, pm)
+    assert r["when"] is False and r["what"] is False and r["where"] is False and r["sure"] is False
+    assert acc.check(acc.Scenario("calm", spans), pm) == {"what": True, "when": True, "where": True,
+                                                           "changed": True, "sure": True}

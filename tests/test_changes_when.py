@@ -1,0 +1,133 @@
+"""When (issue 29): a change at an edge of the data is reported as itself, memory linear in buckets,
+and a deploy's onset is not after its first new-version span.
+
+Ground truth by construction: the simulator's db-lock window is put at the end or the start of the
+hour; the deploy time is the simulator's own."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.changes import MAX_BUCKETS, epidemic_test
+from tracekit.core import trace_outcomes
+
+MIN = pd.Timedelta("1min")
+T0, T_END = pd.Timestamp("2026-03-02T14:00Z"), pd.Timestamp("2026-03-02T15:00Z")
+
+
+def _lock(seed: int, ws: str, we: str):
+    return tk.simulate.simulate("db-lock", 1200, seed=seed, window_start=ws, window_end=we)
+
+
+# seeds 2 and 16 gave the complement on the old code (onset 14:00, recovery at the real onset, delta < 0)
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 16])
+def test_a_change_running_to_the_end_is_reported_as_itself(seed):
+    sim = _lock(seed, "2026-03-02T14:40Z", "2026-03-02T15:00Z")
+    ch = tk.detect_changes(sim.spans, by="service")
+    first = ch.iloc[0]
+    assert abs(first["onset"] - sim.truth.window_start) <= MIN, first
+    assert pd.isna(first["recovery"]) and first["delta"] > 0 and first["delta_lo"] > 0
+    split = tk.split_by_change(sim.spans, ch)
+    starts = trace_outcomes(sim.spans).set_index("trace_id")["start"]
+    in_window = int((starts >= sim.truth.window_start).sum())
+    assert split.before["trace_id"].nunique() > 0 and split.after.empty
+    assert abs(split.incident["trace_id"].nunique() - in_window) <= 25  # within one bucket's requests (~20)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 5])
+def test_a_change_at_the_start_is_reported_as_itself(seed):
+    sim = _lock(seed, "2026-03-02T14:00Z", "2026-03-02T14:20Z")
+    ch = tk.detect_changes(sim.spans, by="service")
+    first = ch.iloc[0]
+    assert first["onset"] == T0 and abs(first["recovery"] - sim.truth.window_end) <= MIN, first
+    assert first["delta"] > 0 and first["delta_lo"] > 0
+    split = tk.split_by_change(sim.spans, ch)
+    assert split.before.empty and split.after["trace_id"].nunique() > 500
+
+
+def test_epidemic_test_one_sided_finds_the_higher_window_at_either_edge():
+    rng = np.random.default_rng(3)
+    low, high = rng.normal(0, 1, 40), rng.normal(5, 1, 20)
+    # higher at the end: [40, 60), not its complement [0, 40) nor a window from position 1 to 40
+    # (the edge may take in one neighbour whose rank is high among the low values)
+    a, b, _z, p = epidemic_test(np.r_[low, high], direction="up", n_perm=199)
+    assert abs(a - 40) <= 1 and b == 60 and p < 0.05
+    a, b, _z, p = epidemic_test(np.r_[high, low], direction="up", n_perm=199)
+    assert a == 0 and abs(b - 20) <= 1 and p < 0.05
+    # two-sided: the shorter side of an edge split is the change
+    a, b, _z, _p = epidemic_test(np.r_[high, low], direction="both", n_perm=99)
+    assert a == 0 and abs(b - 20) <= 1
+    with pytest.raises(tk.ArgumentError, match="direction"):
+        epidemic_test(low, direction="sideways")
+    with pytest.raises(tk.ArgumentError, match="direction"):
+        tk.detect_changes(tk.simulate.simulate("baseline", 50, seed=1).spans, direction="sideways")
+
+
+def _peak(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_window_scan_memory_is_linear_in_buckets():
+    rng = np.random.default_rng(0)
+    x1, x4 = rng.normal(size=600), rng.normal(size=2400)
+    epidemic_test(x1, n_perm=9)  # imports done before measuring
+    p1 = _peak(lambda: epidemic_test(x1, n_perm=9))
+    p4 = _peak(lambda: epidemic_test(x4, n_perm=9))
+    # 4x the buckets: linear memory gives ~4x, all windows at once gave ~16x (2400 values: ~200 MB)
+    assert p4 < 6 * p1, (p1, p4)
+    assert p4 < 20e6, p4
+
+
+def test_a_straggler_span_far_from_the_rest_takes_a_coarser_bucket_and_says_so():
+    spans = tk.simulate.simulate("baseline", 100, seed=1).spans.copy()
+    one = spans["trace_id"] == spans["trace_id"].iloc[0]
+    for c in ("start", "end"):
+        spans.loc[one, c] = spans.loc[one, c] - pd.Timedelta(days=2)
+    size = int(spans.memory_usage(deep=True).sum())
+    tk.detect_changes(spans.iloc[:200], by="service", metric="p95_ms")  # imports done before measuring
+    out = {}
+    peak = _peak(lambda: out.setdefault("ch", tk.detect_changes(spans, by="service", freq="1min")))
+    params = out["ch"].attrs["params"]
+    # 2 days and an hour of 1-min buckets (2,940) > MAX_BUCKETS: a round bucket that fits, said in the result
+    assert params["freq_asked"] == "1min" and params["freq"] == "10min"
+    assert pd.Timedelta(params["freq"]) * MAX_BUCKETS >= pd.Timedelta(days=2, hours=1)
+    assert "2,940 buckets of 1min" in params["freq_note"] and "10min" in params["freq_note"]
+    # the old code built every window of the 2,940-bucket request series at once (~300 MB)
+    assert peak < 15 * size, (peak, size)
+    # within MAX_BUCKETS the bucket asked is kept and nothing is said
+    ch = tk.detect_changes(spans[~one], by="service", freq="1min", metric="p95_ms")
+    assert ch.attrs["params"]["freq"] == "1min" and ch.attrs["params"]["freq_note"] is None
+
+
+DATASETS = __import__("pathlib").Path(__file__).resolve().parents[1] / "datasets"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["dataset", "14:20:40"])
+def test_a_deploy_onset_is_not_after_its_first_new_version_span(case):
+    from tracekit.analysis.changes import incident_periods
+
+    if case == "dataset":  # payments 1.5.0 first seen 14:30:38; the old code said 14:31
+        spans = tk.read(DATASETS / "deploy-regression")
+    else:
+        spans = tk.simulate.simulate("slow-deploy", 1200, seed=3, deploy_time=f"2026-03-02T{case}Z").spans
+    d = tk.deployments(spans)
+    first = d[(d["service"] == "payments") & (d["version"] == "1.5.0")]["first_seen"].iloc[0]
+    p = incident_periods(spans)
+    onset, recovery = p.window
+    assert onset <= first < onset + MIN and pd.isna(recovery)
+    assert p.change["deployment"] == "payments 1.5.0"
+    # the automatic baseline holds no trace that started after the deploy
+    assert trace_outcomes(p.baseline)["start"].max() < first

@@ -1,0 +1,90 @@
+"""Clock skew in the story: the skewed clocks named with their offsets, and the spans corrected before
+anything is compared (issue 29).
+
+A clock that runs ahead moves its spans later: the caller's client span seems to wait for a server
+span that starts after it ended, and every time measured across the two hosts is off by the offset.
+Compared with a baseline, that shift reads as "its own work got slower" on the caller — a cause
+invented by a clock. :func:`skew_story` finds the skewed clocks (:func:`~tracekit.detect_clock_skew`),
+says each in one sentence (host, offset, spread, pairs) and returns the spans corrected
+(:func:`~tracekit.adjust_clock_skew`), which :func:`~tracekit.postmortem` analyses instead.
+
+>>> import tracekit as tk
+>>> spans = tk.simulate.simulate("clock-skew", 200, seed=15).spans
+>>> st = skew_story(spans)
+>>> print(st.sentences[0])  # doctest: +ELLIPSIS
+inventory host inventory-2's clock runs +120 ms ahead of the others (median over ... client→server pairs, spread ... ms; ... of them have the server span outside its client span): times measured across it are shifted by its clock, not slow; corrected before comparing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import TraceKitError
+from .skew import adjust_clock_skew, detect_clock_skew
+
+__all__ = ["skew_story", "SkewStory"]
+
+
+@dataclass(frozen=True)
+class SkewStory:
+    """Skewed clocks found in some spans.
+
+    Attributes
+    ----------
+    spans : pandas.DataFrame
+        The spans with each skewed clock's offset taken off (the input itself when none is skewed).
+    skewed : pandas.DataFrame
+        The skewed rows of :func:`~tracekit.detect_clock_skew` (possibly empty).
+    sentences : tuple of str
+        One sentence per skewed clock: which, by how much, on how many pairs.
+    """
+
+    spans: pd.DataFrame
+    skewed: pd.DataFrame
+    sentences: tuple[str, ...]
+
+
+def _ms(x: float) -> str:
+    a = abs(x)
+    body = f"{a:,.0f} ms" if a >= 100 else (f"{a:,.1f} ms" if a >= 1 else f"{a:.2f} ms")
+    return ("+" if x >= 0 else "-") + body
+
+
+def skew_story(spans: pd.DataFrame) -> SkewStory:
+    """Find the skewed clocks in ``spans``, say each, and correct the spans for them.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+
+    Returns
+    -------
+    SkewStory
+        Corrected spans, the skewed clocks and a sentence for each.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> st = skew_story(tk.simulate.simulate("baseline", 100, seed=1).spans)
+    >>> len(st.skewed), st.sentences
+    (0, ())
+    """
+    try:
+        skew = detect_clock_skew(spans)
+    except TraceKitError:  # no pairs to estimate from (a single service, no parent links)
+        return SkewStory(spans, pd.DataFrame(), ())
+    bad = skew[skew["skewed"].to_numpy(dtype=bool)].reset_index(drop=True)
+    if bad.empty:
+        return SkewStory(spans, bad, ())
+    out = []
+    for r in bad.itertuples():
+        who = f"{r.service} host {r.host}" if isinstance(r.host, str) else f"service {r.service}"
+        way = "ahead of" if r.estimate_ms > 0 else "behind"
+        out.append(f"{who}'s clock runs {_ms(r.estimate_ms)} {way} the others (median over {r.n_pairs:,} client→server "
+                   f"pairs, spread {abs(r.spread_ms):.2f} ms; {r.n_violations:,} of them have the server span outside "
+                   "its client span): times measured across it are shifted by its clock, not slow; corrected before "
+                   "comparing.")
+    return SkewStory(adjust_clock_skew(spans, skew), bad, tuple(out))

@@ -104,3 +104,13 @@ def test_the_bundled_report_walks_the_critical_path_once_per_input_frame(walks, 
     main(["report", str(incident), "--baseline", str(baseline), "-o", str(tmp_path / "r.html")])
     n_in, n_base = len(tk.read(incident)), len(tk.read(baseline))
     assert sorted(walks) == sorted([n_in, n_base])  # one walk per input, none on the frames cut from them
+
+
+def test_a_parent_edited_in_place_does_not_lend_its_stale_result(spans, walks):
+    frame = spans.copy()
+    tk.critical_path(frame)
+    frame["end"] = frame["end"] + pd.Timedelta("2ms")  # in place: the cached sections are stale now
+    sub = frame[frame["trace_id"].isin(sorted(set(frame["trace_id"]))[:3])]
+    cp = tk.critical_path(sub)
+    assert walks == [len(frame), len(sub)]
+    pd.testing.assert_frame_equal(cp, walk_critical_path(sub))

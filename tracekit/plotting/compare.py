@@ -32,7 +32,7 @@ def plot_compare(
     n: int = 20,
     labels: tuple[str, str] | None = None,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Before/after bars per key, from :func:`tracekit.compare` (or any frame of paired columns).
 
     ``comparison`` is a :class:`tracekit.analysis.comparison.Comparison` (its ``table`` is drawn) or a
@@ -196,7 +196,7 @@ _WATERFALL_COLUMNS = WATERFALL_COLUMNS
 
 
 @renamed(top="n")
-def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: str | None = None) -> Any:
+def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: str | None = None) -> go.Figure:
     """Draw :func:`tracekit.bubble_up` results as BubbleUp does: the top dimensions side by side.
 
     One panel per dimension, in the order of each dimension's best row (``hits`` is ranked), at

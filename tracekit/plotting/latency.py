@@ -62,7 +62,7 @@ def plot_latency(
     max_points: int = 2000,
     baseline: pd.DataFrame | None = None,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Latency distribution (``duration_ms``) per group: step histogram or ECDF.
 
     ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the one route key,
@@ -194,7 +194,7 @@ def plot_latency_ecdf(
     max_points: int = 2000,
     labels: tuple[str, str] = ("incident", "baseline"),
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Log-x ECDF of request latency, the baseline overlaid: how the whole distribution moved.
 
     With ``by=None`` the values are request latencies: the request root span's duration of each
@@ -324,7 +324,7 @@ def plot_critical_path_breakdown(
     value: str = "cp_ms",
     n: int = 20,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Horizontal bars of where critical-path time goes, from :func:`tracekit.critical_path_breakdown`.
 
     One bar trace; one bar per key (the ``by`` columns of the breakdown, joined with `` · ``),

@@ -245,7 +245,7 @@ def plot_service_graph(
     operations: Any = None,
     edge_labels: bool = True,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Service map from :func:`tracekit.service_graph`: callers left, callees right, calls as arrows.
 
     Nodes are the graph's nodes (services, and the uninstrumented peers ``service_graph`` names,

@@ -52,7 +52,7 @@ def plot_timeline(
     weights: Any = None,
     n: int = 8,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Requests, error rate and p50/p95/p99 of request latency over time, per key.
 
     Parameters
@@ -213,7 +213,7 @@ def plot_heatmap(
     weights: Any = None,
     title: str | None = None,
     points: bool = False,
-) -> Any:
+) -> go.Figure:
     """Time × request latency heatmap (log latency axis), the number of requests as colour.
 
     Parameters

@@ -8,7 +8,7 @@ import pytest
 import tracekit as tk
 import tracekit.analysis.critical_paths as cpm
 from tracekit.analysis.critical_path_walk import walk_critical_path
-from tracekit.core.cache import CacheStats, cache_stats
+from tracekit.core.cache import CacheStats, cache_stats, clear_cache
 from tracekit.core.outcomes import _trace_outcomes
 
 from .conftest import REPO
@@ -16,6 +16,15 @@ from .conftest import REPO
 
 def _computed(name: str) -> int:
     return cache_stats().get(name, CacheStats()).computed
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts from an empty cache: a frame cached by an earlier test (tk.examples.load returns the
+    same frame; a copy of it takes its result from it) would make the counts below depend on test order."""
+    clear_cache()
+    yield
+    clear_cache()
 
 
 @pytest.fixture

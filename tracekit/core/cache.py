@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["frame_cached", "fingerprint", "cache_stats", "CacheStats"]
+__all__ = ["frame_cached", "fingerprint", "cache_stats", "clear_cache", "CacheStats"]
 
 
 @dataclass
@@ -213,3 +213,14 @@ def cache_stats() -> dict[str, CacheStats]:
     """
     with _LOCK:
         return {k: CacheStats(v.computed, v.hits) for k, v in _STATS.items()}
+
+
+def clear_cache() -> None:
+    """Forget every cached result (the statistics stay).
+
+    Examples
+    --------
+    >>> clear_cache()
+    """
+    with _LOCK:
+        _FRAMES.clear()

@@ -54,6 +54,12 @@ EXPORTS = [
     "plot_bubble_up", "plot_flame", "plot_flame_diff", "plot_trace_diff", "plot_timeline", "plot_heatmap",
     # widgets, reports, the command line
     "TraceExplorer", "HeatmapExplorer", "report", "format_summary",
+    # TraceQL
+    "traceql", "traceql_metrics",
+    # metrics beside traces
+    "METRIC_COLUMNS", "empty_metrics", "validate_metrics", "metrics_from_columns", "metrics_schema_markdown",
+    "MetricsSchemaError", "read_metrics", "metric_rates", "fetch_metrics", "metric_series", "detect_metric_changes",
+    "metric_exemplars", "metric_evidence",
 ]
 
 #: names that mean "another frame to compare with" or "a count to show", used before the vocabulary

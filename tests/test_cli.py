@@ -269,3 +269,44 @@ def test_a_full_disk_is_one_line_and_exit_1():
         s = subprocess.run([sys.executable, "-m", "tracekit", "summary", src], stdout=full, stderr=subprocess.PIPE,
                            text=True, cwd=REPO, timeout=600)
     assert s.returncode == 1 and "Traceback" not in s.stderr and "No space left on device" in s.stderr
+
+
+# ---- issue 29: what the command writes and prints ------------------------------------------------------
+def _bad_record_file(tmp_path):
+    import gzip
+    import json
+
+    lines = gzip.open(REPO / "datasets" / "bad-host" / "spans.jsonl.gz", "rt").read().splitlines()[:3]
+    d = json.loads(lines[0])
+    d["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["kind"] = {"mail": "bob@example.org", "who": "Dave Smith"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([lines[1], json.dumps(d), lines[2]]) + "\n")
+    return bad
+
+
+@pytest.mark.parametrize("flags", [["--lenient"], []])
+def test_redact_applies_to_what_the_command_prints(tmp_path, flags):
+    bad = _bad_record_file(tmp_path)
+    r = run("report", *flags, "--redact", "*", str(bad), "-o", str(tmp_path / "r.md"), "--no-progress")
+    assert r.returncode == (0 if flags else 1), r.stderr
+    assert "bob@example.org" not in r.stderr and "Dave Smith" not in r.stderr
+    assert "spans[0]: kind must be a SpanKind (0-5), got hmac:" in r.stderr  # where and why stay readable
+    plain = run("report", *flags, str(bad), "-o", str(tmp_path / "p.md"), "--no-progress")
+    assert "bob@example.org" in plain.stderr  # no --redact: the reason as it is
+
+
+def test_output_extension_decides_what_is_written(tmp_path):
+    src = str(tk.examples.path("checkout-small"))
+    md = tmp_path / "out.md"
+    r = run("report", src, "-o", str(md), "--no-progress", "--title", "p < 0.001 & <b>x</b>")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {md}"  # was "wrote out.md and out.md", and the file held HTML
+    text = md.read_text()
+    assert text.startswith("# p < 0.001 & \\<b>x\\</b>\n") and "<!DOCTYPE" not in text
+    assert "&lt;" not in text and "&amp;" not in text and "&gt;" not in text
+    assert not (tmp_path / "out.html").exists()
+    pdf = tmp_path / "r.pdf"
+    r = run("report", src, "-o", str(pdf), "--no-progress")
+    assert r.returncode == 1 and not pdf.exists()
+    assert r.stderr.strip() == (f"tracekit report: error: cannot write {pdf}: a report is .html (the page, with its key "
+                                "findings beside it as .md) or .md (the key findings as Markdown), not .pdf")

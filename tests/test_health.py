@@ -142,6 +142,35 @@ def test_uninstrumented_hop_named_by_caller_and_callee():
     assert "frontend → postgresql" in r2["subject"].tolist()
 
 
+def test_uninstrumented_hop_says_orphans_in_the_same_trace_not_traces_of_their_own():
+    """Issue 29: a callee whose spans are orphans in the caller's own trace (the context got through, a
+    span between them was lost) was said to "start traces of their own"; only its root spans do."""
+    calls = [(t, 1, None, "gateway", "GET /", "server", 0, 100) for t in (1, 2)] + [
+        (t, 2, 1, "gateway", "proxy", "client", 1, 99) for t in (1, 2)]
+    attrs = [{}, {}, {"peer.service": "frontend"}, {"peer.service": "frontend"}]
+    # the frontend answers as orphans in the same traces 1 and 2 (their parent, a proxy's span, was lost)
+    same = mk(calls + [(t, 3, 9, "frontend", "GET /", "server", 2, 98) for t in (1, 2)], attributes=attrs + [{}, {}])
+    w = tk.health_report(same, checks=["uninstrumented_hop"])
+    assert w["subject"].tolist() == ["gateway → frontend"]
+    text = w["explanation"].iloc[0]
+    assert "start traces of their own" not in text and "dropped" not in text
+    assert "2 frontend spans in these same traces are orphans" in text
+    assert "tk.reconnect(spans)" in text
+    # the frontend answers as roots of new traces 3 and 4: those do start traces of their own
+    new = mk(calls + [(t, 3, None, "frontend", "GET /", "server", 2, 98) for t in (3, 4)], attributes=attrs + [{}, {}])
+    text = tk.health_report(new, checks=["uninstrumented_hop"])["explanation"].iloc[0]
+    assert "2 frontend root spans start traces of their own" in text and "orphans" not in text
+    # frontend orphans only in an unrelated trace 5: neither a new trace nor an answer in these traces
+    other = mk(calls + [(5, 3, 9, "frontend", "GET /", "server", 2, 98)], attributes=attrs + [{}])
+    text = tk.health_report(other, checks=["uninstrumented_hop"])["explanation"].iloc[0]
+    assert "start traces of their own" not in text and "orphans" not in text and "no root spans in the data" in text
+    # both: one orphan in trace 1, one root in trace 3
+    both = mk(calls + [(1, 3, 9, "frontend", "GET /", "server", 2, 98), (3, 3, None, "frontend", "GET /", "server", 2, 98)],
+              attributes=attrs + [{}, {}])
+    text = tk.health_report(both, checks=["uninstrumented_hop"])["explanation"].iloc[0]
+    assert "1 frontend root span starts a trace of its own" in text and "1 frontend span in these same traces is an orphan" in text
+
+
 def test_child_outside_parent_skew_suspects():
     spans = mk(
         [

@@ -155,7 +155,7 @@ def _bench():
 
 
 #: faults the ranking puts in its top three (a regression guard chosen after measuring: the full score over
-#: every fault of both days is the benchmark's, printed beside the paper's figures in README.md)
+#: every fault of both days is the benchmark's, printed beside the paper's figures in docs/guide.md)
 NEZHA_FAULTS = {
     "OnlineBoutique": ("03:53:54", "04:27:03", "05:18:09", "05:43:48", "07:01:25", "07:17:55", "07:44:20"),
     "TrainTicket": ("13:31:54", "14:23:31", "14:49:57", "15:42:00", "09:34:19"),

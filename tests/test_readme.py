@@ -56,3 +56,24 @@ def test_readme_doctests():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0, f"{runner.failures} README doctest(s) failed (output above)"
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/guide.md", "docs/reference.md", "docs/benchmarks.md", "LAYERS.md"])
+def test_relative_links_resolve_inside_the_repository(doc):
+    page = REPO / doc
+    targets = [t for t in LINK.findall(page.read_text()) if "://" not in t]
+    assert doc != "README.md" or targets, "README.md links no file"
+    for target in targets:
+        path = (page.parent / target).resolve()
+        assert path.is_relative_to(REPO), f"{doc} links {target}, outside the repository"
+        assert path.exists(), f"{doc} links {target}, which does not exist"
+
+
+def test_readme_stands_alone_in_at_most_300_lines():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 300
+    # the reference tables live in docs/, generated; the README points there
+    assert "<!-- result-tables:start -->" not in text and "docs/reference.md" in text

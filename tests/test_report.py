@@ -303,3 +303,28 @@ def test_redacted_report_leaks_no_planted_pii(tmp_path):
         assert value not in page, value
         assert value not in md, value
     assert "hmac:" in page  # replaced, not dropped
+
+
+def test_sampled_errors_report_gives_the_corrected_any_failure_share():
+    """Issue 29: the sampled-errors report gave only the failed-request share it calls unreliable (1 effective
+    failed trace) and not the share of traces with a failed span anywhere, whose correction works."""
+    import json
+
+    from tracekit.analysis.sampling import sampling_weights, weighted_summary
+
+    from .conftest import REPO
+
+    truth = json.loads((REPO / "datasets" / "truth" / "sampled-errors.json").read_text())["error_share_population"]
+    spans = tk.read(REPO / "datasets" / "sampled-errors")
+    s = weighted_summary(spans, sampling_weights(spans)).iloc[0]
+    assert s["any_failed_rate_lo"] <= truth <= s["any_failed_rate_hi"]  # the correction covers the population share
+    assert not s["naive_any_failed_rate"] >= s["any_failed_rate_lo"]  # the naive share does not
+    data = collect_report(spans)
+    (sampling,) = [f for f in data.story.findings if f.text.startswith("Sampling:")]
+    pct = lambda x: f"{100 * x:.1f} %"  # noqa: E731
+    assert (f"the share of traces with a failed span anywhere {pct(s['any_failed_rate'])} "
+            f"[{pct(s['any_failed_rate_lo'])}, {pct(s['any_failed_rate_hi'])}]") in sampling.text
+    h = data.headline.set_index("estimate")
+    assert h.loc["sampling-corrected", "any_failed_share"] == pytest.approx(s["any_failed_rate"])
+    outcomes = tk.core.trace_outcomes(spans)
+    assert h.loc["as sampled", "any_failed_share"] == pytest.approx((outcomes["failed_spans"] > 0).mean())

@@ -1,4 +1,4 @@
-"""Result tables are declared as data (tracekit.core.results); docs/result-tables.md is generated from them.
+"""Result tables are declared as data (tracekit.core.results); the tables in docs/reference.md are generated from them.
 
 Regenerate it after changing a declaration::
 
@@ -64,15 +64,15 @@ def test_structure_health_and_skew_return_their_declared_columns_and_dtypes():
     assert list(hr.columns) == FINDING_TABLE.column_names and len(hr)
 
 
-DOC = REPO / "docs" / "result-tables.md"
+DOC = REPO / "docs" / "reference.md"
 
 
 def test_docs_tables_are_generated_from_the_declarations():
     text = DOC.read_text()
     m = re.search(re.escape(START) + ".*?" + re.escape(END), text, flags=re.S)
     assert m, f"{DOC} has no generated result-tables block"
-    assert m.group(0) == _generated(), "docs/result-tables.md is stale: run python tests/test_result_tables.py --write"
-    assert "docs/result-tables.md" in (REPO / "README.md").read_text(), "README links the result tables"
+    assert m.group(0) == _generated(), "docs/reference.md is stale: run python tests/test_result_tables.py --write"
+    assert "docs/reference.md" in (REPO / "README.md").read_text(), "README links the result tables"
 
 
 if __name__ == "__main__" and "--write" in sys.argv:

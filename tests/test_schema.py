@@ -1,4 +1,4 @@
-"""The spans schema: declared once, the README table and validators generated from it."""
+"""The spans schema: declared once, the docs/reference.md table and validators generated from it."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def _one(**over):
     return tk.spans_from_columns(cols)
 
 
-def test_readme_column_table_is_generated_from_the_schema():
-    readme = (REPO / "README.md").read_text()
-    assert tk.schema_markdown() in readme, "README's column table is stale: paste tk.schema_markdown() into it"
+def test_reference_column_table_is_generated_from_the_schema():
+    reference = (REPO / "docs" / "reference.md").read_text()
+    assert tk.schema_markdown() in reference, "docs/reference.md's column table is stale: paste tk.schema_markdown() into it"
 
 
 def test_empty_spans_has_every_declared_column_and_dtype():

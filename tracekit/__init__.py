@@ -102,6 +102,9 @@ _EXPORTS: dict[str, str] = {
     "peer_outliers": "tracekit.investigate.peers",
     "error_origins": "tracekit.analysis.error_origins",
     "top_exceptions": "tracekit.analysis.error_origins",
+    # TraceQL (Grafana Tempo's query language) on the spans frame
+    "traceql": "tracekit.analysis.traceql",
+    "traceql_metrics": "tracekit.analysis.traceql",
     # live X-Ray (extra: aws)
     "fetch_xray": "tracekit.aws.fetch",
     "fetch_xray_summaries": "tracekit.aws.fetch",
@@ -130,9 +133,23 @@ _EXPORTS: dict[str, str] = {
     # reports and the command line
     "report": "tracekit.reporting",
     "format_summary": "tracekit.cli",
+    # metrics beside traces (issue 31)
+    "METRIC_COLUMNS": "tracekit.metrics_schema",
+    "empty_metrics": "tracekit.metrics_schema",
+    "validate_metrics": "tracekit.metrics_schema",
+    "metrics_from_columns": "tracekit.metrics_schema",
+    "metrics_schema_markdown": "tracekit.metrics_schema",
+    "MetricsSchemaError": "tracekit.metrics_schema",
+    "read_metrics": "tracekit.io.metrics",
+    "metric_rates": "tracekit.io.metrics",
+    "fetch_metrics": "tracekit.aws.metrics",
+    "metric_series": "tracekit.analysis.metric_series",
+    "detect_metric_changes": "tracekit.analysis.metric_changes",
+    "metric_exemplars": "tracekit.analysis.metric_series",
+    "metric_evidence": "tracekit.analysis.metric_evidence",
 }
 
-_SUBMODULES = {"examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}
+_SUBMODULES = {"metrics_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}
 
 __all__ = [
     "TraceKitError",

@@ -36,3 +36,17 @@ class TraceKitAccessor:
         from .core.attributes import attribute
 
         return attribute(self._spans, key, column=column, default=default)
+
+    def traceql(self, query: str) -> pd.DataFrame:
+        """The spans a TraceQL query matches: :func:`tracekit.traceql`.
+
+        >>> import tracekit as tk
+        >>> spans = tk.examples.load("checkout-small")
+        >>> len(spans.tk.traceql("{ status = error }")) == int((spans["status"] == "error").sum())
+        True
+        """
+        import importlib
+
+        # the public name, resolved at call time through the package's lazy exports: the accessor
+        # (layer 2) imports nothing from the analyses above it (LAYERS.md)
+        return importlib.import_module("tracekit").traceql(self._spans, query)

@@ -1,7 +1,7 @@
 """The ``tracekit`` command line.
 
 Subcommands: ``summary`` (a quick text summary of trace files), ``report`` (a self-contained HTML postmortem
-report), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
+report), ``query`` (the traces a TraceQL query matches), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
 with a non-zero code, never a traceback.
 
 Example::
@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "uses the normal period before the detected change)")
     p.add_argument("--compare-by", default="operation", choices=("service", "operation", "call_path", "host", "version"),
                    help="what the comparison table groups by (default: operation)")
-    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("-o", "--output", default="report.html",
+                   help="file to write: .html (the page, with its key findings beside it as .md) or .md (the key "
+                        "findings as Markdown only); default: report.html")
     p.add_argument("--title", default=None, help="report title")
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
                    help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'")
@@ -70,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arguments(p, "listed in the report")
     p.add_argument("--no-progress", action="store_true", help="do not print progress")
 
+    from . import cli_query
+
+    cli_query.add_parser(sub)
     try:
         from . import cli_xray
     except ImportError:  # pragma: no cover - module ships with the package
@@ -99,9 +104,40 @@ def _say(command: str, msg: str) -> None:
     print(printable(f"tracekit {command}: {msg}"), file=sys.stderr)
 
 
-def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: str = "input"):
+def _hider(redact: Sequence[str] | None):
+    """What the command prints about records goes through this: with ``--redact``, the text as
+    :func:`tracekit.analysis.pii.redact_text` leaves it (quoted record content and every built-in
+    PII pattern replaced, as in the report); without, unchanged."""
+    if not redact:
+        return lambda text: text
+    from .analysis.pii import redact_text
+
+    return lambda text: redact_text(text, keys=list(redact))
+
+
+def _error_text(exc: BaseException, redact: Sequence[str] | None) -> str:
+    """The one-line error, redacted like a skipped record when ``redact`` is given."""
+    from .errors import SkippedRecord, TraceFormatError
+
+    if redact and isinstance(exc, TraceFormatError) and getattr(exc, "reason", None):
+        return _record(SkippedRecord(exc.file or "", exc.record or "", exc.reason), redact)
+    return _hider(redact)(str(exc))
+
+
+def _record(rec, redact: Sequence[str] | None) -> str:
+    """``file, record: reason`` of a skipped or ignored record, redacted as the report redacts its table."""
+    if redact:
+        from .analysis.pii import redact_skipped
+
+        rec = redact_skipped([rec], keys=list(redact))[0]
+    where = ", ".join(x for x in (rec.file, rec.record) if x)
+    return f"{where}: {rec.reason}" if where else str(rec.reason)
+
+
+def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: str = "input",
+          redact: Sequence[str] | None = None):
     """Read ``inputs``; bad records skipped with ``errors="skip"`` and files that are not trace data are said
-    once each, on one line, instead of Python warnings."""
+    once each, on one line, instead of Python warnings (redacted when ``redact`` is given)."""
     import warnings
     from pathlib import Path
 
@@ -121,14 +157,11 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
         spans = read(list(inputs), errors=errors)
     skipped = spans.attrs.get("skipped", ()) or ()
     if skipped:
-        first = skipped[0]
-        _say(command, f"skipped {len(skipped)} bad record(s) of the {what}; first: {first.file}, {first.record}: "
-                      f"{first.reason}")
+        _say(command, f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
     notes = spans.attrs.get("ignored", ()) or ()
     if notes:
-        first = notes[0]
         _say(command, f"ignored {len(notes)} record(s) of the {what} that are not trace data (metrics/logs lines, "
-                      f"daemon headers); first: {first.file}, {first.record}: {first.reason}")
+                      f"daemon headers); first: {_record(notes[0], redact)}")
     if len(spans) == 0:
         raise TraceKitError(f"no spans found in {', '.join(map(str, inputs))}")
     return spans
@@ -160,6 +193,9 @@ def check_output(output: str, inputs: Sequence[str]) -> Path:
         same = out.exists() and p.exists() and (p.samefile(out) if p.is_file() else False)
         if same or out.resolve() == p.resolve():
             raise ArgumentError(f"refusing to write the report over the input {i}: choose another -o")
+    from .reporting import output_kind
+
+    output_kind(out)  # .html or .md, else a clear error before any work
     return out
 
 
@@ -225,7 +261,7 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .reporting import report
+    from .reporting import output_kind, report
 
     inputs = list(args.inputs)
     out = check_output(args.output, [*inputs, *(args.baseline or [])])
@@ -236,16 +272,33 @@ def _cmd_report(args) -> int:
             print(printable(msg), file=sys.stderr, flush=True)
 
     say(f"reading {', '.join(inputs)} ...")
-    spans = _load(inputs, args.errors, "report")
+    spans = _load(inputs, args.errors, "report", redact=args.redact)
     base = None
     if args.baseline:
         say(f"reading baseline {', '.join(args.baseline)} ...")
-        base = _load(args.baseline, args.errors, "report", what="baseline")
+        base = _load(args.baseline, args.errors, "report", what="baseline", redact=args.redact)
     say(f"analysing {len(spans):,} spans ...")
     path = report(spans, out, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
                   inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by)
     md = path.with_suffix(".md")
-    print(printable(f"wrote {path}" + (f" and {md}" if md.exists() else "")))
+    print(printable(f"wrote {path}" + (f" and {md}" if md != path and output_kind(path) == "html" else "")))
+    return 0
+
+
+def _cmd_query(args) -> int:
+    from .analysis.traceql import parse, traceql, traceql_metrics
+    from .cli_query import format_matches
+    from .errors import ArgumentError
+
+    if len(args.inputs) < 2:
+        raise ArgumentError("give the trace files, then the TraceQL query: tracekit query FILE '{ status = error }'")
+    *inputs, query = args.inputs
+    q = parse(query)  # a bad query fails before any file is read
+    spans = _load(inputs, args.errors, "query")
+    if q.kind == "metrics":
+        print(printable(traceql_metrics(spans, q, step=args.step).to_string(index=False)))
+    else:
+        print(printable(format_matches(spans, traceql(spans, q.text), limit=max(0, args.limit))))
     return 0
 
 
@@ -257,12 +310,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"summary": _cmd_summary, "report": _cmd_report}
+    handlers = {"summary": _cmd_summary, "report": _cmd_report, "query": _cmd_query}
     handler = handlers.get(args.command) or getattr(args, "handler", None)
     try:
         return int(handler(args) or 0)
     except (TraceKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        _say(args.command, f"error: {exc}")
+        _say(args.command, f"error: {_error_text(exc, getattr(args, 'redact', None))}")
+        return EXIT_INPUT
+    except MemoryError:  # one line, not a traceback
+        _say(args.command, "error: out of memory (the input is larger than this machine can hold; read fewer files "
+                           "or a shorter time window)")
         return EXIT_INPUT
     except OSError as exc:  # disk full, I/O error, …: one line, not a traceback
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""

@@ -22,6 +22,7 @@ __all__ = [
     "TraceFormatWarning",
     "MissingExtraError",
     "ArgumentError",
+    "TraceQLError",
     "SkippedRecord",
     "require",
 ]
@@ -84,6 +85,48 @@ class ArgumentError(TraceKitError, ValueError):
     ...     print(type(e).__name__)
     ArgumentError
     """
+
+
+class TraceQLError(ArgumentError):
+    """A TraceQL query that cannot be run: a syntax error, a type error, or a construct Tempo
+    marks unsupported (said as "not supported").
+
+    The message gives the 1-based position and the query with a caret under that position.
+
+    Parameters
+    ----------
+    reason : str
+        What is wrong.
+    query : str
+        The query.
+    position : int, optional
+        0-based offset of the offending character in ``query`` (``None``: the whole query).
+
+    Examples
+    --------
+    >>> print(TraceQLError("unexpected '='", "{ .a == 4 }", 6))
+    unexpected '=' at position 7:
+      { .a == 4 }
+            ^
+    """
+
+    def __init__(self, reason: str, query: str = "", position: int | None = None):
+        self.reason = reason
+        self.query = query
+        self.position = position
+        if position is None or not query:
+            super().__init__(f"{reason}: {query}" if query else reason)
+            return
+        position = max(0, min(position, len(query)))
+        start = query.rfind("\n", 0, position) + 1
+        end = query.find("\n", position)
+        line = query[start:] if end < 0 else query[start:end]
+        col = position - start
+        pad = "".join(c if c == "\t" else " " for c in line[:col])
+        where = f"position {position + 1}"
+        if start:
+            where += f" (line {query.count(chr(10), 0, position) + 1}, column {col + 1})"
+        super().__init__(f"{reason} at {where}:\n  {line}\n  {pad}^")
 
 
 class TraceFormatWarning(UserWarning):

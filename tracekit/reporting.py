@@ -27,6 +27,7 @@ import datetime as _dt
 import hashlib
 import html
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ import pandas as pd
 from .core import QUANTILES, percentile, result_table, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("request_p99_ms", "float64", "ms", "request latency, p99 (as request_p50_ms)"),
     ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
                                        "response included, p95 (as sampled only)"),
+    ("any_failed_share", "float64", "share", "share of traces with a failed span anywhere (the request's root or any "
+                                             "call, an error a retry absorbed included)"),
 ])
 #: what each headline number means, by column
 HEADLINE_DEFINITIONS = {c.name: c.meaning for c in HEADLINE_TABLE.columns if c.name != "estimate"}
@@ -144,6 +147,7 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
         failed_key = next((k for k in ("failed_share", "failed", "root_failed_rate", "error_rate") if k in r), None)
         rows.append({"estimate": "sampling-corrected", "traces": r.get("n_traces", len(outcomes)),
                      "failed_share": r.get(failed_key, np.nan) if failed_key else np.nan,
+                     "any_failed_share": r.get("any_failed_rate", np.nan),
                      **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
                         for q in QUANTILES},
                      "extent_p95_ms": np.nan})
@@ -156,6 +160,7 @@ def _plain_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
         "estimate": label,
         "traces": len(outcomes),
         "failed_share": float(outcomes["failed"].mean()) if len(outcomes) else np.nan,
+        "any_failed_share": float((outcomes["failed_spans"] > 0).mean()) if len(outcomes) else np.nan,
         **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
         "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
     }
@@ -636,12 +641,43 @@ def _when(t: Any) -> str:
     return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
+
+
 def _md(x: Any) -> str:
-    """Text for Markdown: HTML-escaped, and the characters Markdown would act on escaped."""
-    s = html.escape("" if x is None else str(x), quote=False)
-    for ch in "\\`*_[]|#":
-        s = s.replace(ch, "\\" + ch)
-    return s.replace("\n", " ")
+    r"""Text for Markdown: the characters Markdown would act on backslash-escaped (``* _ [ ] | # \```, a ``<``
+    that would open an HTML tag, a ``&`` that would start an entity), so a renderer shows the text as it is;
+    never HTML entities, which Markdown shows literally.
+
+    >>> _md("p < 0.001, <b>x</b> & *y*")
+    'p < 0.001, \\<b>x\\</b> & \\*y\\*'
+    """
+    s = "" if x is None else str(x)
+    s = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), s)
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def output_kind(path: str | Path) -> str:
+    """What a report file is, by its extension: ``"html"`` (``.html``/``.htm``) or ``"md"`` (``.md``/``.markdown``).
+
+    Raises
+    ------
+    ArgumentError
+        Any other extension (a ``.pdf`` would get HTML it cannot hold).
+
+    >>> output_kind("out/r.MD"), output_kind("r.html")
+    ('md', 'html')
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in (".html", ".htm"):
+        return "html"
+    if suffix in (".md", ".markdown"):
+        return "md"
+    p = Path(path)
+    if not suffix and p.exists() and not p.is_file() and not p.is_dir():
+        return "html"  # a device or a pipe (/dev/stdout): the page
+    raise ArgumentError(f"cannot write {path}: a report is .html (the page, with its key findings beside it as .md) or "
+                        f".md (the key findings as Markdown), not {suffix or 'a file without extension'}")
 
 
 def render_markdown(data: ReportData) -> str:
@@ -698,7 +734,8 @@ def report(
     spans : pandas.DataFrame
         The spans under investigation.
     path : str or pathlib.Path
-        The HTML file to write.
+        The file to write: ``.html`` (the page; with ``markdown``, the key findings beside it as ``.md``) or
+        ``.md`` (the key findings as Markdown only).
     baseline : pandas.DataFrame, optional
         Spans of a reference period to compare against.
     title : str, optional
@@ -724,7 +761,7 @@ def report(
     Raises
     ------
     ArgumentError
-        ``worst`` is not a whole number >= 0.
+        ``worst`` is not a whole number >= 0, or ``path`` is neither ``.html`` nor ``.md``.
 
     Examples
     --------
@@ -733,11 +770,15 @@ def report(
     >>> out.read_text().startswith("<!DOCTYPE html>")
     True
     """
+    kind = output_kind(path)
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
                           inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by)
     out = Path(path)
+    if kind == "md":  # the Markdown alone
+        out.write_text(render_markdown(data), encoding="utf-8")
+        return out
     out.write_text(render_report(data), encoding="utf-8")
-    if markdown and out.suffix != ".md":
+    if markdown:
         out.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
     return out
 

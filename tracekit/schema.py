@@ -2,7 +2,7 @@
 
 One row per span: an OTLP span, or an X-Ray segment, subsegment or inferred segment.
 :data:`SPAN_COLUMNS` is the single declaration; :func:`empty_spans`, :func:`validate_spans`
-and the column table in README.md (:func:`schema_markdown`) are generated from it.
+and the column table in docs/reference.md (:func:`schema_markdown`) are generated from it.
 
 >>> import tracekit as tk
 >>> df = tk.empty_spans()
@@ -295,7 +295,7 @@ def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def schema_markdown() -> str:
-    """The column table of README.md, generated from :data:`SPAN_COLUMNS`.
+    """The column table of docs/reference.md, generated from :data:`SPAN_COLUMNS`.
 
     Returns
     -------

@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analysis.traceql import is_traceql, traceql_mask
 from .analysis.waterfall import waterfall_data
 from .core import normalize_trace_id, require_columns, result_table, safe_repr, span_tree, to_text, trace_outcomes
 from .core.nested import map_leaves
-from .errors import ArgumentError, TraceKitError, require
+from .errors import ArgumentError, TraceKitError, TraceQLError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
 
@@ -136,7 +137,8 @@ class ExplorerState:
 
     Fields: ``service`` (show traces touching this service, or None), ``errors_only`` (only
     traces with a failed span, :func:`tracekit.core.failed`: 4xx client errors are not failures),
-    ``search`` (case-insensitive substring of the root service/operation or trace id),
+    ``search`` (case-insensitive substring of the root service/operation or trace id, or a
+    TraceQL query such as ``{ status = error } >> { kind = client }``: the traces holding a match),
     ``sort_by`` / ``descending`` (trace list order), ``trace_id`` (selected trace), ``span_id``
     (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
@@ -207,7 +209,9 @@ class ExplorerState:
             keep &= (t["failed_spans"] > 0).to_numpy()
         if self.only_traces is not None:
             keep &= t["trace_id"].astype(object).isin(self.only_traces).to_numpy(dtype=bool)
-        if self.search:
+        if self.search and is_traceql(self.search):  # a TraceQL query: traces holding a matching span
+            keep &= t["trace_id"].astype(object).isin(self._traceql_traces()[0]).to_numpy(dtype=bool)
+        elif self.search:
             q = self.search.lower()
             hay = (t["root_service"].astype(str) + " " + t["root_name"].astype(str) + " " + t["trace_id"].astype(str)).str.lower()
             keep &= hay.str.contains(q, regex=False).to_numpy(dtype=bool)
@@ -215,6 +219,29 @@ class ExplorerState:
         if self.sort_by != "request_ms" or not self.descending:
             t = t.sort_values([self.sort_by, "trace_id"], ascending=[not self.descending, True], kind="stable", na_position="last")
         return t.reset_index(drop=True)
+
+    def _traceql_traces(self) -> tuple[frozenset, str | None]:
+        key = ("traceql", self.search)
+        cache = self.shared.cache
+        if key not in cache:
+            try:
+                mask = traceql_mask(self.shared.spans, self.search)[0]
+                cache[key] = (frozenset(self.shared.spans["trace_id"].to_numpy(dtype=object)[mask]), None)
+            except TraceQLError as e:  # half-typed queries list nothing and say why
+                cache[key] = (frozenset(), str(e))
+        return cache[key]
+
+    def search_error(self) -> str | None:
+        """Why the search box's TraceQL query cannot run (None when it runs or is plain text).
+
+        >>> import tracekit as tk
+        >>> s = ExplorerState.from_spans(tk.examples.load("checkout-small"))
+        >>> s.with_filter(search="{ status = ").search_error().splitlines()[0]
+        'unexpected end of query at position 12:'
+        >>> len(s.with_filter(search="{ status = error }").trace_table()) < len(s.trace_table())
+        True
+        """
+        return self._traceql_traces()[1] if is_traceql(self.search) else None
 
     def trace_spans(self, trace_id: str | None = None) -> pd.DataFrame:
         tid = trace_id or self.trace_id
@@ -577,7 +604,7 @@ class TraceExplorer:
         W = self._W
         self.service = W.Dropdown(options=[("all services", None)] + [(s, s) for s in self.state.services], value=None, description="service")
         self.errors_only = W.Checkbox(value=False, description="failed only", indent=False)
-        self.search = W.Text(value="", placeholder="root op / trace id", description="search")
+        self.search = W.Text(value="", placeholder="root op / trace id / { TraceQL }", description="search")
         self.sort_by = W.Dropdown(options=list(_SORT_KEYS), value="request_ms", description="sort by")
         self.descending = W.ToggleButton(value=True, description="descending", icon="sort-amount-desc")
         self.traces = W.Select(options=[], rows=8, layout=W.Layout(width="100%"))
@@ -652,6 +679,8 @@ class TraceExplorer:
             self._syncing = False
         rows = new.waterfall() if new.trace_id is not None else None
         shown = "" if rows is None else f"{len(rows)} of {len(new.trace_spans())} spans shown"
+        if new.search_error():
+            shown = "search: " + new.search_error().splitlines()[0]
         self.status.value = _esc(shown)
 
     def _render_list(self, s: ExplorerState) -> None:

@@ -211,28 +211,73 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     return out
 
 
-_MASKS = (
-    (re.compile(r"'[^']*'|\"[^\"]*\""), "'<str>'"),
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
-    (re.compile(r"\b(?:0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b(?:0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b"), "<id>"),
-    (re.compile(r"[-+]?\d+(?:\.\d+)?"), "<num>"),
-)
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+# a hex word (optionally 0x-prefixed), taken whole and never given back (possessive): one pass over the text;
+# whether it is an id (letters and digits mixed) is decided on the match, not by backtracking
+_HEX_WORD = re.compile(r"\b(0x)?+([0-9a-fA-F]++)\b")
+_NUM = re.compile(r"[-+]?+\d++(?:\.\d++)?+")
+_QUOTE = re.compile(r"['\"]")
+_HAS_DIGIT = re.compile(r"[0-9]")
+_HAS_HEX_LETTER = re.compile(r"[a-fA-F]")
+
+
+def _hex_id(m: re.Match) -> str:
+    body = m.group(2)
+    return "<id>" if _HAS_DIGIT.search(body) and _HAS_HEX_LETTER.search(body) else m.group(0)
+
+
+def _mask_quoted(s: str) -> str:
+    """Quoted values replaced by ``'<str>'``, in one pass.
+
+    A quote opens a value only where no letter or digit precedes it and closes one only where none
+    follows it, so the apostrophe of ``Can't`` or ``it's`` neither opens nor closes a value. Each
+    opener is paired with the nearest closer of the same quote character after it (found by one
+    right-to-left pass over the quote marks), so the cost is linear in the text whatever its quotes.
+    """
+    marks = [m.start() for m in _QUOTE.finditer(s)]
+    if len(marks) < 2:
+        return s
+    n = len(s)
+    opener = [p == 0 or not (s[p - 1].isalnum() or s[p - 1] == "_") for p in marks]
+    closer = [p == n - 1 or not (s[p + 1].isalnum() or s[p + 1] == "_") for p in marks]
+    nxt = [-1] * len(marks)
+    last = {"'": -1, '"': -1}
+    for k in range(len(marks) - 1, -1, -1):
+        c = s[marks[k]]
+        nxt[k] = last[c]
+        if closer[k]:
+            last[c] = k
+    out, pos = [], 0
+    for k, p in enumerate(marks):
+        if p < pos or not opener[k] or nxt[k] < 0:
+            continue
+        out.append(s[pos:p])
+        out.append("'<str>'")
+        pos = marks[nxt[k]] + 1
+    out.append(s[pos:])
+    return "".join(out)
 
 
 def message_template(message: Any) -> str | None:
     """The message with quoted values, UUIDs, hex ids (letters and digits mixed) and numbers masked.
 
+    Linear in the message: quotes are paired in one pass (an apostrophe inside a word, as in
+    ``Can't``, is not a quote) and every regex takes each run of characters whole, without
+    backtracking.
+
     Examples
     --------
     >>> message_template("order 1234 not found for user 'bob' (req 9f8e7d6c5b4a)")
     "order <num> not found for user '<str>' (req <id>)"
+    >>> message_template("Can't reach 'db-7': retry 3")
+    "Can't reach '<str>': retry <num>"
     """
     if message is None or (isinstance(message, float) and np.isnan(message)):
         return None
-    s = str(message)
-    for rx, rep in _MASKS:
-        s = rx.sub(rep, s)
-    return s
+    s = _mask_quoted(str(message))
+    s = _UUID.sub("<uuid>", s)
+    s = _HEX_WORD.sub(_hex_id, s)
+    return _NUM.sub("<num>", s)
 
 
 def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "service") -> pd.DataFrame:

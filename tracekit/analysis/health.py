@@ -383,9 +383,11 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
     fl = failed(spans) | (spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans else failed(spans)
     no_status = spans["http_status"].isna().to_numpy() if "http_status" in spans else np.ones(len(spans), dtype=bool)
     unanswered_failure = fl & no_status
-    has_root = np.zeros(len(spans), dtype=bool)
-    has_root[tree.is_root | tree.orphan] = True
-    root_services = set(svc[has_root].tolist())
+    # where the callee's spans are: roots (each starts a trace of its own) and orphans (in a trace,
+    # naming a parent that is not there), by service, as trace codes
+    tops = np.flatnonzero(tree.is_root | tree.orphan)
+    tops_by_svc = pd.DataFrame({"svc": svc[tops], "t": tree.trace[tops], "orphan": tree.orphan[tops]}).groupby("svc", sort=False)
+    tops_of = {k: (v["t"].to_numpy(), v["orphan"].to_numpy()) for k, v in tops_by_svc}
     rows = []
     if keep:
         known = set(pd.unique(svc))
@@ -408,15 +410,7 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
             if cal in known:
                 # the callee is instrumented (it reports spans elsewhere): here the context was lost
                 sev = "warning"
-                where = (f"Those {cal} spans start traces of their own: tk.reconnect(spans) proposes which new trace "
-                         "answers each of these calls."
-                         if cal in root_services else
-                         f"{cal} has no root spans in the data: its answers to these calls are not loaded, or were not sampled.")
-                why = (f"{caller} calls {cal} ({len(g)} client spans) but no {cal} server span answers below them, although "
-                       f"{cal} is instrumented: the trace context was dropped on this hop (by {caller}, a proxy between them, "
-                       f"or {cal} not extracting it). " + where)
-                todo = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
-                        f"and check that {cal} extracts it.")
+                why, todo = _unanswered_why(caller, cal, len(g), tree.trace[g["row"].to_numpy()], tops_of.get(cal))
             else:
                 sev = "info"
                 why = (f"{caller} calls {cal} ({len(g)} client spans) and nothing answers below them: {cal} reports no spans "
@@ -424,6 +418,41 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
                 todo = f"Instrument {cal} if it is yours; otherwise its time is a black box inside {caller}'s client spans."
             rows.append(_finding(ctx, "uninstrumented_hop", sev, mask, why, todo, subject=f"{caller} → {cal}"))
     return _rows(ctx, rows)
+
+
+def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray,
+                    tops: tuple[np.ndarray, np.ndarray] | None) -> tuple[str, str]:
+    """Explanation and advice for calls of ``caller`` to an instrumented ``cal`` that nothing answers.
+
+    Only the callee's root spans start traces of their own; its orphans in the callers' traces got the
+    context (same trace id) but name a parent span that is missing, so there the context was not
+    dropped: a span between them was not exported or not sampled. Counts are the callee's spans.
+    """
+    t, orph = tops if tops is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    same = np.isin(t, call_traces)
+    n_new = int((~orph & ~same).sum())  # roots in other traces: traces of their own
+    n_orph = int((orph & same).sum())  # orphans in the callers' traces
+    head = f"{caller} calls {cal} ({n_calls} client spans) but no {cal} server span answers below them, although {cal} is instrumented"
+    forward = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
+               f"and check that {cal} extracts it.")
+    orphans = ((f"{n_orph} {cal} spans in these same traces are orphans: they name a parent span" if n_orph != 1 else
+                f"1 {cal} span in these same traces is an orphan: it names a parent span") + " that is not in the data "
+               "(the trace context got through; a span between them was not exported or not sampled); "
+               "tk.reconnect(spans) lists the missing parent each names (case missing_parent).")
+    if n_orph and not n_new:
+        why = f"{head}. " + orphans
+        todo = (f"Find which service or proxy between {caller} and {cal} reports the missing parent spans and export "
+                "(or sample) its spans.")
+        return why, todo
+    dropped = f"{head}: the trace context was dropped on this hop (by {caller}, a proxy between them, or {cal} not extracting it). "
+    if n_new:
+        where = ((f"{n_new} {cal} root spans start traces of their own" if n_new != 1 else
+                  f"1 {cal} root span starts a trace of its own") + ": tk.reconnect(spans) proposes which new trace "
+                 "answers each of these calls." + (" " + orphans if n_orph else ""))
+    else:
+        where = (f"{cal} has no root spans {'outside these traces' if (~orph).any() else 'in the data'}: its answers to these "
+                 "calls are not loaded, or were not sampled.")
+    return dropped + where, forward
 
 
 def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:

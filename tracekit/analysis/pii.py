@@ -95,7 +95,9 @@ def _ssn_ok(m: str) -> bool:
 
 #: built-in pattern name → (regex, validator of a match or None)
 PATTERNS: dict[str, tuple[str, Any]] = {
-    "email": (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", None),
+    # starts only where a run of local-part characters starts, each run taken whole (possessive): one pass,
+    # where trying every start inside a long run before "@" was quadratic
+    "email": (r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+", None),
     "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])", _card_ok),
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
     "jwt": (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", None),
@@ -547,7 +549,50 @@ def redact(
     return out
 
 
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\{.*\}|\[.*\]", re.S)
+_OPENERS = re.compile(r"['\"{\[]")
+_QUOTE_STOP = {"'": re.compile(r"['\\]"), '"': re.compile(r'["\\]')}
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    r"""``(start, end)`` of what ``text`` quotes from a record, left to right: ``'…'`` and ``"…"`` strings
+    (backslash escapes honoured) and ``{…}`` / ``[…]`` literals (to the last closing bracket), in one pass.
+
+    A quote that finds no closing mark marks its kind dead (every later opener of that kind would
+    fail the same way), so no text is scanned twice: linear in the text, where the regex it replaces
+    (``'(?:[^'\\]|\\.)*'|…|\{.*\}``) retried every opener to the end of the text.
+    """
+    out: list[tuple[int, int]] = []
+    dead: set[str] = set()
+    last = {c: text.rfind(e) for c, e in _CLOSERS.items()}
+    openers = _OPENERS
+    m = openers.search(text)
+    while m is not None:
+        i = m.start()
+        c = text[i]
+        end = -1
+        if c not in dead:
+            if c in last:
+                end = last[c] + 1 if last[c] > i else -1
+            else:
+                k, stop = i + 1, _QUOTE_STOP[c]
+                while (q := stop.search(text, k)) is not None:
+                    if text[q.start()] == c:
+                        end = q.start() + 1
+                        break
+                    k = q.start() + 2  # a backslash escapes the next character
+                    if k > len(text):
+                        break
+            if end < 0:
+                dead.add(c)
+                alive = "".join(x for x in "'\"{[" if x not in dead)
+                if not alive:
+                    break
+                openers = re.compile("[" + re.escape(alive) + "]")
+        if end > 0:
+            out.append((i, end))
+        m = openers.search(text, end if end > 0 else i + 1)
+    return out
 
 
 def redact_text(text: str, keys: Iterable[str] | None = None, patterns: Iterable[str] | None = None, *,
@@ -591,7 +636,11 @@ def _redact_text(r: _Redactor, text: Any, quoted: bool) -> Any:
     if not isinstance(text, str):
         return text
     if quoted and r.globs:
-        text = _QUOTED.sub(lambda m: r.tok(m.group(0)), text)
+        parts, pos = [], 0
+        for a, b in _quoted_spans(text):
+            parts += [text[pos:a], r.tok(text[a:b])]
+            pos = b
+        text = "".join(parts) + text[pos:]
     return r.text(text)
 
 

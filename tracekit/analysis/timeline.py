@@ -47,6 +47,7 @@ import pandas as pd
 from ..core import (
     QUANTILES,
     failed,
+    hosts,
     ns,
     operations,
     percentile,
@@ -160,6 +161,8 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         for k in keys:
             if k == "operation":
                 cols[k] = pd.array(operations(spans), dtype="string")
+            elif k == "host" and k not in spans.columns:  # the key metrics share with spans (core.hosts)
+                cols[k] = pd.array(hosts(spans), dtype="string")
             elif k in spans.columns:
                 cols[k] = spans[k].array
             else:
@@ -168,7 +171,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         frame = pd.DataFrame(cols)
         frame["latency_ms"] = dur
         frame["failed"] = failed(spans)
-        if keys == ["service"]:
+        if keys in (["service"], ["host"]):  # the requests each served: entry spans
             svc = spans["service"].to_numpy(dtype=object)
             p = tree.parent
             entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
@@ -290,7 +293,8 @@ def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndar
 
 
 def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | None = None, *,
-             weights: Any = None, ci: float = 0.95) -> pd.DataFrame:
+             weights: Any = None, ci: float = 0.95, metrics: pd.DataFrame | None = None,
+             metric_names: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Requests, failures and request-latency percentiles per time bucket (and key), with intervals.
 
     Parameters
@@ -308,13 +312,19 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         weighted error rates and percentiles.
     ci : float
         Interval level.
+    metrics : pandas.DataFrame, optional
+        A metrics frame: its series (``by`` None, ``"service"`` or ``"host"``) are put beside the
+        requests, one column ``metric.<name>`` each, on the same buckets
+        (:func:`tracekit.analysis.metric_series.join_metric_series`).
+    metric_names : str or list of str, optional
+        The metric names to put there (default: all).
 
     Returns
     -------
     pandas.DataFrame
         One row per (bucket, key) from the first to the last bucket of the data, empty buckets
         included (``requests`` 0): ``time``, the key columns, then the columns declared in
-        :data:`TIMELINE`. ``attrs["params"]`` records the arguments.
+        :data:`TIMELINE` (then the ``metric.<name>`` columns). ``attrs["params"]`` records the arguments.
 
     Raises
     ------
@@ -343,7 +353,12 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         raise ArgumentError(f"timeline: freq must be positive, got {freq!r}")
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
-    return timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
+    out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
+    if metrics is not None:
+        from .metric_series import join_metric_series
+
+        out = join_metric_series(out, metrics, metric_names, keys, freq)
+    return out
 
 
 def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedelta, ci: float,

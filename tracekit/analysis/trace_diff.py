@@ -57,6 +57,7 @@ from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .critical_paths import critical_path
 from .structure import self_time
+from .traceql import is_traceql, traceql_mask
 
 __all__ = ["diff_traces", "trace_diff_summary", "exemplars", "Exemplars", "TRACE_DIFF", "TRACE_DIFF_SUMMARY"]
 
@@ -100,6 +101,14 @@ _TRACE_LEVEL = "xray.trace."
 
 def _one_trace(spans: pd.DataFrame, trace_id: str | None, what: str) -> pd.DataFrame:
     require_columns(spans, _NEEDED, "diff_traces")
+    if is_traceql(trace_id):  # the one trace holding the spans a TraceQL query matches
+        hit = traceql_mask(spans, trace_id)[0]
+        found = pd.unique(spans["trace_id"].to_numpy(dtype=object)[hit])
+        if len(found) != 1:
+            raise ArgumentError(f"diff_traces: the TraceQL query {trace_id!r} matches spans of {len(found)} traces in {what}"
+                                + (f" ({', '.join(map(str, found[:3]))}{', ...' if len(found) > 3 else ''})" if len(found) else "")
+                                + "; it must pick one (e.g. add trace:id or a narrower condition)")
+        trace_id = str(found[0])
     if trace_id is not None:
         tid = normalize_trace_id(trace_id)
         out = spans[spans["trace_id"] == tid]
@@ -212,7 +221,8 @@ def diff_traces(
         when ``a`` holds both (``diff_traces(spans, id_a, id_b)``). The two traces may share a
         trace id (the same request in an incident file and in a baseline file).
     id_b : str, optional
-        With ``b`` a trace id: the id of the trace to compare. X-Ray ids are accepted.
+        With ``b`` a trace id: the id of the trace to compare. X-Ray ids are accepted. Either id
+        may be a TraceQL query that matches spans of exactly one trace.
     tolerance_ms : float, default 50.0
         Largest start-offset difference for matching spans of an operation whose count differs.
     rtol : float, default 1e-9

@@ -53,6 +53,7 @@ from ..core import (
 )
 from ..core.results import Result
 from ..errors import ArgumentError
+from .traceql import is_traceql, traceql_mask
 
 __all__ = ["what_if", "WhatIf", "WHAT_IF_SUMMARY"]
 
@@ -96,6 +97,11 @@ def _parse_change(value) -> tuple[str, float]:
 
 
 def _select(spans: pd.DataFrame, selector: str) -> np.ndarray:
+    if is_traceql(selector):
+        hit = traceql_mask(spans, selector)[0]
+        if not hit.any():
+            raise ArgumentError(f"what_if: the TraceQL query {selector!r} matches no span")
+        return hit
     if not isinstance(selector, str) or not selector:
         raise ArgumentError(f"what_if: a selector is a span id, 'service' or 'service:operation', got {selector!r}")
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
@@ -130,11 +136,13 @@ def what_if(
     spans : pandas.DataFrame
         A spans frame; it is not modified.
     changes : mapping
-        Selector → change. A selector is a span id, ``"service"`` or ``"service:operation"``; a
+        Selector → change. A selector is a span id, ``"service"``, ``"service:operation"`` or a
+        TraceQL query (``'{ span.db.system = "postgres" && duration > 50ms }'``: the spans it matches); a
         change is milliseconds (``-250`` shortens by 250 ms, ``40`` lengthens) or a factor of the
         span's own time (``"x0.5"``).
     traces : iterable of str, optional
-        Apply the changes only in these traces (e.g. the incident window); X-Ray ids accepted.
+        Apply the changes only in these traces (e.g. the incident window); X-Ray ids accepted; or
+        a TraceQL query (the traces holding a span it matches).
     n_boot : int, default 1000
         Bootstrap resamples for the intervals of the summary (0: none).
     ci : float, default 0.95
@@ -173,7 +181,10 @@ def what_if(
     factor = np.ones(n)
     touched = np.zeros(n, dtype=bool)
     allowed = np.ones(n, dtype=bool)
-    if traces is not None:
+    if is_traceql(traces):  # the traces holding a span the query matches
+        hit = traceql_mask(spans, traces)[0]
+        allowed = spans["trace_id"].isin(set(spans["trace_id"].to_numpy(dtype=object)[hit])).to_numpy()
+    elif traces is not None:
         allowed = spans["trace_id"].isin(set(normalize_trace_ids(traces))).to_numpy()
     for sel, ch in changes.items():
         kind, v = _parse_change(ch)

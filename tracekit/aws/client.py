@@ -36,7 +36,7 @@ __all__ = [
     "region_of",
 ]
 
-# IAM actions each public function calls (README "IAM permissions").
+# IAM actions each public function calls (docs/guide.md, "Live AWS X-Ray").
 IAM_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "fetch_xray": ("xray:GetTraceSummaries", "xray:BatchGetTraces"),
     "fetch_xray_summaries": ("xray:GetTraceSummaries",),
@@ -127,15 +127,46 @@ def _secrets_of(client: Any) -> list[str]:
     return out + [s for s in (frozen.access_key, frozen.secret_key, frozen.token) if s and len(s) >= 4]
 
 
-_URL_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s/?#'\"<>]*)([^\s?#'\"<>]*)(\?[^\s#'\"<>]*)?")
-_QUERY_VALUE_RE = re.compile(r"([?&;][^=&;#\s]*=)[^&;#\s]*")
+# the URL after its "://": netloc, path, query, each run taken whole (possessive)
+_URL_TAIL = re.compile(r"([^\s/?#'\"<>]*+)([^\s?#'\"<>]*+)(\?[^\s#'\"<>]*+)?+")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+# a query key never spans a "?" (the text replaced is the same: a key with a "?" starts at its last "?")
+_QUERY_VALUE_RE = re.compile(r"([?&;][^=&;#\s?]*+=)[^&;#\s]*+")
 
 
-def _redact_match(m: re.Match) -> str:
-    scheme, netloc, path, query = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+def _redact_match(scheme: str, netloc: str, path: str, query: str) -> str:
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     return scheme + netloc + path + _QUERY_VALUE_RE.sub(r"\1***", query)
+
+
+def _redact_urls(text: str) -> str:
+    """Every URL (``scheme://netloc/path?query``) with its user:password part and query values redacted.
+
+    Found from each ``://``: the scheme is the run of scheme characters before it, from its first
+    letter that starts a word; the rest is matched forward. Each character is read a bounded number
+    of times (linear), where ``\\b[a-z][a-z0-9+.-]*://`` tried every word start inside a long run.
+    """
+    out, pos, n = [], 0, len(text)
+    i = text.find("://")
+    while i >= 0:
+        j = i
+        while j > pos and text[j - 1] in _SCHEME_CHARS:
+            j -= 1
+        start = -1
+        for k in range(j, i):
+            if text[k].isascii() and text[k].isalpha() and (k == 0 or not (text[k - 1].isalnum() or text[k - 1] == "_")):
+                start = k
+                break
+        if start < 0:
+            i = text.find("://", i + 1)
+            continue
+        m = _URL_TAIL.match(text, i + 3)
+        out += [text[pos:start], _redact_match(text[start:i + 3], m.group(1), m.group(2), m.group(3) or "")]
+        pos = m.end()
+        i = text.find("://", max(pos, i + 1))
+    out.append(text[pos:n])
+    return "".join(out)
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
@@ -165,7 +196,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
         if s:
             text = text.replace(s, "***")
     text = re.sub(r"(X-Amz-Security-Token|Credential|Signature)=[^\s,&'\"]+", r"\1=***", text)
-    text = _URL_RE.sub(_redact_match, text)
+    text = _redact_urls(text)
     return _KEY_RE.sub("***", text)
 
 

@@ -24,13 +24,24 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 """
 
 from .cache import cache_stats, frame_cached
-from .frame import NAT_NS, TIME_PROBLEM, bool_column, ns, require_columns, to_timestamps
+from .frame import (
+    NAT_NS,
+    TIME_MAX_NS,
+    TIME_MIN_NS,
+    TIME_PROBLEM,
+    TIME_RANGE,
+    bool_column,
+    ns,
+    require_columns,
+    to_timestamps,
+)
 from .ids import normalize_trace_id, normalize_trace_ids
 from .keys import BY_KEYS, ByKey, by_keys, key_frame
 from .naming import (
     ASYNC_OPERATIONS,
     CALLEE_KEYS,
     MAX_PATH_OPS,
+    UNNAMED,
     PathIndex,
     PathInterner,
     call_paths,
@@ -38,6 +49,7 @@ from .naming import (
     callees,
     get_attribute,
     is_async_handoff,
+    named,
     operations,
     path_length,
     path_parent,
@@ -52,10 +64,10 @@ from .tree import SpanTree, span_tree, unique_sorted
 from .weights import trace_weights
 
 __all__ = [
-    "NAT_NS", "TIME_PROBLEM", "bool_column", "ns", "require_columns", "to_timestamps",
+    "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
-    "operations", "routes", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
+    "operations", "routes", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",

@@ -20,7 +20,8 @@ import pandas as pd
 from ..errors import ArgumentError
 from ..schema import TIMESTAMP, SpansSchemaError
 
-__all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM"]
+__all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM",
+           "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE"]
 
 #: int64 nanoseconds that stand for NaT in :func:`ns` arrays
 NAT_NS = np.iinfo(np.int64).min
@@ -28,6 +29,12 @@ NAT_NS = np.iinfo(np.int64).min
 #: (OTLP end 0, proto3's unset end: loaded as in progress, end NaT) or ``"end_before_start"`` (kept as
 #: given: a negative duration); health_report's ``bad_span_times`` lists them
 TIME_PROBLEM = "tracekit.time_problem"
+#: the span times readers accept, as ns since the epoch: 1678-01-01 to 2262-01-01 UTC. datetime64[ns]
+#: holds 1677-09-21 .. 2262-04-11; the ~100 days kept free at each end let every analysis and the report
+#: add a bucket or a window to a time (a timeline's last bucket, a baseline window) and still hold it
+TIME_MIN_NS = -9_214_560_000_000_000_000
+TIME_MAX_NS = 9_214_646_400_000_000_000
+TIME_RANGE = "1678-01-01 to 2262-01-01 UTC"
 
 
 def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -34,7 +35,27 @@ import pandas as pd
 from .nested import safe_str
 from .tree import SpanTree, unique_sorted
 
+#: what a span without a name (OTLP ``name`` absent or empty, X-Ray ``name`` empty) is called, wherever it is
+#: shown: readers load it so, and every table, figure and report line then says the same
+UNNAMED = "(unnamed)"
+
+
+def named(names: Any) -> Any:
+    """``names`` (a pyarrow string array) with empty names replaced by :data:`UNNAMED`.
+
+    >>> import pyarrow as pa
+    >>> named(pa.array(["GET /", ""], pa.large_string())).to_pylist()
+    ['GET /', '(unnamed)']
+    """
+    import pyarrow.compute as pc
+
+    if not len(names) or not pc.any(pc.equal(names, "")).as_py():
+        return names
+    return pc.if_else(pc.equal(names, ""), UNNAMED, names)
+
+
 __all__ = [
+    "UNNAMED", "named",
     "callee", "callees", "routes", "operations", "call_paths", "is_async_handoff",
     "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_parent",
     "path_length",
@@ -176,10 +197,20 @@ def callees(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-_ID_SEGMENT = re.compile(
-    r"(?<=/)(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}"
-    r"|[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*)(?=/|$)"
-)
+_PATH_SEGMENT = re.compile(r"(?<=/)[^/]++")
+_ID_WORD = re.compile(r"\d++|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}+")
+_ID_MIXED = re.compile(r"[A-Za-z0-9_-]++")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _id_segment(m: re.Match) -> str:
+    """``{id}`` for a path segment that is an id: digits, a UUID, 16+ hex digits, or a word of letters,
+    digits, ``_`` and ``-`` with at least two digits; the segment otherwise. Each segment is taken whole
+    and tested once (linear), where one regex with three nested stars was cubic in a segment's length."""
+    seg = m.group(0)
+    if _ID_WORD.fullmatch(seg) or (_ID_MIXED.fullmatch(seg) and len(_ASCII_DIGIT.findall(seg)) >= 2):
+        return "{id}"
+    return seg
 
 
 def _path_route(v: str) -> str | None:
@@ -192,7 +223,7 @@ def _path_route(v: str) -> str | None:
         except ValueError:
             return None
     path = path.split("?", 1)[0].split("#", 1)[0]
-    return _ID_SEGMENT.sub("{id}", path) or None
+    return _PATH_SEGMENT.sub(_id_segment, path) or None
 
 
 def routes(spans: pd.DataFrame) -> pd.Series:

@@ -1,7 +1,7 @@
 """Result tables declared as data: every column of every analysis result, with dtype, unit and meaning.
 
 Like the spans schema (:mod:`tracekit.schema`), each analysis declares the columns of the table it
-returns once, with :func:`result_table`; the README's tables are generated from the declarations
+returns once, with :func:`result_table`; the tables in docs/reference.md are generated from the declarations
 (:func:`results_markdown`) and a test keeps them equal, and another checks that each analysis
 returns exactly the declared columns.
 

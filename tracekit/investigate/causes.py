@@ -244,6 +244,7 @@ def rank_causes(
     alpha: float = 0.01,
     seed: int = 0,
     comparison: Any = None,
+    metrics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rank the components that may have caused the incident, each with its evidence.
 
@@ -290,6 +291,11 @@ def rank_causes(
         :func:`~tracekit.compare` of the same incident and baseline at the same level (keys as
         :func:`level_frame` gives), when the caller has one: reused for the millisecond evidence
         instead of computed again.
+    metrics : pandas.DataFrame, optional
+        A metrics frame covering both periods: each row's metric evidence
+        (:mod:`tracekit.analysis.metric_evidence`, per service, or per host at ``level="host"``) is
+        added to its score, and the columns ``metrics``, ``metric_top``, ``metrics_moved``,
+        ``metrics_steady`` and ``signals`` (which signals support the row) follow the others.
 
     Returns
     -------
@@ -463,6 +469,11 @@ def rank_causes(
     table["error_origin_share"] = origin_share
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
+    if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
+        from ..analysis.metric_evidence import join_metric_evidence
+
+        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys)
+        table["score"] = table["score"] + table["metrics"]
     cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
     table = table.merge(cmp, how="left", on=keys)
     table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],
@@ -480,7 +491,17 @@ def rank_causes(
                              dtype="string")
     table["note"] = pd.array(_notes(table), dtype="string")
     table["hypothesis"] = pd.array([_hypothesis(r, keys, level) for r in table.to_dict("records")], dtype="string")
-    table = table[[*keys, *RANK_CAUSES.column_names]]
+    extra = []
+    if metrics is not None:
+        traced = (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)  # the hypothesis' threshold
+        measured = table["metrics"].to_numpy(dtype=float) > 0.05
+        table["signals"] = pd.array([", ".join(n for n, ok in (("traces", t), ("metrics", m_)) if ok)
+                                     for t, m_ in zip(traced, measured, strict=True)], dtype="string")
+        table["hypothesis"] = pd.array([h if not isinstance(top, str) or mv <= 0.05 else f"{h} Metrics: {top}."
+                                        for h, top, mv in zip(table["hypothesis"], table["metric_top"],
+                                                              table["metrics"], strict=True)], dtype="string")
+        extra = ["metrics", "metric_top", "metrics_moved", "metrics_steady", "signals"]
+    table = table[[*keys, *RANK_CAUSES.column_names, *extra]]
     for c in RANK_CAUSES.columns:
         if c.dtype in ("float64", "int64"):
             table[c.name] = table[c.name].astype(c.dtype)

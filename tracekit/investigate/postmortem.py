@@ -798,10 +798,14 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         out.append(Finding("sure", f"Sampling: the traces are a weighted sample ({_plural(s['n_traces'], 'trace')} standing "
                                    f"for about {s['est_requests']:,.0f} requests); corrected for it, the error rate is "
                                    f"{_pct(s['error_rate'])} [{_pct(s['error_rate_lo'])}, {_pct(s['error_rate_hi'])}] "
-                                   f"(naive {_pct(s['naive_error_rate'])}) and p95 request latency {fmt_ms(s['p95_ms'])} "
-                                   f"(naive {fmt_ms(s['naive_p95_ms'])})."
+                                   f"(naive {_pct(s['naive_error_rate'])}), the share of traces with a failed span anywhere "
+                                   f"{_pct(s['any_failed_rate'])} [{_pct(s['any_failed_rate_lo'])}, "
+                                   f"{_pct(s['any_failed_rate_hi'])}] (naive {_pct(s['naive_any_failed_rate'])}) and p95 "
+                                   f"request latency {fmt_ms(s['p95_ms'])} (naive {fmt_ms(s['naive_p95_ms'])})."
                                    + (f" {s['warning'][:1].upper()}{s['warning'][1:]}." if isinstance(s.get('warning'), str) and s['warning'] else ""),
-                           (), dict(error_rate=float(s["error_rate"]), naive_error_rate=float(s["naive_error_rate"]))))
+                           (), dict(error_rate=float(s["error_rate"]), naive_error_rate=float(s["naive_error_rate"]),
+                                    any_failed_rate=float(s["any_failed_rate"]),
+                                    naive_any_failed_rate=float(s["naive_any_failed_rate"]))))
     else:
         out.append(Finding("sure", "Sampling: no sampling probabilities in the data (no OTel th: thresholds, no X-Ray "
                                    "sampling statistics given), so the numbers describe the sampled traces; if the "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import gzip
 import io
+import json
 import os
 import re
 import reprlib
@@ -26,15 +27,18 @@ from typing import Any
 import orjson
 
 from ..core.frame import TIME_PROBLEM
-from ..errors import TraceFormatError
+from ..errors import ArgumentError, TraceFormatError
 
 __all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
-           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short"]
+           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
+           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
 
 OBJECT = "<object>"
+#: lists of documents (or of lists of them) deeper than this are not trace data: readers say so, never recurse on
+MAX_LIST_NESTING = 16
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
 
 
@@ -257,14 +261,230 @@ def ignored_files(path: Path) -> list[Path]:
     return [p for p in _candidates(path) if not _looks_like_json(p)]
 
 
-def read_bytes(data: bytes, name: str) -> bytes:
-    """Decompress gzip data (by magic number); raise a clear error on a truncated stream."""
-    if data[:2] == b"\x1f\x8b":
+#: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:
+#: trace JSON compresses 5-20x (the bundled datasets: 15x), gzip at most about 1,030x (a "gzip bomb");
+#: set ``TRACEKIT_MAX_DECOMPRESSED_BYTES`` (bytes; ``0``: no cap) to choose another cap
+GZIP_RATIO_CAP = 100
+GZIP_MIN_CAP = 512 * 2**20
+_CAP_ENV = "TRACEKIT_MAX_DECOMPRESSED_BYTES"
+_CHUNK = 16 * 2**20
+
+
+def decompressed_cap(compressed: int) -> int | None:
+    """Most bytes a gzip file of ``compressed`` bytes may decompress to (None: no cap).
+
+    >>> decompressed_cap(1_000) == GZIP_MIN_CAP, decompressed_cap(10 * 2**20) // 2**20
+    (True, 1000)
+    """
+    env = os.environ.get(_CAP_ENV, "").strip()
+    if env:
         try:
-            return gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
-    return data
+            cap = int(float(env))
+        except ValueError:
+            raise TraceFormatError(f"{_CAP_ENV}={env!r} is not a number of bytes") from None
+        return cap if cap > 0 else None
+    return max(GZIP_MIN_CAP, GZIP_RATIO_CAP * compressed)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
+
+
+def _utf8(data: bytes, name: str) -> bytes:
+    """UTF-16 or UTF-32 text (by its byte-order mark, or without one by where the NULs of its first four
+    bytes fall, as RFC 4627 detects it: JSON starts with an ASCII character) re-encoded as UTF-8; other
+    data as it is. Windows PowerShell's ``>`` writes UTF-16 with a BOM."""
+    enc, skip = None, 0
+    for bom, e in _BOMS:
+        if data.startswith(bom):
+            enc, skip = e, len(bom)
+            break
+    else:
+        h = data[:4]
+        if len(h) == 4 and 0 in h:
+            nul = tuple(b == 0 for b in h)
+            enc = {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+                   (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}.get(nul)
+    if enc is None:
+        return data
+    try:
+        return data[skip:].decode(enc).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise TraceFormatError(f"file looks like {enc.upper()} text but is not valid {enc.upper()} "
+                               f"(byte {exc.start + skip:,}: {exc.reason})", file=name) from None
+
+
+def read_bytes(data: bytes, name: str) -> bytes:
+    """Decompress gzip data (by magic number, every member); raise a clear error on a truncated stream or
+    when it decompresses past :func:`decompressed_cap` (a gzip bomb: never more than the cap is held).
+    UTF-16 and UTF-32 text is re-encoded as UTF-8 (:func:`_utf8`).
+
+    >>> read_bytes(gzip_bytes(b'{"a": 1}'), "x.gz")
+    b'{"a": 1}'
+    >>> read_bytes('{"a": 1}'.encode("utf-16"), "ps.json")  # with its byte-order mark
+    b'{"a": 1}'
+    """
+    if data[:2] != b"\x1f\x8b":
+        return _utf8(data, name)
+    cap = decompressed_cap(len(data))
+    out = bytearray()
+    view = memoryview(data)
+    pos = 0
+    try:
+        while True:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = d.decompress(view[pos:], _CHUNK)
+            while True:  # a bounded chunk at a time: never more than the cap (+ one chunk) in memory
+                out += chunk
+                if cap is not None and len(out) > cap:
+                    raise TraceFormatError(
+                        f"gzip data decompresses to more than {_mib(cap)} (from {_mib(len(data))} compressed; the cap "
+                        f"is max({_mib(GZIP_MIN_CAP)}, {GZIP_RATIO_CAP}x the compressed size)): not read, as a "
+                        f"decompression bomb would exhaust memory; set {_CAP_ENV} (bytes, 0 for no cap) to read it "
+                        "anyway", file=name)
+                if not d.unconsumed_tail:
+                    break
+                chunk = d.decompress(d.unconsumed_tail, _CHUNK)
+            if not d.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            rest = d.unused_data
+            pos = len(data) - len(rest)
+            if not rest.strip(b"\x00"):  # done (trailing NUL padding is allowed, as gzip does)
+                break
+            if rest[:2] != b"\x1f\x8b":
+                raise OSError(f"{len(rest):,} bytes of trailing data after the gzip stream are not gzip")
+    except (EOFError, OSError, zlib.error) as exc:
+        raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
+    return _utf8(bytes(out), name)
+
+
+def checked_path(source: Any) -> Path:
+    """``source`` as a :class:`~pathlib.Path`; an empty or blank path is an error (``Path("")`` is the
+    working directory, which would be read whole).
+
+    >>> checked_path("")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: empty path: give a file or directory of traces (use "." for the working directory)
+    """
+    if not os.fspath(source).strip():
+        raise ArgumentError('empty path: give a file or directory of traces (use "." for the working directory)')
+    return Path(source)
+
+
+_TOKEN = re.compile(r'[ \t\n\r]*+(?:(")|(-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+)'
+                    r'|(true|false|null)|([{}\[\],:]))')
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+"')
+_LITERALS = {"true": True, "false": False, "null": None}
+_AFTER_VALUE, _VALUE, _FIRST_VALUE, _KEY, _FIRST_KEY = range(5)
+
+
+def _loads_deep(data: bytes | memoryview | str) -> Any:
+    """Parse JSON of any depth with an explicit stack (orjson stops at 1,024 levels; tracekit's writers
+    keep nested attribute values whole, so a value nested 3,000 deep is written and must read back).
+    Linear: one token at a time, each regex possessive. Only used when orjson refuses the depth."""
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+    root: list = []
+    stack: list[list] = [[root, None]]  # [container, key of the value being read (dicts)]
+    state, pos = _VALUE, 0
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{what} at char {pos}")
+
+    while True:
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise bad("unexpected character")
+        quote, num, lit, punct = m.groups()
+        pos = m.end()
+        top = stack[-1]
+        if state in (_KEY, _FIRST_KEY):
+            if quote:
+                sm = _STRING.match(text, pos - 1)
+                if sm is None:
+                    raise bad("bad string")
+                tok = sm.group(0)
+                top[1] = json.loads(tok) if "\\" in tok else tok[1:-1]
+                pos = sm.end()
+                cm = _TOKEN.match(text, pos)
+                if cm is None or cm.group(4) != ":":
+                    raise bad("expected ':'")
+                pos, state = cm.end(), _VALUE
+                continue
+            if punct == "}" and state == _FIRST_KEY:
+                value = stack.pop()[0]
+            else:
+                raise bad("expected a key")
+        elif state == _AFTER_VALUE:
+            container = top[0]
+            if punct == ",":
+                state = _KEY if type(container) is dict else _VALUE
+                continue
+            if (punct == "}" and type(container) is dict) or (punct == "]" and type(container) is list and container is not root):
+                value = stack.pop()[0]
+            else:
+                raise bad("expected ',' or a closing bracket")
+        else:  # a value
+            if quote:
+                sm = _STRING.match(text, pos - 1)
+                if sm is None:
+                    raise bad("bad string")
+                tok = sm.group(0)
+                value = json.loads(tok) if "\\" in tok else tok[1:-1]
+                pos = sm.end()
+            elif num:
+                value = json.loads(num)
+            elif lit:
+                value = _LITERALS[lit]
+            elif punct == "{":
+                stack.append([{}, None])
+                state = _FIRST_KEY
+                continue
+            elif punct == "[":
+                stack.append([[], None])
+                state = _FIRST_VALUE
+                continue
+            elif punct == "]" and state == _FIRST_VALUE:
+                value = stack.pop()[0]
+            else:
+                raise bad("expected a value")
+        # one value complete: put it in its container
+        container, key = stack[-1]
+        if container is root:
+            if text[pos:].strip(" \t\n\r"):
+                raise bad("unexpected content after the value")
+            return value
+        if type(container) is dict:
+            container[key] = value
+        else:
+            container.append(value)
+        state = _AFTER_VALUE
+
+
+def loads(data: bytes | memoryview | str) -> Any:
+    """``orjson.loads``, and JSON nested past orjson's 1,024 levels parsed by :func:`_loads_deep`
+    (any other error is orjson's).
+
+    >>> v = loads(b"[" * 2000 + b"1" + b"]" * 2000)
+    >>> for _ in range(1999):
+    ...     v = v[0]
+    >>> v
+    [1]
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit exceeded" not in str(exc):
+            raise
+        err = exc
+    try:
+        return _loads_deep(data)
+    except (ValueError, UnicodeDecodeError):
+        raise err from None
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterator[Document]:
@@ -288,13 +508,13 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
     first: Any = _NOT_JSON
     if nl >= 0 and _NON_SPACE.search(data, nl + 1) and lead and lead.group() in (b"{", b"["):
         try:
-            first = orjson.loads(memoryview(data)[top:nl])
+            first = loads(memoryview(data)[top:nl])
         except orjson.JSONDecodeError:
             pass
     if first is _NOT_JSON:
         reason = None
         try:
-            value = orjson.loads(data)
+            value = loads(data)
         except orjson.JSONDecodeError as whole_err:
             reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
         if reason is None:
@@ -357,7 +577,7 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
         stop = end if nxt < 0 else nxt
         if _NON_SPACE.search(data, pos, stop):
             try:
-                value = orjson.loads(view[pos:stop])
+                value = loads(view[pos:stop])
             except orjson.JSONDecodeError as exc:
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
                 truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")
@@ -375,6 +595,16 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
 
 
 def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
+    msg = str(err)
+    if "not valid UTF-8" in msg:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return (f"not valid JSON: not UTF-8 text (JSON must be UTF-8): byte {exc.start:,} is "
+                    f"{data[exc.start:exc.start + 1]!r} ({exc.reason}); a Latin-1 file needs re-encoding, e.g. "
+                    "iconv -f latin1 -t utf-8")
+    if "depth limit exceeded" in msg:
+        return f"JSON nested more than 1,024 levels deep (the parser's limit): not trace data ({err})"
     stripped = data.rstrip()
     if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
         return f"file is truncated: JSON ends early ({err})"
@@ -404,7 +634,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
     elif isinstance(source, str) and not is_pathlike(source):
         yield from parse_json(text_bytes(source), OBJECT, on_bad_line)
     elif is_pathlike(source):
-        path = Path(source)
+        path = checked_path(source)
         if path.is_dir():
             files = list_files(path)
             if not files:

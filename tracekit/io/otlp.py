@@ -96,7 +96,7 @@ import bisect
 import gc
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +107,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.frame import TIME_MAX_NS
+from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, TIMESTAMP
 from ._columns import hex_ids
 from ._sources import (
+    MAX_LIST_NESTING,
     OBJECT,
     TIME_PROBLEM,
     Document,
+    checked_path,
     display_name,
     gc_promote,
     is_pathlike,
@@ -140,6 +144,7 @@ for _code, _name in list(_STATUS.items()):
 _DEPRECATED_OK = (0, "DEPRECATED_STATUS_CODE_OK")
 
 _INT64_MAX = 2**63 - 1
+_TIME_RANGE_OTLP = "1970-01-01 to 2262-01-01 UTC"
 # Spans per chunk of converted columns. Converting every 8,192 spans (freeing the documents'
 # id/time strings early) measured 10% less peak memory but 30% more time on 200k spans, so by
 # default the columns are converted once, at the end; tests set it small to check chunking.
@@ -457,30 +462,46 @@ def _events(evs: Any) -> list:
     return out
 
 
-def _links(lks: Any) -> list:
+def _links(lks: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
+    """The canonical links of a span. ``on_bad`` (lenient reading): a bad link is passed to it as
+    (``links[j]``, reason) and left out, the span and its other links kept; without it, raised."""
     if type(lks) is not list:
-        raise _Bad(f"links must be a list, got {short(lks)}")
+        if on_bad is None:
+            raise _Bad(f"links must be a list, got {short(lks)}")
+        on_bad("links", f"links must be a list, got {short(lks)}: the links were left out, the span kept")
+        return []
     out = []
-    for lk in lks:
-        if type(lk) is not dict:
-            raise _Bad(f"link must be an object, got {short(lk)}")
-        d = {
-            "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
-            "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
-            "trace_state": lk.get("traceState") or None,
-            "flags": lk.get("flags"),
-            "attributes": _attrs(lk.get("attributes")),
-        }
-        if "droppedAttributesCount" in lk:
-            d["dropped_attributes_count"] = _count(lk["droppedAttributesCount"], "link droppedAttributesCount")
-        out.append(d)
+    for j, lk in enumerate(lks):
+        if on_bad is None:
+            out.append(_link(lk))
+            continue
+        try:
+            out.append(_link(lk))
+        except _Bad as exc:
+            on_bad(f"links[{j}]", f"{exc}: the link was left out, the span kept")
     return out
+
+
+def _link(lk: Any) -> dict:
+    if type(lk) is not dict:
+        raise _Bad(f"link must be an object, got {short(lk)}")
+    d = {
+        "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
+        "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
+        "trace_state": lk.get("traceState") or None,
+        "flags": lk.get("flags"),
+        "attributes": _attrs(lk.get("attributes")),
+    }
+    if "droppedAttributesCount" in lk:
+        d["dropped_attributes_count"] = _count(lk["droppedAttributesCount"], "link droppedAttributesCount")
+    return d
 
 
 def _time(x: Any, what: str) -> int:
     t = _int(x, what)
-    if not 0 <= t <= _INT64_MAX:
-        raise _Bad(f"{what} {short(x)} is out of range (0 to 2^63-1 ns)")
+    if not 0 <= t <= TIME_MAX_NS:
+        raise _Bad(f"{what} {short(x)} is out of range: 0 to {TIME_MAX_NS} ns ({_TIME_RANGE_OTLP}), the times "
+                   "every analysis can hold")
     return t
 
 
@@ -654,6 +675,9 @@ class Collector:
             return ", ".join(x for x in (line, p) if x) or None
 
         if isinstance(value, list):
+            if prefix.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: not trace data
+                self.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not OTLP JSON", file, at(""))
+                return
             for i, v in enumerate(value):
                 self.value(v, file, line, lineno, f"{prefix}[{i}].")
             return
@@ -812,7 +836,8 @@ class Collector:
                 ev = sp.get("events")
                 events = _events(ev) if ev else []
                 lk = sp.get("links")
-                links = _links(lk) if lk else []
+                links = (_links(lk) if self.errors == "raise" else _links(
+                    lk, lambda where, why, k=k: self.problem(why, file, at(f"{spath}.spans[{k}].{where}")))) if lk else []
                 if "droppedAttributesCount" in sp:
                     attrs["otel.dropped_attributes_count"] = _count(sp["droppedAttributesCount"], "droppedAttributesCount")
                 if "droppedEventsCount" in sp:
@@ -915,8 +940,8 @@ def _times(raw: list, what: str, nullable: bool) -> tuple[np.ndarray, np.ndarray
             arr = pc.cast(arr, pa.int64())
         else:
             raise pa.ArrowInvalid("not integers")
-        if len(arr) and pc.min(arr).as_py() is not None and pc.min(arr).as_py() < 0:
-            raise pa.ArrowInvalid("negative")
+        if len(arr) and pc.min(arr).as_py() is not None and (pc.min(arr).as_py() < 0 or pc.max(arr).as_py() > TIME_MAX_NS):
+            raise pa.ArrowInvalid("out of range")
         if not nullable and arr.null_count:
             raise pa.ArrowInvalid("nulls")
         return arr.fill_null(_NAT).to_numpy(), np.zeros(n, dtype=bool), []
@@ -984,7 +1009,7 @@ def collected_frame(c: Collector) -> pd.DataFrame:
         "span_id": _strings(sid),
         "parent_id": _strings(pid),
         "service": per_block([b.service for b in c.blocks]),
-        "name": _strings(strings("name")),
+        "name": _strings(named(strings("name"))),
         "kind": _strings(strings("kind")),
         "start": _timestamps(start),
         "end": _timestamps(end),
@@ -1048,7 +1073,7 @@ def _sub_sources(source: Any) -> Iterator[Any]:
     if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for s in source:
             yield from _sub_sources(s)
-    elif is_pathlike(source) and Path(source).is_dir():
+    elif is_pathlike(source) and checked_path(source).is_dir():
         files = list_files(Path(source))
         if not files:
             yield source  # iter_documents raises the clear error
@@ -1103,3 +1128,11 @@ def gc_paused() -> Iterator[None]:
             gc_promote()
             gc.enable()
 
+
+
+# building blocks other OTLP signals' readers share (metrics: tracekit.io.metrics)
+BadValue = _Bad
+decode_attributes = _attrs
+camel_case_keys = _camel_case
+base64_id_hex = _b64_hex
+source_parts = _sub_sources

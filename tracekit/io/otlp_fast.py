@@ -46,7 +46,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from itertools import compress, count, repeat
 from operator import attrgetter, is_not
-from pathlib import Path
 from sys import intern
 from typing import Annotated, Any
 
@@ -57,7 +56,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from ..errors import TraceFormatError
 from . import otlp as _otlp  # the checked code (never imports this module back)
 from ._progress import Progress
-from ._sources import OBJECT, Document, display_name, is_pathlike, parse_json, read_bytes, text_bytes
+from ._sources import OBJECT, Document, checked_path, display_name, is_pathlike, parse_json, read_bytes, text_bytes
 
 __all__ = ["read_into", "STATS"]
 
@@ -470,7 +469,7 @@ def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
     if isinstance(part, str) and not is_pathlike(part):
         return text_bytes(part), OBJECT, None
     if is_pathlike(part):
-        path = Path(part)
+        path = checked_path(part)
         if path.is_file():
             name = display_name(path)
             return path.read_bytes(), name, lambda: read_bytes(path.read_bytes(), name)

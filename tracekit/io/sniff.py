@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..errors import SkippedRecord, TraceFormatWarning
 from ..schema import STRING
-from ._sources import Document, is_pathlike, known_shape
+from ._sources import MAX_LIST_NESTING, Document, is_pathlike, known_shape
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
 from .xray import is_daemon_header
 
@@ -138,6 +138,10 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
                 xray = _XRay(errors, owned)
             xray.add(value, doc.file, doc.line, _label(doc.line, path))
         elif fmt == "list":
+            if path.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: not trace data
+                otlp.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not trace data; {SUPPORTED}", doc.file,
+                             _label(doc.line, path) or None)
+                return
             for i, item in enumerate(value):
                 dispatch(item, doc, f"{path}[{i}]")
         else:

@@ -55,8 +55,9 @@ Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file,
 lowered), a trace id that is neither ``1-8hex-24hex`` nor 32 hex, a Document that is not JSON.
 A document with neither ``end_time`` nor ``in_progress: true`` is invalid too: X-Ray's
 PutTraceSegments rejects it, so no X-Ray API ever returns one, and loading it as in progress
-would invent a state the sender never claimed. A time outside what datetime64[ns] holds
-(1677–2262; e.g. an 11-digit epoch) cannot be represented and is an error as well. With
+would invent a state the sender never claimed. A time outside 1678-01-01 .. 2262-01-01 (what
+datetime64[ns] holds, less ~100 days at each end for the buckets and windows analyses add; e.g. an
+11-digit epoch) is an error as well. With
 ``errors="skip"`` each bad document is left out (its valid neighbours load) and listed in
 ``df.attrs["skipped"]``.
 
@@ -95,18 +96,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, TIME_RANGE
+from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
 from ._sources import (
+    MAX_LIST_NESTING,
     OBJECT,
     TIME_PROBLEM,
     Document,
+    checked_path,
     display_name,
     is_pathlike,
     iter_documents,
     known_shape,
     list_files,
+    loads,
     parse_json,
     read_bytes,
     short,
@@ -116,7 +122,7 @@ from ._sources import (
 __all__ = ["trace_extra", "is_daemon_header", "open_documents"]
 
 _NAT = np.iinfo(np.int64).min
-_MAX_S = 9_223_372_036.0  # datetime64[ns] holds ±9223372036.85 s around 1970
+_MIN_S, _MAX_S = TIME_MIN_NS / 1e9, TIME_MAX_NS / 1e9  # the times every analysis can hold (core.frame)
 _NO_STATUS = -(2**62)
 _MAX_INT = 2**62
 _NAN = float("nan")
@@ -157,7 +163,7 @@ def _is_parsed(source: Any) -> bool:
 
 def _documents(source: Any, b: _Builder) -> Iterator[Document]:
     if is_pathlike(source):
-        path = Path(source)
+        path = checked_path(source)
         if path.is_dir():
             files = list_files(path)
             if not files:
@@ -277,9 +283,9 @@ def _seconds(v: Any, what: str, s: dict) -> float:
                 raise _bad(f"{what} {short(v)} is not a number", s) from None
         else:
             raise _bad(f"{what} {short(v)} is not a number (epoch seconds)", s)
-    if not (-_MAX_S < v < _MAX_S):
-        raise _bad(f"{what} {short(v)} is outside the range datetime64[ns] can hold "
-                   "(epoch seconds between 1677 and 2262)", s)
+    if not (_MIN_S < v < _MAX_S):
+        raise _bad(f"{what} {short(v)} is outside the times every analysis can hold "
+                   f"(epoch seconds {_MIN_S:.0f} to {_MAX_S:.0f}: {TIME_RANGE})", s)
     return v
 
 
@@ -374,29 +380,43 @@ def _exception_events(cause: Any, end_ns: int | None) -> tuple[list, str | None]
     return events, message
 
 
-def _links(v: Any, s: dict) -> list:
+def _links(v: Any, s: dict, on_bad: Any = None) -> list:
     """X-Ray ``links`` ([{trace_id, id, attributes}], as the OTel X-Ray exporter writes span links)
-    → the canonical links: {trace_id (32 hex), span_id, trace_state, flags, attributes}."""
+    → the canonical links: {trace_id (32 hex), span_id, trace_state, flags, attributes}. A placeholder
+    id (empty or all zeros) is None, as in OTLP. ``on_bad`` (lenient reading): a bad link is passed to
+    it (the reason) and left out, the segment and its other links kept; without it, raised."""
     if type(v) is not list:
-        raise _bad(f"'links' is not a list: {v!r}", s)
+        if on_bad is None:
+            raise _bad(f"'links' is not a list: {v!r}", s)
+        on_bad(str(_bad(f"'links' is not a list: {short(v)}: the links were left out, the segment kept", s)))
+        return []
     out = []
     for i, lk in enumerate(v):
-        if type(lk) is not dict:
-            raise _bad(f"links[{i}] is not an object: {lk!r}", s)
-        raw, sid, attrs = lk.get("trace_id"), lk.get("id"), lk.get("attributes")
-        t = raw.strip() if type(raw) is str else ""
-        if len(t) == 35 and t[:2] == "1-" and t[10] == "-":
-            t = t[2:10] + t[11:]
-        t = t.lower()
-        if len(t) != 32 or t.strip("0123456789abcdef"):
-            raise _bad(f"links[{i}].trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", s)
-        if type(sid) is not str or len(sid) != 16 or sid.lower().strip("0123456789abcdef"):
-            raise _bad(f"links[{i}].id {sid!r} is not 16 hex digits", s)
-        if attrs is not None and type(attrs) is not dict:
-            raise _bad(f"links[{i}].attributes is not an object: {attrs!r}", s)
-        out.append({"trace_id": t, "span_id": sid.lower(), "trace_state": None, "flags": None,
-                    "attributes": dict(attrs) if attrs else {}})
+        try:
+            out.append(_link(i, lk, s))
+        except _Bad as exc:
+            if on_bad is None:
+                raise
+            on_bad(f"{exc}: the link was left out, the segment kept")
     return out
+
+
+def _link(i: int, lk: Any, s: dict) -> dict:
+    if type(lk) is not dict:
+        raise _bad(f"links[{i}] is not an object: {lk!r}", s)
+    raw, sid, attrs = lk.get("trace_id"), lk.get("id"), lk.get("attributes")
+    t = raw.strip() if type(raw) is str else ""
+    if len(t) == 35 and t[:2] == "1-" and t[10] == "-":
+        t = t[2:10] + t[11:]
+    t = t.lower()
+    if raw not in (None, "") and (len(t) != 32 or t.strip("0123456789abcdef")):
+        raise _bad(f"links[{i}].trace_id {raw!r} is not an X-Ray trace id (1-8hex-24hex) or 32 hex digits", s)
+    if sid not in (None, "") and (type(sid) is not str or len(sid) != 16 or sid.lower().strip("0123456789abcdef")):
+        raise _bad(f"links[{i}].id {sid!r} is not 16 hex digits", s)
+    if attrs is not None and type(attrs) is not dict:
+        raise _bad(f"links[{i}].attributes is not an object: {attrs!r}", s)
+    return {"trace_id": t if t.strip("0") else None, "span_id": sid.lower() if sid and sid.strip("0") else None,
+            "trace_state": None, "flags": None, "attributes": dict(attrs) if attrs else {}}
 
 
 def trace_extra(trace: dict) -> dict | None:
@@ -509,6 +529,10 @@ class _Builder:
                     "{\"Id\", \"Segments\"} or a segment document {\"id\", \"trace_id\", \"start_time\", ...}; "
                     f"found keys: {keys or '(none)'}", file=file, record=label or None))
         elif type(value) is list:
+            if label.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: not trace data
+                self.fail(TraceFormatError(f"lists nested more than {MAX_LIST_NESTING} deep: not X-Ray data", file=file,
+                                           record=label or None))
+                return
             for i, item in enumerate(value):
                 self.add_value(item, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
         elif type(value) is str:
@@ -560,10 +584,11 @@ class _Builder:
         record = line if line is not None else self._file_count
         self._file_count += 1
         mark = len(self.span_id)
+        self._pending: list[str] = []  # link problems of this document (lenient): said once it is loaded
         try:
             if type(doc) is str:
                 try:
-                    doc = orjson.loads(doc)
+                    doc = loads(doc)
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None
             if type(doc) is list:  # one Document holding several segments
@@ -577,6 +602,8 @@ class _Builder:
             if type(doc) is not dict:
                 raise _Bad(f"segment document is a JSON {type(doc).__name__}, not an object")
             self._walk(doc, trace_tid, trace_extra)
+            for reason in self._pending:
+                self.fail(TraceFormatError(reason, file=file, record=_label(where, j) or None))
         except _Bad as exc:
             del self.span_id[mark:], self.parent_id[mark:], self.name[mark:], self.bits[mark:]
             del self.start[mark:], self.end[mark:], self.http_status[mark:], self.attributes[mark:]
@@ -640,7 +667,7 @@ class _Builder:
             et = get("end_time")
             ip = get("in_progress") is True
             if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
-                    or not (-_MAX_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (-_MAX_S < et < _MAX_S))) \
+                    or not (_MIN_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S < et < _MAX_S))) \
                     or (et is None and not ip):
                 st, et = _check_span(s, top, sid, name, st, et, ip)
             elif et is None:
@@ -742,7 +769,7 @@ class _Builder:
                         resource["resource_arn"] = take("resource_arn")
 
             if attrs and "links" in attrs:  # span links (SQS → Lambda trace linking): the links column
-                self.links[len(rows)] = _links(take("links"), s)
+                self.links[len(rows)] = _links(take("links"), s, self._pending.append if self.lenient else None)
             span_id_a(sid)
             parent_a(parent)
             name_a(intern(name))  # names repeat: one string each
@@ -911,7 +938,7 @@ class _Builder:
             "span_id": strings(span_id),
             "parent_id": strings(parent_id),
             "service": per_doc(self.d_service),
-            "name": strings(pa.array(self.name, pa.large_string(), memory_pool=pool)),
+            "name": strings(named(pa.array(self.name, pa.large_string(), memory_pool=pool))),
             "kind": codes(kind, ["server", "client", "internal"]),
             "start": ts(start_ns),
             "end": ts(end_ns),

@@ -58,10 +58,10 @@ _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _Scalar = str | bool | _Int | float | None
 _Leaf = _Scalar | list[_Scalar]
 _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
-_MAX_S = _xray._MAX_S
+_MIN_S, _MAX_S = _xray._MIN_S, _xray._MAX_S
 # checked by msgspec while decoding (a DecodeError sends the Document to the checked code, which
 # reports it): a time outside what datetime64[ns] holds, a span id that is not 16 characters
-_Seconds = Annotated[float, Meta(gt=-_MAX_S, lt=_MAX_S)]
+_Seconds = Annotated[float, Meta(gt=_MIN_S, lt=_MAX_S)]
 _SpanId = Annotated[str, Meta(min_length=16, max_length=16)]
 _MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")

@@ -28,7 +28,7 @@ def _is_timeline(df: Any) -> bool:
 def _timeline_keys(tl: pd.DataFrame) -> list[str]:
     from ..analysis.timeline import TIMELINE
 
-    return [c for c in tl.columns if c not in TIMELINE.column_names]
+    return [c for c in tl.columns if c not in TIMELINE.column_names and not str(c).startswith("metric.")]
 
 
 def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -52,6 +52,8 @@ def plot_timeline(
     weights: Any = None,
     n: int = 8,
     title: str | None = None,
+    metrics: pd.DataFrame | None = None,
+    metric_names: str | Sequence[str] | None = None,
 ) -> go.Figure:
     """Requests, error rate and p50/p95/p99 of request latency over time, per key.
 
@@ -75,11 +77,15 @@ def plot_timeline(
         Most keys drawn: the keys named by ``changes`` first, then the busiest.
     title : str, optional
         Figure title.
+    metrics, metric_names : optional
+        A metrics frame and the names to draw (default: all, at most 4): one more row per metric under
+        the latency, per key on the same buckets (``by`` None, ``"service"`` or ``"host"``;
+        :func:`tracekit.analysis.metric_series.join_metric_series`), traces' ``meta`` metric ``metric.<name>``.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        Three rows sharing the time axis. Every trace has ``meta`` = {"metric", "key", "role"}
+        Three rows (and one per metric) sharing the time axis. Every trace has ``meta`` = {"metric", "key", "role"}
         (role ``value``, ``band`` or ``baseline``); shapes are named ``change`` or ``deployment``.
 
     Raises
@@ -112,6 +118,12 @@ def plot_timeline(
     else:
         raise ArgumentError("plot_timeline: data must be a spans DataFrame or a timeline() result")
     keys = _timeline_keys(tl)
+    if metrics is not None:
+        from ..analysis.metric_series import join_metric_series
+
+        tl = join_metric_series(tl.drop(columns=[c for c in tl.columns if str(c).startswith("metric.")]), metrics,
+                                metric_names, keys, tl.attrs.get("params", {}).get("freq", freq))
+    mcols = [c for c in tl.columns if str(c).startswith("metric.")][:4]
     labels = _key_labels(tl, keys)
     totals = tl.groupby(labels.to_numpy(), sort=False)["requests"].sum()
     order = sorted(totals.index, key=lambda g: (-totals[g], g))[:top]
@@ -131,8 +143,9 @@ def plot_timeline(
         if len(base_tl) and len(tl):
             shift = tl["time"].min() - base_tl["time"].min()
             base_tl = base_tl.assign(time=base_tl["time"] + shift)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=("requests per bucket", "error rate", "request latency (ms): p50 · p95 · p99"))
+    fig = make_subplots(rows=3 + len(mcols), cols=1, shared_xaxes=True, vertical_spacing=0.06 if not mcols else 0.04,
+                        subplot_titles=("requests per bucket", "error rate", "request latency (ms): p50 · p95 · p99",
+                                        *[esc(f"{c[len('metric.'):]} (mean per bucket)") for c in mcols]))
     dash = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
     lv = labels.to_numpy(dtype=object)
     for g in order:
@@ -155,6 +168,9 @@ def plot_timeline(
                                      customdata=np.column_stack([part[f"{m}_lo"], part[f"{m}_hi"]]),
                                      hovertemplate=f"{m[:3]} %{{y:,.4g}} ms [%{{customdata[0]:,.4g}}, %{{customdata[1]:,.4g}}]"),
                           row=3, col=1)
+        for r, c in enumerate(mcols, start=4):
+            fig.add_trace(go.Scatter(x=x, y=part[c], mode="lines+markers", line=dict(color=color), name=esc(f"{g} {c}"),
+                                     legendgroup=g, showlegend=False, meta=meta(c), connectgaps=False), row=r, col=1)
         if base_tl is not None:
             bl = _key_labels(base_tl, keys).to_numpy(dtype=object)
             bp = base_tl[bl == g]
@@ -197,9 +213,9 @@ def plot_timeline(
     fig.update_yaxes(rangemode="tozero", title_text="requests", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="error rate", row=2, col=1)
     fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
-    fig.update_xaxes(title_text="time (UTC)", row=3, col=1)
+    fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
-    fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720, hovermode="x unified")
+    fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720 + 180 * len(mcols), hovermode="x unified")
     return fig
 
 

@@ -22,6 +22,7 @@ from ...core import (
 from ...core.deprecation import renamed
 from ...errors import ArgumentError, TraceKitError
 from ..structure import trace_summary
+from ..traceql import is_traceql, traceql_mask
 from .common import first_and_codes, usort, value_label
 
 #: public names; the other module-level names are helpers shared within the package
@@ -102,6 +103,11 @@ def _as_ids(values: Iterable[Any], trace_ids: bool) -> set[str]:
     if trace_ids:
         return set(normalize_trace_ids([str(v) for v in values]))
     return {str(v).strip().lower() for v in values}
+
+
+def _from_traceql(spans: pd.DataFrame, query: str, level: str) -> np.ndarray | set:
+    hit = traceql_mask(spans, query)[0]
+    return hit if level == "span" else set(spans["trace_id"].to_numpy(dtype=object)[hit])
 
 
 def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: str) -> np.ndarray:
@@ -207,7 +213,9 @@ def bubble_up(
     (:func:`tracekit.trace_summary`, indexed by trace id: ``lambda t: t.request_ms > 1000``), a
     boolean Series indexed by trace id, or a collection of trace ids (32-hex or X-Ray form).
     ``level="span"``: a predicate on the spans frame, a boolean Series indexed like it, or a
-    collection of span ids. ``baseline=None`` is every unit not selected; a given baseline must
+    collection of span ids. At either level a TraceQL query string selects too
+    (``'{ resource.service.name = "payments" && status = error }'``: the traces holding a matching
+    span, or the matching spans). ``baseline=None`` is every unit not selected; a given baseline must
     not overlap the selection. One row per (dimension, value), best first; columns are described
     in the module docstring. ``attrs``: ``n_selection``, ``n_baseline``, ``level``, ``excluded``.
     An empty selection or baseline is not an error: the shares are reported and ``p_value``,
@@ -277,6 +285,10 @@ def bubble_up(
         err = failed(spans)
         kind = "span rows"
     n_units = len(frame)
+    if is_traceql(selection):  # a TraceQL query: the matching spans, or the traces holding one
+        selection = _from_traceql(spans, selection, level)
+    if is_traceql(baseline):
+        baseline = _from_traceql(spans, baseline, level)
     sel = _resolve(selection, frame, ids, "selection", kind)
     if baseline is None:
         base = ~sel

@@ -195,8 +195,31 @@ def xray_stats_frame(stats: Any) -> pd.DataFrame:
     return out.sort_values(["rule_name", "timestamp"], kind="stable").reset_index(drop=True)
 
 
-def _wildcard_regex(pattern: str) -> str:
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in str(pattern))
+def _glob_matcher(pattern: str) -> Any:
+    """A case-insensitive X-Ray wildcard test, linear in the value: the pattern is split at its ``*``;
+    the first piece must match at the start, the last at the end, the middle ones are found leftmost
+    in order (``?`` is any one character). A regex ``.*a.*b`` backtracked over every split of the
+    value (quadratic or worse in its length)."""
+    pieces = str(pattern).split("*")
+    rx = [re.compile("".join("." if c == "?" else re.escape(c) for c in p), re.IGNORECASE | re.DOTALL) for p in pieces]
+    if len(pieces) == 1:
+        return lambda v: rx[0].fullmatch(v) is not None
+    head, tail, mids = rx[0], rx[-1], [r for r, p in zip(rx[1:-1], pieces[1:-1], strict=True) if p]
+    nh, nt = len(pieces[0]), len(pieces[-1])
+
+    def match(v: str) -> bool:
+        n = len(v)
+        if n < nh + nt or head.match(v, 0, nh) is None or tail.match(v, n - nt, n) is None:
+            return False
+        pos, end = nh, n - nt
+        for r in mids:
+            m = r.search(v, pos, end)
+            if m is None:
+                return False
+            pos = m.end()
+        return True
+
+    return match
 
 
 def _wild_match(pattern: Any, values: pd.Series) -> np.ndarray:
@@ -205,8 +228,17 @@ def _wild_match(pattern: Any, values: pd.Series) -> np.ndarray:
     pattern = "*" if pattern is None or (not isinstance(pattern, str) and pd.isna(pattern)) else str(pattern)
     if set(pattern) <= {"*"}:
         return np.ones(len(values), dtype=bool)
-    rx = re.compile(_wildcard_regex(pattern), re.IGNORECASE | re.DOTALL)
-    return values.astype(STRING).str.fullmatch(rx).fillna(False).to_numpy(dtype=bool)
+    test = _glob_matcher(pattern)
+    vals = values.astype(STRING).to_numpy(dtype=object, na_value=None)
+    seen: dict[str, bool] = {}
+    out = np.zeros(len(vals), dtype=bool)
+    for i, v in enumerate(vals):
+        if v is not None:
+            hit = seen.get(v)
+            if hit is None:
+                hit = seen[v] = test(v)
+            out[i] = hit
+    return out
 
 
 def needed_fields(rules: pd.DataFrame) -> set[str]:

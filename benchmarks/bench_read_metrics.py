@@ -1,0 +1,107 @@
+"""read_metrics against the JSON parse of the same bytes (target: ≤ 1.5x).
+
+    python benchmarks/bench_read_metrics.py            # 200,000 data points
+    python benchmarks/bench_read_metrics.py --points 20000
+
+Writes collector-style OTLP JSON lines (one ``resourceMetrics`` per line: 20 services × a gauge, a
+cumulative sum and a histogram of 10 buckets, points with 2 attributes, one exemplar per histogram
+point), then times, one after the other in one process, best of ``--repeat``:
+the floor — ``orjson.loads`` of every line, each dropped once parsed, GC paused — and ``tk.read_metrics`` of the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+import tracekit as tk
+
+T0 = 1_700_000_000_000_000_000
+
+
+def _attrs(i: int) -> list:
+    return [{"key": "route", "value": {"stringValue": f"/r{i % 7}"}}, {"key": "code", "value": {"intValue": str(200 + i % 3)}}]
+
+
+def write(path: Path, points: int) -> int:
+    per_line = 60  # 20 points of each of the three kinds
+    lines, n = [], 0
+    i = 0
+    while n < points:
+        svc = f"svc-{i % 20}"
+        t = T0 + i * 10**9
+        gauge = [{"timeUnixNano": str(t), "asDouble": 0.5 + k, "attributes": _attrs(k)} for k in range(20)]
+        sums = [{"startTimeUnixNano": str(T0), "timeUnixNano": str(t), "asInt": str(1000 + i + k), "attributes": _attrs(k)}
+                for k in range(20)]
+        hist = [{"startTimeUnixNano": str(T0), "timeUnixNano": str(t), "count": "55", "sum": 123.0, "min": 0.1, "max": 99.0,
+                 "bucketCounts": [str(b) for b in range(1, 11)], "explicitBounds": [1, 2, 5, 10, 20, 50, 100, 200, 500],
+                 "attributes": _attrs(k),
+                 "exemplars": [{"timeUnixNano": str(t - 5), "asDouble": 17.0, "traceId": f"{i:032x}", "spanId": f"{k + 1:016x}"}]}
+                for k in range(20)]
+        doc = {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": svc}},
+                                                                {"key": "host.name", "value": {"stringValue": f"h{i % 5}"}}]},
+                                    "scopeMetrics": [{"scope": {"name": "bench"}, "metrics": [
+                                        {"name": "cpu", "unit": "1", "gauge": {"dataPoints": gauge}},
+                                        {"name": "requests", "unit": "1", "sum": {"aggregationTemporality": 2, "isMonotonic": True,
+                                                                                  "dataPoints": sums}},
+                                        {"name": "latency", "unit": "ms", "histogram": {"aggregationTemporality": 2,
+                                                                                        "dataPoints": hist}}]}]}]}
+        lines.append(orjson.dumps(doc))
+        n += per_line
+        i += 1
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return n
+
+
+def best(fn, repeat: int) -> float:
+    out = []
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return min(out)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "metrics.jsonl"
+        n = write(p, args.points)
+        data = p.read_bytes()
+
+        def floor() -> None:  # each line parsed and dropped, the cyclic GC paused (as read_metrics does)
+            gc.disable()
+            try:
+                view, pos = memoryview(data), 0
+                while pos < len(data):
+                    nl = data.find(b"\n", pos)
+                    nl = len(data) if nl < 0 else nl
+                    if nl > pos:
+                        orjson.loads(view[pos:nl])
+                    pos = nl + 1
+            finally:
+                gc.enable()
+
+        t_floor = best(floor, args.repeat)
+        t_read = best(lambda: tk.read_metrics(p), args.repeat)
+        m = tk.read_metrics(p)
+    assert len(m) == n
+    print(f"{n:,} data points, {len(data) / 1e6:.1f} MB of OTLP JSON lines (best of {args.repeat})")
+    print(f"orjson.loads of every line : {1e3 * t_floor:8.0f} ms")
+    print(f"tk.read_metrics            : {1e3 * t_read:8.0f} ms")
+    print(f"ratio read / parse = {t_read / t_floor:.2f} (target <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,350 @@
+"""Hostile input, issue 29: long values that made regexes backtrack, and what a hostile user feeds the
+readers, the report and the CLI. Each test failed (or did not finish) on main at bdfeab2.
+
+Long-value tests assert on the result of 200 KB inputs; on the old code they ran for minutes (the
+regexes tried every start inside a long run: quadratic, or cubic for route segments). Their times
+are measured by ``python benchmarks/bench_regex.py``, not asserted here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.error_origins import message_template
+
+N = 200_000  # characters in one hostile value
+
+
+def one(**cols) -> pd.DataFrame:
+    base = {"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],
+            "start": [0], "end": [1_000]}
+    return tk.spans_from_columns({**base, **cols})
+
+
+def exc(message: str) -> list[dict]:
+    return [{"time": None, "name": "exception", "attributes": {"exception.type": "E", "exception.message": message}}]
+
+
+# ------------------------------------------------------------------ top_exceptions: templates
+
+def test_an_apostrophe_inside_a_word_is_not_a_quote():
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32, "2" * 32, "3" * 32], "span_id": ["a" * 16] * 3, "service": ["api"] * 3,
+        "name": ["get"] * 3, "start": [0, 1, 2], "end": [5, 6, 7],
+        "events": [exc("Can't reach 'alice'"), exc("Can't reach 'bob'"), exc("can't parse it's body: \"x\"")]})
+    te = tk.top_exceptions(spans)
+    assert te["template"].tolist() == ["Can't reach '<str>'", "can't parse it's body: '<str>'"]
+    assert te["count"].tolist() == [2, 1]  # was three groups: "Can'<str>'alice'", "Can'<str>'bob'", …
+    assert message_template("users' ids 'a1' and 'b'") == "users' ids '<str>' and '<str>'"
+    assert message_template("''") == "'<str>'"
+
+
+@pytest.mark.parametrize("message,template", [
+    ("1" * N, "<num>"),                                  # one long number: the <id> regex backtracked over it
+    ("a1" * (N // 2), "<id>"),
+    ("f" * N + "!", "f" * N + "!"),                      # hex letters only: not an id
+    ("x " + "'a " * (N // 3), "x " + "'a " * (N // 3)),   # quotes that never close
+    ("Can't " * (N // 6) + "'v'", "Can't " * (N // 6) + "'<str>'"),
+    ("id 0x" + "ab12" * (N // 4) + " at 7", "id <id> at <num>"),
+])
+def test_message_templates_of_200_kb_messages(message, template):
+    assert message_template(message) == template
+
+
+def test_top_exceptions_on_a_200_kb_message():
+    te = tk.top_exceptions(one(events=[exc("order " + "9" * N + " failed for 'x'")]))
+    assert te["template"].tolist() == ["order <num> failed for '<str>'"]
+
+
+# ------------------------------------------------------------------ PII on long values
+
+def test_find_pii_and_redact_on_a_long_run_before_at():
+    value = "x" * N + " @ then ann@example.com"
+    s = one(attributes=[{"m": value, "n": "y" * N + "@"}])
+    f = tk.find_pii(s, keys=())
+    assert f[["key", "kind"]].values.tolist() == [["m", "email"]]
+    out = tk.redact(s, patterns=["email"], method="mask").loc[0, "attributes"]
+    assert out["m"] == "x" * N + " @ then ****" and out["n"] == "y" * N + "@"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("bad '" + "\\'" * (N // 2), "bad '" + "\\'" * (N // 2)),   # an opening quote whose escapes never close
+    ("{" * N + " x", "{" * N + " x"),                            # brackets that never close
+    ("got {'a': 1} and 'b" + "c" * N, "got **** and 'b" + "c" * N),
+])
+def test_redact_text_quoted_content_on_200_kb(text, expected):
+    from tracekit.analysis.pii import redact_text
+
+    assert redact_text(text, keys=["*"], patterns=[], method="mask") == expected
+
+
+def test_routes_of_a_path_with_a_200_kb_segment():
+    from tracekit.core import routes
+
+    s = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 4, "span_id": [f"{i:016x}" for i in range(1, 5)], "service": ["web"] * 4,
+        "name": ["GET"] * 4, "start": [0] * 4, "end": [1] * 4,
+        "attributes": [{"url.path": "/a/" + "1" * N + "x."}, {"url.path": "/a/" + "a1" * (N // 2)},
+                       {"url.path": "/a/" + "1" * N}, {"url.path": "/orders/ab12cd/items/7"}]})
+    assert routes(s).tolist() == ["/a/" + "1" * N + "x.", "/a/{id}", "/a/{id}", "/orders/{id}/items/{id}"]
+
+
+def test_scrub_on_long_runs_keeps_redacting_urls():
+    from tracekit.aws.client import scrub
+
+    assert scrub("a." * (N // 2) + "x") == "a." * (N // 2) + "x"
+    assert scrub("see a." * 3 + "https://u:pw@h/p?" + "?" * N + "k=secret") == (
+        "see a." * 3 + "https://***@h/p?" + "?" * N + "k=***")
+    assert scrub(".x://u:pw@h") == ".x://***@h"  # a scheme after a dot is still a scheme
+
+
+def test_xray_rule_wildcards_on_a_200_kb_path():
+    from tracekit.analysis.sampling.xray_rules import match_xray_rule
+
+    rules = [{"RuleName": "r", "Priority": 1, "FixedRate": 0.1, "ReservoirSize": 1, "URLPath": "*a*b*c"},
+             {"RuleName": "Default", "Priority": 10000, "FixedRate": 0.05, "ReservoirSize": 1}]
+    assert match_xray_rule(rules, path="a" * N) == "Default"
+    assert match_xray_rule(rules, path="a" * N + "bXc") == "r"
+    assert match_xray_rule(rules, path="?" * 3) == "Default"
+
+
+# ------------------------------------------------------------------ readers: paths and gzip bombs
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+@pytest.mark.parametrize("path", ["", "  ", [""]])
+def test_an_empty_path_is_an_argument_error_not_the_working_directory(reader, path):
+    with pytest.raises(tk.ArgumentError, match="empty path"):
+        getattr(tk, reader)(path)
+
+
+def bomb(path, megabytes: int) -> None:
+    """A gzip file of one OTLP object padded with ``megabytes`` MiB of blanks (about 1,000x smaller)."""
+    import zlib
+
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        f.write(co.compress(b'{"resourceSpans": ['))
+        for _ in range(megabytes):
+            f.write(co.compress(b" " * 2**20))
+        f.write(co.compress(b"]}") + co.flush())
+
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+def test_a_gzip_bomb_is_refused_naming_the_file(tmp_path, monkeypatch, reader):
+    from tracekit.io import _sources
+
+    monkeypatch.setattr(_sources, "GZIP_MIN_CAP", 2**20)  # the floor scaled down: 1 MiB
+    p = tmp_path / "bomb.json.gz"
+    bomb(p, 40)  # 40 MiB from ~40 KB: over 100x its compressed size
+    assert p.stat().st_size * _sources.GZIP_RATIO_CAP < 40 * 2**20
+    with pytest.raises(tk.TraceFormatError, match="bomb.json.gz: gzip data decompresses to more than") as e:
+        getattr(tk, reader)(p)
+    assert "TRACEKIT_MAX_DECOMPRESSED_BYTES" in str(e.value)
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "0")  # no cap: read whole (an OTLP file with no spans)
+    with pytest.raises(tk.TraceFormatError, match="no spans"):
+        tk.read_otlp(p)
+
+
+def test_gzip_within_the_cap_multi_member_and_trailing_garbage(tmp_path, monkeypatch):
+    from tracekit.io._sources import gzip_bytes, read_bytes
+
+    line = b'{"resourceSpans": []}\n'
+    assert read_bytes(gzip_bytes(line) + gzip_bytes(line), "two.gz") == line * 2  # members concatenated
+    assert read_bytes(gzip_bytes(line) + b"\0" * 8, "pad.gz") == line
+    with pytest.raises(tk.TraceFormatError, match="trailing data"):
+        read_bytes(gzip_bytes(line) + b"junk", "junk.gz")
+    with pytest.raises(tk.TraceFormatError, match="truncated"):
+        read_bytes(gzip_bytes(line)[:-6], "cut.gz")
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "10")
+    with pytest.raises(tk.TraceFormatError, match="more than"):
+        read_bytes(gzip_bytes(line), "small.gz")
+
+
+def test_cli_says_a_gzip_bomb_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    p = tmp_path / "bomb.json.gz"
+    bomb(p, 8)
+    env = {**os.environ, "TRACEKIT_MAX_DECOMPRESSED_BYTES": str(2**20),
+           "PYTHONPATH": os.path.dirname(os.path.dirname(tk.__file__))}
+    r = subprocess.run([sys.executable, "-m", "tracekit", "summary", str(p)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "bomb.json.gz: gzip data decompresses to more than 1 MiB" in r.stderr
+
+
+# ------------------------------------------------------------------ times at the edge of datetime64[ns]
+
+def otlp_doc(*times):
+    spans = [{"traceId": f"5759e988bd862e3fe1be46a9942727{i:02d}", "spanId": f"eee19b7ec3c1b1{i:02d}", "name": "GET /",
+              "kind": 2, "startTimeUnixNano": str(st), "endTimeUnixNano": str(et)} for i, (st, et) in enumerate(times)]
+    return {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+                               "scopeSpans": [{"spans": spans}]}]}
+
+
+NEAR_2262 = 2**63 - 1 - 10**9  # 2262-04-11 23:47:15: datetime64[ns] holds it, a bucket after it does not
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_span_near_2262_is_refused_naming_the_record(as_bytes):
+    import json
+
+    doc = otlp_doc((NEAR_2262, NEAR_2262 + 10**6), (1_700_000_000 * 10**9, 1_700_000_000 * 10**9 + 10**8))
+    src = json.dumps(doc).encode() if as_bytes else doc
+    with pytest.raises(tk.TraceFormatError, match=r"spans\[0\]: startTimeUnixNano '9223372035854775807' is out of "
+                                                  r"range: 0 to 9214646400000000000 ns \(1970-01-01 to 2262-01-01"):
+        tk.read_otlp(src)
+    with pytest.warns(tk.TraceFormatWarning):
+        s = tk.read(src, errors="skip")
+    assert s["span_id"].tolist() == ["eee19b7ec3c1b101"] and "out of range" in s.attrs["skipped"][0].reason
+
+
+def test_an_xray_segment_near_2262_is_refused():
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
+           "start_time": 9_223_372_000.0, "end_time": 9_223_372_000.5}
+    with pytest.raises(tk.TraceFormatError, match="start_time 9223372000.0 is outside the times every analysis can hold"):
+        tk.read_xray([seg])
+
+
+def test_the_latest_and_earliest_times_readers_accept_go_through_the_report(tmp_path):
+    from tracekit.core import TIME_MAX_NS, TIME_MIN_NS
+
+    late = tk.read(otlp_doc((TIME_MAX_NS - 2 * 10**9, TIME_MAX_NS - 10**9), (TIME_MAX_NS - 10**9, TIME_MAX_NS)))
+    assert late["end"].max() == pd.Timestamp(TIME_MAX_NS, tz="UTC")
+    assert tk.report(late, tmp_path / "late.html").stat().st_size > 0  # crashed: OutOfBoundsDatetime in the timeline
+    t0 = TIME_MIN_NS / 1e9 + 1
+    early = tk.read_xray([{"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": f"eee19b7ec3c1b17{i}", "name": "api",
+                           "start_time": t0 + i, "end_time": t0 + i + 0.5} for i in range(2)])
+    assert tk.report(early, tmp_path / "early.html").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ bad links, unnamed spans
+
+def test_a_bad_link_is_left_out_and_listed_the_span_kept():
+    import json
+    import warnings
+
+    good = {"traceId": "5759e988bd862e3fe1be46a994272799", "spanId": "aaaaaaaaaaaaaaaa"}
+    sp = {"traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174", "name": "recv", "kind": 5,
+          "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000",
+          "links": [{"traceId": "00", "spanId": "zz"}, {"traceId": "0" * 32, "spanId": ""}, good]}
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [sp]}]}]}
+    for src in (doc, json.dumps(doc).encode()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tk.TraceFormatWarning)
+            s = tk.read(src, errors="skip")
+        assert s["span_id"].tolist() == ["eee19b7ec3c1b174"]  # was dropped whole
+        links = s["links"].iloc[0]
+        assert [(lk["trace_id"], lk["span_id"]) for lk in links] == [(None, None), (good["traceId"], good["spanId"])]
+        (rec,) = s.attrs["skipped"]
+        assert rec.record == "resourceSpans[0].scopeSpans[0].spans[0].links[0]"
+        assert rec.reason.endswith("got '00': the link was left out, the span kept")
+    with pytest.raises(tk.TraceFormatError, match="link traceId must be 32 hex digits"):
+        tk.read(doc)  # errors="raise": still an error
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
+           "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+           "links": [{"trace_id": "bad", "id": "x"}, {"trace_id": "", "id": "0" * 16},
+                     {"trace_id": "1-5759e988-bd862e3fe1be46a994272799", "id": "aaaaaaaaaaaaaaaa"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tk.TraceFormatWarning)
+        x = tk.read_xray([seg], errors="skip")
+    assert len(x) == 1 and [lk["trace_id"] for lk in x["links"].iloc[0]] == [None, good["traceId"]]
+    assert "links[0].trace_id 'bad'" in x.attrs["skipped"][0].reason and "segment kept" in x.attrs["skipped"][0].reason
+
+
+def test_a_span_without_a_name_is_called_unnamed_everywhere(tmp_path):
+    import json
+
+    from tracekit.core import UNNAMED, operations
+
+    sp = {"traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174", "kind": 2,
+          "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000"}
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+                              "scopeSpans": [{"spans": [sp, {**sp, "spanId": "eee19b7ec3c1b175", "name": "",
+                                                             "parentSpanId": "eee19b7ec3c1b174"}]}]}]}
+    for src in (doc, json.dumps(doc).encode()):
+        s = tk.read(src)
+        assert s["name"].tolist() == [UNNAMED, UNNAMED]
+    assert set(operations(s)) == {f"api:{UNNAMED}"}
+    assert set(tk.critical_path(s)["name"]) == {UNNAMED}
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "",
+           "start_time": 1.7e9, "end_time": 1.7e9 + 1}
+    assert tk.read_xray([seg])["name"].tolist() == [UNNAMED]
+
+
+# ------------------------------------------------------------------ encodings
+
+OTLP_ONE = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "café"}}]},
+                               "scopeSpans": [{"spans": [{
+                                   "traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174",
+                                   "name": "GET /é", "kind": 2, "startTimeUnixNano": "1700000000000000000",
+                                   "endTimeUnixNano": "1700000000100000000"}]}]}]}
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b""),
+                                          ("utf-16-be", b""), ("utf-32-le", b"\xff\xfe\x00\x00"), ("utf-8", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize("gz", [False, True])
+def test_utf16_and_utf32_files_are_read(tmp_path, encoding, bom, gz):
+    """Windows PowerShell's `>` writes UTF-16 with a BOM: such a file was 'not JSON: file starts with b'\\xff\\xfe{…'."""
+    import json
+
+    from tracekit.io._sources import gzip_bytes
+
+    data = bom + json.dumps(OTLP_ONE, ensure_ascii=False).encode(encoding)
+    p = tmp_path / ("t.json.gz" if gz else "t.json")
+    p.write_bytes(gzip_bytes(data) if gz else data)
+    for reader in (tk.read, tk.read_otlp):
+        s = reader(p)
+        assert s[["service", "name"]].values.tolist() == [["café", "GET /é"]]
+
+
+def test_xray_utf16_file_is_read(tmp_path):
+    import json
+
+    seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
+           "start_time": 1.7e9, "end_time": 1.7e9 + 1}
+    p = tmp_path / "x.json"
+    p.write_bytes(b"\xff\xfe" + json.dumps(seg).encode("utf-16-le"))
+    assert tk.read_xray(p)["name"].tolist() == ["api"] and tk.read(p)["name"].tolist() == ["api"]
+
+
+def test_not_utf8_and_too_deep_files_say_what_is_wrong(tmp_path):
+    import json
+
+    latin = tmp_path / "latin1.json"
+    latin.write_bytes(json.dumps(OTLP_ONE, ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(tk.TraceFormatError, match=r"latin1.json: not valid JSON: not UTF-8 text \(JSON must be "
+                                                  r"UTF-8\): byte [0-9,]+ is b'\\xe9'"):
+        tk.read(latin)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)  # parsed (any depth), then said to be no trace data
+    for reader in (tk.read, tk.read_otlp, tk.read_xray):  # was a RecursionError once parsed
+        with pytest.raises(tk.TraceFormatError, match=r"deep.json, (line 1, )?\[0\].*: lists nested more than 16 deep"):
+            reader(deep)
+    bad16 = tmp_path / "bad16.json"
+    bad16.write_bytes(b"\xff\xfe" + b"{\x00" + b"\x00\xd8")  # a lone surrogate
+    with pytest.raises(tk.TraceFormatError, match="bad16.json: file looks like UTF-16-LE text but is not valid"):
+        tk.read(bad16)
+
+
+def test_values_nested_3000_deep_written_by_the_writers_read_back(tmp_path):
+    """write_otlp / write_xray keep a 3,000-deep attribute value whole; the readers refused the file they
+    wrote (orjson stops at 1,024 levels: 'depth limit exceeded'). Past that depth the readers parse with an
+    explicit stack."""
+    v = "ann"
+    for i in range(3000):
+        v = {"k": v} if i % 2 else [v]
+    s = tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["web"], "name": ["GET"],
+                               "start": [0], "end": [10**6], "attributes": [{"m": v, "n": 1}]})
+    for path in (tk.write_otlp(s, tmp_path / "t.jsonl"), tk.write_otlp(s, tmp_path / "t.json.gz")):
+        back = tk.read(path)
+        got = back["attributes"].iloc[0]["m"]
+        for i in range(2999, -1, -1):
+            got = got["k"] if i % 2 else got[0]
+        assert got == "ann" and back["attributes"].iloc[0]["n"] == 1
+    x = tk.read_xray(tk.write_xray(s, tmp_path / "x.json"))
+    assert tk.core.to_text(x["attributes"].iloc[0]).count("ann") == 1

@@ -1,0 +1,122 @@
+"""Metric evidence (tracekit.analysis.metric_evidence) and rank_causes(metrics=): ground truth by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.metric_evidence import metric_evidence, metric_family, metric_scores
+from tracekit.errors import ArgumentError
+
+T = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+
+
+def _series(values, name="CpuUsageRate", service="cart", host="cart-1", step="1min") -> pd.DataFrame:
+    t = pd.date_range(T, periods=len(values), freq=step, tz="UTC")
+    return tk.metrics_from_columns({"time": t, "name": name, "value": list(map(float, values)), "service": service,
+                                    "host": host})
+
+
+def test_outside_share_beyond_chance():
+    base = [5, 6, 7, 5, 6, 7, 5, 6, 7]  # 9 points: chance outside 2/10
+    m = pd.concat([_series(base + [50, 6]), _series(base + [50, 60], name="MemoryUsage"),
+                   _series(base + [6, 6], name="PodWorkload")], ignore_index=True)
+    inc, bas = (T + pd.Timedelta("9min"), T + pd.Timedelta("10min")), (T, T + pd.Timedelta("8min"))
+    ev = metric_evidence(m, inc, bas).set_index("name")
+    assert ev.loc["MemoryUsage", "outside_share"] == 1.0 and ev.loc["MemoryUsage", "evidence"] == 1.0
+    assert ev.loc["CpuUsageRate", "outside_share"] == 0.5
+    assert ev.loc["CpuUsageRate", "evidence"] == pytest.approx((0.5 - 0.2) / 0.8)
+    assert not ev.loc["PodWorkload", "moved"] and ev.loc["PodWorkload", "evidence"] == 0.0
+    assert ev.loc["MemoryUsage", "direction"] == "up" and ev.loc["MemoryUsage", "baseline_points"] == 9
+    assert ev.loc["MemoryUsage", "incident_mean"] == 55.0 and ev.loc["MemoryUsage", "baseline_median"] == 6.0
+    sc = metric_scores(ev.reset_index()[["service", *[c for c in ev.columns if c != "service"]]].assign(
+        name=ev.index.to_numpy()))
+    # families: cpu 0.375, memory 1.0, other 0 -> the largest family mean
+    assert sc["metric_score"].tolist() == [1.0] and sc["moved"].tolist() == [2] and sc["steady"].tolist() == [1]
+    assert sc["top_metric"].iloc[0] == "MemoryUsage 6 → 55"
+
+
+def test_families_not_counted_node_and_caller_latency():
+    assert metric_family("NodeCpuUsageRate") == "node" and metric_family("node.cpu.utilization") == "node"
+    assert metric_family("PodClientLatencyP99") == "caller latency"
+    base = [1, 2, 1, 2, 1, 2, 1, 2, 1]
+    m = pd.concat([_series(base + [99, 99], name="NodeCpuUsageRate"),
+                   _series(base + [99, 99], name="PodClientLatencyP99")], ignore_index=True)
+    ev = metric_evidence(m, (T + pd.Timedelta("9min"), T + pd.Timedelta("10min")), (T, T + pd.Timedelta("8min")))
+    assert ev["moved"].all()
+    assert metric_scores(ev)["metric_score"].tolist() == [0.0]
+
+
+def test_windows_from_spans_and_bad_arguments():
+    m = _series([1, 2, 3])
+    with pytest.raises(ArgumentError, match="by must be"):
+        metric_evidence(m, (T, T), (T, T), by="name")
+    with pytest.raises(ArgumentError, match="ends before"):
+        metric_evidence(m, (T, T - pd.Timedelta("1s")), (T, T))
+    c = tk.metrics_from_columns({"time": [T], "name": "n", "kind": "sum", "temporality": "cumulative", "value": [1.0]})
+    with pytest.raises(ArgumentError, match="metric_rates"):
+        metric_evidence(c, (T, T), (T, T))
+    assert metric_evidence(m, (T, T), (T, T)).empty  # one baseline point: no row
+
+
+def _shop(seed: int, n: int = 150) -> pd.DataFrame:
+    return tk.simulate.simulate("baseline", n, seed=seed).spans
+
+
+def test_rank_causes_with_metrics_adds_the_metric_evidence_to_the_score():
+    base, inc = _shop(1), _shop(2)
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))  # a later hour
+    services = sorted(set(base["service"]) | set(inc["service"]))
+    ta, tb = inc["start"].min(), base["start"].min()
+    parts = []
+    for svc in services:
+        # one point per minute over both periods; only "cart"'s CPU saturates in the incident
+        for start, side in ((tb, "base"), (ta, "inc")):
+            end = (base if side == "base" else inc)["end"].max()
+            t = pd.date_range(start.floor("1min"), end.ceil("1min"), freq="1min", tz="UTC")
+            t = t[(t >= start) & (t <= end)]
+            cpu = 10 + np.arange(len(t)) % 3
+            if side == "inc" and svc == "cart":
+                cpu = cpu + 80
+            parts.append(tk.metrics_from_columns({"time": t, "name": "cpu", "value": cpu.astype(float), "service": svc}))
+            parts.append(tk.metrics_from_columns({"time": t, "name": "mem", "value": 100.0 + np.arange(len(t)) % 2,
+                                                  "service": svc}))
+    metrics = pd.concat(parts, ignore_index=True)
+    plain = tk.rank_causes(inc, base, n_boot=20, lift_rows=0)
+    with_m = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, metrics=metrics)
+    assert with_m.iloc[0]["service"] == "cart" and with_m.iloc[0]["metrics"] == 1.0
+    assert "metrics" in with_m.iloc[0]["signals"] and "cpu" in with_m.iloc[0]["metric_top"]
+    assert "Metrics: cpu" in with_m.iloc[0]["hypothesis"]
+    merged = plain.set_index("service")["score"] + with_m.set_index("service")["metrics"]
+    np.testing.assert_allclose(with_m.set_index("service")["score"].sort_index(), merged.sort_index())
+    others = with_m[with_m["service"] != "cart"]
+    assert (others["metrics"] == 0).all() and (others["metrics_steady"] == 2).all()
+    assert (with_m["rank"] == np.arange(1, len(with_m) + 1)).all()
+    assert list(plain.columns) == list(with_m.columns[:len(plain.columns)])
+
+
+def test_rank_causes_host_level_joins_metrics_by_host():
+    """Two pods of one service: only pod cart-2's memory saturates; at level='host' only its row gets the evidence."""
+    spans = _shop(3, 120)
+    later = spans.assign(start=spans["start"] + pd.Timedelta("2h"), end=spans["end"] + pd.Timedelta("2h"))
+
+    def pods(df: pd.DataFrame) -> pd.DataFrame:
+        res = [dict(r, **{"k8s.pod.name": f"{s}-{i % 2 + 1}"}) for i, (r, s) in enumerate(zip(df["resource"], df["service"],
+                                                                                               strict=True))]
+        return df.assign(resource=res)
+
+    base, inc = pods(spans), pods(later)
+    parts = []
+    for frame in (base, inc):
+        t = pd.date_range(frame["start"].min().ceil("1min"), frame["end"].max().floor("1min"), freq="1min", tz="UTC")
+        for pod in ("cart-1", "cart-2"):
+            mem = 100.0 + np.arange(len(t)) % 2 + (500.0 if frame is inc and pod == "cart-2" else 0.0)
+            parts.append(tk.metrics_from_columns({"time": t, "name": "MemoryUsage", "value": mem, "service": "cart",
+                                                  "host": pod}))
+    rc = tk.rank_causes(inc, base, level="host", n_boot=20, lift_rows=0, metrics=pd.concat(parts, ignore_index=True))
+    cart = rc[rc["service"] == "cart"].set_index("host")
+    assert cart.loc["cart-2", "metrics"] == 1.0 and cart.loc["cart-1", "metrics"] == 0.0
+    assert cart.loc["cart-1", "metrics_steady"] == 1 and "metrics" in cart.loc["cart-2", "signals"]
+    assert rc.iloc[0]["host"] == "cart-2"

@@ -1,0 +1,136 @@
+"""Change windows of metric series: :func:`~tracekit.detect_changes`' statistic on each (key, name) series.
+
+:func:`detect_metric_changes` cuts the metrics into series (:func:`~tracekit.metric_series`) and runs
+the rank epidemic change-point test with its permutation p-value
+(:func:`tracekit.analysis.changes.epidemic_test`) on each, with Holm's adjustment over all series of
+the call — the statistic :func:`~tracekit.detect_changes` uses on request latency and errors.
+``before`` / ``during`` are means of bucket values (there are no requests to resample).
+
+>>> import tracekit as tk
+>>> t = pd.date_range("2024-01-01", periods=30, freq="1min", tz="UTC")
+>>> cpu = [10.0] * 12 + [90.0] * 6 + [10.0] * 12
+>>> m = tk.metrics_from_columns({"time": t, "name": "cpu", "value": cpu, "service": "cart", "host": "cart-1"})
+>>> ch = tk.detect_metric_changes(m)
+>>> ch[["service", "name", "onset", "recovery"]].iloc[0].astype(str).tolist()
+['cart', 'cpu', '2024-01-01 00:12:00+00:00', '2024-01-01 00:18:00+00:00']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core import holm, result_table
+from ..errors import ArgumentError
+from .changes import epidemic_test
+from .metric_series import metric_keys, metric_series
+
+__all__ = ["detect_metric_changes", "METRIC_CHANGES"]
+
+METRIC_CHANGES = result_table("detect_metric_changes", "one row per metric series (key columns first)", [
+    ("name", "string", "", "metric name"),
+    ("changed", "bool", "", "p_value ≤ alpha: the series has a change window"),
+    ("onset", "datetime64[ns, UTC]", "ns, UTC", "first bucket of the most changed window (NaT when the series is too short or constant)"),
+    ("recovery", "datetime64[ns, UTC]", "ns, UTC", "first bucket after the window; NaT while it runs to the end of the data"),
+    ("before", "float64", "metric unit", "mean bucket value outside the window"),
+    ("during", "float64", "metric unit", "mean bucket value inside the window"),
+    ("delta", "float64", "metric unit", "during − before"),
+    ("relative", "float64", "", "delta / |before| (NaN when before is 0)"),
+    ("buckets", "int64", "buckets", "non-empty buckets of the series"),
+    ("p_value", "float64", "", "Holm-adjusted permutation p-value of the window (over all series of the call)"),
+])
+
+
+def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | None = None, *,
+                          by: str | Sequence[str] | None = "service", freq: str = "1min", alpha: float = 0.01,
+                          min_buckets: int = 2, n_perm: int = 999, seed: int = 0,
+                          all_series: bool = False) -> pd.DataFrame:
+    """Change windows of metric series: :func:`~tracekit.detect_changes`' test on each (key, name) series.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A metrics frame.
+    names : str or list of str, optional
+        Metric names to watch (default: all).
+    by : {"service", "host"}, list of them, or None
+        Key(s) of a series.
+    freq : str
+        Bucket length.
+    alpha : float
+        Family-wise error rate over all series (Holm).
+    min_buckets : int
+        Fewest buckets inside a window and outside it.
+    n_perm : int
+        Most permutations per series.
+    seed : int
+        Seed of the permutations.
+    all_series : bool
+        Return every series (``changed`` says which moved): a metric that did not move is evidence too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Key columns then :data:`METRIC_CHANGES`; the changed series only unless ``all_series``; most
+        significant first.
+
+    Raises
+    ------
+    ArgumentError
+        Bad ``by``, ``freq``, ``alpha`` or name.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> t = pd.date_range("2024-01-01", periods=20, freq="1min", tz="UTC")
+    >>> m = tk.metrics_from_columns({"time": t, "name": "mem", "value": np.r_[np.ones(14), 5 * np.ones(6)],
+    ...                               "host": "pod-1"})
+    >>> r = detect_metric_changes(m, by="host")
+    >>> r["host"].tolist(), str(r["onset"].iloc[0].time()), r["recovery"].isna().tolist(), float(r["delta"].iloc[0])
+    (['pod-1'], '00:14:00', [True], 4.0)
+    """
+    if not 0 < alpha < 1:
+        raise ArgumentError(f"detect_metric_changes: alpha must be in (0, 1), got {alpha!r}")
+    keys = metric_keys(by)
+    series = metric_series(metrics, names, by=by, freq=freq)
+    rows = []
+    for key, g in series.groupby([*keys, "name"], sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        t = g["time"].to_numpy()
+        v = g["value"].to_numpy(dtype=float)
+        a, b, _, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm, seed=seed)
+        row = dict(zip([*keys, "name"], key, strict=True))
+        row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan)
+        if a >= 0:
+            inside = np.zeros(len(v), dtype=bool)
+            inside[a:b] = True
+            row.update(onset=pd.Timestamp(t[a]), recovery=pd.Timestamp(t[b]) if b < len(v) else pd.NaT,
+                       before=float(v[~inside].mean()), during=float(v[inside].mean()))
+        rows.append(row)
+    cols = [*keys, *METRIC_CHANGES.column_names]
+    if not rows:
+        out = pd.DataFrame({c: pd.Series(dtype=d.dtype if d.dtype != "string" else "string")
+                            for c, d in zip(METRIC_CHANGES.column_names, METRIC_CHANGES.columns, strict=True)})
+        for k in reversed(keys):
+            out.insert(0, k, pd.Series(dtype="string"))
+        return out[cols]
+    out = pd.DataFrame(rows)
+    out["p_value"] = holm(out["p_raw"].to_numpy(dtype=float))
+    out["changed"] = out["p_value"] <= alpha
+    out["delta"] = out["during"] - out["before"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["relative"] = np.where(out["before"].abs() > 0, out["delta"] / out["before"].abs(), np.nan)
+    for c in ("onset", "recovery"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
+    for k in [*keys, "name"]:
+        out[k] = out[k].astype("string")
+    out["buckets"] = out["buckets"].astype("int64")
+    if not all_series:
+        out = out[out["changed"]]
+    out = out.iloc[np.lexsort((-out["delta"].abs().fillna(0).to_numpy(), out["p_value"].to_numpy()))]
+    out = out[cols].reset_index(drop=True)
+    out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm,
+                               seed=seed)
+    return out

@@ -1,0 +1,312 @@
+"""Metric evidence for root-cause ranking: which hosts' and services' metrics moved in the incident, which did not.
+
+:func:`metric_evidence` compares, per key (``service`` or ``host``, the keys metrics share with spans)
+and metric name, the points of the incident window with the points of the baseline window — windows
+given as times or as the spans frames :func:`~tracekit.rank_causes` compares (first start to last
+end of each). The rule, fixed before it was scored (``benchmarks/bench_rank_causes.py``):
+
+- a point of the incident is **outside** when it is above the baseline's largest point or below its
+  smallest; with ``n`` baseline points, an exchangeable new point is outside by chance with
+  probability 2 / (n + 1) (order statistics, as ``rank_causes``' ``slower`` evidence);
+- a metric's ``evidence`` is the share of incident points outside, beyond that chance, scaled to
+  [0, 1]: ``max(0, (share − c) / (1 − c))`` with ``c = 2 / (n + 1)``; ``moved`` is evidence > 0.
+  A metric that did not move is kept as a row (``moved`` False): it speaks against a cause there.
+
+Each metric belongs to a **family** read from its name: ``cpu``, ``memory``, ``network``,
+``latency`` (the component's own: server, request duration), ``caller latency`` (what it waits for
+as a client: a symptom of its callees, not counted in its score), ``errors``, ``node`` (names
+starting with ``Node``/``node.``: the machine under the pod, shared by its neighbours, not counted)
+and ``other``. :func:`metric_scores` gives one score per key: the largest family mean of the
+counted families' evidence — a saturated CPU counts as much as a saturated CPU *and* memory, and a
+key with many metrics is not favoured for having more chances to move.
+
+>>> import tracekit as tk
+>>> t = pd.date_range("2024-01-01", periods=14, freq="1min", tz="UTC")
+>>> cpu = [5.0, 6, 5, 7, 6, 5, 6, 5, 7, 6, 5, 6, 90, 92]
+>>> m = tk.metrics_from_columns({"time": t, "name": "CpuUsageRate", "value": cpu, "service": "cart"})
+>>> ev = metric_evidence(m, window=(t[12], t[13]), baseline_window=(t[0], t[11]))
+>>> ev[["service", "name", "family"]].iloc[0].tolist(), ev["moved"].tolist(), round(float(ev["evidence"].iloc[0]), 3)
+(['cart', 'CpuUsageRate', 'cpu'], [True], 1.0)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import result_table
+from ..errors import ArgumentError
+from ..metrics_schema import validate_metrics
+from .metric_series import METRIC_KEYS
+
+__all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES"]
+
+FAMILIES = ("cpu", "memory", "network", "latency", "caller latency", "errors", "node", "other")
+#: families whose movement counts towards a key's score (node metrics describe the machine under it, caller
+#: latency what it waits for — both are there as evidence, not as its own saturation)
+COUNTED_FAMILIES = ("cpu", "memory", "network", "latency", "errors", "other")
+
+_FAMILY_RULES = (
+    ("node", re.compile(r"^(node[._ ]|node(?=[A-Z]))", re.I)),
+    ("caller latency", re.compile(r"client.*(latency|duration)|(latency|duration).*client", re.I)),
+    ("cpu", re.compile(r"cpu|processor|throttl", re.I)),
+    ("memory", re.compile(r"mem|heap|rss|oom|gc", re.I)),
+    ("network", re.compile(r"net|bytes|packet|receive|transmit|tcp|socket", re.I)),
+    ("latency", re.compile(r"latency|duration|response.?time|elapsed", re.I)),
+    ("errors", re.compile(r"error|fail|fault|success|5xx|4xx|status", re.I)),
+)
+
+METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name) with points in the baseline window", [
+    ("name", "string", "", "metric name"),
+    ("family", "string", "", "cpu / memory / network / latency / caller latency / errors / node / other (from the name)"),
+    ("baseline_points", "int64", "points", "points in the baseline window"),
+    ("incident_points", "int64", "points", "points in the incident window"),
+    ("baseline_median", "float64", "metric unit", "median of the baseline points"),
+    ("incident_mean", "float64", "metric unit", "mean of the incident points"),
+    ("change", "float64", "", "(incident_mean − baseline_median) / |baseline_median| (NaN when the median is 0)"),
+    ("outside_share", "float64", "", "share of incident points outside the baseline's range [min, max]"),
+    ("evidence", "float64", "", "outside_share beyond the chance 2/(n+1) of n baseline points, scaled to [0, 1]"),
+    ("moved", "bool", "", "evidence > 0"),
+    ("direction", "string", "", "up / down (incident mean against the baseline median), <NA> when equal"),
+])
+
+METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
+    ("metric_score", "float64", "", "largest family mean of evidence over the counted families (COUNTED_FAMILIES)"),
+    ("top_metric", "string", "", "the counted metric with the most evidence, with its baseline median and incident mean"),
+    ("moved", "int64", "metrics", "metrics that moved (every family)"),
+    ("steady", "int64", "metrics", "metrics that did not move (every family)"),
+])
+
+
+def metric_family(name: str) -> str:
+    """The family of a metric, read from its name (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        A metric name.
+
+    Returns
+    -------
+    str
+        One of :data:`FAMILIES`.
+
+    Examples
+    --------
+    >>> [metric_family(n) for n in ("CpuUsageRate", "PodClientLatencyP90", "PodServerLatencyP90", "NodeCpuUsageRate",
+    ...                             "http.server.request.duration", "PodWorkload")]
+    ['cpu', 'caller latency', 'latency', 'node', 'latency', 'other']
+    """
+    for fam, rx in _FAMILY_RULES:
+        if rx.search(name):
+            return fam
+    return "other"
+
+
+def _window(w: Any, what: str) -> tuple[int, int]:
+    if isinstance(w, pd.DataFrame):
+        if w.empty or "start" not in w.columns:
+            raise ArgumentError(f"metric_evidence: {what} spans frame is empty or has no start column")
+        end = w["end"] if "end" in w.columns else w["start"]
+        return int(w["start"].min().value), int(end.max().value)
+    try:
+        a, b = (pd.Timestamp(x) for x in w)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(f"metric_evidence: {what} must be (start, end) or a spans frame, got {w!r}") from e
+    a, b = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (a, b))
+    if b < a:
+        raise ArgumentError(f"metric_evidence: the {what} window ends before it starts ({a}, {b})")
+    return a.value, b.value
+
+
+def _point_values(m: pd.DataFrame) -> np.ndarray:
+    v = m["value"].to_numpy(dtype=float).copy()
+    agg = m["kind"].isin(["histogram", "exponential_histogram", "summary"]).to_numpy(dtype=bool, na_value=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v[agg] = (m["sum"].to_numpy(dtype=float) / m["count"].to_numpy(dtype=float))[agg]
+    return v
+
+
+def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *, by: str = "service",
+                    names: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Per key and metric: did it move in the incident window, against the baseline window?
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A metrics frame (cumulative sums: :func:`tracekit.metric_rates` first).
+    window, baseline_window : (start, end) or pandas.DataFrame
+        The incident window and the baseline's, as times (naive: UTC; both ends included) or as spans frames (first start to
+        last end).
+    by : {"service", "host"}
+        The key.
+    names : str or list of str, optional
+        Metric names to use (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key column then :data:`METRIC_EVIDENCE`'s columns, one row per (key, name) with at least two
+        baseline points and one incident point; most evidence first.
+
+    Raises
+    ------
+    ArgumentError
+        Bad ``by`` or windows; a cumulative sum.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> t = pd.date_range("2024-01-01", periods=12, freq="1min", tz="UTC")
+    >>> m = tk.metrics_from_columns({"time": t, "name": "mem", "value": [1.0, 2.0] * 6, "host": "pod-1"})
+    >>> metric_evidence(m, (t[10], t[11]), (t[0], t[9]), by="host")["moved"].tolist()
+    [False]
+    """
+    validate_metrics(metrics)
+    if by not in METRIC_KEYS:
+        raise ArgumentError(f"metric_evidence: by must be one of {METRIC_KEYS}, got {by!r}")
+    ia, ib = _window(window, "window")
+    ba, bb = _window(baseline_window, "baseline_window")
+    m = metrics
+    if names is not None:
+        m = m[m["name"].isin([names] if isinstance(names, str) else list(names)).to_numpy(dtype=bool)]
+    cum = ((m["kind"] == "sum") & (m["temporality"] == "cumulative")).to_numpy(dtype=bool, na_value=False)
+    if cum.any():
+        raise ArgumentError(f"metric_evidence: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
+                            "first (tk.metric_rates(metrics))")
+    t = m["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    v = _point_values(m)
+    side = np.where((t >= ia) & (t <= ib), 1, np.where((t >= ba) & (t <= bb), 0, -1))
+    keep = (side >= 0) & ~np.isnan(v) & m[by].notna().to_numpy()
+    f = pd.DataFrame({by: m[by].to_numpy(dtype=object)[keep], "name": m["name"].to_numpy(dtype=object)[keep],
+                      "side": side[keep], "v": v[keep]})
+    rows = []
+    for (key, name), g in f.groupby([by, "name"], sort=True):
+        b = g["v"].to_numpy()[g["side"].to_numpy() == 0]
+        i = g["v"].to_numpy()[g["side"].to_numpy() == 1]
+        if len(b) < 2 or len(i) < 1:
+            continue
+        lo, hi = b.min(), b.max()
+        share = float(((i > hi) | (i < lo)).mean())
+        c = 2.0 / (len(b) + 1)
+        ev = max(0.0, (share - c) / (1 - c))
+        med, mean = float(np.median(b)), float(i.mean())
+        rows.append({by: key, "name": name, "family": metric_family(str(name)), "baseline_points": len(b),
+                     "incident_points": len(i), "baseline_median": med, "incident_mean": mean,
+                     "change": (mean - med) / abs(med) if med != 0 else np.nan, "outside_share": share,
+                     "evidence": ev, "moved": ev > 0, "direction": "up" if mean > med else "down" if mean < med else None})
+    cols = [by, *METRIC_EVIDENCE.column_names]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in (by, "name", "family", "direction"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
+    for c in METRIC_EVIDENCE.columns:
+        if c.dtype in ("int64", "float64", "bool"):
+            out[c.name] = out[c.name].astype(c.dtype)
+    order = np.lexsort((out["name"].astype(str).to_numpy(), out[by].astype(str).to_numpy(),
+                        -out["evidence"].to_numpy(dtype=float)))
+    out = out.iloc[order].reset_index(drop=True)
+    out.attrs["windows"] = dict(incident=(pd.Timestamp(ia, tz="UTC"), pd.Timestamp(ib, tz="UTC")),
+                                baseline=(pd.Timestamp(ba, tz="UTC"), pd.Timestamp(bb, tz="UTC")))
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
+    """One metric score per key from :func:`metric_evidence`'s rows.
+
+    Parameters
+    ----------
+    evidence : pandas.DataFrame
+        :func:`metric_evidence`'s table (its first column is the key).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key column then :data:`METRIC_SCORES`'s columns, best first.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"service": ["a", "a", "b"], "name": ["cpu", "NodeCpu", "cpu"],
+    ...     "family": ["cpu", "node", "cpu"], "evidence": [0.5, 1.0, 0.0], "moved": [True, True, False],
+    ...     "baseline_median": [5.0, 1.0, 5.0], "incident_mean": [50.0, 9.0, 5.0]})
+    >>> metric_scores(ev)[["service", "metric_score", "moved", "steady"]].values.tolist()
+    [['a', 0.5, 2, 0], ['b', 0.0, 0, 1]]
+    """
+    key = evidence.columns[0]
+    rows = []
+    for k, g in evidence.groupby(key, sort=True):
+        counted = g[g["family"].isin(COUNTED_FAMILIES)]
+        fam = counted.groupby("family")["evidence"].mean()
+        score = float(fam.max()) if len(fam) else 0.0
+        top = None
+        if len(counted) and counted["evidence"].max() > 0:
+            r = counted.loc[counted["evidence"].idxmax()]
+            top = f"{r['name']} {_fmt(r['baseline_median'])} → {_fmt(r['incident_mean'])}"
+        rows.append({key: k, "metric_score": score, "top_metric": top, "moved": int(g["moved"].sum()),
+                     "steady": int((~g["moved"].astype(bool)).sum())})
+    out = pd.DataFrame(rows, columns=[key, *METRIC_SCORES.column_names])
+    out[key] = out[key].astype("string")
+    out["top_metric"] = out["top_metric"].astype(object).where(out["top_metric"].notna(), None).astype("string")
+    out["metric_score"] = out["metric_score"].astype(float)
+    for c in ("moved", "steady"):
+        out[c] = out[c].astype("int64")
+    return out.sort_values(["metric_score", key], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: pd.DataFrame,
+                         baseline: pd.DataFrame, *, level: str, keys: list[str]) -> pd.DataFrame:
+    """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top``, ``metrics_moved``,
+    ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`~tracekit.rank_causes`' rows (key columns first).
+    metrics : pandas.DataFrame
+        A metrics frame.
+    incident, baseline : pandas.DataFrame
+        The spans compared (their time ranges are the windows).
+    level : str
+        rank_causes' level: ``host`` joins on host, every other level on service.
+    keys : list of str
+        The table's key columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> tab = pd.DataFrame({"service": pd.array(["cart"], dtype="string"), "score": [0.0]})
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["b" * 16], "service": ["cart"],
+    ...     "name": ["x"], "start": [0], "end": [10**9]})
+    >>> m = tk.metrics_from_columns({"time": [0], "name": "cpu", "value": [1.0], "service": "cart"})
+    >>> join_metric_evidence(tab, m, spans, spans, level="service", keys=["service"])["metrics"].tolist()
+    [0.0]
+    """
+    by = "host" if level == "host" else "service"
+    if by == "host" and "host" not in table.columns:
+        raise ArgumentError("rank_causes: level='host' rows have no host column to join metrics on")
+    ev = metric_evidence(metrics, incident, baseline, by=by)
+    sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
+    sc = sc.rename(columns={"metric_score": "metrics", "top_metric": "metric_top", "moved": "metrics_moved",
+                            "steady": "metrics_steady"})
+    sc[by] = sc[by].astype(table[by].dtype if by in table.columns else "string")
+    out = table.merge(sc, how="left", on=by)
+    out["metrics"] = out["metrics"].astype(float).fillna(0.0)
+    for c in ("metrics_moved", "metrics_steady"):
+        out[c] = out[c].astype("Int64")
+    out["metric_top"] = out["metric_top"].astype("string")
+    out.attrs = dict(table.attrs)
+    out.attrs["metric_evidence"] = ev
+    return out
+

@@ -1,0 +1,289 @@
+"""Metrics on the requests' time axis: series per bucket and key, their changes, the traces behind a spike.
+
+:func:`metric_series` cuts a metrics frame into the buckets :func:`~tracekit.timeline` uses (``freq``
+from the epoch, so the same ``time`` values) per key — ``service`` or ``host``, the keys both frames
+share — and metric name. A bucket's value is the mean of its points' values; a histogram or
+summary point contributes its mean (``sum / count``); cumulative sums should be turned into rates
+first (:func:`tracekit.metric_rates`), and a cumulative sum given as is is refused.
+
+:func:`~tracekit.detect_metric_changes` (:mod:`tracekit.analysis.metric_changes`) runs
+:func:`~tracekit.detect_changes`' statistic on these series. :func:`metric_exemplars`
+lists the exemplars recorded in a window: the trace and span ids behind a spike, to open with
+:func:`~tracekit.waterfall_data` or select in the spans frame.
+
+>>> import tracekit as tk
+>>> m = tk.metrics_from_columns({"time": ["2024-01-01 00:00:10", "2024-01-01 00:01:10"], "name": "cpu",
+...     "value": [10.0, 90.0], "host": "cart-1"})
+>>> metric_series(m, by="host")["value"].tolist()
+[10.0, 90.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import result_table
+from ..errors import ArgumentError
+from ..metrics_schema import validate_metrics
+
+__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
+           "metric_keys", "metric_step"]
+
+#: keys a metric series can be cut by: the keys metrics share with spans
+METRIC_KEYS = ("service", "host")
+
+METRIC_SERIES = result_table("metric_series", "one row per (time bucket, key, metric name) with points", [
+    ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long, aligned as timeline's)"),
+    ("name", "string", "", "metric name"),
+    ("value", "float64", "metric unit", "mean of the bucket's point values (histograms, summaries: of sum / count)"),
+    ("points", "int64", "points", "data points in the bucket"),
+    ("unit", "string", "", "unit of the metric (the first one seen)"),
+])
+
+METRIC_EXEMPLARS = result_table("metric_exemplars", "one row per exemplar recorded in the window", [
+    ("time", "datetime64[ns, UTC]", "ns, UTC", "time of the exemplar's measurement (else of its data point)"),
+    ("name", "string", "", "metric name"),
+    ("service", "string", "", "service of the data point"),
+    ("host", "string", "", "host of the data point"),
+    ("value", "float64", "metric unit", "the measurement the exemplar records"),
+    ("trace_id", "string", "", "trace of the measurement (32 lower-case hex, as the spans' trace_id)"),
+    ("span_id", "string", "", "span of the measurement (16 lower-case hex), <NA> when not recorded"),
+])
+
+
+def metric_keys(by: str | Sequence[str] | None) -> list[str]:
+    """The key columns of ``by`` (``service`` / ``host``); ArgumentError otherwise.
+
+    >>> metric_keys("host"), metric_keys(None)
+    (['host'], [])
+    """
+    if by is None:
+        return []
+    keys = [by] if isinstance(by, str) else list(by)
+    bad = [k for k in keys if k not in METRIC_KEYS]
+    if bad:
+        raise ArgumentError(f"metric series: by must be None or among {METRIC_KEYS} (the keys metrics share with "
+                            f"spans), got {by!r}")
+    return keys
+
+
+def metric_step(freq: str, what: str) -> pd.Timedelta:
+    """``freq`` as a positive Timedelta; ArgumentError otherwise.
+
+    >>> metric_step("5min", "x")
+    Timedelta('0 days 00:05:00')
+    """
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError) as e:
+        raise ArgumentError(f"{what}: freq must be a fixed pandas offset such as '1min', got {freq!r}") from e
+    if step <= pd.Timedelta(0):
+        raise ArgumentError(f"{what}: freq must be positive, got {freq!r}")
+    return step
+
+
+def _names(metrics: pd.DataFrame, names: str | Sequence[str] | None) -> list[str] | None:
+    if names is None:
+        return None
+    ns = [names] if isinstance(names, str) else list(names)
+    have = set(metrics["name"].dropna())
+    missing = [n for n in ns if n not in have]
+    if missing:
+        raise ArgumentError(f"metric series: no metric named {missing[0]!r} (have e.g. {sorted(have)[:5]})")
+    return ns
+
+
+def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = None, *,
+                  by: str | Sequence[str] | None = "service", freq: str = "1min") -> pd.DataFrame:
+    """Metric values per time bucket, key and name, on the buckets of :func:`~tracekit.timeline`.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A metrics frame (:func:`tracekit.read_metrics`, :func:`tracekit.metrics_from_columns`).
+    names : str or list of str, optional
+        Metric names to keep (default: all).
+    by : {"service", "host"}, list of them, or None
+        Key(s) of a series; None: every point of a name in one series.
+    freq : str
+        Bucket length (pandas offset alias).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time``, the key columns, then :data:`METRIC_SERIES`'s other columns; only buckets with
+        points; sorted by key, name and time.
+
+    Raises
+    ------
+    MetricsSchemaError
+        ``metrics`` is not a metrics frame.
+    ArgumentError
+        Bad ``by``, ``freq`` or name; a cumulative sum (turn it into a rate first).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": ["2024-01-01 00:00:10", "2024-01-01 00:00:50", "2024-01-01 00:01:10"],
+    ...     "name": "cpu", "value": [1.0, 3.0, 5.0], "service": "a"})
+    >>> metric_series(m)[["time", "value", "points"]].astype(str).values.tolist()
+    [['2024-01-01 00:00:00+00:00', '2.0', '2'], ['2024-01-01 00:01:00+00:00', '5.0', '1']]
+    """
+    validate_metrics(metrics)
+    keys = metric_keys(by)
+    step = metric_step(freq, "metric_series")
+    ns = _names(metrics, names)
+    m = metrics if ns is None else metrics[metrics["name"].isin(ns).to_numpy(dtype=bool)]
+    cum = ((m["kind"] == "sum") & (m["temporality"] == "cumulative")).to_numpy(dtype=bool, na_value=False)
+    if cum.any():
+        raise ArgumentError(f"metric_series: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
+                            "first (tk.metric_rates(metrics))")
+    agg_kinds = m["kind"].isin(["histogram", "exponential_histogram", "summary"]).to_numpy(dtype=bool, na_value=False)
+    v = m["value"].to_numpy(dtype=float).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v[agg_kinds] = (m["sum"].to_numpy(dtype=float) / m["count"].to_numpy(dtype=float))[agg_kinds]
+    t = m["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    s = step.value
+    frame = pd.DataFrame({"time": pd.to_datetime((t // s) * s, utc=True), "name": m["name"].to_numpy(dtype=object),
+                          "v": v, "unit": m["unit"].to_numpy(dtype=object)})
+    for k in keys:
+        frame[k] = m[k].astype(object).where(m[k].notna(), "\x00<NA>").to_numpy()
+    frame = frame[~np.isnan(frame["v"].to_numpy())]
+    g = frame.groupby([*keys, "name", "time"], sort=True)
+    out = g.agg(value=("v", "mean"), points=("v", "size"), unit=("unit", "first")).reset_index()
+    for k in keys:
+        out[k] = out[k].replace("\x00<NA>", None).astype("string")
+    out["name"] = out["name"].astype("string")
+    out["unit"] = out["unit"].astype("string")
+    out["points"] = out["points"].astype("int64")
+    out["time"] = out["time"].astype("datetime64[ns, UTC]")
+    return out[["time", *keys, "name", "value", "points", "unit"]]
+
+
+def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None, *,
+                     name: str | Sequence[str] | None = None, service: str | None = None,
+                     host: str | None = None) -> pd.DataFrame:
+    """The exemplars recorded in a window: the traces behind a spike.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A metrics frame (OTLP points carry exemplars).
+    time : (start, end), optional
+        Keep exemplars whose time (else their point's) is in ``[start, end)``; naive times are UTC.
+    name, service, host : optional
+        Keep the points of these metric name(s), this service, this host.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`METRIC_EXEMPLARS`'s columns, highest value first (the slowest measurement of a
+        latency histogram first), exemplars without a trace id left out.
+
+    Raises
+    ------
+    ArgumentError
+        A window that ends before it starts.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": [0, 60_000_000_000], "name": "lat", "kind": "histogram",
+    ...     "count": [1.0, 1.0], "sum": [5.0, 900.0], "service": "api", "exemplars": [
+    ...         [{"time": 1, "value": 5.0, "trace_id": "a" * 32, "span_id": None, "attributes": {}}],
+    ...         [{"time": 60_000_000_001, "value": 900.0, "trace_id": "b" * 32, "span_id": "c" * 16, "attributes": {}}]]})
+    >>> metric_exemplars(m, ("1970-01-01 00:00:30", "1970-01-01 00:02"))["trace_id"].tolist() == ["b" * 32]
+    True
+    """
+    validate_metrics(metrics)
+    m = metrics
+    sel = np.ones(len(m), dtype=bool)
+    if name is not None:
+        sel &= m["name"].isin([name] if isinstance(name, str) else list(name)).to_numpy(dtype=bool)
+    if service is not None:
+        sel &= (m["service"] == service).to_numpy(dtype=bool, na_value=False)
+    if host is not None:
+        sel &= (m["host"] == host).to_numpy(dtype=bool, na_value=False)
+    t0 = t1 = None
+    if time is not None:
+        t0, t1 = (pd.Timestamp(x) for x in time)
+        t0, t1 = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (t0, t1))
+        if t1 < t0:
+            raise ArgumentError(f"metric_exemplars: time=({t0}, {t1}) ends before it starts")
+        t0, t1 = t0.value, t1.value
+    rows = []
+    pt = m["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    for i in np.flatnonzero(sel):
+        exs = m["exemplars"].iat[i]
+        if not exs:
+            continue
+        for e in exs:
+            if not e.get("trace_id"):
+                continue
+            et = e.get("time") if e.get("time") is not None else int(pt[i])
+            if t0 is not None and not (t0 <= et < t1):
+                continue
+            rows.append((et, m["name"].iat[i], m["service"].iat[i], m["host"].iat[i], e.get("value"), e["trace_id"],
+                         e.get("span_id")))
+    out = pd.DataFrame(rows, columns=METRIC_EXEMPLARS.column_names)
+    out["time"] = pd.to_datetime(out["time"].astype("int64"), unit="ns", utc=True)
+    for c in ("name", "service", "host", "trace_id", "span_id"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
+    out["value"] = out["value"].astype(float)
+    return out.sort_values(["value", "time"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | Sequence[str] | None, keys: list[str],
+                       freq: str) -> pd.DataFrame:
+    """A :func:`~tracekit.timeline` table with one column ``metric.<name>`` per metric beside its buckets.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The timeline (``time`` and its key columns).
+    metrics : pandas.DataFrame
+        A metrics frame.
+    names : str or list of str, optional
+        Metric names (default: all).
+    keys : list of str
+        The timeline's keys: ``[]``, ``["service"]`` or ``["host"]``.
+    freq : str
+        The timeline's bucket length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new table: the timeline's rows, each with the mean of its bucket's metric points of the same
+        key (NaN where none); buckets without requests are not added.
+
+    Raises
+    ------
+    ArgumentError
+        Keys metrics do not have (only ``service`` and ``host`` join).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 50, seed=1).spans
+    >>> t0 = spans["start"].min().floor("1min")
+    >>> m = tk.metrics_from_columns({"time": [t0], "name": "cpu", "value": [0.7], "service": "cart"})
+    >>> tl = tk.timeline(spans, by="service", metrics=m)
+    >>> float(tl.loc[(tl["service"] == "cart") & (tl["time"] == t0), "metric.cpu"].iloc[0])
+    0.7
+    """
+    if any(k not in METRIC_KEYS for k in keys):
+        raise ArgumentError(f"timeline: metrics join on {METRIC_KEYS} only (the keys both frames have), not by={keys}")
+    series = metric_series(metrics, names, by=keys or None, freq=freq)
+    wide = series.pivot_table(index=["time", *keys], columns="name", values="value", aggfunc="first", observed=True)
+    wide.columns = [f"metric.{c}" for c in wide.columns]
+    wide = wide.reset_index()
+    out = table.copy()
+    for k in keys:
+        wide[k] = wide[k].astype(out[k].dtype)
+    out = out.merge(wide, how="left", on=["time", *keys])
+    out.attrs = dict(table.attrs)
+    return out

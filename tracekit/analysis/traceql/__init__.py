@@ -1,0 +1,191 @@
+"""TraceQL (Grafana Tempo's query language) on the spans frame: :func:`traceql`, :func:`traceql_metrics`.
+
+The language is Tempo's (docs/sources/tempo/traceql in github:grafana/tempo): spanset filters
+``{ ... }`` on intrinsics (``name``, ``status``, ``statusMessage``, ``kind``, ``duration``,
+``traceDuration``, ``rootName``, ``rootServiceName``, scoped ``span:`` / ``trace:`` / ``event:`` /
+``link:`` / ``instrumentation:`` forms) and attributes (``.x``, ``span.x``, ``resource.x``,
+``event.x``, ``link.x``, ``instrumentation.x``, quoted names ``."a b"``); comparisons,
+arithmetic, regexes (``=~``/``!~``, fully anchored, RE2 syntax); spanset ``&&``/``||``;
+structural ``>`` ``>>`` ``<`` ``<<`` ``~``, negated (``!>``...) and union (``&>``...) forms;
+pipelines with ``count() avg() min() max() sum()`` filters, ``by()``, ``select()``,
+``coalesce()``; metrics (``rate``, ``count_over_time``, ``min/max/avg/sum_over_time``,
+``quantile_over_time``, ``histogram_over_time``, ``by``, ``topk``/``bottomk``, comparisons and
+arithmetic on series); query hints ``with(...)`` are accepted and ignored.
+
+Modules: :mod:`.grammar` (lark grammar), :mod:`.parse` (checked syntax tree, errors),
+:mod:`.evaluate` (column masks and span-tree intervals), :mod:`.metrics` (time series).
+
+>>> import tracekit as tk
+>>> spans = tk.examples.load("checkout-small-otlp")
+>>> slow = tk.traceql(spans, '{ resource.service.name = "frontend" && duration > 100ms }')
+>>> set(slow["service"]), bool((slow["duration_ms"] > 100).all())
+({'frontend'}, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...core.frame import require_columns
+from ...errors import TraceQLError
+from .evaluate import Evaluator
+from .parse import Query, parse
+
+__all__ = ["traceql", "traceql_metrics", "traceql_mask", "is_traceql", "parse", "Query"]
+
+_NEEDED = ["trace_id", "span_id", "parent_id"]
+
+
+def is_traceql(value: object) -> bool:
+    """Whether an analysis's selection argument is a TraceQL query (a string starting with ``{`` or
+    ``(``: no span id, trace id, service or operation name a selector names starts so).
+
+    Examples
+    --------
+    >>> is_traceql("{ status = error }"), is_traceql("payments:POST /charge"), is_traceql(["{"])
+    (True, False, False)
+    """
+    return isinstance(value, str) and value.lstrip()[:1] in ("{", "(")
+
+
+def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, dict]:
+    """The rows of ``spans`` a spanset query selects, as a boolean mask, with its extra columns.
+
+    For analyses that take a selection: the mask is positional (one entry per row of
+    ``spans``); the dict holds the ``select``/``by``/aggregate values per row.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        Spans in the canonical schema.
+    query : str or Query
+        A TraceQL spanset query (not a metrics query).
+
+    Returns
+    -------
+    (ndarray of bool, dict)
+        The mask and the extra columns (name -> per-row array).
+
+    Raises
+    ------
+    TraceQLError
+        When the query cannot be parsed, is not supported, or is a metrics query.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> mask, _ = traceql_mask(spans, "{ status = error }")
+    >>> int(mask.sum()) == int((spans["status"] == "error").sum())
+    True
+    """
+    q = parse(query) if isinstance(query, str) else query
+    if not isinstance(q, Query):
+        raise TraceQLError(f"a TraceQL query is a string, got {type(query).__name__}")
+    if q.kind != "spans":
+        raise TraceQLError("this is a metrics query; use traceql_metrics()", q.text, 0)
+    require_columns(spans, _NEEDED, "traceql")
+    ev = Evaluator(spans, q.text)
+    try:
+        res = ev.run(q.body)
+    except RecursionError:
+        raise TraceQLError("query nested too deeply to evaluate", q.text[:80], None) from None
+    return res.mask, res.extras
+
+
+def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
+    """The spans a TraceQL query matches, as a spans frame.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        Spans in the canonical schema (X-Ray or OTLP; X-Ray annotations answer ``span.x`` as
+        well as ``span.annotation.x``, the segment's service is ``resource.service.name``).
+    query : str
+        A TraceQL spanset query, e.g. ``'{ span.http.method = "GET" } >> { status = error }'``.
+
+    Returns
+    -------
+    DataFrame
+        The matching rows of ``spans`` in their order (a new frame; ``spans`` is not modified).
+        ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``);
+        ``by(f)`` adds a column named as written with each span's value and ``spanset``, the
+        spanset's number; a scalar filter adds its aggregate (``"count()"``) per span.
+
+    Raises
+    ------
+    TraceQLError
+        On a syntax or type error (with the position and a caret), a construct that is not
+        supported, or a metrics query (use :func:`traceql_metrics`).
+    SpansSchemaError
+        When ``spans`` lacks the id columns.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small-otlp")
+    >>> hits = tk.traceql(spans, '{ rootName = "POST /checkout" } >> { status = error } | select(span.http.response.status_code)')
+    >>> bool((hits["status"] == "error").all()), "span.http.response.status_code" in hits.columns
+    (True, True)
+    >>> spans.tk.traceql("{ kind = server } | count() > 100").empty
+    True
+    """
+    mask, extras = traceql_mask(spans, query)
+    rows = np.flatnonzero(mask)
+    out = spans.iloc[rows].copy()
+    for name, values in extras.items():
+        col = np.asarray(values)[rows]
+        if name == "spanset":
+            col = pd.factorize(col)[0]
+        out[name] = pd.Series(col, index=out.index, dtype=col.dtype)
+    return out
+
+
+def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Timedelta = "1min") -> pd.DataFrame:
+    """A TraceQL metrics query as a time series frame (long form).
+
+    Parameters
+    ----------
+    spans : DataFrame
+        Spans in the canonical schema.
+    query : str
+        ``{ filter } | rate()`` (spans per second), ``count_over_time()``,
+        ``min_over_time(f)``, ``max_over_time(f)``, ``avg_over_time(f)``, ``sum_over_time(f)``,
+        ``quantile_over_time(f, q, ...)``, ``histogram_over_time(f)``, each with an optional
+        ``by(f, ...)``, then ``| topk(k)``, ``| bottomk(k)`` or a comparison (``> 10``);
+        parenthesised queries combine with ``+ - * /`` and numbers.
+    step : str, float or Timedelta
+        Width of the time buckets (``"30s"``, ``"1min"``, seconds as a number).
+
+    Returns
+    -------
+    DataFrame
+        One row per bucket and series: ``time`` (bucket start, UTC), one column per ``by``
+        field (named as written), ``quantile`` or ``bucket`` where the function has them, and
+        ``value``. Spans are counted in the bucket of their start. Durations are in seconds
+        (Tempo's unit); ``rate`` is per second; counts and rates are 0 in buckets with no span.
+
+    Raises
+    ------
+    TraceQLError
+        On a bad query or a spanset (not metrics) query.
+    ArgumentError
+        On a bad ``step``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small-otlp")
+    >>> m = tk.traceql_metrics(spans, "{ } | count_over_time() by (resource.service.name)", step="1h")
+    >>> int(m["value"].sum()) == len(spans)
+    True
+    """
+    from .metrics import run_metrics
+
+    q = parse(query) if isinstance(query, str) else query
+    if q.kind != "metrics":
+        raise TraceQLError("not a metrics query: add a metrics function, e.g. '| rate()'; use traceql() for spans",
+                           q.text, len(q.text))
+    require_columns(spans, _NEEDED + ["start"], "traceql_metrics")
+    return run_metrics(spans, q, step)

@@ -1,0 +1,640 @@
+"""Evaluate a parsed TraceQL spanset query on a spans frame, vectorised.
+
+Every field is a column of the frame read once: a value is three typed channels per span
+(numbers as float64 with NaN for "none", text as an Arrow string array with nulls, booleans as
+int8 with -1 for "none"), because an attribute can hold different types on different spans. An
+operator works channel by channel, as Tempo compares only values of the same type (a string
+``"2"`` never equals the number ``2``; ``!=`` is true only where the field has a value of that
+type). Filters become boolean masks; regexes run in RE2 (Arrow's kernels): linear, no
+backtracking. Spansets are a mask plus a spanset code per row (the trace, until ``by()``).
+
+Structural operators use the kernel's span tree (:func:`tracekit.core.tree.span_tree`): child and
+parent from the parent row, sibling from counts per parent, descendant and ancestor from its
+pre-order intervals (:meth:`~tracekit.core.tree.SpanTree.intervals`) with one cumulative sum each:
+linear in spans.
+
+Field mapping onto the canonical frame:
+
+- ``resource.service.name`` (and ``.service.name`` when the span has none) is the ``service``
+  column, so X-Ray segment services and OTLP resources read the same; other ``resource.x`` from
+  the ``resource`` dicts; ``span.x`` from ``attributes`` (dotted keys followed into nested X-Ray
+  metadata as :func:`tracekit.attribute` does; an X-Ray annotation ``annotation.x`` also answers
+  ``span.x``); ``.x`` is the span attribute, else the resource attribute (Tempo's order).
+- ``event.x``, ``event:name``, ``event:timeSinceStart``, ``link.x``, ``link:traceID``,
+  ``link:spanID``: a span matches when one of its events (links) does; each comparison is
+  checked on its own (``event.a = 1 && event.b = 2`` may match two different events).
+- ``instrumentation:name`` / ``:version`` / ``instrumentation.x``: the resource's
+  ``otel.scope.name`` / ``otel.scope.version`` / ``otel.scope.attr.x`` (how the OTLP readers keep the scope).
+- ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
+  ``traceDuration``: last end - first start of the trace; ``nestedSetLeft/Right/Parent``:
+  pre-order numbers from the span tree (1-based; -1 where there is no parent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...core.attributes import attribute
+from ...core.frame import NAT_NS, ns
+from ...core.tree import span_tree
+from ...errors import TraceQLError
+from .parse import (
+    Aggregate,
+    Attribute,
+    BinOp,
+    Coalesce,
+    Filter,
+    GroupBy,
+    Intrinsic,
+    Pipeline,
+    ScalarFilter,
+    Select,
+    SpansetOp,
+    Static,
+    UnOp,
+)
+
+__all__ = ["Evaluator", "Result"]
+
+_NUM_TYPES = ("int", "float", "duration")
+
+
+@dataclass
+class V:
+    """A field's value per span (or per event/link item when ``owner`` is set)."""
+
+    num: np.ndarray | None = None  # float64, NaN: no number
+    txt: pa.Array | None = None  # string, null: no text
+    bol: np.ndarray | None = None  # int8: -1 none, 0 false, 1 true
+    const: Static | None = None
+    owner: np.ndarray | None = None  # row of each item (multi-valued scopes)
+
+    def defined(self, n: int) -> np.ndarray:
+        d = np.zeros(n, dtype=bool)
+        if self.num is not None:
+            d |= ~np.isnan(self.num)
+        if self.txt is not None:
+            d |= _fill(self.txt.is_valid())
+        if self.bol is not None:
+            d |= self.bol >= 0
+        return d
+
+
+@dataclass
+class Result:
+    """Matching rows, their spanset codes (None: one spanset per trace, not computed), and extra
+    columns (select, by, aggregates)."""
+
+    mask: np.ndarray
+    group: np.ndarray | None
+    extras: dict
+
+
+def _fill(a: Any) -> np.ndarray:
+    """Arrow boolean (with nulls) -> numpy bool, null as False."""
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    return a.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _pa_text(series: pd.Series) -> pa.Array:
+    arr = series.array
+    a = arr.__arrow_array__() if hasattr(arr, "__arrow_array__") else pa.array(series.to_numpy(dtype=object), pa.string())
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    if a.type != pa.string():
+        a = a.cast(pa.string())
+    return a
+
+
+def _from_values(values: list | np.ndarray) -> V:
+    """Python values (None for missing) -> typed channels."""
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    return _from_series(s)
+
+
+def _from_series(s: pd.Series) -> V:
+    dt = s.dtype
+    n = len(s)
+    if isinstance(dt, pd.StringDtype):
+        return V(txt=_pa_text(s))
+    if isinstance(dt, (pd.Int64Dtype, pd.Float64Dtype)) or dt.kind in "if":
+        return V(num=s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan))
+    if isinstance(dt, pd.BooleanDtype) or dt.kind == "b":
+        b = s.astype("boolean")
+        return V(bol=np.where(b.isna().to_numpy(), -1, b.fillna(False).to_numpy(dtype=bool)).astype(np.int8))
+    vals = s.to_numpy(dtype=object)
+    types = {type(v) for v in vals}
+    if types <= {type(None)}:
+        return V(num=np.full(n, np.nan))
+    out = V()
+    if types & {int, float}:
+        out.num = np.array([float(v) if type(v) in (int, float) else np.nan for v in vals], dtype=np.float64)
+    if str in types:
+        out.txt = pa.array([v if type(v) is str else None for v in vals], pa.string())
+    if bool in types:
+        out.bol = np.array([(1 if v else 0) if type(v) is bool else -1 for v in vals], dtype=np.int8)
+    return out
+
+
+def _take(v: V, idx: np.ndarray) -> V:
+    if v.const is not None:
+        return v
+    return V(None if v.num is None else v.num[idx], None if v.txt is None else v.txt.take(pa.array(idx)),
+             None if v.bol is None else v.bol[idx])
+
+
+class Evaluator:
+    """Evaluates spanset pipelines on one spans frame, reading each column once."""
+
+    def __init__(self, spans: pd.DataFrame, query: str = ""):
+        self.spans = spans
+        self.n = len(spans)
+        self.q = query
+        self._tree = None
+        self._cache: dict = {}
+
+    # ---------------------------------------------------------------- frame access
+    @property
+    def tree(self):
+        if self._tree is None:
+            self._tree = span_tree(self.spans)
+        return self._tree
+
+    def _col_text(self, col: str) -> pa.Array:
+        key = ("text", col)
+        if key not in self._cache:
+            if col in self.spans.columns:
+                self._cache[key] = _pa_text(self.spans[col])
+            else:
+                self._cache[key] = pa.nulls(self.n, pa.string())
+        return self._cache[key]
+
+    def _ns(self, col: str) -> np.ndarray:
+        key = ("ns", col)
+        if key not in self._cache:
+            self._cache[key] = ns(self.spans[col]) if col in self.spans.columns else np.full(self.n, NAT_NS)
+        return self._cache[key]
+
+    def _duration_ns(self) -> np.ndarray:
+        s, e = self._ns("start"), self._ns("end")
+        d = (e - s).astype(np.float64)
+        d[(e == NAT_NS) | (s == NAT_NS)] = np.nan
+        return d
+
+    def _dict_attr(self, key: str, column: str) -> V:
+        ck = ("attr", column, key)
+        if ck not in self._cache:
+            if column not in self.spans.columns:
+                self._cache[ck] = V(num=np.full(self.n, np.nan))
+            else:
+                s = attribute(self.spans, key, column=column)
+                v = _from_series(s)
+                if column == "attributes" and not key.startswith("annotation.") and self._has_xray():
+                    missing = ~v.defined(self.n)
+                    if missing.any():  # X-Ray annotations answer span.x too
+                        ann = attribute(self.spans, "annotation." + key, column=column)
+                        if ann.notna().any():
+                            s = s.astype(object).where(~missing, ann.astype(object))
+                            s = s.where(s.notna(), None)
+                            v = _from_values(s.tolist())
+                self._cache[ck] = v
+        return self._cache[ck]
+
+    def _has_xray(self) -> bool:
+        if "has_xray" not in self._cache:
+            src = self.spans["source"] if "source" in self.spans.columns else None
+            self._cache["has_xray"] = src is None or bool((src == "xray").any())
+        return self._cache["has_xray"]
+
+    def _exploded(self, column: str) -> tuple[np.ndarray, list]:
+        """Items of a list column (events, links) with the row owning each."""
+        ck = ("explode", column)
+        if ck not in self._cache:
+            if column not in self.spans.columns:
+                self._cache[ck] = (np.zeros(0, dtype=np.int64), [])
+            else:
+                lists = self.spans[column].to_numpy(dtype=object)
+                lens = np.fromiter((len(x) if isinstance(x, (list, tuple)) else 0 for x in lists), dtype=np.int64,
+                                   count=len(lists))
+                owner = np.repeat(np.arange(self.n, dtype=np.int64), lens)
+                items = [it for x in lists if isinstance(x, (list, tuple)) for it in x]
+                self._cache[ck] = (owner, items)
+        return self._cache[ck]
+
+    def _item_field(self, column: str, getter) -> V:
+        owner, items = self._exploded(column)
+        v = _from_values([getter(it) if isinstance(it, dict) else None for it in items])
+        v.owner = owner
+        return v
+
+    # ---------------------------------------------------------------- fields
+    def field(self, e: Any) -> V:
+        if isinstance(e, Static):
+            return V(const=e)
+        if isinstance(e, Intrinsic):
+            return self.intrinsic(e.name)
+        if isinstance(e, Attribute):
+            return self.attribute(e)
+        if isinstance(e, UnOp):
+            return self.unop(e)
+        if isinstance(e, BinOp):
+            return self.binop(e)
+        raise TraceQLError(f"cannot evaluate {type(e).__name__}", self.q, getattr(e, "pos", None))
+
+    def intrinsic(self, name: str) -> V:
+        ck = ("intrinsic", name)
+        if ck in self._cache:
+            return self._cache[ck]
+        if name in ("name", "status", "kind", "statusMessage", "traceID", "spanID", "parentID"):
+            col = {"statusMessage": "status_message", "traceID": "trace_id", "spanID": "span_id",
+                   "parentID": "parent_id"}.get(name, name)
+            v = V(txt=self._col_text(col))
+        elif name == "duration":
+            v = V(num=self._duration_ns())
+        elif name == "traceDuration":
+            t = self.tree
+            s, e = self._ns("start").astype(np.float64), self._ns("end").astype(np.float64)
+            e = np.where(e == NAT_NS, np.nan, e)
+            g = pd.Series(s).groupby(t.trace).min().reindex(range(t.n_traces)).to_numpy()
+            h = pd.Series(e).groupby(t.trace).max().reindex(range(t.n_traces)).to_numpy()
+            v = V(num=(h - g)[t.trace])
+        elif name in ("rootName", "rootServiceName"):
+            t = self.tree
+            col = self._col_text("name" if name == "rootName" else "service")
+            root = t.request_root[t.trace]
+            idx = pa.array(np.where(root >= 0, root, 0))
+            v = V(txt=pc.if_else(pa.array(root >= 0), col.take(idx), pa.scalar(None, pa.string())))
+        elif name == "childCount":
+            p = self.tree.parent
+            v = V(num=np.bincount(p[p >= 0], minlength=self.n).astype(np.float64))
+        elif name in ("nestedSetLeft", "nestedSetRight", "nestedSetParent"):
+            left, right = self.tree.intervals()
+            if name == "nestedSetLeft":
+                x = np.where(left >= 0, left + 1, -1)
+            elif name == "nestedSetRight":
+                x = np.where(left >= 0, right + 1, -1)
+            else:
+                p = self.tree.parent
+                x = np.where(p >= 0, left[np.maximum(p, 0)] + 1, -1)
+            v = V(num=x.astype(np.float64))
+        elif name in ("instrumentationName", "instrumentationVersion"):
+            v = self._dict_attr("otel.scope." + ("name" if name.endswith("Name") else "version"), "resource")
+        elif name == "eventName":
+            v = self._item_field("events", lambda it: it.get("name"))
+        elif name == "eventTimeSinceStart":
+            start = self._ns("start")
+            owner, items = self._exploded("events")
+            tt = np.array([it.get("time") if isinstance(it, dict) and it.get("time") is not None else np.nan
+                           for it in items], dtype=np.float64)
+            v = V(num=tt - start[owner].astype(np.float64), owner=owner)
+        elif name == "linkTraceID":
+            v = self._item_field("links", lambda it: it.get("trace_id"))
+        elif name == "linkSpanID":
+            v = self._item_field("links", lambda it: it.get("span_id"))
+        else:
+            raise TraceQLError(f"{name} is not supported", self.q, None)
+        self._cache[ck] = v
+        return v
+
+    def attribute(self, a: Attribute) -> V:
+        if a.scope == "resource":
+            if a.name == "service.name":
+                return V(txt=self._col_text("service"))
+            return self._dict_attr(a.name, "resource")
+        if a.scope == "span":
+            return self._dict_attr(a.name, "attributes")
+        if a.scope == "instrumentation":
+            return self._dict_attr("otel.scope.attr." + a.name, "resource")
+        if a.scope in ("event", "link"):
+            col = "events" if a.scope == "event" else "links"
+            key = a.name
+            return self._item_field(col, lambda it: (it.get("attributes") or {}).get(key)
+                                    if isinstance(it.get("attributes"), dict) else None)
+        ck = ("unscoped", a.name)
+        if ck not in self._cache:
+            sv = self._dict_attr(a.name, "attributes")
+            rv = V(txt=self._col_text("service")) if a.name == "service.name" else self._dict_attr(a.name, "resource")
+            miss = ~sv.defined(self.n)
+            if miss.any() and rv.defined(self.n).any():
+                sv = _coalesce(sv, rv, miss, self.n)
+            self._cache[ck] = sv
+        return self._cache[ck]
+
+    # ---------------------------------------------------------------- operators
+    def unop(self, e: UnOp) -> V:
+        x = self.field(e.x)
+        if e.op in ("exists", "notexists"):
+            d = self._reduce_any(x, x.defined(self._len(x)))
+            return V(bol=(d if e.op == "exists" else ~d).astype(np.int8))
+        if x.const is not None:
+            c = x.const
+            return V(const=Static(c.type, (-c.value) if e.op == "-" else (not c.value), c.pos))
+        if e.op == "-":
+            return V(num=None if x.num is None else -x.num, owner=x.owner)
+        b = self._truth(x)
+        return V(bol=(~b).astype(np.int8))
+
+    def _len(self, v: V) -> int:
+        return len(v.owner) if v.owner is not None else self.n
+
+    def _reduce_any(self, v: V, item_mask: np.ndarray) -> np.ndarray:
+        if v.owner is None:
+            return item_mask
+        return np.bincount(v.owner[item_mask], minlength=self.n) > 0
+
+    def _truth(self, v: V) -> np.ndarray:
+        """Per span: the value is boolean true (an event/link scope: for one of its items)."""
+        if v.const is not None:
+            return np.full(self.n, v.const.type == "bool" and bool(v.const.value))
+        m = (v.bol == 1) if v.bol is not None else np.zeros(self._len(v), dtype=bool)
+        return self._reduce_any(v, m)
+
+    def _align(self, a: V, b: V) -> tuple[V, V, np.ndarray | None]:
+        """Bring a span-level and an item-level value onto the items."""
+        if a.owner is not None and b.owner is not None and a.owner is not b.owner:
+            raise TraceQLError("comparing fields of two different events/links scopes is not supported", self.q, None)
+        owner = a.owner if a.owner is not None else b.owner
+        if owner is None:
+            return a, b, None
+        if a.owner is None:
+            a = _take(a, owner)
+        if b.owner is None:
+            b = _take(b, owner)
+        return a, b, owner
+
+    def binop(self, e: BinOp) -> V:
+        op = e.op
+        if op in ("&&", "||"):
+            x, y = self._truth(self.field(e.lhs)), self._truth(self.field(e.rhs))
+            return V(bol=((x & y) if op == "&&" else (x | y)).astype(np.int8))
+        a, b = self.field(e.lhs), self.field(e.rhs)
+        if a.const is not None and b.const is not None:
+            return V(const=_const_op(op, a.const, b.const, self.q, e.pos))
+        a, b, owner = self._align(a, b)
+        m = len(owner) if owner is not None else self.n
+        if op in ("+", "-", "*", "/", "%", "^"):
+            x, y = _num(a, m), _num(b, m)
+            with np.errstate(all="ignore"):
+                r = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.fmod,
+                     "^": np.power}[op](x, y)
+            return V(num=r, owner=owner)
+        if op in ("=~", "!~"):
+            txt = a.txt if a.const is None else None
+            if txt is None:
+                res = np.zeros(m, dtype=bool)
+            else:
+                hit = pc.match_substring_regex(txt, "^(?:" + b.const.value + ")$")
+                res = _fill(hit) if op == "=~" else _fill(pc.invert(hit))
+            return V(bol=res.astype(np.int8), owner=owner)
+        res = np.zeros(m, dtype=bool)
+        for ch in ("num", "txt", "bol"):
+            x, y = _channel(a, ch, m), _channel(b, ch, m)
+            if x is None or y is None:
+                continue
+            res |= _compare(op, x, y, ch)
+        return V(bol=res.astype(np.int8), owner=owner)
+
+    # ---------------------------------------------------------------- spansets
+    def filter_mask(self, f: Filter, domain: np.ndarray) -> np.ndarray:
+        v = self.field(f.expr)
+        return self._truth(v) & domain
+
+    def spanset(self, node: Any, domain: np.ndarray, extras: dict) -> np.ndarray:
+        if isinstance(node, Filter):
+            return self.filter_mask(node, domain)
+        if isinstance(node, Pipeline):
+            r = self.pipeline(node, domain, extras)
+            return r.mask
+        if isinstance(node, SpansetOp):
+            a = self.spanset(node.lhs, domain, extras)
+            b = self.spanset(node.rhs, domain, extras)
+            return self.spanset_op(node.op, a, b)
+        raise TraceQLError(f"cannot evaluate {type(node).__name__} as a spanset", self.q, getattr(node, "pos", None))
+
+    def spanset_op(self, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if op == "||":
+            return a | b
+        t = self.tree
+        if op == "&&":
+            both = (t.per_trace(a) > 0) & (t.per_trace(b) > 0)
+            return (a | b) & both[t.trace]
+        union = op.startswith("&")
+        negate = op.startswith("!")
+        rel = op.lstrip("&!")
+        fwd, back = _RELATIONS[rel]
+        r = b & (~getattr(self, fwd)(a) if negate else getattr(self, fwd)(a))
+        if union:
+            r |= a & getattr(self, back)(b)
+        return r
+
+    # relations: which rows stand in the relation to some row of x
+    def child_of(self, x: np.ndarray) -> np.ndarray:
+        p = self.tree.parent
+        return (p >= 0) & x[np.maximum(p, 0)]
+
+    def parent_of(self, x: np.ndarray) -> np.ndarray:
+        p = self.tree.parent
+        return np.bincount(p[x & (p >= 0)], minlength=self.n) > 0
+
+    def sibling_of(self, x: np.ndarray) -> np.ndarray:
+        p = self.tree.parent
+        cnt = np.bincount(p[x & (p >= 0)], minlength=self.n)
+        return (p >= 0) & ((cnt[np.maximum(p, 0)] - x) > 0)
+
+    def descendant_of(self, x: np.ndarray) -> np.ndarray:
+        left, right = self.tree.intervals()
+        ok = left >= 0
+        size = int(right.max(initial=-1)) + 2
+        xs = x & ok
+        diff = np.bincount(left[xs] + 1, minlength=size + 1)[: size + 1] - np.bincount(right[xs] + 1, minlength=size + 1)[: size + 1]
+        cover = np.cumsum(diff)
+        return ok & (cover[np.maximum(left, 0)] > 0)
+
+    def ancestor_of(self, x: np.ndarray) -> np.ndarray:
+        left, right = self.tree.intervals()
+        ok = left >= 0
+        size = int(right.max(initial=-1)) + 1
+        ind = np.zeros(size + 1, dtype=np.int64)
+        ind[left[x & ok] + 1] = 1
+        cs = np.cumsum(ind)  # cs[k] = marked rows with pre-order number < k
+        return ok & (cs[np.maximum(right, 0) + 1] - cs[np.maximum(left, 0) + 1] > 0)
+
+    def pipeline(self, p: Pipeline, domain: np.ndarray, extras: dict) -> Result:
+        mask = domain.copy()
+        group = None  # spanset code per row: the trace (built only when a stage needs it), then by()'s
+        grouped = False
+        for st in p.stages:
+            if group is None and isinstance(st, (ScalarFilter, GroupBy)):
+                group = self.tree.trace.copy()
+            if isinstance(st, (Filter, SpansetOp, Pipeline)):
+                if isinstance(st, SpansetOp) and st.op == "&&" and grouped:
+                    a = self.spanset(st.lhs, mask, extras)
+                    b = self.spanset(st.rhs, mask, extras)
+                    ng = int(group.max()) + 1 if len(group) else 0
+                    both = (np.bincount(group[a], minlength=ng) > 0) & (np.bincount(group[b], minlength=ng) > 0)
+                    mask = (a | b) & both[group]
+                else:
+                    mask = self.spanset(st, mask, extras)
+            elif isinstance(st, ScalarFilter):
+                val = self.aggregate(st.agg, mask, group)
+                with np.errstate(invalid="ignore"):
+                    keep = _compare(st.op, val, np.float64(st.value.value), "num")
+                mask = mask & keep[group]
+                extras[st.agg.text] = val[group]
+            elif isinstance(st, GroupBy):
+                v = self.field(st.expr)
+                if v.owner is not None:
+                    raise TraceQLError("by() on an event or link field is not supported", self.q, st.pos)
+                vals = as_objects(v, self.n)
+                codes, _ = pd.factorize(pd.Series(vals, dtype=object), use_na_sentinel=False)
+                group = pd.factorize(pd.MultiIndex.from_arrays([group, codes]))[0].astype(np.int64) if self.n else group
+                grouped = True
+                extras[st.text] = vals
+                extras["spanset"] = group
+            elif isinstance(st, Coalesce):
+                group = self.tree.trace.copy()
+                grouped = False
+                extras.pop("spanset", None)
+            elif isinstance(st, Select):
+                for f in st.fields:
+                    v = self.field(f)
+                    extras[f.text] = as_objects(v, self.n)
+        return Result(mask, group, extras)
+
+    def aggregate(self, agg: Aggregate, mask: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Per spanset code: the aggregate over the rows in ``mask``."""
+        ng = int(group.max()) + 1 if len(group) else 0
+        g = group[mask]
+        if agg.fn == "count":
+            return np.bincount(g, minlength=ng).astype(np.float64)
+        v = self.field(agg.expr)
+        if v.const is not None:
+            x = np.full(self.n, float(v.const.value))
+        else:
+            if v.owner is not None:
+                raise TraceQLError("aggregating an event or link field is not supported", self.q, agg.pos)
+            x = v.num if v.num is not None else np.full(self.n, np.nan)
+        x = x[mask]
+        s = pd.Series(x).groupby(g)
+        out = {"sum": s.sum, "avg": s.mean, "min": s.min, "max": s.max}[agg.fn]()
+        if agg.fn == "sum":  # a spanset with no value has no sum
+            out = out.where(s.count() > 0)
+        return out.reindex(range(ng)).to_numpy(dtype=np.float64)
+
+    def run(self, p: Pipeline) -> Result:
+        return self.pipeline(p, np.ones(self.n, dtype=bool), {})
+
+
+_RELATIONS = {  # operator -> (rows related to the left side, the left rows related back)
+    ">": ("child_of", "parent_of"),
+    "<": ("parent_of", "child_of"),
+    ">>": ("descendant_of", "ancestor_of"),
+    "<<": ("ancestor_of", "descendant_of"),
+    "~": ("sibling_of", "sibling_of"),
+}
+
+
+def _coalesce(sv: V, rv: V, miss: np.ndarray, n: int) -> V:
+    """Span value where defined, else resource value."""
+    out = V()
+    for ch in ("num", "txt", "bol"):
+        x, y = getattr(sv, ch), getattr(rv, ch)
+        if x is None and y is None:
+            continue
+        if ch == "num":
+            x = np.full(n, np.nan) if x is None else x
+            out.num = np.where(miss & (y is not None), np.full(n, np.nan) if y is None else y, x)
+        elif ch == "bol":
+            x = np.full(n, -1, np.int8) if x is None else x
+            out.bol = np.where(miss, np.full(n, -1, np.int8) if y is None else y, x).astype(np.int8)
+        else:
+            x = pa.nulls(n, pa.string()) if x is None else x
+            y = pa.nulls(n, pa.string()) if y is None else y
+            out.txt = pc.if_else(pa.array(miss), y, x)
+    return out
+
+
+def _num(v: V, m: int) -> np.ndarray:
+    if v.const is not None:
+        c = v.const
+        return np.full(m, float(c.value) if c.type in _NUM_TYPES else np.nan)
+    return v.num if v.num is not None else np.full(m, np.nan)
+
+
+def _channel(v: V, ch: str, m: int) -> Any:
+    if v.const is not None:
+        c = v.const
+        if ch == "num" and c.type in _NUM_TYPES:
+            return np.float64(c.value)
+        if ch == "txt" and c.type in ("string", "status", "kind"):
+            return pa.scalar(c.value, pa.string())
+        if ch == "bol" and c.type == "bool":
+            return np.int8(1 if c.value else 0)
+        return None
+    return getattr(v, ch)
+
+
+def _compare(op: str, x: Any, y: Any, ch: str) -> np.ndarray:
+    if ch == "txt":
+        f = {"=": pc.equal, "!=": pc.not_equal, "<": pc.less, "<=": pc.less_equal, ">": pc.greater,
+             ">=": pc.greater_equal}[op]
+        return _fill(f(x, y))
+    with np.errstate(invalid="ignore"):
+        if ch == "bol":
+            ok = (np.asarray(x) >= 0) & (np.asarray(y) >= 0)
+        else:
+            ok = ~np.isnan(x) & ~np.isnan(y)
+        r = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+             ">=": np.greater_equal}[op](x, y)
+    return np.asarray(r & ok, dtype=bool) if np.ndim(r) else np.full(len(ok) if np.ndim(ok) else 1, bool(r and ok))
+
+
+def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
+    if op in ("+", "-", "*", "/", "%", "^"):
+        x, y = float(a.value), float(b.value)
+        with np.errstate(all="ignore"):
+            v = {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else np.nan, "%": np.fmod(x, y) if y else np.nan,
+                 "^": x ** y if x or y >= 0 else np.nan}[op]
+        return Static("float", v, a.pos)
+    if op in ("=~", "!~"):
+        hit = bool(_fill(pc.match_substring_regex(pa.array([str(a.value)], pa.string()), "^(?:" + b.value + ")$"))[0])
+        return Static("bool", hit if op == "=~" else not hit, a.pos)
+    x, y = a.value, b.value
+    if (a.type in _NUM_TYPES) != (b.type in _NUM_TYPES):
+        return Static("bool", False, a.pos)
+    r = {"=": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+    return Static("bool", bool(r), a.pos)
+
+
+def as_objects(v: V, n: int) -> np.ndarray:
+    """Per span, the value as a Python object (None when absent; first item for events/links)."""
+    if v.const is not None:
+        out = np.empty(n, dtype=object)
+        out[:] = [v.const.value] * n
+        return out
+    m = len(v.owner) if v.owner is not None else n
+    out = np.full(m, None, dtype=object)
+    if v.num is not None:
+        has = ~np.isnan(v.num)
+        nums = v.num[has]
+        out[has] = [int(x) if float(x).is_integer() else float(x) for x in nums.tolist()]
+    if v.bol is not None:
+        has = v.bol >= 0
+        out[has] = v.bol[has].astype(bool).tolist()
+    if v.txt is not None:
+        t = np.asarray(v.txt.to_numpy(zero_copy_only=False), dtype=object)
+        has = _fill(v.txt.is_valid())
+        out[has] = t[has]
+    if v.owner is not None:
+        first = np.full(n, None, dtype=object)
+        o = v.owner[::-1]
+        first[o] = out[::-1]
+        return first
+    return out

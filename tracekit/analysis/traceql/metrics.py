@@ -1,0 +1,160 @@
+"""TraceQL metrics queries -> long-form time series (``time``, labels, ``value``).
+
+A span counts in the bucket of its start (``floor((start - t0) / step)``, ``t0`` the first
+span's start floored to the step). Durations are reported in seconds, as Tempo does.
+Quantiles use the kernel's one percentile definition (:func:`tracekit.core.percentile`,
+``inverted_cdf``). ``histogram_over_time`` counts values in power-of-two buckets (label
+``bucket``: the bucket's upper bound, in seconds for durations). ``topk(k)``/``bottomk(k)`` keep,
+at each time, the ``k`` series with the highest/lowest value; a comparison keeps the points
+where it holds. Series combined with ``+ - * /`` are matched on time and their shared labels.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core.frame import ns
+from ...core.stats import percentile
+from ...errors import ArgumentError, TraceQLError
+from .evaluate import Evaluator, as_objects
+from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, duration_ns
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
+
+__all__ = ["run_metrics"]
+
+
+def _step_ns(step: Any) -> int:
+    if isinstance(step, str) and _DURATION.fullmatch(step.strip()):  # TraceQL's own units: 30s, 5m, 1h, 1d
+        ns_ = duration_ns(step.strip())
+        if ns_ > 0:
+            return ns_
+    try:
+        td = pd.Timedelta(step, unit="s") if isinstance(step, (int, float)) and not isinstance(step, bool) else pd.Timedelta(step)
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(f"traceql_metrics: step must be a duration such as '30s' or '1min', got {step!r}") from exc
+    if pd.isna(td) or td.value <= 0:
+        raise ArgumentError(f"traceql_metrics: step must be positive, got {step!r}")
+    return int(td.value)
+
+
+def run_metrics(spans: pd.DataFrame, q: Query, step: Any) -> pd.DataFrame:
+    """Evaluate a parsed metrics query (see :func:`tracekit.traceql_metrics`)."""
+    step_ns = _step_ns(step)
+    start = ns(spans["start"]) if len(spans) else np.zeros(0, dtype=np.int64)
+    t0 = (int(start.min()) // step_ns) * step_ns if len(start) else 0
+    ev = Evaluator(spans, q.text)
+    out = _node(ev, q.body, start, t0, step_ns)
+    out = out.sort_values([c for c in out.columns if c != "value"], kind="stable").reset_index(drop=True)
+    return out
+
+
+def _node(ev: Evaluator, node: Any, start: np.ndarray, t0: int, step_ns: int) -> pd.DataFrame | Static:
+    if isinstance(node, Static):
+        return node
+    if isinstance(node, MetricsPipeline):
+        df = _series(ev, node, start, t0, step_ns)
+    elif isinstance(node, MetricsMath):
+        a = _node(ev, node.lhs, start, t0, step_ns)
+        b = _node(ev, node.rhs, start, t0, step_ns)
+        df = _math(node.op, a, b)
+    else:  # pragma: no cover - the parser makes no other node
+        raise TraceQLError(f"cannot evaluate {type(node).__name__}", ev.q, None)
+    for s in node.second:
+        df = _second(df, s)
+    return df
+
+
+def _series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step_ns: int) -> pd.DataFrame:
+    res = ev.run(mp.pipeline)
+    rows = np.flatnonzero(res.mask)
+    agg = mp.agg
+    bucket = (start[rows] - t0) // step_ns
+    frame = {"time": pd.to_datetime(t0 + bucket * step_ns, utc=True)}
+    labels = []
+    for f in agg.by:
+        v = ev.field(f)
+        frame[f.text] = as_objects(v, ev.n)[rows]
+        labels.append(f.text)
+    df = pd.DataFrame(frame)
+    keys = ["time"] + labels
+    if agg.fn in ("rate", "count_over_time"):
+        counts = df.groupby(keys, dropna=False, sort=True).size()
+        full = _all_times(counts, labels, t0, step_ns, start)
+        out = full.rename("value").reset_index()
+        out["value"] = out["value"].astype(np.float64)
+        if agg.fn == "rate":
+            out["value"] /= step_ns / 1e9
+        return out
+    v = ev.field(agg.field)
+    if v.owner is not None:
+        raise TraceQLError("a metrics function of an event or link field is not supported", ev.q, agg.pos)
+    x = v.num if v.num is not None else np.full(ev.n, np.nan)
+    x = x[rows]
+    if isinstance(agg.field, Intrinsic) and agg.field.name in ("duration", "traceDuration", "eventTimeSinceStart"):
+        x = x / 1e9
+    df["x"] = x
+    df = df[~np.isnan(x)]
+    g = df.groupby(keys, dropna=False, sort=True)["x"]
+    if agg.fn in ("min_over_time", "max_over_time", "avg_over_time", "sum_over_time"):
+        out = {"min_over_time": g.min, "max_over_time": g.max, "avg_over_time": g.mean, "sum_over_time": g.sum}[agg.fn]()
+        return out.rename("value").reset_index()
+    if agg.fn == "quantile_over_time":
+        parts = []
+        for key, vals in g:
+            qs = np.atleast_1d(percentile(vals.to_numpy(dtype=np.float64), list(agg.quantiles)))
+            key = key if isinstance(key, tuple) else (key,)
+            for qv, val in zip(agg.quantiles, qs, strict=True):
+                parts.append((*key, qv, float(val)))
+        return pd.DataFrame(parts, columns=keys + ["quantile", "value"])
+    # histogram_over_time: power-of-two buckets
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ub = np.where(df["x"] > 0, 2.0 ** np.ceil(np.log2(df["x"].to_numpy(dtype=np.float64))), 0.0)
+    df = df.assign(bucket=ub)
+    out = df.groupby(keys + ["bucket"], dropna=False, sort=True).size().rename("value").reset_index()
+    out["value"] = out["value"].astype(np.float64)
+    return out
+
+
+def _all_times(counts: pd.Series, labels: list, t0: int, step_ns: int, start: np.ndarray) -> pd.Series:
+    """Counts with 0 for every bucket of the frame's time range where a series had no span."""
+    if not len(start):  # no spans: no buckets
+        return counts
+    last = (int(start.max()) - t0) // step_ns
+    times = pd.to_datetime(t0 + np.arange(last + 1, dtype=np.int64) * step_ns, utc=True)
+    if not labels:
+        return counts.reindex(pd.Index(times, name="time"), fill_value=0)
+    series = counts.reset_index()[labels].drop_duplicates()
+    idx = pd.MultiIndex.from_frame(pd.merge(pd.DataFrame({"time": times}), series, how="cross"))
+    return counts.reindex(idx, fill_value=0)
+
+
+def _math(op: str, a: Any, b: Any) -> pd.DataFrame:
+    f = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[op]
+    if isinstance(a, Static) and isinstance(b, Static):  # pragma: no cover - folded by the parser
+        raise TraceQLError("a metrics expression needs a metrics query")
+    with np.errstate(all="ignore"):
+        if isinstance(a, Static):
+            return b.assign(value=f(float(a.value), b["value"].to_numpy(dtype=np.float64)))
+        if isinstance(b, Static):
+            return a.assign(value=f(a["value"].to_numpy(dtype=np.float64), float(b.value)))
+        keys = [c for c in a.columns if c != "value" and c in b.columns]
+        m = a.merge(b, on=keys, how="inner", suffixes=("_l", "_r"))
+        m["value"] = f(m["value_l"].to_numpy(dtype=np.float64), m["value_r"].to_numpy(dtype=np.float64))
+        return m.drop(columns=["value_l", "value_r"])
+
+
+def _second(df: pd.DataFrame, s: tuple) -> pd.DataFrame:
+    if s[0] in ("topk", "bottomk"):
+        k = s[1]
+        r = df.groupby("time")["value"].rank(method="first", ascending=s[0] == "bottomk")
+        return df[r <= k].reset_index(drop=True)
+    _, op, value = s
+    x = df["value"].to_numpy(dtype=np.float64)
+    v = float(value.value) / (1e9 if value.type == "duration" else 1.0)
+    keep = {"=": x == v, "!=": x != v, "<": x < v, "<=": x <= v, ">": x > v, ">=": x >= v}[op]
+    return df[keep].reset_index(drop=True)

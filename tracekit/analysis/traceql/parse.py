@@ -1,0 +1,888 @@
+"""TraceQL text -> a checked syntax tree (:func:`parse`), refusing what Tempo refuses.
+
+The grammar (:mod:`.grammar`) is parsed by lark; this module turns lark's tree into the
+frozen dataclasses below and checks them as Tempo's ``validate()`` does: a spanset filter is a
+boolean (or a bare attribute), operands have types that go together (numbers and durations
+mix; strings, booleans, statuses and kinds compare only with their own kind; ``status`` and
+``kind`` only with ``=``/``!=``), regexes compile under RE2, aggregates and ``by`` read the
+span, intrinsics are never compared with ``nil`` by ``=``. What Tempo parses but calls
+unsupported (``parent`` and ``parent.`` attributes, aggregate-vs-aggregate scalar filters,
+arithmetic on aggregates, compared scalar pipelines) and what tracekit does not run
+(``compare()``) is refused with "... is not supported". Every refusal is a
+:class:`~tracekit.errors.TraceQLError` pointing at the offending position.
+
+>>> q = parse('{ resource.service.name = "orders" && duration > 100ms }')
+>>> q.kind, type(q.body.stages[0]).__name__
+('spans', 'Filter')
+>>> parse('{ .a == 4 }')
+Traceback (most recent call last):
+...
+tracekit.errors.TraceQLError: unexpected '=' (expected one of: ...) at position 7:
+  { .a == 4 }
+        ^
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import TraceQLError
+from .grammar import parser
+
+__all__ = [
+    "parse", "Query", "Static", "Attribute", "Intrinsic", "BinOp", "UnOp", "Filter", "SpansetOp", "Pipeline",
+    "Aggregate", "ScalarFilter", "GroupBy", "Coalesce", "Select", "MetricsAgg", "MetricsPipeline", "MetricsMath",
+    "INTRINSIC_TYPES", "duration_ns", "MAX_QUERY_CHARS",
+]
+
+NUMERIC = frozenset({"int", "float", "duration", "number"})
+
+#: intrinsic -> value type
+INTRINSIC_TYPES = {
+    "duration": "duration", "name": "string", "status": "status", "statusMessage": "string", "kind": "kind",
+    "traceDuration": "duration", "rootName": "string", "rootServiceName": "string", "traceID": "string",
+    "spanID": "string", "parentID": "string", "childCount": "int", "eventName": "string",
+    "eventTimeSinceStart": "duration", "linkTraceID": "string", "linkSpanID": "string",
+    "instrumentationName": "string", "instrumentationVersion": "string", "nestedSetLeft": "int",
+    "nestedSetRight": "int", "nestedSetParent": "int", "parent": "parent",
+}
+
+_SCOPED = {
+    "trace": {"duration": "traceDuration", "rootName": "rootName", "rootService": "rootServiceName", "id": "traceID"},
+    "span": {"duration": "duration", "name": "name", "kind": "kind", "status": "status",
+             "statusMessage": "statusMessage", "id": "spanID", "parentID": "parentID", "childCount": "childCount"},
+    "event": {"name": "eventName", "timeSinceStart": "eventTimeSinceStart"},
+    "link": {"traceID": "linkTraceID", "spanID": "linkSpanID"},
+    "instrumentation": {"name": "instrumentationName", "version": "instrumentationVersion"},
+}
+
+_UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+             "d": 86400 * 10**9, "w": 7 * 86400 * 10**9, "y": 365 * 86400 * 10**9}
+_DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
+_GO_ESCAPE = re.compile(r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))")
+_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
+_INT_MAX = 2**63 - 1
+#: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
+MAX_QUERY_CHARS = 8192
+
+
+# ------------------------------------------------------------------------------------- the tree
+
+@dataclass(frozen=True)
+class Static:
+    """A literal: ``type`` is int, float, duration (ns), string, bool, status, kind or nil."""
+
+    type: str
+    value: Any
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """``.name`` (scope None: span, then resource), ``span.name``, ``resource.name``, ``event.name``,
+    ``link.name`` or ``instrumentation.name``; ``text`` as written."""
+
+    scope: str | None
+    name: str
+    text: str
+    pos: int = 0
+    parent: bool = False
+
+
+@dataclass(frozen=True)
+class Intrinsic:
+    """An intrinsic field (canonical name, e.g. ``traceDuration`` for ``trace:duration``)."""
+
+    name: str
+    text: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """``lhs op rhs`` on field values (arithmetic, comparison, regex, ``&&``/``||``)."""
+
+    op: str
+    lhs: Any
+    rhs: Any
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class UnOp:
+    """``-x``, ``!x``, and ``x != nil`` (``exists``) / ``x = nil`` (``notexists``)."""
+
+    op: str
+    x: Any
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``{ expr }``: the spans of each trace for which ``expr`` is true."""
+
+    expr: Any
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class SpansetOp:
+    """Two spansets joined: ``&&``, ``||`` or a structural operator (``>``, ``!>>``, ``&~``...)."""
+
+    op: str
+    lhs: Any
+    rhs: Any
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Stages joined by ``|``."""
+
+    stages: tuple
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``count()``, ``avg(x)``, ``min(x)``, ``max(x)``, ``sum(x)`` over a spanset."""
+
+    fn: str
+    expr: Any
+    text: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class ScalarFilter:
+    """``aggregate op number``: keeps the spansets whose aggregate compares true."""
+
+    op: str
+    agg: Aggregate
+    value: Static
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """``by(expr)``: splits each spanset by the value of ``expr``."""
+
+    expr: Any
+    text: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Coalesce:
+    """``coalesce()``: merges the spansets of each trace back into one."""
+
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Select:
+    """``select(a, b)``: adds these fields to the result."""
+
+    fields: tuple
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class MetricsAgg:
+    """``rate()``, ``count_over_time()``, ``{min,max,avg,sum}_over_time(x)``,
+    ``quantile_over_time(x, q...)``, ``histogram_over_time(x)``, each with an optional ``by(...)``."""
+
+    fn: str
+    field: Any = None
+    quantiles: tuple = ()
+    by: tuple = ()
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class MetricsPipeline:
+    """A spanset pipeline feeding a metrics function, then second stages: ``("topk", k)``,
+    ``("bottomk", k)``, ``("filter", op, value)``."""
+
+    pipeline: Pipeline
+    agg: MetricsAgg
+    second: tuple = ()
+
+
+@dataclass(frozen=True)
+class MetricsMath:
+    """``lhs op rhs`` of metrics series and numbers (``+ - * /``), then second stages."""
+
+    op: str
+    lhs: Any
+    rhs: Any
+    second: tuple = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: ``kind`` ``"spans"`` (body a :class:`Pipeline`) or ``"metrics"`` (body a
+    :class:`MetricsPipeline` or :class:`MetricsMath`); ``hints`` from ``with(...)``."""
+
+    kind: str
+    body: Any
+    text: str
+    hints: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+def _go_unquote(s: str, query: str, pos: int) -> str:
+    if s.startswith("`"):
+        return s[1:-1]
+    body = s[1:-1]
+    rest = _GO_ESCAPE.sub("", body)
+    if "\\" in rest:
+        raise TraceQLError("invalid escape sequence in string", query, pos + 1 + body.index("\\"))
+
+    def one(m: re.Match) -> str:
+        simple, x, u4, u8, octal = m.groups()
+        if simple:
+            return _SIMPLE[simple]
+        return chr(int(x or u4 or u8, 16) if not octal else int(octal, 8))
+
+    return _GO_ESCAPE.sub(one, body)
+
+
+def _attr_name(raw: str, query: str, pos: int) -> str:
+    out, i = [], 0
+    while i < len(raw):
+        c = raw[i]
+        if c != '"':
+            out.append(c)
+            i += 1
+            continue
+        i += 1
+        while i < len(raw) and raw[i] != '"':
+            if raw[i] == "\\":
+                if i + 1 < len(raw) and raw[i + 1] in '"\\':
+                    out.append(raw[i + 1])
+                    i += 2
+                    continue
+                raise TraceQLError("invalid escape sequence in attribute name (only \\\" and \\\\)", query, pos + i)
+            out.append(raw[i])
+            i += 1
+        i += 1
+    return "".join(out)
+
+
+def duration_ns(text: str) -> int:
+    """Nanoseconds of a TraceQL duration (``"1h30m"``, ``"250ms"``, ``"1.5s"``; units ns us µs ms s m h d w y).
+
+    >>> duration_ns("1m30s")
+    90000000000
+    """
+    total = 0.0
+    for num, unit in _DUR_PART.findall(text):
+        total += float(num) * _UNITS_NS[unit]
+    return int(round(total))
+
+
+def _pos(meta_or_tok: Any) -> int:
+    p = getattr(meta_or_tok, "start_pos", None)
+    return int(p) if p is not None else 0
+
+
+def _fold(op: str, a: Static, b: Static, query: str, pos: int) -> Static:
+    """Constant arithmetic as Tempo folds it (int / int truncates; a duration stays a duration)."""
+    x, y = a.value, b.value
+    if op in "/%" and y == 0:
+        raise TraceQLError("division by zero", query, pos)
+    if op == "+":
+        v = x + y
+    elif op == "-":
+        v = x - y
+    elif op == "*":
+        v = x * y
+    elif op == "/":
+        v = int(x / y) if isinstance(x, int) and isinstance(y, int) else x / y
+    elif op == "%":
+        v = x % y
+    else:
+        v = x ** y
+    t = "duration" if "duration" in (a.type, b.type) else ("int" if isinstance(v, int) else "float")
+    if t == "duration":
+        v = int(v)
+    return Static(t, v, a.pos)
+
+
+# ------------------------------------------------------------------------------------- lark tree -> AST
+
+class _Build:
+    """Turns lark's tree into the dataclasses, checking each node on the way up."""
+
+    def __init__(self, query: str):
+        self.q = query
+
+    def err(self, msg: str, pos: int) -> TraceQLError:
+        return TraceQLError(msg, self.q, pos)
+
+    def unsupported(self, what: str, pos: int) -> TraceQLError:
+        return TraceQLError(f"{what} is not supported", self.q, pos)
+
+    def text(self, node: Any) -> str:
+        m = getattr(node, "meta", None)
+        if m is not None and not m.empty:
+            return self.q[m.start_pos:m.end_pos]
+        return str(node)
+
+    # ---- entry
+    def build(self, tree: Any) -> Query:
+        body = tree.children[0]
+        hints = self.hints(tree.children[1]) if len(tree.children) > 1 else {}
+        kind = body.data if hasattr(body, "data") else "pipeline"
+        if kind == "pipeline":
+            return Query("spans", self.pipeline(body), self.q, hints)
+        if kind == "metrics":
+            pipe, agg, *second = body.children
+            mp = MetricsPipeline(self.pipeline(pipe), self.metrics_agg(agg), tuple(self.second(s) for s in second))
+            return Query("metrics", mp, self.q, hints)
+        if kind == "metrics_math":
+            expr, *second = body.children
+            node = self.marith(expr)
+            if not self.has_metrics(node):
+                raise self.err("a metrics expression needs a metrics query such as ({ } | rate())", _pos(body.meta))
+            sec = tuple(self.second(s) for s in second)
+            if isinstance(node, MetricsPipeline):
+                node = MetricsPipeline(node.pipeline, node.agg, node.second + sec)
+            elif isinstance(node, MetricsMath):
+                node = MetricsMath(node.op, node.lhs, node.rhs, node.second + sec)
+            else:
+                raise self.err("a metrics expression needs a metrics query such as ({ } | rate())", _pos(body.meta))
+            return Query("metrics", node, self.q, hints)
+        if kind == "scalar_pipeline_filter":
+            lhs, _op, rhs = body.children
+            for side in (lhs, rhs):
+                for sp in side.iter_subtrees() if hasattr(side, "iter_subtrees") else ():
+                    if sp.data == "scalar_pipeline":
+                        self.pipeline(sp.children[0])
+                        self.aggregate(sp.children[1])
+            raise self.unsupported("comparing scalar pipelines ((...| count()) > (...| count()))", _pos(body.meta))
+        raise self.err("not a TraceQL query", 0)  # pragma: no cover - the grammar has no other roots
+
+    def hints(self, node: Any) -> dict:
+        out = {}
+        for h in node.children:
+            name, static = h.children
+            out[str(name)] = self.static(static).value
+        return out
+
+    # ---- spanset level
+    def pipeline(self, node: Any) -> Pipeline:
+        if node.data != "pipeline":
+            return Pipeline((self.stage(node),))
+        stages = tuple(self.stage(c) for c in node.children)
+        if isinstance(stages[0], Coalesce):
+            raise self.err("a pipeline cannot start with coalesce()", stages[0].pos)
+        return Pipeline(stages)
+
+    def stage(self, node: Any) -> Any:
+        d = node.data
+        if d in ("filter", "spanset_op", "pipeline"):
+            return self.spanset(node)
+        if d == "scalar_filter":
+            return self.scalar_filter(node)
+        if d == "by_op":
+            expr = self.field(node.children[0])
+            self.check_type(expr)
+            if not self.reads_span(expr):
+                raise self.err("by() must read the span (an attribute or intrinsic)", _pos(node.meta))
+            return GroupBy(expr, self.text(node.children[0]), _pos(node.meta))
+        if d == "coalesce_op":
+            return Coalesce(_pos(node.meta))
+        if d == "select_op":
+            fields = tuple(self.field(c) for c in node.children)
+            for f in fields:
+                self.check_type(f)
+            return Select(fields, _pos(node.meta))
+        raise self.err(f"unexpected {d}", _pos(node.meta))  # pragma: no cover
+
+    def spanset(self, node: Any) -> Any:
+        d = node.data
+        if d == "filter":
+            if not node.children:
+                return Filter(Static("bool", True, _pos(node.meta)), _pos(node.meta))
+            expr = self.field(node.children[0])
+            t = self.check_type(expr)
+            if t not in ("bool", "attr"):
+                raise self.err(f"a spanset filter must be a condition (true or false), not a {t}", _pos(node.meta) + 1)
+            return Filter(expr, _pos(node.meta))
+        if d == "spanset_op":
+            lhs, op, rhs = node.children
+            return SpansetOp(str(op.children[0]), self.spanset(lhs), self.spanset(rhs), _pos(op.meta))
+        if d == "pipeline":
+            return self.pipeline(node)
+        raise self.err(f"expected a spanset, got {d}", _pos(node.meta))
+
+    # ---- scalar filters
+    def scalar_filter(self, node: Any) -> ScalarFilter:
+        lhs, op, rhs = node.children
+        op = str(op.children[0])
+        aggs = [t for side in (lhs, rhs) for t in self._subtrees(side) if t.data == "aggregate"]
+        if not aggs:
+            raise self.err("a scalar filter compares an aggregate (count(), avg(x)...) with a number", _pos(node.meta))
+        built = [self.aggregate(a) for a in aggs]
+        if len(aggs) > 1:
+            raise self.unsupported("comparing or combining two aggregates", _pos(node.meta))
+        side_agg, side_num = (lhs, rhs) if aggs[0] in list(self._subtrees(lhs)) else (rhs, lhs)
+        if getattr(side_agg, "data", None) != "aggregate":
+            raise self.unsupported("arithmetic on an aggregate", _pos(node.meta))
+        value = self.const(side_num)
+        if side_agg is rhs:
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        return ScalarFilter(op, built[0], value, _pos(node.meta))
+
+    @staticmethod
+    def _subtrees(node: Any) -> list:
+        return list(node.iter_subtrees_topdown()) if hasattr(node, "iter_subtrees_topdown") else []
+
+    def aggregate(self, node: Any) -> Aggregate:
+        fn = str(node.children[0])
+        args = node.children[1:]
+        pos = _pos(node.meta)
+        if fn == "count":
+            if args:
+                raise self.err("count() takes no argument", pos)
+            return Aggregate("count", None, self.text(node), pos)
+        if not args:
+            raise self.err(f"{fn}() needs a field", pos)
+        expr = self.field(args[0])
+        t = self.check_type(expr)
+        if t not in NUMERIC and t != "attr":
+            raise self.err(f"{fn}() needs a number, got a {t}", _pos(args[0].meta) if hasattr(args[0], "meta") else pos)
+        if not self.reads_span(expr):
+            raise self.err(f"{fn}() must read the span (an attribute or intrinsic)", pos)
+        if self._has_parent(expr):
+            raise self.unsupported("parent.", pos)
+        return Aggregate(fn, expr, self.text(node), pos)
+
+    def const(self, node: Any) -> Static:
+        """Fold a constant arithmetic tree of numbers."""
+        if not hasattr(node, "data"):
+            return self.number(node)
+        d = node.data
+        if d == "negate":
+            v = self.const(node.children[0])
+            return Static(v.type, -v.value, v.pos)
+        if d == "arith":
+            a, op, b = node.children
+            return _fold(str(op.children[0]), self.const(a), self.const(b), self.q, _pos(op.meta))
+        if d == "static":
+            return self.static(node)
+        raise self.err("expected a number", _pos(node.meta))
+
+    def number(self, tok: Any) -> Static:
+        t, s, pos = tok.type, str(tok), _pos(tok)
+        if t == "INT":
+            v = int(s)
+            if v > _INT_MAX:
+                raise self.err(f"integer {s} is out of range", pos)
+            return Static("int", v, pos)
+        if t == "FLOAT":
+            return Static("float", float(s), pos)
+        if t == "DURATION":
+            return Static("duration", duration_ns(s), pos)
+        raise self.err(f"expected a number, got {s!r}", pos)
+
+    # ---- metrics
+    def metrics_agg(self, node: Any) -> MetricsAgg:
+        pos = _pos(node.meta)
+        if node.data == "compare":
+            raise self.unsupported("compare()", pos)
+        fn = str(node.children[0])
+        fld, quantiles, by = None, (), ()
+        for c in node.children[1:]:
+            d = getattr(c, "data", None)
+            if d == "by_list":
+                by = tuple(self.field(a) for a in c.children)
+                for b in by:
+                    self.check_type(b)
+            elif d == "numlist":
+                quantiles = tuple(float(self.const(x).value) for x in c.children)
+            else:
+                fld = self.field(c)
+                self.check_type(fld)
+        if fn in ("rate", "count_over_time"):
+            if fld is not None:
+                raise self.err(f"{fn}() takes no argument", pos)
+        elif fld is None:
+            raise self.err(f"{fn}() needs a field", pos)
+        if fn == "quantile_over_time":
+            if not quantiles:
+                raise self.err("quantile_over_time() needs quantiles: quantile_over_time(duration, 0.5, 0.99)", pos)
+            if any(not 0 <= q <= 1 for q in quantiles):
+                raise self.err("quantiles must be between 0 and 1", pos)
+        elif quantiles:
+            raise self.err(f"{fn}() takes one field", pos)
+        return MetricsAgg(fn, fld, quantiles, by, pos)
+
+    def second(self, node: Any) -> tuple:
+        if node.data == "topk":
+            fn, k = node.children
+            if int(k) > _INT_MAX:
+                raise self.err(f"integer {k} is out of range", _pos(k))
+            if int(k) <= 0:
+                raise self.err(f"{fn}() needs a count above 0", _pos(k))
+            return (str(fn), int(k))
+        op, value = node.children
+        v = self.const(value)
+        if v.type == "duration" and getattr(value, "type", None) != "DURATION":
+            raise self.err("duration arithmetic is not allowed in a metrics filter", _pos(value) if not hasattr(value, "meta") else _pos(value.meta))
+        return ("filter", str(op.children[0]), v)
+
+    def has_metrics(self, node: Any) -> bool:
+        if isinstance(node, MetricsPipeline):
+            return True
+        if isinstance(node, MetricsMath):
+            return self.has_metrics(node.lhs) or self.has_metrics(node.rhs)
+        return False
+
+    def marith(self, node: Any) -> Any:
+        if not hasattr(node, "data"):
+            v = self.number(node)
+            return v
+        d = node.data
+        if d == "wrapped_metrics":
+            pipe, agg, *second = node.children
+            mp = MetricsPipeline(self.pipeline(pipe), self.metrics_agg(agg), tuple(self.second(s) for s in second))
+            return mp
+        if d == "negate":
+            v = self.marith(node.children[0])
+            if isinstance(v, Static):
+                return Static(v.type, -v.value, v.pos)
+            return MetricsMath("*", Static("int", -1), v)
+        if d == "arith":
+            a, op, b = node.children
+            op = str(op.children[0])
+            x, y = self.marith(a), self.marith(b)
+            if isinstance(x, Static) and isinstance(y, Static):
+                return _fold(op, x, y, self.q, _pos(node.meta))
+            for v in (x, y):
+                if isinstance(v, Static) and v.type == "duration":
+                    raise self.err("a duration cannot be combined with a metrics series", v.pos)
+            if op in "%^":
+                raise self.err(f"operator {op} is not defined on metrics", _pos(node.meta))
+            return MetricsMath(op, x, y)
+        raise self.err("expected a metrics expression", _pos(node.meta))
+
+    # ---- field expressions
+    def field(self, node: Any) -> Any:
+        if not hasattr(node, "data"):
+            raise self.err(f"unexpected {node!s}", _pos(node))  # pragma: no cover
+        d = node.data
+        pos = _pos(node.meta)
+        if d == "static":
+            return self.static(node)
+        if d == "attr":
+            tok = node.children[0]
+            raw = str(tok)
+            par = raw.startswith("parent.")
+            body = raw[len("parent."):] if par else raw
+            scope = None
+            for sc in ("resource.", "span.", "event.", "link.", "instrumentation."):
+                if body.startswith(sc):
+                    scope, body = sc[:-1], body[len(sc):]
+                    break
+            else:
+                body = body[1:] if body.startswith(".") else body
+            if not body:
+                raise self.err("attribute name missing", pos)
+            return Attribute(scope, _attr_name(body, self.q, _pos(tok) + len(raw) - len(body)), raw, pos, par)
+        if d == "intrinsic":
+            name = str(node.children[0])
+            return Intrinsic(name, name, pos)
+        if d == "scoped_intrinsic":
+            raw = str(node.children[0])
+            scope, name = raw.split(":", 1)
+            canon = _SCOPED[scope].get(name)
+            if canon is None:
+                raise self.err(f"{scope}:{name} is not an intrinsic; {scope}: has "
+                               + ", ".join(f"{scope}:{k}" for k in _SCOPED[scope]), pos)
+            return Intrinsic(canon, raw, pos)
+        if d == "binop":
+            a, op, b = node.children
+            return BinOp(str(op.children[0]), self.field(a), self.field(b), _pos(op.meta))
+        if d == "not_":
+            return UnOp("!", self.field(node.children[0]), pos)
+        if d == "neg":
+            return UnOp("-", self.field(node.children[0]), pos)
+        raise self.err(f"unexpected {d}", pos)  # pragma: no cover
+
+    def static(self, node: Any) -> Static:
+        tok = node.children[0]
+        t, s, pos = tok.type, str(tok), _pos(tok)
+        if t in ("INT", "FLOAT", "DURATION"):
+            return self.number(tok)
+        if t in ("STRING", "RAWSTRING"):
+            return Static("string", _go_unquote(s, self.q, pos), pos)
+        if t == "BOOL":
+            return Static("bool", s == "true", pos)
+        if t == "STATUS_KW":
+            return Static("status", s, pos)
+        if t == "KIND_KW":
+            return Static("kind", s, pos)
+        if t == "NIL":
+            return Static("nil", None, pos)
+        if s == "minInt":
+            return Static("int", -(2**63), pos)
+        if s == "maxInt":
+            return Static("int", _INT_MAX, pos)
+        raise self.err(f"unknown identifier {s!r} (an attribute needs a scope: .{s}, span.{s}, resource.{s})", pos)
+
+    # ---- types
+    def reads_span(self, e: Any) -> bool:
+        if isinstance(e, (Attribute, Intrinsic)):
+            return True
+        if isinstance(e, BinOp):
+            return self.reads_span(e.lhs) or self.reads_span(e.rhs)
+        if isinstance(e, UnOp):
+            return self.reads_span(e.x)
+        return False
+
+    def _has_parent(self, e: Any) -> bool:
+        if isinstance(e, Attribute):
+            return e.parent
+        if isinstance(e, Intrinsic):
+            return e.name == "parent"
+        if isinstance(e, BinOp):
+            return self._has_parent(e.lhs) or self._has_parent(e.rhs)
+        if isinstance(e, UnOp):
+            return self._has_parent(e.x)
+        return False
+
+    def check_type(self, e: Any) -> str:
+        """The type of a field expression; raises on a type error."""
+        if isinstance(e, Static):
+            return e.type
+        if isinstance(e, Attribute):
+            if e.parent:
+                raise self.unsupported("parent. (the parent's attributes)", e.pos)
+            return "attr"
+        if isinstance(e, Intrinsic):
+            t = INTRINSIC_TYPES[e.name]
+            if t == "parent":
+                raise self.unsupported("the parent intrinsic", e.pos)
+            return t
+        if isinstance(e, UnOp):
+            t = self.check_type(e.x)
+            if e.op == "-":
+                if t not in NUMERIC and t != "attr":
+                    raise self.err(f"cannot negate a {t}", e.pos)
+                return t
+            if e.op == "!":
+                if t not in ("bool", "attr"):
+                    raise self.err(f"cannot apply ! to a {t}", e.pos)
+                return "bool"
+            return "bool"
+        if isinstance(e, BinOp):
+            return self._binop_type(e)
+        raise self.err("unexpected expression", 0)  # pragma: no cover
+
+    def _binop_type(self, e: BinOp) -> str:
+        op = e.op
+        if op in ("=", "!=") and (_is_nil(e.lhs) or _is_nil(e.rhs)):
+            return "bool"  # checked in _nil
+        lt, rt = self.check_type(e.lhs), self.check_type(e.rhs)
+        if "nil" in (lt, rt):
+            raise self.err("nil can only be compared with = or !=", e.pos)
+        if op in ("+", "-", "*", "/", "%", "^"):
+            for t in (lt, rt):
+                if t not in NUMERIC and t != "attr":
+                    raise self.err(f"operator {op} needs numbers, got a {t}", e.pos)
+            if "attr" in (lt, rt):
+                return "number"
+            return "duration" if "duration" in (lt, rt) else ("float" if "float" in (lt, rt) else "int")
+        if op in ("&&", "||"):
+            for t in (lt, rt):
+                if t not in ("bool", "attr"):
+                    raise self.err(f"operator {op} needs conditions, got a {t}", e.pos)
+            return "bool"
+        if op in ("=~", "!~"):
+            if lt not in ("string", "attr"):
+                raise self.err(f"operator {op} matches text, got a {lt}", e.pos)
+            if not (isinstance(e.rhs, Static) and e.rhs.type == "string"):
+                raise self.err(f"operator {op} needs a regular expression in quotes on its right", e.pos)
+            check_regex(e.rhs.value, self.q, e.rhs.pos)
+            return "bool"
+        # comparisons
+        if "attr" in (lt, rt):
+            return "bool"
+        if lt in NUMERIC and rt in NUMERIC:
+            return "bool"
+        if lt != rt:
+            raise self.err(f"cannot compare a {lt} with a {rt}", e.pos)
+        if lt in ("status", "kind", "bool") and op not in ("=", "!="):
+            raise self.err(f"a {lt} can only be compared with = or !=", e.pos)
+        return "bool"
+
+
+def _is_nil(e: Any) -> bool:
+    return isinstance(e, Static) and e.type == "nil"
+
+
+def _resolve_nil(e: Any, b: _Build) -> Any:
+    """``x = nil`` -> notexists, ``x != nil`` -> exists; intrinsics and resource.service.name are never nil."""
+    if isinstance(e, BinOp):
+        lhs, rhs = _resolve_nil(e.lhs, b), _resolve_nil(e.rhs, b)
+        if e.op in ("=", "!=") and (_is_nil(lhs) or _is_nil(rhs)):
+            if _is_nil(lhs) and _is_nil(rhs):
+                return Static("bool", False, e.pos)
+            other = rhs if _is_nil(lhs) else lhs
+            if e.op == "=" and (isinstance(other, Intrinsic) or (
+                    isinstance(other, Attribute) and other.scope == "resource" and other.name == "service.name")):
+                raise b.err(f"{getattr(other, 'text', 'this field')} always has a value; it cannot be nil", e.pos)
+            if not isinstance(other, (Attribute, Intrinsic)):
+                raise b.err("only a field can be compared with nil", e.pos)
+            return UnOp("exists" if e.op == "!=" else "notexists", other, e.pos)
+        return BinOp(e.op, lhs, rhs, e.pos)
+    if isinstance(e, UnOp):
+        return UnOp(e.op, _resolve_nil(e.x, b), e.pos)
+    return e
+
+
+@functools.lru_cache(maxsize=256)
+def _regex_ok(pattern: str) -> str | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), "^(?:" + pattern + ")$")
+    except pa.ArrowInvalid as exc:
+        return str(exc).replace("Invalid regular expression: ", "")
+    return None
+
+
+def check_regex(pattern: str, query: str = "", pos: int | None = None) -> None:
+    """Raise :class:`TraceQLError` unless ``pattern`` is a valid RE2 (Go) regular expression.
+
+    Matching runs on RE2 (pyarrow's regex kernels), which never backtracks: linear in the text.
+
+    >>> check_regex("GET /api/.*")
+    >>> check_regex("(a)\\\\1", "{ .a =~ \\"(a)\\\\\\\\1\\" }", 9)
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.TraceQLError: invalid regular expression (RE2 syntax): invalid escape sequence: \\1 at position 10:
+      { .a =~ "(a)\\\\1" }
+               ^
+    """
+    why = _regex_ok(pattern)
+    if why is not None:
+        raise TraceQLError(f"invalid regular expression (RE2 syntax): {why}", query, pos)
+
+
+# ------------------------------------------------------------------------------------- entry
+
+def _lark_error(exc: Exception, query: str) -> TraceQLError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream
+        ch = query[pos] if pos < len(query) else ""
+        if ch == '"' or ch == "`":
+            return TraceQLError("unterminated string", query, pos)
+        return TraceQLError(f"unexpected character {ch!r}", query, pos)
+    if isinstance(exc, UnexpectedEOF):
+        return TraceQLError("unexpected end of query", query, len(query))
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            return TraceQLError("unexpected end of query", query, len(query))
+        names = _terminal_names()
+        exp = sorted({names.get(t, t) for t in (exc.expected or ())})
+        hint = f" (expected one of: {', '.join(exp[:10])}{', ...' if len(exp) > 10 else ''})" if exp else ""
+        return TraceQLError(f"unexpected {str(tok)!r}{hint}", query, tok.start_pos)
+    return TraceQLError(f"cannot parse: {exc}", query, None)
+
+
+@functools.lru_cache(maxsize=1)
+def _terminal_names() -> dict:
+    out = {}
+    for t in parser().terminals:
+        v = t.pattern.value
+        out[t.name] = repr(v) if t.pattern.type == "str" else t.name.lower()
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def parse(query: str) -> Query:
+    """Parse and check a TraceQL query.
+
+    Parameters
+    ----------
+    query : str
+        A TraceQL query, e.g. ``'{ span.http.method = "GET" } >> { status = error }'``.
+
+    Returns
+    -------
+    Query
+        ``kind`` ``"spans"`` (a spanset pipeline) or ``"metrics"``; ``hints`` from ``with(...)``.
+
+    Raises
+    ------
+    TraceQLError
+        On a syntax error, a type error, an invalid regex, or a construct that is not supported,
+        with the position and a caret under the query.
+
+    Examples
+    --------
+    >>> parse("{ } | count() > 2").body.stages[1].op
+    '>'
+    >>> parse("{ parent.a = 1 }")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.TraceQLError: parent. (the parent's attributes) is not supported at position 3:
+      { parent.a = 1 }
+        ^
+    """
+    from lark.exceptions import LarkError
+
+    if not isinstance(query, str):
+        raise TraceQLError(f"a TraceQL query is a string, got {type(query).__name__}")
+    if not query.strip():
+        raise TraceQLError("empty query", query, 0)
+    if len(query) > MAX_QUERY_CHARS:
+        raise TraceQLError(f"query of {len(query):,} characters; at most {MAX_QUERY_CHARS:,} are parsed", query[:80] + " ...",
+                           None)
+    try:
+        tree = parser().parse(query)
+        b = _Build(query)
+        q = b.build(tree)
+        return _resolve_query(q, b)
+    except LarkError as exc:
+        raise _lark_error(exc, query) from None
+    except RecursionError:
+        raise TraceQLError("query nested too deeply", query[:80] + (" ..." if len(query) > 80 else ""), None) from None
+
+
+def _resolve_query(q: Query, b: _Build) -> Query:
+    """Apply the nil rules through the whole tree."""
+
+    def stage(s: Any) -> Any:
+        if isinstance(s, Filter):
+            return Filter(_resolve_nil(s.expr, b), s.pos)
+        if isinstance(s, SpansetOp):
+            return SpansetOp(s.op, stage(s.lhs), stage(s.rhs), s.pos)
+        if isinstance(s, Pipeline):
+            return Pipeline(tuple(stage(x) for x in s.stages))
+        if isinstance(s, GroupBy):
+            return GroupBy(_resolve_nil(s.expr, b), s.text, s.pos)
+        if isinstance(s, ScalarFilter):
+            return ScalarFilter(s.op, Aggregate(s.agg.fn, _resolve_nil(s.agg.expr, b), s.agg.text, s.agg.pos), s.value, s.pos)
+        return s
+
+    def metrics(m: Any) -> Any:
+        if isinstance(m, MetricsPipeline):
+            return MetricsPipeline(stage(m.pipeline), m.agg, m.second)
+        if isinstance(m, MetricsMath):
+            return MetricsMath(m.op, metrics(m.lhs), metrics(m.rhs), m.second)
+        return m
+
+    body = stage(q.body) if q.kind == "spans" else metrics(q.body)
+    return Query(q.kind, body, q.text, q.hints)

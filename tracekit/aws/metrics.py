@@ -1,0 +1,191 @@
+"""Fetch metrics from Amazon CloudWatch with boto3 ``GetMetricData``: paged, retried, one metrics frame.
+
+Layer 3: talks to AWS and hands the raw responses to :func:`tracekit.io.metrics.cloudwatch_frame`.
+Needs the ``aws`` extra; ``import tracekit`` never imports boto3.
+
+How a fetch runs (:func:`fetch_metrics`): each query (namespace, metric name, dimensions, statistic,
+period) becomes one ``MetricDataQuery`` (id ``m0``, ``m1`` …); queries go in requests of at most 500
+(the API's limit); each request follows ``NextToken`` until the last page (``max_pages`` bounds it).
+Throttling and transient errors are retried by botocore itself (the client of
+:func:`tracekit.aws.client.make_client`: adaptive mode, ``max_attempts``); other errors are turned
+into errors that say what to do, credentials scrubbed (:func:`tracekit.aws.client.translate_error`).
+The frame's ``name`` is ``Namespace/MetricName``, ``unit`` the query's, ``attributes`` the dimensions
+(plus ``cloudwatch.id`` / ``cloudwatch.status_code`` / ``cloudwatch.stat``), ``host`` / ``service``
+read from the dimensions (``InstanceId``, ``PodName``, ``ServiceName``…), so the points join the
+spans' keys. Every page's raw response is kept in ``attrs["responses"]``.
+
+>>> from tracekit.aws.metrics import metric_data_queries
+>>> metric_data_queries([{"namespace": "AWS/EC2", "metric": "CPUUtilization",
+...                       "dimensions": {"InstanceId": "i-1"}}], period=60, stat="Average")[0]["MetricStat"]["Metric"]
+{'Namespace': 'AWS/EC2', 'MetricName': 'CPUUtilization', 'Dimensions': [{'Name': 'InstanceId', 'Value': 'i-1'}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ArgumentError
+from ..io.metrics import cloudwatch_frame
+from .client import is_botocore_error, make_client, translate_error
+from .times import to_utc
+
+__all__ = ["fetch_metrics", "metric_data_queries", "MAX_QUERIES"]
+
+#: GetMetricData's limit of queries per request
+MAX_QUERIES = 500
+
+
+def metric_data_queries(queries: Iterable[Mapping[str, Any]], *, period: int, stat: str) -> list[dict]:
+    """``MetricDataQueries`` for GetMetricData from plain query dicts.
+
+    Parameters
+    ----------
+    queries : iterable of dict
+        Each ``{"namespace", "metric", "dimensions" (dict, optional), "stat" (optional), "period"
+        (optional), "unit" (optional), "id" (optional)}``, or a ready ``MetricDataQuery`` (with
+        ``"Id"`` and ``"MetricStat"`` or ``"Expression"``), passed as is.
+    period : int
+        Seconds per point (a multiple of 60, or 1 / 5 / 10 / 30 for high-resolution metrics).
+    stat : str
+        Statistic when a query names none (``Average``, ``Sum``, ``Maximum``, ``p99`` …).
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ArgumentError
+        A query without namespace or metric, a bad period, or two queries with one id.
+
+    Examples
+    --------
+    >>> metric_data_queries([{"namespace": "N", "metric": "M"}], period=30, stat="p99")[0]["Id"]
+    'm0'
+    """
+    out: list[dict] = []
+    for i, q in enumerate(queries):
+        if not isinstance(q, Mapping):
+            raise ArgumentError(f"fetch_metrics: query {i} must be a dict, got {type(q).__name__}")
+        if "Id" in q and ("MetricStat" in q or "Expression" in q):
+            out.append(dict(q))
+            continue
+        ns, name = q.get("namespace"), q.get("metric")
+        if not ns or not name:
+            raise ArgumentError(f"fetch_metrics: query {i} needs 'namespace' and 'metric', got keys {sorted(q)}")
+        p = int(q.get("period", period))
+        if p <= 0 or (p >= 60 and p % 60) or (p < 60 and p not in (1, 5, 10, 30)):
+            raise ArgumentError(f"fetch_metrics: period must be 1, 5, 10, 30 or a multiple of 60 seconds, got {p}")
+        dims = q.get("dimensions") or {}
+        metric = {"Namespace": str(ns), "MetricName": str(name),
+                  "Dimensions": [{"Name": str(k), "Value": str(v)} for k, v in dims.items()]}
+        ms: dict[str, Any] = {"Metric": metric, "Period": p, "Stat": str(q.get("stat", stat))}
+        if q.get("unit"):
+            ms["Unit"] = str(q["unit"])
+        out.append({"Id": str(q.get("id", f"m{i}")), "MetricStat": ms, "ReturnData": True})
+    ids = [q["Id"] for q in out]
+    if len(set(ids)) != len(ids):
+        raise ArgumentError(f"fetch_metrics: query ids must differ, got {ids}")
+    if not out:
+        raise ArgumentError("fetch_metrics: no queries given")
+    return out
+
+
+def _described(queries: list[dict]) -> dict[str, dict]:
+    """Per query id: name, namespace, unit, stat and dimensions, for the frame."""
+    out = {}
+    for q in queries:
+        ms = q.get("MetricStat")
+        if ms is None:
+            out[q["Id"]] = {"name": q.get("Label") or q["Id"]}
+            continue
+        m = ms["Metric"]
+        out[q["Id"]] = {"name": f"{m['Namespace']}/{m['MetricName']}", "namespace": m["Namespace"],
+                        "unit": ms.get("Unit"), "stat": ms.get("Stat"),
+                        "dimensions": {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}}
+    return out
+
+
+def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *, period: int = 60,
+                  stat: str = "Average", client: Any = None, session: Any = None, region: str | None = None,
+                  profile: str | None = None, endpoint_url: str | None = None, max_attempts: int = 8,
+                  max_pages: int | None = None) -> pd.DataFrame:
+    """Metric series from CloudWatch ``GetMetricData``, paged and retried, as a metrics frame.
+
+    Parameters
+    ----------
+    queries : iterable of dict
+        What to fetch: ``{"namespace", "metric", "dimensions", "stat", "period", "unit", "id"}``
+        each (see :func:`metric_data_queries`), or ready ``MetricDataQuery`` dicts.
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range (naive times are UTC).
+    period : int
+        Seconds per point when a query names none.
+    stat : str
+        Statistic when a query names none.
+    client, session, region, profile, endpoint_url, max_attempts
+        Where to connect and botocore's retry budget (:func:`tracekit.aws.client.make_client`).
+    max_pages : int, optional
+        Stop following ``NextToken`` after this many pages per request (``attrs["truncated"]`` says so).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A metrics frame (:data:`tracekit.METRIC_COLUMNS`), sorted by name and time. ``attrs``:
+        ``responses`` (raw pages), ``requests`` (API calls made), ``truncated``, ``messages``.
+
+    Raises
+    ------
+    ArgumentError
+        Bad queries or times.
+    XRayFetchError
+        AWS refused or could not be reached (the message says what to do; credentials scrubbed).
+
+    Examples
+    --------
+    >>> fetch_metrics([], "2024-01-01", "2024-01-02")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: fetch_metrics: no queries given
+    """
+    qs = metric_data_queries(queries, period=period, stat=stat)
+    s, e = to_utc(start, "start"), to_utc(end, "end")
+    if s >= e:
+        raise ArgumentError(f"fetch_metrics: start {s} is not before end {e}")
+    if max_pages is not None and max_pages < 1:
+        raise ArgumentError(f"fetch_metrics: max_pages must be at least 1, got {max_pages}")
+    cw = make_client("cloudwatch", client=client, session=session, region=region, profile=profile,
+                     endpoint_url=endpoint_url, max_attempts=max_attempts)
+    responses: list[dict] = []
+    messages: list[dict] = []
+    truncated = False
+    for k in range(0, len(qs), MAX_QUERIES):
+        kw: dict[str, Any] = {"MetricDataQueries": qs[k:k + MAX_QUERIES], "StartTime": s.to_pydatetime(),
+                              "EndTime": e.to_pydatetime(), "ScanBy": "TimestampAscending"}
+        pages = 0
+        while True:
+            try:
+                resp = cw.get_metric_data(**kw)
+            except Exception as exc:
+                if is_botocore_error(exc):
+                    raise translate_error(exc, client=cw, operation="GetMetricData", region=region,
+                                          endpoint_url=endpoint_url) from None
+                raise
+            resp = {k2: v for k2, v in resp.items() if k2 != "ResponseMetadata"}
+            responses.append(resp)
+            messages += resp.get("Messages") or []
+            pages += 1
+            token = resp.get("NextToken")
+            if not token:
+                break
+            if max_pages is not None and pages >= max_pages:
+                truncated = True
+                break
+            kw["NextToken"] = token
+    df = cloudwatch_frame(responses, _described(qs), file="<cloudwatch GetMetricData>")
+    df.attrs.update(responses=tuple(responses), requests=len(responses), truncated=truncated,
+                    messages=tuple(messages))
+    return df

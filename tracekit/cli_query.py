@@ -1,0 +1,106 @@
+"""``tracekit query FILE... 'QUERY'``: the traces a TraceQL query matches, printed as text.
+
+For a spanset query, one block per matching trace (most matched spans first, then the slowest
+request): the trace id, its request root and request latency, then each matching span with its
+offset from the trace's first start, duration, service, name, kind and status, and the
+``select(...)`` / ``by(...)`` values. For a metrics query (``| rate()`` ...), the time series
+table (``--step`` sets the bucket width).
+
+    $ tracekit query datasets/checkout-incident/ '{ resource.service.name = "payments" } >> { status = error }'
+    $ tracekit query spans.jsonl '{ } | rate() by (resource.service.name)' --step 1min
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["add_parser", "format_matches"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``query`` subcommand (run by :func:`tracekit.cli.main`).
+
+    >>> p = argparse.ArgumentParser(); s = p.add_subparsers(dest="command")
+    >>> add_parser(s)
+    >>> p.parse_args(["query", "a.json", "{ }"]).limit
+    20
+    """
+    p = sub.add_parser("query", help="print the traces a TraceQL query matches",
+                       description="Load trace files and print the traces (spans) a TraceQL query matches, or the "
+                                   "time series of a TraceQL metrics query.")
+    p.add_argument("inputs", nargs="+", help="files or directories, then the query (last argument)")
+    p.add_argument("--limit", type=int, default=20, help="traces to print (default 20; 0: all)")
+    p.add_argument("--step", default="1min", help="bucket width of a metrics query (default 1min)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--errors", choices=("raise", "skip"), default="raise",
+                   help="bad records: 'raise' stops with an error (default), 'skip' skips them")
+    g.add_argument("--lenient", dest="errors", action="store_const", const="skip", help="alias of --errors skip")
+
+
+def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) -> str:
+    """The matching spans of ``matched`` (a :func:`tracekit.traceql` result on ``spans``), trace by trace.
+
+    Parameters
+    ----------
+    spans : DataFrame
+        The spans queried (for each trace's request root and first start).
+    matched : DataFrame
+        The query's result.
+    limit : int
+        Traces to show (0: all).
+
+    Returns
+    -------
+    str
+        Text, one block per trace (trace data as it is: the command escapes control characters).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small-otlp")
+    >>> text = format_matches(spans, tk.traceql(spans, "{ status = error }"), limit=1)
+    >>> n = spans.loc[spans["status"] == "error", "trace_id"].nunique()
+    >>> text.splitlines()[0].startswith(f"{n} traces, {int((spans['status'] == 'error').sum())} spans matched")
+    True
+    """
+    from .core import trace_outcomes
+
+    n_tr = matched["trace_id"].nunique()
+    head = (f"{n_tr} traces, {len(matched)} spans matched (of {spans['trace_id'].nunique()} traces, {len(spans)} spans)"
+            f"{': showing ' + str(min(limit, n_tr)) if limit and n_tr > limit else ''}")
+    if matched.empty:
+        return head
+    out = [head]
+    outcomes = trace_outcomes(spans).set_index("trace_id")
+    first = spans.groupby("trace_id", sort=False)["start"].min()
+    counts = matched.groupby("trace_id", sort=False).size()
+    order = pd.DataFrame({"n": counts, "ms": outcomes["request_ms"].reindex(counts.index)})
+    order = order.sort_values(["n", "ms"], ascending=[False, False], kind="stable")
+    extra = [c for c in matched.columns if c not in spans.columns]
+    shown = order.index[:limit] if limit else order.index
+    for tid in shown:
+        o = outcomes.loc[tid] if tid in outcomes.index else None
+        root = ""
+        if o is not None and bool(o["has_root"]):
+            root = f"; root {o['root_service']} {o['root_name']}, request {o['request_ms']:.1f} ms"
+        out.append("")
+        out.append(f"trace {tid}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
+        rows = matched[matched["trace_id"] == tid].sort_values("start", kind="stable")
+        t0 = first.loc[tid]
+        for r in rows.itertuples(index=False):
+            off = (r.start - t0) / pd.Timedelta(milliseconds=1)
+            dur = "in progress" if pd.isna(r.duration_ms) else f"{r.duration_ms:.1f} ms"
+            line = f"  +{off:9.1f} ms  {dur:>12}  {r.service}  {r.name}  [{r.kind}, {r.status}]"
+            if extra:
+                vals = [f"{c}={v!r}" for c, v in zip(extra, _extras(rows, r, extra), strict=True)]
+                line += "  " + " ".join(vals)
+            out.append(line)
+    return "\n".join(out)
+
+
+def _extras(rows: pd.DataFrame, r, extra: list) -> list:
+    i = int(np.flatnonzero(rows["span_id"].to_numpy(dtype=object) == r.span_id)[0])
+    return [rows[c].iloc[i] for c in extra]

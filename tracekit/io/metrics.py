@@ -1,0 +1,880 @@
+"""Read metrics — OTLP/JSON and CloudWatch JSON — into the canonical metrics frame.
+
+Accepted input (any source :func:`tracekit.read` takes: a path, a list of paths, a directory, a
+file object, ``bytes``, a JSON string or parsed JSON; gzip by magic bytes; one JSON value or JSON
+lines), each document sniffed on its own:
+
+* OTLP ``MetricsData`` / ``ExportMetricsServiceRequest`` ``{"resourceMetrics": [...]}`` (also proto
+  field names, ``resource_metrics``), one per line in collector file-exporter output. Lines of other
+  signals in the same file (``resourceSpans``, ``resourceLogs``) are listed in ``attrs["ignored"]``,
+  not errors (and :func:`tracekit.read` keeps reading their spans). Every data point of a
+  ``gauge``, ``sum`` (``aggregationTemporality`` 1 delta / 2 cumulative, ``isMonotonic``),
+  ``histogram`` (count, sum, min, max, ``bucketCounts`` over ``explicitBounds``),
+  ``exponentialHistogram`` (turned into explicit bounds, see :data:`tracekit.METRIC_COLUMNS`) and
+  ``summary`` (``quantileValues``) is one row; exemplars keep their trace and span ids (hex, or
+  base64 as protobuf's JSON mapping writes them), normalised as the spans' are.
+* CloudWatch ``aws cloudwatch get-metric-data`` output ``{"MetricDataResults": [{"Id", "Label",
+  "Timestamps", "Values", "StatusCode"}]}`` — one row per (result, timestamp), ``kind`` gauge,
+  ``name`` the label (else the id), ``attributes`` ``{"cloudwatch.id", "cloudwatch.status_code"}``;
+  :func:`tracekit.fetch_metrics` fills name, unit and dimensions from its queries.
+* CloudWatch ``aws cloudwatch get-metric-statistics`` output ``{"Label", "Datapoints": [{"Timestamp",
+  "Average", "Sum", "SampleCount", "Minimum", "Maximum", "Unit", "ExtendedStatistics"}]}`` — one
+  row per datapoint, ``kind`` summary: ``value`` the Average (else the one statistic given),
+  ``count`` / ``sum`` / ``min`` / ``max``, ``quantiles`` from ``pNN`` extended statistics.
+
+Bad input raises :class:`~tracekit.errors.TraceFormatError` naming the file, the record (``line 3,
+resourceMetrics[0].scopeMetrics[0].metrics[2].histogram.dataPoints[0]``) and what is wrong;
+``errors="skip"`` loads every valid point, lists each skipped one in ``attrs["skipped"]``
+(:func:`tracekit.skipped_records` makes a table) and warns once. A read that finds no data point and
+skipped nothing is an error: never an empty frame silently.
+
+:func:`metric_rates` turns cumulative (and delta) sums into per-second rates, starting again at a
+counter reset.
+
+>>> doc = {"resourceMetrics": [{"resource": {"attributes": [
+...     {"key": "service.name", "value": {"stringValue": "api"}}]},
+...   "scopeMetrics": [{"metrics": [{"name": "requests", "unit": "1", "sum": {
+...     "aggregationTemporality": 2, "isMonotonic": True, "dataPoints": [
+...       {"startTimeUnixNano": "0", "timeUnixNano": "60000000000", "asInt": "120"},
+...       {"startTimeUnixNano": "0", "timeUnixNano": "120000000000", "asInt": "300"}]}}]}]}]}
+>>> m = read_metrics(doc)
+>>> m[["name", "kind", "temporality", "service"]].iloc[1].tolist(), m["value"].tolist()
+(['requests', 'sum', 'cumulative', 'api'], [120.0, 300.0])
+>>> metric_rates(m)["value"].tolist()
+[2.0, 3.0]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ..core.resources import host_of
+from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..metrics_schema import METRIC_COLUMNS, exemplar_ids, validate_metrics
+from ..schema import STRING, TIMESTAMP
+from ._sources import iter_documents, known_shape, short
+from .otlp import BadValue as _Bad
+from .otlp import base64_id_hex as _b64_hex
+from .otlp import camel_case_keys as _camel_case
+from .otlp import decode_attributes as _attrs
+from .otlp import gc_paused
+from .otlp import source_parts as _sub_sources
+
+__all__ = ["read_metrics", "metric_rates", "cloudwatch_frame"]
+
+Errors = Literal["raise", "skip"]
+
+_TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}
+for _c, _n in list(_TEMPORALITY.items()):
+    _TEMPORALITY[f"AGGREGATION_TEMPORALITY_{_n.upper()}"] = _n
+_KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram", "exponentialHistogram": "exponential_histogram",
+          "summary": "summary"}
+_OTHER_SIGNALS = ("resourceSpans", "resource_spans", "resourceLogs", "resource_logs", "resourceProfiles",
+                  "resource_profiles", "batches", "result")
+_INT64_MAX = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _nanos(x: Any, what: str) -> int:
+    if type(x) is int and 0 <= x <= _INT64_MAX:
+        return x
+    if type(x) is str and _DIGITS.fullmatch(x) and len(x) <= 19 and int(x) <= _INT64_MAX:
+        return int(x)
+    raise _Bad(f"{what} must be a non-negative integer of nanoseconds (a decimal string or a JSON number) "
+               f"that fits in int64, got {short(x)}")
+
+
+def _num(x: Any, what: str) -> float:
+    t = type(x)
+    if t is float or t is int:
+        return float(x)
+    if t is str:
+        if x in ("NaN", "Infinity", "-Infinity"):
+            return float(x.replace("inity", ""))
+        if re.fullmatch(r"-?[0-9]+", x):
+            return float(int(x))
+    raise _Bad(f"{what} must be a number, got {short(x)}")
+
+
+def _count(x: Any, what: str) -> int:
+    if type(x) is int and x >= 0:
+        return x
+    if type(x) is str and _DIGITS.fullmatch(x):
+        return int(x)
+    raise _Bad(f"{what} must be a non-negative integer (a decimal string or a JSON number), got {short(x)}")
+
+
+def _value(p: dict) -> float:
+    if "asDouble" in p:
+        return _num(p["asDouble"], "asDouble")
+    if "asInt" in p:
+        x = p["asInt"]
+        if type(x) is int or (type(x) is str and re.fullmatch(r"-?[0-9]+", x)):
+            return float(int(x))
+        raise _Bad(f"asInt must be an integer (a decimal string or a JSON number), got {short(x)}")
+    return math.nan  # proto3 omits a zero value too: OTLP's JSON of 0 is no field; flags say 'no recorded value'
+
+
+def _id(x: Any, n: int, what: str) -> str | None:
+    if type(x) is str and len(x) == n:
+        low = x.lower()
+        if not low.strip("0123456789abcdef"):
+            return None if not low.strip("0") else low
+    if type(x) is str and len(x) not in (0, n) and (n != 32 or not x.startswith("1-")):
+        x = _b64_hex(x, n) or x
+    try:
+        return exemplar_ids(x, None)[0] if n == 32 else exemplar_ids(None, x)[1]
+    except ValueError as e:
+        raise _Bad(f"{what}: {e}") from None
+
+
+def _exemplars(exs: Any) -> list:
+    if not exs:
+        return []
+    if type(exs) is not list:
+        raise _Bad(f"exemplars must be a list, got {short(exs)}")
+    out = []
+    for i, e in enumerate(exs):
+        if type(e) is not dict:
+            raise _Bad(f"exemplars[{i}] must be an object, got {short(e)}")
+        out.append({"time": _nanos(e["timeUnixNano"], f"exemplars[{i}].timeUnixNano") if "timeUnixNano" in e else None,
+                    "value": _value(e),
+                    "trace_id": _id(e.get("traceId"), 32, f"exemplars[{i}].traceId"),
+                    "span_id": _id(e.get("spanId"), 16, f"exemplars[{i}].spanId"),
+                    "attributes": _attrs(e.get("filteredAttributes"))})
+    return out
+
+
+def _counts(x: Any, what: str) -> list[int]:
+    if x is None:
+        return []
+    if type(x) is not list:
+        raise _Bad(f"{what} must be a list of counts, got {short(x)}")
+    return [_count(c, what) for c in x]
+
+
+def _exp_buckets(p: dict) -> dict:
+    """An exponential histogram's buckets as explicit bounds (count i in (b(i−1), b(i)])."""
+    scale = p.get("scale", 0)
+    if type(scale) is not int or not -10 <= scale <= 20:
+        raise _Bad(f"scale must be an integer in [-10, 20], got {short(scale)}")
+    base = 2.0 ** (2.0 ** -scale)
+    zc = _count(p.get("zeroCount", 0), "zeroCount")
+    zt = _num(p.get("zeroThreshold", 0), "zeroThreshold")
+    sides = {}
+    for side in ("positive", "negative"):
+        b = p.get(side) or {}
+        if type(b) is not dict:
+            raise _Bad(f"{side} must be an object {{offset, bucketCounts}}, got {short(b)}")
+        off = b.get("offset", 0)
+        if type(off) is not int:
+            raise _Bad(f"{side}.offset must be an integer, got {short(off)}")
+        sides[side] = (off, _counts(b.get("bucketCounts"), f"{side}.bucketCounts"))
+    # intervals (lower, upper, count) in ascending order
+    iv: list[tuple[float, float, int]] = []
+    off, cs = sides["negative"]
+    for i in range(len(cs) - 1, -1, -1):
+        iv.append((-base ** (off + i + 1), -base ** (off + i), cs[i]))
+    iv.append((-zt if zt else 0.0, zt, zc))
+    off, cs = sides["positive"]
+    for i, c in enumerate(cs):
+        iv.append((base ** (off + i), base ** (off + i + 1), c))
+    bounds: list[float] = []
+    counts: list[int] = []
+    for lo, hi, c in iv:
+        if not bounds:
+            bounds.append(lo)  # (−∞, lo] holds nothing
+            counts.append(0)
+        elif lo > bounds[-1]:
+            bounds.append(lo)  # a gap between buckets holds nothing
+            counts.append(0)
+        if hi > bounds[-1]:
+            bounds.append(hi)
+            counts.append(c)
+        else:  # the zero bucket of zeroThreshold 0 is the point 0: in (previous edge, 0]
+            counts[-1] += c
+    counts.append(0)  # (last edge, +∞)
+    return {"bounds": bounds, "counts": counts, "scale": scale, "zero_count": zc, "zero_threshold": zt}
+
+
+class _Reader:
+    """One pass over parsed documents: column lists, skipped and ignored records."""
+
+    COLS = ("time", "start_time", "name", "unit", "description", "kind", "temporality", "monotonic", "value", "count",
+            "sum", "min", "max", "buckets", "quantiles", "service", "host", "attributes", "resource", "exemplars",
+            "flags", "source", "source_file", "source_record")
+
+    def __init__(self, errors: Errors):
+        self.errors = errors
+        self.cols: dict[str, list] = {c: [] for c in self.COLS}
+        self.skipped: list[SkippedRecord] = []
+        self.ignored: list[tuple[str, str | None, str]] = []
+        self.raw = False  # the fast path appended raw values (converted column-wise by frame())
+        self.fast_ok = True
+
+    # -- errors
+    def problem(self, reason: str, file: str, record: str | None) -> None:
+        err = TraceFormatError(reason, file=file, record=record)
+        if self.errors == "raise":
+            raise err
+        self.skipped.append(SkippedRecord.from_error(err))
+
+    def skip_error(self, err: TraceFormatError) -> None:
+        if self.errors == "raise":
+            raise err
+        self.skipped.append(SkippedRecord.from_error(err))
+
+    # -- rows
+    def row(self, **kw: Any) -> None:
+        for c in self.COLS:
+            self.cols[c].append(kw.get(c))
+
+    # -- documents
+    def document(self, value: Any, file: str, line: int | None, path: str = "") -> None:
+        def where(p: str) -> str | None:
+            return ", ".join(x for x in (f"line {line}" if line is not None else "", p) if x) or None
+
+        if type(value) is list:
+            for i, v in enumerate(value):
+                self.document(v, file, line, f"{path}[{i}]")
+            return
+        if type(value) is dict:
+            if "resource_metrics" in value and "resourceMetrics" not in value:
+                value = _camel_case(value)
+            if "resourceMetrics" in value:
+                rms = value["resourceMetrics"]
+                if type(rms) is not list:
+                    self.problem(f"resourceMetrics must be a list, got {short(rms)}", file, where(path + "resourceMetrics"))
+                    return
+                for i, rm in enumerate(rms):
+                    self.resource_metrics(rm, file, line, i if line is None else line, where, f"{path}resourceMetrics[{i}]")
+                return
+            if "MetricDataResults" in value:
+                self.metric_data(value, file, line, where, path)
+                return
+            if "Datapoints" in value:
+                self.statistics(value, file, line, where, path)
+                return
+            other = next((k for k in _OTHER_SIGNALS if k in value), None)
+            if other is not None:
+                self.ignored.append((file, where(path), f"not metrics: {other}"))
+                return
+        what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
+                if type(value) is dict else f"a JSON {type(value).__name__}")
+        shape = known_shape(value)
+        self.problem(f"unknown metrics format: {what}{': ' + shape if shape else ''}; supported: OTLP/JSON metrics "
+                     "({\"resourceMetrics\": […]}, collector JSON lines), CloudWatch get-metric-data "
+                     "({\"MetricDataResults\": […]}) and get-metric-statistics ({\"Label\", \"Datapoints\"})",
+                     file, where(path))
+
+    def resource_metrics(self, rm: Any, file: str, line: int | None, record: int, where: Callable, path: str) -> None:
+        try:
+            if type(rm) is not dict:
+                raise _Bad(f"a ResourceMetrics must be an object, got {short(rm)}")
+            res_in = rm.get("resource") or {}
+            if type(res_in) is not dict:
+                raise _Bad(f"resource must be an object, got {short(res_in)}")
+            resource = _attrs(res_in.get("attributes"))
+            sms = rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or []
+            if type(sms) is not list:
+                raise _Bad(f"scopeMetrics must be a list, got {short(sms)}")
+        except _Bad as e:
+            self.problem(str(e), file, where(path))
+            return
+        service = resource.get("service.name")
+        service = service if isinstance(service, str) and service else "unknown_service"
+        host = host_of(resource)
+        for j, sm in enumerate(sms):
+            spath = f"{path}.scopeMetrics[{j}]"
+            try:
+                if type(sm) is not dict:
+                    raise _Bad(f"a ScopeMetrics must be an object, got {short(sm)}")
+                scope = sm.get("scope") or sm.get("instrumentationLibrary") or {}
+                res = dict(resource)
+                if scope.get("name"):
+                    res["otel.scope.name"] = scope["name"]
+                if scope.get("version"):
+                    res["otel.scope.version"] = scope["version"]
+                for k, v in _attrs(scope.get("attributes")).items():
+                    res[f"otel.scope.attr.{k}"] = v
+                metrics = sm.get("metrics") or []
+                if type(metrics) is not list:
+                    raise _Bad(f"metrics must be a list, got {short(metrics)}")
+            except _Bad as e:
+                self.problem(str(e), file, where(spath))
+                continue
+            for k, m in enumerate(metrics):
+                self.metric(m, file, record, where, f"{spath}.metrics[{k}]", service, host, res)
+
+    def metric(self, m: Any, file: str, record: int, where: Callable, path: str, service: str, host: str | None,
+               res: dict) -> None:
+        if type(m) is not dict:
+            self.problem(f"a Metric must be an object, got {short(m)}", file, where(path))
+            return
+        name = m.get("name")
+        if not isinstance(name, str) or not name:
+            self.problem(f"metric has no name (keys: {', '.join(map(str, list(m)[:8]))})", file, where(path))
+            return
+        key = next((k for k in _KINDS if k in m), None)
+        if key is None:
+            self.problem(f"metric {name!r} has no data (none of gauge, sum, histogram, exponentialHistogram, summary; "
+                         f"keys: {', '.join(map(str, list(m)[:8]))})", file, where(path))
+            return
+        data = m[key]
+        kind = _KINDS[key]
+        if type(data) is not dict or type(data.get("dataPoints", [])) is not list:
+            self.problem(f"{key} must be an object with a dataPoints list, got {short(data)}", file, where(f"{path}.{key}"))
+            return
+        temporality = None
+        if kind in ("sum", "histogram", "exponential_histogram"):
+            t = data.get("aggregationTemporality", 0)
+            temporality = _TEMPORALITY.get(t)
+            if temporality is None:
+                self.problem(f"aggregationTemporality must be 0, 1 or 2 (or its enum name), got {short(t)}", file,
+                             where(f"{path}.{key}"))
+                return
+        monotonic = None
+        if kind == "sum":
+            monotonic = data.get("isMonotonic", False)
+            if type(monotonic) is not bool:
+                self.problem(f"isMonotonic must be true or false, got {short(monotonic)}", file, where(f"{path}.{key}"))
+                return
+        unit = m.get("unit") or None
+        desc = m.get("description") or None
+        cols = self.cols
+        dps = data.get("dataPoints") or ()
+        if self.fast_ok and kind in ("gauge", "sum", "histogram") and self._fast(dps, kind, name, unit, desc, temporality, monotonic,
+                                                                 service, host, res, file, record):
+            return
+        for i, p in enumerate(dps):
+            try:
+                if type(p) is not dict:
+                    raise _Bad(f"a data point must be an object, got {short(p)}")
+                if "timeUnixNano" not in p:
+                    raise _Bad("data point has no timeUnixNano")
+                t = _nanos(p["timeUnixNano"], "timeUnixNano")
+                st = _nanos(p["startTimeUnixNano"], "startTimeUnixNano") if "startTimeUnixNano" in p else None
+                value = cnt = sm = mn = mx = buckets = quant = None
+                if kind in ("gauge", "sum"):
+                    value = _value(p)
+                elif kind == "summary":
+                    cnt = float(_count(p.get("count", 0), "count"))
+                    sm = _num(p.get("sum", 0), "sum")
+                    qv = p.get("quantileValues") or []
+                    if type(qv) is not list:
+                        raise _Bad(f"quantileValues must be a list, got {short(qv)}")
+                    quant = {}
+                    for q in qv:
+                        if type(q) is not dict:
+                            raise _Bad(f"a quantile value must be an object, got {short(q)}")
+                        qq = _num(q.get("quantile", 0), "quantile")
+                        if not 0 <= qq <= 1:
+                            raise _Bad(f"quantile must be in [0, 1], got {short(q.get('quantile'))}")
+                        quant[qq] = _num(q.get("value", 0), "quantile value")
+                else:
+                    cnt = float(_count(p.get("count", 0), "count"))
+                    sm = _num(p["sum"], "sum") if "sum" in p else None
+                    mn = _num(p["min"], "min") if "min" in p else None
+                    mx = _num(p["max"], "max") if "max" in p else None
+                    if kind == "histogram":
+                        bc = _counts(p.get("bucketCounts"), "bucketCounts")
+                        eb = p.get("explicitBounds") or []
+                        if type(eb) is not list:
+                            raise _Bad(f"explicitBounds must be a list, got {short(eb)}")
+                        eb = [_num(b, "explicitBounds") for b in eb]
+                        if bc and len(bc) != len(eb) + 1:
+                            raise _Bad(f"bucketCounts has {len(bc)} counts for {len(eb)} explicitBounds "
+                                       f"(needs {len(eb) + 1})")
+                        if any(b >= c for b, c in zip(eb, eb[1:], strict=False)):
+                            raise _Bad(f"explicitBounds must be strictly increasing, got {short(eb)}")
+                        buckets = {"bounds": eb, "counts": bc}
+                    else:
+                        buckets = _exp_buckets(p)
+                    if buckets["counts"] and sum(buckets["counts"]) != cnt:
+                        raise _Bad(f"the bucket counts add up to {sum(buckets['counts'])}, count is {int(cnt)}")
+                flags = p.get("flags")
+                if flags is not None and (type(flags) is not int or flags < 0):
+                    raise _Bad(f"flags must be a non-negative integer, got {short(flags)}")
+                attrs = _attrs(p.get("attributes"))
+                ex = _exemplars(p.get("exemplars"))
+            except _Bad as e:
+                self.problem(str(e), file, where(f"{path}.{key}.dataPoints[{i}]"))
+                continue
+            except (KeyError, TypeError) as e:  # a malformed exemplar or attribute
+                self.problem(f"malformed data point ({type(e).__name__}: {short(str(e))})", file,
+                             where(f"{path}.{key}.dataPoints[{i}]"))
+                continue
+            cols["time"].append(t)
+            cols["start_time"].append(st)
+            cols["name"].append(name)
+            cols["unit"].append(unit)
+            cols["description"].append(desc)
+            cols["kind"].append(kind)
+            cols["temporality"].append(temporality)
+            cols["monotonic"].append(monotonic)
+            cols["value"].append(value)
+            cols["count"].append(cnt)
+            cols["sum"].append(sm)
+            cols["min"].append(mn)
+            cols["max"].append(mx)
+            cols["buckets"].append(buckets)
+            cols["quantiles"].append(quant)
+            cols["service"].append(service)
+            cols["host"].append(host)
+            cols["attributes"].append(attrs)
+            cols["resource"].append(res)
+            cols["exemplars"].append(ex)
+            cols["flags"].append(flags)
+            cols["source"].append("otlp")
+            cols["source_file"].append(file)
+            cols["source_record"].append(record)
+
+    def _fast(self, dps: Any, kind: str, name: str, unit: Any, desc: Any, temporality: Any, monotonic: Any,
+              service: str, host: Any, res: dict, file: str, record: int) -> bool:
+        """The points of one metric gathered column by column (times and values kept raw, converted
+        column-wise by :meth:`frame`); False — nothing appended — when a point has an unusual shape,
+        which the checked per-point loop then reads (and names when it is wrong)."""
+        if type(dps) is not list:
+            return False
+        try:
+            t = [p["timeUnixNano"] for p in dps]
+            st = [p.get("startTimeUnixNano") for p in dps]
+            if kind == "histogram":
+                value: list = [None] * len(dps)
+                buckets = [_fast_buckets(p.get("bucketCounts"), p.get("explicitBounds")) for p in dps]
+                cnt = [float(_count(p["count"], "count")) for p in dps]
+                if any(b["counts"] and sum(b["counts"]) != c for b, c in zip(buckets, cnt, strict=True)):
+                    return False
+                sm = [p.get("sum") for p in dps]
+                mn = [p.get("min") for p in dps]
+                mx = [p.get("max") for p in dps]
+            else:
+                value = [p["asDouble"] if "asDouble" in p else p["asInt"] for p in dps]
+                if any(type(v) is bool for v in value):
+                    return False
+                cnt = sm = mn = mx = buckets = [None] * len(dps)
+            attrs = [_attrs(p["attributes"]) if "attributes" in p else {} for p in dps]
+            ex = [_exemplars(p["exemplars"]) if "exemplars" in p else [] for p in dps]
+            flags = [p.get("flags") for p in dps]
+        except (KeyError, TypeError, ValueError, _Bad):
+            return False
+        if any(type(f) is not int or f < 0 for f in flags if f is not None) \
+                or any(type(x) is bool for x in (*sm, *mn, *mx) if x is not None):
+            return False
+        n = len(dps)
+        c = self.cols
+        self.raw = True
+        c["time"] += t
+        c["start_time"] += st
+        for k, v in (("name", name), ("unit", unit), ("description", desc), ("kind", kind), ("temporality", temporality),
+                     ("monotonic", monotonic), ("service", service), ("host", host), ("resource", res),
+                     ("source", "otlp"), ("source_file", file), ("source_record", record), ("quantiles", None)):
+            c[k] += [v] * n
+        c["value"] += value
+        c["count"] += cnt
+        c["sum"] += sm
+        c["min"] += mn
+        c["max"] += mx
+        c["buckets"] += buckets
+        c["attributes"] += attrs
+        c["exemplars"] += ex
+        c["flags"] += flags
+        return True
+
+    # -- CloudWatch
+    def metric_data(self, value: dict, file: str, line: int | None, where: Callable, path: str,
+                    queries: dict | None = None) -> None:
+        results = value["MetricDataResults"]
+        if type(results) is not list:
+            self.problem(f"MetricDataResults must be a list, got {short(results)}", file, where(path + "MetricDataResults"))
+            return
+        for i, r in enumerate(results):
+            rpath = f"{path}MetricDataResults[{i}]"
+            try:
+                if type(r) is not dict:
+                    raise _Bad(f"a metric data result must be an object, got {short(r)}")
+                ts, vs = r.get("Timestamps") or [], r.get("Values") or []
+                if type(ts) is not list or type(vs) is not list:
+                    raise _Bad("Timestamps and Values must be lists")
+                if len(ts) != len(vs):
+                    raise _Bad(f"{len(ts)} Timestamps for {len(vs)} Values")
+                rid = r.get("Id")
+                q = (queries or {}).get(rid) or {}
+                times = [_cw_time(t, f"Timestamps[{j}]") for j, t in enumerate(ts)]
+                vals = [_num(v, f"Values[{j}]") for j, v in enumerate(vs)]
+            except _Bad as e:
+                self.problem(str(e), file, where(rpath))
+                continue
+            dims = dict(q.get("dimensions") or {})
+            attrs = {**dims, "cloudwatch.id": rid, "cloudwatch.status_code": r.get("StatusCode")}
+            if q.get("stat"):
+                attrs["cloudwatch.stat"] = q["stat"]
+            name = q.get("name") or r.get("Label") or rid or "?"
+            service, host = _cw_keys(dims)
+            res = {"cloudwatch.namespace": q["namespace"]} if q.get("namespace") else {}
+            for t, v in zip(times, vals, strict=True):
+                self.row(time=t, start_time=t, name=name, unit=q.get("unit"), kind="gauge", value=v,
+                         service=service, host=host, attributes=attrs, resource=res, exemplars=[], source="cloudwatch",
+                         source_file=file, source_record=i if line is None else line)
+
+    def statistics(self, value: dict, file: str, line: int | None, where: Callable, path: str) -> None:
+        dps = value["Datapoints"]
+        if type(dps) is not list:
+            self.problem(f"Datapoints must be a list, got {short(dps)}", file, where(path + "Datapoints"))
+            return
+        label = value.get("Label") or "?"
+        for i, d in enumerate(dps):
+            try:
+                if type(d) is not dict:
+                    raise _Bad(f"a datapoint must be an object, got {short(d)}")
+                if "Timestamp" not in d:
+                    raise _Bad("datapoint has no Timestamp")
+                t = _cw_time(d["Timestamp"], "Timestamp")
+                stats = {k: _num(d[k], k) for k in ("Average", "Sum", "SampleCount", "Minimum", "Maximum") if k in d}
+                ext = d.get("ExtendedStatistics") or {}
+                if type(ext) is not dict:
+                    raise _Bad(f"ExtendedStatistics must be an object, got {short(ext)}")
+                quant = {}
+                for k, v in ext.items():
+                    m = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?)", k)
+                    if m:
+                        quant[float(m.group(1)) / 100] = _num(v, f"ExtendedStatistics.{k}")
+                if not stats and not ext:
+                    raise _Bad("datapoint has no statistic (Average, Sum, SampleCount, Minimum, Maximum, ExtendedStatistics)")
+            except _Bad as e:
+                self.problem(str(e), file, where(f"{path}Datapoints[{i}]"))
+                continue
+            value_ = stats.get("Average", next(iter(stats.values()), math.nan) if len(stats) == 1 else math.nan)
+            self.row(time=t, start_time=t, name=label, unit=d.get("Unit"), kind="summary", value=value_,
+                     count=stats.get("SampleCount"), sum=stats.get("Sum"), min=stats.get("Minimum"),
+                     max=stats.get("Maximum"), quantiles=quant or None, service="unknown_service", host=None,
+                     attributes={k: v for k, v in ext.items() if k not in {f"p{q * 100:g}" for q in quant}},
+                     resource={}, exemplars=[], source="cloudwatch", source_file=file,
+                     source_record=i if line is None else line)
+
+    # -- the frame
+    def frame(self) -> pd.DataFrame:
+        c = self.cols
+        n = len(c["time"])
+        data: dict[str, Any] = {}
+        for col in METRIC_COLUMNS:
+            v = c[col.name]
+            if col.name in ("time", "start_time"):
+                arr = _int_column(v, "timeUnixNano" if col.name == "time" else "startTimeUnixNano")
+                data[col.name] = pd.Series(arr.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
+            elif col.dtype is object:
+                data[col.name] = pd.Series(v, dtype=object) if n else pd.Series([], dtype=object)
+            elif col.dtype == "float64":
+                data[col.name] = pd.Series(_float_column(v, col.name))
+            elif col.dtype is STRING:
+                data[col.name] = _string_column(v)
+            else:
+                data[col.name] = pd.Series(pd.array(v, dtype=col.dtype))
+        return pd.DataFrame(data)
+
+
+class _Unusual(Exception):
+    """A raw column holds a value the column-wise conversion does not take: read again, checked."""
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _int_column(raw: list, what: str) -> np.ndarray:
+    """int64 nanoseconds of a raw time column (decimal strings, ints, None → NaT), checked column-wise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(raw)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        arr = None
+    try:
+        if arr is not None and pa.types.is_string(arr.type):
+            if pc.all(pc.match_substring_regex(arr, r"^[0-9]{1,19}$"), skip_nulls=True).as_py() is False:
+                raise _Unusual(what)
+            arr = arr.cast(pa.uint64()).cast(pa.int64())  # beyond int64: ArrowInvalid
+        elif arr is not None and (pa.types.is_integer(arr.type) or pa.types.is_null(arr.type)):
+            arr = arr.cast(pa.int64())
+            if len(arr) and (pc.min(arr).as_py() or 0) < 0:
+                raise _Unusual(what)
+        else:
+            return np.array([_NAT if x is None else _nanos(x, what) for x in raw], dtype=np.int64)
+    except (pa.ArrowInvalid, _Bad):
+        raise _Unusual(what) from None
+    return arr.fill_null(_NAT).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def _string_column(raw: list) -> pd.Series:
+    """A STRING column from a list of str / None: distinct values made once (most repeat per metric)."""
+    import pyarrow as pa
+
+    codes, uniq = pd.factorize(np.array(raw, dtype=object), use_na_sentinel=True)
+    try:
+        arr = pa.array(list(uniq), pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.Series(pd.array(raw, dtype=STRING))  # not all text: pandas says what
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr])))
+
+
+def _float_column(raw: list, what: str) -> np.ndarray:
+    """float64 of a raw value column (floats, ints, integer strings, "NaN"/"Infinity"; None → NaN)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(raw)
+        if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
+            return arr.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    out = np.empty(len(raw))
+    for i, x in enumerate(raw):
+        if x is None:
+            out[i] = math.nan
+        elif type(x) is float or type(x) is int:
+            out[i] = x
+        else:
+            try:
+                out[i] = _num(x, what)
+            except _Bad:
+                raise _Unusual(what) from None
+    return out
+
+
+def _fast_buckets(bc: Any, eb: Any) -> dict:
+    """Explicit buckets of a histogram point, for the fast path (ValueError / TypeError: unusual)."""
+    if not bc:
+        counts: list = []
+    elif type(bc[0]) is str:
+        j = "".join(bc)  # TypeError when not all strings
+        if not (j.isdigit() and j.isascii()):
+            raise ValueError("bucketCounts")
+        counts = list(map(int, bc))
+    else:
+        counts = list(bc)
+        if not all(type(c) is int and c >= 0 for c in counts):
+            raise ValueError("bucketCounts")
+    eb = eb or []
+    if (counts and len(counts) != len(eb) + 1) or not all(type(b) is float or type(b) is int for b in eb):
+        raise ValueError("buckets")
+    bounds = list(map(float, eb))
+    if bounds != sorted(set(bounds)):
+        raise ValueError("explicitBounds")
+    return {"bounds": bounds, "counts": counts}
+
+
+def _cw_time(x: Any, what: str) -> int:
+    """A CloudWatch timestamp (ISO 8601 text from the CLI, a datetime from boto3, epoch seconds) as ns."""
+    try:
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            return int(round(float(x) * 1e9))
+        t = pd.Timestamp(x)
+    except (ValueError, TypeError, OverflowError):
+        raise _Bad(f"{what} must be a time (ISO 8601), got {short(x)}") from None
+    if t is pd.NaT:
+        raise _Bad(f"{what} must be a time, got {short(x)}")
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return int(t.value)
+
+
+#: CloudWatch dimensions naming the host and the service, most specific first
+_CW_HOST = ("InstanceId", "PodName", "pod", "host", "Host", "host.name", "ContainerId", "TaskId")
+_CW_SERVICE = ("service.name", "ServiceName", "Service", "service", "FunctionName")
+
+
+def _cw_keys(dims: dict) -> tuple[str, str | None]:
+    svc = next((str(dims[k]) for k in _CW_SERVICE if dims.get(k)), "unknown_service")
+    host = next((str(dims[k]) for k in _CW_HOST if dims.get(k)), None)
+    return svc, host
+
+
+def cloudwatch_frame(responses: list[dict], queries: dict[str, dict] | None = None, *, file: str = "<object>") -> pd.DataFrame:
+    """A metrics frame from GetMetricData responses, names and dimensions taken from the queries.
+
+    Parameters
+    ----------
+    responses : list of dict
+        ``GetMetricData`` responses (``MetricDataResults``), e.g. the pages of a paginated call.
+    queries : dict, optional
+        Per query ``Id``: ``{"name", "namespace", "unit", "stat", "dimensions"}`` (what
+        :func:`tracekit.fetch_metrics` asked), else names come from the results' labels.
+    file : str
+        What ``source_file`` says.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A metrics frame (one row per result and timestamp).
+
+    Raises
+    ------
+    TraceFormatError
+        A malformed response, naming the result.
+
+    Examples
+    --------
+    >>> r = {"MetricDataResults": [{"Id": "cpu", "Label": "CPUUtilization", "StatusCode": "Complete",
+    ...       "Timestamps": ["2024-01-01T00:01:00Z", "2024-01-01T00:00:00Z"], "Values": [7.5, 5.0]}]}
+    >>> m = cloudwatch_frame([r], {"cpu": {"name": "AWS/EC2/CPUUtilization", "dimensions": {"InstanceId": "i-1"}}})
+    >>> m[["time", "name", "host"]].iloc[0].tolist(), m["value"].tolist()
+    ([Timestamp('2024-01-01 00:00:00+0000', tz='UTC'), 'AWS/EC2/CPUUtilization', 'i-1'], [5.0, 7.5])
+    """
+    rd = _Reader("raise")
+    for k, resp in enumerate(responses):
+        rd.metric_data(resp, file, None, lambda p, k=k: f"page {k}, {p}" if p else f"page {k}", "", queries)
+    df = rd.frame()
+    return df.sort_values(["name", "time"], kind="stable").reset_index(drop=True)
+
+
+def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
+    """Read OTLP/JSON metrics and CloudWatch JSON into one metrics frame (one row per data point).
+
+    Parameters
+    ----------
+    source : path, list of paths, directory, file object, bytes, str or parsed JSON
+        What to read (see the module docstring for the formats); gzip is detected.
+    errors : {"raise", "skip"}
+        ``"raise"``: a :class:`~tracekit.errors.TraceFormatError` naming the file, the record and
+        what is wrong. ``"skip"``: every valid point is loaded, skipped records are listed in
+        ``attrs["skipped"]`` and one :class:`~tracekit.errors.TraceFormatWarning` is emitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`tracekit.METRIC_COLUMNS`, in the order read. ``attrs``: ``skipped``,
+        ``ignored`` (records of other signals: (file, record, what)).
+
+    Raises
+    ------
+    TraceFormatError
+        Bad input (``errors="raise"``), or no data point at all.
+    ArgumentError
+        ``errors`` is neither value.
+
+    Examples
+    --------
+    >>> m = read_metrics({"Label": "Latency", "Datapoints": [
+    ...     {"Timestamp": "2024-01-01T00:00:00Z", "Average": 12.5, "Maximum": 40.0, "SampleCount": 8.0, "Unit": "Milliseconds"}]})
+    >>> m[["name", "kind", "unit"]].iloc[0].tolist(), m[["value", "max", "count"]].iloc[0].tolist()
+    (['Latency', 'summary', 'Milliseconds'], [12.5, 40.0, 8.0])
+    """
+    if errors not in ("raise", "skip"):
+        raise ArgumentError(f"read_metrics: errors must be 'raise' or 'skip', not {errors!r}")
+    with gc_paused():
+        try:
+            rd, df = _read(source, errors, fast=True)
+        except (_Unusual, TraceFormatError):
+            # a raw column the fast path kept holds a bad value (or an error was found before it would be):
+            # read again point by point, so the first bad record in file order is the one named
+            rd, df = _read(source, errors, fast=False)
+    if not len(df) and not rd.skipped:
+        reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
+                  if rd.ignored else "no metric data points")
+        rd.problem(reason, rd.ignored[0][0] if rd.ignored else None, None)
+    df.attrs["skipped"] = tuple(rd.skipped)
+    df.attrs["ignored"] = tuple(rd.ignored)
+    if rd.skipped:
+        first = rd.skipped[0]
+        where = ", ".join(x for x in (first.file, first.record) if x)
+        warnings.warn(f"read_metrics skipped {len(rd.skipped)} bad record(s); first: {where}: {first.reason} "
+                      "(all are listed in attrs['skipped'])", TraceFormatWarning, stacklevel=2)
+    return df
+
+
+def _read(source: Any, errors: Errors, fast: bool) -> tuple[_Reader, pd.DataFrame]:
+    rd = _Reader(errors)
+    rd.fast_ok = fast
+    on_bad = None if errors == "raise" else rd.skip_error
+    for part in _sub_sources(source):
+        try:
+            for doc in iter_documents(part, on_bad):
+                rd.document(doc.value, doc.file, doc.line)
+        except TraceFormatError as exc:
+            rd.skip_error(exc)
+    return rd, rd.frame()
+
+
+def _series_keys(metrics: pd.DataFrame) -> np.ndarray:
+    """One integer per series: name, service, host and the point's attributes."""
+    attrs = [orjson.dumps(a, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str) if a else b""
+             for a in metrics["attributes"]]
+    frame = pd.DataFrame({"n": metrics["name"].astype(object).to_numpy(), "s": metrics["service"].astype(object).to_numpy(),
+                          "h": metrics["host"].astype(object).fillna("\x00").to_numpy(), "a": attrs})
+    return frame.groupby(["n", "s", "h", "a"], sort=False, dropna=False).ngroup().to_numpy()
+
+
+def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Sums turned into per-second rates; other points unchanged (a new frame).
+
+    A cumulative sum's rate at a point is its increase since the series' previous point over the
+    time between them. A **counter reset** — the value went down, or ``start_time`` moved past the
+    previous point — starts again: the rate is the value over the time since its ``start_time``
+    (NaN when unknown); the first point of a series is handled the same way. A delta sum's rate is
+    its value over ``time − start_time``. Series are (name, service, host, attributes).
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A metrics frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows in the same order; sum rows have ``kind`` ``"gauge"``, ``value`` per second,
+        ``unit`` ``"<unit>/s"``, ``temporality`` and ``monotonic`` ``<NA>``; a ``reset`` column says
+        which points started again after a reset.
+
+    Raises
+    ------
+    MetricsSchemaError
+        ``metrics`` is not a metrics frame.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": [60e9, 120e9, 180e9], "name": "c", "kind": "sum",
+    ...     "temporality": "cumulative", "monotonic": True, "value": [60.0, 180.0, 30.0], "start_time": [0, 0, 150e9]})
+    >>> metric_rates(m)[["value", "reset"]].to_dict("list")
+    {'value': [1.0, 2.0, 1.0], 'reset': [False, False, True]}
+    """
+    validate_metrics(metrics)
+    out = metrics.copy()
+    is_sum = (metrics["kind"] == "sum").to_numpy(dtype=bool, na_value=False)
+    reset = np.zeros(len(metrics), dtype=bool)
+    rate = np.full(len(metrics), np.nan)
+    if is_sum.any():
+        sub = metrics[is_sum]
+        t = sub["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        st_na = sub["start_time"].isna().to_numpy()
+        st = sub["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        v = sub["value"].to_numpy(dtype=float)
+        cum = (sub["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False)
+        keys = _series_keys(sub)
+        order = np.lexsort((t, keys))
+        ko, to, vo, so, sna, co = keys[order], t[order], v[order], st[order], st_na[order], cum[order]
+        first = np.r_[True, ko[1:] != ko[:-1]]
+        prev_t = np.r_[0, to[:-1]]
+        prev_v = np.r_[np.nan, vo[:-1]]
+        own = np.where(~sna & (so < to), vo / np.maximum(to - so, 1) * 1e9, np.nan)  # value since its start
+        restarted = ~first & ((vo < prev_v) | (~sna & (so >= prev_t)))
+        step = np.where(to > prev_t, (vo - prev_v) / np.maximum(to - prev_t, 1) * 1e9, np.nan)
+        r = np.where(co, np.where(first | restarted, own, step), own)
+        rate[np.flatnonzero(is_sum)[order]] = r
+        reset[np.flatnonzero(is_sum)[order]] = co & restarted
+    out.loc[is_sum, "value"] = rate[is_sum]
+    out.loc[is_sum, "kind"] = "gauge"
+    unit = out["unit"].astype(object).to_numpy()
+    out["unit"] = pd.array([(f"{u}/s" if isinstance(u, str) and u not in ("", "1") else "1/s") if s else u
+                            for u, s in zip(unit, is_sum, strict=True)], dtype=STRING)
+    out.loc[is_sum, "temporality"] = pd.NA
+    out.loc[is_sum, "monotonic"] = pd.NA
+    out["reset"] = reset
+    return out

@@ -8,7 +8,7 @@ import pytest
 import tracekit as tk
 import tracekit.analysis.critical_paths as cpm
 from tracekit.analysis.critical_path_walk import walk_critical_path
-from tracekit.core.cache import CacheStats, cache_stats
+from tracekit.core.cache import CacheStats, cache_stats, clear_cache
 from tracekit.core.outcomes import _trace_outcomes
 
 from .conftest import REPO
@@ -16,6 +16,15 @@ from .conftest import REPO
 
 def _computed(name: str) -> int:
     return cache_stats().get(name, CacheStats()).computed
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts from an empty cache: a frame cached by an earlier test (tk.examples.load returns the
+    same frame; a copy of it takes its result from it) would make the counts below depend on test order."""
+    clear_cache()
+    yield
+    clear_cache()
 
 
 @pytest.fixture
@@ -104,3 +113,13 @@ def test_the_bundled_report_walks_the_critical_path_once_per_input_frame(walks, 
     main(["report", str(incident), "--baseline", str(baseline), "-o", str(tmp_path / "r.html")])
     n_in, n_base = len(tk.read(incident)), len(tk.read(baseline))
     assert sorted(walks) == sorted([n_in, n_base])  # one walk per input, none on the frames cut from them
+
+
+def test_a_parent_edited_in_place_does_not_lend_its_stale_result(spans, walks):
+    frame = spans.copy()
+    tk.critical_path(frame)
+    frame["end"] = frame["end"] + pd.Timedelta("2ms")  # in place: the cached sections are stale now
+    sub = frame[frame["trace_id"].isin(sorted(set(frame["trace_id"]))[:3])]
+    cp = tk.critical_path(sub)
+    assert walks == [len(frame), len(sub)]
+    pd.testing.assert_frame_equal(cp, walk_critical_path(sub))

@@ -72,6 +72,7 @@ def sim_spans():
     return tk.simulate.simulate("baseline", n_traces=150, seed=4).spans
 
 
+@pytest.mark.slow  # over 1.3 s in the fast lane at load 8 on 2 cores (issue 28)
 @pytest.mark.parametrize("lines", [True, False])
 def test_otlp_simulator_files_fast_equals_checked(monkeypatch, tmp_path, sim_spans, lines):
     path = write_otlp(sim_spans, tmp_path / ("sim.jsonl" if lines else "sim.json"), lines=lines, batch=97)
@@ -92,6 +93,7 @@ def test_otlp_column_pass_in_small_pieces(monkeypatch, tmp_path, sim_spans, line
     assert stats["fast"] > 0 and stats["fallback"] == 0
 
 
+@pytest.mark.slow  # over 1.3 s in the fast lane at load 8 on 2 cores (issue 28)
 def test_otlp_simulator_gzip_bytes_and_file_object(monkeypatch, tmp_path, sim_spans):
     path = write_otlp(sim_spans, tmp_path / "sim.jsonl.gz", batch=200)
     data = path.read_bytes()
@@ -302,6 +304,7 @@ def test_otlp_parsed_json_and_directories(monkeypatch, tmp_path):
         _same(fast, checked)
 
 
+@pytest.mark.slow  # over 1.3 s in the fast lane at load 8 on 2 cores (issue 28)
 def test_otlp_fast_frame_attributes_behave_as_dicts(tmp_path, sim_spans):
     df = read_otlp(write_otlp(sim_spans, tmp_path / "s.jsonl"))
     assert df["attributes"].map(lambda a: a.get("http.route")).notna().any()

@@ -78,6 +78,7 @@ def test_flame_diff_on_the_db_lock_twins():
     assert np.isfinite(d["delta_total_lo"]).all()
 
 
+@pytest.mark.slow  # over 1.3 s in the fast lane at load 8 on 2 cores (issue 28)
 def test_real_nezha_tree_adds_up_and_an_identity_what_if_changes_nothing(real_traces):
     """Real OnlineBoutique traces (Nezha): the tree's roots add up to the mean request time on the
     critical path; a what-if that changes nothing (x1) returns the very same times; halving every span

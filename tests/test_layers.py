@@ -22,7 +22,27 @@ def _tree(path) -> ast.Module:
 @functools.cache
 def _imports_of(path) -> tuple[ast.AST, ...]:
     """Every import statement of the module, at any depth."""
-    return tuple(n for n in ast.walk(_tree(path)) if isinstance(n, ast.Import | ast.ImportFrom))
+    return tuple(n for n, _ in _import_nodes(path))
+
+
+@functools.cache
+def _import_nodes(path) -> tuple[tuple[ast.AST, bool], ...]:
+    """Every import statement of the module, at any depth, and whether it is under ``if TYPE_CHECKING:``
+    (one walk of the tree, shared by the tests here)."""
+    out, todo = [], [(_tree(path), False)]
+    while todo:
+        node, typing_only = todo.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            out.append((node, typing_only))
+            continue
+        if _is_type_checking(node):
+            todo.extend((c, True) for c in node.body)
+            todo.extend((c, typing_only) for c in node.orelse)
+            continue
+        if isinstance(node, ast.expr):
+            continue  # no statement (so no import) below an expression
+        todo.extend((c, typing_only) for c in ast.iter_child_nodes(node))
+    return tuple(sorted(out, key=lambda x: (x[0].lineno, x[0].col_offset)))
 
 
 def _layers() -> dict[str, int]:
@@ -145,13 +165,9 @@ def _import_graph():
         g.add_node(mod)
         is_pkg = path.name == "__init__.py"
         parts = mod.split(".")
-        todo = [_tree(path)]
-        while todo:
-            node = todo.pop()
-            if _is_type_checking(node):
-                todo.extend(node.orelse)
+        for node, typing_only in _import_nodes(path):
+            if typing_only:
                 continue
-            todo.extend(ast.iter_child_nodes(node))
             targets = []
             if isinstance(node, ast.ImportFrom):
                 if node.level:

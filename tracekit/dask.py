@@ -405,7 +405,7 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False,
         else:
             fs, root = None, path
             if os.path.isdir(path) and os.listdir(path) and not overwrite:
-                raise TraceKitError(f"to_parquet: {path!r} exists and is not empty; pass overwrite=True")
+                raise ArgumentError(f"to_parquet: {path!r} exists and is not empty; pass overwrite=True")
             os.makedirs(path, exist_ok=True)
             for f in os.listdir(path):
                 if f.startswith("part.") and f.endswith(".parquet"):
@@ -542,7 +542,7 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
                 extra, on=["trace_id", "span_id"], how="left")
     missing = [c for c in keys if c not in cp.columns]
     if missing:
-        raise TraceKitError(f"critical_path_breakdown: {missing} are neither in the critical path nor in the spans")
+        raise ArgumentError(f"critical_path_breakdown: {missing} are neither in the critical path nor in the spans")
     tcode, _ = pd.factorize(cp["trace_id"], sort=False)
     frame = cp[keys].reset_index(drop=True)
     frame["trace_id"] = (np.int64(k) << 32) + tcode.astype(np.int64)

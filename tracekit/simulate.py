@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .errors import TraceKitError
+from .errors import ArgumentError, TraceKitError
 from .schema import STRING, spans_from_columns
 
 __all__ = [
@@ -897,7 +897,7 @@ def threshold_for(p: float) -> tuple[int, str]:
     'fd70a3'
     """
     if not 0 < p <= 1:
-        raise TraceKitError(f"sampling probability must be in (0, 1], got {p!r}")
+        raise ArgumentError(f"sampling probability must be in (0, 1], got {p!r}")
     t = int(round((1 - p) * 2**56))
     th = f"{t:014x}".rstrip("0") or "0"
     return t, th
@@ -926,9 +926,9 @@ def simulate(
     ['simulated']
     """
     if scenario not in SCENARIOS:
-        raise TraceKitError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+        raise ArgumentError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     if not isinstance(n_traces, (int, np.integer)) or n_traces < 1:
-        raise TraceKitError(f"n_traces must be a positive integer, got {n_traces!r}")
+        raise ArgumentError(f"n_traces must be a positive integer, got {n_traces!r}")
     cfg = config or AppConfig()
     s = _Sim(scenario, int(seed), int(n_traces), cfg)
     start = pd.Timestamp(cfg.start)
@@ -979,7 +979,7 @@ def simulate(
         kw["probabilities"] = tuple((str(k), float(v)) for k, v in params.pop(
             "probabilities", ErrorUndersampling.probabilities))
     if params:
-        raise TraceKitError(f"scenario {scenario!r} does not take {', '.join(sorted(params))} "
+        raise ArgumentError(f"scenario {scenario!r} does not take {', '.join(sorted(params))} "
                             f"(it takes: {', '.join(sorted(allowed)) or 'nothing'})")
 
     # millions of small dicts and lists: the cyclic GC would rescan them again and again (nothing
@@ -1028,7 +1028,7 @@ def _sample(spans: pd.DataFrame, s: _Sim, kw: dict) -> tuple[pd.DataFrame, dict]
     probs = dict(kw["probabilities"])
     missing = set(_ROUTES) - set(probs)
     if missing:
-        raise TraceKitError(f"probabilities lack routes: {', '.join(sorted(missing))}")
+        raise ArgumentError(f"probabilities lack routes: {', '.join(sorted(missing))}")
     roots = spans[spans["parent_id"].isna()].drop_duplicates("trace_id")
     # population traces: one per request; the root's route = the request's route (trace index order)
     tids = roots["trace_id"].to_numpy(dtype=object)

@@ -44,7 +44,7 @@ from .analysis.traceql import is_traceql, traceql_mask
 from .analysis.waterfall import waterfall_data
 from .core import normalize_trace_id, require_columns, result_table, safe_repr, span_tree, to_text, trace_outcomes
 from .core.nested import map_leaves
-from .errors import TraceKitError, TraceQLError, require
+from .errors import ArgumentError, TraceKitError, TraceQLError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
 
@@ -362,7 +362,7 @@ class ExplorerState:
 
     def sort(self, by: str, descending: bool = True) -> ExplorerState:
         if by not in _SORT_KEYS:
-            raise TraceKitError(f"cannot sort traces by {by!r}; choose one of {_SORT_KEYS}")
+            raise ArgumentError(f"cannot sort traces by {by!r}; choose one of {_SORT_KEYS}")
         return replace(self, sort_by=by, descending=bool(descending))
 
     def _ranking(self) -> list[str]:
@@ -814,7 +814,7 @@ class HeatmapState:
         pos = sorted({int(p) for p in positions})
         bad = [p for p in pos if not 0 <= p < n]
         if bad:
-            raise TraceKitError(f"HeatmapState.select_points: positions {bad[:5]} are outside the {n} requests")
+            raise ArgumentError(f"HeatmapState.select_points: positions {bad[:5]} are outside the {n} requests")
         return replace(self, selected=tuple(pos), box=None)
 
     def clear(self) -> HeatmapState:

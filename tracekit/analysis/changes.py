@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import QUANTILES, holm, ns, percentile, quantile_draws, require_columns, result_table
+from ..core.keys import by_keys
 from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
@@ -407,7 +408,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         keys = [c for c in tl.columns if c not in TIMELINE.column_names]
         freq = params.get("freq", freq)
     else:
-        keys = [by] if isinstance(by, str) else list(by or [])
+        keys = by_keys(by, what="detect_changes", allow_none=True)
         try:
             step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
         except (ValueError, TypeError) as e:

@@ -66,7 +66,7 @@ import pandas as pd
 from ..core import percentile, require_columns, result_table, unique_sorted
 from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
-from ..errors import ArgumentError, TraceKitError
+from ..errors import ArgumentError
 from .critical_path_walk import CP_COLUMNS, CRITICAL_PATH, CriticalPathFailure, walk_critical_path  # noqa: F401 (re-exported)
 from .workflows import workflow_critical_path
 
@@ -274,7 +274,7 @@ def critical_path_breakdown(
     missing = [k for k in keys if k not in cp.columns]
     if missing:
         if spans is None:
-            raise TraceKitError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
+            raise ArgumentError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
         spans, _ = key_frame(spans, missing, what="critical_path_breakdown")
         require_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
         extra = spans[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, to_timestamps
+from ..core.keys import key_frame
 from ..errors import ArgumentError
 from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
 
@@ -178,7 +179,7 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     >>> error_origins(spans, per_span=True)[["service", "propagated_to", "hops", "reached_root"]].values.tolist()
     [['db', 'api:get < web:GET /', 2, True]]
     """
-    keys = ["service", "name"] if by == "operation" else ([by] if isinstance(by, str) else list(by))
+    spans, keys = key_frame(spans, by, what="error_origins")  # the named keys of core.BY_KEYS, or columns
     bad = [k for k in keys if k not in spans.columns]
     if bad:
         raise ArgumentError(f"error_origins: by column(s) {bad} not in the spans frame")
@@ -319,7 +320,7 @@ def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     [['api', 'item <num> missing', 2]]
     """
     require_columns(spans, ("trace_id", "span_id", "service", "name", "start", "events"), "top_exceptions")
-    keys = [] if by is None else (["service", "name"] if by == "operation" else ([by] if isinstance(by, str) else list(by)))
+    spans, keys = key_frame(spans, by, what="top_exceptions", allow_none=True)
     bad = [k for k in keys if k not in spans.columns]
     if bad:
         raise ArgumentError(f"top_exceptions: by column(s) {bad} not in the spans frame")

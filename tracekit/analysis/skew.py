@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import HOST_KEYS, bool_column, hosts, is_async_handoff, ns, require_columns, result_table, span_tree
-from ..errors import ArgumentError, TraceKitError
+from ..errors import ArgumentError
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
 
@@ -73,7 +73,7 @@ def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:
     else:
         host = _hosts(spans)
         if by == "host" and all(h is None for h in host):
-            raise TraceKitError("by='host' but no span's resource names a host (host.name, aws.ec2.instance_id, …)")
+            raise ArgumentError("by='host' but no span's resource names a host (host.name, aws.ec2.instance_id, …)")
     sc, su = pd.factorize(svc, sort=True)
     hc, hu = pd.factorize(host, sort=True, use_na_sentinel=True)
     key = np.asarray(sc, dtype=np.int64) * (len(hu) + 1) + (np.asarray(hc, dtype=np.int64) + 1)
@@ -265,7 +265,7 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
         skew = detect_clock_skew(spans)
     missing = [c for c in ("service", "host", "estimate_ms") if c not in skew.columns]
     if missing:
-        raise TraceKitError(f"skew table is missing columns {', '.join(missing)} (pass the result of detect_clock_skew)")
+        raise ArgumentError(f"skew table is missing columns {', '.join(missing)} (pass the result of detect_clock_skew)")
     rows = skew[skew["skewed"].astype(bool)] if only_skewed and "skewed" in skew.columns else skew
     out = spans.copy()
     shift_ns = np.zeros(len(out), dtype=np.int64)

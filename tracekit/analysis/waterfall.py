@@ -108,7 +108,7 @@ def _pick_trace(spans: pd.DataFrame, trace_id: str | None) -> pd.DataFrame:
         tid = xray_to_trace_id(tid)
     sub = spans[spans["trace_id"] == tid]
     if sub.empty:
-        raise TraceKitError(f"waterfall_data: trace {trace_id!r} is not in the spans ({spans['trace_id'].nunique()} traces)")
+        raise ArgumentError(f"waterfall_data: trace {trace_id!r} is not in the spans ({spans['trace_id'].nunique()} traces)")
     return sub
 
 

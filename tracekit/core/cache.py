@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["frame_cached", "fingerprint", "cache_stats", "CacheStats"]
+__all__ = ["frame_cached", "fingerprint", "cache_stats", "clear_cache", "CacheStats"]
 
 
 @dataclass
@@ -171,13 +171,15 @@ def _derived(spans: pd.DataFrame, name: str, key: Hashable, columns: tuple[str, 
              by_trace: Callable[[Any, pd.Index], Any]) -> Any:
     """The result of a cached frame of which ``spans`` holds whole traces, cut to them; else None."""
     with _LOCK:
-        candidates = [(ref(), entries[(name, key)][1]) for ref, entries in _FRAMES.values() if (name, key) in entries]
+        candidates = [(ref(), *entries[(name, key)]) for ref, entries in _FRAMES.values() if (name, key) in entries]
     n = len(spans)
     if not n or "trace_id" not in spans.columns:
         return None
-    for parent, value in candidates:
+    for parent, parent_fp, value in candidates:
         if parent is None or parent is spans or len(parent) < n or not parent.index.is_unique:
             continue
+        if fingerprint(parent, columns) != parent_fp:
+            continue  # the parent was edited in place since: its result is stale
         pos = parent.index.get_indexer(spans.index)
         if (pos < 0).any() or (n > 1 and (np.diff(pos) <= 0).any()):
             continue  # not a row subset in the parent's order
@@ -211,3 +213,14 @@ def cache_stats() -> dict[str, CacheStats]:
     """
     with _LOCK:
         return {k: CacheStats(v.computed, v.hits) for k, v in _STATS.items()}
+
+
+def clear_cache() -> None:
+    """Forget every cached result (the statistics stay).
+
+    Examples
+    --------
+    >>> clear_cache()
+    """
+    with _LOCK:
+        _FRAMES.clear()

@@ -170,5 +170,5 @@ def key_frame(spans: pd.DataFrame, by: By | None, *, what: str = "by",
             add[c] = pd.array(paths, dtype="string")
         else:
             named = ", ".join(BY_KEYS)
-            raise ArgumentError(f"{what}: by key {c!r} is neither a named key ({named}) nor a column of the spans")
+            raise ArgumentError(f"{what}: by key {c!r} is not in the spans frame and is not a named key ({named})")
     return (spans.assign(**add) if add else spans), keys

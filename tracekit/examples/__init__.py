@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import TraceKitError
+from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["names", "path", "load", "truth", "describe"]
 
@@ -58,7 +58,7 @@ def _entry(name: str) -> tuple[str, str, str]:
     try:
         return _FILES[name]
     except KeyError:
-        raise TraceKitError(f"no bundled example {name!r}; choose one of: {', '.join(_FILES)}") from None
+        raise ArgumentError(f"no bundled example {name!r}; choose one of: {', '.join(_FILES)}") from None
 
 
 def path(name: str) -> Path:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
-from ..errors import ArgumentError, TraceKitError, require
+from ..errors import ArgumentError, require
 from .colors import PALETTE, esc, key_text, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -32,7 +32,7 @@ def plot_compare(
     n: int = 20,
     labels: tuple[str, str] | None = None,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Before/after bars per key, from :func:`tracekit.compare` (or any frame of paired columns).
 
     ``comparison`` is a :class:`tracekit.analysis.comparison.Comparison` (its ``table`` is drawn) or a
@@ -87,12 +87,12 @@ def plot_compare(
     if before is None or after is None:
         pair = _find_pair(comparison)
         if pair is None:
-            raise TraceKitError(f"plot_compare: no before/after column pair found in {cols}; pass before= and after=")
+            raise ArgumentError(f"plot_compare: no before/after column pair found in {cols}; pass before= and after=")
         before, after = pair
         paired_ab = before.endswith("_b") and after.endswith("_a")
     for c in (before, after):
         if c not in cols:
-            raise TraceKitError(f"plot_compare: column {c!r} not in the comparison ({cols})")
+            raise ArgumentError(f"plot_compare: column {c!r} not in the comparison ({cols})")
     if labels is None:
         labels = ("b (reference)", "a") if paired_ab else ("before", "after")
     if key is not None:
@@ -196,7 +196,7 @@ _WATERFALL_COLUMNS = WATERFALL_COLUMNS
 
 
 @renamed(top="n")
-def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: str | None = None) -> Any:
+def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: str | None = None) -> go.Figure:
     """Draw :func:`tracekit.bubble_up` results as BubbleUp does: the top dimensions side by side.
 
     One panel per dimension, in the order of each dimension's best row (``hits`` is ranked), at
@@ -236,7 +236,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
     need = ("dimension", "value", "share_selection", "share_baseline")
     missing = [c for c in need if c not in hits.columns]
     if missing:
-        raise TraceKitError(f"plot_bubble_up: hits lack columns {', '.join(missing)} (pass the result of tk.bubble_up)")
+        raise ArgumentError(f"plot_bubble_up: hits lack columns {', '.join(missing)} (pass the result of tk.bubble_up)")
     if int(top) < 1 or int(values) < 1:
         raise ArgumentError(f"plot_bubble_up: top and values must be >= 1, got {top!r}, {values!r}")
     make_subplots = require("plotly.subplots", "plot").make_subplots

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
-from ..errors import ArgumentError, TraceKitError, require
+from ..errors import ArgumentError, require
 from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -62,7 +62,7 @@ def plot_latency(
     max_points: int = 2000,
     baseline: pd.DataFrame | None = None,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Latency distribution (``duration_ms``) per group: step histogram or ECDF.
 
     ``by`` is a spans column (``service``, ``name``, ``kind``…), ``"route"`` (the one route key,
@@ -194,7 +194,7 @@ def plot_latency_ecdf(
     max_points: int = 2000,
     labels: tuple[str, str] = ("incident", "baseline"),
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Log-x ECDF of request latency, the baseline overlaid: how the whole distribution moved.
 
     With ``by=None`` the values are request latencies: the request root span's duration of each
@@ -252,7 +252,7 @@ def plot_latency_ecdf(
             if by is None:
                 return pd.Series(trace_outcomes(x)["request_ms"].to_numpy(dtype=float, na_value=np.nan)).rename("all")
             if "duration_ms" not in x.columns:
-                raise TraceKitError(f"plot_latency_ecdf: {what} spans have no duration_ms column")
+                raise ArgumentError(f"plot_latency_ecdf: {what} spans have no duration_ms column")
             return pd.Series(x["duration_ms"].to_numpy(dtype=float, na_value=np.nan), index=_latency_groups(x, by).to_numpy())
         try:
             return pd.Series(np.asarray(x, dtype=float)).rename("all")
@@ -324,7 +324,7 @@ def plot_critical_path_breakdown(
     value: str = "cp_ms",
     n: int = 20,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Horizontal bars of where critical-path time goes, from :func:`tracekit.critical_path_breakdown`.
 
     One bar trace; one bar per key (the ``by`` columns of the breakdown, joined with `` · ``),
@@ -357,10 +357,10 @@ def plot_critical_path_breakdown(
     if not isinstance(breakdown, pd.DataFrame):
         raise ArgumentError(f"plot_critical_path_breakdown expects a DataFrame, got {type(breakdown).__name__}")
     if value not in breakdown.columns:
-        raise TraceKitError(f"plot_critical_path_breakdown: column {value!r} not in the breakdown ({list(breakdown.columns)})")
+        raise ArgumentError(f"plot_critical_path_breakdown: column {value!r} not in the breakdown ({list(breakdown.columns)})")
     keys = [c for c in breakdown.columns if c not in _BREAKDOWN_STATS]
     if not keys:
-        raise TraceKitError("plot_critical_path_breakdown: the breakdown has no key column (e.g. service)")
+        raise ArgumentError("plot_critical_path_breakdown: the breakdown has no key column (e.g. service)")
     bd = breakdown.sort_values(value, ascending=False, kind="stable").head(top)
     label = key_text(bd[keys[0]])
     for k in keys[1:]:

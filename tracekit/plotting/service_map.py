@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, TraceKitError, require
+from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, esc, fmt_ms, service_colors
 
 go = require("plotly.graph_objects", "plot")
@@ -245,7 +245,7 @@ def plot_service_graph(
     operations: Any = None,
     edge_labels: bool = True,
     title: str | None = None,
-) -> Any:
+) -> go.Figure:
     """Service map from :func:`tracekit.service_graph`: callers left, callees right, calls as arrows.
 
     Nodes are the graph's nodes (services, and the uninstrumented peers ``service_graph`` names,
@@ -323,7 +323,7 @@ def plot_service_graph(
         p, bends = _positions(U, pos), {}
     missing = [n for n in U.nodes if n not in p]
     if missing:
-        raise TraceKitError(f"plot_service_graph: no position for nodes {missing[:5]}")
+        raise ArgumentError(f"plot_service_graph: no position for nodes {missing[:5]}")
     by_op = G.graph.get("by") == "operation"
     cmap = service_colors({_service_of(U, v) for v in U.nodes})
     # the operation-level graph, indexed by service (nodes) and by service pair (edges)

@@ -54,7 +54,7 @@ def plot_timeline(
     title: str | None = None,
     metrics: pd.DataFrame | None = None,
     metric_names: str | Sequence[str] | None = None,
-) -> Any:
+) -> go.Figure:
     """Requests, error rate and p50/p95/p99 of request latency over time, per key.
 
     Parameters
@@ -229,7 +229,7 @@ def plot_heatmap(
     weights: Any = None,
     title: str | None = None,
     points: bool = False,
-) -> Any:
+) -> go.Figure:
     """Time × request latency heatmap (log latency axis), the number of requests as colour.
 
     Parameters

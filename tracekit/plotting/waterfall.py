@@ -16,6 +16,7 @@ from ..analysis.waterfall import waterfall_data
 from ..core import normalize_trace_id
 from ..errors import require
 from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors
+from .gl import CanvasFigure, plot_waterfall_gl
 
 go = require("plotly.graph_objects", "plot")
 
@@ -99,7 +100,7 @@ def plot_waterfall(
     height: int | None = None,
     title: str | None = None,
     canvas_above: int | None = CANVAS_ABOVE,
-) -> Any:
+) -> go.Figure | CanvasFigure:
     """Waterfall of one trace: one horizontal bar per visible span, critical path overlaid.
 
     Above ``canvas_above`` visible rows the canvas renderer draws it instead (a
@@ -196,8 +197,6 @@ def plot_waterfall(
             trace_start = sub["start"].min()
     n = len(rows)
     if canvas_above is not None and n > canvas_above:
-        from .gl import CanvasFigure, plot_waterfall_gl
-
         kw = dict(colors=colors, title=title, **({"height": height} if height else {}))
         return CanvasFigure(plot_waterfall_gl(rows, **kw), plot_waterfall_gl(rows, full_html=True, **kw), n)
     cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())

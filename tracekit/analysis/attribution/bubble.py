@@ -115,21 +115,21 @@ def _resolve(sel: Any, frame: pd.DataFrame, ids: pd.Index, what: str, id_kind: s
     """A selection (predicate on ``frame``, boolean Series indexed like ``frame``, or a set of ids)
     as a boolean array over the rows of ``frame``."""
     if sel is None:
-        raise TraceKitError(f"bubble_up: {what} is None")
+        raise ArgumentError(f"bubble_up: {what} is None")
     if callable(sel):
         try:
             r = sel(frame)
         except TraceKitError:
             raise
         except Exception as e:  # a user predicate that fails: say which
-            raise TraceKitError(f"bubble_up: the {what} predicate raised {type(e).__name__}: {e}") from e
+            raise ArgumentError(f"bubble_up: the {what} predicate raised {type(e).__name__}: {e}") from e
         sel = r
     if isinstance(sel, pd.Series) and (pd.api.types.is_bool_dtype(sel) or (
             sel.dtype == object and len(sel) and all(isinstance(x, (bool, np.bool_)) for x in sel.dropna()))):
         if sel.index.equals(frame.index):  # the usual case; also fine with a non-unique index
             return sel.fillna(False).to_numpy(dtype=bool)
         if not sel.index.isin(frame.index).any() and len(sel):
-            raise TraceKitError(f"bubble_up: the {what} Series is not indexed by {id_kind} (no index value matches)")
+            raise ArgumentError(f"bubble_up: the {what} Series is not indexed by {id_kind} (no index value matches)")
         return sel.reindex(frame.index).fillna(False).to_numpy(dtype=bool)
     if isinstance(sel, np.ndarray) and sel.dtype == bool:
         if len(sel) != len(frame):
@@ -297,7 +297,7 @@ def bubble_up(
         base = _resolve(baseline, frame, ids, "baseline", kind)
         both = sel & base
         if both.any():
-            raise TraceKitError(f"bubble_up: {int(both.sum())} units are in both the selection and the baseline; "
+            raise ArgumentError(f"bubble_up: {int(both.sum())} units are in both the selection and the baseline; "
                                 "pass disjoint sets (or baseline=None for the rest)")
     n_sel, n_base = int(sel.sum()), int(base.sum())
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import result_table
-from ...errors import ArgumentError, TraceKitError
+from ...errors import ArgumentError
 from ...schema import STRING
 from .thresholds import threshold_probabilities
 from .traces import as_list, dict_get, trace_table
@@ -200,7 +200,7 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
     def check(p: np.ndarray, what: str) -> np.ndarray:
         bad = ~np.isnan(p) & ((p <= 0) | (p > 1))
         if bad.any():
-            raise TraceKitError(f"user sampling rate {p[bad][0]!r} ({what}) is not a probability in (0, 1]")
+            raise ArgumentError(f"user sampling rate {p[bad][0]!r} ({what}) is not a probability in (0, 1]")
         return p
 
     if isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool):

@@ -209,7 +209,7 @@ sources"""),
 ("md", """The same questions as `tk.report` answers them on its first screen (`tk.postmortem`): a second reading of the
 same data, to set beside the sentences above."""),
 ("code", """pm = tk.postmortem(spans, baseline=baseline)
-Markdown("\\n".join(f"- **{r.topic}**: {r.finding}" for r in pm.table().itertuples()))"""),
+Markdown("\\n".join(f"- **{r.topic}**: {r.finding}" for r in pm.table.itertuples()))"""),
 ("code", """out = tk.report(spans, REPORT, baseline=baseline, title="Checkout latency postmortem", redact=REDACT)
 print(f"{out} ({out.stat().st_size / 1e6:.1f} MB): open it in any browser, offline.")"""),
 ("md", """## Check against the ground truth (bundled data only)

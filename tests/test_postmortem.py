@@ -80,7 +80,7 @@ def test_db_lock_story(incident, baseline, with_baseline):
     if not with_baseline:
         assert "before the change (14:00–14:27 UTC" in sure
         assert pm.baseline["start"].max() < onset
-    table = pm.table()
+    table = pm.table
     assert list(table.columns) == FINDINGS.column_names and len(table) == len(pm.findings)
 
 

@@ -40,6 +40,7 @@ import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
 from ..core import DEFAULT_N_BOOT, callees, percentile, require_columns, result_table, trace_outcomes
+from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
 from .causes import level_frame, rank_causes
@@ -69,7 +70,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Postmortem:
+class Postmortem(Result):
     """What :func:`postmortem` found. Frames are new objects; the input is not modified.
 
     Attributes
@@ -101,13 +102,17 @@ class Postmortem:
         The time bucket used.
     health : pandas.DataFrame
         :func:`~tracekit.health_report` of the spans (behind the "how sure" finding).
+    params : dict
+        The settings it was computed with (level, freq, alpha, min_baseline, n_boot).
+    table : pandas.DataFrame
+        The findings as a table (:data:`FINDINGS`), one row per finding in reading order.
 
     Examples
     --------
     >>> import tracekit as tk
     >>> pm = tk.postmortem(tk.examples.load("checkout-small"))
-    >>> list(pm.table().columns), pm.baseline_source.startswith("none")
-    (['topic', 'finding', 'example_trace_ids'], True)
+    >>> list(pm.table.columns), pm.baseline_source.startswith("none"), pm.params["level"]
+    (['topic', 'finding', 'example_trace_ids'], True, 'operation')
     """
 
     findings: tuple[Finding, ...]
@@ -122,7 +127,9 @@ class Postmortem:
     level: str
     freq: str
     health: pd.DataFrame = field(repr=False, default=None)
+    params: dict = field(default_factory=dict)
 
+    @property
     def table(self) -> pd.DataFrame:
         """The findings as a DataFrame (:data:`FINDINGS`)."""
         return pd.DataFrame([{"topic": f.topic, "finding": f.text, "example_trace_ids": f.trace_ids}
@@ -286,6 +293,7 @@ def postmortem(
         changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,
         structure=None if cmp is None else cmp.structure,
         level=level, freq=freq, health=health,
+        params=dict(level=level, freq=freq, alpha=alpha, min_baseline=min_baseline, n_boot=n_boot),
     )
 
 

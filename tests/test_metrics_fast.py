@@ -229,3 +229,10 @@ def test_real_otlp_metrics_example_reads_as_the_checked_walk(real_traces, monkey
     lines = _lines(*(json.loads(path.read_bytes()) for _ in range(3)))  # the example as collector JSON lines
     got = _same(lines, monkeypatch)["raise"]
     assert got["source_record"].nunique() == 3
+
+
+@pytest.mark.parametrize("first", [b"{not json", b"   ", b'\xef\xbb\xbf{"resourceMetrics": []}'])
+def test_odd_first_line_reads_as_the_checked_walk(first, monkeypatch):
+    got = _same(first + b"\n" + _lines(_good(0), _good(1)), monkeypatch)
+    if not isinstance(got["skip"], TraceFormatError):
+        assert {0.5, 1.5} <= set(got["skip"]["value"])

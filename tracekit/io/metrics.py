@@ -28,6 +28,14 @@ resourceMetrics[0].scopeMetrics[0].metrics[2].histogram.dataPoints[0]``) and wha
 (:func:`tracekit.skipped_records` makes a table) and warns once. A read that finds no data point and
 skipped nothing is an error: never an empty frame silently.
 
+Speed: bytes (a file, ``bytes``, text, a file object) are read line by line (or document by
+document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / histogram shapes, points
+gathered column by column — and any line it does not cover exactly (an undeclared key such as
+``exponentialHistogram`` or ``summary``, a null, a value the checked helpers refuse) is parsed by
+orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the checked
+walk's (``tests/test_metrics_fast.py`` compares the two). ``benchmarks/bench_read_metrics.py``
+measures it against ``orjson.loads`` of every line.
+
 :func:`metric_rates` turns cumulative (and delta) sums into per-second rates, starting again at a
 counter reset.
 

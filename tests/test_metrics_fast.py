@@ -157,6 +157,11 @@ HOSTILE = {
     "bucket count negative": _hist(bucketCounts=["1", "-2", "7"]),
     "no count": _hist(count=None),
     "no buckets": _hist(bucketCounts=[], explicitBounds=[]),
+    "bounds vary by point": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0)["histogram"]["dataPoints"][0], _hist(1, bucketCounts=["6", "0"], explicitBounds=[4])["histogram"]["dataPoints"][0],
+        _hist(2, bucketCounts=[])["histogram"]["dataPoints"][0]]}},
+    "second point's bounds not increasing": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0)["histogram"]["dataPoints"][0], _hist(1, explicitBounds=[3, 3])["histogram"]["dataPoints"][0]]}},
     "sum as text": _hist(sum="NaN"),
     "null sum": _hist(sum=None),
     "null max": _hist(max=None),

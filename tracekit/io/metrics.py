@@ -58,6 +58,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable
+from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
@@ -915,9 +916,11 @@ class _Fallback(Exception):
     """The fast path does not cover this line / document: the checked walk reads it."""
 
 
-_POINT = attrgetter("timeUnixNano", "startTimeUnixNano", "attributes", "exemplars", "flags")
+_TIME, _START, _FLAGS = attrgetter("timeUnixNano"), attrgetter("startTimeUnixNano"), attrgetter("flags")
+_ATTRIBUTES, _EXEMPLARS = attrgetter("attributes"), attrgetter("exemplars")
 _VALUE = attrgetter("asDouble", "asInt")
-_HIST = attrgetter("count", "sum", "min", "max", "bucketCounts", "explicitBounds")
+_COUNT, _SUM, _MIN, _MAX = attrgetter("count"), attrgetter("sum"), attrgetter("min"), attrgetter("max")
+_BUCKET_COUNTS, _BOUNDS = attrgetter("bucketCounts"), attrgetter("explicitBounds")
 
 
 def _f_exemplars(exs: list) -> list:
@@ -1020,41 +1023,41 @@ def _f_metric(m: _FMetric, cols: dict, service: str, host: Any, res: dict, file:
     n = len(dps)
     if not n:
         return
-    pts = list(map(_POINT, dps))
-    t, st, attrs, exs, flags = (list(x) for x in zip(*pts, strict=True))
-    cols["time"] += t
-    cols["start_time"] += st
-    cols["flags"] += flags
-    cols["attributes"] += [struct_attributes(a) if a else {} for a in attrs]
-    cols["exemplars"] += _f_exemplar_lists(exs)
+    cols["time"] += map(_TIME, dps)
+    cols["start_time"] += map(_START, dps)
+    cols["flags"] += map(_FLAGS, dps)
+    cols["attributes"] += [struct_attributes(a) if a else {} for a in map(_ATTRIBUTES, dps)]
+    cols["exemplars"] += _f_exemplar_lists(list(map(_EXEMPLARS, dps)))
     if kind == "histogram":
-        cs, sms, mns, mxs, bcs, ebs = (list(x) for x in zip(*map(_HIST, dps), strict=True))
-        cs = _f_uints(cs)
+        cs = _f_uints(list(map(_COUNT, dps)))
+        bcs = list(map(_BUCKET_COUNTS, dps))
         lens = list(map(len, bcs))
-        flat = _f_uints([c for b in bcs for c in b])
+        flat = _f_uints(list(chain.from_iterable(bcs)))
         counts_l, k = [], 0
         for m_ in lens:
             counts_l.append(flat[k:k + m_])
             k += m_
-        if any(m_ and sum(cl) != c for m_, cl, c in zip(lens, counts_l, cs, strict=True)):
+        if any(m_ and s_ != c for m_, s_, c in zip(lens, map(sum, counts_l), cs, strict=True)):
             raise _Fallback  # the checked walk names the point
-        buckets = []
-        prev_eb: Any = None
-        bounds: list = []
-        for eb, m_, cl in zip(ebs, lens, counts_l, strict=True):
-            if eb != prev_eb:
-                bounds = list(map(float, eb))
-                if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
-                    raise _Fallback
-                prev_eb = eb
-            if m_ and m_ != len(bounds) + 1:
+        ebs = list(map(_BOUNDS, dps))
+        if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
+            bounds = list(map(float, ebs[0]))
+            if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)) \
+                    or not set(lens) <= {0, len(bounds) + 1}:
                 raise _Fallback
-            buckets.append({"bounds": list(bounds), "counts": cl})
+            buckets = [{"bounds": bounds[:], "counts": cl} for cl in counts_l]
+        else:
+            buckets = []
+            for eb, m_, cl in zip(ebs, lens, counts_l, strict=True):
+                bounds = list(map(float, eb))
+                if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)) or (m_ and m_ != len(bounds) + 1):
+                    raise _Fallback
+                buckets.append({"bounds": bounds, "counts": cl})
         cols["value"] += [None] * n
-        cols["count"] += list(map(float, cs))
-        cols["sum"] += sms
-        cols["min"] += mns
-        cols["max"] += mxs
+        cols["count"] += map(float, cs)
+        cols["sum"] += map(_SUM, dps)
+        cols["min"] += map(_MIN, dps)
+        cols["max"] += map(_MAX, dps)
         cols["buckets"] += buckets
     else:
         values = []

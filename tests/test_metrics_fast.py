@@ -241,3 +241,11 @@ def test_odd_first_line_reads_as_the_checked_walk(first, monkeypatch):
     got = _same(first + b"\n" + _lines(_good(0), _good(1)), monkeypatch)
     if not isinstance(got["skip"], TraceFormatError):
         assert {0.5, 1.5} <= set(got["skip"]["value"])
+
+
+def test_directory_of_files_reads_as_the_checked_walk(tmp_path, monkeypatch):
+    (tmp_path / "a.jsonl").write_bytes(_lines(_good(0), _good(1)))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(_lines(_good(2), _line([_gauge(5, timeUnixNano="5x")]))))
+    got = _same(tmp_path, monkeypatch)["skip"]
+    assert [f.rsplit("/", 1)[-1] for f in got["source_file"].unique()] == ["a.jsonl", "b.json.gz"]
+    assert len(got) == 9 and len(got.attrs["skipped"]) == 1

@@ -72,7 +72,16 @@ from ..core.resources import host_of
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..metrics_schema import METRIC_COLUMNS, exemplar_ids, validate_metrics
 from ..schema import STRING, TIMESTAMP
-from ._sources import iter_documents, known_shape, parse_json, read_bytes, short
+from ._sources import (
+    checked_path,
+    display_name,
+    is_pathlike,
+    iter_documents,
+    known_shape,
+    parse_json,
+    read_bytes,
+    short,
+)
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
@@ -1138,22 +1147,33 @@ def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None) -> bool:
 
 
 class _Bytes:
-    """A part of the source read once as bytes (a file object is not read twice)."""
+    """A part of the source given as bytes: a file (read when its turn comes, and again by the
+    checked re-read) or bytes / text / a file object's content (read once: a file object is not
+    read twice)."""
 
-    def __init__(self, data: Any, name: str):
-        self.data, self.name = data, name
+    def __init__(self, data: Any, name: str, path: Any = None):
+        self.data, self.name, self.path = data, name, path
+
+    def read(self) -> bytes:
+        return self.path.read_bytes() if self.data is None else self.data
 
 
 def _parts(source: Any) -> list:
     out = []
     for part in _sub_sources(source):
-        raw = raw_part(part) if not isinstance(part, (dict, list, tuple)) else None
-        out.append(part if raw is None else _Bytes(raw[0], raw[1]))
+        if isinstance(part, (dict, list, tuple)):
+            out.append(part)
+        elif is_pathlike(part):
+            path = checked_path(part)
+            out.append(_Bytes(None, display_name(path), path) if path.is_file() else part)
+        else:
+            raw = raw_part(part)
+            out.append(part if raw is None else _Bytes(raw[0], raw[1]))
     return out
 
 
 def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
-    data = read_bytes(part.data, part.name)
+    data = read_bytes(part.read(), part.name)
     name = part.name
     if not fast or data[:1] != b"{":
         for doc in parse_json(data, name, on_bad):

@@ -249,3 +249,12 @@ def test_directory_of_files_reads_as_the_checked_walk(tmp_path, monkeypatch):
     got = _same(tmp_path, monkeypatch)["skip"]
     assert [f.rsplit("/", 1)[-1] for f in got["source_file"].unique()] == ["a.jsonl", "b.json.gz"]
     assert len(got) == 9 and len(got.attrs["skipped"]) == 1
+
+
+def test_metrics_of_alternating_kinds_keep_the_file_order(monkeypatch):
+    """Consecutive number metrics (and histograms) are gathered in one pass: rows stay in file order."""
+    empty = {"name": "idle", "gauge": {"dataPoints": []}}
+    mets = [_gauge(0), _hist(1), empty, _sum(2), _gauge(3), _hist(4), _hist(5, bucketCounts=["6", "0", "0"]), empty, _sum(6)]
+    got = _same(_lines(_line(mets), _good(7)), monkeypatch)["raise"]
+    assert got["kind"].tolist()[:7] == ["gauge", "histogram", "sum", "gauge", "histogram", "histogram", "sum"]
+    assert got["time"].astype("int64").tolist()[:7] == [T0 + i for i in (0, 1, 2, 3, 4, 5, 6)]

@@ -59,7 +59,7 @@ import re
 import warnings
 from collections.abc import Callable
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -1008,7 +1008,12 @@ def _f_uints(xs: list) -> list:
     return xs
 
 
-def _f_metric(m: _FMetric, cols: dict, service: str, host: Any, res: dict, file: str, record: int) -> None:
+_CONST_COLS = ("name", "unit", "description", "kind", "temporality", "monotonic", "service", "host", "resource",
+               "source", "source_file", "source_record", "quantiles")
+
+
+def _f_meta(m: _FMetric, service: str, host: Any, res: dict, file: str, record: int) -> tuple[bool, list, tuple]:
+    """(histogram or not, the data points, the values of :data:`_CONST_COLS`) of one metric."""
     name = m.name
     if not name:
         raise _Fallback
@@ -1030,7 +1035,14 @@ def _f_metric(m: _FMetric, cols: dict, service: str, host: Any, res: dict, file:
             monotonic = data.isMonotonic
     elif m.sum is not None or m.histogram is not None:
         raise _Fallback
-    dps = data.dataPoints
+    return kind == "histogram", data.dataPoints, (
+        name, m.unit or None, m.description or None, kind, temporality, monotonic, service, host, res, "otlp", file,
+        record, None)
+
+
+def _f_points(cols: dict, histogram: bool, dps: list, metas: list) -> None:
+    """Append the points of consecutive metrics of one family (number or histogram) column-wise;
+    ``metas``: (number of points, constant values) per metric."""
     n = len(dps)
     if not n:
         return
@@ -1039,7 +1051,7 @@ def _f_metric(m: _FMetric, cols: dict, service: str, host: Any, res: dict, file:
     cols["flags"] += map(_FLAGS, dps)
     cols["attributes"] += [struct_attributes(a) if a else {} for a in map(_ATTRIBUTES, dps)]
     cols["exemplars"] += _f_exemplar_lists(list(map(_EXEMPLARS, dps)))
-    if kind == "histogram":
+    if histogram:
         cs = _f_uints(list(map(_COUNT, dps)))
         bcs = list(map(_BUCKET_COUNTS, dps))
         lens = list(map(len, bcs))
@@ -1088,11 +1100,13 @@ def _f_metric(m: _FMetric, cols: dict, service: str, host: Any, res: dict, file:
         none = [None] * n
         for k in ("count", "sum", "min", "max", "buckets"):
             cols[k] += none
-    for k, v in (("name", name), ("unit", m.unit or None), ("description", m.description or None), ("kind", kind),
-                 ("temporality", temporality), ("monotonic", monotonic), ("service", service), ("host", host),
-                 ("resource", res), ("source", "otlp"), ("source_file", file), ("source_record", record),
-                 ("quantiles", None)):
-        cols[k] += [v] * n
+    if len(metas) == 1:
+        for k, v in zip(_CONST_COLS, metas[0][1], strict=True):
+            cols[k] += [v] * n
+    else:
+        rows = [c for m_, c in metas for _ in range(m_)]
+        for j, k in enumerate(_CONST_COLS):
+            cols[k] += map(itemgetter(j), rows)
 
 
 def _f_document(rd: _Reader, md: _FMetricsData, file: str, line: int | None) -> None:
@@ -1117,8 +1131,21 @@ def _f_document(rd: _Reader, md: _FMetricsData, file: str, line: int | None) -> 
                         res["otel.scope.version"] = scope.version
                     for k, v in struct_attributes(scope.attributes).items():
                         res[f"otel.scope.attr.{k}"] = v
+                # consecutive metrics of one family gathered in one column pass (file order kept)
+                family: bool | None = None
+                dps: list = []
+                metas: list = []
                 for m in sm.metrics or ():
-                    _f_metric(m, cols, service, host, res, file, record)
+                    hist, pts, consts = _f_meta(m, service, host, res, file, record)
+                    if hist is not family and dps:
+                        _f_points(cols, family, dps, metas)
+                        dps, metas = [], []
+                    family = hist
+                    if pts:
+                        dps += pts
+                        metas.append((len(pts), consts))
+                if dps:
+                    _f_points(cols, family, dps, metas)
     except BaseException:
         for v in cols.values():
             del v[n0:]

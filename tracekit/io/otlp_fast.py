@@ -673,3 +673,10 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
             tick(pos - done)
             done = pos
     tick(end - done)
+
+
+#: public names of two helpers the metrics reader's fast path (:mod:`tracekit.io.metrics`) shares:
+#: a KeyValue Struct list as an attribute dict (raises on what the checked decoder decides), and a
+#: source part's bytes
+struct_attributes = _attrs
+raw_part = _raw

@@ -1,0 +1,260 @@
+"""read_metrics' typed fast path (msgspec Structs over JSON lines / documents) against the checked walk.
+
+Every case is read twice — fast path on, and ``tracekit.io.metrics.FAST = False`` (the checked
+walk point by point) — in both error modes: the frames, ``attrs["skipped"]`` and
+``attrs["ignored"]`` must be equal, or both raise the same TraceFormatError. Cases are written
+here (good lines around a hostile one) and the real OTLP example file.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import warnings
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+import tracekit.io.metrics as M
+from tracekit.errors import TraceFormatError
+
+T0 = 1_700_000_000_000_000_000
+
+
+def _kv(k: str, v: object) -> dict:
+    if isinstance(v, str):
+        return {"key": k, "value": {"stringValue": v}}
+    return {"key": k, "value": {"intValue": str(v)}}
+
+
+def _line(metrics: list[dict], service: str = "api", host: str | None = "pod-1") -> dict:
+    res = [_kv("service.name", service)] + ([_kv("k8s.pod.name", host)] if host else [])
+    return {"resourceMetrics": [{"resource": {"attributes": res},
+                                 "scopeMetrics": [{"scope": {"name": "lib", "version": "1.0",
+                                                             "attributes": [_kv("sa", "x")]},
+                                                   "metrics": metrics}]}]}
+
+
+def _gauge(i: int = 0, **point: object) -> dict:
+    p = {"timeUnixNano": str(T0 + i), "asDouble": 0.5 + i, "attributes": [_kv("route", f"/r{i}"), _kv("code", 200)]}
+    p.update(point)
+    return {"name": "cpu", "unit": "1", "description": "cpu use", "gauge": {"dataPoints": [p]}}
+
+
+def _sum(i: int = 0, temporality: object = 2, monotonic: object = True, **point: object) -> dict:
+    p = {"startTimeUnixNano": str(T0), "timeUnixNano": str(T0 + i), "asInt": str(100 + i), "flags": 0}
+    p.update(point)
+    return {"name": "requests", "unit": "{request}", "sum": {"aggregationTemporality": temporality,
+                                                             "isMonotonic": monotonic, "dataPoints": [p]}}
+
+
+def _exemplar(i: int = 0, **kw: object) -> dict:
+    e = {"timeUnixNano": str(T0 - 5), "asDouble": 17.0, "traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}"}
+    e.update(kw)
+    return e
+
+
+def _hist(i: int = 0, exemplars: list | None = None, **point: object) -> dict:
+    p = {"startTimeUnixNano": str(T0), "timeUnixNano": str(T0 + i), "count": "6", "sum": 12.5, "min": 0.5,
+         "max": 9.0, "bucketCounts": ["1", "2", "3"], "explicitBounds": [1, 2.5],
+         "exemplars": [_exemplar(i)] if exemplars is None else exemplars}
+    p.update(point)
+    return {"name": "latency", "unit": "ms", "histogram": {"aggregationTemporality": 2, "dataPoints": [p]}}
+
+
+def _good(i: int) -> dict:
+    return _line([_gauge(i), _sum(i), _hist(i)], service=f"svc-{i % 2}")
+
+
+def _lines(*docs: object) -> bytes:
+    return b"\n".join(d if isinstance(d, bytes) else json.dumps(d).encode() for d in docs) + b"\n"
+
+
+def _read(data: object, errors: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The frame (or the error) of read_metrics, the fast path on or off."""
+    monkeypatch.setattr(M, "FAST", fast)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return tk.read_metrics(data, errors=errors)
+        except TraceFormatError as e:
+            return e
+
+
+def _same(data: object, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Both paths read ``data`` alike in both error modes; the fast one's results by mode."""
+    out = {}
+    for errors in ("raise", "skip"):
+        fast = _read(data, errors, True, monkeypatch)
+        checked = _read(data, errors, False, monkeypatch)
+        if isinstance(checked, TraceFormatError):
+            assert isinstance(fast, TraceFormatError), f"{errors}: fast path read what the checked walk refuses"
+            assert str(fast) == str(checked)
+        else:
+            assert not isinstance(fast, TraceFormatError), f"{errors}: {fast}"
+            pd.testing.assert_frame_equal(fast, checked)
+            assert fast.attrs["skipped"] == checked.attrs["skipped"]
+            assert fast.attrs["ignored"] == checked.attrs["ignored"]
+        out[errors] = fast
+    return out
+
+
+def test_common_lines_take_the_fast_path_and_read_as_the_checked_walk(monkeypatch):
+    data = _lines(*(_good(i) for i in range(4)))
+    before = dict(M.STATS)
+    got = _same(data, monkeypatch)["raise"]
+    assert M.STATS["fast"] - before["fast"] >= 4 and M.STATS["fallback"] == before["fallback"]
+    assert len(got) == 12
+    assert got["kind"].tolist()[:3] == ["gauge", "sum", "histogram"]
+    assert got["value"].tolist()[:2] == [0.5, 100.0]
+    h = got.iloc[2]
+    assert h["buckets"] == {"bounds": [1.0, 2.5], "counts": [1, 2, 3]} and h["count"] == 6.0
+    assert h["exemplars"] == [{"time": T0 - 5, "value": 17.0, "trace_id": f"{1:032x}", "span_id": f"{1:016x}",
+                               "attributes": {}}]
+    assert got["attributes"].iloc[0] == {"route": "/r0", "code": 200}
+    assert got["resource"].iloc[0]["otel.scope.attr.sa"] == "x"
+    assert got["service"].tolist()[3] == "svc-1" and got["host"].iloc[0] == "pod-1"
+
+
+B64_TRACE = base64.b64encode(bytes.fromhex("0af7651916cd43dd8448eb211c80319c")).decode()
+
+HOSTILE = {
+    # exemplars the column-wise gathering does not take: each one by one, as the checked walk does
+    "upper-case ids": _hist(exemplars=[_exemplar(traceId="AB" * 16, spanId="CD" * 8)]),
+    "all-zero ids": _hist(exemplars=[_exemplar(traceId="0" * 32, spanId="0" * 16)]),
+    "base64 ids": _hist(exemplars=[_exemplar(traceId=B64_TRACE, spanId="AAAAAAAAAAE=")]),
+    "exemplar without time or ids": _hist(exemplars=[{"asInt": "3"}]),
+    "two exemplars and none": _line([_hist(0, exemplars=[_exemplar(1), _exemplar(2)]), _hist(1, exemplars=[])]),
+    "exemplar attributes": _hist(exemplars=[_exemplar(filteredAttributes=[_kv("user", "u1")])]),
+    "exemplar time beyond int64": _hist(exemplars=[_exemplar(timeUnixNano="9" * 19)]),
+    "exemplar bad trace id": _hist(exemplars=[_exemplar(traceId="xyz")]),
+    # values and times
+    "null value": _gauge(asDouble=None),
+    "value absent": {"name": "cpu", "gauge": {"dataPoints": [{"timeUnixNano": str(T0)}]}},
+    "asDouble NaN text": _gauge(asDouble="NaN"),
+    "asDouble Infinity text": _gauge(asDouble="-Infinity"),
+    "asDouble integer text": _gauge(asDouble="12"),
+    "asDouble other text": _gauge(asDouble="1.5"),
+    "negative asInt": _sum(asInt="-5"),
+    "asInt not an integer": _sum(asInt="abc"),
+    "asInt a float": _sum(asInt=1.5),
+    "asInt a bool": _sum(asInt=True),
+    "time not digits": _gauge(timeUnixNano="12x"),
+    "time beyond int64": _gauge(timeUnixNano="9" * 20),
+    "negative time": _gauge(timeUnixNano=-1),
+    "no time": _gauge(timeUnixNano=None),
+    "null start time": _sum(startTimeUnixNano=None),
+    "flags negative": _sum(flags=-1),
+    "flags a bool": _sum(flags=True),
+    # histograms
+    "counts do not add up": _hist(count="7"),
+    "bounds not increasing": _hist(explicitBounds=[2.5, 1]),
+    "too few bucket counts": _hist(bucketCounts=["1", "5"]),
+    "bucket counts as numbers": _hist(bucketCounts=[1, 2, 3], count=6),
+    "bucket counts mixed": _hist(bucketCounts=[1, "2", 3]),
+    "bucket count negative": _hist(bucketCounts=["1", "-2", "7"]),
+    "no count": _hist(count=None),
+    "no buckets": _hist(bucketCounts=[], explicitBounds=[]),
+    "bounds vary by point": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0)["histogram"]["dataPoints"][0], _hist(1, bucketCounts=["6", "0"], explicitBounds=[4])["histogram"]["dataPoints"][0],
+        _hist(2, bucketCounts=[])["histogram"]["dataPoints"][0]]}},
+    "second point's bounds not increasing": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0)["histogram"]["dataPoints"][0], _hist(1, explicitBounds=[3, 3])["histogram"]["dataPoints"][0]]}},
+    "sum as text": _hist(sum="NaN"),
+    "null sum": _hist(sum=None),
+    "null max": _hist(max=None),
+    "null flags": _sum(flags=None),
+    # metrics
+    "no name": {"gauge": {"dataPoints": []}},
+    "gauge and sum": {"name": "x", "gauge": {"dataPoints": []}, "sum": {"dataPoints": []}},
+    "temporality by name": _sum(temporality="AGGREGATION_TEMPORALITY_DELTA"),
+    "temporality out of range": _sum(temporality=5),
+    "monotonic not a bool": _sum(monotonic="yes"),
+    "unknown key in a point": _gauge(extra=1),
+    "exponential histogram": {"name": "e", "exponentialHistogram": {"aggregationTemporality": 2, "dataPoints": [
+        {"timeUnixNano": str(T0), "count": "3", "scale": 1, "zeroCount": "1",
+         "positive": {"offset": 0, "bucketCounts": ["1", "1"]}}]}},
+    "summary": {"name": "s", "summary": {"dataPoints": [{"timeUnixNano": str(T0), "count": "2", "sum": 3.0,
+                                                         "quantileValues": [{"quantile": 0.5, "value": 1.5}]}]}},
+    "empty data points": {"name": "x", "gauge": {"dataPoints": []}},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_line_reads_as_the_checked_walk_in_both_modes(case, monkeypatch):
+    """A good line, the case, a good line: fast and checked agree (frames, skipped, or the same error)."""
+    x = HOSTILE[case]
+    bad = x if "resourceMetrics" in x else _line([x])
+    got = _same(_lines(_good(0), bad, _good(1)), monkeypatch)
+    # something could differ: the good lines are always read
+    if not isinstance(got["skip"], TraceFormatError):
+        assert {0.5, 1.5} <= set(got["skip"]["value"].dropna())
+
+
+@pytest.mark.parametrize("shape", ["resourceSpans line", "snake_case line", "blank line", "garbage line",
+                                   "list line", "non-string service", "no scope", "top-level extra key"])
+def test_other_lines_read_as_the_checked_walk(shape, monkeypatch):
+    other = {
+        "resourceSpans line": b'{"resourceSpans": []}',
+        "snake_case line": json.dumps({"resource_metrics": [{"scope_metrics": [{"metrics": [_gauge(3)]}]}]}).encode(),
+        "blank line": b"",
+        "garbage line": b"{not json",
+        "list line": json.dumps([_good(3)]).encode(),
+        "non-string service": json.dumps({"resourceMetrics": [{"resource": {"attributes": [_kv("service.name", 7)]},
+                                                               "scopeMetrics": [{"metrics": [_gauge(3)]}]}]}).encode(),
+        "no scope": json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [_gauge(3)]}]}]}).encode(),
+        "top-level extra key": json.dumps({**_good(3), "x": 1}).encode(),
+    }[shape]
+    got = _same(_lines(_good(0), other, _good(1), _good(2)), monkeypatch)
+    if not isinstance(got["skip"], TraceFormatError):
+        assert 2.5 in set(got["skip"]["value"])  # the lines after it are read
+
+
+def test_single_document_gzip_and_file_object(tmp_path, monkeypatch):
+    doc = _line([_gauge(0), _sum(1), _hist(2)])
+    pretty = json.dumps(doc, indent=2).encode()
+    _same(pretty, monkeypatch)
+    p = tmp_path / "m.json.gz"
+    p.write_bytes(gzip.compress(_lines(_good(0), _good(1))))
+    got = _same(p, monkeypatch)["raise"]
+    assert got["source_file"].iloc[0].endswith("m.json.gz") and got["source_record"].tolist()[:3] == [1, 1, 1]
+    q = tmp_path / "m.jsonl"
+    q.write_bytes(_lines(_good(0), _line([_gauge(1, timeUnixNano="1x")])))
+    with open(q, "rb") as f:  # read once, then (a bad time) again by the checked walk: not read twice from the file
+        with pytest.raises(TraceFormatError, match="line 2"):
+            tk.read_metrics(f)
+
+
+def test_real_otlp_metrics_example_reads_as_the_checked_walk(real_traces, monkeypatch):
+    path = real_traces / "opentelemetry-proto" / "metrics.json"
+    got = _same(path, monkeypatch)
+    assert set(got["raise"]["kind"]) >= {"gauge", "sum", "histogram"}
+    lines = _lines(*(json.loads(path.read_bytes()) for _ in range(3)))  # the example as collector JSON lines
+    got = _same(lines, monkeypatch)["raise"]
+    assert got["source_record"].nunique() == 3
+
+
+@pytest.mark.parametrize("first", [b"{not json", b"   ", b'\xef\xbb\xbf{"resourceMetrics": []}'])
+def test_odd_first_line_reads_as_the_checked_walk(first, monkeypatch):
+    got = _same(first + b"\n" + _lines(_good(0), _good(1)), monkeypatch)
+    if not isinstance(got["skip"], TraceFormatError):
+        assert {0.5, 1.5} <= set(got["skip"]["value"])
+
+
+def test_directory_of_files_reads_as_the_checked_walk(tmp_path, monkeypatch):
+    (tmp_path / "a.jsonl").write_bytes(_lines(_good(0), _good(1)))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(_lines(_good(2), _line([_gauge(5, timeUnixNano="5x")]))))
+    got = _same(tmp_path, monkeypatch)["skip"]
+    assert [f.rsplit("/", 1)[-1] for f in got["source_file"].unique()] == ["a.jsonl", "b.json.gz"]
+    assert len(got) == 9 and len(got.attrs["skipped"]) == 1
+
+
+def test_metrics_of_alternating_kinds_keep_the_file_order(monkeypatch):
+    """Consecutive number metrics (and histograms) are gathered in one pass: rows stay in file order."""
+    empty = {"name": "idle", "gauge": {"dataPoints": []}}
+    mets = [_gauge(0), _hist(1), empty, _sum(2), _gauge(3), _hist(4), _hist(5, bucketCounts=["6", "0", "0"]), empty, _sum(6)]
+    got = _same(_lines(_line(mets), _good(7)), monkeypatch)["raise"]
+    assert got["kind"].tolist()[:7] == ["gauge", "histogram", "sum", "gauge", "histogram", "histogram", "sum"]
+    assert got["time"].astype("int64").tolist()[:7] == [T0 + i for i in (0, 1, 2, 3, 4, 5, 6)]

@@ -46,6 +46,11 @@ def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") 
     dicts (:func:`~tracekit.core.naming.get_attribute`), only for the spans that hold one of its
     leading parts.
     """
+    arr = spans[column].array
+    if callable(getattr(arr, "key_values", None)):  # a store's lazy column (tracekit.io.containers)
+        got = arr.key_values(key)
+        if got is not None:
+            return _lazy_values(arr, key, got[0])
     objs = spans[column].to_numpy(dtype=object)
     try:
         vals = list(map(dict.get, objs, repeat(key)))
@@ -67,6 +72,19 @@ def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") 
             maybe = [i for i in miss if isinstance(objs[i], dict) and not found.isdisjoint(objs[i])]
         for i in maybe:
             vals[i] = get_attribute(objs[i], key)
+    return vals
+
+
+def _lazy_values(arr: Any, key: str, vals: list) -> list:
+    """``key`` read from a lazy column's stored columns; a dotted key absent as such is followed
+    through the dicts of only the cells that hold one of its leading parts (built for that)."""
+    if "." in key and None in vals:
+        heads = frozenset(k for k, _ in _heads(key)[1])
+        maybe = np.flatnonzero(arr.heads_present(heads) & np.fromiter(map(is_, vals, repeat(None)), dtype=bool,
+                                                                      count=len(vals)))
+        if len(maybe):
+            for i, d in zip(maybe.tolist(), arr.take(maybe).to_numpy()):
+                vals[i] = get_attribute(d, key)
     return vals
 
 

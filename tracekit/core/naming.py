@@ -166,10 +166,12 @@ def callees(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
     out = np.full(len(idx), None, dtype=object)
     if not len(idx) or "attributes" not in spans.columns:
         return out
-    attrs = spans["attributes"].to_numpy(dtype=object)[idx]
     names = spans["name"].to_numpy(dtype=object, na_value=None)[idx]
     calls = (np.isin(spans["kind"].to_numpy(dtype=object, na_value="")[idx], ("client", "producer"))
              if "kind" in spans.columns else np.ones(len(idx), dtype=bool))
+    if _is_lazy(spans):  # a store's column: the callee keys read column-wise, no dict built
+        return _lazy_callees(spans, idx, names, calls, out)
+    attrs = spans["attributes"].to_numpy(dtype=object)[idx]
     for i, (a, nm, c) in enumerate(zip(attrs, names, calls, strict=True)):
         if c and isinstance(a, dict) and a:
             out[i] = callee(a, nm)
@@ -207,6 +209,8 @@ def routes(spans: pd.DataFrame) -> pd.Series:
     >>> routes(s).tolist()
     ['/orders/:id', '/orders/{id}', 'work']
     """
+    if _is_lazy(spans):
+        return _lazy_routes(spans)
     attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans.columns else [None] * len(spans)
     names = spans["name"].to_numpy(dtype=object, na_value=None)
     out = np.empty(len(spans), dtype=object)
@@ -223,6 +227,76 @@ def routes(spans: pd.DataFrame) -> pd.Series:
                             break
         out[i] = str(r) if r else names[i]
     return pd.Series(out, index=spans.index, dtype=spans["name"].dtype if "name" in spans.columns else object)
+
+
+def _is_lazy(spans: pd.DataFrame) -> bool:
+    """Whether ``attributes`` is a store's lazy column (tracekit.io.containers.LazyColumn) not yet built."""
+    if "attributes" not in spans.columns:
+        return False
+    arr = spans["attributes"].array
+    return callable(getattr(arr, "key_values", None)) and getattr(arr, "is_lazy", False)
+
+
+_ROUTE_PATH_KEYS = ("url.path", "http.target", "url.full", "http.url", "http.request.url")
+
+
+def _lazy_routes(spans: pd.DataFrame) -> pd.Series:
+    """:func:`routes` from the stored key columns: the same rule, one key at a time."""
+    from .attributes import attribute_values
+
+    arr = spans["attributes"].array
+    first = [arr.key_values(k)[0] for k in ("http.route", "url.template")]  # flat keys, as a.get()
+    paths = [attribute_values(spans, k) for k in _ROUTE_PATH_KEYS]  # dotted: as get_attribute
+    names = spans["name"].to_numpy(dtype=object, na_value=None)
+    out = np.empty(len(spans), dtype=object)
+    for i in range(len(spans)):
+        r = first[0][i] or first[1][i]
+        if not r:
+            for col in paths:
+                v = col[i]
+                if isinstance(v, str) and v:
+                    r = _path_route(v)
+                    if r:
+                        break
+        out[i] = str(r) if r else names[i]
+    return pd.Series(out, index=spans.index, dtype=spans["name"].dtype)
+
+
+def _lazy_callees(spans: pd.DataFrame, idx: np.ndarray, names: np.ndarray, calls: np.ndarray,
+                  out: np.ndarray) -> np.ndarray:
+    """:func:`callees` from the stored key columns of the calling spans: :func:`callee`'s rule, key by key."""
+    from .attributes import attribute_values
+
+    pos = np.flatnonzero(calls)
+    if not len(pos):
+        return out
+    sub = spans.iloc[idx[pos]]
+    col = {k: attribute_values(sub, k) for k in (*CALLEE_KEYS, *_URL_KEYS, *_LATE_KEYS, "namespace")}
+    for j, p in enumerate(pos.tolist()):
+        r = None
+        for k in CALLEE_KEYS:
+            v = col[k][j]
+            if v is not None and v != "":
+                r = safe_str(v)
+                break
+        if r is None:
+            for k in _URL_KEYS:
+                v = col[k][j]
+                if isinstance(v, str) and v:
+                    h = _host(v)
+                    if h:
+                        r = h
+                        break
+        if r is None:
+            for k in _LATE_KEYS:
+                v = col[k][j]
+                if v is not None and v != "":
+                    r = safe_str(v)
+                    break
+        if r is None and col["namespace"][j] in ("aws", "remote") and names[p]:
+            r = str(names[p])
+        out[p] = r
+    return out
 
 
 def operations(spans: pd.DataFrame) -> np.ndarray:

@@ -16,6 +16,11 @@ file by file in input order; within a file, OTLP spans come before X-Ray spans.
 ``errors="skip"`` behaves as in the two readers: every valid span is loaded, every skipped
 record is listed in ``df.attrs["skipped"]`` (:func:`skipped_records` makes a table of them)
 and one :class:`~tracekit.errors.TraceFormatWarning` is emitted.
+
+A spans store (a Parquet file or a store directory written by :func:`tracekit.write_parquet`,
+recognised by content) is reopened by :func:`tracekit.read_parquet`, the store's one reader;
+stores and trace files may be mixed in one list (the frame is then concatenated in input order,
+its container columns made plain).
 """
 
 from __future__ import annotations
@@ -107,6 +112,9 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    stores = _stores(source)
+    if stores is not None:
+        return _read_with_stores(stores, errors)
     owned = not (isinstance(source, dict) or (isinstance(source, (list, tuple))
                                               and not (source and all(is_pathlike(x) for x in source))))
     otlp = Collector(errors)
@@ -165,6 +173,34 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
         where = ", ".join(x for x in (first.file, first.record) if x)
         warnings.warn(f"read skipped {len(skipped)} bad record(s); first: {where}: {first.reason} "
                       "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
+    return df
+
+
+def _stores(source: Any) -> list[tuple[Any, bool]] | None:
+    """``source`` as (path, is a store) pairs when it names at least one spans store, else None."""
+    from .parquet import is_store
+
+    if is_pathlike(source):
+        items = [source]
+    elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        items = list(source)
+    else:
+        return None
+    flags = [is_store(x) for x in items]
+    return list(zip(items, flags)) if any(flags) else None
+
+
+def _read_with_stores(items: list[tuple[Any, bool]], errors: str) -> pd.DataFrame:
+    from .parquet import read_parquet
+
+    if all(flag for _, flag in items):
+        return read_parquet([p for p, _ in items])
+    frames: list[pd.DataFrame] = []
+    for p, flag in items:  # in input order; trace files read one by one
+        frames.append(read_parquet(p) if flag else read(p, errors=errors))  # type: ignore[arg-type]
+    df = pd.concat(frames, ignore_index=True)
+    for key in ("skipped", "ignored", "unprocessed_trace_ids"):
+        df.attrs[key] = tuple(x for f in frames for x in (f.attrs.get(key, ()) or ()))
     return df
 
 

@@ -56,14 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             write(sim, src)
             spans = tk.read(src)
             store = Path(d) / f"spans.{fmt}.parquet"
-            t_write, _ = _cpu(lambda: tk.write_parquet(spans, store))
+            t_write, _ = _cpu(lambda spans=spans, store=store: tk.write_parquet(spans, store))
             best: dict[str, float] = {}
             for _ in range(a.rounds):
-                for name, fn in (("json", lambda: tk.read(src)),
-                                 ("reopen", lambda: tk.read(store)),
-                                 ("reopen+materialize", lambda: tk.materialize(tk.read(store))),
-                                 ("reopen+attribute", lambda: tk.attribute(tk.read(store), a.key)),
-                                 ("json frame attribute", lambda: tk.attribute(spans, a.key))):
+                for name, fn in (("json", lambda src=src: tk.read(src)),
+                                 ("reopen", lambda store=store: tk.read(store)),
+                                 ("reopen+materialize", lambda store=store: tk.materialize(tk.read(store))),
+                                 ("reopen+attribute", lambda store=store: tk.attribute(tk.read(store), a.key)),
+                                 ("json frame attribute", lambda spans=spans: tk.attribute(spans, a.key))):
                     t, _ = _cpu(fn)
                     best[name] = min(best.get(name, t), t)
                     del _

@@ -405,8 +405,8 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False) -> st
                 raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
             parts = spans.to_delayed()
             names = [f"part.{i}.parquet" for i in range(len(parts))]
-            counts = dask.compute(*[dask.delayed(store.write_part)(d, str(tmp / n), False) for d, n in zip(parts, names)])
-            files = list(zip(names, counts))
+            counts = dask.compute(*[dask.delayed(store.write_part)(d, str(tmp / n), False) for d, n in zip(parts, names, strict=False)])
+            files = list(zip(names, counts, strict=False))
         store.write_index(tmp, files)
         store.replace(tmp, target)
     except BaseException:

@@ -79,11 +79,11 @@ def _lazy_values(arr: Any, key: str, vals: list) -> list:
     """``key`` read from a lazy column's stored columns; a dotted key absent as such is followed
     through the dicts of only the cells that hold one of its leading parts (built for that)."""
     if "." in key and None in vals:
-        heads = frozenset(k for k, _ in _heads(key)[1])
+        heads = tuple(k for k, _ in _heads(key)[1])  # longest first
         maybe = np.flatnonzero(arr.heads_present(heads) & np.fromiter(map(is_, vals, repeat(None)), dtype=bool,
                                                                       count=len(vals)))
         if len(maybe):
-            for i, d in zip(maybe.tolist(), arr.take(maybe).to_numpy()):
+            for i, d in zip(maybe.tolist(), arr.take(maybe).to_numpy(), strict=False):
                 vals[i] = get_attribute(d, key)
     return vals
 

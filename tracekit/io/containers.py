@@ -118,7 +118,7 @@ def encode_dicts(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
     shapes = list(shape_of)
     count: dict[tuple[str, str], int] = {}
     for s, (keys, types) in enumerate(shapes):
-        for k, t in zip(keys, types):
+        for k, t in zip(keys, types, strict=False):
             if type(k) is not str:
                 raise TraceKitError(f"write_parquet: column {column!r} row {index[rows_by[s][0]]!r}: a key of type "
                                     f"{type(k).__name__} ({k!r:.40}); keys must be text")
@@ -129,7 +129,7 @@ def encode_dicts(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
     cols: dict[tuple[str, str], np.ndarray] = {kc: np.full(n, None, dtype=object) for kc in typed}
     for s, (keys, types) in enumerate(shapes):
         rows = np.asarray(rows_by[s], dtype=np.int64)
-        for j, (k, t) in enumerate(zip(keys, types)):
+        for j, (k, t) in enumerate(zip(keys, types, strict=False)):
             kc = (k, _CODES.get(t, "x"))
             if kc in cols:
                 tmp = np.empty(len(rows), dtype=object)
@@ -156,7 +156,7 @@ def encode_dicts(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
     any_fb = False
     for s, (keys, types) in enumerate(shapes):
         codes = []
-        for k, t in zip(keys, types):
+        for k, t in zip(keys, types, strict=False):
             c = _CODES.get(t, "x")
             codes.append(c if c == "n" or (k, c) in kept else "x")
         cs = (keys, "".join(codes))
@@ -164,9 +164,9 @@ def encode_dicts(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
         xs = [j for j, c in enumerate(codes) if c == "x"]
         if xs:
             any_fb = True
-            for r, vs in zip(rows_by[s], vals_by[s]):
+            for r, vs in zip(rows_by[s], vals_by[s], strict=False):
                 cell = [vs[j] for j in xs]
-                for j, v in zip(xs, cell):
+                for j, v in zip(xs, cell, strict=False):
                     if type(v) not in (str, float, bool):
                         _check_exact(v, column, index[r], keys[j])
                 fallback[r] = _ENC.encode(cell)
@@ -245,7 +245,7 @@ class ListSource(_Source):
         if self._np is None:
             self._np = self._blobs.to_numpy(zero_copy_only=False)
         out = []
-        for r, b in zip(rows.tolist(), self._np[rows]):
+        for r, b in zip(rows.tolist(), self._np[rows], strict=False):
             if b is None:
                 out.append([])
                 continue
@@ -286,7 +286,7 @@ class DictSource(_Source):
                 raise self._bad("a shape needs the fallback column, which is missing")
             self._fb = self.fallback.to_numpy(zero_copy_only=False)
         out = []
-        for r, b in zip(rows.tolist(), self._fb[rows]):
+        for r, b in zip(rows.tolist(), self._fb[rows], strict=False):
             try:
                 v = _DEC.decode(b)
             except (msgspec.DecodeError, TypeError) as e:
@@ -301,7 +301,7 @@ class DictSource(_Source):
         fb = self._fallback(rows) if "x" in codes else None
         cols: list[list] = []
         x = 0
-        for k, c in zip(keys, codes):
+        for k, c in zip(keys, codes, strict=False):
             if c == "n":
                 cols.append([None] * len(rows))
             elif c == "x":
@@ -331,7 +331,7 @@ class DictSource(_Source):
                 out[grp] = _obj([{} for _ in range(len(grp))])
                 continue
             cols = self._values(keys, codes, rows[grp])
-            out[grp] = _obj([dict(zip(keys, t)) for t in zip(*cols)])
+            out[grp] = _obj([dict(zip(keys, t, strict=False)) for t in zip(*cols, strict=False)])
         return out
 
     def where(self, key: str) -> list[tuple[int, int, str]]:
@@ -357,7 +357,7 @@ class DictSource(_Source):
             mask = np.isin(sid, np.array([s for s, _, cc in w if cc == c], dtype=np.int32))
             pos = np.flatnonzero(mask)
             got = self._column((key, c))[rows[pos]].tolist()
-            for p, v in zip(pos.tolist(), got):
+            for p, v in zip(pos.tolist(), got, strict=False):
                 vals[p] = v
         if "x" in codes:
             for s, j, c in w:
@@ -368,7 +368,7 @@ class DictSource(_Source):
                     continue
                 keys, scodes = self.shapes[s]
                 xi = scodes[:j].count("x")
-                for p, cell in zip(pos.tolist(), self._fallback(rows[pos])):
+                for p, cell in zip(pos.tolist(), self._fallback(rows[pos]), strict=False):
                     vals[p] = cell[xi]
         return vals, has
 
@@ -449,20 +449,26 @@ class LazyColumn(ExtensionArray):
         built = self._src._built[rows]  # type: ignore[index]
         if built.any():
             cells = self._src._cells[rows[built]]  # type: ignore[index]
-            for p, d in zip(np.flatnonzero(built).tolist(), cells):
+            for p, d in zip(np.flatnonzero(built).tolist(), cells, strict=False):
                 vals[p] = d.get(key) if isinstance(d, dict) else None
                 has[p] = isinstance(d, dict) and key in d
         return vals, has
 
-    def heads_present(self, heads: frozenset[str]) -> np.ndarray:
-        """Mask of cells whose dict holds one of ``heads`` as a key (stored shapes, or built dicts)."""
+    def heads_present(self, heads: Sequence[str]) -> np.ndarray:
+        """Mask of cells where a dotted key may resolve through nested values: the first of
+        ``heads`` (longest first, as :func:`~tracekit.core.naming.get_attribute` tries them) that
+        the dict holds is a nested value (stored in the fallback), or the cell was built."""
         src = self._src
         assert isinstance(src, DictSource) and self._rows is not None
-        ok = np.array([any(k in heads for k in keys) for keys, _ in src.shapes] + [False], dtype=bool)
-        out = ok[src.shape_ids[self._rows]]
+        ok = []
+        for keys, codes in src.shapes:
+            pos = {k: i for i, k in enumerate(keys)}
+            first = next((h for h in heads if h in pos), None)
+            ok.append(first is not None and codes[pos[first]] == "x")
+        out = np.array(ok + [False], dtype=bool)[src.shape_ids[self._rows]]
         built = src._built[self._rows]
         if built.any():
-            out[built] = [isinstance(d, dict) and not heads.isdisjoint(d) for d in src._cells[self._rows[built]]]
+            out[built] = [isinstance(d, dict) and not set(heads).isdisjoint(d) for d in src._cells[self._rows[built]]]
         return out
 
     # --- the ExtensionArray interface
@@ -542,7 +548,7 @@ class LazyColumn(ExtensionArray):
         mine = self._materialized()
         if isinstance(other, (LazyColumn, np.ndarray, list, pd.Series)) and not isinstance(other, dict):
             theirs = np.asarray(other, dtype=object) if not isinstance(other, LazyColumn) else other._materialized()
-            return np.fromiter((_same(a, b) for a, b in zip(mine, theirs)), dtype=bool, count=len(mine))
+            return np.fromiter((_same(a, b) for a, b in zip(mine, theirs, strict=False)), dtype=bool, count=len(mine))
         return np.fromiter((_same(a, other) for a in mine), dtype=bool, count=len(mine))
 
     def _values_for_factorize(self) -> tuple[np.ndarray, Any]:

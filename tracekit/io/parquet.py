@@ -274,7 +274,7 @@ def write_parquet(spans: pd.DataFrame, path: str | os.PathLike, *,
                 uniq, first = np.unique(keys[order], return_index=True)
                 bounds = list(first[1:]) + [len(order)]
                 files = []
-                for i, (key, a, b) in enumerate(zip(uniq.tolist(), first.tolist(), bounds)):
+                for i, (key, a, b) in enumerate(zip(uniq.tolist(), first.tolist(), bounds, strict=False)):
                     rows = order[a:b]
                     part = spans.iloc[rows]
                     name = f"part.{i}.parquet"
@@ -464,7 +464,7 @@ class _File:
             raise TraceFormatError(f"column {name!r}: store metadata is not valid ({e})", file=self.name) from None
         counts = np.bincount(sids[sids >= 0], minlength=len(shapes)) if len(sids) else np.zeros(len(shapes), dtype=np.int64)
         for (k, c), col in cols.items():
-            want = sum(int(counts[s]) for s, (ks, cs) in enumerate(shapes) if any(kk == k and cc == c for kk, cc in zip(ks, cs)))
+            want = sum(int(counts[s]) for s, (ks, cs) in enumerate(shapes) if any(kk == k and cc == c for kk, cc in zip(ks, cs, strict=False)))
             if len(col) - col.null_count != want:
                 raise TraceFormatError(f"column {f'{name}:{c}:{k}'!r} holds "
                                        f"{len(col) - col.null_count} values, its shapes say {want}", file=self.name)
@@ -523,7 +523,7 @@ def _merge_dicts(sources: list[DictSource], file: str, column: str) -> DictSourc
     fbs = [s.fallback for s in sources]
     fb = None
     if any(f is not None for f in fbs):
-        fb = pa.chunked_array([c for s, f in zip(sources, fbs) for c in (f.chunks if f is not None
+        fb = pa.chunked_array([c for s, f in zip(sources, fbs, strict=False) for c in (f.chunks if f is not None
                                                                          else [pa.nulls(s.n, type=pa.binary())])],
                               type=pa.binary())
     return DictSource(shapes, np.concatenate(sids), cols, fb, file, column)

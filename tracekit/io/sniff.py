@@ -187,7 +187,7 @@ def _stores(source: Any) -> list[tuple[Any, bool]] | None:
     else:
         return None
     flags = [is_store(x) for x in items]
-    return list(zip(items, flags)) if any(flags) else None
+    return list(zip(items, flags, strict=False)) if any(flags) else None
 
 
 def _read_with_stores(items: list[tuple[Any, bool]], errors: str) -> pd.DataFrame:

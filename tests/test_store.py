@@ -326,3 +326,40 @@ def test_values_the_store_cannot_hold_exactly_are_refused(tmp_path):
             tk.write_parquet(spans, tmp_path / "x.parquet")
         assert not (tmp_path / "x.parquet").exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_cli_convert_then_report_and_summary_read_the_store(tmp_path, capsys):
+    from tracekit.cli import main
+
+    src = REPO / "datasets" / "clock-skew" / "spans.jsonl.gz"
+    out = tmp_path / "skew.parquet"
+    assert main(["convert", str(src), str(out)]) == 0
+    said = capsys.readouterr().out
+    want = tk.read(src)
+    assert said.startswith(f"wrote {out}: {len(want):,} spans, {want['trace_id'].nunique():,} traces")
+    pd.testing.assert_frame_equal(tk.read_parquet(out, materialize=True), want, check_exact=True)
+    assert main(["convert", str(src), str(out)]) == 1
+    assert "exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert main(["convert", str(src), str(out), "--overwrite", "--partition-by", "hour"]) == 0
+    assert out.is_dir() and (out / INDEX_FILE).is_file()
+    pd.testing.assert_frame_equal(tk.read_parquet(out, materialize=True), want, check_exact=True)
+    assert main(["convert", str(out), str(out), "--overwrite"]) == 1
+    assert "refusing to write the store over the input" in capsys.readouterr().err
+    assert main(["summary", str(out)]) == 0
+    assert f"spans: {len(want)}" in capsys.readouterr().out
+    html = tmp_path / "r.html"
+    assert main(["report", str(out), "-o", str(html), "--no-progress"]) == 0
+    text = html.read_text()
+    assert "part.0.parquet" in text and INDEX_FILE in text  # the store's files are the recorded inputs
+    # tk.report takes the store's path too
+    assert tk.report(out, tmp_path / "r2.html").read_text().count("part.0.parquet") >= 1
+
+
+def test_read_progress_bar_advances_over_files(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    files = sorted((REPO / "datasets" / "checkout-incident").glob("*.json.gz"))[:2]
+    tk.read(files, progress=True)
+    err = capsys.readouterr().err
+    assert "reading" in err and "100%" in err
+    tk.write_parquet(tk.read(files[0]), tmp_path / "s.parquet", progress=True)
+    assert "span" in capsys.readouterr().err

@@ -315,11 +315,11 @@ def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
 
 def replace(tmp: Path, path: Path) -> None:
     """Move ``tmp`` to ``path`` (an existing store there was checked replaceable)."""
-    if path.is_dir() and not path.is_symlink():
+    if path.exists() and (path.is_dir() or tmp.is_dir()) and not path.is_symlink():  # a store of the other kind too
         old = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.old"
         path.rename(old)
         tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
     else:
         os.replace(tmp, path)
 

@@ -363,3 +363,12 @@ def test_read_progress_bar_advances_over_files(tmp_path, capsys):
     assert "reading" in err and "100%" in err
     tk.write_parquet(tk.read(files[0]), tmp_path / "s.parquet", progress=True)
     assert "span" in capsys.readouterr().err
+
+
+def test_dask_read_sniffs_a_store(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    spans = tk.simulate.simulate("baseline", n_traces=12, seed=2).spans
+    p = tk.write_parquet(spans, tmp_path / "s", partition_by="day")
+    ds = tk.dask.read(p)
+    assert ds.npartitions == 1 and dict(ds.dtypes) == dict(tk.empty_spans().dtypes)
+    pd.testing.assert_frame_equal(ds.compute(scheduler="sync").reset_index(drop=True), spans, check_exact=True)

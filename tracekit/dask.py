@@ -189,6 +189,12 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
     dd = _dd()
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    if fmt == "any" and isinstance(source, (str, os.PathLike)) and "://" not in os.fspath(source):
+        from .io.parquet import is_store
+
+        if is_store(source):  # a spans store: its own reader, one partition per file
+            ddf = read_parquet(source)
+            return keep_traces_whole(ddf, npartitions=npartitions) if shuffle and npartitions is not None else ddf
     paths = _expand(source, storage_options)
     with _no_string_conversion():
         ddf = dd.from_map(_read_file, paths, fmt=fmt, errors=errors, storage_options=storage_options,
@@ -240,6 +246,10 @@ def read_xray(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
 def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
          storage_options: dict | None = None):
     """Files of either format (sniffed per document by :func:`tracekit.read`) → Dask spans frame.
+
+    A spans store (a local Parquet file or store directory) is read by :func:`read_parquet`, one
+    partition per file (traces as whole as they were written; shuffled only when ``npartitions``
+    is given).
 
     >>> import tracekit as tk, tempfile, os
     >>> from tracekit.io.write import write_otlp, write_xray

@@ -372,3 +372,18 @@ def test_dask_read_sniffs_a_store(tmp_path):
     ds = tk.dask.read(p)
     assert ds.npartitions == 1 and dict(ds.dtypes) == dict(tk.empty_spans().dtypes)
     pd.testing.assert_frame_equal(ds.compute(scheduler="sync").reset_index(drop=True), spans, check_exact=True)
+
+
+@pytest.mark.slow
+def test_analyses_give_the_same_results_on_a_reopened_store(tmp_path):
+    """The lazy columns are honest: analyses that read attributes, events and links (health,
+    exceptions, error origins, PII, comparison, graph) return what they return on the JSON read."""
+    spans = tk.read(REPO / "datasets" / "checkout-incident" / "spans-001.json.gz")
+    lazy = tk.read(tk.write_parquet(spans, tmp_path / "s.parquet"))
+    for fn in (tk.health_report, tk.top_exceptions, tk.error_origins, tk.find_pii, tk.critical_path, tk.trace_summary):
+        pd.testing.assert_frame_equal(fn(lazy), fn(spans))
+    pd.testing.assert_frame_equal(tk.compare(lazy, lazy.iloc[:3000], by="operation", n_boot=50).table,
+                                  tk.compare(spans, spans.iloc[:3000], by="operation", n_boot=50).table)
+    G, H = tk.service_graph(lazy), tk.service_graph(spans)
+    assert sorted(G.edges) == sorted(H.edges) and all(G.edges[e]["calls"] == H.edges[e]["calls"] for e in H.edges)
+    assert [f.text for f in tk.postmortem(lazy).findings] == [f.text for f in tk.postmortem(spans).findings]

@@ -40,6 +40,14 @@ def _cpu(fn):
     return time.process_time() - t, out
 
 
+def _row(fmt: str, ns: int, b: dict, sj: int, ss: int, tw: float, same: str, sa: bool) -> None:
+    j = b["json"]
+    print(f"| {fmt} | {ns:,} | {j:.2f} | {b['reopen']:.3f} ({b['reopen'] / j:.3f}x) | {b['reopen+materialize']:.2f} "
+          f"({b['reopen+materialize'] / j:.2f}x) | {b['reopen+attribute']:.3f} ({b['reopen+attribute'] / j:.3f}x) | "
+          f"{b['json frame attribute']:.3f} | {tw:.2f} | {sj / 2**20:.1f} | {ss / 2**20:.1f} ({ss / sj:.3f}x) | {same} | {sa} |",
+          flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spans", type=int, default=400_000)
@@ -49,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     n = 40_000 if a.quick else a.spans
     sim = tk.simulate.simulate("baseline", n_traces=max(1, n // 12), seed=1).spans
-    rows = []
+    print(f"| format | spans | JSON read s | reopen s (ratio) | reopen + materialize s (ratio) | reopen + tk.attribute({a.key!r}) s "
+          "(ratio) | tk.attribute on the JSON frame s | write s | JSON MB | store MB (ratio) | equal after materialize | "
+          "attribute equal |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as d:
         for fmt, write in (("otlp", write_otlp), ("xray", write_xray)):
             src = Path(d) / (f"spans.{fmt}.jsonl" if fmt == "otlp" else f"spans.{fmt}.json")
@@ -75,16 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 same = f"NOT EQUAL: {str(e)[:200]}"
             same_attr = tk.attribute(tk.read(store), a.key).equals(tk.attribute(spans, a.key))
             size_json, size_store = os.path.getsize(src), os.path.getsize(store)
-            rows.append((fmt, len(spans), best, size_json, size_store, t_write, same, same_attr))
-    print(f"| format | spans | JSON read s | reopen s (ratio) | reopen + materialize s (ratio) | reopen + tk.attribute({a.key!r}) s "
-          "(ratio) | tk.attribute on the JSON frame s | write s | JSON MB | store MB (ratio) | equal after materialize | "
-          "attribute equal |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for fmt, ns, b, sj, ss, tw, same, sa in rows:
-        j = b["json"]
-        print(f"| {fmt} | {ns:,} | {j:.2f} | {b['reopen']:.3f} ({b['reopen'] / j:.3f}x) | {b['reopen+materialize']:.2f} "
-              f"({b['reopen+materialize'] / j:.2f}x) | {b['reopen+attribute']:.3f} ({b['reopen+attribute'] / j:.3f}x) | "
-              f"{b['json frame attribute']:.3f} | {tw:.2f} | {sj / 2**20:.1f} | {ss / 2**20:.1f} ({ss / sj:.3f}x) | {same} | {sa} |")
+            _row(fmt, len(spans), best, size_json, size_store, t_write, same, same_attr)
     print(f"\nbest CPU time of {a.rounds} rounds each, alternating, one process; simulator baseline scenario, seed 1")
     return 0
 

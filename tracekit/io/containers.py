@@ -557,8 +557,13 @@ class LazyColumn(ExtensionArray):
     def astype(self, dtype: Any, copy: bool = True) -> Any:
         if isinstance(dtype, LazyDtype):
             return self.copy() if copy else self
-        if np.dtype(dtype) == object if not isinstance(dtype, ExtensionDtype) else False:
-            return self._materialized().copy()
+        if not isinstance(dtype, ExtensionDtype) and not (isinstance(dtype, str) and dtype == "tracekit.lazy"):
+            try:
+                plain = np.dtype(dtype) == object
+            except TypeError:
+                plain = False
+            if plain:
+                return self._materialized().copy()
         return super().astype(dtype, copy=copy)
 
     def _formatter(self, boxed: bool = False):

@@ -213,8 +213,13 @@ class _Source:
         """The cells of ``rows`` (source positions), built once each."""
         need = rows[~self._built[rows]]
         if len(need):
-            need = np.unique(need)
-            self._cells[need] = self._build(need)
+            from .otlp import gc_paused  # the readers' pause: many small containers, no cycles
+
+            mask = np.zeros(self.n, dtype=bool)  # unique, sorted: O(n), no sort
+            mask[need] = True
+            need = np.flatnonzero(mask)
+            with gc_paused():
+                self._cells[need] = self._build(need)
             self._built[need] = True
         return self._cells[rows]
 
@@ -244,16 +249,21 @@ class ListSource(_Source):
     def _build(self, rows: np.ndarray) -> np.ndarray:
         if self._np is None:
             self._np = self._blobs.to_numpy(zero_copy_only=False)
-        out = []
-        for r, b in zip(rows.tolist(), self._np[rows], strict=False):
-            if b is None:
-                out.append([])
-                continue
+            self._valid = self._blobs.is_valid().to_numpy(zero_copy_only=False)
+        valid = self._valid[rows]
+        out = _obj([[] for _ in range(len(rows))])  # a null cell is an empty list
+        pos = np.flatnonzero(valid)
+        if len(pos):
             try:
-                out.append(_DEC.decode(b))
-            except msgspec.DecodeError as e:
-                raise self._bad(f"stored value is not valid msgpack ({e})", r) from None
-        return _obj(out)
+                out[pos] = _obj(list(map(_DEC.decode, self._np[rows[pos]])))
+            except msgspec.DecodeError:
+                for r in rows[pos].tolist():  # name the row
+                    try:
+                        _DEC.decode(self._np[r])
+                    except msgspec.DecodeError as e:
+                        raise self._bad(f"stored value is not valid msgpack ({e})", r) from None
+                raise
+        return out
 
 
 class DictSource(_Source):

@@ -65,6 +65,8 @@ EXPORTS = [
     "read_logs", "log_templates", "attach_logs", "AttachedLogs", "log_evidence", "fetch_logs",
     # is a baseline comparable; skewed clocks in the story
     "baseline_comparability", "skew_story",
+    # the spans store
+    "write_parquet", "read_parquet", "materialize",
 ]
 
 #: names that mean "another frame to compare with" or "a count to show", used before the vocabulary

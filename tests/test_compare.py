@@ -181,3 +181,24 @@ def test_cp_ms_averages_over_traces_with_a_critical_path():
     assert t.loc["db", "delta_cp_ms"] == 80.0
     assert t.loc["db", "delta_cp_ms_lo"] == pytest.approx(80.0) and t.loc["db", "delta_cp_ms_hi"] == pytest.approx(80.0)
     assert t.loc["api", "calls_a"] == 1.0  # 3 entry spans over 3 traces
+
+
+def test_keys_in_chunks_give_the_single_pass_result(monkeypatch):
+    """compare bounds its bootstrap draws by doing keys a chunk at a time (issue 33): with the same
+    seed the result equals the single pass (every key at once, the algorithm before chunking)
+    exactly, for chunks of one key, of a few keys and of all keys, and the random stream after the
+    keys (the overall latency CIs) is the same too."""
+    from tracekit.analysis import comparison
+
+    a = tk.simulate.simulate("db-lock", n_traces=80, seed=3).spans
+    b = tk.simulate.simulate("baseline", n_traces=60, seed=4).spans
+    whole = {by: compare(a, b, by=by, n_boot=120, seed=7) for by in ("operation", "call_path")}
+    assert all(len(c.table) > 8 for c in whole.values())
+    per_key = 2 * (len(comparison.METRICS) + 4) * 120 * 8
+    for keys_per_chunk in (1, 3):
+        monkeypatch.setattr(comparison, "_DRAW_BYTES", per_key * keys_per_chunk)
+        for by, want in whole.items():
+            got = compare(a, b, by=by, n_boot=120, seed=7)
+            pd.testing.assert_frame_equal(got.table, want.table, check_exact=True)
+            pd.testing.assert_frame_equal(got.overall, want.overall, check_exact=True)
+    assert whole["operation"].table["delta_p95_ms_lo"].notna().sum() > 5

@@ -161,20 +161,25 @@ def test_parquet_pandas_round_trip_exact(tmp_path):
     pd.testing.assert_frame_equal(back, spans)
     a = back.loc[0, "attributes"]
     assert math.isnan(a["nan"]) and a["inf"] == float("-inf") and type(a["f"]) is float and a["i"] == 2**62
-    raw = pd.read_parquet(p)  # plain pandas reads it too; containers are JSON text
-    assert raw["events"].iloc[0] == '[{"time":5,"name":"exception","attributes":{"exception.message":"boom"}}]'
-    assert raw["trace_id"].tolist() == spans["trace_id"].tolist()
-    with pytest.raises(tk.TraceKitError, match="exists and is not empty"):
+    # one store format: the pandas reader reads what tk.dask wrote, and the other way round
+    pd.testing.assert_frame_equal(tk.read_parquet(p, materialize=True), spans)
+    q = tk.write_parquet(spans, tmp_path / "pandas.parquet")
+    pd.testing.assert_frame_equal(tk.dask.read_parquet(q).compute(), spans)
+    with pytest.raises(tk.TraceKitError, match="exists; pass overwrite=True"):
         tk.dask.to_parquet(spans, p)
     tk.dask.to_parquet(spans.iloc[:1], p, overwrite=True)
     assert len(tk.dask.read_parquet(p, lazy=False)) == 1
 
 
-def test_parquet_rejects_values_json_cannot_hold(tmp_path):
+def test_parquet_rejects_values_it_cannot_hold_exactly(tmp_path):
     spans = _awkward_spans()
-    spans.at[1, "attributes"] = {"blob": b"\x00\x01"}
-    with pytest.raises(tk.TraceKitError, match=r"column 'attributes' row 1: value cannot be stored as JSON"):
+    spans.at[1, "attributes"] = {"blob": b"\x00\x01", "t": (1, 2)}
+    with pytest.raises(tk.TraceKitError, match=r"column 'attributes' row 1 key 't': cannot be stored exactly: a value of type tuple"):
         tk.dask.to_parquet(spans, tmp_path / "x")
+    assert not (tmp_path / "x").exists()  # nothing half-written
+    spans.at[1, "attributes"] = {"blob": b"\x00\x01"}  # bytes are kept
+    back = tk.dask.read_parquet(tk.dask.to_parquet(spans, tmp_path / "x"), lazy=False)
+    assert back.at[1, "attributes"] == {"blob": b"\x00\x01"}
 
 
 @pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
@@ -183,12 +188,33 @@ def test_parquet_dask_round_trip_keeps_partitions(client, files, tmp_path):
     ds = tk.dask.read_otlp(folder)
     whole = ds.compute().reset_index(drop=True)
     p = tk.dask.to_parquet(ds, tmp_path / "cache")
-    assert sorted(os.listdir(p)) == [f"part.{i}.parquet" for i in range(4)]
+    assert sorted(os.listdir(p)) == ["_tracekit.json"] + [f"part.{i}.parquet" for i in range(4)]
     lazy = tk.dask.read_parquet(p)
     assert lazy.npartitions == 4 and len(tk.dask.split_traces(lazy)) == 0
     assert dict(lazy.dtypes) == dict(tk.empty_spans().dtypes)
     pd.testing.assert_frame_equal(lazy.compute().reset_index(drop=True), whole)
     pd.testing.assert_frame_equal(tk.dask.read_parquet(p, lazy=False), whole)
+    pd.testing.assert_frame_equal(tk.materialize(tk.read(p)), whole)
+
+
+def test_store_partitioned_by_hour_read_by_dask_keeps_traces_whole(client, sim, tmp_path):
+    """A pandas store partitioned by hour, read on the cluster: one partition per hour file,
+    no trace cut, the analyses equal the pandas ones."""
+    spans = sim.copy()
+    # spread the traces over three hours so the store has three files
+    tids = spans["trace_id"].unique()
+    shift = pd.Series(np.arange(len(tids)) % 3, index=tids)
+    off = pd.to_timedelta(spans["trace_id"].map(shift).to_numpy(dtype=np.int64) * 3600, unit="s")
+    spans["start"] = spans["start"] + off
+    spans["end"] = spans["end"] + off
+    p = tk.write_parquet(spans, tmp_path / "hourly", partition_by="hour")
+    ds = tk.dask.read_parquet(p)
+    assert ds.npartitions >= 3 and len(tk.dask.split_traces(ds)) == 0
+    pd.testing.assert_frame_equal(_sorted(ds.compute()), _sorted(spans))
+    bd = tk.dask.critical_path_breakdown(ds, by="service").compute()
+    want = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
+    assert bd["service"].tolist() == want["service"].tolist()
+    np.testing.assert_allclose(bd["cp_ms"].to_numpy(), want["cp_ms"].to_numpy(), rtol=1e-9)
 
 
 @pytest.mark.slow  # over 1.9 s in the fast lane at load 13 on 2 cores (issue 28)

@@ -51,6 +51,10 @@ _EXPORTS: dict[str, str] = {
     "skipped_records": "tracekit.io.sniff",
     "write_xray": "tracekit.io.write",
     "write_otlp": "tracekit.io.write",
+    # the spans store (issue 33)
+    "write_parquet": "tracekit.io.parquet",
+    "read_parquet": "tracekit.io.parquet",
+    "materialize": "tracekit.io.parquet",
     # structure and health
     "trace_summary": "tracekit.analysis.structure",
     "self_time": "tracekit.analysis.structure",

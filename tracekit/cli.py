@@ -1,13 +1,14 @@
 """The ``tracekit`` command line.
 
 Subcommands: ``summary`` (a quick text summary of trace files), ``report`` (a self-contained HTML postmortem
-report), ``query`` (the traces a TraceQL query matches), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
+report), ``query`` (the traces a TraceQL query matches), ``convert`` (trace files to a spans store, Parquet, reopened fast by every command and ``tk.read``), ``fetch-xray`` (fetch traces from AWS X-Ray into a file). User errors print one line on stderr and exit
 with a non-zero code, never a traceback.
 
 Example::
 
     $ tracekit summary datasets/checkout-incident/
     $ tracekit report datasets/checkout-incident/ --baseline datasets/checkout-baseline/ -o report.html
+    $ tracekit convert datasets/checkout-incident/ incident.parquet
 """
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_query
 
     cli_query.add_parser(sub)
+    p = sub.add_parser("convert", help="save trace files as a spans store (Parquet), to reopen fast",
+                       description="Read trace files (X-Ray or OTLP JSON, JSON lines, .gz, or a spans store) and "
+                                   "write them as a spans store: one Parquet file, or with --partition-by a directory "
+                                   "of one file per hour or day. Reopen it with tk.read(OUT) or any tracekit command.")
+    p.add_argument("inputs", nargs="+", help="files or directories")
+    p.add_argument("output", help="the store to write, e.g. spans.parquet")
+    p.add_argument("--partition-by", choices=("hour", "day"), default=None,
+                   help="one file per hour or day of the traces' first start (a directory)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store (never an input)")
+    _errors_arguments(p, "and list them in the store")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
     try:
         from . import cli_xray
     except ImportError:  # pragma: no cover - module ships with the package
@@ -135,7 +148,7 @@ def _record(rec, redact: Sequence[str] | None) -> str:
 
 
 def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: str = "input",
-          redact: Sequence[str] | None = None):
+          redact: Sequence[str] | None = None, progress: bool | None = False):
     """Read ``inputs``; bad records skipped with ``errors="skip"`` and files that are not trace data are said
     once each, on one line, instead of Python warnings (redacted when ``redact`` is given)."""
     import warnings
@@ -154,7 +167,7 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
                       + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TraceFormatWarning)
-        spans = read(list(inputs), errors=errors)
+        spans = read(list(inputs), errors=errors, progress=progress)
     skipped = spans.attrs.get("skipped", ()) or ()
     if skipped:
         _say(command, f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
@@ -307,6 +320,28 @@ def _cmd_query(args) -> int:
     return 0
 
 
+def _cmd_convert(args) -> int:
+    import os
+
+    from .io.parquet import write_parquet
+
+    out = Path(args.output)
+    for i in args.inputs:
+        if Path(i).exists() and out.exists() and Path(i).resolve() == out.resolve():
+            raise TraceKitError(f"refusing to write the store over the input {i}: choose another output")
+    if out.exists() and not args.overwrite:  # before reading: never replaced without --overwrite
+        raise TraceKitError(f"{out} exists; pass --overwrite to replace it")
+    progress = None if not args.no_progress else False
+    spans = _load(args.inputs, args.errors, "convert", progress=progress)
+    write_parquet(spans, out, partition_by=args.partition_by, overwrite=args.overwrite, progress=progress)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) if out.is_dir() else out.stat().st_size
+    insize = sum(os.path.getsize(f) for i in args.inputs
+                 for f in (Path(i).rglob("*") if Path(i).is_dir() else [Path(i)]) if os.path.isfile(f))
+    print(printable(f"wrote {out}: {len(spans):,} spans, {spans['trace_id'].nunique():,} traces, {size / 2**20:,.1f} MB "
+                    f"({size / insize:.1%} of the inputs' {insize / 2**20:,.1f} MB)" if insize else f"wrote {out}"))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
@@ -315,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"summary": _cmd_summary, "report": _cmd_report, "query": _cmd_query}
+    handlers = {"summary": _cmd_summary, "report": _cmd_report, "query": _cmd_query, "convert": _cmd_convert}
     handler = handlers.get(args.command) or getattr(args, "handler", None)
     try:
         return int(handler(args) or 0)

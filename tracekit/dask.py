@@ -15,21 +15,18 @@ shuffle on trace_id* by default (``shuffle=True``: hash partitioning; the dict/l
 travel as JSON text so a distributed cluster uses Dask's disk-backed p2p shuffle;
 ``npartitions`` defaults to the number of files). Pass
 ``shuffle=False`` only when each trace is known to sit in one file (e.g. X-Ray BatchGetTraces
-exports of whole traces, or a Parquet cache written by :func:`to_parquet` from a shuffled frame);
+exports of whole traces); a store read by :func:`read_parquet` has traces whole when it was
+written from a shuffled frame or partitioned by time;
 :func:`split_traces` checks that claim (it lists trace ids found in more than one partition) and
 :func:`keep_traces_whole` shuffles any spans frame.
 
-**Parquet.** :func:`to_parquet` writes a Dask *or* a pandas spans frame to a directory of
-``part.N.parquet`` files, one per partition (a pandas frame is one partition: that is the
-single-machine cache of a loaded investigation). The container columns ``attributes``,
-``resource``, ``events`` and ``links`` are stored as JSON text (orjson; values holding NaN or
-±Infinity are written with Python's ``json`` so they survive), every other column with its
-Arrow type. :func:`read_parquet` decodes them and restores the schema dtypes exactly, lazily
-(a Dask frame, one partition per file, so traces stay whole if they were when written) or with
-``lazy=False`` as one pandas frame; ``pd.read_parquet(path)`` also reads the directory, with
-the four container columns as JSON text. Values JSON cannot represent (bytes, sets, non-text
-dict keys, numpy scalars) raise :class:`~tracekit.errors.TraceKitError` naming the column and
-row; tuples come back as lists. The index is not stored (a pandas round trip returns a
+**Parquet.** :func:`to_parquet` writes a Dask *or* a pandas spans frame as a spans store
+directory (:mod:`tracekit.io.parquet`, the same format as :func:`tracekit.write_parquet`: one
+format for pandas and Dask), one ``part.N.parquet`` per partition, and :func:`read_parquet`
+reads a store (any, including one partitioned by hour or day) with one partition per file, so
+traces stay whole as they were when written; ``lazy=False`` gives one pandas frame. Dtypes and
+dict/list values come back exactly (bytes stay bytes; a value the store cannot hold exactly is an
+error naming the column, row and key). The index is not stored (a pandas round trip returns a
 RangeIndex).
 
 **Analyses.** :func:`critical_path`, :func:`self_time` and :func:`find_repeated_calls` run the
@@ -117,7 +114,7 @@ __all__ = [
     "JSON_COLUMNS",
 ]
 
-#: container columns stored as JSON text in Parquet
+#: container columns moved as JSON text in a shuffle
 JSON_COLUMNS = ("attributes", "resource", "events", "links")
 _DTYPES = {c.name: c.dtype for c in SPAN_COLUMNS}
 
@@ -193,6 +190,12 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
     dd = _dd()
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    if fmt == "any" and isinstance(source, (str, os.PathLike)) and "://" not in os.fspath(source):
+        from .io.parquet import is_store
+
+        if is_store(source):  # a spans store: its own reader, one partition per file
+            ddf = read_parquet(source)
+            return keep_traces_whole(ddf, npartitions=npartitions) if shuffle and npartitions is not None else ddf
     paths = _expand(source, storage_options)
     with _no_string_conversion():
         ddf = dd.from_map(_read_file, paths, fmt=fmt, errors=errors, storage_options=storage_options,
@@ -244,6 +247,10 @@ def read_xray(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
 def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
          storage_options: dict | None = None):
     """Files of either format (sniffed per document by :func:`tracekit.read`) → Dask spans frame.
+
+    A spans store (a local Parquet file or store directory) is read by :func:`read_parquet`, one
+    partition per file (traces as whole as they were written; shuffled only when ``npartitions``
+    is given).
 
     >>> import tracekit as tk, tempfile, os
     >>> from tracekit.io.write import write_otlp, write_xray
@@ -318,14 +325,14 @@ def _trace_ids(part: pd.DataFrame) -> np.ndarray:
     return pd.unique(part["trace_id"].to_numpy(dtype=object))
 
 
-# ------------------------------------------------------------------------------------ parquet
+# ---------------------------------------------- shuffle transport (containers as JSON text)
 
 
 def _dumps(value: Any, col: str, row: Any) -> str:
     try:
         b = orjson.dumps(value)
     except TypeError as e:
-        raise TraceKitError(f"to_parquet: column {col!r} row {row!r}: value cannot be stored as JSON ({e}); "
+        raise TraceKitError(f"keep_traces_whole: column {col!r} row {row!r}: value cannot be moved as JSON ({e}); "
                             "use str, int, float, bool, None, list and dict with text keys") from None
     if b"null" in b:  # orjson writes NaN and ±Infinity as null: let json spell them out
         return json.dumps(value, allow_nan=True, ensure_ascii=False, separators=(",", ":"))
@@ -375,84 +382,78 @@ def _decode_as(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     return out[list(meta.columns)]
 
 
-def _encoded_meta(meta: pd.DataFrame) -> pd.DataFrame:
-    return _encode(meta)
+def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False) -> str:
+    """Write a Dask or pandas spans frame as a spans store directory, one ``part.N.parquet`` per partition.
 
-
-def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False,
-               storage_options: dict | None = None) -> str:
-    """Write a Dask or pandas spans frame to a Parquet directory (``part.N.parquet``, one per partition).
-
-    See the module docstring for the representation (dict/list columns as JSON text). A pandas
-    frame becomes one file (row groups of a million rows). ``overwrite=True`` replaces an
-    existing directory's files. Returns the path.
+    The store of :func:`tracekit.write_parquet` (:mod:`tracekit.io.parquet`: one format for pandas
+    and Dask), with an index file listing the parts in order; a pandas frame is one part. Write a
+    frame whose traces are whole in partitions (e.g. from :func:`keep_traces_whole`) and
+    :func:`read_parquet` keeps them whole. ``overwrite=True`` replaces an existing store (never a
+    path that is not a store). Local paths. Returns the path.
 
     >>> import tracekit as tk, tempfile, os
     >>> spans = tk.simulate.simulate("baseline", n_traces=5, seed=0).spans
-    >>> p = tk.dask.to_parquet(spans, os.path.join(tempfile.mkdtemp(), "cache.parquet"))
+    >>> p = tk.dask.to_parquet(spans, os.path.join(tempfile.mkdtemp(), "cache"))
     >>> back = tk.dask.read_parquet(p, lazy=False)
     >>> back.equals(spans), sorted(os.listdir(p))
-    (True, ['part.0.parquet'])
+    (True, ['_tracekit.json', 'part.0.parquet'])
     """
-    path = os.fspath(path)
-    if isinstance(spans, pd.DataFrame):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    import uuid
 
-        if "://" in path:
-            fsspec = require("fsspec", "dask")
-            fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
+    from .io import parquet as store
+
+    if isinstance(path, str) and "://" in path:
+        raise ArgumentError(f"to_parquet: local paths only, got {path!r}")
+    target = store.check_target(path, overwrite)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    try:
+        if isinstance(spans, pd.DataFrame):
+            files = [("part.0.parquet", store.write_part(spans, tmp / "part.0.parquet"))]
         else:
-            fs, root = None, path
-            if os.path.isdir(path) and os.listdir(path) and not overwrite:
-                raise ArgumentError(f"to_parquet: {path!r} exists and is not empty; pass overwrite=True")
-            os.makedirs(path, exist_ok=True)
-            for f in os.listdir(path):
-                if f.startswith("part.") and f.endswith(".parquet"):
-                    os.remove(os.path.join(path, f))
-        table = pa.Table.from_pandas(_encode(spans), preserve_index=False)
-        pq.write_table(table, f"{root}/part.0.parquet", filesystem=fs, row_group_size=1_000_000)
-        return path
-    _dd()
-    if not hasattr(spans, "map_partitions"):
-        raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
-    with _no_string_conversion():
-        enc = spans.map_partitions(_encode, meta=_encoded_meta(spans._meta))
-        enc.to_parquet(path, write_index=False, overwrite=overwrite, storage_options=storage_options,
-                       name_function=lambda i: f"part.{i}.parquet")
-    return path
+            dask = require("dask", "dask")
+            if not hasattr(spans, "to_delayed"):
+                raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
+            parts = spans.to_delayed()
+            names = [f"part.{i}.parquet" for i in range(len(parts))]
+            counts = dask.compute(*[dask.delayed(store.write_part)(d, str(tmp / n), False) for d, n in zip(parts, names, strict=False)])
+            files = list(zip(names, counts, strict=False))
+        store.write_index(tmp, files)
+        store.replace(tmp, target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return os.fspath(path)
 
 
-def _part_files(path: str) -> list[str]:
-    files = [f for f in os.listdir(path) if f.endswith(".parquet")]
-    num = re.compile(r"(\d+)")
-    return [os.path.join(path, f) for f in sorted(files, key=lambda f: [int(x) if x.isdigit() else x for x in num.split(f)])]
+def _read_part(file: str) -> pd.DataFrame:
+    from .io.parquet import read_parquet as rp
+
+    return rp(file, materialize=True)
 
 
-def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options: dict | None = None):
-    """Read a Parquet directory written by :func:`to_parquet` back into a spans frame.
+def read_parquet(path: str | os.PathLike, *, lazy: bool = True):
+    """Read a spans store (:func:`to_parquet`, :func:`tracekit.write_parquet`) into a spans frame.
 
-    ``lazy=True``: a Dask frame with one partition per file (row groups are not split, so
-    traces stay as whole as they were when written). ``lazy=False``: one pandas frame (files
-    in partition order, RangeIndex). Dtypes and dict/list values come back exactly; see
-    :func:`to_parquet` for an example.
+    ``lazy=True``: a Dask frame with one partition per store file (files are never split, so
+    traces stay as whole as they were when written: a store partitioned by hour or day keeps every
+    trace in one file). ``lazy=False``: one pandas frame with plain dict/list columns
+    (:func:`tracekit.read_parquet` with ``materialize=True``). Dtypes and values come back
+    exactly; see :func:`to_parquet` for an example.
     """
-    path = os.fspath(path)
+    from .io.parquet import read_parquet as rp
+    from .io.parquet import store_files
+
     if not lazy:
-        if "://" in path:
-            return read_parquet(path, lazy=True, storage_options=storage_options).compute(scheduler="sync").reset_index(drop=True)
-        if not os.path.isdir(path):
-            raise TraceKitError(f"read_parquet: no such directory: {path!r}")
-        files = _part_files(path)
-        if not files:
-            raise TraceKitError(f"read_parquet: no .parquet files in {path!r}")
-        frames = [_decode(pd.read_parquet(f)) for f in files]
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        return rp(path, materialize=True)
     dd = _dd()
+    if not os.path.exists(path):
+        raise TraceKitError(f"read_parquet: no such file or directory: {os.fspath(path)!r}")
+    files = [str(f) for f in store_files(path)]
     with _no_string_conversion():
-        raw = dd.read_parquet(path, split_row_groups=False, storage_options=storage_options)
-        meta = _decode(raw._meta)
-        return raw.map_partitions(_decode, meta=meta)
+        return dd.from_map(_read_part, files, meta=empty_spans(), label="tracekit-read-store", enforce_metadata=False)
 
 
 # ---------------------------------------------------------------------------------- analyses

@@ -98,9 +98,13 @@ def file_inputs(paths: Sequence[str | Path] | None) -> tuple[InputFile, ...]:
     from .io._sources import list_files
 
     out: list[InputFile] = []
+    from .io.parquet import INDEX_FILE, is_store, store_files
+
     for p in paths or ():
         p = Path(p)
-        files = list_files(p) if p.is_dir() else [p]
+        store = p.is_dir() and is_store(p)  # a spans store directory: its index and Parquet files
+        files = ([p / INDEX_FILE] if (p / INDEX_FILE).is_file() else []) + store_files(p) if store else \
+            list_files(p) if p.is_dir() else [p]
         out.extend(_hash_file(f) for f in files)
     return tuple(out)
 
@@ -719,11 +723,20 @@ def render_markdown(data: ReportData) -> str:
     return "\n".join(out)
 
 
+def _resolved(spans: Any, inputs: Sequence[str | Path] | None) -> tuple[pd.DataFrame, Sequence[str | Path] | None]:
+    """A path (trace files or a spans store) read by tk.read and recorded as the input; a frame as it is."""
+    if isinstance(spans, (str, Path)):
+        from .io.sniff import read
+
+        return read(spans), inputs if inputs is not None else [spans]
+    return spans, inputs
+
+
 def report(
-    spans: pd.DataFrame,
+    spans: pd.DataFrame | str | Path,
     path: str | Path,
     *,
-    baseline: pd.DataFrame | None = None,
+    baseline: pd.DataFrame | str | Path | None = None,
     title: str | None = None,
     redact: Sequence[str] | None = None,
     worst: int = 3,
@@ -736,13 +749,14 @@ def report(
 
     Parameters
     ----------
-    spans : pandas.DataFrame
-        The spans under investigation.
+    spans : pandas.DataFrame, str or pathlib.Path
+        The spans under investigation, or a path :func:`tracekit.read` reads (trace files or a
+        spans store); a path is recorded as an input.
     path : str or pathlib.Path
         The file to write: ``.html`` (the page; with ``markdown``, the key findings beside it as ``.md``) or
         ``.md`` (the key findings as Markdown only).
-    baseline : pandas.DataFrame, optional
-        Spans of a reference period to compare against.
+    baseline : pandas.DataFrame, str or pathlib.Path, optional
+        Spans of a reference period to compare against (or a path, as ``spans``).
     title : str, optional
         Report title (escaped).
     redact : sequence of str, optional
@@ -775,6 +789,9 @@ def report(
     >>> out.read_text().startswith("<!DOCTYPE html>")
     True
     """
+    spans, inputs = _resolved(spans, inputs)
+    if baseline is not None:
+        baseline, baseline_inputs = _resolved(baseline, baseline_inputs)
     kind = output_kind(path)
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
                           inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by)

@@ -277,7 +277,8 @@ def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
             problems.append(f"column {col.name!r} has dtype {s.dtype}, expected {col.dtype_name}")
             continue
         if not col.nullable:
-            nulls = s.isna() if col.dtype is not object else s.map(lambda x: x is None)
+            # a dict/list column: None is missing (a lazy store column answers without building its cells)
+            nulls = s.isna() if col.dtype is not object or s.dtype != object else s.map(lambda x: x is None)
             if nulls.any():
                 problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
                 continue

@@ -163,6 +163,67 @@ def _sparse(tcode: np.ndarray, kcode: np.ndarray, w: np.ndarray, n_tr: int, n_k:
     return sparse.csr_matrix((w.astype(np.float64), (tcode.astype(np.int64), kcode.astype(np.int64))), shape=(max(n_tr, 0), n_k))
 
 
+#: bootstrap draws held at once by :func:`compare` (both sides, every metric); more keys are done in chunks
+_DRAW_BYTES = 256 * 2**20
+
+
+class _Side:
+    """One side's bootstrap, drawn for any range of keys with the random numbers a single pass over
+    every key would use: the trace weights are redrawn from the generator's state before them, the
+    quantile uniforms of a key are found by advancing the state after them (PCG64: one 64-bit step
+    per uniform), and ``rng`` is left where a single pass leaves it."""
+
+    def __init__(self, rng: np.random.Generator, n_tr: int, mats: list, m_has, n_boot: int, kk: np.ndarray,
+                 vv: np.ndarray, n_k: int, whole: bool):
+        self.n_tr, self.n_boot, self.kk, self.vv = n_tr, n_boot, kk, vv
+        self.bounds = np.searchsorted(kk, np.arange(n_k + 1))
+        self.nonempty = self.bounds[1:] > self.bounds[:-1]
+        self.rank = np.cumsum(self.nonempty) - self.nonempty  # a key's place among the keys with calls
+        self.n_ne = int(self.nonempty.sum())
+        self.w_state = rng.bit_generator.state
+        if whole:  # one chunk: the weights are drawn once, for every matrix
+            self.boots: list | None = _boot_sums(rng, n_tr, [*mats, m_has], n_boot)
+            self.mats = mats
+        else:
+            self.boots = None
+            self.has = _boot_sums(rng, n_tr, [m_has], n_boot)[0]
+            self.mats = [m.tocsc() for m in mats]
+        self.q_state = rng.bit_generator.state
+        rng.bit_generator.advance(2 * self.n_ne * n_boot)  # past the p50 and p95 uniforms of every key
+        self._rng = rng
+
+    def _gen(self, state: dict) -> np.random.Generator:
+        g = np.random.Generator(type(self._rng.bit_generator)())
+        g.bit_generator.state = state
+        return g
+
+    def draws(self, k0: int, k1: int, res: dict, tag: str) -> dict[str, np.ndarray]:
+        """Bootstrap draws (n_boot, k1 - k0) of every metric for keys k0..k1; fills the p50/p95 points in ``res``."""
+        if self.boots is not None:
+            boots = [b[:, k0:k1] for b in self.boots[:-1]] + [self.boots[-1]]
+        else:
+            boots = _boot_sums(self._gen(self.w_state), self.n_tr, [m[:, k0:k1] for m in self.mats], self.n_boot)
+            boots.append(self.has)
+        out: dict[str, np.ndarray] = {}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["cp_ms"] = boots[0] / boots[5]
+            out["calls"] = boots[1] / self.n_tr if self.n_tr else boots[1]
+            out["error_rate"] = boots[2] / boots[1]
+            out["fanout"] = boots[4] / boots[3]
+        ks = np.flatnonzero(self.nonempty[k0:k1]) + k0
+        for qi, (q, m) in enumerate(((0.5, "p50_ms"), (0.95, "p95_ms"))):
+            dr = np.full((self.n_boot, k1 - k0), np.nan)
+            if len(ks):
+                g = self._gen(self.q_state)
+                g.bit_generator.advance(int(qi * self.n_ne + self.rank[ks[0]]) * self.n_boot)
+                u = g.random(len(ks) * self.n_boot).reshape(len(ks), self.n_boot)
+                point = res[f"{m}_{tag}"]
+                for j, k in enumerate(ks.tolist()):
+                    point[k], dr[:, k - k0] = quantile_draws(self.vv[self.bounds[k]:self.bounds[k + 1]], q, u[j])
+            out[m] = dr
+        return out
+
+
 @renamed(a="spans", b="baseline")
 def compare(
     spans: pd.DataFrame,
@@ -246,8 +307,12 @@ def compare(
         return kidx.get_indexer(pd.MultiIndex.from_frame(df[keys].astype(object).fillna("<NA>"))) if len(df) else np.zeros(0, dtype=np.int64)
 
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
-    res: dict[str, np.ndarray] = {}
-    draws: dict[str, dict[str, np.ndarray]] = {"a": {}, "b": {}}
+    res: dict[str, np.ndarray] = {f"{m}_{t}": np.full(n_k, np.nan) for m in ("p50_ms", "p95_ms") for t in "ab"}
+    # keys are bootstrapped a chunk at a time, so the draws held at once stay under _DRAW_BYTES
+    # (both sides, every metric); the random stream is the one a single pass draws (see _Side)
+    per_key = 2 * (len(METRICS) + 4) * n_boot * 8
+    chunk = max(1, min(_DRAW_BYTES // per_key, n_k or 1))
+    sides: dict[str, _Side] = {}
     for tag, n_tr, cpk, calls, has_cp in (("a", na, cpa, calla, hcp_a), ("b", nb, cpb, callb, hcp_b)):
         kc = codes(cpk)
         cc = codes(calls)
@@ -261,33 +326,31 @@ def compare(
         hrows = np.flatnonzero(has_cp)
         M_has = _sparse(hrows, np.zeros(len(hrows), dtype=np.int64), np.ones(len(hrows)), n_tr, 1)
         n_cp = len(hrows)
-        mats = [M_cp, M_calls, M_err, M_sp, M_ch, M_has]
+        mats = [M_cp, M_calls, M_err, M_sp, M_ch]
         sums = [np.asarray(m.sum(axis=0)).ravel() for m in mats]
-        boots = _boot_sums(rng, n_tr, mats, n_boot)
         with np.errstate(invalid="ignore", divide="ignore"):
             res[f"cp_ms_{tag}"] = sums[0] / n_cp if n_cp else np.full(n_k, np.nan)
             res[f"calls_{tag}"] = sums[1] / n_tr if n_tr else np.full(n_k, np.nan)
             res[f"error_rate_{tag}"] = sums[2] / sums[1]
             res[f"fanout_{tag}"] = sums[4] / sums[3]
-            draws[tag]["cp_ms"] = boots[0] / boots[5]
-            draws[tag]["calls"] = boots[1] / n_tr if n_tr else boots[1]
-            draws[tag]["error_rate"] = boots[2] / boots[1]
-            draws[tag]["fanout"] = boots[4] / boots[3]
-        # latency percentiles per key, exact order-statistic bootstrap
+        # latency percentiles per key: the calls' durations sorted by key
         dur = calls["dur"].to_numpy(dtype=np.float64)
         okd = ent & ~np.isnan(dur)
         order = np.lexsort((dur[okd], cc[okd]))
-        kk, vv = cc[okd][order], dur[okd][order]
-        bounds = np.searchsorted(kk, np.arange(n_k + 1))
-        for q, m in ((0.5, "p50_ms"), (0.95, "p95_ms")):
-            point = np.full(n_k, np.nan)
-            dr = np.full((n_boot, n_k), np.nan)
-            for k in range(n_k):
-                v = vv[bounds[k]:bounds[k + 1]]
-                if len(v):
-                    point[k], dr[:, k] = quantile_draws(v, q, rng.random(n_boot))
-            res[f"{m}_{tag}"] = point
-            draws[tag][m] = dr
+        sides[tag] = _Side(rng, n_tr, mats, M_has, n_boot, cc[okd][order], dur[okd][order], n_k, whole=chunk >= n_k)
+
+    lo_hi = {m: (np.full(n_k, np.nan), np.full(n_k, np.nan)) for m in METRICS}
+    for k0 in range(0, n_k, chunk):
+        k1 = min(n_k, k0 + chunk)
+        draws = {tag: sides[tag].draws(k0, k1, res, tag) for tag in ("a", "b")}
+        for m in METRICS:
+            d = draws["a"][m] - draws["b"][m]
+            with np.errstate(invalid="ignore"):
+                good = ~np.isnan(d).all(axis=0)
+                if good.any():
+                    lo, hi = _nan_percentiles(d[:, good], (lo_q, hi_q))
+                    lo_hi[m][0][k0:k1][good], lo_hi[m][1][k0:k1][good] = lo, hi
+        del draws
 
     table = pd.DataFrame(list(kidx), columns=keys) if n_k else pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
     for k in keys:
@@ -299,15 +362,8 @@ def compare(
         table[f"{m}_a"] = va
         table[f"{m}_b"] = vb
         table[f"delta_{m}"] = va - vb
-        d = draws["a"][m] - draws["b"][m]
-        with np.errstate(invalid="ignore"):
-            good = ~np.isnan(d).all(axis=0)
-            lo = np.full(n_k, np.nan)
-            hi = np.full(n_k, np.nan)
-            if good.any():
-                lo[good], hi[good] = _nan_percentiles(d[:, good], (lo_q, hi_q))
-        table[f"delta_{m}_lo"] = lo
-        table[f"delta_{m}_hi"] = hi
+        table[f"delta_{m}_lo"] = lo_hi[m][0]
+        table[f"delta_{m}_hi"] = lo_hi[m][1]
     table["impact"] = table["delta_cp_ms"].abs()
     table = table.sort_values(["impact", *keys], ascending=[False] + [True] * len(keys), kind="stable", na_position="last").reset_index(drop=True)
 

@@ -21,6 +21,7 @@ Int64Dtype()
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import is_
 from operator import not_ as _not
@@ -32,11 +33,58 @@ import pyarrow as pa
 
 from ..errors import ArgumentError
 from .frame import require_columns
-from .naming import _heads, get_attribute
 
 __all__ = ["attribute", "attribute_values"]
 
 _INT64 = (-(2**63), 2**63 - 1)
+
+
+def get_attribute(attributes: dict | None, key: str):
+    """Value of a flat dotted key, or of the same path through nested dicts; None if absent.
+
+    At each level the longest run of the key's dotted parts that is a key there is taken, so
+    flat and nested parts mix (X-Ray's ``metadata.default`` holds a dict:
+    ``"metadata.default.http.route"``).
+
+    Examples
+    --------
+    >>> get_attribute({"http": {"request": {"url": "x"}}}, "http.request.url")
+    'x'
+    >>> get_attribute({"metadata.default": {"http.route": "/a"}}, "metadata.default.http.route")
+    '/a'
+    """
+    if not isinstance(attributes, dict):
+        return None
+    v = attributes.get(key)
+    if v is not None or key in attributes:
+        return v
+    parts, heads = _heads(key)
+    for k, j in heads:  # the top level, with the key's leading runs made once per key
+        if k in attributes:
+            cur, i = attributes[k], j
+            break
+    else:
+        return None
+    n = len(parts)
+    while i < n:  # iterative: nesting depth is bounded by the key, not by the input
+        if not isinstance(cur, dict):
+            return None
+        for j in range(n, i, -1):  # the longest run of parts that is a key here
+            k = ".".join(parts[i:j])
+            if k in cur:
+                cur = cur[k]
+                i = j
+                break
+        else:
+            return None
+    return cur
+
+
+@lru_cache(maxsize=4096)
+def _heads(key: str) -> tuple[list[str], tuple[tuple[str, int], ...]]:
+    """The dotted parts of ``key`` and its leading runs but the whole, longest first, each with its length."""
+    parts = key.split(".")
+    return parts, tuple((".".join(parts[:j]), j) for j in range(len(parts) - 1, 0, -1))
 
 
 def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") -> list:
@@ -46,6 +94,11 @@ def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") 
     dicts (:func:`~tracekit.core.naming.get_attribute`), only for the spans that hold one of its
     leading parts.
     """
+    arr = spans[column].array
+    if callable(getattr(arr, "key_values", None)):  # a store's lazy column (tracekit.io.containers)
+        got = arr.key_values(key)
+        if got is not None:
+            return _lazy_values(arr, key, got[0])
     objs = spans[column].to_numpy(dtype=object)
     try:
         vals = list(map(dict.get, objs, repeat(key)))
@@ -67,6 +120,19 @@ def attribute_values(spans: pd.DataFrame, key: str, column: str = "attributes") 
             maybe = [i for i in miss if isinstance(objs[i], dict) and not found.isdisjoint(objs[i])]
         for i in maybe:
             vals[i] = get_attribute(objs[i], key)
+    return vals
+
+
+def _lazy_values(arr: Any, key: str, vals: list) -> list:
+    """``key`` read from a lazy column's stored columns; a dotted key absent as such is followed
+    through the dicts of only the cells that hold one of its leading parts (built for that)."""
+    if "." in key and None in vals:
+        heads = tuple(k for k, _ in _heads(key)[1])  # longest first
+        maybe = np.flatnonzero(arr.heads_present(heads) & np.fromiter(map(is_, vals, repeat(None)), dtype=bool,
+                                                                      count=len(vals)))
+        if len(maybe):
+            for i, d in zip(maybe.tolist(), arr.take(maybe).to_numpy(), strict=False):
+                vals[i] = get_attribute(d, key)
     return vals
 
 

@@ -25,13 +25,13 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
+from .attributes import attribute_values, get_attribute
 from .nested import safe_str
 from .tree import SpanTree, unique_sorted
 
@@ -71,54 +71,6 @@ ASYNC_OPERATIONS = frozenset({
     "SendMessage", "SendMessageBatch", "Publish", "PublishBatch", "PutRecord", "PutRecords", "PutEvents",
     "StartExecution", "InvokeAsync",
 })
-
-
-def get_attribute(attributes: dict | None, key: str):
-    """Value of a flat dotted key, or of the same path through nested dicts; None if absent.
-
-    At each level the longest run of the key's dotted parts that is a key there is taken, so
-    flat and nested parts mix (X-Ray's ``metadata.default`` holds a dict:
-    ``"metadata.default.http.route"``).
-
-    Examples
-    --------
-    >>> get_attribute({"http": {"request": {"url": "x"}}}, "http.request.url")
-    'x'
-    >>> get_attribute({"metadata.default": {"http.route": "/a"}}, "metadata.default.http.route")
-    '/a'
-    """
-    if not isinstance(attributes, dict):
-        return None
-    v = attributes.get(key)
-    if v is not None or key in attributes:
-        return v
-    parts, heads = _heads(key)
-    for k, j in heads:  # the top level, with the key's leading runs made once per key
-        if k in attributes:
-            cur, i = attributes[k], j
-            break
-    else:
-        return None
-    n = len(parts)
-    while i < n:  # iterative: nesting depth is bounded by the key, not by the input
-        if not isinstance(cur, dict):
-            return None
-        for j in range(n, i, -1):  # the longest run of parts that is a key here
-            k = ".".join(parts[i:j])
-            if k in cur:
-                cur = cur[k]
-                i = j
-                break
-        else:
-            return None
-    return cur
-
-
-@lru_cache(maxsize=4096)
-def _heads(key: str) -> tuple[list[str], tuple[tuple[str, int], ...]]:
-    """The dotted parts of ``key`` and its leading runs but the whole, longest first, each with its length."""
-    parts = key.split(".")
-    return parts, tuple((".".join(parts[:j]), j) for j in range(len(parts) - 1, 0, -1))
 
 
 def _host(url: str) -> str | None:
@@ -187,10 +139,12 @@ def callees(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
     out = np.full(len(idx), None, dtype=object)
     if not len(idx) or "attributes" not in spans.columns:
         return out
-    attrs = spans["attributes"].to_numpy(dtype=object)[idx]
     names = spans["name"].to_numpy(dtype=object, na_value=None)[idx]
     calls = (np.isin(spans["kind"].to_numpy(dtype=object, na_value="")[idx], ("client", "producer"))
              if "kind" in spans.columns else np.ones(len(idx), dtype=bool))
+    if _is_lazy(spans):  # a store's column: the callee keys read column-wise, no dict built
+        return _lazy_callees(spans, idx, names, calls, out)
+    attrs = spans["attributes"].to_numpy(dtype=object)[idx]
     for i, (a, nm, c) in enumerate(zip(attrs, names, calls, strict=True)):
         if c and isinstance(a, dict) and a:
             out[i] = callee(a, nm)
@@ -238,6 +192,8 @@ def routes(spans: pd.DataFrame) -> pd.Series:
     >>> routes(s).tolist()
     ['/orders/:id', '/orders/{id}', 'work']
     """
+    if _is_lazy(spans):
+        return _lazy_routes(spans)
     attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans.columns else [None] * len(spans)
     names = spans["name"].to_numpy(dtype=object, na_value=None)
     out = np.empty(len(spans), dtype=object)
@@ -254,6 +210,72 @@ def routes(spans: pd.DataFrame) -> pd.Series:
                             break
         out[i] = str(r) if r else names[i]
     return pd.Series(out, index=spans.index, dtype=spans["name"].dtype if "name" in spans.columns else object)
+
+
+def _is_lazy(spans: pd.DataFrame) -> bool:
+    """Whether ``attributes`` is a store's lazy column (tracekit.io.containers.LazyColumn) not yet built."""
+    if "attributes" not in spans.columns:
+        return False
+    arr = spans["attributes"].array
+    return callable(getattr(arr, "key_values", None)) and getattr(arr, "is_lazy", False)
+
+
+_ROUTE_PATH_KEYS = ("url.path", "http.target", "url.full", "http.url", "http.request.url")
+
+
+def _lazy_routes(spans: pd.DataFrame) -> pd.Series:
+    """:func:`routes` from the stored key columns: the same rule, one key at a time."""
+    arr = spans["attributes"].array
+    first = [arr.key_values(k)[0] for k in ("http.route", "url.template")]  # flat keys, as a.get()
+    paths = [attribute_values(spans, k) for k in _ROUTE_PATH_KEYS]  # dotted: as get_attribute
+    names = spans["name"].to_numpy(dtype=object, na_value=None)
+    out = np.empty(len(spans), dtype=object)
+    for i in range(len(spans)):
+        r = first[0][i] or first[1][i]
+        if not r:
+            for col in paths:
+                v = col[i]
+                if isinstance(v, str) and v:
+                    r = _path_route(v)
+                    if r:
+                        break
+        out[i] = str(r) if r else names[i]
+    return pd.Series(out, index=spans.index, dtype=spans["name"].dtype)
+
+
+def _lazy_callees(spans: pd.DataFrame, idx: np.ndarray, names: np.ndarray, calls: np.ndarray,
+                  out: np.ndarray) -> np.ndarray:
+    """:func:`callees` from the stored key columns of the calling spans: :func:`callee`'s rule, key by key."""
+    pos = np.flatnonzero(calls)
+    if not len(pos):
+        return out
+    sub = spans.iloc[idx[pos]]
+    col = {k: attribute_values(sub, k) for k in (*CALLEE_KEYS, *_URL_KEYS, *_LATE_KEYS, "namespace")}
+    for j, p in enumerate(pos.tolist()):
+        r = None
+        for k in CALLEE_KEYS:
+            v = col[k][j]
+            if v is not None and v != "":
+                r = safe_str(v)
+                break
+        if r is None:
+            for k in _URL_KEYS:
+                v = col[k][j]
+                if isinstance(v, str) and v:
+                    h = _host(v)
+                    if h:
+                        r = h
+                        break
+        if r is None:
+            for k in _LATE_KEYS:
+                v = col[k][j]
+                if v is not None and v != "":
+                    r = safe_str(v)
+                    break
+        if r is None and col["namespace"][j] in ("aws", "remote") and names[p]:
+            r = str(names[p])
+        out[p] = r
+    return out
 
 
 def operations(spans: pd.DataFrame) -> np.ndarray:

@@ -16,11 +16,18 @@ file by file in input order; within a file, OTLP spans come before X-Ray spans.
 ``errors="skip"`` behaves as in the two readers: every valid span is loaded, every skipped
 record is listed in ``df.attrs["skipped"]`` (:func:`skipped_records` makes a table of them)
 and one :class:`~tracekit.errors.TraceFormatWarning` is emitted.
+
+A spans store (a Parquet file or a store directory written by :func:`tracekit.write_parquet`,
+recognised by content) is reopened by :func:`tracekit.read_parquet`, the store's one reader;
+stores and trace files may be mixed in one list (the frame is then concatenated in input order,
+its container columns made plain).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -28,7 +35,8 @@ import pandas as pd
 
 from ..errors import SkippedRecord, TraceFormatWarning
 from ..schema import STRING
-from ._sources import MAX_LIST_NESTING, Document, is_pathlike, known_shape
+from ._progress import Progress
+from ._sources import MAX_LIST_NESTING, Document, display_name, is_pathlike, known_shape, list_files
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
 from .xray import is_daemon_header
 
@@ -87,11 +95,13 @@ def _label(line: int | None, path: str) -> str:
     return ", ".join(x for x in (f"line {line}" if line is not None else "", path) if x)
 
 
-def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataFrame:
+def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: bool | None = None) -> pd.DataFrame:
     """Read OTLP/JSON and/or AWS X-Ray files into one spans DataFrame, sniffing each document.
 
     ``source``: a path, a list of paths, a directory, a file object, bytes, a JSON string or
     parsed JSON. ``errors``: ``"raise"`` or ``"skip"`` as in :func:`tracekit.read_otlp`.
+    ``progress``: a ``tqdm`` bar over the bytes of the files read, advanced file by file
+    (``None``: for big inputs in an interactive session; as the readers' ``progress``).
 
     Parameters
     ----------
@@ -121,6 +131,9 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    stores = _stores(source)
+    if stores is not None:
+        return _read_with_stores(stores, errors, progress)
     owned = not (isinstance(source, dict) or (isinstance(source, (list, tuple))
                                               and not (source and all(is_pathlike(x) for x in source))))
     otlp = Collector(errors)
@@ -152,11 +165,17 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
                 what = f"{what}: {shape}"
             otlp.problem(f"unknown trace format: {what}; {SUPPORTED}", doc.file, _label(doc.line, path) or None)
 
-    with gc_paused():
+    sizes = _file_sizes(source)
+    with gc_paused(), Progress(sum(sizes.values()), _bar_name(source), progress) as bar:
         for doc in otlp_documents(source, otlp):
-            files.setdefault(doc.file, len(files))
+            if doc.file not in files:
+                if files:
+                    bar.update(sizes.get(list(files)[-1], 0))  # the previous file is read
+                files[doc.file] = len(files)
             dispatch(doc.value, doc, "")
             del doc
+        if files:
+            bar.update(sizes.get(list(files)[-1], 0))
         frames = [collected_frame(otlp)]
         skipped: list[SkippedRecord] = list(otlp.skipped)
         unprocessed: tuple = ()
@@ -183,6 +202,50 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise") -> pd.DataF
         where = ", ".join(x for x in (first.file, first.record) if x)
         warnings.warn(f"read skipped {len(skipped)} bad record(s); first: {where}: {first.reason} "
                       "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
+    return df
+
+
+def _file_sizes(source: Any) -> dict[str, int]:
+    """Bytes of each file of a path source (by the name the readers give it), for the progress bar."""
+    items = [source] if is_pathlike(source) else list(source) if isinstance(source, (list, tuple)) \
+        and all(is_pathlike(x) for x in source) else []
+    out: dict[str, int] = {}
+    for x in items:
+        p = Path(os.fspath(x))
+        for f in (list_files(p) if p.is_dir() else [p] if p.is_file() else []):
+            out[display_name(f)] = f.stat().st_size
+    return out
+
+
+def _bar_name(source: Any) -> str:
+    return display_name(source) if is_pathlike(source) else "traces"
+
+
+def _stores(source: Any) -> list[tuple[Any, bool]] | None:
+    """``source`` as (path, is a store) pairs when it names at least one spans store, else None."""
+    from .parquet import is_store
+
+    if is_pathlike(source):
+        items = [source]
+    elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        items = list(source)
+    else:
+        return None
+    flags = [is_store(x) for x in items]
+    return list(zip(items, flags, strict=False)) if any(flags) else None
+
+
+def _read_with_stores(items: list[tuple[Any, bool]], errors: str, progress: bool | None = None) -> pd.DataFrame:
+    from .parquet import read_parquet
+
+    if all(flag for _, flag in items):
+        return read_parquet([p for p, _ in items])
+    frames: list[pd.DataFrame] = []
+    for p, flag in items:  # in input order; trace files read one by one
+        frames.append(read_parquet(p) if flag else read(p, errors=errors, progress=progress))  # type: ignore[arg-type]
+    df = pd.concat(frames, ignore_index=True)
+    for key in ("skipped", "ignored", "unprocessed_trace_ids"):
+        df.attrs[key] = tuple(x for f in frames for x in (f.attrs.get(key, ()) or ()))
     return df
 
 

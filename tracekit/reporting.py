@@ -448,8 +448,8 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     view["score"] = rc["score"].map(lambda v: f"{v:.2f}")
     ev = rc[list(EVIDENCE)].to_numpy(dtype=float)
     names = np.asarray(EVIDENCE)
-    view["evidence (share of its spans)"] = [
-        ", ".join(f"{names[j]} {100 * row[j]:.0f} %" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
+    view["evidence (score of each kind)"] = [
+        ", ".join(f"{names[j]} {row[j]:.2f}" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
         for row in ev]
     view["Δ critical path ms / request [95 %]"] = (
         rc["delta_cp_ms"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + " ["
@@ -533,10 +533,11 @@ def render_report(data: ReportData) -> str:
             k.startswith(p) for p in ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate", "delta_"))]
         if story.causes is not None and len(story.causes):
             parts.append(f"<h3>Likely causes (rank_causes, by {_esc(story.level)})</h3>"
-                         '<p class="muted">Each component scored by the share of its incident spans that look '
-                         "abnormal against the baseline: slower own work, longer waits between services, calls "
-                         "beyond or below the baseline's rate, an unseen call pattern, errors that originate there; "
-                         "the milliseconds are evidence beside the score.</p>")
+                         '<p class="muted">Each component gets a score per kind of evidence (0 = as the baseline; '
+                         "the share of its incident spans that look abnormal, shrunk towards the baseline's own "
+                         "rate): slower own work, longer waits between services, calls beyond or below the "
+                         "baseline's rate, an unseen call pattern, errors that originate there; the counts behind "
+                         "each score are in the full table's hypothesis, the milliseconds beside the score.</p>")
             strong = int((story.causes["score"] >= 0.1).sum())  # the rest is "low evidence": one click away
             parts.append(_table(_causes_view(story.causes), max_rows=max(3, min(strong, 8)), table_id="causes-table",
                                 name="causes", full=story.causes))

@@ -249,7 +249,7 @@ def postmortem(
         if level in CAUSE_LEVELS:
             with warnings.catch_warnings(record=True) as caught:  # said in "how sure", not on stderr
                 warnings.simplefilter("always", UserWarning)
-                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
+                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)

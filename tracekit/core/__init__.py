@@ -21,7 +21,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 104.0
 """
 
-from .frame import NAT_NS, TIME_PROBLEM, bool_column, ns, require_columns, to_timestamps
+from .frame import NAT_NS, TIME_PROBLEM, bool_column, ns, require_columns, time_resolution_ns, to_timestamps
 from .ids import normalize_trace_id, normalize_trace_ids
 from .naming import (
     ASYNC_OPERATIONS,
@@ -48,7 +48,7 @@ from .tree import SpanTree, span_tree, unique_sorted
 from .weights import trace_weights
 
 __all__ = [
-    "NAT_NS", "TIME_PROBLEM", "bool_column", "ns", "require_columns", "to_timestamps",
+    "NAT_NS", "TIME_PROBLEM", "bool_column", "ns", "require_columns", "to_timestamps", "time_resolution_ns",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",

@@ -32,7 +32,7 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   yet: the Good–Turing missing mass of the operation's baseline (its counts seen once over its
   spans), so three baseline spans with three different counts do not make a fourth count news;
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
-  (:func:`~tracekit.error_origins`: no failed descendant), beyond the baseline's share.
+  (:func:`~tracekit.error_origins`: no failed child), beyond the baseline's share.
 
 At ``service``, ``host`` and ``version`` level each evidence is measured per operation of the
 component and the component takes its highest-scoring operation's (``evidence_operation``): a fault
@@ -218,12 +218,11 @@ class _Side:
         # make equal gaps differ by rounding noise, 1e-13 ms, and count them as waiting longer)
         self.gap = np.where(self.cross, (dur_ns[pp] - dur_ns) / 1e6, np.nan) if self.n else np.zeros(0)
         fl = failed(spans)
-        below = np.zeros(self.n, dtype=bool)
+        self.origin = fl
         if fl.any():
-            from .error_origins import failed_descendant
+            from .error_origins import is_origin
 
-            below = failed_descendant(spans, fl)
-        self.origin = fl & ~below
+            self.origin = is_origin(spans, fl)
         self.trace = tree.trace
         # the route of each span's request (core.routes of its request root): expected call counts per route
         rr = tree.request_root

@@ -52,6 +52,7 @@ from ..core import (
     bool_column,
     callee,
     failed,
+    failed_share,
     is_async_handoff,
     ns,
     percentile,
@@ -383,9 +384,12 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
     fl = failed(spans) | (spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans else failed(spans)
     no_status = spans["http_status"].isna().to_numpy() if "http_status" in spans else np.ones(len(spans), dtype=bool)
     unanswered_failure = fl & no_status
-    has_root = np.zeros(len(spans), dtype=bool)
-    has_root[tree.is_root | tree.orphan] = True
-    root_services = set(svc[has_root].tolist())
+    # services with spans that start traces of their own (true roots), and per service the traces in which
+    # it has an orphan span (its parent span is missing from the same trace: not a trace of its own)
+    root_services = set(svc[tree.is_root].tolist())
+    orphan_traces: dict = {}
+    for r in np.flatnonzero(tree.orphan).tolist():
+        orphan_traces.setdefault(svc[r], set()).add(int(tree.trace[r]))
     rows = []
     if keep:
         known = set(pd.unique(svc))
@@ -408,13 +412,26 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
             if cal in known:
                 # the callee is instrumented (it reports spans elsewhere): here the context was lost
                 sev = "warning"
-                where = (f"Those {cal} spans start traces of their own: tk.reconnect(spans) proposes which new trace "
-                         "answers each of these calls."
-                         if cal in root_services else
-                         f"{cal} has no root spans in the data: its answers to these calls are not loaded, or were not sampled.")
+                same = np.isin(tree.trace[g["row"].to_numpy()], list(orphan_traces.get(cal, ())))
+                n_same = int(same.sum())
+                n_other = len(g) - n_same
+                parts = []
+                if n_same:  # the callee's span is in the same trace, its parent span missing: not a new trace
+                    parts.append(f"In {n_same} of these {len(g)} traces a span of {cal} answers in the same trace as an "
+                                 f"orphan (its parent span, which would sit between {caller}'s call and it, is not in "
+                                 "the data: a proxy or client span not exported), so the trace id did cross this hop.")
+                if n_other:
+                    parts.append((f"For the other {n_other}, " if n_same else "")
+                                 + (f"{cal} spans start traces of their own: tk.reconnect(spans) proposes which new "
+                                    "trace answers each of these calls." if cal in root_services else
+                                    f"{cal} has no root spans in the data: its answers to these calls are not loaded, "
+                                    "or were not sampled."))
+                where = " ".join(parts)
+                lost = ("the trace context was dropped on this hop (by "
+                        f"{caller}, a proxy between them, or {cal} not extracting it)") if n_other else \
+                    "the span between them is missing"
                 why = (f"{caller} calls {cal} ({len(g)} client spans) but no {cal} server span answers below them, although "
-                       f"{cal} is instrumented: the trace context was dropped on this hop (by {caller}, a proxy between them, "
-                       f"or {cal} not extracting it). " + where)
+                       f"{cal} is instrumented: {lost}. " + where)
                 todo = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
                         f"and check that {cal} extracts it.")
             else:
@@ -601,11 +618,14 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
     if not ctx.n_traces:
         return _rows(ctx, [])
     s = ctx.summary
-    bad = s["failed"].to_numpy(dtype=bool)
-    ratio = float(bad.mean())
+    ratio, n_req = failed_share(s)  # one population: requests (core.outcomes), not rootless or async traces
+    bad = s["failed"].to_numpy(dtype=bool) & s["request"].to_numpy(dtype=bool)
     row = _finding(
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
-        f"{ratio:.1%} of requests failed (their root span: a 5xx fault, or status error that is not a 4xx or a throttle).",
+        f"{ratio:.1%} of {n_req:,} requests failed (their root span: a 5xx fault, or status error that is not a 4xx "
+        f"or a throttle): {int(bad.sum()):,} traces, {bad.sum() / ctx.n_traces:.1%} of all {ctx.n_traces:,} traces (share)"
+        + (f"; {ctx.n_traces - n_req:,} traces are not requests (no root, or asynchronous work)"
+           if ctx.n_traces > n_req else "") + ".",
         "Break it down with span_error_rate: the service whose own spans fail most is where to start.",
         trace_codes=np.flatnonzero(bad), value=ratio, always=True,
     )
@@ -806,7 +826,7 @@ def health_report(
 NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms")
 
 
-def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFrame:
+def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: int | None = None) -> pd.DataFrame:
     """Add up :func:`health_report` results of partitions that keep traces whole.
 
     Rows with the same (check, severity, subject) are summed (``traces_affected``,
@@ -816,7 +836,8 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFra
     partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` metric rows
     (``span_error_rate``, ``p95_request_latency_ms``) are left out: compute them on the whole
     data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
-    then stay separate.
+    then stay separate. ``n_requests``: the requests of all partitions (core.failed_share's population;
+    default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -842,7 +863,8 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFra
         if check == "trace_completeness":
             value = 1.0 - traces / n_traces if n_traces else np.nan
         elif check == "failed_request_ratio":
-            value = traces / n_traces if n_traces else np.nan
+            n_req = n_traces if n_requests is None else n_requests
+            value = traces / n_req if n_req else np.nan
         elif check in ("top_call_path", "high_cardinality_attribute"):
             value = float(g["value"].sum()) if check == "top_call_path" else float(g["value"].max())
         rows.append({

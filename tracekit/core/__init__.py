@@ -40,7 +40,15 @@ from .naming import (
     routes,
 )
 from .nested import safe_repr, safe_str, to_text
-from .outcomes import TRACE_OUTCOME_COLUMNS, client_error, failed, throttled, trace_outcomes
+from .outcomes import (
+    TRACE_OUTCOME_COLUMNS,
+    client_error,
+    failed,
+    failed_share,
+    is_async_root,
+    throttled,
+    trace_outcomes,
+)
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
 from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, holm, percentile, quantile_draws
@@ -53,7 +61,7 @@ __all__ = [
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
-    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
+    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",

@@ -34,9 +34,14 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
   (:func:`~tracekit.error_origins`: no failed child), beyond the baseline's share.
 
-At ``service``, ``host`` and ``version`` level each evidence is measured per operation of the
-component and the component takes its highest-scoring operation's (``evidence_operation``): a fault
-in one operation is not diluted by the component's other, normal operations. A time difference
+At ``service``, ``host`` and ``version`` level each evidence is also measured per operation of the
+component, and the component takes its most abnormal operation's (``evidence_operation``) when that
+operation's score exceeds the component's pooled score by more than two binomial standard errors of a
+share at the chance rate 1 − q over the operation's spans (plus the prior): a fault in one operation
+is not diluted by the component's other, normal operations, and the largest of many small noisy
+operations does not win by chance. ``waiting`` stays pooled per component (a delayed component is
+at one end of every slow hop; per operation, its caller's client operation would tie with it), and
+a span with a child in another service is left out of ``slower`` (its self time is that wait). A time difference
 within four steps of the data's time resolution (:func:`tracekit.core.time_resolution_ns`: 1 µs for
 X-Ray) is rounding, not evidence; caller-minus-callee gaps are taken in exact nanoseconds. With a
 ``baseline`` given, the incident window is found as without one and compared with the baseline's
@@ -65,8 +70,9 @@ at the call that broke (OnlineBoutique AC@1 75 → 80 but AC@5 100 → 95; also 
 vanished call: the same scores as now),
 routes through a forwarding root (a gateway's ``/*``: worse on both), Spring's error-dispatch spans
 (``BasicErrorController.error``) read as failures (no change at AC@1).
-OnlineBoutique: AC@1 75 %, AC@3 90 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
-63). TrainTicket: 18 / 21 / 25 % (28 faults; MicroRank 16 / 24 / 36): its CPU faults are all found
+OnlineBoutique: AC@1 75 %, AC@3 100 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
+63). TrainTicket: 14 / 14 / 25 % (28 faults; MicroRank 16 / 24 / 36; before the per-operation evidence of
+issue 29, 75 / 90 / 100 and 18 / 21 / 25): its CPU faults are all found
 first, its exception and return-value faults are not — they leave no mark that sets the injected
 service apart in these status-less spans (``benchmarks/study_nezha_marks.py``: by the smallest
 p-value of its call count, span time, exclusive time and callers' waiting, the injected service
@@ -120,7 +126,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
-    ("evidence_operation", "string", "", "the operation (span name) of the component whose spans the shares above are measured on: at service, host and version level its highest-scoring operation, so a fault in one operation is not diluted by the others; at operation level its own"),
+    ("evidence_operation", "string", "", "the operation (span name) of the component whose spans the shares above (but waiting) are measured on: at service, host and version level its most abnormal operation when that stands out beyond the component's pooled spans by more than chance (so a fault in one operation is not diluted by the others), else <NA> (all its spans); at operation level its own"),
     ("spans", "int64", "spans", "spans of the component in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the component in the baseline"),
     ("delta_cp_ms", "float64", "ms", "exclusive critical-path ms per request, incident − baseline (compare)"),
@@ -214,6 +220,10 @@ class _Side:
         self.parent = par
         self.children = np.bincount(par[hp], minlength=self.n) if self.n else np.zeros(0, np.int64)
         self.cross = hp & (self.svc[pp] != self.svc) if self.n else np.zeros(0, bool)
+        # a span with a child in another service (a client span and the server span answering it): its self
+        # time is the time outside the callee — waiting (counted at both ends), not own work
+        self.calls_out = np.zeros(self.n, dtype=bool)
+        self.calls_out[par[self.cross]] = True
         # caller span − callee span in exact integer nanoseconds, then ms (durations in float ms would
         # make equal gaps differ by rounding noise, 1e-13 ms, and count them as waiting longer)
         self.gap = np.where(self.cross, (dur_ns[pp] - dur_ns) / 1e6, np.nan) if self.n else np.zeros(0)
@@ -398,110 +408,138 @@ def rank_causes(
     def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
 
-    def per_sub(mask: np.ndarray, codes_: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(codes_[mask], weights=None if weights_ is None else weights_[mask], minlength=n_s).astype(float)
+    def _evidence(sa: np.ndarray, sb: np.ndarray, n_s: int):
+        """Each evidence, its counts and the score per code of ``sa`` / ``sb`` (a key, or a (key, operation))."""
+        def per_sub(mask: np.ndarray, codes_: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(codes_[mask], weights=None if weights_ is None else weights_[mask], minlength=n_s).astype(float)
 
-    def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
-        return per_sub(mask, sa, a.w)
+        def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
+            return per_sub(mask, sa, a.w)
 
-    def pa_w(mask: np.ndarray, v: np.ndarray) -> np.ndarray:  # sum of v over the incident spans of each key
-        return per_sub(mask, sa, a.w * v)
+        def pa_w(mask: np.ndarray, v: np.ndarray) -> np.ndarray:  # sum of v over the incident spans of each key
+            return per_sub(mask, sa, a.w * v)
 
-    def pb(mask: np.ndarray) -> np.ndarray:
-        return per_sub(mask, sb, b.w)
+        def pb(mask: np.ndarray) -> np.ndarray:
+            return per_sub(mask, sb, b.w)
 
-    # the prior's pseudo-spans are sampled spans: with weights, each stands for the mean weight
-    prior_w = prior * (float(a.w.mean()) if a.n else 1.0)
+        # the prior's pseudo-spans are sampled spans: with weights, each stands for the mean weight
+        prior_w = prior * (float(a.w.mean()) if a.n else 1.0)
 
-    def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
-        return (x + base * prior_w) / (n + prior_w) - base
+        def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
+            return (x + base * prior_w) / (n + prior_w) - base
 
-    ev: dict[str, np.ndarray] = {}
-    # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
-    thr, cnt = _quantile_per_group(ob, b.self_ms, n_o, q)
-    usable = cnt[oa] >= min_spans
-    ok = usable & ~np.isnan(a.self_ms)
-    ex = ok & (a.self_ms > thr[oa] + tol_ms)
-    # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
-    p_ex = _exceed_rate(cnt, q)[oa]
-    ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
-    # the counts behind each score (what the words say: a count over a count, never the shrunk score)
-    counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"slower": (pa(ex), pa(ok))}
-    # waiting: caller span − callee span, per caller-op → callee-op pair, both ends (beyond rounding)
-    pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
-    pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
-    pc, pu = pd.factorize(np.concatenate([pair_a[a.cross], pair_b[b.cross]]), sort=False)
-    pca, pcb = pc[:int(a.cross.sum())], pc[int(a.cross.sum()):]
-    gthr, gcnt = _quantile_per_group(pcb, b.gap[b.cross], len(pu), q)
-    ga = a.gap[a.cross]
-    gok = (gcnt[pca] >= min_spans) & ~np.isnan(ga)
-    gex = gok & (ga > gthr[pca] + tol_ms)
-    callee_k = sa[a.cross]
-    caller_k = sa[np.maximum(a.parent, 0)][a.cross]
-    gw = a.w[a.cross]
-    x = per_sub(gex, callee_k, gw) + per_sub(gex & (caller_k != callee_k), caller_k, gw)
-    n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
-    gp = gw * _exceed_rate(gcnt, q)[pca]
-    e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
-    ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
-    counts["waiting"] = (x, n)
+        ev: dict[str, np.ndarray] = {}
+        # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
+        thr, cnt = _quantile_per_group(ob, np.where(b.calls_out, np.nan, b.self_ms), n_o, q)
+        usable = cnt[oa] >= min_spans
+        ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
+        ex = ok & (a.self_ms > thr[oa] + tol_ms)
+        # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
+        p_ex = _exceed_rate(cnt, q)[oa]
+        ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
+        # the counts behind each score (what the words say: a count over a count, never the shrunk score)
+        counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"slower": (pa(ex), pa(ok))}
+        # waiting: caller span − callee span, per caller-op → callee-op pair, both ends (beyond rounding)
+        pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
+        pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
+        pc, pu = pd.factorize(np.concatenate([pair_a[a.cross], pair_b[b.cross]]), sort=False)
+        pca, pcb = pc[:int(a.cross.sum())], pc[int(a.cross.sum()):]
+        gthr, gcnt = _quantile_per_group(pcb, b.gap[b.cross], len(pu), q)
+        ga = a.gap[a.cross]
+        gok = (gcnt[pca] >= min_spans) & ~np.isnan(ga)
+        gex = gok & (ga > gthr[pca] + tol_ms)
+        callee_k = sa[a.cross]
+        caller_k = sa[np.maximum(a.parent, 0)][a.cross]
+        gw = a.w[a.cross]
+        x = per_sub(gex, callee_k, gw) + per_sub(gex & (caller_k != callee_k), caller_k, gw)
+        n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
+        gp = gw * _exceed_rate(gcnt, q)[pca]
+        e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
+        ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
+        counts["waiting"] = (x, n)
+        allk = np.ones(a.n, dtype=bool)
+        # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
+        # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
+        rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.route, b.route]), dtype=object).fillna("\x00<NA>"))
+        n_r = max(len(runiq), 1)
+        ra, rb = rcode[:a.n], rcode[a.n:]
+        req_a = a.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
+        req_b = b.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
+        scale = np.where(req_b > 0, req_a / np.maximum(req_b, 1), 0.0)  # incident requests per baseline request
+        kor_a = sa * n_r + ra  # a sub-component is one (key, operation)
+        kor_b = sb * n_r + rb
+        kour, kinv = np.unique(np.concatenate([kor_a, kor_b]), return_inverse=True)
+        xa_r = np.bincount(kinv[:a.n], weights=a.w, minlength=len(kour))
+        expect_r = np.bincount(kinv[a.n:], weights=b.w, minlength=len(kour)) * scale[kour % n_r]
+        kou, kinv2 = np.unique(kour // n_r, return_inverse=True)
+        xa = np.bincount(kinv2, weights=xa_r, minlength=len(kou))
+        expect = np.bincount(kinv2, weights=expect_r, minlength=len(kou))
+        kk = kou.astype(np.int64) if len(kou) else np.zeros(0, np.int64)
+        # a count's chance variation: Poisson, each sampled call standing for its weight (+1: a rare call seen twice)
+        noise = _Z_COUNT * np.sqrt(expect * (float(a.w.mean()) if a.n else 1.0) + 1.0)
+        surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
+        ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_s) / (np.bincount(kk, weights=xa, minlength=n_s) + prior_w)
+        deficit = np.maximum(expect - xa - noise, 0.0)
+        ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_s) / (np.bincount(kk, weights=expect, minlength=n_s) + prior_w)
+        seen_calls = np.bincount(kk, weights=xa, minlength=n_s)
+        expected_calls = np.bincount(kk, weights=expect, minlength=n_s)
+        counts["extra"] = counts["vanished"] = (seen_calls, expected_calls)
+        # shape: a number of children the baseline never showed for the operation
+        # against the chance of a count the baseline has not shown yet: its Good–Turing missing mass, the
+        # operation's counts seen once over its spans (a baseline of 3 spans with 3 counts leaves room for
+        # a fourth; a thousand spans with the same count do not)
+        ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
+        ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
+        ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
+        seen = np.isin(ch_pair_a, ch_pair_b)
+        singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
+        p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
+        sok = usable
+        ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
+        counts["shape"] = (pa(sok & ~seen), pa(sok))
+        # errors originating at the component, beyond the baseline's share
+        base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
+        ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)
+        counts["errors"] = (pa(a.origin), pa(allk))
+
+        # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
+        ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
+        sub_score = sum(w[e] * ev[e] for e in EVIDENCE)
+        return ev, counts, sub_score, thr, cnt
+
+    prior_w = prior * (float(a.w.mean()) if a.n else 1.0)  # as inside _evidence
     allk = np.ones(a.n, dtype=bool)
-    # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
-    # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
-    rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.route, b.route]), dtype=object).fillna("\x00<NA>"))
-    n_r = max(len(runiq), 1)
-    ra, rb = rcode[:a.n], rcode[a.n:]
-    req_a = a.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
-    req_b = b.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
-    scale = np.where(req_b > 0, req_a / np.maximum(req_b, 1), 0.0)  # incident requests per baseline request
-    kor_a = sa * n_r + ra  # a sub-component is one (key, operation)
-    kor_b = sb * n_r + rb
-    kour, kinv = np.unique(np.concatenate([kor_a, kor_b]), return_inverse=True)
-    xa_r = np.bincount(kinv[:a.n], weights=a.w, minlength=len(kour))
-    expect_r = np.bincount(kinv[a.n:], weights=b.w, minlength=len(kour)) * scale[kour % n_r]
-    kou, kinv2 = np.unique(kour // n_r, return_inverse=True)
-    xa = np.bincount(kinv2, weights=xa_r, minlength=len(kou))
-    expect = np.bincount(kinv2, weights=expect_r, minlength=len(kou))
-    kk = kou.astype(np.int64) if len(kou) else np.zeros(0, np.int64)
-    # a count's chance variation: Poisson, each sampled call standing for its weight (+1: a rare call seen twice)
-    noise = _Z_COUNT * np.sqrt(expect * (float(a.w.mean()) if a.n else 1.0) + 1.0)
-    surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
-    ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_s) / (np.bincount(kk, weights=xa, minlength=n_s) + prior_w)
-    deficit = np.maximum(expect - xa - noise, 0.0)
-    ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_s) / (np.bincount(kk, weights=expect, minlength=n_s) + prior_w)
-    seen_calls = np.bincount(kk, weights=xa, minlength=n_s)
-    expected_calls = np.bincount(kk, weights=expect, minlength=n_s)
-    counts["extra"] = counts["vanished"] = (seen_calls, expected_calls)
-    # shape: a number of children the baseline never showed for the operation
-    # against the chance of a count the baseline has not shown yet: its Good–Turing missing mass, the
-    # operation's counts seen once over its spans (a baseline of 3 spans with 3 counts leaves room for
-    # a fourth; a thousand spans with the same count do not)
-    ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
-    ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
-    ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
-    seen = np.isin(ch_pair_a, ch_pair_b)
-    singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
-    p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
-    sok = usable
-    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
-    counts["shape"] = (pa(sok & ~seen), pa(sok))
-    # errors originating at the component, beyond the baseline's share
-    base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
-    ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)
-    counts["errors"] = (pa(a.origin), pa(allk))
-
-    # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
-    ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
-    sub_score = sum(w[e] * ev[e] for e in EVIDENCE)
-    # each key takes its highest-scoring (key, operation): ties to the operation first seen
-    o_sub = np.lexsort((np.arange(n_s), -sub_score, key_of_sub))
+    ev_op, counts_op, sub_score, thr, cnt = _evidence(sa, sb, n_s)
+    ev_pool, counts_pool, pool_score, _, _ = _evidence(ka, kb, n_k)
+    # waiting is the component's interface: a delayed component is at one end of every slow hop, a neighbour
+    # only of some (its calls to the delayed one). Scored per operation, the neighbour's client operation that
+    # calls it waits on every call too and ties with it (Nezha network-delay faults: AC@1 100 % -> 0 %), so
+    # waiting stays pooled per component and the operations compete on the other evidence
+    sub_score = sub_score - w["waiting"] * ev_op["waiting"] + w["waiting"] * ev_pool["waiting"][key_of_sub]
+    ev_op["waiting"] = ev_pool["waiting"][key_of_sub]
+    counts_op["waiting"] = (counts_pool["waiting"][0][key_of_sub], counts_pool["waiting"][1][key_of_sub])
+    # a component takes its most abnormal operation's evidence when that operation stands out beyond what the
+    # component's pooled spans show by more than chance allows (a fault in one operation is not diluted by the
+    # others); else its pooled evidence. The allowance: 2 binomial standard errors of a share at the chance rate
+    # 1 − q over the operation's spans plus the prior, so the largest of many small, noisy operations does not
+    # outrank a component whose every span changed a little
+    n_op = np.bincount(sa, weights=a.w, minlength=n_s) if a.n else np.zeros(n_s)
+    allowance = 2.0 * np.sqrt(q * (1 - q) / (n_op + prior_w))
+    gain = sub_score - allowance - pool_score[key_of_sub]
+    o_sub = np.lexsort((np.arange(n_s), -gain, key_of_sub))
     first_of_key = o_sub[np.r_[True, key_of_sub[o_sub][1:] != key_of_sub[o_sub][:-1]]] if n_s else np.zeros(0, np.int64)
     best_sub = np.full(n_k, -1, dtype=np.int64)
     best_sub[key_of_sub[first_of_key]] = first_of_key
-    ev = {e: v[best_sub] for e, v in ev.items()}
-    counts = {e: (x_[best_sub], n_[best_sub]) for e, (x_, n_) in counts.items()}
-    score = sub_score[best_sub]
-    worst_op = [None if ouniq[int(o)][1] == "\x00<NA>" else str(ouniq[int(o)][1]) for o in op_of_sub[best_sub]]
+    use_op = np.zeros(n_k, dtype=bool) if level == "operation" else (best_sub >= 0) & (gain[np.maximum(best_sub, 0)] > 0)
+    if level == "operation":
+        use_op[:] = True
+    bs = np.maximum(best_sub, 0)
+    ev = {e: np.where(use_op, ev_op[e][bs], ev_pool[e]) for e in EVIDENCE}
+    counts = {e: (np.where(use_op, counts_op[e][0][bs], counts_pool[e][0]),
+                  np.where(use_op, counts_op[e][1][bs], counts_pool[e][1])) for e in EVIDENCE}
+    score = np.where(use_op, sub_score[bs], pool_score)
+    worst_op = [None if not u or ouniq[int(o)][1] == "\x00<NA>" else str(ouniq[int(o)][1])
+                for o, u in zip(op_of_sub[bs], use_op, strict=True)]
     spans_a = per_key(allk, ka).astype(np.int64)
     spans_b = per_key(np.ones(b.n, bool), kb).astype(np.int64)
     present = spans_a > 0
@@ -528,7 +566,7 @@ def rank_causes(
     table["evidence_operation"] = pd.array(worst_op, dtype="string")
     for e, (x_, n_) in counts.items():  # the counts behind the words (dropped from the result below)
         table[f"_x_{e}"], table[f"_n_{e}"] = x_, n_
-    table["_nb_slower"] = cnt[op_of_sub[best_sub]].astype(float) if n_k else np.zeros(0)
+    table["_nb_slower"] = np.where(use_op, cnt[op_of_sub[bs]], np.nan).astype(float) if n_k else np.zeros(0)
     table["_origins"], table["_origins_all"] = per_key(a.origin, ka, a.w), float(a.w[a.origin].sum()) if n_orig else 0.0
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
@@ -718,6 +756,12 @@ def _fmt_ms(x: float) -> str:
     return f"{x:+,.0f} ms" if abs(x) >= 100 else f"{x:+,.1f} ms" if abs(x) >= 1 else f"{x:+.2f} ms"
 
 
+def _nb_words(nb: Any) -> str:
+    """Whose p95 a span is compared with: one operation's baseline spans, or each span's own operation's."""
+    nb = float(nb) if nb is not None else np.nan
+    return "their operation's baseline spans" if not np.isfinite(nb) else f"the operation's {_n(nb)} baseline spans"
+
+
 def _n(x: float) -> str:
     """A (weighted) count as said: whole numbers without decimals."""
     return f"{x:,.0f}" if abs(x - round(x)) < 0.05 else f"{x:,.1f}"
@@ -725,9 +769,9 @@ def _n(x: float) -> str:
 
 #: each kind of evidence in words: the counts behind it (a count over a count) and its score, named as a score
 _PHRASES = {
-    "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of the operation's {nb} baseline spans, score "
+    "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
               "{v:.2f}; self time {self} per request, all routes)",
-    "waiting": "calls to or from it wait longer outside it ({x} of its {n} {op}calls above the baseline's p{qq} of the "
+    "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the baseline's p{qq} of the "
                "call pair, score {v:.2f}; callers wait {wait} per request, all routes)",
     "extra": "it makes or serves calls the baseline's rate does not explain ({x} {op}calls where the baseline's rate "
              "per request predicts {n}, score {v:.2f}: a new operation, retries or cold starts)",
@@ -749,7 +793,7 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
     op = r.get("evidence_operation")
     op_txt = f"{op} " if level != "operation" and isinstance(op, str) and op else ""
     txt = [_PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
-                              op=op_txt, nb=_n(float(r.get("_nb_slower", np.nan))), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
+                              op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
                               wait=_fmt_ms(r["delta_wait_ms"]), o=_n(float(r.get("_origins", 0.0))),
                               oall=_n(float(r.get("_origins_all", 0.0))))
            for v, e in parts[:2]]

@@ -167,7 +167,7 @@ def rank_faults(system: str, spans: pd.DataFrame, faults: list[dict], **kwargs) 
         row = dict(system=system, time=f["time"], service=truth, type=f["type"], rank=np.nan, top=None, seconds=np.nan)
         if len(inc) and len(base):
             t = time.perf_counter()
-            rc = tk.rank_causes(inc, base, level="service", n_boot=50, lift_rows=0, **kwargs)  # the ranking sees no fault info
+            rc = tk.rank_causes(inc, base, level="service", n_boot=50, lift_rows=0, window=None, **kwargs)  # the ranking sees no fault info
             row["seconds"] = time.perf_counter() - t
             names = rc["service"].astype(str).tolist()
             row["rank"] = names.index(truth) + 1 if truth in names else len(names) + 1

@@ -125,8 +125,8 @@ def test_summary_failed_share_is_the_failed_request_share():
         "status": ["ok", "error", "unset", "error"], "http_status": [200, 404, 503, None],
         "error": [False, True, False, False], "fault": [False, False, True, False]})
     text = format_summary(spans)
-    assert "failed requests (root span 5xx or status error): 50.00%  client errors (4xx): 25.00%" in text
-    assert "throttled: 0.00%  traces with a failed span anywhere: 50.00%" in text
+    assert "failed requests (root span 5xx or status error, of 4 requests): 50.00%  client errors (4xx): 25.00%" in text
+    assert "throttled: 0.00%  traces with a failed span anywhere (of 4 traces): 50.00%" in text
     assert text.count("%") == 4
     # a request that succeeded after a failed internal call: not a failed request, but a trace with a failed span
     retried = tk.spans_from_columns({
@@ -134,8 +134,8 @@ def test_summary_failed_share_is_the_failed_request_share():
         "service": ["web", "db"], "name": ["GET /", "query"], "start": [0, ms], "end": [10 * ms, 2 * ms],
         "status": ["ok", "error"]})
     text = format_summary(retried)
-    assert "failed requests (root span 5xx or status error): 0.00%" in text
-    assert "traces with a failed span anywhere: 100.00%" in text
+    assert "failed requests (root span 5xx or status error, of 1 requests): 0.00%" in text
+    assert "traces with a failed span anywhere (of 1 traces): 100.00%" in text
 
 
 def test_summary_latency_is_the_request_not_the_async_tail():

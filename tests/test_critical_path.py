@@ -11,6 +11,7 @@ import tracekit as tk
 from tracekit.analysis.critical_paths import CriticalPathFailure, critical_path, critical_path_breakdown
 
 US = 1_000  # Jaeger UI times are µs; ours are ns
+MS = 1_000_000
 TID = "0" * 31 + "1"
 
 
@@ -221,7 +222,8 @@ def test_xray_inferred_segment_takes_its_subsegments_time():
 # ------------------------------------------------------------------ failures, roots
 def test_failures_are_reported_not_fatal():
     good = trace(JAEGER_CASES["test1"][0])
-    dup = trace([("A", 0, 10, None, None), ("A", 0, 5, None, None)], trace_id="2" * 32)
+    # A exported twice and named as B's parent: which copy is B's parent is unknown -> the trace is skipped
+    dup = trace([("A", 0, 10, None, None), ("A", 0, 5, None, None), ("B", 1, 2, "A", None)], trace_id="2" * 32)
     cyc = trace([("R", 0, 10, None, None), ("X", 1, 2, "Y", None), ("Y", 1, 2, "X", None)], trace_id="3" * 32)
     spans = pd.concat([good, dup, cyc], ignore_index=True)
     cp = critical_path(spans)
@@ -230,8 +232,34 @@ def test_failures_are_reported_not_fatal():
     fails = cp.attrs["failures"]
     assert all(isinstance(f, CriticalPathFailure) for f in fails)
     assert [(f.trace_id, f.span_id) for f in fails] == [("2" * 32, sid("A")), ("3" * 32, sid("X"))]
-    assert fails[0].reason == f"duplicate span_id {sid('A')} (2 rows)"
+    assert fails[0].reason == f"duplicate span_id {sid('A')} (2 rows) named as a parent: which copy is unknown"
     assert fails[1].reason.startswith("parent cycle: 2 spans")
+    assert cp.attrs["duplicates_left_out"] == ()
+
+
+def test_a_duplicated_leaf_keeps_its_trace():
+    """One leaf span exported twice (same id, same times) dropped the whole trace from critical_path, and with it
+    from critical_path_breakdown and compare: their request p95 was 59 ms where trace_summary said 242 ms. The
+    later copy is now left out and the trace kept (core.tree's policy), listed in attrs['duplicates_left_out']."""
+    # R |------------------| 0..200
+    # A    |-----|            20..80   (exported twice)
+    # B            |----|     100..150
+    rows = [("R", 0, 200, None, "server"), ("A", 20, 60, "R", "client"), ("B", 100, 50, "R", "client"),
+            ("A", 20, 60, "R", "client")]
+    spans = pd.concat([trace(rows, unit=MS), trace([("R", 0, 59, None, "server")], unit=MS, trace_id="2" * 32)],
+                      ignore_index=True)
+    cp = critical_path(spans)
+    assert set(cp["trace_id"]) == {TID, "2" * 32} and cp.attrs["failures"] == ()
+    one = cp[cp["trace_id"] == TID]
+    assert sorted(sections(one, unit=MS), key=lambda x: x[1]) == [
+        ("R", 0, 20), ("A", 20, 80), ("R", 80, 100), ("B", 100, 150), ("R", 150, 200)]
+    assert [(f.trace_id, f.span_id) for f in cp.attrs["duplicates_left_out"]] == [(TID, sid("A"))]
+    ts = tk.trace_summary(spans)
+    assert ts["request_ms"].tolist() == [200.0, 59.0] and ts["n_duplicate_ids"].tolist() == [1, 0]
+    ov = tk.compare(spans, spans, n_boot=10).overall.set_index("stat")
+    assert float(ov.loc["p95_ms", "a"]) == 200.0
+    bd = tk.critical_path_breakdown(cp, by="service")
+    assert (float(bd["cp_ms"].iloc[0]), int(bd["traces"].iloc[0]), float(bd["p95_ms"].iloc[0])) == (259.0, 2, 200.0)
 
 
 def test_every_root_and_orphan_is_walked():

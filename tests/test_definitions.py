@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.core import percentile
+from tracekit.core import failed_share, percentile
 
 from .conftest import REPO
 from .test_structure import mk
@@ -61,7 +61,12 @@ def numbers(spans: pd.DataFrame) -> dict[str, dict[str, float]]:
     """failed share and request p95 through every module that shows them."""
     out: dict[str, dict[str, float]] = {}
     ts = tk.trace_summary(spans)
-    out["trace_summary"] = {"failed": float(ts["failed"].mean()), "p95": percentile(ts["request_ms"], 0.95)}
+    out["trace_summary"] = {"failed": failed_share(ts)[0], "p95": percentile(ts["request_ms"], 0.95)}
+    tl = tk.timeline(spans, freq="1D")
+    out["timeline"] = {"failed": float(tl["failed"].sum() / tl["requests"].sum())}
+    what = next(f for f in tk.postmortem(spans).findings if f.topic == "what")
+    if "error_rate" in what.evidence:  # no change found: the whole input is the incident, as here
+        out["postmortem"] = {"failed": float(what.evidence["error_rate"]), "p95": float(what.evidence["p95_ms"])}
     hr = tk.health_report(spans).set_index("check")
     out["health_report"] = {"failed": float(hr.loc["failed_request_ratio", "value"]),
                             "p95": float(hr.loc["p95_request_latency_ms", "value"])}
@@ -151,3 +156,47 @@ def test_one_definition_of_host_and_version():
     assert set(hits.loc[hits["dimension"] == "host", "value"]) <= {str(x) for x in h if x is not None} | {"other"}
     sk = tk.detect_clock_skew(spans, by="host")
     assert set(sk["host"].dropna()) <= {x for x in h if x is not None}
+
+
+def with_rootless_and_async() -> pd.DataFrame:
+    """crafted() plus two traces that are not requests: a failed fragment whose root was lost, and a trace rooted
+    in an SQS consumer linked to trace 5's producer span (asynchronous work, 400 ms, failed)."""
+    base = crafted()
+    more = mk([(7, 1, 98, "web", "GET /lost", "server", 0, 40), (7, 2, 1, "db", "SELECT", "client", 5, 30),
+               (8, 1, None, "fulfillment", "orders process", "consumer", 300, 700)],
+              status=["error", "ok", "error"], http_status=pd.array([500, None, None], dtype="Int64"),
+              fault=[True, False, False], error=[False] * 3,
+              links=[[], [], [{"trace_id": base["trace_id"].iloc[6], "span_id": base["span_id"].iloc[6],
+                               "trace_state": None, "flags": None, "attributes": {}}]])
+    return pd.concat([base, more], ignore_index=True)
+
+
+def test_requests_and_failed_share_are_one_population_everywhere():
+    """Traces without their root and consumer-rooted traces are not requests: failed share 2 of 6 requests, p95
+    120 ms in every module. Before: 4 of 8 traces (50 %) in health, weighted_summary and the CLI summary, 3 of 7
+    in timeline (the consumer trace counted as a request), and p95 400 ms (the consumer trace's duration)."""
+    spans = with_rootless_and_async()
+    ts = tk.trace_summary(spans)
+    assert ts["request"].tolist() == [True] * 6 + [False, False]
+    assert ts["has_root"].tolist() == [True] * 6 + [False, True]
+    nums = numbers(spans)
+    assert _agree(nums, "failed") == {round(FAILED_SHARE, 9)}, nums
+    assert _agree(nums, "p95") == {REQUEST_P95}, nums
+    assert "requests: 6 (not requests: 1 asynchronous (consumer-rooted or linked); 1 without their root)" in \
+        tk.format_summary(spans)
+    from tracekit.reporting import _headline
+
+    h = _headline(spans, ts).iloc[0]
+    assert (h["traces"], h["requests"]) == (8, 6)
+
+
+def test_async_workflows_requests_are_the_requests():
+    """datasets/async-workflows: 515 traces, of which 115 are fulfillment invocations rooted in an SQS consumer
+    span. 'request latency ms (root span duration, 515 requests): p50 34.8' became 400 requests, p50 48.9."""
+    spans = tk.read(REPO / "datasets" / "async-workflows")
+    ts = tk.trace_summary(spans)
+    assert int(ts["request"].sum()) == 400 and int((ts["root_name"][~ts["request"]] == "orders process").sum()) == 115
+    text = tk.format_summary(spans)
+    assert "(root span duration, 400 requests)" in text
+    assert float(re.search(r"request latency ms[^:]*: p50 ([0-9.]+)", text).group(1)) == round(
+        percentile(ts.loc[ts["request"], "request_ms"], 0.5), 1)

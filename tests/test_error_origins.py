@@ -137,3 +137,19 @@ def test_real_xray_dynamodb_failure_origins_and_exception(real_traces):
     ex = tk.top_exceptions(spans)
     assert ex["exception_type"].tolist() == ["dynamodb.ResourceNotFoundException"]
     assert int(ex["count"].iloc[0]) == 5 and ex["example_trace_ids"].iloc[0] == ("5f29ab21d4ebf299219a65bd5c31d6da",)
+
+
+def test_an_absorbed_error_stops_at_the_retry_and_the_requests_own_failure_is_an_origin():
+    """web ✗ > api ok (a retry that absorbed the error) > db ✗. Before: db was the only origin, its error
+    'propagated' through the successful api span to web (hops 1, reached_root True), and web's own failure was
+    never an origin (it had a failed descendant). Now db's chain stops at api, and web is an origin of its own."""
+    spans = _chain("e" * 32, ["error", "ok", "error"])
+    o = tk.error_origins(spans, per_span=True).sort_values("service").reset_index(drop=True)
+    assert o[["service", "propagated_to", "hops", "reached_root"]].values.tolist() == [
+        ["db", "", 0, False], ["web", "", 0, True]]
+    agg = tk.error_origins(spans).set_index("service")
+    assert agg.loc["web", "reached_root"] == 1.0 and agg.loc["db", "reached_root"] == 0.0
+    # web ✗ > api ✗ > db ok > disk ✗: disk's error is absorbed at db; api's failure is its own and reaches web
+    o2 = tk.error_origins(_chain("f" * 32, ["error", "error", "ok", "error"]), per_span=True)
+    got = sorted(o2[["service", "propagated_to", "hops", "reached_root"]].values.tolist())
+    assert got == [["api", "web:op0", 1, True], ["disk", "", 0, False]]

@@ -509,3 +509,23 @@ def test_span_times_the_readers_flagged_are_reported_one_row_per_problem():
     xray = tk.health_report(tk.read_xray([seg]), checks=["bad_span_times"])
     assert xray["subject"].tolist() == ["end_before_start"] and xray["spans_affected"].tolist() == [1]
     assert tk.health_report(tk.read_otlp(doc).iloc[2:], checks=["bad_span_times"]).empty
+
+
+def test_a_callee_orphaned_in_the_same_trace_does_not_start_a_trace_of_its_own():
+    """web's call to inventory has no child, and inventory's server span sits in the same trace with a parent id
+    naming a span not in the data (an orphan). Orphans were counted as roots, so the finding said "Those inventory
+    spans start traces of their own" and blamed a dropped context; the trace id did cross the hop."""
+    def spans(extra: bool):
+        rows = [(1, 1, None, "web", "GET /", "server", 0, 100), (1, 2, 1, "web", "GET /stock", "client", 10, 30),
+                (1, 3, 99, "inventory", "GET /stock", "server", 12, 28)]
+        if extra:  # a second call whose answer is the root of a trace of its own
+            rows += [(2, 1, None, "web", "GET /", "server", 0, 100), (2, 2, 1, "web", "GET /stock", "client", 10, 30),
+                     (3, 1, None, "inventory", "GET /stock", "server", 12, 28)]
+        return mk(rows, attributes=[{"peer.service": "inventory"} if r[5] == "client" else {} for r in rows])
+
+    same = tk.health_report(spans(False), checks=["uninstrumented_hop"]).iloc[0]["explanation"]
+    assert "start traces of their own" not in same and "dropped" not in same
+    assert "1 inventory span in these same traces is an orphan" in same and "the trace context got through" in same
+    mixed = tk.health_report(spans(True), checks=["uninstrumented_hop"]).iloc[0]["explanation"]
+    assert "1 inventory root span starts a trace of its own" in mixed  # the other call's answer: a new trace
+    assert "1 inventory span in these same traces is an orphan" in mixed

@@ -297,14 +297,16 @@ def test_unseen_child_counts_count_against_the_baselines_missing_mass():
     """A call whose number of children varies (0–3): with 6 baseline calls, some counts are not seen yet, and
     an incident call showing one is no news (Good–Turing: the counts seen once over the calls). Counted
     against 0, the shape evidence was above 0 in 23 of 30 draws, median 0.073, mean 0.075; against the
-    missing mass its median is about 0.01 and its mean half that."""
+    missing mass its median is about 0.01. The service's row now takes the evidence of its most abnormal
+    operation (``GET /x`` alone, no longer diluted by its ``rare query`` spans whose count never varies): median
+    0.0125, mean 0.0725 over the same 30 draws (diluted: mean about 0.005)."""
     rng = np.random.default_rng(2)
     shape = []
     for _ in range(30):
         rc = tk.rank_causes(_calls(30, rng, offset=100, kids=True), _calls(6, rng, kids=True), n_boot=1, lift_rows=0)
         shape.append(rc.set_index("service").loc["rare", "shape"])
     shape = np.asarray(shape)
-    assert np.median(shape) < 0.03 and np.mean(shape) < 0.05, shape
+    assert np.median(shape) < 0.03 and np.mean(shape) < 0.08, shape
 
 
 @pytest.mark.slow  # 1.6 s in the fast lane (2 loaded cores, issue 28)
@@ -315,3 +317,136 @@ def test_a_rarely_called_service_that_slows_down_is_found_with_a_small_baseline(
     rng = np.random.default_rng(3)
     rc = tk.rank_causes(_calls(4, rng, offset=100, slow=40.0), _calls(3, rng), n_boot=1, lift_rows=0)
     assert rc["service"].iloc[0] == "rare" and rc["slower"].iloc[0] > 0.05, rc[["service", "slower", "score"]]
+
+
+# ---- issue 29: like with like, rounding is not evidence, no dilution, words are counts --------------------------
+def test_a_given_baseline_is_compared_in_the_incident_window_and_its_same_minutes(incident, baseline):
+    """With a baseline given, rank_causes finds the incident window (as without one) and compares it with the
+    baseline's same minutes. Comparing the whole hours called the cause 'low evidence': service level score
+    0.027, operation level 0.124; in the window against the same minutes both are 0.77 (47 of 47 calls
+    slower)."""
+    truth = _truth("checkout-incident")
+    svc = tk.rank_causes(incident, baseline, level="service", n_boot=20, lift_rows=0)
+    onset, recovery = svc.attrs["window"]
+    assert abs(onset - pd.Timestamp(truth["window_start"])) <= pd.Timedelta("1min")
+    assert abs(recovery - pd.Timestamp(truth["window_end"])) <= pd.Timedelta("1min")
+    assert "same minutes" in svc.attrs["baseline_source"]
+    n_inc, n_base = svc.attrs["n_traces"]
+    assert n_inc == n_base < 300  # the window's traces on both sides (same seed: the same requests)
+    top = svc.iloc[0]
+    assert top["service"] == truth["service"] and top["score"] > 0.5 and "low evidence" not in top["note"]
+    assert top["evidence_operation"] in ("SELECT orders", "INSERT orders") and top["callee"] == truth["db"]
+    op = tk.rank_causes(incident, baseline, level="operation", n_boot=20, lift_rows=0)
+    assert {tuple(r) for r in op[["service", "name"]].head(2).values.tolist()} == {
+        ("checkout", "SELECT orders"), ("checkout", "INSERT orders")}
+    assert (op["score"].head(2) > 0.5).all() and (op["score"].iloc[2:] < 0.1).all()
+    # window=None: the old comparison of the whole hours, on request
+    whole = tk.rank_causes(incident, baseline, level="service", n_boot=20, lift_rows=0, window=None)
+    assert whole.attrs["window"] is None and whole.attrs["n_traces"] == (1200, 1200)
+    assert float(whole["score"].iloc[0]) < float(top["score"])
+
+
+def _hops(n: int, rng: np.random.Generator, offset: int = 0, callee_scale: float = 1.0, jitter_us: int = 0):
+    """n requests: front ``GET /`` → front client ``GET back`` → back server ``GET /b``, times in whole µs
+    (X-Ray's resolution). The network between front's client span and back's server span is 1.1 ms on every
+    call (plus 0–``jitter_us`` µs: a true 1,100.5 µs rounded either way)."""
+    ms, us = 1_000_000, 1000
+    tr, sp, pa_, sv, nm, kd, st, en = [], [], [], [], [], [], [], []
+    for i in range(offset, offset + n):
+        t0 = i * 10_000 * ms
+        d = int(rng.lognormal(2.0, 0.4) * callee_scale * 1000) * us
+        gap = 1100 * us + (int(rng.integers(0, jitter_us + 1)) * us if jitter_us else 0)
+        root, call, srv = f"{4 * i + 1:016x}", f"{4 * i + 2:016x}", f"{4 * i + 3:016x}"
+        tr += [f"{i + 1:032x}"] * 3
+        sp += [root, call, srv]
+        pa_ += [None, root, call]
+        sv += ["front", "front", "back"]
+        nm += ["GET /", "GET back", "GET /b"]
+        kd += ["server", "client", "server"]
+        st += [t0, t0 + ms, t0 + ms + gap // 2]
+        en += [t0 + 2 * ms + gap + d, t0 + ms + gap + d, t0 + ms + gap // 2 + d]
+    return tk.spans_from_columns({"trace_id": tr, "span_id": sp, "parent_id": pa_, "service": sv, "name": nm,
+                                  "kind": kd, "start": st, "end": en})
+
+
+@pytest.mark.parametrize("jitter_us", [0, 1])
+def test_constant_network_gaps_are_not_waiting(jitter_us):
+    """The callee's own work got 12x slower; the network between caller and callee is the same 1.1 ms on every
+    call. Caller span − callee span computed from float milliseconds differed by 1e-14 ms of rounding noise,
+    more at larger durations, and counted as waiting longer: front (the caller) scored 0.30 on waiting alone.
+    A 1 µs jitter (a gap of 1,100.5 µs rounded either way) counted the same. Now gaps are exact nanoseconds
+    and a difference within 4 steps of the data's time resolution is not evidence."""
+    rng = np.random.default_rng(0)
+    base = _hops(300, rng)
+    inc = _hops(300, rng, offset=1000, callee_scale=12.0, jitter_us=jitter_us)
+    rc = tk.rank_causes(inc, base, n_boot=1, lift_rows=0, window=None).set_index("service")
+    assert (rc["waiting"] == 0).all(), rc[["waiting"]]
+    assert rc.loc["front", "score"] == 0 and rc.loc["back", "slower"] > 0.5
+    # a real network delay of 0.5 ms (125 steps) is still seen, at both ends
+    slow_net = _hops(300, rng, offset=2000, jitter_us=500)
+    rc2 = tk.rank_causes(slow_net, base, n_boot=1, lift_rows=0, window=None).set_index("service")
+    assert rc2.loc["front", "waiting"] > 0.5 and rc2.loc["back", "waiting"] > 0.5
+
+
+def test_time_resolution_of_the_data():
+    from tracekit.core import time_resolution_ns
+
+    rng = np.random.default_rng(0)
+    assert time_resolution_ns(_hops(5, rng)) == 1000
+    spans = _hops(5, rng)
+    spans["end"] = spans["end"] + pd.Timedelta(1, "ns")
+    assert time_resolution_ns(spans) == 1
+
+
+def _one_slow_operation(n: int, seed: int, slow_op: int | None, hosts_: int = 3) -> pd.DataFrame:
+    """n requests to ``api``; each calls ``svc`` once with one of ten operations (``op0`` … ``op9``, in turn) on
+    one of ``hosts_`` hosts (in turn); ``slow_op``'s calls on host ``h0`` take 5x as long."""
+    ms = 1_000_000
+    rng = np.random.default_rng(seed)
+    tr, sp, pa_, sv, nm, st, en, res = [], [], [], [], [], [], [], []
+    for i in range(n):
+        t0 = i * 10_000 * ms
+        op, host = i % 10, f"h{(i // 10) % hosts_}"
+        d = int(rng.lognormal(1.5, 0.3) * 1000) * 1000
+        if slow_op is not None and op == slow_op and host == "h0":
+            d *= 5
+        root, call = f"{2 * i + 1:016x}", f"{2 * i + 2:016x}"
+        tr += [f"{i + 1:032x}"] * 2
+        sp += [root, call]
+        pa_ += [None, root]
+        sv += ["api", "svc"]
+        nm += ["GET /", f"op{op}"]
+        st += [t0, t0 + ms]
+        en += [t0 + d + 2 * ms, t0 + ms + d]
+        res += [{"host.name": "api-1"}, {"host.name": host}]
+    return tk.spans_from_columns({"trace_id": tr, "span_id": sp, "parent_id": pa_, "service": sv, "name": nm,
+                                  "kind": ["server"] * len(sp), "start": st, "end": en, "resource": res})
+
+
+@pytest.mark.parametrize("level", ["service", "host"])
+def test_a_fault_in_one_operation_is_not_diluted(level):
+    """One of svc's ten operations gets 5x slower on one of its three hosts. Scored over all of svc's (or h0's)
+    spans, the share of slow spans was diluted by the nine normal operations: service level 0.025, host level
+    0.087 (both 'low evidence'). Each component now takes the evidence of its most abnormal operation: 0.30 for
+    svc (56 of op3's 150 calls above the baseline's p95: the 50 on h0 and chance), 0.79 for h0 (50 of 50)."""
+    base = _one_slow_operation(1500, 1, None)
+    inc = _one_slow_operation(1500, 2, slow_op=3)
+    rc = tk.rank_causes(inc, base, level=level, n_boot=1, lift_rows=0, window=None)
+    top = rc.iloc[0]
+    assert top["service"] == "svc" and top["evidence_operation"] == "op3"
+    if level == "host":
+        assert top["host"] == "h0"
+    assert top["score"] > (0.25 if level == "service" else 0.5) and "low evidence" not in top["note"]
+    # the words give the counts of that operation: 50 slow calls on h0 (and a few by chance on the others)
+    n_slow = int(top["hypothesis"].split(" of its ")[0].rsplit("(", 1)[1])
+    assert f" of its {150 if level == 'service' else 50} op3 spans" in top["hypothesis"] and 50 <= n_slow <= 60
+    assert top["spans"] == (1500 if level == "service" else 500)  # the counts are still the component's
+
+
+def test_hypothesis_says_counts_and_calls_the_score_a_score(incident, baseline):
+    """'78% of its spans above the baseline's usual time' where 47 of 47 were: the shrunk score printed as a
+    share. The words now give the count over the count and call the score a score."""
+    rc = tk.rank_causes(incident, baseline, level="operation", n_boot=20, lift_rows=0)
+    hyp = rc["hypothesis"].iloc[0]
+    assert "47 of its 47 spans above the p95" in hyp and f"score {rc['score'].iloc[0]:.2f}" in hyp
+    assert "%" not in hyp.split("critical path")[0]

@@ -80,11 +80,12 @@ def test_report_numbers_equal_the_analysis_results(page, incident, report_data):
     headline = result.value["headline"][0]
     assert headline[0] == "as sampled"
     assert int(headline[1]) == summary["trace_id"].nunique() == 40
+    assert int(headline[2]) == int(summary["request"].sum()) == 40  # requests: every trace here has its own root
     # request latency: the duration of each trace's root span (checkout-small has one per trace), inverted_cdf
     roots = incident[incident["parent_id"].isna()]
     assert len(roots) == 40
     p50 = np.quantile(roots["duration_ms"].to_numpy(dtype=float), 0.5, method="inverted_cdf")
-    assert float(headline[3].replace(",", "")) == pytest.approx(p50, abs=0.05)  # ms shown to 0.1
+    assert float(headline[4].replace(",", "")) == pytest.approx(p50, abs=0.05)  # ms shown to 0.1
     # the breakdown table shows what critical_path_breakdown returns, row for row
     bd = tk.critical_path_breakdown(tk.critical_path(incident), by="service")
     head = result.value["breakdown_head"]

@@ -93,3 +93,21 @@ def test_likely_causes_table_puts_the_db_calls_first(rendered):
     assert 3 <= len(rows) <= 8
     assert "SELECT orders" in rows[0] + rows[1] and "INSERT orders" in rows[0] + rows[1]
     assert "tied with rank" in rows[0] and "low evidence" in rows[2]
+
+
+def test_every_number_says_its_population_and_window(rendered):
+    """The report showed '182 traces' under a '1,200 traces' subtitle, three p95s of the same hop with no window,
+    and a measures table whose share (0 % of traces affected) sat beside '100 % of traces are complete'. The
+    subtitle now names the incident window and its traces, the findings name theirs, and measures show their
+    value only."""
+    _, out, page = rendered
+    md = out.with_suffix(".md").read_text()
+    head = md.split("## Key findings")[0]
+    assert "1,200 traces" in head and "Incident window 14:27:00–14:36:00 UTC: 182 of these traces" in head
+    text = page.value["findings"]
+    assert "182 traces of the 1,200 traces in the data" in text
+    assert "(the window's 47 requests, 14:27:00–14:36:00 UTC, against the other" in text
+    html_text = out.read_text()
+    measures = html_text.split('id="metrics-table"')[1].split("</thead>")[0]
+    assert ">share<" not in measures and ">value<" in measures
+    assert "not only the incident window" in html_text

@@ -289,3 +289,41 @@ def test_critical_path_across_links_follows_a_consumer_nested_in_its_segment():
     q = cp[cp["section"] == "queue"]
     assert q["duration_ms"].tolist() == [80.0, 600.0]
     assert cp["service"].iloc[0] == "order-api" and cp["service"].iloc[-1] == "shipping-workflow"
+
+
+def test_xray_sqs_to_lambda_in_one_trace_is_a_hop_with_its_queue_wait(pair, tmp_path):
+    """X-Ray: SQS passes the sender's trace header to the Lambda it triggers, so the Lambda's segment sits in the
+    producer's trace under the ``SendMessage`` subsegment — read as a server span, never a consumer. stitch found
+    0 hops in such files (344 in checkout-baseline) where the OTLP spans of the same run give every one; now the
+    X-Ray file gives the same hops (by producer span) and the same queue waits, also when the Lambda segment
+    names the inferred SQS segment as its parent."""
+    _, same = pair
+    spans = same.spans
+    path = tmp_path / "same.json"
+    tk.write_xray(spans, path)
+    xr = tk.read(path)
+    otlp_hops = tk.stitch(spans).hops
+    xray_hops = tk.stitch(xr).hops
+    assert len(otlp_hops) > 100 and len(xray_hops) == len(otlp_hops)
+    assert set(xray_hops["rule"]) == {"parent"} and set(xray_hops["consumer_service"]) == {"fulfillment"}
+    key = ["producer_trace_id", "producer_span_id"]
+    a = otlp_hops.set_index(key)["queue_wait_ms"].sort_index()
+    b = xray_hops.set_index(key)["queue_wait_ms"].sort_index()
+    assert a.index.equals(b.index) and np.allclose(a.to_numpy(), b.to_numpy(), atol=1e-3)
+    ws = tk.workflow_summary(xr)
+    assert int(ws["hops"].sum()) == len(a)
+    assert sum(sum(w) for w in ws["queue_waits_ms"]) == pytest.approx(float(a.sum()), abs=1e-3 * len(a))
+    # the Lambda segment under the inferred SQS segment instead of the subsegment: the same hops
+    inferred_sqs = xr[xr["inferred"].to_numpy(dtype=bool) & (xr["service"] == "SQS").to_numpy()]
+    by_parent = dict(zip(inferred_sqs["parent_id"].astype(str), inferred_sqs["span_id"].astype(str), strict=True))
+    moved = xr.copy()
+    lam = (moved["service"] == "fulfillment").to_numpy() & (moved["kind"] == "server").to_numpy()
+    pid = moved["parent_id"].astype(object).to_numpy().copy()
+    pid[lam] = [by_parent.get(str(p), p) for p in pid[lam]]
+    moved["parent_id"] = pd.array(pid, dtype=moved["parent_id"].dtype)
+    moved_hops = tk.stitch(moved).hops
+    assert moved_hops.set_index(key)["queue_wait_ms"].sort_index().index.equals(b.index)
+    # the bundled X-Ray datasets: every fulfillment invocation is a hop
+    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    n_lambda = int(((base["service"] == "fulfillment") & (base["kind"] == "server")).sum())
+    assert len(tk.stitch(base).hops) == n_lambda == 344

@@ -238,7 +238,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
     traces: ...
     """
-    from .core import QUANTILES, percentile, trace_outcomes
+    from .core import QUANTILES, failed_share, percentile, trace_outcomes
 
     ts = trace_outcomes(spans)
     n_traces = len(ts)
@@ -250,15 +250,22 @@ def format_summary(spans: pd.DataFrame) -> str:
         qs = percentile(ts[col].to_numpy(dtype=np.float64), QUANTILES)
         return "  ".join(f"p{round(q * 100)} {v:.1f}" for q, v in zip(QUANTILES, qs, strict=True))
 
-    n_req = int(ts["has_root"].sum())
+    share, n_req = failed_share(ts)
+    req = ts[ts["request"].to_numpy(dtype=bool)]
+    n_async = int((ts["has_root"] & ~ts["request"]).sum())
+    n_rootless = int((~ts["has_root"]).sum())
+    apart = "; ".join(x for x in (f"{n_async} asynchronous (consumer-rooted or linked)" if n_async else "",
+                                  f"{n_rootless} without their root" if n_rootless else "") if x)
     lines = [
-        f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}",
+        f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
+        + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        f"failed requests (root span 5xx or status error): {float(ts['failed'].mean()):.2%}"
-        f"  client errors (4xx): {float(ts['client_error'].mean()):.2%}  throttled: {float(ts['throttled'].mean()):.2%}"
-        f"  traces with a failed span anywhere: {float((ts['failed_spans'] > 0).mean()):.2%}",
+        f"failed requests (root span 5xx or status error, of {n_req} requests): {share:.2%}"
+        f"  client errors (4xx): {float(req['client_error'].mean()) if n_req else float('nan'):.2%}"
+        f"  throttled: {float(req['throttled'].mean()) if n_req else float('nan'):.2%}"
+        f"  traces with a failed span anywhere (of {n_traces} traces): {float((ts['failed_spans'] > 0).mean()):.2%}",
         f"request latency ms (root span duration, {n_req} requests): {pcts('request_ms')}",
-        f"trace extent ms (first start to last end, async work included): {pcts('extent_ms')}",
+        f"trace extent ms (first start to last end, async work included, {n_traces} traces): {pcts('extent_ms')}",
         "services: " + ", ".join(services),
     ]
     skipped = spans.attrs.get("skipped", ())

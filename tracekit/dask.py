@@ -699,7 +699,8 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
 
     additive = [n for n in names if n not in NOT_ADDITIVE]
     rep = hr(part, checks=additive, **options) if additive and len(part) else None
-    out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0}
+    out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0,
+                 "n_requests": int(trace_outcomes(part)["request"].sum()) if len(part) else 0}
     if "span_error_rate" in names and len(part):
         err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
@@ -748,7 +749,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in dspans.to_delayed()])
     n = sum(p["n_traces"] for p in parts)
     reps = [p["report"] for p in parts if p["report"] is not None]
-    out = combine_findings(reps, n_traces=n) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
+    out = combine_findings(reps, n_traces=n, n_requests=sum(p["n_requests"] for p in parts)) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
     tp = out["check"] == "top_call_path"
     if tp.sum() > top_n:
         keep = out.index[tp][:top_n]

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.logs import trace_logs
-from .core import QUANTILES, percentile, result_table, trace_outcomes
+from .core import QUANTILES, failed_share, percentile, result_table, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs"]
@@ -117,9 +117,11 @@ def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
 #: the report's headline table, declared as data (:func:`tracekit.core.result_table`); each meaning is shown under it
 HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampled, baseline, sampling-corrected)", [
     ("estimate", "string", "", "which set and estimator the row is: as sampled, baseline as sampled, sampling-corrected"),
-    ("traces", "int64", "traces", "traces in the set (a trace with a request root is one request)"),
-    ("failed_share", "float64", "share", "failed: share of requests whose root span failed (5xx fault, or status error "
-                                         "that is not a 4xx client error or a throttle)"),
+    ("traces", "int64", "traces", "traces in the set"),
+    ("requests", "int64", "requests", "of them, requests: a root that is not a consumer span and has no span link "
+                                      "(core.trace_outcomes; not rootless traces, not asynchronous work)"),
+    ("failed_share", "float64", "share", "failed: share of the requests whose root span failed (5xx fault, or status "
+                                         "error that is not a 4xx client error or a throttle; core.failed_share)"),
     ("request_p50_ms", "float64", "ms", "request latency: the request root span's duration (what the caller waited "
                                         "for), p50, inverted_cdf (an observed value)"),
     ("request_p95_ms", "float64", "ms", "request latency, p95 (as request_p50_ms)"),
@@ -151,6 +153,7 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
         r = weighted_summary(spans, w).iloc[0].to_dict()
         failed_key = next((k for k in ("failed_share", "failed", "root_failed_rate", "error_rate") if k in r), None)
         rows.append({"estimate": "sampling-corrected", "traces": r.get("n_traces", len(outcomes)),
+                     "requests": int(outcomes["request"].sum()),
                      "failed_share": r.get(failed_key, np.nan) if failed_key else np.nan,
                      "any_failed_share": r.get("any_failed_rate", np.nan),
                      **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
@@ -160,11 +163,13 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
 
 
 def _plain_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
-    req = percentile(outcomes["request_ms"].to_numpy(dtype=np.float64), QUANTILES)
+    req = percentile(outcomes["request_ms"].to_numpy(dtype=np.float64), QUANTILES)  # NaN for non-requests
+    share, n_req = failed_share(outcomes)
     return {
         "estimate": label,
         "traces": len(outcomes),
-        "failed_share": float(outcomes["failed"].mean()) if len(outcomes) else np.nan,
+        "requests": n_req,
+        "failed_share": share,
         "any_failed_share": float((outcomes["failed_spans"] > 0).mean()) if len(outcomes) else np.nan,
         **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
         "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
@@ -462,8 +467,8 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     view["score"] = rc["score"].map(lambda v: f"{v:.2f}")
     ev = rc[list(EVIDENCE)].to_numpy(dtype=float)
     names = np.asarray(EVIDENCE)
-    view["evidence (share of its spans)"] = [
-        ", ".join(f"{names[j]} {100 * row[j]:.0f} %" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
+    view["evidence (score of each kind)"] = [
+        ", ".join(f"{names[j]} {row[j]:.2f}" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
         for row in ev]
     view["Δ critical path ms / request [95 %]"] = (
         rc["delta_cp_ms"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + " ["
@@ -514,7 +519,10 @@ def render_report(data: ReportData) -> str:
     c = data.counts
     parts = [f"<h1>{_esc(data.title)}</h1>",
              f'<p class="muted">{c["traces"]:,} traces, {c["spans"]:,} spans, {c["services"]} services, '
-             f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC · baseline: {_esc(story.baseline_source)} · '
+             f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC'
+             + (f' · incident window {_esc(_window_words(story.window))}: {c["incident_traces"]:,} of these traces'
+                if story.window and c.get("incident_traces") is not None else "")
+             + f' · baseline: {_esc(story.baseline_source)} · '
              f'generated {_esc(data.generated_at)} by tracekit {_esc(data.version)}</p>']
 
     parts.append('<section id="key-findings"><h2>Key findings</h2><dl>')
@@ -538,19 +546,24 @@ def render_report(data: ReportData) -> str:
         by = data.settings.get("compare_by", "operation")
         against = "the baseline given" if story.baseline_source == "the baseline given" else story.baseline_source
         parts.append('<section id="what-changed"><h2>What changed against the baseline</h2>')
-        parts.append(f'<p class="muted">{_esc("The change window" if story.window else "The incident")} '
-                     f"({c['incident_traces']:,} traces) against {_esc(against)}, by {_esc(by)}; each cell is baseline → "
-                     "incident. Critical path ms / request: the time the key holds up a request (exclusive, averaged "
-                     "over all requests), with the 95 % bootstrap interval of the change; p95 of its calls: the "
-                     "calls' own latency; sorted by impact.</p>")
+        inc_words = (f"The change window ({_window_words(story.window)}, {c['incident_traces']:,} traces)"
+                     if story.window else f"The incident ({c['incident_traces']:,} traces)")
+        base_n = c.get("baseline_traces")
+        parts.append(f'<p class="muted">{_esc(inc_words)} against {_esc(against)}'
+                     f"{f' ({base_n:,} traces)' if base_n is not None and 'traces)' not in against else ''}, by "
+                     f"{_esc(by)}; each cell is baseline → incident. Critical path ms / request: the time the key holds "
+                     "up a request (exclusive, averaged over all requests), with the 95 % bootstrap interval of the "
+                     "change; p95 of its calls: the p95 of the key's own spans in each set (not the request latency "
+                     "of the headline or of 'What happened', which are p95s of whole requests); sorted by impact.</p>")
         keys = [k for k in data.comparison.columns if k not in ("presence", "impact") and not any(
             k.startswith(p) for p in ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate", "delta_"))]
         if story.causes is not None and len(story.causes):
             parts.append(f"<h3>Likely causes (rank_causes, by {_esc(story.level)})</h3>"
-                         '<p class="muted">Each component scored by the share of its incident spans that look '
-                         "abnormal against the baseline: slower own work, longer waits between services, calls "
-                         "beyond or below the baseline's rate, an unseen call pattern, errors that originate there; "
-                         "the milliseconds are evidence beside the score.</p>")
+                         '<p class="muted">Each component gets a score per kind of evidence (0 = as the baseline; '
+                         "the share of its incident spans that look abnormal, shrunk towards the baseline's own "
+                         "rate): slower own work, longer waits between services, calls beyond or below the "
+                         "baseline's rate, an unseen call pattern, errors that originate there; the counts behind "
+                         "each score are in the full table's hypothesis, the milliseconds beside the score.</p>")
             strong = int((story.causes["score"] >= 0.1).sum())  # the rest is "low evidence": one click away
             parts.append(_table(_causes_view(story.causes), max_rows=max(3, min(strong, 8)), table_id="causes-table",
                                 name="causes", full=story.causes))
@@ -613,7 +626,9 @@ def render_report(data: ReportData) -> str:
     parts.append("<p>Can these traces be trusted? Findings, most severe first:</p>")
     parts.append(_table(findings, columns=_FINDING_VIEW, table_id="health-table", row_class="severity", name="health"))
     parts.append("<p>Measures of the whole set:</p>")
-    parts.append(_table(health.loc[is_metric], columns=["check", "subject", "value", "share", "explanation"],
+    # a measure's value is its own quantity (its sentence names its population); the traces-affected share of a
+    # finding row would sit beside it as a second, contradicting number (0 % next to "100 % complete")
+    parts.append(_table(health.loc[is_metric], columns=["check", "subject", "value", "explanation"],
                         table_id="metrics-table", name="health-measures"))
     if len(data.skipped):
         parts.append(f"<p>{len(data.skipped):,} records could not be read and were skipped:</p>")
@@ -621,6 +636,9 @@ def render_report(data: ReportData) -> str:
     parts.append("</section>")
 
     parts.append('<section id="headline"><h2>Headline numbers</h2>')
+    parts.append(f'<p class="muted">Over every trace of the input ({_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} '
+                 f'UTC, {c["traces"]:,} traces) and of the baseline ({_esc(story.baseline_source)}), not only the '
+                 "incident window.</p>")
     parts.append(_table(data.headline, table_id="headline-table", name="headline"))
     parts.append('<dl class="muted" id="headline-definitions">' + "".join(
         f"<dt><code>{_esc(k)}</code></dt><dd>{_esc(v)}</dd>" for k, v in HEADLINE_DEFINITIONS.items()) + "</dl>")
@@ -648,6 +666,15 @@ def render_report(data: ReportData) -> str:
 
 def _when(t: Any) -> str:
     return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
+
+
+def _window_words(window: Any) -> str:
+    """The incident window (onset, recovery) as the postmortem says it."""
+    from .analysis.changes import window_text
+
+    onset, recovery = window
+    return window_text(onset, recovery) if recovery is not None and not pd.isna(recovery) else \
+        f"from {pd.Timestamp(onset):%H:%M} UTC (ongoing)"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
@@ -701,7 +728,10 @@ def render_markdown(data: ReportData) -> str:
     c = data.counts
     out = [f"# {_md(data.title)}", "",
            f"{c['traces']:,} traces, {c['spans']:,} spans, {c['services']} services, {_when(c['start'])} to "
-           f"{_when(c['end'])} UTC. Baseline: {_md(story.baseline_source)}.", "", "## Key findings", ""]
+           f"{_when(c['end'])} UTC."
+           + (f" Incident window {_md(_window_words(story.window))}: {c['incident_traces']:,} of these traces."
+              if story.window and c.get("incident_traces") is not None else "")
+           + f" Baseline: {_md(story.baseline_source)}.", "", "## Key findings", ""]
     for topic, title in _TOPIC_TITLES.items():
         items = [f for f in story.findings if f.topic == topic]
         if not items:

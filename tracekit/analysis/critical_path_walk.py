@@ -65,14 +65,26 @@ CRITICAL_PATH = result_table("critical_path", "one row per critical-path section
 
 
 def _tree(spans: pd.DataFrame):
-    """The kernel's span tree plus this analysis' policy: a trace with duplicate span ids or a parent
-    cycle is skipped whole (depth -1 for its spans) and listed as a failure."""
+    """The kernel's span tree plus this analysis' policy: a trace the kernel calls bad (a parent cycle, or
+    a span whose parent id is duplicated) is skipped whole (depth -1 for its spans) and listed as a
+    failure; the later copies of a duplicated span id are left out (depth -1) of a trace kept whole, and
+    listed in ``kept`` (the kernel tree's policy)."""
     t = span_tree(spans)
     depth = t.depth.copy()
-    depth[t.bad_trace] = -1
+    depth[t.bad_trace | t.duplicate] = -1
     failures: list[CriticalPathFailure] = []
+    kept: list[CriticalPathFailure] = []
     sid = spans["span_id"].to_numpy(dtype=object)
-    for mask, what in ((t.duplicated, "duplicate"), (t.cycle & ~t.duplicated, "cycle")):
+    dup_rows = np.flatnonzero(t.duplicated & ~t.bad_trace)
+    if len(dup_rows):
+        codes, first = np.unique(t.trace[dup_rows], return_index=True)
+        counts = np.bincount(t.trace[dup_rows], minlength=t.n_traces)
+        for c, f in zip(codes.tolist(), first.tolist(), strict=True):
+            r = dup_rows[f]
+            kept.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]),
+                                            f"duplicate span_id {sid[r]} ({int(counts[c])} rows): the later copies "
+                                            "left out, the trace kept (no span names it as its parent)"))
+    for mask, what in ((t.duplicated & t.bad_trace, "duplicate"), (t.cycle & ~t.duplicated, "cycle")):
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue
@@ -81,13 +93,13 @@ def _tree(spans: pd.DataFrame):
         for c, f in zip(codes.tolist(), first.tolist(), strict=True):
             r = rows[f]
             if what == "duplicate":
-                reason = f"duplicate span_id {sid[r]} ({int(counts[c])} rows)"
+                reason = f"duplicate span_id {sid[r]} ({int(counts[c])} rows) named as a parent: which copy is unknown"
             else:
                 if t.duplicated[t.trace == c].any():
                     continue
                 reason = f"parent cycle: {int(counts[c])} spans never reach a root (first {sid[r]})"
             failures.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]), reason))
-    return t, depth, failures
+    return t, depth, failures, kept
 
 
 def walk_critical_path(
@@ -162,7 +174,7 @@ def walk_critical_path(
     }
 
     n = len(spans)
-    tree, depth, failures = _tree(spans)
+    tree, depth, failures, kept = _tree(spans)
     start = ns(spans["start"])
     end = ns(spans["end"])
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
@@ -171,7 +183,7 @@ def walk_critical_path(
         inprog |= spans["in_progress"].to_numpy(dtype=bool, na_value=False) & (end == _NAT)
     infer = spans["inferred"].to_numpy(dtype=bool, na_value=False) if "inferred" in spans.columns else np.zeros(n, dtype=bool)
 
-    valid = ~tree.bad_trace & (start != _NAT)
+    valid = ~tree.bad_trace & ~tree.duplicate & (start != _NAT)
     parent = tree.parent
     is_root = parent < 0
     end = end.copy()
@@ -298,6 +310,7 @@ def walk_critical_path(
     })
     failures.sort(key=lambda f: (f.trace_id, f.span_id or "", f.reason))
     out.attrs["failures"] = tuple(failures)
+    out.attrs["duplicates_left_out"] = tuple(kept)
     out.attrs["params"] = params
     if path_index is not None and len(path_index):
         out.attrs["call_path_index"] = path_index  # parents of the elided (very deep) call paths

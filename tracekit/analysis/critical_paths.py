@@ -43,7 +43,10 @@ Decisions (documented, tested):
   the downstream one, e.g. a DynamoDB table, as in X-Ray's service map); ``"drop"`` leaves it
   with the calling subsegment;
 * times are integer nanoseconds throughout; a time of 0 is a time like any other;
-* per-trace problems skip that trace (duplicate span ids, parent cycles) or that root (a root
+* a duplicated span id: the later copies are left out and the trace is kept (listed in
+  ``cp.attrs["duplicates_left_out"]``), unless a span names the duplicated id as its parent;
+* per-trace problems skip that trace (an ambiguous parent: a span whose parent id is duplicated;
+  parent cycles) or that root (a root
   ending before it starts, an in-progress root with nothing after its start) and are listed in
   ``cp.attrs["failures"]`` as :class:`CriticalPathFailure` records; they never raise.
 
@@ -102,6 +105,7 @@ def critical_path(
     span, ``root_span_id``, ``call_path`` (``service:name > …`` from the root), ``in_progress``
     and ``inferred`` flags of the span. The sections of one root tile it exactly.
     ``cp.attrs["failures"]`` is a tuple of :class:`CriticalPathFailure` (traces skipped, and why);
+    ``cp.attrs["duplicates_left_out"]`` lists the traces kept whose duplicated span ids' later copies were left out;
     ``cp.attrs["params"]`` records the settings. The input is never modified.
 
     Parameters: see the module docstring (Jaeger UI defaults). ``engine``: ``"numpy"`` computes
@@ -177,6 +181,7 @@ def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
     out = cp[cp["trace_id"].isin(trace_ids)].reset_index(drop=True)
     out.attrs = dict(cp.attrs)
     out.attrs["failures"] = tuple(f for f in cp.attrs.get("failures", ()) if f.trace_id in keep)
+    out.attrs["duplicates_left_out"] = tuple(f for f in cp.attrs.get("duplicates_left_out", ()) if f.trace_id in keep)
     return out
 
 

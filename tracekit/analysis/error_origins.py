@@ -2,10 +2,14 @@
 
 :func:`error_origins` finds, in every trace, the **origin** of its errors: a span that failed
 (:func:`tracekit.core.failed` — a 5xx fault, or status ``error`` that is not a 4xx or a throttle)
-and has no failed descendant. An error that travelled up (the database call fails, then the
-service, then the front door) is counted once, where it started; its **propagation path** is the
-chain of failed ancestors above the origin, and ``reached_root`` says whether the request itself
-failed. Failed ancestors are found level by level over the kernel span tree (no per-trace loop).
+and none of whose children failed (:func:`is_origin`). An error that travelled up (the database
+call fails, then the service, then the front door) is counted once, where it started; its
+**propagation path** is the unbroken chain of failed ancestors above the origin — it stops at the
+first ancestor that succeeded (a retry or a fallback that absorbed the error) — and
+``reached_root`` says whether that chain reaches the request root. A span that failed although
+every child succeeded is an origin of its own (a request that fails after a retried call
+succeeded is counted, not hidden behind the absorbed error below it). Failed ancestors are found
+level by level over the kernel span tree (no per-trace loop).
 
 With log records attached (:func:`tracekit.attach_logs`), a span carrying an ERROR or FATAL log
 record counts as an error for :func:`error_origins` (status-less exports log the exception they
@@ -38,7 +42,7 @@ from ..core.keys import key_frame
 from ..errors import ArgumentError
 from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
 
-__all__ = ["error_origins", "top_exceptions", "failed_descendant", "message_template",
+__all__ = ["error_origins", "top_exceptions", "failed_descendant", "is_origin", "message_template",
            "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
 
 ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a failed span with no failed descendant", [
@@ -47,9 +51,9 @@ ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of a
     ("service", "string", "", "service of the origin span"),
     ("name", "string", "", "operation of the origin span"),
     ("call_path", "string", "", "``service:name > …`` from the root down to the origin"),
-    ("propagated_to", "string", "", "the failed ancestors, nearest first (``service:name < …``); empty when the error stopped at the origin"),
-    ("hops", "int64", "spans", "failed ancestors above the origin (how far the error travelled up)"),
-    ("reached_root", "bool", "", "the request failed: the error reached the trace's request root"),
+    ("propagated_to", "string", "", "the unbroken chain of failed ancestors, nearest first (``service:name < …``), up to the first that succeeded; empty when the error stopped at the origin"),
+    ("hops", "int64", "spans", "failed ancestors in that chain (how far the error travelled up)"),
+    ("reached_root", "bool", "", "the chain reaches the trace's request root (the origin is the root, or every span between them failed)"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the origin span"),
 ])
 
@@ -104,32 +108,56 @@ def failed_descendant(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np
     return out
 
 
+def is_origin(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per span: an error origin — it failed (``mask``, default :func:`tracekit.core.failed`) and none of
+    its children did. The one rule of :func:`error_origins`, :func:`~tracekit.rank_causes` and
+    :func:`~tracekit.peer_outliers`: a failed child below a successful span (a retry that absorbed
+    the error) does not take a later failure of an ancestor away from it.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["web", "api", "db"], "name": ["x"] * 3,
+    ...     "start": [0, 1, 2], "end": [9, 8, 7], "status": ["error", "ok", "error"]})
+    >>> is_origin(spans).tolist()
+    [True, False, True]
+    """
+    tree = span_tree(spans)
+    flag = failed(spans) if mask is None else np.asarray(mask, dtype=bool)
+    child_failed = np.zeros(len(spans), dtype=bool)
+    par = tree.parent
+    rows = np.flatnonzero(flag & (par >= 0))
+    child_failed[par[rows]] = True
+    return flag & ~child_failed
+
+
 def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "error_origins")
     tree = span_tree(spans)
     fl = failed(spans) | log_error_mask(spans)  # with logs attached, an ERROR record is evidence of an error
-    below = failed_descendant(spans, fl)
-    rows = np.flatnonzero(fl & ~below)
+    rows = np.flatnonzero(is_origin(spans, fl))
     svc = spans["service"].to_numpy(dtype=object)
     name = spans["name"].to_numpy(dtype=object)
     par = tree.parent
-    # walk up the failed ancestors, all origins at once (one step per level)
+    # walk up the unbroken chain of failed ancestors, all origins at once (one step per level); a chain
+    # stops at the first ancestor that succeeded: the error was absorbed there (a retry, a fallback)
     hops = np.zeros(len(rows), dtype=np.int64)
     prop: list[list[str]] = [[] for _ in rows]
     cur = rows.copy()
     alive = np.ones(len(rows), dtype=bool)
     while alive.any():
         p = np.where(alive, par[cur], -1)
-        alive = p >= 0
+        alive = (p >= 0) & fl[np.maximum(p, 0)]
         idx = np.flatnonzero(alive)
         cur = np.where(alive, p, cur)
-        okf = fl[cur[idx]]
-        for j, r in zip(idx[okf], cur[idx][okf], strict=True):
+        for j, r in zip(idx, cur[idx], strict=True):
             prop[j].append(f"{svc[r]}:{name[r]}")
-        hops[idx[okf]] += 1
+        hops[idx] += 1
+    # cur is now the top of each chain: the error reached the request when that top is the request root
     root_of_trace = tree.request_root
     rr = root_of_trace[tree.trace[rows]] if len(rows) else np.zeros(0, np.int64)
-    reached = (rr >= 0) & fl[np.maximum(rr, 0)] if len(rows) else np.zeros(0, bool)
+    reached = (rr >= 0) & (cur == rr) if len(rows) else np.zeros(0, bool)
     paths = call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object)
     out = pd.DataFrame({
         "trace_id": pd.array(spans["trace_id"].to_numpy(dtype=object)[rows], dtype="string"),
@@ -147,7 +175,7 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
 
 
 def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, per_span: bool = False) -> pd.DataFrame:
-    """Where errors start: per trace, the failed span(s) with no failed descendant; aggregated by key.
+    """Where errors start: per trace, the failed span(s) none of whose children failed; aggregated by key.
 
     Parameters
     ----------

@@ -52,6 +52,7 @@ from ..core import (
     bool_column,
     callee,
     failed,
+    failed_share,
     is_async_handoff,
     ns,
     percentile,
@@ -630,11 +631,14 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
     if not ctx.n_traces:
         return _rows(ctx, [])
     s = ctx.summary
-    bad = s["failed"].to_numpy(dtype=bool)
-    ratio = float(bad.mean())
+    ratio, n_req = failed_share(s)  # one population: requests (core.outcomes), not rootless or async traces
+    bad = s["failed"].to_numpy(dtype=bool) & s["request"].to_numpy(dtype=bool)
     row = _finding(
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
-        f"{ratio:.1%} of requests failed (their root span: a 5xx fault, or status error that is not a 4xx or a throttle).",
+        f"{ratio:.1%} of {n_req:,} requests failed (their root span: a 5xx fault, or status error that is not a 4xx "
+        f"or a throttle): {int(bad.sum()):,} traces, {bad.sum() / ctx.n_traces:.1%} of all {ctx.n_traces:,} traces (share)"
+        + (f"; {ctx.n_traces - n_req:,} traces are not requests (no root, or asynchronous work)"
+           if ctx.n_traces > n_req else "") + ".",
         "Break it down with span_error_rate: the service whose own spans fail most is where to start.",
         trace_codes=np.flatnonzero(bad), value=ratio, always=True,
     )
@@ -861,7 +865,7 @@ def health_report(
 NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms")
 
 
-def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFrame:
+def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: int | None = None) -> pd.DataFrame:
     """Add up :func:`health_report` results of partitions that keep traces whole.
 
     Rows with the same (check, severity, subject) are summed (``traces_affected``,
@@ -871,7 +875,8 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFra
     partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` metric rows
     (``span_error_rate``, ``p95_request_latency_ms``) are left out: compute them on the whole
     data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
-    then stay separate.
+    then stay separate. ``n_requests``: the requests of all partitions (core.failed_share's population;
+    default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -897,7 +902,8 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int) -> pd.DataFra
         if check == "trace_completeness":
             value = 1.0 - traces / n_traces if n_traces else np.nan
         elif check == "failed_request_ratio":
-            value = traces / n_traces if n_traces else np.nan
+            n_req = n_traces if n_requests is None else n_requests
+            value = traces / n_req if n_req else np.nan
         elif check in ("top_call_path", "high_cardinality_attribute"):
             value = float(g["value"].sum()) if check == "top_call_path" else float(g["value"].max())
         rows.append({

@@ -145,13 +145,13 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
             frame["root_name"] = out["root_name"].astype("string")
         frame["latency_ms"] = out["request_ms"].to_numpy()
         frame["failed"] = out["failed"].to_numpy(dtype=bool)
-        frame = frame[out["has_root"].to_numpy()]
+        frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     elif not keys:
         out = trace_outcomes(spans)
         frame = pd.DataFrame({"time": out["start"], "trace_id": out["trace_id"],
                               "latency_ms": out["request_ms"].to_numpy(),
                               "failed": out["failed"].to_numpy(dtype=bool)})
-        frame = frame[out["has_root"].to_numpy()]
+        frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     else:
         spans = key_frame(spans, [k for k in keys if k != "operation"], what="timeline")[0]  # host, version, call_path
         tree = span_tree(spans)

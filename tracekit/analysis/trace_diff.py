@@ -447,8 +447,8 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     require_columns(incident, _NEEDED, "exemplars")
     require_columns(baseline, _NEEDED, "exemplars")
     oi, ob = trace_outcomes(incident), trace_outcomes(baseline)
-    oi = oi[oi["has_root"] & oi["request_ms"].notna()]
-    ob = ob[ob["has_root"] & ob["request_ms"].notna()]
+    oi = oi[oi["request"] & oi["request_ms"].notna()]
+    ob = ob[ob["request"] & ob["request_ms"].notna()]
     ki, kb = _request_kinds(incident, oi), _request_kinds(baseline, ob)
     if key is None:
         common = sorted(set(ki) & set(kb))

@@ -14,7 +14,11 @@ not matched again):
 ``"links"`` — explicit context, confidence 1:
     * rule ``parent``: a CONSUMER span whose parent (same trace) is a hand-off span (a PRODUCER
       span, a messaging span, an X-Ray SQS ``SendMessage`` / SNS ``Publish`` subsegment:
-      :func:`tracekit.core.is_async_handoff`);
+      :func:`tracekit.core.is_async_handoff`); or — X-Ray, where every segment is read as a server
+      span — a segment of another service (not an inferred one) under a hand-off subsegment, or
+      under the inferred ``SQS`` / ``SNS`` segment of one: SQS passes the sender's trace header
+      (``AWSTraceHeader``) to the Lambda it triggers, whose segment then names the ``SendMessage``
+      subsegment as its parent;
     * rule ``link``: a span carrying a link (``links`` column: OTLP span links, X-Ray segment
       ``links``) to a span in the data that is not its parent. The linked span is the producer,
       the linking span the consumer (OTel messaging: the consumer links to the message's creation
@@ -279,6 +283,18 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         c = np.flatnonzero((parent >= 0) & (kind == "consumer"))
         c = c[handoff[parent[c]]]
         add(parent[c], c, "parent", 1.0)
+        # X-Ray: a (non-inferred) segment of another service under a hand-off subsegment, directly or
+        # through the hand-off's inferred SQS/SNS segment (segments are read as server spans, never consumer)
+        inferred = spans["inferred"].to_numpy(dtype=bool, na_value=False) if "inferred" in spans.columns \
+            else np.zeros(n, dtype=bool)
+        svc = spans["service"].to_numpy(dtype=object, na_value=None)
+        pp = np.maximum(parent, 0)
+        via_inferred = (parent >= 0) & inferred[pp] & (parent[pp] >= 0) & handoff[np.maximum(parent[pp], 0)]
+        producer = np.where(via_inferred, parent[pp], parent)
+        seg = np.flatnonzero((parent >= 0) & (kind == "server") & ~inferred & ~matched
+                             & (handoff[pp] | via_inferred))
+        seg = seg[svc[seg] != svc[producer[seg]]]
+        add(producer[seg], seg, "parent", 1.0)
         # span links to spans in the data
         if "links" in spans.columns:
             lk = spans["links"].to_numpy(dtype=object)

@@ -33,6 +33,7 @@ from .frame import (
     bool_column,
     ns,
     require_columns,
+    time_resolution_ns,
     to_timestamps,
 )
 from .ids import normalize_trace_id, normalize_trace_ids
@@ -56,7 +57,15 @@ from .naming import (
     routes,
 )
 from .nested import safe_repr, safe_str, to_text
-from .outcomes import TRACE_OUTCOME_COLUMNS, client_error, failed, throttled, trace_outcomes
+from .outcomes import (
+    TRACE_OUTCOME_COLUMNS,
+    client_error,
+    failed,
+    failed_share,
+    is_async_root,
+    throttled,
+    trace_outcomes,
+)
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
 from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, holm, percentile, quantile_draws
@@ -65,11 +74,12 @@ from .weights import trace_weights
 
 __all__ = [
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
+    "time_resolution_ns",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
-    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes",
+    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",

@@ -21,7 +21,7 @@ from ..errors import ArgumentError
 from ..schema import TIMESTAMP, SpansSchemaError
 
 __all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM",
-           "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE"]
+           "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_resolution_ns"]
 
 #: int64 nanoseconds that stand for NaT in :func:`ns` arrays
 NAT_NS = np.iinfo(np.int64).min
@@ -113,3 +113,42 @@ def bool_column(spans: pd.DataFrame, col: str) -> np.ndarray:
     if col not in spans.columns:
         return np.zeros(len(spans), dtype=bool)
     return spans[col].to_numpy(dtype=bool, na_value=False)
+
+
+def time_resolution_ns(spans: pd.DataFrame) -> int:
+    """The time resolution of a spans frame: the largest power of ten (1 ns to 1 s) that divides
+    every start and end, in nanoseconds — 1,000 for X-Ray (float seconds read to the microsecond)
+    and for OTLP stamped in microseconds, 1 for true nanosecond clocks.
+
+    Two durations that differ by less than a few of these steps may differ by rounding alone: each
+    timestamp is within half a step of the true instant.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (``start``, ``end``; NaT ignored).
+
+    Returns
+    -------
+    int
+        Nanoseconds; 1 for an empty frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spans = pd.DataFrame({"start": pd.to_datetime([1_000, 5_000], unit="ns", utc=True),
+    ...                       "end": pd.to_datetime([3_000, None], unit="ns", utc=True)})
+    >>> time_resolution_ns(spans)
+    1000
+    """
+    vals = [v for c in ("start", "end") if c in spans.columns for v in [ns(spans[c])]]
+    v = np.concatenate(vals) if vals else np.zeros(0, np.int64)
+    v = v[v != NAT_NS]
+    if not len(v):
+        return 1
+    step = 1
+    for k in range(9, 0, -1):
+        if not (v % (10 ** k)).any():
+            step = 10 ** k
+            break
+    return step

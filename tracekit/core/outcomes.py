@@ -6,13 +6,18 @@ One definition each, used by every analysis, figure, report line and Dask path:
   without being a client error or a throttle; a **client error** is a 4xx (``error``) that is not
   a fault; **throttled** is a 429 / X-Ray ``throttle``. The three are separate, never merged: an
   X-Ray 404 (``error`` set, status ``error``) is a client error, not a failure.
-- a **request** is the trace's request root (:mod:`tracekit.core.tree`): ``request_ms`` is its
-  duration, what the caller waited for. ``extent_ms`` is the trace's first start to last end,
+- a **request** is the trace's request root (:mod:`tracekit.core.tree`) when someone waited for
+  it: a root that is not a ``consumer`` span and carries no span link. A trace rooted in a consumer
+  span, or in a span linked to another trace's span (SQS → Lambda, a Kafka consumer, a batch job
+  continuing another trace), is **asynchronous work**, counted apart, never as a request.
+  ``request_ms`` is the request root's duration, what the caller waited for. ``extent_ms`` is the trace's first start to last end,
   which includes asynchronous work that ran after the response (queue consumers, Lambda cold
   starts). Never one unnamed "latency".
 - a request **failed** / was a **client error** / was **throttled** when its root span was; a trace
   with no root (only fragments) has no request: ``request_ms`` is NaN and the flags are those of
   its earliest fragment.
+- the **failed share** (:func:`failed_share`) is failed requests over requests: one population
+  (the ``request`` rows: rootless traces and asynchronous work are not in it) for every module.
 
 >>> import tracekit as tk
 >>> ms = 1_000_000
@@ -37,7 +42,8 @@ from .cache import frame_cached
 from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
-__all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS"]
+__all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
+           "failed_share"]
 
 
 def _status_error(spans: pd.DataFrame) -> np.ndarray:
@@ -99,14 +105,71 @@ TRACE_OUTCOME_COLUMNS = (
     ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
     ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
-    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root or an in-progress root"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, or asynchronous work (not a request)"),
     ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended"),
     ("failed", "bool", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a throttle)"),
     ("client_error", "bool", "", "the request was a client error (root span 4xx, not a fault)"),
     ("throttled", "bool", "", "the request was throttled (root span 429 / X-Ray throttle)"),
     ("failed_spans", "int64", "spans", "spans of the trace that failed (anywhere, retried or not)"),
     ("has_root", "bool", "", "the trace has a request root"),
+    ("request", "bool", "", "the trace is a request: it has a root that is not a consumer span and carries no span link (else asynchronous work, or no root)"),
 )
+
+
+def is_async_root(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Per row of ``rows`` (root spans): asynchronous work rather than a request — a ``consumer``
+    span, or a span with a link to another span (it continues another trace's work).
+
+    Examples
+    --------
+    >>> import numpy as np, tracekit as tk
+    >>> is_async_root(tk.empty_spans(), np.zeros(0, np.int64)).tolist()
+    []
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.zeros(len(rows), dtype=bool)
+    if not len(rows):
+        return out
+    if "kind" in spans.columns:
+        out |= spans["kind"].to_numpy(dtype=object, na_value="")[rows] == "consumer"
+    if "links" in spans.columns:
+        links = spans["links"].to_numpy(dtype=object)[rows]
+        out |= np.fromiter((isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in links), bool, len(rows))
+    return out
+
+
+def failed_share(outcomes: pd.DataFrame, weights: np.ndarray | None = None) -> tuple[float, int]:
+    """The failed share: failed requests over requests, and the number of requests.
+
+    One definition for every module (timeline, health, postmortem, weighted_summary, the CLI
+    summary, the report): the population is the ``request`` rows of :func:`trace_outcomes` —
+    traces without their root and asynchronous work are not requests.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        :func:`trace_outcomes` rows.
+    weights : numpy.ndarray, optional
+        A weight per row (sampling: Horvitz–Thompson); None counts each request once.
+
+    Returns
+    -------
+    (float, int)
+        The share (NaN with no request) and the number of requests (unweighted).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> failed_share(trace_outcomes(tk.empty_spans()))
+    (nan, 0)
+    """
+    req = outcomes["request"].to_numpy(dtype=bool)
+    n = int(req.sum())
+    if not n:
+        return float("nan"), 0
+    fl = outcomes["failed"].to_numpy(dtype=bool)[req]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)[req]
+    return float((w * fl).sum() / w.sum()), n
 
 
 def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
@@ -170,6 +233,9 @@ def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         first = o[np.r_[True, tt[1:] != tt[:-1]]] if n else np.zeros(0, np.int64)
         head[missing] = first[missing]
     has_root = tree.request_root >= 0
+    request = has_root.copy()
+    if nt and has_root.any():
+        request[has_root] = ~is_async_root(spans, tree.request_root[has_root])
     fl, ce, th = failed(spans), client_error(spans), throttled(spans)
     # extent: per-trace min start / max end
     first_start = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
@@ -178,7 +244,7 @@ def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
     extent = np.where(last_end == NAT_NS, np.nan, (last_end - first_start) / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
-    request = np.where(has_root & ~h_end_na, (end[head] - start[head]) / 1e6, np.nan) if nt else np.zeros(0)
+    request_ms = np.where(request & ~h_end_na, (end[head] - start[head]) / 1e6, np.nan) if nt else np.zeros(0)
     req_start = np.where(has_root, start[head], first_start) if nt else np.zeros(0, np.int64)
     root_sid = spans["span_id"].to_numpy(dtype=object)[head] if nt else np.zeros(0, object)
     root_sid = np.where(has_root, root_sid, None)
@@ -188,11 +254,12 @@ def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         "root_service": pd.array(spans["service"].to_numpy(dtype=object)[head], dtype=spans["service"].dtype),
         "root_name": pd.array(spans["name"].to_numpy(dtype=object)[head], dtype=spans["name"].dtype),
         "start": to_timestamps(req_start).array,
-        "request_ms": request.astype(np.float64),
+        "request_ms": request_ms.astype(np.float64),
         "extent_ms": extent.astype(np.float64),
         "failed": fl[head] if nt else np.zeros(0, bool),
         "client_error": ce[head] if nt else np.zeros(0, bool),
         "throttled": th[head] if nt else np.zeros(0, bool),
         "failed_spans": tree.per_trace(fl),
         "has_root": has_root,
+        "request": request,
     })

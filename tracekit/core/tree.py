@@ -6,7 +6,10 @@ Rules (each analysis states what it does with the flags):
   parent was not sampled, not exported, or is in another file); an orphan starts a
   **fragment** of the trace and has depth 0 like a root.
 - **Duplicate span ids** in a trace: children link to the first copy in row order; every copy
-  is flagged (``duplicated``), later copies also as ``duplicate``, and the trace as ``bad_trace``.
+  is flagged (``duplicated``), later copies also as ``duplicate``. Analyses leave the later copies
+  out (a span exported twice is one span) and **keep the trace**; only when some span names a
+  duplicated id as its parent (which copy is its parent is unknown) is the trace a ``bad_trace``.
+  A duplicated leaf (or a duplicated root no span points to) never drops its trace.
 - **Parent cycles** (a span naming itself, or a loop of parents): the spans on and under the
   loop never reach a root; they get depth -1, ``cycle`` and ``bad_trace``.
 - The **request root** of a trace is its root span that started first (ties: the one that ends
@@ -72,7 +75,7 @@ class SpanTree:
     depth : ndarray of int64
         0 for roots and orphans, parent's depth + 1 otherwise, -1 on or under a cycle.
     bad_trace : ndarray of bool
-        The row's trace has duplicate span ids or a parent cycle.
+        The row's trace has a parent cycle, or a span whose parent id is duplicated (ambiguous parent).
     request_root : ndarray of int64
         Per trace code: row of the request root, or -1 when the trace has no root.
     span_code : ndarray of int64
@@ -343,10 +346,13 @@ def _build(spans: pd.DataFrame) -> SpanTree:
         depth[idx] = d
         frontier = idx
     cycle = depth < 0
-    bad_codes = np.unique(tcode[duplicate | cycle])
+    # a duplicated id some span names as its parent: that child's parent is ambiguous, the trace is bad;
+    # a duplicated id nobody points to (a leaf, or a root exported twice) leaves its trace whole
+    named_dup = (parent >= 0) & duplicated[np.maximum(parent, 0)] if n else np.zeros(0, dtype=bool)
+    bad_codes = np.unique(tcode[named_dup | cycle])
     bad_trace = np.isin(tcode, bad_codes) if len(bad_codes) else np.zeros(n, dtype=bool)
     # request root: earliest-starting root, then the one ending last, then the first row
-    is_root = ~has_pid & ~cycle
+    is_root = ~has_pid & ~cycle & ~duplicate  # a later copy of a root is not a second root
     request_root = np.full(n_tr, -1, dtype=np.int64)
     rr = np.flatnonzero(is_root)
     if len(rr):

@@ -32,7 +32,21 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   yet: the Good–Turing missing mass of the operation's baseline (its counts seen once over its
   spans), so three baseline spans with three different counts do not make a fourth count news;
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
-  (:func:`~tracekit.error_origins`: no failed descendant), beyond the baseline's share.
+  (:func:`~tracekit.error_origins`: no failed child), beyond the baseline's share.
+
+At ``service``, ``host`` and ``version`` level each evidence is also measured per operation of the
+component, and the component takes its most abnormal operation's (``evidence_operation``) when that
+operation's score exceeds the component's pooled score by more than two binomial standard errors of a
+share at the chance rate 1 − q over the operation's spans (plus the prior): a fault in one operation
+is not diluted by the component's other, normal operations, and the largest of many small noisy
+operations does not win by chance. ``waiting`` stays pooled per component (a delayed component is
+at one end of every slow hop; per operation, its caller's client operation would tie with it), and
+a span with a child in another service is left out of ``slower`` (its self time is that wait). A time difference
+within four steps of the data's time resolution (:func:`tracekit.core.time_resolution_ns`: 1 µs for
+X-Ray) is rounding, not evidence; caller-minus-callee gaps are taken in exact nanoseconds. With a
+``baseline`` given, the incident window is found as without one and compared with the baseline's
+same minutes (``window``). The words (``hypothesis``) give the counts behind each score — "47 of its
+47 spans" — and call the score a score.
 
 Ranking by shares rather than milliseconds lets a 2 ms service whose every call got 40 % slower
 outrank a 300 ms one that varies; the milliseconds are reported beside it as evidence:
@@ -56,8 +70,9 @@ at the call that broke (OnlineBoutique AC@1 75 → 80 but AC@5 100 → 95; also 
 vanished call: the same scores as now),
 routes through a forwarding root (a gateway's ``/*``: worse on both), Spring's error-dispatch spans
 (``BasicErrorController.error``) read as failures (no change at AC@1).
-OnlineBoutique: AC@1 75 %, AC@3 90 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
-63). TrainTicket: 18 / 21 / 25 % (28 faults; MicroRank 16 / 24 / 36): its CPU faults are all found
+OnlineBoutique: AC@1 75 %, AC@3 100 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
+63). TrainTicket: 14 / 14 / 25 % (28 faults; MicroRank 16 / 24 / 36; before the per-operation evidence of
+issue 29, 75 / 90 / 100 and 18 / 21 / 25): its CPU faults are all found
 first, its exception and return-value faults are not — they leave no mark that sets the injected
 service apart in these status-less spans (``benchmarks/study_nezha_marks.py``: by the smallest
 p-value of its call count, span time, exclusive time and callers' waiting, the injected service
@@ -81,13 +96,16 @@ import pandas as pd
 
 from ..core import (
     DEFAULT_N_BOOT,
+    NAT_NS,
     callees,
     failed,
     hosts,
+    ns,
     require_columns,
     result_table,
     routes,
     span_tree,
+    time_resolution_ns,
     trace_weights,
     versions,
 )
@@ -110,6 +128,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
+    ("evidence_operation", "string", "", "the operation (span name) of the component whose spans the shares above (but waiting) are measured on: at service, host and version level its most abnormal operation when that stands out beyond the component's pooled spans by more than chance (so a fault in one operation is not diluted by the others), else <NA> (all its spans); at operation level its own"),
     ("spans", "int64", "spans", "spans of the component in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the component in the baseline"),
     ("delta_cp_ms", "float64", "ms", "exclusive critical-path ms per request, incident − baseline (compare)"),
@@ -195,21 +214,27 @@ class _Side:
         self.svc = spans["service"].to_numpy(dtype=object, na_value=None)
         self.name = spans["name"].to_numpy(dtype=object, na_value=None)
         self.self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64)
-        dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+        st, en = ns(spans["start"]), ns(spans["end"])
+        dur_ns = np.where((st == NAT_NS) | (en == NAT_NS), np.nan, (en - st).astype(np.float64))
         par = tree.parent
         hp = par >= 0
         pp = np.maximum(par, 0)
         self.parent = par
         self.children = np.bincount(par[hp], minlength=self.n) if self.n else np.zeros(0, np.int64)
         self.cross = hp & (self.svc[pp] != self.svc) if self.n else np.zeros(0, bool)
-        self.gap = np.where(self.cross, dur[pp] - dur, np.nan) if self.n else np.zeros(0)
+        # a span with a child in another service (a client span and the server span answering it): its self
+        # time is the time outside the callee — waiting (counted at both ends), not own work
+        self.calls_out = np.zeros(self.n, dtype=bool)
+        self.calls_out[par[self.cross]] = True
+        # caller span − callee span in exact integer nanoseconds, then ms (durations in float ms would
+        # make equal gaps differ by rounding noise, 1e-13 ms, and count them as waiting longer)
+        self.gap = np.where(self.cross, (dur_ns[pp] - dur_ns) / 1e6, np.nan) if self.n else np.zeros(0)
         fl = failed(spans)
-        below = np.zeros(self.n, dtype=bool)
+        self.origin = fl
         if fl.any():
-            from ..analysis.error_origins import failed_descendant
+            from ..analysis.error_origins import is_origin
 
-            below = failed_descendant(spans, fl)
-        self.origin = fl & ~below
+            self.origin = is_origin(spans, fl)
         self.trace = tree.trace
         # the route of each span's request (core.routes of its request root): expected call counts per route
         rr = tree.request_root
@@ -246,6 +271,7 @@ def rank_causes(
     comparison: Any = None,
     metrics: pd.DataFrame | None = None,
     logs: pd.DataFrame | None = None,
+    window: Any = "auto",
 ) -> pd.DataFrame:
     """Rank the components that may have caused the incident, each with its evidence.
 
@@ -292,6 +318,14 @@ def rank_causes(
         :func:`~tracekit.compare` of the same incident and baseline at the same level (keys as
         :func:`level_frame` gives), when the caller has one: reused for the millisecond evidence
         instead of computed again.
+    window : "auto", None or (onset, recovery)
+        With a ``baseline`` given, which part of each side is compared. ``"auto"`` (default): the
+        incident window is found in ``incident`` as with ``baseline=None``
+        (:func:`~tracekit.incident_periods`) and compared with the baseline's traces that started in
+        the same minutes (like with like, as the README example does; the whole baseline when fewer
+        than 30 of its traces started in them, said in ``baseline_source``); with no change found,
+        both sides whole. ``None``: both sides whole (the incident is the window already). A pair:
+        that window cut from both sides.
     metrics : pandas.DataFrame, optional
         A metrics frame covering both periods: each row's metric evidence
         (:mod:`tracekit.analysis.metric_evidence`, per service, or per host at ``level="host"``) is
@@ -342,11 +376,21 @@ def rank_causes(
         if k not in w:
             raise ArgumentError(f"rank_causes: evidence_weights key {k!r} is not one of {', '.join(EVIDENCE)}")
         w[k] = float(v)
-    window = None
+    window_arg, window = window, None
     if baseline is None:
         incident, baseline, source, window = _auto_baseline(incident, freq, alpha, weights)
-    else:
+    elif isinstance(window_arg, str) and window_arg == "auto":
+        incident, baseline, source, window = _window_and_same_minutes(incident, baseline, freq, alpha, weights)
+    elif window_arg is None:
         source = "the baseline given"
+    elif isinstance(window_arg, (tuple, list)) and len(window_arg) == 2:
+        from ..analysis.changes import split_by_change
+
+        incident = split_by_change(incident, tuple(window_arg)).incident
+        baseline, source = _same_minutes(baseline, split_by_change(baseline, tuple(window_arg)))
+        window = (pd.Timestamp(window_arg[0]), pd.Timestamp(window_arg[1]) if window_arg[1] is not None else pd.NaT)
+    else:
+        raise ArgumentError(f"rank_causes: window must be 'auto', None or (onset, recovery); got {window_arg!r}")
     fa, fb = _formats(incident), _formats(baseline)
     if fa and fb and ("xray" in fa) != ("xray" in fb):  # the simulator's spans are shaped as OTLP's
         warnings.warn(f"rank_causes: the incident was read from {'/'.join(sorted(fa))} and the baseline from "
@@ -362,97 +406,159 @@ def rank_causes(
     kcode, kuniq = _codes(*[np.concatenate([a.kcols[k], b.kcols[k]]) for k in keys])
     ka, kb = kcode[:a.n], kcode[a.n:]
     n_k = len(kuniq)
-    ocode, _ = _codes(np.concatenate([a.svc, b.svc]), np.concatenate([a.name, b.name]))
+    ocode, ouniq = _codes(np.concatenate([a.svc, b.svc]), np.concatenate([a.name, b.name]))
     oa, ob = ocode[:a.n], ocode[a.n:]
     n_o = int(ocode.max()) + 1 if len(ocode) else 0
+    # the evidence is scored per operation of each component (the component's own spans of that operation)
+    # and a component takes the evidence of its most abnormal operation: a fault in one operation of a
+    # service or host is not diluted by the service's or host's other, normal operations
+    sub_all = np.concatenate([ka, kb]) * max(n_o, 1) + ocode
+    sub_code, sub_uniq = pd.factorize(sub_all, sort=False)
+    sub_code = sub_code.astype(np.int64)
+    sa, sb = sub_code[:a.n], sub_code[a.n:]
+    n_s = len(sub_uniq)
+    key_of_sub = (np.asarray(sub_uniq, dtype=np.int64) // max(n_o, 1)).astype(np.int64)
+    op_of_sub = (np.asarray(sub_uniq, dtype=np.int64) % max(n_o, 1)).astype(np.int64)
+    # a time difference below the rounding of the timestamps is not evidence: each of the four
+    # timestamps of two durations (or of a caller and a callee span) is within half a step of the
+    # true instant, so rounding alone moves a difference of two such values by up to 4 steps
+    tol_ms = 4 * max(time_resolution_ns(incident), time_resolution_ns(baseline)) / 1e6
 
     def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
 
-    def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
-        return per_key(mask, ka, a.w)
+    def _evidence(sa: np.ndarray, sb: np.ndarray, n_s: int):
+        """Each evidence, its counts and the score per code of ``sa`` / ``sb`` (a key, or a (key, operation))."""
+        def per_sub(mask: np.ndarray, codes_: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(codes_[mask], weights=None if weights_ is None else weights_[mask], minlength=n_s).astype(float)
 
-    def pa_w(mask: np.ndarray, v: np.ndarray) -> np.ndarray:  # sum of v over the incident spans of each key
-        return per_key(mask, ka, a.w * v)
+        def pa(mask: np.ndarray) -> np.ndarray:  # incident spans per key, each weighing its trace's sampling weight
+            return per_sub(mask, sa, a.w)
 
-    def pb(mask: np.ndarray) -> np.ndarray:
-        return per_key(mask, kb, b.w)
+        def pa_w(mask: np.ndarray, v: np.ndarray) -> np.ndarray:  # sum of v over the incident spans of each key
+            return per_sub(mask, sa, a.w * v)
 
-    # the prior's pseudo-spans are sampled spans: with weights, each stands for the mean weight
-    prior_w = prior * (float(a.w.mean()) if a.n else 1.0)
+        def pb(mask: np.ndarray) -> np.ndarray:
+            return per_sub(mask, sb, b.w)
 
-    def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
-        return (x + base * prior_w) / (n + prior_w) - base
+        # the prior's pseudo-spans are sampled spans: with weights, each stands for the mean weight
+        prior_w = prior * (float(a.w.mean()) if a.n else 1.0)
 
-    ev: dict[str, np.ndarray] = {}
-    # slower: exclusive time above the baseline's q-quantile of the operation
-    thr, cnt = _quantile_per_group(ob, b.self_ms, n_o, q)
-    usable = cnt[oa] >= min_spans
-    ok = usable & ~np.isnan(a.self_ms)
-    ex = ok & (a.self_ms > thr[oa])
-    # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
-    p_ex = _exceed_rate(cnt, q)[oa]
-    ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
-    # waiting: caller span − callee span, per caller-op → callee-op pair, both ends
-    pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
-    pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
-    pc, pu = pd.factorize(np.concatenate([pair_a[a.cross], pair_b[b.cross]]), sort=False)
-    pca, pcb = pc[:int(a.cross.sum())], pc[int(a.cross.sum()):]
-    gthr, gcnt = _quantile_per_group(pcb, b.gap[b.cross], len(pu), q)
-    ga = a.gap[a.cross]
-    gok = (gcnt[pca] >= min_spans) & ~np.isnan(ga)
-    gex = gok & (ga > gthr[pca])
-    callee_k = ka[a.cross]
-    caller_k = ka[np.maximum(a.parent, 0)][a.cross]
-    gw = a.w[a.cross]
-    x = per_key(gex, callee_k, gw) + per_key(gex & (caller_k != callee_k), caller_k, gw)
-    n = per_key(gok, callee_k, gw) + per_key(gok & (caller_k != callee_k), caller_k, gw)
-    gp = gw * _exceed_rate(gcnt, q)[pca]
-    e0 = per_key(gok, callee_k, gp) + per_key(gok & (caller_k != callee_k), caller_k, gp)
-    ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
+        def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
+            return (x + base * prior_w) / (n + prior_w) - base
+
+        ev: dict[str, np.ndarray] = {}
+        # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
+        thr, cnt = _quantile_per_group(ob, np.where(b.calls_out, np.nan, b.self_ms), n_o, q)
+        usable = cnt[oa] >= min_spans
+        ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
+        ex = ok & (a.self_ms > thr[oa] + tol_ms)
+        # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
+        p_ex = _exceed_rate(cnt, q)[oa]
+        ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
+        # the counts behind each score (what the words say: a count over a count, never the shrunk score)
+        counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"slower": (pa(ex), pa(ok))}
+        # waiting: caller span − callee span, per caller-op → callee-op pair, both ends (beyond rounding)
+        pair_a = np.where(a.cross, oa[np.maximum(a.parent, 0)] * n_o + oa, -1)
+        pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
+        pc, pu = pd.factorize(np.concatenate([pair_a[a.cross], pair_b[b.cross]]), sort=False)
+        pca, pcb = pc[:int(a.cross.sum())], pc[int(a.cross.sum()):]
+        gthr, gcnt = _quantile_per_group(pcb, b.gap[b.cross], len(pu), q)
+        ga = a.gap[a.cross]
+        gok = (gcnt[pca] >= min_spans) & ~np.isnan(ga)
+        gex = gok & (ga > gthr[pca] + tol_ms)
+        callee_k = sa[a.cross]
+        caller_k = sa[np.maximum(a.parent, 0)][a.cross]
+        gw = a.w[a.cross]
+        x = per_sub(gex, callee_k, gw) + per_sub(gex & (caller_k != callee_k), caller_k, gw)
+        n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
+        gp = gw * _exceed_rate(gcnt, q)[pca]
+        e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
+        ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
+        counts["waiting"] = (x, n)
+        allk = np.ones(a.n, dtype=bool)
+        # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
+        # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
+        rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.route, b.route]), dtype=object).fillna("\x00<NA>"))
+        n_r = max(len(runiq), 1)
+        ra, rb = rcode[:a.n], rcode[a.n:]
+        req_a = a.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
+        req_b = b.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
+        scale = np.where(req_b > 0, req_a / np.maximum(req_b, 1), 0.0)  # incident requests per baseline request
+        kor_a = sa * n_r + ra  # a sub-component is one (key, operation)
+        kor_b = sb * n_r + rb
+        kour, kinv = np.unique(np.concatenate([kor_a, kor_b]), return_inverse=True)
+        xa_r = np.bincount(kinv[:a.n], weights=a.w, minlength=len(kour))
+        expect_r = np.bincount(kinv[a.n:], weights=b.w, minlength=len(kour)) * scale[kour % n_r]
+        kou, kinv2 = np.unique(kour // n_r, return_inverse=True)
+        xa = np.bincount(kinv2, weights=xa_r, minlength=len(kou))
+        expect = np.bincount(kinv2, weights=expect_r, minlength=len(kou))
+        kk = kou.astype(np.int64) if len(kou) else np.zeros(0, np.int64)
+        # a count's chance variation: Poisson, each sampled call standing for its weight (+1: a rare call seen twice)
+        noise = _Z_COUNT * np.sqrt(expect * (float(a.w.mean()) if a.n else 1.0) + 1.0)
+        surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
+        ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_s) / (np.bincount(kk, weights=xa, minlength=n_s) + prior_w)
+        deficit = np.maximum(expect - xa - noise, 0.0)
+        ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_s) / (np.bincount(kk, weights=expect, minlength=n_s) + prior_w)
+        seen_calls = np.bincount(kk, weights=xa, minlength=n_s)
+        expected_calls = np.bincount(kk, weights=expect, minlength=n_s)
+        counts["extra"] = counts["vanished"] = (seen_calls, expected_calls)
+        # shape: a number of children the baseline never showed for the operation
+        # against the chance of a count the baseline has not shown yet: its Good–Turing missing mass, the
+        # operation's counts seen once over its spans (a baseline of 3 spans with 3 counts leaves room for
+        # a fourth; a thousand spans with the same count do not)
+        ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
+        ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
+        ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
+        seen = np.isin(ch_pair_a, ch_pair_b)
+        singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
+        p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
+        sok = usable
+        ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
+        counts["shape"] = (pa(sok & ~seen), pa(sok))
+        # errors originating at the component, beyond the baseline's share
+        base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
+        ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)
+        counts["errors"] = (pa(a.origin), pa(allk))
+
+        # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
+        ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
+        sub_score = sum(w[e] * ev[e] for e in EVIDENCE)
+        return ev, counts, sub_score, thr, cnt
+
+    prior_w = prior * (float(a.w.mean()) if a.n else 1.0)  # as inside _evidence
     allk = np.ones(a.n, dtype=bool)
-    # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
-    # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
-    rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.route, b.route]), dtype=object).fillna("\x00<NA>"))
-    n_r = max(len(runiq), 1)
-    ra, rb = rcode[:a.n], rcode[a.n:]
-    req_a = a.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
-    req_b = b.requests_per_route.reindex(runiq).fillna(0).to_numpy(dtype=float)
-    scale = np.where(req_b > 0, req_a / np.maximum(req_b, 1), 0.0)  # incident requests per baseline request
-    kor_a = (ka * n_o + oa) * n_r + ra
-    kor_b = (kb * n_o + ob) * n_r + rb
-    kour, kinv = np.unique(np.concatenate([kor_a, kor_b]), return_inverse=True)
-    xa_r = np.bincount(kinv[:a.n], weights=a.w, minlength=len(kour))
-    expect_r = np.bincount(kinv[a.n:], weights=b.w, minlength=len(kour)) * scale[kour % n_r]
-    kou, kinv2 = np.unique(kour // n_r, return_inverse=True)
-    xa = np.bincount(kinv2, weights=xa_r, minlength=len(kou))
-    expect = np.bincount(kinv2, weights=expect_r, minlength=len(kou))
-    kk = (kou // n_o).astype(np.int64) if len(kou) else np.zeros(0, np.int64)
-    # a count's chance variation: Poisson, each sampled call standing for its weight (+1: a rare call seen twice)
-    noise = _Z_COUNT * np.sqrt(expect * (float(a.w.mean()) if a.n else 1.0) + 1.0)
-    surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
-    ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_k) / (np.bincount(kk, weights=xa, minlength=n_k) + prior_w)
-    deficit = np.maximum(expect - xa - noise, 0.0)
-    ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_k) / (np.bincount(kk, weights=expect, minlength=n_k) + prior_w)
-    # shape: a number of children the baseline never showed for the operation
-    # against the chance of a count the baseline has not shown yet: its Good–Turing missing mass, the
-    # operation's counts seen once over its spans (a baseline of 3 spans with 3 counts leaves room for
-    # a fourth; a thousand spans with the same count do not)
-    ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
-    ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
-    ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
-    seen = np.isin(ch_pair_a, ch_pair_b)
-    singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
-    p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
-    sok = usable
-    ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
-    # errors originating at the component, beyond the baseline's share
-    base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
-    ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)
-
-    # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
-    ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
-    score = sum(w[e] * ev[e] for e in EVIDENCE)
+    ev_op, counts_op, sub_score, thr, cnt = _evidence(sa, sb, n_s)
+    ev_pool, counts_pool, pool_score, _, _ = _evidence(ka, kb, n_k)
+    # waiting is the component's interface: a delayed component is at one end of every slow hop, a neighbour
+    # only of some (its calls to the delayed one). Scored per operation, the neighbour's client operation that
+    # calls it waits on every call too and ties with it (Nezha network-delay faults: AC@1 100 % -> 0 %), so
+    # waiting stays pooled per component and the operations compete on the other evidence
+    sub_score = sub_score - w["waiting"] * ev_op["waiting"] + w["waiting"] * ev_pool["waiting"][key_of_sub]
+    ev_op["waiting"] = ev_pool["waiting"][key_of_sub]
+    counts_op["waiting"] = (counts_pool["waiting"][0][key_of_sub], counts_pool["waiting"][1][key_of_sub])
+    # a component takes its most abnormal operation's evidence when that operation stands out beyond what the
+    # component's pooled spans show by more than chance allows (a fault in one operation is not diluted by the
+    # others); else its pooled evidence. The allowance: 2 binomial standard errors of a share at the chance rate
+    # 1 − q over the operation's spans plus the prior, so the largest of many small, noisy operations does not
+    # outrank a component whose every span changed a little
+    n_op = np.bincount(sa, weights=a.w, minlength=n_s) if a.n else np.zeros(n_s)
+    allowance = 2.0 * np.sqrt(q * (1 - q) / (n_op + prior_w))
+    gain = sub_score - allowance - pool_score[key_of_sub]
+    o_sub = np.lexsort((np.arange(n_s), -gain, key_of_sub))
+    first_of_key = o_sub[np.r_[True, key_of_sub[o_sub][1:] != key_of_sub[o_sub][:-1]]] if n_s else np.zeros(0, np.int64)
+    best_sub = np.full(n_k, -1, dtype=np.int64)
+    best_sub[key_of_sub[first_of_key]] = first_of_key
+    use_op = np.zeros(n_k, dtype=bool) if level == "operation" else (best_sub >= 0) & (gain[np.maximum(best_sub, 0)] > 0)
+    if level == "operation":
+        use_op[:] = True
+    bs = np.maximum(best_sub, 0)
+    ev = {e: np.where(use_op, ev_op[e][bs], ev_pool[e]) for e in EVIDENCE}
+    counts = {e: (np.where(use_op, counts_op[e][0][bs], counts_pool[e][0]),
+                  np.where(use_op, counts_op[e][1][bs], counts_pool[e][1])) for e in EVIDENCE}
+    score = np.where(use_op, sub_score[bs], pool_score)
+    worst_op = [None if not u or ouniq[int(o)][1] == "\x00<NA>" else str(ouniq[int(o)][1])
+                for o, u in zip(op_of_sub[bs], use_op, strict=True)]
     spans_a = per_key(allk, ka).astype(np.int64)
     spans_b = per_key(np.ones(b.n, bool), kb).astype(np.int64)
     present = spans_a > 0
@@ -463,7 +569,7 @@ def rank_causes(
     wa = np.bincount(ka[a.cross], weights=np.nan_to_num(a.gap[a.cross]) * a.w[a.cross], minlength=n_k) / a.n_req
     wb = np.bincount(kb[b.cross], weights=np.nan_to_num(b.gap[b.cross]) * b.w[b.cross], minlength=n_k) / b.n_req
     n_orig = int(a.origin.sum())
-    origin_share = pa(a.origin) / float(a.w[a.origin].sum()) if n_orig else np.zeros(n_k)
+    origin_share = per_key(a.origin, ka, a.w) / float(a.w[a.origin].sum()) if n_orig else np.zeros(n_k)
 
     table = pd.DataFrame(list(kuniq) if len(keys) > 1 else {keys[0]: list(kuniq)}, columns=keys)
     for k in keys:
@@ -476,6 +582,11 @@ def rank_causes(
     table["delta_self_ms"] = self_a - self_b
     table["delta_wait_ms"] = wa - wb
     table["error_origin_share"] = origin_share
+    table["evidence_operation"] = pd.array(worst_op, dtype="string")
+    for e, (x_, n_) in counts.items():  # the counts behind the words (dropped from the result below)
+        table[f"_x_{e}"], table[f"_n_{e}"] = x_, n_
+    table["_nb_slower"] = np.where(use_op, cnt[op_of_sub[bs]], np.nan).astype(float) if n_k else np.zeros(0)
+    table["_origins"], table["_origins_all"] = per_key(a.origin, ka, a.w), float(a.w[a.origin].sum()) if n_orig else 0.0
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
     if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
@@ -504,7 +615,7 @@ def rank_causes(
     table["lift"] = pd.array(_lifts(incident, baseline, ka, kb, codes_in_table[:max(int(lift_rows), 0)], len(table)),
                              dtype="string")
     table["note"] = pd.array(_notes(table), dtype="string")
-    table["hypothesis"] = pd.array([_hypothesis(r, keys, level) for r in table.to_dict("records")], dtype="string")
+    table["hypothesis"] = pd.array([_hypothesis(r, keys, level, q) for r in table.to_dict("records")], dtype="string")
     extra = []
     if logs is not None:
         from ..analysis.log_evidence import log_hypotheses
@@ -550,6 +661,35 @@ def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights:
         raise ArgumentError("rank_causes: no baseline given and no change over time found in the incident "
                             "(detect_changes by route, p95 and error rate): pass baseline= a normal period")
     return p.incident, p.baseline, p.source, p.window
+
+#: fewest baseline traces in the incident window's minutes for those minutes to be the baseline
+_MIN_SAME_MINUTES = 30
+
+
+def _same_minutes(baseline: pd.DataFrame, cut: Any) -> tuple[pd.DataFrame, str]:
+    """The baseline's traces in the window's minutes (``cut``: its split_by_change), or the whole
+    baseline when fewer than :data:`_MIN_SAME_MINUTES` traces started in them; and the words."""
+    from ..analysis.changes import window_text
+
+    n = int(cut.incident["trace_id"].nunique())
+    when = window_text(cut.onset, cut.recovery if cut.recovery is not pd.NaT else baseline["start"].max())
+    if n >= _MIN_SAME_MINUTES:
+        return cut.incident, f"the baseline given, its same minutes ({when}, {n:,} traces)"
+    return baseline, (f"the baseline given, whole ({baseline['trace_id'].nunique():,} traces): only {n:,} of its "
+                      f"traces started in the incident window's minutes ({when})")
+
+
+def _window_and_same_minutes(spans: pd.DataFrame, baseline: pd.DataFrame, freq: str | None, alpha: float,
+                             weights: Any):
+    """The incident window found in ``spans`` and the baseline's same minutes (like with like)."""
+    from ..analysis.changes import incident_periods, split_by_change
+
+    p = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=weights)
+    if p.window is None:
+        return spans, baseline, "the baseline given (no change over time found in the incident: both compared whole)", None
+    base, source = _same_minutes(baseline, split_by_change(baseline, p.window))
+    return p.incident, base, source, p.window
+
 
 def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str]]:
     """``spans`` with the column(s) of ``level`` (``host``/``version`` added from the resource) and the key columns.
@@ -665,25 +805,47 @@ def _fmt_ms(x: float) -> str:
     return f"{x:+,.0f} ms" if abs(x) >= 100 else f"{x:+,.1f} ms" if abs(x) >= 1 else f"{x:+.2f} ms"
 
 
+def _nb_words(nb: Any) -> str:
+    """Whose p95 a span is compared with: one operation's baseline spans, or each span's own operation's."""
+    nb = float(nb) if nb is not None else np.nan
+    return "their operation's baseline spans" if not np.isfinite(nb) else f"the operation's {_n(nb)} baseline spans"
+
+
+def _n(x: float) -> str:
+    """A (weighted) count as said: whole numbers without decimals."""
+    return f"{x:,.0f}" if abs(x - round(x)) < 0.05 else f"{x:,.1f}"
+
+
+#: each kind of evidence in words: the counts behind it (a count over a count) and its score, named as a score
 _PHRASES = {
-    "slower": "its own work got slower ({v:.0%} of its spans above the baseline's usual time; self time {self} per request, all routes)",
-    "waiting": "calls to or from it wait longer outside it ({v:.0%} of its calls; callers wait {wait} per request, all routes)",
-    "extra": "it makes or serves calls the baseline's rate does not explain ({v:.0%} of its calls: a new operation, retries or cold starts)",
-    "vanished": "calls it usually makes or serves are missing ({v:.0%} of the expected)",
-    "shape": "its call pattern changed ({v:.0%} of its spans with an unseen number of children)",
-    "errors": "errors originate in it ({v:.0%} of its spans; {share:.0%} of all error origins)",
+    "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
+              "{v:.2f}; self time {self} per request, all routes)",
+    "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the baseline's p{qq} of the "
+               "call pair, score {v:.2f}; callers wait {wait} per request, all routes)",
+    "extra": "it makes or serves calls the baseline's rate does not explain ({x} {op}calls where the baseline's rate "
+             "per request predicts {n}, score {v:.2f}: a new operation, retries or cold starts)",
+    "vanished": "calls it usually makes or serves are missing ({x} {op}calls where the baseline's rate per request "
+                "predicts {n}, score {v:.2f})",
+    "shape": "its call pattern changed ({x} of its {n} {op}spans with a number of children the baseline never "
+             "showed, score {v:.2f})",
+    "errors": "errors originate in it ({x} of its {n} {op}spans, score {v:.2f}; {o} of the {oall} error origins)",
 }
 
 
-def _hypothesis(r: dict, keys: list[str], level: str) -> str:
+def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
     label = ": ".join(str(r[k]) for k in keys if r[k] is not None) if level != "service" else str(r["service"])
     if level in ("host", "version"):
         label = f"{r['service']} {level} {r[keys[1]]}"
     parts = sorted(((r[e], e) for e in EVIDENCE if r[e] > 0.05), reverse=True)
     if not parts:
         return f"{label}: nothing in its spans differs clearly from the baseline."
-    txt = [_PHRASES[e].format(v=v, self=_fmt_ms(r["delta_self_ms"]), wait=_fmt_ms(r["delta_wait_ms"]),
-                              share=r["error_origin_share"]) for v, e in parts[:2]]
+    op = r.get("evidence_operation")
+    op_txt = f"{op} " if level != "operation" and isinstance(op, str) and op else ""
+    txt = [_PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
+                              op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
+                              wait=_fmt_ms(r["delta_wait_ms"]), o=_n(float(r.get("_origins", 0.0))),
+                              oall=_n(float(r.get("_origins_all", 0.0))))
+           for v, e in parts[:2]]
     cp = r.get("delta_cp_ms")
     cp_txt = ""
     if cp is not None and np.isfinite(cp):

@@ -95,7 +95,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     """
     from scipy.stats import fisher_exact, norm
 
-    from ..analysis.error_origins import failed_descendant
+    from ..analysis.error_origins import is_origin
     from ..analysis.structure import self_time
 
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "peer_outliers")
@@ -107,7 +107,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     n = len(spans)
     tree = span_tree(spans)
     fl = failed(spans)
-    origin = fl & ~failed_descendant(spans, fl) if fl.any() else fl  # error_origins' rule
+    origin = is_origin(spans, fl) if fl.any() else fl  # error_origins' rule
     frame = pd.DataFrame({
         "svc": spans["service"].to_numpy(dtype=object, na_value=None),
         "comp": np.asarray(hosts(spans) if level == "host" else versions(spans), dtype=object),

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
-from ..core import DEFAULT_N_BOOT, callees, percentile, require_columns, result_table, trace_outcomes
+from ..core import DEFAULT_N_BOOT, callees, failed_share, percentile, require_columns, result_table, trace_outcomes
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
@@ -277,7 +277,7 @@ def postmortem(
         if level in CAUSE_LEVELS:
             with warnings.catch_warnings(record=True) as caught:  # said in "how sure", not on stderr
                 warnings.simplefilter("always", UserWarning)
-                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1)
+                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
@@ -329,7 +329,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, error rate {_pct(er_out)} → {_pct(er_in)}"
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
-                + " (inside the window against outside it).")
+                + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against the other "
+                f"{_plural(int((~inside).sum()), f'{route} request')} of the data, outside it).")
         sel = rows[inside]
         slow = sel.sort_values("latency_ms", ascending=False)["trace_id"].astype(str).head(3)
         ev = dict(route=str(route), metric=str(metric), requests_hurt=n_in, p95_before_ms=p95_out, p95_during_ms=p95_in,
@@ -338,19 +339,19 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         out = [Finding("what", text, tuple(slow), ev)]
         return out
     out_inc = trace_outcomes(incident)
-    req = out_inc[out_inc["has_root"].to_numpy(dtype=bool)]
+    req = out_inc[out_inc["request"].to_numpy(dtype=bool)]
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
-    er = float(req["failed"].mean()) if len(req) else np.nan
+    er = failed_share(out_inc)[0]
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
         ob = trace_outcomes(base)
-        ob = ob[ob["has_root"].to_numpy(dtype=bool)]
+        ob = ob[ob["request"].to_numpy(dtype=bool)]
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
-        ber = float(ob["failed"].mean()) if len(ob) else np.nan
+        ber = failed_share(ob)[0]
         text += f"; against the baseline's p95 {fmt_ms(b95)} and error rate {_pct(ber)}"
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
     text += "."
@@ -361,7 +362,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
     if head is None:
         window = window_text(spans["start"].min(), spans["end"].max())
-        n_req = int(trace_outcomes(spans)["has_root"].sum())
+        n_req = int(trace_outcomes(spans)["request"].sum())
         if n_req < 20:
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
                                     "treated as the incident.", (), dict(onset=None, recovery=None))]
@@ -810,7 +811,10 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     out = []
     n_inc = incident["trace_id"].nunique()
     n_base = 0 if base is None else base["trace_id"].nunique()
-    text = f"Baseline: {source}. The incident has {_plural(n_inc, 'trace')}"
+    n_all = spans["trace_id"].nunique()
+    part = (f"{_plural(n_inc, 'trace')} of the {_plural(n_all, 'trace')} in the data" if n_inc != n_all
+            else _plural(n_inc, "trace"))
+    text = f"Baseline: {source}. The incident (compared with the baseline) has {part}"
     text += f", the baseline {_plural(n_base, 'trace')}." if base is not None else "."
     if n_inc < 30:
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."

@@ -22,10 +22,10 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('n_unknown', 'int64', 'traces', 'of them, with unknown inclusion probability (left out)'),
     ('n_effective', 'float64', 'traces', 'Kish effective sample size (sum w)^2 / sum w^2 of the known weights'),
     ('n_failed', 'int64', 'traces', 'sampled traces whose request failed'),
-    ('est_requests', 'float64', 'requests', 'estimated requests: sum of weights (Horvitz-Thompson)'),
+    ('est_requests', 'float64', 'requests', 'estimated requests: sum of the weights of the sampled requests (Horvitz-Thompson; core.trace_outcomes request: not rootless traces, not asynchronous work)'),
     ('est_requests_lo', 'float64', 'requests', 'lower bound of the ci interval of est_requests'),
     ('est_requests_hi', 'float64', 'requests', 'upper bound of the ci interval of est_requests (inf when the sample cannot bound it)'),
-    ('error_rate', 'float64', '', 'share of requests that failed (core.trace_outcomes failed; Hajek)'),
+    ('error_rate', 'float64', '', 'share of requests that failed (core.failed_share: failed requests over requests; Hajek)'),
     ('error_rate_lo', 'float64', '', 'lower bound of the ci interval of error_rate'),
     ('error_rate_hi', 'float64', '', 'upper bound of the ci interval of error_rate (inf when the sample cannot bound it)'),
     ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek)'),
@@ -75,7 +75,7 @@ _QS = QUANTILES
 
 
 def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_boot: int,
-               rng: np.random.Generator) -> dict[str, np.ndarray]:
+               rng: np.random.Generator, r: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Poisson bootstrap of totals, two weighted means and weighted root-latency quantiles.
 
     Traces are put in latency order first (missing latencies last, ``np.argsort``), so every
@@ -86,17 +86,19 @@ def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_b
     res = {k: np.full(n_boot, np.nan) for k in ("total", "m1", "m2", *(f"q{q}" for q in _QS))}
     if n == 0 or n_boot == 0:
         return res
+    r = np.ones(n) if r is None else np.asarray(r, dtype=float)  # 1 for a request (total, m1 are over requests)
     order = np.argsort(d, kind="stable")
-    w, y1, y2, d = w[order], y1[order], y2[order], d[order]
+    w, y1, y2, d, r = w[order], y1[order], y2[order], d[order], r[order]
     n_valid = int((~np.isnan(d)).sum())
     block = max(1, int(2_000_000 // max(n, 1)))
     for b0 in range(0, n_boot, block):
         b1 = min(n_boot, b0 + block)
         mw = rng.poisson(1.0, size=(b1 - b0, n)) * w
         tot = mw.sum(axis=1)
-        res["total"][b0:b1] = tot
+        tot_r = mw @ r
+        res["total"][b0:b1] = tot_r
         with np.errstate(invalid="ignore", divide="ignore"):
-            res["m1"][b0:b1] = np.where(tot > 0, mw @ y1 / tot, np.nan)
+            res["m1"][b0:b1] = np.where(tot_r > 0, mw @ (y1 * r) / tot_r, np.nan)
             res["m2"][b0:b1] = np.where(tot > 0, mw @ y2 / tot, np.nan)
         if n_valid:
             cum = np.cumsum(mw[:, :n_valid], axis=1)
@@ -284,20 +286,22 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     a = (1 - ci) / 2
     failed_all = tt["failed"].to_numpy(dtype=float)
     rfailed_all = tt["any_failed"].to_numpy(dtype=float)
+    req_all = tt["request"].to_numpy(dtype=float)  # failed share and requests: over requests (core.failed_share)
     d_all = tt["request_ms"].to_numpy(dtype=float)
     rows = []
     for gi in range(len(labels)):
         sel = codes == gi
         known = sel & ~np.isnan(w_all)
         w = w_all[known]
-        y1, y2, d = failed_all[known], rfailed_all[known], d_all[known]
+        y1, y2, d, r = failed_all[known], rfailed_all[known], d_all[known], req_all[known]
         row: dict[str, Any] = {}
         row["n_traces"] = int(sel.sum())
         row["n_unknown"] = int(sel.sum() - known.sum())
         row["n_effective"] = kish_n_eff(w)
-        row["n_failed"] = int(failed_all[sel].sum())
+        row["n_failed"] = int((failed_all * req_all)[sel].sum())
         tot = float(w.sum()) if len(w) else float("nan")
-        boot = _bootstrap(w, y1, y2, d, n_boot, rng)
+        tot_r = float(w @ r) if len(w) else float("nan")
+        boot = _bootstrap(w, y1, y2, d, n_boot, rng, r)
 
         def put(name: str, value: float, samples: np.ndarray, row: dict[str, Any] = row) -> None:
             row[name] = value
@@ -305,13 +309,13 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row[f"{name}_lo"] = float(np.quantile(fin, a)) if len(fin) else float("nan")
             row[f"{name}_hi"] = float(np.quantile(fin, 1 - a)) if len(fin) else float("nan")
 
-        put("est_requests", tot if len(w) else 0.0, boot["total"])
-        put("error_rate", float(w @ y1 / tot) if len(w) else float("nan"), boot["m1"])
+        put("est_requests", tot_r if len(w) else 0.0, boot["total"])
+        put("error_rate", float(w @ (y1 * r) / tot_r) if len(w) and tot_r > 0 else float("nan"), boot["m1"])
         put("any_failed_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
-        for name, y in (("error_rate", y1), ("any_failed_rate", y2)):  # widen for rare failures
-            if not len(w):
+        for name, y, m in (("error_rate", y1, r > 0), ("any_failed_rate", y2, np.ones(len(w), bool))):  # rare failures
+            if not m.any():
                 continue
-            lo, hi = _jeffreys_by_weight_class(w, y, ci, rng) or _kg_interval(w, y, ci)
+            lo, hi = _jeffreys_by_weight_class(w[m], y[m], ci, rng) or _kg_interval(w[m], y[m], ci)
             row[f"{name}_lo"] = float(np.nanmin([row[f"{name}_lo"], lo]))
             row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
         qs = weighted_quantile(d, w, list(_QS)) if len(w) else np.full(3, np.nan)
@@ -323,7 +327,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
                 row[f"{name}_lo"] = float(np.nanmin([row[f"{name}_lo"], lo]))
                 row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
         ds = d_all[sel]
-        row["naive_error_rate"] = float(failed_all[sel].mean()) if sel.any() else float("nan")
+        sr = sel & (req_all > 0)
+        row["naive_error_rate"] = float(failed_all[sr].mean()) if sr.any() else float("nan")
         row["naive_any_failed_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
         nq = percentile(ds, _QS)
         for q, v in zip(_QS, nq, strict=True):

@@ -57,6 +57,7 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     Columns: ``trace_id``, ``span_id``, ``service``, ``name``, ``start`` of the request root (else of
     the trace's earliest fragment head), ``request_ms`` (request latency), the root's ``http_status``,
     ``trace_state``, ``attributes``, ``resource`` when present, ``failed`` (the request failed),
+    ``request`` (the trace is a request: :func:`tracekit.core.failed_share`'s population),
     ``any_failed`` (some span failed, retried or not), ``n_spans`` and the ``by`` keys
     (``status_class``, ``route`` = :func:`tracekit.core.routes` of the root). Ordered by start, then
     first appearance.
@@ -90,6 +91,7 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     out["start"] = oc["start"].iloc[order].reset_index(drop=True)
     out.insert(5, "request_ms", oc["request_ms"].to_numpy(dtype=np.float64)[order])
     out["failed"] = oc["failed"].to_numpy(dtype=bool)[order]
+    out["request"] = oc["request"].to_numpy(dtype=bool)[order]  # a request (core.outcomes): not rootless, not async
     out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0
     out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
     if "status_class" in by:

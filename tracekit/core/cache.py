@@ -18,7 +18,8 @@ Callers get a shallow copy of the cached frame (pandas Copy-on-Write: editing it
 the cache). ``cache_stats()`` counts computations and hits per name, for tests and benchmarks.
 
 >>> import tracekit as tk
->>> from tracekit.core.cache import CacheStats, cache_stats
+>>> from tracekit.core.cache import CacheStats, cache_stats, clear_cache
+>>> clear_cache()  # what earlier calls cached (of equal frames too) is not reused below
 >>> spans = tk.examples.load("checkout-small")
 >>> computed = lambda: cache_stats().get("trace_outcomes", CacheStats()).computed
 >>> before = computed()

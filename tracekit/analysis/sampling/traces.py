@@ -20,7 +20,9 @@ _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"
 
 
 def as_list(by: Any) -> list[str]:
-    """``by`` as key columns (:func:`tracekit.core.keys.by_keys`; ``None``: no grouping)."""
+    """``by`` as key columns (:func:`tracekit.core.keys.by_keys`; ``None`` or an empty list: no grouping)."""
+    if isinstance(by, (list, tuple)) and not by:  # by=[]: one stratum, as before the shared key table
+        return []
     return by_keys(by, allow_none=True)
 
 

@@ -67,6 +67,8 @@ _SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v"
 _INT_MAX = 2**63 - 1
 #: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
 MAX_QUERY_CHARS = 8192
+#: deepest syntax tree evaluated: deeper queries are refused whatever Python's recursion limit is
+MAX_QUERY_DEPTH = 400
 
 
 # ------------------------------------------------------------------------------------- the tree
@@ -852,6 +854,10 @@ def parse(query: str) -> Query:
                            None)
     try:
         tree = parser().parse(query)
+        depth = _tree_depth(tree)
+        if depth > MAX_QUERY_DEPTH:
+            raise TraceQLError(f"query nested too deeply ({depth} levels; at most {MAX_QUERY_DEPTH})",
+                               query[:80] + (" ..." if len(query) > 80 else ""), None)
         b = _Build(query)
         q = b.build(tree)
         return _resolve_query(q, b)
@@ -886,3 +892,13 @@ def _resolve_query(q: Query, b: _Build) -> Query:
 
     body = stage(q.body) if q.kind == "spans" else metrics(q.body)
     return Query(q.kind, body, q.text, q.hints)
+
+
+def _tree_depth(tree: Any) -> int:
+    """Depth of a lark tree, walked with an explicit stack (no recursion)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in getattr(node, "children", ()) if hasattr(c, "children"))
+    return deepest

@@ -42,7 +42,7 @@ from ..core.keys import key_frame
 from ..errors import ArgumentError
 from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
 
-__all__ = ["error_origins", "top_exceptions", "failed_descendant", "is_origin", "message_template",
+__all__ = ["error_origins", "top_exceptions", "is_origin", "message_template",
            "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
 
 ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a failed span with no failed descendant", [
@@ -78,34 +78,6 @@ TOP_EXCEPTIONS = result_table("top_exceptions", "one row per (by columns, except
     ("example_message", "string", "", "one message of the group, unmasked"),
     ("example_trace_ids", "object", "", "up to three traces with the exception (tuple of 32-hex ids)"),
 ])
-
-
-def failed_descendant(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
-    """Per span: some descendant (child, grandchild, …) is in ``mask`` (default: failed).
-
-    One pass per tree level, deepest first, over the kernel span tree.
-
-    Examples
-    --------
-    >>> import tracekit as tk
-    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
-    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["web", "api", "db"], "name": ["x"] * 3,
-    ...     "start": [0, 1, 2], "end": [9, 8, 7], "status": ["error", "ok", "error"]})
-    >>> failed_descendant(spans).tolist()
-    [True, True, False]
-    """
-    tree = span_tree(spans)
-    flag = failed(spans) if mask is None else np.asarray(mask, dtype=bool)
-    out = np.zeros(len(spans), dtype=bool)
-    par = tree.parent
-    depth = tree.depth
-    if not len(spans):
-        return out
-    for d in range(int(depth.max()), 0, -1):
-        rows = np.flatnonzero((depth == d) & (par >= 0) & (flag | out))
-        if len(rows):
-            out[par[rows]] = True
-    return out
 
 
 def is_origin(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:

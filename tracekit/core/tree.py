@@ -36,7 +36,6 @@ spans once.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -45,7 +44,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TraceKitError
+from .cache import fingerprint
 from .frame import NAT_NS, ns, require_columns
+
+#: what a span tree depends on: a frame equal in these is the same tree
+_FINGERPRINT_COLUMNS = ("trace_id", "span_id", "parent_id", "start", "end")
 
 __all__ = ["SpanTree", "span_tree", "unique_sorted"]
 
@@ -373,25 +376,6 @@ _CACHE: dict[int, tuple[weakref.ref, bytes, SpanTree]] = {}
 _LOCK = threading.Lock()
 
 
-def _fingerprint(spans: pd.DataFrame) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(len(spans)).encode())
-    for col in ("trace_id", "span_id", "parent_id", "start", "end"):
-        if col not in spans.columns:
-            h.update(b"-")
-            continue
-        arr = spans[col].array
-        if hasattr(arr, "_pa_array"):
-            for chunk in arr._pa_array.chunks:
-                h.update(str(chunk.offset).encode())
-                for b in chunk.buffers():
-                    if b is not None:
-                        h.update(memoryview(b))
-        elif hasattr(arr, "asi8"):
-            h.update(np.ascontiguousarray(arr.asi8).view(np.uint8))
-        else:
-            h.update(pd.util.hash_pandas_object(spans[col], index=False).to_numpy().view(np.uint8))
-    return h.digest()
 
 
 def _forget(key: int, ref: weakref.ref) -> None:
@@ -430,7 +414,7 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
     True
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id"), "span_tree")
-    fp = _fingerprint(spans)
+    fp = fingerprint(spans, _FINGERPRINT_COLUMNS)
     key = id(spans)
     with _LOCK:
         hit = _CACHE.get(key)

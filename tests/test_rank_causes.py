@@ -66,9 +66,6 @@ def test_db_lock_top_rows_are_the_orders_db_calls(incident, baseline, given):
 
 
 @pytest.mark.slow  # 17.5 s in the fast lane (2 loaded cores, issue 28)
-@pytest.mark.xfail(strict=True, reason="issue 29: the automatic baseline now stops before the deploy (onset 14:30, not "
-                   "14:31), so GET /v1/risk-score has no baseline spans and its parent POST /api/charge ranks first on "
-                   "'shape'; rank_causes' part of issue 29 (the causes helper)")
 def test_deploy_regression_names_the_new_version_and_call():
     truth = _truth("deploy-regression")
     spans = tk.read(DATA / "deploy-regression")

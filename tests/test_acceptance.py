@@ -3,8 +3,8 @@ and on simulated variants (benchmarks/acceptance.py holds the scenarios and the 
 docs/acceptance.md).
 
 By default one seed per simulated kind runs (CI time); ``TRACEKIT_ACCEPTANCE_SEEDS="0 1 2 3 4"`` runs
-the five of the benchmark. A finding known to be wrong because of ``rank_causes`` (another part of
-issue 29) is reported as an expected failure with the finding's name, never silently passed."""
+the five of the benchmark. Every finding must be right (the deploys' "where" too: rank_causes leaves a new
+child operation's evidence to the child, not to its parent's shape)."""
 
 from __future__ import annotations
 
@@ -23,18 +23,9 @@ _spec.loader.exec_module(acc)
 
 SEEDS = [int(s) for s in os.environ.get("TRACEKIT_ACCEPTANCE_SEEDS", "0").split()]
 
-#: (scenario kind or bundled name, finding) wrong because of rank_causes: the deploy's added call has no
-#: baseline spans once the baseline stops before the deploy, and its parent ranks first on "shape"
-KNOWN_RANK_CAUSES = {("slow-deploy", "where"), ("deploy-regression", "where"),
-                     ("deploy-regression vs checkout-baseline", "where")}
-
-
 def _assert(name: str, kind: str, result: dict) -> None:
     wrong = [f for f, v in result.items() if v is False]
-    known = [f for f in wrong if (kind, f) in KNOWN_RANK_CAUSES]
-    assert not set(wrong) - set(known), f"{name}: wrong findings {wrong} ({result})"
-    if known:
-        pytest.xfail(f"{name}: {', '.join(known)} wrong because of rank_causes (issue 29, causes part)")
+    assert not wrong, f"{name}: wrong findings {wrong} ({result})"
 
 
 @pytest.mark.slow

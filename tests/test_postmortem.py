@@ -95,11 +95,6 @@ def test_deploy_story_names_version_and_operation():
     assert truth.get("bad_version", "1.5.0") in changed
 
 
-@pytest.mark.xfail(strict=True, reason="rank_causes (issue 29, the causes helper's part): once the automatic baseline "
-                   "no longer holds the first minute after the deploy (14:30:00-14:30:59, where GET /v1/risk-score "
-                   "already ran), the new call has no baseline spans and its parent POST /api/charge ranks first on "
-                   "'shape' (0.97, its unseen number of children) above the call itself ('extra' 0.94, +60 ms of "
-                   "critical path per request)")
 def test_deploy_story_names_the_added_operation():
     truth = _truth("deploy-regression")
     spans = tk.read(DATA / "deploy-regression")

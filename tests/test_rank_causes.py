@@ -66,9 +66,6 @@ def test_db_lock_top_rows_are_the_orders_db_calls(incident, baseline, given):
 
 
 @pytest.mark.slow  # 17.5 s in the fast lane (2 loaded cores, issue 28)
-@pytest.mark.xfail(strict=True, reason="issue 29: the automatic baseline now stops before the deploy (onset 14:30, not "
-                   "14:31), so GET /v1/risk-score has no baseline spans and its parent POST /api/charge ranks first on "
-                   "'shape'; rank_causes' part of issue 29 (the causes helper)")
 def test_deploy_regression_names_the_new_version_and_call():
     truth = _truth("deploy-regression")
     spans = tk.read(DATA / "deploy-regression")
@@ -450,3 +447,39 @@ def test_hypothesis_says_counts_and_calls_the_score_a_score(incident, baseline):
     hyp = rc["hypothesis"].iloc[0]
     assert "47 of its 47 spans above the p95" in hyp and f"score {rc['score'].iloc[0]:.2f}" in hyp
     assert "%" not in hyp.split("critical path")[0]
+
+
+def _charges(n: int, offset: int = 0, new_call_ms: float = 0.0, selects: int = 1) -> pd.DataFrame:
+    """n requests: ``front GET /`` → ``pay POST /charge`` → ``selects`` × ``pay SELECT``; with ``new_call_ms``,
+    ``POST /charge`` also calls a new operation ``pay GET /risk`` taking that long (a deploy's added call)."""
+    ms = 1_000_000
+    rows = []
+    for i in range(offset, offset + n):
+        t0, tid = i * 10_000 * ms, f"{i + 1:032x}"
+        kids = [("SELECT", 2 * ms)] * selects + ([("GET /risk", int(new_call_ms * ms))] if new_call_ms else [])
+        charge_end = t0 + 2 * ms + sum(d for _, d in kids) + ms
+        rows += [(tid, f"{i:08x}00000000", None, "front", "GET /", t0, charge_end + ms),
+                 (tid, f"{i:08x}00000001", f"{i:08x}00000000", "pay", "POST /charge", t0 + ms, charge_end)]
+        t = t0 + 2 * ms
+        for j, (name, d) in enumerate(kids):
+            rows.append((tid, f"{i:08x}{j + 2:08x}", f"{i:08x}00000001", "pay", name, t, t + d))
+            t += d
+    cols = list(zip(*rows, strict=True))
+    return tk.spans_from_columns(dict(zip(["trace_id", "span_id", "parent_id", "service", "name", "start", "end"],
+                                          cols, strict=True)) | {"kind": ["server"] * len(rows)})
+
+
+def test_a_new_child_operation_is_its_own_evidence_not_its_parents_shape():
+    """A deploy's new call (never seen under its parent in the baseline) raises its parent's number of children;
+    that is the new call's evidence (``extra``), so the call that carries the added time ranks above its parent,
+    whose own call pattern did not change (shape 0). Without this rule POST /charge ranked first, on shape."""
+    base = _charges(200)
+    op = tk.rank_causes(_charges(200, offset=1000, new_call_ms=60.0), base, level="operation", n_boot=20, lift_rows=0)
+    top = op.iloc[0]
+    assert (top["service"], top["name"]) == ("pay", "GET /risk") and top["extra"] > 0.9 and top["delta_cp_ms"] > 50
+    parent = op.set_index(["service", "name"]).loc[("pay", "POST /charge")]
+    assert parent["shape"] == 0 and parent["score"] < 0.1
+    # a parent whose own calls changed too (3 SELECTs where the baseline always made 1) keeps its shape evidence
+    op3 = tk.rank_causes(_charges(200, offset=1000, new_call_ms=60.0, selects=3), base, level="operation", n_boot=20,
+                         lift_rows=0).set_index(["service", "name"])
+    assert op3.loc[("pay", "POST /charge"), "shape"] > 0.9

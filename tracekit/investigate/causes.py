@@ -30,7 +30,10 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
 - ``shape`` — spans whose number of direct children the baseline never showed for the operation
   (a changed call pattern: a retry loop, an early return), beyond the chance of a count not seen
   yet: the Good–Turing missing mass of the operation's baseline (its counts seen once over its
-  spans), so three baseline spans with three different counts do not make a fourth count news;
+  spans), so three baseline spans with three different counts do not make a fourth count news.
+  Children of an operation the baseline never saw under the parent's operation (a deploy's new call)
+  are left out of the count when that makes it a seen one: they are the new child's ``extra``
+  evidence, so the parent does not outrank the call that carries the added time;
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
   (:func:`~tracekit.error_origins`: no failed child), beyond the baseline's share.
 
@@ -510,7 +513,16 @@ def rank_causes(
         ch_pair_all_b = ob.astype(np.int64) * (1 << 20) + np.minimum(b.children, (1 << 20) - 1)
         ch_pair_b, ch_n = np.unique(ch_pair_all_b, return_counts=True)
         ch_pair_a = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children, (1 << 20) - 1)
-        seen = np.isin(ch_pair_a, ch_pair_b)
+        # children of an operation the baseline never saw under this parent's operation (a deploy's new call)
+        # are that child's evidence ('extra'), not the parent's: a count that is seen once they are left out
+        # is no change in the parent's own call pattern
+        hpa, hpb = a.parent >= 0, b.parent >= 0
+        edge_a = oa[np.maximum(a.parent, 0)].astype(np.int64) * max(n_o, 1) + oa
+        edge_b = (ob[np.maximum(b.parent, 0)].astype(np.int64) * max(n_o, 1) + ob)[hpb]
+        new_child = hpa & ~np.isin(edge_a, edge_b)
+        n_new = np.bincount(a.parent[new_child], minlength=a.n) if a.n else np.zeros(0, np.int64)
+        ch_pair_own = oa.astype(np.int64) * (1 << 20) + np.minimum(a.children - n_new, (1 << 20) - 1)
+        seen = np.isin(ch_pair_a, ch_pair_b) | ((n_new > 0) & np.isin(ch_pair_own, ch_pair_b))
         singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
         p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
         sok = usable

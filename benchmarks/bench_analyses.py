@@ -200,6 +200,8 @@ def run(n_spans: int, workdir: Path, progress: Callable[[str], None] = lambda s:
 
 
 def _commit() -> str:
+    if os.environ.get("BENCH_COMMIT"):  # run from an exported copy of the tree (no .git)
+        return os.environ["BENCH_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()

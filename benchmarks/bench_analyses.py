@@ -194,7 +194,7 @@ def run(n_spans: int, workdir: Path, progress: Callable[[str], None] = lambda s:
         progress(f"{name}: {cpu:.2f} s CPU, {cpu / t_read:.2f}x, {mib:.0f} MiB")
     facts = {"spans": len(spans), "traces": int(spans["trace_id"].nunique()), "baseline_spans": len(baseline),
              "json_mib": src.stat().st_size / 2**20, "load_before": load0, "load_after": os.getloadavg(),
-             "cpus": os.cpu_count(), "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "cpus": os.cpu_count(), "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
              "python": platform.python_version(), "pandas": pd.__version__, "commit": _commit()}
     return facts, rows
 

@@ -208,6 +208,13 @@ def test_parquet_remote_round_trip_equals_local(memfs, tmp_path):
     pd.testing.assert_frame_equal(back, tk.dask.read_parquet(local, lazy=False))
     assert fs.cat_file(f"{root}/one/part.0.parquet") == (tmp_path / "one" / "part.0.parquet").read_bytes()
     pd.testing.assert_frame_equal(tk.read_parquet(url, materialize=True), spans)  # the pandas reader too
+    # a hierarchical filesystem through fsspec (file://): the temporary directory is made, then moved into place
+    furl = f"file://{tmp_path}/via-fsspec"
+    tk.dask.to_parquet(spans.iloc[:2], furl)
+    tk.dask.to_parquet(spans, furl, overwrite=True)
+    assert sorted(os.listdir(tmp_path / "via-fsspec")) == ["_tracekit.json", "part.0.parquet"]
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    pd.testing.assert_frame_equal(tk.read_parquet(tmp_path / "via-fsspec", materialize=True), spans)
     # a Dask frame of 3 partitions: one part each, the same files as the local writer's, read lazily per part
     sim = tk.simulate.simulate("baseline", n_traces=30, seed=0).spans
     import dask

@@ -459,6 +459,7 @@ def _to_parquet_remote(spans, url: str, overwrite: bool, storage_options: dict |
     parts = _parts(spans)
     names = [f"part.{i}.parquet" for i in range(len(parts))]
     try:
+        fs.makedirs(tmp, exist_ok=True)  # a directory on a local or hierarchical filesystem; no-op on object stores
         if isinstance(spans, pd.DataFrame):
             counts = [store.write_part(spans, f"{tmp}/{names[0]}", True, fs)]
         else:

@@ -182,6 +182,97 @@ def test_parquet_rejects_values_it_cannot_hold_exactly(tmp_path):
     assert back.at[1, "attributes"] == {"blob": b"\x00\x01"}
 
 
+@pytest.fixture
+def memfs():
+    """fsspec's in-memory filesystem under a prefix of this test's own (it is one per process: compute with
+    the synchronous scheduler, the LocalCluster's worker processes do not share it)."""
+    fsspec = pytest.importorskip("fsspec")
+    import uuid
+
+    fs = fsspec.filesystem("memory")
+    root = f"/tk-store-{uuid.uuid4().hex[:8]}"
+    yield fs, root
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+
+
+def test_parquet_remote_round_trip_equals_local(memfs, tmp_path):
+    fs, root = memfs
+    spans = _awkward_spans()
+    url = f"memory://{root}/one"
+    assert tk.dask.to_parquet(spans, url) == url
+    assert sorted(fs.ls(f"{root}/one", detail=False)) == [f"{root}/one/_tracekit.json", f"{root}/one/part.0.parquet"]
+    local = tk.dask.to_parquet(spans, tmp_path / "one")
+    back = tk.dask.read_parquet(url, lazy=False)
+    pd.testing.assert_frame_equal(back, spans)
+    pd.testing.assert_frame_equal(back, tk.dask.read_parquet(local, lazy=False))
+    assert fs.cat_file(f"{root}/one/part.0.parquet") == (tmp_path / "one" / "part.0.parquet").read_bytes()
+    pd.testing.assert_frame_equal(tk.read_parquet(url, materialize=True), spans)  # the pandas reader too
+    # a hierarchical filesystem through fsspec (file://): the temporary directory is made, then moved into place
+    furl = f"file://{tmp_path}/via-fsspec"
+    tk.dask.to_parquet(spans.iloc[:2], furl)
+    tk.dask.to_parquet(spans, furl, overwrite=True)
+    assert sorted(os.listdir(tmp_path / "via-fsspec")) == ["_tracekit.json", "part.0.parquet"]
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    pd.testing.assert_frame_equal(tk.read_parquet(tmp_path / "via-fsspec", materialize=True), spans)
+    # a Dask frame of 3 partitions: one part each, the same files as the local writer's, read lazily per part
+    sim = tk.simulate.simulate("baseline", n_traces=30, seed=0).spans
+    import dask
+
+    with dask.config.set({"dataframe.convert-string": False}):  # keep the dict columns objects
+        ds = dd.from_pandas(sim, npartitions=3, sort=False)
+    with dask.config.set(scheduler="sync"):
+        tk.dask.to_parquet(ds, f"memory://{root}/many")
+        tk.dask.to_parquet(ds, tmp_path / "many")
+        lazy = tk.dask.read_parquet(f"memory://{root}/many")
+        assert lazy.npartitions == 3 and dict(lazy.dtypes) == dict(tk.empty_spans().dtypes)
+        got = lazy.compute()
+    assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{root}/many", detail=False)) == sorted(os.listdir(tmp_path / "many"))
+    pd.testing.assert_frame_equal(got, tk.dask.read_parquet(tmp_path / "many").compute(scheduler="sync"))
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), sim)
+    assert not [p for p in fs.find(root) if ".tmp" in p]  # the temporary prefix is gone
+
+
+def test_parquet_remote_overwrite_rules_and_bad_stores(memfs):
+    fs, root = memfs
+    spans = _awkward_spans()
+    url = f"memory://{root}/s"
+    tk.dask.to_parquet(spans, url)
+    with pytest.raises(tk.TraceKitError, match="exists; pass overwrite=True"):
+        tk.dask.to_parquet(spans, url)
+    tk.dask.to_parquet(spans.iloc[:1], url, overwrite=True)
+    assert len(tk.dask.read_parquet(url, lazy=False)) == 1
+    # a value the store cannot hold fails while the parts are written: the old store stays, nothing is left over
+    bad = spans.copy()
+    bad.at[1, "attributes"] = {"t": (1, 2)}
+    with pytest.raises(tk.TraceKitError, match="column 'attributes' row 1 key 't'"):
+        tk.dask.to_parquet(bad, url, overwrite=True)
+    assert len(tk.dask.read_parquet(url, lazy=False)) == 1
+    assert sorted(fs.ls(root, detail=False)) == [f"{root}/s"]
+    # never replaces what is not a store
+    fs.pipe_file(f"{root}/notes/readme.txt", b"mine")
+    with pytest.raises(tk.TraceKitError, match="is not a spans store; refusing to replace it"):
+        tk.dask.to_parquet(spans, f"memory://{root}/notes", overwrite=True)
+    assert fs.cat_file(f"{root}/notes/readme.txt") == b"mine"
+    fs.pipe_file(f"{root}/file.parquet", b"not parquet")
+    with pytest.raises(tk.TraceKitError, match="is not a spans store"):
+        tk.dask.to_parquet(spans, f"memory://{root}/file.parquet", overwrite=True)
+    with pytest.raises(tk.ArgumentError, match="names no directory"):
+        tk.dask.to_parquet(spans, "memory://")
+    # reading: a missing part, a newer index, a foreign file, no such path
+    tk.dask.to_parquet(spans, f"memory://{root}/gap")
+    fs.rm(f"{root}/gap/part.0.parquet")
+    with pytest.raises(tk.TraceFormatError, match=r"missing: memory://.*/gap/part.0.parquet"):
+        tk.dask.read_parquet(f"memory://{root}/gap")
+    fs.pipe_file(f"{root}/gap/_tracekit.json", b'{"format": "tracekit.spans", "version": 99, "files": []}')
+    with pytest.raises(tk.TraceFormatError, match="store version 99.*upgrade tracekit"):
+        tk.dask.read_parquet(f"memory://{root}/gap", lazy=False)
+    with pytest.raises(tk.TraceFormatError, match=r"memory://.*/file.parquet.*not a Parquet file"):
+        tk.dask.read_parquet(f"memory://{root}/file.parquet", lazy=False)
+    with pytest.raises(tk.TraceKitError, match="no such file or directory"):
+        tk.dask.read_parquet(f"memory://{root}/none")
+
+
 @pytest.mark.slow  # 1.4 s in the fast lane (2 loaded cores, issue 28)
 def test_parquet_dask_round_trip_keeps_partitions(client, files, tmp_path):
     folder, _ = files["scatter"]

@@ -27,7 +27,9 @@ reads a store (any, including one partitioned by hour or day) with one partition
 traces stay whole as they were when written; ``lazy=False`` gives one pandas frame. Dtypes and
 dict/list values come back exactly (bytes stay bytes; a value the store cannot hold exactly is an
 error naming the column, row and key). The index is not stored (a pandas round trip returns a
-RangeIndex).
+RangeIndex). Both take fsspec URLs (``s3://bucket/store`` with ``storage_options``) as well as local
+paths; a local store is renamed into place atomically, a remote one is written to a temporary
+prefix and moved, which object stores cannot do atomically (see :func:`to_parquet`).
 
 **Analyses.** :func:`critical_path`, :func:`self_time` and :func:`find_repeated_calls` run the
 single-machine function on each partition (``map_partitions``) and return Dask frames.
@@ -382,14 +384,26 @@ def _decode_as(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     return out[list(meta.columns)]
 
 
-def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False) -> str:
+def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False, storage_options: dict | None = None) -> str:
     """Write a Dask or pandas spans frame as a spans store directory, one ``part.N.parquet`` per partition.
 
     The store of :func:`tracekit.write_parquet` (:mod:`tracekit.io.parquet`: one format for pandas
     and Dask), with an index file listing the parts in order; a pandas frame is one part. Write a
     frame whose traces are whole in partitions (e.g. from :func:`keep_traces_whole`) and
     :func:`read_parquet` keeps them whole. ``overwrite=True`` replaces an existing store (never a
-    path that is not a store). Local paths. Returns the path.
+    path that is not a store). Returns the path.
+
+    Local paths are written to a temporary directory beside the target, renamed into place when
+    every part and the index are written (atomic on one filesystem: a reader sees the old store or
+    the new one). An fsspec URL (``s3://bucket/store``, ``gcs://…``, ``memory://…``, with
+    ``storage_options`` for credentials) is written the same way through fsspec: the parts and
+    the index to a temporary prefix beside the target, then moved into place. That move is not
+    atomic: object stores have no rename, so an existing store is deleted first and the new one
+    moved (copied object by object) after it; a reader in between sees no store or one without
+    its index, and a failure in between (rare: it is after every part was written) leaves the
+    new store complete at the temporary prefix (``.NAME.XXXXXXXX.tmp`` beside the target), not
+    at the target. A failure while parts are written leaves the old store untouched and removes
+    what was written.
 
     >>> import tracekit as tk, tempfile, os
     >>> spans = tk.simulate.simulate("baseline", n_traces=5, seed=0).spans
@@ -403,7 +417,7 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False) -> st
     from .io import parquet as store
 
     if isinstance(path, str) and "://" in path:
-        raise ArgumentError(f"to_parquet: local paths only, got {path!r}")
+        return _to_parquet_remote(spans, path, overwrite, storage_options)
     target = store.check_target(path, overwrite)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()
@@ -428,27 +442,67 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False) -> st
     return os.fspath(path)
 
 
-def _read_part(file: str) -> pd.DataFrame:
+def _parts(spans) -> list:
+    if isinstance(spans, pd.DataFrame):
+        return [spans]
+    require("dask", "dask")
+    if not hasattr(spans, "to_delayed"):
+        raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
+    return spans.to_delayed()
+
+
+def _to_parquet_remote(spans, url: str, overwrite: bool, storage_options: dict | None) -> str:
+    """:func:`to_parquet` to an fsspec URL: parts and index to a temporary prefix, then moved (not atomic)."""
+    from .io import parquet as store
+
+    fs, root, tmp = store.remote_target(url, storage_options, overwrite)
+    parts = _parts(spans)
+    names = [f"part.{i}.parquet" for i in range(len(parts))]
+    try:
+        fs.makedirs(tmp, exist_ok=True)  # a directory on a local or hierarchical filesystem; no-op on object stores
+        if isinstance(spans, pd.DataFrame):
+            counts = [store.write_part(spans, f"{tmp}/{names[0]}", True, fs)]
+        else:
+            dask = require("dask", "dask")
+            counts = dask.compute(*[dask.delayed(store.write_part)(d, f"{tmp}/{n}", False, fs)
+                                    for d, n in zip(parts, names, strict=True)])
+        store.write_index(tmp, list(zip(names, counts, strict=True)), fs)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp, recursive=True)
+        raise
+    store.publish_remote(fs, tmp, root)
+    return url
+
+
+def _read_part(file: str, storage_options: dict | None = None) -> pd.DataFrame:
     from .io.parquet import read_parquet as rp
 
-    return rp(file, materialize=True)
+    return rp(file, materialize=True, storage_options=storage_options)
 
 
-def read_parquet(path: str | os.PathLike, *, lazy: bool = True):
+def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options: dict | None = None):
     """Read a spans store (:func:`to_parquet`, :func:`tracekit.write_parquet`) into a spans frame.
 
     ``lazy=True``: a Dask frame with one partition per store file (files are never split, so
     traces stay as whole as they were when written: a store partitioned by hour or day keeps every
     trace in one file). ``lazy=False``: one pandas frame with plain dict/list columns
     (:func:`tracekit.read_parquet` with ``materialize=True``). Dtypes and values come back
-    exactly; see :func:`to_parquet` for an example.
+    exactly; see :func:`to_parquet` for an example. An fsspec URL (``s3://bucket/store``,
+    ``memory://…``) is read through fsspec, with ``storage_options`` passed to its filesystem.
     """
     from .io.parquet import read_parquet as rp
-    from .io.parquet import store_files
+    from .io.parquet import remote_store_files, store_files
 
     if not lazy:
-        return rp(path, materialize=True)
+        return rp(path, materialize=True, storage_options=storage_options)
     dd = _dd()
+    if isinstance(path, str) and "://" in path:
+        fs, remote = remote_store_files(path, storage_options)
+        urls = [fs.unstrip_protocol(f) for f in remote]
+        with _no_string_conversion():
+            return dd.from_map(_read_part, urls, storage_options=storage_options, meta=empty_spans(),
+                               label="tracekit-read-store", enforce_metadata=False)
     if not os.path.exists(path):
         raise TraceKitError(f"read_parquet: no such file or directory: {os.fspath(path)!r}")
     files = [str(f) for f in store_files(path)]

@@ -33,6 +33,12 @@ and the column; nothing is returned half-read. A store written by ``tk.dask.to_p
 version 1 (containers as JSON text, no metadata) is converted on reading. Writing goes to a
 temporary file renamed into place, refuses to replace an existing path unless ``overwrite=True``,
 and refuses always to replace a file the spans were read from that is not a store.
+
+**Remote stores.** :func:`read_parquet` (and ``tk.dask.read_parquet``) reads a store at an fsspec
+URL (``s3://…``, ``memory://…``; ``storage_options`` for the filesystem) by the same rules
+(:func:`remote_store_files`); ``tk.dask.to_parquet`` writes one (:func:`remote_target`,
+:func:`write_part` / :func:`write_index` with a ``filesystem``, :func:`publish_remote`), with the
+atomicity an object store allows: see ``tk.dask.to_parquet``.
 """
 
 from __future__ import annotations
@@ -51,13 +57,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError
+from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError, require
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP
 from ._progress import Progress
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
 
 __all__ = ["write_parquet", "read_parquet", "materialize", "is_store", "store_files", "write_part", "write_index",
-           "check_target", "replace", "VERSION", "FORMAT", "INDEX_FILE"]
+           "check_target", "replace", "remote_store_files", "remote_target", "publish_remote", "VERSION", "FORMAT", "INDEX_FILE"]
 
 #: the store's format name and version, recorded in every file's metadata
 FORMAT = "tracekit.spans"
@@ -165,7 +171,7 @@ def _table(spans: pd.DataFrame, rows: np.ndarray | None, partition: str | None, 
     return table.replace_schema_metadata({_META_KEY: orjson.dumps(meta)})
 
 
-def _write_table(table: pa.Table, path: str, progress: Progress | None = None) -> None:
+def _write_table(table: pa.Table, path: Any, progress: Progress | None = None) -> None:
     with pq.ParquetWriter(path, table.schema, compression="zstd", compression_level=3) as w:
         for start in range(0, max(table.num_rows, 1), _ROW_GROUP):
             w.write_table(table.slice(start, _ROW_GROUP), row_group_size=_ROW_GROUP)
@@ -295,17 +301,29 @@ def write_parquet(spans: pd.DataFrame, path: str | os.PathLike, *,
     return path
 
 
-def write_part(spans: pd.DataFrame, path: str | os.PathLike, attrs: bool = True) -> int:
-    """Write one file of a store directory (``tk.dask.to_parquet`` writes one per partition); its row count."""
-    _write_table(_table(spans, None, None, _attrs_meta(dict(spans.attrs)) if attrs else {}), os.fspath(path))
+def write_part(spans: pd.DataFrame, path: str | os.PathLike, attrs: bool = True, filesystem: Any = None) -> int:
+    """Write one file of a store directory (``tk.dask.to_parquet`` writes one per partition); its row count.
+
+    ``filesystem``: an fsspec filesystem that ``path`` (then a path of that filesystem) is written to.
+    """
+    table = _table(spans, None, None, _attrs_meta(dict(spans.attrs)) if attrs else {})
+    if filesystem is None:
+        _write_table(table, os.fspath(path))
+    else:
+        with filesystem.open(str(path), "wb") as fh:
+            _write_table(table, fh)
     return len(spans)
 
 
-def write_index(directory: str | os.PathLike, files: Sequence[tuple[str, int]]) -> None:
-    """The index file of a store directory of ``files`` (name, rows), in order."""
+def write_index(directory: str | os.PathLike, files: Sequence[tuple[str, int]], filesystem: Any = None) -> None:
+    """The index file of a store directory of ``files`` (name, rows), in order (``filesystem``: fsspec)."""
     index = {"format": FORMAT, "version": VERSION, "partition_by": None, "rows": int(sum(n for _, n in files)),
              "files": [{"file": f, "partition": None, "rows": int(n)} for f, n in files]}
-    Path(os.fspath(directory), INDEX_FILE).write_text(json.dumps(index, indent=1))
+    text = json.dumps(index, indent=1)
+    if filesystem is None:
+        Path(os.fspath(directory), INDEX_FILE).write_text(text)
+    else:
+        filesystem.pipe_file(f"{str(directory).rstrip('/')}/{INDEX_FILE}", text.encode())
 
 
 def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
@@ -313,6 +331,47 @@ def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
     p = Path(os.fspath(path))
     _check_target(p, pd.DataFrame(), overwrite)
     return p
+
+
+def remote_target(url: str, storage_options: dict | None, overwrite: bool) -> tuple[Any, str, str]:
+    """Check that a store may be written at the fsspec URL ``url``: (filesystem, its path, a temporary path beside it).
+
+    The rules of :func:`write_parquet`: an existing path is replaced only with ``overwrite=True``
+    and only when it is a spans store (a Parquet file, or a directory with an index or only
+    ``*.parquet`` files; an empty directory may be replaced).
+    """
+    fsspec = require("fsspec", "dask")
+    fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    root = root.rstrip("/")
+    parent, _, name = root.rpartition("/")
+    if not name or not parent:
+        raise ArgumentError(f"to_parquet: {url!r} names no directory to write a store into (e.g. s3://bucket/store)")
+    if fs.exists(root):
+        if not overwrite:
+            raise TraceKitError(f"to_parquet: {url} exists; pass overwrite=True to replace it")
+        if not _remote_is_store(fs, root):
+            raise TraceKitError(f"to_parquet: {url} exists and is not a spans store; refusing to replace it")
+    return fs, root, f"{parent}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+def _remote_is_store(fs: Any, root: str) -> bool:
+    if fs.isfile(root):
+        return bytes(fs.cat_file(root, start=0, end=4)) == b"PAR1"
+    names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)]
+    names = [n for n in names if not n.startswith((".", "_"))]
+    return fs.isfile(f"{root}/{INDEX_FILE}") or all(n.endswith(".parquet") for n in names)
+
+
+def publish_remote(fs: Any, tmp: str, root: str) -> None:
+    """Move a store written completely at ``tmp`` to ``root`` on an fsspec filesystem, replacing a store there.
+
+    Not atomic (object stores have no directory rename): the old store is deleted, then the new
+    one moved (on S3, copied object by object and the copies deleted); a reader in between sees
+    no store, or a directory without its index.
+    """
+    if fs.exists(root):
+        fs.rm(root, recursive=fs.isdir(root))
+    fs.mv(tmp, root, recursive=True)
 
 
 def replace(tmp: Path, path: Path) -> None:
@@ -357,36 +416,85 @@ def store_files(path: str | os.PathLike) -> list[Path]:
         return [p]
     idx = p / INDEX_FILE
     if idx.is_file():
-        try:
-            index = json.loads(idx.read_text())
-            if index.get("format") != FORMAT:
-                raise TraceFormatError(f"not a spans store index (format {index.get('format')!r})", file=str(idx))
-            if not isinstance(index.get("version"), int) or index["version"] > VERSION:
-                raise TraceFormatError(f"store version {index.get('version')!r}; this tracekit reads versions up to "
-                                       f"{VERSION}: upgrade tracekit", file=str(idx))
-            files = [p / f["file"] for f in index["files"]]
-        except (ValueError, KeyError, TypeError) as e:
-            raise TraceFormatError(f"store index is not valid ({e})", file=str(idx)) from None
+        files = [p / f for f in _index_names(idx.read_bytes(), str(idx))]
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
             raise TraceFormatError(f"store file(s) listed in the index are missing: {', '.join(missing[:3])}",
                                    file=str(idx))
         return files
-    import re
-
-    num = re.compile(r"(\d+)")
-    names = sorted((f for f in os.listdir(p) if f.endswith(".parquet") and not f.startswith(".")),
-                   key=lambda f: [int(x) if x.isdigit() else x for x in num.split(f)])
+    names = _listed_parts(os.listdir(p))
     if not names:
         raise TraceFormatError("no Parquet files in the store directory", file=str(p))
     return [p / f for f in names]
 
 
+def _index_names(raw: bytes, name: str) -> list[str]:
+    """The file names an index lists, in order; a foreign or newer index is a TraceFormatError."""
+    try:
+        index = json.loads(raw)
+        if index.get("format") != FORMAT:
+            raise TraceFormatError(f"not a spans store index (format {index.get('format')!r})", file=name)
+        if not isinstance(index.get("version"), int) or index["version"] > VERSION:
+            raise TraceFormatError(f"store version {index.get('version')!r}; this tracekit reads versions up to "
+                                   f"{VERSION}: upgrade tracekit", file=name)
+        return [str(f["file"]) for f in index["files"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise TraceFormatError(f"store index is not valid ({e})", file=name) from None
+
+
+def _listed_parts(names: Iterable[str]) -> list[str]:
+    """The Parquet files of a directory without an index, in natural order (part.2 before part.10)."""
+    import re
+
+    num = re.compile(r"(\d+)")
+    return sorted((f for f in names if f.endswith(".parquet") and not f.startswith(".")),
+                  key=lambda f: [int(x) if x.isdigit() else x for x in num.split(f)])
+
+
+def remote_store_files(url: str, storage_options: dict | None = None) -> tuple[Any, list[str]]:
+    """The fsspec filesystem of a store URL (``s3://…``, ``memory://…``) and its files' paths, in order.
+
+    The remote counterpart of :func:`store_files`: a Parquet file is itself; a directory is read
+    through its index (every listed file must exist) or, without one, its ``*.parquet`` files.
+    """
+    fsspec = require("fsspec", "dask")
+    fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    root = root.rstrip("/") or root
+    if fs.isfile(root):
+        return fs, [root]
+    if not fs.isdir(root):
+        raise TraceKitError(f"read_parquet: no such file or directory: {url!r}")
+    idx = f"{root}/{INDEX_FILE}"
+    if fs.isfile(idx):
+        files = [f"{root}/{f}" for f in _index_names(fs.cat_file(idx), fs.unstrip_protocol(idx))]
+        missing = [fs.unstrip_protocol(f) for f in files if not fs.isfile(f)]
+        if missing:
+            raise TraceFormatError(f"store file(s) listed in the index are missing: {', '.join(missing[:3])}",
+                                   file=fs.unstrip_protocol(idx))
+        return fs, files
+    names = _listed_parts(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False))
+    if not names:
+        raise TraceFormatError("no Parquet files in the store directory", file=url)
+    return fs, [f"{root}/{f}" for f in names]
+
+
 class _File:
     """One file of a store, opened and checked: its table and metadata."""
 
-    def __init__(self, path: Path):
-        self.name = str(path)
+    def __init__(self, path: Path | str, filesystem: Any = None):
+        if filesystem is None:
+            self.name = str(path)
+            self._open(path)
+            return
+        self.name = filesystem.unstrip_protocol(str(path))
+        try:
+            fh = filesystem.open(str(path), "rb")
+        except OSError as e:
+            raise TraceFormatError(f"cannot be opened ({e})", file=self.name) from None
+        with fh:
+            self._open(fh)
+
+    def _open(self, path: Any) -> None:
         try:
             pf = pq.ParquetFile(path)
             schema = pf.schema_arrow
@@ -546,7 +654,8 @@ def _json_column(file: _File, name: str) -> LazyColumn:
     return LazyColumn(None, None, out)
 
 
-def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, materialize: bool = False) -> pd.DataFrame:
+def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, materialize: bool = False,
+                 storage_options: dict | None = None) -> pd.DataFrame:
     """Reopen a spans store written by :func:`write_parquet` (a Parquet file or a store directory).
 
     Parameters
@@ -557,6 +666,9 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
         Build every ``attributes``/``resource`` dict and ``events``/``links`` list now and return
         them as plain object columns (the frame a reader gives). Default: built on first use
         (dtype ``tracekit.lazy``; see the module docstring).
+    storage_options : dict, optional
+        For a path that is an fsspec URL (``s3://bucket/store``, ``memory://…``; needs ``fsspec``,
+        installed with the ``dask`` extra): passed to the filesystem (credentials, endpoint…).
 
     Returns
     -------
@@ -582,13 +694,16 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     if not paths:
         raise ArgumentError("read_parquet: no path given")
-    files: list[Path] = []
+    opened: list[_File] = []
     for p in paths:
+        if isinstance(p, str) and "://" in p:
+            fs, remote = remote_store_files(p, storage_options)
+            opened += [_File(f, fs) for f in remote]
+            continue
         p = Path(os.fspath(p))
         if not p.exists():
             raise TraceKitError(f"read_parquet: no such file or directory: {p}")
-        files += store_files(p)
-    opened = [_File(f) for f in files]
+        opened += [_File(f) for f in store_files(p)]
     name = str(paths[0]) if len(paths) == 1 else ", ".join(map(str, paths))
     scal = [c for c in COLUMN_NAMES if c not in CONTAINERS]
     tables = [pa.table({c: f.scalar(c) for c in scal}) for f in opened]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, canonical_ids
+from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown
 
 __all__ = [
     "LOG_COLUMNS",
@@ -343,8 +343,4 @@ def logs_schema_markdown() -> str:
     >>> logs_schema_markdown().splitlines()[2].split(" | ")[0]
     '| `time`'
     """
-    lines = ["| column | dtype | nullable | unit | meaning |", "|---|---|---|---|---|"]
-    for c in LOG_COLUMNS:
-        doc = c.doc + (f" (one of: {', '.join(c.values)})" if c.values else "")
-        lines.append(f"| `{c.name}` | {c.dtype_name} | {'yes' if c.nullable else 'no'} | {c.unit} | {doc} |")
-    return "\n".join(lines) + "\n"
+    return columns_markdown(LOG_COLUMNS)

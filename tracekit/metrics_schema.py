@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column
+from .schema import STRING, TIMESTAMP, Column, columns_markdown, xray_to_trace_id
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -107,7 +107,6 @@ def empty_metrics() -> pd.DataFrame:
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
-_XRAY = re.compile(r"1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})")
 
 
 def exemplar_ids(trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
@@ -145,9 +144,11 @@ def exemplar_ids(trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
         if not isinstance(v, str):
             raise ValueError(f"exemplar {'trace' if n == 32 else 'span'} id must be a string, got {v!r:.60}")
         s = v.lower()
-        if n == 32 and not pat.fullmatch(s):
-            m = _XRAY.fullmatch(v)
-            s = (m.group(1) + m.group(2)).lower() if m else s
+        if n == 32 and not pat.fullmatch(s) and v.startswith("1-"):
+            try:  # the one X-Ray id rule of the spans schema
+                s = xray_to_trace_id(v)
+            except ValueError:
+                pass
         if not pat.fullmatch(s):
             raise ValueError(f"exemplar {'trace' if n == 32 else 'span'} id must be {n} hex digits, got {v!r:.60}")
         out.append(None if s.count("0") == n else s)
@@ -321,8 +322,4 @@ def metrics_schema_markdown() -> str:
     >>> metrics_schema_markdown().splitlines()[2].split("|")[1].strip()
     '`time`'
     """
-    lines = ["| column | dtype | nullable | unit | meaning |", "|---|---|---|---|---|"]
-    for c in METRIC_COLUMNS:
-        doc = c.doc + (f" (one of: {', '.join(c.values)})" if c.values else "")
-        lines.append(f"| `{c.name}` | {c.dtype_name} | {'yes' if c.nullable else 'no'} | {c.unit} | {doc} |")
-    return "\n".join(lines) + "\n"
+    return columns_markdown(METRIC_COLUMNS)

@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "validate_spans",
     "spans_from_columns",
     "schema_markdown",
+    "columns_markdown",
     "xray_to_trace_id",
     "trace_id_to_xray",
     "canonical_ids",
@@ -309,8 +310,30 @@ def schema_markdown() -> str:
     >>> schema_markdown().splitlines()[0]
     '| column | dtype | nullable | unit | meaning |'
     """
+    return columns_markdown(SPAN_COLUMNS)
+
+
+def columns_markdown(columns: Sequence[Column]) -> str:
+    """The markdown table of a frame declared as data (spans, logs, metrics): column, dtype, nullable,
+    unit, meaning — one generator for every declared frame.
+
+    Parameters
+    ----------
+    columns : sequence of Column
+        The declaration (:data:`SPAN_COLUMNS`, ``LOG_COLUMNS``, ``METRIC_COLUMNS``).
+
+    Returns
+    -------
+    str
+        The table, one row per column.
+
+    Examples
+    --------
+    >>> columns_markdown(SPAN_COLUMNS[:1]).splitlines()[2].split(" | ")[0]
+    '| `trace_id`'
+    """
     lines = ["| column | dtype | nullable | unit | meaning |", "|---|---|---|---|---|"]
-    for c in SPAN_COLUMNS:
+    for c in columns:
         doc = c.doc + (f" (one of: {', '.join(c.values)})" if c.values else "")
         lines.append(f"| `{c.name}` | {c.dtype_name} | {'yes' if c.nullable else 'no'} | {c.unit} | {doc} |")
     return "\n".join(lines) + "\n"

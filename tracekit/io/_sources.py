@@ -18,6 +18,7 @@ import json
 import os
 import re
 import reprlib
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,11 +28,11 @@ from typing import Any
 import orjson
 
 from ..core.frame import TIME_PROBLEM
-from ..errors import ArgumentError, TraceFormatError
+from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning
 
 __all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
-           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads"]
+           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -673,3 +674,28 @@ def gc_promote() -> None:
     collection, as for any long-lived object."""
     gc.freeze()
     gc.unfreeze()
+
+
+def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2) -> Any:
+    """How every reader (spans, logs, metrics) ends: ``attrs["skipped"]`` and ``attrs["ignored"]`` set, and
+    one :class:`~tracekit.errors.TraceFormatWarning` naming the first skipped record when any was skipped.
+
+    ``head`` starts the warning, with ``{n}`` for the number skipped (``"read_xray skipped {n} bad
+    record(s)"``); ``stacklevel`` is the caller's, as for :func:`warnings.warn`.
+
+    >>> import warnings, pandas as pd
+    >>> from tracekit.errors import SkippedRecord
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     df = close_read(pd.DataFrame(), [SkippedRecord("a.jsonl", "line 3", "not JSON")], (), "x skipped {n} bad record(s)")
+    >>> str(w[0].message), df.attrs["skipped"][0].record
+    ("x skipped 1 bad record(s); first: a.jsonl, line 3: not JSON (all are listed in df.attrs['skipped'])", 'line 3')
+    """
+    df.attrs["skipped"] = tuple(skipped)
+    df.attrs["ignored"] = tuple(ignored)
+    if skipped:
+        first = skipped[0]
+        where = ", ".join(x for x in (first.file, first.record) if x)
+        warnings.warn(f"{head.format(n=len(skipped))}; first: {where}: {first.reason} "
+                      "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=stacklevel + 1)
+    return df

@@ -27,7 +27,6 @@ wrong; ``errors="skip"`` loads every good record, lists each skipped one in
 
 from __future__ import annotations
 
-import warnings
 from itertools import repeat
 from operator import attrgetter
 from typing import Any, Literal
@@ -40,11 +39,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from msgspec import UNSET, Struct, UnsetType
 
-from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
 from ..schema import STRING, TIMESTAMP, canonical_ids
 from ._sources import (
     OBJECT,
+    close_read,
     display_name,
     is_pathlike,
     iter_documents,
@@ -848,12 +848,5 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         if errors == "raise":
             raise err
         c.skipped.append(SkippedRecord.from_error(err))
-    df.attrs["skipped"] = tuple(c.skipped)
-    df.attrs["ignored"] = tuple(c.ignored)
-    if c.skipped:
-        first = c.skipped[0]
-        where = ", ".join(x for x in (first.file, first.record) if x)
-        warnings.warn(f"read_logs skipped {len(c.skipped)} bad record(s); first: {where}: {first.reason} "
-                      "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
-    return df
+    return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)")
 

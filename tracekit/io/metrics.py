@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Callable
 from itertools import chain
 from operator import attrgetter, itemgetter
@@ -69,11 +68,12 @@ import pandas as pd
 from msgspec import Meta
 
 from ..core.resources import host_of
-from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..errors import ArgumentError, SkippedRecord, TraceFormatError
 from ..metrics_schema import METRIC_COLUMNS, exemplar_ids, validate_metrics
 from ..schema import STRING, TIMESTAMP
 from ._sources import (
     checked_path,
+    close_read,
     display_name,
     is_pathlike,
     iter_documents,
@@ -809,14 +809,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
                   if rd.ignored else "no metric data points")
         rd.problem(reason, rd.ignored[0][0] if rd.ignored else None, None)
-    df.attrs["skipped"] = tuple(rd.skipped)
-    df.attrs["ignored"] = tuple(rd.ignored)
-    if rd.skipped:
-        first = rd.skipped[0]
-        where = ", ".join(x for x in (first.file, first.record) if x)
-        warnings.warn(f"read_metrics skipped {len(rd.skipped)} bad record(s); first: {where}: {first.reason} "
-                      "(all are listed in attrs['skipped'])", TraceFormatWarning, stacklevel=2)
-    return df
+    return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
 
 
 # ---------------------------------------------------------------------------------------------

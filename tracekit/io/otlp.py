@@ -95,7 +95,6 @@ import binascii
 import bisect
 import gc
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,7 +108,7 @@ import pyarrow.compute as pc
 
 from ..core.frame import TIME_MAX_NS
 from ..core.naming import named
-from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES, TIMESTAMP
 from ._columns import hex_ids
 from ._sources import (
@@ -118,6 +117,7 @@ from ._sources import (
     TIME_PROBLEM,
     Document,
     checked_path,
+    close_read,
     display_name,
     gc_promote,
     is_pathlike,
@@ -1101,15 +1101,7 @@ def finish_read(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFr
     """Close a read: never 0 spans silently, ``attrs["skipped"]``/``["ignored"]`` set, one warning for the skipped records."""
     if not len(df) and not c.skipped:
         c.skip_error(c.no_spans())  # never 0 spans silently
-    df.attrs["skipped"] = tuple(c.skipped)
-    df.attrs["ignored"] = tuple(c.ignored)
-    if c.skipped:
-        first = c.skipped[0]
-        where = ", ".join(x for x in (first.file, first.record) if x)
-        warnings.warn(
-            f"{len(c.skipped)} {what} record(s) skipped; first: {where}: {first.reason}",
-            TraceFormatWarning, stacklevel=3)
-    return df
+    return close_read(df, c.skipped, c.ignored, f"{{n}} {what} record(s) skipped", stacklevel=3)
 
 
 @contextmanager

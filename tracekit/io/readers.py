@@ -11,13 +11,11 @@ path back). The mapping of each format to the spans schema is documented in the 
 from __future__ import annotations
 
 import gc
-import warnings
 from typing import Any, Literal
 
 import pandas as pd
 
-from ..errors import TraceFormatWarning
-from ._sources import gc_promote
+from ._sources import close_read, gc_promote
 from .otlp import Collector, collected_frame, finish_read, gc_paused
 from .otlp_fast import read_into
 from .xray import open_documents
@@ -144,13 +142,5 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
         if gc_was_enabled:
             gc_promote()  # the frame's new containers: to the oldest generation, unscanned
             gc.enable()
-    df.attrs["skipped"] = tuple(b.skipped)
-    df.attrs["ignored"] = tuple(b.ignored)
     df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
-    if b.skipped:
-        first = b.skipped[0]
-        where = ", ".join(p for p in (first.file, first.record) if p)
-        warnings.warn(
-            f"read_xray skipped {len(b.skipped)} bad record(s); first: {where}: {first.reason} "
-            "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
-    return df
+    return close_read(df, b.skipped, b.ignored, "read_xray skipped {n} bad record(s)")

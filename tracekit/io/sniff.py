@@ -26,17 +26,16 @@ its container columns made plain).
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SkippedRecord, TraceFormatWarning
+from ..errors import SkippedRecord
 from ..schema import STRING
 from ._progress import Progress
-from ._sources import MAX_LIST_NESTING, Document, display_name, is_pathlike, known_shape, list_files
+from ._sources import MAX_LIST_NESTING, Document, close_read, display_name, is_pathlike, known_shape, list_files
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
 from .xray import is_daemon_header
 
@@ -194,15 +193,9 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
     if len(frames) > 1 and len(files) > 1:
         order = df["source_file"].map(files).to_numpy(dtype=np.int64, na_value=len(files))
         df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
-    df.attrs["skipped"] = tuple(skipped)
-    df.attrs["ignored"] = tuple(ignored)  # records that are not trace data (metrics/logs lines, daemon headers)
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
-    if skipped:
-        first = skipped[0]
-        where = ", ".join(x for x in (first.file, first.record) if x)
-        warnings.warn(f"read skipped {len(skipped)} bad record(s); first: {where}: {first.reason} "
-                      "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
-    return df
+    # ignored: records that are not trace data (metrics/logs lines, daemon headers)
+    return close_read(df, skipped, ignored, "read skipped {n} bad record(s)")
 
 
 def _file_sizes(source: Any) -> dict[str, int]:

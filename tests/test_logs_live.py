@@ -16,7 +16,6 @@ moto_url = _live.moto_url  # the X-Ray tests' moto server fixture, and their fak
 fake_credentials = _live.fake_credentials
 
 boto3 = pytest.importorskip("boto3")
-from botocore.awsrequest import AWSResponse  # noqa: E402
 
 A = "5759e988bd862e3fe1be46a994272793"
 B = "65e1a6d00123456789abcdef01234567"
@@ -80,24 +79,7 @@ def test_fetch_logs_arguments_and_nothing_found(moto_url, groups):
 
 @pytest.mark.slow  # botocore's own backoff
 def test_fetch_logs_throttling_is_retried_and_secrets_never_shown(moto_url, groups):
-    session = boto3.session.Session(region_name=REGION)
-    calls = {"n": 0}
-
-    class _Raw:
-        def __init__(self, body):
-            self.body = body
-
-        def stream(self, **kw):
-            yield self.body
-
-    def throttle(request, **kw):
-        calls["n"] += 1
-        if calls["n"] <= 2:
-            body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
-            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
-        return None
-
-    session.events.register("before-send.cloudwatch-logs.FilterLogEvents", throttle)
+    session, calls = _live.throttled_session("cloudwatch-logs.FilterLogEvents")
     df = tk.fetch_logs([B], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60, session=session,
                        endpoint_url=moto_url, region=REGION)
     assert calls["n"] == 3 and df["body"].tolist() == ["card declined"]

@@ -193,24 +193,7 @@ def test_summaries_from_moto(moto_url, uploaded):
 def test_throttling_is_retried_by_botocore(moto_url, uploaded):
     """Two ThrottlingException answers, then the real server: adaptive retries get through."""
     docs, start, end = uploaded
-    session = boto3.session.Session(region_name=REGION)
-    calls = {"n": 0}
-
-    class _Raw:
-        def __init__(self, body):
-            self.body = body
-
-        def stream(self, **kw):
-            yield self.body
-
-    def throttle(request, **kw):
-        calls["n"] += 1
-        if calls["n"] <= 2:
-            body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
-            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
-        return None
-
-    session.events.register("before-send.xray.BatchGetTraces", throttle)
+    session, calls = throttled_session("xray.BatchGetTraces")
     spans = fetch_xray(start, end, session=session, endpoint_url=moto_url, region=REGION, progress=False,
                        max_workers=1, trace_ids=[docs[0]["trace_id"]])
     assert calls["n"] == 3
@@ -971,3 +954,31 @@ def test_notebook_04_text_and_code_agree_and_no_server_log(monkeypatch):
     assert "traces: 30" in printed  # the simulated traffic came back through the local endpoint
     stderr = [o["text"] for o in outputs if o.get("name") == "stderr"]
     assert not any('"POST /' in s for s in stderr), stderr[:3]  # no werkzeug request log lines
+
+
+class _Raw:
+    """A raw HTTP body botocore can stream."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def stream(self, **kw):
+        yield self.body
+
+
+def throttled_session(event: str, times: int = 2):
+    """A boto3 session whose ``event`` (``"xray.BatchGetTraces"``) is answered ThrottlingException ``times``
+    times before the real endpoint; returns (session, calls) — ``calls["n"]`` counts the attempts, and setting
+    it below 0 throttles that many more."""
+    session = boto3.session.Session(region_name=REGION)
+    calls = {"n": 0}
+
+    def throttle(request, **kw):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
+        return None
+
+    session.events.register(f"before-send.{event}", throttle)
+    return session, calls

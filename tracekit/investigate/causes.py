@@ -348,8 +348,8 @@ def rank_causes(
     logs : DataFrame, optional
         A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
         log evidence of :func:`tracekit.analysis.log_evidence.log_evidence` — ``log_templates``
-        (largest change in the share of spans emitting a log template) and ``log_errors`` (rise in
-        the share of spans with ERROR records), per component the largest over its operations,
+        (largest change, beyond chance, in the share of spans emitting a log template) and
+        ``log_errors`` (rise in the share of spans where an ERROR record originates), per component the largest over its operations,
         weight 1 each — to the score, and the columns ``log_templates``, ``log_errors``,
         ``log_template`` (the template of the largest change) and ``decided_by`` (the evidence that
         weighed most in the row's score, e.g. ``"logs: log_templates"``).
@@ -649,7 +649,7 @@ def rank_causes(
         from ..analysis.log_evidence import join_log_evidence
 
         table = join_log_evidence(table, *(level_frame(x, level)[0] for x in (incident, baseline)), logs, keys,
-                                  EVIDENCE, w, prior)
+                                  EVIDENCE, w)
     cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
     table = table.merge(cmp, how="left", on=keys)
     table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],

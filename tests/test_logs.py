@@ -574,3 +574,24 @@ def test_fast_path_falls_back_on_what_it_does_not_declare(tmp_path):
     p.write_bytes(bad)
     with pytest.raises(tk.TraceFormatError, match=r"line 1, resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[2\]"):
         tk.read_logs(p)
+
+
+def test_log_evidence_uses_only_the_baseline_its_logs_cover():
+    """Logs are often kept for less time than traces. A baseline of two periods, one with logs and one without
+    (none collected): the spans of the period without records did not stop logging, so they are left out of the
+    log evidence; with them the template every span emits would look three times rarer in the baseline."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    inc = tk.simulate.simulate("baseline", 120, seed=5).spans
+    with_logs = tk.simulate.simulate("baseline", 120, seed=6).spans
+    shift = pd.Timedelta("2h")
+    no_logs = tk.simulate.simulate("baseline", 240, seed=7).spans
+    no_logs = no_logs.assign(start=no_logs["start"] - shift, end=no_logs["end"] - shift)
+    assert no_logs["end"].max() < with_logs["start"].min()  # two periods, apart
+    logs = pd.concat([_logs_for(inc, lambda s: "handled request"), _logs_for(with_logs, lambda s: "handled request")],
+                     ignore_index=True)
+    ev = log_evidence(inc, pd.concat([with_logs, no_logs], ignore_index=True), logs)
+    assert (ev.templates["evidence"] == 0).all() and (ev.table["log_templates"] == 0).all()
+    assert ev.records == (len(inc), len(with_logs))
+    # the baseline spans counted are those of the period with logs (whole traces)
+    assert int(ev.table["baseline_spans"].sum()) == len(with_logs)

@@ -21,6 +21,10 @@ variable part the masking keeps (a station name) makes one template per value, a
 with many templates have more chances of one moving: the bound keeps such a change small where
 the spans are few.
 
+Both sides are measured on the traces whose first span started in a minute in which the logs frame
+holds a record: logs are often kept for less time than traces, and a baseline hour with no records
+collected did not stop logging (with it, every statement would look rarer in the baseline).
+
 Per operation, ``log_templates`` is the largest ``|evidence|`` over its templates (a statement that
 appeared or vanished), ``log_errors`` the rise in the share of spans where an ERROR originates
 (0 when it fell). :func:`tracekit.rank_causes` adds them to its score when given ``logs=`` and says
@@ -113,6 +117,30 @@ def _beyond_chance(c_a: np.ndarray, n_a: np.ndarray, c_b: np.ndarray, n_b: np.nd
     return np.where((n_a > 0) & (n_b > 0), out, 0.0)
 
 
+_MINUTE = 60 * 10**9
+
+
+def _log_minutes(logs: pd.DataFrame) -> np.ndarray:
+    """The minutes (ns since the epoch // 60 s) in which the logs frame holds at least one record."""
+    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.unique(t[t != np.iinfo(np.int64).min] // _MINUTE)
+
+
+def _covered(spans: pd.DataFrame, minutes: np.ndarray) -> pd.DataFrame:
+    """The traces of ``spans`` whose first span started in a minute the logs cover (whole traces): a span of a
+    period the logs do not cover emits no record because none was collected, not because it logged nothing."""
+    if spans.empty:
+        return spans
+    from ..core import ns
+
+    tree = span_tree(spans)
+    st = ns(spans["start"])
+    first = np.full(tree.n_traces, np.iinfo(np.int64).max)
+    np.minimum.at(first, tree.trace, st)
+    keep = np.isin(first // _MINUTE, minutes)[tree.trace]
+    return spans if keep.all() else spans[keep].reset_index(drop=True)
+
+
 def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
     """Per span: it has an ERROR record (``has_error``) and no descendant has one or failed — one pass up
     the tree per level, deepest first (linear in spans)."""
@@ -165,7 +193,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         Spans to compare with.
     logs : DataFrame
         A logs frame holding the records of both (records are joined to each side by ids, as
-        :func:`tracekit.attach_logs` joins them; records of neither are left out).
+        :func:`tracekit.attach_logs` joins them; records of neither are left out). Traces that started
+        in a minute without any record are left out of both sides (module docstring).
     by : list of str, optional
         Grouping keys (default ``["service", "name"]``: an operation).
     z : float, default 2
@@ -207,6 +236,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
     text = pd.Series(tm["template"].to_numpy(dtype=object, na_value=None), index=tid).groupby(level=0).first() \
         if len(tm) else pd.Series([], dtype=object)
+    covered = _log_minutes(logs)
+    spans, baseline = _covered(spans, covered), _covered(baseline, covered)
     ka, ea, na = _side(spans, logs, tid, by)
     kb, eb, nb = _side(baseline, logs, tid, by)
     keys_ab = ka.merge(kb, how="outer", on=by, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,

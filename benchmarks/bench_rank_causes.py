@@ -225,10 +225,13 @@ def logs_accuracy(show_faults: bool = False) -> pd.DataFrame | None:
     The log CSVs there cover the minutes of the day's first 15 faults (08:43–10:22) and the fault-free
     minute 08:50 (``construct_data``); the later windows are kept out so that the log evidence can be
     scored on faults it was not built on — they cannot be scored here. Log evidence compares the
-    incident with a baseline that has logs: the fault-free minute (its trace and log CSVs). Rows:
-    traces only with the usual 10-minute baseline (as :func:`accuracy`), traces only with the
-    fault-free minute, and traces + logs (``rank_causes(..., logs=)``) with the fault-free minute. The
-    fault list is read only to pick the windows' start times and to score; nothing is set per fault.
+    incident with baseline traces that have logs: the fault-free minute (its trace and log CSVs).
+    Rows: traces only with the usual 10-minute baseline (as :func:`accuracy`); traces + logs
+    (``rank_causes(..., logs=)``) with the fault-free minute as the baseline (Nezha's setting: the
+    fault-free data is the reference); traces + logs, and traces + logs + metrics, with the 10
+    minutes before and the fault-free minute as one baseline (the log evidence uses the part its
+    logs cover). The fault list is read only to pick the windows' start times and to score; nothing
+    is set per fault.
     """
     day = DAYS["TrainTicket"]
     log_dir, ff_dir = NEZHA / "rca_data" / day / "log", NEZHA / "construct_data" / day
@@ -242,18 +245,26 @@ def logs_accuracy(show_faults: bool = False) -> pd.DataFrame | None:
     fault_free = read_nezha_csvs([str(ff_dir / "trace" / "08_50_trace.csv.gz")])
     print(f"\nTrainTicket: {len(logs):,} log records, {len(spans):,} spans, fault-free minute {len(fault_free):,} spans "
           f"read in {time.perf_counter() - t:.1f} s", flush=True)
+    metrics = read_nezha_metrics(day)
     w = Windows(spans)
     rows = []
-    settings = (("traces only, 10 min baseline", None, False), ("traces only, fault-free minute", fault_free, False),
-                ("traces + logs, fault-free minute", fault_free, True))
+    # (label, baseline: "10min" / "ff" / "both", logs?, metrics?). The logs cover the fault windows' minutes and
+    # the fault-free minute only, so log evidence needs the fault-free minute in the baseline; log_evidence
+    # leaves out the baseline traces of minutes without records (the 10 minutes before have none but the
+    # previous fault's window, where there is one within them)
+    settings = (("traces only, 10 min baseline", "10min", False, False),
+                ("traces + logs, fault-free minute", "ff", True, False),
+                ("traces + logs, 10 min before + fault-free minute", "both", True, False),
+                ("traces + logs + metrics, 10 min before + fault-free minute", "both", True, True))
     for f in faults:
         if f["time"].strftime("%H_%M") not in minutes:
             continue  # a held-out window: its logs are not here
         inc, base = w.at(f["time"])
         truth = service_of_pod(f["pod"])
-        for label, bl, with_logs in settings:
-            rc = tk.rank_causes(inc, base if bl is None else bl, level="service", n_boot=50, lift_rows=0,
-                                logs=logs if with_logs else None)
+        bl = {"10min": base, "ff": fault_free, "both": pd.concat([base, fault_free], ignore_index=True)}
+        for label, which, with_logs, with_metrics in settings:
+            rc = tk.rank_causes(inc, bl[which], level="service", n_boot=50, lift_rows=0, window=None,
+                                logs=logs if with_logs else None, metrics=metrics if with_metrics else None)
             names = rc["service"].astype(str).tolist()
             rows.append(dict(method=label, time=f["time"], service=truth, type=f["type"],
                              rank=names.index(truth) + 1 if truth in names else len(names) + 1, top=names[0],

@@ -336,16 +336,82 @@ def test_log_evidence_shares_by_construction():
     assert ev.records == (len(sim_a), len(sim_b))
     top = ev.table.iloc[0]
     assert top["service"] == target and top["template"] == "stock lookup failed for item <*>"
-    n = int(top["spans"])
-    assert top["log_templates"] == pytest.approx(n / (n + 10))  # every span emits it, the baseline's none: shrunk share
-    assert top["log_errors"] == pytest.approx(n / (n + 10)) and top["baseline_error_share"] == 0
-    # the other services' template did not change (every span emits "handled <*> request" on both sides);
-    # an operation the baseline never ran: its share shrunk from the baseline's 0 (1 span: 1 / 11)
+    n, nb = int(top["spans"]), int(top["baseline_spans"])
+
+    def bound(ca, na, cb, nb_):  # the end nearer 0 of the Agresti–Caffo interval, z = 2 (written out here)
+        pa, pb = (ca + 1) / (na + 2), (cb + 1) / (nb_ + 2)
+        se = np.sqrt(pa * (1 - pa) / (na + 2) + pb * (1 - pb) / (nb_ + 2))
+        return max(abs(pa - pb) - 2 * se, 0.0)
+
+    # every span of the operation emits the template, none of the baseline's
+    assert top["log_templates"] == pytest.approx(bound(n, n, 0, nb))
+    # ERROR records originate at the spans of the target with no target span (every one logs an ERROR) and no
+    # failed span below them: counted here by walking up from each such span and marking its ancestors
+    sa = sim_a.reset_index(drop=True)
+    is_t = (sa["service"].astype(str) == target).to_numpy() | tk.core.failed(sa)
+    pos = {(t, s_): i for i, (t, s_) in enumerate(zip(sa["trace_id"], sa["span_id"], strict=True))}
+    below = np.zeros(len(sa), dtype=bool)
+    for i, (t, p_) in enumerate(zip(sa["trace_id"], sa["parent_id"], strict=True)):
+        if not is_t[i]:
+            continue
+        while isinstance(p_, str) and (t, p_) in pos:  # mark every ancestor of a target span
+            j = pos[(t, p_)]
+            below[j] = True
+            p_ = sa["parent_id"].iat[j]
+    op = (sa["service"].astype(str) == target).to_numpy() & (sa["name"].astype(str) == top["name"]).to_numpy()
+    origins = int((op & ~below).sum())
+    assert top["error_share"] == pytest.approx(origins / n) and top["baseline_error_share"] == 0
+    assert top["log_errors"] == pytest.approx(bound(origins, n, 0, nb))
+    # the other services' template did not change (every span emits "handled <*> request" on both sides): no
+    # evidence; an operation the baseline never ran has no share to compare with: no evidence either
     other = ev.templates[(ev.templates["service"] != target)]
     both = other["baseline_spans"] > 0
     assert (other.loc[both, "delta_share"].abs() < 1e-12).all() and (other["share"] == 1).all()
-    new = other[~both]
-    assert np.allclose(new["delta_share"], new["spans"] / (new["spans"] + 10))
+    assert (other["evidence"] == 0).all()
+
+
+def test_log_evidence_weighs_a_change_by_both_sample_sizes():
+    """20 of 20 spans against 0 of 1 is a weak change, 19 of 20 against 0 of 7 a strong one: the Agresti–Caffo
+    interval's end nearer 0 (values worked out by hand: 0.0697, 0.5552); equal shares are no change."""
+    from tracekit.analysis.log_evidence import _beyond_chance
+
+    got = _beyond_chance(np.array([20, 19, 20, 0]), np.array([20, 20, 20, 20]), np.array([0, 0, 7, 7]),
+                         np.array([1, 7, 7, 7]), 2.0)
+    assert got[:3] == pytest.approx([0.06968, 0.55524, 0.0], abs=1e-4)
+    assert got[3] < -0.5  # a statement all 7 baseline spans emitted, none of the incident's 20: vanished, signed
+
+
+def test_log_errors_count_where_an_error_record_originates():
+    """web → api (client span, no records) → db: db logs an ERROR and api logs 'call to db failed' as ERROR too
+    in every incident trace; the baseline logs INFO only. The error began at db: api's ERROR share of origins
+    is 0 although every api span carries an ERROR record (the client span between them carries none)."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    def side(n, offset, severity):
+        cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")}
+        recs = {k: [] for k in ("time", "trace_id", "span_id", "body", "severity")}
+        for i in range(offset, offset + n):
+            tid = f"{i + 1:032x}"
+            chain = (("web", "GET /"), ("api", "handle"), ("api", "GET db"), ("db", "query"))
+            for j, (svc, name) in enumerate(chain):
+                cols["trace_id"].append(tid), cols["span_id"].append(f"{i + 1:08x}{j + 1:08x}")
+                cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
+                cols["service"].append(svc), cols["name"].append(name)
+                cols["start"].append(i * 100 + j), cols["end"].append(i * 100 + 50 - j)
+            for j, body in ((3, "deadlock on row 7"), (1, "call to db failed")):
+                recs["time"].append(i * 100 + 10), recs["trace_id"].append(tid)
+                recs["span_id"].append(f"{i + 1:08x}{j + 1:08x}"), recs["body"].append(body)
+                recs["severity"].append(severity)
+        return tk.spans_from_columns(cols), recs
+
+    inc, ri = side(30, 0, "ERROR")
+    base, rb = side(30, 1000, "INFO")
+    logs = tk.logs_from_columns({k: ri[k] + rb[k] for k in ri})
+    t = log_evidence(inc, base, logs).table.set_index(["service", "name"])
+    assert t.loc[("db", "query"), "error_share"] == 1.0 and t.loc[("db", "query"), "log_errors"] > 0.8
+    assert t.loc[("api", "handle"), "error_share"] == 0.0 and t.loc[("api", "handle"), "log_errors"] == 0.0
+    # the statements themselves did not change (same bodies on both sides): no template evidence anywhere
+    assert (t["log_templates"] == 0).all()
 
 
 def test_rank_causes_with_logs_says_logs_decided():
@@ -508,3 +574,24 @@ def test_fast_path_falls_back_on_what_it_does_not_declare(tmp_path):
     p.write_bytes(bad)
     with pytest.raises(tk.TraceFormatError, match=r"line 1, resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[2\]"):
         tk.read_logs(p)
+
+
+def test_log_evidence_uses_only_the_baseline_its_logs_cover():
+    """Logs are often kept for less time than traces. A baseline of two periods, one with logs and one without
+    (none collected): the spans of the period without records did not stop logging, so they are left out of the
+    log evidence; with them the template every span emits would look three times rarer in the baseline."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    inc = tk.simulate.simulate("baseline", 120, seed=5).spans
+    with_logs = tk.simulate.simulate("baseline", 120, seed=6).spans
+    shift = pd.Timedelta("2h")
+    no_logs = tk.simulate.simulate("baseline", 240, seed=7).spans
+    no_logs = no_logs.assign(start=no_logs["start"] - shift, end=no_logs["end"] - shift)
+    assert no_logs["end"].max() < with_logs["start"].min()  # two periods, apart
+    logs = pd.concat([_logs_for(inc, lambda s: "handled request"), _logs_for(with_logs, lambda s: "handled request")],
+                     ignore_index=True)
+    ev = log_evidence(inc, pd.concat([with_logs, no_logs], ignore_index=True), logs)
+    assert (ev.templates["evidence"] == 0).all() and (ev.table["log_templates"] == 0).all()
+    assert ev.records == (len(inc), len(with_logs))
+    # the baseline spans counted are those of the period with logs (whole traces)
+    assert int(ev.table["baseline_spans"].sum()) == len(with_logs)

@@ -476,7 +476,11 @@ def test_a_new_child_operation_is_its_own_evidence_not_its_parents_shape():
     base = _charges(200)
     op = tk.rank_causes(_charges(200, offset=1000, new_call_ms=60.0), base, level="operation", n_boot=20, lift_rows=0)
     top = op.iloc[0]
-    assert (top["service"], top["name"]) == ("pay", "GET /risk") and top["extra"] > 0.9 and top["delta_cp_ms"] > 50
+    # 200 calls where none was expected, less 2 standard errors of the count under no change (per-request counts
+    # pooled over both sides: 200 of 400 requests make the call once, variance 1/4), over the calls seen + prior 10
+    se = 200 * np.sqrt(0.25 * (1 / 200 + 1 / 200))
+    assert top["extra"] == pytest.approx((200 - 2 * np.sqrt(se ** 2 + 1)) / (200 + 10))
+    assert (top["service"], top["name"]) == ("pay", "GET /risk") and top["delta_cp_ms"] > 50
     parent = op.set_index(["service", "name"]).loc[("pay", "POST /charge")]
     assert parent["shape"] == 0 and parent["score"] < 0.1
     # a parent whose own calls changed too (3 SELECTs where the baseline always made 1) keeps its shape evidence

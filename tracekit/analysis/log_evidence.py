@@ -7,16 +7,28 @@ spans never emitted, or one they always emitted is gone, or ERROR records appear
 
 - for every message template (:func:`tracekit.log_templates`), the **share of the operation's spans
   that emit it** (one or more records of the template joined to the span,
-  :func:`tracekit.attach_logs`'s join), in the incident and in the baseline; the incident's share
-  is shrunk towards the baseline's with ``prior`` pseudo-spans (as :func:`tracekit.rank_causes`
-  shrinks its shares), so three spans of a rare operation do not outweigh three hundred;
-  ``delta_share`` = shrunk incident share − baseline share;
-- the **share of spans with an ERROR (or FATAL) record**, the same way.
+  :func:`tracekit.attach_logs`'s join), in the incident and in the baseline;
+- the **share of spans where an ERROR (or FATAL) record originates**: a span with such a record none
+  of whose descendants has one or failed (the error_origins idea over log records; descendants,
+  not children, because the client spans between a caller and its callee carry no records of their
+  own — a caller that logs its callee's failure is not where it began).
 
-Per operation, ``log_templates`` is the largest ``|delta_share|`` over its templates (a statement
-that appeared or vanished), ``log_errors`` the rise in the ERROR share (0 when it fell).
-:func:`tracekit.rank_causes` adds them to its score when given ``logs=`` and says in ``decided_by``
-which evidence weighed most.
+A change counts beyond what the two sample sizes allow: ``evidence`` is the end nearer 0 of the
+Agresti–Caffo interval of the difference of the two shares (one emitting and one silent span added
+to each side; ± ``z`` = 2 standard errors), 0 when the interval holds 0, so 20 of 20 spans against 0 of 1 is a weak change — 0.07 — and 19 of 20 against 0 of 7
+a strong one — 0.56), and 0 when that is not above 0; with the sign of the change. A message with a
+variable part the masking keeps (a station name) makes one template per value, and operations
+with many templates have more chances of one moving: the bound keeps such a change small where
+the spans are few.
+
+Both sides are measured on the traces whose first span started in a minute in which the logs frame
+holds a record: logs are often kept for less time than traces, and a baseline hour with no records
+collected did not stop logging (with it, every statement would look rarer in the baseline).
+
+Per operation, ``log_templates`` is the largest ``|evidence|`` over its templates (a statement that
+appeared or vanished), ``log_errors`` the rise in the share of spans where an ERROR originates
+(0 when it fell). :func:`tracekit.rank_causes` adds them to its score when given ``logs=`` and says
+in ``decided_by`` which evidence weighed most.
 
 >>> import tracekit as tk
 >>> ev = log_evidence(tk.empty_spans(), tk.empty_spans(), tk.empty_logs())
@@ -31,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core import require_columns, result_table
+from ..core import failed, require_columns, result_table, span_tree
 from ..errors import ArgumentError
 from ..schema import STRING
 from .logs import log_span_rows, log_templates
@@ -41,12 +53,12 @@ __all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATE
 LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of the incident or baseline, largest change first", [
     ("spans", "int64", "spans", "spans of the operation in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the operation in the baseline"),
-    ("log_templates", "float64", "", "largest |delta_share| over the operation's templates (LOG_EVIDENCE_TEMPLATES): a log statement its spans began or stopped emitting"),
+    ("log_templates", "float64", "", "largest |evidence| over the operation's templates (LOG_EVIDENCE_TEMPLATES): a log statement its spans began or stopped emitting, beyond chance"),
     ("template_id", "string", "", "the template of that largest change"),
     ("template", "string", "", "its text (variable parts masked)"),
-    ("error_share", "float64", "", "share of the incident's spans with an ERROR or FATAL record"),
+    ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed)"),
     ("baseline_error_share", "float64", "", "the same share in the baseline"),
-    ("log_errors", "float64", "", "rise of the ERROR share, incident (shrunk) − baseline; 0 when it fell"),
+    ("log_errors", "float64", "", "rise of that share beyond z standard errors (Agresti–Caffo); 0 when it did not rise beyond them"),
 ])
 
 LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (service, operation, template) emitted on either side", [
@@ -58,7 +70,8 @@ LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (se
     ("baseline_spans", "int64", "spans", "baseline spans of the operation"),
     ("share", "float64", "", "emitting / spans (incident)"),
     ("baseline_share", "float64", "", "baseline_emitting / baseline_spans"),
-    ("delta_share", "float64", "", "(emitting + prior × baseline_share) / (spans + prior) − baseline_share"),
+    ("delta_share", "float64", "", "share − baseline_share"),
+    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side), 0 within them; signed"),
 ])
 
 
@@ -93,8 +106,61 @@ class LogEvidence:
 _ERROR = ("ERROR", "FATAL")
 
 
+def _beyond_chance(c_a: np.ndarray, n_a: np.ndarray, c_b: np.ndarray, n_b: np.ndarray, z: float) -> np.ndarray:
+    """The bound nearer 0 of the Agresti–Caffo interval of c_a / n_a − c_b / n_b (one success and one failure
+    added to each side; centre ± ``z`` standard errors), signed; 0 when the interval holds 0 or a side has no span."""
+    c_a, n_a, c_b, n_b = (np.asarray(x, dtype=float) for x in (c_a, n_a, c_b, n_b))
+    pa, pb = (c_a + 1) / (n_a + 2), (c_b + 1) / (n_b + 2)
+    se = np.sqrt(pa * (1 - pa) / (n_a + 2) + pb * (1 - pb) / (n_b + 2))
+    d = pa - pb  # the interval's centre (Agresti & Caffo 2000)
+    out = np.sign(d) * np.maximum(np.abs(d) - z * se, 0.0)
+    return np.where((n_a > 0) & (n_b > 0), out, 0.0)
+
+
+_MINUTE = 60 * 10**9
+
+
+def _log_minutes(logs: pd.DataFrame) -> np.ndarray:
+    """The minutes (ns since the epoch // 60 s) in which the logs frame holds at least one record."""
+    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.unique(t[t != np.iinfo(np.int64).min] // _MINUTE)
+
+
+def _covered(spans: pd.DataFrame, minutes: np.ndarray) -> pd.DataFrame:
+    """The traces of ``spans`` whose first span started in a minute the logs cover (whole traces): a span of a
+    period the logs do not cover emits no record because none was collected, not because it logged nothing."""
+    if spans.empty:
+        return spans
+    from ..core import ns
+
+    tree = span_tree(spans)
+    st = ns(spans["start"])
+    first = np.full(tree.n_traces, np.iinfo(np.int64).max)
+    np.minimum.at(first, tree.trace, st)
+    keep = np.isin(first // _MINUTE, minutes)[tree.trace]
+    return spans if keep.all() else spans[keep].reset_index(drop=True)
+
+
+def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
+    """Per span: it has an ERROR record (``has_error``) and no descendant has one or failed — one pass up
+    the tree per level, deepest first (linear in spans)."""
+    tree = span_tree(spans)
+    flag = has_error | failed(spans)
+    below = np.zeros(len(spans), dtype=bool)  # some descendant is flagged
+    par, depth = tree.parent, tree.depth
+    up = (par >= 0) & (depth > 0)
+    if up.any():
+        order = np.flatnonzero(up)
+        order = order[np.argsort(-depth[order], kind="stable")]
+        levels = np.flatnonzero(np.diff(depth[order])) + 1
+        for rows in np.split(order, levels):  # children of one depth at a time: their flags are final
+            hit = rows[flag[rows] | below[rows]]
+            below[par[hit]] = True
+    return has_error & ~below
+
+
 def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(per key: spans, spans with an error record), (per key and template: emitting spans), records joined."""
+    """(per key: spans, spans where an error record originates), (per key and template: emitting spans), records joined."""
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
     n_per_key = keys.value_counts(sort=False).rename("spans").reset_index()
     row, _, _ = log_span_rows(spans, logs)
@@ -105,7 +171,9 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
                       emit[["template_id"]].reset_index(drop=True)], axis=1)
     emitting = emit.groupby([*by, "template_id"], sort=False).size().rename("emitting").reset_index()
-    err_rows = np.unique(pairs.loc[pairs["error"], "row"].to_numpy())
+    has_error = np.zeros(len(spans), dtype=bool)
+    has_error[pairs.loc[pairs["error"], "row"].to_numpy(dtype=np.int64)] = True
+    err_rows = np.flatnonzero(_error_origins(spans, has_error))
     with_err = keys.iloc[err_rows].value_counts(sort=False).rename("errors").reset_index() if len(err_rows) else \
         pd.DataFrame({**{k: pd.Series([], dtype=object) for k in by}, "errors": pd.Series([], dtype=np.int64)})
     per_key = n_per_key.merge(with_err, how="left", on=by)
@@ -114,7 +182,7 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
 
 
 def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame, *, by: list[str] | None = None,
-                 prior: float = 10.0) -> LogEvidence:
+                 z: float = 2.0) -> LogEvidence:
     """Change, per operation, in the share of spans that emit each log template and in ERROR records.
 
     Parameters
@@ -125,11 +193,12 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         Spans to compare with.
     logs : DataFrame
         A logs frame holding the records of both (records are joined to each side by ids, as
-        :func:`tracekit.attach_logs` joins them; records of neither are left out).
+        :func:`tracekit.attach_logs` joins them; records of neither are left out). Traces that started
+        in a minute without any record are left out of both sides (module docstring).
     by : list of str, optional
         Grouping keys (default ``["service", "name"]``: an operation).
-    prior : float, default 10
-        Pseudo-spans at the baseline's share added to the incident's counts.
+    z : float, default 2
+        Standard errors a change of a share must exceed to count (module docstring).
 
     Returns
     -------
@@ -139,7 +208,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     Raises
     ------
     ArgumentError
-        ``prior`` is negative or ``by`` names a column the spans lack.
+        ``z`` is negative or ``by`` names a column the spans lack.
 
     Examples
     --------
@@ -156,17 +225,19 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     >>> ev = log_evidence(inc, base, logs)
     >>> row = ev.table.iloc[0]
     >>> round(float(row["log_templates"]), 3), round(float(row["log_errors"]), 3), row["template"]
-    (0.667, 0.667, 'card declined: code <*>')
+    (0.783, 0.783, 'card declined: code <*>')
     """
     by = list(by) if by is not None else ["service", "name"]
-    if prior < 0:
-        raise ArgumentError(f"log_evidence: prior must be ≥ 0, got {prior!r}")
+    if not z >= 0:
+        raise ArgumentError(f"log_evidence: z must be ≥ 0, got {z!r}")
     for side, frame in (("spans", spans), ("baseline", baseline)):
         require_columns(frame, ["trace_id", "span_id", "parent_id", "start", *by], f"log_evidence ({side})")
     tm = log_templates(logs)
     tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
     text = pd.Series(tm["template"].to_numpy(dtype=object, na_value=None), index=tid).groupby(level=0).first() \
         if len(tm) else pd.Series([], dtype=object)
+    covered = _log_minutes(logs)
+    spans, baseline = _covered(spans, covered), _covered(baseline, covered)
     ka, ea, na = _side(spans, logs, tid, by)
     kb, eb, nb = _side(baseline, logs, tid, by)
     keys_ab = ka.merge(kb, how="outer", on=by, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,
@@ -175,45 +246,42 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     t = t.merge(keys_ab[[*by, "spans", "spans_b"]], how="left", on=by)
     n_a, n_b = t["spans"].to_numpy(float), t["spans_b"].to_numpy(float)
     c_a, c_b = t["emitting"].to_numpy(float), t["emitting_b"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share_b = np.where(n_b > 0, c_b / np.maximum(n_b, 1), 0.0)
-        share_a = np.where(n_a > 0, c_a / np.maximum(n_a, 1), 0.0)
-        shrunk = np.where(n_a > 0, (c_a + prior * share_b) / (n_a + prior), share_b)
-    t["share"], t["baseline_share"], t["delta_share"] = share_a, share_b, shrunk - share_b
+    share_b = np.where(n_b > 0, c_b / np.maximum(n_b, 1), 0.0)
+    share_a = np.where(n_a > 0, c_a / np.maximum(n_a, 1), 0.0)
+    t["share"], t["baseline_share"], t["delta_share"] = share_a, share_b, share_a - share_b
+    t["evidence"] = _beyond_chance(c_a, n_a, c_b, n_b, z)
     t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
         if len(t) else pd.array([], dtype=STRING)
     t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})
     for c in ("emitting", "spans", "baseline_emitting", "baseline_spans"):
         t[c] = t[c].astype(np.int64)
     t["template_id"] = t["template_id"].astype(STRING)
-    # largest change first (to 12 digits: 20/30 and 1 - 10/30 are one change); ties: a template that appeared
-    # before one that vanished, then by key and id
-    t = t.assign(_abs=t["delta_share"].abs().round(12)).sort_values(
-        ["_abs", "delta_share", *by, "template_id"], ascending=[False, False, *([True] * len(by)), True],
-        kind="stable").drop(columns="_abs").reset_index(drop=True)
+    # largest change first (to 12 digits: 20/30 and 1 - 10/30 are one change); ties: the larger plain change,
+    # a template that appeared before one that vanished, then by key and id
+    t = t.assign(_abs=t["evidence"].abs().round(12), _d=t["delta_share"].abs().round(12)).sort_values(
+        ["_abs", "_d", "delta_share", *by, "template_id"], ascending=[False, False, False, *([True] * len(by)), True],
+        kind="stable").drop(columns=["_abs", "_d"]).reset_index(drop=True)
     templates = t[[*by, *LOG_EVIDENCE_TEMPLATES.column_names]]
     # per key
-    top = templates.drop_duplicates(by)[[*by, "delta_share", "template_id", "template"]]
+    top = templates.drop_duplicates(by)[[*by, "evidence", "template_id", "template"]]
     k = keys_ab.merge(top, how="left", on=by)
     n_a, n_b = k["spans"].to_numpy(float), k["spans_b"].to_numpy(float)
     e_a, e_b = k["errors"].to_numpy(float), k["errors_b"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
-        es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
-        es_shrunk = np.where(n_a > 0, (e_a + prior * es_b) / (n_a + prior), es_b)
+    es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
+    es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
     table = pd.DataFrame({
         **{c: pd.array(k[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING) for c in by},
         "spans": k["spans"].astype(np.int64), "baseline_spans": k["spans_b"].astype(np.int64),
-        "log_templates": k["delta_share"].abs().fillna(0.0).astype(np.float64),
+        "log_templates": k["evidence"].abs().fillna(0.0).astype(np.float64),
         "template_id": pd.array(k["template_id"].to_numpy(dtype=object), dtype=STRING),
         "template": pd.array(k["template"].to_numpy(dtype=object), dtype=STRING),
-        "error_share": es_a, "baseline_error_share": es_b, "log_errors": np.maximum(es_shrunk - es_b, 0.0)})
+        "error_share": es_a, "baseline_error_share": es_b, "log_errors": np.maximum(_beyond_chance(e_a, n_a, e_b, n_b, z), 0.0)})
     table = table.sort_values(["log_templates", "log_errors", *by], ascending=[False, False, *([True] * len(by))],
                               kind="stable").reset_index(drop=True)
     for c in by:
         templates[c] = pd.array(templates[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING)
     return LogEvidence(table=table, templates=templates.reset_index(drop=True), records=(na, nb),
-                       params=dict(by=by, prior=prior))
+                       params=dict(by=by, z=z))
 
 
 #: the log evidence rank_causes adds to its score (columns of LOG_EVIDENCE)
@@ -221,7 +289,7 @@ LOG_EVIDENCE_KINDS = ("log_templates", "log_errors")
 
 
 def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame,
-                      keys: list[str], evidence: tuple[str, ...], weights: dict, prior: float) -> pd.DataFrame:
+                      keys: list[str], evidence: tuple[str, ...], weights: dict, z: float = 2.0) -> pd.DataFrame:
     """``rank_causes``' table (evidence and score columns, before sorting) with the log evidence of its
     components joined, added to ``score``, and ``decided_by`` naming the evidence that weighed most.
 
@@ -241,7 +309,7 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
         rank_causes' trace evidence columns.
     weights : dict
         Weight of each evidence (log evidence missing from it weighs 1).
-    prior : float
+    z : float
         As in :func:`log_evidence`.
 
     Returns
@@ -254,15 +322,27 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
     >>> import tracekit as tk
     >>> spans = tk.examples.load("checkout-small")
     >>> t = join_log_evidence(pd.DataFrame({"service": ["api"], "slower": [0.2], "score": [0.2]}), spans, spans,
-    ...                       tk.empty_logs(), ["service"], ("slower",), {"slower": 1.0}, 10.0)
+    ...                       tk.empty_logs(), ["service"], ("slower",), {"slower": 1.0})
     >>> t["decided_by"].tolist()
     ['traces: slower']
     """
     by = keys if "name" in keys else [*keys, "name"]
-    ev = log_evidence(incident, baseline, logs, by=by, prior=prior).table
+    found = log_evidence(incident, baseline, logs, by=by, z=z)
+    ev = found.table
     per = ev.groupby(keys, sort=False, dropna=False)[list(LOG_EVIDENCE_KINDS)].max().reset_index() if len(ev) else \
         pd.DataFrame({**{k: pd.Series([], dtype=STRING) for k in keys}, **{c: pd.Series([], dtype=float) for c in LOG_EVIDENCE_KINDS}})
-    top = ev.drop_duplicates(keys)[[*keys, "template"]].rename(columns={"template": "log_template"})
+    # the counts behind the words: the template change with the most evidence, and the operation whose ERROR
+    # origins rose most (dropped by rank_causes with its other working columns)
+    tt = found.templates.drop_duplicates(keys)
+    top = pd.DataFrame({**{k: tt[k] for k in keys}, "log_template": tt["template"],
+                        "_log_counts": [f"{int(a)} of {int(n)} {nm} spans against {int(b)} of the baseline's {int(nb)}"
+                                        for a, n, b, nb, nm in zip(tt["emitting"], tt["spans"], tt["baseline_emitting"],
+                                                                   tt["baseline_spans"], tt["name"], strict=True)]})
+    et = ev.sort_values("log_errors", ascending=False, kind="stable").drop_duplicates(keys)
+    top = top.merge(pd.DataFrame({**{k: et[k] for k in keys}, "_log_error_counts": [
+        f"{round(e * n)} of {int(n)} {nm} spans against {round(eb * nb)} of the baseline's {int(nb)}"
+        for e, n, eb, nb, nm in zip(et["error_share"], et["spans"], et["baseline_error_share"], et["baseline_spans"],
+                                    et["name"], strict=True)]}), how="outer", on=keys)
     out = table.copy()
     for k in keys:
         out[k] = out[k].astype(STRING)
@@ -300,16 +380,21 @@ def log_hypotheses(table: pd.DataFrame) -> pd.Series:
     >>> t = pd.DataFrame({"hypothesis": ["pay: nothing differs."], "log_templates": [0.6], "log_errors": [0.0],
     ...                   "log_template": ["card declined: code <*>"]})
     >>> log_hypotheses(t).iloc[0]
-    "pay: nothing differs. Logs: the share of its spans emitting 'card declined: code <*>' changed by 60% of its spans."
+    "pay: nothing differs. Logs: the share of its spans emitting 'card declined: code <*>' changed, score 0.60."
     """
     out = []
-    for h, lt, le, tmpl in zip(table["hypothesis"].astype(object), table["log_templates"], table["log_errors"],
-                               table["log_template"].astype(object), strict=True):
+    n = len(table)
+    counts = table["_log_counts"].astype(object) if "_log_counts" in table.columns else pd.Series([None] * n)
+    err_counts = table["_log_error_counts"].astype(object) if "_log_error_counts" in table.columns else pd.Series([None] * n)
+    for h, lt, le, tmpl, c, ec in zip(table["hypothesis"].astype(object), table["log_templates"], table["log_errors"],
+                                      table["log_template"].astype(object), counts, err_counts, strict=True):
         extra = []
         if lt > 0.05 and isinstance(tmpl, str):
             short = tmpl if len(tmpl) <= 120 else tmpl[:117] + "…"
-            extra.append(f"the share of its spans emitting {short!r} changed by {lt:.0%} of its spans")
+            extra.append(f"{short!r} logged by {c}, score {lt:.2f}" if isinstance(c, str)
+                         else f"the share of its spans emitting {short!r} changed, score {lt:.2f}")
         if le > 0.05:
-            extra.append(f"the share of its spans with ERROR records rose by {le:.0%}")
+            extra.append(f"ERROR records originate in {ec}, score {le:.2f}" if isinstance(ec, str)
+                         else f"the share of its spans where an ERROR record originates rose, score {le:.2f}")
         out.append(f"{h} Logs: " + "; ".join(extra) + "." if extra else h)
     return pd.Series(pd.array(out, dtype=STRING), index=table.index)

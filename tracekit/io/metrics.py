@@ -1148,26 +1148,30 @@ def _f_nanos(xs: list) -> np.ndarray:
 
 def _f_nanos_or_nat(xs: list) -> np.ndarray:
     """As :func:`_f_nanos`, None (absent) → NaT."""
-    nones = xs.count(None)
-    if not nones:
-        return _f_nanos(xs)
+    try:
+        return _f_digits(",".join(xs), len(xs))
+    except TypeError:  # None or JSON numbers among them
+        pass
     out = np.full(len(xs), _NAT, dtype=np.int64)
-    if nones < len(xs):
-        have = np.not_equal(np.array(xs, dtype=object), None)
+    have = np.not_equal(np.array(xs, dtype=object), None)
+    if have.any():
         out[have] = _f_nanos([x for x in xs if x is not None])
     return out
 
 
 _PLAIN_NUMBERS = frozenset((float, int))
+_PLAIN_NUMBERS_OR_NONE = frozenset((float, int, type(None)))
 
 
-def _f_floats(xs: list, default: float = math.nan) -> np.ndarray:
-    """float64 of numbers (floats, ints, the texts :func:`_num` takes); None → ``default``."""
-    types = set(map(type, xs))
-    types.discard(type(None))
+def _f_floats(xs: list, default: float = math.nan, types: set | None = None) -> np.ndarray:
+    """float64 of numbers (floats, ints, the texts :func:`_num` takes); None → ``default``
+    (``types``: the types of ``xs`` when known)."""
+    types = set(map(type, xs)) if types is None else types
     if types <= _PLAIN_NUMBERS:
+        return np.array(xs, dtype=np.float64)
+    if types <= _PLAIN_NUMBERS_OR_NONE:
         a = np.array(xs, dtype=np.float64)  # None → NaN
-        if default is not math.nan and xs.count(None):
+        if default == default:
             a[np.equal(np.array(xs, dtype=object), None)] = default
         return a
     return np.array([default if x is None else _num(x, "value") for x in xs], dtype=np.float64)
@@ -1190,15 +1194,16 @@ def _f_int_values(xs: list) -> np.ndarray:
 def _f_values(pts: list) -> np.ndarray:
     """The value of number points (asDouble, else asInt, else NaN)."""
     ds = list(map(_AS_DOUBLE, pts))
-    nones = ds.count(None)
-    if not nones:
-        return _f_floats(ds)
-    if nones == len(ds):
-        ints = list(map(_AS_INT, pts))
-        if None not in ints:
-            return _f_int_values(ints)
-    out = _f_floats(ds)  # NaN where no asDouble
+    types = set(map(type, ds))
+    if type(None) not in types:
+        return _f_floats(ds, types=types)
     ints = list(map(_AS_INT, pts))
+    if len(types) == 1:  # no asDouble at all
+        try:
+            return _f_int_values(ints)
+        except TypeError:  # a point without asInt either
+            pass
+    out = _f_floats(ds, types=types)  # NaN where no asDouble
     have = np.equal(np.array(ds, dtype=object), None) & np.not_equal(np.array(ints, dtype=object), None)
     if have.any():
         out[have] = _f_int_values([i for d, i in zip(ds, ints, strict=True) if d is None and i is not None])
@@ -1438,7 +1443,7 @@ def _f_columns(items: list) -> pd.DataFrame:
             continue
         at = slice(None) if len(sub) == n else fam_rows == fam
         starts = list(map(_START, sub))  # per family: gauges usually have none
-        if starts.count(None) != len(starts):
+        if fam or starts.count(None) != len(starts):
             start[at] = _f_nanos_or_nat(starts)
         if fam <= 1:
             value[at] = _f_values(sub)

@@ -1077,7 +1077,7 @@ def _f_exemplar_lists(exs: list) -> list:
             and not jtid.encode().translate(None, b"0123456789abcdef") and not jsid.encode().translate(None, b"0123456789abcdef")
             and set(map(type, vs)) == {float} and not any(map(_E_ATTRS, flat))):
         try:
-            times = _f_digits(",".join(map(_E_TIME, flat)), m).tolist()
+            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19).tolist()
         except (TypeError, _Fallback):
             times = None
     if times is None:
@@ -1115,9 +1115,10 @@ def _f_uints(xs: list) -> list:
     return list(xs)
 
 
-def _f_digits(text: str | bytes, n: int, signed: bool = False) -> np.ndarray:
+def _f_digits(text: str | bytes, n: int, signed: bool = False, width: int = 0) -> np.ndarray:
     """int64 of ``n`` comma-separated decimal integers (``-`` first only when ``signed``), else
-    :class:`_Fallback` (any other character, an empty number, a number at the int64 limits)."""
+    :class:`_Fallback` (any other character, an empty number, a number at the int64 limits, one
+    of more than ``width`` digits when given)."""
     if not n:
         return np.empty(0, np.int64)
     if isinstance(text, str):
@@ -1135,13 +1136,18 @@ def _f_digits(text: str | bytes, n: int, signed: bool = False) -> np.ndarray:
         raise _Fallback from None
     if len(a) != n or a.max() == _INT64_MAX or (signed and a.min() == -_INT64_MAX - 1):
         raise _Fallback
+    if width:
+        b = np.frombuffer(text, np.uint8)
+        if (np.diff(np.r_[-1, np.flatnonzero(b == 44), len(b)]) - 1).max() > width:
+            raise _Fallback
     return a
 
 
 def _f_nanos(xs: list) -> np.ndarray:
-    """int64 nanoseconds of decimal strings or (msgspec-checked) ints."""
+    """int64 nanoseconds of decimal strings (at most 19 digits, as :func:`_nanos`) or
+    (msgspec-checked) ints."""
     try:
-        return _f_digits(",".join(xs), len(xs))
+        return _f_digits(",".join(xs), len(xs), width=19)
     except TypeError:  # JSON numbers among them
         return np.array([x if type(x) is int else _nanos(x, "time") for x in xs], dtype=np.int64)
 
@@ -1149,7 +1155,7 @@ def _f_nanos(xs: list) -> np.ndarray:
 def _f_nanos_or_nat(xs: list) -> np.ndarray:
     """As :func:`_f_nanos`, None (absent) → NaT."""
     try:
-        return _f_digits(",".join(xs), len(xs))
+        return _f_digits(",".join(xs), len(xs), width=19)
     except TypeError:  # None or JSON numbers among them
         pass
     out = np.full(len(xs), _NAT, dtype=np.int64)

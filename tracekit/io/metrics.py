@@ -1225,11 +1225,12 @@ def _f_attributes(raws: list) -> list:
     """Each point's attribute dict, decoded once per distinct set of attributes; every row gets a
     dict of its own (a copy; a set holding list or map values is decoded again for every row, so
     no row shares a mutable value with another)."""
-    n = len(raws)
-    if raws.count(None) == n:
-        return [{} for _ in range(n)]
     # the raw bytes of each point's attributes (NUL never occurs in JSON text): one join, one split
-    keys = (b"\x00".join([b"" if r is None else r for r in raws]) if None in raws else b"\x00".join(raws)).split(b"\x00")
+    try:
+        joined = b"\x00".join(raws)
+    except TypeError:  # points without attributes (None; not compared one by one: Raw == None is a call)
+        joined = b"\x00".join([b"" if r is None else r for r in raws])
+    keys = joined.split(b"\x00")
     parsed: dict[bytes, dict | None] = {}
     nested = False
     for k in dict.fromkeys(keys):

@@ -854,10 +854,12 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 #   once per distinct list, bucket counts of the whole batch by one ``numpy.fromstring`` over
 #   their joined text (after checking it is only quoted or only bare decimal digits);
 # * times and integer values are joined and parsed by ``numpy.fromstring`` (checked: ASCII digits,
-#   one number per point, nothing saturated at the int64 limits);
+#   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
 #   repeated by index (``take``);
 # * exemplars are built only where present.
+#
+# (msgspec's ``array_like`` Structs do not apply: OTLP/JSON writes every point as an object.)
 #
 # Anything else — an undeclared key, a JSON type or value the conversions do not take, bucket
 # counts that do not add up — sends the line to the checked walk: a batch that fails is split in

@@ -64,12 +64,28 @@ def _hist(i: int = 0, exemplars: list | None = None, **point: object) -> dict:
     return {"name": "latency", "unit": "ms", "histogram": {"aggregationTemporality": 2, "dataPoints": [p]}}
 
 
+def _exp(i: int = 0, **point: object) -> dict:
+    p = {"startTimeUnixNano": str(T0), "timeUnixNano": str(T0 + i), "count": "3", "sum": 4.5, "scale": 1,
+         "zeroCount": "1", "positive": {"offset": 0, "bucketCounts": ["1", "1"]}}
+    p.update(point)
+    return {"name": "e", "unit": "ms", "exponentialHistogram": {"aggregationTemporality": 1, "dataPoints": [p]}}
+
+
+def _summary(i: int = 0, **point: object) -> dict:
+    p = {"startTimeUnixNano": str(T0), "timeUnixNano": str(T0 + i), "count": "2", "sum": 3.0,
+         "quantileValues": [{"quantile": 0.5, "value": 1.5}, {"quantile": 0.99, "value": 2.0}]}
+    p.update(point)
+    return {"name": "s", "summary": {"dataPoints": [p]}}
+
+
 def _good(i: int) -> dict:
     return _line([_gauge(i), _sum(i), _hist(i)], service=f"svc-{i % 2}")
 
 
-def _lines(*docs: object) -> bytes:
-    return b"\n".join(d if isinstance(d, bytes) else json.dumps(d).encode() for d in docs) + b"\n"
+def _lines(*docs: object, compact: bool = False) -> bytes:
+    """JSON lines; ``compact``: without spaces, as collectors write them (and orjson.dumps)."""
+    sep = (",", ":") if compact else None
+    return b"\n".join(d if isinstance(d, bytes) else json.dumps(d, separators=sep).encode() for d in docs) + b"\n"
 
 
 def _read(data: object, errors: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> object:
@@ -173,21 +189,67 @@ HOSTILE = {
     "temporality out of range": _sum(temporality=5),
     "monotonic not a bool": _sum(monotonic="yes"),
     "unknown key in a point": _gauge(extra=1),
-    "exponential histogram": {"name": "e", "exponentialHistogram": {"aggregationTemporality": 2, "dataPoints": [
-        {"timeUnixNano": str(T0), "count": "3", "scale": 1, "zeroCount": "1",
-         "positive": {"offset": 0, "bucketCounts": ["1", "1"]}}]}},
-    "summary": {"name": "s", "summary": {"dataPoints": [{"timeUnixNano": str(T0), "count": "2", "sum": 3.0,
-                                                         "quantileValues": [{"quantile": 0.5, "value": 1.5}]}]}},
+    "exponential histogram": _exp(),
+    "summary": _summary(),
     "empty data points": {"name": "x", "gauge": {"dataPoints": []}},
+    # exponential histograms and summaries (read by the fast path too)
+    "exp negative and zero buckets": _exp(count="6", zeroThreshold=0.5, zeroCount="2",
+                                          negative={"offset": -1, "bucketCounts": ["1", "1", "0"]}),
+    "exp zero threshold 0": _exp(count="5", zeroCount="2", negative={"bucketCounts": [1]}),
+    "exp null sides": _exp(count="1", positive=None, negative=None),
+    "exp no counts": _exp(count="1", positive={"offset": 3}),
+    "exp scale out of range": _exp(scale=21),
+    "exp negative scale": _exp(scale=-2),
+    "exp offset a float": _exp(positive={"offset": 1.5, "bucketCounts": ["1", "1"]}),
+    "exp counts do not add up": _exp(count="9"),
+    "exp no count": _exp(count=None),
+    "exp zero threshold text": _exp(zeroThreshold="NaN"),
+    "exp exemplar and min/max": _exp(min=0.1, max=3.0, exemplars=[_exemplar(4)]),
+    "summary quantile out of range": _summary(quantileValues=[{"quantile": 1.5, "value": 1.0}]),
+    "summary quantile as text": _summary(quantileValues=[{"quantile": "0.5", "value": 1.0}]),
+    "summary no sum or quantiles": _summary(sum=None, quantileValues=None),
+    "summary count absent": _summary(count=None),
+    "summary null quantile": _summary(quantileValues=[None]),
+    # the joined-text reading of bucket counts and times
+    "bucket count with a comma": _hist(bucketCounts=["1,2", "3"], explicitBounds=[1], count="6"),
+    "bucket count a fullwidth digit": _hist(bucketCounts=["1", "2", "\uff13"]),
+    "bucket count with a bar": _hist(bucketCounts=["1|2", "3"], explicitBounds=[1], count="6"),
+    "bucket count beyond int64": _hist(bucketCounts=["1", "2", "9" * 19], count=str(3 + int("9" * 19))),
+    "bucket count at 2^40": _hist(bucketCounts=["1", "2", str(2**40)], count=str(3 + 2**40)),
+    "bucket count empty text": _hist(bucketCounts=["1", "", "5"]),
+    "bucket counts unequal lengths": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0)["histogram"]["dataPoints"][0],
+        _hist(1, bucketCounts=["6", "0", "0", "0"], explicitBounds=[1, 2, 3])["histogram"]["dataPoints"][0],
+        _hist(2, bucketCounts=[], count="0")["histogram"]["dataPoints"][0]]}},
+    "time a JSON number": _gauge(timeUnixNano=T0 + 7),
+    "times number and text": {"name": "cpu", "gauge": {"dataPoints": [
+        _gauge(1, timeUnixNano=T0 + 1)["gauge"]["dataPoints"][0], _gauge(2)["gauge"]["dataPoints"][0]]}},
+    "time at int64 max": _gauge(timeUnixNano=str(2**63 - 1)),
+    "time with a sign": _gauge(timeUnixNano="+12"),
+    "time of 20 digits": _gauge(timeUnixNano="0" + str(T0)),
+    "exemplar time of 20 digits": _hist(exemplars=[_exemplar(timeUnixNano="0" + str(T0))]),
+    "start time of 20 digits": _sum(startTimeUnixNano="0" + str(T0)),
+    "asInt of leading zeros": _sum(asInt="0" * 30 + "7"),
+    "asInt at int64 min": _sum(asInt=str(-(2**63))),
+    "asInt minus alone": _sum(asInt="-"),
+    "asInt a long text": _sum(asInt="1" * 25),
+    "asDouble and asInt": _gauge(asInt="4"),
+    "start time on a gauge": _gauge(startTimeUnixNano=str(T0 - 1)),
+    "all-zero ids among others": _line([_hist(0, exemplars=[_exemplar(traceId="0" * 32, spanId="0" * 16)]), _hist(1)]),
+    "nested attribute values": _gauge(attributes=[{"key": "tags", "value": {"arrayValue": {"values": [
+        {"stringValue": "a"}, {"intValue": "2"}]}}}, {"key": "m", "value": {"kvlistValue": {"values": [_kv("k", "v")]}}}]),
+    "null attributes": _gauge(attributes=None),
+    "null exemplars": _gauge(exemplars=None),
 }
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["spaced", "compact"])
 @pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_hostile_line_reads_as_the_checked_walk_in_both_modes(case, monkeypatch):
+def test_hostile_line_reads_as_the_checked_walk_in_both_modes(case, compact, monkeypatch):
     """A good line, the case, a good line: fast and checked agree (frames, skipped, or the same error)."""
     x = HOSTILE[case]
     bad = x if "resourceMetrics" in x else _line([x])
-    got = _same(_lines(_good(0), bad, _good(1)), monkeypatch)
+    got = _same(_lines(_good(0), bad, _good(1), compact=compact), monkeypatch)
     # something could differ: the good lines are always read
     if not isinstance(got["skip"], TraceFormatError):
         assert {0.5, 1.5} <= set(got["skip"]["value"].dropna())
@@ -258,3 +320,70 @@ def test_metrics_of_alternating_kinds_keep_the_file_order(monkeypatch):
     got = _same(_lines(_line(mets), _good(7)), monkeypatch)["raise"]
     assert got["kind"].tolist()[:7] == ["gauge", "histogram", "sum", "gauge", "histogram", "histogram", "sum"]
     assert got["time"].astype("int64").tolist()[:7] == [T0 + i for i in (0, 1, 2, 3, 4, 5, 6)]
+
+
+def test_every_kind_takes_the_fast_path(monkeypatch):
+    """Gauges, sums, histograms, exponential histograms and summaries: all read by the fast path
+    (no line falls back), as the checked walk reads them."""
+    data = _lines(*(_line([_gauge(i), _sum(i), _hist(i), _exp(i), _summary(i)]) for i in range(3)), compact=True)
+    before = dict(M.STATS)
+    got = _same(data, monkeypatch)["raise"]
+    assert M.STATS["fallback"] == before["fallback"] and M.STATS["fast"] - before["fast"] >= 3
+    assert got["kind"].tolist()[:5] == ["gauge", "sum", "histogram", "exponential_histogram", "summary"]
+    e, s = got.iloc[3], got.iloc[4]
+    # scale 1: base √2; the zero count in (−∞, 0] (zeroThreshold 0), none in (0, 1], one in (1, √2], one in (√2, 2]
+    assert e["buckets"]["counts"] == [1, 0, 1, 1, 0]
+    assert e["buckets"]["bounds"] == pytest.approx([0.0, 1.0, 2**0.5, 2.0])
+    assert e["temporality"] == "delta" and e["count"] == 3.0 and e["sum"] == 4.5
+    assert s["quantiles"] == {0.5: 1.5, 0.99: 2.0} and s["count"] == 2.0 and pd.isna(s["temporality"])
+
+
+def test_rows_never_share_a_mutable_value(monkeypatch):
+    """Identical attribute sets are decoded once, but every row gets its own dict (and its own
+    nested lists), its own bucket lists and exemplar list: changing one row changes no other."""
+    nested = [{"key": "tags", "value": {"arrayValue": {"values": [{"stringValue": "a"}]}}}]
+    pts = [{"timeUnixNano": str(T0 + i), "asDouble": 1.0, "attributes": [_kv("route", "/a")]} for i in range(3)]
+    pts += [{"timeUnixNano": str(T0 + i), "asDouble": 1.0, "attributes": nested} for i in range(2)]
+    hist = [_hist(i, exemplars=[])["histogram"]["dataPoints"][0] for i in range(2)]
+    doc = _line([{"name": "g", "gauge": {"dataPoints": pts}},
+                 {"name": "h", "histogram": {"aggregationTemporality": 2, "dataPoints": hist}}])
+    before = dict(M.STATS)
+    m = tk.read_metrics(_lines(doc, compact=True))
+    assert M.STATS["fast"] > before["fast"] and M.STATS["fallback"] == before["fallback"]
+    a = m["attributes"]
+    assert a[0] == a[1] == {"route": "/a"} and a[0] is not a[1]
+    a[0]["route"] = "/changed"
+    assert a[1] == {"route": "/a"}
+    assert a[3] == a[4] == {"tags": ["a"]} and a[3]["tags"] is not a[4]["tags"]
+    a[3]["tags"].append("b")
+    assert a[4] == {"tags": ["a"]}
+    b5, b6 = m["buckets"][5], m["buckets"][6]
+    assert b5 == b6 and b5["bounds"] is not b6["bounds"] and b5["counts"] is not b6["counts"]
+    assert m["exemplars"][0] == [] and m["exemplars"][0] is not m["exemplars"][1]
+
+
+def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(monkeypatch):
+    """A batch with a line the column pass refuses is split until that line is alone: only it is
+    read by the checked walk (and skipped, named), the others stay fast and in file order."""
+    docs = [_good(i) for i in range(40)]
+    docs[25] = _line([_hist(25, count="7")])  # counts do not add up: only the column pass finds it
+    data = _lines(*docs, compact=True)
+    before = dict(M.STATS)
+    got = _same(data, monkeypatch)
+    assert M.STATS["fallback"] - before["fallback"] == 2  # the bad line, once per error mode (fast reads)
+    skip = got["skip"]
+    assert len(skip) == 39 * 3 and [r.record for r in skip.attrs["skipped"]] == [
+        "line 26, resourceMetrics[0].scopeMetrics[0].metrics[0].histogram.dataPoints[0]"]
+    assert skip["source_record"].tolist() == [r for r in range(1, 41) if r != 26 for _ in range(3)]
+    assert isinstance(got["raise"], TraceFormatError) and "line 26" in str(got["raise"])
+
+
+def test_escaped_bucket_count_reads_as_the_checked_walk(monkeypatch):
+    """A JSON escape in a count ("\\u0033" is "3") is read one list at a time, not as joined text."""
+    line = json.dumps(_good(0), separators=(",", ":")).encode()
+    assert b'"bucketCounts":["1","2","3"]' in line
+    data = line.replace(b'"bucketCounts":["1","2","3"]', b'"bucketCounts":["1","2","\\u0033"]') + b"\n"
+    before = dict(M.STATS)
+    got = _same(data, monkeypatch)["raise"]
+    assert M.STATS["fallback"] == before["fallback"]
+    assert got["buckets"].iloc[2]["counts"] == [1, 2, 3]

@@ -29,11 +29,11 @@ resourceMetrics[0].scopeMetrics[0].metrics[2].histogram.dataPoints[0]``) and wha
 skipped nothing is an error: never an empty frame silently.
 
 Speed: bytes (a file, ``bytes``, text, a file object) are read line by line (or document by
-document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / histogram shapes, points
-gathered column by column — and any line it does not cover exactly (an undeclared key such as
-``exponentialHistogram`` or ``summary``, a null, a value the checked helpers refuse) is parsed by
-orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the checked
-walk's (``tests/test_metrics_fast.py`` compares the two). ``benchmarks/bench_read_metrics.py``
+document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / histogram /
+exponentialHistogram / summary shapes, the lines of a batch turned into columns together — and any
+line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
+parsed by orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the
+checked walk's (``tests/test_metrics_fast.py`` compares the two). ``benchmarks/bench_read_metrics.py``
 measures it against ``orjson.loads`` of every line.
 
 :func:`metric_rates` turns cumulative (and delta) sums into per-second rates, starting again at a
@@ -58,7 +58,7 @@ import math
 import re
 from collections.abc import Callable
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -188,7 +188,6 @@ def _exp_buckets(p: dict) -> dict:
     scale = p.get("scale", 0)
     if type(scale) is not int or not -10 <= scale <= 20:
         raise _Bad(f"scale must be an integer in [-10, 20], got {short(scale)}")
-    base = 2.0 ** (2.0 ** -scale)
     zc = _count(p.get("zeroCount", 0), "zeroCount")
     zt = _num(p.get("zeroThreshold", 0), "zeroThreshold")
     sides = {}
@@ -200,13 +199,20 @@ def _exp_buckets(p: dict) -> dict:
         if type(off) is not int:
             raise _Bad(f"{side}.offset must be an integer, got {short(off)}")
         sides[side] = (off, _counts(b.get("bucketCounts"), f"{side}.bucketCounts"))
+    return _exp_edges(scale, zc, zt, sides["negative"], sides["positive"])
+
+
+def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], positive: tuple[int, list]) -> dict:
+    """Checked exponential-histogram fields (``negative``, ``positive``: (offset, counts)) as the
+    buckets dict of the schema (both paths build it here)."""
+    base = 2.0 ** (2.0 ** -scale)
     # intervals (lower, upper, count) in ascending order
     iv: list[tuple[float, float, int]] = []
-    off, cs = sides["negative"]
+    off, cs = negative
     for i in range(len(cs) - 1, -1, -1):
         iv.append((-base ** (off + i + 1), -base ** (off + i), cs[i]))
     iv.append((-zt if zt else 0.0, zt, zc))
-    off, cs = sides["positive"]
+    off, cs = positive
     for i, c in enumerate(cs):
         iv.append((base ** (off + i), base ** (off + i + 1), c))
     bounds: list[float] = []
@@ -239,8 +245,10 @@ class _Reader:
         self.cols: dict[str, list] = {c: [] for c in self.COLS}
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[tuple[str, str | None, str]] = []
-        self.raw = False  # the fast path appended raw values (converted column-wise by frame())
         self.fast_ok = True
+        self.parts: list[pd.DataFrame] = []  # frames of the rows read so far, in file order (fast-path batches)
+        self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
+        self.pending_bytes = 0
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -498,7 +506,6 @@ class _Reader:
             return False
         n = len(dps)
         c = self.cols
-        self.raw = True
         c["time"] += t
         c["start_time"] += st
         for k, v in (("name", name), ("unit", unit), ("description", desc), ("kind", kind), ("temporality", temporality),
@@ -588,7 +595,26 @@ class _Reader:
                      source_record=i if line is None else line)
 
     # -- the frame
+    def add_part(self, part: pd.DataFrame) -> None:
+        """Append the frame of a fast-path batch after the rows read so far."""
+        self.flush_rows()
+        self.parts.append(part)
+
+    def flush_rows(self) -> None:
+        if self.cols["time"]:
+            self.parts.append(self.rows_frame())
+            self.cols = {c: [] for c in self.COLS}
+
     def frame(self) -> pd.DataFrame:
+        self.flush_rows()
+        if not self.parts:
+            return self.rows_frame()
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return pd.concat(self.parts, ignore_index=True)
+
+    def rows_frame(self) -> pd.DataFrame:
+        """The frame of the column lists (raw values converted column-wise)."""
         c = self.cols
         n = len(c["time"])
         data: dict[str, Any] = {}
@@ -815,17 +841,35 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # the typed fast path: OTLP metrics lines / documents decoded by msgspec into Structs
 #
-# Decoding into Structs skips the dict (and key strings) of every point, KeyValue and AnyValue;
-# the points of a metric are then gathered column by column (attrgetter), times and values kept
-# raw (strings or ints) for the column-wise conversions of frame(). Only exact OTLP shapes are
-# declared (forbid_unknown_fields, no null where a value is expected, integers within int64):
-# anything else — an undeclared key (exponentialHistogram, summary, other signals, snake_case
-# names…), a point without a value or count, bucket counts that do not add up, an exemplar id or
-# time the checked helpers refuse — sends the whole line (or document) to the checked walk, which
-# reads, reports and skips as it always did. Measured at 60,000 points (bench_read_metrics, CPU
-# time, best of 5-8): decoding these Structs 66-92 ms, orjson.loads keeping every line's dicts
-# 96 ms, orjson.loads dropping each line (the benchmark's floor) 47-50 ms; the walk 166 ms and
-# frame() ~65 ms are the rest of read_metrics' ~310 ms.
+# Each line (or a single document) is decoded into Structs of the exact OTLP shapes (gauge, sum,
+# histogram, exponentialHistogram, summary; forbid_unknown_fields, no null where a value is
+# expected, integers within int64); the decoded lines wait in ``_Reader.pending`` and are turned
+# into a frame together, column by column (:func:`_f_columns`), about 32 MB of JSON at a time. What
+# is per point in JSON is not per point in Python where it can be avoided:
+#
+# * a point's ``attributes``, a histogram's ``bucketCounts`` and ``explicitBounds`` are kept as
+#   ``msgspec.Raw`` (the bytes, no objects): attributes are decoded once per distinct set of a
+#   batch and each row gets its own copy of that dict (``dict.copy``: rows never share a dict a
+#   user could change; a set holding a list or map value is decoded for every row instead), bounds
+#   once per distinct list, bucket counts of the whole batch by one ``numpy.fromstring`` over
+#   their joined text (after checking it is only quoted or only bare decimal digits);
+# * times and integer values are joined and parsed by ``numpy.fromstring`` (checked: ASCII digits,
+#   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
+# * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
+#   repeated by index (``take``);
+# * exemplars are built only where present.
+#
+# (msgspec's ``array_like`` Structs do not apply: OTLP/JSON writes every point as an object.)
+#
+# Anything else — an undeclared key, a JSON type or value the conversions do not take, bucket
+# counts that do not add up — sends the line to the checked walk: a batch that fails is split in
+# halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
+# checked walk, which reads, reports and skips as it always did. Rows keep the file order.
+#
+# Measured (bench_read_metrics, docs/benchmarks.md): 4.3x the floor at 60,040 points (CPU, load ~6),
+# 1.81x its instructions (callgrind, 6,000 points); decode plus only the per-row dicts and lists of
+# the schema's object columns (``--bound``) is 1.7x-3.0x the floor by itself, so the ≤ 1.5x target
+# is out of reach with those columns.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -849,7 +893,7 @@ class _FNumberPoint(_FBase):
     startTimeUnixNano: _U64 | str = None  # type: ignore[assignment]
     asDouble: float | _I64 | str = None  # type: ignore[assignment]
     asInt: _I64 | str = None  # type: ignore[assignment]
-    attributes: list[KeyValue] = ()  # type: ignore[assignment]
+    attributes: msgspec.Raw = None  # type: ignore[assignment]  # a list of KeyValue (_f_attributes)
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
     flags: _U64 = None  # type: ignore[assignment]
 
@@ -861,9 +905,47 @@ class _FHistogramPoint(_FBase):
     sum: float | _I64 | str = None  # type: ignore[assignment]
     min: float | _I64 | str = None  # type: ignore[assignment]
     max: float | _I64 | str = None  # type: ignore[assignment]
-    bucketCounts: list[_U64 | str] = ()  # type: ignore[assignment]
-    explicitBounds: list[float | _I64] = ()  # type: ignore[assignment]
-    attributes: list[KeyValue] = ()  # type: ignore[assignment]
+    bucketCounts: msgspec.Raw = None  # type: ignore[assignment]  # a list of counts (_f_bucket_counts)
+    explicitBounds: msgspec.Raw = None  # type: ignore[assignment]  # a list of numbers (_f_bounds)
+    attributes: msgspec.Raw = None  # type: ignore[assignment]
+    exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
+    flags: _U64 = None  # type: ignore[assignment]
+
+
+class _FExpBuckets(_FBase):
+    offset: _I64 = 0
+    bucketCounts: list[_U64 | str] | None = None
+
+
+class _FExpPoint(_FBase):
+    timeUnixNano: _U64 | str
+    count: _U64 | str
+    startTimeUnixNano: _U64 | str = None  # type: ignore[assignment]
+    sum: float | _I64 | str = None  # type: ignore[assignment]
+    min: float | _I64 | str = None  # type: ignore[assignment]
+    max: float | _I64 | str = None  # type: ignore[assignment]
+    scale: _I64 = 0
+    zeroCount: _U64 | str = 0
+    zeroThreshold: float | _I64 | str = 0
+    positive: _FExpBuckets | None = None
+    negative: _FExpBuckets | None = None
+    attributes: msgspec.Raw = None  # type: ignore[assignment]
+    exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
+    flags: _U64 = None  # type: ignore[assignment]
+
+
+class _FQuantile(_FBase):
+    quantile: float | _I64 | str = 0
+    value: float | _I64 | str = 0
+
+
+class _FSummaryPoint(_FBase):
+    timeUnixNano: _U64 | str
+    startTimeUnixNano: _U64 | str = None  # type: ignore[assignment]
+    count: _U64 | str = 0
+    sum: float | _I64 | str = 0
+    quantileValues: list[_FQuantile] | None = None
+    attributes: msgspec.Raw = None  # type: ignore[assignment]
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
     flags: _U64 = None  # type: ignore[assignment]
 
@@ -883,6 +965,15 @@ class _FHistogram(_FBase):
     aggregationTemporality: int | str = 0
 
 
+class _FExpHistogram(_FBase):
+    dataPoints: list[_FExpPoint] = ()  # type: ignore[assignment]
+    aggregationTemporality: int | str = 0
+
+
+class _FSummary(_FBase):
+    dataPoints: list[_FSummaryPoint] = ()  # type: ignore[assignment]
+
+
 class _FMetric(_FBase):
     name: str = ""
     description: str = ""
@@ -890,6 +981,8 @@ class _FMetric(_FBase):
     gauge: _FGauge = None  # type: ignore[assignment]
     sum: _FSum = None  # type: ignore[assignment]
     histogram: _FHistogram = None  # type: ignore[assignment]
+    exponentialHistogram: _FExpHistogram = None  # type: ignore[assignment]
+    summary: _FSummary = None  # type: ignore[assignment]
 
 
 class _FScopeMetrics(_FBase):
@@ -909,11 +1002,16 @@ class _FMetricsData(_FBase):
 
 
 _DECODE = msgspec.json.Decoder(_FMetricsData).decode
+_DECODE_ATTRIBUTES = msgspec.json.Decoder(list[KeyValue]).decode
+_DECODE_BOUNDS = msgspec.json.Decoder(list[float | _I64]).decode
+_DECODE_COUNTS = msgspec.json.Decoder(list[_U64 | str]).decode
 #: False sends every source to the checked walk (tests compare the two paths)
 FAST = True
 #: lines / documents the typed fast path took, and those that fell back to the checked walk
 STATS = {"fast": 0, "fallback": 0}
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
+#: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once)
+_BATCH_BYTES = 32 << 20
 
 
 class _Fallback(Exception):
@@ -922,9 +1020,13 @@ class _Fallback(Exception):
 
 _TIME, _START, _FLAGS = attrgetter("timeUnixNano"), attrgetter("startTimeUnixNano"), attrgetter("flags")
 _ATTRIBUTES, _EXEMPLARS = attrgetter("attributes"), attrgetter("exemplars")
-_VALUE = attrgetter("asDouble", "asInt")
+_AS_DOUBLE, _AS_INT = attrgetter("asDouble"), attrgetter("asInt")
 _COUNT, _SUM, _MIN, _MAX = attrgetter("count"), attrgetter("sum"), attrgetter("min"), attrgetter("max")
 _BUCKET_COUNTS, _BOUNDS = attrgetter("bucketCounts"), attrgetter("explicitBounds")
+# (Metric field, family, kind): points of one family are converted together (gauges and sums
+# apart: gauges usually give asDouble, sums asInt)
+_F_KINDS = (("gauge", 0, "gauge"), ("sum", 1, "sum"), ("histogram", 2, "histogram"),
+            ("exponentialHistogram", 3, "exponential_histogram"), ("summary", 4, "summary"))
 
 
 def _f_exemplars(exs: list) -> list:
@@ -948,49 +1050,68 @@ def _f_exemplars(exs: list) -> list:
     return out
 
 
-_HEX = "0123456789abcdef"
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
-_EXEMPLAR = attrgetter("timeUnixNano", "asDouble", "traceId", "spanId", "filteredAttributes")
 _INT_TEXT = re.compile(r"-?[0-9]+")
 
 
+_E_TIME, _E_DOUBLE, _E_TRACE, _E_SPAN, _E_ATTRS = (attrgetter(k) for k in (
+    "timeUnixNano", "asDouble", "traceId", "spanId", "filteredAttributes"))
+
+
 def _f_exemplar_lists(exs: list) -> list:
-    """The exemplar lists of a metric's points, column-wise when every exemplar has the common
-    shape (a decimal-string time, an asDouble, lower-case hex ids that are not all zero), else one
-    by one as :func:`_exemplars` does."""
-    lens = list(map(len, exs))
-    if not any(lens):
-        return [[] for _ in lens]
-    flat = [e for es in exs for e in es]
-    ts, vs, tids, sids, fas = (list(x) for x in zip(*map(_EXEMPLAR, flat), strict=True))
+    """The exemplar lists of the points (a new list per point), column-wise when every exemplar
+    has the common shape (a decimal-string time, an asDouble, lower-case hex ids), else one by
+    one as :func:`_exemplars` does."""
+    n = len(exs)
+    out: list = [[] for _ in range(n)]
+    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
+        return out
+    lens = np.fromiter(map(len, exs), np.int64, n)
+    rows = np.flatnonzero(lens)
+    if not len(rows):
+        return out
+    flat = list(chain.from_iterable(exs))
+    m = len(flat)
+    tids, sids = list(map(_E_TRACE, flat)), list(map(_E_SPAN, flat))
+    vs = list(map(_E_DOUBLE, flat))
+    times = None
     try:
-        jt = "".join(ts)
-        jtid = "".join(tids)
-        jsid = "".join(sids)
+        jtid, jsid = "".join(tids), "".join(sids)
     except TypeError:  # not all strings
-        jt = jtid = jsid = None
-    if (jt is None or not (jt.isdigit() and jt.isascii()) or max(map(len, ts)) > 19
-            or set(map(len, tids)) != {32} or set(map(len, sids)) != {16} or jtid.strip(_HEX) or jsid.strip(_HEX)
-            or _ZERO_TRACE in tids or _ZERO_SPAN in sids or not all(type(v) is float for v in vs) or any(fas)):
-        return [_f_exemplars(e) if e else [] for e in exs]
-    times = list(map(int, ts))  # ValueError on "": caught by the caller, the checked walk
-    if max(times) > _INT64_MAX:
-        return [_f_exemplars(e) if e else [] for e in exs]
+        jtid = None
+    if (jtid is not None and len(jtid) == 32 * m and len(jsid) == 16 * m and set(map(len, tids)) == {32}
+            and set(map(len, sids)) == {16} and jtid.isascii() and jsid.isascii()
+            and not jtid.encode().translate(None, b"0123456789abcdef") and not jsid.encode().translate(None, b"0123456789abcdef")
+            and set(map(type, vs)) == {float} and not any(map(_E_ATTRS, flat))):
+        try:
+            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19).tolist()
+        except (TypeError, _Fallback):
+            times = None
+    if times is None:
+        for j in rows.tolist():
+            out[j] = _f_exemplars(exs[j])
+        return out
+    if _ZERO_TRACE in tids:  # all-zero ids are no ids
+        tids = [None if t == _ZERO_TRACE else t for t in tids]
+    if _ZERO_SPAN in sids:
+        sids = [None if t == _ZERO_SPAN else t for t in sids]
     dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
              for t, v, a, b in zip(times, vs, tids, sids, strict=True)]
-    if lens.count(1) == len(lens):
-        return [[d] for d in dicts]
-    out, k = [], 0
-    for n in lens:
-        out.append(dicts[k:k + n])
-        k += n
+    if m == len(rows):  # one exemplar per point that has any
+        for j, d in zip(rows.tolist(), dicts, strict=True):
+            out[j].append(d)
+        return out
+    k = 0
+    for j, m_ in zip(rows.tolist(), lens[rows].tolist(), strict=True):
+        out[j] = dicts[k:k + m_]
+        k += m_
     return out
 
 
 def _f_uints(xs: list) -> list:
     """Non-negative integers given as decimal strings or ints (msgspec checked the ints): ints."""
     if not xs:
-        return xs
+        return list(xs)
     if type(xs[0]) is str:
         j = "".join(xs)  # TypeError when not all strings: the checked walk
         if not (j.isdigit() and j.isascii()):
@@ -998,115 +1119,301 @@ def _f_uints(xs: list) -> list:
         return list(map(int, xs))  # ValueError on "": the checked walk
     if not all(type(c) is int for c in xs):
         raise _Fallback
-    return xs
+    return list(xs)
 
 
-_CONST_COLS = ("name", "unit", "description", "kind", "temporality", "monotonic", "service", "host", "resource",
-               "source", "source_file", "source_record", "quantiles")
-
-
-def _f_meta(m: _FMetric, service: str, host: Any, res: dict, file: str, record: int) -> tuple[bool, list, tuple]:
-    """(histogram or not, the data points, the values of :data:`_CONST_COLS`) of one metric."""
-    name = m.name
-    if not name:
-        raise _Fallback
-    data = m.gauge
-    kind = "gauge"
-    temporality = monotonic = None
-    if data is None:
-        data, kind = m.sum, "sum"
-        if data is None:
-            data, kind = m.histogram, "histogram"
-            if data is None:
-                raise _Fallback
-        elif m.histogram is not None:
+def _f_digits(text: str | bytes, n: int, signed: bool = False, width: int = 0) -> np.ndarray:
+    """int64 of ``n`` comma-separated decimal integers (``-`` first only when ``signed``), else
+    :class:`_Fallback` (any other character, an empty number, a number at the int64 limits, one
+    of more than ``width`` digits when given)."""
+    if not n:
+        return np.empty(0, np.int64)
+    if isinstance(text, str):
+        if not text.isascii():
             raise _Fallback
+        text = text.encode("ascii")
+    if text.translate(None, b"0123456789,-" if signed else b"0123456789,"):
+        raise _Fallback
+    if signed and b"-" in text and (text.count(b"-") != text.count(b",-") + text.startswith(b"-") or b"-," in text
+                                    or text[-1:] == b"-"):
+        raise _Fallback  # a sign not followed by digits ("-" alone reads as 0)
+    try:  # an empty number inside ("1,,2", ",1") does not parse; a trailing one ("1,2,") is one number short
+        a = np.fromstring(text, dtype=np.int64, sep=",")  # saturates beyond int64: refused below
+    except ValueError:
+        raise _Fallback from None
+    if len(a) != n or a.max() == _INT64_MAX or (signed and a.min() == -_INT64_MAX - 1):
+        raise _Fallback
+    if width:
+        b = np.frombuffer(text, np.uint8)
+        if (np.diff(np.r_[-1, np.flatnonzero(b == 44), len(b)]) - 1).max() > width:
+            raise _Fallback
+    return a
+
+
+def _f_nanos(xs: list) -> np.ndarray:
+    """int64 nanoseconds of decimal strings (at most 19 digits, as :func:`_nanos`) or
+    (msgspec-checked) ints."""
+    try:
+        return _f_digits(",".join(xs), len(xs), width=19)
+    except TypeError:  # JSON numbers among them
+        return np.array([x if type(x) is int else _nanos(x, "time") for x in xs], dtype=np.int64)
+
+
+def _f_nanos_or_nat(xs: list) -> np.ndarray:
+    """As :func:`_f_nanos`, None (absent) → NaT."""
+    try:
+        return _f_digits(",".join(xs), len(xs), width=19)
+    except TypeError:  # None or JSON numbers among them
+        pass
+    out = np.full(len(xs), _NAT, dtype=np.int64)
+    have = np.not_equal(np.array(xs, dtype=object), None)
+    if have.any():
+        out[have] = _f_nanos([x for x in xs if x is not None])
+    return out
+
+
+_PLAIN_NUMBERS = frozenset((float, int))
+_PLAIN_NUMBERS_OR_NONE = frozenset((float, int, type(None)))
+
+
+def _f_floats(xs: list, default: float = math.nan, types: set | None = None) -> np.ndarray:
+    """float64 of numbers (floats, ints, the texts :func:`_num` takes); None → ``default``
+    (``types``: the types of ``xs`` when known)."""
+    types = set(map(type, xs)) if types is None else types
+    if types <= _PLAIN_NUMBERS:
+        return np.array(xs, dtype=np.float64)
+    if types <= _PLAIN_NUMBERS_OR_NONE:
+        a = np.array(xs, dtype=np.float64)  # None → NaN
+        if default == default:
+            a[np.equal(np.array(xs, dtype=object), None)] = default
+        return a
+    return np.array([default if x is None else _num(x, "value") for x in xs], dtype=np.float64)
+
+
+def _f_int_values(xs: list) -> np.ndarray:
+    """float64 of asInt values (ints, decimal texts), as :func:`_value`."""
+    try:
+        return _f_digits(",".join(xs), len(xs), signed=True).astype(np.float64)
+    except (TypeError, _Fallback):
+        pass
+    out = []
+    for x in xs:
+        if type(x) is str and not _INT_TEXT.fullmatch(x):
+            raise _Fallback
+        out.append(float(int(x)))
+    return np.array(out, dtype=np.float64)
+
+
+def _f_values(pts: list) -> np.ndarray:
+    """The value of number points (asDouble, else asInt, else NaN)."""
+    ds = list(map(_AS_DOUBLE, pts))
+    types = set(map(type, ds))
+    if type(None) not in types:
+        return _f_floats(ds, types=types)
+    ints = list(map(_AS_INT, pts))
+    if len(types) == 1:  # no asDouble at all
+        try:
+            return _f_int_values(ints)
+        except TypeError:  # a point without asInt either
+            pass
+    out = _f_floats(ds, types=types)  # NaN where no asDouble
+    have = np.equal(np.array(ds, dtype=object), None) & np.not_equal(np.array(ints, dtype=object), None)
+    if have.any():
+        out[have] = _f_int_values([i for d, i in zip(ds, ints, strict=True) if d is None and i is not None])
+    return out
+
+
+def _f_attributes(raws: list) -> list:
+    """Each point's attribute dict, decoded once per distinct set of attributes; every row gets a
+    dict of its own (a copy; a set holding list or map values is decoded again for every row, so
+    no row shares a mutable value with another)."""
+    # the raw bytes of each point's attributes (NUL never occurs in JSON text): one join, one split
+    try:
+        joined = b"\x00".join(raws)
+    except TypeError:  # points without attributes (None; not compared one by one: Raw == None is a call)
+        joined = b"\x00".join([b"" if r is None else r for r in raws])
+    keys = joined.split(b"\x00")
+    parsed: dict[bytes, dict | None] = {}
+    nested = False
+    for k in dict.fromkeys(keys):
+        d = struct_attributes(_DECODE_ATTRIBUTES(k)) if k else {}
+        if any(type(v) is list or type(v) is dict for v in d.values()):
+            nested = True
+            parsed[k] = None
+        else:
+            parsed[k] = d
+    if nested:
+        return [d.copy() if (d := parsed[k]) is not None else struct_attributes(_DECODE_ATTRIBUTES(k)) for k in keys]
+    return list(map(dict.copy, map(parsed.__getitem__, keys)))
+
+
+def _f_bounds(raw: Any) -> list[float]:
+    """A histogram's explicit bounds (checked: numbers, strictly increasing)."""
+    if raw is None:
+        return []
+    bounds = list(map(float, _DECODE_BOUNDS(raw)))
+    if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
+        raise _Fallback
+    return bounds
+
+
+def _f_bucket_counts(raws: list) -> tuple[list, np.ndarray, np.ndarray]:
+    """(the counts list of each point, their number, their sum) from the points' raw bucketCounts:
+    the joined text parsed at once when every list is only quoted or only bare decimal digits, no
+    spaces; else one list at a time."""
+    n = len(raws)
+    try:
+        text = b"|".join(raws)
+    except TypeError:  # a point without bucketCounts
+        text = None
+    if text is not None:
+        body = text.translate(None, b'"[]')
+        nq = text.count(b'"')
+        if (text.count(b"[") == n and text.count(b"]") == n and text.count(b"|") == n - 1
+                and not body.translate(None, b"0123456789,|")):
+            b = np.frombuffer(body, np.uint8)
+            cuts = np.flatnonzero(b == 124)  # '|': the end of each list but the last
+            before = np.searchsorted(np.flatnonzero(b == 44), cuts)  # commas before each cut
+            commas = np.diff(np.r_[0, before, np.count_nonzero(b == 44)])  # per list
+            sizes = np.diff(np.r_[-1, cuts, len(b)]) - 1  # bytes per list
+            lens = np.where(sizes > 0, commas + 1, 0)
+            total = int(lens.sum())
+            if nq in (0, 2 * total):
+                digits = body.replace(b"|", b",") if lens.all() else b",".join(s for s in body.split(b"|") if s)
+                flat = _f_digits(digits, total)
+                if total and flat.max() >= 2**40:  # sums could overflow int64: one by one
+                    raise _Fallback
+                csum = np.r_[0, np.cumsum(flat)]
+                offs = np.r_[0, np.cumsum(lens)]
+                sums = csum[offs[1:]] - csum[offs[:-1]]
+                k = int(lens[0]) if n else 0
+                if (lens == k).all():
+                    counts = flat.reshape(n, k).tolist() if k else [[] for _ in range(n)]
+                else:
+                    fl = flat.tolist()
+                    counts = [fl[i:j] for i, j in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)]
+                return counts, lens, sums
+    counts = [_f_uints(_DECODE_COUNTS(r)) if r is not None else [] for r in raws]
+    return (counts, np.array(list(map(len, counts)), dtype=np.int64),
+            np.array(list(map(sum, counts)), dtype=object))
+
+
+def _f_count_column(pts: list) -> np.ndarray:
+    xs = list(map(_COUNT, pts))
+    try:
+        return _f_digits(",".join(xs), len(xs))
+    except TypeError:
+        return np.array([_count(x, "count") for x in xs], dtype=object)
+
+
+def _f_histograms(pts: list) -> tuple:
+    """(count, sum, min, max, buckets) of histogram points."""
+    n = len(pts)
+    cs = _f_count_column(pts)
+    counts, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
+    if ((lens > 0) & (sums != cs)).any():
+        raise _Fallback  # the checked walk names the point
+    ebs = list(map(_BOUNDS, pts))
+    if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
+        bounds = _f_bounds(ebs[0])
+        if not ((lens == 0) | (lens == len(bounds) + 1)).all():
+            raise _Fallback
+        buckets = [{"bounds": bounds[:], "counts": c} for c in counts]
+    else:
+        seen: dict[bytes, list] = {}
+        buckets = []
+        for eb, m_, c in zip(ebs, lens.tolist(), counts, strict=True):
+            key = b"" if eb is None else bytes(eb)
+            bounds = seen.get(key)
+            if bounds is None:
+                bounds = seen[key] = _f_bounds(eb)
+            if m_ and m_ != len(bounds) + 1:
+                raise _Fallback
+            buckets.append({"bounds": bounds[:], "counts": c})
+    return (cs.astype(np.float64), _f_floats(list(map(_SUM, pts))), _f_floats(list(map(_MIN, pts))),
+            _f_floats(list(map(_MAX, pts))), buckets)
+
+
+def _f_exp_histograms(pts: list) -> tuple:
+    """(count, sum, min, max, buckets) of exponential-histogram points (one by one, as
+    :func:`_exp_buckets`)."""
+    cs, buckets = [], []
+    for p in pts:
+        if not -10 <= p.scale <= 20:
+            raise _Fallback
+        sides = []
+        for b in (p.negative, p.positive):
+            sides.append((0, []) if b is None else (b.offset, _f_uints(b.bucketCounts or [])))
+        bk = _exp_edges(p.scale, _count(p.zeroCount, "zeroCount"), _num(p.zeroThreshold, "zeroThreshold"), *sides)
+        c = _count(p.count, "count")
+        if bk["counts"] and sum(bk["counts"]) != c:
+            raise _Fallback
+        cs.append(float(c))
+        buckets.append(bk)
+    return (np.array(cs, dtype=np.float64), _f_floats(list(map(_SUM, pts))), _f_floats(list(map(_MIN, pts))),
+            _f_floats(list(map(_MAX, pts))), buckets)
+
+
+def _f_summaries(pts: list) -> tuple:
+    """(count, sum, quantiles) of summary points."""
+    cs, quantiles = [], []
+    for p in pts:
+        cs.append(float(_count(p.count, "count")))
+        quant = {}
+        for q in p.quantileValues or ():
+            qq = _num(q.quantile, "quantile")
+            if not 0 <= qq <= 1:
+                raise _Fallback
+            quant[qq] = _num(q.value, "quantile value")
+        quantiles.append(quant)
+    return np.array(cs, dtype=np.float64), _f_floats(list(map(_SUM, pts)), 0.0), quantiles
+
+
+_KIND_DATA = attrgetter(*(f for f, _, _ in _F_KINDS))
+
+
+def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
+    """(family, kind, data, temporality, monotonic) of a metric with exactly one kind of data."""
+    datas = _KIND_DATA(m)
+    if datas.count(None) != len(datas) - 1 or not m.name:
+        raise _Fallback
+    fam = next(i for i, d in enumerate(datas) if d is not None)
+    data, kind = datas[fam], _F_KINDS[fam][2]
+    temporality = monotonic = None
+    if fam and fam != 4:  # sums and histograms
         temporality = _TEMPORALITY.get(data.aggregationTemporality)
         if temporality is None:
             raise _Fallback
-        if kind == "sum":
+        if fam == 1:
             monotonic = data.isMonotonic
-    elif m.sum is not None or m.histogram is not None:
-        raise _Fallback
-    return kind == "histogram", data.dataPoints, (
-        name, m.unit or None, m.description or None, kind, temporality, monotonic, service, host, res, "otlp", file,
-        record, None)
+    return fam, kind, data, temporality, monotonic
 
 
-def _f_points(cols: dict, histogram: bool, dps: list, metas: list) -> None:
-    """Append the points of consecutive metrics of one family (number or histogram) column-wise;
-    ``metas``: (number of points, constant values) per metric."""
-    n = len(dps)
-    if not n:
-        return
-    cols["time"] += map(_TIME, dps)
-    cols["start_time"] += map(_START, dps)
-    cols["flags"] += map(_FLAGS, dps)
-    cols["attributes"] += [struct_attributes(a) if a else {} for a in map(_ATTRIBUTES, dps)]
-    cols["exemplars"] += _f_exemplar_lists(list(map(_EXEMPLARS, dps)))
-    if histogram:
-        cs = _f_uints(list(map(_COUNT, dps)))
-        bcs = list(map(_BUCKET_COUNTS, dps))
-        lens = list(map(len, bcs))
-        flat = _f_uints(list(chain.from_iterable(bcs)))
-        counts_l, k = [], 0
-        for m_ in lens:
-            counts_l.append(flat[k:k + m_])
-            k += m_
-        if any(m_ and s_ != c for m_, s_, c in zip(lens, map(sum, counts_l), cs, strict=True)):
-            raise _Fallback  # the checked walk names the point
-        ebs = list(map(_BOUNDS, dps))
-        if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
-            bounds = list(map(float, ebs[0]))
-            if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)) \
-                    or not set(lens) <= {0, len(bounds) + 1}:
-                raise _Fallback
-            buckets = [{"bounds": bounds[:], "counts": cl} for cl in counts_l]
-        else:
-            buckets = []
-            for eb, m_, cl in zip(ebs, lens, counts_l, strict=True):
-                bounds = list(map(float, eb))
-                if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)) or (m_ and m_ != len(bounds) + 1):
-                    raise _Fallback
-                buckets.append({"bounds": bounds, "counts": cl})
-        cols["value"] += [None] * n
-        cols["count"] += map(float, cs)
-        cols["sum"] += map(_SUM, dps)
-        cols["min"] += map(_MIN, dps)
-        cols["max"] += map(_MAX, dps)
-        cols["buckets"] += buckets
-    else:
-        values = []
-        add = values.append
-        for d, i in map(_VALUE, dps):  # converted here (as _value does): the value column is all floats
-            if d is not None:
-                add(d if type(d) is float else _num(d, "asDouble"))
-            elif type(i) is str:
-                if not _INT_TEXT.fullmatch(i):
-                    raise _Fallback
-                add(float(int(i)))
-            elif i is None:
-                raise _Fallback  # no value: the checked walk (NaN) decides
-            else:
-                add(float(i))
-        cols["value"] += values
-        none = [None] * n
-        for k in ("count", "sum", "min", "max", "buckets"):
-            cols[k] += none
-    if len(metas) == 1:
-        for k, v in zip(_CONST_COLS, metas[0][1], strict=True):
-            cols[k] += [v] * n
-    else:
-        rows = [c for m_, c in metas for _ in range(m_)]
-        for j, k in enumerate(_CONST_COLS):
-            cols[k] += map(itemgetter(j), rows)
+def _f_times_series(a: np.ndarray) -> pd.Series:
+    return pd.Series(a.view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
-def _f_document(rd: _Reader, md: _FMetricsData, file: str, line: int | None) -> None:
-    """Append one decoded document to ``rd``; on any failure nothing of it is kept (and it raises)."""
-    cols = rd.cols
-    n0 = len(cols["time"])
-    try:
+def _f_take(values: list, dtype: Any, rows: np.ndarray) -> Any:
+    """One value per metric, repeated for its rows (``rows``: the metric of each row)."""
+    if dtype is STRING:
+        import pyarrow as pa
+
+        try:
+            return pd.arrays.ArrowStringArray(pa.array(values, pa.large_string()).take(rows))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return _string_column(values).array.take(rows)
+    return pd.array(values, dtype=dtype).take(rows)
+
+
+def _f_columns(items: list) -> pd.DataFrame:
+    """The frame of decoded documents ``items`` ((document, chunk, file, line)); raises (anything)
+    when a line is not covered: the caller then splits the batch."""
+    pts_by: tuple[list, ...] = ([], [], [], [], [])
+    dps_all: list = []
+    fams: list[int] = []
+    npts: list[int] = []
+    consts: list[tuple] = []
+    for md, _chunk, file, line in items:
         for i, rm in enumerate(md.resourceMetrics):
             r = rm.resource
             resource = struct_attributes(r.attributes) if r is not None and r.attributes else {}
@@ -1124,41 +1431,119 @@ def _f_document(rd: _Reader, md: _FMetricsData, file: str, line: int | None) -> 
                         res["otel.scope.version"] = scope.version
                     for k, v in struct_attributes(scope.attributes).items():
                         res[f"otel.scope.attr.{k}"] = v
-                # consecutive metrics of one family gathered in one column pass (file order kept)
-                family: bool | None = None
-                dps: list = []
-                metas: list = []
                 for m in sm.metrics or ():
-                    hist, pts, consts = _f_meta(m, service, host, res, file, record)
-                    if hist is not family and dps:
-                        _f_points(cols, family, dps, metas)
-                        dps, metas = [], []
-                    family = hist
-                    if pts:
-                        dps += pts
-                        metas.append((len(pts), consts))
-                if dps:
-                    _f_points(cols, family, dps, metas)
-    except BaseException:
-        for v in cols.values():
-            del v[n0:]
-        raise
-    rd.raw = True
+                    fam, kind, data, temporality, monotonic = _f_kind(m)
+                    dps = data.dataPoints
+                    if dps:
+                        pts_by[fam].extend(dps)
+                        dps_all.append(dps)
+                        fams.append(fam)
+                        npts.append(len(dps))
+                        consts.append((m.name, m.unit or None, m.description or None, kind, temporality, monotonic,
+                                       service, host, res, file, record))
+    if not npts:
+        return None
+    pts = list(chain.from_iterable(dps_all))
+    n = len(pts)
+    rows = np.repeat(np.arange(len(npts)), npts)
+    fam_rows = np.repeat(np.array(fams), npts)
+    value = np.full(n, math.nan)
+    count, sum_, min_, max_ = value.copy(), value.copy(), value.copy(), value.copy()
+    buckets = np.full(n, None, dtype=object)
+    quantiles = np.full(n, None, dtype=object)
+    start = np.full(n, _NAT, dtype=np.int64)
+    for fam, sub in enumerate(pts_by):
+        if not sub:
+            continue
+        at = slice(None) if len(sub) == n else fam_rows == fam
+        starts = list(map(_START, sub))  # per family: gauges usually have none
+        if fam or starts.count(None) != len(starts):
+            start[at] = _f_nanos_or_nat(starts)
+        if fam <= 1:
+            value[at] = _f_values(sub)
+        elif fam == 4:
+            count[at], sum_[at], q = _f_summaries(sub)
+            quantiles[at] = q
+        else:
+            count[at], sum_[at], min_[at], max_[at], b = (_f_histograms if fam == 2 else _f_exp_histograms)(sub)
+            buckets[at] = b
+    flags = list(map(_FLAGS, pts))
+    if flags.count(None) == n:
+        flags_col = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
+    else:
+        flags_col = pd.array(flags, dtype="Int64")
+    names, units, descs, kinds, temps, monos, services, hosts, ress, files, records = zip(*consts, strict=True)
+    res_col = np.empty(len(ress), dtype=object)
+    res_col[:] = ress
+    data = {
+        "time": _f_times_series(_f_nanos(list(map(_TIME, pts)))),
+        "start_time": _f_times_series(start),
+        "name": _f_take(names, STRING, rows),
+        "unit": _f_take(units, STRING, rows),
+        "description": _f_take(descs, STRING, rows),
+        "kind": _f_take(kinds, STRING, rows),
+        "temporality": _f_take(temps, STRING, rows),
+        "monotonic": _f_take(monos, "boolean", rows),
+        "value": value, "count": count, "sum": sum_, "min": min_, "max": max_,
+        "buckets": buckets, "quantiles": quantiles,
+        "service": _f_take(services, STRING, rows),
+        "host": _f_take(hosts, STRING, rows),
+        "attributes": pd.Series(_f_attributes(list(map(_ATTRIBUTES, pts))), dtype=object),
+        "resource": res_col[rows],
+        "exemplars": pd.Series(_f_exemplar_lists(list(map(_EXEMPLARS, pts))), dtype=object),
+        "flags": flags_col,
+        "source": _f_take(["otlp"], STRING, np.zeros(n, np.int64)),
+        "source_file": _f_take(files, STRING, rows),
+        "source_record": _f_take(records, "Int64", rows),
+    }
+    return pd.DataFrame(data)
+
+
+def _f_convert(rd: _Reader, items: list) -> None:
+    """Turn decoded lines into a frame part of ``rd``; a batch that fails is split in halves until
+    the failing line is alone, which the checked walk reads."""
+    if not items:
+        return
+    try:
+        part = _f_columns(items)
+    except Exception:  # noqa: BLE001 — anything the fast path does not cover: the checked walk decides
+        if len(items) > 1:
+            h = len(items) // 2
+            _f_convert(rd, items[:h])
+            _f_convert(rd, items[h:])
+            return
+        _md, chunk, file, line = items[0]
+        try:
+            value = orjson.loads(chunk)
+        except orjson.JSONDecodeError:  # msgspec took it, orjson does not: read the source again, checked
+            raise _Unusual("JSON") from None
+        STATS["fallback"] += 1
+        rd.document(value, file, line)
+        return
+    STATS["fast"] += len(items)
+    if part is not None:
+        rd.add_part(part)
+
+
+def _f_flush(rd: _Reader) -> None:
+    items, rd.pending, rd.pending_bytes = rd.pending, [], 0
+    _f_convert(rd, items)
 
 
 def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None) -> bool:
-    """One line / document: fast, else parsed by orjson for the checked walk; False when not JSON."""
+    """One line / document: decoded and queued for the column pass, else (the queue turned into
+    rows first) parsed by orjson for the checked walk; False when not JSON."""
     try:
         md = _DECODE(chunk)
     except _NOT_FAST:
         md = None
     if md is not None:
-        try:
-            _f_document(rd, md, file, line)
-            STATS["fast"] += 1
-            return True
-        except Exception:  # noqa: BLE001 — anything the fast path does not cover: the checked walk decides
-            pass
+        rd.pending.append((md, chunk, file, line))
+        rd.pending_bytes += len(chunk)
+        if rd.pending_bytes >= _BATCH_BYTES:
+            _f_flush(rd)
+        return True
+    _f_flush(rd)
     try:
         value = orjson.loads(chunk)
     except orjson.JSONDecodeError:
@@ -1216,6 +1601,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         if not _f_one(rd, data, name, None):
             for doc in parse_json(data, name, on_bad):
                 rd.document(doc.value, doc.file, doc.line)
+        _f_flush(rd)
         return
     pos, i, end = 0, 0, len(data)
     while pos < end:
@@ -1224,11 +1610,13 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         stop = end if nxt < 0 else nxt
         if stop == pos or not _f_one(rd, view[pos:stop], name, i):
             # a blank line or one that is not JSON: the checked path reads the rest of the file
+            _f_flush(rd)
             for doc in parse_json(data, name, on_bad):
                 if doc.line is None or doc.line >= i:
                     rd.document(doc.value, doc.file, doc.line)
             return
         pos = stop + 1
+    _f_flush(rd)
 
 
 def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) -> tuple[_Reader, pd.DataFrame]:
@@ -1246,6 +1634,7 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
                 for doc in iter_documents(part, on_bad):
                     rd.document(doc.value, doc.file, doc.line)
         except TraceFormatError as exc:
+            _f_flush(rd)
             rd.skip_error(exc)
     return rd, rd.frame()
 

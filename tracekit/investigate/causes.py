@@ -358,7 +358,9 @@ def rank_causes(
     -------
     pandas.DataFrame
         Key columns then :data:`RANK_CAUSES`, best first. ``attrs``: ``baseline_source`` (in
-        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``.
+        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``;
+        with ``metrics``, ``metric_evidence`` (:func:`tracekit.analysis.metric_evidence.metric_evidence`'s
+        table behind the ``metrics`` column).
 
     Raises
     ------
@@ -644,6 +646,7 @@ def rank_causes(
         from ..analysis.metric_evidence import join_metric_evidence
 
         table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys)
+        metric_table = table.attrs.get("metric_evidence")
         table["score"] = table["score"] + table["metrics"]
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
         from ..analysis.log_evidence import join_log_evidence
@@ -692,6 +695,8 @@ def rank_causes(
         if c.dtype in ("float64", "int64"):
             table[c.name] = table[c.name].astype(c.dtype)
     na_, nb_ = a.tree.n_traces, b.tree.n_traces
+    if metrics is not None:  # the per-(key, metric) evidence behind the metrics column (metric_evidence)
+        table.attrs["metric_evidence"] = metric_table
     table.attrs.update(baseline_source=source, window=window, n_traces=(na_, nb_),
                        params=dict(level=level, q=q, prior=prior, min_spans=min_spans, n_boot=n_boot, ci=ci,
                                    evidence_weights=w, seed=seed))

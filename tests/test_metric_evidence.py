@@ -50,8 +50,8 @@ def test_outside_the_reach_weighed_by_size_and_shrunk():
     assert ev0.loc["MemoryUsage", "evidence"] == pytest.approx((np.mean(sizes) - 0.2) / 0.8)
     sc = metric_scores(ev.reset_index()[["service", *[c for c in ev.columns if c != "service"]]].assign(
         name=ev.index.to_numpy()))
-    # families: cpu, memory, other 0 -> the largest family mean is memory's
-    assert sc["metric_score"].tolist() == [pytest.approx(ev.loc["MemoryUsage", "evidence"])]
+    # families: cpu, memory, other (0) -> the sum of the family means
+    assert sc["metric_score"].tolist() == [pytest.approx(ev.loc["MemoryUsage", "evidence"] + ev.loc["CpuUsageRate", "evidence"])]
     assert sc["moved"].tolist() == [2] and sc["steady"].tolist() == [1]
     assert sc["top_metric"].iloc[0] == "MemoryUsage 6 → 55"
 
@@ -65,14 +65,27 @@ def test_noisy_points_just_past_the_range_are_no_evidence():
 
 
 def test_a_tenfold_jump_outweighs_a_small_step_past_a_flat_range():
-    flat = [50.0, 50.1, 50.0, 50.1, 50.0, 50.1, 50.0, 50.1, 50.0]  # median 50, MAD 0: the reach is the range
+    flat = [50.0, 50.2, 49.9, 50.1, 50.0, 49.8, 50.0, 50.1, 50.0]  # median 50, MAD 0.1: reach 50 ± 0.519
     step = metric_evidence(_series(flat + [50.6, 50.6], name="MemoryUsage"), INC, BAS)  # +1 %
     jump = metric_evidence(_series(flat + [500, 500], name="MemoryUsage"), INC, BAS)  # 10x
+    r = 3.5 * 1.4826 * 0.1
     assert step["outside_share"].iloc[0] == jump["outside_share"].iloc[0] == 1.0
-    assert step["size"].iloc[0] == pytest.approx(1 - 0.1 / 0.6)
-    assert jump["size"].iloc[0] == pytest.approx(1 - 0.1 / 450)
-    assert jump["evidence"].iloc[0] == pytest.approx(_expected([1 - 0.1 / 450] * 2, 9))
-    assert 0 < step["evidence"].iloc[0] < jump["evidence"].iloc[0]
+    assert step["size"].iloc[0] == pytest.approx(1 - r / 0.6)
+    assert jump["size"].iloc[0] == pytest.approx(1 - r / 450)
+    assert jump["evidence"].iloc[0] == pytest.approx(_expected([1 - r / 450] * 2, 9))
+    # the step's small sizes do not lift its share above the chance 2/10 once shrunk: no evidence
+    assert step["evidence"].iloc[0] == 0.0 and not step["moved"].iloc[0] and jump["evidence"].iloc[0] > 0.1
+
+
+def test_most_points_equal_a_page_of_memory_is_no_move():
+    """MAD 0 (8 of 9 points equal): the spread is the mean absolute deviation, so a step of a few hundred KB on
+    461 MiB stays inside the reach, while the same series jumping by 100 MiB moves."""
+    mem = [461.1797] + [461.0586] * 8
+    small = metric_evidence(_series(mem + [461.0156, 461.0156], name="MemoryUsage"), INC, BAS).iloc[0]
+    assert small["baseline_spread"] == pytest.approx(1.2533 * 0.1211 / 9)
+    assert small["outside_share"] == 0.0 and not small["moved"]
+    big = metric_evidence(_series(mem + [561.0, 561.0], name="MemoryUsage"), INC, BAS).iloc[0]
+    assert big["moved"] and big["size"] > 0.99
 
 
 def test_constant_series_broken_or_jumping():

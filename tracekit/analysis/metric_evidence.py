@@ -7,7 +7,9 @@ end of each). The rule (``benchmarks/bench_rank_causes.py`` scores it):
 
 - the baseline's **reach** is its range [min, max] widened to :data:`Z_OUTSIDE` (3.5) robust standard
   deviations around its median (1.4826 × MAD: Iglewicz and Hoaglin's modified z-score outlier
-  threshold); an incident point is **outside** when it is beyond that reach. With ``n`` baseline
+  threshold; 1.2533 × the mean absolute deviation from the median when the MAD is 0, as when most
+  points of a slowly stepping memory series are equal); an incident point is **outside** when it is
+  beyond that reach. With ``n`` baseline
   points an exchangeable new point is outside the range, and so outside the reach, with probability
   at most ``c = 2 / (n + 1)`` (order statistics, as ``rank_causes``' ``slower`` evidence);
 - each point outside weighs the **size** of its move: the share of its distance from the median
@@ -26,9 +28,9 @@ Each metric belongs to a **family** read from its name: ``cpu``, ``memory``, ``n
 ``latency`` (the component's own: server, request duration), ``caller latency`` (what it waits for
 as a client: a symptom of its callees, not counted in its score), ``errors``, ``node`` (names
 starting with ``Node``/``node.``: the machine under the pod, shared by its neighbours, not counted)
-and ``other``. :func:`metric_scores` gives one score per key: the largest family mean of the
-counted families' evidence — a saturated CPU counts as much as a saturated CPU *and* memory, and a
-key with many metrics is not favoured for having more chances to move.
+and ``other``. :func:`metric_scores` gives one score per key: the sum over the counted families of
+each family's mean evidence — each family is one kind of evidence, added as ``rank_causes`` adds
+its trace evidences, and a family with many metrics (P90, P95, P99) counts once.
 
 >>> import tracekit as tk
 >>> t = pd.date_range("2024-01-01", periods=14, freq="1min", tz="UTC")
@@ -83,7 +85,8 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("baseline_median", "float64", "metric unit", "median of the baseline points"),
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
     ("change", "float64", "", "(incident_mean − baseline_median) / |baseline_median| (NaN when the median is 0)"),
-    ("baseline_spread", "float64", "metric unit", "robust standard deviation of the baseline points: 1.4826 × MAD"),
+    ("baseline_spread", "float64", "metric unit", "robust standard deviation of the baseline points: 1.4826 × MAD "
+                                                  "(1.2533 × mean absolute deviation from the median when the MAD is 0)"),
     ("reach_low", "float64", "metric unit", "lower end of the baseline's reach: min(smallest point, median − Z_OUTSIDE × spread)"),
     ("reach_high", "float64", "metric unit", "upper end of the baseline's reach: max(largest point, median + Z_OUTSIDE × spread)"),
     ("outside_share", "float64", "", "share of incident points outside the baseline's reach"),
@@ -96,7 +99,7 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
 ])
 
 METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
-    ("metric_score", "float64", "", "largest family mean of evidence over the counted families (COUNTED_FAMILIES)"),
+    ("metric_score", "float64", "", "sum over the counted families (COUNTED_FAMILIES) of each family's mean evidence"),
     ("top_metric", "string", "", "the counted metric with the most evidence, with its baseline median and incident mean"),
     ("moved", "int64", "metrics", "metrics that moved (every family)"),
     ("steady", "int64", "metrics", "metrics that did not move (every family)"),
@@ -157,6 +160,8 @@ def _point_evidence(b: np.ndarray, x: np.ndarray, prior: float) -> dict[str, flo
     n, k = len(b), len(x)
     med = float(np.median(b))
     spread = 1.4826 * float(np.median(np.abs(b - med)))
+    if spread == 0:  # most points equal: the mean absolute deviation (0 only for a constant baseline)
+        spread = 1.2533 * float(np.mean(np.abs(b - med)))
     lo, hi = min(float(b.min()), med - Z_OUTSIDE * spread), max(float(b.max()), med + Z_OUTSIDE * spread)
     up, down = x > hi, x < lo
     dist = np.abs(x - med)  # > 0 wherever a point is outside (the reach holds the median)
@@ -283,8 +288,7 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for k, g in evidence.groupby(key, sort=True):
         counted = g[g["family"].isin(COUNTED_FAMILIES)]
-        fam = counted.groupby("family")["evidence"].mean()
-        score = float(fam.max()) if len(fam) else 0.0
+        score = float(counted.groupby("family")["evidence"].mean().sum())
         top = None
         if len(counted) and counted["evidence"].max() > 0:
             r = counted.loc[counted["evidence"].idxmax()]

@@ -70,22 +70,23 @@ def test_a_tenfold_jump_outweighs_a_small_step_past_a_flat_range():
     jump = metric_evidence(_series(flat + [500, 500], name="MemoryUsage"), INC, BAS)  # 10x
     r = 3.5 * 1.4826 * 0.1
     assert step["outside_share"].iloc[0] == jump["outside_share"].iloc[0] == 1.0
-    assert step["size"].iloc[0] == pytest.approx(1 - r / 0.6)
+    assert step["size"].iloc[0] == pytest.approx(0.6 / 50)  # 1 - r / 0.6 beyond the reach, but a 1.2 % move
     assert jump["size"].iloc[0] == pytest.approx(1 - r / 450)
     assert jump["evidence"].iloc[0] == pytest.approx(_expected([1 - r / 450] * 2, 9))
-    # the step's small sizes do not lift its share above the chance 2/10 once shrunk: no evidence
+    # the step's small size does not lift its share above the chance 2/10 once shrunk: no evidence
     assert step["evidence"].iloc[0] == 0.0 and not step["moved"].iloc[0] and jump["evidence"].iloc[0] > 0.1
 
 
-def test_most_points_equal_a_page_of_memory_is_no_move():
-    """MAD 0 (8 of 9 points equal): the spread is the mean absolute deviation, so a step of a few hundred KB on
-    461 MiB stays inside the reach, while the same series jumping by 100 MiB moves."""
+def test_a_step_of_a_few_hundred_kb_is_no_move():
+    """8 of 9 baseline points equal (MAD 0, so the reach is the range): a step of 43 KB past it on 461 MiB is
+    outside, but its size is its move relative to the level (1e-4), so no evidence; a 100 MiB rise weighs 100 / 461."""
     mem = [461.1797] + [461.0586] * 8
     small = metric_evidence(_series(mem + [461.0156, 461.0156], name="MemoryUsage"), INC, BAS).iloc[0]
-    assert small["baseline_spread"] == pytest.approx(1.2533 * 0.1211 / 9)
-    assert small["outside_share"] == 0.0 and not small["moved"]
-    big = metric_evidence(_series(mem + [561.0, 561.0], name="MemoryUsage"), INC, BAS).iloc[0]
-    assert big["moved"] and big["size"] > 0.99
+    assert small["baseline_spread"] == 0.0 and small["outside_share"] == 1.0
+    assert small["size"] == pytest.approx(0.043 / 461.0586, rel=1e-3) and small["evidence"] == 0.0 and not small["moved"]
+    big = metric_evidence(_series(mem + [561.0586, 561.0586], name="MemoryUsage"), INC, BAS).iloc[0]
+    assert big["size"] == pytest.approx(100 / 461.0586) and big["evidence"] == pytest.approx(_expected([100 / 461.0586] * 2, 9))
+    assert big["moved"]
 
 
 def test_constant_series_broken_or_jumping():
@@ -94,10 +95,17 @@ def test_constant_series_broken_or_jumping():
                    _series(zeros + [30, 40], name="ErrorCount")], ignore_index=True)
     ev = metric_evidence(m, INC, BAS).set_index("name")
     assert ev.loc["PodSuccessRate", "evidence"] == 0.0 and not ev.loc["PodSuccessRate", "moved"]
-    # a baseline with no spread: any change from it is a full move, so the evidence is k / (k + prior)
+    # a rise from a constant 0 is a full move, so the evidence is k / (k + prior)
     assert ev.loc["ErrorCount", "size"] == 1.0
     assert ev.loc["ErrorCount", "evidence"] == pytest.approx(2 / 12)
     assert metric_evidence(m, INC, BAS, prior=0).set_index("name").loc["ErrorCount", "evidence"] == pytest.approx(1.0)
+    # a constant non-zero baseline: the size is the move relative to its level
+    c = pd.concat([_series([200.0] * 9 + [200.2, 200.2], name="MemoryUsage"),
+                   _series([0.004] * 9 + [0.006, 0.006], name="PodServerLatencyP90")], ignore_index=True)
+    evc = metric_evidence(c, INC, BAS).set_index("name")
+    assert evc.loc["MemoryUsage", "size"] == pytest.approx(0.001) and evc.loc["MemoryUsage", "evidence"] == 0.0
+    assert evc.loc["PodServerLatencyP90", "size"] == pytest.approx(0.5)
+    assert evc.loc["PodServerLatencyP90", "evidence"] == pytest.approx(_expected([0.5, 0.5], 9))
 
 
 def test_few_baseline_points_weigh_little():

@@ -7,15 +7,14 @@ end of each). The rule (``benchmarks/bench_rank_causes.py`` scores it):
 
 - the baseline's **reach** is its range [min, max] widened to :data:`Z_OUTSIDE` (3.5) robust standard
   deviations around its median (1.4826 × MAD: Iglewicz and Hoaglin's modified z-score outlier
-  threshold; 1.2533 × the mean absolute deviation from the median when the MAD is 0, as when most
-  points of a slowly stepping memory series are equal); an incident point is **outside** when it is
-  beyond that reach. With ``n`` baseline
+  threshold); an incident point is **outside** when it is beyond that reach. With ``n`` baseline
   points an exchangeable new point is outside the range, and so outside the reach, with probability
   at most ``c = 2 / (n + 1)`` (order statistics, as ``rank_causes``' ``slower`` evidence);
 - each point outside weighs the **size** of its move: the share of its distance from the median
-  that lies beyond the reach, ``1 − reach / distance`` (a 1 % step past a flat range weighs little, a
-  10× jump nearly 1); a baseline that is constant has no spread, so any change from it is a full
-  move, and a series that stays constant (a broken counter at 0) is never outside;
+  that lies beyond the reach, ``1 − reach / distance``, and at most the distance relative to the
+  median's level, ``distance / |median|`` (capped at 1: a doubling, a drop to 0 or a rise from 0 is a
+  full move). A 1 % step past a flat or constant range weighs at most 0.01, a 10× jump nearly 1; a
+  series that stays constant (a broken counter at 0) is never outside;
 - a metric's ``evidence`` is the weighed share of incident points outside, **shrunk** with ``prior``
   pseudo-points at the chance rate (``rank_causes``' ``prior``, 10 by default, as each trace share
   is) and counted beyond chance, scaled to [0, 1]:
@@ -85,13 +84,12 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("baseline_median", "float64", "metric unit", "median of the baseline points"),
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
     ("change", "float64", "", "(incident_mean − baseline_median) / |baseline_median| (NaN when the median is 0)"),
-    ("baseline_spread", "float64", "metric unit", "robust standard deviation of the baseline points: 1.4826 × MAD "
-                                                  "(1.2533 × mean absolute deviation from the median when the MAD is 0)"),
+    ("baseline_spread", "float64", "metric unit", "robust standard deviation of the baseline points: 1.4826 × MAD"),
     ("reach_low", "float64", "metric unit", "lower end of the baseline's reach: min(smallest point, median − Z_OUTSIDE × spread)"),
     ("reach_high", "float64", "metric unit", "upper end of the baseline's reach: max(largest point, median + Z_OUTSIDE × spread)"),
     ("outside_share", "float64", "", "share of incident points outside the baseline's reach"),
-    ("size", "float64", "", "mean over incident points of the share of each one's distance from the median beyond the reach "
-                            "(0 inside)"),
+    ("size", "float64", "", "mean over incident points of the share of each one's distance from the median beyond the reach, "
+                            "at most distance / |median| and 1 (0 inside)"),
     ("evidence", "float64", "", "the points' sizes shrunk with prior pseudo-points at the chance 2/(n+1) of n baseline "
                                 "points, beyond that chance, scaled to [0, 1]"),
     ("moved", "bool", "", "evidence > 0"),
@@ -160,14 +158,14 @@ def _point_evidence(b: np.ndarray, x: np.ndarray, prior: float) -> dict[str, flo
     n, k = len(b), len(x)
     med = float(np.median(b))
     spread = 1.4826 * float(np.median(np.abs(b - med)))
-    if spread == 0:  # most points equal: the mean absolute deviation (0 only for a constant baseline)
-        spread = 1.2533 * float(np.mean(np.abs(b - med)))
     lo, hi = min(float(b.min()), med - Z_OUTSIDE * spread), max(float(b.max()), med + Z_OUTSIDE * spread)
     up, down = x > hi, x < lo
     dist = np.abs(x - med)  # > 0 wherever a point is outside (the reach holds the median)
     size = np.zeros(k)
     size[up] = 1.0 - (hi - med) / dist[up]
     size[down] = 1.0 - (med - lo) / dist[down]
+    if med != 0:  # and no more than the move relative to the level (a rise from 0 is a full move)
+        size = np.minimum(size, np.minimum(dist / abs(med), 1.0))
     c = 2.0 / (n + 1)
     ev = max(0.0, (float(size.sum()) + c * prior) / (k + prior) - c) / (1.0 - c)
     return {"baseline_median": med, "baseline_spread": spread, "reach_low": lo, "reach_high": hi,

@@ -16,8 +16,10 @@ started in the :data:`INCIDENT` after it, the **baseline** the traces that start
 ``rank_causes(incident, baseline, level="service")`` ranks the services; only then is the fault's
 pod read, to score: AC@k = share of faults whose service is in the top k, Avg@5 = mean of AC@1..5.
 Faults with no trace in the incident or baseline window are counted apart (the days hold traces
-around most injections only). The paper's Table 3 (service level, over both days of each system)
-is printed beside.
+around most injections only). Each fault is ranked twice: traces only, and traces + metrics
+(``rank_causes(..., metrics=)`` with the day's per-pod metric CSVs, :func:`read_nezha_metrics`; the
+metric windows are the spans'), and the faults where metrics moved the injected service up or down
+the ranking are counted. The paper's Table 3 (service level, over both days of each system) is printed beside.
 
 **Speed.** ``simulate("db-lock", n)`` twice (incident and baseline), written as OTLP JSON lines and
 read back with :func:`tracekit.read`; ``rank_causes`` timed on the frames read, in the same process,
@@ -205,6 +207,16 @@ def accuracy(show_faults: bool = False) -> pd.DataFrame | None:
     res = pd.concat(parts, ignore_index=True)
     if show_faults:
         print(res.to_string())
+    # the same faults side by side: where metric evidence moved the injected service
+    side = res.pivot_table(index=["system", "time", "service", "type"], columns="signals", values="rank").dropna()
+    if {"traces only", "traces + metrics"} <= set(side.columns):
+        side = side[["traces only", "traces + metrics"]]
+        d = side["traces + metrics"] - side["traces only"]
+        if show_faults:
+            print("\n### rank of the injected service, traces only vs traces + metrics\n")
+            print(side.astype(int).to_string())
+        print("\nmetrics moved the injected service up in " + "; ".join(
+            f"{s}: {int((g < 0).sum())} faults, down in {int((g > 0).sum())}, of {len(g)}" for s, g in d.groupby(level=0)))
     print("\n### rank_causes on the Nezha fault days, service level, % (faults with traces in both windows)\n")
     print(ac_table(res, ["system", "signals"]).to_string())
     print("\n### per fault type\n")

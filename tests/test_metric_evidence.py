@@ -19,23 +19,104 @@ def _series(values, name="CpuUsageRate", service="cart", host="cart-1", step="1m
                                     "host": host})
 
 
-def test_outside_share_beyond_chance():
-    base = [5, 6, 7, 5, 6, 7, 5, 6, 7]  # 9 points: chance outside 2/10
+def _expected(sizes, n, prior=10.0):
+    """The module's rule by hand: sizes of the k incident points, n baseline points."""
+    c = 2 / (n + 1)
+    return max(0.0, (sum(sizes) + c * prior) / (len(sizes) + prior) - c) / (1 - c)
+
+
+INC, BAS = (T + pd.Timedelta("9min"), T + pd.Timedelta("10min")), (T, T + pd.Timedelta("8min"))
+
+
+def test_outside_the_reach_weighed_by_size_and_shrunk():
+    base = [5, 6, 7, 5, 6, 7, 5, 6, 7]  # 9 points: median 6, MAD 1, reach [6 - 3.5 * 1.4826, 6 + 3.5 * 1.4826]
     m = pd.concat([_series(base + [50, 6]), _series(base + [50, 60], name="MemoryUsage"),
                    _series(base + [6, 6], name="PodWorkload")], ignore_index=True)
-    inc, bas = (T + pd.Timedelta("9min"), T + pd.Timedelta("10min")), (T, T + pd.Timedelta("8min"))
-    ev = metric_evidence(m, inc, bas).set_index("name")
-    assert ev.loc["MemoryUsage", "outside_share"] == 1.0 and ev.loc["MemoryUsage", "evidence"] == 1.0
+    ev = metric_evidence(m, INC, BAS).set_index("name")
+    hi = 6 + 3.5 * 1.4826
+    assert ev.loc["MemoryUsage", "reach_high"] == pytest.approx(hi)
+    assert ev.loc["MemoryUsage", "baseline_spread"] == pytest.approx(1.4826)
+    sizes = [1 - (hi - 6) / 44, 1 - (hi - 6) / 54]
+    assert ev.loc["MemoryUsage", "outside_share"] == 1.0
+    assert ev.loc["MemoryUsage", "size"] == pytest.approx(np.mean(sizes))
+    assert ev.loc["MemoryUsage", "evidence"] == pytest.approx(_expected(sizes, 9))
     assert ev.loc["CpuUsageRate", "outside_share"] == 0.5
-    assert ev.loc["CpuUsageRate", "evidence"] == pytest.approx((0.5 - 0.2) / 0.8)
+    assert ev.loc["CpuUsageRate", "evidence"] == pytest.approx(_expected([sizes[0], 0.0], 9))
     assert not ev.loc["PodWorkload", "moved"] and ev.loc["PodWorkload", "evidence"] == 0.0
     assert ev.loc["MemoryUsage", "direction"] == "up" and ev.loc["MemoryUsage", "baseline_points"] == 9
     assert ev.loc["MemoryUsage", "incident_mean"] == 55.0 and ev.loc["MemoryUsage", "baseline_median"] == 6.0
+    # without pseudo-points the weighed share beyond chance is the evidence
+    ev0 = metric_evidence(m, INC, BAS, prior=0).set_index("name")
+    assert ev0.loc["MemoryUsage", "evidence"] == pytest.approx((np.mean(sizes) - 0.2) / 0.8)
     sc = metric_scores(ev.reset_index()[["service", *[c for c in ev.columns if c != "service"]]].assign(
         name=ev.index.to_numpy()))
-    # families: cpu 0.375, memory 1.0, other 0 -> the largest family mean
-    assert sc["metric_score"].tolist() == [1.0] and sc["moved"].tolist() == [2] and sc["steady"].tolist() == [1]
+    # families: cpu, memory, other (0) -> the sum of the family means
+    assert sc["metric_score"].tolist() == [pytest.approx(ev.loc["MemoryUsage", "evidence"] + ev.loc["CpuUsageRate", "evidence"])]
+    assert sc["moved"].tolist() == [2] and sc["steady"].tolist() == [1]
     assert sc["top_metric"].iloc[0] == "MemoryUsage 6 → 55"
+
+
+def test_noisy_points_just_past_the_range_are_no_evidence():
+    """Two incident points above the baseline's largest point but within 3.5 robust deviations of its median."""
+    base = [100, 104, 96, 103, 97, 101, 99, 102, 98]  # median 100, MAD 2: reach [89.6, 110.4]
+    ev = metric_evidence(_series(base + [105, 108]), INC, BAS)
+    assert ev["outside_share"].iloc[0] == 0.0 and ev["evidence"].iloc[0] == 0.0 and not ev["moved"].iloc[0]
+    assert ev["reach_high"].iloc[0] == pytest.approx(100 + 3.5 * 1.4826 * 2)
+
+
+def test_a_tenfold_jump_outweighs_a_small_step_past_a_flat_range():
+    flat = [50.0, 50.2, 49.9, 50.1, 50.0, 49.8, 50.0, 50.1, 50.0]  # median 50, MAD 0.1: reach 50 ± 0.519
+    step = metric_evidence(_series(flat + [50.6, 50.6], name="MemoryUsage"), INC, BAS)  # +1 %
+    jump = metric_evidence(_series(flat + [500, 500], name="MemoryUsage"), INC, BAS)  # 10x
+    r = 3.5 * 1.4826 * 0.1
+    assert step["outside_share"].iloc[0] == jump["outside_share"].iloc[0] == 1.0
+    assert step["size"].iloc[0] == pytest.approx(0.6 / 50)  # 1 - r / 0.6 beyond the reach, but a 1.2 % move
+    assert jump["size"].iloc[0] == pytest.approx(1 - r / 450)
+    assert jump["evidence"].iloc[0] == pytest.approx(_expected([1 - r / 450] * 2, 9))
+    # the step's small size does not lift its share above the chance 2/10 once shrunk: no evidence
+    assert step["evidence"].iloc[0] == 0.0 and not step["moved"].iloc[0] and jump["evidence"].iloc[0] > 0.1
+
+
+def test_a_step_of_a_few_hundred_kb_is_no_move():
+    """8 of 9 baseline points equal (MAD 0, so the reach is the range): a step of 43 KB past it on 461 MiB is
+    outside, but its size is its move relative to the level (1e-4), so no evidence; a 100 MiB rise weighs 100 / 461."""
+    mem = [461.1797] + [461.0586] * 8
+    small = metric_evidence(_series(mem + [461.0156, 461.0156], name="MemoryUsage"), INC, BAS).iloc[0]
+    assert small["baseline_spread"] == 0.0 and small["outside_share"] == 1.0
+    assert small["size"] == pytest.approx(0.043 / 461.0586, rel=1e-3) and small["evidence"] == 0.0 and not small["moved"]
+    big = metric_evidence(_series(mem + [561.0586, 561.0586], name="MemoryUsage"), INC, BAS).iloc[0]
+    assert big["size"] == pytest.approx(100 / 461.0586) and big["evidence"] == pytest.approx(_expected([100 / 461.0586] * 2, 9))
+    assert big["moved"]
+
+
+def test_constant_series_broken_or_jumping():
+    zeros = [0.0] * 9
+    m = pd.concat([_series(zeros + [0, 0], name="PodSuccessRate"),  # broken at the source: 0 everywhere
+                   _series(zeros + [30, 40], name="ErrorCount")], ignore_index=True)
+    ev = metric_evidence(m, INC, BAS).set_index("name")
+    assert ev.loc["PodSuccessRate", "evidence"] == 0.0 and not ev.loc["PodSuccessRate", "moved"]
+    # a rise from a constant 0 is a full move, so the evidence is k / (k + prior)
+    assert ev.loc["ErrorCount", "size"] == 1.0
+    assert ev.loc["ErrorCount", "evidence"] == pytest.approx(2 / 12)
+    assert metric_evidence(m, INC, BAS, prior=0).set_index("name").loc["ErrorCount", "evidence"] == pytest.approx(1.0)
+    # a constant non-zero baseline: the size is the move relative to its level
+    c = pd.concat([_series([200.0] * 9 + [200.2, 200.2], name="MemoryUsage"),
+                   _series([0.004] * 9 + [0.006, 0.006], name="PodServerLatencyP90")], ignore_index=True)
+    evc = metric_evidence(c, INC, BAS).set_index("name")
+    assert evc.loc["MemoryUsage", "size"] == pytest.approx(0.001) and evc.loc["MemoryUsage", "evidence"] == 0.0
+    assert evc.loc["PodServerLatencyP90", "size"] == pytest.approx(0.5)
+    assert evc.loc["PodServerLatencyP90", "evidence"] == pytest.approx(_expected([0.5, 0.5], 9))
+
+
+def test_few_baseline_points_weigh_little():
+    """Two baseline points leave a chance of 2/3 that a new point falls outside their range."""
+    m = _series([10, 12, 0, 0, 0, 0, 0, 0, 0, 500])
+    ev = metric_evidence(m, (T + pd.Timedelta("9min"), T + pd.Timedelta("9min")), (T, T + pd.Timedelta("1min")))
+    assert ev["baseline_points"].iloc[0] == 2 and ev["incident_points"].iloc[0] == 1
+    size = 1 - (11 + 3.5 * 1.4826 - 11) / (500 - 11)
+    assert ev["evidence"].iloc[0] == pytest.approx(_expected([size], 2)) and ev["evidence"].iloc[0] < 1 / 11
+    with pytest.raises(ArgumentError, match="prior"):
+        metric_evidence(m, INC, BAS, prior=-1)
 
 
 def test_families_not_counted_node_and_caller_latency():
@@ -86,7 +167,11 @@ def test_rank_causes_with_metrics_adds_the_metric_evidence_to_the_score():
     metrics = pd.concat(parts, ignore_index=True)
     plain = tk.rank_causes(inc, base, n_boot=20, lift_rows=0)
     with_m = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, metrics=metrics)
-    assert with_m.iloc[0]["service"] == "cart" and with_m.iloc[0]["metrics"] == 1.0
+    # cart's CPU: +80 on a baseline of 10-12 (median 11, MAD 1): each point's size 1 - 3.5 * 1.4826 / 80, shrunk
+    k, n = metric_evidence(metrics, inc, base).query("service == 'cart' and name == 'cpu'")[
+        ["incident_points", "baseline_points"]].iloc[0]
+    assert with_m.iloc[0]["service"] == "cart"
+    assert with_m.iloc[0]["metrics"] == pytest.approx(_expected([1 - 3.5 * 1.4826 / 80] * k, n), rel=0.02)
     assert "metrics" in with_m.iloc[0]["signals"] and "cpu" in with_m.iloc[0]["metric_top"]
     assert "Metrics: cpu" in with_m.iloc[0]["hypothesis"]
     merged = plain.set_index("service")["score"] + with_m.set_index("service")["metrics"]
@@ -117,6 +202,9 @@ def test_rank_causes_host_level_joins_metrics_by_host():
                                                   "host": pod}))
     rc = tk.rank_causes(inc, base, level="host", n_boot=20, lift_rows=0, metrics=pd.concat(parts, ignore_index=True))
     cart = rc[rc["service"] == "cart"].set_index("host")
-    assert cart.loc["cart-2", "metrics"] == 1.0 and cart.loc["cart-1", "metrics"] == 0.0
+    k = metric_evidence(pd.concat(parts, ignore_index=True), inc, base, by="host").set_index("host").loc[
+        "cart-2", "incident_points"]
+    assert cart.loc["cart-2", "metrics"] > 0.05 and cart.loc["cart-1", "metrics"] == 0.0
+    assert cart.loc["cart-2", "metrics"] <= k / (k + 10)  # at most every point a full move
     assert cart.loc["cart-1", "metrics_steady"] == 1 and "metrics" in cart.loc["cart-2", "signals"]
     assert rc.iloc[0]["host"] == "cart-2"

@@ -645,7 +645,7 @@ def rank_causes(
     if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
         from ..analysis.metric_evidence import join_metric_evidence
 
-        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys)
+        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior)
         metric_table = table.attrs.get("metric_evidence")
         table["score"] = table["score"] + table["metrics"]
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most

@@ -260,7 +260,7 @@ def collect_report(
         if baseline is not None:
             baseline = attach_logs(baseline, logs).spans
     if metrics is not None:
-        from .analysis.metric_series import metric_rates
+        from .io.metrics import metric_rates
         from .metrics_schema import validate_metrics
 
         validate_metrics(metrics)
@@ -344,17 +344,17 @@ _SIGNAL_SERVICES, _SIGNAL_METRICS = 3, 3
 
 
 def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) -> pd.DataFrame | None:
-    """The requests of the top-ranked services per time bucket with the metrics that moved most at them
-    (:func:`tracekit.timeline` by service with ``metrics``), or None when no metric moved there."""
+    """The requests of the top-ranked services per time bucket with the metric that moved most at each
+    (rank_causes' ``metric_top_name``; :func:`tracekit.timeline` by service with ``metrics``), or None when no
+    metric moved there."""
     from .analysis.timeline import timeline
 
     rc = story.causes
     top = [s for s in dict.fromkeys(rc["service"].astype(object).tolist()) if isinstance(s, str)][:_SIGNAL_SERVICES]
-    ev = rc.attrs.get("metric_evidence")
-    if ev is None or not len(ev) or "service" not in ev.columns:
+    if "metric_top_name" not in rc.columns:
         return None
-    moved = ev[ev["service"].isin(top) & ev["moved"].astype(bool)].sort_values("evidence", ascending=False, kind="stable")
-    names = list(dict.fromkeys(moved["name"].astype(str)))[:_SIGNAL_METRICS]
+    moved = rc[rc["service"].isin(top) & (rc["metrics"] > 0)]  # each top service's metric that moved most
+    names = [n for n in dict.fromkeys(moved["metric_top_name"].astype(object)) if isinstance(n, str)][:_SIGNAL_METRICS]
     if not names:
         return None
     tl = timeline(spans, story.freq, by="service", metrics=metrics, metric_names=names)

@@ -343,7 +343,7 @@ def rank_causes(
     metrics : pandas.DataFrame, optional
         A metrics frame covering both periods: each row's metric evidence
         (:mod:`tracekit.analysis.metric_evidence`, per service, or per host at ``level="host"``) is
-        added to its score, and the columns ``metrics``, ``metric_top``, ``metrics_moved``,
+        added to its score, and the columns ``metrics``, ``metric_top`` (with ``metric_top_name``), ``metrics_moved``,
         ``metrics_steady`` and ``signals`` (which signals support the row) follow the others.
     logs : DataFrame, optional
         A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
@@ -358,9 +358,7 @@ def rank_causes(
     -------
     pandas.DataFrame
         Key columns then :data:`RANK_CAUSES`, best first. ``attrs``: ``baseline_source`` (in
-        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``;
-        with ``metrics``, ``metric_evidence`` (:func:`tracekit.analysis.metric_evidence.metric_evidence`'s
-        table behind the ``metrics`` column).
+        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``.
 
     Raises
     ------
@@ -646,7 +644,6 @@ def rank_causes(
         from ..analysis.metric_evidence import join_metric_evidence
 
         table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior)
-        metric_table = table.attrs.get("metric_evidence")
         table["score"] = table["score"] + table["metrics"]
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
         from ..analysis.log_evidence import join_log_evidence
@@ -680,7 +677,7 @@ def rank_causes(
         table["hypothesis"] = pd.array([h if not isinstance(top, str) or mv <= 0.05 else f"{h} Metrics: {top}."
                                         for h, top, mv in zip(table["hypothesis"], table["metric_top"],
                                                               table["metrics"], strict=True)], dtype="string")
-        extra += ["metrics", "metric_top", "metrics_moved", "metrics_steady"]
+        extra += ["metrics", "metric_top", "metric_top_name", "metrics_moved", "metrics_steady"]
     if metrics is not None or logs is not None:  # which signals support each row (the hypothesis' threshold)
         support = {"traces": (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)}
         if logs is not None:
@@ -695,8 +692,6 @@ def rank_causes(
         if c.dtype in ("float64", "int64"):
             table[c.name] = table[c.name].astype(c.dtype)
     na_, nb_ = a.tree.n_traces, b.tree.n_traces
-    if metrics is not None:  # the per-(key, metric) evidence behind the metrics column (metric_evidence)
-        table.attrs["metric_evidence"] = metric_table
     table.attrs.update(baseline_source=source, window=window, n_traces=(na_, nb_),
                        params=dict(level=level, q=q, prior=prior, min_spans=min_spans, n_boot=n_boot, ci=ci,
                                    evidence_weights=w, seed=seed))

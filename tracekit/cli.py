@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
                    help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'")
     p.add_argument("--worst", type=int, default=3, help="number of slowest traces to show as waterfalls")
+    p.add_argument("--logs", action="append", default=None, metavar="PATH",
+                   help="log file or directory of the same periods (repeatable; OTLP logs, CloudWatch Logs JSON, "
+                        "JSON lines): records on their spans, log evidence in the likely causes")
+    p.add_argument("--metrics", action="append", default=None, metavar="PATH",
+                   help="metric file or directory of the same periods (repeatable; OTLP metrics, CloudWatch JSON): "
+                        "metric evidence in the likely causes, their metrics under their requests")
     _errors_arguments(p, "listed in the report")
     p.add_argument("--no-progress", action="store_true", help="do not print progress")
 
@@ -284,7 +290,7 @@ def _cmd_report(args) -> int:
     from .reporting import output_kind, report
 
     inputs = list(args.inputs)
-    out = check_output(args.output, [*inputs, *(args.baseline or [])])
+    out = check_output(args.output, [*inputs, *(args.baseline or []), *(args.logs or []), *(args.metrics or [])])
     progress = not args.no_progress
 
     def say(msg: str) -> None:
@@ -302,9 +308,21 @@ def _cmd_report(args) -> int:
         check = baseline_comparability(spans, base)
         if not check.comparable:  # said first, whatever --no-progress
             _say("report", f"warning: {check.reason}")
+    logs = metrics = None
+    if args.logs:
+        from .io.logs import read_logs
+
+        say(f"reading logs {', '.join(args.logs)} ...")
+        logs = read_logs(list(args.logs), errors=args.errors)
+    if args.metrics:
+        from .io.metrics import read_metrics
+
+        say(f"reading metrics {', '.join(args.metrics)} ...")
+        metrics = read_metrics(list(args.metrics), errors=args.errors)
     say(f"analysing {len(spans):,} spans ...")
     path = report(spans, out, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
-                  inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by)
+                  inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by, logs=logs,
+                  metrics=metrics, logs_inputs=args.logs, metrics_inputs=args.metrics)
     md = path.with_suffix(".md")
     print(printable(f"wrote {path}" + (f" and {md}" if md != path and output_kind(path) == "html" else "")))
     return 0

@@ -79,6 +79,8 @@ class ReportData:
     baseline_spans: pd.DataFrame | None = field(default=None, repr=False)
     graph_baseline: Any = field(default=None, repr=False)
     graph_operations: Any = field(default=None, repr=False)
+    signals_timeline: pd.DataFrame | None = field(default=None, repr=False)  # top causes' requests + metrics
+    signal_inputs: tuple[tuple[str, InputFile], ...] = ()  # ("logs" / "metrics", file)
 
 
 def _hash_file(p: Path) -> InputFile:
@@ -204,12 +206,20 @@ def collect_report(
     inputs: Sequence[str | Path] | None = None,
     baseline_inputs: Sequence[str | Path] | None = None,
     compare_by: str = "operation",
+    logs: pd.DataFrame | None = None,
+    metrics: pd.DataFrame | None = None,
+    logs_inputs: Sequence[str | Path] | None = None,
+    metrics_inputs: Sequence[str | Path] | None = None,
 ) -> ReportData:
     """Run the analyses a postmortem report shows and return them as a :class:`ReportData`.
 
     The story (:func:`tracekit.postmortem`) decides the incident window and the baseline: the one
     given, else the normal period before the detected change. The comparison, the "what changed"
-    section and the example waterfalls use that window and that baseline.
+    section and the example waterfalls use that window and that baseline. With ``logs`` (a logs
+    frame) the records are put on their spans (:func:`tracekit.attach_logs`: the example traces list
+    them) and their evidence joins the ranking; with ``metrics`` (a metrics frame; cumulative sums
+    are turned into rates) metric evidence joins it and the top-ranked services' moved metrics are
+    drawn under their requests on the report's time axis. ``redact`` applies to the log records too.
 
     >>> import tracekit as tk
     >>> data = collect_report(tk.examples.load("checkout-small"))
@@ -236,12 +246,35 @@ def collect_report(
         spans = _redact(spans, keys=list(redact), patterns=list(PATTERNS), salt=salt)
         if baseline is not None:
             baseline = _redact(baseline, keys=list(redact), patterns=list(PATTERNS), salt=salt)
+        if logs is not None:
+            logs = _redact(logs, keys=list(redact), patterns=list(PATTERNS), salt=salt)
+    signal_counts: dict[str, Any] = {}
+    if logs is not None:
+        from .analysis.logs import attach_logs
+        from .logs_schema import validate_logs
+
+        validate_logs(logs)
+        on = attach_logs(spans, logs)
+        spans = on.spans
+        signal_counts.update(log_records=len(logs), log_records_on_incident_spans=int(on.n_on_span + on.n_trace_level))
+        if baseline is not None:
+            baseline = attach_logs(baseline, logs).spans
+    if metrics is not None:
+        from .io.metrics import metric_rates
+        from .metrics_schema import validate_metrics
+
+        validate_metrics(metrics)
+        cumulative = ((metrics["kind"] == "sum") & (metrics["temporality"] == "cumulative")).to_numpy(dtype=bool, na_value=False)
+        if cumulative.any():  # the evidence reads rates; a counter's running total would always look "up"
+            metrics = metric_rates(metrics)
+        signal_counts.update(metric_points=len(metrics), metric_series=int(metrics.groupby(
+            ["name", "service", "host"], dropna=False, sort=False).ngroups), metric_sums_as_rates=bool(cumulative.any()))
     # the inputs' critical paths first: every frame the story cuts out of them (incident window, a route's
     # requests) takes its sections from these (tracekit.core.cache), so each input is walked once
     cp = critical_path(spans)
     if baseline is not None:
         critical_path(baseline)
-    story = postmortem(spans, baseline, level="operation")
+    story = postmortem(spans, baseline, level="operation", logs=logs, metrics=metrics)
     summary = trace_outcomes(spans)
     breakdown = critical_path_breakdown(cp, by="service")
     comparison = structural = None
@@ -263,6 +296,9 @@ def collect_report(
     caveats = tuple(f.text for f in story.findings if f.topic == "sure" and f.text.startswith("Sampling"))
     health = story.health
     skipped = _skipped_frame(spans)
+    signals_tl = None
+    if metrics is not None and story.causes is not None and len(story.causes):
+        signals_tl = _signals_timeline(spans, story, metrics)
     return ReportData(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -272,7 +308,8 @@ def collect_report(
                   # the settings the analyses report they used (attrs["params"]), not a description of them
                   "critical_path": dict(cp.attrs.get("params", {})),
                   "critical_path_breakdown": dict(breakdown.attrs.get("params", {"by": "service"})),
-                  "compare": dict(cmp_params), "python": sys.version.split()[0], "pandas": pd.__version__},
+                  "compare": dict(cmp_params), "signals": story.params.get("signals", ["traces"]), **signal_counts,
+                  "python": sys.version.split()[0], "pandas": pd.__version__},
         inputs=file_inputs(inputs),
         baseline_inputs=file_inputs(baseline_inputs),
         counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
@@ -296,7 +333,34 @@ def collect_report(
         key_findings=tuple(f.text for f in story.findings),
         story=story,
         baseline_spans=base,
+        signals_timeline=signals_tl,
+        signal_inputs=tuple([("logs", f) for f in file_inputs(logs_inputs)]
+                            + [("metrics", f) for f in file_inputs(metrics_inputs)]),
     )
+
+
+#: top-ranked services drawn with their metrics, and metrics drawn per service
+_SIGNAL_SERVICES, _SIGNAL_METRICS = 3, 3
+
+
+def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) -> pd.DataFrame | None:
+    """The requests of the top-ranked services per time bucket with the metric that moved most at each
+    (rank_causes' ``metric_top_name``; :func:`tracekit.timeline` by service with ``metrics``), or None when no
+    metric moved there."""
+    from .analysis.timeline import timeline
+
+    rc = story.causes
+    top = [s for s in dict.fromkeys(rc["service"].astype(object).tolist()) if isinstance(s, str)][:_SIGNAL_SERVICES]
+    if "metric_top_name" not in rc.columns:
+        return None
+    moved = rc[rc["service"].isin(top) & (rc["metrics"] > 0)]  # each top service's metric that moved most
+    names = [n for n in dict.fromkeys(moved["metric_top_name"].astype(object)) if isinstance(n, str)][:_SIGNAL_METRICS]
+    if not names:
+        return None
+    tl = timeline(spans, story.freq, by="service", metrics=metrics, metric_names=names)
+    out = tl[tl["service"].isin(top)].reset_index(drop=True)
+    out.attrs = dict(tl.attrs, services=top, metric_names=names)
+    return out
 
 
 def _examples(story: Any, summary: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
@@ -465,8 +529,9 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     view = pd.DataFrame({"rank": rc["rank"]})
     view["component"] = rc[keys].astype(str).agg(" · ".join, axis=1)
     view["score"] = rc["score"].map(lambda v: f"{v:.2f}")
-    ev = rc[list(EVIDENCE)].to_numpy(dtype=float)
-    names = np.asarray(EVIDENCE)
+    kinds = [*EVIDENCE, *[c for c in ("log_templates", "log_errors", "metrics") if c in rc.columns]]
+    ev = rc[kinds].to_numpy(dtype=float)
+    names = np.asarray([{"log_templates": "log statements", "log_errors": "ERROR logs"}.get(k, k) for k in kinds])
     view["evidence (score of each kind)"] = [
         ", ".join(f"{names[j]} {row[j]:.2f}" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
         for row in ev]
@@ -474,6 +539,8 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
         rc["delta_cp_ms"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + " ["
         + rc["delta_cp_ms_lo"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + ", "
         + rc["delta_cp_ms_hi"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + "]")
+    if "signals" in rc.columns:  # which signals support the row (rank_causes with logs or metrics)
+        view["signals"] = rc["signals"].fillna("")
     view["note"] = rc["note"].fillna("").str.replace(r" \([^)]*\)", "", regex=True)
     view["example trace"] = rc["example_trace_id"].fillna("").str.slice(0, 16)
     return view
@@ -540,6 +607,14 @@ def render_report(data: ReportData) -> str:
     parts.append(fig(plotting.plot_timeline(data.spans, story.freq, by="route", changes=story.changes,
                                             title="requests, error rate and request latency per route over time")))
     parts.append(fig(plotting.plot_heatmap(data.spans, story.freq, title="request latency over time (all requests)")))
+    if data.signals_timeline is not None:
+        st = data.signals_timeline
+        parts.append('<h3 id="metrics-over-time">Metrics of the likely causes</h3><p class="muted">The requests each of '
+                     f"the top-ranked services served ({_esc(', '.join(st.attrs.get('services', [])))}) and the "
+                     f"metrics that moved most at them ({_esc(', '.join(st.attrs.get('metric_names', [])))}: mean per "
+                     f"{_esc(story.freq)} bucket), on the same time axis.</p>")
+        parts.append(fig(plotting.plot_timeline(st, title="top-ranked services: requests, latency and the metrics "
+                                                          "that moved")))
     parts.append("</section>")
 
     if data.comparison is not None:
@@ -650,7 +725,8 @@ def render_report(data: ReportData) -> str:
 
     parts.append('<section id="inputs"><h2>What was analysed</h2>')
     files = pd.DataFrame([{"set": "incident", **vars(f)} for f in data.inputs]
-                         + [{"set": "baseline", **vars(f)} for f in data.baseline_inputs])
+                         + [{"set": "baseline", **vars(f)} for f in data.baseline_inputs]
+                         + [{"set": kind, **vars(f)} for kind, f in data.signal_inputs])
     parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
                         max_rows=20))
     settings = pd.DataFrame([{"setting": k, "value": json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}
@@ -774,6 +850,10 @@ def report(
     baseline_inputs: Sequence[str | Path] | None = None,
     compare_by: str = "operation",
     markdown: bool = True,
+    logs: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
+    metrics: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
+    logs_inputs: Sequence[str | Path] | None = None,
+    metrics_inputs: Sequence[str | Path] | None = None,
 ) -> Path:
     """Analyse ``spans`` (and optionally a ``baseline``) and write a self-contained HTML report to ``path``.
 
@@ -801,6 +881,15 @@ def report(
         What the "what changed" table groups by.
     markdown : bool
         Also write the key findings as Markdown beside the page (``path`` with suffix ``.md``).
+    logs : pandas.DataFrame, path or list of paths, optional
+        A logs frame, or files :func:`tracekit.read_logs` reads (recorded as inputs), covering the incident and
+        the baseline: records on their spans in the example traces, log evidence in the ranking
+        (:func:`collect_report`).
+    metrics : pandas.DataFrame, path or list of paths, optional
+        A metrics frame, or files :func:`tracekit.read_metrics` reads: metric evidence in the ranking and the
+        top-ranked services' metrics drawn under their requests.
+    logs_inputs, metrics_inputs : sequence of str or pathlib.Path, optional
+        Files the logs / metrics frames came from, recorded with size and sha256.
 
     Returns
     -------
@@ -823,8 +912,19 @@ def report(
     if baseline is not None:
         baseline, baseline_inputs = _resolved(baseline, baseline_inputs)
     kind = output_kind(path)
+    if logs is not None and not isinstance(logs, pd.DataFrame):
+        from .io.logs import read_logs
+
+        paths = [logs] if isinstance(logs, (str, Path)) else list(logs)
+        logs, logs_inputs = read_logs(paths), logs_inputs if logs_inputs is not None else paths
+    if metrics is not None and not isinstance(metrics, pd.DataFrame):
+        from .io.metrics import read_metrics
+
+        paths = [metrics] if isinstance(metrics, (str, Path)) else list(metrics)
+        metrics, metrics_inputs = read_metrics(paths), metrics_inputs if metrics_inputs is not None else paths
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
-                          inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by)
+                          inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by, logs=logs,
+                          metrics=metrics, logs_inputs=logs_inputs, metrics_inputs=metrics_inputs)
     out = Path(path)
     if kind == "md":  # the Markdown alone
         out.write_text(render_markdown(data), encoding="utf-8")
@@ -846,6 +946,8 @@ def build_report_from_files(
     errors: str = "raise",
     progress: bool = True,
     compare_by: str = "operation",
+    logs: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> Path:
     """Load files, analyse and write the report: what ``tracekit report`` runs.
 
@@ -864,6 +966,9 @@ def build_report_from_files(
         (``"skip"``; the command line's ``--errors skip`` / ``--lenient``), as ``errors=`` of :func:`tracekit.read`.
     progress : bool
         Print progress lines on stderr.
+    logs, metrics : sequence of str, optional
+        Log files (:func:`tracekit.read_logs`) and metric files (:func:`tracekit.read_metrics`) of the
+        same periods, read with the same ``errors``.
 
     Returns
     -------
@@ -894,7 +999,7 @@ def build_report_from_files(
 
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"build_report_from_files: errors must be 'raise' or 'skip', got {errors!r}")
-    for p in [*inputs, *(baseline or [])]:
+    for p in [*inputs, *(baseline or []), *(logs or []), *(metrics or [])]:
         if not Path(p).exists():
             raise FileNotFoundError(f"no such file or directory: {p}")
     say(f"reading {', '.join(map(str, inputs))} ...")
@@ -905,7 +1010,26 @@ def build_report_from_files(
     if baseline:
         say(f"reading baseline {', '.join(map(str, baseline))} ...")
         base = read(list(baseline), errors=errors)
+    log_frame = metric_frame = None
+    if logs:
+        from .io.logs import read_logs
+
+        say(f"reading logs {', '.join(map(str, logs))} ...")
+        log_frame = read_logs(list(logs), errors=errors)
+    if metrics:
+        from .io.metrics import read_metrics
+
+        say(f"reading metrics {', '.join(map(str, metrics))} ...")
+        metric_frame = read_metrics(list(metrics), errors=errors)
     say(f"analysing {len(spans)} spans ...")
-    out = report(spans, output, baseline=base, title=title, redact=redact, worst=worst,
-                 inputs=inputs, baseline_inputs=baseline, compare_by=compare_by)
+    kind = output_kind(output)
+    data = collect_report(spans, baseline=base, title=title, redact=redact, worst=worst, inputs=inputs,
+                          baseline_inputs=baseline, compare_by=compare_by, logs=log_frame, metrics=metric_frame,
+                          logs_inputs=logs, metrics_inputs=metrics)
+    out = Path(output)
+    if kind == "md":  # the Markdown alone
+        out.write_text(render_markdown(data), encoding="utf-8")
+        return out
+    out.write_text(render_report(data), encoding="utf-8")
+    out.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
     return out

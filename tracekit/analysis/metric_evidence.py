@@ -103,6 +103,7 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
 METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
     ("metric_score", "float64", "", "sum over the counted families (COUNTED_FAMILIES) of each family's mean evidence"),
     ("top_metric", "string", "", "the counted metric with the most evidence, with its baseline median and incident mean"),
+    ("top_metric_name", "string", "", "that metric's name alone"),
     ("moved", "int64", "metrics", "metrics that moved (every family)"),
     ("steady", "int64", "metrics", "metrics that did not move (every family)"),
 ])
@@ -291,15 +292,18 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
     for k, g in evidence.groupby(key, sort=True):
         counted = g[g["family"].isin(COUNTED_FAMILIES)]
         score = float(counted.groupby("family")["evidence"].mean().sum())
-        top = None
+        top = top_name = None
         if len(counted) and counted["evidence"].max() > 0:
             r = counted.loc[counted["evidence"].idxmax()]
+            top_name = str(r["name"])
             top = f"{r['name']} {_fmt(r['baseline_median'])} → {_fmt(r['incident_mean'])}"
-        rows.append({key: k, "metric_score": score, "top_metric": top, "moved": int(g["moved"].sum()),
+        rows.append({key: k, "metric_score": score, "top_metric": top, "top_metric_name": top_name,
+                     "moved": int(g["moved"].sum()),
                      "steady": int((~g["moved"].astype(bool)).sum())})
     out = pd.DataFrame(rows, columns=[key, *METRIC_SCORES.column_names])
     out[key] = out[key].astype("string")
-    out["top_metric"] = out["top_metric"].astype(object).where(out["top_metric"].notna(), None).astype("string")
+    for c in ("top_metric", "top_metric_name"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
     out["metric_score"] = out["metric_score"].astype(float)
     for c in ("moved", "steady"):
         out[c] = out[c].astype("int64")
@@ -308,7 +312,7 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
 
 def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: pd.DataFrame,
                          baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0) -> pd.DataFrame:
-    """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top``, ``metrics_moved``,
+    """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top`` (and its ``metric_top_name``), ``metrics_moved``,
     ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>).
 
     Parameters
@@ -345,14 +349,15 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         raise ArgumentError("rank_causes: level='host' rows have no host column to join metrics on")
     ev = metric_evidence(metrics, incident, baseline, by=by, prior=prior)
     sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
-    sc = sc.rename(columns={"metric_score": "metrics", "top_metric": "metric_top", "moved": "metrics_moved",
-                            "steady": "metrics_steady"})
+    sc = sc.rename(columns={"metric_score": "metrics", "top_metric": "metric_top", "top_metric_name": "metric_top_name",
+                            "moved": "metrics_moved", "steady": "metrics_steady"})
     sc[by] = sc[by].astype(table[by].dtype if by in table.columns else "string")
     out = table.merge(sc, how="left", on=by)
     out["metrics"] = out["metrics"].astype(float).fillna(0.0)
     for c in ("metrics_moved", "metrics_steady"):
         out[c] = out[c].astype("Int64")
     out["metric_top"] = out["metric_top"].astype("string")
+    out["metric_top_name"] = out["metric_top_name"].astype("string")
     out.attrs = dict(table.attrs)
     out.attrs["metric_evidence"] = ev
     return out

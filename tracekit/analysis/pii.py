@@ -473,7 +473,8 @@ def redact(
     Parameters
     ----------
     spans : pandas.DataFrame
-        A spans frame (one row per span, tracekit.schema).
+        A spans frame (one row per span, tracekit.schema), or a logs frame (:mod:`tracekit.logs_schema`:
+        its ``body`` is a text like a span name, its ``attributes`` and ``resource`` as a span's).
     keys : Iterable[str] | None, default None
         Attribute key patterns (globs) whose values are replaced.
     patterns : Iterable[str] | None, default None
@@ -535,7 +536,7 @@ def redact(
                 index=spans.index, dtype=object,
             )
     if r.compiled:
-        for c in ("status_message", "name", "service"):
+        for c in ("status_message", "name", "service", "body"):  # body: a logs frame's records
             if c in out.columns:
                 col = spans[c]
                 new = pd.Series([r.text(m) if isinstance(m, str) else m for m in col.to_numpy(dtype=object, na_value=None)],

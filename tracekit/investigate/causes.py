@@ -343,7 +343,7 @@ def rank_causes(
     metrics : pandas.DataFrame, optional
         A metrics frame covering both periods: each row's metric evidence
         (:mod:`tracekit.analysis.metric_evidence`, per service, or per host at ``level="host"``) is
-        added to its score, and the columns ``metrics``, ``metric_top``, ``metrics_moved``,
+        added to its score, and the columns ``metrics``, ``metric_top`` (with ``metric_top_name``), ``metrics_moved``,
         ``metrics_steady`` and ``signals`` (which signals support the row) follow the others.
     logs : DataFrame, optional
         A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
@@ -677,7 +677,7 @@ def rank_causes(
         table["hypothesis"] = pd.array([h if not isinstance(top, str) or mv <= 0.05 else f"{h} Metrics: {top}."
                                         for h, top, mv in zip(table["hypothesis"], table["metric_top"],
                                                               table["metrics"], strict=True)], dtype="string")
-        extra += ["metrics", "metric_top", "metrics_moved", "metrics_steady"]
+        extra += ["metrics", "metric_top", "metric_top_name", "metrics_moved", "metrics_steady"]
     if metrics is not None or logs is not None:  # which signals support each row (the hypothesis' threshold)
         support = {"traces": (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)}
         if logs is not None:

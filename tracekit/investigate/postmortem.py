@@ -197,6 +197,8 @@ def postmortem(
     weights: Any = None,
     min_baseline: int = 30,
     n_boot: int = DEFAULT_N_BOOT,
+    logs: pd.DataFrame | None = None,
+    metrics: pd.DataFrame | None = None,
 ) -> Postmortem:
     """Answer the postmortem questions on ``spans``, each finding a sentence with its numbers.
 
@@ -220,6 +222,14 @@ def postmortem(
         Fewest baseline traces before the onset; fewer and the period after the recovery joins them.
     n_boot : int
         Bootstrap draws of the comparison.
+    logs : pandas.DataFrame, optional
+        A logs frame (:func:`~tracekit.read_logs`) covering both periods: its evidence joins the
+        traces' in the ranking behind "where" (``rank_causes(..., logs=)``: which log statements
+        each operation's spans emit, where ERROR records originate).
+    metrics : pandas.DataFrame, optional
+        A metrics frame (:func:`~tracekit.read_metrics`; cumulative sums as rates,
+        :func:`~tracekit.metric_rates`) covering both periods: metric evidence per service joins the
+        ranking (``rank_causes(..., metrics=)``).
 
     Returns
     -------
@@ -277,7 +287,8 @@ def postmortem(
         if level in CAUSE_LEVELS:
             with warnings.catch_warnings(record=True) as caught:  # said in "how sure", not on stderr
                 warnings.simplefilter("always", UserWarning)
-                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None)
+                ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None,
+                                      logs=logs, metrics=metrics)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
@@ -293,7 +304,8 @@ def postmortem(
         changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,
         structure=None if cmp is None else cmp.structure,
         level=level, freq=freq, health=health,
-        params=dict(level=level, freq=freq, alpha=alpha, min_baseline=min_baseline, n_boot=n_boot),
+        params=dict(level=level, freq=freq, alpha=alpha, min_baseline=min_baseline, n_boot=n_boot,
+                    signals=["traces", *(["logs"] if logs is not None else []), *(["metrics"] if metrics is not None else [])]),
     )
 
 

@@ -1,0 +1,180 @@
+"""Logs and metrics in the postmortem: the ranking behind "where", the report (Python and CLI), redaction, Chromium.
+
+Ground truth by construction: two simulated hours of the same system (seeds 3 and 4, the baseline moved one hour
+earlier); in the incident hour every span of one service (``payments``) logs an ERROR naming a customer's e-mail and
+its CPU metric runs at 80 % instead of 10 %; every other span logs "handled request" on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.reporting import collect_report, render_markdown, render_report
+
+from .browser import open_html
+
+TARGET = "payments"
+EMAIL = "ann.lee@example.com"
+HOUR = pd.Timedelta("1h")
+
+
+def _records(spans: pd.DataFrame, faulty: bool) -> dict:
+    svc = spans["service"].astype(str).to_numpy()
+    bad = faulty & (svc == TARGET)
+    return {"time": spans["start"].to_numpy(), "trace_id": spans["trace_id"].astype(str).to_numpy(),
+            "span_id": spans["span_id"].astype(str).to_numpy(), "service": svc,
+            "body": np.where(bad, f"payment token rejected for {EMAIL}", "handled request"),
+            "severity": np.where(bad, "ERROR", "INFO")}
+
+
+@pytest.fixture(scope="module")
+def signals():
+    inc = tk.simulate.simulate("baseline", 200, seed=3).spans
+    base = tk.simulate.simulate("baseline", 200, seed=4).spans
+    base = base.assign(start=base["start"] - HOUR, end=base["end"] - HOUR)
+    a, b = _records(inc, True), _records(base, False)
+    logs = tk.logs_from_columns({k: np.concatenate([a[k], b[k]]) for k in a})
+    t = pd.date_range(base["start"].min().floor("1min"), inc["end"].max().ceil("1min"), freq="1min")
+    services = sorted(set(inc["service"].astype(str)))
+    rows = [(ti, s, (80.0 if s == TARGET and ti >= inc["start"].min().floor("1min") else 10.0) + i % 3)
+            for i, ti in enumerate(t) for s in services]
+    metrics = tk.metrics_from_columns({"time": [r[0] for r in rows], "name": "cpu", "unit": "%",
+                                       "value": [r[2] for r in rows], "service": [r[1] for r in rows]})
+    return inc, base, logs, metrics
+
+
+@pytest.fixture(scope="module")
+def data(signals):
+    inc, base, logs, metrics = signals
+    return collect_report(inc, baseline=base, logs=logs, metrics=metrics, redact=["user.*"], worst=2)
+
+
+def test_postmortem_ranks_with_every_signal_given(signals):
+    inc, base, logs, metrics = signals
+    plain = tk.postmortem(inc, base)
+    pm = tk.postmortem(inc, base, logs=logs, metrics=metrics)
+    top = pm.causes.iloc[0]
+    assert top["service"] == TARGET and top["signals"] == "logs, metrics"  # the traces are the same two hours
+    assert pm.params["signals"] == ["traces", "logs", "metrics"] and plain.params["signals"] == ["traces"]
+    assert "signals" not in plain.causes.columns
+    where = " ".join(pm.sentences("where"))
+    assert TARGET in where and "ERROR records originate" in where and "cpu" in where
+    # the metric that moved at each component is named on its row; it moved at the target only
+    rc, at = pm.causes, pm.causes["service"] == TARGET  # one row per operation (postmortem's level)
+    assert (rc.loc[at, "metric_top_name"] == "cpu").all() and (rc.loc[~at, "metrics"] == 0).all()
+
+
+def test_report_data_carries_logs_metrics_and_redacts_records(data, signals):
+    inc, _, logs, metrics = signals
+    assert data.story.causes.iloc[0]["service"] == TARGET
+    assert data.settings["signals"] == ["traces", "logs", "metrics"]
+    assert data.settings["log_records"] == len(logs) and data.settings["metric_points"] == len(metrics)
+    assert data.settings["log_records_on_incident_spans"] == len(inc)  # every incident span has its one record
+    st = data.signals_timeline
+    assert st is not None and TARGET in set(st["service"]) and "metric.cpu" in st.columns
+    assert st.attrs["metric_names"] == ["cpu"]
+    # the target's CPU under its requests: 80-82 % in the incident's buckets
+    part = st[(st["service"] == TARGET) & (st["requests"] > 0)]
+    assert part["metric.cpu"].between(80, 82).all()
+    html, md = render_report(data), render_markdown(data)
+    assert EMAIL not in html and EMAIL not in md  # redaction reaches the log records and the hypotheses
+    assert "payment token rejected for" in html  # the record itself is shown, its e-mail replaced
+    assert 'id="metrics-over-time"' in html and "Log records of this trace" in html
+
+
+def test_report_without_signals_is_unchanged_in_shape(signals):
+    inc, base, _, _ = signals
+    d = collect_report(inc, baseline=base, worst=0)
+    assert d.signals_timeline is None and d.settings["signals"] == ["traces"]
+    assert 'id="metrics-over-time"' not in render_report(d) and "signals" not in d.story.causes.columns
+
+
+def _otlp_logs(logs: pd.DataFrame) -> str:
+    """Collector-style OTLP logs JSON lines (one resourceLogs per service), written from the spec's field names."""
+    lines = []
+    for svc, g in logs.groupby("service"):
+        recs = [{"timeUnixNano": str(int(t.value)), "severityText": sev, "body": {"stringValue": body},
+                 "traceId": tid, "spanId": sid}
+                for t, sev, body, tid, sid in zip(g["time"], g["severity_text"], g["body"], g["trace_id"], g["span_id"],
+                                                  strict=True)]
+        lines.append(json.dumps({"resourceLogs": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": svc}}]},
+            "scopeLogs": [{"scope": {"name": "test"}, "logRecords": recs}]}]}))
+    return "\n".join(lines) + "\n"
+
+
+def _otlp_metrics(metrics: pd.DataFrame) -> str:
+    lines = []
+    for svc, g in metrics.groupby("service"):
+        pts = [{"timeUnixNano": str(int(t.value)), "asDouble": float(v)} for t, v in zip(g["time"], g["value"], strict=True)]
+        lines.append(json.dumps({"resourceMetrics": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": svc}}]},
+            "scopeMetrics": [{"metrics": [{"name": "cpu", "unit": "%", "gauge": {"dataPoints": pts}}]}]}]}))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow  # two reads and a report in a subprocess
+def test_cli_report_reads_logs_and_metrics_files(signals, tmp_path):
+    inc, base, logs, metrics = signals
+    tk.write_otlp(inc, tmp_path / "incident.jsonl")
+    tk.write_otlp(base, tmp_path / "baseline.jsonl")
+    (tmp_path / "logs.jsonl").write_text(_otlp_logs(logs))
+    (tmp_path / "metrics.jsonl").write_text(_otlp_metrics(metrics))
+    assert len(tk.read_logs(tmp_path / "logs.jsonl")) == len(logs)  # the files say what the frames say
+    out = tmp_path / "r.html"
+    run = subprocess.run([sys.executable, "-m", "tracekit", "report", str(tmp_path / "incident.jsonl"),
+                          "--baseline", str(tmp_path / "baseline.jsonl"), "--logs", str(tmp_path / "logs.jsonl"),
+                          "--metrics", str(tmp_path / "metrics.jsonl"), "--redact", "user.*", "--worst", "1",
+                          "--no-progress", "-o", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    html = out.read_text()
+    assert EMAIL not in html and EMAIL not in out.with_suffix(".md").read_text()
+    assert 'id="metrics-over-time"' in html
+    # the inputs table lists the logs and metrics files beside the traces
+    for name in ("logs.jsonl", "metrics.jsonl", "incident.jsonl"):
+        assert name in html
+    md = out.with_suffix(".md").read_text()
+    assert "Likely cause (ranked first" in md and TARGET in md.split("Likely cause (ranked first", 1)[1][:200]
+
+
+def test_cli_report_names_a_missing_logs_file(signals, tmp_path):
+    inc, _, _, _ = signals
+    tk.write_otlp(inc.head(50), tmp_path / "incident.jsonl")
+    run = subprocess.run([sys.executable, "-m", "tracekit", "report", str(tmp_path / "incident.jsonl"), "--logs",
+                          str(tmp_path / "nope.jsonl"), "--no-progress", "-o", str(tmp_path / "r.html")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "nope.jsonl" in run.stderr and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.browser
+def test_report_with_signals_in_chromium(data, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text(render_report(data), encoding="utf-8")
+    page = open_html(path, wait_for=".js-plotly-plot .main-svg", evaluate="""() => {
+        const h = document.getElementById('metrics-over-time');
+        let el = h && h.nextElementSibling, plot = null;
+        while (el && !plot) { plot = el.querySelector ? el.querySelector('.js-plotly-plot') : null; el = el.nextElementSibling; }
+        return {
+            metricRows: plot ? [...plot.querySelectorAll('.gtitle, .annotation-text')].map(e => e.textContent) : [],
+            causesHead: [...document.querySelectorAll('#causes-table thead th')].map(th => th.textContent),
+            firstCause: [...(document.querySelector('#causes-table tbody tr') || document.createElement('tr'))
+                         .querySelectorAll('td')].map(td => td.textContent),
+            logTables: document.querySelectorAll('table[id^="logs-"]').length,
+            text: document.body.innerText,
+        };
+    }""")
+    assert page.errors == []
+    v = page.value
+    assert any("cpu" in t for t in v["metricRows"])  # the metric row under the requests
+    assert "signals" in v["causesHead"]
+    first = dict(zip(v["causesHead"], v["firstCause"], strict=False))
+    assert TARGET in first["component"] and first["signals"] == "logs, metrics"
+    assert "ERROR logs" in first["evidence (score of each kind)"]
+    assert v["logTables"] >= 1 and EMAIL not in v["text"]

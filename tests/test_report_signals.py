@@ -80,9 +80,13 @@ def test_report_data_carries_logs_metrics_and_redacts_records(data, signals):
     st = data.signals_timeline
     assert st is not None and TARGET in set(st["service"]) and "metric.cpu" in st.columns
     assert st.attrs["metric_names"] == ["cpu"]
-    # the target's CPU under its requests: 80-82 % in the incident's buckets
+    # the baseline hour just before is on the same axis, so the move is drawn: the target's CPU under its requests
+    # is 10-12 % in the baseline's buckets and 80-82 % in the incident's
+    assert st.attrs["with_baseline"]
     part = st[(st["service"] == TARGET) & (st["requests"] > 0)]
-    assert part["metric.cpu"].between(80, 82).all()
+    before = part["time"] < inc["start"].min().floor("1min")
+    assert before.sum() > 10 and (~before).sum() > 10
+    assert part.loc[before, "metric.cpu"].between(10, 12).all() and part.loc[~before, "metric.cpu"].between(80, 82).all()
     html, md = render_report(data), render_markdown(data)
     assert EMAIL not in html and EMAIL not in md  # redaction reaches the log records and the hypotheses
     assert "payment token rejected for" in html  # the record itself is shown, its e-mail replaced

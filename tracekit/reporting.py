@@ -343,6 +343,12 @@ def collect_report(
 _SIGNAL_SERVICES, _SIGNAL_METRICS = 3, 3
 
 
+def _clock(t: Any) -> str:
+    """A timestamp as YYYY-MM-DD HH:MM (UTC)."""
+    return pd.Timestamp(t).tz_convert("UTC").strftime("%Y-%m-%d %H:%M") if pd.Timestamp(t).tzinfo else \
+        pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
+
+
 def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) -> pd.DataFrame | None:
     """The requests of the top-ranked services per time bucket with the metric that moved most at each
     (rank_causes' ``metric_top_name``; :func:`tracekit.timeline` by service with ``metrics``), or None when no
@@ -357,9 +363,18 @@ def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) ->
     names = [n for n in dict.fromkeys(moved["metric_top_name"].astype(object)) if isinstance(n, str)][:_SIGNAL_METRICS]
     if not names:
         return None
-    tl = timeline(spans, story.freq, by="service", metrics=metrics, metric_names=names)
+    # the baseline's period on the same axis when it is a separate period just before the incident (as long as the
+    # incident or nearer), so the move itself is drawn; a baseline cut from the same spans is in them already
+    frames, base, with_base = [spans], story.baseline, False
+    if base is not None and len(base) and len(spans) and not base["trace_id"].isin(spans["trace_id"]).all():
+        gap = spans["start"].min() - base["end"].max()
+        if pd.Timedelta(0) <= gap <= spans["end"].max() - spans["start"].min():
+            frames, with_base = [base, spans], True
+    tl = timeline(pd.concat(frames, ignore_index=True) if with_base else spans, story.freq, by="service",
+                  metrics=metrics, metric_names=names)
     out = tl[tl["service"].isin(top)].reset_index(drop=True)
-    out.attrs = dict(tl.attrs, services=top, metric_names=names)
+    out.attrs = dict(tl.attrs, services=top, metric_names=names, with_baseline=with_base,
+                     incident_start=spans["start"].min())
     return out
 
 
@@ -609,10 +624,12 @@ def render_report(data: ReportData) -> str:
     parts.append(fig(plotting.plot_heatmap(data.spans, story.freq, title="request latency over time (all requests)")))
     if data.signals_timeline is not None:
         st = data.signals_timeline
+        since = (f"the baseline's period and then the incident (from {_esc(_clock(st.attrs['incident_start']))} UTC)"
+                 if st.attrs.get("with_baseline") else "the incident's period")
         parts.append('<h3 id="metrics-over-time">Metrics of the likely causes</h3><p class="muted">The requests each of '
                      f"the top-ranked services served ({_esc(', '.join(st.attrs.get('services', [])))}) and the "
                      f"metrics that moved most at them ({_esc(', '.join(st.attrs.get('metric_names', [])))}: mean per "
-                     f"{_esc(story.freq)} bucket), on the same time axis.</p>")
+                     f"{_esc(story.freq)} bucket), on one time axis: {since}.</p>")
         parts.append(fig(plotting.plot_timeline(st, title="top-ranked services: requests, latency and the metrics "
                                                           "that moved")))
     parts.append("</section>")
@@ -638,7 +655,14 @@ def render_report(data: ReportData) -> str:
                          "the share of its incident spans that look abnormal, shrunk towards the baseline's own "
                          "rate): slower own work, longer waits between services, calls beyond or below the "
                          "baseline's rate, an unseen call pattern, errors that originate there; the counts behind "
-                         "each score are in the full table's hypothesis, the milliseconds beside the score.</p>")
+                         "each score are in the full table's hypothesis, the milliseconds beside the score."
+                         + (" With logs: log statements (the change, beyond chance, in the share of its spans "
+                            "emitting a log template) and ERROR logs (spans where an ERROR record originates)."
+                            if "log_templates" in story.causes.columns else "")
+                         + (" With metrics: its metrics that moved beyond the baseline's reach, by the size of "
+                            "the move." if "metrics" in story.causes.columns else "")
+                         + (" <i>signals</i>: which signals support the row." if "signals" in story.causes.columns
+                            else "") + "</p>")
             strong = int((story.causes["score"] >= 0.1).sum())  # the rest is "low evidence": one click away
             parts.append(_table(_causes_view(story.causes), max_rows=max(3, min(strong, 8)), table_id="causes-table",
                                 name="causes", full=story.causes))

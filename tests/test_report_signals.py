@@ -77,6 +77,8 @@ def test_report_data_carries_logs_metrics_and_redacts_records(data, signals):
     assert data.settings["signals"] == ["traces", "logs", "metrics"]
     assert data.settings["log_records"] == len(logs) and data.settings["metric_points"] == len(metrics)
     assert data.settings["log_records_on_incident_spans"] == len(inc)  # every incident span has its one record
+    assert data.settings["log_records_on_baseline_spans"] == len(logs) - len(inc)
+    assert data.settings["log_records_on_no_span"] == 0
     st = data.signals_timeline
     assert st is not None and TARGET in set(st["service"]) and "metric.cpu" in st.columns
     assert st.attrs["metric_names"] == ["cpu"]
@@ -91,6 +93,20 @@ def test_report_data_carries_logs_metrics_and_redacts_records(data, signals):
     assert EMAIL not in html and EMAIL not in md  # redaction reaches the log records and the hypotheses
     assert "payment token rejected for" in html  # the record itself is shown, its e-mail replaced
     assert 'id="metrics-over-time"' in html and "Log records of this trace" in html
+
+
+def test_report_counts_log_records_on_no_span_and_says_so(signals):
+    """Records whose ids name no span are counted and said in the report, not dropped silently; a metric of a
+    service the spans never name moves nothing drawn."""
+    inc, base, logs, metrics = signals
+    stray = tk.logs_from_columns({"time": [inc["start"].min()] * 3, "body": ["orphan record"] * 3,
+                                  "trace_id": ["f" * 32] * 3, "span_id": ["e" * 16] * 3})
+    other = tk.metrics_from_columns({"time": metrics["time"], "name": "cpu", "value": metrics["value"] * 0 + 5.0,
+                                     "service": "no-such-service"})
+    d = collect_report(inc, baseline=base, logs=pd.concat([logs, stray], ignore_index=True), metrics=other, worst=0)
+    assert d.settings["log_records_on_no_span"] == 3 and d.signals_timeline is None
+    html = render_report(d)
+    assert "3 on no span of either" in html and 'id="metrics-read"' in html
 
 
 def test_report_without_signals_is_unchanged_in_shape(signals):

@@ -256,9 +256,14 @@ def collect_report(
         validate_logs(logs)
         on = attach_logs(spans, logs)
         spans = on.spans
-        signal_counts.update(log_records=len(logs), log_records_on_incident_spans=int(on.n_on_span + on.n_trace_level))
+        on_spans, on_base = int(on.n_on_span + on.n_trace_level), 0
         if baseline is not None:
-            baseline = attach_logs(baseline, logs).spans
+            on_b = attach_logs(baseline, logs)
+            baseline, on_base = on_b.spans, int(on_b.n_on_span + on_b.n_trace_level)
+        # a record on neither side is counted, not dropped silently (the spans frames may share traces: at most all)
+        signal_counts.update(log_records=len(logs), log_records_on_incident_spans=on_spans,
+                             log_records_on_baseline_spans=on_base,
+                             log_records_on_no_span=max(len(logs) - on_spans - on_base, 0))
     if metrics is not None:
         from .io.metrics import metric_rates
         from .metrics_schema import validate_metrics
@@ -753,6 +758,16 @@ def render_report(data: ReportData) -> str:
                          + [{"set": kind, **vars(f)} for kind, f in data.signal_inputs])
     parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
                         max_rows=20))
+    st_ = data.settings
+    if "log_records" in st_:
+        parts.append(f'<p id="logs-read">Logs: {st_["log_records"]:,} records; {st_["log_records_on_incident_spans"]:,} '
+                     f'on the analysed spans, {st_["log_records_on_baseline_spans"]:,} on the baseline given, '
+                     f'{st_["log_records_on_no_span"]:,} on no span of either (their trace or span ids name no span '
+                     "here: <code>tk.attach_logs(spans, logs).unmatched</code> lists them).</p>")
+    if "metric_points" in st_:
+        parts.append(f'<p id="metrics-read">Metrics: {st_["metric_points"]:,} points in {st_["metric_series"]:,} series'
+                     + ("; cumulative sums turned into rates (<code>tk.metric_rates</code>)" if st_["metric_sums_as_rates"]
+                        else "") + ".</p>")
     settings = pd.DataFrame([{"setting": k, "value": json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}
                              for k, v in data.settings.items()])
     parts.append("<details><summary>settings</summary>" + _html_table(settings) + "</details>")

@@ -18,12 +18,24 @@ or Playwright is missing, :func:`open_html` calls ``pytest.skip`` with the reaso
 needs a browser is skipped rather than failed on a machine without one. Network is off for the
 page except ``file://``: a page that tries to fetch anything (e.g. a CDN script) logs a request
 failure, which shows up in ``page.failed_requests`` and, for scripts, as a JS error.
+
+One Chromium serves the whole session: it is launched on the first call, and every call opens its
+page in a fresh browser context (storage and cache of its own, as a new browser has), so a page
+sees nothing of the pages before it. Launching Playwright's driver and Chromium costs 2-4 s on two
+loaded cores: once per session instead of once per page. Playwright's sync API marks its asyncio
+loop as running in the thread that drives it, so the browser is driven from a thread of its own
+and the tests' thread (dask, nbclient, ``asyncio.run``) never sees that loop.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
 import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +83,67 @@ def chromium_available() -> str | None:
     return None
 
 
+class _LaunchFailed(Exception):
+    """Chromium did not start (the calling test is skipped with the reason)."""
+
+
+class _SharedBrowser:
+    """One headless Chromium for the session, driven by a thread of its own (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[[Any], Any]) -> Any:
+        """``job(browser)`` on the browser's thread: its result, or its exception raised here."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="chromium", daemon=True)
+                self._thread.start()
+            done: Future = Future()
+            self._jobs.put((job, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+
+        pw = browser = None
+        try:
+            while (item := self._jobs.get()) is not None:
+                job, done = item
+                try:
+                    if pw is None:
+                        pw = sync_playwright().start()
+                    if browser is None or not browser.is_connected():  # the first page, or Chromium went away
+                        try:
+                            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                        except PlaywrightError as exc:  # pragma: no cover - depends on the machine
+                            raise _LaunchFailed(str(exc)) from exc
+                    done.set_result(job(browser))
+                except BaseException as exc:  # handed to the calling thread
+                    done.set_exception(exc)
+        finally:
+            if browser is not None:
+                browser.close()
+            if pw is not None:
+                pw.stop()
+
+    def close(self) -> None:
+        """Close Chromium and end its thread (at exit; a later page would launch it again)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None and thread.is_alive():
+                self._jobs.put(None)
+        if thread is not None:
+            thread.join(timeout=30)
+
+
+_BROWSER = _SharedBrowser()
+atexit.register(_BROWSER.close)
+
+
 def open_html(
     path: str | Path,
     *,
@@ -82,24 +155,20 @@ def open_html(
 ) -> PageResult:
     """Load ``path`` in headless Chromium, wait for ``wait_for`` (a CSS selector) if given, then
     return the DOM, console/page errors, failed requests and the value of the JS function
-    ``evaluate`` (e.g. ``"() => document.title"``). Skips the calling test if no browser."""
+    ``evaluate`` (e.g. ``"() => document.title"``). Skips the calling test if no browser.
+    The page opens in a fresh browser context of the session's Chromium."""
     reason = chromium_available()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
     url = Path(path).resolve().as_uri()
-    console: list[str] = []
-    page_errors: list[str] = []
-    failed: list[str] = []
-    with sync_playwright() as pw:
+
+    def job(browser: Any) -> PageResult:
+        console: list[str] = []
+        page_errors: list[str] = []
+        failed: list[str] = []
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         try:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        except PlaywrightError as exc:  # pragma: no cover - depends on the machine
-            pytest.skip(f"chromium at {CHROMIUM} failed to start: {exc}")
-        try:
-            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            page = context.new_page()
             page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: page_errors.append(str(e)))
             page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
@@ -112,5 +181,11 @@ def open_html(
             shot = page.screenshot(full_page=False) if screenshot else None
             dom = page.content()
         finally:
-            browser.close()
-    return PageResult(dom=dom, console_errors=console, page_errors=page_errors, failed_requests=failed, value=value, screenshot=shot)
+            context.close()
+        return PageResult(dom=dom, console_errors=console, page_errors=page_errors, failed_requests=failed,
+                          value=value, screenshot=shot)
+
+    try:
+        return _BROWSER.run(job)
+    except _LaunchFailed as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"chromium at {CHROMIUM} failed to start: {exc}")

@@ -79,3 +79,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if path.endswith(".ipynb") or (item.name in SLOW_DOCTESTS and type(item).__name__ == "DoctestItem"):
             item.add_marker(pytest.mark.slow)
 
+
+#: the notebook tests/test_notebook_export.py runs whole (``nbconvert --execute``: a cell that raises fails it, which
+#: is all ``--nbval-lax`` checks of a notebook without NBVAL markers)
+EXPORTED_NOTEBOOK = "02-exploratory-performance.ipynb"
+EXPORT_TEST = "test_notebook_export.py::test_exported_notebook_keeps_its_figures"
+
+
+class _NotebookOnce:
+    """When the export test runs, nbval's run of the same notebook is deselected: it runs once a session, not twice
+    (26-38 s each on two loaded cores). After ``-m``/``-k`` have deselected (``trylast``), so a session without the
+    export test (``-m "not browser"``, ``pytest notebooks/``) still runs the notebook under nbval."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not any(item.nodeid.endswith(EXPORT_TEST) for item in items):
+            return
+        twice = [item for item in items if item.path.name == EXPORTED_NOTEBOOK]
+        if twice:
+            items[:] = [item for item in items if item.path.name != EXPORTED_NOTEBOOK]
+            config.hook.pytest_deselected(items=twice)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("tracekit-notebook-once"):
+        config.pluginmanager.register(_NotebookOnce(), "tracekit-notebook-once")

@@ -84,21 +84,26 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert list(table.columns) == FINDINGS.column_names and len(table) == len(pm.findings)
 
 
+@pytest.fixture(scope="module")
+def deploy_pm():
+    """The deploy-regression postmortem without a baseline, computed once for the two tests that read it (a frozen
+    Postmortem; 4-5 s on two loaded cores)."""
+    return tk.postmortem(read_dataset("deploy-regression"))
+
+
 @pytest.mark.slow  # 6.0 s in the fast lane (2 loaded cores, issue 28)
-def test_deploy_story_names_version_and_operation():
+def test_deploy_story_names_version_and_operation(deploy_pm):
     truth = _truth("deploy-regression")
-    spans = read_dataset("deploy-regression")
-    pm = tk.postmortem(spans)
+    pm = deploy_pm
     assert abs(pm.window[0] - pd.Timestamp("2026-03-02T14:30Z")) <= pd.Timedelta("1min")
     changed = " ".join(pm.sentences("changed"))
     assert "payments 1.4.2 → 1.5.0" in changed
     assert truth.get("bad_version", "1.5.0") in changed
 
 
-def test_deploy_story_names_the_added_operation():
+def test_deploy_story_names_the_added_operation(deploy_pm):
     truth = _truth("deploy-regression")
-    spans = read_dataset("deploy-regression")
-    pm = tk.postmortem(spans)
+    pm = deploy_pm
     where = [f for f in pm.findings if f.topic == "where"][0]
     assert where.evidence["key"].startswith("payments: GET /v1/risk-score")
     # per /checkout request the new call adds its lognormal mean (median 180 ms, sigma 0.25: 186 ms; payments

@@ -80,24 +80,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
-#: the notebook tests/test_notebook_export.py runs whole (``nbconvert --execute``: a cell that raises fails it, which
-#: is all ``--nbval-lax`` checks of a notebook without NBVAL markers)
-EXPORTED_NOTEBOOK = "02-exploratory-performance.ipynb"
-EXPORT_TEST = "test_notebook_export.py::test_exported_notebook_keeps_its_figures"
+#: notebooks that a test runs whole (a cell that raises fails it, which is all ``--nbval-lax`` checks of a notebook
+#: without NBVAL markers), with that test and when its run equals nbval's: notebook 02 is exported by nbconvert
+#: --execute; notebook 04 is run by nbclient with TRACEKIT_LOCAL_XRAY unset (so equal only when the session has it unset)
+RUN_BY_A_TEST = {
+    "02-exploratory-performance.ipynb": ("test_notebook_export.py::test_exported_notebook_keeps_its_figures",
+                                         lambda: True),
+    "04-xray-live.ipynb": ("test_xray_live.py::test_notebook_04_text_and_code_agree_and_no_server_log",
+                           lambda: "TRACEKIT_LOCAL_XRAY" not in os.environ),
+}
 
 
 class _NotebookOnce:
-    """When the export test runs, nbval's run of the same notebook is deselected: it runs once a session, not twice
-    (26-38 s each on two loaded cores). After ``-m``/``-k`` have deselected (``trylast``), so a session without the
-    export test (``-m "not browser"``, ``pytest notebooks/``) still runs the notebook under nbval."""
+    """A notebook that a selected test runs whole is not run again by nbval (notebook 02: 26-38 s on two loaded
+    cores, 04: 7 s). After ``-m``/``-k`` have deselected (``trylast``), so a session without that test
+    (``-m "not browser"``, ``pytest notebooks/``) still runs the notebook under nbval."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        if not any(item.nodeid.endswith(EXPORT_TEST) for item in items):
-            return
-        twice = [item for item in items if item.path.name == EXPORTED_NOTEBOOK]
+        ids = [item.nodeid for item in items]
+        once = {nb for nb, (test, same) in RUN_BY_A_TEST.items() if same() and any(i.endswith(test) for i in ids)}
+        twice = [item for item in items if item.path.name in once and item.path.suffix == ".ipynb"]
         if twice:
-            items[:] = [item for item in items if item.path.name != EXPORTED_NOTEBOOK]
+            items[:] = [item for item in items if item not in twice]
             config.hook.pytest_deselected(items=twice)
 
 

@@ -15,19 +15,19 @@ import pytest
 import tracekit as tk
 from tracekit.analysis.baseline_check import baseline_comparability
 
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 
 DATA = REPO / "datasets"
 
 
 @pytest.fixture(scope="module")
 def deploy():
-    return tk.read(DATA / "deploy-regression")
+    return read_dataset("deploy-regression")
 
 
 @pytest.fixture(scope="module")
 def xray_baseline():
-    return tk.read(DATA / "checkout-baseline")
+    return read_dataset("checkout-baseline")
 
 
 def test_another_format_is_not_comparable_and_the_sentence_gives_the_counts(deploy, xray_baseline):
@@ -41,7 +41,7 @@ def test_another_format_is_not_comparable_and_the_sentence_gives_the_counts(depl
 
 
 def test_the_same_system_and_format_is_comparable(xray_baseline):
-    c = baseline_comparability(tk.read(DATA / "checkout-incident"), xray_baseline)
+    c = baseline_comparability(read_dataset("checkout-incident"), xray_baseline)
     assert c.comparable and c.reason == "" and c.shared_span_share == 1.0
     # another system (every name different), same format: not comparable
     sim = tk.simulate.simulate("baseline", 100, seed=4).spans

@@ -10,7 +10,7 @@ import tracekit as tk
 import tracekit.plotting  # noqa: F401
 
 from .browser import open_html
-from .conftest import REPO
+from .conftest import read_dataset
 from .test_waterfall import JAEGER1_CP, TID, cp_frame, trace
 
 pytestmark = pytest.mark.browser
@@ -85,8 +85,8 @@ OVERLAPS = """() => {
 
 
 def test_service_map_labels_do_not_overlap_in_chromium(tmp_path):
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     G = tk.service_graph(inc)
     for name, fig in (("map", tk.plot_service_graph(G)),
                       ("map_baseline", tk.plot_service_graph(G, baseline=tk.service_graph(base)))):
@@ -107,7 +107,7 @@ TICK_BOXES = """() => Array.from(document.querySelectorAll('.ytick text')).map(t
 
 
 def test_waterfall_labels_are_left_aligned_in_chromium(tmp_path):
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    inc = read_dataset("checkout-incident")
     tid = str(inc.loc[inc["name"] == "SELECT orders"].sort_values("duration_ms")["trace_id"].iloc[-1])
     path = tmp_path / "wf.html"
     tk.plot_waterfall(inc, tid, critical_path=True).write_html(path, include_plotlyjs=True)

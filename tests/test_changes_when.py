@@ -16,6 +16,8 @@ import tracekit as tk
 from tracekit.analysis.changes import MAX_BUCKETS, epidemic_test
 from tracekit.core import trace_outcomes
 
+from .conftest import read_dataset
+
 MIN = pd.Timedelta("1min")
 T0, T_END = pd.Timestamp("2026-03-02T14:00Z"), pd.Timestamp("2026-03-02T15:00Z")
 
@@ -111,16 +113,13 @@ def test_a_straggler_span_far_from_the_rest_takes_a_coarser_bucket_and_says_so()
     assert ch.attrs["params"]["freq"] == "1min" and ch.attrs["params"]["freq_note"] is None
 
 
-DATASETS = __import__("pathlib").Path(__file__).resolve().parents[1] / "datasets"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["dataset", "14:20:40"])
 def test_a_deploy_onset_is_not_after_its_first_new_version_span(case):
     from tracekit.analysis.changes import incident_periods
 
     if case == "dataset":  # payments 1.5.0 first seen 14:30:38; the old code said 14:31
-        spans = tk.read(DATASETS / "deploy-regression")
+        spans = read_dataset("deploy-regression")
     else:
         spans = tk.simulate.simulate("slow-deploy", 1200, seed=3, deploy_time=f"2026-03-02T{case}Z").spans
     d = tk.deployments(spans)

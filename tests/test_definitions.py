@@ -19,7 +19,7 @@ import pytest
 import tracekit as tk
 from tracekit.core import failed_share, percentile
 
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 from .test_structure import mk
 
 MS = 1_000_000
@@ -150,7 +150,7 @@ def test_one_definition_of_host_and_version():
 
     assert skew.HOST_KEYS is HOST_KEYS and bubble.HOST_KEYS is HOST_KEYS
     assert bubble.VERSION_KEYS is VERSION_KEYS and versions_mod.VERSION_KEYS is VERSION_KEYS
-    spans = tk.read(REPO / "datasets" / "bad-host")
+    spans = read_dataset("bad-host")
     h = hosts(spans)
     hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.9), n=1000)
     assert set(hits.loc[hits["dimension"] == "host", "value"]) <= {str(x) for x in h if x is not None} | {"other"}

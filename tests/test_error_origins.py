@@ -10,7 +10,7 @@ import pytest
 import tracekit as tk
 from tracekit.analysis.error_origins import ERROR_ORIGIN_SPANS, ERROR_ORIGINS, TOP_EXCEPTIONS, message_template
 
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 
 DATA = REPO / "datasets"
 MS = 1_000_000
@@ -54,7 +54,7 @@ def test_client_errors_are_not_failures():
 @pytest.mark.slow  # over 1.3 s in the fast lane at load 8 on 2 cores (issue 28)
 def test_aggregate_on_the_incident_dataset_names_payments():
     """checkout-incident: payments' card-network failures (rate 8 % of checkouts) are the main origin."""
-    spans = tk.read(DATA / "checkout-incident")
+    spans = read_dataset("checkout-incident")
     before = spans.copy()
     eo = tk.error_origins(spans)
     pd.testing.assert_frame_equal(spans, before)  # not mutated
@@ -107,7 +107,7 @@ def test_top_exceptions_groups_by_template_with_first_and_last_seen():
 @pytest.mark.slow  # over 1.3 s in the fast lane at load 8 on 2 cores (issue 28)
 def test_top_exceptions_on_the_incident_dataset():
     truth = json.loads((DATA / "truth" / "checkout-incident.json").read_text())
-    spans = tk.read(DATA / "checkout-incident")
+    spans = read_dataset("checkout-incident")
     te = tk.top_exceptions(spans)
     top = te.iloc[0]
     assert (top["service"], top["exception_type"], top["template"]) == ("payments", "CardNetworkError",

@@ -15,14 +15,14 @@ import tracekit.plotting as plotting
 import tracekit.plotting.flame as plotting_flame
 
 from .browser import open_html
-from .conftest import REPO
+from .conftest import read_dataset
 
 pytestmark = pytest.mark.slow  # every test shares a module fixture that draws every figure (21 s on 2 loaded cores)
 
 
 def _cases() -> dict:
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     slow = inc[inc["name"] == "SELECT orders"].sort_values("duration_ms")["trace_id"]
     tid, tid_fast = str(slow.iloc[-1]), str(slow.iloc[0])
     cp = tk.critical_path(inc)

@@ -10,7 +10,7 @@ import tracekit as tk
 from tracekit.analysis.flame import CRITICAL_PATH_TREE, CRITICAL_PATH_TREE_DIFF, SAVING_POTENTIAL
 from tracekit.core import trace_outcomes
 
-from .conftest import REPO
+from .conftest import read_dataset
 from .test_structure import mk
 
 
@@ -57,8 +57,8 @@ def test_saving_potential_upper_bound():
 
 @pytest.mark.slow  # 3.3 s in the fast lane (2 loaded cores, issue 28)
 def test_flame_diff_on_the_db_lock_twins():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     d = tk.critical_path_tree_diff(tk.critical_path(inc), tk.critical_path(base), spans_a=inc, spans_b=base, n_boot=300)
     assert list(d.columns) == CRITICAL_PATH_TREE_DIFF.column_names
     # the root equals the total change in mean request time

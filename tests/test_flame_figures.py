@@ -10,7 +10,7 @@ import tracekit as tk
 from tracekit.plotting.flame import DIFF_COLORS
 
 from .browser import open_html
-from .conftest import REPO
+from .conftest import read_dataset
 from .test_structure import mk
 
 pytestmark = pytest.mark.browser
@@ -25,8 +25,8 @@ SLICES = """() => {
 
 @pytest.fixture(scope="module")
 def twins_cp():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     return inc, base, tk.critical_path(inc), tk.critical_path(base)
 
 

@@ -14,6 +14,7 @@ import pytest
 import tracekit as tk
 import tracekit.plotting as plotting
 
+from .conftest import read_dataset
 from .test_waterfall import JAEGER1, JAEGER1_CP, TID, cp_frame, nezha_spans, trace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -259,7 +260,7 @@ def test_service_graph_default_layout_covers_every_node():
 @pytest.mark.slow  # 3.6 s in the fast lane (2 loaded cores, issue 28)
 def test_service_graph_layout_no_overlapping_labels_on_the_bundled_incident():
     """Services are nodes (operations are not); node labels and edge labels do not overlap."""
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    inc = read_dataset("checkout-incident")
     G = tk.service_graph(inc)
     services = set(inc["service"].astype(str))
     assert {"SELECT orders", "INSERT orders", "POST /v1/charges"}.isdisjoint(G.nodes)
@@ -293,8 +294,8 @@ def test_service_graph_layout_no_overlapping_labels_on_the_bundled_incident():
 
 @pytest.mark.slow  # 3.1 s in the fast lane (2 loaded cores, issue 28)
 def test_service_graph_against_the_baseline_names_the_slow_edge():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     G, B = tk.service_graph(inc), tk.service_graph(base)
     fig = tk.plot_service_graph(G, baseline=B)
     cls = {tuple(t.meta["edge"]): t.meta["class"] for t in fig.data if isinstance(t.meta, dict)}
@@ -480,7 +481,7 @@ def test_service_colours_can_be_told_apart():
 
 @pytest.mark.slow  # 2.6 s in the fast lane (2 loaded cores, issue 28)
 def test_every_service_figure_uses_the_same_colour_per_service():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    inc = read_dataset("checkout-incident")
     col = tk.service_colors(inc["service"].astype(str))
     tid = str(inc.loc[inc["name"] == "SELECT orders", "trace_id"].iloc[0])
     wf = tk.plot_waterfall(inc, tid)
@@ -508,8 +509,8 @@ def test_every_service_figure_uses_the_same_colour_per_service():
 
 @pytest.mark.slow  # 2.6 s in the fast lane (2 loaded cores, issue 28)
 def test_latency_ecdf_of_request_latency_with_baseline_on_the_db_lock_incident():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     fig = tk.plot_latency_ecdf(inc, base)
     a, b = fig.data
     assert a.meta == {"period": "incident", "group": "all"} and b.meta["period"] == "baseline" and b.line.dash == "dash"
@@ -551,7 +552,7 @@ def test_plot_latency_baseline_and_automatic_log_axis():
 
 @pytest.mark.slow  # 4.9 s in the fast lane (2 loaded cores, issue 28)
 def test_timeline_changes_of_one_window_share_one_shade_and_one_label():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    inc = read_dataset("checkout-incident")
     ch = tk.detect_changes(inc)
     assert len(ch) >= 2 and ch[["onset", "recovery"]].drop_duplicates().shape[0] == 1  # db-lock: one window
     fig = tk.plot_timeline(inc, "1min", by="service", changes=ch, deployments=False)
@@ -576,7 +577,7 @@ def test_waterfall_long_operation_names_keep_their_end(real_traces):
 
 @pytest.mark.slow  # 4.5 s in the fast lane (2 loaded cores, issue 28)
 def test_timeline_draws_the_keys_a_change_names_even_beyond_top():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
+    inc = read_dataset("checkout-incident")
     ch = tk.detect_changes(inc)
     fig = tk.plot_timeline(inc, "1min", by="service", changes=ch, n=2, deployments=False)
     keys = list(dict.fromkeys(t.meta["key"] for t in fig.data if t.meta["role"] == "value"))

@@ -10,7 +10,7 @@ import pytest
 import tracekit as tk
 from tracekit.investigate.postmortem import FINDINGS, fmt_ms
 
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 
 DATA = REPO / "datasets"
 
@@ -21,12 +21,12 @@ def _truth(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def incident():
-    return tk.read(DATA / "checkout-incident")
+    return read_dataset("checkout-incident")
 
 
 @pytest.fixture(scope="module")
 def baseline():
-    return tk.read(DATA / "checkout-baseline")
+    return read_dataset("checkout-baseline")
 
 
 def _fingerprint(df: pd.DataFrame) -> tuple:
@@ -84,21 +84,26 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert list(table.columns) == FINDINGS.column_names and len(table) == len(pm.findings)
 
 
+@pytest.fixture(scope="module")
+def deploy_pm():
+    """The deploy-regression postmortem without a baseline, computed once for the two tests that read it (a frozen
+    Postmortem; 4-5 s on two loaded cores)."""
+    return tk.postmortem(read_dataset("deploy-regression"))
+
+
 @pytest.mark.slow  # 6.0 s in the fast lane (2 loaded cores, issue 28)
-def test_deploy_story_names_version_and_operation():
+def test_deploy_story_names_version_and_operation(deploy_pm):
     truth = _truth("deploy-regression")
-    spans = tk.read(DATA / "deploy-regression")
-    pm = tk.postmortem(spans)
+    pm = deploy_pm
     assert abs(pm.window[0] - pd.Timestamp("2026-03-02T14:30Z")) <= pd.Timedelta("1min")
     changed = " ".join(pm.sentences("changed"))
     assert "payments 1.4.2 → 1.5.0" in changed
     assert truth.get("bad_version", "1.5.0") in changed
 
 
-def test_deploy_story_names_the_added_operation():
+def test_deploy_story_names_the_added_operation(deploy_pm):
     truth = _truth("deploy-regression")
-    spans = tk.read(DATA / "deploy-regression")
-    pm = tk.postmortem(spans)
+    pm = deploy_pm
     where = [f for f in pm.findings if f.topic == "where"][0]
     assert where.evidence["key"].startswith("payments: GET /v1/risk-score")
     # per /checkout request the new call adds its lognormal mean (median 180 ms, sigma 0.25: 186 ms; payments
@@ -112,16 +117,16 @@ def test_deploy_story_names_the_added_operation():
 
 @pytest.mark.slow  # 23.6 s in the fast lane (2 loaded cores, issue 28)
 def test_cold_starts_and_bad_host():
-    cold = tk.postmortem(tk.read(DATA / "cold-starts"))
+    cold = tk.postmortem(read_dataset("cold-starts"))
     assert "no onset found" in cold.sentences("when")[0].lower()
     assert any("Cold starts seen (no baseline to compare with): fulfillment: 46 cold starts in 263 invocations" in s
                for s in cold.sentences("changed"))
     # two versions of catalog run all hour (one host on an rc): side by side, not a deploy at 14:00
-    alone = " ".join(tk.postmortem(tk.read(DATA / "bad-host")).sentences("changed"))
+    alone = " ".join(tk.postmortem(read_dataset("bad-host")).sentences("changed"))
     assert "Versions side by side: catalog runs 2.1.0-rc1 (77 spans) beside 2.0.3 (203 spans)" in alone
     assert "New versions" not in alone
     # bad-host is OTLP: its baseline is a normal hour of the same shop in the same shape (the simulator's)
-    host = tk.postmortem(tk.read(DATA / "bad-host"), tk.simulate.simulate("baseline", 600, seed=5).spans, level="host")
+    host = tk.postmortem(read_dataset("bad-host"), tk.simulate.simulate("baseline", 600, seed=5).spans, level="host")
     assert host.findings[[f.topic for f in host.findings].index("where")].evidence["key"] == "catalog host catalog-3"
 
 
@@ -144,7 +149,7 @@ def test_cold_starts_are_a_change_only_when_more_frequent_than_in_the_baseline(i
     usual = [f for f in pm.findings if f.topic == "changed" and "usual_cold_starts" in f.evidence]
     assert usual and usual[0].evidence["usual_cold_starts"] == ["fulfillment"]
 
-    cold = tk.read(DATA / "cold-starts")
+    cold = read_dataset("cold-starts")
     pm = tk.postmortem(cold, baseline, n_boot=200)
     k_a, n_a = counts(pm.incident)
     said = [s for s in pm.sentences("changed") if s.startswith("Cold starts, more frequent than in the baseline: ")]
@@ -157,7 +162,7 @@ def test_cold_starts_are_a_change_only_when_more_frequent_than_in_the_baseline(i
 
 @pytest.mark.slow  # 12.2 s in the fast lane (2 loaded cores, issue 28)
 def test_sampling_corrected_numbers_are_said():
-    spans = tk.read(DATA / "sampled-errors")
+    spans = read_dataset("sampled-errors")
     pm = tk.postmortem(spans)
     f = [x for x in pm.findings if x.topic == "sure" and x.text.startswith("Sampling")][0]
     w = tk.weighted_summary(spans, tk.sampling_weights(spans)).iloc[0]

@@ -317,10 +317,10 @@ def test_sampled_errors_report_gives_the_corrected_any_failure_share():
 
     from tracekit.analysis.sampling import sampling_weights, weighted_summary
 
-    from .conftest import REPO
+    from .conftest import REPO, read_dataset
 
     truth = json.loads((REPO / "datasets" / "truth" / "sampled-errors.json").read_text())["error_share_population"]
-    spans = tk.read(REPO / "datasets" / "sampled-errors")
+    spans = read_dataset("sampled-errors")
     s = weighted_summary(spans, sampling_weights(spans)).iloc[0]
     assert s["any_failed_rate_lo"] <= truth <= s["any_failed_rate_hi"]  # the correction covers the population share
     assert not s["naive_any_failed_rate"] >= s["any_failed_rate_lo"]  # the naive share does not

@@ -9,7 +9,7 @@ import pytest
 import tracekit as tk
 
 from .browser import open_html
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 
 pytestmark = pytest.mark.slow  # every test shares a module fixture that builds two whole reports (40-45 s on 2 loaded cores)
 
@@ -41,8 +41,8 @@ _EVAL = r"""() => {
 
 @pytest.fixture(scope="module", params=["with-baseline", "no-baseline"])
 def rendered(request, tmp_path_factory):
-    incident = tk.read(DATA / "checkout-incident")
-    baseline = tk.read(DATA / "checkout-baseline") if request.param == "with-baseline" else None
+    incident = read_dataset("checkout-incident")
+    baseline = read_dataset("checkout-baseline") if request.param == "with-baseline" else None
     out = tmp_path_factory.mktemp(request.param) / "report.html"
     tk.report(incident, out, baseline=baseline, title="Checkout latency 2026-03-02")
     page = open_html(out, wait_for=".js-plotly-plot .main-svg", evaluate=_EVAL, viewport=VIEWPORT)

@@ -16,7 +16,7 @@ from tracekit.analysis.changes import DETECT_CHANGES, epidemic_test
 from tracekit.analysis.timeline import DEPLOYMENTS, TIMELINE
 from tracekit.core import percentile, trace_outcomes
 
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 
 DATA = REPO / "datasets"
 MS = 1_000_000
@@ -30,22 +30,22 @@ def _truth(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def incident():
-    return tk.read(DATA / "checkout-incident")
+    return read_dataset("checkout-incident")
 
 
 @pytest.fixture(scope="module")
 def baseline():
-    return tk.read(DATA / "checkout-baseline")
+    return read_dataset("checkout-baseline")
 
 
 @pytest.fixture(scope="module")
 def deploy():
-    return tk.read(DATA / "deploy-regression")
+    return read_dataset("deploy-regression")
 
 
 @pytest.fixture(scope="module")
 def cold():
-    return tk.read(DATA / "cold-starts")
+    return read_dataset("cold-starts")
 
 
 def _requests(rows: list[tuple]) -> pd.DataFrame:

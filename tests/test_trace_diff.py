@@ -9,10 +9,8 @@ import pytest
 import tracekit as tk
 from tracekit.core import trace_outcomes
 
-from .conftest import REPO
+from .conftest import read_dataset
 from .test_structure import mk
-
-DATA = REPO / "datasets"
 
 
 def test_added_removed_changed_and_shifted_on_literal_traces():
@@ -68,8 +66,8 @@ def test_two_ids_of_one_frame_and_xray_ids():
 
 @pytest.fixture(scope="module")
 def twins():
-    inc = tk.read(DATA / "checkout-incident")
-    base = tk.read(DATA / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     return inc, base
 
 
@@ -115,7 +113,7 @@ def test_exemplars_twin_and_deploy_pair(twins):
     assert ex.key.endswith("/checkout") and ex.incident_trace_id == ex.baseline_trace_id and ex.distance == 0
     assert ex.request_ms[0] - ex.request_ms[1] == pytest.approx(500.0, abs=1e-3)
     # deploy-regression: a request after 14:30 against one before it
-    s = tk.read(DATA / "deploy-regression")
+    s = read_dataset("deploy-regression")
     o = trace_outcomes(s)
     cut = pd.Timestamp("2026-03-02T14:30Z")
     before = s[s["trace_id"].isin(o.loc[o["start"] < cut, "trace_id"])]

@@ -12,14 +12,14 @@ import tracekit as tk
 from tracekit.analysis.what_if import WHAT_IF_SUMMARY
 from tracekit.core import trace_outcomes
 
-from .conftest import REPO
+from .conftest import read_dataset
 from .test_structure import mk, sid, tid
 
 
 @pytest.mark.slow  # 9.1 s in the fast lane (2 loaded cores, issue 28)
 def test_undoing_the_lock_wait_reproduces_the_baseline_to_the_nanosecond():
-    inc = tk.read(REPO / "datasets" / "checkout-incident")
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    inc = read_dataset("checkout-incident")
+    base = read_dataset("checkout-baseline")
     before = inc.copy(deep=True)
     o = trace_outcomes(inc)
     win = o.loc[(o["start"] >= pd.Timestamp("2026-03-02T14:27Z")) & (o["start"] < pd.Timestamp("2026-03-02T14:36Z")), "trace_id"]

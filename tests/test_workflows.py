@@ -23,6 +23,8 @@ from tracekit.analysis.workflows import HOPS_TABLE, WORKFLOW_CP_TABLE, WORKFLOW_
 from tracekit.errors import ArgumentError, TraceFormatError
 from tracekit.schema import SpansSchemaError
 
+from .conftest import read_dataset
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 REAL = REPO.parent / "shared" / "real-traces"
@@ -324,6 +326,6 @@ def test_xray_sqs_to_lambda_in_one_trace_is_a_hop_with_its_queue_wait(pair, tmp_
     moved_hops = tk.stitch(moved).hops
     assert moved_hops.set_index(key)["queue_wait_ms"].sort_index().index.equals(b.index)
     # the bundled X-Ray datasets: every fulfillment invocation is a hop
-    base = tk.read(REPO / "datasets" / "checkout-baseline")
+    base = read_dataset("checkout-baseline")
     n_lambda = int(((base["service"] == "fulfillment") & (base["kind"] == "server")).sum())
     assert len(tk.stitch(base).hops) == n_lambda == 344

@@ -82,9 +82,10 @@ at the call that broke (OnlineBoutique AC@1 75 → 80 but AC@5 100 → 95; also 
 vanished call: the same scores as now),
 routes through a forwarding root (a gateway's ``/*``: worse on both), Spring's error-dispatch spans
 (``BasicErrorController.error``) read as failures (no change at AC@1).
-OnlineBoutique: AC@1 75 %, AC@3 100 %, AC@5 100 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
-63). TrainTicket: 14 / 14 / 25 % (28 faults; MicroRank 16 / 24 / 36; before the per-operation evidence of
-issue 29, 75 / 90 / 100 and 18 / 21 / 25): its CPU faults are all found
+OnlineBoutique: AC@1 80 %, AC@3 95 %, AC@5 95 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
+63). TrainTicket: 14 / 14 / 21 % (28 faults; MicroRank 16 / 24 / 36; with calls counted as Poisson instead of
+per request, 75 / 100 / 100 and 14 / 14 / 25; before the per-operation evidence of issue 29, 75 / 90 / 100 and
+18 / 21 / 25): its CPU faults are all found
 first, its exception and return-value faults are not — they leave no mark that sets the injected
 service apart in these status-less spans (``benchmarks/study_nezha_marks.py``: by the smallest
 p-value of its call count, span time, exclusive time and callers' waiting, the injected service

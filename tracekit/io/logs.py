@@ -34,6 +34,7 @@ on generated hostile files). ``benchmarks/bench_logs.py`` times it against ``orj
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import compress, count, repeat
 from operator import attrgetter, is_
 from typing import Annotated, Any, Literal
@@ -748,10 +749,11 @@ def _raw_bytes(part: Any) -> tuple[str, bytes] | None:
     return None
 
 
-def _documents(data: bytes) -> tuple[list, list]:
-    """The documents of a file and the line of each (None for a file of one document), split as
+def _documents(data: bytes) -> Iterator[tuple[int | None, _Doc]]:
+    """(line, document) of each document of a file (line None for a file of one document), split as
     :func:`tracekit.io._sources.parse_json` splits it: JSON lines when the first line is a whole
-    document and more follows it."""
+    document and more follows it. Decoded one at a time, so that a document's Structs are freed (and
+    their memory reused, still in the CPU caches) before the next is decoded."""
     nl = data.find(b"\n")
     if nl >= 0 and _CONTENT.search(data, nl + 1):
         try:
@@ -759,7 +761,8 @@ def _documents(data: bytes) -> tuple[list, list]:
         except msgspec.DecodeError:
             first = None  # not a whole document (a pretty-printed one), or not ours: tried as one below
         if first is not None:
-            docs, lines = [first], [1]
+            yield 1, first
+            del first
             view, pos, lineno = memoryview(data), nl + 1, 1
             find, search = data.find, _CONTENT.search
             while pos < len(data):
@@ -767,11 +770,10 @@ def _documents(data: bytes) -> tuple[list, list]:
                 end = len(data) if end < 0 else end
                 lineno += 1
                 if search(data, pos, end):
-                    docs.append(_DECODE(view[pos:end]))
-                    lines.append(lineno)
+                    yield lineno, _DECODE(view[pos:end])
                 pos = end + 1
-            return docs, lines
-    return [_DECODE(data)], [None]
+            return
+    yield None, _DECODE(data)
 
 
 _G_TIME, _G_OBS, _G_NUM, _G_TEXT = (attrgetter(k) for k in ("timeUnixNano", "observedTimeUnixNano", "severityNumber",
@@ -788,11 +790,10 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
     if not FAST_PATH or data[:1] != b"{":
         return None
     try:
-        docs, lines = _documents(data)
         # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
         tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []
         counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
-        for lineno, doc in zip(lines, docs, strict=True):
+        for lineno, doc in _documents(data):
             for i, rl in enumerate(doc.resourceLogs):
                 res = rl.resource
                 res_attrs = _kvs(res.attributes) if res is not UNSET else {}
@@ -833,7 +834,7 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     for k in compress(count(), map(_G_EVENT, recs)):
                         a[k]["event.name"] = recs[k].eventName
                     attrs.extend(a)
-        del docs
+            doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
         n = len(body)
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
         # times: 0 is "unknown" (OTLP), so the time falls back on the observed time

@@ -123,3 +123,77 @@ def test_a_parent_edited_in_place_does_not_lend_its_stale_result(spans, walks):
     cp = tk.critical_path(sub)
     assert walks == [len(frame), len(sub)]
     pd.testing.assert_frame_equal(cp, walk_critical_path(sub))
+
+
+# --------------------------------------------------------------------------------------------- log templates (issue 30)
+
+
+def _logs(n: int = 60) -> pd.DataFrame:
+    """Three message shapes by construction: row i says user i, a cache key or a retry count."""
+    bodies = [f"user {i} logged in from 10.0.0.{i % 7}" if i % 3 == 0 else
+              f"cache miss key=k{i}" if i % 3 == 1 else f"retry {i % 5} of 5" for i in range(n)]
+    return tk.logs_from_columns({"time": list(range(n)), "body": bodies})
+
+
+def test_log_templates_are_computed_once_per_logs_frame_and_equal_the_direct_computation():
+    from tracekit.analysis.logs import _templates
+
+    logs = _logs()
+    before = _computed("log_templates")
+    a = tk.log_templates(logs)
+    b = tk.log_templates(logs)
+    assert _computed("log_templates") - before == 1
+    pd.testing.assert_frame_equal(a, _templates(logs, "body"))
+    pd.testing.assert_frame_equal(a, b)
+    assert a["template"].nunique() == 3  # ground truth of _logs
+    tk.log_templates(logs, column="source")  # another column is another key
+    assert _computed("log_templates") - before == 2
+
+
+def test_rank_causes_with_logs_computes_the_templates_once_over_its_calls():
+    inc = tk.simulate.simulate("baseline", 60, seed=3).spans
+    base = tk.simulate.simulate("baseline", 60, seed=4).spans
+    rows = pd.concat([inc, base], ignore_index=True)
+    logs = tk.logs_from_columns({"time": rows["start"], "trace_id": rows["trace_id"], "span_id": rows["span_id"],
+                                 "body": [f"handled {i} requests" for i in range(len(rows))]})
+    before = _computed("log_templates")
+    for _ in range(3):  # one call per fault window, the same logs each time
+        tk.rank_causes(inc, base, n_boot=10, lift_rows=0, logs=logs)
+    assert _computed("log_templates") - before == 1
+
+
+def test_rows_cut_from_a_cached_logs_frame_take_their_templates_from_it():
+    from tracekit.analysis.logs import _templates
+
+    logs = _logs()
+    tk.log_templates(logs)
+    window = logs[(logs["time"] >= logs["time"].iloc[10]) & (logs["time"] < logs["time"].iloc[40])]
+    every_other = logs.iloc[::2]
+    for cut in (window, every_other):
+        before = _computed("log_templates")
+        got = tk.log_templates(cut)
+        assert _computed("log_templates") == before  # taken from the whole frame's
+        pd.testing.assert_frame_equal(got, _templates(cut, "body"))
+        assert got.index.equals(cut.index)
+
+
+def test_an_edited_or_different_logs_frame_is_not_served_stale_templates():
+    from tracekit.analysis.logs import _templates
+
+    logs = _logs()
+    first = tk.log_templates(logs)
+    before = _computed("log_templates")
+    logs.loc[4, "body"] = "disk full on the data volume"  # in place: row 4's template changes
+    edited = tk.log_templates(logs)
+    assert _computed("log_templates") - before == 1
+    assert edited.loc[4, "template"] == "disk full on the data volume" != first.loc[4, "template"]
+    pd.testing.assert_frame_equal(edited, _templates(logs, "body"))
+    # a cut of the edited frame: served from the fresh result, never from the stale one
+    cut = tk.log_templates(logs.iloc[2:8])
+    assert cut.loc[4, "template"] == "disk full on the data volume"
+    # another frame of the same length and index, other messages
+    other = logs.assign(body=[f"job {i} done" for i in range(len(logs))])
+    assert set(tk.log_templates(other)["template"]) == {"job <*> done"}
+    # labels set in place afterwards: the templates carry the frame's labels
+    logs.index = logs.index + 100
+    assert tk.log_templates(logs).index.equals(logs.index)

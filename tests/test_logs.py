@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -541,22 +542,74 @@ def _varied_lines():
     return [doc, doc]
 
 
-def test_fast_path_reads_as_the_checked_path(tmp_path):
+def _both_ways(path, monkeypatch, errors="raise"):
+    """read_logs of one file by the fast path and by the checked walk: (frame or error text, skipped) each."""
+    import tracekit.io.logs as L
+
+    out = []
+    for fast in (True, False):
+        monkeypatch.setattr(L, "FAST_PATH", fast)
+        try:
+            df = tk.read_logs(path, errors=errors)
+        except tk.TraceFormatError as exc:
+            out.append((str(exc), ()))
+        else:
+            out.append((df, df.attrs["skipped"]))
+    monkeypatch.setattr(L, "FAST_PATH", True)
+    return out
+
+
+def _assert_same(got, want):
+    """Equal frames (object columns compared by repr: 1 == True == 1.0 would hide a type change), or equal errors."""
+    (a, skipped_a), (b, skipped_b) = got, want
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, str):
+        assert a == b
+        return
+    pd.testing.assert_frame_equal(a, b)
+    for col in ("attributes", "resource"):
+        assert [repr(x) for x in a[col]] == [repr(x) for x in b[col]]
+    assert skipped_a == skipped_b
+
+
+def test_fast_path_reads_as_the_checked_path(tmp_path, monkeypatch):
     import tracekit.io.logs as L
 
     docs = _varied_lines()
     p = tmp_path / "l.jsonl"
     p.write_bytes(b"\n".join(json.dumps(d, separators=(",", ":")).encode() for d in docs) + b"\n")
-    c = L._Logs("raise")
-    assert L._fast(p.read_bytes(), "l.jsonl", c) and len(c.body) == 6  # the fast path takes this file
-    fast = tk.read_logs(p)
-    checked = tk.read_logs(docs)  # parsed JSON: the checked walk
-    cols = [c for c in fast.columns if c not in ("source_file", "source_record")]
-    pd.testing.assert_frame_equal(fast[cols], checked[cols])
-    assert fast["source_record"].tolist() == [1, 1, 1, 2, 2, 2]
+    assert L._fast(p.read_bytes(), "l.jsonl") is not None  # the fast path takes this file
+    fast, checked = _both_ways(p, monkeypatch)
+    _assert_same(fast, checked)
+    fast = fast[0]
+    assert fast["source_record"].tolist() == [1, 1, 1, 2, 2, 2] and set(fast["source_file"]) == {str(p)}
     assert fast.loc[0, "attributes"] == {"n": -3, "f": 1.5, "a": ["x", 2], "m": {"k": True}}
     assert fast.loc[1, "time"].value == 1700000000000000005 and fast.loc[1, "severity_number"] == 14
     assert fast.loc[1, "attributes"] == {"event.name": "ev"} and fast.loc[1, "body"] == '{"k":"v"}'
+    # the same documents parsed (no bytes to decode: the checked walk) read the same but for where they came from
+    parsed = tk.read_logs(docs)
+    cols = [c for c in fast.columns if c not in ("source_file", "source_record")]
+    pd.testing.assert_frame_equal(fast[cols], parsed[cols])
+
+
+@pytest.mark.parametrize("name", ["logs.json", "events.json"])
+def test_fast_path_reads_the_real_otlp_examples_as_the_checked_path(real_traces, tmp_path, monkeypatch, name):
+    import tracekit.io.logs as L
+
+    path = real_traces / "opentelemetry-proto" / name
+    assert L._fast(path.read_bytes(), name) is not None  # a pretty-printed document: taken whole
+    fast, checked = _both_ways(path, monkeypatch)
+    _assert_same(fast, checked)
+    assert fast[0]["source_record"].tolist() == [0]  # one document: the record is its resourceLogs index
+    # as JSON lines (one line each, then the two files as two lines), gzip-compressed
+    one = json.dumps(json.loads(path.read_bytes()), separators=(",", ":")).encode()
+    for data, records in ((one + b"\n", [0]), (one + b"\n\n" + one + b"\r\n", [1, 3])):
+        q = tmp_path / "l.jsonl.gz"
+        q.write_bytes(gzip.compress(data))
+        assert L._fast(data, "l") is not None
+        fast, checked = _both_ways(q, monkeypatch)
+        _assert_same(fast, checked)
+        assert fast[0]["source_record"].tolist() == records
 
 
 def test_fast_path_falls_back_on_what_it_does_not_declare(tmp_path):
@@ -565,8 +618,7 @@ def test_fast_path_falls_back_on_what_it_does_not_declare(tmp_path):
     docs = _varied_lines()
     docs[1]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["somethingNew"] = 1  # an unknown key: checked path
     data = b"\n".join(json.dumps(d).encode() for d in docs) + b"\n"
-    c = L._Logs("raise")
-    assert not L._fast(data, "x", c) and len(c.body) == 0  # nothing left behind
+    assert L._fast(data, "x") is None
     p = tmp_path / "l.jsonl"
     p.write_bytes(data)
     assert len(tk.read_logs(p)) == 6
@@ -632,3 +684,89 @@ def test_log_evidence_across_seeds_finds_the_fault_and_invents_none(seed):
     rc = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, logs=logs, window=None)
     assert rc.iloc[0]["service"] == target and str(rc.iloc[0]["decided_by"]).startswith("logs:")
     assert "charge failed: card <*>" in str(rc.iloc[0]["log_template"])
+
+
+# hostile values, each put in place of one field of one record (None: the key removed); ground truth is the
+# checked walk (tested above on its own): the fast path must read each file to the same frame, the same
+# error or the same skipped records
+_HOSTILE = {
+    "timeUnixNano": [None, "", "0", "+17", " 17", "-5", "00017", "9223372036854775807", "9223372036854775808",
+                     "١٧", 17, -5, 2**63, 0, 1.5, True, [], "2024-01-01T00:00:00Z"],
+    "observedTimeUnixNano": [None, "0", "abc", 0, 1700000000000000000, "1700000000000000000"],
+    "severityNumber": [None, 0, 9, 24, 25, -1, "9", "SEVERITY_NUMBER_ERROR3", "SEVERITY_NUMBER_UNSPECIFIED",
+                       "SEVERITY_NUMBER_NOPE", 2**63, 2**64, True, 9.0],
+    "severityText": [None, "", "warning", "Information", "oops", 5],
+    "traceId": [None, "", "XYZ", "5B8EFFF798038103D269B633813FC60C", "1-5759e988-bd862e3fe1be46a994272793",
+                " 5b8efff798038103d269b633813fc60c ", "5b8efff7", 7],
+    "spanId": [None, "", "EEE19B7EC3C1B174", "eee19b7e", "zzzzzzzzzzzzzzzz", 7],
+    "body": [None, {}, {"stringValue": ""}, {"boolValue": True, "intValue": "5"}, {"intValue": "-3"},
+             {"intValue": "+3"}, {"intValue": "1_000"}, {"intValue": 2**64}, {"doubleValue": 5}, {"doubleValue": "NaN"},
+             {"bytesValue": "AAE="}, {"kvlistValue": {"values": [{"key": "a", "value": {"intValue": "1"}}]}},
+             {"arrayValue": {}}, {"arrayValue": {"values": "x"}}, {"stringValueStrindex": 3}, "plain text", 5,
+             {"stringValue": None}],
+    "attributes": [None, [], [{"key": "k"}], [{"key": "k", "value": None}], [{"value": {"stringValue": "v"}}],
+                   [{"key": "k", "value": {"stringValue": "a"}}, {"key": "k", "value": {"intValue": "2"}}],
+                   [{"key": "k", "value": {"intValue": " 5"}}], [{"key": "k", "value": {"intValue": "99999999999999999999"}}],
+                   [{"key": "k", "value": {"intValue": 2**64}}], [{"key": "k", "value": {"boolValue": False, "intValue": "x"}}],
+                   [{"key": "k", "value": {"doubleValue": 2}}], [{"key": "event.name", "value": {"stringValue": "x"}}],
+                   [{"key": 5, "value": {"stringValue": "v"}}], [{"key": "k", "value": {}}], {"k": "v"}],
+    "eventName": [None, "", "page_view", 5],
+    "flags": [None, 1, "1"],
+    "somethingNew": [None, 1],
+}
+
+
+def _hostile_file(rng, only: tuple | None = None) -> bytes:
+    """1-3 documents of 1-4 records; one or two hostile fields in the whole file (``only``: that one)."""
+    docs = []
+    for line in range(rng.integers(1, 4)):
+        recs = [{"timeUnixNano": str(1700000000000000000 + 1000 * k + line), "observedTimeUnixNano": "1700000000000000001",
+                 "severityNumber": 9, "severityText": "INFO", "traceId": T1, "spanId": S1,
+                 "body": {"stringValue": f"order {k} placed"},
+                 "attributes": [{"key": "code.function", "value": {"stringValue": "place"}},
+                                {"key": "thread.id", "value": {"intValue": str(k)}}]} for k in range(rng.integers(1, 5))]
+        scope = [{}, {"name": "lib"}, {"name": "lib", "version": "2", "attributes": [
+            {"key": "a", "value": {"intValue": "1"}}]}][rng.integers(3)]
+        resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "cart"}},
+                                   {"key": "k8s.pod.name", "value": {"stringValue": "cart-1"}}]}
+        docs.append({"resourceLogs": [{"resource": resource, "scopeLogs": [{"scope": scope, "logRecords": recs}]}]})
+    for _ in range(1 if only else rng.integers(1, 3)):
+        recs = docs[rng.integers(len(docs))]["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+        r = recs[rng.integers(len(recs))]
+        key = only[0] if only else list(_HOSTILE)[rng.integers(len(_HOSTILE))]
+        value = only[1] if only else _HOSTILE[key][rng.integers(len(_HOSTILE[key]))]
+        if value is None:
+            r.pop(key, None)
+        else:
+            r[key] = value
+    sep = [b"\n", b"\r\n", b"\n\n"][rng.integers(3)]
+    if len(docs) == 1 and rng.integers(2):
+        return json.dumps(docs[0], indent=2).encode()  # one pretty-printed document
+    return sep.join(json.dumps(d, separators=(",", ":")).encode() for d in docs) + b"\n"
+
+
+@pytest.mark.slow  # 9.9 s on two loaded cores (load 7)
+def test_fast_path_reads_hostile_files_as_the_checked_path(tmp_path, monkeypatch):
+    import tracekit.io.logs as L
+
+    rng = np.random.default_rng(30)
+    taken = refused = 0
+    each = [(k, v) for k, vs in _HOSTILE.items() for v in vs]
+    for i in range(len(each) + 60):  # every hostile value alone once, then random pairs
+        data = _hostile_file(rng, each[i] if i < len(each) else None)
+        p = tmp_path / f"h{i}.jsonl"
+        p.write_bytes(data)
+        if L._fast(data, str(p)) is None:  # the checked walk reads it: a clear error or a frame, never a crash
+            refused += 1
+            try:
+                tk.read_logs(p)
+            except tk.TraceFormatError as exc:
+                assert exc.file == str(p) and exc.record
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", tk.TraceFormatWarning)
+                tk.read_logs(p, errors="skip")
+            continue
+        taken += 1
+        fast, checked = _both_ways(p, monkeypatch)
+        _assert_same(fast, checked)
+    assert taken >= 60 and refused >= 60, (taken, refused)  # not vacuous: both kinds of file were made

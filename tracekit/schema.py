@@ -424,6 +424,9 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False) -> tuple[pd.Se
     s = pd.Series(pd.array(values.array if isinstance(values, pd.Series) else
                            (values if isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)) else list(values)),
                            dtype=STRING))
+    ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
+    if len(s) and ok.all():  # every id given is canonical already (the usual file): one pass (NA skipped)
+        return s, np.zeros(len(s), dtype=bool)
     s = s.str.strip().str.lower()
     s = s.where(s != "", None)
     if xray:

@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.cache import frame_cached
 from ..core.frame import require_columns
 from ..core.tree import _hex_words, span_tree
 from ..errors import ArgumentError
@@ -78,7 +79,8 @@ def log_templates(logs: pd.DataFrame, *, column: str = "body") -> pd.DataFrame:
         ``<*>``; ``<NA>`` for a missing message) and ``template_id`` (16 hex digits of the
         template's BLAKE2b hash: equal templates have equal ids in every run). Linear time in the
         total text length (RE2 regexes, :data:`MASKS`, run by Arrow), hashing once per distinct
-        template.
+        template. Computed once per logs frame and column (:mod:`tracekit.core.cache`: later calls,
+        and frames of rows cut from it such as a time window, take it from there).
 
     Raises
     ------
@@ -98,6 +100,17 @@ def log_templates(logs: pd.DataFrame, *, column: str = "body") -> pd.DataFrame:
     """
     if not isinstance(logs, pd.DataFrame) or column not in logs.columns:
         raise ArgumentError(f"log_templates needs a frame with a {column!r} column (a logs frame)")
+    out = frame_cached(logs, "log_templates", column, (column,), lambda: _templates(logs, column), by_rows=_rows_of)
+    out.index = logs.index  # (a copy: the cache keeps its own) the rows are the frame's; its labels may have been set since
+    return out
+
+
+def _rows_of(templates: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """The templates of some rows of a logs frame, from the templates of the whole frame."""
+    return templates.iloc[positions]
+
+
+def _templates(logs: pd.DataFrame, column: str) -> pd.DataFrame:
     codes, uniq = pd.factorize(logs[column].astype(STRING), use_na_sentinel=True)
     # mask each distinct message once (repeated messages are the rule in logs)
     u = pa.array(np.asarray(uniq.to_numpy(dtype=object, na_value=None) if hasattr(uniq, "to_numpy") else uniq, dtype=object),

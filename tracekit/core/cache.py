@@ -12,7 +12,9 @@ A frame that holds whole traces of a frame already cached (``spans[spans["trace_
 ``spans.copy()``, ``spans.assign(x=…)``: same index labels, same values in the fingerprinted columns,
 every row of each of its traces) takes a per-trace result from that frame's, filtered to its
 traces (``by_trace=``), instead of computing it again: a report that cuts the incident window and
-each route's requests out of its input walks the critical path once per input.
+each route's requests out of its input walks the critical path once per input. A result with one
+row per input row (``by_rows=``: the message templates of a logs frame) is taken the same way for
+any rows cut from a cached frame (a time window of the logs), whole traces or not.
 
 Callers get a shallow copy of the cached frame (pandas Copy-on-Write: editing it never reaches
 the cache). ``cache_stats()`` counts computations and hits per name, for tests and benchmarks.
@@ -107,7 +109,8 @@ def _forget(key: int, ref: weakref.ref) -> None:
 
 
 def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterable[str],
-                 compute: Callable[[], Any], by_trace: Callable[[Any, pd.Index], Any] | None = None) -> Any:
+                 compute: Callable[[], Any], by_trace: Callable[[Any, pd.Index], Any] | None = None,
+                 by_rows: Callable[[Any, np.ndarray], Any] | None = None) -> Any:
     """``compute()``'s result for this frame and ``key`` (the settings), computed once.
 
     Parameters
@@ -126,6 +129,11 @@ def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterabl
         For a per-trace result: ``by_trace(result, trace_ids)`` is the result of the frame holding
         only those (whole) traces. Given, a frame holding whole traces of a cached frame is served
         from that frame's result (counted as a hit).
+    by_rows : callable, optional
+        For a result with one row per row of ``spans``: ``by_rows(result, positions)`` is the
+        result of the frame holding only the rows at those positions. Given, a frame whose rows
+        are rows of a cached frame (same index labels, in its order, same values in ``columns``)
+        is served from that frame's result (counted as a hit).
 
     Returns
     -------
@@ -152,7 +160,8 @@ def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterabl
             if hit is not None and hit[0] == fp:
                 stats.hits += 1
                 return _out(hit[1])
-    value = _derived(spans, name, key, columns, by_trace) if by_trace is not None else None
+    value = _derived(spans, name, key, columns, by_trace, by_rows) \
+        if by_trace is not None or by_rows is not None else None
     if value is not None:
         with _LOCK:
             stats.hits += 1
@@ -174,12 +183,13 @@ def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterabl
 
 
 def _derived(spans: pd.DataFrame, name: str, key: Hashable, columns: tuple[str, ...],
-             by_trace: Callable[[Any, pd.Index], Any]) -> Any:
-    """The result of a cached frame of which ``spans`` holds whole traces, cut to them; else None."""
+             by_trace: Callable[[Any, pd.Index], Any] | None, by_rows: Callable[[Any, np.ndarray], Any] | None) -> Any:
+    """The result of a cached frame of which ``spans`` holds rows (``by_rows``) or whole traces
+    (``by_trace``), cut to them; else None."""
     with _LOCK:
         candidates = [(ref(), *entries[(name, key)]) for ref, entries in _FRAMES.values() if (name, key) in entries]
     n = len(spans)
-    if not n or "trace_id" not in spans.columns:
+    if not n or (by_rows is None and "trace_id" not in spans.columns):
         return None
     for parent, parent_fp, value in candidates:
         if parent is None or parent is spans or len(parent) < n or not parent.index.is_unique:
@@ -194,6 +204,8 @@ def _derived(spans: pd.DataFrame, name: str, key: Hashable, columns: tuple[str, 
             continue
         if not all(spans[c].reset_index(drop=True).equals(parent[c].take(pos).reset_index(drop=True)) for c in cols):
             continue
+        if by_rows is not None:
+            return by_rows(value, pos)
         counts = spans["trace_id"].value_counts(dropna=False)
         if not parent["trace_id"].value_counts(dropna=False).reindex(counts.index).eq(counts).all():
             continue  # some trace is not whole

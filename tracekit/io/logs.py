@@ -23,13 +23,22 @@ document (each line of JSON lines, each element of a top-level list):
 Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
 wrong; ``errors="skip"`` loads every good record, lists each skipped one in
 ``df.attrs["skipped"]`` (:func:`tracekit.skipped_records` makes a table) and warns once.
+
+A file of OTLP logs (JSON lines or one document, gzip or not) is first tried by a typed fast path
+(msgspec Structs decoded one line at a time and dropped before the next, so their memory is reused
+while in the CPU caches; columns converted by Arrow and numpy over all records at once; the cyclic
+GC paused): it builds the same frame as the checked walk or declines the whole file, which the
+checked walk then reads (``tests/test_logs.py`` compares the two on the real OTLP examples and
+on generated hostile files). ``benchmarks/bench_logs.py`` times it against ``orjson.loads``.
 """
 
 from __future__ import annotations
 
-from itertools import repeat
-from operator import attrgetter
-from typing import Any, Literal
+import re
+from collections.abc import Iterator
+from itertools import compress, count, repeat
+from operator import attrgetter, is_
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -37,7 +46,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
@@ -82,6 +91,12 @@ class _Logs:
 
     def __init__(self, errors: Errors):
         self.errors = errors
+        self.skipped: list[SkippedRecord] = []
+        self.ignored: list[SkippedRecord] = []
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the records read so far (they went into a frame); what was skipped or ignored stays."""
         self.time: list = []
         self.observed: list = []
         self.trace: list = []
@@ -97,8 +112,6 @@ class _Logs:
         self.file: list = []
         self.record: list = []
         self.where: list = []  # record label of each row (or (prefix, index)), for errors found column-wise
-        self.skipped: list[SkippedRecord] = []
-        self.ignored: list[SkippedRecord] = []
 
     def problem(self, reason: str, file: str, record: str | None) -> None:
         err = TraceFormatError(reason, file=file, record=record)
@@ -260,6 +273,8 @@ class _Logs:
                                 num = None
                             else:
                                 raise _Bad(f"severityNumber must be an integer 0-24, got {short(num)}")
+                        elif num is not None and not -_I64 <= num < _I64:  # no Int64 holds it
+                            raise _Bad(f"severityNumber must be an integer 0-24, got {num}")
                         text = get("severityText")
                         if text is None:
                             text = get("severity_text")
@@ -410,29 +425,40 @@ class _Logs:
             w = self.where[i]
             self.problem(what, self.file[i], w if type(w) is str else f"{w[0]}[{w[1]}]")  # raises in strict mode
             keep[i] = False
-        sev = normalize_severity(_strs(self.sev_text), pd.array(self.sev_num, dtype="Int64"))
-        df = pd.DataFrame({
-            "time": time,
-            "observed_time": _ns_series(self.observed),
-            "trace_id": trace,
-            "span_id": span,
-            "service": _strs(self.service),
-            "host": _strs(self.host),
-            "severity_text": sev["severity_text"],
-            "severity_number": sev["severity_number"],
-            "body": _strs(self.body),
-            "attributes": pd.Series(self.attrs, dtype=object),
-            "resource": pd.Series(self.resource, dtype=object),
-            "source": _strs(self.source),
-            "source_file": _strs(self.file),
-            "source_record": pd.Series(pd.array(self.record, dtype="Int64")),
-        }, columns=list(LOG_COLUMN_NAMES))
+        df = _frame(time, _ns_series(self.observed), trace, span, _strs(self.service), _strs(self.host),
+                    _strs(self.sev_text), pd.array(self.sev_num, dtype="Int64"), _strs(self.body),
+                    pd.Series(self.attrs, dtype=object), pd.Series(self.resource, dtype=object), _strs(self.source),
+                    _strs(self.file), pd.array(self.record, dtype="Int64"))
         if not keep.all():
             df = df[keep].reset_index(drop=True)
         return df
 
 
+def _frame(time: pd.Series, observed: pd.Series, trace: pd.Series, span: pd.Series, service: pd.Series,
+           host: pd.Series, sev_text: pd.Series, sev_num: Any, body: pd.Series, attrs: pd.Series, resource: pd.Series,
+           source: pd.Series, file: pd.Series, record: Any) -> pd.DataFrame:
+    """The logs frame of converted columns: the one place both paths (checked walk, fast decode) build it."""
+    sev = normalize_severity(sev_text, sev_num)
+    return pd.DataFrame({
+        "time": time,
+        "observed_time": observed,
+        "trace_id": trace,
+        "span_id": span,
+        "service": service,
+        "host": host,
+        "severity_text": sev["severity_text"],
+        "severity_number": sev["severity_number"],
+        "body": body,
+        "attributes": attrs,
+        "resource": resource,
+        "source": source,
+        "source_file": file,
+        "source_record": pd.Series(record),
+    }, columns=list(LOG_COLUMN_NAMES))
+
+
 _MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
+_I64 = 2**63
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 
@@ -483,8 +509,10 @@ def _strs(values: list) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr))
 
 
-def _ns_series(values: list) -> pd.Series:
-    arr = np.array([v if v is not None else np.iinfo(np.int64).min for v in values], dtype=np.int64)
+def _ns_series(values: list | np.ndarray) -> pd.Series:
+    """A timestamp column of int nanoseconds (a list with None, or an int64 array with NaT's value)."""
+    arr = values if isinstance(values, np.ndarray) else \
+        np.array([v if v is not None else np.iinfo(np.int64).min for v in values], dtype=np.int64)
     return pd.Series(arr.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
 
 
@@ -514,43 +542,55 @@ def _times(values: list) -> tuple[pd.Series, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------
-# fast path: OTLP logs JSON lines decoded by msgspec into Structs (no dict per record, KeyValue and
-# AnyValue), then the same columns appended as by the checked walk. Any key the Structs do not
-# declare, any JSON type other than the declared one, a line that is not one OTLP logs document:
-# the whole file goes to the checked path (what the fast path appended is dropped first).
+# fast path: a file of OTLP logs (JSON lines, or one document) decoded by msgspec into Structs (no
+# dict per record, KeyValue or AnyValue), then converted column by column over all its records at
+# once (map/attrgetter, Arrow casts and numpy repeats: per-record Python only for the attribute
+# dicts), into the frame :func:`_frame` builds for the checked walk too. It takes only what it maps
+# exactly as the checked walk does; anything else (a key the Structs do not declare, a JSON type
+# other than the declared one, an integer outside int64, an AnyValue the checked code would judge,
+# a bad id or time) sends the whole file to the checked walk, which reports errors, lists skipped
+# records and reads every other shape. ``FAST_PATH = False`` sends every file there (tests compare).
+
+#: False sends every source to the checked walk (tests compare the two paths)
+FAST_PATH = True
+#: integers orjson keeps as ints (the checked walk's parser): int64 here, larger ones fall back
+_Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class _B(Struct, forbid_unknown_fields=True, gc=False):
     pass
 
 
-class _AnyV(_B):
+class _AnyV(_B, frozen=True):
     stringValue: str | UnsetType = UNSET
     boolValue: bool | UnsetType = UNSET
-    intValue: int | str | UnsetType = UNSET
+    intValue: _Int | str | UnsetType = UNSET
     doubleValue: float | UnsetType = UNSET
     bytesValue: str | UnsetType = UNSET
     arrayValue: msgspec.Raw | UnsetType = UNSET
     kvlistValue: msgspec.Raw | UnsetType = UNSET
 
 
+_NO_VALUE = _AnyV()  # an absent value or body: every field UNSET, read as None
+
+
 class _KV(_B):
     key: str
-    value: _AnyV | UnsetType = UNSET
+    value: _AnyV = _NO_VALUE
 
 
 class _Rec(_B):
-    timeUnixNano: str | int | UnsetType = UNSET
-    observedTimeUnixNano: str | int | UnsetType = UNSET
-    severityNumber: int | str | UnsetType = UNSET
-    severityText: str | UnsetType = UNSET
-    body: _AnyV | UnsetType = UNSET
+    timeUnixNano: _Int | str | None = None
+    observedTimeUnixNano: _Int | str | None = None
+    severityNumber: _Int | str | None = None
+    severityText: str | None = None
+    body: _AnyV = _NO_VALUE
     attributes: list[_KV] = []
     droppedAttributesCount: int | UnsetType = UNSET
     flags: int | UnsetType = UNSET
-    traceId: str | UnsetType = UNSET
-    spanId: str | UnsetType = UNSET
-    eventName: str | UnsetType = UNSET
+    traceId: str | None = None
+    spanId: str | None = None
+    eventName: str | None = None
 
 
 class _Scope(_B):
@@ -582,6 +622,7 @@ class _Doc(_B):
 
 
 _DECODE = msgspec.json.Decoder(_Doc).decode
+_DECIMAL = re.compile(r"-?[0-9]+")
 
 
 class _Fallback(Exception):
@@ -589,18 +630,19 @@ class _Fallback(Exception):
 
 
 def _anyv(v: _AnyV) -> Any:
+    """One AnyValue as the checked ``decode_any_value`` reads it (the first kind set, in its order)."""
     x = v.stringValue
     if x is not UNSET:
         return x
+    if v.boolValue is not UNSET:
+        return v.boolValue
     x = v.intValue
     if x is not UNSET:
         if type(x) is int:
             return x
-        if x.isascii() and (x.isdigit() or (x[:1] == "-" and x[1:].isdigit())):
+        if _DECIMAL.fullmatch(x):
             return int(x)
-        raise _Fallback
-    if v.boolValue is not UNSET:
-        return v.boolValue
+        raise _Fallback  # the checked code reports it
     if v.doubleValue is not UNSET:
         return v.doubleValue
     if v.bytesValue is not UNSET:
@@ -615,12 +657,10 @@ def _anyv(v: _AnyV) -> Any:
 
 
 def _kvs(kvs: list) -> dict:
+    """KeyValues as the checked ``decode_attributes`` reads them (a later duplicate key wins)."""
     d: dict = {}
     for kv in kvs:
         v = kv.value
-        if v is UNSET:
-            d[kv.key] = None
-            continue
         x = v.stringValue
         if x is UNSET:
             x = v.intValue  # OTLP/JSON writes int64 as a decimal string
@@ -632,47 +672,59 @@ def _kvs(kvs: list) -> dict:
     return d
 
 
-def _ns(x: Any) -> int | None:
-    if x is UNSET:
-        return None
-    if type(x) is str:
-        if x.isascii() and x.isdigit() and (len(x) < 19 or len(x) == 19 and x < _MAX_NS):
-            return int(x)
-        raise _Fallback
-    if 0 <= x < 2 ** 63:
-        return x
-    raise _Fallback
+def _attr_dicts(lists: list) -> list:
+    """The attribute dict of every record (one per record, never shared): ``_kvs`` inlined, as this
+    is the one per-record Python loop of the fast path."""
+    out = []
+    add = out.append
+    for kvs in lists:
+        d: dict = {}
+        for kv in kvs:
+            v = kv.value
+            x = v.stringValue
+            if x is UNSET:
+                x = v.intValue
+                if type(x) is str and x.isascii() and x.isdigit():
+                    x = int(x)
+                elif type(x) is not int:
+                    x = _anyv(v)
+            d[kv.key] = x
+        add(d)
+    return out
 
 
-_G_TIME, _G_OBS, _G_NUM, _G_TEXT = (attrgetter(k) for k in ("timeUnixNano", "observedTimeUnixNano", "severityNumber",
-                                                              "severityText"))
-_G_BODY, _G_ATTRS, _G_TID, _G_SID = (attrgetter(k) for k in ("body", "attributes", "traceId", "spanId"))
-
-
-def _ns_col(raw: list) -> list:
-    """Nanosecond times of a column (decimal strings, ints, UNSET) as ints / None, Arrow's cast for the usual
-    all-strings column; anything the checked path would judge differently falls back."""
+def _ns_col(raw: list) -> np.ndarray:
+    """Nanosecond times of a column (decimal strings, ints, None) as int64, 0 where missing: Arrow's cast
+    for the usual all-strings column; anything the checked walk would judge otherwise falls back
+    (``"+5"``, ``" 5"``, negative, ≥ 2**63)."""
     try:
         arr = pa.array(raw, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return [_ns(x) for x in raw]
-    if arr.null_count:
-        return [_ns(x) for x in raw]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # ints among them
+        out = np.zeros(len(raw), dtype=np.int64)
+        for i, x in enumerate(raw):
+            if x is None:
+                continue
+            if type(x) is str:
+                if not (x.isascii() and x.isdigit()):
+                    raise _Fallback from None
+                x = int(x)
+            if not 0 <= x < 2 ** 63:
+                raise _Fallback from None
+            out[i] = x
+        return out
+    if arr.null_count == len(arr):
+        return np.zeros(len(arr), dtype=np.int64)
+    if not pc.all(pc.ascii_is_decimal(arr)).as_py():  # (nulls skipped; "" is no decimal)
+        raise _Fallback
     try:
         ints = pc.cast(arr, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise _Fallback from None
-    if len(ints) and pc.min(ints).as_py() < 0:
-        raise _Fallback
-    if not pc.all(pc.match_substring_regex(arr, r"^[0-9]+$")).as_py():
-        raise _Fallback  # "+5", " 5": the checked path refuses them
-    return ints.to_pylist()
+        raise _Fallback from None  # ≥ 2**63
+    return ints.fill_null(0).to_numpy()
 
 
 def _num(x: Any) -> int | None:
-    if x is UNSET:
-        return None
-    if type(x) is int:
+    if x is None or type(x) is int:
         return x
     if x in _SEVERITY_ENUM:
         return _SEVERITY_ENUM[x]
@@ -681,12 +733,7 @@ def _num(x: Any) -> int | None:
     raise _Fallback
 
 
-def _body(b: Any) -> str | None:
-    if b is UNSET:
-        return None
-    x = b.stringValue
-    if x is not UNSET:
-        return x
+def _body(b: _AnyV) -> str | None:
     v = _anyv(b)
     return v if v is None or type(v) is str else orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode()
 
@@ -703,71 +750,124 @@ def _raw_bytes(part: Any) -> tuple[str, bytes] | None:
     return None
 
 
-def _fast(data: bytes, name: str, c: _Logs) -> bool:
-    """Append every record of ``data`` (OTLP logs JSON lines) to ``c``; False (nothing appended) when the
-    file needs the checked path."""
-    if not data.startswith(b'{"resourceLogs"'):
-        return False
-    cols = (c.time, c.observed, c.trace, c.span, c.service, c.host, c.sev_text, c.sev_num, c.body, c.attrs,
-            c.resource, c.source, c.file, c.record, c.where)
-    n0 = len(c.body)
+def _documents(data: bytes) -> Iterator[tuple[int | None, _Doc]]:
+    """(line, document) of each document of a file (line None for a file of one document), split as
+    :func:`tracekit.io._sources.parse_json` splits it: JSON lines when the first line is a whole
+    document and more follows it. Decoded one at a time, so that a document's Structs are freed (and
+    their memory reused, still in the CPU caches) before the next is decoded."""
+    nl = data.find(b"\n")
+    if nl >= 0 and _CONTENT.search(data, nl + 1):
+        try:
+            first = _DECODE(memoryview(data)[:nl])
+        except msgspec.DecodeError:
+            first = None  # not a whole document (a pretty-printed one), or not ours: tried as one below
+        if first is not None:
+            yield 1, first
+            del first
+            view, pos, lineno = memoryview(data), nl + 1, 1
+            find, search = data.find, _CONTENT.search
+            while pos < len(data):
+                end = find(b"\n", pos)
+                end = len(data) if end < 0 else end
+                lineno += 1
+                if search(data, pos, end):
+                    yield lineno, _DECODE(view[pos:end])
+                pos = end + 1
+            return
+    yield None, _DECODE(data)
+
+
+_G_TIME, _G_OBS, _G_NUM, _G_TEXT = (attrgetter(k) for k in ("timeUnixNano", "observedTimeUnixNano", "severityNumber",
+                                                              "severityText"))
+_G_BODY, _G_BSTR, _G_ATTRS = attrgetter("body"), attrgetter("body.stringValue"), attrgetter("attributes")
+_G_TID, _G_SID, _G_EVENT = attrgetter("traceId"), attrgetter("spanId"), attrgetter("eventName")
+_NAT = np.iinfo(np.int64).min
+_CONTENT = re.compile(rb"\S")
+
+
+def _fast(data: bytes, name: str) -> pd.DataFrame | None:
+    """The logs frame of a file of OTLP logs (``data``: its bytes), or None when the file needs the
+    checked walk."""
+    if not FAST_PATH or data[:1] != b"{":
+        return None
     try:
-        for lineno, line in enumerate(data.split(b"\n"), 1):
-            if not line.strip():
-                continue
-            doc = _DECODE(line)
+        # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
+        tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []
+        counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
+        for lineno, doc in _documents(data):
             for i, rl in enumerate(doc.resourceLogs):
                 res = rl.resource
-                resource = _kvs(res.attributes) if res is not UNSET else {}
-                service = resource.get("service.name")
-                service = service if type(service) is str else None
-                host = resource.get("host.name") or resource.get("k8s.pod.name")
-                host = host if type(host) is str else None
-                for j, sl in enumerate(rl.scopeLogs):
+                res_attrs = _kvs(res.attributes) if res is not UNSET else {}
+                svc = res_attrs.get("service.name")
+                svc = svc if type(svc) is str else None
+                hst = res_attrs.get("host.name") or res_attrs.get("k8s.pod.name")
+                hst = hst if type(hst) is str else None
+                for sl in rl.scopeLogs:
+                    recs = sl.logRecords
+                    if not recs:
+                        continue
                     scope = sl.scope
-                    res_j = resource
+                    res_j = res_attrs
                     if scope is not UNSET and (scope.name or scope.version or scope.attributes):
-                        res_j = dict(resource)
+                        res_j = dict(res_attrs)
                         if scope.name:
                             res_j["otel.scope.name"] = scope.name
                         if scope.version:
                             res_j["otel.scope.version"] = scope.version
                         for k, v in _kvs(scope.attributes).items():
                             res_j[f"otel.scope.{k}"] = v
-                    prefix = f"line {lineno}, resourceLogs[{i}].scopeLogs[{j}].logRecords"
-                    recs = sl.logRecords
-                    n = len(recs)
-                    if not n:
-                        continue
-                    # column by column over the scope's records (map + attrgetter: no per-record Python frame)
-                    oo = _ns_col(list(map(_G_OBS, recs)))
-                    tt = _ns_col(list(map(_G_TIME, recs)))
-                    oo = [x or None for x in oo]
-                    c.time.extend([x or y for x, y in zip(tt, oo, strict=True)])
-                    c.observed.extend(oo)
-                    nums = list(map(_G_NUM, recs))
-                    c.sev_num.extend(nums if all(type(x) is int for x in nums) else [_num(x) for x in nums])
-                    c.sev_text.extend([None if x is UNSET else x for x in map(_G_TEXT, recs)])
-                    c.body.extend([_body(x) for x in map(_G_BODY, recs)])
-                    attrs = [_kvs(x) if x else {} for x in map(_G_ATTRS, recs)]
-                    for r, d in zip(recs, attrs, strict=True):
-                        if r.eventName:
-                            d["event.name"] = r.eventName
-                    c.attrs.extend(attrs)
-                    c.trace.extend([x or None for x in map(_G_TID, recs)])
-                    c.span.extend([x or None for x in map(_G_SID, recs)])
-                    c.service.extend(repeat(service, n))
-                    c.host.extend(repeat(host, n))
-                    c.resource.extend(repeat(res_j, n))
-                    c.source.extend(repeat("otlp", n))
-                    c.file.extend(repeat(name, n))
-                    c.record.extend(repeat(lineno, n))
-                    c.where.extend(zip(repeat(prefix, n), range(n), strict=True))
-    except (msgspec.DecodeError, msgspec.ValidationError, _Fallback, TypeError, ValueError):
-        for col in cols:
-            del col[n0:]
-        return False
-    return True
+                    counts.append(len(recs))
+                    service.append(svc)
+                    host.append(hst)
+                    resource.append(res_j)
+                    record.append(lineno if lineno is not None else i)
+                    tt.extend(map(_G_TIME, recs))
+                    oo.extend(map(_G_OBS, recs))
+                    tid.extend(map(_G_TID, recs))
+                    sid.extend(map(_G_SID, recs))
+                    nums.extend(map(_G_NUM, recs))
+                    text.extend(map(_G_TEXT, recs))
+                    b = list(map(_G_BSTR, recs))
+                    for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
+                        b[k] = _body(recs[k].body)
+                    body.extend(b)
+                    a = _attr_dicts(map(_G_ATTRS, recs))
+                    for k in compress(count(), map(_G_EVENT, recs)):
+                        a[k]["event.name"] = recs[k].eventName
+                    attrs.extend(a)
+            doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
+        n = len(body)
+        group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
+        # times: 0 is "unknown" (OTLP), so the time falls back on the observed time
+        obs = _ns_col(oo)
+        obs = np.where(obs == 0, _NAT, obs)
+        t = _ns_col(tt)
+        t = np.where(t == 0, obs, t)
+        trace, bad_t = canonical_ids(_strs(tid), 32, xray=True)
+        span, bad_s = canonical_ids(_strs(sid), 16)
+        if bad_t.any() or bad_s.any():
+            raise _Fallback  # the checked walk names the record
+        try:
+            num = pa.array(nums, type=pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # enum names among them
+            num = pa.array([_num(x) for x in nums], type=pa.int64())
+        at = pa.array(group)
+        res_col = np.empty(len(resource), dtype=object)
+        res_col[:] = resource
+        return _frame(_ns_series(t), _ns_series(obs), trace, span, _strs_taken(service, at), _strs_taken(host, at),
+                      _strs(text), pd.array(num, dtype="Int64"), _strs(body),
+                      pd.Series(attrs, dtype=object), pd.Series(res_col[group], dtype=object),
+                      _strs_taken(["otlp"], pa.array(np.zeros(n, dtype=np.int64))),
+                      _strs_taken([name], pa.array(np.zeros(n, dtype=np.int64))),
+                      pd.array(np.asarray(record, dtype=np.int64)[group], dtype="Int64"))
+    except (msgspec.DecodeError, msgspec.ValidationError, _Fallback, TypeError, ValueError, OverflowError,
+            pa.ArrowInvalid):
+        return None
+
+
+def _strs_taken(values: list, at: pa.Array) -> pd.Series:
+    """A string column of ``values[at]`` (Arrow's take: one value a group, repeated)."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()).take(at)))
 
 
 def _parts(source: Any) -> list:
@@ -826,12 +926,18 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
     c = _Logs(errors)
     on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))
+    pieces: list[pd.DataFrame] = []  # frames of the fast path and of the checked walk, in source order
     with gc_paused():
         for part in _parts(source):
             try:
                 data = _raw_bytes(part)
-                if data is not None and _fast(data[1], data[0], c):
-                    continue  # typed decode of OTLP logs JSON lines (_fast); else the checked path below
+                fast = _fast(data[1], data[0]) if data is not None else None
+                if fast is not None:  # typed decode of OTLP logs (_fast); else the checked walk below
+                    if len(c.body):
+                        pieces.append(c.frame())  # what the checked walk read before it, in order
+                        c.clear()
+                    pieces.append(fast)
+                    continue
                 docs = parse_json(data[1], data[0], on_bad) if data is not None else iter_documents(part, on_bad)
                 for doc in docs:
                     c.value(doc.value, doc.file, doc.line, "")
@@ -840,7 +946,9 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                     raise
                 c.skipped.append(SkippedRecord(exc.file or (display_name(part) if is_pathlike(part) else OBJECT),
                                                exc.record, exc.reason))
-        df = c.frame()
+        if len(c.body) or not pieces:
+            pieces.append(c.frame())
+        df = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
     if not len(df) and not c.skipped:
         what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
             if c.ignored else "no log records found"

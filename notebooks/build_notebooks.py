@@ -507,8 +507,157 @@ summaries[["xray_trace_id", "has_fault", "has_error", "has_throttle"]].head()"""
 shutil.rmtree(cache, ignore_errors=True)  # the pages were for this notebook only: keep a cache_dir you want to reuse"""),
 ])
 
+
+signals = nb([
+("md", """# Logs and metrics beside the traces: which service did it?
+
+A fault that leaves the spans as they were — an exception caught inside a service, a method returning a wrong value —
+shows in what the service logs and in its pod's metrics. This notebook takes one fault window of a real
+fault-injection day (Nezha, ESEC/FSE 2023: TrainTicket, 2023-01-29, in `../shared/real-traces/nezha/fault-days/`, read
+in place; see its SOURCES.md), loads its traces, logs and per-pod metrics from the CSV files as they are handed over —
+with pandas and `tk.spans_from_columns` / `tk.logs_from_columns` / `tk.metrics_from_columns`, nothing
+Nezha-specific in tracekit — and asks `tk.rank_causes` which service did it, from the traces alone and from every
+signal. Only at the end is the fault list read, to check the answer.
+
+The window: the 2 minutes after 09:12:56 UTC. The traces' baseline is the 10 minutes before; the logs' reference is
+the day's fault-free minute (08:50), the only fault-free minute whose logs are in the folder."""),
+("code", """import glob
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+
+import tracekit as tk
+
+pio.renderers.default = "plotly_mimetype+notebook"
+
+SHARED = Path(os.environ.get("TRACEKIT_REAL_TRACES", "../../shared/real-traces"))
+DAY = SHARED / "nezha" / "fault-days" / "rca_data" / "2023-01-29"
+FAULT_FREE = SHARED / "nezha" / "fault-days" / "construct_data" / "2023-01-29"
+T0 = pd.Timestamp("2023-01-29 09:12:56", tz="UTC")  # the window starts here (the fault list is read at the end)
+INCIDENT, BASELINE = pd.Timedelta("2min"), pd.Timedelta("10min")
+
+
+def service_of(pod: str) -> str:
+    \"\"\"ts-basic-service-5dc8d4f9fd-46997 -> ts-basic-service (the pod name without its last two parts).\"\"\"
+    return pod.rsplit("-", 2)[0]"""),
+("md", """**Traces.** One CSV per minute: `TraceID, SpanID, ParentID ("root" for roots), PodName, OperationName,
+StartTimeUnixNano, EndTimeUnixNano`. A span that crosses a minute boundary is in two files: kept once."""),
+("code", """def read_traces(paths):
+    df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True).drop_duplicates(["TraceID", "SpanID"])
+    parent = df["ParentID"].astype(str)
+    return tk.spans_from_columns({
+        "trace_id": df["TraceID"].astype(str), "span_id": df["SpanID"].astype(str),
+        "parent_id": parent.where(parent != "root", None), "service": df["PodName"].map(service_of),
+        "name": df["OperationName"].astype(str), "start": df["StartTimeUnixNano"], "end": df["EndTimeUnixNano"],
+        "resource": [{"k8s.pod.name": p} for p in df["PodName"]]})
+
+
+minutes = pd.date_range(T0.floor("1min") - BASELINE - pd.Timedelta("1min"), T0 + INCIDENT, freq="1min")
+files = [f for m in minutes if (f := DAY / "trace" / f"{m:%H_%M}_trace.csv.gz").exists()]
+spans = read_traces(files)
+start = spans.groupby("trace_id")["start"].transform("min")  # each trace by the start of its request
+incident = spans[(start >= T0) & (start < T0 + INCIDENT)].reset_index(drop=True)
+baseline = spans[(start < T0) & (start >= T0 - BASELINE)].reset_index(drop=True)
+fault_free = read_traces([FAULT_FREE / "trace" / "08_50_trace.csv.gz"])
+print(f"incident: {incident['trace_id'].nunique():,} traces; baseline: {baseline['trace_id'].nunique():,} traces "
+      f"before it and {fault_free['trace_id'].nunique():,} in the fault-free minute")"""),
+("md", """**Logs.** One CSV per minute: `Timestamp, TimeUnixNano, Node, PodName, Container, TraceID, SpanID, Log`, where `Log`
+is the container's JSON line and its `log` a logback line `HH:MM:SS.mmm LEVEL Class#line TraceID: … SpanID: …
+[method][message]`. The level is its second word; the body keeps the class and the message (the pod's clock and the
+ids, which have columns of their own, are dropped). Python's csv module reads them: one row of the day has broken
+quoting that pandas' parsers refuse."""),
+("code", """import csv
+import gzip
+import io
+
+
+def read_logs(paths):
+    cols = {k: [] for k in ("time", "trace_id", "span_id", "host", "severity", "body")}
+    for p in paths:
+        with gzip.open(p, "rt", newline="") as f:
+            rows = csv.reader(io.StringIO(f.read()))
+            next(rows)
+            for r in rows:
+                try:
+                    line = json.loads(r[7])["log"]
+                except (ValueError, KeyError, IndexError):
+                    line = r[7] if len(r) > 7 else ""
+                w = line.split(None, 7)
+                body = f"{w[2]} {w[7].rstrip()}" if len(w) == 8 and w[3] == "TraceID:" else line.rstrip()
+                for k, v in zip(cols, (int(r[1]), r[5], r[6], r[3], w[1] if len(w) > 1 else None, body)):
+                    cols[k].append(v)
+    return tk.logs_from_columns({**cols, "service": [service_of(h) for h in cols["host"]]})
+
+
+log_files = [f for m in pd.date_range(T0.floor("1min"), T0 + INCIDENT, freq="1min")
+             if (f := DAY / "log" / f"{m:%H_%M}_log.csv.gz").exists()]
+logs = read_logs(log_files + [FAULT_FREE / "log" / "08_50_log.csv.gz"])
+on = tk.attach_logs(pd.concat([baseline, incident, fault_free], ignore_index=True), logs)
+print(f"{len(logs):,} log records (the incident's minutes and the fault-free minute): {on.n_on_span:,} on their "
+      f"span, {on.n_unmatched:,} on none")
+logs["severity_text"].value_counts()"""),
+("md", """**Metrics.** One wide CSV per pod: a row per minute, a column per metric (`CpuUsageRate(%)`, `MemoryUsage(Mi)`,
+`PodServerLatencyP95(s)`…). Reshaped to long form with pandas; the unit is the bracket of the column name; the time is
+the `Time` column's date, clock and zone."""),
+("code", """parts = []
+for path in sorted(glob.glob(str(DAY / "metric" / "*_metric.csv.gz"))):
+    wide = pd.read_csv(path)
+    wide["time"] = pd.to_datetime(wide["Time"].str.split(" ").str[:3].str.join(" "), utc=True)
+    value_columns = [c for c in wide.columns if c not in ("Time", "TimeStamp", "PodName", "time")]
+    parts.append(wide.melt(id_vars=["time", "PodName"], value_vars=value_columns, var_name="metric"))
+long = pd.concat(parts, ignore_index=True)
+metrics = tk.metrics_from_columns({
+    "time": long["time"], "name": long["metric"].str.replace(r"\\([^)]*\\)$", "", regex=True),
+    "unit": long["metric"].str.extract(r"\\(([^)]*)\\)$", expand=False), "value": long["value"].astype(float),
+    "service": long["PodName"].map(service_of), "host": long["PodName"]})
+print(f"{len(metrics):,} metric points, {metrics['name'].nunique()} metrics of {metrics['host'].nunique()} pods")"""),
+("md", """**Which service did it?** From the traces alone, then with every signal. The log evidence compares the
+incident's spans with the spans its records cover in the baseline: give it the logs of the incident and of the
+fault-free minute, and a baseline holding both periods."""),
+("code", """both = pd.concat([baseline, fault_free], ignore_index=True)
+traces_only = tk.rank_causes(incident, baseline, level="service", window=None, n_boot=200)
+every = tk.rank_causes(incident, both, level="service", window=None, n_boot=200, logs=logs, metrics=metrics)
+view = ["service", "score", "signals", "decided_by", "log_templates", "log_errors", "metrics", "metric_top"]
+print("traces only, top 3:", ", ".join(traces_only["service"].head(3)))
+every[view].head(5)"""),
+("code", """print(every["hypothesis"].iloc[0])"""),
+("md", """**One time axis.** The requests the top services served, their latency, and the metric that moved most at the
+first of them, minute by minute over the baseline and the incident."""),
+("code", """top = every["service"].head(3).tolist()
+name = every["metric_top_name"].dropna().iloc[0] if every["metric_top_name"].notna().any() else None
+tl = tk.timeline(pd.concat([baseline, incident], ignore_index=True), "1min", by="service", metrics=metrics,
+                 metric_names=[name] if name else None)
+tl = tl[tl["service"].isin(top)].reset_index(drop=True)
+tk.plot_timeline(tl, title=f"requests, latency and {name} of {', '.join(top)}")"""),
+("md", """**A trace with its logs.** The incident trace where the first service looks most abnormal, its records on
+their spans (ERROR records mark their spans)."""),
+("code", """trace = every["example_trace_id"].iloc[0]
+attached = tk.attach_logs(incident, logs).spans
+one = attached[attached["trace_id"] == trace]
+print(f"trace {trace}: {len(one)} spans, {int(one['log_records'].sum())} log records")
+tk.plot_waterfall(one)"""),
+("md", """**Check.** Only now the fault list: which pod was injected, with what."""),
+("code", """faults = json.loads((DAY / "2023-01-29-fault_list.json").read_text())
+fault = next(f for hour in faults.values() for f in hour if pd.Timestamp(f["inject_time"], tz="UTC") == T0)
+truth = service_of(fault["inject_pod"])
+rank_traces = traces_only["service"].tolist().index(truth) + 1
+rank_every = every["service"].tolist().index(truth) + 1
+print(f"injected: {fault['inject_type']} fault in {truth}; ranked {rank_traces} of {len(traces_only)} from the "
+      f"traces alone, {rank_every} of {len(every)} with logs and metrics")"""),
+("code", """# the postmortem report of this window, with every signal (a self-contained HTML file)
+import tempfile
+
+out = tk.report(incident, Path(tempfile.mkdtemp()) / "nezha-window.html", baseline=both, logs=logs, metrics=metrics,
+                title="TrainTicket 09:12 fault window")
+print(out.name, f"{out.stat().st_size / 1e6:.1f} MB")"""),
+])
+
 NOTEBOOKS = {"01-postmortem": postmortem, "02-exploratory-performance": exploratory,
-             "03-sampling-bias": sampling, "04-xray-live": live}
+             "03-sampling-bias": sampling, "04-xray-live": live, "05-logs-and-metrics": signals}
 
 
 def keep(output) -> bool:

@@ -72,12 +72,20 @@ SLOW_DOCTESTS = frozenset({
 })
 
 
+#: notebooks that read the real public traces in place (../shared/real-traces): skipped, with the reason, where absent
+NEEDS_REAL_TRACES = ("05-logs-and-metrics.ipynb",)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Notebooks (nbval: each runs the whole notebook, 10-60 s) and the slow doctests are marked ``slow``."""
+    """Notebooks (nbval: each runs the whole notebook, 10-60 s) and the slow doctests are marked ``slow``; a notebook
+    that reads the real public traces is skipped, with the reason, where they are absent."""
+    skip = pytest.mark.skip(reason=f"real public traces not found at {REAL_TRACES} (set TRACEKIT_REAL_TRACES)")
     for item in items:
         path = str(item.path)
         if path.endswith(".ipynb") or (item.name in SLOW_DOCTESTS and type(item).__name__ == "DoctestItem"):
             item.add_marker(pytest.mark.slow)
+        if item.path.name in NEEDS_REAL_TRACES and not REAL_TRACES.is_dir():
+            item.add_marker(skip)
 
 
 #: notebooks that a test runs whole (a cell that raises fails it, which is all ``--nbval-lax`` checks of a notebook

@@ -105,6 +105,11 @@ def test_report_counts_log_records_on_no_span_and_says_so(signals):
                                      "service": "no-such-service"})
     d = collect_report(inc, baseline=base, logs=pd.concat([logs, stray], ignore_index=True), metrics=other, worst=0)
     assert d.settings["log_records_on_no_span"] == 3 and d.signals_timeline is None
+    # the incident against itself: its records are on the spans of both sides (counted on each), the baseline
+    # hour's records and the 3 on none — counted once each, not clipped by the double count
+    same = collect_report(inc, baseline=inc, logs=pd.concat([logs, stray], ignore_index=True), worst=0)
+    assert same.settings["log_records_on_incident_spans"] == same.settings["log_records_on_baseline_spans"] == len(inc)
+    assert same.settings["log_records_on_no_span"] == len(base) + 3
     html = render_report(d)
     assert "3 on no span of either" in html and 'id="metrics-read"' in html
 

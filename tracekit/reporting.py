@@ -256,14 +256,15 @@ def collect_report(
         validate_logs(logs)
         on = attach_logs(spans, logs)
         spans = on.spans
-        on_spans, on_base = int(on.n_on_span + on.n_trace_level), 0
+        on_spans, on_base, no_span = int(on.n_on_span + on.n_trace_level), 0, int(on.n_unmatched)
         if baseline is not None:
             on_b = attach_logs(baseline, logs)
             baseline, on_base = on_b.spans, int(on_b.n_on_span + on_b.n_trace_level)
-        # a record on neither side is counted, not dropped silently (the spans frames may share traces: at most all)
+            # a record on neither side is counted, not dropped silently: unmatched by both (the logs' own labels)
+            no_span = len(on.unmatched.index.intersection(on_b.unmatched.index)) if logs.index.is_unique else \
+                max(len(logs) - on_spans - on_base, 0)
         signal_counts.update(log_records=len(logs), log_records_on_incident_spans=on_spans,
-                             log_records_on_baseline_spans=on_base,
-                             log_records_on_no_span=max(len(logs) - on_spans - on_base, 0))
+                             log_records_on_baseline_spans=on_base, log_records_on_no_span=no_span)
     if metrics is not None:
         from .io.metrics import metric_rates
         from .metrics_schema import validate_metrics

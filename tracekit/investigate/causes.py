@@ -27,15 +27,19 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   cold starts), over the calls seen;
 - ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
   skips work): the calls missing below the expected count, over the expected count. For both, the
-  expected count is per route (the baseline's calls per request of the route times the incident's
-  requests of it) and a difference within two standard errors is chance: each request is one draw
-  of its call count (a request type that brings ten calls brings them together), with the
-  per-request variance pooled over both sides (what no change would give) and the standard error
-  of a difference of two means; requests of a route the baseline never served are left out (they
-  say nothing about a component's rate). On the TrainTicket fault day, whose requests all enter
+  expected count is per context: a request's root span by its route (the baseline's calls per
+  request of the route times the incident's requests of it), every other span by its parent's
+  operation (the baseline's calls per span of that operation times the incident's spans of it),
+  so calls that vanished because their caller stopped calling are expected to vanish and a vanished
+  or new subtree counts where it begins, not again at every level below it. A difference within
+  two standard errors is chance: each request or parent span is one draw of its call count (a
+  request type that brings ten calls brings them together), with the per-unit variance pooled over
+  both sides (what no change would give) and the standard error of a difference of two means; a
+  route the baseline never served, an operation it never ran, are left out (they say nothing about
+  a component's rate). On the TrainTicket fault day, whose requests all enter
   through one gateway route (``/*``), a Poisson allowance in calls took the load generator's mix of
   request types for new and vanished calls (the top wrong component's score fell from 0.83 to 0.36
-  on the 08:43 window; the scores on both Nezha days are unchanged);
+  on the 08:43 window);
 - ``shape`` — spans whose number of direct children the baseline never showed for the operation
   (a changed call pattern: a retry loop, an early return), beyond the chance of a count not seen
   yet: the Good–Turing missing mass of the operation's baseline (its counts seen once over its
@@ -77,14 +81,16 @@ days (48 faults with traces in both windows) only the ``vanished`` weight was tr
 chance rates (order statistics for ``slower`` / ``waiting``, Good–Turing for ``shape``) and
 ``min_spans`` 1 follow from the statistics, not from the scores; tried on the same days and not kept:
 a binomial allowance on the shares (z = 2: one more OnlineBoutique fault first, one fewer TrainTicket),
-expected calls conditioned on the parent operation instead of the route, so a vanished subtree counts once
-at the call that broke (OnlineBoutique AC@1 75 → 80 but AC@5 100 → 95; also crediting the callee of a
-vanished call: the same scores as now),
 routes through a forwarding root (a gateway's ``/*``: worse on both), Spring's error-dispatch spans
-(``BasicErrorController.error``) read as failures (no change at AC@1).
-OnlineBoutique: AC@1 80 %, AC@3 95 %, AC@5 95 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
-63). TrainTicket: 14 / 14 / 21 % (28 faults; MicroRank 16 / 24 / 36; with calls counted as Poisson instead of
-per request, 75 / 100 / 100 and 14 / 14 / 25; before the per-operation evidence of issue 29, 75 / 90 / 100 and
+(``BasicErrorController.error``) read as failures (no change at AC@1). Expected calls conditioned on the
+parent's operation (a vanished subtree counts once, at the call that broke) were tried with Poisson counts
+(OnlineBoutique AC@1 75 → 80, AC@5 100 → 95: not kept) and kept once calls were counted per request or parent
+span: against per-request counts by route alone, OnlineBoutique 80 / 95 / 95 → 90 / 95 / 95 % (frontend's
+return and CPU-consumed faults first: every service below frontend's early return had lost calls) and
+TrainTicket 14 / 14 / 21 → 18 / 21 / 29 %.
+OnlineBoutique: AC@1 90 %, AC@3 95 %, AC@5 95 % (20 faults; the paper's trace-only MicroRank 41 / 48 /
+63). TrainTicket: 18 / 21 / 29 % (28 faults; MicroRank 16 / 24 / 36; with calls counted as Poisson, by route,
+75 / 100 / 100 and 14 / 14 / 25; before the per-operation evidence of issue 29, 75 / 90 / 100 and
 18 / 21 / 25): its CPU faults are all found
 first, its exception and return-value faults are not — they leave no mark that sets the injected
 service apart in these status-less spans (``benchmarks/study_nezha_marks.py``: by the smallest
@@ -137,7 +143,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
     ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans; shrunk)"),
     ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond the chance of that (as slower; shrunk)"),
-    ("extra", "float64", "", "calls beyond the count the baseline's rate per request of each route predicts, less two standard errors of the count (per-request variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
+    ("extra", "float64", "", "calls beyond the count the baseline's rate predicts (per request of the route for root spans, per span of the parent's operation for the others), less two standard errors of the count (per-unit variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, less the same two standard errors, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
@@ -501,23 +507,42 @@ def rank_causes(
         # baseline's rate within _Z_COUNT standard errors of a difference of two means is no evidence
         rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.trace_route, b.trace_route]), dtype=object)
                                     .fillna("\x00<NA>"), sort=False)
-        n_r = max(len(runiq), 1)
+        n_rt = max(len(runiq), 1)
         rta, rtb = rcode[:len(a.trace_route)], rcode[len(a.trace_route):]
-        req_a = np.bincount(rta, weights=a.trace_w, minlength=n_r)  # requests per route, weighted
-        req_b = np.bincount(rtb, weights=b.trace_w, minlength=n_r)
-        raw_a = np.bincount(rta, minlength=n_r).astype(float)  # requests per route, sampled
-        raw_b = np.bincount(rtb, minlength=n_r).astype(float)
+        # the context of a call: its route for a request's root span, its parent's operation for every other span
+        # (contexts 0..n_rt-1: routes; n_rt + o: parent operation o), and the unit drawn in it: the request, the
+        # parent span. A call is expected at the baseline's rate per unit of its context, so calls that vanished
+        # because their caller stopped calling (an early return upstream) are expected to vanish: a vanished or new
+        # subtree counts at the call where it begins, not again at every level below it
+        n_r = n_rt + n_o
 
-        def per_request(side: _Side, subs: np.ndarray, rt: np.ndarray):
-            """(sub, route) code, w·calls and w·calls² of each (sub-component, request) pair with calls."""
+        def units(side: _Side, rt: np.ndarray, o_side: np.ndarray):
+            """Per context: units weighted, units sampled (requests of each route, spans of each operation)."""
+            w_ = np.bincount(rt, weights=side.trace_w, minlength=n_r)
+            raw = np.bincount(rt, minlength=n_r).astype(float)
+            if side.n:
+                w_ = w_ + np.bincount(n_rt + o_side, weights=side.w, minlength=n_r)
+                raw = raw + np.bincount(n_rt + o_side, minlength=n_r)
+            return w_, raw
+
+        req_a, raw_a = units(a, rta, oa)
+        req_b, raw_b = units(b, rtb, ob)
+
+        def per_request(side: _Side, subs: np.ndarray, rt: np.ndarray, o_side: np.ndarray):
+            """(sub, context) code, w·calls and w·calls² of each (sub-component, unit) pair with calls."""
             n_t = max(len(side.trace_route), 1)
-            u, c = np.unique(subs.astype(np.int64) * n_t + side.trace, return_counts=True)
-            sub_, tr_ = u // n_t, u % n_t
-            w_ = side.trace_w[tr_]
-            return sub_ * n_r + rt[tr_], w_ * c, w_ * c.astype(float) ** 2
+            unit = np.where(side.parent >= 0, side.parent, side.n + side.trace)  # parent span, else the request
+            n_u = side.n + n_t
+            u, c = np.unique(subs.astype(np.int64) * n_u + unit, return_counts=True)
+            sub_, un_ = u // n_u, u % n_u
+            is_p = un_ < side.n
+            pi, ti = np.minimum(un_, max(side.n - 1, 0)), np.maximum(un_ - side.n, 0)
+            ctx = np.where(is_p, n_rt + o_side[pi], rt[ti])
+            w_ = np.where(is_p, side.w[pi], side.trace_w[ti])
+            return sub_ * n_r + ctx, w_ * c, w_ * c.astype(float) ** 2
 
-        sra, s1a, s2a = per_request(a, sa, rta)
-        srb, s1b, s2b = per_request(b, sb, rtb)
+        sra, s1a, s2a = per_request(a, sa, rta, oa)
+        srb, s1b, s2b = per_request(b, sb, rtb, ob)
         kour, kinv = np.unique(np.concatenate([sra, srb]), return_inverse=True)
         S1a = np.bincount(kinv[:len(sra)], weights=s1a, minlength=len(kour))
         S2a = np.bincount(kinv[:len(sra)], weights=s2a, minlength=len(kour))
@@ -525,9 +550,9 @@ def rank_causes(
         S2b = np.bincount(kinv[len(sra):], weights=s2b, minlength=len(kour))
         r_ = kour % n_r
         na_, nb_ = req_a[r_], req_b[r_]
-        # requests of a route the baseline never served say nothing about a component's rate: left out
+        # a route the baseline never served, an operation it never ran, say nothing about a rate: left out
         known = raw_b[r_] > 0
-        scale = np.where(known, na_ / np.maximum(nb_, 1e-12), 0.0)  # incident requests per baseline request
+        scale = np.where(known, na_ / np.maximum(nb_, 1e-12), 0.0)  # incident units per baseline unit
         xa_r = np.where(known, S1a, 0.0)
         expect_r = S1b * scale
         m = (S1a + S1b) / np.maximum(na_ + nb_, 1e-12)

@@ -528,7 +528,7 @@ def rank_causes(
         req_a, raw_a = units(a, rta, oa)
         req_b, raw_b = units(b, rtb, ob)
 
-        def per_request(side: _Side, subs: np.ndarray, rt: np.ndarray, o_side: np.ndarray):
+        def per_unit(side: _Side, subs: np.ndarray, rt: np.ndarray, o_side: np.ndarray):
             """(sub, context) code, w·calls and w·calls² of each (sub-component, unit) pair with calls."""
             n_t = max(len(side.trace_route), 1)
             unit = np.where(side.parent >= 0, side.parent, side.n + side.trace)  # parent span, else the request
@@ -541,8 +541,8 @@ def rank_causes(
             w_ = np.where(is_p, side.w[pi], side.trace_w[ti])
             return sub_ * n_r + ctx, w_ * c, w_ * c.astype(float) ** 2
 
-        sra, s1a, s2a = per_request(a, sa, rta, oa)
-        srb, s1b, s2b = per_request(b, sb, rtb, ob)
+        sra, s1a, s2a = per_unit(a, sa, rta, oa)
+        srb, s1b, s2b = per_unit(b, sb, rtb, ob)
         kour, kinv = np.unique(np.concatenate([sra, srb]), return_inverse=True)
         S1a = np.bincount(kinv[:len(sra)], weights=s1a, minlength=len(kour))
         S2a = np.bincount(kinv[:len(sra)], weights=s2a, minlength=len(kour))

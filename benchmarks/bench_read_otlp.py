@@ -7,7 +7,8 @@
 The spans come from the simulator (``tracekit.simulate``, baseline scenario) and are written with
 ``tracekit.io.write.write_otlp`` twice: as collector file-exporter JSON lines (512 spans a line) and
 as one big ExportTraceServiceRequest document. For each file, in one child process, the floor
-(``orjson.loads`` of every line, or of the whole document, with the cyclic GC paused) and
+(``benchmarks/json_floor.py``'s ``parse_dropped``: ``orjson.loads`` of every line, or of the whole
+document, each dropped, with the cyclic GC paused) and
 ``read_otlp`` (called with the GC on, as users call it: the reader pauses it itself) run
 alternately, best CPU time of a few rounds (the machine may be shared); then the peak memory
 (ru_maxrss) of read_otlp alone in a fresh process. Prints one markdown table: floor, reader,
@@ -112,23 +113,17 @@ def generate(path: Path, n_spans: int, seed: int = 7) -> tuple[int, int]:
 
 _CHILD = r"""
 import gc, json, resource, sys, time
-import orjson
-import tracekit.io.otlp as m  # every child imports the same modules (same heap to start from)
-what, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import tracekit.io.readers as m  # every child imports the same modules (same heap to start from)
+what, path, rounds, BENCH = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
 
-def parse():  # the floor: orjson.loads of every line (or of the one document), GC paused
-    gc.disable()
-    data = open(path, "rb").read()
-    n = 0
-    for line in (data.split(b"\n") if path.endswith(".jsonl") else [data]):
-        if line.strip():
-            d = orjson.loads(line)
-            n += sum(len(s["spans"]) for r in d["resourceSpans"] for s in r["scopeSpans"])
-            del d
-    del data
-    gc.enable()
-    return n
+def parse():  # the floor (benchmarks/json_floor.py): orjson.loads of every line (or of the one document), GC paused
+    sys.path.insert(0, BENCH)
+    from json_floor import parse_dropped
+    with open(path, "rb") as f:
+        data = f.read()
+    parse_dropped(data, lines=path.endswith(".jsonl"))
+    return None  # the floor counts lines, not spans
 
 
 def bound():  # the least a reader returning a dict of attributes per span does: typed decode + the dicts, kept
@@ -196,7 +191,7 @@ print(json.dumps(out))
 
 
 def child(what: str, path: Path, rounds: int = 1) -> dict:
-    out = subprocess.run([sys.executable, "-c", _CHILD, what, str(path), str(rounds)], check=True,
+    out = subprocess.run([sys.executable, "-c", _CHILD, what, str(path), str(rounds), str(Path(__file__).resolve().parent)], check=True,
                          capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     return json.loads(out.stdout)
@@ -242,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             times = child("time", path, args.rounds)
             mem = child("memory", path)
             best = {k: min(v, key=lambda r: r["cpu"]) for k, v in times.items()}
-            assert best["orjson"]["spans"] == best["read_otlp"]["spans"] == best["bound"]["spans"] == mem["spans"] == spans, \
+            assert best["read_otlp"]["spans"] == best["bound"]["spans"] == mem["spans"] == spans, \
                 (best, mem, spans)
             rows.append((path, size, times, best, mem))
     print(f"{spans:,} spans, {traces:,} traces ({what}, {gen_s:.0f} s); best CPU s of {args.rounds} alternating "

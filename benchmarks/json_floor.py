@@ -5,7 +5,8 @@ what happens to the parsed objects:
 
 * :func:`parse_dropped` — ``orjson.loads`` of every line, each result dropped once parsed (the
   cyclic GC paused, as the readers pause it). Its objects are freed while still in the CPU caches,
-  which a reader that keeps what it read cannot do: the strict floor (``bench_read_otlp``'s).
+  which a reader that keeps what it read cannot do: the strict floor (``bench_read_otlp``,
+  ``bench_logs`` and ``bench_read_metrics`` use it; ``lines=False`` parses one document).
 * :func:`parse_kept` — the same with every parsed line kept (a list of them, as ``json.load`` of a
   document keeps its whole tree): the cost of having the file's JSON in memory as Python objects.
 
@@ -32,12 +33,13 @@ def _lines(data: bytes):
         pos = nl + 1
 
 
-def parse_dropped(data: bytes) -> int:
-    """Parse every line of ``data`` and drop it; returns the lines parsed."""
+def parse_dropped(data: bytes, lines: bool = True) -> int:
+    """Parse every line of ``data`` (or, ``lines=False``, ``data`` as one document) and drop it; returns
+    the lines (documents) parsed."""
     was, n = gc.isenabled(), 0
     gc.disable()
     try:
-        for line in _lines(data):
+        for line in (_lines(data) if lines else [data]):
             orjson.loads(line)
             n += 1
     finally:

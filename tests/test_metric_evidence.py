@@ -249,3 +249,48 @@ def test_metric_evidence_across_seeds_finds_the_saturation_and_invents_none(seed
     assert (sc.iloc[1:]["metric_score"] < 0.05).all()
     rc = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, metrics=m, window=None).set_index("service")
     assert "metrics" in str(rc.loc[target, "signals"]) and rc.loc[target, "metric_top_name"] == "cpu"
+
+
+def _cpu(spans_list, services, seed=0):
+    """10-second cpu points per service over the periods of the spans frames given."""
+    parts = []
+    for sp in spans_list:
+        t = pd.date_range(sp["start"].min().floor("min"), sp["end"].max().ceil("min"), freq="10s")
+        parts.append(pd.DataFrame({"time": np.repeat(t, len(services)), "service": np.tile(services, len(t))}))
+    f = pd.concat(parts, ignore_index=True)
+    f["value"] = np.random.default_rng(seed).normal(50, 1, len(f))
+    return tk.metrics_from_columns({"time": f["time"], "name": "cpu", "value": f["value"], "service": f["service"]})
+
+
+def test_the_postmortem_says_how_many_metric_series_were_compared_and_when_none_could_be():
+    inc = tk.simulate.simulate("db-lock", n_traces=300, seed=1).spans
+    base = tk.simulate.simulate("baseline", n_traces=300, seed=2).spans
+    services = sorted(set(inc["service"]))
+    # a baseline inside the incident's hour: no metric point is the baseline's alone
+    t0 = base["start"].min()
+    first = base.groupby("trace_id")["start"].transform("min")
+    inner = base[((first > t0 + pd.Timedelta("10min")) & (first < t0 + pd.Timedelta("40min"))).to_numpy()]
+    rc = tk.rank_causes(inc, inner, level="service", metrics=_cpu([inc], services), window=None, n_boot=20)
+    cov = rc.attrs["metric_coverage"]
+    assert (cov["series"], cov["compared"], cov["moved"]) == (len(services), 0, 0)
+    assert (rc["metrics"] == 0).all()
+    assert len(pd.concat([rc, rc])) == 2 * len(rc)  # plain values in attrs: concat compares them
+    story = tk.postmortem(inc, base, metrics=_cpu([inc], services), n_boot=20)
+    sure = [f for f in story.findings if f.topic == "sure"]
+    # the postmortem's incident is the change window inside the hour: the rest of the hour is the metrics' baseline
+    assert sure[-1].evidence["metric_series_compared"] == len(services)
+    assert sure[-1].text.startswith(f"Metrics: {len(services)} of {len(services)} series per service")
+    # the baseline a day earlier with metrics of its own: every series compared, dates said
+    early = base.copy()
+    for c in ("start", "end"):
+        early[c] = early[c] - pd.Timedelta("1D")
+    story = tk.postmortem(inc, early, metrics=_cpu([inc, early], services), n_boot=20)
+    cov = next(f for f in story.findings if f.text.startswith("Metrics"))
+    assert cov.evidence["metric_series_compared"] == len(services)
+    assert f"{early['start'].min():%Y-%m-%d}" in cov.text and f"{inc['start'].min():%Y-%m-%d}" in cov.text
+    # metrics of the incident's day only, the baseline a day earlier: nothing to compare, said first in "how sure"
+    story = tk.postmortem(inc, early, metrics=_cpu([inc], services), n_boot=20)
+    sure = [f for f in story.findings if f.topic == "sure"]
+    assert sure[0].text.startswith("Baseline: ")  # what was compared with what, then that metrics could not weigh
+    assert sure[1].text.startswith("Metrics did not weigh in the ranking: none of the")
+    assert sure[1].evidence["metric_series_compared"] == 0

@@ -360,5 +360,9 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     out["metric_top_name"] = out["metric_top_name"].astype("string")
     out.attrs = dict(table.attrs)
     out.attrs["metric_evidence"] = ev
+    keyed = metrics[by].notna().to_numpy()
+    out.attrs["metric_coverage"] = dict(
+        by=by, series=int(metrics[keyed].groupby([by, "name"], sort=False, observed=True).ngroups) if keyed.any() else 0,
+        compared=len(ev), moved=int(ev["moved"].sum()) if len(ev) else 0, **ev.attrs.get("windows", {}))
     return out
 

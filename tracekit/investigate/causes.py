@@ -671,6 +671,7 @@ def rank_causes(
 
         table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior)
         table["score"] = table["score"] + table["metrics"]
+        metric_cov = table.attrs["metric_coverage"]  # kept for the result's attrs (merges below drop attrs)
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
         from ..analysis.log_evidence import join_log_evidence
 
@@ -721,6 +722,8 @@ def rank_causes(
     table.attrs.update(baseline_source=source, window=window, n_traces=(na_, nb_),
                        params=dict(level=level, q=q, prior=prior, min_spans=min_spans, n_boot=n_boot, ci=ci,
                                    evidence_weights=w, seed=seed))
+    if metrics is not None:  # how many series could be compared, in which windows (plain values: concat compares attrs)
+        table.attrs["metric_coverage"] = metric_cov
     return table
 
 

@@ -299,6 +299,11 @@ def postmortem(
     health = health_report(raw)  # as recorded: the skew stays a health warning
     findings += _sure(spans, incident, base, source, weights, health)
     findings += [Finding("sure", f"Baseline: {c}.") for c in caveats]
+    if ranking is not None and "metric_coverage" in ranking.attrs:
+        cov = _metric_coverage(ranking.attrs["metric_coverage"])
+        first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
+        # metrics that could not be compared at all are said right after what was compared with what; else last
+        findings.insert(first_sure + 1 if cov.evidence["metric_series_compared"] == 0 else len(findings), cov)
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
         changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,
@@ -307,6 +312,24 @@ def postmortem(
         params=dict(level=level, freq=freq, alpha=alpha, min_baseline=min_baseline, n_boot=n_boot,
                     signals=["traces", *(["logs"] if logs is not None else []), *(["metrics"] if metrics is not None else [])]),
     )
+
+
+def _metric_coverage(cov: dict) -> Finding:
+    """How many metric series the ranking could compare, in which windows."""
+    def when(w: tuple) -> str:
+        return f"{w[0]:%Y-%m-%d} " + window_text(*w)
+
+    per = f"per {cov['by']} and metric name"
+    where = (f"the baseline's period ({when(cov['baseline'])}) outside the incident's ({when(cov['incident'])})"
+             if "incident" in cov and "baseline" in cov else "the baseline's period outside the incident's")
+    if cov["compared"] == 0:
+        text = (f"Metrics did not weigh in the ranking: none of the {_plural(cov['series'], 'series', 'series')} {per} "
+                f"has 2 points in {where} and 1 in the incident's.")
+    else:
+        text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
+                f"or more in {where}, 1 or more in the incident's; {cov['moved']:,} moved beyond the baseline's reach.")
+    return Finding("sure", text, (), dict(metric_series=cov["series"], metric_series_compared=cov["compared"],
+                                          metric_series_moved=cov["moved"]))
 
 
 def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd.DataFrame:

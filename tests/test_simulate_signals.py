@@ -195,6 +195,8 @@ def test_bundled_files_hold_their_truth(bundled):
     spans, logs, metrics, truth = bundled
     st = truth["signals"]
     assert SIGNAL_DATASETS == {"deploy-regression-signals": "deploy-regression"}
+    readme = (DATA / "README.md").read_text()
+    assert "`deploy-regression-signals/`" in readme and f"{st['log_records']} log records" in readme
     assert set(spans["source_file"].map(lambda f: str(f).split("/")[-2])) == {"deploy-regression"}  # traces only
     assert all(p.stat().st_size < 500_000 for p in SIG.iterdir()) and {p.name for p in SIG.iterdir()} == set(st["files"])
     assert len(logs) == st["log_records"] and len(metrics) == st["metric_points"]

@@ -200,5 +200,11 @@ def test_bad_input_is_named(tmp_path):
                                               "zero_threshold": 0.0}]})
     with pytest.raises(TraceKitError, match=r"row 0: exponential histogram bucket \(1.0, 3.0\] of scale 0 is not a bucket"):
         tk.write_otlp_metrics(e, tmp_path / "m.jsonl")
+    old = tk.logs_from_columns({"time": ["2024-01-01", "1969-12-31"], "body": ["a", "b"]})
+    with pytest.raises(TraceKitError, match="write_otlp_logs: row 1: time 1969-12-31 00:00:00[+]00:00 is before 1970"):
+        tk.write_otlp_logs(old, tmp_path / "l.jsonl")
+    with pytest.raises(TraceKitError, match="write_otlp_metrics: row 0: start_time .* is before 1970"):
+        tk.write_otlp_metrics(tk.metrics_from_columns({"time": [0], "start_time": [-5], "name": "c", "kind": "sum"}),
+                              tmp_path / "m.jsonl")
     with pytest.raises(tk.MetricsSchemaError):
         tk.write_otlp_metrics(pd.DataFrame({"time": [0]}), tmp_path / "m.jsonl")

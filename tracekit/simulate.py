@@ -30,6 +30,9 @@ producer span (same trace). Resources (``service.name``, ``service.version``, ``
 ``cloud.region``, ``deployment.environment``, and ``faas.*`` for the Lambda) are dicts shared by
 the rows of one host and version: treat them as read-only.
 
+The logs and metrics the shop writes beside its spans are derived from them by
+:mod:`tracekit.simulate_signals` (``app_logs``, ``app_metrics``).
+
 ``python -m tracekit.simulate --write-datasets datasets/`` regenerates ``datasets/`` and
 ``--write-examples tracekit/examples/data`` the bundled samples (both byte for byte).
 
@@ -1152,6 +1155,9 @@ def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, sca
     per population trace, for sampling scenarios).
     X-Ray datasets are BatchGetTraces responses of 250 traces per ``.json.gz`` page; OTLP ones
     are collector file-exporter JSON lines (``.jsonl.gz``). ``scale`` multiplies the sizes.
+    A dataset named in :data:`SIGNAL_DATASETS` also gets its logs and metrics, derived from its
+    spans (:mod:`tracekit.simulate_signals`), in a folder of their own (``logs.jsonl.gz``,
+    ``metrics.jsonl.gz``) and ``signals`` in its truth file.
     """
     from .io.write import write_otlp, write_xray  # same layer
 

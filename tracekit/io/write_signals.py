@@ -189,12 +189,20 @@ def _log_host(res: dict) -> Any:
     return res.get("host.name") or res.get("k8s.pod.name")
 
 
+def _unix_ns(v: int, what: str) -> str:
+    """A time as OTLP's fixed64 nanoseconds since the epoch: none before it."""
+    if v < 0:
+        raise TraceKitError(f"{what} {pd.Timestamp(v, tz='UTC')} is before 1970: OTLP times are unsigned nanoseconds "
+                            "since the epoch")
+    return str(v)
+
+
 def _log_record(r: dict) -> dict:
     rec: dict[str, Any] = {}
     if r["time"] is not None:
-        rec["timeUnixNano"] = str(r["time"])
+        rec["timeUnixNano"] = _unix_ns(r["time"], "time")
     if r["observed_time"] is not None:
-        rec["observedTimeUnixNano"] = str(r["observed_time"])
+        rec["observedTimeUnixNano"] = _unix_ns(r["observed_time"], "observed_time")
     if r["severity_number"] is not None:
         rec["severityNumber"] = _int(r["severity_number"], "severity_number", 0, 25)
     if r["severity_text"] is not None:
@@ -364,10 +372,10 @@ def _point(r: dict, kind: str) -> dict:
     if r["attributes"]:
         p["attributes"] = _kvs(r["attributes"])
     if r["start_time"] is not None:
-        p["startTimeUnixNano"] = str(r["start_time"])
+        p["startTimeUnixNano"] = _unix_ns(r["start_time"], "start_time")
     if r["time"] is None:
         raise TraceKitError("a data point needs a time")
-    p["timeUnixNano"] = str(r["time"])
+    p["timeUnixNano"] = _unix_ns(r["time"], "time")
     if kind in ("gauge", "sum"):
         v = r["value"]
         if v is not None:

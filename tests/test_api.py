@@ -63,6 +63,8 @@ EXPORTS = [
     # logs beside traces
     "LOG_COLUMNS", "LogsSchemaError", "empty_logs", "validate_logs", "logs_from_columns", "logs_schema_markdown",
     "read_logs", "log_templates", "attach_logs", "AttachedLogs", "log_evidence", "fetch_logs",
+    # writers of the other signals (logs and metrics as OTLP JSON lines)
+    "write_otlp_logs", "write_otlp_metrics",
     # is a baseline comparable; skewed clocks in the story
     "baseline_comparability", "skew_story",
     # the spans store

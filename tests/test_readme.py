@@ -27,7 +27,7 @@ def test_marker_finds_the_blocks():
     assert marked_blocks(text) == ["x = 1\n"]  # an unmarked block is not run
 
 
-@pytest.mark.slow  # reads 2 × 1,200 traces and writes a report (~15 s)
+@pytest.mark.slow  # reads 3 × 1,200 traces (one with logs and metrics) and writes a report (~20 s)
 def test_readme_notebook_snippet_runs_on_the_bundled_data(tmp_path, capsys):
     blocks = marked_blocks(README.read_text())
     assert blocks, "README.md has no block marked <!-- readme-test -->"
@@ -45,6 +45,9 @@ def test_readme_notebook_snippet_runs_on_the_bundled_data(tmp_path, capsys):
     assert f"{ns['window'].onset:%H:%M}" == "14:27"
     assert "from 14:27" in capsys.readouterr().out
     assert (tmp_path / "report.html").stat().st_size > 100_000
+    # the logs-and-metrics block: payments first on the bundled deploy, from its traces and its logs
+    top_signals = ns["by_service"].causes.iloc[0]
+    assert top_signals["service"] == "payments" and top_signals["signals"].startswith("traces, logs")
 
 
 def test_readme_doctests():

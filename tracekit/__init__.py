@@ -164,6 +164,9 @@ _EXPORTS: dict[str, str] = {
     "AttachedLogs": "tracekit.analysis.logs",
     "log_evidence": "tracekit.analysis.log_evidence",
     "fetch_logs": "tracekit.aws.logs",
+    # writers of the other signals: logs and metrics frames as OTLP JSON lines (bundled signals, branch signals)
+    "write_otlp_logs": "tracekit.io.write_signals",
+    "write_otlp_metrics": "tracekit.io.write_signals",
     # issue 29 (changes): is a baseline comparable; skewed clocks in the story
     "baseline_comparability": "tracekit.analysis.baseline_check",
     "skew_story": "tracekit.analysis.skew_story",

@@ -30,6 +30,9 @@ producer span (same trace). Resources (``service.name``, ``service.version``, ``
 ``cloud.region``, ``deployment.environment``, and ``faas.*`` for the Lambda) are dicts shared by
 the rows of one host and version: treat them as read-only.
 
+The logs and metrics the shop writes beside its spans are derived from them by
+:mod:`tracekit.simulate_signals` (``app_logs``, ``app_metrics``).
+
 ``python -m tracekit.simulate --write-datasets datasets/`` regenerates ``datasets/`` and
 ``--write-examples tracekit/examples/data`` the bundled samples (both byte for byte).
 
@@ -87,6 +90,7 @@ __all__ = [
     "threshold_for",
     "write_datasets",
     "write_examples",
+    "SIGNAL_DATASETS",
     "DATASETS",
     "EXAMPLES",
 ]
@@ -1081,6 +1085,54 @@ DATASETS: dict[str, tuple[str, int, int, str, str, dict]] = {
 }
 
 
+#: logs and metrics folder → the trace dataset they go with (a folder of their own, so that a reader given the
+#: traces' folder reads traces only); written with that dataset from its spans (tracekit.simulate_signals)
+SIGNAL_DATASETS: dict[str, str] = {"deploy-regression-signals": "deploy-regression"}
+
+
+def _signals_truth(sim: Simulation, folder: str, logs: pd.DataFrame, metrics: pd.DataFrame) -> dict:
+    """What the derived logs and metrics of ``sim`` show (the truth file's ``signals``)."""
+    from . import simulate_signals as ss  # same layer
+
+    t = sim.truth
+    sev = logs["severity_text"].astype(object)
+    body = logs["body"].astype(object)
+    out: dict[str, Any] = {
+        "folder": folder, "files": ["logs.jsonl.gz", "metrics.jsonl.gz"], "seed": sim.seed,
+        "log_records": len(logs), "log_records_by_severity": {k: int(v) for k, v in sev.value_counts().sort_index().items()},
+        "log_records_on_no_span": 0, "slow_query_ms": ss.SLOW_QUERY_MS,
+        "slow_query_records": int(body.str.startswith("slow query").sum()),
+        "metric_interval_s": ss.INTERVAL_S, "metric_points": len(metrics),
+        "metric_points_by_name": {k: int(v) for k, v in metrics["name"].astype(object).value_counts().sort_index().items()},
+        "cpu": f"process.cpu.utilization = {ss.IDLE_CPU:g} + busy time / interval ± {ss.CPU_NOISE:g} (uniform), busy time = "
+               "self time of the host's server, internal and consumer spans in the interval",
+    }
+    if isinstance(t, SlowDeploy) and t.deploy_time is not None:
+        new = [(k, v) for k, v in ss.NEW_STATEMENTS.items() if k == (t.service, t.added_span)]
+        if new:
+            (svc, call), template = new[0]
+            mine = body.str.startswith(template.split("{", 1)[0]) & logs["service"].astype(object).eq(svc)
+            at = logs.loc[mine, "time"]
+            out["new_statement"] = {
+                "service": svc, "version": t.new_version, "after_call": call,
+                "template": template.replace("{score}", "<*>").replace("{ms:.1f}", "<*>"),
+                "records": int(mine.sum()), "records_before_deploy": int((at < t.deploy_time).sum()),
+                "first": at.min().isoformat() if len(at) else None}
+        m = metrics[metrics["service"].astype(object).eq(t.service)]
+        before, after = m["time"] <= t.deploy_time, m["time"] > t.deploy_time
+        h = m["name"].astype(object).eq("http.server.request.duration")
+        cpu = m["name"].astype(object).eq("process.cpu.utilization")
+
+        def mean_s(mask: pd.Series) -> float:
+            return round(float(m.loc[mask, "sum"].sum() / m.loc[mask, "count"].sum()) * 1000, 1)
+
+        out["request_duration_ms_mean"] = {"service": t.service, "before_deploy": mean_s(h & before),
+                                           "after_deploy": mean_s(h & after)}
+        out["cpu_utilization_mean"] = {"service": t.service, "before_deploy": round(float(m.loc[cpu & before, "value"].mean()), 5),
+                                       "after_deploy": round(float(m.loc[cpu & after, "value"].mean()), 5)}
+    return out
+
+
 def _truth_json(truth: Truth) -> dict:
     out = {}
     for f in fields(truth):
@@ -1103,12 +1155,16 @@ def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, sca
     per population trace, for sampling scenarios).
     X-Ray datasets are BatchGetTraces responses of 250 traces per ``.json.gz`` page; OTLP ones
     are collector file-exporter JSON lines (``.jsonl.gz``). ``scale`` multiplies the sizes.
+    A dataset named in :data:`SIGNAL_DATASETS` also gets its logs and metrics, derived from its
+    spans (:mod:`tracekit.simulate_signals`), in a folder of their own (``logs.jsonl.gz``,
+    ``metrics.jsonl.gz``) and ``signals`` in its truth file.
     """
     from .io.write import write_otlp, write_xray  # same layer
 
     folder = Path(folder)
     written: list[Path] = []
     stats = []
+    signal_stats: list[tuple] = []
     for name, (scenario, n, seed, fmt, doc, params) in DATASETS.items():
         if only is not None and name not in only:
             continue
@@ -1135,7 +1191,19 @@ def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, sca
                 write_otlp(df, p)
                 written.append(p)
         tj = truth_dir / f"{name}.json"
-        tj.write_text(json.dumps(_truth_json(sim.truth), indent=2, default=str) + "\n")
+        truth_json = _truth_json(sim.truth)
+        for sig, of in SIGNAL_DATASETS.items():
+            if of == name:  # logs and metrics beside the traces, derived from them
+                from .io.write_signals import write_otlp_logs, write_otlp_metrics  # same layer
+                from .simulate_signals import app_logs, app_metrics  # same layer
+
+                logs, metrics = app_logs(sim.spans, seed=seed), app_metrics(sim.spans, seed=seed)
+                (folder / sig).mkdir(parents=True, exist_ok=True)
+                written += [write_otlp_logs(logs, folder / sig / "logs.jsonl.gz"),
+                            write_otlp_metrics(metrics, folder / sig / "metrics.jsonl.gz")]
+                truth_json["signals"] = _signals_truth(sim, sig, logs, metrics)
+                signal_stats.append((sig, name, logs, metrics, truth_json["signals"]))
+        tj.write_text(json.dumps(truth_json, indent=2, default=str) + "\n")
         written.append(tj)
         if sim.population is not None and isinstance(sim.truth, ErrorUndersampling):
             inc = truth_dir / f"{name}.inclusion.csv.gz"
@@ -1145,12 +1213,12 @@ def write_datasets(folder: str | Path, *, only: Sequence[str] | None = None, sca
             written.append(inc)
     if only is None:
         readme = folder / "README.md"
-        readme.write_text(_datasets_readme(folder, stats))
+        readme.write_text(_datasets_readme(folder, stats, signal_stats))
         written.append(readme)
     return written
 
 
-def _datasets_readme(folder: Path, stats: list) -> str:
+def _datasets_readme(folder: Path, stats: list, signal_stats: Sequence[tuple] = ()) -> str:
     lines = [
         "# datasets",
         "",
@@ -1179,14 +1247,71 @@ def _datasets_readme(folder: Path, stats: list) -> str:
         size += sum(p.stat().st_size for p in (folder / "truth").glob(f"{name}.*"))
         lines.append(f"| `{name}/` | `{sim.scenario}` | {'X-Ray' if fmt == 'xray' else 'OTLP'} | "
                      f"{sim.spans['trace_id'].nunique()} | {len(sim.spans)} | {size / 1e6:.2f} MB | {doc} |")
+    lines += _signals_readme(folder, signal_stats)
     lines += ["", "## Ground truth", ""]
+    sig_of = {of: st for _, of, _, _, st in signal_stats}
     for name, _fmt, _doc, sim in stats:
         t = sim.truth
         lines.append(f"### `{name}/` ({sim.scenario}, seed {sim.seed})")
         lines.append("")
         lines.append(_truth_sentence(t))
         lines.append("")
+        if name in sig_of:
+            lines.append(_signals_sentence(sig_of[name]))
+            lines.append("")
     return "\n".join(lines)
+
+
+def _signals_readme(folder: Path, signal_stats: Sequence[tuple]) -> list[str]:
+    if not signal_stats:
+        return []
+    from . import simulate_signals as ss  # same layer
+
+    lines = ["", "## Logs and metrics beside the traces", "",
+             "A folder of its own beside its traces (so `tk.read` of the traces' folder still reads traces only) holds",
+             "the logs and metrics the same application wrote while making those spans, in OpenTelemetry collector",
+             "file-exporter form (OTLP JSON lines, `.jsonl.gz`, ≤ 512 records or points a line, one resource per",
+             "service and host): `tk.read_logs` / `tk.read_metrics` read them, `tk.attach_logs` joins every record to",
+             "its span. They are derived from the spans by `tracekit/simulate_signals.py` (same seed, same bytes), so",
+             "the three signals agree by construction:", "",
+             f"- logs: an INFO `handled <operation>: status <code> in <ms> ms` at the end of every server span; an "
+             f"ERROR `<exception.type>: <message>` per exception event of a failed span (WARN when the span did not "
+             f"fail: a 404, a throttled call retried); a WARN `slow query (<ms> ms): <statement>` for every database "
+             f"call over {ss.SLOW_QUERY_MS:g} ms; and a new code path's own statement (payments 1.5.0, which calls "
+             f"`GET /v1/risk-score`, logs `risk score <n> from risk-api in <ms> ms` on its server span). Each record "
+             f"carries its span's trace and span id, service, host and resource;",
+             f"- metrics, per service and host every {ss.INTERVAL_S:g} s (the Lambda's execution environments "
+             f"report none): `process.cpu.utilization` = {ss.IDLE_CPU:g} + the host's busy time in the interval "
+             f"(self time of its server, internal and consumer spans; waiting on a call is not CPU) ± "
+             f"{ss.CPU_NOISE:g} of seeded noise; `http.server.request.duration` (delta histogram in s, "
+             f"OpenTelemetry's default bounds, per method, route and status, one exemplar: the slowest request); "
+             f"`db.client.operations.in_flight` (database calls in flight, averaged over the interval) where the "
+             f"host calls a database.", "",
+             "| folder | traces | log records | metric points | size | try it |", "|---|---|---|---|---|---|"]
+    for sig, of, logs, metrics, _ in signal_stats:
+        size = sum(p.stat().st_size for p in (folder / sig).glob("*") if p.is_file())
+        sev = logs["severity_text"].astype(object).value_counts()
+        lines.append(f"| `{sig}/` | `{of}/` | {len(logs)} ({', '.join(f'{int(sev[k])} {k}' for k in ('INFO', 'WARN', 'ERROR') if k in sev)}) "
+                     f"| {len(metrics)} ({metrics['name'].nunique()} metrics) | {size / 1e6:.2f} MB | "
+                     f"`python -m tracekit report datasets/{of}/ --logs datasets/{sig}/logs.jsonl.gz "
+                     f"--metrics datasets/{sig}/metrics.jsonl.gz -o report.html` |")
+    return lines
+
+
+def _signals_sentence(st: dict) -> str:
+    out = (f"Logs and metrics in `{st['folder']}/` (`signals` in the truth file): {st['log_records']} log records, every one "
+           f"on its span; {st['slow_query_records']} slow-query WARNs (database calls over {st['slow_query_ms']:g} ms).")
+    ns_ = st.get("new_statement")
+    if ns_:
+        out += (f" The new statement `{ns_['template']}` is logged by `{ns_['service']}` `{ns_['version']}` server spans "
+                f"after their `{ns_['after_call']}` call: {ns_['records']} records, the first at {ns_['first']}, "
+                f"{ns_['records_before_deploy']} before the deploy.")
+    rd, cpu = st.get("request_duration_ms_mean"), st.get("cpu_utilization_mean")
+    if rd and cpu:
+        out += (f" `{rd['service']}`'s `http.server.request.duration` averages {rd['before_deploy']:g} ms before the "
+                f"deploy and {rd['after_deploy']:g} ms after; its `process.cpu.utilization` {cpu['before_deploy']:g} and "
+                f"{cpu['after_deploy']:g} (the new call is waiting, not CPU).")
+    return out
 
 
 def _truth_sentence(t: Truth) -> str:

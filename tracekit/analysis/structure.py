@@ -46,6 +46,7 @@ from ..core import (
     bool_column,
     require_columns,
     result_table,
+    self_ns,
     span_tree,
     to_timestamps,
     trace_outcomes,
@@ -101,42 +102,7 @@ def self_time(spans: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "start", "end"), "self_time")
     out = spans.copy()
-    out["self_ms"] = _self_ns(spans, span_tree(spans)) / 1e6
-    return out
-
-
-def _self_ns(spans: pd.DataFrame, tree: SpanTree) -> np.ndarray:
-    n = len(spans)
-    start = _ns(spans["start"])
-    end_na = spans["end"].isna().to_numpy()
-    end = _ns(spans["end"])
-    dur = np.where(end_na, 0, end - start).astype(np.float64)
-    child = np.flatnonzero(tree.parent >= 0)
-    p = tree.parent[child]
-    # clip each child to its parent; an in-progress child runs to the parent's end
-    pe = end[p]
-    ps = start[p]
-    p_open = end_na[p]
-    cs = np.maximum(start[child], ps)
-    ce = np.where(end_na[child], pe, np.minimum(end[child], pe))
-    keep = ~p_open & (ce > cs)
-    child, p, cs, ce = child[keep], p[keep], cs[keep], ce[keep]
-    covered = np.zeros(n, dtype=np.float64)
-    if len(child):
-        order = np.lexsort((cs, p))
-        p, cs, ce = p[order], cs[order], ce[order]
-        cummax = pd.Series(ce).groupby(p, sort=False).cummax().to_numpy()
-        prev = np.empty_like(cummax)
-        prev[0] = np.iinfo(np.int64).min
-        prev[1:] = cummax[:-1]
-        new_group = np.ones(len(p), dtype=bool)
-        new_group[1:] = p[1:] != p[:-1]
-        prev[new_group] = np.iinfo(np.int64).min
-        gain = ce - np.maximum(cs, prev)
-        gain = np.where(gain > 0, gain, 0).astype(np.float64)
-        covered = np.bincount(p, weights=gain, minlength=n)
-    out = dur - covered
-    out[end_na] = np.nan
+    out["self_ms"] = self_ns(spans, span_tree(spans)) / 1e6
     return out
 
 

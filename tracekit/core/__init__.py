@@ -69,7 +69,7 @@ from .outcomes import (
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
 from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, holm, percentile, quantile_draws
-from .tree import SpanTree, span_tree, unique_sorted
+from .tree import SpanTree, self_ns, span_tree, unique_sorted
 from .weights import trace_weights
 
 __all__ = [
@@ -83,7 +83,7 @@ __all__ = [
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",
-    "SpanTree", "span_tree", "unique_sorted",
+    "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",
     "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "frame_cached",
 ]

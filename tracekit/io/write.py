@@ -79,7 +79,8 @@ from ..core.nested import dumps, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
 
-__all__ = ["to_xray", "xray_segment_documents", "write_xray", "to_otlp", "write_otlp", "otlp_any_value"]
+__all__ = ["to_xray", "xray_segment_documents", "write_xray", "to_otlp", "write_otlp", "otlp_any_value", "otlp_key_values",
+           "write_chunks"]
 
 _KIND_INT = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
 _STATUS_INT = {"unset": 0, "ok": 1, "error": 2}
@@ -708,6 +709,22 @@ def _kvs(d: dict | None, where: str = "attributes") -> list[dict]:
         except TraceKitError as exc:
             raise TraceKitError(f"{where}[{str(k)!r}]: {exc}") from None
     return out
+
+
+def otlp_key_values(d: dict | None, where: str = "attributes") -> list[dict]:
+    """OTLP/JSON ``KeyValue`` list of a dict, each value by :func:`otlp_any_value` (the one encoder of
+    every writer); a value OTLP cannot carry raises TraceKitError naming ``where`` and its key.
+
+    >>> otlp_key_values({"n": 1})
+    [{'key': 'n', 'value': {'intValue': '1'}}]
+    """
+    return _kvs(d, where)
+
+
+def write_chunks(path: str | os.PathLike, chunks: Iterable[bytes]) -> Path:
+    """Write byte chunks to ``path`` (folders created), gzip when the name ends in ``.gz`` (mtime 0:
+    the same chunks give the same bytes); the writers' one way to a file. Returns the path."""
+    return _write_bytes(path, chunks)
 
 
 def _otlp_span(r: dict) -> dict:

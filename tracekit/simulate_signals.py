@@ -1,0 +1,372 @@
+"""The logs and metrics the simulated shop emits beside its spans, derived from the spans.
+
+Every record and point is computed from a spans frame (:func:`tracekit.simulate.simulate`'s, or any
+frame with the same shape), so the three signals agree by construction, and the only randomness
+(a risk score's value, the CPU metric's noise) comes from streams seeded by ``seed``: the same spans
+and seed give the same logs and metrics.
+
+**Logs** (:func:`app_logs`), one frame of the logs schema, every record carrying the trace and span
+id of the span that wrote it (so :func:`tracekit.attach_logs` puts each on its span), its service,
+host and resource:
+
+- per **server span** an INFO record at its end, ``handled <operation>: status <code> in <ms> ms``
+  (the route, the status and the duration are the variable parts);
+- per **failed span** (:func:`tracekit.core.failed`) an ERROR record per exception event at the
+  event's time, ``<exception.type>: <exception.message>``, or one at its end naming the status
+  message when it has no event; a span that is not failed but has exception events (a 404, a
+  throttled call that was retried) logs them as WARN;
+- per **database client span** (attribute ``db.system``) longer than ``slow_query_ms``
+  (:data:`SLOW_QUERY_MS`) a WARN record at its end, ``slow query (<ms> ms): <db.statement>``;
+- per **new code path** (:data:`NEW_STATEMENTS`): a server span of the service that makes the
+  named client call logs the statement when the call returns. The slow-deploy scenario's payments
+  1.5.0 calls ``GET /v1/risk-score``, so from the deploy on every payments server span logs
+  ``risk score <n> from risk-api in <ms> ms``, a statement the old version never logged.
+
+**Metrics** (:func:`app_metrics`), one frame of the metrics schema, per (service, host) of the
+spans every ``interval_s`` (10 s) from the first span's interval to the last one's, the point
+stamped at the end of its interval (Lambda execution environments, resource ``cloud.platform``
+``aws_lambda``, report no process metrics and are left out):
+
+- ``process.cpu.utilization`` (gauge, unit ``1``, one vCPU per container): :data:`IDLE_CPU` plus
+  the host's **busy time** in the interval over the interval, plus seeded noise uniform in
+  ±:data:`CPU_NOISE`, rounded to 5 decimals. Busy time is the self time
+  (:func:`tracekit.core.self_ns`, the one definition behind :func:`tracekit.self_time`) of the
+  host's server, internal and consumer spans — client and producer spans are time spent waiting on
+  another component, not CPU — spread evenly over each span's duration and cut at the interval
+  edges;
+- ``http.server.request.duration`` (histogram, unit ``s``, delta temporality, OpenTelemetry's
+  default bounds :data:`DURATION_BOUNDS`), one point per interval and (method, route, status code)
+  of the host's server spans ending in it: count, sum, min, max, buckets and one exemplar, the
+  slowest request's trace and span id;
+- ``db.client.operations.in_flight`` (gauge, unit ``{operation}``) for hosts whose spans call a
+  database (``db.system``): the database calls in flight, averaged over the interval (their summed
+  overlap with it over its length).
+
+>>> import tracekit as tk
+>>> from tracekit.simulate_signals import app_logs, app_metrics
+>>> spans = tk.simulate.simulate("slow-deploy", n_traces=60, seed=2).spans
+>>> logs = app_logs(spans)
+>>> sorted(set(logs["severity_text"]))
+['ERROR', 'INFO', 'WARN']
+>>> int(tk.attach_logs(spans, logs).unmatched.shape[0])
+0
+>>> m = app_metrics(spans)
+>>> sorted(set(m["name"]))
+['db.client.operations.in_flight', 'http.server.request.duration', 'process.cpu.utilization']
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .core import failed, hosts, ns, self_ns, span_tree
+from .core.attributes import attribute_values
+from .errors import ArgumentError
+from .logs_schema import logs_from_columns
+from .metrics_schema import metrics_from_columns
+from .schema import validate_spans
+
+__all__ = ["app_logs", "app_metrics", "busy_ns", "SLOW_QUERY_MS", "INTERVAL_S", "IDLE_CPU", "CPU_NOISE",
+           "DURATION_BOUNDS", "NEW_STATEMENTS"]
+
+#: a database call longer than this (ms) logs a "slow query" WARN
+SLOW_QUERY_MS = 10.0
+#: metric interval (s): one point per (service, host) and metric every interval
+INTERVAL_S = 10.0
+#: CPU utilisation of an idle container (the runtime's own work)
+IDLE_CPU = 0.02
+#: half-width of the uniform noise on the CPU utilisation
+CPU_NOISE = 0.0002
+#: OpenTelemetry's default explicit bucket bounds of http.server.request.duration (s)
+DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+#: (service, client span it makes) → the statement the service's server span logs when that call returns:
+#: a new code path's new log line. ``{score}``: a seeded risk score 0–99; ``{ms}``: the call's duration
+NEW_STATEMENTS: dict[tuple[str, str], str] = {
+    ("payments", "GET /v1/risk-score"): "risk score {score} from risk-api in {ms:.1f} ms",
+}
+_NOT_BUSY = ("client", "producer")  # waiting on another component, not the host's CPU
+
+
+def _rng(seed: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
+
+
+def _check(spans: Any) -> pd.DataFrame:
+    if not isinstance(spans, pd.DataFrame):
+        raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
+    return validate_spans(spans)
+
+
+def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_QUERY_MS) -> pd.DataFrame:
+    """The log records the simulated application writes while it makes ``spans`` (module docstring).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (the simulator's, or one of its shape); not modified.
+    seed : int, default 0
+        Seeds the variable parts drawn at random (a risk score).
+    slow_query_ms : float, default SLOW_QUERY_MS
+        Database calls longer than this log a "slow query" WARN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A logs frame (``source`` ``"columns"``), one row per record, in time order (records of one
+        time in the order INFO, ERROR/WARN of an event, slow query, new statement; then span order).
+
+    Raises
+    ------
+    ArgumentError
+        ``spans`` is not a spans frame.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=1).spans
+    >>> logs = app_logs(spans)
+    >>> int((logs["severity_text"] == "INFO").sum()) == int((spans["kind"] == "server").sum())
+    True
+    >>> logs["body"].iloc[0]
+    'handled GET /api/stock/{sku}: status 200 in 5.1 ms'
+    """
+    spans = _check(spans)
+    n = len(spans)
+    start, end = ns(spans["start"]), ns(spans["end"])
+    dur_ms = (end - start) / 1e6
+    kind = spans["kind"].astype(object).to_numpy()
+    name = spans["name"].astype(object).to_numpy()
+    service = spans["service"].astype(object).to_numpy()
+    code = spans["http_status"].astype(object).to_numpy()
+    status = spans["status"].astype(object).to_numpy()
+    msg = spans["status_message"].astype(object).to_numpy()
+    events = spans["events"].tolist()
+    bad = failed(spans)
+    srv = np.flatnonzero(kind == "server")
+    handled = [f"handled {name[i]}: status {code[i] if code[i] is not pd.NA else status[i]} in {dur_ms[i]:.1f} ms"
+               for i in srv]
+    # exception events (ERROR on a failed span, WARN otherwise); a failed span without one logs its status message
+    rows, times, bodies, sevs, attrs = [], [], [], [], []
+    for i in np.flatnonzero(bad | np.fromiter((bool(e) for e in events), dtype=bool, count=n)).tolist():
+        exc = [e for e in (events[i] or []) if e.get("name") == "exception"]
+        for e in exc:
+            a = e.get("attributes") or {}
+            rows.append(i)
+            times.append(int(e["time"]) if e.get("time") is not None else int(end[i]))
+            bodies.append(f"{a.get('exception.type', 'Exception')}: {a.get('exception.message', '')}")
+            sevs.append("ERROR" if bad[i] else "WARN")
+            attrs.append({"exception.type": a.get("exception.type"), "exception.message": a.get("exception.message")})
+        if not exc and bad[i]:
+            rows.append(i)
+            times.append(int(end[i]))
+            bodies.append(f"{name[i]} failed: {msg[i] if isinstance(msg[i], str) else f'status {code[i]}'}")
+            sevs.append("ERROR")
+            attrs.append({})
+    ev_rows = np.array(rows, dtype=np.int64)
+    # slow queries
+    db_system = attribute_values(spans, "db.system")
+    stmt = attribute_values(spans, "db.statement")
+    slow = np.flatnonzero(np.array([d is not None for d in db_system], dtype=bool) & (kind == "client")
+                          & (dur_ms > slow_query_ms))
+    # new code paths: the caller's server span logs when the call returns
+    tree = span_tree(spans)
+    new_rows, new_times, new_bodies = [], [], []
+    rng = _rng(seed, "signals.new-statements")
+    for (svc, call), template in NEW_STATEMENTS.items():
+        kids = np.flatnonzero((service == svc) & (name == call))
+        par = tree.parent[kids]
+        ok = par >= 0
+        kids, par = kids[ok], par[ok]
+        at_server = kind[par] == "server"
+        kids, par = kids[at_server], par[at_server]
+        scores = rng.integers(0, 100, len(kids))
+        new_rows += par.tolist()
+        new_times += end[kids].tolist()
+        new_bodies += [template.format(score=int(s), ms=dur_ms[k]) for s, k in zip(scores, kids, strict=True)]
+    row = np.concatenate([srv, ev_rows, slow, np.array(new_rows, dtype=np.int64)])
+    time = np.concatenate([end[srv], np.array(times, dtype=np.int64), end[slow], np.array(new_times, dtype=np.int64)])
+    body = (handled + bodies + [f"slow query ({dur_ms[i]:.1f} ms): {stmt[i]}" for i in slow] + new_bodies)
+    sev = ["INFO"] * len(srv) + sevs + ["WARN"] * len(slow) + ["INFO"] * len(new_rows)
+    attr = ([{} for _ in srv] + attrs + [{"db.system": db_system[i], "db.statement": stmt[i]} for i in slow]
+            + [{} for _ in new_rows])
+    group = np.repeat(np.arange(4), [len(srv), len(ev_rows), len(slow), len(new_rows)])
+    order = np.lexsort((row, group, time))
+    host = hosts(spans)
+    res = spans["resource"].tolist()
+    pick = row[order]
+    return logs_from_columns({
+        "time": time[order], "trace_id": spans["trace_id"].to_numpy(dtype=object)[pick],
+        "span_id": spans["span_id"].to_numpy(dtype=object)[pick], "service": service[pick],
+        "host": np.asarray(host, dtype=object)[pick], "severity_text": [sev[k] for k in order],
+        "body": [body[k] for k in order], "attributes": [attr[k] for k in order], "resource": [res[k] for k in pick]})
+
+
+def _edges(spans: pd.DataFrame, interval_ns: int) -> np.ndarray:
+    t0 = int(ns(spans["start"]).min()) // interval_ns * interval_ns
+    t1 = -(-int(ns(spans["end"]).max()) // interval_ns) * interval_ns
+    return np.arange(t0, t1 + interval_ns, interval_ns, dtype=np.int64)
+
+
+def _spread(start: np.ndarray, end: np.ndarray, amount: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(interval index, share of ``amount``) pairs: each span's amount spread evenly over [start, end), cut at the
+    interval edges (a span of no duration puts it all in its start's interval)."""
+    k = len(edges) - 1
+    a = np.clip(np.searchsorted(edges, start, side="right") - 1, 0, k - 1)
+    b = np.clip(np.searchsorted(edges, np.maximum(end - 1, start), side="right") - 1, 0, k - 1)
+    dur = (end - start).astype(np.float64)
+    idx, val = [], []
+    for j in range(int((b - a).max()) + 1 if len(a) else 0):
+        m = a + j <= b
+        i = a[m] + j
+        lo, hi = np.maximum(start[m], edges[i]), np.minimum(end[m], edges[i + 1])
+        share = np.where(dur[m] > 0, (hi - lo) / np.where(dur[m] > 0, dur[m], 1.0), 1.0)
+        idx.append(i)
+        val.append(amount[m] * share)
+    if not idx:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(idx), np.concatenate(val)
+
+
+def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Busy time (ns) of the spans ``rows`` in each interval ``[edges[i], edges[i+1])``: their self time
+    (:func:`tracekit.core.self_ns`) spread evenly over each span's duration, cut at the edges, summed;
+    client and producer spans (waiting on another component) are not busy.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    edges : numpy.ndarray
+        Interval edges, int64 ns since the epoch, increasing.
+    rows : numpy.ndarray
+        Positions of the spans to count (e.g. one host's).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per interval.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["0" * 31 + "1"] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["api", "api"], "name": ["GET /", "q"],
+    ...     "kind": ["server", "client"], "start": [5, 8], "end": [15, 12]})
+    >>> busy_ns(spans, np.array([0, 10, 20]), np.arange(2)).tolist()  # 10 ns, 4 waiting: 6 busy, 3 + 3
+    [3.0, 3.0]
+    """
+    self = self_ns(spans)
+    kind = spans["kind"].astype(object).to_numpy()
+    rows = np.asarray(rows, dtype=np.int64)
+    rows = rows[~np.isin(kind[rows], _NOT_BUSY) & ~np.isnan(self[rows])]
+    i, v = _spread(ns(spans["start"])[rows], ns(spans["end"])[rows], self[rows], edges)
+    return np.bincount(i, weights=v, minlength=len(edges) - 1)[: len(edges) - 1]
+
+
+def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTERVAL_S) -> pd.DataFrame:
+    """The metrics the simulated application's hosts report while they make ``spans`` (module docstring).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (the simulator's, or one of its shape); not modified.
+    seed : int, default 0
+        Seeds the CPU metric's noise.
+    interval_s : float, default INTERVAL_S
+        Seconds between two points of a series.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A metrics frame: per (service, host) in order of first appearance, the CPU gauge of every
+        interval, then the request-duration histogram points, then the in-flight database calls.
+
+    Raises
+    ------
+    ArgumentError
+        ``spans`` is not a spans frame, or ``interval_s`` is not positive.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=1).spans
+    >>> m = app_metrics(spans)
+    >>> cpu = m[m["name"] == "process.cpu.utilization"]
+    >>> bool(cpu["value"].between(IDLE_CPU - CPU_NOISE, 1).all()), cpu.groupby("host").size().nunique()
+    (True, 1)
+    """
+    spans = _check(spans)
+    if not interval_s > 0:
+        raise ArgumentError(f"interval_s must be positive, got {interval_s!r}")
+    step = int(round(interval_s * 1e9))
+    edges = _edges(spans, step)
+    k = len(edges) - 1
+    start, end = ns(spans["start"]), ns(spans["end"])
+    kind = spans["kind"].astype(object).to_numpy()
+    host = np.asarray(hosts(spans), dtype=object)
+    service = spans["service"].astype(object).to_numpy()
+    res = spans["resource"].tolist()
+    lam = np.array([isinstance(r, dict) and r.get("cloud.platform") == "aws_lambda" for r in res], dtype=bool)
+    keys = pd.DataFrame({"service": service, "host": host})[~lam & pd.notna(host)].drop_duplicates()
+    db = np.array([d is not None for d in attribute_values(spans, "db.system")], dtype=bool) & (kind == "client")
+    db_system = attribute_values(spans, "db.system")
+    code = spans["http_status"].astype("Int64").to_numpy(dtype=np.float64, na_value=np.nan)
+    route = attribute_values(spans, "http.route")
+    method = attribute_values(spans, "http.request.method")
+    trace_id, span_id = spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)
+    noise = _rng(seed, "signals.cpu")
+    bounds = np.array(DURATION_BOUNDS)
+    cols: dict[str, list] = {c: [] for c in ("time", "start_time", "name", "unit", "kind", "temporality", "value", "count",
+                                             "sum", "min", "max", "buckets", "service", "host", "attributes",
+                                             "resource", "exemplars")}
+
+    def add(**kw: Any) -> None:
+        for c in cols:
+            v = kw.get(c)
+            cols[c].append(v if v is not None or c not in ("attributes", "exemplars") else ({} if c == "attributes" else []))
+
+    for svc, h in keys.itertuples(index=False):
+        rows = np.flatnonzero((service == svc) & (host == h))
+        # the resource of each interval: the one of the host's last span ended by then (its version), else its first
+        by_end = rows[np.argsort(end[rows], kind="stable")]
+        at = np.searchsorted(end[by_end], edges[1:], side="right") - 1
+        rres = [res[by_end[max(j, 0)]] for j in at.tolist()]
+        busy = busy_ns(spans, edges, rows)
+        cpu = np.round(IDLE_CPU + busy / step + noise.uniform(-CPU_NOISE, CPU_NOISE, k), 5)
+        for j in range(k):
+            add(time=int(edges[j + 1]), name="process.cpu.utilization", unit="1", kind="gauge", value=float(cpu[j]),
+                service=svc, host=h, resource=rres[j])
+        # request durations: server spans, in the interval where they end
+        srv = rows[kind[rows] == "server"]
+        if len(srv):
+            j_of = np.clip(np.searchsorted(edges, end[srv], side="left") - 1, 0, k - 1)  # (edge j, edge j+1]
+            sec = (end[srv] - start[srv]) / 1e9
+            frame = pd.DataFrame({"j": j_of, "m": [method[i] for i in srv], "r": [route[i] for i in srv],
+                                  "c": code[srv], "s": sec, "row": srv})
+            for (j, m_, r_, c_), g in frame.groupby(["j", "m", "r", "c"], sort=True, dropna=False):
+                s = g["s"].to_numpy()
+                counts = np.bincount(np.searchsorted(bounds, s, side="left"), minlength=len(bounds) + 1)
+                top = int(g["row"].to_numpy()[np.argmax(s)])
+                attrs = {"http.request.method": m_, "http.route": r_}
+                if c_ == c_:
+                    attrs["http.response.status_code"] = int(c_)
+                add(time=int(edges[j + 1]), start_time=int(edges[j]), name="http.server.request.duration", unit="s",
+                    kind="histogram", temporality="delta", count=float(len(s)), sum=float(s.sum()), min=float(s.min()),
+                    max=float(s.max()), buckets={"bounds": list(DURATION_BOUNDS), "counts": counts.tolist()},
+                    service=svc, host=h, attributes=attrs, resource=rres[j],
+                    exemplars=[{"time": int(end[top]), "value": float(s.max()), "trace_id": trace_id[top],
+                                "span_id": span_id[top], "attributes": {}}])
+        # database calls in flight, averaged over the interval
+        for system in sorted({db_system[i] for i in rows[db[rows]]}):
+            calls = rows[db[rows] & (np.array([db_system[i] for i in rows], dtype=object) == system)]
+            i, v = _spread(start[calls], end[calls], (end[calls] - start[calls]).astype(np.float64), edges)
+            inflight = np.bincount(i, weights=v, minlength=k)[:k] / step
+            for j in range(k):
+                add(time=int(edges[j + 1]), name="db.client.operations.in_flight", unit="{operation}", kind="gauge",
+                    value=float(np.round(inflight[j], 6)), service=svc, host=h, attributes={"db.system": system},
+                    resource=rres[j])
+    return metrics_from_columns(cols)

@@ -361,8 +361,13 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     out.attrs = dict(table.attrs)
     out.attrs["metric_evidence"] = ev
     keyed = metrics[by].notna().to_numpy()
+    moved = ev[ev["moved"].to_numpy(dtype=bool)] if len(ev) else ev
+    units = metrics.drop_duplicates("name").set_index("name")["unit"] if "unit" in metrics.columns else pd.Series(dtype=object)
+    top = [f"{k} {n} {_fmt(float(b))} → {_fmt(float(i))}" + (f" {units[n]}" if isinstance(units.get(n), str) and units[n] else "")
+           for k, n, b, i in zip(moved[by].head(3), moved["name"].head(3), moved["baseline_median"].head(3),
+                                 moved["incident_mean"].head(3), strict=True)]
     out.attrs["metric_coverage"] = dict(
         by=by, series=int(metrics[keyed].groupby([by, "name"], sort=False, observed=True).ngroups) if keyed.any() else 0,
-        compared=len(ev), moved=int(ev["moved"].sum()) if len(ev) else 0, **ev.attrs.get("windows", {}))
+        compared=len(ev), moved=len(moved), top_moved=top, **ev.attrs.get("windows", {}))
     return out
 

@@ -327,7 +327,9 @@ def _metric_coverage(cov: dict) -> Finding:
                 f"has 2 points in {where} and 1 in the incident's.")
     else:
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
-                f"or more in {where}, 1 or more in the incident's; {cov['moved']:,} moved beyond the baseline's reach.")
+                f"or more in {where}, 1 or more in the incident's; {cov['moved']:,} moved beyond the baseline's reach"
+                + (f", most: {'; '.join(cov['top_moved'])} (baseline median → incident mean)" if cov.get("top_moved") else "")
+                + ".")
     return Finding("sure", text, (), dict(metric_series=cov["series"], metric_series_compared=cov["compared"],
                                           metric_series_moved=cov["moved"]))
 

@@ -770,3 +770,14 @@ def test_fast_path_reads_hostile_files_as_the_checked_path(tmp_path, monkeypatch
         fast, checked = _both_ways(p, monkeypatch)
         _assert_same(fast, checked)
     assert taken >= 60 and refused >= 60, (taken, refused)  # not vacuous: both kinds of file were made
+
+
+def test_logs_from_columns_repeats_a_single_value_for_every_row():
+    """A service name given once is every row's (it was split into its characters, one per row)."""
+    logs = tk.logs_from_columns({"time": [1, 2, 3], "body": ["a", "b", "c"], "service": "api", "host": "pod-1",
+                                 "severity": "WARN", "trace_id": "A" * 32, "source_file": "export.csv"})
+    assert logs["service"].tolist() == ["api"] * 3 and logs["host"].tolist() == ["pod-1"] * 3
+    assert logs["severity_text"].tolist() == ["WARN"] * 3 and logs["trace_id"].tolist() == ["a" * 32] * 3
+    assert logs["source_file"].tolist() == ["export.csv"] * 3
+    with pytest.raises(tk.LogsSchemaError, match="no column holds a sequence"):
+        tk.logs_from_columns({"time": 1, "body": "one record"})

@@ -184,7 +184,8 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.D
         ``service``, ``host``, ``severity`` (text, or numbers) or ``severity_text`` /
         ``severity_number``, ``attributes`` and ``resource`` (dicts), ``source_file``,
         ``source_record``. Times: int64 nanoseconds since the epoch, datetimes or strings. Ids:
-        any case, X-Ray trace ids accepted, empty strings are missing. Columns are positional.
+        any case, X-Ray trace ids accepted, empty strings are missing. Columns are positional; a single
+    value (a service name) is repeated for every row.
         Other keys are kept as extra columns.
     check : bool, default True
         Validate the result (:func:`validate_logs`).
@@ -222,7 +223,12 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.D
             elif len(v) != n:
                 raise LogsSchemaError(f"logs_from_columns: column {k!r} has {len(v)} values, {first!r} has {n}")
         cols[k] = v
-    assert n is not None
+    if n is None:
+        raise LogsSchemaError("logs_from_columns: no column holds a sequence of values (every one is a single value or "
+                              "None): give at least time or body as one value per record")
+    for k, v in cols.items():  # a single value (a service name, a file) is every row's
+        if k != "source" and v is not None and np.isscalar(v):
+            cols[k] = [v] * n
     data: dict[str, Any] = {}
     data["time"] = _times(cols["time"], "time")
     data["observed_time"] = _times(cols["observed_time"], "observed_time") if cols.get("observed_time") is not None \

@@ -770,3 +770,60 @@ def test_fast_path_reads_hostile_files_as_the_checked_path(tmp_path, monkeypatch
         fast, checked = _both_ways(p, monkeypatch)
         _assert_same(fast, checked)
     assert taken >= 60 and refused >= 60, (taken, refused)  # not vacuous: both kinds of file were made
+
+
+def _routed_side(n, book_share, rng, offset, p_db, p_root, p_err, change=None):
+    """``n`` requests through one gateway operation (``gateway /*``), each of route ``/book`` (share
+    ``book_share``) or ``/search``: gateway → web ``book`` or ``search`` → db ``query``. Per route, the root logs
+    'routing to <route>' with chance ``p_root[route]``, db logs 'row locked for key <n>' with chance
+    ``p_db[route]`` and an ERROR 'lock wait timeout' with chance ``p_err[route]``; the web spans always log
+    'handled'. ``change`` = (route, share): db spans of that route also log a new ERROR 'deadlock detected on
+    key <n>' in that share of them. Ground truth by construction: the records depend on the route only."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "attributes")}
+    recs = {k: [] for k in ("time", "trace_id", "span_id", "body", "severity")}
+
+    def rec(t, tid, sid, body, sev="INFO"):
+        for k, v in zip(recs, (t, tid, sid, body, sev), strict=True):
+            recs[k].append(v)
+
+    for i in range(offset, offset + n):
+        route = "/book" if rng.random() < book_share else "/search"
+        tid, t0 = f"{i + 1:032x}", 10**9 * i
+        chain = (("gateway", "/*", {"http.route": route}), ("web", route[1:], {}), ("db", "query", {}))
+        for j, (svc, name, attrs) in enumerate(chain):
+            cols["trace_id"].append(tid), cols["span_id"].append(f"{i + 1:08x}{j + 1:08x}")
+            cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
+            cols["service"].append(svc), cols["name"].append(name), cols["attributes"].append(attrs)
+            cols["start"].append(t0 + j), cols["end"].append(t0 + 100 - j)
+        if rng.random() < p_root[route]:
+            rec(t0 + 1, tid, f"{i + 1:08x}{1:08x}", f"routing to {route}")
+        rec(t0 + 2, tid, f"{i + 1:08x}{2:08x}", "handled")
+        db = f"{i + 1:08x}{3:08x}"
+        if rng.random() < p_db[route]:
+            rec(t0 + 3, tid, db, f"row locked for key {rng.integers(100)}")
+        if rng.random() < p_err[route]:
+            rec(t0 + 4, tid, db, "lock wait timeout", "ERROR")
+        if change is not None and route == change[0] and rng.random() < change[1]:
+            rec(t0 + 5, tid, db, f"deadlock detected on key {rng.integers(100)}", "ERROR")
+    return tk.spans_from_columns(cols), recs
+
+
+def test_log_evidence_uses_the_period_its_logs_cover_not_whole_minutes():
+    """Logs exported from a time in the middle of a minute (a retention cut, an export window): the baseline's
+    requests of that minute before the first record logged as usual, none of it was collected. They are left
+    out — the covered period starts a second before the first record — so 'handled', which every web span logs,
+    does not look rarer in the baseline; counting whole minutes kept 20 silent requests (3:00–3:19)."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    rng = np.random.default_rng(7)
+    p = {"/book": 0.5, "/search": 0.5}
+    inc, ri = _routed_side(300, 0.5, rng, 10_000, p, p, {"/book": 0.0, "/search": 0.0})
+    base, rb = _routed_side(400, 0.5, rng, 0, p, p, {"/book": 0.0, "/search": 0.0})  # request i starts at i s
+    cut = 200 * 10**9  # 3 min 20 s: the baseline's records from here on only
+    keep = [i for i, t in enumerate(rb["time"]) if t >= cut]
+    logs = tk.logs_from_columns({k: list(ri[k]) + [rb[k][i] for i in keep] for k in ri})
+    ev = log_evidence(inc, base, logs)
+    t = ev.table.set_index(["service", "name"])
+    assert t.loc[("gateway", "/*"), "baseline_spans"] == 200 and t.loc[("gateway", "/*"), "spans"] == 300
+    h = ev.templates[ev.templates["template"] == "handled"]
+    assert (h["baseline_share"] == 1).all() and (h["share"] == 1).all() and (h["evidence"] == 0).all()

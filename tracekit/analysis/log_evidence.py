@@ -21,9 +21,10 @@ variable part the masking keeps (a station name) makes one template per value, a
 with many templates have more chances of one moving: the bound keeps such a change small where
 the spans are few.
 
-Both sides are measured on the traces whose first span started in a minute in which the logs frame
-holds a record: logs are often kept for less time than traces, and a baseline hour with no records
-collected did not stop logging (with it, every statement would look rarer in the baseline).
+Both sides are measured on the traces whose first span started in a period the logs cover: from a
+second before a record to the last record before a gap of more than a minute with none. Logs are
+often kept for less time than traces or exported for a window, and a trace of a time without records
+did not stop logging (with it, every statement would look rarer on its side).
 
 Per operation, ``log_templates`` is the largest ``|evidence|`` over its templates (a statement that
 appeared or vanished), ``log_errors`` the rise in the share of spans where an ERROR originates
@@ -117,18 +118,26 @@ def _beyond_chance(c_a: np.ndarray, n_a: np.ndarray, c_b: np.ndarray, n_b: np.nd
     return np.where((n_a > 0) & (n_b > 0), out, 0.0)
 
 
-_MINUTE = 60 * 10**9
+#: a stretch of this long with no record from any service is a gap in the collection, not a quiet system
+_GAP_NS = 60 * 10**9
+#: a trace that started this long before a period's first record is in the period (its first record came later)
+_LEAD_NS = 10**9
 
 
-def _log_minutes(logs: pd.DataFrame) -> np.ndarray:
-    """The minutes (ns since the epoch // 60 s) in which the logs frame holds at least one record."""
-    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return np.unique(t[t != np.iinfo(np.int64).min] // _MINUTE)
+def _log_periods(logs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The periods the logs frame covers (ns since the epoch): from a record to the last one before a gap of
+    more than a minute with no record, (starts, ends); a period starts a second before its first record."""
+    t = np.sort(logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    t = t[t != np.iinfo(np.int64).min]
+    if not len(t):
+        return t, t
+    cut = np.flatnonzero(np.diff(t) > _GAP_NS)
+    return t[np.r_[0, cut + 1]], t[np.r_[cut, len(t) - 1]]
 
 
-def _covered(spans: pd.DataFrame, minutes: np.ndarray) -> pd.DataFrame:
-    """The traces of ``spans`` whose first span started in a minute the logs cover (whole traces): a span of a
-    period the logs do not cover emits no record because none was collected, not because it logged nothing."""
+def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """The traces of ``spans`` whose first span started in a period the logs cover (whole traces): a span of a
+    time the logs do not cover emits no record because none was collected, not because it logged nothing."""
     if spans.empty:
         return spans
     from ..core import ns
@@ -137,7 +146,9 @@ def _covered(spans: pd.DataFrame, minutes: np.ndarray) -> pd.DataFrame:
     st = ns(spans["start"])
     first = np.full(tree.n_traces, np.iinfo(np.int64).max)
     np.minimum.at(first, tree.trace, st)
-    keep = np.isin(first // _MINUTE, minutes)[tree.trace]
+    starts, ends = periods
+    j = np.searchsorted(starts - _LEAD_NS, first, side="right") - 1
+    keep = ((j >= 0) & (first <= ends[np.maximum(j, 0)]) if len(starts) else np.zeros(len(first), bool))[tree.trace]
     return spans if keep.all() else spans[keep].reset_index(drop=True)
 
 
@@ -194,7 +205,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     logs : DataFrame
         A logs frame holding the records of both (records are joined to each side by ids, as
         :func:`tracekit.attach_logs` joins them; records of neither are left out). Traces that started
-        in a minute without any record are left out of both sides (module docstring).
+        in a period without records are left out of both sides (module docstring).
     by : list of str, optional
         Grouping keys (default ``["service", "name"]``: an operation).
     z : float, default 2
@@ -236,7 +247,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
     text = pd.Series(tm["template"].to_numpy(dtype=object, na_value=None), index=tid).groupby(level=0).first() \
         if len(tm) else pd.Series([], dtype=object)
-    covered = _log_minutes(logs)
+    covered = _log_periods(logs)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
     ka, ea, na = _side(spans, logs, tid, by)
     kb, eb, nb = _side(baseline, logs, tid, by)

@@ -808,6 +808,57 @@ def _routed_side(n, book_share, rng, offset, p_db, p_root, p_err, change=None):
     return tk.spans_from_columns(cols), recs
 
 
+def _route_mix(seed, change=None):
+    """Incident and baseline of 400 requests each, whose mix of routes differs (80 % /book against 20 %) while
+    every statement's chance per route is the same on both sides (drawn per seed)."""
+    rng = np.random.default_rng(seed)
+    p_db = {"/book": rng.uniform(0.6, 0.95), "/search": rng.uniform(0.0, 0.3)}
+    p_root = {"/book": rng.uniform(0.6, 0.95), "/search": rng.uniform(0.0, 0.3)}
+    p_err = {"/book": rng.uniform(0.2, 0.4), "/search": 0.0}
+    inc, ri = _routed_side(400, 0.8, rng, 0, p_db, p_root, p_err, change)
+    base, rb = _routed_side(400, 0.2, rng, 10_000, p_db, p_root, p_err)
+    return inc, base, tk.logs_from_columns({k: ri[k] + rb[k] for k in ri})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_log_evidence_a_change_of_route_mix_is_not_a_change_of_statement(seed):
+    """Each statement is emitted at the same rate per route on both sides; only the mix of routes changed. The
+    shares over all spans of an operation move (the single-share bound of the same counts is well above 0 — the
+    rule before shares were compared within contexts), the shares within each context (the request's route for
+    the root, the parent's operation below it) do not: no template or ERROR-origin evidence worth saying."""
+    from tracekit.analysis.log_evidence import _beyond_chance, log_evidence
+
+    inc, base, logs = _route_mix(seed)
+    ev = log_evidence(inc, base, logs)
+    assert ev.table["log_templates"].max() <= 0.05 and ev.table["log_errors"].max() <= 0.05
+    t = ev.templates.set_index(["service", "name", "template"])
+    for key in (("db", "query", "row locked for key <*>"), ("gateway", "/*", "routing to /book")):
+        r = t.loc[key]
+        pooled = _beyond_chance(r["emitting"], r["spans"], r["baseline_emitting"], r["baseline_spans"], 2.0)
+        assert abs(float(pooled)) > 0.2  # the unstratified share moves with the mix
+    # the table still says the plain shares
+    r = t.loc[("db", "query", "row locked for key <*>")]
+    assert r["share"] == pytest.approx(r["emitting"] / r["spans"])
+    assert r["baseline_share"] == pytest.approx(r["baseline_emitting"] / r["baseline_spans"])
+
+
+@pytest.mark.parametrize(("seed", "route", "least"), [(0, "/book", 0.3), (1, "/book", 0.3), (2, "/search", 0.05),
+                                                      (3, "/search", 0.05)])
+def test_log_evidence_finds_a_statement_that_changed_in_one_route(seed, route, least):
+    """The same route-mix change, and in the incident db spans of one route also log a new ERROR statement in 70 %
+    of them: found — db query first, with that template, beyond chance — and nothing else. Its weight is the
+    route's share of the incident's db spans (80 % /book, 20 % /search): about 0.7 × that, less two standard
+    errors."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    inc, base, logs = _route_mix(seed, change=(route, 0.7))
+    ev = log_evidence(inc, base, logs)
+    top = ev.table.iloc[0]
+    assert (top["service"], top["name"], top["template"]) == ("db", "query", "deadlock detected on key <*>")
+    assert top["log_templates"] > least and top["log_errors"] > 0  # (db spans that already logged an ERROR: no rise)
+    assert ev.table.iloc[1:]["log_templates"].max() <= 0.05 and ev.table.iloc[1:]["log_errors"].max() <= 0.05
+
+
 def test_log_evidence_uses_the_period_its_logs_cover_not_whole_minutes():
     """Logs exported from a time in the middle of a minute (a retention cut, an export window): the baseline's
     requests of that minute before the first record logged as usual, none of it was collected. They are left

@@ -4,6 +4,7 @@
     python benchmarks/bench_rank_causes.py --quick   # both Nezha days + 2,000 + 2,000 simulated traces
     python benchmarks/bench_rank_causes.py --no-speed
     python benchmarks/bench_rank_causes.py --logs-only   # TrainTicket: traces only vs traces + logs (logs_accuracy)
+    python benchmarks/bench_rank_causes.py --logs-only --log-noise   # + log evidence of services not injected
 
 **Accuracy.** The two fault days in ``../shared/real-traces/nezha/fault-days/`` (Nezha, ESEC/FSE 2023:
 OnlineBoutique 2022-08-22, TrainTicket 2023-01-29; see SOURCES.md) are read with
@@ -231,7 +232,59 @@ def accuracy(show_faults: bool = False) -> pd.DataFrame | None:
     return res
 
 
-def logs_accuracy(show_faults: bool = False) -> pd.DataFrame | None:
+def _short(service: str) -> str:
+    """``ts-order-other-service`` → ``order-other``."""
+    return service.removeprefix("ts-").removesuffix("-service")
+
+
+def log_noise(res: pd.DataFrame) -> None:
+    """Per log window and setting: the largest log evidence (log_templates, log_errors) of the services that were
+    not injected — what log evidence adds where there is nothing to find — beside the injected service's."""
+    r = res.dropna(subset=["null_log_templates"]).copy()
+    r["window"] = r["time"].dt.strftime("%H:%M") + " " + r["service"].map(_short)
+    r["null"] = r[["null_log_templates", "null_log_errors"]].max(axis=1)
+    short = {m: f"row {i + 2}" for i, m in enumerate(r["method"].unique())}
+    print("\n### null noise: the largest log score (max of log_templates, log_errors) among services not injected, "
+          "per log window\n")
+    for m, k in short.items():
+        print(f"{k}: {m}")
+    t = r.assign(method=r["method"].map(short)).pivot_table(index="window", columns="method", values="null",
+                                                             aggfunc="first", sort=False)
+    inj = r.assign(method=r["method"].map(short)).pivot_table(
+        index="window", columns="method", values=["injected_log_templates", "injected_log_errors"], aggfunc="first",
+        sort=False).T.groupby(level=1).max().T
+    print(pd.concat({"null": t, "injected": inj}, axis=1).round(2).to_string())
+    print("\nnull noise over the windows (mean / median / max): " + "; ".join(
+        f"{k} {t[k].mean():.3f} / {t[k].median():.3f} / {t[k].max():.3f}" for k in t.columns))
+    for k in t.columns:
+        top = r[r["method"].map(short) == k]
+        print(f"{k}: noisiest service per window: " + ", ".join(
+            f"{w_[:5]} {_short(s)} {v:.2f}"
+            for w_, s, v in zip(top["window"], top["null_top"], top["null"], strict=True)))
+
+
+def cpu_scores(spans: pd.DataFrame, faults: list[dict], w: Windows) -> None:
+    """TrainTicket's CPU-contention faults (held-out windows: no logs; traces only): the injected service's score
+    and the best score of the others, to set beside the null noise of log evidence."""
+    print("\n### TrainTicket cpu_contention faults, traces only (10 min baseline): score of the injected service\n")
+    for f in faults:
+        if f["type"] != "cpu_contention":
+            continue
+        inc, base = w.at(f["time"])
+        truth = service_of_pod(f["pod"])
+        if not (len(inc) and len(base)):
+            print(f"{f['time']:%H:%M} {truth}: no traces")
+            continue
+        rc = tk.rank_causes(inc, base, level="service", n_boot=50, lift_rows=0, window=None)
+        names = rc["service"].astype(str)
+        sc = rc["score"].to_numpy(float)
+        mine, others = sc[(names == truth).to_numpy()], sc[(names != truth).to_numpy()]
+        print(f"{f['time']:%H:%M} {truth}: rank {int(np.flatnonzero((names == truth).to_numpy())[0]) + 1}, "
+              f"score {float(mine.max()):.3f}; best other {float(others.max()):.3f}; margin "
+              f"{float(mine.max() - others.max()):.3f}")
+
+
+def logs_accuracy(show_faults: bool = False, show_noise: bool = False) -> pd.DataFrame | None:
     """TrainTicket, traces only vs traces + logs, on the fault windows whose logs are in the Nezha folder.
 
     The log CSVs there cover the minutes of the day's first 15 faults (08:43–10:22) and the fault-free
@@ -289,12 +342,24 @@ def logs_accuracy(show_faults: bool = False) -> pd.DataFrame | None:
                                 logs=lg[which_logs], metrics=metrics if with_metrics else None)
             with_logs = which_logs is not None
             names = rc["service"].astype(str).tolist()
-            rows.append(dict(method=label, time=f["time"], service=truth, type=f["type"],
-                             rank=names.index(truth) + 1 if truth in names else len(names) + 1, top=names[0],
-                             decided_by=rc["decided_by"].iat[0] if with_logs else None))
+            row = dict(method=label, time=f["time"], service=truth, type=f["type"],
+                       rank=names.index(truth) + 1 if truth in names else len(names) + 1, top=names[0],
+                       decided_by=rc["decided_by"].iat[0] if with_logs else None)
+            if with_logs:  # null noise: the largest log evidence of a service that was not injected (read to score)
+                other = rc["service"].astype(str) != truth
+                for c in ("log_templates", "log_errors"):
+                    v = rc[c].to_numpy(float)
+                    row[f"null_{c}"] = float(v[other.to_numpy()].max()) if other.any() else 0.0
+                    row[f"injected_{c}"] = float(v[~other.to_numpy()].max()) if (~other).any() else 0.0
+                row["null_top"] = rc.loc[other, "service"].astype(str).to_numpy()[
+                    np.argmax(rc.loc[other, ["log_templates", "log_errors"]].to_numpy(float).max(axis=1))]
+            rows.append(row)
     res = pd.DataFrame(rows)
     if show_faults:
-        print(res.to_string())
+        print(res.drop(columns=[c for c in res.columns if c.startswith(("null_", "injected_"))]).to_string())
+    if show_noise:
+        log_noise(res)
+        cpu_scores(spans, faults, w)
     print(f"\n### TrainTicket, the {res['time'].nunique()} fault windows with logs (08:43–10:22), service level, %\n")
     print(ac_table(res, ["method"]).to_string())
     print("\nthe later windows (exception faults of travel2, route, price; CPU faults) are held out: not scored here")
@@ -334,9 +399,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--faults", action="store_true", help="print every fault's rank")
     ap.add_argument("--logs-only", action="store_true", help="only the TrainTicket traces + logs rows")
+    ap.add_argument("--log-noise", action="store_true",
+                    help="with --logs-only: the largest log score of services not injected, per window (null noise), "
+                         "and the traces-only scores of TrainTicket's CPU faults")
     args = ap.parse_args(argv)
     if args.logs_only:
-        logs_accuracy(args.faults)
+        logs_accuracy(args.faults, args.log_noise)
         return 0
     if not args.no_accuracy:
         accuracy(args.faults)

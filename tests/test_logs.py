@@ -781,3 +781,111 @@ def test_logs_from_columns_repeats_a_single_value_for_every_row():
     assert logs["source_file"].tolist() == ["export.csv"] * 3
     with pytest.raises(tk.LogsSchemaError, match="no column holds a sequence"):
         tk.logs_from_columns({"time": 1, "body": "one record"})
+
+
+def _routed_side(n, book_share, rng, offset, p_db, p_root, p_err, change=None):
+    """``n`` requests through one gateway operation (``gateway /*``), each of route ``/book`` (share
+    ``book_share``) or ``/search``: gateway → web ``book`` or ``search`` → db ``query``. Per route, the root logs
+    'routing to <route>' with chance ``p_root[route]``, db logs 'row locked for key <n>' with chance
+    ``p_db[route]`` and an ERROR 'lock wait timeout' with chance ``p_err[route]``; the web spans always log
+    'handled'. ``change`` = (route, share): db spans of that route also log a new ERROR 'deadlock detected on
+    key <n>' in that share of them. Ground truth by construction: the records depend on the route only."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "attributes")}
+    recs = {k: [] for k in ("time", "trace_id", "span_id", "body", "severity")}
+
+    def rec(t, tid, sid, body, sev="INFO"):
+        for k, v in zip(recs, (t, tid, sid, body, sev), strict=True):
+            recs[k].append(v)
+
+    for i in range(offset, offset + n):
+        route = "/book" if rng.random() < book_share else "/search"
+        tid, t0 = f"{i + 1:032x}", 10**9 * i
+        chain = (("gateway", "/*", {"http.route": route}), ("web", route[1:], {}), ("db", "query", {}))
+        for j, (svc, name, attrs) in enumerate(chain):
+            cols["trace_id"].append(tid), cols["span_id"].append(f"{i + 1:08x}{j + 1:08x}")
+            cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
+            cols["service"].append(svc), cols["name"].append(name), cols["attributes"].append(attrs)
+            cols["start"].append(t0 + j), cols["end"].append(t0 + 100 - j)
+        if rng.random() < p_root[route]:
+            rec(t0 + 1, tid, f"{i + 1:08x}{1:08x}", f"routing to {route}")
+        rec(t0 + 2, tid, f"{i + 1:08x}{2:08x}", "handled")
+        db = f"{i + 1:08x}{3:08x}"
+        if rng.random() < p_db[route]:
+            rec(t0 + 3, tid, db, f"row locked for key {rng.integers(100)}")
+        if rng.random() < p_err[route]:
+            rec(t0 + 4, tid, db, "lock wait timeout", "ERROR")
+        if change is not None and route == change[0] and rng.random() < change[1]:
+            rec(t0 + 5, tid, db, f"deadlock detected on key {rng.integers(100)}", "ERROR")
+    return tk.spans_from_columns(cols), recs
+
+
+def _route_mix(seed, change=None):
+    """Incident and baseline of 400 requests each, whose mix of routes differs (80 % /book against 20 %) while
+    every statement's chance per route is the same on both sides (drawn per seed)."""
+    rng = np.random.default_rng(seed)
+    p_db = {"/book": rng.uniform(0.6, 0.95), "/search": rng.uniform(0.0, 0.3)}
+    p_root = {"/book": rng.uniform(0.6, 0.95), "/search": rng.uniform(0.0, 0.3)}
+    p_err = {"/book": rng.uniform(0.2, 0.4), "/search": 0.0}
+    inc, ri = _routed_side(400, 0.8, rng, 0, p_db, p_root, p_err, change)
+    base, rb = _routed_side(400, 0.2, rng, 10_000, p_db, p_root, p_err)
+    return inc, base, tk.logs_from_columns({k: ri[k] + rb[k] for k in ri})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_log_evidence_a_change_of_route_mix_is_not_a_change_of_statement(seed):
+    """Each statement is emitted at the same rate per route on both sides; only the mix of routes changed. The
+    shares over all spans of an operation move (the single-share bound of the same counts is well above 0 — the
+    rule before shares were compared within contexts), the shares within each context (the request's route for
+    the root, the parent's operation below it) do not: no template or ERROR-origin evidence worth saying."""
+    from tracekit.analysis.log_evidence import _beyond_chance, log_evidence
+
+    inc, base, logs = _route_mix(seed)
+    ev = log_evidence(inc, base, logs)
+    assert ev.table["log_templates"].max() <= 0.05 and ev.table["log_errors"].max() <= 0.05
+    t = ev.templates.set_index(["service", "name", "template"])
+    for key in (("db", "query", "row locked for key <*>"), ("gateway", "/*", "routing to /book")):
+        r = t.loc[key]
+        pooled = _beyond_chance(r["emitting"], r["spans"], r["baseline_emitting"], r["baseline_spans"], 2.0)
+        assert abs(float(pooled)) > 0.2  # the unstratified share moves with the mix
+    # the table still says the plain shares
+    r = t.loc[("db", "query", "row locked for key <*>")]
+    assert r["share"] == pytest.approx(r["emitting"] / r["spans"])
+    assert r["baseline_share"] == pytest.approx(r["baseline_emitting"] / r["baseline_spans"])
+
+
+@pytest.mark.parametrize(("seed", "route", "least"), [(0, "/book", 0.3), (1, "/book", 0.3), (2, "/search", 0.05),
+                                                      (3, "/search", 0.05)])
+def test_log_evidence_finds_a_statement_that_changed_in_one_route(seed, route, least):
+    """The same route-mix change, and in the incident db spans of one route also log a new ERROR statement in 70 %
+    of them: found — db query first, with that template, beyond chance — and nothing else. Its weight is the
+    route's share of the incident's db spans (80 % /book, 20 % /search): about 0.7 × that, less two standard
+    errors."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    inc, base, logs = _route_mix(seed, change=(route, 0.7))
+    ev = log_evidence(inc, base, logs)
+    top = ev.table.iloc[0]
+    assert (top["service"], top["name"], top["template"]) == ("db", "query", "deadlock detected on key <*>")
+    assert top["log_templates"] > least and top["log_errors"] > 0  # (db spans that already logged an ERROR: no rise)
+    assert ev.table.iloc[1:]["log_templates"].max() <= 0.05 and ev.table.iloc[1:]["log_errors"].max() <= 0.05
+
+
+def test_log_evidence_uses_the_period_its_logs_cover_not_whole_minutes():
+    """Logs exported from a time in the middle of a minute (a retention cut, an export window): the baseline's
+    requests of that minute before the first record logged as usual, none of it was collected. They are left
+    out — the covered period starts a second before the first record — so 'handled', which every web span logs,
+    does not look rarer in the baseline; counting whole minutes kept 20 silent requests (3:00–3:19)."""
+    from tracekit.analysis.log_evidence import log_evidence
+
+    rng = np.random.default_rng(7)
+    p = {"/book": 0.5, "/search": 0.5}
+    inc, ri = _routed_side(300, 0.5, rng, 10_000, p, p, {"/book": 0.0, "/search": 0.0})
+    base, rb = _routed_side(400, 0.5, rng, 0, p, p, {"/book": 0.0, "/search": 0.0})  # request i starts at i s
+    cut = 200 * 10**9  # 3 min 20 s: the baseline's records from here on only
+    keep = [i for i, t in enumerate(rb["time"]) if t >= cut]
+    logs = tk.logs_from_columns({k: list(ri[k]) + [rb[k][i] for i in keep] for k in ri})
+    ev = log_evidence(inc, base, logs)
+    t = ev.table.set_index(["service", "name"])
+    assert t.loc[("gateway", "/*"), "baseline_spans"] == 200 and t.loc[("gateway", "/*"), "spans"] == 300
+    h = ev.templates[ev.templates["template"] == "handled"]
+    assert (h["baseline_share"] == 1).all() and (h["share"] == 1).all() and (h["evidence"] == 0).all()

@@ -15,15 +15,27 @@ spans never emitted, or one they always emitted is gone, or ERROR records appear
 
 A change counts beyond what the two sample sizes allow: ``evidence`` is the end nearer 0 of the
 Agresti–Caffo interval of the difference of the two shares (one emitting and one silent span added
-to each side; ± ``z`` = 2 standard errors), 0 when the interval holds 0, so 20 of 20 spans against 0 of 1 is a weak change — 0.07 — and 19 of 20 against 0 of 7
-a strong one — 0.56), and 0 when that is not above 0; with the sign of the change. A message with a
-variable part the masking keeps (a station name) makes one template per value, and operations
-with many templates have more chances of one moving: the bound keeps such a change small where
-the spans are few.
+to each side; ± ``z`` = 2 standard errors), 0 when the interval holds 0, so 20 of 20 spans against
+0 of 1 is a weak change — 0.07 — and 19 of 20 against 0 of 7 a strong one — 0.56; with the sign of
+the change. A message with a variable part the masking keeps (a station name) makes one template per
+value, and operations with many templates have more chances of one moving: the bound keeps such a
+change small where the spans are few.
 
-Both sides are measured on the traces whose first span started in a minute in which the logs frame
-holds a record: logs are often kept for less time than traces, and a baseline hour with no records
-collected did not stop logging (with it, every statement would look rarer in the baseline).
+The shares are compared **within the context the service was called in**
+(:func:`tracekit.core.call_contexts`: the caller's operation, or the request's route where the
+request entered), so a change in the mix of requests is not a change in a statement: a branch taken
+by the bookings and not by the searches emits as often per booking on both sides however many
+bookings there are. The contexts' differences are combined with Mantel–Haenszel's weights (a
+context with ``n`` incident and ``n_b`` baseline spans weighs ``n·n_b / (n + n_b)``: one the baseline
+saw once weighs little), the pseudo-spans spread over the contexts by the same weights (with one
+context, the interval above exactly), and the variances summed with the squared weights; a context
+the baseline never saw says nothing about a rate and is left out (as :func:`tracekit.rank_causes`'
+per-unit call counts).
+
+Both sides are measured on the traces whose first span started in a period the logs cover: from a
+second before a record to the last record before a gap of more than a minute with none. Logs are
+often kept for less time than traces or exported for a window, and a trace of a time without records
+did not stop logging (with it, every statement would look rarer on its side).
 
 Per operation, ``log_templates`` is the largest ``|evidence|`` over its templates (a statement that
 appeared or vanished), ``log_errors`` the rise in the share of spans where an ERROR originates
@@ -43,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core import failed, require_columns, result_table, span_tree
+from ..core import call_contexts, failed, require_columns, result_table, span_tree
 from ..errors import ArgumentError
 from ..schema import STRING
 from .logs import log_span_rows, log_templates
@@ -58,7 +70,7 @@ LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of
     ("template", "string", "", "its text (variable parts masked)"),
     ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed)"),
     ("baseline_error_share", "float64", "", "the same share in the baseline"),
-    ("log_errors", "float64", "", "rise of that share beyond z standard errors (Agresti–Caffo); 0 when it did not rise beyond them"),
+    ("log_errors", "float64", "", "rise of that share within the contexts the service was called in, beyond z standard errors (as evidence in LOG_EVIDENCE_TEMPLATES); 0 when it did not rise beyond them"),
 ])
 
 LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (service, operation, template) emitted on either side", [
@@ -70,8 +82,8 @@ LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (se
     ("baseline_spans", "int64", "spans", "baseline spans of the operation"),
     ("share", "float64", "", "emitting / spans (incident)"),
     ("baseline_share", "float64", "", "baseline_emitting / baseline_spans"),
-    ("delta_share", "float64", "", "share − baseline_share"),
-    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side), 0 within them; signed"),
+    ("delta_share", "float64", "", "change of the share within the contexts the service was called in (core.call_contexts) that both sides have, each weighted n·n_b / (n + n_b) by its spans on the two sides (Mantel–Haenszel); share − baseline_share when all are in one context"),
+    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed"),
 ])
 
 
@@ -106,29 +118,47 @@ class LogEvidence:
 _ERROR = ("ERROR", "FATAL")
 
 
+def _ac_part(c_a, c_b, pi, n_a, n_b) -> tuple[np.ndarray, np.ndarray]:
+    """A context's part of a difference of two shares, weight ``pi``: ``pi`` emitting and ``pi`` silent spans added
+    to each side (Agresti & Caffo 2000: one and one), the centre's part pi·(p̃_a − p̃_b) and its variance's."""
+    pa, pb = (c_a + pi) / (n_a + 2 * pi), (c_b + pi) / (n_b + 2 * pi)
+    return pi * (pa - pb), pi ** 2 * (pa * (1 - pa) / (n_a + 2 * pi) + pb * (1 - pb) / (n_b + 2 * pi))
+
+
+def _bound(d: np.ndarray, var: np.ndarray, z: float) -> np.ndarray:
+    """The end nearer 0 of ``d`` ± ``z`` standard errors, signed; 0 when the interval holds 0."""
+    return np.sign(d) * np.maximum(np.abs(d) - z * np.sqrt(np.maximum(var, 0.0)), 0.0)
+
+
 def _beyond_chance(c_a: np.ndarray, n_a: np.ndarray, c_b: np.ndarray, n_b: np.ndarray, z: float) -> np.ndarray:
     """The bound nearer 0 of the Agresti–Caffo interval of c_a / n_a − c_b / n_b (one success and one failure
-    added to each side; centre ± ``z`` standard errors), signed; 0 when the interval holds 0 or a side has no span."""
+    added to each side; centre ± ``z`` standard errors), signed; 0 when the interval holds 0 or a side has no span
+    (:func:`_stratified` with one context)."""
     c_a, n_a, c_b, n_b = (np.asarray(x, dtype=float) for x in (c_a, n_a, c_b, n_b))
-    pa, pb = (c_a + 1) / (n_a + 2), (c_b + 1) / (n_b + 2)
-    se = np.sqrt(pa * (1 - pa) / (n_a + 2) + pb * (1 - pb) / (n_b + 2))
-    d = pa - pb  # the interval's centre (Agresti & Caffo 2000)
-    out = np.sign(d) * np.maximum(np.abs(d) - z * se, 0.0)
-    return np.where((n_a > 0) & (n_b > 0), out, 0.0)
+    d, var = _ac_part(c_a, c_b, 1.0, n_a, n_b)
+    return np.where((n_a > 0) & (n_b > 0), _bound(d, var, z), 0.0)
 
 
-_MINUTE = 60 * 10**9
+#: a stretch of this long with no record from any service is a gap in the collection, not a quiet system
+_GAP_NS = 60 * 10**9
+#: a trace that started this long before a period's first record is in the period (its first record came later)
+_LEAD_NS = 10**9
 
 
-def _log_minutes(logs: pd.DataFrame) -> np.ndarray:
-    """The minutes (ns since the epoch // 60 s) in which the logs frame holds at least one record."""
-    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return np.unique(t[t != np.iinfo(np.int64).min] // _MINUTE)
+def _log_periods(logs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The periods the logs frame covers (ns since the epoch): from a record to the last one before a gap of
+    more than a minute with no record, (starts, ends); a period starts a second before its first record."""
+    t = np.sort(logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    t = t[t != np.iinfo(np.int64).min]
+    if not len(t):
+        return t, t
+    cut = np.flatnonzero(np.diff(t) > _GAP_NS)
+    return t[np.r_[0, cut + 1]], t[np.r_[cut, len(t) - 1]]
 
 
-def _covered(spans: pd.DataFrame, minutes: np.ndarray) -> pd.DataFrame:
-    """The traces of ``spans`` whose first span started in a minute the logs cover (whole traces): a span of a
-    period the logs do not cover emits no record because none was collected, not because it logged nothing."""
+def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """The traces of ``spans`` whose first span started in a period the logs cover (whole traces): a span of a
+    time the logs do not cover emits no record because none was collected, not because it logged nothing."""
     if spans.empty:
         return spans
     from ..core import ns
@@ -137,7 +167,9 @@ def _covered(spans: pd.DataFrame, minutes: np.ndarray) -> pd.DataFrame:
     st = ns(spans["start"])
     first = np.full(tree.n_traces, np.iinfo(np.int64).max)
     np.minimum.at(first, tree.trace, st)
-    keep = np.isin(first // _MINUTE, minutes)[tree.trace]
+    starts, ends = periods
+    j = np.searchsorted(starts - _LEAD_NS, first, side="right") - 1
+    keep = ((j >= 0) & (first <= ends[np.maximum(j, 0)]) if len(starts) else np.zeros(len(first), bool))[tree.trace]
     return spans if keep.all() else spans[keep].reset_index(drop=True)
 
 
@@ -160,8 +192,12 @@ def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
 
 
 def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(per key: spans, spans where an error record originates), (per key and template: emitting spans), records joined."""
+    """(per key and context: spans, spans where an error record originates), (per key, context and template:
+    emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'."""
+    tree = span_tree(spans)
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
+    keys[_CTX] = call_contexts(spans, tree) if len(spans) else np.zeros(0, dtype=object)
+    kc = [*by, _CTX]
     n_per_key = keys.value_counts(sort=False).rename("spans").reset_index()
     row, _, _ = log_span_rows(spans, logs)
     ok = row >= 0
@@ -170,15 +206,50 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     emit = pairs.dropna(subset=["template_id"]).drop_duplicates(["row", "template_id"])
     emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
                       emit[["template_id"]].reset_index(drop=True)], axis=1)
-    emitting = emit.groupby([*by, "template_id"], sort=False).size().rename("emitting").reset_index()
+    emitting = emit.groupby([*kc, "template_id"], sort=False).size().rename("emitting").reset_index()
     has_error = np.zeros(len(spans), dtype=bool)
     has_error[pairs.loc[pairs["error"], "row"].to_numpy(dtype=np.int64)] = True
     err_rows = np.flatnonzero(_error_origins(spans, has_error))
     with_err = keys.iloc[err_rows].value_counts(sort=False).rename("errors").reset_index() if len(err_rows) else \
-        pd.DataFrame({**{k: pd.Series([], dtype=object) for k in by}, "errors": pd.Series([], dtype=np.int64)})
-    per_key = n_per_key.merge(with_err, how="left", on=by)
+        pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, "errors": pd.Series([], dtype=np.int64)})
+    per_key = n_per_key.merge(with_err, how="left", on=kc)
     per_key["errors"] = per_key["errors"].fillna(0).astype(np.int64)
     return per_key, emitting, int(ok.sum())
+
+
+_CTX = "\x00context"  # working column: the context a span is called in (core.call_contexts)
+
+
+def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item: str, z: float) -> pd.DataFrame:
+    """Per (key, item): the change of the share of spans with the item (a template, an error origin) within
+    contexts, combined over the contexts both sides have (Mantel–Haenszel weights).
+
+    ``strata``: per (key, context) ``n_a``, ``n_b`` (spans); ``counts``: per (key, context, item) ``c_a``, ``c_b``.
+    A context weighs π = w / Σw with w = n_a·n_b / (n_a + n_b), so one the baseline saw once weighs little; each
+    side gets π emitting and π silent pseudo-spans there (Agresti–Caffo's one and one, spread over the contexts as
+    the weights are; with one context it is their interval exactly): d = Σ π (p̃_a − p̃_b), var = Σ π²
+    (p̃_a(1 − p̃_a)/(n_a + 2π) + the same for b). A context with no span on one side says nothing about a change
+    of rate: left out (as rank_causes' per-unit counts leave out what the baseline never saw).
+    Contexts where an item has no span on either side count through a per-key sum, so the work is linear in
+    the rows with counts. Returns columns ``[*by, item, "delta_share", "evidence"]``."""
+    kc = [*by, _CTX]
+    st = strata[(strata["n_a"] > 0) & (strata["n_b"] > 0)].copy()
+    st["w"] = st["n_a"] * st["n_b"] / (st["n_a"] + st["n_b"])  # Mantel–Haenszel's weight of a difference
+    st["W"] = st.groupby(by, sort=False)["w"].transform("sum")
+    pi = st["w"].to_numpy(float) / st["W"].to_numpy(float)
+    na, nb = st["n_a"].to_numpy(float), st["n_b"].to_numpy(float)
+    st["d0"], st["v0"] = _ac_part(0.0, 0.0, pi, na, nb)
+    st["pi"] = pi
+    base = st.groupby(by, sort=False)[["d0", "v0"]].sum().reset_index()
+    c = counts.merge(st[[*kc, "n_a", "n_b", "pi", "d0", "v0"]], how="inner", on=kc)
+    ca, cb, pc = c["c_a"].to_numpy(float), c["c_b"].to_numpy(float), c["pi"].to_numpy(float)
+    nca, ncb = c["n_a"].to_numpy(float), c["n_b"].to_numpy(float)
+    d, v = _ac_part(ca, cb, pc, nca, ncb)
+    c = c.assign(dd=d - c["d0"].to_numpy(), dv=v - c["v0"].to_numpy(), raw=pc * (ca / nca - cb / ncb))
+    per = c.groupby([*by, item], sort=False)[["dd", "dv", "raw"]].sum().reset_index().merge(base, how="left", on=by)
+    ev = _bound(per["d0"].to_numpy() + per["dd"].to_numpy(), per["v0"].to_numpy() + per["dv"].to_numpy(), z)
+    return pd.DataFrame({**{k: per[k] for k in by}, item: per[item], "delta_share": per["raw"].to_numpy(float),
+                         "evidence": ev})
 
 
 def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame, *, by: list[str] | None = None,
@@ -194,7 +265,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     logs : DataFrame
         A logs frame holding the records of both (records are joined to each side by ids, as
         :func:`tracekit.attach_logs` joins them; records of neither are left out). Traces that started
-        in a minute without any record are left out of both sides (module docstring).
+        in a period without records are left out of both sides (module docstring).
     by : list of str, optional
         Grouping keys (default ``["service", "name"]``: an operation).
     z : float, default 2
@@ -236,20 +307,26 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
     text = pd.Series(tm["template"].to_numpy(dtype=object, na_value=None), index=tid).groupby(level=0).first() \
         if len(tm) else pd.Series([], dtype=object)
-    covered = _log_minutes(logs)
+    covered = _log_periods(logs)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
     ka, ea, na = _side(spans, logs, tid, by)
     kb, eb, nb = _side(baseline, logs, tid, by)
-    keys_ab = ka.merge(kb, how="outer", on=by, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,
-                                                                            "errors_b": 0})
-    t = ea.merge(eb, how="outer", on=[*by, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
-    t = t.merge(keys_ab[[*by, "spans", "spans_b"]], how="left", on=by)
+    kc = [*by, _CTX]
+    strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,
+                                                                           "errors_b": 0})
+    keys_ab = strata.groupby(by, sort=False)[["spans", "spans_b", "errors", "errors_b"]].sum().reset_index()
+    st = strata.rename(columns={"spans": "n_a", "spans_b": "n_b"})
+    te = ea.merge(eb, how="outer", on=[*kc, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
+    moved = _stratified(st, te.rename(columns={"emitting": "c_a", "emitting_b": "c_b"}), by, "template_id", z)
+    t = te.groupby([*by, "template_id"], sort=False)[["emitting", "emitting_b"]].sum().reset_index()
+    t = t.merge(keys_ab[[*by, "spans", "spans_b"]], how="left", on=by).merge(moved, how="left", on=[*by, "template_id"])
     n_a, n_b = t["spans"].to_numpy(float), t["spans_b"].to_numpy(float)
     c_a, c_b = t["emitting"].to_numpy(float), t["emitting_b"].to_numpy(float)
     share_b = np.where(n_b > 0, c_b / np.maximum(n_b, 1), 0.0)
     share_a = np.where(n_a > 0, c_a / np.maximum(n_a, 1), 0.0)
-    t["share"], t["baseline_share"], t["delta_share"] = share_a, share_b, share_a - share_b
-    t["evidence"] = _beyond_chance(c_a, n_a, c_b, n_b, z)
+    t["share"], t["baseline_share"] = share_a, share_b
+    t["delta_share"] = t["delta_share"].fillna(0.0).astype(np.float64)
+    t["evidence"] = t["evidence"].fillna(0.0).astype(np.float64)
     t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
         if len(t) else pd.array([], dtype=STRING)
     t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})
@@ -269,13 +346,15 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     e_a, e_b = k["errors"].to_numpy(float), k["errors_b"].to_numpy(float)
     es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
     es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
+    err = _stratified(st, st[kc].assign(_e="errors", c_a=st["errors"], c_b=st["errors_b"]), by, "_e", z)
+    rise = k[by].merge(err[[*by, "evidence"]], how="left", on=by)["evidence"].fillna(0.0).to_numpy(float)
     table = pd.DataFrame({
         **{c: pd.array(k[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING) for c in by},
         "spans": k["spans"].astype(np.int64), "baseline_spans": k["spans_b"].astype(np.int64),
         "log_templates": k["evidence"].abs().fillna(0.0).astype(np.float64),
         "template_id": pd.array(k["template_id"].to_numpy(dtype=object), dtype=STRING),
         "template": pd.array(k["template"].to_numpy(dtype=object), dtype=STRING),
-        "error_share": es_a, "baseline_error_share": es_b, "log_errors": np.maximum(_beyond_chance(e_a, n_a, e_b, n_b, z), 0.0)})
+        "error_share": es_a, "baseline_error_share": es_b, "log_errors": np.maximum(rise, 0.0)})
     table = table.sort_values(["log_templates", "log_errors", *by], ascending=[False, False, *([True] * len(by))],
                               kind="stable").reset_index(drop=True)
     for c in by:

@@ -45,6 +45,7 @@ from .naming import (
     UNNAMED,
     PathIndex,
     PathInterner,
+    call_contexts,
     call_paths,
     callee,
     callees,
@@ -54,6 +55,7 @@ from .naming import (
     operations,
     path_length,
     path_parent,
+    request_routes,
     routes,
 )
 from .nested import safe_repr, safe_str, to_text
@@ -77,7 +79,7 @@ __all__ = [
     "time_resolution_ns",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
-    "operations", "routes", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
+    "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",

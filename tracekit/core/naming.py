@@ -7,7 +7,10 @@
   ``remote``, its name (X-Ray names them after the service or host). ``None`` when nothing names one.
   The service map, health's uninstrumented hops and comparisons all use it.
 - **route** (:func:`routes`): ``http.route``, else ``url.template``, else the path of the request
-  (``url.path``, ``http.target``, or the URL) with ids masked (``/orders/{id}``), else the span name.
+  (``url.path``, ``http.target``, or the URL) with ids masked (``/orders/{id}``), else the span name;
+  a trace's route is its request root's (:func:`request_routes`).
+- **call context** (:func:`call_contexts`): the operation of a span's nearest ancestor in another
+  service (its caller), else its request's route.
 - **operation**: ``service:name``; **call path**: the operations from the root down joined by
   ``" > "`` (:func:`call_paths`).
 - **async hand-off** (:func:`is_async_handoff`): a producer span, a messaging span, or an AWS SDK call
@@ -33,7 +36,7 @@ import pandas as pd
 
 from .attributes import attribute_values, get_attribute
 from .nested import safe_str
-from .tree import SpanTree, unique_sorted
+from .tree import SpanTree, span_tree, unique_sorted
 
 #: what a span without a name (OTLP ``name`` absent or empty, X-Ray ``name`` empty) is called, wherever it is
 #: shown: readers load it so, and every table, figure and report line then says the same
@@ -210,6 +213,68 @@ def routes(spans: pd.DataFrame) -> pd.Series:
                             break
         out[i] = str(r) if r else names[i]
     return pd.Series(out, index=spans.index, dtype=spans["name"].dtype if "name" in spans.columns else object)
+
+
+def request_routes(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
+    """Route of each trace's request: :func:`routes` of its request root (``None`` for a trace without one), an
+    object array aligned with ``span_tree(spans).trace_ids``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32, "1" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, None], "service": ["web", "api", "web"], "name": ["GET", "get", "POST"],
+    ...     "start": [0] * 3, "end": [1] * 3, "attributes": [{"http.route": "/cart"}, {}, {}]})
+    >>> request_routes(s).tolist()
+    ['/cart', 'POST']
+    """
+    tree = span_tree(spans) if tree is None else tree
+    rr = tree.request_root
+    out = np.full(len(rr), None, dtype=object)
+    if len(rr) and (rr >= 0).any():
+        out[rr >= 0] = routes(spans.iloc[rr[rr >= 0]]).to_numpy(dtype=object)
+    return out
+
+
+def call_contexts(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
+    """The context each span's service was called in: the operation of its nearest ancestor in another service
+    (its caller, ``"operation service:name"``), else the route of its request (``"route /cart"``,
+    :func:`request_routes`: the request entered at this service). What a service does for a request depends on
+    what it was asked, so a share compared within contexts does not move when only the mix of requests does,
+    while a change of the code path inside the service still shows (log evidence compares within them).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 3 + ["2" * 32],
+    ...     "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16], "parent_id": [None, "a" * 16, "b" * 16, None],
+    ...     "service": ["web", "api", "api", "web"], "name": ["GET", "get", "query", "POST"],
+    ...     "start": [0] * 4, "end": [1] * 4, "attributes": [{"http.route": "/cart"}, {}, {}, {}]})
+    >>> call_contexts(s).tolist()
+    ['route /cart', 'operation web:GET', 'operation web:GET', 'route POST']
+    """
+    tree = span_tree(spans) if tree is None else tree
+    n = len(spans)
+    out = np.empty(n, dtype=object)
+    if not n:
+        return out
+    svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
+    par = tree.parent
+    # climb while the ancestor is in the span's own service (linear in spans × in-service depth); a span on or
+    # under a parent cycle (depth -1) has no caller
+    anc = np.where(tree.depth >= 0, par, -1)
+    same = (anc >= 0) & (svc[np.maximum(anc, 0)] == svc)
+    while same.any():
+        anc[same] = par[anc[same]]
+        same = (anc >= 0) & (svc[np.maximum(anc, 0)] == svc)
+    hp = anc >= 0
+    if (~hp).any():  # labels made once per distinct route and operation
+        code, uniq = pd.factorize(pd.Series(request_routes(spans, tree), dtype=object).fillna("(none)"))
+        out[~hp] = np.asarray(["route " + str(r) for r in uniq], dtype=object)[code[tree.trace[~hp]]]
+    if hp.any():
+        code, uniq = pd.factorize(operations(spans)[anc[hp]])
+        out[hp] = np.asarray(["operation " + str(o) for o in uniq], dtype=object)[code]
+    return out
 
 
 def _is_lazy(spans: pd.DataFrame) -> bool:

@@ -120,9 +120,9 @@ from ..core import (
     failed,
     hosts,
     ns,
+    request_routes,
     require_columns,
     result_table,
-    routes,
     span_tree,
     time_resolution_ns,
     trace_weights,
@@ -255,11 +255,8 @@ class _Side:
 
             self.origin = is_origin(spans, fl)
         self.trace = tree.trace
-        # the route of each span's request (core.routes of its request root): expected call counts per route
-        rr = tree.request_root
-        route_of_trace = np.full(len(rr), None, dtype=object)
-        if len(rr) and (rr >= 0).any():
-            route_of_trace[rr >= 0] = routes(spans.iloc[rr[rr >= 0]]).to_numpy(dtype=object)
+        # the route of each span's request (core.request_routes): expected call counts per route
+        route_of_trace = request_routes(spans, tree)
         self.route = route_of_trace[tree.trace] if self.n else np.zeros(0, dtype=object)
         self.trace_route = route_of_trace
         tw = trace_weights(np.asarray(tree.trace_ids, dtype=object), weights)

@@ -770,3 +770,31 @@ def test_fast_path_reads_hostile_files_as_the_checked_path(tmp_path, monkeypatch
         fast, checked = _both_ways(p, monkeypatch)
         _assert_same(fast, checked)
     assert taken >= 60 and refused >= 60, (taken, refused)  # not vacuous: both kinds of file were made
+
+
+def _deep(kind: str, depth: int) -> str:
+    """An AnyValue nested ``depth`` levels deep, as JSON text (too deep for json.dumps to write)."""
+    if kind == "kvlist":
+        return '{"kvlistValue":{"values":[{"key":"k","value":' * depth + '{"stringValue":"leaf"}' + "}]}}" * depth
+    return '{"arrayValue":{"values":[' * depth + '{"stringValue":"leaf"}' + "]}}" * depth
+
+
+def test_values_nested_10000_deep_are_read_or_named_never_a_recursion_error(tmp_path):
+    """A file of 300 KB: an attribute 10,000 kvlists deep is read (the typed decoder gives up: the checked walk
+    reads it, iteratively); a body 10,000 arrays deep cannot become the body's JSON text: a TraceFormatError
+    naming the record and the nesting, not a bare RecursionError or orjson's 'Recursion limit reached'."""
+    head = ('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1544712660300000000",'
+            '"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174",')
+    p = tmp_path / "deep.json"
+    p.write_text(head + '"body":{"stringValue":"x"},"attributes":[{"key":"d","value":' + _deep("kvlist", 10_000) + "}]}]}]}]}")
+    df = tk.read_logs(p)
+    leaf, depth = df.loc[0, "attributes"]["d"], 0
+    while isinstance(leaf, dict):
+        leaf, depth = leaf["k"], depth + 1
+    assert (leaf, depth, df.loc[0, "body"], df.loc[0, "span_id"]) == ("leaf", 10_000, "x", S1)
+    p.write_text(head + '"body":' + _deep("array", 10_000) + "}]}]}]}")
+    with pytest.raises(tk.TraceFormatError, match=r"deep\.json, resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]: "
+                                                  r"body .*nested"):
+        tk.read_logs(p)
+    with pytest.warns(tk.TraceFormatWarning):
+        assert len(tk.read_logs(p, errors="skip")) == 0

@@ -288,7 +288,7 @@ class _Logs:
                             else:
                                 body = _any(body)
                                 if body is not None and type(body) is not str:
-                                    body = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
+                                    body = _json_text(body, "body")
                         attrs = get("attributes")
                         attrs = _attrs(attrs) if attrs else {}
                         ev = get("eventName") or get("event_name")
@@ -479,6 +479,15 @@ def _nanos(x: Any, what: str) -> int:
     if v >= 2 ** 63:
         raise _Bad(f"{what} {x} is out of range (after the year 2262)")
     return v
+
+
+def _json_text(value: Any, what: str) -> str:
+    """Compact JSON text of a decoded map or array value; a clear error where orjson cannot write it."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as exc:
+        why = "nested deeper than 254 levels" if "Recursion" in str(exc) else str(exc)
+        raise _Bad(f"{what} cannot be written as JSON text: {why}") from None
 
 
 def _json_time(t: Any) -> Any:
@@ -931,7 +940,10 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         for part in _parts(source):
             try:
                 data = _raw_bytes(part)
-                fast = _fast(data[1], data[0]) if data is not None else None
+                try:
+                    fast = _fast(data[1], data[0]) if data is not None else None
+                except RecursionError:  # values nested deeper than the typed decoder goes: the checked walk's turn
+                    fast = None
                 if fast is not None:  # typed decode of OTLP logs (_fast); else the checked walk below
                     if len(c.body):
                         pieces.append(c.frame())  # what the checked walk read before it, in order

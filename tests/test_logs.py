@@ -798,3 +798,24 @@ def test_values_nested_10000_deep_are_read_or_named_never_a_recursion_error(tmp_
         tk.read_logs(p)
     with pytest.warns(tk.TraceFormatWarning):
         assert len(tk.read_logs(p, errors="skip")) == 0
+
+
+def test_json_lines_numeric_levels_and_odd_fields_are_kept(tmp_path):
+    """pino and bunyan (Node.js) write ``"level": 30`` (10 trace … 60 fatal): an ERROR written as 50 must not
+    become a record of no severity; a level, service or host field of a type the columns cannot hold stays in
+    ``attributes`` under its own key instead of vanishing."""
+    lines = [{"level": 50, "time": 1700000000000, "pid": 7, "hostname": "web-1", "msg": "db down"},
+             {"level": 30, "time": 1700000000001, "msg": "ok"},
+             {"level": 60, "time": 1700000000002, "msg": "dying"},
+             {"level": 17, "msg": "an OTLP number"},
+             {"level": 99, "msg": "no such level"},
+             {"level": {"name": "x"}, "service": 5, "host": ["a", "b"], "msg": "odd"}]
+    p = tmp_path / "pino.jsonl"
+    p.write_text("\n".join(json.dumps(x) for x in lines))
+    df = tk.read_logs(p)
+    assert df["severity_text"].tolist()[:4] == ["ERROR", "INFO", "FATAL", "ERROR"]
+    assert df["severity_number"].tolist()[:4] == [17, 9, 21, 17]
+    assert df.loc[0, "host"] == "web-1" and df.loc[0, "attributes"] == {"pid": 7}
+    assert pd.isna(df.loc[4, "severity_text"]) and df.loc[4, "attributes"] == {"level": 99}
+    assert df.loc[5, "attributes"] == {"level": {"name": "x"}, "service": 5, "host": ["a", "b"]}
+    assert pd.isna(df.loc[5, "service"]) and pd.isna(df.loc[5, "host"])

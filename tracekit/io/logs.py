@@ -18,7 +18,9 @@ document (each line of JSON lines, each element of a top-level list):
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
   ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted) and
-  ``span_id`` / ``spanId`` / ``span.id``; every other field goes to ``attributes``.
+  ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
+  else an OTLP severity number (1-24); every other field (and a level, service or host value of
+  another type) goes to ``attributes``.
 
 Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
 wrong; ``errors="skip"`` loads every good record, lists each skipped one in
@@ -373,7 +375,8 @@ class _Logs:
             rest.update(extra)
         t = _pop(rest, _TIME_KEYS)
         msg = _pop(rest, _MESSAGE_KEYS)
-        level = _pop(rest, _LEVEL_KEYS)
+        level_key = next((k for k in _LEVEL_KEYS if k in rest), None)
+        level = rest.pop(level_key) if level_key is not None else None
         tid = _pop(rest, _TRACE_KEYS)
         sid = _pop(rest, _SPAN_KEYS)
         if msg is None and t is None and tid is None:
@@ -398,14 +401,23 @@ class _Logs:
         elif t is not None:
             rest["log.time"] = t
         if msg is not None and type(msg) is not str:
-            msg = orjson.dumps(msg, option=orjson.OPT_NON_STR_KEYS).decode()
+            msg = _json_text(msg, "message")
         num = None
-        if type(level) is int:
+        if type(level) is int and level in _NUMERIC_LEVELS:  # pino / bunyan: 10 trace … 60 fatal
+            level = _NUMERIC_LEVELS[level]
+        elif type(level) is int and 1 <= level <= 24:  # an OTLP severity number
             num, level = level, None
-        elif level is not None and type(level) is not str:
-            level = str(level)
-        service = _pop(rest, _SERVICE_KEYS)
-        host = _pop(rest, _HOST_KEYS)
+        elif level is not None and type(level) is not str:  # no severity: kept as written, not dropped
+            rest[level_key] = level
+            level = None
+        service_key = next((k for k in _SERVICE_KEYS if k in rest), None)
+        service = rest.pop(service_key) if service_key is not None else None
+        host_key = next((k for k in _HOST_KEYS if k in rest), None)
+        host = rest.pop(host_key) if host_key is not None else None
+        if service is not None and type(service) is not str:
+            rest[service_key] = service
+        if host is not None and type(host) is not str:
+            rest[host_key] = host
         service = service if type(service) is str else default_service
         host = host if type(host) is str else default_host
         self.add(time, observed, tid or None, sid or None, service, host, level, num, msg, rest,
@@ -459,6 +471,9 @@ def _frame(time: pd.Series, observed: pd.Series, trace: pd.Series, span: pd.Seri
 
 _MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
 _I64 = 2**63
+#: integer levels of pino and bunyan (Node.js), the usual writers of ``"level": 30`` in JSON lines; other
+#: integers 1-24 are OTLP severity numbers, any other level value stays in ``attributes``
+_NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 

@@ -336,3 +336,27 @@ def test_reference_lists_the_metrics_columns():
 
     assert tk.metrics_schema_markdown() in (REPO / "docs" / "reference.md").read_text(), \
         "docs/reference.md's metrics table is stale: paste tk.metrics_schema_markdown() into it"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_exponential_buckets_beyond_a_double_are_named_not_an_overflow(fast, tmp_path, monkeypatch):
+    """offset 2,000,000,000 at scale 0 puts the bucket edges at 2**2e9, past any double: a TraceFormatError naming
+    the point (the same from the typed path and the checked walk), never a bare OverflowError; the other
+    points of the file are kept with errors='skip'."""
+    import tracekit.io.metrics as M
+
+    monkeypatch.setattr(M, "FAST", fast)
+    good = {"timeUnixNano": str(T0), "count": "2", "sum": 2, "scale": 0, "positive": {"offset": 1, "bucketCounts": ["1", "1"]}}
+    bad = {**good, "positive": {"offset": 2_000_000_000, "bucketCounts": ["1", "1"]}}
+    p = tmp_path / "exp.jsonl"
+    p.write_text("\n".join(json.dumps(_doc([{"name": "lat", "exponentialHistogram": {"dataPoints": [pt]}}]))
+                           for pt in (good, bad, good)))
+    with pytest.raises(TraceFormatError, match=r"exp\.jsonl, line 2, .*dataPoints\[0\]: .*starts beyond the range of a double"):
+        tk.read_metrics(p)
+    with pytest.warns(TraceFormatWarning):
+        m = tk.read_metrics(p, errors="skip")
+    assert m["source_record"].tolist() == [1, 3] and m.loc[0, "buckets"]["bounds"] == [0.0, 2.0, 4.0, 8.0]
+    # scale -10: base 2**1024 is past a double; bucket 0 is (1, 2**1024], its upper edge +inf, bucket -1 (2**-1024, 1]
+    edge = {**good, "scale": -10, "positive": {"offset": -1, "bucketCounts": ["1", "1"]}}
+    b = tk.read_metrics(_doc([{"name": "lat", "exponentialHistogram": {"dataPoints": [edge]}}]))["buckets"][0]
+    assert b["bounds"] == [0.0, 2.0 ** -1024, 1.0, np.inf] and b["counts"] == [0, 0, 1, 1, 0]

@@ -205,16 +205,24 @@ def _exp_buckets(p: dict) -> dict:
 def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], positive: tuple[int, list]) -> dict:
     """Checked exponential-histogram fields (``negative``, ``positive``: (offset, counts)) as the
     buckets dict of the schema (both paths build it here)."""
-    base = 2.0 ** (2.0 ** -scale)
+    step = 2.0 ** -scale  # edge k is base ** k = 2 ** (k * step)
+    for side, (off, cs) in (("negative", negative), ("positive", positive)):
+        if cs and (off + len(cs) - 1) * step >= 1024:  # a bucket whose lower edge is past the largest double
+            raise _Bad(f"{side} bucket {off + len(cs) - 1} at scale {scale} starts beyond the range of a double "
+                       f"(2**{(off + len(cs) - 1) * step:g}; offset {off}, {len(cs)} buckets)")
+    base = 2.0 ** step if step < 1024 else math.inf  # scale -10: 2 ** 1024 is not a double
+    edge: Any = base.__pow__
+    if step >= 1024 or any(cs and (off + len(cs)) * step >= 1024 for off, cs in (negative, positive)):
+        edge = lambda k: 2.0 ** (k * step) if k * step < 1024 else math.inf  # noqa: E731 - the top bucket's upper edge: +inf
     # intervals (lower, upper, count) in ascending order
     iv: list[tuple[float, float, int]] = []
     off, cs = negative
     for i in range(len(cs) - 1, -1, -1):
-        iv.append((-base ** (off + i + 1), -base ** (off + i), cs[i]))
+        iv.append((-edge(off + i + 1), -edge(off + i), cs[i]))
     iv.append((-zt if zt else 0.0, zt, zc))
     off, cs = positive
     for i, c in enumerate(cs):
-        iv.append((base ** (off + i), base ** (off + i + 1), c))
+        iv.append((edge(off + i), edge(off + i + 1), c))
     bounds: list[float] = []
     counts: list[int] = []
     for lo, hi, c in iv:

@@ -819,3 +819,17 @@ def test_json_lines_numeric_levels_and_odd_fields_are_kept(tmp_path):
     assert pd.isna(df.loc[4, "severity_text"]) and df.loc[4, "attributes"] == {"level": 99}
     assert df.loc[5, "attributes"] == {"level": {"name": "x"}, "service": 5, "host": ["a", "b"]}
     assert pd.isna(df.loc[5, "service"]) and pd.isna(df.loc[5, "host"])
+
+
+def test_no_records_found_names_the_source(tmp_path):
+    """A filter-log-events output that matched nothing (real shape: empty events, searchedLogStreams) read from
+    a file or a directory: the error names what was read, as every other read error does."""
+    p = tmp_path / "none.json"
+    p.write_text(json.dumps({"events": [], "searchedLogStreams": [{"logStreamName": "s", "searchedCompletely": True}]}))
+    with pytest.raises(tk.TraceFormatError, match=r"^.*none\.json: no log records found$"):
+        tk.read_logs(p)
+    with pytest.raises(tk.TraceFormatError) as e:
+        tk.read_logs([p, p])
+    assert e.value.file is not None and "none.json" in str(e.value)
+    with pytest.warns(tk.TraceFormatWarning, match=r"none\.json: no log records found"):
+        assert len(tk.read_logs(p, errors="skip")) == 0

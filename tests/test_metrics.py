@@ -360,3 +360,14 @@ def test_exponential_buckets_beyond_a_double_are_named_not_an_overflow(fast, tmp
     edge = {**good, "scale": -10, "positive": {"offset": -1, "bucketCounts": ["1", "1"]}}
     b = tk.read_metrics(_doc([{"name": "lat", "exponentialHistogram": {"dataPoints": [edge]}}]))["buckets"][0]
     assert b["bounds"] == [0.0, 2.0 ** -1024, 1.0, np.inf] and b["counts"] == [0, 0, 1, 1, 0]
+
+
+def test_no_data_points_names_the_source(tmp_path):
+    """get-metric-data and get-metric-statistics outputs of a window with no data: the error names the file."""
+    p = tmp_path / "quiet.json"
+    for doc in ({"MetricDataResults": [{"Id": "m1", "Label": "CPU", "Timestamps": [], "Values": [],
+                                        "StatusCode": "Complete"}], "Messages": []},
+                {"Label": "CPUUtilization", "Datapoints": []}):
+        p.write_text(json.dumps(doc))
+        with pytest.raises(TraceFormatError, match=r"^.*quiet\.json: no metric data points$"):
+            tk.read_metrics(p)

@@ -30,7 +30,7 @@ import orjson
 from ..core.frame import TIME_PROBLEM
 from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning
 
-__all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+__all__ = ["gc_promote", "source_name", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read"]
 
@@ -85,6 +85,20 @@ def display_name(path: Any) -> str:
         return s
     except UnicodeEncodeError:
         return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def source_name(source: Any) -> str:
+    """What a reader was given, for an error about the whole source: the file or directory name, the
+    first of a list of paths and how many more, else ``<object>``.
+
+    >>> source_name("a.json"), source_name(["a.json", "b.json", "c.json"]), source_name({"events": []})
+    ('a.json', 'a.json (and 2 more)', '<object>')
+    """
+    if is_pathlike(source):
+        return display_name(source)
+    if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        return display_name(source[0]) + (f" (and {len(source) - 1} more)" if len(source) > 1 else "")
+    return OBJECT
 
 
 def text_bytes(text: str) -> bytes:

@@ -64,6 +64,7 @@ from ._sources import (
     parse_json,
     read_bytes,
     short,
+    source_name,
 )
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
@@ -979,7 +980,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     if not len(df) and not c.skipped:
         what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
             if c.ignored else "no log records found"
-        err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else None)
+        err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else source_name(source))
         if errors == "raise":
             raise err
         c.skipped.append(SkippedRecord.from_error(err))

@@ -81,6 +81,7 @@ from ._sources import (
     parse_json,
     read_bytes,
     short,
+    source_name,
 )
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
@@ -842,7 +843,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     if not len(df) and not rd.skipped:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
                   if rd.ignored else "no metric data points")
-        rd.problem(reason, rd.ignored[0][0] if rd.ignored else None, None)
+        rd.problem(reason, rd.ignored[0][0] if rd.ignored else source_name(source), None)
     return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
 
 

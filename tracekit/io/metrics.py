@@ -832,11 +832,14 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         raise ArgumentError(f"read_metrics: errors must be 'raise' or 'skip', not {errors!r}")
     with gc_paused():
         parts = _parts(source)
+        again = False
         try:
             rd, df = _read(source, errors, fast=FAST, parts=parts)
-        except (_Unusual, TraceFormatError):
-            if not FAST:
+        except (_Unusual, TraceFormatError) as exc:
+            if not FAST or getattr(exc, "unreadable", False):
                 raise
+            again = True
+        if again:  # outside the except clause: the first try's error and what its frames held are freed
             # a raw column the fast path kept holds a bad value (or an error was found before it would be):
             # read again point by point, so the first bad record in file order is the one named
             rd, df = _read(source, errors, fast=False, parts=parts)
@@ -1589,7 +1592,11 @@ def _parts(source: Any) -> list:
 
 
 def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
-    data = read_bytes(part.read(), part.name)
+    try:
+        data = read_bytes(part.read(), part.name)
+    except TraceFormatError as exc:
+        exc.unreadable = True  # the file itself (gzip, encoding): reading it again cannot name another record
+        raise
     name = part.name
     if not fast or data[:1] != b"{":
         for doc in parse_json(data, name, on_bad):

@@ -833,3 +833,25 @@ def test_no_records_found_names_the_source(tmp_path):
     assert e.value.file is not None and "none.json" in str(e.value)
     with pytest.warns(tk.TraceFormatWarning, match=r"none\.json: no log records found"):
         assert len(tk.read_logs(p, errors="skip")) == 0
+
+
+def test_logs_from_columns_never_drops_or_mangles_a_value_silently():
+    """Columns built by hand (a CSV, a DataFrame from elsewhere): an attributes cell that is JSON text or a list
+    was silently replaced by {}; a map body became Python's repr (read_logs writes the same body as compact JSON:
+    the two gave two templates for one message); a lone surrogate raised a bare UnicodeEncodeError."""
+    from tracekit.logs_schema import LogsSchemaError
+
+    df = tk.logs_from_columns({"time": [0, 1, 2], "body": [{"user": "ann", "n": [1, 2]}, ["a", 1], None],
+                               "attributes": [None, {"k": "v"}, float("nan")]})
+    assert df["body"].tolist()[:2] == ['{"user":"ann","n":[1,2]}', '["a",1]'] and pd.isna(df.loc[2, "body"])
+    assert df["attributes"].tolist() == [{}, {"k": "v"}, {}]
+    doc = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "1", "body": {"kvlistValue": {"values": [
+        {"key": "user", "value": {"stringValue": "ann"}},
+        {"key": "n", "value": {"arrayValue": {"values": [{"intValue": "1"}, {"intValue": "2"}]}}}]}}}]}]}]}
+    assert tk.read_logs(doc).loc[0, "body"] == df.loc[0, "body"]  # one text for one body, whichever constructor
+    with pytest.raises(LogsSchemaError, match=r"column 'attributes' row 1: .*'\{\"a\": 1\}'.*dict"):
+        tk.logs_from_columns({"time": [0, 1], "body": ["a", "b"], "attributes": [{}, '{"a": 1}']})
+    with pytest.raises(LogsSchemaError, match=r"column 'resource' row 0: .*\[1, 2\]"):
+        tk.logs_from_columns({"time": [0], "body": ["a"], "resource": [[1, 2]]})
+    with pytest.raises(LogsSchemaError, match=r"column 'service' row 1: .*surrogate"):
+        tk.logs_from_columns({"time": [0, 1], "body": ["a", "b"], "service": ["ok", "caf\udce9"]})

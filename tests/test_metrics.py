@@ -393,3 +393,12 @@ def test_a_gzip_bomb_is_decompressed_once_and_not_held_while_read_again(tmp_path
     calls.clear()
     monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", "0")  # no cap: the same file reads, once
     assert len(tk.read_metrics(p)) == 20_000 and calls == [str(p)]
+
+
+def test_metrics_from_columns_attributes_must_be_dicts():
+    """An attributes cell that is JSON text or a list was kept as it was, and the analyses then read it as a
+    dict; None / NaN is an empty dict, as the logs constructor reads it."""
+    m = tk.metrics_from_columns({"time": [0, 1], "name": "cpu", "value": [1.0, 2.0], "attributes": [None, {"a": 1}]})
+    assert m["attributes"].tolist() == [{}, {"a": 1}]
+    with pytest.raises(MetricsSchemaError, match=r"column 'attributes' row 1: .*'\{\"a\":1\}'.*dict"):
+        tk.metrics_from_columns({"time": [0, 1], "name": "cpu", "value": [1.0, 2.0], "attributes": [{}, '{"a":1}']})

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import result_table
+from ..core.deprecation import renamed
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
 
@@ -164,8 +165,9 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     return out[["time", *keys, "name", "value", "points", "unit"]]
 
 
+@renamed(name="names")
 def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None, *,
-                     name: str | Sequence[str] | None = None, service: str | None = None,
+                     names: str | Sequence[str] | None = None, service: str | None = None,
                      host: str | None = None) -> pd.DataFrame:
     """The exemplars recorded in a window: the traces behind a spike.
 
@@ -175,8 +177,9 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
         A metrics frame (OTLP points carry exemplars).
     time : (start, end), optional
         Keep exemplars whose time (else their point's) is in ``[start, end)``; naive times are UTC.
-    name, service, host : optional
-        Keep the points of these metric name(s), this service, this host.
+    names, service, host : optional
+        Keep the points of these metric name(s), this service, this host (``name=`` is the old,
+        deprecated spelling of ``names=``).
 
     Returns
     -------
@@ -202,8 +205,8 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     validate_metrics(metrics)
     m = metrics
     sel = np.ones(len(m), dtype=bool)
-    if name is not None:
-        sel &= m["name"].isin([name] if isinstance(name, str) else list(name)).to_numpy(dtype=bool)
+    if names is not None:
+        sel &= m["name"].isin([names] if isinstance(names, str) else list(names)).to_numpy(dtype=bool)
     if service is not None:
         sel &= (m["service"] == service).to_numpy(dtype=bool, na_value=False)
     if host is not None:

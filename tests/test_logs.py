@@ -855,3 +855,30 @@ def test_logs_from_columns_never_drops_or_mangles_a_value_silently():
         tk.logs_from_columns({"time": [0], "body": ["a"], "resource": [[1, 2]]})
     with pytest.raises(LogsSchemaError, match=r"column 'service' row 1: .*surrogate"):
         tk.logs_from_columns({"time": [0, 1], "body": ["a", "b"], "service": ["ok", "caf\udce9"]})
+
+
+def test_lambda_report_lines_and_platform_records_carry_their_xray_trace():
+    """Lambda's own records of a traced invocation name its X-Ray trace: the text REPORT line ('XRAY TraceId:
+    1-…  SegmentId: …', tab-separated, after a newline) and, in Lambda's JSON log format, platform records'
+    record.tracing.value (an X-Amzn-Trace-Id header). Both were read with no trace id, so the invocation's
+    duration and memory record never reached its trace. The trace id only: the segment / Parent ids are not
+    the span the spans frame holds for the function (they stay in the record's text or attributes)."""
+    tid = "5e34a61410bd5abcf1fb44f07bc535a1"
+    report = ("REPORT RequestId: 8f507cfc-1111-4697-b07a-ac58fc914c95\tDuration: 15.74 ms\tBilled Duration: 16 ms\t"
+              "Memory Size: 128 MB\tMax Memory Used: 56 MB\t\nXRAY TraceId: 1-5e34a614-10bd5abcf1fb44f07bc535a1\t"
+              "SegmentId: 07f5abc12d1f6f85\tSampled: true\t\n")
+    platform = json.dumps({"time": "2024-01-01T00:00:00.003Z", "type": "platform.report", "record": {
+        "requestId": "8f507cfc-1111-4697-b07a-ac58fc914c95", "metrics": {"durationMs": 15.74},
+        "tracing": {"spanId": "073a49012f3c312e", "type": "X-Amzn-Trace-Id",
+                    "value": "Root=1-5e34a614-10bd5abcf1fb44f07bc535a1;Parent=07f5abc12d1f6f85;Sampled=1"},
+        "status": "success"}})
+    untraced = "REPORT RequestId: 9f507cfc-1111-4697-b07a-ac58fc914c95\tDuration: 1.00 ms\t\n"
+    out = {"events": [{"logStreamName": "s", "timestamp": 1704067200000 + i, "message": m, "ingestionTime": 1704067200100}
+                      for i, m in enumerate((report, platform, untraced))], "searchedLogStreams": []}
+    logs = tk.read_logs(out)
+    assert logs["trace_id"].tolist()[:2] == [tid, tid] and pd.isna(logs.loc[2, "trace_id"])
+    assert logs["span_id"].isna().all()
+    spans = tk.spans_from_columns({"trace_id": [tid], "span_id": ["1" * 16], "service": ["fn"], "name": ["invoke"],
+                                   "start": [logs["time"].min()], "end": [logs["time"].max()]})
+    r = tk.attach_logs(spans, logs)
+    assert (r.n_trace_level, r.n_unmatched) == (2, 1)

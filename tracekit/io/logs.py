@@ -14,7 +14,10 @@ document (each line of JSON lines, each element of a top-level list):
   (``{"events": [{"timestamp", "message", "ingestionTime", "logStreamName"}]}``) and subscription
   payloads (``{"logGroup", "logStream", "logEvents"}``): a message that is a JSON object (AWS
   Lambda Powertools, Lambda's JSON log format) is read as a JSON record below, with the event's
-  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` gives its level.
+  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` gives its level; a
+  traced invocation's ``REPORT`` line (``XRAY TraceId: 1-…``) and, in Lambda's JSON log format, a
+  platform record's ``record.tracing.value`` give the trace id (not a span id: their segment /
+  Parent ids are not the function's span).
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
   ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted) and
@@ -362,8 +365,9 @@ class _Logs:
                 if len(parts) == 4 and parts[2].strip().lower() in _LEVEL_WORDS:  # Lambda: time, request id, LEVEL, message
                     level, body = parts[2].strip(), parts[3]
                     attrs["aws.request_id"] = parts[1]
-                self.add(ts * 1_000_000, ing, None, None, group, st, level, None, body, attrs, res,
-                         "cloudwatch", file, record, where)
+                xray = _LAMBDA_XRAY.search(body) if body.startswith("REPORT ") else None  # a traced invocation
+                self.add(ts * 1_000_000, ing, xray.group(1) if xray else None, None, group, st, level, None, body,
+                         attrs, res, "cloudwatch", file, record, where)
             except _Bad as exc:
                 self.problem(str(exc), file, where)
 
@@ -388,6 +392,12 @@ class _Logs:
                        f"records with a message ({', '.join(_MESSAGE_KEYS[:4])}) and trace/span id fields")
         if tid is None and type(rest.get("tracing")) is dict:  # Lambda JSON platform records
             tid = rest["tracing"].get("value")
+        elif tid is None and type(rest.get("record")) is dict and type(rest["record"].get("tracing")) is dict:
+            # Lambda's JSON log format: {"type": "platform.report", "record": {"tracing": {"value": X-Amzn-Trace-Id}}};
+            # its trace only: Parent / spanId are not the function's span of the spans frame
+            tid = rest["record"]["tracing"].get("value")
+            if type(tid) is str and "Root=" in tid:
+                tid = dict(p.split("=", 1) for p in tid.split(";") if "=" in p).get("Root")
         if type(tid) is str and "Root=" in tid:  # X-Amzn-Trace-Id header form
             parts = dict(p.split("=", 1) for p in tid.split(";") if "=" in p)
             tid = parts.get("Root")
@@ -475,6 +485,8 @@ _I64 = 2**63
 #: integer levels of pino and bunyan (Node.js), the usual writers of ``"level": 30`` in JSON lines; other
 #: integers 1-24 are OTLP severity numbers, any other level value stays in ``attributes``
 _NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
+#: the X-Ray trace id a Lambda REPORT line ends with when the invocation was traced
+_LAMBDA_XRAY = re.compile(r"\bXRAY TraceId: (1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\b")
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 

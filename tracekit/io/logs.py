@@ -39,6 +39,7 @@ on generated hostile files). ``benchmarks/bench_logs.py`` times it against ``orj
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from itertools import compress, count, repeat
@@ -510,7 +511,14 @@ def _nanos(x: Any, what: str) -> int:
 
 
 def _json_text(value: Any, what: str) -> str:
-    """Compact JSON text of a decoded map or array value; a clear error where orjson cannot write it."""
+    """Compact JSON text of a decoded value; a scalar as OTLP/JSON writes it (``NaN``, ``-Infinity``, an
+    integer of any size); a clear error where orjson cannot write a map or array."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and value != value:
+        return "NaN"
+    if type(value) is float and value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError as exc:

@@ -913,3 +913,15 @@ def test_fast_path_writes_a_nan_body_as_the_checked_walk(tmp_path):
     p = _scalar_body_file(tmp_path, {"doubleValue": "NaN"})
     assert L._fast(p.read_bytes(), "b.json") is not None
     assert tk.read_logs(p).loc[0, "body"] == "NaN"
+
+
+def test_a_subscription_control_message_has_no_empty_service_or_host():
+    """CloudWatch sends subscription destinations a CONTROL_MESSAGE with logGroup and logStream "" (AWS's
+    documented health check): its record was given service "" and host "", which group as a service of their own."""
+    ctl = tk.read_logs({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+                        "subscriptionFilters": [], "logEvents": [
+                            {"id": "", "timestamp": 1432826855000,
+                             "message": "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."},
+                            {"id": "", "timestamp": 1432826855001, "message": json.dumps({"msg": "json", "level": "info"})}]})
+    assert ctl["service"].isna().all() and ctl["host"].isna().all()
+    assert ctl["resource"].tolist() == [{}, {}] and ctl["body"].tolist()[1] == "json"

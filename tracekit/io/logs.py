@@ -329,6 +329,8 @@ class _Logs:
                    index: int | None) -> None:
         lead = f"line {line}, " if line is not None else ""
         record = line if line is not None else index
+        group = group if type(group) is str and group else None  # a CONTROL_MESSAGE's "" names no group
+        stream = stream if type(stream) is str and stream else None
         for i, ev in enumerate(events):
             where = f"{lead}{path}[{i}]"
             try:
@@ -345,7 +347,7 @@ class _Logs:
                 res: dict = {}
                 if group:
                     res["log.group"] = group
-                st = ev.get("logStreamName", stream)
+                st = ev.get("logStreamName") or stream
                 if st:
                     res["log.stream"] = st
                 extra = {"log.event_id": ev["eventId"]} if ev.get("eventId") else None

@@ -925,3 +925,17 @@ def test_a_subscription_control_message_has_no_empty_service_or_host():
                             {"id": "", "timestamp": 1432826855001, "message": json.dumps({"msg": "json", "level": "info"})}]})
     assert ctl["service"].isna().all() and ctl["host"].isna().all()
     assert ctl["resource"].tolist() == [{}, {}] and ctl["body"].tolist()[1] == "json"
+
+
+@pytest.mark.xfail(strict=True, reason="both read_logs paths name scope attributes otel.scope.<key> (io/logs.py, the checked "
+                                       "walk and the typed fast path being rewritten on branch mcol: the fix is one "
+                                       "f-string in each, made together so the paths stay equal); the spans and metrics "
+                                       "readers name them otel.scope.attr.<key>, and a scope attribute called 'name' "
+                                       "overwrites otel.scope.name")
+def test_scope_attributes_are_named_as_the_spans_and_metrics_readers_name_them(real_traces):
+    d = real_traces / "opentelemetry-proto"
+    logs, spans = tk.read_logs(d / "logs.json"), tk.read(d / "trace.json")
+    metrics = tk.read_metrics(d / "metrics.json")
+    key = "otel.scope.attr.my.scope.attribute"  # the official examples share this scope attribute
+    assert key in spans.loc[0, "resource"] and key in metrics.loc[0, "resource"]
+    assert logs.loc[0, "resource"].get(key) == "some scope attribute"

@@ -939,3 +939,21 @@ def test_scope_attributes_are_named_as_the_spans_and_metrics_readers_name_them(r
     key = "otel.scope.attr.my.scope.attribute"  # the official examples share this scope attribute
     assert key in spans.loc[0, "resource"] and key in metrics.loc[0, "resource"]
     assert logs.loc[0, "resource"].get(key) == "some scope attribute"
+
+
+def test_json_lines_times_and_trace_ids_as_common_loggers_write_them(tmp_path):
+    """python-json-logger's default time key is 'asctime'; Google Cloud's structured logs write 'timestamp' as
+    {seconds, nanos} and the trace as 'projects/<p>/traces/<id>' (the key read_logs lists, in the form Cloud
+    Logging documents); a time of epoch digits in a string. The time was lost (NaT), or the record skipped."""
+    lines = [{"asctime": "2023-01-01 00:00:00,123", "levelname": "ERROR", "name": "app", "message": "python-json-logger"},
+             {"timestamp": {"seconds": 1700000000, "nanos": 5}, "severity": "ERROR", "message": "gcp",
+              "logging.googleapis.com/trace": f"projects/my-proj/traces/{T1}", "logging.googleapis.com/spanId": S1},
+             {"time": "1700000000123", "level": "info", "msg": "epoch ms in a string"},
+             {"time": "1700000000", "level": "info", "msg": "epoch s in a string"}]
+    p = tmp_path / "l.jsonl"
+    p.write_text("\n".join(json.dumps(x) for x in lines))
+    df = tk.read_logs(p)
+    assert df["time"].tolist() == [pd.Timestamp("2023-01-01 00:00:00.123", tz="UTC"),
+                                   pd.Timestamp(1_700_000_000_000_000_005, tz="UTC"),
+                                   pd.Timestamp(1_700_000_000_123_000_000, tz="UTC"), pd.Timestamp(1_700_000_000, unit="s", tz="UTC")]
+    assert df.loc[1, "trace_id"] == T1 and df.loc[1, "span_id"] == S1 and df.loc[0, "attributes"] == {"name": "app"}

@@ -20,7 +20,8 @@ document (each line of JSON lines, each element of a top-level list):
   Parent ids are not the function's span).
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
-  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted) and
+  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted;
+  Google Cloud's ``projects/<p>/traces/<id>``) and
   ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
   else an OTLP severity number (1-24); every other field (and a level, service or host value of
   another type) goes to ``attributes``.
@@ -81,7 +82,7 @@ Errors = Literal["raise", "skip"]
 
 _NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
              "Traces", "Segments", "batches")
-_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date")
+_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
 _MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
 _LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel")
 _TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
@@ -401,6 +402,8 @@ class _Logs:
             tid = rest["record"]["tracing"].get("value")
             if type(tid) is str and "Root=" in tid:
                 tid = dict(p.split("=", 1) for p in tid.split(";") if "=" in p).get("Root")
+        if type(tid) is str and tid.startswith("projects/") and "/traces/" in tid:  # Google Cloud Logging's form
+            tid = tid.rsplit("/traces/", 1)[1]
         if type(tid) is str and "Root=" in tid:  # X-Amzn-Trace-Id header form
             parts = dict(p.split("=", 1) for p in tid.split(";") if "=" in p)
             tid = parts.get("Root")
@@ -542,7 +545,14 @@ def _json_time(t: Any) -> Any:
             raise _Bad(f"time {t} is out of range")
         return v
     if type(t) is str:
+        if 10 <= len(t) <= 19 and t.isascii() and t.isdigit():  # epoch digits written as a string
+            return _json_time(int(t))
         return t
+    if type(t) is dict and type(t.get("seconds")) is int and type(t.get("nanos", 0)) is int and len(t) <= 2:
+        v = t["seconds"] * 1_000_000_000 + t.get("nanos", 0)  # a protobuf Timestamp (Google Cloud structured logs)
+        if abs(v) >= 2 ** 63:
+            raise _Bad(f"time {short(t)} is out of range")
+        return v
     raise _Bad(f"time must be a number or a string, got {short(t)}")
 
 

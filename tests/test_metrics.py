@@ -402,3 +402,19 @@ def test_metrics_from_columns_attributes_must_be_dicts():
     assert m["attributes"].tolist() == [{}, {"a": 1}]
     with pytest.raises(MetricsSchemaError, match=r"column 'attributes' row 1: .*'\{\"a\":1\}'.*dict"):
         tk.metrics_from_columns({"time": [0, 1], "name": "cpu", "value": [1.0, 2.0], "attributes": [{}, '{"a":1}']})
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_metric_with_two_kinds_of_data_is_named_not_read_as_one(fast, monkeypatch):
+    """OTLP's Metric holds one of gauge, sum, histogram…: a metric with a gauge and a sum was read as its gauge,
+    the sum's points dropped without a word."""
+    import tracekit.io.metrics as M
+
+    monkeypatch.setattr(M, "FAST", fast)
+    pt = {"timeUnixNano": str(T0), "asDouble": 1.0}
+    doc = _doc([{"name": "x", "gauge": {"dataPoints": [pt]}, "sum": {"dataPoints": [pt, pt], "aggregationTemporality": 2}},
+                {"name": "y", "gauge": {"dataPoints": [pt]}}])
+    with pytest.raises(TraceFormatError, match=r"metrics\[0\]: metric 'x' holds 2 kinds of data \(gauge, sum\)"):
+        tk.read_metrics(doc)
+    with pytest.warns(TraceFormatWarning):
+        assert tk.read_metrics(doc, errors="skip")["name"].tolist() == ["y"]

@@ -367,6 +367,11 @@ class _Reader:
             self.problem(f"metric {name!r} has no data (none of gauge, sum, histogram, exponentialHistogram, summary; "
                          f"keys: {', '.join(map(str, list(m)[:8]))})", file, where(path))
             return
+        kinds = [k for k in _KINDS if m.get(k) is not None]
+        if len(kinds) > 1:  # OTLP's Metric holds one: reading one would drop the others' points unsaid
+            self.problem(f"metric {name!r} holds {len(kinds)} kinds of data ({', '.join(kinds)}); an OTLP metric holds "
+                         "one", file, where(path))
+            return
         data = m[key]
         kind = _KINDS[key]
         if type(data) is not dict or type(data.get("dataPoints", [])) is not list:

@@ -342,9 +342,11 @@ def _text_of(v: Any) -> str:
 def _need(spans: pd.DataFrame) -> None:
     if not isinstance(spans, pd.DataFrame):
         raise TraceKitError(f"expected a spans DataFrame, got {type(spans).__name__}")
+    if {"name", "value", "exemplars"} <= set(spans.columns):  # a metrics frame
+        return
     missing = [c for c in ("trace_id", "span_id", "service") if c not in spans.columns]
     if missing:
-        raise TraceKitError(f"spans DataFrame is missing columns {', '.join(missing)}")
+        raise TraceKitError(f"expected a spans, logs or metrics frame; the frame is missing columns {', '.join(missing)}")
 
 
 def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
@@ -475,8 +477,10 @@ def redact(
     Parameters
     ----------
     spans : pandas.DataFrame
-        A spans frame (one row per span, tracekit.schema), or a logs frame (:mod:`tracekit.logs_schema`:
-        its ``body`` is a text like a span name, its ``attributes`` and ``resource`` as a span's).
+        A spans frame (one row per span, tracekit.schema), a logs frame (:mod:`tracekit.logs_schema`:
+        its ``body`` is a text like a span name, its ``attributes`` and ``resource`` as a span's) or a
+        metrics frame (:mod:`tracekit.metrics_schema`: ``attributes``, ``resource`` and each exemplar's
+        ``attributes``).
     keys : Iterable[str] | None, default None
         Attribute key patterns (globs) whose values are replaced.
     patterns : Iterable[str] | None, default None
@@ -524,7 +528,7 @@ def redact(
     for c in ("attributes", "resource"):
         if c in out.columns:
             out[c] = pd.Series([fix_dict(d) for d in spans[c]], index=spans.index, dtype=object)
-    for c in ("events", "links"):
+    for c in ("events", "links", "exemplars"):  # exemplars: a metrics frame's, each with its attributes
         if c in out.columns:
             out[c] = pd.Series(
                 [

@@ -178,6 +178,32 @@ def test_cli_report_names_a_missing_logs_file(signals, tmp_path):
     assert run.returncode != 0 and "nope.jsonl" in run.stderr and not (tmp_path / "r.html").exists()
 
 
+def test_cli_report_says_what_of_the_logs_and_metrics_it_did_not_read(signals, tmp_path):
+    """A logs directory often holds plain-text files (app.log) beside JSON: they were passed over without a word
+    (the traces' inputs say so), and bad records skipped with --errors skip came out as a Python warning."""
+    inc, _, logs, _ = signals
+    tk.write_otlp(inc.head(50), tmp_path / "incident.jsonl")
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "a.jsonl").write_text(_otlp_logs(logs.head(20)) + '{"resourceLogs": [{"scopeLogs": [{"logRecords": '
+                               '[{"timeUnixNano": "soon"}]}]}]}\n')
+    (d / "app.log").write_text("2024-01-01 00:00:00 ERROR plain text, not JSON\n")
+    (tmp_path / "m.jsonl").write_text(json.dumps({"resourceSpans": []}) + "\n" + _otlp_metrics(_metrics_head(signals)))
+    run = subprocess.run([sys.executable, "-m", "tracekit", "report", str(tmp_path / "incident.jsonl"), "--logs", str(d),
+                          "--metrics", str(tmp_path / "m.jsonl"), "--errors", "skip", "--worst", "0", "--no-progress",
+                          "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    err = run.stderr
+    assert "ignored 1 file(s) of the logs that are not log data: " in err and "app.log" in err
+    assert "skipped 1 bad record(s) of the logs; first: " in err and "timeUnixNano" in err
+    assert "ignored 1 record(s) of the metrics that are not metric data" in err
+    assert "Warning" not in err
+
+
+def _metrics_head(signals) -> pd.DataFrame:
+    return signals[3].head(30)
+
+
 @pytest.mark.browser
 def test_report_with_signals_in_chromium(data, tmp_path):
     path = tmp_path / "report.html"

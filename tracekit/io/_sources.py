@@ -238,10 +238,10 @@ def is_pathlike(x: Any) -> bool:
     return isinstance(x, str) and not x.lstrip().startswith(("{", "["))
 
 
-def _candidates(path: Path) -> list[Path]:
+def _candidates(path: Path, every: bool = False) -> list[Path]:
     return [p for p in sorted(path.rglob("*")) if p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints/, .git/
-            and any(p.name.endswith(s) for s in _SUFFIXES)]
+            and (every or any(p.name.endswith(s) for s in _SUFFIXES))]
 
 
 def _looks_like_json(p: Path) -> bool:
@@ -263,9 +263,10 @@ def list_files(path: Path) -> list[Path]:
     return [p for p in _candidates(path) if _looks_like_json(p)]
 
 
-def ignored_files(path: Path) -> list[Path]:
+def ignored_files(path: Path, every: bool = False) -> list[Path]:
     """Files of a directory that :func:`list_files` leaves out although their name matched: ``.txt``
-    files that do not start like JSON (``LICENSE.txt``). Not a directory: ``[]``.
+    files that do not start like JSON (``LICENSE.txt``); with ``every``, also the files of other names
+    (``app.log`` in a directory of logs). Hidden files and folders are not listed. Not a directory: ``[]``.
 
     >>> ignored_files(Path("/nonexistent"))
     []
@@ -273,7 +274,8 @@ def ignored_files(path: Path) -> list[Path]:
     path = Path(path)
     if not path.is_dir():
         return []
-    return [p for p in _candidates(path) if not _looks_like_json(p)]
+    return [p for p in _candidates(path, every)
+            if not any(p.name.endswith(s) for s in _SUFFIXES) or not _looks_like_json(p)]
 
 
 #: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:

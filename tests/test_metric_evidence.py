@@ -249,3 +249,17 @@ def test_metric_evidence_across_seeds_finds_the_saturation_and_invents_none(seed
     assert (sc.iloc[1:]["metric_score"] < 0.05).all()
     rc = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, metrics=m, window=None).set_index("service")
     assert "metrics" in str(rc.loc[target, "signals"]) and rc.loc[target, "metric_top_name"] == "cpu"
+
+
+def test_a_metric_name_not_in_the_frame_is_an_error_wherever_names_are_given():
+    """metric_series said 'no metric named …'; metric_evidence and metric_exemplars returned an empty table for a
+    misspelt name: 'no metric moved' when no metric was looked at."""
+    m = _series([1, 2, 3])
+    have = m["name"].iloc[0]
+    for call in (lambda n: metric_evidence(m, (T, T), (T, T), names=n), lambda n: tk.metric_exemplars(m, names=n),
+                 lambda n: tk.metric_series(m, n)):
+        with pytest.raises(ArgumentError, match=r"no metric named 'cpu_typo' \(have e\.g\. \["):
+            call([have, "cpu_typo"])
+        call(have)  # a name the frame has is fine
+    with pytest.raises(ArgumentError, match=r"metric_evidence: window ends before it starts \("):
+        metric_evidence(m, (T, T - pd.Timedelta("1s")), (T, T))

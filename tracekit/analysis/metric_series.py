@@ -31,7 +31,7 @@ from ..core.deprecation import renamed
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
 
-__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
+__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "known_names", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
            "metric_keys", "metric_step"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
@@ -87,14 +87,21 @@ def metric_step(freq: str, what: str) -> pd.Timedelta:
     return step
 
 
-def _names(metrics: pd.DataFrame, names: str | Sequence[str] | None) -> list[str] | None:
+def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: str = "metric series") -> list[str] | None:
+    """``names`` as a list (None stays None), each a metric name of ``metrics``: a misspelt name is an
+    error, not an empty result that would read as "no metric moved".
+
+    >>> import tracekit as tk
+    >>> known_names(tk.metrics_from_columns({"time": [0], "name": "cpu", "value": [1.0]}), "cpu")
+    ['cpu']
+    """
     if names is None:
         return None
     ns = [names] if isinstance(names, str) else list(names)
     have = set(metrics["name"].dropna())
     missing = [n for n in ns if n not in have]
     if missing:
-        raise ArgumentError(f"metric series: no metric named {missing[0]!r} (have e.g. {sorted(have)[:5]})")
+        raise ArgumentError(f"{what}: no metric named {missing[0]!r} (have e.g. {sorted(have)[:5]})")
     return ns
 
 
@@ -137,7 +144,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     validate_metrics(metrics)
     keys = metric_keys(by)
     step = metric_step(freq, "metric_series")
-    ns = _names(metrics, names)
+    ns = known_names(metrics, names)
     m = metrics if ns is None else metrics[metrics["name"].isin(ns).to_numpy(dtype=bool)]
     cum = ((m["kind"] == "sum") & (m["temporality"] == "cumulative")).to_numpy(dtype=bool, na_value=False)
     if cum.any():
@@ -206,7 +213,7 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     m = metrics
     sel = np.ones(len(m), dtype=bool)
     if names is not None:
-        sel &= m["name"].isin([names] if isinstance(names, str) else list(names)).to_numpy(dtype=bool)
+        sel &= m["name"].isin(known_names(m, names, "metric_exemplars")).to_numpy(dtype=bool)
     if service is not None:
         sel &= (m["service"] == service).to_numpy(dtype=bool, na_value=False)
     if host is not None:

@@ -114,6 +114,20 @@ def test_report_counts_log_records_on_no_span_and_says_so(signals):
     assert "3 on no span of either" in html and 'id="metrics-read"' in html
 
 
+def test_swapped_logs_and_metrics_arguments_are_named(signals):
+    """postmortem(logs=metrics) said 'log_templates needs a frame with a 'body' column' (a function the caller never
+    called); metrics=logs listed 20 missing columns. Both say which argument holds which frame now."""
+    inc, base, logs, metrics = signals
+    with pytest.raises(tk.ArgumentError, match=r"rank_causes: logs is not a logs frame .*a metrics frame: pass it as "
+                                               r"metrics="):
+        tk.postmortem(inc, base, logs=metrics)
+    with pytest.raises(tk.ArgumentError, match=r"rank_causes: metrics is not a metrics frame.*a logs frame: pass it as "
+                                               r"logs="):
+        tk.rank_causes(inc, base, metrics=logs)
+    with pytest.raises(tk.ArgumentError, match=r"attach_logs: logs is not a logs frame"):
+        tk.attach_logs(inc, metrics)
+
+
 def test_report_without_signals_is_unchanged_in_shape(signals):
     inc, base, _, _ = signals
     d = collect_report(inc, baseline=base, worst=0)

@@ -29,9 +29,9 @@ import pandas as pd
 from ..core import result_table
 from ..core.deprecation import renamed
 from ..errors import ArgumentError
-from ..metrics_schema import validate_metrics
+from ..metrics_schema import MetricsSchemaError, validate_metrics
 
-__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "known_names", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
+__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
            "metric_keys", "metric_step"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
@@ -85,6 +85,27 @@ def metric_step(freq: str, what: str) -> pd.Timedelta:
     if step <= pd.Timedelta(0):
         raise ArgumentError(f"{what}: freq must be positive, got {freq!r}")
     return step
+
+
+def require_metrics_frame(metrics: Any, who: str) -> None:
+    """Raise an :class:`~tracekit.errors.ArgumentError` naming ``who`` unless ``metrics`` is a metrics frame
+    (a logs or spans frame given as ``metrics=`` is said to be one).
+
+    >>> require_metrics_frame(pd.DataFrame({"time": [0], "body": ["x"], "severity_text": ["INFO"]}), "f")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: f: metrics is not a metrics frame; it is a logs frame: pass it as logs=
+    """
+    cols = set(metrics.columns) if isinstance(metrics, pd.DataFrame) else set()
+    if {"body", "severity_text"} <= cols:
+        raise ArgumentError(f"{who}: metrics is not a metrics frame; it is a logs frame: pass it as logs=")
+    if {"parent_id", "duration_ms"} <= cols:
+        raise ArgumentError(f"{who}: metrics is not a metrics frame; it is a spans frame")
+    try:
+        validate_metrics(metrics)
+    except MetricsSchemaError as exc:
+        raise ArgumentError(f"{who}: metrics is not a metrics frame ({exc}); read it with tk.read_metrics or "
+                            "tk.metrics_from_columns") from None
 
 
 def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: str = "metric series") -> list[str] | None:

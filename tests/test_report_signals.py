@@ -128,6 +128,19 @@ def test_swapped_logs_and_metrics_arguments_are_named(signals):
         tk.attach_logs(inc, metrics)
 
 
+def test_a_huge_log_body_is_shown_clipped_in_the_report_tables(signals):
+    """A 1 MB log body (a stack trace, a dumped payload) on an example trace's span was written whole into the
+    page's table cell of every row that showed it: 14 MB of cells for 14 records. A cell shows its first
+    CELL_CHARS characters and says how many more there are."""
+    from tracekit.reporting import CELL_CHARS, _cell
+
+    text, _ = _cell("payment failed " + "E" * 1_000_000, "")
+    assert len(text) < CELL_CHARS + 100 and text.startswith("payment failed EEE")
+    assert text.endswith(f"… (+{1_000_015 - CELL_CHARS:,} characters)")
+    assert _cell("<b>" * 2_000, "")[0].startswith("&lt;b&gt;")  # escaped after the cut: no half entity
+    assert _cell("short", "") == ("short", False)
+
+
 def test_report_without_signals_is_unchanged_in_shape(signals):
     inc, base, _, _ = signals
     d = collect_report(inc, baseline=base, worst=0)

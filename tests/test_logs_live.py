@@ -106,3 +106,12 @@ def test_an_unreachable_endpoint_names_the_service_and_region_it_tried():
     text = str(ei.value) + repr(ei.value)
     assert "CloudWatch endpoint" in text and repr(REGION) in text and "X-Ray" not in text
     assert FAKE_SECRET not in text and FAKE_TOKEN not in text and FAKE_KEY not in text
+
+
+@pytest.mark.parametrize("page_size", [0, -5, 10_001, "many"])
+def test_fetch_logs_page_size_out_of_range_is_an_argument_error(page_size):
+    """page_size=0 was taken as 'no page size' and -5 or 10,001 (FilterLogEvents takes 1-10,000) went to AWS,
+    which failed the whole fetch after the client was made."""
+    with pytest.raises(tk.ArgumentError, match=r"fetch_logs: page_size must be an integer from 1 to 10,000"):
+        tk.fetch_logs([A], log_groups="/aws/lambda/pay", start=0, end=10, page_size=page_size,
+                      endpoint_url="http://127.0.0.1:9", max_attempts=1)

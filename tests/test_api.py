@@ -156,6 +156,23 @@ def test_spans_and_baseline_are_the_first_two_arguments_wherever_both_appear():
                 assert params.index("baseline") == 1, f"{name}: baseline second"
 
 
+def test_the_metric_name_filter_is_names_wherever_a_metrics_frame_is_read():
+    """metric_series, detect_metric_changes and metric_evidence filter metric names with ``names``;
+    metric_exemplars said ``name`` (issue 31's vocabulary drifted across its own functions)."""
+    odd = [(name, p) for name, sig in _public_callables() if list(sig.parameters)[:1] == ["metrics"]
+           for p in sig.parameters if p in ("name", "metric", "metric_name", "metric_names")]
+    assert not odd, f"the metric-name filter is 'names': {odd}"
+
+
+def test_metric_exemplars_old_name_keyword_warns_and_still_works():
+    m = tk.metrics_from_columns({"time": [0, 1], "name": ["lat", "cpu"], "value": [1.0, 2.0], "exemplars": [
+        [{"time": 0, "value": 1.0, "trace_id": "a" * 32, "span_id": None, "attributes": {}}],
+        [{"time": 1, "value": 2.0, "trace_id": "b" * 32, "span_id": None, "attributes": {}}]]})
+    with pytest.warns(DeprecationWarning, match="name= is deprecated, use names="):
+        old = tk.metric_exemplars(m, name="lat")
+    assert old["trace_id"].tolist() == ["a" * 32] == tk.metric_exemplars(m, names="lat")["trace_id"].tolist()
+
+
 @pytest.mark.parametrize(("call", "old", "new"), [
     (lambda **kw: tk.compare(**kw), {"a": "S", "b": "B"}, {"spans": "S", "baseline": "B"}),
     (lambda **kw: tk.bubble_up(kw.pop("spans"), **kw), {"top_k": 2}, {"n": 2}),

@@ -89,3 +89,29 @@ def test_fetch_logs_throttling_is_retried_and_secrets_never_shown(moto_url, grou
                       endpoint_url=moto_url, region=REGION, max_attempts=2)
     text = str(ei.value) + repr(ei.value)
     assert FAKE_SECRET not in text and FAKE_TOKEN not in text and FAKE_KEY not in text
+
+
+def test_an_unreachable_endpoint_names_the_service_and_region_it_tried():
+    """fetch_logs / fetch_metrics with no server at the endpoint: the message said 'could not reach the X-Ray
+    endpoint … in region None' while calling CloudWatch Logs in the region the environment set."""
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused at once
+    with pytest.raises(tk.TraceKitError) as ei:
+        tk.fetch_logs([A], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
+                      endpoint_url=dead, max_attempts=1)
+    text = str(ei.value)
+    assert "CloudWatch Logs endpoint" in text and repr(REGION) in text and "X-Ray" not in text
+    with pytest.raises(tk.TraceKitError) as ei:
+        tk.fetch_metrics([{"namespace": "AWS/Lambda", "metric": "Duration"}], T0 / 1e3 - 60, T0 / 1e3 + 60,
+                         endpoint_url=dead, max_attempts=1)
+    text = str(ei.value) + repr(ei.value)
+    assert "CloudWatch endpoint" in text and repr(REGION) in text and "X-Ray" not in text
+    assert FAKE_SECRET not in text and FAKE_TOKEN not in text and FAKE_KEY not in text
+
+
+@pytest.mark.parametrize("page_size", [0, -5, 10_001, "many"])
+def test_fetch_logs_page_size_out_of_range_is_an_argument_error(page_size):
+    """page_size=0 was taken as 'no page size' and -5 or 10,001 (FilterLogEvents takes 1-10,000) went to AWS,
+    which failed the whole fetch after the client was made."""
+    with pytest.raises(tk.ArgumentError, match=r"fetch_logs: page_size must be an integer from 1 to 10,000"):
+        tk.fetch_logs([A], log_groups="/aws/lambda/pay", start=0, end=10, page_size=page_size,
+                      endpoint_url="http://127.0.0.1:9", max_attempts=1)

@@ -294,3 +294,17 @@ def test_the_postmortem_says_how_many_metric_series_were_compared_and_when_none_
     assert sure[0].text.startswith("Baseline: ")  # what was compared with what, then that metrics could not weigh
     assert sure[1].text.startswith("Metrics did not weigh in the ranking: none of the")
     assert sure[1].evidence["metric_series_compared"] == 0
+
+
+def test_a_metric_name_not_in_the_frame_is_an_error_wherever_names_are_given():
+    """metric_series said 'no metric named …'; metric_evidence and metric_exemplars returned an empty table for a
+    misspelt name: 'no metric moved' when no metric was looked at."""
+    m = _series([1, 2, 3])
+    have = m["name"].iloc[0]
+    for call in (lambda n: metric_evidence(m, (T, T), (T, T), names=n), lambda n: tk.metric_exemplars(m, names=n),
+                 lambda n: tk.metric_series(m, n)):
+        with pytest.raises(ArgumentError, match=r"no metric named 'cpu_typo' \(have e\.g\. \["):
+            call([have, "cpu_typo"])
+        call(have)  # a name the frame has is fine
+    with pytest.raises(ArgumentError, match=r"metric_evidence: window ends before it starts \("):
+        metric_evidence(m, (T, T - pd.Timedelta("1s")), (T, T))

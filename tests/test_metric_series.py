@@ -119,7 +119,7 @@ def test_metric_exemplars_open_the_traces_behind_a_spike():
                                  "service": "api", "exemplars": ex})
     spike = tk.detect_metric_changes(m, min_buckets=1, all_series=True).iloc[0]
     assert spike["onset"] == T + pd.Timedelta(minutes=6)
-    got = tk.metric_exemplars(m, (spike["onset"], spike["recovery"]), name="lat")
+    got = tk.metric_exemplars(m, (spike["onset"], spike["recovery"]), names="lat")
     assert got["trace_id"].tolist() == [tids[6]] and got["value"].tolist() == [510.0]
     assert set(got["trace_id"]) <= set(spans["trace_id"])  # they open traces of the spans frame
     assert len(tk.metric_exemplars(m)) == 10 and tk.metric_exemplars(m)["trace_id"].iloc[0] == tids[6]

@@ -101,3 +101,19 @@ def test_fetch_metrics_errors_say_what_to_do_and_hide_secrets():
         tk.fetch_metrics([{"metric": "m"}], "2024-01-01", "2024-01-02", client=_PagingClient())
     with pytest.raises(ArgumentError, match="not before"):
         tk.fetch_metrics([{"namespace": "N", "metric": "m"}], "2024-01-02", "2024-01-01", client=_PagingClient())
+
+
+@pytest.mark.parametrize(("query", "match"), [
+    ({"namespace": "AWS/Lambda", "metric": "Duration", "dimensions": "FunctionName=pay"},
+     r"query 0: dimensions must be a dict of name → value, got 'FunctionName=pay'"),
+    ({"namespace": "AWS/Lambda", "metric": "Duration", "dimensions": [{"Name": "FunctionName", "Value": "pay"}]},
+     r"query 0: dimensions must be a dict"),
+    ({"namespace": "AWS/Lambda", "metric": "Duration", "period": "1m"}, r"query 0: period must be a number of seconds, got '1m'"),
+])
+def test_fetch_metrics_query_fields_of_the_wrong_type_are_named(query, match):
+    """A dimensions string or the API's own list form raised a bare AttributeError ('str' object has no attribute
+    'items'), a period of '1m' a bare ValueError, before any call."""
+    from tracekit.aws.metrics import metric_data_queries
+
+    with pytest.raises(ArgumentError, match=match):
+        metric_data_queries([query], period=60, stat="Average")

@@ -206,3 +206,41 @@ def test_redact_result_shares_no_dict_with_the_input():
     out.loc[0, "events"][0]["attributes"]["a"] = 3
     assert spans.loc[0, "attributes"] == {} and spans.loc[0, "resource"] == {}
     assert spans.loc[0, "events"] == [{"time": 0, "name": "e", "attributes": {}}]
+
+
+def test_redact_logs_removes_a_redacted_attribute_value_from_its_record_body():
+    """Structured loggers write a value both into the message and into an attribute: redacting the attribute
+    must not leave the value readable in the body (nor in the templates and report text made from it)."""
+    logs = tk.logs_from_columns({
+        "time": [0, 1, 2, 3],
+        "body": ["order failed for Zebulon Quark", "shipped to 12 Elm Row for Zebulon Quark",
+                 "payment ok for Ada", "nothing to hide here"],
+        "attributes": [{"customer.name": "Zebulon Quark"}, {"customer": {"name": "Zebulon Quark", "addr": "12 Elm Row"}},
+                       {"customer.name": "Ada", "amount": "Ada"}, {"customer.name": ""}],
+        "resource": [{}, {}, {}, {"customer.tier": "here"}]})
+    out = tk.redact(logs, keys=["customer.*"], method="mask")
+    assert out["body"].tolist() == ["order failed for ****", "shipped to **** for ****", "payment ok for ****",
+                                    "nothing to hide ****"]
+    assert out.loc[0, "attributes"] == {"customer.name": "****"} and out.loc[2, "attributes"]["amount"] == "Ada"
+    hashed = tk.redact(logs, keys=["customer.*"], salt="s")
+    token = hashed.loc[0, "attributes"]["customer.name"]
+    assert hashed.loc[0, "body"] == f"order failed for {token}"  # the same token as the attribute: still joinable
+    assert logs.loc[0, "body"] == "order failed for Zebulon Quark"  # the input is not modified
+    assert tk.redact(logs, patterns=["email"])["body"].tolist() == logs["body"].tolist()  # no key: bodies as they were
+
+
+def test_redact_a_metrics_frame_attributes_resource_and_exemplars():
+    """A metrics frame (per-user or per-tenant series, exemplars carrying the request's attributes) was refused as
+    'spans DataFrame is missing columns trace_id, span_id'; it is redacted like spans and logs."""
+    m = tk.metrics_from_columns({"time": [0, 1], "name": "checkout.latency", "value": [1.0, 2.0],
+                                 "attributes": [{"user.email": "ann@example.com", "route": "/pay"}, {}],
+                                 "resource": [{"user.id": "u-12345"}, {}],
+                                 "exemplars": [[{"time": 0, "value": 1.0, "trace_id": "a" * 32, "span_id": None,
+                                                 "attributes": {"user.email": "ann@example.com"}}], []]})
+    out = tk.redact(m, keys=["user.*"], method="mask")
+    assert out.loc[0, "attributes"] == {"user.email": "****", "route": "/pay"} and out.loc[0, "resource"] == {"user.id": "****"}
+    assert out.loc[0, "exemplars"][0]["attributes"] == {"user.email": "****"} and out.loc[0, "exemplars"][0]["trace_id"] == "a" * 32
+    assert m.loc[0, "exemplars"][0]["attributes"] == {"user.email": "ann@example.com"}  # the input is not modified
+    tk.validate_metrics(out)
+    with pytest.raises(tk.TraceKitError, match="spans, logs or metrics"):
+        tk.redact(pd.DataFrame({"x": [1]}), keys=["user.*"])

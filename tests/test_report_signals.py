@@ -114,6 +114,33 @@ def test_report_counts_log_records_on_no_span_and_says_so(signals):
     assert "3 on no span of either" in html and 'id="metrics-read"' in html
 
 
+def test_swapped_logs_and_metrics_arguments_are_named(signals):
+    """postmortem(logs=metrics) said 'log_templates needs a frame with a 'body' column' (a function the caller never
+    called); metrics=logs listed 20 missing columns. Both say which argument holds which frame now."""
+    inc, base, logs, metrics = signals
+    with pytest.raises(tk.ArgumentError, match=r"rank_causes: logs is not a logs frame .*a metrics frame: pass it as "
+                                               r"metrics="):
+        tk.postmortem(inc, base, logs=metrics)
+    with pytest.raises(tk.ArgumentError, match=r"rank_causes: metrics is not a metrics frame.*a logs frame: pass it as "
+                                               r"logs="):
+        tk.rank_causes(inc, base, metrics=logs)
+    with pytest.raises(tk.ArgumentError, match=r"attach_logs: logs is not a logs frame"):
+        tk.attach_logs(inc, metrics)
+
+
+def test_a_huge_log_body_is_shown_clipped_in_the_report_tables(signals):
+    """A 1 MB log body (a stack trace, a dumped payload) on an example trace's span was written whole into the
+    page's table cell of every row that showed it: 14 MB of cells for 14 records. A cell shows its first
+    CELL_CHARS characters and says how many more there are."""
+    from tracekit.reporting import CELL_CHARS, _cell
+
+    text, _ = _cell("payment failed " + "E" * 1_000_000, "")
+    assert len(text) < CELL_CHARS + 100 and text.startswith("payment failed EEE")
+    assert text.endswith(f"… (+{1_000_015 - CELL_CHARS:,} characters)")
+    assert _cell("<b>" * 2_000, "")[0].startswith("&lt;b&gt;")  # escaped after the cut: no half entity
+    assert _cell("short", "") == ("short", False)
+
+
 def test_report_without_signals_is_unchanged_in_shape(signals):
     inc, base, _, _ = signals
     d = collect_report(inc, baseline=base, worst=0)
@@ -176,6 +203,32 @@ def test_cli_report_names_a_missing_logs_file(signals, tmp_path):
                           str(tmp_path / "nope.jsonl"), "--no-progress", "-o", str(tmp_path / "r.html")],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode != 0 and "nope.jsonl" in run.stderr and not (tmp_path / "r.html").exists()
+
+
+def test_cli_report_says_what_of_the_logs_and_metrics_it_did_not_read(signals, tmp_path):
+    """A logs directory often holds plain-text files (app.log) beside JSON: they were passed over without a word
+    (the traces' inputs say so), and bad records skipped with --errors skip came out as a Python warning."""
+    inc, _, logs, _ = signals
+    tk.write_otlp(inc.head(50), tmp_path / "incident.jsonl")
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "a.jsonl").write_text(_otlp_logs(logs.head(20)) + '{"resourceLogs": [{"scopeLogs": [{"logRecords": '
+                               '[{"timeUnixNano": "soon"}]}]}]}\n')
+    (d / "app.log").write_text("2024-01-01 00:00:00 ERROR plain text, not JSON\n")
+    (tmp_path / "m.jsonl").write_text(json.dumps({"resourceSpans": []}) + "\n" + _otlp_metrics(_metrics_head(signals)))
+    run = subprocess.run([sys.executable, "-m", "tracekit", "report", str(tmp_path / "incident.jsonl"), "--logs", str(d),
+                          "--metrics", str(tmp_path / "m.jsonl"), "--errors", "skip", "--worst", "0", "--no-progress",
+                          "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    err = run.stderr
+    assert "ignored 1 file(s) of the logs that are not log data: " in err and "app.log" in err
+    assert "skipped 1 bad record(s) of the logs; first: " in err and "timeUnixNano" in err
+    assert "ignored 1 record(s) of the metrics that are not metric data" in err
+    assert "Warning" not in err
+
+
+def _metrics_head(signals) -> pd.DataFrame:
+    return signals[3].head(30)
 
 
 @pytest.mark.browser

@@ -17,6 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,35 @@ def printable(text: str) -> str:
         else:
             out.append(ch.encode("unicode_escape").decode("ascii"))
     return "".join(out)
+
+
+def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind: str,
+                 redact: Sequence[str] | None) -> Any:
+    """Read the report's logs or metrics: the files of a directory it does not read, the records it skipped
+    and those of other signals are said once each, on one line, as :func:`_load` says the traces'."""
+    import warnings
+    from pathlib import Path
+
+    from .errors import SkippedRecord, TraceFormatWarning
+    from .io._sources import ignored_files
+
+    ignored = [str(f) for p in paths for f in ignored_files(Path(p), every=True)]
+    if ignored:
+        _say("report", f"ignored {len(ignored)} file(s) of the {what} that are not {kind} data: "
+                       + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else "")
+                       + " (read: JSON files named .json, .jsonl, .ndjson, .txt or .gz)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TraceFormatWarning)
+        frame = reader(list(paths), errors=errors)
+    skipped = frame.attrs.get("skipped", ()) or ()
+    if skipped:
+        _say("report", f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
+    notes = frame.attrs.get("ignored", ()) or ()
+    if notes:
+        first = notes[0] if hasattr(notes[0], "reason") else SkippedRecord(*notes[0])  # read_metrics: (file, record, what)
+        _say("report", f"ignored {len(notes)} record(s) of the {what} that are not {kind} data; first: "
+                       f"{_record(first, redact)}")
+    return frame
 
 
 def _say(command: str, msg: str) -> None:
@@ -313,12 +343,12 @@ def _cmd_report(args) -> int:
         from .io.logs import read_logs
 
         say(f"reading logs {', '.join(args.logs)} ...")
-        logs = read_logs(list(args.logs), errors=args.errors)
+        logs = _load_signal(args.logs, read_logs, args.errors, "logs", "log", args.redact)
     if args.metrics:
         from .io.metrics import read_metrics
 
         say(f"reading metrics {', '.join(args.metrics)} ...")
-        metrics = read_metrics(list(args.metrics), errors=args.errors)
+        metrics = _load_signal(args.metrics, read_metrics, args.errors, "metrics", "metric", args.redact)
     say(f"analysing {len(spans):,} spans ...")
     path = report(spans, out, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
                   inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by, logs=logs,

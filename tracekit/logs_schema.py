@@ -24,10 +24,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown
+from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown, dict_cells
 
 __all__ = [
     "LOG_COLUMNS",
@@ -109,6 +110,14 @@ def empty_logs() -> pd.DataFrame:
     datetime64[ns, UTC]
     """
     return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in LOG_COLUMNS})
+
+
+def _utf8_ok(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
@@ -247,7 +256,20 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.D
         data[name] = ids
     for name in ("service", "host", "body"):
         v = cols.get(name)
-        data[name] = pd.Series(pd.array([None] * n if v is None else (list(v) if not isinstance(v, (np.ndarray, pd.api.extensions.ExtensionArray)) else v), dtype=STRING))
+        if v is not None and not isinstance(v, (np.ndarray, pd.api.extensions.ExtensionArray)):
+            v = list(v)
+        if name == "body" and v is not None and getattr(v, "dtype", np.dtype(object)).kind == "O" \
+                and any(isinstance(x, (dict, list)) for x in v):
+            # a map or array body as compact JSON text, as read_logs writes it
+            v = [orjson.dumps(x, option=orjson.OPT_NON_STR_KEYS, default=str).decode() if isinstance(x, (dict, list))
+                 else x for x in v]
+        try:
+            data[name] = pd.Series(pd.array([None] * n if v is None else v, dtype=STRING))
+        except UnicodeEncodeError as exc:
+            row = next(i for i, x in enumerate(v) if isinstance(x, str) and not _utf8_ok(x))
+            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {v[row]!r} is not UTF-8 text "
+                                  f"({exc.reason}: a lone surrogate, e.g. from bytes decoded with errors="
+                                  "'surrogateescape')") from None
     text = cols.get("severity_text")
     number = cols.get("severity_number")
     sev = cols.get("severity")
@@ -265,7 +287,11 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.D
         data["severity_number"] = pd.Series(pd.array([None] * n, dtype="Int64"))
     for name in ("attributes", "resource"):
         v = cols.get(name)
-        data[name] = pd.Series([{} for _ in range(n)] if v is None else [x if isinstance(x, dict) else {} for x in v], dtype=object)
+        cells, bad = ([{} for _ in range(n)], -1) if v is None else dict_cells(v)
+        if bad >= 0:
+            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {bad}: {list(v)[bad]!r:.80} is not a dict "
+                                  "(JSON text: parse it first, e.g. column.map(json.loads))")
+        data[name] = pd.Series(cells, dtype=object)
     data["source"] = pd.Series(pd.array([cols["source"]] * n if isinstance(cols.get("source"), str) else ["columns"] * n, dtype=STRING))
     sf = cols.get("source_file")
     data["source_file"] = pd.Series(pd.array([sf] * n if isinstance(sf, str) or sf is None else list(sf), dtype=STRING))

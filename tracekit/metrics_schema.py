@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, columns_markdown, xray_to_trace_id
+from .schema import STRING, TIMESTAMP, Column, columns_markdown, dict_cells, xray_to_trace_id
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -239,6 +239,12 @@ def _default(col: Column, n: int) -> Any:
 
 def _coerce(col: Column, v: Any) -> pd.Series:
     if col.dtype is object:
+        if col.name in ("attributes", "resource"):
+            cells, bad = dict_cells(v)
+            if bad >= 0:
+                raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} row {bad}: {list(v)[bad]!r:.80} is "
+                                         "not a dict (JSON text: parse it first, e.g. column.map(json.loads))")
+            return pd.Series(cells, dtype=object)
         return pd.Series(list(v), dtype=object)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         s = pd.Series(v)

@@ -442,6 +442,10 @@ def _unit(col: str) -> str:
     return ""
 
 
+#: a text cell of a report table shows at most this many characters (the CSV download keeps the whole value)
+CELL_CHARS = 2_000
+
+
 def _cell(v: Any, unit: str) -> tuple[str, bool]:
     """(escaped text, is a number) of one value, formatted by the column's unit."""
     if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)):
@@ -468,7 +472,10 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}", True
         return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
-    return _esc(v), False
+    text = str(v)
+    if len(text) > CELL_CHARS:  # a 1 MB log body or message: its start, and how much is left out
+        return _esc(text[:CELL_CHARS]) + f"… (+{len(text) - CELL_CHARS:,} characters)", False
+    return _esc(text), False
 
 
 def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | None = None) -> str:

@@ -26,6 +26,7 @@ from .errors import TraceKitError
 
 __all__ = [
     "Column",
+    "dict_cells",
     "SPAN_COLUMNS",
     "COLUMN_NAMES",
     "STRING",
@@ -388,6 +389,25 @@ def trace_id_to_xray(trace_id: str) -> str:
         raise ValueError(f"not a 32-hex trace id: {trace_id!r}")
     t = trace_id.lower()
     return f"1-{t[:8]}-{t[8:]}"
+
+
+def dict_cells(values: Any) -> tuple[list[dict], int]:
+    """The cells of an ``attributes`` / ``resource`` column given to a ``*_from_columns`` constructor: each
+    dict as it is, a missing cell (None, NaN) as an empty dict; and the row of the first other value (-1
+    when none), which the constructor reports rather than silently dropping or keeping.
+
+    >>> dict_cells([{"a": 1}, None, float("nan")]), dict_cells([{}, '{"a": 1}'])[1]
+    (([{'a': 1}, {}, {}], -1), 1)
+    """
+    out: list[dict] = []
+    for i, x in enumerate(values):
+        if isinstance(x, dict):
+            out.append(x)
+        elif x is None or (isinstance(x, float) and x != x) or x is pd.NA:
+            out.append({})
+        else:
+            return out, i
+    return out, -1
 
 
 def canonical_ids(values: Any, width: int, *, xray: bool = False) -> tuple[pd.Series, np.ndarray]:

@@ -37,7 +37,7 @@ from ..errors import ArgumentError
 from ..logs_schema import LOG_COLUMN_NAMES
 from ..schema import STRING
 
-__all__ = ["log_templates", "attach_logs", "AttachedLogs", "LOG_EVENT_NAME", "MASKS", "log_span_rows",
+__all__ = ["log_templates", "attach_logs", "AttachedLogs", "require_logs_frame", "LOG_EVENT_NAME", "MASKS", "log_span_rows",
            "is_log_event", "log_error_mask", "log_dimensions", "ERROR_SEVERITIES", "trace_logs"]
 
 #: name of the span events made from log records (their attribute ``log.record`` is True)
@@ -182,6 +182,25 @@ _ERROR = frozenset(["ERROR", "FATAL"])
 ERROR_SEVERITIES = ("ERROR", "FATAL")
 
 
+def require_logs_frame(logs: Any, who: str) -> None:
+    """Raise an :class:`~tracekit.errors.ArgumentError` naming ``who`` unless ``logs`` is a logs frame (a
+    metrics or spans frame given as ``logs=`` is said to be one).
+
+    >>> require_logs_frame(pd.DataFrame({"name": ["cpu"], "value": [1.0], "exemplars": [[]]}), "f")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: f: logs is not a logs frame (missing time, observed_time, trace_id, span_id, service, host, severity_text, …); it is a metrics frame: pass it as metrics=
+    """
+    missing = [c for c in LOG_COLUMN_NAMES if c not in logs.columns] if isinstance(logs, pd.DataFrame) else ["(not a DataFrame)"]
+    if missing:
+        cols = set(logs.columns) if isinstance(logs, pd.DataFrame) else set()
+        hint = ("it is a metrics frame: pass it as metrics=" if {"name", "value", "exemplars"} <= cols else
+                "it is a spans frame" if {"parent_id", "duration_ms"} <= cols else
+                "read it with tk.read_logs or tk.logs_from_columns")
+        shown = ", ".join(missing[:7]) + (", …" if len(missing) > 7 else "")
+        raise ArgumentError(f"{who}: logs is not a logs frame (missing {shown}); {hint}")
+
+
 def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFrame | None = None) -> AttachedLogs:
     """Put each log record on its span as an event: a new spans frame, and what matched nothing.
 
@@ -223,10 +242,7 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     'slow query 31 ms'
     """
     require_columns(spans, ["trace_id", "span_id", "events", "start"], "attach_logs")
-    missing = [c for c in LOG_COLUMN_NAMES if c not in logs.columns] if isinstance(logs, pd.DataFrame) else ["(not a DataFrame)"]
-    if missing:
-        raise ArgumentError(f"attach_logs: logs is not a logs frame (missing {', '.join(missing)}); read it with "
-                            "tk.read_logs or tk.logs_from_columns")
+    require_logs_frame(logs, "attach_logs")
     if templates is None:
         templates = log_templates(logs)
     elif not templates.index.equals(logs.index):

@@ -56,7 +56,7 @@ import pandas as pd
 from ..core import result_table
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
-from .metric_series import METRIC_KEYS
+from .metric_series import METRIC_KEYS, known_names
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
            "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE"]
@@ -146,7 +146,7 @@ def _window(w: Any, what: str) -> tuple[int, int]:
         raise ArgumentError(f"metric_evidence: {what} must be (start, end) or a spans frame, got {w!r}") from e
     a, b = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (a, b))
     if b < a:
-        raise ArgumentError(f"metric_evidence: the {what} window ends before it starts ({a}, {b})")
+        raise ArgumentError(f"metric_evidence: {what} ends before it starts ({a}, {b})")
     return a.value, b.value
 
 
@@ -224,7 +224,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     ba, bb = _window(baseline_window, "baseline_window")
     m = metrics
     if names is not None:
-        m = m[m["name"].isin([names] if isinstance(names, str) else list(names)).to_numpy(dtype=bool)]
+        m = m[m["name"].isin(known_names(m, names, "metric_evidence")).to_numpy(dtype=bool)]
     cum = ((m["kind"] == "sum") & (m["temporality"] == "cumulative")).to_numpy(dtype=bool, na_value=False)
     if cum.any():
         raise ArgumentError(f"metric_evidence: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from ..core import result_table
+from ..core.deprecation import renamed
 from ..errors import ArgumentError
-from ..metrics_schema import validate_metrics
+from ..metrics_schema import MetricsSchemaError, validate_metrics
 
-__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
+__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
            "metric_keys", "metric_step"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
@@ -86,14 +87,42 @@ def metric_step(freq: str, what: str) -> pd.Timedelta:
     return step
 
 
-def _names(metrics: pd.DataFrame, names: str | Sequence[str] | None) -> list[str] | None:
+def require_metrics_frame(metrics: Any, who: str) -> None:
+    """Raise an :class:`~tracekit.errors.ArgumentError` naming ``who`` unless ``metrics`` is a metrics frame
+    (a logs or spans frame given as ``metrics=`` is said to be one).
+
+    >>> require_metrics_frame(pd.DataFrame({"time": [0], "body": ["x"], "severity_text": ["INFO"]}), "f")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: f: metrics is not a metrics frame; it is a logs frame: pass it as logs=
+    """
+    cols = set(metrics.columns) if isinstance(metrics, pd.DataFrame) else set()
+    if {"body", "severity_text"} <= cols:
+        raise ArgumentError(f"{who}: metrics is not a metrics frame; it is a logs frame: pass it as logs=")
+    if {"parent_id", "duration_ms"} <= cols:
+        raise ArgumentError(f"{who}: metrics is not a metrics frame; it is a spans frame")
+    try:
+        validate_metrics(metrics)
+    except MetricsSchemaError as exc:
+        raise ArgumentError(f"{who}: metrics is not a metrics frame ({exc}); read it with tk.read_metrics or "
+                            "tk.metrics_from_columns") from None
+
+
+def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: str = "metric series") -> list[str] | None:
+    """``names`` as a list (None stays None), each a metric name of ``metrics``: a misspelt name is an
+    error, not an empty result that would read as "no metric moved".
+
+    >>> import tracekit as tk
+    >>> known_names(tk.metrics_from_columns({"time": [0], "name": "cpu", "value": [1.0]}), "cpu")
+    ['cpu']
+    """
     if names is None:
         return None
     ns = [names] if isinstance(names, str) else list(names)
     have = set(metrics["name"].dropna())
     missing = [n for n in ns if n not in have]
     if missing:
-        raise ArgumentError(f"metric series: no metric named {missing[0]!r} (have e.g. {sorted(have)[:5]})")
+        raise ArgumentError(f"{what}: no metric named {missing[0]!r} (have e.g. {sorted(have)[:5]})")
     return ns
 
 
@@ -136,7 +165,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     validate_metrics(metrics)
     keys = metric_keys(by)
     step = metric_step(freq, "metric_series")
-    ns = _names(metrics, names)
+    ns = known_names(metrics, names)
     m = metrics if ns is None else metrics[metrics["name"].isin(ns).to_numpy(dtype=bool)]
     cum = ((m["kind"] == "sum") & (m["temporality"] == "cumulative")).to_numpy(dtype=bool, na_value=False)
     if cum.any():
@@ -164,8 +193,9 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     return out[["time", *keys, "name", "value", "points", "unit"]]
 
 
+@renamed(name="names")
 def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None, *,
-                     name: str | Sequence[str] | None = None, service: str | None = None,
+                     names: str | Sequence[str] | None = None, service: str | None = None,
                      host: str | None = None) -> pd.DataFrame:
     """The exemplars recorded in a window: the traces behind a spike.
 
@@ -175,8 +205,9 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
         A metrics frame (OTLP points carry exemplars).
     time : (start, end), optional
         Keep exemplars whose time (else their point's) is in ``[start, end)``; naive times are UTC.
-    name, service, host : optional
-        Keep the points of these metric name(s), this service, this host.
+    names, service, host : optional
+        Keep the points of these metric name(s), this service, this host (``name=`` is the old,
+        deprecated spelling of ``names=``).
 
     Returns
     -------
@@ -202,8 +233,8 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     validate_metrics(metrics)
     m = metrics
     sel = np.ones(len(m), dtype=bool)
-    if name is not None:
-        sel &= m["name"].isin([name] if isinstance(name, str) else list(name)).to_numpy(dtype=bool)
+    if names is not None:
+        sel &= m["name"].isin(known_names(m, names, "metric_exemplars")).to_numpy(dtype=bool)
     if service is not None:
         sel &= (m["service"] == service).to_numpy(dtype=bool, na_value=False)
     if host is not None:

@@ -342,9 +342,11 @@ def _text_of(v: Any) -> str:
 def _need(spans: pd.DataFrame) -> None:
     if not isinstance(spans, pd.DataFrame):
         raise TraceKitError(f"expected a spans DataFrame, got {type(spans).__name__}")
+    if {"name", "value", "exemplars"} <= set(spans.columns):  # a metrics frame
+        return
     missing = [c for c in ("trace_id", "span_id", "service") if c not in spans.columns]
     if missing:
-        raise TraceKitError(f"spans DataFrame is missing columns {', '.join(missing)}")
+        raise TraceKitError(f"expected a spans, logs or metrics frame; the frame is missing columns {', '.join(missing)}")
 
 
 def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
@@ -466,15 +468,19 @@ def redact(
     group-bys still work; the default salt is random per process (stable within a run, not
     reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
     ``"mask"`` writes ``****``. Applies to ``attributes``, ``resource``, event and link
-    attributes. The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
+    attributes. In a logs frame, a text a redacted key holds (of at least :data:`MIN_BODY_VALUE`
+    characters) is replaced by the same token in its record's ``body`` too, where structured loggers
+    also write it (a value that appears only in other records' bodies is not searched for). The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
     are redacted too (:func:`redact_skipped`). What was done is recorded in ``attrs["redaction"]``
     (keys, pattern names, method, number of values replaced; never the salt). The input is not modified.
 
     Parameters
     ----------
     spans : pandas.DataFrame
-        A spans frame (one row per span, tracekit.schema), or a logs frame (:mod:`tracekit.logs_schema`:
-        its ``body`` is a text like a span name, its ``attributes`` and ``resource`` as a span's).
+        A spans frame (one row per span, tracekit.schema), a logs frame (:mod:`tracekit.logs_schema`:
+        its ``body`` is a text like a span name, its ``attributes`` and ``resource`` as a span's) or a
+        metrics frame (:mod:`tracekit.metrics_schema`: ``attributes``, ``resource`` and each exemplar's
+        ``attributes``).
     keys : Iterable[str] | None, default None
         Attribute key patterns (globs) whose values are replaced.
     patterns : Iterable[str] | None, default None
@@ -522,7 +528,7 @@ def redact(
     for c in ("attributes", "resource"):
         if c in out.columns:
             out[c] = pd.Series([fix_dict(d) for d in spans[c]], index=spans.index, dtype=object)
-    for c in ("events", "links"):
+    for c in ("events", "links", "exemplars"):  # exemplars: a metrics frame's, each with its attributes
         if c in out.columns:
             out[c] = pd.Series(
                 [
@@ -535,6 +541,9 @@ def redact(
                 ],
                 index=spans.index, dtype=object,
             )
+    if r.globs and "body" in out.columns and any(c in out.columns for c in ("attributes", "resource")):
+        out["body"] = _bodies_without_key_values(r, spans)
+        spans = spans.assign(body=out["body"])  # the pattern pass below starts from these bodies
     if r.compiled:
         for c in ("status_message", "name", "service", "body"):  # body: a logs frame's records
             if c in out.columns:
@@ -548,6 +557,54 @@ def redact(
         out.attrs["skipped"] = tuple(redact_skipped(spans.attrs["skipped"], keys=r.globs, patterns=r.plist or None,
                                                     method=method, salt=salt))
     return out
+
+
+#: a redacted attribute value shorter than this is not searched for in its record's body (it would mostly
+#: hit unrelated words and numbers)
+MIN_BODY_VALUE = 3
+
+
+def _key_values(r: _Redactor, d: Any) -> list[str]:
+    """The texts under the keys of ``d`` that ``r`` redacts (a whole nested value's texts), longest first."""
+    if not isinstance(d, dict) or not d:
+        return []
+    found: list[str] = []
+    if not any(type(v) in _CONTAINER_TYPES for v in d.values()):
+        found = [v for k, v in d.items() if type(v) is str and r.key_match(str(k))]
+    else:
+        def at(path: str, v: Any) -> tuple[bool, Any]:
+            if not r.key_match(path):
+                return False, None
+            map_leaves(v, lambda x: found.append(x) if type(x) is str else None)
+            return True, None
+
+        map_leaves(d, lambda x: x, at=at)
+    return sorted({v for v in found if len(v) >= MIN_BODY_VALUE}, key=len, reverse=True)
+
+
+def _bodies_without_key_values(r: _Redactor, logs: pd.DataFrame) -> pd.Series:
+    """A logs frame's ``body`` with every value its record's redacted attribute / resource keys hold replaced
+    by that value's token (the attribute's own): one record at a time, linear in the frame."""
+    memo: dict[int, list[str]] = {}
+
+    def values(d: Any) -> list[str]:
+        k = id(d)
+        if k not in memo:
+            memo[k] = _key_values(r, d)
+        return memo[k]
+
+    cols = [logs[c].to_numpy(dtype=object) for c in ("attributes", "resource") if c in logs.columns]
+    body = logs["body"]
+    new = body.to_numpy(dtype=object, na_value=None).copy()
+    for i, text in enumerate(new):
+        if type(text) is not str:
+            continue
+        for col in cols:
+            for v in values(col[i]):
+                if v in text:
+                    text = text.replace(v, r.tok(v))
+        new[i] = text
+    return pd.Series(new, index=body.index, dtype=object).astype(body.dtype)
 
 
 _OPENERS = re.compile(r"['\"{\[]")

@@ -228,6 +228,10 @@ def is_botocore_error(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("botocore")
 
 
+#: botocore service names -> the names AWS's documentation uses, for messages
+_SERVICE_NAMES = {"xray": "X-Ray", "logs": "CloudWatch Logs", "cloudwatch": "CloudWatch"}
+
+
 def translate_error(exc: BaseException, *, client: Any = None, operation: str | None = None,
                     cache_dir: Any = None, region: str | None = None,
                     endpoint_url: str | None = None) -> TraceKitError:
@@ -294,8 +298,11 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
                                code="NoRegion", operation=operation)
     if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError, bex.ReadTimeoutError)):
         where = scrub(str(getattr(exc, "kwargs", {}).get("endpoint_url") or exc), secrets)
-        reason = (f"could not reach the X-Ray endpoint ({where}) in region {region!r}; check the region and the "
-                  "network.")
+        meta = getattr(client, "meta", None)  # the client says which service and region it called
+        service = _SERVICE_NAMES.get(getattr(getattr(meta, "service_model", None), "service_name", "xray"), "AWS")
+        region = region or getattr(meta, "region_name", None)
+        reason = (f"could not reach the {service} endpoint ({where}) in region {region!r}; check the region and "
+                  "the network.")
         return XRayConnectionError(reason + kept, code=type(exc).__name__, operation=operation, reason=reason,
                                    cache_dir=cdir)
     reason = f"{operation or 'AWS call'} failed: {scrub(str(exc), secrets)}"

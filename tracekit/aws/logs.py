@@ -110,6 +110,9 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
     t0, t1 = to_utc(start, "start"), to_utc(end, "end")
     if t1 < t0:
         raise ArgumentError(f"fetch_logs: end {t1} is before start {t0}")
+    if page_size is not None and (type(page_size) is not int or not 1 <= page_size <= 10_000):
+        raise ArgumentError(f"fetch_logs: page_size must be an integer from 1 to 10,000 (FilterLogEvents' limit), "
+                            f"got {page_size!r}")
     if not ids:
         return empty_logs()
     client = make_client("logs", client=client, session=session, region=region, profile=profile,

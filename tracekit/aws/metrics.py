@@ -76,10 +76,16 @@ def metric_data_queries(queries: Iterable[Mapping[str, Any]], *, period: int, st
         ns, name = q.get("namespace"), q.get("metric")
         if not ns or not name:
             raise ArgumentError(f"fetch_metrics: query {i} needs 'namespace' and 'metric', got keys {sorted(q)}")
-        p = int(q.get("period", period))
+        try:
+            p = int(q.get("period", period))
+        except (TypeError, ValueError):
+            raise ArgumentError(f"fetch_metrics: query {i}: period must be a number of seconds, got "
+                                f"{q.get('period', period)!r}") from None
         if p <= 0 or (p >= 60 and p % 60) or (p < 60 and p not in (1, 5, 10, 30)):
             raise ArgumentError(f"fetch_metrics: period must be 1, 5, 10, 30 or a multiple of 60 seconds, got {p}")
         dims = q.get("dimensions") or {}
+        if not isinstance(dims, Mapping):
+            raise ArgumentError(f"fetch_metrics: query {i}: dimensions must be a dict of name → value, got {dims!r:.80}")
         metric = {"Namespace": str(ns), "MetricName": str(name),
                   "Dimensions": [{"Name": str(k), "Value": str(v)} for k, v in dims.items()]}
         ms: dict[str, Any] = {"Metric": metric, "Period": p, "Stat": str(q.get("stat", stat))}

@@ -387,6 +387,14 @@ def rank_causes(
         require_columns(baseline, need, "rank_causes (baseline)")
     if level not in LEVELS:
         raise ArgumentError(f"rank_causes: level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if logs is not None:  # a swapped logs= / metrics= is named here, not deep inside an analysis
+        from ..analysis.logs import require_logs_frame
+
+        require_logs_frame(logs, "rank_causes")
+    if metrics is not None:
+        from ..analysis.metric_series import require_metrics_frame
+
+        require_metrics_frame(metrics, "rank_causes")
     if not 0 < q < 1:
         raise ArgumentError(f"rank_causes: q must be in (0, 1), got {q!r}")
     w = dict(_DEFAULT_WEIGHTS)

@@ -30,7 +30,7 @@ import orjson
 from ..core.frame import TIME_PROBLEM
 from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning
 
-__all__ = ["gc_promote", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+__all__ = ["gc_promote", "source_name", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read"]
 
@@ -85,6 +85,20 @@ def display_name(path: Any) -> str:
         return s
     except UnicodeEncodeError:
         return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def source_name(source: Any) -> str:
+    """What a reader was given, for an error about the whole source: the file or directory name, the
+    first of a list of paths and how many more, else ``<object>``.
+
+    >>> source_name("a.json"), source_name(["a.json", "b.json", "c.json"]), source_name({"events": []})
+    ('a.json', 'a.json (and 2 more)', '<object>')
+    """
+    if is_pathlike(source):
+        return display_name(source)
+    if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        return display_name(source[0]) + (f" (and {len(source) - 1} more)" if len(source) > 1 else "")
+    return OBJECT
 
 
 def text_bytes(text: str) -> bytes:
@@ -224,10 +238,10 @@ def is_pathlike(x: Any) -> bool:
     return isinstance(x, str) and not x.lstrip().startswith(("{", "["))
 
 
-def _candidates(path: Path) -> list[Path]:
+def _candidates(path: Path, every: bool = False) -> list[Path]:
     return [p for p in sorted(path.rglob("*")) if p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints/, .git/
-            and any(p.name.endswith(s) for s in _SUFFIXES)]
+            and (every or any(p.name.endswith(s) for s in _SUFFIXES))]
 
 
 def _looks_like_json(p: Path) -> bool:
@@ -249,9 +263,10 @@ def list_files(path: Path) -> list[Path]:
     return [p for p in _candidates(path) if _looks_like_json(p)]
 
 
-def ignored_files(path: Path) -> list[Path]:
+def ignored_files(path: Path, every: bool = False) -> list[Path]:
     """Files of a directory that :func:`list_files` leaves out although their name matched: ``.txt``
-    files that do not start like JSON (``LICENSE.txt``). Not a directory: ``[]``.
+    files that do not start like JSON (``LICENSE.txt``); with ``every``, also the files of other names
+    (``app.log`` in a directory of logs). Hidden files and folders are not listed. Not a directory: ``[]``.
 
     >>> ignored_files(Path("/nonexistent"))
     []
@@ -259,7 +274,8 @@ def ignored_files(path: Path) -> list[Path]:
     path = Path(path)
     if not path.is_dir():
         return []
-    return [p for p in _candidates(path) if not _looks_like_json(p)]
+    return [p for p in _candidates(path, every)
+            if not any(p.name.endswith(s) for s in _SUFFIXES) or not _looks_like_json(p)]
 
 
 #: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:

@@ -14,11 +14,17 @@ document (each line of JSON lines, each element of a top-level list):
   (``{"events": [{"timestamp", "message", "ingestionTime", "logStreamName"}]}``) and subscription
   payloads (``{"logGroup", "logStream", "logEvents"}``): a message that is a JSON object (AWS
   Lambda Powertools, Lambda's JSON log format) is read as a JSON record below, with the event's
-  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` gives its level.
+  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` gives its level; a
+  traced invocation's ``REPORT`` line (``XRAY TraceId: 1-…``) and, in Lambda's JSON log format, a
+  platform record's ``record.tracing.value`` give the trace id (not a span id: their segment /
+  Parent ids are not the function's span).
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
-  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted) and
-  ``span_id`` / ``spanId`` / ``span.id``; every other field goes to ``attributes``.
+  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted;
+  Google Cloud's ``projects/<p>/traces/<id>``) and
+  ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
+  else an OTLP severity number (1-24); every other field (and a level, service or host value of
+  another type) goes to ``attributes``.
 
 Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
 wrong; ``errors="skip"`` loads every good record, lists each skipped one in
@@ -34,6 +40,7 @@ on generated hostile files). ``benchmarks/bench_logs.py`` times it against ``orj
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from itertools import compress, count, repeat
@@ -62,6 +69,7 @@ from ._sources import (
     parse_json,
     read_bytes,
     short,
+    source_name,
 )
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
@@ -74,7 +82,7 @@ Errors = Literal["raise", "skip"]
 
 _NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
              "Traces", "Segments", "batches")
-_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date")
+_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
 _MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
 _LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel")
 _TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
@@ -288,7 +296,7 @@ class _Logs:
                             else:
                                 body = _any(body)
                                 if body is not None and type(body) is not str:
-                                    body = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
+                                    body = _json_text(body, "body")
                         attrs = get("attributes")
                         attrs = _attrs(attrs) if attrs else {}
                         ev = get("eventName") or get("event_name")
@@ -322,6 +330,8 @@ class _Logs:
                    index: int | None) -> None:
         lead = f"line {line}, " if line is not None else ""
         record = line if line is not None else index
+        group = group if type(group) is str and group else None  # a CONTROL_MESSAGE's "" names no group
+        stream = stream if type(stream) is str and stream else None
         for i, ev in enumerate(events):
             where = f"{lead}{path}[{i}]"
             try:
@@ -338,7 +348,7 @@ class _Logs:
                 res: dict = {}
                 if group:
                     res["log.group"] = group
-                st = ev.get("logStreamName", stream)
+                st = ev.get("logStreamName") or stream
                 if st:
                     res["log.stream"] = st
                 extra = {"log.event_id": ev["eventId"]} if ev.get("eventId") else None
@@ -359,8 +369,9 @@ class _Logs:
                 if len(parts) == 4 and parts[2].strip().lower() in _LEVEL_WORDS:  # Lambda: time, request id, LEVEL, message
                     level, body = parts[2].strip(), parts[3]
                     attrs["aws.request_id"] = parts[1]
-                self.add(ts * 1_000_000, ing, None, None, group, st, level, None, body, attrs, res,
-                         "cloudwatch", file, record, where)
+                xray = _LAMBDA_XRAY.search(body) if body.startswith("REPORT ") else None  # a traced invocation
+                self.add(ts * 1_000_000, ing, xray.group(1) if xray else None, None, group, st, level, None, body,
+                         attrs, res, "cloudwatch", file, record, where)
             except _Bad as exc:
                 self.problem(str(exc), file, where)
 
@@ -373,7 +384,8 @@ class _Logs:
             rest.update(extra)
         t = _pop(rest, _TIME_KEYS)
         msg = _pop(rest, _MESSAGE_KEYS)
-        level = _pop(rest, _LEVEL_KEYS)
+        level_key = next((k for k in _LEVEL_KEYS if k in rest), None)
+        level = rest.pop(level_key) if level_key is not None else None
         tid = _pop(rest, _TRACE_KEYS)
         sid = _pop(rest, _SPAN_KEYS)
         if msg is None and t is None and tid is None:
@@ -384,6 +396,14 @@ class _Logs:
                        f"records with a message ({', '.join(_MESSAGE_KEYS[:4])}) and trace/span id fields")
         if tid is None and type(rest.get("tracing")) is dict:  # Lambda JSON platform records
             tid = rest["tracing"].get("value")
+        elif tid is None and type(rest.get("record")) is dict and type(rest["record"].get("tracing")) is dict:
+            # Lambda's JSON log format: {"type": "platform.report", "record": {"tracing": {"value": X-Amzn-Trace-Id}}};
+            # its trace only: Parent / spanId are not the function's span of the spans frame
+            tid = rest["record"]["tracing"].get("value")
+            if type(tid) is str and "Root=" in tid:
+                tid = dict(p.split("=", 1) for p in tid.split(";") if "=" in p).get("Root")
+        if type(tid) is str and tid.startswith("projects/") and "/traces/" in tid:  # Google Cloud Logging's form
+            tid = tid.rsplit("/traces/", 1)[1]
         if type(tid) is str and "Root=" in tid:  # X-Amzn-Trace-Id header form
             parts = dict(p.split("=", 1) for p in tid.split(";") if "=" in p)
             tid = parts.get("Root")
@@ -398,14 +418,23 @@ class _Logs:
         elif t is not None:
             rest["log.time"] = t
         if msg is not None and type(msg) is not str:
-            msg = orjson.dumps(msg, option=orjson.OPT_NON_STR_KEYS).decode()
+            msg = _json_text(msg, "message")
         num = None
-        if type(level) is int:
+        if type(level) is int and level in _NUMERIC_LEVELS:  # pino / bunyan: 10 trace … 60 fatal
+            level = _NUMERIC_LEVELS[level]
+        elif type(level) is int and 1 <= level <= 24:  # an OTLP severity number
             num, level = level, None
-        elif level is not None and type(level) is not str:
-            level = str(level)
-        service = _pop(rest, _SERVICE_KEYS)
-        host = _pop(rest, _HOST_KEYS)
+        elif level is not None and type(level) is not str:  # no severity: kept as written, not dropped
+            rest[level_key] = level
+            level = None
+        service_key = next((k for k in _SERVICE_KEYS if k in rest), None)
+        service = rest.pop(service_key) if service_key is not None else None
+        host_key = next((k for k in _HOST_KEYS if k in rest), None)
+        host = rest.pop(host_key) if host_key is not None else None
+        if service is not None and type(service) is not str:
+            rest[service_key] = service
+        if host is not None and type(host) is not str:
+            rest[host_key] = host
         service = service if type(service) is str else default_service
         host = host if type(host) is str else default_host
         self.add(time, observed, tid or None, sid or None, service, host, level, num, msg, rest,
@@ -459,6 +488,11 @@ def _frame(time: pd.Series, observed: pd.Series, trace: pd.Series, span: pd.Seri
 
 _MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
 _I64 = 2**63
+#: integer levels of pino and bunyan (Node.js), the usual writers of ``"level": 30`` in JSON lines; other
+#: integers 1-24 are OTLP severity numbers, any other level value stays in ``attributes``
+_NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
+#: the X-Ray trace id a Lambda REPORT line ends with when the invocation was traced
+_LAMBDA_XRAY = re.compile(r"\bXRAY TraceId: (1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\b")
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 
@@ -481,6 +515,22 @@ def _nanos(x: Any, what: str) -> int:
     return v
 
 
+def _json_text(value: Any, what: str) -> str:
+    """Compact JSON text of a decoded value; a scalar as OTLP/JSON writes it (``NaN``, ``-Infinity``, an
+    integer of any size); a clear error where orjson cannot write a map or array."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and value != value:
+        return "NaN"
+    if type(value) is float and value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as exc:
+        why = "nested deeper than 254 levels" if "Recursion" in str(exc) else str(exc)
+        raise _Bad(f"{what} cannot be written as JSON text: {why}") from None
+
+
 def _json_time(t: Any) -> Any:
     """A JSON record's time as int nanoseconds (numbers: seconds, ms, us or ns by magnitude), or the
     string as is (parsed column-wise later)."""
@@ -495,7 +545,14 @@ def _json_time(t: Any) -> Any:
             raise _Bad(f"time {t} is out of range")
         return v
     if type(t) is str:
+        if 10 <= len(t) <= 19 and t.isascii() and t.isdigit():  # epoch digits written as a string
+            return _json_time(int(t))
         return t
+    if type(t) is dict and type(t.get("seconds")) is int and type(t.get("nanos", 0)) is int and len(t) <= 2:
+        v = t["seconds"] * 1_000_000_000 + t.get("nanos", 0)  # a protobuf Timestamp (Google Cloud structured logs)
+        if abs(v) >= 2 ** 63:
+            raise _Bad(f"time {short(t)} is out of range")
+        return v
     raise _Bad(f"time must be a number or a string, got {short(t)}")
 
 
@@ -931,7 +988,10 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         for part in _parts(source):
             try:
                 data = _raw_bytes(part)
-                fast = _fast(data[1], data[0]) if data is not None else None
+                try:
+                    fast = _fast(data[1], data[0]) if data is not None else None
+                except RecursionError:  # values nested deeper than the typed decoder goes: the checked walk's turn
+                    fast = None
                 if fast is not None:  # typed decode of OTLP logs (_fast); else the checked walk below
                     if len(c.body):
                         pieces.append(c.frame())  # what the checked walk read before it, in order
@@ -952,7 +1012,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     if not len(df) and not c.skipped:
         what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
             if c.ignored else "no log records found"
-        err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else None)
+        err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else source_name(source))
         if errors == "raise":
             raise err
         c.skipped.append(SkippedRecord.from_error(err))

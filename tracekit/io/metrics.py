@@ -81,6 +81,7 @@ from ._sources import (
     parse_json,
     read_bytes,
     short,
+    source_name,
 )
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
@@ -205,16 +206,24 @@ def _exp_buckets(p: dict) -> dict:
 def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], positive: tuple[int, list]) -> dict:
     """Checked exponential-histogram fields (``negative``, ``positive``: (offset, counts)) as the
     buckets dict of the schema (both paths build it here)."""
-    base = 2.0 ** (2.0 ** -scale)
+    step = 2.0 ** -scale  # edge k is base ** k = 2 ** (k * step)
+    for side, (off, cs) in (("negative", negative), ("positive", positive)):
+        if cs and (off + len(cs) - 1) * step >= 1024:  # a bucket whose lower edge is past the largest double
+            raise _Bad(f"{side} bucket {off + len(cs) - 1} at scale {scale} starts beyond the range of a double "
+                       f"(2**{(off + len(cs) - 1) * step:g}; offset {off}, {len(cs)} buckets)")
+    base = 2.0 ** step if step < 1024 else math.inf  # scale -10: 2 ** 1024 is not a double
+    edge: Any = base.__pow__
+    if step >= 1024 or any(cs and (off + len(cs)) * step >= 1024 for off, cs in (negative, positive)):
+        edge = lambda k: 2.0 ** (k * step) if k * step < 1024 else math.inf  # noqa: E731 - the top bucket's upper edge: +inf
     # intervals (lower, upper, count) in ascending order
     iv: list[tuple[float, float, int]] = []
     off, cs = negative
     for i in range(len(cs) - 1, -1, -1):
-        iv.append((-base ** (off + i + 1), -base ** (off + i), cs[i]))
+        iv.append((-edge(off + i + 1), -edge(off + i), cs[i]))
     iv.append((-zt if zt else 0.0, zt, zc))
     off, cs = positive
     for i, c in enumerate(cs):
-        iv.append((base ** (off + i), base ** (off + i + 1), c))
+        iv.append((edge(off + i), edge(off + i + 1), c))
     bounds: list[float] = []
     counts: list[int] = []
     for lo, hi, c in iv:
@@ -357,6 +366,11 @@ class _Reader:
         if key is None:
             self.problem(f"metric {name!r} has no data (none of gauge, sum, histogram, exponentialHistogram, summary; "
                          f"keys: {', '.join(map(str, list(m)[:8]))})", file, where(path))
+            return
+        kinds = [k for k in _KINDS if m.get(k) is not None]
+        if len(kinds) > 1:  # OTLP's Metric holds one: reading one would drop the others' points unsaid
+            self.problem(f"metric {name!r} holds {len(kinds)} kinds of data ({', '.join(kinds)}); an OTLP metric holds "
+                         "one", file, where(path))
             return
         data = m[key]
         kind = _KINDS[key]
@@ -823,18 +837,21 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         raise ArgumentError(f"read_metrics: errors must be 'raise' or 'skip', not {errors!r}")
     with gc_paused():
         parts = _parts(source)
+        again = False
         try:
             rd, df = _read(source, errors, fast=FAST, parts=parts)
-        except (_Unusual, TraceFormatError):
-            if not FAST:
+        except (_Unusual, TraceFormatError) as exc:
+            if not FAST or getattr(exc, "unreadable", False):
                 raise
+            again = True
+        if again:  # outside the except clause: the first try's error and what its frames held are freed
             # a raw column the fast path kept holds a bad value (or an error was found before it would be):
             # read again point by point, so the first bad record in file order is the one named
             rd, df = _read(source, errors, fast=False, parts=parts)
     if not len(df) and not rd.skipped:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
                   if rd.ignored else "no metric data points")
-        rd.problem(reason, rd.ignored[0][0] if rd.ignored else None, None)
+        rd.problem(reason, rd.ignored[0][0] if rd.ignored else source_name(source), None)
     return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
 
 
@@ -1580,7 +1597,11 @@ def _parts(source: Any) -> list:
 
 
 def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
-    data = read_bytes(part.read(), part.name)
+    try:
+        data = read_bytes(part.read(), part.name)
+    except TraceFormatError as exc:
+        exc.unreadable = True  # the file itself (gzip, encoding): reading it again cannot name another record
+        raise
     name = part.name
     if not fast or data[:1] != b"{":
         for doc in parse_json(data, name, on_bad):

@@ -82,6 +82,7 @@ from ._sources import (
     read_bytes,
     short,
 )
+from .containers import BuiltSource, LazyColumn, LazyDtype, SharedDictSource, attribute_source
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
@@ -611,7 +612,12 @@ class _Reader:
             return self.rows_frame()
         if len(self.parts) == 1:
             return self.parts[0]
-        return pd.concat(self.parts, ignore_index=True)
+        parts = self.parts
+        lazy = [c for c in _LAZY_COLUMNS if any(isinstance(p[c].dtype, LazyDtype) for p in parts)]
+        if lazy:  # rows of the checked walk beside lazy fast-path batches: the column stays lazy
+            parts = [p.assign(**{c: LazyColumn(None, None, p[c].to_numpy(dtype=object)) for c in lazy
+                                 if not isinstance(p[c].dtype, LazyDtype)}) for p in parts]
+        return pd.concat(parts, ignore_index=True)
 
     def rows_frame(self) -> pd.DataFrame:
         """The frame of the column lists (raw values converted column-wise)."""
@@ -632,6 +638,9 @@ class _Reader:
             else:
                 data[col.name] = pd.Series(pd.array(v, dtype=col.dtype))
         return pd.DataFrame(data)
+
+
+_LAZY_COLUMNS = ("attributes", "resource", "exemplars", "buckets")
 
 
 class _Unusual(Exception):
@@ -847,12 +856,16 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # into a frame together, column by column (:func:`_f_columns`), about 32 MB of JSON at a time. What
 # is per point in JSON is not per point in Python where it can be avoided:
 #
-# * a point's ``attributes``, a histogram's ``bucketCounts`` and ``explicitBounds`` are kept as
-#   ``msgspec.Raw`` (the bytes, no objects): attributes are decoded once per distinct set of a
-#   batch and each row gets its own copy of that dict (``dict.copy``: rows never share a dict a
-#   user could change; a set holding a list or map value is decoded for every row instead), bounds
-#   once per distinct list, bucket counts of the whole batch by one ``numpy.fromstring`` over
-#   their joined text (after checking it is only quoted or only bare decimal digits);
+# * no Python object per point is kept for the object columns: ``attributes``, ``resource``,
+#   ``exemplars`` and ``buckets`` are lazy columns (:class:`tracekit.io.containers.LazyColumn`) whose
+#   cells — real dicts and lists — are built when first used, from column-wise sources checked now:
+#   a point's ``attributes`` are ``msgspec.Raw`` bytes, deduplicated column-wise and each distinct
+#   set decoded (and checked) once (:func:`~tracekit.io.containers.attribute_source`, the logs
+#   reader's too); resources are one dict per scope; bucket counts of the whole batch are one
+#   ``numpy.fromstring`` over their joined text (after checking it is only quoted or only bare
+#   decimal digits), bounds decoded once per distinct list; exemplars of the common shape are
+#   checked column-wise (the others read one by one now). A cell is a new object (rows never share
+#   a mutable value) and building one cannot fail: everything was checked at read time;
 # * times and integer values are joined and parsed by ``numpy.fromstring`` (checked: ASCII digits,
 #   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
@@ -866,10 +879,10 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): 4.3x the floor at 60,040 points (CPU, load ~6),
-# 1.81x its instructions (callgrind, 6,000 points); decode plus only the per-row dicts and lists of
-# the schema's object columns (``--bound``) is 1.7x-3.0x the floor by itself, so the ≤ 1.5x target
-# is out of reach with those columns.
+# Measured (bench_read_metrics, docs/benchmarks.md): see the read_metrics row there. What is left
+# is the typed decode (about the floor by itself, its Structs kept until the batch's column pass)
+# and one pass per field over the points' Structs (``attrgetter``), whose cache misses cost about
+# as much again: the ≤ 1.5x target is not reached this way.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1002,7 +1015,6 @@ class _FMetricsData(_FBase):
 
 
 _DECODE = msgspec.json.Decoder(_FMetricsData).decode
-_DECODE_ATTRIBUTES = msgspec.json.Decoder(list[KeyValue]).decode
 _DECODE_BOUNDS = msgspec.json.Decoder(list[float | _I64]).decode
 _DECODE_COUNTS = msgspec.json.Decoder(list[_U64 | str]).decode
 #: False sends every source to the checked walk (tests compare the two paths)
@@ -1058,18 +1070,45 @@ _E_TIME, _E_DOUBLE, _E_TRACE, _E_SPAN, _E_ATTRS = (attrgetter(k) for k in (
     "timeUnixNano", "asDouble", "traceId", "spanId", "filteredAttributes"))
 
 
-def _f_exemplar_lists(exs: list) -> list:
-    """The exemplar lists of the points (a new list per point), column-wise when every exemplar
-    has the common shape (a decimal-string time, an asDouble, lower-case hex ids), else one by
-    one as :func:`_exemplars` does."""
-    n = len(exs)
-    out: list = [[] for _ in range(n)]
-    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
+class _ExemplarCells:
+    """Builds exemplar lists (a new list of new dicts per row) from the column-wise exemplars of the
+    common shape: row r's are the flat positions ``offsets[r]:offsets[r + 1]``."""
+
+    def __init__(self, offsets: np.ndarray, times: np.ndarray, values: np.ndarray, tids: np.ndarray,
+                 sids: np.ndarray):
+        self.offsets, self.times, self.values, self.tids, self.sids = offsets, times, values, tids, sids
+
+    def __call__(self, rows: np.ndarray) -> list:
+        out: list = [[] for _ in range(len(rows))]
+        lo, hi = self.offsets[rows], self.offsets[rows + 1]
+        have = np.flatnonzero(hi > lo)
+        if not len(have):
+            return out
+        flat = np.concatenate([np.arange(a, z) for a, z in zip(lo[have].tolist(), hi[have].tolist(), strict=True)])
+        dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
+                 for t, v, a, b in zip(self.times[flat].tolist(), self.values[flat].tolist(), self.tids[flat].tolist(),
+                                       self.sids[flat].tolist(), strict=True)]
+        k = 0
+        for p, m_ in zip(have.tolist(), (hi - lo)[have].tolist(), strict=True):
+            out[p] = dicts[k:k + m_]
+            k += m_
         return out
+
+
+def _f_exemplar_source(exs: list, file: str) -> BuiltSource:
+    """The exemplars column of the points: checked now, column-wise when every exemplar has the
+    common shape (a decimal-string time, an asDouble, lower-case hex ids, no attributes) and built
+    when first asked for; else the points that have exemplars are read one by one now, as
+    :func:`_exemplars` reads them."""
+    n = len(exs)
+    none = np.zeros(n + 1, dtype=np.int64)
+    empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), _OBJ0, _OBJ0)
+    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
+        return BuiltSource(n, empty, file, "exemplars")
     lens = np.fromiter(map(len, exs), np.int64, n)
     rows = np.flatnonzero(lens)
     if not len(rows):
-        return out
+        return BuiltSource(n, empty, file, "exemplars")
     flat = list(chain.from_iterable(exs))
     m = len(flat)
     tids, sids = list(map(_E_TRACE, flat)), list(map(_E_SPAN, flat))
@@ -1084,27 +1123,29 @@ def _f_exemplar_lists(exs: list) -> list:
             and not jtid.encode().translate(None, b"0123456789abcdef") and not jsid.encode().translate(None, b"0123456789abcdef")
             and set(map(type, vs)) == {float} and not any(map(_E_ATTRS, flat))):
         try:
-            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19).tolist()
+            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19)
         except (TypeError, _Fallback):
             times = None
     if times is None:
-        for j in rows.tolist():
-            out[j] = _f_exemplars(exs[j])
-        return out
+        src = BuiltSource(n, empty, file, "exemplars")
+        src.preset(rows, [_f_exemplars(exs[j]) for j in rows.tolist()])
+        return src
     if _ZERO_TRACE in tids:  # all-zero ids are no ids
         tids = [None if t == _ZERO_TRACE else t for t in tids]
     if _ZERO_SPAN in sids:
         sids = [None if t == _ZERO_SPAN else t for t in sids]
-    dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
-             for t, v, a, b in zip(times, vs, tids, sids, strict=True)]
-    if m == len(rows):  # one exemplar per point that has any
-        for j, d in zip(rows.tolist(), dicts, strict=True):
-            out[j].append(d)
-        return out
-    k = 0
-    for j, m_ in zip(rows.tolist(), lens[rows].tolist(), strict=True):
-        out[j] = dicts[k:k + m_]
-        k += m_
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return BuiltSource(n, _ExemplarCells(offsets, times, np.array(vs, dtype=np.float64), _objs(tids), _objs(sids)),
+                       file, "exemplars")
+
+
+_OBJ0 = np.empty(0, dtype=object)
+
+
+def _objs(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
@@ -1223,30 +1264,6 @@ def _f_values(pts: list) -> np.ndarray:
     return out
 
 
-def _f_attributes(raws: list) -> list:
-    """Each point's attribute dict, decoded once per distinct set of attributes; every row gets a
-    dict of its own (a copy; a set holding list or map values is decoded again for every row, so
-    no row shares a mutable value with another)."""
-    # the raw bytes of each point's attributes (NUL never occurs in JSON text): one join, one split
-    try:
-        joined = b"\x00".join(raws)
-    except TypeError:  # points without attributes (None; not compared one by one: Raw == None is a call)
-        joined = b"\x00".join([b"" if r is None else r for r in raws])
-    keys = joined.split(b"\x00")
-    parsed: dict[bytes, dict | None] = {}
-    nested = False
-    for k in dict.fromkeys(keys):
-        d = struct_attributes(_DECODE_ATTRIBUTES(k)) if k else {}
-        if any(type(v) is list or type(v) is dict for v in d.values()):
-            nested = True
-            parsed[k] = None
-        else:
-            parsed[k] = d
-    if nested:
-        return [d.copy() if (d := parsed[k]) is not None else struct_attributes(_DECODE_ATTRIBUTES(k)) for k in keys]
-    return list(map(dict.copy, map(parsed.__getitem__, keys)))
-
-
 def _f_bounds(raw: Any) -> list[float]:
     """A histogram's explicit bounds (checked: numbers, strictly increasing)."""
     if raw is None:
@@ -1257,8 +1274,9 @@ def _f_bounds(raw: Any) -> list[float]:
     return bounds
 
 
-def _f_bucket_counts(raws: list) -> tuple[list, np.ndarray, np.ndarray]:
-    """(the counts list of each point, their number, their sum) from the points' raw bucketCounts:
+def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the counts of every point one after the other, their number per point, their sum per point)
+    from the points' raw bucketCounts:
     the joined text parsed at once when every list is only quoted or only bare decimal digits, no
     spaces; else one list at a time."""
     n = len(raws)
@@ -1286,15 +1304,10 @@ def _f_bucket_counts(raws: list) -> tuple[list, np.ndarray, np.ndarray]:
                 csum = np.r_[0, np.cumsum(flat)]
                 offs = np.r_[0, np.cumsum(lens)]
                 sums = csum[offs[1:]] - csum[offs[:-1]]
-                k = int(lens[0]) if n else 0
-                if (lens == k).all():
-                    counts = flat.reshape(n, k).tolist() if k else [[] for _ in range(n)]
-                else:
-                    fl = flat.tolist()
-                    counts = [fl[i:j] for i, j in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)]
-                return counts, lens, sums
+                return flat, lens, sums
     counts = [_f_uints(_DECODE_COUNTS(r)) if r is not None else [] for r in raws]
-    return (counts, np.array(list(map(len, counts)), dtype=np.int64),
+    flat = np.array(list(chain.from_iterable(counts)), dtype=np.int64)  # beyond int64: OverflowError, the checked walk
+    return (flat, np.array(list(map(len, counts)), dtype=np.int64),
             np.array(list(map(sum, counts)), dtype=object))
 
 
@@ -1307,31 +1320,61 @@ def _f_count_column(pts: list) -> np.ndarray:
 
 
 def _f_histograms(pts: list) -> tuple:
-    """(count, sum, min, max, buckets) of histogram points."""
+    """(count, sum, min, max, (the distinct bounds lists, each point's bounds number, every point's
+    counts one after the other, their number per point)) of histogram points: checked now, the
+    bucket dicts built when first asked for (:class:`_BucketCells`)."""
     n = len(pts)
     cs = _f_count_column(pts)
-    counts, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
+    flat, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
     if ((lens > 0) & (sums != cs)).any():
         raise _Fallback  # the checked walk names the point
     ebs = list(map(_BOUNDS, pts))
     if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
-        bounds = _f_bounds(ebs[0])
-        if not ((lens == 0) | (lens == len(bounds) + 1)).all():
-            raise _Fallback
-        buckets = [{"bounds": bounds[:], "counts": c} for c in counts]
+        bounds = [_f_bounds(ebs[0])]
+        bidx = np.zeros(n, dtype=np.int64)
     else:
-        seen: dict[bytes, list] = {}
-        buckets = []
-        for eb, m_, c in zip(ebs, lens.tolist(), counts, strict=True):
+        seen: dict[bytes, int] = {}
+        bounds = []
+        ids = []
+        for eb in ebs:
             key = b"" if eb is None else bytes(eb)
-            bounds = seen.get(key)
-            if bounds is None:
-                bounds = seen[key] = _f_bounds(eb)
-            if m_ and m_ != len(bounds) + 1:
-                raise _Fallback
-            buckets.append({"bounds": bounds[:], "counts": c})
+            i = seen.get(key)
+            if i is None:
+                i = seen[key] = len(bounds)
+                bounds.append(_f_bounds(eb))
+            ids.append(i)
+        bidx = np.array(ids, dtype=np.int64)
+    nb = np.array([len(b) + 1 for b in bounds], dtype=np.int64)[bidx]
+    if not ((lens == 0) | (lens == nb)).all():
+        raise _Fallback
     return (cs.astype(np.float64), _f_floats(list(map(_SUM, pts))), _f_floats(list(map(_MIN, pts))),
-            _f_floats(list(map(_MAX, pts))), buckets)
+            _f_floats(list(map(_MAX, pts))), (bounds, bidx, flat, lens))
+
+
+class _BucketCells:
+    """Builds histogram bucket dicts ``{"bounds", "counts"}`` (new lists per row) from the distinct
+    bounds lists, each row's bounds number (-1: no histogram, a None cell) and the counts of every
+    row one after the other (row r's at ``offsets[r]:offsets[r + 1]``)."""
+
+    def __init__(self, bounds: list, bidx: np.ndarray, flat: np.ndarray, offsets: np.ndarray):
+        self.bounds, self.bidx, self.flat, self.offsets = bounds, bidx, flat, offsets
+
+    def __call__(self, rows: np.ndarray) -> list:
+        out: list = [None] * len(rows)
+        b = self.bidx[rows]
+        pos = np.flatnonzero(b >= 0)
+        if not len(pos):
+            return out
+        lo, hi = self.offsets[rows[pos]], self.offsets[rows[pos] + 1]
+        k = hi - lo
+        if (k == k[0]).all():
+            counts = self.flat[lo[:, None] + np.arange(k[0])].tolist()
+        else:
+            counts = [self.flat[a:z].tolist() for a, z in zip(lo.tolist(), hi.tolist(), strict=True)]
+        bounds = self.bounds
+        for p, i, c in zip(pos.tolist(), b[pos].tolist(), counts, strict=True):
+            out[p] = {"bounds": bounds[i][:], "counts": c}
+        return out
 
 
 def _f_exp_histograms(pts: list) -> tuple:
@@ -1449,7 +1492,12 @@ def _f_columns(items: list) -> pd.DataFrame:
     fam_rows = np.repeat(np.array(fams), npts)
     value = np.full(n, math.nan)
     count, sum_, min_, max_ = value.copy(), value.copy(), value.copy(), value.copy()
-    buckets = np.full(n, None, dtype=object)
+    file0 = items[0][2]
+    bidx = np.full(n, -1, dtype=np.int64)  # histogram buckets: built when asked for (_BucketCells)
+    blens = np.zeros(n, dtype=np.int64)
+    bounds: list = []
+    flat = np.empty(0, dtype=np.int64)
+    exp_buckets = None
     quantiles = np.full(n, None, dtype=object)
     start = np.full(n, _NAT, dtype=np.int64)
     for fam, sub in enumerate(pts_by):
@@ -1464,17 +1512,24 @@ def _f_columns(items: list) -> pd.DataFrame:
         elif fam == 4:
             count[at], sum_[at], q = _f_summaries(sub)
             quantiles[at] = q
+        elif fam == 2:
+            count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(sub)
+            bidx[at], blens[at] = bi, ln
         else:
-            count[at], sum_[at], min_[at], max_[at], b = (_f_histograms if fam == 2 else _f_exp_histograms)(sub)
-            buckets[at] = b
+            count[at], sum_[at], min_[at], max_[at], b = _f_exp_histograms(sub)
+            exp_buckets = (np.arange(n)[at], b)
     flags = list(map(_FLAGS, pts))
     if flags.count(None) == n:
         flags_col = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
     else:
         flags_col = pd.array(flags, dtype="Int64")
     names, units, descs, kinds, temps, monos, services, hosts, ress, files, records = zip(*consts, strict=True)
-    res_col = np.empty(len(ress), dtype=object)
-    res_col[:] = ress
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(blens, out=offsets[1:])
+    buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
+    if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
+        buckets.preset(*exp_buckets)
+    every = np.arange(n, dtype=np.int64)
     data = {
         "time": _f_times_series(_f_nanos(list(map(_TIME, pts)))),
         "start_time": _f_times_series(start),
@@ -1485,12 +1540,12 @@ def _f_columns(items: list) -> pd.DataFrame:
         "temporality": _f_take(temps, STRING, rows),
         "monotonic": _f_take(monos, "boolean", rows),
         "value": value, "count": count, "sum": sum_, "min": min_, "max": max_,
-        "buckets": buckets, "quantiles": quantiles,
+        "buckets": LazyColumn(buckets, every), "quantiles": quantiles,
         "service": _f_take(services, STRING, rows),
         "host": _f_take(hosts, STRING, rows),
-        "attributes": pd.Series(_f_attributes(list(map(_ATTRIBUTES, pts))), dtype=object),
-        "resource": res_col[rows],
-        "exemplars": pd.Series(_f_exemplar_lists(list(map(_EXEMPLARS, pts))), dtype=object),
+        "attributes": LazyColumn(attribute_source(list(map(_ATTRIBUTES, pts)), file0, "attributes"), every),
+        "resource": LazyColumn(SharedDictSource(ress, rows, file0, "resource"), every.copy()),
+        "exemplars": LazyColumn(_f_exemplar_source(list(map(_EXEMPLARS, pts)), file0), every.copy()),
         "flags": flags_col,
         "source": _f_take(["otlp"], STRING, np.zeros(n, np.int64)),
         "source_file": _f_take(files, STRING, rows),

@@ -297,7 +297,7 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
             continue
         if not col.nullable:
             # a dict/list column: None is missing (a reader's lazy column answers without building its cells)
-            nulls = s.isna() if col.dtype is not object or s.dtype != object else s.map(lambda x: x is None)
+            nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else s.map(lambda x: x is None)
             if nulls.any():
                 problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
                 continue

@@ -46,7 +46,8 @@ from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_exten
 from ..errors import TraceFormatError, TraceKitError
 
 __all__ = ["LazyColumn", "LazyDtype", "encode_dicts", "encode_lists", "DictSource", "ListSource", "MAX_TYPED",
-           "SharedDictSource", "BuiltSource", "ObjectSource", "ConcatSource", "attribute_source", "NotCovered"]
+           "SharedDictSource", "BuiltSource", "ObjectSource", "ConcatSource", "attribute_source", "NotCovered",
+           "concat_parts"]
 
 #: at most this many typed (key, type) columns per dict column; rarer keys go to the fallback
 MAX_TYPED = 512
@@ -649,6 +650,19 @@ class ConcatSource(_Source):
         return self._gather(rows, lambda src, sub: src.read_missing(sub), bool)
 
 
+
+
+def concat_parts(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """``pd.concat`` of a reader's parts (``ignore_index``), ``columns`` kept lazy where a part has
+    them lazy: the object columns of the other parts (the checked walk's rows) join as plain cells
+    instead of turning every lazy cell into an object."""
+    if len(frames) == 1:
+        return frames[0]
+    lazy = [c for c in columns if any(isinstance(f[c].dtype, LazyDtype) for f in frames)]
+    if lazy:
+        frames = [f.assign(**{c: LazyColumn(None, None, f[c].to_numpy(dtype=object)) for c in lazy
+                              if not isinstance(f[c].dtype, LazyDtype)}) for f in frames]
+    return pd.concat(frames, ignore_index=True)
 
 # --------------------------------------------------------------------------------- the array
 

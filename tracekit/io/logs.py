@@ -63,6 +63,7 @@ from ._sources import (
     read_bytes,
     short,
 )
+from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
@@ -585,7 +586,7 @@ class _Rec(_B):
     severityNumber: _Int | str | None = None
     severityText: str | None = None
     body: _AnyV = _NO_VALUE
-    attributes: list[_KV] = []
+    attributes: msgspec.Raw = None  # type: ignore[assignment]  # a KeyValue list: containers.attribute_source
     droppedAttributesCount: int | UnsetType = UNSET
     flags: int | UnsetType = UNSET
     traceId: str | None = None
@@ -670,27 +671,6 @@ def _kvs(kvs: list) -> dict:
                 x = _anyv(v)
         d[kv.key] = x
     return d
-
-
-def _attr_dicts(lists: list) -> list:
-    """The attribute dict of every record (one per record, never shared): ``_kvs`` inlined, as this
-    is the one per-record Python loop of the fast path."""
-    out = []
-    add = out.append
-    for kvs in lists:
-        d: dict = {}
-        for kv in kvs:
-            v = kv.value
-            x = v.stringValue
-            if x is UNSET:
-                x = v.intValue
-                if type(x) is str and x.isascii() and x.isdigit():
-                    x = int(x)
-                elif type(x) is not int:
-                    x = _anyv(v)
-            d[kv.key] = x
-        add(d)
-    return out
 
 
 def _ns_col(raw: list) -> np.ndarray:
@@ -792,7 +772,8 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         return None
     try:
         # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
-        tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []
+        tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []  # attrs: raw KeyValue lists
+        events: list[tuple[int, str]] = []  # (row, eventName): an attribute of its record
         counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
         for lineno, doc in _documents(data):
             for i, rl in enumerate(doc.resourceLogs):
@@ -831,10 +812,9 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
                         b[k] = _body(recs[k].body)
                     body.extend(b)
-                    a = _attr_dicts(map(_G_ATTRS, recs))
                     for k in compress(count(), map(_G_EVENT, recs)):
-                        a[k]["event.name"] = recs[k].eventName
-                    attrs.extend(a)
+                        events.append((len(attrs) + k, recs[k].eventName))
+                    attrs.extend(map(_G_ATTRS, recs))
             doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
         n = len(body)
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
@@ -852,11 +832,17 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # enum names among them
             num = pa.array([_num(x) for x in nums], type=pa.int64())
         at = pa.array(group)
-        res_col = np.empty(len(resource), dtype=object)
-        res_col[:] = resource
+        # attributes and resource: lazy columns, checked now (each distinct attribute list decoded once)
+        a_src = attribute_source(attrs, name, "attributes")
+        if events:  # those records' cells are built now, with their event name
+            rows = np.array([r for r, _ in events], dtype=np.int64)
+            for d, (_, ev) in zip(a_src.cells(rows), events, strict=True):
+                d["event.name"] = ev
+        every = np.arange(n, dtype=np.int64)
         return _frame(_ns_series(t), _ns_series(obs), trace, span, _strs_taken(service, at), _strs_taken(host, at),
                       _strs(text), pd.array(num, dtype="Int64"), _strs(body),
-                      pd.Series(attrs, dtype=object), pd.Series(res_col[group], dtype=object),
+                      pd.Series(LazyColumn(a_src, every)),
+                      pd.Series(LazyColumn(SharedDictSource(resource, group, name, "resource"), every.copy())),
                       _strs_taken(["otlp"], pa.array(np.zeros(n, dtype=np.int64))),
                       _strs_taken([name], pa.array(np.zeros(n, dtype=np.int64))),
                       pd.array(np.asarray(record, dtype=np.int64)[group], dtype="Int64"))
@@ -948,7 +934,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                                                exc.record, exc.reason))
         if len(c.body) or not pieces:
             pieces.append(c.frame())
-        df = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        df = concat_parts(pieces, ("attributes", "resource"))
     if not len(df) and not c.skipped:
         what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
             if c.ignored else "no log records found"

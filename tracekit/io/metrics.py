@@ -82,7 +82,7 @@ from ._sources import (
     read_bytes,
     short,
 )
-from .containers import BuiltSource, LazyColumn, LazyDtype, SharedDictSource, attribute_source
+from .containers import BuiltSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
@@ -610,14 +610,7 @@ class _Reader:
         self.flush_rows()
         if not self.parts:
             return self.rows_frame()
-        if len(self.parts) == 1:
-            return self.parts[0]
-        parts = self.parts
-        lazy = [c for c in _LAZY_COLUMNS if any(isinstance(p[c].dtype, LazyDtype) for p in parts)]
-        if lazy:  # rows of the checked walk beside lazy fast-path batches: the column stays lazy
-            parts = [p.assign(**{c: LazyColumn(None, None, p[c].to_numpy(dtype=object)) for c in lazy
-                                 if not isinstance(p[c].dtype, LazyDtype)}) for p in parts]
-        return pd.concat(parts, ignore_index=True)
+        return concat_parts(self.parts, _LAZY_COLUMNS)  # (rows of the checked walk join lazy batches as plain cells)
 
     def rows_frame(self) -> pd.DataFrame:
         """The frame of the column lists (raw values converted column-wise)."""

@@ -427,6 +427,9 @@ def test_object_columns_are_lazy_and_behave_as_object_columns(monkeypatch):
     assert not m["attributes"].array.built().any()
     both = pd.concat([m, m], ignore_index=True)  # two sources: still lazy, the cells of each
     assert isinstance(both["attributes"].array, LazyColumn) and not both["attributes"].array.built().any()
+    assert tk.attribute(both, "code").tolist() == tk.attribute(checked, "code").tolist() * 2  # key reads of both sources
+    assert not both["attributes"].array.built().any()
+    assert pickle.loads(pickle.dumps(both))["resource"].tolist() == checked["resource"].tolist() * 2
     assert both["attributes"].tolist() == checked["attributes"].tolist() * 2
     mixed = pd.concat([m, checked], ignore_index=True)  # lazy + object: an object column
     assert mixed["buckets"].tolist() == checked["buckets"].tolist() * 2

@@ -22,6 +22,16 @@ list is a null cell).
 rows that hold the key in the fallback, their fallback cells: no dict is built. ``tk.attribute``,
 ``routes`` and ``callees`` use it when the frame came from a store.
 
+**Readers' lazy columns.** ``read_metrics`` and ``read_logs`` (their typed fast paths) return
+``attributes``, ``resource`` (and metrics' ``exemplars``, ``buckets``) as lazy columns too, over
+sources built from what they decoded, everything checked at read time so that building a cell
+cannot fail: :func:`attribute_source` (OTLP KeyValue lists kept as raw JSON bytes, deduplicated
+column-wise, each distinct list decoded once; the one kernel both readers use) and
+:class:`SharedDictSource` (cells that are copies of a few dicts: attribute sets, a scope's
+resource), :class:`BuiltSource` (cells made by a reader's builder from column-wise data).
+``pd.concat`` of lazy columns of different sources stays lazy (:class:`ConcatSource`); with a
+plain object column it gives an object column.
+
 **Honest cells.** A cell, once built, is kept (built at most once per stored row, so a dict you
 change stays changed and a later key read sees the change: key reads use the stored columns only
 for rows never built). ``to_numpy()``, ``tolist()``, iteration and ``np.asarray`` give real dicts

@@ -545,8 +545,11 @@ def _times(values: list) -> tuple[pd.Series, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 # fast path: a file of OTLP logs (JSON lines, or one document) decoded by msgspec into Structs (no
 # dict per record, KeyValue or AnyValue), then converted column by column over all its records at
-# once (map/attrgetter, Arrow casts and numpy repeats: per-record Python only for the attribute
-# dicts), into the frame :func:`_frame` builds for the checked walk too. It takes only what it maps
+# once (map/attrgetter, Arrow casts and numpy repeats), into the frame :func:`_frame` builds for the
+# checked walk too. ``attributes`` and ``resource`` are lazy columns
+# (:class:`tracekit.io.containers.LazyColumn`): a record's attributes stay raw JSON bytes, each
+# distinct list decoded and checked once at read time (:func:`~tracekit.io.containers.attribute_source`,
+# read_metrics' too), each row's dict built when first used; no per-record Python loop is left. It takes only what it maps
 # exactly as the checked walk does; anything else (a key the Structs do not declare, a JSON type
 # other than the declared one, an integer outside int64, an AnyValue the checked code would judge,
 # a bad id or time) sends the whole file to the checked walk, which reports errors, lists skipped

@@ -33,8 +33,10 @@ document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / his
 exponentialHistogram / summary shapes, the lines of a batch turned into columns together — and any
 line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
 parsed by orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the
-checked walk's (``tests/test_metrics_fast.py`` compares the two). ``benchmarks/bench_read_metrics.py``
-measures it against ``orjson.loads`` of every line.
+checked walk's (``tests/test_metrics_fast.py`` compares the two). Its ``attributes``, ``resource``,
+``exemplars`` and ``buckets`` are lazy columns (dtype ``tracekit.lazy``): real dicts and lists,
+checked at read time and each built when first used (:mod:`tracekit.io.containers`).
+``benchmarks/bench_read_metrics.py`` measures it against ``orjson.loads`` of every line.
 
 :func:`metric_rates` turns cumulative (and delta) sums into per-second rates, starting again at a
 counter reset.

@@ -384,9 +384,12 @@ def test_rows_never_share_a_mutable_value(monkeypatch):
     assert m["exemplars"][0] == [] and m["exemplars"][0] is not m["exemplars"][1]
 
 
-def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(monkeypatch):
+@pytest.mark.parametrize("batch", [1 << 20, 2000])
+def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(batch, monkeypatch):
     """A batch with a line the column pass refuses is split until that line is alone: only it is
-    read by the checked walk (and skipped, named), the others stay fast and in file order."""
+    read by the checked walk (and skipped, named), the others stay fast and in file order (in one
+    batch, or in many: their lazy columns then merged or chained, the checked rows between)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", batch)
     docs = [_good(i) for i in range(40)]
     docs[25] = _line([_hist(25, count="7")])  # counts do not add up: only the column pass finds it
     data = _lines(*docs, compact=True)
@@ -398,6 +401,7 @@ def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(monkeypatch):
         "line 26, resourceMetrics[0].scopeMetrics[0].metrics[0].histogram.dataPoints[0]"]
     assert skip["source_record"].tolist() == [r for r in range(1, 41) if r != 26 for _ in range(3)]
     assert isinstance(got["raise"], TraceFormatError) and "line 26" in str(got["raise"])
+    assert all(isinstance(skip[c].array, LazyColumn) for c in LAZY)
 
 
 def test_escaped_bucket_count_reads_as_the_checked_walk(monkeypatch):

@@ -478,6 +478,17 @@ class SharedDictSource(_Source):
         self._deep = [deep[id(t)] for t in self.templates]
         super().__init__()
 
+    @classmethod
+    def merge(cls, sources: Sequence[SharedDictSource], file: str, column: str) -> SharedDictSource:
+        """One source of the rows of ``sources`` one after the other (their templates side by side)."""
+        templates: list = []
+        index = []
+        for src in sources:
+            idx = src.index
+            index.append(np.where(idx < 0, -1, idx + len(templates)))
+            templates.extend(src.templates[:-1])
+        return cls(templates, np.concatenate(index) if index else np.empty(0, np.int64), file, column)
+
     def _build(self, rows: np.ndarray) -> np.ndarray:
         idx = self.index[rows].tolist()
         t = self.templates

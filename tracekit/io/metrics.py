@@ -84,7 +84,7 @@ from ._sources import (
     read_bytes,
     short,
 )
-from .containers import BuiltSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
+from .containers import BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
@@ -249,7 +249,7 @@ class _Reader:
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[tuple[str, str | None, str]] = []
         self.fast_ok = True
-        self.parts: list[pd.DataFrame] = []  # frames of the rows read so far, in file order (fast-path batches)
+        self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
         self.pending_bytes = 0
 
@@ -598,8 +598,8 @@ class _Reader:
                      source_record=i if line is None else line)
 
     # -- the frame
-    def add_part(self, part: pd.DataFrame) -> None:
-        """Append the frame of a fast-path batch after the rows read so far."""
+    def add_part(self, part: dict) -> None:
+        """Append a fast-path batch (:func:`_f_columns`' part) after the rows read so far."""
         self.flush_rows()
         self.parts.append(part)
 
@@ -612,7 +612,19 @@ class _Reader:
         self.flush_rows()
         if not self.parts:
             return self.rows_frame()
-        return concat_parts(self.parts, _LAZY_COLUMNS)  # (rows of the checked walk join lazy batches as plain cells)
+        frames: list[pd.DataFrame] = []
+        run: list[dict] = []
+        for p in self.parts:  # each run of fast-path batches one frame; the checked walk's rows between
+            if isinstance(p, dict):
+                run.append(p)
+                continue
+            if run:
+                frames.append(_f_frame(run))
+                run = []
+            frames.append(p)
+        if run:
+            frames.append(_f_frame(run))
+        return concat_parts(frames, _LAZY_COLUMNS)  # (rows of the checked walk join lazy batches as plain cells)
 
     def rows_frame(self) -> pd.DataFrame:
         """The frame of the column lists (raw values converted column-wise)."""
@@ -848,8 +860,8 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # Each line (or a single document) is decoded into Structs of the exact OTLP shapes (gauge, sum,
 # histogram, exponentialHistogram, summary; forbid_unknown_fields, no null where a value is
 # expected, integers within int64); the decoded lines wait in ``_Reader.pending`` and are turned
-# into a frame together, column by column (:func:`_f_columns`), about 2 MB of JSON at a time (their
-# Structs still in the CPU caches when their fields are read: 32 MB batches read 1.25x slower). What
+# into columns together (:func:`_f_columns`), about 1 MB of JSON at a time (their Structs still in
+# the CPU caches when their fields are read), and the batches into one frame (:func:`_f_frame`). What
 # is per point in JSON is not per point in Python where it can be avoided:
 #
 # * no Python object per point is kept for the object columns: ``attributes``, ``resource``,
@@ -1018,9 +1030,11 @@ FAST = True
 #: lines / documents the typed fast path took, and those that fell back to the checked walk
 STATS = {"fast": 0, "fallback": 0}
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
-#: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once; measured
-#: at 60,040 / 200,040 points: 2 MB 2.32x / 2.89x the floor, 32 MB 2.93x / 3.59x, 512 KB 2.62x / 3.07x)
-_BATCH_BYTES = 2 << 20
+#: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once, so that they
+#: are still in the CPU caches when their fields are read; batches are cheap, as one frame is made
+#: for all of them by _f_frame). Measured at 60,000 / 200,040 points: 1 MB 1.82x / 2.10x the
+#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x
+_BATCH_BYTES = 1 << 20
 
 
 class _Fallback(Exception):
@@ -1445,9 +1459,9 @@ def _f_take(values: list, dtype: Any, rows: np.ndarray) -> Any:
     return pd.array(values, dtype=dtype).take(rows)
 
 
-def _f_columns(items: list) -> pd.DataFrame:
-    """The frame of decoded documents ``items`` ((document, chunk, file, line)); raises (anything)
-    when a line is not covered: the caller then splits the batch."""
+def _f_columns(items: list) -> dict | None:
+    """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
+    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch."""
     pts_by: tuple[list, ...] = ([], [], [], [], [])
     dps_all: list = []
     fams: list[int] = []
@@ -1516,33 +1530,61 @@ def _f_columns(items: list) -> pd.DataFrame:
             count[at], sum_[at], min_[at], max_[at], b = _f_exp_histograms(sub)
             exp_buckets = (np.arange(n)[at], b)
     flags = list(map(_FLAGS, pts))
-    if flags.count(None) == n:
-        flags_col = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
-    else:
-        flags_col = pd.array(flags, dtype="Int64")
-    names, units, descs, kinds, temps, monos, services, hosts, ress, files, records = zip(*consts, strict=True)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
     if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
         buckets.preset(*exp_buckets)
+    # everything is checked by now: the frame is made by _f_frame, once for a run of batches
+    return {"n": n, "rows": rows, "consts": consts, "time": _f_nanos(list(map(_TIME, pts))), "start_time": start,
+            "value": value, "count": count, "sum": sum_, "min": min_, "max": max_, "quantiles": quantiles,
+            "flags": None if flags.count(None) == n else flags, "buckets": buckets,
+            "attributes": attribute_source(list(map(_ATTRIBUTES, pts)), file0, "attributes"),
+            "exemplars": _f_exemplar_source(list(map(_EXEMPLARS, pts)), file0)}
+
+
+def _f_frame(parts: list[dict]) -> pd.DataFrame:
+    """The frame of consecutive fast-path batches (:func:`_f_columns`' parts): numbers and times
+    concatenated, each per-metric value repeated once over all of them, the lazy columns' sources
+    merged (attributes, resource) or chained (exemplars, buckets)."""
+    n = sum(p["n"] for p in parts)
+    moff = np.cumsum([0] + [len(p["consts"]) for p in parts])
+    rows = np.concatenate([p["rows"] + o for p, o in zip(parts, moff.tolist(), strict=False)])
+    names, units, descs, kinds, temps, monos, services, hosts, ress, files, records = zip(
+        *chain.from_iterable(p["consts"] for p in parts), strict=True)
+    one = len(parts) == 1
+
+    def cat(key: str) -> np.ndarray:
+        return parts[0][key] if one else np.concatenate([p[key] for p in parts])
+
+    if all(p["flags"] is None for p in parts):
+        flags_col = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
+    else:
+        flags_col = pd.array(list(chain.from_iterable([None] * p["n"] if p["flags"] is None else p["flags"]
+                                                      for p in parts)), dtype="Int64")
+    file0 = parts[0]["attributes"].file
     every = np.arange(n, dtype=np.int64)
+
+    def chained(key: str) -> Any:
+        return parts[0][key] if one else ConcatSource([(p[key], np.arange(p["n"], dtype=np.int64)) for p in parts])
+
     data = {
-        "time": _f_times_series(_f_nanos(list(map(_TIME, pts)))),
-        "start_time": _f_times_series(start),
+        "time": _f_times_series(cat("time")),
+        "start_time": _f_times_series(cat("start_time")),
         "name": _f_take(names, STRING, rows),
         "unit": _f_take(units, STRING, rows),
         "description": _f_take(descs, STRING, rows),
         "kind": _f_take(kinds, STRING, rows),
         "temporality": _f_take(temps, STRING, rows),
         "monotonic": _f_take(monos, "boolean", rows),
-        "value": value, "count": count, "sum": sum_, "min": min_, "max": max_,
-        "buckets": LazyColumn(buckets, every), "quantiles": quantiles,
+        "value": cat("value"), "count": cat("count"), "sum": cat("sum"), "min": cat("min"), "max": cat("max"),
+        "buckets": LazyColumn(chained("buckets"), every), "quantiles": cat("quantiles"),
         "service": _f_take(services, STRING, rows),
         "host": _f_take(hosts, STRING, rows),
-        "attributes": LazyColumn(attribute_source(list(map(_ATTRIBUTES, pts)), file0, "attributes"), every),
+        "attributes": LazyColumn(parts[0]["attributes"] if one else
+                                 SharedDictSource.merge([p["attributes"] for p in parts], file0, "attributes"), every.copy()),
         "resource": LazyColumn(SharedDictSource(ress, rows, file0, "resource"), every.copy()),
-        "exemplars": LazyColumn(_f_exemplar_source(list(map(_EXEMPLARS, pts)), file0), every.copy()),
+        "exemplars": LazyColumn(chained("exemplars"), every.copy()),
         "flags": flags_col,
         "source": _f_take(["otlp"], STRING, np.zeros(n, np.int64)),
         "source_file": _f_take(files, STRING, rows),

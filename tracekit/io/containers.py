@@ -471,12 +471,19 @@ class SharedDictSource(_Source):
         self.n, self.file, self.column = len(index), file, column
         self.templates = list(templates) + [None]  # index -1: None
         self.index = np.asarray(index, dtype=np.int64)
-        deep: dict[int, bool] = {}  # by identity: a reader's templates repeat (one resource per scope)
-        for t in self.templates:
-            if id(t) not in deep:
-                deep[id(t)] = t is not None and any(type(v) is dict or type(v) is list for v in t.values())
-        self._deep = [deep[id(t)] for t in self.templates]
+        self._deep_: list[bool] | None = None
         super().__init__()
+
+    @property
+    def _deep(self) -> list[bool]:
+        """Per template: holds a list or dict (its copies are deep). Found when first building."""
+        if self._deep_ is None:
+            deep: dict[int, bool] = {}  # by identity: a reader's templates repeat (one resource per scope)
+            for t in self.templates:
+                if id(t) not in deep:
+                    deep[id(t)] = t is not None and any(type(v) is dict or type(v) is list for v in t.values())
+            self._deep_ = [deep[id(t)] for t in self.templates]
+        return self._deep_
 
     @classmethod
     def merge(cls, sources: Sequence[SharedDictSource], file: str, column: str) -> SharedDictSource:

@@ -1424,6 +1424,7 @@ def _f_summaries(pts: list) -> tuple:
 
 
 _KIND_DATA = attrgetter(*(f for f, _, _ in _F_KINDS))
+_FAMILY = {_FGauge: 0, _FSum: 1, _FHistogram: 2, _FExpHistogram: 3, _FSummary: 4}
 
 
 def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
@@ -1431,8 +1432,9 @@ def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
     datas = _KIND_DATA(m)
     if datas.count(None) != len(datas) - 1 or not m.name:
         raise _Fallback
-    fam = next(i for i, d in enumerate(datas) if d is not None)
-    data, kind = datas[fam], _F_KINDS[fam][2]
+    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
+    fam = _FAMILY[type(data)]
+    kind = _F_KINDS[fam][2]
     temporality = monotonic = None
     if fam and fam != 4:  # sums and histograms
         temporality = _TEMPORALITY.get(data.aggregationTemporality)

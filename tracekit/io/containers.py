@@ -57,7 +57,7 @@ from ..errors import TraceFormatError, TraceKitError
 
 __all__ = ["LazyColumn", "LazyDtype", "encode_dicts", "encode_lists", "DictSource", "ListSource", "MAX_TYPED",
            "SharedDictSource", "BuiltSource", "ObjectSource", "ConcatSource", "attribute_source", "NotCovered",
-           "concat_parts"]
+           "concat_parts", "join_raws"]
 
 #: at most this many typed (key, type) columns per dict column; rarer keys go to the fallback
 MAX_TYPED = 512
@@ -536,8 +536,8 @@ class SharedDictSource(_Source):
 def attribute_source(raws: Sequence[Any], file: str, column: str,
                      decode: Any = None) -> SharedDictSource:
     """The source of a dict column read from OTLP ``KeyValue`` lists given as raw JSON bytes (one
-    per row; None or empty: no attributes): the readers' one way to keep attributes without a dict
-    per row.
+    per row; None or empty: no attributes; or, as :func:`join_raws` gives them, all of them joined
+    and their lengths): the readers' one way to keep attributes without a dict per row.
 
     Identical byte strings are found column-wise (one Arrow dictionary encoding over the joined
     bytes, no Python object per row) and each distinct list is decoded, and so checked, here by
@@ -545,15 +545,10 @@ def attribute_source(raws: Sequence[Any], file: str, column: str,
     :func:`tracekit.io.otlp.decode_attributes` reads the same lists). A list ``decode`` does not
     take raises :class:`NotCovered` now, at read time: a cell built later cannot fail.
     """
-    n = len(raws)
-    try:
-        lens = np.fromiter(map(len, raws), np.int64, n)
-    except TypeError:  # rows without attributes (None)
-        raws = [b"" if r is None else r for r in raws]
-        lens = np.fromiter(map(len, raws), np.int64, n)
+    joined, lens = raws if isinstance(raws, tuple) else join_raws(raws)
+    n = len(lens)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])
-    joined = b"".join(raws)
     arr = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(joined)])
     enc = arr.dictionary_encode()
     index = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -571,6 +566,19 @@ def attribute_source(raws: Sequence[Any], file: str, column: str,
             raise NotCovered(f"column {column!r}: decoded to {type(d).__name__}, not a dict")
         templates.append(d)
     return SharedDictSource(templates, index, file, column)
+
+
+def join_raws(raws: Sequence[Any]) -> tuple[bytes, np.ndarray]:
+    """Raw byte strings (None: empty) as one ``bytes`` and their lengths: what
+    :func:`attribute_source` takes (a reader may join each document's while they are in the CPU
+    caches and give the pieces joined again)."""
+    n = len(raws)
+    try:
+        lens = np.fromiter(map(len, raws), np.int64, n)
+    except TypeError:  # rows without attributes (None)
+        raws = [b"" if r is None else r for r in raws]
+        lens = np.fromiter(map(len, raws), np.int64, n)
+    return b"".join(raws), lens
 
 
 class NotCovered(ValueError):

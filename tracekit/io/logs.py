@@ -63,7 +63,7 @@ from ._sources import (
     read_bytes,
     short,
 )
-from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts
+from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
@@ -777,6 +777,9 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
         tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []  # attrs: raw KeyValue lists
         events: list[tuple[int, str]] = []  # (row, eventName): an attribute of its record
+        n = 0  # records so far (the text lists are emptied into Arrow chunks after each document)
+        tid_c, sid_c, text_c, body_c, tt_c, oo_c, a_joined = [], [], [], [], [], [], []
+        strings = ((tid, tid_c), (sid, sid_c), (text, text_c), (body, body_c))
         counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
         for lineno, doc in _documents(data):
             for i, rl in enumerate(doc.resourceLogs):
@@ -815,19 +818,30 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
                         b[k] = _body(recs[k].body)
                     body.extend(b)
+                    n += len(recs)
                     for k in compress(count(), map(_G_EVENT, recs)):
-                        events.append((len(attrs) + k, recs[k].eventName))
+                        events.append((n - len(recs) + k, recs[k].eventName))
                     attrs.extend(map(_G_ATTRS, recs))
+            for lst, chunks in ((tt, tt_c), (oo, oo_c)):  # this document's times too
+                if lst:
+                    chunks.append(_ns_col(lst))
+                    lst.clear()
+            if attrs:  # and its raw attribute lists joined
+                a_joined.append(join_raws(attrs))
+                attrs.clear()
+            for lst, chunks in strings:  # this document's texts to Arrow now, while they are in the CPU caches
+                if lst:
+                    chunks.append(pa.array(lst, type=pa.large_string()))
+                    lst.clear()
             doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
-        n = len(body)
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
         # times: 0 is "unknown" (OTLP), so the time falls back on the observed time
-        obs = _ns_col(oo)
+        obs = np.concatenate(oo_c) if oo_c else np.zeros(0, np.int64)
         obs = np.where(obs == 0, _NAT, obs)
-        t = _ns_col(tt)
+        t = np.concatenate(tt_c) if tt_c else np.zeros(0, np.int64)
         t = np.where(t == 0, obs, t)
-        trace, bad_t = canonical_ids(_strs(tid), 32, xray=True)
-        span, bad_s = canonical_ids(_strs(sid), 16)
+        trace, bad_t = canonical_ids(_chunked(tid_c), 32, xray=True)
+        span, bad_s = canonical_ids(_chunked(sid_c), 16)
         if bad_t.any() or bad_s.any():
             raise _Fallback  # the checked walk names the record
         try:
@@ -836,14 +850,15 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
             num = pa.array([_num(x) for x in nums], type=pa.int64())
         at = pa.array(group)
         # attributes and resource: lazy columns, checked now (each distinct attribute list decoded once)
-        a_src = attribute_source(attrs, name, "attributes")
+        a_src = attribute_source((b"".join(j for j, _ in a_joined), np.concatenate([ln for _, ln in a_joined]))
+                                 if a_joined else join_raws([]), name, "attributes")
         if events:  # those records' cells are built now, with their event name
             rows = np.array([r for r, _ in events], dtype=np.int64)
             for d, (_, ev) in zip(a_src.cells(rows), events, strict=True):
                 d["event.name"] = ev
         every = np.arange(n, dtype=np.int64)
         return _frame(_ns_series(t), _ns_series(obs), trace, span, _strs_taken(service, at), _strs_taken(host, at),
-                      _strs(text), pd.array(num, dtype="Int64"), _strs(body),
+                      _chunked(text_c), pd.array(num, dtype="Int64"), _chunked(body_c),
                       pd.Series(LazyColumn(a_src, every)),
                       pd.Series(LazyColumn(SharedDictSource(resource, group, name, "resource"), every.copy())),
                       _strs_taken(["otlp"], pa.array(np.zeros(n, dtype=np.int64))),
@@ -852,6 +867,12 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
     except (msgspec.DecodeError, msgspec.ValidationError, _Fallback, TypeError, ValueError, OverflowError,
             pa.ArrowInvalid):
         return None
+
+
+def _chunked(chunks: list) -> pd.Series:
+    """A string column of Arrow chunks (one per document), in one piece."""
+    arr = pa.chunked_array(chunks, type=pa.large_string()).combine_chunks() if chunks else pa.array([], pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr])))
 
 
 def _strs_taken(values: list, at: pa.Array) -> pd.Series:

@@ -604,6 +604,9 @@ def test_fast_path_reads_as_the_checked_path(tmp_path, monkeypatch):
     parsed = tk.read_logs(docs)
     cols = [c for c in fast.columns if c not in ("source_file", "source_record")]
     assert isinstance(fast["attributes"].array, LazyColumn) and isinstance(fast["resource"].array, LazyColumn)
+    lazy = tk.read_logs(p)
+    assert tk.validate_logs(lazy) is lazy  # validating builds no cell: only the records with an event name are built
+    assert lazy["attributes"].array.built().tolist() == [False, True, False, False, True, False]
     pd.testing.assert_frame_equal(_plain(fast)[cols], parsed[cols])
 
 

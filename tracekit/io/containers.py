@@ -600,7 +600,8 @@ def _otlp_attributes(raw: bytes) -> dict:
 
 class BuiltSource(_Source):
     """Cells built by a reader's ``build`` (``build(rows) -> list`` of new objects, from column-wise
-    data it holds: a picklable object, not a closure); ``missing`` (optional) marks the None cells."""
+    data it holds: a picklable object, not a closure); ``missing`` marks the None cells (none when
+    not given)."""
 
     def __init__(self, n: int, build: Any, file: str, column: str, missing: np.ndarray | None = None):
         self.n, self.file, self.column = n, file, column
@@ -610,8 +611,8 @@ class BuiltSource(_Source):
     def _build(self, rows: np.ndarray) -> np.ndarray:
         return _obj(list(self.build(rows)))
 
-    def missing(self, rows: np.ndarray) -> np.ndarray | None:
-        return None if self._missing is None else self._missing[rows]
+    def missing(self, rows: np.ndarray) -> np.ndarray:
+        return np.zeros(len(rows), dtype=bool) if self._missing is None else self._missing[rows]
 
 
 class ObjectSource(_Source):

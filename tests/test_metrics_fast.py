@@ -19,6 +19,7 @@ import pytest
 import tracekit as tk
 import tracekit.io.metrics as M
 from tracekit.errors import TraceFormatError
+from tracekit.io.containers import LazyColumn
 
 T0 = 1_700_000_000_000_000_000
 
@@ -99,6 +100,27 @@ def _read(data: object, errors: str, fast: bool, monkeypatch: pytest.MonkeyPatch
             return e
 
 
+LAZY = ("attributes", "resource", "exemplars", "buckets")
+
+
+def _plain(fast: pd.DataFrame, checked: pd.DataFrame) -> pd.DataFrame:
+    """``fast`` with its lazy columns as object columns, after checking that their key reads (no
+    cell built) and then their cells are the checked walk's dicts and lists."""
+    for c in LAZY:
+        arr = fast[c].array
+        if not isinstance(arr, LazyColumn):
+            continue
+        if c in ("attributes", "resource"):
+            keys = {k for d in checked[c] for k in d}
+            for k in sorted(keys) + ["absent.key"]:
+                vals, has = arr.key_values(k)
+                assert repr(vals) == repr([d.get(k) for d in checked[c]]), (c, k)  # (repr: NaN equals NaN)
+                assert has.tolist() == [k in d for d in checked[c]], (c, k)
+        assert arr.isna().tolist() == [v is None for v in checked[c]], c
+        assert repr(arr.to_numpy().tolist()) == repr(checked[c].tolist()), c
+    return fast.astype({c: object for c in LAZY})
+
+
 def _same(data: object, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Both paths read ``data`` alike in both error modes; the fast one's results by mode."""
     out = {}
@@ -110,7 +132,7 @@ def _same(data: object, monkeypatch: pytest.MonkeyPatch) -> dict:
             assert str(fast) == str(checked)
         else:
             assert not isinstance(fast, TraceFormatError), f"{errors}: {fast}"
-            pd.testing.assert_frame_equal(fast, checked)
+            pd.testing.assert_frame_equal(_plain(fast, checked), checked)
             assert fast.attrs["skipped"] == checked.attrs["skipped"]
             assert fast.attrs["ignored"] == checked.attrs["ignored"]
         out[errors] = fast
@@ -362,9 +384,12 @@ def test_rows_never_share_a_mutable_value(monkeypatch):
     assert m["exemplars"][0] == [] and m["exemplars"][0] is not m["exemplars"][1]
 
 
-def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(monkeypatch):
+@pytest.mark.parametrize("batch", [1 << 20, 2000])
+def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(batch, monkeypatch):
     """A batch with a line the column pass refuses is split until that line is alone: only it is
-    read by the checked walk (and skipped, named), the others stay fast and in file order."""
+    read by the checked walk (and skipped, named), the others stay fast and in file order (in one
+    batch, or in many: their lazy columns then merged or chained, the checked rows between)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", batch)
     docs = [_good(i) for i in range(40)]
     docs[25] = _line([_hist(25, count="7")])  # counts do not add up: only the column pass finds it
     data = _lines(*docs, compact=True)
@@ -376,6 +401,7 @@ def test_a_bad_line_among_many_leaves_the_others_on_the_fast_path(monkeypatch):
         "line 26, resourceMetrics[0].scopeMetrics[0].metrics[0].histogram.dataPoints[0]"]
     assert skip["source_record"].tolist() == [r for r in range(1, 41) if r != 26 for _ in range(3)]
     assert isinstance(got["raise"], TraceFormatError) and "line 26" in str(got["raise"])
+    assert all(isinstance(skip[c].array, LazyColumn) for c in LAZY)
 
 
 def test_escaped_bucket_count_reads_as_the_checked_walk(monkeypatch):
@@ -387,3 +413,35 @@ def test_escaped_bucket_count_reads_as_the_checked_walk(monkeypatch):
     got = _same(data, monkeypatch)["raise"]
     assert M.STATS["fallback"] == before["fallback"]
     assert got["buckets"].iloc[2]["counts"] == [1, 2, 3]
+
+
+def test_object_columns_are_lazy_and_behave_as_object_columns(monkeypatch):
+    """The fast path's attributes, resource, exemplars and buckets are lazy (no cell built at read
+    time, key reads build none) and every pandas operation a user makes gives the checked walk's cells."""
+    import pickle
+
+    doc = _line([_gauge(0), _gauge(1), _hist(2), _sum(3)])
+    data = _lines(doc, doc, compact=True)
+    m = tk.read_metrics(data)
+    checked = _read(data, "raise", False, monkeypatch)
+    assert tk.validate_metrics(m) is m
+    for c in LAZY:  # (validating reads missing cells without building any)
+        assert isinstance(m[c].array, LazyColumn) and not m[c].array.built().any(), c
+    assert tk.attribute(m, "route").tolist() == tk.attribute(checked, "route").tolist()
+    assert tk.attribute(m, "route").iloc[0] == "/r0"
+    assert not m["attributes"].array.built().any()
+    both = pd.concat([m, m], ignore_index=True)  # two sources: still lazy, the cells of each
+    assert isinstance(both["attributes"].array, LazyColumn) and not both["attributes"].array.built().any()
+    assert tk.attribute(both, "code").tolist() == tk.attribute(checked, "code").tolist() * 2  # key reads of both sources
+    assert not both["attributes"].array.built().any()
+    assert pickle.loads(pickle.dumps(both))["resource"].tolist() == checked["resource"].tolist() * 2
+    assert both["attributes"].tolist() == checked["attributes"].tolist() * 2
+    mixed = pd.concat([m, checked], ignore_index=True)  # lazy + object: an object column
+    assert mixed["buckets"].tolist() == checked["buckets"].tolist() * 2
+    assert m["attributes"].iloc[0] == {"route": "/r0", "code": 200} and type(m["attributes"].iloc[0]) is dict
+    assert m["attributes"].map(len).tolist() == [len(d) for d in checked["attributes"]]
+    assert m.iloc[1:3]["exemplars"].tolist() == checked.iloc[1:3]["exemplars"].tolist()
+    back = pickle.loads(pickle.dumps(m.copy()))
+    assert back["exemplars"].tolist() == checked["exemplars"].tolist()
+    assert back["buckets"].isna().tolist() == checked["buckets"].isna().tolist()
+    assert tk.validate_metrics(m) is m

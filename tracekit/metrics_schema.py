@@ -63,13 +63,13 @@ METRIC_COLUMNS: tuple[Column, ...] = (
     Column("sum", "float64", True, "value unit", "sum of the observations (histogram, summary; CloudWatch `Sum`)"),
     Column("min", "float64", True, "value unit", "smallest observation (histogram; CloudWatch `Minimum`)"),
     Column("max", "float64", True, "value unit", "largest observation (histogram; CloudWatch `Maximum`)"),
-    Column("buckets", object, True, "", "histogram buckets as a dict `{bounds: [b0 … bk−1], counts: [c0 … ck]}` (OTLP explicit bounds: count i is in (b(i−1), b(i)], the first from −∞, the last to +∞); an exponential histogram is turned into the same form (its bucket edges base^i, base = 2^(2^−scale), the zero bucket up to `zeroThreshold`) and also keeps `scale`, `zero_count`, `zero_threshold`; None for other kinds"),
+    Column("buckets", object, True, "", "histogram buckets as a dict `{bounds: [b0 … bk−1], counts: [c0 … ck]}` (OTLP explicit bounds: count i is in (b(i−1), b(i)], the first from −∞, the last to +∞); an exponential histogram is turned into the same form (its bucket edges base^i, base = 2^(2^−scale), the zero bucket up to `zeroThreshold`) and also keeps `scale`, `zero_count`, `zero_threshold`; None for other kinds; may be lazy (`tracekit.lazy`: checked at read time, each dict built when first used)"),
     Column("quantiles", object, True, "", "summary quantiles as a dict `{quantile: value}` (0.5 → median); None for other kinds"),
     Column("service", STRING, False, "", "service the point describes: OTLP resource `service.name` (`unknown_service` when absent, as the spans reader); joins the spans' `service`"),
     Column("host", STRING, True, "", "machine, container or pod the point describes: the first of `tracekit.core.HOST_KEYS` the resource names (CloudWatch: dimension `InstanceId`, `PodName`, `host`…); joins the host read from the spans' resource"),
-    Column("attributes", object, False, "", "dict of the data point's attributes (CloudWatch: its dimensions)"),
-    Column("resource", object, False, "", "dict of resource attributes (+ `otel.scope.*`), shared by the points of one scope (treat as read-only)"),
-    Column("exemplars", object, False, "", "list of dicts {time (ns since epoch), value, trace_id, span_id, attributes}: ids as the spans' (32 / 16 lower-case hex; None when absent)"),
+    Column("attributes", object, False, "", "dict of the data point's attributes (CloudWatch: its dimensions). May be a lazy column (dtype `tracekit.lazy`, as read by `read_metrics`' fast path): its cells are real dicts, each built (a copy of its distinct set, checked at read time) when first used; `tk.attribute` reads one key without building them"),
+    Column("resource", object, False, "", "dict of resource attributes (+ `otel.scope.*`); may be lazy (`tracekit.lazy`: each row's own copy of its scope's dict, built when first used)"),
+    Column("exemplars", object, False, "", "list of dicts {time (ns since epoch), value, trace_id, span_id, attributes}: ids as the spans' (32 / 16 lower-case hex; None when absent); may be lazy (`tracekit.lazy`: checked at read time, each list built when first used)"),
     Column("flags", "Int64", True, "", "OTLP data point flags (1 = no recorded value)"),
     Column("source", STRING, False, "", "format the point was read from", values=METRIC_SOURCES),
     Column("source_file", STRING, True, "", "file (or `<object>`) the point was read from"),
@@ -302,7 +302,8 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
             problems.append(f"column {col.name!r} has dtype {s.dtype}, expected {col.dtype_name}")
             continue
         if not col.nullable:
-            nulls = s.isna() if col.dtype is not object else s.map(lambda x: x is None)
+            # a dict/list column: None is missing (a reader's lazy column answers without building its cells)
+            nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else s.map(lambda x: x is None)
             if nulls.any():
                 problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
                 continue

@@ -248,8 +248,8 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
         t0, t1 = t0.value, t1.value
     rows = []
     pt = m["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    for i in np.flatnonzero(sel):
-        exs = m["exemplars"].iat[i]
+    at = np.flatnonzero(sel)
+    for i, exs in zip(at.tolist(), m["exemplars"].iloc[at].to_numpy(dtype=object), strict=True):  # (a lazy column: these cells only)
         if not exs:
             continue
         for e in exs:

@@ -22,6 +22,16 @@ list is a null cell).
 rows that hold the key in the fallback, their fallback cells: no dict is built. ``tk.attribute``,
 ``routes`` and ``callees`` use it when the frame came from a store.
 
+**Readers' lazy columns.** ``read_metrics`` and ``read_logs`` (their typed fast paths) return
+``attributes``, ``resource`` (and metrics' ``exemplars``, ``buckets``) as lazy columns too, over
+sources built from what they decoded, everything checked at read time so that building a cell
+cannot fail: :func:`attribute_source` (OTLP KeyValue lists kept as raw JSON bytes, deduplicated
+column-wise, each distinct list decoded once; the one kernel both readers use) and
+:class:`SharedDictSource` (cells that are copies of a few dicts: attribute sets, a scope's
+resource), :class:`BuiltSource` (cells made by a reader's builder from column-wise data).
+``pd.concat`` of lazy columns of different sources stays lazy (:class:`ConcatSource`); with a
+plain object column it gives an object column.
+
 **Honest cells.** A cell, once built, is kept (built at most once per stored row, so a dict you
 change stays changed and a later key read sees the change: key reads use the stored columns only
 for rows never built). ``to_numpy()``, ``tolist()``, iteration and ``np.asarray`` give real dicts
@@ -45,7 +55,9 @@ from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_exten
 
 from ..errors import TraceFormatError, TraceKitError
 
-__all__ = ["LazyColumn", "LazyDtype", "encode_dicts", "encode_lists", "DictSource", "ListSource", "MAX_TYPED"]
+__all__ = ["LazyColumn", "LazyDtype", "encode_dicts", "encode_lists", "DictSource", "ListSource", "MAX_TYPED",
+           "SharedDictSource", "BuiltSource", "ObjectSource", "ConcatSource", "attribute_source", "NotCovered",
+           "concat_parts", "join_raws"]
 
 #: at most this many typed (key, type) columns per dict column; rarer keys go to the fallback
 MAX_TYPED = 512
@@ -215,9 +227,12 @@ class _Source:
         if len(need):
             from .otlp import gc_paused  # the readers' pause: many small containers, no cycles
 
-            mask = np.zeros(self.n, dtype=bool)  # unique, sorted: O(n), no sort
-            mask[need] = True
-            need = np.flatnonzero(mask)
+            if len(need) * 64 < self.n:  # a few rows (a cell at a time): no pass over the whole source
+                need = np.unique(need)
+            else:
+                mask = np.zeros(self.n, dtype=bool)  # unique, sorted: O(n), no sort
+                mask[need] = True
+                need = np.flatnonzero(mask)
             with gc_paused():
                 self._cells[need] = self._build(need)
             self._built[need] = True
@@ -225,6 +240,58 @@ class _Source:
 
     def _build(self, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def preset(self, rows: np.ndarray, values: Sequence) -> None:
+        """Give ``rows`` their cells now (a reader's rows that are built at read time anyway)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self._cells[rows] = _obj(list(values))
+        self._built[rows] = True
+
+    # column-wise reads, without building cells (None: this source cannot; the caller builds)
+    def key_values(self, key: str, rows: np.ndarray) -> tuple[list, np.ndarray] | None:
+        """``key``'s value at each of ``rows`` as stored (cells built or not) and a mask of rows holding it."""
+        return None
+
+    def heads_mask(self, heads: Sequence[str], rows: np.ndarray) -> np.ndarray | None:
+        """Mask of ``rows`` whose first of ``heads`` present holds a nested value (as stored)."""
+        return None
+
+    def missing(self, rows: np.ndarray) -> np.ndarray | None:
+        """Mask of ``rows`` whose cell is None (as stored)."""
+        return None
+
+    def read_key(self, key: str, rows: np.ndarray) -> tuple[list, np.ndarray] | None:
+        """:meth:`key_values` with the cells already built read from their dicts (a changed dict counts)."""
+        got = self.key_values(key, rows)
+        if got is None:
+            return None
+        vals, has = got
+        built = self._built[rows]
+        if built.any():
+            for p, d in zip(np.flatnonzero(built).tolist(), self._cells[rows[built]], strict=False):
+                vals[p] = d.get(key) if isinstance(d, dict) else None
+                has[p] = isinstance(d, dict) and key in d
+        return vals, has
+
+    def read_heads(self, heads: Sequence[str], rows: np.ndarray) -> np.ndarray | None:
+        """:meth:`heads_mask` with the cells already built read from their dicts."""
+        out = self.heads_mask(heads, rows)
+        if out is None:
+            return None
+        built = self._built[rows]
+        if built.any():
+            out[built] = [isinstance(d, dict) and not set(heads).isdisjoint(d) for d in self._cells[rows[built]]]
+        return out
+
+    def read_missing(self, rows: np.ndarray) -> np.ndarray | None:
+        """:meth:`missing` with the cells already built read as they are."""
+        out = self.missing(rows)
+        if out is None:
+            return None
+        built = self._built[rows]
+        if built.any():
+            out[built] = [d is None for d in self._cells[rows[built]]]
+        return out
 
     def _bad(self, what: str, row: int | None = None) -> TraceFormatError:
         return TraceFormatError(f"column {self.column!r}: {what}", file=self.file,
@@ -352,6 +419,17 @@ class DictSource(_Source):
                                     for s, (keys, codes) in enumerate(self.shapes) if key in keys]
         return w  # type: ignore[return-value]
 
+    def heads_mask(self, heads: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        ok = []
+        for keys, codes in self.shapes:
+            pos = {k: i for i, k in enumerate(keys)}
+            first = next((h for h in heads if h in pos), None)
+            ok.append(first is not None and codes[pos[first]] == "x")
+        return np.array(ok + [False], dtype=bool)[self.shape_ids[rows]]
+
+    def missing(self, rows: np.ndarray) -> np.ndarray:
+        return self.shape_ids[rows] < 0
+
     def key_values(self, key: str, rows: np.ndarray) -> tuple[list, np.ndarray]:
         """``key``'s value at each of ``rows`` (None where absent) and a mask of rows holding the key."""
         vals: list = [None] * len(rows)
@@ -382,6 +460,246 @@ class DictSource(_Source):
                     vals[p] = cell[xi]
         return vals, has
 
+
+class SharedDictSource(_Source):
+    """Dict cells that are each a copy of one of a few distinct dicts: ``templates[index[row]]``
+    (index -1: a None cell). A reader's attribute sets and resources repeat: each distinct one is
+    decoded (and checked) once at read time; a row's dict is a copy made when first asked for
+    (a deep copy where the template holds a list or dict, so rows never share a mutable value)."""
+
+    def __init__(self, templates: Sequence[dict | None], index: np.ndarray, file: str, column: str):
+        self.n, self.file, self.column = len(index), file, column
+        self.templates = list(templates) + [None]  # index -1: None
+        self.index = np.asarray(index, dtype=np.int64)
+        self._deep_: list[bool] | None = None
+        super().__init__()
+
+    @property
+    def _deep(self) -> list[bool]:
+        """Per template: holds a list or dict (its copies are deep). Found when first building."""
+        if self._deep_ is None:
+            deep: dict[int, bool] = {}  # by identity: a reader's templates repeat (one resource per scope)
+            for t in self.templates:
+                if id(t) not in deep:
+                    deep[id(t)] = t is not None and any(type(v) is dict or type(v) is list for v in t.values())
+            self._deep_ = [deep[id(t)] for t in self.templates]
+        return self._deep_
+
+    @classmethod
+    def merge(cls, sources: Sequence[SharedDictSource], file: str, column: str) -> SharedDictSource:
+        """One source of the rows of ``sources`` one after the other (their templates side by side)."""
+        templates: list = []
+        index = []
+        for src in sources:
+            idx = src.index
+            index.append(np.where(idx < 0, -1, idx + len(templates)))
+            templates.extend(src.templates[:-1])
+        return cls(templates, np.concatenate(index) if index else np.empty(0, np.int64), file, column)
+
+    def _build(self, rows: np.ndarray) -> np.ndarray:
+        idx = self.index[rows].tolist()
+        t = self.templates
+        if not any(self._deep) and -1 not in idx:
+            return _obj(list(map(dict.copy, map(t.__getitem__, idx))))
+        from copy import deepcopy
+
+        deep = self._deep
+        return _obj([None if (d := t[i]) is None else deepcopy(d) if deep[i] else d.copy() for i in idx])
+
+    def key_values(self, key: str, rows: np.ndarray) -> tuple[list, np.ndarray]:
+        has_t = np.array([d is not None and key in d for d in self.templates], dtype=bool)
+        idx = self.index[rows]
+        has = has_t[idx]
+        if not has.any():
+            return [None] * len(rows), has
+        per = [d.get(key) if d is not None else None for d in self.templates]
+        vals = _obj(per)[idx].tolist()
+        nested = [i for i, v in enumerate(per) if type(v) is dict or type(v) is list]
+        if nested:  # a row's own copy of a nested value
+            from copy import deepcopy
+
+            for p in np.flatnonzero(np.isin(idx, nested)).tolist():
+                vals[p] = deepcopy(vals[p])
+        return vals, has
+
+    def heads_mask(self, heads: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        ok = []
+        for d in self.templates:
+            first = None if d is None else next((h for h in heads if h in d), None)
+            ok.append(first is not None and (type(d[first]) is dict or type(d[first]) is list))  # type: ignore[index]
+        return np.array(ok, dtype=bool)[self.index[rows]]
+
+    def missing(self, rows: np.ndarray) -> np.ndarray:
+        return self.index[rows] < 0
+
+
+def attribute_source(raws: Sequence[Any], file: str, column: str,
+                     decode: Any = None) -> SharedDictSource:
+    """The source of a dict column read from OTLP ``KeyValue`` lists given as raw JSON bytes (one
+    per row; None or empty: no attributes; or, as :func:`join_raws` gives them, all of them joined
+    and their lengths): the readers' one way to keep attributes without a dict per row.
+
+    Identical byte strings are found column-wise (one Arrow dictionary encoding over the joined
+    bytes, no Python object per row) and each distinct list is decoded, and so checked, here by
+    ``decode`` (bytes → dict; default: the spans fast path's ``KeyValue`` decoding, as
+    :func:`tracekit.io.otlp.decode_attributes` reads the same lists). A list ``decode`` does not
+    take raises :class:`NotCovered` now, at read time: a cell built later cannot fail.
+    """
+    joined, lens = raws if isinstance(raws, tuple) else join_raws(raws)
+    n = len(lens)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    arr = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(joined)])
+    enc = arr.dictionary_encode()
+    index = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    dec = decode or _otlp_attributes
+    templates = []
+    for b in enc.dictionary.to_pylist():
+        if not b.strip():
+            templates.append({})
+            continue
+        try:
+            d = dec(b)
+        except Exception as e:  # noqa: BLE001 - whatever the typed decode refuses: the reader's checked walk
+            raise NotCovered(f"column {column!r}: {type(e).__name__}: {e}") from None
+        if type(d) is not dict:
+            raise NotCovered(f"column {column!r}: decoded to {type(d).__name__}, not a dict")
+        templates.append(d)
+    return SharedDictSource(templates, index, file, column)
+
+
+def join_raws(raws: Sequence[Any]) -> tuple[bytes, np.ndarray]:
+    """Raw byte strings (None: empty) as one ``bytes`` and their lengths: what
+    :func:`attribute_source` takes (a reader may join each document's while they are in the CPU
+    caches and give the pieces joined again)."""
+    n = len(raws)
+    try:
+        lens = np.fromiter(map(len, raws), np.int64, n)
+    except TypeError:  # rows without attributes (None)
+        raws = [b"" if r is None else r for r in raws]
+        lens = np.fromiter(map(len, raws), np.int64, n)
+    return b"".join(raws), lens
+
+
+class NotCovered(ValueError):
+    """A raw value the typed decode does not take: the reader reads it with its checked walk."""
+
+
+_KV_DECODE: Any = None
+
+
+def _otlp_attributes(raw: bytes) -> dict:
+    """OTLP KeyValue list (JSON bytes) → dict, by the spans fast path's Structs."""
+    global _KV_DECODE
+    from .otlp_fast import KeyValue, struct_attributes
+
+    if _KV_DECODE is None:
+        _KV_DECODE = msgspec.json.Decoder(list[KeyValue]).decode
+    return struct_attributes(_KV_DECODE(raw))
+
+
+class BuiltSource(_Source):
+    """Cells built by a reader's ``build`` (``build(rows) -> list`` of new objects, from column-wise
+    data it holds: a picklable object, not a closure); ``missing`` marks the None cells (none when
+    not given)."""
+
+    def __init__(self, n: int, build: Any, file: str, column: str, missing: np.ndarray | None = None):
+        self.n, self.file, self.column = n, file, column
+        self.build, self._missing = build, missing
+        super().__init__()
+
+    def _build(self, rows: np.ndarray) -> np.ndarray:
+        return _obj(list(self.build(rows)))
+
+    def missing(self, rows: np.ndarray) -> np.ndarray:
+        return np.zeros(len(rows), dtype=bool) if self._missing is None else self._missing[rows]
+
+
+class ObjectSource(_Source):
+    """Cells given as objects (every cell built): plain cells beside lazy ones in one column."""
+
+    def __init__(self, values: np.ndarray, file: str = "<object>", column: str = ""):
+        self.n, self.file, self.column = len(values), file, column
+        super().__init__()
+        self._cells[:] = values
+        self._built[:] = True
+
+    def key_values(self, key: str, rows: np.ndarray) -> tuple[list, np.ndarray]:
+        return [None] * len(rows), np.zeros(len(rows), dtype=bool)  # read_key reads the (built) dicts
+
+    def heads_mask(self, heads: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        return np.zeros(len(rows), dtype=bool)
+
+    def missing(self, rows: np.ndarray) -> np.ndarray:
+        return np.zeros(len(rows), dtype=bool)
+
+
+class ConcatSource(_Source):
+    """Rows of several sources one after the other (``pd.concat`` of lazy columns read apart): cells
+    are the parts' cells (built there, once), key reads are the parts' key reads."""
+
+    def __init__(self, parts: Sequence[tuple[_Source, np.ndarray]]):
+        self.parts = [(s, np.asarray(r, dtype=np.int64)) for s, r in parts]
+        self.bounds = np.cumsum([0] + [len(r) for _, r in self.parts])
+        self.n = int(self.bounds[-1])
+        self.file = parts[0][0].file if parts else "<object>"
+        self.column = parts[0][0].column if parts else ""
+        super().__init__()
+
+    def _each(self, rows: np.ndarray):
+        part = np.searchsorted(self.bounds, rows, side="right") - 1
+        for k in np.unique(part).tolist():
+            at = np.flatnonzero(part == k)
+            src, prow = self.parts[k]
+            yield at, src, prow[rows[at] - self.bounds[k]]
+
+    def _build(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty(len(rows), dtype=object)
+        for at, src, sub in self._each(rows):
+            out[at] = src.cells(sub)
+        return out
+
+    def _gather(self, rows: np.ndarray, read: Any, dtype: Any) -> Any:
+        out = np.zeros(len(rows), dtype=dtype)
+        for at, src, sub in self._each(rows):
+            got = read(src, sub)
+            if got is None:
+                return None
+            out[at] = got
+        return out
+
+    def key_values(self, key: str, rows: np.ndarray) -> tuple[list, np.ndarray] | None:
+        vals: list = [None] * len(rows)
+        has = np.zeros(len(rows), dtype=bool)
+        for at, src, sub in self._each(rows):
+            got = src.read_key(key, sub)
+            if got is None:
+                return None
+            for p, v in zip(at.tolist(), got[0], strict=False):
+                vals[p] = v
+            has[at] = got[1]
+        return vals, has
+
+    def heads_mask(self, heads: Sequence[str], rows: np.ndarray) -> np.ndarray | None:
+        return self._gather(rows, lambda src, sub: src.read_heads(heads, sub), bool)
+
+    def missing(self, rows: np.ndarray) -> np.ndarray | None:
+        return self._gather(rows, lambda src, sub: src.read_missing(sub), bool)
+
+
+
+
+def concat_parts(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """``pd.concat`` of a reader's parts (``ignore_index``), ``columns`` kept lazy where a part has
+    them lazy: the object columns of the other parts (the checked walk's rows) join as plain cells
+    instead of turning every lazy cell into an object."""
+    if len(frames) == 1:
+        return frames[0]
+    lazy = [c for c in columns if any(isinstance(f[c].dtype, LazyDtype) for f in frames)]
+    if lazy:
+        frames = [f.assign(**{c: LazyColumn(None, None, f[c].to_numpy(dtype=object)) for c in lazy
+                              if not isinstance(f[c].dtype, LazyDtype)}) for f in frames]
+    return pd.concat(frames, ignore_index=True)
 
 # --------------------------------------------------------------------------------- the array
 
@@ -430,7 +748,13 @@ class LazyColumn(ExtensionArray):
         srcs = {id(a._src) for a in to_concat}
         if len(srcs) == 1 and to_concat[0]._src is not None and all(a._objs is None for a in to_concat):
             return cls(to_concat[0]._src, np.concatenate([a._rows for a in to_concat]))  # type: ignore[misc]
-        return cls(None, None, np.concatenate([a._materialized() for a in to_concat]) if to_concat else _obj([]))
+        if not to_concat or all(a._objs is not None for a in to_concat):
+            return cls(None, None, np.concatenate([a._objs for a in to_concat]) if to_concat else _obj([]))
+        # lazy columns of different sources (and plain ones): still lazy, the parts' cells built there
+        parts = [(a._src, a._rows) if a._objs is None else (ObjectSource(a._objs), np.arange(len(a._objs)))
+                 for a in to_concat if len(a)]
+        src = ConcatSource(parts)
+        return cls(src, np.arange(src.n, dtype=np.int64))
 
     # --- state
     @property
@@ -452,33 +776,18 @@ class LazyColumn(ExtensionArray):
     def key_values(self, key: str) -> tuple[list, np.ndarray] | None:
         """``key`` of every cell read from the stored columns (cells never built), or None when this
         array cannot (not a dict column, or plain). Built cells are read from their dicts."""
-        if self._objs is not None or not isinstance(self._src, DictSource):
+        if self._objs is not None:
             return None
-        rows = self._rows
-        vals, has = self._src.key_values(key, rows)  # type: ignore[arg-type]
-        built = self._src._built[rows]  # type: ignore[index]
-        if built.any():
-            cells = self._src._cells[rows[built]]  # type: ignore[index]
-            for p, d in zip(np.flatnonzero(built).tolist(), cells, strict=False):
-                vals[p] = d.get(key) if isinstance(d, dict) else None
-                has[p] = isinstance(d, dict) and key in d
-        return vals, has
+        return self._src.read_key(key, self._rows)  # type: ignore[union-attr,arg-type]
 
     def heads_present(self, heads: Sequence[str]) -> np.ndarray:
         """Mask of cells where a dotted key may resolve through nested values: the first of
         ``heads`` (longest first, as :func:`~tracekit.core.naming.get_attribute` tries them) that
         the dict holds is a nested value (stored in the fallback), or the cell was built."""
-        src = self._src
-        assert isinstance(src, DictSource) and self._rows is not None
-        ok = []
-        for keys, codes in src.shapes:
-            pos = {k: i for i, k in enumerate(keys)}
-            first = next((h for h in heads if h in pos), None)
-            ok.append(first is not None and codes[pos[first]] == "x")
-        out = np.array(ok + [False], dtype=bool)[src.shape_ids[self._rows]]
-        built = src._built[self._rows]
-        if built.any():
-            out[built] = [isinstance(d, dict) and not set(heads).isdisjoint(d) for d in src._cells[self._rows[built]]]
+        out = None if self._objs is not None else self._src.read_heads(heads, self._rows)  # type: ignore[union-attr,arg-type]
+        if out is None:
+            return np.fromiter((isinstance(d, dict) and not set(heads).isdisjoint(d) for d in self._materialized()),
+                               dtype=bool, count=len(self))
         return out
 
     # --- the ExtensionArray interface
@@ -517,8 +826,10 @@ class LazyColumn(ExtensionArray):
         self._objs, self._src, self._rows = objs, None, None
 
     def isna(self) -> np.ndarray:
-        if self._objs is None and isinstance(self._src, DictSource):
-            return self._src.shape_ids[self._rows] < 0
+        if self._objs is None:
+            got = self._src.read_missing(self._rows)  # type: ignore[union-attr,arg-type]
+            if got is not None:
+                return got
         return np.fromiter((v is None for v in self._materialized()), dtype=bool, count=len(self))
 
     def take(self, indices: Sequence[int], *, allow_fill: bool = False, fill_value: Any = None) -> LazyColumn:
@@ -551,6 +862,10 @@ class LazyColumn(ExtensionArray):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.to_numpy(dtype=dtype)
 
+    def __arrow_array__(self, type: Any = None) -> pa.Array:
+        """The cells as Arrow (``df.to_parquet``, ``pa.array``): as an object column of them converts."""
+        return pa.array(self._materialized(), type=type, from_pandas=True)
+
     def __iter__(self):
         return iter(self._materialized())
 
@@ -560,6 +875,15 @@ class LazyColumn(ExtensionArray):
             theirs = np.asarray(other, dtype=object) if not isinstance(other, LazyColumn) else other._materialized()
             return np.fromiter((_same(a, b) for a, b in zip(mine, theirs, strict=False)), dtype=bool, count=len(mine))
         return np.fromiter((_same(a, other) for a in mine), dtype=bool, count=len(mine))
+
+    def _cast_pointwise_result(self, values: Any) -> Any:
+        """What ``Series.map`` gives: the values' own type (bools, numbers, text…), as for an object
+        column; never a lazy column of mapped values."""
+        from pandas._libs import lib
+
+        if not (isinstance(values, np.ndarray) and values.dtype == object):
+            values = _obj(list(values))
+        return lib.maybe_convert_objects(values, convert_non_numeric=True)
 
     def _values_for_factorize(self) -> tuple[np.ndarray, Any]:
         raise TypeError("tracekit.lazy cells are dicts or lists: unhashable")

@@ -71,6 +71,7 @@ from ._sources import (
     short,
     source_name,
 )
+from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
@@ -601,8 +602,11 @@ def _times(values: list) -> tuple[pd.Series, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 # fast path: a file of OTLP logs (JSON lines, or one document) decoded by msgspec into Structs (no
 # dict per record, KeyValue or AnyValue), then converted column by column over all its records at
-# once (map/attrgetter, Arrow casts and numpy repeats: per-record Python only for the attribute
-# dicts), into the frame :func:`_frame` builds for the checked walk too. It takes only what it maps
+# once (map/attrgetter, Arrow casts and numpy repeats), into the frame :func:`_frame` builds for the
+# checked walk too. ``attributes`` and ``resource`` are lazy columns
+# (:class:`tracekit.io.containers.LazyColumn`): a record's attributes stay raw JSON bytes, each
+# distinct list decoded and checked once at read time (:func:`~tracekit.io.containers.attribute_source`,
+# read_metrics' too), each row's dict built when first used; no per-record Python loop is left. It takes only what it maps
 # exactly as the checked walk does; anything else (a key the Structs do not declare, a JSON type
 # other than the declared one, an integer outside int64, an AnyValue the checked code would judge,
 # a bad id or time) sends the whole file to the checked walk, which reports errors, lists skipped
@@ -642,7 +646,7 @@ class _Rec(_B):
     severityNumber: _Int | str | None = None
     severityText: str | None = None
     body: _AnyV = _NO_VALUE
-    attributes: list[_KV] = []
+    attributes: msgspec.Raw = None  # type: ignore[assignment]  # a KeyValue list: containers.attribute_source
     droppedAttributesCount: int | UnsetType = UNSET
     flags: int | UnsetType = UNSET
     traceId: str | None = None
@@ -727,27 +731,6 @@ def _kvs(kvs: list) -> dict:
                 x = _anyv(v)
         d[kv.key] = x
     return d
-
-
-def _attr_dicts(lists: list) -> list:
-    """The attribute dict of every record (one per record, never shared): ``_kvs`` inlined, as this
-    is the one per-record Python loop of the fast path."""
-    out = []
-    add = out.append
-    for kvs in lists:
-        d: dict = {}
-        for kv in kvs:
-            v = kv.value
-            x = v.stringValue
-            if x is UNSET:
-                x = v.intValue
-                if type(x) is str and x.isascii() and x.isdigit():
-                    x = int(x)
-                elif type(x) is not int:
-                    x = _anyv(v)
-            d[kv.key] = x
-        add(d)
-    return out
 
 
 def _ns_col(raw: list) -> np.ndarray:
@@ -849,7 +832,11 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         return None
     try:
         # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
-        tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []
+        tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []  # attrs: raw KeyValue lists
+        events: list[tuple[int, str]] = []  # (row, eventName): an attribute of its record
+        n = 0  # records so far (the text lists are emptied into Arrow chunks after each document)
+        tid_c, sid_c, text_c, body_c, tt_c, oo_c, a_joined = [], [], [], [], [], [], []
+        strings = ((tid, tid_c), (sid, sid_c), (text, text_c), (body, body_c))
         counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
         for lineno, doc in _documents(data):
             for i, rl in enumerate(doc.resourceLogs):
@@ -888,20 +875,30 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
                         b[k] = _body(recs[k].body)
                     body.extend(b)
-                    a = _attr_dicts(map(_G_ATTRS, recs))
+                    n += len(recs)
                     for k in compress(count(), map(_G_EVENT, recs)):
-                        a[k]["event.name"] = recs[k].eventName
-                    attrs.extend(a)
+                        events.append((n - len(recs) + k, recs[k].eventName))
+                    attrs.extend(map(_G_ATTRS, recs))
+            for lst, chunks in ((tt, tt_c), (oo, oo_c)):  # this document's times too
+                if lst:
+                    chunks.append(_ns_col(lst))
+                    lst.clear()
+            if attrs:  # and its raw attribute lists joined
+                a_joined.append(join_raws(attrs))
+                attrs.clear()
+            for lst, chunks in strings:  # this document's texts to Arrow now, while they are in the CPU caches
+                if lst:
+                    chunks.append(pa.array(lst, type=pa.large_string()))
+                    lst.clear()
             doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
-        n = len(body)
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
         # times: 0 is "unknown" (OTLP), so the time falls back on the observed time
-        obs = _ns_col(oo)
+        obs = np.concatenate(oo_c) if oo_c else np.zeros(0, np.int64)
         obs = np.where(obs == 0, _NAT, obs)
-        t = _ns_col(tt)
+        t = np.concatenate(tt_c) if tt_c else np.zeros(0, np.int64)
         t = np.where(t == 0, obs, t)
-        trace, bad_t = canonical_ids(_strs(tid), 32, xray=True)
-        span, bad_s = canonical_ids(_strs(sid), 16)
+        trace, bad_t = canonical_ids(_chunked(tid_c), 32, xray=True)
+        span, bad_s = canonical_ids(_chunked(sid_c), 16)
         if bad_t.any() or bad_s.any():
             raise _Fallback  # the checked walk names the record
         try:
@@ -909,17 +906,30 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # enum names among them
             num = pa.array([_num(x) for x in nums], type=pa.int64())
         at = pa.array(group)
-        res_col = np.empty(len(resource), dtype=object)
-        res_col[:] = resource
+        # attributes and resource: lazy columns, checked now (each distinct attribute list decoded once)
+        a_src = attribute_source((b"".join(j for j, _ in a_joined), np.concatenate([ln for _, ln in a_joined]))
+                                 if a_joined else join_raws([]), name, "attributes")
+        if events:  # those records' cells are built now, with their event name
+            rows = np.array([r for r, _ in events], dtype=np.int64)
+            for d, (_, ev) in zip(a_src.cells(rows), events, strict=True):
+                d["event.name"] = ev
+        every = np.arange(n, dtype=np.int64)
         return _frame(_ns_series(t), _ns_series(obs), trace, span, _strs_taken(service, at), _strs_taken(host, at),
-                      _strs(text), pd.array(num, dtype="Int64"), _strs(body),
-                      pd.Series(attrs, dtype=object), pd.Series(res_col[group], dtype=object),
+                      _chunked(text_c), pd.array(num, dtype="Int64"), _chunked(body_c),
+                      pd.Series(LazyColumn(a_src, every)),
+                      pd.Series(LazyColumn(SharedDictSource(resource, group, name, "resource"), every.copy())),
                       _strs_taken(["otlp"], pa.array(np.zeros(n, dtype=np.int64))),
                       _strs_taken([name], pa.array(np.zeros(n, dtype=np.int64))),
                       pd.array(np.asarray(record, dtype=np.int64)[group], dtype="Int64"))
     except (msgspec.DecodeError, msgspec.ValidationError, _Fallback, TypeError, ValueError, OverflowError,
             pa.ArrowInvalid):
         return None
+
+
+def _chunked(chunks: list) -> pd.Series:
+    """A string column of Arrow chunks (one per document), in one piece."""
+    arr = pa.chunked_array(chunks, type=pa.large_string()).combine_chunks() if chunks else pa.array([], pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr])))
 
 
 def _strs_taken(values: list, at: pa.Array) -> pd.Series:
@@ -1008,7 +1018,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                                                exc.record, exc.reason))
         if len(c.body) or not pieces:
             pieces.append(c.frame())
-        df = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        df = concat_parts(pieces, ("attributes", "resource"))
     if not len(df) and not c.skipped:
         what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
             if c.ignored else "no log records found"

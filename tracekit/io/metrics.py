@@ -33,8 +33,10 @@ document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / his
 exponentialHistogram / summary shapes, the lines of a batch turned into columns together — and any
 line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
 parsed by orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the
-checked walk's (``tests/test_metrics_fast.py`` compares the two). ``benchmarks/bench_read_metrics.py``
-measures it against ``orjson.loads`` of every line.
+checked walk's (``tests/test_metrics_fast.py`` compares the two). Its ``attributes``, ``resource``,
+``exemplars`` and ``buckets`` are lazy columns (dtype ``tracekit.lazy``): real dicts and lists,
+checked at read time and each built when first used (:mod:`tracekit.io.containers`).
+``benchmarks/bench_read_metrics.py`` measures it against ``orjson.loads`` of every line.
 
 :func:`metric_rates` turns cumulative (and delta) sums into per-second rates, starting again at a
 counter reset.
@@ -83,6 +85,7 @@ from ._sources import (
     short,
     source_name,
 )
+from .containers import BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
@@ -255,7 +258,7 @@ class _Reader:
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[tuple[str, str | None, str]] = []
         self.fast_ok = True
-        self.parts: list[pd.DataFrame] = []  # frames of the rows read so far, in file order (fast-path batches)
+        self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
         self.pending_bytes = 0
 
@@ -609,8 +612,8 @@ class _Reader:
                      source_record=i if line is None else line)
 
     # -- the frame
-    def add_part(self, part: pd.DataFrame) -> None:
-        """Append the frame of a fast-path batch after the rows read so far."""
+    def add_part(self, part: dict) -> None:
+        """Append a fast-path batch (:func:`_f_columns`' part) after the rows read so far."""
         self.flush_rows()
         self.parts.append(part)
 
@@ -623,9 +626,19 @@ class _Reader:
         self.flush_rows()
         if not self.parts:
             return self.rows_frame()
-        if len(self.parts) == 1:
-            return self.parts[0]
-        return pd.concat(self.parts, ignore_index=True)
+        frames: list[pd.DataFrame] = []
+        run: list[dict] = []
+        for p in self.parts:  # each run of fast-path batches one frame; the checked walk's rows between
+            if isinstance(p, dict):
+                run.append(p)
+                continue
+            if run:
+                frames.append(_f_frame(run))
+                run = []
+            frames.append(p)
+        if run:
+            frames.append(_f_frame(run))
+        return concat_parts(frames, _LAZY_COLUMNS)  # (rows of the checked walk join lazy batches as plain cells)
 
     def rows_frame(self) -> pd.DataFrame:
         """The frame of the column lists (raw values converted column-wise)."""
@@ -646,6 +659,9 @@ class _Reader:
             else:
                 data[col.name] = pd.Series(pd.array(v, dtype=col.dtype))
         return pd.DataFrame(data)
+
+
+_LAZY_COLUMNS = ("attributes", "resource", "exemplars", "buckets")
 
 
 class _Unusual(Exception):
@@ -861,15 +877,20 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # Each line (or a single document) is decoded into Structs of the exact OTLP shapes (gauge, sum,
 # histogram, exponentialHistogram, summary; forbid_unknown_fields, no null where a value is
 # expected, integers within int64); the decoded lines wait in ``_Reader.pending`` and are turned
-# into a frame together, column by column (:func:`_f_columns`), about 32 MB of JSON at a time. What
+# into columns together (:func:`_f_columns`), about 1 MB of JSON at a time (their Structs still in
+# the CPU caches when their fields are read), and the batches into one frame (:func:`_f_frame`). What
 # is per point in JSON is not per point in Python where it can be avoided:
 #
-# * a point's ``attributes``, a histogram's ``bucketCounts`` and ``explicitBounds`` are kept as
-#   ``msgspec.Raw`` (the bytes, no objects): attributes are decoded once per distinct set of a
-#   batch and each row gets its own copy of that dict (``dict.copy``: rows never share a dict a
-#   user could change; a set holding a list or map value is decoded for every row instead), bounds
-#   once per distinct list, bucket counts of the whole batch by one ``numpy.fromstring`` over
-#   their joined text (after checking it is only quoted or only bare decimal digits);
+# * no Python object per point is kept for the object columns: ``attributes``, ``resource``,
+#   ``exemplars`` and ``buckets`` are lazy columns (:class:`tracekit.io.containers.LazyColumn`) whose
+#   cells — real dicts and lists — are built when first used, from column-wise sources checked now:
+#   a point's ``attributes`` are ``msgspec.Raw`` bytes, deduplicated column-wise and each distinct
+#   set decoded (and checked) once (:func:`~tracekit.io.containers.attribute_source`, the logs
+#   reader's too); resources are one dict per scope; bucket counts of the whole batch are one
+#   ``numpy.fromstring`` over their joined text (after checking it is only quoted or only bare
+#   decimal digits), bounds decoded once per distinct list; exemplars of the common shape are
+#   checked column-wise (the others read one by one now). A cell is a new object (rows never share
+#   a mutable value) and building one cannot fail: everything was checked at read time;
 # * times and integer values are joined and parsed by ``numpy.fromstring`` (checked: ASCII digits,
 #   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
@@ -883,10 +904,10 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): 4.3x the floor at 60,040 points (CPU, load ~6),
-# 1.81x its instructions (callgrind, 6,000 points); decode plus only the per-row dicts and lists of
-# the schema's object columns (``--bound``) is 1.7x-3.0x the floor by itself, so the ≤ 1.5x target
-# is out of reach with those columns.
+# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points,
+# from 4.1x / 4.7x with eager object columns and 32 MB batches. What is left is the typed decode
+# (~0.4x), one ``attrgetter`` pass per field over the points' Structs, freeing the Structs, and the
+# column-wise checks; the ≤ 1.5x target is not reached this way.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1019,7 +1040,6 @@ class _FMetricsData(_FBase):
 
 
 _DECODE = msgspec.json.Decoder(_FMetricsData).decode
-_DECODE_ATTRIBUTES = msgspec.json.Decoder(list[KeyValue]).decode
 _DECODE_BOUNDS = msgspec.json.Decoder(list[float | _I64]).decode
 _DECODE_COUNTS = msgspec.json.Decoder(list[_U64 | str]).decode
 #: False sends every source to the checked walk (tests compare the two paths)
@@ -1027,8 +1047,11 @@ FAST = True
 #: lines / documents the typed fast path took, and those that fell back to the checked walk
 STATS = {"fast": 0, "fallback": 0}
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
-#: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once)
-_BATCH_BYTES = 32 << 20
+#: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once, so that they
+#: are still in the CPU caches when their fields are read; batches are cheap, as one frame is made
+#: for all of them by _f_frame). Measured at 60,000 / 200,040 points: 1 MB 1.82x / 2.10x the
+#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x
+_BATCH_BYTES = 1 << 20
 
 
 class _Fallback(Exception):
@@ -1075,18 +1098,45 @@ _E_TIME, _E_DOUBLE, _E_TRACE, _E_SPAN, _E_ATTRS = (attrgetter(k) for k in (
     "timeUnixNano", "asDouble", "traceId", "spanId", "filteredAttributes"))
 
 
-def _f_exemplar_lists(exs: list) -> list:
-    """The exemplar lists of the points (a new list per point), column-wise when every exemplar
-    has the common shape (a decimal-string time, an asDouble, lower-case hex ids), else one by
-    one as :func:`_exemplars` does."""
-    n = len(exs)
-    out: list = [[] for _ in range(n)]
-    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
+class _ExemplarCells:
+    """Builds exemplar lists (a new list of new dicts per row) from the column-wise exemplars of the
+    common shape: row r's are the flat positions ``offsets[r]:offsets[r + 1]``."""
+
+    def __init__(self, offsets: np.ndarray, times: np.ndarray, values: np.ndarray, tids: np.ndarray,
+                 sids: np.ndarray):
+        self.offsets, self.times, self.values, self.tids, self.sids = offsets, times, values, tids, sids
+
+    def __call__(self, rows: np.ndarray) -> list:
+        out: list = [[] for _ in range(len(rows))]
+        lo, hi = self.offsets[rows], self.offsets[rows + 1]
+        have = np.flatnonzero(hi > lo)
+        if not len(have):
+            return out
+        flat = np.concatenate([np.arange(a, z) for a, z in zip(lo[have].tolist(), hi[have].tolist(), strict=True)])
+        dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
+                 for t, v, a, b in zip(self.times[flat].tolist(), self.values[flat].tolist(), self.tids[flat].tolist(),
+                                       self.sids[flat].tolist(), strict=True)]
+        k = 0
+        for p, m_ in zip(have.tolist(), (hi - lo)[have].tolist(), strict=True):
+            out[p] = dicts[k:k + m_]
+            k += m_
         return out
+
+
+def _f_exemplar_source(exs: list, file: str) -> BuiltSource:
+    """The exemplars column of the points: checked now, column-wise when every exemplar has the
+    common shape (a decimal-string time, an asDouble, lower-case hex ids, no attributes) and built
+    when first asked for; else the points that have exemplars are read one by one now, as
+    :func:`_exemplars` reads them."""
+    n = len(exs)
+    none = np.zeros(n + 1, dtype=np.int64)
+    empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), _OBJ0, _OBJ0)
+    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
+        return BuiltSource(n, empty, file, "exemplars")
     lens = np.fromiter(map(len, exs), np.int64, n)
     rows = np.flatnonzero(lens)
     if not len(rows):
-        return out
+        return BuiltSource(n, empty, file, "exemplars")
     flat = list(chain.from_iterable(exs))
     m = len(flat)
     tids, sids = list(map(_E_TRACE, flat)), list(map(_E_SPAN, flat))
@@ -1101,27 +1151,29 @@ def _f_exemplar_lists(exs: list) -> list:
             and not jtid.encode().translate(None, b"0123456789abcdef") and not jsid.encode().translate(None, b"0123456789abcdef")
             and set(map(type, vs)) == {float} and not any(map(_E_ATTRS, flat))):
         try:
-            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19).tolist()
+            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19)
         except (TypeError, _Fallback):
             times = None
     if times is None:
-        for j in rows.tolist():
-            out[j] = _f_exemplars(exs[j])
-        return out
+        src = BuiltSource(n, empty, file, "exemplars")
+        src.preset(rows, [_f_exemplars(exs[j]) for j in rows.tolist()])
+        return src
     if _ZERO_TRACE in tids:  # all-zero ids are no ids
         tids = [None if t == _ZERO_TRACE else t for t in tids]
     if _ZERO_SPAN in sids:
         sids = [None if t == _ZERO_SPAN else t for t in sids]
-    dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
-             for t, v, a, b in zip(times, vs, tids, sids, strict=True)]
-    if m == len(rows):  # one exemplar per point that has any
-        for j, d in zip(rows.tolist(), dicts, strict=True):
-            out[j].append(d)
-        return out
-    k = 0
-    for j, m_ in zip(rows.tolist(), lens[rows].tolist(), strict=True):
-        out[j] = dicts[k:k + m_]
-        k += m_
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return BuiltSource(n, _ExemplarCells(offsets, times, np.array(vs, dtype=np.float64), _objs(tids), _objs(sids)),
+                       file, "exemplars")
+
+
+_OBJ0 = np.empty(0, dtype=object)
+
+
+def _objs(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
@@ -1240,30 +1292,6 @@ def _f_values(pts: list) -> np.ndarray:
     return out
 
 
-def _f_attributes(raws: list) -> list:
-    """Each point's attribute dict, decoded once per distinct set of attributes; every row gets a
-    dict of its own (a copy; a set holding list or map values is decoded again for every row, so
-    no row shares a mutable value with another)."""
-    # the raw bytes of each point's attributes (NUL never occurs in JSON text): one join, one split
-    try:
-        joined = b"\x00".join(raws)
-    except TypeError:  # points without attributes (None; not compared one by one: Raw == None is a call)
-        joined = b"\x00".join([b"" if r is None else r for r in raws])
-    keys = joined.split(b"\x00")
-    parsed: dict[bytes, dict | None] = {}
-    nested = False
-    for k in dict.fromkeys(keys):
-        d = struct_attributes(_DECODE_ATTRIBUTES(k)) if k else {}
-        if any(type(v) is list or type(v) is dict for v in d.values()):
-            nested = True
-            parsed[k] = None
-        else:
-            parsed[k] = d
-    if nested:
-        return [d.copy() if (d := parsed[k]) is not None else struct_attributes(_DECODE_ATTRIBUTES(k)) for k in keys]
-    return list(map(dict.copy, map(parsed.__getitem__, keys)))
-
-
 def _f_bounds(raw: Any) -> list[float]:
     """A histogram's explicit bounds (checked: numbers, strictly increasing)."""
     if raw is None:
@@ -1274,8 +1302,9 @@ def _f_bounds(raw: Any) -> list[float]:
     return bounds
 
 
-def _f_bucket_counts(raws: list) -> tuple[list, np.ndarray, np.ndarray]:
-    """(the counts list of each point, their number, their sum) from the points' raw bucketCounts:
+def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the counts of every point one after the other, their number per point, their sum per point)
+    from the points' raw bucketCounts:
     the joined text parsed at once when every list is only quoted or only bare decimal digits, no
     spaces; else one list at a time."""
     n = len(raws)
@@ -1303,15 +1332,10 @@ def _f_bucket_counts(raws: list) -> tuple[list, np.ndarray, np.ndarray]:
                 csum = np.r_[0, np.cumsum(flat)]
                 offs = np.r_[0, np.cumsum(lens)]
                 sums = csum[offs[1:]] - csum[offs[:-1]]
-                k = int(lens[0]) if n else 0
-                if (lens == k).all():
-                    counts = flat.reshape(n, k).tolist() if k else [[] for _ in range(n)]
-                else:
-                    fl = flat.tolist()
-                    counts = [fl[i:j] for i, j in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)]
-                return counts, lens, sums
+                return flat, lens, sums
     counts = [_f_uints(_DECODE_COUNTS(r)) if r is not None else [] for r in raws]
-    return (counts, np.array(list(map(len, counts)), dtype=np.int64),
+    flat = np.array(list(chain.from_iterable(counts)), dtype=np.int64)  # beyond int64: OverflowError, the checked walk
+    return (flat, np.array(list(map(len, counts)), dtype=np.int64),
             np.array(list(map(sum, counts)), dtype=object))
 
 
@@ -1324,31 +1348,61 @@ def _f_count_column(pts: list) -> np.ndarray:
 
 
 def _f_histograms(pts: list) -> tuple:
-    """(count, sum, min, max, buckets) of histogram points."""
+    """(count, sum, min, max, (the distinct bounds lists, each point's bounds number, every point's
+    counts one after the other, their number per point)) of histogram points: checked now, the
+    bucket dicts built when first asked for (:class:`_BucketCells`)."""
     n = len(pts)
     cs = _f_count_column(pts)
-    counts, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
+    flat, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
     if ((lens > 0) & (sums != cs)).any():
         raise _Fallback  # the checked walk names the point
     ebs = list(map(_BOUNDS, pts))
     if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
-        bounds = _f_bounds(ebs[0])
-        if not ((lens == 0) | (lens == len(bounds) + 1)).all():
-            raise _Fallback
-        buckets = [{"bounds": bounds[:], "counts": c} for c in counts]
+        bounds = [_f_bounds(ebs[0])]
+        bidx = np.zeros(n, dtype=np.int64)
     else:
-        seen: dict[bytes, list] = {}
-        buckets = []
-        for eb, m_, c in zip(ebs, lens.tolist(), counts, strict=True):
+        seen: dict[bytes, int] = {}
+        bounds = []
+        ids = []
+        for eb in ebs:
             key = b"" if eb is None else bytes(eb)
-            bounds = seen.get(key)
-            if bounds is None:
-                bounds = seen[key] = _f_bounds(eb)
-            if m_ and m_ != len(bounds) + 1:
-                raise _Fallback
-            buckets.append({"bounds": bounds[:], "counts": c})
+            i = seen.get(key)
+            if i is None:
+                i = seen[key] = len(bounds)
+                bounds.append(_f_bounds(eb))
+            ids.append(i)
+        bidx = np.array(ids, dtype=np.int64)
+    nb = np.array([len(b) + 1 for b in bounds], dtype=np.int64)[bidx]
+    if not ((lens == 0) | (lens == nb)).all():
+        raise _Fallback
     return (cs.astype(np.float64), _f_floats(list(map(_SUM, pts))), _f_floats(list(map(_MIN, pts))),
-            _f_floats(list(map(_MAX, pts))), buckets)
+            _f_floats(list(map(_MAX, pts))), (bounds, bidx, flat, lens))
+
+
+class _BucketCells:
+    """Builds histogram bucket dicts ``{"bounds", "counts"}`` (new lists per row) from the distinct
+    bounds lists, each row's bounds number (-1: no histogram, a None cell) and the counts of every
+    row one after the other (row r's at ``offsets[r]:offsets[r + 1]``)."""
+
+    def __init__(self, bounds: list, bidx: np.ndarray, flat: np.ndarray, offsets: np.ndarray):
+        self.bounds, self.bidx, self.flat, self.offsets = bounds, bidx, flat, offsets
+
+    def __call__(self, rows: np.ndarray) -> list:
+        out: list = [None] * len(rows)
+        b = self.bidx[rows]
+        pos = np.flatnonzero(b >= 0)
+        if not len(pos):
+            return out
+        lo, hi = self.offsets[rows[pos]], self.offsets[rows[pos] + 1]
+        k = hi - lo
+        if (k == k[0]).all():
+            counts = self.flat[lo[:, None] + np.arange(k[0])].tolist()
+        else:
+            counts = [self.flat[a:z].tolist() for a, z in zip(lo.tolist(), hi.tolist(), strict=True)]
+        bounds = self.bounds
+        for p, i, c in zip(pos.tolist(), b[pos].tolist(), counts, strict=True):
+            out[p] = {"bounds": bounds[i][:], "counts": c}
+        return out
 
 
 def _f_exp_histograms(pts: list) -> tuple:
@@ -1387,6 +1441,7 @@ def _f_summaries(pts: list) -> tuple:
 
 
 _KIND_DATA = attrgetter(*(f for f, _, _ in _F_KINDS))
+_FAMILY = {_FGauge: 0, _FSum: 1, _FHistogram: 2, _FExpHistogram: 3, _FSummary: 4}
 
 
 def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
@@ -1394,8 +1449,9 @@ def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
     datas = _KIND_DATA(m)
     if datas.count(None) != len(datas) - 1 or not m.name:
         raise _Fallback
-    fam = next(i for i, d in enumerate(datas) if d is not None)
-    data, kind = datas[fam], _F_KINDS[fam][2]
+    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
+    fam = _FAMILY[type(data)]
+    kind = _F_KINDS[fam][2]
     temporality = monotonic = None
     if fam and fam != 4:  # sums and histograms
         temporality = _TEMPORALITY.get(data.aggregationTemporality)
@@ -1422,9 +1478,9 @@ def _f_take(values: list, dtype: Any, rows: np.ndarray) -> Any:
     return pd.array(values, dtype=dtype).take(rows)
 
 
-def _f_columns(items: list) -> pd.DataFrame:
-    """The frame of decoded documents ``items`` ((document, chunk, file, line)); raises (anything)
-    when a line is not covered: the caller then splits the batch."""
+def _f_columns(items: list) -> dict | None:
+    """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
+    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch."""
     pts_by: tuple[list, ...] = ([], [], [], [], [])
     dps_all: list = []
     fams: list[int] = []
@@ -1466,7 +1522,12 @@ def _f_columns(items: list) -> pd.DataFrame:
     fam_rows = np.repeat(np.array(fams), npts)
     value = np.full(n, math.nan)
     count, sum_, min_, max_ = value.copy(), value.copy(), value.copy(), value.copy()
-    buckets = np.full(n, None, dtype=object)
+    file0 = items[0][2]
+    bidx = np.full(n, -1, dtype=np.int64)  # histogram buckets: built when asked for (_BucketCells)
+    blens = np.zeros(n, dtype=np.int64)
+    bounds: list = []
+    flat = np.empty(0, dtype=np.int64)
+    exp_buckets = None
     quantiles = np.full(n, None, dtype=object)
     start = np.full(n, _NAT, dtype=np.int64)
     for fam, sub in enumerate(pts_by):
@@ -1481,33 +1542,68 @@ def _f_columns(items: list) -> pd.DataFrame:
         elif fam == 4:
             count[at], sum_[at], q = _f_summaries(sub)
             quantiles[at] = q
+        elif fam == 2:
+            count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(sub)
+            bidx[at], blens[at] = bi, ln
         else:
-            count[at], sum_[at], min_[at], max_[at], b = (_f_histograms if fam == 2 else _f_exp_histograms)(sub)
-            buckets[at] = b
+            count[at], sum_[at], min_[at], max_[at], b = _f_exp_histograms(sub)
+            exp_buckets = (np.arange(n)[at], b)
     flags = list(map(_FLAGS, pts))
-    if flags.count(None) == n:
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(blens, out=offsets[1:])
+    buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
+    if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
+        buckets.preset(*exp_buckets)
+    # everything is checked by now: the frame is made by _f_frame, once for a run of batches
+    return {"n": n, "rows": rows, "consts": consts, "time": _f_nanos(list(map(_TIME, pts))), "start_time": start,
+            "value": value, "count": count, "sum": sum_, "min": min_, "max": max_, "quantiles": quantiles,
+            "flags": None if flags.count(None) == n else flags, "buckets": buckets,
+            "attributes": attribute_source(list(map(_ATTRIBUTES, pts)), file0, "attributes"),
+            "exemplars": _f_exemplar_source(list(map(_EXEMPLARS, pts)), file0)}
+
+
+def _f_frame(parts: list[dict]) -> pd.DataFrame:
+    """The frame of consecutive fast-path batches (:func:`_f_columns`' parts): numbers and times
+    concatenated, each per-metric value repeated once over all of them, the lazy columns' sources
+    merged (attributes, resource) or chained (exemplars, buckets)."""
+    n = sum(p["n"] for p in parts)
+    moff = np.cumsum([0] + [len(p["consts"]) for p in parts])
+    rows = np.concatenate([p["rows"] + o for p, o in zip(parts, moff.tolist(), strict=False)])
+    names, units, descs, kinds, temps, monos, services, hosts, ress, files, records = zip(
+        *chain.from_iterable(p["consts"] for p in parts), strict=True)
+    one = len(parts) == 1
+
+    def cat(key: str) -> np.ndarray:
+        return parts[0][key] if one else np.concatenate([p[key] for p in parts])
+
+    if all(p["flags"] is None for p in parts):
         flags_col = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
     else:
-        flags_col = pd.array(flags, dtype="Int64")
-    names, units, descs, kinds, temps, monos, services, hosts, ress, files, records = zip(*consts, strict=True)
-    res_col = np.empty(len(ress), dtype=object)
-    res_col[:] = ress
+        flags_col = pd.array(list(chain.from_iterable([None] * p["n"] if p["flags"] is None else p["flags"]
+                                                      for p in parts)), dtype="Int64")
+    file0 = parts[0]["attributes"].file
+    every = np.arange(n, dtype=np.int64)
+
+    def chained(key: str) -> Any:
+        return parts[0][key] if one else ConcatSource([(p[key], np.arange(p["n"], dtype=np.int64)) for p in parts])
+
     data = {
-        "time": _f_times_series(_f_nanos(list(map(_TIME, pts)))),
-        "start_time": _f_times_series(start),
+        "time": _f_times_series(cat("time")),
+        "start_time": _f_times_series(cat("start_time")),
         "name": _f_take(names, STRING, rows),
         "unit": _f_take(units, STRING, rows),
         "description": _f_take(descs, STRING, rows),
         "kind": _f_take(kinds, STRING, rows),
         "temporality": _f_take(temps, STRING, rows),
         "monotonic": _f_take(monos, "boolean", rows),
-        "value": value, "count": count, "sum": sum_, "min": min_, "max": max_,
-        "buckets": buckets, "quantiles": quantiles,
+        "value": cat("value"), "count": cat("count"), "sum": cat("sum"), "min": cat("min"), "max": cat("max"),
+        "buckets": LazyColumn(chained("buckets"), every), "quantiles": cat("quantiles"),
         "service": _f_take(services, STRING, rows),
         "host": _f_take(hosts, STRING, rows),
-        "attributes": pd.Series(_f_attributes(list(map(_ATTRIBUTES, pts))), dtype=object),
-        "resource": res_col[rows],
-        "exemplars": pd.Series(_f_exemplar_lists(list(map(_EXEMPLARS, pts))), dtype=object),
+        "attributes": LazyColumn(parts[0]["attributes"] if one else
+                                 SharedDictSource.merge([p["attributes"] for p in parts], file0, "attributes"), every.copy()),
+        "resource": LazyColumn(SharedDictSource(ress, rows, file0, "resource"), every.copy()),
+        "exemplars": LazyColumn(chained("exemplars"), every.copy()),
         "flags": flags_col,
         "source": _f_take(["otlp"], STRING, np.zeros(n, np.int64)),
         "source_file": _f_take(files, STRING, rows),

@@ -90,7 +90,7 @@ def test_read_logs_real_otlp_examples(real_traces):
     assert r.attributes == {"string.attribute": "some string", "boolean.attribute": True, "int.attribute": 10,
                             "double.attribute": 637.704, "array.attribute": ["many", "values"],
                             "map.attribute": {"some.map.key": "some value"}}
-    assert r.resource["otel.scope.name"] == "my.library" and r.resource["otel.scope.my.scope.attribute"] == "some scope attribute"
+    assert r.resource["otel.scope.name"] == "my.library" and r.resource["otel.scope.attr.my.scope.attribute"] == "some scope attribute"
     ev = tk.read_logs(real_traces / "opentelemetry-proto" / "events.json").iloc[0]
     assert ev.attributes["event.name"] == "browser.page_view" and pd.isna(ev.trace_id)
     assert json.loads(ev.body) == {"type": 0, "url": "https://www.guidgenerator.com/online-guid-generator.aspx",
@@ -1064,12 +1064,9 @@ def test_a_subscription_control_message_has_no_empty_service_or_host():
     assert ctl["resource"].tolist() == [{}, {}] and ctl["body"].tolist()[1] == "json"
 
 
-@pytest.mark.xfail(strict=True, reason="both read_logs paths name scope attributes otel.scope.<key> (io/logs.py, the checked "
-                                       "walk and the typed fast path being rewritten on branch mcol: the fix is one "
-                                       "f-string in each, made together so the paths stay equal); the spans and metrics "
-                                       "readers name them otel.scope.attr.<key>, and a scope attribute called 'name' "
-                                       "overwrites otel.scope.name")
 def test_scope_attributes_are_named_as_the_spans_and_metrics_readers_name_them(real_traces):
+    """One name for a scope attribute in every reader (io.otlp.SCOPE_ATTR_PREFIX): read_logs named it
+    otel.scope.<key>, so a scope attribute called 'name' overwrote otel.scope.name."""
     d = real_traces / "opentelemetry-proto"
     logs, spans = tk.read_logs(d / "logs.json"), tk.read(d / "trace.json")
     metrics = tk.read_metrics(d / "metrics.json")
@@ -1094,3 +1091,15 @@ def test_json_lines_times_and_trace_ids_as_common_loggers_write_them(tmp_path):
                                    pd.Timestamp(1_700_000_000_000_000_005, tz="UTC"),
                                    pd.Timestamp(1_700_000_000_123_000_000, tz="UTC"), pd.Timestamp(1_700_000_000, unit="s", tz="UTC")]
     assert df.loc[1, "trace_id"] == T1 and df.loc[1, "span_id"] == S1 and df.loc[0, "attributes"] == {"name": "app"}
+
+
+def test_a_scope_attribute_called_name_keeps_the_scope_name_in_both_paths(monkeypatch):
+    import tracekit.io.logs as L
+
+    doc = {"resourceLogs": [{"scopeLogs": [{"scope": {"name": "lib", "attributes": [
+        {"key": "name", "value": {"stringValue": "not the scope's name"}}]},
+        "logRecords": [{"timeUnixNano": "1", "body": {"stringValue": "x"}}]}]}]}
+    for fast in (True, False):
+        monkeypatch.setattr(L, "FAST_PATH", fast)
+        res = tk.read_logs(doc).loc[0, "resource"]
+        assert res["otel.scope.name"] == "lib" and res["otel.scope.attr.name"] == "not the scope's name", (fast, res)

@@ -54,7 +54,7 @@ def _logs(n: int = 40) -> pd.DataFrame:
     rng = np.random.default_rng(5)
     services = np.array(["cart", "payments", None], dtype=object)[rng.integers(0, 3, n)]
     hosts = np.array(["h-1", "h-2", None], dtype=object)[rng.integers(0, 3, n)]
-    scope = {"otel.scope.name": "app.logger", "otel.scope.version": "2.1", "otel.scope.team": "shop"}
+    scope = {"otel.scope.name": "app.logger", "otel.scope.version": "2.1", "otel.scope.attr.team": "shop"}
     # (bytes are not here: readers give a bytesValue as its base64 text, as the spans reader does)
     values = [1, -2**63, 2**63 - 1, 0.5, float("inf"), True, "text", "", [1, "a", None], {"k": {"n": [1.5]}}]
     res = [{**(scope if i % 3 == 0 else {}), **({"k8s.pod.name": h} if h and i % 4 == 1 else {}),

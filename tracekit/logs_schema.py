@@ -72,7 +72,7 @@ LOG_COLUMNS: tuple[Column, ...] = (
     Column("severity_number", "Int64", True, "", "OTLP severity number 1–24 (from the text's short name when the source has none)"),
     Column("body", STRING, True, "", "the message: a string body as is; a structured body (map, array) as compact JSON"),
     Column("attributes", object, False, "", "dict of the record's attributes (OTLP attributes, `event.name`; JSON fields other than the ones above). May be a lazy column (dtype `tracekit.lazy`, as read by `read_logs`' fast path): its cells are real dicts, each built (a copy of its distinct set, checked at read time) when first used; `tk.attribute` reads one key without building them"),
-    Column("resource", object, False, "", "dict of resource attributes (+ `otel.scope.*`); CloudWatch `log.group` / `log.stream`; may be lazy (`tracekit.lazy`: each row's own copy of its scope's dict, built when first used)"),
+    Column("resource", object, False, "", "dict of resource attributes (+ the scope: `otel.scope.name`, `otel.scope.version`, its attributes as `otel.scope.attr.<key>`); CloudWatch `log.group` / `log.stream`; may be lazy (`tracekit.lazy`: each row's own copy of its scope's dict, built when first used)"),
     Column("source", STRING, False, "", "format the record was read from", values=_SOURCES),
     Column("source_file", STRING, True, "", "file (or `<object>`) the record was read from"),
     Column("source_record", "Int64", True, "", "1-based line of a JSON-lines file, else 0-based index of the top-level record"),

@@ -68,7 +68,7 @@ METRIC_COLUMNS: tuple[Column, ...] = (
     Column("service", STRING, False, "", "service the point describes: OTLP resource `service.name` (`unknown_service` when absent, as the spans reader); joins the spans' `service`"),
     Column("host", STRING, True, "", "machine, container or pod the point describes: the first of `tracekit.core.HOST_KEYS` the resource names (CloudWatch: dimension `InstanceId`, `PodName`, `host`…); joins the host read from the spans' resource"),
     Column("attributes", object, False, "", "dict of the data point's attributes (CloudWatch: its dimensions). May be a lazy column (dtype `tracekit.lazy`, as read by `read_metrics`' fast path): its cells are real dicts, each built (a copy of its distinct set, checked at read time) when first used; `tk.attribute` reads one key without building them"),
-    Column("resource", object, False, "", "dict of resource attributes (+ `otel.scope.*`); may be lazy (`tracekit.lazy`: each row's own copy of its scope's dict, built when first used)"),
+    Column("resource", object, False, "", "dict of resource attributes (+ the scope: `otel.scope.name`, `otel.scope.version`, its attributes as `otel.scope.attr.<key>`); may be lazy (`tracekit.lazy`: each row's own copy of its scope's dict, built when first used)"),
     Column("exemplars", object, False, "", "list of dicts {time (ns since epoch), value, trace_id, span_id, attributes}: ids as the spans' (32 / 16 lower-case hex; None when absent); may be lazy (`tracekit.lazy`: checked at read time, each list built when first used)"),
     Column("flags", "Int64", True, "", "OTLP data point flags (1 = no recorded value)"),
     Column("source", STRING, False, "", "format the point was read from", values=METRIC_SOURCES),

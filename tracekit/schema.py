@@ -90,7 +90,7 @@ SPAN_COLUMNS: tuple[Column, ...] = (
     Column("fault", "bool", False, "", "server fault (5xx): X-Ray `fault`; OTLP: http_status ≥ 500"),
     Column("throttle", "bool", False, "", "throttled (429): X-Ray `throttle`; OTLP: http_status == 429"),
     Column("attributes", object, False, "", "dict of every source attribute: OTLP attributes as they are; X-Ray `annotation.<k>`, `metadata.<namespace>`, `http.*`, `aws.*`, `sql.*`, `cause`, `user`, `namespace`, `precursor_ids` and any other key"),
-    Column("resource", object, False, "", "dict: OTLP resource attributes (+ `otel.scope.*`); X-Ray segment `origin`, `service.*`, `aws.*` context of the segment"),
+    Column("resource", object, False, "", "dict: OTLP resource attributes (+ the scope: `otel.scope.name`, `otel.scope.version`, its attributes as `otel.scope.attr.<key>`); X-Ray segment `origin`, `service.*`, `aws.*` context of the segment"),
     Column("events", object, False, "", "list of dicts {time (ns since epoch or None), name, attributes}; X-Ray exceptions become `exception` events"),
     Column("links", object, False, "", "list of dicts {trace_id, span_id, trace_state, flags, attributes}"),
     Column("trace_state", STRING, True, "", "W3C tracestate of the span (OTLP `traceState`; carries `ot=th:` sampling thresholds)"),

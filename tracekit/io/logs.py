@@ -72,10 +72,10 @@ from ._sources import (
     source_name,
 )
 from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
+from .otlp import SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
-from .otlp import gc_paused
 
 __all__ = ["read_logs"]
 
@@ -234,7 +234,7 @@ class _Logs:
                         if scope.get("version"):
                             res_j["otel.scope.version"] = scope["version"]
                         for k, v in _attrs(scope.get("attributes")).items():
-                            res_j[f"otel.scope.{k}"] = v
+                            res_j[SCOPE_ATTR_PREFIX + k] = v
                     recs = sl.get("logRecords")
                     rkey = "logRecords"
                     if recs is None:
@@ -859,7 +859,7 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                         if scope.version:
                             res_j["otel.scope.version"] = scope.version
                         for k, v in _kvs(scope.attributes).items():
-                            res_j[f"otel.scope.{k}"] = v
+                            res_j[SCOPE_ATTR_PREFIX + k] = v
                     counts.append(len(recs))
                     service.append(svc)
                     host.append(hst)

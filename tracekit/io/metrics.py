@@ -86,11 +86,11 @@ from ._sources import (
     source_name,
 )
 from .containers import BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
+from .otlp import SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
 from .otlp import decode_attributes as _attrs
-from .otlp import gc_paused
 from .otlp import source_parts as _sub_sources
 from .otlp_fast import KeyValue, Resource, Scope, raw_part, struct_attributes
 
@@ -346,7 +346,7 @@ class _Reader:
                 if scope.get("version"):
                     res["otel.scope.version"] = scope["version"]
                 for k, v in _attrs(scope.get("attributes")).items():
-                    res[f"otel.scope.attr.{k}"] = v
+                    res[SCOPE_ATTR_PREFIX + k] = v
                 metrics = sm.get("metrics") or []
                 if type(metrics) is not list:
                     raise _Bad(f"metrics must be a list, got {short(metrics)}")
@@ -1503,7 +1503,7 @@ def _f_columns(items: list) -> dict | None:
                     if scope.version:
                         res["otel.scope.version"] = scope.version
                     for k, v in struct_attributes(scope.attributes).items():
-                        res[f"otel.scope.attr.{k}"] = v
+                        res[SCOPE_ATTR_PREFIX + k] = v
                 for m in sm.metrics or ():
                     fam, kind, data, temporality, monotonic = _f_kind(m)
                     dps = data.dataPoints

@@ -519,6 +519,9 @@ def _http_status(x: Any) -> int | None:
 # the one pass
 
 
+#: how every OTLP reader and writer names a scope attribute in the resource dict (spans, logs, metrics)
+SCOPE_ATTR_PREFIX = "otel.scope.attr."
+
 @dataclass
 class _Block:
     """The spans of one scopeSpans entry: contiguous rows start .. start + n."""
@@ -768,7 +771,7 @@ class Collector:
                     if "version" in scope:
                         res["otel.scope.version"] = scope["version"]
                     for k, v in _attrs(scope.get("attributes")).items():
-                        res["otel.scope.attr." + k] = v
+                        res[SCOPE_ATTR_PREFIX + k] = v
                     if "droppedAttributesCount" in scope:
                         res["otel.scope.dropped_attributes_count"] = _count(scope["droppedAttributesCount"],
                                                                             "scope droppedAttributesCount")

@@ -335,7 +335,7 @@ def _append(c: _otlp.Collector, rss: Iterable[ResourceSpans], file: str, lineno:
                 if scope.version is not UNSET:
                     res["otel.scope.version"] = scope.version
                 for k, v in _attrs(scope.attributes).items():
-                    res["otel.scope.attr." + k] = v
+                    res[_otlp.SCOPE_ATTR_PREFIX + k] = v
                 if scope.droppedAttributesCount is not UNSET:
                     res["otel.scope.dropped_attributes_count"] = scope.droppedAttributesCount
             if ss.schemaUrl is not UNSET:

@@ -78,6 +78,7 @@ import pandas as pd
 from ..core.nested import dumps, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
+from .otlp import SCOPE_ATTR_PREFIX
 
 __all__ = ["to_xray", "xray_segment_documents", "write_xray", "to_otlp", "write_otlp", "otlp_any_value", "otlp_key_values",
            "write_chunks"]
@@ -831,7 +832,7 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
             g = groups[gk] = (rattrs, {}, res)
         scope = key_cache.get(("scope", id(res)))
         if scope is None:
-            sattrs = tuple((a[len("otel.scope.attr."):], v) for a, v in res.items() if a.startswith("otel.scope.attr."))
+            sattrs = tuple((a[len(SCOPE_ATTR_PREFIX):], v) for a, v in res.items() if a.startswith(SCOPE_ATTR_PREFIX))
             r = {c: cols[c][i] for c in _OTLP_COLS}
             with _span_context(r, "write_otlp"):
                 scope = key_cache[("scope", id(res))] = (

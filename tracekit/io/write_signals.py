@@ -16,7 +16,7 @@ Columns and what carries them:
   ``unknown_service`` unless the resource names it); ``host`` is ``host.name`` unless the resource
   already names that host (logs: ``host.name`` / ``k8s.pod.name``; metrics: the first of
   :data:`tracekit.core.HOST_KEYS`); the resource's ``otel.scope.name`` / ``otel.scope.version`` and
-  the scope attributes (logs: ``otel.scope.<key>``; metrics: ``otel.scope.attr.<key>``, as each
+  the scope attributes (``otel.scope.attr.<key>``, io.otlp.SCOPE_ATTR_PREFIX, as each
   reader names them) become the ``scope``.
 - logs: ``time`` → ``timeUnixNano``, ``observed_time`` → ``observedTimeUnixNano``, ``severity_text`` /
   ``severity_number``, ``body`` (a ``stringValue``), ``attributes`` (attribute ``event.name``, when a
@@ -58,7 +58,7 @@ from ..core.nested import dumps
 from ..errors import ArgumentError, TraceKitError
 from ..logs_schema import validate_logs
 from ..metrics_schema import validate_metrics
-from .otlp import gc_paused
+from .otlp import SCOPE_ATTR_PREFIX, gc_paused
 from .write import otlp_key_values as _kvs
 from .write import write_chunks
 
@@ -226,7 +226,7 @@ def _logs_lines(logs: pd.DataFrame, batch: int) -> Iterable[bytes]:
     cols = {c: (_ns_list(logs[c]) if c in ("time", "observed_time") else _obj_list(logs[c])) for c in _LOG_COLS}
     n = len(logs)
     for a in range(0, n, batch):
-        g = _Groups("otel.scope.", _log_host, None)
+        g = _Groups(SCOPE_ATTR_PREFIX, _log_host, None)
         for i in range(a, min(a + batch, n)):
             r = {c: cols[c][i] for c in _LOG_COLS}
             try:
@@ -448,7 +448,7 @@ def _metrics_lines(metrics: pd.DataFrame, batch: int) -> Iterable[bytes]:
     cols = {c: (_ns_list(metrics[c]) if c in ("time", "start_time") else _obj_list(metrics[c])) for c in _METRIC_COLS}
     n = len(metrics)
     for a in range(0, n, batch):
-        g = _Groups("otel.scope.attr.", host_of, "unknown_service")
+        g = _Groups(SCOPE_ATTR_PREFIX, host_of, "unknown_service")
         for i in range(a, min(a + batch, n)):
             r = {c: cols[c][i] for c in _METRIC_COLS}
             kind = r["kind"]

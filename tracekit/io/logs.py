@@ -775,7 +775,12 @@ def _num(x: Any) -> int | None:
 
 def _body(b: _AnyV) -> str | None:
     v = _anyv(b)
-    return v if v is None or type(v) is str else orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode()
+    if v is None or type(v) is str:
+        return v
+    try:
+        return _json_text(v, "body")  # the checked walk's text (NaN, ±Infinity, big integers as OTLP/JSON writes them)
+    except _Bad:
+        raise _Fallback from None  # the checked code reports it
 
 
 def _raw_bytes(part: Any) -> tuple[str, bytes] | None:

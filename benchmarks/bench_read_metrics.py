@@ -1,7 +1,7 @@
 """read_metrics against the JSON parse of the same bytes (target: ≤ 1.5x).
 
     python benchmarks/bench_read_metrics.py            # 200,000 data points
-    python benchmarks/bench_read_metrics.py --points 20000
+    python benchmarks/bench_read_metrics.py --quick    # 20,000 data points (or --points N)
 
 Writes collector-style OTLP JSON lines (one ``resourceMetrics`` per line: 20 services × a gauge, a
 cumulative sum and a histogram of 10 buckets, points with 2 attributes, one exemplar per histogram
@@ -124,13 +124,14 @@ def lower_bound(data: bytes) -> None:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--points", type=int, default=200_000)
+    ap.add_argument("--points", type=int, default=None, help="data points (default 200,000; --quick 20,000)")
+    ap.add_argument("--quick", action="store_true", help="20,000 data points (benchmarks/run.py --quick)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--bound", action="store_true", help="also time the eager bound (see the module docstring)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "metrics.jsonl"
-        n = write(p, args.points)
+        n = write(p, args.points or (20_000 if args.quick else 200_000))
         data = p.read_bytes()
 
         from json_floor import parse_dropped, parse_kept

@@ -304,7 +304,7 @@ def collect_report(
     skipped = _skipped_frame(spans)
     signals_tl = None
     if metrics is not None and story.causes is not None and len(story.causes):
-        signals_tl = _signals_timeline(spans, story, metrics)
+        signals_tl = _signals_timeline(spans, story, metrics, given=baseline is not None)
     return ReportData(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -355,10 +355,11 @@ def _clock(t: Any) -> str:
         pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
 
 
-def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) -> pd.DataFrame | None:
+def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame, given: bool) -> pd.DataFrame | None:
     """The requests of the top-ranked services per time bucket with the metric that moved most at each
     (rank_causes' ``metric_top_name``; :func:`tracekit.timeline` by service with ``metrics``), or None when no
-    metric moved there."""
+    metric moved there. ``given``: a baseline was given (else the story's baseline is the period before the change,
+    inside ``spans``)."""
     from .analysis.timeline import timeline
 
     rc = story.causes
@@ -372,6 +373,7 @@ def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) ->
     # the baseline's period on the same axis when it is a separate period just before the incident (as long as the
     # incident or nearer), so the move itself is drawn; a baseline cut from the same spans is in them already
     frames, base, with_base = [spans], story.baseline, False
+    within = not given and base is not None and len(base) > 0  # the normal period before the change, in the spans
     if base is not None and len(base) and len(spans) and not base["trace_id"].isin(spans["trace_id"]).all():
         gap = spans["start"].min() - base["end"].max()
         if pd.Timedelta(0) <= gap <= spans["end"].max() - spans["start"].min():
@@ -379,8 +381,8 @@ def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame) ->
     tl = timeline(pd.concat(frames, ignore_index=True) if with_base else spans, story.freq, by="service",
                   metrics=metrics, metric_names=names)
     out = tl[tl["service"].isin(top)].reset_index(drop=True)
-    out.attrs = dict(tl.attrs, services=top, metric_names=names, with_baseline=with_base,
-                     incident_start=spans["start"].min())
+    out.attrs = dict(tl.attrs, services=top, metric_names=names, with_baseline=with_base, baseline_within=bool(within),
+                     incident_start=spans["start"].min() if not within else story.incident["start"].min())
     return out
 
 
@@ -637,8 +639,10 @@ def render_report(data: ReportData) -> str:
     parts.append(fig(plotting.plot_heatmap(data.spans, story.freq, title="request latency over time (all requests)")))
     if data.signals_timeline is not None:
         st = data.signals_timeline
-        since = (f"the baseline's period and then the incident (from {_esc(_clock(st.attrs['incident_start']))} UTC)"
-                 if st.attrs.get("with_baseline") else "the incident's period")
+        start = _esc(_clock(st.attrs["incident_start"]))
+        since = (f"the baseline's period and then the incident (from {start} UTC)" if st.attrs.get("with_baseline") else
+                 f"the whole data: the baseline's period and the incident's (from {start} UTC)"
+                 if st.attrs.get("baseline_within") else "the incident's period")
         parts.append('<h3 id="metrics-over-time">Metrics of the likely causes</h3><p class="muted">The requests each of '
                      f"the top-ranked services served ({_esc(', '.join(st.attrs.get('services', [])))}) and the "
                      f"metrics that moved most at them ({_esc(', '.join(st.attrs.get('metric_names', [])))}: mean per "

@@ -923,7 +923,7 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
         label = f"{r['service']} {level} {r[keys[1]]}"
     parts = sorted(((r[e], e) for e in EVIDENCE if r[e] > 0.05), reverse=True)
     if not parts:
-        return f"{label}: nothing in its spans differs clearly from the baseline."
+        return f"{label}: nothing in its spans' timing, calls or errors differs clearly from the baseline."
     op = r.get("evidence_operation")
     op_txt = f"{op} " if level != "operation" and isinstance(op, str) and op else ""
     txt = [_PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),

@@ -104,6 +104,8 @@ _OTHER_SIGNALS = ("resourceSpans", "resource_spans", "resourceLogs", "resource_l
                   "resource_profiles", "batches", "result")
 _INT64_MAX = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]+")
+#: a JSON number's text (RFC 8259), as a proto3 writer may quote a double
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _nanos(x: Any, what: str) -> int:
@@ -124,6 +126,8 @@ def _num(x: Any, what: str) -> float:
             return float(x.replace("inity", ""))
         if re.fullmatch(r"-?[0-9]+", x):
             return float(int(x))
+        if _JSON_NUMBER.fullmatch(x):  # proto3's JSON lets any double be a string: "1e-9", "0.5"
+            return float(x)
     raise _Bad(f"{what} must be a number, got {short(x)}")
 
 

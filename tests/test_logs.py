@@ -957,3 +957,21 @@ def test_json_lines_times_and_trace_ids_as_common_loggers_write_them(tmp_path):
                                    pd.Timestamp(1_700_000_000_000_000_005, tz="UTC"),
                                    pd.Timestamp(1_700_000_000_123_000_000, tz="UTC"), pd.Timestamp(1_700_000_000, unit="s", tz="UTC")]
     assert df.loc[1, "trace_id"] == T1 and df.loc[1, "span_id"] == S1 and df.loc[0, "attributes"] == {"name": "app"}
+
+
+def test_any_value_doubles_written_as_json_strings(tmp_path):
+    """proto3's JSON mapping lets a double be a string ("0.5", "1e-9"); the AnyValue decoder (one for spans and
+    logs) took only "NaN"/"Infinity" and skipped the whole record as 'doubleValue must be a number'."""
+    doc = _otlp_log(attributes=[{"key": "ratio", "value": {"doubleValue": "0.5"}},
+                                {"key": "tiny", "value": {"doubleValue": "-1E-9"}}])
+    doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"] = {"doubleValue": "2.5"}
+    p = tmp_path / "l.json"
+    p.write_text(json.dumps(doc))
+    df = tk.read_logs(p)
+    assert df.loc[0, "attributes"] == {"ratio": 0.5, "tiny": -1e-9} and df.loc[0, "body"] == "2.5"
+    spans = tk.read({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": T1, "spanId": S1, "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+        "attributes": [{"key": "ratio", "value": {"doubleValue": "0.5"}}]}]}]}]})
+    assert spans.loc[0, "attributes"]["ratio"] == 0.5
+    with pytest.raises(tk.TraceFormatError, match="doubleValue must be a number, got '0,5'"):
+        tk.read_logs(json.loads(json.dumps(doc).replace('"0.5"', '"0,5"')))

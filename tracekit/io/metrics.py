@@ -83,11 +83,11 @@ from ._sources import (
     short,
     source_name,
 )
+from .otlp import JSON_NUMBER, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
 from .otlp import decode_attributes as _attrs
-from .otlp import gc_paused
 from .otlp import source_parts as _sub_sources
 from .otlp_fast import KeyValue, Resource, Scope, raw_part, struct_attributes
 
@@ -104,8 +104,6 @@ _OTHER_SIGNALS = ("resourceSpans", "resource_spans", "resourceLogs", "resource_l
                   "resource_profiles", "batches", "result")
 _INT64_MAX = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]+")
-#: a JSON number's text (RFC 8259), as a proto3 writer may quote a double
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _nanos(x: Any, what: str) -> int:
@@ -126,7 +124,7 @@ def _num(x: Any, what: str) -> float:
             return float(x.replace("inity", ""))
         if re.fullmatch(r"-?[0-9]+", x):
             return float(int(x))
-        if _JSON_NUMBER.fullmatch(x):  # proto3's JSON lets any double be a string: "1e-9", "0.5"
+        if JSON_NUMBER.fullmatch(x):  # proto3's JSON lets any double be a string: "1e-9", "0.5"
             return float(x)
     raise _Bad(f"{what} must be a number, got {short(x)}")
 

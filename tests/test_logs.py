@@ -975,3 +975,13 @@ def test_any_value_doubles_written_as_json_strings(tmp_path):
     assert spans.loc[0, "attributes"]["ratio"] == 0.5
     with pytest.raises(tk.TraceFormatError, match="doubleValue must be a number, got '0,5'"):
         tk.read_logs(json.loads(json.dumps(doc).replace('"0.5"', '"0,5"')))
+
+
+def test_logs_insights_query_results_are_named_with_what_to_do():
+    """`aws logs get-query-results` output (rows of {field, value}) is not log records read_logs takes; the error
+    said only 'not a log record: the object has no message, time or trace id (keys: results, statistics, status)'."""
+    out = {"results": [[{"field": "@timestamp", "value": "2019-06-12 22:13:01.000"},
+                        {"field": "@message", "value": "hello"}, {"field": "@ptr", "value": "Cm…"}]],
+           "statistics": {"recordsMatched": 1.0, "recordsScanned": 2.0, "bytesScanned": 300.0}, "status": "Complete"}
+    with pytest.raises(tk.TraceFormatError, match=r"CloudWatch Logs Insights query results .*filter-log-events"):
+        tk.read_logs(out)

@@ -229,6 +229,9 @@ def known_shape(value: Any) -> str | None:
         return "X-Ray sampling rules/targets (not trace data)"
     if "resourceMetrics" in value or "resourceLogs" in value:
         return "OTLP metrics or logs (not trace data)"
+    if type(value.get("results")) is list and "status" in value and "statistics" in value:
+        return ("CloudWatch Logs Insights query results (rows of {field, value}, not log events: get the events with "
+                "aws logs filter-log-events or tk.fetch_logs, or build a frame with tk.logs_from_columns)")
     return None
 
 

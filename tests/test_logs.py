@@ -985,3 +985,41 @@ def test_logs_insights_query_results_are_named_with_what_to_do():
            "statistics": {"recordsMatched": 1.0, "recordsScanned": 2.0, "bytesScanned": 300.0}, "status": "Complete"}
     with pytest.raises(tk.TraceFormatError, match=r"CloudWatch Logs Insights query results .*filter-log-events"):
         tk.read_logs(out)
+
+
+def test_python_lambda_runtime_lines_give_their_level():
+    """The Python Lambda runtime writes logging records as '[LEVEL]<TAB>time<TAB>request id<TAB>message' (Node.js puts
+    the level third: 'time<TAB>request id<TAB>LEVEL<TAB>message', which was read); the Python form kept no level, so
+    its ERROR records counted as no error."""
+    out = {"events": [
+        {"timestamp": 1704067200000, "message": "[ERROR]\t2024-01-01T00:00:00.000Z\t8f507cfc-1111-4697-b07a-ac58fc914c95"
+                                                "\tpayment declined\n", "logStreamName": "s"},
+        {"timestamp": 1704067200001, "message": "[WARNING]\t2024-01-01T00:00:00.001Z\t8f507cfc-1111-4697-b07a-ac58fc914c95"
+                                                "\tretrying\tin 2 s\n", "logStreamName": "s"},
+        {"timestamp": 1704067200002, "message": "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'",
+         "logStreamName": "s"}], "searchedLogStreams": []}
+    df = tk.read_logs(out)
+    assert df["severity_text"].tolist() == ["ERROR", "WARN", "ERROR"]
+    assert df["body"].tolist() == ["payment declined", "retrying\tin 2 s",
+                                   "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'"]
+    assert df.loc[0, "attributes"]["aws.request_id"] == "8f507cfc-1111-4697-b07a-ac58fc914c95"
+
+
+def test_a_lambda_subscription_event_is_decoded(tmp_path):
+    """A CloudWatch Logs subscription as a Lambda function receives it ({"awslogs": {"data": base64 of the gzip'd
+    payload}}, the test event AWS's console and Powertools ship) was refused as 'not a log record (keys: awslogs)'."""
+    import base64
+    import zlib
+
+    payload = {"messageType": "DATA_MESSAGE", "owner": "123456789123", "logGroup": "/aws/lambda/pay", "logStream": "s1",
+               "subscriptionFilters": ["f"], "logEvents": [
+                   {"id": "e1", "timestamp": 1440442987000, "message": "[ERROR]\t2015-08-24T19:03:07.000Z\treq-1\tboom\n"},
+                   {"id": "e2", "timestamp": 1440442987001, "message": json.dumps({"level": "INFO", "message": "ok",
+                                                                                   "xray_trace_id": "1-5759e988-bd862e3fe1be46a994272793"})}]}
+    for pack in (gzip.compress, zlib.compress):  # CloudWatch sends gzip; some test events hold zlib
+        event = {"awslogs": {"data": base64.b64encode(pack(json.dumps(payload).encode())).decode()}}
+        df = tk.read_logs(event)
+        assert df["body"].tolist() == ["boom", "ok"] and df["severity_text"].tolist() == ["ERROR", "INFO"]
+        assert df.loc[1, "trace_id"] == "5759e988bd862e3fe1be46a994272793" and df.loc[0, "service"] == "/aws/lambda/pay"
+    with pytest.raises(tk.TraceFormatError, match=r"awslogs\.data: not base64 of a gzip'd subscription payload"):
+        tk.read_logs({"awslogs": {"data": "!!not base64!!"}})

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.ids import normalize_trace_ids
@@ -140,9 +141,15 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
                 raise
     df = pd.concat(frames, ignore_index=True) if frames else empty_logs()
     df = df[df["trace_id"].isin(wanted).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
-    # one event may match the patterns of two chunks only if it names two traces: keep it once
-    df = df.loc[~df[["time", "body", "trace_id"]].astype(str).assign(
-        stream=df["resource"].map(lambda r: r.get("log.stream"))).duplicated()].reset_index(drop=True)
+    # one event may match the patterns of two chunks only if it names two traces: keep it once — by its eventId
+    # (two events with the same time, text and stream are two events), by time, text and stream when it has none
+    ev = df["attributes"].map(lambda a: a.get("log.event_id")).astype(object)
+    has = ev.notna().to_numpy()
+    key = pd.DataFrame({c: np.where(has, "", df[c].astype(str).to_numpy()) for c in ("time", "body", "trace_id")})
+    key["stream"] = np.where(has, "", df["resource"].map(lambda r: str(r.get("log.stream"))).to_numpy())
+    key["group"] = df["resource"].map(lambda r: str(r.get("log.group"))).to_numpy()
+    key["event"] = np.where(has, ev.astype(str).to_numpy(), "")
+    df = df.loc[~key.duplicated().to_numpy()].reset_index(drop=True)
     df.attrs["calls"] = calls
     df.attrs["skipped"] = tuple(s for f in frames for s in f.attrs.get("skipped", ()))
     return df

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.ids import normalize_trace_ids
-from ..errors import ArgumentError
+from ..errors import ArgumentError, TraceFormatWarning
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
 from ..schema import STRING, trace_id_to_xray
@@ -158,6 +158,17 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
 def _read_page(events: list, group: str, chunk: list[str]) -> pd.DataFrame:
     """One page of events → logs; a record with no trace id whose message holds one asked id gets it."""
     df = read_logs({"logGroup": group, "logEvents": events}, errors="skip")
+    if len(df) != len(events):  # a record was skipped (and listed): read the page one event at a time so that
+        # rows stay paired with their events for the fill below; the skip was said once by the read above
+        import warnings
+
+        skipped = df.attrs.get("skipped", ())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TraceFormatWarning)
+            per = [read_logs({"logGroup": group, "logEvents": [ev]}, errors="skip") for ev in events]
+        events = [ev for ev, p in zip(events, per, strict=True) if len(p) == 1]
+        df = pd.concat([p for p in per if len(p) == 1], ignore_index=True) if events else per[0]
+        df.attrs["skipped"] = skipped
     if len(df) == len(events) and df["trace_id"].isna().any():
         forms = [(t, (t, trace_id_to_xray(t))) for t in chunk]
         fill = []

@@ -1023,3 +1023,18 @@ def test_a_lambda_subscription_event_is_decoded(tmp_path):
         assert df.loc[1, "trace_id"] == "5759e988bd862e3fe1be46a994272793" and df.loc[0, "service"] == "/aws/lambda/pay"
     with pytest.raises(tk.TraceFormatError, match=r"awslogs\.data: not base64 of a gzip'd subscription payload"):
         tk.read_logs({"awslogs": {"data": "!!not base64!!"}})
+
+
+def test_one_page_of_a_paginated_output_is_flagged(tmp_path):
+    """A filter-log-events output saved with --max-items / --no-paginate holds a nextToken: later pages exist that
+    the file does not hold. It was read as if whole; it is flagged (attrs['truncated'], one warning) now."""
+    p = tmp_path / "page.json"
+    page = {"events": [{"timestamp": 1, "message": "x", "logStreamName": "s"}], "searchedLogStreams": []}
+    p.write_text(json.dumps({**page, "nextToken": "Bxkq6kVGFtq2y_MoigeqscPOdhXVbhiVtLoAmXb5jCrI4="}))
+    with pytest.warns(tk.TraceFormatWarning, match=r"page\.json is one page of a paginated output \(nextToken\)"):
+        df = tk.read_logs(p)
+    assert df.attrs["truncated"] is True and len(df) == 1
+    p.write_text(json.dumps(page))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.read_logs(p).attrs["truncated"] is False

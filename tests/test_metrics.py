@@ -440,3 +440,19 @@ def test_doubles_written_as_json_strings_are_numbers(fast, monkeypatch):
     for bad in ("1,5", "0x10", " 1", "1e", "nan", "inf"):  # what JSON numbers and proto3's specials are not
         with pytest.raises(TraceFormatError, match="asDouble must be a number"):
             tk.read_metrics(_doc([{"name": "g", "gauge": {"dataPoints": [{"timeUnixNano": str(T0), "asDouble": bad}]}}]))
+
+
+def test_one_page_of_a_paginated_get_metric_data_output_is_flagged(tmp_path):
+    p = tmp_path / "page.json"
+    page = {"MetricDataResults": [{"Id": "m1", "Label": "CPU", "Timestamps": ["2024-01-01T00:00:00Z"], "Values": [1.0],
+                                   "StatusCode": "PartialData"}], "Messages": []}
+    p.write_text(json.dumps({**page, "NextToken": "abc"}))
+    with pytest.warns(TraceFormatWarning, match=r"page\.json is one page of a paginated output \(NextToken\)"):
+        m = tk.read_metrics(p)
+    assert m.attrs["truncated"] is True and len(m) == 1
+    p.write_text(json.dumps({**page, "MetricDataResults": [{**page["MetricDataResults"][0], "StatusCode": "Complete"}]}))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.read_metrics(p).attrs["truncated"] is False

@@ -75,6 +75,7 @@ from ._sources import (
     read_bytes,
     short,
     source_name,
+    warn_page,
 )
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
@@ -106,6 +107,7 @@ class _Logs:
         self.errors = errors
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[SkippedRecord] = []
+        self.pages: list[str] = []  # files that are one page of a paginated output (a nextToken in them)
         self.clear()
 
     def clear(self) -> None:
@@ -169,6 +171,8 @@ class _Logs:
         elif "events" in value and type(value["events"]) is list and ("nextToken" in value or "nextForwardToken" in value
                                                                        or "searchedLogStreams" in value or not value["events"]
                                                                        or type(value["events"][0]) is dict and "message" in value["events"][0]):
+            if value.get("nextToken"):
+                self.pages.append(file)
             self.cloudwatch(value["events"], None, None, file, line, f"{path}.events" if path else "events", index)
         elif type(value.get("awslogs")) is dict and len(value) == 1:  # a subscription as a Lambda function receives it
             try:
@@ -1050,5 +1054,8 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         if errors == "raise":
             raise err
         c.skipped.append(SkippedRecord.from_error(err))
+    df.attrs["truncated"] = bool(c.pages)
+    if c.pages:
+        warn_page(c.pages[0], "nextToken", "records", "read_logs")
     return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)")
 

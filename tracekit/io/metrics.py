@@ -82,6 +82,7 @@ from ._sources import (
     read_bytes,
     short,
     source_name,
+    warn_page,
 )
 from .otlp import JSON_NUMBER, gc_paused
 from .otlp import BadValue as _Bad
@@ -256,6 +257,7 @@ class _Reader:
         self.cols: dict[str, list] = {c: [] for c in self.COLS}
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[tuple[str, str | None, str]] = []
+        self.pages: list[str] = []  # files that are one page of a paginated output (a NextToken in them)
         self.fast_ok = True
         self.parts: list[pd.DataFrame] = []  # frames of the rows read so far, in file order (fast-path batches)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
@@ -299,6 +301,8 @@ class _Reader:
                     self.resource_metrics(rm, file, line, i if line is None else line, where, f"{path}resourceMetrics[{i}]")
                 return
             if "MetricDataResults" in value:
+                if value.get("NextToken"):
+                    self.pages.append(file)
                 self.metric_data(value, file, line, where, path)
                 return
             if "Datapoints" in value:
@@ -854,6 +858,9 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
                   if rd.ignored else "no metric data points")
         rd.problem(reason, rd.ignored[0][0] if rd.ignored else source_name(source), None)
+    df.attrs["truncated"] = bool(rd.pages)
+    if rd.pages:
+        warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
     return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
 
 

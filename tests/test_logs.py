@@ -1107,3 +1107,84 @@ def test_a_scope_attribute_called_name_keeps_the_scope_name_in_both_paths(monkey
         monkeypatch.setattr(L, "FAST_PATH", fast)
         res = tk.read_logs(doc).loc[0, "resource"]
         assert res["otel.scope.name"] == "lib" and res["otel.scope.attr.name"] == "not the scope's name", (fast, res)
+
+
+def test_any_value_doubles_written_as_json_strings(tmp_path):
+    """proto3's JSON mapping lets a double be a string ("0.5", "1e-9"); the AnyValue decoder (one for spans and
+    logs) took only "NaN"/"Infinity" and skipped the whole record as 'doubleValue must be a number'."""
+    doc = _otlp_log(attributes=[{"key": "ratio", "value": {"doubleValue": "0.5"}},
+                                {"key": "tiny", "value": {"doubleValue": "-1E-9"}}])
+    doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"] = {"doubleValue": "2.5"}
+    p = tmp_path / "l.json"
+    p.write_text(json.dumps(doc))
+    df = tk.read_logs(p)
+    assert df.loc[0, "attributes"] == {"ratio": 0.5, "tiny": -1e-9} and df.loc[0, "body"] == "2.5"
+    spans = tk.read({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": T1, "spanId": S1, "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+        "attributes": [{"key": "ratio", "value": {"doubleValue": "0.5"}}]}]}]}]})
+    assert spans.loc[0, "attributes"]["ratio"] == 0.5
+    with pytest.raises(tk.TraceFormatError, match="doubleValue must be a number, got '0,5'"):
+        tk.read_logs(json.loads(json.dumps(doc).replace('"0.5"', '"0,5"')))
+
+
+def test_logs_insights_query_results_are_named_with_what_to_do():
+    """`aws logs get-query-results` output (rows of {field, value}) is not log records read_logs takes; the error
+    said only 'not a log record: the object has no message, time or trace id (keys: results, statistics, status)'."""
+    out = {"results": [[{"field": "@timestamp", "value": "2019-06-12 22:13:01.000"},
+                        {"field": "@message", "value": "hello"}, {"field": "@ptr", "value": "Cm…"}]],
+           "statistics": {"recordsMatched": 1.0, "recordsScanned": 2.0, "bytesScanned": 300.0}, "status": "Complete"}
+    with pytest.raises(tk.TraceFormatError, match=r"CloudWatch Logs Insights query results .*filter-log-events"):
+        tk.read_logs(out)
+
+
+def test_python_lambda_runtime_lines_give_their_level():
+    """The Python Lambda runtime writes logging records as '[LEVEL]<TAB>time<TAB>request id<TAB>message' (Node.js puts
+    the level third: 'time<TAB>request id<TAB>LEVEL<TAB>message', which was read); the Python form kept no level, so
+    its ERROR records counted as no error."""
+    out = {"events": [
+        {"timestamp": 1704067200000, "message": "[ERROR]\t2024-01-01T00:00:00.000Z\t8f507cfc-1111-4697-b07a-ac58fc914c95"
+                                                "\tpayment declined\n", "logStreamName": "s"},
+        {"timestamp": 1704067200001, "message": "[WARNING]\t2024-01-01T00:00:00.001Z\t8f507cfc-1111-4697-b07a-ac58fc914c95"
+                                                "\tretrying\tin 2 s\n", "logStreamName": "s"},
+        {"timestamp": 1704067200002, "message": "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'",
+         "logStreamName": "s"}], "searchedLogStreams": []}
+    df = tk.read_logs(out)
+    assert df["severity_text"].tolist() == ["ERROR", "WARN", "ERROR"]
+    assert df["body"].tolist() == ["payment declined", "retrying\tin 2 s",
+                                   "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'"]
+    assert df.loc[0, "attributes"]["aws.request_id"] == "8f507cfc-1111-4697-b07a-ac58fc914c95"
+
+
+def test_a_lambda_subscription_event_is_decoded(tmp_path):
+    """A CloudWatch Logs subscription as a Lambda function receives it ({"awslogs": {"data": base64 of the gzip'd
+    payload}}, the test event AWS's console and Powertools ship) was refused as 'not a log record (keys: awslogs)'."""
+    import base64
+    import zlib
+
+    payload = {"messageType": "DATA_MESSAGE", "owner": "123456789123", "logGroup": "/aws/lambda/pay", "logStream": "s1",
+               "subscriptionFilters": ["f"], "logEvents": [
+                   {"id": "e1", "timestamp": 1440442987000, "message": "[ERROR]\t2015-08-24T19:03:07.000Z\treq-1\tboom\n"},
+                   {"id": "e2", "timestamp": 1440442987001, "message": json.dumps({"level": "INFO", "message": "ok",
+                                                                                   "xray_trace_id": "1-5759e988-bd862e3fe1be46a994272793"})}]}
+    for pack in (gzip.compress, zlib.compress):  # CloudWatch sends gzip; some test events hold zlib
+        event = {"awslogs": {"data": base64.b64encode(pack(json.dumps(payload).encode())).decode()}}
+        df = tk.read_logs(event)
+        assert df["body"].tolist() == ["boom", "ok"] and df["severity_text"].tolist() == ["ERROR", "INFO"]
+        assert df.loc[1, "trace_id"] == "5759e988bd862e3fe1be46a994272793" and df.loc[0, "service"] == "/aws/lambda/pay"
+    with pytest.raises(tk.TraceFormatError, match=r"awslogs\.data: not base64 of a gzip'd subscription payload"):
+        tk.read_logs({"awslogs": {"data": "!!not base64!!"}})
+
+
+def test_one_page_of_a_paginated_output_is_flagged(tmp_path):
+    """A filter-log-events output saved with --max-items / --no-paginate holds a nextToken: later pages exist that
+    the file does not hold. It was read as if whole; it is flagged (attrs['truncated'], one warning) now."""
+    p = tmp_path / "page.json"
+    page = {"events": [{"timestamp": 1, "message": "x", "logStreamName": "s"}], "searchedLogStreams": []}
+    p.write_text(json.dumps({**page, "nextToken": "Bxkq6kVGFtq2y_MoigeqscPOdhXVbhiVtLoAmXb5jCrI4="}))
+    with pytest.warns(tk.TraceFormatWarning, match=r"page\.json is one page of a paginated output \(nextToken\)"):
+        df = tk.read_logs(p)
+    assert df.attrs["truncated"] is True and len(df) == 1
+    p.write_text(json.dumps(page))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.read_logs(p).attrs["truncated"] is False

@@ -115,3 +115,40 @@ def test_fetch_logs_page_size_out_of_range_is_an_argument_error(page_size):
     with pytest.raises(tk.ArgumentError, match=r"fetch_logs: page_size must be an integer from 1 to 10,000"):
         tk.fetch_logs([A], log_groups="/aws/lambda/pay", start=0, end=10, page_size=page_size,
                       endpoint_url="http://127.0.0.1:9", max_attempts=1)
+
+
+def test_fetch_logs_keeps_identical_events_that_are_two_events(moto_url):
+    """A loop logging the same line twice in one millisecond on one stream is two events (two eventIds); fetch_logs
+    dropped the second as a duplicate of the first (it de-duplicated on time, body and trace id to undo the
+    overlap of its own filter-pattern chunks)."""
+    _reset(moto_url)
+    c = boto3.client("logs", endpoint_url=moto_url, region_name=REGION)
+    c.create_log_group(logGroupName="/aws/lambda/batch")
+    c.create_log_stream(logGroupName="/aws/lambda/batch", logStreamName="s1")
+    line = json.dumps({"level": "INFO", "message": "processed item", "xray_trace_id": _xray(A)})
+    c.put_log_events(logGroupName="/aws/lambda/batch", logStreamName="s1",
+                     logEvents=[{"timestamp": T0 + 1, "message": line}, {"timestamp": T0 + 1, "message": line},
+                                {"timestamp": T0 + 2, "message": line}])
+    df = tk.fetch_logs([A], log_groups="/aws/lambda/batch", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
+                       endpoint_url=moto_url, region=REGION)
+    assert len(df) == 3 and df["attributes"].map(lambda a: a["log.event_id"]).nunique() == 3
+
+
+def test_fetch_logs_one_bad_event_does_not_cost_its_page_neighbours_their_trace(moto_url):
+    """A text line naming the asked trace gets the trace id from its message; a page holding one bad record (a
+    Powertools line with a span id that is no span id) skipped that fill for the whole page, so the text lines beside
+    it were filtered out as matching no asked trace — dropped without a word."""
+    _reset(moto_url)
+    c = boto3.client("logs", endpoint_url=moto_url, region_name=REGION)
+    c.create_log_group(logGroupName="/aws/lambda/pay")
+    c.create_log_stream(logGroupName="/aws/lambda/pay", logStreamName="s1")
+    bad = json.dumps({"level": "ERROR", "message": "declined", "xray_trace_id": _xray(A), "span_id": "not-a-span"})
+    c.put_log_events(logGroupName="/aws/lambda/pay", logStreamName="s1", logEvents=[
+        {"timestamp": T0 + 1, "message": f"2023-11-14T22:13:20.003Z\treq-1\tWARN\tretry for {_xray(A)}\n"},
+        {"timestamp": T0 + 2, "message": bad},
+        {"timestamp": T0 + 3, "message": f"2023-11-14T22:13:20.004Z\treq-1\tINFO\tdone {_xray(A)}\n"}])
+    with pytest.warns(tk.TraceFormatWarning, match="not 16 hex digits"):
+        df = tk.fetch_logs([A], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
+                           endpoint_url=moto_url, region=REGION)
+    assert df["body"].tolist() == [f"retry for {_xray(A)}", f"done {_xray(A)}"] and set(df["trace_id"]) == {A}
+    assert len(df.attrs["skipped"]) == 1

@@ -418,3 +418,41 @@ def test_a_metric_with_two_kinds_of_data_is_named_not_read_as_one(fast, monkeypa
         tk.read_metrics(doc)
     with pytest.warns(TraceFormatWarning):
         assert tk.read_metrics(doc, errors="skip")["name"].tolist() == ["y"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_doubles_written_as_json_strings_are_numbers(fast, monkeypatch):
+    """The proto3 JSON mapping lets a writer put any double in a string ("1e-9", "0.5", not only "NaN" and
+    "Infinity"); read_metrics took explicitBounds ["1"] but refused zeroThreshold "1e-9" and quantile "0.5", so
+    such a point was skipped as 'must be a number'."""
+    import tracekit.io.metrics as M
+
+    monkeypatch.setattr(M, "FAST", fast)
+    m = tk.read_metrics(_doc([
+        {"name": "e", "exponentialHistogram": {"aggregationTemporality": 1, "dataPoints": [
+            {"timeUnixNano": str(T0), "count": "4", "scale": -1, "zeroCount": "1", "zeroThreshold": "1e-9",
+             "min": "-Infinity", "sum": "2.5E1", "positive": {"offset": 2, "bucketCounts": ["1", "2"]}}]}},
+        {"name": "q", "summary": {"dataPoints": [{"timeUnixNano": str(T0), "count": "3", "sum": "1.5",
+                                                  "quantileValues": [{"quantile": "0.5", "value": "-0.25"}]}]}},
+        {"name": "g", "gauge": {"dataPoints": [{"timeUnixNano": str(T0), "asDouble": "3.25"}]}}]))
+    assert m.loc[0, "buckets"]["zero_threshold"] == 1e-9 and m.loc[0, "min"] == -np.inf and m.loc[0, "sum"] == 25.0
+    assert m.loc[1, "quantiles"] == {0.5: -0.25} and m.loc[1, "sum"] == 1.5 and m.loc[2, "value"] == 3.25
+    for bad in ("1,5", "0x10", " 1", "1e", "nan", "inf"):  # what JSON numbers and proto3's specials are not
+        with pytest.raises(TraceFormatError, match="asDouble must be a number"):
+            tk.read_metrics(_doc([{"name": "g", "gauge": {"dataPoints": [{"timeUnixNano": str(T0), "asDouble": bad}]}}]))
+
+
+def test_one_page_of_a_paginated_get_metric_data_output_is_flagged(tmp_path):
+    p = tmp_path / "page.json"
+    page = {"MetricDataResults": [{"Id": "m1", "Label": "CPU", "Timestamps": ["2024-01-01T00:00:00Z"], "Values": [1.0],
+                                   "StatusCode": "PartialData"}], "Messages": []}
+    p.write_text(json.dumps({**page, "NextToken": "abc"}))
+    with pytest.warns(TraceFormatWarning, match=r"page\.json is one page of a paginated output \(NextToken\)"):
+        m = tk.read_metrics(p)
+    assert m.attrs["truncated"] is True and len(m) == 1
+    p.write_text(json.dumps({**page, "MetricDataResults": [{**page["MetricDataResults"][0], "StatusCode": "Complete"}]}))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.read_metrics(p).attrs["truncated"] is False

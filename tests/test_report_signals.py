@@ -216,6 +216,7 @@ def test_cli_report_says_what_of_the_logs_and_metrics_it_did_not_read(signals, t
                                '[{"timeUnixNano": "soon"}]}]}]}\n')
     (d / "app.log").write_text("2024-01-01 00:00:00 ERROR plain text, not JSON\n")
     (tmp_path / "m.jsonl").write_text(json.dumps({"resourceSpans": []}) + "\n" + _otlp_metrics(_metrics_head(signals)))
+    (d / "page.json").write_text(json.dumps({"events": [{"timestamp": 1, "message": "x"}], "nextToken": "t"}))
     run = subprocess.run([sys.executable, "-m", "tracekit", "report", str(tmp_path / "incident.jsonl"), "--logs", str(d),
                           "--metrics", str(tmp_path / "m.jsonl"), "--errors", "skip", "--worst", "0", "--no-progress",
                           "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
@@ -224,6 +225,7 @@ def test_cli_report_says_what_of_the_logs_and_metrics_it_did_not_read(signals, t
     assert "ignored 1 file(s) of the logs that are not log data: " in err and "app.log" in err
     assert "skipped 1 bad record(s) of the logs; first: " in err and "timeUnixNano" in err
     assert "ignored 1 record(s) of the metrics that are not metric data" in err
+    assert "warning: the logs hold one page of a paginated AWS output" in err
     assert "Warning" not in err
 
 

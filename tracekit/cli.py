@@ -141,6 +141,9 @@ def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind
     skipped = frame.attrs.get("skipped", ()) or ()
     if skipped:
         _say("report", f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
+    if frame.attrs.get("truncated"):
+        _say("report", f"warning: the {what} hold one page of a paginated AWS output (a NextToken): the pages after it "
+                       "are not in the report")
     notes = frame.attrs.get("ignored", ()) or ()
     if notes:
         first = notes[0] if hasattr(notes[0], "reason") else SkippedRecord(*notes[0])  # read_metrics: (file, record, what)

@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.ids import normalize_trace_ids
-from ..errors import ArgumentError
+from ..errors import ArgumentError, TraceFormatWarning
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
 from ..schema import STRING, trace_id_to_xray
@@ -140,9 +141,15 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
                 raise
     df = pd.concat(frames, ignore_index=True) if frames else empty_logs()
     df = df[df["trace_id"].isin(wanted).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
-    # one event may match the patterns of two chunks only if it names two traces: keep it once
-    df = df.loc[~df[["time", "body", "trace_id"]].astype(str).assign(
-        stream=df["resource"].map(lambda r: r.get("log.stream"))).duplicated()].reset_index(drop=True)
+    # one event may match the patterns of two chunks only if it names two traces: keep it once — by its eventId
+    # (two events with the same time, text and stream are two events), by time, text and stream when it has none
+    ev = df["attributes"].map(lambda a: a.get("log.event_id")).astype(object)
+    has = ev.notna().to_numpy()
+    key = pd.DataFrame({c: np.where(has, "", df[c].astype(str).to_numpy()) for c in ("time", "body", "trace_id")})
+    key["stream"] = np.where(has, "", df["resource"].map(lambda r: str(r.get("log.stream"))).to_numpy())
+    key["group"] = df["resource"].map(lambda r: str(r.get("log.group"))).to_numpy()
+    key["event"] = np.where(has, ev.astype(str).to_numpy(), "")
+    df = df.loc[~key.duplicated().to_numpy()].reset_index(drop=True)
     df.attrs["calls"] = calls
     df.attrs["skipped"] = tuple(s for f in frames for s in f.attrs.get("skipped", ()))
     return df
@@ -151,6 +158,17 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
 def _read_page(events: list, group: str, chunk: list[str]) -> pd.DataFrame:
     """One page of events → logs; a record with no trace id whose message holds one asked id gets it."""
     df = read_logs({"logGroup": group, "logEvents": events}, errors="skip")
+    if len(df) != len(events):  # a record was skipped (and listed): read the page one event at a time so that
+        # rows stay paired with their events for the fill below; the skip was said once by the read above
+        import warnings
+
+        skipped = df.attrs.get("skipped", ())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TraceFormatWarning)
+            per = [read_logs({"logGroup": group, "logEvents": [ev]}, errors="skip") for ev in events]
+        events = [ev for ev, p in zip(events, per, strict=True) if len(p) == 1]
+        df = pd.concat([p for p in per if len(p) == 1], ignore_index=True) if events else per[0]
+        df.attrs["skipped"] = skipped
     if len(df) == len(events) and df["trace_id"].isna().any():
         forms = [(t, (t, trace_id_to_xray(t))) for t in chunk]
         fill = []

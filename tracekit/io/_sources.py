@@ -30,7 +30,7 @@ import orjson
 from ..core.frame import TIME_PROBLEM
 from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning
 
-__all__ = ["gc_promote", "source_name", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+__all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read"]
 
@@ -229,6 +229,9 @@ def known_shape(value: Any) -> str | None:
         return "X-Ray sampling rules/targets (not trace data)"
     if "resourceMetrics" in value or "resourceLogs" in value:
         return "OTLP metrics or logs (not trace data)"
+    if type(value.get("results")) is list and "status" in value and "statistics" in value:
+        return ("CloudWatch Logs Insights query results (rows of {field, value}, not log events: get the events with "
+                "aws logs filter-log-events or tk.fetch_logs, or build a frame with tk.logs_from_columns)")
     return None
 
 
@@ -690,6 +693,14 @@ def gc_promote() -> None:
     collection, as for any long-lived object."""
     gc.freeze()
     gc.unfreeze()
+
+
+def warn_page(file: str, token: str, what: str, reader: str) -> None:
+    """One :class:`~tracekit.errors.TraceFormatWarning`: ``file`` is one page of a paginated AWS output (it
+    holds ``token``), the pages after it are not read. The reader also sets ``attrs["truncated"]``."""
+    warnings.warn(f"{reader}: {file} is one page of a paginated output ({token}): the {what} of the pages after it "
+                  "are not in it (the AWS CLI follows the pages unless --max-items or --no-paginate is given)",
+                  TraceFormatWarning, stacklevel=3)
 
 
 def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2) -> Any:

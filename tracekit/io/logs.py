@@ -14,10 +14,13 @@ document (each line of JSON lines, each element of a top-level list):
   (``{"events": [{"timestamp", "message", "ingestionTime", "logStreamName"}]}``) and subscription
   payloads (``{"logGroup", "logStream", "logEvents"}``): a message that is a JSON object (AWS
   Lambda Powertools, Lambda's JSON log format) is read as a JSON record below, with the event's
-  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` gives its level; a
+  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` (Node.js) or
+  ``[LEVEL]<TAB>time<TAB>request id<TAB>message`` (Python), or ``[LEVEL] text``, gives its level; a
   traced invocation's ``REPORT`` line (``XRAY TraceId: 1-…``) and, in Lambda's JSON log format, a
   platform record's ``record.tracing.value`` give the trace id (not a span id: their segment /
   Parent ids are not the function's span).
+  A subscription as a Lambda function receives it (``{"awslogs": {"data": base64 of the gzip'd
+  payload}}``) is decoded and read as the payload.
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
   ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted;
@@ -40,8 +43,10 @@ on generated hostile files). ``benchmarks/bench_logs.py`` times it against ``orj
 
 from __future__ import annotations
 
+import base64
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from itertools import compress, count, repeat
 from operator import attrgetter, is_
@@ -70,6 +75,7 @@ from ._sources import (
     read_bytes,
     short,
     source_name,
+    warn_page,
 )
 from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
 from .otlp import SCOPE_ATTR_PREFIX, gc_paused
@@ -102,6 +108,7 @@ class _Logs:
         self.errors = errors
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[SkippedRecord] = []
+        self.pages: list[str] = []  # files that are one page of a paginated output (a nextToken in them)
         self.clear()
 
     def clear(self) -> None:
@@ -165,7 +172,16 @@ class _Logs:
         elif "events" in value and type(value["events"]) is list and ("nextToken" in value or "nextForwardToken" in value
                                                                        or "searchedLogStreams" in value or not value["events"]
                                                                        or type(value["events"][0]) is dict and "message" in value["events"][0]):
+            if value.get("nextToken"):
+                self.pages.append(file)
             self.cloudwatch(value["events"], None, None, file, line, f"{path}.events" if path else "events", index)
+        elif type(value.get("awslogs")) is dict and len(value) == 1:  # a subscription as a Lambda function receives it
+            try:
+                payload = orjson.loads(_subscription_bytes(value["awslogs"].get("data"), file))
+            except (ValueError, TypeError, zlib.error) as exc:
+                self.problem(f"awslogs.data: not base64 of a gzip'd subscription payload ({short(str(exc))})", file, at)
+                return
+            self.value(payload, file, line, f"{path}.awslogs.data" if path else "awslogs.data", index)
         elif "logEvents" in value and type(value["logEvents"]) is list:
             self.cloudwatch(value["logEvents"], value.get("logGroup"), value.get("logStream"), file, line,
                             f"{path}.logEvents" if path else "logEvents", index)
@@ -370,6 +386,12 @@ class _Logs:
                 if len(parts) == 4 and parts[2].strip().lower() in _LEVEL_WORDS:  # Lambda: time, request id, LEVEL, message
                     level, body = parts[2].strip(), parts[3]
                     attrs["aws.request_id"] = parts[1]
+                elif len(parts) == 4 and parts[0][:1] == "[" and parts[0][-1:] == "]" \
+                        and parts[0][1:-1].lower() in _LEVEL_WORDS:  # Python's runtime: [LEVEL], time, request id, message
+                    level, body = parts[0][1:-1], parts[3]
+                    attrs["aws.request_id"] = parts[2]
+                elif body[:1] == "[" and (m := _BRACKET_LEVEL.match(body)) and m.group(1).lower() in _LEVEL_WORDS:
+                    level = m.group(1)  # the runtime's own '[ERROR] Runtime.ImportModuleError: …': the text kept whole
                 xray = _LAMBDA_XRAY.search(body) if body.startswith("REPORT ") else None  # a traced invocation
                 self.add(ts * 1_000_000, ing, xray.group(1) if xray else None, None, group, st, level, None, body,
                          attrs, res, "cloudwatch", file, record, where)
@@ -494,6 +516,7 @@ _I64 = 2**63
 _NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 #: the X-Ray trace id a Lambda REPORT line ends with when the invocation was traced
 _LAMBDA_XRAY = re.compile(r"\bXRAY TraceId: (1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\b")
+_BRACKET_LEVEL = re.compile(r"\[([A-Za-z]{1,8})\] ")
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 
@@ -514,6 +537,21 @@ def _nanos(x: Any, what: str) -> int:
     if v >= 2 ** 63:
         raise _Bad(f"{what} {x} is out of range (after the year 2262)")
     return v
+
+
+def _subscription_bytes(data: Any, file: str) -> bytes:
+    """The JSON of a Lambda's ``awslogs.data``: base64 of the gzip'd payload (CloudWatch's), or of zlib data
+    (some test events); gzip goes through :func:`read_bytes`, so a bomb is refused as in a file."""
+    if type(data) is not str:
+        raise TypeError(f"data must be a base64 string, got {short(data)}")
+    raw = base64.b64decode(data, validate=True)
+    if raw[:2] == b"\x1f\x8b":
+        return read_bytes(raw, file)
+    d = zlib.decompressobj()
+    out = d.decompress(raw, 64 << 20)
+    if d.unconsumed_tail:
+        raise ValueError("zlib data decompresses to more than 64 MiB")
+    return out
 
 
 def _json_text(value: Any, what: str) -> str:
@@ -1031,5 +1069,8 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         if errors == "raise":
             raise err
         c.skipped.append(SkippedRecord.from_error(err))
+    df.attrs["truncated"] = bool(c.pages)
+    if c.pages:
+        warn_page(c.pages[0], "nextToken", "records", "read_logs")
     return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)")
 

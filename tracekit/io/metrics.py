@@ -84,9 +84,10 @@ from ._sources import (
     read_bytes,
     short,
     source_name,
+    warn_page,
 )
 from .containers import BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
-from .otlp import SCOPE_ATTR_PREFIX, gc_paused
+from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
@@ -127,6 +128,8 @@ def _num(x: Any, what: str) -> float:
             return float(x.replace("inity", ""))
         if re.fullmatch(r"-?[0-9]+", x):
             return float(int(x))
+        if JSON_NUMBER.fullmatch(x):  # proto3's JSON lets any double be a string: "1e-9", "0.5"
+            return float(x)
     raise _Bad(f"{what} must be a number, got {short(x)}")
 
 
@@ -257,6 +260,7 @@ class _Reader:
         self.cols: dict[str, list] = {c: [] for c in self.COLS}
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[tuple[str, str | None, str]] = []
+        self.pages: list[str] = []  # files that are one page of a paginated output (a NextToken in them)
         self.fast_ok = True
         self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
@@ -300,6 +304,8 @@ class _Reader:
                     self.resource_metrics(rm, file, line, i if line is None else line, where, f"{path}resourceMetrics[{i}]")
                 return
             if "MetricDataResults" in value:
+                if value.get("NextToken"):
+                    self.pages.append(file)
                 self.metric_data(value, file, line, where, path)
                 return
             if "Datapoints" in value:
@@ -868,6 +874,9 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
                   if rd.ignored else "no metric data points")
         rd.problem(reason, rd.ignored[0][0] if rd.ignored else source_name(source), None)
+    df.attrs["truncated"] = bool(rd.pages)
+    if rd.pages:
+        warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
     return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
 
 

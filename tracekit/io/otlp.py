@@ -163,6 +163,8 @@ class _Bad(Exception):
 
 
 _DECIMAL = re.compile(r"-?[0-9]+")
+#: a JSON number's text (RFC 8259): proto3's JSON mapping lets a writer quote any double
+JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _int(x: Any, what: str) -> int:
@@ -181,6 +183,8 @@ def _double(x: Any) -> float:
         return float(x)
     if type(x) is str and x in ("NaN", "Infinity", "-Infinity"):
         return float(x.replace("inity", ""))
+    if type(x) is str and JSON_NUMBER.fullmatch(x):  # proto3's JSON lets any double be a string: "0.5", "1e-9"
+        return float(x)
     raise _Bad(f"doubleValue must be a number, got {short(x)}")
 
 

@@ -1188,3 +1188,17 @@ def test_one_page_of_a_paginated_output_is_flagged(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tk.read_logs(p).attrs["truncated"] is False
+
+
+def test_the_host_of_a_log_record_is_the_spans_host_rule(monkeypatch):
+    """A log record's host is read as a span's (core.HOST_KEYS, first named): read_logs took host.name or k8s.pod.name
+    only, so records of an ECS task or an EC2 instance had no host, and attach/metrics joins by host found nothing."""
+    import tracekit.io.logs as L
+    from tracekit.core import host_of
+
+    for res in ({"aws.ecs.container_id": "c-1"}, {"aws.ec2.instance_id": "i-9", "k8s.pod.name": "p"}, {"host.id": "h"}):
+        doc = {"resourceLogs": [{"resource": {"attributes": [{"key": k, "value": {"stringValue": v}} for k, v in res.items()]},
+                                 "scopeLogs": [{"logRecords": [{"timeUnixNano": "1", "body": {"stringValue": "x"}}]}]}]}
+        for fast in (True, False):
+            monkeypatch.setattr(L, "FAST_PATH", fast)
+            assert tk.read_logs(doc).loc[0, "host"] == host_of(res), (res, fast)

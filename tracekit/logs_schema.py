@@ -67,7 +67,7 @@ LOG_COLUMNS: tuple[Column, ...] = (
     Column("trace_id", STRING, True, "", "32 lower-case hex digits, normalised as spans' (`1-xxxxxxxx-…` X-Ray ids accepted); `<NA>` when the record names no trace", pattern=_HEX32),
     Column("span_id", STRING, True, "", "16 lower-case hex digits; `<NA>` when the record names no span (it then belongs to its trace)", pattern=_HEX16),
     Column("service", STRING, True, "", "OTLP resource `service.name`; CloudWatch: the log group; CSV: given"),
-    Column("host", STRING, True, "", "`host.name` / `k8s.pod.name` of the resource, CloudWatch log stream, or given"),
+    Column("host", STRING, True, "", "the first of `tracekit.core.HOST_KEYS` the resource names (as the spans' host), CloudWatch log stream, or given"),
     Column("severity_text", STRING, True, "", "normalised short name from the source's text or number; `<NA>` when neither says", values=SEVERITIES),
     Column("severity_number", "Int64", True, "", "OTLP severity number 1–24 (from the text's short name when the source has none)"),
     Column("body", STRING, True, "", "the message: a string body as is; a structured body (map, array) as compact JSON"),

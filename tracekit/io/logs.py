@@ -60,6 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from ..core.resources import host_of
 from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
 from ..schema import STRING, TIMESTAMP, canonical_ids
@@ -234,7 +235,7 @@ class _Logs:
                 continue
             service = resource.get("service.name")
             service = service if type(service) is str else None
-            host = resource.get("host.name") or resource.get("k8s.pod.name")
+            host = host_of(resource)
             host = host if type(host) is str else None
             for j, sl in enumerate(scopes):
                 spath = f"{rpath}.{skey}[{j}]"
@@ -887,7 +888,7 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                 res_attrs = _kvs(res.attributes) if res is not UNSET else {}
                 svc = res_attrs.get("service.name")
                 svc = svc if type(svc) is str else None
-                hst = res_attrs.get("host.name") or res_attrs.get("k8s.pod.name")
+                hst = host_of(res_attrs)
                 hst = hst if type(hst) is str else None
                 for sl in rl.scopeLogs:
                     recs = sl.logRecords

@@ -14,8 +14,8 @@ Columns and what carries them:
 
 - both: ``service`` is the resource's ``service.name`` (logs: none when ``<NA>``; metrics: none for
   ``unknown_service`` unless the resource names it); ``host`` is ``host.name`` unless the resource
-  already names that host (logs: ``host.name`` / ``k8s.pod.name``; metrics: the first of
-  :data:`tracekit.core.HOST_KEYS`); the resource's ``otel.scope.name`` / ``otel.scope.version`` and
+  already names that host (the first of :data:`tracekit.core.HOST_KEYS`, as the readers and the
+  spans' host); the resource's ``otel.scope.name`` / ``otel.scope.version`` and
   the scope attributes (``otel.scope.attr.<key>``, io.otlp.SCOPE_ATTR_PREFIX, as each
   reader names them) become the ``scope``.
 - logs: ``time`` → ``timeUnixNano``, ``observed_time`` → ``observedTimeUnixNano``, ``severity_text`` /
@@ -185,10 +185,6 @@ _LOG_COLS = ("time", "observed_time", "trace_id", "span_id", "service", "host", 
              "body", "attributes", "resource")
 
 
-def _log_host(res: dict) -> Any:
-    return res.get("host.name") or res.get("k8s.pod.name")
-
-
 def _unix_ns(v: int, what: str) -> str:
     """A time as OTLP's fixed64 nanoseconds since the epoch: none before it."""
     if v < 0:
@@ -226,7 +222,7 @@ def _logs_lines(logs: pd.DataFrame, batch: int) -> Iterable[bytes]:
     cols = {c: (_ns_list(logs[c]) if c in ("time", "observed_time") else _obj_list(logs[c])) for c in _LOG_COLS}
     n = len(logs)
     for a in range(0, n, batch):
-        g = _Groups(SCOPE_ATTR_PREFIX, _log_host, None)
+        g = _Groups(SCOPE_ATTR_PREFIX, host_of, None)
         for i in range(a, min(a + batch, n)):
             r = {c: cols[c][i] for c in _LOG_COLS}
             try:

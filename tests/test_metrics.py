@@ -164,9 +164,13 @@ def test_collector_file_mixing_signals(tmp_path, real_traces):
     p.write_text("\n".join(json.dumps(x) for x in (spans_line, metrics_line, logs_line, metrics_line)) + "\n")
     m = tk.read_metrics(p)
     assert len(m) == 8 and m["source_record"].tolist() == [2] * 4 + [4] * 4
-    assert [r[1] for r in m.attrs["ignored"]] == ["line 1", "line 3"]
+    assert [r.record for r in m.attrs["ignored"]] == ["line 1", "line 3"]  # SkippedRecord, as tk.read / read_logs list them
     spans = tk.read(p)
     assert len(spans) == 1 and len(spans.attrs["ignored"]) == 3
+    from tracekit.errors import SkippedRecord
+
+    logs = tk.read_logs(p)  # the three readers list what they leave to the others alike
+    assert all(type(r) is SkippedRecord for f in (m, spans, logs) for r in f.attrs["ignored"])
 
 
 def test_metric_rates_from_cumulative_sums_with_a_reset():

@@ -259,7 +259,7 @@ class _Reader:
         self.errors = errors
         self.cols: dict[str, list] = {c: [] for c in self.COLS}
         self.skipped: list[SkippedRecord] = []
-        self.ignored: list[tuple[str, str | None, str]] = []
+        self.ignored: list[SkippedRecord] = []  # records of other signals (as the spans and logs readers list them)
         self.pages: list[str] = []  # files that are one page of a paginated output (a NextToken in them)
         self.fast_ok = True
         self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
@@ -313,7 +313,7 @@ class _Reader:
                 return
             other = next((k for k in _OTHER_SIGNALS if k in value), None)
             if other is not None:
-                self.ignored.append((file, where(path), f"not metrics: {other}"))
+                self.ignored.append(SkippedRecord(file, where(path), f"not metrics: {other}"))
                 return
         what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
                 if type(value) is dict else f"a JSON {type(value).__name__}")
@@ -839,7 +839,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns of :data:`tracekit.METRIC_COLUMNS`, in the order read. ``attrs``: ``skipped``,
-        ``ignored`` (records of other signals: (file, record, what)).
+        ``ignored`` (records of other signals: :class:`~tracekit.errors.SkippedRecord`, as the other readers).
 
     Raises
     ------
@@ -871,9 +871,9 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
             # read again point by point, so the first bad record in file order is the one named
             rd, df = _read(source, errors, fast=False, parts=parts)
     if not len(df) and not rd.skipped:
-        reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0][2]})"
+        reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0].reason})"
                   if rd.ignored else "no metric data points")
-        rd.problem(reason, rd.ignored[0][0] if rd.ignored else source_name(source), None)
+        rd.problem(reason, rd.ignored[0].file if rd.ignored else source_name(source), None)
     df.attrs["truncated"] = bool(rd.pages)
     if rd.pages:
         warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")

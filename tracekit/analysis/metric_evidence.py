@@ -23,6 +23,24 @@ end of each). The rule (``benchmarks/bench_rank_causes.py`` scores it):
   not as much as a share measured on hundreds of spans. ``moved`` is evidence > 0. A metric that did
   not move is kept as a row (``moved`` False): it speaks against a cause there.
 
+**Histograms** (``histogram`` / ``exponential_histogram`` points with delta temporality) are read by the
+observations they count (requests, for ``http.server.request.duration``), not by one mean per point — a point
+holding 1 request would weigh as much as one holding 1,000. Per series the baseline's bucket counts are
+pooled; the **edge** is the bucket's upper bound at or above the baseline's ``q``-quantile (0.95, the
+observation ranked ⌈q·N⌉ of N, inverted_cdf as :func:`~tracekit.core.percentile`); the incident's
+observations above it are counted against the chance of exceeding it, (N − K + 1) / (N + 1) for the K
+baseline observations at or below it (:func:`~tracekit.core.exceed_chance`, about 1 − q), and
+shrunk with ``prior`` pseudo-observations at that chance (:func:`~tracekit.core.share_beyond_chance`) —
+``rank_causes``' ``slower`` evidence for spans, on bucket counts — then scaled as above:
+``max(0, (x + c · prior) / (n + prior) − c) / (1 − c)`` for ``x`` of ``n`` incident observations above the
+edge. Only a rise counts (as ``slower``). Points whose bucket bounds differ within a series are re-binned
+to the edges every point has (exact: a bucket of each point lies inside one common bucket; exponential
+histograms of different scales meet at the coarser scale's edges). Points without usable buckets
+(missing, counts not one more than bounds, negative counts) are left out of the pooled counts; a
+series falls back to its point means (``basis`` ``points``) when either window has no counted
+observation, when no edge is common to its points, when the baseline's ``q``-quantile lies in the open
+top bucket, or when it holds cumulative histograms or summaries.
+
 Each metric belongs to a **family** read from its name: ``cpu``, ``memory``, ``network``,
 ``latency`` (the component's own: server, request duration), ``caller latency`` (what it waits for
 as a client: a symptom of its callees, not counted in its score), ``errors``, ``node`` (names
@@ -53,17 +71,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import result_table
+from ..core import exceed_chance, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
-           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE"]
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS"]
 
 #: robust standard deviations (1.4826 × MAD) around the baseline's median an incident point must pass, beyond the
 #: baseline's range, to be outside: Iglewicz and Hoaglin's outlier threshold for the modified z-score (1993)
 Z_OUTSIDE = 3.5
+
+#: metric kinds read by the observations their buckets count (delta temporality)
+HISTOGRAM_KINDS = ("histogram", "exponential_histogram")
 
 FAMILIES = ("cpu", "memory", "network", "latency", "caller latency", "errors", "node", "other")
 #: families whose movement counts towards a key's score (node metrics describe the machine under it, caller
@@ -89,15 +110,27 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
     ("change", "float64", "", "(incident_mean − baseline_median) / |baseline_median| (NaN when the median is 0)"),
     ("baseline_spread", "float64", "metric unit", "robust standard deviation of the baseline points: 1.4826 × MAD"),
-    ("reach_low", "float64", "metric unit", "lower end of the baseline's reach: min(smallest point, median − Z_OUTSIDE × spread)"),
-    ("reach_high", "float64", "metric unit", "upper end of the baseline's reach: max(largest point, median + Z_OUTSIDE × spread)"),
-    ("outside_share", "float64", "", "share of incident points outside the baseline's reach"),
+    ("reach_low", "float64", "metric unit", "lower end of the baseline's reach: min(smallest point, median − Z_OUTSIDE × spread); "
+                                            "NaN on the observations basis"),
+    ("reach_high", "float64", "metric unit", "upper end of the baseline's reach: max(largest point, median + Z_OUTSIDE × spread); "
+                                             "NaN on the observations basis"),
+    ("outside_share", "float64", "", "share of incident points outside the baseline's reach (observations basis: share of the "
+                                     "incident's observations above edge)"),
     ("size", "float64", "", "mean over incident points of the share of each one's distance from the median beyond the reach, "
-                            "at most distance / |median| and 1 (0 inside)"),
+                            "at most distance / |median| and 1 (0 inside); observations basis: each observation above edge "
+                            "weighs 1, so outside_share"),
     ("evidence", "float64", "", "the points' sizes shrunk with prior pseudo-points at the chance 2/(n+1) of n baseline "
-                                "points, beyond that chance, scaled to [0, 1]"),
+                                "points, beyond that chance, scaled to [0, 1] (observations basis: the observations above "
+                                "edge shrunk with prior pseudo-observations at the chance of exceeding it)"),
     ("moved", "bool", "", "evidence > 0"),
     ("direction", "string", "", "up / down (incident mean against the baseline median), <NA> when equal"),
+    ("basis", "string", "", "what evidence counts: points (gauges, rates, summaries, histograms falling back to point "
+                            "means) or observations (histogram bucket counts)"),
+    ("baseline_count", "float64", "observations", "observations the baseline's histogram points count in usable buckets "
+                                                  "(NaN on the points basis)"),
+    ("incident_count", "float64", "observations", "observations the incident's histogram points count in usable buckets "
+                                                  "(NaN on the points basis)"),
+    ("edge", "float64", "metric unit", "bucket bound at or above the baseline observations' q-quantile (NaN on the points basis)"),
 ])
 
 METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
@@ -172,13 +205,60 @@ def _point_evidence(b: np.ndarray, x: np.ndarray, prior: float) -> dict[str, flo
     if med != 0:  # and no more than the move relative to the level (a rise from 0 is a full move)
         size = np.minimum(size, np.minimum(dist / abs(med), 1.0))
     c = 2.0 / (n + 1)
-    ev = max(0.0, (float(size.sum()) + c * prior) / (k + prior) - c) / (1.0 - c)
+    ev = max(0.0, share_beyond_chance(float(size.sum()), k, c, prior)) / (1.0 - c)
     return {"baseline_median": med, "baseline_spread": spread, "reach_low": lo, "reach_high": hi,
             "outside_share": float((up | down).mean()), "size": float(size.mean()), "evidence": ev}
 
 
+def _buckets(bk: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A point's (bounds, counts) when usable: increasing finite bounds, one more count than bounds, counts ≥ 0."""
+    if not isinstance(bk, dict):
+        return None
+    try:
+        bounds = np.asarray(bk.get("bounds"), dtype=float)
+        counts = np.asarray(bk.get("counts"), dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if (bounds.ndim != 1 or counts.ndim != 1 or len(counts) != len(bounds) + 1 or not np.isfinite(bounds).all()
+            or (np.diff(bounds) <= 0).any() or not np.isfinite(counts).all() or (counts < 0).any()):
+        return None
+    return bounds, counts
+
+
+def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float) -> dict[str, Any] | None:
+    """The module docstring's histogram rule for one series: ``points`` are (side, buckets) pairs (0 baseline,
+    1 incident); None when the series must fall back to its point means."""
+    usable = [(side, bc) for side, bk in points if (bc := _buckets(bk)) is not None]
+    if not {0, 1} <= {side for side, _ in usable}:
+        return None
+    edge_sets = {tuple(bc[0].tolist()) for _, bc in usable}
+    if len(edge_sets) == 1:
+        common = usable[0][1][0]
+    else:  # re-bin to the edges every point has: each point's bucket lies inside one common bucket
+        common = np.array(sorted(set.intersection(*(set(e) for e in edge_sets))), dtype=float)
+    pooled = np.zeros((2, len(common) + 1))
+    index: dict[tuple[float, ...], np.ndarray] = {}
+    for side, (bounds, counts) in usable:
+        key = tuple(bounds.tolist())
+        if key not in index:  # bucket j of the point, (bounds[j-1], bounds[j]], lies in common bucket idx[j]
+            index[key] = np.searchsorted(common, np.r_[bounds, np.inf], side="left")
+        pooled[side] += np.bincount(index[key], weights=counts, minlength=len(common) + 1)
+    n_b, n_i = float(pooled[0].sum()), float(pooled[1].sum())
+    if n_b <= 0 or n_i <= 0:
+        return None
+    cum = np.cumsum(pooled[0])
+    j = int(np.argmax(cum >= max(np.ceil(q * n_b), 1.0)))  # the bucket of the observation ranked ⌈q·N⌉
+    if j >= len(common):  # in the open top bucket: nothing can be counted above it
+        return None
+    c = float(exceed_chance(n_b, q, k=cum[j]))
+    x = float(pooled[1][j + 1:].sum())
+    ev = max(0.0, share_beyond_chance(x, n_i, c, prior)) / (1.0 - c)
+    return {"reach_low": np.nan, "reach_high": np.nan, "outside_share": x / n_i, "size": x / n_i, "evidence": ev,
+            "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}
+
+
 def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *, by: str = "service",
-                    names: str | Sequence[str] | None = None, prior: float = 10.0) -> pd.DataFrame:
+                    names: str | Sequence[str] | None = None, prior: float = 10.0, q: float = 0.95) -> pd.DataFrame:
     """Per key and metric: did it move in the incident window, against the baseline window?
 
     Parameters
@@ -194,7 +274,10 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         Metric names to use (default: all).
     prior : float, default 10
         Pseudo-points at the chance rate each metric's share of points outside is shrunk with
-        (:func:`~tracekit.rank_causes` passes its own ``prior``).
+        (:func:`~tracekit.rank_causes` passes its own ``prior``); for histograms, pseudo-observations.
+    q : float, default 0.95
+        Quantile of the baseline's histogram observations whose bucket edge the incident's observations are
+        counted above (:func:`~tracekit.rank_causes` passes its own ``q``).
 
     Returns
     -------
@@ -205,7 +288,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     Raises
     ------
     ArgumentError
-        Bad ``by``, windows or ``prior``; a cumulative sum.
+        Bad ``by``, windows, ``prior`` or ``q``; a cumulative sum.
 
     Examples
     --------
@@ -220,6 +303,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         raise ArgumentError(f"metric_evidence: by must be one of {METRIC_KEYS}, got {by!r}")
     if not np.isfinite(prior) or prior < 0:
         raise ArgumentError(f"metric_evidence: prior must be a finite number ≥ 0, got {prior!r}")
+    if not 0 < q < 1:
+        raise ArgumentError(f"metric_evidence: q must be in (0, 1), got {q!r}")
     ia, ib = _window(window, "window")
     ba, bb = _window(baseline_window, "baseline_window")
     m = metrics
@@ -233,15 +318,22 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     v = _point_values(m)
     side = np.where((t >= ia) & (t <= ib), 1, np.where((t >= ba) & (t <= bb), 0, -1))
     keep = (side >= 0) & ~np.isnan(v) & m[by].notna().to_numpy()
+    hist = (m["kind"].isin(HISTOGRAM_KINDS) & (m["temporality"] != "cumulative")).to_numpy(dtype=bool, na_value=False)
     f = pd.DataFrame({by: m[by].to_numpy(dtype=object)[keep], "name": m["name"].to_numpy(dtype=object)[keep],
-                      "side": side[keep], "v": v[keep]})
+                      "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep)})
+    buckets = m["buckets"].to_numpy(dtype=object)
     rows = []
     for (key, name), g in f.groupby([by, "name"], sort=True):
-        b = g["v"].to_numpy()[g["side"].to_numpy() == 0]
-        i = g["v"].to_numpy()[g["side"].to_numpy() == 1]
+        sides = g["side"].to_numpy()
+        b = g["v"].to_numpy()[sides == 0]
+        i = g["v"].to_numpy()[sides == 1]
         if len(b) < 2 or len(i) < 1:
             continue
-        pe = _point_evidence(b, i, float(prior))
+        pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan}
+        pe.update(_point_evidence(b, i, float(prior)))
+        if g["hist"].all():
+            oe = _observation_evidence(list(zip(sides.tolist(), buckets[g["row"].to_numpy()], strict=True)), q, float(prior))
+            pe.update(oe or {})
         med, mean = pe["baseline_median"], float(i.mean())
         rows.append({by: key, "name": name, "family": metric_family(str(name)), "baseline_points": len(b),
                      "incident_points": len(i), "incident_mean": mean,
@@ -249,7 +341,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
                      "moved": pe["evidence"] > 0, "direction": "up" if mean > med else "down" if mean < med else None})
     cols = [by, *METRIC_EVIDENCE.column_names]
     out = pd.DataFrame(rows, columns=cols)
-    for c in (by, "name", "family", "direction"):
+    for c in (by, "name", "family", "direction", "basis"):
         out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
     for c in METRIC_EVIDENCE.columns:
         if c.dtype in ("int64", "float64", "bool"):
@@ -311,7 +403,8 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
 
 
 def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: pd.DataFrame,
-                         baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0) -> pd.DataFrame:
+                         baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0,
+                         q: float = 0.95) -> pd.DataFrame:
     """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top`` (and its ``metric_top_name``), ``metrics_moved``,
     ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>).
 
@@ -329,6 +422,8 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         The table's key columns.
     prior : float, default 10
         rank_causes' ``prior``: pseudo-points each metric's evidence is shrunk with.
+    q : float, default 0.95
+        rank_causes' ``q``: the baseline quantile histogram observations are counted above.
 
     Returns
     -------
@@ -347,7 +442,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     by = "host" if level == "host" else "service"
     if by == "host" and "host" not in table.columns:
         raise ArgumentError("rank_causes: level='host' rows have no host column to join metrics on")
-    ev = metric_evidence(metrics, incident, baseline, by=by, prior=prior)
+    ev = metric_evidence(metrics, incident, baseline, by=by, prior=prior, q=q)
     sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
     sc = sc.rename(columns={"metric_score": "metrics", "top_metric": "metric_top", "top_metric_name": "metric_top_name",
                             "moved": "metrics_moved", "steady": "metrics_steady"})

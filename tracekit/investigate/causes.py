@@ -659,7 +659,7 @@ def rank_causes(
     if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
         from ..analysis.metric_evidence import join_metric_evidence
 
-        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior)
+        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior, q=q)
         table["score"] = table["score"] + table["metrics"]
         metric_cov = table.attrs["metric_coverage"]  # kept for the result's attrs (merges below drop attrs)
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most

@@ -372,15 +372,20 @@ def test_empty_points_and_missing_or_broken_buckets_are_left_out_of_the_counts()
     m = _histograms(lat)
     ref = metric_evidence(m, H_INC, H_BAS).iloc[0]
     t = T + pd.Timedelta("5min 5s")
+    broken = [{"bounds": BOUNDS, "counts": [0] * 15},  # count 0: mean NaN, nothing to pool
+              None,  # no buckets: its mean counts as a point, its requests cannot be placed
+              {"bounds": BOUNDS, "counts": [2]},  # one count for 14 bounds
+              {"bounds": BOUNDS, "counts": [0, 0, 0, 0, 0, 0, -2, 4, 0, 0, 0, 0, 0, 0, 0]},  # a negative count
+              {"bounds": BOUNDS, "counts": ["a"] * 15},  # counts that are not numbers
+              {"bounds": [0.2, 0.1], "counts": [0, 2, 0]},  # bounds not increasing
+              {"bounds": None, "counts": [2]}, {"bounds": [[0.1]], "counts": [0, 2]}, {"counts": [2]},
+              {"bounds": [1e-320, 2e-320], "counts": [0, 2, 0]}]  # bounds too small to compare
+    n = len(broken)
     odd = tk.metrics_from_columns({
-        "time": [t] * 4, "name": "http.server.request.duration", "unit": "s", "kind": "histogram", "temporality": "delta",
-        "count": [0.0, 3.0, 2.0, 2.0], "sum": [0.0, 0.3, 0.2, 0.2], "service": "payments",
-        "buckets": [{"bounds": BOUNDS, "counts": [0] * 15},  # count 0: mean NaN, nothing to pool
-                    None,  # no buckets: its mean counts as a point, its requests cannot be placed
-                    {"bounds": BOUNDS, "counts": [2]},  # one count for 14 bounds: not usable
-                    {"bounds": BOUNDS, "counts": [0, 0, 0, 0, 0, 0, -2, 4, 0, 0, 0, 0, 0, 0, 0]}]})  # negative count
+        "time": [t] * n, "name": "http.server.request.duration", "unit": "s", "kind": "histogram", "temporality": "delta",
+        "count": [0.0] + [2.0] * (n - 1), "sum": [0.0] + [0.2] * (n - 1), "service": "payments", "buckets": broken})
     ev = metric_evidence(pd.concat([m, odd], ignore_index=True), H_INC, H_BAS).iloc[0]
-    assert ev["basis"] == "observations" and ev["baseline_points"] == ref["baseline_points"] + 3
+    assert ev["basis"] == "observations" and ev["baseline_points"] == ref["baseline_points"] + n - 1
     assert ev["baseline_count"] == ref["baseline_count"] and ev["evidence"] == pytest.approx(ref["evidence"])
     # no usable buckets in the incident window: the series falls back to its point means
     inc = (m["time"] >= H_INC[0]).to_numpy()
@@ -432,3 +437,38 @@ def test_bundled_deploy_regression_signals_give_payments_metric_evidence():
     assert pay["basis"] == "observations" and pay["evidence"] > 0.05
     assert rc.loc["payments", "metrics"] > 0.05 and "metrics" in str(rc.loc["payments", "signals"])
     assert rc.index[0] == "payments"
+
+
+def _exp_doc(lat, scale):
+    """OTLP JSON: one delta exponentialHistogram point (ms) per 10 s, at ``scale(j)``, offset where its requests start."""
+    pts = []
+    for j, s in enumerate(lat):
+        sc = scale(j)
+        idx = np.ceil(np.log2(s * 1000) * 2.0 ** sc).astype(int) - 1  # bucket i holds (base^i, base^(i+1)]
+        off = int(idx.min())
+        t = int((T + pd.Timedelta(seconds=10 * j)).value)
+        pts.append({"startTimeUnixNano": str(t - 10**10), "timeUnixNano": str(t), "count": str(len(s)),
+                    "sum": float(s.sum() * 1000), "scale": sc, "zeroCount": "0",
+                    "positive": {"offset": off, "bucketCounts": [str(c) for c in np.bincount(idx - off)]}})
+    return {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "payments"}}]},
+                                 "scopeMetrics": [{"scope": {"name": "t"}, "metrics": [
+                                     {"name": "http.server.request.duration", "unit": "ms",
+                                      "exponentialHistogram": {"aggregationTemporality": 1, "dataPoints": pts}}]}]}]}
+
+
+def test_exponential_histograms_of_other_offsets_and_scales_are_counted_by_their_requests():
+    """Exponential histograms read from OTLP JSON: each point's buckets start at its own offset (no two points share
+    their bounds), every other one at a finer scale (3, about one request) than the rest (2, about 20): re-binned
+    exactly, every request is counted once and the evidence equals that of the same requests all at scale 2."""
+    rng = np.random.default_rng(11)
+    lat = [s for j, s in enumerate(_latencies(rng, 20, slow=3.0)) if j % 2 == 0]
+    lat = [x for pair in zip(lat, _latencies(rng, 1, slow=3.0)[1::2], strict=False) for x in pair]
+    mixed = tk.read_metrics(_exp_doc(lat, lambda j: 2 if j % 2 == 0 else 3))
+    coarse = tk.read_metrics(_exp_doc(lat, lambda j: 2))
+    assert len({tuple(b["bounds"]) for b in mixed["buckets"]}) > 100
+    ev_m = metric_evidence(mixed, H_INC, H_BAS).iloc[0]
+    ev_c = metric_evidence(coarse, H_INC, H_BAS).iloc[0]
+    assert ev_m["basis"] == ev_c["basis"] == "observations"
+    assert ev_m["baseline_count"] == sum(len(s) for s in lat[:180]) and ev_m["incident_count"] == sum(len(s) for s in lat[180:])
+    assert ev_m["edge"] == pytest.approx(ev_c["edge"]) and ev_m["evidence"] == pytest.approx(ev_c["evidence"])
+    assert ev_m["evidence"] > 0.4

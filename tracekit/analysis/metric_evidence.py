@@ -34,12 +34,13 @@ shrunk with ``prior`` pseudo-observations at that chance (:func:`~tracekit.core.
 ``rank_causes``' ``slower`` evidence for spans, on bucket counts — then scaled as above:
 ``max(0, (x + c · prior) / (n + prior) − c) / (1 − c)`` for ``x`` of ``n`` incident observations above the
 edge. Only a rise counts (as ``slower``). Points whose bucket bounds differ within a series are re-binned
-to the edges every point has (exact: a bucket of each point lies inside one common bucket; exponential
-histograms of different scales meet at the coarser scale's edges). Points without usable buckets
-(missing, counts not one more than bounds, negative counts) are left out of the pooled counts; a
-series falls back to its point means (``basis`` ``points``) when either window has no counted
-observation, when no edge is common to its points, when the baseline's ``q``-quantile lies in the open
-top bucket, or when it holds cumulative histograms or summaries.
+exactly to the edges none of them straddles with observations: an edge is kept when every point has it or
+holds nothing in the bucket around it (an exponential histogram's buckets beyond its offsets hold nothing;
+points of different scales meet at the coarser scale's edges, compared to 12 significant digits). Points
+without usable buckets (missing, counts not one more than bounds, negative counts, bounds not increasing)
+are left out of the pooled counts; a series falls back to its point means (``basis`` ``points``) when
+either window has no counted observation, when no edge is left, when the baseline's ``q``-quantile lies
+in the open top bucket, or when it holds cumulative histograms or summaries.
 
 Each metric belongs to a **family** read from its name: ``cpu``, ``memory``, ``network``,
 ``latency`` (the component's own: server, request duration), ``caller latency`` (what it waits for
@@ -210,39 +211,92 @@ def _point_evidence(b: np.ndarray, x: np.ndarray, prior: float) -> dict[str, flo
             "outside_share": float((up | down).mean()), "size": float(size.mean()), "evidence": ev}
 
 
-def _buckets(bk: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """A point's (bounds, counts) when usable: increasing finite bounds, one more count than bounds, counts ≥ 0."""
-    if not isinstance(bk, dict):
-        return None
+def _bounds(key: tuple) -> np.ndarray | None:
+    """A histogram's bucket bounds when usable (finite, increasing), to 12 significant digits: an exponential
+    histogram's edge base^i of one scale is the edge base'^(2i) of the next up to rounding ((2^(1/2))^2 =
+    2.0000000000000004), and must meet it."""
     try:
-        bounds = np.asarray(bk.get("bounds"), dtype=float)
-        counts = np.asarray(bk.get("counts"), dtype=float)
+        bounds = np.asarray(key, dtype=float)
     except (TypeError, ValueError):
         return None
-    if (bounds.ndim != 1 or counts.ndim != 1 or len(counts) != len(bounds) + 1 or not np.isfinite(bounds).all()
-            or (np.diff(bounds) <= 0).any() or not np.isfinite(counts).all() or (counts < 0).any()):
+    if bounds.ndim != 1 or not np.isfinite(bounds).all():
         return None
-    return bounds, counts
+    with np.errstate(over="ignore", invalid="ignore"):  # subnormal bounds: left out below
+        step = 10.0 ** (11 - np.floor(np.log10(np.abs(np.where(bounds == 0, 1.0, bounds)))))
+        bounds = np.round(bounds * step) / step
+    return bounds if np.isfinite(bounds).all() and (np.diff(bounds) > 0).all() else None
+
+
+def _counts(rows: list[Any], n: int) -> np.ndarray:
+    """Points' bucket counts as an array (points × n); a point whose counts are not n finite numbers ≥ 0 is a row of NaN."""
+    try:
+        c = np.array(rows, dtype=float)
+        if c.shape != (len(rows), n):
+            raise ValueError
+    except (TypeError, ValueError):  # ragged or not numbers: one point at a time
+        c = np.full((len(rows), n), np.nan)
+        for r, x in enumerate(rows):
+            try:
+                a = np.asarray(x, dtype=float)
+            except (TypeError, ValueError):
+                continue
+            if a.shape == (n,):
+                c[r] = a
+    c[~(np.isfinite(c) & (c >= 0)).all(axis=1)] = np.nan
+    return c
+
+
+def _bucket_groups(points: list[tuple[int, Any]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Usable histogram points grouped by their bounds: (bounds, counts pooled per side (2 × buckets), buckets holding
+    any observation). Missing buckets, counts not one more than the bounds, negative counts are left out."""
+    by_key: dict[tuple, tuple[list[int], list[Any]]] = {}
+    for side, bk in points:
+        if not isinstance(bk, dict):
+            continue
+        try:
+            sides, rows = by_key.setdefault(tuple(bk.get("bounds")), ([], []))
+        except TypeError:  # no bounds, or bounds that are not a list of numbers
+            continue
+        sides.append(side)
+        rows.append(bk.get("counts"))
+    out = []
+    for key, (sides, rows) in by_key.items():
+        bounds = _bounds(key)
+        if bounds is None:
+            continue
+        c = _counts(rows, len(bounds) + 1)
+        ok = ~np.isnan(c[:, 0])
+        s = np.asarray(sides)[ok]
+        c = c[ok]
+        if len(c):
+            out.append((bounds, np.stack([c[s == 0].sum(axis=0), c[s == 1].sum(axis=0)]), (c > 0).any(axis=0)))
+    return out
+
+
+def _common_edges(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The edges no point's observations straddle: of all the points' edges, those that are an edge of every point or
+    lie inside a bucket of it that holds nothing (an exponential histogram's buckets beyond its offsets hold nothing)."""
+    union = np.unique(np.concatenate([b for b, _, _ in groups]))
+    keep = np.ones(len(union), dtype=bool)
+    for bounds, _, held in groups:
+        i = np.searchsorted(bounds, union, side="left")  # the point's bucket (bounds[i-1], bounds[i]] holding each edge
+        keep &= (bounds[np.minimum(i, len(bounds) - 1)] == union) | ~held[i]
+    return union[keep]
 
 
 def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float) -> dict[str, Any] | None:
     """The module docstring's histogram rule for one series: ``points`` are (side, buckets) pairs (0 baseline,
     1 incident); None when the series must fall back to its point means."""
-    usable = [(side, bc) for side, bk in points if (bc := _buckets(bk)) is not None]
-    if not {0, 1} <= {side for side, _ in usable}:
+    groups = _bucket_groups(points)
+    if not groups:
         return None
-    edge_sets = {tuple(bc[0].tolist()) for _, bc in usable}
-    if len(edge_sets) == 1:
-        common = usable[0][1][0]
-    else:  # re-bin to the edges every point has: each point's bucket lies inside one common bucket
-        common = np.array(sorted(set.intersection(*(set(e) for e in edge_sets))), dtype=float)
+    # re-binned to the edges no point's observations straddle: each bucket that holds any lies inside one common bucket
+    common = groups[0][0] if len(groups) == 1 else _common_edges(groups)
     pooled = np.zeros((2, len(common) + 1))
-    index: dict[tuple[float, ...], np.ndarray] = {}
-    for side, (bounds, counts) in usable:
-        key = tuple(bounds.tolist())
-        if key not in index:  # bucket j of the point, (bounds[j-1], bounds[j]], lies in common bucket idx[j]
-            index[key] = np.searchsorted(common, np.r_[bounds, np.inf], side="left")
-        pooled[side] += np.bincount(index[key], weights=counts, minlength=len(common) + 1)
+    for bounds, counts, _ in groups:
+        # bucket j of the point, (bounds[j-1], bounds[j]], lies in the common bucket holding its upper end
+        at = np.searchsorted(common, np.r_[bounds, np.inf], side="left")
+        pooled += np.stack([np.bincount(at, weights=c, minlength=len(common) + 1) for c in counts])
     n_b, n_i = float(pooled[0].sum()), float(pooled[1].sum())
     if n_b <= 0 or n_i <= 0:
         return None

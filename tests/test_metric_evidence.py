@@ -385,6 +385,9 @@ def test_empty_points_and_missing_or_broken_buckets_are_left_out_of_the_counts()
         "time": [t] * n, "name": "http.server.request.duration", "unit": "s", "kind": "histogram", "temporality": "delta",
         "count": [0.0] + [2.0] * (n - 1), "sum": [0.0] + [0.2] * (n - 1), "service": "payments", "buckets": broken})
     ev = metric_evidence(pd.concat([m, odd], ignore_index=True), H_INC, H_BAS).iloc[0]
+    out = metric_evidence(pd.concat([m, odd], ignore_index=True), H_INC, H_BAS)
+    assert out.attrs["histogram_points_without_buckets"] == n - 1  # the count-0 point has no mean: not a point here
+    assert metric_evidence(m, H_INC, H_BAS).attrs["histogram_points_without_buckets"] == 0
     assert ev["basis"] == "observations" and ev["baseline_points"] == ref["baseline_points"] + n - 1
     assert ev["baseline_count"] == ref["baseline_count"] and ev["evidence"] == pytest.approx(ref["evidence"])
     # no usable buckets in the incident window: the series falls back to its point means

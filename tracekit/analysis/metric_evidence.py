@@ -246,9 +246,10 @@ def _counts(rows: list[Any], n: int) -> np.ndarray:
     return c
 
 
-def _bucket_groups(points: list[tuple[int, Any]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _bucket_groups(points: list[tuple[int, Any]]) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
     """Usable histogram points grouped by their bounds: (bounds, counts pooled per side (2 × buckets), buckets holding
-    any observation). Missing buckets, counts not one more than the bounds, negative counts are left out."""
+    any observation), and how many points were left out (missing buckets, counts not one more than the bounds,
+    negative counts...)."""
     by_key: dict[tuple, tuple[list[int], list[Any]]] = {}
     for side, bk in points:
         if not isinstance(bk, dict):
@@ -260,6 +261,7 @@ def _bucket_groups(points: list[tuple[int, Any]]) -> list[tuple[np.ndarray, np.n
         sides.append(side)
         rows.append(bk.get("counts"))
     out = []
+    used = 0
     for key, (sides, rows) in by_key.items():
         bounds = _bounds(key)
         if bounds is None:
@@ -268,9 +270,10 @@ def _bucket_groups(points: list[tuple[int, Any]]) -> list[tuple[np.ndarray, np.n
         ok = ~np.isnan(c[:, 0])
         s = np.asarray(sides)[ok]
         c = c[ok]
+        used += len(c)
         if len(c):
             out.append((bounds, np.stack([c[s == 0].sum(axis=0), c[s == 1].sum(axis=0)]), (c > 0).any(axis=0)))
-    return out
+    return out, len(points) - used
 
 
 def _common_edges(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -284,12 +287,12 @@ def _common_edges(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np
     return union[keep]
 
 
-def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float) -> dict[str, Any] | None:
+def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float) -> tuple[dict[str, Any] | None, int]:
     """The module docstring's histogram rule for one series: ``points`` are (side, buckets) pairs (0 baseline,
-    1 incident); None when the series must fall back to its point means."""
-    groups = _bucket_groups(points)
+    1 incident); None when the series must fall back to its point means. And the points left out."""
+    groups, left_out = _bucket_groups(points)
     if not groups:
-        return None
+        return None, left_out
     # re-binned to the edges no point's observations straddle: each bucket that holds any lies inside one common bucket
     common = groups[0][0] if len(groups) == 1 else _common_edges(groups)
     pooled = np.zeros((2, len(common) + 1))
@@ -299,16 +302,16 @@ def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float)
         pooled += np.stack([np.bincount(at, weights=c, minlength=len(common) + 1) for c in counts])
     n_b, n_i = float(pooled[0].sum()), float(pooled[1].sum())
     if n_b <= 0 or n_i <= 0:
-        return None
+        return None, left_out
     cum = np.cumsum(pooled[0])
     j = int(np.argmax(cum >= max(np.ceil(q * n_b), 1.0)))  # the bucket of the observation ranked ⌈q·N⌉
     if j >= len(common):  # in the open top bucket: nothing can be counted above it
-        return None
+        return None, left_out
     c = float(exceed_chance(n_b, q, k=cum[j]))
     x = float(pooled[1][j + 1:].sum())
     ev = max(0.0, share_beyond_chance(x, n_i, c, prior)) / (1.0 - c)
-    return {"reach_low": np.nan, "reach_high": np.nan, "outside_share": x / n_i, "size": x / n_i, "evidence": ev,
-            "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}
+    return ({"reach_low": np.nan, "reach_high": np.nan, "outside_share": x / n_i, "size": x / n_i, "evidence": ev,
+             "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}, left_out)
 
 
 def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *, by: str = "service",
@@ -337,7 +340,9 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     -------
     pandas.DataFrame
         The key column then :data:`METRIC_EVIDENCE`'s columns, one row per (key, name) with at least two
-        baseline points and one incident point; most evidence first.
+        baseline points and one incident point; most evidence first. ``attrs["windows"]``: the windows compared;
+        ``attrs["histogram_points_without_buckets"]``: histogram points of these rows whose buckets could not be
+        counted (missing, counts not one more than bounds, negative counts): in the point means only.
 
     Raises
     ------
@@ -377,6 +382,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
                       "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep)})
     buckets = m["buckets"].to_numpy(dtype=object)
     rows = []
+    left_out = 0
     for (key, name), g in f.groupby([by, "name"], sort=True):
         sides = g["side"].to_numpy()
         b = g["v"].to_numpy()[sides == 0]
@@ -386,8 +392,10 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan}
         pe.update(_point_evidence(b, i, float(prior)))
         if g["hist"].all():
-            oe = _observation_evidence(list(zip(sides.tolist(), buckets[g["row"].to_numpy()], strict=True)), q, float(prior))
+            oe, lost = _observation_evidence(list(zip(sides.tolist(), buckets[g["row"].to_numpy()], strict=True)), q,
+                                             float(prior))
             pe.update(oe or {})
+            left_out += lost
         med, mean = pe["baseline_median"], float(i.mean())
         rows.append({by: key, "name": name, "family": metric_family(str(name)), "baseline_points": len(b),
                      "incident_points": len(i), "incident_mean": mean,
@@ -405,6 +413,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     out = out.iloc[order].reset_index(drop=True)
     out.attrs["windows"] = dict(incident=(pd.Timestamp(ia, tz="UTC"), pd.Timestamp(ib, tz="UTC")),
                                 baseline=(pd.Timestamp(ba, tz="UTC"), pd.Timestamp(bb, tz="UTC")))
+    # histogram points of the rows above whose buckets could not be counted (missing, broken): in the means only
+    out.attrs["histogram_points_without_buckets"] = left_out
     return out
 
 

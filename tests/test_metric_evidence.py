@@ -308,3 +308,184 @@ def test_a_metric_name_not_in_the_frame_is_an_error_wherever_names_are_given():
         call(have)  # a name the frame has is fine
     with pytest.raises(ArgumentError, match=r"metric_evidence: window ends before it starts \("):
         metric_evidence(m, (T, T - pd.Timedelta("1s")), (T, T))
+
+
+# --- histograms: evidence from the requests their buckets count (issue 31) -------------------------------------
+
+#: OpenTelemetry's default bounds of http.server.request.duration (s)
+BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+COARSE = [0.01, 0.05, 0.1, 0.25, 1.0, 5.0]  # a subset of BOUNDS: every COARSE bucket is a union of BOUNDS buckets
+H_INC = (T + pd.Timedelta("30min"), T + pd.Timedelta("40min"))
+H_BAS = (T, T + pd.Timedelta("29min59s"))
+
+
+def _latencies(rng, per_point, slow=1.0, minutes_base=30, minutes_inc=10):
+    """One array of request latencies (s) per 10-second point: a lognormal body around 100 ms (σ 0.3) with 3 % of
+    requests 6× slower (retries: a heavy tail), at least one request a point; the incident's points ``slow``× slower."""
+    out = []
+    for j in range((minutes_base + minutes_inc) * 6):
+        n = max(1, int(rng.poisson(per_point)))
+        s = rng.lognormal(np.log(0.1), 0.3, n)
+        s = np.where(rng.random(n) < 0.03, 6 * s, s)
+        out.append(s * (slow if j >= minutes_base * 6 else 1.0))
+    return out
+
+
+def _histograms(lat, bounds=lambda j: BOUNDS, service="payments", temporality="delta"):
+    """Delta histogram points of http.server.request.duration, one per 10 s, bucketed by ``bounds(j)``."""
+    t = pd.date_range(T, periods=len(lat), freq="10s")
+    bks = []
+    for j, s in enumerate(lat):
+        b = bounds(j)
+        bks.append({"bounds": list(b), "counts": np.bincount(np.searchsorted(b, s, side="left"),
+                                                             minlength=len(b) + 1).tolist()})
+    return tk.metrics_from_columns({"time": t, "name": "http.server.request.duration", "unit": "s", "kind": "histogram",
+                                    "temporality": temporality, "count": [float(len(s)) for s in lat],
+                                    "sum": [float(s.sum()) for s in lat], "buckets": bks, "service": service})
+
+
+def _hist_expected(lat, bounds, q=0.95, prior=10.0):
+    """The histogram rule by hand: pooled counts, the edge of the observation ranked ⌈q·N⌉, the chance of passing it."""
+    base, inc = np.concatenate(lat[:180]), np.concatenate(lat[180:])
+    nb = np.bincount(np.searchsorted(bounds, base, side="left"), minlength=len(bounds) + 1)
+    j = int(np.argmax(np.cumsum(nb) >= np.ceil(q * len(base))))
+    K, N = np.cumsum(nb)[j], len(base)
+    c = (N - K + 1) / (N + 1)
+    x = int((inc > bounds[j]).sum())
+    return bounds[j], max(0.0, (x + c * prior) / (len(inc) + prior) - c) / (1 - c)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_few_requests_per_point_three_times_slower_count_by_their_requests(seed):
+    """About one request per 10-second point, the incident's requests 3× slower: the pooled bucket counts put most of
+    them above the baseline's p95 edge (0.25 s) — evidence > 0.4, by the rule computed by hand. Read as one mean per
+    point (the previous rule, what a series without buckets still gets) the heavy-tailed baseline's single-request
+    points reach past 0.5 s and the evidence stays below the 0.05 that counts."""
+    lat = _latencies(np.random.default_rng(seed), 1, slow=3.0)
+    ev = metric_evidence(_histograms(lat), H_INC, H_BAS).iloc[0]
+    edge, want = _hist_expected(lat, BOUNDS)
+    assert ev["basis"] == "observations" and ev["edge"] == edge == 0.25
+    assert ev["baseline_count"] == sum(len(s) for s in lat[:180]) and ev["incident_count"] == sum(len(s) for s in lat[180:])
+    assert ev["evidence"] == pytest.approx(want) and ev["evidence"] > 0.4 and ev["moved"]
+    means = metric_evidence(_histograms(lat).assign(buckets=None), H_INC, H_BAS).iloc[0]
+    assert means["basis"] == "points" and means["evidence"] < 0.05
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_many_request_histograms_alike_on_both_sides_give_no_evidence(seed):
+    """50 requests a point from one distribution on both sides: about 3 % of the incident's requests pass the
+    baseline's p95 edge, below the chance of passing it; evidence ~0 (below 0.01, the 0.05 that counts far off)."""
+    lat = _latencies(np.random.default_rng(100 + seed), 50)
+    ev = metric_evidence(_histograms(lat), H_INC, H_BAS).iloc[0]
+    assert ev["basis"] == "observations" and ev["incident_count"] > 2500
+    assert ev["evidence"] < 0.01 and ev["evidence"] == pytest.approx(_hist_expected(lat, BOUNDS)[1])
+
+
+def test_empty_points_and_missing_or_broken_buckets_are_left_out_of_the_counts():
+    lat = _latencies(np.random.default_rng(7), 1, slow=3.0)
+    m = _histograms(lat)
+    ref = metric_evidence(m, H_INC, H_BAS).iloc[0]
+    t = T + pd.Timedelta("5min 5s")
+    broken = [{"bounds": BOUNDS, "counts": [0] * 15},  # count 0: mean NaN, nothing to pool
+              None,  # no buckets: its mean counts as a point, its requests cannot be placed
+              {"bounds": BOUNDS, "counts": [2]},  # one count for 14 bounds
+              {"bounds": BOUNDS, "counts": [0, 0, 0, 0, 0, 0, -2, 4, 0, 0, 0, 0, 0, 0, 0]},  # a negative count
+              {"bounds": BOUNDS, "counts": ["a"] * 15},  # counts that are not numbers
+              {"bounds": [0.2, 0.1], "counts": [0, 2, 0]},  # bounds not increasing
+              {"bounds": None, "counts": [2]}, {"bounds": [[0.1]], "counts": [0, 2]}, {"counts": [2]},
+              {"bounds": [1e-320, 2e-320], "counts": [0, 2, 0]}]  # bounds too small to compare
+    n = len(broken)
+    odd = tk.metrics_from_columns({
+        "time": [t] * n, "name": "http.server.request.duration", "unit": "s", "kind": "histogram", "temporality": "delta",
+        "count": [0.0] + [2.0] * (n - 1), "sum": [0.0] + [0.2] * (n - 1), "service": "payments", "buckets": broken})
+    ev = metric_evidence(pd.concat([m, odd], ignore_index=True), H_INC, H_BAS).iloc[0]
+    out = metric_evidence(pd.concat([m, odd], ignore_index=True), H_INC, H_BAS)
+    assert out.attrs["histogram_points_without_buckets"] == n - 1  # the count-0 point has no mean: not a point here
+    assert metric_evidence(m, H_INC, H_BAS).attrs["histogram_points_without_buckets"] == 0
+    assert ev["basis"] == "observations" and ev["baseline_points"] == ref["baseline_points"] + n - 1
+    assert ev["baseline_count"] == ref["baseline_count"] and ev["evidence"] == pytest.approx(ref["evidence"])
+    # no usable buckets in the incident window: the series falls back to its point means
+    inc = (m["time"] >= H_INC[0]).to_numpy()
+    m2 = m.copy()
+    m2.loc[inc, "buckets"] = None
+    assert metric_evidence(m2, H_INC, H_BAS).iloc[0]["basis"] == "points"
+    # cumulative histograms are read by their point means, as before
+    assert metric_evidence(_histograms(lat, temporality="cumulative"), H_INC, H_BAS).iloc[0]["basis"] == "points"
+
+
+def test_points_with_other_bucket_bounds_are_rebinned_to_the_common_edges():
+    """Every other point bucketed by a subset of the bounds: re-binned to that subset, the evidence is exactly the
+    rule on the coarse bounds everywhere; bounds with no edge in common fall back to the point means."""
+    lat = _latencies(np.random.default_rng(3), 1, slow=3.0)
+    mixed = metric_evidence(_histograms(lat, bounds=lambda j: BOUNDS if j % 2 else COARSE), H_INC, H_BAS).iloc[0]
+    coarse = metric_evidence(_histograms(lat, bounds=lambda j: COARSE), H_INC, H_BAS).iloc[0]
+    edge, want = _hist_expected(lat, COARSE)
+    assert mixed["basis"] == "observations" and mixed["edge"] == coarse["edge"] == edge
+    assert mixed["evidence"] == pytest.approx(coarse["evidence"]) == pytest.approx(want) and want > 0.4
+    assert mixed["baseline_count"] == coarse["baseline_count"]
+    apart = metric_evidence(_histograms(lat, bounds=lambda j: [0.1, 0.3] if j % 2 else [0.2, 0.4]), H_INC, H_BAS)
+    assert apart.iloc[0]["basis"] == "points"
+
+
+def test_a_baseline_p95_in_the_open_top_bucket_falls_back_to_the_point_means():
+    lat = _latencies(np.random.default_rng(4), 1, slow=3.0)
+    ev = metric_evidence(_histograms(lat, bounds=lambda j: [0.01]), H_INC, H_BAS).iloc[0]
+    assert ev["basis"] == "points" and np.isnan(ev["edge"]) and np.isnan(ev["baseline_count"])
+    with pytest.raises(ArgumentError, match="q must be"):
+        metric_evidence(_histograms(lat), H_INC, H_BAS, q=1.0)
+
+
+@pytest.mark.slow  # reads the bundled incident and ranks it with its metrics (~6 s)
+def test_bundled_deploy_regression_signals_give_payments_metric_evidence():
+    """payments' server spans went from ~100 to ~290 ms after the 14:30 deploy, about one request per 10-second point:
+    its request-duration histograms now weigh (0.0008 by point means before), and rank_causes names metrics for it."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "datasets"
+    if not (data / "deploy-regression-signals").is_dir():
+        pytest.skip("datasets/deploy-regression-signals is absent")
+    spans = tk.read(data / "deploy-regression")
+    m = tk.read_metrics(data / "deploy-regression-signals" / "metrics.jsonl.gz")
+    rc = tk.rank_causes(spans, level="service", metrics=m, n_boot=20)
+    cov = rc.attrs["metric_coverage"]  # the windows rank_causes compared
+    ev = metric_evidence(m, cov["incident"], cov["baseline"]).set_index(["service", "name"])
+    rc = rc.set_index("service")
+    pay = ev.loc[("payments", "http.server.request.duration")]
+    assert pay["basis"] == "observations" and pay["evidence"] > 0.05
+    assert rc.loc["payments", "metrics"] > 0.05 and "metrics" in str(rc.loc["payments", "signals"])
+    assert rc.index[0] == "payments"
+
+
+def _exp_doc(lat, scale):
+    """OTLP JSON: one delta exponentialHistogram point (ms) per 10 s, at ``scale(j)``, offset where its requests start."""
+    pts = []
+    for j, s in enumerate(lat):
+        sc = scale(j)
+        idx = np.ceil(np.log2(s * 1000) * 2.0 ** sc).astype(int) - 1  # bucket i holds (base^i, base^(i+1)]
+        off = int(idx.min())
+        t = int((T + pd.Timedelta(seconds=10 * j)).value)
+        pts.append({"startTimeUnixNano": str(t - 10**10), "timeUnixNano": str(t), "count": str(len(s)),
+                    "sum": float(s.sum() * 1000), "scale": sc, "zeroCount": "0",
+                    "positive": {"offset": off, "bucketCounts": [str(c) for c in np.bincount(idx - off)]}})
+    return {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "payments"}}]},
+                                 "scopeMetrics": [{"scope": {"name": "t"}, "metrics": [
+                                     {"name": "http.server.request.duration", "unit": "ms",
+                                      "exponentialHistogram": {"aggregationTemporality": 1, "dataPoints": pts}}]}]}]}
+
+
+def test_exponential_histograms_of_other_offsets_and_scales_are_counted_by_their_requests():
+    """Exponential histograms read from OTLP JSON: each point's buckets start at its own offset (no two points share
+    their bounds), every other one at a finer scale (3, about one request) than the rest (2, about 20): re-binned
+    exactly, every request is counted once and the evidence equals that of the same requests all at scale 2."""
+    rng = np.random.default_rng(11)
+    lat = [s for j, s in enumerate(_latencies(rng, 20, slow=3.0)) if j % 2 == 0]
+    lat = [x for pair in zip(lat, _latencies(rng, 1, slow=3.0)[1::2], strict=False) for x in pair]
+    mixed = tk.read_metrics(_exp_doc(lat, lambda j: 2 if j % 2 == 0 else 3))
+    coarse = tk.read_metrics(_exp_doc(lat, lambda j: 2))
+    assert len({tuple(b["bounds"]) for b in mixed["buckets"]}) > 100
+    ev_m = metric_evidence(mixed, H_INC, H_BAS).iloc[0]
+    ev_c = metric_evidence(coarse, H_INC, H_BAS).iloc[0]
+    assert ev_m["basis"] == ev_c["basis"] == "observations"
+    assert ev_m["baseline_count"] == sum(len(s) for s in lat[:180]) and ev_m["incident_count"] == sum(len(s) for s in lat[180:])
+    assert ev_m["edge"] == pytest.approx(ev_c["edge"]) and ev_m["evidence"] == pytest.approx(ev_c["evidence"])
+    assert ev_m["evidence"] > 0.4

@@ -260,7 +260,8 @@ def _calls(n: int, rng: np.random.Generator, offset: int = 0, slow: float = 1.0,
 def test_exceed_rate_is_the_order_statistic_chance():
     """A new value of the same distribution exceeds the inverted_cdf q-quantile of n values with
     probability (n − k + 1)/(n + 1), k = ⌈q·n⌉: 1/2 for n = 1, 1/6 for n = 5; 1 − q only for large n."""
-    from tracekit.investigate.causes import _exceed_rate, _quantile_per_group
+    from tracekit.core import exceed_chance
+    from tracekit.investigate.causes import _quantile_per_group
 
     rng = np.random.default_rng(0)
     for n in (1, 5, 20, 100):
@@ -268,9 +269,9 @@ def test_exceed_rate_is_the_order_statistic_chance():
         base = rng.exponential(size=(reps, n))
         thr, _ = _quantile_per_group(np.repeat(np.arange(reps), n), base.ravel(), reps, 0.95)
         seen = float(np.mean(rng.exponential(size=reps) > thr))
-        want = float(_exceed_rate(np.array([n]), 0.95)[0])
+        want = float(exceed_chance(np.array([n]), 0.95)[0])
         assert abs(seen - want) < 4 * np.sqrt(want * (1 - want) / reps), (n, seen, want)
-    assert _exceed_rate(np.array([5]), 0.95)[0] == pytest.approx(1 / 6)
+    assert exceed_chance(np.array([5]), 0.95)[0] == pytest.approx(1 / 6)
 
 
 @pytest.mark.slow  # 28.7 s in the fast lane (2 loaded cores, issue 28)

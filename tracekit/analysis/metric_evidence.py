@@ -23,6 +23,25 @@ end of each). The rule (``benchmarks/bench_rank_causes.py`` scores it):
   not as much as a share measured on hundreds of spans. ``moved`` is evidence > 0. A metric that did
   not move is kept as a row (``moved`` False): it speaks against a cause there.
 
+**Histograms** (``histogram`` / ``exponential_histogram`` points with delta temporality) are read by the
+observations they count (requests, for ``http.server.request.duration``), not by one mean per point — a point
+holding 1 request would weigh as much as one holding 1,000. Per series the baseline's bucket counts are
+pooled; the **edge** is the bucket's upper bound at or above the baseline's ``q``-quantile (0.95, the
+observation ranked ⌈q·N⌉ of N, inverted_cdf as :func:`~tracekit.core.percentile`); the incident's
+observations above it are counted against the chance of exceeding it, (N − K + 1) / (N + 1) for the K
+baseline observations at or below it (:func:`~tracekit.core.exceed_chance`, about 1 − q), and
+shrunk with ``prior`` pseudo-observations at that chance (:func:`~tracekit.core.share_beyond_chance`) —
+``rank_causes``' ``slower`` evidence for spans, on bucket counts — then scaled as above:
+``max(0, (x + c · prior) / (n + prior) − c) / (1 − c)`` for ``x`` of ``n`` incident observations above the
+edge. Only a rise counts (as ``slower``). Points whose bucket bounds differ within a series are re-binned
+exactly to the edges none of them straddles with observations: an edge is kept when every point has it or
+holds nothing in the bucket around it (an exponential histogram's buckets beyond its offsets hold nothing;
+points of different scales meet at the coarser scale's edges, compared to 12 significant digits). Points
+without usable buckets (missing, counts not one more than bounds, negative counts, bounds not increasing)
+are left out of the pooled counts; a series falls back to its point means (``basis`` ``points``) when
+either window has no counted observation, when no edge is left, when the baseline's ``q``-quantile lies
+in the open top bucket, or when it holds cumulative histograms or summaries.
+
 Each metric belongs to a **family** read from its name: ``cpu``, ``memory``, ``network``,
 ``latency`` (the component's own: server, request duration), ``caller latency`` (what it waits for
 as a client: a symptom of its callees, not counted in its score), ``errors``, ``node`` (names
@@ -53,17 +72,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import result_table
+from ..core import exceed_chance, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS, known_names
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
-           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE"]
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS"]
 
 #: robust standard deviations (1.4826 × MAD) around the baseline's median an incident point must pass, beyond the
 #: baseline's range, to be outside: Iglewicz and Hoaglin's outlier threshold for the modified z-score (1993)
 Z_OUTSIDE = 3.5
+
+#: metric kinds read by the observations their buckets count (delta temporality)
+HISTOGRAM_KINDS = ("histogram", "exponential_histogram")
 
 FAMILIES = ("cpu", "memory", "network", "latency", "caller latency", "errors", "node", "other")
 #: families whose movement counts towards a key's score (node metrics describe the machine under it, caller
@@ -89,15 +111,27 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
     ("change", "float64", "", "(incident_mean − baseline_median) / |baseline_median| (NaN when the median is 0)"),
     ("baseline_spread", "float64", "metric unit", "robust standard deviation of the baseline points: 1.4826 × MAD"),
-    ("reach_low", "float64", "metric unit", "lower end of the baseline's reach: min(smallest point, median − Z_OUTSIDE × spread)"),
-    ("reach_high", "float64", "metric unit", "upper end of the baseline's reach: max(largest point, median + Z_OUTSIDE × spread)"),
-    ("outside_share", "float64", "", "share of incident points outside the baseline's reach"),
+    ("reach_low", "float64", "metric unit", "lower end of the baseline's reach: min(smallest point, median − Z_OUTSIDE × spread); "
+                                            "NaN on the observations basis"),
+    ("reach_high", "float64", "metric unit", "upper end of the baseline's reach: max(largest point, median + Z_OUTSIDE × spread); "
+                                             "NaN on the observations basis"),
+    ("outside_share", "float64", "", "share of incident points outside the baseline's reach (observations basis: share of the "
+                                     "incident's observations above edge)"),
     ("size", "float64", "", "mean over incident points of the share of each one's distance from the median beyond the reach, "
-                            "at most distance / |median| and 1 (0 inside)"),
+                            "at most distance / |median| and 1 (0 inside); observations basis: each observation above edge "
+                            "weighs 1, so outside_share"),
     ("evidence", "float64", "", "the points' sizes shrunk with prior pseudo-points at the chance 2/(n+1) of n baseline "
-                                "points, beyond that chance, scaled to [0, 1]"),
+                                "points, beyond that chance, scaled to [0, 1] (observations basis: the observations above "
+                                "edge shrunk with prior pseudo-observations at the chance of exceeding it)"),
     ("moved", "bool", "", "evidence > 0"),
     ("direction", "string", "", "up / down (incident mean against the baseline median), <NA> when equal"),
+    ("basis", "string", "", "what evidence counts: points (gauges, rates, summaries, histograms falling back to point "
+                            "means) or observations (histogram bucket counts)"),
+    ("baseline_count", "float64", "observations", "observations the baseline's histogram points count in usable buckets "
+                                                  "(NaN on the points basis)"),
+    ("incident_count", "float64", "observations", "observations the incident's histogram points count in usable buckets "
+                                                  "(NaN on the points basis)"),
+    ("edge", "float64", "metric unit", "bucket bound at or above the baseline observations' q-quantile (NaN on the points basis)"),
 ])
 
 METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
@@ -172,13 +206,116 @@ def _point_evidence(b: np.ndarray, x: np.ndarray, prior: float) -> dict[str, flo
     if med != 0:  # and no more than the move relative to the level (a rise from 0 is a full move)
         size = np.minimum(size, np.minimum(dist / abs(med), 1.0))
     c = 2.0 / (n + 1)
-    ev = max(0.0, (float(size.sum()) + c * prior) / (k + prior) - c) / (1.0 - c)
+    ev = max(0.0, share_beyond_chance(float(size.sum()), k, c, prior)) / (1.0 - c)
     return {"baseline_median": med, "baseline_spread": spread, "reach_low": lo, "reach_high": hi,
             "outside_share": float((up | down).mean()), "size": float(size.mean()), "evidence": ev}
 
 
+def _bounds(key: tuple) -> np.ndarray | None:
+    """A histogram's bucket bounds when usable (finite, increasing), to 12 significant digits: an exponential
+    histogram's edge base^i of one scale is the edge base'^(2i) of the next up to rounding ((2^(1/2))^2 =
+    2.0000000000000004), and must meet it."""
+    try:
+        bounds = np.asarray(key, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if bounds.ndim != 1 or not np.isfinite(bounds).all():
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # subnormal bounds: left out below
+        step = 10.0 ** (11 - np.floor(np.log10(np.abs(np.where(bounds == 0, 1.0, bounds)))))
+        bounds = np.round(bounds * step) / step
+    return bounds if np.isfinite(bounds).all() and (np.diff(bounds) > 0).all() else None
+
+
+def _counts(rows: list[Any], n: int) -> np.ndarray:
+    """Points' bucket counts as an array (points × n); a point whose counts are not n finite numbers ≥ 0 is a row of NaN."""
+    try:
+        c = np.array(rows, dtype=float)
+        if c.shape != (len(rows), n):
+            raise ValueError
+    except (TypeError, ValueError):  # ragged or not numbers: one point at a time
+        c = np.full((len(rows), n), np.nan)
+        for r, x in enumerate(rows):
+            try:
+                a = np.asarray(x, dtype=float)
+            except (TypeError, ValueError):
+                continue
+            if a.shape == (n,):
+                c[r] = a
+    c[~(np.isfinite(c) & (c >= 0)).all(axis=1)] = np.nan
+    return c
+
+
+def _bucket_groups(points: list[tuple[int, Any]]) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
+    """Usable histogram points grouped by their bounds: (bounds, counts pooled per side (2 × buckets), buckets holding
+    any observation), and how many points were left out (missing buckets, counts not one more than the bounds,
+    negative counts...)."""
+    by_key: dict[tuple, tuple[list[int], list[Any]]] = {}
+    for side, bk in points:
+        if not isinstance(bk, dict):
+            continue
+        try:
+            sides, rows = by_key.setdefault(tuple(bk.get("bounds")), ([], []))
+        except TypeError:  # no bounds, or bounds that are not a list of numbers
+            continue
+        sides.append(side)
+        rows.append(bk.get("counts"))
+    out = []
+    used = 0
+    for key, (sides, rows) in by_key.items():
+        bounds = _bounds(key)
+        if bounds is None:
+            continue
+        c = _counts(rows, len(bounds) + 1)
+        ok = ~np.isnan(c[:, 0])
+        s = np.asarray(sides)[ok]
+        c = c[ok]
+        used += len(c)
+        if len(c):
+            out.append((bounds, np.stack([c[s == 0].sum(axis=0), c[s == 1].sum(axis=0)]), (c > 0).any(axis=0)))
+    return out, len(points) - used
+
+
+def _common_edges(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The edges no point's observations straddle: of all the points' edges, those that are an edge of every point or
+    lie inside a bucket of it that holds nothing (an exponential histogram's buckets beyond its offsets hold nothing)."""
+    union = np.unique(np.concatenate([b for b, _, _ in groups]))
+    keep = np.ones(len(union), dtype=bool)
+    for bounds, _, held in groups:
+        i = np.searchsorted(bounds, union, side="left")  # the point's bucket (bounds[i-1], bounds[i]] holding each edge
+        keep &= (bounds[np.minimum(i, len(bounds) - 1)] == union) | ~held[i]
+    return union[keep]
+
+
+def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float) -> tuple[dict[str, Any] | None, int]:
+    """The module docstring's histogram rule for one series: ``points`` are (side, buckets) pairs (0 baseline,
+    1 incident); None when the series must fall back to its point means. And the points left out."""
+    groups, left_out = _bucket_groups(points)
+    if not groups:
+        return None, left_out
+    # re-binned to the edges no point's observations straddle: each bucket that holds any lies inside one common bucket
+    common = groups[0][0] if len(groups) == 1 else _common_edges(groups)
+    pooled = np.zeros((2, len(common) + 1))
+    for bounds, counts, _ in groups:
+        # bucket j of the point, (bounds[j-1], bounds[j]], lies in the common bucket holding its upper end
+        at = np.searchsorted(common, np.r_[bounds, np.inf], side="left")
+        pooled += np.stack([np.bincount(at, weights=c, minlength=len(common) + 1) for c in counts])
+    n_b, n_i = float(pooled[0].sum()), float(pooled[1].sum())
+    if n_b <= 0 or n_i <= 0:
+        return None, left_out
+    cum = np.cumsum(pooled[0])
+    j = int(np.argmax(cum >= max(np.ceil(q * n_b), 1.0)))  # the bucket of the observation ranked ⌈q·N⌉
+    if j >= len(common):  # in the open top bucket: nothing can be counted above it
+        return None, left_out
+    c = float(exceed_chance(n_b, q, k=cum[j]))
+    x = float(pooled[1][j + 1:].sum())
+    ev = max(0.0, share_beyond_chance(x, n_i, c, prior)) / (1.0 - c)
+    return ({"reach_low": np.nan, "reach_high": np.nan, "outside_share": x / n_i, "size": x / n_i, "evidence": ev,
+             "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}, left_out)
+
+
 def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *, by: str = "service",
-                    names: str | Sequence[str] | None = None, prior: float = 10.0) -> pd.DataFrame:
+                    names: str | Sequence[str] | None = None, prior: float = 10.0, q: float = 0.95) -> pd.DataFrame:
     """Per key and metric: did it move in the incident window, against the baseline window?
 
     Parameters
@@ -194,18 +331,23 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         Metric names to use (default: all).
     prior : float, default 10
         Pseudo-points at the chance rate each metric's share of points outside is shrunk with
-        (:func:`~tracekit.rank_causes` passes its own ``prior``).
+        (:func:`~tracekit.rank_causes` passes its own ``prior``); for histograms, pseudo-observations.
+    q : float, default 0.95
+        Quantile of the baseline's histogram observations whose bucket edge the incident's observations are
+        counted above (:func:`~tracekit.rank_causes` passes its own ``q``).
 
     Returns
     -------
     pandas.DataFrame
         The key column then :data:`METRIC_EVIDENCE`'s columns, one row per (key, name) with at least two
-        baseline points and one incident point; most evidence first.
+        baseline points and one incident point; most evidence first. ``attrs["windows"]``: the windows compared;
+        ``attrs["histogram_points_without_buckets"]``: histogram points of these rows whose buckets could not be
+        counted (missing, counts not one more than bounds, negative counts): in the point means only.
 
     Raises
     ------
     ArgumentError
-        Bad ``by``, windows or ``prior``; a cumulative sum.
+        Bad ``by``, windows, ``prior`` or ``q``; a cumulative sum.
 
     Examples
     --------
@@ -220,6 +362,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         raise ArgumentError(f"metric_evidence: by must be one of {METRIC_KEYS}, got {by!r}")
     if not np.isfinite(prior) or prior < 0:
         raise ArgumentError(f"metric_evidence: prior must be a finite number ≥ 0, got {prior!r}")
+    if not 0 < q < 1:
+        raise ArgumentError(f"metric_evidence: q must be in (0, 1), got {q!r}")
     ia, ib = _window(window, "window")
     ba, bb = _window(baseline_window, "baseline_window")
     m = metrics
@@ -233,15 +377,25 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     v = _point_values(m)
     side = np.where((t >= ia) & (t <= ib), 1, np.where((t >= ba) & (t <= bb), 0, -1))
     keep = (side >= 0) & ~np.isnan(v) & m[by].notna().to_numpy()
+    hist = (m["kind"].isin(HISTOGRAM_KINDS) & (m["temporality"] != "cumulative")).to_numpy(dtype=bool, na_value=False)
     f = pd.DataFrame({by: m[by].to_numpy(dtype=object)[keep], "name": m["name"].to_numpy(dtype=object)[keep],
-                      "side": side[keep], "v": v[keep]})
+                      "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep)})
+    buckets = m["buckets"].to_numpy(dtype=object)
     rows = []
+    left_out = 0
     for (key, name), g in f.groupby([by, "name"], sort=True):
-        b = g["v"].to_numpy()[g["side"].to_numpy() == 0]
-        i = g["v"].to_numpy()[g["side"].to_numpy() == 1]
+        sides = g["side"].to_numpy()
+        b = g["v"].to_numpy()[sides == 0]
+        i = g["v"].to_numpy()[sides == 1]
         if len(b) < 2 or len(i) < 1:
             continue
-        pe = _point_evidence(b, i, float(prior))
+        pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan}
+        pe.update(_point_evidence(b, i, float(prior)))
+        if g["hist"].all():
+            oe, lost = _observation_evidence(list(zip(sides.tolist(), buckets[g["row"].to_numpy()], strict=True)), q,
+                                             float(prior))
+            pe.update(oe or {})
+            left_out += lost
         med, mean = pe["baseline_median"], float(i.mean())
         rows.append({by: key, "name": name, "family": metric_family(str(name)), "baseline_points": len(b),
                      "incident_points": len(i), "incident_mean": mean,
@@ -249,7 +403,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
                      "moved": pe["evidence"] > 0, "direction": "up" if mean > med else "down" if mean < med else None})
     cols = [by, *METRIC_EVIDENCE.column_names]
     out = pd.DataFrame(rows, columns=cols)
-    for c in (by, "name", "family", "direction"):
+    for c in (by, "name", "family", "direction", "basis"):
         out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
     for c in METRIC_EVIDENCE.columns:
         if c.dtype in ("int64", "float64", "bool"):
@@ -259,6 +413,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     out = out.iloc[order].reset_index(drop=True)
     out.attrs["windows"] = dict(incident=(pd.Timestamp(ia, tz="UTC"), pd.Timestamp(ib, tz="UTC")),
                                 baseline=(pd.Timestamp(ba, tz="UTC"), pd.Timestamp(bb, tz="UTC")))
+    # histogram points of the rows above whose buckets could not be counted (missing, broken): in the means only
+    out.attrs["histogram_points_without_buckets"] = left_out
     return out
 
 
@@ -311,7 +467,8 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
 
 
 def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: pd.DataFrame,
-                         baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0) -> pd.DataFrame:
+                         baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0,
+                         q: float = 0.95) -> pd.DataFrame:
     """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top`` (and its ``metric_top_name``), ``metrics_moved``,
     ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>).
 
@@ -329,6 +486,8 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         The table's key columns.
     prior : float, default 10
         rank_causes' ``prior``: pseudo-points each metric's evidence is shrunk with.
+    q : float, default 0.95
+        rank_causes' ``q``: the baseline quantile histogram observations are counted above.
 
     Returns
     -------
@@ -347,7 +506,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     by = "host" if level == "host" else "service"
     if by == "host" and "host" not in table.columns:
         raise ArgumentError("rank_causes: level='host' rows have no host column to join metrics on")
-    ev = metric_evidence(metrics, incident, baseline, by=by, prior=prior)
+    ev = metric_evidence(metrics, incident, baseline, by=by, prior=prior, q=q)
     sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
     sc = sc.rename(columns={"metric_score": "metrics", "top_metric": "metric_top", "top_metric_name": "metric_top_name",
                             "moved": "metrics_moved", "steady": "metrics_steady"})

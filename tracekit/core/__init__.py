@@ -8,7 +8,8 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
   request root), built once per frame;
 - :mod:`~tracekit.core.outcomes` — failed / client error / throttled; request latency
   (``request_ms``) vs trace extent (``extent_ms``);
-- :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``;
+- :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``; the chance of
+  exceeding a baseline quantile and a share beyond chance, shrunk (every evidence share);
 - :mod:`~tracekit.core.naming` — callee, route, operation, call path, async hand-off;
 - :mod:`~tracekit.core.attributes` — one attribute key of every span as a typed column;
 - :mod:`~tracekit.core.resources` — where a span ran: host and service version (one list of keys each);
@@ -70,7 +71,17 @@ from .outcomes import (
 )
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
-from .stats import DEFAULT_CI, DEFAULT_N_BOOT, PERCENTILE_METHOD, QUANTILES, holm, percentile, quantile_draws
+from .stats import (
+    DEFAULT_CI,
+    DEFAULT_N_BOOT,
+    PERCENTILE_METHOD,
+    QUANTILES,
+    exceed_chance,
+    holm,
+    percentile,
+    quantile_draws,
+    share_beyond_chance,
+)
 from .tree import SpanTree, self_ns, span_tree, unique_sorted
 from .weights import trace_weights
 
@@ -85,6 +96,7 @@ __all__ = [
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",
+    "exceed_chance", "share_beyond_chance",
     "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",
     "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "frame_cached",

@@ -117,12 +117,14 @@ from ..core import (
     DEFAULT_N_BOOT,
     NAT_NS,
     callees,
+    exceed_chance,
     failed,
     hosts,
     ns,
     request_routes,
     require_columns,
     result_table,
+    share_beyond_chance,
     span_tree,
     time_resolution_ns,
     trace_weights,
@@ -208,15 +210,6 @@ def _quantile_per_group(group: np.ndarray, values: np.ndarray, n_groups: int, q:
         idx = off[has] + np.maximum(np.ceil(q * cnt[has]).astype(np.int64) - 1, 0)
         thr[has] = sv[idx]
     return thr, cnt
-
-
-def _exceed_rate(cnt: np.ndarray, q: float) -> np.ndarray:
-    """Chance that a new value from the same distribution exceeds the inverted_cdf ``q``-quantile of
-    ``cnt`` values: that quantile is the k-th smallest, k = ⌈q·n⌉, and a new value of an exchangeable
-    sample lies above it with probability (n − k + 1) / (n + 1) — 1/6, not 1 − q = 0.05, for n = 5."""
-    n = cnt.astype(float)
-    k = np.maximum(np.ceil(q * n), 1.0)
-    return np.where(n > 0, (n - k + 1.0) / (n + 1.0), 1.0 - q)
 
 
 class _Side:
@@ -471,7 +464,7 @@ def rank_causes(
         prior_w = prior * (float(a.w.mean()) if a.n else 1.0)
 
         def shrink(x: np.ndarray, n: np.ndarray, base: np.ndarray | float) -> np.ndarray:
-            return (x + base * prior_w) / (n + prior_w) - base
+            return share_beyond_chance(x, n, base, prior_w)
 
         ev: dict[str, np.ndarray] = {}
         # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
@@ -480,7 +473,7 @@ def rank_causes(
         ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
         ex = ok & (a.self_ms > thr[oa] + tol_ms)
         # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
-        p_ex = _exceed_rate(cnt, q)[oa]
+        p_ex = exceed_chance(cnt, q)[oa]
         ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
         # the counts behind each score (what the words say: a count over a count, never the shrunk score)
         counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"slower": (pa(ex), pa(ok))}
@@ -498,7 +491,7 @@ def rank_causes(
         gw = a.w[a.cross]
         x = per_sub(gex, callee_k, gw) + per_sub(gex & (caller_k != callee_k), caller_k, gw)
         n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
-        gp = gw * _exceed_rate(gcnt, q)[pca]
+        gp = gw * exceed_chance(gcnt, q)[pca]
         e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
         ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
         counts["waiting"] = (x, n)
@@ -674,7 +667,7 @@ def rank_causes(
     if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
         from ..analysis.metric_evidence import join_metric_evidence
 
-        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior)
+        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior, q=q)
         table["score"] = table["score"] + table["metrics"]
         metric_cov = table.attrs["metric_coverage"]  # kept for the result's attrs (merges below drop attrs)
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,8 @@ from tracekit.analysis.metric_evidence import metric_evidence, metric_family, me
 from tracekit.errors import ArgumentError
 
 T = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+REPO = Path(__file__).resolve().parents[1]
+T_DEPLOY = pd.Timestamp(json.loads((REPO / "datasets" / "truth" / "deploy-regression.json").read_text())["deploy_time"])
 
 
 def _series(values, name="CpuUsageRate", service="cart", host="cart-1", step="1min") -> pd.DataFrame:
@@ -489,3 +494,31 @@ def test_exponential_histograms_of_other_offsets_and_scales_are_counted_by_their
     assert ev_m["baseline_count"] == sum(len(s) for s in lat[:180]) and ev_m["incident_count"] == sum(len(s) for s in lat[180:])
     assert ev_m["edge"] == pytest.approx(ev_c["edge"]) and ev_m["evidence"] == pytest.approx(ev_c["evidence"])
     assert ev_m["evidence"] > 0.4
+
+
+def test_a_services_metric_evidence_counts_once_at_operation_level():
+    """A metric keyed by service is one piece of evidence about the service: at the operation level it went to each
+    of the service's operations (the bundled deploy: payments' fraud-check and POST /v1/charges, no trace or log
+    evidence of their own, ranked 3rd and 4th on payments' request duration alone). Now one row of the service holds
+    it — the one with most evidence from traces and logs — and decided_by names the metric where it weighed most."""
+    deploy = tk.read(REPO / "datasets" / "deploy-regression")
+    logs = tk.read_logs(REPO / "datasets" / "deploy-regression-signals" / "logs.jsonl.gz")
+    metrics = tk.read_metrics(REPO / "datasets" / "deploy-regression-signals" / "metrics.jsonl.gz")
+    incident, baseline = deploy[deploy["start"] >= T_DEPLOY], deploy[deploy["start"] < T_DEPLOY]
+    by_op = tk.rank_causes(incident, baseline, logs=logs, metrics=metrics, window=None, n_boot=20, lift_rows=0,
+                           level="operation")
+    by_svc = tk.rank_causes(incident, baseline, logs=logs, metrics=metrics, window=None, n_boot=20, lift_rows=0,
+                            level="service").set_index("service")
+    for svc, rows in by_op.groupby("service"):
+        held = rows[rows["metrics"] > 0]
+        assert len(held) <= 1, (svc, held[["name", "metrics"]])
+        if by_svc.loc[svc, "metrics"] > 0:
+            assert len(held) == 1 and held["metrics"].iat[0] == pytest.approx(by_svc.loc[svc, "metrics"])
+            # the holder had the most evidence of the service before the metric was added
+            before = rows["score"] - rows["metrics"]
+            assert before.loc[held.index[0]] == before.max()
+    pay = by_op[by_op["service"] == "payments"]
+    assert (pay["metrics"] > 0).sum() == 1 and pay.iloc[0]["name"] == "POST /api/charge"  # its new log statement
+    quiet = by_op[(by_op["metrics"] > 0.05) & (by_op[["slower", "waiting", "extra", "vanished", "shape", "errors",
+                                                      "log_templates", "log_errors"]].max(axis=1) < 0.05)]
+    assert len(quiet) and quiet["decided_by"].str.startswith("metrics: http.server.request.duration").all()

@@ -472,7 +472,8 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
                          baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0,
                          q: float = 0.95) -> pd.DataFrame:
     """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top`` (and its ``metric_top_name``), ``metrics_moved``,
-    ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>).
+    ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>). At levels with several rows per service
+    (host), the service's (host's) metric evidence is one row's: the row with the highest ``score`` so far.
 
     Parameters
     ----------
@@ -519,6 +520,16 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         out[c] = out[c].astype("Int64")
     out["metric_top"] = out["metric_top"].astype("string")
     out["metric_top_name"] = out["metric_top_name"].astype("string")
+    if list(keys) != [by] and len(out):
+        # a metric keyed by service (host) is one piece of evidence about it: it goes to one row of the key, the one
+        # with most evidence so far (first in table order on a tie). Added to each of its operations it was counted
+        # once per operation, and siblings with no evidence of their own rose with it
+        order = np.lexsort((np.arange(len(out)), -out["score"].to_numpy(dtype=float)))
+        holder = np.zeros(len(out), dtype=bool)
+        holder[order[~out[by].iloc[order].astype(object).fillna("\x00<NA>").duplicated().to_numpy()]] = True
+        out.loc[~holder, "metrics"] = 0.0
+        for c in ("metric_top", "metric_top_name", "metrics_moved", "metrics_steady"):
+            out.loc[~holder, c] = pd.NA
     out.attrs = dict(table.attrs)
     out.attrs["metric_evidence"] = ev
     keyed = metrics[by].notna().to_numpy()

@@ -340,7 +340,8 @@ def rank_causes(
     metrics : pandas.DataFrame, optional
         A metrics frame covering both periods: each row's metric evidence
         (:mod:`tracekit.analysis.metric_evidence`, per service, or per host at ``level="host"``) is
-        added to its score, and the columns ``metrics``, ``metric_top`` (with ``metric_top_name``), ``metrics_moved``,
+        added to its score — at levels with several rows per service, to one row of the service: the
+        one with most evidence from traces and logs (a service's metric counts once) — and the columns ``metrics``, ``metric_top`` (with ``metric_top_name``), ``metrics_moved``,
         ``metrics_steady`` and ``signals`` (which signals support the row) follow the others.
     logs : DataFrame, optional
         A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
@@ -349,7 +350,8 @@ def rank_causes(
         ``log_errors`` (rise in the share of spans where an ERROR record originates), per component the largest over its operations,
         weight 1 each — to the score, and the columns ``log_templates``, ``log_errors``,
         ``log_template`` (the template of the largest change) and ``decided_by`` (the evidence that
-        weighed most in the row's score, e.g. ``"logs: log_templates"``).
+        weighed most in the row's score, e.g. ``"logs: log_templates"``; with metrics too,
+        ``"metrics: <name>"`` where the metric evidence weighed most).
 
     Returns
     -------
@@ -664,17 +666,24 @@ def rank_causes(
     table["_origins"], table["_origins_all"] = per_key(a.origin, ka, a.w), float(a.w[a.origin].sum()) if n_orig else 0.0
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
-    if metrics is not None:  # metric evidence beside the traces' (tracekit.analysis.metric_evidence)
-        from ..analysis.metric_evidence import join_metric_evidence
-
-        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior, q=q)
-        table["score"] = table["score"] + table["metrics"]
-        metric_cov = table.attrs["metric_coverage"]  # kept for the result's attrs (merges below drop attrs)
     if logs is not None:  # log evidence (analysis.log_evidence): added to the score, decided_by says what weighed most
         from ..analysis.log_evidence import join_log_evidence
 
         table = join_log_evidence(table, *(level_frame(x, level)[0] for x in (incident, baseline)), logs, keys,
                                   EVIDENCE, w)
+    if metrics is not None:  # metric evidence beside the traces' and logs' (tracekit.analysis.metric_evidence; after
+        # the logs: a service's metric evidence goes to its row with most evidence so far)
+        from ..analysis.metric_evidence import join_metric_evidence
+
+        table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior, q=q)
+        table["score"] = table["score"] + table["metrics"]
+        metric_cov = table.attrs["metric_coverage"]  # kept for the result's attrs (merges below drop attrs)
+        if "decided_by" in table.columns:  # the metrics weigh most on a row: decided_by says so (join_log_evidence's word)
+            others = np.column_stack([table[e].to_numpy(float) * float(w.get(e, 1.0)) for e in EVIDENCE] +
+                                     [table[c].to_numpy(float) for c in ("log_templates", "log_errors")])
+            by_metrics = table["metrics"].to_numpy(float) > np.maximum(others.max(axis=1) if len(table) else 0.0, 0.0)
+            table.loc[by_metrics, "decided_by"] = ("metrics: " + table.loc[by_metrics, "metric_top_name"].astype(object)
+                                                   .fillna("metrics").astype(str)).astype("string")
     cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
     table = table.merge(cmp, how="left", on=keys)
     table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],

@@ -34,6 +34,7 @@ from ..core.cache import frame_cached
 from ..core.frame import require_columns
 from ..core.tree import _hex_words, span_tree
 from ..errors import ArgumentError
+from ..io.otlp import gc_paused
 from ..logs_schema import LOG_COLUMN_NAMES
 from ..schema import STRING
 
@@ -177,7 +178,6 @@ class AttachedLogs:
         return pd.DataFrame({"records": counts, "share_of_records": [c / n for c in counts]}, index=pd.Index(where, name="where"))
 
 
-_ERROR = frozenset(["ERROR", "FATAL"])
 #: severities that make a log record evidence of an error
 ERROR_SEVERITIES = ("ERROR", "FATAL")
 
@@ -252,34 +252,39 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     unmatched = row < 0
     trace_level &= row >= 0
     matched = np.flatnonzero(row >= 0)
-    # events, built for the matched records only, grouped by span row in time order
-    times = logs["time"].to_numpy(dtype="datetime64[ns]").view(np.int64)[matched]
-    order = matched[np.lexsort((times, row[matched]))]
-    sev = logs["severity_text"].astype(STRING).to_numpy(dtype=object, na_value=None)
-    num = logs["severity_number"].astype("Int64").to_numpy(dtype=object, na_value=None)
-    body = logs["body"].astype(STRING).to_numpy(dtype=object, na_value=None)
-    tid = templates["template_id"].astype(STRING).to_numpy(dtype=object, na_value=None)
-    ttext = templates["template"].astype(STRING).to_numpy(dtype=object, na_value=None)
     tns = logs["time"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    nat = np.iinfo(np.int64).min
-    events_in = spans["events"].to_numpy(dtype=object)
-    events_out = events_in.copy()
+    # events, built for the matched records only, grouped by span row in time order
+    order = matched[np.lexsort((tns[matched], row[matched]))]
     counts = np.bincount(row[matched], minlength=n_spans).astype(np.int64)
-    is_err = np.fromiter((s in _ERROR for s in sev), dtype=bool, count=n_logs) if n_logs else np.zeros(0, dtype=bool)
+    is_err = logs["severity_text"].astype(STRING).isin(ERROR_SEVERITIES).to_numpy(dtype=bool)
     errors = np.bincount(row[matched], weights=is_err[matched].astype(np.float64), minlength=n_spans).astype(np.int64)
+    events_out = spans["events"].to_numpy(dtype=object).copy()
     if len(order):
         rows_sorted = row[order]
         starts = np.flatnonzero(np.r_[True, rows_sorted[1:] != rows_sorted[:-1]])
         ends = np.r_[starts[1:], len(order)]
-        new = [{"time": (int(t) if t != nat else None), "name": LOG_EVENT_NAME,
-                "attributes": {"log.record": True, "log.severity": s, "log.severity_number": n, "log.body": b,
-                               "log.template_id": k, "log.template": tt, "log.trace_level": bool(tl)}}
-               for t, s, n, b, k, tt, tl in zip(tns[order].tolist(), sev[order], num[order], body[order], tid[order],
-                                                 ttext[order], trace_level[order], strict=True)]
-        for a, b_ in zip(starts.tolist(), ends.tolist(), strict=True):
-            r = rows_sorted[a]
-            old = events_in[r]
-            events_out[r] = (list(old) if isinstance(old, list) else []) + new[a:b_]
+        span_rows = rows_sorted[starts]
+
+        def column(values: Any, dtype: Any) -> list:
+            return values.astype(dtype).to_numpy(dtype=object, na_value=None)[order].tolist()
+
+        sev, num = column(logs["severity_text"], STRING), column(logs["severity_number"], "Int64")
+        body = column(logs["body"], STRING)
+        tid, ttext = column(templates["template_id"], STRING), column(templates["template"], STRING)
+        nat = np.iinfo(np.int64).min
+        # one dict pair per record and one list per span: hundreds of thousands of small containers
+        # and no cycles, which the cyclic GC would scan over and over (measured: 0.7 s of 1.6 s on
+        # 174k records) -- paused, as the readers pause it
+        with gc_paused():
+            new = [{"time": (t if t != nat else None), "name": LOG_EVENT_NAME,
+                    "attributes": {"log.record": True, "log.severity": s, "log.severity_number": n, "log.body": b,
+                                   "log.template_id": k, "log.template": tt, "log.trace_level": tl}}
+                   for t, s, n, b, k, tt, tl in zip(tns[order].tolist(), sev, num, body, tid, ttext,
+                                                     trace_level[order].tolist(), strict=True)]
+            old = events_out[span_rows].tolist()
+            cells = [o + new[a:b_] if isinstance(o, list) and o else new[a:b_]
+                     for o, a, b_ in zip(old, starts.tolist(), ends.tolist(), strict=True)]
+            events_out[span_rows] = np.fromiter(cells, dtype=object, count=len(cells))
     out = spans.copy(deep=False)
     out["events"] = pd.Series(events_out, index=spans.index, dtype=object)
     out["log_records"] = pd.Series(counts, index=spans.index)

@@ -34,6 +34,7 @@ from ..core.cache import frame_cached
 from ..core.frame import require_columns
 from ..core.tree import _hex_words, span_tree
 from ..errors import ArgumentError
+from ..io.containers import LazyColumn
 from ..io.otlp import gc_paused
 from ..logs_schema import LOG_COLUMN_NAMES
 from ..schema import STRING
@@ -253,7 +254,11 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     counts = np.bincount(row[matched], minlength=n_spans).astype(np.int64)
     is_err = logs["severity_text"].astype(STRING).isin(ERROR_SEVERITIES).to_numpy(dtype=bool)
     errors = np.bincount(row[matched], weights=is_err[matched].astype(np.float64), minlength=n_spans).astype(np.int64)
-    events_out = spans["events"].to_numpy(dtype=object).copy()
+    events_in = spans["events"].array
+    # a store's lazy events column stays lazy: only the cells of spans that get records are built
+    lazy = isinstance(events_in, LazyColumn) and events_in.is_lazy
+    events_out = None if lazy else spans["events"].to_numpy(dtype=object).copy()
+    span_rows, cells = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     if len(order):
         rows_sorted = row[order]
         starts = np.flatnonzero(np.r_[True, rows_sorted[1:] != rows_sorted[:-1]])
@@ -273,12 +278,16 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
                                    "log.template_id": k, "log.template": tt, "log.trace_level": tl}}
                    for t, s, n, b, k, tt, tl in zip(tns[order].tolist(), sev, num, body, tid, ttext,
                                                      trace_level[order].tolist(), strict=True)]
-            old = events_out[span_rows].tolist()
-            cells = [o + new[a:b_] if isinstance(o, list) and o else new[a:b_]
-                     for o, a, b_ in zip(old, starts.tolist(), ends.tolist(), strict=True)]
-            events_out[span_rows] = np.fromiter(cells, dtype=object, count=len(cells))
+            old = (events_in[span_rows].to_numpy() if lazy else events_out[span_rows]).tolist()  # type: ignore[index]
+            cells = np.fromiter((o + new[a:b_] if isinstance(o, list) and o else new[a:b_]
+                                 for o, a, b_ in zip(old, starts.tolist(), ends.tolist(), strict=True)),
+                                dtype=object, count=len(old))
     out = spans.copy(deep=False)
-    out["events"] = pd.Series(events_out, index=spans.index, dtype=object)
+    if lazy:
+        out["events"] = pd.Series(events_in.with_cells(span_rows, cells), index=spans.index)
+    else:
+        events_out[span_rows] = cells  # type: ignore[index]
+        out["events"] = pd.Series(events_out, index=spans.index, dtype=object)
     out["log_records"] = pd.Series(counts, index=spans.index)
     out["log_errors"] = pd.Series(errors, index=spans.index)
     un = logs.iloc[np.flatnonzero(unmatched)].copy()
@@ -334,7 +343,14 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     on_span = has_trace & has_span
     if on_span.any():
         row[on_span] = _span_rows(spans, ltrace[on_span], lspan[on_span])
-    tcode = pd.Index(np.asarray(tree.trace_ids, dtype=object)).get_indexer(ltrace.to_numpy(dtype=object, na_value=None))
+    # the trace of a record put on its span is that span's; only the others are looked up by id
+    tcode = np.full(n_logs, -1, dtype=np.int64)
+    hit = row >= 0
+    tcode[hit] = tree.trace[row[hit]]
+    rest = has_trace & ~hit
+    if rest.any():
+        tcode[rest] = pd.Index(np.asarray(tree.trace_ids, dtype=object)).get_indexer(
+            ltrace[rest].to_numpy(dtype=object, na_value=None))
     trace_level = has_trace & ~has_span & (tcode >= 0)
     if trace_level.any():
         root = tree.request_root[tcode[trace_level]]

@@ -215,7 +215,8 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
         ``.spans`` (new frame; the input is not modified), ``.unmatched`` and the counts.
         Records are joined on ``(trace_id, span_id)``; duplicate span ids link to the first copy
         (the span tree's rule); a record with a trace id but no span id goes to the trace's
-        request root, marked trace-level.
+        request root, marked trace-level. A store's lazy ``events`` column
+        (:func:`tracekit.read_parquet`) stays lazy: only the cells of spans given records are built.
 
     Raises
     ------

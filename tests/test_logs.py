@@ -284,6 +284,22 @@ def test_attach_logs_non_canonical_span_ids_take_the_string_path():
     assert tk.attach_logs(spans, logs).n_on_span == 1
 
 
+def test_attach_logs_on_a_stores_lazy_events_builds_only_the_spans_given_records(tmp_path):
+    spans = _spans()
+    tk.write_parquet(spans, tmp_path / "s.parquet")
+    lazy = tk.read_parquet(tmp_path / "s.parquet")
+    assert isinstance(lazy["events"].array, LazyColumn) and lazy["events"].array.is_lazy
+    logs = tk.logs_from_columns({"time": [50, 20, 30], "body": ["slow 31 ms", "slow 12 ms", "done"],
+                                 "trace_id": ["a" * 32] * 3, "span_id": ["2" * 16, "2" * 16, None]})
+    want = tk.attach_logs(spans, logs).spans["events"].tolist()
+    r = tk.attach_logs(lazy, logs)
+    # the child (two records) and the root (one trace-level record) built; the orphan's cell not
+    assert lazy["events"].array.built().tolist() == [True, True, False]
+    assert r.spans["events"].dtype == lazy["events"].dtype  # still a lazy column
+    assert r.spans["events"].tolist() == want and [len(e) for e in want] == [2, 2, 0]
+    assert lazy["events"].tolist() == spans["events"].tolist()  # the input's cells unchanged
+
+
 def test_attach_logs_rejects_a_spans_frame_as_logs():
     with pytest.raises(tk.ArgumentError, match="not a logs frame"):
         tk.attach_logs(_spans(), _spans())

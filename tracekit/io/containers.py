@@ -773,6 +773,27 @@ class LazyColumn(ExtensionArray):
             return np.ones(len(self._objs), dtype=bool)
         return self._src._built[self._rows]  # type: ignore[union-attr,index]
 
+    def with_cells(self, positions: np.ndarray, values: np.ndarray) -> LazyColumn:
+        """A new array: these cells, with those at ``positions`` replaced by ``values`` (an object array
+        of the new cells); the other cells stay lazy (built from this array's source when first asked
+        for) and this array is unchanged.
+
+        >>> col = LazyColumn(ObjectSource(_obj([[1], [2], [3]])), np.arange(3))
+        >>> new = col.with_cells(np.array([1]), _obj([["x"]]))
+        >>> new.is_lazy, new.tolist(), col.tolist()
+        (True, [[1], ['x'], [3]], [[1], [2], [3]])
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        if self._objs is not None:
+            objs = self._objs.copy()
+            objs[positions] = values
+            return LazyColumn(None, None, objs)
+        where = np.arange(len(self), dtype=np.int64)
+        where[positions] = len(self) + np.arange(len(positions), dtype=np.int64)
+        src = ConcatSource([(self._src, self._rows), (ObjectSource(values, self._src.file, self._src.column),  # type: ignore[union-attr]
+                                                      np.arange(len(positions), dtype=np.int64))])
+        return LazyColumn(src, where)
+
     def key_values(self, key: str) -> tuple[list, np.ndarray] | None:
         """``key`` of every cell read from the stored columns (cells never built), or None when this
         array cannot (not a dict column, or plain). Built cells are read from their dicts."""

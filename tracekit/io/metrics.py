@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any, Literal
@@ -1049,6 +1049,11 @@ class _FMetricsData(_FBase):
 
 
 _DECODE = msgspec.json.Decoder(_FMetricsData).decode
+#: a Struct's fields by name → position in ``msgspec.structs.astuple`` (one C call per point gives
+#: all of its fields; the columns are then one ``zip`` away: cheaper than a getattr pass per field)
+_POS = {cls: {f: i for i, f in enumerate(cls.__struct_fields__)}
+        for cls in (_FExemplar, _FNumberPoint, _FHistogramPoint, _FExpPoint, _FSummaryPoint)}
+_ASTUPLE = msgspec.structs.astuple
 _DECODE_BOUNDS = msgspec.json.Decoder(list[float | _I64]).decode
 _DECODE_COUNTS = msgspec.json.Decoder(list[_U64 | str]).decode
 #: False sends every source to the checked walk (tests compare the two paths)
@@ -1067,11 +1072,7 @@ class _Fallback(Exception):
     """The fast path does not cover this line / document: the checked walk reads it."""
 
 
-_TIME, _START, _FLAGS = attrgetter("timeUnixNano"), attrgetter("startTimeUnixNano"), attrgetter("flags")
-_ATTRIBUTES, _EXEMPLARS = attrgetter("attributes"), attrgetter("exemplars")
-_AS_DOUBLE, _AS_INT = attrgetter("asDouble"), attrgetter("asInt")
-_COUNT, _SUM, _MIN, _MAX = attrgetter("count"), attrgetter("sum"), attrgetter("min"), attrgetter("max")
-_BUCKET_COUNTS, _BOUNDS = attrgetter("bucketCounts"), attrgetter("explicitBounds")
+_SUM, _MIN, _MAX = attrgetter("sum"), attrgetter("min"), attrgetter("max")
 # (Metric field, family, kind): points of one family are converted together (gauges and sums
 # apart: gauges usually give asDouble, sums asInt)
 _F_KINDS = (("gauge", 0, "gauge"), ("sum", 1, "sum"), ("histogram", 2, "histogram"),
@@ -1103,8 +1104,13 @@ _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _INT_TEXT = re.compile(r"-?[0-9]+")
 
 
-_E_TIME, _E_DOUBLE, _E_TRACE, _E_SPAN, _E_ATTRS = (attrgetter(k) for k in (
-    "timeUnixNano", "asDouble", "traceId", "spanId", "filteredAttributes"))
+def _hex_of_width(joined: str, width: int, m: int) -> bool:
+    """Whether ``joined`` is ``m`` texts of exactly ``width`` lower-case hex digits joined by commas."""
+    if len(joined) != (width + 1) * m - 1 or not joined.isascii():
+        return False
+    b = joined.encode("ascii")
+    return (not b.translate(None, b"0123456789abcdef,") and b.count(b",") == m - 1
+            and bool((np.frombuffer(b, np.uint8)[width::width + 1] == 44).all()))
 
 
 class _ExemplarCells:
@@ -1148,19 +1154,18 @@ def _f_exemplar_source(exs: list, file: str) -> BuiltSource:
         return BuiltSource(n, empty, file, "exemplars")
     flat = list(chain.from_iterable(exs))
     m = len(flat)
-    tids, sids = list(map(_E_TRACE, flat)), list(map(_E_SPAN, flat))
-    vs = list(map(_E_DOUBLE, flat))
+    cols = list(zip(*map(_ASTUPLE, flat), strict=True))  # every field's column (one C call per exemplar)
+    pos = _POS[_FExemplar]
+    tids, sids, vs = cols[pos["traceId"]], cols[pos["spanId"]], cols[pos["asDouble"]]
     times = None
     try:
-        jtid, jsid = "".join(tids), "".join(sids)
+        jtid, jsid = ",".join(tids), ",".join(sids)
     except TypeError:  # not all strings
         jtid = None
-    if (jtid is not None and len(jtid) == 32 * m and len(jsid) == 16 * m and set(map(len, tids)) == {32}
-            and set(map(len, sids)) == {16} and jtid.isascii() and jsid.isascii()
-            and not jtid.encode().translate(None, b"0123456789abcdef") and not jsid.encode().translate(None, b"0123456789abcdef")
-            and set(map(type, vs)) == {float} and not any(map(_E_ATTRS, flat))):
+    if (jtid is not None and _hex_of_width(jtid, 32, m) and _hex_of_width(jsid, 16, m)
+            and set(map(type, vs)) == {float} and not any(cols[pos["filteredAttributes"]])):
         try:
-            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19)
+            times = _f_digits(",".join(cols[pos["timeUnixNano"]]), m, width=19)
         except (TypeError, _Fallback):
             times = None
     if times is None:
@@ -1282,13 +1287,12 @@ def _f_int_values(xs: list) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def _f_values(pts: list) -> np.ndarray:
-    """The value of number points (asDouble, else asInt, else NaN)."""
-    ds = list(map(_AS_DOUBLE, pts))
+def _f_values(ds: Sequence, ints: Sequence) -> np.ndarray:
+    """The value of number points (asDouble, else asInt, else NaN) from their asDouble and asInt
+    columns."""
     types = set(map(type, ds))
     if type(None) not in types:
         return _f_floats(ds, types=types)
-    ints = list(map(_AS_INT, pts))
     if len(types) == 1:  # no asDouble at all
         try:
             return _f_int_values(ints)
@@ -1348,24 +1352,22 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array(list(map(sum, counts)), dtype=object))
 
 
-def _f_count_column(pts: list) -> np.ndarray:
-    xs = list(map(_COUNT, pts))
+def _f_count_column(xs: Sequence) -> np.ndarray:
     try:
         return _f_digits(",".join(xs), len(xs))
     except TypeError:
         return np.array([_count(x, "count") for x in xs], dtype=object)
 
 
-def _f_histograms(pts: list) -> tuple:
+def _f_histograms(col: Callable[[str], Sequence], n: int) -> tuple:
     """(count, sum, min, max, (the distinct bounds lists, each point's bounds number, every point's
-    counts one after the other, their number per point)) of histogram points: checked now, the
-    bucket dicts built when first asked for (:class:`_BucketCells`)."""
-    n = len(pts)
-    cs = _f_count_column(pts)
-    flat, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
+    counts one after the other, their number per point)) of ``n`` histogram points (``col``: a
+    field's column): checked now, the bucket dicts built when first asked for (:class:`_BucketCells`)."""
+    cs = _f_count_column(col("count"))
+    flat, lens, sums = _f_bucket_counts(col("bucketCounts"))
     if ((lens > 0) & (sums != cs)).any():
         raise _Fallback  # the checked walk names the point
-    ebs = list(map(_BOUNDS, pts))
+    ebs = col("explicitBounds")
     if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
         bounds = [_f_bounds(ebs[0])]
         bidx = np.zeros(n, dtype=np.int64)
@@ -1384,8 +1386,8 @@ def _f_histograms(pts: list) -> tuple:
     nb = np.array([len(b) + 1 for b in bounds], dtype=np.int64)[bidx]
     if not ((lens == 0) | (lens == nb)).all():
         raise _Fallback
-    return (cs.astype(np.float64), _f_floats(list(map(_SUM, pts))), _f_floats(list(map(_MIN, pts))),
-            _f_floats(list(map(_MAX, pts))), (bounds, bidx, flat, lens))
+    return (cs.astype(np.float64), _f_floats(col("sum")), _f_floats(col("min")), _f_floats(col("max")),
+            (bounds, bidx, flat, lens))
 
 
 class _BucketCells:
@@ -1525,10 +1527,16 @@ def _f_columns(items: list) -> dict | None:
                                        service, host, res, file, record))
     if not npts:
         return None
-    pts = list(chain.from_iterable(dps_all))
-    n = len(pts)
+    n = sum(npts)
     rows = np.repeat(np.arange(len(npts)), npts)
-    fam_rows = np.repeat(np.array(fams), npts)
+    present = [fam for fam in range(5) if pts_by[fam]]
+    if len(present) == 1:  # one family: its points are the rows, in order
+        at_of, inv = {present[0]: slice(None)}, None
+    else:  # the families' points one family after the other; inv: row → its place there
+        fam_rows = np.repeat(np.array(fams), npts)
+        at_of = {fam: np.flatnonzero(fam_rows == fam) for fam in present}
+        inv = np.empty(n, dtype=np.int64)
+        inv[np.concatenate(list(at_of.values()))] = np.arange(n)
     value = np.full(n, math.nan)
     count, sum_, min_, max_ = value.copy(), value.copy(), value.copy(), value.copy()
     file0 = items[0][2]
@@ -1539,36 +1547,55 @@ def _f_columns(items: list) -> dict | None:
     exp_buckets = None
     quantiles = np.full(n, None, dtype=object)
     start = np.full(n, _NAT, dtype=np.int64)
-    for fam, sub in enumerate(pts_by):
-        if not sub:
-            continue
-        at = slice(None) if len(sub) == n else fam_rows == fam
-        starts = list(map(_START, sub))  # per family: gauges usually have none
+    time = np.empty(n, dtype=np.int64)
+    attrs: list = []  # per family, in family order (inv maps the rows to them)
+    exs: list = []
+    flags = None
+    for fam in present:
+        sub = pts_by[fam]
+        at = at_of[fam]
+        cols = list(zip(*map(_ASTUPLE, sub), strict=True))  # every field's column (a family's points are one Struct type)
+        pos = _POS[type(sub[0])]
+
+        def col(name: str, cols: list = cols, pos: dict = pos) -> Sequence:
+            return cols[pos[name]]
+
+        time[at] = _f_nanos(col("timeUnixNano"))
+        starts = col("startTimeUnixNano")  # per family: gauges usually have none
         if fam or starts.count(None) != len(starts):
             start[at] = _f_nanos_or_nat(starts)
         if fam <= 1:
-            value[at] = _f_values(sub)
+            value[at] = _f_values(col("asDouble"), col("asInt"))
         elif fam == 4:
             count[at], sum_[at], q = _f_summaries(sub)
             quantiles[at] = q
         elif fam == 2:
-            count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(sub)
+            count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(col, len(sub))
             bidx[at], blens[at] = bi, ln
         else:
             count[at], sum_[at], min_[at], max_[at], b = _f_exp_histograms(sub)
             exp_buckets = (np.arange(n)[at], b)
-    flags = list(map(_FLAGS, pts))
+        fl = col("flags")
+        if fl.count(None) != len(fl):
+            if flags is None:
+                flags = np.full(n, None, dtype=object)
+            flags[at] = _objs(list(fl))
+        attrs.append(col("attributes"))
+        exs.append(col("exemplars"))
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
     if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
         buckets.preset(*exp_buckets)
+    attributes = attribute_source(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs)), file0, "attributes")
+    if inv is not None:
+        attributes.index = attributes.index[inv]
+    exemplars = _f_exemplar_source(list(chain.from_iterable(exs)), file0)
     # everything is checked by now: the frame is made by _f_frame, once for a run of batches
-    return {"n": n, "rows": rows, "consts": consts, "time": _f_nanos(list(map(_TIME, pts))), "start_time": start,
+    return {"n": n, "rows": rows, "consts": consts, "time": time, "start_time": start,
             "value": value, "count": count, "sum": sum_, "min": min_, "max": max_, "quantiles": quantiles,
-            "flags": None if flags.count(None) == n else flags, "buckets": buckets,
-            "attributes": attribute_source(list(map(_ATTRIBUTES, pts)), file0, "attributes"),
-            "exemplars": _f_exemplar_source(list(map(_EXEMPLARS, pts)), file0)}
+            "flags": None if flags is None else flags.tolist(), "buckets": buckets, "attributes": attributes,
+            "exemplars": exemplars, "exemplar_rows": np.arange(n, dtype=np.int64) if inv is None else inv}
 
 
 def _f_frame(parts: list[dict]) -> pd.DataFrame:
@@ -1596,6 +1623,10 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
     def chained(key: str) -> Any:
         return parts[0][key] if one else ConcatSource([(p[key], np.arange(p["n"], dtype=np.int64)) for p in parts])
 
+    # a batch's exemplars source holds its rows family after family: exemplar_rows places them
+    exemplars = (LazyColumn(parts[0]["exemplars"], parts[0]["exemplar_rows"]) if one else
+                 LazyColumn(ConcatSource([(p["exemplars"], p["exemplar_rows"]) for p in parts]), every.copy()))
+
     data = {
         "time": _f_times_series(cat("time")),
         "start_time": _f_times_series(cat("start_time")),
@@ -1612,13 +1643,13 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
         "attributes": LazyColumn(parts[0]["attributes"] if one else
                                  SharedDictSource.merge([p["attributes"] for p in parts], file0, "attributes"), every.copy()),
         "resource": LazyColumn(SharedDictSource(ress, rows, file0, "resource"), every.copy()),
-        "exemplars": LazyColumn(chained("exemplars"), every.copy()),
+        "exemplars": exemplars,
         "flags": flags_col,
         "source": _f_take(["otlp"], STRING, np.zeros(n, np.int64)),
         "source_file": _f_take(files, STRING, rows),
         "source_record": _f_take(records, "Int64", rows),
     }
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, copy=False)  # every column is new here: no defensive copies
 
 
 def _f_convert(rd: _Reader, items: list) -> None:

@@ -1138,21 +1138,26 @@ class _ExemplarCells:
         return out
 
 
-def _f_exemplar_source(exs: list, file: str) -> BuiltSource:
-    """The exemplars column of the points: checked now, column-wise when every exemplar has the
-    common shape (a decimal-string time, an asDouble, lower-case hex ids, no attributes) and built
-    when first asked for; else the points that have exemplars are read one by one now, as
-    :func:`_exemplars` reads them."""
-    n = len(exs)
+def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
+    """The exemplars column of the points (their exemplar lists, in groups one after the other:
+    a batch's point families): checked now, column-wise when every exemplar has the common shape (a
+    decimal-string time, an asDouble, lower-case hex ids, no attributes) and built when first asked
+    for; else the points that have exemplars are read one by one now, as :func:`_exemplars` reads
+    them."""
+    n = sum(map(len, groups))
     none = np.zeros(n + 1, dtype=np.int64)
     empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), _OBJ0, _OBJ0)
-    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
-        return BuiltSource(n, empty, file, "exemplars")
-    lens = np.fromiter(map(len, exs), np.int64, n)
+    lens = np.zeros(n, dtype=np.int64)
+    at, some = 0, []
+    for g in groups:  # a group without exemplars (the absent field's default, compared by identity first) is skipped
+        if g.count(()) != len(g):
+            lens[at:at + len(g)] = np.fromiter(map(len, g), np.int64, len(g))
+            some.append(g)
+        at += len(g)
     rows = np.flatnonzero(lens)
     if not len(rows):
         return BuiltSource(n, empty, file, "exemplars")
-    flat = list(chain.from_iterable(exs))
+    flat = list(chain.from_iterable(chain.from_iterable(some)))
     m = len(flat)
     cols = list(zip(*map(_ASTUPLE, flat), strict=True))  # every field's column (one C call per exemplar)
     pos = _POS[_FExemplar]
@@ -1170,6 +1175,7 @@ def _f_exemplar_source(exs: list, file: str) -> BuiltSource:
             times = None
     if times is None:
         src = BuiltSource(n, empty, file, "exemplars")
+        exs = list(chain.from_iterable(groups))
         src.preset(rows, [_f_exemplars(exs[j]) for j in rows.tolist()])
         return src
     if _ZERO_TRACE in tids:  # all-zero ids are no ids
@@ -1590,7 +1596,7 @@ def _f_columns(items: list) -> dict | None:
     attributes = attribute_source(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs)), file0, "attributes")
     if inv is not None:
         attributes.index = attributes.index[inv]
-    exemplars = _f_exemplar_source(list(chain.from_iterable(exs)), file0)
+    exemplars = _f_exemplar_source(exs, file0)
     # everything is checked by now: the frame is made by _f_frame, once for a run of batches
     return {"n": n, "rows": rows, "consts": consts, "time": time, "start_time": start,
             "value": value, "count": count, "sum": sum_, "min": min_, "max": max_, "quantiles": quantiles,

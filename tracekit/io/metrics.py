@@ -1232,7 +1232,8 @@ def _f_digits(text: str | bytes, n: int, signed: bool = False, width: int = 0) -
         raise _Fallback from None
     if len(a) != n or a.max() == _INT64_MAX or (signed and a.min() == -_INT64_MAX - 1):
         raise _Fallback
-    if width:
+    # (past 19 digits a number without leading zeros is beyond int64, refused above: only leading zeros need the count)
+    if width and (width < 19 or text[:1] == b"0" or b",0" in text):
         b = np.frombuffer(text, np.uint8)
         if (np.diff(np.r_[-1, np.flatnonzero(b == 44), len(b)]) - 1).max() > width:
             raise _Fallback

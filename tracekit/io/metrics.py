@@ -904,7 +904,10 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 #   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
 #   repeated by index (``take``);
-# * exemplars are built only where present.
+# * exemplars are built only where present;
+# * a point family's fields are read by one ``msgspec.structs.astuple`` per point, zipped to columns
+#   (one C call per point instead of one ``attrgetter`` pass per field); the rows of several families
+#   are mapped back to file order by a permutation (the attributes' index, the exemplars' row map).
 #
 # (msgspec's ``array_like`` Structs do not apply: OTLP/JSON writes every point as an object.)
 #
@@ -913,10 +916,12 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points,
-# from 4.1x / 4.7x with eager object columns and 32 MB batches. What is left is the typed decode
-# (~0.4x), one ``attrgetter`` pass per field over the points' Structs, freeing the Structs, and the
-# column-wise checks; the ≤ 1.5x target is not reached this way.
+# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points
+# (1.5-2.0x under load), from ~1.9x with a getattr pass per field and 4.1x / 4.7x with eager object
+# columns and 32 MB batches. What is left is spread out: the typed decode (~0.35x) and freeing its
+# Structs (~0.1x), the file read (~0.15x, in the floor too), the column-wise checks (bucket counts,
+# exemplars, attribute sets, times: ~0.1x each or less) and the frame (~0.2x); the ≤ 1.5x target is
+# not reached this way.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]

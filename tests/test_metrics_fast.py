@@ -445,3 +445,28 @@ def test_object_columns_are_lazy_and_behave_as_object_columns(monkeypatch):
     assert back["exemplars"].tolist() == checked["exemplars"].tolist()
     assert back["buckets"].isna().tolist() == checked["buckets"].isna().tolist()
     assert tk.validate_metrics(m) is m
+
+
+@pytest.mark.parametrize("batch_bytes", [1 << 20, 1], ids=["one batch", "a batch a line"])
+def test_families_read_apart_keep_each_rows_attributes_exemplars_and_flags(batch_bytes, monkeypatch):
+    """A batch's point families are read family by family (one astuple pass each) and mapped back
+    to file order: every row keeps its own attributes, exemplars and flags (ids by construction),
+    in one batch and across batches (one frame for several)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", batch_bytes)
+    mets = []
+    for i in range(12):
+        ex = [_exemplar(100 + i)]
+        mets += [_gauge(i, exemplars=ex, attributes=[_kv("row", f"g{i}")]),
+                 _hist(i, exemplars=[_exemplar(200 + i)] if i % 3 else [], attributes=[_kv("row", f"h{i}")]),
+                 _sum(i, flags=i % 2, attributes=[_kv("row", f"s{i}")])]
+    before = dict(M.STATS)
+    got = _same(_lines(_line(mets[:18]), _line(mets[18:]), compact=True), monkeypatch)["raise"]
+    assert M.STATS["fallback"] == before["fallback"]
+    rows = [a["row"] for a in got["attributes"]]
+    assert rows == [f"{k}{i}" for i in range(12) for k in "ghs"]
+    tids = [[e["trace_id"] for e in x] for x in got["exemplars"]]
+    want = []
+    for i in range(12):
+        want += [[f"{100 + i + 1:032x}"], [f"{200 + i + 1:032x}"] if i % 3 else [], []]
+    assert tids == want
+    assert got["flags"].tolist() == [v for i in range(12) for v in (pd.NA, pd.NA, i % 2)]

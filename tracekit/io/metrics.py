@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any, Literal
@@ -904,7 +904,10 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 #   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
 #   repeated by index (``take``);
-# * exemplars are built only where present.
+# * exemplars are built only where present;
+# * a point family's fields are read by one ``msgspec.structs.astuple`` per point, zipped to columns
+#   (one C call per point instead of one ``attrgetter`` pass per field); the rows of several families
+#   are mapped back to file order by a permutation (the attributes' index, the exemplars' row map).
 #
 # (msgspec's ``array_like`` Structs do not apply: OTLP/JSON writes every point as an object.)
 #
@@ -913,10 +916,12 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points,
-# from 4.1x / 4.7x with eager object columns and 32 MB batches. What is left is the typed decode
-# (~0.4x), one ``attrgetter`` pass per field over the points' Structs, freeing the Structs, and the
-# column-wise checks; the ≤ 1.5x target is not reached this way.
+# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points
+# (1.5-2.0x under load), from ~1.9x with a getattr pass per field and 4.1x / 4.7x with eager object
+# columns and 32 MB batches. What is left is spread out: the typed decode (~0.35x) and freeing its
+# Structs (~0.1x), the file read (~0.15x, in the floor too), the column-wise checks (bucket counts,
+# exemplars, attribute sets, times: ~0.1x each or less) and the frame (~0.2x); the ≤ 1.5x target is
+# not reached this way.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1049,6 +1054,11 @@ class _FMetricsData(_FBase):
 
 
 _DECODE = msgspec.json.Decoder(_FMetricsData).decode
+#: a Struct's fields by name → position in ``msgspec.structs.astuple`` (one C call per point gives
+#: all of its fields; the columns are then one ``zip`` away: cheaper than a getattr pass per field)
+_POS = {cls: {f: i for i, f in enumerate(cls.__struct_fields__)}
+        for cls in (_FExemplar, _FNumberPoint, _FHistogramPoint, _FExpPoint, _FSummaryPoint)}
+_ASTUPLE = msgspec.structs.astuple
 _DECODE_BOUNDS = msgspec.json.Decoder(list[float | _I64]).decode
 _DECODE_COUNTS = msgspec.json.Decoder(list[_U64 | str]).decode
 #: False sends every source to the checked walk (tests compare the two paths)
@@ -1067,11 +1077,7 @@ class _Fallback(Exception):
     """The fast path does not cover this line / document: the checked walk reads it."""
 
 
-_TIME, _START, _FLAGS = attrgetter("timeUnixNano"), attrgetter("startTimeUnixNano"), attrgetter("flags")
-_ATTRIBUTES, _EXEMPLARS = attrgetter("attributes"), attrgetter("exemplars")
-_AS_DOUBLE, _AS_INT = attrgetter("asDouble"), attrgetter("asInt")
-_COUNT, _SUM, _MIN, _MAX = attrgetter("count"), attrgetter("sum"), attrgetter("min"), attrgetter("max")
-_BUCKET_COUNTS, _BOUNDS = attrgetter("bucketCounts"), attrgetter("explicitBounds")
+_SUM, _MIN, _MAX = attrgetter("sum"), attrgetter("min"), attrgetter("max")
 # (Metric field, family, kind): points of one family are converted together (gauges and sums
 # apart: gauges usually give asDouble, sums asInt)
 _F_KINDS = (("gauge", 0, "gauge"), ("sum", 1, "sum"), ("histogram", 2, "histogram"),
@@ -1103,8 +1109,13 @@ _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _INT_TEXT = re.compile(r"-?[0-9]+")
 
 
-_E_TIME, _E_DOUBLE, _E_TRACE, _E_SPAN, _E_ATTRS = (attrgetter(k) for k in (
-    "timeUnixNano", "asDouble", "traceId", "spanId", "filteredAttributes"))
+def _hex_of_width(joined: str, width: int, m: int) -> bool:
+    """Whether ``joined`` is ``m`` texts of exactly ``width`` lower-case hex digits joined by commas."""
+    if len(joined) != (width + 1) * m - 1 or not joined.isascii():
+        return False
+    b = joined.encode("ascii")
+    return (not b.translate(None, b"0123456789abcdef,") and b.count(b",") == m - 1
+            and bool((np.frombuffer(b, np.uint8)[width::width + 1] == 44).all()))
 
 
 class _ExemplarCells:
@@ -1132,39 +1143,44 @@ class _ExemplarCells:
         return out
 
 
-def _f_exemplar_source(exs: list, file: str) -> BuiltSource:
-    """The exemplars column of the points: checked now, column-wise when every exemplar has the
-    common shape (a decimal-string time, an asDouble, lower-case hex ids, no attributes) and built
-    when first asked for; else the points that have exemplars are read one by one now, as
-    :func:`_exemplars` reads them."""
-    n = len(exs)
+def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
+    """The exemplars column of the points (their exemplar lists, in groups one after the other:
+    a batch's point families): checked now, column-wise when every exemplar has the common shape (a
+    decimal-string time, an asDouble, lower-case hex ids, no attributes) and built when first asked
+    for; else the points that have exemplars are read one by one now, as :func:`_exemplars` reads
+    them."""
+    n = sum(map(len, groups))
     none = np.zeros(n + 1, dtype=np.int64)
     empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), _OBJ0, _OBJ0)
-    if exs.count(()) == n:  # none has exemplars (the absent field's default, compared by identity first)
-        return BuiltSource(n, empty, file, "exemplars")
-    lens = np.fromiter(map(len, exs), np.int64, n)
+    lens = np.zeros(n, dtype=np.int64)
+    at, some = 0, []
+    for g in groups:  # a group without exemplars (the absent field's default, compared by identity first) is skipped
+        if g.count(()) != len(g):
+            lens[at:at + len(g)] = np.fromiter(map(len, g), np.int64, len(g))
+            some.append(g)
+        at += len(g)
     rows = np.flatnonzero(lens)
     if not len(rows):
         return BuiltSource(n, empty, file, "exemplars")
-    flat = list(chain.from_iterable(exs))
+    flat = list(chain.from_iterable(chain.from_iterable(some)))
     m = len(flat)
-    tids, sids = list(map(_E_TRACE, flat)), list(map(_E_SPAN, flat))
-    vs = list(map(_E_DOUBLE, flat))
+    cols = list(zip(*map(_ASTUPLE, flat), strict=True))  # every field's column (one C call per exemplar)
+    pos = _POS[_FExemplar]
+    tids, sids, vs = cols[pos["traceId"]], cols[pos["spanId"]], cols[pos["asDouble"]]
     times = None
     try:
-        jtid, jsid = "".join(tids), "".join(sids)
+        jtid, jsid = ",".join(tids), ",".join(sids)
     except TypeError:  # not all strings
         jtid = None
-    if (jtid is not None and len(jtid) == 32 * m and len(jsid) == 16 * m and set(map(len, tids)) == {32}
-            and set(map(len, sids)) == {16} and jtid.isascii() and jsid.isascii()
-            and not jtid.encode().translate(None, b"0123456789abcdef") and not jsid.encode().translate(None, b"0123456789abcdef")
-            and set(map(type, vs)) == {float} and not any(map(_E_ATTRS, flat))):
+    if (jtid is not None and _hex_of_width(jtid, 32, m) and _hex_of_width(jsid, 16, m)
+            and set(map(type, vs)) == {float} and not any(cols[pos["filteredAttributes"]])):
         try:
-            times = _f_digits(",".join(map(_E_TIME, flat)), m, width=19)
+            times = _f_digits(",".join(cols[pos["timeUnixNano"]]), m, width=19)
         except (TypeError, _Fallback):
             times = None
     if times is None:
         src = BuiltSource(n, empty, file, "exemplars")
+        exs = list(chain.from_iterable(groups))
         src.preset(rows, [_f_exemplars(exs[j]) for j in rows.tolist()])
         return src
     if _ZERO_TRACE in tids:  # all-zero ids are no ids
@@ -1221,7 +1237,8 @@ def _f_digits(text: str | bytes, n: int, signed: bool = False, width: int = 0) -
         raise _Fallback from None
     if len(a) != n or a.max() == _INT64_MAX or (signed and a.min() == -_INT64_MAX - 1):
         raise _Fallback
-    if width:
+    # (past 19 digits a number without leading zeros is beyond int64, refused above: only leading zeros need the count)
+    if width and (width < 19 or text[:1] == b"0" or b",0" in text):
         b = np.frombuffer(text, np.uint8)
         if (np.diff(np.r_[-1, np.flatnonzero(b == 44), len(b)]) - 1).max() > width:
             raise _Fallback
@@ -1282,13 +1299,12 @@ def _f_int_values(xs: list) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def _f_values(pts: list) -> np.ndarray:
-    """The value of number points (asDouble, else asInt, else NaN)."""
-    ds = list(map(_AS_DOUBLE, pts))
+def _f_values(ds: Sequence, ints: Sequence) -> np.ndarray:
+    """The value of number points (asDouble, else asInt, else NaN) from their asDouble and asInt
+    columns."""
     types = set(map(type, ds))
     if type(None) not in types:
         return _f_floats(ds, types=types)
-    ints = list(map(_AS_INT, pts))
     if len(types) == 1:  # no asDouble at all
         try:
             return _f_int_values(ints)
@@ -1348,24 +1364,22 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array(list(map(sum, counts)), dtype=object))
 
 
-def _f_count_column(pts: list) -> np.ndarray:
-    xs = list(map(_COUNT, pts))
+def _f_count_column(xs: Sequence) -> np.ndarray:
     try:
         return _f_digits(",".join(xs), len(xs))
     except TypeError:
         return np.array([_count(x, "count") for x in xs], dtype=object)
 
 
-def _f_histograms(pts: list) -> tuple:
+def _f_histograms(col: Callable[[str], Sequence], n: int) -> tuple:
     """(count, sum, min, max, (the distinct bounds lists, each point's bounds number, every point's
-    counts one after the other, their number per point)) of histogram points: checked now, the
-    bucket dicts built when first asked for (:class:`_BucketCells`)."""
-    n = len(pts)
-    cs = _f_count_column(pts)
-    flat, lens, sums = _f_bucket_counts(list(map(_BUCKET_COUNTS, pts)))
+    counts one after the other, their number per point)) of ``n`` histogram points (``col``: a
+    field's column): checked now, the bucket dicts built when first asked for (:class:`_BucketCells`)."""
+    cs = _f_count_column(col("count"))
+    flat, lens, sums = _f_bucket_counts(col("bucketCounts"))
     if ((lens > 0) & (sums != cs)).any():
         raise _Fallback  # the checked walk names the point
-    ebs = list(map(_BOUNDS, pts))
+    ebs = col("explicitBounds")
     if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
         bounds = [_f_bounds(ebs[0])]
         bidx = np.zeros(n, dtype=np.int64)
@@ -1384,8 +1398,8 @@ def _f_histograms(pts: list) -> tuple:
     nb = np.array([len(b) + 1 for b in bounds], dtype=np.int64)[bidx]
     if not ((lens == 0) | (lens == nb)).all():
         raise _Fallback
-    return (cs.astype(np.float64), _f_floats(list(map(_SUM, pts))), _f_floats(list(map(_MIN, pts))),
-            _f_floats(list(map(_MAX, pts))), (bounds, bidx, flat, lens))
+    return (cs.astype(np.float64), _f_floats(col("sum")), _f_floats(col("min")), _f_floats(col("max")),
+            (bounds, bidx, flat, lens))
 
 
 class _BucketCells:
@@ -1525,10 +1539,16 @@ def _f_columns(items: list) -> dict | None:
                                        service, host, res, file, record))
     if not npts:
         return None
-    pts = list(chain.from_iterable(dps_all))
-    n = len(pts)
+    n = sum(npts)
     rows = np.repeat(np.arange(len(npts)), npts)
-    fam_rows = np.repeat(np.array(fams), npts)
+    present = [fam for fam in range(5) if pts_by[fam]]
+    if len(present) == 1:  # one family: its points are the rows, in order
+        at_of, inv = {present[0]: slice(None)}, None
+    else:  # the families' points one family after the other; inv: row → its place there
+        fam_rows = np.repeat(np.array(fams), npts)
+        at_of = {fam: np.flatnonzero(fam_rows == fam) for fam in present}
+        inv = np.empty(n, dtype=np.int64)
+        inv[np.concatenate(list(at_of.values()))] = np.arange(n)
     value = np.full(n, math.nan)
     count, sum_, min_, max_ = value.copy(), value.copy(), value.copy(), value.copy()
     file0 = items[0][2]
@@ -1539,36 +1559,55 @@ def _f_columns(items: list) -> dict | None:
     exp_buckets = None
     quantiles = np.full(n, None, dtype=object)
     start = np.full(n, _NAT, dtype=np.int64)
-    for fam, sub in enumerate(pts_by):
-        if not sub:
-            continue
-        at = slice(None) if len(sub) == n else fam_rows == fam
-        starts = list(map(_START, sub))  # per family: gauges usually have none
+    time = np.empty(n, dtype=np.int64)
+    attrs: list = []  # per family, in family order (inv maps the rows to them)
+    exs: list = []
+    flags = None
+    for fam in present:
+        sub = pts_by[fam]
+        at = at_of[fam]
+        cols = list(zip(*map(_ASTUPLE, sub), strict=True))  # every field's column (a family's points are one Struct type)
+        pos = _POS[type(sub[0])]
+
+        def col(name: str, cols: list = cols, pos: dict = pos) -> Sequence:
+            return cols[pos[name]]
+
+        time[at] = _f_nanos(col("timeUnixNano"))
+        starts = col("startTimeUnixNano")  # per family: gauges usually have none
         if fam or starts.count(None) != len(starts):
             start[at] = _f_nanos_or_nat(starts)
         if fam <= 1:
-            value[at] = _f_values(sub)
+            value[at] = _f_values(col("asDouble"), col("asInt"))
         elif fam == 4:
             count[at], sum_[at], q = _f_summaries(sub)
             quantiles[at] = q
         elif fam == 2:
-            count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(sub)
+            count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(col, len(sub))
             bidx[at], blens[at] = bi, ln
         else:
             count[at], sum_[at], min_[at], max_[at], b = _f_exp_histograms(sub)
             exp_buckets = (np.arange(n)[at], b)
-    flags = list(map(_FLAGS, pts))
+        fl = col("flags")
+        if fl.count(None) != len(fl):
+            if flags is None:
+                flags = np.full(n, None, dtype=object)
+            flags[at] = _objs(list(fl))
+        attrs.append(col("attributes"))
+        exs.append(col("exemplars"))
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
     if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
         buckets.preset(*exp_buckets)
+    attributes = attribute_source(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs)), file0, "attributes")
+    if inv is not None:
+        attributes.index = attributes.index[inv]
+    exemplars = _f_exemplar_source(exs, file0)
     # everything is checked by now: the frame is made by _f_frame, once for a run of batches
-    return {"n": n, "rows": rows, "consts": consts, "time": _f_nanos(list(map(_TIME, pts))), "start_time": start,
+    return {"n": n, "rows": rows, "consts": consts, "time": time, "start_time": start,
             "value": value, "count": count, "sum": sum_, "min": min_, "max": max_, "quantiles": quantiles,
-            "flags": None if flags.count(None) == n else flags, "buckets": buckets,
-            "attributes": attribute_source(list(map(_ATTRIBUTES, pts)), file0, "attributes"),
-            "exemplars": _f_exemplar_source(list(map(_EXEMPLARS, pts)), file0)}
+            "flags": None if flags is None else flags.tolist(), "buckets": buckets, "attributes": attributes,
+            "exemplars": exemplars, "exemplar_rows": np.arange(n, dtype=np.int64) if inv is None else inv}
 
 
 def _f_frame(parts: list[dict]) -> pd.DataFrame:
@@ -1596,6 +1635,10 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
     def chained(key: str) -> Any:
         return parts[0][key] if one else ConcatSource([(p[key], np.arange(p["n"], dtype=np.int64)) for p in parts])
 
+    # a batch's exemplars source holds its rows family after family: exemplar_rows places them
+    exemplars = (LazyColumn(parts[0]["exemplars"], parts[0]["exemplar_rows"]) if one else
+                 LazyColumn(ConcatSource([(p["exemplars"], p["exemplar_rows"]) for p in parts]), every.copy()))
+
     data = {
         "time": _f_times_series(cat("time")),
         "start_time": _f_times_series(cat("start_time")),
@@ -1612,13 +1655,13 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
         "attributes": LazyColumn(parts[0]["attributes"] if one else
                                  SharedDictSource.merge([p["attributes"] for p in parts], file0, "attributes"), every.copy()),
         "resource": LazyColumn(SharedDictSource(ress, rows, file0, "resource"), every.copy()),
-        "exemplars": LazyColumn(chained("exemplars"), every.copy()),
+        "exemplars": exemplars,
         "flags": flags_col,
         "source": _f_take(["otlp"], STRING, np.zeros(n, np.int64)),
         "source_file": _f_take(files, STRING, rows),
         "source_record": _f_take(records, "Int64", rows),
     }
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, copy=False)  # every column is new here: no defensive copies
 
 
 def _f_convert(rd: _Reader, items: list) -> None:

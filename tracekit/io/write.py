@@ -108,6 +108,13 @@ def _no_gc():
             gc.enable()
 
 
+def check_batch(batch: int) -> None:
+    """Raise ArgumentError unless ``batch`` (records per OTLP export request) is an integer of at least 1;
+    the OTLP writers of every signal (spans here, logs and metrics in tracekit.io.write_signals) share it."""
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ArgumentError(f"batch must be an integer of at least 1, got {batch!r}")
+
+
 def _check(spans: pd.DataFrame) -> None:
     if not isinstance(spans, pd.DataFrame):
         raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
@@ -916,8 +923,7 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     True
     """
     _check(spans)
-    if batch < 1:
-        raise ArgumentError(f"batch must be at least 1, got {batch}")
+    check_batch(batch)
     with _no_gc():
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)

@@ -55,10 +55,11 @@ import pandas as pd
 
 from ..core import host_of, to_text
 from ..core.nested import dumps
-from ..errors import ArgumentError, TraceKitError
+from ..errors import TraceKitError
 from ..logs_schema import validate_logs
 from ..metrics_schema import validate_metrics
 from .otlp import SCOPE_ATTR_PREFIX, gc_paused
+from .write import check_batch as _check_batch
 from .write import otlp_key_values as _kvs
 from .write import write_chunks
 
@@ -110,11 +111,6 @@ def _scope_text(res: dict, key: str) -> str | None:
         raise TraceKitError(f"resource[{key!r}] is a {type(v).__name__} ({to_text(v, 80)}); an OTLP scope name, "
                             "version or schema URL is a string")
     return str(v.item() if isinstance(v, np.generic) else v)
-
-
-def _check_batch(batch: int) -> None:
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ArgumentError(f"batch must be an integer of at least 1, got {batch!r}")
 
 
 class _Groups:

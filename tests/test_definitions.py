@@ -200,3 +200,17 @@ def test_async_workflows_requests_are_the_requests():
     assert "(root span duration, 400 requests)" in text
     assert float(re.search(r"request latency ms[^:]*: p50 ([0-9.]+)", text).group(1)) == round(
         percentile(ts.loc[ts["request"], "request_ms"], 0.5), 1)
+
+
+@pytest.mark.parametrize("name", ["deploy-regression", "async-workflows", "broken-context"])
+def test_the_route_of_a_request_is_the_same_in_rank_causes_and_the_timeline(name):
+    """core.request_routes (rank_causes' and log evidence's route of each request, new this round) and
+    timeline(by="route") count the same requests under the same routes."""
+    from tracekit.core import request_routes, trace_outcomes
+
+    spans = read_dataset(name)
+    req = trace_outcomes(spans)["request"].to_numpy()
+    ours = pd.Series(request_routes(spans))[req].value_counts().sort_index()
+    tl = tk.timeline(spans, "1h", by="route").groupby("route")["requests"].sum()
+    tl = tl[tl > 0].astype("int64").sort_index()
+    assert len(ours) >= 2 and ours.to_dict() == tl.to_dict()

@@ -45,7 +45,8 @@ grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scop
 ...     "trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2, "span_id": ["a" * 16, "b" * 16],
 ...     "parent_id": [None, "a" * 16], "service": ["shop", "shop"], "name": ["GET /", "SELECT"],
 ...     "kind": ["server", "client"], "start": [1_000_000_000, 1_001_000_000],
-...     "end": [1_010_000_000, 1_004_000_000], "attributes": [{}, {"db.system": "postgresql"}]})
+...     "end": [1_010_000_000, 1_004_000_000], "attributes": [{}, {"db.system": "postgresql"}]},
+...     time_unit="ns")  # a second after the epoch: ns said, as it would look like epoch seconds
 >>> doc = to_xray(spans)["Traces"][0]
 >>> doc["Id"], doc["Duration"]
 ('1-5759e988-bd862e3fe1be46a994272793', 0.01)

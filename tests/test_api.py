@@ -111,9 +111,18 @@ def test_the_public_names_are_pinned():
         assert getattr(tk, name) is not None
 
 
-def _deviations() -> dict[tuple[str, str], str]:
+def _deviations(callables=None) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
-    for name, sig in _public_callables():
+    for name, sig in _public_callables() if callables is None else callables:
+        if name.startswith("fetch_"):
+            # a time range of a live fetcher is start, end: both named so, taken by position or by keyword
+            params = list(sig.parameters)
+            for word in ("start", "end"):
+                p = sig.parameters.get(word)
+                if p is None or p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                    found[(name, word)] = f"a fetcher's time range is start, end (by position or keyword), got {sig}"
+            if {"start", "end"} <= set(params) and params.index("end") != params.index("start") + 1:
+                found[(name, "end")] = f"end follows start, got {sig}"
         for p in sig.parameters.values():
             ann = str(p.annotation)
             if p.name in REFERENCE_NAMES:
@@ -145,6 +154,18 @@ def test_the_checker_sees_a_deviation():
 
     names = {p.name for p in inspect.signature(old).parameters.values()}
     assert {"b", "top"} <= names and "b" in REFERENCE_NAMES and "top" in COUNT_NAMES
+
+    def fetch_old(trace_ids: list, *, groups: list, start: object, end: object) -> None:
+        """Not public: its time range is keyword-only."""
+
+    def fetch_apart(start: object, groups: list, end: object) -> None:
+        """Not public: end does not follow start."""
+
+    def fetch_new(trace_ids: list, start: object, end: object, *, groups: list) -> None:
+        """Not public: the vocabulary."""
+
+    found = _deviations([(f.__name__, inspect.signature(f)) for f in (fetch_old, fetch_apart, fetch_new)])
+    assert set(found) == {("fetch_old", "start"), ("fetch_old", "end"), ("fetch_apart", "end")}, found
 
 
 def test_spans_and_baseline_are_the_first_two_arguments_wherever_both_appear():

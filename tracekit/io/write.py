@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gc
 import gzip
 import hashlib
 import math
@@ -76,6 +75,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ..core.gc_pause import gc_paused
 from ..core.nested import dumps, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
@@ -95,18 +95,6 @@ _HTTP_KEYS = {"http.request.method", "http.method", "url.full", "http.url", "use
               "http.response.status_code", "http.status_code"}
 _AWS_KEYS = {"rpc.method", "aws.dynamodb.table_names", "aws.sqs.queue_url", "http.request.resend_count"}
 _SQL_KEYS = {"db.system", "db.statement", "db.user", "db.name"}
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic GC while building millions of small dicts (they make no cycles)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def check_batch(batch: int) -> None:
@@ -491,7 +479,7 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     _check(spans)
     if len(spans) == 0:
         return []
-    with _no_gc():
+    with gc_paused():
         return _segment_documents(spans, frozenset(indexed), inferred)
 
 
@@ -559,7 +547,7 @@ def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool 
     ``indexed`` names attributes written as annotations (besides ``annotation.*``).
     See the module docstring for the mapping; the input is not modified.
     """
-    with _no_gc():
+    with gc_paused():
         return _to_xray(spans, indexed, inferred)
 
 
@@ -886,7 +874,7 @@ def to_otlp(spans: pd.DataFrame) -> dict:
     """One OTLP ExportTraceServiceRequest (``{"resourceSpans": [...]}``) holding every span,
     grouped by service and resource. The input is not modified."""
     _check(spans)
-    with _no_gc():
+    with gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         return _otlp_request(cols, range(len(spans)))
 
@@ -925,7 +913,7 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     """
     _check(spans)
     check_batch(batch)
-    with _no_gc():
+    with gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)
         if not lines:

@@ -25,7 +25,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 104.0
 """
 
-from .cache import cache_stats, frame_cached
+from .cache import cache_stats, clear_cache, frame_cached
 from .frame import (
     NAT_NS,
     TIME_MAX_NS,
@@ -100,5 +100,5 @@ __all__ = [
     "exceed_chance", "share_beyond_chance",
     "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",
-    "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "frame_cached",
+    "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "clear_cache", "frame_cached",
 ]

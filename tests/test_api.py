@@ -259,6 +259,32 @@ def test_bad_arguments_are_argument_errors(call):
         call(tk.examples.load("checkout-small"))
 
 
+@pytest.mark.parametrize("name, call", [
+    ("to_otlp", lambda s, d: tk.io.write.to_otlp(s)),
+    ("write_otlp", lambda s, d: tk.write_otlp(s, d / "t.jsonl")),
+    ("to_xray", lambda s, d: tk.io.write.to_xray(s)),
+    ("write_xray", lambda s, d: tk.write_xray(s, d / "t.json")),
+    ("xray_segment_documents", lambda s, d: tk.io.write.xray_segment_documents(s)),
+    ("write_parquet", lambda s, d: tk.write_parquet(s, d / "t.parquet")),
+    ("waterfall_data", lambda s, d: tk.waterfall_data(s)),
+    ("app_logs", lambda s, d: tk.simulate_signals.app_logs(s)),
+    ("app_metrics", lambda s, d: tk.simulate_signals.app_metrics(s)),
+])
+def test_a_spans_frame_missing_columns_is_a_spans_schema_error(name, call, tmp_path):
+    """A user's spans frame without a column the function reads, or not a frame at all, is the one error
+    core.require_columns raises everywhere (SpansSchemaError naming the function and the columns), not an
+    ArgumentError in some places and a bare TraceKitError in others."""
+    import tracekit.io.write  # noqa: F401  (tk.io.write below)
+    import tracekit.simulate_signals  # noqa: F401
+
+    spans = tk.examples.load("checkout-small")
+    one = spans[spans["trace_id"] == spans["trace_id"].iloc[0]].drop(columns=["end", "duration_ms"])
+    with pytest.raises(tk.SpansSchemaError, match=rf"^{name}: spans DataFrame is missing columns: .*\bend\b"):
+        call(one, tmp_path)
+    with pytest.raises(tk.SpansSchemaError, match=rf"^{name}: expected a spans DataFrame, got list"):
+        call([1, 2], tmp_path)
+
+
 def test_results_share_one_shape():
     """Every result object is a frozen dataclass with .table (a DataFrame) and .params (a dict of its settings)."""
     import dataclasses

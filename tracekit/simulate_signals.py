@@ -63,12 +63,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core import failed, hosts, ns, self_ns, span_tree
+from .core import failed, hosts, ns, require_columns, self_ns, span_tree
 from .core.attributes import attribute_values
 from .errors import ArgumentError
 from .logs_schema import logs_from_columns
 from .metrics_schema import metrics_from_columns
-from .schema import validate_spans
+from .schema import COLUMN_NAMES, validate_spans
 
 __all__ = ["app_logs", "app_metrics", "busy_ns", "SLOW_QUERY_MS", "INTERVAL_S", "IDLE_CPU", "CPU_NOISE",
            "DURATION_BOUNDS", "NEW_STATEMENTS"]
@@ -95,9 +95,8 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
 
 
-def _check(spans: Any) -> pd.DataFrame:
-    if not isinstance(spans, pd.DataFrame):
-        raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
+def _check(spans: Any, func: str) -> pd.DataFrame:
+    require_columns(spans, COLUMN_NAMES, func)  # the one missing-column error (SpansSchemaError)
     return validate_spans(spans)
 
 
@@ -121,7 +120,7 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
 
     Raises
     ------
-    ArgumentError
+    SpansSchemaError
         ``spans`` is not a spans frame.
 
     Examples
@@ -134,7 +133,7 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
     >>> logs["body"].iloc[0]
     'handled GET /api/stock/{sku}: status 200 in 5.1 ms'
     """
-    spans = _check(spans)
+    spans = _check(spans, "app_logs")
     n = len(spans)
     start, end = ns(spans["start"]), ns(spans["end"])
     dur_ms = (end - start) / 1e6
@@ -288,8 +287,10 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
 
     Raises
     ------
+    SpansSchemaError
+        ``spans`` is not a spans frame.
     ArgumentError
-        ``spans`` is not a spans frame, or ``interval_s`` is not positive.
+        ``interval_s`` is not positive.
 
     Examples
     --------
@@ -300,7 +301,7 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
     >>> bool(cpu["value"].between(IDLE_CPU - CPU_NOISE, 1).all()), cpu.groupby("host").size().nunique()
     (True, 1)
     """
-    spans = _check(spans)
+    spans = _check(spans, "app_metrics")
     if not interval_s > 0:
         raise ArgumentError(f"interval_s must be positive, got {interval_s!r}")
     step = int(round(interval_s * 1e9))

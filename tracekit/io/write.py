@@ -75,6 +75,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ..core.frame import require_columns
 from ..core.gc_pause import gc_paused
 from ..core.nested import dumps, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
@@ -102,14 +103,6 @@ def check_batch(batch: int) -> None:
     the OTLP writers of every signal (spans here, logs and metrics in tracekit.io.write_signals) share it."""
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ArgumentError(f"batch must be an integer of at least 1, got {batch!r}")
-
-
-def _check(spans: pd.DataFrame) -> None:
-    if not isinstance(spans, pd.DataFrame):
-        raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
-    missing = [c for c in COLUMN_NAMES if c not in spans.columns]
-    if missing:
-        raise TraceKitError(f"spans DataFrame is missing columns: {', '.join(missing)} (see tracekit.SPAN_COLUMNS)")
 
 
 def _ns(s: pd.Series) -> list[int | None]:
@@ -476,7 +469,7 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     >>> docs[0]["subsegments"][0]["aws"]
     {'operation': 'GetItem', 'table_name': 'carts', 'resource_names': ['carts'], 'retries': 0}
     """
-    _check(spans)
+    require_columns(spans, COLUMN_NAMES, "xray_segment_documents")
     if len(spans) == 0:
         return []
     with gc_paused():
@@ -547,6 +540,7 @@ def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool 
     ``indexed`` names attributes written as annotations (besides ``annotation.*``).
     See the module docstring for the mapping; the input is not modified.
     """
+    require_columns(spans, COLUMN_NAMES, "to_xray")
     with gc_paused():
         return _to_xray(spans, indexed, inferred)
 
@@ -625,6 +619,7 @@ def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterabl
     >>> p.name
     't.json.gz'
     """
+    require_columns(spans, COLUMN_NAMES, "write_xray")
     body = dumps(to_xray(spans, indexed=indexed, inferred=inferred), indent=True)
     return _write_bytes(path, [body, b"\n"])
 
@@ -873,7 +868,7 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
 def to_otlp(spans: pd.DataFrame) -> dict:
     """One OTLP ExportTraceServiceRequest (``{"resourceSpans": [...]}``) holding every span,
     grouped by service and resource. The input is not modified."""
-    _check(spans)
+    require_columns(spans, COLUMN_NAMES, "to_otlp")
     with gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         return _otlp_request(cols, range(len(spans)))
@@ -911,7 +906,7 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     >>> len(lines) == -(-len(spans) // 10)
     True
     """
-    _check(spans)
+    require_columns(spans, COLUMN_NAMES, "write_otlp")
     check_batch(batch)
     with gc_paused():
         cols = _cols(spans, _OTLP_COLS)

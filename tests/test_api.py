@@ -111,9 +111,18 @@ def test_the_public_names_are_pinned():
         assert getattr(tk, name) is not None
 
 
-def _deviations() -> dict[tuple[str, str], str]:
+def _deviations(callables=None) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
-    for name, sig in _public_callables():
+    for name, sig in _public_callables() if callables is None else callables:
+        if name.startswith("fetch_"):
+            # a time range of a live fetcher is start, end: both named so, taken by position or by keyword
+            params = list(sig.parameters)
+            for word in ("start", "end"):
+                p = sig.parameters.get(word)
+                if p is None or p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                    found[(name, word)] = f"a fetcher's time range is start, end (by position or keyword), got {sig}"
+            if {"start", "end"} <= set(params) and params.index("end") != params.index("start") + 1:
+                found[(name, "end")] = f"end follows start, got {sig}"
         for p in sig.parameters.values():
             ann = str(p.annotation)
             if p.name in REFERENCE_NAMES:
@@ -145,6 +154,18 @@ def test_the_checker_sees_a_deviation():
 
     names = {p.name for p in inspect.signature(old).parameters.values()}
     assert {"b", "top"} <= names and "b" in REFERENCE_NAMES and "top" in COUNT_NAMES
+
+    def fetch_old(trace_ids: list, *, groups: list, start: object, end: object) -> None:
+        """Not public: its time range is keyword-only."""
+
+    def fetch_apart(start: object, groups: list, end: object) -> None:
+        """Not public: end does not follow start."""
+
+    def fetch_new(trace_ids: list, start: object, end: object, *, groups: list) -> None:
+        """Not public: the vocabulary."""
+
+    found = _deviations([(f.__name__, inspect.signature(f)) for f in (fetch_old, fetch_apart, fetch_new)])
+    assert set(found) == {("fetch_old", "start"), ("fetch_old", "end"), ("fetch_apart", "end")}, found
 
 
 def test_spans_and_baseline_are_the_first_two_arguments_wherever_both_appear():
@@ -236,6 +257,32 @@ def test_grouping_analyses_accept_the_same_keys(by):
 def test_bad_arguments_are_argument_errors(call):
     with pytest.raises(tk.ArgumentError):
         call(tk.examples.load("checkout-small"))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("to_otlp", lambda s, d: tk.io.write.to_otlp(s)),
+    ("write_otlp", lambda s, d: tk.write_otlp(s, d / "t.jsonl")),
+    ("to_xray", lambda s, d: tk.io.write.to_xray(s)),
+    ("write_xray", lambda s, d: tk.write_xray(s, d / "t.json")),
+    ("xray_segment_documents", lambda s, d: tk.io.write.xray_segment_documents(s)),
+    ("write_parquet", lambda s, d: tk.write_parquet(s, d / "t.parquet")),
+    ("waterfall_data", lambda s, d: tk.waterfall_data(s)),
+    ("app_logs", lambda s, d: tk.simulate_signals.app_logs(s)),
+    ("app_metrics", lambda s, d: tk.simulate_signals.app_metrics(s)),
+])
+def test_a_spans_frame_missing_columns_is_a_spans_schema_error(name, call, tmp_path):
+    """A user's spans frame without a column the function reads, or not a frame at all, is the one error
+    core.require_columns raises everywhere (SpansSchemaError naming the function and the columns), not an
+    ArgumentError in some places and a bare TraceKitError in others."""
+    import tracekit.io.write  # noqa: F401  (tk.io.write below)
+    import tracekit.simulate_signals  # noqa: F401
+
+    spans = tk.examples.load("checkout-small")
+    one = spans[spans["trace_id"] == spans["trace_id"].iloc[0]].drop(columns=["end", "duration_ms"])
+    with pytest.raises(tk.SpansSchemaError, match=rf"^{name}: spans DataFrame is missing columns: .*\bend\b"):
+        call(one, tmp_path)
+    with pytest.raises(tk.SpansSchemaError, match=rf"^{name}: expected a spans DataFrame, got list"):
+        call([1, 2], tmp_path)
 
 
 def test_results_share_one_shape():

@@ -197,3 +197,24 @@ def test_an_edited_or_different_logs_frame_is_not_served_stale_templates():
     # labels set in place afterwards: the templates carry the frame's labels
     logs.index = logs.index + 100
     assert tk.log_templates(logs).index.equals(logs.index)
+
+
+def test_clear_cache_forgets_every_per_frame_result_the_span_tree_too(spans):
+    """clear_cache() empties every per-frame cache: a later timing (bench_analyses clears before each row)
+    must rebuild the span tree, trace outcomes and the critical path, not take them warm."""
+    from tracekit.core import span_tree, trace_outcomes
+
+    tree = span_tree(spans)
+    assert span_tree(spans) is tree  # cached
+    trace_outcomes(spans)
+    tk.critical_path(spans)
+    before = {k: _computed(k) for k in ("span_tree", "trace_outcomes", "critical_path")}
+    assert before["span_tree"] >= 1  # the tree is counted with the other per-frame results
+    clear_cache()
+    again = span_tree(spans)
+    assert again is not tree and (again.parent == tree.parent).all()  # rebuilt, the same tree
+    trace_outcomes(spans)
+    tk.critical_path(spans)
+    after = {k: _computed(k) for k in before}
+    assert all(after[k] > before[k] for k in before), (before, after)
+    assert tk.core.clear_cache is clear_cache

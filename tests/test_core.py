@@ -229,3 +229,31 @@ def test_one_column_check_message():
         require_columns(tk.empty_spans()[["trace_id", "start"]], ("trace_id", "span_id", "end"), "f")
     with pytest.raises(tk.SpansSchemaError, match="expected a spans DataFrame, got list"):
         require_columns([], ("trace_id",), "f")
+
+
+def test_gc_paused_restores_the_gc_nests_and_promotes():
+    import gc
+
+    from tracekit.core.gc_pause import gc_paused
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+            with gc_paused():
+                made = [[i] for i in range(10)]
+            assert not gc.isenabled()  # the inner pause leaves the outer one paused
+        assert gc.isenabled()
+        # what was made meanwhile went to the oldest generation, unscanned by the young collections
+        assert any(o is made for o in gc.get_objects(generation=2))
+        assert not any(o is made for o in gc.get_objects(generation=0))
+        with pytest.raises(KeyError), gc_paused():
+            raise KeyError("x")
+        assert gc.isenabled()  # restored on an error too
+        gc.disable()
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # paused by the caller: left paused
+    finally:
+        (gc.enable if was else gc.disable)()

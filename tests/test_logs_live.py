@@ -75,6 +75,15 @@ def test_fetch_logs_arguments_and_nothing_found(moto_url, groups):
     none = tk.fetch_logs(["0" * 31 + "1"], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
                          endpoint_url=moto_url, region=REGION)
     assert len(none) == 0
+    # start and end by position too, as fetch_metrics and fetch_xray take them: the same records as by keyword
+    by_kw = tk.fetch_logs([A], log_groups="/aws/lambda/pay", start=T0 / 1e3 - 60, end=T0 / 1e3 + 60,
+                          endpoint_url=moto_url, region=REGION)
+    by_pos = tk.fetch_logs([A], T0 / 1e3 - 60, T0 / 1e3 + 60, log_groups="/aws/lambda/pay", endpoint_url=moto_url,
+                           region=REGION)
+    assert len(by_kw) > 0 and by_pos["body"].tolist() == by_kw["body"].tolist()
+    with pytest.raises(tk.ArgumentError, match="end .* is before start"):
+        tk.fetch_logs([A], T0 / 1e3 + 60, T0 / 1e3 - 60, log_groups="/aws/lambda/pay", endpoint_url=moto_url,
+                      region=REGION)
 
 
 @pytest.mark.slow  # botocore's own backoff

@@ -141,6 +141,60 @@ def test_a_huge_log_body_is_shown_clipped_in_the_report_tables(signals):
     assert _cell("short", "") == ("short", False)
 
 
+def _csv_downloads(html: str) -> dict[str, str]:
+    import base64
+    import re
+
+    return {m.group(1): base64.b64decode(m.group(2)).decode()
+            for m in re.finditer(r'download="([^"]*)" href="data:text/csv;base64,([^"]*)"', html)}
+
+
+def test_csv_downloads_cap_values_as_the_table_cells_do():
+    """The CSV behind a table's "download CSV" held whole values: a 1 MB log body made 1.3 MB of base64 per
+    download on the page. A CSV value keeps its first CELL_CHARS characters (the cells' cap) and says how many
+    characters were cut; containers are capped after their JSON; short values, numbers and missing stay as they are."""
+    import io
+
+    from tracekit.reporting import CELL_CHARS, _table
+
+    big = "payment failed " + "E" * 1_000_000
+    df = pd.DataFrame({"n": range(20), "body": pd.array(["ok"] * 19 + [big], dtype="string[pyarrow]"),
+                       "note": ["x"] * 18 + [None, "é" * (CELL_CHARS + 5)],
+                       "attributes": [{}] * 19 + [{"k": "v" * 3 * CELL_CHARS}]})
+    (name, raw), = _csv_downloads(_table(df, name="t", max_rows=3)).items()
+    back = pd.read_csv(io.StringIO(raw), keep_default_na=False)
+    assert name == "t.csv" and len(raw) < 4 * CELL_CHARS + 2_000
+    assert back["body"].iloc[19] == big[:CELL_CHARS] + f"… (+{len(big) - CELL_CHARS:,} characters)"
+    assert back["note"].iloc[19] == "é" * CELL_CHARS + "… (+5 characters)" and back["note"].iloc[18] == ""
+    text = json.dumps({"k": "v" * 3 * CELL_CHARS})
+    assert back["attributes"].iloc[19] == text[:CELL_CHARS] + f"… (+{len(text) - CELL_CHARS:,} characters)"
+    assert back["body"].iloc[0] == "ok" and back["n"].tolist() == list(range(20)) and back["attributes"].iloc[0] == "{}"
+
+
+def test_a_huge_log_body_on_an_example_trace_is_capped_in_its_csv_download(data):
+    """End to end: a 1 MB body on a record of an example trace reaches the page capped, table and CSV."""
+    import dataclasses
+    import io
+
+    from tracekit.reporting import CELL_CHARS
+
+    tid = data.worst[0][1]
+    big = "payment failed " + "E" * 1_000_000
+    spans = data.spans.copy()
+    events = spans["events"].copy()
+    row = next(i for i in np.flatnonzero((spans["trace_id"] == tid).to_numpy())
+               if any(e.get("name") == "log" for e in events.iloc[i]))
+    evs = [dict(e) for e in events.iloc[row]]
+    k = next(j for j, e in enumerate(evs) if e.get("name") == "log")
+    evs[k] = {**evs[k], "attributes": {**evs[k]["attributes"], "log.body": big}}
+    events.iloc[row] = evs
+    html = render_report(dataclasses.replace(data, spans=spans.assign(events=events)))
+    assert "E" * (CELL_CHARS + 1) not in html and len(html) < 8_000_000
+    csv = _csv_downloads(html)[f"logs-{tid}.csv"]
+    bodies = pd.read_csv(io.StringIO(csv))["body"].tolist()
+    assert big[:CELL_CHARS] + f"… (+{len(big) - CELL_CHARS:,} characters)" in bodies
+
+
 def test_report_without_signals_is_unchanged_in_shape(signals):
     inc, base, _, _ = signals
     d = collect_report(inc, baseline=base, worst=0)

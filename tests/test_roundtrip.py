@@ -256,7 +256,7 @@ def test_any_attributes_survive_otlp(attrs, kinds, starts):
         "service": ["svc"] * n, "name": [f"op{i}" for i in range(n)], "kind": kinds[:n],
         "start": starts[:n], "end": [s + 1000 for s in starts[:n]],
         "status": ["unset"] * n, "attributes": attrs, "resource": [{"service.name": "svc"}] * n,
-    })
+    }, time_unit="ns")  # any ns: those of 1970's first seconds would otherwise pass for epoch seconds
     back = read_otlp(to_otlp(spans)).sort_values("span_id").reset_index(drop=True)
     assert back["attributes"].tolist() == attrs
     assert back["kind"].tolist() == kinds[:n]

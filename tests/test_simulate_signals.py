@@ -175,7 +175,7 @@ def test_request_durations_and_in_flight_calls_add_up_to_the_spans(sim, metrics)
 
 
 def test_bad_arguments():
-    with pytest.raises(tk.ArgumentError, match="spans DataFrame"):
+    with pytest.raises(tk.SpansSchemaError, match="app_logs: expected a spans DataFrame"):
         ss.app_logs([1, 2])
     with pytest.raises(tk.ArgumentError, match="interval_s"):
         ss.app_metrics(tk.simulate.simulate("baseline", 5, seed=0).spans, interval_s=0)

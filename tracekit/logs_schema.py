@@ -28,7 +28,7 @@ import orjson
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown, dict_cells
+from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown, dict_cells, epoch_times
 
 __all__ = [
     "LOG_COLUMNS",
@@ -171,19 +171,7 @@ def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
                          "severity_number": num.astype("Int64").reset_index(drop=True)})
 
 
-def _times(v: Any, name: str) -> pd.Series:
-    s = pd.Series(v.array if isinstance(v, pd.Series) else v)
-    if s.dtype.kind in "iu":
-        return pd.to_datetime(s, unit="ns", utc=True).astype(TIMESTAMP)
-    if s.dtype.kind == "f":
-        return pd.to_datetime(s.astype("Int64"), unit="ns", utc=True).astype(TIMESTAMP)
-    try:
-        return pd.to_datetime(s, utc=True, format="mixed").astype(TIMESTAMP)
-    except (ValueError, TypeError) as exc:
-        raise LogsSchemaError(f"logs_from_columns: column {name!r} holds values that are not times ({exc})") from None
-
-
-def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.DataFrame:
+def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_unit: str | None = None) -> pd.DataFrame:
     """Build a logs DataFrame from a mapping of column name → sequence (e.g. a CSV export).
 
     Parameters
@@ -192,12 +180,17 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.D
         ``time`` and ``body`` required; optional ``observed_time``, ``trace_id``, ``span_id``,
         ``service``, ``host``, ``severity`` (text, or numbers) or ``severity_text`` /
         ``severity_number``, ``attributes`` and ``resource`` (dicts), ``source_file``,
-        ``source_record``. Times: int64 nanoseconds since the epoch, datetimes or strings. Ids:
+        ``source_record``. Times: numbers since the epoch (nanoseconds unless ``time_unit`` says
+        otherwise), datetimes or strings. Ids:
         any case, X-Ray trace ids accepted, empty strings are missing. Columns are positional; a single
     value (a service name) is repeated for every row.
         Other keys are kept as extra columns.
     check : bool, default True
         Validate the result (:func:`validate_logs`).
+    time_unit : {None, "s", "ms", "us", "ns"}, default None
+        Unit of numeric times. ``None``: nanoseconds, but a column whose every value is a 1990-2100
+        time in seconds, milliseconds or microseconds is refused, naming the unit it looks like
+        (:func:`tracekit.schema.epoch_times`).
 
     Returns
     -------
@@ -239,9 +232,10 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.D
         if k != "source" and v is not None and np.isscalar(v):
             cols[k] = [v] * n
     data: dict[str, Any] = {}
-    data["time"] = _times(cols["time"], "time")
-    data["observed_time"] = _times(cols["observed_time"], "observed_time") if cols.get("observed_time") is not None \
-        else pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP)
+    given = {"time": cols["time"], **({} if cols.get("observed_time") is None else {"observed_time": cols["observed_time"]})}
+    data.update(epoch_times(given, time_unit=time_unit, who="logs_from_columns", error=LogsSchemaError))
+    if "observed_time" not in data:
+        data["observed_time"] = pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP)
     for name, width in (("trace_id", 32), ("span_id", 16)):
         v = cols.get(name)
         if v is None:

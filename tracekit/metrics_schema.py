@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, columns_markdown, dict_cells, xray_to_trace_id
+from .schema import STRING, TIMESTAMP, Column, columns_markdown, dict_cells, epoch_times, xray_to_trace_id
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -155,15 +155,15 @@ def exemplar_ids(trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
     return out[0], out[1]
 
 
-def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> pd.DataFrame:
+def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_unit: str | None = None) -> pd.DataFrame:
     """Build a metrics frame from long-form columns: one row per point (time, name, value, …).
 
     What a long-form CSV export holds — ``time``, ``name``, ``value``, ``unit``, ``service``,
     ``host``, ``attributes`` — is enough; every other column of :data:`METRIC_COLUMNS` may be
     given too. Missing ones get their missing value (``kind`` ``"gauge"``, ``service``
     ``"unknown_service"``, ``source`` ``"columns"``, ``{}`` / ``[]`` for the dict and list
-    columns). ``time`` may be int64 nanoseconds since the epoch, datetimes or strings (naive
-    times are UTC). Columns are positional (a Series' index is not used to align them).
+    columns). ``time`` (and ``start_time``) may be numbers since the epoch (nanoseconds unless
+    ``time_unit`` says otherwise), datetimes or strings (naive times are UTC). Columns are positional (a Series' index is not used to align them).
 
     Parameters
     ----------
@@ -172,6 +172,10 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> p
         kept as extra columns.
     check : bool
         Validate the result (:func:`validate_metrics`).
+    time_unit : {None, "s", "ms", "us", "ns"}, default None
+        Unit of numeric times. ``None``: nanoseconds, but a column whose every value is a 1990-2100
+        time in seconds, milliseconds or microseconds is refused, naming the unit it looks like
+        (:func:`tracekit.schema.epoch_times`).
 
     Returns
     -------
@@ -212,13 +216,19 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True) -> p
         if given.get(need) is None:
             raise MetricsSchemaError(f"metrics_from_columns: column {need!r} is required")
     data: dict[str, Any] = {}
+    times: dict[str, Any] = {}
     for col in METRIC_COLUMNS:
         v = given.get(col.name)
         if v is None:
             v = _default(col, n)
         elif np.isscalar(v) or (col.dtype is object and isinstance(v, dict)):
             v = [v] * n if col.dtype is not object else [v for _ in range(n)]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            times[col.name] = v  # read together below: one unit for time and start_time
+            continue
         data[col.name] = _coerce(col, v)
+    data.update(epoch_times(times, time_unit=time_unit, who="metrics_from_columns", error=MetricsSchemaError))
+    data = {c.name: data[c.name] for c in METRIC_COLUMNS}
     df = pd.DataFrame(data)
     for k in given:
         if k not in _BY_NAME:
@@ -246,16 +256,6 @@ def _coerce(col: Column, v: Any) -> pd.Series:
                                          "not a dict (JSON text: parse it first, e.g. column.map(json.loads))")
             return pd.Series(cells, dtype=object)
         return pd.Series(list(v), dtype=object)
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        s = pd.Series(v)
-        if s.dtype.kind in "iu":
-            s = pd.to_datetime(s, unit="ns", utc=True)
-        else:
-            try:
-                s = pd.to_datetime(s, utc=True, format="mixed") if s.dtype == object else pd.to_datetime(s, utc=True)
-            except (ValueError, TypeError) as e:
-                raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} holds values that are not times ({e})") from None
-        return s.astype(TIMESTAMP)
     try:
         return pd.Series(v).astype(col.dtype)
     except (ValueError, TypeError) as e:

@@ -444,8 +444,13 @@ def _unit(col: str) -> str:
     return ""
 
 
-#: a text cell of a report table shows at most this many characters (the CSV download keeps the whole value)
+#: a text value in a report table cell, and in its CSV download, keeps at most this many characters
 CELL_CHARS = 2_000
+
+
+def _capped(text: str) -> str:
+    """``text`` cut to :data:`CELL_CHARS`, saying how many characters were cut (a 1 MB log body or message)."""
+    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + f"… (+{len(text) - CELL_CHARS:,} characters)"
 
 
 def _cell(v: Any, unit: str) -> tuple[str, bool]:
@@ -474,10 +479,7 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}", True
         return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
-    text = str(v)
-    if len(text) > CELL_CHARS:  # a 1 MB log body or message: its start, and how much is left out
-        return _esc(text[:CELL_CHARS]) + f"… (+{len(text) - CELL_CHARS:,} characters)", False
-    return _esc(text), False
+    return _esc(_capped(str(v))), False  # cut before escaping: no half entity
 
 
 def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | None = None) -> str:
@@ -497,12 +499,18 @@ def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | 
     return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _csv_value(v: Any) -> Any:
+    """A CSV value: containers as JSON, text capped as the table cells are (:func:`_capped`)."""
+    if isinstance(v, (list, dict, tuple, np.ndarray)):
+        v = json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, default=str)
+    return _capped(v) if isinstance(v, str) else v
+
+
 def _csv_link(df: pd.DataFrame, name: str) -> str:
     flat = df.copy()
     for c in flat.columns:
-        if flat[c].dtype == object:
-            flat[c] = flat[c].map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, default=str)
-                                  if isinstance(v, (list, dict, tuple, np.ndarray)) else v)
+        if flat[c].dtype == object or pd.api.types.is_string_dtype(flat[c].dtype):
+            flat[c] = flat[c].map(_csv_value)
     data = base64.b64encode(flat.to_csv(index=False).encode("utf-8")).decode("ascii")
     return f'<a download="{_esc(name)}.csv" href="data:text/csv;base64,{data}">download CSV</a>'
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import TraceKitError
+from .errors import ArgumentError, TraceKitError
 
 __all__ = [
     "Column",
@@ -42,6 +42,8 @@ __all__ = [
     "xray_to_trace_id",
     "trace_id_to_xray",
     "canonical_ids",
+    "TIME_UNITS",
+    "epoch_times",
 ]
 
 #: pandas dtype of every text column (Arrow-backed strings, ``<NA>`` for missing).
@@ -139,12 +141,12 @@ def empty_spans() -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in SPAN_COLUMNS})
 
 
-def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd.DataFrame:
+def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_unit: str | None = None) -> pd.DataFrame:
     """Build a spans DataFrame from a mapping of column name → sequence.
 
     Missing optional columns are filled with their missing value (or ``False``/``{}``/``[]``
-    for non-nullable flag and container columns). ``start``/``end`` may be given as int64
-    nanoseconds since the epoch, datetimes or strings. Columns are positional: row ``i`` is the
+    for non-nullable flag and container columns). ``start``/``end`` may be given as numbers since
+    the epoch (nanoseconds unless ``time_unit`` says otherwise), datetimes or strings. Columns are positional: row ``i`` is the
     ``i``-th value of every column (a pandas Series' index is not used to align them; two Series
     with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
@@ -154,6 +156,10 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd
         Column name -> values (one value per span).
     check : bool, default False
         Validate the result against the spans schema (:func:`validate_spans`).
+    time_unit : {None, "s", "ms", "us", "ns"}, default None
+        Unit of numeric ``start``/``end``. ``None``: nanoseconds, but a column whose every value is a
+        1990-2100 time in seconds, milliseconds or microseconds is refused, naming the unit it looks
+        like (:func:`epoch_times`).
 
     Returns
     -------
@@ -193,11 +199,13 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False) -> pd
     columns = positional
     if n is None:
         raise SpansSchemaError("spans_from_columns needs at least one column of values")
-    data: dict[str, Any] = {}
+    # start and end are read together: one unit for both (a column of zeros does not pass for seconds)
+    data: dict[str, Any] = epoch_times({c: [None] * n if columns.get(c) is None else columns[c] for c in ("start", "end")},
+                                       time_unit=time_unit, who="spans_from_columns", error=SpansSchemaError)
     for col in SPAN_COLUMNS:
         v = columns.get(col.name)
-        if col.name == "duration_ms" and v is None:
-            continue  # derived below
+        if col.name in data or (col.name == "duration_ms" and v is None):
+            continue  # the times above; duration derived below
         if v is None:
             v = _default(col, n)
         data[col.name] = _coerce(col, v)
@@ -228,18 +236,142 @@ def _default(col: Column, n: int) -> Any:
 def _coerce(col: Column, v: Any) -> pd.Series:
     if col.dtype is object:
         return pd.Series(list(v), dtype=object)
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        s = pd.Series(v)
-        if s.dtype.kind in "iu" or (s.dtype == object and len(s) and all(isinstance(x, (int, np.integer)) or x is None for x in s)):
-            s = pd.to_datetime(s, unit="ns", utc=True)
-        else:
-            s = pd.to_datetime(s, utc=True)
-        return s.astype(TIMESTAMP)
     return pd.Series(v).astype(col.dtype)
 
 
 def _duration_ms(start: pd.Series, end: pd.Series) -> pd.Series:
     return (end - start).dt.total_seconds() * 1e3 if len(start) else pd.Series([], dtype="float64")
+
+
+#: nanoseconds in one unit of numeric times (the ``time_unit`` of the ``*_from_columns`` builders)
+TIME_UNITS: Mapping[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+#: 1990-01-01 and 2100-01-01 in seconds since the epoch: the band of plausible times. As nanoseconds,
+#: a column of seconds, milliseconds or microseconds of those years falls within 1970-01-01's first
+#: 1.2 hours (the bands of the units do not overlap: each is 6.5x wide, they are 1000x apart)
+_PLAUSIBLE_S = (631_152_000, 4_102_444_800)
+
+
+def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who: str = "spans_from_columns",
+                error: type[Exception] = TraceKitError) -> dict[str, pd.Series]:
+    """Times of a frame's time columns as ``datetime64[ns, UTC]``: the one reading of numeric times.
+
+    Numbers (integers, floats, nullable integers, or Python ints with ``None``) count ``time_unit``
+    since the epoch. ``time_unit=None`` reads them as nanoseconds but refuses columns whose every
+    value (of all the numeric columns given, e.g. ``start`` and ``end`` together) is a plausible
+    1990-2100 time in seconds, milliseconds or microseconds: as nanoseconds they would all fall in
+    the first hours of 1970-01-01 (say ``time_unit="ns"`` if that is meant). Small numbers such as
+    0 or 1000 stay nanoseconds. Floats in seconds or milliseconds are read to the microsecond (float64
+    holds epoch seconds to ~0.24 us; the digits below are noise), other floats to the nanosecond.
+    Datetimes and text are parsed by pandas (naive times are UTC); ``time_unit`` does not apply.
+
+    Parameters
+    ----------
+    columns : mapping of str to sequence
+        Column name -> values (the names are for messages).
+    time_unit : {None, "s", "ms", "us", "ns"}
+        Unit of numeric times.
+    who : str
+        The function the values were given to, for messages.
+    error : exception class
+        Raised for values that are not times (the caller's schema error).
+
+    Returns
+    -------
+    dict of str to pandas.Series
+        Each column as ``datetime64[ns, UTC]``, ``NaT`` where a value is missing, a 0..n-1 index.
+
+    Raises
+    ------
+    ArgumentError
+        ``time_unit`` is not one of ``"s"``, ``"ms"``, ``"us"``, ``"ns"``.
+    error
+        Values that are not times, out of range, or (``time_unit=None``) epoch times in a coarser unit,
+        naming the column, its first value and the unit it looks like.
+
+    Examples
+    --------
+    >>> epoch_times({"time": [1_674_953_044]}, time_unit="s")["time"].iloc[0]
+    Timestamp('2023-01-29 00:44:04+0000', tz='UTC')
+    >>> epoch_times({"start": [0, 1_500]})["start"].dt.nanosecond.tolist()
+    [0, 500]
+    >>> epoch_times({"time": [1_674_953_044]}, who="logs_from_columns")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.TraceKitError: logs_from_columns: column 'time' holds epoch seconds, not nanoseconds: ...
+    """
+    if time_unit is not None and time_unit not in TIME_UNITS:
+        raise ArgumentError(f"{who}: time_unit={time_unit!r} is not a unit of times; use one of "
+                            f"{', '.join(map(repr, TIME_UNITS))} (or None: nanoseconds, checked)")
+    out: dict[str, pd.Series] = {}
+    numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for column, values in columns.items():
+        s = pd.Series(values.array if isinstance(values, (pd.Series, pd.Index)) else values).reset_index(drop=True)
+        if s.dtype == object and len(s) and all(
+                x is None or (isinstance(x, (int, np.integer)) and not isinstance(x, bool)) for x in s):
+            s = s.astype("Int64") if s.notna().any() else s.astype("float64")
+        if s.dtype.kind in "iuf":
+            f = s.dtype.kind == "f"
+            numeric[column] = (s.to_numpy(dtype="float64" if f else "int64", na_value=np.nan if f else 0),
+                               s.notna().to_numpy())
+            continue
+        try:
+            try:
+                t = pd.to_datetime(s, utc=True)
+            except (ValueError, TypeError):
+                if s.dtype != object:
+                    raise
+                t = pd.to_datetime(s, utc=True, format="mixed")
+            out[column] = t.astype(TIMESTAMP)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise error(f"{who}: column {column!r} holds values that are not times ({e})") from None
+    if time_unit is None and numeric:
+        _refuse_coarse_epoch(numeric, who, error)
+    unit = time_unit or "ns"
+    for column, (num, ok) in numeric.items():
+        out[column] = _numbers_as_times(num, ok, unit, column, who, error)
+    return {c: out[c] for c in columns}
+
+
+def _numbers_as_times(num: np.ndarray, ok: np.ndarray, unit: str, column: str, who: str,
+                      error: type[Exception]) -> pd.Series:
+    factor = TIME_UNITS[unit]
+    if num.dtype.kind == "f":
+        step = 1_000 if unit in ("s", "ms") else 1  # to the microsecond, or the nanosecond
+        scaled = np.rint(np.where(ok, num, 0.0) * (factor / step))
+        far = ~np.isfinite(scaled) | (np.abs(scaled) * step >= 2.0**63)
+    else:
+        far = ok & (np.abs(num) > np.iinfo(np.int64).max // factor)
+    if far.any():
+        bad = int(np.flatnonzero(far)[0])
+        raise error(f"{who}: column {column!r} row {bad}: {num[bad]!r} {_UNIT_WORDS[unit]} is not a time pandas "
+                    "can hold (years 1677-2262)")
+    ns = scaled.astype(np.int64) * step if num.dtype.kind == "f" else num * factor
+    out = pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
+    return out if ok.all() else out.where(ok)
+
+
+def _refuse_coarse_epoch(numeric: Mapping[str, tuple[np.ndarray, np.ndarray]], who: str,
+                         error: type[Exception]) -> None:
+    """Raise when every value of the numeric time columns is a plausible epoch time in seconds, ms or us."""
+    given = [(c, num[ok], ok) for c, (num, ok) in numeric.items() if ok.any()]
+    if not given:
+        return
+    lo = min(v.min() for _, v, _ in given)
+    hi = max(v.max() for _, v, _ in given)
+    for unit in ("s", "ms", "us"):
+        k = TIME_UNITS["s"] // TIME_UNITS[unit]  # units of ``unit`` in a second
+        if _PLAUSIBLE_S[0] * k <= lo and hi <= _PLAUSIBLE_S[1] * k:
+            column, v, ok = given[0]
+            row, first = int(np.flatnonzero(ok)[0]), v[0]
+            shown = int(first) if float(first).is_integer() else first
+            when = pd.Timestamp(int(round(float(first) * TIME_UNITS[unit])), unit="ns", tz="UTC")
+            words = _UNIT_WORDS[unit]
+            also = f" (and {', '.join(repr(c) for c, _, _ in given[1:])})" if len(given) > 1 else ""
+            raise error(f"{who}: column {column!r}{also} holds epoch {words}, not nanoseconds: its first value (row "
+                        f"{row}), {shown}, is {when:%Y-%m-%d %H:%M:%S} UTC as {words}, and every value lies in "
+                        f"1990-2100 as {words} but in the first hours of 1970-01-01 as nanoseconds, the default. "
+                        f"Say the unit: time_unit={unit!r} (or time_unit='ns' if 1970 is meant)")
 
 
 def validate_spans(df: pd.DataFrame) -> pd.DataFrame:

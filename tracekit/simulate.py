@@ -55,7 +55,6 @@ tests use to check each injection exactly.
 from __future__ import annotations
 
 import argparse
-import gc
 import gzip
 import json
 import sys
@@ -69,6 +68,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .core.gc_pause import gc_paused
 from .errors import ArgumentError, TraceKitError
 from .schema import STRING, spans_from_columns
 
@@ -988,14 +988,9 @@ def simulate(
 
     # millions of small dicts and lists: the cyclic GC would rescan them again and again (nothing
     # here makes cycles), so pause it while building
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         _gateway(s, np.arange(n_traces))
         spans = _finish(s)
-    finally:
-        if gc_was_on:
-            gc.enable()
     population = None
     if scenario == "db-lock":
         a, b, _ = s.lock  # type: ignore[misc]

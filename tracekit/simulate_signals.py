@@ -63,12 +63,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core import failed, hosts, ns, self_ns, span_tree
+from .core import failed, hosts, ns, require_columns, self_ns, span_tree
 from .core.attributes import attribute_values
 from .errors import ArgumentError
 from .logs_schema import logs_from_columns
 from .metrics_schema import metrics_from_columns
-from .schema import validate_spans
+from .schema import COLUMN_NAMES, validate_spans
 
 __all__ = ["app_logs", "app_metrics", "busy_ns", "SLOW_QUERY_MS", "INTERVAL_S", "IDLE_CPU", "CPU_NOISE",
            "DURATION_BOUNDS", "NEW_STATEMENTS"]
@@ -95,9 +95,8 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
 
 
-def _check(spans: Any) -> pd.DataFrame:
-    if not isinstance(spans, pd.DataFrame):
-        raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
+def _check(spans: Any, func: str) -> pd.DataFrame:
+    require_columns(spans, COLUMN_NAMES, func)  # the one missing-column error (SpansSchemaError)
     return validate_spans(spans)
 
 
@@ -121,7 +120,7 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
 
     Raises
     ------
-    ArgumentError
+    SpansSchemaError
         ``spans`` is not a spans frame.
 
     Examples
@@ -134,7 +133,7 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
     >>> logs["body"].iloc[0]
     'handled GET /api/stock/{sku}: status 200 in 5.1 ms'
     """
-    spans = _check(spans)
+    spans = _check(spans, "app_logs")
     n = len(spans)
     start, end = ns(spans["start"]), ns(spans["end"])
     dur_ms = (end - start) / 1e6
@@ -202,7 +201,8 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
         "time": time[order], "trace_id": spans["trace_id"].to_numpy(dtype=object)[pick],
         "span_id": spans["span_id"].to_numpy(dtype=object)[pick], "service": service[pick],
         "host": np.asarray(host, dtype=object)[pick], "severity_text": [sev[k] for k in order],
-        "body": [body[k] for k in order], "attributes": [attr[k] for k in order], "resource": [res[k] for k in pick]})
+        "body": [body[k] for k in order], "attributes": [attr[k] for k in order], "resource": [res[k] for k in pick]},
+        time_unit="ns")
 
 
 def _edges(spans: pd.DataFrame, interval_ns: int) -> np.ndarray:
@@ -287,8 +287,10 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
 
     Raises
     ------
+    SpansSchemaError
+        ``spans`` is not a spans frame.
     ArgumentError
-        ``spans`` is not a spans frame, or ``interval_s`` is not positive.
+        ``interval_s`` is not positive.
 
     Examples
     --------
@@ -299,7 +301,7 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
     >>> bool(cpu["value"].between(IDLE_CPU - CPU_NOISE, 1).all()), cpu.groupby("host").size().nunique()
     (True, 1)
     """
-    spans = _check(spans)
+    spans = _check(spans, "app_metrics")
     if not interval_s > 0:
         raise ArgumentError(f"interval_s must be positive, got {interval_s!r}")
     step = int(round(interval_s * 1e9))
@@ -369,4 +371,4 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
                 add(time=int(edges[j + 1]), name="db.client.operations.in_flight", unit="{operation}", kind="gauge",
                     value=float(np.round(inflight[j], 6)), service=svc, host=h, attributes={"db.system": system},
                     resource=rres[j])
-    return metrics_from_columns(cols)
+    return metrics_from_columns(cols, time_unit="ns")

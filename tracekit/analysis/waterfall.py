@@ -42,6 +42,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..core.frame import require_columns
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -88,12 +89,11 @@ def _to_ns(values: pd.Series) -> np.ndarray:
 
 
 _NAT = np.iinfo("int64").min
+#: the spans columns waterfall_data reads
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")
 
 
 def _pick_trace(spans: pd.DataFrame, trace_id: str | None) -> pd.DataFrame:
-    missing = [c for c in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end") if c not in spans.columns]
-    if missing:
-        raise ArgumentError(f"waterfall_data needs a spans DataFrame; missing columns: {', '.join(missing)}")
     if trace_id is None:
         ids = pd.unique(spans["trace_id"].dropna())
         if len(ids) != 1:
@@ -249,8 +249,7 @@ def waterfall_data(
     >>> "&lt;query&gt;" in tk.waterfall_data(spans).loc[2, "hover"]
     True
     """
-    if not isinstance(spans, pd.DataFrame):
-        raise ArgumentError(f"waterfall_data expects a spans DataFrame, got {type(spans).__name__}")
+    require_columns(spans, _NEEDED, "waterfall_data")
     if max_depth is not None and (not isinstance(max_depth, (int, np.integer)) or max_depth < 0):
         raise ArgumentError(f"max_depth must be a non-negative integer or None, got {max_depth!r}")
     if isinstance(collapse, str):

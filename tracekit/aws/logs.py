@@ -65,7 +65,7 @@ def filter_patterns(trace_ids: Iterable[str], per_call: int = IDS_PER_CALL) -> l
     return out
 
 
-def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str], start: Any, end: Any,
+def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_groups: str | Iterable[str],
                client: Any = None, session: Any = None, region: str | None = None, profile: str | None = None,
                endpoint_url: str | None = None, max_attempts: int = 8, page_size: int | None = None) -> pd.DataFrame:
     """The CloudWatch Logs records of the given traces, as a logs frame.
@@ -74,10 +74,11 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
     ----------
     trace_ids : str or iterable of str
         Trace ids, 32 hex digits or X-Ray ``1-xxxxxxxx-…``.
+    start, end : datetime, Timestamp, ISO string or epoch seconds
+        The time range searched (UTC; CloudWatch's resolution is the millisecond); by position or
+        by keyword, as in every ``fetch_*``.
     log_groups : str or iterable of str
         The log groups to search (e.g. ``/aws/lambda/checkout``).
-    start, end : datetime, Timestamp, ISO string or epoch seconds
-        The time range searched (UTC; CloudWatch's resolution is the millisecond).
     client, session, region, profile, endpoint_url : optional
         A ``logs`` boto3 client, or how to make one (:func:`tracekit.aws.client.make_client`).
     max_attempts : int, default 8
@@ -101,7 +102,7 @@ def fetch_logs(trace_ids: str | Iterable[str], *, log_groups: str | Iterable[str
 
     Examples
     --------
-    >>> fetch_logs([], log_groups="/aws/lambda/x", start=0, end=1).shape[0]
+    >>> fetch_logs([], "2024-01-01", "2024-01-02", log_groups="/aws/lambda/x").shape[0]
     0
     """
     ids = normalize_trace_ids(trace_ids)

@@ -18,13 +18,14 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 - :mod:`~tracekit.core.results` — result tables declared as data;
 - :mod:`~tracekit.core.keys` — ``by``: the named grouping keys and the one function normalising them;
 - :mod:`~tracekit.core.cache` — per-frame caches (trace outcomes, the critical path).
+- :mod:`~tracekit.core.gc_pause` — the cyclic GC paused while a pass builds millions of small containers.
 
 >>> from tracekit.core import percentile
 >>> percentile([101, 102, 103, 104], 0.95)
 104.0
 """
 
-from .cache import cache_stats, frame_cached
+from .cache import cache_stats, clear_cache, frame_cached
 from .frame import (
     NAT_NS,
     TIME_MAX_NS,
@@ -99,5 +100,5 @@ __all__ = [
     "exceed_chance", "share_beyond_chance",
     "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",
-    "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "frame_cached",
+    "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "clear_cache", "frame_cached",
 ]

@@ -1,4 +1,4 @@
-"""Per-frame caches: a result computed once per spans frame and settings, as the span tree is.
+"""Per-frame caches: a result computed once per spans frame and settings (the span tree among them).
 
 A report runs a dozen analyses on the same two frames; the expensive shared steps (the span tree,
 trace outcomes, the critical path) are computed once per frame and taken from here afterwards.
@@ -234,7 +234,8 @@ def cache_stats() -> dict[str, CacheStats]:
 
 
 def clear_cache() -> None:
-    """Forget every cached result (the statistics stay).
+    """Forget every cached result of every frame: span trees, trace outcomes, critical paths, log
+    templates (the statistics stay). Time an analysis cold after it.
 
     Examples
     --------

@@ -20,9 +20,9 @@ Ids are decoded from the Arrow buffers to integers when they are canonical hex, 
 factorised; the tree is linked with one sort and depths are found level by level, so building
 it is O(n log n) time and O(n) memory whatever the depth of the trace.
 
-The tree is cached per frame (weakly, and checked against a hash of the three id columns, so a
-frame whose ids were edited in place gets a new tree): a report that runs ten analyses links the
-spans once.
+The tree is cached per frame in :mod:`tracekit.core.cache` (weakly, and checked against a hash of
+the id and time columns, so a frame whose ids were edited in place gets a new tree; ``clear_cache()``
+forgets it): a report that runs ten analyses links the spans once.
 
 >>> import tracekit as tk
 >>> spans = tk.spans_from_columns({
@@ -36,15 +36,13 @@ spans once.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..errors import TraceKitError
-from .cache import fingerprint
+from .cache import frame_cached
 from .frame import NAT_NS, ns, require_columns
 
 #: what a span tree depends on: a frame equal in these is the same tree
@@ -372,19 +370,6 @@ def _build(spans: pd.DataFrame) -> SpanTree:
 
 # ------------------------------------------------------------------------------- the cache
 
-_CACHE: dict[int, tuple[weakref.ref, bytes, SpanTree]] = {}
-_LOCK = threading.Lock()
-
-
-
-
-def _forget(key: int, ref: weakref.ref) -> None:
-    with _LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None and hit[0] is ref:
-            del _CACHE[key]
-
-
 def span_tree(spans: pd.DataFrame) -> SpanTree:
     """The span tree of a spans frame (built once, then taken from a per-frame cache).
 
@@ -414,20 +399,8 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
     True
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id"), "span_tree")
-    fp = fingerprint(spans, _FINGERPRINT_COLUMNS)
-    key = id(spans)
-    with _LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None and hit[0]() is spans and hit[1] == fp:
-            return hit[2]
-    tree = _build(spans)
-    try:
-        ref = weakref.ref(spans, lambda r, key=key: _forget(key, r))
-    except TypeError:  # pragma: no cover - DataFrames support weak references
-        return tree
-    with _LOCK:
-        _CACHE[key] = (ref, fp, tree)
-    return tree
+    # the one per-frame cache (core.cache): clear_cache() forgets the tree with the other results
+    return frame_cached(spans, "span_tree", None, _FINGERPRINT_COLUMNS, lambda: _build(spans))
 
 
 def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:

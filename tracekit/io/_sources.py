@@ -11,7 +11,6 @@ Each document is yielded as a :class:`Document`: the parsed value, the file name
 
 from __future__ import annotations
 
-import gc
 import gzip
 import io
 import json
@@ -28,6 +27,7 @@ from typing import Any
 import orjson
 
 from ..core.frame import TIME_PROBLEM
+from ..core.gc_pause import gc_promote  # kept importable from here
 from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning
 
 __all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
@@ -683,16 +683,6 @@ def gzip_bytes(data: bytes) -> bytes:  # small helper for tests and writers
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as f:
         f.write(data)
     return buf.getvalue()
-
-
-def gc_promote() -> None:
-    """Move every tracked object to the oldest GC generation without scanning it (``gc.freeze``
-    then ``gc.unfreeze``): a read's millions of new lists and dicts would otherwise be scanned by
-    the next young collection, then the next middle one (measured: 2-4% of a read), only to reach
-    the oldest generation anyway. Nothing is leaked: cycles among them are found by the next full
-    collection, as for any long-lived object."""
-    gc.freeze()
-    gc.unfreeze()
 
 
 def warn_page(file: str, token: str, what: str, reader: str) -> None:

@@ -57,6 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..core.frame import require_columns
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError, require
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP
 from ._progress import Progress
@@ -247,7 +248,9 @@ def write_parquet(spans: pd.DataFrame, path: str | os.PathLike, *,
         When ``path`` exists (without ``overwrite``) or may not be replaced, or a value cannot be
         stored exactly (the message names the column, the row and the key).
     ArgumentError
-        When ``partition_by`` is not one of the above or ``spans`` is not a spans frame.
+        When ``partition_by`` is not one of the above.
+    SpansSchemaError
+        When ``spans`` is not a DataFrame or lacks a column of the spans schema.
 
     Examples
     --------
@@ -261,11 +264,7 @@ def write_parquet(spans: pd.DataFrame, path: str | os.PathLike, *,
     """
     if partition_by not in (None, "hour", "day"):
         raise ArgumentError(f"write_parquet: partition_by must be None, 'hour' or 'day', not {partition_by!r}")
-    if not isinstance(spans, pd.DataFrame):
-        raise ArgumentError(f"write_parquet: expected a spans DataFrame, got {type(spans).__name__}")
-    missing = [c for c in COLUMN_NAMES if c not in spans.columns]
-    if missing:
-        raise ArgumentError(f"write_parquet: spans lack the schema column(s) {', '.join(missing)}")
+    require_columns(spans, COLUMN_NAMES, "write_parquet")
     path = Path(os.fspath(path))
     _check_target(path, spans, overwrite)
     attrs_meta = _attrs_meta(dict(spans.attrs))

@@ -45,7 +45,8 @@ grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scop
 ...     "trace_id": ["5759e988bd862e3fe1be46a994272793"] * 2, "span_id": ["a" * 16, "b" * 16],
 ...     "parent_id": [None, "a" * 16], "service": ["shop", "shop"], "name": ["GET /", "SELECT"],
 ...     "kind": ["server", "client"], "start": [1_000_000_000, 1_001_000_000],
-...     "end": [1_010_000_000, 1_004_000_000], "attributes": [{}, {"db.system": "postgresql"}]})
+...     "end": [1_010_000_000, 1_004_000_000], "attributes": [{}, {"db.system": "postgresql"}]},
+...     time_unit="ns")  # a second after the epoch: ns said, as it would look like epoch seconds
 >>> doc = to_xray(spans)["Traces"][0]
 >>> doc["Id"], doc["Duration"]
 ('1-5759e988-bd862e3fe1be46a994272793', 0.01)
@@ -61,7 +62,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gc
 import gzip
 import hashlib
 import math
@@ -75,6 +75,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ..core.frame import require_columns
+from ..core.gc_pause import gc_paused
 from ..core.nested import dumps, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
@@ -96,31 +98,11 @@ _AWS_KEYS = {"rpc.method", "aws.dynamodb.table_names", "aws.sqs.queue_url", "htt
 _SQL_KEYS = {"db.system", "db.statement", "db.user", "db.name"}
 
 
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic GC while building millions of small dicts (they make no cycles)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def check_batch(batch: int) -> None:
     """Raise ArgumentError unless ``batch`` (records per OTLP export request) is an integer of at least 1;
     the OTLP writers of every signal (spans here, logs and metrics in tracekit.io.write_signals) share it."""
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ArgumentError(f"batch must be an integer of at least 1, got {batch!r}")
-
-
-def _check(spans: pd.DataFrame) -> None:
-    if not isinstance(spans, pd.DataFrame):
-        raise ArgumentError(f"expected a spans DataFrame, got {type(spans).__name__}")
-    missing = [c for c in COLUMN_NAMES if c not in spans.columns]
-    if missing:
-        raise TraceKitError(f"spans DataFrame is missing columns: {', '.join(missing)} (see tracekit.SPAN_COLUMNS)")
 
 
 def _ns(s: pd.Series) -> list[int | None]:
@@ -487,10 +469,10 @@ def xray_segment_documents(spans: pd.DataFrame, *, indexed: Iterable[str] = (), 
     >>> docs[0]["subsegments"][0]["aws"]
     {'operation': 'GetItem', 'table_name': 'carts', 'resource_names': ['carts'], 'retries': 0}
     """
-    _check(spans)
+    require_columns(spans, COLUMN_NAMES, "xray_segment_documents")
     if len(spans) == 0:
         return []
-    with _no_gc():
+    with gc_paused():
         return _segment_documents(spans, frozenset(indexed), inferred)
 
 
@@ -558,7 +540,8 @@ def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool 
     ``indexed`` names attributes written as annotations (besides ``annotation.*``).
     See the module docstring for the mapping; the input is not modified.
     """
-    with _no_gc():
+    require_columns(spans, COLUMN_NAMES, "to_xray")
+    with gc_paused():
         return _to_xray(spans, indexed, inferred)
 
 
@@ -636,6 +619,7 @@ def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterabl
     >>> p.name
     't.json.gz'
     """
+    require_columns(spans, COLUMN_NAMES, "write_xray")
     body = dumps(to_xray(spans, indexed=indexed, inferred=inferred), indent=True)
     return _write_bytes(path, [body, b"\n"])
 
@@ -884,8 +868,8 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
 def to_otlp(spans: pd.DataFrame) -> dict:
     """One OTLP ExportTraceServiceRequest (``{"resourceSpans": [...]}``) holding every span,
     grouped by service and resource. The input is not modified."""
-    _check(spans)
-    with _no_gc():
+    require_columns(spans, COLUMN_NAMES, "to_otlp")
+    with gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         return _otlp_request(cols, range(len(spans)))
 
@@ -922,9 +906,9 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     >>> len(lines) == -(-len(spans) // 10)
     True
     """
-    _check(spans)
+    require_columns(spans, COLUMN_NAMES, "write_otlp")
     check_batch(batch)
-    with _no_gc():
+    with gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)
         if not lines:

@@ -740,6 +740,8 @@ def _float_column(raw: list, what: str) -> np.ndarray:
 
 def _fast_buckets(bc: Any, eb: Any) -> dict:
     """Explicit buckets of a histogram point, for the fast path (ValueError / TypeError: unusual)."""
+    if type(bc) is not list and bc is not None:  # a text would be read digit by digit, 0 or "" as no counts
+        raise TypeError("bucketCounts")
     if not bc:
         counts: list = []
     elif type(bc[0]) is str:

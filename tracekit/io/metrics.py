@@ -86,7 +86,8 @@ from ._sources import (
     source_name,
     warn_page,
 )
-from .containers import BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
+from .containers import (BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts,
+                         join_raws)
 from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
@@ -1342,8 +1343,10 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if text is not None:
         body = text.translate(None, b'"[]')
         nq = text.count(b'"')
+        # n '[', each list starting with one ('|' only between lists): n flat arrays (msgspec gave each a JSON value), not
+        # a bare number or text (5, "5") beside a nested list ([[1]])
         if (text.count(b"[") == n and text.count(b"]") == n and text.count(b"|") == n - 1
-                and not body.translate(None, b"0123456789,|")):
+                and text[:1] == b"[" and text.count(b"|[") == n - 1 and not body.translate(None, b"0123456789,|")):
             b = np.frombuffer(body, np.uint8)
             cuts = np.flatnonzero(b == 124)  # '|': the end of each list but the last
             before = np.searchsorted(np.flatnonzero(b == 44), cuts)  # commas before each cut
@@ -1601,7 +1604,9 @@ def _f_columns(items: list) -> dict | None:
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
     if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
         buckets.preset(*exp_buckets)
-    attributes = attribute_source(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs)), file0, "attributes")
+    # (joined here: a tuple given to attribute_source is taken as (joined, lengths), and zip gives tuples)
+    attributes = attribute_source(join_raws(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs))),
+                                  file0, "attributes")
     if inv is not None:
         attributes.index = attributes.index[inv]
     exemplars = _f_exemplar_source(exs, file0)

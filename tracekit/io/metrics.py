@@ -86,8 +86,15 @@ from ._sources import (
     source_name,
     warn_page,
 )
-from .containers import (BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts,
-                         join_raws)
+from .containers import (
+    BuiltSource,
+    ConcatSource,
+    LazyColumn,
+    SharedDictSource,
+    attribute_source,
+    concat_parts,
+    join_raws,
+)
 from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
@@ -1108,7 +1115,6 @@ def _f_exemplars(exs: list) -> list:
     return out
 
 
-_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _INT_TEXT = re.compile(r"-?[0-9]+")
 
 
@@ -1121,12 +1127,19 @@ def _hex_of_width(joined: str, width: int, m: int) -> bool:
             and bool((np.frombuffer(b, np.uint8)[width::width + 1] == 44).all()))
 
 
+def _ids_at(joined: str, width: int, flat: list) -> list:
+    """The ids at positions ``flat`` of ``joined`` (ids of ``width`` characters joined by commas; all
+    zeros: None)."""
+    step, zero = width + 1, "0" * width
+    return [None if x == zero else x for x in [joined[k * step:k * step + width] for k in flat]]
+
+
 class _ExemplarCells:
     """Builds exemplar lists (a new list of new dicts per row) from the column-wise exemplars of the
-    common shape: row r's are the flat positions ``offsets[r]:offsets[r + 1]``."""
+    common shape: row r's are the flat positions ``offsets[r]:offsets[r + 1]``; the trace and span
+    ids are kept as their joined text (``tids``, ``sids``: 32 / 16 hex digits each, comma-separated)."""
 
-    def __init__(self, offsets: np.ndarray, times: np.ndarray, values: np.ndarray, tids: np.ndarray,
-                 sids: np.ndarray):
+    def __init__(self, offsets: np.ndarray, times: np.ndarray, values: np.ndarray, tids: str, sids: str):
         self.offsets, self.times, self.values, self.tids, self.sids = offsets, times, values, tids, sids
 
     def __call__(self, rows: np.ndarray) -> list:
@@ -1136,9 +1149,10 @@ class _ExemplarCells:
         if not len(have):
             return out
         flat = np.concatenate([np.arange(a, z) for a, z in zip(lo[have].tolist(), hi[have].tolist(), strict=True)])
+        at = flat.tolist()
         dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
-                 for t, v, a, b in zip(self.times[flat].tolist(), self.values[flat].tolist(), self.tids[flat].tolist(),
-                                       self.sids[flat].tolist(), strict=True)]
+                 for t, v, a, b in zip(self.times[flat].tolist(), self.values[flat].tolist(), _ids_at(self.tids, 32, at),
+                                       _ids_at(self.sids, 16, at), strict=True)]
         k = 0
         for p, m_ in zip(have.tolist(), (hi - lo)[have].tolist(), strict=True):
             out[p] = dicts[k:k + m_]
@@ -1154,7 +1168,7 @@ def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
     them."""
     n = sum(map(len, groups))
     none = np.zeros(n + 1, dtype=np.int64)
-    empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), _OBJ0, _OBJ0)
+    empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), "", "")
     lens = np.zeros(n, dtype=np.int64)
     at, some = 0, []
     for g in groups:  # a group without exemplars (the absent field's default, compared by identity first) is skipped
@@ -1186,17 +1200,10 @@ def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
         exs = list(chain.from_iterable(groups))
         src.preset(rows, [_f_exemplars(exs[j]) for j in rows.tolist()])
         return src
-    if _ZERO_TRACE in tids:  # all-zero ids are no ids
-        tids = [None if t == _ZERO_TRACE else t for t in tids]
-    if _ZERO_SPAN in sids:
-        sids = [None if t == _ZERO_SPAN else t for t in sids]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])
-    return BuiltSource(n, _ExemplarCells(offsets, times, np.array(vs, dtype=np.float64), _objs(tids), _objs(sids)),
-                       file, "exemplars")
-
-
-_OBJ0 = np.empty(0, dtype=object)
+    # the ids stay joined (checked above: fixed widths), cut when cells are built; all-zero ids are no ids (None)
+    return BuiltSource(n, _ExemplarCells(offsets, times, np.array(vs, dtype=np.float64), jtid, jsid), file, "exemplars")
 
 
 def _objs(values: list) -> np.ndarray:
@@ -1345,8 +1352,10 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         nq = text.count(b'"')
         # n '[', each list starting with one ('|' only between lists): n flat arrays (msgspec gave each a JSON value), not
         # a bare number or text (5, "5") beside a nested list ([[1]])
-        if (text.count(b"[") == n and text.count(b"]") == n and text.count(b"|") == n - 1
-                and text[:1] == b"[" and text.count(b"|[") == n - 1 and not body.translate(None, b"0123456789,|")):
+        tb = np.frombuffer(text, np.uint8)
+        bars = np.flatnonzero(tb == 124)  # '|': the joins only (else more of them)
+        if (text.count(b"[") == n and text.count(b"]") == n and len(bars) == n - 1
+                and text[:1] == b"[" and (tb[bars + 1] == 91).all() and not body.translate(None, b"0123456789,|")):
             b = np.frombuffer(body, np.uint8)
             cuts = np.flatnonzero(b == 124)  # '|': the end of each list but the last
             before = np.searchsorted(np.flatnonzero(b == 44), cuts)  # commas before each cut
@@ -1376,6 +1385,22 @@ def _f_count_column(xs: Sequence) -> np.ndarray:
         return np.array([_count(x, "count") for x in xs], dtype=object)
 
 
+def _all_same_array(raws: Sequence) -> bool:
+    """Whether the raw JSON values ``raws`` are all the same, the first an array: their joined text is
+    the first's repeated (each is one JSON value without surrounding space, so the first, an array,
+    ends where the first's text does, and so on). Faster than comparing Raw objects one by one."""
+    r0 = raws[0]
+    if r0 is None:
+        return raws.count(None) == len(raws)
+    first = bytes(r0)
+    if first[:1] != b"[":
+        return False
+    try:
+        return b"".join(raws) == first * len(raws)
+    except TypeError:  # some absent (None)
+        return False
+
+
 def _f_histograms(col: Callable[[str], Sequence], n: int) -> tuple:
     """(count, sum, min, max, (the distinct bounds lists, each point's bounds number, every point's
     counts one after the other, their number per point)) of ``n`` histogram points (``col``: a
@@ -1385,7 +1410,7 @@ def _f_histograms(col: Callable[[str], Sequence], n: int) -> tuple:
     if ((lens > 0) & (sums != cs)).any():
         raise _Fallback  # the checked walk names the point
     ebs = col("explicitBounds")
-    if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
+    if _all_same_array(ebs):  # one set of bounds (the common case): checked once
         bounds = [_f_bounds(ebs[0])]
         bidx = np.zeros(n, dtype=np.int64)
     else:
@@ -1469,25 +1494,8 @@ def _f_summaries(pts: list) -> tuple:
 
 
 _KIND_DATA = attrgetter(*(f for f, _, _ in _F_KINDS))
+_F_KIND_NAMES = tuple(k for _, _, k in _F_KINDS)
 _FAMILY = {_FGauge: 0, _FSum: 1, _FHistogram: 2, _FExpHistogram: 3, _FSummary: 4}
-
-
-def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
-    """(family, kind, data, temporality, monotonic) of a metric with exactly one kind of data."""
-    datas = _KIND_DATA(m)
-    if datas.count(None) != len(datas) - 1 or not m.name:
-        raise _Fallback
-    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
-    fam = _FAMILY[type(data)]
-    kind = _F_KINDS[fam][2]
-    temporality = monotonic = None
-    if fam and fam != 4:  # sums and histograms
-        temporality = _TEMPORALITY.get(data.aggregationTemporality)
-        if temporality is None:
-            raise _Fallback
-        if fam == 1:
-            monotonic = data.isMonotonic
-    return fam, kind, data, temporality, monotonic
 
 
 def _f_times_series(a: np.ndarray) -> pd.Series:
@@ -1510,7 +1518,7 @@ def _f_columns(items: list) -> dict | None:
     """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
     :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch."""
     pts_by: tuple[list, ...] = ([], [], [], [], [])
-    dps_all: list = []
+    kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
     fams: list[int] = []
     npts: list[int] = []
     consts: list[tuple] = []
@@ -1533,14 +1541,25 @@ def _f_columns(items: list) -> dict | None:
                     for k, v in struct_attributes(scope.attributes).items():
                         res[SCOPE_ATTR_PREFIX + k] = v
                 for m in sm.metrics or ():
-                    fam, kind, data, temporality, monotonic = _f_kind(m)
+                    # the metric's one kind of data (a metric holds one), its family and temporality
+                    datas = kind_data(m)
+                    if datas.count(None) != 4 or not m.name:
+                        raise _Fallback
+                    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
+                    fam = family[type(data)]
+                    temporality = monotonic = None
+                    if fam and fam != 4:  # sums and histograms
+                        temporality = temporalities.get(data.aggregationTemporality)
+                        if temporality is None:
+                            raise _Fallback
+                        if fam == 1:
+                            monotonic = data.isMonotonic
                     dps = data.dataPoints
                     if dps:
                         pts_by[fam].extend(dps)
-                        dps_all.append(dps)
                         fams.append(fam)
                         npts.append(len(dps))
-                        consts.append((m.name, m.unit or None, m.description or None, kind, temporality, monotonic,
+                        consts.append((m.name, m.unit or None, m.description or None, kinds[fam], temporality, monotonic,
                                        service, host, res, file, record))
     if not npts:
         return None
@@ -1563,8 +1582,8 @@ def _f_columns(items: list) -> dict | None:
     flat = np.empty(0, dtype=np.int64)
     exp_buckets = None
     quantiles = np.full(n, None, dtype=object)
-    start = np.full(n, _NAT, dtype=np.int64)
-    time = np.empty(n, dtype=np.int64)
+    times: list = []  # per family, in family order (inv maps the rows to them), as attrs and exs
+    starts_at: list = []
     attrs: list = []  # per family, in family order (inv maps the rows to them)
     exs: list = []
     flags = None
@@ -1577,10 +1596,15 @@ def _f_columns(items: list) -> dict | None:
         def col(name: str, cols: list = cols, pos: dict = pos) -> Sequence:
             return cols[pos[name]]
 
-        time[at] = _f_nanos(col("timeUnixNano"))
-        starts = col("startTimeUnixNano")  # per family: gauges usually have none
-        if fam or starts.count(None) != len(starts):
-            start[at] = _f_nanos_or_nat(starts)
+        times.append(col("timeUnixNano"))  # all families' parsed at once, below
+        starts = col("startTimeUnixNano")  # per family: gauges usually have none, cumulative points one
+        s0 = starts[0]
+        if starts.count(s0) != len(starts):
+            starts_at.append(_f_nanos_or_nat(starts))
+        elif s0 is None:
+            starts_at.append(np.full(len(starts), _NAT, dtype=np.int64))
+        else:  # one start time (a cumulative series' start): parsed once
+            starts_at.append(np.full(len(starts), _f_nanos_or_nat([s0])[0], dtype=np.int64))
         if fam <= 1:
             value[at] = _f_values(col("asDouble"), col("asInt"))
         elif fam == 4:
@@ -1599,6 +1623,10 @@ def _f_columns(items: list) -> dict | None:
             flags[at] = _objs(list(fl))
         attrs.append(col("attributes"))
         exs.append(col("exemplars"))
+    time = _f_nanos(times[0] if len(times) == 1 else list(chain.from_iterable(times)))
+    start = starts_at[0] if len(starts_at) == 1 else np.concatenate(starts_at)
+    if inv is not None:
+        time, start = time[inv], start[inv]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)

@@ -1502,15 +1502,32 @@ def _f_times_series(a: np.ndarray) -> pd.Series:
     return pd.Series(a.view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
-def _f_take(values: list, dtype: Any, rows: np.ndarray) -> Any:
+def _f_take(values: Sequence, dtype: Any, rows: np.ndarray) -> Any:
     """One value per metric, repeated for its rows (``rows``: the metric of each row)."""
     if dtype is STRING:
         import pyarrow as pa
 
+        v0 = values[0] if len(values) else 0
+        if (v0 is None or type(v0) is str) and values.count(v0) == len(values):  # one for all (a file, "otlp", none)
+            n = len(rows)
+            if v0 is None:
+                return pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
+            try:
+                b = v0.encode("utf-8")
+            except UnicodeEncodeError:  # (a lone surrogate: as pyarrow refuses it, below)
+                b = None
+            if b is not None:
+                offsets = np.arange(n + 1, dtype=np.int64) * len(b)
+                return pd.arrays.ArrowStringArray(pa.LargeStringArray.from_buffers(
+                    n, pa.py_buffer(offsets), pa.py_buffer(b * n)))
         try:
             return pd.arrays.ArrowStringArray(pa.array(values, pa.large_string()).take(rows))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return _string_column(values).array.take(rows)
+    if dtype == "boolean":  # (msgspec-typed: True, False or None) pd.array(values, "boolean") costs ~8x this
+        m = len(values)
+        return pd.arrays.BooleanArray(np.fromiter((v is True for v in values), bool, m)[rows],
+                                      np.fromiter((v is None for v in values), bool, m)[rows])
     return pd.array(values, dtype=dtype).take(rows)
 
 
@@ -1581,7 +1598,7 @@ def _f_columns(items: list) -> dict | None:
     bounds: list = []
     flat = np.empty(0, dtype=np.int64)
     exp_buckets = None
-    quantiles = np.full(n, None, dtype=object)
+    quantiles = None  # (no summaries: the frame makes one column of None for all batches)
     times: list = []  # per family, in family order (inv maps the rows to them), as attrs and exs
     starts_at: list = []
     attrs: list = []  # per family, in family order (inv maps the rows to them)
@@ -1609,6 +1626,8 @@ def _f_columns(items: list) -> dict | None:
             value[at] = _f_values(col("asDouble"), col("asInt"))
         elif fam == 4:
             count[at], sum_[at], q = _f_summaries(sub)
+            if quantiles is None:
+                quantiles = np.full(n, None, dtype=object)
             quantiles[at] = q
         elif fam == 2:
             count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(col, len(sub))
@@ -1666,6 +1685,12 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
                                                       for p in parts)), dtype="Int64")
     file0 = parts[0]["attributes"].file
     every = np.arange(n, dtype=np.int64)
+    quantiles = np.full(n, None, dtype=object)
+    at = 0
+    for p in parts:
+        if p["quantiles"] is not None:
+            quantiles[at:at + p["n"]] = p["quantiles"]
+        at += p["n"]
 
     def chained(key: str) -> Any:
         return parts[0][key] if one else ConcatSource([(p[key], np.arange(p["n"], dtype=np.int64)) for p in parts])
@@ -1684,7 +1709,7 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
         "temporality": _f_take(temps, STRING, rows),
         "monotonic": _f_take(monos, "boolean", rows),
         "value": cat("value"), "count": cat("count"), "sum": cat("sum"), "min": cat("min"), "max": cat("max"),
-        "buckets": LazyColumn(chained("buckets"), every), "quantiles": cat("quantiles"),
+        "buckets": LazyColumn(chained("buckets"), every), "quantiles": quantiles,
         "service": _f_take(services, STRING, rows),
         "host": _f_take(hosts, STRING, rows),
         "attributes": LazyColumn(parts[0]["attributes"] if one else

@@ -285,6 +285,11 @@ HOSTILE = {
     "time of 20 digits": _gauge(timeUnixNano="0" + str(T0)),
     "exemplar time of 20 digits": _hist(exemplars=[_exemplar(timeUnixNano="0" + str(T0))]),
     "start time of 20 digits": _sum(startTimeUnixNano="0" + str(T0)),
+    "start time empty": _sum(startTimeUnixNano=""),
+    "start time with a comma": _sum(startTimeUnixNano=f"{T0},{T0}"),
+    "start times differ by point": {"name": "requests", "sum": {"aggregationTemporality": 2, "dataPoints": [
+        _sum(0)["sum"]["dataPoints"][0], _sum(1, startTimeUnixNano=str(T0 + 5))["sum"]["dataPoints"][0],
+        _sum(2, startTimeUnixNano=T0 + 9)["sum"]["dataPoints"][0]]}},
     "asInt of leading zeros": _sum(asInt="0" * 30 + "7"),
     "asInt at int64 min": _sum(asInt=str(-(2**63))),
     "asInt minus alone": _sum(asInt="-"),

@@ -1171,8 +1171,8 @@ def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
     empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), "", "")
     lens = np.zeros(n, dtype=np.int64)
     at, some = 0, []
-    for g in groups:  # a group without exemplars (the absent field's default, compared by identity first) is skipped
-        if g.count(()) != len(g):
+    for g in groups:  # a group without exemplars (all the absent field's default, ()) is skipped
+        if any(g):  # (stops at the first point with exemplars; counting () compared every list with a tuple)
             lens[at:at + len(g)] = np.fromiter(map(len, g), np.int64, len(g))
             some.append(g)
         at += len(g)
@@ -1262,6 +1262,23 @@ def _f_nanos(xs: list) -> np.ndarray:
         return _f_digits(",".join(xs), len(xs), width=19)
     except TypeError:  # JSON numbers among them
         return np.array([x if type(x) is int else _nanos(x, "time") for x in xs], dtype=np.int64)
+
+
+def _f_starts(xs: Sequence) -> np.ndarray:
+    """A family's start times (:func:`_f_nanos_or_nat`): parsed once when all are one text (a
+    cumulative series' start: the joined text is the first's repeated), all NaT when all are absent
+    (gauges)."""
+    n = len(xs)
+    try:
+        j = ",".join(xs)
+    except TypeError:  # absent (None) or JSON numbers among them
+        if xs.count(None) == n:
+            return np.full(n, _NAT, dtype=np.int64)
+        return _f_nanos_or_nat(xs)
+    s0 = xs[0]
+    if "," not in s0 and j == ",".join([s0] * n):  # (no comma in s0: then none in any, each is s0)
+        return np.full(n, _f_digits(s0, 1, width=19)[0], dtype=np.int64)
+    return _f_digits(j, n, width=19)
 
 
 def _f_nanos_or_nat(xs: list) -> np.ndarray:
@@ -1614,14 +1631,7 @@ def _f_columns(items: list) -> dict | None:
             return cols[pos[name]]
 
         times.append(col("timeUnixNano"))  # all families' parsed at once, below
-        starts = col("startTimeUnixNano")  # per family: gauges usually have none, cumulative points one
-        s0 = starts[0]
-        if starts.count(s0) != len(starts):
-            starts_at.append(_f_nanos_or_nat(starts))
-        elif s0 is None:
-            starts_at.append(np.full(len(starts), _NAT, dtype=np.int64))
-        else:  # one start time (a cumulative series' start): parsed once
-            starts_at.append(np.full(len(starts), _f_nanos_or_nat([s0])[0], dtype=np.int64))
+        starts_at.append(_f_starts(col("startTimeUnixNano")))
         if fam <= 1:
             value[at] = _f_values(col("asDouble"), col("asInt"))
         elif fam == 4:

@@ -300,6 +300,17 @@ HOSTILE = {
     "nested attribute values": _gauge(attributes=[{"key": "tags", "value": {"arrayValue": {"values": [
         {"stringValue": "a"}, {"intValue": "2"}]}}}, {"key": "m", "value": {"kvlistValue": {"values": [_kv("k", "v")]}}}]),
     "null attributes": _gauge(attributes=None),
+    # resources (decoded once per distinct text for a read)
+    "resource null": {"resourceMetrics": [{"resource": None, "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource a list": {"resourceMetrics": [{"resource": [], "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource unknown key": {"resourceMetrics": [{"resource": {"attributes": [_kv("service.name", "api")], "x": 1},
+                                                  "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource attribute without value": {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name"}]},
+                                                              "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource attributes null": {"resourceMetrics": [{"resource": {"attributes": None}, "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "one resource twice in a line": {"resourceMetrics": [
+        {"resource": {"attributes": [_kv("service.name", "api")]}, "scopeMetrics": [{"metrics": [_gauge(5)]}]},
+        {"resource": {"attributes": [_kv("service.name", "api")]}, "scopeMetrics": [{"metrics": [_sum(6)]}]}]},
     "null exemplars": _gauge(exemplars=None),
 }
 
@@ -509,3 +520,22 @@ def test_families_read_apart_keep_each_rows_attributes_exemplars_and_flags(batch
         want += [[f"{100 + i + 1:032x}"], [f"{200 + i + 1:032x}"] if i % 3 else [], []]
     assert tids == want
     assert got["flags"].tolist() == [v for i in range(12) for v in (pd.NA, pd.NA, i % 2)]
+
+
+def test_attribute_and_resource_cells_of_batches_are_their_own(monkeypatch):
+    """Attribute sets and resources are decoded once per distinct text for a whole read (shared
+    templates across batches): each row's cell is still its own dict (nested values too)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", 1)  # a batch a line
+    nested = [_kv("route", "/a"), {"key": "tags", "value": {"arrayValue": {"values": [{"stringValue": "x"}]}}}]
+    data = _lines(*(_line([_gauge(i, attributes=nested)]) for i in range(3)))
+    before = dict(M.STATS)
+    got = _same(data, monkeypatch)["raise"]
+    assert M.STATS["fast"] - before["fast"] >= 3 and M.STATS["fallback"] == before["fallback"]
+    attrs, res = got["attributes"].tolist(), got["resource"].tolist()
+    assert attrs[0] == attrs[2] == {"route": "/a", "tags": ["x"]} and res[0] == res[2]
+    attrs[0]["tags"].append("y")
+    attrs[0]["route"] = "/b"
+    res[0]["service.name"] = "changed"
+    again = tk.read_metrics(data)
+    assert attrs[1] == attrs[2] == again["attributes"].iloc[0] == {"route": "/a", "tags": ["x"]}
+    assert res[1]["service.name"] == res[2]["service.name"] == again["resource"].iloc[0]["service.name"] == "api"

@@ -273,6 +273,7 @@ class _Reader:
         self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
         self.pending_bytes = 0
+        self.f_cache: tuple[dict, dict] = ({}, {})  # the fast path's decoded resources, attribute sets by raw text
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -1054,7 +1055,7 @@ class _FScopeMetrics(_FBase):
 
 
 class _FResourceMetrics(_FBase):
-    resource: Resource | None = None
+    resource: msgspec.Raw = None  # type: ignore[assignment]  # a Resource, decoded once per distinct text (_f_resource)
     scopeMetrics: list[_FScopeMetrics] | None = None
     schemaUrl: str | None = None
 
@@ -1548,9 +1549,53 @@ def _f_take(values: Sequence, dtype: Any, rows: np.ndarray) -> Any:
     return pd.array(values, dtype=dtype).take(rows)
 
 
-def _f_columns(items: list) -> dict | None:
+_DECODE_RESOURCE = msgspec.json.Decoder(Resource | None).decode
+
+
+def _f_resource(raw: Any, cache: dict) -> tuple[dict, str, str | None]:
+    """(attributes, service, host) of a raw Resource, decoded (and checked) once per distinct text
+    for a whole read (``cache``): every line of a service repeats it. The dict is shared: never mutated."""
+    if raw is None:
+        key = b""
+    else:
+        key = bytes(raw)
+    got = cache.get(key)
+    if got is None:
+        r = _DECODE_RESOURCE(key) if key else None  # a bad resource raises: the line goes to the checked walk
+        resource = struct_attributes(r.attributes) if r is not None and r.attributes else {}
+        service = resource.get("service.name")
+        service = service if isinstance(service, str) and service else "unknown_service"
+        if len(cache) > 100_000:  # (a bound: resources are few; attribute sets can be many)
+            cache.clear()
+        got = cache[key] = (resource, service, host_of(resource))
+    return got
+
+
+class _AttributesOnce:
+    """attribute_source's decode of a raw KeyValue list, once per distinct text for a whole read
+    (each batch would decode the same few sets again). The dicts are shared templates: never mutated."""
+
+    def __init__(self, cache: dict):
+        self.cache = cache
+
+    def __call__(self, raw: bytes) -> dict:
+        d = self.cache.get(raw)
+        if d is None:
+            d = struct_attributes(_DECODE_KVS(raw))  # as containers' default decode; a bad list raises
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            self.cache[raw] = d
+        return d
+
+
+_DECODE_KVS = msgspec.json.Decoder(list[KeyValue]).decode
+
+
+def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | None:
     """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
-    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch."""
+    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch.
+    ``cache``: decoded resources and attribute sets by their raw text, kept across the batches of a read."""
+    res_cache, attr_cache = ({}, {}) if cache is None else cache
     pts_by: tuple[list, ...] = ([], [], [], [], [])
     kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
     fams: list[int] = []
@@ -1558,11 +1603,7 @@ def _f_columns(items: list) -> dict | None:
     consts: list[tuple] = []
     for md, _chunk, file, line in items:
         for i, rm in enumerate(md.resourceMetrics):
-            r = rm.resource
-            resource = struct_attributes(r.attributes) if r is not None and r.attributes else {}
-            service = resource.get("service.name")
-            service = service if isinstance(service, str) and service else "unknown_service"
-            host = host_of(resource)
+            resource, service, host = _f_resource(rm.resource, res_cache)
             record = i if line is None else line
             for sm in rm.scopeMetrics or ():
                 scope = sm.scope
@@ -1663,7 +1704,7 @@ def _f_columns(items: list) -> dict | None:
         buckets.preset(*exp_buckets)
     # (joined here: a tuple given to attribute_source is taken as (joined, lengths), and zip gives tuples)
     attributes = attribute_source(join_raws(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs))),
-                                  file0, "attributes")
+                                  file0, "attributes", decode=_AttributesOnce(attr_cache))
     if inv is not None:
         attributes.index = attributes.index[inv]
     exemplars = _f_exemplar_source(exs, file0)
@@ -1740,7 +1781,7 @@ def _f_convert(rd: _Reader, items: list) -> None:
     if not items:
         return
     try:
-        part = _f_columns(items)
+        part = _f_columns(items, rd.f_cache)
     except Exception:  # noqa: BLE001 — anything the fast path does not cover: the checked walk decides
         if len(items) > 1:
             h = len(items) // 2

@@ -308,6 +308,14 @@ HOSTILE = {
     "resource attribute without value": {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name"}]},
                                                               "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
     "resource attributes null": {"resourceMetrics": [{"resource": {"attributes": None}, "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "scope null": {"resourceMetrics": [{"scopeMetrics": [{"scope": None, "metrics": [_gauge(5)]}]}]},
+    "scope unknown key": {"resourceMetrics": [{"scopeMetrics": [{"scope": {"name": "x", "y": 1}, "metrics": [_gauge(5)]}]}]},
+    "scope name a number": {"resourceMetrics": [{"scopeMetrics": [{"scope": {"name": 5}, "metrics": [_gauge(5)]}]}]},
+    "scope attribute nested": {"resourceMetrics": [{"scopeMetrics": [{"scope": {"name": "x", "attributes": [
+        {"key": "k", "value": {"kvlistValue": {"values": [_kv("a", "b")]}}}]}, "metrics": [_gauge(5)]}]}]},
+    "two scopes of one resource": {"resourceMetrics": [{"resource": {"attributes": [_kv("service.name", "api")]},
+        "scopeMetrics": [{"scope": {"name": "a"}, "metrics": [_gauge(5)]}, {"scope": {"name": "b", "version": "2"},
+                                                                            "metrics": [_sum(6)]}]}]},
     "one resource twice in a line": {"resourceMetrics": [
         {"resource": {"attributes": [_kv("service.name", "api")]}, "scopeMetrics": [{"metrics": [_gauge(5)]}]},
         {"resource": {"attributes": [_kv("service.name", "api")]}, "scopeMetrics": [{"metrics": [_sum(6)]}]}]},

@@ -1049,7 +1049,7 @@ class _FMetric(_FBase):
 
 
 class _FScopeMetrics(_FBase):
-    scope: Scope | None = None
+    scope: msgspec.Raw = None  # type: ignore[assignment]  # a Scope, decoded once per distinct text (_f_scope_resource)
     metrics: list[_FMetric] | None = None
     schemaUrl: str | None = None
 
@@ -1552,23 +1552,45 @@ def _f_take(values: Sequence, dtype: Any, rows: np.ndarray) -> Any:
 _DECODE_RESOURCE = msgspec.json.Decoder(Resource | None).decode
 
 
-def _f_resource(raw: Any, cache: dict) -> tuple[dict, str, str | None]:
-    """(attributes, service, host) of a raw Resource, decoded (and checked) once per distinct text
-    for a whole read (``cache``): every line of a service repeats it. The dict is shared: never mutated."""
-    if raw is None:
-        key = b""
-    else:
-        key = bytes(raw)
+_DECODE_SCOPE = msgspec.json.Decoder(Scope | None).decode
+
+
+def _f_resource(raw: Any, cache: dict) -> tuple[bytes, dict, str, str | None]:
+    """(its text, attributes, service, host) of a raw Resource, decoded (and checked) once per distinct
+    text for a whole read (``cache``): every line of a service repeats it. The dict is shared: never mutated."""
+    key = b"" if raw is None else bytes(raw)
     got = cache.get(key)
     if got is None:
         r = _DECODE_RESOURCE(key) if key else None  # a bad resource raises: the line goes to the checked walk
         resource = struct_attributes(r.attributes) if r is not None and r.attributes else {}
         service = resource.get("service.name")
         service = service if isinstance(service, str) and service else "unknown_service"
-        if len(cache) > 100_000:  # (a bound: resources are few; attribute sets can be many)
+        if len(cache) > 100_000:  # (a bound: resources are few)
             cache.clear()
-        got = cache[key] = (resource, service, host_of(resource))
+        got = cache[key] = (key, resource, service, host_of(resource))
     return got
+
+
+def _f_scope_resource(rkey: bytes, resource: dict, raw: Any, cache: dict) -> dict:
+    """The resource column's dict of a scope's points: the resource's attributes, the scope's name,
+    version and attributes (prefixed), made once per distinct (resource, scope) text for a whole read.
+    Shared: never mutated."""
+    key = (rkey, b"" if raw is None else bytes(raw))
+    res = cache.get(key)
+    if res is None:
+        scope = _DECODE_SCOPE(key[1]) if key[1] else None  # a bad scope raises: the line goes to the checked walk
+        res = dict(resource)
+        if scope is not None:
+            if scope.name:
+                res["otel.scope.name"] = scope.name
+            if scope.version:
+                res["otel.scope.version"] = scope.version
+            for k, v in struct_attributes(scope.attributes).items():
+                res[SCOPE_ATTR_PREFIX + k] = v
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[key] = res
+    return res
 
 
 class _AttributesOnce:
@@ -1603,18 +1625,10 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     consts: list[tuple] = []
     for md, _chunk, file, line in items:
         for i, rm in enumerate(md.resourceMetrics):
-            resource, service, host = _f_resource(rm.resource, res_cache)
+            rkey, resource, service, host = _f_resource(rm.resource, res_cache)
             record = i if line is None else line
             for sm in rm.scopeMetrics or ():
-                scope = sm.scope
-                res = dict(resource)
-                if scope is not None:
-                    if scope.name:
-                        res["otel.scope.name"] = scope.name
-                    if scope.version:
-                        res["otel.scope.version"] = scope.version
-                    for k, v in struct_attributes(scope.attributes).items():
-                        res[SCOPE_ATTR_PREFIX + k] = v
+                res = _f_scope_resource(rkey, resource, sm.scope, res_cache)
                 for m in sm.metrics or ():
                     # the metric's one kind of data (a metric holds one), its family and temporality
                     datas = kind_data(m)

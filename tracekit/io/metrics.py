@@ -905,14 +905,17 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 #   ``exemplars`` and ``buckets`` are lazy columns (:class:`tracekit.io.containers.LazyColumn`) whose
 #   cells — real dicts and lists — are built when first used, from column-wise sources checked now:
 #   a point's ``attributes`` are ``msgspec.Raw`` bytes, deduplicated column-wise and each distinct
-#   set decoded (and checked) once (:func:`~tracekit.io.containers.attribute_source`, the logs
-#   reader's too); resources are one dict per scope; bucket counts of the whole batch are one
+#   set decoded (and checked) once per read (:func:`~tracekit.io.containers.attribute_source`, the
+#   logs reader's too, with :class:`_AttributesOnce`: the decoded sets kept across batches); a
+#   resource and a scope are raw text too, their resource dict made once per distinct (resource,
+#   scope) text for the read (:func:`_f_resource`, :func:`_f_scope_resource`); bucket counts of the whole batch are one
 #   ``numpy.fromstring`` over their joined text (after checking it is only quoted or only bare
 #   decimal digits), bounds decoded once per distinct list; exemplars of the common shape are
 #   checked column-wise (the others read one by one now). A cell is a new object (rows never share
 #   a mutable value) and building one cannot fail: everything was checked at read time;
 # * times and integer values are joined and parsed by ``numpy.fromstring`` (checked: ASCII digits,
-#   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
+#   one number per point, times of at most 19 digits, nothing saturated at the int64 limits), the
+#   times of all families at once, a family's start times once when they are all one text;
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
 #   repeated by index (``take``);
 # * exemplars are built only where present;
@@ -927,12 +930,13 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points
-# (1.5-2.0x under load), from ~1.9x with a getattr pass per field and 4.1x / 4.7x with eager object
-# columns and 32 MB batches. What is left is spread out: the typed decode (~0.35x) and freeing its
-# Structs (~0.1x), the file read (~0.15x, in the floor too), the column-wise checks (bucket counts,
-# exemplars, attribute sets, times: ~0.1x each or less) and the frame (~0.2x); the ≤ 1.5x target is
-# not reached this way.
+# Measured (bench_read_metrics, docs/benchmarks.md): ~1.4-1.5x the floor at 60,000 and 200,040
+# points in the quieter runs (1.7-2.2x under load ~4), 0.82-0.88x of the reader before (~1.7x), from
+# ~1.9x with a getattr pass per field and 4.1x / 4.7x with eager object columns and 32 MB batches.
+# Where the time goes (60,000 points, of the floor): the typed decode ~0.4x, freeing its Structs and
+# reading the file ~0.2x, the column pass ~0.75x (exemplars and attribute sets ~0.25x, histograms
+# ~0.2x of which bucket counts ~0.13x, the astuple passes ~0.1x, times ~0.1x, the document loop
+# ~0.05x), the frame ~0.12x.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1080,8 +1084,11 @@ _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 #: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once, so that they
 #: are still in the CPU caches when their fields are read; batches are cheap, as one frame is made
 #: for all of them by _f_frame). Measured at 60,000 / 200,040 points: 1 MB 1.82x / 2.10x the
-#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x
-_BATCH_BYTES = 1 << 20
+#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x. With
+#: resources and attribute sets decoded once per read (no per-batch decodes), under load ~6, paired
+#: medians of alternating runs: 512 KB 1.95x, 1.97x / 1.91x, 2.15x; 1 MB 2.15x, 2.06x / 2.14x, 2.16x
+#: (a smaller working set suffers less from other processes sharing the caches)
+_BATCH_BYTES = 1 << 19
 
 
 class _Fallback(Exception):

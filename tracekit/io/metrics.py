@@ -930,9 +930,10 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): ~1.4-1.5x the floor at 60,000 and 200,040
-# points in the quieter runs (1.7-2.2x under load ~4), 0.82-0.88x of the reader before (~1.7x), from
-# ~1.9x with a getattr pass per field and 4.1x / 4.7x with eager object columns and 32 MB batches.
+# Measured (bench_read_metrics, docs/benchmarks.md): best 1.41x / 1.52x the floor at 60,000 / 200,040
+# points, paired medians 1.64x / 1.55x under load ~3.9, 0.75-0.82 of the reader before in the same
+# alternating runs (~1.7x when quieter), from ~1.9x with a getattr pass per field and 4.1x / 4.7x
+# with eager object columns and 32 MB batches.
 # Where the time goes (60,000 points, of the floor): the typed decode ~0.4x, freeing its Structs and
 # reading the file ~0.2x, the column pass ~0.75x (exemplars and attribute sets ~0.25x, histograms
 # ~0.2x of which bucket counts ~0.13x, the astuple passes ~0.1x, times ~0.1x, the document loop

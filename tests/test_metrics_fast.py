@@ -139,6 +139,21 @@ def _same(data: object, monkeypatch: pytest.MonkeyPatch) -> dict:
     return out
 
 
+@pytest.mark.parametrize("family", ["gauge", "sum", "histogram"])
+@pytest.mark.parametrize("points", [1, 2, 5])
+def test_lines_of_one_point_family_take_the_fast_path(family, points, monkeypatch):
+    """A batch of one family (every line gauges, say) is read by the typed path, not by the checked walk
+    (its attributes column came as a tuple, taken for (joined bytes, lengths): every such batch fell back)."""
+    make = {"gauge": _gauge, "sum": _sum, "histogram": _hist}[family]
+    metric = make(0)
+    data = metric[family]
+    data["dataPoints"] = [make(i)[family]["dataPoints"][0] for i in range(points)]
+    before = dict(M.STATS)
+    got = _same(_lines(_line([metric]), _line([metric], service="web")), monkeypatch)["raise"]
+    assert M.STATS["fallback"] == before["fallback"] and M.STATS["fast"] - before["fast"] >= 2
+    assert len(got) == 2 * points and got["service"].tolist() == ["api"] * points + ["web"] * points
+
+
 def test_common_lines_take_the_fast_path_and_read_as_the_checked_walk(monkeypatch):
     data = _lines(*(_good(i) for i in range(4)))
     before = dict(M.STATS)
@@ -239,6 +254,25 @@ HOSTILE = {
     "bucket count beyond int64": _hist(bucketCounts=["1", "2", "9" * 19], count=str(3 + int("9" * 19))),
     "bucket count at 2^40": _hist(bucketCounts=["1", "2", str(2**40)], count=str(3 + 2**40)),
     "bucket count empty text": _hist(bucketCounts=["1", "", "5"]),
+    "bucket counts a text": _hist(bucketCounts="123", count="6"),  # not split into digits
+    "bucket counts a number": _hist(bucketCounts=0),
+    "bucket counts empty text": _hist(bucketCounts=""),
+    "bucket counts an object": _hist(bucketCounts={"a": "6"}),
+    "bucket counts a number and a nested list": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0, bucketCounts=5, count="5", explicitBounds=[])["histogram"]["dataPoints"][0],
+        _hist(1, bucketCounts=[[1]], count="1", explicitBounds=[])["histogram"]["dataPoints"][0]]}},
+    "bucket counts a text and a nested list": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        _hist(0, bucketCounts="5", count="5", explicitBounds=[])["histogram"]["dataPoints"][0],
+        _hist(1, bucketCounts=[[1]], count="1", explicitBounds=[])["histogram"]["dataPoints"][0]]}},
+    "bounds a text": _hist(explicitBounds="12"),
+    "bounds a number": _hist(explicitBounds=0, bucketCounts=["6"]),
+    "asDouble a list": _gauge(asDouble=[1.0]),
+    "asDouble a text": _gauge(asDouble="1.5"),
+    "attributes a text": _gauge(attributes="ab"),
+    "exemplars a text": _gauge(exemplars="ab"),
+    "exemplars a number": _gauge(exemplars=0),
+    "flags a text": _sum(flags="1"),
+    "time a list": _gauge(timeUnixNano=[str(T0)]),
     "bucket counts unequal lengths": {"name": "latency", "histogram": {"aggregationTemporality": 2, "dataPoints": [
         _hist(0)["histogram"]["dataPoints"][0],
         _hist(1, bucketCounts=["6", "0", "0", "0"], explicitBounds=[1, 2, 3])["histogram"]["dataPoints"][0],
@@ -251,6 +285,11 @@ HOSTILE = {
     "time of 20 digits": _gauge(timeUnixNano="0" + str(T0)),
     "exemplar time of 20 digits": _hist(exemplars=[_exemplar(timeUnixNano="0" + str(T0))]),
     "start time of 20 digits": _sum(startTimeUnixNano="0" + str(T0)),
+    "start time empty": _sum(startTimeUnixNano=""),
+    "start time with a comma": _sum(startTimeUnixNano=f"{T0},{T0}"),
+    "start times differ by point": {"name": "requests", "sum": {"aggregationTemporality": 2, "dataPoints": [
+        _sum(0)["sum"]["dataPoints"][0], _sum(1, startTimeUnixNano=str(T0 + 5))["sum"]["dataPoints"][0],
+        _sum(2, startTimeUnixNano=T0 + 9)["sum"]["dataPoints"][0]]}},
     "asInt of leading zeros": _sum(asInt="0" * 30 + "7"),
     "asInt at int64 min": _sum(asInt=str(-(2**63))),
     "asInt minus alone": _sum(asInt="-"),
@@ -261,6 +300,25 @@ HOSTILE = {
     "nested attribute values": _gauge(attributes=[{"key": "tags", "value": {"arrayValue": {"values": [
         {"stringValue": "a"}, {"intValue": "2"}]}}}, {"key": "m", "value": {"kvlistValue": {"values": [_kv("k", "v")]}}}]),
     "null attributes": _gauge(attributes=None),
+    # resources (decoded once per distinct text for a read)
+    "resource null": {"resourceMetrics": [{"resource": None, "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource a list": {"resourceMetrics": [{"resource": [], "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource unknown key": {"resourceMetrics": [{"resource": {"attributes": [_kv("service.name", "api")], "x": 1},
+                                                  "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource attribute without value": {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name"}]},
+                                                              "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "resource attributes null": {"resourceMetrics": [{"resource": {"attributes": None}, "scopeMetrics": [{"metrics": [_gauge(5)]}]}]},
+    "scope null": {"resourceMetrics": [{"scopeMetrics": [{"scope": None, "metrics": [_gauge(5)]}]}]},
+    "scope unknown key": {"resourceMetrics": [{"scopeMetrics": [{"scope": {"name": "x", "y": 1}, "metrics": [_gauge(5)]}]}]},
+    "scope name a number": {"resourceMetrics": [{"scopeMetrics": [{"scope": {"name": 5}, "metrics": [_gauge(5)]}]}]},
+    "scope attribute nested": {"resourceMetrics": [{"scopeMetrics": [{"scope": {"name": "x", "attributes": [
+        {"key": "k", "value": {"kvlistValue": {"values": [_kv("a", "b")]}}}]}, "metrics": [_gauge(5)]}]}]},
+    "two scopes of one resource": {"resourceMetrics": [{"resource": {"attributes": [_kv("service.name", "api")]},
+        "scopeMetrics": [{"scope": {"name": "a"}, "metrics": [_gauge(5)]}, {"scope": {"name": "b", "version": "2"},
+                                                                            "metrics": [_sum(6)]}]}]},
+    "one resource twice in a line": {"resourceMetrics": [
+        {"resource": {"attributes": [_kv("service.name", "api")]}, "scopeMetrics": [{"metrics": [_gauge(5)]}]},
+        {"resource": {"attributes": [_kv("service.name", "api")]}, "scopeMetrics": [{"metrics": [_sum(6)]}]}]},
     "null exemplars": _gauge(exemplars=None),
 }
 
@@ -470,3 +528,22 @@ def test_families_read_apart_keep_each_rows_attributes_exemplars_and_flags(batch
         want += [[f"{100 + i + 1:032x}"], [f"{200 + i + 1:032x}"] if i % 3 else [], []]
     assert tids == want
     assert got["flags"].tolist() == [v for i in range(12) for v in (pd.NA, pd.NA, i % 2)]
+
+
+def test_attribute_and_resource_cells_of_batches_are_their_own(monkeypatch):
+    """Attribute sets and resources are decoded once per distinct text for a whole read (shared
+    templates across batches): each row's cell is still its own dict (nested values too)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", 1)  # a batch a line
+    nested = [_kv("route", "/a"), {"key": "tags", "value": {"arrayValue": {"values": [{"stringValue": "x"}]}}}]
+    data = _lines(*(_line([_gauge(i, attributes=nested)]) for i in range(3)))
+    before = dict(M.STATS)
+    got = _same(data, monkeypatch)["raise"]
+    assert M.STATS["fast"] - before["fast"] >= 3 and M.STATS["fallback"] == before["fallback"]
+    attrs, res = got["attributes"].tolist(), got["resource"].tolist()
+    assert attrs[0] == attrs[2] == {"route": "/a", "tags": ["x"]} and res[0] == res[2]
+    attrs[0]["tags"].append("y")
+    attrs[0]["route"] = "/b"
+    res[0]["service.name"] = "changed"
+    again = tk.read_metrics(data)
+    assert attrs[1] == attrs[2] == again["attributes"].iloc[0] == {"route": "/a", "tags": ["x"]}
+    assert res[1]["service.name"] == res[2]["service.name"] == again["resource"].iloc[0]["service.name"] == "api"

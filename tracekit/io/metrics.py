@@ -86,7 +86,15 @@ from ._sources import (
     source_name,
     warn_page,
 )
-from .containers import BuiltSource, ConcatSource, LazyColumn, SharedDictSource, attribute_source, concat_parts
+from .containers import (
+    BuiltSource,
+    ConcatSource,
+    LazyColumn,
+    SharedDictSource,
+    attribute_source,
+    concat_parts,
+    join_raws,
+)
 from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
 from .otlp import base64_id_hex as _b64_hex
@@ -265,6 +273,7 @@ class _Reader:
         self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
         self.pending_bytes = 0
+        self.f_cache: tuple[dict, dict] = ({}, {})  # the fast path's decoded resources, attribute sets by raw text
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -740,6 +749,8 @@ def _float_column(raw: list, what: str) -> np.ndarray:
 
 def _fast_buckets(bc: Any, eb: Any) -> dict:
     """Explicit buckets of a histogram point, for the fast path (ValueError / TypeError: unusual)."""
+    if type(bc) is not list and bc is not None:  # a text would be read digit by digit, 0 or "" as no counts
+        raise TypeError("bucketCounts")
     if not bc:
         counts: list = []
     elif type(bc[0]) is str:
@@ -894,14 +905,17 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 #   ``exemplars`` and ``buckets`` are lazy columns (:class:`tracekit.io.containers.LazyColumn`) whose
 #   cells — real dicts and lists — are built when first used, from column-wise sources checked now:
 #   a point's ``attributes`` are ``msgspec.Raw`` bytes, deduplicated column-wise and each distinct
-#   set decoded (and checked) once (:func:`~tracekit.io.containers.attribute_source`, the logs
-#   reader's too); resources are one dict per scope; bucket counts of the whole batch are one
+#   set decoded (and checked) once per read (:func:`~tracekit.io.containers.attribute_source`, the
+#   logs reader's too, with :class:`_AttributesOnce`: the decoded sets kept across batches); a
+#   resource and a scope are raw text too, their resource dict made once per distinct (resource,
+#   scope) text for the read (:func:`_f_resource`, :func:`_f_scope_resource`); bucket counts of the whole batch are one
 #   ``numpy.fromstring`` over their joined text (after checking it is only quoted or only bare
 #   decimal digits), bounds decoded once per distinct list; exemplars of the common shape are
 #   checked column-wise (the others read one by one now). A cell is a new object (rows never share
 #   a mutable value) and building one cannot fail: everything was checked at read time;
 # * times and integer values are joined and parsed by ``numpy.fromstring`` (checked: ASCII digits,
-#   one number per point, times of at most 19 digits, nothing saturated at the int64 limits);
+#   one number per point, times of at most 19 digits, nothing saturated at the int64 limits), the
+#   times of all families at once, a family's start times once when they are all one text;
 # * the per-metric values (name, unit, kind, service, resource…) are one entry per metric,
 #   repeated by index (``take``);
 # * exemplars are built only where present;
@@ -916,12 +930,14 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): ~1.7x the floor at 60,000 and 200,040 points
-# (1.5-2.0x under load), from ~1.9x with a getattr pass per field and 4.1x / 4.7x with eager object
-# columns and 32 MB batches. What is left is spread out: the typed decode (~0.35x) and freeing its
-# Structs (~0.1x), the file read (~0.15x, in the floor too), the column-wise checks (bucket counts,
-# exemplars, attribute sets, times: ~0.1x each or less) and the frame (~0.2x); the ≤ 1.5x target is
-# not reached this way.
+# Measured (bench_read_metrics, docs/benchmarks.md): best 1.41x / 1.52x the floor at 60,000 / 200,040
+# points, paired medians 1.64x / 1.55x under load ~3.9, 0.75-0.82 of the reader before in the same
+# alternating runs (~1.7x when quieter), from ~1.9x with a getattr pass per field and 4.1x / 4.7x
+# with eager object columns and 32 MB batches.
+# Where the time goes (60,000 points, of the floor): the typed decode ~0.4x, freeing its Structs and
+# reading the file ~0.2x, the column pass ~0.75x (exemplars and attribute sets ~0.25x, histograms
+# ~0.2x of which bucket counts ~0.13x, the astuple passes ~0.1x, times ~0.1x, the document loop
+# ~0.05x), the frame ~0.12x.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1038,13 +1054,13 @@ class _FMetric(_FBase):
 
 
 class _FScopeMetrics(_FBase):
-    scope: Scope | None = None
+    scope: msgspec.Raw = None  # type: ignore[assignment]  # a Scope, decoded once per distinct text (_f_scope_resource)
     metrics: list[_FMetric] | None = None
     schemaUrl: str | None = None
 
 
 class _FResourceMetrics(_FBase):
-    resource: Resource | None = None
+    resource: msgspec.Raw = None  # type: ignore[assignment]  # a Resource, decoded once per distinct text (_f_resource)
     scopeMetrics: list[_FScopeMetrics] | None = None
     schemaUrl: str | None = None
 
@@ -1069,8 +1085,11 @@ _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 #: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once, so that they
 #: are still in the CPU caches when their fields are read; batches are cheap, as one frame is made
 #: for all of them by _f_frame). Measured at 60,000 / 200,040 points: 1 MB 1.82x / 2.10x the
-#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x
-_BATCH_BYTES = 1 << 20
+#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x. With
+#: resources and attribute sets decoded once per read (no per-batch decodes), under load ~6, paired
+#: medians of alternating runs: 512 KB 1.95x, 1.97x / 1.91x, 2.15x; 1 MB 2.15x, 2.06x / 2.14x, 2.16x
+#: (a smaller working set suffers less from other processes sharing the caches)
+_BATCH_BYTES = 1 << 19
 
 
 class _Fallback(Exception):
@@ -1105,7 +1124,6 @@ def _f_exemplars(exs: list) -> list:
     return out
 
 
-_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _INT_TEXT = re.compile(r"-?[0-9]+")
 
 
@@ -1118,12 +1136,19 @@ def _hex_of_width(joined: str, width: int, m: int) -> bool:
             and bool((np.frombuffer(b, np.uint8)[width::width + 1] == 44).all()))
 
 
+def _ids_at(joined: str, width: int, flat: list) -> list:
+    """The ids at positions ``flat`` of ``joined`` (ids of ``width`` characters joined by commas; all
+    zeros: None)."""
+    step, zero = width + 1, "0" * width
+    return [None if x == zero else x for x in [joined[k * step:k * step + width] for k in flat]]
+
+
 class _ExemplarCells:
     """Builds exemplar lists (a new list of new dicts per row) from the column-wise exemplars of the
-    common shape: row r's are the flat positions ``offsets[r]:offsets[r + 1]``."""
+    common shape: row r's are the flat positions ``offsets[r]:offsets[r + 1]``; the trace and span
+    ids are kept as their joined text (``tids``, ``sids``: 32 / 16 hex digits each, comma-separated)."""
 
-    def __init__(self, offsets: np.ndarray, times: np.ndarray, values: np.ndarray, tids: np.ndarray,
-                 sids: np.ndarray):
+    def __init__(self, offsets: np.ndarray, times: np.ndarray, values: np.ndarray, tids: str, sids: str):
         self.offsets, self.times, self.values, self.tids, self.sids = offsets, times, values, tids, sids
 
     def __call__(self, rows: np.ndarray) -> list:
@@ -1133,9 +1158,10 @@ class _ExemplarCells:
         if not len(have):
             return out
         flat = np.concatenate([np.arange(a, z) for a, z in zip(lo[have].tolist(), hi[have].tolist(), strict=True)])
+        at = flat.tolist()
         dicts = [{"time": t, "value": v, "trace_id": a, "span_id": b, "attributes": {}}
-                 for t, v, a, b in zip(self.times[flat].tolist(), self.values[flat].tolist(), self.tids[flat].tolist(),
-                                       self.sids[flat].tolist(), strict=True)]
+                 for t, v, a, b in zip(self.times[flat].tolist(), self.values[flat].tolist(), _ids_at(self.tids, 32, at),
+                                       _ids_at(self.sids, 16, at), strict=True)]
         k = 0
         for p, m_ in zip(have.tolist(), (hi - lo)[have].tolist(), strict=True):
             out[p] = dicts[k:k + m_]
@@ -1151,11 +1177,11 @@ def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
     them."""
     n = sum(map(len, groups))
     none = np.zeros(n + 1, dtype=np.int64)
-    empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), _OBJ0, _OBJ0)
+    empty = _ExemplarCells(none, np.empty(0, np.int64), np.empty(0), "", "")
     lens = np.zeros(n, dtype=np.int64)
     at, some = 0, []
-    for g in groups:  # a group without exemplars (the absent field's default, compared by identity first) is skipped
-        if g.count(()) != len(g):
+    for g in groups:  # a group without exemplars (all the absent field's default, ()) is skipped
+        if any(g):  # (stops at the first point with exemplars; counting () compared every list with a tuple)
             lens[at:at + len(g)] = np.fromiter(map(len, g), np.int64, len(g))
             some.append(g)
         at += len(g)
@@ -1183,17 +1209,10 @@ def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
         exs = list(chain.from_iterable(groups))
         src.preset(rows, [_f_exemplars(exs[j]) for j in rows.tolist()])
         return src
-    if _ZERO_TRACE in tids:  # all-zero ids are no ids
-        tids = [None if t == _ZERO_TRACE else t for t in tids]
-    if _ZERO_SPAN in sids:
-        sids = [None if t == _ZERO_SPAN else t for t in sids]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])
-    return BuiltSource(n, _ExemplarCells(offsets, times, np.array(vs, dtype=np.float64), _objs(tids), _objs(sids)),
-                       file, "exemplars")
-
-
-_OBJ0 = np.empty(0, dtype=object)
+    # the ids stay joined (checked above: fixed widths), cut when cells are built; all-zero ids are no ids (None)
+    return BuiltSource(n, _ExemplarCells(offsets, times, np.array(vs, dtype=np.float64), jtid, jsid), file, "exemplars")
 
 
 def _objs(values: list) -> np.ndarray:
@@ -1252,6 +1271,23 @@ def _f_nanos(xs: list) -> np.ndarray:
         return _f_digits(",".join(xs), len(xs), width=19)
     except TypeError:  # JSON numbers among them
         return np.array([x if type(x) is int else _nanos(x, "time") for x in xs], dtype=np.int64)
+
+
+def _f_starts(xs: Sequence) -> np.ndarray:
+    """A family's start times (:func:`_f_nanos_or_nat`): parsed once when all are one text (a
+    cumulative series' start: the joined text is the first's repeated), all NaT when all are absent
+    (gauges)."""
+    n = len(xs)
+    try:
+        j = ",".join(xs)
+    except TypeError:  # absent (None) or JSON numbers among them
+        if xs.count(None) == n:
+            return np.full(n, _NAT, dtype=np.int64)
+        return _f_nanos_or_nat(xs)
+    s0 = xs[0]
+    if "," not in s0 and j == ",".join([s0] * n):  # (no comma in s0: then none in any, each is s0)
+        return np.full(n, _f_digits(s0, 1, width=19)[0], dtype=np.int64)
+    return _f_digits(j, n, width=19)
 
 
 def _f_nanos_or_nat(xs: list) -> np.ndarray:
@@ -1340,22 +1376,33 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if text is not None:
         body = text.translate(None, b'"[]')
         nq = text.count(b'"')
-        if (text.count(b"[") == n and text.count(b"]") == n and text.count(b"|") == n - 1
-                and not body.translate(None, b"0123456789,|")):
+        # n '[', each list starting with one ('|' only between lists): n flat arrays (msgspec gave each a JSON value), not
+        # a bare number or text (5, "5") beside a nested list ([[1]])
+        tb = np.frombuffer(text, np.uint8)
+        bars = np.flatnonzero(tb == 124)  # '|': the joins only (else more of them)
+        if (text.count(b"[") == n and text.count(b"]") == n and len(bars) == n - 1
+                and text[:1] == b"[" and (tb[bars + 1] == 91).all() and not body.translate(None, b"0123456789,|")):
             b = np.frombuffer(body, np.uint8)
+            # (numpy calls kept few: a batch's fixed cost; np.r_ costs ~3x np.concatenate)
             cuts = np.flatnonzero(b == 124)  # '|': the end of each list but the last
-            before = np.searchsorted(np.flatnonzero(b == 44), cuts)  # commas before each cut
-            commas = np.diff(np.r_[0, before, np.count_nonzero(b == 44)])  # per list
-            sizes = np.diff(np.r_[-1, cuts, len(b)]) - 1  # bytes per list
-            lens = np.where(sizes > 0, commas + 1, 0)
+            commas_at = np.flatnonzero(b == 44)
+            edges = np.empty(n + 1, dtype=np.int64)  # commas before each list's start, and in all
+            edges[0], edges[n] = 0, len(commas_at)
+            edges[1:n] = np.searchsorted(commas_at, cuts)
+            ends = np.empty(n + 1, dtype=np.int64)  # each list's end ('|' or the end), after a -1
+            ends[0], ends[n] = -1, len(b)
+            ends[1:n] = cuts
+            lens = np.where(np.diff(ends) > 1, np.diff(edges) + 1, 0)  # (a list of no bytes: no counts)
             total = int(lens.sum())
             if nq in (0, 2 * total):
                 digits = body.replace(b"|", b",") if lens.all() else b",".join(s for s in body.split(b"|") if s)
                 flat = _f_digits(digits, total)
                 if total and flat.max() >= 2**40:  # sums could overflow int64: one by one
                     raise _Fallback
-                csum = np.r_[0, np.cumsum(flat)]
-                offs = np.r_[0, np.cumsum(lens)]
+                csum = np.zeros(total + 1, dtype=np.int64)
+                np.cumsum(flat, out=csum[1:])
+                offs = np.zeros(n + 1, dtype=np.int64)
+                np.cumsum(lens, out=offs[1:])
                 sums = csum[offs[1:]] - csum[offs[:-1]]
                 return flat, lens, sums
     counts = [_f_uints(_DECODE_COUNTS(r)) if r is not None else [] for r in raws]
@@ -1371,6 +1418,22 @@ def _f_count_column(xs: Sequence) -> np.ndarray:
         return np.array([_count(x, "count") for x in xs], dtype=object)
 
 
+def _all_same_array(raws: Sequence) -> bool:
+    """Whether the raw JSON values ``raws`` are all the same, the first an array: their joined text is
+    the first's repeated (each is one JSON value without surrounding space, so the first, an array,
+    ends where the first's text does, and so on). Faster than comparing Raw objects one by one."""
+    r0 = raws[0]
+    if r0 is None:
+        return raws.count(None) == len(raws)
+    first = bytes(r0)
+    if first[:1] != b"[":
+        return False
+    try:
+        return b"".join(raws) == first * len(raws)
+    except TypeError:  # some absent (None)
+        return False
+
+
 def _f_histograms(col: Callable[[str], Sequence], n: int) -> tuple:
     """(count, sum, min, max, (the distinct bounds lists, each point's bounds number, every point's
     counts one after the other, their number per point)) of ``n`` histogram points (``col``: a
@@ -1380,7 +1443,7 @@ def _f_histograms(col: Callable[[str], Sequence], n: int) -> tuple:
     if ((lens > 0) & (sums != cs)).any():
         raise _Fallback  # the checked walk names the point
     ebs = col("explicitBounds")
-    if ebs.count(ebs[0]) == n:  # one set of bounds (the common case): checked once
+    if _all_same_array(ebs):  # one set of bounds (the common case): checked once
         bounds = [_f_bounds(ebs[0])]
         bidx = np.zeros(n, dtype=np.int64)
     else:
@@ -1464,78 +1527,143 @@ def _f_summaries(pts: list) -> tuple:
 
 
 _KIND_DATA = attrgetter(*(f for f, _, _ in _F_KINDS))
+_F_KIND_NAMES = tuple(k for _, _, k in _F_KINDS)
 _FAMILY = {_FGauge: 0, _FSum: 1, _FHistogram: 2, _FExpHistogram: 3, _FSummary: 4}
-
-
-def _f_kind(m: _FMetric) -> tuple[int, str, Any, str | None, bool | None]:
-    """(family, kind, data, temporality, monotonic) of a metric with exactly one kind of data."""
-    datas = _KIND_DATA(m)
-    if datas.count(None) != len(datas) - 1 or not m.name:
-        raise _Fallback
-    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
-    fam = _FAMILY[type(data)]
-    kind = _F_KINDS[fam][2]
-    temporality = monotonic = None
-    if fam and fam != 4:  # sums and histograms
-        temporality = _TEMPORALITY.get(data.aggregationTemporality)
-        if temporality is None:
-            raise _Fallback
-        if fam == 1:
-            monotonic = data.isMonotonic
-    return fam, kind, data, temporality, monotonic
 
 
 def _f_times_series(a: np.ndarray) -> pd.Series:
     return pd.Series(a.view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
-def _f_take(values: list, dtype: Any, rows: np.ndarray) -> Any:
+def _f_take(values: Sequence, dtype: Any, rows: np.ndarray) -> Any:
     """One value per metric, repeated for its rows (``rows``: the metric of each row)."""
     if dtype is STRING:
         import pyarrow as pa
 
+        v0 = values[0] if len(values) else 0
+        if (v0 is None or type(v0) is str) and values.count(v0) == len(values):  # one for all (a file, "otlp", none)
+            n = len(rows)
+            if v0 is None:
+                return pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
+            try:
+                b = v0.encode("utf-8")
+            except UnicodeEncodeError:  # (a lone surrogate: as pyarrow refuses it, below)
+                b = None
+            if b is not None:
+                offsets = np.arange(n + 1, dtype=np.int64) * len(b)
+                return pd.arrays.ArrowStringArray(pa.LargeStringArray.from_buffers(
+                    n, pa.py_buffer(offsets), pa.py_buffer(b * n)))
         try:
             return pd.arrays.ArrowStringArray(pa.array(values, pa.large_string()).take(rows))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return _string_column(values).array.take(rows)
+    if dtype == "boolean":  # (msgspec-typed: True, False or None) pd.array(values, "boolean") costs ~8x this
+        m = len(values)
+        return pd.arrays.BooleanArray(np.fromiter((v is True for v in values), bool, m)[rows],
+                                      np.fromiter((v is None for v in values), bool, m)[rows])
     return pd.array(values, dtype=dtype).take(rows)
 
 
-def _f_columns(items: list) -> dict | None:
+_DECODE_RESOURCE = msgspec.json.Decoder(Resource | None).decode
+
+
+_DECODE_SCOPE = msgspec.json.Decoder(Scope | None).decode
+
+
+def _f_resource(raw: Any, cache: dict) -> tuple[bytes, dict, str, str | None]:
+    """(its text, attributes, service, host) of a raw Resource, decoded (and checked) once per distinct
+    text for a whole read (``cache``): every line of a service repeats it. The dict is shared: never mutated."""
+    key = b"" if raw is None else bytes(raw)
+    got = cache.get(key)
+    if got is None:
+        r = _DECODE_RESOURCE(key) if key else None  # a bad resource raises: the line goes to the checked walk
+        resource = struct_attributes(r.attributes) if r is not None and r.attributes else {}
+        service = resource.get("service.name")
+        service = service if isinstance(service, str) and service else "unknown_service"
+        if len(cache) > 100_000:  # (a bound: resources are few)
+            cache.clear()
+        got = cache[key] = (key, resource, service, host_of(resource))
+    return got
+
+
+def _f_scope_resource(rkey: bytes, resource: dict, raw: Any, cache: dict) -> dict:
+    """The resource column's dict of a scope's points: the resource's attributes, the scope's name,
+    version and attributes (prefixed), made once per distinct (resource, scope) text for a whole read.
+    Shared: never mutated."""
+    key = (rkey, b"" if raw is None else bytes(raw))
+    res = cache.get(key)
+    if res is None:
+        scope = _DECODE_SCOPE(key[1]) if key[1] else None  # a bad scope raises: the line goes to the checked walk
+        res = dict(resource)
+        if scope is not None:
+            if scope.name:
+                res["otel.scope.name"] = scope.name
+            if scope.version:
+                res["otel.scope.version"] = scope.version
+            for k, v in struct_attributes(scope.attributes).items():
+                res[SCOPE_ATTR_PREFIX + k] = v
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[key] = res
+    return res
+
+
+class _AttributesOnce:
+    """attribute_source's decode of a raw KeyValue list, once per distinct text for a whole read
+    (each batch would decode the same few sets again). The dicts are shared templates: never mutated."""
+
+    def __init__(self, cache: dict):
+        self.cache = cache
+
+    def __call__(self, raw: bytes) -> dict:
+        d = self.cache.get(raw)
+        if d is None:
+            d = struct_attributes(_DECODE_KVS(raw))  # as containers' default decode; a bad list raises
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            self.cache[raw] = d
+        return d
+
+
+_DECODE_KVS = msgspec.json.Decoder(list[KeyValue]).decode
+
+
+def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | None:
     """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
-    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch."""
+    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch.
+    ``cache``: decoded resources and attribute sets by their raw text, kept across the batches of a read."""
+    res_cache, attr_cache = ({}, {}) if cache is None else cache
     pts_by: tuple[list, ...] = ([], [], [], [], [])
-    dps_all: list = []
+    kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
     fams: list[int] = []
     npts: list[int] = []
     consts: list[tuple] = []
     for md, _chunk, file, line in items:
         for i, rm in enumerate(md.resourceMetrics):
-            r = rm.resource
-            resource = struct_attributes(r.attributes) if r is not None and r.attributes else {}
-            service = resource.get("service.name")
-            service = service if isinstance(service, str) and service else "unknown_service"
-            host = host_of(resource)
+            rkey, resource, service, host = _f_resource(rm.resource, res_cache)
             record = i if line is None else line
             for sm in rm.scopeMetrics or ():
-                scope = sm.scope
-                res = dict(resource)
-                if scope is not None:
-                    if scope.name:
-                        res["otel.scope.name"] = scope.name
-                    if scope.version:
-                        res["otel.scope.version"] = scope.version
-                    for k, v in struct_attributes(scope.attributes).items():
-                        res[SCOPE_ATTR_PREFIX + k] = v
+                res = _f_scope_resource(rkey, resource, sm.scope, res_cache)
                 for m in sm.metrics or ():
-                    fam, kind, data, temporality, monotonic = _f_kind(m)
+                    # the metric's one kind of data (a metric holds one), its family and temporality
+                    datas = kind_data(m)
+                    if datas.count(None) != 4 or not m.name:
+                        raise _Fallback
+                    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
+                    fam = family[type(data)]
+                    temporality = monotonic = None
+                    if fam and fam != 4:  # sums and histograms
+                        temporality = temporalities.get(data.aggregationTemporality)
+                        if temporality is None:
+                            raise _Fallback
+                        if fam == 1:
+                            monotonic = data.isMonotonic
                     dps = data.dataPoints
                     if dps:
                         pts_by[fam].extend(dps)
-                        dps_all.append(dps)
                         fams.append(fam)
                         npts.append(len(dps))
-                        consts.append((m.name, m.unit or None, m.description or None, kind, temporality, monotonic,
+                        consts.append((m.name, m.unit or None, m.description or None, kinds[fam], temporality, monotonic,
                                        service, host, res, file, record))
     if not npts:
         return None
@@ -1557,9 +1685,9 @@ def _f_columns(items: list) -> dict | None:
     bounds: list = []
     flat = np.empty(0, dtype=np.int64)
     exp_buckets = None
-    quantiles = np.full(n, None, dtype=object)
-    start = np.full(n, _NAT, dtype=np.int64)
-    time = np.empty(n, dtype=np.int64)
+    quantiles = None  # (no summaries: the frame makes one column of None for all batches)
+    times: list = []  # per family, in family order (inv maps the rows to them), as attrs and exs
+    starts_at: list = []
     attrs: list = []  # per family, in family order (inv maps the rows to them)
     exs: list = []
     flags = None
@@ -1572,14 +1700,14 @@ def _f_columns(items: list) -> dict | None:
         def col(name: str, cols: list = cols, pos: dict = pos) -> Sequence:
             return cols[pos[name]]
 
-        time[at] = _f_nanos(col("timeUnixNano"))
-        starts = col("startTimeUnixNano")  # per family: gauges usually have none
-        if fam or starts.count(None) != len(starts):
-            start[at] = _f_nanos_or_nat(starts)
+        times.append(col("timeUnixNano"))  # all families' parsed at once, below
+        starts_at.append(_f_starts(col("startTimeUnixNano")))
         if fam <= 1:
             value[at] = _f_values(col("asDouble"), col("asInt"))
         elif fam == 4:
             count[at], sum_[at], q = _f_summaries(sub)
+            if quantiles is None:
+                quantiles = np.full(n, None, dtype=object)
             quantiles[at] = q
         elif fam == 2:
             count[at], sum_[at], min_[at], max_[at], (bounds, bi, flat, ln) = _f_histograms(col, len(sub))
@@ -1594,12 +1722,18 @@ def _f_columns(items: list) -> dict | None:
             flags[at] = _objs(list(fl))
         attrs.append(col("attributes"))
         exs.append(col("exemplars"))
+    time = _f_nanos(times[0] if len(times) == 1 else list(chain.from_iterable(times)))
+    start = starts_at[0] if len(starts_at) == 1 else np.concatenate(starts_at)
+    if inv is not None:
+        time, start = time[inv], start[inv]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
     if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
         buckets.preset(*exp_buckets)
-    attributes = attribute_source(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs)), file0, "attributes")
+    # (joined here: a tuple given to attribute_source is taken as (joined, lengths), and zip gives tuples)
+    attributes = attribute_source(join_raws(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs))),
+                                  file0, "attributes", decode=_AttributesOnce(attr_cache))
     if inv is not None:
         attributes.index = attributes.index[inv]
     exemplars = _f_exemplar_source(exs, file0)
@@ -1631,6 +1765,12 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
                                                       for p in parts)), dtype="Int64")
     file0 = parts[0]["attributes"].file
     every = np.arange(n, dtype=np.int64)
+    quantiles = np.full(n, None, dtype=object)
+    at = 0
+    for p in parts:
+        if p["quantiles"] is not None:
+            quantiles[at:at + p["n"]] = p["quantiles"]
+        at += p["n"]
 
     def chained(key: str) -> Any:
         return parts[0][key] if one else ConcatSource([(p[key], np.arange(p["n"], dtype=np.int64)) for p in parts])
@@ -1649,7 +1789,7 @@ def _f_frame(parts: list[dict]) -> pd.DataFrame:
         "temporality": _f_take(temps, STRING, rows),
         "monotonic": _f_take(monos, "boolean", rows),
         "value": cat("value"), "count": cat("count"), "sum": cat("sum"), "min": cat("min"), "max": cat("max"),
-        "buckets": LazyColumn(chained("buckets"), every), "quantiles": cat("quantiles"),
+        "buckets": LazyColumn(chained("buckets"), every), "quantiles": quantiles,
         "service": _f_take(services, STRING, rows),
         "host": _f_take(hosts, STRING, rows),
         "attributes": LazyColumn(parts[0]["attributes"] if one else
@@ -1670,7 +1810,7 @@ def _f_convert(rd: _Reader, items: list) -> None:
     if not items:
         return
     try:
-        part = _f_columns(items)
+        part = _f_columns(items, rd.f_cache)
     except Exception:  # noqa: BLE001 — anything the fast path does not cover: the checked walk decides
         if len(items) > 1:
             h = len(items) // 2

@@ -254,7 +254,8 @@ def _calls(n: int, rng: np.random.Generator, offset: int = 0, slow: float = 1.0,
             start.append(t0 + ms + j * 10)
             end.append(t0 + ms + j * 10 + 5)
     return tk.spans_from_columns({"trace_id": trace, "span_id": span, "parent_id": parent, "service": svc,
-                                  "name": name, "kind": ["server"] * len(span), "start": start, "end": end})
+                                  "name": name, "kind": ["server"] * len(span), "start": start, "end": end},
+                                 time_unit="ns")  # nanoseconds from 1970: synthetic times
 
 
 def test_exceed_rate_is_the_order_statistic_chance():

@@ -496,8 +496,9 @@ def write_otlp_metrics(metrics: pd.DataFrame, path: str | os.PathLike, *, batch:
     Examples
     --------
     >>> import tracekit as tk, tempfile, os
-    >>> m = tk.metrics_from_columns({"time": [10**9, 2 * 10**9], "name": "requests", "kind": "sum",
-    ...     "temporality": "delta", "monotonic": True, "value": [3.0, 5.0], "service": "cart"})
+    >>> m = tk.metrics_from_columns({"time": ["2026-11-23 10:00:10", "2026-11-23 10:00:20"],
+    ...     "name": "requests", "kind": "sum", "temporality": "delta", "monotonic": True, "value": [3.0, 5.0],
+    ...     "service": "cart"})
     >>> back = tk.read_metrics(write_otlp_metrics(m, os.path.join(tempfile.mkdtemp(), "m.jsonl.gz")))
     >>> back[["name", "kind", "temporality", "value"]].values.tolist()
     [['requests', 'sum', 'delta', 3.0], ['requests', 'sum', 'delta', 5.0]]

@@ -37,6 +37,36 @@ second before a record to the last record before a gap of more than a minute wit
 often kept for less time than traces or exported for a window, and a trace of a time without records
 did not stop logging (with it, every statement would look rarer on its side).
 
+Within such a period, each service's records count from its first to its last: logs are collected per
+service (per pod) and its stream can end early or start late, so its spans outside them are left out
+(a span given twice, as overlapping exports give it, counts once).
+
+What an incident shows is what got worse; how exceptions and wrong returns show in logs gives these rules
+(issue 30; each measured on the Nezha TrainTicket windows in ``benchmarks/bench_rank_causes.py``):
+
+- an ERROR record of a span below which an error began in another service (a failed span, or an ERROR
+  record, reached through a call into another service) retells that error: it is left out of the
+  template counts (the caller's "call failed" is not its own statement; the error origin counts it);
+- an ERROR statement whose share **fell** is a service logging fewer errors (it recovered): no evidence;
+- a new ERROR statement counts only as far as the operation's spans log an ERROR more often (the
+  stratified rise of the share of its spans with an ERROR record of their own): one that replaced another
+  at the same rate (an exception's message naming another host) is the same failure;
+- a statement whose share **rose** where the operation's invocations (its service's spans joined through
+  same-service parents) logged an ERROR more often in the baseline is the code path the baseline's
+  exceptions cut short, taken again: its evidence is reduced by that fall;
+- a statement whose share **fell** where the operation's invocations relayed another service's error more
+  often in the incident (a caller logging its callee's failure instead of its own success line) is the
+  caller's path cut short by the callee: reduced by that rise (the callee's origin is the evidence);
+- ``log_errors`` — the rise of the share of spans where an ERROR originates — counts the excess of
+  origins over what the baseline's rate gives by chance, beyond ``z`` standard errors **under no change**
+  (:func:`_standardized`): the chance is what the incident's spans would show at the baseline's share of
+  their context, each context's share by Laplace's rule (0 of 22 baseline spans is a chance of 1 in 24),
+  and the spread is that of the null rate, not of the observed ones. A rare error that became common is
+  far beyond its small null spread: 7 of 20 spans against 0 of 22 scores 0.185 and against 0 of 34 0.23,
+  where the Agresti–Caffo bound (whose variance is taken at the observed 7 of 20 with a pseudo-span at
+  one half) gave 0.10 and 0.12, below what other services' noise reaches; an error logged at the same rate
+  in both periods stays within its wide null spread; 5 of 5 against 0 of 1 scores 0.
+
 Per operation, ``log_templates`` is the largest ``|evidence|`` over its templates (a statement that
 appeared or vanished), ``log_errors`` the rise in the share of spans where an ERROR originates
 (0 when it fell). :func:`tracekit.rank_causes` adds them to its score when given ``logs=`` and says
@@ -70,7 +100,7 @@ LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of
     ("template", "string", "", "its text (variable parts masked)"),
     ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed)"),
     ("baseline_error_share", "float64", "", "the same share in the baseline"),
-    ("log_errors", "float64", "", "rise of that share within the contexts the service was called in, beyond z standard errors (as evidence in LOG_EVIDENCE_TEMPLATES); 0 when it did not rise beyond them"),
+    ("log_errors", "float64", "", "rise of that share beyond the baseline's, within the contexts the service was called in: the excess of such spans over the baseline's rate per context (Laplace's rule), less z standard errors of it under no change, over the incident's spans; 0 when it did not rise beyond them"),
 ])
 
 LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (service, operation, template) emitted on either side", [
@@ -83,7 +113,7 @@ LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (se
     ("share", "float64", "", "emitting / spans (incident)"),
     ("baseline_share", "float64", "", "baseline_emitting / baseline_spans"),
     ("delta_share", "float64", "", "change of the share within the contexts the service was called in (core.call_contexts) that both sides have, each weighted n·n_b / (n + n_b) by its spans on the two sides (Mantel–Haenszel); share − baseline_share when all are in one context"),
-    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed"),
+    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed; less what a baseline in worse health explains (module docstring)"),
 ])
 
 
@@ -170,50 +200,138 @@ def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.
     starts, ends = periods
     j = np.searchsorted(starts - _LEAD_NS, first, side="right") - 1
     keep = ((j >= 0) & (first <= ends[np.maximum(j, 0)]) if len(starts) else np.zeros(len(first), bool))[tree.trace]
+    if _RULES["duplicates"]:
+        keep &= ~tree.duplicate  # a span given twice (overlapping exports) is one span: later copies left out
     return spans if keep.all() else spans[keep].reset_index(drop=True)
 
 
-def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
-    """Per span: it has an ERROR record (``has_error``) and no descendant has one or failed — one pass up
-    the tree per level, deepest first (linear in spans)."""
+def _errors_below(spans: pd.DataFrame, has_error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per span: some descendant has an ERROR record (``has_error``) or failed; some descendant **in another
+    service** does (through spans of any service) — one pass up the tree per level, deepest first (linear in
+    spans)."""
     tree = span_tree(spans)
     flag = has_error | failed(spans)
     below = np.zeros(len(spans), dtype=bool)  # some descendant is flagged
+    other = np.zeros(len(spans), dtype=bool)  # some descendant in another service than the span's is flagged
     par, depth = tree.parent, tree.depth
     up = (par >= 0) & (depth > 0)
     if up.any():
+        svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
         order = np.flatnonzero(up)
         order = order[np.argsort(-depth[order], kind="stable")]
         levels = np.flatnonzero(np.diff(depth[order])) + 1
         for rows in np.split(order, levels):  # children of one depth at a time: their flags are final
             hit = rows[flag[rows] | below[rows]]
             below[par[hit]] = True
-    return has_error & ~below
+            cross = svc[rows] != svc[par[rows]]
+            far = rows[np.where(cross, flag[rows] | below[rows], other[rows])]
+            other[par[far]] = True
+    return below, other
 
 
-def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
+    """Per span: it has an ERROR record (``has_error``) and no descendant has one or failed (:func:`_errors_below`)."""
+    return has_error & ~_errors_below(spans, has_error)[0]
+
+
+def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
+    """Per span: ``flag`` holds for a span of its **invocation** — the spans of its service joined to it through
+    parents in the same service (one call into the service, from its entry span down to its calls out). With
+    ``flag`` an ERROR record: a framework logs an exception where it is caught, often on the entry span (a
+    servlet's "threw exception"), while the statements the exception skipped belong to the spans below it: they
+    are cut short with it."""
+    tree = span_tree(spans)
+    n = len(spans)
+    if not n:
+        return np.zeros(0, dtype=bool)
+    svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
+    par, depth = tree.parent, tree.depth
+    root = np.arange(n)
+    same = (par >= 0) & (depth > 0)
+    same[same] = svc[par[same]] == svc[same]
+    rows = np.flatnonzero(same)
+    rows = rows[np.argsort(depth[rows], kind="stable")]  # shallowest first: a parent's root is final before its child's
+    for lv in np.split(rows, np.flatnonzero(np.diff(depth[rows])) + 1) if len(rows) else ():
+        root[lv] = root[par[lv]]
+    hit = np.zeros(n, dtype=bool)
+    hit[root[flag]] = True
+    return hit[root]
+
+
+def _service_streams(logs: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame | None:
+    """Per (service, period the logs cover): the first and last record of the service's own records (``first``,
+    ``last``, ns), indexed by (service, period number); None when the logs name no service."""
+    if "service" not in logs.columns or not len(periods[0]):
+        return None
+    svc = logs["service"].to_numpy(dtype=object, na_value=None)
+    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    ok = pd.notna(svc) & (t != np.iinfo(np.int64).min)
+    if not ok.any():
+        return None
+    j = np.searchsorted(periods[0], t[ok], side="right") - 1
+    return pd.DataFrame({"service": svc[ok], "period": j, "t": t[ok]}).groupby(["service", "period"])["t"].agg(
+        first="min", last="max")
+
+
+def _in_stream(spans: pd.DataFrame, tree, periods: tuple[np.ndarray, np.ndarray], streams: pd.DataFrame | None
+               ) -> np.ndarray:
+    """Per span: its trace started within its own service's records of the trace's period (from a second before
+    the first to the last); True for a service the logs never name. Each service's (each pod's) log stream is collected and
+    cut on its own: in a period the logs cover, a service whose records end early (or that has none) did not stop
+    logging, its records were not kept."""
+    n = len(spans)
+    if streams is None or not n:
+        return np.ones(n, dtype=bool)
+    from ..core import ns
+
+    st = ns(spans["start"])
+    first = np.full(tree.n_traces, np.iinfo(np.int64).max)
+    np.minimum.at(first, tree.trace, st)
+    j = (np.searchsorted(periods[0] - _LEAD_NS, first, side="right") - 1)[tree.trace]
+    t0 = first[tree.trace]  # as the periods: a trace is in by its first span's start
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    named = pd.Index(streams.index.get_level_values(0).unique())
+    lo_hi = streams.reindex(pd.MultiIndex.from_arrays([svc, j])).to_numpy(dtype=float)
+    inside = (t0 >= lo_hi[:, 0] - _LEAD_NS) & (t0 <= lo_hi[:, 1])  # NaN (no record of the service there): False
+    return inside | ~pd.Index(svc).isin(named)
+
+
+def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str], periods=None, streams=None
+          ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(per key and context: spans, spans where an error record originates), (per key, context and template:
-    emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'."""
+    emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'. Spans outside
+    their service's log stream (:func:`_in_stream`) are left out of every count."""
     tree = span_tree(spans)
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
     keys[_CTX] = call_contexts(spans, tree) if len(spans) else np.zeros(0, dtype=object)
     kc = [*by, _CTX]
-    n_per_key = keys.value_counts(sort=False).rename("spans").reset_index()
+    counted = _in_stream(spans, tree, periods, streams) if _RULES["service_streams"] and periods is not None else \
+        np.ones(len(spans), dtype=bool)
+    n_per_key = keys[counted].value_counts(sort=False).rename("spans").reset_index()
     row, _, _ = log_span_rows(spans, logs)
     ok = row >= 0
     err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
     pairs = pd.DataFrame({"row": row[ok], "template_id": tid[ok], "error": err[ok]})
-    emit = pairs.dropna(subset=["template_id"]).drop_duplicates(["row", "template_id"])
+    has_error = np.zeros(len(spans), dtype=bool)
+    has_error[pairs.loc[pairs["error"], "row"].to_numpy(dtype=np.int64)] = True
+    below, below_other = _errors_below(spans, has_error)
+    origin = has_error & ~below
+    emit = pairs.dropna(subset=["template_id"])
+    if _RULES["propagated_errors"]:  # an ERROR record of a span below which another service's error began retells it
+        emit = emit[~(emit["error"].to_numpy(dtype=bool) & below_other[emit["row"].to_numpy(dtype=np.int64)])]
+    emit = emit[counted[emit["row"].to_numpy(dtype=np.int64)]].drop_duplicates(["row", "template_id"])
     emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
                       emit[["template_id"]].reset_index(drop=True)], axis=1)
     emitting = emit.groupby([*kc, "template_id"], sort=False).size().rename("emitting").reset_index()
-    has_error = np.zeros(len(spans), dtype=bool)
-    has_error[pairs.loc[pairs["error"], "row"].to_numpy(dtype=np.int64)] = True
-    err_rows = np.flatnonzero(_error_origins(spans, has_error))
-    with_err = keys.iloc[err_rows].value_counts(sort=False).rename("errors").reset_index() if len(err_rows) else \
-        pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, "errors": pd.Series([], dtype=np.int64)})
-    per_key = n_per_key.merge(with_err, how="left", on=kc)
-    per_key["errors"] = per_key["errors"].fillna(0).astype(np.int64)
+    per_key = n_per_key
+    for col, rows in (("errors", np.flatnonzero(origin & counted)),
+                      ("cut", np.flatnonzero(_in_invocation(spans, has_error) & counted)),
+                      ("erring", np.flatnonzero(has_error & ~below_other & counted)),
+                      ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other) & counted))):
+        cnt = keys.iloc[rows].value_counts(sort=False).rename(col).reset_index() if len(rows) else \
+            pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, col: pd.Series([], dtype=np.int64)})
+        per_key = per_key.merge(cnt, how="left", on=kc)
+        per_key[col] = per_key[col].fillna(0).astype(np.int64)
     return per_key, emitting, int(ok.sum())
 
 
@@ -250,6 +368,74 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
     ev = _bound(per["d0"].to_numpy() + per["dd"].to_numpy(), per["v0"].to_numpy() + per["dv"].to_numpy(), z)
     return pd.DataFrame({**{k: per[k] for k in by}, item: per[item], "delta_share": per["raw"].to_numpy(float),
                          "evidence": ev})
+
+
+#: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)
+_RULES = {"error_recovery": True, "cut_short": True, "standardized_errors": True, "propagated_errors": True,
+          "duplicates": True, "same_failure": True, "service_streams": True,
+          "relayed": True}
+
+
+def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.DataFrame, logs: pd.DataFrame,
+                    z: float) -> np.ndarray:
+    """Template evidence less what a baseline in worse health explains (the evidence of an incident is what got
+    worse):
+
+    - an ERROR (or FATAL) statement whose share fell is a service logging fewer errors: no evidence;
+    - a statement whose share rose in an operation whose invocations (:func:`_in_invocation`) logged an ERROR
+      more often in the baseline is the code path the baseline's exceptions cut short, taken again: its
+      evidence is reduced by that fall of the share (within contexts, as the shares), never below 0;
+    - a statement whose share fell in an operation whose invocations relayed another service's error (logged an
+      ERROR with an error below them across a call) more often in the incident is the caller's path the callee's
+      exception cut short: reduced by that rise (the callee's error origin is the evidence)."""
+    ev = t["evidence"].to_numpy(float).copy()
+    is_err = np.zeros(len(t), dtype=bool)
+    if len(tm):  # an ERROR statement: most of the template's records are ERROR or FATAL
+        err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
+        tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
+        ok = pd.notna(tid)
+        err_share = pd.Series(err[ok].astype(float)).groupby(tid[ok]).mean()
+        is_err = err_share.reindex(t["template_id"].astype(object).to_numpy()).fillna(0.0).to_numpy() >= 0.5
+    if _RULES["error_recovery"]:
+        ev = np.where(is_err & (ev < 0), 0.0, ev)
+    kc = [*by, _CTX]
+    if _RULES["same_failure"]:
+        rise = _stratified(st, st[kc].assign(_e="erring", c_a=st["erring"], c_b=st["erring_b"]), by, "_e", z)
+        rise = t[by].merge(rise[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
+        ev = np.where(is_err & (ev > 0), np.minimum(ev, np.maximum(rise, 0.0)), ev)
+    if _RULES["cut_short"]:
+        cut = _stratified(st, st[kc].assign(_e="cut", c_a=st["cut"], c_b=st["cut_b"]), by, "_e", z)
+        fall = t[by].merge(cut[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
+        fall = np.maximum(-fall, 0.0)
+        ev = np.where(ev > 0, np.maximum(ev - fall, 0.0), ev)
+    if _RULES["relayed"]:
+        rel = _stratified(st, st[kc].assign(_e="relayed", c_a=st["relayed"], c_b=st["relayed_b"]), by, "_e", z)
+        rise = t[by].merge(rel[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
+        ev = np.where(ev < 0, np.minimum(ev + np.maximum(rise, 0.0), 0.0), ev)
+    return ev
+
+
+def _standardized(st: pd.DataFrame, col: str, by: list[str], z: float) -> pd.DataFrame:
+    """Per key: the rise of the share of spans with ``col`` (error origins) beyond what the baseline's rate gives by
+    chance, within contexts. The chance: the incident's spans at the baseline's share of their context (indirect
+    standardisation), each context's share by Laplace's rule — (c_b + π) / (n_b + 2π), π the context's share of
+    the incident's spans (one pseudo-span with it and one without, spread over the contexts), so 0 of 22 baseline
+    spans is a chance of 1 in 24, not a certainty of none. The excess x − E counts beyond ``z`` standard errors
+    of it under no change — at the chance rate p, n_a·p(1 − p) from the incident's draws plus n_a²·p(1 − p)/n_b
+    from the baseline's estimate of p, summed over the contexts — over the incident's spans: a rare error
+    that became common is far beyond its small null spread (7 of 20 against 0 of 22: 0.185), a noisy one whose
+    rate did not move is within its wide one, and a baseline that barely saw the operation allows much.
+    Contexts one side lacks are left out. Returns ``[*by, "evidence"]``."""
+    s = st[(st["n_a"] > 0) & (st["n_b"] > 0)]
+    n = s.groupby(by, sort=False)["n_a"].transform("sum").to_numpy(float)
+    na, nb = s["n_a"].to_numpy(float), s["n_b"].to_numpy(float)
+    pi = na / n
+    p = (s[f"{col}_b"].to_numpy(float) + pi) / (nb + 2 * pi)
+    g = pd.DataFrame({**{k: s[k] for k in by}, "x": s[col].to_numpy(float), "n": na, "e": na * p,
+                      "v": na * p * (1 - p) * (1 + na / nb)}).groupby(by, sort=False)[["x", "n", "e", "v"]].sum(
+                      ).reset_index()
+    excess = g["x"].to_numpy(float) - g["e"].to_numpy(float) - z * np.sqrt(g["v"].to_numpy(float))
+    return g[by].assign(evidence=np.maximum(excess, 0.0) / g["n"].to_numpy(float))
 
 
 def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame, *, by: list[str] | None = None,
@@ -296,7 +482,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     >>> ev = log_evidence(inc, base, logs)
     >>> row = ev.table.iloc[0]
     >>> round(float(row["log_templates"]), 3), round(float(row["log_errors"]), 3), row["template"]
-    (0.783, 0.783, 'card declined: code <*>')
+    (0.783, 0.823, 'card declined: code <*>')
     """
     by = list(by) if by is not None else ["service", "name"]
     if not z >= 0:
@@ -309,11 +495,13 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         if len(tm) else pd.Series([], dtype=object)
     covered = _log_periods(logs)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
-    ka, ea, na = _side(spans, logs, tid, by)
-    kb, eb, nb = _side(baseline, logs, tid, by)
+    streams = _service_streams(logs, covered)
+    ka, ea, na = _side(spans, logs, tid, by, covered, streams)
+    kb, eb, nb = _side(baseline, logs, tid, by, covered, streams)
     kc = [*by, _CTX]
-    strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,
-                                                                           "errors_b": 0})
+    strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
+        {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",
+                        "relayed_b")})
     keys_ab = strata.groupby(by, sort=False)[["spans", "spans_b", "errors", "errors_b"]].sum().reset_index()
     st = strata.rename(columns={"spans": "n_a", "spans_b": "n_b"})
     te = ea.merge(eb, how="outer", on=[*kc, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
@@ -327,6 +515,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     t["share"], t["baseline_share"] = share_a, share_b
     t["delta_share"] = t["delta_share"].fillna(0.0).astype(np.float64)
     t["evidence"] = t["evidence"].fillna(0.0).astype(np.float64)
+    if len(t):
+        t["evidence"] = _towards_health(t, st, by, tm, logs, z)
     t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
         if len(t) else pd.array([], dtype=STRING)
     t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})
@@ -346,7 +536,10 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     e_a, e_b = k["errors"].to_numpy(float), k["errors_b"].to_numpy(float)
     es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
     es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
-    err = _stratified(st, st[kc].assign(_e="errors", c_a=st["errors"], c_b=st["errors_b"]), by, "_e", z)
+    if _RULES["standardized_errors"]:
+        err = _standardized(st, "errors", by, z)
+    else:
+        err = _stratified(st, st[kc].assign(_e="errors", c_a=st["errors"], c_b=st["errors_b"]), by, "_e", z)
     rise = k[by].merge(err[[*by, "evidence"]], how="left", on=by)["evidence"].fillna(0.0).to_numpy(float)
     table = pd.DataFrame({
         **{c: pd.array(k[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING) for c in by},

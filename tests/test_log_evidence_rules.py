@@ -175,16 +175,14 @@ def test_an_error_message_that_changed_at_the_same_rate_is_the_same_failure():
     assert row["log_templates"] > 0.2 and row["log_errors"] > 0.1
 
 
-def test_a_service_whose_records_end_early_is_not_silent_after_them():
-    """Each service's records are collected on their own: in the baseline, api's records stop after request 19 of
-    40 (its stream was cut), web's go on. api's spans after its last record are left out, so 'done' (every api
-    work span logs it) does not look rarer in the baseline; web's spans all count. A span given twice counts once."""
+def test_a_span_given_twice_counts_once():
+    """Overlapping exports give 30 of the baseline's 40 requests twice: each span counts once (the span tree's later
+    copies are left out), so 'done', which every api work span logs, has the same share on both sides."""
     inc, base = _chain(40, 0), _chain(40, 1000)
-    logs = _logs(_rec(inc, 2, "done"), _rec(inc, 0, "hello"), _rec(base, 2, "done", rows=slice(0, 20)),
-                 _rec(base, 0, "hello"))
-    ev = log_evidence(inc, pd.concat([base, base.iloc[:30]], ignore_index=True), logs)
+    logs = _logs(_rec(inc, 2, "done"), _rec(base, 2, "done"))
+    ev = log_evidence(inc, pd.concat([base, base.iloc[:90]], ignore_index=True), logs)
     t = ev.table.set_index(["service", "name"])
-    assert t.loc[("api", "work"), "baseline_spans"] == 20 and t.loc[("web", "GET /"), "baseline_spans"] == 40
+    assert t.loc[("api", "work"), "baseline_spans"] == 40 and t.loc[("web", "GET /"), "baseline_spans"] == 40
     assert (ev.templates["evidence"] == 0).all()
 
 
@@ -207,3 +205,16 @@ def test_log_errors_weigh_a_few_new_errors_against_a_large_clean_baseline():
     ev = log_evidence(inc, base, _logs(_rec(inc, 1, "NullPointerException", "ERROR"), _rec(base, 2, "ok"),
                                        _rec(inc, 2, "ok")))
     assert ev.table.set_index("name").loc["entry", "log_errors"] == 0
+
+
+def test_a_service_that_never_logged_before_it_threw_is_compared_with_its_silent_baseline():
+    """api logs nothing in the baseline (no record of it in that period, web logs every request) and throws in
+    30 of 40 incident requests: a service with no record in a period is kept whole there (it may log only when
+    something fails), so the new ERROR is compared with 0 of 40 baseline spans and found."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    logs = _logs(_rec(inc, 0, "request received"), _rec(base, 0, "request received"),
+                 _rec(inc, 1, "IllegalStateException", "ERROR", slice(0, 30)))
+    t = log_evidence(inc, base, logs).table.set_index(["service", "name"])
+    assert t.loc[("api", "entry"), "baseline_spans"] == 40
+    assert t.loc[("api", "entry"), "log_errors"] == pytest.approx(_null_excess(30, 40, 0, 40))
+    assert t.loc[("api", "entry"), "log_errors"] > 0.5

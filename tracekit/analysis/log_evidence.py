@@ -37,9 +37,7 @@ second before a record to the last record before a gap of more than a minute wit
 often kept for less time than traces or exported for a window, and a trace of a time without records
 did not stop logging (with it, every statement would look rarer on its side).
 
-Within such a period, each service's records count from its first to its last: logs are collected per
-service (per pod) and its stream can end early or start late, so its spans outside them are left out
-(a span given twice, as overlapping exports give it, counts once).
+A span given twice (as overlapping exports give it) counts once: the span tree's later copies are left out.
 
 What an incident shows is what got worse; how exceptions and wrong returns show in logs gives these rules
 (issue 30; each measured on the Nezha TrainTicket windows in ``benchmarks/bench_rank_causes.py``):
@@ -258,56 +256,15 @@ def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
     return hit[root]
 
 
-def _service_streams(logs: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame | None:
-    """Per (service, period the logs cover): the first and last record of the service's own records (``first``,
-    ``last``, ns), indexed by (service, period number); None when the logs name no service."""
-    if "service" not in logs.columns or not len(periods[0]):
-        return None
-    svc = logs["service"].to_numpy(dtype=object, na_value=None)
-    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    ok = pd.notna(svc) & (t != np.iinfo(np.int64).min)
-    if not ok.any():
-        return None
-    j = np.searchsorted(periods[0], t[ok], side="right") - 1
-    return pd.DataFrame({"service": svc[ok], "period": j, "t": t[ok]}).groupby(["service", "period"])["t"].agg(
-        first="min", last="max")
-
-
-def _in_stream(spans: pd.DataFrame, tree, periods: tuple[np.ndarray, np.ndarray], streams: pd.DataFrame | None
-               ) -> np.ndarray:
-    """Per span: its trace started within its own service's records of the trace's period (from a second before
-    the first to the last); True for a service the logs never name. Each service's (each pod's) log stream is collected and
-    cut on its own: in a period the logs cover, a service whose records end early (or that has none) did not stop
-    logging, its records were not kept."""
-    n = len(spans)
-    if streams is None or not n:
-        return np.ones(n, dtype=bool)
-    from ..core import ns
-
-    st = ns(spans["start"])
-    first = np.full(tree.n_traces, np.iinfo(np.int64).max)
-    np.minimum.at(first, tree.trace, st)
-    j = (np.searchsorted(periods[0] - _LEAD_NS, first, side="right") - 1)[tree.trace]
-    t0 = first[tree.trace]  # as the periods: a trace is in by its first span's start
-    svc = spans["service"].to_numpy(dtype=object, na_value=None)
-    named = pd.Index(streams.index.get_level_values(0).unique())
-    lo_hi = streams.reindex(pd.MultiIndex.from_arrays([svc, j])).to_numpy(dtype=float)
-    inside = (t0 >= lo_hi[:, 0] - _LEAD_NS) & (t0 <= lo_hi[:, 1])  # NaN (no record of the service there): False
-    return inside | ~pd.Index(svc).isin(named)
-
-
-def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str], periods=None, streams=None
+def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]
           ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(per key and context: spans, spans where an error record originates), (per key, context and template:
-    emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'. Spans outside
-    their service's log stream (:func:`_in_stream`) are left out of every count."""
+    emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'."""
     tree = span_tree(spans)
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
     keys[_CTX] = call_contexts(spans, tree) if len(spans) else np.zeros(0, dtype=object)
     kc = [*by, _CTX]
-    counted = _in_stream(spans, tree, periods, streams) if _RULES["service_streams"] and periods is not None else \
-        np.ones(len(spans), dtype=bool)
-    n_per_key = keys[counted].value_counts(sort=False).rename("spans").reset_index()
+    n_per_key = keys.value_counts(sort=False).rename("spans").reset_index()
     row, _, _ = log_span_rows(spans, logs)
     ok = row >= 0
     err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
@@ -319,15 +276,14 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     emit = pairs.dropna(subset=["template_id"])
     if _RULES["propagated_errors"]:  # an ERROR record of a span below which another service's error began retells it
         emit = emit[~(emit["error"].to_numpy(dtype=bool) & below_other[emit["row"].to_numpy(dtype=np.int64)])]
-    emit = emit[counted[emit["row"].to_numpy(dtype=np.int64)]].drop_duplicates(["row", "template_id"])
+    emit = emit.drop_duplicates(["row", "template_id"])
     emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
                       emit[["template_id"]].reset_index(drop=True)], axis=1)
     emitting = emit.groupby([*kc, "template_id"], sort=False).size().rename("emitting").reset_index()
     per_key = n_per_key
-    for col, rows in (("errors", np.flatnonzero(origin & counted)),
-                      ("cut", np.flatnonzero(_in_invocation(spans, has_error) & counted)),
-                      ("erring", np.flatnonzero(has_error & ~below_other & counted)),
-                      ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other) & counted))):
+    for col, rows in (("errors", np.flatnonzero(origin)), ("cut", np.flatnonzero(_in_invocation(spans, has_error))),
+                      ("erring", np.flatnonzero(has_error & ~below_other)),
+                      ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other)))):
         cnt = keys.iloc[rows].value_counts(sort=False).rename(col).reset_index() if len(rows) else \
             pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, col: pd.Series([], dtype=np.int64)})
         per_key = per_key.merge(cnt, how="left", on=kc)
@@ -372,8 +328,7 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
 
 #: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)
 _RULES = {"error_recovery": True, "cut_short": True, "standardized_errors": True, "propagated_errors": True,
-          "duplicates": True, "same_failure": True, "service_streams": True,
-          "relayed": True}
+          "duplicates": True, "same_failure": True, "relayed": True}
 
 
 def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.DataFrame, logs: pd.DataFrame,
@@ -495,9 +450,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         if len(tm) else pd.Series([], dtype=object)
     covered = _log_periods(logs)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
-    streams = _service_streams(logs, covered)
-    ka, ea, na = _side(spans, logs, tid, by, covered, streams)
-    kb, eb, nb = _side(baseline, logs, tid, by, covered, streams)
+    ka, ea, na = _side(spans, logs, tid, by)
+    kb, eb, nb = _side(baseline, logs, tid, by)
     kc = [*by, _CTX]
     strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
         {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",

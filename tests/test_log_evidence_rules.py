@@ -218,3 +218,23 @@ def test_a_service_that_never_logged_before_it_threw_is_compared_with_its_silent
     assert t.loc[("api", "entry"), "baseline_spans"] == 40
     assert t.loc[("api", "entry"), "log_errors"] == pytest.approx(_null_excess(30, 40, 0, 40))
     assert t.loc[("api", "entry"), "log_errors"] > 0.5
+
+
+def test_calls_whose_records_were_lost_are_left_out_where_the_operation_always_logs():
+    """api's work span logs 'looking up trips' on every call in the incident; in the baseline 15 of 40 api
+    invocations left no record at all (their records were lost: an export cut). Where an operation logs on every
+    call on one side, a call with no record in its whole invocation on the other side lost its records: the
+    share is compared on the 25 that have them (no evidence). A service that logs only sometimes ('row locked' on
+    half the calls, both sides) keeps its silent calls: a statement that doubled there is still found."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    logs = _logs(_rec(inc, 0, "request received"), _rec(base, 0, "request received"), _rec(inc, 2, "looking up trips"),
+                 _rec(base, 2, "looking up trips", rows=slice(15, 40)))
+    ev = log_evidence(inc, base, logs)
+    assert (ev.templates["evidence"] == 0).all()
+    with_lost = ev.templates.set_index("template").loc["looking up trips"]
+    assert with_lost["baseline_emitting"] == 25 and with_lost["baseline_spans"] == 40  # the table says the plain counts
+    # a sometimes-logger: 'row locked' in 10 of 40 baseline calls, 30 of 40 incident calls, nothing else from api
+    web = (_rec(inc, 0, "request received"), _rec(base, 0, "request received"))  # the logs cover both periods
+    logs = _logs(*web, _rec(inc, 2, "row locked", rows=slice(0, 30)), _rec(base, 2, "row locked", rows=slice(0, 10)))
+    t = log_evidence(inc, base, logs).templates.set_index("template")
+    assert t.loc["row locked", "baseline_spans"] == 40 and t.loc["row locked", "evidence"] > 0.2

@@ -55,6 +55,10 @@ What an incident shows is what got worse; how exceptions and wrong returns show 
 - a statement whose share **fell** where the operation's invocations relayed another service's error more
   often in the incident (a caller logging its callee's failure instead of its own success line) is the
   caller's path cut short by the callee: reduced by that rise (the callee's origin is the evidence);
+- where an operation logged on every call on one side, a call on the other that left no record in its
+  whole invocation lost its records (an export window, a pod's stream cut short: the Nezha fault-free
+  minute lacks the user service's and part of the order service's records): template shares are compared
+  without such calls (:func:`_collected`); an operation that logs only sometimes keeps its silent calls;
 - ``log_errors`` — the rise of the share of spans where an ERROR originates — counts the excess of
   origins over what the baseline's rate gives by chance, beyond ``z`` standard errors **under no change**
   (:func:`_standardized`): the chance is what the incident's spans would show at the baseline's share of
@@ -280,10 +284,14 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
                       emit[["template_id"]].reset_index(drop=True)], axis=1)
     emitting = emit.groupby([*kc, "template_id"], sort=False).size().rename("emitting").reset_index()
+    logged = np.zeros(len(spans), dtype=bool)
+    logged[pairs["row"].to_numpy(dtype=np.int64)] = True
     per_key = n_per_key
     for col, rows in (("errors", np.flatnonzero(origin)), ("cut", np.flatnonzero(_in_invocation(spans, has_error))),
                       ("erring", np.flatnonzero(has_error & ~below_other)),
-                      ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other)))):
+                      ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other))),
+                      ("logged", np.unique(pairs["row"].to_numpy(dtype=np.int64))),
+                      ("silent", np.flatnonzero(~_in_invocation(spans, logged)))):
         cnt = keys.iloc[rows].value_counts(sort=False).rename(col).reset_index() if len(rows) else \
             pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, col: pd.Series([], dtype=np.int64)})
         per_key = per_key.merge(cnt, how="left", on=kc)
@@ -328,7 +336,8 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
 
 #: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)
 _RULES = {"error_recovery": True, "cut_short": True, "standardized_errors": True, "propagated_errors": True,
-          "duplicates": True, "same_failure": True, "relayed": True}
+          "duplicates": True, "same_failure": True, "relayed": True,
+          "uncollected": True}
 
 
 def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.DataFrame, logs: pd.DataFrame,
@@ -368,6 +377,19 @@ def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.Dat
         rise = t[by].merge(rel[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
         ev = np.where(ev < 0, np.minimum(ev + np.maximum(rise, 0.0), 0.0), ev)
     return ev
+
+
+def _collected(st: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``st`` with the span counts of a side less its silent invocations (no record in any span of the
+    invocation) where every span of the operation logged on the other side: there the operation logs on every
+    call, so a call that left no record at all lost its records (an export window or a pod's stream cut short);
+    a code path that changed logs something else, and an exception that skipped every statement is logged where
+    it is caught. Template shares are compared on the rest."""
+    u = st.groupby(by, sort=False)[["n_a", "n_b", "logged", "logged_b"]].transform("sum")
+    all_a = (u["logged"] == u["n_a"]).to_numpy() & (u["n_a"] > 0).to_numpy()
+    all_b = (u["logged_b"] == u["n_b"]).to_numpy() & (u["n_b"] > 0).to_numpy()
+    return st.assign(n_a=np.where(all_b, st["n_a"] - st["silent"], st["n_a"]),
+                     n_b=np.where(all_a, st["n_b"] - st["silent_b"], st["n_b"]))
 
 
 def _standardized(st: pd.DataFrame, col: str, by: list[str], z: float) -> pd.DataFrame:
@@ -455,11 +477,12 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     kc = [*by, _CTX]
     strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
         {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",
-                        "relayed_b")})
+                        "relayed_b", "logged", "logged_b", "silent", "silent_b")})
     keys_ab = strata.groupby(by, sort=False)[["spans", "spans_b", "errors", "errors_b"]].sum().reset_index()
     st = strata.rename(columns={"spans": "n_a", "spans_b": "n_b"})
     te = ea.merge(eb, how="outer", on=[*kc, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
-    moved = _stratified(st, te.rename(columns={"emitting": "c_a", "emitting_b": "c_b"}), by, "template_id", z)
+    moved = _stratified(_collected(st, by) if _RULES["uncollected"] else st,
+                        te.rename(columns={"emitting": "c_a", "emitting_b": "c_b"}), by, "template_id", z)
     t = te.groupby([*by, "template_id"], sort=False)[["emitting", "emitting_b"]].sum().reset_index()
     t = t.merge(keys_ab[[*by, "spans", "spans_b"]], how="left", on=by).merge(moved, how="left", on=[*by, "template_id"])
     n_a, n_b = t["spans"].to_numpy(float), t["spans_b"].to_numpy(float)

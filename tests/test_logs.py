@@ -355,7 +355,9 @@ def test_log_evidence_shares_by_construction():
     ev = log_evidence(sim_a, sim_b, logs)
     assert ev.records == (len(sim_a), len(sim_b))
     top = ev.table.iloc[0]
-    assert top["service"] == target and top["template"] == "stock lookup failed for item <*>"
+    # the target's statements changed wholesale: 'handled <*> request' vanished from its spans (an INFO statement:
+    # evidence) as 'stock lookup failed' appeared; both are the largest change there is
+    assert top["service"] == target and top["template"] in ("stock lookup failed for item <*>", "handled <*> request")
     n, nb = int(top["spans"]), int(top["baseline_spans"])
 
     def bound(ca, na, cb, nb_):  # the end nearer 0 of the Agresti–Caffo interval, z = 2 (written out here)
@@ -363,8 +365,11 @@ def test_log_evidence_shares_by_construction():
         se = np.sqrt(pa * (1 - pa) / (na + 2) + pb * (1 - pb) / (nb_ + 2))
         return max(abs(pa - pb) - 2 * se, 0.0)
 
-    # every span of the operation emits the template, none of the baseline's
-    assert top["log_templates"] == pytest.approx(bound(n, n, 0, nb))
+    # every span of the operation emitted 'handled' in the baseline, none in the incident; less the rise of its
+    # spans that relay another service's error (a failed span of another service below one with an ERROR record:
+    # there the callee's failure cut the path short), checked below against the spans counted by hand
+    vanished = bound(n, n, 0, nb)
+    assert vanished - 0.03 <= top["log_templates"] <= vanished + 1e-12
     # ERROR records originate at the spans of the target with no target span (every one logs an ERROR) and no
     # failed span below them: counted here by walking up from each such span and marking its ancestors
     sa = sim_a.reset_index(drop=True)
@@ -381,7 +386,37 @@ def test_log_evidence_shares_by_construction():
     op = (sa["service"].astype(str) == target).to_numpy() & (sa["name"].astype(str) == top["name"]).to_numpy()
     origins = int((op & ~below).sum())
     assert top["error_share"] == pytest.approx(origins / n) and top["baseline_error_share"] == 0
-    assert top["log_errors"] == pytest.approx(bound(origins, n, 0, nb))
+    # log_errors: the excess of these origins over the baseline's share within each call context by Laplace's rule
+    # (0 of m baseline spans: p = π / (m + 2π), π the context's share of the incident's spans), less 2 standard
+    # errors under no change (Σ n·p(1 − p)(1 + n/m)), over the spans: written out here
+    ctx_a = pd.Series(tk.core.call_contexts(sa))[op]
+    sb = sim_b.reset_index(drop=True)
+    opb = (sb["service"].astype(str) == target).to_numpy() & (sb["name"].astype(str) == top["name"]).to_numpy()
+    m_b = pd.Series(tk.core.call_contexts(sb))[opb].value_counts()
+    shared = ctx_a.isin(m_b.index).to_numpy()
+    n_ctx = ctx_a[shared].value_counts()
+    pi = n_ctx / n_ctx.sum()
+    m = m_b.reindex(n_ctx.index)
+    p = pi / (m + 2 * pi)
+    x = int((~below[op])[shared].sum())
+    sd = float(np.sqrt((n_ctx * p * (1 - p) * (1 + n_ctx / m)).sum()))
+    assert top["log_errors"] == pytest.approx(max(x - float((n_ctx * p).sum()) - 2 * sd, 0) / n_ctx.sum())
+    # the ERROR statement is emitted by every target span of the operation except where a failed span of another
+    # service lies below it (there it retells that error: left out of the template counts)
+    other_below = np.zeros(len(sa), dtype=bool)  # a failed span of another service below, walked up by hand
+    svc = sa["service"].astype(str).to_numpy()
+    for i in np.flatnonzero(tk.core.failed(sa)):
+        t, p_ = sa["trace_id"].iat[i], sa["parent_id"].iat[i]
+        while isinstance(p_, str) and (t, p_) in pos:
+            j = pos[(t, p_)]
+            if svc[j] != svc[i]:
+                other_below[j] = True
+            p_ = sa["parent_id"].iat[j]
+    stock = ev.templates[(ev.templates["service"] == target) & (ev.templates["name"] == top["name"])
+                         & (ev.templates["template"] == "stock lookup failed for item <*>")].iloc[0]
+    assert int(stock["emitting"]) == int((op & ~other_below).sum()) and 0 < int(stock["emitting"]) <= n
+    if top["template"] == "handled <*> request":
+        assert top["log_templates"] == pytest.approx(vanished - (op & other_below).sum() / n, abs=0.005)
     # the other services' template did not change (every span emits "handled <*> request" on both sides): no
     # evidence; an operation the baseline never ran has no share to compare with: no evidence either
     other = ev.templates[(ev.templates["service"] != target)]
@@ -428,7 +463,10 @@ def test_log_errors_count_where_an_error_record_originates():
     base, rb = side(30, 1000, "INFO")
     logs = tk.logs_from_columns({k: ri[k] + rb[k] for k in ri})
     t = log_evidence(inc, base, logs).table.set_index(["service", "name"])
-    assert t.loc[("db", "query"), "error_share"] == 1.0 and t.loc[("db", "query"), "log_errors"] > 0.8
+    # 30 of 30 against 0 of 30: the excess over Laplace's chance p = 1/32 less 2 standard errors under no change
+    assert t.loc[("db", "query"), "error_share"] == 1.0
+    p = 1 / 32
+    assert t.loc[("db", "query"), "log_errors"] == pytest.approx((30 - 30 * p - 2 * np.sqrt(30 * p * (1 - p) * 2)) / 30)
     assert t.loc[("api", "handle"), "error_share"] == 0.0 and t.loc[("api", "handle"), "log_errors"] == 0.0
     # the statements themselves did not change (same bodies on both sides): no template evidence anywhere
     assert (t["log_templates"] == 0).all()
@@ -889,13 +927,14 @@ def test_log_evidence_a_change_of_route_mix_is_not_a_change_of_statement(seed):
     assert r["baseline_share"] == pytest.approx(r["baseline_emitting"] / r["baseline_spans"])
 
 
-@pytest.mark.parametrize(("seed", "route", "least"), [(0, "/book", 0.3), (1, "/book", 0.3), (2, "/search", 0.05),
+@pytest.mark.parametrize(("seed", "route", "least"), [(0, "/book", 0.2), (1, "/book", 0.2), (2, "/search", 0.05),
                                                       (3, "/search", 0.05)])
 def test_log_evidence_finds_a_statement_that_changed_in_one_route(seed, route, least):
     """The same route-mix change, and in the incident db spans of one route also log a new ERROR statement in 70 %
     of them: found — db query first, with that template, beyond chance — and nothing else. Its weight is the
     route's share of the incident's db spans (80 % /book, 20 % /search): about 0.7 × that, less two standard
-    errors."""
+    errors, and at most the rise of the share of db spans logging an ERROR (a new ERROR statement is a new failure
+    as far as spans fail more often: /book's db spans that already logged 'lock wait timeout', 20-40 %, do not)."""
     from tracekit.analysis.log_evidence import log_evidence
 
     inc, base, logs = _route_mix(seed, change=(route, 0.7))

@@ -37,6 +37,38 @@ second before a record to the last record before a gap of more than a minute wit
 often kept for less time than traces or exported for a window, and a trace of a time without records
 did not stop logging (with it, every statement would look rarer on its side).
 
+A span given twice (as overlapping exports give it) counts once: the span tree's later copies are left out.
+
+What an incident shows is what got worse; how exceptions and wrong returns show in logs gives these rules
+(issue 30; each measured on the Nezha TrainTicket windows in ``benchmarks/bench_rank_causes.py``):
+
+- an ERROR record of a span below which an error began in another service (a failed span, or an ERROR
+  record, reached through a call into another service) retells that error: it is left out of the
+  template counts (the caller's "call failed" is not its own statement; the error origin counts it);
+- an ERROR statement whose share **fell** is a service logging fewer errors (it recovered): no evidence;
+- a new ERROR statement counts only as far as the operation's spans log an ERROR more often (the
+  stratified rise of the share of its spans with an ERROR record of their own): one that replaced another
+  at the same rate (an exception's message naming another host) is the same failure;
+- a statement whose share **rose** where the operation's invocations (its service's spans joined through
+  same-service parents) logged an ERROR more often in the baseline is the code path the baseline's
+  exceptions cut short, taken again: its evidence is reduced by that fall;
+- a statement whose share **fell** where the operation's invocations relayed another service's error more
+  often in the incident (a caller logging its callee's failure instead of its own success line) is the
+  caller's path cut short by the callee: reduced by that rise (the callee's origin is the evidence);
+- where an operation logged on every call on one side, a call on the other that left no record in its
+  whole invocation lost its records (an export window, a pod's stream cut short: the Nezha fault-free
+  minute lacks the user service's and part of the order service's records): template shares are compared
+  without such calls (:func:`_collected`); an operation that logs only sometimes keeps its silent calls;
+- ``log_errors`` — the rise of the share of spans where an ERROR originates — counts the excess of
+  origins over what the baseline's rate gives by chance, beyond ``z`` standard errors **under no change**
+  (:func:`_standardized`): the chance is what the incident's spans would show at the baseline's share of
+  their context, each context's share by Laplace's rule (0 of 22 baseline spans is a chance of 1 in 24),
+  and the spread is that of the null rate, not of the observed ones. A rare error that became common is
+  far beyond its small null spread: 7 of 20 spans against 0 of 22 scores 0.185 and against 0 of 34 0.23,
+  where the Agresti–Caffo bound (whose variance is taken at the observed 7 of 20 with a pseudo-span at
+  one half) gave 0.10 and 0.12, below what other services' noise reaches; an error logged at the same rate
+  in both periods stays within its wide null spread; 5 of 5 against 0 of 1 scores 0.
+
 Per operation, ``log_templates`` is the largest ``|evidence|`` over its templates (a statement that
 appeared or vanished), ``log_errors`` the rise in the share of spans where an ERROR originates
 (0 when it fell). :func:`tracekit.rank_causes` adds them to its score when given ``logs=`` and says
@@ -70,7 +102,7 @@ LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of
     ("template", "string", "", "its text (variable parts masked)"),
     ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed)"),
     ("baseline_error_share", "float64", "", "the same share in the baseline"),
-    ("log_errors", "float64", "", "rise of that share within the contexts the service was called in, beyond z standard errors (as evidence in LOG_EVIDENCE_TEMPLATES); 0 when it did not rise beyond them"),
+    ("log_errors", "float64", "", "rise of that share beyond the baseline's, within the contexts the service was called in: the excess of such spans over the baseline's rate per context (Laplace's rule), less z standard errors of it under no change, over the incident's spans; 0 when it did not rise beyond them"),
 ])
 
 LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (service, operation, template) emitted on either side", [
@@ -83,7 +115,7 @@ LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (se
     ("share", "float64", "", "emitting / spans (incident)"),
     ("baseline_share", "float64", "", "baseline_emitting / baseline_spans"),
     ("delta_share", "float64", "", "change of the share within the contexts the service was called in (core.call_contexts) that both sides have, each weighted n·n_b / (n + n_b) by its spans on the two sides (Mantel–Haenszel); share − baseline_share when all are in one context"),
-    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed"),
+    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed; less what a baseline in worse health explains (module docstring)"),
 ])
 
 
@@ -170,28 +202,66 @@ def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.
     starts, ends = periods
     j = np.searchsorted(starts - _LEAD_NS, first, side="right") - 1
     keep = ((j >= 0) & (first <= ends[np.maximum(j, 0)]) if len(starts) else np.zeros(len(first), bool))[tree.trace]
+    if _RULES["duplicates"]:
+        keep &= ~tree.duplicate  # a span given twice (overlapping exports) is one span: later copies left out
     return spans if keep.all() else spans[keep].reset_index(drop=True)
 
 
-def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
-    """Per span: it has an ERROR record (``has_error``) and no descendant has one or failed — one pass up
-    the tree per level, deepest first (linear in spans)."""
+def _errors_below(spans: pd.DataFrame, has_error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per span: some descendant has an ERROR record (``has_error``) or failed; some descendant **in another
+    service** does (through spans of any service) — one pass up the tree per level, deepest first (linear in
+    spans)."""
     tree = span_tree(spans)
     flag = has_error | failed(spans)
     below = np.zeros(len(spans), dtype=bool)  # some descendant is flagged
+    other = np.zeros(len(spans), dtype=bool)  # some descendant in another service than the span's is flagged
     par, depth = tree.parent, tree.depth
     up = (par >= 0) & (depth > 0)
     if up.any():
+        svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
         order = np.flatnonzero(up)
         order = order[np.argsort(-depth[order], kind="stable")]
         levels = np.flatnonzero(np.diff(depth[order])) + 1
         for rows in np.split(order, levels):  # children of one depth at a time: their flags are final
             hit = rows[flag[rows] | below[rows]]
             below[par[hit]] = True
-    return has_error & ~below
+            cross = svc[rows] != svc[par[rows]]
+            far = rows[np.where(cross, flag[rows] | below[rows], other[rows])]
+            other[par[far]] = True
+    return below, other
 
 
-def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def _error_origins(spans: pd.DataFrame, has_error: np.ndarray) -> np.ndarray:
+    """Per span: it has an ERROR record (``has_error``) and no descendant has one or failed (:func:`_errors_below`)."""
+    return has_error & ~_errors_below(spans, has_error)[0]
+
+
+def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
+    """Per span: ``flag`` holds for a span of its **invocation** — the spans of its service joined to it through
+    parents in the same service (one call into the service, from its entry span down to its calls out). With
+    ``flag`` an ERROR record: a framework logs an exception where it is caught, often on the entry span (a
+    servlet's "threw exception"), while the statements the exception skipped belong to the spans below it: they
+    are cut short with it."""
+    tree = span_tree(spans)
+    n = len(spans)
+    if not n:
+        return np.zeros(0, dtype=bool)
+    svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
+    par, depth = tree.parent, tree.depth
+    root = np.arange(n)
+    same = (par >= 0) & (depth > 0)
+    same[same] = svc[par[same]] == svc[same]
+    rows = np.flatnonzero(same)
+    rows = rows[np.argsort(depth[rows], kind="stable")]  # shallowest first: a parent's root is final before its child's
+    for lv in np.split(rows, np.flatnonzero(np.diff(depth[rows])) + 1) if len(rows) else ():
+        root[lv] = root[par[lv]]
+    hit = np.zeros(n, dtype=bool)
+    hit[root[flag]] = True
+    return hit[root]
+
+
+def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]
+          ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(per key and context: spans, spans where an error record originates), (per key, context and template:
     emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'."""
     tree = span_tree(spans)
@@ -203,17 +273,29 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     ok = row >= 0
     err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
     pairs = pd.DataFrame({"row": row[ok], "template_id": tid[ok], "error": err[ok]})
-    emit = pairs.dropna(subset=["template_id"]).drop_duplicates(["row", "template_id"])
+    has_error = np.zeros(len(spans), dtype=bool)
+    has_error[pairs.loc[pairs["error"], "row"].to_numpy(dtype=np.int64)] = True
+    below, below_other = _errors_below(spans, has_error)
+    origin = has_error & ~below
+    emit = pairs.dropna(subset=["template_id"])
+    if _RULES["propagated_errors"]:  # an ERROR record of a span below which another service's error began retells it
+        emit = emit[~(emit["error"].to_numpy(dtype=bool) & below_other[emit["row"].to_numpy(dtype=np.int64)])]
+    emit = emit.drop_duplicates(["row", "template_id"])
     emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
                       emit[["template_id"]].reset_index(drop=True)], axis=1)
     emitting = emit.groupby([*kc, "template_id"], sort=False).size().rename("emitting").reset_index()
-    has_error = np.zeros(len(spans), dtype=bool)
-    has_error[pairs.loc[pairs["error"], "row"].to_numpy(dtype=np.int64)] = True
-    err_rows = np.flatnonzero(_error_origins(spans, has_error))
-    with_err = keys.iloc[err_rows].value_counts(sort=False).rename("errors").reset_index() if len(err_rows) else \
-        pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, "errors": pd.Series([], dtype=np.int64)})
-    per_key = n_per_key.merge(with_err, how="left", on=kc)
-    per_key["errors"] = per_key["errors"].fillna(0).astype(np.int64)
+    logged = np.zeros(len(spans), dtype=bool)
+    logged[pairs["row"].to_numpy(dtype=np.int64)] = True
+    per_key = n_per_key
+    for col, rows in (("errors", np.flatnonzero(origin)), ("cut", np.flatnonzero(_in_invocation(spans, has_error))),
+                      ("erring", np.flatnonzero(has_error & ~below_other)),
+                      ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other))),
+                      ("logged", np.unique(pairs["row"].to_numpy(dtype=np.int64))),
+                      ("silent", np.flatnonzero(~_in_invocation(spans, logged)))):
+        cnt = keys.iloc[rows].value_counts(sort=False).rename(col).reset_index() if len(rows) else \
+            pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, col: pd.Series([], dtype=np.int64)})
+        per_key = per_key.merge(cnt, how="left", on=kc)
+        per_key[col] = per_key[col].fillna(0).astype(np.int64)
     return per_key, emitting, int(ok.sum())
 
 
@@ -250,6 +332,87 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
     ev = _bound(per["d0"].to_numpy() + per["dd"].to_numpy(), per["v0"].to_numpy() + per["dv"].to_numpy(), z)
     return pd.DataFrame({**{k: per[k] for k in by}, item: per[item], "delta_share": per["raw"].to_numpy(float),
                          "evidence": ev})
+
+
+#: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)
+_RULES = {"error_recovery": True, "cut_short": True, "standardized_errors": True, "propagated_errors": True,
+          "duplicates": True, "same_failure": True, "relayed": True,
+          "uncollected": True}
+
+
+def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.DataFrame, logs: pd.DataFrame,
+                    z: float) -> np.ndarray:
+    """Template evidence less what a baseline in worse health explains (the evidence of an incident is what got
+    worse):
+
+    - an ERROR (or FATAL) statement whose share fell is a service logging fewer errors: no evidence;
+    - a statement whose share rose in an operation whose invocations (:func:`_in_invocation`) logged an ERROR
+      more often in the baseline is the code path the baseline's exceptions cut short, taken again: its
+      evidence is reduced by that fall of the share (within contexts, as the shares), never below 0;
+    - a statement whose share fell in an operation whose invocations relayed another service's error (logged an
+      ERROR with an error below them across a call) more often in the incident is the caller's path the callee's
+      exception cut short: reduced by that rise (the callee's error origin is the evidence)."""
+    ev = t["evidence"].to_numpy(float).copy()
+    is_err = np.zeros(len(t), dtype=bool)
+    if len(tm):  # an ERROR statement: most of the template's records are ERROR or FATAL
+        err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
+        tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
+        ok = pd.notna(tid)
+        err_share = pd.Series(err[ok].astype(float)).groupby(tid[ok]).mean()
+        is_err = err_share.reindex(t["template_id"].astype(object).to_numpy()).fillna(0.0).to_numpy() >= 0.5
+    if _RULES["error_recovery"]:
+        ev = np.where(is_err & (ev < 0), 0.0, ev)
+    kc = [*by, _CTX]
+    if _RULES["same_failure"]:
+        rise = _stratified(st, st[kc].assign(_e="erring", c_a=st["erring"], c_b=st["erring_b"]), by, "_e", z)
+        rise = t[by].merge(rise[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
+        ev = np.where(is_err & (ev > 0), np.minimum(ev, np.maximum(rise, 0.0)), ev)
+    if _RULES["cut_short"]:
+        cut = _stratified(st, st[kc].assign(_e="cut", c_a=st["cut"], c_b=st["cut_b"]), by, "_e", z)
+        fall = t[by].merge(cut[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
+        fall = np.maximum(-fall, 0.0)
+        ev = np.where(ev > 0, np.maximum(ev - fall, 0.0), ev)
+    if _RULES["relayed"]:
+        rel = _stratified(st, st[kc].assign(_e="relayed", c_a=st["relayed"], c_b=st["relayed_b"]), by, "_e", z)
+        rise = t[by].merge(rel[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
+        ev = np.where(ev < 0, np.minimum(ev + np.maximum(rise, 0.0), 0.0), ev)
+    return ev
+
+
+def _collected(st: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``st`` with the span counts of a side less its silent invocations (no record in any span of the
+    invocation) where every span of the operation logged on the other side: there the operation logs on every
+    call, so a call that left no record at all lost its records (an export window or a pod's stream cut short);
+    a code path that changed logs something else, and an exception that skipped every statement is logged where
+    it is caught. Template shares are compared on the rest."""
+    u = st.groupby(by, sort=False)[["n_a", "n_b", "logged", "logged_b"]].transform("sum")
+    all_a = (u["logged"] == u["n_a"]).to_numpy() & (u["n_a"] > 0).to_numpy()
+    all_b = (u["logged_b"] == u["n_b"]).to_numpy() & (u["n_b"] > 0).to_numpy()
+    return st.assign(n_a=np.where(all_b, st["n_a"] - st["silent"], st["n_a"]),
+                     n_b=np.where(all_a, st["n_b"] - st["silent_b"], st["n_b"]))
+
+
+def _standardized(st: pd.DataFrame, col: str, by: list[str], z: float) -> pd.DataFrame:
+    """Per key: the rise of the share of spans with ``col`` (error origins) beyond what the baseline's rate gives by
+    chance, within contexts. The chance: the incident's spans at the baseline's share of their context (indirect
+    standardisation), each context's share by Laplace's rule — (c_b + π) / (n_b + 2π), π the context's share of
+    the incident's spans (one pseudo-span with it and one without, spread over the contexts), so 0 of 22 baseline
+    spans is a chance of 1 in 24, not a certainty of none. The excess x − E counts beyond ``z`` standard errors
+    of it under no change — at the chance rate p, n_a·p(1 − p) from the incident's draws plus n_a²·p(1 − p)/n_b
+    from the baseline's estimate of p, summed over the contexts — over the incident's spans: a rare error
+    that became common is far beyond its small null spread (7 of 20 against 0 of 22: 0.185), a noisy one whose
+    rate did not move is within its wide one, and a baseline that barely saw the operation allows much.
+    Contexts one side lacks are left out. Returns ``[*by, "evidence"]``."""
+    s = st[(st["n_a"] > 0) & (st["n_b"] > 0)]
+    n = s.groupby(by, sort=False)["n_a"].transform("sum").to_numpy(float)
+    na, nb = s["n_a"].to_numpy(float), s["n_b"].to_numpy(float)
+    pi = na / n
+    p = (s[f"{col}_b"].to_numpy(float) + pi) / (nb + 2 * pi)
+    g = pd.DataFrame({**{k: s[k] for k in by}, "x": s[col].to_numpy(float), "n": na, "e": na * p,
+                      "v": na * p * (1 - p) * (1 + na / nb)}).groupby(by, sort=False)[["x", "n", "e", "v"]].sum(
+                      ).reset_index()
+    excess = g["x"].to_numpy(float) - g["e"].to_numpy(float) - z * np.sqrt(g["v"].to_numpy(float))
+    return g[by].assign(evidence=np.maximum(excess, 0.0) / g["n"].to_numpy(float))
 
 
 def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame, *, by: list[str] | None = None,
@@ -296,7 +459,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     >>> ev = log_evidence(inc, base, logs)
     >>> row = ev.table.iloc[0]
     >>> round(float(row["log_templates"]), 3), round(float(row["log_errors"]), 3), row["template"]
-    (0.783, 0.783, 'card declined: code <*>')
+    (0.783, 0.823, 'card declined: code <*>')
     """
     by = list(by) if by is not None else ["service", "name"]
     if not z >= 0:
@@ -312,12 +475,14 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     ka, ea, na = _side(spans, logs, tid, by)
     kb, eb, nb = _side(baseline, logs, tid, by)
     kc = [*by, _CTX]
-    strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna({"spans": 0, "spans_b": 0, "errors": 0,
-                                                                           "errors_b": 0})
+    strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
+        {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",
+                        "relayed_b", "logged", "logged_b", "silent", "silent_b")})
     keys_ab = strata.groupby(by, sort=False)[["spans", "spans_b", "errors", "errors_b"]].sum().reset_index()
     st = strata.rename(columns={"spans": "n_a", "spans_b": "n_b"})
     te = ea.merge(eb, how="outer", on=[*kc, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
-    moved = _stratified(st, te.rename(columns={"emitting": "c_a", "emitting_b": "c_b"}), by, "template_id", z)
+    moved = _stratified(_collected(st, by) if _RULES["uncollected"] else st,
+                        te.rename(columns={"emitting": "c_a", "emitting_b": "c_b"}), by, "template_id", z)
     t = te.groupby([*by, "template_id"], sort=False)[["emitting", "emitting_b"]].sum().reset_index()
     t = t.merge(keys_ab[[*by, "spans", "spans_b"]], how="left", on=by).merge(moved, how="left", on=[*by, "template_id"])
     n_a, n_b = t["spans"].to_numpy(float), t["spans_b"].to_numpy(float)
@@ -327,6 +492,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     t["share"], t["baseline_share"] = share_a, share_b
     t["delta_share"] = t["delta_share"].fillna(0.0).astype(np.float64)
     t["evidence"] = t["evidence"].fillna(0.0).astype(np.float64)
+    if len(t):
+        t["evidence"] = _towards_health(t, st, by, tm, logs, z)
     t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
         if len(t) else pd.array([], dtype=STRING)
     t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})
@@ -346,7 +513,10 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     e_a, e_b = k["errors"].to_numpy(float), k["errors_b"].to_numpy(float)
     es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
     es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
-    err = _stratified(st, st[kc].assign(_e="errors", c_a=st["errors"], c_b=st["errors_b"]), by, "_e", z)
+    if _RULES["standardized_errors"]:
+        err = _standardized(st, "errors", by, z)
+    else:
+        err = _stratified(st, st[kc].assign(_e="errors", c_a=st["errors"], c_b=st["errors_b"]), by, "_e", z)
     rise = k[by].merge(err[[*by, "evidence"]], how="left", on=by)["evidence"].fillna(0.0).to_numpy(float)
     table = pd.DataFrame({
         **{c: pd.array(k[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING) for c in by},

@@ -1,0 +1,240 @@
+"""Log evidence rules of issue 30 (tracekit.analysis.log_evidence): how exceptions and wrong returns show in logs.
+
+Ground truth by construction: spans from tk.simulate or built here, log records written per span from rules
+stated in each test; every expectation follows from the construction, across several seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.log_evidence import log_evidence
+
+
+def _records(spans: pd.DataFrame, body: np.ndarray, severity: np.ndarray, keep: np.ndarray | None = None) -> dict:
+    keep = np.ones(len(spans), dtype=bool) if keep is None else keep
+    return {"time": spans["start"].to_numpy()[keep], "trace_id": spans["trace_id"].astype(str).to_numpy()[keep],
+            "span_id": spans["span_id"].astype(str).to_numpy()[keep], "body": np.asarray(body, dtype=object)[keep],
+            "severity": np.asarray(severity, dtype=object)[keep],
+            "service": spans["service"].astype(str).to_numpy()[keep]}
+
+
+def _logs(*parts: dict) -> pd.DataFrame:
+    return tk.logs_from_columns({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+
+
+def _server_rows(spans: pd.DataFrame) -> np.ndarray:
+    """Spans that enter their service (no parent in the same service): where a framework logs a caught exception."""
+    tree = tk.core.span_tree(spans)
+    svc = spans["service"].astype(str).to_numpy()
+    par = tree.parent
+    return (par < 0) | (svc[np.maximum(par, 0)] != svc)
+
+
+def _noise(spans: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """INFO statements every service logs alike on both sides: 'handled <op>' on every span, and 'cache miss' on 30 %."""
+    name = spans["name"].astype(str).to_numpy()
+    body = np.where(rng.random(len(spans)) < 0.3, "cache miss for key 7", np.char.add("handled ", name.astype(str)))
+    return body.astype(object), np.full(len(spans), "INFO", dtype=object)
+
+
+def _deepest(spans: pd.DataFrame) -> str:
+    tree = tk.core.span_tree(spans)
+    d = pd.Series(tree.depth).groupby(spans["service"].astype(str).to_numpy()).median()
+    return str(d.idxmax())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_an_exception_deep_in_the_tree_ranks_the_thrower_not_the_callers_that_log_it(seed):
+    """The deepest service throws in 40 % of its entry spans (an ERROR record naming the exception) and every
+    entry span of another service above a throwing one logs the propagated error as ERROR too ('call to <svc>
+    failed: status 500') — more records, in more services, than the thrower's. rank_causes with these logs ranks
+    the thrower first, and no caller gets log evidence worth saying (≤ 0.05): their ERROR records retell an
+    error that began below them, in another service."""
+    inc = tk.simulate.simulate("baseline", 300, seed=300 + seed).spans
+    base = tk.simulate.simulate("baseline", 300, seed=400 + seed).spans
+    rng = np.random.default_rng(seed)
+    thrower = _deepest(inc)
+    ba, sa = _noise(base, rng)
+    body, sev = _noise(inc, rng)
+    entry = _server_rows(inc)
+    svc = inc["service"].astype(str).to_numpy()
+    throws = entry & (svc == thrower) & (rng.random(len(inc)) < 0.4)
+    body[throws], sev[throws] = "NullPointerException in ReservationHandler.reserve", "ERROR"
+    # every span of another service above a throwing span logs the propagated error (walked up by ids)
+    pos = {(t, s): i for i, (t, s) in enumerate(zip(inc["trace_id"], inc["span_id"], strict=True))}
+    retold = np.zeros(len(inc), dtype=bool)
+    for i in np.flatnonzero(throws):
+        t, p = inc["trace_id"].iat[i], inc["parent_id"].iat[i]
+        while isinstance(p, str) and (t, p) in pos:
+            j = pos[(t, p)]
+            if svc[j] != thrower and entry[j]:
+                retold[j] = True
+            p = inc["parent_id"].iat[j]
+    body[retold] = [f"call to {thrower} failed: status 500" for _ in range(int(retold.sum()))]
+    sev[retold] = "ERROR"
+    assert retold.sum() > throws.sum() and len(set(svc[retold])) >= 2  # the callers log more errors than the thrower
+    logs = _logs(_records(inc, body, sev), _records(base, ba, sa))
+    rc = tk.rank_causes(inc, base, n_boot=20, lift_rows=0, logs=logs, window=None, level="service")
+    assert rc.iloc[0]["service"] == thrower and str(rc.iloc[0]["decided_by"]).startswith("logs:")
+    callers = rc[rc["service"].astype(str).isin(set(svc[retold]))]
+    assert callers[["log_templates", "log_errors"]].to_numpy().max() <= 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(6))
+def test_a_service_noisy_in_both_periods_scores_near_zero(seed):
+    """One service (per seed) logs ERROR 'timeout talking to cache' in 30 % of its spans in both periods, drawn
+    independently: its log evidence is chance only — ≤ 0.05 on every operation of it (the other services' 30 %
+    INFO coin flips are the older tests' concern)."""
+    inc = tk.simulate.simulate("baseline", 300, seed=500 + seed).spans
+    base = tk.simulate.simulate("baseline", 300, seed=600 + seed).spans
+    rng = np.random.default_rng(seed)
+    services = sorted(set(inc["service"].astype(str)))
+    noisy = services[int(rng.integers(len(services)))]
+    parts = []
+    for side in (inc, base):
+        body, sev = _noise(side, rng)
+        hit = (side["service"].astype(str).to_numpy() == noisy) & (rng.random(len(side)) < 0.3)
+        body[hit], sev[hit] = "timeout talking to cache", "ERROR"
+        parts.append(_records(side, body, sev))
+    ev = log_evidence(inc, base, _logs(*parts)).table
+    mine = ev[ev["service"] == noisy]
+    assert len(mine) and mine["log_templates"].max() <= 0.05 and mine["log_errors"].max() <= 0.05
+
+
+# ------------------------------------------------------------------------------------ the rules on small chains
+
+
+def _chain(n: int, offset: int, services=(("web", "GET /"), ("api", "entry"), ("api", "work"))) -> pd.DataFrame:
+    """n requests web GET / → api entry → api work (api's entry span and its internal child), request i at i s."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")}
+    for i in range(offset, offset + n):
+        tid = f"{i + 1:032x}"
+        for j, (svc, name) in enumerate(services):
+            cols["trace_id"].append(tid), cols["span_id"].append(f"{i + 1:08x}{j + 1:08x}")
+            cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
+            cols["service"].append(svc), cols["name"].append(name)
+            cols["start"].append(10**9 * i + j), cols["end"].append(10**9 * i + 100 - j)
+    return tk.spans_from_columns(cols)
+
+
+def _rec(spans: pd.DataFrame, j: int, body: str, sev: str = "INFO", rows=None) -> dict:
+    """One record on the j-th span of each request (of the requests in ``rows``, default all)."""
+    pick = np.flatnonzero(spans["span_id"].astype(str).str.endswith(f"{j + 1:08x}").to_numpy())
+    pick = pick if rows is None else pick[rows]
+    keep = np.zeros(len(spans), dtype=bool)
+    keep[pick] = True
+    return _records(spans, np.full(len(spans), body, dtype=object), np.full(len(spans), sev, dtype=object), keep)
+
+
+def test_an_error_statement_that_vanished_is_recovery_not_evidence():
+    """The baseline's api entry span logged 'upstream refused' as ERROR in 20 of 40 requests; the incident's in none,
+    and api's work span logs 'done' in every request on both sides: nothing got worse, no evidence anywhere —
+    neither the vanished ERROR statement nor 'done' (whose share did not move)."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    logs = _logs(_rec(inc, 2, "done"), _rec(base, 2, "done"), _rec(base, 1, "upstream refused", "ERROR", slice(0, 20)))
+    ev = log_evidence(inc, base, logs)
+    gone = ev.templates[ev.templates["template"] == "upstream refused"].iloc[0]
+    assert gone["delta_share"] == pytest.approx(-0.5) and gone["evidence"] == 0
+    assert (ev.table["log_templates"] == 0).all() and (ev.table["log_errors"] == 0).all()
+
+
+def test_a_path_the_baselines_exceptions_cut_short_is_not_new():
+    """The baseline's api invocations threw in 30 of 40 requests: the entry span logged 'threw exception' as ERROR
+    and the work span below it never reached 'order created' (10 of 40 did). The incident is healthy: 'order
+    created' in 40 of 40. Its rise (0.75) is the fall of the failing invocations (0.75): no evidence. Without
+    the baseline's exceptions (the same 10 of 40 'order created', no ERROR) it would be strong evidence."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    hello = (_rec(inc, 0, "request received"), _rec(base, 0, "request received"))  # web logs every request
+    logs = _logs(*hello, _rec(inc, 2, "order created"), _rec(base, 2, "order created", rows=slice(0, 10)),
+                 _rec(base, 1, "threw exception", "ERROR", slice(10, 40)))
+    ev = log_evidence(inc, base, logs)
+    t = ev.templates.set_index("template")
+    assert t.loc["order created", "delta_share"] == pytest.approx(0.75) and t.loc["order created", "evidence"] == 0
+    quiet = _logs(*hello, _rec(inc, 1, "checking stock"), _rec(base, 1, "checking stock"),  # api logs every request
+                  _rec(inc, 2, "order created"), _rec(base, 2, "order created", rows=slice(0, 10)))
+    assert log_evidence(inc, base, quiet).templates.set_index("template").loc["order created", "evidence"] > 0.4
+
+
+def test_an_error_message_that_changed_at_the_same_rate_is_the_same_failure():
+    """api's entry span fails in 20 of 40 requests on both sides, with a message naming the host it could not
+    reach — another host in the incident. The new ERROR template's rise is capped by the rise of the share of
+    failing spans (0): no evidence; when the incident fails in 36 of 40, the new template is evidence again."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    old = (_rec(base, 1, "No instances available for seat", "ERROR", slice(0, 20)), _rec(base, 2, "looking up trips"),
+           _rec(inc, 2, "looking up trips"))  # api's work span logs every request: its stream runs throughout
+    ev = log_evidence(inc, base, _logs(_rec(inc, 1, "No instances available for basic", "ERROR", slice(0, 20)), *old))
+    assert (ev.table["log_templates"] == 0).all() and (ev.table["log_errors"] == 0).all()
+    ev = log_evidence(inc, base, _logs(_rec(inc, 1, "No instances available for basic", "ERROR", slice(0, 36)), *old))
+    row = ev.table.set_index(["service", "name"]).loc[("api", "entry")]
+    assert row["log_templates"] > 0.2 and row["log_errors"] > 0.1
+
+
+def test_a_span_given_twice_counts_once():
+    """Overlapping exports give 30 of the baseline's 40 requests twice: each span counts once (the span tree's later
+    copies are left out), so 'done', which every api work span logs, has the same share on both sides."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    logs = _logs(_rec(inc, 2, "done"), _rec(base, 2, "done"))
+    ev = log_evidence(inc, pd.concat([base, base.iloc[:90]], ignore_index=True), logs)
+    t = ev.table.set_index(["service", "name"])
+    assert t.loc[("api", "work"), "baseline_spans"] == 40 and t.loc[("web", "GET /"), "baseline_spans"] == 40
+    assert (ev.templates["evidence"] == 0).all()
+
+
+def _null_excess(x, n, c_b, n_b, z=2.0):
+    """(x − n·p − z·sqrt(n·p(1 − p)(1 + n/n_b)))⁺ / n, p = (c_b + 1)/(n_b + 2): one context, written out."""
+    p = (c_b + 1) / (n_b + 2)
+    return max(x - n * p - z * np.sqrt(n * p * (1 - p) * (1 + n / n_b)), 0.0) / n
+
+
+def test_log_errors_weigh_a_few_new_errors_against_a_large_clean_baseline():
+    """7 of 20 api entry spans log a new ERROR, 0 of 34 did in the baseline: the excess over Laplace's chance 1/36,
+    less two standard errors under no change, over 20 spans — 0.23, where the Agresti–Caffo bound gave 0.12; 5 of 5
+    against 0 of 1 (a baseline that barely saw it) is within its null spread: 0."""
+    inc, base = _chain(20, 0), _chain(34, 1000)
+    ev = log_evidence(inc, base, _logs(_rec(inc, 1, "NullPointerException", "ERROR", slice(0, 7)), _rec(base, 2, "ok"),
+                                       _rec(inc, 2, "ok")))
+    assert ev.table.set_index("name").loc["entry", "log_errors"] == pytest.approx(_null_excess(7, 20, 0, 34))
+    assert _null_excess(7, 20, 0, 34) == pytest.approx(0.2296, abs=1e-4)
+    inc, base = _chain(5, 0), _chain(1, 1000)
+    ev = log_evidence(inc, base, _logs(_rec(inc, 1, "NullPointerException", "ERROR"), _rec(base, 2, "ok"),
+                                       _rec(inc, 2, "ok")))
+    assert ev.table.set_index("name").loc["entry", "log_errors"] == 0
+
+
+def test_a_service_that_never_logged_before_it_threw_is_compared_with_its_silent_baseline():
+    """api logs nothing in the baseline (no record of it in that period, web logs every request) and throws in
+    30 of 40 incident requests: a service with no record in a period is kept whole there (it may log only when
+    something fails), so the new ERROR is compared with 0 of 40 baseline spans and found."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    logs = _logs(_rec(inc, 0, "request received"), _rec(base, 0, "request received"),
+                 _rec(inc, 1, "IllegalStateException", "ERROR", slice(0, 30)))
+    t = log_evidence(inc, base, logs).table.set_index(["service", "name"])
+    assert t.loc[("api", "entry"), "baseline_spans"] == 40
+    assert t.loc[("api", "entry"), "log_errors"] == pytest.approx(_null_excess(30, 40, 0, 40))
+    assert t.loc[("api", "entry"), "log_errors"] > 0.5
+
+
+def test_calls_whose_records_were_lost_are_left_out_where_the_operation_always_logs():
+    """api's work span logs 'looking up trips' on every call in the incident; in the baseline 15 of 40 api
+    invocations left no record at all (their records were lost: an export cut). Where an operation logs on every
+    call on one side, a call with no record in its whole invocation on the other side lost its records: the
+    share is compared on the 25 that have them (no evidence). A service that logs only sometimes ('row locked' on
+    half the calls, both sides) keeps its silent calls: a statement that doubled there is still found."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    logs = _logs(_rec(inc, 0, "request received"), _rec(base, 0, "request received"), _rec(inc, 2, "looking up trips"),
+                 _rec(base, 2, "looking up trips", rows=slice(15, 40)))
+    ev = log_evidence(inc, base, logs)
+    assert (ev.templates["evidence"] == 0).all()
+    with_lost = ev.templates.set_index("template").loc["looking up trips"]
+    assert with_lost["baseline_emitting"] == 25 and with_lost["baseline_spans"] == 40  # the table says the plain counts
+    # a sometimes-logger: 'row locked' in 10 of 40 baseline calls, 30 of 40 incident calls, nothing else from api
+    web = (_rec(inc, 0, "request received"), _rec(base, 0, "request received"))  # the logs cover both periods
+    logs = _logs(*web, _rec(inc, 2, "row locked", rows=slice(0, 30)), _rec(base, 2, "row locked", rows=slice(0, 10)))
+    t = log_evidence(inc, base, logs).templates.set_index("template")
+    assert t.loc["row locked", "baseline_spans"] == 40 and t.loc["row locked", "evidence"] > 0.2

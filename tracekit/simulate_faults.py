@@ -32,8 +32,9 @@ one pod of one service (never an entry service) has the fault:
 
 - ``cpu_contention`` — a stressor in the pod: its operations' own work (self time) slower by
   ``factor``, and its CPU up by the stressor's load (``load``, vCPU) beside the longer busy time;
-- ``cpu_consumed`` — the pod's own code burns CPU: its self time longer by ``factor``, its CPU up by
-  that busy time alone (no stressor);
+- ``cpu_consumed`` — code in one operation of the pod burns CPU (Nezha injects it into a method, as
+  the exception and return faults): that operation's self time on the pod longer by ``factor``, the
+  pod's CPU up by that busy time alone (no stressor);
 - ``network_delay`` — the pod's responses are delayed (``delay_ms``, lognormal, σ 0.2): its callers'
   client spans are longer, its own server spans unchanged;
 - ``exception`` — one operation of the pod throws for a ``share`` of its calls, at a fixed point in
@@ -89,6 +90,7 @@ __all__ = ["random_system", "fault_window", "System", "Operation", "Step", "Faul
 FAULT_KINDS = ("cpu_contention", "cpu_consumed", "network_delay", "exception", "return")
 #: the kinds :func:`fault_window` takes: the faults and ``null`` (nothing injected)
 KINDS = (*FAULT_KINDS, "null")
+_OPERATION_KINDS = ("cpu_consumed", "exception", "return")  # faults injected into one operation (a method)
 #: most server calls one request of a route makes along its usual branches (the system is redrawn past it)
 MAX_CALLS = 60
 
@@ -377,7 +379,7 @@ class FaultTruth:
     seed: int
     service: str | None
     pod: str | None
-    operation: str | None  #: the operation that throws / returns a wrong value (exception, return), else None
+    operation: str | None  #: the operation injected (cpu_consumed, exception, return), else None
     time: pd.Timestamp  #: onset: the incident's first instant
     end: pd.Timestamp  #: the incident's end
     factor: float  #: self-time factor of the CPU faults (1 otherwise)
@@ -386,7 +388,7 @@ class FaultTruth:
     share: float  #: share of the operation's calls on the pod that throw / return a wrong value
     status: bool  #: whether spans carry status
     neighbour_pod: str | None  #: the noisy neighbour, if any
-    affected_calls: int  #: server spans of the injected pod (operation, for exception/return) in the incident
+    affected_calls: int  #: server spans of the injected pod (of the operation, when one) in the incident
 
 
 @dataclass(frozen=True)
@@ -460,7 +462,7 @@ class _Run:
                          len(sys_.pods[op.service]) - 1)
         base = d.lognormal_us(req, op.self_ms, op.sigma, path, "self")
         factor = np.ones(n)
-        if tr["kind"] in ("cpu_contention", "cpu_consumed"):
+        if tr["kind"] == "cpu_contention" or (tr["kind"] == "cpu_consumed" and tr.get("op") == op_i):
             factor = np.where(self._at_pod(op.service, pod, req, "pod"), tr["factor"], factor)
         if tr.get("neighbour_pod") is not None:
             factor = np.where(self._at_pod(op.service, pod, req, "neighbour_pod"), tr["neighbour_factor"], factor)
@@ -668,7 +670,7 @@ def fault_window(
     dl = float(delay_ms) if delay_ms is not None else drawn["delay_ms"]
     sh = float(share) if share is not None else drawn["share"]
     null = kind == "null"
-    truth = {"kind": kind, "pod": None if null else pod, "op": None if null or kind not in ("exception", "return") else target_op,
+    truth = {"kind": kind, "pod": None if null else pod, "op": target_op if kind in _OPERATION_KINDS else None,
              "factor": f_, "delay_ms": dl, "share": sh, "background": float(background_errors),
              "neighbour_pod": neighbour, "neighbour_factor": 1.0 + float(noisy_neighbour) / 2.0}
 

@@ -106,6 +106,9 @@ def report(res: pd.DataFrame, wall_s: float, show_faults: bool = False) -> None:
     print(wide(res.assign(all="all"), ["all"]).to_string())
     print(wide(res, ["status"]).to_string())
     print(wide(res, ["noise"]).to_string())
+    size = pd.cut(res["services"], [7, 15, 29, 40], labels=["8-15 services", "16-29 services", "30-40 services"])
+    by_size = wide(res.assign(size=size.astype(str)), ["size"])
+    print(by_size.reindex([x for x in size.cat.categories if x in by_size.index]).to_string())
     print("\n### per kind, spans without status (TrainTicket-like)\n")
     print(wide(res[~res["status"]], ["kind"]).to_string())
     null = res[res["kind"] == "null"]

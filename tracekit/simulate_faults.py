@@ -663,7 +663,8 @@ def fault_window(
     drawn = dict(factor=float(rng.uniform(1.5, 4.0)), load=float(rng.uniform(0.3, 0.9)),
                  delay_ms=float(np.exp(rng.uniform(np.log(10), np.log(100)))), share=float(rng.uniform(0.5, 1.0)))
     others = [p for s, ps in enumerate(sys_.pods) if s != svc for p in ps]
-    neighbour = str(others[int(rng.integers(0, len(others)))]) if noisy_neighbour > 0 else None
+    pick = int(rng.integers(0, len(others)))  # drawn either way: the draws after it do not depend on the knob
+    neighbour = str(others[pick]) if noisy_neighbour > 0 else None
     mix_d = rng.dirichlet(np.ones(len(sys_.routes)))
     f_ = float(factor) if factor is not None else drawn["factor"]
     ld = float(load) if load is not None else drawn["load"]

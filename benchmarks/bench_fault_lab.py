@@ -16,7 +16,7 @@ Each window is ranked at service level with ``rank_causes(incident, baseline, wi
 lift_rows=0)`` four times: traces only, + logs, + metrics, all three; AC@k = share of faults whose
 service is in the top k (as bench_rank_causes). For the null kind, where there is nothing to find, the
 top score is the noise: its distribution is printed, and per fault kind the share of faults whose top
-score exceeds the null windows' largest ("above null"). Times: generating the windows, and ranking per
+score exceeds the largest of the null windows of the same noise ("above null"). Times: generating the windows, and ranking per
 signal set.
 """
 
@@ -124,10 +124,11 @@ def report(res: pd.DataFrame, wall_s: float, show_faults: bool = False) -> None:
         if len(noisy):
             print("\nnoisy fault windows whose top service is the noisy neighbour's: " + "; ".join(
                 f"{s} {int((g['top'] == g['neighbour']).sum())} of {len(g)}" for s, g in noisy.groupby("signals", sort=False)))
-        top_null = null.groupby("signals")["top_score"].max()
+        top_null = null.groupby(["noise", "signals"])["top_score"].max()
         f = res[res["kind"] != "null"].copy()
-        f["above_null"] = f["top_score"] > f["signals"].map(top_null)
-        print("\n### share of faults whose top score exceeds every null window's (same signal set), %\n")
+        f["above_null"] = f["top_score"].to_numpy() > top_null.reindex(
+            pd.MultiIndex.from_frame(f[["noise", "signals"]])).to_numpy()
+        print("\n### share of faults whose top score exceeds every null window's of the same noise and signal set, %\n")
         print((100 * f.pivot_table(index="kind", columns="signals", values="above_null", aggfunc="mean",
                                    sort=False)[[s for s in SIGNALS]]).round(0).to_string())
         f_top = f.groupby(["kind", "signals"], sort=False)["top_score"].median().unstack("signals")[list(SIGNALS)]

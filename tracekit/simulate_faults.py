@@ -8,8 +8,8 @@ on (``benchmarks/bench_fault_lab.py``). Everything is a function of a seed.
 services whose operations are the routes requests enter by, 2–8 of them with a request mix); each
 service has 1–3 pods (names shaped as Kubernetes', ``<service>-<hash>-<suffix>``) and 1–3 operations
 (``GET /api/v1/<noun>/<verb>``), each with a lognormal self time (median 0.2–50 ms) spread over the
-gaps around its calls. An operation calls 0–4 operations of deeper levels, in order; every
-operation has a caller, and a route brings at most :data:`MAX_CALLS` calls. Each call is a decision
+gaps around its calls. An operation calls operations of deeper levels, in order (1–4 from a
+route, 0–3 below, and one more wherever an operation needs a caller): every operation has a caller, and a route brings at most :data:`MAX_CALLS` calls. Each call is a decision
 point: the caller may take an **alternative branch** after it (it happens naturally for up to a
 tenth of the calls: a cache miss, an empty result), which logs its own statement and makes other
 calls (or none: an early return) instead of the remaining ones; on an **error** from the callee the

@@ -258,12 +258,12 @@ def _rank(rc: pd.DataFrame, service: str) -> int:
 
 @pytest.mark.slow
 def test_rank_causes_finds_the_injected_service_with_all_three_signals(lab):
-    """Floors from the rates the benchmark measures on its 20 clean seeds (bench_fault_lab.py, seeds 0-39, 20 faults
-    per kind; all three signals unless said): AC@1 cpu_contention 100 %, cpu_consumed 70 % (AC@3 85 %), exception
-    85 %, network_delay 40 % (AC@3 85 %; traces only AC@1 80 %: the metrics' request durations of its callers
-    outrank it); return 0 %, but a direct caller of the injected service or itself is first in 32 of 40. Each floor
-    is the count of the six seeds below which the measured rate would fall with probability under 5 % (binomial),
-    so it holds against chance and breaks when a kind's mark is lost (a rate halved), not at today's figure."""
+    """Floors from the rates the benchmark measures on its 50 clean seeds (bench_fault_lab.py --seeds 100, 50 faults
+    per kind; all three signals unless said): AC@1 cpu_contention 100 %, cpu_consumed 78 % (AC@3 92 %), exception
+    84 %, network_delay 36 % (AC@3 82 %; traces only AC@1 84 %: the metrics' request durations of its callers
+    outrank it); return 0 %, but the injected service or a direct caller of it is first in 46 of 50. Each floor is
+    the largest count of the six seeds that the measured rate misses with probability under 5 % (binomial), so it
+    holds against chance and breaks when a kind's mark is lost (a rate halved), not at today's figure."""
     def ranks(kind: str, which: int = 1) -> list[int]:
         return [_rank(lab[(s, kind)][which], lab[(s, kind)][0].truth.service) for s in LAB_SEEDS]
 
@@ -272,25 +272,25 @@ def test_rank_causes_finds_the_injected_service_with_all_three_signals(lab):
 
     got = {k: ranks(k) for k in FAULT_KINDS}
     assert count(got["cpu_contention"], 1) >= 5, got
-    assert count(got["cpu_consumed"], 1) >= 2 and count(got["cpu_consumed"], 3) >= 4, got
+    assert count(got["cpu_consumed"], 1) >= 3 and count(got["cpu_consumed"], 3) >= 4, got
     assert count(got["exception"], 1) >= 3, got
-    assert count(got["network_delay"], 3) >= 4 and count(ranks("network_delay", 2), 1) >= 3, got
+    assert count(got["network_delay"], 3) >= 3 and count(ranks("network_delay", 2), 1) >= 3, got
     # a wrong return value leaves no mark at the pod: the evidence is at the caller that branched
     near = 0
     for s in LAB_SEEDS:
         w, rc, _ = lab[(s, "return")]
         calls = w.system.calls()
         near += str(rc["service"].iloc[0]) in {w.truth.service, *calls.loc[calls["callee"] == w.truth.service, "caller"]}
-    assert near >= 3, near
+    assert near >= 4, near
 
 
 @pytest.mark.slow
 def test_null_windows_rank_nothing_high(lab):
-    """With nothing injected the top score stays low (the benchmark's 20 clean null windows, all three signals:
-    median 0.13, largest 0.24; the faults' median top scores 0.41-0.74), and below the top score of the same
-    seed's CPU fault."""
+    """With nothing injected the top score stays low (the benchmark's 50 clean null windows, all three signals:
+    median 0.13, largest 0.34; the faults' median top scores 0.41-0.75), and below the top score of the same
+    seed's CPU fault (as in 99 of the benchmark's 100 seeds)."""
     for s in LAB_SEEDS:
         null = float(lab[(s, "null")][1]["score"].iloc[0])
-        assert null < 0.3, (s, null)
+        assert null < 0.4, (s, null)
         assert float(lab[(s, "cpu_contention")][1]["score"].iloc[0]) > null, s
         assert lab[(s, "null")][0].truth.service is None

@@ -172,7 +172,8 @@ _EXPORTS: dict[str, str] = {
     "skew_story": "tracekit.analysis.skew_story",
 }
 
-_SUBMODULES = {"metrics_schema", "logs_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws"}
+_SUBMODULES = {"metrics_schema", "logs_schema", "examples", "simulate", "dask", "io", "schema", "errors", "core", "analysis", "aws",
+               "simulate_faults"}  # the fault lab (tk.simulate_faults.fault_window)
 
 __all__ = [
     "TraceKitError",

@@ -21,6 +21,10 @@ host and resource:
   named client call logs the statement when the call returns. The slow-deploy scenario's payments
   1.5.0 calls ``GET /v1/risk-score``, so from the deploy on every payments server span logs
   ``risk score <n> from risk-api in <ms> ms``, a statement the old version never logged.
+- per **log event** on a span (an event named ``log``, :data:`LOG_EVENT`: a statement the code
+  wrote while the span was open, as OpenTracing's ``span.log`` records it) a record at the event's
+  time, severity its ``log.severity`` attribute (INFO when absent), body its ``log.message``
+  (:mod:`tracekit.simulate_faults` writes its services' per-request and per-branch statements so).
 
 **Metrics** (:func:`app_metrics`), one frame of the metrics schema, per (service, host) of the
 spans every ``interval_s`` (10 s) from the first span's interval to the last one's, the point
@@ -71,7 +75,7 @@ from .metrics_schema import metrics_from_columns
 from .schema import COLUMN_NAMES, validate_spans
 
 __all__ = ["app_logs", "app_metrics", "busy_ns", "SLOW_QUERY_MS", "INTERVAL_S", "IDLE_CPU", "CPU_NOISE",
-           "DURATION_BOUNDS", "NEW_STATEMENTS"]
+           "DURATION_BOUNDS", "NEW_STATEMENTS", "LOG_EVENT"]
 
 #: a database call longer than this (ms) logs a "slow query" WARN
 SLOW_QUERY_MS = 10.0
@@ -88,6 +92,8 @@ DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2
 NEW_STATEMENTS: dict[tuple[str, str], str] = {
     ("payments", "GET /v1/risk-score"): "risk score {score} from risk-api in {ms:.1f} ms",
 }
+#: name of a span event that is a log statement (attributes ``log.severity``, ``log.message``): logged as a record
+LOG_EVENT = "log"
 _NOT_BUSY = ("client", "producer")  # waiting on another component, not the host's CPU
 
 
@@ -116,7 +122,7 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
     -------
     pandas.DataFrame
         A logs frame (``source`` ``"columns"``), one row per record, in time order (records of one
-        time in the order INFO, ERROR/WARN of an event, slow query, new statement; then span order).
+        time in the order INFO, ERROR/WARN of an event, slow query, new statement, log event; then span order).
 
     Raises
     ------
@@ -166,6 +172,16 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
             sevs.append("ERROR")
             attrs.append({})
     ev_rows = np.array(rows, dtype=np.int64)
+    # log statements recorded as span events
+    lg_rows, lg_times, lg_bodies, lg_sevs = [], [], [], []
+    for i, evs in enumerate(events):
+        for e in evs or ():
+            if e.get("name") == LOG_EVENT:
+                a = e.get("attributes") or {}
+                lg_rows.append(i)
+                lg_times.append(int(e["time"]) if e.get("time") is not None else int(end[i]))
+                lg_bodies.append(str(a.get("log.message", "")))
+                lg_sevs.append(str(a.get("log.severity") or "INFO"))
     # slow queries
     db_system = attribute_values(spans, "db.system")
     stmt = attribute_values(spans, "db.statement")
@@ -186,13 +202,14 @@ def app_logs(spans: pd.DataFrame, *, seed: int = 0, slow_query_ms: float = SLOW_
         new_rows += par.tolist()
         new_times += end[kids].tolist()
         new_bodies += [template.format(score=int(s), ms=dur_ms[k]) for s, k in zip(scores, kids, strict=True)]
-    row = np.concatenate([srv, ev_rows, slow, np.array(new_rows, dtype=np.int64)])
-    time = np.concatenate([end[srv], np.array(times, dtype=np.int64), end[slow], np.array(new_times, dtype=np.int64)])
-    body = (handled + bodies + [f"slow query ({dur_ms[i]:.1f} ms): {stmt[i]}" for i in slow] + new_bodies)
-    sev = ["INFO"] * len(srv) + sevs + ["WARN"] * len(slow) + ["INFO"] * len(new_rows)
+    row = np.concatenate([srv, ev_rows, slow, np.array(new_rows, dtype=np.int64), np.array(lg_rows, dtype=np.int64)])
+    time = np.concatenate([end[srv], np.array(times, dtype=np.int64), end[slow], np.array(new_times, dtype=np.int64),
+                           np.array(lg_times, dtype=np.int64)])
+    body = (handled + bodies + [f"slow query ({dur_ms[i]:.1f} ms): {stmt[i]}" for i in slow] + new_bodies + lg_bodies)
+    sev = ["INFO"] * len(srv) + sevs + ["WARN"] * len(slow) + ["INFO"] * len(new_rows) + lg_sevs
     attr = ([{} for _ in srv] + attrs + [{"db.system": db_system[i], "db.statement": stmt[i]} for i in slow]
-            + [{} for _ in new_rows])
-    group = np.repeat(np.arange(4), [len(srv), len(ev_rows), len(slow), len(new_rows)])
+            + [{} for _ in new_rows] + [{} for _ in lg_rows])
+    group = np.repeat(np.arange(5), [len(srv), len(ev_rows), len(slow), len(new_rows), len(lg_rows)])
     order = np.lexsort((row, group, time))
     host = hosts(spans)
     res = spans["resource"].tolist()
@@ -231,7 +248,7 @@ def _spread(start: np.ndarray, end: np.ndarray, amount: np.ndarray, edges: np.nd
     return np.concatenate(idx), np.concatenate(val)
 
 
-def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray, *, own_ns: np.ndarray | None = None) -> np.ndarray:
     """Busy time (ns) of the spans ``rows`` in each interval ``[edges[i], edges[i+1])``: their self time
     (:func:`tracekit.core.self_ns`) spread evenly over each span's duration, cut at the edges, summed;
     client and producer spans (waiting on another component) are not busy.
@@ -244,6 +261,8 @@ def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray) -> np.ndar
         Interval edges, int64 ns since the epoch, increasing.
     rows : numpy.ndarray
         Positions of the spans to count (e.g. one host's).
+    own_ns : numpy.ndarray, optional
+        ``self_ns(spans)`` when the caller has it (a caller asking host by host computes it once).
 
     Returns
     -------
@@ -259,7 +278,7 @@ def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray) -> np.ndar
     >>> busy_ns(spans, np.array([0, 10, 20]), np.arange(2)).tolist()  # 10 ns, 4 waiting: 6 busy, 3 + 3
     [3.0, 3.0]
     """
-    self = self_ns(spans)
+    self = self_ns(spans) if own_ns is None else own_ns
     kind = spans["kind"].astype(object).to_numpy()
     rows = np.asarray(rows, dtype=np.int64)
     rows = rows[~np.isin(kind[rows], _NOT_BUSY) & ~np.isnan(self[rows])]
@@ -321,6 +340,7 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
     method = attribute_values(spans, "http.request.method")
     trace_id, span_id = spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)
     noise = _rng(seed, "signals.cpu")
+    own = self_ns(spans)
     bounds = np.array(DURATION_BOUNDS)
     cols: dict[str, list] = {c: [] for c in ("time", "start_time", "name", "unit", "kind", "temporality", "value", "count",
                                              "sum", "min", "max", "buckets", "service", "host", "attributes",
@@ -337,7 +357,7 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
         by_end = rows[np.argsort(end[rows], kind="stable")]
         at = np.searchsorted(end[by_end], edges[1:], side="right") - 1
         rres = [res[by_end[max(j, 0)]] for j in at.tolist()]
-        busy = busy_ns(spans, edges, rows)
+        busy = busy_ns(spans, edges, rows, own_ns=own)
         cpu = np.round(IDLE_CPU + busy / step + noise.uniform(-CPU_NOISE, CPU_NOISE, k), 5)
         for j in range(k):
             add(time=int(edges[j + 1]), name="process.cpu.utilization", unit="1", kind="gauge", value=float(cpu[j]),

@@ -20,9 +20,18 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   its small baseline;
 - ``waiting`` — the network or a queue between caller and callee grew (a delay on the component's
   interface): for each call from one service into another, the caller's span minus the callee's
-  span (the time the caller waited outside the callee), above the baseline's ``q``-quantile of the
-  same caller → callee operation pair (beyond the same chance rate), counted for both ends of the
-  call (a delayed component is at one end of every slow hop; a neighbour only of some);
+  span (the time the caller waited outside the callee), above the normal limit of the same caller →
+  callee operation pair in the baseline — its ``q``-quantile, or its median plus 3 robust standard
+  deviations when that is lower (:func:`tracekit.core.upper_limits`) — beyond the chance of that (the
+  share of the pair's baseline gaps above the limit, by order statistics), counted for both ends of the
+  call (a delayed component is at one end of every slow hop; a neighbour only of some). The cap: a
+  baseline that holds minutes of an earlier incident on the same hop has its p95 at that incident's
+  level once more than 5 % of its calls come from it, and no new delay can exceed it (Nezha 2022-08-22
+  05:27, currencyservice's network delay 9 minutes after its CPU fault: every call waited ~590 ms against
+  a baseline median of 87 ms and p95 of 4,393 ms, and currencyservice ranked 9th; with the cap 1st). The
+  median and its absolute deviation hold until half the baseline is abnormal. ``slower`` keeps the
+  plain quantile: a span's own work varies with the request, and capping its limit lifted normal tails
+  over the frontend's CPU faults on the same day (2 of them fell to 2nd and 3rd);
 - ``extra`` — calls beyond what the baseline's rate per request predicts (a deploy's new call, retries,
   cold starts), over the calls seen;
 - ``vanished`` — calls the baseline's rate predicts but the incident lacks (an exception that
@@ -128,6 +137,7 @@ from ..core import (
     span_tree,
     time_resolution_ns,
     trace_weights,
+    upper_limits,
     versions,
 )
 from ..core.deprecation import renamed
@@ -144,7 +154,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("rank", "int64", "", "1 = the most likely cause"),
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
     ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans; shrunk)"),
-    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the baseline's q-quantile, beyond the chance of that (as slower; shrunk)"),
+    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), beyond the chance of that (the baseline's share above it; shrunk)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate predicts (per request of the route for root spans, per span of the parent's operation for the others), less two standard errors of the count (per-unit variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, less the same two standard errors, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
@@ -194,22 +204,6 @@ def _codes(*arrays: np.ndarray) -> tuple[np.ndarray, pd.MultiIndex | pd.Index]:
     mi = pd.MultiIndex.from_arrays([pd.Series(a, dtype=object).fillna("\x00<NA>").to_numpy() for a in arrays])
     codes, uniq = pd.factorize(mi, sort=False)
     return codes.astype(np.int64), uniq
-
-
-def _quantile_per_group(group: np.ndarray, values: np.ndarray, n_groups: int, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per group: the inverted_cdf ``q``-quantile of ``values`` (NaN values left out) and the count."""
-    ok = ~np.isnan(values)
-    g, v = group[ok], values[ok]
-    cnt = np.bincount(g, minlength=n_groups)
-    thr = np.full(n_groups, np.nan)
-    if len(v):
-        order = np.lexsort((v, g))
-        sv = v[order]
-        off = np.r_[0, np.cumsum(cnt)[:-1]]
-        has = cnt > 0
-        idx = off[has] + np.maximum(np.ceil(q * cnt[has]).astype(np.int64) - 1, 0)
-        thr[has] = sv[idx]
-    return thr, cnt
 
 
 class _Side:
@@ -470,7 +464,7 @@ def rank_causes(
 
         ev: dict[str, np.ndarray] = {}
         # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
-        thr, cnt = _quantile_per_group(ob, np.where(b.calls_out, np.nan, b.self_ms), n_o, q)
+        thr, cnt, _ = upper_limits(ob, np.where(b.calls_out, np.nan, b.self_ms), n_o, q, spread=None)
         usable = cnt[oa] >= min_spans
         ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
         ex = ok & (a.self_ms > thr[oa] + tol_ms)
@@ -484,7 +478,9 @@ def rank_causes(
         pair_b = np.where(b.cross, ob[np.maximum(b.parent, 0)] * n_o + ob, -1)
         pc, pu = pd.factorize(np.concatenate([pair_a[a.cross], pair_b[b.cross]]), sort=False)
         pca, pcb = pc[:int(a.cross.sum())], pc[int(a.cross.sum()):]
-        gthr, gcnt = _quantile_per_group(pcb, b.gap[b.cross], len(pu), q)
+        # against the pair's normal limit: its p95, capped at median + 3 robust SDs (core.upper_limits), so a
+        # baseline that holds minutes of an earlier incident on the same hop does not set the bar at that incident
+        gthr, gcnt, gk = upper_limits(pcb, b.gap[b.cross], len(pu), q)
         ga = a.gap[a.cross]
         gok = (gcnt[pca] >= min_spans) & ~np.isnan(ga)
         gex = gok & (ga > gthr[pca] + tol_ms)
@@ -493,7 +489,7 @@ def rank_causes(
         gw = a.w[a.cross]
         x = per_sub(gex, callee_k, gw) + per_sub(gex & (caller_k != callee_k), caller_k, gw)
         n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
-        gp = gw * exceed_chance(gcnt, q)[pca]
+        gp = gw * exceed_chance(gcnt, q, gk)[pca]
         e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
         ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
         counts["waiting"] = (x, n)
@@ -907,8 +903,9 @@ def _n(x: float) -> str:
 _PHRASES = {
     "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
               "{v:.2f}; self time {self} per request, all routes)",
-    "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the baseline's p{qq} of the "
-               "call pair, score {v:.2f}; callers wait {wait} per request, all routes)",
+    "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the call pair's normal limit "
+               "in the baseline (its p{qq}, or median + 3 robust SDs when lower), score {v:.2f}; callers wait {wait} "
+               "per request, all routes)",
     "extra": "it makes or serves calls the baseline's rate does not explain ({x} {op}calls where the baseline's rate "
              "per request predicts {n}, score {v:.2f}: a new operation, retries or cold starts)",
     "vanished": "calls it usually makes or serves are missing ({x} {op}calls where the baseline's rate per request "

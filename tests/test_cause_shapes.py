@@ -87,17 +87,20 @@ def test_nothing_changed_gives_no_score_above_the_noise(net_sigma):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_delay_on_a_callees_interface_ranks_the_callee_first(seed):
     """+3 ms on the network of every call into ``db`` (three callers): ``db`` is the shared end of every slow
-    hop, each caller the end of half of its own hops. ``db`` first with waiting near 1; the callers next."""
+    hop. Counted at both ends, each caller scored 0.46 (half its hops slow); with the slow hops blamed on the end
+    the neighbouring hops corroborate (analysis.hop_blame: db's other callers wait too, the caller's other
+    callee does not), the callers stay at the noise: db 0.93-0.94, the next at most 0.04 (5 seeds)."""
     rc = _rank(_system(600, 100 + seed, delay_ms=3.0, offset=10_000), _system(600, seed))
     assert rc.index[0] == "db" and rc.loc["db", "waiting"] > 0.8
-    assert rc.loc["db", "score"] > rc.drop("db")["score"].max() + 0.2
+    assert rc.drop("db")["score"].max() < NOISE
     assert rc.loc[[f"own{c}" for c in range(3)], "score"].max() < NOISE  # the callers' other callees: noise
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_delay_on_one_link_ranks_its_two_ends_first(seed):
-    """+3 ms on c1 → db only: the two ends of that link are the top two (c1: half its hops; db: a third of its
-    calls), the other callers and callees stay at the noise."""
+    """+3 ms on c1 → db only: no other hop corroborates either end, so both keep the slow hops and the two ends of
+    the link are the top two (c1: half its hops, 0.45-0.48; db: a third of its calls, 0.29-0.31); the other
+    callers and callees stay at the noise."""
     rc = _rank(_system(600, 100 + seed, delay_ms=3.0, link=("c1", "db"), offset=10_000), _system(600, seed))
     assert set(rc.index[:2]) == {"c1", "db"}
     assert rc.drop(["c1", "db"])["score"].max() < NOISE < rc.loc[["c1", "db"], "score"].min()
@@ -118,6 +121,31 @@ def test_a_baseline_holding_an_earlier_incident_on_the_same_hop(seed):
     # normal hour scores nothing (a lower bar is not by itself evidence)
     calm = _rank(_system(600, 100 + seed, offset=10_000), base)
     assert calm["score"].max() < NOISE
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_a_starved_caller_is_the_shared_end_of_its_slow_hops(seed):
+    """c1 is starved (its client spans take +3 ms longer around every call, into db and into own1): c1 is the end
+    its slow hops share; db, also called by c0 and c2 without delay, is not blamed; own1 (called by c1 alone) keeps
+    only what c1's other hops do not explain."""
+    base = _system(600, seed)
+    inc = _system(600, 100 + seed, offset=10_000)
+    late = (inc["kind"].astype(str) == "client") & (inc["service"].astype(str) == "c1")
+    inc.loc[late, "end"] = inc.loc[late, "end"] + pd.Timedelta(3, "ms")
+    rc = _rank(inc, base)
+    assert rc.index[0] == "c1" and rc.loc["c1", "waiting"] > 0.8
+    assert rc.loc["db", "waiting"] < NOISE and rc.loc["own1", "score"] < rc.loc["c1", "score"] / 2
+
+
+def test_shared_end_weights_arguments():
+    from tracekit.analysis.hop_blame import shared_end_weights
+
+    with pytest.raises(tk.ArgumentError, match="one value per hop"):
+        shared_end_weights([0, 1], [1], [1.0], [0.05], 2)
+    with pytest.raises(tk.ArgumentError, match="component codes"):
+        shared_end_weights([0], [5], [1.0], [0.05], 2)
+    w1, w2 = shared_end_weights([], [], [], [], 0)
+    assert len(w1) == len(w2) == 0
 
 
 def test_upper_limits_quantile_and_robust_cap():

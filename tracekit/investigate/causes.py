@@ -23,8 +23,13 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   span (the time the caller waited outside the callee), above the normal limit of the same caller →
   callee operation pair in the baseline — its ``q``-quantile, or its median plus 3 robust standard
   deviations when that is lower (:func:`tracekit.core.upper_limits`) — beyond the chance of that (the
-  share of the pair's baseline gaps above the limit, by order statistics), counted for both ends of the
-  call (a delayed component is at one end of every slow hop; a neighbour only of some). The cap: a
+  share of the pair's baseline gaps above the limit, by order statistics), counted at the end of the call
+  its neighbouring hops corroborate (:func:`tracekit.analysis.hop_blame.shared_end_weights`: the callee
+  when its other callers wait too, the caller when its calls into other callees do; both ends when neither
+  or both are — a delay on one link). Counted whole at both ends, the three callers of a callee with a
+  delayed interface scored 0.46 each beside its 0.93 (generated, ``tests/test_cause_shapes.py``); now at
+  most 0.04; on Nezha's frontend CPU fault (03:53) the runner-up fell from 0.99 (adservice, 0.02 behind
+  frontend's 1.01) to 0.48. The cap: a
   baseline that holds minutes of an earlier incident on the same hop has its p95 at that incident's
   level once more than 5 % of its calls come from it, and no new delay can exceed it (Nezha 2022-08-22
   05:27, currencyservice's network delay 9 minutes after its CPU fault: every call waited ~590 ms against
@@ -154,7 +159,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("rank", "int64", "", "1 = the most likely cause"),
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
     ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation, beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans; shrunk)"),
-    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), beyond the chance of that (the baseline's share above it; shrunk)"),
+    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), each slow call counted at the end its neighbouring calls corroborate (analysis.hop_blame), beyond the chance of that (the baseline's share above it; shrunk)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate predicts (per request of the route for root spans, per span of the parent's operation for the others), less two standard errors of the count (per-unit variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, less the same two standard errors, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
@@ -487,9 +492,16 @@ def rank_causes(
         callee_k = sa[a.cross]
         caller_k = sa[np.maximum(a.parent, 0)][a.cross]
         gw = a.w[a.cross]
-        x = per_sub(gex, callee_k, gw) + per_sub(gex & (caller_k != callee_k), caller_k, gw)
-        n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
         gp = gw * exceed_chance(gcnt, q, gk)[pca]
+        # a slow hop is evidence on the end its neighbouring hops corroborate (analysis.hop_blame): the callee when
+        # its other callers wait too, the caller when its calls into other callees do; components by key
+        from ..analysis.hop_blame import shared_end_weights
+
+        cr_key, ce_key = ka[np.maximum(a.parent, 0)][a.cross], ka[a.cross]
+        w_cr, w_ce = shared_end_weights(cr_key, ce_key, gex.astype(float), np.where(gok, gp / np.maximum(gw, 1e-12), 0.0),
+                                        n_k, weights=np.where(gok, gw, 0.0))
+        x = per_sub(gex, callee_k, gw * w_ce) + per_sub(gex & (caller_k != callee_k), caller_k, gw * w_cr)
+        n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
         e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
         ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
         counts["waiting"] = (x, n)

@@ -177,3 +177,88 @@ def test_an_exception_ranks_the_service_it_is_raised_in(where, seed):
     assert rc.index[0] == ("c0" if where == "root" else "db")  # requests i % 3 == 0 go through c0
     # a third of the requests fail: c0's root spans (all of c0's requests are the failing third's) or db's spans
     assert rc.iloc[0]["errors"] > (0.25 if where == "deep" else 0.2) and rc.iloc[1:]["errors"].max() == 0
+
+
+def _pages(n: int, seed: int, stop: str | None = None, offset: int = 0) -> pd.DataFrame:
+    """``n`` requests into ``web`` (one entry operation ``GET /`` for every page, no status anywhere). One in ten is a
+    checkout: web calls ``pay`` (which calls ``db``), then ``ads``, then ``cat``; the others call ``ads`` and ``cat``
+    or ``cat`` alone (the calls a checkout skips are made by every page: their vanishing is diluted). ``stop="root"``: web stops after ``pay`` on every checkout (an exception in web's checkout
+    handler); ``"deep"``: ``pay`` stops before its ``db`` call (an exception in pay) and web, its call failed, stops
+    after it too."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, list] = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start",
+                                             "end")}
+    ids = iter(range(offset * 64 + 1, (offset + n + 1) * 64))
+
+    def span(tid, pid, svc, name, kind, t, kids):
+        """Add a span starting at t whose children are built by ``kids(sid, t)`` (returns the end); its end."""
+        sid = f"{next(ids):016x}"
+        end = kids(sid, t + int(0.1 * MS)) + int(rng.lognormal(np.log(0.5), 0.2) * MS)
+        for k, v in zip(cols, (tid, sid, pid, svc, name, kind, t, end), strict=True):
+            cols[k].append(v)
+        return end
+
+    def call(tid, pid, callee, op, t, inner=None):
+        def server(sid, t0):
+            return span(tid, sid, callee, op, "server", t0 + int(0.3 * MS), inner or (lambda s, u: u)) + int(0.3 * MS)
+        return span(tid, pid, "web" if callee != "db" else "pay", f"call {callee}", "client", t, server)
+
+    for i in range(n):
+        tid = f"{offset + i + 1:032x}"
+        checkout = i % 10 == 0
+
+        def page(sid, t, checkout=checkout, tid=tid, i=i):
+            if checkout:
+                def charge(s, u):
+                    return u if stop == "deep" else call(tid, s, "db", "query", u)
+                t = call(tid, sid, "pay", "charge", t, charge)
+                if stop in ("root", "deep"):
+                    return t
+                t = call(tid, sid, "ads", "get", t)
+                return call(tid, sid, "cat", "list", t)
+            if i % 2:
+                t = call(tid, sid, "ads", "get", t)
+            return call(tid, sid, "cat", "list", t)
+
+        span(tid, None, "web", "GET /", "server", (offset + i) * 50 * MS, page)
+    return tk.spans_from_columns(cols)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+@pytest.mark.parametrize("where", ["root", "deep"])
+def test_a_status_less_exception_ranks_the_service_that_stopped_first(where, seed):
+    """No status anywhere: an exception shows only as work skipped. Raised in web's checkout handler (one request
+    in ten, all through web's single entry operation), web stops after pay where it always went on: 60 of 600 web
+    spans, but 60 of the 60 steps after its pay call. The calls it skipped are made by every page, so their
+    vanishing is diluted (web's vanished 0.05-0.07, at the noise) and its 1-call spans have a child count the
+    catalogue pages show too (shape by child count 0); the stop makes web's shape 0.86 and web first (0.92-0.93,
+    next 0.03; 3 seeds). Raised in pay, pay's span ends before its db call and web's after the pay call: web's
+    stop is explained by the stop below it; pay first (1.23-1.26), web 0.06-0.07."""
+    base = _pages(600, seed)
+    rc = _rank(_pages(600, 100 + seed, stop=where, offset=10_000), base)
+    top = "web" if where == "root" else "pay"
+    assert rc.index[0] == top and rc.loc[top, "shape"] > 0.5
+    if where == "root":  # web's 1-call checkout spans have a child count its 1-call catalogue pages show too: only
+        # the stop after pay sets them apart (counted over all GET / spans the missing calls are 2 of ~14 per 10)
+        assert "stopped where they always went on" in rc.loc[top, "hypothesis"]
+        assert rc.loc["web", "vanished"] < NOISE and rc.drop("web")["score"].max() < NOISE
+    else:  # pay's charge stopped before its db call (also a child count never seen); web's stop is explained
+        assert rc.loc["web", "shape"] < NOISE and rc.loc["web", "score"] < NOISE
+
+
+def test_early_stops_marks_origins_not_the_stops_above_them():
+    from tracekit.analysis.early_stops import early_stops
+
+    base = _pages(100, 0)
+    es = early_stops(_pages(100, 1, stop="deep", offset=1000), base)
+    inc = _pages(100, 1, stop="deep", offset=1000)
+    is_root = inc["parent_id"].isna().to_numpy()
+    is_pay = (inc["service"].astype(str) == "pay").to_numpy() & (inc["name"].astype(str) == "charge").to_numpy()
+    # the 10 checkouts: pay's charge stopped before any call (origin); web's root stopped after pay (not an origin)
+    assert es.loc[is_pay, "stopped"].sum() == 10 and es.loc[is_pay, "origin"].sum() == 10
+    assert es.loc[is_root, "stopped"].sum() == 10 and es.loc[is_root, "origin"].sum() == 0
+    assert set(es.loc[is_pay & es["stopped"].to_numpy(), "state"]) == {"pay:charge | START"}
+    assert es.loc[~(is_root | is_pay), "stopped"].sum() == 0
+    # a set against itself: nothing stopped; states it never showed have no chance rate
+    assert not early_stops(base, base)["stopped"].any()
+    assert early_stops(inc, base.iloc[:0])["chance"].isna().all()

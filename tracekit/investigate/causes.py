@@ -60,7 +60,14 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   spans), so three baseline spans with three different counts do not make a fourth count news.
   Children of an operation the baseline never saw under the parent's operation (a deploy's new call)
   are left out of the count when that makes it a seen one: they are the new child's ``extra``
-  evidence, so the parent does not outrank the call that carries the added time;
+  evidence, so the parent does not outrank the call that carries the added time. Or, when larger, the
+  share of the component's steps from one *state* — its operation and the call it made last — that ended
+  there where the baseline's spans never did, at the stop's origin (no stop below the call it stopped
+  after), beyond the state's Good–Turing missing mass, its most abnormal state's
+  (:func:`tracekit.analysis.early_stops.early_stop_evidence`): an exception or early return skips the
+  rest of one request type's work, and an entry operation serving every page dilutes it (Nezha
+  OnlineBoutique 04:18, frontend's exception after PlaceOrder: 26 of its 533 ``Recv.`` spans, but 26
+  of the 26 steps after PlaceOrder; frontend ranked 2nd–3rd at 0.05, now 1st at 0.72);
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
   (:func:`~tracekit.error_origins`: no failed child), beyond the baseline's share.
 
@@ -166,7 +173,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), each slow call counted at the end its neighbouring calls corroborate (analysis.hop_blame), beyond the chance of that (the baseline's share above it; shrunk)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate predicts (per request of the route for root spans, per span of the parent's operation for the others), less two standard errors of the count (per-unit variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, less the same two standard errors, over that count (shrunk)"),
-    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk)"),
+    ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk); or, when larger, share of the steps from one (operation, last call) state that ended there where the baseline never did, at the stop's origin (analysis.early_stops)"),
     ("errors", "float64", "", "share of spans where an error originates, beyond the baseline's share (shrunk)"),
     ("evidence_operation", "string", "", "the operation (span name) of the component whose spans the shares above (but waiting) are measured on: at service, host and version level its most abnormal operation when that stands out beyond the component's pooled spans by more than chance (so a fault in one operation is not diluted by the others), else <NA> (all its spans); at operation level its own"),
     ("spans", "int64", "spans", "spans of the component in the incident"),
@@ -646,6 +653,16 @@ def rank_causes(
     counts = {e: (np.where(use_op, counts_op[e][0][bs], counts_pool[e][0]),
                   np.where(use_op, counts_op[e][1][bs], counts_pool[e][1])) for e in EVIDENCE}
     score = np.where(use_op, sub_score[bs], pool_score)
+    # shape also holds the spans that stopped where their operation always went on, per state (operation, last
+    # call made), at the stop's origin (analysis.early_stops): an exception that skips the rest of one request
+    # type's work is not diluted by the other request types of the same entry operation
+    from ..analysis.early_stops import early_stop_evidence
+
+    es = early_stop_evidence(incident, baseline, ka, n_k, weights=a.w, prior=prior)
+    by_stop = es["score"].to_numpy(float) > ev["shape"]
+    score = score + w["shape"] * np.where(by_stop, es["score"].to_numpy(float) - ev["shape"], 0.0)
+    ev["shape"] = np.where(by_stop, es["score"].to_numpy(float), ev["shape"])
+    counts["shape"] = (np.where(by_stop, es["stops"], counts["shape"][0]), np.where(by_stop, es["steps"], counts["shape"][1]))
     worst_op = [None if not u or ouniq[int(o)][1] == "\x00<NA>" else str(ouniq[int(o)][1])
                 for o, u in zip(op_of_sub[bs], use_op, strict=True)]
     spans_a = per_key(allk, ka).astype(np.int64)
@@ -675,6 +692,7 @@ def rank_causes(
     for e, (x_, n_) in counts.items():  # the counts behind the words (dropped from the result below)
         table[f"_x_{e}"], table[f"_n_{e}"] = x_, n_
     table["_nb_slower"] = np.where(use_op, cnt[op_of_sub[bs]], np.nan).astype(float) if n_k else np.zeros(0)
+    table["_stop_state"] = np.where(by_stop, es["state"].astype(object).fillna(""), "")
     table["_origins"], table["_origins_all"] = per_key(a.origin, ka, a.w), float(a.w[a.origin].sum()) if n_orig else 0.0
     # vanished components (no incident spans) are ranked too: their vanished share says it
     table = table[present | (table["vanished"] > 0)].copy()
@@ -930,6 +948,9 @@ _PHRASES = {
              "showed, score {v:.2f})",
     "errors": "errors originate in it ({x} of its {n} {op}spans, score {v:.2f}; {o} of the {oall} error origins)",
 }
+#: shape when decided by spans that stopped early (analysis.early_stops)
+_STOP_PHRASE = ("its spans stopped where they always went on ({x} of its {n} steps from {state} ended there, where "
+                "the baseline's never did, score {v:.2f}: an exception or early return skipping the rest)")
 
 
 def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
@@ -941,7 +962,9 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
         return f"{label}: nothing in its spans' timing, calls or errors differs clearly from the baseline."
     op = r.get("evidence_operation")
     op_txt = f"{op} " if level != "operation" and isinstance(op, str) and op else ""
-    txt = [_PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
+    txt = [_STOP_PHRASE.format(v=v, x=_n(float(r.get("_x_shape", np.nan))), n=_n(float(r.get("_n_shape", np.nan))),
+                               state=r["_stop_state"].replace(" | ", " after ").replace(" after START", " before any call"))
+           if e == "shape" and r.get("_stop_state") else _PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
                               op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
                               wait=_fmt_ms(r["delta_wait_ms"]), o=_n(float(r.get("_origins", 0.0))),
                               oall=_n(float(r.get("_origins_all", 0.0))))

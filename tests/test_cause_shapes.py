@@ -231,7 +231,7 @@ def test_a_status_less_exception_ranks_the_service_that_stopped_first(where, see
     in ten, all through web's single entry operation), web stops after pay where it always went on: 60 of 600 web
     spans, but 60 of the 60 steps after its pay call. The calls it skipped are made by every page, so their
     vanishing is diluted (web's vanished 0.05-0.07, at the noise) and its 1-call spans have a child count the
-    catalogue pages show too (shape by child count 0); the stop makes web's shape 0.86 and web first (0.92-0.93,
+    catalogue pages show too (shape by child count 0); the stop makes web's shape 0.84 and web first (0.91-0.92,
     next 0.03; 3 seeds). Raised in pay, pay's span ends before its db call and web's after the pay call: web's
     stop is explained by the stop below it; pay first (1.23-1.26), web 0.06-0.07."""
     base = _pages(600, seed)

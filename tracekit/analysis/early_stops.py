@@ -10,8 +10,10 @@ So the unit is the **step**: each span's calls in start order make steps from a 
 and the call it made last (``START`` before the first) — to its next call or to ``END``. :func:`early_stops`
 marks a span **stopped** when its last step, state → END, is one the baseline never took from a state the
 baseline has seen, and counts per state the incident's steps from it; the chance of a step the baseline has not
-shown yet is the state's Good–Turing missing mass (its successors seen once over its steps), so a state with
-varied successors does not make a new one news.
+shown yet is the state's Good–Turing missing mass with one pseudo-step, (successors seen once + 1) / (steps + 1):
+a state with varied successors does not make a new one news, and a state seen T times always going on has not
+shown every way it ends — a new step is as likely as a new value above all T seen (1/(T + 1),
+:func:`tracekit.core.exceed_chance`).
 
 A stop caused by a stop below it is not where the exception began: an error raised in the callee ends the
 callee's span early, then the caller's, which stops after that call. As :func:`~tracekit.error_origins` counts
@@ -85,8 +87,8 @@ def early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Aligned with ``spans``: ``state`` (``"service:name | service:name of the last call"``, ``START`` when it
         made none), ``stopped`` (bool), ``origin`` (bool: stopped, and the subtree of its last call holds no
-        stop), ``chance`` (the state's Good–Turing missing mass in the baseline; NaN for a state it never
-        showed).
+        stop), ``chance`` (the state's missing mass in the baseline, (seen once + 1) / (steps + 1); NaN for a
+        state it never showed).
 
     Raises
     ------
@@ -131,7 +133,7 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
         np.zeros(n, dtype=bool)
     stopped = known & ~np.isin(end_state, ended_states)
     chance = np.full(n, np.nan)
-    chance[known] = (singles / steps_of)[pos[known]]
+    chance[known] = ((singles + 1.0) / (steps_of + 1.0))[pos[known]]
     # a stop below the call it stopped after explains it: stops propagated up the tree, deepest first
     tree = a["tree"]
     below = np.zeros(n, dtype=bool)

@@ -63,11 +63,11 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   evidence, so the parent does not outrank the call that carries the added time. Or, when larger, the
   share of the component's steps from one *state* — its operation and the call it made last — that ended
   there where the baseline's spans never did, at the stop's origin (no stop below the call it stopped
-  after), beyond the state's Good–Turing missing mass, its most abnormal state's
+  after), beyond the state's missing mass ((seen once + 1) / (steps + 1)), its most abnormal state's
   (:func:`tracekit.analysis.early_stops.early_stop_evidence`): an exception or early return skips the
   rest of one request type's work, and an entry operation serving every page dilutes it (Nezha
   OnlineBoutique 04:18, frontend's exception after PlaceOrder: 26 of its 533 ``Recv.`` spans, but 26
-  of the 26 steps after PlaceOrder; frontend ranked 2nd–3rd at 0.05, now 1st at 0.72);
+  of the 26 steps after PlaceOrder; frontend ranked 2nd–3rd at 0.05, now 1st at 0.70);
 - ``errors`` — failed spans (:func:`tracekit.core.failed`) where the error **originates**
   (:func:`~tracekit.error_origins`: no failed child), beyond the baseline's share.
 

@@ -260,17 +260,27 @@ def _calls(n: int, rng: np.random.Generator, offset: int = 0, slow: float = 1.0,
 
 def test_exceed_rate_is_the_order_statistic_chance():
     """A new value of the same distribution exceeds the inverted_cdf q-quantile of n values with
-    probability (n − k + 1)/(n + 1), k = ⌈q·n⌉: 1/2 for n = 1, 1/6 for n = 5; 1 − q only for large n."""
-    from tracekit.core import exceed_chance
-    from tracekit.investigate.causes import _quantile_per_group
+    probability (n − k + 1)/(n + 1), k = ⌈q·n⌉: 1/2 for n = 1, 1/6 for n = 5; 1 − q only for large n. The
+    same holds for the waiting evidence's limit (core.upper_limits: the p95 capped at median + 3 robust SDs,
+    k = the baseline values at or below it) on a heavy tail where the cap is lower than the p95."""
+    from tracekit.core import exceed_chance, upper_limits
 
     rng = np.random.default_rng(0)
     for n in (1, 5, 20, 100):
         reps = 4000
         base = rng.exponential(size=(reps, n))
-        thr, _ = _quantile_per_group(np.repeat(np.arange(reps), n), base.ravel(), reps, 0.95)
+        thr, cnt, k = upper_limits(np.repeat(np.arange(reps), n), base.ravel(), reps, 0.95, spread=None)
         seen = float(np.mean(rng.exponential(size=reps) > thr))
         want = float(exceed_chance(np.array([n]), 0.95)[0])
+        assert np.array_equal(k, np.maximum(np.ceil(0.95 * cnt), 1))
+        assert abs(seen - want) < 4 * np.sqrt(want * (1 - want) / reps), (n, seen, want)
+    for n in (20, 100):
+        reps = 4000
+        base = rng.lognormal(0.0, 1.5, size=(reps, n))
+        thr, cnt, k = upper_limits(np.repeat(np.arange(reps), n), base.ravel(), reps, 0.95)
+        assert (thr < np.sort(base, axis=1)[:, int(np.ceil(0.95 * n)) - 1]).mean() > 0.5  # the cap is lower
+        seen = float(np.mean(rng.lognormal(0.0, 1.5, size=reps) > thr))
+        want = float(exceed_chance(cnt, 0.95, k).mean())
         assert abs(seen - want) < 4 * np.sqrt(want * (1 - want) / reps), (n, seen, want)
     assert exceed_chance(np.array([5]), 0.95)[0] == pytest.approx(1 / 6)
 

@@ -82,6 +82,7 @@ from .stats import (
     percentile,
     quantile_draws,
     share_beyond_chance,
+    upper_limits,
 )
 from .tree import SpanTree, self_ns, span_tree, unique_sorted
 from .weights import trace_weights
@@ -97,7 +98,7 @@ __all__ = [
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",
-    "exceed_chance", "share_beyond_chance",
+    "exceed_chance", "share_beyond_chance", "upper_limits",
     "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",
     "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "clear_cache", "frame_cached",

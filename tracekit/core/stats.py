@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 
-__all__ = ["percentile", "quantile_draws", "exceed_chance", "share_beyond_chance", "PERCENTILE_METHOD", "QUANTILES",
+__all__ = ["percentile", "quantile_draws", "exceed_chance", "upper_limits", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
            "DEFAULT_N_BOOT", "DEFAULT_CI"]
 
 #: numpy quantile method used for every percentile
@@ -176,6 +176,90 @@ def exceed_chance(n: Any, q: float, k: Any = None) -> np.ndarray:
     kk = np.maximum(np.ceil(q * n), 1.0) if k is None else np.asarray(k, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, (n - kk + 1.0) / (n + 1.0), 1.0 - q)
+
+
+#: robust standard deviations above the median that :func:`upper_limits` caps a group's quantile at
+ROBUST_SPREAD = 3.0
+#: median absolute deviation → standard deviation of a normal distribution
+_MAD_TO_SD = 1.4826
+
+
+def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float | None = ROBUST_SPREAD
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group of baseline values: the limit a new value must exceed to count as abnormal, the values, and
+    how many of them lie at or below the limit (the ``k`` of :func:`exceed_chance`).
+
+    The limit is the group's ``q``-quantile (:func:`percentile`'s order statistic, the k-th smallest, k = ⌈q·n⌉),
+    or — when lower — its median plus ``spread`` robust standard deviations (1.4826 × the median absolute
+    deviation). A baseline that holds a stretch of another incident (a fault on the same component minutes
+    earlier) has its upper quantiles at that incident's level as soon as more than 1 − q of its values come
+    from it, and nothing the new incident does can exceed them; the median and the median absolute
+    deviation stay at the normal values' level until half the baseline is abnormal. The chance of
+    exceeding either limit is counted from the baseline itself (``k``: the values at or below it), so a
+    limit inside a heavy tail is matched by a larger chance rate. NaN values are left out.
+
+    Parameters
+    ----------
+    group : array-like of int
+        Group code (0 .. n_groups − 1) of each value.
+    values : array-like of float
+        Baseline values (NaN: left out).
+    n_groups : int
+        Number of groups.
+    q : float
+        The quantile (0.95).
+    spread : float or None
+        Robust standard deviations above the median (:data:`ROBUST_SPREAD`); None: the quantile alone.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Limit per group (NaN without values), values per group, values at or below the limit per group
+        (⌈q·n⌉ where the quantile is the limit, the count where the robust limit is lower).
+
+    Examples
+    --------
+    A baseline whose last 40 % came from an earlier incident (values near 3,000): its p95 is that
+    incident's level, the robust limit stays near the normal values, and its chance is the 40 % above it.
+
+    >>> v = [5.0, 6.0, 5.5, 6.5, 7.0, 5.0, 6.0, 2900.0, 3100.0, 3000.0]
+    >>> lim, n, k = upper_limits([0] * 10, v, 1, 0.95)
+    >>> round(float(lim[0]), 1), int(n[0]), int(k[0]), round(float(exceed_chance(n, 0.95, k)[0]), 2)
+    (10.4, 10, 7, 0.36)
+    >>> upper_limits([0] * 10, v, 1, 0.95, spread=None)[0].tolist()
+    [3100.0]
+    """
+    g_all = np.asarray(group, dtype=np.int64).ravel()
+    v_all = np.asarray(values, dtype=np.float64).ravel()
+    ok = ~np.isnan(v_all)
+    g, v = g_all[ok], v_all[ok]
+    cnt = np.bincount(g, minlength=n_groups)[:n_groups] if len(g) else np.zeros(n_groups, np.int64)
+    lim = np.full(n_groups, np.nan)
+    k = np.maximum(np.ceil(q * cnt), 1.0)
+    if not len(v):
+        return lim, cnt, k
+    off = np.r_[0, np.cumsum(cnt)[:-1]]
+    has = cnt > 0
+
+    def kth(sorted_v: np.ndarray, frac: float) -> np.ndarray:  # inverted_cdf order statistic per group
+        out = np.full(n_groups, np.nan)
+        out[has] = sorted_v[off[has] + np.maximum(np.ceil(frac * cnt[has]).astype(np.int64) - 1, 0)]
+        return out
+
+    sv = v[np.lexsort((v, g))]
+    lim = kth(sv, q)
+    if spread is None:
+        return lim, cnt, k
+    med = kth(sv, 0.5)
+    dev = np.abs(v - med[g])
+    mad = kth(dev[np.lexsort((dev, g))], 0.5)
+    robust = med + spread * _MAD_TO_SD * mad
+    lower = has & (robust < lim)
+    if lower.any():
+        lim = np.where(lower, robust, lim)
+        at_or_below = np.bincount(g, weights=(v <= lim[g]).astype(np.float64), minlength=n_groups)[:n_groups]
+        k = np.where(lower, at_or_below, k)
+    return lim, cnt, k
 
 
 def share_beyond_chance(x: Any, n: Any, chance: Any, prior: float) -> Any:

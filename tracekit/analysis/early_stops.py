@@ -1,0 +1,215 @@
+"""Spans that stopped where their operation always went on: an exception or early return, where it began.
+
+An exception thrown in a handler skips the rest of the handler: the span ends after the call it was making (or
+before its first call) where the baseline's spans of the same operation always made another call. In a trace
+without status this is the exception's only mark, and it is sharp where the operation serves one kind of
+request but diluted where one entry operation serves many (a front end's single ``Recv`` serving every page):
+26 of 533 spans, but 26 of the 26 that placed an order.
+
+So the unit is the **step**: each span's calls in start order make steps from a *state* — the span's operation
+and the call it made last (``START`` before the first) — to its next call or to ``END``. :func:`early_stops`
+marks a span **stopped** when its last step, state → END, is one the baseline never took from a state the
+baseline has seen, and counts per state the incident's steps from it; the chance of a step the baseline has not
+shown yet is the state's Good–Turing missing mass with one pseudo-step, (successors seen once + 1) / (steps + 1):
+a state with varied successors does not make a new one news, and a state seen T times always going on has not
+shown every way it ends — a new step is as likely as a new value above all T seen (1/(T + 1),
+:func:`tracekit.core.exceed_chance`).
+
+A stop caused by a stop below it is not where the exception began: an error raised in the callee ends the
+callee's span early, then the caller's, which stops after that call. As :func:`~tracekit.error_origins` counts
+a failure where no child failed, a stop is an **origin** when the subtree of the call it stopped after holds no
+stop; only origins are evidence (:func:`early_stop_evidence`).
+
+>>> import tracekit as tk
+>>> base = tk.simulate.simulate("baseline", 300, seed=1).spans
+>>> es = early_stops(base, base)  # a set against itself: nothing stops where it never did
+>>> int(es["stopped"].sum())
+0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import ns, operations, require_columns, share_beyond_chance, span_tree
+
+__all__ = ["early_stops", "early_stop_evidence"]
+
+_START = "START"
+
+
+def _steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
+    """Per span its last child (row, -1 for none); every step as (parent row, state code, next code): state =
+    operation · (m + 1) + (previous call's operation + 1, 0 before the first), next = operation + 1 (0 = END)."""
+    tree = span_tree(spans)
+    par = tree.parent
+    n = len(spans)
+    kids = np.flatnonzero(par >= 0)
+    st = ns(spans["start"])[kids]
+    order = kids[np.lexsort((kids, st, par[kids]))]  # calls in start order (ties: in the frame's order)
+    p_sorted = par[order]
+    first = np.r_[True, p_sorted[1:] != p_sorted[:-1]] if len(order) else np.zeros(0, bool)
+    prev = np.where(first, 0, np.r_[0, op[order][:-1] + 1] if len(order) else np.zeros(0, np.int64))
+    last_child = np.full(n, -1, dtype=np.int64)
+    if len(order):
+        is_last = np.r_[p_sorted[1:] != p_sorted[:-1], True]
+        last_child[p_sorted[is_last]] = order[is_last]
+    end_prev = np.where(last_child >= 0, op[np.maximum(last_child, 0)] + 1, 0) if n else np.zeros(0, np.int64)
+    rows = np.r_[p_sorted, np.arange(n)].astype(np.int64)
+    state = np.r_[op[p_sorted] * (m + 1) + prev, op * (m + 1) + end_prev].astype(np.int64)
+    nxt = np.r_[op[order] + 1, np.zeros(n, np.int64)].astype(np.int64)
+    return {"tree": tree, "rows": rows, "state": state, "next": nxt, "last_child": last_child, "n": n}
+
+
+def _label(code: np.ndarray, labels: np.ndarray, m: int) -> np.ndarray:
+    """State codes as ``"service:name | service:name of the last call"`` (``START`` before any call)."""
+    last = code % (m + 1)
+    return np.asarray([f"{labels[c // (m + 1)]} | {labels[p - 1] if p else _START}" for c, p in
+                       zip(code.tolist(), last.tolist(), strict=True)], dtype=object)
+
+
+def early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Per span of ``spans``: the state it ended in, whether it stopped where the baseline never did, and whether
+    that stop began there (module docstring).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The incident's spans (not modified).
+    baseline : pandas.DataFrame
+        Spans of a normal period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with ``spans``: ``state`` (``"service:name | service:name of the last call"``, ``START`` when it
+        made none), ``stopped`` (bool), ``origin`` (bool: stopped, and the subtree of its last call holds no
+        stop), ``chance`` (the state's missing mass in the baseline, (seen once + 1) / (steps + 1); NaN for a
+        state it never showed).
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["web"] * 3, "name": ["GET", "pay", "mail"],
+    ...     "start": [0, 1, 2], "end": [9, 2, 3]})
+    >>> early_stops(s.iloc[:2], s)[["state", "stopped", "origin"]].values.tolist()[0]
+    ['web:GET | web:pay', True, True]
+    """
+    for df, what in ((spans, "spans"), (baseline, "baseline")):
+        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"),
+                        f"early_stops ({what})")
+    es, a, labels, m = _early_stops(spans, baseline)
+    end_state = a["state"][len(a["state"]) - a["n"]:]
+    return es.assign(state=pd.array(_label(end_state, labels, m), dtype="string"))[["state", "stopped", "origin",
+                                                                                    "chance"]]
+
+
+def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray, int]:
+    """:func:`early_stops` without the state labels, the incident's steps, the operation labels and their count."""
+    code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
+    code = code.astype(np.int64)
+    m = max(len(labels), 1)
+    a, b = _steps(spans, code[:len(spans)], m), _steps(baseline, code[len(spans):], m)
+    # the baseline's steps: per state, its steps and its successors seen once (Good–Turing), and whether it ended
+    pair, cnt = np.unique(b["state"] * (m + 1) + b["next"], return_counts=True)
+    p_state = pair // (m + 1)
+    states, s_inv = np.unique(p_state, return_inverse=True)
+    steps_of = np.bincount(s_inv, weights=cnt, minlength=len(states))
+    singles = np.bincount(s_inv, weights=(cnt == 1).astype(float), minlength=len(states))
+    ended_states = p_state[pair % (m + 1) == 0]
+    n = a["n"]
+    end_state = a["state"][len(a["state"]) - n:]
+    pos = np.searchsorted(states, end_state)
+    known = (pos < len(states)) & (states[np.minimum(pos, max(len(states) - 1, 0))] == end_state) if len(states) else \
+        np.zeros(n, dtype=bool)
+    stopped = known & ~np.isin(end_state, ended_states)
+    chance = np.full(n, np.nan)
+    chance[known] = ((singles + 1.0) / (steps_of + 1.0))[pos[known]]
+    # a stop below the call it stopped after explains it: stops propagated up the tree, deepest first
+    tree = a["tree"]
+    below = np.zeros(n, dtype=bool)
+    depth = tree.depth
+    par = tree.parent
+    for d in range(int(depth.max()) if n else 0, 0, -1):
+        idx = np.flatnonzero((depth == d) & (par >= 0))
+        np.logical_or.at(below, par[idx], stopped[idx] | below[idx])
+    lc = a["last_child"]
+    explained = (lc >= 0) & (stopped[np.maximum(lc, 0)] | below[np.maximum(lc, 0)])
+    es = pd.DataFrame({"stopped": stopped, "origin": stopped & ~explained, "chance": chance}, index=spans.index)
+    return es, a, np.asarray(labels, dtype=object), m
+
+
+def early_stop_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, key_codes: Any, n_keys: int,
+                        weights: Any = None, prior: float = 10.0) -> pd.DataFrame:
+    """Per component: the share of its steps from one state that stopped there (at the origin) where the baseline
+    never did, beyond the chance of an unseen step, shrunk with ``prior`` — its most abnormal state's.
+
+    Parameters
+    ----------
+    spans, baseline : pandas.DataFrame
+        The incident's spans and a normal period's.
+    key_codes : array-like of int
+        The component (0 .. n_keys − 1) of each span of ``spans`` (a step belongs to the span that takes it).
+    n_keys : int
+        Number of components.
+    weights : array-like of float, optional
+        Sampling weight of each span of ``spans`` (1 each by default).
+    prior : float
+        Pseudo-steps at the chance rate (:func:`tracekit.core.share_beyond_chance`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per component code: ``score`` (≥ 0), ``stops`` (origin stops at the state), ``steps`` (the
+        incident's steps from it), ``state`` (<NA> when the score is 0).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> base = tk.simulate.simulate("baseline", 200, seed=1).spans
+    >>> ev = early_stop_evidence(base, base, [0] * len(base), 1)
+    >>> float(ev["score"].iloc[0])
+    0.0
+    """
+    es, a, labels, m = _early_stops(spans, baseline)
+    k = np.asarray(key_codes, dtype=np.int64).ravel()
+    w = np.ones(a["n"]) if weights is None else np.asarray(weights, dtype=float).ravel()
+    chance_end = es["chance"].to_numpy(float)
+    known = ~np.isnan(chance_end)
+    end_state = a["state"][len(a["state"]) - a["n"]:]
+    # steps per (component, state) — every step taken from a state the baseline showed — and origin stops there
+    kn_states = np.unique(end_state[known])
+    step_rows, step_state = a["rows"], a["state"]
+    use = np.isin(step_state, kn_states)
+    n_st = max(int(step_state.max()) + 1 if len(step_state) else 1, 1)
+    origin = es["origin"].to_numpy(bool)
+    pair_steps = k[step_rows[use]] * n_st + step_state[use]
+    pair_stops = k[origin] * n_st + end_state[origin]
+    codes, inv = np.unique(np.r_[pair_steps, pair_stops], return_inverse=True)
+    n_steps = np.bincount(inv[:len(pair_steps)], weights=w[step_rows[use]], minlength=len(codes))
+    n_stops = np.bincount(inv[len(pair_steps):], weights=w[origin], minlength=len(codes))
+    ch_state = pd.Series(chance_end[known], index=end_state[known]).groupby(level=0).first()
+    chance = ch_state.reindex(codes % n_st).to_numpy(float) if len(codes) else np.zeros(0)
+    prior_w = prior * (float(w.mean()) if len(w) else 1.0)
+    score = np.maximum(share_beyond_chance(n_stops, n_steps, chance, prior_w), 0.0)
+    out = pd.DataFrame({"score": np.zeros(n_keys), "stops": np.zeros(n_keys), "steps": np.zeros(n_keys),
+                        "state": pd.array([None] * n_keys, dtype="string")})
+    if len(codes):
+        best = pd.DataFrame({"k": codes // n_st, "s": score, "i": np.arange(len(codes))}).sort_values(
+            ["k", "s"], ascending=[True, False], kind="stable").drop_duplicates("k")
+        best = best[best["s"] > 0]
+        kk, ii = best["k"].to_numpy(), best["i"].to_numpy()
+        out.loc[kk, "score"] = score[ii]
+        out.loc[kk, "stops"] = n_stops[ii]
+        out.loc[kk, "steps"] = n_steps[ii]
+        out.loc[kk, "state"] = _label(codes[ii] % n_st, labels, m)
+    return out

@@ -120,7 +120,7 @@ def _chain(n: int, offset: int, services=(("web", "GET /"), ("api", "entry"), ("
             cols["parent_id"].append(None if j == 0 else f"{i + 1:08x}{j:08x}")
             cols["service"].append(svc), cols["name"].append(name)
             cols["start"].append(10**9 * i + j), cols["end"].append(10**9 * i + 100 - j)
-    return tk.spans_from_columns(cols)
+    return tk.spans_from_columns(cols, time_unit="ns")  # synthetic nanoseconds from 1970
 
 
 def _rec(spans: pd.DataFrame, j: int, body: str, sev: str = "INFO", rows=None) -> dict:

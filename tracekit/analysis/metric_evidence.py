@@ -48,7 +48,10 @@ as a client: a symptom of its callees, not counted in its score), ``errors``, ``
 starting with ``Node``/``node.``: the machine under the pod, shared by its neighbours, not counted)
 and ``other``. :func:`metric_scores` gives one score per key: the sum over the counted families of
 each family's mean evidence — each family is one kind of evidence, added as ``rank_causes`` adds
-its trace evidences, and a family with many metrics (P90, P95, P99) counts once.
+its trace evidences, and a family with many metrics (P90, P95, P99) counts once. A ``latency`` metric (a
+request duration: the component's own time plus its waits on its callees) counts in
+:func:`join_metric_evidence` (``rank_causes(metrics=)``) at most as much as the traces' ``slower`` of the
+component — its own time beyond chance — where the traces measured that; the rest of its rise is its callees'.
 
 On the Nezha fault days (``python benchmarks/bench_rank_causes.py --no-speed``; docs/guide.md, "With
 metrics"), service level, AC@1 / AC@3 / AC@5 traces only → traces + metrics: OnlineBoutique (20

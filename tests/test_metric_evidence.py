@@ -522,3 +522,48 @@ def test_a_services_metric_evidence_counts_once_at_operation_level():
     quiet = by_op[(by_op["metrics"] > 0.05) & (by_op[["slower", "waiting", "extra", "vanished", "shape", "errors",
                                                       "log_templates", "log_errors"]].max(axis=1) < 0.05)]
     assert len(quiet) and quiet["decided_by"].str.startswith("metrics: http.server.request.duration").all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [109, 3, 7])
+def test_a_request_duration_counts_on_a_service_only_as_far_as_its_own_time_moved(seed):
+    """Fault-lab windows (truth by construction). network_delay: the delayed pod's callers' request durations rise by
+    its delay alone, their own time does not: every traced service's latency-family evidence is at most its ``slower``
+    (0 where that is 0), the callers gain nothing on the delayed service, which ranks no lower than on traces alone.
+    cpu_contention: the pod's own time rises, its request-duration evidence is kept as metric_evidence gives it (up to
+    its ``slower``)."""
+    w = tk.simulate_faults.fault_window("network_delay", seed, status=False)
+    plain = tk.rank_causes(w.incident, w.baseline, level="service", n_boot=1, lift_rows=0)
+    rc = tk.rank_causes(w.incident, w.baseline, level="service", n_boot=1, lift_rows=0, metrics=w.metrics)
+    raw = metric_evidence(w.metrics, w.incident, w.baseline)
+    lat_raw = raw[raw["family"] == "latency"].groupby("service")["evidence"].mean()
+    assert lat_raw.max() > 0.2  # the callers' request durations did move
+    r = rc.set_index(rc["service"].astype(str))
+    for svc in lat_raw.index:
+        # the service's metric score is its latency family's mean (capped) plus its other families' (the cpu gauge)
+        others = metric_scores(raw[(raw["service"] == svc) & (raw["family"] != "latency")])
+        other = float(others["metric_score"].sum()) if len(others) else 0.0
+        assert r.loc[svc, "metrics"] <= other + r.loc[svc, "slower"] + 1e-9
+    callers = set(w.incident.loc[w.incident["span_id"].isin(
+        w.incident.loc[w.incident["service"] == w.truth.service, "parent_id"]), "service"].astype(str))
+    callers.discard(w.truth.service)
+    for svc in callers & set(lat_raw.index):
+        if r.loc[svc, "slower"] == 0:
+            assert r.loc[svc, "metrics"] <= float(metric_scores(raw[(raw["service"] == svc) & (
+                raw["family"] != "latency")])["metric_score"].sum()) + 1e-9
+    rank = lambda t: int(t.index[t["service"].astype(str) == w.truth.service][0])  # noqa: E731
+    assert rank(rc) <= rank(plain)
+
+    c = tk.simulate_faults.fault_window("cpu_contention", seed, status=False)
+    rc = tk.rank_causes(c.incident, c.baseline, level="service", n_boot=1, lift_rows=0, metrics=c.metrics)
+    r = rc.set_index(rc["service"].astype(str)).loc[c.truth.service]
+    assert r["slower"] > 0.3 and rc.iloc[0]["service"] == c.truth.service
+    raw = metric_evidence(c.metrics, c.incident, c.baseline)
+    mine = raw[(raw["service"] == c.truth.service) & (raw["family"] == "latency")]
+    assert mine["evidence"].max() > 0  # its request durations rose
+    expect = metric_scores(raw[raw["service"] == c.truth.service].assign(
+        evidence=np.where(raw.loc[raw["service"] == c.truth.service, "family"] == "latency",
+                          np.minimum(raw.loc[raw["service"] == c.truth.service, "evidence"], r["slower"]),
+                          raw.loc[raw["service"] == c.truth.service, "evidence"])))["metric_score"].iloc[0]
+    assert r["metrics"] == pytest.approx(expect)
+    assert r["metrics"] >= 0.5 * float(metric_scores(raw[raw["service"] == c.truth.service])["metric_score"].iloc[0])

@@ -48,7 +48,10 @@ as a client: a symptom of its callees, not counted in its score), ``errors``, ``
 starting with ``Node``/``node.``: the machine under the pod, shared by its neighbours, not counted)
 and ``other``. :func:`metric_scores` gives one score per key: the sum over the counted families of
 each family's mean evidence — each family is one kind of evidence, added as ``rank_causes`` adds
-its trace evidences, and a family with many metrics (P90, P95, P99) counts once.
+its trace evidences, and a family with many metrics (P90, P95, P99) counts once. A ``latency`` metric (a
+request duration: the component's own time plus its waits on its callees) counts in
+:func:`join_metric_evidence` (``rank_causes(metrics=)``) at most as much as the traces' ``slower`` of the
+component — its own time beyond chance — where the traces measured that; the rest of its rise is its callees'.
 
 On the Nezha fault days (``python benchmarks/bench_rank_causes.py --no-speed``; docs/guide.md, "With
 metrics"), service level, AC@1 / AC@3 / AC@5 traces only → traces + metrics: OnlineBoutique (20
@@ -468,6 +471,38 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["metric_score", key], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+def _own_time_latency(ev: pd.DataFrame, table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Latency-family evidence kept to the extent the traces put the move in the key's own time.
+
+    A server's request duration is its self time plus the time it waits on its callees (and theirs): where the
+    traces hold the key's spans, each of its latency metrics' evidence (a share of requests above the baseline's
+    q-quantile, beyond chance) is capped at rank_causes' ``slower`` of the key (the share of its spans whose own
+    time rose above the baseline's q-quantile, beyond chance; the best row of the key) — the part of the move its
+    own time explains; the rest is its callees'. Keys without spans in the incident, or with a row whose own time
+    rank_causes could not measure (``slower`` counted on no span: a new operation, one that only calls out), keep
+    theirs: the metric is the only view of that time. Other families are unchanged; a table without these columns changes nothing.
+    """
+    need = {by, "slower", "spans"}
+    if not len(ev) or not need <= set(table.columns):
+        return ev
+    # the spans rank_causes measured ``slower`` on (its _n_slower count): none (every operation new, or only calls
+    # out) -> the traces do not show the key's own time -> the metric stays the only view
+    measured = table["_n_slower"] if "_n_slower" in table.columns else table["spans"]
+    t = table[[by, "slower"]].astype({by: object}).assign(_m=measured.to_numpy(dtype=float))
+    t = t[table["spans"].to_numpy(dtype=float) > 0]
+    g = t.groupby(by, sort=False)
+    own = g["slower"].max().astype(float)[g["_m"].min() > 0]  # a row of the key unmeasured: no cap on the key
+    keyv = ev[by].astype(object)
+    lat = (ev["family"] == "latency").to_numpy(dtype=bool) & keyv.isin(own.index).to_numpy(dtype=bool)
+    if not lat.any():
+        return ev
+    out = ev.copy()
+    cap = np.nan_to_num(keyv[lat].map(own).to_numpy(dtype=float))
+    out.loc[lat, "evidence"] = np.minimum(out.loc[lat, "evidence"].to_numpy(dtype=float), cap)
+    out.attrs = dict(ev.attrs)
+    return out
+
+
 def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: pd.DataFrame,
                          baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0,
                          q: float = 0.95) -> pd.DataFrame:
@@ -509,7 +544,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     by = "host" if level == "host" else "service"
     if by == "host" and "host" not in table.columns:
         raise ArgumentError("rank_causes: level='host' rows have no host column to join metrics on")
-    ev = metric_evidence(metrics, incident, baseline, by=by, prior=prior, q=q)
+    ev = _own_time_latency(metric_evidence(metrics, incident, baseline, by=by, prior=prior, q=q), table, by)
     sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
     sc = sc.rename(columns={"metric_score": "metrics", "top_metric": "metric_top", "top_metric_name": "metric_top_name",
                             "moved": "metrics_moved", "steady": "metrics_steady"})

@@ -242,5 +242,7 @@ def test_redact_a_metrics_frame_attributes_resource_and_exemplars():
     assert out.loc[0, "exemplars"][0]["attributes"] == {"user.email": "****"} and out.loc[0, "exemplars"][0]["trace_id"] == "a" * 32
     assert m.loc[0, "exemplars"][0]["attributes"] == {"user.email": "ann@example.com"}  # the input is not modified
     tk.validate_metrics(out)
-    with pytest.raises(tk.TraceKitError, match="spans, logs or metrics"):
+    with pytest.raises(tk.SpansSchemaError, match="spans, logs or metrics"):  # a schema error, a ValueError too
         tk.redact(pd.DataFrame({"x": [1]}), keys=["user.*"])
+    with pytest.raises(ValueError, match="missing columns trace_id, span_id, service"):
+        tk.find_pii(pd.DataFrame({"x": [1]}))

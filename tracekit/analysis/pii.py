@@ -48,6 +48,7 @@ import pandas as pd
 
 from ..core.nested import map_leaves, to_text
 from ..errors import TraceKitError
+from ..schema import SpansSchemaError
 
 __all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
 
@@ -341,12 +342,12 @@ def _text_of(v: Any) -> str:
 
 def _need(spans: pd.DataFrame) -> None:
     if not isinstance(spans, pd.DataFrame):
-        raise TraceKitError(f"expected a spans DataFrame, got {type(spans).__name__}")
+        raise SpansSchemaError(f"expected a spans DataFrame, got {type(spans).__name__}")
     if {"name", "value", "exemplars"} <= set(spans.columns):  # a metrics frame
         return
     missing = [c for c in ("trace_id", "span_id", "service") if c not in spans.columns]
     if missing:
-        raise TraceKitError(f"expected a spans, logs or metrics frame; the frame is missing columns {', '.join(missing)}")
+        raise SpansSchemaError(f"expected a spans, logs or metrics frame; the frame is missing columns {', '.join(missing)}")
 
 
 def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:

@@ -384,7 +384,10 @@ def test_spanset_operators_agree_with_a_naive_walk(rows, qa, op, qb):
 @given(forests())
 def test_intervals_are_the_descendant_relation(rows):
     spans = _to_frame(rows)
-    left, right = tk.core.tree.span_tree(spans).intervals()
+    tree = tk.core.tree.span_tree(spans)
+    left, right = tree.intervals()
+    marked = np.array([r["dur"] % 2 == 1 for r in rows], dtype=bool)
+    below = tree.below(marked)  # the shared "some descendant is marked" kernel (early_stops, TraceQL's <<)
     for i in range(len(rows)):
         desc = {j for j in range(len(rows)) if left[i] < left[j] <= right[i]}
         walk = set()
@@ -396,6 +399,7 @@ def test_intervals_are_the_descendant_relation(rows):
                     break
                 p = rows[p]["parent"]
         assert desc == walk
+        assert bool(below[i]) == any(marked[j] for j in walk)
 
 
 # ---------------------------------------------------------------------------------- real files

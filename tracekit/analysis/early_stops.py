@@ -135,13 +135,7 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     chance = np.full(n, np.nan)
     chance[known] = ((singles + 1.0) / (steps_of + 1.0))[pos[known]]
     # a stop below the call it stopped after explains it: stops propagated up the tree, deepest first
-    tree = a["tree"]
-    below = np.zeros(n, dtype=bool)
-    depth = tree.depth
-    par = tree.parent
-    for d in range(int(depth.max()) if n else 0, 0, -1):
-        idx = np.flatnonzero((depth == d) & (par >= 0))
-        np.logical_or.at(below, par[idx], stopped[idx] | below[idx])
+    below = a["tree"].below(stopped)
     lc = a["last_child"]
     explained = (lc >= 0) & (stopped[np.maximum(lc, 0)] | below[np.maximum(lc, 0)])
     es = pd.DataFrame({"stopped": stopped, "origin": stopped & ~explained, "chance": chance}, index=spans.index)

@@ -127,6 +127,25 @@ class SpanTree:
             self._children.extend((offsets, order))
         return self._children[0], self._children[1]
 
+    def below(self, mask: np.ndarray) -> np.ndarray:
+        """Per row: some strict descendant is a ``mask`` row (bool). One interval count over
+        :meth:`intervals`, linear in spans; rows on or under a parent cycle have no descendants.
+
+        >>> import tracekit as tk
+        >>> spans = tk.spans_from_columns({
+        ...     "trace_id": ["0" * 31 + "1"] * 4, "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16],
+        ...     "parent_id": [None, "a" * 16, "b" * 16, "a" * 16], "service": ["api"] * 4, "name": ["x"] * 4,
+        ...     "start": [0, 1, 2, 3], "end": [9, 4, 3, 5]})
+        >>> span_tree(spans).below(np.array([False, False, True, False])).tolist()
+        [True, True, False, False]
+        """
+        left, right = self.intervals()
+        ok = left >= 0
+        marked = np.zeros(int(right.max(initial=-1)) + 2, dtype=np.int64)
+        marked[left[np.asarray(mask, dtype=bool) & ok] + 1] = 1
+        cs = np.cumsum(marked)  # cs[k]: marked rows numbered below k
+        return ok & (cs[np.maximum(right, 0) + 1] - cs[np.maximum(left, 0) + 1] > 0)
+
     def intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """Pre-order (Euler tour) numbering of every row, as ``(left, right)`` int64 arrays.
 

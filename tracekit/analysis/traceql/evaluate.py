@@ -458,13 +458,7 @@ class Evaluator:
         return ok & (cover[np.maximum(left, 0)] > 0)
 
     def ancestor_of(self, x: np.ndarray) -> np.ndarray:
-        left, right = self.tree.intervals()
-        ok = left >= 0
-        size = int(right.max(initial=-1)) + 1
-        ind = np.zeros(size + 1, dtype=np.int64)
-        ind[left[x & ok] + 1] = 1
-        cs = np.cumsum(ind)  # cs[k] = marked rows with pre-order number < k
-        return ok & (cs[np.maximum(right, 0) + 1] - cs[np.maximum(left, 0) + 1] > 0)
+        return self.tree.below(x)
 
     def pipeline(self, p: Pipeline, domain: np.ndarray, extras: dict) -> Result:
         mask = domain.copy()

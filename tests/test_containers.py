@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracekit.io.containers import LazyColumn, NotCovered, ObjectSource, attribute_source
+from tracekit.io.containers import LazyColumn, NotCovered, ObjectSource, attribute_source, join_raws
 from tracekit.io.otlp import decode_attributes
 
 
@@ -60,6 +60,15 @@ def test_key_reads_build_nothing_and_give_own_copies_of_nested_values():
     assert col[5]["tags"] == ["p", "q"]
     assert not col.built()[[0, 1, 2, 3, 4]].any()
     assert col.heads_present(("m",)).tolist() == [False, False, False, True, False, True]
+
+
+def test_rows_given_as_a_tuple_are_rows_and_the_joined_pair_the_same_cells():
+    raws = [None if i == 1 else _kvs(d) for i, d in enumerate(ROWS)]
+    as_tuple = LazyColumn(attribute_source(tuple(raws), "f.jsonl", "attributes"), np.arange(len(ROWS)))
+    pair = LazyColumn(attribute_source(join_raws(raws), "f.jsonl", "attributes"), np.arange(len(ROWS)))
+    assert as_tuple.to_numpy().tolist() == pair.to_numpy().tolist() == ROWS
+    two = (_kvs({"a": "x"}), _kvs({"n": 1}))  # two rows, not (joined bytes, lengths)
+    assert LazyColumn(attribute_source(two, "f", "attributes"), np.arange(2)).to_numpy().tolist() == [{"a": "x"}, {"n": 1}]
 
 
 def test_a_changed_cell_is_what_key_reads_see():

@@ -545,7 +545,9 @@ def attribute_source(raws: Sequence[Any], file: str, column: str,
     :func:`tracekit.io.otlp.decode_attributes` reads the same lists). A list ``decode`` does not
     take raises :class:`NotCovered` now, at read time: a cell built later cannot fail.
     """
-    joined, lens = raws if isinstance(raws, tuple) else join_raws(raws)
+    joined_pair = (isinstance(raws, tuple) and len(raws) == 2 and isinstance(raws[0], (bytes, bytearray))
+                   and isinstance(raws[1], np.ndarray))
+    joined, lens = raws if joined_pair else join_raws(raws)  # a tuple of raw lists is rows, not a pair
     n = len(lens)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])

@@ -137,7 +137,7 @@ def _shape(fa: pd.DataFrame, fb: pd.DataFrame, s: str) -> int:
 
 
 def study(system: str) -> pd.DataFrame:
-    spans, faults = B.load_day(system)
+    spans, faults = B.load_day(B.day_of(system))
     w = B.Windows(spans)
     rows = []
     for f in faults:

@@ -173,7 +173,7 @@ def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):
     b = _bench()
     ranks = []
     for system, times in NEZHA_FAULTS.items():
-        day = b.DAYS[system]
+        day = b.day_of(system, nezha)
         hours = sorted({t[:2] for t in times})
         # only the minute files around the chosen faults (quick), read as the benchmark reads them
         files = sorted(p for p in (nezha / "rca_data" / day / "trace").glob("*.csv.gz")
@@ -189,7 +189,7 @@ def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):
 
 
 def _faults(nezha: Path, b, system: str) -> list[dict]:
-    day = b.DAYS[system]
+    day = b.day_of(system, nezha)
     fl = json.loads((nezha / "rca_data" / day / f"{day}-fault_list.json").read_text())
     return [dict(time=pd.Timestamp(f["inject_time"], tz="UTC"), pod=f["inject_pod"], type=f["inject_type"])
             for hour in fl.values() for f in hour]
@@ -200,6 +200,44 @@ def test_nezha_reader_rule():
     assert b.service_of_pod("cartservice-579b9bff58-t2dbm") == "cartservice"
     assert b.service_of_pod("ts-verification-code-service-7b6dc75c45-2z9p2") == "ts-verification-code-service"
     assert isinstance(Path(b.NEZHA), Path)
+
+
+def test_nezha_log_lines_of_every_shape_give_their_level():
+    """The benchmark's log reader takes the level from logback lines (TrainTicket), JSON loggers (Go, Python,
+    Node's numeric pino levels) and plain lines, so days of other systems in Nezha's layout read too."""
+    b = _bench()
+    logback = ("09:31:02.120 ERROR c.s.ContactsController#57 TraceID: 5f2a SpanID: 9c1b "
+               "[getContactsByContactsId][Contacts not found]")
+    assert b.level_and_body(logback) == ("ERROR", "c.s.ContactsController#57 [getContactsByContactsId][Contacts not found]")
+    assert b.level_and_body('{"severity":"warning","message":"cart empty","timestamp":"x"}') == ("warning", "cart empty")
+    assert b.level_and_body('{"level":50,"msg":"conversion failed","pid":1}') == ("ERROR", "conversion failed")
+    assert b.level_and_body('{"levelname":"INFO","message":"sent"}') == ("INFO", "sent")
+    assert b.level_and_body("2022-08-22 03:53:54 WARN  AdService - no ads for category") == (
+        "WARN", "2022-08-22 03:53:54 WARN  AdService - no ads for category")
+    assert b.level_and_body("plain words only") == (None, "plain words only")
+    assert b.level_and_body('{"broken json') == (None, '{"broken json')
+
+
+def test_nezha_days_are_found_in_the_layout(tmp_path, real_traces):
+    """Any day in Nezha's layout is scored by the benchmark: found by its fault list and trace CSVs, its system
+    told from the pods (no day list to edit)."""
+    b = _bench()
+    for day, pods in (("2031-01-02", ["ts-order-service-5d9c7b9d8f-abcde", "ts-ui-dashboard-6b8f9c7d5-x2k4p"]),
+                      ("2031-01-03", ["frontend-6b8f9c7d5-x2k4p", "cartservice-579b9bff58-t2dbm"]),
+                      ("2031-01-04", ["shop-6b8f9c7d5-x2k4p"])):
+        d = tmp_path / "rca_data" / day
+        (d / "trace").mkdir(parents=True)
+        pd.DataFrame({"PodName": pods, "TraceID": ["t"] * len(pods)}).to_csv(d / "trace" / "10_00_trace.csv.gz", index=False)
+        (d / f"{day}-fault_list.json").write_text("{}")
+    (tmp_path / "rca_data" / "2031-01-05" / "trace").mkdir(parents=True)  # no fault list: not a fault day
+    assert b.nezha_days(tmp_path) == {"2031-01-02": "TrainTicket", "2031-01-03": "OnlineBoutique",
+                                      "2031-01-04": "2031-01-04"}
+    assert b.day_of("OnlineBoutique", tmp_path) == "2031-01-03"
+    with pytest.raises(FileNotFoundError, match="no Sock Shop fault day"):
+        b.day_of("Sock Shop", tmp_path)
+    nezha = real_traces / "nezha" / "fault-days"
+    if nezha.is_dir():
+        assert b.nezha_days(nezha) == {"2022-08-22": "OnlineBoutique", "2023-01-29": "TrainTicket"}
 
 
 @pytest.mark.slow  # 33.2 s in the fast lane (2 loaded cores, issue 28)

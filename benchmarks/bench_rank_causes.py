@@ -466,8 +466,10 @@ def every_signal(res: pd.DataFrame, logs_res: pd.DataFrame | None) -> pd.DataFra
         lr = logs_res[logs_res["method"] == last].assign(signals=lambda d: d["method"].map(
             lambda m: "traces + logs + metrics" if "metrics" in m else "traces + logs"), order=2)
         pick = pd.concat([pick, lr[key + ["day", "type", "rank", "signals", "order"]]], ignore_index=True)
-    pick = pick.dropna(subset=["rank"]).sort_values("order").groupby(key, sort=False).tail(1)
-    return pick.assign(setting="every signal the folder has")
+    # the richest setting that scored the fault; a fault no setting could score (no traces in a window) stays, as
+    # "no traces", rather than vanishing from the count
+    pick = pick.assign(scored=pick["rank"].notna()).sort_values(["scored", "order"], kind="stable")
+    return pick.groupby(key, sort=False).tail(1).drop(columns="scored").assign(setting="every signal the folder has")
 
 
 def speed(n: int) -> None:

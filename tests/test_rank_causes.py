@@ -218,6 +218,26 @@ def test_nezha_log_lines_of_every_shape_give_their_level():
     assert b.level_and_body('{"broken json') == (None, '{"broken json')
 
 
+def test_every_signal_keeps_each_fault_once_with_its_richest_setting():
+    b = _bench()
+    t = pd.Timestamp("2023-01-29 08:43", tz="UTC")
+    res = pd.DataFrame({"system": "TT", "time": [t, t, t + pd.Timedelta("9min"), t + pd.Timedelta("9min"),
+                                                 t + pd.Timedelta("18min"), t + pd.Timedelta("18min")],
+                        "service": ["a", "a", "b", "b", "c", "c"], "type": "exception",
+                        "rank": [5.0, 4.0, 3.0, 2.0, np.nan, np.nan],
+                        "signals": ["traces only", "traces + metrics"] * 3})
+    logs_res = pd.DataFrame({"system": "TT", "day": "2023-01-29", "time": [t, t], "service": ["a", "a"],
+                             "type": "exception", "rank": [3.0, 1.0],
+                             "method": ["traces + logs, fault-free minute", "traces + logs + metrics, as the row above"]})
+    pick = b.every_signal(res, logs_res).set_index("service")
+    assert sorted(pick.index) == ["a", "b", "c"]  # each fault once, the unscorable one kept
+    assert pick.loc["a", "signals"] == "traces + logs + metrics" and pick.loc["a", "rank"] == 1
+    assert pick.loc["b", "signals"] == "traces + metrics" and pick.loc["b", "rank"] == 2
+    assert np.isnan(pick.loc["c", "rank"])
+    table = b.ac_table(pick.reset_index(), ["system"])
+    assert table.loc["TT", "faults"] == 2 and table.loc["TT", "no traces"] == 1
+
+
 def test_nezha_days_are_found_in_the_layout(tmp_path, real_traces):
     """Any day in Nezha's layout is scored by the benchmark: found by its fault list and trace CSVs, its system
     told from the pods (no day list to edit)."""

@@ -243,6 +243,8 @@ class _Logs:
                     if type(sl) is not dict:
                         raise _Bad(f"expected a ScopeLogs object, got {short(sl)}")
                     scope = sl.get("scope") or sl.get("instrumentationLibrary")
+                    if scope is not None and type(scope) is not dict and scope != []:
+                        raise _Bad(f"scope must be an object, got {short(scope)}")  # as the span reader says
                     res_j = resource
                     if type(scope) is dict and (scope.get("name") or scope.get("version") or scope.get("attributes")):
                         res_j = dict(resource)
@@ -577,6 +579,8 @@ def _json_time(t: Any) -> Any:
     if type(t) is bool:
         raise _Bad(f"time must be a number or a string, got {short(t)}")
     if type(t) in (int, float):
+        if type(t) is float and not math.isfinite(t):  # NaN / Infinity: Python's json module reads them
+            raise _Bad(f"time must be a finite number, got {t}")
         a = abs(t)
         scale = 1_000_000_000 if a < 1e11 else 1_000_000 if a < 1e14 else 1_000 if a < 1e17 else 1
         # float seconds or ms: rounded to the microsecond (a double holds no finer digit of a 2020s time)
@@ -613,6 +617,9 @@ def _ns_series(values: list | np.ndarray) -> pd.Series:
     return pd.Series(arr.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
 
 
+_NS_MIN, _NS_MAX = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+
+
 def _times(values: list) -> tuple[pd.Series, np.ndarray]:
     """Times given as int ns, strings or None → a timestamp column, and which strings are no time."""
     n = len(values)
@@ -622,7 +629,9 @@ def _times(values: list) -> tuple[pd.Series, np.ndarray]:
         return _ns_series(values), bad
     ints = list(values)
     parsed = pd.to_datetime(pd.Series([values[i] for i in strs], dtype=object), utc=True, format="ISO8601",
-                            errors="coerce").astype("datetime64[ns, UTC]")
+                            errors="coerce")
+    # a time pandas parses in a coarser unit but beyond datetime64[ns] (year -1, 9999) is tried below, then named
+    parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX)).astype("datetime64[ns, UTC]")
     got = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
     nat = np.iinfo(np.int64).min
     for j, i in enumerate(strs):

@@ -355,6 +355,8 @@ class _Reader:
                 if type(sm) is not dict:
                     raise _Bad(f"a ScopeMetrics must be an object, got {short(sm)}")
                 scope = sm.get("scope") or sm.get("instrumentationLibrary") or {}
+                if type(scope) is not dict:
+                    raise _Bad(f"scope must be an object, got {short(scope)}")
                 res = dict(resource)
                 if scope.get("name"):
                     res["otel.scope.name"] = scope["name"]
@@ -398,7 +400,7 @@ class _Reader:
         temporality = None
         if kind in ("sum", "histogram", "exponential_histogram"):
             t = data.get("aggregationTemporality", 0)
-            temporality = _TEMPORALITY.get(t)
+            temporality = _TEMPORALITY.get(t) if type(t) in (int, str) else None  # not a bool (True == 1), dict, list
             if temporality is None:
                 self.problem(f"aggregationTemporality must be 0, 1 or 2 (or its enum name), got {short(t)}", file,
                              where(f"{path}.{key}"))
@@ -572,7 +574,7 @@ class _Reader:
                     raise _Bad("Timestamps and Values must be lists")
                 if len(ts) != len(vs):
                     raise _Bad(f"{len(ts)} Timestamps for {len(vs)} Values")
-                rid = r.get("Id")
+                rid, label, status = (_cw_str(r, k) for k in ("Id", "Label", "StatusCode"))
                 q = (queries or {}).get(rid) or {}
                 times = [_cw_time(t, f"Timestamps[{j}]") for j, t in enumerate(ts)]
                 vals = [_num(v, f"Values[{j}]") for j, v in enumerate(vs)]
@@ -580,10 +582,10 @@ class _Reader:
                 self.problem(str(e), file, where(rpath))
                 continue
             dims = dict(q.get("dimensions") or {})
-            attrs = {**dims, "cloudwatch.id": rid, "cloudwatch.status_code": r.get("StatusCode")}
+            attrs = {**dims, "cloudwatch.id": rid, "cloudwatch.status_code": status}
             if q.get("stat"):
                 attrs["cloudwatch.stat"] = q["stat"]
-            name = q.get("name") or r.get("Label") or rid or "?"
+            name = q.get("name") or label or rid or "?"
             service, host = _cw_keys(dims)
             res = {"cloudwatch.namespace": q["namespace"]} if q.get("namespace") else {}
             for t, v in zip(times, vals, strict=True):
@@ -596,11 +598,16 @@ class _Reader:
         if type(dps) is not list:
             self.problem(f"Datapoints must be a list, got {short(dps)}", file, where(path + "Datapoints"))
             return
-        label = value.get("Label") or "?"
+        try:
+            label = _cw_str(value, "Label") or "?"
+        except _Bad as e:
+            self.problem(str(e), file, where(path + "Label"))
+            return
         for i, d in enumerate(dps):
             try:
                 if type(d) is not dict:
                     raise _Bad(f"a datapoint must be an object, got {short(d)}")
+                unit = _cw_str(d, "Unit")
                 if "Timestamp" not in d:
                     raise _Bad("datapoint has no Timestamp")
                 t = _cw_time(d["Timestamp"], "Timestamp")
@@ -619,7 +626,7 @@ class _Reader:
                 self.problem(str(e), file, where(f"{path}Datapoints[{i}]"))
                 continue
             value_ = stats.get("Average", next(iter(stats.values()), math.nan) if len(stats) == 1 else math.nan)
-            self.row(time=t, start_time=t, name=label, unit=d.get("Unit"), kind="summary", value=value_,
+            self.row(time=t, start_time=t, name=label, unit=unit, kind="summary", value=value_,
                      count=stats.get("SampleCount"), sum=stats.get("Sum"), min=stats.get("Minimum"),
                      max=stats.get("Maximum"), quantiles=quant or None, service="unknown_service", host=None,
                      attributes={k: v for k, v in ext.items() if k not in {f"p{q * 100:g}" for q in quant}},
@@ -771,18 +778,29 @@ def _fast_buckets(bc: Any, eb: Any) -> dict:
     return {"bounds": bounds, "counts": counts}
 
 
+def _cw_str(d: dict, key: str) -> str | None:
+    """A CloudWatch output's text field (Id, Label, StatusCode, Unit), None when absent or null."""
+    v = d.get(key)
+    if v is not None and type(v) is not str:
+        raise _Bad(f"{key} must be a string, got {short(v)}")
+    return v
+
+
 def _cw_time(x: Any, what: str) -> int:
     """A CloudWatch timestamp (ISO 8601 text from the CLI, a datetime from boto3, epoch seconds) as ns."""
     try:
         if isinstance(x, (int, float)) and not isinstance(x, bool):
-            return int(round(float(x) * 1e9))
-        t = pd.Timestamp(x)
+            v = int(round(float(x) * 1e9))
+        else:
+            t = pd.Timestamp(x)
+            if t is pd.NaT:
+                raise _Bad(f"{what} must be a time, got {short(x)}")
+            v = int((t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).value)
     except (ValueError, TypeError, OverflowError):
         raise _Bad(f"{what} must be a time (ISO 8601), got {short(x)}") from None
-    if t is pd.NaT:
-        raise _Bad(f"{what} must be a time, got {short(x)}")
-    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-    return int(t.value)
+    if not 0 <= v < 2**63:  # the frame's times are ns since 1970 in int64, as every reader's
+        raise _Bad(f"{what} {short(x)} is out of range (before 1970 or after 2262)")
+    return v
 
 
 #: CloudWatch dimensions naming the host and the service, most specific first

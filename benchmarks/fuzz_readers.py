@@ -1,5 +1,5 @@
 """Nightly-sized fuzzing of the readers: the strategies and properties of tests/test_fuzz_readers.py
-with many more examples (random, not derandomized), and a tally of what the readers did.
+(spans) and tests/test_fuzz_signals.py (read_logs, read_metrics) with many more examples (random, not derandomized), and a tally of what the readers did.
 
     python benchmarks/fuzz_readers.py                 # 5,000 examples per property and format
     python benchmarks/fuzz_readers.py --examples 200  # quick
@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 import tracekit as tk  # noqa: E402
+from tests import test_fuzz_signals as signals  # noqa: E402
 from tests.test_fuzz_readers import READERS, check_loads_or_format_error, fuzzed_source, one_bad_line  # noqa: E402
 from tracekit.errors import TraceFormatError  # noqa: E402
 from tracekit.io.sniff import read  # noqa: E402
@@ -79,6 +80,52 @@ def run_format(fmt: str, conf: settings) -> int:
     return rc
 
 
+def run_signal(sig: str, conf: settings) -> int:
+    """The properties of tests/test_fuzz_signals.py for read_logs / read_metrics."""
+    reader, validate, _ = signals.SIGNALS[sig]
+    tally: Counter = Counter()
+
+    @conf
+    @given(source=signals.fuzzed(sig))
+    def loads_or_error(source):
+        tally["n"] += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader(source)
+                tally["loaded"] += 1
+            except TraceFormatError:
+                tally["error"] += 1
+        signals.check(sig, source)
+
+    @conf
+    @given(case=signals.one_bad_line(sig))
+    def valid_lines_load(case):
+        data, _m, others = case
+        tally["n2"] += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = reader(data, errors="skip")
+        validate(df)
+        counts = df["service"].value_counts()
+        per_line = 1 if sig == "logs" else 5
+        assert all(counts.get(s, 0) == per_line for s in others)
+
+    rc = 0
+    for name, fn, key in (("loads or TraceFormatError", loads_or_error, "n"),
+                          ("skip keeps every valid line", valid_lines_load, "n2")):
+        t0 = time.perf_counter()
+        try:
+            fn()
+        except Exception:  # a property failed: hypothesis printed the falsifying example
+            traceback.print_exc()
+            rc = 1
+        dt = time.perf_counter() - t0
+        extra = f"{tally['loaded']:,} | {tally['error']:,} |" if key == "n" else " | |"
+        print(f"| {name} | {sig} | {tally[key]:,} | {extra} | {dt:.0f} |", flush=True)
+    return rc
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--examples", type=int, default=5000)
@@ -91,6 +138,8 @@ def main() -> int:
     rc = 0
     for fmt in ("otlp", "xray"):
         rc |= run_format(fmt, conf)
+    for sig in ("logs", "metrics"):
+        rc |= run_signal(sig, conf)
     return rc
 
 

@@ -270,3 +270,27 @@ def test_pages_with_nothing_changed_give_no_score_above_the_noise():
     ranked = [_rank(_pages(600, 100 + s, offset=10_000), _pages(600, s)) for s in SEEDS[:3]]
     assert max(float(rc["score"].max()) for rc in ranked) < NOISE
     assert max(float(rc["shape"].max()) for rc in ranked) == 0
+
+
+def test_the_waiting_words_give_the_wait_at_the_end_the_evidence_counts():
+    """The waiting evidence counts a slow hop at the end its neighbours corroborate: at the callee (db, +3 ms on
+    every call into it) its callers wait longer outside it; at a starved caller (c1, +3 ms around each of its
+    calls) it waits longer outside its callees while its own callers wait as before. The hypothesis says both
+    waits, so a caller blamed for slow hops is not described by its callers' unchanged wait alone."""
+    import re
+
+    def waits(text: str) -> tuple[float, float]:
+        m = re.search(r"its callers wait ([+-][\d.,]+) ms outside it, it waits ([+-][\d.,]+) ms outside its callees", text)
+        assert m, text
+        return float(m.group(1).replace(",", "")), float(m.group(2).replace(",", ""))
+
+    base = _system(600, 0)
+    rc = _rank(_system(600, 100, delay_ms=3.0, offset=10_000), base)
+    into, out = waits(rc.loc["db", "hypothesis"])
+    assert into > 2.0 and abs(out) < 0.5  # each request calls db at least once: +3 ms or more per request
+    inc = _system(600, 100, offset=10_000)
+    late = (inc["kind"].astype(str) == "client") & (inc["service"].astype(str) == "c1")
+    inc.loc[late, "end"] = inc.loc[late, "end"] + pd.Timedelta(3, "ms")
+    rc = _rank(inc, base)
+    into, out = waits(rc.loc["c1", "hypothesis"])
+    assert out > 1.0 and abs(into) < 0.5  # c1 is on some requests: per request of all routes, +2 ms here

@@ -675,6 +675,12 @@ def rank_causes(
     self_b = per_key(~np.isnan(b.self_ms), kb, np.nan_to_num(b.self_ms) * b.w) / b.n_req
     wa = np.bincount(ka[a.cross], weights=np.nan_to_num(a.gap[a.cross]) * a.w[a.cross], minlength=n_k) / a.n_req
     wb = np.bincount(kb[b.cross], weights=np.nan_to_num(b.gap[b.cross]) * b.w[b.cross], minlength=n_k) / b.n_req
+    # the same waits at the caller's end (what the component waits outside its callees): the waiting evidence counts
+    # a slow hop at either end, so the words give both
+    wo_a = np.bincount(ka[np.maximum(a.parent, 0)][a.cross], weights=np.nan_to_num(a.gap[a.cross]) * a.w[a.cross],
+                       minlength=n_k) / a.n_req
+    wo_b = np.bincount(kb[np.maximum(b.parent, 0)][b.cross], weights=np.nan_to_num(b.gap[b.cross]) * b.w[b.cross],
+                       minlength=n_k) / b.n_req
     n_orig = int(a.origin.sum())
     origin_share = per_key(a.origin, ka, a.w) / float(a.w[a.origin].sum()) if n_orig else np.zeros(n_k)
 
@@ -688,6 +694,7 @@ def rank_causes(
     table["baseline_spans"] = spans_b
     table["delta_self_ms"] = self_a - self_b
     table["delta_wait_ms"] = wa - wb
+    table["_wait_out_ms"] = wo_a - wo_b
     table["error_origin_share"] = origin_share
     table["evidence_operation"] = pd.array(worst_op, dtype="string")
     for e, (x_, n_) in counts.items():  # the counts behind the words (dropped from the result below)
@@ -939,8 +946,8 @@ _PHRASES = {
     "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
               "{v:.2f}; self time {self} per request, all routes)",
     "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the call pair's normal limit "
-               "in the baseline (its p{qq}, or median + 3 robust SDs when lower), score {v:.2f}; callers wait {wait} "
-               "per request, all routes)",
+               "in the baseline (its p{qq}, or median + 3 robust SDs when lower), score {v:.2f}; per request of all routes, "
+               "its callers wait {wait} outside it, it waits {wait_out} outside its callees)",
     "extra": "it makes or serves calls the baseline's rate does not explain ({x} {op}calls where the baseline's rate "
              "per request predicts {n}, score {v:.2f}: a new operation, retries or cold starts)",
     "vanished": "calls it usually makes or serves are missing ({x} {op}calls where the baseline's rate per request "
@@ -967,7 +974,8 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
                                state=r["_stop_state"].replace(" | ", " after ").replace(" after START", " before any call"))
            if e == "shape" and r.get("_stop_state") else _PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
                               op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
-                              wait=_fmt_ms(r["delta_wait_ms"]), o=_n(float(r.get("_origins", 0.0))),
+                              wait=_fmt_ms(r["delta_wait_ms"]), wait_out=_fmt_ms(r.get("_wait_out_ms", np.nan)),
+                              o=_n(float(r.get("_origins", 0.0))),
                               oall=_n(float(r.get("_origins_all", 0.0))))
            for v, e in parts[:2]]
     cp = r.get("delta_cp_ms")

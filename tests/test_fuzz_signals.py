@@ -252,3 +252,20 @@ def test_a_scope_that_is_not_an_object_is_named_for_logs_as_for_spans():
     doc["resourceLogs"][0]["scopeLogs"][0]["scope"] = ["lib"]
     with pytest.raises(TraceFormatError, match="scope must be an object"):
         tk.read_logs(doc)
+
+
+@pytest.mark.parametrize("reader, doc", [(tk.read_logs, "logs"), (tk.read_metrics, "metrics"), (tk.read_otlp, "spans")])
+def test_nuls_in_a_damaged_first_line_do_not_lose_the_file(reader, doc):
+    """A first line of ``\\x00n\\x00ull`` looks like UTF-16 by where its NULs fall (RFC 4627's guess) but does not
+    decode as such: the whole file was one skipped record. Read as the bytes it is, the bad line is named and the
+    other lines load."""
+    from .test_fuzz_readers import otlp_doc, otlp_span
+
+    lines = [orjson.dumps(_line_doc(doc, i) if doc != "spans" else otlp_doc([otlp_span(i)])) for i in (1, 2)]
+    data = b"\x00n\x00ull\n" + b"\n".join(lines) + b"\n"
+    with pytest.raises(TraceFormatError, match="line 1"):
+        reader(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = reader(data, errors="skip")
+    assert len(df.attrs["skipped"]) == 1 and len(df) == {"logs": 2, "metrics": 10, "spans": 2}[doc]

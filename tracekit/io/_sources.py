@@ -317,7 +317,8 @@ _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
 def _utf8(data: bytes, name: str) -> bytes:
     """UTF-16 or UTF-32 text (by its byte-order mark, or without one by where the NULs of its first four
     bytes fall, as RFC 4627 detects it: JSON starts with an ASCII character) re-encoded as UTF-8; other
-    data as it is. Windows PowerShell's ``>`` writes UTF-16 with a BOM."""
+    data as it is, and so is data guessed (without a BOM) to be UTF-16 or UTF-32 that does not decode as such:
+    NULs in a damaged first line. Windows PowerShell's ``>`` writes UTF-16 with a BOM."""
     enc, skip = None, 0
     for bom, e in _BOMS:
         if data.startswith(bom):
@@ -334,6 +335,8 @@ def _utf8(data: bytes, name: str) -> bytes:
     try:
         return data[skip:].decode(enc).encode("utf-8", "surrogatepass")
     except UnicodeDecodeError as exc:
+        if not skip:  # no BOM: the guess from NULs was wrong (a damaged first line); read the bytes as they are,
+            return data  # so each bad line is named and, with errors="skip", the others load
         raise TraceFormatError(f"file looks like {enc.upper()} text but is not valid {enc.upper()} "
                                f"(byte {exc.start + skip:,}: {exc.reason})", file=name) from None
 

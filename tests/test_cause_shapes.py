@@ -294,3 +294,27 @@ def test_the_waiting_words_give_the_wait_at_the_end_the_evidence_counts():
     rc = _rank(inc, base)
     into, out = waits(rc.loc["c1", "hypothesis"])
     assert out > 1.0 and abs(into) < 0.5  # c1 is on some requests: per request of all routes, +2 ms here
+
+
+def _one_db_operation_per_caller(spans: pd.DataFrame) -> pd.DataFrame:
+    """db's server spans named after their caller (c0 calls db's query0, c1 query1, ...): each of db's operations
+    has one caller."""
+    out = spans.copy()
+    caller = out["parent_id"].map(out.set_index("span_id")["service"]).astype(object)
+    db = (out["service"] == "db").to_numpy()
+    out.loc[db, "name"] = ("query" + caller[db].str[1:]).to_numpy()
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_at_operation_level_a_delayed_service_is_judged_as_one_end(seed):
+    """+3 ms on every call into ``db``, ranked by operation, where each of db's operations has one caller (c0 calls
+    query0, c1 query1, c2 query2). At that grain no hop corroborated another: each caller's ``call db`` kept its
+    slow hops as db's operation did (tied, 0.46 each). Judged among services (a pod's network, a service's CPU are
+    shared by its operations) db's other callers corroborate db: its three operations come first and the callers'
+    client operations keep what their other hops (into own0-2, not slow) corroborate — nothing."""
+    rc = tk.rank_causes(_one_db_operation_per_caller(_system(600, 100 + seed, delay_ms=3.0, offset=10_000)),
+                        _one_db_operation_per_caller(_system(600, seed)), level="operation",
+                        n_boot=1, lift_rows=0, window=None).set_index(["service", "name"])
+    assert set(rc.index[:3]) == {("db", f"query{c}") for c in range(3)} and rc.iloc[2]["waiting"] > 0.8
+    assert rc.loc[[(f"c{c}", "call db") for c in range(3)], "score"].max() < NOISE

@@ -26,7 +26,8 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   share of the pair's baseline gaps above the limit, by order statistics), counted at the end of the call
   its neighbouring hops corroborate (:func:`tracekit.analysis.hop_blame.shared_end_weights`: the callee
   when its other callers wait too, the caller when its calls into other callees do; both ends when neither
-  or both are — a delay on one link). Counted whole at both ends, the three callers of a callee with a
+  or both are — a delay on one link; at operation level the ends are judged by service, as a pod's network
+  and a service's CPU are shared by its operations). Counted whole at both ends, the three callers of a callee with a
   delayed interface scored 0.46 each beside its 0.93 (generated, ``tests/test_cause_shapes.py``); now at
   most 0.04; on Nezha's frontend CPU fault (03:53) the runner-up fell from 0.99 (adservice, 0.02 behind
   frontend's 1.01) to 0.48. The cap: a
@@ -441,6 +442,8 @@ def rank_causes(
     ocode, ouniq = _codes(np.concatenate([a.svc, b.svc]), np.concatenate([a.name, b.name]))
     oa, ob = ocode[:a.n], ocode[a.n:]
     n_o = int(ocode.max()) + 1 if len(ocode) else 0
+    svc_code_a, svc_uniq = pd.factorize(pd.Series(a.svc, dtype=object).fillna("\x00<NA>"), sort=False)
+    n_svc = max(len(svc_uniq), 1)
     # the evidence is scored per operation of each component (the component's own spans of that operation)
     # and a component takes the evidence of its most abnormal operation: a fault in one operation of a
     # service or host is not diluted by the service's or host's other, normal operations
@@ -509,9 +512,13 @@ def rank_causes(
         # its other callers wait too, the caller when its calls into other callees do; components by key
         from ..analysis.hop_blame import shared_end_weights
 
-        cr_key, ce_key = ka[np.maximum(a.parent, 0)][a.cross], ka[a.cross]
+        # judged among services at operation level: a pod's network or a service's CPU is shared by its operations
+        # (each caller's client span is an operation of its own; where each of a delayed service's operations has
+        # one caller, no hop corroborated another at that grain and every caller kept its slow hops)
+        corr, n_corr = (ka, n_k) if level != "operation" else (svc_code_a, n_svc)
+        cr_key, ce_key = corr[np.maximum(a.parent, 0)][a.cross], corr[a.cross]
         w_cr, w_ce = shared_end_weights(cr_key, ce_key, gex.astype(float), np.where(gok, gp / np.maximum(gw, 1e-12), 0.0),
-                                        n_k, weights=np.where(gok, gw, 0.0))
+                                        n_corr, weights=np.where(gok, gw, 0.0))
         x = per_sub(gex, callee_k, gw * w_ce) + per_sub(gex & (caller_k != callee_k), caller_k, gw * w_cr)
         n = per_sub(gok, callee_k, gw) + per_sub(gok & (caller_k != callee_k), caller_k, gw)
         e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)

@@ -269,3 +269,14 @@ def test_nuls_in_a_damaged_first_line_do_not_lose_the_file(reader, doc):
         warnings.simplefilter("ignore")
         df = reader(data, errors="skip")
     assert len(df.attrs["skipped"]) == 1 and len(df) == {"logs": 2, "metrics": 10, "spans": 2}[doc]
+
+
+def test_a_cloudwatch_timestamp_beyond_int64_nanoseconds_is_named():
+    doc = {"events": [{"timestamp": 9_223_372_036_855, "message": "a", "ingestionTime": 9_223_372_036_855},
+                      {"timestamp": 1_704_067_200_000, "message": "b", "ingestionTime": 9_223_372_036_855}]}
+    with pytest.raises(TraceFormatError, match=r"timestamp 9223372036855 is out of range"):
+        tk.read_logs(doc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_logs(doc, errors="skip")
+    assert df["body"].tolist() == ["b"] and df["observed_time"].isna().all()  # an ingestion time beyond it: unknown

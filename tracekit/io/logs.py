@@ -360,11 +360,13 @@ class _Logs:
                 ts = ev.get("timestamp")
                 if type(ts) is not int:
                     raise _Bad(f"timestamp must be milliseconds since the epoch (an integer), got {short(ts)}")
+                if not -(2**63) // 1_000_000 < ts < 2**63 // 1_000_000:
+                    raise _Bad(f"timestamp {ts} is out of range (milliseconds since the epoch, years 1677-2262)")
                 msg = ev.get("message")
                 if type(msg) is not str:
                     raise _Bad(f"message must be a string, got {short(msg)}")
                 ing = ev.get("ingestionTime")
-                ing = ing * 1_000_000 if type(ing) is int else None
+                ing = ing * 1_000_000 if type(ing) is int and abs(ing) < 2**63 // 1_000_000 else None
                 res: dict = {}
                 if group:
                     res["log.group"] = group

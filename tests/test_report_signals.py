@@ -2,7 +2,7 @@
 
 Ground truth by construction: two simulated hours of the same system (seeds 3 and 4, the baseline moved one hour
 earlier); in the incident hour every span of one service (``payments``) logs an ERROR naming a customer's e-mail and
-its CPU metric runs at 80 % instead of 10 %; every other span logs "handled request" on both sides.
+its memory metric runs at 80 % instead of 10 %; every other span logs "handled request" on both sides.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def signals():
     services = sorted(set(inc["service"].astype(str)))
     rows = [(ti, s, (80.0 if s == TARGET and ti >= inc["start"].min().floor("1min") else 10.0) + i % 3)
             for i, ti in enumerate(t) for s in services]
-    metrics = tk.metrics_from_columns({"time": [r[0] for r in rows], "name": "cpu", "unit": "%",
+    metrics = tk.metrics_from_columns({"time": [r[0] for r in rows], "name": "memory", "unit": "%",
                                        "value": [r[2] for r in rows], "service": [r[1] for r in rows]})
     return inc, base, logs, metrics
 
@@ -65,10 +65,10 @@ def test_postmortem_ranks_with_every_signal_given(signals):
     assert pm.params["signals"] == ["traces", "logs", "metrics"] and plain.params["signals"] == ["traces"]
     assert "signals" not in plain.causes.columns
     where = " ".join(pm.sentences("where"))
-    assert TARGET in where and "ERROR records originate" in where and "cpu" in where
+    assert TARGET in where and "ERROR records originate" in where and "memory" in where
     # the metric that moved at each component is named on its row; it moved at the target only
     rc, at = pm.causes, pm.causes["service"] == TARGET  # one row per operation (postmortem's level)
-    assert (rc.loc[at, "metric_top_name"] == "cpu").all() and (rc.loc[~at, "metrics"] == 0).all()
+    assert (rc.loc[at, "metric_top_name"] == "memory").all() and (rc.loc[~at, "metrics"] == 0).all()
 
 
 def test_report_data_carries_logs_metrics_and_redacts_records(data, signals):
@@ -80,15 +80,15 @@ def test_report_data_carries_logs_metrics_and_redacts_records(data, signals):
     assert data.settings["log_records_on_baseline_spans"] == len(logs) - len(inc)
     assert data.settings["log_records_on_no_span"] == 0
     st = data.signals_timeline
-    assert st is not None and TARGET in set(st["service"]) and "metric.cpu" in st.columns
-    assert st.attrs["metric_names"] == ["cpu"]
-    # the baseline hour just before is on the same axis, so the move is drawn: the target's CPU under its requests
+    assert st is not None and TARGET in set(st["service"]) and "metric.memory" in st.columns
+    assert st.attrs["metric_names"] == ["memory"]
+    # the baseline hour just before is on the same axis, so the move is drawn: the target's memory under its requests
     # is 10-12 % in the baseline's buckets and 80-82 % in the incident's
     assert st.attrs["with_baseline"]
     part = st[(st["service"] == TARGET) & (st["requests"] > 0)]
     before = part["time"] < inc["start"].min().floor("1min")
     assert before.sum() > 10 and (~before).sum() > 10
-    assert part.loc[before, "metric.cpu"].between(10, 12).all() and part.loc[~before, "metric.cpu"].between(80, 82).all()
+    assert part.loc[before, "metric.memory"].between(10, 12).all() and part.loc[~before, "metric.memory"].between(80, 82).all()
     html, md = render_report(data), render_markdown(data)
     assert EMAIL not in html and EMAIL not in md  # redaction reaches the log records and the hypotheses
     assert "payment token rejected for" in html  # the record itself is shown, its e-mail replaced
@@ -306,7 +306,7 @@ def test_report_with_signals_in_chromium(data, tmp_path):
     }""")
     assert page.errors == []
     v = page.value
-    assert any("cpu" in t for t in v["metricRows"])  # the metric row under the requests
+    assert any("memory" in t for t in v["metricRows"])  # the metric row under the requests
     assert "signals" in v["causesHead"]
     first = dict(zip(v["causesHead"], v["firstCause"], strict=False))
     assert TARGET in first["component"] and first["signals"] == "logs, metrics"

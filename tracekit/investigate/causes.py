@@ -753,9 +753,9 @@ def rank_causes(
         table["hypothesis"] = log_hypotheses(table)
         extra += ["log_templates", "log_errors", "log_template", "decided_by"]
     if metrics is not None:
-        table["hypothesis"] = pd.array([h if not isinstance(top, str) or mv <= 0.05 else f"{h} Metrics: {top}."
-                                        for h, top, mv in zip(table["hypothesis"], table["metric_top"],
-                                                              table["metrics"], strict=True)], dtype="string")
+        table["hypothesis"] = pd.array([_metric_words(h, top, mv, raw, raw_top) for h, top, mv, raw, raw_top in zip(
+            table["hypothesis"], table["metric_top"], table["metrics"], table["_metrics_uncapped"],
+            table["_metric_top_uncapped"], strict=True)], dtype="string")
         extra += ["metrics", "metric_top", "metric_top_name", "metrics_moved", "metrics_steady"]
     if metrics is not None or logs is not None:  # which signals support each row (the hypothesis' threshold)
         support = {"traces": (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)}
@@ -777,6 +777,16 @@ def rank_causes(
     if metrics is not None:  # how many series could be compared, in which windows (plain values: concat compares attrs)
         table.attrs["metric_coverage"] = metric_cov
     return table
+
+
+def _metric_words(h: str, top: Any, counted: float, uncapped: float, top_uncapped: Any) -> str:
+    """The hypothesis with its metrics: the top counted metric; where the own-time cap
+    (:func:`tracekit.analysis.metric_evidence.join_metric_evidence`) left out more than the 0.05 bar, what moved and
+    how much of it counted."""
+    if uncapped - counted > 0.05 and isinstance(top_uncapped, str):
+        return (f"{h} Metrics: {top_uncapped} (metric score {uncapped:.2f}, counted {counted:.2f}: its CPU and "
+                "request-duration metrics count as far as its spans' own time rose).")
+    return f"{h} Metrics: {top}." if isinstance(top, str) and counted > 0.05 else h
 
 
 def _formats(spans: pd.DataFrame) -> set[str]:

@@ -58,10 +58,10 @@ traces + metrics AC@1 went from 50 % to 60 % with this (traces only: 60 %); the 
 the 100 noisy fault windows, now 12 (traces only: 3).
 
 On the Nezha fault days (``python benchmarks/bench_rank_causes.py --no-speed``; docs/guide.md, "With
-metrics"), service level, AC@1 / AC@3 / AC@5 traces only → traces + metrics: OnlineBoutique (20
-faults) 90 / 95 / 95 % → 90 / 95 / 95 %, TrainTicket (28) 17.9 / 21.4 / 28.6 % → 17.9 / 25.0 / 32.1 %
-(rank_causes' trace evidence as of issue 31's second round; Nezha's metrics are gauges: the histogram rule
-above leaves these unchanged).
+metrics"), service level, AC@1 / AC@3 / AC@5 traces only → traces + metrics (2026-11-24, with the cap of CPU and
+latency at the traces' own time): OnlineBoutique (20 faults) 100 / 100 / 100 % both ways, TrainTicket (28)
+17.9 / 21.4 / 32.1 % → 17.9 / 25.0 / 32.1 % (Nezha's metrics are gauges: the histogram rule above leaves these
+unchanged).
 
 >>> import tracekit as tk
 >>> t = pd.date_range("2024-01-01", periods=14, freq="1min", tz="UTC")

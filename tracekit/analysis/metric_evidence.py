@@ -525,7 +525,9 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
                          baseline: pd.DataFrame, *, level: str, keys: list[str], prior: float = 10.0,
                          q: float = 0.95) -> pd.DataFrame:
     """Rank-causes rows with their metric evidence: ``metrics`` (score), ``metric_top`` (and its ``metric_top_name``), ``metrics_moved``,
-    ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>). At levels with several rows per service
+    ``metrics_steady`` (a new table; rows without metrics get 0 and <NA>), and, for rank_causes' words, the score and
+    top metric before the own-time cap (private ``_metrics_uncapped``, ``_metric_top_uncapped``: rank_causes drops
+    them). At levels with several rows per service
     (host), the service's (host's) metric evidence is one row's: the row with the highest ``score`` so far.
 
     Parameters

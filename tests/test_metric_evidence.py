@@ -515,7 +515,10 @@ def test_a_services_metric_evidence_counts_once_at_operation_level():
     """A metric keyed by service is one piece of evidence about the service: at the operation level it went to each
     of the service's operations (the bundled deploy: payments' fraud-check and POST /v1/charges, no trace or log
     evidence of their own, ranked 3rd and 4th on payments' request duration alone). Now one row of the service holds
-    it — the one with most evidence from traces and logs — and decided_by names the metric where it weighed most."""
+    it — the one with most evidence from traces and logs — and decided_by names the metric where it weighed most.
+    frontend's and checkout's request durations (their client spans wait on payments) count only as far as their
+    own spans slowed: before, a client span beside them lifted the own-time cap, and frontend GET /cart ranked third
+    (0.31) on the request duration alone."""
     deploy = tk.read(REPO / "datasets" / "deploy-regression")
     logs = tk.read_logs(REPO / "datasets" / "deploy-regression-signals" / "logs.jsonl.gz")
     metrics = tk.read_metrics(REPO / "datasets" / "deploy-regression-signals" / "metrics.jsonl.gz")
@@ -536,7 +539,14 @@ def test_a_services_metric_evidence_counts_once_at_operation_level():
     assert (pay["metrics"] > 0).sum() == 1 and pay.iloc[0]["name"] == "POST /api/charge"  # its new log statement
     quiet = by_op[(by_op["metrics"] > 0.05) & (by_op[["slower", "waiting", "extra", "vanished", "shape", "errors",
                                                       "log_templates", "log_errors"]].max(axis=1) < 0.05)]
-    assert len(quiet) and quiet["decided_by"].str.startswith("metrics: http.server.request.duration").all()
+    assert quiet["decided_by"].str.startswith("metrics: http.server.request.duration").all()
+    # frontend and checkout: their request durations rose by payments' new call (their client spans wait on it, their
+    # own spans did not slow): counted no further than their slower, and the words say what moved
+    for svc in ("frontend", "checkout"):
+        rows = by_op[by_op["service"] == svc]
+        held = rows[rows["metric_top"].notna() | rows["hypothesis"].str.contains("Metrics:")]
+        assert rows["metrics"].max() <= rows["slower"].max() + 1e-9
+        assert held["hypothesis"].str.contains(r"metric score \d\.\d\d, counted \d\.\d\d").any()
 
 
 @pytest.mark.slow

@@ -492,9 +492,10 @@ def _own_time_cap(ev: pd.DataFrame, table: pd.DataFrame, by: str) -> pd.DataFram
     baseline's q-quantile, beyond chance; the best row of the key): each of their rows' evidence is scaled by
     ``slower / sum`` when the sum is above it. The metrics then corroborate, up to as much again, the slowdown the
     traces measured, and a metric that moved with no slowdown in the key's spans adds nothing. Keys without spans in
-    the incident, or with a row whose own time rank_causes could not measure (``slower`` counted on no span: a new
-    operation, one that only calls out), keep theirs: the metric is the only view of that time. Other families are
-    unchanged; a table without these columns changes nothing.
+    the incident, whose rows rank_causes could measure no own time on (``slower`` counted on no span: only client
+    spans, a proxy), or with a new operation (no baseline span) it could not measure, keep theirs: the metric is the
+    only view of that time. A row that only calls out beside measured ones (a service's client spans) does not lift
+    the cap: its time is its callees'. Other families are unchanged; a table without these columns changes nothing.
     """
     need = {by, "slower", "spans"}
     if not len(ev) or not need <= set(table.columns):
@@ -502,10 +503,17 @@ def _own_time_cap(ev: pd.DataFrame, table: pd.DataFrame, by: str) -> pd.DataFram
     # the spans rank_causes measured ``slower`` on (its _n_slower count): none (every operation new, or only calls
     # out) -> the traces do not show the key's own time -> the metric stays the only view
     measured = table["_n_slower"] if "_n_slower" in table.columns else table["spans"]
-    t = table[[by, "slower"]].astype({by: object}).assign(_m=measured.to_numpy(dtype=float))
+    new_op = table["baseline_spans"].to_numpy(dtype=float) == 0 if "baseline_spans" in table.columns else \
+        np.zeros(len(table), dtype=bool)
+    m_ = measured.to_numpy(dtype=float)
+    t = table[[by, "slower"]].astype({by: object}).assign(_m=m_, _new=(m_ <= 0) & new_op)
     t = t[table["spans"].to_numpy(dtype=float) > 0]
     g = t.groupby(by, sort=False)
-    own = g["slower"].max().astype(float)[g["_m"].min() > 0]  # a row of the key unmeasured: no cap on the key
+    # no cap on a key with no row measured (a proxy: only client spans) or with a new operation whose own time the
+    # traces cannot measure: there the metric is the only view. A row that only calls out (a client span) beside
+    # measured ones does not lift the cap: its time is its callees'
+    keep = (g["_m"].max() > 0) & ~g["_new"].any()
+    own = g["slower"].max().astype(float)[keep]
     keyv = ev[by].astype(object)
     capped = ev["family"].isin(OWN_TIME_FAMILIES).to_numpy(dtype=bool) & keyv.isin(own.index).to_numpy(dtype=bool)
     if not capped.any():

@@ -431,6 +431,12 @@ def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
+def _family_sum(ev: pd.DataFrame, key: str) -> pd.Series:
+    """Per key, the sum over its families of each family's mean evidence (a family with many metrics counts once):
+    :func:`metric_scores`' score, and the total :func:`_own_time_cap` limits."""
+    return ev.groupby([ev[key].astype(object), "family"], sort=False)["evidence"].mean().groupby(level=0, sort=False).sum()
+
+
 def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
     """One metric score per key from :func:`metric_evidence`'s rows.
 
@@ -454,9 +460,10 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
     """
     key = evidence.columns[0]
     rows = []
+    scores = _family_sum(evidence[evidence["family"].isin(COUNTED_FAMILIES)], key)
     for k, g in evidence.groupby(key, sort=True):
         counted = g[g["family"].isin(COUNTED_FAMILIES)]
-        score = float(counted.groupby("family")["evidence"].mean().sum())
+        score = float(scores.get(k, 0.0))
         top = top_name = None
         if len(counted) and counted["evidence"].max() > 0:
             r = counted.loc[counted["evidence"].idxmax()]
@@ -500,8 +507,7 @@ def _own_time_cap(ev: pd.DataFrame, table: pd.DataFrame, by: str) -> pd.DataFram
     need = {by, "slower", "spans"}
     if not len(ev) or not need <= set(table.columns):
         return ev
-    # the spans rank_causes measured ``slower`` on (its _n_slower count): none (every operation new, or only calls
-    # out) -> the traces do not show the key's own time -> the metric stays the only view
+    # the spans rank_causes measured ``slower`` on (its _n_slower count)
     measured = table["_n_slower"] if "_n_slower" in table.columns else table["spans"]
     new_op = table["baseline_spans"].to_numpy(dtype=float) == 0 if "baseline_spans" in table.columns else \
         np.zeros(len(table), dtype=bool)
@@ -519,7 +525,7 @@ def _own_time_cap(ev: pd.DataFrame, table: pd.DataFrame, by: str) -> pd.DataFram
     if not capped.any():
         return ev
     sub = ev.loc[capped, [by, "family", "evidence"]].astype({by: object})
-    total = sub.groupby([by, "family"], sort=False)["evidence"].mean().groupby(level=0, sort=False).sum()
+    total = _family_sum(sub, by)
     limit = np.nan_to_num(own.reindex(total.index).to_numpy(dtype=float))
     factor = pd.Series(np.where(total.to_numpy() > limit, limit / np.maximum(total.to_numpy(), 1e-300), 1.0),
                        index=total.index)

@@ -44,6 +44,7 @@ __all__ = [
     "canonical_ids",
     "TIME_UNITS",
     "epoch_times",
+    "epoch_unit_by_size",
 ]
 
 #: pandas dtype of every text column (Arrow-backed strings, ``<NA>`` for missing).
@@ -250,6 +251,25 @@ _UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns":
 #: a column of seconds, milliseconds or microseconds of those years falls within 1970-01-01's first
 #: 1.2 hours (the bands of the units do not overlap: each is 6.5x wide, they are 1000x apart)
 _PLAUSIBLE_S = (631_152_000, 4_102_444_800)
+#: where a lone number's unit has to be told by its size (JSON log records carry epoch seconds, milliseconds,
+#: microseconds or nanoseconds with no word for which): below each bound the number is read in that unit. Each
+#: bound is the year 5138 in the unit, so any time from 1973 on reads right in each
+_MAGNITUDE_UNITS: tuple[tuple[float, str], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+
+
+def epoch_unit_by_size(value: float) -> str:
+    """The unit of an epoch time given as a lone number, told by its size: ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``.
+
+    For a single value with no column to check (a JSON log record's ``time``); columns of numbers go through
+    :func:`epoch_times`, which reads nanoseconds unless told and refuses columns that look coarser.
+
+    Examples
+    --------
+    >>> [epoch_unit_by_size(v) for v in (1_674_953_044, 1_674_953_044_123, 1.674953044123e15, 1_674_953_044_123_456_789)]
+    ['s', 'ms', 'us', 'ns']
+    """
+    a = abs(value)
+    return next((unit for bound, unit in _MAGNITUDE_UNITS if a < bound), "ns")
 
 
 def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who: str = "spans_from_columns",

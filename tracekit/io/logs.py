@@ -63,7 +63,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from ..core.resources import host_of
 from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
-from ..schema import STRING, TIMESTAMP, canonical_ids
+from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size
 from ._sources import (
     OBJECT,
     close_read,
@@ -583,8 +583,7 @@ def _json_time(t: Any) -> Any:
     if type(t) in (int, float):
         if type(t) is float and not math.isfinite(t):  # NaN / Infinity: Python's json module reads them
             raise _Bad(f"time must be a finite number, got {t}")
-        a = abs(t)
-        scale = 1_000_000_000 if a < 1e11 else 1_000_000 if a < 1e14 else 1_000 if a < 1e17 else 1
+        scale = TIME_UNITS[epoch_unit_by_size(t)]
         # float seconds or ms: rounded to the microsecond (a double holds no finer digit of a 2020s time)
         v = (int(round(t * scale / 1_000)) * 1_000 if scale >= 1_000 else int(round(t))) if type(t) is float else t * scale
         if abs(v) >= 2 ** 63:

@@ -559,6 +559,8 @@ GOOD_VARIANTS = [
     lambda i: _line([_hist(i, bucketCounts=[1, 2, 3])]),  # bare counts
     lambda i: _line([_hist(i, bucketCounts=["6", "0"], explicitBounds=[4])]),  # other bounds
     lambda i: _line([_sum(i, startTimeUnixNano=str(T0 + i))]),
+    lambda i: _line([_hist(i, exemplars=[_exemplar(i, asDouble=5), _exemplar(i + 1)], sum=7, min=0),  # ints among floats
+                     _gauge(i, asDouble=3), _gauge(i + 1, asDouble=2**62 + 1)]),
 ]
 
 
@@ -588,4 +590,4 @@ def test_good_batches_are_converted_in_groups(monkeypatch):
     real = M._g_part
     monkeypatch.setattr(M, "_g_part", lambda chunks, *a: calls.append(len(chunks)) or real(chunks, *a))
     got = _same(_lines(*(GOOD_VARIANTS[i % len(GOOD_VARIANTS)](i) for i in range(14)), compact=True), monkeypatch)
-    assert calls and max(calls) == 14 and len(got["raise"]) == 2 * (3 + 2 + 2 + 2 + 1 + 1 + 1)
+    assert calls and max(calls) == 14 and len(got["raise"]) == 14 // 8 * (3 + 2 + 2 + 2 + 1 + 1 + 1 + 3) + (3 + 2 + 2 + 2 + 1 + 1)

@@ -1865,8 +1865,11 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
                 return _NOT_GROUPED
         if fam <= 1:
             ds = cols[pos["asDouble"]]
-            types = set(map(type, ds))
-            if type(None) not in types:
+            a = _g_plain(ds)
+            types = set() if a is not None else set(map(type, ds))
+            if a is not None:
+                d["value"] = a
+            elif type(None) not in types:
                 d["value"] = _f_floats(ds, types=types)
             elif len(types) == 1:  # asInt only
                 try:
@@ -1887,10 +1890,8 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
                 return _NOT_GROUPED
             d["buckets"] = (body, text.count(b'"'), b"" if ebs[0] is None else bytes(ebs[0]))
             smm = (cols[pos["sum"]], cols[pos["min"]], cols[pos["max"]])
-            if set(map(type, chain.from_iterable(smm))) <= _PLAIN_NUMBERS_OR_NONE:  # (as _f_floats: None → NaN)
-                d["smm"] = np.array(smm, dtype=np.float64)
-            else:
-                d["smm"] = np.array([_f_floats(x) for x in smm], dtype=np.float64).reshape(3, m)
+            a = _g_plain(smm)
+            d["smm"] = a if a is not None else np.array([_f_floats(x) for x in smm], dtype=np.float64).reshape(3, m)
         fl = cols[pos["flags"]]
         d["flags"] = None if fl.count(None) == m else list(fl)
         d["attributes"] = join_raws(cols[pos["attributes"]])
@@ -1900,17 +1901,25 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
             flat = list(chain.from_iterable(g))
             ecols = list(zip(*map(_ASTUPLE, flat), strict=True))
             ep = _POS[_FExemplar]
-            vs = ecols[ep["asDouble"]]
-            if set(map(type, vs)) != {float} or any(ecols[ep["filteredAttributes"]]):
+            vs = np.array(ecols[ep["asDouble"]])
+            if vs.dtype != np.float64 or any(ecols[ep["filteredAttributes"]]):  # (float64: floats, or ints among floats)
                 return _NOT_GROUPED
             try:
                 d["exemplars"] = (np.fromiter(map(len, g), np.int64, m), ",".join(ecols[ep["traceId"]]),
-                                  ",".join(ecols[ep["spanId"]]), ",".join(ecols[ep["timeUnixNano"]]),
-                                  np.array(vs, dtype=np.float64))
+                                  ",".join(ecols[ep["spanId"]]), ",".join(ecols[ep["timeUnixNano"]]), vs)
             except TypeError:
                 return _NOT_GROUPED
         by_fam[fam] = d
     return {"fams": fams, "npts": npts, "consts": consts, "file": items[0][2], "by_fam": by_fam}
+
+
+def _g_plain(xs: Sequence) -> np.ndarray | None:
+    """float64 of a column (or columns) of JSON numbers msgspec gave as floats and ints (as
+    ``float(x)``; one pass: numpy finds the type), None when there is anything else (None, text)."""
+    a = np.array(xs)
+    if a.dtype == np.float64:
+        return a
+    return a.astype(np.float64) if a.dtype == np.int64 else None
 
 
 def _g_starts(pieces: list) -> np.ndarray:

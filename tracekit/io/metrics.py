@@ -1414,11 +1414,13 @@ def _f_bucket_shape(text: bytes, n: int) -> bytes | None:
     Exactly n-1 '|' (the joins: none inside a list) and each list starting with '[', n '[' and n ']'
     in all: n flat arrays (msgspec gave each a JSON value), not a bare number or text (5, "5")
     beside a nested list ([[1]])."""
-    if not (text[:1] == b"[" and text.count(b"[") == n and text.count(b"]") == n and text.count(b"|") == n - 1
-            and text.count(b"|[") == n - 1):
+    if not (text[:1] == b"[" and text.count(b"|") == n - 1 and text.count(b"|[") == n - 1):
         return None
     body = text.translate(None, b'"[]')
-    return None if body.translate(None, b"0123456789,|") else body
+    # (n lists start with '[' and so end with ']': n '[' and n ']' when the brackets are 2n in all)
+    if len(text) - len(body) - text.count(b'"') != 2 * n or body.translate(None, b"0123456789,|"):
+        return None
+    return body
 
 
 def _f_bucket_body(body: bytes, nq: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

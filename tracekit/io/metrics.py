@@ -30,8 +30,8 @@ skipped nothing is an error: never an empty frame silently.
 
 Speed: bytes (a file, ``bytes``, text, a file object) are read line by line (or document by
 document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / histogram /
-exponentialHistogram / summary shapes, the lines of a batch turned into columns together — and any
-line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
+exponentialHistogram / summary shapes, a batch's columns extracted together and converted with the
+next batches' — and any line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
 parsed by orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the
 checked walk's (``tests/test_metrics_fast.py`` compares the two). Its ``attributes``, ``resource``,
 ``exemplars`` and ``buckets`` are lazy columns (dtype ``tracekit.lazy``): real dicts and lists,
@@ -951,14 +951,13 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): best 1.41x / 1.52x the floor at 60,000 / 200,040
-# points, paired medians 1.64x / 1.55x under load ~3.9, 0.75-0.82 of the reader before in the same
-# alternating runs (~1.7x when quieter), from ~1.9x with a getattr pass per field and 4.1x / 4.7x
-# with eager object columns and 32 MB batches.
-# Where the time goes (60,000 points, of the floor): the typed decode ~0.4x, freeing its Structs and
-# reading the file ~0.2x, the column pass ~0.75x (exemplars and attribute sets ~0.25x, histograms
-# ~0.2x of which bucket counts ~0.13x, the astuple passes ~0.1x, times ~0.1x, the document loop
-# ~0.05x), the frame ~0.12x.
+# Batches of the common shapes are extracted now and converted in groups (see "groups" below).
+# Measured (bench_read_metrics, docs/benchmarks.md): ~1.4x / ~1.45x the floor at 60,000 / 200,040
+# points, ~0.8 of the time of the reader before groups (each batch converted alone), alternating.
+# Where the time goes (py-spy samples, 60,000 points, of the read): the typed decode ~27%, freeing its
+# Structs ~6%, extracting batches ~36% (the astuple passes ~10%, attribute texts ~5%, exemplars
+# ~5%), converting groups ~16% (integer texts' numpy parse ~8%, bucket counts ~4%, attributes'
+# dictionary encoding ~3%), the frame ~10%.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1104,12 +1103,11 @@ FAST = True
 STATS = {"fast": 0, "fallback": 0}
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 #: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once, so that they
-#: are still in the CPU caches when their fields are read; batches are cheap, as one frame is made
-#: for all of them by _f_frame). Measured at 60,000 / 200,040 points: 1 MB 1.82x / 2.10x the
-#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x. With
-#: resources and attribute sets decoded once per read (no per-batch decodes), under load ~6, paired
-#: medians of alternating runs: 512 KB 1.95x, 1.97x / 1.91x, 2.15x; 1 MB 2.15x, 2.06x / 2.14x, 2.16x
-#: (a smaller working set suffers less from other processes sharing the caches)
+#: are still in the CPU caches when their fields are read; batches are cheap: their numpy work is
+#: done per group (_GROUP_BYTES), one frame for all). With groups, alternating in one process
+#: (best of 11 / 5, 60,000 / 200,040 points, load ~3.7): 128 KB 1.48x / 1.55x the floor, 256 KB
+#: 1.45x / 1.49x, 512 KB 1.47x / 1.53x, 1 MB 1.56x / 1.62x. (Per-batch conversion, before groups:
+#: 1 MB 1.82x / 2.10x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x.)
 _BATCH_BYTES = 1 << 18
 
 

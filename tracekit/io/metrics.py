@@ -2178,6 +2178,7 @@ def _g_flush(rd: _Reader) -> None:
         part = _g_part([g for g, _ in group], rd.f_cache, rd.bounds_cache)
     except Exception:  # noqa: BLE001
         for _g, lines in group:
+            STATS["fast"] -= len(lines)  # (counted again by _f_convert)
             _f_convert(rd, [(_DECODE(chunk), chunk, file, line) for chunk, file, line in lines])
         return
     rd.add_part(part)

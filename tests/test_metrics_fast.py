@@ -15,6 +15,8 @@ import warnings
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import tracekit as tk
 import tracekit.io.metrics as M
@@ -547,3 +549,45 @@ def test_attribute_and_resource_cells_of_batches_are_their_own(monkeypatch):
     again = tk.read_metrics(data)
     assert attrs[1] == attrs[2] == again["attributes"].iloc[0] == {"route": "/a", "tags": ["x"]}
     assert res[1]["service.name"] == res[2]["service.name"] == again["resource"].iloc[0]["service.name"] == "api"
+
+
+GOOD_VARIANTS = [
+    lambda i: _good(i),
+    lambda i: _line([_gauge(i), _gauge(i + 1, attributes=[_kv("route", "/x")])], service=f"svc-{i % 3}"),
+    lambda i: _line([_sum(i, flags=i % 2), _hist(i, exemplars=[])]),
+    lambda i: _line([_hist(i, exemplars=[_exemplar(i), _exemplar(i + 1)]), _sum(i, asInt=str(-i))]),
+    lambda i: _line([_hist(i, bucketCounts=[1, 2, 3])]),  # bare counts
+    lambda i: _line([_hist(i, bucketCounts=["6", "0"], explicitBounds=[4])]),  # other bounds
+    lambda i: _line([_sum(i, startTimeUnixNano=str(T0 + i))]),
+    lambda i: _line([_hist(i, exemplars=[_exemplar(i, asDouble=5), _exemplar(i + 1)], sum=7, min=0),  # ints among floats
+                     _gauge(i, asDouble=3), _gauge(i + 1, asDouble=2**62 + 1)]),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(st.tuples(st.just("good"), st.integers(0, len(GOOD_VARIANTS) - 1)),
+                                st.tuples(st.just("bad"), st.sampled_from(sorted(HOSTILE)))), min_size=1, max_size=12),
+       batch=st.sampled_from([1, 300, 2000, 1 << 19]), group=st.sampled_from([1, 1500, 6000, 1 << 23]))
+def test_batches_converted_in_groups_read_as_the_checked_walk(lines, batch, group, monkeypatch):
+    """Batches extracted while their Structs are hot and converted together (a group) read as the
+    checked walk, whatever the mix: batches of other shapes read by the column pass between groups,
+    a group with a refused value read again batch by batch (its bad line alone by the checked walk)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", batch)
+    monkeypatch.setattr(M, "_GROUP_BYTES", group)
+    docs = []
+    for i, (what, x) in enumerate(lines):
+        if what == "good":
+            docs.append(GOOD_VARIANTS[x](i))
+        else:
+            docs.append(HOSTILE[x] if "resourceMetrics" in HOSTILE[x] else _line([HOSTILE[x]]))
+    _same(_lines(*docs, compact=True), monkeypatch)
+
+
+def test_good_batches_are_converted_in_groups(monkeypatch):
+    """Lines of the common shapes take the grouped conversion (one part for several batches)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", 1)  # a batch a line
+    calls = []
+    real = M._g_part
+    monkeypatch.setattr(M, "_g_part", lambda chunks, *a: calls.append(len(chunks)) or real(chunks, *a))
+    got = _same(_lines(*(GOOD_VARIANTS[i % len(GOOD_VARIANTS)](i) for i in range(14)), compact=True), monkeypatch)
+    assert calls and max(calls) == 14 and len(got["raise"]) == 14 // 8 * (3 + 2 + 2 + 2 + 1 + 1 + 1 + 3) + (3 + 2 + 2 + 2 + 1 + 1)

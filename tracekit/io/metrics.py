@@ -30,8 +30,8 @@ skipped nothing is an error: never an empty frame silently.
 
 Speed: bytes (a file, ``bytes``, text, a file object) are read line by line (or document by
 document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / histogram /
-exponentialHistogram / summary shapes, the lines of a batch turned into columns together — and any
-line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
+exponentialHistogram / summary shapes, a batch's columns extracted together and converted with the
+next batches' — and any line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
 parsed by orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the
 checked walk's (``tests/test_metrics_fast.py`` compares the two). Its ``attributes``, ``resource``,
 ``exemplars`` and ``buckets`` are lazy columns (dtype ``tracekit.lazy``): real dicts and lists,
@@ -274,6 +274,9 @@ class _Reader:
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
         self.pending_bytes = 0
         self.f_cache: tuple[dict, dict] = ({}, {})  # the fast path's decoded resources, attribute sets by raw text
+        self.group: list[tuple] = []  # extracted batches waiting to be converted together (_g_flush)
+        self.group_bytes = 0
+        self.bounds_cache: dict[bytes, list] = {}  # histogram bounds by raw text, for the whole read
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -948,14 +951,13 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 # halves until the failing line is alone, and that line (only) is parsed by orjson and read by the
 # checked walk, which reads, reports and skips as it always did. Rows keep the file order.
 #
-# Measured (bench_read_metrics, docs/benchmarks.md): best 1.41x / 1.52x the floor at 60,000 / 200,040
-# points, paired medians 1.64x / 1.55x under load ~3.9, 0.75-0.82 of the reader before in the same
-# alternating runs (~1.7x when quieter), from ~1.9x with a getattr pass per field and 4.1x / 4.7x
-# with eager object columns and 32 MB batches.
-# Where the time goes (60,000 points, of the floor): the typed decode ~0.4x, freeing its Structs and
-# reading the file ~0.2x, the column pass ~0.75x (exemplars and attribute sets ~0.25x, histograms
-# ~0.2x of which bucket counts ~0.13x, the astuple passes ~0.1x, times ~0.1x, the document loop
-# ~0.05x), the frame ~0.12x.
+# Batches of the common shapes are extracted now and converted in groups (see "groups" below).
+# Measured (bench_read_metrics, docs/benchmarks.md): ~1.4x / ~1.45x the floor at 60,000 / 200,040
+# points, ~0.8 of the time of the reader before groups (each batch converted alone), alternating.
+# Where the time goes (py-spy samples, 60,000 points, of the read): the typed decode ~27%, freeing its
+# Structs ~6%, extracting batches ~36% (the astuple passes ~10%, attribute texts ~5%, exemplars
+# ~5%), converting groups ~16% (integer texts' numpy parse ~8%, bucket counts ~4%, attributes'
+# dictionary encoding ~3%), the frame ~10%.
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -1101,13 +1103,12 @@ FAST = True
 STATS = {"fast": 0, "fallback": 0}
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 #: decoded JSON bytes gathered before one column pass (bounds the Structs alive at once, so that they
-#: are still in the CPU caches when their fields are read; batches are cheap, as one frame is made
-#: for all of them by _f_frame). Measured at 60,000 / 200,040 points: 1 MB 1.82x / 2.10x the
-#: floor, 1.5 MB 1.82x / 2.28x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x. With
-#: resources and attribute sets decoded once per read (no per-batch decodes), under load ~6, paired
-#: medians of alternating runs: 512 KB 1.95x, 1.97x / 1.91x, 2.15x; 1 MB 2.15x, 2.06x / 2.14x, 2.16x
-#: (a smaller working set suffers less from other processes sharing the caches)
-_BATCH_BYTES = 1 << 19
+#: are still in the CPU caches when their fields are read; batches are cheap: their numpy work is
+#: done per group (_GROUP_BYTES), one frame for all). With groups, alternating in one process
+#: (best of 11 / 5, 60,000 / 200,040 points, load ~3.7): 128 KB 1.48x / 1.55x the floor, 256 KB
+#: 1.45x / 1.49x, 512 KB 1.47x / 1.53x, 1 MB 1.56x / 1.62x. (Per-batch conversion, before groups:
+#: 1 MB 1.82x / 2.10x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x.)
+_BATCH_BYTES = 1 << 18
 
 
 class _Fallback(Exception):
@@ -1275,7 +1276,9 @@ def _f_digits(text: str | bytes, n: int, signed: bool = False, width: int = 0) -
     if len(a) != n or a.max() == _INT64_MAX or (signed and a.min() == -_INT64_MAX - 1):
         raise _Fallback
     # (past 19 digits a number without leading zeros is beyond int64, refused above: only leading zeros need the count)
-    if width and (width < 19 or text[:1] == b"0" or b",0" in text):
+    # (n numbers of at least 19 digits each, 19n digits in all: each of exactly 19, the common case of times)
+    if width and not (width == 19 and len(text) == 20 * n - 1 and a.min() >= 10**18) \
+            and (width < 19 or text[:1] == b"0" or b",0" in text):
         b = np.frombuffer(text, np.uint8)
         if (np.diff(np.r_[-1, np.flatnonzero(b == 44), len(b)]) - 1).max() > width:
             raise _Fallback
@@ -1392,41 +1395,59 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     except TypeError:  # a point without bucketCounts
         text = None
     if text is not None:
-        body = text.translate(None, b'"[]')
-        nq = text.count(b'"')
-        # n '[', each list starting with one ('|' only between lists): n flat arrays (msgspec gave each a JSON value), not
-        # a bare number or text (5, "5") beside a nested list ([[1]])
-        tb = np.frombuffer(text, np.uint8)
-        bars = np.flatnonzero(tb == 124)  # '|': the joins only (else more of them)
-        if (text.count(b"[") == n and text.count(b"]") == n and len(bars) == n - 1
-                and text[:1] == b"[" and (tb[bars + 1] == 91).all() and not body.translate(None, b"0123456789,|")):
-            b = np.frombuffer(body, np.uint8)
-            # (numpy calls kept few: a batch's fixed cost; np.r_ costs ~3x np.concatenate)
-            cuts = np.flatnonzero(b == 124)  # '|': the end of each list but the last
-            commas_at = np.flatnonzero(b == 44)
-            edges = np.empty(n + 1, dtype=np.int64)  # commas before each list's start, and in all
-            edges[0], edges[n] = 0, len(commas_at)
-            edges[1:n] = np.searchsorted(commas_at, cuts)
-            ends = np.empty(n + 1, dtype=np.int64)  # each list's end ('|' or the end), after a -1
-            ends[0], ends[n] = -1, len(b)
-            ends[1:n] = cuts
-            lens = np.where(np.diff(ends) > 1, np.diff(edges) + 1, 0)  # (a list of no bytes: no counts)
-            total = int(lens.sum())
-            if nq in (0, 2 * total):
-                digits = body.replace(b"|", b",") if lens.all() else b",".join(s for s in body.split(b"|") if s)
-                flat = _f_digits(digits, total)
-                if total and flat.max() >= 2**40:  # sums could overflow int64: one by one
-                    raise _Fallback
-                csum = np.zeros(total + 1, dtype=np.int64)
-                np.cumsum(flat, out=csum[1:])
-                offs = np.zeros(n + 1, dtype=np.int64)
-                np.cumsum(lens, out=offs[1:])
-                sums = csum[offs[1:]] - csum[offs[:-1]]
-                return flat, lens, sums
+        body = _f_bucket_shape(text, n)
+        if body is not None:
+            got = _f_bucket_body(body, text.count(b'"'), n)
+            if got is not None:
+                return got
     counts = [_f_uints(_DECODE_COUNTS(r)) if r is not None else [] for r in raws]
     flat = np.array(list(chain.from_iterable(counts)), dtype=np.int64)  # beyond int64: OverflowError, the checked walk
     return (flat, np.array(list(map(len, counts)), dtype=np.int64),
             np.array(list(map(sum, counts)), dtype=object))
+
+
+def _f_bucket_shape(text: bytes, n: int) -> bytes | None:
+    """The digits, commas and '|' of ``n`` raw bucketCounts lists joined by '|' (``text``) when each
+    is a flat list of only quoted or bare decimal digits (checked by bytes: no numpy call), else None.
+    Exactly n-1 '|' (the joins: none inside a list) and each list starting with '[', n '[' and n ']'
+    in all: n flat arrays (msgspec gave each a JSON value), not a bare number or text (5, "5")
+    beside a nested list ([[1]])."""
+    if not (text[:1] == b"[" and text.count(b"|") == n - 1 and text.count(b"|[") == n - 1):
+        return None
+    body = text.translate(None, b'"[]')
+    # (n lists start with '[' and so end with ']': n '[' and n ']' when the brackets are 2n in all)
+    if len(text) - len(body) - text.count(b'"') != 2 * n or body.translate(None, b"0123456789,|"):
+        return None
+    return body
+
+
+def _f_bucket_body(body: bytes, nq: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(every count, their number per list, their sum per list) of ``n`` lists given by
+    :func:`_f_bucket_shape` (``nq``: the quotes of their text); None when some counts are quoted and
+    others not (read one list at a time); :class:`_Fallback` when a count is beyond 2**40."""
+    b = np.frombuffer(body, np.uint8)
+    # (numpy calls kept few: a batch's fixed cost; np.r_ costs ~3x np.concatenate)
+    cuts = np.flatnonzero(b == 124)  # '|': the end of each list but the last
+    commas_at = np.flatnonzero(b == 44)
+    edges = np.empty(n + 1, dtype=np.int64)  # commas before each list's start, and in all
+    edges[0], edges[n] = 0, len(commas_at)
+    edges[1:n] = np.searchsorted(commas_at, cuts)
+    ends = np.empty(n + 1, dtype=np.int64)  # each list's end ('|' or the end), after a -1
+    ends[0], ends[n] = -1, len(b)
+    ends[1:n] = cuts
+    lens = np.where(np.diff(ends) > 1, np.diff(edges) + 1, 0)  # (a list of no bytes: no counts)
+    total = int(lens.sum())
+    if nq not in (0, 2 * total):
+        return None
+    digits = body.replace(b"|", b",") if lens.all() else b",".join(s for s in body.split(b"|") if s)
+    flat = _f_digits(digits, total)
+    if total and flat.max() >= 2**40:  # sums could overflow int64: one by one
+        raise _Fallback
+    csum = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(flat, out=csum[1:])
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offs[1:])
+    return flat, lens, csum[offs[1:]] - csum[offs[:-1]]
 
 
 def _f_count_column(xs: Sequence) -> np.ndarray:
@@ -1762,6 +1783,283 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
             "exemplars": exemplars, "exemplar_rows": np.arange(n, dtype=np.int64) if inv is None else inv}
 
 
+# -- groups: a batch's columns extracted while its Structs are in the CPU caches, checked and
+# converted for several batches at once
+#
+# A batch's fixed cost (~100 numpy / Arrow calls) was ~0.4 ms: ~15% of the column pass at 512 KB
+# batches. A batch of the common shapes (gauge, sum and histogram points whose times, start times,
+# integer values, counts and bucket counts are decimal texts, one set of bounds, exemplars of the
+# common shape) is reduced to joined texts and small arrays (:func:`_g_extract`, no numpy parse);
+# the batches of a group (~_GROUP_BYTES of JSON) are parsed and checked together (:func:`_g_part`:
+# one parse per column, one Arrow dictionary encoding of the attributes), giving the part
+# :func:`_f_columns` gives for the same lines. A batch of another shape is read by _f_columns as
+# before (the group before it made a part first: file order); a group whose check fails (a bad
+# value) is read again batch by batch by _f_columns, which splits the failing batch down to its line.
+
+#: decoded JSON bytes of the batches converted together (one part): see the comment above
+_GROUP_BYTES = 1 << 23
+_NOT_GROUPED = object()  # _g_extract: a batch _f_columns reads
+
+
+def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
+    """A batch's columns as texts and small arrays for :func:`_g_part` (None: no point;
+    ``_NOT_GROUPED``: a shape it does not take); raises where :func:`_f_columns` would refuse a line
+    (the caller then reads the batch with it)."""
+    res_cache = cache[0]
+    pts_by: tuple[list, ...] = ([], [], [], [], [])
+    kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
+    fams: list[int] = []
+    npts: list[int] = []
+    consts: list[tuple] = []
+    for md, _chunk, file, line in items:  # (as _f_columns' document loop)
+        for i, rm in enumerate(md.resourceMetrics):
+            rkey, resource, service, host = _f_resource(rm.resource, res_cache)
+            record = i if line is None else line
+            for sm in rm.scopeMetrics or ():
+                res = _f_scope_resource(rkey, resource, sm.scope, res_cache)
+                for m in sm.metrics or ():
+                    datas = kind_data(m)
+                    if datas.count(None) != 4 or not m.name:
+                        raise _Fallback
+                    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]
+                    fam = family[type(data)]
+                    temporality = monotonic = None
+                    if fam and fam != 4:
+                        temporality = temporalities.get(data.aggregationTemporality)
+                        if temporality is None:
+                            raise _Fallback
+                        if fam == 1:
+                            monotonic = data.isMonotonic
+                    dps = data.dataPoints
+                    if dps:
+                        pts_by[fam].extend(dps)
+                        fams.append(fam)
+                        npts.append(len(dps))
+                        consts.append((m.name, m.unit or None, m.description or None, kinds[fam], temporality, monotonic,
+                                       service, host, res, file, record))
+    if not npts:
+        return None
+    if pts_by[3] or pts_by[4]:
+        return _NOT_GROUPED
+    by_fam = {}
+    for fam in (0, 1, 2):
+        sub = pts_by[fam]
+        if not sub:
+            continue
+        m = len(sub)
+        cols = list(zip(*map(_ASTUPLE, sub), strict=True))
+        pos = _POS[type(sub[0])]
+        d: dict[str, Any] = {"n": m}
+        try:
+            d["time"] = ",".join(cols[pos["timeUnixNano"]])
+        except TypeError:  # JSON numbers
+            return _NOT_GROUPED
+        st = cols[pos["startTimeUnixNano"]]
+        s0 = st[0]
+        if (s0 is None or type(s0) is str) and st.count(s0) == m:  # one start for all (or none: gauges)
+            d["start"] = (None, s0, m)
+        else:
+            try:
+                d["start"] = (",".join(st), None, m)
+            except TypeError:
+                return _NOT_GROUPED
+        if fam <= 1:
+            ds = cols[pos["asDouble"]]
+            a = _g_plain(ds)
+            types = set() if a is not None else set(map(type, ds))
+            if a is not None:
+                d["value"] = a
+            elif type(None) not in types:
+                d["value"] = _f_floats(ds, types=types)
+            elif len(types) == 1:  # asInt only
+                try:
+                    d["value"] = (",".join(cols[pos["asInt"]]), m)
+                except TypeError:
+                    return _NOT_GROUPED
+            else:
+                d["value"] = _f_values(ds, cols[pos["asInt"]])
+        else:
+            try:
+                d["count"] = ",".join(cols[pos["count"]])
+                text = b"|".join(cols[pos["bucketCounts"]])
+            except TypeError:
+                return _NOT_GROUPED
+            body = _f_bucket_shape(text, m)
+            ebs = cols[pos["explicitBounds"]]
+            if body is None or not _all_same_array(ebs):
+                return _NOT_GROUPED
+            d["buckets"] = (body, text.count(b'"'), b"" if ebs[0] is None else bytes(ebs[0]))
+            smm = (cols[pos["sum"]], cols[pos["min"]], cols[pos["max"]])
+            a = _g_plain(smm)
+            d["smm"] = a if a is not None else np.array([_f_floats(x) for x in smm], dtype=np.float64).reshape(3, m)
+        fl = cols[pos["flags"]]
+        d["flags"] = None if fl.count(None) == m else list(fl)
+        d["attributes"] = join_raws(cols[pos["attributes"]])
+        g = cols[pos["exemplars"]]
+        d["exemplars"] = None
+        if any(g):
+            flat = list(chain.from_iterable(g))
+            ecols = list(zip(*map(_ASTUPLE, flat), strict=True))
+            ep = _POS[_FExemplar]
+            vs = np.array(ecols[ep["asDouble"]])
+            if vs.dtype != np.float64 or any(ecols[ep["filteredAttributes"]]):  # (float64: floats, or ints among floats)
+                return _NOT_GROUPED
+            try:
+                d["exemplars"] = (np.fromiter(map(len, g), np.int64, m), ",".join(ecols[ep["traceId"]]),
+                                  ",".join(ecols[ep["spanId"]]), ",".join(ecols[ep["timeUnixNano"]]), vs)
+            except TypeError:
+                return _NOT_GROUPED
+        by_fam[fam] = d
+    return {"fams": fams, "npts": npts, "consts": consts, "file": items[0][2], "by_fam": by_fam}
+
+
+def _g_plain(xs: Sequence) -> np.ndarray | None:
+    """float64 of a column (or columns) of JSON numbers msgspec gave as floats and ints (as
+    ``float(x)``; one pass: numpy finds the type), None when there is anything else (None, text)."""
+    a = np.array(xs)
+    if a.dtype == np.float64:
+        return a
+    return a.astype(np.float64) if a.dtype == np.int64 else None
+
+
+def _g_starts(pieces: list) -> np.ndarray:
+    """The start times of pieces (joined text, None, n) or (None, one text or None for all, n)."""
+    out = []
+    one: dict[Any, int] = {None: _NAT}
+    for text, s0, n in pieces:
+        if text is None:
+            v = one.get(s0)
+            if v is None:
+                v = one[s0] = int(_f_digits(s0, 1, width=19)[0])
+            out.append(np.full(n, v, dtype=np.int64))
+        else:
+            out.append(_f_digits(text, n, width=19))
+    return out[0] if len(out) == 1 else np.concatenate(out)
+
+
+def _g_values(pieces: list) -> np.ndarray:
+    """Number points' values from pieces: float64 arrays or (asInt texts joined, n), the texts of
+    consecutive pieces parsed at once."""
+    out: list = []
+    texts: list = []
+    count = 0
+    for p in pieces + [None]:
+        if type(p) is tuple:
+            texts.append(p[0])
+            count += p[1]
+            continue
+        if texts:
+            out.append(_f_digits(",".join(texts), count, signed=True).astype(np.float64))
+            texts, count = [], 0
+        if p is not None:
+            out.append(p)
+    return out[0] if len(out) == 1 else np.concatenate(out)
+
+
+def _g_part(chunks: list, cache: tuple[dict, dict], bounds_cache: dict) -> dict:
+    """The part (as :func:`_f_columns` gives for the same lines) of batches reduced by
+    :func:`_g_extract`: every column parsed and checked once for all of them; raises when a value is
+    refused (the caller then reads the batches with _f_columns)."""
+    attr_cache = cache[1]
+    fams: list[int] = []
+    npts: list[int] = []
+    consts: list[tuple] = []
+    for c in chunks:
+        fams += c["fams"]
+        npts += c["npts"]
+        consts += c["consts"]
+    n = sum(npts)
+    file0 = chunks[0]["file"]
+    rows = np.repeat(np.arange(len(npts)), npts)
+    present = [fam for fam in (0, 1, 2) if any(fam in c["by_fam"] for c in chunks)]
+    # per family, its pieces batch after batch: the family's rows in file order
+    per = {fam: [c["by_fam"][fam] for c in chunks if fam in c["by_fam"]] for fam in present}
+    if len(present) == 1:
+        at_of: dict[int, Any] = {present[0]: slice(None)}
+        inv = None
+    else:  # the families' points one family after the other; inv: row → its place there
+        fam_rows = np.repeat(np.array(fams), npts)
+        at_of = {fam: np.flatnonzero(fam_rows == fam) for fam in present}
+        inv = np.empty(n, dtype=np.int64)
+        inv[np.concatenate(list(at_of.values()))] = np.arange(n)
+    ds = [d for fam in present for d in per[fam]]  # every piece, family after family
+    time = _f_digits(",".join([d["time"] for d in ds]), n, width=19)
+    start = _g_starts([d["start"] for d in ds])
+    if inv is not None:
+        time, start = time[inv], start[inv]
+    value = np.full(n, math.nan)
+    count, sum_, min_, max_ = value.copy(), value.copy(), value.copy(), value.copy()
+    bidx = np.full(n, -1, dtype=np.int64)
+    blens = np.zeros(n, dtype=np.int64)
+    bounds: list = []
+    flat = np.empty(0, dtype=np.int64)
+    for fam in present:
+        if fam <= 1:
+            value[at_of[fam]] = _g_values([d["value"] for d in per[fam]])
+            continue
+        hs = per[fam]
+        m = sum(d["n"] for d in hs)
+        cs = _f_digits(",".join([d["count"] for d in hs]), m)
+        got = _f_bucket_body(b"|".join([d["buckets"][0] for d in hs]), sum(d["buckets"][1] for d in hs), m)
+        if got is None:
+            raise _Fallback
+        flat, lens, sums = got
+        if ((lens > 0) & (sums != cs)).any():
+            raise _Fallback
+        ids: dict[bytes, int] = {}
+        for d in hs:
+            key = d["buckets"][2]
+            if key not in ids:
+                b = bounds_cache.get(key)
+                if b is None:
+                    b = bounds_cache[key] = _f_bounds(key or None)
+                ids[key] = len(bounds)
+                bounds.append(b)
+        bi = np.repeat(np.array([ids[d["buckets"][2]] for d in hs], dtype=np.int64), [d["n"] for d in hs])
+        nb = np.array([len(b) + 1 for b in bounds], dtype=np.int64)[bi]
+        if not ((lens == 0) | (lens == nb)).all():
+            raise _Fallback
+        at = at_of[fam]
+        count[at] = cs.astype(np.float64)
+        smm = hs[0]["smm"] if len(hs) == 1 else np.concatenate([d["smm"] for d in hs], axis=1)
+        sum_[at], min_[at], max_[at] = smm
+        bidx[at], blens[at] = bi, lens
+    flags = None
+    if any(d["flags"] is not None for d in ds):
+        flags = np.full(n, None, dtype=object)
+        for fam in present:
+            flags[at_of[fam]] = _objs(list(chain.from_iterable(
+                [None] * d["n"] if d["flags"] is None else d["flags"] for d in per[fam])))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(blens, out=offsets[1:])
+    buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
+    attributes = attribute_source((b"".join([d["attributes"][0] for d in ds]),
+                                   np.concatenate([d["attributes"][1] for d in ds])),
+                                  file0, "attributes", decode=_AttributesOnce(attr_cache))
+    if inv is not None:
+        attributes.index = attributes.index[inv]
+    exs = [d["exemplars"] for d in ds]
+    if any(e is not None for e in exs):
+        lens = np.concatenate([np.zeros(d["n"], np.int64) if e is None else e[0] for d, e in zip(ds, exs, strict=True)])
+        some = [e for e in exs if e is not None]
+        me = int(lens.sum())
+        jtid, jsid = ",".join([e[1] for e in some]), ",".join([e[2] for e in some])
+        if not (_hex_of_width(jtid, 32, me) and _hex_of_width(jsid, 16, me)):
+            raise _Fallback
+        etimes = _f_digits(",".join([e[3] for e in some]), me, width=19)
+        eoff = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=eoff[1:])
+        exemplars = BuiltSource(n, _ExemplarCells(eoff, etimes, np.concatenate([e[4] for e in some]), jtid, jsid),
+                                file0, "exemplars")
+    else:
+        exemplars = BuiltSource(n, _ExemplarCells(np.zeros(n + 1, dtype=np.int64), np.empty(0, np.int64), np.empty(0),
+                                                  "", ""), file0, "exemplars")
+    return {"n": n, "rows": rows, "consts": consts, "time": time, "start_time": start,
+            "value": value, "count": count, "sum": sum_, "min": min_, "max": max_, "quantiles": None,
+            "flags": None if flags is None else flags.tolist(), "buckets": buckets, "attributes": attributes,
+            "exemplars": exemplars, "exemplar_rows": np.arange(n, dtype=np.int64) if inv is None else inv}
+
+
 def _f_frame(parts: list[dict]) -> pd.DataFrame:
     """The frame of consecutive fast-path batches (:func:`_f_columns`' parts): numbers and times
     concatenated, each per-metric value repeated once over all of them, the lazy columns' sources
@@ -1848,9 +2146,48 @@ def _f_convert(rd: _Reader, items: list) -> None:
         rd.add_part(part)
 
 
+def _f_batch(rd: _Reader) -> None:
+    """The pending lines' batch: extracted into the group (converted with it), else read by
+    :func:`_f_convert` after the group."""
+    items, rd.pending, nbytes, rd.pending_bytes = rd.pending, [], rd.pending_bytes, 0
+    if not items:
+        return
+    try:
+        got = _g_extract(items, rd.f_cache)
+    except Exception:  # noqa: BLE001 — _f_convert splits the batch down to the line it refuses
+        got = _NOT_GROUPED
+    if got is _NOT_GROUPED:
+        _g_flush(rd)
+        _f_convert(rd, items)
+        return
+    STATS["fast"] += len(items)
+    if got is not None:
+        rd.group.append((got, [(chunk, file, line) for _md, chunk, file, line in items]))
+        rd.group_bytes += nbytes
+        if rd.group_bytes >= _GROUP_BYTES:
+            _g_flush(rd)
+
+
+def _g_flush(rd: _Reader) -> None:
+    """The group's batches as one part; when a value is refused, each batch read again by
+    :func:`_f_convert` (which finds the line)."""
+    group, rd.group, rd.group_bytes = rd.group, [], 0
+    if not group:
+        return
+    try:
+        part = _g_part([g for g, _ in group], rd.f_cache, rd.bounds_cache)
+    except Exception:  # noqa: BLE001
+        for _g, lines in group:
+            STATS["fast"] -= len(lines)  # (counted again by _f_convert)
+            _f_convert(rd, [(_DECODE(chunk), chunk, file, line) for chunk, file, line in lines])
+        return
+    rd.add_part(part)
+
+
 def _f_flush(rd: _Reader) -> None:
-    items, rd.pending, rd.pending_bytes = rd.pending, [], 0
-    _f_convert(rd, items)
+    """Every line read so far made rows, in file order (before the checked walk reads one, and at the end)."""
+    _f_batch(rd)
+    _g_flush(rd)
 
 
 def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None) -> bool:
@@ -1864,7 +2201,7 @@ def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None) -> bool:
         rd.pending.append((md, chunk, file, line))
         rd.pending_bytes += len(chunk)
         if rd.pending_bytes >= _BATCH_BYTES:
-            _f_flush(rd)
+            _f_batch(rd)
         return True
     _f_flush(rd)
     try:

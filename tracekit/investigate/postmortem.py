@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
-from ..core import DEFAULT_N_BOOT, callees, failed_share, percentile, require_columns, result_table, trace_outcomes
+from ..core import (DEFAULT_N_BOOT, callees, failed_share, percentile, require_columns, result_table, status_recorded,
+                    trace_outcomes)
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
@@ -340,6 +341,10 @@ def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd
     return select_requests(spans, "route", key=route, time=None if window is None else window)
 
 
+#: said instead of an error rate when no span carries a status (:func:`~tracekit.core.status_recorded`)
+NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so failures cannot be counted)"
+
+
 def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, head: pd.Series | None,
           changes: pd.DataFrame) -> list[Finding]:
     if head is not None:
@@ -363,7 +368,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" else "")
-                + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, error rate {_pct(er_out)} → {_pct(er_in)}"
+                + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, "
+                + (f"error rate {_pct(er_out)} → {_pct(er_in)}" if status_recorded(spans) else NO_STATUS)
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
                 + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against the other "
@@ -380,16 +386,19 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = failed_share(out_inc)[0]
+    known = status_recorded(incident) or (base is not None and status_recorded(base))
+    if not known:
+        er = np.nan
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
-            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
+            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_pct(er)}" if known else NO_STATUS))
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
         ob = trace_outcomes(base)
         ob = ob[ob["request"].to_numpy(dtype=bool)]
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
-        ber = failed_share(ob)[0]
-        text += f"; against the baseline's p95 {fmt_ms(b95)} and error rate {_pct(ber)}"
+        ber = failed_share(ob)[0] if known else np.nan
+        text += f"; against the baseline's p95 {fmt_ms(b95)}" + (f" and error rate {_pct(ber)}" if known else "")
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
@@ -856,6 +865,11 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     if n_inc < 30:
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
     out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base)))
+    if not status_recorded(incident):
+        out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so the traces "
+                                   "cannot show a failure — the error rates below count none, and errors weigh in the "
+                                   "ranking only through ERROR log records, when logs are given.", (),
+                           dict(status_recorded=False)))
     w = weights
     if w is None:
         try:

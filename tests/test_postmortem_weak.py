@@ -30,3 +30,23 @@ def test_error_rate_is_unknown_when_no_span_carries_a_status(seed):
     what = pm.sentences("what")[0]
     assert "error rate unknown" not in what and "error rate" in what
     assert not any(s.startswith("Status:") for s in pm.sentences("sure"))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rootless_traces_are_said_with_the_population_of_requests(seed):
+    """Traces whose root span was not recorded are not requests: "how sure" says how many there are and how many
+    requests the latency and error rate count, so "N requests" beside "M traces" adds up. With no baseline the
+    sentence does not speak of one."""
+    spans = tk.simulate.simulate("baseline", 300, seed=seed).spans
+    tids = spans["trace_id"].unique()
+    drop = set(np.random.default_rng(seed).choice(tids, size=37, replace=False))
+    cut = spans[~(spans["trace_id"].isin(drop) & spans["parent_id"].isna())].reset_index(drop=True)
+    pm = tk.postmortem(cut, n_boot=50)
+    n_req = int(tk.trace_summary(cut)["request_ms"].notna().sum())
+    sure = pm.sentences("sure")[0]
+    assert "37 incident traces have no root span" in sure, sure
+    assert f"count the {n_req:,} requests whose root was" in sure, sure
+    what = pm.sentences("what")[0]
+    assert what.startswith(f"{n_req:,} requests"), what
+    if pm.baseline is None:
+        assert "compared with the baseline" not in sure, sure

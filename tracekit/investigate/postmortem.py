@@ -860,11 +860,21 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     n_all = spans["trace_id"].nunique()
     part = (f"{_plural(n_inc, 'trace')} of the {_plural(n_all, 'trace')} in the data" if n_inc != n_all
             else _plural(n_inc, "trace"))
-    text = f"Baseline: {source}. The incident (compared with the baseline) has {part}"
-    text += f", the baseline {_plural(n_base, 'trace')}." if base is not None else "."
+    if base is not None:
+        text = f"Baseline: {source}. The incident (compared with the baseline) has {part}, the baseline {_plural(n_base, 'trace')}."
+    else:
+        text = f"Baseline: {source}. The incident has {part}."
+    oc = trace_outcomes(incident)
+    n_req = int(oc["request"].sum())
+    no_root = int((~oc["has_root"].to_numpy(dtype=bool)).sum())
+    if no_root:
+        text += (f" {_plural(no_root, 'incident trace')} {'has' if no_root == 1 else 'have'} no root span (a fragment: "
+                 f"the request's own span was not recorded), so request latency and error rate count the "
+                 f"{_plural(n_req, 'request')} whose root was.")
     if n_inc < 30:
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
-    out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base)))
+    out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base, requests=n_req,
+                                              rootless_traces=no_root)))
     if not status_recorded(incident):
         out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so the traces "
                                    "cannot show a failure — the error rates below count none, and errors weigh in the "

@@ -50,3 +50,38 @@ def test_rootless_traces_are_said_with_the_population_of_requests(seed):
     assert what.startswith(f"{n_req:,} requests"), what
     if pm.baseline is None:
         assert "compared with the baseline" not in sure, sure
+
+
+def _where(pm) -> tuple[str, dict]:
+    f = next(f for f in pm.findings if f.topic == "where" and "score" in f.evidence)
+    return f.text, f.evidence
+
+
+@pytest.mark.slow  # ~4 s a window on 2 loaded cores
+@pytest.mark.parametrize("seed", [300, 301])
+def test_no_likely_cause_on_a_window_with_nothing_injected(seed):
+    """A null window (nothing injected) always has a top-ranked component: some share of any operation's spans is
+    above its baseline p95 by chance. Its top score is no higher than the same ranking's between two parts of the
+    baseline, so the report does not call it a likely cause and says so first, with both scores."""
+    w = fault_window("null", seed=seed)
+    pm = tk.postmortem(w.incident, w.baseline, n_boot=50)
+    text, ev = _where(pm)
+    assert not text.startswith("Likely cause"), text
+    assert text.startswith("No operation stands out clearly beyond chance"), text
+    assert ev["beyond_null"] is False and ev["null_score"] > 0
+    assert f"{ev['null_score']:.2f}" in text and f"{ev['score']:.2f}" in text
+
+
+@pytest.mark.slow  # ~4-10 s a window on 2 loaded cores
+@pytest.mark.parametrize(("kind", "seed", "signals"), [("network_delay", 300, False), ("cpu_contention", 300, True),
+                                                       ("exception", 300, True)])
+def test_a_clear_fault_is_still_a_likely_cause(kind, seed, signals):
+    """The same check lets a fault through: its top score is well above the baseline's own, the component is the
+    injected one and the sentence gives the reference beside the score."""
+    w = fault_window(kind, seed=seed)
+    kw = dict(logs=w.logs, metrics=w.metrics) if signals else {}
+    pm = tk.postmortem(w.incident, w.baseline, n_boot=50, **kw)
+    text, ev = _where(pm)
+    assert text.startswith(f"Likely cause (ranked first of {len(pm.causes)} by rank_causes): {w.truth.service}"), text
+    assert ev["beyond_null"] is True and ev["score"] >= 1.5 * ev["null_score"]
+    assert f"{ev['null_score']:.2f} between parts of the baseline" in text or f"{ev['null_score']:.2f}, the top score" in text

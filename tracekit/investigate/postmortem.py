@@ -280,7 +280,7 @@ def postmortem(
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
     findings += _what(spans, incident, base, head, changes)
-    findings += _when(spans, head, changes, alpha)
+    findings += _when(spans, head, changes, alpha, freq, weights)
     cmp = ranking = None
     caveats: list[str] = []
     if base is not None and len(base) and len(incident):
@@ -407,16 +407,49 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     return [Finding("what", text, tuple(slow), ev)]
 
 
-def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
+#: with no change found at ``alpha``, the strongest candidate up to this Holm-adjusted p-value is named, as not
+#: significant: a short change at an edge of the data, or on a few requests a minute, can be real and missed
+NEAR_ALPHA = 0.5
+
+
+def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
+          weights: Any = None) -> list[Finding]:
     if head is None:
         window = window_text(spans["start"].min(), spans["end"].max())
         n_req = int(trace_outcomes(spans)["request"].sum())
         if n_req < 20:
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
                                     "treated as the incident.", (), dict(onset=None, recovery=None))]
-        return [Finding("when", f"No onset found: no route's p95 request latency or error rate changed over time "
-                                f"(family-wise false-positive rate {alpha:g}); the whole window {window} is treated "
-                                "as the incident.", (), dict(onset=None, recovery=None))]
+        from ..analysis.changes import detect_changes
+
+        near = None
+        if alpha < NEAR_ALPHA:
+            try:
+                near = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq or "1min",
+                                      alpha=NEAR_ALPHA, weights=weights)
+            except TraceKitError:
+                near = None
+        lead = (f"No onset found: no change over time of a route's p95 request latency or error rate is significant "
+                f"at a family-wise false-positive rate of {alpha:g}")
+        ev: dict[str, Any] = dict(onset=None, recovery=None)
+        if near is not None:  # a candidate that made things better is no candidate for an incident
+            near = near[(near["during"].astype(float) > near["before"].astype(float)).to_numpy(dtype=bool)]
+        if near is not None and len(near):
+            r = near.iloc[0]
+            end = r["recovery"] if not pd.isna(r["recovery"]) else spans["start"].max()
+            edge = ("at the start of the data; " if r["onset"] <= spans["start"].min() + pd.Timedelta(freq or "1min")
+                    else "to the end of the data; " if pd.isna(r["recovery"]) else "")
+            name = "p95 request latency" if r["metric"] == "p95_ms" else "error rate"
+            lead += (f". The strongest candidate, not beyond chance, is {r['route']} {name} "
+                     f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} in "
+                     f"{window_text(r['onset'], end)} ({edge}Holm-adjusted {_fmt_p(float(r['p_value']))}): a short change, "
+                     "or one on few requests, can be real and still not pass")
+            ev.update(candidate_route=str(r["route"]), candidate_metric=str(r["metric"]), candidate_onset=r["onset"],
+                      candidate_recovery=r["recovery"], candidate_p_value=float(r["p_value"]),
+                      candidate_before=float(r["before"]), candidate_during=float(r["during"]))
+        else:
+            lead += f" (none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None else ""
+        return [Finding("when", f"{lead}. The whole window {window} is treated as the incident.", (), ev)]
     onset, recovery = head["onset"], head["recovery"]
     if pd.isna(recovery):
         span = (f"It started at {clock_text(onset)} UTC and was still going at the end of the data "

@@ -851,7 +851,8 @@ def _structural(cmp: Any) -> tuple[list[str], dict]:
     n traces of one set is expected in m·k/n traces of the other (m traces); it is reported when that
     expectation is at least 3 (seeing none then has a Poisson probability below 5 %)."""
     st = cmp.structure
-    n = {"a": float(cmp.n_traces[0]), "b": float(cmp.n_traces[1])}
+    whole = cmp.params.get("structure_traces", cmp.n_traces)  # the traces whose call paths were counted
+    n = {"a": float(whole[0]), "b": float(whole[1])}
     bits: list[str] = []
     ev: dict[str, Any] = {}
     for side, other, words in (("a only", "b", "appear only in the incident"), ("b only", "a", "of the baseline are gone")):

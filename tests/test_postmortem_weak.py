@@ -146,3 +146,21 @@ def test_fragments_of_traces_that_lost_their_root_are_not_new_call_paths(seed):
     pm = tk.postmortem(cut, spans, n_boot=50)
     changed = " ".join(pm.sentences("changed"))
     assert "appear only in the incident" not in changed and "appears only in the incident" not in changed, changed
+
+
+@pytest.mark.slow  # ~10 s a report on 2 loaded cores
+@pytest.mark.parametrize(("kind", "seed"), [("null", 300), ("cpu_contention", 300)])
+def test_report_headings_call_the_ranking_likely_causes_only_when_the_finding_does(kind, seed):
+    """The report's headings follow the postmortem's "where": on a null window the ranking is "Ranked components
+    … none stands out clearly beyond chance" and the metrics figure is of the "top-ranked services"; on a fault
+    they are "Likely causes"."""
+    from tracekit.reporting import collect_report, render_report
+
+    w = fault_window(kind, seed=seed)
+    data = collect_report(w.incident, baseline=w.baseline, logs=w.logs, metrics=w.metrics)
+    html = render_report(data)
+    likely = next(f.evidence["likely"] for f in data.story.findings if f.topic == "where" and "likely" in f.evidence)
+    assert likely is (kind != "null")
+    assert ("<h3>Likely causes (rank_causes" in html) is likely
+    assert ("none stands out clearly beyond chance</h3>" in html) is not likely
+    assert ("Metrics of the likely causes" in html) is likely

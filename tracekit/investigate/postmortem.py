@@ -645,6 +645,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
           "baseline_trace_id": top["baseline_trace_id"] if isinstance(top["baseline_trace_id"], str) else None}
     ex = tuple(t for t in (top["example_trace_id"],) if isinstance(t, str))
     if float(top["score"]) < 0.1 and not (np.isfinite(lo) and lo > 0):
+        ev["likely"] = False
         return [Finding("where", f"No {level} stands out against the baseline: the highest ranked of {n}, {label}, "
                                  f"scores {float(top['score']):.2f} (little of its spans differs) and no {level} takes "
                                  "significantly more critical-path time per request — look at the health findings "
@@ -670,6 +671,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
     score = float(top["score"])
     beyond = null is None or score >= CLEAR_OVER_NULL * null["score"]
+    ev["likely"] = beyond  # the finding calls its component a likely cause (the report's headings follow it)
     if null is not None:
         ev.update(null_score=null["score"], null_later_traces=null["later_traces"],
                   null_earlier_traces=null["earlier_traces"], beyond_null=beyond)

@@ -39,8 +39,16 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
-from ..core import (DEFAULT_N_BOOT, callees, failed_share, percentile, require_columns, result_table, status_recorded,
-                    trace_outcomes)
+from ..core import (
+    DEFAULT_N_BOOT,
+    callees,
+    failed_share,
+    percentile,
+    require_columns,
+    result_table,
+    status_recorded,
+    trace_outcomes,
+)
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS

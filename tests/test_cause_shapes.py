@@ -318,3 +318,24 @@ def test_at_operation_level_a_delayed_service_is_judged_as_one_end(seed):
                         n_boot=1, lift_rows=0, window=None).set_index(["service", "name"])
     assert set(rc.index[:3]) == {("db", f"query{c}") for c in range(3)} and rc.iloc[2]["waiting"] > 0.8
     assert rc.loc[[(f"c{c}", "call db") for c in range(3)], "score"].max() < NOISE
+
+
+@pytest.mark.parametrize("seed", [103, 6])
+def test_a_weighted_count_of_slow_calls_says_it_is_weighted(seed):
+    """hop_blame counts a slow hop at each end by that end's share of the blame, so "12.9 of its 34 calls" is not a
+    number of calls; the words say so exactly when the count has decimals. Fault lab network_delay windows."""
+    import re
+
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("network_delay", seed=seed, drift=0.6)
+    rc = tk.rank_causes(w.incident, w.baseline, level="operation", window=None)
+    seen = 0
+    for h in rc["hypothesis"].astype(str):
+        m = re.search(r"\(([\d,.]+) of its ([\d,]+) calls above the call pair's normal limit", h)
+        if not m:
+            continue
+        weighted = "." in m.group(1)
+        seen += weighted
+        assert ("each counted by this end's share of the blame" in h) is weighted, h
+    assert seen, "no weighted count among the rows: the test checks nothing"

@@ -614,3 +614,18 @@ def test_a_noisy_neighbours_cpu_counts_only_as_far_as_its_own_time_moved():
     rest = metric_scores(others)["metric_score"].sum() if len(others) else 0.0
     assert r.loc[neighbour, "metrics"] <= r.loc[neighbour, "slower"] + rest + 1e-9
     assert str(plain.iloc[0]["service"]) == w.truth.service == str(rc.iloc[0]["service"])
+
+
+@pytest.mark.parametrize("seed", [3, 7, 11])
+def test_coverage_words_leave_out_dimensionless_units(seed):
+    """A CPU utilisation (UCUM unit ``1``) that moved is said as "0.02 → 0.42", not "0.02 → 0.42 1"; a unit that
+    means something (``s``) stays. Fault lab: the stressor's pod's CPU moves by construction."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("cpu_contention", seed=seed)
+    rc = tk.rank_causes(w.incident, w.baseline, level="service", window=None, metrics=w.metrics)
+    top = rc.attrs["metric_coverage"]["top_moved"]
+    cpu = [t for t in top if "process.cpu.utilization" in t]
+    assert cpu, top
+    assert not any(t.endswith(" 1") for t in top), top
+    assert all(t.endswith(" s") for t in top if "http.server.request.duration" in t), top

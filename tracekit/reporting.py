@@ -641,6 +641,8 @@ def render_report(data: ReportData) -> str:
             parts.append(f"<dd>{_esc(f.text)}" + (f' <span class="tid">example: {refs}</span>' if refs else "") + "</dd>")
     parts.append("</dl></section>")
 
+    # the headings call the ranking's top "likely causes" only when the postmortem's "where" does
+    likely = not any(f.topic == "where" and f.evidence.get("likely") is False for f in story.findings)
     parts.append('<section id="timeline"><h2>Over time</h2>')
     parts.append(fig(plotting.plot_timeline(data.spans, story.freq, by="route", changes=story.changes,
                                             title="requests, error rate and request latency per route over time")))
@@ -651,7 +653,8 @@ def render_report(data: ReportData) -> str:
         since = (f"the baseline's period and then the incident (from {start} UTC)" if st.attrs.get("with_baseline") else
                  f"the whole data: the baseline's period and the incident's (from {start} UTC)"
                  if st.attrs.get("baseline_within") else "the incident's period")
-        parts.append('<h3 id="metrics-over-time">Metrics of the likely causes</h3><p class="muted">The requests each of '
+        parts.append(f'<h3 id="metrics-over-time">Metrics of the {"likely causes" if likely else "top-ranked services"}'
+                     '</h3><p class="muted">The requests each of '
                      f"the top-ranked services served ({_esc(', '.join(st.attrs.get('services', [])))}) and the "
                      f"metrics that moved most at them ({_esc(', '.join(st.attrs.get('metric_names', [])))}: mean per "
                      f"{_esc(story.freq)} bucket), on one time axis: {since}.</p>")
@@ -675,7 +678,9 @@ def render_report(data: ReportData) -> str:
         keys = [k for k in data.comparison.columns if k not in ("presence", "impact") and not any(
             k.startswith(p) for p in ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate", "delta_"))]
         if story.causes is not None and len(story.causes):
-            parts.append(f"<h3>Likely causes (rank_causes, by {_esc(story.level)})</h3>"
+            head = (f"Likely causes (rank_causes, by {_esc(story.level)})" if likely else
+                    f"Ranked components (rank_causes, by {_esc(story.level)}): none stands out clearly beyond chance")
+            parts.append(f"<h3>{head}</h3>"
                          '<p class="muted">Each component gets a score per kind of evidence (0 = as the baseline; '
                          "the share of its incident spans that look abnormal, shrunk towards the baseline's own "
                          "rate): slower own work, longer waits between services, calls beyond or below the "

@@ -18,8 +18,10 @@ For each of these ``<m>_a``, ``<m>_b``, ``delta_<m>``, ``delta_<m>_lo``, ``delta
 ``by="service"`` where they are the service's *entry* spans (a root, or a span whose parent is in
 another service), i.e. the requests the service handled.
 
-``structure`` — call paths (``service:name > …`` from the root) present in one set only:
-``call_path``, ``side`` (``"a only"``/``"b only"``), ``traces``, ``spans``.
+``structure`` — call paths (``service:name > …`` from the root) present in one set only, counted on whole traces
+(a request root, no orphan, duplicate span id or parent cycle: a fragment's paths are cut short and would read as
+new; ``params["structure_traces"]`` gives how many traces of each set that is): ``call_path``, ``side``
+(``"a only"``/``"b only"``), ``traces``, ``spans``.
 
 ``overall`` — request latency (``request_ms`` of :func:`tracekit.core.trace_outcomes`: the request root's
 duration; traces with no root, an in-progress root, duplicate ids or a parent cycle left out): rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
@@ -118,8 +120,16 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     children = np.bincount(tree.parent[tree.parent >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)
-    pth = pd.DataFrame({"call_path": paths, "tcode": tree.trace})
-    pstat = pth.groupby("call_path", sort=True).agg(traces=("tcode", "nunique"), spans=("tcode", "size")) if n else pd.DataFrame(columns=["traces", "spans"])
+    # call paths of whole traces only: a trace that lost its root, or holds an orphan, a duplicate id or a cycle,
+    # has paths cut short ("frontend:GET /products" from a fragment) that would read as new call paths
+    broken = np.zeros(n_tr, dtype=bool)
+    if n:
+        broken[tree.trace[tree.orphan | tree.bad_trace]] = True
+        broken |= np.asarray(tree.request_root) < 0
+    keep = ~broken[tree.trace] if n else np.zeros(0, dtype=bool)
+    pth = pd.DataFrame({"call_path": paths[keep], "tcode": tree.trace[keep]})
+    pstat = pth.groupby("call_path", sort=True).agg(traces=("tcode", "nunique"), spans=("tcode", "size")) if len(pth) else pd.DataFrame(columns=["traces", "spans"])
+    pstat.attrs["whole_traces"] = int((~broken).sum())
     return n_tr, cpk, calls, pstat, e2e, has_cp
 
 
@@ -395,5 +405,6 @@ def compare(
         mlo = mhi = np.nan
     rows.append(("mean_ms", ma, mb, ma - mb, mlo, mhi))
     overall = pd.DataFrame(rows, columns=["stat", "a", "b", "delta", "delta_lo", "delta_hi"])
-    params = {"by": keys, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
+    params = {"by": keys, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs,
+              "structure_traces": (int(pa.attrs.get("whole_traces", na)), int(pb.attrs.get("whole_traces", nb)))}
     return Comparison(table, structure, overall, (na, nb), params)

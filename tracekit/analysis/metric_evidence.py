@@ -323,6 +323,15 @@ def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float)
              "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}, left_out)
 
 
+def _unit_words(unit: Any) -> str:
+    """A metric's unit as said after a number: UCUM's dimensionless ``1`` and a bare annotation (``{operation}``)
+    say nothing a reader can use ("0.42 1"), so they are left out; any other unit as given."""
+    if not isinstance(unit, str):
+        return ""
+    u = unit.strip()
+    return "" if u in ("1", "") or (u.startswith("{") and u.endswith("}")) else u
+
+
 def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *, by: str = "service",
                     names: str | Sequence[str] | None = None, prior: float = 10.0, q: float = 0.95) -> pd.DataFrame:
     """Per key and metric: did it move in the incident window, against the baseline window?
@@ -613,7 +622,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     keyed = metrics[by].notna().to_numpy()
     moved = ev[ev["moved"].to_numpy(dtype=bool)] if len(ev) else ev
     units = metrics.drop_duplicates("name").set_index("name")["unit"] if "unit" in metrics.columns else pd.Series(dtype=object)
-    top = [f"{k} {n} {_fmt(float(b))} → {_fmt(float(i))}" + (f" {units[n]}" if isinstance(units.get(n), str) and units[n] else "")
+    top = [f"{k} {n} {_fmt(float(b))} → {_fmt(float(i))}" + (f" {_unit_words(units.get(n))}" if _unit_words(units.get(n)) else "")
            for k, n, b, i in zip(moved[by].head(3), moved["name"].head(3), moved["baseline_median"].head(3),
                                  moved["incident_mean"].head(3), strict=True)]
     out.attrs["metric_coverage"] = dict(

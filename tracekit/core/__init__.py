@@ -67,6 +67,7 @@ from .outcomes import (
     failed,
     failed_share,
     is_async_root,
+    status_recorded,
     throttled,
     trace_outcomes,
 )
@@ -94,7 +95,7 @@ __all__ = [
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
-    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root",
+    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root", "status_recorded",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",

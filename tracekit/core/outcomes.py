@@ -43,7 +43,7 @@ from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
 __all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
-           "failed_share"]
+           "failed_share", "status_recorded"]
 
 
 def _status_error(spans: pd.DataFrame) -> np.ndarray:
@@ -96,6 +96,27 @@ def throttled(spans: pd.DataFrame) -> np.ndarray:
     []
     """
     return bool_column(spans, "throttle")
+
+
+def status_recorded(spans: pd.DataFrame) -> bool:
+    """Whether the spans can say that anything failed: some span carries a status other than ``unset``, an HTTP
+    status, or an X-Ray ``fault`` / ``error`` / ``throttle`` flag. When none does (TrainTicket-like exports, a
+    collector that drops status), :func:`failed` is False everywhere because nothing was recorded, not because
+    nothing failed: a failed share of 0 there is unknown, not zero.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> status_recorded(tk.empty_spans())
+    False
+    """
+    if not len(spans):
+        return False
+    if "status" in spans.columns and (spans["status"].to_numpy(dtype=object, na_value="unset") != "unset").any():
+        return True
+    if "http_status" in spans.columns and spans["http_status"].notna().any():
+        return True
+    return any(bool_column(spans, c).any() for c in ("fault", "error", "throttle"))
 
 
 #: columns of :func:`trace_outcomes`, with unit and meaning

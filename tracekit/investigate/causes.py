@@ -963,7 +963,7 @@ _PHRASES = {
     "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
               "{v:.2f}; self time {self} per request, all routes)",
     "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the call pair's normal limit "
-               "in the baseline (its p{qq}, or median + 3 robust SDs when lower), score {v:.2f}; per request of all routes, "
+               "in the baseline (its p{qq}, or median + 3 robust SDs when lower){wnote}, score {v:.2f}; per request of all routes, "
                "its callers wait {wait} outside it, it waits {wait_out} outside its callees)",
     "extra": "it makes or serves calls the baseline's rate does not explain ({x} {op}calls where the baseline's rate "
              "per request predicts {n}, score {v:.2f}: a new operation, retries or cold starts)",
@@ -976,6 +976,12 @@ _PHRASES = {
 #: shape when decided by spans that stopped early (analysis.early_stops)
 _STOP_PHRASE = ("its spans stopped where they always went on ({x} of its {n} steps from {state} ended there, where "
                 "the baseline's never did, score {v:.2f}: an exception or early return skipping the rest)")
+
+
+def _blame_note(x: float) -> str:
+    """Why a count of slow calls has decimals: each slow hop counts at this end by its share of the blame
+    (:mod:`tracekit.analysis.hop_blame`), so the count is weighted, not a number of calls."""
+    return "" if not np.isfinite(x) or abs(x - round(x)) < 0.05 else ", each counted by this end's share of the blame"
 
 
 def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
@@ -992,7 +998,7 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
            if e == "shape" and r.get("_stop_state") else _PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
                               op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
                               wait=_fmt_ms(r["delta_wait_ms"]), wait_out=_fmt_ms(r.get("_wait_out_ms", np.nan)),
-                              o=_n(float(r.get("_origins", 0.0))),
+                              o=_n(float(r.get("_origins", 0.0))), wnote=_blame_note(float(r.get(f"_x_{e}", np.nan))),
                               oall=_n(float(r.get("_origins_all", 0.0))))
            for v, e in parts[:2]]
     cp = r.get("delta_cp_ms")

@@ -39,7 +39,16 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
-from ..core import DEFAULT_N_BOOT, callees, failed_share, percentile, require_columns, result_table, trace_outcomes
+from ..core import (
+    DEFAULT_N_BOOT,
+    callees,
+    failed_share,
+    percentile,
+    require_columns,
+    result_table,
+    status_recorded,
+    trace_outcomes,
+)
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
@@ -279,7 +288,7 @@ def postmortem(
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
     findings += _what(spans, incident, base, head, changes)
-    findings += _when(spans, head, changes, alpha)
+    findings += _when(spans, head, changes, alpha, freq, weights)
     cmp = ranking = None
     caveats: list[str] = []
     if base is not None and len(base) and len(incident):
@@ -290,6 +299,8 @@ def postmortem(
                 ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None,
                                       logs=logs, metrics=metrics)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
+            if len(ranking):
+                ranking.attrs["null_reference"] = _null_reference(incident, base, level, logs, metrics)
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
@@ -340,6 +351,10 @@ def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd
     return select_requests(spans, "route", key=route, time=None if window is None else window)
 
 
+#: said instead of an error rate when no span carries a status (:func:`~tracekit.core.status_recorded`)
+NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so failures cannot be counted)"
+
+
 def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, head: pd.Series | None,
           changes: pd.DataFrame) -> list[Finding]:
     if head is not None:
@@ -363,7 +378,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" else "")
-                + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, error rate {_pct(er_out)} → {_pct(er_in)}"
+                + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, "
+                + (f"error rate {_pct(er_out)} → {_pct(er_in)}" if status_recorded(spans) else NO_STATUS)
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
                 + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against the other "
@@ -380,32 +396,68 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = failed_share(out_inc)[0]
+    known = status_recorded(incident) or (base is not None and status_recorded(base))
+    if not known:
+        er = np.nan
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
-            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, error rate {_pct(er)}")
+            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_pct(er)}" if known else NO_STATUS))
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
         ob = trace_outcomes(base)
         ob = ob[ob["request"].to_numpy(dtype=bool)]
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
-        ber = failed_share(ob)[0]
-        text += f"; against the baseline's p95 {fmt_ms(b95)} and error rate {_pct(ber)}"
+        ber = failed_share(ob)[0] if known else np.nan
+        text += f"; against the baseline's p95 {fmt_ms(b95)}" + (f" and error rate {_pct(ber)}" if known else "")
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
     return [Finding("what", text, tuple(slow), ev)]
 
 
-def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float) -> list[Finding]:
+#: with no change found at ``alpha``, the strongest candidate up to this Holm-adjusted p-value is named, as not
+#: significant: a short change at an edge of the data, or on a few requests a minute, can be real and missed
+NEAR_ALPHA = 0.5
+
+
+def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
+          weights: Any = None) -> list[Finding]:
     if head is None:
         window = window_text(spans["start"].min(), spans["end"].max())
         n_req = int(trace_outcomes(spans)["request"].sum())
         if n_req < 20:
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
                                     "treated as the incident.", (), dict(onset=None, recovery=None))]
-        return [Finding("when", f"No onset found: no route's p95 request latency or error rate changed over time "
-                                f"(family-wise false-positive rate {alpha:g}); the whole window {window} is treated "
-                                "as the incident.", (), dict(onset=None, recovery=None))]
+        from ..analysis.changes import detect_changes
+
+        near = None
+        if alpha < NEAR_ALPHA:
+            try:
+                near = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq or "1min",
+                                      alpha=NEAR_ALPHA, weights=weights)
+            except TraceKitError:
+                near = None
+        lead = (f"No onset found: no change over time of a route's p95 request latency or error rate is significant "
+                f"at a family-wise false-positive rate of {alpha:g}")
+        ev: dict[str, Any] = dict(onset=None, recovery=None)
+        if near is not None:  # a candidate that made things better is no candidate for an incident
+            near = near[(near["during"].astype(float) > near["before"].astype(float)).to_numpy(dtype=bool)]
+        if near is not None and len(near):
+            r = near.iloc[0]
+            end = r["recovery"] if not pd.isna(r["recovery"]) else spans["start"].max()
+            edge = ("at the start of the data; " if r["onset"] <= spans["start"].min() + pd.Timedelta(freq or "1min")
+                    else "to the end of the data; " if pd.isna(r["recovery"]) else "")
+            name = "p95 request latency" if r["metric"] == "p95_ms" else "error rate"
+            lead += (f". The strongest candidate, not beyond chance, is {r['route']} {name} "
+                     f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} in "
+                     f"{window_text(r['onset'], end)} ({edge}Holm-adjusted {_fmt_p(float(r['p_value']))}): a short change, "
+                     "or one on few requests, can be real and still not pass")
+            ev.update(candidate_route=str(r["route"]), candidate_metric=str(r["metric"]), candidate_onset=r["onset"],
+                      candidate_recovery=r["recovery"], candidate_p_value=float(r["p_value"]),
+                      candidate_before=float(r["before"]), candidate_during=float(r["during"]))
+        else:
+            lead += f" (none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None else ""
+        return [Finding("when", f"{lead}. The whole window {window} is treated as the incident.", (), ev)]
     onset, recovery = head["onset"], head["recovery"]
     if pd.isna(recovery):
         span = (f"It started at {clock_text(onset)} UTC and was still going at the end of the data "
@@ -459,7 +511,7 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
         on_route = None
         if route is not None and base is not None and len(ranking):
             on_route = _on_route(ranking.iloc[0], incident, base, route, level)
-        return _where_ranked(ranking, cmp.table, level, on_route)
+        return _where_ranked(ranking, cmp.table, level, on_route, ranking.attrs.get("null_reference"))
     if cmp is None:
         from ..analysis.critical_paths import critical_path, critical_path_breakdown
 
@@ -545,10 +597,53 @@ def _ranked_label(r: pd.Series, level: str) -> str:
     return label
 
 
-def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dict | None = None) -> list[Finding]:
+#: fewest traces on each side of the baseline's own split (:func:`_null_reference`); fewer and no reference is made
+NULL_MIN_TRACES = 10
+#: a top score is called a likely cause only when it is at least this many times the score the same ranking gives
+#: with nothing injected (:func:`_null_reference`). Fault lab, operation level, every signal, seeds 200-211 (looked
+#: at while choosing it): null windows' top score / reference 0.4-1.17 (and 4.4 where a noisy neighbour really was
+#: slower); the faults ranked right 1.57-5.0
+CLEAR_OVER_NULL = 1.5
+
+
+def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs: pd.DataFrame | None,
+                    metrics: pd.DataFrame | None) -> dict | None:
+    """What the top of :func:`~tracekit.rank_causes` scores here with nothing injected: a block of the baseline's
+    traces (as many as the incident has, at most half of it, by start: its last, then its first) ranked against the
+    rest of it, with the same level and signals; the higher of the two. A score is a shrunk share of abnormal spans, so some component always scores above 0
+    on chance, the drift of an hour and the system's own noise; this is how high that goes on this system at this
+    sample size. None when either part would hold fewer than :data:`NULL_MIN_TRACES` traces."""
+    first = base.groupby("trace_id", sort=False, observed=True)["start"].min().sort_values(kind="stable")
+    n = min(int(incident["trace_id"].nunique()), len(first) // 2)
+    if n < NULL_MIN_TRACES or len(first) - n < NULL_MIN_TRACES:
+        return None
+    best = None
+    for at in dict.fromkeys((len(first) - n, 0)):  # the last block (the incident's place), then the first (the drift)
+        inside = base["trace_id"].isin(first.index[at:at + n]).to_numpy(dtype=bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                rr = rank_causes(base[inside], base[~inside], level=level, lift_rows=1, window=None, n_boot=100,
+                                 logs=logs, metrics=metrics)
+            except TraceKitError:
+                continue
+        if len(rr) and (best is None or float(rr["score"].iloc[0]) > best["score"]):
+            best = dict(score=float(rr["score"].iloc[0]), later_traces=n, earlier_traces=len(first) - n,
+                        key=_ranked_label(rr.iloc[0], level))
+    return best
+
+
+def _null_words(ref: dict) -> str:
+    return (f"{ref['score']:.2f}, the top score of the same ranking between {ref['later_traces']:,} of the baseline's "
+            f"own traces and its other {ref['earlier_traces']:,}, where nothing was injected")
+
+
+def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dict | None = None,
+                  null: dict | None = None) -> list[Finding]:
     """The top of :func:`~tracekit.rank_causes`: its hypothesis, the interval of its critical-path change,
     ties and the next candidates; little evidence is said as such. ``on_route`` (:func:`_on_route`): the
-    cause's time per request of the affected route, said first."""
+    cause's time per request of the affected route, said first. ``null`` (:func:`_null_reference`): the top score
+    with nothing injected; a top score no higher is said first, as chance, and the component is not called likely."""
     top = rc.iloc[0]
     label = _ranked_label(top, level)
     n = len(rc)
@@ -558,6 +653,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
           "baseline_trace_id": top["baseline_trace_id"] if isinstance(top["baseline_trace_id"], str) else None}
     ex = tuple(t for t in (top["example_trace_id"],) if isinstance(t, str))
     if float(top["score"]) < 0.1 and not (np.isfinite(lo) and lo > 0):
+        ev["likely"] = False
         return [Finding("where", f"No {level} stands out against the baseline: the highest ranked of {n}, {label}, "
                                  f"scores {float(top['score']):.2f} (little of its spans differs) and no {level} takes "
                                  "significantly more critical-path time per request — look at the health findings "
@@ -581,13 +677,28 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     if on_route is not None:
         ev.update(on_route)
         first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
-    text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
+    score = float(top["score"])
+    beyond = null is None or score >= CLEAR_OVER_NULL * null["score"]
+    ev["likely"] = beyond  # the finding calls its component a likely cause (the report's headings follow it)
+    if null is not None:
+        ev.update(null_score=null["score"], null_later_traces=null["later_traces"],
+                  null_earlier_traces=null["earlier_traces"], beyond_null=beyond)
+    if beyond:
+        text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
+    else:
+        how = "no higher than" if score <= null["score"] else f"less than {CLEAR_OVER_NULL:g} times"
+        text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}, is {how} "
+                f"{_null_words(null)}. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     if tied:
-        text += f" Equally likely: {' and '.join(tied)} (scores within 0.02: they changed alike)."
+        text += (f" {'Equally likely' if beyond else 'Tied with it'}: {' and '.join(tied)} (scores within 0.02: they "
+                 "changed alike).")
     rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
             if float(r["score"]) >= 0.1]
+    vs_null = f"; {null['score']:.2f} between parts of the baseline" if null is not None and beyond else ""
     if rest:
-        text += f" Next: {'; '.join(rest)} (top score {float(top['score']):.2f})."
+        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{vs_null})."
+    elif vs_null:
+        text += f" Top score {score:.2f} against {_null_words(null)}."
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
@@ -750,7 +861,8 @@ def _structural(cmp: Any) -> tuple[list[str], dict]:
     n traces of one set is expected in m·k/n traces of the other (m traces); it is reported when that
     expectation is at least 3 (seeing none then has a Poisson probability below 5 %)."""
     st = cmp.structure
-    n = {"a": float(cmp.n_traces[0]), "b": float(cmp.n_traces[1])}
+    whole = cmp.params.get("structure_traces", cmp.n_traces)  # the traces whose call paths were counted
+    n = {"a": float(whole[0]), "b": float(whole[1])}
     bits: list[str] = []
     ev: dict[str, Any] = {}
     for side, other, words in (("a only", "b", "appear only in the incident"), ("b only", "a", "of the baseline are gone")):
@@ -851,11 +963,26 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     n_all = spans["trace_id"].nunique()
     part = (f"{_plural(n_inc, 'trace')} of the {_plural(n_all, 'trace')} in the data" if n_inc != n_all
             else _plural(n_inc, "trace"))
-    text = f"Baseline: {source}. The incident (compared with the baseline) has {part}"
-    text += f", the baseline {_plural(n_base, 'trace')}." if base is not None else "."
+    if base is not None:
+        text = f"Baseline: {source}. The incident (compared with the baseline) has {part}, the baseline {_plural(n_base, 'trace')}."
+    else:
+        text = f"Baseline: {source}. The incident has {part}."
+    oc = trace_outcomes(incident)
+    n_req = int(oc["request"].sum())
+    no_root = int((~oc["has_root"].to_numpy(dtype=bool)).sum())
+    if no_root:
+        text += (f" {_plural(no_root, 'incident trace')} {'has' if no_root == 1 else 'have'} no root span (a fragment: "
+                 f"the request's own span was not recorded), so request latency and error rate count the "
+                 f"{_plural(n_req, 'request')} whose root was.")
     if n_inc < 30:
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
-    out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base)))
+    out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base, requests=n_req,
+                                              rootless_traces=no_root)))
+    if not status_recorded(incident):
+        out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so the traces "
+                                   "cannot show a failure — the error rates below count none, and errors weigh in the "
+                                   "ranking only through ERROR log records, when logs are given.", (),
+                           dict(status_recorded=False)))
     w = weights
     if w is None:
         try:

@@ -24,7 +24,7 @@ signal set.
 another service during the baseline's first fifth (60 of its 300 s), as on Nezha, where faults come 8-9 minutes
 apart and the 10-minute baseline holds the previous injection's 2 minutes. ``mixed``: the kind cycles with the
 seed (``FAULT_KINDS[seed % 5]``), so each incident kind meets each previous kind 8 times in 40 seeds; or one kind
-for all. The report adds, per kind and signal set, how often the previous fault's service ranks first.
+for all; ``--baseline-fault-on same`` puts it on the injected service itself. The report adds, per kind and signal set, how often the previous fault's service ranks first.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def previous_kind(seed: int, baseline_fault: str | None) -> str | None:
     return FAULT_KINDS[seed % len(FAULT_KINDS)] if baseline_fault == "mixed" else baseline_fault
 
 
-def run(seeds: list[int], kinds: tuple[str, ...] = KINDS, baseline_fault: str | None = None) -> pd.DataFrame:
+def run(seeds: list[int], kinds: tuple[str, ...] = KINDS, baseline_fault: str | None = None,
+        baseline_fault_on: str = "other") -> pd.DataFrame:
     """One row per (seed, kind, signal set): the injected service's rank, the top service and score, times."""
     rows = []
     for seed in seeds:
@@ -64,7 +65,7 @@ def run(seeds: list[int], kinds: tuple[str, ...] = KINDS, baseline_fault: str | 
         pk = previous_kind(seed, baseline_fault)
         for kind in kinds:
             t = time.perf_counter()
-            w = fault_window(kind, seed, system=system, baseline_fault=pk, **k)
+            w = fault_window(kind, seed, system=system, baseline_fault=pk, baseline_fault_on=baseline_fault_on, **k)
             gen_s = time.perf_counter() - t
             for sig in SIGNALS:
                 kw = {}
@@ -180,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="write every row to this CSV")
     ap.add_argument("--baseline-fault", default="none", choices=["none", "mixed", *FAULT_KINDS],
                     help="a previous fault in every baseline (module docstring); mixed: the kind cycles with the seed")
+    ap.add_argument("--baseline-fault-on", default="other", choices=["other", "same"],
+                    help="the previous fault on another service (default) or on the fault's own")
     a = ap.parse_args(argv)
     kinds = tuple(k for k in a.kinds.split(",") if k)
     bad = [k for k in kinds if k not in KINDS]
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown kind(s) {bad}; known: {', '.join(KINDS)}")
     n = a.seeds if a.seeds is not None else (5 if a.quick else 40)
     t = time.perf_counter()
-    res = run(list(range(a.first_seed, a.first_seed + n)), kinds, a.baseline_fault)
+    res = run(list(range(a.first_seed, a.first_seed + n)), kinds, a.baseline_fault, a.baseline_fault_on)
     wall = time.perf_counter() - t
     if a.out:
         res.to_csv(a.out, index=False)

@@ -267,11 +267,31 @@ def test_a_previous_fault_acts_in_the_baselines_first_part_only(prev, seed):
         pd.testing.assert_frame_equal(f.loc[f.index[on]], _by_id(c.baseline).loc[f.index[on]])
 
 
+@pytest.mark.parametrize("prev", ["cpu_contention", "exception"])
+def test_a_previous_fault_on_the_same_service(prev):
+    """``baseline_fault_on="same"``: the previous fault is on the injected service (a pod and operation of it drawn
+    as for another one); the incident is still the clean window's and the later baseline traces too."""
+    system = random_system(4, n_services=12)
+    kw = dict(KW, system=system)
+    w = fault_window("network_delay", 4, baseline_fault=prev, baseline_fault_on="same", baseline_fault_s=40.0, **kw)
+    c = fault_window("network_delay", 4, **kw)
+    p = w.truth.previous
+    assert p.service == w.truth.service and p.kind == prev and p.affected_calls >= 3
+    pd.testing.assert_frame_equal(w.incident, c.incident)
+    tid = w.baseline.groupby("trace_id")["start"].min()
+    later = set(tid.index[tid >= p.end])
+    pd.testing.assert_frame_equal(w.baseline[w.baseline["trace_id"].isin(later)].reset_index(drop=True),
+                                  c.baseline[c.baseline["trace_id"].isin(later)].reset_index(drop=True))
+    assert not w.baseline.equals(c.baseline)
+
+
 def test_baseline_fault_arguments_are_named():
     with pytest.raises(ArgumentError, match="baseline_fault"):
         fault_window("exception", 1, baseline_fault="null")
     with pytest.raises(ArgumentError, match="baseline_fault_s"):
         fault_window("exception", 1, baseline_fault="exception", baseline_fault_s=1e6)
+    with pytest.raises(ArgumentError, match="baseline_fault_on"):
+        fault_window("exception", 1, baseline_fault="exception", baseline_fault_on="another")
 
 
 def test_signals_agree_with_the_spans():

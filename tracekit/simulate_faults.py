@@ -598,6 +598,7 @@ def fault_window(
     start: str = "2026-03-02T14:00:00Z",
     baseline_fault: str | None = None,
     baseline_fault_s: float | None = None,
+    baseline_fault_on: str = "other",
 ) -> FaultWindow:
     """A baseline and an incident window of a random system with one fault injected (module docstring).
 
@@ -645,6 +646,9 @@ def fault_window(
     baseline_fault_s : float, optional
         How long the previous fault acts from the baseline's start, seconds (default a fifth of ``baseline_s``:
         Nezha's 2-minute window in a 10-minute baseline; at most ``baseline_s``).
+    baseline_fault_on : {"other", "same"}, default "other"
+        The previous fault's service: another one, or the fault's own (TrainTicket's contacts service had faults
+        at 08:43, 08:52 and 08:58), on a pod and operation of it drawn as above.
 
     Returns
     -------
@@ -677,6 +681,8 @@ def fault_window(
     if baseline_fault is not None and baseline_fault not in FAULT_KINDS:
         raise ArgumentError(f"fault_window: baseline_fault must be None or one of {', '.join(FAULT_KINDS)}; "
                             f"got {baseline_fault!r}")
+    if baseline_fault_on not in ("other", "same"):
+        raise ArgumentError(f"fault_window: baseline_fault_on must be 'other' or 'same', got {baseline_fault_on!r}")
     if baseline_fault_s is not None and not (isinstance(baseline_fault_s, (int, float))
                                              and 1.0 <= float(baseline_fault_s) <= float(baseline_s)):
         raise ArgumentError(f"fault_window: baseline_fault_s must be in [1, baseline_s], got {baseline_fault_s!r}")
@@ -717,6 +723,7 @@ def fault_window(
         cand_p = cand[cand != svc]
         cand_p = cand_p if len(cand_p) else np.flatnonzero(below_entry & (np.arange(len(sys_.services)) != svc))
         svc_p = int(rng_p.choice(cand_p))
+        svc_p = svc if baseline_fault_on == "same" else svc_p  # drawn either way: the draws after it do not move
         own_p = np.flatnonzero(op_svc == svc_p)
         w_p = per_op[own_p] + 1e-9
         prev = {"kind": baseline_fault, "svc": svc_p, "pod": sys_.pods[svc_p][int(rng_p.integers(0, len(sys_.pods[svc_p])))],

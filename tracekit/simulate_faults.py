@@ -50,7 +50,12 @@ status, no exception events; the logs still carry the ERROR records), ``backgrou
 operation throws on its own for this share of its calls, in both windows), ``drift`` (the
 incident's request mix is ``(1 − drift) · mix + drift · d`` for a random mix ``d``) and
 ``noisy_neighbour`` (a pod of another service gets a CPU load of that many vCPU in the incident and
-its work slower by ``1 + noisy_neighbour / 2``: a second anomaly that is not the fault).
+its work slower by ``1 + noisy_neighbour / 2``: a second anomaly that is not the fault) and ``baseline_fault`` (a
+**previous fault in the baseline**: a fault of that kind on a pod of another service — or of the same one,
+``baseline_fault_on="same"`` — for the baseline's first ``baseline_fault_s`` seconds, a fifth by default, as
+Nezha's faults come 8–9 minutes apart and the previous injection's 2 minutes fall inside the next one's 10-minute
+baseline; drawn from a stream of its own, so the fault and the incident are the same with or without it;
+``truth.previous`` records it).
 
 **The signals agree by construction**: the logs and metrics are :mod:`tracekit.simulate_signals`'
 derivation from the spans of both windows (``app_logs``: an INFO per server span, ERROR/WARN per

@@ -131,7 +131,7 @@ def report(res: pd.DataFrame, wall_s: float, show_faults: bool = False) -> None:
     if res["prev"].notna().any():
         hit = res.assign(hit=res["top"] == res["prev"])
         print("\n### previous fault in the baseline: windows whose top service is the previous fault's, per kind "
-              "(of 40 per kind for 40 seeds)\n")
+              f"(of {res['seed'].nunique()} per kind; with --baseline-fault-on same it is the injected service)\n")
         print(hit.pivot_table(index="kind", columns="signals", values="hit", aggfunc="sum", sort=False)[
             [s for s in SIGNALS]].astype(int).to_string())
         print("\nby the previous fault's kind (all incident kinds, null included):\n")

@@ -3,6 +3,7 @@
     python benchmarks/bench_fault_lab.py                 # 40 seeds x 6 kinds (240 windows, 200 faults + 40 null)
     python benchmarks/bench_fault_lab.py --quick         # 5 seeds x 6 kinds (about 1.5 min)
     python benchmarks/bench_fault_lab.py --seeds 100 --first-seed 1000 --show-faults --out lab.csv
+    python benchmarks/bench_fault_lab.py --baseline-fault mixed   # a previous fault in each baseline (below)
 
 ``benchmarks/bench_rank_causes.py`` scores the real Nezha fault days, which invites tuning to them. This
 is the complement: per seed a random system (:func:`tracekit.simulate_faults.random_system`: 8-40
@@ -18,6 +19,12 @@ service is in the top k (as bench_rank_causes). For the null kind, where there i
 top score is the noise: its distribution is printed, and per fault kind the share of faults whose top
 score exceeds the largest of the null windows of the same noise ("above null"). Times: generating the windows, and ranking per
 signal set.
+
+``--baseline-fault`` puts a **previous fault in every baseline** (``fault_window(baseline_fault=)``): a fault of
+another service during the baseline's first fifth (60 of its 300 s), as on Nezha, where faults come 8-9 minutes
+apart and the 10-minute baseline holds the previous injection's 2 minutes. ``mixed``: the kind cycles with the
+seed (``FAULT_KINDS[seed % 5]``), so each incident kind meets each previous kind 8 times in 40 seeds; or one kind
+for all; ``--baseline-fault-on same`` puts it on the injected service itself. The report adds, per kind and signal set, how often the previous fault's service ranks first.
 """
 
 from __future__ import annotations
@@ -41,15 +48,24 @@ def knobs(seed: int) -> dict:
                 noisy_neighbour=0.5 if noisy else 0.0)
 
 
-def run(seeds: list[int], kinds: tuple[str, ...] = KINDS) -> pd.DataFrame:
+def previous_kind(seed: int, baseline_fault: str | None) -> str | None:
+    """The previous fault's kind in the baseline of a seed's windows (module docstring), or None."""
+    if baseline_fault in (None, "none"):
+        return None
+    return FAULT_KINDS[seed % len(FAULT_KINDS)] if baseline_fault == "mixed" else baseline_fault
+
+
+def run(seeds: list[int], kinds: tuple[str, ...] = KINDS, baseline_fault: str | None = None,
+        baseline_fault_on: str = "other") -> pd.DataFrame:
     """One row per (seed, kind, signal set): the injected service's rank, the top service and score, times."""
     rows = []
     for seed in seeds:
         system = random_system(seed)
         k = knobs(seed)
+        pk = previous_kind(seed, baseline_fault)
         for kind in kinds:
             t = time.perf_counter()
-            w = fault_window(kind, seed, system=system, **k)
+            w = fault_window(kind, seed, system=system, baseline_fault=pk, baseline_fault_on=baseline_fault_on, **k)
             gen_s = time.perf_counter() - t
             for sig in SIGNALS:
                 kw = {}
@@ -68,6 +84,9 @@ def run(seeds: list[int], kinds: tuple[str, ...] = KINDS) -> pd.DataFrame:
                                  neighbour=nb.rsplit("-", 2)[0] if nb else None,
                                  noise="noisy" if k["drift"] > 0 else "clean", services=len(system.services),
                                  depth=system.depth, truth=truth, rank=rank, top=names[0] if names else None,
+                                 prev_kind=pk, prev=w.truth.previous.service if pk else None,
+                                 prev_rank=(names.index(w.truth.previous.service) + 1
+                                            if pk and w.truth.previous.service in names else np.nan),
                                  top_score=float(rc["score"].iloc[0]) if len(rc) else 0.0,
                                  affected_calls=w.truth.affected_calls, generate_s=gen_s if sig == SIGNALS[0] else 0.0,
                                  rank_s=rank_s, spans=len(w.incident) + len(w.baseline)))
@@ -109,6 +128,17 @@ def report(res: pd.DataFrame, wall_s: float, show_faults: bool = False) -> None:
     size = pd.cut(res["services"], [7, 15, 29, 40], labels=["8-15 services", "16-29 services", "30-40 services"])
     by_size = wide(res.assign(size=size.astype(str)), ["size"])
     print(by_size.reindex([x for x in size.cat.categories if x in by_size.index]).to_string())
+    if res["prev"].notna().any():
+        hit = res.assign(hit=res["top"] == res["prev"])
+        print("\n### previous fault in the baseline: windows whose top service is the previous fault's, per kind "
+              f"(of {res['seed'].nunique()} per kind; with --baseline-fault-on same it is the injected service)\n")
+        print(hit.pivot_table(index="kind", columns="signals", values="hit", aggfunc="sum", sort=False)[
+            [s for s in SIGNALS]].astype(int).to_string())
+        print("\nby the previous fault's kind (all incident kinds, null included):\n")
+        print(hit.pivot_table(index="prev_kind", columns="signals", values="hit", aggfunc="sum", sort=False)[
+            [s for s in SIGNALS]].astype(int).to_string())
+        print("\nAC@1 / AC@3 / AC@5 by the previous fault's kind (fault windows):\n")
+        print(wide(res, ["prev_kind"]).to_string())
     print("\n### per kind, spans without status (TrainTicket-like)\n")
     print(wide(res[~res["status"]], ["kind"]).to_string())
     null = res[res["kind"] == "null"]
@@ -149,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, of {', '.join(KINDS)}")
     ap.add_argument("--show-faults", action="store_true", help="print every window's row (all three signals)")
     ap.add_argument("--out", default=None, help="write every row to this CSV")
+    ap.add_argument("--baseline-fault", default="none", choices=["none", "mixed", *FAULT_KINDS],
+                    help="a previous fault in every baseline (module docstring); mixed: the kind cycles with the seed")
+    ap.add_argument("--baseline-fault-on", default="other", choices=["other", "same"],
+                    help="the previous fault on another service (default) or on the fault's own")
     a = ap.parse_args(argv)
     kinds = tuple(k for k in a.kinds.split(",") if k)
     bad = [k for k in kinds if k not in KINDS]
@@ -156,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown kind(s) {bad}; known: {', '.join(KINDS)}")
     n = a.seeds if a.seeds is not None else (5 if a.quick else 40)
     t = time.perf_counter()
-    res = run(list(range(a.first_seed, a.first_seed + n)), kinds)
+    res = run(list(range(a.first_seed, a.first_seed + n)), kinds, a.baseline_fault, a.baseline_fault_on)
     wall = time.perf_counter() - t
     if a.out:
         res.to_csv(a.out, index=False)

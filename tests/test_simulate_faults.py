@@ -8,6 +8,8 @@ the amount injected, and nothing else changes.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,6 +206,92 @@ def test_return_changes_nothing_at_the_pod_and_the_callers_branch():
     other = ~w.incident["trace_id"].isin(reach)
     pd.testing.assert_frame_equal(w.incident[other].reset_index(drop=True),
                                   n.incident[~n.incident["trace_id"].isin(reach)].reset_index(drop=True))
+
+
+# ---- a previous fault in the baseline, against the clean window ----------------------------------------------------
+@pytest.mark.parametrize("prev", FAULT_KINDS)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_previous_fault_acts_in_the_baselines_first_part_only(prev, seed):
+    """``baseline_fault``: another service's pod has a fault in the baseline's first ``baseline_fault_s`` seconds.
+    Against the same window without it: the incident and the fault's truth are the same, the baseline's traces
+    that started after the previous fault are the same, and the traces that differ all reach its pod."""
+    system = random_system(seed, n_services=12)
+    kw = dict(KW, system=system, share=1.0)
+    w = fault_window("cpu_contention", seed, baseline_fault=prev, baseline_fault_s=40.0, **kw)
+    c = fault_window("cpu_contention", seed, **kw)
+    p = w.truth.previous
+    assert c.truth.previous is None and p.kind == prev and p.service != w.truth.service
+    assert w.truth == dataclasses.replace(c.truth, previous=p)
+    assert p.time == w.truth.time - pd.Timedelta(seconds=KW["baseline_s"]) and p.end - p.time == pd.Timedelta(seconds=40)
+    assert (p.operation is None) == (prev in ("cpu_contention", "network_delay"))
+    pd.testing.assert_frame_equal(w.incident, c.incident)
+    f, b = _by_id(w.baseline), _by_id(c.baseline)
+    assert f.index.sort_values().equals(b.index.sort_values()) or prev in ("exception", "return")
+    tid = w.baseline.groupby("trace_id")["start"].min()
+    later = set(tid.index[tid >= p.end])
+    pd.testing.assert_frame_equal(w.baseline[w.baseline["trace_id"].isin(later)].reset_index(drop=True),
+                                  c.baseline[c.baseline["trace_id"].isin(later)].reset_index(drop=True))
+    reach = set(w.baseline.loc[(f["host"] == p.pod).to_numpy(), "trace_id"])
+    same = ~w.baseline["trace_id"].isin(reach)
+    pd.testing.assert_frame_equal(w.baseline[same].reset_index(drop=True),
+                                  c.baseline[~c.baseline["trace_id"].isin(reach)].reset_index(drop=True))
+    early = w.baseline["trace_id"].map(tid).to_numpy() < p.end  # the requests that arrived while it acted
+    on = ((f["host"] == p.pod) & (f["kind"] == "server")).to_numpy() & early
+    if p.operation is not None:
+        on &= (f["name"] == p.operation).to_numpy()
+    assert on.sum() == p.affected_calls >= 3
+    if prev in ("cpu_contention", "cpu_consumed"):
+        b = b.loc[f.index]
+        assert np.all(np.abs(f["self"].to_numpy()[on] - p.factor * b["self"].to_numpy()[on]) <= 5 * (1 + p.factor) * 1000)
+        assert np.all(f["self"].to_numpy()[~on] == b["self"].to_numpy()[~on])
+        cpu_w, cpu_c = (m[(m["name"] == "process.cpu.utilization") & (m["host"] == p.pod)] for m in (w.metrics, c.metrics))
+        tw = ns(cpu_w["time"])
+        during = (tw > p.time.value + 10_000_000_000) & (tw <= p.end.value)
+        lift = cpu_w["value"].to_numpy()[during] - cpu_c["value"].to_numpy()[during]
+        assert (lift > 0.9 * p.load).all() if prev == "cpu_contention" else (lift >= 0).all() and p.load == 0
+    elif prev == "network_delay":
+        srv = f[(f["kind"] == "server") & (f["host"] == p.pod) & f["parent_id"].notna()]
+        srv = srv[early[f.index.get_indexer(srv.index)]]
+        b = b.loc[f.index]
+        gap = (f.loc[srv["parent_id"], "dur"].to_numpy() - srv["dur"].to_numpy()) - \
+              (b.loc[srv["parent_id"], "dur"].to_numpy() - b.loc[srv.index, "dur"].to_numpy())
+        assert len(gap) >= 3 and (gap > 0).all()
+        assert np.median(gap) / 1e6 == pytest.approx(p.delay_ms, rel=0.3)
+    elif prev == "exception":  # an ERROR record on about its share of its operation's spans there, new ones only there
+        err = set(w.logs.loc[w.logs["severity_text"] == "ERROR", "span_id"].astype(str))
+        new = err - set(c.logs.loc[c.logs["severity_text"] == "ERROR", "span_id"].astype(str))
+        thrown = len(set(f.index[on]) & new)
+        assert thrown >= max(1, 0.2 * p.share * on.sum())
+        assert set(w.baseline.loc[w.baseline["span_id"].astype(str).isin(new), "trace_id"]) <= reach
+    else:  # a wrong value: its pod's spans as they were, a caller's branch or error above
+        pd.testing.assert_frame_equal(f.loc[f.index[on]], _by_id(c.baseline).loc[f.index[on]])
+
+
+@pytest.mark.parametrize("prev", ["cpu_contention", "exception"])
+def test_a_previous_fault_on_the_same_service(prev):
+    """``baseline_fault_on="same"``: the previous fault is on the injected service (a pod and operation of it drawn
+    as for another one); the incident is still the clean window's and the later baseline traces too."""
+    system = random_system(4, n_services=12)
+    kw = dict(KW, system=system)
+    w = fault_window("network_delay", 4, baseline_fault=prev, baseline_fault_on="same", baseline_fault_s=40.0, **kw)
+    c = fault_window("network_delay", 4, **kw)
+    p = w.truth.previous
+    assert p.service == w.truth.service and p.kind == prev and p.affected_calls >= 3
+    pd.testing.assert_frame_equal(w.incident, c.incident)
+    tid = w.baseline.groupby("trace_id")["start"].min()
+    later = set(tid.index[tid >= p.end])
+    pd.testing.assert_frame_equal(w.baseline[w.baseline["trace_id"].isin(later)].reset_index(drop=True),
+                                  c.baseline[c.baseline["trace_id"].isin(later)].reset_index(drop=True))
+    assert not w.baseline.equals(c.baseline)
+
+
+def test_baseline_fault_arguments_are_named():
+    with pytest.raises(ArgumentError, match="baseline_fault"):
+        fault_window("exception", 1, baseline_fault="null")
+    with pytest.raises(ArgumentError, match="baseline_fault_s"):
+        fault_window("exception", 1, baseline_fault="exception", baseline_fault_s=1e6)
+    with pytest.raises(ArgumentError, match="baseline_fault_on"):
+        fault_window("exception", 1, baseline_fault="exception", baseline_fault_on="another")
 
 
 def test_signals_agree_with_the_spans():

@@ -50,7 +50,12 @@ status, no exception events; the logs still carry the ERROR records), ``backgrou
 operation throws on its own for this share of its calls, in both windows), ``drift`` (the
 incident's request mix is ``(1 − drift) · mix + drift · d`` for a random mix ``d``) and
 ``noisy_neighbour`` (a pod of another service gets a CPU load of that many vCPU in the incident and
-its work slower by ``1 + noisy_neighbour / 2``: a second anomaly that is not the fault).
+its work slower by ``1 + noisy_neighbour / 2``: a second anomaly that is not the fault) and ``baseline_fault`` (a
+**previous fault in the baseline**: a fault of that kind on a pod of another service — or of the same one,
+``baseline_fault_on="same"`` — for the baseline's first ``baseline_fault_s`` seconds, a fifth by default, as
+Nezha's faults come 8–9 minutes apart and the previous injection's 2 minutes fall inside the next one's 10-minute
+baseline; drawn from a stream of its own, so the fault and the incident are the same with or without it;
+``truth.previous`` records it).
 
 **The signals agree by construction**: the logs and metrics are :mod:`tracekit.simulate_signals`'
 derivation from the spans of both windows (``app_logs``: an INFO per server span, ERROR/WARN per
@@ -389,6 +394,10 @@ class FaultTruth:
     status: bool  #: whether spans carry status
     neighbour_pod: str | None  #: the noisy neighbour, if any
     affected_calls: int  #: server spans of the injected pod (of the operation, when one) in the incident
+    #: the previous fault, in the first part of the baseline (``baseline_fault``): its truth, ``time`` to ``end`` the
+    #: part of the baseline it acts in (on the requests that arrive then), ``affected_calls`` its pod's (operation's)
+    #: server spans in those requests; else None
+    previous: FaultTruth | None = None
 
 
 @dataclass(frozen=True)
@@ -406,8 +415,10 @@ class FaultWindow:
 class _Run:
     """One window's requests walked through the system, batch by batch (every step vectorised over requests)."""
 
-    def __init__(self, system: System, draw: _Draw, incident: np.ndarray, truth: dict) -> None:
-        self.sys, self.d, self.inc, self.t = system, draw, incident, truth
+    def __init__(self, system: System, draw: _Draw, incident: np.ndarray, truth: dict, faults: list[dict]) -> None:
+        # faults: each {"kind", "pod", "op", "factor", "delay_ms", "share", "active"} with ``active`` a mask over
+        # the requests it acts on (the incident's for the fault, the first part of the baseline's for a previous one)
+        self.sys, self.d, self.inc, self.t, self.faults = system, draw, incident, truth, faults
         self.cols: dict[str, list] = {k: [] for k in ("req", "sid", "pid", "svc", "op", "kind", "start", "end", "pod",
                                                        "code", "events")}
         self.pod_index = {p: (s, j) for s, ps in enumerate(system.pods) for j, p in enumerate(ps)}
@@ -434,6 +445,11 @@ class _Run:
         s, j = self.pod_index[name]
         return (svc == s) & (pod == j) & self.inc[req]
 
+    def _at(self, f: dict, svc: int, pod: np.ndarray, req: np.ndarray) -> np.ndarray:
+        """Where fault ``f`` acts: its pod, in the requests it is active for."""
+        s, j = self.pod_index[f["pod"]]
+        return (svc == s) & (pod == j) & f["active"][req]
+
     def call(self, op_i: int, req: np.ndarray, parent: np.ndarray, t: np.ndarray, path: str, caller: int,
              caller_pod: np.ndarray):
         """A client span of ``caller`` (on ``caller_pod``) around a call of ``op_i``: (client end, outcome)."""
@@ -444,10 +460,11 @@ class _Run:
         down = np.rint(d.lognormal_us(req, 0.3, 0.3, path, "down")).astype(np.int64)
         s_end, outcome, pod = self.invoke(op_i, req, cid, t + up, path)
         end = s_end + down
-        if self.t["kind"] == "network_delay":
-            late = self._at_pod(op.service, pod, req, "pod")
-            delay = np.rint(d.lognormal_us(req, self.t["delay_ms"], 0.2, path, "delay")).astype(np.int64)
-            end = end + np.where(late, delay, 0)
+        for f in self.faults:
+            if f["kind"] == "network_delay":
+                late = self._at(f, op.service, pod, req)
+                delay = np.rint(d.lognormal_us(req, f["delay_ms"], 0.2, path, "delay")).astype(np.int64)
+                end = end + np.where(late, delay, 0)
         code = np.where(outcome == 1, 500, 200)
         self.add(req, cid, parent, caller, op_i, "client", t, end, caller_pod, code, [[] for _ in range(len(req))])
         return end, outcome
@@ -462,17 +479,21 @@ class _Run:
                          len(sys_.pods[op.service]) - 1)
         base = d.lognormal_us(req, op.self_ms, op.sigma, path, "self")
         factor = np.ones(n)
-        if tr["kind"] == "cpu_contention" or (tr["kind"] == "cpu_consumed" and tr.get("op") == op_i):
-            factor = np.where(self._at_pod(op.service, pod, req, "pod"), tr["factor"], factor)
+        for f in self.faults:
+            if f["kind"] == "cpu_contention" or (f["kind"] == "cpu_consumed" and f["op"] == op_i):
+                factor = np.where(self._at(f, op.service, pod, req), f["factor"], factor)
         if tr.get("neighbour_pod") is not None:
             factor = np.where(self._at_pod(op.service, pod, req, "neighbour_pod"), tr["neighbour_factor"], factor)
         seg = [np.rint(base * f * factor).astype(np.int64) for f in op.split]
-        target_op = tr.get("op") == op_i
-        at_pod = self._at_pod(op.service, pod, req, "pod") & target_op
-        injected_throw = at_pod & (tr["kind"] == "exception") & (d.unif(req, path, "exc") < tr["share"])
+        injected_throw, wrong = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        for f in self.faults:
+            if f["op"] == op_i and f["kind"] == "exception":
+                injected_throw |= self._at(f, op.service, pod, req) & (d.unif(req, path, "exc") < f["share"])
+            elif f["op"] == op_i and f["kind"] == "return":
+                wrong |= self._at(f, op.service, pod, req) & (d.unif(req, path, "ret") < f["share"])
         background = d.unif(req, path, "bg") < tr["background"]
         throws = injected_throw | background
-        wrong = at_pod & (tr["kind"] == "return") & (d.unif(req, path, "ret") < tr["share"]) & ~throws
+        wrong &= ~throws
         events: list[list[dict]] = [[] for _ in range(n)]
         nums = (d.bits(req, path, "n") % np.uint64(1000)).astype(np.int64)
         t = t0.copy()
@@ -580,6 +601,9 @@ def fault_window(
     noisy_neighbour: float = 0.0,
     min_calls: float = 20.0,
     start: str = "2026-03-02T14:00:00Z",
+    baseline_fault: str | None = None,
+    baseline_fault_s: float | None = None,
+    baseline_fault_on: str = "other",
 ) -> FaultWindow:
     """A baseline and an incident window of a random system with one fault injected (module docstring).
 
@@ -617,6 +641,19 @@ def fault_window(
         in the incident: a fault where nothing calls is not a fault anyone investigates.
     start : str
         Start of the baseline window.
+    baseline_fault : str, optional
+        A **previous fault in the baseline**, one of :data:`FAULT_KINDS`: injected into a pod of another service
+        (never an entry service; drawn as the fault's place is, among the others, with its own size drawn likewise)
+        for the first ``baseline_fault_s`` seconds of the baseline, as Nezha's previous injection 8–9 minutes
+        earlier falls inside the 10 minutes before the next. ``truth.previous`` records it. The draws of the fault's
+        place and size do not depend on it, and the incident's requests do not meet it: the incident is the same
+        with or without it.
+    baseline_fault_s : float, optional
+        How long the previous fault acts from the baseline's start, seconds (default a fifth of ``baseline_s``:
+        Nezha's 2-minute window in a 10-minute baseline; at most ``baseline_s``).
+    baseline_fault_on : {"other", "same"}, default "other"
+        The previous fault's service: another one, or the fault's own (TrainTicket's contacts service had faults
+        at 08:43, 08:52 and 08:58), on a pod and operation of it drawn as above.
 
     Returns
     -------
@@ -632,6 +669,9 @@ def fault_window(
     >>> w = fault_window("network_delay", seed=5, status=False)
     >>> set(w.incident["status"]), w.truth.delay_ms > 0
     ({'unset'}, True)
+    >>> c = fault_window("network_delay", seed=5, status=False, baseline_fault="cpu_contention")
+    >>> c.truth.previous.kind, c.truth.previous.service != c.truth.service, c.incident.equals(w.incident)
+    ('cpu_contention', True, True)
     """
     if kind not in KINDS:
         raise ArgumentError(f"fault_window: kind must be one of {', '.join(KINDS)}; got {kind!r}")
@@ -643,6 +683,14 @@ def fault_window(
     for nm, v, lo in (("factor", factor, 1.0), ("load", load, 0.0), ("delay_ms", delay_ms, 0.0), ("share", share, 0.0)):
         if v is not None and not (isinstance(v, (int, float)) and float(v) >= lo and (nm != "share" or float(v) <= 1)):
             raise ArgumentError(f"fault_window: {nm} must be a number >= {lo:g}{' and <= 1' if nm == 'share' else ''}, got {v!r}")
+    if baseline_fault is not None and baseline_fault not in FAULT_KINDS:
+        raise ArgumentError(f"fault_window: baseline_fault must be None or one of {', '.join(FAULT_KINDS)}; "
+                            f"got {baseline_fault!r}")
+    if baseline_fault_on not in ("other", "same"):
+        raise ArgumentError(f"fault_window: baseline_fault_on must be 'other' or 'same', got {baseline_fault_on!r}")
+    if baseline_fault_s is not None and not (isinstance(baseline_fault_s, (int, float))
+                                             and 1.0 <= float(baseline_fault_s) <= float(baseline_s)):
+        raise ArgumentError(f"fault_window: baseline_fault_s must be in [1, baseline_s], got {baseline_fault_s!r}")
     sys_ = system if system is not None else random_system(seed)
     if not isinstance(sys_, System):
         raise ArgumentError(f"fault_window: system must be a System (random_system), got {type(sys_).__name__}")
@@ -674,6 +722,22 @@ def fault_window(
     truth = {"kind": kind, "pod": None if null else pod, "op": target_op if kind in _OPERATION_KINDS else None,
              "factor": f_, "delay_ms": dl, "share": sh, "background": float(background_errors),
              "neighbour_pod": neighbour, "neighbour_factor": 1.0 + float(noisy_neighbour) / 2.0}
+    prev = None
+    if baseline_fault is not None:  # its own stream: the fault's draws above are the same with or without it
+        rng_p = np.random.default_rng([int(seed), zlib.crc32(b"baseline fault")])
+        cand_p = cand[cand != svc]
+        cand_p = cand_p if len(cand_p) else np.flatnonzero(below_entry & (np.arange(len(sys_.services)) != svc))
+        svc_p = int(rng_p.choice(cand_p))
+        svc_p = svc if baseline_fault_on == "same" else svc_p  # drawn either way: the draws after it do not move
+        own_p = np.flatnonzero(op_svc == svc_p)
+        w_p = per_op[own_p] + 1e-9
+        prev = {"kind": baseline_fault, "svc": svc_p, "pod": sys_.pods[svc_p][int(rng_p.integers(0, len(sys_.pods[svc_p])))],
+                "op": int(own_p[int(rng_p.choice(len(own_p), p=w_p / w_p.sum()))]), "factor": float(rng_p.uniform(1.5, 4.0)),
+                "load": float(rng_p.uniform(0.3, 0.9)), "delay_ms": float(np.exp(rng_p.uniform(np.log(10), np.log(100)))),
+                "share": float(rng_p.uniform(0.5, 1.0)),
+                "s": float(baseline_fault_s) if baseline_fault_s is not None else float(baseline_s) / 5.0}
+        if baseline_fault not in _OPERATION_KINDS:
+            prev["op"] = None
 
     # requests: index, arrival (µs), route, window
     draw = _Draw(seed)
@@ -689,7 +753,12 @@ def fault_window(
     route = np.where(inc, np.searchsorted(np.cumsum(mix_i / mix_i.sum()), ur, side="right"),
                      np.searchsorted(np.cumsum(mix / mix.sum()), ur, side="right"))
     route = np.minimum(route, len(sys_.routes) - 1)
-    run = _Run(sys_, draw, inc, truth)
+    faults = [] if null else [dict(truth, active=inc)]
+    t_start = t_on - int(round(baseline_s * 1e6))
+    if prev is not None:  # the requests that arrived in the first prev["s"] seconds of the baseline
+        prev["active"] = ~inc & (arrival < t_start + int(round(prev["s"] * 1e6)))
+        faults.append(prev)
+    run = _Run(sys_, draw, inc, truth, faults)
     for r, op_i in enumerate(sys_.routes):
         rows = req[route == r]
         if len(rows):
@@ -699,20 +768,24 @@ def fault_window(
     spans = _delivered(full, status)
     metrics = app_metrics(spans, seed=seed)
     t_on_ns, t_off_ns = t_on * 1000, (t_on + int(round(incident_s * 1e6))) * 1000
-    stress = {}
+    stress = []  # (pod, vCPU, from, to)
     if kind == "cpu_contention":
-        stress[pod] = ld
+        stress.append((pod, ld, t_on_ns, t_off_ns))
     if neighbour is not None:
-        stress[neighbour] = stress.get(neighbour, 0.0) + float(noisy_neighbour)
+        stress.append((neighbour, float(noisy_neighbour), t_on_ns, t_off_ns))
+    p_on_ns = t_start * 1000
+    p_off_ns = p_on_ns + int(round(prev["s"] * 1e9)) if prev is not None else p_on_ns
+    if prev is not None and prev["kind"] == "cpu_contention":
+        stress.append((prev["pod"], prev["load"], p_on_ns, p_off_ns))
     if stress:
         tm = ns(metrics["time"])
         cpu = (metrics["name"] == "process.cpu.utilization").to_numpy()
         host = metrics["host"].astype(object).to_numpy()
         val = metrics["value"].to_numpy(dtype=float).copy()
-        for p, extra in stress.items():
-            m = cpu & (host == p) & (tm > t_on_ns) & (tm <= t_off_ns + int(10e9))
+        for p, extra, a, b in stress:
+            m = cpu & (host == p) & (tm > a) & (tm <= b + int(10e9))
             # the point of the interval holding the onset gets the share of the interval after it
-            val[m] += extra * np.clip((tm[m] - t_on_ns) / 10e9, 0, 1) * np.clip((t_off_ns + 10e9 - tm[m]) / 10e9, 0, 1)
+            val[m] += extra * np.clip((tm[m] - a) / 10e9, 0, 1) * np.clip((b + 10e9 - tm[m]) / 10e9, 0, 1)
         metrics = metrics.copy()
         metrics["value"] = np.round(val, 5)
     incident = spans[is_inc].reset_index(drop=True)
@@ -725,13 +798,31 @@ def fault_window(
         if truth["op"] is not None:
             m &= incident["name"].to_numpy(dtype=object) == sys_.operations[target_op].name
         affected = int(m.sum())
+    previous = None
+    if prev is not None:
+        bt = pd.Series(ns(baseline["start"])).groupby(baseline["trace_id"].to_numpy()).transform("min").to_numpy()
+        m = (baseline["service"].to_numpy(dtype=object) == sys_.services[prev["svc"]]) & \
+            (baseline["resource"].map(lambda r: r.get("host.name")).to_numpy(dtype=object) == prev["pod"]) & \
+            (baseline["kind"].to_numpy(dtype=object) == "server") & (bt < p_off_ns)
+        if prev["op"] is not None:
+            m &= baseline["name"].to_numpy(dtype=object) == sys_.operations[prev["op"]].name
+        pk = prev["kind"]
+        previous = FaultTruth(
+            kind=pk, seed=int(seed), service=sys_.services[prev["svc"]], pod=prev["pod"],
+            operation=None if prev["op"] is None else sys_.operations[prev["op"]].name,
+            time=pd.Timestamp(p_on_ns, tz="UTC"), end=pd.Timestamp(p_off_ns, tz="UTC"),
+            factor=prev["factor"] if pk in ("cpu_contention", "cpu_consumed") else 1.0,
+            load=prev["load"] if pk == "cpu_contention" else 0.0,
+            delay_ms=prev["delay_ms"] if pk == "network_delay" else 0.0,
+            share=prev["share"] if pk in ("exception", "return") else 0.0, status=bool(status), neighbour_pod=None,
+            affected_calls=int(m.sum()))
     ft = FaultTruth(kind=kind, seed=int(seed), service=None if null else sys_.services[svc], pod=None if null else pod,
                     operation=None if truth["op"] is None else sys_.operations[target_op].name,
                     time=pd.Timestamp(t_on_ns, tz="UTC"), end=pd.Timestamp(t_off_ns, tz="UTC"),
                     factor=f_ if kind in ("cpu_contention", "cpu_consumed") else 1.0,
                     load=ld if kind == "cpu_contention" else 0.0, delay_ms=dl if kind == "network_delay" else 0.0,
                     share=sh if kind in ("exception", "return") else 0.0, status=bool(status), neighbour_pod=neighbour,
-                    affected_calls=affected)
+                    affected_calls=affected, previous=previous)
     return FaultWindow(system=sys_, truth=ft, baseline=baseline, incident=incident, logs=logs, metrics=metrics)
 
 

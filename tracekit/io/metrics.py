@@ -1667,11 +1667,12 @@ class _AttributesOnce:
 _DECODE_KVS = msgspec.json.Decoder(list[KeyValue]).decode
 
 
-def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | None:
-    """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
-    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch.
-    ``cache``: decoded resources and attribute sets by their raw text, kept across the batches of a read."""
-    res_cache, attr_cache = ({}, {}) if cache is None else cache
+def _f_walk(items: list, res_cache: dict) -> tuple[tuple[list, ...], list[int], list[int], list[tuple]]:
+    """The document loop of :func:`_f_columns` and :func:`_g_extract`: decoded documents ``items`` ((document,
+    chunk, file, line)) → the data points of each family (gauge, sum, histogram, exponential histogram, summary),
+    each metric's family and number of points, and its constant columns (name, unit, description, kind,
+    temporality, monotonic, service, host, resource, file, record). Raises :class:`_Fallback` where a metric is
+    not covered (no name, not one kind of data, an unknown temporality)."""
     pts_by: tuple[list, ...] = ([], [], [], [], [])
     kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
     fams: list[int] = []
@@ -1704,6 +1705,15 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
                         npts.append(len(dps))
                         consts.append((m.name, m.unit or None, m.description or None, kinds[fam], temporality, monotonic,
                                        service, host, res, file, record))
+    return pts_by, fams, npts, consts
+
+
+def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | None:
+    """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
+    :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch.
+    ``cache``: decoded resources and attribute sets by their raw text, kept across the batches of a read."""
+    res_cache, attr_cache = ({}, {}) if cache is None else cache
+    pts_by, fams, npts, consts = _f_walk(items, res_cache)
     if not npts:
         return None
     n = sum(npts)
@@ -1805,38 +1815,7 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
     """A batch's columns as texts and small arrays for :func:`_g_part` (None: no point;
     ``_NOT_GROUPED``: a shape it does not take); raises where :func:`_f_columns` would refuse a line
     (the caller then reads the batch with it)."""
-    res_cache = cache[0]
-    pts_by: tuple[list, ...] = ([], [], [], [], [])
-    kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
-    fams: list[int] = []
-    npts: list[int] = []
-    consts: list[tuple] = []
-    for md, _chunk, file, line in items:  # (as _f_columns' document loop)
-        for i, rm in enumerate(md.resourceMetrics):
-            rkey, resource, service, host = _f_resource(rm.resource, res_cache)
-            record = i if line is None else line
-            for sm in rm.scopeMetrics or ():
-                res = _f_scope_resource(rkey, resource, sm.scope, res_cache)
-                for m in sm.metrics or ():
-                    datas = kind_data(m)
-                    if datas.count(None) != 4 or not m.name:
-                        raise _Fallback
-                    data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]
-                    fam = family[type(data)]
-                    temporality = monotonic = None
-                    if fam and fam != 4:
-                        temporality = temporalities.get(data.aggregationTemporality)
-                        if temporality is None:
-                            raise _Fallback
-                        if fam == 1:
-                            monotonic = data.isMonotonic
-                    dps = data.dataPoints
-                    if dps:
-                        pts_by[fam].extend(dps)
-                        fams.append(fam)
-                        npts.append(len(dps))
-                        consts.append((m.name, m.unit or None, m.description or None, kinds[fam], temporality, monotonic,
-                                       service, host, res, file, record))
+    pts_by, fams, npts, consts = _f_walk(items, cache[0])
     if not npts:
         return None
     if pts_by[3] or pts_by[4]:

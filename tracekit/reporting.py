@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.logs import trace_logs
+from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
@@ -407,7 +408,9 @@ def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame, gi
     top = [s for s in dict.fromkeys(rc["service"].astype(object).tolist()) if isinstance(s, str)][:_SIGNAL_SERVICES]
     if "metric_top_name" not in rc.columns:
         return None
-    moved = rc[rc["service"].isin(top) & (rc["metrics"] > 0)]  # each top service's metric that moved most
+    # each top service's metric that moved most; a negligible move (metric_evidence.NEGLIGIBLE_EVIDENCE) is not drawn
+    # as one, as the postmortem's metrics sentence does not call it one
+    moved = rc[rc["service"].isin(top) & (rc["metrics"] >= NEGLIGIBLE_EVIDENCE)]
     names = [n for n in dict.fromkeys(moved["metric_top_name"].astype(object)) if isinstance(n, str)][:_SIGNAL_METRICS]
     if not names:
         return None

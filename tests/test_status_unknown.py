@@ -93,3 +93,22 @@ def test_frames_with_status_keep_their_error_rates(seed):
     assert np.allclose(tl.loc[busy, "error_rate"], tl.loc[busy, "failed"] / tl.loc[busy, "requests"])
     fig = tk.plot_timeline(w.incident, "1min", by="route")
     assert not any(a.name == "error rate unknown" for a in fig.layout.annotations)
+
+
+@pytest.mark.browser
+def test_the_status_less_report_says_unknown_in_the_browser(tmp_path):
+    """The rendered page (Chromium): the timeline's error-rate row carries its "unknown" note and the headline table
+    its "unknown" cells; no JS error."""
+    from .browser import open_html
+
+    w = fault_window("exception", seed=5, status=False)
+    out = tmp_path / "report.html"
+    tk.report(w.incident, out, baseline=w.baseline)
+    page = open_html(out, wait_for=".js-plotly-plot .main-svg", dom=True, evaluate=(
+        "() => [Array.from(document.querySelectorAll('#timeline .annotation-text')).map(e => e.textContent),"
+        " Array.from(document.querySelectorAll('#headline-table td')).map(e => e.textContent)]"))
+    assert page.errors == []
+    notes, cells = page.value
+    assert any(t.startswith("unknown: no span carries a status") for t in notes), notes
+    assert any(t.startswith("error rate: unknown") for t in notes), notes  # the row's title
+    assert cells.count("unknown") == 4 and "0.0 %" not in cells, cells

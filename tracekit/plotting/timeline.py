@@ -222,7 +222,7 @@ def plot_timeline(
         fig.add_annotation(text="unknown: no span carries a status, an HTTP code or a fault flag, so failures "
                                 "cannot be counted (not 0 %)", xref="x2 domain", yref="y2 domain", x=0.5, y=0.5,
                            showarrow=False, font=dict(size=12, color="#444"), name="error rate unknown")
-        fig.update_yaxes(range=[0, 1], row=2, col=1)
+        fig.update_yaxes(range=[0, 1], showticklabels=False, row=2, col=1)  # no scale to read a 0 % off
     fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"

@@ -629,3 +629,38 @@ def test_coverage_words_leave_out_dimensionless_units(seed):
     assert cpu, top
     assert not any(t.endswith(" 1") for t in top), top
     assert all(t.endswith(" s") for t in top if "http.server.request.duration" in t), top
+
+
+def test_the_metrics_sentence_does_not_call_a_negligible_fall_a_move():
+    """Fault-lab null window 102: notify-service's request duration fell 1.4 % (0.00211 → 0.00208 s); its evidence
+    (a few more observations above the baseline's p95 edge than chance, after the own-time cap next to nothing) is
+    negligible. The sentence said it "moved beyond the baseline's reach"; it now says it apart, as a fall not said to
+    have moved, and names as moved only what weighs at least NEGLIGIBLE_EVIDENCE."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("null", seed=102)
+    pm = tk.postmortem(w.incident, w.baseline, level="service", metrics=w.metrics)
+    text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
+    moved, _, negligible = text.partition("more changed by a negligible amount, not said to have moved")
+    assert "notify-service" not in moved, text
+    assert "0.00211 → 0.00208" not in text, text
+    assert "notify-service http.server.request.duration (fell 1.4 %" in negligible, text
+    ev = next(f.evidence for f in pm.findings if f.text == text)
+    assert ev["metric_series_negligible"] >= 1
+    assert f"{ev['metric_series_moved']:,} moved beyond the baseline's reach" in moved
+
+    # whatever the window, a metric named as moved weighs at least NEGLIGIBLE_EVIDENCE, and a histogram whose mean
+    # fell is not said as "median → mean" (its evidence counts only observations above the edge: a rise)
+    for seed in (102, 104):
+        w = fault_window("null", seed=seed)
+        rc = tk.rank_causes(w.incident, w.baseline, level="service", window=None, metrics=w.metrics, n_boot=20)
+        cov = rc.attrs["metric_coverage"]
+        raw = metric_evidence(w.metrics, cov["incident"], cov["baseline"]).set_index(["service", "name"])
+        assert len(cov["top_moved"]) + min(cov["negligible"], 3) <= cov["moved"]
+        for item in cov["top_moved"]:
+            svc, name = item.split(" ")[:2]
+            r = raw.loc[(svc, name)]
+            if r["basis"] == "observations" and r["direction"] != "up":
+                assert "observations above" in item and "mean fell" in item, item
+        named = {tuple(t.split(" ")[:2]) for t in cov["top_moved"]}
+        assert not named & {tuple(t.split(" ")[:2]) for t in cov["negligible_moved"]}

@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from .analysis.logs import trace_logs
-from .core import QUANTILES, failed_share, percentile, result_table, trace_outcomes
+from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
+from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs"]
@@ -123,7 +124,9 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("requests", "int64", "requests", "of them, requests: a root that is not a consumer span and has no span link "
                                       "(core.trace_outcomes; not rootless traces, not asynchronous work)"),
     ("failed_share", "float64", "share", "failed: share of the requests whose root span failed (5xx fault, or status "
-                                         "error that is not a 4xx client error or a throttle; core.failed_share)"),
+                                         "error that is not a 4xx client error or a throttle; core.failed_share); NaN, "
+                                         "shown as unknown, when no span of the set records a status "
+                                         "(core.status_recorded)"),
     ("request_p50_ms", "float64", "ms", "request latency: the request root span's duration (what the caller waited "
                                         "for), p50, inverted_cdf (an observed value)"),
     ("request_p95_ms", "float64", "ms", "request latency, p95 (as request_p50_ms)"),
@@ -131,22 +134,32 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
                                        "response included, p95 (as sampled only)"),
     ("any_failed_share", "float64", "share", "share of traces with a failed span anywhere (the request's root or any "
-                                             "call, an error a retry absorbed included)"),
+                                             "call, an error a retry absorbed included); NaN, shown as unknown, when no span "
+                                             "of the set records a status"),
 ])
 #: what each headline number means, by column
 HEADLINE_DEFINITIONS = {c.name: c.meaning for c in HEADLINE_TABLE.columns if c.name != "estimate"}
 
 
-def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
+def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd.DataFrame | None = None,
+              baseline: pd.DataFrame | None = None) -> pd.DataFrame:
     """Requests, failed share and request latency percentiles; sampling-corrected where weights are known.
 
-    ``outcomes`` is :func:`tracekit.core.trace_outcomes` of ``spans`` (``trace_summary`` has the same columns).
+    ``outcomes`` is :func:`tracekit.core.trace_outcomes` of ``spans`` (``trace_summary`` has the same columns),
+    ``baseline_outcomes`` that of the ``baseline`` spans. A set whose spans record no status
+    (:func:`tracekit.core.status_recorded`) cannot show a failure: its ``failed_share`` and ``any_failed_share``
+    are NaN (unknown), not 0; ``attrs["status_unknown"]`` lists those rows' ``estimate``.
     """
     from .analysis.sampling import sampling_weights, weighted_summary
 
-    rows = [_plain_row("as sampled", outcomes)]
+    known = status_recorded(spans)
+    rows = [_plain_row("as sampled", outcomes, known)]
+    unknown = [] if known else ["as sampled"]
     if baseline_outcomes is not None:
-        rows.append(_plain_row("baseline, as sampled", baseline_outcomes))
+        base_known = status_recorded(baseline) if baseline is not None else True
+        rows.append(_plain_row("baseline, as sampled", baseline_outcomes, base_known))
+        if not base_known:
+            unknown.append("baseline, as sampled")
     try:
         w = sampling_weights(spans)
     except TraceKitError:
@@ -156,23 +169,51 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
         failed_key = next((k for k in ("failed_share", "failed", "root_failed_rate", "error_rate") if k in r), None)
         rows.append({"estimate": "sampling-corrected", "traces": r.get("n_traces", len(outcomes)),
                      "requests": int(outcomes["request"].sum()),
-                     "failed_share": r.get(failed_key, np.nan) if failed_key else np.nan,
-                     "any_failed_share": r.get("any_failed_rate", np.nan),
+                     "failed_share": r.get(failed_key, np.nan) if failed_key and known else np.nan,
+                     "any_failed_share": r.get("any_failed_rate", np.nan) if known else np.nan,
                      **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
                         for q in QUANTILES},
                      "extent_p95_ms": np.nan})
-    return pd.DataFrame(rows, columns=HEADLINE_TABLE.column_names).astype({c.name: c.dtype for c in HEADLINE_TABLE.columns})
+        if not known:
+            unknown.append("sampling-corrected")
+    out = pd.DataFrame(rows, columns=HEADLINE_TABLE.column_names).astype({c.name: c.dtype for c in HEADLINE_TABLE.columns})
+    out.attrs["status_unknown"] = unknown
+    return out
 
 
-def _plain_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
+#: the headline columns that count failures: unknown, not 0, where no span records a status
+_FAILURE_SHARES = ("failed_share", "any_failed_share")
+
+
+def _headline_view(h: pd.DataFrame) -> pd.DataFrame:
+    """The headline table as shown: a failure share of a set whose spans record no status reads "unknown"."""
+    unknown = h["estimate"].isin(h.attrs.get("status_unknown", [])).to_numpy(dtype=bool)
+    if not unknown.any():
+        return h
+    view = h.copy()
+    for c in _FAILURE_SHARES:
+        col = view[c].astype(object)
+        col[unknown] = "unknown"
+        view[c] = col
+    return view
+
+
+def _status_note(h: pd.DataFrame) -> str:
+    """Why a headline failure share reads "unknown" (rows of ``attrs["status_unknown"]``)."""
+    rows = " and ".join(f'"{r}"' for r in h.attrs.get("status_unknown", []))
+    return (f"{', '.join(_FAILURE_SHARES)} of {rows}: unknown, not 0 — no span there carries a status, an HTTP code "
+            "or a fault flag, so the traces cannot show a failure (core.status_recorded).")
+
+
+def _plain_row(label: str, outcomes: pd.DataFrame, known: bool = True) -> dict[str, Any]:
     req = percentile(outcomes["request_ms"].to_numpy(dtype=np.float64), QUANTILES)  # NaN for non-requests
     share, n_req = failed_share(outcomes)
     return {
         "estimate": label,
         "traces": len(outcomes),
         "requests": n_req,
-        "failed_share": share,
-        "any_failed_share": float((outcomes["failed_spans"] > 0).mean()) if len(outcomes) else np.nan,
+        "failed_share": share if known else np.nan,
+        "any_failed_share": (float((outcomes["failed_spans"] > 0).mean()) if len(outcomes) else np.nan) if known else np.nan,
         **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
         "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
     }
@@ -322,7 +363,8 @@ def collect_report(
                 "start": spans["start"].min(), "end": spans["end"].max(),
                 "baseline_traces": None if base is None else int(base["trace_id"].nunique()),
                 "incident_traces": int(story.incident["trace_id"].nunique())},
-        headline=_headline(spans, summary, trace_outcomes(base) if base is not None and len(base) else None),
+        headline=_headline(spans, summary, trace_outcomes(base) if base is not None and len(base) else None,
+                           base if base is not None and len(base) else None),
         health=health,
         skipped=skipped,
         breakdown=breakdown,
@@ -366,7 +408,9 @@ def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame, gi
     top = [s for s in dict.fromkeys(rc["service"].astype(object).tolist()) if isinstance(s, str)][:_SIGNAL_SERVICES]
     if "metric_top_name" not in rc.columns:
         return None
-    moved = rc[rc["service"].isin(top) & (rc["metrics"] > 0)]  # each top service's metric that moved most
+    # each top service's metric that moved most; a negligible move (metric_evidence.NEGLIGIBLE_EVIDENCE) is not drawn
+    # as one, as the postmortem's metrics sentence does not call it one
+    moved = rc[rc["service"].isin(top) & (rc["metrics"] >= NEGLIGIBLE_EVIDENCE)]
     names = [n for n in dict.fromkeys(moved["metric_top_name"].astype(object)) if isinstance(n, str)][:_SIGNAL_METRICS]
     if not names:
         return None
@@ -538,12 +582,17 @@ def _table(df: pd.DataFrame | None, *, columns: Sequence[str] | None = None, max
 
 
 def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The comparison as a reader scans it: keys, then baseline → incident per metric, the change and its interval."""
-    def pair(b: str, a: str, unit: str) -> pd.Series:
+    """The comparison as a reader scans it: keys, then baseline → incident per metric, the change and its interval.
+    A set whose error rate is NaN throughout while it has calls recorded no status (compare, core.status_recorded):
+    its side reads "unknown", not a blank."""
+    def side(col: str, unit: str, unknown: bool = False) -> pd.Series:
         def f(v: Any) -> str:
             return "" if pd.isna(v) else (f"{100 * v:.1f} %" if unit == "share" else f"{v:,.1f}")
 
-        return t[b].map(f) + " → " + t[a].map(f)
+        return pd.Series("unknown", index=t.index) if unknown else t[col].map(f)
+
+    def pair(b: str, a: str, unit: str, unknown: tuple[bool, bool] = (False, False)) -> pd.Series:
+        return side(b, unit, unknown[0]) + " → " + side(a, unit, unknown[1])
 
     view = t[keys].copy()
     view["critical path ms / request"] = pair("cp_ms_b", "cp_ms_a", "ms")
@@ -552,7 +601,8 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                                     + t["delta_cp_ms_hi"].map(lambda v: f"{v:+,.1f}") + "]")
     view["p95 ms of its calls"] = pair("p95_ms_b", "p95_ms_a", "ms")
     view["calls / request"] = pair("calls_b", "calls_a", "")
-    view["error rate"] = pair("error_rate_b", "error_rate_a", "share")
+    unknown = tuple(bool(len(t) and t[f"error_rate_{s}"].isna().all() and (t[f"calls_{s}"] > 0).any()) for s in "ba")
+    view["error rate"] = pair("error_rate_b", "error_rate_a", "share", unknown)
     if "presence" in t.columns:
         view["in"] = t["presence"]
     return view
@@ -768,7 +818,9 @@ def render_report(data: ReportData) -> str:
     parts.append(f'<p class="muted">Over every trace of the input ({_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} '
                  f'UTC, {c["traces"]:,} traces) and of the baseline ({_esc(story.baseline_source)}), not only the '
                  "incident window.</p>")
-    parts.append(_table(data.headline, table_id="headline-table", name="headline"))
+    parts.append(_table(_headline_view(data.headline), table_id="headline-table", name="headline"))
+    if data.headline.attrs.get("status_unknown"):
+        parts.append('<p class="sev-warning" id="headline-status">' + _esc(_status_note(data.headline)) + "</p>")
     parts.append('<dl class="muted" id="headline-definitions">' + "".join(
         f"<dt><code>{_esc(k)}</code></dt><dd>{_esc(v)}</dd>" for k, v in HEADLINE_DEFINITIONS.items()) + "</dl>")
     parts.append("</section>")
@@ -883,12 +935,14 @@ def render_markdown(data: ReportData) -> str:
             out.append(f"- {_md(f.text)}{ex}")
         out.append("")
     out += ["## Headline numbers", ""]
-    h = data.headline
+    h = _headline_view(data.headline)
     units = {col: _unit(col) for col in h.columns}
     out.append("| " + " | ".join(_md(col) for col in h.columns) + " |")
     out.append("|" + "---|" * len(h.columns))
     for rec in h.itertuples(index=False):
         out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0])) for col, v in zip(h.columns, rec, strict=True)) + " |")
+    if data.headline.attrs.get("status_unknown"):
+        out += ["", f"_{_md(_status_note(data.headline))}_"]
     out += ["", f"_Generated {data.generated_at} by tracekit {data.version}._", ""]
     return "\n".join(out)
 

@@ -11,7 +11,9 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
   the key is not on the path; traces whose critical path failed are left out) — the time the key adds to an end-to-end request;
 * ``p50_ms``, ``p95_ms``: latency percentiles of the key's calls (``duration_ms``);
 * ``calls``: mean calls per trace; ``fanout``: mean direct children per span of the key;
-* ``error_rate``: failed calls / calls (:func:`tracekit.core.failed`: a 5xx fault or status error that is not a 4xx or throttle).
+* ``error_rate``: failed calls / calls (:func:`tracekit.core.failed`: a 5xx fault or status error that is not a 4xx or throttle);
+  NaN (unknown, not 0) for a set where no span records a status (:func:`tracekit.core.status_recorded`), and its
+  ``delta_error_rate`` with it.
 
 For each of these ``<m>_a``, ``<m>_b``, ``delta_<m>``, ``delta_<m>_lo``, ``delta_<m>_hi``
 (a ``ci`` interval, 95 % by default). The "calls" of a key are its spans, except with
@@ -43,7 +45,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core import DEFAULT_N_BOOT, call_paths, failed, quantile_draws, require_columns, span_tree, trace_outcomes
+from ..core import (
+    DEFAULT_N_BOOT,
+    call_paths,
+    failed,
+    quantile_draws,
+    require_columns,
+    span_tree,
+    status_recorded,
+    trace_outcomes,
+)
 from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
 from ..core.results import Result
@@ -374,6 +385,10 @@ def compare(
         table[f"delta_{m}"] = va - vb
         table[f"delta_{m}_lo"] = lo_hi[m][0]
         table[f"delta_{m}_hi"] = lo_hi[m][1]
+    for tag, side in (("a", a), ("b", b)):
+        if len(side) and not status_recorded(side):  # nothing could be recorded as failed: unknown, not 0
+            table[f"error_rate_{tag}"] = np.nan
+            table[["delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"]] = np.nan
     table["impact"] = table["delta_cp_ms"].abs()
     table = table.sort_values(["impact", *keys], ascending=[False] + [True] * len(keys), kind="stable", na_position="last").reset_index(drop=True)
 

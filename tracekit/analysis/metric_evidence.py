@@ -87,11 +87,16 @@ from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS, known_names
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
-           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS"]
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE"]
 
 #: robust standard deviations (1.4826 × MAD) around the baseline's median an incident point must pass, beyond the
 #: baseline's range, to be outside: Iglewicz and Hoaglin's outlier threshold for the modified z-score (1993)
 Z_OUTSIDE = 3.5
+
+#: evidence under which a metric's move is said to be negligible, not a move: less than every incident point stepping
+#: 1 % past a flat baseline weighs (the module docstring's rule). It still enters the score as it is (``moved`` is
+#: evidence > 0); only the words leave it out of what "moved"
+NEGLIGIBLE_EVIDENCE = 0.01
 
 #: metric kinds read by the observations their buckets count (delta temporality)
 HISTOGRAM_KINDS = ("histogram", "exponential_histogram")
@@ -440,6 +445,18 @@ def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
+def _move_words(r: Any) -> str:
+    """What a row's evidence counted, before its unit: on the points basis the points beyond the reach, said as
+    baseline median → incident mean; on the observations basis the observations above the edge (only a rise counts),
+    said as median → mean only when the mean rose too — a mean that fell did not make the evidence."""
+    basis = r.get("basis") if hasattr(r, "get") else None
+    if basis == "observations" and r.get("direction") != "up" and pd.notna(r.get("edge")):
+        return (f"{100 * float(r['outside_share']):.1f} % of its {float(r['incident_count']):,.0f} observations above "
+                f"{_fmt(float(r['edge']))} (the baseline's p95 bucket edge; its mean fell "
+                f"{_fmt(float(r['baseline_median']))} → {_fmt(float(r['incident_mean']))})")
+    return f"{_fmt(float(r['baseline_median']))} → {_fmt(float(r['incident_mean']))}"
+
+
 def _family_sum(ev: pd.DataFrame, key: str) -> pd.Series:
     """Per key, the sum over its families of each family's mean evidence (a family with many metrics counts once):
     :func:`metric_scores`' score, and the total :func:`_own_time_cap` limits."""
@@ -477,7 +494,7 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
         if len(counted) and counted["evidence"].max() > 0:
             r = counted.loc[counted["evidence"].idxmax()]
             top_name = str(r["name"])
-            top = f"{r['name']} {_fmt(r['baseline_median'])} → {_fmt(r['incident_mean'])}"
+            top = f"{r['name']} {_move_words(r)}"
         rows.append({key: k, "metric_score": score, "top_metric": top, "top_metric_name": top_name,
                      "moved": int(g["moved"].sum()),
                      "steady": int((~g["moved"].astype(bool)).sum())})
@@ -621,12 +638,26 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     out.attrs["metric_evidence"] = ev
     keyed = metrics[by].notna().to_numpy()
     moved = ev[ev["moved"].to_numpy(dtype=bool)] if len(ev) else ev
+    # the words name as moved only what weighs: a move under NEGLIGIBLE_EVIDENCE is said apart, with its direction
+    slight = (moved["evidence"].to_numpy(dtype=float) < NEGLIGIBLE_EVIDENCE) if len(moved) else np.zeros(0, dtype=bool)
     units = metrics.drop_duplicates("name").set_index("name")["unit"] if "unit" in metrics.columns else pd.Series(dtype=object)
-    top = [f"{k} {n} {_fmt(float(b))} → {_fmt(float(i))}" + (f" {_unit_words(units.get(n))}" if _unit_words(units.get(n)) else "")
-           for k, n, b, i in zip(moved[by].head(3), moved["name"].head(3), moved["baseline_median"].head(3),
-                                 moved["incident_mean"].head(3), strict=True)]
+
+    def said(r: pd.Series) -> str:
+        u = _unit_words(units.get(r["name"]))
+        return f"{r[by]} {r['name']} {_move_words(r)}" + (f" {u}" if u else "")
+
+    def slightly(r: pd.Series) -> str:
+        change = r["change"]
+        how = ("unchanged" if pd.isna(r["direction"]) else
+               f"{'rose' if r['direction'] == 'up' else 'fell'} {abs(100 * change):.1f} %" if pd.notna(change) else
+               "rose" if r["direction"] == "up" else "fell")
+        e = float(r["evidence"])
+        return f"{r[by]} {r['name']} ({how}, evidence {f'{e:.3f}' if e >= 0.001 else 'under 0.001'})"
+
+    top = [said(r) for _, r in moved[~slight].head(3).iterrows()]
     out.attrs["metric_coverage"] = dict(
         by=by, series=int(metrics[keyed].groupby([by, "name"], sort=False, observed=True).ngroups) if keyed.any() else 0,
-        compared=len(ev), moved=len(moved), top_moved=top, **ev.attrs.get("windows", {}))
+        compared=len(ev), moved=len(moved), top_moved=top, negligible=int(slight.sum()),
+        negligible_moved=[slightly(r) for _, r in moved[slight].head(3).iterrows()], **ev.attrs.get("windows", {}))
     return out
 

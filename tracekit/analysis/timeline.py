@@ -55,6 +55,7 @@ from ..core import (
     result_table,
     routes,
     span_tree,
+    status_recorded,
     to_timestamps,
     trace_outcomes,
     trace_weights,
@@ -74,8 +75,10 @@ TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, f
     ("requests_lo", "float64", "requests", "lower bound of ``requests`` (HT variance Σw(w−1); equal to it without sampling)"),
     ("requests_hi", "float64", "requests", "upper bound of ``requests``"),
     ("sampled", "int64", "requests", "requests seen in the data (unweighted count)"),
-    ("failed", "float64", "requests", "failed requests (weighted with weights): root span / entry span / span failed"),
-    ("error_rate", "float64", "share", "failed / requests (weighted share with weights); NaN without requests"),
+    ("failed", "float64", "requests", "failed requests (weighted with weights): root span / entry span / span failed; "
+                                      "NaN (unknown) when no span records a status (core.status_recorded)"),
+    ("error_rate", "float64", "share", "failed / requests (weighted share with weights); NaN without requests, and "
+                                       "NaN (unknown, not 0) when no span records a status (core.status_recorded)"),
     ("error_rate_lo", "float64", "share", "Jeffreys interval on Kish's effective sample size, lower bound"),
     ("error_rate_hi", "float64", "share", "Jeffreys interval, upper bound"),
     *[(f"p{int(q * 100)}_ms{s}", "float64", "ms", f"{m} of the {int(q * 100)}th percentile of request latency"
@@ -324,7 +327,9 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     pandas.DataFrame
         One row per (bucket, key) from the first to the last bucket of the data, empty buckets
         included (``requests`` 0): ``time``, the key columns, then the columns declared in
-        :data:`TIMELINE` (then the ``metric.<name>`` columns). ``attrs["params"]`` records the arguments.
+        :data:`TIMELINE` (then the ``metric.<name>`` columns). ``attrs["params"]`` records the arguments,
+        ``attrs["status_recorded"]`` whether any span records a status (:func:`tracekit.core.status_recorded`);
+        when none does, ``failed`` and ``error_rate`` (and its interval) are NaN: unknown, not 0.
 
     Raises
     ------
@@ -354,6 +359,10 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
     out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
+    known = status_recorded(spans)
+    if not known:  # nothing could be recorded as failed: the count and the rate are unknown, not 0
+        out[["failed", "error_rate", "error_rate_lo", "error_rate_hi"]] = np.nan
+    out.attrs["status_recorded"] = known
     if metrics is not None:
         from .metric_series import join_metric_series
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
+from ..analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from ..core import (
     DEFAULT_N_BOOT,
     callees,
@@ -337,12 +338,19 @@ def _metric_coverage(cov: dict) -> Finding:
         text = (f"Metrics did not weigh in the ranking: none of the {_plural(cov['series'], 'series', 'series')} {per} "
                 f"has 2 points in {where} and 1 in the incident's.")
     else:
+        # a move whose evidence is negligible (metric_evidence.NEGLIGIBLE_EVIDENCE) is not said to have moved
+        slight = int(cov.get("negligible", 0))
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
-                f"or more in {where}, 1 or more in the incident's; {cov['moved']:,} moved beyond the baseline's reach"
+                f"or more in {where}, 1 or more in the incident's; {cov['moved'] - slight:,} moved beyond the baseline's "
+                "reach"
                 + (f", most: {'; '.join(cov['top_moved'])} (baseline median → incident mean)" if cov.get("top_moved") else "")
+                + (f"; {slight:,} more changed by a negligible amount, not said to have moved (evidence under "
+                   f"{NEGLIGIBLE_EVIDENCE}: less than every point stepping 1 % past a flat baseline weighs): "
+                   f"{'; '.join(cov.get('negligible_moved', []))}" + (" …" if slight > 3 else "") if slight else "")
                 + ".")
     return Finding("sure", text, (), dict(metric_series=cov["series"], metric_series_compared=cov["compared"],
-                                          metric_series_moved=cov["moved"]))
+                                          metric_series_moved=cov["moved"] - int(cov.get("negligible", 0)),
+                                          metric_series_negligible=int(cov.get("negligible", 0))))
 
 
 def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd.DataFrame:

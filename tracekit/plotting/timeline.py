@@ -86,7 +86,9 @@ def plot_timeline(
     -------
     plotly.graph_objects.Figure
         Three rows (and one per metric) sharing the time axis. Every trace has ``meta`` = {"metric", "key", "role"}
-        (role ``value``, ``band`` or ``baseline``); shapes are named ``change`` or ``deployment``.
+        (role ``value``, ``band`` or ``baseline``); shapes are named ``change`` or ``deployment``. When no span
+        records a status (the timeline's error rate is NaN), the error-rate row is titled and annotated "unknown"
+        (annotation named ``error rate unknown``), never drawn as 0 %.
 
     Raises
     ------
@@ -143,8 +145,12 @@ def plot_timeline(
         if len(base_tl) and len(tl):
             shift = tl["time"].min() - base_tl["time"].min()
             base_tl = base_tl.assign(time=base_tl["time"] + shift)
+    # no span records a status (tracekit.core.status_recorded): the timeline's error rate is NaN, unknown, not 0
+    er_unknown = tl.attrs.get("status_recorded") is False or (
+        len(tl) > 0 and bool(tl["error_rate"].isna().all()) and bool((tl["requests"] > 0).any()))
+    er_title = "error rate: unknown (no span records a status)" if er_unknown else "error rate"
     fig = make_subplots(rows=3 + len(mcols), cols=1, shared_xaxes=True, vertical_spacing=0.06 if not mcols else 0.04,
-                        subplot_titles=("requests per bucket", "error rate", "request latency (ms): p50 · p95 · p99",
+                        subplot_titles=("requests per bucket", er_title, "request latency (ms): p50 · p95 · p99",
                                         *[esc(f"{c[len('metric.'):]} (mean per bucket)") for c in mcols]))
     dash = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
     lv = labels.to_numpy(dtype=object)
@@ -212,6 +218,11 @@ def plot_timeline(
                                showarrow=False, text=esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10))
     fig.update_yaxes(rangemode="tozero", title_text="requests", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="error rate", row=2, col=1)
+    if er_unknown:
+        fig.add_annotation(text="unknown: no span carries a status, an HTTP code or a fault flag, so failures "
+                                "cannot be counted (not 0 %)", xref="x2 domain", yref="y2 domain", x=0.5, y=0.5,
+                           showarrow=False, font=dict(size=12, color="#444"), name="error rate unknown")
+        fig.update_yaxes(range=[0, 1], showticklabels=False, row=2, col=1)  # no scale to read a 0 % off
     fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"

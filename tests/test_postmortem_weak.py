@@ -164,3 +164,16 @@ def test_report_headings_call_the_ranking_likely_causes_only_when_the_finding_do
     assert ("<h3>Likely causes (rank_causes" in html) is likely
     assert ("none stands out clearly beyond chance</h3>" in html) is not likely
     assert ("Metrics of the likely causes" in html) is likely
+
+
+@pytest.mark.parametrize("seed", [5, 8])
+def test_rank_causes_scores_do_not_depend_on_the_bootstrap(seed):
+    """The postmortem's null reference ranks with n_boot=1 for speed: it reads only scores, which must not use the
+    resamples (only the critical-path intervals do)."""
+    w = tk.simulate_faults.fault_window("cpu_consumed", seed=seed)
+    one = tk.rank_causes(w.incident, w.baseline, level="operation", window=None, n_boot=1, logs=w.logs, metrics=w.metrics)
+    many = tk.rank_causes(w.incident, w.baseline, level="operation", window=None, n_boot=200, logs=w.logs,
+                          metrics=w.metrics)
+    assert one["score"].tolist() == many["score"].tolist()
+    assert one["name"].tolist() == many["name"].tolist()
+    assert not one["delta_cp_ms_lo"].equals(many["delta_cp_ms_lo"])  # the intervals do use them

@@ -631,7 +631,8 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                rr = rank_causes(base[inside], base[~inside], level=level, lift_rows=1, window=None, n_boot=100,
+                # (n_boot=1: a score uses no resample, only the critical-path intervals do; 100 cost ~3x the time)
+                rr = rank_causes(base[inside], base[~inside], level=level, lift_rows=1, window=None, n_boot=1,
                                  logs=logs, metrics=metrics)
             except TraceKitError:
                 continue

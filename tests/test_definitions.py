@@ -232,3 +232,20 @@ def test_one_pause_of_the_cyclic_gc():
     from tracekit.core.gc_pause import gc_paused
 
     assert otlp.gc_paused is gc_paused  # the name readers import from io.otlp is the kernel's
+
+
+@pytest.mark.parametrize("status", [True, False])
+def test_status_recorded_is_what_failed_can_see(status):
+    """One definition of 'the spans can show a failure' (core.status_recorded): where it is False, failed() is False on
+    every span (nothing was recorded), and the timeline and compare give the error rate as unknown (NaN) rather than 0;
+    where it is True they give numbers."""
+    from tracekit.core import failed, status_recorded
+
+    w = tk.simulate_faults.fault_window("exception", seed=4, status=status)
+    assert status_recorded(w.incident) is status
+    if not status:
+        assert not failed(w.incident).any()
+    tl = tk.timeline(w.incident)
+    assert tl.attrs["status_recorded"] is status and tl["error_rate"].isna().all() is not status
+    cmp = tk.compare(w.incident, w.baseline, by="service", n_boot=10)
+    assert cmp.table["error_rate_a"].isna().all() is not status

@@ -369,18 +369,37 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
             sec = (end[srv] - start[srv]) / 1e9
             frame = pd.DataFrame({"j": j_of, "m": [method[i] for i in srv], "r": [route[i] for i in srv],
                                   "c": code[srv], "s": sec, "row": srv})
-            for (j, m_, r_, c_), g in frame.groupby(["j", "m", "r", "c"], sort=True, dropna=False):
-                s = g["s"].to_numpy()
-                counts = np.bincount(np.searchsorted(bounds, s, side="left"), minlength=len(bounds) + 1)
-                top = int(g["row"].to_numpy()[np.argmax(s)])
+            # one histogram point per (interval, method, route, status code), in groupby's sorted order: the groups'
+            # numbers from pandas, their counts, sums, extremes and buckets from numpy (3,000 groups a window)
+            g = frame.groupby(["j", "m", "r", "c"], sort=True, dropna=False).ngroup().to_numpy()
+            n_g = int(g.max()) + 1
+            order = np.lexsort((np.arange(len(g)), g))  # rows by group, stable
+            gs, s_all = g[order], sec[order]
+            first = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+            n_in = np.diff(np.r_[first, len(gs)])
+            sums = [float(x.sum()) for x in np.split(s_all, first[1:])]  # numpy's pairwise sum, as the files were written
+            mins, maxs = np.minimum.reduceat(s_all, first), np.maximum.reduceat(s_all, first)
+            nb = len(bounds) + 1
+            hist = np.bincount(g * nb + np.searchsorted(bounds, sec, side="left"), minlength=n_g * nb).reshape(n_g, nb)
+            # the first row holding each group's largest duration (np.argmax's pick within the group)
+            is_max = s_all == np.repeat(maxs, n_in)
+            top_pos = np.flatnonzero(is_max)
+            top_pos = top_pos[np.r_[True, gs[top_pos][1:] != gs[top_pos][:-1]]]
+            tops = srv[order[top_pos]]
+            lead = order[first]  # a row of each group: its keys
+            for gi in range(n_g):
+                r0 = int(lead[gi])
+                j, m_, r_, c_ = int(j_of[r0]), method[srv[r0]], route[srv[r0]], code[srv[r0]]
+                top = int(tops[gi])
                 attrs = {"http.request.method": m_, "http.route": r_}
                 if c_ == c_:
                     attrs["http.response.status_code"] = int(c_)
                 add(time=int(edges[j + 1]), start_time=int(edges[j]), name="http.server.request.duration", unit="s",
-                    kind="histogram", temporality="delta", count=float(len(s)), sum=float(s.sum()), min=float(s.min()),
-                    max=float(s.max()), buckets={"bounds": list(DURATION_BOUNDS), "counts": counts.tolist()},
+                    kind="histogram", temporality="delta", count=float(n_in[gi]), sum=float(sums[gi]),
+                    min=float(mins[gi]), max=float(maxs[gi]),
+                    buckets={"bounds": list(DURATION_BOUNDS), "counts": hist[gi].tolist()},
                     service=svc, host=h, attributes=attrs, resource=rres[j],
-                    exemplars=[{"time": int(end[top]), "value": float(s.max()), "trace_id": trace_id[top],
+                    exemplars=[{"time": int(end[top]), "value": float(maxs[gi]), "trace_id": trace_id[top],
                                 "span_id": span_id[top], "attributes": {}}])
         # database calls in flight, averaged over the interval
         for system in sorted({db_system[i] for i in rows[db[rows]]}):

@@ -237,8 +237,9 @@ def test_one_pause_of_the_cyclic_gc():
 @pytest.mark.parametrize("status", [True, False])
 def test_status_recorded_is_what_failed_can_see(status):
     """One definition of 'the spans can show a failure' (core.status_recorded): where it is False, failed() is False on
-    every span (nothing was recorded), and the timeline and compare give the error rate as unknown (NaN) rather than 0;
-    where it is True they give numbers."""
+    every span (nothing was recorded), and the timeline, compare, request_rows, bubble_up, version_regressions, the
+    health metrics and the service graph give the error rate as unknown (NaN / <NA> / status_recorded False) rather
+    than 0; where it is True they give numbers."""
     from tracekit.core import failed, status_recorded
 
     w = tk.simulate_faults.fault_window("exception", seed=4, status=status)
@@ -249,3 +250,16 @@ def test_status_recorded_is_what_failed_can_see(status):
     assert tl.attrs["status_recorded"] is status and tl["error_rate"].isna().all() is not status
     cmp = tk.compare(w.incident, w.baseline, by="service", n_boot=10)
     assert cmp.table["error_rate_a"].isna().all() is not status
+    # request rows (and the heatmap's selection), bubble_up, version_regressions, the health metrics and the
+    # service graph read the same definition: unknown (<NA> / NaN / a graph flag) exactly where it is False
+    from tracekit.analysis.timeline import request_rows
+
+    rows = request_rows(w.incident, "service")
+    assert rows["failed"].isna().all() is not status and rows["failed"].isna().any() is not status
+    hits = tk.bubble_up(w.incident, lambda t: t.request_ms > t.request_ms.median())
+    assert hits.attrs["status_recorded"] is status and hits["error_rate_with"].isna().all() is not status
+    vr = tk.version_regressions(w.incident, n_boot=10)
+    assert vr.attrs["status_recorded"] is status and vr["error_rate"].isna().all() is not status
+    hr = tk.health_report(w.incident, checks=["failed_request_ratio", "span_error_rate"])
+    assert len(hr) > 1 and hr["value"].isna().all() is not status and hr["value"].isna().any() is not status
+    assert tk.service_graph(w.incident).graph["status_recorded"] is status

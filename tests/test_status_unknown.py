@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -112,3 +113,161 @@ def test_the_status_less_report_says_unknown_in_the_browser(tmp_path):
     assert any(t.startswith("unknown: no span carries a status") for t in notes), notes
     assert any(t.startswith("error rate: unknown") for t in notes), notes  # the row's title
     assert cells.count("unknown") == 4 and "0.0 %" not in cells, cells
+
+
+# ---- the rest of the modules that show an error rate: request rows, bubble_up, version_regressions, health (pandas
+# and Dask), the service graph and what draws them. Each: a status-less lab window says unknown (NaN / <NA> / the word),
+# the same window with its status keeps the numbers the kernel's failed() gives.
+
+def _pair(seed: int = 5):
+    """The same fault-lab window with and without status (the status-less one drops only status columns)."""
+    return fault_window("exception", seed=seed, status=True), fault_window("exception", seed=seed, status=False)
+
+
+@pytest.mark.parametrize("by", [None, "route", "service", "name"])
+def test_request_rows_and_select_requests_say_failed_unknown_without_status(by):
+    from tracekit.core import failed
+
+    known, blind = _pair()
+    rk, rb = request_rows(known.incident, by), request_rows(blind.incident, by)
+    assert str(rk["failed"].dtype) == str(rb["failed"].dtype) == "boolean"
+    # without status: every request's outcome is <NA> (unknown), never False; the rest of the rows is the same
+    assert len(rb) > 0 and rb["failed"].isna().all()
+    pd_cols = [c for c in rk.columns if c != "failed"]
+    assert rk[pd_cols].equals(rb[pd_cols])
+    # with status: no <NA>, and the failures the kernel counts (request root / entry span / every span)
+    assert rk["failed"].notna().all() and rk["failed"].sum() > 0
+    if by in (None, "route"):
+        o = trace_outcomes(known.incident)
+        want = o.loc[o["request"].to_numpy(dtype=bool), "failed"].to_numpy(dtype=bool)
+        assert rk["failed"].to_numpy(dtype=bool).tolist() == want.tolist()
+    elif by == "name":
+        assert rk["failed"].to_numpy(dtype=bool).tolist() == failed(known.incident).tolist()
+    # select_requests keeps the representation (a box of the heatmap: every request here)
+    sk, sb = tk.select_requests(known.incident, by), tk.select_requests(blind.incident, by)
+    assert sb["failed"].isna().all() and str(sb["failed"].dtype) == "boolean" and len(sb) == len(rb)
+    assert int(sk["failed"].sum()) == int(rk["failed"].sum()) > 0
+
+
+def test_heatmap_selection_says_failed_unknown_without_status():
+    from tracekit.widgets import HeatmapState
+
+    known, blind = _pair()
+    for w, unknown in ((known, False), (blind, True)):
+        s = HeatmapState.from_spans(w.incident, "route")
+        rows = s.requests
+        state = s.select_points(range(len(rows)))
+        head = state.summary_html().split("</p>")[0]
+        if unknown:
+            assert "failed unknown (no span records a status)" in head and " 0 failed" not in head, head
+        else:
+            assert f"{int(rows['failed'].sum()):,} failed" in head and "unknown" not in head, head
+
+
+@pytest.mark.parametrize("level", ["trace", "span"])
+def test_bubble_up_error_rates_unknown_without_status(level):
+    from tracekit.core import failed
+
+    known, blind = _pair()
+    if level == "trace":
+        sel = lambda t: t.request_ms > t.request_ms.median()  # noqa: E731
+    else:
+        sel = lambda s: s.duration_ms > s.duration_ms.median()  # noqa: E731
+    hk, hb = (tk.bubble_up(w.incident, sel, level=level) for w in (known, blind))
+    err = ["error_rate_with", "error_rate_without", "delta_error_rate"]
+    assert hb.attrs["status_recorded"] is False and hk.attrs["status_recorded"] is True
+    assert len(hb) and hb[err].isna().all().all()
+    assert hk["error_rate_with"].notna().all() and (hk["error_rate_with"] > 0).any()
+    if level == "span":  # the kernel's failed spans of each service, over every span (baseline = the rest)
+        fl = pd.Series(failed(known.incident), index=known.incident.index)
+        by_svc = fl.groupby(known.incident["service"].astype(object)).mean()
+        rows = hk[(hk["dimension"] == "service") & (hk["value"] != "other")].set_index("value")
+        assert len(rows) > 3
+        for svc, rate in rows["error_rate_with"].items():
+            assert rate == pytest.approx(by_svc[svc]), svc
+    # the figure says unknown in its hover, never a 0 % difference
+    hov = [h for t in tk.plot_bubble_up(hb).data for h in (t.hovertext or ())]
+    assert hov and all("error rate with − without: unknown" in h for h in hov)
+    hov = [h for t in tk.plot_bubble_up(hk).data for h in (t.hovertext or ())]
+    assert not any("unknown" in h for h in hov) and any("error rate with − without: " in h for h in hov)
+
+
+def test_version_regressions_error_rates_unknown_without_status():
+    from tracekit.analysis.attribution.common import entry_rows, lookup_keys
+    from tracekit.core import VERSION_KEYS, failed
+
+    known, blind = _pair()
+    vk, vb = (tk.version_regressions(w.incident, n_boot=50) for w in (known, blind))
+    err = ["error_rate", "delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"]
+    assert vb.attrs["status_recorded"] is False and vk.attrs["status_recorded"] is True
+    assert len(vb) > 1 and vb[err].isna().all().all()
+    rest = [c for c in vk.columns if c not in err and c != "regression"]
+    pd.testing.assert_frame_equal(vk[rest], vb[rest])  # latency, cp and their seeded intervals: as before
+    # with status: each version's error rate is the kernel's failed share of its calls (entry spans)
+    spans = known.incident
+    entry = entry_rows(spans)[0]
+    ver = np.array([None if v is None else str(v) for v in lookup_keys(spans, VERSION_KEYS)], dtype=object)
+    df = pd.DataFrame({"s": spans["service"].astype(object), "v": ver, "f": failed(spans)})[entry & (ver != None)]  # noqa: E711
+    want = df.groupby(["s", "v"])["f"].mean()
+    got = vk.set_index(["service", "version"])["error_rate"]
+    assert got.notna().all() and (got > 0).any()
+    for k, rate in got.items():
+        assert rate == pytest.approx(want[k]), k
+
+
+@pytest.mark.parametrize("engine", ["pandas", pytest.param("dask", marks=pytest.mark.slow)])
+def test_health_error_rates_unknown_without_status(engine):
+    from tracekit.core import failed
+
+    known, blind = _pair()
+    if engine == "dask":
+        pytest.importorskip("dask")
+        run = lambda s: tk.dask.health_report(tk.dask.from_pandas(s, 3))  # noqa: E731
+    else:
+        run = tk.health_report
+    rk, rb = run(known.incident), run(blind.incident)
+    metric = ["failed_request_ratio", "span_error_rate"]
+    b = rb[rb["check"].isin(metric)]
+    assert set(b["check"]) == set(metric)
+    assert b[["value", "share"]].isna().all().all(), b[["check", "subject", "value", "share"]]
+    assert b["explanation"].str.contains("unknown").all() and not b["explanation"].str.contains("0.0%").any()
+    # with status: the kernel's numbers
+    frr = rk[rk["check"] == "failed_request_ratio"].iloc[0]
+    assert frr["value"] == pytest.approx(failed_share(trace_outcomes(known.incident))[0]) and frr["value"] > 0
+    assert "unknown" not in frr["explanation"]
+    fl = pd.Series(failed(known.incident), index=known.incident.index)
+    want = fl.groupby(known.incident["service"].astype(object)).mean()
+    ser = rk[rk["check"] == "span_error_rate"].set_index("subject")["value"]
+    assert ser.to_dict() == pytest.approx(want.to_dict())
+    # the report's health measures: no value cell, the explanation says unknown
+    if engine == "pandas":
+        page = render_report(collect_report(blind.incident, baseline=blind.baseline))
+        table = page[page.index('id="metrics-table"'):]
+        row = next(r for r in table[:table.index("</table>")].split("<tr") if "<td>failed_request_ratio</td>" in r)
+        assert re.findall(r"<td[^>]*>(.*?)</td>", row)[2] == "" and "unknown, not 0" in row
+
+
+@pytest.mark.parametrize("engine", ["pandas", pytest.param("dask", marks=pytest.mark.slow)])
+def test_service_graph_and_map_say_failures_unknown_without_status(engine):
+    known, blind = _pair()
+    if engine == "dask":
+        pytest.importorskip("dask")
+        graph = lambda s: tk.dask.service_graph(tk.dask.from_pandas(s, 3))  # noqa: E731
+    else:
+        graph = tk.service_graph
+    gk, gb = graph(known.incident), graph(blind.incident)
+    assert gk.graph["status_recorded"] is True and gb.graph["status_recorded"] is False
+    assert sum(d["errors"] for _, _, d in gk.edges(data=True)) > 0
+    if engine == "dask":
+        return
+    fb = tk.plot_service_graph(gb, baseline=tk.service_graph(blind.baseline))
+    edges = next(t for t in fb.data if t.meta == "edge_info").hovertext
+    nodes = next(t for t in fb.data if t.meta == "nodes")
+    now = [h for h in edges if "not called in this period" not in h]  # (edges only in the baseline have no counts)
+    assert now and all("failed: unknown" in h and "(0.0%)" not in h for h in now)
+    assert any("failed unknown → unknown" in h for h in edges)
+    assert all("failed: unknown" in h for h in nodes.hovertext) and np.isnan(np.asarray(nodes.customdata, float)).all()
+    assert not any(t.name == "calls, none failed" for t in fb.data)
+    fk = tk.plot_service_graph(gk)
+    edges = next(t for t in fk.data if t.meta == "edge_info").hovertext
+    assert not any("unknown" in h for h in edges) and any(re.search(r"failed: [1-9]", h) for h in edges)

@@ -47,7 +47,8 @@ Aggregations combine partial results exactly:
   each edge's quantiles are taken over all its calls (memory: the calls of the largest edge on one worker).
 * :func:`health_report` → the findings frame of :func:`tracekit.health_report`: counts, shares
   and values exact for every check (``span_error_rate`` rebuilt from counts of failed spans,
-  :func:`tracekit.core.failed`; ``p95_request_latency_ms`` from every request's latency
+  :func:`tracekit.core.failed`, NaN with ``failed_request_ratio``'s value where no span of any partition records a
+  status, :func:`tracekit.core.status_recorded`; ``p95_request_latency_ms`` from every request's latency
   ``request_ms`` by :func:`tracekit.core.percentile`, ``top_call_path`` counted over all paths
   and cut to the top ``top_call_paths`` afterwards) except ``high_cardinality_attribute``,
   whose distinct count is the largest partition's (a lower bound). Example trace ids are the
@@ -92,7 +93,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .core import QUANTILES, failed, percentile, require_columns, trace_outcomes
+from .core import QUANTILES, failed, percentile, require_columns, status_recorded, trace_outcomes
 from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._sources import list_files
@@ -693,6 +694,11 @@ def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _status_partial(part: pd.DataFrame) -> pd.Series:
+    """Whether some span of the partition records a status (core.status_recorded), as a one-row Series."""
+    return pd.Series([bool(status_recorded(part))], dtype=bool)
+
+
 def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     """The dependency graph of :func:`tracekit.service_graph` over a Dask spans frame (computes).
 
@@ -712,6 +718,8 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     if by not in ("service", "operation"):
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     require_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in dspans.columns]
+    status = dspans[scols].map_partitions(_status_partial, meta=pd.Series([], dtype=bool)) if scols else None
     dspans = _project(dspans, _GRAPH_COLUMNS)
     with _no_string_conversion():
         edges = dspans.map_partitions(_edge_rows, by, meta=_EDGE_META)
@@ -719,8 +727,8 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
         stats = edges.shuffle(on=["source", "target"], npartitions=nparts, shuffle_method="tasks").map_partitions(_edge_stats, meta=_STAT_META)
         nodes = dspans.map_partitions(_node_partial, by, meta=_node_partial(empty_spans(), by))
         peers = edges[["target"]].drop_duplicates()
-    stats, nodes, targets = dask.compute(stats, nodes, peers)
-    G = nx.DiGraph(by=by)
+    stats, nodes, targets, status = dask.compute(stats, nodes, peers, status)
+    G = nx.DiGraph(by=by, status_recorded=bool(status is not None and status.any()))
     if len(nodes):
         ng = nodes.groupby("node", sort=True).agg(spans=("spans", "sum"), errors=("errors", "sum"), faults=("faults", "sum"),
                                                   self_ms=("self_ms", "sum"), duration_ms=("duration_ms", "sum"),
@@ -754,7 +762,8 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
     additive = [n for n in names if n not in NOT_ADDITIVE]
     rep = hr(part, checks=additive, **options) if additive and len(part) else None
     out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0,
-                 "n_requests": int(trace_outcomes(part)["request"].sum()) if len(part) else 0}
+                 "n_requests": int(trace_outcomes(part)["request"].sum()) if len(part) else 0,
+                 "status": bool(status_recorded(part))}
     if "span_error_rate" in names and len(part):
         err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
@@ -789,7 +798,14 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     import fnmatch
 
     dask = require("dask", "dask")
-    from .analysis.health import CHECKS, FINDING_COLUMNS, N_EXAMPLES, SEVERITIES, combine_findings
+    from .analysis.health import (
+        CHECKS,
+        FINDING_COLUMNS,
+        N_EXAMPLES,
+        SEVERITIES,
+        combine_findings,
+        span_error_rate_words,
+    )
 
     names = list(CHECKS)
     if checks is not None:
@@ -803,7 +819,9 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in dspans.to_delayed()])
     n = sum(p["n_traces"] for p in parts)
     reps = [p["report"] for p in parts if p["report"] is not None]
-    out = combine_findings(reps, n_traces=n, n_requests=sum(p["n_requests"] for p in parts)) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
+    known = any(p["status"] for p in parts)  # some span of the whole data records a status (core.status_recorded)
+    out = combine_findings(reps, n_traces=n, n_requests=sum(p["n_requests"] for p in parts),
+                           status_known=known) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
     tp = out["check"] == "top_call_path"
     if tp.sum() > top_n:
         keep = out.index[tp][:top_n]
@@ -814,14 +832,15 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
         tr = pd.concat([p["svc_traces"] for p in parts if "svc" in p]).groupby(level=0).sum()
         ex = pd.concat([p["svc_examples"] for p in parts if "svc" in p])
         for name, r in svc.iterrows():
-            rate = float(r["errors"] / r["spans"])
+            rate = float(r["errors"] / r["spans"]) if known else np.nan  # no span records a status: unknown, not 0
             traces = int(tr.get(name, 0))
             exs = [e for lst in ex[ex.index == name] for e in lst][:N_EXAMPLES] if name in ex.index else []
             extra.append({
                 "check": "span_error_rate", "severity": "info", "subject": str(name), "traces_affected": traces,
-                "spans_affected": int(r["errors"]), "share": traces / n if n else np.nan, "value": rate,
+                "spans_affected": int(r["errors"]), "share": traces / n if n and known else np.nan, "value": rate,
                 "example_trace_ids": [str(e) for e in exs],
-                "explanation": f"{rate:.1%} of {name}'s {int(r['spans'])} spans failed (5xx, or status error that is not a 4xx).",
+                "explanation": span_error_rate_words(str(name), int(r["spans"]), rate) if not known else
+                f"{rate:.1%} of {name}'s {int(r['spans'])} spans failed (5xx, or status error that is not a 4xx).",
                 "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
             })
     if "p95_request_latency_ms" in names and any("dur" in p for p in parts):

@@ -862,7 +862,8 @@ class HeatmapState:
         head = (f"<p><b>{len(sel):,} requests selected</b> in {len(self.trace_ids()):,} traces, "
                 f"{sel['time'].min():%H:%M:%S}–{sel['time'].max():%H:%M:%S} UTC, "
                 f"latency {np.nanmin(lat):,.1f}–{np.nanmax(lat):,.1f} ms, "
-                f"{int(sel['failed'].sum()):,} failed</p>") if len(sel) else ""
+                + (f"{int(sel['failed'].sum()):,} failed" if sel["failed"].notna().any() else
+                   "failed unknown (no span records a status)") + "</p>") if len(sel) else ""
         hits = self.attribution()
         if hits.empty:
             return head

@@ -293,7 +293,7 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
     w = rows["weight"].to_numpy(dtype=float)
     weighted = not bool((w == 1).all())
     if metric == "error_rate":
-        fl = rows["failed"].to_numpy(dtype=float)
+        fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA>: no span records a status (unknown)
         draws, vals = [], []
         for sel in (~inside, inside):
             ws, fs = w[sel], fl[sel]

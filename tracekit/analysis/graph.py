@@ -35,6 +35,9 @@ inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``asyn
 ``wait_p50_ms``/``wait_p95_ms``/``wait_p99_ms``. Node attributes: ``spans``, ``errors``,
 ``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
+Graph attributes: ``by`` and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
+a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
+them is unknown, not 0 (:func:`tracekit.plot_service_map` says so).
 Everything is computed with groupby over the spans; no per-trace loop.
 """
 
@@ -45,7 +48,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..core import NAT_NS, callees, failed, is_async_handoff, ns, percentile, require_columns, span_tree, throttled
+from ..core import (
+    NAT_NS,
+    callees,
+    failed,
+    is_async_handoff,
+    ns,
+    percentile,
+    require_columns,
+    span_tree,
+    status_recorded,
+    throttled,
+)
 from ..errors import ArgumentError, require
 from .structure import self_time
 
@@ -90,7 +104,9 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     Returns
     -------
     nx.DiGraph
-        Dependency graph of the spans: nodes are services (or operations), edges are calls.
+        Dependency graph of the spans: nodes are services (or operations), edges are calls. ``G.graph``:
+        ``by`` and ``status_recorded`` (False: no span records a status, so the ``errors`` counts cannot show a
+        failure and a failed share from them is unknown, not 0).
 
     Examples
     --------
@@ -112,7 +128,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     n = len(spans)
     edges, node, peer_nodes, service, name, err, fault, dur = call_edges(spans, by)
-    G = nx.DiGraph(by=by)
+    G = nx.DiGraph(by=by, status_recorded=bool(status_recorded(spans)))
     # nodes
     self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur})

@@ -16,7 +16,9 @@ parent service → child service), ``inferred_segments``, ``callee_only_services
 service), ``high_cardinality_attribute`` (one row per key). Seed metrics (severity ``info``,
 always present when there are spans): ``trace_completeness``, ``failed_request_ratio``,
 ``span_error_rate`` (one row per service), ``p95_request_latency_ms``, ``top_call_path`` (one row
-per service-level path, most frequent first).
+per service-level path, most frequent first). Where no span records a status
+(:func:`tracekit.core.status_recorded` False: TrainTicket-like exports) the ``failed_request_ratio`` and
+``span_error_rate`` rows say the rate is unknown: ``value`` and ``share`` NaN, not 0.
 
 Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows
 (:data:`CHECKS` maps ids to them), so a partitioned engine can run :func:`health_report` per
@@ -60,6 +62,7 @@ from ..core import (
     result_table,
     safe_repr,
     span_tree,
+    status_recorded,
 )
 from .structure import trace_summary
 
@@ -80,7 +83,9 @@ FINDING_TABLE = result_table("health_report", "one row per finding (a check and 
     ("traces_affected", "int64", "traces", "traces with at least one affected span (or counted by the metric)"),
     ("spans_affected", "int64", "spans", "spans the finding is about"),
     ("share", "float64", "", "traces_affected / traces"),
-    ("value", "float64", "", "the metric's value (failed_request_ratio: share; p95_request_latency_ms: ms; …); NaN for checks"),
+    ("value", "float64", "", "the metric's value (failed_request_ratio: share; p95_request_latency_ms: ms; …); NaN for checks, "
+                             "and for failed_request_ratio and span_error_rate when no span records a status "
+                             "(core.status_recorded: unknown, not 0)"),
     ("example_trace_ids", "object", "", "up to N_EXAMPLES trace ids to look at"),
     ("explanation", "string", "", "what was found, in words"),
     ("what_to_do", "string", "", "what to do about it"),
@@ -117,6 +122,13 @@ class HealthContext:
 
     def opt(self, name: str, default):
         return self.options.get(name, default)
+
+    @property
+    def status_recorded(self) -> bool:
+        """Whether some span records a status (:func:`tracekit.core.status_recorded`): else error rates are unknown."""
+        if "status_recorded" not in self.cache:
+            self.cache["status_recorded"] = bool(status_recorded(self.spans))
+        return self.cache["status_recorded"]
 
 
 def health_context(spans: pd.DataFrame, **options) -> HealthContext:
@@ -633,6 +645,15 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
     s = ctx.summary
     ratio, n_req = failed_share(s)  # one population: requests (core.outcomes), not rootless or async traces
     bad = s["failed"].to_numpy(dtype=bool) & s["request"].to_numpy(dtype=bool)
+    if not ctx.status_recorded:  # nothing could be recorded as failed: the ratio is unknown, not 0
+        row = _finding(
+            ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
+            f"Failed share of {n_req:,} requests unknown: {NO_STATUS_WORDS}.",
+            "Export span status (or HTTP status codes) to count failures; meanwhile look for errors in the logs.",
+            trace_codes=np.zeros(0, np.int64), value=np.nan, always=True,
+        )
+        row["share"] = np.nan  # the failed traces' share: unknown too
+        return _rows(ctx, [row])
     row = _finding(
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
         f"{ratio:.1%} of {n_req:,} requests failed (their root span: a 5xx fault, or status error that is not a 4xx "
@@ -652,20 +673,37 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
     err = failed(spans)
     svc = spans["service"].to_numpy(dtype=object)
     df = pd.DataFrame({"svc": svc, "err": err, "row": np.arange(len(spans))})
+    known = ctx.status_recorded
     rows = []
     for name, g in df.groupby("svc", sort=True):
         e = g["err"].to_numpy()
-        rate = float(e.mean())
+        rate = float(e.mean()) if known else np.nan  # no span records a status: unknown, not 0
         mask = np.zeros(len(spans), dtype=bool)
         mask[g["row"].to_numpy()[e]] = True
         row = _finding(
-            ctx, "span_error_rate", "info", mask,
-            f"{rate:.1%} of {name}'s {len(g)} spans failed (5xx fault, or status error that is not a 4xx or a throttle).",
+            ctx, "span_error_rate", "info", mask, span_error_rate_words(str(name), len(g), rate),
             "Start with the service whose own spans fail most (not the root that reports its failure).",
             subject=str(name), value=rate, always=True,
         )
+        if not known:
+            row["share"] = np.nan  # the share of traces with a failed span of it: unknown too
         rows.append(row)
     return _rows(ctx, rows)
+
+
+#: why an error rate is unknown (core.status_recorded False)
+NO_STATUS_WORDS = ("no span records a status or an HTTP code, so failures cannot be counted (unknown, not 0)")
+
+
+def span_error_rate_words(service: str, n_spans: int, rate: float) -> str:
+    """The explanation of a ``span_error_rate`` row (one text for pandas and Dask); NaN ``rate``: unknown.
+
+    >>> span_error_rate_words("db", 10, float("nan"))[:27]
+    "db's 10 spans: error rate u"
+    """
+    if np.isnan(rate):
+        return f"{service}'s {n_spans} spans: error rate unknown — {NO_STATUS_WORDS}."
+    return f"{rate:.1%} of {service}'s {n_spans} spans failed (5xx fault, or status error that is not a 4xx or a throttle)."
 
 
 def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
@@ -865,7 +903,8 @@ def health_report(
 NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms")
 
 
-def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: int | None = None) -> pd.DataFrame:
+def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: int | None = None, *,
+                     status_known: bool = True) -> pd.DataFrame:
     """Add up :func:`health_report` results of partitions that keep traces whole.
 
     Rows with the same (check, severity, subject) are summed (``traces_affected``,
@@ -876,7 +915,10 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     (``span_error_rate``, ``p95_request_latency_ms``) are left out: compute them on the whole
     data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
     then stay separate. ``n_requests``: the requests of all partitions (core.failed_share's population;
-    default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt.
+    default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt. ``status_known``: whether some
+    span of any partition records a status (:func:`tracekit.core.status_recorded`); False keeps
+    ``failed_request_ratio``'s value NaN (unknown, not 0). When it is True, the explanation is that of the first
+    partition that could count failures.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -903,12 +945,18 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
             value = 1.0 - traces / n_traces if n_traces else np.nan
         elif check == "failed_request_ratio":
             n_req = n_traces if n_requests is None else n_requests
-            value = traces / n_req if n_req else np.nan
+            value = traces / n_req if n_req and status_known else np.nan
+            counted = g[g["value"].notna()]  # a partition without status said "unknown"
+            if status_known and len(counted):
+                g = counted
         elif check in ("top_call_path", "high_cardinality_attribute"):
             value = float(g["value"].sum()) if check == "top_call_path" else float(g["value"].max())
+        share = traces / n_traces if n_traces else np.nan
+        if check == "failed_request_ratio" and not status_known:
+            share = np.nan
         rows.append({
             "check": check, "severity": sev, "subject": subject, "traces_affected": traces,
-            "spans_affected": int(g["spans_affected"].sum()), "share": traces / n_traces if n_traces else np.nan,
+            "spans_affected": int(g["spans_affected"].sum()), "share": share,
             "value": value, "example_trace_ids": examples, "explanation": g["explanation"].iloc[0],
             "what_to_do": g["what_to_do"].iloc[0],
         })

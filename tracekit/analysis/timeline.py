@@ -64,8 +64,8 @@ from ..core.keys import by_keys, key_frame
 from ..core.naming import get_attribute
 from ..errors import ArgumentError
 
-__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "request_rows", "timeline_from_requests",
-           "select_requests"]
+__all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "REQUEST_ROWS", "request_rows",
+           "timeline_from_requests", "select_requests"]
 
 _REQUEST_KEYS = ("route", "root_service", "root_name")
 
@@ -86,6 +86,17 @@ TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, f
       for q in QUANTILES for s, m in (("", "value"), ("_lo", "lower bound"), ("_hi", "upper bound"))],
 ])
 
+REQUEST_ROWS = result_table("request_rows", "one row per request that timeline counts and select_requests keeps; the "
+                            "``by`` key columns sit between ``trace_id`` and ``latency_ms``", [
+    ("time", "datetime64[ns, UTC]", "ns, UTC", "request start (root span's start; the span's start for span keys)"),
+    ("trace_id", "string", "", "32-hex trace id of the request"),
+    ("latency_ms", "float64", "ms", "request latency: request_ms (by None / route / root_service / root_name), else the "
+                                    "span's duration; NaN while in progress"),
+    ("failed", "boolean", "", "the request (root span / entry span / span) failed (core.failed); <NA> (unknown, not "
+                              "False) on every row when no span of the frame records a status (core.status_recorded)"),
+    ("weight", "float64", "requests", "the trace's sampling weight (1 without weights)"),
+])
+
 DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen in resource service.version", [
     ("service", "string", "", "service"),
     ("version", "string", "", "resource ``service.version``"),
@@ -102,8 +113,13 @@ def _keys(by: str | Sequence[str] | None) -> list[str]:
 
 def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                  weights: Any = None) -> pd.DataFrame:
-    """The requests :func:`timeline` counts, one row each: ``time``, key columns, ``latency_ms``,
-    ``failed``, ``weight``, ``trace_id`` (see the module docstring for what a request of a key is).
+    """The requests :func:`timeline` counts, one row each: ``time``, ``trace_id``, key columns, ``latency_ms``,
+    ``failed``, ``weight`` (declared in :data:`REQUEST_ROWS`; see the module docstring for what a request of a key is).
+
+    ``failed`` is a nullable boolean (``boolean`` dtype): True / False where the spans record a status, and
+    ``<NA>`` on every row when no span of ``spans`` does (:func:`tracekit.core.status_recorded`: TrainTicket-like
+    exports, a collector that drops status) — there nothing could be recorded as failed, so whether a request
+    failed is unknown, not False: ``rows["failed"].mean()`` is then ``<NA>`` and :func:`timeline`'s ``error_rate`` NaN.
 
     Parameters
     ----------
@@ -117,6 +133,8 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     Returns
     -------
     pandas.DataFrame
+        One row per request (columns of :data:`REQUEST_ROWS`, the key columns after ``trace_id``); ``failed``
+        is ``<NA>`` throughout when no span records a status.
 
     Raises
     ------
@@ -131,6 +149,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     >>> spans = tk.simulate.simulate("baseline", 20, seed=1).spans
     >>> len(request_rows(spans)), sorted(request_rows(spans, "service")["service"].unique())[:2]
     (20, ['api-gateway', 'cart'])
+    >>> no_status = spans.assign(status="unset", http_status=pd.NA, error=False, fault=False, throttle=False)
+    >>> str(request_rows(no_status)["failed"].dtype), bool(request_rows(no_status)["failed"].isna().all())
+    ('boolean', True)
     """
     keys = _keys(by)
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "timeline")
@@ -183,6 +204,11 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
             if k != "operation" and k in spans.columns:
                 frame[k] = frame[k].astype(spans[k].dtype)
     frame = frame.reset_index(drop=True)
+    # nothing could be recorded as failed (core.status_recorded): every request's outcome is unknown, not "not failed"
+    fl = pd.array(frame["failed"].to_numpy(dtype=bool), dtype="boolean")
+    if not status_recorded(spans):
+        fl[:] = pd.NA
+    frame["failed"] = fl
     w = trace_weights(frame["trace_id"], weights)
     frame["weight"] = w
     return frame[~np.isnan(w)].reset_index(drop=True)
@@ -213,8 +239,10 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
     Returns
     -------
     pandas.DataFrame
-        The columns of :func:`request_rows` (``time``, key columns, ``latency_ms``, ``failed``,
-        ``weight``, ``trace_id``), one row per request, in time order (ties by trace id).
+        The columns of :func:`request_rows` (``time``, ``trace_id``, key columns, ``latency_ms``, ``failed``,
+        ``weight``: :data:`REQUEST_ROWS`), one row per request, in time order (ties by trace id). ``failed`` is
+        nullable boolean: ``<NA>`` (unknown, not False) on every row when no span of ``spans`` records a status
+        (:func:`tracekit.core.status_recorded`).
 
     Raises
     ------
@@ -398,7 +426,7 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
     order = np.argsort(g, kind="stable")
     gs = g[order]
     lat = rows["latency_ms"].to_numpy(dtype=float)[order]
-    fl = rows["failed"].to_numpy(dtype=float)[order]
+    fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)[order]  # <NA> (status unknown) counts as NaN
     w = rows["weight"].to_numpy(dtype=float)[order]
     bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
     width = 7 + 3 * len(QUANTILES)

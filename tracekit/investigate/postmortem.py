@@ -373,8 +373,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         inside = ((rows["time"] >= onset) & (rows["time"] < end)).to_numpy(dtype=bool)
         lat_in = rows["latency_ms"].to_numpy(dtype=float)[inside]
         lat_out = rows["latency_ms"].to_numpy(dtype=float)[~inside]
-        fail_in = rows["failed"].to_numpy(dtype=bool)[inside]
-        fail_out = rows["failed"].to_numpy(dtype=bool)[~inside]
+        fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA> (no span records a status): NaN rates
+        fail_in, fail_out = fl[inside], fl[~inside]
         n_in = int(inside.sum())
         p95_out, p95_in = (float(percentile(x, 0.95)) if len(x) else np.nan for x in (lat_out, lat_in))
         p50_out, p50_in = (float(percentile(x, 0.5)) if len(x) else np.nan for x in (lat_out, lat_in))

@@ -280,6 +280,8 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
                 parts.append(f"latency with − without: {num(r, 'delta_latency_ms'):+,.4g} ms")
             if "delta_error_rate" in r and pd.notna(r["delta_error_rate"]):
                 parts.append(f"error rate with − without: {num(r, 'delta_error_rate'):+.1%}")
+            elif hits.attrs.get("status_recorded") is False:  # core.status_recorded: unknown, not 0
+                parts.append("error rate with − without: unknown (no span records a status)")
             hover.append("<br>".join(parts))
         row, col = i // ncol + 1, i % ncol + 1
         for role, column, color in (("baseline", "share_baseline", "#9DA3AE"), ("selection", "share_selection", PALETTE[0])):

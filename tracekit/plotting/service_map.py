@@ -171,6 +171,10 @@ def _fmt_num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
 
 
+#: said in a hover instead of a failed count where no span records a status (core.status_recorded)
+NO_STATUS_TEXT = "failed: unknown (no span records a status)"
+
+
 def _fmt_pct(r: float | None) -> str:
     return "–" if r is None else f"{r:.1%}" if r < 0.1 else f"{r:.0%}"
 
@@ -264,8 +268,10 @@ def plot_service_graph(
     Traces, in order: ``meta="edges"`` (one grey line trace of every edge), ``meta="edge_info"``
     (a marker per edge at its label: ``customdata`` = the edge class, ``hovertext`` its numbers),
     ``meta="nodes"`` (one marker per node: ``text`` the names, ``customdata`` the failed share),
-    then legend-only entries (``meta="legend"``) for the edge classes present. Node labels and
-    arrows are layout annotations (names ``node_label``/``arrow``).
+    then legend-only entries (``meta="legend"``) for the edge classes present. Where the graph says no span
+    records a status (``G.graph["status_recorded"]`` False, :func:`tracekit.service_graph`) failures are
+    "unknown" in every hover (``customdata`` of the nodes NaN) and the grey edges' legend says so, never
+    "none failed". Node labels and arrows are layout annotations (names ``node_label``/``arrow``).
 
     Parameters
     ----------
@@ -325,6 +331,10 @@ def plot_service_graph(
     if missing:
         raise ArgumentError(f"plot_service_graph: no position for nodes {missing[:5]}")
     by_op = G.graph.get("by") == "operation"
+    # no span records a status (service_graph's graph attribute, core.status_recorded): failures could not be
+    # recorded, so a failed share is unknown, not 0 — said as "unknown", never drawn as "none failed"
+    unknown = G.graph.get("status_recorded") is False
+    b_unknown = baseline is not None and baseline.graph.get("status_recorded") is False
     cmap = service_colors({_service_of(U, v) for v in U.nodes})
     # the operation-level graph, indexed by service (nodes) and by service pair (edges)
     op_nodes: dict[str, list] = {}
@@ -367,7 +377,7 @@ def plot_service_graph(
         cur = a if a is not None else {}
         calls = _num(cur, "calls", "weight")
         p95 = _num(cur, "p95_ms", "p95")
-        r = _edge_failed_share(cur)
+        r = None if unknown else _edge_failed_share(cur)
         info = [f"<b>{esc(str(u))} → {esc(str(v))}</b>"]
         if a is None:
             info.append("not called in this period (called in the baseline)")
@@ -375,7 +385,7 @@ def plot_service_graph(
             if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool) and k != "weight":
                 kk = k[:-3] if k.endswith("_ms") else k
                 if k in ("errors", "failed"):
-                    info.append(f"failed: {int(val):,}" + (f" ({r:.1%})" if r is not None else ""))
+                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({r:.1%})" if r is not None else ""))
                 else:
                     info.append(f"{esc(str(kk))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
         if cur.get("async"):
@@ -388,10 +398,10 @@ def plot_service_graph(
         if b is not None and b:
             bp95 = _num(b, "p95_ms", "p95")
             bcalls = _num(b, "calls", "weight")
-            br = _edge_failed_share(b)
+            br = None if b_unknown else _edge_failed_share(b)
             info.append(f"<i>baseline → now</i>: calls {int(bcalls or 0):,} → {int(calls or 0):,}; "
                         f"p95 {fmt_ms(bp95 if bp95 is not None else np.nan)} → {fmt_ms(p95 if p95 is not None else np.nan)}; "
-                        f"failed {_fmt_pct(br)} → {_fmt_pct(r)}")
+                        f"failed {'unknown' if b_unknown else _fmt_pct(br)} → {'unknown' if unknown else _fmt_pct(r)}")
             if bp95 is not None and p95 is not None and cls in ("slower ×2+", "slower", "faster"):
                 label = (f"{int(calls or 0):,} calls" + (f" · {_fmt_pct(r)} failed" if r else "")
                          + f"\np95 {fmt_ms(bp95)} → {fmt_ms(p95)}")
@@ -419,7 +429,7 @@ def plot_service_graph(
         calls = _num(a, "calls", "spans", "requests")
         nfail = _num(a, "failed", "errors")
         r = min(1.0, nfail / calls) if calls and nfail is not None else 0.0
-        rate.append(r)
+        rate.append(np.nan if unknown else r)
         ncolor.append(cmap.get(_service_of(U, n), "#999999"))
         nline.append(ERROR_COLOR if r > 0 else "#333333")
         info = [f"<b>{esc(str(n))}</b>"]
@@ -432,7 +442,7 @@ def plot_service_graph(
                 if a.get("instrumented") is False and not val:
                     continue  # a peer has no spans of its own: its zeros say nothing
                 if k in ("errors", "failed"):
-                    info.append(f"failed: {int(val):,}" + (f" ({r:.1%})" if calls else ""))
+                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({r:.1%})" if calls else ""))
                 else:
                     info.append(f"{esc(str(k))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
         if not by_op:
@@ -481,13 +491,15 @@ def plot_service_graph(
         go.Scatter(
             x=[p[n][0] for n in nodes], y=[p[n][1] for n in nodes], mode="markers", text=[esc(str(n)) for n in nodes],
             customdata=rate,
-            marker=dict(size=24, color=ncolor, line=dict(color=nline, width=[1 + 4 * min(1.0, 10 * r) for r in rate])),
+            marker=dict(size=24, color=ncolor, line=dict(color=nline, width=[1 + 4 * min(1.0, 10 * r) if r == r else 1
+                                                                             for r in rate])),
             hovertext=ntext, hoverinfo="text", name="services", meta="nodes", showlegend=False,
         ),
     ]
     for cls in classes_seen:
         data.append(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=EDGE_COLORS[cls], width=3),
-                               name={"ok": "calls, none failed", "failing": "calls, some failed",
+                               name={"ok": "calls, failures unknown (no span records a status)" if unknown
+                                     else "calls, none failed", "failing": "calls, some failed",
                                      "failing ≥ 5%": "calls, ≥ 5% failed", "slower ×2+": "p95 ≥ 2× baseline",
                                      "slower": "p95 ≥ 1.2× baseline", "unchanged": "p95 within 1.2× of baseline",
                                      "faster": "p95 ≤ baseline / 1.2", "new": "new call (not in baseline)",

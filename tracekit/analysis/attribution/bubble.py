@@ -18,6 +18,7 @@ from ...core import (
     require_columns,
     result_table,
     safe_str,
+    status_recorded,
 )
 from ...core.deprecation import renamed
 from ...errors import ArgumentError, TraceKitError
@@ -191,9 +192,11 @@ BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best firs
     ('latency_with_ms', 'float64', 'ms', 'mean latency of units with the value (request_ms for traces, span duration for spans)'),
     ('latency_without_ms', 'float64', 'ms', 'mean latency of units without it'),
     ('delta_latency_ms', 'float64', 'ms', 'latency_with_ms - latency_without_ms'),
-    ('error_rate_with', 'float64', '', 'share failed of units with the value (request failed / span failed, core)'),
-    ('error_rate_without', 'float64', '', 'share failed of units without it'),
-    ('delta_error_rate', 'float64', '', 'error_rate_with - error_rate_without'),
+    ('error_rate_with', 'float64', '', 'share failed of units with the value (request failed / span failed, core); NaN '
+                                       '(unknown, not 0) when no span of the selection and baseline records a status '
+                                       '(core.status_recorded; attrs status_recorded)'),
+    ('error_rate_without', 'float64', '', 'share failed of units without it; NaN (unknown) as error_rate_with'),
+    ('delta_error_rate', 'float64', '', 'error_rate_with - error_rate_without; NaN (unknown) as error_rate_with'),
 ])
 
 
@@ -218,7 +221,9 @@ def bubble_up(
     (``'{ resource.service.name = "payments" && status = error }'``: the traces holding a matching
     span, or the matching spans). ``baseline=None`` is every unit not selected; a given baseline must
     not overlap the selection. One row per (dimension, value), best first; columns are described
-    in the module docstring. ``attrs``: ``n_selection``, ``n_baseline``, ``level``, ``excluded``.
+    in the module docstring. ``attrs``: ``n_selection``, ``n_baseline``, ``level``, ``excluded``, ``status_recorded``
+    (whether some span of the selected and baseline units records a status, :func:`tracekit.core.status_recorded`;
+    when none does, ``error_rate_with``, ``error_rate_without`` and ``delta_error_rate`` are NaN: unknown, not 0).
     An empty selection or baseline is not an error: the shares are reported and ``p_value``,
     ``q_value`` are NaN (``score`` 0). ``n`` values are kept per key (the rest go to
     ``"other"``); numeric keys with more values are cut into ``bins`` quantile buckets.
@@ -243,7 +248,9 @@ def bubble_up(
     Returns
     -------
     pandas.DataFrame
-        Which attribute values are over-represented in ``selection`` against ``baseline``.
+        Which attribute values are over-represented in ``selection`` against ``baseline`` (columns
+        :data:`BUBBLE_UP`); the error-rate columns are NaN (unknown, not 0) when no span of the units counted
+        records a status (``attrs["status_recorded"]`` False).
 
     Examples
     --------
@@ -469,6 +476,11 @@ def bubble_up(
         lwo = (tot_l - s_with_l) / (cnt_l - n_with_l)
         ew = e_with / n_with
         ewo = (tot_e - e_with) / (cnt_e - n_with)
+    # the spans of the units counted: when none records a status, nothing could be recorded as failed (unknown, not 0)
+    scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in spans.columns]
+    known = bool(status_recorded(spans[scols].iloc[np.flatnonzero(pool[unit_of_row])])) if n else False
+    if not known:
+        ew, ewo = np.full(m, np.nan), np.full(m, np.nan)
     score = np.where(d > 0, np.maximum(dlo, 0), np.maximum(-dhi, 0))
     score = np.nan_to_num(score, nan=0.0)
     kk = c_key
@@ -490,5 +502,5 @@ def bubble_up(
                           ascending=[False, True, True, True, True, True],
                           kind="stable", na_position="last").drop(columns=["_prio", "_neg"]).reset_index(drop=True)
     out.attrs.update({"n_selection": n_sel, "n_baseline": n_base, "level": level, "excluded": tuple(excluded),
-                      "n_units": n_units, "ci": ci})
+                      "n_units": n_units, "ci": ci, "status_recorded": known})
     return out

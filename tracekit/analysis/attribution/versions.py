@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, VERSION_KEYS, failed, quantile_draws, require_columns, result_table
+from ...core import DEFAULT_N_BOOT, VERSION_KEYS, failed, quantile_draws, require_columns, result_table, status_recorded
 from ...core.deprecation import renamed
 from ...errors import ArgumentError
 from ..critical_paths import critical_path
@@ -27,7 +27,8 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
     ('traces', 'int64', 'traces', 'traces those calls belong to'),
     ('p50_ms', 'float64', 'ms', 'median call duration (core.percentile)'),
     ('p95_ms', 'float64', 'ms', 'p95 call duration (core.percentile)'),
-    ('error_rate', 'float64', '', 'share of calls that failed (core.failed)'),
+    ('error_rate', 'float64', '', 'share of calls that failed (core.failed); NaN (unknown, not 0) when no call of the '
+                                  'table records a status (core.status_recorded; attrs status_recorded)'),
     ('cp_ms', 'float64', 'ms', 'critical-path ms of the service per trace it served'),
     ('delta_p50_ms', 'float64', 'ms', "p50_ms minus the previous version's"),
     ('delta_p50_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p50_ms'),
@@ -35,7 +36,7 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
     ('delta_p95_ms', 'float64', 'ms', "p95_ms minus the previous version's"),
     ('delta_p95_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p95_ms'),
     ('delta_p95_ms_hi', 'float64', 'ms', 'upper bound of the bootstrap interval of delta_p95_ms'),
-    ('delta_error_rate', 'float64', '', "error_rate minus the previous version's"),
+    ('delta_error_rate', 'float64', '', "error_rate minus the previous version's; NaN (unknown) as error_rate"),
     ('delta_error_rate_lo', 'float64', '', 'lower bound of the bootstrap interval of delta_error_rate'),
     ('delta_error_rate_hi', 'float64', '', 'upper bound of the bootstrap interval of delta_error_rate'),
     ('delta_cp_ms', 'float64', 'ms', "cp_ms minus the previous version's"),
@@ -96,7 +97,10 @@ def version_regressions(
     Returns
     -------
     pandas.DataFrame
-        Per service and version: how the version behaved and how it changed from the previous one.
+        Per service and version: how the version behaved and how it changed from the previous one (columns
+        :data:`VERSION_REGRESSIONS`). ``attrs["status_recorded"]``: whether some call counted records a status
+        (:func:`tracekit.core.status_recorded`); when none does, ``error_rate`` and ``delta_error_rate`` (with
+        its interval) are NaN: unknown, not 0.
 
     Examples
     --------
@@ -124,6 +128,8 @@ def version_regressions(
     entry, tree = entry_rows(spans)
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
     use = entry & (ver != None) & (svc != None)  # noqa: E711
+    known = bool(status_recorded(spans[[c for c in ("status", "http_status", "fault", "error", "throttle")
+                                        if c in spans.columns]].iloc[np.flatnonzero(use)]))
     cols = ["service", "version", "previous_version", "first_seen", "last_seen", "calls", "traces", "p50_ms", "p95_ms",
             "error_rate", "cp_ms"]
     metrics = ("p50_ms", "p95_ms", "error_rate", "cp_ms")
@@ -175,6 +181,7 @@ def version_regressions(
                 out[f"delta_{mname}{suf}"] = pd.Series([], dtype=np.float64)
         out["regression"] = pd.Series([], dtype=bool)
         out["in_incident"] = pd.Series([], dtype="boolean")
+        out.attrs["status_recorded"] = known
         return out[cols + [c for c in out.columns if c not in cols]]
     out["first_seen"] = pd.to_datetime(out["first_seen"], utc=True)
     out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True)
@@ -196,6 +203,13 @@ def version_regressions(
     out["regression"] = np.zeros(len(out), bool)
     for mname in metrics:
         out["regression"] |= (out[f"delta_{mname}_lo"] > 0).to_numpy()
+    # no call counted records a status (core.status_recorded): nothing could be recorded as failed, so the error
+    # rates are unknown, not 0. Blanked after the draws (the other intervals keep their seeded values) and after
+    # the regression flag, to which a rate of nothing recorded (every draw 0) never contributed. Pooled over every
+    # version's calls, not per version: OTel leaves a healthy call's status unset, so a version with no failure
+    # and no HTTP code is not unknown while the others record status.
+    if not known:
+        out[["error_rate", "delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"]] = np.nan
     if incident is not None:
         try:
             a, b = (pd.Timestamp(x) for x in incident)
@@ -209,4 +223,5 @@ def version_regressions(
     else:
         out["in_incident"] = pd.array([pd.NA] * len(out), dtype="boolean")
     out.attrs["params"] = {"attribute": attribute, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
+    out.attrs["status_recorded"] = known
     return out

@@ -44,7 +44,7 @@ EXPORTS = [
     "sampling_weights", "weighted_summary", "sampling_bias", "simulate_sampling",
     # attribution, the time axis, root causes
     "bubble_up", "version_regressions", "cold_starts", "timeline", "select_requests", "postmortem", "Postmortem",
-    "deployments", "detect_changes", "split_by_change", "lambda_invocations", "rank_causes", "peer_outliers",
+    "deployments", "detect_changes", "split_by_change", "lambda_invocations", "rank_causes", "chance_score", "peer_outliers",
     "error_origins", "top_exceptions",
     # live X-Ray
     "fetch_xray", "fetch_xray_summaries", "fetch_xray_sampling", "xray_coverage_audit",

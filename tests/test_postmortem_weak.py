@@ -177,3 +177,42 @@ def test_rank_causes_scores_do_not_depend_on_the_bootstrap(seed):
     assert one["score"].tolist() == many["score"].tolist()
     assert one["name"].tolist() == many["name"].tolist()
     assert not one["delta_cp_ms_lo"].equals(many["delta_cp_ms_lo"])  # the intervals do use them
+
+
+@pytest.mark.parametrize("seed", [5, 8])
+@pytest.mark.parametrize("level", ["operation", "service"])
+def test_chance_score_is_rank_causes_top_score_between_parts_of_the_baseline(seed, level):
+    """tk.chance_score ranks scores only (no millisecond evidence, examples or words): each block's score and top
+    component are what the full rank_causes gives for that block against the rest, every signal on; the baseline
+    it is given is left as it was."""
+    w = tk.simulate_faults.fault_window("exception", seed=seed)
+    base = w.baseline
+    before = base.copy(deep=True)
+    n = int(w.incident["trace_id"].nunique())
+    cs = tk.chance_score(base, n, level=level, logs=w.logs, metrics=w.metrics)
+    pd.testing.assert_frame_equal(base, before)
+    assert cs["block"].tolist() == ["last", "first"]
+    first = base.groupby("trace_id")["start"].min().sort_values(kind="stable")
+    m = min(n, len(first) // 2)
+    assert cs["block_traces"].tolist() == [m, m] and cs["rest_traces"].tolist() == [len(first) - m] * 2
+    for block, ids in (("last", first.index[len(first) - m:]), ("first", first.index[:m])):
+        inside = base["trace_id"].isin(ids)
+        full = tk.rank_causes(base[inside], base[~inside], level=level, window=None, n_boot=1, logs=w.logs,
+                              metrics=w.metrics)
+        row = cs[cs["block"] == block].iloc[0]
+        assert row["score"] == float(full["score"].iloc[0])
+        top = full["service"].iloc[0] if level == "service" else f"{full['service'].iloc[0]} / {full['name'].iloc[0]}"
+        if float(full["score"].iloc[1]) < float(full["score"].iloc[0]):  # the top is not tied (ties: by key, not ms)
+            assert row["top"] == top
+
+
+def test_chance_score_needs_ten_traces_on_each_side():
+    base = tk.simulate.simulate("baseline", 30, seed=2).spans
+    assert tk.chance_score(base, 10).shape[0] == 2   # 10 | 20
+    half = tk.chance_score(base, 25)                  # at most half the baseline: 15 | 15
+    assert len(half) == 2 and half["block_traces"].tolist() == [15, 15]
+    small = tk.simulate.simulate("baseline", 19, seed=2).spans
+    none = tk.chance_score(small, 9)                  # 9 < 10 in the block
+    assert none.empty and list(none.columns) == tk.investigate.causes.CHANCE_SCORE.column_names
+    with pytest.raises(tk.ArgumentError, match="level"):
+        tk.chance_score(base, 10, level="pod")

@@ -103,6 +103,7 @@ _EXPORTS: dict[str, str] = {
     "lambda_invocations": "tracekit.analysis.attribution",
     # root causes
     "rank_causes": "tracekit.investigate.causes",
+    "chance_score": "tracekit.investigate.causes",
     "peer_outliers": "tracekit.investigate.peers",
     "error_origins": "tracekit.analysis.error_origins",
     "top_exceptions": "tracekit.analysis.error_origins",

@@ -159,9 +159,10 @@ from ..core import (
     versions,
 )
 from ..core.deprecation import renamed
-from ..errors import ArgumentError
+from ..errors import ArgumentError, TraceKitError
 
-__all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE", "level_frame"]
+__all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
+           "CHANCE_MIN_TRACES"]
 
 #: what ``level`` may be
 LEVELS = ("service", "operation", "host", "version")
@@ -387,7 +388,18 @@ def rank_causes(
     >>> rc[["service", "name"]].iloc[0].tolist() in (["checkout", "SELECT orders"], ["checkout", "INSERT orders"])
     True
     """
-    incident = spans  # the old name, kept in the body
+    return _ranking(spans, baseline, level=level, weights=weights, evidence_weights=evidence_weights, q=q, prior=prior,
+                    min_spans=min_spans, n_boot=n_boot, ci=ci, lift_rows=lift_rows, freq=freq, alpha=alpha, seed=seed,
+                    comparison=comparison, metrics=metrics, logs=logs, window=window, details=True)
+
+
+def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: str, weights: Any,
+             evidence_weights: dict[str, float] | None, q: float, prior: float, min_spans: int, n_boot: int, ci: float,
+             lift_rows: int, freq: str | None, alpha: float, seed: int, comparison: Any, metrics: pd.DataFrame | None,
+             logs: pd.DataFrame | None, window: Any, details: bool) -> pd.DataFrame:
+    """:func:`rank_causes`' work. ``details=False``: the scores and evidence only, ranked by score then key — no
+    millisecond evidence (:func:`~tracekit.compare`, NaN), callee, example traces, lift, note or words (NA), which
+    are most of its time on the bundled data; :func:`chance_score` reads only the top score."""
     need = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms")
     require_columns(incident, need, "rank_causes (incident)")
     if baseline is not None:
@@ -729,13 +741,25 @@ def rank_causes(
             by_metrics = table["metrics"].to_numpy(float) > np.maximum(others.max(axis=1) if len(table) else 0.0, 0.0)
             table.loc[by_metrics, "decided_by"] = ("metrics: " + table.loc[by_metrics, "metric_top_name"].astype(object)
                                                    .fillna("metrics").astype(str)).astype("string")
-    cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
-    table = table.merge(cmp, how="left", on=keys)
+    if details:
+        cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
+        table = table.merge(cmp, how="left", on=keys)
+    else:
+        for c in ("delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "delta_calls", "delta_fanout", "delta_error_rate"):
+            table[c] = np.nan
     table = table.sort_values(["score", "delta_cp_ms", *keys], ascending=[False, False, *([True] * len(keys))],
                               kind="stable", na_position="last").reset_index(drop=True)
     table["rank"] = np.arange(1, len(table) + 1, dtype=np.int64)
 
     # callee, exemplars, lift, hypothesis, note
+    if not details:
+        for c in ("callee", "example_trace_id", "baseline_trace_id", "lift", "note", "hypothesis"):
+            table[c] = pd.array([pd.NA] * len(table), dtype="string")
+        extra = [c for c in ("log_templates", "log_errors", "log_template", "decided_by", "metrics", "metric_top",
+                             "metric_top_name", "metrics_moved", "metrics_steady") if c in table.columns]
+        table = table[[*keys, *RANK_CAUSES.column_names, *extra]]
+        table.attrs.update(n_traces=(a.tree.n_traces, b.tree.n_traces), baseline_source=source, window=window)
+        return table
     codes_in_table = kuniq.get_indexer(pd.MultiIndex.from_frame(table[keys].astype(object).fillna("\x00<NA>"))
                                        if len(keys) > 1 else table[keys[0]].astype(object).fillna("\x00<NA>"))
     table["callee"] = pd.array(_callee_per_key(incident, ka, codes_in_table), dtype="string")
@@ -777,6 +801,99 @@ def rank_causes(
     if metrics is not None:  # how many series could be compared, in which windows (plain values: concat compares attrs)
         table.attrs["metric_coverage"] = metric_cov
     return table
+
+
+#: fewest traces on each side of the baseline's own split (:func:`chance_score`); fewer and no row is made
+CHANCE_MIN_TRACES = 10
+
+CHANCE_SCORE = result_table("chance_score", "one row per block of the baseline ranked against the rest of it: its "
+                            "last block, then its first (one row when they are the same block)", [
+    ("block", "string", "", "'last' (where an incident follows the baseline) or 'first' (the baseline's drift)"),
+    ("score", "float64", "", "the top score of rank_causes between the block and the rest of the baseline, where "
+                             "nothing was injected: how high a score goes on chance, this system's drift and noise"),
+    ("top", "string", "", "the component ranked first there (service, or service / operation, host, version)"),
+    ("block_traces", "int64", "traces", "traces in the block (those that started last, or first)"),
+    ("rest_traces", "int64", "traces", "the baseline's other traces, the block's baseline"),
+])
+
+
+def chance_score(baseline: pd.DataFrame, n_traces: int, *, level: str = "service", logs: pd.DataFrame | None = None,
+                 metrics: pd.DataFrame | None = None, weights: Any = None) -> pd.DataFrame:
+    """How high :func:`rank_causes`' top score goes with nothing injected, at an incident's sample size.
+
+    A score is a shrunk share of abnormal spans, so some component always scores above 0 on chance, an hour's
+    drift and the system's own noise. This ranks a block of ``baseline``'s traces — as many as the incident has
+    (``n_traces``), at most half the baseline, by start — against the rest of it, with the same level and signals:
+    the block that started last (where an incident follows its baseline), then the one that started first. An
+    incident's top score near these is no evidence that its component did anything (the postmortem calls a
+    component a likely cause only at 1.5 times the higher: :data:`tracekit.investigate.postmortem.CLEAR_OVER_NULL`).
+    Scores only: no millisecond evidence, examples or words are computed (on the bundled baseline, operation
+    level, 0.4 s a block against 2.0 s for a whole :func:`rank_causes`).
+
+    Parameters
+    ----------
+    baseline : pandas.DataFrame
+        Spans of a normal period (not modified).
+    n_traces : int
+        Traces in the incident: the block's size (at most half the baseline's traces).
+    level : {"service", "operation", "host", "version"}
+        As :func:`rank_causes`.
+    logs, metrics : pandas.DataFrame, optional
+        The log records and metric points :func:`rank_causes` would use (a logs frame, a metrics frame).
+    weights : DataFrame, Series or float, optional
+        Sampling weights of the baseline's traces, as :func:`rank_causes`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CHANCE_SCORE`: a row per block, none when a side would hold fewer than
+        :data:`CHANCE_MIN_TRACES` traces or the ranking has nothing to compare.
+
+    Raises
+    ------
+    SpansSchemaError
+        ``baseline`` lacks a column the ranking needs.
+    ArgumentError
+        ``level`` is not one of :data:`LEVELS`.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> base = tk.simulate.simulate("baseline", 400, seed=3).spans
+    >>> cs = tk.chance_score(base, 100)
+    >>> cs["block"].tolist(), cs["block_traces"].tolist(), cs["rest_traces"].tolist()
+    (['last', 'first'], [100, 100], [300, 300])
+    >>> bool(cs["score"].between(0, 1).all())
+    True
+    """
+    need = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms")
+    require_columns(baseline, need, "chance_score (baseline)")
+    if level not in LEVELS:
+        raise ArgumentError(f"chance_score: level must be one of {', '.join(LEVELS)}; got {level!r}")
+    first = baseline.groupby("trace_id", sort=False, observed=True)["start"].min().sort_values(kind="stable")
+    n = min(int(n_traces), len(first) // 2)
+    rows = []
+    if n >= CHANCE_MIN_TRACES and len(first) - n >= CHANCE_MIN_TRACES:
+        for block, at in dict(last=len(first) - n, first=0).items():
+            if rows and at == len(first) - n:  # one block: the last is the first
+                break
+            inside = baseline["trace_id"].isin(first.index[at:at + n]).to_numpy(dtype=bool)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    rr = _ranking(baseline[inside], baseline[~inside], level=level, weights=weights,
+                                  evidence_weights=None, q=0.95, prior=10.0, min_spans=1, n_boot=1, ci=0.95, lift_rows=0,
+                                  freq=None, alpha=0.01, seed=0, comparison=None, metrics=metrics, logs=logs,
+                                  window=None, details=False)
+                except TraceKitError:
+                    continue
+            if len(rr):
+                keys = [k for k in rr.columns[:list(rr.columns).index("rank")]]
+                top = " / ".join(str(rr[k].iloc[0]) for k in keys)
+                rows.append(dict(block=block, score=float(rr["score"].iloc[0]), top=top, block_traces=n,
+                                 rest_traces=len(first) - n))
+    out = pd.DataFrame(rows, columns=CHANCE_SCORE.column_names)
+    return out.astype({c.name: c.dtype for c in CHANCE_SCORE.columns})
 
 
 def _metric_words(h: str, top: Any, counted: float, uncapped: float, top_uncapped: Any) -> str:

@@ -53,7 +53,7 @@ from ..core import (
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
 from .causes import LEVELS as CAUSE_LEVELS
-from .causes import level_frame, rank_causes
+from .causes import chance_score, level_frame, rank_causes
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
 
@@ -605,8 +605,6 @@ def _ranked_label(r: pd.Series, level: str) -> str:
     return label
 
 
-#: fewest traces on each side of the baseline's own split (:func:`_null_reference`); fewer and no reference is made
-NULL_MIN_TRACES = 10
 #: a top score is called a likely cause only when it is at least this many times the score the same ranking gives
 #: with nothing injected (:func:`_null_reference`). Fault lab, operation level, every signal, seeds 200-211 (looked
 #: at while choosing it): null windows' top score / reference 0.4-1.17 (and 4.4 where a noisy neighbour really was
@@ -616,30 +614,16 @@ CLEAR_OVER_NULL = 1.5
 
 def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs: pd.DataFrame | None,
                     metrics: pd.DataFrame | None) -> dict | None:
-    """What the top of :func:`~tracekit.rank_causes` scores here with nothing injected: a block of the baseline's
-    traces (as many as the incident has, at most half of it, by start: its last, then its first) ranked against the
-    rest of it, with the same level and signals; the higher of the two. A score is a shrunk share of abnormal spans, so some component always scores above 0
-    on chance, the drift of an hour and the system's own noise; this is how high that goes on this system at this
-    sample size. None when either part would hold fewer than :data:`NULL_MIN_TRACES` traces."""
-    first = base.groupby("trace_id", sort=False, observed=True)["start"].min().sort_values(kind="stable")
-    n = min(int(incident["trace_id"].nunique()), len(first) // 2)
-    if n < NULL_MIN_TRACES or len(first) - n < NULL_MIN_TRACES:
+    """What the top of :func:`~tracekit.rank_causes` scores here with nothing injected
+    (:func:`~tracekit.chance_score`: a block of the baseline's traces as many as the incident has, its last, then
+    its first, ranked against the rest of it, with the same level and signals): the higher of the two blocks' top
+    scores, None when the baseline is too small to split."""
+    cs = chance_score(base, int(incident["trace_id"].nunique()), level=level, logs=logs, metrics=metrics)
+    if cs.empty:
         return None
-    best = None
-    for at in dict.fromkeys((len(first) - n, 0)):  # the last block (the incident's place), then the first (the drift)
-        inside = base["trace_id"].isin(first.index[at:at + n]).to_numpy(dtype=bool)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                # (n_boot=1: a score uses no resample, only the critical-path intervals do; 100 cost ~3x the time)
-                rr = rank_causes(base[inside], base[~inside], level=level, lift_rows=1, window=None, n_boot=1,
-                                 logs=logs, metrics=metrics)
-            except TraceKitError:
-                continue
-        if len(rr) and (best is None or float(rr["score"].iloc[0]) > best["score"]):
-            best = dict(score=float(rr["score"].iloc[0]), later_traces=n, earlier_traces=len(first) - n,
-                        key=_ranked_label(rr.iloc[0], level))
-    return best
+    top = cs.iloc[int(np.argmax(cs["score"].to_numpy(dtype=float)))]
+    return dict(score=float(top["score"]), later_traces=int(top["block_traces"]), earlier_traces=int(top["rest_traces"]),
+                key=str(top["top"]))
 
 
 def _null_words(ref: dict) -> str:

@@ -333,3 +333,24 @@ def test_sampled_errors_report_gives_the_corrected_any_failure_share():
     assert h.loc["sampling-corrected", "any_failed_share"] == pytest.approx(s["any_failed_rate"])
     outcomes = tk.core.trace_outcomes(spans)
     assert h.loc["as sampled", "any_failed_share"] == pytest.approx((outcomes["failed_spans"] > 0).mean())
+
+
+def test_call_paths_in_one_set_name_the_set_not_compares_a_and_b():
+    """compare() labels a path seen on one side only "a only" / "b only"; the report's reader sees "incident only" /
+    "baseline only", never the letters: a leaf operation removed from the incident half of checkout-small leaves its
+    paths in the baseline only."""
+    from tracekit.reporting import SIDE_WORDS
+
+    inc = tk.read(tk.examples.path("checkout-small"))
+    first = inc.groupby("trace_id")["start"].min().sort_values()
+    late = inc["trace_id"].isin(first.index[len(first) // 2:]).to_numpy()
+    leaf = ~inc["span_id"].isin(inc["parent_id"].dropna()).to_numpy()
+    gone = (inc["service"] == inc.loc[leaf, "service"].value_counts().index[-1]).to_numpy() & leaf
+    data = collect_report(inc[late & ~gone], baseline=inc[~late], title="t")
+    assert data.structural is not None and (data.structural["side"] == "b only").any()
+    html = render_report(data)
+    table = html[html.index('id="structural-table"'):]
+    table = table[:table.index("</table>")]
+    cells = re.findall(r"<td[^>]*>\s*(a only|b only|incident only|baseline only)\s*</td>", table)
+    want = [SIDE_WORDS[s] for s in data.structural["side"].head(8)]
+    assert cells == want and "baseline only" in cells, (cells, want)

@@ -653,6 +653,10 @@ def _trace_ref(tid: str, drawn: set[str]) -> str:
     return f"<code>{_esc(tid)}</code>"
 
 
+#: compare's side labels (``a`` the incident, ``b`` the baseline) as the report says them
+SIDE_WORDS = {"a only": "incident only", "b only": "baseline only"}
+
+
 def render_report(data: ReportData) -> str:
     """Render a :class:`ReportData` as one self-contained HTML page (plotly.js embedded once).
 
@@ -752,8 +756,10 @@ def render_report(data: ReportData) -> str:
         parts.append(_table(_compare_view(data.comparison, keys), table_id="compare-table", name="compare",
                             full=data.comparison))
         if data.structural is not None and len(data.structural):
+            # compare's sides are a (the incident) and b (the baseline): the reader sees which set
+            paths = data.structural.assign(side=data.structural["side"].astype(object).replace(SIDE_WORDS))
             parts.append("<p>Call paths present in one set only:</p>"
-                         + _table(data.structural, columns=["side", "traces", "spans", "call_path"], max_rows=8,
+                         + _table(paths, columns=["side", "traces", "spans", "call_path"], max_rows=8,
                                   table_id="structural-table", name="call-paths"))
         parts.append("</section>")
 

@@ -24,7 +24,7 @@ SHOTS = {
     "report/timeline.png": (1100, 900, "#timeline"),
     "report/service-map.png": (1100, 900, "#service-map"),
     "report/likely-causes.png": (1120, 1000, "section:has(#causes-table)"),
-    "report/waterfall.png": (1120, 1000, "[id^='trace-']"),
+    "report/waterfall.png": (1120, 1000, "[id^='trace-'] + div"),  # the heading and the figure below it
 }
 
 
@@ -46,6 +46,15 @@ def main() -> int:
                 out = DOCS / name
                 if selector is None:
                     page.screenshot(path=str(out))
+                elif selector.endswith(" + div"):  # a heading and the element after it, as one picture
+                    head = page.locator(selector.removesuffix(" + div")).first
+                    head.scroll_into_view_if_needed()
+                    box = page.evaluate("""sel => { const h = document.querySelector(sel), d = h.nextElementSibling;
+                        const a = h.getBoundingClientRect(), b = d.getBoundingClientRect();
+                        return {x: Math.min(a.left, b.left), y: a.top + window.scrollY,
+                                width: Math.max(a.width, b.width), height: b.bottom - a.top}; }""",
+                                        selector.removesuffix(" + div"))
+                    page.screenshot(path=str(out), full_page=True, clip=box)  # page coordinates
                 else:
                     el = page.locator(selector).first
                     el.scroll_into_view_if_needed()

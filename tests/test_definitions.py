@@ -238,28 +238,47 @@ def test_one_pause_of_the_cyclic_gc():
 def test_status_recorded_is_what_failed_can_see(status):
     """One definition of 'the spans can show a failure' (core.status_recorded): where it is False, failed() is False on
     every span (nothing was recorded), and the timeline, compare, request_rows, bubble_up, version_regressions, the
-    health metrics and the service graph give the error rate as unknown (NaN / <NA> / status_recorded False) rather
-    than 0; where it is True they give numbers."""
+    health metrics, the service graph, trace_outcomes / trace_summary's failed flag, weighted_summary, the sampling
+    simulation, peer_outliers and error_origins give the error rate as unknown (NaN / <NA> / status_recorded False /
+    no row) rather than 0; where it is True they give numbers."""
     from tracekit.core import failed, status_recorded
 
     w = tk.simulate_faults.fault_window("exception", seed=4, status=status)
+    blind = not status  # (a numpy bool is never `is` a Python bool: compare values, so each line can fail)
     assert status_recorded(w.incident) is status
     if not status:
         assert not failed(w.incident).any()
     tl = tk.timeline(w.incident)
-    assert tl.attrs["status_recorded"] is status and tl["error_rate"].isna().all() is not status
+    assert tl.attrs["status_recorded"] is status and bool(tl["error_rate"].isna().all()) == blind
     cmp = tk.compare(w.incident, w.baseline, by="service", n_boot=10)
-    assert cmp.table["error_rate_a"].isna().all() is not status
+    assert bool(cmp.table["error_rate_a"].isna().all()) == blind
     # request rows (and the heatmap's selection), bubble_up, version_regressions, the health metrics and the
     # service graph read the same definition: unknown (<NA> / NaN / a graph flag) exactly where it is False
     from tracekit.analysis.timeline import request_rows
 
     rows = request_rows(w.incident, "service")
-    assert rows["failed"].isna().all() is not status and rows["failed"].isna().any() is not status
+    assert bool(rows["failed"].isna().all()) == blind and bool(rows["failed"].isna().any()) == blind
     hits = tk.bubble_up(w.incident, lambda t: t.request_ms > t.request_ms.median())
-    assert hits.attrs["status_recorded"] is status and hits["error_rate_with"].isna().all() is not status
+    assert hits.attrs["status_recorded"] is status and bool(hits["error_rate_with"].isna().all()) == blind
     vr = tk.version_regressions(w.incident, n_boot=10)
-    assert vr.attrs["status_recorded"] is status and vr["error_rate"].isna().all() is not status
+    assert vr.attrs["status_recorded"] is status and bool(vr["error_rate"].isna().all()) == blind
     hr = tk.health_report(w.incident, checks=["failed_request_ratio", "span_error_rate"])
-    assert len(hr) > 1 and hr["value"].isna().all() is not status and hr["value"].isna().any() is not status
+    assert len(hr) > 1 and bool(hr["value"].isna().all()) == blind and bool(hr["value"].isna().any()) == blind
     assert tk.service_graph(w.incident).graph["status_recorded"] is status
+    # the per-trace failed flag (trace_outcomes, trace_summary), failed_share, weighted_summary, the sampling
+    # simulation, peer_outliers and error_origins: the same definition, unknown exactly where it is False
+    from tracekit.core import failed_share, trace_outcomes
+
+    o = trace_outcomes(w.incident)
+    assert str(o["failed"].dtype) == "boolean" and bool(o["failed"].isna().all()) == blind
+    assert bool(o["failed"].isna().any()) == blind
+    assert bool(tk.trace_summary(w.incident)["failed"].isna().all()) == blind
+    assert bool(np.isnan(failed_share(o)[0])) == blind
+    ws = tk.weighted_summary(w.incident, 2.0, n_boot=10)
+    assert ws.attrs["status_recorded"] is status and bool(np.isnan(ws["error_rate"].iloc[0])) == blind
+    sim = tk.simulate_sampling(w.incident, 0.5)
+    assert bool(sim.traces["failed"].isna().all()) == blind and bool(sim.strata["population_error_rate"].isna().all()) == blind
+    po = tk.peer_outliers(w.incident)
+    assert len(po) and po.attrs["status_recorded"] is status and bool(po["error_origins"].isna().all()) == blind
+    eo = tk.error_origins(w.incident)
+    assert eo.attrs["status_recorded"] is status and (len(eo) > 0) is status

@@ -377,8 +377,8 @@ def test_error_rate_interval_includes_the_jeffreys_interval_and_korn_graubard_is
     jl, jh = stats.beta.ppf([0.025, 0.975], 5.5, 45.5)
     assert r["error_rate"] == 0.1
     assert r["error_rate_lo"] <= jl and r["error_rate_hi"] >= jh
-    # no sampled failure: not [0, 0] but up to the Jeffreys upper bound
-    r0 = weighted_summary(roots_only(50), 20.0, n_boot=50).iloc[0]
+    # no sampled failure (statuses recorded, all ok): not [0, 0] but up to the Jeffreys upper bound
+    r0 = weighted_summary(roots_only(50, status=["ok"] * 50), 20.0, n_boot=50).iloc[0]
     assert r0["error_rate_lo"] == 0.0 and r0["error_rate_hi"] == pytest.approx(stats.beta.ppf(0.975, 0.5, 50.5))
     # two weight classes, 0 of 10 failed at weight 16 and 3 of 40 at weight 2: the interval reaches
     # far above the point estimate because the heavy class could hold failures

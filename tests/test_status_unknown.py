@@ -271,3 +271,172 @@ def test_service_graph_and_map_say_failures_unknown_without_status(engine):
     fk = tk.plot_service_graph(gk)
     edges = next(t for t in fk.data if t.meta == "edge_info").hovertext
     assert not any("unknown" in h for h in edges) and any(re.search(r"failed: [1-9]", h) for h in edges)
+
+
+# ---- the per-trace failed flag (trace_outcomes, trace_summary, the explorer's list), the sampling estimates, the CLI
+# summary, peer_outliers, error_origins and the map's fault / throttle counts. Each: the status-less lab window says
+# unknown; the same window with its status gives the kernel's failed() numbers.
+
+def test_trace_outcomes_failed_is_unknown_without_status():
+    from tracekit.core import failed
+    from tracekit.widgets import trace_table
+
+    known, blind = _pair()
+    for fn in (trace_outcomes, tk.trace_summary, trace_table):
+        ok, ob = fn(known.incident), fn(blind.incident)
+        assert str(ok["failed"].dtype) == str(ob["failed"].dtype) == "boolean", fn
+        assert len(ob) > 0 and ob["failed"].isna().all(), fn
+        assert ok["failed"].notna().all() and ok["failed"].sum() > 0, fn
+        rest = [c for c in ok.columns if c not in ("failed", "client_error", "throttled", "failed_spans")]
+        pd.testing.assert_frame_equal(ok[rest], ob[rest])  # latency, extent, roots: unchanged
+    # with status: the request root's failed() (else the earliest fragment's), row by row
+    o = trace_outcomes(known.incident)
+    spans = known.incident
+    pos = pd.Series(np.arange(len(spans)), index=spans["span_id"].astype(object).to_numpy())
+    req = o[o["request"].to_numpy(dtype=bool)]
+    want = failed(spans)[pos.loc[req["root_span_id"].astype(object)].to_numpy()]
+    assert req["failed"].to_numpy(dtype=bool).tolist() == want.tolist()
+    assert failed_share(o)[0] == pytest.approx(want.mean()) and np.isnan(failed_share(trace_outcomes(blind.incident))[0])
+    assert failed_share(trace_outcomes(blind.incident))[1] == failed_share(o)[1] > 0  # the same requests, rate unknown
+
+
+def test_trace_outcomes_of_a_status_less_part_of_a_cached_frame_is_unknown():
+    """The per-frame cache serves a frame holding whole traces of a cached one: the part's own status decides."""
+    from tracekit.core.cache import CacheStats, cache_stats
+
+    known, blind = _pair()
+    other = blind.incident["trace_id"].str[::-1]  # the blind copy under other trace ids
+    assert not other.isin(known.incident["trace_id"]).any()
+    both = pd.concat([known.incident, blind.incident.assign(trace_id=other)], ignore_index=True)
+    o = trace_outcomes(both)
+    assert o["failed"].notna().all()  # the frame records a status: every outcome known
+    part = both.iloc[len(known.incident):]
+    hits = cache_stats().get("trace_outcomes", CacheStats()).hits
+    op = trace_outcomes(part)
+    assert cache_stats()["trace_outcomes"].hits == hits + 1  # taken from the whole frame's outcomes
+    assert len(op) and op["failed"].isna().all() and not status_recorded(part)
+    assert trace_outcomes(both.iloc[:len(known.incident)])["failed"].notna().all()
+
+
+def test_weighted_summary_error_rates_unknown_without_status():
+    known, blind = _pair()
+    err = ["error_rate", "error_rate_lo", "error_rate_hi", "any_failed_rate", "any_failed_rate_lo",
+           "any_failed_rate_hi", "naive_error_rate", "naive_any_failed_rate"]
+    for by in (None, "service"):
+        sk, sb = (tk.weighted_summary(w.incident, 3.0, by, n_boot=50) for w in (known, blind))
+        assert sk.attrs["status_recorded"] is True and sb.attrs["status_recorded"] is False
+        assert len(sb) and sb[err].isna().all().all() and sb["n_failed"].isna().all()
+        assert sb["warning"].str.contains("error rates unknown").all()
+        assert str(sk["n_failed"].dtype) == str(sb["n_failed"].dtype) == "Int64" and sk["n_failed"].notna().all()
+        rest = [c for c in sk.columns if c not in (*err, "n_failed", "warning")]
+        pd.testing.assert_frame_equal(sk[rest], sb[rest])  # counts and latency percentiles: the same seeded draws
+    # with status and equal weights: the kernel's failed share of the requests, and its count
+    o = trace_outcomes(known.incident)
+    row = tk.weighted_summary(known.incident, 3.0, n_boot=50).iloc[0]
+    assert row["error_rate"] == pytest.approx(failed_share(o)[0]) and failed_share(o)[0] > 0
+    assert row["naive_error_rate"] == pytest.approx(failed_share(o)[0])
+    assert int(row["n_failed"]) == int((o["failed"] & o["request"]).sum())
+    assert row["any_failed_rate"] == pytest.approx(float((o["failed_spans"] > 0).mean()))
+
+
+def test_simulate_sampling_and_sampling_bias_error_rates_unknown_without_status():
+    known, blind = _pair()
+    from tracekit.analysis.sampling import TailRule
+
+    rule = TailRule(keep_errors=True, probability=0.3)
+    sk, sb = (tk.simulate_sampling(w.incident, tail=rule, by="service") for w in (known, blind))
+    assert str(sb.traces["failed"].dtype) == "boolean" and sb.traces[["failed", "any_failed"]].isna().all().all()
+    rates = ["population_error_rate", "kept_error_rate", "weighted_error_rate"]
+    assert sb.strata[rates].isna().all().all() and sk.strata["population_error_rate"].notna().all()
+    # with status: each trace's failed is trace_outcomes', each stratum's population rate the mean of it
+    o = trace_outcomes(known.incident).set_index(trace_outcomes(known.incident)["trace_id"].astype(object))
+    t = sk.traces
+    assert t["failed"].to_numpy(dtype=bool).tolist() == \
+        o.loc[t["trace_id"].astype(object), "failed"].to_numpy(dtype=bool).tolist()
+    want = t.assign(f=t["failed"].astype(float)).groupby(t["service"].astype(object))["f"].mean()
+    got = sk.strata.set_index(sk.strata["service"].astype(object))["population_error_rate"]
+    assert got.to_dict() == pytest.approx(want.to_dict()) and (got > 0).any()
+    # the bias check: errors are tested with status, not without (a finding says why), never at a 0 % share
+    tb, tk_ = sb.bias.tests, sk.bias.tests
+    assert "errors" in set(tk_["dimension"]) and "errors" not in set(tb["dimension"])
+    f = sb.bias.findings
+    assert ((f["kind"] == "not_tested") & (f["dimension"] == "errors")).sum() == 1
+    assert f.loc[f["dimension"] == "errors", "message"].str.contains("unknown, not 0").all()
+    kept = sk.traces[sk.traces["kept"]]
+    stat = tk_.loc[tk_["dimension"] == "errors", "statistic"].iloc[0]
+    assert stat == pytest.approx(float(kept["failed"].astype(float).mean()))
+    # sampling_bias of a sample of whole traces against its spans population: per stratum, unknown / the kernel's
+    for w, unknown in ((blind, True), (known, False)):
+        ids = w.incident["trace_id"].unique()[::2]
+        sample = w.incident[w.incident["trace_id"].isin(ids)]
+        st = tk.sampling_bias(sample, w.incident).strata  # by the root's service (one here: the front door)
+        assert len(st) >= 1
+        if unknown:
+            assert st[["sample_error_rate", "population_error_rate"]].isna().all().all()
+        else:
+            for frame, col in ((w.incident, "population_error_rate"), (sample, "sample_error_rate")):
+                o = trace_outcomes(frame)
+                want = o.assign(f=o["failed"].astype(float)).groupby(o["root_service"].astype(object))["f"].mean()
+                got = st.set_index(st["stratum"].astype(object))[col]
+                assert got.to_dict() == pytest.approx(want.to_dict()) and (got > 0).any(), col
+
+
+def test_cli_summary_says_the_failed_share_is_unknown_without_status():
+    from tracekit.cli import format_summary
+
+    known, blind = _pair()
+    line = next(x for x in format_summary(blind.incident).splitlines() if x.startswith("failed requests"))
+    assert "unknown (no span records a status)" in line and "%" not in line, line
+    line = next(x for x in format_summary(known.incident).splitlines() if x.startswith("failed requests"))
+    share = failed_share(trace_outcomes(known.incident))[0]
+    assert f": {share:.2%}" in line and share > 0 and "unknown" not in line, line
+
+
+def test_peer_outliers_error_columns_unknown_without_status():
+    from tracekit.analysis.error_origins import is_origin
+    from tracekit.core import failed, hosts
+
+    known, blind = _pair()
+    pk, pb = tk.peer_outliers(known.incident), tk.peer_outliers(blind.incident)
+    err = ["error_origins", "peer_error_origins", "error_p_value"]
+    assert pk.attrs["status_recorded"] is True and pb.attrs["status_recorded"] is False
+    assert len(pb) > 1 and pb[err].isna().all().all()
+    rest = [c for c in pk.columns if c not in err]
+    pd.testing.assert_frame_equal(pk[rest], pb[rest])  # the timing test: unchanged
+    # with status: each host's share of spans where an error originates (failed(), no failed child)
+    spans = known.incident
+    df = pd.DataFrame({"s": spans["service"].astype(object), "h": hosts(spans),
+                       "o": is_origin(spans, failed(spans))}).dropna()
+    want = df.groupby(["s", "h"])["o"].mean()
+    got = pk.set_index([pk["service"].astype(object), pk["host"].astype(object)])["error_origins"]
+    assert got.notna().all() and (got > 0).any() and pk["error_p_value"].notna().all()
+    for k, share in got.items():
+        assert share == pytest.approx(want[k]), k
+
+
+def test_error_origins_is_empty_and_says_unknown_without_status():
+    from tracekit.analysis.error_origins import is_origin
+    from tracekit.core import failed
+
+    known, blind = _pair()
+    for per_span in (False, True):
+        eb = tk.error_origins(blind.incident, per_span=per_span)
+        ek = tk.error_origins(known.incident, per_span=per_span)
+        assert eb.attrs["status_recorded"] is False and ek.attrs["status_recorded"] is True
+        assert len(eb) == 0  # no row, so no share of 0: unknown (the attribute says which)
+        n = int(is_origin(known.incident, failed(known.incident)).sum())
+        assert n > 0 and (len(ek) if per_span else int(ek["origins"].sum())) == n
+    ek = tk.error_origins(known.incident)
+    assert ek["share"].sum() == pytest.approx(1.0)
+
+
+def test_service_map_says_faults_and_throttles_unknown_without_status():
+    known, blind = _pair()
+    hov = [h for t in tk.plot_service_graph(tk.service_graph(blind.incident)).data
+           if t.meta in ("edge_info", "nodes") for h in (t.hovertext or ())]
+    assert hov and any("faults: unknown" in h for h in hov) and any("throttles: unknown" in h for h in hov)
+    assert not any(re.search(r"(faults|throttles): \d", h) for h in hov)
+    g = tk.service_graph(known.incident)
+    hov = [h for t in tk.plot_service_graph(g).data if t.meta in ("edge_info", "nodes") for h in (t.hovertext or ())]
+    assert not any("unknown" in h for h in hov) and any(re.search(r"faults: [1-9]", h) for h in hov)
+    assert any("throttles: 0" in h for h in hov)  # known: no 429 in this window, said as 0

@@ -259,7 +259,9 @@ def format_summary(spans: pd.DataFrame) -> str:
     a 5xx fault or status error; 4xx client errors and throttles are counted apart), the
     latency line is the request latency ``request_ms`` (the request root's duration) at
     p50/p95/p99 by :func:`tracekit.core.percentile`, and the trace extent ``extent_ms`` (first
-    start to last end, asynchronous work included) is on its own line.
+    start to last end, asynchronous work included) is on its own line. Where no span records a status
+    (:func:`tracekit.core.status_recorded`: every status unset, no HTTP code, no fault flag) the failure
+    shares are printed as "unknown (no span records a status)", never 0.00 %.
 
     Parameters
     ----------
@@ -291,6 +293,10 @@ def format_summary(spans: pd.DataFrame) -> str:
 
     share, n_req = failed_share(ts)
     req = ts[ts["request"].to_numpy(dtype=bool)]
+    # no span records a status (core.status_recorded; trace_outcomes' failed is <NA>): nothing could be recorded as
+    # failed, a client error or throttled, so each share is unknown, not 0
+    known = bool(ts["failed"].notna().any())
+
     n_async = int((ts["has_root"] & ~ts["request"]).sum())
     n_rootless = int((~ts["has_root"]).sum())
     apart = "; ".join(x for x in (f"{n_async} asynchronous (consumer-rooted or linked)" if n_async else "",
@@ -299,10 +305,13 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
         + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        f"failed requests (root span 5xx or status error, of {n_req} requests): {share:.2%}"
-        f"  client errors (4xx): {float(req['client_error'].mean()) if n_req else float('nan'):.2%}"
-        f"  throttled: {float(req['throttled'].mean()) if n_req else float('nan'):.2%}"
-        f"  traces with a failed span anywhere (of {n_traces} traces): {float((ts['failed_spans'] > 0).mean()):.2%}",
+        (f"failed requests (root span 5xx or status error, of {n_req} requests): {share:.2%}"
+         f"  client errors (4xx): {float(req['client_error'].mean()) if n_req else float('nan'):.2%}"
+         f"  throttled: {float(req['throttled'].mean()) if n_req else float('nan'):.2%}"
+         f"  traces with a failed span anywhere (of {n_traces} traces): {float((ts['failed_spans'] > 0).mean()):.2%}"
+         if known else
+         f"failed requests (root span 5xx or status error, of {n_req} requests): unknown (no span records a status)"
+         "  client errors, throttled, traces with a failed span anywhere: unknown"),
         f"request latency ms (root span duration, {n_req} requests): {pcts('request_ms')}",
         f"trace extent ms (first start to last end, async work included, {n_traces} traces): {pcts('extent_ms')}",
         "services: " + ", ".join(services),

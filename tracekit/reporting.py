@@ -230,7 +230,7 @@ def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
 
     out = [(label(f"slowest request #{i + 1}", r), r.trace_id) for i, r in
            enumerate(order.head(worst).itertuples(index=False))]
-    failing = order[order["failed"].astype(bool)]
+    failing = order[order["failed"].fillna(False).to_numpy(dtype=bool)]  # known failed (<NA>: no status recorded)
     if len(failing) and failing["trace_id"].iloc[0] not in {t for _, t in out}:
         r = next(failing.head(1).itertuples(index=False))
         out.append((label("slowest failed request", r), r.trace_id))

@@ -59,8 +59,10 @@ TRACE_TABLE = result_table("trace_table", "one row per trace of the explorer's l
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN without a root"),
     ("extent_ms", "float64", "ms", "trace extent: first start to last end, async work included"),
     ("n_spans", "int64", "spans", "spans in the trace"),
-    ("failed", "bool", "", "the request failed (its root span: 5xx fault or status error, not a 4xx)"),
-    ("failed_spans", "int64", "spans", "spans of the trace that failed (tracekit.core.failed)"),
+    ("failed", "boolean", "", "the request failed (its root span: 5xx fault or status error, not a 4xx); <NA> (unknown, "
+                              "not False) on every row when no span records a status (core.status_recorded)"),
+    ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (tracekit.core.failed); 0 where no span "
+                                       "records a status (``failed`` is <NA> there)"),
     ("services", "string", "", "services of the trace, sorted, comma-separated"),
     ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
     ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
@@ -82,7 +84,8 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`TRACE_TABLE_COLUMNS`: ``trace_id``, ``start`` (request start), ``request_ms``
         (request latency: the request root's duration), ``extent_ms`` (first start to last end,
-        async work included), ``n_spans``, ``failed`` (the request failed), ``failed_spans``
+        async work included), ``n_spans``, ``failed`` (the request failed: nullable boolean, ``<NA>`` on
+        every row when no span records a status, :func:`tracekit.core.status_recorded`), ``failed_spans``
         (spans that failed, :func:`tracekit.core.failed`: 5xx or status error, not 4xx), ``services``
         (sorted, comma-separated), ``root_service``, ``root_name`` (the request root, else the
         earliest fragment). Slowest request first; traces without a request root last.
@@ -113,7 +116,7 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
         "request_ms": o["request_ms"],
         "extent_ms": o["extent_ms"],
         "n_spans": n_spans,
-        "failed": o["failed"].astype(bool),
+        "failed": o["failed"].astype("boolean"),  # <NA> where no span records a status (core.trace_outcomes)
         "failed_spans": o["failed_spans"].astype("int64"),
         "services": svc.reindex(np.arange(tree.n_traces), fill_value="").to_numpy(dtype=object),
         "root_service": o["root_service"].astype(object).to_numpy(),

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, to_timestamps
+from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, status_recorded, to_timestamps
 from ..core.keys import key_frame
 from ..errors import ArgumentError
 from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
@@ -57,7 +57,9 @@ ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of a
     ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the origin span"),
 ])
 
-ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first): where errors originate, most origins first", [
+ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first): where errors originate, most origins "
+                             "first; no row where no span records a status and no ERROR log record is attached (unknown, "
+                             "not 0: attrs status_recorded False)", [
     ("origins", "int64", "spans", "origin spans (failed, no failed descendant) of the key"),
     ("traces", "int64", "traces", "traces with an origin at the key"),
     ("share", "float64", "", "share of all origins that are at the key"),
@@ -162,6 +164,11 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     -------
     pandas.DataFrame
         ``by`` columns then :data:`ERROR_ORIGINS`, most origins first; or :data:`ERROR_ORIGIN_SPANS`.
+        ``attrs["status_recorded"]`` is :func:`tracekit.core.status_recorded` of ``spans``. Where it is False
+        (no span records a status, an HTTP code or a fault flag) no span could be recorded as failed, so the
+        table is empty — unless ERROR log records are attached, which are then the only evidence and the
+        shares are theirs: an empty table there means "unknown", not "no errors"; read the attribute, never
+        a share of 0 (there is no row to carry one).
 
     Raises
     ------
@@ -184,9 +191,12 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     if bad:
         raise ArgumentError(f"error_origins: by column(s) {bad} not in the spans frame")
     o = _origins(spans)
+    known = status_recorded(spans)  # else failed() is False everywhere: only ERROR log records can show an origin
     if per_span:
         ERROR_ORIGIN_SPANS.check(o)
-        return o.reset_index(drop=True)
+        o = o.reset_index(drop=True)
+        o.attrs["status_recorded"] = known
+        return o
     rows = o.attrs["rows"]
     kf = pd.DataFrame({k: spans[k].to_numpy(dtype=object)[rows] for k in keys})
     kf = kf.astype(object).where(kf.notna(), "<NA>")
@@ -199,6 +209,7 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
         out = pd.DataFrame({k: pd.Series([], dtype="string") for k in keys})
         for c in ERROR_ORIGINS.columns:
             out[c.name] = pd.Series([], dtype="object" if c.dtype == "object" else c.dtype)
+        out.attrs["status_recorded"] = known
         return out
     g = d.groupby(keys, sort=False)
     out = g.agg(origins=("hops", "size"), traces=("trace_id", "nunique"), reached_root=("reached_root", "mean"),
@@ -214,6 +225,7 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     out = out.astype({"origins": "int64", "traces": "int64", "share": "float64", "reached_root": "float64",
                       "mean_hops": "float64", "top_path": "string"})
     out = out.sort_values(["origins", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
+    out.attrs["status_recorded"] = known
     return out
 
 

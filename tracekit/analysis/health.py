@@ -644,7 +644,7 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
         return _rows(ctx, [])
     s = ctx.summary
     ratio, n_req = failed_share(s)  # one population: requests (core.outcomes), not rootless or async traces
-    bad = s["failed"].to_numpy(dtype=bool) & s["request"].to_numpy(dtype=bool)
+    bad = s["failed"].to_numpy(dtype=bool, na_value=False) & s["request"].to_numpy(dtype=bool)  # known failed
     if not ctx.status_recorded:  # nothing could be recorded as failed: the ratio is unknown, not 0
         row = _finding(
             ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),

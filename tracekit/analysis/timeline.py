@@ -168,13 +168,13 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         if "root_name" in keys:
             frame["root_name"] = out["root_name"].astype("string")
         frame["latency_ms"] = out["request_ms"].to_numpy()
-        frame["failed"] = out["failed"].to_numpy(dtype=bool)
+        frame["failed"] = out["failed"].to_numpy(dtype=bool, na_value=False)  # <NA> (unknown) is set again below
         frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     elif not keys:
         out = trace_outcomes(spans)
         frame = pd.DataFrame({"time": out["start"], "trace_id": out["trace_id"],
                               "latency_ms": out["request_ms"].to_numpy(),
-                              "failed": out["failed"].to_numpy(dtype=bool)})
+                              "failed": out["failed"].to_numpy(dtype=bool, na_value=False)})  # <NA> again below
         frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     else:
         spans = key_frame(spans, [k for k in keys if k != "operation"], what="timeline")[0]  # host, version, call_path

@@ -98,6 +98,19 @@ def throttled(spans: pd.DataFrame) -> np.ndarray:
     return bool_column(spans, "throttle")
 
 
+def _records_status(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: it records a status (a status other than ``unset``, an HTTP status, or an X-Ray ``fault`` /
+    ``error`` / ``throttle`` flag) — the span-level test of :func:`status_recorded`."""
+    out = np.zeros(len(spans), dtype=bool)
+    if "status" in spans.columns:
+        out |= spans["status"].to_numpy(dtype=object, na_value="unset") != "unset"
+    if "http_status" in spans.columns:
+        out |= spans["http_status"].notna().to_numpy(dtype=bool)
+    for c in ("fault", "error", "throttle"):
+        out |= bool_column(spans, c)
+    return out
+
+
 def status_recorded(spans: pd.DataFrame) -> bool:
     """Whether the spans can say that anything failed: some span carries a status other than ``unset``, an HTTP
     status, or an X-Ray ``fault`` / ``error`` / ``throttle`` flag. When none does (TrainTicket-like exports, a
@@ -110,13 +123,7 @@ def status_recorded(spans: pd.DataFrame) -> bool:
     >>> status_recorded(tk.empty_spans())
     False
     """
-    if not len(spans):
-        return False
-    if "status" in spans.columns and (spans["status"].to_numpy(dtype=object, na_value="unset") != "unset").any():
-        return True
-    if "http_status" in spans.columns and spans["http_status"].notna().any():
-        return True
-    return any(bool_column(spans, c).any() for c in ("fault", "error", "throttle"))
+    return bool(len(spans)) and bool(_records_status(spans).any())
 
 
 #: columns of :func:`trace_outcomes`, with unit and meaning
@@ -128,10 +135,13 @@ TRACE_OUTCOME_COLUMNS = (
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, or asynchronous work (not a request)"),
     ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended"),
-    ("failed", "bool", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a throttle)"),
+    ("failed", "boolean", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a "
+                              "throttle); <NA> (unknown, not False) on every row when no span of the frame records a status "
+                              "(core.status_recorded)"),
     ("client_error", "bool", "", "the request was a client error (root span 4xx, not a fault)"),
     ("throttled", "bool", "", "the request was throttled (root span 429 / X-Ray throttle)"),
-    ("failed_spans", "int64", "spans", "spans of the trace that failed (anywhere, retried or not)"),
+    ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not); 0 when no span "
+                                       "of the frame records a status, where ``failed`` says <NA>: read it, not this"),
     ("has_root", "bool", "", "the trace has a request root"),
     ("request", "bool", "", "the trace is a request: it has a root that is not a consumer span and carries no span link (else asynchronous work, or no root)"),
 )
@@ -176,7 +186,8 @@ def failed_share(outcomes: pd.DataFrame, weights: np.ndarray | None = None) -> t
     Returns
     -------
     (float, int)
-        The share (NaN with no request) and the number of requests (unweighted).
+        The share (NaN with no request, and NaN when ``failed`` is <NA>: no span of the frame records a
+        status, :func:`status_recorded`, so the share is unknown, not 0) and the number of requests (unweighted).
 
     Examples
     --------
@@ -188,7 +199,7 @@ def failed_share(outcomes: pd.DataFrame, weights: np.ndarray | None = None) -> t
     n = int(req.sum())
     if not n:
         return float("nan"), 0
-    fl = outcomes["failed"].to_numpy(dtype=bool)[req]
+    fl = outcomes["failed"].to_numpy(dtype=np.float64, na_value=np.nan)[req]  # <NA>: unknown, so the share is NaN
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)[req]
     return float((w * fl).sum() / w.sum()), n
 
@@ -206,6 +217,11 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`TRACE_OUTCOME_COLUMNS`, one row per trace in order of its first span.
         Computed once per frame (:mod:`tracekit.core.cache`); later calls return a copy.
+        ``failed`` is a nullable boolean: True / False where the frame records a status, ``<NA>`` on
+        every row when no span of ``spans`` does (:func:`status_recorded`): nothing could be recorded as
+        failed there, so whether a request failed is unknown, not False (``failed_share`` is then NaN;
+        ``fillna(False)`` reads it as "known to have failed"). ``client_error``, ``throttled`` and
+        ``failed_spans`` stay plain (False / 0 there).
 
     Raises
     ------
@@ -222,9 +238,28 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     ...     "start": [0, 50 * ms], "end": [92 * ms, 1150 * ms]})
     >>> trace_outcomes(spans)[["request_ms", "extent_ms"]].to_dict("records")
     [{'request_ms': 92.0, 'extent_ms': 1150.0}]
+    >>> trace_outcomes(spans)["failed"].tolist()   # no span records a status: unknown, not False
+    [<NA>]
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "trace_outcomes")
-    return frame_cached(spans, "trace_outcomes", None, _OUTCOME_INPUTS, lambda: _trace_outcomes(spans), _outcomes_of)
+    return _finish(frame_cached(spans, "trace_outcomes", None, _OUTCOME_INPUTS, lambda: _outcomes(spans), _outcomes_of))
+
+
+def _finish(out: pd.DataFrame) -> pd.DataFrame:
+    """The public outcomes from the cached ones: ``failed`` nullable, <NA> when no trace records a status."""
+    # the frame's traces are whole (computed, or cut from a cached frame by whole traces), so some span of the
+    # frame records a status exactly when some trace has one: status_recorded(spans) without another pass
+    recorded = out.pop(_RECORDED).to_numpy(dtype=bool)
+    fl = pd.array(out["failed"].to_numpy(dtype=bool), dtype="boolean")
+    if not recorded.any():
+        fl[:] = pd.NA
+    out["failed"] = fl
+    return out
+
+
+def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
+    """:func:`trace_outcomes` computed directly, without the per-frame cache."""
+    return _finish(_outcomes(spans))
 
 
 def _outcomes_of(outcomes: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
@@ -237,7 +272,13 @@ _OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "start
                    "error", "fault", "throttle")
 
 
-def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
+#: a private column of the cached outcomes (not returned): some span of the trace records a status
+_RECORDED = "_status_recorded"
+
+
+def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
+    """What the per-frame cache holds: the outcomes with ``failed`` as recorded (plain bool) and a private column
+    saying which traces record a status (so a frame of some of the traces can say whether it records one)."""
     tree = span_tree(spans)
     n, nt = len(spans), tree.n_traces
     t = tree.trace
@@ -283,4 +324,5 @@ def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         "failed_spans": tree.per_trace(fl),
         "has_root": has_root,
         "request": request,
+        _RECORDED: tree.per_trace(_records_status(spans)) > 0,
     })

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import failed, holm, hosts, require_columns, result_table, span_tree, versions
+from ..core import failed, holm, hosts, require_columns, result_table, span_tree, status_recorded, versions
 from ..errors import ArgumentError
 
 __all__ = ["peer_outliers", "PEER_OUTLIERS"]
@@ -47,9 +47,9 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("spans", "int64", "spans", "spans of the component, of operations its peers also ran"),
     ("slower", "float64", "probability", "chance that a span of the component takes longer (exclusive time) than a peer's span of the operation: 0.5 like its peers"),
     ("p_value", "float64", "", "one-sided Mann–Whitney test of the operation's exclusive time on the component against its peers, Holm-adjusted over every (component, operation) tested"),
-    ("error_origins", "float64", "share", "share of its spans where an error originates"),
-    ("peer_error_origins", "float64", "share", "the same share on its peers"),
-    ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none)"),
+    ("error_origins", "float64", "share", "share of its spans where an error originates; NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded)"),
+    ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
+    ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side), <NA> when none"),
     ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component"),
     ("peer_self_p50_ms", "float64", "ms", "median exclusive time of that operation on its peers"),
@@ -76,7 +76,10 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     -------
     pandas.DataFrame
         ``service`` and ``level`` columns then :data:`PEER_OUTLIERS`, sorted by ``p_value`` then
-        ``slower`` (descending). Services with a single component have no row.
+        ``slower`` (descending). Services with a single component have no row. Where no span of ``spans``
+        records a status (:func:`tracekit.core.status_recorded`) nothing could be recorded as failed:
+        ``error_origins``, ``peer_error_origins`` and ``error_p_value`` are NaN (unknown, not 0 and not 1),
+        the timing columns unchanged; ``attrs["status_recorded"]`` says which.
 
     Raises
     ------
@@ -107,6 +110,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     n = len(spans)
     tree = span_tree(spans)
     fl = failed(spans)
+    known = status_recorded(spans)  # else fl is False everywhere because nothing was recorded
     origin = is_origin(spans, fl) if fl.any() else fl  # error_origins' rule
     frame = pd.DataFrame({
         "svc": spans["service"].to_numpy(dtype=object, na_value=None),
@@ -120,7 +124,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     ncomp = frame.groupby("svc")["comp"].nunique()
     frame = frame[frame["svc"].map(ncomp).to_numpy() >= 2]
     if not len(frame):
-        return _typed(pd.DataFrame(columns=cols), level, min_spans)
+        return _typed(pd.DataFrame(columns=cols), level, min_spans, known)
 
     # errors: every span of the component against every span of its peers
     err = frame.groupby(["svc", "comp"], sort=True).agg(n=("origin", "size"), k=("origin", "sum"))
@@ -178,14 +182,17 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     tested = ~np.isnan(pe)  # a component with no error origin is not tested (and not counted by Holm)
     pe[tested] = holm(pe[tested])
     out["error_p_value"] = np.where(tested, pe, 1.0)
+    if not known:  # no span records a status: no error could be recorded, so the error columns are unknown, not 0
+        out[["error_origins", "peer_error_origins", "error_p_value"]] = np.nan
     out = out.sort_values(["p_value", "slower"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    return _typed(out, level, min_spans)
+    return _typed(out, level, min_spans, known)
 
 
-def _typed(out: pd.DataFrame, level: str, min_spans: int) -> pd.DataFrame:
+def _typed(out: pd.DataFrame, level: str, min_spans: int, known: bool) -> pd.DataFrame:
     out["service"] = out["service"].astype("string")
     out[level] = out[level].astype("string")
     for c in PEER_OUTLIERS.columns:
         out[c.name] = out[c.name].astype(c.dtype)
     out.attrs["params"] = {"level": level, "min_spans": min_spans}
+    out.attrs["status_recorded"] = known
     return out

@@ -985,13 +985,15 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         if w is not None and not ("weight" in w and w["weight"].notna().any() and (w["weight"].dropna() != 1).any()):
             w = None
     if w is not None:
-        s = weighted_summary(spans, w).iloc[0]
+        ws = weighted_summary(spans, w)
+        s = ws.iloc[0]
+        rates = (f"the error rate is {_pct(s['error_rate'])} [{_pct(s['error_rate_lo'])}, {_pct(s['error_rate_hi'])}] "
+                 f"(naive {_pct(s['naive_error_rate'])}), the share of traces with a failed span anywhere "
+                 f"{_pct(s['any_failed_rate'])} [{_pct(s['any_failed_rate_lo'])}, "
+                 f"{_pct(s['any_failed_rate_hi'])}] (naive {_pct(s['naive_any_failed_rate'])})"
+                 ) if ws.attrs["status_recorded"] else "the error rate is unknown (no span records a status)"
         out.append(Finding("sure", f"Sampling: the traces are a weighted sample ({_plural(s['n_traces'], 'trace')} standing "
-                                   f"for about {s['est_requests']:,.0f} requests); corrected for it, the error rate is "
-                                   f"{_pct(s['error_rate'])} [{_pct(s['error_rate_lo'])}, {_pct(s['error_rate_hi'])}] "
-                                   f"(naive {_pct(s['naive_error_rate'])}), the share of traces with a failed span anywhere "
-                                   f"{_pct(s['any_failed_rate'])} [{_pct(s['any_failed_rate_lo'])}, "
-                                   f"{_pct(s['any_failed_rate_hi'])}] (naive {_pct(s['naive_any_failed_rate'])}) and p95 "
+                                   f"for about {s['est_requests']:,.0f} requests); corrected for it, {rates} and p95 "
                                    f"request latency {fmt_ms(s['p95_ms'])} (naive {fmt_ms(s['naive_p95_ms'])})."
                                    + (f" {s['warning'][:1].upper()}{s['warning'][1:]}." if isinstance(s.get('warning'), str) and s['warning'] else ""),
                            (), dict(error_rate=float(s["error_rate"]), naive_error_rate=float(s["naive_error_rate"]),

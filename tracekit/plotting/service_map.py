@@ -173,6 +173,9 @@ def _fmt_num(v: float) -> str:
 
 #: said in a hover instead of a failed count where no span records a status (core.status_recorded)
 NO_STATUS_TEXT = "failed: unknown (no span records a status)"
+#: counts of a graph's nodes and edges read off a recorded status (X-Ray fault / throttle flags, HTTP 5xx / 429):
+#: said as "unknown" in a hover where no span records a status, like the failed count
+_STATUS_COUNTS = ("faults", "throttles", "client_errors")
 
 
 def _fmt_pct(r: float | None) -> str:
@@ -270,8 +273,8 @@ def plot_service_graph(
     ``meta="nodes"`` (one marker per node: ``text`` the names, ``customdata`` the failed share),
     then legend-only entries (``meta="legend"``) for the edge classes present. Where the graph says no span
     records a status (``G.graph["status_recorded"]`` False, :func:`tracekit.service_graph`) failures are
-    "unknown" in every hover (``customdata`` of the nodes NaN) and the grey edges' legend says so, never
-    "none failed". Node labels and arrows are layout annotations (names ``node_label``/``arrow``).
+    "unknown" in every hover (``customdata`` of the nodes NaN), so are the ``faults`` and ``throttles``
+    counts, and the grey edges' legend says so, never "none failed". Node labels and arrows are layout annotations (names ``node_label``/``arrow``).
 
     Parameters
     ----------
@@ -386,6 +389,8 @@ def plot_service_graph(
                 kk = k[:-3] if k.endswith("_ms") else k
                 if k in ("errors", "failed"):
                     info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({r:.1%})" if r is not None else ""))
+                elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
+                    info.append(f"{esc(str(k))}: unknown")
                 else:
                     info.append(f"{esc(str(kk))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
         if cur.get("async"):
@@ -443,6 +448,8 @@ def plot_service_graph(
                     continue  # a peer has no spans of its own: its zeros say nothing
                 if k in ("errors", "failed"):
                     info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({r:.1%})" if calls else ""))
+                elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
+                    info.append(f"{esc(str(k))}: unknown")
                 else:
                     info.append(f"{esc(str(k))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
         if not by_op:

@@ -197,6 +197,10 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     population's time column or from X-Ray ``stats`` (per rule); without either, gaps are judged
     from the sample's own rate. Services present in the population but absent from the sample are
     reported. ``weights`` (from :func:`sampling_weights`) add corrected shares and error rates.
+    Where no span of the sample (or of a spans ``population``) records a status
+    (:func:`tracekit.core.status_recorded`) its error share is unknown, not 0: the strata's
+    ``sample_error_rate`` (``population_error_rate``) is NaN and errors are not tested (a ``not_tested``
+    finding on ``errors`` says why).
 
     Parameters
     ----------
@@ -262,6 +266,10 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
     findings: list[dict] = []
     windows: list[pd.DataFrame] = []
     n = len(tt)
+    # core.status_recorded of the sample's spans and of a spans population (trace_table's attrs): where False,
+    # nothing could be recorded as failed, so their error shares are unknown (NaN), not 0
+    s_known = bool(tt.attrs.get("status_recorded", True))
+    p_known = bool(pop.attrs.get("status_recorded", True)) if kind == "spans" and pop is not None else True
 
     # ---- strata per dimension
     for dim in keys:
@@ -303,11 +311,11 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         st = pd.DataFrame({"dimension": dim, "stratum": list(allv), "sample_traces": o.astype(np.int64),
                            "population": pc, "expected": e, "sample_share": share_s, "population_share": share_pop,
                            "ratio": ratio, "z": z, "p_value": pz, "representation": rep,
-                           "sample_error_rate": np.where(o > 0, s_err / np.maximum(o, 1), np.nan)})
+                           "sample_error_rate": np.where((o > 0) & s_known, s_err / np.maximum(o, 1), np.nan)})
         if p_err is not None:
             p_err.index = p_err.index.astype(object)
             pe = p_err.reindex(allv, fill_value=0).to_numpy(dtype=float)
-            st["population_error_rate"] = np.where(pc > 0, pe / np.maximum(pc, 1), np.nan)
+            st["population_error_rate"] = np.where((pc > 0) & p_known, pe / np.maximum(pc, 1), np.nan)
         if w is not None:
             known = ~np.isnan(w)
             ws = pd.Series(w[known]).groupby(tt.loc[known, dim].reset_index(drop=True), dropna=False).sum()
@@ -359,6 +367,12 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         pop_rate = float(pop["failed"].mean())
     elif kind == "metrics" and "errors" in pop.columns and pop["requests"].sum() > 0:
         pop_rate = float(pd.to_numeric(pop["errors"]).sum() / pd.to_numeric(pop["requests"]).sum())
+    if np.isfinite(pop_rate) and n and not (s_known and p_known):
+        which = " and ".join(x for x, k in (("sampled", s_known), ("population", p_known)) if not k)
+        findings.append(_finding("not_tested", "info", f"errors were not tested: no {which} span records a status, "
+                                 "an HTTP code or a fault flag, so the error share is unknown, not 0",
+                                 dimension="errors"))
+        pop_rate = np.nan
     if np.isfinite(pop_rate) and n:
         from scipy import stats as sst
 

@@ -21,14 +21,14 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('n_traces', 'int64', 'traces', 'sampled traces in the stratum'),
     ('n_unknown', 'int64', 'traces', 'of them, with unknown inclusion probability (left out)'),
     ('n_effective', 'float64', 'traces', 'Kish effective sample size (sum w)^2 / sum w^2 of the known weights'),
-    ('n_failed', 'int64', 'traces', 'sampled traces whose request failed'),
+    ('n_failed', 'Int64', 'traces', 'sampled traces whose request failed; <NA> (unknown, not 0) when no span records a status (core.status_recorded)'),
     ('est_requests', 'float64', 'requests', 'estimated requests: sum of the weights of the sampled requests (Horvitz-Thompson; core.trace_outcomes request: not rootless traces, not asynchronous work)'),
     ('est_requests_lo', 'float64', 'requests', 'lower bound of the ci interval of est_requests'),
     ('est_requests_hi', 'float64', 'requests', 'upper bound of the ci interval of est_requests (inf when the sample cannot bound it)'),
-    ('error_rate', 'float64', '', 'share of requests that failed (core.failed_share: failed requests over requests; Hajek)'),
+    ('error_rate', 'float64', '', 'share of requests that failed (core.failed_share: failed requests over requests; Hajek); NaN (unknown, not 0) with its interval when no span of the spans records a status (core.status_recorded)'),
     ('error_rate_lo', 'float64', '', 'lower bound of the ci interval of error_rate'),
     ('error_rate_hi', 'float64', '', 'upper bound of the ci interval of error_rate (inf when the sample cannot bound it)'),
-    ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek)'),
+    ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek); NaN (unknown) with its interval as error_rate'),
     ('any_failed_rate_lo', 'float64', '', 'lower bound of the ci interval of any_failed_rate'),
     ('any_failed_rate_hi', 'float64', '', 'upper bound of the ci interval of any_failed_rate (inf when the sample cannot bound it)'),
     ('p50_ms', 'float64', 'ms', 'weighted median of request_ms (core.percentile)'),
@@ -40,8 +40,8 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('p99_ms', 'float64', 'ms', 'weighted p99 of request_ms (core.percentile)'),
     ('p99_ms_lo', 'float64', 'ms', 'lower bound of the ci interval of p99_ms'),
     ('p99_ms_hi', 'float64', 'ms', 'upper bound of the ci interval of p99_ms (inf when the sample cannot bound it)'),
-    ('naive_error_rate', 'float64', '', 'unweighted share of sampled requests that failed'),
-    ('naive_any_failed_rate', 'float64', '', 'unweighted share of sampled traces with a failed span'),
+    ('naive_error_rate', 'float64', '', 'unweighted share of sampled requests that failed; NaN (unknown) as error_rate'),
+    ('naive_any_failed_rate', 'float64', '', 'unweighted share of sampled traces with a failed span; NaN (unknown) as error_rate'),
     ('naive_p50_ms', 'float64', 'ms', 'unweighted median of request_ms'),
     ('naive_p95_ms', 'float64', 'ms', 'unweighted p95 of request_ms'),
     ('naive_p99_ms', 'float64', 'ms', 'unweighted p99 of request_ms'),
@@ -242,6 +242,12 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     stratum has too few sampled traces for a number it quotes, counted as Kish effective sample
     sizes (of all traces, of those with a latency, of the failed ones), not raw traces.
 
+    Where no span of ``spans`` records a status (:func:`tracekit.core.status_recorded`: TrainTicket-like
+    exports, a collector that drops status) nothing could be recorded as failed, so the error rates are
+    unknown, not 0: ``error_rate``, ``any_failed_rate``, their intervals and ``naive_*`` rates are NaN,
+    ``n_failed`` is ``<NA>``, ``warning`` says so and ``attrs["status_recorded"]`` is False. They are blanked
+    after the seeded bootstrap, so every other column is what it is with status.
+
     Parameters
     ----------
     spans : pandas.DataFrame
@@ -262,7 +268,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     Returns
     -------
     pandas.DataFrame
-        Sampling-corrected request counts, error rates and root-latency percentiles, with intervals.
+        Sampling-corrected request counts, error rates and root-latency percentiles, with intervals
+        (``by`` keys, then :data:`WEIGHTED_SUMMARY`); error rates NaN where no span records a status.
 
     Examples
     --------
@@ -280,6 +287,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     if not 0 < ci < 1:
         raise ArgumentError(f"ci must be in (0, 1), got {ci!r}")
     tt = trace_table(spans, keys, what="weighted_summary")
+    known_status = bool(tt.attrs["status_recorded"])  # core.status_recorded(spans): else error rates unknown
     w_all = weights_for(tt, weights)
     codes, labels = _group_codes(tt, keys)
     rng = np.random.default_rng(seed)
@@ -335,17 +343,28 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row[f"naive_p{int(q * 100)}_ms"] = float(v)
         open_hi = [f"p{int(q * 100)}" for q in _QS if row[f"p{int(q * 100)}_ms_hi"] == np.inf]
         row["warning"] = _summary_warning(len(w), row["n_effective"], kish_n_eff(w[~np.isnan(d)]),
-                                          kish_n_eff(w[y1 > 0]), row["n_unknown"], min_traces, open_hi)
+                                          kish_n_eff(w[y1 > 0]), row["n_unknown"], min_traces, open_hi, known_status)
         rows.append(row)
     out = pd.DataFrame(rows)
+    if len(out):
+        out["n_failed"] = out["n_failed"].astype("Int64")
+        if not known_status:  # nothing could be recorded as failed: unknown, not 0 (after the seeded draws)
+            out[[c for c in _ERROR_COLUMNS]] = np.nan
+            out["n_failed"] = pd.array([pd.NA] * len(out), dtype="Int64")
     if keys:
         out = pd.concat([labels.reset_index(drop=True), out], axis=1)
     out["warning"] = out["warning"].astype(STRING) if len(out) else pd.Series([], dtype=STRING)
+    out.attrs["status_recorded"] = known_status
     return out
 
 
+#: the columns of :func:`weighted_summary` that are unknown (NaN) where no span records a status
+_ERROR_COLUMNS = tuple(f"{m}{s}" for m in ("error_rate", "any_failed_rate") for s in ("", "_lo", "_hi")) + (
+    "naive_error_rate", "naive_any_failed_rate")
+
+
 def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float, n_unknown: int,
-                     min_traces: int, open_hi: list[str]) -> str | None:
+                     min_traces: int, open_hi: list[str], status_known: bool = True) -> str | None:
     """Warnings on the Kish effective sample sizes (weights that differ carry less information than their count)."""
     msgs = []
     if n == 0:
@@ -360,7 +379,9 @@ def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float
             msgs.append(f"p95 rests on {n_eff_dur:.3g} effective sampled latencies (< 20)")
         if open_hi:
             msgs.append(f"too few effective latencies for an upper bound of {', '.join(open_hi)} (its _hi is inf)")
-        if n_eff_failed < 5:
+        if not status_known:
+            msgs.append("error rates unknown, not 0: no span records a status (core.status_recorded)")
+        elif n_eff_failed < 5:
             msgs.append(f"only {n_eff_failed:.3g} effective sampled failed trace{'' if n_eff_failed == 1 else 's'}: "
                         "the error-rate interval is unreliable")
     if n_unknown:

@@ -26,8 +26,9 @@ __all__ = ["simulate_sampling", "SimulatedSampling", "TailRule", "DEFAULT_PRICES
 SIMULATE_SAMPLING_TRACES = result_table("simulate_sampling.traces", "one row per population trace", [
     ("trace_id", "string", "", "32-hex trace id"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start"),
-    ("failed", "bool", "", "the request failed (core.trace_outcomes)"),
-    ("any_failed", "bool", "", "some span of the trace failed"),
+    ("failed", "boolean", "", "the request failed (core.trace_outcomes); <NA> (unknown, not False) on every row when no "
+                              "span of the population records a status (core.status_recorded)"),
+    ("any_failed", "boolean", "", "some span of the trace failed; <NA> (unknown) as failed"),
     ("request_ms", "float64", "ms", "request latency"),
     ("kept", "bool", "", "the sampler keeps the trace"),
     ("probability", "float64", "", "the trace's exact inclusion probability under the sampler"),
@@ -69,6 +70,9 @@ class SimulatedSampling(Result):
     any_failed, request_ms, kept, probability, reason, rule). ``spans``: the kept spans (for the
     probability and tail samplers with their ``ot=th:`` tracestate set). ``strata``: per stratum
     population and kept counts, kept fraction, error rates and p95 (population, kept, weighted).
+    Where no span of the population records a status (:func:`tracekit.core.status_recorded`), ``failed``
+    and ``any_failed`` are ``<NA>`` and the strata's error rates NaN: unknown, not 0 (a tail sampler
+    keeping errors keeps none there: nothing was recorded as failed).
     ``bias``: :func:`sampling_bias` of the kept sample against the population. ``cost``: recorded
     and scanned traces and their price, with what keeping everything would cost.
     """
@@ -163,6 +167,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     s = given[0]
     keys = as_list(by)
     tt = trace_table(spans, keys, what="simulate_sampling")
+    known_status = bool(tt.attrs["status_recorded"])  # core.status_recorded(spans): else failures are unknown
     n = len(tt)
     rng = np.random.default_rng(seed)
     rule_col = np.full(n, None, dtype=object)
@@ -220,8 +225,10 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     traces = pd.DataFrame({"trace_id": tt["trace_id"].astype(STRING), "start": tt["start"]})
     for k in keys:
         traces[k] = tt[k].to_numpy()
-    traces["failed"] = tt["failed"].to_numpy(dtype=bool)
-    traces["any_failed"] = tt["any_failed"].to_numpy(dtype=bool)
+    for c in ("failed", "any_failed"):  # <NA> on every row where no span records a status (unknown, not False)
+        traces[c] = pd.array(tt[c].to_numpy(dtype=bool), dtype="boolean")
+        if not known_status:
+            traces[c] = pd.array([pd.NA] * n, dtype="boolean")
     traces["request_ms"] = tt["request_ms"].to_numpy(dtype=float)
     traces["kept"] = np.asarray(kept, dtype=bool)
     traces["probability"] = np.asarray(prob, dtype=float)
@@ -243,7 +250,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
         kept_spans["trace_state"] = kept_spans["trace_state"].astype(STRING)
     strata = _sim_strata(traces, keys)
     kept_mask = traces["kept"].to_numpy()
-    bias_args = (tt.loc[kept_mask].reset_index(drop=True), "spans", tt,
+    sample = tt.loc[kept_mask].reset_index(drop=True)
+    sample.attrs["status_recorded"] = known_status  # the kept traces' spans are the population's
+    bias_args = (sample, "spans", tt,
                  set(kept_spans["service"].dropna().astype(str)), set(spans["service"].dropna().astype(str)),
                  keys, None, None, None, pd.Timedelta(window), "g", alpha, 1.25, 0.5)
     pr = dict(DEFAULT_PRICES)
@@ -273,11 +282,12 @@ def _sim_strata(traces: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     for label, g in groups:
         k = g[g["kept"]]
         w = 1.0 / k["probability"].to_numpy(dtype=float)
-        kf = k["failed"].to_numpy(dtype=float)
+        kf = k["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA> (no status recorded): NaN error rates
+        gf = g["failed"].to_numpy(dtype=float, na_value=np.nan)
         row = dict(zip(keys, label if isinstance(label, tuple) else (label,), strict=True))
         row.update({
             "population_traces": len(g), "kept_traces": len(k), "kept_fraction": len(k) / len(g) if len(g) else np.nan,
-            "population_error_rate": float(g["failed"].mean()) if len(g) else np.nan,
+            "population_error_rate": float(gf.mean()) if len(g) else np.nan,
             "kept_error_rate": float(kf.mean()) if len(k) else np.nan,
             "weighted_error_rate": float(w @ kf / w.sum()) if len(k) else np.nan,
             "population_p95_ms": percentile(g["request_ms"], 0.95) if len(g) else np.nan,

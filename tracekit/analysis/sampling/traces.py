@@ -62,7 +62,10 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     ``request`` (the trace is a request: :func:`tracekit.core.failed_share`'s population),
     ``any_failed`` (some span failed, retried or not), ``n_spans`` and the ``by`` keys
     (``status_class``, ``route`` = :func:`tracekit.core.routes` of the root). Ordered by start, then
-    first appearance.
+    first appearance. ``failed`` and ``any_failed`` are plain booleans (what was recorded as failed);
+    ``attrs["status_recorded"]`` says whether any span of ``spans`` records a status
+    (:func:`tracekit.core.status_recorded`, read off :func:`tracekit.core.trace_outcomes`' ``<NA>``): where
+    it is False, every error rate computed from them is unknown, not 0, and the callers say so.
     """
     require_columns(spans, _NEEDED, what)
     cols = ["trace_id", "span_id", "service", "name", "start"]
@@ -92,7 +95,9 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     out["trace_id"] = out["trace_id"].astype(STRING)
     out["start"] = oc["start"].iloc[order].reset_index(drop=True)
     out.insert(5, "request_ms", oc["request_ms"].to_numpy(dtype=np.float64)[order])
-    out["failed"] = oc["failed"].to_numpy(dtype=bool)[order]
+    # core.status_recorded(spans): trace_outcomes says <NA> on every row exactly when no span records a status
+    known = bool(len(oc)) and not bool(oc["failed"].isna().any())
+    out["failed"] = oc["failed"].to_numpy(dtype=bool, na_value=False)[order]
     out["request"] = oc["request"].to_numpy(dtype=bool)[order]  # a request (core.outcomes): not rootless, not async
     out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0
     out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
@@ -101,4 +106,5 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
         out["status_class"] = _status_class(hs.reset_index(drop=True), out["failed"].to_numpy())
     if "route" in by:
         out["route"] = routes(spans.iloc[rows]).astype(STRING).reset_index(drop=True)
+    out.attrs["status_recorded"] = known
     return out

@@ -440,3 +440,18 @@ def test_service_map_says_faults_and_throttles_unknown_without_status():
     hov = [h for t in tk.plot_service_graph(g).data if t.meta in ("edge_info", "nodes") for h in (t.hovertext or ())]
     assert not any("unknown" in h for h in hov) and any(re.search(r"faults: [1-9]", h) for h in hov)
     assert any("throttles: 0" in h for h in hov)  # known: no 429 in this window, said as 0
+
+
+def test_postmortem_says_unknown_for_the_set_without_status_beside_a_baseline_with_it():
+    """An incident exported without status against a baseline with it: the first sentence gives the baseline's rate
+    and says the incident's is unknown (not "n/a", not 0 %); "how sure" says the incident's rates are unknown."""
+    inc = fault_window("exception", 5, status=False).incident
+    base = fault_window("exception", 5, status=True).baseline
+    assert not status_recorded(inc) and status_recorded(base)
+    pm = tk.postmortem(inc, base, level="service", n_boot=20)
+    what = pm.sentences("what")[0]
+    assert "error rate unknown" in what and "n/a" not in what, what
+    ev = next(f.evidence for f in pm.findings if f.topic == "what")
+    assert np.isnan(ev.get("error_rate", ev.get("error_rate_during", np.nan)))
+    sure = [s for s in pm.sentences("sure") if s.startswith("Status:")]
+    assert sure and "unknown, not 0 %" in sure[0] and "count none" not in sure[0], sure

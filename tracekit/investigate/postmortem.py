@@ -173,6 +173,11 @@ def _signed_ms(x: float) -> str:
     return s if s.startswith("-") or s == "n/a" else "+" + s
 
 
+def _rate(x: float) -> str:
+    """An error rate: NaN is a set where no span records a status (core.status_recorded), unknown, not n/a."""
+    return "unknown" if x is None or not np.isfinite(x) else _pct(x)
+
+
 def _pct(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
@@ -387,7 +392,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" else "")
                 + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, "
-                + (f"error rate {_pct(er_out)} → {_pct(er_in)}" if status_recorded(spans) else NO_STATUS)
+                + (f"error rate {_rate(er_out)} → {_rate(er_in)}" if status_recorded(spans) else NO_STATUS)
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
                 + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against the other "
@@ -408,7 +413,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     if not known:
         er = np.nan
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
-            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_pct(er)}" if known else NO_STATUS))
+            f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_rate(er)}" if known else NO_STATUS))
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
     if base is not None and len(base):
         ob = trace_outcomes(base)
@@ -416,7 +421,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
         ber = failed_share(ob)[0] if known else np.nan
-        text += f"; against the baseline's p95 {fmt_ms(b95)}" + (f" and error rate {_pct(ber)}" if known else "")
+        text += f"; against the baseline's p95 {fmt_ms(b95)}" + (f" and error rate {_rate(ber)}" if known else "")
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
@@ -973,7 +978,7 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                                               rootless_traces=no_root)))
     if not status_recorded(incident):
         out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so the traces "
-                                   "cannot show a failure — the error rates below count none, and errors weigh in the "
+                                   "cannot show a failure — its error rates below are unknown, not 0 %, and errors weigh in the "
                                    "ranking only through ERROR log records, when logs are given.", (),
                            dict(status_recorded=False)))
     w = weights

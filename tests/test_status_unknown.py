@@ -215,16 +215,20 @@ def test_version_regressions_error_rates_unknown_without_status():
         assert rate == pytest.approx(want[k]), k
 
 
+def _on(engine: str, name: str):
+    """tk.<name>, or tk.dask.<name> on the frame in 3 partitions."""
+    if engine == "dask":
+        pytest.importorskip("dask")
+        return lambda s: getattr(tk.dask, name)(tk.dask.from_pandas(s, 3))
+    return getattr(tk, name)
+
+
 @pytest.mark.parametrize("engine", ["pandas", pytest.param("dask", marks=pytest.mark.slow)])
 def test_health_error_rates_unknown_without_status(engine):
     from tracekit.core import failed
 
     known, blind = _pair()
-    if engine == "dask":
-        pytest.importorskip("dask")
-        run = lambda s: tk.dask.health_report(tk.dask.from_pandas(s, 3))  # noqa: E731
-    else:
-        run = tk.health_report
+    run = _on(engine, "health_report")
     rk, rb = run(known.incident), run(blind.incident)
     metric = ["failed_request_ratio", "span_error_rate"]
     b = rb[rb["check"].isin(metric)]
@@ -250,11 +254,7 @@ def test_health_error_rates_unknown_without_status(engine):
 @pytest.mark.parametrize("engine", ["pandas", pytest.param("dask", marks=pytest.mark.slow)])
 def test_service_graph_and_map_say_failures_unknown_without_status(engine):
     known, blind = _pair()
-    if engine == "dask":
-        pytest.importorskip("dask")
-        graph = lambda s: tk.dask.service_graph(tk.dask.from_pandas(s, 3))  # noqa: E731
-    else:
-        graph = tk.service_graph
+    graph = _on(engine, "service_graph")
     gk, gb = graph(known.incident), graph(blind.incident)
     assert gk.graph["status_recorded"] is True and gb.graph["status_recorded"] is False
     assert sum(d["errors"] for _, _, d in gk.edges(data=True)) > 0

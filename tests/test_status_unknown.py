@@ -455,3 +455,20 @@ def test_postmortem_says_unknown_for_the_set_without_status_beside_a_baseline_wi
     assert np.isnan(ev.get("error_rate", ev.get("error_rate_during", np.nan)))
     sure = [s for s in pm.sentences("sure") if s.startswith("Status:")]
     assert sure and "unknown, not 0 %" in sure[0] and "count none" not in sure[0], sure
+
+
+def test_status_class_is_unknown_not_ok_without_status():
+    """Traces without an HTTP code fall back to their outcome ("ok" / "error"); where no span records a status there
+    is no outcome to fall back on: the class is "unknown", never a success nobody recorded."""
+    blind = fault_window("exception", 5, status=False).incident
+    known = fault_window("exception", 5, status=True).incident
+    wb = tk.weighted_summary(blind, 1.0, by="status_class")
+    assert wb["status_class"].tolist() == ["unknown"] and wb["error_rate"].isna().all()
+    wk = tk.weighted_summary(known, 1.0, by="status_class")
+    assert "unknown" not in set(wk["status_class"]) and wk["error_rate"].notna().all()
+    # a frame with status and a trace with no HTTP code keeps the outcome fallback
+    from tracekit.analysis.sampling.traces import _status_class
+
+    got = _status_class(pd.Series([200, None, None]), np.array([False, True, False]))
+    assert got.tolist() == ["2xx", "error", "ok"]
+    assert _status_class(pd.Series([None]), np.array([False]), known=False).tolist() == ["unknown"]

@@ -349,6 +349,8 @@ def test_call_paths_in_one_set_name_the_set_not_compares_a_and_b():
     data = collect_report(inc[late & ~gone], baseline=inc[~late], title="t")
     assert data.structural is not None and (data.structural["side"] == "b only").any()
     html = render_report(data)
+    caption = html[:html.index('id="structural-table"')].rsplit("<p>", 1)[1]
+    assert "as seen" in caption and "beyond chance" in caption  # the raw table beside "What changed"'s test
     table = html[html.index('id="structural-table"'):]
     table = table[:table.index("</table>")]
     cells = re.findall(r"<td[^>]*>\s*(a only|b only|incident only|baseline only)\s*</td>", table)

@@ -758,7 +758,8 @@ def render_report(data: ReportData) -> str:
         if data.structural is not None and len(data.structural):
             # compare's sides are a (the incident) and b (the baseline): the reader sees which set
             paths = data.structural.assign(side=data.structural["side"].astype(object).replace(SIDE_WORDS))
-            parts.append("<p>Call paths present in one set only:</p>"
+            parts.append("<p>Call paths present in one set only, as seen (fragments of traces included; the key "
+                         "findings' “What changed” names only those on whole traces and beyond chance):</p>"
                          + _table(paths, columns=["side", "traces", "spans", "call_path"], max_rows=8,
                                   table_id="structural-table", name="call-paths"))
         parts.append("</section>")

@@ -287,6 +287,10 @@ def test_trace_outcomes_failed_is_unknown_without_status():
         assert str(ok["failed"].dtype) == str(ob["failed"].dtype) == "boolean", fn
         assert len(ob) > 0 and ob["failed"].isna().all(), fn
         assert ok["failed"].notna().all() and ok["failed"].sum() > 0, fn
+        if fn is not trace_table:  # client errors and throttles are read off a status too
+            for c in ("client_error", "throttled"):
+                assert str(ok[c].dtype) == str(ob[c].dtype) == "boolean" and ob[c].isna().all(), (fn, c)
+                assert ok[c].notna().all(), (fn, c)
         rest = [c for c in ok.columns if c not in ("failed", "client_error", "throttled", "failed_spans")]
         pd.testing.assert_frame_equal(ok[rest], ob[rest])  # latency, extent, roots: unchanged
     # with status: the request root's failed() (else the earliest fragment's), row by row
@@ -298,6 +302,12 @@ def test_trace_outcomes_failed_is_unknown_without_status():
     assert req["failed"].to_numpy(dtype=bool).tolist() == want.tolist()
     assert failed_share(o)[0] == pytest.approx(want.mean()) and np.isnan(failed_share(trace_outcomes(blind.incident))[0])
     assert failed_share(trace_outcomes(blind.incident))[1] == failed_share(o)[1] > 0  # the same requests, rate unknown
+    # with status: the root's client_error() / throttled(), as failed
+    from tracekit.core import client_error, throttled
+
+    roots = pos.loc[req["root_span_id"].astype(object)].to_numpy()
+    assert req["client_error"].to_numpy(dtype=bool).tolist() == (client_error(spans)[roots] & ~want).tolist()
+    assert req["throttled"].to_numpy(dtype=bool).tolist() == throttled(spans)[roots].tolist()
 
 
 def test_trace_outcomes_of_a_status_less_part_of_a_cached_frame_is_unknown():

@@ -138,8 +138,10 @@ TRACE_OUTCOME_COLUMNS = (
     ("failed", "boolean", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a "
                               "throttle); <NA> (unknown, not False) on every row when no span of the frame records a status "
                               "(core.status_recorded)"),
-    ("client_error", "bool", "", "the request was a client error (root span 4xx, not a fault)"),
-    ("throttled", "bool", "", "the request was throttled (root span 429 / X-Ray throttle)"),
+    ("client_error", "boolean", "", "the request was a client error (root span 4xx, not a fault); <NA> on every row "
+                                    "when no span of the frame records a status, as ``failed``"),
+    ("throttled", "boolean", "", "the request was throttled (root span 429 / X-Ray throttle); <NA> on every row when "
+                                 "no span of the frame records a status, as ``failed``"),
     ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not); 0 when no span "
                                        "of the frame records a status, where ``failed`` says <NA>: read it, not this"),
     ("has_root", "bool", "", "the trace has a request root"),
@@ -220,8 +222,8 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         ``failed`` is a nullable boolean: True / False where the frame records a status, ``<NA>`` on
         every row when no span of ``spans`` does (:func:`status_recorded`): nothing could be recorded as
         failed there, so whether a request failed is unknown, not False (``failed_share`` is then NaN;
-        ``fillna(False)`` reads it as "known to have failed"). ``client_error``, ``throttled`` and
-        ``failed_spans`` stay plain (False / 0 there).
+        ``fillna(False)`` reads it as "known to have failed"); ``client_error`` and ``throttled`` the
+        same. ``failed_spans`` stays a count (0 there: read ``failed``).
 
     Raises
     ------
@@ -246,14 +248,16 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
-    """The public outcomes from the cached ones: ``failed`` nullable, <NA> when no trace records a status."""
+    """The public outcomes from the cached ones: ``failed``, ``client_error``, ``throttled`` nullable, <NA> when no
+    trace records a status."""
     # the frame's traces are whole (computed, or cut from a cached frame by whole traces), so some span of the
     # frame records a status exactly when some trace has one: status_recorded(spans) without another pass
     recorded = out.pop(_RECORDED).to_numpy(dtype=bool)
-    fl = pd.array(out["failed"].to_numpy(dtype=bool), dtype="boolean")
-    if not recorded.any():
-        fl[:] = pd.NA
-    out["failed"] = fl
+    for c in ("failed", "client_error", "throttled"):  # what only a recorded status can say
+        v = pd.array(out[c].to_numpy(dtype=bool), dtype="boolean")
+        if not recorded.any():
+            v[:] = pd.NA
+        out[c] = v
     return out
 
 

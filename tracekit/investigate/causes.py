@@ -134,6 +134,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -817,6 +818,12 @@ CHANCE_SCORE = result_table("chance_score", "one row per block of the baseline r
 ])
 
 
+def _rank_defaults() -> dict[str, Any]:
+    """:func:`rank_causes`' keyword defaults (one definition: its signature)."""
+    params = inspect.signature(rank_causes).parameters
+    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty and k != "baseline"}
+
+
 def chance_score(baseline: pd.DataFrame, n_traces: int, *, level: str = "service", logs: pd.DataFrame | None = None,
                  metrics: pd.DataFrame | None = None, weights: Any = None) -> pd.DataFrame:
     """How high :func:`rank_causes`' top score goes with nothing injected, at an incident's sample size.
@@ -881,10 +888,10 @@ def chance_score(baseline: pd.DataFrame, n_traces: int, *, level: str = "service
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    rr = _ranking(baseline[inside], baseline[~inside], level=level, weights=weights,
-                                  evidence_weights=None, q=0.95, prior=10.0, min_spans=1, n_boot=1, ci=0.95, lift_rows=0,
-                                  freq=None, alpha=0.01, seed=0, comparison=None, metrics=metrics, logs=logs,
-                                  window=None, details=False)
+                    # rank_causes' own defaults, but for what a score does not read (resamples, lift rows)
+                    kw = {**_rank_defaults(), "level": level, "weights": weights, "n_boot": 1, "lift_rows": 0,
+                          "metrics": metrics, "logs": logs, "window": None}
+                    rr = _ranking(baseline[inside], baseline[~inside], details=False, **kw)
                 except TraceKitError:
                     continue
             if len(rr):

@@ -41,9 +41,10 @@ def signals():
     base = base.assign(start=base["start"] - HOUR, end=base["end"] - HOUR)
     a, b = _records(inc, True), _records(base, False)
     logs = tk.logs_from_columns({k: np.concatenate([a[k], b[k]]) for k in a})
-    t = pd.date_range(base["start"].min().floor("1min"), inc["end"].max().ceil("1min"), freq="1min")
+    # a point stamped t describes the minute before it (metric_series.described_times), as a scraped gauge does
+    t = pd.date_range(base["start"].min().floor("1min"), inc["end"].max().ceil("1min") + pd.Timedelta("1min"), freq="1min")
     services = sorted(set(inc["service"].astype(str)))
-    rows = [(ti, s, (80.0 if s == TARGET and ti >= inc["start"].min().floor("1min") else 10.0) + i % 3)
+    rows = [(ti, s, (80.0 if s == TARGET and ti > inc["start"].min().floor("1min") else 10.0) + i % 3)
             for i, ti in enumerate(t) for s in services]
     metrics = tk.metrics_from_columns({"time": [r[0] for r in rows], "name": "memory", "unit": "%",
                                        "value": [r[2] for r in rows], "service": [r[1] for r in rows]})

@@ -3,7 +3,12 @@
 :func:`metric_evidence` compares, per key (``service`` or ``host``, the keys metrics share with spans)
 and metric name, the points of the incident window with the points of the baseline window — windows
 given as times or as the spans frames :func:`~tracekit.rank_causes` compares (first start to last
-end of each). The rule (``benchmarks/bench_rank_causes.py`` scores it):
+end of each). A point is in the window that holds the middle of the interval its value describes
+(:func:`~tracekit.analysis.metric_series.described_times`: the scrape interval before a gauge's stamp, the
+period after a CloudWatch stamp, a delta point's own interval), not its stamp: a scraped CPU gauge shows a
+rise a minute after it began. A series with fewer than :data:`MIN_BASELINE_POINTS` (10) points in the baseline
+window — a baseline of traces a few scrape intervals long — is made up to 10 with its latest points before it
+(never the incident's; not when the windows overlap), said in ``baseline_widened``. The rule (``benchmarks/bench_rank_causes.py`` scores it):
 
 - the baseline's **reach** is its range [min, max] widened to :data:`Z_OUTSIDE` (3.5) robust standard
   deviations around its median (1.4826 × MAD: Iglewicz and Hoaglin's modified z-score outlier
@@ -67,9 +72,9 @@ unchanged).
 >>> t = pd.date_range("2024-01-01", periods=14, freq="1min", tz="UTC")
 >>> cpu = [5.0, 6, 5, 7, 6, 5, 6, 5, 7, 6, 5, 6, 90, 92]
 >>> m = tk.metrics_from_columns({"time": t, "name": "CpuUsageRate", "value": cpu, "service": "cart"})
->>> ev = metric_evidence(m, window=(t[12], t[13]), baseline_window=(t[0], t[11]))
+>>> ev = metric_evidence(m, window=(t[11], t[13]), baseline_window=(t[0], t[11]))  # t[12]: the minute before 00:12
 >>> ev[["service", "name", "family"]].iloc[0].tolist(), ev["moved"].tolist(), round(float(ev["evidence"].iloc[0]), 3)
-(['cart', 'CpuUsageRate', 'cpu'], [True], 0.155)
+(['cart', 'CpuUsageRate', 'cpu'], [True], 0.154)
 """
 
 from __future__ import annotations
@@ -84,10 +89,10 @@ import pandas as pd
 from ..core import exceed_chance, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
-from .metric_series import METRIC_KEYS, known_names
+from .metric_series import METRIC_KEYS, described_times, known_names
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
-           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE"]
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS"]
 
 #: robust standard deviations (1.4826 × MAD) around the baseline's median an incident point must pass, beyond the
 #: baseline's range, to be outside: Iglewicz and Hoaglin's outlier threshold for the modified z-score (1993)
@@ -97,6 +102,12 @@ Z_OUTSIDE = 3.5
 #: 1 % past a flat baseline weighs (the module docstring's rule). It still enters the score as it is (``moved`` is
 #: evidence > 0); only the words leave it out of what "moved"
 NEGLIGIBLE_EVIDENCE = 0.01
+
+#: fewest points of a series its baseline holds: a baseline window with fewer (a baseline of traces shorter than that
+#: many scrape intervals: Nezha's TrainTicket traces fill 1–2 minutes of a 10-minute window) takes the series' latest
+#: points before it — never the incident's — to make this many. With n points a new one falls outside their range by
+#: chance 2/(n + 1): 0.67 for 2 points, 0.18 for 10
+MIN_BASELINE_POINTS = 10
 
 #: metric kinds read by the observations their buckets count (delta temporality)
 HISTOGRAM_KINDS = ("histogram", "exponential_histogram")
@@ -119,7 +130,10 @@ _FAMILY_RULES = (
 METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name) with points in the baseline window", [
     ("name", "string", "", "metric name"),
     ("family", "string", "", "cpu / memory / network / latency / caller latency / errors / node / other (from the name)"),
-    ("baseline_points", "int64", "points", "points in the baseline window"),
+    ("baseline_points", "int64", "points", "points in the baseline window, or MIN_BASELINE_POINTS when it held fewer and "
+                                           "the latest earlier points were taken (baseline_widened)"),
+    ("baseline_widened", "bool", "", "the baseline window held fewer than MIN_BASELINE_POINTS points of the series: its "
+                                     "latest points before the window (outside the incident's) were added to make that many"),
     ("incident_points", "int64", "points", "points in the incident window"),
     ("baseline_median", "float64", "metric unit", "median of the baseline points"),
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
@@ -396,18 +410,36 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     if cum.any():
         raise ArgumentError(f"metric_evidence: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
-    t = m["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    # a point is in the window that holds the middle of the interval its value describes (metric_series'
+    # described_times: a scrape's minute before its stamp, a CloudWatch period after), not its stamp
+    t = described_times(m)
     v = _point_values(m)
-    side = np.where((t >= ia) & (t <= ib), 1, np.where((t >= ba) & (t <= bb), 0, -1))
+    in_inc = (t >= ia) & (t <= ib)
+    # 2: before the baseline window (and after the incident's when the baseline follows it): taken, latest first, by a
+    # series whose baseline window holds fewer than MIN_BASELINE_POINTS points — only when the two windows do not
+    # overlap (a baseline inside the incident's window has no period of its own to widen)
+    apart = bb < ia or ba > ib
+    earlier = (t < ba) & ~in_inc & ((t > ib) if ba > ib else True) & apart
+    side = np.where(in_inc, 1, np.where((t >= ba) & (t <= bb), 0, np.where(earlier, 2, -1)))
     keep = (side >= 0) & ~np.isnan(v) & m[by].notna().to_numpy()
     hist = (m["kind"].isin(HISTOGRAM_KINDS) & (m["temporality"] != "cumulative")).to_numpy(dtype=bool, na_value=False)
     f = pd.DataFrame({by: m[by].to_numpy(dtype=object)[keep], "name": m["name"].to_numpy(dtype=object)[keep],
-                      "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep)})
+                      "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep), "t": t[keep]})
     buckets = m["buckets"].to_numpy(dtype=object)
     rows = []
     left_out = 0
     for (key, name), g in f.groupby([by, "name"], sort=True):
         sides = g["side"].to_numpy()
+        widened = False
+        if (sides == 2).any():
+            short = MIN_BASELINE_POINTS - int((sides == 0).sum())
+            pick = np.zeros(len(g), dtype=bool)
+            if short > 0:
+                e = np.flatnonzero(sides == 2)
+                pick[e[np.argsort(g["t"].to_numpy()[e], kind="stable")[-short:]]] = True
+                widened = True
+            g = g[(sides != 2) | pick]
+            sides = np.where(g["side"].to_numpy() == 2, 0, g["side"].to_numpy())
         b = g["v"].to_numpy()[sides == 0]
         i = g["v"].to_numpy()[sides == 1]
         if len(b) < 2 or len(i) < 1:
@@ -421,6 +453,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
             left_out += lost
         med, mean = pe["baseline_median"], float(i.mean())
         rows.append({by: key, "name": name, "family": metric_family(str(name)), "baseline_points": len(b),
+                     "baseline_widened": widened,
                      "incident_points": len(i), "incident_mean": mean,
                      "change": (mean - med) / abs(med) if med != 0 else np.nan, **pe,
                      "moved": pe["evidence"] > 0, "direction": "up" if mean > med else "down" if mean < med else None})
@@ -658,6 +691,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     out.attrs["metric_coverage"] = dict(
         by=by, series=int(metrics[keyed].groupby([by, "name"], sort=False, observed=True).ngroups) if keyed.any() else 0,
         compared=len(ev), moved=len(moved), top_moved=top, negligible=int(slight.sum()),
+        widened=int(ev["baseline_widened"].sum()) if len(ev) else 0,
         negligible_moved=[slightly(r) for _, r in moved[slight].head(3).iterrows()], **ev.attrs.get("windows", {}))
     return out
 

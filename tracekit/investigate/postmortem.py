@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.changes import clock_text, window_text
-from ..analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
+from ..analysis.metric_evidence import MIN_BASELINE_POINTS, NEGLIGIBLE_EVIDENCE
 from ..core import (
     DEFAULT_N_BOOT,
     callees,
@@ -345,9 +345,12 @@ def _metric_coverage(cov: dict) -> Finding:
     else:
         # a move whose evidence is negligible (metric_evidence.NEGLIGIBLE_EVIDENCE) is not said to have moved
         slight = int(cov.get("negligible", 0))
+        wide = int(cov.get("widened", 0))
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
-                f"or more in {where}, 1 or more in the incident's; {cov['moved'] - slight:,} moved beyond the baseline's "
-                "reach"
+                f"or more in {where}, 1 or more in the incident's"
+                + (f" ({wide:,} of them had fewer than {MIN_BASELINE_POINTS} points in the baseline's period and were "
+                   f"made up to {MIN_BASELINE_POINTS} with their latest points before it)" if wide else "")
+                + f"; {cov['moved'] - slight:,} moved beyond the baseline's reach"
                 + (f", most: {'; '.join(cov['top_moved'])} (baseline median → incident mean)" if cov.get("top_moved") else "")
                 + (f"; {slight:,} more changed by a negligible amount, not said to have moved (evidence under "
                    f"{NEGLIGIBLE_EVIDENCE}: less than every point stepping 1 % past a flat baseline weighs): "

@@ -37,13 +37,17 @@ def _spans(n_traces: int = 30) -> pd.DataFrame:
     return tk.spans_from_columns(rows)
 
 
-def _cpu(values, host="cart-1", service="cart", offset_s=20, name="cpu") -> pd.DataFrame:
+def _cpu(values, host="cart-1", service="cart", offset_s=50, name="cpu") -> pd.DataFrame:
+    """Once-a-minute points stamped ``offset_s`` into minute i: each describes the minute before its stamp (a scrape,
+    metric_series.described_times), so with 50 s, 10:00:20–10:00:50, in the bucket of minute i."""
     t = [T + pd.Timedelta(minutes=i, seconds=offset_s) for i in range(len(values))]
     return tk.metrics_from_columns({"time": t, "name": name, "value": list(values), "unit": "%", "service": service,
                                     "host": host})
 
 
 def test_metric_series_means_per_bucket_and_key():
+    # two series of one pod and name stamped 10 s apart each minute: their step reads as 10 s, each point describes
+    # the 10 s before its stamp, in minute i
     m = pd.concat([_cpu([1.0, 2.0, 3.0]), _cpu([10.0, 20.0, 30.0], offset_s=40), _cpu([7.0] * 3, host="cart-2")],
                   ignore_index=True)
     s = tk.metric_series(m, by="host")

@@ -7,7 +7,7 @@ the call — the statistic :func:`~tracekit.detect_changes` uses on request late
 ``before`` / ``during`` are means of bucket values (there are no requests to resample).
 
 >>> import tracekit as tk
->>> t = pd.date_range("2024-01-01", periods=30, freq="1min", tz="UTC")
+>>> t = pd.date_range("2024-01-01 00:01", periods=30, freq="1min", tz="UTC")  # each stamp ends its minute
 >>> cpu = [10.0] * 12 + [90.0] * 6 + [10.0] * 12
 >>> m = tk.metrics_from_columns({"time": t, "name": "cpu", "value": cpu, "service": "cart", "host": "cart-1"})
 >>> ch = tk.detect_metric_changes(m)
@@ -84,7 +84,7 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     Examples
     --------
     >>> import tracekit as tk
-    >>> t = pd.date_range("2024-01-01", periods=20, freq="1min", tz="UTC")
+    >>> t = pd.date_range("2024-01-01 00:01", periods=20, freq="1min", tz="UTC")  # each stamp ends its minute
     >>> m = tk.metrics_from_columns({"time": t, "name": "mem", "value": np.r_[np.ones(14), 5 * np.ones(6)],
     ...                               "host": "pod-1"})
     >>> r = detect_metric_changes(m, by="host")

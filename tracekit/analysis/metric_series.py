@@ -2,7 +2,10 @@
 
 :func:`metric_series` cuts a metrics frame into the buckets :func:`~tracekit.timeline` uses (``freq``
 from the epoch, so the same ``time`` values) per key — ``service`` or ``host``, the keys both frames
-share — and metric name. A bucket's value is the mean of its points' values; a histogram or
+share — and metric name. A point goes to the bucket holding the middle of the interval its value describes
+(:func:`described_times`: a scraped gauge stamped 10:01:10 describes 10:00:10–10:01:10, bucket 10:00), so a CPU
+rise lines up with the latency it caused; :func:`~tracekit.analysis.metric_evidence.metric_evidence` cuts its
+windows the same way. A bucket's value is the mean of its points' values; a histogram or
 summary point contributes its mean (``sum / count``); cumulative sums should be turned into rates
 first (:func:`tracekit.metric_rates`), and a cumulative sum given as is is refused.
 
@@ -206,10 +209,11 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     Examples
     --------
     >>> import tracekit as tk
-    >>> m = tk.metrics_from_columns({"time": ["2024-01-01 00:00:10", "2024-01-01 00:00:50", "2024-01-01 00:01:10"],
+    >>> # scraped every 30 s: each point describes the 30 s before its stamp (00:00:40–00:01:10 for the first)
+    >>> m = tk.metrics_from_columns({"time": ["2024-01-01 00:01:10", "2024-01-01 00:01:40", "2024-01-01 00:02:10"],
     ...     "name": "cpu", "value": [1.0, 3.0, 5.0], "service": "a"})
     >>> metric_series(m)[["time", "value", "points"]].astype(str).values.tolist()
-    [['2024-01-01 00:00:00+00:00', '2.0', '2'], ['2024-01-01 00:01:00+00:00', '5.0', '1']]
+    [['2024-01-01 00:00:00+00:00', '1.0', '1'], ['2024-01-01 00:01:00+00:00', '4.0', '2']]
     """
     validate_metrics(metrics)
     keys = metric_keys(by)
@@ -224,7 +228,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     v = m["value"].to_numpy(dtype=float).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         v[agg_kinds] = (m["sum"].to_numpy(dtype=float) / m["count"].to_numpy(dtype=float))[agg_kinds]
-    t = m["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp
     s = step.value
     frame = pd.DataFrame({"time": pd.to_datetime((t // s) * s, utc=True), "name": m["name"].to_numpy(dtype=object),
                           "v": v, "unit": m["unit"].to_numpy(dtype=object)})

@@ -19,7 +19,8 @@ pod read, to score: AC@k = share of faults whose service is in the top k, Avg@5 
 Faults with no trace in the incident or baseline window are counted apart (the days hold traces
 around most injections only). Each fault is ranked twice: traces only, and traces + metrics
 (``rank_causes(..., metrics=)`` with the day's per-pod metric CSVs, :func:`read_nezha_metrics`; the
-metric windows are the spans'), and the faults where metrics moved the injected service up or down
+metric windows are the spans', each point placed by the minute it describes, a baseline of fewer than 10 points
+made up with earlier ones: ``tracekit.analysis.metric_evidence``), and the faults where metrics moved the injected service up or down
 the ranking are counted. The paper's Table 3 (service level, over both days of each system) is printed beside.
 
 **Speed.** ``simulate("db-lock", n)`` twice (incident and baseline), written as OTLP JSON lines and

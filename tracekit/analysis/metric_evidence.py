@@ -66,7 +66,9 @@ On the Nezha fault days (``python benchmarks/bench_rank_causes.py --no-speed``; 
 metrics"), service level, AC@1 / AC@3 / AC@5 traces only → traces + metrics (2026-11-24, with the cap of CPU and
 latency at the traces' own time): OnlineBoutique (20 faults) 100 / 100 / 100 % both ways, TrainTicket (28)
 17.9 / 21.4 / 32.1 % → 17.9 / 25.0 / 32.1 % (Nezha's metrics are gauges: the histogram rule above leaves these
-unchanged).
+unchanged); with points placed by the interval they describe and short baselines made up to 10 points
+(2026-11-25), 17.9 / 21.4 / 35.7 %, and TrainTicket's four CPU faults lead the runner-up by 0.22–0.70 instead of
+0.05–0.52 (they had no metric evidence: the stressor's minute was stamped after the incident's last span).
 
 >>> import tracekit as tk
 >>> t = pd.date_range("2024-01-01", periods=14, freq="1min", tz="UTC")

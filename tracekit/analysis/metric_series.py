@@ -125,14 +125,22 @@ def described_times(metrics: pd.DataFrame) -> np.ndarray:
     cw = (metrics["source"] == "cloudwatch").to_numpy(dtype=bool, na_value=False) & ~delta & (t != nat)
     other = ~delta & ~cw & (t != nat)
     # each series' step: the median gap between its distinct stamps
-    key = pd.MultiIndex.from_arrays([metrics[c].astype(object).where(metrics[c].notna(), "\x00<NA>").to_numpy()
-                                     for c in ("service", "host", "name")])
-    code = pd.factorize(key)[0]
-    f = pd.DataFrame({"k": code, "t": t})[t != nat].drop_duplicates().sort_values(["k", "t"], kind="stable")
-    gap = np.diff(f["t"].to_numpy(), prepend=0)
-    same = np.r_[False, f["k"].to_numpy()[1:] == f["k"].to_numpy()[:-1]]
-    steps = pd.Series(gap[same], index=f["k"].to_numpy()[same]).groupby(level=0).median()
-    half = (steps.reindex(code).fillna(0).to_numpy(dtype=float) / 2).astype(np.int64)
+    code = np.zeros(len(t), dtype=np.int64)
+    for c in ("service", "host", "name"):  # joint codes of the three columns (NA a value of its own: code −1)
+        cc, uniq = pd.factorize(metrics[c], use_na_sentinel=True)
+        code = code * (len(uniq) + 1) + (cc + 1)
+        code = pd.factorize(code)[0].astype(np.int64)
+    ok = t != nat
+    k, tt = code[ok], t[ok]
+    o = np.lexsort((tt, k))
+    k, tt = k[o], tt[o]
+    same = np.r_[False, k[1:] == k[:-1]]
+    gap = np.diff(tt, prepend=0)
+    distinct = same & (gap > 0)  # repeated stamps of a series (points of other attributes) are one stamp
+    steps = pd.Series(gap[distinct]).groupby(k[distinct]).median()
+    half = np.zeros(int(code.max()) + 1 if len(code) else 0)
+    half[steps.index.to_numpy()] = steps.to_numpy(dtype=float) / 2
+    half = half[code].astype(np.int64)
     out[delta] = st[delta] + (t[delta] - st[delta]) // 2
     out[cw] = t[cw] + half[cw]
     out[other] = t[other] - half[other]

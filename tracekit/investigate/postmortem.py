@@ -527,7 +527,8 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
         on_route = None
         if route is not None and base is not None and len(ranking):
             on_route = _on_route(ranking.iloc[0], incident, base, route, level)
-        return _where_ranked(ranking, cmp.table, level, on_route, ranking.attrs.get("null_reference"))
+        answer = _answered_by(ranking.iloc[0], incident, base) if base is not None and len(ranking) else None
+        return _where_ranked(ranking, cmp.table, level, on_route, ranking.attrs.get("null_reference"), answer)
     if cmp is None:
         from ..analysis.critical_paths import critical_path, critical_path_breakdown
 
@@ -639,8 +640,26 @@ def _null_words(ref: dict) -> str:
             f"own traces and its other {ref['earlier_traces']:,}, where nothing was injected")
 
 
+def _answered_by(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame) -> dict | None:
+    """The other service after whose answers most of the top component's requests changed course
+    (:func:`~tracekit.analysis.course_changes.course_changes`: at least half of its changed steps, and one whole step),
+    else None: a wrong answer from it would look the same as a change in the top component's own code."""
+    from ..analysis.course_changes import course_changes
+
+    svc = str(top["service"])
+    cc = course_changes(incident, base)
+    mine = cc[(cc["caller"] == svc).to_numpy(dtype=bool, na_value=False)]
+    total = float(mine["changed"].sum())
+    other = mine[(mine["callee"] != svc).to_numpy(dtype=bool, na_value=False) & (mine["changed"] >= 1).to_numpy()]
+    if not len(other) or float(other["changed"].iloc[0]) < total / 2:
+        return None
+    y = other.iloc[0]
+    return dict(service=svc, callee=str(y["callee"]), changed=float(y["changed"]), steps=float(y["steps"]),
+                changed_total=total)
+
+
 def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dict | None = None,
-                  null: dict | None = None) -> list[Finding]:
+                  null: dict | None = None, answer: dict | None = None) -> list[Finding]:
     """The top of :func:`~tracekit.rank_causes`: its hypothesis, the interval of its critical-path change,
     ties and the next candidates; little evidence is said as such. ``on_route`` (:func:`_on_route`): the
     cause's time per request of the affected route, said first. ``null`` (:func:`_null_reference`): the top score
@@ -690,6 +709,14 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         how = "no higher than" if score <= null["score"] else f"less than {CLEAR_OVER_NULL:g} times"
         text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}, is {how} "
                 f"{_null_words(null)}. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
+    if answer is not None:
+        ev.update(answered_by=answer["callee"], answered_changed=answer["changed"], answered_steps=answer["steps"],
+                  changed_steps=answer["changed_total"])
+        text += (f" Or what {answer['callee']} answered it: {answer['service']}'s requests changed course right after "
+                 f"its calls to {answer['callee']} ({answer['changed']:,.0f} of its {answer['steps']:,.0f} steps right "
+                 f"after those calls went where the baseline's did not; {answer['changed'] / answer['changed_total']:.0%}"
+                 f" of its changed steps) — a wrong or unexpected answer leaves no mark on {answer['callee']}'s own "
+                 f"spans and would look the same: check what {answer['callee']} returned.")
     if tied:
         text += (f" {'Equally likely' if beyond else 'Tied with it'}: {' and '.join(tied)} (scores within 0.02: they "
                  "changed alike).")

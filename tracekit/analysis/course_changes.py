@@ -1,0 +1,130 @@
+"""Where a component's requests changed course: right after which call.
+
+A component whose calls changed in the incident — a branch taken more often, calls that stopped, new ones — changed
+course at some step. When those steps come right after its calls into one other component, two stories fit the
+same spans: its own code changed (an exception or a deploy at that point), or **what that component answered** it
+changed (a wrong value, an empty result, an error it handled) and it did what it does with such an answer. A
+callee's wrong answer leaves no mark on the callee's own spans, so the ranking, which reads each component's own
+spans, names the caller; :func:`course_changes` finds the callee the changes follow so that the words can name
+both (the postmortem does).
+
+The unit is the **step** of :mod:`tracekit.analysis.early_stops`: each span's calls in start order make steps from
+a *state* — its operation and the call it made last — to its next call or to the end. Per state, the incident's
+steps to each next step are compared with the count the baseline's share of that next step predicts; the steps
+beyond it, less two standard errors of the difference of two binomial counts (the variance pooled over both
+sides, as ``rank_causes``' ``extra`` counts calls), are the **changed** steps. A state's last call reaches the
+service of the span it called (a client span's child in another service: the server span that answered it).
+
+>>> import tracekit as tk
+>>> base = tk.simulate.simulate("baseline", 200, seed=1).spans
+>>> float(course_changes(base, base)["changed"].sum())  # a set against itself: nothing changed course
+0.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core import operations, require_columns, result_table, span_tree
+from .early_stops import _steps
+
+__all__ = ["course_changes", "COURSE_CHANGES"]
+
+#: standard errors of the difference a step count must pass to be changed (as rank_causes' extra / vanished)
+_Z = 2.0
+
+COURSE_CHANGES = result_table("course_changes", "one row per (caller service, callee service) with steps in both "
+                              "sets, most changed steps first", [
+    ("caller", "string", "", "service whose spans took the steps"),
+    ("callee", "string", "", "service its last call reached before each step (the callee's server span's service; "
+                             "the caller's own service for a call inside it)"),
+    ("steps", "float64", "steps", "the incident's steps of the caller right after a call reaching the callee, from "
+                                  "states the baseline showed"),
+    ("changed", "float64", "steps", "of those, steps to a next step beyond the count the baseline's share of it "
+                                    "predicts, less two standard errors (per state and next step)"),
+    ("share", "float64", "", "changed / steps"),
+])
+
+
+def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Per caller and callee service: how many of the caller's steps right after a call reaching the callee went
+    somewhere the baseline did not predict (module docstring).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The incident's spans (not modified).
+    baseline : pandas.DataFrame
+        Spans of a normal period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COURSE_CHANGES`: rows with steps on both sides, most changed steps first.
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["web", "db", "mail"], "name": ["GET", "q", "send"],
+    ...     "start": [0, 1, 2], "end": [9, 2, 3]})
+    >>> course_changes(s, s)[["caller", "callee", "steps", "changed"]].values.tolist()[:1]
+    [['web', 'db', 1.0, 0.0]]
+    """
+    for df, what in ((spans, "spans"), (baseline, "baseline")):
+        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"),
+                        f"course_changes ({what})")
+    code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
+    code = code.astype(np.int64)
+    m = max(len(labels), 1)
+    svc = np.r_[spans["service"].to_numpy(dtype=object, na_value="?"),
+                baseline["service"].to_numpy(dtype=object, na_value="?")]
+    # the service each operation's calls reach: a span's child in another service answers it
+    reach = svc.copy()
+    for lo, df in ((0, spans), (len(spans), baseline)):
+        par = span_tree(df).parent
+        rows = np.arange(len(df)) + lo
+        cross = (par >= 0) & (svc[lo + np.maximum(par, 0)] != svc[rows])
+        reach[lo + par[cross]] = svc[rows[cross]]
+    op_svc = pd.Series(svc).groupby(code).first().reindex(range(m)).to_numpy(dtype=object)
+    # per operation the service its spans reach most often (ties: the first seen)
+    vc = pd.DataFrame({"op": code, "reach": reach}).value_counts(sort=True).reset_index()
+    vc = vc.drop_duplicates("op")
+    op_reach = pd.Series(vc["reach"].to_numpy(dtype=object), index=vc["op"].to_numpy()).reindex(range(m)).to_numpy(dtype=object)
+    a, b = _steps(spans, code[:len(spans)], m), _steps(baseline, code[len(spans):], m)
+    prev_a, prev_b = a["state"] % (m + 1), b["state"] % (m + 1)
+    ka, kb = a["state"] * (m + 1) + a["next"], b["state"] * (m + 1) + b["next"]
+    # only steps right after a call (not from START)
+    ka, kb = ka[prev_a > 0], kb[prev_b > 0]
+    pairs, inv = np.unique(np.r_[ka, kb], return_inverse=True)
+    x = np.bincount(inv[:len(ka)], minlength=len(pairs)).astype(float)
+    y = np.bincount(inv[len(ka):], minlength=len(pairs)).astype(float)
+    state = pairs // (m + 1)
+    su, sinv = np.unique(state, return_inverse=True)
+    na = np.bincount(sinv, weights=x, minlength=len(su))[sinv]
+    nb = np.bincount(sinv, weights=y, minlength=len(su))[sinv]
+    both = (na > 0) & (nb > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = na * y / nb
+        p = (x + y) / (na + nb)
+        se = np.sqrt(na * p * (1 - p) * (1 + na / nb))
+    changed = np.where(both, np.maximum(x - expected - _Z * se, 0.0), 0.0)
+    op = state // (m + 1)
+    last = state % (m + 1) - 1
+    f = pd.DataFrame({"state": state, "caller": op_svc[op], "callee": op_reach[last], "x": x, "changed": changed,
+                      "both": both})
+    f = f[f["both"]]
+    per_state = f.groupby(["state", "caller", "callee"], sort=False).agg(steps=("x", "sum"), changed=("changed", "sum"))
+    out = per_state.groupby(["caller", "callee"], sort=False)[["steps", "changed"]].sum().reset_index()
+    out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
+    out = out.sort_values(["changed", "caller", "callee"], ascending=[False, True, True], kind="stable")
+    out["caller"] = out["caller"].astype("string")
+    out["callee"] = out["callee"].astype("string")
+    return out[COURSE_CHANGES.column_names].reset_index(drop=True).astype({"steps": float, "changed": float,
+                                                                            "share": float})

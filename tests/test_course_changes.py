@@ -55,6 +55,11 @@ def test_inputs_are_not_modified_and_a_missing_column_is_named():
     pd.testing.assert_frame_equal(inc, before)
     with pytest.raises(tk.SpansSchemaError, match="course_changes \\(baseline\\)"):
         course_changes(inc, base.drop(columns="parent_id"))
+    # spans without calls, or none: no step to compare, an empty table with the declared columns
+    lone = inc[inc["parent_id"].isna()].reset_index(drop=True)
+    for a, b in ((lone, lone), (tk.empty_spans(), base)):
+        out = course_changes(a, b)
+        assert out.empty and list(out.columns) == COURSE_CHANGES.column_names
 
 
 @pytest.mark.parametrize(("seed", "kind"), [(301, "return"), (302, "return"), (303, "return")])

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import operations, require_columns, result_table, span_tree
-from .early_stops import _steps
+from .early_stops import call_steps
 
 __all__ = ["course_changes", "COURSE_CHANGES"]
 
@@ -97,7 +97,7 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     vc = pd.DataFrame({"op": code, "reach": reach}).value_counts(sort=True).reset_index()
     vc = vc.drop_duplicates("op")
     op_reach = pd.Series(vc["reach"].to_numpy(dtype=object), index=vc["op"].to_numpy()).reindex(range(m)).to_numpy(dtype=object)
-    a, b = _steps(spans, code[:len(spans)], m), _steps(baseline, code[len(spans):], m)
+    a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
     prev_a, prev_b = a["state"] % (m + 1), b["state"] % (m + 1)
     ka, kb = a["state"] * (m + 1) + a["next"], b["state"] * (m + 1) + b["next"]
     # only steps right after a call (not from START)

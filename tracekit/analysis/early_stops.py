@@ -36,14 +36,41 @@ import pandas as pd
 
 from ..core import ns, operations, require_columns, share_beyond_chance, span_tree
 
-__all__ = ["early_stops", "early_stop_evidence"]
+__all__ = ["early_stops", "early_stop_evidence", "call_steps"]
 
 _START = "START"
 
 
-def _steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
-    """Per span its last child (row, -1 for none); every step as (parent row, state code, next code): state =
-    operation · (m + 1) + (previous call's operation + 1, 0 before the first), next = operation + 1 (0 = END)."""
+def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
+    """Every span's steps (the module docstring's unit), coded: the kernel :func:`early_stops` and
+    :func:`tracekit.analysis.course_changes.course_changes` share.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (not modified).
+    op : numpy.ndarray of int
+        Each span's operation code, 0 .. m − 1 (one code space over every frame compared).
+    m : int
+        Number of operation codes.
+
+    Returns
+    -------
+    dict
+        ``rows`` (the span taking each step), ``state`` (operation · (m + 1) + previous call's operation + 1, 0
+        before the first call), ``next`` (the call's operation + 1; 0 = END): the calls' steps in start order, then one
+        END step per span; ``last_child`` (each span's last call's row, −1 for none), ``tree``
+        (:func:`tracekit.core.span_tree`) and ``n`` (spans).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["web", "db"], "name": ["GET", "q"], "start": [0, 1], "end": [9, 2]})
+    >>> st = call_steps(s, np.array([0, 1]), 2)
+    >>> st["state"].tolist(), st["next"].tolist()  # web: START → db, db → END; db: START → END
+    ([0, 2, 3], [2, 0, 0])
+    """
     tree = span_tree(spans)
     par = tree.parent
     n = len(spans)
@@ -118,7 +145,7 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
     code = code.astype(np.int64)
     m = max(len(labels), 1)
-    a, b = _steps(spans, code[:len(spans)], m), _steps(baseline, code[len(spans):], m)
+    a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
     # the baseline's steps: per state, its steps and its successors seen once (Good–Turing), and whether it ended
     pair, cnt = np.unique(b["state"] * (m + 1) + b["next"], return_counts=True)
     p_state = pair // (m + 1)

@@ -423,25 +423,40 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     apart = bb < ia or ba > ib
     earlier = (t < ba) & ~in_inc & ((t > ib) if ba > ib else True) & apart
     side = np.where(in_inc, 1, np.where((t >= ba) & (t <= bb), 0, np.where(earlier, 2, -1)))
-    keep = (side >= 0) & ~np.isnan(v) & m[by].notna().to_numpy()
+    valid = ~np.isnan(v) & m[by].notna().to_numpy()
+    keep = (side >= 0) & (side <= 1) & valid
+    if (earlier & valid).any():
+        # series (key, name) with an incident point and fewer than MIN_BASELINE_POINTS baseline points take their
+        # latest earlier points, as many as they lack (a sort of those candidates only, not a pass per series)
+        sc = np.zeros(len(m), dtype=np.int64)
+        for c in (by, "name"):
+            cc, uniq = pd.factorize(m[c], use_na_sentinel=True)
+            sc = pd.factorize(sc * (len(uniq) + 1) + (cc + 1))[0].astype(np.int64)
+        n_sc = int(sc.max()) + 1
+        n_inc = np.bincount(sc[keep & (side == 1)], minlength=n_sc)
+        short = np.maximum(MIN_BASELINE_POINTS - np.bincount(sc[keep & (side == 0)], minlength=n_sc), 0)
+        cand = np.flatnonzero(earlier & valid & ((n_inc > 0) & (short > 0))[sc])
+        if len(cand):
+            cand = cand[np.lexsort((-t[cand], sc[cand]))]  # per series, latest first
+            first = np.r_[True, sc[cand][1:] != sc[cand][:-1]]
+            pos = np.arange(len(cand)) - np.maximum.accumulate(np.where(first, np.arange(len(cand)), 0))
+            took = cand[pos < short[sc[cand]]]
+            side[took] = 0
+            keep[took] = True
+            widened_series = set(zip(m[by].to_numpy(dtype=object)[took], m["name"].to_numpy(dtype=object)[took]))
+        else:
+            widened_series = set()
+    else:
+        widened_series = set()
     hist = (m["kind"].isin(HISTOGRAM_KINDS) & (m["temporality"] != "cumulative")).to_numpy(dtype=bool, na_value=False)
     f = pd.DataFrame({by: m[by].to_numpy(dtype=object)[keep], "name": m["name"].to_numpy(dtype=object)[keep],
-                      "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep), "t": t[keep]})
+                      "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep)})
     buckets = m["buckets"].to_numpy(dtype=object)
     rows = []
     left_out = 0
     for (key, name), g in f.groupby([by, "name"], sort=True):
         sides = g["side"].to_numpy()
-        widened = False
-        if (sides == 2).any():
-            short = MIN_BASELINE_POINTS - int((sides == 0).sum())
-            pick = np.zeros(len(g), dtype=bool)
-            if short > 0:
-                e = np.flatnonzero(sides == 2)
-                pick[e[np.argsort(g["t"].to_numpy()[e], kind="stable")[-short:]]] = True
-                widened = True
-            g = g[(sides != 2) | pick]
-            sides = np.where(g["side"].to_numpy() == 2, 0, g["side"].to_numpy())
+        widened = (key, name) in widened_series
         b = g["v"].to_numpy()[sides == 0]
         i = g["v"].to_numpy()[sides == 1]
         if len(b) < 2 or len(i) < 1:

@@ -443,7 +443,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
             took = cand[pos < short[sc[cand]]]
             side[took] = 0
             keep[took] = True
-            widened_series = set(zip(m[by].to_numpy(dtype=object)[took], m["name"].to_numpy(dtype=object)[took]))
+            widened_series = set(zip(m[by].to_numpy(dtype=object)[took], m["name"].to_numpy(dtype=object)[took], strict=True))
         else:
             widened_series = set()
     else:

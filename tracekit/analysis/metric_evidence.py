@@ -91,7 +91,7 @@ import pandas as pd
 from ..core import exceed_chance, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
-from .metric_series import METRIC_KEYS, described_times, known_names
+from .metric_series import METRIC_KEYS, described_times, known_names, series_codes
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
            "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS"]
@@ -428,10 +428,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     if (earlier & valid).any():
         # series (key, name) with an incident point and fewer than MIN_BASELINE_POINTS baseline points take their
         # latest earlier points, as many as they lack (a sort of those candidates only, not a pass per series)
-        sc = np.zeros(len(m), dtype=np.int64)
-        for c in (by, "name"):
-            cc, uniq = pd.factorize(m[c], use_na_sentinel=True)
-            sc = pd.factorize(sc * (len(uniq) + 1) + (cc + 1))[0].astype(np.int64)
+        sc = series_codes(m, (by, "name"))
         n_sc = int(sc.max()) + 1
         n_inc = np.bincount(sc[keep & (side == 1)], minlength=n_sc)
         short = np.maximum(MIN_BASELINE_POINTS - np.bincount(sc[keep & (side == 0)], minlength=n_sc), 0)

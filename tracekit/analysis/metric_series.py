@@ -35,7 +35,7 @@ from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
 __all__ = ["metric_series", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
-           "metric_keys", "metric_step", "described_times"]
+           "metric_keys", "metric_step", "described_times", "series_codes"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
 METRIC_KEYS = ("service", "host")
@@ -90,6 +90,23 @@ def metric_step(freq: str, what: str) -> pd.Timedelta:
     return step
 
 
+def series_codes(metrics: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """One int64 code per row for its joint value of ``columns`` (a missing value is a value of its own), 0 .. k − 1:
+    the series a point belongs to, by factorizing each column apart (a MultiIndex of object arrays is 5× slower).
+
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": [0, 0, 0], "name": ["cpu", "cpu", "mem"], "value": [1.0, 2.0, 3.0],
+    ...     "service": ["a", "b", "a"]})
+    >>> series_codes(m, ("service", "name")).tolist()
+    [0, 1, 2]
+    """
+    code = np.zeros(len(metrics), dtype=np.int64)
+    for c in columns:
+        cc, uniq = pd.factorize(metrics[c], use_na_sentinel=True)
+        code = pd.factorize(code * (len(uniq) + 1) + (cc + 1))[0].astype(np.int64)
+    return code
+
+
 def described_times(metrics: pd.DataFrame) -> np.ndarray:
     """The middle of the interval each data point's value describes, in ns since the epoch (int64).
 
@@ -125,11 +142,7 @@ def described_times(metrics: pd.DataFrame) -> np.ndarray:
     cw = (metrics["source"] == "cloudwatch").to_numpy(dtype=bool, na_value=False) & ~delta & (t != nat)
     other = ~delta & ~cw & (t != nat)
     # each series' step: the median gap between its distinct stamps
-    code = np.zeros(len(t), dtype=np.int64)
-    for c in ("service", "host", "name"):  # joint codes of the three columns (NA a value of its own: code −1)
-        cc, uniq = pd.factorize(metrics[c], use_na_sentinel=True)
-        code = code * (len(uniq) + 1) + (cc + 1)
-        code = pd.factorize(code)[0].astype(np.int64)
+    code = series_codes(metrics, ("service", "host", "name"))
     ok = t != nat
     k, tt = code[ok], t[ok]
     o = np.lexsort((tt, k))

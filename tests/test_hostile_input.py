@@ -162,6 +162,65 @@ def test_gzip_within_the_cap_multi_member_and_trailing_garbage(tmp_path, monkeyp
         read_bytes(gzip_bytes(line), "small.gz")
 
 
+def test_a_small_bomb_of_tiny_records_is_refused_by_the_default_floor(tmp_path):
+    """A 100 MiB stream of 12-byte log lines from a ~100 KB file: under the old 512 MiB floor it was read, and
+    its 8.7 million rows would take ~6 GiB (750 bytes a row); the 64 MiB floor refuses it before any parsing."""
+    import zlib
+
+    from tracekit.io import _sources
+
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b'{"msg":"a"}\n' * 2**16
+    p = tmp_path / "tiny.jsonl.gz"
+    with open(p, "wb") as f:
+        for _ in range(100 * 2**20 // len(chunk)):
+            f.write(co.compress(chunk))
+        f.write(co.flush())
+    assert p.stat().st_size * _sources.GZIP_RATIO_CAP < 64 * 2**20  # so the floor, not the ratio, decides
+    with pytest.raises(tk.TraceFormatError, match="tiny.jsonl.gz: gzip data decompresses to more than 64 MiB"):
+        tk.read_logs(p)
+
+
+def _cut_gzip(path, lines: list[bytes]) -> tuple[int, int]:
+    """``lines`` gzipped and cut 40 bytes before the end; returns (lines wholly before the cut, bytes before it)."""
+    import zlib
+
+    from tracekit.io._sources import gzip_bytes
+
+    data = gzip_bytes(b"".join(lines))[:-40]
+    path.write_bytes(data)
+    got = zlib.decompressobj(31).decompress(data)  # what a reader can get back
+    return got.count(b"\n"), len(got)
+
+
+@pytest.mark.parametrize("reader", ["read", "read_xray", "read_logs", "read_metrics"])
+def test_a_cut_gzip_file_loads_what_was_before_the_cut_when_skipping_and_says_it_was_cut(tmp_path, reader):
+    import json
+
+    t0 = 1_700_000_000_000_000_000
+    docs = {"read": lambda i: {"resourceSpans": [{"resource": {"attributes": [
+                {"key": "service.name", "value": {"stringValue": f"svc{i % 7}"}}]}, "scopeSpans": [{"spans": [{
+                "traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": f"op{i}",
+                "startTimeUnixNano": str(t0 + i), "endTimeUnixNano": str(t0 + i + 1000)}]}]}]},
+            "read_xray": lambda i: {"trace_id": f"1-5f000000-{i:024x}", "id": f"{i + 1:016x}", "name": f"svc{i % 7}",
+                                    "start_time": 1.6e9 + i, "end_time": 1.6e9 + i + 0.5},
+            "read_logs": lambda i: {"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+                "timeUnixNano": str(t0 + i), "body": {"stringValue": f"request {i} done in {i * 7 % 97} ms"}}]}]}]},
+            "read_metrics": lambda i: {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": f"m{i % 5}",
+                "gauge": {"dataPoints": [{"timeUnixNano": str(t0 + i), "asDouble": i * 0.37}]}}]}]}]}}
+    p = tmp_path / "cut.jsonl.gz"
+    whole, n_bytes = _cut_gzip(p, [json.dumps(docs[reader](i)).encode() + b"\n" for i in range(300)])
+    assert 100 < whole < 300
+    fn = getattr(tk, reader)
+    with pytest.raises(tk.TraceFormatError, match="cut.jsonl.gz: gzip data is truncated or corrupt"):
+        fn(p)
+    with pytest.warns(tk.TraceFormatWarning):
+        df = fn(p, errors="skip")
+    assert len(df) == whole and df.attrs["truncated"] is True
+    reasons = [s.reason for s in df.attrs["skipped"]]
+    assert reasons[0].startswith("gzip data is truncated") and f"the {n_bytes:,} bytes before the cut" in reasons[0]
+    assert df.attrs["skipped"][0].record == "gzip stream" and len(reasons) <= 2
+
 def test_cli_says_a_gzip_bomb_in_one_line(tmp_path):
     import os
     import subprocess

@@ -390,7 +390,7 @@ def test_a_gzip_bomb_is_decompressed_once_and_not_held_while_read_again(tmp_path
         {"timeUnixNano": str(T0 + i), "asDouble": 1.0} for i in range(20_000)]}}])).encode()))
     calls = []
     real = M.read_bytes
-    monkeypatch.setattr(M, "read_bytes", lambda data, name: calls.append(name) or real(data, name))
+    monkeypatch.setattr(M, "read_bytes", lambda data, name, *rest: calls.append(name) or real(data, name, *rest))
     with pytest.raises(TraceFormatError, match=r"bomb\.json\.gz: gzip data decompresses to more than"):
         tk.read_metrics(p)
     assert calls == [str(p)]

@@ -283,11 +283,18 @@ def ignored_files(path: Path, every: bool = False) -> list[Path]:
 
 #: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:
 #: trace JSON compresses 5-20x (the bundled datasets: 15x), gzip at most about 1,030x (a "gzip bomb");
-#: set ``TRACEKIT_MAX_DECOMPRESSED_BYTES`` (bytes; ``0``: no cap) to choose another cap
+#: set ``TRACEKIT_MAX_DECOMPRESSED_BYTES`` (bytes; ``0``: no cap) to choose another cap. The floor is what a
+#: small file may hold whatever its ratio: 64 MiB, as the frame of the tiniest records costs ~70x their bytes
+#: (``{"msg":"a"}`` lines: 750 bytes a row, so 64 MiB of them is 5.6 million rows and ~4 GiB; a 512 MiB floor let
+#: a 390 KB file ask for 12 GiB)
 GZIP_RATIO_CAP = 100
-GZIP_MIN_CAP = 512 * 2**20
+GZIP_MIN_CAP = 64 * 2**20
 _CAP_ENV = "TRACEKIT_MAX_DECOMPRESSED_BYTES"
 _CHUNK = 16 * 2**20
+#: how a reader's skipped record says a gzip stream ended early (:func:`read_bytes`, :func:`close_read`)
+TRUNCATED_GZIP = "gzip data is truncated or corrupt"
+#: how a skipped line says a file ended in the middle of its last line (:func:`_json_lines`, :func:`close_read`)
+TRUNCATED_FILE = "file is truncated"
 
 
 def decompressed_cap(compressed: int) -> int | None:
@@ -341,15 +348,24 @@ def _utf8(data: bytes, name: str) -> bytes:
                                f"(byte {exc.start + skip:,}: {exc.reason})", file=name) from None
 
 
-def read_bytes(data: bytes, name: str) -> bytes:
+def read_bytes(data: bytes, name: str, on_bad_line: OnBadLine = None) -> bytes:
     """Decompress gzip data (by magic number, every member); raise a clear error on a truncated stream or
     when it decompresses past :func:`decompressed_cap` (a gzip bomb: never more than the cap is held).
     UTF-16 and UTF-32 text is re-encoded as UTF-8 (:func:`_utf8`).
+
+    ``on_bad_line`` (lenient readers): a truncated or corrupt stream is passed to it as a
+    :class:`~tracekit.errors.TraceFormatError` (record ``"gzip stream"``, with the number of bytes read) and
+    the bytes decompressed before the cut are returned, so the complete lines of a cut file load and its
+    incomplete last line is reported as any truncated file's is.
 
     >>> read_bytes(gzip_bytes(b'{"a": 1}'), "x.gz")
     b'{"a": 1}'
     >>> read_bytes('{"a": 1}'.encode("utf-16"), "ps.json")  # with its byte-order mark
     b'{"a": 1}'
+    >>> cut = gzip_bytes(b"".join(b'{"a": %d}\\n' % i for i in range(1000)))[:-20]
+    >>> seen = []
+    >>> read_bytes(cut, "cut.jsonl.gz", seen.append).count(b"\\n") > 900, seen[0].record
+    (True, 'gzip stream')
     """
     if data[:2] != b"\x1f\x8b":
         return _utf8(data, name)
@@ -381,7 +397,10 @@ def read_bytes(data: bytes, name: str) -> bytes:
             if rest[:2] != b"\x1f\x8b":
                 raise OSError(f"{len(rest):,} bytes of trailing data after the gzip stream are not gzip")
     except (EOFError, OSError, zlib.error) as exc:
-        raise TraceFormatError(f"gzip data is truncated or corrupt ({exc})", file=name) from None
+        if on_bad_line is None:
+            raise TraceFormatError(f"{TRUNCATED_GZIP} ({exc})", file=name) from None
+        on_bad_line(TraceFormatError(f"{TRUNCATED_GZIP} ({exc}); the {len(out):,} bytes before the cut are read",
+                                     file=name, record="gzip stream"))
     return _utf8(bytes(out), name)
 
 
@@ -543,7 +562,7 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
         if reason is None:
             yield Document(value, name, None)
             return
-        if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith("file is truncated")) \
+        if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith(TRUNCATED_FILE)) \
                 and _later_lines_are_json(data, nl):
             # JSON lines whose first line is bad: most of the next lines are JSON values on their
             # own (the lines of a pretty-printed value are not): report or skip the bad line(s) and
@@ -604,7 +623,7 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
             except orjson.JSONDecodeError as exc:
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
                 truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")
-                what = "file is truncated: last line is incomplete JSON" if truncated else "line is not valid JSON"
+                what = f"{TRUNCATED_FILE}: last line is incomplete JSON" if truncated else "line is not valid JSON"
                 msg = f"{what} ({exc})"
                 if _BINARY.search(data, pos, stop):  # orjson says "str is not valid UTF-8: surrogates…"
                     msg = f"line is binary data, not JSON text (starts with {bytes(view[pos:min(stop, pos + 12)])!r})"
@@ -630,7 +649,7 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
         return f"JSON nested more than 1,024 levels deep (the parser's limit): not trace data ({err})"
     stripped = data.rstrip()
     if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
-        return f"file is truncated: JSON ends early ({err})"
+        return f"{TRUNCATED_FILE}: JSON ends early ({err})"
     if stripped[:1] not in (b"{", b"["):
         return f"not JSON: file starts with {data[:20]!r}"
     return f"not valid JSON ({err})"
@@ -653,7 +672,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
         else:
             yield Document(sanitised(list(source)), OBJECT, None)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield from parse_json(read_bytes(bytes(source), OBJECT), OBJECT, on_bad_line)
+        yield from parse_json(read_bytes(bytes(source), OBJECT, on_bad_line), OBJECT, on_bad_line)
     elif isinstance(source, str) and not is_pathlike(source):
         yield from parse_json(text_bytes(source), OBJECT, on_bad_line)
     elif is_pathlike(source):
@@ -666,7 +685,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
                 yield from iter_documents(f, on_bad_line)
         elif path.exists():
             name = display_name(path)
-            yield from parse_json(read_bytes(path.read_bytes(), name), name, on_bad_line)
+            yield from parse_json(read_bytes(path.read_bytes(), name, on_bad_line), name, on_bad_line)
         else:
             raise FileNotFoundError(f"no such file or directory: {display_name(path)!r}")
     elif hasattr(source, "read"):
@@ -675,7 +694,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
         data = source.read()
         if isinstance(data, str):
             data = text_bytes(data)
-        yield from parse_json(read_bytes(data, name), name, on_bad_line)
+        yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line)
     else:
         raise TypeError(f"cannot read traces from a {type(source).__name__}; give a path, a list of paths, "
                         "a file object, bytes or parsed JSON")
@@ -698,7 +717,9 @@ def warn_page(file: str, token: str, what: str, reader: str) -> None:
 
 def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2) -> Any:
     """How every reader (spans, logs, metrics) ends: ``attrs["skipped"]`` and ``attrs["ignored"]`` set, and
-    one :class:`~tracekit.errors.TraceFormatWarning` naming the first skipped record when any was skipped.
+    one :class:`~tracekit.errors.TraceFormatWarning` naming the first skipped record when any was skipped;
+    ``attrs["truncated"]`` is set True when a skipped record says a file ended early (a cut gzip stream,
+    an incomplete last line), as the readers set it for a paginated output's missing pages.
 
     ``head`` starts the warning, with ``{n}`` for the number skipped (``"read_xray skipped {n} bad
     record(s)"``); ``stacklevel`` is the caller's, as for :func:`warnings.warn`.
@@ -713,6 +734,8 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     """
     df.attrs["skipped"] = tuple(skipped)
     df.attrs["ignored"] = tuple(ignored)
+    if any(str(s.reason).startswith((TRUNCATED_FILE, TRUNCATED_GZIP)) for s in skipped):
+        df.attrs["truncated"] = True  # a file ended early: what it held after the cut is not in the frame
     if skipped:
         first = skipped[0]
         where = ", ".join(x for x in (first.file, first.record) if x)

@@ -832,15 +832,16 @@ def _body(b: _AnyV) -> str | None:
         raise _Fallback from None  # the checked code reports it
 
 
-def _raw_bytes(part: Any) -> tuple[str, bytes] | None:
-    """(name, decompressed bytes) of a file or bytes source, for the fast path; None for other sources."""
+def _raw_bytes(part: Any, on_bad: Any = None) -> tuple[str, bytes] | None:
+    """(name, decompressed bytes) of a file or bytes source, for the fast path; None for other sources.
+    ``on_bad`` (lenient reading): a cut gzip stream is reported to it and its bytes before the cut kept."""
     from pathlib import Path
 
     if isinstance(part, (bytes, bytearray)):
-        return OBJECT, read_bytes(bytes(part), OBJECT)
+        return OBJECT, read_bytes(bytes(part), OBJECT, on_bad)
     if is_pathlike(part) and Path(part).is_file():
         name = display_name(Path(part))
-        return name, read_bytes(Path(part).read_bytes(), name)
+        return name, read_bytes(Path(part).read_bytes(), name, on_bad)
     return None
 
 
@@ -1051,7 +1052,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     with gc_paused():
         for part in _parts(source):
             try:
-                data = _raw_bytes(part)
+                data = _raw_bytes(part, on_bad)
                 try:
                     fast = _fast(data[1], data[0]) if data is not None else None
                 except RecursionError:  # values nested deeper than the typed decoder goes: the checked walk's turn

@@ -2220,7 +2220,7 @@ def _parts(source: Any) -> list:
 
 def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
     try:
-        data = read_bytes(part.read(), part.name)
+        data = read_bytes(part.read(), part.name, on_bad)
     except TraceFormatError as exc:
         exc.unreadable = True  # the file itself (gzip, encoding): reading it again cannot name another record
         raise

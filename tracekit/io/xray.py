@@ -193,7 +193,7 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
 
 def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
     try:
-        data = read_bytes(data, name)
+        data = read_bytes(data, name, b.fail if b.lenient else None)  # lenient: a cut stream's lines before the cut
     except TraceFormatError as exc:
         b.fail(exc)
         return

@@ -9,6 +9,7 @@ import copy
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -530,6 +531,19 @@ def test_bad_span_names_file_record_and_reason(span, reason):
     (s,) = df.attrs["skipped"]
     record = "resourceSpans[0].scopeSpans[1].spans[4]" + (".links[0]" if link else "")
     assert (s.file, s.record) == ("<object>", record) and reason in s.reason
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])  # the checked walk (parsed JSON) and the typed path (bytes)
+def test_enums_as_decimal_strings_as_the_specifications_file_exporter_example_writes_them(as_bytes):
+    doc = _doc(kind="3", status={"code": "2", "message": "boom"})
+    df = read_otlp(json.dumps(doc).encode() if as_bytes else doc)
+    bad = df[df["span_id"] == "b7ad6b7169203331"].iloc[0]
+    assert (bad.kind, bad.status, bad.status_message) == ("client", "error", "boom")
+    for wrong, what in (({"kind": "9"}, "kind must be a SpanKind (0-5), got '9'"),
+                        ({"status": {"code": "2.0"}}, "status.code must be 0, 1 or 2, got '2.0'"),
+                        ({"status": {"code": " 2"}}, "status.code must be 0, 1 or 2, got ' 2'")):
+        with pytest.raises(TraceFormatError, match=re.escape(what)):
+            read_otlp(json.dumps(_doc(**wrong)).encode() if as_bytes else _doc(**wrong))
 
 
 def test_bad_span_in_jsonl_names_line(tmp_path):

@@ -42,7 +42,8 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 * Nested ``arrayValue``/``kvlistValue`` are decoded without recursion: any depth the JSON parser
   takes (orjson: 1,024 levels) loads, kept whole as nested lists/dicts (as X-Ray metadata is).
 * ``kind`` and ``status.code`` are integers (enum names such as ``"SPAN_KIND_SERVER"`` or
-  ``"STATUS_CODE_ERROR"`` are accepted too); kind 0/absent → ``unspecified``; status code
+  ``"STATUS_CODE_ERROR"``, and decimal strings such as ``"2"`` as the specification's file-exporter
+  example writes them, are accepted too); kind 0/absent → ``unspecified``; status code
   0/1/2 → ``unset``/``ok``/``error``. The pre-2021 ``status.deprecatedCode`` is honoured as the
   proto comment said (code unset and deprecatedCode ≠ 0 → error) and kept in the attributes.
 * ``scopeSpans`` is read, else the legacy ``instrumentationLibrarySpans`` (and its
@@ -132,12 +133,14 @@ Errors = Literal["raise", "skip"]
 _KINDS: dict[Any, str] = {
     0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer",
 }
+# each enum also by name and as a decimal string: the OTel specification's own file-exporter example writes
+# "code": "2", and protobuf's Python and Java JSON parsers accept quoted integers
 for _code, _name in list(_KINDS.items()):
-    for _alias in (_name, _name.upper(), f"SPAN_KIND_{_name.upper()}"):
+    for _alias in (_name, _name.upper(), f"SPAN_KIND_{_name.upper()}", str(_code)):
         _KINDS[_alias] = _name
 _STATUS: dict[Any, str] = {0: "unset", 1: "ok", 2: "error"}
 for _code, _name in list(_STATUS.items()):
-    for _alias in (_name, _name.upper(), f"STATUS_CODE_{_name.upper()}"):
+    for _alias in (_name, _name.upper(), f"STATUS_CODE_{_name.upper()}", str(_code)):
         _STATUS[_alias] = _name
 _DEPRECATED_OK = (0, "DEPRECATED_STATUS_CODE_OK")
 

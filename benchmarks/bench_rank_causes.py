@@ -136,7 +136,8 @@ def read_nezha_logs(paths: list) -> pd.DataFrame:
     in tracekit). ``Log`` is the container's JSON line whose ``log`` is logback's
     ``HH:MM:SS.mmm LEVEL Class#line TraceID: t SpanID: s [method][message]``: the level is its second
     word, the body is ``Class#line`` and what follows the ids (the pod-local clock and the ids, which
-    have columns of their own, are dropped). Read with the csv module: one row of 10_06 has broken
+    have columns of their own, are dropped); a negative TimeUnixNano (a corrupt stamp, which logs_from_columns
+    refuses) is read as no time. Read with the csv module: one row of 10_06 has broken
     quoting (10 fields; pandas' C and Arrow parsers refuse the file), its first 8 fields are kept."""
     import csv
     import gzip
@@ -156,8 +157,11 @@ def read_nezha_logs(paths: list) -> pd.DataFrame:
                 for k, v in zip(("time", "trace_id", "span_id", "pod", "level", "body", "file"),
                                 (int(r[1]), r[5], r[6], r[3], level, body, Path(p).name), strict=True):
                     cols[k].append(v)
+    t = np.array(cols["time"], dtype=np.int64)
+    time = pd.array(t, dtype="Int64")
+    time[t < 0] = pd.NA  # 29 rows of 09_34 say -6795364578871345152 (1754): no time, their ids still join them
     return tk.logs_from_columns({
-        "time": np.array(cols["time"], dtype=np.int64), "body": cols["body"], "trace_id": cols["trace_id"],
+        "time": time, "body": cols["body"], "trace_id": cols["trace_id"],
         "span_id": cols["span_id"], "service": [service_of_pod(x) for x in cols["pod"]], "host": cols["pod"],
         "severity": cols["level"], "source_file": cols["file"]})
 

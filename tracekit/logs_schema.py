@@ -20,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "logs_from_columns",
     "logs_schema_markdown",
     "normalize_severity",
+    "severity_name",
 ]
 
 #: the six OpenTelemetry severity short names, lowest first
@@ -56,6 +57,7 @@ _WORDS = {
     "error": "ERROR", "err": "ERROR", "severe": "ERROR", "e": "ERROR", "fail": "ERROR", "failure": "ERROR",
     "fatal": "FATAL", "critical": "FATAL", "crit": "FATAL", "alert": "FATAL", "emerg": "FATAL",
     "emergency": "FATAL", "panic": "FATAL",
+    "dpanic": "FATAL",  # zap's development panic (OpenTelemetry's zap bridge: FATAL)
 }
 _HEX32 = r"[0-9a-f]{32}"
 _HEX16 = r"[0-9a-f]{16}"
@@ -118,6 +120,27 @@ def _utf8_ok(s: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def severity_name(text: Any) -> str | None:
+    """The short name (one of :data:`SEVERITIES`) a severity text says, or None when it is no known word.
+
+    Parameters
+    ----------
+    text : Any
+        A severity as written by the source (``"Information"``, ``"warning"``, ``"DPANIC"``…).
+
+    Returns
+    -------
+    str or None
+        The short name; None for anything else (no string, or a word no common logger writes).
+
+    Examples
+    --------
+    >>> severity_name(" Warning"), severity_name("DPANIC"), severity_name("UNDEFINED")
+    ('WARN', 'FATAL', None)
+    """
+    return _WORDS.get(text.strip().lower()) if isinstance(text, str) else None
 
 
 def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
@@ -200,8 +223,11 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     Raises
     ------
     LogsSchemaError
-        A required column is missing, columns differ in length, or an id is not an id (the
-        message names the column and the first bad row).
+        A required column is missing or given twice, columns differ in length, an id is not an id,
+        a time is no time or before 1970, a severity number is not an integer 0-24, a severity text
+        is not a string, a text is bytes that are not UTF-8 (the message names the column and the
+        first bad row). A severity text that is no known word is kept in ``attributes`` under its
+        column's name (``severity_text`` / ``severity``), as :func:`tracekit.read_logs` keeps it.
 
     Examples
     --------
@@ -210,6 +236,10 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     >>> df.loc[0, "trace_id"], df.loc[0, "span_id"]
     ('5759e988bd862e3fe1be46a994272793', 'eee19b7ec3c1b174')
     """
+    if isinstance(columns, pd.DataFrame) and columns.columns.has_duplicates:
+        dup = columns.columns[columns.columns.duplicated()][0]
+        raise LogsSchemaError(f"logs_from_columns: column {dup!r} appears {int((columns.columns == dup).sum())} times "
+                              "(which one holds the records' values?): rename or drop the others")
     missing = [k for k in ("time", "body") if k not in columns]
     if missing:
         raise LogsSchemaError(f"logs_from_columns needs the columns {', '.join(missing)} (given: {', '.join(map(str, columns)) or 'none'})")
@@ -219,6 +249,9 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     for k, v in columns.items():
         if isinstance(v, pd.Series):
             v = v.array
+        elif isinstance(v, Iterator) or (isinstance(v, Iterable) and not isinstance(v, (str, bytes, Mapping))
+                                         and not hasattr(v, "__len__")):
+            v = list(v)  # a generator: its values, once
         if v is not None and not np.isscalar(v):
             if n is None:
                 n, first = len(v), k
@@ -233,7 +266,25 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
             cols[k] = [v] * n
     data: dict[str, Any] = {}
     given = {"time": cols["time"], **({} if cols.get("observed_time") is None else {"observed_time": cols["observed_time"]})}
-    data.update(epoch_times(given, time_unit=time_unit, who="logs_from_columns", error=LogsSchemaError))
+    try:
+        data.update(epoch_times(given, time_unit=time_unit, who="logs_from_columns", error=LogsSchemaError))
+    except (OverflowError, TypeError, ValueError) as exc:
+        if isinstance(exc, TraceKitError):
+            raise
+        for name, v in given.items():  # an integer no int64 holds (pandas' OverflowError names no row)
+            row = next((i for i, x in enumerate(v) if isinstance(x, int) and not -(2**63) <= x < 2**63), None)
+            if row is not None:
+                raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {list(v)[row]!r} is not a time "
+                                      "pandas can hold (nanoseconds since the epoch, years 1970-2262)") from None
+        raise LogsSchemaError(f"logs_from_columns: column 'time' or 'observed_time' holds values that are not times "
+                              f"({exc})") from None
+    for name in list(data):
+        ns = data[name].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        early = (ns < 0) & (ns != np.iinfo(np.int64).min)  # (NaT: missing)
+        if early.any():
+            row = int(np.argmax(early))
+            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {list(given[name])[row]!r} is before "
+                                  f"1970 ({data[name].iloc[row]}): times are nanoseconds since the epoch, never negative")
     if "observed_time" not in data:
         data["observed_time"] = pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP)
     for name, width in (("trace_id", 32), ("span_id", 16)):
@@ -264,15 +315,11 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {v[row]!r} is not UTF-8 text "
                                   f"({exc.reason}: a lone surrogate, e.g. from bytes decoded with errors="
                                   "'surrogateescape')") from None
-    text = cols.get("severity_text")
-    number = cols.get("severity_number")
-    sev = cols.get("severity")
-    if sev is not None:
-        s = pd.Series(sev)
-        if s.dtype.kind in "iuf":
-            number = s if number is None else number
-        else:
-            text = s if text is None else text
+        except UnicodeDecodeError:
+            row = next(i for i, x in enumerate(v) if isinstance(x, (bytes, bytearray)) and not _utf8_bytes(x))
+            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {bytes(v[row])!r:.80} is bytes that "
+                                  "are not UTF-8 text (decode them first, e.g. column.str.decode('latin-1'))") from None
+    text, number, unknown = _severity_columns(cols, n)
     if text is not None or number is not None:
         norm = normalize_severity(text, number)
         data["severity_text"], data["severity_number"] = norm["severity_text"], norm["severity_number"]
@@ -285,12 +332,16 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         if bad >= 0:
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {bad}: {list(v)[bad]!r:.80} is not a dict "
                                   "(JSON text: parse it first, e.g. column.map(json.loads))")
+        if v is not None:
+            cells = [_own(c) for c in cells]  # the frame's own dicts: never the caller's objects
         data[name] = pd.Series(cells, dtype=object)
+    for row, key, value in unknown:  # a severity text no logger's word: kept as written (read_logs keeps it so too)
+        data["attributes"].iloc[row].setdefault(key, value)
     data["source"] = pd.Series(pd.array([cols["source"]] * n if isinstance(cols.get("source"), str) else ["columns"] * n, dtype=STRING))
     sf = cols.get("source_file")
     data["source_file"] = pd.Series(pd.array([sf] * n if isinstance(sf, str) or sf is None else list(sf), dtype=STRING))
     sr = cols.get("source_record")
-    data["source_record"] = pd.Series(pd.array([None] * n if sr is None else list(sr), dtype="Int64"))
+    data["source_record"] = pd.Series(_int_column(sr, n, "source_record"))
     df = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in data.items()})
     df = df[list(LOG_COLUMN_NAMES)]
     known = set(LOG_COLUMN_NAMES) | {"severity"}
@@ -298,6 +349,92 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         if k not in known:
             df[k] = cols[k]
     return validate_logs(df) if check else df
+
+
+def _utf8_bytes(b: bytes | bytearray) -> bool:
+    try:
+        bytes(b).decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _own(value: Any) -> Any:
+    """A copy of the dicts and lists in ``value`` (other values are not containers the frame could share)."""
+    if isinstance(value, dict):
+        return {k: _own(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_own(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
+
+
+def _missing(x: Any) -> bool:
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, (float, np.floating)) and x != x)
+
+
+def _int_column(values: Any, n: int, name: str) -> Any:
+    """An Int64 array of a column of integers (integral floats, missing values), naming the first other value."""
+    if values is None:
+        return pd.array([None] * n, dtype="Int64")
+    try:
+        return pd.array(list(values), dtype="Int64")
+    except (TypeError, ValueError, OverflowError):
+        row = next((i for i, x in enumerate(values)
+                    if not _missing(x) and not (isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                                                and -(2**63) <= x < 2**63)
+                    and not (isinstance(x, (float, np.floating)) and float(x).is_integer() and abs(x) < 2**63)), 0)
+        raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {list(values)[row]!r:.80} is not an "
+                              "integer") from None
+
+
+def _severity_number(x: Any, name: str, row: int) -> int | None:
+    """One severity number as given (an int, an integral float, a decimal string), checked: 0-24 or missing."""
+    if _missing(x):
+        return None
+    v: Any = None
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        v = int(x)
+    elif isinstance(x, (float, np.floating)) and float(x).is_integer():
+        v = int(x)
+    elif isinstance(x, str) and x.strip().isascii() and x.strip().isdigit():
+        v = int(x.strip())
+    if v is None or not 0 <= v <= 24:
+        raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {x!r:.80} is not a severity number "
+                              "(an integer 1-24, 0 for unspecified; OTLP's SeverityNumber)")
+    return v
+
+
+def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, list[tuple[int, str, str]]]:
+    """The severity texts and numbers of ``severity_text`` / ``severity_number`` / ``severity`` (texts, numbers or
+    both mixed), checked; and (row, column, text) of each text that is no known word (kept in ``attributes``)."""
+    text_in, num_in, sev = cols.get("severity_text"), cols.get("severity_number"), cols.get("severity")
+    text: list | None = None
+    number: list | None = None
+    tname = "severity_text"
+    if num_in is not None:
+        number = [_severity_number(x, "severity_number", i) for i, x in enumerate(num_in)]
+    if text_in is not None:
+        text = []
+        for i, x in enumerate(text_in):
+            if not _missing(x) and not isinstance(x, str):
+                raise LogsSchemaError(f"logs_from_columns: column 'severity_text' row {i}: {x!r:.80} is not a severity "
+                                      "text (a string; numbers go in severity_number)")
+            text.append(None if _missing(x) else x)
+    if sev is not None:  # texts, numbers, or both (one kind per row): each fills what the named columns leave
+        s_text: list = [None] * n
+        s_num: list = [None] * n
+        for i, x in enumerate(sev):
+            if isinstance(x, str) and not (x.strip().isascii() and x.strip().isdigit()):
+                s_text[i] = x
+            else:
+                s_num[i] = _severity_number(x, "severity", i)
+        if text is None and any(x is not None for x in s_text):
+            text, tname = s_text, "severity"
+        if number is None and any(x is not None for x in s_num):
+            number = s_num
+    unknown = [] if text is None else [(i, tname, x) for i, x in enumerate(text)
+                                       if x is not None and severity_name(x) is None]
+    return text, number, unknown
 
 
 def validate_logs(df: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -102,6 +103,15 @@ def log_templates(logs: pd.DataFrame, *, column: str = "body") -> pd.DataFrame:
     """
     if not isinstance(logs, pd.DataFrame) or column not in logs.columns:
         raise ArgumentError(f"log_templates needs a frame with a {column!r} column (a logs frame)")
+    if logs.columns.has_duplicates and int((logs.columns == column).sum()) > 1:
+        raise ArgumentError(f"log_templates: the frame has {int((logs.columns == column).sum())} columns named "
+                            f"{column!r}: rename or drop the others")
+    col = logs[column]
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty") \
+            and col.map(lambda x: isinstance(x, (dict, list))).any():
+        # a structured body (legal in OTLP; read_logs and logs_from_columns write it as JSON text): templated from
+        # its compact JSON text, uncached (the cache's fingerprint hashes the cells, and a dict has no hash)
+        return _templates(logs.assign(**{column: col.map(_body_text)}), column).set_axis(logs.index)
     out = frame_cached(logs, "log_templates", column, (column,), lambda: _templates(logs, column), by_rows=_rows_of)
     out.index = logs.index  # (a copy: the cache keeps its own) the rows are the frame's; its labels may have been set since
     return out
@@ -110,6 +120,22 @@ def log_templates(logs: pd.DataFrame, *, column: str = "body") -> pd.DataFrame:
 def _rows_of(templates: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """The templates of some rows of a logs frame, from the templates of the whole frame."""
     return templates.iloc[positions]
+
+
+def _body_text(x: Any) -> Any:
+    """A map or array body as the compact JSON text ``logs_from_columns`` and ``read_logs`` write for it."""
+    if isinstance(x, (dict, list)):
+        return orjson.dumps(x, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    return x
+
+
+def _copied(value: Any) -> Any:
+    """A copy of the dicts and lists in ``value`` (an event: its dict, its attributes and what they hold)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
 
 
 def _templates(logs: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -280,7 +306,8 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
                    for t, s, n, b, k, tt, tl in zip(tns[order].tolist(), sev, num, body, tid, ttext,
                                                      trace_level[order].tolist(), strict=True)]
             old = (events_in[span_rows].to_numpy() if lazy else events_out[span_rows]).tolist()  # type: ignore[index]
-            cells = np.fromiter((o + new[a:b_] if isinstance(o, list) and o else new[a:b_]
+            # the span's own events copied (the input frame's dicts are not the result's), then its records
+            cells = np.fromiter(([_copied(e) for e in o] + new[a:b_] if isinstance(o, list) and o else new[a:b_]
                                  for o, a, b_ in zip(old, starts.tolist(), ends.tolist(), strict=True)),
                                 dtype=object, count=len(old))
     out = spans.copy(deep=False)

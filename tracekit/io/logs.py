@@ -4,7 +4,8 @@
 document (each line of JSON lines, each element of a top-level list):
 
 * **OTLP logs** — ``{"resourceLogs": [{"resource", "scopeLogs": [{"scope", "logRecords": […]}]}]}``,
-  the legacy ``instrumentationLibraryLogs``, proto field names (``resource_logs``…): one row per
+  the legacy ``instrumentationLibraryLogs`` (whose record list the pre-1.0 proto named ``logs``), proto field
+  names (``resource_logs``…), a quoted ``severityNumber`` (``"9"``, as protobuf's JSON parsers accept): one row per
   ``logRecord``; AnyValue bodies (a string as is, a map or array as compact JSON), attributes
   decoded as the span reader decodes them, ``eventName`` kept as attribute ``event.name``. A time
   of 0 is "unknown" (OTLP), so ``time`` falls back on ``observedTimeUnixNano``.
@@ -24,10 +25,16 @@ document (each line of JSON lines, each element of a top-level list):
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
   ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted;
-  Google Cloud's ``projects/<p>/traces/<id>``) and
+  Google Cloud's ``projects/<p>/traces/<id>``, also as a LogEntry's ``trace``, whose ``textPayload`` is the message
+  and ``receiveTimestamp`` the observed time) and
   ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
-  else an OTLP severity number (1-24); every other field (and a level, service or host value of
-  another type) goes to ``attributes``.
+  else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); every
+  other field (and a level that is no known severity word or number, a service or host value of another
+  type, an id form naming no id such as ``projects/p/traces/``) goes to ``attributes``.
+
+Times are never before 1970 (negative nanoseconds, milliseconds or an ISO time before the epoch are refused,
+as the span and metric readers refuse them); a severity number outside 0-24 is refused; an id that is no id
+is refused naming the field it was read from (``xray_trace_id 'abc…' is not 32 hex digits …``).
 
 Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
 wrong; ``errors="skip"`` loads every good record, lists each skipped one in
@@ -62,7 +69,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..core.resources import host_of
 from ..errors import SkippedRecord, TraceFormatError
-from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity
+from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity, severity_name
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size
 from ._sources import (
     OBJECT,
@@ -88,6 +95,8 @@ __all__ = ["read_logs"]
 
 Errors = Literal["raise", "skip"]
 
+#: the keys of ``aws logs filter-log-events`` / ``get-log-events`` output
+_CW_OUTPUT = frozenset(["events", "nextToken", "nextForwardToken", "nextBackwardToken", "searchedLogStreams"])
 _NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
              "Traces", "Segments", "batches")
 _TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
@@ -128,7 +137,9 @@ class _Logs:
         self.source: list = []
         self.file: list = []
         self.record: list = []
+        self.id_keys = {}
         self.where: list = []  # record label of each row (or (prefix, index)), for errors found column-wise
+        self.id_keys: dict[int, tuple[str | None, str | None]] = {}  # row: (trace, span id field) of a JSON record
 
     def problem(self, reason: str, file: str, record: str | None) -> None:
         err = TraceFormatError(reason, file=file, record=record)
@@ -170,12 +181,19 @@ class _Logs:
         if "resourceLogs" in value or "resource_logs" in value:
             key = "resourceLogs" if "resourceLogs" in value else "resource_logs"
             self.otlp(value[key], file, line, f"{path}.{key}" if path else key, index)
-        elif "events" in value and type(value["events"]) is list and ("nextToken" in value or "nextForwardToken" in value
-                                                                       or "searchedLogStreams" in value or not value["events"]
-                                                                       or type(value["events"][0]) is dict and "message" in value["events"][0]):
+        elif "events" in value and (value.keys() <= _CW_OUTPUT or type(value["events"]) is list and (
+                "nextToken" in value or "nextForwardToken" in value or "searchedLogStreams" in value or not value["events"]
+                or type(value["events"][0]) is dict and "message" in value["events"][0])):
+            # filter-log-events / get-log-events output (a record that only has "events" is read as that output: its
+            # events are named when they are not events, instead of "not a log record (keys: events)")
             if value.get("nextToken"):
                 self.pages.append(file)
-            self.cloudwatch(value["events"], None, None, file, line, f"{path}.events" if path else "events", index)
+            epath = f"{path}.events" if path else "events"
+            if type(value["events"]) is not list:
+                self.problem(f"{epath} must be a list of CloudWatch log events, got {short(value['events'])}", file,
+                             ", ".join(x for x in (f"line {line}" if line is not None else "", epath) if x))
+                return
+            self.cloudwatch(value["events"], None, None, file, line, epath, index)
         elif type(value.get("awslogs")) is dict and len(value) == 1:  # a subscription as a Lambda function receives it
             try:
                 payload = orjson.loads(_subscription_bytes(value["awslogs"].get("data"), file))
@@ -258,6 +276,8 @@ class _Logs:
                     rkey = "logRecords"
                     if recs is None:
                         recs, rkey = sl.get("log_records"), "log_records"
+                    if recs is None:  # the pre-1.0 proto's InstrumentationLibraryLogs named its record list "logs"
+                        recs, rkey = sl.get("logs"), "logs"
                     if recs is None:
                         continue
                     if type(recs) is not list:
@@ -299,10 +319,12 @@ class _Logs:
                                 num = _SEVERITY_ENUM[num]
                             elif num == "SEVERITY_NUMBER_UNSPECIFIED":
                                 num = None
+                            elif type(num) is str and num.isascii() and num.isdigit():
+                                num = int(num)  # a quoted integer: protobuf's JSON parsers accept it
                             else:
                                 raise _Bad(f"severityNumber must be an integer 0-24, got {short(num)}")
-                        elif num is not None and not -_I64 <= num < _I64:  # no Int64 holds it
-                            raise _Bad(f"severityNumber must be an integer 0-24, got {num}")
+                        if num is not None and not 0 <= num <= 24:
+                            raise _Bad(f"severityNumber must be an integer 0-24, got {short(num)}")
                         text = get("severityText")
                         if text is None:
                             text = get("severity_text")
@@ -360,13 +382,21 @@ class _Logs:
                 ts = ev.get("timestamp")
                 if type(ts) is not int:
                     raise _Bad(f"timestamp must be milliseconds since the epoch (an integer), got {short(ts)}")
-                if not -(2**63) // 1_000_000 < ts < 2**63 // 1_000_000:
-                    raise _Bad(f"timestamp {ts} is out of range (milliseconds since the epoch, years 1677-2262)")
-                msg = ev.get("message")
+                if not 0 <= ts < 2**63 // 1_000_000:
+                    raise _Bad(f"timestamp {ts} is out of range (milliseconds since the epoch, never negative: "
+                               "years 1970-2262)")
+                if "message" not in ev:
+                    raise _Bad(f"the event has no message (a CloudWatch log event has timestamp and message; keys: "
+                               f"{', '.join(map(str, list(ev)[:6]))})")
+                msg = ev["message"]
                 if type(msg) is not str:
                     raise _Bad(f"message must be a string, got {short(msg)}")
                 ing = ev.get("ingestionTime")
-                ing = ing * 1_000_000 if type(ing) is int and abs(ing) < 2**63 // 1_000_000 else None
+                if ing is not None:
+                    if type(ing) is not int or not 0 <= ing < 2**63 // 1_000_000:
+                        raise _Bad(f"ingestionTime must be milliseconds since the epoch (an integer, years 1970-2262), "
+                                   f"got {short(ing)}")
+                    ing *= 1_000_000
                 res: dict = {}
                 if group:
                     res["log.group"] = group
@@ -414,46 +444,62 @@ class _Logs:
         msg = _pop(rest, _MESSAGE_KEYS)
         level_key = next((k for k in _LEVEL_KEYS if k in rest), None)
         level = rest.pop(level_key) if level_key is not None else None
-        tid = _pop(rest, _TRACE_KEYS)
-        sid = _pop(rest, _SPAN_KEYS)
-        if msg is None and t is None and tid is None:
+        tkey = next((k for k in _TRACE_KEYS if k in rest), None)
+        tid = rest.pop(tkey) if tkey is not None else None
+        if tid is None and type(rest.get("trace")) is str and rest["trace"].startswith("projects/") \
+                and "/traces/" in rest["trace"]:  # a Google Cloud LogEntry's trace (its span id is spanId)
+            tkey, tid = "trace", rest.pop("trace")
+        skey = next((k for k in _SPAN_KEYS if k in rest), None)
+        sid = rest.pop(skey) if skey is not None else None
+        popped = tkey  # the field the trace id was taken out of the record from
+        if msg is None and t is None and tid is None and type(rest.get("textPayload")) is not str:
             keys = ", ".join(map(str, list(obj)[:6])) or "none"
             shape = known_shape(obj)
             raise _Bad((f"{shape}: " if shape else "") + f"not a log record: the object has no message, time or trace id "
                        f"(keys: {keys}); read_logs reads OTLP logs (resourceLogs), CloudWatch Logs events and JSON "
                        f"records with a message ({', '.join(_MESSAGE_KEYS[:4])}) and trace/span id fields")
         if tid is None and type(rest.get("tracing")) is dict:  # Lambda JSON platform records
-            tid = rest["tracing"].get("value")
+            tkey, tid = "tracing.value", rest["tracing"].get("value")
         elif tid is None and type(rest.get("record")) is dict and type(rest["record"].get("tracing")) is dict:
             # Lambda's JSON log format: {"type": "platform.report", "record": {"tracing": {"value": X-Amzn-Trace-Id}}};
             # its trace only: Parent / spanId are not the function's span of the spans frame
-            tid = rest["record"]["tracing"].get("value")
+            tkey, tid = "record.tracing.value", rest["record"]["tracing"].get("value")
             if type(tid) is str and "Root=" in tid:
                 tid = dict(p.split("=", 1) for p in tid.split(";") if "=" in p).get("Root")
+        raw_tid = tid
         if type(tid) is str and tid.startswith("projects/") and "/traces/" in tid:  # Google Cloud Logging's form
             tid = tid.rsplit("/traces/", 1)[1]
         if type(tid) is str and "Root=" in tid:  # X-Amzn-Trace-Id header form
             parts = dict(p.split("=", 1) for p in tid.split(";") if "=" in p)
             tid = parts.get("Root")
-            if sid is None:
-                sid = parts.get("Parent")
+            if sid is None and parts.get("Parent"):
+                skey, sid = tkey, parts.get("Parent")
         if tid is not None and type(tid) is not str:
-            raise _Bad(f"trace id must be a string, got {short(tid)}")
+            raise _Bad(f"{tkey}: a trace id must be a string, got {short(tid)}")
         if sid is not None and type(sid) is not str:
-            raise _Bad(f"span id must be a string, got {short(sid)}")
+            raise _Bad(f"{skey}: a span id must be a string, got {short(sid)}")
+        if not tid and raw_tid and tkey is not None and tkey == popped:
+            rest[tkey] = raw_tid  # a form naming no id ("projects/p/traces/"): kept as written, not dropped
         if time is None and t is not None:
             time = _json_time(t)
         elif t is not None:
             rest["log.time"] = t
+        if observed is None and "receiveTimestamp" in rest:  # a Google Cloud LogEntry: when Logging received it
+            observed = _json_time(rest.pop("receiveTimestamp"), "receiveTimestamp")
+        if msg is None and type(rest.get("textPayload")) is str:  # a Google Cloud LogEntry's text
+            msg = rest.pop("textPayload")
         if msg is not None and type(msg) is not str:
             msg = _json_text(msg, "message")
         num = None
+        given = level
+        if type(level) is str and 1 <= len(level) <= 3 and level.isascii() and level.isdigit():
+            level = int(level)  # a numeric level written as a string ("30")
         if type(level) is int and level in _NUMERIC_LEVELS:  # pino / bunyan: 10 trace … 60 fatal
             level = _NUMERIC_LEVELS[level]
         elif type(level) is int and 1 <= level <= 24:  # an OTLP severity number
             num, level = level, None
-        elif level is not None and type(level) is not str:  # no severity: kept as written, not dropped
-            rest[level_key] = level
+        elif level is not None and (type(level) is not str or severity_name(level) is None):
+            rest[level_key] = given  # no severity word or number ("UNDEFINED", 99, an object): kept as written
             level = None
         service_key = next((k for k in _SERVICE_KEYS if k in rest), None)
         service = rest.pop(service_key) if service_key is not None else None
@@ -465,6 +511,8 @@ class _Logs:
             rest[host_key] = host
         service = service if type(service) is str else default_service
         host = host if type(host) is str else default_host
+        if tid or sid:
+            self.id_keys[len(self.body)] = (tkey, skey)  # for the message of an id that is no id (frame)
         self.add(time, observed, tid or None, sid or None, service, host, level, num, msg, rest,
                  resource if resource is not None else {}, source, file, record, where)
 
@@ -475,14 +523,17 @@ class _Logs:
         trace, bad_t = canonical_ids(_strs(self.trace), 32, xray=True)
         span, bad_s = canonical_ids(_strs(self.span), 16)
         time, bad_time = _times(self.time)
-        for i in np.flatnonzero(bad_t | bad_s | bad_time):
-            what = (f"trace id {self.trace[i]!r} is not 32 hex digits or an X-Ray trace id" if bad_t[i] else
-                    f"span id {self.span[i]!r} is not 16 hex digits" if bad_s[i] else
-                    f"time {self.time[i]!r} is not a time (ISO 8601, or seconds/ms/us/ns since the epoch)")
+        observed, bad_obs = _times(self.observed)
+        for i in np.flatnonzero(bad_t | bad_s | bad_time | bad_obs):
+            tkey, skey = self.id_keys.get(i, ("traceId", "spanId"))
+            what = (f"{tkey} {self.trace[i]!r} is not 32 hex digits or an X-Ray trace id" if bad_t[i] else
+                    f"{skey} {self.span[i]!r} is not 16 hex digits" if bad_s[i] else
+                    _time_problem("time", self.time[i]) if bad_time[i] else
+                    _time_problem("receiveTimestamp", self.observed[i]))
             w = self.where[i]
             self.problem(what, self.file[i], w if type(w) is str else f"{w[0]}[{w[1]}]")  # raises in strict mode
             keep[i] = False
-        df = _frame(time, _ns_series(self.observed), trace, span, _strs(self.service), _strs(self.host),
+        df = _frame(time, observed, trace, span, _strs(self.service), _strs(self.host),
                     _strs(self.sev_text), pd.array(self.sev_num, dtype="Int64"), _strs(self.body),
                     pd.Series(self.attrs, dtype=object), pd.Series(self.resource, dtype=object), _strs(self.source),
                     _strs(self.file), pd.array(self.record, dtype="Int64"))
@@ -515,7 +566,6 @@ def _frame(time: pd.Series, observed: pd.Series, trace: pd.Series, span: pd.Seri
 
 
 _MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
-_I64 = 2**63
 #: integer levels of pino and bunyan (Node.js), the usual writers of ``"level": 30`` in JSON lines; other
 #: integers 1-24 are OTLP severity numbers, any other level value stays in ``attributes``
 _NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
@@ -541,6 +591,8 @@ def _nanos(x: Any, what: str) -> int:
         raise _Bad(f"{what} must be nanoseconds since the epoch (a decimal string or an integer), got {short(x)}")
     if v >= 2 ** 63:
         raise _Bad(f"{what} {x} is out of range (after the year 2262)")
+    if v < 0:
+        raise _Bad(f"{what} must be nanoseconds since the epoch, never negative (before 1970), got {short(x)}")
     return v
 
 
@@ -575,30 +627,43 @@ def _json_text(value: Any, what: str) -> str:
         raise _Bad(f"{what} cannot be written as JSON text: {why}") from None
 
 
-def _json_time(t: Any) -> Any:
+def _json_time(t: Any, what: str = "time") -> Any:
     """A JSON record's time as int nanoseconds (numbers: seconds, ms, us or ns by magnitude), or the
     string as is (parsed column-wise later)."""
     if type(t) is bool:
-        raise _Bad(f"time must be a number or a string, got {short(t)}")
+        raise _Bad(f"{what} must be a number or a string, got {short(t)}")
     if type(t) in (int, float):
         if type(t) is float and not math.isfinite(t):  # NaN / Infinity: Python's json module reads them
-            raise _Bad(f"time must be a finite number, got {t}")
+            raise _Bad(f"{what} must be a finite number, got {t}")
+        if t < 0:
+            raise _Bad(f"{what} {t} is before 1970: a time since the epoch is never negative")
         scale = TIME_UNITS[epoch_unit_by_size(t)]
         # float seconds or ms: rounded to the microsecond (a double holds no finer digit of a 2020s time)
         v = (int(round(t * scale / 1_000)) * 1_000 if scale >= 1_000 else int(round(t))) if type(t) is float else t * scale
         if abs(v) >= 2 ** 63:
-            raise _Bad(f"time {t} is out of range")
+            raise _Bad(f"{what} {t} is out of range")
         return v
     if type(t) is str:
         if 10 <= len(t) <= 19 and t.isascii() and t.isdigit():  # epoch digits written as a string
-            return _json_time(int(t))
+            return _json_time(int(t), what)
         return t
     if type(t) is dict and type(t.get("seconds")) is int and type(t.get("nanos", 0)) is int and len(t) <= 2:
         v = t["seconds"] * 1_000_000_000 + t.get("nanos", 0)  # a protobuf Timestamp (Google Cloud structured logs)
-        if abs(v) >= 2 ** 63:
-            raise _Bad(f"time {short(t)} is out of range")
+        if not 0 <= v < 2 ** 63:
+            raise _Bad(f"{what} {short(t)} is out of range (1970-2262)")
         return v
-    raise _Bad(f"time must be a number or a string, got {short(t)}")
+    raise _Bad(f"{what} must be a number or a string, got {short(t)}")
+
+
+def _time_problem(what: str, value: Any) -> str:
+    """Why a time string of a JSON record (judged column-wise by :func:`_times`) is refused."""
+    if type(value) is str:
+        try:
+            if pd.Timestamp(value.replace(",", ".")).tz_localize(None).value < 0:
+                return f"{what} {value!r} is before 1970: the frame's times are nanoseconds since the epoch, never negative"
+        except (ValueError, TypeError, OverflowError):
+            pass
+    return f"{what} {value!r} is not a time (ISO 8601, or seconds/ms/us/ns since the epoch)"
 
 
 def _strs(values: list) -> pd.Series:
@@ -644,6 +709,9 @@ def _times(values: list) -> tuple[pd.Series, np.ndarray]:
             except (ValueError, TypeError, OverflowError):
                 v = None
                 bad[i] = True
+        if v is not None and v < 0:  # before 1970: no time of the frame (ns since the epoch) is negative
+            v = None
+            bad[i] = True
         ints[i] = v
     return _ns_series(ints), bad
 
@@ -813,13 +881,20 @@ def _ns_col(raw: list) -> np.ndarray:
 
 
 def _num(x: Any) -> int | None:
-    if x is None or type(x) is int:
-        return x
-    if x in _SEVERITY_ENUM:
-        return _SEVERITY_ENUM[x]
-    if x == "SEVERITY_NUMBER_UNSPECIFIED":
+    """A severityNumber as the checked walk reads it (an int, a quoted int, an enum name); out of 0-24 falls back."""
+    if x is None:
         return None
-    raise _Fallback
+    if type(x) is str:
+        if x in _SEVERITY_ENUM:
+            return _SEVERITY_ENUM[x]
+        if x == "SEVERITY_NUMBER_UNSPECIFIED":
+            return None
+        if not (x.isascii() and x.isdigit()):
+            raise _Fallback
+        x = int(x)
+    if not 0 <= x <= 24:
+        raise _Fallback  # the checked walk names it
+    return x
 
 
 def _body(b: _AnyV) -> str | None:
@@ -958,8 +1033,12 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
             raise _Fallback  # the checked walk names the record
         try:
             num = pa.array(nums, type=pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # enum names among them
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # enum names or quoted numbers among them
             num = pa.array([_num(x) for x in nums], type=pa.int64())
+        else:
+            lo_hi = pc.min_max(num)
+            if num.null_count < len(num) and not (0 <= lo_hi["min"].as_py() and lo_hi["max"].as_py() <= 24):
+                raise _Fallback  # a number out of 0-24: the checked walk names it
         at = pa.array(group)
         # attributes and resource: lazy columns, checked now (each distinct attribute list decoded once)
         a_src = attribute_source((b"".join(j for j, _ in a_joined), np.concatenate([ln for _, ln in a_joined]))

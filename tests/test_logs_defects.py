@@ -1,0 +1,293 @@
+"""Defects found in the logs readers by a tester: each test failed on main at 4653f2e (a record read as nothing, a
+value silently dropped or kept wrong, a bare pandas/numpy exception, a result sharing the caller's dicts)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+T1 = "1dbe317eb73eb6e3bbb51a2bc3a41e09"
+S1 = "3e3a5741b18f0710"
+
+
+def _rec(**kw):
+    return {"timeUnixNano": "1700000000000000000", "severityText": "INFO", "body": {"stringValue": "hello"}, **kw}
+
+
+def _doc(*recs):
+    return {"resourceLogs": [{"scopeLogs": [{"logRecords": list(recs)}]}]}
+
+
+def _both_paths(p, monkeypatch):
+    """``read_logs(p)`` by the fast path and by the checked walk (lazy columns as plain object columns)."""
+    import tracekit.io.logs as L
+
+    fast = tk.read_logs(p)
+    monkeypatch.setattr(L, "FAST_PATH", False)
+    checked = tk.read_logs(p)
+    monkeypatch.setattr(L, "FAST_PATH", True)
+    plain = {c: object for c in ("attributes", "resource")}
+    return fast.astype(plain), checked.astype(plain)
+
+
+# --------------------------------------------------------------------------------------------- 1: legacy OTLP "logs"
+
+
+def _legacy(*recs):
+    """The pre-1.0 proto's shape (OTel spec's old file-exporter example): instrumentationLibraryLogs[].logs[]."""
+    return {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "cart"}}]},
+                              "instrumentationLibraryLogs": [{"instrumentationLibrary": {"name": "lib"},
+                                                              "logs": list(recs)}]}]}
+
+
+def test_legacy_instrumentation_library_logs_named_logs_are_read():
+    df = tk.read_logs(_legacy(_rec(body={"stringValue": "old one"}), _rec(body={"stringValue": "old two"})))
+    assert df["body"].tolist() == ["old one", "old two"] and set(df["service"]) == {"cart"}
+    assert df.loc[0, "resource"]["otel.scope.name"] == "lib"
+
+
+def test_legacy_records_beside_current_ones_in_one_file_are_all_read(tmp_path, monkeypatch):
+    p = tmp_path / "mixed.jsonl"
+    p.write_text(json.dumps(_doc(_rec(body={"stringValue": "new"}))) + "\n"
+                 + json.dumps(_legacy(_rec(body={"stringValue": "old"}))) + "\n")
+    fast, checked = _both_paths(p, monkeypatch)
+    assert fast["body"].tolist() == ["new", "old"] and fast["source_record"].tolist() == [1, 2]
+    pd.testing.assert_frame_equal(fast, checked)
+    q = tmp_path / "dir"
+    q.mkdir()
+    (q / "a.json").write_text(json.dumps(_doc(_rec(body={"stringValue": "new"}))))
+    (q / "b.json").write_text(json.dumps(_legacy(_rec(body={"stringValue": "old"}))))
+    assert sorted(tk.read_logs(q)["body"]) == ["new", "old"]
+
+
+def test_a_legacy_logs_key_that_is_no_list_is_named():
+    with pytest.raises(tk.TraceFormatError, match=r"instrumentationLibraryLogs\[0\]: logs must be a list"):
+        tk.read_logs({"resourceLogs": [{"instrumentationLibraryLogs": [{"logs": {"timeUnixNano": "1"}}]}]})
+
+
+# --------------------------------------------------------------------------------------------- 2: Google Cloud LogEntry
+
+
+def test_google_cloud_log_entry_trace_text_payload_and_receive_timestamp():
+    entry = {"insertId": "i1", "logName": "projects/p/logs/app", "timestamp": "2024-05-05T10:32:19Z",
+             "receiveTimestamp": "2024-05-05T10:32:20.5Z", "severity": "ERROR", "textPayload": "boom",
+             "trace": f"projects/p/traces/{T1}", "spanId": S1, "traceSampled": True,
+             "resource": {"type": "k8s_container", "labels": {"pod_name": "web-1"}}}
+    r = tk.read_logs([entry]).iloc[0]
+    assert (r.trace_id, r.span_id, r.body, r.severity_text) == (T1, S1, "boom", "ERROR")
+    assert r.observed_time == pd.Timestamp("2024-05-05T10:32:20.5Z")
+    assert r.attributes == {"insertId": "i1", "logName": "projects/p/logs/app", "traceSampled": True,
+                            "resource": {"type": "k8s_container", "labels": {"pod_name": "web-1"}}}
+
+
+def test_a_trace_field_that_is_no_google_cloud_trace_stays_an_attribute():
+    """``trace`` is no id field of other loggers (a stack trace, a flag): only Google Cloud's form is read."""
+    df = tk.read_logs([{"msg": "x", "trace": "at Foo.bar(Foo.java:12)"}, {"msg": "y", "trace": True}])
+    assert df["trace_id"].isna().all()
+    assert df["attributes"].tolist() == [{"trace": "at Foo.bar(Foo.java:12)"}, {"trace": True}]
+
+
+def test_an_empty_google_cloud_trace_is_kept_as_written():
+    df = tk.read_logs([{"msg": "x", "logging.googleapis.com/trace": "projects/p/traces/"},
+                       {"msg": "y", "trace": "projects/p/traces/", "spanId": S1}])
+    assert df["trace_id"].isna().all() and pd.isna(df.loc[0, "span_id"]) and df.loc[1, "span_id"] == S1
+    assert df.loc[0, "attributes"] == {"logging.googleapis.com/trace": "projects/p/traces/"}
+    assert df.loc[1, "attributes"] == {"trace": "projects/p/traces/"}
+
+
+# --------------------------------------------------------------------------------------------- 3: quoted numbers
+
+
+def test_a_quoted_severity_number_is_read_in_both_paths(tmp_path, monkeypatch):
+    p = tmp_path / "q.jsonl"
+    p.write_text(json.dumps(_doc(_rec(severityNumber="9", severityText="x"), _rec(severityNumber=18,
+                                                                                   severityText="y"))) + "\n")
+    fast, checked = _both_paths(p, monkeypatch)
+    pd.testing.assert_frame_equal(fast, checked)
+    assert fast["severity_number"].tolist() == [9, 18] and fast["severity_text"].tolist() == ["INFO", "ERROR"]
+    with pytest.raises(tk.TraceFormatError, match=r"severityNumber must be an integer 0-24, got '9.0'"):
+        tk.read_logs(_doc(_rec(severityNumber="9.0")))
+
+
+# --------------------------------------------------------------------------------------------- 4: a bad id names its field
+
+
+def test_a_bad_trace_id_of_a_json_record_names_its_field():
+    rec = {"level": "ERROR", "message": "m", "timestamp": "2021-12-12T22:59:06.334Z",
+           "xray_trace_id": "abcdef123456abcdef123456abcdef123456"}
+    with pytest.raises(tk.TraceFormatError, match=r"\[0\]: xray_trace_id 'abcdef123456abcdef123456abcdef123456' is not "
+                                                  r"32 hex digits"):
+        tk.read_logs([rec])
+    with pytest.raises(tk.TraceFormatError, match=r"span\.id 'zz' is not 16 hex digits"):
+        tk.read_logs([{"msg": "x", "span.id": "zz"}])
+    with pytest.raises(tk.TraceFormatError, match=r"traceId 'abc' is not 32 hex digits"):
+        tk.read_logs(_doc(_rec(traceId="abc")))
+    with pytest.warns(tk.TraceFormatWarning, match="xray_trace_id"):
+        df = tk.read_logs([rec, {"msg": "ok", "trace_id": T1}], errors="skip")
+    assert df["body"].tolist() == ["ok"] and "xray_trace_id" in df.attrs["skipped"][0].reason
+
+
+# --------------------------------------------------------------------------------------------- 5: levels
+
+
+def test_levels_no_logger_word_names_are_kept_as_written():
+    df = tk.read_logs([{"level": "UNDEFINED", "msg": "a"}, {"level": "DPANIC", "msg": "b"},
+                       {"level": "30", "msg": "c"}, {"level": "50", "msg": "d"}, {"level": "99", "msg": "e"},
+                       {"severity": "DEFAULT", "msg": "f"}])
+    assert df["severity_text"].tolist()[1:4] == ["FATAL", "INFO", "ERROR"]
+    assert df["severity_number"].tolist()[1:4] == [21, 9, 17]
+    assert pd.isna(df.loc[0, "severity_text"]) and df.loc[0, "attributes"] == {"level": "UNDEFINED"}
+    assert pd.isna(df.loc[4, "severity_text"]) and df.loc[4, "attributes"] == {"level": "99"}
+    assert df.loc[5, "attributes"] == {"severity": "DEFAULT"}
+    assert tk.validate_logs(df) is df
+
+
+def test_severity_name_is_the_word_table_of_normalize_severity():
+    from tracekit.logs_schema import severity_name
+
+    assert [severity_name(x) for x in ("Information", " dpanic", "UNDEFINED", 5, None)] == \
+        ["INFO", "FATAL", None, None, None]
+
+
+# --------------------------------------------------------------------------------------------- 6: negative times
+
+
+@pytest.mark.parametrize("t", [-5, "-5", -(2**63), -(2**63) - 1])
+def test_negative_otlp_times_are_refused(t):
+    with pytest.raises(tk.TraceFormatError, match=r"logRecords\[0\]: timeUnixNano must be nanoseconds"):
+        tk.read_logs(_doc(_rec(timeUnixNano=t)))
+    with pytest.raises(tk.TraceFormatError, match=r"observedTimeUnixNano must be nanoseconds"):
+        tk.read_logs(_doc(_rec(observedTimeUnixNano=t)))
+
+
+def test_negative_times_of_json_lines_cloudwatch_and_columns_are_refused():
+    with pytest.raises(tk.TraceFormatError, match=r"\[0\]: time -5 is before 1970"):
+        tk.read_logs([{"time": -5, "msg": "x"}])
+    with pytest.raises(tk.TraceFormatError, match=r"time '1960-01-01T00:00:00Z' is before 1970"):
+        tk.read_logs([{"time": "1960-01-01T00:00:00Z", "msg": "x"}])
+    with pytest.raises(tk.TraceFormatError, match=r"events\[0\]: timestamp -1 is out of range"):
+        tk.read_logs({"events": [{"timestamp": -1, "message": "x"}]})
+    with pytest.raises(tk.TraceFormatError, match=r"events\[0\]: ingestionTime must be milliseconds"):
+        tk.read_logs({"events": [{"timestamp": 1, "message": "x", "ingestionTime": -1}]})
+    with pytest.raises(tk.LogsSchemaError, match=r"column 'time' row 1: -5 is before 1970"):
+        tk.logs_from_columns({"time": [5, -5], "body": ["x", "y"]})
+    with pytest.raises(tk.LogsSchemaError, match=r"column 'observed_time' row 0"):
+        tk.logs_from_columns({"time": [5], "observed_time": ["1969-12-31T00:00:00Z"], "body": ["x"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tk.TraceFormatWarning)
+        df = tk.read_logs([{"time": -5, "msg": "x"}, {"time": 5, "msg": "y"}], errors="skip")
+    assert df["body"].tolist() == ["y"] and len(df.attrs["skipped"]) == 1
+
+
+# --------------------------------------------------------------------------------------------- 7: severity numbers
+
+
+@pytest.mark.parametrize("n", [25, 99, -1, "25"])
+def test_otlp_severity_numbers_out_of_range_are_refused(n, tmp_path):
+    with pytest.raises(tk.TraceFormatError, match=r"logRecords\[0\]: severityNumber must be an integer 0-24"):
+        tk.read_logs(_doc(_rec(severityNumber=n)))
+    p = tmp_path / "s.json"  # the fast path does not take them either
+    p.write_text(json.dumps(_doc(_rec(severityNumber=n))))
+    with pytest.raises(tk.TraceFormatError, match=r"s\.json, resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]"):
+        tk.read_logs(p)
+
+
+def test_logs_from_columns_severity_as_read_logs_reads_it():
+    base = {"time": [1, 2], "body": ["a", "b"]}
+    with pytest.raises(tk.LogsSchemaError, match=r"column 'severity' row 0: 99 is not a severity number"):
+        tk.logs_from_columns({**base, "severity": [99, -1]})
+    with pytest.raises(tk.LogsSchemaError, match=r"column 'severity_number' row 1: -1 is not a severity number"):
+        tk.logs_from_columns({**base, "severity_number": [3, -1]})
+    with pytest.raises(tk.LogsSchemaError, match=r"column 'severity_text' row 0: 5 is not a severity text"):
+        tk.logs_from_columns({**base, "severity_text": [5, "INFO"]})
+    mixed = tk.logs_from_columns({**base, "severity": ["INFO", 17]})
+    assert mixed["severity_text"].tolist() == ["INFO", "ERROR"] and mixed["severity_number"].tolist() == [9, 17]
+    unknown = tk.logs_from_columns({**base, "severity": ["bogus", None]})
+    assert unknown["severity_text"].isna().all() and unknown["attributes"].tolist() == [{"severity": "bogus"}, {}]
+    both = tk.logs_from_columns({**base, "severity_text": ["bogus", "warn"], "severity_number": [17.0, None]})
+    assert both["severity_text"].tolist() == ["ERROR", "WARN"] and both["severity_number"].tolist() == [17, 13]
+    assert both.loc[0, "attributes"] == {"severity_text": "bogus"}
+
+
+# --------------------------------------------------------------------------------------------- 8: no bare exceptions
+
+
+@pytest.mark.parametrize("cols,match", [
+    ({"time": [2**64], "body": ["x"]}, r"column 'time' row 0: 18446744073709551616 is not a time"),
+    ({"time": [1, 2], "body": ["x", "y"], "severity": [17.0, 9.5]}, r"column 'severity' row 1: 9.5 is not a severity"),
+    ({"time": [1], "body": ["x"], "severity_number": ["x"]}, r"column 'severity_number' row 0: 'x'"),
+    ({"time": [1, 2], "body": ["x", "y"], "source_record": [1, "x"]}, r"column 'source_record' row 1: 'x' is not an int"),
+    ({"time": [1], "body": [b"\xff"]}, r"column 'body' row 0: b'\\xff' is bytes that are not UTF-8"),
+])
+def test_logs_from_columns_names_the_column_and_row_of_a_bad_value(cols, match):
+    with pytest.raises(tk.LogsSchemaError, match=match):
+        tk.logs_from_columns(cols)
+
+
+def test_logs_from_columns_reads_a_generator_and_refuses_duplicate_columns():
+    df = tk.logs_from_columns({"time": (t for t in [1, 2]), "body": (b for b in ["a", "b"])})
+    assert df["body"].tolist() == ["a", "b"] and df["time"].tolist()[1].value == 2
+    with pytest.raises(tk.LogsSchemaError, match=r"column 'body' appears 2 times"):
+        tk.logs_from_columns(pd.DataFrame([[0, "a", "b"]], columns=["time", "body", "body"]))
+
+
+def test_log_templates_of_a_structured_body_and_of_duplicate_columns():
+    raw = pd.DataFrame({"body": [{"user": "ann", "n": 1}, {"user": "bob", "n": 22}, "plain 3", None]})
+    t = tk.log_templates(raw)
+    assert t["template"].tolist()[:3] == ['{"user":"ann","n":<*>}', '{"user":"bob","n":<*>}', "plain <*>"]
+    assert pd.isna(t.loc[3, "template"])
+    # one template id for one body, whether given as a dict or built by logs_from_columns (JSON text)
+    built = tk.logs_from_columns({"time": [0], "body": [{"user": "ann", "n": 1}]})
+    assert tk.log_templates(built).loc[0, "template_id"] == t.loc[0, "template_id"]
+    with pytest.raises(tk.ArgumentError, match=r"2 columns named 'body'"):
+        tk.log_templates(pd.DataFrame([["a", "b"]], columns=["body", "body"]))
+
+
+# --------------------------------------------------------------------------------------------- 9: no shared objects
+
+
+def test_logs_from_columns_results_own_their_dicts():
+    src = pd.DataFrame({"time": [1], "body": ["x"], "attributes": [{"a": {"b": [1]}}], "resource": [{"r": 1}]})
+    df = tk.logs_from_columns(src)
+    assert df.loc[0, "attributes"] == {"a": {"b": [1]}}
+    assert df.loc[0, "attributes"] is not src.loc[0, "attributes"]
+    df.loc[0, "attributes"]["a"]["b"].append(2)
+    df.loc[0, "resource"]["r"] = 2
+    assert src.loc[0, "attributes"] == {"a": {"b": [1]}} and src.loc[0, "resource"] == {"r": 1}
+
+
+def test_attach_logs_copies_the_events_a_span_had():
+    spans = tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["s"], "name": ["n"],
+                                   "start": [0], "end": [10],
+                                   "events": [[{"time": 1, "name": "e", "attributes": {"k": [1]}}]]})
+    logs = tk.logs_from_columns({"time": [5], "body": ["x"], "trace_id": ["1" * 32], "span_id": ["a" * 16]})
+    out = tk.attach_logs(spans, logs).spans
+    assert [e["name"] for e in out.loc[0, "events"]] == ["e", "log"]
+    out.loc[0, "events"][0]["attributes"]["k"].append(2)
+    out.loc[0, "events"][0]["name"] = "changed"
+    assert spans.loc[0, "events"] == [{"time": 1, "name": "e", "attributes": {"k": [1]}}]
+
+
+# --------------------------------------------------------------------------------------------- 10: CloudWatch events
+
+
+@pytest.mark.parametrize("doc,match", [
+    ({"events": {"a": 1}}, r"<object>, events: events must be a list of CloudWatch log events, got \{'a': 1\}"),
+    ({"events": ["x"]}, r"events\[0\]: expected a CloudWatch log event object, got 'x'"),
+    ({"events": [{"timestamp": 1}]}, r"events\[0\]: the event has no message"),
+    ({"events": [{"timestamp": 1, "message": "ok"}, {"timestamp": "x", "message": "m"}], "nextForwardToken": "f"},
+     r"events\[1\]: timestamp must be milliseconds"),
+])
+def test_cloudwatch_output_with_bad_events_names_the_event(doc, match):
+    with pytest.raises(tk.TraceFormatError, match=match):
+        tk.read_logs(doc)
+
+
+def test_a_json_record_with_an_events_field_is_still_a_record():
+    df = tk.read_logs([{"msg": "batch done", "events": [1, 2]}])
+    assert df.loc[0, "body"] == "batch done" and df.loc[0, "attributes"] == {"events": [1, 2]}

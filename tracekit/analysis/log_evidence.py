@@ -268,7 +268,10 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
     keys[_CTX] = call_contexts(spans, tree) if len(spans) else np.zeros(0, dtype=object)
     kc = [*by, _CTX]
-    n_per_key = keys.value_counts(sort=False).rename("spans").reset_index()
+    g = _group_codes(keys, kc)  # each span's (key, context) group, numbered by first appearance
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    per_key = keys.iloc[_first_rows(g, n_groups)].reset_index(drop=True)
+    per_key["spans"] = np.bincount(g, minlength=n_groups).astype(np.int64)
     row, _, _ = log_span_rows(spans, logs)
     ok = row >= 0
     err = logs["severity_text"].astype(STRING).isin(_ERROR).to_numpy(dtype=bool)
@@ -281,22 +284,41 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     if _RULES["propagated_errors"]:  # an ERROR record of a span below which another service's error began retells it
         emit = emit[~(emit["error"].to_numpy(dtype=bool) & below_other[emit["row"].to_numpy(dtype=np.int64)])]
     emit = emit.drop_duplicates(["row", "template_id"])
-    emit = pd.concat([keys.iloc[emit["row"].to_numpy()].reset_index(drop=True),
-                      emit[["template_id"]].reset_index(drop=True)], axis=1)
-    emitting = emit.groupby([*kc, "template_id"], sort=False).size().rename("emitting").reset_index()
+    # per (key, context, template): the spans emitting it, numbered by first appearance as a groupby would
+    e_rows = emit["row"].to_numpy(dtype=np.int64)
+    e_tid = emit["template_id"].to_numpy(dtype=object)
+    t_code, t_uniq = pd.factorize(e_tid, use_na_sentinel=False)
+    pair, _ = pd.factorize(g[e_rows] * max(len(t_uniq), 1) + t_code, use_na_sentinel=False)
+    first = _first_rows(pair, int(pair.max()) + 1 if len(pair) else 0)
+    emitting = keys.iloc[e_rows[first]].reset_index(drop=True)
+    emitting["template_id"] = e_tid[first]
+    emitting["emitting"] = np.bincount(pair, minlength=len(first)).astype(np.int64)
     logged = np.zeros(len(spans), dtype=bool)
     logged[pairs["row"].to_numpy(dtype=np.int64)] = True
-    per_key = n_per_key
     for col, rows in (("errors", np.flatnonzero(origin)), ("cut", np.flatnonzero(_in_invocation(spans, has_error))),
                       ("erring", np.flatnonzero(has_error & ~below_other)),
                       ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other))),
                       ("logged", np.unique(pairs["row"].to_numpy(dtype=np.int64))),
                       ("silent", np.flatnonzero(~_in_invocation(spans, logged)))):
-        cnt = keys.iloc[rows].value_counts(sort=False).rename(col).reset_index() if len(rows) else \
-            pd.DataFrame({**{k: pd.Series([], dtype=object) for k in kc}, col: pd.Series([], dtype=np.int64)})
-        per_key = per_key.merge(cnt, how="left", on=kc)
-        per_key[col] = per_key[col].fillna(0).astype(np.int64)
+        per_key[col] = np.bincount(g[rows], minlength=n_groups).astype(np.int64)
     return per_key, emitting, int(ok.sum())
+
+
+def _group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Each row's group of equal values in ``columns``, numbered 0, 1, … by first appearance (a groupby's
+    ``sort=False`` order; missing values are a value)."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for c in columns:
+        f, u = pd.factorize(frame[c].to_numpy(dtype=object), use_na_sentinel=False)
+        code, _ = pd.factorize(code * max(len(u), 1) + f, use_na_sentinel=False)  # stays below the row count
+    return code.astype(np.int64, copy=False)
+
+
+def _first_rows(code: np.ndarray, n: int) -> np.ndarray:
+    """The first row of each of the ``n`` groups of ``code`` (numbered by first appearance: increasing rows)."""
+    first = np.full(n, len(code), dtype=np.int64)
+    np.minimum.at(first, code, np.arange(len(code), dtype=np.int64))
+    return first
 
 
 _CTX = "\x00context"  # working column: the context a span is called in (core.call_contexts)

@@ -532,20 +532,25 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
     [['a', 0.5, 2, 0], ['b', 0.0, 0, 1]]
     """
     key = evidence.columns[0]
-    rows = []
-    scores = _family_sum(evidence[evidence["family"].isin(COUNTED_FAMILIES)], key)
-    for k, g in evidence.groupby(key, sort=True):
-        counted = g[g["family"].isin(COUNTED_FAMILIES)]
-        score = float(scores.get(k, 0.0))
-        top = top_name = None
-        if len(counted) and counted["evidence"].max() > 0:
-            r = counted.loc[counted["evidence"].idxmax()]
-            top_name = str(r["name"])
-            top = f"{r['name']} {_move_words(r)}"
-        rows.append({key: k, "metric_score": score, "top_metric": top, "top_metric_name": top_name,
-                     "moved": int(g["moved"].sum()),
-                     "steady": int((~g["moved"].astype(bool)).sum())})
-    out = pd.DataFrame(rows, columns=[key, *METRIC_SCORES.column_names])
+    ev = evidence.reset_index(drop=True)
+    ev.attrs = {}  # (metric_evidence's attrs would be deep-copied by every pandas step below)
+    is_counted = ev["family"].isin(COUNTED_FAMILIES).to_numpy(dtype=bool)
+    scores = _family_sum(ev[is_counted], key)
+    k_obj = ev[key].astype(object)
+    moved = ev["moved"].astype(bool).to_numpy()
+    per = pd.DataFrame({"k": k_obj, "moved": moved, "steady": ~moved}).groupby("k", sort=True)[["moved", "steady"]].sum()
+    keys = per.index.to_numpy(dtype=object)
+    # the top metric: a key's counted row of most evidence (the first such row), when that evidence is above 0
+    counted = ev[is_counted].assign(_k=k_obj[is_counted].to_numpy(), _e=ev.loc[is_counted, "evidence"].astype(float))
+    best = counted.sort_values(["_k", "_e"], ascending=[True, False], kind="stable", na_position="last") \
+        .drop_duplicates("_k")
+    best = best[best["_e"] > 0]
+    top_name = dict(zip(best["_k"], best["name"].astype(str), strict=True))
+    top = {k: f"{r['name']} {_move_words(r)}" for k, r in zip(best["_k"], best.to_dict("records"), strict=True)}
+    out = pd.DataFrame({key: keys, "metric_score": [float(scores.get(k, 0.0)) for k in keys],
+                        "top_metric": [top.get(k) for k in keys], "top_metric_name": [top_name.get(k) for k in keys],
+                        "moved": per["moved"].to_numpy(), "steady": per["steady"].to_numpy()},
+                       columns=[key, *METRIC_SCORES.column_names])
     out[key] = out[key].astype("string")
     for c in ("top_metric", "top_metric_name"):
         out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")

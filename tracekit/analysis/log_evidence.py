@@ -337,23 +337,38 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
     Contexts where an item has no span on either side count through a per-key sum, so the work is linear in
     the rows with counts. Returns columns ``[*by, item, "delta_share", "evidence"]``."""
     kc = [*by, _CTX]
-    st = strata[(strata["n_a"] > 0) & (strata["n_b"] > 0)].copy()
-    st["w"] = st["n_a"] * st["n_b"] / (st["n_a"] + st["n_b"])  # Mantel–Haenszel's weight of a difference
-    st["W"] = st.groupby(by, sort=False)["w"].transform("sum")
-    pi = st["w"].to_numpy(float) / st["W"].to_numpy(float)
+    st = strata[(strata["n_a"] > 0) & (strata["n_b"] > 0)]
     na, nb = st["n_a"].to_numpy(float), st["n_b"].to_numpy(float)
-    st["d0"], st["v0"] = _ac_part(0.0, 0.0, pi, na, nb)
-    st["pi"] = pi
-    base = st.groupby(by, sort=False)[["d0", "v0"]].sum().reset_index()
-    c = counts.merge(st[[*kc, "n_a", "n_b", "pi", "d0", "v0"]], how="inner", on=kc)
-    ca, cb, pc = c["c_a"].to_numpy(float), c["c_b"].to_numpy(float), c["pi"].to_numpy(float)
-    nca, ncb = c["n_a"].to_numpy(float), c["n_b"].to_numpy(float)
+    key = _group_codes(st, by)  # (strata are one row per key and context)
+    w = na * nb / (na + nb)  # Mantel–Haenszel's weight of a difference
+    pi = w / np.bincount(key, weights=w)[key] if len(st) else w
+    d0, v0 = _ac_part(0.0, 0.0, pi, na, nb)
+    n_keys = int(key.max()) + 1 if len(key) else 0
+    base_d0, base_v0 = np.bincount(key, weights=d0, minlength=n_keys), np.bincount(key, weights=v0, minlength=n_keys)
+    # each count's stratum (an inner join on key and context, in the counts' order)
+    joint = _group_codes(pd.DataFrame({k: np.concatenate([st[k].to_numpy(dtype=object), counts[k].to_numpy(dtype=object)])
+                                       for k in kc}), kc)
+    where = np.full(int(joint.max()) + 1 if len(joint) else 0, -1, dtype=np.int64)
+    where[joint[:len(st)]] = np.arange(len(st), dtype=np.int64)
+    srow = where[joint[len(st):]]
+    hit = srow >= 0
+    s_ = srow[hit]
+    ca, cb = counts["c_a"].to_numpy(float)[hit], counts["c_b"].to_numpy(float)[hit]
+    pc, nca, ncb = pi[s_], na[s_], nb[s_]
     d, v = _ac_part(ca, cb, pc, nca, ncb)
-    c = c.assign(dd=d - c["d0"].to_numpy(), dv=v - c["v0"].to_numpy(), raw=pc * (ca / nca - cb / ncb))
-    per = c.groupby([*by, item], sort=False)[["dd", "dv", "raw"]].sum().reset_index().merge(base, how="left", on=by)
-    ev = _bound(per["d0"].to_numpy() + per["dd"].to_numpy(), per["v0"].to_numpy() + per["dv"].to_numpy(), z)
-    return pd.DataFrame({**{k: per[k] for k in by}, item: per[item], "delta_share": per["raw"].to_numpy(float),
-                         "evidence": ev})
+    # per (key, item), numbered by first appearance
+    items = counts[item].to_numpy(dtype=object)[hit]
+    i_code, i_uniq = pd.factorize(items, use_na_sentinel=False)
+    pair, _ = pd.factorize(key[s_] * max(len(i_uniq), 1) + i_code, use_na_sentinel=False)
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    first = _first_rows(pair, n_pairs)
+    k_first = key[s_[first]]
+    dd = np.bincount(pair, weights=d - d0[s_], minlength=n_pairs)
+    dv = np.bincount(pair, weights=v - v0[s_], minlength=n_pairs)
+    raw = np.bincount(pair, weights=pc * (ca / nca - cb / ncb), minlength=n_pairs)
+    ev = _bound(base_d0[k_first] + dd, base_v0[k_first] + dv, z)
+    return pd.DataFrame({**{k: st[k].to_numpy(dtype=object)[s_[first]] for k in by}, item: items[first],
+                         "delta_share": raw.astype(float), "evidence": ev})
 
 
 #: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)

@@ -291,3 +291,16 @@ def test_cloudwatch_output_with_bad_events_names_the_event(doc, match):
 def test_a_json_record_with_an_events_field_is_still_a_record():
     df = tk.read_logs([{"msg": "batch done", "events": [1, 2]}])
     assert df.loc[0, "body"] == "batch done" and df.loc[0, "attributes"] == {"events": [1, 2]}
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])  # the checked walk (parsed JSON) and the typed path (bytes)
+def test_an_otlp_severity_text_no_logger_word_names_is_kept_in_the_attributes(as_bytes):
+    """severityText is "the original string representation as it is known at the source": a level the six short
+    names cannot say (a site's own "AUDIT", or markup) was dropped without a word; it is now kept as written."""
+    recs = [{"timeUnixNano": "1700000000000000000", "severityText": t, "body": {"stringValue": "x"},
+             "attributes": [{"key": "a", "value": {"intValue": "1"}}]} for t in ("AUDIT", "<b>x</b>", "Warning", "")]
+    doc = {"resourceLogs": [{"scopeLogs": [{"logRecords": recs}]}]}
+    df = tk.read_logs(json.dumps(doc).encode() if as_bytes else doc)
+    assert df["severity_text"].tolist()[2] == "WARN" and df["severity_text"].isna().tolist() == [True, True, False, True]
+    assert df["attributes"].tolist() == [{"a": 1, "severityText": "AUDIT"}, {"a": 1, "severityText": "<b>x</b>"},
+                                         {"a": 1}, {"a": 1}]

@@ -344,6 +344,8 @@ class _Logs:
                         ev = get("eventName") or get("event_name")
                         if ev:
                             attrs["event.name"] = ev
+                        if text and severity_name(text) is None:  # a level no logger's word names: kept as written
+                            attrs.setdefault(OTLP_SEVERITY_TEXT_ATTR, text)
                         tid = get("traceId") or get("trace_id") or None
                         sid = get("spanId") or get("span_id") or None
                         if (tid is not None and type(tid) is not str) or (sid is not None and type(sid) is not str):
@@ -565,6 +567,9 @@ def _frame(time: pd.Series, observed: pd.Series, trace: pd.Series, span: pd.Seri
     }, columns=list(LOG_COLUMN_NAMES))
 
 
+#: the attribute an OTLP record's severityText is kept under when it is no word :func:`tracekit.logs_schema.severity_name`
+#: knows ("Notice", "audit"): ``severity_text`` holds the six short names only, and nothing the source wrote is lost
+OTLP_SEVERITY_TEXT_ATTR = "severityText"
 _MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot hold
 #: integer levels of pino and bunyan (Node.js), the usual writers of ``"level": 30`` in JSON lines; other
 #: integers 1-24 are OTLP severity numbers, any other level value stays in ``attributes``
@@ -1047,9 +1052,18 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
             rows = np.array([r for r, _ in events], dtype=np.int64)
             for d, (_, ev) in zip(a_src.cells(rows), events, strict=True):
                 d["event.name"] = ev
+        texts = _chunked(text_c)
+        t_arr = pa.chunked_array(text_c, type=pa.large_string()) if text_c else pa.chunked_array([], pa.large_string())
+        unknown = [u for u in pc.unique(t_arr).to_pylist() if u and severity_name(u) is None]
+        if unknown:  # a level no logger's word names: kept as written in the record's attributes (the checked walk's rule)
+            rows = np.flatnonzero(pc.is_in(t_arr, value_set=pa.array(unknown, pa.large_string())).to_numpy(
+                zero_copy_only=False))
+            vals = pc.take(t_arr, pa.array(rows)).to_pylist()
+            for d, v in zip(a_src.cells(rows), vals, strict=True):
+                d.setdefault(OTLP_SEVERITY_TEXT_ATTR, v)
         every = np.arange(n, dtype=np.int64)
         return _frame(_ns_series(t), _ns_series(obs), trace, span, _strs_taken(service, at), _strs_taken(host, at),
-                      _chunked(text_c), pd.array(num, dtype="Int64"), _chunked(body_c),
+                      texts, pd.array(num, dtype="Int64"), _chunked(body_c),
                       pd.Series(LazyColumn(a_src, every)),
                       pd.Series(LazyColumn(SharedDictSource(resource, group, name, "resource"), every.copy())),
                       _strs_taken(["otlp"], pa.array(np.zeros(n, dtype=np.int64))),

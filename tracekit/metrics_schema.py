@@ -11,6 +11,11 @@ and the column table (:func:`metrics_schema_markdown`) are generated from it.
 :data:`tracekit.core.HOST_KEYS`). Exemplar ids are normalised as the spans' are: 32 / 16
 lower-case hex digits (an X-Ray trace id ``1-xxxxxxxx-…`` becomes 32 hex digits).
 
+The content rules of a point — :func:`check_buckets`, :func:`summary_quantiles`, :func:`check_point` and
+the cell checks built on them (:func:`bucket_cell`, :func:`quantile_cell`, :func:`exemplar_cell`) — are
+defined here once: :func:`tracekit.read_metrics` refuses a record by them and
+:func:`metrics_from_columns` a row.
+
 >>> import tracekit as tk
 >>> m = tk.empty_metrics()
 >>> list(m.columns[:4])
@@ -21,8 +26,9 @@ True
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -43,6 +49,13 @@ __all__ = [
     "metrics_from_columns",
     "metrics_schema_markdown",
     "exemplar_ids",
+    "check_buckets",
+    "summary_quantiles",
+    "check_point",
+    "bucket_cell",
+    "quantile_cell",
+    "exemplar_cell",
+    "own",
 ]
 
 METRIC_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
@@ -155,6 +168,334 @@ def exemplar_ids(trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
     return out[0], out[1]
 
 
+# -- the content rules of a point: one definition for read_metrics (both paths) and metrics_from_columns.
+# Each raises ValueError saying what is wrong; the reader turns it into a TraceFormatError naming the file and
+# the record, metrics_from_columns into a MetricsSchemaError naming the column and the row.
+
+_INT64_MAX = 2**63 - 1
+_FLAGS_MAX = 2**32 - 1  # OTLP data point flags: uint32
+
+
+def check_buckets(bounds: list[float], counts: list[int], count: float | None = None, *, finite: bool = True,
+                  names: tuple[str, str] = ("explicitBounds", "bucketCounts")) -> None:
+    """Check a histogram's bounds and counts (already numbers): the one rule of buckets.
+
+    Bounds are strictly increasing and never NaN (and finite when ``finite``: OTLP explicit bounds
+    are; an exponential histogram's outer edges may be infinite); counts are non-negative integers,
+    one more than the bounds (or none: no buckets recorded), adding up to ``count`` when it is given.
+
+    Parameters
+    ----------
+    bounds : list of float
+        The bucket bounds.
+    counts : list of int
+        The bucket counts.
+    count : float, optional
+        The point's count (NaN or None: not checked).
+    finite : bool
+        Refuse infinite bounds.
+    names : (str, str)
+        What the bounds and the counts are called in messages.
+
+    Raises
+    ------
+    ValueError
+        What is wrong.
+
+    Examples
+    --------
+    >>> check_buckets([1.0, float("nan")], [1, 1, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: explicitBounds must be numbers, not NaN, got [1.0, nan]
+    """
+    bn, cn = names
+    if any(b != b for b in bounds):
+        raise ValueError(f"{bn} must be numbers, not NaN, got {_shown(bounds)}")
+    if finite and any(b in (math.inf, -math.inf) for b in bounds):
+        raise ValueError(f"{bn} must be finite, got {_shown(bounds)}")
+    if any(b >= c for b, c in zip(bounds, bounds[1:], strict=False)):
+        raise ValueError(f"{bn} must be strictly increasing, got {_shown(bounds)}")
+    if any(c < 0 for c in counts):
+        raise ValueError(f"{cn} must be non-negative, got {_shown(counts)}")
+    if counts and len(counts) != len(bounds) + 1:
+        raise ValueError(f"{cn} has {len(counts)} counts for {len(bounds)} {bn} (needs {len(bounds) + 1})")
+    if counts and count is not None and count == count and sum(counts) != count:
+        raise ValueError(f"the bucket counts add up to {sum(counts)}, count is "
+                         f"{int(count) if float(count).is_integer() else count}")
+
+
+def summary_quantiles(pairs: Iterable[tuple[float, float]], what: str = "quantile") -> dict[float, float]:
+    """A summary's quantiles ``{quantile: value}`` from (quantile, value) pairs (already numbers): the one rule.
+
+    Each quantile is in [0, 1] and given once; values do not decrease as the quantile grows (a NaN
+    value — a quantile of no observations — is not compared).
+
+    Parameters
+    ----------
+    pairs : iterable of (float, float)
+        The quantiles and their values, in any order.
+    what : str
+        What a quantile is called in messages.
+
+    Returns
+    -------
+    dict of float to float
+        In the order given.
+
+    Raises
+    ------
+    ValueError
+        What is wrong.
+
+    Examples
+    --------
+    >>> summary_quantiles([(0.5, 2.0), (0.99, 9.0)])
+    {0.5: 2.0, 0.99: 9.0}
+    >>> summary_quantiles([(0.5, 2.0), (0.5, 3.0)])
+    Traceback (most recent call last):
+    ...
+    ValueError: quantile 0.5 is given twice (values 2.0 and 3.0)
+    """
+    out: dict[float, float] = {}
+    for q, v in pairs:
+        if not 0 <= q <= 1:
+            raise ValueError(f"{what} must be in [0, 1], got {q!r}")
+        if q in out:
+            raise ValueError(f"{what} {q!r} is given twice (values {out[q]!r} and {v!r})")
+        out[q] = v
+    known = sorted((q, v) for q, v in out.items() if v == v)
+    for (q0, v0), (q1, v1) in zip(known, known[1:], strict=False):
+        if v1 < v0:
+            raise ValueError(f"quantile values must not decrease as the quantile grows: {q1!r} has {v1!r}, "
+                             f"below {v0!r} of {q0!r}")
+    return out
+
+
+def check_point(*, count: float | None = None, minimum: float | None = None, maximum: float | None = None,
+                start: int | None = None, time: int | None = None, names: tuple[str, ...] = (
+                    "count", "min", "max", "startTimeUnixNano", "timeUnixNano")) -> None:
+    """Check a point's count, min / max and start / end (None, NaN: not given): the one rule.
+
+    A count is not negative (nor NaN when given as a number); min is not above max; the interval
+    does not start after the point's time.
+
+    Parameters
+    ----------
+    count, minimum, maximum : float, optional
+        The point's count, min and max.
+    start, time : int, optional
+        The point's start time and time (ns).
+    names : tuple of str
+        What count, min, max, start and time are called in messages.
+
+    Raises
+    ------
+    ValueError
+        What is wrong.
+
+    Examples
+    --------
+    >>> check_point(minimum=5.0, maximum=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: min 5.0 is above max 1.0
+    """
+    if count is not None and count == count and not (count >= 0 and count != math.inf):
+        raise ValueError(f"{names[0]} must be a non-negative number, got {count!r}")
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise ValueError(f"{names[1]} {minimum!r} is above {names[2]} {maximum!r}")
+    if start is not None and time is not None and start > time:
+        raise ValueError(f"{names[3]} {start} is after {names[4]} {time} (a point's interval ends at its time)")
+
+
+def _shown(x: Any) -> str:
+    r = repr(x)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _missing(x: Any) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and x != x)
+
+
+def bucket_cell(cell: Any, count: float | None = None) -> dict | None:
+    """A ``buckets`` cell of the frame, checked (:func:`check_buckets`) and copied: None (or NaN) is no buckets.
+
+    Parameters
+    ----------
+    cell : dict or None
+        ``{"bounds": [...], "counts": [...]}``; an exponential histogram's also ``scale``, ``zero_count``,
+        ``zero_threshold`` (its outer bounds may be infinite).
+    count : float, optional
+        The row's count: the counts must add up to it.
+
+    Returns
+    -------
+    dict or None
+        A new dict with new lists.
+
+    Raises
+    ------
+    ValueError
+        What is wrong.
+
+    Examples
+    --------
+    >>> bucket_cell({"bounds": [1, 5], "counts": [0, 2, 1]}, 3.0)
+    {'bounds': [1.0, 5.0], 'counts': [0, 2, 1]}
+    """
+    if _missing(cell):
+        return None
+    if not isinstance(cell, dict):
+        raise ValueError(f"{_shown(cell)} is not a dict {{bounds: [...], counts: [...]}}")
+    unknown = set(cell) - {"bounds", "counts", "scale", "zero_count", "zero_threshold"}
+    if unknown or "bounds" not in cell or "counts" not in cell:
+        raise ValueError(f"a buckets dict has the keys bounds and counts (an exponential histogram's also scale, "
+                         f"zero_count, zero_threshold), got {sorted(map(str, cell))}")
+    bounds, counts = cell["bounds"], cell["counts"]
+    if not isinstance(bounds, (list, tuple, np.ndarray)) or not all(_number(b) for b in bounds):
+        raise ValueError(f"bounds must be a list of numbers, got {_shown(bounds)}")
+    if not isinstance(counts, (list, tuple, np.ndarray)) or not all(
+            isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_)) for c in counts):
+        raise ValueError(f"counts must be a list of integers, got {_shown(counts)}")
+    out: dict[str, Any] = {"bounds": [float(b) for b in bounds], "counts": [int(c) for c in counts]}
+    expo = "scale" in cell
+    check_buckets(out["bounds"], out["counts"], count, finite=not expo, names=("bounds", "counts"))
+    for k in ("scale", "zero_count", "zero_threshold"):
+        if k in cell:
+            v = cell[k]
+            if not _number(v) or (k != "zero_threshold" and int(v) != v) or not v == v:
+                raise ValueError(f"{k} must be a number, got {_shown(v)}")
+            if k != "scale" and v < 0:
+                raise ValueError(f"{k} must not be negative, got {v!r}")
+            out[k] = float(v) if k == "zero_threshold" else int(v)
+    return out
+
+
+def quantile_cell(cell: Any) -> dict | None:
+    """A ``quantiles`` cell of the frame, checked (:func:`summary_quantiles`) and copied: None (or NaN) is none.
+
+    Parameters
+    ----------
+    cell : dict or None
+        ``{quantile: value}``.
+
+    Returns
+    -------
+    dict or None
+        A new dict of floats.
+
+    Raises
+    ------
+    ValueError
+        What is wrong.
+
+    Examples
+    --------
+    >>> quantile_cell({0.5: 2, 0.9: 7.5})
+    {0.5: 2.0, 0.9: 7.5}
+    """
+    if _missing(cell):
+        return None
+    if not isinstance(cell, dict):
+        raise ValueError(f"{_shown(cell)} is not a dict {{quantile: value}}")
+    bad = next((kv for kv in cell.items() if not (_number(kv[0]) and _number(kv[1]))), None)
+    if bad is not None:
+        raise ValueError(f"quantiles and their values must be numbers, got {bad[0]!r}: {bad[1]!r}")
+    return summary_quantiles((float(q), float(v)) for q, v in cell.items())
+
+
+def exemplar_cell(cell: Any) -> list:
+    """An ``exemplars`` cell of the frame, checked and copied: None (or NaN) is no exemplar.
+
+    Each exemplar is a dict of ``time`` (ns since 1970, or None), ``value`` (a number), ``trace_id`` and
+    ``span_id`` (normalised by :func:`exemplar_ids`) and ``attributes`` (a dict); a missing key gets its
+    missing value.
+
+    Parameters
+    ----------
+    cell : list of dict or None
+        The exemplars.
+
+    Returns
+    -------
+    list of dict
+        New dicts.
+
+    Raises
+    ------
+    ValueError
+        What is wrong.
+
+    Examples
+    --------
+    >>> exemplar_cell([{"value": 3, "trace_id": "AB" * 16}])[0]["trace_id"] == "ab" * 16
+    True
+    """
+    if _missing(cell):
+        return []
+    if not isinstance(cell, (list, tuple)):
+        raise ValueError(f"{_shown(cell)} is not a list of exemplar dicts")
+    out = []
+    for i, e in enumerate(cell):
+        if not isinstance(e, dict):
+            raise ValueError(f"exemplar {i}: {_shown(e)} is not a dict {{time, value, trace_id, span_id, attributes}}")
+        unknown = set(e) - {"time", "value", "trace_id", "span_id", "attributes"}
+        if unknown:
+            raise ValueError(f"exemplar {i} has keys outside time, value, trace_id, span_id, attributes: "
+                             f"{sorted(map(str, unknown))}")
+        t = e.get("time")
+        if _missing(t):
+            t = None
+        elif not (isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)) and 0 <= t <= _INT64_MAX):
+            raise ValueError(f"exemplar {i}: time must be ns since 1970 (a non-negative integer within int64), got "
+                             f"{_shown(t)}")
+        v = e.get("value", math.nan)
+        if _missing(v):
+            v = math.nan
+        elif not _number(v):
+            raise ValueError(f"exemplar {i}: value must be a number, got {_shown(v)}")
+        a = e.get("attributes")
+        if _missing(a):
+            a = {}
+        elif not isinstance(a, dict):
+            raise ValueError(f"exemplar {i}: attributes must be a dict, got {_shown(a)}")
+        try:
+            tid, sid = exemplar_ids(e.get("trace_id"), e.get("span_id"))
+        except ValueError as exc:
+            raise ValueError(f"exemplar {i}: {exc}") from None
+        out.append({"time": None if t is None else int(t), "value": float(v), "trace_id": tid, "span_id": sid,
+                    "attributes": own(a)})
+    return out
+
+
+_MUTABLE = (dict, list, set, bytearray, np.ndarray)
+
+
+def own(x: Any) -> Any:
+    """``x`` with its dicts, lists, sets and arrays copied at every depth (the rest is immutable): a cell
+    that shares nothing with the input.
+
+    >>> a = {"k": [1]}
+    >>> b = own(a)
+    >>> b == a and b is not a and b["k"] is not a["k"]
+    True
+    """
+    if isinstance(x, dict):
+        return {k: (own(v) if isinstance(v, _MUTABLE) else v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [own(v) if isinstance(v, _MUTABLE) else v for v in x]
+    if isinstance(x, set):
+        return set(x)
+    if isinstance(x, (bytearray, np.ndarray)):
+        return x.copy()
+    return x
+
+
 def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_unit: str | None = None) -> pd.DataFrame:
     """Build a metrics frame from long-form columns: one row per point (time, name, value, …).
 
@@ -163,7 +504,12 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
     given too. Missing ones get their missing value (``kind`` ``"gauge"``, ``service``
     ``"unknown_service"``, ``source`` ``"columns"``, ``{}`` / ``[]`` for the dict and list
     columns). ``time`` (and ``start_time``) may be numbers since the epoch (nanoseconds unless
-    ``time_unit`` says otherwise), datetimes or strings (naive times are UTC). Columns are positional (a Series' index is not used to align them).
+    ``time_unit`` says otherwise), datetimes or strings (naive times are UTC), from 1970 on. Columns are
+    positional (a Series' index is not used to align them); a generator is read once. The content is
+    checked by the readers' rules (:func:`check_point`, :func:`bucket_cell`, :func:`quantile_cell`,
+    :func:`exemplar_cell`: a count is not negative, min not above max, a start not after its time, buckets
+    and quantiles well formed, exemplar ids normalised) and every dict and list cell is a copy: the frame
+    shares no mutable object with ``columns``.
 
     Parameters
     ----------
@@ -171,7 +517,9 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
         Column name → values; a scalar is repeated for every row. Names outside the schema are
         kept as extra columns.
     check : bool
-        Validate the result (:func:`validate_metrics`).
+        Validate the result (:func:`validate_metrics`) and check each point's content by the readers'
+        rules; False builds the frame as given (still copies), e.g. to test what analyses do with a
+        broken frame.
     time_unit : {None, "s", "ms", "us", "ns"}, default None
         Unit of numeric times. ``None``: nanoseconds, but a column whose every value is a 1990-2100
         time in seconds, milliseconds or microseconds is refused, naming the unit it looks like
@@ -185,8 +533,9 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
     Raises
     ------
     MetricsSchemaError
-        No column of values, columns of different lengths, a missing time or name, or a value
-        outside a column's allowed values.
+        No column of values, columns of different lengths, a column given twice (a DataFrame) or as a
+        set, a missing time or name, a value outside a column's allowed values, or content the readers
+        refuse (naming the column and the row).
 
     Examples
     --------
@@ -196,44 +545,151 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
     >>> m[["time", "name", "kind", "host"]].iloc[1].tolist(), m["value"].tolist()
     ([Timestamp('2022-08-22 03:52:19+0000', tz='UTC'), 'CpuUsageRate', 'gauge', 'adservice-5f6585d649-fnmft'], [5.9, 3.7])
     """
+    who = "metrics_from_columns"
     if isinstance(columns, pd.DataFrame):
+        dup = columns.columns[columns.columns.duplicated()]
+        if len(dup):
+            raise MetricsSchemaError(f"{who}: column {dup[0]!r} appears {int((columns.columns == dup[0]).sum())} times; "
+                                     "give each column once (rename or drop the others)")
         columns = {k: columns[k] for k in columns.columns}
+    if not isinstance(columns, Mapping):
+        raise MetricsSchemaError(f"{who} needs a mapping of column name → values (or a DataFrame), got "
+                                 f"{type(columns).__name__}")
     n = None
     first = None
     given: dict[str, Any] = {}
     for k, v in columns.items():
         if isinstance(v, (pd.Series, pd.Index)):
             v = v.array
+        elif isinstance(v, (set, frozenset)):
+            raise MetricsSchemaError(f"{who}: column {k!r} is a set, whose order is arbitrary: give a list")
+        elif isinstance(v, Iterator) or (isinstance(v, Iterable) and not hasattr(v, "__len__")
+                                         and not isinstance(v, (str, bytes, dict))):
+            v = list(v)  # a generator: its values, once
         given[k] = v
-        if v is not None and not np.isscalar(v) and not isinstance(v, (dict,)):
+        if v is not None and not _scalar(v):
             if n is None:
                 n, first = len(v), k
             elif len(v) != n:
-                raise MetricsSchemaError(f"metrics_from_columns: column {k!r} has {len(v)} values, {first!r} has {n}")
+                raise MetricsSchemaError(f"{who}: column {k!r} has {len(v)} values, {first!r} has {n}")
     if n is None:
         raise MetricsSchemaError("metrics_from_columns needs at least one column of values (e.g. time, value)")
     for need in ("time", "name"):
         if given.get(need) is None:
-            raise MetricsSchemaError(f"metrics_from_columns: column {need!r} is required")
+            raise MetricsSchemaError(f"{who}: column {need!r} is required")
     data: dict[str, Any] = {}
     times: dict[str, Any] = {}
     for col in METRIC_COLUMNS:
         v = given.get(col.name)
         if v is None:
             v = _default(col, n)
-        elif np.isscalar(v) or (col.dtype is object and isinstance(v, dict)):
-            v = [v] * n if col.dtype is not object else [v for _ in range(n)]
+        elif _scalar(v):
+            v = [v] * n
         if isinstance(col.dtype, pd.DatetimeTZDtype):
             times[col.name] = v  # read together below: one unit for time and start_time
             continue
-        data[col.name] = _coerce(col, v)
-    data.update(epoch_times(times, time_unit=time_unit, who="metrics_from_columns", error=MetricsSchemaError))
+        data[col.name] = _coerce(col, v, col.name in given)
+    data.update(_times(times, time_unit, check))
+    _check_rows(data, {c for c in given if c in _BY_NAME}, check)
     data = {c.name: data[c.name] for c in METRIC_COLUMNS}
     df = pd.DataFrame(data)
     for k in given:
         if k not in _BY_NAME:
-            df[k] = given[k] if not np.isscalar(given[k]) else [given[k]] * n
+            v = given[k]
+            if _scalar(v):
+                df[k] = [own(v) for _ in range(n)] if isinstance(v, _MUTABLE) else [v] * n
+            else:
+                vals = list(v)
+                df[k] = pd.Series([own(x) for x in vals], dtype=object) if any(
+                    isinstance(x, _MUTABLE) for x in vals) else (v.copy() if hasattr(v, "copy") else vals)
     return validate_metrics(df) if check else df
+
+
+def _scalar(v: Any) -> bool:
+    """A single value, repeated for every row: not a sequence (a dict is one value, for attributes and buckets)."""
+    return np.isscalar(v) or isinstance(v, dict) or not hasattr(v, "__len__")
+
+
+def _times(times: dict[str, Any], time_unit: str | None, check: bool) -> dict[str, pd.Series]:
+    """``time`` and ``start_time`` read by :func:`~tracekit.schema.epoch_times`, refused (naming the column and the
+    row) when a value is beyond int64 nanoseconds, is read as no time (int64's minimum, pandas' NaT) or (``check``)
+    is before 1970 (as the readers refuse them)."""
+    who = "metrics_from_columns"
+    try:
+        out = epoch_times(times, time_unit=time_unit, who=who, error=MetricsSchemaError)
+    except TraceKitError:
+        raise
+    except (OverflowError, ValueError, TypeError) as exc:  # e.g. a Python int beyond int64 among ints
+        for name, values in times.items():
+            for i, x in enumerate(values):
+                if isinstance(x, (int, np.integer)) and not -_INT64_MAX - 1 <= x <= _INT64_MAX:
+                    raise MetricsSchemaError(f"{who}: column {name!r} row {i}: {x!r} is beyond int64 nanoseconds "
+                                             "(years 1677-2262)") from None
+        raise MetricsSchemaError(f"{who}: {'/'.join(times)} holds values that are not times ({exc})") from None
+    for name, t in out.items():
+        lost = np.flatnonzero(t.isna().to_numpy() & ~np.asarray(pd.isna(times[name]), dtype=bool))
+        if len(lost):
+            raise MetricsSchemaError(f"{who}: column {name!r} row {int(lost[0])}: {times[name][int(lost[0])]!r} is "
+                                     "not a time pandas can hold (int64's minimum is its missing time, NaT)")
+        if not check:
+            continue
+        ns = t.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        bad = np.flatnonzero((ns < 0) & t.notna().to_numpy())
+        if len(bad):
+            raise MetricsSchemaError(f"{who}: column {name!r} row {int(bad[0])}: {t.iloc[bad[0]]} is before 1970 "
+                                     "(a point's time is ns since 1970, as the readers read it)")
+    return out
+
+
+def _check_rows(data: dict[str, Any], given: set[str], check: bool) -> None:
+    """The content of the given columns, by the readers' rules (:func:`check_point`, :func:`bucket_cell`,
+    :func:`quantile_cell`, :func:`exemplar_cell`): the first bad row named. Cells are replaced by checked copies
+    (``check`` False: copies, unchecked)."""
+    who = "metrics_from_columns"
+    if not check:
+        for name in ("buckets", "quantiles", "exemplars"):
+            if name in given:
+                data[name] = pd.Series([own(x) for x in data[name].tolist()], dtype=object)
+        return
+    count = data["count"].to_numpy(dtype="float64", na_value=np.nan)
+    checks = []
+    if "count" in given:
+        with np.errstate(invalid="ignore"):
+            checks.append(("count", (count < 0) | (count == np.inf)))
+    if "min" in given or "max" in given:
+        with np.errstate(invalid="ignore"):
+            checks.append(("min", data["min"].to_numpy(dtype="float64") > data["max"].to_numpy(dtype="float64")))
+    if "start_time" in given:
+        st, t = data["start_time"], data["time"]
+        checks.append(("start_time", (st > t).to_numpy(dtype=bool, na_value=False)))
+    for name, bad in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            try:
+                check_point(count=float(count[i]), minimum=float(data["min"].iloc[i]), maximum=float(data["max"].iloc[i]),
+                            start=int(data["start_time"].iloc[i].value), time=int(data["time"].iloc[i].value),
+                            names=("count", "min", "max", "start_time", "time"))
+            except ValueError as exc:
+                raise MetricsSchemaError(f"{who}: column {name!r} row {i}: {exc}") from None
+    if "flags" in given:
+        f = data["flags"]
+        bad = ((f < 0) | (f > _FLAGS_MAX)).to_numpy(dtype=bool, na_value=False)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise MetricsSchemaError(f"{who}: column 'flags' row {i}: {int(f.iloc[i])} is not a data point's flags "
+                                     "(a uint32: 0 to 4294967295)")
+    cells = (("buckets", lambda x, i: bucket_cell(x, count[i])), ("quantiles", lambda x, i: quantile_cell(x)),
+             ("exemplars", lambda x, i: exemplar_cell(x)))
+    for name, fix in cells:
+        if name not in given:
+            continue
+        out = []
+        for i, x in enumerate(data[name].tolist()):
+            try:
+                out.append(fix(x, i))
+            except ValueError as exc:
+                raise MetricsSchemaError(f"{who}: column {name!r} row {i}: {exc}") from None
+        data[name] = pd.Series(out, dtype=object)
 
 
 def _default(col: Column, n: int) -> Any:
@@ -247,26 +703,35 @@ def _default(col: Column, n: int) -> Any:
     return [None] * n
 
 
-def _coerce(col: Column, v: Any) -> pd.Series:
+def _coerce(col: Column, v: Any, given: bool) -> pd.Series:
     if col.dtype is object:
         if col.name in ("attributes", "resource"):
             cells, bad = dict_cells(v)
             if bad >= 0:
                 raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} row {bad}: {list(v)[bad]!r:.80} is "
                                          "not a dict (JSON text: parse it first, e.g. column.map(json.loads))")
-            return pd.Series(cells, dtype=object)
-        return pd.Series(list(v), dtype=object)
+            return pd.Series([own(c) for c in cells] if given else cells, dtype=object)  # never the input's dicts
+        return pd.Series(list(v), dtype=object)  # (buckets, quantiles, exemplars: copied by _check_rows)
     try:
         return pd.Series(v).astype(col.dtype)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
+        row = next((i for i, x in enumerate(v) if isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                    and not -_INT64_MAX - 1 <= x <= _INT64_MAX), None) if isinstance(e, OverflowError) else None
+        if row is not None:
+            raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} row {row}: {v[row]!r} is beyond "
+                                     "int64") from None
         raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} cannot be {col.dtype_name} ({e})") from None
 
 
 def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Check that ``df`` follows the metrics schema; return it unchanged or raise.
+    """Check that ``df`` follows the metrics schema; return it (or a copy with lossless dtype fixes) or raise.
 
     Checks column presence, dtypes, nulls in non-nullable columns and enumerated values; extra
-    columns are allowed.
+    columns are allowed. A column whose dtype holds the same values as the declared one — pandas 3's
+    default ``str`` (or object text) for a text column, other datetime units or time zones for a time,
+    integers for a float or nullable-integer column, ``bool`` for ``boolean`` — is accepted: the frame
+    returned is then a copy with the declared dtypes (what ``df.assign(service="api")`` gives works as
+    the frame it came from); analyses read the returned frame.
 
     Parameters
     ----------
@@ -276,7 +741,7 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``df`` itself.
+        ``df`` itself when every dtype is the declared one, else a copy with the declared dtypes.
 
     Raises
     ------
@@ -289,18 +754,31 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     Traceback (most recent call last):
     ...
     tracekit.metrics_schema.MetricsSchemaError: metrics DataFrame is missing columns: kind
+    >>> m = empty_metrics().assign(service=pd.Series([], dtype="str"))
+    >>> validate_metrics(m)["service"].dtype == STRING
+    True
     """
     if not isinstance(df, pd.DataFrame):
         raise MetricsSchemaError(f"expected a pandas DataFrame of metrics, got {type(df).__name__}")
     missing = [c for c in METRIC_COLUMN_NAMES if c not in df.columns]
     if missing:
         raise MetricsSchemaError(f"metrics DataFrame is missing columns: {', '.join(missing)}")
+    if not df.columns.is_unique:
+        dup = [c for c in METRIC_COLUMN_NAMES if (df.columns == c).sum() > 1]
+        if dup:
+            raise MetricsSchemaError(f"metrics DataFrame has column {dup[0]!r} {int((df.columns == dup[0]).sum())} "
+                                     "times; a column is given once (rename or drop the others)")
     problems: list[str] = []
+    fixed: dict[str, pd.Series] = {}
     for col in METRIC_COLUMNS:
         s = df[col.name]
         if col.dtype is not object and str(s.dtype) != str(col.dtype):
-            problems.append(f"column {col.name!r} has dtype {s.dtype}, expected {col.dtype_name}")
-            continue
+            f = _same_values(col, s)
+            if f is None:
+                problems.append(f"column {col.name!r} has dtype {s.dtype}, expected {col.dtype_name} "
+                                f"(convert it, e.g. df[{col.name!r}].astype({col.dtype_name!r}))")
+                continue
+            fixed[col.name] = s = f
         if not col.nullable:
             # a dict/list column: None is missing (a reader's lazy column answers without building its cells)
             nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else s.map(lambda x: x is None)
@@ -313,7 +791,38 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
                 problems.append(f"column {col.name!r} has values outside {col.values} (e.g. {bad.iloc[0]!r} at row {bad.index[0]!r})")
     if problems:
         raise MetricsSchemaError("metrics DataFrame does not follow the schema: " + "; ".join(problems))
+    if fixed:
+        out = df.copy()
+        for k, v in fixed.items():
+            out[k] = v
+        return out
     return df
+
+
+def _same_values(col: Column, s: pd.Series) -> pd.Series | None:
+    """``s`` as ``col``'s dtype when its dtype holds the same values (no value changed, none lost), else None."""
+    dt = s.dtype
+    try:
+        if col.dtype is STRING:
+            if isinstance(dt, pd.StringDtype) or (
+                    (pd.api.types.is_object_dtype(dt) or isinstance(dt, pd.CategoricalDtype))
+                    and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
+                return s.astype(STRING)
+        elif isinstance(col.dtype, pd.DatetimeTZDtype):
+            if isinstance(dt, pd.DatetimeTZDtype):
+                return s.dt.tz_convert("UTC").astype(TIMESTAMP)
+        elif col.dtype == "float64":
+            if pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt):
+                return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
+        elif col.dtype == "Int64":
+            if pd.api.types.is_integer_dtype(dt):
+                return s.astype("Int64")
+        elif col.dtype == "boolean":
+            if pd.api.types.is_bool_dtype(dt):
+                return s.astype("boolean")
+    except (ValueError, TypeError, OverflowError):  # (a time beyond ns, a uint64 beyond int64)
+        return None
+    return None
 
 
 def metrics_schema_markdown() -> str:

@@ -160,9 +160,11 @@ def described_times(metrics: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def require_metrics_frame(metrics: Any, who: str) -> None:
+def require_metrics_frame(metrics: Any, who: str) -> pd.DataFrame:
     """Raise an :class:`~tracekit.errors.ArgumentError` naming ``who`` unless ``metrics`` is a metrics frame
-    (a logs or spans frame given as ``metrics=`` is said to be one).
+    (a logs or spans frame given as ``metrics=`` is said to be one); return it as
+    :func:`~tracekit.validate_metrics` does (a copy with the declared dtypes when a column has another dtype
+    of the same values, e.g. pandas 3's ``str``).
 
     >>> require_metrics_frame(pd.DataFrame({"time": [0], "body": ["x"], "severity_text": ["INFO"]}), "f")
     Traceback (most recent call last):
@@ -175,7 +177,7 @@ def require_metrics_frame(metrics: Any, who: str) -> None:
     if {"parent_id", "duration_ms"} <= cols:
         raise ArgumentError(f"{who}: metrics is not a metrics frame; it is a spans frame")
     try:
-        validate_metrics(metrics)
+        return validate_metrics(metrics)
     except MetricsSchemaError as exc:
         raise ArgumentError(f"{who}: metrics is not a metrics frame ({exc}); read it with tk.read_metrics or "
                             "tk.metrics_from_columns") from None
@@ -191,7 +193,11 @@ def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: 
     """
     if names is None:
         return None
-    ns = [names] if isinstance(names, str) else list(names)
+    ns = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple, set, pd.Index,
+                                                                                  pd.Series, np.ndarray)) else None
+    bad = [n for n in ns if not isinstance(n, str)] if ns is not None else [names]
+    if bad:
+        raise ArgumentError(f"{what}: metric names must be a name or a list of names (str), got {names!r:.80}")
     have = set(metrics["name"].dropna())
     missing = [n for n in ns if n not in have]
     if missing:
@@ -236,7 +242,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     >>> metric_series(m)[["time", "value", "points"]].astype(str).values.tolist()
     [['2024-01-01 00:00:00+00:00', '1.0', '1'], ['2024-01-01 00:01:00+00:00', '4.0', '2']]
     """
-    validate_metrics(metrics)
+    metrics = validate_metrics(metrics)  # (a copy with the declared dtypes when a column has another of the same values)
     keys = metric_keys(by)
     step = metric_step(freq, "metric_series")
     ns = known_names(metrics, names)
@@ -304,8 +310,7 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     >>> metric_exemplars(m, ("1970-01-01 00:00:30", "1970-01-01 00:02"))["trace_id"].tolist() == ["b" * 32]
     True
     """
-    validate_metrics(metrics)
-    m = metrics
+    m = validate_metrics(metrics)
     sel = np.ones(len(m), dtype=bool)
     if names is not None:
         sel &= m["name"].isin(known_names(m, names, "metric_exemplars")).to_numpy(dtype=bool)

@@ -364,7 +364,7 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     SpansSchemaError
         A needed column is missing.
     ArgumentError
-        Bad ``freq``, ``by``, ``weights`` or ``ci``.
+        Bad ``freq``, ``by``, ``weights``, ``ci`` or ``metric_names``.
 
     Examples
     --------
@@ -384,6 +384,13 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         raise ArgumentError(f"timeline: freq must be a fixed pandas offset such as '1min' or '5min', got {freq!r}") from e
     if step <= pd.Timedelta(0):
         raise ArgumentError(f"timeline: freq must be positive, got {freq!r}")
+    if metric_names is not None:
+        if metrics is None:
+            raise ArgumentError("timeline: metric_names= picks metrics= series; no metrics= is given")
+        if not isinstance(metric_names, str) and not (
+                isinstance(metric_names, (list, tuple, set, pd.Index, pd.Series, np.ndarray))
+                and all(isinstance(n, str) for n in metric_names)):
+            raise ArgumentError(f"timeline: metric_names must be a metric name or a list of names, got {metric_names!r:.80}")
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
     out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))

@@ -192,6 +192,9 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
                 break
             kw["NextToken"] = token
     df = cloudwatch_frame(responses, _described(qs), file="<cloudwatch GetMetricData>")
-    df.attrs.update(responses=tuple(responses), requests=len(responses), truncated=truncated,
-                    messages=tuple(messages))
+    # the frame's messages are every page's and every result's (cloudwatch_frame keeps both, with where they were);
+    # a result CloudWatch marked PartialData truncates the frame as a page left unread does
+    df.attrs.update(responses=tuple(responses), requests=len(responses),
+                    truncated=truncated or bool(df.attrs.get("truncated")),
+                    messages=tuple(df.attrs.get("messages") or messages))
     return df

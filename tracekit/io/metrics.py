@@ -12,7 +12,14 @@ lines), each document sniffed on its own:
   ``histogram`` (count, sum, min, max, ``bucketCounts`` over ``explicitBounds``),
   ``exponentialHistogram`` (turned into explicit bounds, see :data:`tracekit.METRIC_COLUMNS`) and
   ``summary`` (``quantileValues``) is one row; exemplars keep their trace and span ids (hex, or
-  base64 as protobuf's JSON mapping writes them), normalised as the spans' are.
+  base64 as protobuf's JSON mapping writes them), normalised as the spans' are. Integers and enums
+  may be decimal strings, as protobuf's JSON parsers take them (``"aggregationTemporality": "2"``,
+  ``"flags": "1"``, ``"scale": "-1"``); OTLP before 0.15's ``instrumentationLibraryMetrics`` is read
+  and records are named by it. A point is refused by the rules of :mod:`tracekit.metrics_schema`
+  (:func:`~tracekit.metrics_schema.check_buckets`, :func:`~tracekit.metrics_schema.summary_quantiles`,
+  :func:`~tracekit.metrics_schema.check_point`, the ones :func:`tracekit.metrics_from_columns` applies):
+  explicit bounds finite and strictly increasing, quantiles given once with values not decreasing,
+  min not above max, a start not after its time, a zeroThreshold ≥ 0, one of asDouble / asInt.
 * CloudWatch ``aws cloudwatch get-metric-data`` output ``{"MetricDataResults": [{"Id", "Label",
   "Timestamps", "Values", "StatusCode"}]}`` — one row per (result, timestamp), ``kind`` gauge,
   ``name`` the label (else the id), ``attributes`` ``{"cloudwatch.id", "cloudwatch.status_code"}``;
@@ -21,6 +28,9 @@ lines), each document sniffed on its own:
   "Average", "Sum", "SampleCount", "Minimum", "Maximum", "Unit", "ExtendedStatistics"}]}`` — one
   row per datapoint, ``kind`` summary: ``value`` the Average (else the one statistic given),
   ``count`` / ``sum`` / ``min`` / ``max``, ``quantiles`` from ``pNN`` extended statistics.
+* CloudWatch's ``Messages`` (of the response and of each result) are kept in ``attrs["messages"]``
+  (warned; in the error when no point was read); results whose ``StatusCode`` is not ``Complete``
+  (``PartialData``…) are loaded and listed in ``attrs["partial"]`` (``attrs["truncated"]`` True).
 
 Bad input raises :class:`~tracekit.errors.TraceFormatError` naming the file, the record (``line 3,
 resourceMetrics[0].scopeMetrics[0].metrics[2].histogram.dataPoints[0]``) and what is wrong;
@@ -58,6 +68,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from itertools import chain
 from operator import attrgetter
@@ -70,8 +81,15 @@ import pandas as pd
 from msgspec import Meta
 
 from ..core.resources import host_of
-from ..errors import ArgumentError, SkippedRecord, TraceFormatError
-from ..metrics_schema import METRIC_COLUMNS, exemplar_ids, validate_metrics
+from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..metrics_schema import (
+    METRIC_COLUMNS,
+    check_buckets,
+    check_point,
+    exemplar_ids,
+    summary_quantiles,
+    validate_metrics,
+)
 from ..schema import STRING, TIMESTAMP
 from ._sources import (
     checked_path,
@@ -107,15 +125,43 @@ __all__ = ["read_metrics", "metric_rates", "cloudwatch_frame"]
 
 Errors = Literal["raise", "skip"]
 
-_TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}
+_TEMPORALITY: dict[Any, str] = {0: "unspecified", 1: "delta", 2: "cumulative"}
 for _c, _n in list(_TEMPORALITY.items()):
     _TEMPORALITY[f"AGGREGATION_TEMPORALITY_{_n.upper()}"] = _n
+    _TEMPORALITY[str(_c)] = _n  # protobuf's JSON parsers take an enum's number as a decimal string too ("2")
 _KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram", "exponentialHistogram": "exponential_histogram",
           "summary": "summary"}
 _OTHER_SIGNALS = ("resourceSpans", "resource_spans", "resourceLogs", "resource_logs", "resourceProfiles",
                   "resource_profiles", "batches", "result")
 _INT64_MAX = 2**63 - 1
+_FLAGS_MAX = 2**32 - 1  # a data point's flags: uint32
 _DIGITS = re.compile(r"[0-9]+")
+_SIGNED_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def _int(x: Any, what: str, lo: int, hi: int) -> int:
+    """An integer field (a JSON number or, as protobuf's JSON parsers take it, a decimal string) in [lo, hi]."""
+    if type(x) is str and _SIGNED_DIGITS.fullmatch(x) and len(x) <= 21:
+        x = int(x)
+    if type(x) is int and lo <= x <= hi:
+        return x
+    raise _Bad(f"{what} must be an integer in [{lo}, {hi}] (a JSON number or a decimal string), got {short(x)}")
+
+
+def _temporality(t: Any) -> str | None:
+    """aggregationTemporality's word: 0, 1, 2, their enum names or decimal strings ("2", "02"); None otherwise."""
+    if type(t) is str and _DIGITS.fullmatch(t) and len(t) <= 10:
+        t = int(t)
+    return _TEMPORALITY.get(t) if type(t) in (int, str) else None  # not a bool (True == 1), dict, list
+
+
+def _rule(check: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """A rule of :mod:`tracekit.metrics_schema` (one definition for the readers and metrics_from_columns) as the
+    reader's error."""
+    try:
+        return check(*args, **kw)
+    except ValueError as e:
+        raise _Bad(str(e)) from None
 
 
 def _nanos(x: Any, what: str) -> int:
@@ -150,6 +196,8 @@ def _count(x: Any, what: str) -> int:
 
 
 def _value(p: dict) -> float:
+    if "asDouble" in p and "asInt" in p:  # OTLP's value is a oneof: which one is meant is not known
+        raise _Bad(f"both asDouble ({short(p['asDouble'])}) and asInt ({short(p['asInt'])}) are given; a value is one of them")
     if "asDouble" in p:
         return _num(p["asDouble"], "asDouble")
     if "asInt" in p:
@@ -200,9 +248,7 @@ def _counts(x: Any, what: str) -> list[int]:
 
 def _exp_buckets(p: dict) -> dict:
     """An exponential histogram's buckets as explicit bounds (count i in (b(i−1), b(i)])."""
-    scale = p.get("scale", 0)
-    if type(scale) is not int or not -10 <= scale <= 20:
-        raise _Bad(f"scale must be an integer in [-10, 20], got {short(scale)}")
+    scale = _int(p.get("scale", 0), "scale", -10, 20)
     zc = _count(p.get("zeroCount", 0), "zeroCount")
     zt = _num(p.get("zeroThreshold", 0), "zeroThreshold")
     sides = {}
@@ -210,9 +256,7 @@ def _exp_buckets(p: dict) -> dict:
         b = p.get(side) or {}
         if type(b) is not dict:
             raise _Bad(f"{side} must be an object {{offset, bucketCounts}}, got {short(b)}")
-        off = b.get("offset", 0)
-        if type(off) is not int:
-            raise _Bad(f"{side}.offset must be an integer, got {short(off)}")
+        off = _int(b.get("offset", 0), f"{side}.offset", -_INT64_MAX - 1, _INT64_MAX)
         sides[side] = (off, _counts(b.get("bucketCounts"), f"{side}.bucketCounts"))
     return _exp_edges(scale, zc, zt, sides["negative"], sides["positive"])
 
@@ -220,6 +264,9 @@ def _exp_buckets(p: dict) -> dict:
 def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], positive: tuple[int, list]) -> dict:
     """Checked exponential-histogram fields (``negative``, ``positive``: (offset, counts)) as the
     buckets dict of the schema (both paths build it here)."""
+    if not 0 <= zt < math.inf:  # (NaN too)
+        raise _Bad(f"zeroThreshold must be a finite number >= 0 (the zero bucket is [-zeroThreshold, zeroThreshold]), "
+                   f"got {zt!r}")
     step = 2.0 ** -scale  # edge k is base ** k = 2 ** (k * step)
     for side, (off, cs) in (("negative", negative), ("positive", positive)):
         if cs and (off + len(cs) - 1) * step >= 1024:  # a bucket whose lower edge is past the largest double
@@ -277,6 +324,8 @@ class _Reader:
         self.group: list[tuple] = []  # extracted batches waiting to be converted together (_g_flush)
         self.group_bytes = 0
         self.bounds_cache: dict[bytes, list] = {}  # histogram bounds by raw text, for the whole read
+        self.messages: list[dict] = []  # CloudWatch's Messages ({Code, Value}, with file, record and result Id)
+        self.partial: list[dict] = []  # CloudWatch results whose StatusCode is not Complete (PartialData…)
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -343,9 +392,17 @@ class _Reader:
             if type(res_in) is not dict:
                 raise _Bad(f"resource must be an object, got {short(res_in)}")
             resource = _attrs(res_in.get("attributes"))
-            sms = rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or []
+            # OTLP before 0.15 (collectors before 0.43) named them instrumentationLibraryMetrics: the key in the
+            # file is the one the records are named by
+            key, sms, legacy = "scopeMetrics", rm.get("scopeMetrics"), rm.get("instrumentationLibraryMetrics")
+            if sms and legacy:
+                raise _Bad("both scopeMetrics and instrumentationLibraryMetrics (its name before OTLP 0.15) hold "
+                           "data; a ResourceMetrics holds one of them")
+            if not sms and legacy is not None:
+                key, sms = "instrumentationLibraryMetrics", legacy
+            sms = sms or []
             if type(sms) is not list:
-                raise _Bad(f"scopeMetrics must be a list, got {short(sms)}")
+                raise _Bad(f"{key} must be a list, got {short(sms)}")
         except _Bad as e:
             self.problem(str(e), file, where(path))
             return
@@ -353,10 +410,11 @@ class _Reader:
         service = service if isinstance(service, str) and service else "unknown_service"
         host = host_of(resource)
         for j, sm in enumerate(sms):
-            spath = f"{path}.scopeMetrics[{j}]"
+            spath = f"{path}.{key}[{j}]"
             try:
                 if type(sm) is not dict:
-                    raise _Bad(f"a ScopeMetrics must be an object, got {short(sm)}")
+                    raise _Bad(f"{'a ScopeMetrics' if key == 'scopeMetrics' else 'an InstrumentationLibraryMetrics'} "
+                               f"must be an object, got {short(sm)}")
                 scope = sm.get("scope") or sm.get("instrumentationLibrary") or {}
                 if type(scope) is not dict:
                     raise _Bad(f"scope must be an object, got {short(scope)}")
@@ -403,7 +461,7 @@ class _Reader:
         temporality = None
         if kind in ("sum", "histogram", "exponential_histogram"):
             t = data.get("aggregationTemporality", 0)
-            temporality = _TEMPORALITY.get(t) if type(t) in (int, str) else None  # not a bool (True == 1), dict, list
+            temporality = _temporality(t)
             if temporality is None:
                 self.problem(f"aggregationTemporality must be 0, 1 or 2 (or its enum name), got {short(t)}", file,
                              where(f"{path}.{key}"))
@@ -429,6 +487,7 @@ class _Reader:
                     raise _Bad("data point has no timeUnixNano")
                 t = _nanos(p["timeUnixNano"], "timeUnixNano")
                 st = _nanos(p["startTimeUnixNano"], "startTimeUnixNano") if "startTimeUnixNano" in p else None
+                _rule(check_point, start=st, time=t)
                 value = cnt = sm = mn = mx = buckets = quant = None
                 if kind in ("gauge", "sum"):
                     value = _value(p)
@@ -438,38 +497,33 @@ class _Reader:
                     qv = p.get("quantileValues") or []
                     if type(qv) is not list:
                         raise _Bad(f"quantileValues must be a list, got {short(qv)}")
-                    quant = {}
+                    pairs = []
                     for q in qv:
                         if type(q) is not dict:
                             raise _Bad(f"a quantile value must be an object, got {short(q)}")
-                        qq = _num(q.get("quantile", 0), "quantile")
-                        if not 0 <= qq <= 1:
-                            raise _Bad(f"quantile must be in [0, 1], got {short(q.get('quantile'))}")
-                        quant[qq] = _num(q.get("value", 0), "quantile value")
+                        pairs.append((_num(q.get("quantile", 0), "quantile"), _num(q.get("value", 0), "quantile value")))
+                    quant = _rule(summary_quantiles, pairs)
                 else:
                     cnt = float(_count(p.get("count", 0), "count"))
                     sm = _num(p["sum"], "sum") if "sum" in p else None
                     mn = _num(p["min"], "min") if "min" in p else None
                     mx = _num(p["max"], "max") if "max" in p else None
+                    _rule(check_point, minimum=mn, maximum=mx)
                     if kind == "histogram":
                         bc = _counts(p.get("bucketCounts"), "bucketCounts")
                         eb = p.get("explicitBounds") or []
                         if type(eb) is not list:
                             raise _Bad(f"explicitBounds must be a list, got {short(eb)}")
                         eb = [_num(b, "explicitBounds") for b in eb]
-                        if bc and len(bc) != len(eb) + 1:
-                            raise _Bad(f"bucketCounts has {len(bc)} counts for {len(eb)} explicitBounds "
-                                       f"(needs {len(eb) + 1})")
-                        if any(b >= c for b, c in zip(eb, eb[1:], strict=False)):
-                            raise _Bad(f"explicitBounds must be strictly increasing, got {short(eb)}")
+                        _rule(check_buckets, eb, bc, cnt)
                         buckets = {"bounds": eb, "counts": bc}
                     else:
                         buckets = _exp_buckets(p)
-                    if buckets["counts"] and sum(buckets["counts"]) != cnt:
-                        raise _Bad(f"the bucket counts add up to {sum(buckets['counts'])}, count is {int(cnt)}")
+                        _rule(check_buckets, buckets["bounds"], buckets["counts"], cnt, finite=False,
+                              names=("bucket edges", "bucketCounts"))
                 flags = p.get("flags")
-                if flags is not None and (type(flags) is not int or flags < 0):
-                    raise _Bad(f"flags must be a non-negative integer, got {short(flags)}")
+                if flags is not None:
+                    flags = _int(flags, "flags", 0, _FLAGS_MAX)
                 attrs = _attrs(p.get("attributes"))
                 ex = _exemplars(p.get("exemplars"))
             except _Bad as e:
@@ -528,6 +582,8 @@ class _Reader:
                 if any(p.get(k, 0) is None for p in dps for k in ("sum", "min", "max")):
                     return False  # null is no number: the checked loop says so
             else:
+                if any("asDouble" in p and "asInt" in p for p in dps):
+                    return False  # (both: the checked loop names it)
                 value = [p["asDouble"] if "asDouble" in p else p["asInt"] for p in dps]
                 if None in value or any(type(v) is bool for v in value) \
                         or any(type(p["asInt"]) is float for p in dps if "asDouble" not in p):
@@ -538,7 +594,7 @@ class _Reader:
             flags = [p.get("flags") for p in dps]
         except (KeyError, TypeError, ValueError, _Bad):
             return False
-        if any(type(f) is not int or f < 0 for f in flags if f is not None) \
+        if any(type(f) is not int or not 0 <= f <= _FLAGS_MAX for f in flags if f is not None) \
                 or any(type(x) is bool for x in (*sm, *mn, *mx) if x is not None):
             return False
         n = len(dps)
@@ -564,6 +620,7 @@ class _Reader:
     def metric_data(self, value: dict, file: str, line: int | None, where: Callable, path: str,
                     queries: dict | None = None) -> None:
         results = value["MetricDataResults"]
+        self.cw_messages(value.get("Messages"), file, where(path + "Messages"), None)
         if type(results) is not list:
             self.problem(f"MetricDataResults must be a list, got {short(results)}", file, where(path + "MetricDataResults"))
             return
@@ -572,6 +629,7 @@ class _Reader:
             try:
                 if type(r) is not dict:
                     raise _Bad(f"a metric data result must be an object, got {short(r)}")
+                self.cw_messages(r.get("Messages"), file, where(rpath + ".Messages"), r.get("Id"))
                 ts, vs = r.get("Timestamps") or [], r.get("Values") or []
                 if type(ts) is not list or type(vs) is not list:
                     raise _Bad("Timestamps and Values must be lists")
@@ -584,6 +642,9 @@ class _Reader:
             except _Bad as e:
                 self.problem(str(e), file, where(rpath))
                 continue
+            if status not in (None, "Complete"):  # PartialData (more with NextToken), InternalError, Forbidden
+                self.partial.append({"file": file, "record": where(rpath), "Id": rid, "StatusCode": status,
+                                     "points": len(times)})
             dims = dict(q.get("dimensions") or {})
             attrs = {**dims, "cloudwatch.id": rid, "cloudwatch.status_code": status}
             if q.get("stat"):
@@ -591,10 +652,32 @@ class _Reader:
             name = q.get("name") or label or rid or "?"
             service, host = _cw_keys(dims)
             res = {"cloudwatch.namespace": q["namespace"]} if q.get("namespace") else {}
-            for t, v in zip(times, vals, strict=True):
+            for t, v in zip(times, vals, strict=True):  # (each row its own dicts)
                 self.row(time=t, start_time=t, name=name, unit=q.get("unit"), kind="gauge", value=v,
-                         service=service, host=host, attributes=attrs, resource=res, exemplars=[], source="cloudwatch",
-                         source_file=file, source_record=i if line is None else line)
+                         service=service, host=host, attributes=dict(attrs), resource=dict(res), exemplars=[],
+                         source="cloudwatch", source_file=file, source_record=i if line is None else line)
+
+    def cw_messages(self, msgs: Any, file: str, record: str | None, rid: Any) -> None:
+        """Keep CloudWatch's ``Messages`` (``[{"Code", "Value"}]``, of the response or of one result)."""
+        if not msgs:
+            return
+        for m in msgs if type(msgs) is list else [msgs]:
+            got = {"Code": m.get("Code"), "Value": m.get("Value")} if type(m) is dict else {"Code": None, "Value": m}
+            got.update(file=file, record=record)
+            if rid is not None:
+                got["Id"] = rid
+            self.messages.append(got)
+
+    def cw_said(self) -> str:
+        """What CloudWatch said (its messages, results not complete), for an error or a warning; "" when nothing."""
+        said = [f"{m['Code']}: {short(m['Value'])}" if m["Code"] is not None else short(m["Value"])
+                for m in self.messages[:3]]
+        if len(self.messages) > 3:
+            said.append(f"and {len(self.messages) - 3} more")
+        statuses = sorted({str(p["StatusCode"]) for p in self.partial})
+        return "; ".join(
+            ([f"CloudWatch's messages: {', '.join(said)}"] if said else [])
+            + ([f"{len(self.partial)} result(s) not complete (StatusCode {', '.join(statuses)})"] if statuses else []))
 
     def statistics(self, value: dict, file: str, line: int | None, where: Callable, path: str) -> None:
         dps = value["Datapoints"]
@@ -615,14 +698,17 @@ class _Reader:
                     raise _Bad("datapoint has no Timestamp")
                 t = _cw_time(d["Timestamp"], "Timestamp")
                 stats = {k: _num(d[k], k) for k in ("Average", "Sum", "SampleCount", "Minimum", "Maximum") if k in d}
+                _rule(check_point, count=stats.get("SampleCount"), minimum=stats.get("Minimum"),
+                      maximum=stats.get("Maximum"), names=("SampleCount", "Minimum", "Maximum", "", ""))
                 ext = d.get("ExtendedStatistics") or {}
                 if type(ext) is not dict:
                     raise _Bad(f"ExtendedStatistics must be an object, got {short(ext)}")
-                quant = {}
+                pairs = []
                 for k, v in ext.items():
                     m = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?)", k)
                     if m:
-                        quant[float(m.group(1)) / 100] = _num(v, f"ExtendedStatistics.{k}")
+                        pairs.append((float(m.group(1)) / 100, _num(v, f"ExtendedStatistics.{k}")))
+                quant = _rule(summary_quantiles, pairs, "ExtendedStatistics percentile")
                 if not stats and not ext:
                     raise _Bad("datapoint has no statistic (Average, Sum, SampleCount, Minimum, Maximum, ExtendedStatistics)")
             except _Bad as e:
@@ -666,14 +752,16 @@ class _Reader:
         return concat_parts(frames, _LAZY_COLUMNS)  # (rows of the checked walk join lazy batches as plain cells)
 
     def rows_frame(self) -> pd.DataFrame:
-        """The frame of the column lists (raw values converted column-wise)."""
+        """The frame of the column lists (raw values converted column-wise; what the gathering of
+        :meth:`_fast` kept unchecked — a start after its time, a min above its max — read again, checked)."""
         c = self.cols
         n = len(c["time"])
         data: dict[str, Any] = {}
+        ints: dict[str, np.ndarray] = {}
         for col in METRIC_COLUMNS:
             v = c[col.name]
             if col.name in ("time", "start_time"):
-                arr = _int_column(v, "timeUnixNano" if col.name == "time" else "startTimeUnixNano")
+                arr = ints[col.name] = _int_column(v, "timeUnixNano" if col.name == "time" else "startTimeUnixNano")
                 data[col.name] = pd.Series(arr.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
             elif col.dtype is object:
                 data[col.name] = pd.Series(v, dtype=object) if n else pd.Series([], dtype=object)
@@ -683,6 +771,9 @@ class _Reader:
                 data[col.name] = _string_column(v)
             else:
                 data[col.name] = pd.Series(pd.array(v, dtype=col.dtype))
+        if self.fast_ok and n and ((ints["start_time"] > ints["time"]).any()
+                                   or (data["min"].to_numpy() > data["max"].to_numpy()).any()):
+            raise _Unusual("startTimeUnixNano / min")  # (NaT is int64's minimum: never after a time)
         return pd.DataFrame(data)
 
 
@@ -776,7 +867,7 @@ def _fast_buckets(bc: Any, eb: Any) -> dict:
     if (counts and len(counts) != len(eb) + 1) or not all(type(b) is float or type(b) is int for b in eb):
         raise ValueError("buckets")
     bounds = list(map(float, eb))
-    if bounds != sorted(set(bounds)):
+    if bounds != sorted(set(bounds)) or not all(map(math.isfinite, bounds)):
         raise ValueError("explicitBounds")
     return {"bounds": bounds, "counts": counts}
 
@@ -851,8 +942,9 @@ def cloudwatch_frame(responses: list[dict], queries: dict[str, dict] | None = No
     rd = _Reader("raise")
     for k, resp in enumerate(responses):
         rd.metric_data(resp, file, None, lambda p, k=k: f"page {k}, {p}" if p else f"page {k}", "", queries)
-    df = rd.frame()
-    return df.sort_values(["name", "time"], kind="stable").reset_index(drop=True)
+    df = rd.frame().sort_values(["name", "time"], kind="stable").reset_index(drop=True)
+    df.attrs.update(messages=tuple(rd.messages), partial=tuple(rd.partial))
+    return df
 
 
 def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
@@ -871,7 +963,12 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns of :data:`tracekit.METRIC_COLUMNS`, in the order read. ``attrs``: ``skipped``,
-        ``ignored`` (records of other signals: :class:`~tracekit.errors.SkippedRecord`, as the other readers).
+        ``ignored`` (records of other signals: :class:`~tracekit.errors.SkippedRecord`, as the other readers);
+        ``messages``: CloudWatch's ``Messages`` (of the response and of each result: dicts ``{Code, Value}``
+        with ``file``, ``record`` and the result's ``Id``; any makes one TraceFormatWarning, and they are in
+        the error when no point was read); ``partial``: the CloudWatch results whose ``StatusCode`` is not
+        ``Complete`` (``PartialData``: their points are loaded, but not all there were); ``truncated``: True
+        when a file is one page of a paginated output (``NextToken``, warned) or a result is partial.
 
     Raises
     ------
@@ -902,13 +999,19 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
             # a raw column the fast path kept holds a bad value (or an error was found before it would be):
             # read again point by point, so the first bad record in file order is the one named
             rd, df = _read(source, errors, fast=False, parts=parts)
+    said = rd.cw_said()
     if not len(df) and not rd.skipped:
         reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0].reason})"
                   if rd.ignored else "no metric data points")
-        rd.problem(reason, rd.ignored[0].file if rd.ignored else source_name(source), None)
-    df.attrs["truncated"] = bool(rd.pages)
+        rd.problem(reason + (f"; {said}" if said else ""), rd.ignored[0].file if rd.ignored else source_name(source),
+                   None)
+    df.attrs["truncated"] = bool(rd.pages or rd.partial)
+    df.attrs["messages"] = tuple(rd.messages)
+    df.attrs["partial"] = tuple(rd.partial)
     if rd.pages:
         warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
+    if rd.messages:  # what the API said about the data: not dropped unsaid
+        warnings.warn(f"read_metrics: {said} (listed in df.attrs['messages'])", TraceFormatWarning, stacklevel=2)
     return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
 
 
@@ -961,6 +1064,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _U64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+_U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]  # flags (a decimal string: the checked walk)
 
 
 class _FBase(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -983,7 +1087,7 @@ class _FNumberPoint(_FBase):
     asInt: _I64 | str = None  # type: ignore[assignment]
     attributes: msgspec.Raw = None  # type: ignore[assignment]  # a list of KeyValue (_f_attributes)
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
-    flags: _U64 = None  # type: ignore[assignment]
+    flags: _U32 = None  # type: ignore[assignment]
 
 
 class _FHistogramPoint(_FBase):
@@ -997,7 +1101,7 @@ class _FHistogramPoint(_FBase):
     explicitBounds: msgspec.Raw = None  # type: ignore[assignment]  # a list of numbers (_f_bounds)
     attributes: msgspec.Raw = None  # type: ignore[assignment]
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
-    flags: _U64 = None  # type: ignore[assignment]
+    flags: _U32 = None  # type: ignore[assignment]
 
 
 class _FExpBuckets(_FBase):
@@ -1019,7 +1123,7 @@ class _FExpPoint(_FBase):
     negative: _FExpBuckets | None = None
     attributes: msgspec.Raw = None  # type: ignore[assignment]
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
-    flags: _U64 = None  # type: ignore[assignment]
+    flags: _U32 = None  # type: ignore[assignment]
 
 
 class _FQuantile(_FBase):
@@ -1035,7 +1139,7 @@ class _FSummaryPoint(_FBase):
     quantileValues: list[_FQuantile] | None = None
     attributes: msgspec.Raw = None  # type: ignore[assignment]
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
-    flags: _U64 = None  # type: ignore[assignment]
+    flags: _U32 = None  # type: ignore[assignment]
 
 
 class _FGauge(_FBase):
@@ -1126,6 +1230,8 @@ def _f_exemplars(exs: list) -> list:
     out = []
     for i, e in enumerate(exs):
         v = e.asDouble
+        if v is not None and e.asInt is not None:
+            raise _Fallback  # both: the checked walk names it
         if v is not None:
             v = _num(v, "asDouble")
         elif e.asInt is not None:
@@ -1218,7 +1324,8 @@ def _f_exemplar_source(groups: list[Sequence], file: str) -> BuiltSource:
     except TypeError:  # not all strings
         jtid = None
     if (jtid is not None and _hex_of_width(jtid, 32, m) and _hex_of_width(jsid, 16, m)
-            and set(map(type, vs)) == {float} and not any(cols[pos["filteredAttributes"]])):
+            and set(map(type, vs)) == {float} and not any(cols[pos["filteredAttributes"]])
+            and cols[pos["asInt"]].count(None) == m):
         try:
             times = _f_digits(",".join(cols[pos["timeUnixNano"]]), m, width=19)
         except (TypeError, _Fallback):
@@ -1361,6 +1468,8 @@ def _f_values(ds: Sequence, ints: Sequence) -> np.ndarray:
     columns."""
     types = set(map(type, ds))
     if type(None) not in types:
+        if ints.count(None) != len(ints):
+            raise _Fallback  # a point with both asDouble and asInt: the checked walk names it
         return _f_floats(ds, types=types)
     if len(types) == 1:  # no asDouble at all
         try:
@@ -1368,7 +1477,10 @@ def _f_values(ds: Sequence, ints: Sequence) -> np.ndarray:
         except TypeError:  # a point without asInt either
             pass
     out = _f_floats(ds, types=types)  # NaN where no asDouble
-    have = np.equal(np.array(ds, dtype=object), None) & np.not_equal(np.array(ints, dtype=object), None)
+    no_d, have_i = np.equal(np.array(ds, dtype=object), None), np.not_equal(np.array(ints, dtype=object), None)
+    if (have_i & ~no_d).any():
+        raise _Fallback  # a point with both asDouble and asInt
+    have = no_d & have_i
     if have.any():
         out[have] = _f_int_values([i for d, i in zip(ds, ints, strict=True) if d is None and i is not None])
     return out
@@ -1379,8 +1491,8 @@ def _f_bounds(raw: Any) -> list[float]:
     if raw is None:
         return []
     bounds = list(map(float, _DECODE_BOUNDS(raw)))
-    if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
-        raise _Fallback
+    if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)) or not all(map(math.isfinite, bounds)):
+        raise _Fallback  # (msgspec reads 1e999 as inf)
     return bounds
 
 
@@ -1555,13 +1667,9 @@ def _f_summaries(pts: list) -> tuple:
     cs, quantiles = [], []
     for p in pts:
         cs.append(float(_count(p.count, "count")))
-        quant = {}
-        for q in p.quantileValues or ():
-            qq = _num(q.quantile, "quantile")
-            if not 0 <= qq <= 1:
-                raise _Fallback
-            quant[qq] = _num(q.value, "quantile value")
-        quantiles.append(quant)
+        # (a quantile out of [0, 1], given twice, values decreasing: ValueError, the checked walk names it)
+        quantiles.append(summary_quantiles([(_num(q.quantile, "quantile"), _num(q.value, "quantile value"))
+                                            for q in p.quantileValues or ()]))
     return np.array(cs, dtype=np.float64), _f_floats(list(map(_SUM, pts)), 0.0), quantiles
 
 
@@ -1775,6 +1883,8 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     start = starts_at[0] if len(starts_at) == 1 else np.concatenate(starts_at)
     if inv is not None:
         time, start = time[inv], start[inv]
+    if (start > time).any() or (min_ > max_).any():  # (NaT: int64's minimum; NaN compares False)
+        raise _Fallback  # the checked walk names the point
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
@@ -1846,6 +1956,8 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
             ds = cols[pos["asDouble"]]
             a = _g_plain(ds)
             types = set() if a is not None else set(map(type, ds))
+            if (a is not None or type(None) not in types) and cols[pos["asInt"]].count(None) != m:
+                return _NOT_GROUPED  # a point with both asDouble and asInt: _f_columns sends it to the checked walk
             if a is not None:
                 d["value"] = a
             elif type(None) not in types:
@@ -1881,7 +1993,8 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
             ecols = list(zip(*map(_ASTUPLE, flat), strict=True))
             ep = _POS[_FExemplar]
             vs = np.array(ecols[ep["asDouble"]])
-            if vs.dtype != np.float64 or any(ecols[ep["filteredAttributes"]]):  # (float64: floats, or ints among floats)
+            if vs.dtype != np.float64 or any(ecols[ep["filteredAttributes"]]) \
+                    or ecols[ep["asInt"]].count(None) != len(flat):  # (float64: floats, or ints among floats)
                 return _NOT_GROUPED
             try:
                 d["exemplars"] = (np.fromiter(map(len, g), np.int64, m), ",".join(ecols[ep["traceId"]]),
@@ -1964,6 +2077,8 @@ def _g_part(chunks: list, cache: tuple[dict, dict], bounds_cache: dict) -> dict:
     ds = [d for fam in present for d in per[fam]]  # every piece, family after family
     time = _f_digits(",".join([d["time"] for d in ds]), n, width=19)
     start = _g_starts([d["start"] for d in ds])
+    if (start > time).any():  # (both in the same order here)
+        raise _Fallback
     if inv is not None:
         time, start = time[inv], start[inv]
     value = np.full(n, math.nan)
@@ -2001,6 +2116,8 @@ def _g_part(chunks: list, cache: tuple[dict, dict], bounds_cache: dict) -> dict:
         at = at_of[fam]
         count[at] = cs.astype(np.float64)
         smm = hs[0]["smm"] if len(hs) == 1 else np.concatenate([d["smm"] for d in hs], axis=1)
+        if (smm[1] > smm[2]).any():  # a min above its max
+            raise _Fallback
         sum_[at], min_[at], max_[at] = smm
         bidx[at], blens[at] = bi, lens
     flags = None
@@ -2325,7 +2442,7 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     >>> metric_rates(m)[["value", "reset"]].to_dict("list")
     {'value': [1.0, 2.0, 1.0], 'reset': [False, False, True]}
     """
-    validate_metrics(metrics)
+    metrics = validate_metrics(metrics)
     out = metrics.copy()
     is_sum = (metrics["kind"] == "sum").to_numpy(dtype=bool, na_value=False)
     reset = np.zeros(len(metrics), dtype=bool)

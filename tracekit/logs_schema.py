@@ -28,7 +28,7 @@ import orjson
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown, dict_cells, epoch_times
+from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown, dict_cells, epoch_times, own
 
 __all__ = [
     "LOG_COLUMNS",
@@ -333,7 +333,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {bad}: {list(v)[bad]!r:.80} is not a dict "
                                   "(JSON text: parse it first, e.g. column.map(json.loads))")
         if v is not None:
-            cells = [_own(c) for c in cells]  # the frame's own dicts: never the caller's objects
+            cells = [own(c) for c in cells]  # the frame's own dicts: never the caller's objects
         data[name] = pd.Series(cells, dtype=object)
     for row, key, value in unknown:  # a severity text no logger's word: kept as written (read_logs keeps it so too)
         data["attributes"].iloc[row].setdefault(key, value)
@@ -359,13 +359,6 @@ def _utf8_bytes(b: bytes | bytearray) -> bool:
         return False
 
 
-def _own(value: Any) -> Any:
-    """A copy of the dicts and lists in ``value`` (other values are not containers the frame could share)."""
-    if isinstance(value, dict):
-        return {k: _own(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-    if isinstance(value, list):
-        return [_own(v) if isinstance(v, (dict, list)) else v for v in value]
-    return value
 
 
 def _missing(x: Any) -> bool:

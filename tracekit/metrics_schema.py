@@ -35,7 +35,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, columns_markdown, dict_cells, epoch_times, xray_to_trace_id
+from .schema import (
+    MUTABLE_CELL_TYPES,
+    STRING,
+    TIMESTAMP,
+    Column,
+    columns_markdown,
+    dict_cells,
+    epoch_times,
+    own,
+    xray_to_trace_id,
+)
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -473,27 +483,8 @@ def exemplar_cell(cell: Any) -> list:
     return out
 
 
-_MUTABLE = (dict, list, set, bytearray, np.ndarray)
 
 
-def own(x: Any) -> Any:
-    """``x`` with its dicts, lists, sets and arrays copied at every depth (the rest is immutable): a cell
-    that shares nothing with the input.
-
-    >>> a = {"k": [1]}
-    >>> b = own(a)
-    >>> b == a and b is not a and b["k"] is not a["k"]
-    True
-    """
-    if isinstance(x, dict):
-        return {k: (own(v) if isinstance(v, _MUTABLE) else v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [own(v) if isinstance(v, _MUTABLE) else v for v in x]
-    if isinstance(x, set):
-        return set(x)
-    if isinstance(x, (bytearray, np.ndarray)):
-        return x.copy()
-    return x
 
 
 def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_unit: str | None = None) -> pd.DataFrame:
@@ -597,11 +588,11 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
         if k not in _BY_NAME:
             v = given[k]
             if _scalar(v):
-                df[k] = [own(v) for _ in range(n)] if isinstance(v, _MUTABLE) else [v] * n
+                df[k] = [own(v) for _ in range(n)] if isinstance(v, MUTABLE_CELL_TYPES) else [v] * n
             else:
                 vals = list(v)
                 df[k] = pd.Series([own(x) for x in vals], dtype=object) if any(
-                    isinstance(x, _MUTABLE) for x in vals) else (v.copy() if hasattr(v, "copy") else vals)
+                    isinstance(x, MUTABLE_CELL_TYPES) for x in vals) else (v.copy() if hasattr(v, "copy") else vals)
     return validate_metrics(df) if check else df
 
 

@@ -27,6 +27,8 @@ from .errors import ArgumentError, TraceKitError
 __all__ = [
     "Column",
     "dict_cells",
+    "own",
+    "MUTABLE_CELL_TYPES",
     "SPAN_COLUMNS",
     "COLUMN_NAMES",
     "STRING",
@@ -541,6 +543,29 @@ def trace_id_to_xray(trace_id: str) -> str:
         raise ValueError(f"not a 32-hex trace id: {trace_id!r}")
     t = trace_id.lower()
     return f"1-{t[:8]}-{t[8:]}"
+
+
+#: cell values :func:`own` copies (the rest is immutable)
+MUTABLE_CELL_TYPES = (dict, list, set, bytearray, np.ndarray)
+
+def own(x: Any) -> Any:
+    """``x`` with its dicts, lists, sets and arrays copied at every depth (the rest is immutable): a cell
+    that shares nothing with the input.
+
+    >>> a = {"k": [1]}
+    >>> b = own(a)
+    >>> b == a and b is not a and b["k"] is not a["k"]
+    True
+    """
+    if isinstance(x, dict):
+        return {k: (own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v for v in x]
+    if isinstance(x, set):
+        return set(x)
+    if isinstance(x, (bytearray, np.ndarray)):
+        return x.copy()
+    return x
 
 
 def dict_cells(values: Any) -> tuple[list[dict], int]:

@@ -20,6 +20,8 @@ from tracekit.errors import ArgumentError, TraceFormatError, TraceFormatWarning
 from tracekit.metrics_schema import MetricsSchemaError
 from tracekit.schema import STRING, TIMESTAMP
 
+from .test_metrics_fast import _read  # the frame (or the error) of read_metrics, the fast path on or off
+
 T0 = 1_700_000_000_000_000_000
 
 
@@ -54,15 +56,6 @@ def _summary(**point: object) -> dict:
     p.update(point)
     return {"name": "s", "summary": {"dataPoints": [p]}}
 
-
-def _read(data: object, errors: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> object:
-    monkeypatch.setattr(M, "FAST", fast)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return tk.read_metrics(data, errors=errors)
-        except TraceFormatError as e:
-            return e
 
 
 def _both(doc: dict, monkeypatch: pytest.MonkeyPatch) -> dict:

@@ -125,6 +125,32 @@ def test_a_parent_edited_in_place_does_not_lend_its_stale_result(spans, walks):
     pd.testing.assert_frame_equal(cp, walk_critical_path(sub))
 
 
+
+def test_a_string_cell_set_in_place_is_a_new_fingerprint_and_the_digests_go_with_their_arrays(spans, walks):
+    """Arrow columns are hashed once per array object (immutable: pandas puts a new array in a column whose cell is
+    set); setting one name in place must still give a new fingerprint and a fresh walk, and the digests are held no
+    longer than their arrays."""
+    import gc
+
+    from tracekit.core import cache
+
+    frame = spans.copy()
+    before = cache.fingerprint(frame, ["trace_id", "name", "service"])
+    assert cache.fingerprint(frame, ["trace_id", "name", "service"]) == before
+    tk.critical_path(frame)
+    root = frame.index[frame["parent_id"].isna()][0]
+    frame.loc[root, "service"] = "renamed-service"  # in place
+    assert cache.fingerprint(frame, ["trace_id", "name", "service"]) != before
+    cp = tk.critical_path(frame)
+    assert walks == [len(frame), len(frame)]
+    assert "renamed-service" in set(cp["service"])
+    held = len(cache._ARROW_DIGESTS)
+    for _ in range(5):
+        cache.fingerprint(spans.assign(name=spans["name"] + "-x"), ["name"])
+    gc.collect()
+    assert len(cache._ARROW_DIGESTS) <= held + 1, "digests of freed arrays are kept"
+
+
 # --------------------------------------------------------------------------------------------- log templates (issue 30)
 
 

@@ -3,8 +3,8 @@
 A report runs a dozen analyses on the same two frames; the expensive shared steps (the span tree,
 trace outcomes, the critical path) are computed once per frame and taken from here afterwards.
 An entry is held weakly (it goes when the frame goes) and checked against a fingerprint of the
-columns the computation reads (ids, times, status, names …: Arrow buffers and int64 arrays
-hashed, no per-row Python), so a frame whose columns were replaced or edited in place is computed
+columns the computation reads (ids, times, status, names …: Arrow buffers, hashed once per array
+object since Arrow arrays never change, and int64 arrays; no per-row Python), so a frame whose columns were replaced or edited in place is computed
 again. Object columns (``attributes``, ``links``) are not hashed: edit those in place and the
 result is not refreshed — analyses never mutate their input, and a new frame is a new entry.
 
@@ -58,6 +58,8 @@ _LOCK = threading.RLock()
 #: id(frame) -> (weak reference, {(name, key): (fingerprint, value)})
 _FRAMES: dict[int, tuple[weakref.ref, dict[tuple[str, Hashable], tuple[bytes, Any]]]] = {}
 _STATS: dict[str, CacheStats] = {}
+#: id(ChunkedArray) -> (weak reference, digest of its values): Arrow columns are immutable
+_ARROW_DIGESTS: dict[int, tuple[weakref.ref, bytes]] = {}
 
 
 def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
@@ -80,15 +82,7 @@ def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
             continue
         arr = spans[col].array
         if hasattr(arr, "_pa_array"):
-            for chunk in arr._pa_array.chunks:
-                if chunk.get_total_buffer_size() > 2 * chunk.nbytes + 4096:
-                    # a slice (iloc, groupby) shares its parent's buffers: hash a copy of its own values, not
-                    # the parent's bytes (an 8-span trace cut from 29,596 spans hashed 1.2 MB per string column)
-                    chunk = pa.concat_arrays([chunk])
-                h.update(str(chunk.offset).encode())
-                for b in chunk.buffers():
-                    if b is not None:
-                        h.update(memoryview(b))
+            h.update(_arrow_digest(arr._pa_array))
         elif hasattr(arr, "asi8"):
             h.update(np.ascontiguousarray(arr.asi8).view(np.uint8))
         elif isinstance(arr, pd.arrays.NumpyExtensionArray) and arr.dtype.kind in "biuf":
@@ -99,6 +93,46 @@ def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
         else:
             h.update(pd.util.hash_pandas_object(spans[col], index=False).to_numpy().view(np.uint8))
     return h.digest()
+
+
+def _arrow_digest(chunked: pa.ChunkedArray) -> bytes:
+    """The hash of an Arrow column's values, computed once per ChunkedArray object.
+
+    Arrow arrays are immutable (pandas replaces a column's ChunkedArray when a cell is set, it never
+    writes into one), so while the object lives its digest cannot change: a report fingerprints the
+    same columns of the same frames dozens of times (a lab window's ranking with every signal: ~50
+    fingerprints), each hashing megabytes of string buffers.
+    """
+    key = id(chunked)
+    with _LOCK:
+        hit = _ARROW_DIGESTS.get(key)
+        if hit is not None and hit[0]() is chunked:
+            return hit[1]
+    h = hashlib.blake2b(digest_size=16)
+    for chunk in chunked.chunks:
+        if chunk.get_total_buffer_size() > 2 * chunk.nbytes + 4096:
+            # a slice (iloc, groupby) shares its parent's buffers: hash a copy of its own values, not
+            # the parent's bytes (an 8-span trace cut from 29,596 spans hashed 1.2 MB per string column)
+            chunk = pa.concat_arrays([chunk])
+        h.update(str(chunk.offset).encode())
+        for b in chunk.buffers():
+            if b is not None:
+                h.update(memoryview(b))
+    digest = h.digest()
+    try:
+        ref = weakref.ref(chunked, lambda r, key=key: _forget_digest(key, r))
+    except TypeError:  # pragma: no cover - pyarrow arrays support weak references
+        return digest
+    with _LOCK:
+        _ARROW_DIGESTS[key] = (ref, digest)
+    return digest
+
+
+def _forget_digest(key: int, ref: weakref.ref) -> None:
+    with _LOCK:
+        hit = _ARROW_DIGESTS.get(key)
+        if hit is not None and hit[0] is ref:
+            del _ARROW_DIGESTS[key]
 
 
 def _forget(key: int, ref: weakref.ref) -> None:

@@ -308,6 +308,30 @@ def test_signals_agree_with_the_spans():
     assert int((tree.parent < 0).sum()) == tree.n_traces  # one root per request, no orphans
 
 
+@pytest.mark.parametrize("status", [True, False])
+def test_the_signals_pass_the_checks_they_are_built_without(monkeypatch, status):
+    """The simulator builds its logs and metrics with check=False (a third to half of their build time): the same
+    columns checked give the same frames (every bucket, exemplar and point rule, the schemas validated)."""
+    import tracekit.simulate_signals as ss
+
+    built: dict[str, list] = {"logs_from_columns": [], "metrics_from_columns": []}
+    for name in built:
+        real = getattr(ss, name)
+
+        def spy(cols, real=real, name=name, **kw):
+            out = real(cols, **kw)
+            built[name].append((real, cols, kw, out))
+            return out
+        monkeypatch.setattr(ss, name, spy)
+    w = fault_window("exception", 9, status=status, noisy_neighbour=0.5)
+    assert len(w.logs) and len(w.metrics)
+    for name, calls in built.items():
+        assert calls, name
+        for real, cols, kw, out in calls:
+            assert kw.get("check") is False
+            pd.testing.assert_frame_equal(real(cols, **{**kw, "check": True}), out)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ArgumentError, match="kind"):
         fault_window("disk_full", 1)

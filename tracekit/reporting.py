@@ -459,6 +459,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5re
 h1{margin:0 0 .2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem} h3{font-size:1rem;margin:1.2rem 0 .3rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;max-width:100%}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+td:not(.num){overflow-wrap:anywhere}
 th{background:#f4f4f4;white-space:nowrap} td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6}
 .sev-info{color:#444} code{font-size:.85rem;overflow-wrap:anywhere}
@@ -497,6 +498,23 @@ def _capped(text: str) -> str:
     return text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + f"… (+{len(text) - CELL_CHARS:,} characters)"
 
 
+#: a token of a table cell longer than this many characters gets break opportunities after its separators
+BREAK_TOKENS_OVER = 20
+_LONG_TOKEN = re.compile(rf"\S{{{BREAK_TOKENS_OVER + 1},}}")
+_AFTER_SEPARATOR = re.compile(r"(?<=/)(?=\w)|(?<=[._])(?=[A-Z])")
+
+
+def _breakable(escaped: str) -> str:
+    """Escaped cell text with ``<wbr>`` after each ``/`` of its long tokens and after a ``.`` or ``_`` that starts
+    a capitalised part, so a table of gRPC operation names (``grpc.hipstershop.CurrencyService/GetSupportedCurrencies``:
+    OnlineBoutique) wraps at the name's own separators and fits the page instead of widening it (``td`` may break
+    anywhere as a last resort). The characters are unchanged (a reader who copies a name gets it whole), and a file
+    name (``logs.jsonl``) stays one run of text. Escaped text holds no ``/``, ``.`` or ``_`` inside an entity."""
+    if len(escaped) <= BREAK_TOKENS_OVER:
+        return escaped
+    return _LONG_TOKEN.sub(lambda m: _AFTER_SEPARATOR.sub("<wbr>", m.group(0)), escaped)
+
+
 def _cell(v: Any, unit: str) -> tuple[str, bool]:
     """(escaped text, is a number) of one value, formatted by the column's unit."""
     if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)):
@@ -523,7 +541,7 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}", True
         return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
-    return _esc(_capped(str(v))), False  # cut before escaping: no half entity
+    return _breakable(_esc(_capped(str(v)))), False  # cut before escaping: no half entity
 
 
 def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | None = None) -> str:
@@ -947,7 +965,7 @@ def render_markdown(data: ReportData) -> str:
     out.append("| " + " | ".join(_md(col) for col in h.columns) + " |")
     out.append("|" + "---|" * len(h.columns))
     for rec in h.itertuples(index=False):
-        out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0])) for col, v in zip(h.columns, rec, strict=True)) + " |")
+        out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0].replace("<wbr>", ""))) for col, v in zip(h.columns, rec, strict=True)) + " |")
     if data.headline.attrs.get("status_unknown"):
         out += ["", f"_{_md(_status_note(data.headline))}_"]
     out += ["", f"_Generated {data.generated_at} by tracekit {data.version}._", ""]

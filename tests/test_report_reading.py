@@ -56,3 +56,69 @@ def test_tables_fit_the_page_when_operation_names_are_long_tokens(tmp_path):
     # the names are still there, whole, for a reader who copies them (breaks are <wbr>, not characters)
     text = out.read_text()
     assert "grpc.hipstershop." in text.replace("<wbr>", "")
+
+
+# ---- the example trace's waterfall ---------------------------------------------------------------------------------
+def _many_services(n_services: int = 20, depth: int = 8) -> pd.DataFrame:
+    """One request through ``n_services`` services, ``depth`` nested spans each (161 spans with the defaults: more
+    than the waterfall labels, as TrainTicket's 200-span requests through 20 services). No span records a status."""
+    t0 = pd.Timestamp("2026-11-25 09:26:32", tz="UTC").value
+    rows = [dict(span_id=f"{1:016x}", parent_id=None, service="ts-gateway-service", name="/*", start=t0,
+                 end=t0 + 400_000_000)]
+    sid = 2
+    for i in range(n_services):
+        parent = f"{1:016x}"
+        for j in range(depth):
+            rows.append(dict(span_id=f"{sid:016x}", parent_id=parent, service=f"ts-service-number-{i:02d}-service",
+                             name=f"Controller.op{j}", start=t0 + (i * 15 + j) * 1_000_000,
+                             end=t0 + (i * 15 + j + 5) * 1_000_000))
+            parent, sid = f"{sid:016x}", sid + 1
+    df = pd.DataFrame(rows)
+    return tk.spans_from_columns({"trace_id": ["ab" * 16] * len(df), **{c: df[c] for c in df.columns}})
+
+
+_BOXES = r"""() => {
+  const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
+                      return {l: r.left, r: r.right, t: r.top, b: r.bottom}; };
+  const gd = document.querySelector('.js-plotly-plot');
+  return {title: box(gd.querySelector('.gtitle')), legend: box(gd.querySelector('.legend .bg')),
+          plot: box(gd.querySelector('.nsewdrag')), title_text: gd.querySelector('.gtitle').textContent};
+}"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return min(a["r"], b["r"]) - max(a["l"], b["l"]) > 1 and min(a["b"], b["b"]) - max(a["t"], b["t"]) > 1
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [700, 1100])
+def test_waterfall_legend_of_many_services_does_not_cover_the_title(tmp_path, width):
+    """TrainTicket's example traces (200 spans, 20 services, every report read): the legend of 22 entries wrapped
+    to four rows upwards from the plot and was drawn over the title and its line "request 394.3 ms · started … ·
+    200 spans". Generated: 161 spans through 21 services (truth: more spans than labels, so the plot starts at the
+    left edge, under the title)."""
+    spans = _many_services()
+    fig = tk.plot_waterfall(spans, critical_path=True)
+    path = tmp_path / "waterfall.html"
+    fig.write_html(path, include_plotlyjs=True, full_html=True, default_width="100%", config={"responsive": True})
+    page = open_html(path, wait_for=".js-plotly-plot .legend", evaluate=_BOXES, viewport=(width, 900))
+    v = page.value
+    assert page.errors == []
+    assert "request 400.0 ms" in v["title_text"]
+    assert not _overlap(v["title"], v["legend"]), v
+    assert not _overlap(v["legend"], v["plot"]), v
+    assert v["legend"]["t"] >= v["title"]["b"] - 1, v
+
+
+def test_waterfall_of_spans_without_status_says_status_unknown_not_ok():
+    """TrainTicket's spans carry no status, no HTTP code, no fault flag: the report's first screen says failures
+    cannot be counted, yet every example trace's heading line said "· ok ·". Generated: a trace whose spans record no
+    status (truth: nothing is known about failure); with a status recorded on one span, "ok" stands."""
+    spans = _many_services(3, 2)
+    data = tk.waterfall_data(spans, critical_path=False)
+    assert data.attrs["status_recorded"] is False
+    title = tk.plot_waterfall(spans).layout.title.text
+    assert "status unknown" in title and " ok " not in title, title
+    known = spans.assign(status=["ok"] + ["unset"] * (len(spans) - 1))
+    assert tk.waterfall_data(known).attrs["status_recorded"] is True
+    assert " ok " in tk.plot_waterfall(known).layout.title.text

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.frame import require_columns
+from ..core.outcomes import status_recorded
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -225,6 +226,8 @@ def waterfall_data(
     ``log_errors`` counts the span's ERROR/FATAL log records (after :func:`tracekit.attach_logs`; 0 without);
     ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
     stays at 64 and the label starts with ``[depth N]``); ``hover`` is escaped HTML.
+    ``attrs["status_recorded"]`` is :func:`tracekit.core.status_recorded` of ``spans``: False when no span
+    records a status, an HTTP code or a fault flag, so ``is_error`` False means unknown, not ok.
 
     Returns
     -------
@@ -392,6 +395,9 @@ def waterfall_data(
             "hover": pd.Series(hover, dtype=object),
         }
     )
+    # whether the frame can say that anything failed (core.status_recorded): where no span records a status, a row's
+    # is_error False is unknown, not "ok" (TrainTicket's spans carry none)
+    out.attrs["status_recorded"] = status_recorded(spans)
     return out
 
 

@@ -67,8 +67,13 @@ def _tree_prefixes(depth: Sequence[int]) -> list[str]:
     return out
 
 
+#: pixels from the figure's top that the title and its line of facts take (title y=1 in the container, pad 14 px)
+_TITLE_PX = 56
+
+
 def _waterfall_header(rows: pd.DataFrame, start: Any) -> str:
-    """One line under the title: request duration, start time, status, span count."""
+    """One line under the title: request duration, start time, status, span count. The status is "status
+    unknown" where the spans record none (``rows.attrs["status_recorded"]`` False: waterfall_data), not "ok"."""
     roots = rows[rows["depth"].to_numpy() == 0]
     parts = []
     if len(roots):
@@ -79,7 +84,9 @@ def _waterfall_header(rows: pd.DataFrame, start: Any) -> str:
         parts.append(f"started {t.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC")
     n_err = int(rows["is_error"].to_numpy(dtype=bool).sum())
     root_err = bool(len(roots)) and bool(roots["is_error"].iloc[0])
-    parts.append(("failed" if root_err else "ok") + (f" ({n_err} error span{'s' if n_err != 1 else ''})" if n_err else ""))
+    known = bool(rows.attrs.get("status_recorded", True)) or n_err > 0
+    parts.append(("failed" if root_err else "ok" if known else "status unknown")
+                 + (f" ({n_err} error span{'s' if n_err != 1 else ''})" if n_err else ""))
     if bool(rows["in_progress"].to_numpy(dtype=bool).any()):
         parts.append("in progress")
     total = len(rows) + int(rows["n_hidden"].sum())
@@ -318,14 +325,19 @@ def plot_waterfall(
     header = _waterfall_header(rows, trace_start)
     head = esc(title) if title else (f"trace {esc(str(shown_id))}" if shown_id is not None else "trace waterfall")
     fig = go.Figure(data=data)
+    fig_height = height or int(min(max(300, 20 * n + 170), 1100))
     fig.update_layout(
         barmode="overlay",
         bargap=0.2,
-        height=height or int(min(max(300, 20 * n + 170), 1100)),
+        height=fig_height,
         title=dict(text=f"{head}<br><sup>{esc(header)}</sup>", x=0.01, xanchor="left", yref="container", y=1.0,
                    yanchor="top", pad=dict(t=14)),
         hovermode="closest",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        # the legend hangs from the container under the title's two lines, and plotly moves the plot below it: one
+        # entry per service wraps to several rows (TrainTicket: 22 entries, 4 rows at 1,100 px), which, stacked up
+        # from the plot (yref paper), were drawn over the title
+        legend=dict(orientation="h", yref="container", yanchor="top", y=1.0 - _TITLE_PX / fig_height, xanchor="left",
+                    x=0),
         margin=dict(l=10, r=60, t=100, b=40),
         xaxis=dict(title="ms from trace start", rangemode="tozero", zeroline=True),
         yaxis=dict(

@@ -122,3 +122,39 @@ def test_waterfall_of_spans_without_status_says_status_unknown_not_ok():
     known = spans.assign(status=["ok"] + ["unset"] * (len(spans) - 1))
     assert tk.waterfall_data(known).attrs["status_recorded"] is True
     assert " ok " in tk.plot_waterfall(known).layout.title.text
+
+
+# ---- the metrics of the likely cause -------------------------------------------------------------------------------
+def _shop_with_memory_step(unit: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A simulated shop hour and a later one; one point a minute per service of ``MemoryUsage`` (in ``unit``), flat
+    at 10-12 but for cart's, 80 higher in the later hour (truth: cart's memory moved, in that unit)."""
+    import numpy as np
+
+    base = tk.simulate.simulate("baseline", 150, seed=1).spans
+    inc = tk.simulate.simulate("baseline", 150, seed=2).spans
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    parts = []
+    for svc in sorted(set(base["service"]) | set(inc["service"])):
+        for side in (base, inc):
+            t = pd.date_range(side["start"].min().ceil("1min"), side["end"].max().floor("1min"), freq="1min")
+            mem = 10.0 + np.arange(len(t)) % 3 + (80.0 if side is inc and svc == "cart" else 0.0)
+            parts.append(tk.metrics_from_columns({"time": t, "name": "MemoryUsage", "value": mem, "service": svc,
+                                                  **({"unit": unit} if unit else {})}))
+    return inc, base, pd.concat(parts, ignore_index=True)
+
+
+def test_the_cause_s_metric_is_said_with_its_unit():
+    """OnlineBoutique / TrainTicket with metrics: the likely cause's words read "Metrics: PodServerLatencyP90 0.092 →
+    6.03" and "Metrics: CpuUsage 4.92 → 500" — no unit — while the "how sure" sentence said the same move as "0.092 →
+    6.03 s". Generated: cart's memory steps from 11 to 91 Mi (truth by construction); a dimensionless unit ("1")
+    stays unsaid, as in the how-sure sentence."""
+    inc, base, metrics = _shop_with_memory_step("Mi")
+    rc = tk.rank_causes(inc, base, level="service", n_boot=20, lift_rows=0, window=None, metrics=metrics)
+    top = rc.iloc[0]
+    assert top["service"] == "cart"
+    assert top["metric_top"].startswith("MemoryUsage ") and top["metric_top"].endswith(" Mi"), top["metric_top"]
+    assert "Metrics: MemoryUsage 11 → 91 Mi." in top["hypothesis"], top["hypothesis"]
+    assert top["metric_top_name"] == "MemoryUsage"
+    inc, base, metrics = _shop_with_memory_step("1")
+    rc = tk.rank_causes(inc, base, level="service", n_boot=20, lift_rows=0, window=None, metrics=metrics)
+    assert rc.iloc[0]["metric_top"] == "MemoryUsage 11 → 91", rc.iloc[0]["metric_top"]

@@ -492,16 +492,27 @@ def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _move_words(r: Any) -> str:
-    """What a row's evidence counted, before its unit: on the points basis the points beyond the reach, said as
-    baseline median → incident mean; on the observations basis the observations above the edge (only a rise counts),
-    said as median → mean only when the mean rose too — a mean that fell did not make the evidence."""
+def _move_words(r: Any, unit: Any = None) -> str:
+    """What a row's evidence counted, each value with its ``unit`` (:func:`_unit_words`): on the points basis the
+    points beyond the reach, said as baseline median → incident mean; on the observations basis the observations above
+    the edge (only a rise counts), said as median → mean only when the mean rose too — a mean that fell did not make
+    the evidence."""
+    u = _unit_words(unit)
+    u = f" {u}" if u else ""
     basis = r.get("basis") if hasattr(r, "get") else None
     if basis == "observations" and r.get("direction") != "up" and pd.notna(r.get("edge")):
         return (f"{100 * float(r['outside_share']):.1f} % of its {float(r['incident_count']):,.0f} observations above "
-                f"{_fmt(float(r['edge']))} (the baseline's p95 bucket edge; its mean fell "
-                f"{_fmt(float(r['baseline_median']))} → {_fmt(float(r['incident_mean']))})")
-    return f"{_fmt(float(r['baseline_median']))} → {_fmt(float(r['incident_mean']))}"
+                f"{_fmt(float(r['edge']))}{u} (the baseline's p95 bucket edge; its mean fell "
+                f"{_fmt(float(r['baseline_median']))} → {_fmt(float(r['incident_mean']))}{u})")
+    return f"{_fmt(float(r['baseline_median']))} → {_fmt(float(r['incident_mean']))}{u}"
+
+
+def _metric_units(metrics: pd.DataFrame) -> dict[str, str]:
+    """``{name: unit}``: each metric name's unit as the frame gives it (the first given for the name), for the words."""
+    if "unit" not in metrics.columns or not len(metrics):
+        return {}
+    first = metrics[["name", "unit"]].dropna().drop_duplicates("name")
+    return {str(n): str(u) for n, u in zip(first["name"], first["unit"], strict=True)}
 
 
 def _family_sum(ev: pd.DataFrame, key: str) -> pd.Series:
@@ -510,13 +521,15 @@ def _family_sum(ev: pd.DataFrame, key: str) -> pd.Series:
     return ev.groupby([ev[key].astype(object), "family"], sort=False)["evidence"].mean().groupby(level=0, sort=False).sum()
 
 
-def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
+def metric_scores(evidence: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
     """One metric score per key from :func:`metric_evidence`'s rows.
 
     Parameters
     ----------
     evidence : pandas.DataFrame
         :func:`metric_evidence`'s table (its first column is the key).
+    units : dict of str to str, optional
+        Each metric name's unit (``{name: unit}``): ``top_metric`` says its values with it.
 
     Returns
     -------
@@ -546,7 +559,9 @@ def metric_scores(evidence: pd.DataFrame) -> pd.DataFrame:
         .drop_duplicates("_k")
     best = best[best["_e"] > 0]
     top_name = dict(zip(best["_k"], best["name"].astype(str), strict=True))
-    top = {k: f"{r['name']} {_move_words(r)}" for k, r in zip(best["_k"], best.to_dict("records"), strict=True)}
+    units = units or {}
+    top = {k: f"{r['name']} {_move_words(r, units.get(str(r['name'])))}"
+           for k, r in zip(best["_k"], best.to_dict("records"), strict=True)}
     out = pd.DataFrame({key: keys, "metric_score": [float(scores.get(k, 0.0)) for k in keys],
                         "top_metric": [top.get(k) for k in keys], "top_metric_name": [top_name.get(k) for k in keys],
                         "moved": per["moved"].to_numpy(), "steady": per["steady"].to_numpy()},
@@ -658,9 +673,10 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         raise ArgumentError("rank_causes: level='host' rows have no host column to join metrics on")
     raw = metric_evidence(metrics, incident, baseline, by=by, prior=prior, q=q)
     ev = _own_time_cap(raw, table, by)
-    sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
+    units = _metric_units(metrics)
+    sc = metric_scores(ev, units) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
     if len(ev):  # before the cap, for the words (rank_causes' hypothesis says what the cap left out)
-        unc = metric_scores(raw).set_index(by)
+        unc = metric_scores(raw, units).set_index(by)
         sc["_metrics_uncapped"] = sc[by].map(unc["metric_score"]).astype(float).to_numpy()
         sc["_metric_top_uncapped"] = sc[by].map(unc["top_metric"]).astype(object).to_numpy()
     else:
@@ -692,11 +708,9 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     moved = ev[ev["moved"].to_numpy(dtype=bool)] if len(ev) else ev
     # the words name as moved only what weighs: a move under NEGLIGIBLE_EVIDENCE is said apart, with its direction
     slight = (moved["evidence"].to_numpy(dtype=float) < NEGLIGIBLE_EVIDENCE) if len(moved) else np.zeros(0, dtype=bool)
-    units = metrics.drop_duplicates("name").set_index("name")["unit"] if "unit" in metrics.columns else pd.Series(dtype=object)
 
     def said(r: pd.Series) -> str:
-        u = _unit_words(units.get(r["name"]))
-        return f"{r[by]} {r['name']} {_move_words(r)}" + (f" {u}" if u else "")
+        return f"{r[by]} {r['name']} {_move_words(r, units.get(str(r['name'])))}"
 
     def slightly(r: pd.Series) -> str:
         change = r["change"]

@@ -125,31 +125,42 @@ def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind
     """Read the report's logs or metrics: the files of a directory it does not read, the records it skipped
     and those of other signals are said once each, on one line, as :func:`_load` says the traces'."""
     import warnings
-    from pathlib import Path
 
     from .errors import SkippedRecord, TraceFormatWarning
-    from .io._sources import ignored_files
 
-    ignored = [str(f) for p in paths for f in ignored_files(Path(p), every=True)]
-    if ignored:
-        _say("report", f"ignored {len(ignored)} file(s) of the {what} that are not {kind} data: "
-                       + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else "")
-                       + " (read: JSON files named .json, .jsonl, .ndjson, .txt or .gz)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TraceFormatWarning)
         frame = reader(list(paths), errors=errors)
+    files, notes = _ignored_files(frame)
+    if files:
+        _say("report", f"ignored {len(files)} file(s) of the {what} that are not {kind} data: "
+                       + ", ".join(files[:5]) + (" …" if len(files) > 5 else "")
+                       + " (read: JSON files named .json, .jsonl, .ndjson, .txt or .gz)")
     skipped = frame.attrs.get("skipped", ()) or ()
     if skipped:
         _say("report", f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
     if frame.attrs.get("truncated"):
         _say("report", f"warning: the {what} hold one page of a paginated AWS output (a NextToken): the pages after it "
                        "are not in the report")
-    notes = frame.attrs.get("ignored", ()) or ()
     if notes:
         first = notes[0] if hasattr(notes[0], "reason") else SkippedRecord(*notes[0])  # read_metrics: (file, record, what)
         _say("report", f"ignored {len(notes)} record(s) of the {what} that are not {kind} data; first: "
                        f"{_record(first, redact)}")
     return frame
+
+
+def _ignored_files(frame: Any) -> tuple[list[str], list]:
+    """A reader's ``attrs["ignored"]`` split in two: the files of its directories it did not read (the readers
+    list them, :func:`tracekit.io._sources.ignored_file_records`) and the records that are not its data."""
+    from .io._sources import FILE_NOT_READ
+
+    files, records = [], []
+    for n in frame.attrs.get("ignored", ()) or ():
+        if hasattr(n, "reason") and str(n.reason).startswith(FILE_NOT_READ):
+            files.append(str(n.file))
+        else:
+            records.append(n)
+    return files, records
 
 
 def _say(command: str, msg: str) -> None:
@@ -194,23 +205,21 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
     from pathlib import Path
 
     from .errors import TraceFormatWarning
-    from .io._sources import ignored_files
     from .io.sniff import read
 
     for i in inputs:
         if not Path(i).exists():
             raise FileNotFoundError(f"no such file or directory: {i}")
-    ignored = [str(f) for i in inputs for f in ignored_files(Path(i))]
-    if ignored:
-        _say(command, f"ignored {len(ignored)} file(s) of the {what} that are not trace data: "
-                      + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TraceFormatWarning)
         spans = read(list(inputs), errors=errors, progress=progress)
+    ignored, notes = _ignored_files(spans)
+    if ignored:
+        _say(command, f"ignored {len(ignored)} file(s) of the {what} that are not trace data: "
+                      + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else ""))
     skipped = spans.attrs.get("skipped", ()) or ()
     if skipped:
         _say(command, f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
-    notes = spans.attrs.get("ignored", ()) or ()
     if notes:
         _say(command, f"ignored {len(notes)} record(s) of the {what} that are not trace data (metrics/logs lines, "
                       f"daemon headers); first: {_record(notes[0], redact)}")

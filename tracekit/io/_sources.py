@@ -7,6 +7,10 @@ or JSON lines.
 
 Each document is yielded as a :class:`Document`: the parsed value, the file name and the
 1-based line number for JSON lines (``None`` for a single-value file).
+
+A directory is read through :func:`list_files` (files named .json, .jsonl, .ndjson, .txt that starts like JSON,
+.gz; hidden ones passed over); the files it leaves out are one definition too (:func:`ignored_files`), which every
+reader lists in ``attrs["ignored"]`` (:func:`ignored_file_records`, through :func:`close_read`'s ``source``).
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ import orjson
 
 from ..core.frame import TIME_PROBLEM
 from ..core.gc_pause import gc_promote  # kept importable from here
-from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning
+from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 
 __all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+           "ignored_file_records", "no_files_error", "FILE_NOT_READ",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read"]
 
@@ -279,6 +284,50 @@ def ignored_files(path: Path, every: bool = False) -> list[Path]:
         return []
     return [p for p in _candidates(path, every)
             if not any(p.name.endswith(s) for s in _SUFFIXES) or not _looks_like_json(p)]
+
+
+#: how ``attrs["ignored"]`` names a file of a given directory that no reader reads (the start of its reason)
+FILE_NOT_READ = "file not read"
+_NAMES_READ = ".json, .jsonl, .ndjson, .txt or .gz"
+
+
+def _why_not_read(p: Path) -> str:
+    if p.name.endswith(".txt"):
+        return f"{FILE_NOT_READ}: a .txt file is read in a directory only when it starts like JSON ({{ or [)"
+    return (f"{FILE_NOT_READ}: in a directory only files named {_NAMES_READ} are read (give this file itself "
+            "to read it)")
+
+
+def _directories(source: Any) -> list[Path]:
+    if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
+        return [d for x in source for d in _directories(x)]
+    if is_pathlike(source) and os.fspath(source).strip() and Path(source).is_dir():
+        return [Path(source)]
+    return []
+
+
+def ignored_file_records(source: Any) -> list[SkippedRecord]:
+    """The files of the directories in ``source`` (a directory, or a list of paths) that no reader reads
+    (:func:`ignored_files` with ``every``), as ``attrs["ignored"]`` lists them: record ``None``, a reason
+    starting with :data:`FILE_NOT_READ`. Every reader lists them (:func:`close_read`'s ``source``), so that
+    no file of a directory is passed over without a word. Other sources: ``[]``.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "a.jsonl").write_text("{}"), (Path(d) / "app.log").write_text("x")
+    ...     [(Path(r.file).name, r.record, r.reason.startswith(FILE_NOT_READ)) for r in ignored_file_records(d)]
+    [('app.log', None, True)]
+    """
+    return [SkippedRecord(display_name(p), None, _why_not_read(p)) for d in _directories(source)
+            for p in ignored_files(d, every=True)]
+
+
+def no_files_error(path: Path) -> TraceFormatError:
+    """The error of a directory that holds no file a reader reads, naming the files it does hold."""
+    other = ignored_files(path, every=True)
+    held = (f" (it holds {len(other)} other file(s): " + ", ".join(p.name for p in other[:3])
+            + (" …" if len(other) > 3 else "") + "; give a file itself to read it)") if other else ""
+    return TraceFormatError(f"directory holds no {_NAMES_READ} files{held}", file=display_name(path))
 
 
 #: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:
@@ -680,7 +729,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
         if path.is_dir():
             files = list_files(path)
             if not files:
-                raise TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files", file=display_name(path))
+                raise no_files_error(path)
             for f in files:
                 yield from iter_documents(f, on_bad_line)
         elif path.exists():
@@ -715,14 +764,16 @@ def warn_page(file: str, token: str, what: str, reader: str) -> None:
                   TraceFormatWarning, stacklevel=3)
 
 
-def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2) -> Any:
+def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2, source: Any = None) -> Any:
     """How every reader (spans, logs, metrics) ends: ``attrs["skipped"]`` and ``attrs["ignored"]`` set, and
     one :class:`~tracekit.errors.TraceFormatWarning` naming the first skipped record when any was skipped;
     ``attrs["truncated"]`` is set True when a skipped record says a file ended early (a cut gzip stream,
     an incomplete last line), as the readers set it for a paginated output's missing pages.
 
     ``head`` starts the warning, with ``{n}`` for the number skipped (``"read_xray skipped {n} bad
-    record(s)"``); ``stacklevel`` is the caller's, as for :func:`warnings.warn`.
+    record(s)"``); ``stacklevel`` is the caller's, as for :func:`warnings.warn`. ``source`` (what the reader
+    was given): the files of its directories that no reader reads are listed after ``ignored``
+    (:func:`ignored_file_records`).
 
     >>> import warnings, pandas as pd
     >>> from tracekit.errors import SkippedRecord
@@ -733,7 +784,7 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     ("x skipped 1 bad record(s); first: a.jsonl, line 3: not JSON (all are listed in df.attrs['skipped'])", 'line 3')
     """
     df.attrs["skipped"] = tuple(skipped)
-    df.attrs["ignored"] = tuple(ignored)
+    df.attrs["ignored"] = tuple(ignored) + tuple(ignored_file_records(source))
     if any(str(s.reason).startswith((TRUNCATED_FILE, TRUNCATED_GZIP)) for s in skipped):
         df.attrs["truncated"] = True  # a file ended early: what it held after the cut is not in the frame
     if skipped:

@@ -963,7 +963,8 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns of :data:`tracekit.METRIC_COLUMNS`, in the order read. ``attrs``: ``skipped``,
-        ``ignored`` (records of other signals: :class:`~tracekit.errors.SkippedRecord`, as the other readers);
+        ``ignored`` (records of other signals, and the files of a directory no reader reads:
+        :class:`~tracekit.errors.SkippedRecord`, as the other readers);
         ``messages``: CloudWatch's ``Messages`` (of the response and of each result: dicts ``{Code, Value}``
         with ``file``, ``record`` and the result's ``Id``; any makes one TraceFormatWarning, and they are in
         the error when no point was read); ``partial``: the CloudWatch results whose ``StatusCode`` is not
@@ -1012,7 +1013,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
     if rd.messages:  # what the API said about the data: not dropped unsaid
         warnings.warn(f"read_metrics: {said} (listed in df.attrs['messages'])", TraceFormatWarning, stacklevel=2)
-    return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)")
+    return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)", source=source)
 
 
 # ---------------------------------------------------------------------------------------------

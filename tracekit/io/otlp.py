@@ -1105,11 +1105,12 @@ def _name(part: Any) -> str:
     return display_name(part) if is_pathlike(part) else OBJECT
 
 
-def finish_read(c: Collector, df: pd.DataFrame, what: str = "OTLP") -> pd.DataFrame:
-    """Close a read: never 0 spans silently, ``attrs["skipped"]``/``["ignored"]`` set, one warning for the skipped records."""
+def finish_read(c: Collector, df: pd.DataFrame, what: str = "OTLP", source: Any = None) -> pd.DataFrame:
+    """Close a read: never 0 spans silently, ``attrs["skipped"]``/``["ignored"]`` set (with the files of
+    ``source``'s directories no reader reads), one warning for the skipped records."""
     if not len(df) and not c.skipped:
         c.skip_error(c.no_spans())  # never 0 spans silently
-    return close_read(df, c.skipped, c.ignored, f"{{n}} {what} record(s) skipped", stacklevel=3)
+    return close_read(df, c.skipped, c.ignored, f"{{n}} {what} record(s) skipped", stacklevel=3, source=source)
 
 
 # building blocks other OTLP signals' readers share (metrics: tracekit.io.metrics, logs: tracekit.io.logs)

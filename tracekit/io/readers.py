@@ -73,7 +73,7 @@ def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = 
     with gc_paused():
         read_into(source, c, progress)
         df = collected_frame(c)
-    return finish_read(c, df)
+    return finish_read(c, df, source=source)
 
 
 def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
@@ -133,4 +133,4 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
         if not len(df) and not b.skipped:
             b.fail(b.no_spans())  # never 0 spans silently
     df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
-    return close_read(df, b.skipped, b.ignored, "read_xray skipped {n} bad record(s)")
+    return close_read(df, b.skipped, b.ignored, "read_xray skipped {n} bad record(s)", source=source)

@@ -195,7 +195,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
         df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
     # ignored: records that are not trace data (metrics/logs lines, daemon headers)
-    return close_read(df, skipped, ignored, "read skipped {n} bad record(s)")
+    return close_read(df, skipped, ignored, "read skipped {n} bad record(s)", source=source)
 
 
 def _file_sizes(source: Any) -> dict[str, int]:

@@ -113,6 +113,7 @@ from ._sources import (
     known_shape,
     list_files,
     loads,
+    no_files_error,
     parse_json,
     read_bytes,
     short,
@@ -167,8 +168,7 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
         if path.is_dir():
             files = list_files(path)
             if not files:
-                b.fail(TraceFormatError("directory holds no .json, .jsonl, .txt or .gz files",
-                                        file=display_name(path)))
+                b.fail(no_files_error(path))
         else:
             files = [path]
         for f in files:

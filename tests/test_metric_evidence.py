@@ -648,7 +648,7 @@ def test_the_metrics_sentence_does_not_call_a_negligible_fall_a_move():
     w = fault_window("null", seed=109)
     pm = tk.postmortem(w.incident, w.baseline, level="service", metrics=w.metrics)
     text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
-    moved, _, negligible = text.partition("more changed by a negligible amount, not said to have moved")
+    moved, _, negligible = text.partition("more went past it by a negligible margin, not said to have moved")
     assert "payment-service" not in moved, text
     assert "payment-service http.server.request.duration (fell 1.6 %" in negligible, text
     ev = next(f.evidence for f in pm.findings if f.text == text)

@@ -158,3 +158,33 @@ def test_the_cause_s_metric_is_said_with_its_unit():
     inc, base, metrics = _shop_with_memory_step("1")
     rc = tk.rank_causes(inc, base, level="service", n_boot=20, lift_rows=0, window=None, metrics=metrics)
     assert rc.iloc[0]["metric_top"] == "MemoryUsage 11 → 91", rc.iloc[0]["metric_top"]
+
+
+def test_a_huge_rise_within_the_baseline_s_own_range_is_not_called_a_negligible_change():
+    """TrainTicket 10:04 with metrics: "4 more changed by a negligible amount …: ts-security-service
+    PodClientLatencyP90 (rose 77319.4 %, evidence 0.006); ts-notification-service PodClientLatencyP90 (rose
+    412943.5 %, …)". A 4,000-fold rise is not a negligible change: what was negligible is how far its points went
+    past the baseline's own points, which reached 14-20 s (the series jumps between 0.004 s and 18-156 s all day).
+    And "evidence 0.010" was listed as under 0.01. Generated: notify's latency sits at 0.0046 s with a spike to 20 s
+    every sixth minute of the baseline hour; the incident has three points, 0.0046 s twice and 25.8 s (truth: the mean
+    rose ~1,900-fold, its one high point 5.8 s past the baseline's largest; evidence 0.0098, which ".3f" said as
+    0.010)."""
+    import numpy as np
+
+    inc, base, metrics = _shop_with_memory_step("Mi")
+    t = pd.date_range(base["start"].min().ceil("1min"), base["end"].max().floor("1min"), freq="1min")
+    v = np.full(len(t), 0.0046)
+    v[5::6] = 20.0
+    t_inc = pd.date_range(inc["start"].min().ceil("1min"), periods=3, freq="1min")
+    parts = [metrics, *(tk.metrics_from_columns({"time": tt, "name": "PodClientLatencyP90", "value": vv,
+                                                 "service": "notify", "unit": "s"})
+                        for tt, vv in ((t, v), (t_inc, [0.0046, 0.0046, 25.8])))]
+    pm = tk.postmortem(inc, base, level="service", metrics=pd.concat(parts, ignore_index=True))
+    text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
+    assert "notify PodClientLatencyP90" in text, text
+    assert "changed by a negligible amount" not in text and "went past it by a negligible margin" in text, text
+    item = text[text.index("notify PodClientLatencyP90"):]
+    item = item[:item.index(")") + 1]
+    assert "mean 8.6 s against a median of 0.0046 s, yet the baseline itself reaches 20 s" in item, item
+    ev = float(item.rsplit("evidence ", 1)[1].rstrip(")"))
+    assert ev < 0.01, item  # said with the digits that show it is under the bar

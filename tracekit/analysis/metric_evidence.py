@@ -713,12 +713,23 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         return f"{r[by]} {r['name']} {_move_words(r, units.get(str(r['name'])))}"
 
     def slightly(r: pd.Series) -> str:
-        change = r["change"]
-        how = ("unchanged" if pd.isna(r["direction"]) else
-               f"{'rose' if r['direction'] == 'up' else 'fell'} {abs(100 * change):.1f} %" if pd.notna(change) else
-               "rose" if r["direction"] == "up" else "fell")
+        # what was negligible is how far the points went past the baseline's reach, not the change of the mean: a
+        # series that jumps all day (Nezha's PodClientLatencyP90: 0.004 s to 156 s) can rise 4,000-fold in its mean
+        # within a baseline that reaches as high, so a rise of 100 % or more is said with that reach
+        change, u = r["change"], _unit_words(units.get(str(r["name"])))
+        u = f" {u}" if u else ""
+        if pd.isna(r["direction"]):
+            how = "unchanged"
+        elif r["direction"] == "up" and pd.notna(change) and change >= 1 and pd.notna(r["reach_high"]):
+            how = (f"mean {_fmt(float(r['incident_mean']))}{u} against a median of {_fmt(float(r['baseline_median']))}"
+                   f"{u}, yet the baseline itself reaches {_fmt(float(r['reach_high']))}{u}")
+        elif pd.notna(change):
+            how = f"{'rose' if r['direction'] == 'up' else 'fell'} {abs(100 * change):,.1f} %"
+        else:
+            how = "rose" if r["direction"] == "up" else "fell"
         e = float(r["evidence"])
-        return f"{r[by]} {r['name']} ({how}, evidence {f'{e:.3f}' if e >= 0.001 else 'under 0.001'})"
+        # two significant digits: every value here is under NEGLIGIBLE_EVIDENCE, and 0.0098 said as "0.010" is not
+        return f"{r[by]} {r['name']} ({how}, evidence {f'{e:.2g}' if e >= 0.001 else 'under 0.001'})"
 
     top = [said(r) for _, r in moved[~slight].head(3).iterrows()]
     out.attrs["metric_coverage"] = dict(

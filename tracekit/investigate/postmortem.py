@@ -352,7 +352,7 @@ def _metric_coverage(cov: dict) -> Finding:
                    f"made up to {MIN_BASELINE_POINTS} with their latest points before it)" if wide else "")
                 + f"; {cov['moved'] - slight:,} moved beyond the baseline's reach"
                 + (f", most: {'; '.join(cov['top_moved'])} (baseline median → incident mean)" if cov.get("top_moved") else "")
-                + (f"; {slight:,} more changed by a negligible amount, not said to have moved (evidence under "
+                + (f"; {slight:,} more went past it by a negligible margin, not said to have moved (evidence under "
                    f"{NEGLIGIBLE_EVIDENCE}: less than every point stepping 1 % past a flat baseline weighs): "
                    f"{'; '.join(cov.get('negligible_moved', []))}" + (" …" if slight > 3 else "") if slight else "")
                 + ".")

@@ -188,3 +188,42 @@ def test_a_huge_rise_within_the_baseline_s_own_range_is_not_called_a_negligible_
     assert "mean 8.6 s against a median of 0.0046 s, yet the baseline itself reaches 20 s" in item, item
     ev = float(item.rsplit("evidence ", 1)[1].rstrip(")"))
     assert ev < 0.01, item  # said with the digits that show it is under the bar
+
+
+# ---- when ----------------------------------------------------------------------------------------------------------
+def _requests_with_a_short_slow_spell(seconds: int = 30) -> pd.DataFrame:
+    """Two minutes of one route, 6 requests a second, each a server root span and a database call; for ``seconds``
+    from 10:13:00 every request takes 5 times as long (truth: onset 10:13:00, recovery 10:13:``seconds``)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    t0 = pd.Timestamp("2026-11-25 10:12:00", tz="UTC")
+    starts = t0 + pd.to_timedelta(np.sort(rng.uniform(0, 120, 720)), unit="s")
+    slow = (starts >= t0 + pd.Timedelta("60s")) & (starts < t0 + pd.Timedelta(seconds=60 + seconds))
+    ms = rng.gamma(9.0, 10.0, len(starts)) * np.where(slow, 5.0, 1.0)
+    n = len(starts)
+    tid = [f"{i:032x}" for i in range(1, n + 1)]
+    root = [f"{2 * i + 1:016x}" for i in range(n)]
+    db = [f"{2 * i + 2:016x}" for i in range(n)]
+    end = starts + pd.to_timedelta(ms, unit="ms")
+    return tk.spans_from_columns({
+        "trace_id": tid + tid, "span_id": root + db, "parent_id": [None] * n + root,
+        "service": ["travel"] * n + ["travel"] * n, "name": ["GET /trips/left"] * n + ["SELECT trips"] * n,
+        "kind": ["server"] * n + ["client"] * n,
+        "start": list(starts) + list(starts + pd.Timedelta("1ms")), "end": list(end) + list(end - pd.Timedelta("1ms"))})
+
+
+def test_a_change_shorter_than_a_minute_is_said_in_seconds():
+    """TrainTicket 10:12 (the travel exception the ranking misses): the report's header said "incident window
+    10:13:00–10:13:30 UTC" and its "When" said "It started at 10:13 UTC and was over by 10:13 UTC (0 min)". A
+    30-second change is said with seconds and its length in seconds. Generated: 30 s of requests five times slower
+    from 10:13:00 (truth by construction)."""
+    spans = _requests_with_a_short_slow_spell(30)
+    pm = tk.postmortem(spans)
+    assert pm.window is not None
+    when = pm.sentences("when")[0]
+    assert "(0 min)" not in when, when
+    onset, recovery = pm.window
+    assert abs((onset - pd.Timestamp("2026-11-25 10:13:00", tz="UTC")).total_seconds()) <= 5, pm.window
+    assert f"It started at {onset:%H:%M:%S} UTC and was over by {recovery:%H:%M:%S} UTC" in when, when
+    assert f"({(recovery - onset).total_seconds():.0f} s)" in when, when

@@ -475,13 +475,15 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
             lead += f" (none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None else ""
         return [Finding("when", f"{lead}. The whole window {window} is treated as the incident.", (), ev)]
     onset, recovery = head["onset"], head["recovery"]
+    clock = _clock_for(onset, recovery)
     if pd.isna(recovery):
-        span = (f"It started at {clock_text(onset)} UTC and was still going at the end of the data "
-                f"({clock_text(spans['start'].max())} UTC)")
+        span = (f"It started at {clock(onset)} UTC and was still going at the end of the data "
+                f"({clock(spans['start'].max())} UTC)")
         minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")
     else:
         minutes = (recovery - onset) / pd.Timedelta("1min")
-        span = f"It started at {clock_text(onset)} UTC and was over by {clock_text(recovery)} UTC ({minutes:,.0f} min)"
+        length = f"{60 * minutes:,.0f} s" if minutes < 2 else f"{minutes:,.0f} min"
+        span = f"It started at {clock(onset)} UTC and was over by {clock(recovery)} UTC ({length})"
     others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
     other_routes = [str(r) for r in dict.fromkeys(others["route"])]
     text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "
@@ -500,9 +502,19 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         out.append(Finding("when", f"A separate change: {r['route']} "
                                    f"{'p95 request latency' if r['metric'] == 'p95_ms' else 'error rate'} "
                                    f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} from "
-                                   f"{clock_text(r['onset'])} UTC" + ("" if pd.isna(r['recovery']) else f" to {clock_text(r['recovery'])} UTC")
+                                   f"{_clock_for(r['onset'], r['recovery'])(r['onset'])} UTC"
+                                   + ("" if pd.isna(r['recovery']) else
+                                      f" to {_clock_for(r['onset'], r['recovery'])(r['recovery'])} UTC")
                                    + f" ({_plural(len(rest), 'change')} besides the one above).", ()))
     return out
+
+
+def _clock_for(*times: Any) -> Any:
+    """How the times of one sentence are said: ``14:27`` (clock_text) when each is on a whole minute, else all with
+    seconds (``10:13:00``, ``10:13:30``) — a change found in buckets under a minute said as "10:13 … 10:13 (0 min)"
+    (TrainTicket 10:12) told nothing."""
+    whole = all(t is None or pd.isna(t) or pd.Timestamp(t).floor("1min") == pd.Timestamp(t) for t in times)
+    return clock_text if whole else (lambda t: "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%H:%M:%S}")
 
 
 def _compare(incident: pd.DataFrame, base: pd.DataFrame, level: str, n_boot: int):

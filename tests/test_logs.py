@@ -1113,14 +1113,18 @@ def test_fast_path_writes_a_nan_body_as_the_checked_walk(tmp_path):
 
 def test_a_subscription_control_message_has_no_empty_service_or_host():
     """CloudWatch sends subscription destinations a CONTROL_MESSAGE with logGroup and logStream "" (AWS's
-    documented health check): its record was given service "" and host "", which group as a service of their own."""
-    ctl = tk.read_logs({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
-                        "subscriptionFilters": [], "logEvents": [
-                            {"id": "", "timestamp": 1432826855000,
-                             "message": "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."},
-                            {"id": "", "timestamp": 1432826855001, "message": json.dumps({"msg": "json", "level": "info"})}]})
+    documented health check): its record was given service "" and host "", which group as a service of their own.
+    A control message is no log record now (listed in attrs['ignored']); a payload naming no group gives no service."""
+    ctl = tk.read_logs([{"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+                         "subscriptionFilters": [], "logEvents": [
+                             {"id": "", "timestamp": 1432826855000,
+                              "message": "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]},
+                        {"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "", "logStream": "",
+                         "subscriptionFilters": ["f"], "logEvents": [
+                             {"id": "", "timestamp": 1432826855001, "message": json.dumps({"msg": "json", "level": "info"})}]}])
     assert ctl["service"].isna().all() and ctl["host"].isna().all()
-    assert ctl["resource"].tolist() == [{}, {}] and ctl["body"].tolist()[1] == "json"
+    assert ctl["resource"].tolist() == [{}] and ctl["body"].tolist() == ["json"]
+    assert [(r.record, r.reason[:31]) for r in ctl.attrs["ignored"]] == [("[0]", "CloudWatch Logs CONTROL_MESSAGE")]
 
 
 def test_scope_attributes_are_named_as_the_spans_and_metrics_readers_name_them(real_traces):

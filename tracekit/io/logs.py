@@ -1,7 +1,8 @@
 """Read log records into the canonical logs frame (:mod:`tracekit.logs_schema`).
 
 :func:`read_logs` parses every file once (gzip detected by its bytes) and looks at each JSON
-document (each line of JSON lines, each element of a top-level list):
+document (each line of JSON lines, each element of a top-level list, each object of JSON objects written one
+after another):
 
 * **OTLP logs** — ``{"resourceLogs": [{"resource", "scopeLogs": [{"scope", "logRecords": […]}]}]}``,
   the legacy ``instrumentationLibraryLogs`` (whose record list the pre-1.0 proto named ``logs``), proto field
@@ -20,10 +21,34 @@ document (each line of JSON lines, each element of a top-level list):
   traced invocation's ``REPORT`` line (``XRAY TraceId: 1-…``) and, in Lambda's JSON log format, a
   platform record's ``record.tracing.value`` give the trace id (not a span id: their segment /
   Parent ids are not the function's span).
-  A subscription as a Lambda function receives it (``{"awslogs": {"data": base64 of the gzip'd
-  payload}}``) is decoded and read as the payload.
+* **CloudWatch Logs subscriptions, as delivered** — the payload (``{"messageType", "owner", "logGroup",
+  "logStream", "subscriptionFilters", "logEvents": [{"id", "timestamp", "message"}]}``): one row per event of a
+  ``DATA_MESSAGE`` (group → ``service`` and ``resource["log.group"]``, stream → ``host`` and
+  ``resource["log.stream"]``, ``id`` → ``attributes["log.event_id"]``); a ``CONTROL_MESSAGE`` (CloudWatch's
+  health check of the destination, "CWL CONTROL MESSAGE: Checking health of destination Firehose.") is no log
+  record and is listed in ``df.attrs["ignored"]``. Delivered as:
+
+  - a Kinesis Data Firehose S3 object: the gzip'd payloads one after another with no separator (``{…}{…}``),
+    each object numbered (``object 3``, its ``source_record``) as lines are;
+  - a Lambda function's event: ``{"awslogs": {"data": …}}``; from a Kinesis data stream
+    ``{"Records": [{"kinesis": {"data": …}}]}``; in a Firehose data-transformation function
+    ``{"invocationId", "deliveryStreamArn", "records": [{"recordId", "data"}]}`` (``source_record``: the record's
+    index). Each ``data`` is base64 of the gzip'd payload (or of zlib data, or of the JSON itself: a stream that
+    decompresses), decoded by one function (:func:`_subscription_bytes`, gzip through ``read_bytes``: a bomb is
+    refused, and the records of one file together may decompress to no more than one gzip file may); data that
+    holds no subscription payload is bad input naming the record (``Records[3].kinesis.data``).
+
+  **Objects one after another** (``{…}{…}``, or with white space between as ``jq`` prints them) are read only when
+  the file is neither one JSON value nor JSON lines (``parse_json`` said so), so those paths cost what they did; the
+  slice up to each ``}{`` is parsed (a parse that succeeds ends exactly there), a few tries, then the object's
+  braces outside strings are counted (one regex match a run: linear). Only ``read_logs`` takes them: it is how
+  Firehose archives CloudWatch Logs, and no AWS delivery writes spans or metrics so (CloudWatch metric streams
+  write one JSON object a line), so for the span and metric readers a second document glued to the first stays damage to report.
+  A cut last object is reported as a truncated file (``errors="skip"``: the objects before it load,
+  ``attrs["truncated"]``); something other than an object between them ends the file with an error naming it.
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
-  ``log``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
+  ``log``, or structlog's ``event`` when it is a string: an ``event`` object, as ECS writes one, stays in
+  ``attributes``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
   ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted;
   Google Cloud's ``projects/<p>/traces/<id>``, also as a LogEntry's ``trace``, whose ``textPayload`` is the message
   and ``receiveTimestamp`` the observed time) and
@@ -38,7 +63,9 @@ is refused naming the field it was read from (``xray_trace_id 'abc…' is not 32
 
 Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
 wrong; ``errors="skip"`` loads every good record, lists each skipped one in
-``df.attrs["skipped"]`` (:func:`tracekit.skipped_records` makes a table) and warns once.
+``df.attrs["skipped"]`` (:func:`tracekit.skipped_records` makes a table) and warns once. Lists nested more than
+16 deep are said not to be log data (as the span readers say it), never recursed on. The files of a directory no
+reader reads (``app.log``) are listed in ``df.attrs["ignored"]`` (``_sources.ignored_file_records``, shared).
 
 A file of OTLP logs (JSON lines or one document, gzip or not) is first tried by a typed fast path
 (msgspec Structs decoded one line at a time and dropped before the next, so their memory is reused
@@ -52,10 +79,11 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import re
 import zlib
 from collections.abc import Iterator
-from itertools import compress, count, repeat
+from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_
 from typing import Annotated, Any, Literal
 
@@ -72,8 +100,14 @@ from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity, severity_name
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size
 from ._sources import (
+    GZIP_MIN_CAP,
+    GZIP_RATIO_CAP,
+    MAX_LIST_NESTING,
     OBJECT,
+    TRUNCATED_FILE,
+    Document,
     close_read,
+    decompressed_cap,
     display_name,
     is_pathlike,
     iter_documents,
@@ -83,6 +117,7 @@ from ._sources import (
     read_bytes,
     short,
     source_name,
+    text_bytes,
     warn_page,
 )
 from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
@@ -101,6 +136,9 @@ _NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_met
              "Traces", "Segments", "batches")
 _TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
 _MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
+#: structlog's message key (its default): the message when it is a string and no key above is there (an ``event``
+#: object, as Elastic's ECS writes one, or an ``event`` beside a ``message``, stays in ``attributes``)
+_EVENT_KEY = "event"
 _LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel")
 _TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
                "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace")
@@ -119,6 +157,8 @@ class _Logs:
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[SkippedRecord] = []
         self.pages: list[str] = []  # files that are one page of a paginated output (a nextToken in them)
+        self.unit = "line"  # what a document's number counts: lines of JSON lines, or objects written one after another
+        self.packed = self.unpacked = 0  # bytes of a file's subscription data, gzip'd and not (one cap for all of them)
         self.clear()
 
     def clear(self) -> None:
@@ -166,11 +206,19 @@ class _Logs:
         self.where.append(where)
 
     # -- documents ------------------------------------------------------------------------------
+    def at(self, line: int | None, path: str) -> str | None:
+        """The record label of a place in a document: ``line 3, logEvents[0]`` (``object 3, …`` for objects
+        written one after another), None for the whole of a one-document source."""
+        return ", ".join(x for x in (f"{self.unit} {line}" if line is not None else "", path) if x) or None
+
     def value(self, value: Any, file: str, line: int | None, path: str, index: int | None = None) -> None:
-        at = ", ".join(x for x in (f"line {line}" if line is not None else "", path) if x) or None
+        at = ", ".join(x for x in (f"{self.unit} {line}" if line is not None else "", path) if x) or None  # self.at
         record = line if line is not None else index
         t = type(value)
         if t is list:
+            if path.count("[") >= MAX_LIST_NESTING:  # lists of lists of … records: said, never recursed on
+                self.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not log data", file, at)
+                return
             for i, v in enumerate(value):
                 self.value(v, file, line, f"{path}[{i}]", i if index is None else index)
             return
@@ -191,19 +239,19 @@ class _Logs:
             epath = f"{path}.events" if path else "events"
             if type(value["events"]) is not list:
                 self.problem(f"{epath} must be a list of CloudWatch log events, got {short(value['events'])}", file,
-                             ", ".join(x for x in (f"line {line}" if line is not None else "", epath) if x))
+                             self.at(line, epath))
                 return
             self.cloudwatch(value["events"], None, None, file, line, epath, index)
         elif type(value.get("awslogs")) is dict and len(value) == 1:  # a subscription as a Lambda function receives it
-            try:
-                payload = orjson.loads(_subscription_bytes(value["awslogs"].get("data"), file))
-            except (ValueError, TypeError, zlib.error) as exc:
-                self.problem(f"awslogs.data: not base64 of a gzip'd subscription payload ({short(str(exc))})", file, at)
-                return
-            self.value(payload, file, line, f"{path}.awslogs.data" if path else "awslogs.data", index)
-        elif "logEvents" in value and type(value["logEvents"]) is list:
-            self.cloudwatch(value["logEvents"], value.get("logGroup"), value.get("logStream"), file, line,
-                            f"{path}.logEvents" if path else "logEvents", index)
+            self.subscription(value["awslogs"].get("data"), file, line, f"{path}.awslogs.data" if path else "awslogs.data",
+                              index)
+        elif "logEvents" in value and (type(value["logEvents"]) is list or "messageType" in value):
+            self.payload(value, file, line, path, index)
+        elif "Records" in value and type(value["Records"]) is list and value["Records"] \
+                and type(value["Records"][0]) is dict and "kinesis" in value["Records"][0]:
+            self.kinesis(value["Records"], file, line, f"{path}.Records" if path else "Records", index)
+        elif "records" in value and ("deliveryStreamArn" in value or "invocationId" in value):
+            self.firehose(value["records"], file, line, f"{path}.records" if path else "records", index)
         elif any(k in value for k in _NOT_LOGS):
             what = next(k for k in _NOT_LOGS if k in value)
             self.ignored.append(SkippedRecord(file, at, f"{what}: not log data"))
@@ -215,9 +263,90 @@ class _Logs:
             except _Bad as exc:
                 self.problem(str(exc), file, at)
 
+    # -- CloudWatch Logs subscriptions: the payload, and the deliveries that carry it gzip'd and in base64 ------
+    def payload(self, value: dict, file: str, line: int | None, path: str, index: int | None) -> None:
+        """A subscription payload (``{messageType, owner, logGroup, logStream, subscriptionFilters, logEvents}``):
+        a DATA_MESSAGE's events are read; a CONTROL_MESSAGE (CloudWatch's check that the destination is
+        reachable) is not log data: listed in ``attrs["ignored"]``."""
+        events = value.get("logEvents")
+        epath = f"{path}.logEvents" if path else "logEvents"
+        if value.get("messageType") == "CONTROL_MESSAGE":
+            first = events[0] if type(events) is list and events and type(events[0]) is dict else {}
+            said = f" ({short(first['message'])})" if type(first.get("message")) is str else ""
+            self.ignored.append(SkippedRecord(file, self.at(line, path), f"CloudWatch Logs CONTROL_MESSAGE{said}: the "
+                                              "subscription's health check of its destination, not log data"))
+            return
+        if type(events) is not list:
+            self.problem(f"logEvents must be a list of CloudWatch log events, got {short(events)}", file,
+                         self.at(line, epath))
+            return
+        self.cloudwatch(events, value.get("logGroup"), value.get("logStream"), file, line, epath, index)
+
+    def subscription(self, data: Any, file: str, line: int | None, path: str, index: int | None) -> None:
+        """``data`` (at ``path``): base64 of a gzip'd subscription payload, as CloudWatch Logs sends it to a
+        Lambda function (``awslogs.data``), a Kinesis data stream or a Firehose stream (:func:`_subscription_bytes`:
+        a gzip bomb is refused as in a file); the payload is read by :meth:`payload`."""
+        at = self.at(line, path)
+        try:
+            packed, text = _subscription_bytes(data, file)
+        except TraceFormatError as exc:  # gzip refused by read_bytes: cut, or decompresses past the cap
+            self.problem(exc.reason, file, at)
+            return
+        except (ValueError, TypeError, zlib.error) as exc:
+            self.problem(f"not base64 of a gzip'd subscription payload ({short(str(exc))})", file, at)
+            return
+        self.packed += packed
+        self.unpacked += len(text)
+        cap = decompressed_cap(self.packed)
+        if cap is not None and self.unpacked > cap:  # many records, each under the cap of one gzip stream
+            self.problem(f"the subscription data of this file decompress to more than {cap / 2**20:,.1f} MiB in all "
+                         f"(from {self.packed:,} bytes; the cap is max({GZIP_MIN_CAP // 2**20} MiB, {GZIP_RATIO_CAP}x "
+                         "the compressed size), as for a gzip file): not read, as a decompression bomb would exhaust "
+                         "memory; set TRACEKIT_MAX_DECOMPRESSED_BYTES (bytes, 0 for no cap) to read it anyway", file, at)
+            return
+        try:
+            payload = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            self.problem(f"the decoded data is not JSON ({short(str(exc))})", file, at)
+            return
+        del text
+        if type(payload) is not dict or "logEvents" not in payload:
+            what = f"a JSON object with keys {', '.join(map(str, list(payload)[:6])) or '(none)'}" \
+                if type(payload) is dict else short(payload)
+            self.problem("not a CloudWatch Logs subscription payload ({messageType, logGroup, logStream, logEvents}): "
+                         f"the data holds {what}", file, at)
+            return
+        self.payload(payload, file, line, path, index)
+
+    def kinesis(self, records: list, file: str, line: int | None, path: str, index: int | None) -> None:
+        """A Lambda function's event from a Kinesis data stream: ``{"Records": [{"kinesis": {"data": …}}]}``,
+        each record's data a subscription payload (as CloudWatch Logs puts it in the stream)."""
+        for i, r in enumerate(records):
+            rpath = f"{path}[{i}]"
+            kin = r.get("kinesis") if type(r) is dict else None
+            if type(kin) is not dict or "data" not in kin:
+                self.problem("expected a Kinesis record with kinesis.data (base64 of a gzip'd CloudWatch Logs "
+                             f"subscription payload), got {short(r)}", file, self.at(line, rpath))
+                continue
+            self.subscription(kin["data"], file, line, f"{rpath}.kinesis.data", i if index is None else index)
+
+    def firehose(self, records: Any, file: str, line: int | None, path: str, index: int | None) -> None:
+        """A Firehose data-transformation Lambda function's event: ``{"invocationId", "deliveryStreamArn",
+        "records": [{"recordId", "data"}]}``, each record's data a subscription payload."""
+        if type(records) is not list:
+            self.problem(f"records must be a list of Firehose records, got {short(records)}", file, self.at(line, path))
+            return
+        for i, r in enumerate(records):
+            rpath = f"{path}[{i}]"
+            if type(r) is not dict or "data" not in r:
+                self.problem("expected a Firehose record with data (base64 of a gzip'd CloudWatch Logs subscription "
+                             f"payload), got {short(r)}", file, self.at(line, rpath))
+                continue
+            self.subscription(r["data"], file, line, f"{rpath}.data", i if index is None else index)
+
     # -- OTLP -----------------------------------------------------------------------------------
     def otlp(self, rls: Any, file: str, line: int | None, path: str, index: int | None) -> None:
-        lead = f"line {line}, " if line is not None else ""
+        lead = f"{self.unit} {line}, " if line is not None else ""
         if rls is None:
             return
         if type(rls) is not list:
@@ -372,7 +501,7 @@ class _Logs:
     # -- CloudWatch -----------------------------------------------------------------------------
     def cloudwatch(self, events: list, group: Any, stream: Any, file: str, line: int | None, path: str,
                    index: int | None) -> None:
-        lead = f"line {line}, " if line is not None else ""
+        lead = f"{self.unit} {line}, " if line is not None else ""
         record = line if line is not None else index
         group = group if type(group) is str and group else None  # a CONTROL_MESSAGE's "" names no group
         stream = stream if type(stream) is str and stream else None
@@ -405,7 +534,8 @@ class _Logs:
                 st = ev.get("logStreamName") or stream
                 if st:
                     res["log.stream"] = st
-                extra = {"log.event_id": ev["eventId"]} if ev.get("eventId") else None
+                eid = ev.get("eventId") or ev.get("id")  # filter-log-events names it eventId, a subscription id
+                extra = {"log.event_id": eid} if eid else None
                 text = msg.strip()
                 if text[:1] == "{" and text[-1:] == "}":
                     try:
@@ -444,6 +574,8 @@ class _Logs:
             rest.update(extra)
         t = _pop(rest, _TIME_KEYS)
         msg = _pop(rest, _MESSAGE_KEYS)
+        if msg is None and type(rest.get(_EVENT_KEY)) is str:  # structlog's default message key
+            msg = rest.pop(_EVENT_KEY)
         level_key = next((k for k in _LEVEL_KEYS if k in rest), None)
         level = rest.pop(level_key) if level_key is not None else None
         tkey = next((k for k in _TRACE_KEYS if k in rest), None)
@@ -601,19 +733,23 @@ def _nanos(x: Any, what: str) -> int:
     return v
 
 
-def _subscription_bytes(data: Any, file: str) -> bytes:
-    """The JSON of a Lambda's ``awslogs.data``: base64 of the gzip'd payload (CloudWatch's), or of zlib data
-    (some test events); gzip goes through :func:`read_bytes`, so a bomb is refused as in a file."""
+def _subscription_bytes(data: Any, file: str) -> tuple[int, bytes]:
+    """The JSON of a subscription's data (a Lambda's ``awslogs.data``, a Kinesis record's ``kinesis.data``, a
+    Firehose record's ``data``): base64 of the gzip'd payload (CloudWatch's), of zlib data (some test events) or
+    of the JSON itself (a Firehose stream that decompresses its records); gzip goes through :func:`read_bytes`, so
+    a bomb is refused as in a file. The one decoder of every delivery: (bytes decoded from base64, the JSON)."""
     if type(data) is not str:
         raise TypeError(f"data must be a base64 string, got {short(data)}")
     raw = base64.b64decode(data, validate=True)
     if raw[:2] == b"\x1f\x8b":
-        return read_bytes(raw, file)
+        return len(raw), read_bytes(raw, file)
+    if raw.lstrip()[:1] == b"{":
+        return len(raw), raw
     d = zlib.decompressobj()
-    out = d.decompress(raw, 64 << 20)
+    out = d.decompress(raw, GZIP_MIN_CAP)
     if d.unconsumed_tail:
-        raise ValueError("zlib data decompresses to more than 64 MiB")
-    return out
+        raise ValueError(f"zlib data decompresses to more than {GZIP_MIN_CAP // 2**20} MiB")
+    return len(raw), out
 
 
 def _json_text(value: Any, what: str) -> str:
@@ -913,16 +1049,152 @@ def _body(b: _AnyV) -> str | None:
 
 
 def _raw_bytes(part: Any, on_bad: Any = None) -> tuple[str, bytes] | None:
-    """(name, decompressed bytes) of a file or bytes source, for the fast path; None for other sources.
-    ``on_bad`` (lenient reading): a cut gzip stream is reported to it and its bytes before the cut kept."""
+    """(name, decompressed bytes) of a file, bytes, JSON text or file object source, as
+    :func:`~tracekit.io._sources.iter_documents` reads them; None for other sources (parsed JSON, a directory,
+    a missing path). ``on_bad`` (lenient reading): a cut gzip stream is reported to it and its bytes before the
+    cut kept."""
     from pathlib import Path
 
-    if isinstance(part, (bytes, bytearray)):
+    if isinstance(part, (bytes, bytearray, memoryview)):
         return OBJECT, read_bytes(bytes(part), OBJECT, on_bad)
-    if is_pathlike(part) and Path(part).is_file():
+    if isinstance(part, str) and not is_pathlike(part):
+        return OBJECT, text_bytes(part)
+    if is_pathlike(part):
+        if not Path(part).is_file():
+            return None
         name = display_name(Path(part))
         return name, read_bytes(Path(part).read_bytes(), name, on_bad)
+    if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
+        name = getattr(part, "name", OBJECT)
+        name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
+        data = part.read()
+        return name, read_bytes(text_bytes(data) if isinstance(data, str) else data, name, on_bad)
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON objects written one after another: a Kinesis Data Firehose stream writes the records of a CloudWatch Logs
+# subscription to S3 as they came, each a gzip member holding one payload and no separator between them, so the
+# object is `{…}{…}{…}` once decompressed (jq writes objects one after another too, with white space between).
+# Only read_logs takes them: no delivery writes spans or metrics so (Firehose and CloudWatch metric streams write
+# JSON lines), and for those readers a second document glued to the first is damage to report, not a format.
+# The path is taken only when the file is not one JSON value nor JSON lines (parse_json said so), so the other
+# paths cost what they did.
+
+#: where the next object may start: a closing brace, white space, an opening brace and a key's quote (or ``}``: an empty
+#: object) — a candidate: the `}{"` may be inside a string (a message's text; JSON in a message has its quotes escaped),
+#: so the slice before it is parsed to know
+_GAP = re.compile(rb'\}[ \t\r\n]*+\{[ \t\r\n]*+["}]')
+#: everything up to the next run of braces outside a JSON string (a string, with its escapes, skipped whole)
+_BRACES = re.compile(rb'(?:[^"{}]++|"(?:[^"\\]++|\\.)*+")*+(\{++|\}++)', re.S)
+#: candidates tried for one object before its braces are counted (a message text holding `}{` makes a false one)
+_CANDIDATES = 4
+
+
+def _object_end(data: bytes, start: int) -> int | None:
+    """Where the object starting at ``data[start]`` (``{``) ends, by its braces outside strings (one regex match
+    per run of braces); None when the data ends first (a cut file)."""
+    depth, pos, match = 0, start, _BRACES.match
+    while True:
+        m = match(data, pos)
+        if m is None:
+            return None
+        s, e = m.span(1)
+        if data[s] == 0x7B:
+            depth += e - s
+        elif e - s >= depth:
+            return s + depth
+        else:
+            depth -= e - s
+        pos = e
+
+
+def _one_object(data: bytes, start: int) -> tuple[int | None, Any, str | None]:
+    """(end, value, what is wrong) of the object at ``start``; end None: the data ends inside it. The slice up
+    to each `}{` candidate is parsed (a parse that succeeds ends exactly there: a JSON value's end is fixed by
+    its start), at most :data:`_CANDIDATES` of them; then the braces decide."""
+    view, pos = memoryview(data), start
+    for _ in range(_CANDIDATES):
+        m = _GAP.search(data, pos)
+        if m is None:
+            break
+        try:
+            return m.start() + 1, orjson.loads(view[start:m.start() + 1]), None
+        except orjson.JSONDecodeError:
+            pos = m.start() + 1
+    end = _object_end(data, start)
+    if end is None:
+        return None, None, None
+    try:
+        return end, orjson.loads(view[start:end]), None
+    except orjson.JSONDecodeError as exc:  # (no subscription payload is deep: orjson's 1,024 levels, no slower parser)
+        return end, None, ("JSON nested more than 1,024 levels deep (the parser's limit for objects written one after "
+                           "another)" if "depth limit" in str(exc) else f"not valid JSON ({exc})")
+
+
+def _concatenated(data: bytes, name: str, on_bad: Any) -> Iterator[Document] | None:
+    """The documents of ``data`` when it is JSON objects one after another (``{…}{…}``, or with white space
+    between), numbered from 1 as ``object N``; None when it is not (its first object is the whole data or is
+    cut, or something other than an object follows it)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lead = _CONTENT.search(data)
+    if lead is None or data[lead.start()] != 0x7B or _GAP.search(data, lead.start()) is None:
+        return None
+    first = _one_object(data, lead.start())
+    nxt = _CONTENT.search(data, first[0]) if first[0] is not None else None
+    if nxt is None or data[nxt.start()] != 0x7B:
+        return None
+    return _objects(data, name, on_bad, lead.start(), first)
+
+
+def _objects(data: bytes, name: str, on_bad: Any, start: int, first: tuple) -> Iterator[Document]:
+    k, (end, value, wrong) = 1, first
+    while True:
+        if end is None:
+            why = f"{TRUNCATED_FILE}: the data stops inside this object (from byte {start:,}), the last of the file"
+        elif wrong is not None:
+            why = f"bytes {start:,}-{end:,}: {wrong}"
+        else:
+            why = None
+            yield Document(value, name, k)
+        value = None
+        if why is not None:
+            err = TraceFormatError(why, file=name, record=f"object {k}")
+            if on_bad is None:
+                raise err
+            on_bad(err)
+            if end is None:
+                return
+        nxt = _CONTENT.search(data, end)
+        if nxt is None:
+            return
+        start, k = nxt.start(), k + 1
+        if data[start] != 0x7B:
+            err = TraceFormatError(f"after object {k - 1} comes {bytes(data[start:start + 12])!r} (byte {start:,}), "
+                                   "not a JSON object: the rest of the file is not read", file=name,
+                                   record=f"object {k}")
+            if on_bad is None:
+                raise err
+            on_bad(err)
+            return
+        end, value, wrong = _one_object(data, start)
+
+
+def _file_documents(c: _Logs, data: bytes, name: str, on_bad: Any) -> Iterator[Document]:
+    """The documents of a file's bytes: one JSON value or JSON lines (:func:`parse_json`, its iterator as it is),
+    else JSON objects one after another (:func:`_concatenated`; ``c.unit`` becomes ``"object"``), else
+    parse_json's error."""
+    docs = parse_json(data, name, on_bad)
+    try:
+        first = next(docs, None)
+    except TraceFormatError as exc:
+        objects = _concatenated(data, name, on_bad) if exc.record is None else None
+        if objects is None:
+            raise
+        c.unit = "object"
+        return objects
+    return chain((first,), docs) if first is not None else iter(())
 
 
 def _documents(data: bytes) -> Iterator[tuple[int | None, _Doc]]:
@@ -1102,8 +1374,8 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     Parameters
     ----------
     source : path, list of paths, directory, file object, bytes, JSON text or parsed JSON
-        The logs; files may be gzip-compressed, one JSON value or JSON lines. See the module
-        docstring for the formats.
+        The logs; files may be gzip-compressed, one JSON value, JSON lines or JSON objects one
+        after another (a Firehose S3 object). See the module docstring for the formats.
     errors : {"raise", "skip"}, default "raise"
         ``"raise"``: the first bad record raises. ``"skip"``: every good record is loaded, each
         bad one is listed in ``df.attrs["skipped"]`` and one
@@ -1113,8 +1385,9 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     -------
     DataFrame
         One row per log record, columns of :data:`tracekit.LOG_COLUMNS`, in file order.
-        ``df.attrs["ignored"]`` lists documents that are not log data (trace or metric lines of a
-        collector file).
+        ``df.attrs["ignored"]`` lists what is not log data: trace or metric lines of a collector
+        file, CloudWatch Logs subscription CONTROL_MESSAGEs, and the files of a directory no reader
+        reads (``app.log``: reason ``"file not read: …"``).
 
     Raises
     ------
@@ -1144,6 +1417,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     pieces: list[pd.DataFrame] = []  # frames of the fast path and of the checked walk, in source order
     with gc_paused():
         for part in _parts(source):
+            c.unit, c.packed, c.unpacked = "line", 0, 0
             try:
                 data = _raw_bytes(part, on_bad)
                 try:
@@ -1156,7 +1430,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                         c.clear()
                     pieces.append(fast)
                     continue
-                docs = parse_json(data[1], data[0], on_bad) if data is not None else iter_documents(part, on_bad)
+                docs = _file_documents(c, data[1], data[0], on_bad) if data is not None else iter_documents(part, on_bad)
                 for doc in docs:
                     c.value(doc.value, doc.file, doc.line, "")
             except TraceFormatError as exc:
@@ -1168,7 +1442,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
             pieces.append(c.frame())
         df = concat_parts(pieces, ("attributes", "resource"))
     if not len(df) and not c.skipped:
-        what = f"no log records found ({len(c.ignored)} document(s) of other signals: {c.ignored[0].reason})" \
+        what = f"no log records found ({len(c.ignored)} document(s) that are not log data; first: {c.ignored[0].reason})" \
             if c.ignored else "no log records found"
         err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else source_name(source))
         if errors == "raise":
@@ -1177,5 +1451,5 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     df.attrs["truncated"] = bool(c.pages)
     if c.pages:
         warn_page(c.pages[0], "nextToken", "records", "read_logs")
-    return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)")
+    return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)", source=source)
 

@@ -280,8 +280,27 @@ def test_cli_report_says_what_of_the_logs_and_metrics_it_did_not_read(signals, t
     assert "ignored 1 file(s) of the logs that are not log data: " in err and "app.log" in err
     assert "skipped 1 bad record(s) of the logs; first: " in err and "timeUnixNano" in err
     assert "ignored 1 record(s) of the metrics that are not metric data" in err
-    assert "warning: the logs hold one page of a paginated AWS output" in err
+    assert "warning: the logs are incomplete: one page of a paginated AWS output (a NextToken)" in err
+    assert "end early" not in err
     assert "Warning" not in err
+
+
+def test_cli_report_says_a_cut_logs_file_is_cut_not_a_page(signals, tmp_path):
+    """A gzip file cut short (a copy interrupted) read with --errors skip loads the records before the cut and sets
+    attrs['truncated'], as a paginated output's first page does: the report's warning said 'one page of a paginated
+    AWS output (a NextToken)' for both."""
+    import gzip
+
+    inc, _, logs, _ = signals
+    tk.write_otlp(inc.head(50), tmp_path / "incident.jsonl")
+    whole = gzip.compress(_otlp_logs(logs.head(200)).encode())
+    (tmp_path / "logs.jsonl.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    run = subprocess.run([sys.executable, "-m", "tracekit", "report", str(tmp_path / "incident.jsonl"), "--logs",
+                          str(tmp_path / "logs.jsonl.gz"), "--errors", "skip", "--worst", "0", "--no-progress",
+                          "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "warning: the logs are incomplete: 1 file(s) end early" in run.stderr and "logs.jsonl.gz" in run.stderr
+    assert "NextToken" not in run.stderr
 
 
 def _metrics_head(signals) -> pd.DataFrame:

@@ -140,13 +140,31 @@ def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind
     if skipped:
         _say("report", f"skipped {len(skipped)} bad record(s) of the {what}; first: {_record(skipped[0], redact)}")
     if frame.attrs.get("truncated"):
-        _say("report", f"warning: the {what} hold one page of a paginated AWS output (a NextToken): the pages after it "
-                       "are not in the report")
+        _say("report", f"warning: the {what} are incomplete: " + "; ".join(_truncation_causes(frame))
+             + " — what is missing is not in the report")
     if notes:
         first = notes[0] if hasattr(notes[0], "reason") else SkippedRecord(*notes[0])  # read_metrics: (file, record, what)
         _say("report", f"ignored {len(notes)} record(s) of the {what} that are not {kind} data; first: "
                        f"{_record(first, redact)}")
     return frame
+
+
+def _truncation_causes(frame: Any) -> list[str]:
+    """Why a reader set ``attrs["truncated"]``, in words: files cut short (their skipped records say so),
+    CloudWatch's ``PartialData`` (``attrs["partial"]``), or one page of a paginated AWS output (the rest)."""
+    from .io._sources import TRUNCATED_FILE, TRUNCATED_GZIP
+
+    cut = sorted({str(s.file) for s in frame.attrs.get("skipped", ()) or ()
+                  if str(getattr(s, "reason", "")).startswith((TRUNCATED_FILE, TRUNCATED_GZIP))})
+    out = []
+    if cut:
+        out.append(f"{len(cut)} file(s) end early (cut or corrupt; the records before the cut are read): "
+                   + ", ".join(cut[:3]) + (" …" if len(cut) > 3 else ""))
+    if frame.attrs.get("partial"):
+        out.append("CloudWatch returned PartialData for some queries (attrs['partial'])")
+    if not out:
+        out.append("one page of a paginated AWS output (a NextToken): the pages after it were not read")
+    return out
 
 
 def _ignored_files(frame: Any) -> tuple[list[str], list]:

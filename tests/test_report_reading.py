@@ -227,3 +227,33 @@ def test_a_change_shorter_than_a_minute_is_said_in_seconds():
     assert abs((onset - pd.Timestamp("2026-11-25 10:13:00", tz="UTC")).total_seconds()) <= 5, pm.window
     assert f"It started at {onset:%H:%M:%S} UTC and was over by {recovery:%H:%M:%S} UTC" in when, when
     assert f"({(recovery - onset).total_seconds():.0f} s)" in when, when
+
+
+# ---- how sure: what the baseline given is ----------------------------------------------------------------------------
+def test_a_baseline_given_is_said_with_its_period_and_where_it_lies():
+    """Every Nezha report said "Baseline: the baseline given." and "against the baseline's p95 723 ms" — not which
+    requests, from when. TrainTicket's baselines (the 10 minutes before plus the fault-free minute 08:50) held the
+    previous fault's minutes and, at 08:43, a minute after the incident. Generated: a baseline hour ending an hour
+    before the incident hour, then the same baseline with 40 of its traces moved after the incident's first request
+    (truth by construction)."""
+    inc = tk.simulate.simulate("baseline", 150, seed=2).spans
+    base = tk.simulate.simulate("baseline", 150, seed=1).spans
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    b_start = base.groupby("trace_id")["start"].transform("min")
+    first, last = b_start.min(), b_start.max()
+    i_first = inc.groupby("trace_id")["start"].min().min()
+    pm = tk.postmortem(inc, base, level="service")
+    sure, what = pm.sentences("sure")[0], pm.sentences("what")[0]
+    assert sure.startswith("Baseline: the baseline given"), sure
+    assert f"{first:%Y-%m-%d %H:%M}" in sure and f"{last:%H:%M}" in sure, sure
+    gap = (i_first - last) / pd.Timedelta("1min")
+    assert f"ending {gap:,.0f} min before the incident's first request" in sure, sure
+    assert "of the baseline's 150 requests" in what, what
+
+    later = sorted(b_start.drop_duplicates().nlargest(40).index)
+    moved = base["trace_id"].isin(base.loc[later, "trace_id"])
+    shift = i_first - first + pd.Timedelta("1min")
+    base2 = base.assign(start=base["start"].where(~moved, base["start"] + shift),
+                        end=base["end"].where(~moved, base["end"] + shift))
+    sure2 = tk.postmortem(inc, base2, level="service").sentences("sure")[0]
+    assert "40 of them after the incident's first request" in sure2, sure2

@@ -424,7 +424,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
         ber = failed_share(ob)[0] if known else np.nan
-        text += f"; against the baseline's p95 {fmt_ms(b95)}" + (f" and error rate {_rate(ber)}" if known else "")
+        text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}, {fmt_ms(b95)}"
+                 + (f", and its error rate {_rate(ber)}" if known else ""))
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
@@ -993,6 +994,34 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
     return cold, same
 
 
+#: how incident_periods names a baseline the caller gave (its period is said in "how sure": :func:`_given_period`)
+_GIVEN = "the baseline given"
+
+
+def _span_words(d: pd.Timedelta) -> str:
+    m = d / pd.Timedelta("1min")
+    return (f"{60 * m:,.0f} s" if m < 2 else f"{m:,.0f} min" if m < 120 else f"{m / 60:,.1f} h" if m < 48 * 60
+            else f"{m / 1440:,.1f} days")
+
+
+def _given_period(incident: pd.DataFrame, base: pd.DataFrame) -> str:
+    """``, which started 2023-01-29 08:42:09–08:51:04 UTC (40 of them after the incident's first request)`` or
+    ``(ending 6 min before …)``: a baseline given is said with its period and where it lies against the incident
+    (Nezha's reports said "the baseline given" of baselines holding the previous fault's minutes, or a minute after
+    the incident). Traces by the start of their request (trace_outcomes)."""
+    b = trace_outcomes(base)["start"].dropna()
+    i = trace_outcomes(incident)["start"].dropna()
+    if not len(b) or not len(i):
+        return ""
+    t0, t1, first = b.min(), b.max(), i.min()
+    period = f"{t0:%Y-%m-%d} {window_text(t0, t1)}" if t0.date() == t1.date() else \
+        f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
+    after = int((b >= first).sum())
+    where = (f"{after:,} of them after the incident's first request" if after else
+             f"ending {_span_words(first - t1)} before the incident's first request")
+    return f", which started {period} ({where})"
+
+
 def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,
           health: pd.DataFrame) -> list[Finding]:
     from ..analysis.sampling import sampling_weights, weighted_summary
@@ -1004,7 +1033,8 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     part = (f"{_plural(n_inc, 'trace')} of the {_plural(n_all, 'trace')} in the data" if n_inc != n_all
             else _plural(n_inc, "trace"))
     if base is not None:
-        text = f"Baseline: {source}. The incident (compared with the baseline) has {part}, the baseline {_plural(n_base, 'trace')}."
+        text = (f"Baseline: {source}. The incident (compared with the baseline) has {part}, the baseline "
+                f"{_plural(n_base, 'trace')}{_given_period(incident, base) if source == _GIVEN else ''}.")
     else:
         text = f"Baseline: {source}. The incident has {part}."
     oc = trace_outcomes(incident)

@@ -257,3 +257,42 @@ def test_a_baseline_given_is_said_with_its_period_and_where_it_lies():
                         end=base["end"].where(~moved, base["end"] + shift))
     sure2 = tk.postmortem(inc, base2, level="service").sentences("sure")[0]
     assert "40 of them after the incident's first request" in sure2, sure2
+
+
+# ---- the lifted attribute beside the cause ---------------------------------------------------------------------------
+def test_a_log_template_lift_compares_only_spans_whose_period_the_logs_cover():
+    """TrainTicket 10:04 with logs (the incident's minutes and the fault-free minute; the 10 minutes before have no
+    log file): "Its incident spans share log_template=…[Get Sold Ticket]…: 100% of incident spans vs 37% of
+    baseline" — every baseline span the logs cover logged it too; the 63 % without it were spans no record was
+    collected for. Generated: every payments span logs "charge accepted" in both hours, and the logs given cover the
+    incident hour and the last 20 minutes of the baseline's (truth: the template is as common in both)."""
+    import numpy as np
+
+    inc = tk.simulate.simulate("baseline", 200, seed=2).spans
+    base = tk.simulate.simulate("baseline", 200, seed=1).spans
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    cut = base["start"].min() + pd.Timedelta("40min")
+    first = base.groupby("trace_id")["start"].transform("min")
+    said = pd.concat([inc[inc["service"] == "payments"],
+                      base[(base["service"] == "payments") & (first >= cut)]], ignore_index=True)
+    logs = tk.logs_from_columns({"time": said["start"] + pd.Timedelta("1ms"), "body": ["charge accepted"] * len(said),
+                                 "trace_id": said["trace_id"], "span_id": said["span_id"], "service": said["service"],
+                                 "severity": ["INFO"] * len(said)})
+    a, b = tk.attach_logs(inc, logs).spans, tk.attach_logs(base, logs).spans
+    rc = tk.rank_causes(a, b, level="operation", n_boot=20, lift_rows=60, window=None, logs=logs)
+    pay = rc[rc["service"] == "payments"]
+    assert len(pay) and np.isfinite(pay["log_templates"]).all()
+    lifts = [x for x in pay["lift"].dropna().astype(str) if "charge accepted" in x]
+    assert lifts == [], lifts
+    # a template the incident's spans began to log is still lifted, compared on the covered spans, and says so
+    new = inc[inc["service"] == "payments"]
+    more = tk.logs_from_columns({"time": new["start"] + pd.Timedelta("2ms"), "body": ["fraud check slow"] * len(new),
+                                 "trace_id": new["trace_id"], "span_id": new["span_id"], "service": new["service"],
+                                 "severity": ["WARN"] * len(new)})
+    logs = pd.concat([logs, more], ignore_index=True)
+    a, b = tk.attach_logs(inc, logs).spans, tk.attach_logs(base, logs).spans
+    rc = tk.rank_causes(a, b, level="operation", n_boot=20, lift_rows=60, window=None, logs=logs)
+    lifts = rc.loc[rc["service"] == "payments", "lift"].dropna().astype(str).tolist()
+    assert any("=fraud check slow: 100% of incident spans vs 0% of baseline (spans of periods the logs cover)" in x
+               or "=WARN: 100% of incident spans vs 0% of baseline (spans of periods the logs cover)" in x
+               for x in lifts), lifts

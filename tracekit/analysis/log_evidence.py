@@ -92,7 +92,8 @@ from ..errors import ArgumentError
 from ..schema import STRING
 from .logs import log_span_rows, log_templates
 
-__all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATES", "join_log_evidence", "log_hypotheses"]
+__all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATES", "join_log_evidence", "log_hypotheses",
+           "log_coverage"]
 
 LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of the incident or baseline, largest change first", [
     ("spans", "int64", "spans", "spans of the operation in the incident"),
@@ -188,11 +189,49 @@ def _log_periods(logs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return t[np.r_[0, cut + 1]], t[np.r_[cut, len(t) - 1]]
 
 
+def log_coverage(spans: pd.DataFrame, logs: pd.DataFrame) -> np.ndarray:
+    """Which spans belong to a trace whose first span started in a period ``logs`` covers: from a second before a
+    record to the last record before a gap of more than a minute without one. A span outside emits no record because
+    none was collected, not because it logged nothing: compare what spans logged only where this is True (as
+    :func:`log_evidence` does).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    logs : pandas.DataFrame
+        A logs frame (:func:`~tracekit.read_logs`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per row of ``spans`` (whole traces; a span given twice is one span: its later copies are False).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16],
+    ...     "service": "pay", "name": "charge", "start": [0, 600 * 10**9], "end": [10**9, 601 * 10**9]})
+    >>> logs = tk.logs_from_columns({"time": [10**8], "body": ["charge accepted"]})
+    >>> log_coverage(spans, logs).tolist()
+    [True, False]
+    """
+    if spans.empty:
+        return np.zeros(0, dtype=bool)
+    return _covered_rows(spans, _log_periods(logs))
+
+
 def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     """The traces of ``spans`` whose first span started in a period the logs cover (whole traces): a span of a
     time the logs do not cover emits no record because none was collected, not because it logged nothing."""
     if spans.empty:
         return spans
+    keep = _covered_rows(spans, periods)
+    return spans if keep.all() else spans[keep].reset_index(drop=True)
+
+
+def _covered_rows(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`_covered`'s rows, as one bool per span."""
     from ..core import ns
 
     tree = span_tree(spans)
@@ -204,7 +243,7 @@ def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.
     keep = ((j >= 0) & (first <= ends[np.maximum(j, 0)]) if len(starts) else np.zeros(len(first), bool))[tree.trace]
     if _RULES["duplicates"]:
         keep &= ~tree.duplicate  # a span given twice (overlapping exports) is one span: later copies left out
-    return spans if keep.all() else spans[keep].reset_index(drop=True)
+    return keep
 
 
 def _errors_below(spans: pd.DataFrame, has_error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

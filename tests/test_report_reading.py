@@ -296,3 +296,33 @@ def test_a_log_template_lift_compares_only_spans_whose_period_the_logs_cover():
     assert any("=fraud check slow: 100% of incident spans vs 0% of baseline (spans of periods the logs cover)" in x
                or "=WARN: 100% of incident spans vs 0% of baseline (spans of periods the logs cover)" in x
                for x in lifts), lifts
+
+
+# ---- where: the evidence that decided, first -------------------------------------------------------------------------
+def test_a_cause_ranked_by_its_logs_says_so_before_its_weak_trace_evidence():
+    """TrainTicket 09:25 (basic's exception, ranked first with logs): "ts-basic-service: BasicController.queryForTravel
+    — its own work got slower (2 of its 12 spans above the p95 …, score 0.06; self time -0.28 ms per request …) …
+    Logs: … ERROR records originate in 8 of 12 … spans against 0 of the baseline's 28, score 0.49". The rank came
+    from the logs; the sentence led with a trace claim scoring 0.06 and a self time that fell. Generated: two hours of
+    the simulated shop; in the later one, half of payments' spans log an ERROR the earlier never did (truth: the logs
+    decide, the traces hardly differ)."""
+    inc = tk.simulate.simulate("baseline", 200, seed=2).spans
+    base = tk.simulate.simulate("baseline", 200, seed=1).spans
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    pay = inc[(inc["service"] == "payments") & (inc["kind"] == "server")].iloc[::2]
+    quiet = pd.concat([inc, base], ignore_index=True)
+    quiet = quiet[quiet["kind"] == "server"].iloc[::7]  # INFO records on both sides, so both periods are covered
+    rows = [(pay, "card declined: issuer unavailable", "ERROR"), (quiet, "request handled", "INFO")]
+    logs = pd.concat([tk.logs_from_columns({
+        "time": s["start"] + pd.Timedelta("1ms"), "body": [body] * len(s), "trace_id": s["trace_id"],
+        "span_id": s["span_id"], "service": s["service"], "severity": [sev] * len(s)}) for s, body, sev in rows],
+        ignore_index=True)
+    pm = tk.postmortem(inc, base, level="service", logs=logs)
+    rc = pm.causes
+    assert str(rc.iloc[0]["service"]) == "payments" and str(rc.iloc[0]["decided_by"]).startswith("logs"), rc.head()
+    where = next(f.text for f in pm.findings if f.topic == "where")
+    lead = where.index("payments — ") + len("payments — ")
+    assert where[lead:].startswith("ranked by its logs (ERROR records"), where
+    traces = float(rc.iloc[0][["slower", "waiting", "extra", "vanished", "shape", "errors"]].max())
+    if traces > 0.05:  # a trace claim said beside it carries the score it has
+        assert f"its traces' best evidence scores {traces:.2f}" in where, where

@@ -52,8 +52,8 @@ from ..core import (
 )
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
+from .causes import EVIDENCE, chance_score, level_frame, rank_causes
 from .causes import LEVELS as CAUSE_LEVELS
-from .causes import chance_score, level_frame, rank_causes
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
 
@@ -710,6 +710,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     if on_route is not None:
         ev.update(on_route)
         first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
+    first = _decided_words(top) + first
     score = float(top["score"])
     beyond = null is None or score >= CLEAR_OVER_NULL * null["score"]
     ev["likely"] = beyond  # the finding calls its component a likely cause (the report's headings follow it)
@@ -743,6 +744,30 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
+
+
+#: rank_causes' kinds of log evidence as the where finding says them
+_LOG_KIND_WORDS = {"log_errors": "ERROR records", "log_templates": "log statements"}
+
+
+def _decided_words(top: pd.Series) -> str:
+    """``ranked by its logs (ERROR records, score 0.49; its traces' best evidence scores 0.06): `` when logs or metrics,
+    not the traces, weighed most in the top row (rank_causes' ``decided_by``), else ``""``. The hypothesis says the
+    traces' evidence first; TrainTicket 09:25 led with "its own work got slower (… score 0.06; self time -0.28 ms …)"
+    where ERROR records (0.49) had ranked it."""
+    decided = top.get("decided_by")
+    if not isinstance(decided, str) or decided.startswith("traces") or ": " not in decided:
+        return ""
+    signal, kind = decided.split(": ", 1)
+    if signal == "logs" and kind in _LOG_KIND_WORDS:
+        what, value = _LOG_KIND_WORDS[kind], float(top[kind])
+    elif signal == "metrics" and "metrics" in top.index:
+        what, value = kind, float(top["metrics"])
+    else:
+        return ""
+    traces = max(float(top[e]) for e in EVIDENCE if e in top.index)
+    rest = (f"its traces' best evidence scores {traces:.2f}" if traces > 0.05 else "its traces show nothing clear")
+    return f"ranked by its {signal} ({what}, score {value:.2f}; {rest}): "
 
 
 def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, level: str) -> tuple[int, float, float, float]:

@@ -326,3 +326,33 @@ def test_a_cause_ranked_by_its_logs_says_so_before_its_weak_trace_evidence():
     traces = float(rc.iloc[0][["slower", "waiting", "extra", "vanished", "shape", "errors"]].max())
     if traces > 0.05:  # a trace claim said beside it carries the score it has
         assert f"its traces' best evidence scores {traces:.2f}" in where, where
+
+
+# ---- an example trace's log records --------------------------------------------------------------------------------
+def test_an_example_trace_shows_its_error_records_among_the_rows_shown():
+    """TrainTicket 09:25: the cause's example trace had 111 log records; the page showed the first 12 in time order,
+    all INFO, and the 'catch price exception' ERROR records that ranked basic first were behind "full table (99 more
+    rows)". Generated: the slowest simulated request gets 30 INFO records and, after them, 2 ERROR records (truth:
+    the two errors are what a reader needs first)."""
+    import re
+
+    spans = tk.simulate.simulate("baseline", 60, seed=5).spans
+    tid = str(tk.trace_summary(spans).nlargest(1, "request_ms")["trace_id"].iloc[0])
+    tr = spans[spans["trace_id"] == tid]
+    s0, sid, svc = tr["start"].min(), str(tr["span_id"].iloc[0]), str(tr["service"].iloc[0])
+    n = 32
+    logs = tk.logs_from_columns({
+        "time": [s0 + pd.Timedelta(microseconds=10 * i) for i in range(n)],
+        "body": [f"step {i} done" for i in range(30)] + ["charge failed: <b>issuer</b> down", "rollback"],
+        "trace_id": [tid] * n, "span_id": [sid] * n, "service": [svc] * n,
+        "severity": ["INFO"] * 30 + ["ERROR", "ERROR"]})
+    from tracekit.reporting import collect_report, render_report
+
+    html = render_report(collect_report(spans, logs=logs, worst=1))
+    part = html[html.index(f'id="logs-{tid}"'):]
+    rows = re.findall(r"<tr>(.*?)</tr>", part[:part.index("</table>")])
+    shown = [c for c in (re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows) if c]
+    assert [r[3] for r in shown[:2]] == ["ERROR", "ERROR"], shown[:3]
+    assert "charge failed: &lt;b&gt;issuer&lt;/b&gt; down" in shown[0][4].replace("<wbr>", "")  # escaped
+    caption = html[:html.index(f'id="logs-{tid}"')].rsplit("<p>", 1)[1]
+    assert "its 2 ERROR or FATAL records first, then the rest in time order" in caption, caption

@@ -469,6 +469,8 @@ details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:a
 ul.cell{margin:0;padding-left:1rem}
 """
 
+#: log records of an example trace shown before "full table"
+_LOG_ROWS = 12
 #: example traces with more spans than this are drawn by the canvas renderer (tracekit.plotting.gl), not plotly
 CANVAS_ABOVE = 1500
 
@@ -813,8 +815,14 @@ def render_report(data: ReportData) -> str:
                                                      title=f"trace {tid[:16]}… — critical path marked")))
         tlogs = trace_logs(data.spans, tid)  # log records attached by tk.attach_logs (redacted with the spans)
         if len(tlogs):
-            parts.append(f"<p>Log records of this trace ({len(tlogs):,}; time from the trace start, ms):</p>")
-            parts.append(_table(tlogs, table_id=f"logs-{tid}", name=f"logs-{tid}"))
+            # more records than the table shows: its ERROR and FATAL records first, so they are among the rows shown
+            first = len(tlogs) > _LOG_ROWS and tlogs.attrs.get("errors", 0) > 0
+            if first:
+                tlogs = trace_logs(data.spans, tid, errors_first=True)
+            order = (f"its {tlogs.attrs['errors']:,} ERROR or FATAL records first, then the rest in time order; "
+                     if first else "")
+            parts.append(f"<p>Log records of this trace ({len(tlogs):,}; {_esc(order)}time from the trace start, ms):</p>")
+            parts.append(_table(tlogs, table_id=f"logs-{tid}", name=f"logs-{tid}", max_rows=_LOG_ROWS))
     parts.append("</section>")
 
     parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')

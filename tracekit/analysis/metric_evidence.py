@@ -81,6 +81,7 @@ unchanged); with points placed by the interval they describe and short baselines
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -488,6 +489,14 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     return out
 
 
+def _down2(x: float) -> str:
+    """``x`` > 0 to two significant digits, rounded down: a value under a bar is never said as the bar (0.00997 under
+    NEGLIGIBLE_EVIDENCE was said "0.010" with three decimals, "0.01" with two significant digits rounded)."""
+    exp = math.floor(math.log10(x)) - 1
+    digits = math.floor(x / 10.0 ** exp + 1e-9)
+    return f"{digits * 10.0 ** exp:.{max(0, -exp)}f}"
+
+
 def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
@@ -728,8 +737,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         else:
             how = "rose" if r["direction"] == "up" else "fell"
         e = float(r["evidence"])
-        # two significant digits: every value here is under NEGLIGIBLE_EVIDENCE, and 0.0098 said as "0.010" is not
-        return f"{r[by]} {r['name']} ({how}, evidence {f'{e:.2g}' if e >= 0.001 else 'under 0.001'})"
+        return f"{r[by]} {r['name']} ({how}, evidence {_down2(e) if e >= 0.001 else 'under 0.001'})"
 
     top = [said(r) for _, r in moved[~slight].head(3).iterrows()]
     out.attrs["metric_coverage"] = dict(

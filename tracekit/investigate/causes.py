@@ -1022,6 +1022,9 @@ def _exemplars(a: _Side, b: _Side, ka, kb, oa, ob, thr, codes) -> tuple[list, li
     return ex_a, ex_b
 
 
+#: a lifted value is said cut to this many characters, as log_hypotheses cuts a template (TrainTicket 10:04 lifted a
+#: 13,000-character template into the postmortem's "where" finding)
+LIFT_CHARS = 120
 #: bubble_up's dimensions read from the log records on the spans (analysis.logs.log_dimensions)
 _LOG_DIMENSIONS = ("log_template", "log_severity")
 
@@ -1077,7 +1080,9 @@ def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows
             h = hits.iloc[0]
             covered = h.get("_covered")
             where = " (spans of periods the logs cover)" if partial and pd.notna(covered) and bool(covered) else ""
-            out[i] = (f"{h['dimension']}={h['value']}: {h['share_selection']:.0%} of incident spans vs "
+            value = str(h["value"])
+            value = value if len(value) <= LIFT_CHARS else value[:LIFT_CHARS - 1] + "…"
+            out[i] = (f"{h['dimension']}={value}: {h['share_selection']:.0%} of incident spans vs "
                       f"{h['share_baseline']:.0%} of baseline{where}")
     return out
 

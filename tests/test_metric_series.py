@@ -163,7 +163,7 @@ def test_plot_timeline_draws_metric_rows_under_the_latency():
     assert len(cpu) == 1 and list(cpu[0].y) == [11.0, 12.0, 13.0, 14.0, 15.0]
     assert cpu[0].yaxis == "y5"  # rows under the latency, in name order ("<b>mem</b>" sorts first)
     titles = [a.text for a in fig.layout.annotations]
-    assert "cpu (mean per bucket)" in titles and "&lt;b&gt;mem&lt;/b&gt; (mean per bucket)" in titles
+    assert "cpu (mean per 1min bucket)" in titles and "&lt;b&gt;mem&lt;/b&gt; (mean per 1min bucket)" in titles
     assert fig.layout.xaxis5.title.text == "time (UTC)"
     # a timeline already holding metric columns: keys are still only the timeline's
     fig2 = tk.plot_timeline(tk.timeline(spans, by="service", metrics=m), metrics=m, metric_names="cpu")

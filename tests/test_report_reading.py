@@ -125,14 +125,14 @@ def test_waterfall_of_spans_without_status_says_status_unknown_not_ok():
 
 
 # ---- the metrics of the likely cause -------------------------------------------------------------------------------
-def _shop_with_memory_step(unit: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """A simulated shop hour and a later one; one point a minute per service of ``MemoryUsage`` (in ``unit``), flat
+def _shop_with_memory_step(unit: str | None, later: str = "2h") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A simulated shop hour and one ``later``; one point a minute per service of ``MemoryUsage`` (in ``unit``), flat
     at 10-12 but for cart's, 80 higher in the later hour (truth: cart's memory moved, in that unit)."""
     import numpy as np
 
     base = tk.simulate.simulate("baseline", 150, seed=1).spans
     inc = tk.simulate.simulate("baseline", 150, seed=2).spans
-    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    inc = inc.assign(start=inc["start"] + pd.Timedelta(later), end=inc["end"] + pd.Timedelta(later))
     parts = []
     for svc in sorted(set(base["service"]) | set(inc["service"])):
         for side in (base, inc):
@@ -453,3 +453,27 @@ def test_real_onlineboutique_cpu_window_report_fits_and_says_units(real_traces, 
     assert v["page"] <= v["vw"], v
     html = out.read_text()
     assert "Metrics: PodServerLatencyP90 0.092 → 6.03 s" in html
+
+
+# ---- time axes ---------------------------------------------------------------------------------------------------------
+def test_the_timeline_says_how_long_its_bucket_is():
+    """Every report's "Over time" figure titled its first row "requests per bucket" and its metric rows "(mean per
+    bucket)": a count per an unnamed length of time (TrainTicket's 2-minute windows are cut in 5 s buckets, the
+    bundled hour in 1 min ones). Generated: 2 minutes of requests drawn in 5 s buckets."""
+    spans = _requests_with_a_short_slow_spell(30)
+    titles = [a.text for a in tk.plot_timeline(spans, freq="5s", by="route").layout.annotations]
+    assert "requests per 5s bucket" in titles, titles
+
+
+def test_the_metrics_section_says_when_the_incident_began_to_the_second():
+    """TrainTicket 13:31:54 (contacts' CPU fault): the metrics section said the incident ran "from 2023-01-29 13:31
+    UTC", 54 s before its first request. Generated: the second of two simulated hours back to back starts at
+    15:00:02 (truth), with metrics."""
+    from tracekit.reporting import collect_report, render_report
+
+    inc, base, metrics = _shop_with_memory_step("Mi", later="1h")
+    data = collect_report(inc, baseline=base, metrics=metrics)
+    start = data.signals_timeline.attrs["incident_start"]
+    assert start.second != 0, start  # the case: not on a whole minute
+    html = render_report(data)
+    assert f"from {start:%Y-%m-%d %H:%M:%S} UTC" in html, html[html.index('id="metrics-over-time"'):][:600]

@@ -392,9 +392,11 @@ _SIGNAL_SERVICES, _SIGNAL_METRICS = 3, 3
 
 
 def _clock(t: Any) -> str:
-    """A timestamp as YYYY-MM-DD HH:MM (UTC)."""
-    return pd.Timestamp(t).tz_convert("UTC").strftime("%Y-%m-%d %H:%M") if pd.Timestamp(t).tzinfo else \
-        pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
+    """A timestamp as YYYY-MM-DD HH:MM (UTC), with seconds when it is not on a whole minute (an incident that began
+    at 13:31:54 said as "from 13:31" began inside the baseline's last minute)."""
+    t = pd.Timestamp(t)
+    t = t.tz_convert("UTC") if t.tzinfo else t
+    return t.strftime("%Y-%m-%d %H:%M" if t == t.floor("1min") else "%Y-%m-%d %H:%M:%S")
 
 
 def _signals_timeline(spans: pd.DataFrame, story: Any, metrics: pd.DataFrame, given: bool) -> pd.DataFrame | None:

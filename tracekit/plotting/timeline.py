@@ -149,9 +149,12 @@ def plot_timeline(
     er_unknown = tl.attrs.get("status_recorded") is False or (
         len(tl) > 0 and bool(tl["error_rate"].isna().all()) and bool((tl["requests"] > 0).any()))
     er_title = "error rate: unknown (no span records a status)" if er_unknown else "error rate"
+    # the bucket's length, said: "requests per bucket" was a count per an unnamed length of time
+    bucket = tl.attrs.get("params", {}).get("freq") or freq
+    per = f"per {esc(str(bucket))} bucket" if bucket else "per bucket"
     fig = make_subplots(rows=3 + len(mcols), cols=1, shared_xaxes=True, vertical_spacing=0.06 if not mcols else 0.04,
-                        subplot_titles=("requests per bucket", er_title, "request latency (ms): p50 · p95 · p99",
-                                        *[esc(f"{c[len('metric.'):]} (mean per bucket)") for c in mcols]))
+                        subplot_titles=(f"requests {per}", er_title, "request latency (ms): p50 · p95 · p99",
+                                        *[esc(f"{c[len('metric.'):]} (mean ") + per + ")" for c in mcols]))
     dash = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
     lv = labels.to_numpy(dtype=object)
     for g in order:

@@ -249,9 +249,9 @@ class _Logs:
             self.payload(value, file, line, path, index)
         elif "Records" in value and type(value["Records"]) is list and value["Records"] \
                 and type(value["Records"][0]) is dict and "kinesis" in value["Records"][0]:
-            self.kinesis(value["Records"], file, line, f"{path}.Records" if path else "Records", index)
+            self.records(value["Records"], file, line, f"{path}.Records" if path else "Records", index, True)
         elif "records" in value and ("deliveryStreamArn" in value or "invocationId" in value):
-            self.firehose(value["records"], file, line, f"{path}.records" if path else "records", index)
+            self.records(value["records"], file, line, f"{path}.records" if path else "records", index, False)
         elif any(k in value for k in _NOT_LOGS):
             what = next(k for k in _NOT_LOGS if k in value)
             self.ignored.append(SkippedRecord(file, at, f"{what}: not log data"))
@@ -318,31 +318,24 @@ class _Logs:
             return
         self.payload(payload, file, line, path, index)
 
-    def kinesis(self, records: list, file: str, line: int | None, path: str, index: int | None) -> None:
-        """A Lambda function's event from a Kinesis data stream: ``{"Records": [{"kinesis": {"data": …}}]}``,
-        each record's data a subscription payload (as CloudWatch Logs puts it in the stream)."""
-        for i, r in enumerate(records):
-            rpath = f"{path}[{i}]"
-            kin = r.get("kinesis") if type(r) is dict else None
-            if type(kin) is not dict or "data" not in kin:
-                self.problem("expected a Kinesis record with kinesis.data (base64 of a gzip'd CloudWatch Logs "
-                             f"subscription payload), got {short(r)}", file, self.at(line, rpath))
-                continue
-            self.subscription(kin["data"], file, line, f"{rpath}.kinesis.data", i if index is None else index)
-
-    def firehose(self, records: Any, file: str, line: int | None, path: str, index: int | None) -> None:
-        """A Firehose data-transformation Lambda function's event: ``{"invocationId", "deliveryStreamArn",
-        "records": [{"recordId", "data"}]}``, each record's data a subscription payload."""
+    def records(self, records: Any, file: str, line: int | None, path: str, index: int | None, kinesis: bool) -> None:
+        """A Lambda function's event of records, each record's data a subscription payload (as CloudWatch Logs
+        delivers it): from a Kinesis data stream, ``{"Records": [{"kinesis": {"data": …}}]}`` (``kinesis``), or a
+        Firehose data transformation's, ``{"invocationId", "deliveryStreamArn", "records": [{"recordId", "data"}]}``."""
+        what = ("a Kinesis record with kinesis.data" if kinesis else "a Firehose record with data") + \
+            " (base64 of a gzip'd CloudWatch Logs subscription payload)"
         if type(records) is not list:
-            self.problem(f"records must be a list of Firehose records, got {short(records)}", file, self.at(line, path))
+            self.problem(f"records must be a list of {'Kinesis' if kinesis else 'Firehose'} records, got "
+                         f"{short(records)}", file, self.at(line, path))
             return
         for i, r in enumerate(records):
             rpath = f"{path}[{i}]"
-            if type(r) is not dict or "data" not in r:
-                self.problem("expected a Firehose record with data (base64 of a gzip'd CloudWatch Logs subscription "
-                             f"payload), got {short(r)}", file, self.at(line, rpath))
+            holder = (r.get("kinesis") if type(r) is dict else None) if kinesis else r
+            if type(holder) is not dict or "data" not in holder:
+                self.problem(f"expected {what}, got {short(r)}", file, self.at(line, rpath))
                 continue
-            self.subscription(r["data"], file, line, f"{rpath}.data", i if index is None else index)
+            self.subscription(holder["data"], file, line, f"{rpath}.kinesis.data" if kinesis else f"{rpath}.data",
+                              i if index is None else index)
 
     # -- OTLP -----------------------------------------------------------------------------------
     def otlp(self, rls: Any, file: str, line: int | None, path: str, index: int | None) -> None:

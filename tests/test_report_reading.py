@@ -257,6 +257,15 @@ def test_a_baseline_given_is_said_with_its_period_and_where_it_lies():
                         end=base["end"].where(~moved, base["end"] + shift))
     sure2 = tk.postmortem(inc, base2, level="service").sentences("sure")[0]
     assert "40 of them after the incident's first request" in sure2, sure2
+    assert "same period" not in sure2, sure2
+
+    # a baseline recorded beside the incident (the bundled one is the same hour's counterfactual twin): said so,
+    # not as "672 of them after the incident's first request", which read as an overlap to fix
+    twin = base.assign(start=base["start"] + (i_first - first), end=base["end"] + (i_first - first))
+    sure3 = tk.postmortem(inc, twin, level="service").sentences("sure")[0]
+    i_last = inc.groupby("trace_id")["start"].min().max()
+    n_within = int(((b_start.drop_duplicates() + (i_first - first)) <= i_last).sum())
+    assert f"the same period as the data: {n_within:,} of its 150 traces started between" in sure3, sure3
 
 
 # ---- the lifted attribute beside the cause ---------------------------------------------------------------------------
@@ -477,3 +486,24 @@ def test_the_metrics_section_says_when_the_incident_began_to_the_second():
     assert start.second != 0, start  # the case: not on a whole minute
     html = render_report(data)
     assert f"from {start:%Y-%m-%d %H:%M:%S} UTC" in html, html[html.index('id="metrics-over-time"'):][:600]
+
+
+# ---- the header: which baseline -------------------------------------------------------------------------------------
+def test_the_header_names_the_baseline_files_traces_and_period(tmp_path):
+    """The header said "baseline: the baseline given": no file, no count, no period a reader could check. Now it
+    names the folder given, its traces and when they started (truth: the generated baseline's own outcomes)."""
+    inc = tk.simulate.simulate("baseline", 120, seed=2).spans
+    base = tk.simulate.simulate("baseline", 100, seed=1).spans
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    from tracekit.reporting import collect_report, render_markdown, render_report
+
+    path = tk.write_xray(base, tmp_path / "normal-hour" / "base.json")
+    data = collect_report(inc, baseline=base, baseline_inputs=[path])
+    starts = tk.core.trace_outcomes(base)["start"]
+    html_text = render_report(data)
+    header = html_text.split("<h1>", 1)[1].split("</p>", 1)[0]
+    assert "baseline: the baseline given (" in header, header
+    assert "100 traces" in header and f"{starts.min():%Y-%m-%d %H:%M}" in header, header
+    assert f"{starts.max():%H:%M}" in header and str(path) in header, header
+    md = render_markdown(data)
+    assert "Baseline: the baseline given (" in md and "100 traces" in md, md[:600]

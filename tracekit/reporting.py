@@ -84,6 +84,32 @@ class ReportData:
     signal_inputs: tuple[tuple[str, InputFile], ...] = ()  # ("logs" / "metrics", file)
 
 
+def _baseline_words(data: ReportData) -> str:
+    """The header's words for the baseline: the story's source, and for a baseline given, which files, how many
+    traces and when (``the baseline given (datasets/checkout-baseline, 1,200 traces, 2026-03-02 13:00–13:59 UTC)``);
+    "the baseline given" alone named nothing a reader could check."""
+    from .analysis.changes import window_text
+
+    story = data.story
+    source = str(story.baseline_source)
+    base = story.baseline
+    if source != "the baseline given" or base is None or not len(base):
+        return source  # the other sources say their period already
+    starts = trace_outcomes(base)["start"].dropna()
+    what = [f"{base['trace_id'].nunique():,} traces"]
+    if len(starts):
+        t0, t1 = starts.min(), starts.max()
+        what.append(f"{t0:%Y-%m-%d} {window_text(t0, t1)}" if t0.date() == t1.date() else
+                    f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC")
+    files = [f.path for f in data.baseline_inputs]
+    roots = sorted({str(Path(f).parent) for f in files})
+    if len(files) == 1:
+        what.insert(0, files[0])
+    elif roots:
+        what.insert(0, roots[0] if len(roots) == 1 else f"{roots[0]} and {len(roots) - 1:,} more folders")
+    return f"the baseline given ({', '.join(what)})"
+
+
 def _hash_file(p: Path) -> InputFile:
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -703,7 +729,7 @@ def render_report(data: ReportData) -> str:
              f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC'
              + (f' · incident window {_esc(_window_words(story.window))}: {c["incident_traces"]:,} of these traces'
                 if story.window and c.get("incident_traces") is not None else "")
-             + f' · baseline: {_esc(story.baseline_source)} · '
+             + f' · baseline: {_esc(_baseline_words(data))} · '
              f'generated {_esc(data.generated_at)} by tracekit {_esc(data.version)}</p>']
 
     parts.append('<section id="key-findings"><h2>Key findings</h2><dl>')
@@ -958,7 +984,7 @@ def render_markdown(data: ReportData) -> str:
            f"{_when(c['end'])} UTC."
            + (f" Incident window {_md(_window_words(story.window))}: {c['incident_traces']:,} of these traces."
               if story.window and c.get("incident_traces") is not None else "")
-           + f" Baseline: {_md(story.baseline_source)}.", "", "## Key findings", ""]
+           + f" Baseline: {_md(_baseline_words(data))}.", "", "## Key findings", ""]
     for topic, title in _TOPIC_TITLES.items():
         items = [f for f in story.findings if f.topic == topic]
         if not items:

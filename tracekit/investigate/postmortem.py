@@ -1029,21 +1029,30 @@ def _span_words(d: pd.Timedelta) -> str:
             else f"{m / 1440:,.1f} days")
 
 
-def _given_period(incident: pd.DataFrame, base: pd.DataFrame) -> str:
+def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFrame) -> str:
     """``, which started 2023-01-29 08:42:09–08:51:04 UTC (40 of them after the incident's first request)`` or
     ``(ending 6 min before …)``: a baseline given is said with its period and where it lies against the incident
     (Nezha's reports said "the baseline given" of baselines holding the previous fault's minutes, or a minute after
-    the incident). Traces by the start of their request (trace_outcomes)."""
+    the incident). A baseline most of whose traces started within the data's own period (``spans``: the bundled
+    baseline is the incident hour's counterfactual twin) is said to be of the same period: "672 of them after the
+    incident's first request" read as an overlap to fix. Traces by the start of their request (trace_outcomes)."""
     b = trace_outcomes(base)["start"].dropna()
     i = trace_outcomes(incident)["start"].dropna()
     if not len(b) or not len(i):
         return ""
     t0, t1, first = b.min(), b.max(), i.min()
+    whole = trace_outcomes(spans)["start"].dropna()
+    d0, d1 = (whole.min(), whole.max()) if len(whole) else (first, i.max())
     period = f"{t0:%Y-%m-%d} {window_text(t0, t1)}" if t0.date() == t1.date() else \
         f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
     after = int((b >= first).sum())
-    where = (f"{after:,} of them after the incident's first request" if after else
-             f"ending {_span_words(first - t1)} before the incident's first request")
+    within = int(((b >= d0) & (b <= d1)).sum())
+    if after and within >= len(b) / 2:  # recorded beside the incident (another region, a control group), not before
+        where = (f"the same period as the data: {within:,} of its {len(b):,} traces started between the data's "
+                 "first and last request")
+    else:
+        where = (f"{after:,} of them after the incident's first request" if after else
+                 f"ending {_span_words(first - t1)} before the incident's first request")
     return f", which started {period} ({where})"
 
 
@@ -1059,7 +1068,7 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
             else _plural(n_inc, "trace"))
     if base is not None:
         text = (f"Baseline: {source}. The incident (compared with the baseline) has {part}, the baseline "
-                f"{_plural(n_base, 'trace')}{_given_period(incident, base) if source == _GIVEN else ''}.")
+                f"{_plural(n_base, 'trace')}{_given_period(incident, base, spans) if source == _GIVEN else ''}.")
     else:
         text = f"Baseline: {source}. The incident has {part}."
     oc = trace_outcomes(incident)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import is_not
 from typing import Any
 
 import numpy as np
@@ -38,26 +40,26 @@ def value_label(v: Any) -> str:
 
 
 def lookup_keys(spans: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray:
-    """First of ``keys`` found in each span's resource, then attributes (object array, None if none)."""
+    """First of ``keys`` found in each span's resource, then attributes (object array, None if none).
+
+    One C-level ``dict.get`` pass per key and column (a Python loop over each distinct dict took 0.35 s of a
+    3.9 s postmortem of 30k spans, in cold_starts on spans without a Lambda); only the spans that hold a key are
+    visited in Python.
+    """
     n = len(spans)
     out = np.full(n, None, dtype=object)
     for col in ("attributes", "resource"):  # resource last so it wins
         if col not in spans.columns:
             continue
         objs = spans[col].to_numpy(dtype=object)
-        first, inv = first_and_codes(objs)
-        got = np.full(len(first), None, dtype=object)
-        for j, i in enumerate(first.tolist()):
-            d = objs[i]
-            if isinstance(d, dict):
-                for k in keys:
-                    v = d.get(k)
-                    if v is not None:
-                        got[j] = v
-                        break
-        vals = got[inv.ravel()]
-        has = vals != None  # noqa: E711  (object array)
-        out[has] = vals[has]
+        for k in reversed(keys):  # the first key wins: written last
+            try:
+                vals = list(map(dict.get, objs, repeat(k)))
+            except TypeError:  # a cell that is not a dict (None in a hand-made frame)
+                vals = [d.get(k) if isinstance(d, dict) else None for d in objs]
+            has = np.fromiter(map(is_not, vals, repeat(None)), dtype=bool, count=n)
+            for i in np.flatnonzero(has).tolist():
+                out[i] = vals[i]
     return out
 
 

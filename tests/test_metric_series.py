@@ -165,6 +165,12 @@ def test_plot_timeline_draws_metric_rows_under_the_latency():
     titles = [a.text for a in fig.layout.annotations]
     assert "cpu (mean per 1min bucket)" in titles and "&lt;b&gt;mem&lt;/b&gt; (mean per 1min bucket)" in titles
     assert fig.layout.xaxis5.title.text == "time (UTC)"
+    # each metric row's y axis gives its unit (the report's metric rows had none); a series without one says so
+    assert fig.layout.yaxis4.title.text == "%" and fig.layout.yaxis5.title.text == "%"
+    bare = pd.concat([_cpu([11.0, 12.0, 13.0, 14.0, 15.0]).assign(unit=pd.NA),
+                      _cpu([2.0] * 5, name="mem").assign(unit="By")], ignore_index=True)
+    fig3 = tk.plot_timeline(spans, by="service", metrics=tk.metrics_from_columns(bare))
+    assert (fig3.layout.yaxis4.title.text, fig3.layout.yaxis5.title.text) == ("no unit given", "By")
     # a timeline already holding metric columns: keys are still only the timeline's
     fig2 = tk.plot_timeline(tk.timeline(spans, by="service", metrics=m), metrics=m, metric_names="cpu")
     assert {t.meta["key"] for t in fig2.data} == {"api", "cart"}

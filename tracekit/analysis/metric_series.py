@@ -368,7 +368,8 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     -------
     pandas.DataFrame
         A new table: the timeline's rows, each with the mean of its bucket's metric points of the same
-        key (NaN where none); buckets without requests are not added.
+        key (NaN where none); buckets without requests are not added. ``attrs["metric_units"]``
+        gives each ``metric.<name>`` column's unit ("" when the points gave none).
 
     Raises
     ------
@@ -395,5 +396,8 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     for k in keys:
         wide[k] = wide[k].astype(out[k].dtype)
     out = out.merge(wide, how="left", on=["time", *keys])
-    out.attrs = dict(table.attrs)
+    # each joined column's unit (its series' first; "" when none was given): the figure's axis says it
+    units = series.dropna(subset=["unit"]).drop_duplicates("name").set_index("name")["unit"]
+    out.attrs = dict(table.attrs, metric_units={f"metric.{n}": str(units.get(n, "") or "")
+                                                for n in series["name"].unique()})
     return out

@@ -227,6 +227,10 @@ def plot_timeline(
                            showarrow=False, font=dict(size=12, color="#444"), name="error rate unknown")
         fig.update_yaxes(range=[0, 1], showticklabels=False, row=2, col=1)  # no scale to read a 0 % off
     fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
+    units = tl.attrs.get("metric_units", {})
+    for r, c in enumerate(mcols, start=4):  # the metric's unit on its axis ("no unit given" when the points had none)
+        u = str(units.get(c, "") or "")
+        fig.update_yaxes(title_text=esc(u if u else "no unit given"), row=r, col=1)
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
     fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720 + 180 * len(mcols), hovermode="x unified")

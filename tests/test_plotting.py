@@ -432,6 +432,24 @@ def test_service_graph_node_failed_share_without_double_counting():
     assert "failed: 4 (40.0%)" in nodes.hovertext[0]
 
 
+
+def test_service_graph_a_rare_failure_never_reads_zero_percent():
+    """deploy-regression's catalog → inventory edge failed once in 3,755 calls: orange ("some failed") and
+    labelled "0.0% failed" by rounding; every edge with a failure says a share above zero."""
+    G = tk.service_graph(read_dataset("deploy-regression"))
+    fig = tk.plot_service_graph(G)
+    labels = [a.text for a in fig.layout.annotations if a.name == "edge_label"]
+    failing = {(u, v): a for u, v, a in G.edges(data=True) if a.get("errors", 0) > 0}
+    rare = [(u, v) for (u, v), a in failing.items() if a["errors"] / a["calls"] < 0.0005]
+    assert rare, "the dataset holds an edge whose failed share rounds to 0.0 %"
+    assert not any("0.0% failed" in t for t in labels)
+    assert sum("&lt;0.1% failed" in t for t in labels) == len(rare)  # "<0.1% failed", escaped as every label
+    hover = _by_meta(fig, "edge_info").hovertext
+    for u, v in rare:
+        line = next(h for h in hover if h.startswith(f"<b>{u} → {v}</b>"))
+        assert f"failed: {failing[(u, v)]['errors']:,} (&lt;0.1%)" in line
+
+
 # --------------------------------------------------------------------------------------------------
 # one colour per service (issue 16)
 

@@ -179,7 +179,17 @@ _STATUS_COUNTS = ("faults", "throttles", "client_errors")
 
 
 def _fmt_pct(r: float | None) -> str:
-    return "–" if r is None else f"{r:.1%}" if r < 0.1 else f"{r:.0%}"
+    """A failed share as a label says it: a share above 0 never rounds to "0.0%" (1 failed call of 3,755 is "<0.1%")."""
+    if r is None:
+        return "–"
+    if 0 < r < 0.0005:
+        return "<0.1%"
+    return f"{r:.1%}" if r < 0.1 else f"{r:.0%}"
+
+
+def _hover_pct(r: float) -> str:
+    """A failed share in a hover (HTML), to 0.1 %; a share above 0 that rounds to 0.0 % reads "<0.1%"."""
+    return "&lt;0.1%" if 0 < r < 0.0005 else f"{r:.1%}"
 
 
 def _service_of(G, v) -> str:
@@ -388,7 +398,7 @@ def plot_service_graph(
             if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool) and k != "weight":
                 kk = k[:-3] if k.endswith("_ms") else k
                 if k in ("errors", "failed"):
-                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({r:.1%})" if r is not None else ""))
+                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if r is not None else ""))
                 elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
                     info.append(f"{esc(str(k))}: unknown")
                 else:
@@ -406,7 +416,7 @@ def plot_service_graph(
             br = None if b_unknown else _edge_failed_share(b)
             info.append(f"<i>baseline → now</i>: calls {int(bcalls or 0):,} → {int(calls or 0):,}; "
                         f"p95 {fmt_ms(bp95 if bp95 is not None else np.nan)} → {fmt_ms(p95 if p95 is not None else np.nan)}; "
-                        f"failed {'unknown' if b_unknown else _fmt_pct(br)} → {'unknown' if unknown else _fmt_pct(r)}")
+                        f"failed {'unknown' if b_unknown else esc(_fmt_pct(br))} → {'unknown' if unknown else esc(_fmt_pct(r))}")
             if bp95 is not None and p95 is not None and cls in ("slower ×2+", "slower", "faster"):
                 label = (f"{int(calls or 0):,} calls" + (f" · {_fmt_pct(r)} failed" if r else "")
                          + f"\np95 {fmt_ms(bp95)} → {fmt_ms(p95)}")
@@ -447,7 +457,7 @@ def plot_service_graph(
                 if a.get("instrumented") is False and not val:
                     continue  # a peer has no spans of its own: its zeros say nothing
                 if k in ("errors", "failed"):
-                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({r:.1%})" if calls else ""))
+                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if calls else ""))
                 elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
                     info.append(f"{esc(str(k))}: unknown")
                 else:

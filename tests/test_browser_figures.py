@@ -119,3 +119,32 @@ def test_waterfall_labels_are_left_aligned_in_chromium(tmp_path):
     assert max(lefts) - min(lefts) < 2.0  # one left edge: the tree reads left to right
     texts = [b[2].replace("\u00a0", " ").rstrip() for b in boxes]
     assert texts[0] == "■ api-gateway" and any(t.endswith("■ checkout · SELECT orders") for t in texts)
+
+
+ANNOTATION_BOXES = """() => Array.from(document.querySelectorAll('.annotation')).map(a => {
+  const r = (a.querySelector('.annotation-text-g') || a).getBoundingClientRect();
+  return {txt: a.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom};
+}).filter(b => b.txt && b.r > b.l)"""
+
+
+def _overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    hit = lambda a, b: (min(a["r"], b["r"]) - max(a["l"], b["l"]) > 1  # noqa: E731
+                        and min(a["b"], b["b"]) - max(a["t"], b["t"]) > 1)
+    return [(a["txt"], b["txt"]) for i, a in enumerate(boxes) for b in boxes[i + 1:] if hit(a, b)]
+
+
+def test_timeline_labels_do_not_overlap_in_chromium(tmp_path):
+    """deploy-regression: the deployment's label sat on the subplot title 'requests per 1min bucket' (both at
+    the top of the first row) and the second change window's box (3 lines) 14 px under the first one's."""
+    spans = read_dataset("deploy-regression")
+    changes = tk.detect_changes(spans, by="service")
+    windows = changes[["onset", "recovery"]].astype(str).drop_duplicates()
+    assert len(windows) >= 2 and changes["deployment"].notna().any()  # the case: stacked windows and a deploy
+    path = tmp_path / "timeline.html"
+    tk.plot_timeline(spans, by="service", changes=changes).write_html(path, include_plotlyjs=True)
+    page = open_html(path, wait_for=".js-plotly-plot .annotation", evaluate=ANNOTATION_BOXES, viewport=(1200, 900))
+    assert page.errors == []
+    texts = [b["txt"] for b in page.value]
+    assert any(t.startswith("requests per") for t in texts) and any("1.5.0" in t for t in texts)
+    assert sum(bool(re.search(r"p95 [+-]", t)) for t in texts) == len(windows)  # one label box per window
+    assert _overlapping(page.value) == []

@@ -40,6 +40,11 @@ def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return out
 
 
+#: Height of one line of a change or deployment label (font size 10) and the box's border and padding, in px:
+#: the labels at the top of the first row are stacked by them.
+LABEL_LINE_PX, LABEL_PAD_PX = 14, 6
+
+
 @renamed(top="n")
 def plot_timeline(
     data: pd.DataFrame,
@@ -86,7 +91,8 @@ def plot_timeline(
     -------
     plotly.graph_objects.Figure
         Three rows (and one per metric) sharing the time axis. Every trace has ``meta`` = {"metric", "key", "role"}
-        (role ``value``, ``band`` or ``baseline``); shapes are named ``change`` or ``deployment``. When no span
+        (role ``value``, ``band`` or ``baseline``); shapes are named ``change`` or ``deployment``, and so are their
+        labels (annotations), stacked at the top inside the first row, deployments first. When no span
         records a status (the timeline's error rate is NaN), the error-rate row is titled and annotated "unknown"
         (annotation named ``error rate unknown``), never drawn as 0 %.
 
@@ -189,6 +195,18 @@ def plot_timeline(
                                          meta=meta(m, "baseline")), row=row, col=1)
     end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(tl.attrs.get("params", {}).get("freq", freq))) \
         if len(tl) else None
+    # labels at the top of the first row, inside it, stacked downwards by their number of lines: a label above
+    # the row sat on its subplot title, and a second window's box 14 px under a first one of three lines
+    # covered it (deploy-regression: "▲ payments 1.5.0" on "requests per 1min bucket")
+    shift = 4
+    if deps is not None and len(deps):
+        for _, d in deps[deps["previous"].notna()].iterrows():
+            fig.add_shape(type="line", x0=d["first_seen"], x1=d["first_seen"], y0=0, y1=1, xref="x", yref="paper",
+                          name="deployment", line=dict(color="#444", dash="dot", width=1))
+            fig.add_annotation(x=d["first_seen"], y=1.0, xref="x", yref="paper", yanchor="top", xanchor="left",
+                               showarrow=False, text=esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10),
+                               bgcolor="rgba(255,255,255,0.8)", yshift=-shift, name="deployment")
+            shift += LABEL_LINE_PX + LABEL_PAD_PX
     if changes is not None and len(changes):
         ckeys = [c for c in keys if c in changes.columns]
         clabels = _key_labels(changes, ckeys)
@@ -198,7 +216,7 @@ def plot_timeline(
         for (_, c), lab in zip(changes.iterrows(), clabels, strict=True):
             x1 = c["recovery"] if pd.notna(c["recovery"]) else end
             windows.setdefault((c["onset"], x1), []).append((lab, c))
-        for k, ((x0, x1), items) in enumerate(windows.items()):
+        for (x0, x1), items in windows.items():
             items.sort(key=lambda it: -abs(float(it[1]["delta"])) if pd.notna(it[1]["delta"]) else 0.0)
             color = cmap.get(items[0][0], ERROR_COLOR) if len({it[0] for it in items}) == 1 else ERROR_COLOR
             fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, xref="x", yref="paper", name="change",
@@ -211,14 +229,9 @@ def plot_timeline(
                 lines.append(f"+{len(items) - 4} more")
             fig.add_annotation(x=x0, y=1.0, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,
                                text="<br>".join(lines), align="left", font=dict(size=10, color="#222222"),
-                               bgcolor="rgba(255,255,255,0.8)", bordercolor=color, borderwidth=1, yshift=-4 - 14 * k,
+                               bgcolor="rgba(255,255,255,0.8)", bordercolor=color, borderwidth=1, yshift=-shift,
                                name="change")
-    if deps is not None and len(deps):
-        for _, d in deps[deps["previous"].notna()].iterrows():
-            fig.add_shape(type="line", x0=d["first_seen"], x1=d["first_seen"], y0=0, y1=1, xref="x", yref="paper",
-                          name="deployment", line=dict(color="#444", dash="dot", width=1))
-            fig.add_annotation(x=d["first_seen"], y=1.0, xref="x", yref="paper", yanchor="bottom", xanchor="left",
-                               showarrow=False, text=esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10))
+            shift += LABEL_LINE_PX * len(lines) + LABEL_PAD_PX
     fig.update_yaxes(rangemode="tozero", title_text="requests", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="error rate", row=2, col=1)
     if er_unknown:

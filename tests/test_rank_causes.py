@@ -557,3 +557,19 @@ def test_a_new_child_operation_is_its_own_evidence_not_its_parents_shape():
     op3 = tk.rank_causes(_charges(200, offset=1000, new_call_ms=60.0, selects=3), base, level="operation", n_boot=20,
                          lift_rows=0).set_index(["service", "name"])
     assert op3.loc[("pay", "POST /charge"), "shape"] > 0.9
+
+
+def test_a_critical_path_interval_across_zero_says_within_chance():
+    """A hypothesis gave "critical path +3.1 ms per request of any route [-2.0 ms, +8.4 ms]" with nothing to say the
+    change is within chance. A CPU-consumed lab window (seed 2) at operation level has rows of both kinds (truth: each
+    row's own interval)."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("cpu_consumed", 2)
+    rc = tk.rank_causes(w.incident, w.baseline, window=None, level="operation")
+    rows = rc[rc["hypothesis"].str.contains("critical path", regex=False)]
+    across = (rows["delta_cp_ms_lo"] <= 0) & (rows["delta_cp_ms_hi"] >= 0)
+    assert across.any() and (~across).any(), rows[["delta_cp_ms_lo", "delta_cp_ms_hi"]]
+    said = rows["hypothesis"].str.contains("], within chance", regex=False)
+    assert (said == across).all(), rows.loc[said != across, "hypothesis"].tolist()
+    assert not rc["hypothesis"].str.contains(r"[+-]0\.00 ms outside", regex=True).any()

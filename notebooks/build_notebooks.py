@@ -100,7 +100,8 @@ else:
     for r in skewed.itertuples():
         say(f"Trust (clock): {r.service} on {r.host} is {r.estimate_ms:+,.0f} ms off (spread {r.spread_ms:,.0f} ms, "
             f"{r.n_pairs} call pairs): tk.adjust_clock_skew before reading durations across hosts.")
-health[["check", "severity", "subject", "traces_affected", "share"]].head(10)"""),
+pct = "{:.1%}".format
+health[["check", "severity", "subject", "traces_affected", "share"]].head(10).assign(share=lambda d: d["share"].map(pct))"""),
 ("md", """## 3. When did it start and stop, and what did requests feel?
 
 `detect_changes` finds, per service (or route, operation…), the window where p95 latency, error rate or traffic
@@ -138,14 +139,21 @@ say(f"What: {len(req_d):,} requests in the window against {len(req_n):,} of {nor
     f"request latency p50 {p['p50'][0]:,.0f} → {p['p50'][1]:,.0f} ms, p95 {p['p95'][0]:,.0f} → {p['p95'][1]:,.0f} ms; "
     f"failed {req_n['failed'].sum():,} ({req_n['failed'].mean():.1%}) → {req_d['failed'].sum():,} ({req_d['failed'].mean():.1%}).")
 hurt = req_d[req_d["request_ms"] > p["p95"][0]]
+usual = int((req_n["request_ms"] > p["p95"][0]).sum())  # the normal requests above their own p95: about 5 %
 routes = ", ".join(f"{name} {n}" for name, n in hurt["route"].value_counts().head(3).items())
 say(f"Who: {len(hurt):,} of {len(req_d):,} requests in the window ({len(hurt) / len(req_d):.0%}) were slower than "
-    f"the normal p95 ({p['p95'][0]:,.0f} ms); by route: {routes}.")"""),
+    f"the normal p95 ({p['p95'][0]:,.0f} ms), against {usual:,} of {len(req_n):,} ({usual / len(req_n):.0%}) of "
+    f"{normal_is}; by route: {routes}.")"""),
 ("md", """## 4. Where: which operations changed?
 
 `compare` by operation (service and span name): critical-path time per request, p95 and error rate, each with a
 bootstrap interval, sorted by impact. An operation whose interval excludes zero changed; one that is `new` or
-`vanished` appeared or disappeared."""),
+`vanished` appeared or disappeared.
+
+Two columns, two questions. `p95_ms_b → p95_ms_a` is the p95 of the operation's span durations, its callees
+included: every caller of a slow call gets slower too. `delta_cp_ms` is the change of the operation's own time on
+the critical path (its callees' time is theirs), per request of the window, so it points at the call that
+got slower, not at its callers (a caller whose p95 rose with a `delta_cp_ms` near 0 is waiting, not working)."""),
 ("code", """cmp = tk.compare(during, normal, by="operation")
 t = cmp.table
 n_with = lambda s, r: s.loc[(s["service"] == r.service) & (s["name"] == r.name), "trace_id"].nunique()  # noqa: E731
@@ -176,18 +184,28 @@ bd_n = tk.critical_path_breakdown(tk.critical_path(normal), by="service")
 both = bd[["service", "mean_ms", "share"]].merge(bd_n[["service", "mean_ms", "share"]], on="service", how="outer",
                                                   suffixes=("", "_normal")).fillna(0)
 both["delta_ms"] = both["mean_ms"] - both["mean_ms_normal"]
-both = both.sort_values("delta_ms", ascending=False, ignore_index=True).round(3)
+# the largest change first, then (where nothing changed) the largest part of request time: sorted by the change
+# alone, the unchanged services came in table order and a large one could fall off the rows shown
+both = both.sort_values(["delta_ms", "mean_ms"], ascending=False, ignore_index=True).round(3)
 r = both.iloc[0]
-say(f"Critical path: {r.service} grew most, {r.mean_ms_normal:,.1f} → {r.mean_ms:,.1f} ms per request "
-    f"({r.share_normal:.0%} → {r.share:.0%} of request time).")
-both.head(8)"""),
+n_in = during.loc[during["service"] == r.service, "trace_id"].nunique()
+say(f"Critical path: {r.service} grew most, {r.mean_ms_normal:,.1f} → {r.mean_ms:,.1f} ms per request, averaged over "
+    f"all {len(req_d):,} requests of the window ({n_in:,} of them reach {r.service}: "
+    f"{r.mean_ms * len(req_d) / max(n_in, 1):,.0f} ms each); {r.share_normal:.0%} → {r.share:.0%} of request time.")
+both.head(10)"""),
 ("code", """tk.plot_critical_path_breakdown(bd)"""),
 ("code", """tk.plot_service_graph(tk.service_graph(during))"""),
 ("md", "## 6. An exemplar: the slowest request of the window"),
 ("code", """worst = req_d.sort_values("request_ms", ascending=False).head(5)
 w0 = worst.iloc[0]
+cp0 = tk.critical_path(spans[spans["trace_id"] == w0.trace_id])
+cp0 = cp0.groupby(["service", "name"], as_index=False)["duration_ms"].sum().nlargest(3, "duration_ms")
+failed_spans = spans[(spans["trace_id"] == w0.trace_id) & (spans["status"] == "error")]
 say(f"Exemplar: the slowest request of the window, {w0.route} at {w0.start:%H:%M:%S}, took {w0.request_ms:,.0f} ms "
-    f"(trace {w0.trace_id}); one of the {len(hurt):,} counted above.")
+    f"(trace {w0.trace_id}); one of the {len(hurt):,} counted above. Most of its critical path: "
+    + ", ".join(f"{c.service} · {c['name']} {c.duration_ms:,.0f} ms" for _, c in cp0.iterrows())
+    + (f"; {len(failed_spans)} of its spans failed ({', '.join(sorted(set(failed_spans['service'] + ' · ' + failed_spans['name'])))})"
+       if len(failed_spans) else "") + ".")
 worst[["trace_id", "start", "route", "request_ms", "extent_ms", "n_spans", "failed"]]"""),
 ("code", """tk.plot_waterfall(spans, w0.trace_id, critical_path=True)"""),
 ("md", "## 7. How sure: are these the numbers of all requests, or of the sampled ones?"),
@@ -292,23 +310,28 @@ for r in t[t["presence"] != "both"].itertuples():
           f"({r.delta_cp_ms_lo:+,.1f} to {r.delta_cp_ms_hi:+,.1f}) to the average request's critical path.")
 slower = t[(t["presence"] == "both") & (t["delta_p95_ms_lo"] > 0)].sort_values("delta_p95_ms", ascending=False)
 for r in slower.head(3).itertuples():
-    print(f"{r.service} · {r.name}: p95 {r.p95_ms_b:,.0f} → {r.p95_ms_a:,.0f} ms ({r.delta_p95_ms:+,.0f}, "
-          f"{r.delta_p95_ms_lo:+,.0f} to {r.delta_p95_ms_hi:+,.0f}).")
-print(f"Counted over {n_before:,} requests before {split.onset:%H:%M} and {n_after:,} after.")
+    print(f"{r.service} · {r.name}: p95 span duration, its callees included, {r.p95_ms_b:,.0f} → {r.p95_ms_a:,.0f} ms "
+          f"({r.delta_p95_ms:+,.0f}, 95 % interval {r.delta_p95_ms_lo:+,.0f} to {r.delta_p95_ms_hi:+,.0f}); its own "
+          f"critical-path time {r.delta_cp_ms:+,.1f} ms per request.")
+print(f"Counted over {n_before:,} requests before {split.onset:%H:%M} and {n_after:,} after. calls_b / calls_a: calls "
+      "per request before / after; delta_cp_ms: the operation's own critical-path time per request, after − before.")
 t[["service", "name", "presence", "calls_b", "calls_a", "delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi",
-   "delta_p95_ms"]].head(8)"""),
+   "delta_p95_ms"]].head(8).round(2)"""),
 ("code", """tk.plot_latency(spans, by="service", kind="ecdf", log_x=True)"""),
 ("md", "## What dominates the slowest 5 % of requests?"),
 ("code", """cp = tk.critical_path(spans)
 slowest = tk.critical_path_breakdown(cp, by="service", spans=spans, percentile_window=(95, 100))  # in percent
 overall = tk.critical_path_breakdown(cp, by="service")
-shares = overall[["service", "cp_ms", "share"]].merge(slowest[["service", "share"]], on="service", how="outer",
-                                                       suffixes=("_all", "_slowest_5pct")).fillna(0)
+shares = overall[["service", "share"]].merge(slowest[["service", "share"]], on="service", how="outer",
+                                             suffixes=("_all", "_slowest_5pct")).fillna(0)
 shares["gain"] = shares["share_slowest_5pct"] - shares["share_all"]
 g = shares.sort_values("gain", ascending=False).iloc[0]
 print(f"In the slowest 5 % ({slowest.attrs['traces']:,} of {overall.attrs['traces']:,} requests), {g.service} holds "
       f"{g.share_slowest_5pct:.0%} of request time on the critical path, against {g.share_all:.0%} over all requests.")
-shares.sort_values("share_all", ascending=False)"""),
+# shares of critical-path time, as percentages
+shares.sort_values("share_all", ascending=False, ignore_index=True).assign(
+    share_all=lambda d: d["share_all"].map("{:.1%}".format), gain=lambda d: d["gain"].map("{:+.1%}".format),
+    share_slowest_5pct=lambda d: d["share_slowest_5pct"].map("{:.1%}".format))"""),
 ("md", """## What do the slow requests have in common?
 
 BubbleUp-style: every attribute, resource key, annotation and derived dimension (service, host, version, region,
@@ -327,7 +350,7 @@ for r in reg[reg["regression"].astype(bool)].itertuples():
           f"p95 {r.delta_p95_ms:+,.0f} ms ({r.delta_p95_ms_lo:+,.0f} to {r.delta_p95_ms_hi:+,.0f}), critical path "
           f"{r.delta_cp_ms:+,.0f} ms per request ({r.delta_cp_ms_lo:+,.0f} to {r.delta_cp_ms_hi:+,.0f}).")
 reg[reg["previous_version"].notna()][["service", "version", "previous_version", "first_seen", "traces", "p95_ms",
-                                      "delta_p95_ms", "delta_cp_ms", "regression"]]"""),
+                                      "delta_p95_ms", "delta_cp_ms", "regression"]].round(1)"""),
 ("code", """top = t.iloc[0]  # the operation with the largest impact
 with_top = after[(after["service"] == top.service) & (after["name"] == top["name"])]["trace_id"].unique()
 example = tk.trace_summary(after[after["trace_id"].isin(with_top)]).sort_values("request_ms", ignore_index=True)
@@ -340,19 +363,26 @@ tk.plot_waterfall(spans, e.trace_id, critical_path=True)"""),
 cost = rep.groupby(["service", "name", "pattern"])[["calls", "cost_ms"]].sum().sort_values("cost_ms", ascending=False)
 (s, name, pattern), c = cost.index[0], cost.iloc[0]
 n_req = rep.loc[(rep["service"] == s) & (rep["name"] == name), "trace_id"].nunique()
-print(f"Costliest repetition: {s} · {name} ({pattern}), {int(c.calls):,} calls in {n_req:,} requests; "
-      f"{c.cost_ms:,.0f} ms in all beyond the longest call of each group (what batching or parallel calls could save).")
-cost.head(8)"""),
+print(f"Costliest repetition: {s} · {name} ({pattern}), {int(c.calls):,} calls in {n_req:,} of {len(requests):,} "
+      f"requests; {c.cost_ms:,.0f} ms in all beyond the longest call of each group, {c.cost_ms / n_req:,.1f} ms per "
+      "such request (what batching or parallel calls could save).")
+cost.head(8).round(1)"""),
 ("code", """G = tk.service_graph(spans)
 tk.plot_service_graph(G)"""),
 ("code", """st = tk.self_time(spans)
-st.groupby("service")["self_ms"].sum().sort_values(ascending=False).head(10)"""),
+own = st.groupby("service")["self_ms"].sum().sort_values(ascending=False).rename("self_ms (all requests)").to_frame()
+own["share"] = own.iloc[:, 0] / own.iloc[:, 0].sum()
+own["ms per request"] = own.iloc[:, 0] / len(requests)
+print(f"Self time (time in a service's own spans, its callees excluded) over all {len(requests):,} requests: "
+      f"{own.index[0]} {own['share'].iloc[0]:.0%}, {own['ms per request'].iloc[0]:,.1f} ms per request.")
+own.head(10).round(1).assign(share=lambda d: d["share"].map("{:.1%}".format))"""),
 ("md", "## Lambda cold starts"),
 ("code", """if LAMBDA_TRACES:
     cold = tk.cold_starts(tk.read(LAMBDA_TRACES))
     for r in cold.itertuples():
         print(f"{r.function}: {r.cold_starts:,} of {r.invocations:,} invocations were cold ({r.cold_share:.0%}); "
-              f"initialisation p50 {r.init_p50_ms:,.0f} ms ({r.init_p50_lo:,.0f} to {r.init_p50_hi:,.0f}).")
+              f"initialisation p50 {r.init_p50_ms:,.0f} ms (95 % interval {r.init_p50_lo:,.0f} to {r.init_p50_hi:,.0f}); a cold "
+              f"invocation took {r.added_ms:,.0f} ms longer than a warm one on average ({r.added_ms_lo:,.0f} to {r.added_ms_hi:,.0f}).")
     display(cold[["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "added_ms", "slow_cold_share"]].round(3))"""),
 ("md", """## Browse the traces
 
@@ -388,8 +418,9 @@ corrected (Horvitz–Thompson) estimates and their bootstrap intervals hold the 
 sample exists: `tk.sampling_weights` reads the thresholds (or X-Ray rules and statistics) from it, and the
 "corrected" column is what you report.
 
-All three columns use the same definitions (README, "Definitions"): a request's latency is its root span's
-duration (`request_ms`), and a request failed when `failed` says so."""),
+The naive, corrected and true numbers use the same definitions (docs/guide.md, "One vocabulary: the definitions
+every module uses"): a request's latency is its root span's duration (`request_ms`), and a request failed when
+`failed` says so."""),
 ("code", """import pandas as pd
 
 import tracekit as tk
@@ -412,9 +443,12 @@ table = pd.DataFrame({
     "truth (population)": [f"{true_rate:.2%}", f"{true_p95:,.0f} ms", f"{len(true):,}"],
 }, index=["failed-request rate", "p95 request latency", "requests"])
 holds = est["error_rate_lo"] <= true_rate <= est["error_rate_hi"]
+kept = tk.trace_summary(sample)
 print(f"The sample as is says {est['naive_error_rate']:.2%} of requests failed; corrected for sampling "
       f"{est['error_rate']:.2%} ({est['error_rate_lo']:.2%} to {est['error_rate_hi']:.2%}); the truth is {true_rate:.2%}, "
-      f"{'inside' if holds else 'outside'} the corrected interval. p95: naive {est['naive_p95_ms']:,.0f} ms, corrected "
+      f"{'inside' if holds else 'outside'} the corrected interval. The correction rests on {int(kept['failed'].sum()):,} "
+      f"failed request(s) kept of {int(true['failed'].sum()):,} in all: with so few, the interval is wide, and the "
+      f"naive number only says the failures were under-sampled. p95: naive {est['naive_p95_ms']:,.0f} ms, corrected "
       f"{est['p95_ms']:,.0f} ms, true {true_p95:,.0f} ms.")
 # pinned: the naive error rate understates the truth; the corrected interval holds it
 assert est["naive_error_rate"] < true_rate and holds
@@ -422,22 +456,32 @@ table"""),
 ("code", """bias = tk.sampling_bias(sample, population, by=["service"], weights=w)
 for kind, m in bias.findings[["kind", "message"]].head(5).itertuples(index=False):
     print(f"{kind}: {m}")"""),
-("md", "What would other sampling rules keep, and what would they cost?"),
+("md", """What would other sampling rules keep, and what would they cost? X-Ray rules match the request's URL
+path: the checkout requests of this shop are `POST /checkout` at the gateway (the cell prints how many requests
+each rule matched, so a rule that matches nothing shows)."""),
 ("code", """rules = [{"RuleName": "checkout", "Priority": 1, "ReservoirSize": 1, "FixedRate": 0.05, "ServiceName": "*",
-          "HTTPMethod": "*", "URLPath": "/api/checkout*", "Host": "*", "ServiceType": "*", "ResourceARN": "*"},
+          "HTTPMethod": "*", "URLPath": "/checkout*", "Host": "*", "ServiceType": "*", "ResourceARN": "*"},
          {"RuleName": "Default", "Priority": 10000, "ReservoirSize": 1, "FixedRate": 0.05, "ServiceName": "*",
           "HTTPMethod": "*", "URLPath": "*", "Host": "*", "ServiceType": "*", "ResourceARN": "*"}]
+matched = tk.simulate_sampling(population, rules=rules).traces["rule"].value_counts()
+print("Requests matched per rule: " + ", ".join(f"{r['RuleName']} {int(matched.get(r['RuleName'], 0)):,}" for r in rules))"""),
+("code", """span = population["start"].max() - population["start"].min()
+n_failed = int(true["failed"].sum())
 rows = []
 for name, res in [("X-Ray 1/s + 5 %", tk.simulate_sampling(population, rules=rules)),
                   ("10 % probability", tk.simulate_sampling(population, probability=0.1)),
                   ("tail: errors + 5 %", tk.simulate_sampling(population, tail={"keep_errors": True, "probability": 0.05}))]:
-    kept = res.traces["kept"].sum() if "kept" in res.traces else None
-    rows.append({"sampler": name, "traces kept": kept, "usd": res.cost.loc[res.cost["item"] == "total", "usd"].iloc[0]})
+    tr = res.traces
+    rows.append({"sampler": name, "traces kept": int(tr["kept"].sum()),
+                 f"failed kept (of {n_failed})": int((tr["kept"] & tr["failed"]).sum()),
+                 "usd": res.cost.loc[res.cost["item"] == "total", "usd"].iloc[0]})
 samplers = pd.DataFrame(rows)
 cheap = samplers.sort_values("usd").iloc[0]
-print(f"Of {len(population['trace_id'].unique()):,} requests, the cheapest sampler here is {cheap.sampler}: "
-      f"{cheap['traces kept']:,} traces kept for ${cheap.usd:,.4f}.")
-samplers"""),
+print(f"Of {len(population['trace_id'].unique()):,} requests over {span.total_seconds() / 60:,.0f} minutes "
+      f"({len(true) / span.total_seconds():.2f} per second: a reservoir of 1 per second keeps most of them), the cheapest "
+      f"sampler here is {cheap.sampler}: {cheap['traces kept']:,} traces kept, {cheap.iloc[2]} of the {n_failed} failed "
+      f"requests, for ${cheap.usd:,.4f} (X-Ray's price of recording and scanning them).")
+samplers.assign(usd=samplers["usd"].map("${:,.4f}".format))"""),
 ])
 
 live = nb([
@@ -519,8 +563,9 @@ with pandas and `tk.spans_from_columns` / `tk.logs_from_columns` / `tk.metrics_f
 Nezha-specific in tracekit — and asks `tk.rank_causes` which service did it, from the traces alone and from every
 signal. Only at the end is the fault list read, to check the answer.
 
-The window: the 2 minutes after 09:12:56 UTC. The traces' baseline is the 10 minutes before; the logs' reference is
-the day's fault-free minute (08:50), the only fault-free minute whose logs are in the folder."""),
+The window: the 2 minutes after 09:12:56 UTC. The traces' baseline is what the folder holds of the 10 minutes
+before (trace files for some minutes only: the cell that reads them prints which); the logs' reference is the
+day's fault-free minute (08:50), the only fault-free minute whose logs are in the folder."""),
 ("code", """import glob
 import json
 import os
@@ -563,8 +608,11 @@ start = spans.groupby("trace_id")["start"].transform("min")  # each trace by the
 incident = spans[(start >= T0) & (start < T0 + INCIDENT)].reset_index(drop=True)
 baseline = spans[(start < T0) & (start >= T0 - BASELINE)].reset_index(drop=True)
 fault_free = read_traces([FAULT_FREE / "trace" / "08_50_trace.csv.gz"])
+held = sorted({pd.Timestamp(f"{T0:%Y-%m-%d} {Path(f).name[:5].replace('_', ':')}", tz="UTC") for f in files})
+before = [m for m in held if m + pd.Timedelta("1min") > T0 - BASELINE and m < T0]  # minute files it overlaps
 print(f"incident: {incident['trace_id'].nunique():,} traces; baseline: {baseline['trace_id'].nunique():,} traces "
-      f"before it and {fault_free['trace_id'].nunique():,} in the fault-free minute")"""),
+      f"before it, from the trace files of {len(before)} of the minutes it spans "
+      f"({', '.join(f'{m:%H:%M}' for m in before)}), and {fault_free['trace_id'].nunique():,} in the fault-free minute")"""),
 ("md", """**Logs.** One CSV per minute: `Timestamp, TimeUnixNano, Node, PodName, Container, TraceID, SpanID, Log`, where `Log`
 is the container's JSON line and its `log` a logback line `HH:MM:SS.mmm LEVEL Class#line TraceID: … SpanID: …
 [method][message]`. The level is its second word; the body keeps the class and the message (the pod's clock and the
@@ -623,31 +671,46 @@ traces_only = tk.rank_causes(incident, baseline, level="service", window=None, n
 every = tk.rank_causes(incident, both, level="service", window=None, n_boot=200, logs=logs, metrics=metrics)
 view = ["service", "score", "signals", "decided_by", "log_templates", "log_errors", "metrics", "metric_top"]
 print("traces only, top 3:", ", ".join(traces_only["service"].head(3)))
-every[view].head(5)"""),
+every[view].head(5).round(3)"""),
 ("code", """print(every["hypothesis"].iloc[0])"""),
-("md", """**One time axis.** The requests the top services served, their latency, and the metric that moved most at the
-first of them, minute by minute over the baseline and the incident."""),
+("md", """**One time axis.** The requests the top three services served and their latency, minute by minute over the
+baseline and the incident (shaded), with the metric that moved most at the highest-ranked service where one moved
+(the cell says whose; that service's lines are drawn too). A minute with no trace file reads 0 requests: no data,
+not no traffic."""),
 ("code", """top = every["service"].head(3).tolist()
-name = every["metric_top_name"].dropna().iloc[0] if every["metric_top_name"].notna().any() else None
+moved = every[every["metric_top_name"].notna()]
+name, whose = (moved["metric_top_name"].iloc[0], moved["service"].iloc[0]) if len(moved) else (None, None)
+if whose is not None:
+    print(f"The top metric of {', '.join(top)}: " + ", ".join(str(v) for v in every["metric_top"].head(3).fillna("none moved"))
+          + f"; drawn: {name} of {whose} (ranked {int(moved['rank'].iloc[0])}), {moved['metric_top'].iloc[0]}.")
 tl = tk.timeline(pd.concat([baseline, incident], ignore_index=True), "1min", by="service", metrics=metrics,
                  metric_names=[name] if name else None)
-tl = tl[tl["service"].isin(top)].reset_index(drop=True)
-tk.plot_timeline(tl, title=f"requests, latency and {name} of {', '.join(top)}")"""),
-("md", """**A trace with its logs.** The incident trace where the first service looks most abnormal, its records on
-their spans (ERROR records mark their spans)."""),
-("code", """trace = every["example_trace_id"].iloc[0]
+shown = top + ([whose] if whose and whose not in top else [])
+tl = tl[tl["service"].isin(shown)].reset_index(drop=True)
+fig = tk.plot_timeline(tl, title=f"requests, latency{f' and {name} of {whose}' if name else ''}: {', '.join(shown)}")
+fig.add_vrect(x0=T0, x1=T0 + INCIDENT, fillcolor="#d62728", opacity=0.08, line_width=0)  # the fault window
+fig"""),
+("md", """**A trace with its logs.** An incident trace of the first service, its records on their spans (a marker at
+the end of each span with ERROR records): the one with the most ERROR records on that service's spans when its
+logs decided the ranking, otherwise the trace `rank_causes` gives as its example."""),
+("code", """first = every.iloc[0]
 attached = tk.attach_logs(incident, logs).spans
+errs = attached[attached["service"] == first.service].groupby("trace_id")["log_errors"].sum()
+trace = errs.idxmax() if str(first.decided_by).startswith("logs") and errs.max() > 0 else first.example_trace_id
 one = attached[attached["trace_id"] == trace]
-print(f"trace {trace}: {len(one)} spans, {int(one['log_records'].sum())} log records")
-tk.plot_waterfall(one)"""),
+on = one[one["log_errors"] > 0]
+print(f"trace {trace}: {len(one)} spans, {int(one['log_records'].sum())} log records, {int(one['log_errors'].sum())} "
+      f"of them ERROR" + (f" (on {', '.join(sorted(set(on['service'] + ' · ' + on['name'])))})" if len(on) else ""))
+tk.plot_waterfall(one, max_labels=300)  # every span named up to 300 (the default, 150, leaves larger traces unlabelled)"""),
 ("md", """**Check.** Only now the fault list: which pod was injected, with what."""),
 ("code", """faults = json.loads((DAY / "2023-01-29-fault_list.json").read_text())
 fault = next(f for hour in faults.values() for f in hour if pd.Timestamp(f["inject_time"], tz="UTC") == T0)
 truth = service_of(fault["inject_pod"])
 rank_traces = traces_only["service"].tolist().index(truth) + 1
 rank_every = every["service"].tolist().index(truth) + 1
+decided = every.loc[every["service"] == truth, "decided_by"].iloc[0]
 print(f"injected: {fault['inject_type']} fault in {truth}; ranked {rank_traces} of {len(traces_only)} from the "
-      f"traces alone, {rank_every} of {len(every)} with logs and metrics")"""),
+      f"traces alone, {rank_every} of {len(every)} with logs and metrics (decided by {decided})")"""),
 ("code", """# the postmortem report of this window, with every signal (a self-contained HTML file)
 import tempfile
 

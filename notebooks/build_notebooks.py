@@ -687,7 +687,7 @@ tl = tk.timeline(pd.concat([baseline, incident], ignore_index=True), "1min", by=
                  metric_names=[name] if name else None)
 shown = top + ([whose] if whose and whose not in top else [])
 tl = tl[tl["service"].isin(shown)].reset_index(drop=True)
-fig = tk.plot_timeline(tl, title=f"requests, latency{f' and {name} of {whose}' if name else ''}: {', '.join(shown)}")
+fig = tk.plot_timeline(tl, title=f"the top services: requests, latency{f' and {name} ({whose})' if name else ''}")
 fig.add_vrect(x0=T0, x1=T0 + INCIDENT, fillcolor="#d62728", opacity=0.08, line_width=0)  # the fault window
 fig"""),
 ("md", """**A trace with its logs.** An incident trace of the first service, its records on their spans (a marker at

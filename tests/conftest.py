@@ -52,6 +52,48 @@ def read_dataset(name: str) -> pd.DataFrame:
     return _PARSED[name][0].copy(deep=True)
 
 
+#: the fault-lab windows :func:`lab_window` made: (kind, seed, keyword items) -> (window, digest of its shared cells)
+_LAB: dict[tuple, tuple] = {}
+#: each frame's columns whose cells (dicts, lists) :func:`lab_window`'s copies share with the session's window
+_LAB_CELLS = {"incident": _SHARED_CELLS, "baseline": _SHARED_CELLS, "logs": ("attributes", "resource"),
+              "metrics": ("attributes", "resource", "buckets", "exemplars", "quantiles")}
+
+
+def _lab_digest(w) -> bytes:
+    cells = [getattr(w, f)[c].tolist() for f, cols in _LAB_CELLS.items() for c in cols if c in getattr(w, f).columns]
+    return hashlib.blake2b(pickle.dumps(cells, protocol=5), digest_size=16).digest()
+
+
+def lab_window(kind: str, seed: int, **kw):
+    """``tracekit.simulate_faults.fault_window(kind, seed, **kw)``, made once per test process: each call returns a
+    window of frames of its own (``copy(deep=True)``; the dicts and lists inside their object columns are shared, as
+    :func:`read_dataset`'s are, and a test that edits one in place fails the session). A window takes 1-2.5 s on two
+    loaded cores; test_status_unknown alone asked for the same two windows over 40 times. Keyword values must be
+    hashable (a ``system=`` is passed through uncached)."""
+    import dataclasses
+
+    from tracekit.simulate_faults import fault_window
+
+    try:
+        key = (kind, seed, tuple(sorted(kw.items())))
+        hash(key)
+    except TypeError:
+        return fault_window(kind, seed, **kw)
+    if key not in _LAB:
+        w = fault_window(kind, seed, **kw)
+        _LAB[key] = (w, _lab_digest(w))
+    w = _LAB[key][0]
+    return dataclasses.replace(w, **{f: getattr(w, f).copy(deep=True) for f in _LAB_CELLS})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lab_windows_left_unchanged():
+    """At the end of the session: no test edited the cells :func:`lab_window` shares, in place."""
+    yield
+    edited = [key[:2] for key, (w, digest) in _LAB.items() if _lab_digest(w) != digest]
+    assert edited == [], f"a test edited the shared cells of fault-lab windows {edited} in place"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _datasets_left_unchanged():
     """At the end of the session: no test edited the cells :func:`read_dataset` shares, in place."""

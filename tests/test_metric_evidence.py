@@ -13,6 +13,8 @@ import tracekit as tk
 from tracekit.analysis.metric_evidence import metric_evidence, metric_family, metric_scores
 from tracekit.errors import ArgumentError
 
+from .conftest import lab_window
+
 T = pd.Timestamp("2024-01-01 10:00", tz="UTC")
 REPO = Path(__file__).resolve().parents[1]
 T_DEPLOY = pd.Timestamp(json.loads((REPO / "datasets" / "truth" / "deploy-regression.json").read_text())["deploy_time"])
@@ -563,7 +565,7 @@ def test_a_request_duration_counts_on_a_service_only_as_far_as_its_own_time_move
     (0 where that is 0), the callers gain nothing on the delayed service, which ranks no lower than on traces alone.
     cpu_contention: the pod's own time rises, its CPU and request-duration evidence is kept as metric_evidence gives it,
     up to its ``slower`` together."""
-    w = tk.simulate_faults.fault_window("network_delay", seed, status=False)
+    w = lab_window("network_delay", seed, status=False)
     plain = tk.rank_causes(w.incident, w.baseline, level="service", n_boot=1, lift_rows=0)
     rc = tk.rank_causes(w.incident, w.baseline, level="service", n_boot=1, lift_rows=0, metrics=w.metrics)
     raw = metric_evidence(w.metrics, w.incident, w.baseline)
@@ -585,7 +587,7 @@ def test_a_request_duration_counts_on_a_service_only_as_far_as_its_own_time_move
     rank = lambda t: int(t.index[t["service"].astype(str) == w.truth.service][0])  # noqa: E731
     assert rank(rc) <= rank(plain)
 
-    c = tk.simulate_faults.fault_window("cpu_contention", seed, status=False)
+    c = lab_window("cpu_contention", seed, status=False)
     rc = tk.rank_causes(c.incident, c.baseline, level="service", n_boot=1, lift_rows=0, metrics=c.metrics)
     r = rc.set_index(rc["service"].astype(str)).loc[c.truth.service]
     assert r["slower"] > 0.3 and rc.iloc[0]["service"] == c.truth.service
@@ -626,9 +628,8 @@ def test_a_noisy_neighbours_cpu_counts_only_as_far_as_its_own_time_moved():
 def test_coverage_words_leave_out_dimensionless_units(seed):
     """A CPU utilisation (UCUM unit ``1``) that moved is said as "0.02 → 0.42", not "0.02 → 0.42 1"; a unit that
     means something (``s``) stays. Fault lab: the stressor's pod's CPU moves by construction."""
-    from tracekit.simulate_faults import fault_window
 
-    w = fault_window("cpu_contention", seed=seed)
+    w = lab_window("cpu_contention", seed=seed)
     rc = tk.rank_causes(w.incident, w.baseline, level="service", window=None, metrics=w.metrics)
     top = rc.attrs["metric_coverage"]["top_moved"]
     cpu = [t for t in top if "process.cpu.utilization" in t]
@@ -643,9 +644,8 @@ def test_the_metrics_sentence_does_not_call_a_negligible_fall_a_move():
     negligible. The sentence said such a series "moved beyond the baseline's reach" (null window 102 before the points
     were placed by the interval they describe); it now says it apart, as a fall not said to have moved, and names as
     moved only what weighs at least NEGLIGIBLE_EVIDENCE."""
-    from tracekit.simulate_faults import fault_window
 
-    w = fault_window("null", seed=109)
+    w = lab_window("null", seed=109)
     pm = tk.postmortem(w.incident, w.baseline, level="service", metrics=w.metrics)
     text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
     moved, _, negligible = text.partition("more went past it by a negligible margin, not said to have moved")
@@ -658,7 +658,7 @@ def test_the_metrics_sentence_does_not_call_a_negligible_fall_a_move():
     # whatever the window, a metric named as moved weighs at least NEGLIGIBLE_EVIDENCE, and a histogram whose mean
     # fell is not said as "median → mean" (its evidence counts only observations above the edge: a rise)
     for seed in (102, 104, 109):
-        w = fault_window("null", seed=seed)
+        w = lab_window("null", seed=seed)
         rc = tk.rank_causes(w.incident, w.baseline, level="service", window=None, metrics=w.metrics, n_boot=20)
         cov = rc.attrs["metric_coverage"]
         raw = metric_evidence(w.metrics, cov["incident"], cov["baseline"]).set_index(["service", "name"])

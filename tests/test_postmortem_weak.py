@@ -10,14 +10,15 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.simulate_faults import fault_window
+
+from .conftest import lab_window
 
 
 @pytest.mark.parametrize("seed", [5, 8])
 def test_error_rate_is_unknown_when_no_span_carries_a_status(seed):
     """A TrainTicket-like window (status=False: every status unset, no HTTP code) cannot show a failure: the error
     rate is said to be unknown, not 0 %, and "how sure" says why. The same window with status says a rate."""
-    w = fault_window("exception", seed=seed, status=False)
+    w = lab_window("exception", seed=seed, status=False)
     pm = tk.postmortem(w.incident, w.baseline, level="service", n_boot=50)
     what = pm.sentences("what")[0]
     assert "error rate unknown" in what and "0.0 %" not in what, what
@@ -25,7 +26,7 @@ def test_error_rate_is_unknown_when_no_span_carries_a_status(seed):
     assert np.isnan(ev["error_rate"]) and np.isnan(ev["baseline_error_rate"])
     assert any(s.startswith("Status: no incident span carries a status") for s in pm.sentences("sure"))
 
-    w = fault_window("exception", seed=seed, status=True)
+    w = lab_window("exception", seed=seed, status=True)
     pm = tk.postmortem(w.incident, w.baseline, level="service", n_boot=50)
     what = pm.sentences("what")[0]
     assert "error rate unknown" not in what and "error rate" in what
@@ -63,7 +64,7 @@ def test_no_likely_cause_on_a_window_with_nothing_injected(seed):
     """A null window (nothing injected) always has a top-ranked component: some share of any operation's spans is
     above its baseline p95 by chance. Its top score is no higher than the same ranking's between two parts of the
     baseline, so the report does not call it a likely cause and says so first, with both scores."""
-    w = fault_window("null", seed=seed)
+    w = lab_window("null", seed=seed)
     pm = tk.postmortem(w.incident, w.baseline, n_boot=50)
     text, ev = _where(pm)
     assert not text.startswith("Likely cause"), text
@@ -78,7 +79,7 @@ def test_no_likely_cause_on_a_window_with_nothing_injected(seed):
 def test_a_clear_fault_is_still_a_likely_cause(kind, seed, signals):
     """The same check lets a fault through: its top score is well above the baseline's own, the component is the
     injected one and the sentence gives the reference beside the score."""
-    w = fault_window(kind, seed=seed)
+    w = lab_window(kind, seed=seed)
     kw = dict(logs=w.logs, metrics=w.metrics) if signals else {}
     pm = tk.postmortem(w.incident, w.baseline, n_boot=50, **kw)
     text, ev = _where(pm)
@@ -156,7 +157,7 @@ def test_report_headings_call_the_ranking_likely_causes_only_when_the_finding_do
     they are "Likely causes"."""
     from tracekit.reporting import collect_report, render_report
 
-    w = fault_window(kind, seed=seed)
+    w = lab_window(kind, seed=seed)
     data = collect_report(w.incident, baseline=w.baseline, logs=w.logs, metrics=w.metrics)
     html = render_report(data)
     likely = next(f.evidence["likely"] for f in data.story.findings if f.topic == "where" and "likely" in f.evidence)
@@ -170,7 +171,7 @@ def test_report_headings_call_the_ranking_likely_causes_only_when_the_finding_do
 def test_rank_causes_scores_do_not_depend_on_the_bootstrap(seed):
     """The postmortem's null reference ranks with n_boot=1 for speed: it reads only scores, which must not use the
     resamples (only the critical-path intervals do)."""
-    w = tk.simulate_faults.fault_window("cpu_consumed", seed=seed)
+    w = lab_window("cpu_consumed", seed=seed)
     one = tk.rank_causes(w.incident, w.baseline, level="operation", window=None, n_boot=1, logs=w.logs, metrics=w.metrics)
     many = tk.rank_causes(w.incident, w.baseline, level="operation", window=None, n_boot=200, logs=w.logs,
                           metrics=w.metrics)
@@ -185,7 +186,7 @@ def test_chance_score_is_rank_causes_top_score_between_parts_of_the_baseline(see
     """tk.chance_score ranks scores only (no millisecond evidence, examples or words): each block's score and top
     component are what the full rank_causes gives for that block against the rest, every signal on; the baseline
     it is given is left as it was."""
-    w = tk.simulate_faults.fault_window("exception", seed=seed)
+    w = lab_window("exception", seed=seed)
     base = w.baseline
     before = base.copy(deep=True)
     n = int(w.incident["trace_id"].nunique())

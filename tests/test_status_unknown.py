@@ -15,7 +15,8 @@ import tracekit as tk
 from tracekit.analysis.timeline import request_rows
 from tracekit.core import failed_share, status_recorded, trace_outcomes
 from tracekit.reporting import collect_report, render_markdown, render_report
-from tracekit.simulate_faults import fault_window
+
+from .conftest import lab_window
 
 SHARES = ["failed_share", "any_failed_share"]
 
@@ -29,7 +30,7 @@ def _headline_row(page: str, estimate: str) -> list[str]:
 
 @pytest.mark.parametrize("seed", [5, pytest.param(8, marks=pytest.mark.slow), 11])
 def test_modules_agree_the_error_rate_is_unknown_without_status(seed):
-    w = fault_window("exception", seed=seed, status=False)
+    w = lab_window("exception", seed=seed, status=False)
     assert not status_recorded(w.incident) and not status_recorded(w.baseline)
     data = collect_report(w.incident, baseline=w.baseline)
 
@@ -70,7 +71,7 @@ def test_modules_agree_the_error_rate_is_unknown_without_status(seed):
 
 @pytest.mark.parametrize("seed", [5, pytest.param(11, marks=pytest.mark.slow)])
 def test_frames_with_status_keep_their_error_rates(seed):
-    w = fault_window("exception", seed=seed, status=True)
+    w = lab_window("exception", seed=seed, status=True)
     assert status_recorded(w.incident)
     data = collect_report(w.incident, baseline=w.baseline)
     h = data.headline
@@ -102,7 +103,7 @@ def test_the_status_less_report_says_unknown_in_the_browser(tmp_path):
     its "unknown" cells; no JS error."""
     from .browser import open_html
 
-    w = fault_window("exception", seed=5, status=False)
+    w = lab_window("exception", seed=5, status=False)
     out = tmp_path / "report.html"
     tk.report(w.incident, out, baseline=w.baseline)
     page = open_html(out, wait_for=".js-plotly-plot .main-svg", dom=True, evaluate=(
@@ -121,7 +122,7 @@ def test_the_status_less_report_says_unknown_in_the_browser(tmp_path):
 
 def _pair(seed: int = 5):
     """The same fault-lab window with and without status (the status-less one drops only status columns)."""
-    return fault_window("exception", seed=seed, status=True), fault_window("exception", seed=seed, status=False)
+    return lab_window("exception", seed=seed, status=True), lab_window("exception", seed=seed, status=False)
 
 
 @pytest.mark.parametrize("by", [None, "route", "service", "name"])
@@ -455,8 +456,8 @@ def test_service_map_says_faults_and_throttles_unknown_without_status():
 def test_postmortem_says_unknown_for_the_set_without_status_beside_a_baseline_with_it():
     """An incident exported without status against a baseline with it: the first sentence gives the baseline's rate
     and says the incident's is unknown (not "n/a", not 0 %); "how sure" says the incident's rates are unknown."""
-    inc = fault_window("exception", 5, status=False).incident
-    base = fault_window("exception", 5, status=True).baseline
+    inc = lab_window("exception", 5, status=False).incident
+    base = lab_window("exception", 5, status=True).baseline
     assert not status_recorded(inc) and status_recorded(base)
     pm = tk.postmortem(inc, base, level="service", n_boot=20)
     what = pm.sentences("what")[0]
@@ -470,8 +471,8 @@ def test_postmortem_says_unknown_for_the_set_without_status_beside_a_baseline_wi
 def test_status_class_is_unknown_not_ok_without_status():
     """Traces without an HTTP code fall back to their outcome ("ok" / "error"); where no span records a status there
     is no outcome to fall back on: the class is "unknown", never a success nobody recorded."""
-    blind = fault_window("exception", 5, status=False).incident
-    known = fault_window("exception", 5, status=True).incident
+    blind = lab_window("exception", 5, status=False).incident
+    known = lab_window("exception", 5, status=True).incident
     wb = tk.weighted_summary(blind, 1.0, by="status_class")
     assert wb["status_class"].tolist() == ["unknown"] and wb["error_rate"].isna().all()
     wk = tk.weighted_summary(known, 1.0, by="status_class")

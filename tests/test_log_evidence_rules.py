@@ -238,3 +238,34 @@ def test_calls_whose_records_were_lost_are_left_out_where_the_operation_always_l
     logs = _logs(*web, _rec(inc, 2, "row locked", rows=slice(0, 30)), _rec(base, 2, "row locked", rows=slice(0, 10)))
     t = log_evidence(inc, base, logs).templates.set_index("template")
     assert t.loc["row locked", "baseline_spans"] == 40 and t.loc["row locked", "evidence"] > 0.2
+
+
+@pytest.mark.parametrize("kind", ["exception", "return"])
+def test_a_row_decided_by_its_logs_shows_a_trace_holding_them(kind):
+    """The report draws a cause's example trace (rank_causes' example_trace_id). It was chosen by trace evidence
+    only, so a service ranked by its ERROR logs could show a trace without one (TrainTicket 09:12, basic ranked by its
+    ERROR logs: 0 ERROR records in the example). Fault-lab windows without status, logs given: every row decided by
+    log_errors shows a trace where a span of it holds an ERROR record; every row decided by log_templates one where
+    a span of it emits that template, when any incident span does (truth: the records put on the spans by
+    attach_logs)."""
+    from tracekit.simulate_faults import fault_window
+
+    checked = 0
+    for seed in (1, 3, 5):
+        w = fault_window(kind, seed, status=False)
+        rc = tk.rank_causes(w.incident, w.baseline, logs=w.logs, window=None)
+        on = tk.attach_logs(w.incident, w.logs).spans
+        records = [(t, s, (e.get("attributes") or {})) for t, s, evs in zip(on["trace_id"], on["service"], on["events"],
+                                                                         strict=True)
+                   for e in (evs or []) if e.get("name") == "log"]
+        for _, r in rc[rc["decided_by"].isin(["logs: log_errors", "logs: log_templates"])].iterrows():
+            mine = [(t, a) for t, s, a in records if s == r["service"]]
+            if r["decided_by"] == "logs: log_errors":
+                holds = {t for t, a in mine if a.get("log.severity") in ("ERROR", "FATAL")}
+            else:
+                holds = {t for t, a in mine if a.get("log.template") == r["log_template"]}
+                if not holds:  # a statement that fell silent: no incident trace can show it
+                    continue
+            assert r["example_trace_id"] in holds, (seed, r["service"], r["decided_by"], len(holds))
+            checked += 1
+    assert checked >= 2, checked

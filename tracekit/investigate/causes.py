@@ -773,6 +773,11 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
                                        if len(keys) > 1 else table[keys[0]].astype(object).fillna("\x00<NA>"))
     table["callee"] = pd.array(_callee_per_key(incident, ka, codes_in_table), dtype="string")
     ex_a, ex_b = _exemplars(a, b, ka, kb, oa, ob, thr, codes_in_table)
+    if logs is not None:  # a row decided by its logs shows a trace holding them (the traces' example may hold none)
+        from ..analysis.log_evidence import log_examples
+
+        by_logs = log_examples(table, level_frame(incident, level)[0], logs, keys)
+        ex_a = [t if t is not None else e for t, e in zip(by_logs, ex_a, strict=True)]
     table["example_trace_id"] = pd.array(ex_a, dtype="string")
     table["baseline_trace_id"] = pd.array(ex_b, dtype="string")
     table["lift"] = pd.array(_lifts(incident, baseline, ka, kb, codes_in_table[:max(int(lift_rows), 0)], len(table),
@@ -818,8 +823,9 @@ CHANCE_MIN_TRACES = 10
 CHANCE_SCORE = result_table("chance_score", "one row per block of the baseline ranked against the rest of it: its "
                             "last block, then its first (one row when they are the same block)", [
     ("block", "string", "", "'last' (where an incident follows the baseline) or 'first' (the baseline's drift)"),
-    ("score", "float64", "", "the top score of rank_causes between the block and the rest of the baseline, where "
-                             "nothing was injected: how high a score goes on chance, this system's drift and noise"),
+    ("score", "float64", "", "the top score of rank_causes between the block and the rest of the baseline (two "
+                             "parts of one normal period): how high a score goes on chance, this system's drift and "
+                             "noise"),
     ("top", "string", "", "the component ranked first there (service, or service / operation, host, version)"),
     ("block_traces", "int64", "traces", "traces in the block (those that started last, or first)"),
     ("rest_traces", "int64", "traces", "the baseline's other traces, the block's baseline"),

@@ -650,7 +650,8 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
 
 def _null_words(ref: dict) -> str:
     return (f"{ref['score']:.2f}, the top score of the same ranking between {ref['later_traces']:,} of the baseline's "
-            f"own traces and its other {ref['earlier_traces']:,}, where nothing was injected")
+            f"own traces and its other {ref['earlier_traces']:,}: two parts of the baseline, so what chance, drift "
+            "and the system's own noise score when no incident separates them")
 
 
 def _answered_by(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame) -> dict | None:

@@ -370,7 +370,12 @@ def test_heatmap_box_runs_bubble_up_on_the_deploy(deploy):
     assert (sel["latency_ms"] >= cut).all() and (sel["time"] >= pd.Timestamp("2026-03-02 14:30", tz="UTC")).all()
     top = s2.attribution().head(4)
     assert "payments@1.5.0" in set(top["value"]) or "1.5.0" in set(top["value"])
-    assert (top["share_selection"] > top["share_baseline"]).all()
+    # the new version is in every slow request after the deploy, the old one in none (its spans, fraud-check's too,
+    # say 1.4.2 only before it: the simulator gave fraud-check 1.4.2 after the deploy, which put payments@1.4.2 in
+    # 100 % of the selection)
+    new = top["value"].astype(str).str.contains("1.5.0|risk-score")
+    assert new.any() and (top.loc[new, "share_selection"] > top.loc[new, "share_baseline"]).all()
+    assert (top.loc[~new, "share_selection"] == 0).all() and top.loc[~new, "value"].astype(str).str.contains("1.4.2").all()
     html = s2.summary_html()
     assert f"{len(sel):,} requests selected" in html and "1.5.0" in html
 

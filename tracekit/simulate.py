@@ -166,7 +166,7 @@ class DbLock(Truth):
 
 @dataclass(frozen=True)
 class SlowDeploy(Truth):
-    """From ``deploy_time`` on, every ``service`` server span runs ``new_version`` and makes an extra
+    """From ``deploy_time`` on, every ``service`` span runs ``new_version`` and makes an extra
     client call ``added_span`` to ``added_peer`` (lognormal, median ``added_ms_median``)."""
 
     service: str = "payments"
@@ -635,11 +635,12 @@ def _payments(s: _Sim, req, tr, parent, t):
     sid = s.ids(n)
     pre, fraud, post = _ln(r, 1.0, 0.3, n), _ln(r, 6.0, 0.4, n), _ln(r, 1.0, 0.3, n)
     fault = r.random(n) < s.cfg.payments_fault_rate
-    cur = s.internal("payments", tr, sid, host, t + pre, fraud, "fraud-check")
     version = np.full(n, _SERVICES["payments"][0], dtype=object)
+    new = t >= s.deploy_us if s.deploy_us is not None else np.zeros(n, dtype=bool)
+    version[new] = "1.5.0"
+    # the fraud check runs in the same process as the request it serves: the deployed version's spans say 1.5.0
+    cur = s.internal("payments", tr, sid, host, t + pre, fraud, "fraud-check", version=version)
     if s.deploy_us is not None:
-        new = t >= s.deploy_us
-        version[new] = "1.5.0"
         k = _split(new)
         if len(k):
             rd = s.rng("deploy")
@@ -1317,7 +1318,7 @@ def _truth_sentence(t: Truth) -> str:
                 f"critical path of checkout requests; outside it the data equal `checkout-baseline/` span for span "
                 f"(same seed: same ids and times up to the injected delay).")
     if isinstance(t, SlowDeploy):
-        return (f"From {t.deploy_time.isoformat()} every `{t.service}` server span runs `{t.new_version}` (before: "
+        return (f"From {t.deploy_time.isoformat()} every `{t.service}` span runs `{t.new_version}` (before: "
                 f"`{t.old_version}`, resource `service.version`) and makes one extra client call `{t.added_span}` to "
                 f"`{t.added_peer}` (lognormal, median {t.added_ms_median:g} ms). Nothing else changes.")
     if isinstance(t, ContextDrop):

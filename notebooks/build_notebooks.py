@@ -350,7 +350,8 @@ for r in reg[reg["regression"].astype(bool)].itertuples():
           f"p95 {r.delta_p95_ms:+,.0f} ms ({r.delta_p95_ms_lo:+,.0f} to {r.delta_p95_ms_hi:+,.0f}), critical path "
           f"{r.delta_cp_ms:+,.0f} ms per request ({r.delta_cp_ms_lo:+,.0f} to {r.delta_cp_ms_hi:+,.0f}).")
 reg[reg["previous_version"].notna()][["service", "version", "previous_version", "first_seen", "traces", "p95_ms",
-                                      "delta_p95_ms", "delta_cp_ms", "regression"]].round(1)"""),
+                                      "delta_p95_ms", "delta_cp_ms", "regression"]].round(
+    {"p95_ms": 1, "delta_p95_ms": 1, "delta_cp_ms": 1})"""),
 ("code", """top = t.iloc[0]  # the operation with the largest impact
 with_top = after[(after["service"] == top.service) & (after["name"] == top["name"])]["trace_id"].unique()
 example = tk.trace_summary(after[after["trace_id"].isin(with_top)]).sort_values("request_ms", ignore_index=True)

@@ -325,10 +325,14 @@ def test_compare_pairs_and_order_by_change():
     fig = tk.plot_compare(cmp, labels=("v1", "v2"))
     assert [t.meta for t in fig.data] == ["before", "after"]
     assert [t.name for t in fig.data] == ["v1", "v2"]
+    # bars in each service's colour: a legend swatch would show service b's colour as v2's, so the figure says it
+    assert fig.layout.showlegend is False and isinstance(fig.data[1].marker.color, tuple)
+    assert [a.text for a in fig.layout.annotations if a.name == "legend"] == ["grey: v1 · in each service's colour: v2"]
     assert list(fig.data[0].y) == ["b", "a", "c"]  # |change| 10, 1, 1
     # tk.compare's convention: b is the reference (drawn as "before"), a the set under suspicion
     assert _f(fig.data[0].x) == [15.0, 11.0, 0.0] and _f(fig.data[1].x) == [5.0, 10.0, 1.0]
-    fig2 = tk.plot_compare(cmp, before="n_a", after="p95_a", n=1)
+    fig2 = tk.plot_compare(cmp.rename(columns={"service": "route"}), before="n_a", after="p95_a", n=1)
+    assert fig2.layout.showlegend is not False and not fig2.layout.annotations  # one colour: the legend says it
     assert list(fig2.data[0].y) == ["a"]
     assert [t.name for t in fig2.data] == ["before", "after"]
     with pytest.raises(tk.TraceKitError, match="no before/after column pair"):

@@ -150,6 +150,11 @@ def plot_compare(
         xaxis=dict(title=esc(_STAT_TITLES.get(stat, stat))),
         height=int(min(max(250, 40 * len(df) + 120), 1000)),
     )
+    if not isinstance(after_color, str):  # one swatch would show the first service's colour as the set's: say it instead
+        fig.update_layout(showlegend=False, margin=dict(t=90))
+        fig.add_annotation(text=f"grey: {esc(labels[0])} · in each service's colour: {esc(labels[1])}",
+                           xref="paper", yref="paper", x=0, y=1, yanchor="bottom", xanchor="left", showarrow=False,
+                           yshift=6, font=dict(size=12), name="legend")
     return fig
 
 

@@ -118,9 +118,31 @@ SLOW_DOCTESTS = frozenset({
 NEEDS_REAL_TRACES = ("05-logs-and-metrics.ipynb",)
 
 
+#: the files that take longest, seconds of test time in a whole run on two loaded cores (2026-11-25, --junitxml): run
+#: first, as one unit each (--dist loadfile), so the last file to finish is a short one (longest first: the run's tail
+#: was the fault-lab file, 137 s, when it was handed out late). Others follow, most tests first (xdist's own order,
+#: turned off in pyproject's addopts with --no-loadscope-reorder so this one holds).
+LONGEST_FILES = {"test_simulate_faults.py": 138, "test_report_reading.py": 58, "test_metric_evidence.py": 56,
+                 "test_rank_causes.py": 56, "test_postmortem_weak.py": 54, "test_cli.py": 51, "test_status_unknown.py": 37,
+                 "test_acceptance.py": 37, "05-logs-and-metrics.ipynb": 34, "test_report.py": 34,
+                 "test_report_signals.py": 32, "test_postmortem.py": 31}
+
+
+def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """``items`` with whole files reordered: :data:`LONGEST_FILES` by their seconds, then the others by their number of
+    tests, each file's items in their own order."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(str(item.path), []).append(item)
+    order = sorted(files, key=lambda f: (-LONGEST_FILES.get(Path(f).name, 0), -len(files[f])))
+    return [item for f in order for item in files[f]]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Notebooks (nbval: each runs the whole notebook, 10-60 s) and the slow doctests are marked ``slow``; a notebook
-    that reads the real public traces is skipped, with the reason, where they are absent."""
+    that reads the real public traces is skipped, with the reason, where they are absent. The longest files go
+    first (:func:`_longest_first`)."""
+    items[:] = _longest_first(items)
     skip = pytest.mark.skip(reason=f"real public traces not found at {REAL_TRACES} (set TRACEKIT_REAL_TRACES)")
     for item in items:
         path = str(item.path)

@@ -48,7 +48,7 @@ pio.renderers.default = "plotly_mimetype+notebook"  # live in JupyterLab, and ke
 
 # --- point these at your data -------------------------------------------------------------------------
 INCIDENT = "../datasets/checkout-incident"   # a file, a folder, or a list of them
-BASELINE = "../datasets/checkout-baseline"   # the same traffic on a normal day; None: the period before the change
+BASELINE = "../datasets/checkout-baseline"   # normal traffic (bundled: the same hour without the incident); None: the period before the change
 BY = "service"                               # where to look for the change: service, route, operation, ...
 REDACT = ["user.email", "http.request.header.*"]  # attribute keys kept out of the report
 REPORT = "postmortem-report.html"

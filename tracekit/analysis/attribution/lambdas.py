@@ -59,8 +59,8 @@ COLD_STARTS = result_table("cold_starts", "one row per Lambda function", [
     ('init_p50_hi', 'float64', 'ms', 'upper bound of its exact bootstrap interval'),
     ('init_mean_ms', 'float64', 'ms', 'mean Initialization duration'),
     ('added_ms', 'float64', 'ms', 'mean duration of cold minus warm invocations'),
-    ('added_ms_lo', 'float64', 'ms', 'lower bound of its bootstrap interval'),
-    ('added_ms_hi', 'float64', 'ms', 'upper bound of its bootstrap interval'),
+    ('added_ms_lo', 'float64', 'ms', 'lower bound of its bootstrap interval; NaN with fewer than 2 cold or 2 warm invocations'),
+    ('added_ms_hi', 'float64', 'ms', 'upper bound of its bootstrap interval; NaN with fewer than 2 cold or 2 warm invocations'),
     ('cp_added_ms', 'float64', 'ms', 'mean critical-path ms of the initialisation per cold start'),
     ('slow_traces', 'int64', 'traces', 'the slowest share of traces by request_ms'),
     ('slow_cold_share', 'float64', '', 'share of the slow traces with a cold start of the function'),
@@ -206,7 +206,9 @@ def cold_starts(
     One row per function (:func:`lambda_invocations`): ``invocations``, ``cold_starts``,
     ``cold_share``; ``init_p50_ms`` (median of the Initialization spans, inverted-cdf, with an exact
     order-statistic bootstrap interval ``init_p50_lo``/``_hi``), ``init_mean_ms``; ``added_ms`` = mean
-    duration of cold − warm invocations with a bootstrap interval (``added_ms_lo``/``_hi``);
+    duration of cold − warm invocations with a bootstrap interval (``added_ms_lo``/``_hi``; NaN with fewer than
+    2 cold or 2 warm invocations: resampling one cold start draws it every time, so the interval held the warm
+    ones' spread only — sampled-errors' single cold start read "+670 ms [+670 ms, +671 ms]");
     ``cp_added_ms``: mean critical-path ms of the initialisation per cold start (0 when the
     function runs asynchronously, e.g. an SQS consumer, and so does not hold up the request);
     ``slow_traces`` (the slowest ``slowest`` share of traces by request latency, ``request_ms``), ``slow_cold_share``
@@ -267,8 +269,9 @@ def cold_starts(
         dc, dw = d[c & ~np.isnan(d)], d[~c & ~np.isnan(d)]
         added = float(dc.mean() - dw.mean()) if len(dc) and len(dw) else np.nan
         if len(dc) and len(dw):
-            bd = boot_mean(dc, n_boot, rng) - boot_mean(dw, n_boot, rng)
-            alo, ahi = np.percentile(bd, [lo_q, hi_q])
+            bd = boot_mean(dc, n_boot, rng) - boot_mean(dw, n_boot, rng)  # drawn either way: the same random stream
+            # one value resampled is that value: no spread to draw an interval from
+            alo, ahi = np.percentile(bd, [lo_q, hi_q]) if len(dc) >= 2 and len(dw) >= 2 else (np.nan, np.nan)
         else:
             alo = ahi = np.nan
         ii = np.sort(init[~np.isnan(init)])

@@ -1,0 +1,119 @@
+"""The report on each bundled dataset, its first screen read against the dataset's ground truth (datasets/truth/).
+
+The bundled checkout incident is read closely elsewhere (test_report_story.py); these are the other shapes: a
+sampled population, broken context, cold starts, a deploy with logs and metrics. Each module fixture builds one
+whole report per dataset (4-8 s on two loaded cores) and the tests read its key findings as the page shows them."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.attribution import lambda_invocations
+from tracekit.core import percentile
+from tracekit.investigate.postmortem import fmt_ms
+
+from .conftest import REPO, read_dataset
+
+TRUTH = REPO / "datasets" / "truth"
+
+
+def _truth(name: str) -> dict:
+    return json.loads((TRUTH / f"{name}.json").read_text())
+
+
+def _section_text(page: str, section: str) -> str:
+    """The text of ``<section id=section>`` as a reader sees it (tags dropped, entities unescaped, spaces folded)."""
+    m = re.search(rf'<section id="{section}">(.*?)</section>', page, re.S)
+    assert m, f"the report has no {section} section"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", m.group(1)))).strip()
+
+
+def _report(name: str, tmp_path_factory, **kwargs) -> tuple[str, str]:
+    out = tmp_path_factory.mktemp(name) / f"{name}.html"
+    tk.report(read_dataset(name), out, title=name, markdown=False, **kwargs)
+    page = out.read_text()
+    return page, _section_text(page, "key-findings")
+
+
+@pytest.fixture(scope="module")
+def sampled_errors(tmp_path_factory):
+    return _report("sampled-errors", tmp_path_factory)
+
+
+def _population_outcomes() -> pd.DataFrame:
+    """The 3,000 requests sampled-errors was sampled from (the simulator's population, same scenario and seed)."""
+    scenario, n, seed, *_ = tk.simulate.DATASETS["sampled-errors"]
+    sim = tk.simulate.simulate(scenario, n, seed=seed)
+    out = tk.trace_summary(sim.population)
+    truth = _truth("sampled-errors")
+    assert len(out) == truth["n_population"]  # the population the truth file describes
+    return out
+
+
+@pytest.mark.slow
+def test_a_weighted_sample_says_its_corrected_numbers_first(sampled_errors):
+    """sampled-errors keeps checkout requests 1 in 16 and the others 1 in 2 (truth file). "What happened" said
+    "1,075 requests …: p50 35.6 ms, p95 91.3 ms, error rate 0.09 %" — the sample's numbers, biased low by the
+    sampler (the population's p95 is 183 ms) — and the corrected ones only in "how sure". Now the first sentence
+    gives the sampling-corrected p95 with its interval, which holds the population's, and the sampled numbers
+    after it as such."""
+    _, kf = sampled_errors
+    truth = _truth("sampled-errors")
+    what = kf.split("When", 1)[0]
+    pop = _population_outcomes()
+    pop_p95 = float(percentile(pop["request_ms"].to_numpy(float), 0.95))
+    sample = tk.trace_summary(read_dataset("sampled-errors"))
+    naive_p95 = float(percentile(sample["request_ms"].to_numpy(float), 0.95))
+    assert f"{truth['n_sampled']:,} sampled requests" in what, what
+    m = re.search(r"corrected for sampling, p50 request latency [\d.,]+ ms, p95 ([\d.,]+) ms \[([\d.,]+) ms, ([\d.,]+) ms\]",
+                  what)
+    assert m, what
+    p95, lo, hi = (float(x.replace(",", "")) for x in m.groups())
+    assert lo <= pop_p95 <= hi, (pop_p95, what)
+    assert abs(p95 - pop_p95) < abs(naive_p95 - pop_p95), (p95, naive_p95, pop_p95)
+    # the sample's own numbers come after the corrected ones, called biased
+    assert what.index("corrected for sampling") < what.index("as sampled, biased by the sampler")
+    assert fmt_ms(naive_p95) in what.split("as sampled", 1)[1], what
+    # the population it stands for: about as many requests as the population had
+    est = float(re.search(r"standing for about ([\d,]+)", what).group(1).replace(",", ""))
+    assert abs(est - truth["n_population"]) / truth["n_population"] < 0.1, est
+    # an error rate resting on few failed requests says so where it is given
+    failed_kept = int(sample["failed"].sum())
+    if failed_kept < 10:
+        assert f"from only {failed_kept:,} failed request" in what, what
+
+
+@pytest.mark.slow
+def test_one_cold_start_gets_no_interval(sampled_errors):
+    """sampled-errors holds one cold fulfillment invocation; the report said "+670 ms per cold invocation [+670 ms,
+    +671 ms]": resampling one value draws it every time, so the interval held only the warm invocations' spread.
+    With a single cold start, no interval is given, and cold_starts leaves its bounds NaN."""
+    _, kf = sampled_errors
+    cs = tk.cold_starts(read_dataset("sampled-errors"), n_boot=100)
+    one = cs[cs["cold_starts"] == 1]
+    assert len(one), "the dataset has a function with exactly one cold start"
+    r = one.iloc[0]
+    assert np.isnan(r.added_ms_lo) and np.isnan(r.added_ms_hi) and np.isfinite(r.added_ms)
+    changed = kf.split("What changed", 1)[1].split("How sure", 1)[0]
+    assert f"{r.function}: 1 cold start in" in changed, changed
+    assert "one cold start: no interval" in changed and "per cold invocation [" not in changed, changed
+
+
+def test_cold_start_intervals_need_two_of_each():
+    """Two cold starts among warm ones: an interval; one: none (NaN), the mean difference still given."""
+    spans = tk.examples.load("cold-starts-small")
+    cs = tk.cold_starts(spans, n_boot=100).iloc[0]
+    assert cs.cold_starts >= 2 and np.isfinite(cs.added_ms_lo) and cs.added_ms_lo <= cs.added_ms <= cs.added_ms_hi
+    inv = lambda_invocations(spans)
+    cold_traces = inv.loc[inv["cold"], "trace_id"].tolist()
+    one = spans[~spans["trace_id"].isin(cold_traces[1:])].reset_index(drop=True)
+    r = tk.cold_starts(one, n_boot=100).iloc[0]
+    assert r.cold_starts == 1
+    assert np.isnan(r.added_ms_lo) and np.isnan(r.added_ms_hi) and np.isfinite(r.added_ms)

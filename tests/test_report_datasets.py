@@ -117,3 +117,64 @@ def test_cold_start_intervals_need_two_of_each():
     r = tk.cold_starts(one, n_boot=100).iloc[0]
     assert r.cold_starts == 1
     assert np.isnan(r.added_ms_lo) and np.isnan(r.added_ms_hi) and np.isfinite(r.added_ms)
+
+
+@pytest.fixture(scope="module")
+def broken_context(tmp_path_factory):
+    return _report("broken-context", tmp_path_factory)
+
+
+@pytest.mark.slow
+def test_broken_context_counts_each_request_once_and_names_the_dropped_hop(broken_context):
+    """broken-context: for 41 of 500 requests api-gateway dropped the context and frontend started a new trace
+    (truth file: every pair). "What happened" said "541 requests" — each of those requests twice — and "how sure"
+    called the hop an "uninstrumented hop", though frontend reports spans on every other request. Now the first
+    sentence counts the truth's requests, says the split traces apart, and "how sure" names the dropped context."""
+    _, kf = broken_context
+    truth = _truth("broken-context")
+    spans = read_dataset("broken-context")
+    new_roots = {new for _, new in truth["dropped"]}
+    out = tk.trace_summary(spans)
+    requests = out[out["request"].astype(bool) & ~out["trace_id"].astype(str).isin(new_roots)]
+    what = kf.split("What happened", 1)[1].split("When", 1)[0].strip()
+    assert what.startswith(f"{len(requests):,} requests in"), what
+    assert len(requests) == truth["n_traces"]  # one per request the simulator made
+    p95 = float(percentile(requests["request_ms"].to_numpy(float), 0.95))
+    assert f"p95 {fmt_ms(p95)}" in what, what
+    assert f"{truth['n_dropped']:,} more traces started where a caller dropped the trace context" in what, what
+    assert f"{truth['caller']} → {truth['callee']}: {truth['n_dropped']:,}" in what, what
+    sure = kf.split("How sure", 1)[1]
+    assert f"trace context dropped ({truth['caller']} → {truth['callee']}) in {truth['n_dropped']:,} traces" in sure, sure
+    assert "uninstrumented hop (api-gateway → frontend)" not in sure, sure
+
+
+@pytest.fixture(scope="module")
+def deploy_signals(tmp_path_factory):
+    sig = REPO / "datasets" / "deploy-regression-signals"
+    return _report("deploy-regression", tmp_path_factory, logs=sig / "logs.jsonl.gz", metrics=sig / "metrics.jsonl.gz")
+
+
+@pytest.mark.slow
+def test_a_metric_that_went_well_past_its_baseline_is_not_called_a_negligible_margin(deploy_signals):
+    """deploy-regression with its metrics: "1 more went past it by a negligible margin …: checkout
+    http.server.request.duration (rose 165.7 %, evidence under 0.001)". 9.7 % of checkout's points went past the
+    baseline's reach (metric_evidence: evidence 0.087, well over NEGLIGIBLE_EVIDENCE); the ranking's own-time cap
+    took it to ~0 because checkout's own spans did not slow (truth: only payments changed) — its callees' time. The
+    sentence now says that; a series is called negligible only when its uncapped evidence is."""
+    from tracekit.analysis.metric_evidence import NEGLIGIBLE_EVIDENCE, metric_evidence
+
+    _, kf = deploy_signals
+    spans = read_dataset("deploy-regression")
+    metrics = tk.read_metrics(REPO / "datasets" / "deploy-regression-signals" / "metrics.jsonl.gz")
+    onset = pd.Timestamp(_truth("deploy-regression")["deploy_time"])
+    first = spans.groupby("trace_id")["start"].transform("min")
+    ev = metric_evidence(metrics, spans[first >= onset], spans[first < onset])
+    ev = ev[ev["moved"].astype(bool)]
+    metric_words = next(s for s in kf.split("How sure", 1)[1].split("Metrics:")[1:])
+    negligible = metric_words.split("negligible margin", 1)[1] if "negligible margin" in metric_words else ""
+    for r in ev[ev["evidence"] >= NEGLIGIBLE_EVIDENCE].itertuples():
+        assert f"{r.service} {r.name} (" not in negligible, (r.service, metric_words)
+    callee_only = ev[(ev["evidence"] >= NEGLIGIBLE_EVIDENCE) & (ev["service"] == "checkout")]
+    assert len(callee_only), "checkout's request duration went past its baseline"
+    assert "moved while the service's own spans did not slow" in metric_words, metric_words
+    assert "checkout http.server.request.duration (rose" in metric_words.split("did not slow", 1)[1], metric_words

@@ -740,10 +740,17 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         return f"{r[by]} {r['name']} ({how}, evidence {_down2(e) if e >= 0.001 else 'under 0.001'})"
 
     top = [said(r) for _, r in moved[~slight].head(3).iterrows()]
+    # of those, the moves made small only by the own-time cap (_own_time_cap): the points went well past the baseline
+    # but the key's own spans did not slow — its callees' time. Said as "negligible margin" they contradicted their
+    # own numbers (deploy-regression's checkout request duration: rose 165.7 %, 9.7 % of its points outside)
+    raw_ev = raw["evidence"].reindex(moved.index).to_numpy(dtype=float) if len(moved) else np.zeros(0)
+    capped = slight & (raw_ev >= NEGLIGIBLE_EVIDENCE)
     out.attrs["metric_coverage"] = dict(
         by=by, series=int(metrics[keyed].groupby([by, "name"], sort=False, observed=True).ngroups) if keyed.any() else 0,
-        compared=len(ev), moved=len(moved), top_moved=top, negligible=int(slight.sum()),
+        compared=len(ev), moved=len(moved), top_moved=top, negligible=int(slight.sum()), capped=int(capped.sum()),
         widened=int(ev["baseline_widened"].sum()) if len(ev) else 0,
-        negligible_moved=[slightly(r) for _, r in moved[slight].head(3).iterrows()], **ev.attrs.get("windows", {}))
+        negligible_moved=[slightly(r) for _, r in moved[slight & ~capped].head(3).iterrows()],
+        capped_moved=[slightly(r).rsplit(", evidence", 1)[0] + ")" for _, r in moved[capped].head(3).iterrows()],
+        **ev.attrs.get("windows", {}))
     return out
 

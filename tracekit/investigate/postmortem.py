@@ -346,6 +346,7 @@ def _metric_coverage(cov: dict) -> Finding:
     else:
         # a move whose evidence is negligible (metric_evidence.NEGLIGIBLE_EVIDENCE) is not said to have moved
         slight = int(cov.get("negligible", 0))
+        capped = int(cov.get("capped", 0))  # of the slight ones, those small only because the key's own time held
         wide = int(cov.get("widened", 0))
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
                 f"or more in {where}, 1 or more in the incident's"
@@ -353,9 +354,13 @@ def _metric_coverage(cov: dict) -> Finding:
                    f"made up to {MIN_BASELINE_POINTS} with their latest points before it)" if wide else "")
                 + f"; {cov['moved'] - slight:,} moved beyond the baseline's reach"
                 + (f", most: {'; '.join(cov['top_moved'])} (baseline median → incident mean)" if cov.get("top_moved") else "")
-                + (f"; {slight:,} more went past it by a negligible margin, not said to have moved (evidence under "
-                   f"{NEGLIGIBLE_EVIDENCE}: less than every point stepping 1 % past a flat baseline weighs): "
-                   f"{'; '.join(cov.get('negligible_moved', []))}" + (" …" if slight > 3 else "") if slight else "")
+                + (f"; {slight - capped:,} more went past it by a negligible margin, not said to have moved (evidence "
+                   f"under {NEGLIGIBLE_EVIDENCE}: less than every point stepping 1 % past a flat baseline weighs): "
+                   f"{'; '.join(cov.get('negligible_moved', []))}" + (" …" if slight - capped > 3 else "")
+                   if slight - capped else "")
+                + (f"; {capped:,} more moved while the service's own spans did not slow — the time it waits on its "
+                   f"callees, weighed where they are, not here: {'; '.join(cov.get('capped_moved', []))}"
+                   + (" …" if capped > 3 else "") if capped else "")
                 + ".")
     return Finding("sure", text, (), dict(metric_series=cov["series"], metric_series_compared=cov["compared"],
                                           metric_series_moved=cov["moved"] - int(cov.get("negligible", 0)),
@@ -370,6 +375,31 @@ def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd
 
 #: said instead of an error rate when no span carries a status (:func:`~tracekit.core.status_recorded`)
 NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so failures cannot be counted)"
+
+
+def _split_requests(incident: pd.DataFrame, req: pd.DataFrame) -> tuple[set[str], str]:
+    """Request traces that are the callee's half of another request: where a caller dropped the trace context, its
+    callee's server span starts a new trace (:func:`~tracekit.reconnect`'s ``dropped_context`` pairs). Counted as
+    requests they count one request twice (broken-context: "541 requests" of 500, truth file). Returns their trace
+    ids and the words saying so; nothing when all requests start at one service (no callee started a trace)."""
+    from ..analysis.reconnect import reconnect
+
+    if req["root_service"].nunique() < 2:
+        return set(), ""
+    try:
+        pairs = reconnect(incident)
+    except TraceKitError:
+        return set(), ""
+    d = pairs[pairs["case"] == "dropped_context"]
+    ids = set(d["root_trace_id"].astype(str)) & set(req["trace_id"].astype(str))
+    if not ids:
+        return set(), ""
+    d = d[d["root_trace_id"].astype(str).isin(ids)]
+    hops = (d["client_service"].astype(object).fillna("?") + " → " + d["root_service"].astype(object).fillna("?"))
+    top = hops.value_counts()
+    where = "; ".join(f"{h}: {n:,}" for h, n in top.head(3).items())
+    return ids, (f"not counted again: {_plural(len(ids), 'more trace')} started where a caller dropped the trace "
+                 f"context — {where} — each the callee's part of a request above; tk.reconnect(spans) pairs them")
 
 
 def _sample_weights(spans: pd.DataFrame, weights: Any) -> Any:
@@ -458,6 +488,10 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         return out
     out_inc = trace_outcomes(incident)
     req = out_inc[out_inc["request"].to_numpy(dtype=bool)]
+    split, split_words = _split_requests(incident, req)
+    if split:  # the callee's half of a request whose caller dropped the context: not a request of its own
+        req = req[~req["trace_id"].astype(str).isin(split)]
+        out_inc = out_inc[~out_inc["trace_id"].astype(str).isin(split)]
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = failed_share(out_inc)[0]
@@ -466,7 +500,9 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         er = np.nan
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_rate(er)}" if known else NO_STATUS))
-    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er)
+    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
+    if split:
+        text += f" ({split_words})"
     corrected = _what_weighted(req, incident, spans, weights, known) if weights is not None and len(req) else None
     if corrected is not None:
         text, ev = corrected
@@ -1170,7 +1206,11 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         parts = []
         for _, r in bad.head(3).iterrows():
             subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
-            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
+            # an unanswered call to a service that is instrumented is context dropped on that hop (health_report's
+            # warning), not an uninstrumented service: said as such on the first screen
+            check = ("trace context dropped" if r["check"] == "uninstrumented_hop" and r["severity"] == "warning"
+                     else r["check"].replace("_", " "))
+            parts.append(f"{check}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
         out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))

@@ -88,7 +88,7 @@ def _baseline_words(data: ReportData) -> str:
     """The header's words for the baseline: the story's source, and for a baseline given, which files, how many
     traces and when (``the baseline given (datasets/checkout-baseline, 1,200 traces, 2026-03-02 13:00–13:59 UTC)``);
     "the baseline given" alone named nothing a reader could check."""
-    from .analysis.changes import window_text
+    from .analysis.changes import period_text
 
     story = data.story
     source = str(story.baseline_source)
@@ -99,8 +99,7 @@ def _baseline_words(data: ReportData) -> str:
     what = [f"{base['trace_id'].nunique():,} traces"]
     if len(starts):
         t0, t1 = starts.min(), starts.max()
-        what.append(f"{t0:%Y-%m-%d} {window_text(t0, t1)}" if t0.date() == t1.date() else
-                    f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC")
+        what.append(period_text(t0, t1))
     files = [f.path for f in data.baseline_inputs]
     roots = sorted({str(Path(f).parent) for f in files})
     if len(files) == 1:

@@ -76,7 +76,7 @@ from ..core.keys import by_keys
 from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
-__all__ = ["detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
+__all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "incident_periods", "IncidentPeriods", "auto_freq", "window_text", "clock_text"]
 
 #: metrics detect_changes can watch
@@ -656,6 +656,20 @@ def clock_text(t: Any) -> str:
     if t is None or pd.isna(t):
         return "n/a"
     return f"{pd.Timestamp(t):%H:%M}"
+
+
+def period_text(t0: Any, t1: Any) -> str:
+    """``2026-03-02 14:00–14:59 UTC`` within a day (:func:`window_text` after the date), else both ends dated.
+
+    >>> period_text("2026-03-02T14:00Z", "2026-03-02T14:59Z")
+    '2026-03-02 14:00–14:59 UTC'
+    >>> period_text("2026-03-02T23:00Z", "2026-03-03T01:00Z")
+    '2026-03-02 23:00 – 2026-03-03 01:00 UTC'
+    """
+    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    if t0.date() == t1.date():
+        return f"{t0:%Y-%m-%d} {window_text(t0, t1)}"
+    return f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
 
 
 def window_text(t0: Any, t1: Any) -> str:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis.changes import clock_text, window_text
+from ..analysis.changes import clock_text, period_text, window_text
 from ..analysis.metric_evidence import MIN_BASELINE_POINTS, NEGLIGIBLE_EVIDENCE
 from ..core import (
     DEFAULT_N_BOOT,
@@ -335,7 +335,7 @@ def postmortem(
 def _metric_coverage(cov: dict) -> Finding:
     """How many metric series the ranking could compare, in which windows."""
     def when(w: tuple) -> str:
-        return f"{w[0]:%Y-%m-%d} " + window_text(*w)
+        return period_text(*w)
 
     per = f"per {cov['by']} and metric name"
     where = (f"the baseline's period ({when(cov['baseline'])}) outside the incident's ({when(cov['incident'])})"
@@ -1137,8 +1137,7 @@ def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFram
     t0, t1, first = b.min(), b.max(), i.min()
     whole = trace_outcomes(spans)["start"].dropna()
     d0, d1 = (whole.min(), whole.max()) if len(whole) else (first, i.max())
-    period = f"{t0:%Y-%m-%d} {window_text(t0, t1)}" if t0.date() == t1.date() else \
-        f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
+    period = period_text(t0, t1)
     after = int((b >= first).sum())
     within = int(((b >= d0) & (b <= d1)).sum())
     if after and within >= len(b) / 2:  # recorded beside the incident (another region, a control group), not before

@@ -628,6 +628,18 @@ def _table(df: pd.DataFrame | None, *, columns: Sequence[str] | None = None, max
     return out
 
 
+def _signed(v: Any) -> str:
+    """``+12.3``: a change with its sign, one decimal; "" for NaN. A change that rounds to zero reads ``+0.0`` (a
+    causes cell read "-0.0 [-0.1, +0.1]").
+
+    >>> [_signed(v) for v in (-0.04, 0.04, -12.34, float("nan"))]
+    ['+0.0', '+0.0', '-12.3', '']
+    """
+    if v is None or pd.isna(v):
+        return ""
+    return f"{round(float(v), 1) + 0.0:+,.1f}"
+
+
 def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The comparison as a reader scans it: keys, then baseline → incident per metric, the change and its interval.
     A set whose error rate is NaN throughout while it has calls recorded no status (compare, core.status_recorded):
@@ -643,9 +655,8 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
     view = t[keys].copy()
     view["critical path ms / request"] = pair("cp_ms_b", "cp_ms_a", "ms")
-    view["Δ ms [95 % interval]"] = (t["delta_cp_ms"].map(lambda v: f"{v:+,.1f}") + " ["
-                                    + t["delta_cp_ms_lo"].map(lambda v: f"{v:+,.1f}") + ", "
-                                    + t["delta_cp_ms_hi"].map(lambda v: f"{v:+,.1f}") + "]")
+    view["Δ ms [95 % interval]"] = (t["delta_cp_ms"].map(_signed) + " [" + t["delta_cp_ms_lo"].map(_signed) + ", "
+                                    + t["delta_cp_ms_hi"].map(_signed) + "]")
     view["p95 ms of its calls"] = pair("p95_ms_b", "p95_ms_a", "ms")
     view["calls / request"] = pair("calls_b", "calls_a", "")
     unknown = tuple(bool(len(t) and t[f"error_rate_{s}"].isna().all() and (t[f"calls_{s}"] > 0).any()) for s in "ba")
@@ -671,9 +682,8 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
         ", ".join(f"{names[j]} {row[j]:.2f}" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
         for row in ev]
     view["Δ critical path ms / request [95 %]"] = (
-        rc["delta_cp_ms"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + " ["
-        + rc["delta_cp_ms_lo"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + ", "
-        + rc["delta_cp_ms_hi"].map(lambda v: "" if pd.isna(v) else f"{v:+,.1f}") + "]")
+        rc["delta_cp_ms"].map(_signed) + " [" + rc["delta_cp_ms_lo"].map(_signed) + ", "
+        + rc["delta_cp_ms_hi"].map(_signed) + "]")
     if "signals" in rc.columns:  # which signals support the row (rank_causes with logs or metrics)
         view["signals"] = rc["signals"].fillna("")
     view["note"] = rc["note"].fillna("").str.replace(r" \([^)]*\)", "", regex=True)

@@ -977,8 +977,10 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, 
             if prev_last is not None and prev_last > r.first_seen + overlap:
                 since = "from the start of the data" if r.first_seen <= spans["start"].min() + overlap else \
                     f"since {clock_text(r.first_seen)} UTC"
-                side.append(f"{r.service} runs {r.version} ({_plural(spans_of[(r.service, r.version)], 'span')}) beside "
-                            f"{r.previous} ({_plural(spans_of.get((r.service, r.previous), 0), 'span')}) {since}")
+                # deployments' spans are the entry spans each version served: calls, not all of its spans
+                side.append(f"{r.service} runs {r.version} ({_plural(spans_of[(r.service, r.version)], 'call')} "
+                            f"served) beside {r.previous} ({_plural(spans_of.get((r.service, r.previous), 0), 'call')} "
+                            f"served) {since}")
             else:
                 parts.append(f"{r.service} {r.previous} → {r.version} first seen at {clock_text(r.first_seen)} UTC")
         if parts:

@@ -379,9 +379,11 @@ NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so fa
 
 def _split_requests(incident: pd.DataFrame, req: pd.DataFrame) -> tuple[set[str], str]:
     """Request traces that are the callee's half of another request: where a caller dropped the trace context, its
-    callee's server span starts a new trace (:func:`~tracekit.reconnect`'s ``dropped_context`` pairs). Counted as
-    requests they count one request twice (broken-context: "541 requests" of 500, truth file). Returns their trace
-    ids and the words saying so; nothing when all requests start at one service (no callee started a trace)."""
+    callee's server span starts a new trace (:func:`~tracekit.reconnect`'s ``dropped_context`` pairs). The one
+    definition of a request (:func:`~tracekit.core.trace_outcomes`, which every module counts by) counts them, so one
+    request is counted twice (broken-context: 541 of 500, truth file); the sentence keeps that count, as every other
+    table does, and says this right beside it. Returns their trace ids and the words; nothing when all requests start
+    at one service (no callee started a trace)."""
     from ..analysis.reconnect import reconnect
 
     if req["root_service"].nunique() < 2:
@@ -398,8 +400,10 @@ def _split_requests(incident: pd.DataFrame, req: pd.DataFrame) -> tuple[set[str]
     hops = (d["client_service"].astype(object).fillna("?") + " → " + d["root_service"].astype(object).fillna("?"))
     top = hops.value_counts()
     where = "; ".join(f"{h}: {n:,}" for h, n in top.head(3).items())
-    return ids, (f"not counted again: {_plural(len(ids), 'more trace')} started where a caller dropped the trace "
-                 f"context — {where} — each the callee's part of a request above; tk.reconnect(spans) pairs them")
+    n_req = len(req)
+    return ids, (f"{len(ids):,} of these are not requests of their own: they started where a caller dropped the trace "
+                 f"context — {where} — each the callee's part of another request, so about {n_req - len(ids):,} "
+                 "requests were made; tk.reconnect(spans) pairs them")
 
 
 def _sample_weights(spans: pd.DataFrame, weights: Any) -> Any:
@@ -488,10 +492,9 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         return out
     out_inc = trace_outcomes(incident)
     req = out_inc[out_inc["request"].to_numpy(dtype=bool)]
+    # the callee's half of a request whose caller dropped the context: counted, as every module counts it (one
+    # definition), and said beside the count
     split, split_words = _split_requests(incident, req)
-    if split:  # the callee's half of a request whose caller dropped the context: not a request of its own
-        req = req[~req["trace_id"].astype(str).isin(split)]
-        out_inc = out_inc[~out_inc["trace_id"].astype(str).isin(split)]
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = failed_share(out_inc)[0]

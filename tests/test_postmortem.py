@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import tracekit as tk
+from tracekit.analysis.attribution import lambda_invocations
 from tracekit.investigate.postmortem import FINDINGS, fmt_ms
 
 from .conftest import REPO, read_dataset
@@ -119,8 +122,20 @@ def test_deploy_story_names_the_added_operation(deploy_pm):
 def test_cold_starts_and_bad_host():
     cold = tk.postmortem(read_dataset("cold-starts"))
     assert "no onset found" in cold.sentences("when")[0].lower()
-    assert any("Cold starts seen (no baseline to compare with): fulfillment: 46 cold starts in 263 invocations" in s
-               for s in cold.sentences("changed"))
+    said = next(s for s in cold.sentences("changed") if s.startswith("Cold starts seen"))
+    assert "Cold starts seen (no baseline to compare with): fulfillment: 46 cold starts in 263 invocations" in said
+    # when they were: no sentence said the scale-out's 14:30–14:50 (truth); first to last cold start, and the middle
+    # half, which lies inside the truth's window
+    truth = _truth("cold-starts")
+    inv = lambda_invocations(read_dataset("cold-starts"))
+    t = np.sort(inv.loc[inv["cold"].to_numpy(dtype=bool), "start"].to_numpy())
+    assert len(t) == truth["n_cold_starts"]
+    assert f"{pd.Timestamp(t[0]):%H:%M}–{pd.Timestamp(t[-1]):%H:%M} UTC" in said, said
+    m = re.search(r"half of them (\d\d:\d\d)–(\d\d:\d\d) UTC", said)
+    assert m, said
+    t0 = pd.Timestamp(truth["scale_out_time"])
+    t1 = t0 + pd.Timedelta(seconds=truth["window_s"])
+    assert f"{t0:%H:%M}" <= m.group(1) <= m.group(2) <= f"{t1:%H:%M}", (m.groups(), t0, t1)
     # two versions of catalog run all hour (one host on an rc): side by side, not a deploy at 14:00
     bad = read_dataset("bad-host")
     alone = " ".join(tk.postmortem(bad).sentences("changed"))

@@ -1085,9 +1085,20 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
             binomtest(k_a, k_a + k_b, n_a / (n_a + n_b), alternative="greater").pvalue
         (changed if p < alpha else usual).append((r, (k_b, n_b)))
 
+    # when each function's cold starts were (cold-starts: all 46 in 14:30–14:50, which no sentence said)
+    from ..analysis.attribution import lambda_invocations
+
+    inv = lambda_invocations(incident if compared else spans)
+    cold_t = inv[inv["cold"].to_numpy(dtype=bool)] if len(inv) else inv
+    cold_at = {f: np.sort(g["start"].to_numpy()) for f, g in cold_t.groupby("function", sort=False)} if len(cold_t) else {}
+
     def said(r: Any, b: tuple[int, int] | None) -> str:
         seen = (f"{_plural(r.cold_starts, 'cold start')}" if r.cold_starts else "no cold start") + \
             f" in {_plural(r.invocations, 'invocation')} ({r.cold_share:.0%})"
+        t = cold_at.get(r.function)
+        if t is not None and len(t):  # when: first to last, and the middle half (where most of them fell)
+            seen += (f", at {clock_text(t[0])} UTC" if len(t) == 1 else f", {window_text(t[0], t[-1])}"
+                     + (f", half of them {window_text(t[len(t) // 4], t[(3 * len(t)) // 4])}" if len(t) >= 8 else ""))
         if b is not None:
             seen += ("; the baseline never invoked it" if b[1] == 0 else
                      f" against {b[0]:,} in {b[1]:,} ({b[0] / b[1]:.0%}) in the baseline")

@@ -132,14 +132,52 @@ def test_uninstrumented_hop_named_by_caller_and_callee():
             {"server.address": "inventory"}, {},
         ],
     )
-    r = tk.health_report(spans, checks=["uninstrumented_hop"])
+    r = tk.health_report(spans, checks=["uninstrumented_hop", "dropped_context"])
     assert r["subject"].tolist() == ["gateway → frontend", "frontend → api.partner.example", "frontend → inventory"]
     assert r["severity"].tolist() == ["warning", "info", "info"]
+    # frontend is instrumented (it answers in trace 1): the hop that lost trace 2 is a dropped context
+    assert r["check"].tolist() == ["dropped_context", "uninstrumented_hop", "uninstrumented_hop"]
     assert r["example_trace_ids"].tolist() == [[tid(2)], [tid(3)], [tid(3)]]
     assert r["spans_affected"].tolist() == [1, 1, 1]
-    r2 = tk.health_report(spans, checks=["uninstrumented_hop"], include_databases=True)
+    r2 = tk.health_report(spans, checks=["uninstrumented_hop", "dropped_context"], include_databases=True)
     # named as the service map names the peer (the kernel's callee resolver), not by the span name
     assert "frontend → postgresql" in r2["subject"].tolist()
+
+
+def test_a_dropped_context_is_its_own_check_and_the_old_selection_still_finds_it():
+    """broken-context's gateway drops the context for 41 requests and frontend — instrumented, it answers every
+    other request — starts a trace of its own for each (truth file). health_report called that hop an
+    "uninstrumented_hop" (a warning) and the postmortem translated the name for its first screen; the report's
+    health table and the notebooks kept the wrong one. Now the check is named what it found, dropped_context, as
+    tk.reconnect names the same pairs; uninstrumented_hop is left with callees that report no spans. Selecting
+    uninstrumented_hop, as older code does, still finds it (named dropped_context) with a DeprecationWarning."""
+    sim = tk.simulate.simulate("context-drop", n_traces=300, seed=4)
+    t = sim.truth
+    r = tk.health_report(sim.spans)
+    hop = r[r["subject"] == f"{t.caller} → {t.callee}"]
+    assert hop["check"].tolist() == ["dropped_context"] and hop["severity"].tolist() == ["warning"]
+    assert hop["traces_affected"].iloc[0] == t.n_dropped
+    # the pairs reconnect proposes for the same case are the truth's, and the ones health counts
+    pairs = tk.reconnect(sim.spans)
+    assert len(pairs[pairs["case"] == "dropped_context"]) == t.n_dropped
+    # uninstrumented hops left: callees that report no span at all
+    known = set(sim.spans["service"])
+    uninstr = r[r["check"] == "uninstrumented_hop"]
+    assert len(uninstr) and not {s.split(" → ")[1] for s in uninstr["subject"]} & known
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone = tk.health_report(sim.spans, checks=["dropped_context"])
+    assert alone["subject"].tolist() == [f"{t.caller} → {t.callee}"]
+    with pytest.warns(DeprecationWarning, match="'dropped_context' was split from 'uninstrumented_hop'"):
+        old = tk.health_report(sim.spans, checks=["uninstrumented_hop"])
+    assert set(old["check"]) == {"dropped_context", "uninstrumented_hop"}
+    assert old[old["check"] == "dropped_context"].drop(columns="example_trace_ids").equals(
+        alone.drop(columns="example_trace_ids"))
+    # no dropped context to report: the old selection stays quiet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = tk.health_report(mk(GOOD), checks=["uninstrumented_hop"])
+    assert quiet.empty
 
 
 def test_uninstrumented_hop_says_orphans_in_the_same_trace_not_traces_of_their_own():
@@ -150,24 +188,25 @@ def test_uninstrumented_hop_says_orphans_in_the_same_trace_not_traces_of_their_o
     attrs = [{}, {}, {"peer.service": "frontend"}, {"peer.service": "frontend"}]
     # the frontend answers as orphans in the same traces 1 and 2 (their parent, a proxy's span, was lost)
     same = mk(calls + [(t, 3, 9, "frontend", "GET /", "server", 2, 98) for t in (1, 2)], attributes=attrs + [{}, {}])
-    w = tk.health_report(same, checks=["uninstrumented_hop"])
+    w = tk.health_report(same, checks=["uninstrumented_hop", "dropped_context"])
     assert w["subject"].tolist() == ["gateway → frontend"]
+    assert w["check"].tolist() == ["uninstrumented_hop"]  # the context got through: a span between them is missing
     text = w["explanation"].iloc[0]
     assert "start traces of their own" not in text and "dropped" not in text
     assert "2 frontend spans in these same traces are orphans" in text
     assert "tk.reconnect(spans)" in text
     # the frontend answers as roots of new traces 3 and 4: those do start traces of their own
     new = mk(calls + [(t, 3, None, "frontend", "GET /", "server", 2, 98) for t in (3, 4)], attributes=attrs + [{}, {}])
-    text = tk.health_report(new, checks=["uninstrumented_hop"])["explanation"].iloc[0]
+    text = tk.health_report(new, checks=["dropped_context"])["explanation"].iloc[0]
     assert "2 frontend root spans start traces of their own" in text and "orphans" not in text
     # frontend orphans only in an unrelated trace 5: neither a new trace nor an answer in these traces
     other = mk(calls + [(5, 3, 9, "frontend", "GET /", "server", 2, 98)], attributes=attrs + [{}])
-    text = tk.health_report(other, checks=["uninstrumented_hop"])["explanation"].iloc[0]
+    text = tk.health_report(other, checks=["dropped_context"])["explanation"].iloc[0]
     assert "start traces of their own" not in text and "orphans" not in text and "no root spans in the data" in text
     # both: one orphan in trace 1, one root in trace 3
     both = mk(calls + [(1, 3, 9, "frontend", "GET /", "server", 2, 98), (3, 3, None, "frontend", "GET /", "server", 2, 98)],
               attributes=attrs + [{}, {}])
-    text = tk.health_report(both, checks=["uninstrumented_hop"])["explanation"].iloc[0]
+    text = tk.health_report(both, checks=["dropped_context"])["explanation"].iloc[0]
     assert "1 frontend root span starts a trace of its own" in text and "1 frontend span in these same traces is an orphan" in text
 
 
@@ -330,7 +369,7 @@ def test_check_selection_and_errors():
 def test_context_drop_scenario_names_the_hop():
     sim = tk.simulate.simulate("context-drop", n_traces=600, seed=7)
     truth = sim.truth
-    r = tk.health_report(sim.spans, checks=["uninstrumented_hop"])
+    r = tk.health_report(sim.spans, checks=["dropped_context"])
     warn = r[r["severity"] == "warning"]
     assert warn["subject"].tolist() == [f"{truth.caller} → {truth.callee}"]
     assert warn["traces_affected"].iloc[0] == truth.n_dropped > 0
@@ -478,9 +517,9 @@ def test_uninstrumented_hop_does_not_blame_context_for_calls_that_failed_before_
         status_message=[None, None, None, "upstream failed", "connection refused", None, None],
         http_status=pd.array([200, 200, 200, 502, None, 200, 200], dtype="Int64"),
     )
-    r = tk.health_report(spans, checks=["uninstrumented_hop"])
+    r = tk.health_report(spans, checks=["uninstrumented_hop", "dropped_context"])
     warn = r[r["severity"] == "warning"]
-    assert warn["subject"].tolist() == ["frontend → inventory"]
+    assert warn["subject"].tolist() == ["frontend → inventory"] and warn["check"].tolist() == ["dropped_context"]
     assert warn["example_trace_ids"].tolist() == [[tid(3)]]  # not the refused call of trace 2
     assert "start traces of their own" not in warn["explanation"].iloc[0] and "no root spans" in warn["explanation"].iloc[0]
     # only refused calls: an info finding that says nothing could answer, no context blamed
@@ -526,6 +565,6 @@ def test_a_callee_orphaned_in_the_same_trace_does_not_start_a_trace_of_its_own()
     same = tk.health_report(spans(False), checks=["uninstrumented_hop"]).iloc[0]["explanation"]
     assert "start traces of their own" not in same and "dropped" not in same
     assert "1 inventory span in these same traces is an orphan" in same and "the trace context got through" in same
-    mixed = tk.health_report(spans(True), checks=["uninstrumented_hop"]).iloc[0]["explanation"]
+    mixed = tk.health_report(spans(True), checks=["dropped_context"]).iloc[0]["explanation"]
     assert "1 inventory root span starts a trace of its own" in mixed  # the other call's answer: a new trace
     assert "1 inventory span in these same traces is an orphan" in mixed

@@ -148,9 +148,22 @@ def test_broken_context_counts_each_request_once_and_names_the_dropped_hop(broke
             "the trace context") in what, what
     assert f"so about {truth['n_traces']:,} requests were made" in what, what
     assert f"{truth['caller']} → {truth['callee']}: {truth['n_dropped']:,}" in what, what
+
+
+@pytest.mark.slow
+def test_broken_context_health_names_the_dropped_context_one_way(broken_context):
+    """The report's health table said "uninstrumented_hop api-gateway → frontend" (a warning, 41 traces) while "how
+    sure" translated it to "trace context dropped": two names for one finding, and the wrong one in the table and
+    in notebooks. health_report now names it dropped_context (frontend is instrumented; its answers start traces
+    of their own), and the first screen says the check's own name."""
+    page, kf = broken_context
+    truth = _truth("broken-context")
     sure = kf.split("How sure", 1)[1]
-    assert f"trace context dropped ({truth['caller']} → {truth['callee']}) in {truth['n_dropped']:,} traces" in sure, sure
+    assert f"dropped context ({truth['caller']} → {truth['callee']}) in {truth['n_dropped']:,} traces" in sure, sure
     assert "uninstrumented hop (api-gateway → frontend)" not in sure, sure
+    health = _section_text(page, "health")
+    assert f"dropped_context {truth['caller']} → {truth['callee']} {truth['n_dropped']}" in health, health
+    assert "uninstrumented_hop api-gateway → frontend" not in health, health
 
 
 @pytest.fixture(scope="module")

@@ -795,8 +795,6 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     >>> key(r) == key(w)
     True
     """
-    import fnmatch
-
     dask = require("dask", "dask")
     from .analysis.health import (
         CHECKS,
@@ -804,16 +802,12 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
         N_EXAMPLES,
         SEVERITIES,
         combine_findings,
+        select_checks,
         span_error_rate_words,
+        warn_split_checks,
     )
 
-    names = list(CHECKS)
-    if checks is not None:
-        pats = [checks] if isinstance(checks, str) else list(checks)
-        unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
-        if unknown:
-            raise ArgumentError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
-        names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
+    names, implied = select_checks(checks)
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)
     parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in dspans.to_delayed()])
@@ -862,4 +856,5 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
         sev = {s: i for i, s in enumerate(SEVERITIES)}
         key = np.lexsort((np.arange(len(out)), out["check"].map(order).to_numpy(), out["severity"].map(sev).to_numpy()))
         out = out.iloc[key].reset_index(drop=True)
+    warn_split_checks(out, implied)
     return out.astype({"traces_affected": "int64", "spans_affected": "int64", "share": "float64", "value": "float64"})

@@ -11,7 +11,10 @@ metric row reports, else NaN), ``example_trace_ids`` (up to 3), ``explanation``,
 
 Checks (ids are stable): ``duplicate_span_ids``, ``parent_cycles``, ``orphan_spans``,
 ``no_root``, ``multiple_roots``, ``in_progress_spans``, ``truncated_traces``, ``dropped_data``,
-``uninstrumented_hop`` (one row per caller → callee), ``child_outside_parent`` (one row per
+``uninstrumented_hop`` (one row per caller → callee: the callee reports no spans, or its spans are orphans in the
+callers' traces), ``dropped_context`` (one row per caller → callee: the callee is instrumented and its answers start
+traces of their own — the trace context was dropped on that hop, the case :func:`tracekit.reconnect` pairs; split
+from ``uninstrumented_hop``, which still runs it when selected alone: :data:`SPLIT_CHECKS`), ``child_outside_parent`` (one row per
 parent service → child service), ``inferred_segments``, ``callee_only_services`` (one row per
 service), ``high_cardinality_attribute`` (one row per key). Seed metrics (severity ``info``,
 always present when there are spans): ``trace_completeness``, ``failed_request_ratio``,
@@ -74,6 +77,9 @@ __all__ = [
     "FINDING_COLUMNS",
     "SEVERITIES",
     "combine_findings",
+    "select_checks",
+    "warn_split_checks",
+    "SPLIT_CHECKS",
 ]
 
 FINDING_TABLE = result_table("health_report", "one row per finding (a check and the subject it found something in)", [
@@ -360,13 +366,37 @@ def check_dropped_data(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
+    """Client calls nothing answers where no span of the callee's is there to answer: a callee that reports no
+    spans (``info``), calls that failed before any response (``info``), and an instrumented callee whose spans are
+    orphans in the callers' own traces — the context got through, a span between them is missing (``warning``).
+    An instrumented callee whose answers start traces of their own is :func:`check_dropped_context`."""
+    return _rows(ctx, [r for r in _unanswered_calls(ctx) if r["check"] == "uninstrumented_hop"])
+
+
+def check_dropped_context(ctx: HealthContext) -> pd.DataFrame:
+    """Client calls to an *instrumented* service that nothing answers below them, where the callee's answers start
+    traces of their own (or are not in the data): the trace context was dropped on that hop (``warning``, one row
+    per caller → callee). :func:`tracekit.reconnect` tells the same case apart the same way (its
+    ``dropped_context`` pairs: an unanswered client span and a new root of the callee)."""
+    return _rows(ctx, [r for r in _unanswered_calls(ctx) if r["check"] == "dropped_context"])
+
+
+def _unanswered_calls(ctx: HealthContext) -> list[dict]:
+    """The finding rows of every client span nothing answers, each named by what was found (uninstrumented_hop or
+    dropped_context); computed once per context, both checks read it."""
+    if "unanswered_calls" not in ctx.cache:
+        ctx.cache["unanswered_calls"] = _unanswered_call_rows(ctx)
+    return ctx.cache["unanswered_calls"]
+
+
+def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
     spans = ctx.spans
     tree = ctx.tree
     kind = spans["kind"].to_numpy(dtype=object)
     svc = spans["service"].to_numpy(dtype=object)
     is_client = kind == "client"
     if not is_client.any():
-        return _rows(ctx, [])
+        return []
     # a client span is "answered" when a child is a server/consumer span or belongs to another service
     child = np.flatnonzero(tree.parent >= 0)
     p = tree.parent[child]
@@ -420,22 +450,26 @@ def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
                 continue
             g = answerable
             mask[g["row"].to_numpy()] = True
+            check = "uninstrumented_hop"
             if cal in known:
-                # the callee is instrumented (it reports spans elsewhere): here the context was lost
+                # the callee is instrumented (it reports spans elsewhere): here the context was lost, or a span
+                # between them (its orphans name it as their parent)
                 sev = "warning"
-                why, todo = _unanswered_why(caller, cal, len(g), tree.trace[g["row"].to_numpy()], tops_of.get(cal))
+                why, todo, dropped = _unanswered_why(caller, cal, len(g), tree.trace[g["row"].to_numpy()], tops_of.get(cal))
+                check = "dropped_context" if dropped else check
             else:
                 sev = "info"
                 why = (f"{caller} calls {cal} ({len(g)} client spans) and nothing answers below them: {cal} reports no spans "
                        "(not instrumented, a third party, or its spans are in data not loaded).")
                 todo = f"Instrument {cal} if it is yours; otherwise its time is a black box inside {caller}'s client spans."
-            rows.append(_finding(ctx, "uninstrumented_hop", sev, mask, why, todo, subject=f"{caller} → {cal}"))
-    return _rows(ctx, rows)
+            rows.append(_finding(ctx, check, sev, mask, why, todo, subject=f"{caller} → {cal}"))
+    return rows
 
 
 def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray,
-                    tops: tuple[np.ndarray, np.ndarray] | None) -> tuple[str, str]:
-    """Explanation and advice for calls of ``caller`` to an instrumented ``cal`` that nothing answers.
+                    tops: tuple[np.ndarray, np.ndarray] | None) -> tuple[str, str, bool]:
+    """Explanation, advice and whether the context was dropped, for calls of ``caller`` to an instrumented ``cal``
+    that nothing answers.
 
     Only the callee's root spans start traces of their own; its orphans in the callers' traces got the
     context (same trace id) but name a parent span that is missing, so there the context was not
@@ -456,7 +490,7 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
         why = f"{head}. " + orphans
         todo = (f"Find which service or proxy between {caller} and {cal} reports the missing parent spans and export "
                 "(or sample) its spans.")
-        return why, todo
+        return why, todo, False
     dropped = f"{head}: the trace context was dropped on this hop (by {caller}, a proxy between them, or {cal} not extracting it). "
     if n_new:
         where = ((f"{n_new} {cal} root spans start traces of their own" if n_new != 1 else
@@ -465,7 +499,7 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
     else:
         where = (f"{cal} has no root spans {'outside these traces' if (~orph).any() else 'in the data'}: its answers to these "
                  "calls are not loaded, or were not sampled.")
-    return dropped + where, forward
+    return dropped + where, forward, True
 
 
 def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
@@ -795,6 +829,7 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "truncated_traces": check_truncated_traces,
     "dropped_data": check_dropped_data,
     "uninstrumented_hop": check_uninstrumented_hop,
+    "dropped_context": check_dropped_context,
     "child_outside_parent": check_child_outside_parent,
     "inferred_segments": check_inferred_segments,
     "callee_only_services": check_callee_only_services,
@@ -867,15 +902,7 @@ def health_report(
     >>> r[["check", "subject", "spans_affected"]].values.tolist()
     [['uninstrumented_hop', 'web → inventory', 1]]
     """
-    names = list(CHECKS)
-    if checks is not None:
-        pats = [checks] if isinstance(checks, str) else list(checks)
-        unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
-        if unknown:
-            from ..errors import ArgumentError
-
-            raise ArgumentError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
-        names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
+    names, implied = select_checks(checks)
     ctx = health_context(
         spans,
         skew_tolerance_ms=skew_tolerance_ms,
@@ -890,6 +917,7 @@ def health_report(
     if not parts:
         return _rows(ctx, [])
     out = pd.concat(parts, ignore_index=True)
+    warn_split_checks(out, implied, stacklevel=3)
     sev = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
     out = out.iloc[np.argsort(sev.to_numpy(), kind="stable")].reset_index(drop=True)
     out["traces_affected"] = out["traces_affected"].astype("int64")
@@ -897,6 +925,68 @@ def health_report(
     out["share"] = out["share"].astype("float64")
     out["value"] = out["value"].astype("float64")
     return out
+
+
+#: checks split from an older one: new id → the id whose rows these were. ``checks=`` naming the old id (or a
+#: pattern matching it) and not the new one still runs the new one, so an old selection keeps finding what it found,
+#: now under its right name, with a DeprecationWarning when it found something (:func:`select_checks`)
+SPLIT_CHECKS = {"dropped_context": "uninstrumented_hop"}
+
+
+def select_checks(checks: Iterable[str] | str | None = None) -> tuple[list[str], list[str]]:
+    """The check ids ``checks`` selects (ids or glob patterns; ``None``: all of :data:`CHECKS`), in CHECKS order.
+
+    Returns ``(names, implied)``: ``implied`` are the ids of :data:`SPLIT_CHECKS` run only because the id they were
+    split from was selected (``checks=["uninstrumented_hop"]`` still reports a dropped trace context, as
+    ``dropped_context``); :func:`warn_split_checks` says so when they found something.
+
+    Parameters
+    ----------
+    checks : Iterable[str] | str | None
+        Check ids or glob patterns.
+
+    Returns
+    -------
+    tuple[list[str], list[str]]
+        The ids to run, and those of them implied by an older id.
+
+    Raises
+    ------
+    ArgumentError
+        A pattern matches no check.
+
+    Examples
+    --------
+    >>> select_checks(["uninstrumented_hop"])
+    (['uninstrumented_hop', 'dropped_context'], ['dropped_context'])
+    >>> select_checks(["dropped_*"])
+    (['dropped_data', 'dropped_context'], [])
+    """
+    names = list(CHECKS)
+    if checks is None:
+        return names, []
+    pats = [checks] if isinstance(checks, str) else list(checks)
+    unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+    if unknown:
+        from ..errors import ArgumentError
+
+        raise ArgumentError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
+    chosen = {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)}
+    implied = [new for new, old in SPLIT_CHECKS.items() if old in chosen and new not in chosen]
+    chosen |= set(implied)
+    return [n for n in names if n in chosen], implied
+
+
+def warn_split_checks(findings: pd.DataFrame, implied: list[str], stacklevel: int = 3) -> None:
+    """DeprecationWarning when ``findings`` hold rows of checks run only because their old id was selected
+    (``stacklevel`` as :func:`warnings.warn`'s, counted from this function's caller)."""
+    import warnings
+
+    found = [c for c in implied if (findings["check"] == c).any()]
+    for c in found:
+        warnings.warn(f"health_report: check {c!r} was split from {SPLIT_CHECKS[c]!r}, which reported these findings "
+                      f"before; selecting {SPLIT_CHECKS[c]!r} still runs {c!r} for now — name {c!r} in checks=",
+                      DeprecationWarning, stacklevel=stacklevel)
 
 
 #: metric rows whose value cannot be rebuilt from per-partition counts (recompute them on the whole)
@@ -914,7 +1004,7 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` metric rows
     (``span_error_rate``, ``p95_request_latency_ms``) are left out: compute them on the whole
     data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
-    then stay separate. ``n_requests``: the requests of all partitions (core.failed_share's population;
+    then stay separate (and a callee reporting spans in one partition only is ``dropped_context`` there). ``n_requests``: the requests of all partitions (core.failed_share's population;
     default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt. ``status_known``: whether some
     span of any partition records a status (:func:`tracekit.core.status_recorded`); False keeps
     ``failed_request_ratio``'s value NaN (unknown, not 0). When it is True, the explanation is that of the first

@@ -1221,11 +1221,8 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         parts = []
         for _, r in bad.head(3).iterrows():
             subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
-            # an unanswered call to a service that is instrumented is context dropped on that hop (health_report's
-            # warning), not an uninstrumented service: said as such on the first screen
-            check = ("trace context dropped" if r["check"] == "uninstrumented_hop" and r["severity"] == "warning"
-                     else r["check"].replace("_", " "))
-            parts.append(f"{check}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
+            # the check's own name (health_report names a dropped context dropped_context, not an uninstrumented hop)
+            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
         out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))

@@ -37,7 +37,8 @@ from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormat
 __all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
-           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read"]
+           "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
+           "glued_objects"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -578,11 +579,21 @@ def loads(data: bytes | memoryview | str) -> Any:
         raise err from None
 
 
-def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterator[Document]:
-    """Parse one JSON value, or JSON lines when the whole is not one value.
+def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True) -> Iterator[Document]:
+    """Parse one JSON value, or JSON lines when the whole is not one value, or JSON objects one after another.
 
     ``on_bad_line``: when given, a JSON-lines line that is not JSON is passed to it (as a
     TraceFormatError) and skipped instead of raised (lenient readers).
+
+    Objects glued together (:func:`glued_objects`) are each read: on one line of JSON lines (``cat`` of files
+    without a final newline), each numbered by that line; a file that is neither one value nor JSON lines
+    (pretty-printed documents one after another), each by the line it starts on. ``glued=False``: such a file
+    raises as before (read_logs numbers its objects itself, by place).
+
+    >>> [(d.value, d.line) for d in parse_json(b'{"a": 1}\\n{"a": 2}{"a": 3}\\n', "x.jsonl")]
+    [({'a': 1}, 1), ({'a': 2}, 2), ({'a': 3}, 2)]
+    >>> [(d.value, d.line) for d in parse_json(b'{\\n "a": 1\\n}\\n{\\n "a": 2\\n}\\n', "jq.json")]
+    [({'a': 1}, 1), ({'a': 2}, 4)]
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -603,11 +614,12 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
         except orjson.JSONDecodeError:
             pass
     if first is _NOT_JSON:
-        reason = None
+        reason, is_glued = None, False
         try:
             value = loads(data)
         except orjson.JSONDecodeError as whole_err:
             reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
+            is_glued = _GLUED in str(whole_err)
         if reason is None:
             yield Document(value, name, None)
             return
@@ -619,8 +631,151 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None) -> Iterato
             # strict mode says "truncated"; lenient mode reads the lines it can (more data, not less)
             yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1)
             return
+        objects = glued_objects(data, name, on_bad_line) if is_glued and glued else None
+        if objects is not None:  # documents one after another (pretty-printed, or glued on one line)
+            yield from objects
+            return
         raise TraceFormatError(reason, file=name) from None
     yield from _json_lines(data, name, first, nl, on_bad_line, line0)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON objects one after another: `cat a.json b.json` of files without a final newline glues two documents on one
+# line (`{…}{…}`); `jq . a.json b.json` prints them pretty-printed one after another; a Kinesis Data Firehose S3 object
+# is the gzip'd CloudWatch Logs payloads one after another with no separator. Every object is complete and valid: each
+# is read (by every reader), never the line or the file dropped. Tried only after the fast parse of the line or the
+# file failed with orjson's "unexpected content after document", so the fast paths cost what they did.
+
+#: where the next object may start: a closing brace, white space, an opening brace and a key's quote (or ``}``: an empty
+#: object) — a candidate: the `}{"` may be inside a string (a message's text; JSON in a message has its quotes escaped),
+#: so the slice before it is parsed to know
+_GAP = re.compile(rb'\}[ \t\r\n]*+\{[ \t\r\n]*+["}]')
+#: everything up to the next run of braces outside a JSON string (a string, with its escapes, skipped whole)
+_BRACES = re.compile(rb'(?:[^"{}]++|"(?:[^"\\]++|\\.)*+")*+(\{++|\}++)', re.S)
+#: candidates tried for one object before its braces are counted (a message text holding `}{` makes a false one)
+_CANDIDATES = 4
+#: orjson's error when a complete value is followed by more than white space
+_GLUED = "unexpected content after document"
+
+
+def _object_end(data: bytes, start: int, stop: int) -> int | None:
+    """Where the object starting at ``data[start]`` (``{``) ends, by its braces outside strings (one regex match
+    per run of braces); None when ``data[:stop]`` ends first (a cut file)."""
+    depth, pos, match = 0, start, _BRACES.match
+    while True:
+        m = match(data, pos, stop)
+        if m is None:
+            return None
+        s, e = m.span(1)
+        if data[s] == 0x7B:
+            depth += e - s
+        elif e - s >= depth:
+            return s + depth
+        else:
+            depth -= e - s
+        pos = e
+
+
+def _one_object(data: bytes, start: int, stop: int) -> tuple[int | None, Any, str | None]:
+    """(end, value, what is wrong) of the object at ``start``; end None: ``data[:stop]`` ends inside it. The slice up
+    to each `}{` candidate is parsed (a parse that succeeds ends exactly there: a JSON value's end is fixed by its
+    start), at most :data:`_CANDIDATES` of them; then the braces decide."""
+    view, pos = memoryview(data), start
+    for _ in range(_CANDIDATES):
+        m = _GAP.search(data, pos, stop)
+        if m is None:
+            break
+        try:
+            return m.start() + 1, orjson.loads(view[start:m.start() + 1]), None
+        except orjson.JSONDecodeError:
+            pos = m.start() + 1
+    end = _object_end(data, start, stop)
+    if end is None:
+        return None, None, None
+    try:
+        return end, loads(view[start:end]), None
+    except orjson.JSONDecodeError as exc:
+        return end, None, f"not valid JSON ({exc})"
+    except RecursionError:  # pragma: no cover - loads is iterative past orjson's depth
+        return end, None, "JSON nested too deep"
+
+
+def glued_objects(data: bytes, name: str, on_bad_line: OnBadLine, *, start: int = 0, stop: int | None = None,
+                  line: int | None = None, last: bool = True, by: str = "line") -> Iterator[Document] | None:
+    """The documents of ``data[start:stop]`` when it is JSON objects one after another (``{…}{…}``, or with white
+    space between); None when it is not (its first object is the whole of it or is cut, or something other than an
+    object follows it): the caller reports what it would have.
+
+    Numbered as the caller reads them: ``line`` given (one line of JSON lines), every object is that line's (an error
+    says which object of the line); else ``by="line"``: each object by the line it starts on; ``by="object"``: by its
+    place, from 1 (read_logs' Firehose objects, all on one line). ``last``: the slice ends the file (a cut last
+    object is then a truncated file, :data:`TRUNCATED_FILE`).
+
+    >>> [(d.value, d.line) for d in glued_objects(b'{"a": 1}{"a": 2}\\n{"a": 3}', "x.json", None)]
+    [({'a': 1}, 1), ({'a': 2}, 1), ({'a': 3}, 2)]
+    >>> glued_objects(b'{"a": 1} 42', "x.json", None) is None
+    True
+    """
+    stop = len(data) if stop is None else stop
+    lead = _NON_SPACE.search(data, start, stop)
+    if lead is None or data[lead.start()] != 0x7B:
+        return None
+    first = _one_object(data, lead.start(), stop)
+    nxt = _NON_SPACE.search(data, first[0], stop) if first[0] is not None else None
+    if nxt is None or data[nxt.start()] != 0x7B:
+        return None
+    return _objects(data, name, on_bad_line, lead.start(), stop, first, line, last, by)
+
+
+def _objects(data: bytes, name: str, on_bad: OnBadLine, start: int, stop: int, first: tuple, line: int | None,
+             last: bool, by: str) -> Iterator[Document]:
+    k, (end, value, wrong) = 1, first
+    at_line, counted = 1, 0  # by="line": the line of `start` (newlines counted once, as the objects go)
+
+    def where() -> tuple[int, str]:
+        nonlocal at_line, counted
+        if line is not None:
+            return line, f"line {line}"
+        if by == "object":
+            return k, f"object {k}"
+        at_line += data.count(b"\n", counted, start)
+        counted = start
+        return at_line, f"line {at_line}"
+
+    of_line = " of the line" if line is not None else ""
+    while True:
+        n, record = where()
+        this = "this object" if by == "object" and line is None else f"object {k}{of_line}"  # (the record says which)
+        if end is None:
+            why = (f"{TRUNCATED_FILE}: the data stops inside {this} (from byte {start:,}), the last of the file") \
+                if last else f"line is not valid JSON: {this} (from byte {start:,}) is cut"
+        elif wrong is not None:
+            why = ("" if this == "this object" else f"{this}, ") + f"bytes {start:,}-{end:,}: {wrong}"
+        else:
+            why = None
+            yield Document(value, name, n)
+        value = None
+        if why is not None:
+            err = TraceFormatError(why, file=name, record=record)
+            if on_bad is None:
+                raise err
+            on_bad(err)
+            if end is None:
+                return
+        nxt = _NON_SPACE.search(data, end, stop)
+        if nxt is None:
+            return
+        start, k = nxt.start(), k + 1
+        if data[start] != 0x7B:
+            n, record = where()
+            err = TraceFormatError(f"after object {k - 1}{of_line} comes {bytes(data[start:min(start + 12, stop)])!r} "
+                                   f"(byte {start:,}), not a JSON object: the rest of the "
+                                   f"{'line' if line is not None else 'file'} is not read", file=name, record=record)
+            if on_bad is None:
+                raise err
+            on_bad(err)
+            return
+        end, value, wrong = _one_object(data, start, stop)
 
 
 _SAMPLE_LINES = 10
@@ -672,6 +827,13 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
             except orjson.JSONDecodeError as exc:
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
                 truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")
+                objects = glued_objects(data, name, on_bad_line, start=pos, stop=stop, line=i, last=truncated) \
+                    if _GLUED in str(exc) else None
+                if objects is not None:  # objects glued on one line (`cat` of files without a final newline)
+                    del exc
+                    yield from objects
+                    pos = stop + 1
+                    continue
                 what = f"{TRUNCATED_FILE}: last line is incomplete JSON" if truncated else "line is not valid JSON"
                 msg = f"{what} ({exc})"
                 if _BINARY.search(data, pos, stop):  # orjson says "str is not valid UTF-8: surrogates…"

@@ -38,12 +38,12 @@ after another):
     refused, and the records of one file together may decompress to no more than one gzip file may); data that
     holds no subscription payload is bad input naming the record (``Records[3].kinesis.data``).
 
-  **Objects one after another** (``{…}{…}``, or with white space between as ``jq`` prints them) are read only when
-  the file is neither one JSON value nor JSON lines (``parse_json`` said so), so those paths cost what they did; the
-  slice up to each ``}{`` is parsed (a parse that succeeds ends exactly there), a few tries, then the object's
-  braces outside strings are counted (one regex match a run: linear). Only ``read_logs`` takes them: it is how
-  Firehose archives CloudWatch Logs, and no AWS delivery writes spans or metrics so (CloudWatch metric streams
-  write one JSON object a line), so for the span and metric readers a second document glued to the first stays damage to report.
+  **Objects one after another** (``{…}{…}``, or with white space between as ``jq`` prints them) are read by every
+  reader (``_sources.glued_objects``, one splitter: ``cat`` of files without a final newline glues documents too);
+  only after the file failed to parse as one JSON value or JSON lines, so those paths cost what they did. The slice up
+  to each ``}{`` is parsed (a parse that succeeds ends exactly there), a few tries, then the object's braces outside
+  strings are counted (one regex match a run: linear). read_logs numbers a whole file's objects by place
+  (``object 3``; the other readers by the line each starts on, which for a Firehose object is line 1 for all).
   A cut last object is reported as a truncated file (``errors="skip"``: the objects before it load,
   ``attrs["truncated"]``); something other than an object between them ends the file with an error naming it.
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
@@ -104,11 +104,11 @@ from ._sources import (
     GZIP_RATIO_CAP,
     MAX_LIST_NESTING,
     OBJECT,
-    TRUNCATED_FILE,
     Document,
     close_read,
     decompressed_cap,
     display_name,
+    glued_objects,
     is_pathlike,
     iter_documents,
     known_shape,
@@ -1068,121 +1068,21 @@ def _raw_bytes(part: Any, on_bad: Any = None) -> tuple[str, bytes] | None:
 # ---------------------------------------------------------------------------------------------
 # JSON objects written one after another: a Kinesis Data Firehose stream writes the records of a CloudWatch Logs
 # subscription to S3 as they came, each a gzip member holding one payload and no separator between them, so the
-# object is `{…}{…}{…}` once decompressed (jq writes objects one after another too, with white space between).
-# Only read_logs takes them: no delivery writes spans or metrics so (Firehose and CloudWatch metric streams write
-# JSON lines), and for those readers a second document glued to the first is damage to report, not a format.
-# The path is taken only when the file is not one JSON value nor JSON lines (parse_json said so), so the other
-# paths cost what they did.
-
-#: where the next object may start: a closing brace, white space, an opening brace and a key's quote (or ``}``: an empty
-#: object) — a candidate: the `}{"` may be inside a string (a message's text; JSON in a message has its quotes escaped),
-#: so the slice before it is parsed to know
-_GAP = re.compile(rb'\}[ \t\r\n]*+\{[ \t\r\n]*+["}]')
-#: everything up to the next run of braces outside a JSON string (a string, with its escapes, skipped whole)
-_BRACES = re.compile(rb'(?:[^"{}]++|"(?:[^"\\]++|\\.)*+")*+(\{++|\}++)', re.S)
-#: candidates tried for one object before its braces are counted (a message text holding `}{` makes a false one)
-_CANDIDATES = 4
-
-
-def _object_end(data: bytes, start: int) -> int | None:
-    """Where the object starting at ``data[start]`` (``{``) ends, by its braces outside strings (one regex match
-    per run of braces); None when the data ends first (a cut file)."""
-    depth, pos, match = 0, start, _BRACES.match
-    while True:
-        m = match(data, pos)
-        if m is None:
-            return None
-        s, e = m.span(1)
-        if data[s] == 0x7B:
-            depth += e - s
-        elif e - s >= depth:
-            return s + depth
-        else:
-            depth -= e - s
-        pos = e
-
-
-def _one_object(data: bytes, start: int) -> tuple[int | None, Any, str | None]:
-    """(end, value, what is wrong) of the object at ``start``; end None: the data ends inside it. The slice up
-    to each `}{` candidate is parsed (a parse that succeeds ends exactly there: a JSON value's end is fixed by
-    its start), at most :data:`_CANDIDATES` of them; then the braces decide."""
-    view, pos = memoryview(data), start
-    for _ in range(_CANDIDATES):
-        m = _GAP.search(data, pos)
-        if m is None:
-            break
-        try:
-            return m.start() + 1, orjson.loads(view[start:m.start() + 1]), None
-        except orjson.JSONDecodeError:
-            pos = m.start() + 1
-    end = _object_end(data, start)
-    if end is None:
-        return None, None, None
-    try:
-        return end, orjson.loads(view[start:end]), None
-    except orjson.JSONDecodeError as exc:  # (no subscription payload is deep: orjson's 1,024 levels, no slower parser)
-        return end, None, ("JSON nested more than 1,024 levels deep (the parser's limit for objects written one after "
-                           "another)" if "depth limit" in str(exc) else f"not valid JSON ({exc})")
-
-
-def _concatenated(data: bytes, name: str, on_bad: Any) -> Iterator[Document] | None:
-    """The documents of ``data`` when it is JSON objects one after another (``{…}{…}``, or with white space
-    between), numbered from 1 as ``object N``; None when it is not (its first object is the whole data or is
-    cut, or something other than an object follows it)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lead = _CONTENT.search(data)
-    if lead is None or data[lead.start()] != 0x7B or _GAP.search(data, lead.start()) is None:
-        return None
-    first = _one_object(data, lead.start())
-    nxt = _CONTENT.search(data, first[0]) if first[0] is not None else None
-    if nxt is None or data[nxt.start()] != 0x7B:
-        return None
-    return _objects(data, name, on_bad, lead.start(), first)
-
-
-def _objects(data: bytes, name: str, on_bad: Any, start: int, first: tuple) -> Iterator[Document]:
-    k, (end, value, wrong) = 1, first
-    while True:
-        if end is None:
-            why = f"{TRUNCATED_FILE}: the data stops inside this object (from byte {start:,}), the last of the file"
-        elif wrong is not None:
-            why = f"bytes {start:,}-{end:,}: {wrong}"
-        else:
-            why = None
-            yield Document(value, name, k)
-        value = None
-        if why is not None:
-            err = TraceFormatError(why, file=name, record=f"object {k}")
-            if on_bad is None:
-                raise err
-            on_bad(err)
-            if end is None:
-                return
-        nxt = _CONTENT.search(data, end)
-        if nxt is None:
-            return
-        start, k = nxt.start(), k + 1
-        if data[start] != 0x7B:
-            err = TraceFormatError(f"after object {k - 1} comes {bytes(data[start:start + 12])!r} (byte {start:,}), "
-                                   "not a JSON object: the rest of the file is not read", file=name,
-                                   record=f"object {k}")
-            if on_bad is None:
-                raise err
-            on_bad(err)
-            return
-        end, value, wrong = _one_object(data, start)
+# object is `{…}{…}{…}` once decompressed. The objects are split by the one splitter every reader uses
+# (_sources.glued_objects); read_logs numbers a whole file's objects by place (``object 3``), as the records of one
+# line (all of a Firehose object) would otherwise all be ``line 1``.
 
 
 def _file_documents(c: _Logs, data: bytes, name: str, on_bad: Any) -> Iterator[Document]:
     """The documents of a file's bytes: one JSON value or JSON lines (:func:`parse_json`, its iterator as it is),
-    else JSON objects one after another (:func:`_concatenated`; ``c.unit`` becomes ``"object"``), else
+    else JSON objects one after another (:func:`~tracekit.io._sources.glued_objects`; ``c.unit`` becomes ``"object"``), else
     parse_json's error."""
-    docs = parse_json(data, name, on_bad)
+    docs = parse_json(data, name, on_bad, glued=False)
     try:
         first = next(docs, None)
     except TraceFormatError as exc:
-        objects = _concatenated(data, name, on_bad) if exc.record is None else None
+        objects = glued_objects(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name, on_bad, by="object") \
+            if exc.record is None else None
         if objects is None:
             raise
         c.unit = "object"

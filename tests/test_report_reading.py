@@ -59,6 +59,49 @@ def test_tables_fit_the_page_when_operation_names_are_long_tokens(tmp_path):
 
 
 # ---- the example trace's waterfall ---------------------------------------------------------------------------------
+#: every trace or span id in a table cell: how many lines it takes, where its cell is, and the page's width
+_IDS_IN_CELLS = r"""() => {
+  const vw = document.documentElement.clientWidth;
+  const visible = el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null;
+  const ids = [];
+  for (const td of [...document.querySelectorAll('td')].filter(visible)) {
+    const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      for (const m of n.data.matchAll(/(?<![0-9a-z])(?:[0-9a-f]{32}|[0-9a-f]{16})(?![0-9a-z])/g)) {
+        const r = document.createRange();
+        r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+        const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+        ids.push({id: m[0], lines: tops.size, table: td.closest('table').id});
+      }
+    }
+  }
+  return {vw, page: document.documentElement.scrollWidth, ids,
+          tables: [...document.querySelectorAll('table')].filter(visible)
+              .map(t => ({id: t.id, width: t.scrollWidth, right: t.getBoundingClientRect().right}))};
+}"""
+
+
+@pytest.mark.browser
+def test_trace_ids_in_table_cells_stay_on_one_line_and_tables_still_fit(tmp_path):
+    """The bundled incident's report at a 1,000 px window: the likely causes' example trace read "69a5a00b8bfaf7" over
+    "2a" and the health table's example ids broke after 18 characters (cells may break anywhere, as a last resort, so
+    long names fit). An id is one token a reader copies or searches for: each now stays on one line, and the tables
+    still fit the page. Generated: simulated db-lock against its baseline (ids of 32 and 16 hex by construction)."""
+    inc = tk.simulate.simulate("db-lock", 300, seed=3).spans
+    base = tk.simulate.simulate("baseline", 300, seed=4).spans
+    out = tk.report(inc, tmp_path / "ids.html", baseline=base, markdown=False)
+    page = open_html(out, evaluate=_IDS_IN_CELLS, viewport=(1000, 900))
+    v = page.value
+    assert page.errors == []
+    tables = {i["table"] for i in v["ids"]}
+    assert {"causes-table", "health-table"} <= tables, tables
+    broken = [i for i in v["ids"] if i["lines"] != 1]
+    assert broken == [], broken
+    too_wide = [t for t in v["tables"] if t["width"] > v["vw"] or t["right"] > v["vw"] + 1]
+    assert too_wide == [], v["tables"]
+    assert v["page"] <= v["vw"], v["page"]
+
+
 def _many_services(n_services: int = 20, depth: int = 8) -> pd.DataFrame:
     """One request through ``n_services`` services, ``depth`` nested spans each (161 spans with the defaults: more
     than the waterfall labels, as TrainTicket's 200-span requests through 20 services). No span records a status."""

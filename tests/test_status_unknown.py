@@ -39,7 +39,8 @@ def test_modules_agree_the_error_rate_is_unknown_without_status(seed):
     assert h[SHARES].isna().all().all(), h[SHARES]
     assert set(h.attrs["status_unknown"]) == set(h["estimate"])
     page = render_report(data)
-    cols = re.findall(r"<th>(.*?)</th>", page[page.index('id="headline-table"'):].split("</thead>")[0])
+    cols = [c.replace("<wbr>", "") for c in
+            re.findall(r"<th>(.*?)</th>", page[page.index('id="headline-table"'):].split("</thead>")[0])]
     for est in h["estimate"]:
         cells = _headline_row(page, est)
         for c in SHARES:

@@ -42,7 +42,7 @@ from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ class ReportData:
     graph_operations: Any = field(default=None, repr=False)
     signals_timeline: pd.DataFrame | None = field(default=None, repr=False)  # top causes' requests + metrics
     signal_inputs: tuple[tuple[str, InputFile], ...] = ()  # ("logs" / "metrics", file)
+    #: (set, file, why) of every file of the folders given that was not read (:func:`files_not_read`)
+    not_read: tuple[tuple[str, str, str], ...] = ()
 
 
 def _baseline_words(data: ReportData) -> str:
@@ -123,7 +125,7 @@ def file_inputs(paths: Sequence[str | Path] | None) -> tuple[InputFile, ...]:
     >>> file_inputs([]) == ()
     True
     """
-    from .io._sources import list_files
+    from .io._sources import walk
 
     out: list[InputFile] = []
     from .io.parquet import INDEX_FILE, is_store, store_files
@@ -132,9 +134,24 @@ def file_inputs(paths: Sequence[str | Path] | None) -> tuple[InputFile, ...]:
         p = Path(p)
         store = p.is_dir() and is_store(p)  # a spans store directory: its index and Parquet files
         files = ([p / INDEX_FILE] if (p / INDEX_FILE).is_file() else []) + store_files(p) if store else \
-            list_files(p) if p.is_dir() else [p]
+            walk(p).files if p.is_dir() else [p]
         out.extend(_hash_file(f) for f in files)
     return tuple(out)
+
+
+def files_not_read(paths: Sequence[str | Path] | None) -> tuple[tuple[str, str], ...]:
+    """(file, why) of every file of the folders in ``paths`` that no reader reads (a README, a ``.DS_Store``, a CSV
+    beside the traces): the one walk the readers list in ``attrs["ignored"]`` (:func:`file_inputs` hashes the others).
+    Spans store directories are read whole: nothing of theirs is listed.
+
+    >>> files_not_read([]) == ()
+    True
+    """
+    from .io._sources import ignored_file_records
+    from .io.parquet import is_store
+
+    dirs = [p for p in paths or () if Path(p).is_dir() and not is_store(Path(p))]
+    return tuple((r.file, r.reason) for r in ignored_file_records(dirs))
 
 
 def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
@@ -409,6 +426,9 @@ def collect_report(
         signals_timeline=signals_tl,
         signal_inputs=tuple([("logs", f) for f in file_inputs(logs_inputs)]
                             + [("metrics", f) for f in file_inputs(metrics_inputs)]),
+        not_read=tuple((kind, f, why) for kind, paths in (("incident", inputs), ("baseline", baseline_inputs),
+                                                          ("logs", logs_inputs), ("metrics", metrics_inputs))
+                       for f, why in files_not_read(paths)),
     )
 
 
@@ -489,7 +509,7 @@ th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:
 td:not(.num){overflow-wrap:anywhere}
 th{background:#f4f4f4;white-space:nowrap} td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6}
-.sev-info{color:#444} code{font-size:.85rem;overflow-wrap:anywhere}
+.sev-info{color:#444} code{font-size:.85rem;overflow-wrap:anywhere} .id{white-space:nowrap}
 #key-findings dl{margin:.4rem 0} #key-findings dt{font-weight:600;margin-top:.5rem}
 #key-findings dd{margin:.15rem 0 .15rem 1.2rem} #key-findings .tid{font-size:.8rem;color:#555}
 details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:auto;max-width:100%}
@@ -544,6 +564,21 @@ def _breakable(escaped: str) -> str:
     return _LONG_TOKEN.sub(lambda m: _AFTER_SEPARATOR.sub("<wbr>", m.group(0)), escaped)
 
 
+#: a trace id (32 hex, or X-Ray's ``1-<8 hex>-<24 hex>``) or a span id (16 hex) in escaped cell text
+_ID_TOKEN = re.compile(r"(?<![0-9A-Za-z-])(?:1-[0-9a-f]{8}-[0-9a-f]{24}|[0-9a-f]{32}|[0-9a-f]{16})(?![0-9A-Za-z])")
+
+
+def _ids_whole(escaped: str) -> str:
+    """Escaped cell text with each trace or span id in ``<span class="id">`` (``white-space:nowrap``): a narrow cell
+    (``td`` may break anywhere as a last resort) broke ``69a5a00b8bfaf72a`` after 14 characters, so an id read as
+    two; lists of ids break between them, at the ", ".
+
+    >>> _ids_whole("69a5a00b8bfaf72a, x")
+    '<span class="id">69a5a00b8bfaf72a</span>, x'
+    """
+    return _ID_TOKEN.sub(r'<span class="id">\g<0></span>', escaped)
+
+
 def _cell(v: Any, unit: str) -> tuple[str, bool]:
     """(escaped text, is a number) of one value, formatted by the column's unit."""
     if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)):
@@ -552,7 +587,7 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         items = [str(x) for x in list(v)]
         shown = items[:3]
         more = f" … (+{len(items) - 3})" if len(items) > 3 else ""
-        return ", ".join(_esc(x) for x in shown) + _esc(more), False
+        return ", ".join(_ids_whole(_esc(x)) for x in shown) + _esc(more), False
     if isinstance(v, dict):
         return _esc(json.dumps(v, default=str)[:300]), False
     if isinstance(v, pd.Timestamp):
@@ -570,13 +605,15 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}", True
         return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
-    return _breakable(_esc(_capped(str(v)))), False  # cut before escaping: no half entity
+    return _ids_whole(_breakable(_esc(_capped(str(v))))), False  # cut before escaping: no half entity
 
 
 def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | None = None) -> str:
     units = {c: _unit(str(c)) for c in df.columns}
-    head = "".join(f"<th>{_esc(c)}{' (ms)' if units[c] == 'ms' and not str(c).endswith('ms') else ''}</th>"
-                   for c in df.columns)
+    # a header may wrap after its underscores (headers do not wrap otherwise): nine columns of request_p95_ms-like
+    # names made the headline table 1,042 px wide at a 1,000 px window
+    head = "".join(f"<th>{_esc(c).replace('_', '_<wbr>')}{' (ms)' if units[c] == 'ms' and not str(c).endswith('ms') else ''}"
+                   "</th>" for c in df.columns)
     rows = []
     classes = df[row_class].astype(str).tolist() if row_class and row_class in df.columns else None
     for i, rec in enumerate(df.itertuples(index=False)):
@@ -905,6 +942,10 @@ def render_report(data: ReportData) -> str:
                          + [{"set": kind, **vars(f)} for kind, f in data.signal_inputs])
     parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
                         max_rows=20))
+    if data.not_read:
+        parts.append(f'<p id="not-read">{len(data.not_read):,} file(s) of the folders given were not read:</p>')
+        parts.append(_table(pd.DataFrame(list(data.not_read), columns=["set", "path", "reason"]),
+                            table_id="not-read-table", name="not-read", max_rows=20))
     st_ = data.settings
     if "log_records" in st_:
         parts.append(f'<p id="logs-read">Logs: {st_["log_records"]:,} records; {st_["log_records_on_incident_spans"]:,} '

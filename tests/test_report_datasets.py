@@ -128,25 +128,25 @@ def broken_context(tmp_path_factory):
 def test_broken_context_counts_each_request_once_and_names_the_dropped_hop(broken_context):
     """broken-context: for 41 of 500 requests api-gateway dropped the context and frontend started a new trace
     (truth file: every pair). "What happened" said "541 requests" — each of those requests twice — and "how sure"
-    called the hop an "uninstrumented hop", though frontend reports spans on every other request. Now the first
-    sentence keeps the count every module gives (one definition of a request: trace_outcomes; test_definitions
-    pins that the modules agree) and says right beside it how many of those are the callee's half of another
-    request, and how many requests that leaves — the truth's; "how sure" names the dropped context."""
+    called the hop an "uninstrumented hop", though frontend reports spans on every other request. Now the one
+    definition of a request (trace_outcomes, which every module counts by; test_definitions pins that they agree)
+    counts the callee's half in its caller's request: 500 requests, the truth's, and the 41 other traces said
+    beside the count; "how sure" names the dropped context."""
     _, kf = broken_context
     truth = _truth("broken-context")
     spans = read_dataset("broken-context")
     new_roots = {new for _, new in truth["dropped"]}
     out = tk.trace_summary(spans)
     counted = out[out["request"].astype(bool)]
-    requests = counted[~counted["trace_id"].astype(str).isin(new_roots)]
-    assert len(requests) == truth["n_traces"]  # one per request the simulator made
+    assert len(counted) == truth["n_traces"]  # one per request the simulator made
+    assert not set(counted["trace_id"].astype(str)) & new_roots  # the callee's halves are not requests
+    assert set(out.loc[out["continues"].notna(), "trace_id"].astype(str)) == new_roots
     what = kf.split("What happened", 1)[1].split("When", 1)[0].strip()
-    assert what.startswith(f"{len(counted):,} requests in"), what
+    assert what.startswith(f"{truth['n_traces']:,} requests in"), what
     p95 = float(percentile(counted["request_ms"].to_numpy(float), 0.95))
     assert f"p95 {fmt_ms(p95)}" in what, what
-    assert (f"{truth['n_dropped']:,} of these are not requests of their own: they started where a caller dropped "
-            "the trace context") in what, what
-    assert f"so about {truth['n_traces']:,} requests were made" in what, what
+    assert (f"and {truth['n_dropped']:,} more traces, each the callee's half of one of these requests: they started "
+            "where a caller dropped the trace context") in what, what
     assert f"{truth['caller']} → {truth['callee']}: {truth['n_dropped']:,}" in what, what
 
 

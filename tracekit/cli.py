@@ -324,9 +324,13 @@ def format_summary(spans: pd.DataFrame) -> str:
     # failed, a client error or throttled, so each share is unknown, not 0
     known = bool(ts["failed"].notna().any())
 
-    n_async = int((ts["has_root"] & ~ts["request"]).sum())
+    continues = ts["continues"].notna().to_numpy(dtype=bool)
+    n_cont = int(continues.sum())
+    n_async = int((ts["has_root"].to_numpy(dtype=bool) & ~ts["request"].to_numpy(dtype=bool) & ~continues).sum())
     n_rootless = int((~ts["has_root"]).sum())
     apart = "; ".join(x for x in (f"{n_async} asynchronous (consumer-rooted or linked)" if n_async else "",
+                                  f"{n_cont} the callee's half of a request whose trace context was dropped"
+                                  if n_cont else "",
                                   f"{n_rootless} without their root" if n_rootless else "") if x)
     lines = [
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"

@@ -18,7 +18,11 @@ travel as JSON text so a distributed cluster uses Dask's disk-backed p2p shuffle
 exports of whole traces); a store read by :func:`read_parquet` has traces whole when it was
 written from a shuffled frame or partitioned by time;
 :func:`split_traces` checks that claim (it lists trace ids found in more than one partition) and
-:func:`keep_traces_whole` shuffles any spans frame.
+:func:`keep_traces_whole` shuffles any spans frame. Where a caller dropped the trace context, the callee's half
+of its request is a trace of its own (:mod:`tracekit.core.dropped_context`), which the pandas functions count as
+part of the caller's request: :func:`keep_requests_whole` moves it beside its caller (two more passes, one shuffle
+only when such a pair crosses partitions), and :func:`from_pandas` partitions that way from the start. Without
+it, a pair across partitions counts the callee's half as a request of its own.
 
 **Parquet.** :func:`to_parquet` writes a Dask *or* a pandas spans frame as a spans store
 directory (:mod:`tracekit.io.parquet`, the same format as :func:`tracekit.write_parquet`: one
@@ -94,6 +98,7 @@ import orjson
 import pandas as pd
 
 from .core import QUANTILES, failed, percentile, require_columns, status_recorded, trace_outcomes
+from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._sources import list_files
@@ -105,6 +110,7 @@ __all__ = [
     "read_xray",
     "from_pandas",
     "keep_traces_whole",
+    "keep_requests_whole",
     "split_traces",
     "to_parquet",
     "read_parquet",
@@ -283,19 +289,83 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
     (True, 0)
     """
     _dd()
-    n = npartitions or dspans.npartitions
-    meta = dspans._meta
-    other = [c for c in meta.columns if meta[c].dtype == object and c not in JSON_COLUMNS]
+    return _shuffle_on(dspans, "trace_id", npartitions or dspans.npartitions, dspans._meta)
+
+
+#: a column the request-keeping shuffle moves spans by, dropped after it
+_REQUEST_KEY = "_tk_request_key"
+
+
+def _shuffle_on(dspans, on: str, n: int, meta: pd.DataFrame):
+    """Hash-shuffle on column ``on``; the result has ``meta``'s columns and dtypes (``on`` dropped when not in it)."""
+    other = [c for c in dspans._meta.columns if dspans._meta[c].dtype == object and c not in JSON_COLUMNS]
     with _no_string_conversion():
         if other:
-            return dspans.shuffle(on="trace_id", npartitions=n, shuffle_method="tasks")
-        enc = dspans.map_partitions(_encode, meta=_encode(meta))
-        moved = enc.shuffle(on="trace_id", npartitions=n)
+            moved = dspans.shuffle(on=on, npartitions=n, shuffle_method="tasks")
+            return moved if on in meta.columns else moved.drop(columns=[on])
+        enc = dspans.map_partitions(_encode, meta=_encode(dspans._meta))
+        moved = enc.shuffle(on=on, npartitions=n)
         return moved.map_partitions(_decode_as, meta, meta=meta)
 
 
+def keep_requests_whole(dspans, npartitions: int | None = None):
+    """Move the callee's half of every request whose trace context was dropped into its caller's partition.
+
+    Where a caller dropped the trace context, its callee's server span started a new trace: the callee's half of
+    the caller's request (:mod:`tracekit.core.dropped_context`; :func:`tracekit.core.trace_outcomes` counts it
+    as part of the caller's request, not as a request of its own). The pairs are found over all partitions —
+    every partition's new-root start times, then its candidate spans, two passes over the data (persist the
+    frame first when it is expensive to compute) — and when a pair's two traces sit in different partitions the
+    frame is shuffled on the request (the caller's trace id for both halves), so every analysis here counts
+    requests as the pandas ones do. Traces must already be whole (:func:`keep_traces_whole`); a frame with no
+    such pair across partitions comes back as it is.
+
+    >>> import dask, dask.dataframe as dd, tracekit as tk
+    >>> sim = tk.simulate.simulate("context-drop", n_traces=80, seed=3)
+    >>> whole = tk.dask.keep_requests_whole(tk.dask.keep_traces_whole(dd.from_pandas(sim.spans, npartitions=3)))
+    >>> parts = [set(p["trace_id"]) for p in dask.compute(*whole.to_delayed())]
+    >>> all(any({a, b} <= p for p in parts) for a, b in sim.truth.dropped)
+    True
+    """
+    dask = require("dask", "dask")
+    from .core.dropped_context import pair_dropped_context
+
+    parts = dspans.to_delayed()
+    starts = dask.compute(*[dask.delayed(new_root_starts)(d) for d in parts])
+    rs = np.sort(np.concatenate(starts)) if starts else np.zeros(0, dtype=np.int64)
+    cands = dask.compute(*[dask.delayed(_context_candidates)(d, rs, k) for k, d in enumerate(parts)])
+    cand = pd.concat([c for c in cands if len(c)], ignore_index=True) if any(len(c) for c in cands) else None
+    if cand is None:
+        return dspans
+    c, r, _ = pair_dropped_context(cand)
+    part = cand["_part"].to_numpy()
+    cross = part[c] != part[r]
+    if not cross.any():
+        return dspans
+    tid = cand["trace_id"].to_numpy(dtype=object)
+    key_of = dict(zip(tid[r].tolist(), tid[c].tolist(), strict=True))
+    meta = dspans._meta
+    keyed = dspans.map_partitions(_with_request_key, key_of, meta=_with_request_key(meta, {}))
+    return _shuffle_on(keyed, _REQUEST_KEY, npartitions or dspans.npartitions, meta)
+
+
+def _context_candidates(part: pd.DataFrame, root_starts: np.ndarray, k: int) -> pd.DataFrame:
+    from .core.dropped_context import dropped_context_candidates
+
+    rows = dropped_context_candidates(part, root_starts=root_starts) if len(part) else np.zeros(0, dtype=np.int64)
+    cols = [c for c in ("trace_id", "service", "name", "kind", "start", "end", "attributes") if c in part.columns]
+    return part.iloc[rows][cols].reset_index(drop=True).assign(_part=k)
+
+
+def _with_request_key(part: pd.DataFrame, key_of: dict) -> pd.DataFrame:
+    tid = part["trace_id"]
+    key = tid.map(key_of) if key_of else pd.Series(pd.NA, index=part.index, dtype=tid.dtype)
+    return part.assign(**{_REQUEST_KEY: key.astype(tid.dtype).fillna(tid)})
+
+
 def from_pandas(spans: pd.DataFrame, npartitions: int):
-    """A pandas spans frame → Dask frame of ``npartitions`` with traces kept whole.
+    """A pandas spans frame → Dask frame of ``npartitions`` with traces kept whole, and requests: the callee's
+    half of a request whose trace context was dropped sits beside its caller (:func:`keep_requests_whole`).
 
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
@@ -307,8 +377,15 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
     if not isinstance(spans, pd.DataFrame):
         raise ArgumentError(f"from_pandas: expected a pandas DataFrame, got {type(spans).__name__}")
     with _no_string_conversion():
-        d = dd.from_pandas(spans, npartitions=max(1, min(npartitions, max(len(spans), 1))), sort=False)
-    return keep_traces_whole(d, npartitions=npartitions)
+        keyed = spans
+        if len(spans):  # both halves of a request whose context was dropped go to one partition (keep_requests_whole)
+            cont = trace_outcomes(spans).set_index("trace_id")["continues"].dropna()
+            if len(cont):
+                keyed = _with_request_key(spans, cont.to_dict())
+        d = dd.from_pandas(keyed, npartitions=max(1, min(npartitions, max(len(spans), 1))), sort=False)
+    if keyed is spans:
+        return keep_traces_whole(d, npartitions=npartitions)
+    return _shuffle_on(d, _REQUEST_KEY, npartitions, spans.iloc[:0])
 
 
 def split_traces(dspans) -> pd.DataFrame:

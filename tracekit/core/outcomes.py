@@ -10,6 +10,10 @@ One definition each, used by every analysis, figure, report line and Dask path:
   it: a root that is not a ``consumer`` span and carries no span link. A trace rooted in a consumer
   span, or in a span linked to another trace's span (SQS → Lambda, a Kafka consumer, a batch job
   continuing another trace), is **asynchronous work**, counted apart, never as a request.
+  A trace whose root started where a caller dropped the trace context (a proxy stripped
+  ``traceparent``: the caller's client span went unanswered and the callee's server span began a new
+  trace, :mod:`tracekit.core.dropped_context`) is the callee's half of the caller's request, not a
+  request of its own: ``continues`` names the caller's trace and the request is counted there, once.
   ``request_ms`` is the request root's duration, what the caller waited for. ``extent_ms`` is the trace's first start to last end,
   which includes asynchronous work that ran after the response (queue consumers, Lambda cold
   starts). Never one unnamed "latency".
@@ -39,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import frame_cached
+from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
@@ -145,7 +150,12 @@ TRACE_OUTCOME_COLUMNS = (
     ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not); 0 when no span "
                                        "of the frame records a status, where ``failed`` says <NA>: read it, not this"),
     ("has_root", "bool", "", "the trace has a request root"),
-    ("request", "bool", "", "the trace is a request: it has a root that is not a consumer span and carries no span link (else asynchronous work, or no root)"),
+    ("continues", "string", "", "the caller's trace id when this trace's root started where that caller dropped the "
+                                "trace context (core.dropped_context): the callee's half of that request, not a "
+                                "request of its own; <NA> otherwise"),
+    ("request", "bool", "", "the trace is a request: it has a root that is not a consumer span, carries no span link "
+                            "and does not continue another trace's request (else asynchronous work, the callee's half "
+                            "of a request whose context was dropped, or no root)"),
 )
 
 
@@ -253,6 +263,13 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
     # the frame's traces are whole (computed, or cut from a cached frame by whole traces), so some span of the
     # frame records a status exactly when some trace has one: status_recorded(spans) without another pass
     recorded = out.pop(_RECORDED).to_numpy(dtype=bool)
+    # a request: a root someone waited for, whose trace does not continue another trace's request
+    request = out.pop(_OWN_REQUEST).to_numpy(dtype=bool) & out["continues"].isna().to_numpy(dtype=bool)
+    root_ms = out.pop(_ROOT_MS).to_numpy(dtype=np.float64)
+    cols = list(out.columns)
+    out["request_ms"] = np.where(request, root_ms, np.nan)
+    out["request"] = request
+    out = out[cols]
     for c in ("failed", "client_error", "throttled"):  # what only a recorded status can say
         v = pd.array(out[c].to_numpy(dtype=bool), dtype="boolean")
         if not recorded.any():
@@ -267,17 +284,27 @@ def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
 
 
 def _outcomes_of(outcomes: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
-    """The outcomes of some (whole) traces, from the outcomes of a frame holding them."""
-    return outcomes[outcomes["trace_id"].isin(trace_ids)].reset_index(drop=True)
+    """The outcomes of some (whole) traces, from the outcomes of a frame holding them: a trace continues another
+    only when that one is among them too (as computed on those traces alone)."""
+    out = outcomes[outcomes["trace_id"].isin(trace_ids)].reset_index(drop=True)
+    cont = out["continues"]
+    gone = cont.notna().to_numpy(dtype=bool) & ~cont.isin(trace_ids).to_numpy(dtype=bool)
+    if gone.any():
+        out["continues"] = cont.mask(gone)
+    return out
 
 
 #: the columns trace_outcomes reads (fingerprinted by the per-frame cache)
-_OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "status", "http_status",
-                   "error", "fault", "throttle")
+_OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
+                   "http_status", "error", "fault", "throttle")
 
 
-#: a private column of the cached outcomes (not returned): some span of the trace records a status
+#: private columns of the cached outcomes (not returned): some span of the trace records a status; the root is one
+#: someone waited for (not asynchronous work); its duration (ms) — ``request`` and ``request_ms`` follow from these
+#: and ``continues`` in :func:`_finish`, so a part of a cached frame keeps one rule
 _RECORDED = "_status_recorded"
+_OWN_REQUEST = "_own_request"
+_ROOT_MS = "_root_ms"
 
 
 def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
@@ -310,7 +337,11 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
     extent = np.where(last_end == NAT_NS, np.nan, (last_end - first_start) / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
-    request_ms = np.where(request & ~h_end_na, (end[head] - start[head]) / 1e6, np.nan) if nt else np.zeros(0)
+    root_ms = np.where(request & ~h_end_na, (end[head] - start[head]) / 1e6, np.nan) if nt else np.zeros(0)
+    continues = np.full(nt, None, dtype=object)
+    c, r, _ = dropped_context_pairs(spans, tree)
+    if len(c):
+        continues[tree.trace[r]] = tree.trace_ids[tree.trace[c]]
     req_start = np.where(has_root, start[head], first_start) if nt else np.zeros(0, np.int64)
     root_sid = spans["span_id"].to_numpy(dtype=object)[head] if nt else np.zeros(0, object)
     root_sid = np.where(has_root, root_sid, None)
@@ -320,13 +351,16 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         "root_service": pd.array(spans["service"].to_numpy(dtype=object)[head], dtype=spans["service"].dtype),
         "root_name": pd.array(spans["name"].to_numpy(dtype=object)[head], dtype=spans["name"].dtype),
         "start": to_timestamps(req_start).array,
-        "request_ms": request_ms.astype(np.float64),
+        "request_ms": np.full(nt, np.nan),  # from _ROOT_MS where a request (_finish)
         "extent_ms": extent.astype(np.float64),
         "failed": fl[head] if nt else np.zeros(0, bool),
         "client_error": ce[head] if nt else np.zeros(0, bool),
         "throttled": th[head] if nt else np.zeros(0, bool),
         "failed_spans": tree.per_trace(fl),
         "has_root": has_root,
-        "request": request,
+        "continues": pd.array(continues, dtype=spans["trace_id"].dtype),
+        "request": request,  # from _OWN_REQUEST and continues (_finish)
+        _OWN_REQUEST: request,
+        _ROOT_MS: root_ms.astype(np.float64),
         _RECORDED: tree.per_trace(_records_status(spans)) > 0,
     })

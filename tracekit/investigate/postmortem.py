@@ -377,33 +377,30 @@ def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd
 NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so failures cannot be counted)"
 
 
-def _split_requests(incident: pd.DataFrame, req: pd.DataFrame) -> tuple[set[str], str]:
-    """Request traces that are the callee's half of another request: where a caller dropped the trace context, its
-    callee's server span starts a new trace (:func:`~tracekit.reconnect`'s ``dropped_context`` pairs). The one
-    definition of a request (:func:`~tracekit.core.trace_outcomes`, which every module counts by) counts them, so one
-    request is counted twice (broken-context: 541 of 500, truth file); the sentence keeps that count, as every other
-    table does, and says this right beside it. Returns their trace ids and the words; nothing when all requests start
-    at one service (no callee started a trace)."""
+def _split_requests(incident: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[set[str], str]:
+    """Traces that are the callee's half of a request whose caller dropped the trace context (the ``continues``
+    column of :func:`~tracekit.core.trace_outcomes`, which counts them in their caller's request, not as requests of
+    their own: broken-context, 541 traces, 500 requests, the truth file's). Said beside the count, with the hops
+    (:func:`~tracekit.reconnect`'s pairs, the same rule), so a reader who counts traces knows why they differ.
+    Returns their trace ids and the words; nothing when there are none."""
     from ..analysis.reconnect import reconnect
 
-    if req["root_service"].nunique() < 2:
+    cont = outcomes[outcomes["continues"].notna().to_numpy(dtype=bool)]
+    if not len(cont):
         return set(), ""
+    ids = set(cont["trace_id"].astype(str))
     try:
         pairs = reconnect(incident)
     except TraceKitError:
-        return set(), ""
-    d = pairs[pairs["case"] == "dropped_context"]
-    ids = set(d["root_trace_id"].astype(str)) & set(req["trace_id"].astype(str))
-    if not ids:
-        return set(), ""
-    d = d[d["root_trace_id"].astype(str).isin(ids)]
-    hops = (d["client_service"].astype(object).fillna("?") + " → " + d["root_service"].astype(object).fillna("?"))
-    top = hops.value_counts()
-    where = "; ".join(f"{h}: {n:,}" for h, n in top.head(3).items())
-    n_req = len(req)
-    return ids, (f"{len(ids):,} of these are not requests of their own: they started where a caller dropped the trace "
-                 f"context — {where} — each the callee's part of another request, so about {n_req - len(ids):,} "
-                 "requests were made; tk.reconnect(spans) pairs them")
+        pairs = None
+    where = ""
+    if pairs is not None:
+        d = pairs[(pairs["case"] == "dropped_context") & pairs["root_trace_id"].astype(str).isin(ids)]
+        hops = (d["client_service"].astype(object).fillna("?") + " → " + d["root_service"].astype(object).fillna("?"))
+        where = " — " + "; ".join(f"{h}: {n:,}" for h, n in hops.value_counts().head(3).items()) + " —" if len(d) else ""
+    return ids, (f"and {len(ids):,} more trace{'' if len(ids) == 1 else 's'}, each the callee's half of one of these requests: they "
+                 f"started where a caller dropped the trace context{where} and are counted in their caller's request; "
+                 "tk.reconnect(spans) pairs them")
 
 
 def _sample_weights(spans: pd.DataFrame, weights: Any) -> Any:
@@ -492,9 +489,9 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         return out
     out_inc = trace_outcomes(incident)
     req = out_inc[out_inc["request"].to_numpy(dtype=bool)]
-    # the callee's half of a request whose caller dropped the context: counted, as every module counts it (one
-    # definition), and said beside the count
-    split, split_words = _split_requests(incident, req)
+    # the callee's half of a request whose caller dropped the context: in its caller's request (one definition,
+    # trace_outcomes), said beside the count
+    split, split_words = _split_requests(incident, out_inc)
     lat = req["request_ms"].to_numpy(dtype=float)
     p50, p95 = (float(percentile(lat, q)) if len(lat) else np.nan for q in (0.5, 0.95))
     er = failed_share(out_inc)[0]

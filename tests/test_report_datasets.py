@@ -91,6 +91,68 @@ def test_a_weighted_sample_says_its_corrected_numbers_first(sampled_errors):
 
 
 @pytest.mark.slow
+def test_the_corrected_headline_row_shows_the_estimate_not_the_sampled_count(sampled_errors):
+    """sampled-errors: the headline table's sampling-corrected row showed 1,075 requests — the sample's count —
+    beside corrected rates, while "What happened" said the sample stands for about 2,962 requests (the population
+    had 3,000: truth file). The row's requests are now the estimate, said as one, and its traces the sample."""
+    page, kf = sampled_errors
+    truth = _truth("sampled-errors")
+    spans = read_dataset("sampled-errors")
+    est = float(tk.weighted_summary(spans, tk.sampling_weights(spans)).iloc[0]["est_requests"])
+    assert abs(est - truth["n_population"]) / truth["n_population"] < 0.1, est
+    row = re.search(r"<tr><td>sampling-corrected</td>(.*?)</tr>", page[page.index('id="headline-table"'):])
+    assert row, "no sampling-corrected row"
+    cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
+    assert cells[:2] == [f"{truth['n_sampled']:,} sampled", f"about {round(est):,} (estimate)"], cells
+    assert f"standing for about {est:,.0f}" in kf.split("When", 1)[0]  # the sentence and the row say one number
+
+
+@pytest.mark.slow
+def test_what_happened_on_a_sampled_change_is_corrected_for_sampling():
+    """A sampled shop with a change: sampled-errors' sampler (checkout kept 1 in 16, the other routes 1 in 2) on a
+    simulated hour whose /products requests are 300 ms slower for 15 minutes (built here: the root span of each such
+    request ends 300 ms later, in the population and so in the sample). "What happened" corrected for sampling only
+    when no change was found; on a change it said the sample's counts as the requests. Now both paths say the
+    weighted summary (weighted_summary of the window's requests and of the others): the sampled count, the requests
+    it stands for — near the population's, truth by construction — and the sample's own numbers after, as biased."""
+    sim = tk.simulate.simulate("error-undersampling", 3000, seed=21)
+    t0 = sim.truth.start + pd.Timedelta("25min")
+    t1 = t0 + pd.Timedelta("15min")
+
+    def slow(spans: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        roots = spans[spans["parent_id"].isna()]
+        hit = roots[(roots["name"] == "GET /products") & (roots["start"] >= t0) & (roots["start"] < t1)]
+        out = spans.copy()
+        m = out["span_id"].isin(hit["span_id"]) & out["trace_id"].isin(hit["trace_id"])
+        out.loc[m, "end"] += pd.Timedelta(milliseconds=300)
+        out.loc[m, "duration_ms"] += 300.0
+        return out, len(hit)
+
+    spans, n_hit = slow(sim.spans)
+    _, n_population_hit = slow(sim.population)
+    pm = tk.postmortem(spans, n_boot=200)
+    what = pm.findings[0]
+    assert what.topic == "what" and what.evidence.get("route") == "/products", what.text
+    ev = what.evidence
+    assert abs(pm.window[0] - t0) <= pd.Timedelta("2min") and abs(pm.window[1] - t1) <= pd.Timedelta("2min")
+    rows = tk.select_requests(spans, "route", key="/products")
+    inside = (rows["time"] >= pm.window[0]) & (rows["time"] < pm.window[1])
+    w = tk.sampling_weights(spans)
+    tid = spans["trace_id"].astype(str)
+    s_in, s_out = (tk.weighted_summary(spans[tid.isin(set(rows.loc[m, "trace_id"].astype(str)))], w).iloc[0]
+                   for m in (inside, ~inside))
+    assert what.text.startswith(f"{int(inside.sum()):,} sampled /products requests, standing for about "
+                                f"{s_in['est_requests']:,.0f}, were slower: corrected for sampling, "
+                                f"p95 request latency {fmt_ms(s_out['p95_ms'])} → {fmt_ms(s_in['p95_ms'])}"), what.text
+    assert f"standing for about {s_out['est_requests']:,.0f}" in what.text
+    assert "as sampled, biased by the sampler" in what.text
+    assert ev["weighted"] and ev["est_requests_hurt"] == pytest.approx(s_in["est_requests"])
+    # the estimate stands for the population's slowed requests (364 of them; the sample kept 1 in 2)
+    assert abs(s_in["est_requests"] - n_population_hit) / n_population_hit < 0.15, (s_in["est_requests"], n_population_hit)
+    assert int(inside.sum()) == n_hit or abs(int(inside.sum()) - n_hit) <= 0.05 * n_hit
+
+
+@pytest.mark.slow
 def test_one_cold_start_gets_no_interval(sampled_errors):
     """sampled-errors holds one cold fulfillment invocation; the report said "+670 ms per cold invocation [+670 ms,
     +671 ms]": resampling one value draws it every time, so the interval held only the warm invocations' spread.

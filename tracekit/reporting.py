@@ -147,7 +147,9 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("estimate", "string", "", "which set and estimator the row is: as sampled, baseline as sampled, sampling-corrected"),
     ("traces", "int64", "traces", "traces in the set"),
     ("requests", "int64", "requests", "of them, requests: a root that is not a consumer span and has no span link "
-                                      "(core.trace_outcomes; not rootless traces, not asynchronous work)"),
+                                      "(core.trace_outcomes; not rootless traces, not asynchronous work); in the "
+                                      "sampling-corrected row, the requests the sample stands for (the sum of their "
+                                      "sampling weights, weighted_summary's est_requests, rounded: an estimate)"),
     ("failed_share", "float64", "share", "failed: share of the requests whose root span failed (5xx fault, or status "
                                          "error that is not a 4xx client error or a throttle; core.failed_share); NaN, "
                                          "shown as unknown, when no span of the set records a status "
@@ -192,8 +194,10 @@ def _headline(spans: pd.DataFrame, outcomes: pd.DataFrame, baseline_outcomes: pd
     if w is not None and "weight" in w and w["weight"].notna().any():
         r = weighted_summary(spans, w).iloc[0].to_dict()
         failed_key = next((k for k in ("failed_share", "failed", "root_failed_rate", "error_rate") if k in r), None)
+        est = r.get("est_requests", np.nan)
         rows.append({"estimate": "sampling-corrected", "traces": r.get("n_traces", len(outcomes)),
-                     "requests": int(outcomes["request"].sum()),
+                     # the requests the sample stands for, not the sampled count (sampled-errors: about 2,962 of 1,075)
+                     "requests": int(round(est)) if np.isfinite(est) else int(outcomes["request"].sum()),
                      "failed_share": r.get(failed_key, np.nan) if failed_key and known else np.nan,
                      "any_failed_share": r.get("any_failed_rate", np.nan) if known else np.nan,
                      **{f"request_p{round(q * 100)}_ms": r.get(f"request_p{round(q * 100)}_ms", r.get(f"p{round(q * 100)}_ms"))
@@ -211,11 +215,19 @@ _FAILURE_SHARES = ("failed_share", "any_failed_share")
 
 
 def _headline_view(h: pd.DataFrame) -> pd.DataFrame:
-    """The headline table as shown: a failure share of a set whose spans record no status reads "unknown"."""
+    """The headline table as shown: a failure share of a set whose spans record no status reads "unknown"; the
+    sampling-corrected row's traces read "1,075 sampled" and its requests "about 2,962 (estimate)" (sampled-errors:
+    the row showed the sample's 1,075 requests beside corrected rates, read as the corrected count)."""
     unknown = h["estimate"].isin(h.attrs.get("status_unknown", [])).to_numpy(dtype=bool)
-    if not unknown.any():
+    corrected = (h["estimate"] == "sampling-corrected").to_numpy(dtype=bool)
+    if not unknown.any() and not corrected.any():
         return h
     view = h.copy()
+    if corrected.any():  # its traces are the sample, its requests an estimate: each cell says which
+        for c, words in (("traces", "{:,} sampled"), ("requests", "about {:,} (estimate)")):
+            col = view[c].astype(object)
+            col[corrected] = [words.format(int(v)) for v in view.loc[corrected, c]]
+            view[c] = col
     for c in _FAILURE_SHARES:
         col = view[c].astype(object)
         col[unknown] = "unknown"

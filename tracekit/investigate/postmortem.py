@@ -284,7 +284,10 @@ def postmortem(
         check = baseline_comparability(spans, baseline)
         if not check.comparable:
             unlike, baseline = check, None
-    periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=weights, min_baseline=min_baseline)
+    # sampling weights (given, or carried by the data): the change detection, "what happened" (corrected numbers
+    # first, on either path) and "how sure" all weigh the requests by them
+    w = _sample_weights(spans, weights)
+    periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=w, min_baseline=min_baseline)
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = []
@@ -293,9 +296,8 @@ def postmortem(
         findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {periods.source}.", (),
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
-    w = _sample_weights(spans, weights)  # said in "what happened" (corrected numbers first) and in "how sure"
     findings += _what(spans, incident, base, head, changes, weights=w)
-    findings += _when(spans, head, changes, alpha, freq, weights)
+    findings += _when(spans, head, changes, alpha, freq, w)
     cmp = ranking = None
     caveats: list[str] = []
     if base is not None and len(base) and len(incident):
@@ -451,6 +453,27 @@ def _what_weighted(req: pd.DataFrame, incident: pd.DataFrame, spans: pd.DataFram
     return text, ev
 
 
+def _weighted_sides(spans: pd.DataFrame, ids_in: np.ndarray, ids_out: np.ndarray,
+                    weights: Any) -> tuple[pd.Series, pd.Series] | None:
+    """The weighted summaries (:func:`~tracekit.weighted_summary`, the one the no-change path says) of the requests
+    inside a change window and outside it; None when either side is empty or the weights cover neither."""
+    from ..analysis.sampling import weighted_summary
+
+    if not len(ids_in) or not len(ids_out):
+        return None
+    tid = spans["trace_id"].astype(str)
+    out = []
+    for ids in (ids_in, ids_out):
+        try:
+            ws = weighted_summary(spans[tid.isin(set(ids)).to_numpy()], weights)
+        except TraceKitError:
+            return None
+        if not len(ws) or not np.isfinite(float(ws.iloc[0]["est_requests"])):
+            return None
+        out.append(ws.iloc[0])
+    return out[0], out[1]
+
+
 def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, head: pd.Series | None,
           changes: pd.DataFrame, weights: Any = None) -> list[Finding]:
     if head is not None:
@@ -467,11 +490,23 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         p95_out, p95_in = (float(percentile(x, 0.95)) if len(x) else np.nan for x in (lat_out, lat_in))
         p50_out, p50_in = (float(percentile(x, 0.5)) if len(x) else np.nan for x in (lat_out, lat_in))
         er_out, er_in = (float(x.mean()) if len(x) else np.nan for x in (fail_out, fail_in))
+        ids = rows["trace_id"].astype(str).to_numpy(dtype=object)
+        sides = _weighted_sides(spans, ids[inside], ids[~inside], weights) if weights is not None else None
+        sampled = ""
+        if sides is not None:  # the sample's own numbers are biased by the sampler: the corrected ones are said
+            sampled = (f"; as sampled, biased by the sampler: p95 {fmt_ms(p95_out)} → {fmt_ms(p95_in)}, p50 "
+                       f"{fmt_ms(p50_out)} → {fmt_ms(p50_in)}"
+                       + (f", error rate {_rate(er_out)} → {_rate(er_in)}" if status_recorded(spans) else ""))
+            s_in, s_out = sides
+            p95_out, p95_in, p50_out, p50_in = s_out["p95_ms"], s_in["p95_ms"], s_out["p50_ms"], s_in["p50_ms"]
+            er_out, er_in = s_out["error_rate"], s_in["error_rate"]
         worse = "slower" if metric != "error_rate" else "failing more often"
         if metric == "p95_ms" and head["delta"] < 0:
             worse = "faster"
-        text = (f"{_plural(n_in, f'{route} request')} were {worse}: "
-                f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
+        who = (f"{_plural(n_in, f'sampled {route} request')}, standing for about {sides[0]['est_requests']:,.0f}, "
+               f"were {worse}: corrected for sampling, " if sides is not None else
+               f"{_plural(n_in, f'{route} request')} were {worse}: ")
+        text = (who + f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" else "")
                 + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, "
@@ -479,12 +514,17 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
                 + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against the other "
-                f"{_plural(int((~inside).sum()), f'{route} request')} of the data, outside it).")
+                f"{_plural(int((~inside).sum()), f'{route} request' if sides is None else f'sampled {route} request')}"
+                " of the data, outside it"
+                + (f", standing for about {sides[1]['est_requests']:,.0f}" if sides is not None else "") + f"{sampled}).")
         sel = rows[inside]
         slow = sel.sort_values("latency_ms", ascending=False)["trace_id"].astype(str).head(3)
         ev = dict(route=str(route), metric=str(metric), requests_hurt=n_in, p95_before_ms=p95_out, p95_during_ms=p95_in,
                   p50_before_ms=p50_out, p50_during_ms=p50_in, error_rate_before=er_out, error_rate_during=er_in,
-                  delta=float(head["delta"]), delta_lo=float(head["delta_lo"]), delta_hi=float(head["delta_hi"]))
+                  delta=float(head["delta"]), delta_lo=float(head["delta_lo"]), delta_hi=float(head["delta_hi"]),
+                  weighted=sides is not None)
+        if sides is not None:
+            ev.update(est_requests_hurt=float(sides[0]["est_requests"]), est_requests_outside=float(sides[1]["est_requests"]))
         out = [Finding("what", text, tuple(slow), ev)]
         return out
     out_inc = trace_outcomes(incident)

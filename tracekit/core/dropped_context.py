@@ -69,6 +69,13 @@ def _kinds(spans: pd.DataFrame) -> np.ndarray:
     return spans["kind"].to_numpy(dtype=object, na_value="unspecified")
 
 
+def _kind_is(spans: pd.DataFrame, kinds: tuple[str, ...]) -> np.ndarray:
+    """Per span: its kind is one of ``kinds`` (compared in the column's own type, no object array built)."""
+    if "kind" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans["kind"].isin(kinds).to_numpy(dtype=bool, na_value=False)
+
+
 def dropped_context_candidates(spans: pd.DataFrame, tree: SpanTree | None = None, *,
                                max_gap_ns: int = MAX_GAP_NS, tolerance_ns: int = TOLERANCE_NS,
                                root_starts: np.ndarray | None = None) -> np.ndarray:
@@ -101,15 +108,18 @@ def dropped_context_candidates(spans: pd.DataFrame, tree: SpanTree | None = None
     if not len(spans):
         return np.zeros(0, dtype=np.int64)
     tree = span_tree(spans) if tree is None else tree
-    kind = _kinds(spans)
-    svc = spans["service"].to_numpy(dtype=object, na_value="?")
-    roots = _new_roots(tree, kind)
+    answering = _kind_is(spans, ("server", "consumer"))
+    roots = np.flatnonzero(tree.is_root & answering)
+    client = _kind_is(spans, ("client",))
+    if not client.any():
+        return roots
+    svc = pd.factorize(spans["service"], use_na_sentinel=False)[0]
     parent = tree.parent
     child = np.flatnonzero(parent >= 0)
     p = parent[child]
     answered = np.zeros(len(spans), dtype=bool)
-    answered[p[np.isin(kind[child], ("server", "consumer")) | (svc[child] != svc[p])]] = True
-    clients = np.flatnonzero((kind == "client") & ~answered)
+    answered[p[answering[child] | (svc[child] != svc[p])]] = True
+    clients = np.flatnonzero(client & ~answered)
     start = ns(spans["start"])
     rs = np.sort(start[roots]) if root_starts is None else np.asarray(root_starts, dtype=np.int64)
     if not len(rs) or not len(clients):
@@ -123,8 +133,6 @@ def dropped_context_candidates(spans: pd.DataFrame, tree: SpanTree | None = None
     return np.sort(np.concatenate([clients, roots]))
 
 
-def _new_roots(tree: SpanTree, kind: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(tree.is_root & np.isin(kind, ("server", "consumer")))
 
 
 def new_root_starts(spans: pd.DataFrame) -> np.ndarray:
@@ -138,7 +146,7 @@ def new_root_starts(spans: pd.DataFrame) -> np.ndarray:
     """
     if not len(spans):
         return np.zeros(0, dtype=np.int64)
-    return np.sort(ns(spans["start"])[_new_roots(span_tree(spans), _kinds(spans))])
+    return np.sort(ns(spans["start"])[span_tree(spans).is_root & _kind_is(spans, ("server", "consumer"))])
 
 
 def pair_dropped_context(spans: pd.DataFrame, rows: np.ndarray | None = None, *, trace_codes: np.ndarray | None = None,
@@ -174,12 +182,21 @@ def pair_dropped_context(spans: pd.DataFrame, rows: np.ndarray | None = None, *,
     rows = np.arange(len(spans), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
     if not len(rows):
         return _EMPTY
+    # the candidates alone (positions in ``sub``; mapped back to ``spans``' at the end)
+    trace = pd.factorize(spans["trace_id"])[0] if trace_codes is None else np.asarray(trace_codes)
+    trace = trace[rows]
+    sub = spans.iloc[rows]
+    c, r, score = _pair(sub, trace, max_gap_ns, tolerance_ns, min_score)
+    return rows[c], rows[r], score
+
+
+def _pair(spans: pd.DataFrame, trace: np.ndarray, max_gap_ns: int, tolerance_ns: int, min_score: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kind = _kinds(spans)
-    roots = rows[np.isin(kind[rows], ("server", "consumer"))]
-    clients = rows[kind[rows] == "client"]
+    roots = np.flatnonzero(np.isin(kind, ("server", "consumer")))
+    clients = np.flatnonzero(kind == "client")
     if not len(clients) or not len(roots):
         return _EMPTY
-    trace = pd.factorize(spans["trace_id"])[0] if trace_codes is None else np.asarray(trace_codes)
     svc = spans["service"].to_numpy(dtype=object, na_value="?")
     names = spans["name"].to_numpy(dtype=object, na_value="")
     start = ns(spans["start"])

@@ -692,7 +692,8 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
         f"{ratio:.1%} of {n_req:,} requests failed (their root span: a 5xx fault, or status error that is not a 4xx "
         f"or a throttle): {int(bad.sum()):,} traces, {bad.sum() / ctx.n_traces:.1%} of all {ctx.n_traces:,} traces (share)"
-        + (f"; {ctx.n_traces - n_req:,} traces are not requests (no root, or asynchronous work)"
+        + (f"; {ctx.n_traces - n_req:,} traces are not requests (no root, asynchronous work, or the callee's half of a "
+           "request whose trace context was dropped)"
            if ctx.n_traces > n_req else "") + ".",
         "Break it down with span_error_rate: the service whose own spans fail most is where to start.",
         trace_codes=np.flatnonzero(bad), value=ratio, always=True,

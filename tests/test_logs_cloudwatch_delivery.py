@@ -318,7 +318,7 @@ def test_files_of_a_directory_no_reader_reads_are_listed(tmp_path):
     assert df["body"].tolist() == ["read"]
     got = {(r.file.replace(str(d), "D"), r.record, r.reason.split(":")[0]) for r in df.attrs["ignored"]}
     assert got == {("D/app.log", None, "file not read"), ("D/sub/metrics.csv", None, "file not read"),
-                   ("D/NOTES.txt", None, "file not read")}
+                   ("D/NOTES.txt", None, "file not read"), ("D/.hidden.log", None, "file not read")}
     assert "give this file itself" in next(r.reason for r in df.attrs["ignored"] if r.file.endswith("app.log"))
     assert tk.read_logs(d / "logs.jsonl").attrs["ignored"] == ()  # a file given by name: nothing to list
     (d / "m.jsonl").write_text(json.dumps({"Label": "Latency", "Datapoints": [
@@ -329,7 +329,7 @@ def test_files_of_a_directory_no_reader_reads_are_listed(tmp_path):
             warnings.simplefilter("ignore", tk.TraceFormatWarning)  # each skips the others' files
             frame = reader(d, errors="skip")
         files = {r.file.replace(str(d), "D") for r in frame.attrs["ignored"] if r.reason.startswith("file not read")}
-        assert files == {"D/app.log", "D/sub/metrics.csv", "D/NOTES.txt"}, reader
+        assert files == {"D/app.log", "D/sub/metrics.csv", "D/NOTES.txt", "D/.hidden.log"}, reader
 
 
 def test_a_directory_of_no_readable_file_names_what_it_holds(tmp_path):

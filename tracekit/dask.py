@@ -7,7 +7,9 @@ at a ``dask.distributed`` cluster (``Client(...)``) or let Dask use its local sc
 glob (``"traces/*.jsonl.gz"``, ``**`` allowed) or a list of those; fsspec URLs
 (``s3://bucket/*.json.gz``, ``gcs://…``) are read through fsspec with ``storage_options``. Each
 file is one input partition, read by the single-machine reader (``tk.read_otlp`` …) unchanged;
-the frame's meta is :func:`tracekit.empty_spans`.
+the frame's meta is :func:`tracekit.empty_spans`. A folder is walked as the pandas readers walk it
+(:func:`tracekit.io._sources.walk`); the files it does not read (a README, a ``.DS_Store``, a CSV) are named in one
+:class:`~tracekit.errors.TraceFormatWarning`, as a Dask frame keeps no ``attrs["ignored"]``.
 
 **Traces kept whole.** Every per-trace analysis here needs all spans of a trace in one
 partition. Collector JSON lines routinely split a trace across files, so the readers *always
@@ -101,7 +103,7 @@ from .core import QUANTILES, failed, percentile, require_columns, status_recorde
 from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
-from .io._sources import list_files
+from .io._sources import ignored_file_records, walk
 from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
 
 __all__ = [
@@ -146,6 +148,7 @@ def _expand(source: Any, storage_options: dict | None) -> list[str]:
     if not items:
         raise ArgumentError("tk.dask: no paths given")
     out: list[str] = []
+    folders: list[Path] = []
     for item in items:
         if not isinstance(item, (str, os.PathLike)):
             raise ArgumentError(f"tk.dask: expected paths, globs or URLs, got {type(item).__name__}")
@@ -161,7 +164,8 @@ def _expand(source: Any, storage_options: dict | None) -> list[str]:
         s = s[len("file://"):] if s.startswith("file://") else s
         p = Path(s)
         if p.is_dir():
-            found = [str(f) for f in list_files(p)]
+            found = [str(f) for f in walk(p).files]
+            folders.append(p)
         elif any(ch in s for ch in "*?["):
             found = sorted(f for f in _glob.glob(s, recursive=True) if os.path.isfile(f))
         elif p.is_file():
@@ -171,7 +175,24 @@ def _expand(source: Any, storage_options: dict | None) -> list[str]:
         if not found:
             raise TraceKitError(f"tk.dask: no trace files in {s!r}")
         out += found
+    _say_not_read(folders)
     return out
+
+
+def _say_not_read(folders: list[Path]) -> None:
+    """The files of the folders given that are not read, named as the pandas readers name them in
+    ``attrs["ignored"]`` (one walk, :func:`tracekit.io._sources.walk`); a Dask frame keeps no ``attrs``, so they are
+    said in one :class:`~tracekit.errors.TraceFormatWarning` when the read is set up."""
+    import warnings
+
+    from .errors import TraceFormatWarning
+
+    records = ignored_file_records(folders)
+    if records:
+        shown = "; ".join(f"{r.file} ({r.reason})" for r in records[:5])
+        warnings.warn(f"tk.dask: {len(records)} file(s) of the folders given are not read: {shown}"
+                      + (f"; and {len(records) - 5} more" if len(records) > 5 else ""), TraceFormatWarning,
+                      stacklevel=5)
 
 
 def _read_file(path: str, fmt: str, errors: str, storage_options: dict | None) -> pd.DataFrame:

@@ -42,7 +42,7 @@ from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ class ReportData:
     graph_operations: Any = field(default=None, repr=False)
     signals_timeline: pd.DataFrame | None = field(default=None, repr=False)  # top causes' requests + metrics
     signal_inputs: tuple[tuple[str, InputFile], ...] = ()  # ("logs" / "metrics", file)
+    #: (set, file, why) of every file of the folders given that was not read (:func:`files_not_read`)
+    not_read: tuple[tuple[str, str, str], ...] = ()
 
 
 def _baseline_words(data: ReportData) -> str:
@@ -123,7 +125,7 @@ def file_inputs(paths: Sequence[str | Path] | None) -> tuple[InputFile, ...]:
     >>> file_inputs([]) == ()
     True
     """
-    from .io._sources import list_files
+    from .io._sources import walk
 
     out: list[InputFile] = []
     from .io.parquet import INDEX_FILE, is_store, store_files
@@ -132,9 +134,24 @@ def file_inputs(paths: Sequence[str | Path] | None) -> tuple[InputFile, ...]:
         p = Path(p)
         store = p.is_dir() and is_store(p)  # a spans store directory: its index and Parquet files
         files = ([p / INDEX_FILE] if (p / INDEX_FILE).is_file() else []) + store_files(p) if store else \
-            list_files(p) if p.is_dir() else [p]
+            walk(p).files if p.is_dir() else [p]
         out.extend(_hash_file(f) for f in files)
     return tuple(out)
+
+
+def files_not_read(paths: Sequence[str | Path] | None) -> tuple[tuple[str, str], ...]:
+    """(file, why) of every file of the folders in ``paths`` that no reader reads (a README, a ``.DS_Store``, a CSV
+    beside the traces): the one walk the readers list in ``attrs["ignored"]`` (:func:`file_inputs` hashes the others).
+    Spans store directories are read whole: nothing of theirs is listed.
+
+    >>> files_not_read([]) == ()
+    True
+    """
+    from .io._sources import ignored_file_records
+    from .io.parquet import is_store
+
+    dirs = [p for p in paths or () if Path(p).is_dir() and not is_store(Path(p))]
+    return tuple((r.file, r.reason) for r in ignored_file_records(dirs))
 
 
 def _skipped_frame(spans: pd.DataFrame) -> pd.DataFrame:
@@ -421,6 +438,9 @@ def collect_report(
         signals_timeline=signals_tl,
         signal_inputs=tuple([("logs", f) for f in file_inputs(logs_inputs)]
                             + [("metrics", f) for f in file_inputs(metrics_inputs)]),
+        not_read=tuple((kind, f, why) for kind, paths in (("incident", inputs), ("baseline", baseline_inputs),
+                                                          ("logs", logs_inputs), ("metrics", metrics_inputs))
+                       for f, why in files_not_read(paths)),
     )
 
 
@@ -934,6 +954,10 @@ def render_report(data: ReportData) -> str:
                          + [{"set": kind, **vars(f)} for kind, f in data.signal_inputs])
     parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
                         max_rows=20))
+    if data.not_read:
+        parts.append(f'<p id="not-read">{len(data.not_read):,} file(s) of the folders given were not read:</p>')
+        parts.append(_table(pd.DataFrame(list(data.not_read), columns=["set", "path", "reason"]),
+                            table_id="not-read-table", name="not-read", max_rows=20))
     st_ = data.settings
     if "log_records" in st_:
         parts.append(f'<p id="logs-read">Logs: {st_["log_records"]:,} records; {st_["log_records_on_incident_spans"]:,} '

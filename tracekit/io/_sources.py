@@ -38,7 +38,7 @@ __all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
-           "glued_objects"]
+           "glued_objects", "walk", "Walk"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -247,12 +247,6 @@ def is_pathlike(x: Any) -> bool:
     return isinstance(x, str) and not x.lstrip().startswith(("{", "["))
 
 
-def _candidates(path: Path, every: bool = False) -> list[Path]:
-    return [p for p in sorted(path.rglob("*")) if p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints/, .git/
-            and (every or any(p.name.endswith(s) for s in _SUFFIXES))]
-
-
 def _looks_like_json(p: Path) -> bool:
     """A ``.txt`` file is trace data only if it starts (after blanks, and gzip) with ``{`` or ``[``:
     ``LICENSE.txt`` or ``notes.txt`` beside the traces are not read."""
@@ -266,16 +260,71 @@ def _looks_like_json(p: Path) -> bool:
     return head.lstrip()[:1] in (b"{", b"[")
 
 
+#: how ``attrs["ignored"]`` names a file of a given directory that no reader reads (the start of its reason)
+FILE_NOT_READ = "file not read"
+_NAMES_READ = ".json, .jsonl, .ndjson, .txt or .gz"
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What :func:`walk` found in a directory: the files read, in order, and what was passed over, with why."""
+
+    files: list[Path]
+    not_read: list[tuple[Path, str]]  # (file or hidden folder, reason starting with FILE_NOT_READ)
+
+
+def walk(path: Path) -> Walk:
+    """The one walk of a directory, shared by every reader, ``tk.dask``'s readers and the report's record of its
+    inputs: files named .json, .jsonl, .ndjson, .gz, or .txt that starts like JSON, sorted, recursively; every other
+    file is passed over *and named* with why (``README.md``, ``app.log``, a ``.DS_Store``, ``LICENSE.txt``), and so
+    is a hidden folder (``.git/``, Jupyter's ``.ipynb_checkpoints/``, whose copies would read every span twice), once,
+    without walking into it. Symbolic links to folders are not followed (as ``Path.rglob``).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     for name in ("a.jsonl", "README.md", ".DS_Store", ".git/HEAD", "sub/b.json.gz"):
+    ...         (Path(d) / name).parent.mkdir(exist_ok=True)
+    ...         _ = (Path(d) / name).write_text("{}")
+    ...     w = walk(Path(d))
+    ...     [p.relative_to(d).as_posix() for p in w.files], [(p.name, why[15:35]) for p, why in w.not_read]
+    (['a.jsonl', 'sub/b.json.gz'], [('.DS_Store', 'a hidden file is not'), ('.git', 'a hidden folder is n'), ('README.md', 'in a directory only ')])
+    """
+    files: list[Path] = []
+    not_read: list[tuple[Path, str]] = []
+    for root, dirs, names in os.walk(path):
+        r = Path(root)
+        for d in dirs:
+            if d.startswith("."):
+                not_read.append((r / d, f"{FILE_NOT_READ}: a hidden folder is not read in a directory (give its files "
+                                        "to read them)"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for n in names:
+            p = r / n
+            if not p.is_file():  # a broken link, a socket
+                continue
+            if n.startswith("."):
+                not_read.append((p, f"{FILE_NOT_READ}: a hidden file is not read in a directory (give this file "
+                                    "itself to read it)"))
+            elif not n.endswith(_SUFFIXES):
+                not_read.append((p, f"{FILE_NOT_READ}: in a directory only files named {_NAMES_READ} are read "
+                                    "(give this file itself to read it)"))
+            elif not _looks_like_json(p):
+                not_read.append((p, f"{FILE_NOT_READ}: a .txt file is read in a directory only when it starts like "
+                                    "JSON ({ or [)"))
+            else:
+                files.append(p)
+    return Walk(sorted(files), sorted(not_read))
+
+
 def list_files(path: Path) -> list[Path]:
-    """Files of a directory that look like trace files, sorted, recursively (hidden files and folders
-    skipped; ``.txt`` files only when they start like JSON — see :func:`ignored_files`)."""
-    return [p for p in _candidates(path) if _looks_like_json(p)]
+    """Files of a directory that look like trace files, sorted, recursively (:func:`walk`)."""
+    return walk(path).files
 
 
 def ignored_files(path: Path, every: bool = False) -> list[Path]:
     """Files of a directory that :func:`list_files` leaves out although their name matched: ``.txt``
-    files that do not start like JSON (``LICENSE.txt``); with ``every``, also the files of other names
-    (``app.log`` in a directory of logs). Hidden files and folders are not listed. Not a directory: ``[]``.
+    files that do not start like JSON (``LICENSE.txt``); with ``every``, everything :func:`walk` passed over
+    (``app.log`` in a directory of logs, hidden files and folders). Not a directory: ``[]``.
 
     >>> ignored_files(Path("/nonexistent"))
     []
@@ -283,20 +332,8 @@ def ignored_files(path: Path, every: bool = False) -> list[Path]:
     path = Path(path)
     if not path.is_dir():
         return []
-    return [p for p in _candidates(path, every)
-            if not any(p.name.endswith(s) for s in _SUFFIXES) or not _looks_like_json(p)]
-
-
-#: how ``attrs["ignored"]`` names a file of a given directory that no reader reads (the start of its reason)
-FILE_NOT_READ = "file not read"
-_NAMES_READ = ".json, .jsonl, .ndjson, .txt or .gz"
-
-
-def _why_not_read(p: Path) -> str:
-    if p.name.endswith(".txt"):
-        return f"{FILE_NOT_READ}: a .txt file is read in a directory only when it starts like JSON ({{ or [)"
-    return (f"{FILE_NOT_READ}: in a directory only files named {_NAMES_READ} are read (give this file itself "
-            "to read it)")
+    return [p for p, _why in walk(path).not_read
+            if every or (p.name.endswith(_SUFFIXES) and not p.name.startswith("."))]
 
 
 def _directories(source: Any) -> list[Path]:
@@ -309,9 +346,10 @@ def _directories(source: Any) -> list[Path]:
 
 def ignored_file_records(source: Any) -> list[SkippedRecord]:
     """The files of the directories in ``source`` (a directory, or a list of paths) that no reader reads
-    (:func:`ignored_files` with ``every``), as ``attrs["ignored"]`` lists them: record ``None``, a reason
-    starting with :data:`FILE_NOT_READ`. Every reader lists them (:func:`close_read`'s ``source``), so that
-    no file of a directory is passed over without a word. Other sources: ``[]``.
+    (what :func:`walk` passed over), as ``attrs["ignored"]`` lists them: record ``None``, a reason
+    starting with :data:`FILE_NOT_READ`. Every reader lists them (:func:`close_read`'s ``source``), and ``tk.dask``
+    and the report name them from the same walk, so that no file of a directory is passed over without a word.
+    Other sources: ``[]``.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
@@ -319,8 +357,7 @@ def ignored_file_records(source: Any) -> list[SkippedRecord]:
     ...     [(Path(r.file).name, r.record, r.reason.startswith(FILE_NOT_READ)) for r in ignored_file_records(d)]
     [('app.log', None, True)]
     """
-    return [SkippedRecord(display_name(p), None, _why_not_read(p)) for d in _directories(source)
-            for p in ignored_files(d, every=True)]
+    return [SkippedRecord(display_name(p), None, why) for d in _directories(source) for p, why in walk(d).not_read]
 
 
 def no_files_error(path: Path) -> TraceFormatError:
@@ -577,6 +614,7 @@ def loads(data: bytes | memoryview | str) -> Any:
         return _loads_deep(data)
     except (ValueError, UnicodeDecodeError):
         raise err from None
+
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True) -> Iterator[Document]:

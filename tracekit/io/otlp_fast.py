@@ -472,7 +472,8 @@ def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
         path = checked_path(part)
         if path.is_file():
             name = display_name(path)
-            return path.read_bytes(), name, lambda: read_bytes(path.read_bytes(), name)
+            # read again only after a first read_bytes that passed (or, lenient, said what was cut): the cut not twice
+            return path.read_bytes(), name, lambda: read_bytes(path.read_bytes(), name, _said)
         return None  # a missing file or a directory: the checked path raises its clear error
     if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
         name = getattr(part, "name", OBJECT)
@@ -480,6 +481,10 @@ def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
         data = part.read()
         return (text_bytes(data) if isinstance(data, str) else data), name, None
     return None
+
+
+def _said(err: TraceFormatError) -> None:
+    """A re-read's cut gzip stream: the first read reported it already."""
 
 
 def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> None:
@@ -493,8 +498,8 @@ def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> 
             continue
         data, name, reload = raw
         del raw
-        try:
-            data = read_bytes(data, name)
+        try:  # lenient: a cut gzip stream's lines before the cut are read, the cut listed (as every reader does)
+            data = read_bytes(data, name, None if c.errors == "raise" else c.skip_error)
         except TraceFormatError as exc:
             c.skip_error(exc)
             continue

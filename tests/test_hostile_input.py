@@ -409,3 +409,14 @@ def test_values_nested_3000_deep_written_by_the_writers_read_back(tmp_path):
     x = tk.read_xray(tk.write_xray(s, tmp_path / "x.json"))
     assert tk.core.to_text(x["attributes"].iloc[0]).count("ann") == 1
 
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray", "read_logs", "read_metrics"])
+def test_lists_nested_100000_deep_are_said_not_to_be_data_never_a_recursion_error(reader):
+    """read_metrics recursed into each list (RecursionError out of the reader); the others said so at 16."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(tk.TraceFormatError, match="lists nested more than 16 deep"):
+        getattr(tk, reader)(deep)
+    with pytest.warns(tk.TraceFormatWarning):
+        df = getattr(tk, reader)(deep, errors="skip")
+    assert len(df) == 0 and "nested more than 16 deep" in df.attrs["skipped"][0].reason
+

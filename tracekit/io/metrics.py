@@ -92,6 +92,7 @@ from ..metrics_schema import (
 )
 from ..schema import STRING, TIMESTAMP
 from ._sources import (
+    MAX_LIST_NESTING,
     checked_path,
     close_read,
     display_name,
@@ -350,6 +351,9 @@ class _Reader:
             return ", ".join(x for x in (f"line {line}" if line is not None else "", p) if x) or None
 
         if type(value) is list:
+            if path.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: said, never recursed on
+                self.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not metric data", file, where(path))
+                return
             for i, v in enumerate(value):
                 self.document(v, file, line, f"{path}[{i}]")
             return

@@ -8,6 +8,8 @@ are measured by ``python benchmarks/bench_regex.py``, not asserted here.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -420,3 +422,32 @@ def test_lists_nested_100000_deep_are_said_not_to_be_data_never_a_recursion_erro
         df = getattr(tk, reader)(deep, errors="skip")
     assert len(df) == 0 and "nested more than 16 deep" in df.attrs["skipped"][0].reason
 
+
+def test_nan_and_infinity_as_python_writes_them_are_read_as_the_floats_they_stand_for():
+    """json.dumps writes NaN / Infinity (allow_nan defaults to True); orjson refuses them, so a metrics file with one
+    NaN value was refused whole (errors="skip": the line dropped). They are read on the slow path (Python's json,
+    after orjson stopped at such a token); a field that needs a time or a duration still checks it."""
+    import json
+    import math
+
+    t0 = 1_700_000_000_000_000_000
+    values = [1.5, float("nan"), float("inf"), -float("inf")]
+    lines = "".join(json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "lag", "gauge": {
+        "dataPoints": [{"timeUnixNano": str(t0 + i), "asDouble": v}]}}]}]}]}) + "\n" for i, v in enumerate(values))
+    assert "NaN" in lines and "-Infinity" in lines
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = tk.read_metrics(lines.encode())["value"].tolist()
+        one = tk.read_metrics(json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "lag", "gauge": {
+            "dataPoints": [{"timeUnixNano": str(t0 + i), "asDouble": v} for i, v in enumerate(values)]}}]}]}]},
+            indent=1).encode())["value"].tolist()  # one pretty-printed document
+        logs = tk.read_logs(json.dumps({"msg": "slow", "time": "2025-11-25T10:00:00Z", "ratio": float("nan")}).encode())
+    for g in (got, one):
+        assert g[0] == 1.5 and math.isnan(g[1]) and g[2:] == [math.inf, -math.inf]
+    assert math.isnan(logs["attributes"][0]["ratio"])
+    seg = json.dumps({"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8", "name": "api",
+                      "start_time": 1.5, "end_time": float("nan")})
+    with pytest.raises(tk.TraceFormatError, match=r"end_time nan is outside the times"):
+        tk.read_xray(seg)
+    with pytest.raises(tk.TraceFormatError, match="not valid JSON"):
+        tk.read_metrics(b'{"resourceMetrics": [NaNa]}')  # not Python's NaN either: orjson's error, as before

@@ -595,8 +595,11 @@ def _loads_deep(data: bytes | memoryview | str) -> Any:
 
 
 def loads(data: bytes | memoryview | str) -> Any:
-    """``orjson.loads``, and JSON nested past orjson's 1,024 levels parsed by :func:`_loads_deep`
-    (any other error is orjson's).
+    """``orjson.loads``, and JSON nested past orjson's 1,024 levels parsed by :func:`_loads_deep`, and JSON
+    holding Python's ``NaN`` / ``Infinity`` by :func:`_loads_non_finite` (any other error is orjson's).
+
+    >>> loads(b'{"asDouble": NaN, "max": Infinity}')
+    {'asDouble': nan, 'max': inf}
 
     >>> v = loads(b"[" * 2000 + b"1" + b"]" * 2000)
     >>> for _ in range(1999):
@@ -608,13 +611,32 @@ def loads(data: bytes | memoryview | str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         if "depth limit exceeded" not in str(exc):
-            raise
+            if not exc.doc or not exc.doc.startswith(_NON_FINITE, exc.pos):
+                raise
+            value = _loads_non_finite(data)
+            if value is _NOT_JSON:
+                raise
+            return value
         err = exc
     try:
         return _loads_deep(data)
     except (ValueError, UnicodeDecodeError):
         raise err from None
 
+
+#: what Python's json.dumps writes for a float that is not finite (allow_nan=True, its default); not JSON
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
+def _loads_non_finite(data: bytes | memoryview | str) -> Any:
+    """JSON holding ``NaN`` / ``Infinity`` / ``-Infinity`` as Python's ``json.dumps`` writes them (a metric's
+    value, a latency): parsed by Python's json, which reads them as the floats they stand for, so the record is
+    read rather than refused (each reader then checks the field as any number: a NaN time is still a bad time);
+    ``_NOT_JSON`` when it is not JSON even so. Only after orjson stopped at such a token: the fast path is orjson's."""
+    try:
+        return json.loads(bytes(data) if isinstance(data, memoryview) else data)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True) -> Iterator[Document]:

@@ -163,9 +163,55 @@ def test_one_cold_start_gets_no_interval(sampled_errors):
     assert len(one), "the dataset has a function with exactly one cold start"
     r = one.iloc[0]
     assert np.isnan(r.added_ms_lo) and np.isnan(r.added_ms_hi) and np.isfinite(r.added_ms)
-    changed = kf.split("What changed", 1)[1].split("How sure", 1)[0]
-    assert f"{r.function}: 1 cold start in" in changed, changed
-    assert "one cold start: no interval" in changed and "per cold invocation [" not in changed, changed
+    assert "per cold invocation [" not in kf, kf  # no interval said anywhere (and this one is no change: not said)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sampled-errors", "clock-skew", "async-workflows", "bad-host", "broken-context"])
+def test_cold_starts_at_their_usual_share_are_not_what_changed(name):
+    """Without a baseline, "What changed" listed fulfillment's cold starts at the shop's usual ~2 % (simulator:
+    coldstart_rate 0.01 per environment, all hour) on datasets with no cold-start incident: "Cold starts seen (no
+    baseline to compare with): fulfillment: 2 cold starts in 97 invocations (2%)…". Nothing changed there. Now they
+    are said only when their share rose within the data beyond chance (cold_start_changes: no function here), and
+    off the critical path (asynchronous) they are left out."""
+    from tracekit.analysis.attribution.lambdas import cold_start_changes
+
+    spans = read_dataset(name)
+    assert not (cold_start_changes(spans)["p_value"] < 0.01).any()
+    pm = tk.postmortem(spans, n_boot=100)
+    changed = " ".join(pm.sentences("changed"))
+    assert "Cold start" not in changed and "cold start" not in changed.replace("no cold start", ""), changed
+    assert "Cold start" not in " ".join(pm.sentences("where"))  # fulfillment is asynchronous: off every request's path
+
+
+@pytest.fixture(scope="module")
+def cold_starts(tmp_path_factory):
+    return _report("cold-starts", tmp_path_factory)
+
+
+@pytest.mark.slow
+def test_when_says_no_change_in_the_requests_and_when_the_cold_starts_were(cold_starts):
+    """cold-starts: fulfillment's Lambda scales out 14:30–14:50 and half its invocations are cold (truth file); the
+    requests do not change (it is asynchronous). "When" led with "The strongest candidate, not beyond chance, is
+    /products p95 request latency 69.6 ms → 72.9 ms … (p = 0.33)": an unrelated route, within chance. It now says first
+    that no change in the requests was detected beyond chance, then when the cold starts rose — the truth's window —
+    and any candidate after, as within chance."""
+    _, kf = cold_starts
+    truth = _truth("cold-starts")
+    when = kf.split("When", 1)[1].split("Where", 1)[0].strip()
+    assert when.startswith("No onset found: no change in the requests was detected beyond chance"), when
+    t0 = pd.Timestamp(truth["scale_out_time"])
+    t1 = t0 + pd.Timedelta(seconds=truth["window_s"])
+    m = re.search(r"What did change is fulfillment's cold starts: (\d+) of its (\d+) invocations in "
+                  r"(\d\d:\d\d)–(\d\d:\d\d) UTC were cold", when)
+    assert m, when
+    a, b = (pd.Timestamp(f"{t0:%Y-%m-%d} {x}", tz="UTC") for x in m.group(3, 4))
+    assert abs(a - t0) <= pd.Timedelta("1min") and abs(b - t1) <= pd.Timedelta("1min"), (m.groups(), t0, t1)
+    inv = lambda_invocations(read_dataset("cold-starts"))
+    inside = (inv["start"] >= a) & (inv["start"] < b)
+    assert (int(m.group(1)), int(m.group(2))) == (int(inv.loc[inside, "cold"].sum()), int(inside.sum()))
+    if "candidate" in when:  # a route's change within chance comes after the finding, said as within chance
+        assert when.index("candidate, within chance") > when.index("What did change"), when
 
 
 def test_cold_start_intervals_need_two_of_each():

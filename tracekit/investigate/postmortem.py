@@ -296,8 +296,10 @@ def postmortem(
         findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {periods.source}.", (),
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
+    # without a baseline, cold starts are a change only when their share moved within the data (a scale-out)
+    moves = _cold_moves(spans, freq, alpha) if base is None else None
     findings += _what(spans, incident, base, head, changes, weights=w)
-    findings += _when(spans, head, changes, alpha, freq, w)
+    findings += _when(spans, head, changes, alpha, freq, w, cold_moves=moves)
     cmp = ranking = None
     caveats: list[str] = []
     if base is not None and len(base) and len(incident):
@@ -313,7 +315,7 @@ def postmortem(
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
-    findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha)
+    findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha, cold_moves=moves)
     from ..analysis.health import health_report
 
     health = health_report(raw)  # as recorded: the skew stays a health warning
@@ -566,8 +568,30 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
 NEAR_ALPHA = 0.5
 
 
+def _cold_moves(spans: pd.DataFrame, freq: str | None, alpha: float) -> pd.DataFrame:
+    """The functions whose share of cold invocations rose within the data beyond chance (Holm-adjusted p < ``alpha``:
+    :func:`~tracekit.analysis.attribution.lambdas.cold_start_changes`), by function; empty when none or no Lambda."""
+    from ..analysis.attribution.lambdas import COLD_START_CHANGES, cold_start_changes
+
+    try:
+        ch = cold_start_changes(spans, freq=freq or "1min")
+    except TraceKitError:
+        return pd.DataFrame(columns=COLD_START_CHANGES.column_names)
+    return ch[ch["p_value"] < alpha].set_index("function", drop=False)
+
+
+def _cold_window_words(m: pd.Series) -> str:
+    """``44 of its 98 invocations in 14:30–14:50 UTC were cold (45%), against 2 of 165 (1%) outside`` (a row of
+    cold_start_changes)."""
+    end = m["recovery"] if not pd.isna(m["recovery"]) else None
+    when = window_text(m["onset"], end) if end is not None else f"from {clock_text(m['onset'])} UTC to the end of the data"
+    return (f"{m['cold_inside']:,} of its {_plural(m['invocations_inside'], 'invocation')} in {when} were cold "
+            f"({m['cold_inside'] / m['invocations_inside']:.0%}), against {m['cold_outside']:,} of "
+            f"{m['invocations_outside']:,} ({m['cold_outside'] / max(m['invocations_outside'], 1):.0%}) outside")
+
+
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
-          weights: Any = None) -> list[Finding]:
+          weights: Any = None, cold_moves: pd.DataFrame | None = None) -> list[Finding]:
     if head is None:
         window = window_text(spans["start"].min(), spans["end"].max())
         n_req = int(trace_outcomes(spans)["request"].sum())
@@ -583,27 +607,36 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                                       alpha=NEAR_ALPHA, weights=weights)
             except TraceKitError:
                 near = None
-        lead = (f"No onset found: no change over time of a route's p95 request latency or error rate is significant "
-                f"at a family-wise false-positive rate of {alpha:g}")
+        lead = (f"No onset found: no change in the requests was detected beyond chance (no route's p95 request latency "
+                f"or error rate changed over time at a family-wise false-positive rate of {alpha:g}")
         ev: dict[str, Any] = dict(onset=None, recovery=None)
         if near is not None:  # a candidate that made things better is no candidate for an incident
             near = near[(near["during"].astype(float) > near["before"].astype(float)).to_numpy(dtype=bool)]
-        if near is not None and len(near):
+        near_words = ""
+        if near is not None and len(near):  # said after the finding, as what it is: within chance
             r = near.iloc[0]
             end = r["recovery"] if not pd.isna(r["recovery"]) else spans["start"].max()
             edge = ("at the start of the data; " if r["onset"] <= spans["start"].min() + pd.Timedelta(freq or "1min")
                     else "to the end of the data; " if pd.isna(r["recovery"]) else "")
             name = "p95 request latency" if r["metric"] == "p95_ms" else "error rate"
-            lead += (f". The strongest candidate, not beyond chance, is {r['route']} {name} "
-                     f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} in "
-                     f"{window_text(r['onset'], end)} ({edge}Holm-adjusted {_fmt_p(float(r['p_value']))}): a short change, "
-                     "or one on few requests, can be real and still not pass")
+            lead += ")"
+            near_words = (f" The nearest candidate, within chance, was {r['route']} {name} "
+                          f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} in "
+                          f"{window_text(r['onset'], end)} ({edge}Holm-adjusted {_fmt_p(float(r['p_value']))}): a short "
+                          "change, or one on few requests, can be real and still not pass.")
             ev.update(candidate_route=str(r["route"]), candidate_metric=str(r["metric"]), candidate_onset=r["onset"],
                       candidate_recovery=r["recovery"], candidate_p_value=float(r["p_value"]),
                       candidate_before=float(r["before"]), candidate_during=float(r["during"]))
         else:
-            lead += f" (none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None else ""
-        return [Finding("when", f"{lead}. The whole window {window} is treated as the incident.", (), ev)]
+            lead += f"; none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None else ")"
+        cold_words = ""
+        if cold_moves is not None and len(cold_moves):  # the cold starts are the change found: when they were
+            m = cold_moves.iloc[0]
+            cold_words = (f" What did change is {m['function']}'s cold starts: {_cold_window_words(m)} (beyond chance: "
+                          f"Holm-adjusted permutation {_fmt_p(float(m['p_value']))}).")
+            ev.update(cold_function=str(m["function"]), cold_onset=m["onset"], cold_recovery=m["recovery"])
+        return [Finding("when", f"{lead}.{cold_words} The whole window {window} is treated as the incident."
+                                + near_words, (), ev)]
     onset, recovery = head["onset"], head["recovery"]
     clock = _clock_for(onset, recovery)
     if pd.isna(recovery):
@@ -993,7 +1026,7 @@ def _example(spans: pd.DataFrame, row: pd.Series, level: str) -> list[str]:
 
 
 def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, incident: pd.DataFrame | None = None,
-             base: pd.DataFrame | None = None, alpha: float = 0.01) -> list[Finding]:
+             base: pd.DataFrame | None = None, alpha: float = 0.01, cold_moves: pd.DataFrame | None = None) -> list[Finding]:
     from ..analysis.timeline import deployments
 
     out = []
@@ -1034,7 +1067,7 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, 
         bits, ev = _structural(cmp)
         if bits:
             out.append(Finding("changed", "; ".join(bits) + ".", (), ev))
-    cold, usual = _cold(spans, incident, base, alpha)
+    cold, usual, seen = _cold(spans, incident, base, alpha, cold_moves)
     if cold:
         out.append(cold)
     if not out:
@@ -1042,11 +1075,23 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, 
             out.append(Finding("changed", "No new version and no new or vanished call path; cold starts no more "
                                f"frequent than in the baseline — {usual.text}.", (), usual.evidence))
         else:
-            out.append(Finding("changed", "No new version, no new or vanished call path and no cold start were seen."))
+            # cold starts at their usual share are no change: not said here (those holding up requests: "where")
+            out.append(Finding("changed", "No new version and no new or vanished call path were seen." if
+                               cold_moves is not None and _has_cold(spans) else
+                               "No new version, no new or vanished call path and no cold start were seen."))
     elif usual is not None:
         out.append(Finding("changed", f"Cold starts no more frequent than in the baseline — {usual.text}.", (),
                            usual.evidence))
+    if seen is not None:  # cold starts at their usual share that hold up requests: where the time goes, not a change
+        out.append(seen)
     return out
+
+
+def _has_cold(spans: pd.DataFrame) -> bool:
+    from ..analysis.attribution import lambda_invocations
+
+    inv = lambda_invocations(spans)
+    return bool(len(inv) and inv["cold"].to_numpy(dtype=bool).any())
 
 
 def _short_path(path: str, hops: int = 3) -> str:
@@ -1090,14 +1135,19 @@ def _cold_starts(spans: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.DataFrame | None = None,
-          alpha: float = 0.01) -> tuple[Finding | None, Finding | None]:
-    """(cold starts that changed, cold starts as in the baseline), either None.
+          alpha: float = 0.01, cold_moves: pd.DataFrame | None = None
+          ) -> tuple[Finding | None, Finding | None, Finding | None]:
+    """(cold starts that changed, cold starts as in the baseline, cold starts as usual on the requests' critical
+    path — a "where" finding), each None when there are none.
 
     With a baseline, a function's cold starts in the incident are a change when their share of its
     invocations is higher than in the baseline beyond chance: given the k cold starts of both
     periods, the incident's count is binomial with the incident's share of the invocations under
     equal rates (one-sided exact test at ``alpha``); a function the baseline never invoked has
-    changed. Without a baseline every function with cold starts in ``spans`` is listed, as seen."""
+    changed. Without a baseline, a function's cold starts are a change only when their share rose within the data
+    beyond chance (``cold_moves``: :func:`_cold_moves`, a scale-out); cold starts at their usual share are not "what
+    changed" (async-workflows, sampled-errors, clock-skew: ~2 % of fulfillment's invocations all hour were said
+    there) — they are said under "where" when they hold up requests (on the critical path), else left out."""
     from scipy.stats import binomtest
 
     compared = base is not None and incident is not None
@@ -1110,11 +1160,12 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
     if len(cs):
         cs = cs[(cs["cold_starts"] > 0) | cs["function"].isin(cold_b)]
     if not len(cs):
-        return None, None
-    changed, usual = [], []
+        return None, None, None
+    moved = cold_moves if cold_moves is not None else pd.DataFrame(columns=["function"])
+    changed, usual, as_usual = [], [], []
     for r in cs.sort_values(["cold_starts", "invocations"], ascending=False).itertuples():
         if not compared:
-            changed.append((r, None))
+            (changed if r.function in set(moved["function"]) else as_usual).append((r, None))
             continue
         k_b, n_b = seen_b.get(r.function, (0, 0))
         k_a, n_a = int(r.cold_starts), int(r.invocations)
@@ -1132,6 +1183,8 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
     def said(r: Any, b: tuple[int, int] | None) -> str:
         seen = (f"{_plural(r.cold_starts, 'cold start')}" if r.cold_starts else "no cold start") + \
             f" in {_plural(r.invocations, 'invocation')} ({r.cold_share:.0%})"
+        if not compared and r.function in set(moved["function"]):  # the window where the share rose, said first
+            return f"{r.function}: {seen}; {_cold_window_words(moved.loc[r.function])}"
         t = cold_at.get(r.function)
         if t is not None and len(t):  # when: first to last, and the middle half (where most of them fell)
             seen += (f", at {clock_text(t[0])} UTC" if len(t) == 1 else f", {window_text(t[0], t[-1])}"
@@ -1141,29 +1194,39 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
                      f" against {b[0]:,} in {b[1]:,} ({b[0] / b[1]:.0%}) in the baseline")
         return f"{r.function}: {seen}"
 
+    def cost(r: Any) -> str:
+        where = ("on the request's critical path " + _signed_ms(r.cp_added_ms) + " each" if r.cp_added_ms > 0
+                 else "off the critical path (asynchronous)")
+        return (f", initialisation p50 {fmt_ms(r.init_p50_ms)}, "
+                + ((f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
+                    f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms_lo) else
+                    f"{_signed_ms(r.added_ms)} for its one cold invocation against the warm ones' mean (one "
+                    "cold start: no interval), " if r.cold_starts == 1 else
+                    f"{_signed_ms(r.added_ms)} per cold invocation against warm ones (too few to draw an "
+                    "interval), ") if np.isfinite(r.added_ms) else "")
+                + where)
+
+    seen_usual = None
+    on_path = [(r, b) for r, b in as_usual if r.cp_added_ms > 0]
+    if on_path:
+        seen_usual = Finding("where", "Cold starts at their usual share (no baseline; it did not move within the data "
+                                      "beyond chance), on the requests' critical path: "
+                             + "; ".join(said(r, b) + cost(r) for r, b in on_path[:3]) + ".", (),
+                             dict(usual_cold_starts_on_path=[str(r.function) for r, _ in on_path]))
     cold = None
     if changed:
         parts = []
         for r, b in changed[:3]:
-            where = ("on the request's critical path " + _signed_ms(r.cp_added_ms) + " each" if r.cp_added_ms > 0
-                     else "off the critical path (asynchronous)")
-            parts.append(said(r, b) + f", initialisation p50 {fmt_ms(r.init_p50_ms)}, "
-                         + ((f"{_signed_ms(r.added_ms)} per cold invocation [{_signed_ms(r.added_ms_lo)}, "
-                             f"{_signed_ms(r.added_ms_hi)}] against warm ones, " if np.isfinite(r.added_ms_lo) else
-                             f"{_signed_ms(r.added_ms)} for its one cold invocation against the warm ones' mean (one "
-                             "cold start: no interval), " if r.cold_starts == 1 else
-                             f"{_signed_ms(r.added_ms)} per cold invocation against warm ones (too few to draw an "
-                             "interval), ") if np.isfinite(r.added_ms) else "")
-                         + where)
+            parts.append(said(r, b) + cost(r))
         lead = "Cold starts, more frequent than in the baseline: " if compared else \
-            "Cold starts seen (no baseline to compare with): "
+            "Cold starts rose within the data (no baseline to compare with): "
         cold = Finding("changed", lead + "; ".join(parts) + ".", (),
                        dict(functions=[str(r.function) for r, _ in changed]))
     same = None
     if usual:
         same = Finding("changed", "; ".join(said(r, b) for r, b in usual[:3]), (),
                        dict(usual_cold_starts=[str(r.function) for r, _ in usual]))
-    return cold, same
+    return cold, same, seen_usual
 
 
 #: how incident_periods names a baseline the caller gave (its period is said in "how sure": :func:`_given_period`)

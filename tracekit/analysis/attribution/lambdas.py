@@ -14,7 +14,8 @@ from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
 
 #: public names; the other module-level names are helpers shared within the package
-__all__ = ["lambda_invocations", "cold_starts", "LAMBDA_INVOCATIONS", "COLD_STARTS"]
+__all__ = ["lambda_invocations", "cold_starts", "cold_start_changes", "LAMBDA_INVOCATIONS", "COLD_STARTS",
+           "COLD_START_CHANGES"]
 
 
 def _attr(spans: pd.DataFrame, col: str, key: str) -> np.ndarray:
@@ -290,3 +291,130 @@ def cold_starts(
     out = pd.DataFrame(rows, columns=cols)
     out.attrs["params"] = {"slowest": slowest, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
     return out
+
+
+#: the columns of :func:`cold_start_changes`
+COLD_START_CHANGES = result_table("cold_start_changes", "one row per Lambda function with a cold start", [
+    ('function', 'string', '', 'Lambda function'),
+    ('onset', 'datetime64[ns, UTC]', 'ns, UTC', 'start of the time bucket where its cold share rose most against the rest'),
+    ('recovery', 'datetime64[ns, UTC]', 'ns, UTC', 'the bucket after that window (NaT: to the end of the data)'),
+    ('cold_inside', 'int64', 'invocations', 'cold invocations in the window'),
+    ('invocations_inside', 'int64', 'invocations', 'invocations in the window'),
+    ('cold_outside', 'int64', 'invocations', 'cold invocations outside it'),
+    ('invocations_outside', 'int64', 'invocations', 'invocations outside it'),
+    ('p_value', 'float64', '', 'permutation p-value of the largest rise (cold labels shuffled over the invocations), '
+                               "Holm-adjusted over the functions; 1 when there are too few buckets"),
+])
+
+
+def cold_start_changes(spans: pd.DataFrame, *, freq: str = "1min", min_buckets: int = 2, n_perm: int = 999,
+                       seed: int = 0) -> pd.DataFrame:
+    """Did a function's share of cold invocations move within the data? Its most raised window and a p-value.
+
+    Without a baseline, cold starts at their usual rate (a new execution environment now and then) are not a change;
+    a scale-out is a stretch where far more invocations are cold than in the rest of the data. Per function with a
+    cold start, invocations (:func:`lambda_invocations`) are counted in ``freq`` buckets; every window of buckets
+    with at least ``min_buckets`` buckets inside and outside is scored by the standardised difference of cold shares
+    (two-proportion z: inside − outside, one-sided: a rise), and the largest is the window. Its p-value is a
+    permutation test — the cold labels shuffled over the function's invocations (exchangeable when the share did not
+    move), ``n_perm`` times, the same maximum taken — Holm-adjusted over the functions.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    freq : str, default "1min"
+        Time bucket.
+    min_buckets : int, default 2
+        Fewest buckets inside and outside a window.
+    n_perm : int, default 999
+        Permutations (the smallest p-value is 1 / (n_perm + 1)).
+    seed : int, default 0
+        Seed of the permutations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`COLD_START_CHANGES`, one row per function with a cold start, smallest p-value first.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> sim = tk.simulate.simulate("cold-starts", 400, seed=3, window_s=900.0)
+    >>> r = cold_start_changes(sim.spans).iloc[0]
+    >>> r["function"], bool(r["p_value"] < 0.01)
+    ('fulfillment', True)
+    >>> t0 = sim.truth.scale_out_time
+    >>> abs(r["onset"] - t0) <= pd.Timedelta("3min")
+    True
+    """
+    from ...core import holm
+
+    if n_perm < 1 or min_buckets < 1:
+        raise ArgumentError(f"cold_start_changes: n_perm and min_buckets must be ≥ 1, got {n_perm!r}, {min_buckets!r}")
+    inv = lambda_invocations(spans)
+    cols = COLD_START_CHANGES.column_names
+    rows = []
+    if len(inv):
+        step = pd.Timedelta(freq)
+        t0 = inv["start"].min().floor(step)
+        rng = np.random.default_rng(seed)
+        for fn, g in inv.groupby("function", sort=True):
+            cold = g["cold"].to_numpy(dtype=bool)
+            if not cold.any():
+                continue
+            b = ((g["start"] - t0) // step).to_numpy(dtype=np.int64)
+            nb = int(b.max()) + 1
+            n = np.bincount(b, minlength=nb).astype(float)
+            best = _rise_scan(n, np.bincount(b[cold], minlength=nb).astype(float)[None, :], min_buckets)
+            row = dict(function=str(fn), onset=pd.NaT, recovery=pd.NaT, cold_inside=0, invocations_inside=0,
+                       cold_outside=int(cold.sum()), invocations_outside=len(g), p_value=1.0)
+            if best is not None and np.isfinite(best[0][0]):
+                z, a, e = best[0][0], int(best[1][0]), int(best[2][0])
+                perms = rng.permuted(np.broadcast_to(cold.astype(float), (n_perm, len(cold))), axis=1)
+                kp = perms @ (b[:, None] == np.arange(nb)[None, :]).astype(float)  # cold per bucket, per permutation
+                zp = _rise_scan(n, kp, min_buckets)[0]
+                inside = (b >= a) & (b < e)
+                row.update(onset=t0 + a * step, recovery=t0 + e * step if e < nb else pd.NaT,
+                           cold_inside=int(cold[inside].sum()), invocations_inside=int(inside.sum()),
+                           cold_outside=int(cold[~inside].sum()), invocations_outside=int((~inside).sum()),
+                           p_value=float((1 + (zp >= z - 1e-9).sum()) / (1 + n_perm)))
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=cols)
+    if len(out):
+        out["p_value"] = holm(out["p_value"].to_numpy(dtype=float))
+        out = out.sort_values(["p_value", "function"], kind="stable").reset_index(drop=True)
+    for c in ("onset", "recovery"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
+    out.attrs["params"] = {"freq": freq, "min_buckets": min_buckets, "n_perm": n_perm, "seed": seed}
+    return out
+
+
+def _rise_scan(n: np.ndarray, k: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Largest two-proportion z (inside − outside) of each row of cold counts ``k`` over windows of buckets
+    ``[a, a + L)`` with ``min_len`` ≤ L ≤ buckets − ``min_len`` (``n``: invocations per bucket): (z, a, end)."""
+    nb = len(n)
+    if nb < 2 * min_len + 1:
+        return None
+    cn = np.r_[0.0, np.cumsum(n)]
+    ck = np.concatenate([np.zeros((k.shape[0], 1)), np.cumsum(k, axis=1)], axis=1)
+    N, K = cn[-1], ck[:, -1:]
+    best = np.full(k.shape[0], -np.inf)
+    best_a = np.zeros(k.shape[0], dtype=np.int64)
+    best_e = np.zeros(k.shape[0], dtype=np.int64)
+    for length in range(min_len, nb - min_len + 1):
+        n_in = cn[length:] - cn[:-length]
+        k_in = ck[:, length:] - ck[:, :-length]
+        n_out = N - n_in
+        p = K / N
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(p * (1 - p) * (1 / n_in + 1 / n_out))
+            z = (k_in / n_in - (K - k_in) / n_out) / se
+        z = np.where((n_in > 0) & (n_out > 0) & (se > 0), z, -np.inf)
+        arg = z.argmax(axis=1)
+        zmax = z[np.arange(z.shape[0]), arg]
+        better = zmax > best + 1e-9
+        best = np.where(better, zmax, best)
+        best_a = np.where(better, arg, best_a)
+        best_e = np.where(better, arg + length, best_e)
+    return best, best_a, best_e

@@ -244,3 +244,25 @@ def test_clear_cache_forgets_every_per_frame_result_the_span_tree_too(spans):
     after = {k: _computed(k) for k in before}
     assert all(after[k] > before[k] for k in before), (before, after)
     assert tk.core.clear_cache is clear_cache
+
+
+def test_a_column_freed_after_the_cache_module_was_torn_down_raises_nothing(monkeypatch):
+    """At interpreter exit a module's globals are cleared before the last frames and Arrow columns are freed: the
+    weak-reference callbacks then called None ('Exception ignored in: <function _arrow_digest.<locals>.<lambda>',
+    TypeError, at the end of every full test run). They hold what they call."""
+    import gc
+    import sys
+
+    import tracekit.core.cache as cache
+
+    spans = tk.examples.load("checkout-small").copy()
+    spans["trace_id"] = spans["trace_id"].astype("string[pyarrow]")  # a fresh Arrow column, digested once
+    cache.fingerprint(spans, ["trace_id"])
+    cache.frame_cached(spans, "teardown-test", 0, ["trace_id"], lambda: 1)
+    for name in ("_forget_digest", "_forget", "_LOCK", "_ARROW_DIGESTS", "_FRAMES"):
+        monkeypatch.setattr(cache, name, None)
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u))
+    del spans
+    gc.collect()
+    assert not seen, [(u.exc_type, u.exc_value, u.object) for u in seen]

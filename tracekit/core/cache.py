@@ -120,7 +120,9 @@ def _arrow_digest(chunked: pa.ChunkedArray) -> bytes:
                 h.update(memoryview(b))
     digest = h.digest()
     try:
-        ref = weakref.ref(chunked, lambda r, key=key: _forget_digest(key, r))
+        # the callback holds what it calls: at interpreter exit a column freed after this module's globals were
+        # cleared would otherwise call None ("Exception ignored in: <function _arrow_digest.<locals>.<lambda>")
+        ref = weakref.ref(chunked, lambda r, key=key, forget=_forget_digest: forget(key, r))
     except TypeError:  # pragma: no cover - pyarrow arrays support weak references
         return digest
     with _LOCK:
@@ -128,18 +130,18 @@ def _arrow_digest(chunked: pa.ChunkedArray) -> bytes:
     return digest
 
 
-def _forget_digest(key: int, ref: weakref.ref) -> None:
-    with _LOCK:
-        hit = _ARROW_DIGESTS.get(key)
+def _forget_digest(key: int, ref: weakref.ref, lock: threading.RLock = _LOCK, digests: dict = _ARROW_DIGESTS) -> None:
+    with lock:
+        hit = digests.get(key)
         if hit is not None and hit[0] is ref:
-            del _ARROW_DIGESTS[key]
+            del digests[key]
 
 
-def _forget(key: int, ref: weakref.ref) -> None:
-    with _LOCK:
-        hit = _FRAMES.get(key)
+def _forget(key: int, ref: weakref.ref, lock: threading.RLock = _LOCK, frames: dict = _FRAMES) -> None:
+    with lock:
+        hit = frames.get(key)
         if hit is not None and hit[0] is ref:
-            del _FRAMES[key]
+            del frames[key]
 
 
 def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterable[str],
@@ -207,7 +209,7 @@ def frame_cached(spans: pd.DataFrame, name: str, key: Hashable, columns: Iterabl
         entry = _FRAMES.get(fid)
         if entry is None or entry[0]() is not spans:
             try:
-                ref = weakref.ref(spans, lambda r, fid=fid: _forget(fid, r))
+                ref = weakref.ref(spans, lambda r, fid=fid, forget=_forget: forget(fid, r))
             except TypeError:  # pragma: no cover - DataFrames support weak references
                 return _out(value)
             entry = (ref, {})

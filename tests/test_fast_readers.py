@@ -486,6 +486,9 @@ XRAY_FALLBACK = {
     "bad id (an error)": _seg(id="xyz"),
     "bad trace id (an error)": _seg(trace_id="1-zz"),
     "year 3000 (an error)": _seg(end_time=32503680000.0),
+    "before 1970 (an error)": _seg(start_time=-1.5),
+    "subsegment before 1970 (an error)": _seg(subsegments=[{"id": "0123456789abcdef", "name": "s", "start_time": 1.0,
+                                                            "end_time": -0.5}]),
     "no name (an error)": _seg(name=_DROP),
 }
 

@@ -268,7 +268,7 @@ def test_a_span_near_2262_is_refused_naming_the_record(as_bytes):
 def test_an_xray_segment_near_2262_is_refused():
     seg = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", "name": "api",
            "start_time": 9_223_372_000.0, "end_time": 9_223_372_000.5}
-    with pytest.raises(tk.TraceFormatError, match="start_time 9223372000.0 is outside the times every analysis can hold"):
+    with pytest.raises(tk.TraceFormatError, match="start_time 9223372000.0 is out of range: 0 to 9214646400 s"):
         tk.read_xray([seg])
 
 
@@ -447,7 +447,7 @@ def test_nan_and_infinity_as_python_writes_them_are_read_as_the_floats_they_stan
     assert math.isnan(logs["attributes"][0]["ratio"])
     seg = json.dumps({"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8", "name": "api",
                       "start_time": 1.5, "end_time": float("nan")})
-    with pytest.raises(tk.TraceFormatError, match=r"end_time nan is outside the times"):
+    with pytest.raises(tk.TraceFormatError, match=r"end_time nan is out of range: 0 to 9214646400 s"):
         tk.read_xray(seg)
     with pytest.raises(tk.TraceFormatError, match="not valid JSON"):
         tk.read_metrics(b'{"resourceMetrics": [NaNa]}')  # not Python's NaN either: orjson's error, as before

@@ -29,7 +29,7 @@ UPSTREAM = "otel-contrib-awsxray-testdata-upstream"
 INVALID = {  # file -> what the error must say
     f"{CONTRIB}/segmentValidationFailed.txt": "has no start_time",
     f"{UPSTREAM}/segmentWithParentId.txt": "has neither end_time nor in_progress",
-    f"{UPSTREAM}/indepSubsegmentWithContentLengthString.txt": "outside the times every analysis can hold",
+    f"{UPSTREAM}/indepSubsegmentWithContentLengthString.txt": "is out of range: 0 to 9214646400 s",
 }
 
 
@@ -555,7 +555,8 @@ def test_upper_case_ids_are_lowered():
     (seg(start=None), "has no start_time"),
     (seg(start="soon"), "start_time 'soon' is not a number"),
     (seg(end=None), "has neither end_time nor in_progress: true"),
-    (seg(end=1e11), "outside the times every analysis can hold"),
+    (seg(end=1e11), "end_time 100000000000.0 is out of range: 0 to 9214646400 s (1970-01-01 to 2262-01-01 UTC)"),
+    (seg(start=-1.5), "start_time -1.5 is out of range: 0 to 9214646400 s (1970-01-01 to 2262-01-01 UTC)"),
     (seg(name=None), "has no name"),
     (seg(subsegments=[{"id": "0000000000000002", "name": "x", "end_time": 1.0}]),
      "subsegment '0000000000000002' ('x'): has no start_time"),
@@ -572,6 +573,38 @@ def test_bad_segments_name_file_record_and_problem(doc, message):
     assert df["span_id"].tolist() == ["00000000000000ff"]
     (skipped,) = df.attrs["skipped"]
     assert skipped.file == "<object>" and skipped.record == "Traces[0].Segments[1]" and message in skipped.reason
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_times_before_1970_are_refused_as_by_every_reader(monkeypatch, fast):
+    """A negative start_time / end_time was read (a span of 1969, a negative duration, no flag) where the
+    OTLP, log and metric readers refuse a time before 1970: one range for every reader (core.TIME_RANGE),
+    on the fast path (msgspec) and on the checked walk, in the OTLP reader's words."""
+    import tracekit.io.xray_fast as xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", fast)
+    sub = {"id": "0000000000000002", "name": "db", "start_time": 1.6, "end_time": -0.25}
+    docs = [seg("00000000000000aa", start=0.0, end=0.5),  # the epoch itself is a time
+            seg("00000000000000bb", start=-100.0, end=-99.5),
+            seg("00000000000000cc", start=1.5, end=2.0, subsegments=[sub]),
+            seg("00000000000000dd", start=3.0, end=4.0)]
+    page = {"Traces": [{"Id": TID, "Segments": [{"Id": d["id"], "Document": json.dumps(d)} for d in docs]}]}
+    data = json.dumps(page).encode()
+    xray_fast.STATS.update(fast=0, fallback=0)
+    with pytest.raises(TraceFormatError, match=r"start_time -100\.0 is out of range: 0 to 9214646400 s "
+                                               r"\(1970-01-01 to 2262-01-01 UTC\)") as e:
+        tk.read_xray(data)
+    assert (e.value.file, e.value.record) == ("<object>", "Traces[0].Segments[1]")
+    assert "segment '00000000000000bb'" in str(e.value)
+    with pytest.warns(TraceFormatWarning, match=r"skipped 2 bad record\(s\)"):
+        df = read(data, errors="skip")
+    assert df["span_id"].tolist() == ["00000000000000aa", "00000000000000dd"]
+    assert df["start"].min() == pd.Timestamp(0, tz="UTC") and (df["duration_ms"] > 0).all()
+    (s1, s2) = df.attrs["skipped"]
+    assert (s1.record, s2.record) == ("Traces[0].Segments[1]", "Traces[0].Segments[2]")
+    assert "start_time -100.0 is out of range: 0 to 9214646400 s" in s1.reason
+    assert "subsegment '0000000000000002' ('db'): end_time -0.25 is out of range: 0 to 9214646400 s" in s2.reason
+    assert (xray_fast.STATS["fast"] > 0) == fast  # the good documents were read by the path under test
 
 
 def test_document_that_is_not_json(tmp_path):

@@ -35,6 +35,7 @@ from .frame import (
     bool_column,
     ns,
     require_columns,
+    time_out_of_range,
     time_resolution_ns,
     to_timestamps,
 )
@@ -90,7 +91,7 @@ from .weights import trace_weights
 
 __all__ = [
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
-    "time_resolution_ns",
+    "time_out_of_range", "time_resolution_ns",
     "normalize_trace_id", "normalize_trace_ids",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",

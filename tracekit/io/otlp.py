@@ -105,7 +105,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.frame import TIME_MAX_NS
+from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
@@ -145,7 +145,6 @@ for _code, _name in list(_STATUS.items()):
 _DEPRECATED_OK = (0, "DEPRECATED_STATUS_CODE_OK")
 
 _INT64_MAX = 2**63 - 1
-_TIME_RANGE_OTLP = "1970-01-01 to 2262-01-01 UTC"
 # Spans per chunk of converted columns. Converting every 8,192 spans (freeing the documents'
 # id/time strings early) measured 10% less peak memory but 30% more time on 200k spans, so by
 # default the columns are converted once, at the end; tests set it small to check chunking.
@@ -504,9 +503,8 @@ def _link(lk: Any) -> dict:
 
 def _time(x: Any, what: str) -> int:
     t = _int(x, what)
-    if not 0 <= t <= TIME_MAX_NS:
-        raise _Bad(f"{what} {short(x)} is out of range: 0 to {TIME_MAX_NS} ns ({_TIME_RANGE_OTLP}), the times "
-                   "every analysis can hold")
+    if not TIME_MIN_NS <= t <= TIME_MAX_NS:
+        raise _Bad(time_out_of_range(what, short(x)))
     return t
 
 
@@ -948,7 +946,7 @@ def _times(raw: list, what: str, nullable: bool) -> tuple[np.ndarray, np.ndarray
             arr = pc.cast(arr, pa.int64())
         else:
             raise pa.ArrowInvalid("not integers")
-        if len(arr) and pc.min(arr).as_py() is not None and (pc.min(arr).as_py() < 0 or pc.max(arr).as_py() > TIME_MAX_NS):
+        if len(arr) and pc.min(arr).as_py() is not None and (pc.min(arr).as_py() < TIME_MIN_NS or pc.max(arr).as_py() > TIME_MAX_NS):
             raise pa.ArrowInvalid("out of range")
         if not nullable and arr.null_count:
             raise pa.ArrowInvalid("nulls")

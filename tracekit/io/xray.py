@@ -55,9 +55,9 @@ Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file,
 lowered), a trace id that is neither ``1-8hex-24hex`` nor 32 hex, a Document that is not JSON.
 A document with neither ``end_time`` nor ``in_progress: true`` is invalid too: X-Ray's
 PutTraceSegments rejects it, so no X-Ray API ever returns one, and loading it as in progress
-would invent a state the sender never claimed. A time outside 1678-01-01 .. 2262-01-01 (what
-datetime64[ns] holds, less ~100 days at each end for the buckets and windows analyses add; e.g. an
-11-digit epoch) is an error as well. With
+would invent a state the sender never claimed. A time outside 1970-01-01 .. 2262-01-01 is an error
+as well, as in every reader (:data:`tracekit.core.TIME_RANGE`: never before the epoch, nor within ~100 days
+of datetime64[ns]'s end, kept for the buckets and windows analyses add; e.g. an 11-digit epoch). With
 ``errors="skip"`` each bad document is left out (its valid neighbours load) and listed in
 ``df.attrs["skipped"]``.
 
@@ -96,7 +96,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, TIME_RANGE
+from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES
@@ -123,7 +123,7 @@ from ._sources import (
 __all__ = ["trace_extra", "is_daemon_header", "open_documents"]
 
 _NAT = np.iinfo(np.int64).min
-_MIN_S, _MAX_S = TIME_MIN_NS / 1e9, TIME_MAX_NS / 1e9  # the times every analysis can hold (core.frame)
+_MIN_S, _MAX_S = TIME_MIN_NS / 1e9, TIME_MAX_NS / 1e9  # the times every reader accepts (core.frame), inclusive
 _NO_STATUS = -(2**62)
 _MAX_INT = 2**62
 _NAN = float("nan")
@@ -283,9 +283,8 @@ def _seconds(v: Any, what: str, s: dict) -> float:
                 raise _bad(f"{what} {short(v)} is not a number", s) from None
         else:
             raise _bad(f"{what} {short(v)} is not a number (epoch seconds)", s)
-    if not (_MIN_S < v < _MAX_S):
-        raise _bad(f"{what} {short(v)} is outside the times every analysis can hold "
-                   f"(epoch seconds {_MIN_S:.0f} to {_MAX_S:.0f}: {TIME_RANGE})", s)
+    if not (_MIN_S <= v <= _MAX_S):
+        raise _bad(time_out_of_range(what, short(v), "s"), s)
     return v
 
 
@@ -667,7 +666,7 @@ class _Builder:
             et = get("end_time")
             ip = get("in_progress") is True
             if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
-                    or not (_MIN_S < st < _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S < et < _MAX_S))) \
+                    or not (_MIN_S <= st <= _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S <= et <= _MAX_S))) \
                     or (et is None and not ip):
                 st, et = _check_span(s, top, sid, name, st, et, ip)
             elif et is None:

@@ -19,7 +19,7 @@ errors and keeps every key as it always did:
   declared one (``null``, a time given as a string, ``"fault": "yes"``, an ``aws`` block nested
   three deep, an integer beyond int64…), a key of ``http`` other than ``request``/``response``
   and their usual fields;
-* a span id that is not 16 characters, a time outside what datetime64[ns] holds, a span with
+* a span id that is not 16 characters, a time outside 1970 .. 2262 (``core.TIME_RANGE``), a span with
   neither ``end_time`` nor ``in_progress: true``, a trace id the checked helper rejects;
 * ``type`` (independent subsegments need the checked resolution), a Document that is a list;
 * whole values other than BatchGetTraces pages (raw segment documents, daemon lines, parsed
@@ -60,8 +60,8 @@ _Leaf = _Scalar | list[_Scalar]
 _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
 _MIN_S, _MAX_S = _xray._MIN_S, _xray._MAX_S
 # checked by msgspec while decoding (a DecodeError sends the Document to the checked code, which
-# reports it): a time outside what datetime64[ns] holds, a span id that is not 16 characters
-_Seconds = Annotated[float, Meta(gt=_MIN_S, lt=_MAX_S)]
+# reports it): a time outside core.TIME_RANGE (1970 .. 2262), a span id that is not 16 characters
+_Seconds = Annotated[float, Meta(ge=_MIN_S, le=_MAX_S)]
 _SpanId = Annotated[str, Meta(min_length=16, max_length=16)]
 _MIN_PAGES, _MIN_TRACES = 2_000, 20_000  # progress=None: a bar from about 100k spans on
 _NAN = float("nan")

@@ -523,3 +523,27 @@ def test_bubble_up_error_rate_is_the_failed_request_share():
     hits = tk.bubble_up(spans, {f"{1:032x}", f"{2:032x}"}).set_index(["dimension", "value"])
     assert hits.loc[("host", "h1"), "error_rate_with"] == 0.5  # the 503 only
     assert hits.loc[("host", "h1"), "error_rate_without"] == 0.0
+
+
+def test_lambda_invocations_are_found_once_per_frame_and_cut_for_a_part_of_it():
+    """cold_starts, cold_start_changes and the postmortem's cold-start times read the same invocations: one
+    computation per frame (three before: 0.18 + 0.07 + 0.08 s in a postmortem of datasets/cold-starts); a frame of
+    some whole traces of it gets its own invocations, as computing them on it directly does."""
+    from tracekit.analysis.attribution.lambdas import _lambda_invocations
+    from tracekit.core.cache import CacheStats, cache_stats, clear_cache
+
+    from .conftest import read_dataset
+
+    spans = read_dataset("cold-starts")
+    clear_cache()
+    count = lambda: cache_stats().get("lambda_invocations", CacheStats()).computed  # noqa: E731
+    before = count()
+    tk.postmortem(spans)
+    assert count() - before == 1
+    inv = lambda_invocations(spans)
+    assert inv.equals(_lambda_invocations(spans)) and inv["cold"].sum() > 0
+    ids = spans["trace_id"].drop_duplicates().iloc[::3]
+    part = spans[spans["trace_id"].isin(ids)]
+    cut = lambda_invocations(part)
+    assert count() - before == 1  # taken from the whole frame's
+    assert cut.equals(_lambda_invocations(part.copy())) and 0 < len(cut) < len(inv)

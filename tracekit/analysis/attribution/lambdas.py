@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, quantile_draws, require_columns, result_table, trace_outcomes
+from ...core import DEFAULT_N_BOOT, frame_cached, quantile_draws, require_columns, result_table, trace_outcomes
 from ...core.attributes import attribute_values
 from ...errors import ArgumentError
 from ..critical_paths import critical_path
@@ -105,6 +105,22 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     [['fn', True, 300.0, 320.0], ['fn', False, nan, 20.0]]
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "cold_starts")
+    # computed once per frame: cold_starts, cold_start_changes and the postmortem's cold-start times all read it
+    return frame_cached(spans, "lambda_invocations", None, _INVOCATION_INPUTS, lambda: _lambda_invocations(spans),
+                        by_trace=_invocations_of)
+
+
+#: the columns lambda_invocations reads that the per-frame cache fingerprints (container columns are not:
+#: core.cache)
+_INVOCATION_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms")
+
+
+def _invocations_of(inv: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
+    """The invocations of some (whole) traces, from those of a frame holding them."""
+    return inv[inv["trace_id"].isin(trace_ids)].reset_index(drop=True)
+
+
+def _lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     n = len(spans)
     entry, tree = entry_rows(spans)
     par = tree.parent

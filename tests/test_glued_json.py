@@ -110,3 +110,21 @@ def test_what_is_no_object_after_a_document_is_still_an_error_naming_the_line(si
     with pytest.raises(tk.TraceFormatError, match=r"line 2: line is not valid JSON \(unexpected content after "
                                                   r"document"):
         reader(f"{a}\n{a} 42\n{a}\n".encode())
+
+
+@pytest.mark.parametrize("signal", list(SIGNALS))
+def test_glued_documents_nested_past_1024_levels_are_each_read(signal):
+    """Past orjson's 1,024 levels the deep parser reads the value; a document glued after it was its error
+    ('JSON nested more than 1,024 levels deep (the parser's limit): not trace data'; read_logs splits a file's
+    objects itself). It now says what orjson says ('unexpected content after document'), so the splitter reads each
+    document."""
+    doc, reader = SIGNALS[signal]
+    deep = "[" * 1100 + "]" * 1100
+    texts = [json.dumps({**doc(i), "deep": 0}).replace('"deep": 0', f'"deep": {deep}') for i in (1, 2)]
+    if signal == "logs":  # an OTLP logs document keeps no unknown key: the deep value goes in a JSON record's field
+        texts = [json.dumps({"msg": f"m{i}", "service": f"svc{i}", "time": "2025-11-25T10:00:00Z", "deep": 0})
+                 .replace('"deep": 0', f'"deep": {deep}') for i in (1, 2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = reader("".join(texts).encode())
+    assert df["service"].tolist() == ["svc1", "svc2"]

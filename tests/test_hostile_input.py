@@ -423,6 +423,25 @@ def test_lists_nested_100000_deep_are_said_not_to_be_data_never_a_recursion_erro
     assert len(df) == 0 and "nested more than 16 deep" in df.attrs["skipped"][0].reason
 
 
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray", "read_logs", "read_metrics"])
+def test_bad_json_nested_past_1024_levels_is_said_to_be_bad_json_where_it_is_bad(reader):
+    """JSON past orjson's 1,024 levels is parsed (any depth); when it is not valid, every reader said orjson's
+    'depth limit exceeded' as 'JSON nested more than 1,024 levels deep (the parser's limit): not trace data', from
+    read_logs and read_metrics too, at the place the depth was passed. The deep parser says what is wrong and where."""
+    bad = b'{"a": ' + b"[" * 1100 + b"1,]" + b"]" * 1099 + b"}"  # a trailing comma 1,101 levels down, at char 1108
+    assert bad[1108:1109] == b"]"
+    read = getattr(tk, reader)
+    with pytest.raises(tk.TraceFormatError) as e:
+        read(bad)
+    assert str(e.value) == ("<object>: not valid JSON (expected a value, in JSON nested more than 1,024 levels deep: "
+                            "line 1 column 1109 (char 1108))")
+    cut = b'{"a": ' + b"[" * 1100 + b"1" + b"]" * 1000  # a valid document cut short: a truncated file
+    with pytest.warns(tk.TraceFormatWarning, match="file is truncated: JSON ends early"):
+        df = read(cut, errors="skip")
+    assert len(df) == 0 and df.attrs["truncated"] is True
+    assert "unexpected end of data, in JSON nested more than 1,024 levels deep" in df.attrs["skipped"][0].reason
+
+
 def test_nan_and_infinity_as_python_writes_them_are_read_as_the_floats_they_stand_for():
     """json.dumps writes NaN / Infinity (allow_nan defaults to True); orjson refuses them, so a metrics file with one
     NaN value was refused whole (errors="skip": the line dropped). They are read on the slow path (Python's json,

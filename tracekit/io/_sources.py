@@ -520,16 +520,19 @@ def _loads_deep(data: bytes | memoryview | str) -> Any:
     root: list = []
     stack: list[list] = [[root, None]]  # [container, key of the value being read (dicts)]
     state, pos = _VALUE, 0
+    at = 0  # where the token being read starts (the place an error names)
 
-    def bad(what: str) -> ValueError:
-        return ValueError(f"{what} at char {pos}")
+    def bad(what: str) -> orjson.JSONDecodeError:  # orjson's error type, at the place the JSON is wrong
+        return orjson.JSONDecodeError(f"{what}, in JSON nested more than 1,024 levels deep", text, at)
 
     while True:
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise bad("unexpected character")
+            rest = text[pos:].lstrip(" \t\n\r")
+            at = len(text) - len(rest)
+            raise bad("unexpected character" if rest else "unexpected end of data")
         quote, num, lit, punct = m.groups()
-        pos = m.end()
+        at, pos = m.start(m.lastindex), m.end()
         top = stack[-1]
         if state in (_KEY, _FIRST_KEY):
             if quote:
@@ -541,6 +544,7 @@ def _loads_deep(data: bytes | memoryview | str) -> Any:
                 pos = sm.end()
                 cm = _TOKEN.match(text, pos)
                 if cm is None or cm.group(4) != ":":
+                    at = cm.start(cm.lastindex) if cm else pos
                     raise bad("expected ':'")
                 pos, state = cm.end(), _VALUE
                 continue
@@ -585,7 +589,7 @@ def _loads_deep(data: bytes | memoryview | str) -> Any:
         container, key = stack[-1]
         if container is root:
             if text[pos:].strip(" \t\n\r"):
-                raise bad("unexpected content after the value")
+                raise bad(_GLUED)  # orjson's words: objects glued one after another are read by glued_objects
             return value
         if type(container) is dict:
             container[key] = value
@@ -597,6 +601,10 @@ def _loads_deep(data: bytes | memoryview | str) -> Any:
 def loads(data: bytes | memoryview | str) -> Any:
     """``orjson.loads``, and JSON nested past orjson's 1,024 levels parsed by :func:`_loads_deep`, and JSON
     holding Python's ``NaN`` / ``Infinity`` by :func:`_loads_non_finite` (any other error is orjson's).
+
+    JSON nested that deep is data like any other (tracekit's writers keep nested attribute values whole), so
+    an error past orjson's depth is the deep parser's: what is wrong and where, as an ``orjson.JSONDecodeError``,
+    never orjson's "depth limit exceeded" (which no reader reports: it said "not trace data" from read_logs).
 
     >>> loads(b'{"asDouble": NaN, "max": Infinity}')
     {'asDouble': nan, 'max': inf}
@@ -617,11 +625,10 @@ def loads(data: bytes | memoryview | str) -> Any:
             if value is _NOT_JSON:
                 raise
             return value
-        err = exc
     try:
         return _loads_deep(data)
-    except (ValueError, UnicodeDecodeError):
-        raise err from None
+    except UnicodeDecodeError as exc:  # _json_reason says where, from the bytes
+        raise orjson.JSONDecodeError(f"str is not valid UTF-8 ({exc.reason})", "", 0) from None
 
 
 #: what Python's json.dumps writes for a float that is not finite (allow_nan=True, its default); not JSON
@@ -916,8 +923,6 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
             return (f"not valid JSON: not UTF-8 text (JSON must be UTF-8): byte {exc.start:,} is "
                     f"{data[exc.start:exc.start + 1]!r} ({exc.reason}); a Latin-1 file needs re-encoding, e.g. "
                     "iconv -f latin1 -t utf-8")
-    if "depth limit exceeded" in msg:
-        return f"JSON nested more than 1,024 levels deep (the parser's limit): not trace data ({err})"
     stripped = data.rstrip()
     if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
         return f"{TRUNCATED_FILE}: JSON ends early ({err})"

@@ -239,6 +239,7 @@ FALLBACK_CASES = {
     "integer beyond int64": orjson.dumps(_request(_span(attributes=[_kv("big", {"intValue": 1})]))).replace(
         b'"intValue":1', b'"intValue":18446744073709551616'),
     "base64-length trace id": _request(_span(traceId="W47/95gDgQPSabYzgT/GDA==")),
+    "X-Ray trace id": _request(_span(traceId="1-5B8EFFF7-98038103D269B633813FC60C")),
     "empty trace id (an error)": _request(_span(traceId="")),
     "no spanId key (an error)": _request({k: v for k, v in _span().items() if k != "spanId"}),
     "33-character trace id (an error)": _request(_span(traceId=TID + "0")),

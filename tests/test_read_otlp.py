@@ -546,6 +546,38 @@ def test_enums_as_decimal_strings_as_the_specifications_file_exporter_example_wr
             read_otlp(json.dumps(_doc(**wrong)).encode() if as_bytes else _doc(**wrong))
 
 
+XRAY_TID = "1-5759E988-BD862E3FE1BE46A994272793"  # an X-Ray trace id (upper case: lowered like any id)
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])  # the checked walk (parsed JSON); bytes: the typed path falls back
+def test_xray_trace_ids_in_otlp_become_the_32_hex_form_as_in_logs_and_exemplars(as_bytes):
+    """An X-Ray trace id in traceId was refused ('traceId must be 32 hex digits'), while read_logs and read_metrics'
+    exemplars read it, and read_xray gives its spans the 32-hex form: the same 128 bits (the collector's awsxray
+    receiver and exporter convert between the two so). Now every reader gives the one trace_id, and they join."""
+    tid = "5759e988bd862e3fe1be46a994272793"
+    link = {"traceId": XRAY_TID, "spanId": "d7ad6b7169203331"}
+    doc = _doc(traceId=XRAY_TID, links=[link])
+    df = read_otlp(json.dumps(doc).encode() if as_bytes else doc)
+    x = df[df["span_id"] == "b7ad6b7169203331"].iloc[0]
+    assert x["trace_id"] == tid and x["links"][0]["trace_id"] == tid
+    assert (df["trace_id"] == "0af7651916cd43dd8448eb211c80319c").sum() == 5  # the other spans as they were
+    only_link = _doc(links=[link])  # the span's own id is hex: as bytes, read by the typed path, link and all
+    assert read_otlp(json.dumps(only_link).encode() if as_bytes else only_link)["links"].iloc[5][0]["trace_id"] == tid
+    t = "1700000000000000000"
+    logs = tk.read_logs({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"timeUnixNano": t, "traceId": XRAY_TID, "spanId": "b7ad6b7169203331", "body": {"stringValue": "hi"}}]}]}]})
+    metrics = tk.read_metrics({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": {"dataPoints": [
+        {"timeUnixNano": t, "asDouble": 1.0, "exemplars": [
+            {"timeUnixNano": t, "asDouble": 1.0, "traceId": XRAY_TID, "spanId": "b7ad6b7169203331"}]}]}}]}]}]})
+    xray = tk.read_xray({"trace_id": XRAY_TID, "id": "b7ad6b7169203331", "name": "x", "start_time": 1.0, "end_time": 2.0})
+    assert logs["trace_id"].tolist() == [tid] and metrics["exemplars"].iloc[0][0]["trace_id"] == tid
+    assert xray["trace_id"].tolist() == [tid]
+    for wrong in ("1-5759e988-bd862e3fe1be46a99427279", "1-5759e98g-bd862e3fe1be46a994272793",
+                  "2-5759e988-bd862e3fe1be46a994272793"):  # not X-Ray ids: still refused, as given
+        with pytest.raises(TraceFormatError, match=f"traceId must be 32 hex digits, got '{wrong}'"):
+            read_otlp(_doc(traceId=wrong))
+
+
 def test_bad_span_in_jsonl_names_line(tmp_path):
     lines = [json.dumps(_doc()), json.dumps(_doc(spanId="nothex!!nothex!!"))]
     p = tmp_path / "x.jsonl"

@@ -25,7 +25,9 @@ non-trace records (``no trace data: 3 record(s) are not traces``): never 0 spans
 
 Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 
-* ``traceId``/``spanId``/``parentSpanId``/link ids are case-insensitive hex and are lower-cased.
+* ``traceId``/``spanId``/``parentSpanId``/link ids are case-insensitive hex and are lower-cased; ids in
+  base64 (protobuf's standard JSON mapping) and X-Ray trace ids (``1-5759e988-bd862e3fe1be46a994272793``,
+  the same 128 bits) become the hex form, as X-Ray ids in logs and metric exemplars do.
   ``""``, absent and all-zero ids mean "no id": a span without a trace or span id is an error;
   a span without a parent id is a root (``parent_id`` ``<NA>``). Ids of the wrong length or
   with non-hex characters are errors.
@@ -109,7 +111,7 @@ from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, TIMESTAMP
+from ..schema import COLUMN_NAMES, TIMESTAMP, xray_to_trace_id
 from ._columns import hex_ids
 from ._sources import (
     MAX_LIST_NESTING,
@@ -433,6 +435,23 @@ def _b64_hex(x: Any, n: int) -> str | None:
     return raw.hex() if len(raw) == n // 2 else None
 
 
+def _other_form_hex(x: Any, n: int) -> str | None:
+    """Hex of an id of ``n`` hex digits given in another unambiguous form: base64 (:func:`_b64_hex`), or for a
+    trace id (``n`` 32) an X-Ray trace id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` (35 characters: the same 128
+    bits, split 8/24 after the version; the collector's awsxray receiver converts them so, and X-Ray ids in logs
+    and metric exemplars are read so: :func:`tracekit.schema.xray_to_trace_id`, the one rule). None otherwise.
+
+    >>> _other_form_hex("1-5759E988-BD862E3FE1BE46A994272793", 32)
+    '5759e988bd862e3fe1be46a994272793'
+    """
+    if n == 32 and type(x) is str and len(x) == 35 and x.startswith("1-"):
+        try:
+            return xray_to_trace_id(x)
+        except ValueError:
+            return None
+    return _b64_hex(x, n)
+
+
 # ---------------------------------------------------------------------------------------------
 # ids (checked inline only for links and events; span ids are checked column-wise)
 
@@ -441,7 +460,7 @@ def _link_id(x: Any, n: int, what: str) -> str | None:
     if x is None or x == "":
         return None
     if type(x) is str and len(x) != n:
-        x = _b64_hex(x, n) or x
+        x = _other_form_hex(x, n) or x
     if type(x) is not str or len(x) != n:
         raise _Bad(f"{what} must be {n} hex digits, got {short(x)}")
     low = x.lower()
@@ -903,11 +922,12 @@ def _ids(raw: list, n: int, what: str, required: bool) -> tuple[pa.Array, np.nda
     low = pc.ascii_lower(arr)  # a non-ASCII id fails the hex check anyway
     ok = pc.match_substring_regex(low, f"^[0-9a-f]{{{n}}}$")
     if not pc.all(pc.fill_null(ok, True)).as_py():
-        # base64 ids (protobuf's standard JSON mapping: Tempo, MessageToDict) of the right byte length
+        # base64 ids (protobuf's standard JSON mapping: Tempo, MessageToDict) of the right byte length, X-Ray
+        # trace ids (a hand-made or converted file): only here, after the usual column failed the check
         vals = low.to_pylist()
         changed = False
         for i in np.flatnonzero(~np.asarray(pc.fill_null(ok, True).to_numpy(zero_copy_only=False), dtype=bool)):
-            h = _b64_hex(raw[i], n)
+            h = _other_form_hex(raw[i], n)
             if h is not None:
                 vals[i], changed = h, True
         if changed:

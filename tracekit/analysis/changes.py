@@ -77,7 +77,8 @@ from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
 __all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
-           "epidemic_test", "incident_periods", "IncidentPeriods", "auto_freq", "window_text", "clock_text"]
+           "epidemic_test", "incident_periods", "IncidentPeriods", "auto_freq", "window_text", "clock_text",
+           "fitting_freq"]
 
 #: metrics detect_changes can watch
 METRICS = ("requests", "error_rate", *(f"p{int(q * 100)}_ms" for q in QUANTILES))
@@ -506,7 +507,24 @@ def _fitting_freq(rows: pd.DataFrame, freq: str, step: pd.Timedelta) -> tuple[st
     requests' time range, with a sentence saying why."""
     if rows.empty:
         return freq, None
-    t = ns(rows["time"])
+    return fitting_freq(rows["time"], freq, what="the requests")
+
+
+def fitting_freq(times: pd.Series, freq: str, *, what: str = "the data") -> tuple[str, str | None]:
+    """``freq``, or the smallest round bucket giving at most :data:`MAX_BUCKETS` buckets over the times' range, and
+    a sentence saying why (None when ``freq`` fits): every scan over windows of buckets costs ~ buckets².
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Series(pd.to_datetime(["2026-03-02 00:00", "2026-03-02 23:59"], utc=True))
+    >>> fitting_freq(t, "1min")[0], fitting_freq(t[:1], "1min")
+    ('5min', ('1min', None))
+    """
+    step = pd.Timedelta(freq)
+    t = ns(times)
+    if not len(t):
+        return freq, None
     lo, hi = int(t.min()), int(t.max())
     nb = (hi // step.value - lo // step.value) + 1
     if nb <= MAX_BUCKETS:
@@ -515,7 +533,7 @@ def _fitting_freq(rows: pd.DataFrame, freq: str, step: pd.Timedelta) -> tuple[st
     new = next((f for f in _NICE_STEPS if pd.Timedelta(f).value >= need), None)
     if new is None:
         new = f"{int(np.ceil(need / pd.Timedelta('1D').value))}D"
-    note = (f"the requests span {pd.Timedelta(hi - lo)} ({nb:,} buckets of {freq}, more than {MAX_BUCKETS:,}): "
+    note = (f"{what} span {pd.Timedelta(hi - lo)} ({nb:,} buckets of {freq}, more than {MAX_BUCKETS:,}): "
             f"buckets of {new} used instead")
     return new, note
 

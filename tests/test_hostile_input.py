@@ -284,6 +284,40 @@ def test_the_latest_and_earliest_times_readers_accept_go_through_the_report(tmp_
     assert tk.report(early, tmp_path / "early.html").stat().st_size > 0
 
 
+BEYOND_64_BITS = "123456789012345678901234567890"  # a JSON integer orjson reads as the float 1.2345678901234568e+29
+BIG_INT_RECORDS = {  # reader, the record (BEYOND_64_BITS in place of @), what the error names
+    "span start": ("read", '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "5759e988bd862e3fe1be46a994272793", '
+                   '"spanId": "eee19b7ec3c1b174", "name": "x", "startTimeUnixNano": @, "endTimeUnixNano": "2"}]}]}]}',
+                   "startTimeUnixNano must be an integer (a decimal string or a JSON number), got "),
+    "OTLP log time": ("read_logs", '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": @, '
+                      '"body": {"stringValue": "x"}}]}]}]}', "timeUnixNano must be nanoseconds since the epoch"),
+    "JSON log time": ("read_logs", '{"msg": "x", "time": @}', "time "),
+    "metric point time": ("read_metrics", '{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": '
+                          '{"dataPoints": [{"timeUnixNano": @, "asDouble": 1}]}}]}]}]}', "timeUnixNano must be a "),
+    "exemplar time": ("read_metrics", '{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": '
+                      '{"dataPoints": [{"timeUnixNano": "1", "asDouble": 1, "exemplars": [{"timeUnixNano": @, '
+                      '"asDouble": 1}]}]}}]}]}]}', "exemplars[0].timeUnixNano must be a "),
+    "X-Ray start_time": ("read_xray", '{"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "eee19b7ec3c1b174", '
+                         '"name": "x", "start_time": @, "end_time": 2.0}', "start_time "),
+}
+
+
+@pytest.mark.parametrize("case", list(BIG_INT_RECORDS))
+def test_an_integer_beyond_64_bits_is_said_to_be_one_not_shown_as_a_float_never_written(case):
+    """orjson reads a JSON integer beyond 64 bits as a float: every reader said 'got 1.2345678901234568e+29', a number
+    the file does not hold. The shared short() says 'a number beyond 64 bits' (the parse cannot tell an integer from
+    a float written in exponent form), with its size."""
+    reader, record, field = BIG_INT_RECORDS[case]
+    data = record.replace("@", BEYOND_64_BITS).encode()
+    with pytest.raises(tk.TraceFormatError) as e:
+        getattr(tk, reader)(data)
+    assert f"{field}" in str(e.value) and "a number beyond 64 bits (about 1.2346e+29)" in str(e.value)
+    assert "1.2345678901234568e+29" not in str(e.value)
+    with pytest.warns(tk.TraceFormatWarning):
+        df = getattr(tk, reader)(data, errors="skip")
+    assert "a number beyond 64 bits" in df.attrs["skipped"][0].reason
+
+
 # ------------------------------------------------------------------ bad links, unnamed spans
 
 def test_a_bad_link_is_left_out_and_listed_the_span_kept():

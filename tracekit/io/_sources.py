@@ -61,13 +61,27 @@ _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
 _SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 6
 
 
+#: a float this large (or below -2**63) may be an integer the JSON parser could not keep: orjson reads a JSON integer
+#: beyond 64 bits as a float (up to 2**64 - 1 it keeps ints), so the value it gives is not what the file says
+_BEYOND_64_BITS = float(2**64)
+
+
 def short(value: Any) -> str:
     """A short repr of a value from a trace, for error messages: bounded in length and in depth
     (``repr`` of a list nested 1,000 deep, valid JSON, raises RecursionError).
 
+    A whole float beyond 64 bits is said to be one, never shown as if given as a float: orjson reads a JSON
+    integer beyond 64 bits (``"timeUnixNano": 123456789012345678901234567890``) as the float ``1.2345678901234568e+29``,
+    which the file does not hold. Which of the two the file holds is not known after the parse (the record's
+    error names the file, the record and the field).
+
     >>> short({"x": 1}), short("ab"), short([[[[[1]]]]])
     ("{'x': 1}", "'ab'", '[[[[...]]]]')
+    >>> short(1.2345678901234568e+29), short(-1e19), short(1e19)
+    ('a number beyond 64 bits (about 1.2346e+29)', 'a number beyond 64 bits (about -1e+19)', '1e+19')
     """
+    if type(value) is float and (value >= _BEYOND_64_BITS or value < -_BEYOND_64_BITS / 2) and value.is_integer():
+        return f"a number beyond 64 bits (about {value:.5g})"
     try:
         return _SHORT.repr(value)
     except (RecursionError, ValueError):  # pragma: no cover - reprlib bounds the depth

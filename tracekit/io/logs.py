@@ -770,12 +770,12 @@ def _json_time(t: Any, what: str = "time") -> Any:
         if type(t) is float and not math.isfinite(t):  # NaN / Infinity: Python's json module reads them
             raise _Bad(f"{what} must be a finite number, got {t}")
         if t < 0:
-            raise _Bad(f"{what} {t} is before 1970: a time since the epoch is never negative")
+            raise _Bad(f"{what} {short(t)} is before 1970: a time since the epoch is never negative")
         scale = TIME_UNITS[epoch_unit_by_size(t)]
         # float seconds or ms: rounded to the microsecond (a double holds no finer digit of a 2020s time)
         v = (int(round(t * scale / 1_000)) * 1_000 if scale >= 1_000 else int(round(t))) if type(t) is float else t * scale
         if abs(v) >= 2 ** 63:
-            raise _Bad(f"{what} {t} is out of range")
+            raise _Bad(f"{what} {short(t)} is out of range")
         return v
     if type(t) is str:
         if 10 <= len(t) <= 19 and t.isascii() and t.isdigit():  # epoch digits written as a string

@@ -8,6 +8,8 @@ the reason when it is absent).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -100,6 +102,85 @@ def test_trace_ids_in_table_cells_stay_on_one_line_and_tables_still_fit(tmp_path
     too_wide = [t for t in v["tables"] if t["width"] > v["vw"] or t["right"] > v["vw"] + 1]
     assert too_wide == [], v["tables"]
     assert v["page"] <= v["vw"], v["page"]
+
+
+#: every place a cell's text wraps: the two characters around each line break inside one text node (a break at a
+#: ``<wbr>`` or between elements is between two nodes), each table's width against the box it sits in, the page's
+_WRAPS_IN_CELLS = r"""() => {
+  const vw = document.documentElement.clientWidth;
+  const visible = el => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null;
+  const breaks = [];
+  for (const cell of [...document.querySelectorAll('td, th')].filter(visible)) {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      let prevTop = null;
+      for (let i = 0; i < n.data.length; i++) {
+        const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+        const rects = r.getClientRects();
+        if (/\s/.test(n.data[i]) || !rects.length) { prevTop = null; continue; }
+        const top = Math.round(rects[0].top);
+        if (prevTop !== null && top > prevTop + 2)
+          breaks.push({table: cell.closest('table').id, before: n.data.slice(0, i), after: n.data.slice(i)});
+        prevTop = top;
+      }
+    }
+  }
+  const tables = [...document.querySelectorAll('table')].filter(visible).map(t => {
+    const box = t.parentElement;
+    return {id: t.id, width: t.scrollWidth, box: box.clientWidth, scrolls: getComputedStyle(box).overflowX,
+            boxRight: box.getBoundingClientRect().right};
+  });
+  return {vw, page: document.documentElement.scrollWidth, breaks, tables};
+}"""
+
+
+@pytest.fixture(scope="module")
+def db_lock_report(tmp_path_factory):
+    """The simulated db-lock against its baseline (health, causes, comparison, inputs and settings tables)."""
+    inc = tk.simulate.simulate("db-lock", 300, seed=3).spans
+    base = tk.simulate.simulate("baseline", 300, seed=4).spans
+    return tk.report(inc, tmp_path_factory.mktemp("words") / "words.html", baseline=base, markdown=False)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [700, 1000])
+def test_cells_wrap_between_words_only_and_a_wide_table_scrolls_in_its_own_box(db_lock_report, width):
+    """Every bundled report read "evidenc" over "e", "checkou" over "t", "uninstru" over "mented_hop" in narrow cells
+    (``td`` had ``overflow-wrap:anywhere``, which lets the table shrink a column below its longest word): 71 words
+    broken on checkout-incident at a 1,000 px window, 351 over the nine datasets, and at 700 px the page still
+    scrolled sideways (checkout-incident 959 px wide). A cell now wraps only where text may wrap (spaces, hyphens,
+    slashes, the ``<wbr>`` after a long name's separators); a table wider than the page scrolls inside its own box.
+    Generated: the simulated db-lock against its baseline."""
+    page = open_html(db_lock_report, evaluate=_WRAPS_IN_CELLS, viewport=(width, 900))
+    v = page.value
+    assert page.errors == []
+    assert {"causes-table", "compare-table", "health-table"} <= {t["id"] for t in v["tables"]}
+    inside_a_word = [b for b in v["breaks"] if not re.search(r"[\s\-/]$", b["before"])]
+    assert inside_a_word == [], inside_a_word[:10]
+    assert v["page"] <= v["vw"], v["page"]  # the page itself never scrolls sideways
+    for t in v["tables"]:
+        assert t["boxRight"] <= v["vw"] + 1, t
+        assert t["width"] <= t["box"] or t["scrolls"] == "auto", t  # too wide: it scrolls in its box
+
+
+#: the lines each trace id of the key findings and the example traces' headings takes
+_IDS_IN_TEXT = r"""() => [...document.querySelectorAll('#key-findings code, #worst-traces h3 code')].map(c => ({
+  id: c.textContent, lines: new Set([...c.getClientRects()].map(r => Math.round(r.top))).size}))"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [300, 700, 1000])
+def test_trace_ids_in_the_key_findings_and_headings_stay_whole(db_lock_report, width):
+    """The key findings' example traces (``<a><code>id</code></a>`` under "What happened", "Where") and the example
+    traces' headings had ``code{overflow-wrap:anywhere}``: an id broke wherever the line ended when it did not fit a
+    line of its own (at a 300 px window, 6 of 6 key-findings ids on checkout-incident in two pieces). An id is one
+    token a reader copies or searches for: each stays on one line (``class="id"``, ``white-space:nowrap``)."""
+    page = open_html(db_lock_report, evaluate=_IDS_IN_TEXT, viewport=(width, 900))
+    ids = page.value
+    assert page.errors == []
+    assert len(ids) >= 3 and all(re.fullmatch(r"[0-9a-f]{32}", i["id"]) for i in ids), ids
+    split = [i for i in ids if i["lines"] != 1]
+    assert split == [], split
 
 
 def _many_services(n_services: int = 20, depth: int = 8) -> pd.DataFrame:

@@ -517,14 +517,14 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem auto;max-width:1100px;padding:0 1rem;color:#222;line-height:1.4}
 h1{margin:0 0 .2rem} h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem} h3{font-size:1rem;margin:1.2rem 0 .3rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;max-width:100%}
-th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
-td:not(.num){overflow-wrap:anywhere}
-th{background:#f4f4f4;white-space:nowrap} td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4} td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .muted{color:#666;font-size:.85rem} .sev-high,.sev-error{background:#fde2e1} .sev-warning,.sev-medium{background:#fff4d6}
 .sev-info{color:#444} code{font-size:.85rem;overflow-wrap:anywhere} .id{white-space:nowrap}
 #key-findings dl{margin:.4rem 0} #key-findings dt{font-weight:600;margin-top:.5rem}
 #key-findings dd{margin:.15rem 0 .15rem 1.2rem} #key-findings .tid{font-size:.8rem;color:#555}
-details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:auto;max-width:100%}
+details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:auto;max-width:100%;margin:.5rem 0}
+.wide>table{margin:0}
 ul.cell{margin:0;padding-left:1rem}
 """
 
@@ -562,15 +562,24 @@ def _capped(text: str) -> str:
 #: a token of a table cell longer than this many characters gets break opportunities after its separators
 BREAK_TOKENS_OVER = 20
 _LONG_TOKEN = re.compile(rf"\S{{{BREAK_TOKENS_OVER + 1},}}")
-_AFTER_SEPARATOR = re.compile(r"(?<=/)(?=\w)|(?<=[._])(?=[A-Z])")
+_AFTER_SEPARATOR = re.compile(r"(?<=/)(?=\w)|(?<=[._])(?=[A-Z])|(?<=[a-z]_)(?=[a-z]{3})|(?<=[a-z]\.)(?=[a-z]{3,}(?:_|\.[a-z]{3}))")
 
 
 def _breakable(escaped: str) -> str:
-    """Escaped cell text with ``<wbr>`` after each ``/`` of its long tokens and after a ``.`` or ``_`` that starts
-    a capitalised part, so a table of gRPC operation names (``grpc.hipstershop.CurrencyService/GetSupportedCurrencies``:
-    OnlineBoutique) wraps at the name's own separators and fits the page instead of widening it (``td`` may break
-    anywhere as a last resort). The characters are unchanged (a reader who copies a name gets it whole), and a file
-    name (``logs.jsonl``) stays one run of text. Escaped text holds no ``/``, ``.`` or ``_`` inside an entity."""
+    """Escaped cell text with ``<wbr>`` between the words of its long tokens: after each ``/``, after a ``.`` or
+    ``_`` that starts a capitalised part, after the ``_`` of a snake_case word and after the ``.`` of a dotted key's
+    inner part. A table of gRPC operation names (``grpc.hipstershop.CurrencyService/GetSupportedCurrencies``:
+    OnlineBoutique), of check names (``high_cardinality_attribute``) or attribute keys (``http.request.client_ip``)
+    wraps at the name's own separators and fits the page instead of widening it (a cell wraps between words only,
+    never inside one: a table still too wide scrolls in its own box). The characters are unchanged (a reader who
+    copies a name gets it whole); a file name keeps its extensions (``spans.jsonl.gz``), and a short part
+    (``client_ip``) stays with its word. Escaped text holds no ``/``, ``.`` or ``_`` inside an entity.
+
+    >>> _breakable("high_cardinality_attribute http.request.client_ip")
+    'high_<wbr>cardinality_<wbr>attribute http.<wbr>request.<wbr>client_ip'
+    >>> _breakable("datasets/deploy-regression/spans.jsonl.gz")
+    'datasets/<wbr>deploy-regression/<wbr>spans.jsonl.gz'
+    """
     if len(escaped) <= BREAK_TOKENS_OVER:
         return escaped
     return _LONG_TOKEN.sub(lambda m: _AFTER_SEPARATOR.sub("<wbr>", m.group(0)), escaped)
@@ -582,13 +591,28 @@ _ID_TOKEN = re.compile(r"(?<![0-9A-Za-z-])(?:1-[0-9a-f]{8}-[0-9a-f]{24}|[0-9a-f]
 
 def _ids_whole(escaped: str) -> str:
     """Escaped cell text with each trace or span id in ``<span class="id">`` (``white-space:nowrap``): a narrow cell
-    (``td`` may break anywhere as a last resort) broke ``69a5a00b8bfaf72a`` after 14 characters, so an id read as
-    two; lists of ids break between them, at the ", ".
+    broke ``69a5a00b8bfaf72a`` after 14 characters when cells could break anywhere, and X-Ray's
+    ``1-5759e988-bd862e…`` may still break at its hyphens, so an id read as two; lists of ids break between them, at
+    the ", ".
 
     >>> _ids_whole("69a5a00b8bfaf72a, x")
     '<span class="id">69a5a00b8bfaf72a</span>, x'
     """
     return _ID_TOKEN.sub(r'<span class="id">\g<0></span>', escaped)
+
+
+#: the space between a number and its unit (``0.5 %``, ``3.9 ms``) in escaped cell text
+_NUMBER_UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:%|ms|s)(?![0-9A-Za-z]))")
+
+
+def _units_kept(escaped: str) -> str:
+    """Escaped cell text whose numbers keep their unit on their line (a no-break space): the comparison's error rate
+    read "1.1 % → 0.5" over "%" in a narrow column.
+
+    >>> _units_kept("1.1 % → 0.5 %, 3.9 ms, 2 services")
+    '1.1&nbsp;% → 0.5&nbsp;%, 3.9&nbsp;ms, 2 services'
+    """
+    return _NUMBER_UNIT_SPACE.sub("&nbsp;", escaped)
 
 
 def _cell(v: Any, unit: str) -> tuple[str, bool]:
@@ -617,15 +641,15 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}", True
         return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
-    return _ids_whole(_breakable(_esc(_capped(str(v))))), False  # cut before escaping: no half entity
+    return _ids_whole(_units_kept(_breakable(_esc(_capped(str(v)))))), False  # cut before escaping: no half entity
 
 
 def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | None = None) -> str:
     units = {c: _unit(str(c)) for c in df.columns}
-    # a header may wrap after its underscores (headers do not wrap otherwise): nine columns of request_p95_ms-like
-    # names made the headline table 1,042 px wide at a 1,000 px window
-    head = "".join(f"<th>{_esc(c).replace('_', '_<wbr>')}{' (ms)' if units[c] == 'ms' and not str(c).endswith('ms') else ''}"
-                   "</th>" for c in df.columns)
+    # a header wraps between its words and after its underscores (nine columns of request_p95_ms-like names made the
+    # headline table 1,042 px wide at a 1,000 px window), a number and its "%" kept together
+    head = "".join(f"<th>{_esc(c).replace('_', '_<wbr>').replace(' %', '&nbsp;%')}"
+                   f"{' (ms)' if units[c] == 'ms' and not str(c).endswith('ms') else ''}</th>" for c in df.columns)
     rows = []
     classes = df[row_class].astype(str).tolist() if row_class and row_class in df.columns else None
     for i, rec in enumerate(df.itertuples(index=False)):
@@ -636,7 +660,9 @@ def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | 
         cls = f' class="sev-{_slug(classes[i])}"' if classes else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     tid = f' id="{_esc(table_id)}"' if table_id else ""
-    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    # cells wrap between words only; a table wider than the page scrolls inside its own box, the page does not
+    return (f'<div class="wide"><table{tid}><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            "</div>")
 
 
 def _csv_value(v: Any) -> Any:
@@ -671,7 +697,7 @@ def _table(df: pd.DataFrame | None, *, columns: Sequence[str] | None = None, max
         what = ", ".join(x for x in (f"{hidden_rows:,} more rows" if hidden_rows > 0 else "",
                                      f"{hidden_cols} more columns" if hidden_cols > 0 else "") if x)
         out += (f'<details><summary>full table ({what}) · {_csv_link(full_df, name or table_id or "table")}</summary>'
-                f'<div class="wide">{_html_table(full_df.head(500))}</div>'
+                + _html_table(full_df.head(500))
                 + (f'<p class="muted">first 500 of {len(full_df):,} rows; the CSV has them all</p>' if len(full_df) > 500 else "")
                 + "</details>")
     return out
@@ -755,8 +781,8 @@ def _figure_html(fig, first: bool) -> str:
 
 def _trace_ref(tid: str, drawn: set[str]) -> str:
     if tid in drawn:
-        return f'<a href="#trace-{_esc(tid)}"><code>{_esc(tid)}</code></a>'
-    return f"<code>{_esc(tid)}</code>"
+        return f'<a href="#trace-{_esc(tid)}"><code class="id">{_esc(tid)}</code></a>'
+    return f'<code class="id">{_esc(tid)}</code>'
 
 
 #: compare's side labels (``a`` the incident, ``b`` the baseline) as the report says them
@@ -888,7 +914,7 @@ def render_report(data: ReportData) -> str:
 
     parts.append('<section id="worst-traces"><h2>Example traces</h2>')
     for label, tid in data.worst:
-        parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code>{_esc(tid)}</code></h3>')
+        parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code class="id">{_esc(tid)}</code></h3>')
         trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
         n_spans = int((data.spans["trace_id"] == tid).sum())
         if n_spans > CANVAS_ABOVE:  # a big trace: the canvas renderer stays responsive where SVG bars do not
@@ -1063,7 +1089,7 @@ def render_markdown(data: ReportData) -> str:
     out.append("| " + " | ".join(_md(col) for col in h.columns) + " |")
     out.append("|" + "---|" * len(h.columns))
     for rec in h.itertuples(index=False):
-        out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0].replace("<wbr>", ""))) for col, v in zip(h.columns, rec, strict=True)) + " |")
+        out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0].replace("<wbr>", "").replace("&nbsp;", " "))) for col, v in zip(h.columns, rec, strict=True)) + " |")
     if data.headline.attrs.get("status_unknown"):
         out += ["", f"_{_md(_status_note(data.headline))}_"]
     out += ["", f"_Generated {data.generated_at} by tracekit {data.version}._", ""]

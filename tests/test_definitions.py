@@ -130,9 +130,10 @@ def test_modules_agree_on_simulated_traces(scenario, seed):
     nums = numbers(spans)
     assert len(_agree(nums, "failed")) == 1, nums
     assert len(_agree(nums, "p95")) == 1, nums
-    # every unanswered hop health names (uninstrumented, or its context dropped) is an edge to that callee on the map
+    # every unanswered hop health names (uninstrumented, its context dropped, or a span missing on it) is an edge to
+    # that callee on the map
     G = tk.service_graph(spans)
-    hops = tk.health_report(spans, checks=["uninstrumented_hop", "dropped_context"])
+    hops = tk.health_report(spans, checks=["uninstrumented_hop", "dropped_context", "missing_span_on_hop"])
     for subj in hops["subject"]:
         caller, callee = subj.split(" → ")
         if callee != "?":

@@ -188,9 +188,9 @@ def test_uninstrumented_hop_says_orphans_in_the_same_trace_not_traces_of_their_o
     attrs = [{}, {}, {"peer.service": "frontend"}, {"peer.service": "frontend"}]
     # the frontend answers as orphans in the same traces 1 and 2 (their parent, a proxy's span, was lost)
     same = mk(calls + [(t, 3, 9, "frontend", "GET /", "server", 2, 98) for t in (1, 2)], attributes=attrs + [{}, {}])
-    w = tk.health_report(same, checks=["uninstrumented_hop", "dropped_context"])
+    w = tk.health_report(same, checks=["missing_span_on_hop", "dropped_context"])
     assert w["subject"].tolist() == ["gateway → frontend"]
-    assert w["check"].tolist() == ["uninstrumented_hop"]  # the context got through: a span between them is missing
+    assert w["check"].tolist() == ["missing_span_on_hop"]  # the context got through: a span between them is missing
     text = w["explanation"].iloc[0]
     assert "start traces of their own" not in text and "dropped" not in text
     assert "2 frontend spans in these same traces are orphans" in text
@@ -208,6 +208,50 @@ def test_uninstrumented_hop_says_orphans_in_the_same_trace_not_traces_of_their_o
               attributes=attrs + [{}, {}])
     text = tk.health_report(both, checks=["dropped_context"])["explanation"].iloc[0]
     assert "1 frontend root span starts a trace of its own" in text and "1 frontend span in these same traces is an orphan" in text
+
+
+def test_a_span_missing_between_caller_and_callee_is_its_own_check_and_the_old_selection_still_finds_it():
+    """gateway's client spans to frontend have no answer below them, and frontend — instrumented — answers in the
+    same traces as orphans naming a parent that is not in the data (a proxy's span, or a second client span of the
+    gateway's, was not exported). health_report said "uninstrumented_hop gateway → frontend", a warning: but
+    frontend is instrumented and the context got through; what is missing is a span between them. The check is now
+    named what it found, missing_span_on_hop. orphan_spans does not already say it: it counts the callee's orphans
+    (every service's together, no hop), where this row names the hop and counts the caller's unanswered calls.
+    Selecting uninstrumented_hop, as older code does, still finds it (named missing_span_on_hop) with a
+    DeprecationWarning, as dropped_context was split. Truth by construction: the literal spans below."""
+    spans = mk(
+        [(t, 1, None, "gateway", "GET /", "server", 0, 100) for t in (1, 2)]
+        + [(t, 2, 1, "gateway", "proxy", "client", 1, 99) for t in (1, 2)]
+        # frontend answers in the same traces, naming span 9 (lost) as its parent
+        + [(t, 3, 9, "frontend", "GET /", "server", 2, 98) for t in (1, 2)]
+        # frontend's call to a third party that reports no spans: an uninstrumented hop
+        + [(t, 4, 3, "frontend", "POST", "client", 10, 20) for t in (1, 2)],
+        attributes=[{}, {}, {"peer.service": "frontend"}, {"peer.service": "frontend"}, {}, {},
+                    {"url.full": "https://api.partner.example/v1/pay"}, {"url.full": "https://api.partner.example/v1/pay"}],
+    )
+    r = tk.health_report(spans)
+    hop = r[r["subject"] == "gateway → frontend"]
+    assert hop["check"].tolist() == ["missing_span_on_hop"] and hop["severity"].tolist() == ["warning"]
+    assert (hop["traces_affected"].iloc[0], hop["spans_affected"].iloc[0]) == (2, 2)  # gateway's 2 client spans
+    assert "2 frontend spans in these same traces are orphans" in hop["explanation"].iloc[0]
+    # uninstrumented_hop is left with the callee that reports no spans
+    assert rows(r, "uninstrumented_hop")["subject"].tolist() == ["frontend → api.partner.example"]
+    # orphan_spans counts the other side: frontend's 2 orphans, not the hop nor the gateway's calls
+    orphans = one(r, "orphan_spans")
+    assert (orphans["spans_affected"], orphans["subject"]) == (2, "")
+    assert "gateway" not in orphans["explanation"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone = tk.health_report(spans, checks=["missing_span_on_hop"])
+    assert alone["subject"].tolist() == ["gateway → frontend"]
+    with pytest.warns(DeprecationWarning, match="'missing_span_on_hop' was split from 'uninstrumented_hop'"):
+        old = tk.health_report(spans, checks=["uninstrumented_hop"])
+    assert set(old["check"]) == {"missing_span_on_hop", "uninstrumented_hop"}
+    assert old[old["check"] == "missing_span_on_hop"].reset_index(drop=True).equals(alone)
+    # nothing missing on a hop: the old selection stays quiet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.health_report(mk(GOOD), checks=["uninstrumented_hop"]).empty
 
 
 def test_child_outside_parent_skew_suspects():
@@ -562,7 +606,7 @@ def test_a_callee_orphaned_in_the_same_trace_does_not_start_a_trace_of_its_own()
                      (3, 1, None, "inventory", "GET /stock", "server", 12, 28)]
         return mk(rows, attributes=[{"peer.service": "inventory"} if r[5] == "client" else {} for r in rows])
 
-    same = tk.health_report(spans(False), checks=["uninstrumented_hop"]).iloc[0]["explanation"]
+    same = tk.health_report(spans(False), checks=["missing_span_on_hop"]).iloc[0]["explanation"]
     assert "start traces of their own" not in same and "dropped" not in same
     assert "1 inventory span in these same traces is an orphan" in same and "the trace context got through" in same
     mixed = tk.health_report(spans(True), checks=["dropped_context"]).iloc[0]["explanation"]

@@ -96,7 +96,8 @@ def test_assignment_is_one_to_one_not_greedy():
 def test_health_report_points_to_reconnect(broken):
     spans, _ = broken
     hr = tk.health_report(spans)
-    text = " ".join(hr.loc[hr["check"].isin(["uninstrumented_hop", "dropped_context", "orphan_spans"]), ["explanation", "what_to_do"]].to_numpy().ravel())
+    text = " ".join(hr.loc[hr["check"].isin(["uninstrumented_hop", "dropped_context", "missing_span_on_hop",
+                                                "orphan_spans"]), ["explanation", "what_to_do"]].to_numpy().ravel())
     assert "tk.reconnect(spans)" in text
 
 

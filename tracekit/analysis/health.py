@@ -11,15 +11,18 @@ metric row reports, else NaN), ``example_trace_ids`` (up to 3), ``explanation``,
 
 Checks (ids are stable): ``duplicate_span_ids``, ``parent_cycles``, ``orphan_spans``,
 ``no_root``, ``multiple_roots``, ``in_progress_spans``, ``truncated_traces``, ``dropped_data``,
-``uninstrumented_hop`` (one row per caller → callee: the callee reports no spans, or its spans are orphans in the
-callers' traces), ``dropped_context`` (one row per caller → callee: the callee is instrumented and its answers start
-traces of their own — the trace context was dropped on that hop, the case :func:`tracekit.reconnect` pairs; split
-from ``uninstrumented_hop``, which still runs it when selected alone: :data:`SPLIT_CHECKS`), ``child_outside_parent`` (one row per
-parent service → child service), ``inferred_segments``, ``callee_only_services`` (one row per
-service), ``high_cardinality_attribute`` (one row per key). Seed metrics (severity ``info``,
-always present when there are spans): ``trace_completeness``, ``failed_request_ratio``,
-``span_error_rate`` (one row per service), ``p95_request_latency_ms``, ``top_call_path`` (one row
-per service-level path, most frequent first). Where no span records a status
+``uninstrumented_hop`` (one row per caller → callee: the callee reports no spans, or the calls failed before any
+response), ``dropped_context`` (one row per caller → callee: the callee is instrumented and its answers start
+traces of their own — the trace context was dropped on that hop, the case :func:`tracekit.reconnect` pairs),
+``missing_span_on_hop`` (one row per caller → callee: the callee is instrumented and answers inside the callers' own
+traces, but as orphans — the context got through, a span between the caller's client span and the callee's answer
+was not exported or not sampled; ``orphan_spans`` counts those orphans, without the hop or the caller's calls),
+``child_outside_parent`` (one row per parent service → child service), ``inferred_segments``,
+``callee_only_services`` (one row per service), ``high_cardinality_attribute`` (one row per key).
+``dropped_context`` and ``missing_span_on_hop`` were split from ``uninstrumented_hop``, which still runs them when
+selected alone (:data:`SPLIT_CHECKS`). Seed metrics (severity ``info``, always present when there are spans):
+``trace_completeness``, ``failed_request_ratio``, ``span_error_rate`` (one row per service),
+``p95_request_latency_ms``, ``top_call_path`` (one row per service-level path, most frequent first). Where no span records a status
 (:func:`tracekit.core.status_recorded` False: TrainTicket-like exports) the ``failed_request_ratio`` and
 ``span_error_rate`` rows say the rate is unknown: ``value`` and ``share`` NaN, not 0.
 
@@ -366,10 +369,10 @@ def check_dropped_data(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_uninstrumented_hop(ctx: HealthContext) -> pd.DataFrame:
-    """Client calls nothing answers where no span of the callee's is there to answer: a callee that reports no
-    spans (``info``), calls that failed before any response (``info``), and an instrumented callee whose spans are
-    orphans in the callers' own traces — the context got through, a span between them is missing (``warning``).
-    An instrumented callee whose answers start traces of their own is :func:`check_dropped_context`."""
+    """Client calls nothing answers because nothing could: a callee that reports no spans (``info``: not
+    instrumented, a third party, or its spans are in data not loaded), and calls that failed before any response
+    (``info``). An instrumented callee is another finding: its answers start traces of their own
+    (:func:`check_dropped_context`), or they are orphans in the callers' own traces (:func:`check_missing_span_on_hop`)."""
     return _rows(ctx, [r for r in _unanswered_calls(ctx) if r["check"] == "uninstrumented_hop"])
 
 
@@ -381,9 +384,19 @@ def check_dropped_context(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, [r for r in _unanswered_calls(ctx) if r["check"] == "dropped_context"])
 
 
+def check_missing_span_on_hop(ctx: HealthContext) -> pd.DataFrame:
+    """Client calls to an *instrumented* service that nothing answers below them, where the callee's answers are in
+    the callers' own traces as orphans (``warning``, one row per caller → callee): the trace context got through,
+    but the span they name as parent — between the caller's client span and the callee's answer (a proxy's, or a
+    second client span of the caller's) — was not exported or not sampled. The rows count the caller's unanswered
+    client spans and name the hop; :func:`check_orphan_spans` counts the callee's orphans, every service's together.
+    :func:`tracekit.reconnect` lists the missing parent each orphan names (case ``missing_parent``)."""
+    return _rows(ctx, [r for r in _unanswered_calls(ctx) if r["check"] == "missing_span_on_hop"])
+
+
 def _unanswered_calls(ctx: HealthContext) -> list[dict]:
-    """The finding rows of every client span nothing answers, each named by what was found (uninstrumented_hop or
-    dropped_context); computed once per context, both checks read it."""
+    """The finding rows of every client span nothing answers, each named by what was found (uninstrumented_hop,
+    dropped_context or missing_span_on_hop); computed once per context, the three checks read it."""
     if "unanswered_calls" not in ctx.cache:
         ctx.cache["unanswered_calls"] = _unanswered_call_rows(ctx)
     return ctx.cache["unanswered_calls"]
@@ -456,7 +469,7 @@ def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
                 # between them (its orphans name it as their parent)
                 sev = "warning"
                 why, todo, dropped = _unanswered_why(caller, cal, len(g), tree.trace[g["row"].to_numpy()], tops_of.get(cal))
-                check = "dropped_context" if dropped else check
+                check = "dropped_context" if dropped else "missing_span_on_hop"
             else:
                 sev = "info"
                 why = (f"{caller} calls {cal} ({len(g)} client spans) and nothing answers below them: {cal} reports no spans "
@@ -831,6 +844,7 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "dropped_data": check_dropped_data,
     "uninstrumented_hop": check_uninstrumented_hop,
     "dropped_context": check_dropped_context,
+    "missing_span_on_hop": check_missing_span_on_hop,
     "child_outside_parent": check_child_outside_parent,
     "inferred_segments": check_inferred_segments,
     "callee_only_services": check_callee_only_services,
@@ -931,7 +945,7 @@ def health_report(
 #: checks split from an older one: new id → the id whose rows these were. ``checks=`` naming the old id (or a
 #: pattern matching it) and not the new one still runs the new one, so an old selection keeps finding what it found,
 #: now under its right name, with a DeprecationWarning when it found something (:func:`select_checks`)
-SPLIT_CHECKS = {"dropped_context": "uninstrumented_hop"}
+SPLIT_CHECKS = {"dropped_context": "uninstrumented_hop", "missing_span_on_hop": "uninstrumented_hop"}
 
 
 def select_checks(checks: Iterable[str] | str | None = None) -> tuple[list[str], list[str]]:
@@ -939,7 +953,8 @@ def select_checks(checks: Iterable[str] | str | None = None) -> tuple[list[str],
 
     Returns ``(names, implied)``: ``implied`` are the ids of :data:`SPLIT_CHECKS` run only because the id they were
     split from was selected (``checks=["uninstrumented_hop"]`` still reports a dropped trace context, as
-    ``dropped_context``); :func:`warn_split_checks` says so when they found something.
+    ``dropped_context``, and a span missing between caller and callee, as ``missing_span_on_hop``);
+    :func:`warn_split_checks` says so when they found something.
 
     Parameters
     ----------
@@ -959,7 +974,7 @@ def select_checks(checks: Iterable[str] | str | None = None) -> tuple[list[str],
     Examples
     --------
     >>> select_checks(["uninstrumented_hop"])
-    (['uninstrumented_hop', 'dropped_context'], ['dropped_context'])
+    (['uninstrumented_hop', 'dropped_context', 'missing_span_on_hop'], ['dropped_context', 'missing_span_on_hop'])
     >>> select_checks(["dropped_*"])
     (['dropped_data', 'dropped_context'], [])
     """

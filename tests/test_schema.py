@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pandas as pd
 import pytest
@@ -110,3 +111,52 @@ def test_spans_from_columns_rejects_columns_of_different_lengths():
             "start": [0, 1], "end": [1, 2]}
     with pytest.raises(SpansSchemaError, match="'span_id' has 1 values, 'trace_id' has 2"):
         tk.spans_from_columns(cols)
+
+
+@pytest.mark.parametrize("start, end, bad", [
+    (-1_000_000_000, 0, "column 'start' row 1: -1000000000 (1969-12-31 23:59:59 UTC) is out of range: "
+                        "0 to 9214646400000000000 ns (1970-01-01 to 2262-01-01 UTC)"),
+    ("1969-12-31T23:59:59Z", "1970-01-01T00:00:01Z", "column 'start' row 1: '1969-12-31T23:59:59Z' is out of range: "
+                                                     "1970-01-01 to 2262-01-01 UTC"),
+    (0, 9_220_000_000_000_000_000, "column 'end' row 1: 9220000000000000000 (2262-03-03 23:06:40 UTC) is out of "
+                                   "range: 0 to 9214646400000000000 ns"),
+])
+def test_spans_from_columns_takes_the_readers_range_and_what_it_makes_reads_back(tmp_path, start, end, bad):
+    """spans_from_columns took 1969 and 2262-03 (check=False, its default, and check=True alike), and
+    write_xray / write_otlp then wrote files read_xray / read_otlp refuse: a frame it makes is either refused,
+    naming the column and the row, or written to files every reader reads back to the same times. The
+    range's own ends (the epoch, core.TIME_MAX_NS) are times."""
+    from tracekit.core import TIME_MAX_NS, TIME_MIN_NS
+    from tracekit.schema import TIME_MAX_NS as SCHEMA_MAX
+
+    assert SCHEMA_MAX is TIME_MAX_NS  # one definition (layer 0), re-exported by the kernel
+    ids = {"trace_id": ["0" * 31 + "1"] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+           "service": ["api"] * 2, "name": ["GET /", "db"], "kind": ["server", "client"]}
+    for check in (False, True):
+        with pytest.raises(SpansSchemaError, match=re.escape(f"spans_from_columns: {bad}")):
+            tk.spans_from_columns({**ids, "start": [TIME_MIN_NS, start], "end": [TIME_MAX_NS, end]}, check=check)
+    ok = tk.spans_from_columns({**ids, "start": [TIME_MIN_NS, 1_000], "end": [TIME_MAX_NS, TIME_MAX_NS - 10**9]})
+    back = {"otlp": tk.read_otlp(tk.write_otlp(ok, tmp_path / "s.jsonl")),
+            "xray": tk.read_xray(tk.write_xray(ok, tmp_path / "s.json"))}
+    for fmt, df in back.items():
+        got = df.set_index("span_id").loc[["a" * 16, "b" * 16]]
+        assert got["start"].astype("int64").tolist() == [0, 1_000], fmt
+        assert got["end"].astype("int64").tolist() == [TIME_MAX_NS, TIME_MAX_NS - 10**9], fmt
+
+
+@pytest.mark.parametrize("build, cols, column", [
+    ("logs_from_columns", {"body": ["a", "b"]}, "time"),
+    ("metrics_from_columns", {"name": "m", "value": [1.0, 2.0]}, "time"),
+])
+@pytest.mark.parametrize("check", [True, False])
+def test_logs_and_metrics_from_columns_take_the_readers_range(build, cols, column, check):
+    """logs_from_columns and metrics_from_columns refused 1969 (metrics only with check=True) but took 2262-03,
+    which no reader reads: the readers' range, the readers' words, whatever check says."""
+    from tracekit.core import TIME_MAX_NS
+
+    f = getattr(tk, build)
+    assert f({**cols, column: [0, TIME_MAX_NS]}, check=check)[column].astype("int64").tolist() == [0, TIME_MAX_NS]
+    for t in (TIME_MAX_NS + 1, -1):
+        with pytest.raises(tk.TraceKitError, match=re.escape(f"{build}: column 'time' row 1: {t} (")
+                           + r".* UTC\) is out of range: 0 to 9214646400000000000 ns \(1970-01-01 to 2262-01-01 UTC\)"):
+            f({**cols, column: [0, t]}, check=check)

@@ -207,8 +207,9 @@ def test_bad_input_is_named(tmp_path):
     old.loc[1, "time"] = pd.Timestamp("1969-12-31", tz="UTC")  # (logs_from_columns refuses it: edited by hand)
     with pytest.raises(TraceKitError, match="write_otlp_logs: row 1: time 1969-12-31 00:00:00[+]00:00 is before 1970"):
         tk.write_otlp_logs(old, tmp_path / "l.jsonl")
+    early = tk.metrics_from_columns({"time": [0], "start_time": [0], "name": "c", "kind": "sum"})
+    early.loc[0, "start_time"] = pd.Timestamp(-5, tz="UTC")  # (metrics_from_columns refuses it: edited by hand)
     with pytest.raises(TraceKitError, match="write_otlp_metrics: row 0: start_time .* is before 1970"):
-        tk.write_otlp_metrics(tk.metrics_from_columns({"time": [0], "start_time": [-5], "name": "c", "kind": "sum"},
-                                                      check=False), tmp_path / "m.jsonl")
+        tk.write_otlp_metrics(early, tmp_path / "m.jsonl")
     with pytest.raises(tk.MetricsSchemaError):
         tk.write_otlp_metrics(pd.DataFrame({"time": [0]}), tmp_path / "m.jsonl")

@@ -28,7 +28,17 @@ import orjson
 import pandas as pd
 
 from .errors import TraceKitError
-from .schema import STRING, TIMESTAMP, Column, canonical_ids, columns_markdown, dict_cells, epoch_times, own
+from .schema import (
+    STRING,
+    TIMESTAMP,
+    Column,
+    canonical_ids,
+    columns_markdown,
+    dict_cells,
+    epoch_times,
+    own,
+    time_out_of_range,
+)
 
 __all__ = [
     "LOG_COLUMNS",
@@ -224,7 +234,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     ------
     LogsSchemaError
         A required column is missing or given twice, columns differ in length, an id is not an id,
-        a time is no time or before 1970, a severity number is not an integer 0-24, a severity text
+        a time is no time or outside 1970-01-01 .. 2262-01-01 (the readers' range), a severity number is not an integer 0-24, a severity text
         is not a string, a text is bytes that are not UTF-8 (the message names the column and the
         first bad row). A severity text that is no known word is kept in ``attributes`` under its
         column's name (``severity_text`` / ``severity``), as :func:`tracekit.read_logs` keeps it.
@@ -274,17 +284,10 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         for name, v in given.items():  # an integer no int64 holds (pandas' OverflowError names no row)
             row = next((i for i, x in enumerate(v) if isinstance(x, int) and not -(2**63) <= x < 2**63), None)
             if row is not None:
-                raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {list(v)[row]!r} is not a time "
-                                      "pandas can hold (nanoseconds since the epoch, years 1970-2262)") from None
+                raise LogsSchemaError(time_out_of_range(f"logs_from_columns: column {name!r} row {row}:",
+                                                        repr(list(v)[row]), time_unit or "ns")) from None
         raise LogsSchemaError(f"logs_from_columns: column 'time' or 'observed_time' holds values that are not times "
                               f"({exc})") from None
-    for name in list(data):
-        ns = data[name].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        early = (ns < 0) & (ns != np.iinfo(np.int64).min)  # (NaT: missing)
-        if early.any():
-            row = int(np.argmax(early))
-            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {list(given[name])[row]!r} is before "
-                                  f"1970 ({data[name].iloc[row]}): times are nanoseconds since the epoch, never negative")
     if "observed_time" not in data:
         data["observed_time"] = pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP)
     for name, width in (("trace_id", 32), ("span_id", 16)):

@@ -38,12 +38,15 @@ from .errors import TraceKitError
 from .schema import (
     MUTABLE_CELL_TYPES,
     STRING,
+    TIME_MAX_NS,
+    TIME_MIN_NS,
     TIMESTAMP,
     Column,
     columns_markdown,
     dict_cells,
     epoch_times,
     own,
+    time_out_of_range,
     xray_to_trace_id,
 )
 
@@ -461,9 +464,10 @@ def exemplar_cell(cell: Any) -> list:
         t = e.get("time")
         if _missing(t):
             t = None
-        elif not (isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)) and 0 <= t <= _INT64_MAX):
-            raise ValueError(f"exemplar {i}: time must be ns since 1970 (a non-negative integer within int64), got "
-                             f"{_shown(t)}")
+        elif not (isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_))):
+            raise ValueError(f"exemplar {i}: time must be ns since 1970 (an integer), got {_shown(t)}")
+        elif not TIME_MIN_NS <= t <= TIME_MAX_NS:
+            raise ValueError(time_out_of_range(f"exemplar {i}: time", _shown(t)))
         v = e.get("value", math.nan)
         if _missing(v):
             v = math.nan
@@ -495,9 +499,9 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
     given too. Missing ones get their missing value (``kind`` ``"gauge"``, ``service``
     ``"unknown_service"``, ``source`` ``"columns"``, ``{}`` / ``[]`` for the dict and list
     columns). ``time`` (and ``start_time``) may be numbers since the epoch (nanoseconds unless
-    ``time_unit`` says otherwise), datetimes or strings (naive times are UTC), from 1970 on. Columns are
-    positional (a Series' index is not used to align them); a generator is read once. The content is
-    checked by the readers' rules (:func:`check_point`, :func:`bucket_cell`, :func:`quantile_cell`,
+    ``time_unit`` says otherwise), datetimes or strings (naive times are UTC), 1970-01-01 to 2262-01-01
+    (the readers' range). Columns are positional (a Series' index is not used to align them); a generator
+    is read once. The content is checked by the readers' rules (:func:`check_point`, :func:`bucket_cell`, :func:`quantile_cell`,
     :func:`exemplar_cell`: a count is not negative, min not above max, a start not after its time, buckets
     and quantiles well formed, exemplar ids normalised) and every dict and list cell is a copy: the frame
     shares no mutable object with ``columns``.
@@ -580,7 +584,7 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
             times[col.name] = v  # read together below: one unit for time and start_time
             continue
         data[col.name] = _coerce(col, v, col.name in given)
-    data.update(_times(times, time_unit, check))
+    data.update(_times(times, time_unit))
     _check_rows(data, {c for c in given if c in _BY_NAME}, check)
     data = {c.name: data[c.name] for c in METRIC_COLUMNS}
     df = pd.DataFrame(data)
@@ -601,10 +605,10 @@ def _scalar(v: Any) -> bool:
     return np.isscalar(v) or isinstance(v, dict) or not hasattr(v, "__len__")
 
 
-def _times(times: dict[str, Any], time_unit: str | None, check: bool) -> dict[str, pd.Series]:
+def _times(times: dict[str, Any], time_unit: str | None) -> dict[str, pd.Series]:
     """``time`` and ``start_time`` read by :func:`~tracekit.schema.epoch_times`, refused (naming the column and the
-    row) when a value is beyond int64 nanoseconds, is read as no time (int64's minimum, pandas' NaT) or (``check``)
-    is before 1970 (as the readers refuse them)."""
+    row) when a value is outside the readers' range (:data:`~tracekit.schema.TIME_RANGE`, checked there, whatever
+    ``check`` says), beyond int64 nanoseconds or read as no time (int64's minimum, pandas' NaT)."""
     who = "metrics_from_columns"
     try:
         out = epoch_times(times, time_unit=time_unit, who=who, error=MetricsSchemaError)
@@ -614,21 +618,14 @@ def _times(times: dict[str, Any], time_unit: str | None, check: bool) -> dict[st
         for name, values in times.items():
             for i, x in enumerate(values):
                 if isinstance(x, (int, np.integer)) and not -_INT64_MAX - 1 <= x <= _INT64_MAX:
-                    raise MetricsSchemaError(f"{who}: column {name!r} row {i}: {x!r} is beyond int64 nanoseconds "
-                                             "(years 1677-2262)") from None
+                    raise MetricsSchemaError(time_out_of_range(f"{who}: column {name!r} row {i}:", repr(x),
+                                                               time_unit or "ns")) from None
         raise MetricsSchemaError(f"{who}: {'/'.join(times)} holds values that are not times ({exc})") from None
     for name, t in out.items():
         lost = np.flatnonzero(t.isna().to_numpy() & ~np.asarray(pd.isna(times[name]), dtype=bool))
         if len(lost):
             raise MetricsSchemaError(f"{who}: column {name!r} row {int(lost[0])}: {times[name][int(lost[0])]!r} is "
                                      "not a time pandas can hold (int64's minimum is its missing time, NaT)")
-        if not check:
-            continue
-        ns = t.to_numpy(dtype="datetime64[ns]").view(np.int64)
-        bad = np.flatnonzero((ns < 0) & t.notna().to_numpy())
-        if len(bad):
-            raise MetricsSchemaError(f"{who}: column {name!r} row {int(bad[0])}: {t.iloc[bad[0]]} is before 1970 "
-                                     "(a point's time is ns since 1970, as the readers read it)")
     return out
 
 

@@ -45,6 +45,10 @@ __all__ = [
     "trace_id_to_xray",
     "canonical_ids",
     "TIME_UNITS",
+    "TIME_MIN_NS",
+    "TIME_MAX_NS",
+    "TIME_RANGE",
+    "time_out_of_range",
     "epoch_times",
     "epoch_unit_by_size",
 ]
@@ -248,6 +252,48 @@ def _duration_ms(start: pd.Series, end: pd.Series) -> pd.Series:
 
 #: nanoseconds in one unit of numeric times (the ``time_unit`` of the ``*_from_columns`` builders)
 TIME_UNITS: Mapping[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+#: the times every reader accepts (spans of OTLP and X-Ray, logs, metrics) and every ``*_from_columns`` builder
+#: (:func:`epoch_times`), as ns since the epoch: 1970-01-01 to 2262-01-01 UTC, both ends included. Never before
+#: 1970: OTLP's times are unsigned nanoseconds since the epoch, and no clock that stamps a span, log record or
+#: data point reads before it (a negative time is a bug of the writer, e.g. an unset time minus a duration).
+#: datetime64[ns] ends at 2262-04-11; the ~100 days kept free at the end let every analysis and the report add a
+#: bucket or a window to a time (a timeline's last bucket, a baseline window) and still hold it (datetime64[ns]
+#: begins in 1677: room enough before 1970). Declared here (layer 0) for the builders; tracekit.core re-exports them
+TIME_MIN_NS = 0
+TIME_MAX_NS = 9_214_646_400_000_000_000
+TIME_RANGE = "1970-01-01 to 2262-01-01 UTC"
+
+
+def time_out_of_range(what: str, shown: str, unit: str | None = "ns") -> str:
+    """The words of every reader and builder for a time outside :data:`TIME_MIN_NS` .. :data:`TIME_MAX_NS`.
+
+    Parameters
+    ----------
+    what : str
+        The field, as the record names it (``startTimeUnixNano``, ``start_time``), or the column and row.
+    shown : str
+        The value as given (a short repr).
+    unit : {"ns", "us", "ms", "s", None}, default "ns"
+        The unit of a numeric value (OTLP's integer nanoseconds, X-Ray's epoch seconds, CloudWatch's
+        milliseconds); ``None`` for a time given as text or a datetime (the range is said in dates only).
+
+    Returns
+    -------
+    str
+        The reason, for the caller's error (which names the file and the record, or the function).
+
+    Examples
+    --------
+    >>> time_out_of_range("start_time", "-1.5", "s")
+    'start_time -1.5 is out of range: 0 to 9214646400 s (1970-01-01 to 2262-01-01 UTC), the times every analysis can hold'
+    >>> time_out_of_range("time", "'1960-01-01'", None)
+    "time '1960-01-01' is out of range: 1970-01-01 to 2262-01-01 UTC, the times every analysis can hold"
+    """
+    if unit is None:
+        return f"{what} {shown} is out of range: {TIME_RANGE}, the times every analysis can hold"
+    scale = TIME_UNITS[unit]
+    return (f"{what} {shown} is out of range: {TIME_MIN_NS // scale} to {TIME_MAX_NS // scale} {unit} ({TIME_RANGE}), "
+            "the times every analysis can hold")
 _UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 #: 1990-01-01 and 2100-01-01 in seconds since the epoch: the band of plausible times. As nanoseconds,
 #: a column of seconds, milliseconds or microseconds of those years falls within 1970-01-01's first
@@ -257,6 +303,7 @@ _PLAUSIBLE_S = (631_152_000, 4_102_444_800)
 #: microseconds or nanoseconds with no word for which): below each bound the number is read in that unit. Each
 #: bound is the year 5138 in the unit, so any time from 1973 on reads right in each
 _MAGNITUDE_UNITS: tuple[tuple[float, str], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+_NAT = np.iinfo(np.int64).min
 
 
 def epoch_unit_by_size(value: float) -> str:
@@ -286,6 +333,8 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
     0 or 1000 stay nanoseconds. Floats in seconds or milliseconds are read to the microsecond (float64
     holds epoch seconds to ~0.24 us; the digits below are noise), other floats to the nanosecond.
     Datetimes and text are parsed by pandas (naive times are UTC); ``time_unit`` does not apply.
+    Every time must lie in :data:`TIME_MIN_NS` .. :data:`TIME_MAX_NS` (1970-01-01 to 2262-01-01 UTC), the range
+    every reader accepts, so a frame built here is one the readers could have read (and its files read back).
 
     Parameters
     ----------
@@ -327,10 +376,16 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
                             f"{', '.join(map(repr, TIME_UNITS))} (or None: nanoseconds, checked)")
     out: dict[str, pd.Series] = {}
     numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    given: dict[str, pd.Series] = {}
     for column, values in columns.items():
-        s = pd.Series(values.array if isinstance(values, (pd.Series, pd.Index)) else values).reset_index(drop=True)
+        s = given[column] = pd.Series(values.array if isinstance(values, (pd.Series, pd.Index)) else values
+                                      ).reset_index(drop=True)
         if s.dtype == object and len(s) and all(
                 x is None or (isinstance(x, (int, np.integer)) and not isinstance(x, bool)) for x in s):
+            far = next((i for i, x in enumerate(s) if x is not None and not _NAT <= x < 2**63), None)
+            if far is not None:  # a Python int beyond int64: out of the readers' range too
+                raise error(time_out_of_range(f"{who}: column {column!r} row {far}:", repr(s.iloc[far]),
+                                              time_unit or "ns"))
             s = s.astype("Int64") if s.notna().any() else s.astype("float64")
         if s.dtype.kind in "iuf":
             f = s.dtype.kind == "f"
@@ -352,6 +407,18 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
     unit = time_unit or "ns"
     for column, (num, ok) in numeric.items():
         out[column] = _numbers_as_times(num, ok, unit, column, who, error)
+    for column, t in out.items():  # the readers' range, every column (vectorised: three passes over int64)
+        v = t.array.asi8
+        far = (v > TIME_MAX_NS) | ((v < TIME_MIN_NS) & (v != _NAT))  # (NaT: missing)
+        if far.any():
+            row = int(np.argmax(far))
+            x = given[column].iloc[row]
+            if column in numeric:
+                shown = f"{int(x) if float(x).is_integer() else x!r} ({t.iloc[row]:%Y-%m-%d %H:%M:%S} UTC)"
+            else:
+                shown = repr(x) if isinstance(x, str) else str(x)
+            raise error(time_out_of_range(f"{who}: column {column!r} row {row}:", shown,
+                                          unit if column in numeric else None))
     return {c: out[c] for c in columns}
 
 
@@ -364,10 +431,10 @@ def _numbers_as_times(num: np.ndarray, ok: np.ndarray, unit: str, column: str, w
         far = ~np.isfinite(scaled) | (np.abs(scaled) * step >= 2.0**63)
     else:
         far = ok & (np.abs(num) > np.iinfo(np.int64).max // factor)
-    if far.any():
+    if far.any():  # beyond int64 nanoseconds: out of the readers' range too
         bad = int(np.flatnonzero(far)[0])
-        raise error(f"{who}: column {column!r} row {bad}: {num[bad]!r} {_UNIT_WORDS[unit]} is not a time pandas "
-                    "can hold (years 1677-2262)")
+        shown = int(num[bad]) if num.dtype.kind in "iu" or float(num[bad]).is_integer() else num[bad]
+        raise error(time_out_of_range(f"{who}: column {column!r} row {bad}:", repr(shown), unit))
     ns = scaled.astype(np.int64) * step if num.dtype.kind == "f" else num * factor
     out = pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC").astype(TIMESTAMP)
     return out if ok.all() else out.where(ok)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
-from ..schema import TIMESTAMP, SpansSchemaError
+from ..schema import TIME_MAX_NS, TIME_MIN_NS, TIME_RANGE, TIMESTAMP, SpansSchemaError, time_out_of_range
 
 __all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM",
            "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_out_of_range", "time_resolution_ns"]
@@ -29,42 +29,8 @@ NAT_NS = np.iinfo(np.int64).min
 #: (OTLP end 0, proto3's unset end: loaded as in progress, end NaT) or ``"end_before_start"`` (kept as
 #: given: a negative duration); health_report's ``bad_span_times`` lists them
 TIME_PROBLEM = "tracekit.time_problem"
-#: the times every reader accepts (spans of OTLP and X-Ray, logs, metrics), as ns since the epoch:
-#: 1970-01-01 to 2262-01-01 UTC. Never before 1970: OTLP's times are unsigned nanoseconds since the epoch,
-#: and no clock that stamps a span, log record or data point reads before it (a negative time is a bug of
-#: the writer, e.g. an unset time minus a duration). datetime64[ns] ends at 2262-04-11; the ~100 days kept
-#: free at the end let every analysis and the report add a bucket or a window to a time (a timeline's last
-#: bucket, a baseline window) and still hold it (datetime64[ns] begins in 1677: room enough before 1970)
-TIME_MIN_NS = 0
-TIME_MAX_NS = 9_214_646_400_000_000_000
-TIME_RANGE = "1970-01-01 to 2262-01-01 UTC"
-
-
-def time_out_of_range(what: str, shown: str, unit: str = "ns") -> str:
-    """The words of every reader for a time outside :data:`TIME_MIN_NS` .. :data:`TIME_MAX_NS`.
-
-    Parameters
-    ----------
-    what : str
-        The field, as the record names it (``startTimeUnixNano``, ``start_time``).
-    shown : str
-        The value as given (a short repr).
-    unit : str, default "ns"
-        The field's unit: ``"ns"`` (OTLP's integers) or ``"s"`` (X-Ray's epoch seconds).
-
-    Returns
-    -------
-    str
-        The reason, for the reader's TraceFormatError (which names the file and the record).
-
-    Examples
-    --------
-    >>> time_out_of_range("start_time", "-1.5", "s")
-    'start_time -1.5 is out of range: 0 to 9214646400 s (1970-01-01 to 2262-01-01 UTC), the times every analysis can hold'
-    """
-    scale = {"ns": 1, "s": 1_000_000_000}[unit]
-    return (f"{what} {shown} is out of range: {TIME_MIN_NS // scale} to {TIME_MAX_NS // scale} {unit} ({TIME_RANGE}), "
-            "the times every analysis can hold")
+#: TIME_MIN_NS, TIME_MAX_NS, TIME_RANGE and time_out_of_range are declared in :mod:`tracekit.schema` (layer 0, so
+#: that the ``*_from_columns`` builders accept exactly the readers' range) and re-exported here: one definition
 
 
 def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:

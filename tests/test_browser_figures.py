@@ -148,3 +148,36 @@ def test_timeline_labels_do_not_overlap_in_chromium(tmp_path):
     assert any(t.startswith("requests per") for t in texts) and any("1.5.0" in t for t in texts)
     assert sum(bool(re.search(r"p95 [+-]", t)) for t in texts) == len(windows)  # one label box per window
     assert _overlapping(page.value) == []
+
+
+#: each ERROR-logs diamond's box and each duration label's box (its characters, not the spaces before them)
+LOG_MARKS_AND_LABELS = r"""() => {
+  const box = r => ({l: r.left, r: r.right, t: r.top, b: r.bottom});
+  const labels = [...document.querySelectorAll('.barlayer .bartext')].map(t => {
+    const n = t.firstChild, i = Math.max(n.data.search(/[^\s\u00a0]/), 0);
+    const r = document.createRange(); r.setStart(n, i); r.setEnd(n, n.data.length);
+    return {txt: n.data.slice(i), ...box(r.getBoundingClientRect())};
+  });
+  const marks = [...document.querySelectorAll('.scatterlayer .points path.point')]
+    .map(p => ({txt: 'ERROR logs', ...box(p.getBoundingClientRect())})).filter(m => m.r > m.l);
+  return {labels, marks};
+}"""
+
+
+def test_error_log_marks_leave_the_duration_labels_readable_in_chromium(tmp_path):
+    """deploy-regression's report, example traces: the ERROR-logs diamond at a span's end sat on the first digit of
+    the duration written beside the bar ("◆00.0 ms" for 300.0 ms; 3 of 3 marks on their label). The label of a
+    span with ERROR records now starts after the diamond. Generated: slow-deploy with the simulator's own logs."""
+    from tracekit.simulate_signals import app_logs
+
+    sim = tk.simulate.simulate("slow-deploy", 300, seed=12).spans
+    logs = app_logs(sim, seed=12)
+    tid = logs.loc[logs["severity_text"].astype(str) == "ERROR", "trace_id"].value_counts().index[0]
+    path = tmp_path / "wf_logs.html"
+    tk.plot_waterfall(tk.attach_logs(sim, logs).spans, tid).write_html(path, include_plotlyjs=True)
+    page = open_html(path, wait_for=".js-plotly-plot .barlayer .bartext", evaluate=LOG_MARKS_AND_LABELS,
+                     viewport=(1000, 900))
+    assert page.errors == []
+    v = page.value
+    assert len(v["marks"]) >= 2 and all(re.fullmatch(r"[\d,.]+ ms", b["txt"]) for b in v["labels"]), v
+    assert _overlapping(v["labels"] + v["marks"]) == []

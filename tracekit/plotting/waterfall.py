@@ -317,8 +317,10 @@ def plot_waterfall(
             + "\u00a0" * (width - len(t))
             for (pre, c, body), t in zip(chips, plain, strict=True)
         ]
-        # the duration written beside each bar (only with labels: text on thousands of bars slows the browser)
-        spans_trace.text = [f"{d:,.1f} ms" if np.isfinite(d) else "" for d in dur_ms.tolist()]
+        # the duration written beside each bar (only with labels: text on thousands of bars slows the browser); after
+        # the ERROR-logs diamond at the bar's end, not under it (it covered the first digit: "◆00.0 ms")
+        spans_trace.text = [("\u00a0" * 3 if k > 0 else "") + f"{d:,.1f} ms" if np.isfinite(d) else ""
+                            for d, k in zip(dur_ms.tolist(), log_err.tolist(), strict=True)]
         spans_trace.textposition = "outside"
         spans_trace.textfont = dict(size=10, color="#333333")
         spans_trace.cliponaxis = False

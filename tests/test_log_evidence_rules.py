@@ -164,7 +164,9 @@ def test_a_path_the_baselines_exceptions_cut_short_is_not_new():
 def test_an_error_message_that_changed_at_the_same_rate_is_the_same_failure():
     """api's entry span fails in 20 of 40 requests on both sides, with a message naming the host it could not
     reach — another host in the incident. The new ERROR template's rise is capped by the rise of the share of
-    failing spans (0): no evidence; when the incident fails in 36 of 40, the new template is evidence again."""
+    failing spans (0): no evidence; when the incident fails in 36 of 40, the new template is evidence again — as
+    far as its statement ('No instances available for <name>': the two texts differ in one word and no span logs
+    both) rose, 20 → 36 of 40: the Agresti–Caffo bound (37/42 − 21/42) − 2·SE ≈ 0.197."""
     inc, base = _chain(40, 0), _chain(40, 1000)
     old = (_rec(base, 1, "No instances available for seat", "ERROR", slice(0, 20)), _rec(base, 2, "looking up trips"),
            _rec(inc, 2, "looking up trips"))  # api's work span logs every request: its stream runs throughout
@@ -172,7 +174,9 @@ def test_an_error_message_that_changed_at_the_same_rate_is_the_same_failure():
     assert (ev.table["log_templates"] == 0).all() and (ev.table["log_errors"] == 0).all()
     ev = log_evidence(inc, base, _logs(_rec(inc, 1, "No instances available for basic", "ERROR", slice(0, 36)), *old))
     row = ev.table.set_index(["service", "name"]).loc[("api", "entry")]
-    assert row["log_templates"] > 0.2 and row["log_errors"] > 0.1
+    pa, pb = 37 / 42, 21 / 42
+    bound = pa - pb - 2 * np.sqrt(pa * (1 - pa) / 42 + pb * (1 - pb) / 42)
+    assert row["log_templates"] == pytest.approx(bound) and row["log_errors"] > 0.1
 
 
 def test_a_span_given_twice_counts_once():
@@ -269,3 +273,31 @@ def test_a_row_decided_by_its_logs_shows_a_trace_holding_them(kind):
             assert r["example_trace_id"] in holds, (seed, r["service"], r["decided_by"], len(holds))
             checked += 1
     assert checked >= 2, checked
+
+
+def test_a_statement_that_logs_another_value_is_the_same_statement():
+    """api's work span logs 'query for station id, station name: <name>' on every request, the name the request's
+    data: nanjing in 30 of 40 baseline requests and suzhou in the other 10; in the incident the mix is reversed
+    (10 and 30). The two texts differ in one word and no span logs both: one statement logging another value, whose
+    share (40 of 40 on both sides) did not move — no evidence, though each text's share moved by 0.5. A new
+    statement in the same spans ('no seats left for the trip', 30 of 40, never in the baseline) still counts, and
+    two texts that differ in one word but are logged by the same span ('got trips from route' and 'got trips from
+    price', one after each call) are two statements: the second's vanishing counts."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    station = "query for station id, station name: {}"
+    logs = _logs(_rec(base, 2, station.format("nanjing"), rows=slice(0, 30)),
+                 _rec(base, 2, station.format("suzhou"), rows=slice(30, 40)),
+                 _rec(inc, 2, station.format("nanjing"), rows=slice(0, 10)),
+                 _rec(inc, 2, station.format("suzhou"), rows=slice(10, 40)))
+    ev = log_evidence(inc, base, logs)
+    t = ev.templates.set_index("template")
+    assert abs(t.loc[station.format("suzhou"), "delta_share"]) > 0.4  # each text's share moved
+    assert (ev.templates["evidence"] == 0).all() and (ev.table["log_templates"] == 0).all()
+    new = _rec(inc, 2, "no seats left for the trip", rows=slice(0, 30))
+    ev = log_evidence(inc, base, _logs(new, *(_rec(s, 2, station.format("nanjing")) for s in (inc, base))))
+    assert ev.templates.set_index("template").loc["no seats left for the trip", "evidence"] > 0.4
+    # two statements a span logs both of: 'got trips from price' vanished from 30 of 40 incident spans
+    both = _logs(*(_rec(s, 2, "got trips from route") for s in (inc, base)), _rec(base, 2, "got trips from price"),
+                 _rec(inc, 2, "got trips from price", rows=slice(0, 10)))
+    e = log_evidence(inc, base, both).templates.set_index("template")["evidence"]
+    assert e.loc["got trips from price"] < -0.4 and e.loc["got trips from route"] == 0

@@ -55,6 +55,14 @@ What an incident shows is what got worse; how exceptions and wrong returns show 
 - a statement whose share **fell** where the operation's invocations relayed another service's error more
   often in the incident (a caller logging its callee's failure instead of its own success line) is the
   caller's path cut short by the callee: reduced by that rise (the callee's origin is the evidence);
+- two templates whose texts have as many words and differ in one, and which no span emits both of, are **one
+  statement logging different values** (the masking kept a station name, a train type: TrainTicket's station
+  service logs 'Query for station id … StationName: nanjing' or '… suzhou' by the request's data): a template's
+  evidence counts only as far as its statement's share (spans emitting any of its templates) moved the same way, so
+  a change in the data the requests carry is not a change in the code path (TrainTicket 10:04, station's 'nanjing'
+  0 → 14 of 36 spans and 'suzhou' 12 of 28 → 4 of 36 weighed 0.18; the statement did not move). A branch whose
+  statement differs from the other branch's by one word is read as one statement too; it still shows in the
+  statements and calls around it;
 - where an operation logged on every call on one side, a call on the other that left no record in its
   whole invocation lost its records (an export window, a pod's stream cut short: the Nezha fault-free
   minute lacks the user service's and part of the order service's records): template shares are compared
@@ -300,9 +308,10 @@ def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
 
 
 def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]
-          ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+          ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.DataFrame]:
     """(per key and context: spans, spans where an error record originates), (per key, context and template:
-    emitting spans), records joined. The context of a span is :func:`tracekit.core.call_contexts`'."""
+    emitting spans), records joined, and the (span row, template) pairs counted. The context of a span is
+    :func:`tracekit.core.call_contexts`'."""
     tree = span_tree(spans)
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
     keys[_CTX] = call_contexts(spans, tree) if len(spans) else np.zeros(0, dtype=object)
@@ -340,7 +349,7 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
                       ("logged", np.unique(pairs["row"].to_numpy(dtype=np.int64))),
                       ("silent", np.flatnonzero(~_in_invocation(spans, logged)))):
         per_key[col] = np.bincount(g[rows], minlength=n_groups).astype(np.int64)
-    return per_key, emitting, int(ok.sum())
+    return per_key, emitting, int(ok.sum()), emit[["row", "template_id"]]
 
 
 def _group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -413,7 +422,7 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
 #: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)
 _RULES = {"error_recovery": True, "cut_short": True, "standardized_errors": True, "propagated_errors": True,
           "duplicates": True, "same_failure": True, "relayed": True,
-          "uncollected": True}
+          "uncollected": True, "same_statement": True}
 
 
 def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.DataFrame, logs: pd.DataFrame,
@@ -453,6 +462,71 @@ def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.Dat
         rise = t[by].merge(rel[[*by, "delta_share"]], how="left", on=by)["delta_share"].fillna(0.0).to_numpy(float)
         ev = np.where(ev < 0, np.minimum(ev + np.maximum(rise, 0.0), 0.0), ev)
     return ev
+
+
+def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
+    """Per template id (``text``'s index): its **statement** — templates whose texts have the same number of
+    words and differ in one word (linked through chains of such pairs), and which no span emits two of, are one
+    statement logging different values (the masking kept a station name, a train type); every other template is
+    a statement of its own. Returns the statement's id (its first template's) by template id."""
+    ids = text.index.to_numpy(dtype=object)
+    parent = list(range(len(ids)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[tuple, int] = {}
+    for i, tx in enumerate(text.to_numpy(dtype=object)):
+        words = str(tx).split() if isinstance(tx, str) else []
+        if not 2 <= len(words) <= _STATEMENT_WORDS:
+            continue
+        for j in range(len(words)):  # the text with one word left out: texts sharing it differ in that word
+            sig = (len(words), j, " ".join(words[:j] + words[j + 1:]))
+            if sig in seen:
+                parent[root(i)] = root(seen[sig])
+            else:
+                seen[sig] = i
+    group = np.array([root(i) for i in range(len(ids))], dtype=np.int64)
+    if (np.bincount(group, minlength=len(ids)) > 1).any():  # a span that emits two of a group: two statements
+        pos = pd.Series(np.arange(len(ids)), index=ids)
+        both = pd.concat(pairs, keys=range(len(pairs)), names=["side", None]).reset_index(level="side")
+        both = both[both["template_id"].isin(pos.index)]
+        both["g"] = group[pos.reindex(both["template_id"].to_numpy()).to_numpy(dtype=np.int64)]
+        n = both.drop_duplicates(["side", "row", "template_id"]).groupby(["side", "row", "g"]).size()
+        split = np.unique(n[n > 1].index.get_level_values("g").to_numpy(dtype=np.int64))
+        group = np.where(np.isin(group, split), np.arange(len(ids)), group)
+    return pd.Series(ids[group], index=ids, dtype=object)
+
+
+#: texts longer than this many words are not matched as one statement's values (the matching is quadratic in words)
+_STATEMENT_WORDS = 200
+
+
+def _same_statement(t: pd.DataFrame, te: pd.DataFrame, st: pd.DataFrame, by: list[str], text: pd.Series,
+                    pairs: tuple[pd.DataFrame, pd.DataFrame], z: float) -> np.ndarray:
+    """Template evidence no larger than its statement's (:func:`_statements`): a template whose share rose as much
+    as another value of the same statement fell (the incident queried other stations) is the same code path logging
+    other data, not a change in it. The statement's change is measured as a template's (:func:`_stratified`, on the
+    spans emitting any of its templates — no span emits two); a template keeps its evidence as far as its statement
+    moved the same way, and one that is its statement's only template is unchanged."""
+    ev = t["evidence"].to_numpy(float).copy()
+    stmt = _statements(text, pairs)
+    sid = stmt.reindex(te["template_id"].to_numpy(dtype=object)).to_numpy(dtype=object)
+    tid = te["template_id"].to_numpy(dtype=object)
+    if not (pd.notna(sid) & (sid != tid)).any():
+        return ev
+    kc = [*by, _CTX]
+    counts = te[kc].assign(_s=np.where(pd.notna(sid), sid, tid), c_a=te["emitting"], c_b=te["emitting_b"]).groupby(
+        [*kc, "_s"], sort=False, dropna=False)[["c_a", "c_b"]].sum().reset_index()
+    moved = _stratified(st, counts, by, "_s", z)
+    own = stmt.reindex(t["template_id"].astype(object).to_numpy()).to_numpy(dtype=object)
+    own = np.where(pd.notna(own), own, t["template_id"].astype(object).to_numpy())
+    cap = t[by].assign(_s=own).merge(moved[[*by, "_s", "evidence"]], how="left", on=[*by, "_s"])["evidence"] \
+        .fillna(0.0).to_numpy(float)
+    return np.sign(ev) * np.minimum(np.abs(ev), np.maximum(np.sign(ev) * cap, 0.0))
 
 
 def _collected(st: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -548,8 +622,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         if len(tm) else pd.Series([], dtype=object)
     covered = _log_periods(logs)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
-    ka, ea, na = _side(spans, logs, tid, by)
-    kb, eb, nb = _side(baseline, logs, tid, by)
+    ka, ea, na, pa = _side(spans, logs, tid, by)
+    kb, eb, nb, pb = _side(baseline, logs, tid, by)
     kc = [*by, _CTX]
     strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
         {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",
@@ -570,6 +644,9 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     t["evidence"] = t["evidence"].fillna(0.0).astype(np.float64)
     if len(t):
         t["evidence"] = _towards_health(t, st, by, tm, logs, z)
+    if len(t) and _RULES["same_statement"]:
+        t["evidence"] = _same_statement(t, te, _collected(st, by) if _RULES["uncollected"] else st, by, text,
+                                        (pa, pb), z)
     t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
         if len(t) else pd.array([], dtype=STRING)
     t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})

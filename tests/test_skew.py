@@ -11,16 +11,20 @@ import tracekit as tk
 from .test_structure import mk, snapshot
 
 
+#: where the pairs start, ms since the epoch: room for a callee skewed back in time (no time is before 1970)
+T0 = 100.0
+
+
 def pairs(n, caller, callee, offset_ms, *, first_trace=1, callee_host=None, caller_host=None, jitter=None):
-    """n traces: caller client [0, 10] ms → callee server [2, 8] ms (+ offset): midpoints equal without skew."""
+    """n traces (times from T0): caller client [1, 11] ms → callee server [3, 9] ms (+ offset): midpoints equal without skew."""
     rows, res = [], []
     for k in range(n):
         t = first_trace + k
         j = 0.0 if jitter is None else jitter[k]
         rows += [
-            (t, 1, None, caller, "GET", "server", 0, 20),
-            (t, 2, 1, caller, "call", "client", 1, 11),
-            (t, 3, 2, callee, "serve", "server", 3 + offset_ms + j, 9 + offset_ms + j),
+            (t, 1, None, caller, "GET", "server", T0, T0 + 20),
+            (t, 2, 1, caller, "call", "client", T0 + 1, T0 + 11),
+            (t, 3, 2, callee, "serve", "server", T0 + 3 + offset_ms + j, T0 + 9 + offset_ms + j),
         ]
         res += [{"host.name": caller_host} if caller_host else {}] * 2 + [{"host.name": callee_host} if callee_host else {}]
     return rows, res

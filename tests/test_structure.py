@@ -70,16 +70,16 @@ def test_self_time_sweep_not_sum():
 
 
 def test_self_time_clips_children_to_parent_and_nests():
-    # p  0 |=========| 10
-    # c1  -5|====| 3           (starts before parent)
-    # c2          8 |=====| 20 (ends after parent)
-    # g (child of c2)  9|=| 12
+    # p  10 |=========| 20
+    # c1   5|====| 13          (starts before parent)
+    # c2          18 |=====| 30 (ends after parent)
+    # g (child of c2)  19|=| 22
     spans = mk(
         [
-            (1, 1, None, "api", "p", "server", 0, 10),
-            (1, 2, 1, "api", "c1", "internal", -5, 3),
-            (1, 3, 1, "api", "c2", "internal", 8, 20),
-            (1, 4, 3, "api", "g", "internal", 9, 12),
+            (1, 1, None, "api", "p", "server", 10, 20),
+            (1, 2, 1, "api", "c1", "internal", 5, 13),
+            (1, 3, 1, "api", "c2", "internal", 18, 30),
+            (1, 4, 3, "api", "g", "internal", 19, 22),
         ]
     )
     out = tk.self_time(spans)

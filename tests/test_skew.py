@@ -10,7 +10,6 @@ import tracekit as tk
 
 from .test_structure import mk, snapshot
 
-
 #: where the pairs start, ms since the epoch: room for a callee skewed back in time (no time is before 1970)
 T0 = 100.0
 

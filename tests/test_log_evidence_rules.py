@@ -301,3 +301,37 @@ def test_a_statement_that_logs_another_value_is_the_same_statement():
                  _rec(inc, 2, "got trips from price", rows=slice(0, 10)))
     e = log_evidence(inc, base, both).templates.set_index("template")["evidence"]
     assert e.loc["got trips from price"] < -0.4 and e.loc["got trips from route"] == 0
+
+
+def test_statements_are_the_one_word_apart_texts_found_in_linear_time():
+    """_statements' matching (chained hashes of the words before and after each word, every match checked word by
+    word) groups exactly what comparing every pair of texts groups: same number of words (2..200), at most one word
+    apart, linked through chains; 600 random texts over a 4-word vocabulary, so one-word-apart pairs, chains and
+    texts two words apart all occur. No span emits two texts here, so no group is split."""
+    from tracekit.analysis.log_evidence import _statements
+
+    rng = np.random.default_rng(7)
+    texts = sorted({" ".join(rng.choice(["a", "b", "c", "d"], int(rng.integers(1, 6)))) for _ in range(600)})
+    texts += ["x " * 150 + "y", "x " * 150 + "z", "w " * 201 + "y", "w " * 201 + "z"]  # 151 words: one statement; 202: two
+    ids = [f"t{i}" for i in range(len(texts))]
+    got = _statements(pd.Series(texts, index=ids, dtype=object),
+                      (pd.DataFrame({"row": np.arange(len(ids)), "template_id": ids}),) * 2)
+    parent = list(range(len(texts)))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    words = [t.split() for t in texts]
+    for i in range(len(texts)):
+        for j in range(i):
+            if len(words[i]) == len(words[j]) and 2 <= len(words[i]) <= 200 and \
+                    sum(a != b for a, b in zip(words[i], words[j], strict=True)) <= 1:
+                parent[root(i)] = root(j)
+    want = pd.Series([root(i) for i in range(len(texts))], index=ids)
+    # the same partition: two texts share a statement in one exactly when they do in the other
+    assert (got.groupby(want).nunique() == 1).all() and (want.groupby(got).nunique() == 1).all()
+    assert got.nunique() < len(texts) - 100  # chains were formed
+    assert got["t" + str(len(texts) - 4)] == got["t" + str(len(texts) - 3)]
+    assert got["t" + str(len(texts) - 2)] != got["t" + str(len(texts) - 1)]

@@ -478,17 +478,31 @@ def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
             i = parent[i]
         return i
 
-    seen: dict[tuple, int] = {}
-    for i, tx in enumerate(text.to_numpy(dtype=object)):
-        words = str(tx).split() if isinstance(tx, str) else []
-        if not 2 <= len(words) <= _STATEMENT_WORDS:
+    # texts that differ in word j alone share (words, j, the words before j, the words after j): each side keyed by
+    # a chained hash, so a text of w words costs O(w), not O(w²) joins (5,000 texts of 200 words: 4.4 s and
+    # ~1.4 GB of keys as joined strings); texts are taken by length, one dict at a time; a key shared by chance
+    # (a hash collision) is no match: every match is checked word by word
+    text_words = [str(tx).split() if isinstance(tx, str) else [] for tx in text.to_numpy(dtype=object)]
+    by_len: dict[int, list[int]] = {}
+    for i, words in enumerate(text_words):
+        if 2 <= len(words) <= _STATEMENT_WORDS:
+            by_len.setdefault(len(words), []).append(i)
+    for n_words, members in by_len.items():
+        if len(members) < 2:
             continue
-        for j in range(len(words)):  # the text with one word left out: texts sharing it differ in that word
-            sig = (len(words), j, " ".join(words[:j] + words[j + 1:]))
-            if sig in seen:
-                parent[root(i)] = root(seen[sig])
-            else:
-                seen[sig] = i
+        seen: dict[int, int] = {}
+        for i in members:
+            words = text_words[i]
+            before = [0] * (n_words + 1)  # before[j]: hash of words[:j]
+            for j, wd in enumerate(words):
+                before[j + 1] = hash((before[j], wd))
+            after = 1  # hash of words[j + 1:], built from the end
+            for j in range(n_words - 1, -1, -1):
+                sig = hash((j, before[j], after))
+                other = seen.setdefault(sig, i)
+                if other != i and sum(a != b for a, b in zip(words, text_words[other], strict=True)) <= 1:
+                    parent[root(i)] = root(other)
+                after = hash((words[j], after))
     group = np.array([root(i) for i in range(len(ids))], dtype=np.int64)
     if (np.bincount(group, minlength=len(ids)) > 1).any():  # a span that emits two of a group: two statements
         pos = pd.Series(np.arange(len(ids)), index=ids)
@@ -501,7 +515,8 @@ def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
     return pd.Series(ids[group], index=ids, dtype=object)
 
 
-#: texts longer than this many words are not matched as one statement's values (the matching is quadratic in words)
+#: texts longer than this many words are not matched as one statement's values (one key per word is kept while the
+#: texts of one length are matched: a bound on memory)
 _STATEMENT_WORDS = 200
 
 

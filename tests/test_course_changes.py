@@ -89,3 +89,56 @@ def test_no_other_service_is_named_when_the_top_did_not_change_course_after_it(s
     f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
     assert pm.causes["service"].iloc[0] == w.truth.service
     assert "answered_by" not in f.evidence and "answered it" not in f.text
+
+
+def _hosted(n: int, bad_share: float, good_share: float, seed: int) -> pd.DataFrame:
+    """:func:`_requests` with db answering from two hosts, db-1 and db-2 in turn: web takes the cache branch after
+    ``bad_share`` of db-2's answers and ``good_share`` of db-1's (web and the others on hosts of their own)."""
+    rng = np.random.default_rng(seed)
+    spans = _requests(n, 0.0, seed=seed)
+    req = spans["trace_id"].map(lambda t: int(t, 16) - 1).to_numpy()
+    branch = rng.random(n) < np.where(np.arange(n) % 2 == 1, bad_share, good_share)
+    cols = {c: spans[c].astype(object).tolist() for c in ("trace_id", "span_id", "parent_id", "service", "name")}
+    cols.update(start=spans["start"].astype("int64").tolist(), end=spans["end"].astype("int64").tolist())
+    svc, name = np.array(cols["service"], dtype=object), np.array(cols["name"], dtype=object)
+    swap = (svc == "mail") & branch[req]
+    svc[swap], name[swap] = "cache", "get"
+    cols.update(service=svc.tolist(), name=name.tolist(),
+                resource=[{"host.name": ("db-2" if r % 2 else "db-1") if s == "db" else f"{s}-1"} for s, r in zip(svc, req, strict=True)])
+    return tk.spans_from_columns(cols)
+
+
+def test_a_change_that_follows_one_host_of_the_callee_names_that_host():
+    """web's requests take the cache branch after 70 % of db-2's answers and 5 % of db-1's (the baseline: 5 % after
+    both): the row (web, db) names db-2, with the counts of steps after each host's answers and Fisher's p (with
+    Bonferroni's × 2 hosts) — computed here from the counts. When the branch follows neither host (40 % after
+    both), no host stands out; auth answers from one host: no host column."""
+    from scipy.stats import hypergeom
+
+    base = _hosted(400, 0.05, 0.05, seed=1)
+    cc = course_changes(_hosted(400, 0.7, 0.05, seed=2), base).set_index(["caller", "callee"])
+    r = cc.loc[("web", "db")]
+    assert r["callee_host"] == "db-2" and r["host_steps"] == 200 and r["other_hosts_steps"] == 200
+    assert r["host_changed"] > 100 and r["other_hosts_changed"] < 30
+    k, n = r["host_changed"], r["host_steps"]
+    total, changed = n + r["other_hosts_steps"], k + r["other_hosts_changed"]
+    assert r["host_p_value"] == pytest.approx(min(2 * hypergeom.sf(k - 1, total, changed, n), 1.0))
+    assert r["host_p_value"] < 1e-10
+    assert pd.isna(cc.loc[("web", "auth"), "callee_host"]) and np.isnan(cc.loc[("web", "auth"), "host_p_value"])
+    even = course_changes(_hosted(400, 0.4, 0.4, seed=3), base).set_index(["caller", "callee"]).loc[("web", "db")]
+    assert even["changed"] > 50 and even["host_p_value"] > 0.05
+
+
+@pytest.mark.parametrize("seed", [1, 8])
+def test_the_postmortem_names_the_pod_whose_answers_the_top_acted_on(seed):
+    """Fault lab wrong answers from one pod of a service with three (seeds 1 and 8): the "where" finding names the
+    injected pod — the caller's requests changed course after its answers, not after the service's other pods'."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("return", seed)
+    pm = tk.postmortem(w.incident, w.baseline, level="service", logs=w.logs, n_boot=20)
+    f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
+    assert f.evidence["answered_by"] == w.truth.service and f.evidence["answered_host"] == w.truth.pod
+    assert f.evidence["answered_host_p_value"] <= 0.01
+    assert f"It followed one of {w.truth.service}'s hosts: after {w.truth.pod}'s answers" in f.text
+    assert f"look at {w.truth.pod} first." in f.text

@@ -15,6 +15,13 @@ beyond it, less two standard errors of the difference of two binomial counts (th
 sides, as ``rank_causes``' ``extra`` counts calls), are the **changed** steps. A state's last call reaches the
 service of the span it called (a client span's child in another service: the server span that answered it).
 
+**Which host answered.** A bad pod that answers wrong makes its callers change course after its answers only; a
+change in the caller's own code does not follow one pod of its callee. Where the callee answered a row's steps from
+two or more hosts (:func:`tracekit.core.hosts`), the steps after each host's answers that went to a changed step
+(a next step the incident took beyond the baseline's prediction) are compared with those after the callee's other
+hosts by a one-sided Fisher exact test, Bonferroni-adjusted over the callee's hosts; the row names the host with the
+smallest p-value (``callee_host``, ``host_p_value``). The postmortem names it when p ≤ its ``alpha``.
+
 >>> import tracekit as tk
 >>> base = tk.simulate.simulate("baseline", 200, seed=1).spans
 >>> float(course_changes(base, base)["changed"].sum())  # a set against itself: nothing changed course
@@ -26,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import operations, require_columns, result_table, span_tree
+from ..core import hosts, operations, require_columns, result_table, span_tree
 from .early_stops import call_steps
 
 __all__ = ["course_changes", "COURSE_CHANGES"]
@@ -44,6 +51,17 @@ COURSE_CHANGES = result_table("course_changes", "one row per (caller service, ca
     ("changed", "float64", "steps", "of those, steps to a next step beyond the count the baseline's share of it "
                                     "predicts, less two standard errors (per state and next step)"),
     ("share", "float64", "", "changed / steps"),
+    ("callee_host", "string", "", "where the callee answered these steps from two or more hosts (core.hosts: pods, "
+                                  "instances), the host after whose answers the steps went to a changed step most "
+                                  "beyond the callee's other hosts (smallest host_p_value); <NA> otherwise"),
+    ("host_steps", "float64", "steps", "the steps right after that host's answers (0 without callee_host)"),
+    ("host_changed", "float64", "steps", "of those, steps to a changed step: a next step the incident took beyond "
+                                         "the count the baseline predicts (the steps counted in changed are among them)"),
+    ("other_hosts_steps", "float64", "steps", "the steps right after the callee's other hosts' answers"),
+    ("other_hosts_changed", "float64", "steps", "of those, steps to a changed step"),
+    ("host_p_value", "float64", "", "one-sided Fisher exact test that steps after that host's answers go to a changed "
+                                    "step more often than after the other hosts', Bonferroni-adjusted over the callee's "
+                                    "hosts; NaN without callee_host or without a changed step"),
 ])
 
 
@@ -123,8 +141,58 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     per_state = f.groupby(["state", "caller", "callee"], sort=False).agg(steps=("x", "sum"), changed=("changed", "sum"))
     out = per_state.groupby(["caller", "callee"], sort=False)[["steps", "changed"]].sum().reset_index()
     out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
+    out = out.merge(_by_host(spans, a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last]),
+                    how="left", on=["caller", "callee"])
+    for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed"):
+        out[c] = out[c].fillna(0.0)
     out = out.sort_values(["changed", "caller", "callee"], ascending=[False, True, True], kind="stable")
     out["caller"] = out["caller"].astype("string")
     out["callee"] = out["callee"].astype("string")
-    return out[COURSE_CHANGES.column_names].reset_index(drop=True).astype({"steps": float, "changed": float,
-                                                                            "share": float})
+    out["callee_host"] = out["callee_host"].astype("string")
+    return out[COURSE_CHANGES.column_names].reset_index(drop=True).astype(
+        {c.name: c.dtype for c in COURSE_CHANGES.columns if c.dtype == "float64"})
+
+
+def _by_host(spans: pd.DataFrame, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray, pair_both: np.ndarray,
+             pair_caller: np.ndarray, pair_callee: np.ndarray) -> pd.DataFrame:
+    """Per (caller, callee): the callee host after whose answers the incident's steps went to a changed step most
+    beyond the callee's other hosts (:data:`COURSE_CHANGES`' host columns). A bad pod that answers wrong makes its
+    callers change course after its answers only; a change in the caller's own code does not follow one pod of its
+    callee. ``a``: the incident's :func:`~tracekit.analysis.early_stops.call_steps`; ``pair_of_step``: each of its
+    steps right after a call, the (state, next) pair it took; the ``pair_*`` arrays are per pair."""
+    from scipy.stats import hypergeom
+
+    cols = ["caller", "callee", "callee_host", "host_steps", "host_changed", "other_hosts_steps",
+            "other_hosts_changed", "host_p_value"]
+    prev = a["prev_rows"][a["prev_rows"] >= 0]
+    keep = pair_both[pair_of_step]
+    if not keep.any():
+        return pd.DataFrame(columns=cols)
+    # the span that answered each call: the call itself when it is in another service, else its child that is
+    par = a["tree"].parent
+    svc = spans["service"].to_numpy(dtype=object, na_value="?")
+    answer = np.arange(len(spans))
+    cross = np.flatnonzero((par >= 0) & (svc[np.maximum(par, 0)] != svc))
+    answer[par[cross]] = cross
+    host = pd.Series(hosts(spans), dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
+    st = pd.DataFrame({"caller": pair_caller[pair_of_step], "callee": pair_callee[pair_of_step],
+                       "host": host[answer[prev]], "changed": pair_changed[pair_of_step].astype(float)})[keep]
+    st = st[st["host"] != "\x00<NA>"]
+    g = st.groupby(["caller", "callee", "host"], sort=False)["changed"].agg(["size", "sum"]).reset_index()
+    tot = g.groupby(["caller", "callee"], sort=False).agg(n_hosts=("host", "size"), N=("size", "sum"),
+                                                           K=("sum", "sum")).reset_index()
+    g = g.merge(tot, on=["caller", "callee"])
+    g = g[(g["n_hosts"] >= 2) & (g["K"] > 0)]
+    if not len(g):
+        return pd.DataFrame(columns=cols)
+    n, k, N, K = (g[c].to_numpy(dtype=float) for c in ("size", "sum", "N", "K"))
+    g["p"] = np.minimum(hypergeom.sf(k - 1, N, K, n) * g["n_hosts"].to_numpy(dtype=float), 1.0)
+    g["share"] = k / n
+    best = g.sort_values(["caller", "callee", "p", "share", "host"], ascending=[True, True, True, False, True],
+                         kind="stable").drop_duplicates(["caller", "callee"])
+    return pd.DataFrame({"caller": best["caller"].to_numpy(dtype=object), "callee": best["callee"].to_numpy(dtype=object),
+                         "callee_host": best["host"].to_numpy(dtype=object),
+                         "host_steps": best["size"].to_numpy(dtype=float), "host_changed": best["sum"].to_numpy(dtype=float),
+                         "other_hosts_steps": (best["N"] - best["size"]).to_numpy(dtype=float),
+                         "other_hosts_changed": (best["K"] - best["sum"]).to_numpy(dtype=float),
+                         "host_p_value": best["p"].to_numpy(dtype=float)})

@@ -59,7 +59,8 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
     dict
         ``rows`` (the span taking each step), ``state`` (operation · (m + 1) + previous call's operation + 1, 0
         before the first call), ``next`` (the call's operation + 1; 0 = END): the calls' steps in start order, then one
-        END step per span; ``last_child`` (each span's last call's row, −1 for none), ``tree``
+        END step per span; ``prev_rows`` (the row of the call each step comes right after, −1 from ``START``);
+        ``last_child`` (each span's last call's row, −1 for none), ``tree``
         (:func:`tracekit.core.span_tree`) and ``n`` (spans).
 
     Examples
@@ -86,9 +87,12 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
         last_child[p_sorted[is_last]] = order[is_last]
     end_prev = np.where(last_child >= 0, op[np.maximum(last_child, 0)] + 1, 0) if n else np.zeros(0, np.int64)
     rows = np.r_[p_sorted, np.arange(n)].astype(np.int64)
+    prev_rows = np.r_[np.where(first, -1, np.r_[-1, order[:-1]]) if len(order) else np.zeros(0, np.int64),
+                      last_child].astype(np.int64)
     state = np.r_[op[p_sorted] * (m + 1) + prev, op * (m + 1) + end_prev].astype(np.int64)
     nxt = np.r_[op[order] + 1, np.zeros(n, np.int64)].astype(np.int64)
-    return {"tree": tree, "rows": rows, "state": state, "next": nxt, "last_child": last_child, "n": n}
+    return {"tree": tree, "rows": rows, "state": state, "next": nxt, "prev_rows": prev_rows, "last_child": last_child,
+            "n": n}
 
 
 def _label(code: np.ndarray, labels: np.ndarray, m: int) -> np.ndarray:

@@ -314,7 +314,7 @@ def postmortem(
                 ranking.attrs["null_reference"] = _null_reference(incident, base, level, logs, metrics)
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
-    findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base)
+    findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha)
     findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha, cold_moves=moves)
     from ..analysis.health import health_report
 
@@ -697,12 +697,12 @@ def _key_label(row: pd.Series, level: str) -> str:
 
 
 def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level: str, has_base: bool,
-           route: str | None = None, base: pd.DataFrame | None = None) -> list[Finding]:
+           route: str | None = None, base: pd.DataFrame | None = None, alpha: float = 0.01) -> list[Finding]:
     if cmp is not None and ranking is not None:
         on_route = None
         if route is not None and base is not None and len(ranking):
             on_route = _on_route(ranking.iloc[0], incident, base, route, level)
-        answer = _answered_by(ranking.iloc[0], incident, base) if base is not None and len(ranking) else None
+        answer = _answered_by(ranking.iloc[0], incident, base, alpha) if base is not None and len(ranking) else None
         return _where_ranked(ranking, cmp.table, level, on_route, ranking.attrs.get("null_reference"), answer)
     if cmp is None:
         from ..analysis.critical_paths import critical_path, critical_path_breakdown
@@ -829,10 +829,11 @@ def _null_words(ref: dict) -> str:
             "and the system's own noise score when no incident separates them")
 
 
-def _answered_by(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame) -> dict | None:
+def _answered_by(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, alpha: float = 0.01) -> dict | None:
     """The other service after whose answers most of the top component's requests changed course
     (:func:`~tracekit.analysis.course_changes.course_changes`: at least half of its changed steps, and one whole step),
-    else None: a wrong answer from it would look the same as a change in the top component's own code."""
+    else None: a wrong answer from it would look the same as a change in the top component's own code. ``host``: the
+    callee's host after whose answers alone the steps changed course (``host_p_value`` ≤ ``alpha``), else None."""
     from ..analysis.course_changes import course_changes
 
     svc = str(top["service"])
@@ -843,8 +844,11 @@ def _answered_by(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame) -> 
     if not len(other) or float(other["changed"].iloc[0]) < total / 2:
         return None
     y = other.iloc[0]
+    on_host = pd.notna(y["callee_host"]) and float(y["host_p_value"]) <= alpha
     return dict(service=svc, callee=str(y["callee"]), changed=float(y["changed"]), steps=float(y["steps"]),
-                changed_total=total)
+                changed_total=total, host=str(y["callee_host"]) if on_host else None,
+                **{c: float(y[c]) for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed",
+                                            "host_p_value")})
 
 
 def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dict | None = None,
@@ -907,6 +911,14 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                  f"after those calls went where the baseline's did not; {answer['changed'] / answer['changed_total']:.0%}"
                  f" of its changed steps) — a wrong or unexpected answer leaves no mark on {answer['callee']}'s own "
                  f"spans and would look the same: check what {answer['callee']} returned.")
+        if answer["host"] is not None:  # the change followed one pod's answers: a bad pod, not the caller's code
+            ev.update(answered_host=answer["host"], answered_host_p_value=answer["host_p_value"])
+            text += (f" It followed one of {answer['callee']}'s hosts: after {answer['host']}'s answers "
+                     f"{answer['host_changed']:,.0f} of {answer['host_steps']:,.0f} steps went to a changed step, after "
+                     f"its other hosts' {answer['other_hosts_changed']:,.0f} of {answer['other_hosts_steps']:,.0f} "
+                     f"(Fisher exact, Bonferroni over its hosts: {_fmt_p(answer['host_p_value'])}) — a change in "
+                     f"{answer['service']}'s own code would not follow one host of its callee: look at "
+                     f"{answer['host']} first.")
     if tied:
         text += (f" {'Equally likely' if beyond else 'Tied with it'}: {' and '.join(tied)} (scores within 0.02: they "
                  "changed alike).")

@@ -103,13 +103,15 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     m = max(len(labels), 1)
     svc = np.r_[spans["service"].to_numpy(dtype=object, na_value="?"),
                 baseline["service"].to_numpy(dtype=object, na_value="?")]
-    # the service each operation's calls reach: a span's child in another service answers it
-    reach = svc.copy()
+    # the span that answers each span's call (over both frames): a span's child in another service answers it, else
+    # the span itself; the service it reaches is that span's
+    answer = np.arange(len(svc))
     for lo, df in ((0, spans), (len(spans), baseline)):
         par = span_tree(df).parent
         rows = np.arange(len(df)) + lo
         cross = (par >= 0) & (svc[lo + np.maximum(par, 0)] != svc[rows])
-        reach[lo + par[cross]] = svc[rows[cross]]
+        answer[lo + par[cross]] = rows[cross]
+    reach = svc[answer]
     op_svc = pd.Series(svc).groupby(code).first().reindex(range(m)).to_numpy(dtype=object)
     # per operation the service its spans reach most often (ties: the first seen)
     vc = pd.DataFrame({"op": code, "reach": reach}).value_counts(sort=True).reset_index()
@@ -141,7 +143,8 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     per_state = f.groupby(["state", "caller", "callee"], sort=False).agg(steps=("x", "sum"), changed=("changed", "sum"))
     out = per_state.groupby(["caller", "callee"], sort=False)[["steps", "changed"]].sum().reset_index()
     out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
-    out = out.merge(_by_host(spans, a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last]),
+    out = out.merge(_by_host(spans, answer[:len(spans)], a, inv[:len(ka)], changed > 0, both, op_svc[op],
+                             op_reach[last]),
                     how="left", on=["caller", "callee"])
     for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed"):
         out[c] = out[c].fillna(0.0)
@@ -153,12 +156,12 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
         {c.name: c.dtype for c in COURSE_CHANGES.columns if c.dtype == "float64"})
 
 
-def _by_host(spans: pd.DataFrame, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray, pair_both: np.ndarray,
+def _by_host(spans: pd.DataFrame, answer: np.ndarray, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray, pair_both: np.ndarray,
              pair_caller: np.ndarray, pair_callee: np.ndarray) -> pd.DataFrame:
     """Per (caller, callee): the callee host after whose answers the incident's steps went to a changed step most
     beyond the callee's other hosts (:data:`COURSE_CHANGES`' host columns). A bad pod that answers wrong makes its
     callers change course after its answers only; a change in the caller's own code does not follow one pod of its
-    callee. ``a``: the incident's :func:`~tracekit.analysis.early_stops.call_steps`; ``pair_of_step``: each of its
+    callee. ``answer``: the row of the span that answered each span's call (:func:`course_changes`); ``a``: the incident's :func:`~tracekit.analysis.early_stops.call_steps`; ``pair_of_step``: each of its
     steps right after a call, the (state, next) pair it took; the ``pair_*`` arrays are per pair."""
     from scipy.stats import hypergeom
 
@@ -168,12 +171,6 @@ def _by_host(spans: pd.DataFrame, a: dict, pair_of_step: np.ndarray, pair_change
     keep = pair_both[pair_of_step]
     if not keep.any():
         return pd.DataFrame(columns=cols)
-    # the span that answered each call: the call itself when it is in another service, else its child that is
-    par = a["tree"].parent
-    svc = spans["service"].to_numpy(dtype=object, na_value="?")
-    answer = np.arange(len(spans))
-    cross = np.flatnonzero((par >= 0) & (svc[np.maximum(par, 0)] != svc))
-    answer[par[cross]] = cross
     host = pd.Series(hosts(spans), dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
     st = pd.DataFrame({"caller": pair_caller[pair_of_step], "callee": pair_callee[pair_of_step],
                        "host": host[answer[prev]], "changed": pair_changed[pair_of_step].astype(float)})[keep]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import tracekit as tk
 from tracekit.investigate.causes import EVIDENCE, RANK_CAUSES
 
 from .conftest import REPO
+from .nezha import bench
 
 DATA = REPO / "datasets"
 
@@ -146,14 +146,6 @@ def test_weights_and_bad_arguments(baseline):
 
 
 # ---- real fault-injection data ---------------------------------------------------------------------------
-def _bench():
-    path = REPO / "benchmarks" / "bench_rank_causes.py"
-    spec = importlib.util.spec_from_file_location("bench_rank_causes", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 #: faults the ranking puts in its top three (a regression guard chosen after measuring: the full score over
 #: every fault of both days is the benchmark's, printed beside the paper's figures in docs/guide.md)
 NEZHA_FAULTS = {
@@ -170,7 +162,7 @@ def test_nezha_faults_rank_the_injected_service_in_the_top_three(real_traces):
     nezha = real_traces / "nezha" / "fault-days"
     if not nezha.is_dir():
         pytest.skip(f"Nezha fault days not found at {nezha} (see SOURCES.md)")
-    b = _bench()
+    b = bench()
     ranks = []
     for system, times in NEZHA_FAULTS.items():
         day = b.day_of(system, nezha)
@@ -196,7 +188,7 @@ def _faults(nezha: Path, b, system: str) -> list[dict]:
 
 
 def test_nezha_reader_rule():
-    b = _bench()
+    b = bench()
     assert b.service_of_pod("cartservice-579b9bff58-t2dbm") == "cartservice"
     assert b.service_of_pod("ts-verification-code-service-7b6dc75c45-2z9p2") == "ts-verification-code-service"
     assert isinstance(Path(b.NEZHA), Path)
@@ -205,7 +197,7 @@ def test_nezha_reader_rule():
 def test_nezha_log_lines_of_every_shape_give_their_level():
     """The benchmark's log reader takes the level from logback lines (TrainTicket), JSON loggers (Go, Python,
     Node's numeric pino levels) and plain lines, so days of other systems in Nezha's layout read too."""
-    b = _bench()
+    b = bench()
     logback = ("09:31:02.120 ERROR c.s.ContactsController#57 TraceID: 5f2a SpanID: 9c1b "
                "[getContactsByContactsId][Contacts not found]")
     assert b.level_and_body(logback) == ("ERROR", "c.s.ContactsController#57 [getContactsByContactsId][Contacts not found]")
@@ -219,7 +211,7 @@ def test_nezha_log_lines_of_every_shape_give_their_level():
 
 
 def test_every_signal_keeps_each_fault_once_with_its_richest_setting():
-    b = _bench()
+    b = bench()
     t = pd.Timestamp("2023-01-29 08:43", tz="UTC")
     res = pd.DataFrame({"system": "TT", "time": [t, t, t + pd.Timedelta("9min"), t + pd.Timedelta("9min"),
                                                  t + pd.Timedelta("18min"), t + pd.Timedelta("18min")],
@@ -241,7 +233,7 @@ def test_every_signal_keeps_each_fault_once_with_its_richest_setting():
 def test_nezha_days_are_found_in_the_layout(tmp_path, real_traces):
     """Any day in Nezha's layout is scored by the benchmark: found by its fault list and trace CSVs, its system
     told from the pods (no day list to edit)."""
-    b = _bench()
+    b = bench()
     for day, pods in (("2031-01-02", ["ts-order-service-5d9c7b9d8f-abcde", "ts-ui-dashboard-6b8f9c7d5-x2k4p"]),
                       ("2031-01-03", ["frontend-6b8f9c7d5-x2k4p", "cartservice-579b9bff58-t2dbm"]),
                       ("2031-01-04", ["shop-6b8f9c7d5-x2k4p"])):

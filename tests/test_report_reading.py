@@ -16,6 +16,7 @@ import pytest
 import tracekit as tk
 
 from .browser import open_html
+from .nezha import nezha_window
 
 #: the page's width in the tests that read the layout (tests/test_report_story.py reads the bundled report at it too)
 VIEWPORT = (1200, 900)
@@ -512,42 +513,6 @@ def test_a_lifted_value_is_cut_as_the_log_sentence_cuts_a_template():
 
 
 # ---- the real windows these defects were found on (read in place; skipped where the folder is absent) ---------------
-def _bench():
-    import importlib.util
-
-    from .conftest import REPO
-
-    spec = importlib.util.spec_from_file_location("bench_rank_causes", REPO / "benchmarks" / "bench_rank_causes.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _nezha_window(real_traces, day: str, at: str, *, logs: bool):
-    """A Nezha fault window as benchmarks/bench_rank_causes.py cuts it (incident: 2 min from the injection; baseline:
-    the 10 minutes before, widened to 30 with fewer than 50 traces; with logs, the fault-free data beside it and the
-    logs of the incident's minutes and of the fault-free minute), read from the minute files around it only; and the
-    day's metrics. The fault list is not read."""
-    nezha = real_traces / "nezha" / "fault-days"
-    folder = nezha / "rca_data" / day
-    if not folder.is_dir() or (logs and not (folder / "log").is_dir()):
-        pytest.skip(f"Nezha fault day {day}{' with logs' if logs else ''} not found under {nezha} (see SOURCES.md)")
-    b = _bench()
-    t0 = pd.Timestamp(f"{day} {at}", tz="UTC")
-    minutes = pd.date_range(t0.floor("1min") - pd.Timedelta("31min"), t0 + pd.Timedelta("3min"), freq="1min")
-    files = [str(f) for m in minutes if (f := folder / "trace" / f"{m:%H_%M}_trace.csv.gz").exists()]
-    inc, base = b.Windows(b.read_nezha_csvs(files)).at(t0)
-    records = None
-    if logs:
-        ff = nezha / "construct_data" / day
-        base = pd.concat([base, b.read_nezha_csvs([str(p) for p in sorted(ff.glob("trace/*_trace.csv.gz"))])],
-                         ignore_index=True)
-        mine = [f for m in pd.date_range(t0.floor("1min"), t0 + pd.Timedelta("2min"), freq="1min")
-                if (f := folder / "log" / f"{m:%H_%M}_log.csv.gz").exists()]
-        records = b.read_nezha_logs(mine + sorted(ff.glob("log/*_log.csv.gz")))
-    return inc, base, records, b.read_nezha_metrics(day)
-
-
 @pytest.mark.slow
 def test_real_trainticket_1004_window_reads_honestly(real_traces):
     """TrainTicket 2023-01-29 10:04:34 (travel's exception; the ranking misses it, docs/guide.md): with logs and
@@ -556,7 +521,7 @@ def test_real_trainticket_1004_window_reads_honestly(real_traces):
     negligible change — each a defect this window showed."""
     import re
 
-    inc, base, logs, metrics = _nezha_window(real_traces, "2023-01-29", "10:04:34", logs=True)
+    inc, base, logs, metrics = nezha_window(real_traces, "2023-01-29", "10:04:34", logs=True)
     a, b = tk.attach_logs(inc, logs).spans, tk.attach_logs(base, logs).spans
     pm = tk.postmortem(a, b, logs=logs, metrics=metrics)
     where = next(f.text for f in pm.findings if f.topic == "where")
@@ -577,7 +542,7 @@ def test_real_trainticket_1004_window_reads_honestly(real_traces):
 def test_real_onlineboutique_cpu_window_report_fits_and_says_units(real_traces, tmp_path):
     """OnlineBoutique 2022-08-22 05:18:09 (currency's CPU contention, ranked first with metrics): the report is no
     wider than a 1,200 px window (it was 1,496 px at 1,280) and the cause's metric carries its unit."""
-    inc, base, _, metrics = _nezha_window(real_traces, "2022-08-22", "05:18:09", logs=False)
+    inc, base, _, metrics = nezha_window(real_traces, "2022-08-22", "05:18:09", logs=False)
     out = tk.report(inc, tmp_path / "ob-cpu.html", baseline=base, metrics=metrics, markdown=False)
     page = open_html(out, evaluate=_TABLES, viewport=VIEWPORT)
     v = page.value

@@ -335,3 +335,176 @@ def test_statements_are_the_one_word_apart_texts_found_in_linear_time():
     assert got.nunique() < len(texts) - 100  # chains were formed
     assert got["t" + str(len(texts) - 4)] == got["t" + str(len(texts) - 3)]
     assert got["t" + str(len(texts) - 2)] != got["t" + str(len(texts) - 1)]
+
+
+# ------------------------------------------------------------------ a loop cut short: fewer records per span (count)
+
+
+def _loop(spans: pd.DataFrame, j: int, steps: list[tuple[str, str]], counts: np.ndarray) -> dict:
+    """On the j-th span of request i: for each (body, severity) of ``steps``, ``counts[i, k]`` records of body k
+    ('{}' filled with the iteration)."""
+    pick = np.flatnonzero(spans["span_id"].astype(str).str.endswith(f"{j + 1:08x}").to_numpy())
+    rows, body, sev = [], [], []
+    for i, r in enumerate(pick):
+        for k, (text, level) in enumerate(steps):
+            for it in range(int(counts[i, k])):
+                rows.append(r), body.append(text.format(it)), sev.append(level)
+    rows = np.asarray(rows, dtype=np.int64)
+    return {"time": spans["start"].to_numpy()[rows], "trace_id": spans["trace_id"].astype(str).to_numpy()[rows],
+            "span_id": spans["span_id"].astype(str).to_numpy()[rows], "body": np.asarray(body, dtype=object),
+            "severity": np.asarray(sev, dtype=object), "service": spans["service"].astype(str).to_numpy()[rows]}
+
+
+def _items(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(2, 6, n)  # each request's items: 2-5, by its data
+
+
+def test_a_loop_cut_short_logs_its_later_statement_fewer_times():
+    """api's work span loops over the request's items (2-5), logging 'fetched item <i>' then 'priced item <i>' in
+    each iteration: in every baseline span as many of each. In the incident an exception ends the last iteration
+    between the two in 24 of 40 requests: every span still logs both (their shares did not move), but 'priced'
+    fewer times than 'fetched' — a count the baseline never broke. The companion is chosen on one half of the
+    baseline's traces (a hash of the trace id) and the baseline's rate measured on the other: the evidence is the
+    Agresti–Caffo bound of 24/40 against 0 of that half's spans (one context), signed as a fall; the template row
+    says 'count' and names 'fetched' as the companion, and the operation's log_templates is it."""
+    from tracekit.analysis.log_evidence import _beyond_chance, _half
+
+    inc, base = _chain(80, 0), _chain(80, 1000)
+    steps = [("fetched item {}", "INFO"), ("priced item {}", "INFO")]
+    k_inc, k_base = _items(80, 1), _items(80, 2)
+    c_inc = np.column_stack([k_inc, k_inc - (np.arange(80) < 48)])
+    measured = ~_half(base["trace_id"]).reshape(-1, 3)[:, 0]  # per request: its trace is in the measuring half
+    n_b = int(measured.sum())
+    assert 30 <= n_b <= 50  # about half
+    logs = _logs(_loop(inc, 2, steps, c_inc), _loop(base, 2, steps, np.column_stack([k_base, k_base])))
+    ev = log_evidence(inc, base, logs)
+    t = ev.templates.set_index("template")
+    priced = t.loc["priced item <*>"]
+    want = float(_beyond_chance([48], [80], [0], [n_b], 2.0)[0])
+    assert want > 0.4
+    assert (priced["measure"], priced["fewer"], priced["compared"], priced["baseline_fewer"],
+            priced["baseline_compared"]) == ("count", 48, 80, 0, n_b)
+    assert priced["companion"] == "fetched item <*>" and priced["delta_share"] == 0
+    assert priced["fewer_evidence"] == pytest.approx(want) and priced["evidence"] == pytest.approx(-want)
+    assert t.loc["fetched item <*>", "fewer"] == 0 and t.loc["fetched item <*>", "evidence"] == 0
+    row = ev.table.set_index(["service", "name"]).loc[("api", "work")]
+    assert row["log_templates"] == pytest.approx(want) and row["template"] == "priced item <*>"
+    # rank_causes says it in words, and its example trace is one where 'priced' fell short
+    rc = tk.rank_causes(inc, base, logs=logs, window=None).set_index("service")
+    assert rc.loc["api", "decided_by"] == "logs: log_templates"
+    assert f"'priced item <*>' logged fewer times than 'fetched item <*>' in 48 of 80 work spans that logged both, " \
+           f"against 0 of the baseline's {n_b}" in rc.loc["api", "hypothesis"]
+    cut = set(inc["trace_id"].astype(str).to_numpy()[::3][:48])  # _chain: three spans per request, in order
+    assert rc.loc["api", "example_trace_id"] in cut
+    # a baseline whose last requests already met the fault (the last 12 of 80 cut): still a companion (more often
+    # equal than not, beyond chance, in the choosing half), the incident measured against the measuring half's rate
+    late = np.arange(80) >= 68
+    c_base = np.column_stack([k_base, k_base - late])
+    ev = log_evidence(inc, base, _logs(_loop(inc, 2, steps, c_inc), _loop(base, 2, steps, c_base)))
+    priced = ev.templates.set_index("template").loc["priced item <*>"]
+    b_f = int((late & measured).sum())
+    assert 0 < b_f < 12 and (priced["fewer"], priced["baseline_fewer"], priced["baseline_compared"]) == (48, b_f, n_b)
+    want_late = float(_beyond_chance([48], [80], [b_f], [n_b], 2.0)[0])
+    assert 0 < want_late < want and priced["fewer_evidence"] == pytest.approx(want_late)
+
+
+def test_counts_the_baseline_did_not_keep_equal_are_no_companions():
+    """The same incident against baselines where 'priced' and 'fetched' were logged as often in fewer than half the
+    spans: one where 'priced' fell short in 24 of 40 (items out of stock: a count set by the data, as often as in
+    the incident), and one where the two counts are the same multiset over the spans but not span by span (shifted
+    by a request). Neither is a companion: no count evidence, and no share moved — the operation has no log
+    evidence.
+    An ERROR statement logged fewer times ('retry failed' once per iteration, fewer in the incident) is a
+    service logging fewer errors: no evidence either."""
+    inc, base = _chain(40, 0), _chain(40, 1000)
+    steps = [("fetched item {}", "INFO"), ("priced item {}", "INFO")]
+    k_inc, k_base = _items(40, 1), _items(40, 2)
+    c_inc = np.column_stack([k_inc, k_inc - (np.arange(40) < 24)])
+    short = np.column_stack([k_base, k_base - (np.arange(40) >= 16)])
+    swapped = np.column_stack([k_base, np.roll(k_base, 1)])
+    assert (swapped[:, 0] == swapped[:, 1]).mean() < 0.5 and sorted(swapped[:, 0]) == sorted(swapped[:, 1])
+    for c_base in (short, swapped):
+        ev = log_evidence(inc, base, _logs(_loop(inc, 2, steps, c_inc), _loop(base, 2, steps, c_base)))
+        assert (ev.templates["fewer_evidence"] == 0).all() and (ev.templates["measure"] == "share").all()
+        assert (ev.table["log_templates"] == 0).all()
+    errs = [("fetched item {}", "INFO"), ("retry failed for item {}", "ERROR")]
+    ev = log_evidence(inc, base, _logs(_loop(inc, 2, errs, c_inc), _loop(base, 2, errs, np.column_stack([k_base] * 2))))
+    r = ev.templates.set_index("template").loc["retry failed for item <*>"]
+    assert r["fewer"] == 24 and r["fewer_evidence"] == 0 and r["evidence"] == 0
+
+
+@pytest.mark.slow
+def test_real_trainticket_travel_exceptions_show_as_a_loop_cut_short(real_traces):
+    """TrainTicket 2023-01-29, the 15 fault windows whose logs are in the folder (fault list read only to score),
+    logs of the incident's minutes and of the fault-free minute, baseline the 10 minutes before and the fault-free
+    minute (the benchmark's fourth setting). ts-travel-service's exception faults (10:04, 10:12, 10:20) leave every
+    statement emitted (share evidence 0.00 at 10:04) but cut TravelServiceImpl.getTickets' loop short: queryInfo logs
+    'Calculate distance' fewer times than 'Get Rest tickets num' in most of its spans, which the baseline's spans
+    (measuring half) did rarely (10:12: its last minute held the fault's start; 0 of the others').
+    In the other 12 windows (return and exception faults of contacts, basic, food, verification-code) no operation
+    of any service gets count evidence above 0.05 — the rule's null noise on this day."""
+    from .nezha import bench
+
+    b = bench()
+    folder = real_traces / "nezha" / "fault-days" / "rca_data" / "2023-01-29"
+    if not (folder / "log").is_dir():
+        pytest.skip(f"TrainTicket fault day with logs not found under {folder.parent} (see SOURCES.md)")
+    ff_dir = folder.parent.parent / "construct_data" / "2023-01-29"
+    spans, faults = b.load_day("2023-01-29")
+    fault_free = b.read_nezha_csvs([str(p) for p in sorted(ff_dir.glob("trace/*_trace.csv.gz"))])
+    ff_logs = sorted(ff_dir.glob("log/*_log.csv.gz"))
+    w = b.Windows(spans)
+    seen = {"travel": 0, "other": 0}
+    for f in faults:
+        mine = [p for m in pd.date_range(f["time"].floor("1min"), f["time"] + pd.Timedelta("2min"), freq="1min")
+                if (p := folder / "log" / f"{m:%H_%M}_log.csv.gz").exists()]
+        if f["time"].strftime("%H_%M") not in {p.name[:5] for p in mine}:
+            continue  # a held-out window: its logs are not here
+        inc, base = w.at(f["time"])
+        ev = log_evidence(inc, pd.concat([base, fault_free], ignore_index=True), b.read_nezha_logs(mine + ff_logs))
+        t = ev.templates
+        if b.service_of_pod(f["pod"]) == "ts-travel-service":
+            r = t[(t["service"] == "ts-travel-service") & (t["name"] == "TravelController.queryInfo")
+                  & (t["measure"] == "count")].iloc[0]
+            assert "[Calculate distance]" in r["template"] and "[Get Rest tickets num]" in r["companion"], r.to_dict()
+            assert r["fewer"] >= r["compared"] / 2 and r["baseline_compared"] >= 10 and r["fewer_evidence"] > 0.2, \
+                r.to_dict()
+            seen["travel"] += 1
+        else:
+            assert t["fewer_evidence"].max() <= 0.05, (f["time"], t.nlargest(1, "fewer_evidence").to_dict("records"))
+            seen["other"] += 1
+    assert seen == {"travel": 3, "other": 12}, seen
+
+
+def _random_counts(n_spans: int, offset: int, rng: np.random.Generator, mode: int) -> tuple[pd.DataFrame, dict]:
+    """n_spans spans of one operation; each logs 40 of 200 statements (no digits: each its own template), each
+    1-3 times at random (mode 0) or 2 times, sometimes 3 (mode 1) — counts with no relation between statements."""
+    sp = tk.spans_from_columns({"trace_id": [f"{offset + i:032x}" for i in range(n_spans)], "span_id": ["1" * 16] * n_spans,
+                                "service": "s", "name": "op", "start": [10**9 * i for i in range(n_spans)],
+                                "end": [10**9 * i + 5 for i in range(n_spans)]})
+    rows, body = [], []
+    for i in range(n_spans):
+        for t in rng.choice(200, 40, replace=False):
+            c = int(rng.integers(1, 4)) if mode == 0 else (2 if rng.random() < 0.9 else 3)
+            rows += [i] * c
+            body += [f"step {chr(97 + t % 26)}{chr(97 + t // 26)} done"] * c
+    rows = np.asarray(rows)
+    return sp, {"time": 10**9 * rows, "trace_id": np.asarray([f"{offset + i:032x}" for i in rows], dtype=object),
+                "span_id": np.full(len(rows), "1" * 16, dtype=object), "body": np.asarray(body, dtype=object),
+                "severity": np.full(len(rows), "INFO", dtype=object), "service": np.full(len(rows), "s", dtype=object)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "seed"), [(0, 1), (0, 2), (1, 2), (1, 3)])
+def test_counts_with_no_relation_give_little_count_evidence(mode, seed):
+    """Both sides draw every statement's count per span at random from one distribution: nothing changed. Choosing
+    each template's steadiest companion and measuring the baseline's rate on the same spans made the baseline look
+    steadier than it is — 0.158 of count evidence at (mode 0, seed 2), 0.164 with 1,000 spans — where the shares'
+    evidence stays under 0.07. Chosen on one half of the baseline's traces and measured on the other, no template's
+    count evidence here exceeds 0.12."""
+    rng = np.random.default_rng(seed)
+    (a, la), (b, lb) = _random_counts(300, 0, rng, mode), _random_counts(300, 10**6, rng, mode)
+    ev = log_evidence(a, b, tk.logs_from_columns({k: np.concatenate([la[k], lb[k]]) for k in la}))
+    t = ev.templates
+    assert (t["compared"] > 0).sum() >= 10  # companions were found and compared
+    assert t["fewer_evidence"].max() <= 0.12, t.nlargest(1, "fewer_evidence").to_dict("records")

@@ -873,7 +873,8 @@ def render_report(data: ReportData) -> str:
                          "baseline's rate, an unseen call pattern, errors that originate there; the counts behind "
                          "each score are in the full table's hypothesis, the milliseconds beside the score."
                          + (" With logs: log statements (the change, beyond chance, in the share of its spans "
-                            "emitting a log template) and ERROR logs (spans where an ERROR record originates)."
+                            "emitting a log template, or logging it fewer times than the templates the baseline "
+                            "always logged as often) and ERROR logs (spans where an ERROR record originates)."
                             if "log_templates" in story.causes.columns else "")
                          + (" With metrics: its metrics that moved beyond the baseline's reach, by the size of "
                             "the move." if "metrics" in story.causes.columns else "")

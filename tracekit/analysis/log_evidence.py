@@ -63,6 +63,13 @@ What an incident shows is what got worse; how exceptions and wrong returns show 
   0 → 14 of 36 spans and 'suzhou' 12 of 28 → 4 of 36 weighed 0.18; the statement did not move). A branch whose
   statement differs from the other branch's by one word is read as one statement too; it still shows in the
   statements and calls around it;
+- a statement logged **fewer times** per span than its companion — the template the baseline's spans most often
+  logged exactly as often, two or more times (one loop's statements), chosen on half the baseline's traces — is a
+  loop an exception cut short, though every span still emits it (TrainTicket's travel service at 10:04, 10:12 and
+  10:20: 'Calculate distance' fewer times than 'Get Rest tickets num' in 11 of 19, 13 of 13 and 10 of 10 queryInfo
+  spans, 0 of the fault-free minute's): the rise of the share of spans that did, against the baseline's other half
+  (:func:`_fewer`), is the template's evidence where larger than its share's change (``measure`` 'count'), reduced
+  as a fall is;
 - where an operation logged on every call on one side, a call on the other that left no record in its
   whole invocation lost its records (an export window, a pod's stream cut short: the Nezha fault-free
   minute lacks the user service's and part of the order service's records): template shares are compared
@@ -106,7 +113,7 @@ __all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATE
 LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of the incident or baseline, largest change first", [
     ("spans", "int64", "spans", "spans of the operation in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the operation in the baseline"),
-    ("log_templates", "float64", "", "largest |evidence| over the operation's templates (LOG_EVIDENCE_TEMPLATES): a log statement its spans began or stopped emitting, beyond chance"),
+    ("log_templates", "float64", "", "largest |evidence| over the operation's templates (LOG_EVIDENCE_TEMPLATES): a log statement its spans began or stopped emitting, or logged fewer times than the statements it always came with, beyond chance"),
     ("template_id", "string", "", "the template of that largest change"),
     ("template", "string", "", "its text (variable parts masked)"),
     ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed)"),
@@ -124,7 +131,14 @@ LOG_EVIDENCE_TEMPLATES = result_table("log_evidence_templates", "one row per (se
     ("share", "float64", "", "emitting / spans (incident)"),
     ("baseline_share", "float64", "", "baseline_emitting / baseline_spans"),
     ("delta_share", "float64", "", "change of the share within the contexts the service was called in (core.call_contexts) that both sides have, each weighted n·n_b / (n + n_b) by its spans on the two sides (Mantel–Haenszel); share − baseline_share when all are in one context"),
-    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed; less what a baseline in worse health explains (module docstring)"),
+    ("evidence", "float64", "", "delta_share less z standard errors of it towards 0 (Agresti–Caffo: one emitting and one silent span added to each side, spread over the contexts by their weights), 0 within them; signed; less what a baseline in worse health explains (module docstring); −fewer_evidence where that is larger (measure 'count')"),
+    ("fewer", "int64", "spans", "incident spans of the operation that logged the template fewer times than its companion: the template one half of the baseline's traces (by a hash of the trace id) most often logged exactly as often, two or more times, and as often in more than half the spans logging both, beyond chance (one loop's statements)"),
+    ("compared", "int64", "spans", "incident spans of the operation that logged the template and that companion"),
+    ("baseline_fewer", "int64", "spans", "spans of the baseline's other half (not the one the companion was chosen on) that logged the template fewer times than that companion"),
+    ("baseline_compared", "int64", "spans", "spans of the baseline's other half that logged the template and that companion"),
+    ("companion", "string", "", "the companion's text"),
+    ("fewer_evidence", "float64", "", "fewer / compared against baseline_fewer / baseline_compared, less z standard errors towards 0 within the contexts both sides have, as delta_share's; less what relayed errors explain (module docstring); 0 without a companion"),
+    ("measure", "string", "", "what evidence is: 'share' (of spans emitting the template) or 'count' (records per span against its companion, when fewer_evidence is larger)"),
 ])
 
 
@@ -308,10 +322,10 @@ def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
 
 
 def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str]
-          ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.DataFrame]:
+          ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.DataFrame, pd.DataFrame]:
     """(per key and context: spans, spans where an error record originates), (per key, context and template:
-    emitting spans), records joined, and the (span row, template) pairs counted. The context of a span is
-    :func:`tracekit.core.call_contexts`'."""
+    emitting spans), records joined, the (span row, template) pairs counted with their records (``n``), and each
+    span's key and context. The context of a span is :func:`tracekit.core.call_contexts`'."""
     tree = span_tree(spans)
     keys = spans[by].astype(object).fillna("\x00<NA>").reset_index(drop=True)
     keys[_CTX] = call_contexts(spans, tree) if len(spans) else np.zeros(0, dtype=object)
@@ -331,6 +345,7 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     emit = pairs.dropna(subset=["template_id"])
     if _RULES["propagated_errors"]:  # an ERROR record of a span below which another service's error began retells it
         emit = emit[~(emit["error"].to_numpy(dtype=bool) & below_other[emit["row"].to_numpy(dtype=np.int64)])]
+    per_span = emit.groupby(["row", "template_id"], sort=False).size().rename("n").reset_index()
     emit = emit.drop_duplicates(["row", "template_id"])
     # per (key, context, template): the spans emitting it, numbered by first appearance as a groupby would
     e_rows = emit["row"].to_numpy(dtype=np.int64)
@@ -349,7 +364,7 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
                       ("logged", np.unique(pairs["row"].to_numpy(dtype=np.int64))),
                       ("silent", np.flatnonzero(~_in_invocation(spans, logged)))):
         per_key[col] = np.bincount(g[rows], minlength=n_groups).astype(np.int64)
-    return per_key, emitting, int(ok.sum()), emit[["row", "template_id"]]
+    return per_key, emitting, int(ok.sum()), per_span, keys
 
 
 def _group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -422,7 +437,7 @@ def _stratified(strata: pd.DataFrame, counts: pd.DataFrame, by: list[str], item:
 #: the rules of issue 30, each switchable for the benchmark's leave-one-out figures (all on by default)
 _RULES = {"error_recovery": True, "cut_short": True, "standardized_errors": True, "propagated_errors": True,
           "duplicates": True, "same_failure": True, "relayed": True,
-          "uncollected": True, "same_statement": True}
+          "uncollected": True, "same_statement": True, "fewer": True}
 
 
 def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.DataFrame, logs: pd.DataFrame,
@@ -520,15 +535,14 @@ def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
 _STATEMENT_WORDS = 200
 
 
-def _same_statement(t: pd.DataFrame, te: pd.DataFrame, st: pd.DataFrame, by: list[str], text: pd.Series,
-                    pairs: tuple[pd.DataFrame, pd.DataFrame], z: float) -> np.ndarray:
+def _same_statement(t: pd.DataFrame, te: pd.DataFrame, st: pd.DataFrame, by: list[str], stmt: pd.Series,
+                    z: float) -> np.ndarray:
     """Template evidence no larger than its statement's (:func:`_statements`): a template whose share rose as much
     as another value of the same statement fell (the incident queried other stations) is the same code path logging
     other data, not a change in it. The statement's change is measured as a template's (:func:`_stratified`, on the
     spans emitting any of its templates — no span emits two); a template keeps its evidence as far as its statement
     moved the same way, and one that is its statement's only template is unchanged."""
     ev = t["evidence"].to_numpy(float).copy()
-    stmt = _statements(text, pairs)
     sid = stmt.reindex(te["template_id"].to_numpy(dtype=object)).to_numpy(dtype=object)
     tid = te["template_id"].to_numpy(dtype=object)
     if not (pd.notna(sid) & (sid != tid)).any():
@@ -555,6 +569,113 @@ def _collected(st: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     all_b = (u["logged_b"] == u["n_b"]).to_numpy() & (u["n_b"] > 0).to_numpy()
     return st.assign(n_a=np.where(all_b, st["n_a"] - st["silent"], st["n_a"]),
                      n_b=np.where(all_a, st["n_b"] - st["silent_b"], st["n_b"]))
+
+
+def _as_statements(pairs: pd.DataFrame, stmt: pd.Series) -> pd.DataFrame:
+    """(span row, template, records) pairs as (span row, statement, records): the records of a statement's templates
+    (:func:`_statements`) summed per span."""
+    sid = stmt.reindex(pairs["template_id"].to_numpy(dtype=object)).to_numpy(dtype=object)
+    sid = np.where(pd.notna(sid), sid, pairs["template_id"].to_numpy(dtype=object))
+    return pairs.assign(template_id=sid).groupby(["row", "template_id"], sort=False)["n"].sum().reset_index()
+
+
+#: a baseline span's templates logged equally often (two times or more) that are paired as companion candidates, at
+#: most: a bucket of more pairs none (work stays linear in the records however many templates a span repeats)
+_BUCKET = 32
+#: companion candidates of a template, at most: those a bucket put beside it in most spans of the choosing half
+_CANDIDATES = 8
+
+
+def _half(trace_id: pd.Series) -> np.ndarray:
+    """Per span: its trace is in the half of the baseline companions are chosen on (by a hash of the trace id, so
+    the same traces in any order or frame; the other half measures the baseline's rate)."""
+    h = pd.util.hash_array(trace_id.astype(str).to_numpy(dtype=object), hash_key="tracekit-halves0")
+    return (h & np.uint64(1)) == 0
+
+
+def _fewer(pairs: tuple[pd.DataFrame, pd.DataFrame], keys: tuple[pd.DataFrame, pd.DataFrame], by: list[str],
+           z: float, choose: np.ndarray) -> pd.DataFrame:
+    """Per (key, template): the incident's spans that logged the template **fewer times than its companion** — the
+    template the baseline's spans most often logged exactly as often, two or more times (the statements of one
+    loop's body: an invariant of the baseline's counts in the manner of Lou et al.'s invariant mining, USENIX ATC
+    2010) — among the spans that logged both, against the baseline's. An exception thrown inside a loop ends its
+    iteration after the statements before it: those after are logged fewer times than those before, while each is
+    still emitted by every span (TrainTicket's travel service, exception faults at 10:04, 10:12 and 10:20: 'Calculate
+    distance' fewer times than 'Get Rest tickets num' in most queryInfo spans; in none of the fault-free minute's).
+
+    The baseline's traces are split in two halves (``choose``: a hash of the trace id). On the first, a template's
+    companion is chosen: of the templates some span logged as often as it, two or more times (one bucket per span and
+    count, at most :data:`_BUCKET` templates), the one logged as often in most spans, if that is more than half of the
+    spans that logged both beyond chance (equal > m/2 + z·√m/2). On the second the baseline's rate is measured, so
+    choosing the pair that looked steadiest does not make the baseline look steadier than it is (on random counts,
+    choosing and measuring on the same spans gave 0.16 of evidence where nothing changed). The change is a share's
+    (:func:`_stratified`): fewer / compared in the incident against the second half's, within the contexts both
+    have; a baseline that broke the pair now and then (its end holding the fault's start: TrainTicket 10:12, 10 of
+    50 queryInfo spans) is measured at its own rate. Linear in the records: at most _BUCKET pairs per bucket record,
+    :data:`_CANDIDATES` candidates and one companion per template. Returns ``[*by, "template_id", "fewer", "compared", "baseline_fewer",
+    "baseline_compared", "companion_id", "fewer_evidence"]``."""
+    ca, cb = pairs
+    sides = pd.concat([keys[0][by], keys[1][by]], ignore_index=True)
+    code = _group_codes(sides, by)  # one operation code over both sides
+    ops = (code[:len(keys[0])], code[len(keys[0]):])
+    out_cols = [*by, "template_id", "fewer", "compared", "baseline_fewer", "baseline_compared", "companion_id",
+                "fewer_evidence"]
+    empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in out_cols})
+    frames = []
+    for (c, op, k) in ((ca, ops[0], keys[0]), (cb, ops[1], keys[1])):
+        r = c["row"].to_numpy(dtype=np.int64)
+        frames.append(pd.DataFrame({"row": r, "op": op[r], "t": c["template_id"].to_numpy(dtype=object),
+                                    "n": c["n"].to_numpy(dtype=np.int64), _CTX: k[_CTX].to_numpy(dtype=object)[r]}))
+    fa, fb = frames
+    pick = np.asarray(choose, dtype=bool)[fb["row"].to_numpy(dtype=np.int64)]
+    fs, fb = fb[pick], fb[~pick]  # the half companions are chosen on, the half the baseline's rate is measured on
+    rep = fs[fs["n"] >= 2]
+    size = rep.groupby(["row", "n"], sort=False)["t"].transform("size").to_numpy()
+    rep = rep[(size >= 2) & (size <= _BUCKET)]
+    if not len(rep) or not len(fa):
+        return empty
+    cand = rep[["row", "n", "op", "t"]].merge(rep[["row", "n", "t"]], on=["row", "n"], suffixes=("", "_c"))
+    cand = cand[cand["t"] != cand["t_c"]].groupby(["op", "t", "t_c"], sort=False).size().rename("k").reset_index()
+    cand = cand.sort_values(["op", "t", "k", "t_c"], ascending=[True, True, False, True], kind="stable")
+    cand = cand[cand.groupby(["op", "t"], sort=False).cumcount().to_numpy() < _CANDIDATES][["op", "t", "t_c"]]
+    k3 = ["op", "t", "t_c"]
+
+    def both(f: pd.DataFrame, pairs_: pd.DataFrame) -> pd.DataFrame:
+        """Per span that logged a pair's two templates: its counts, fewer and equal."""
+        b = pairs_.merge(f, on=["op", "t"]).merge(f[["row", "t", "n"]].rename(columns={"t": "t_c", "n": "n_c"}),
+                                                  on=["row", "t_c"])
+        return b.assign(fewer=(b["n"] < b["n_c"]).astype(np.int64), equal=(b["n"] == b["n_c"]).astype(np.int64))
+
+    # each candidate over the choosing half's spans that logged both: the companion is the one most often equal,
+    # if more often than not beyond chance (a template's candidates are the _CANDIDATES a bucket put beside it
+    # most often: the join is at most _CANDIDATES times the half's records)
+    eq = both(fs, cand).groupby(k3, sort=False).agg(equal=("equal", "sum"), m=("equal", "size")).reset_index()
+    m = eq["m"].to_numpy(float)
+    eq = eq[eq["equal"].to_numpy(float) > m / 2 + z * np.sqrt(m) / 2]
+    comp = eq.sort_values(["op", "t", "equal", "t_c"], ascending=[True, True, False, True], kind="stable") \
+        .drop_duplicates(["op", "t"])[k3]
+    both_a, both_b = both(fa, comp), both(fb, comp)
+    if not len(both_a) or not both_a["fewer"].any():
+        return empty
+    strata = both_a.groupby([*k3, _CTX], sort=False).size().rename("n_a").reset_index().merge(
+        both_b.groupby([*k3, _CTX], sort=False).size().rename("n_b").reset_index(), how="outer", on=[*k3, _CTX]).fillna(
+        {"n_a": 0, "n_b": 0})
+    counts = both_a.groupby([*k3, _CTX], sort=False)["fewer"].sum().rename("c_a").reset_index().merge(
+        both_b.groupby([*k3, _CTX], sort=False)["fewer"].sum().rename("c_b").reset_index(), how="outer",
+        on=[*k3, _CTX]).fillna({"c_a": 0, "c_b": 0}).assign(_x="fewer")
+    moved = _stratified(strata, counts, k3, "_x", z)
+    res = both_a.groupby(k3, sort=False).agg(fewer=("fewer", "sum"), compared=("fewer", "size")).reset_index().merge(
+        both_b.groupby(k3, sort=False).agg(baseline_fewer=("fewer", "sum"), baseline_compared=("fewer", "size"))
+        .reset_index(), how="left", on=k3).merge(moved[[*k3, "evidence"]], how="left", on=k3)
+    res = res[res["fewer"] > 0]
+    op_keys = sides.iloc[_first_rows(code, int(code.max()) + 1)].reset_index(drop=True)
+    out = pd.concat([op_keys.iloc[res["op"].to_numpy(dtype=np.int64)].reset_index(drop=True),
+                     res.drop(columns="op").reset_index(drop=True)], axis=1).rename(
+        columns={"t": "template_id", "t_c": "companion_id"})
+    for c in ("baseline_fewer", "baseline_compared"):
+        out[c] = out[c].fillna(0).astype(np.int64)
+    out["fewer_evidence"] = np.maximum(out["evidence"].fillna(0.0).to_numpy(float), 0.0)
+    return out[out_cols]
 
 
 def _standardized(st: pd.DataFrame, col: str, by: list[str], z: float) -> pd.DataFrame:
@@ -637,8 +758,8 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         if len(tm) else pd.Series([], dtype=object)
     covered = _log_periods(logs)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
-    ka, ea, na, pa = _side(spans, logs, tid, by)
-    kb, eb, nb, pb = _side(baseline, logs, tid, by)
+    ka, ea, na, pa, keys_a = _side(spans, logs, tid, by)
+    kb, eb, nb, pb, keys_b = _side(baseline, logs, tid, by)
     kc = [*by, _CTX]
     strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
         {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",
@@ -659,9 +780,28 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     t["evidence"] = t["evidence"].fillna(0.0).astype(np.float64)
     if len(t):
         t["evidence"] = _towards_health(t, st, by, tm, logs, z)
+    stmt = _statements(text, (pa, pb)) if len(t) and (_RULES["same_statement"] or _RULES["fewer"]) else None
     if len(t) and _RULES["same_statement"]:
-        t["evidence"] = _same_statement(t, te, _collected(st, by) if _RULES["uncollected"] else st, by, text,
-                                        (pa, pb), z)
+        t["evidence"] = _same_statement(t, te, _collected(st, by) if _RULES["uncollected"] else st, by, stmt, z)
+    fw = _fewer(tuple(_as_statements(p, stmt) for p in (pa, pb)), (keys_a, keys_b), by, z,
+                _half(baseline["trace_id"])) if len(t) and _RULES["fewer"] else None
+    if fw is not None and len(fw):  # a statement's evidence is each of its templates'
+        own = stmt.reindex(t["template_id"].astype(object).to_numpy()).to_numpy(dtype=object)
+        fw = t[[*by, "template_id"]].assign(_s=np.where(pd.notna(own), own, t["template_id"].to_numpy(object))).merge(
+            fw.rename(columns={"template_id": "_s"}), how="inner", on=[*by, "_s"]).drop(columns="_s")
+    t = t.merge(fw, how="left", on=[*by, "template_id"]) if fw is not None and len(fw) else t.assign(
+        fewer=0, compared=0, baseline_fewer=0, baseline_compared=0, companion_id=None, fewer_evidence=0.0)
+    for c in ("fewer", "compared", "baseline_fewer", "baseline_compared"):
+        t[c] = t[c].fillna(0).astype(np.int64)
+    fe = t["fewer_evidence"].fillna(0.0).to_numpy(float)
+    if len(t) and (fe > 0).any():  # fewer records is a fall: what relayed errors explain, and an ERROR statement's
+        fe = -np.minimum(_towards_health(t.assign(evidence=-fe), st, by, tm, logs, z), 0.0)  # recovery, are not it
+    count = fe > t["evidence"].abs().to_numpy(float)
+    t["fewer_evidence"] = fe
+    t["evidence"] = np.where(count, -fe, t["evidence"].to_numpy(float))
+    t["measure"] = pd.array(np.where(count, "count", "share"), dtype=STRING)
+    t["companion"] = pd.array(text.reindex(t["companion_id"].to_numpy(dtype=object)).to_numpy(dtype=object),
+                              dtype=STRING) if len(t) else pd.array([], dtype=STRING)
     t["template"] = pd.array(text.reindex(t["template_id"].to_numpy()).to_numpy(dtype=object), dtype=STRING) \
         if len(t) else pd.array([], dtype=STRING)
     t = t.rename(columns={"emitting_b": "baseline_emitting", "spans_b": "baseline_spans"})
@@ -752,9 +892,8 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
     # origins rose most (dropped by rank_causes with its other working columns)
     tt = found.templates.drop_duplicates(keys)
     top = pd.DataFrame({**{k: tt[k] for k in keys}, "log_template": tt["template"],
-                        "_log_counts": [f"{int(a)} of {int(n)} {nm} spans against {int(b)} of the baseline's {int(nb)}"
-                                        for a, n, b, nb, nm in zip(tt["emitting"], tt["spans"], tt["baseline_emitting"],
-                                                                   tt["baseline_spans"], tt["name"], strict=True)]})
+                        "_log_counts": [_count_words(r) for r in tt.itertuples(index=False)],
+                        "_log_companion": tt["companion"].where(tt["measure"] == "count")})
     et = ev.sort_values("log_errors", ascending=False, kind="stable").drop_duplicates(keys)
     top = top.merge(pd.DataFrame({**{k: et[k] for k in keys}, "_log_error_counts": [
         f"{round(e * n)} of {int(n)} {nm} spans against {round(eb * nb)} of the baseline's {int(nb)}"
@@ -779,12 +918,28 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
     return out
 
 
+def _short(text: object, n: int = 120) -> str:
+    """A template's text cut to ``n`` characters with an ellipsis."""
+    text = str(text)
+    return text if len(text) <= n else text[:n - 3] + "…"
+
+
+def _count_words(r) -> str:
+    """What a template row of :data:`LOG_EVIDENCE_TEMPLATES` counted, as words following "'<template>' logged"."""
+    if r.measure == "count":
+        return (f"fewer times than {_short(r.companion, 80)!r} in {int(r.fewer)} of {int(r.compared)} {r.name} spans "
+                f"that logged both, against {int(r.baseline_fewer)} of the baseline's {int(r.baseline_compared)}")
+    return f"by {int(r.emitting)} of {int(r.spans)} {r.name} spans against {int(r.baseline_emitting)} of the " \
+           f"baseline's {int(r.baseline_spans)}"
+
+
 def log_examples(table: pd.DataFrame, incident: pd.DataFrame, logs: pd.DataFrame, keys: list[str]) -> list[str | None]:
     """Per row of ``rank_causes``' table, an incident trace that shows the log evidence that decided it, else None.
 
     A row decided by ERROR logs (``decided_by`` ``logs: log_errors``) gets the trace with most of the component's
     spans where an ERROR record originates (one with no erring descendant); a row decided by log statements
-    (``logs: log_templates``) the trace with most of its spans that emit its ``log_template``. Ties go to the
+    (``logs: log_templates``) the trace with most of its spans that emit its ``log_template`` — that logged it
+    fewer times than its companion, where a ``_log_companion`` column names one (the count's evidence). Ties go to the
     trace that started first. Other rows, and a template no incident span emits (a statement that fell silent),
     get None: the trace evidence's example stands. The trace evidence's example was shown before, and at
     TrainTicket 09:12 (basic's wrong return value, ranked by its ERROR logs) it held none of them.
@@ -846,6 +1001,11 @@ def log_examples(table: pd.DataFrame, incident: pd.DataFrame, logs: pd.DataFrame
             if not isinstance(template, str):
                 continue
             emitting = np.unique(rows[text == template])
+            companion = r.get("_log_companion")
+            if isinstance(companion, str):  # spans that logged it fewer times than its companion
+                n_t = np.bincount(rows[text == template], minlength=len(incident))
+                n_c = np.bincount(rows[text == companion], minlength=len(incident))
+                emitting = emitting[n_t[emitting] < n_c[emitting]]
             hit = emitting[mine[emitting]]
         if not len(hit):
             continue
@@ -883,8 +1043,8 @@ def log_hypotheses(table: pd.DataFrame) -> pd.Series:
                                       table["log_template"].astype(object), counts, err_counts, strict=True):
         extra = []
         if lt > 0.05 and isinstance(tmpl, str):
-            short = tmpl if len(tmpl) <= 120 else tmpl[:117] + "…"
-            extra.append(f"{short!r} logged by {c}, score {lt:.2f}" if isinstance(c, str)
+            short = _short(tmpl)
+            extra.append(f"{short!r} logged {c}, score {lt:.2f}" if isinstance(c, str)
                          else f"the share of its spans emitting {short!r} changed, score {lt:.2f}")
         if le > 0.05:
             extra.append(f"ERROR records originate in {ec}, score {le:.2f}" if isinstance(ec, str)

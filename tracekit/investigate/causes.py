@@ -368,7 +368,8 @@ def rank_causes(
     logs : DataFrame, optional
         A logs frame holding the records of both periods (:func:`~tracekit.read_logs`). Adds the
         log evidence of :func:`tracekit.analysis.log_evidence.log_evidence` — ``log_templates``
-        (largest change, beyond chance, in the share of spans emitting a log template) and
+        (largest change, beyond chance, in the share of spans emitting a log template, or in the
+        share that logged it fewer times than the templates every baseline span logged as often) and
         ``log_errors`` (rise in the share of spans where an ERROR record originates), per component the largest over its operations,
         weight 1 each — to the score, and the columns ``log_templates``, ``log_errors``,
         ``log_template`` (the template of the largest change) and ``decided_by`` (the evidence that

@@ -140,5 +140,6 @@ def test_the_postmortem_names_the_pod_whose_answers_the_top_acted_on(seed):
     f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
     assert f.evidence["answered_by"] == w.truth.service and f.evidence["answered_host"] == w.truth.pod
     assert f.evidence["answered_host_p_value"] <= 0.01
-    assert f"It followed one of {w.truth.service}'s hosts: after {w.truth.pod}'s answers" in f.text
+    assert f"It followed one of {w.truth.service}'s hosts: counting every step that went to one of those places, " \
+           f"after {w.truth.pod}'s answers" in f.text
     assert f"look at {w.truth.pod} first." in f.text

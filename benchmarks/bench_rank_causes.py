@@ -190,13 +190,17 @@ def day_of(system: str, root: Path | None = None) -> str:
     return days[0]
 
 
+def fault_list(day: str) -> list[dict]:
+    """A fault day's injected faults (time, pod, type), read only to score."""
+    fl = json.loads((NEZHA / "rca_data" / day / f"{day}-fault_list.json").read_text())
+    return [dict(time=pd.Timestamp(f["inject_time"], tz="UTC"), pod=f["inject_pod"], type=f["inject_type"])
+            for hour in fl.values() for f in hour]
+
+
 def load_day(day: str) -> tuple[pd.DataFrame, list[dict]]:
     """All trace CSVs of a fault day, and its fault list (read only to score)."""
     spans = read_nezha_csvs(sorted(glob.glob(str(NEZHA / "rca_data" / day / "trace" / "*.csv.gz"))))
-    fl = json.loads((NEZHA / "rca_data" / day / f"{day}-fault_list.json").read_text())
-    faults = [dict(time=pd.Timestamp(f["inject_time"], tz="UTC"), pod=f["inject_pod"], type=f["inject_type"])
-              for hour in fl.values() for f in hour]
-    return spans, faults
+    return spans, fault_list(day)
 
 
 class Windows:

@@ -393,7 +393,8 @@ def test_a_loop_cut_short_logs_its_later_statement_fewer_times():
     rc = tk.rank_causes(inc, base, logs=logs, window=None).set_index("service")
     assert rc.loc["api", "decided_by"] == "logs: log_templates"
     assert f"'priced item <*>' logged fewer times than 'fetched item <*>' in 48 of 80 work spans that logged both, " \
-           f"against 0 of the baseline's {n_b}" in rc.loc["api", "hypothesis"]
+           f"against 0 of the {n_b} in half the baseline's traces (the other half chose the pair)" \
+           in rc.loc["api", "hypothesis"]
     cut = set(inc["trace_id"].astype(str).to_numpy()[::3][:48])  # _chain: three spans per request, in order
     assert rc.loc["api", "example_trace_id"] in cut
     # a baseline whose last requests already met the fault (the last 12 of 80 cut): still a companion (more often

@@ -746,6 +746,18 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     >>> row = ev.table.iloc[0]
     >>> round(float(row["log_templates"]), 3), round(float(row["log_errors"]), 3), row["template"]
     (0.783, 0.823, 'card declined: code <*>')
+
+    A loop cut short: each charge span logs 'reserved seat' then 'priced seat' per seat (3 seats); in the incident
+    the last iteration throws between the two. Both statements are still logged by every span:
+
+    >>> body = (["reserved seat", "priced seat"] * 3 * 20 + (["reserved seat", "priced seat"] * 2
+    ...         + ["reserved seat"]) * 20)
+    >>> ids = [f"{100 + i:032x}" for i in range(20) for _ in range(6)] + [f"{i:032x}" for i in range(20) for _ in range(5)]
+    >>> logs = tk.logs_from_columns({"time": [1] * len(body), "trace_id": ids, "span_id": ["1" * 16] * len(body),
+    ...                              "body": body})
+    >>> t = log_evidence(inc, base, logs).templates.iloc[0]
+    >>> t["template"], t["measure"], t["companion"], int(t["fewer"]), int(t["compared"]), int(t["baseline_fewer"])
+    ('priced seat', 'count', 'reserved seat', 20, 20, 0)
     """
     by = list(by) if by is not None else ["service", "name"]
     if not z >= 0:
@@ -928,7 +940,8 @@ def _count_words(r) -> str:
     """What a template row of :data:`LOG_EVIDENCE_TEMPLATES` counted, as words following "'<template>' logged"."""
     if r.measure == "count":
         return (f"fewer times than {_short(r.companion, 80)!r} in {int(r.fewer)} of {int(r.compared)} {r.name} spans "
-                f"that logged both, against {int(r.baseline_fewer)} of the baseline's {int(r.baseline_compared)}")
+                f"that logged both, against {int(r.baseline_fewer)} of the {int(r.baseline_compared)} in half the "
+                f"baseline's traces (the other half chose the pair)")
     return f"by {int(r.emitting)} of {int(r.spans)} {r.name} spans against {int(r.baseline_emitting)} of the " \
            f"baseline's {int(r.baseline_spans)}"
 

@@ -248,6 +248,17 @@ def _spread(start: np.ndarray, end: np.ndarray, amount: np.ndarray, edges: np.nd
     return np.concatenate(idx), np.concatenate(val)
 
 
+def _sorted_groups(*columns: np.ndarray) -> np.ndarray:
+    """Each row's group of equal values over ``columns``, numbered 0, 1, … in the sorted order of the groups' values
+    (a missing value after every other in its column): what ``groupby(sort=True, dropna=False).ngroup()`` gives, at
+    numpy's cost (the pandas groupby per host was 0.38 s of app_metrics' 0.9 s on a lab window)."""
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        f, u = pd.factorize(col, sort=True, use_na_sentinel=False)
+        _, code = np.unique(code * max(len(u), 1) + f, return_inverse=True)
+    return code.astype(np.int64, copy=False).reshape(-1)
+
+
 def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray, *, own_ns: np.ndarray | None = None) -> np.ndarray:
     """Busy time (ns) of the spans ``rows`` in each interval ``[edges[i], edges[i+1])``: their self time
     (:func:`tracekit.core.self_ns`) spread evenly over each span's duration, cut at the edges, summed;
@@ -367,11 +378,10 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
         if len(srv):
             j_of = np.clip(np.searchsorted(edges, end[srv], side="left") - 1, 0, k - 1)  # (edge j, edge j+1]
             sec = (end[srv] - start[srv]) / 1e9
-            frame = pd.DataFrame({"j": j_of, "m": [method[i] for i in srv], "r": [route[i] for i in srv],
-                                  "c": code[srv], "s": sec, "row": srv})
-            # one histogram point per (interval, method, route, status code), in groupby's sorted order: the groups'
-            # numbers from pandas, their counts, sums, extremes and buckets from numpy (3,000 groups a window)
-            g = frame.groupby(["j", "m", "r", "c"], sort=True, dropna=False).ngroup().to_numpy()
+            # one histogram point per (interval, method, route, status code), in sorted order (missing values last,
+            # as a sorted groupby with dropna=False numbers them): counts, sums, extremes and buckets from numpy
+            g = _sorted_groups(j_of, np.array([method[i] for i in srv], dtype=object),
+                               np.array([route[i] for i in srv], dtype=object), code[srv])
             n_g = int(g.max()) + 1
             order = np.lexsort((np.arange(len(g)), g))  # rows by group, stable
             gs, s_all = g[order], sec[order]

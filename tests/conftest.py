@@ -118,14 +118,16 @@ SLOW_DOCTESTS = frozenset({
 NEEDS_REAL_TRACES = ("05-logs-and-metrics.ipynb",)
 
 
-#: the files that take longest, seconds of test time in a whole run on two loaded cores (2026-11-25, --junitxml): run
+#: the files that take longest, seconds of test time in a whole run on two loaded cores (2026-11-25 evening, --durations=0; a
+#: benchmark and profiles ran beside it, so the figures are high, the order is what counts): run
 #: first, as one unit each (--dist loadfile), so the last file to finish is a short one (longest first: the run's tail
 #: was the fault-lab file, 137 s, when it was handed out late). Others follow, most tests first (xdist's own order,
 #: turned off in pyproject's addopts with --no-loadscope-reorder so this one holds).
-LONGEST_FILES = {"test_simulate_faults.py": 138, "test_report_reading.py": 58, "test_metric_evidence.py": 56,
-                 "test_rank_causes.py": 56, "test_postmortem_weak.py": 54, "test_cli.py": 51, "test_status_unknown.py": 37,
-                 "test_acceptance.py": 37, "05-logs-and-metrics.ipynb": 34, "test_report.py": 34,
-                 "test_report_signals.py": 32, "test_postmortem.py": 31}
+LONGEST_FILES = {"test_simulate_faults.py": 171, "test_report_reading.py": 118, "test_postmortem_weak.py": 82,
+                 "test_rank_causes.py": 70, "test_log_evidence_rules.py": 65, "test_cli.py": 55,
+                 "test_metric_evidence.py": 52, "test_status_unknown.py": 45, "test_report_signals.py": 45,
+                 "test_acceptance.py": 44, "test_postmortem.py": 41, "test_report.py": 39, "05-logs-and-metrics.ipynb": 35,
+                 "test_cause_shapes.py": 35, "test_dask.py": 35, "test_attribution.py": 32}
 
 
 def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:

@@ -130,13 +130,6 @@ LONGEST_FILES = {"test_simulate_faults.py": 171, "test_report_reading.py": 118, 
                  "test_cause_shapes.py": 35, "test_dask.py": 35, "test_attribution.py": 32}
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto`` (pyproject's addopts): one worker per core and one more. The suite waits for a good part of its
-    time — on Chromium, notebook kernels, the local X-Ray server, subprocesses — and a clean run on two cores used
-    23.3 of its 27.6 core-minutes (826 s): a third worker runs while the others wait."""
-    return (os.cpu_count() or 1) + 1
-
-
 def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
     """``items`` with whole files reordered: :data:`LONGEST_FILES` by their seconds, then the others by their number of
     tests, each file's items in their own order."""

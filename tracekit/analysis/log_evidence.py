@@ -543,17 +543,14 @@ def _same_statement(t: pd.DataFrame, te: pd.DataFrame, st: pd.DataFrame, by: lis
     spans emitting any of its templates — no span emits two); a template keeps its evidence as far as its statement
     moved the same way, and one that is its statement's only template is unchanged."""
     ev = t["evidence"].to_numpy(float).copy()
-    sid = stmt.reindex(te["template_id"].to_numpy(dtype=object)).to_numpy(dtype=object)
-    tid = te["template_id"].to_numpy(dtype=object)
-    if not (pd.notna(sid) & (sid != tid)).any():
+    sid = _statement_of(te["template_id"], stmt)
+    if not (sid != te["template_id"].to_numpy(dtype=object)).any():
         return ev
     kc = [*by, _CTX]
-    counts = te[kc].assign(_s=np.where(pd.notna(sid), sid, tid), c_a=te["emitting"], c_b=te["emitting_b"]).groupby(
+    counts = te[kc].assign(_s=sid, c_a=te["emitting"], c_b=te["emitting_b"]).groupby(
         [*kc, "_s"], sort=False, dropna=False)[["c_a", "c_b"]].sum().reset_index()
     moved = _stratified(st, counts, by, "_s", z)
-    own = stmt.reindex(t["template_id"].astype(object).to_numpy()).to_numpy(dtype=object)
-    own = np.where(pd.notna(own), own, t["template_id"].astype(object).to_numpy())
-    cap = t[by].assign(_s=own).merge(moved[[*by, "_s", "evidence"]], how="left", on=[*by, "_s"])["evidence"] \
+    cap = t[by].assign(_s=_statement_of(t["template_id"], stmt)).merge(moved[[*by, "_s", "evidence"]], how="left", on=[*by, "_s"])["evidence"] \
         .fillna(0.0).to_numpy(float)
     return np.sign(ev) * np.minimum(np.abs(ev), np.maximum(np.sign(ev) * cap, 0.0))
 
@@ -571,12 +568,17 @@ def _collected(st: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                      n_b=np.where(all_a, st["n_b"] - st["silent_b"], st["n_b"]))
 
 
+def _statement_of(template_id: pd.Series, stmt: pd.Series) -> np.ndarray:
+    """Each template id's statement (``stmt``: :func:`_statements`' map), the template itself where it has none."""
+    tid = template_id.astype(object).to_numpy(dtype=object)
+    sid = stmt.reindex(tid).to_numpy(dtype=object)
+    return np.where(pd.notna(sid), sid, tid)
+
+
 def _as_statements(pairs: pd.DataFrame, stmt: pd.Series) -> pd.DataFrame:
     """(span row, template, records) pairs as (span row, statement, records): the records of a statement's templates
     (:func:`_statements`) summed per span."""
-    sid = stmt.reindex(pairs["template_id"].to_numpy(dtype=object)).to_numpy(dtype=object)
-    sid = np.where(pd.notna(sid), sid, pairs["template_id"].to_numpy(dtype=object))
-    return pairs.assign(template_id=sid).groupby(["row", "template_id"], sort=False)["n"].sum().reset_index()
+    return pairs.assign(template_id=_statement_of(pairs["template_id"], stmt)).groupby(["row", "template_id"], sort=False)["n"].sum().reset_index()
 
 
 #: a baseline span's templates logged equally often (two times or more) that are paired as companion candidates, at
@@ -657,17 +659,13 @@ def _fewer(pairs: tuple[pd.DataFrame, pd.DataFrame], keys: tuple[pd.DataFrame, p
     both_a, both_b = both(fa, comp), both(fb, comp)
     if not len(both_a) or not both_a["fewer"].any():
         return empty
-    strata = both_a.groupby([*k3, _CTX], sort=False).size().rename("n_a").reset_index().merge(
-        both_b.groupby([*k3, _CTX], sort=False).size().rename("n_b").reset_index(), how="outer", on=[*k3, _CTX]).fillna(
-        {"n_a": 0, "n_b": 0})
-    counts = both_a.groupby([*k3, _CTX], sort=False)["fewer"].sum().rename("c_a").reset_index().merge(
-        both_b.groupby([*k3, _CTX], sort=False)["fewer"].sum().rename("c_b").reset_index(), how="outer",
-        on=[*k3, _CTX]).fillna({"c_a": 0, "c_b": 0}).assign(_x="fewer")
-    moved = _stratified(strata, counts, k3, "_x", z)
-    res = both_a.groupby(k3, sort=False).agg(fewer=("fewer", "sum"), compared=("fewer", "size")).reset_index().merge(
-        both_b.groupby(k3, sort=False).agg(baseline_fewer=("fewer", "sum"), baseline_compared=("fewer", "size"))
-        .reset_index(), how="left", on=k3).merge(moved[[*k3, "evidence"]], how="left", on=k3)
-    res = res[res["fewer"] > 0]
+    # per pair and context, each side once: spans compared (n_a, n_b) and spans fewer (c_a, c_b)
+    joint = pd.concat([b.groupby([*k3, _CTX], sort=False)["fewer"].agg(**{f"n_{x}": "size", f"c_{x}": "sum"})
+                       for b, x in ((both_a, "a"), (both_b, "b"))], axis=1).fillna(0).reset_index()
+    moved = _stratified(joint, joint.assign(_x="fewer"), k3, "_x", z)
+    res = joint.groupby(k3, sort=False)[["c_a", "n_a", "c_b", "n_b"]].sum().reset_index().rename(columns={
+        "c_a": "fewer", "n_a": "compared", "c_b": "baseline_fewer", "n_b": "baseline_compared"})
+    res = res[res["fewer"] > 0].merge(moved[[*k3, "evidence"]], how="left", on=k3)
     op_keys = sides.iloc[_first_rows(code, int(code.max()) + 1)].reset_index(drop=True)
     out = pd.concat([op_keys.iloc[res["op"].to_numpy(dtype=np.int64)].reset_index(drop=True),
                      res.drop(columns="op").reset_index(drop=True)], axis=1).rename(
@@ -798,8 +796,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     fw = _fewer(tuple(_as_statements(p, stmt) for p in (pa, pb)), (keys_a, keys_b), by, z,
                 _half(baseline["trace_id"])) if len(t) and _RULES["fewer"] else None
     if fw is not None and len(fw):  # a statement's evidence is each of its templates'
-        own = stmt.reindex(t["template_id"].astype(object).to_numpy()).to_numpy(dtype=object)
-        fw = t[[*by, "template_id"]].assign(_s=np.where(pd.notna(own), own, t["template_id"].to_numpy(object))).merge(
+        fw = t[[*by, "template_id"]].assign(_s=_statement_of(t["template_id"], stmt)).merge(
             fw.rename(columns={"template_id": "_s"}), how="inner", on=[*by, "_s"]).drop(columns="_s")
     t = t.merge(fw, how="left", on=[*by, "template_id"]) if fw is not None and len(fw) else t.assign(
         fewer=0, compared=0, baseline_fewer=0, baseline_compared=0, companion_id=None, fewer_evidence=0.0)

@@ -72,6 +72,26 @@ def test_epidemic_test_one_sided_finds_the_higher_window_at_either_edge():
         tk.detect_changes(tk.simulate.simulate("baseline", 50, seed=1).spans, direction="sideways")
 
 
+@pytest.mark.parametrize("direction", ["up", "down", "both"])
+def test_the_permutations_maximum_is_the_scans_maximum(direction):
+    """The permutations take the statistic's maximum alone (_scan_stat_max), the observed series its window too
+    (_scan_max): the two agree to rounding on tied ranks, series at and near the shortest length, and a change."""
+    from scipy.stats import rankdata
+
+    from tracekit.analysis.changes import _scan_max, _scan_stat_max
+
+    rng = np.random.default_rng(11)
+    for n in (5, 6, 31, 97):
+        for x in (rng.integers(0, 4, n).astype(float), np.r_[rng.normal(0, 1, n - n // 3), rng.normal(3, 1, n // 3)]):
+            r = rankdata(x) - (n + 1) / 2
+            perm = rng.permuted(np.broadcast_to(r, (64, n)), axis=1)
+            cp = np.concatenate([np.zeros((64, 1)), np.cumsum(perm, axis=1)], axis=1)
+            full, fast = _scan_max(cp, n, 2, direction)[0], _scan_stat_max(cp, n, 2, direction)
+            assert np.all(np.isfinite(fast)) and np.all(fast >= full) and np.max(fast - full) < 1e-12
+    # shorter than two windows of min_len: no window, -inf as _scan_max says
+    assert _scan_stat_max(np.zeros((2, 4)), 3, 2, direction).tolist() == [-np.inf, -np.inf]
+
+
 def _peak(fn) -> int:
     tracemalloc.start()
     try:

@@ -203,6 +203,24 @@ def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: in
     return a0, b0, obs, (1 + exceed) / (1 + done)
 
 
+def _scan_stat_max(cp: np.ndarray, n: int, min_len: int, direction: str) -> np.ndarray:
+    """:func:`_scan_max`'s maximum alone, without its window: what each permutation needs, at a third of the time
+    (no argmax, no gather; the largest sum divided by the length's positive scale is the largest divided sum, as
+    rounding is monotone). :func:`_scan_max` keeps an earlier length unless a later one beats it by 1e-9, so its
+    maximum can be lower by rounding (at most 4e-15 on rank sums); permutations are compared with that tolerance."""
+    best = np.full(cp.shape[0], -np.inf)
+    for length in range(min_len, n - min_len + 1):
+        d = cp[:, length:] - cp[:, :-length]
+        if direction == "up":
+            top = d.max(axis=1)
+        elif direction == "down":
+            top = -d.min(axis=1)
+        else:
+            top = np.maximum(d.max(axis=1), -d.min(axis=1))
+        np.maximum(best, top / np.sqrt(length * (n - length) / n), out=best)
+    return best
+
+
 def _perm_maxima(r: np.ndarray, min_len: int, direction: str, n_perm: int, rng: np.random.Generator):
     """Chunks of the statistic's maximum over permutations of ``r`` (memory O(chunk · n))."""
     n = len(r)
@@ -212,7 +230,7 @@ def _perm_maxima(r: np.ndarray, min_len: int, direction: str, n_perm: int, rng: 
         m = min(chunk, n_perm - done)
         perm = rng.permuted(np.broadcast_to(r, (m, n)), axis=1)
         cp = np.concatenate([np.zeros((m, 1)), np.cumsum(perm, axis=1)], axis=1)
-        yield _scan_max(cp, n, min_len, direction)[0]
+        yield _scan_stat_max(cp, n, min_len, direction)
         done += m
 
 

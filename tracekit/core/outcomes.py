@@ -39,6 +39,8 @@ One definition each, used by every analysis, figure, report line and Dask path:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -259,23 +261,26 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
     """The public outcomes from the cached ones: ``failed``, ``client_error``, ``throttled`` nullable, <NA> when no
-    trace records a status."""
+    trace records a status. A new frame built from the columns' arrays in one go (every call, cache hits too: the
+    column-by-column pops and sets took 3.4 ms on 1,200 traces)."""
     # the frame's traces are whole (computed, or cut from a cached frame by whole traces), so some span of the
     # frame records a status exactly when some trace has one: status_recorded(spans) without another pass
-    recorded = out.pop(_RECORDED).to_numpy(dtype=bool)
+    unknown = not out[_RECORDED].to_numpy(dtype=bool).any()
     # a request: a root someone waited for, whose trace does not continue another trace's request
-    request = out.pop(_OWN_REQUEST).to_numpy(dtype=bool) & out["continues"].isna().to_numpy(dtype=bool)
-    root_ms = out.pop(_ROOT_MS).to_numpy(dtype=np.float64)
-    cols = list(out.columns)
-    out["request_ms"] = np.where(request, root_ms, np.nan)
-    out["request"] = request
-    out = out[cols]
-    for c in ("failed", "client_error", "throttled"):  # what only a recorded status can say
-        v = pd.array(out[c].to_numpy(dtype=bool), dtype="boolean")
-        if not recorded.any():
-            v[:] = pd.NA
-        out[c] = v
-    return out
+    request = out[_OWN_REQUEST].to_numpy(dtype=bool) & out["continues"].isna().to_numpy(dtype=bool)
+    data: dict[str, Any] = {}
+    for c in out.columns:
+        if c in (_RECORDED, _OWN_REQUEST, _ROOT_MS):
+            continue
+        if c == "request_ms":
+            data[c] = np.where(request, out[_ROOT_MS].to_numpy(dtype=np.float64), np.nan)
+        elif c == "request":
+            data[c] = request
+        elif c in ("failed", "client_error", "throttled"):  # what only a recorded status can say
+            data[c] = pd.arrays.BooleanArray(out[c].to_numpy(dtype=bool), np.full(len(out), unknown))
+        else:
+            data[c] = out[c].array
+    return pd.DataFrame(data, index=out.index)
 
 
 def _trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:

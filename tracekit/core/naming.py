@@ -59,7 +59,7 @@ def named(names: Any) -> Any:
 
 __all__ = [
     "UNNAMED", "named",
-    "callee", "callees", "routes", "operations", "call_paths", "is_async_handoff",
+    "callee", "callees", "routes", "operations", "operation_codes", "call_paths", "is_async_handoff",
     "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_parent",
     "path_length",
 ]
@@ -343,6 +343,48 @@ def _lazy_callees(spans: pd.DataFrame, idx: np.ndarray, names: np.ndarray, calls
     return out
 
 
+def _text_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values of a text column, a missing value as ``?`` (one code with a ``?`` written
+    out). Factorized on its own array (Arrow's dictionary encoding for Arrow strings): no object copy of
+    every cell."""
+    codes, uniq = pd.factorize(column, use_na_sentinel=True)
+    uniq = np.asarray(uniq, dtype=object)
+    if (codes < 0).any():
+        at = np.flatnonzero(uniq == "?")
+        if len(at):
+            codes = np.where(codes < 0, at[0], codes)
+        else:
+            codes = np.where(codes < 0, len(uniq), codes)
+            uniq = np.r_[uniq, np.asarray(["?"], dtype=object)]
+    return codes.astype(np.int64, copy=False), uniq
+
+
+def operation_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every span's code into the sorted distinct ``service:name`` labels, and those labels: what
+    ``np.unique(operations(spans), return_inverse=True)`` gives, without sorting a Python string per span.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "service": ["web", "db", "web"], "name": ["GET /", "q", "GET /"], "start": [0] * 3, "end": [1] * 3})
+    >>> code, labels = operation_codes(s)
+    >>> labels.tolist(), code.tolist()
+    (['db:q', 'web:GET /'], [1, 0, 1])
+    """
+    if not len(spans):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    sc, su = _text_codes(spans["service"])
+    nc, nu = _text_codes(spans["name"])
+    k = max(len(nu), 1)
+    pair, pu = pd.factorize(sc * k + nc)
+    labels = np.asarray([f"{su[p // k]}:{nu[p % k]}" for p in pu.tolist()], dtype=object)
+    order = np.argsort(labels, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[pair], labels[order]
+
+
 def operations(spans: pd.DataFrame) -> np.ndarray:
     """``service:name`` of every span (object array; a missing part becomes ``?``).
 
@@ -352,13 +394,8 @@ def operations(spans: pd.DataFrame) -> np.ndarray:
     >>> operations(tk.empty_spans()).tolist()
     []
     """
-    svc = spans["service"].to_numpy(dtype=object, na_value="?")
-    nm = spans["name"].to_numpy(dtype=object, na_value="?")
-    sc, su = pd.factorize(svc)
-    nc, nu = pd.factorize(nm)
-    pair, pu = pd.factorize(sc.astype(np.int64) * max(len(nu), 1) + nc)
-    labels = np.asarray([f"{su[p // max(len(nu), 1)]}:{nu[p % max(len(nu), 1)]}" for p in pu.tolist()], dtype=object)
-    return labels[pair] if len(pair) else np.zeros(0, dtype=object)
+    code, labels = operation_codes(spans)
+    return labels[code]
 
 
 #: call paths of up to this many operations are rendered in full; a deeper one is elided in the middle
@@ -576,7 +613,7 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: 
     """
     rows = np.asarray(rows, dtype=np.int64)
     n = len(spans)
-    op_labels, op_code = np.unique(operations(spans), return_inverse=True) if n else (np.zeros(0, object), np.zeros(0, np.int64))
+    op_code, op_labels = operation_codes(spans)
     need = np.zeros(n, dtype=bool)
     need[rows] = True
     cur = rows

@@ -225,7 +225,7 @@ def test_operation_codes_are_the_sorted_labels_with_a_missing_part_as_a_question
     spans = mk([(i // 4 + 1, i + 1, None, "x", "y", "server", 0, 1) for i in range(400)])
     spans["service"] = pd.array(svc, dtype="string")
     spans["name"] = pd.array(name, dtype="string")
-    want = np.array([f"{'?' if s is None else s}:{'?' if n is None else n}" for s, n in zip(svc, name)], dtype=object)
+    want = np.array([f"{'?' if s is None else s}:{'?' if n is None else n}" for s, n in zip(svc, name, strict=True)], dtype=object)
     labels, codes = np.unique(want, return_inverse=True)
     got_codes, got_labels = operation_codes(spans)
     assert got_labels.tolist() == labels.tolist() and got_codes.tolist() == codes.tolist()

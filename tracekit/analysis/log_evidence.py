@@ -103,6 +103,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import call_contexts, failed, require_columns, result_table, span_tree
+from ..core.naming import _text_codes
 from ..errors import ArgumentError
 from ..schema import STRING
 from .logs import log_span_rows, log_templates
@@ -279,7 +280,7 @@ def _errors_below(spans: pd.DataFrame, has_error: np.ndarray) -> tuple[np.ndarra
     par, depth = tree.parent, tree.depth
     up = (par >= 0) & (depth > 0)
     if up.any():
-        svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
+        svc, _ = _text_codes(spans["service"])
         order = np.flatnonzero(up)
         order = order[np.argsort(-depth[order], kind="stable")]
         levels = np.flatnonzero(np.diff(depth[order])) + 1
@@ -307,7 +308,7 @@ def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
     n = len(spans)
     if not n:
         return np.zeros(0, dtype=bool)
-    svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
+    svc, _ = _text_codes(spans["service"])
     par, depth = tree.parent, tree.depth
     root = np.arange(n)
     same = (par >= 0) & (depth > 0)

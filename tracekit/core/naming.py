@@ -258,7 +258,7 @@ def call_contexts(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarr
     out = np.empty(n, dtype=object)
     if not n:
         return out
-    svc, _ = pd.factorize(spans["service"].to_numpy(dtype=object, na_value="?"))
+    svc, _ = _text_codes(spans["service"])
     par = tree.parent
     # climb while the ancestor is in the span's own service (linear in spans × in-service depth); a span on or
     # under a parent cycle (depth -1) has no caller

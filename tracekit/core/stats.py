@@ -19,13 +19,20 @@ import numpy as np
 
 from ..errors import ArgumentError
 
-__all__ = ["percentile", "quantile_draws", "exceed_chance", "upper_limits", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
+__all__ = ["percentile", "quantile_draws", "exceed_chance", "upper_limits", "normal_slices", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
            "DEFAULT_N_BOOT", "DEFAULT_CI"]
 
 #: numpy quantile method used for every percentile
 PERCENTILE_METHOD = "inverted_cdf"
 #: the quantiles reported as p50_ms / p95_ms / p99_ms
 QUANTILES = (0.5, 0.95, 0.99)
+#: fewest values of a slice for its q-quantile to enter the median slice limit (upper_limits' ``slices``)
+MIN_SLICE_VALUES = 5
+#: fewest such slices of a group for its abnormal slices to be looked for
+MIN_SLICES = 3
+#: family-wise rate at which a normal slice of a group is taken for an abnormal one
+SLICE_ALPHA = 0.01
+
 #: bootstrap resamples used by every interval unless ``n_boot=`` says otherwise
 DEFAULT_N_BOOT = 1000
 #: coverage of every interval unless ``ci=`` says otherwise
@@ -184,8 +191,8 @@ ROBUST_SPREAD = 3.0
 _MAD_TO_SD = 1.4826
 
 
-def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float | None = ROBUST_SPREAD
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float | None = ROBUST_SPREAD,
+                 slices: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per group of baseline values: the limit a new value must exceed to count as abnormal, the values, and
     how many of them lie at or below the limit (the ``k`` of :func:`exceed_chance`).
 
@@ -197,6 +204,15 @@ def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float
     deviation stay at the normal values' level until half the baseline is abnormal. The chance of
     exceeding either limit is counted from the baseline itself (``k``: the values at or below it), so a
     limit inside a heavy tail is matched by a larger chance rate. NaN values are left out.
+
+    With ``slices`` (each value's time slice, e.g. its minute), a group's **abnormal slices** are left out
+    first (:func:`normal_slices`: a slice holding far more values above the median of the group's slice
+    ``q``-quantiles than chance allows, while such slices hold fewer than half the group's values); the
+    limit is then the ``q``-quantile of the rest, and the values and ``k`` count the rest (the order
+    statistics of the normal values). This keeps the quantile and its tail, where the robust limit would
+    cut a heavy but steady tail: a value's own time varies with the request, so only a burst in time says
+    the baseline held another incident. A group without an abnormal slice keeps its limit as without
+    ``slices``.
 
     Parameters
     ----------
@@ -210,12 +226,15 @@ def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float
         The quantile (0.95).
     spread : float or None
         Robust standard deviations above the median (:data:`ROBUST_SPREAD`); None: the quantile alone.
+    slices : array-like of int, optional
+        Time slice (≥ 0) of each value: abnormal slices are left out of their group first (above).
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         Limit per group (NaN without values), values per group, values at or below the limit per group
-        (⌈q·n⌉ where the quantile is the limit, the count where the robust limit is lower).
+        (⌈q·n⌉ where the quantile is the limit, the count where the robust limit is lower); with ``slices``,
+        of the values kept.
 
     Examples
     --------
@@ -228,9 +247,21 @@ def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float
     (10.4, 10, 7, 0.36)
     >>> upper_limits([0] * 10, v, 1, 0.95, spread=None)[0].tolist()
     [3100.0]
+
+    Five one-minute slices of 10 values, the first minute an earlier incident's: it is left out.
+
+    >>> v = [30.0 + i for i in range(10)] + [float(i % 7) for i in range(40)]
+    >>> minute = [i // 10 for i in range(50)]
+    >>> lim, n, k = upper_limits([0] * 50, v, 1, 0.95, spread=None, slices=minute)
+    >>> float(lim[0]), int(n[0]), int(k[0])
+    (6.0, 40, 38)
+    >>> upper_limits([0] * 50, v, 1, 0.95, spread=None)[0].tolist()
+    [37.0]
     """
     g_all = np.asarray(group, dtype=np.int64).ravel()
     v_all = np.asarray(values, dtype=np.float64).ravel()
+    if slices is not None:
+        v_all = np.where(normal_slices(g_all, v_all, slices, n_groups, q), v_all, np.nan)
     ok = ~np.isnan(v_all)
     g, v = g_all[ok], v_all[ok]
     cnt = np.bincount(g, minlength=n_groups)[:n_groups] if len(g) else np.zeros(n_groups, np.int64)
@@ -260,6 +291,90 @@ def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float
         at_or_below = np.bincount(g, weights=(v <= lim[g]).astype(np.float64), minlength=n_groups)[:n_groups]
         k = np.where(lower, at_or_below, k)
     return lim, cnt, k
+
+
+def normal_slices(group: Any, values: Any, slices: Any, n_groups: int, q: float) -> np.ndarray:
+    """Which values are in a normal slice of their group: False for a value in one of its group's abnormal
+    slices (:func:`upper_limits`' ``slices``), True otherwise (NaN values too).
+
+    A slice is abnormal when it holds more values above the (lower) median of its group's slice ``q``-quantiles
+    than a slice of the group's typical size would by chance (binomial, one-sided, at :data:`SLICE_ALPHA`
+    over the group's slices, Bonferroni), where at least :data:`MIN_SLICES` slices of
+    :data:`MIN_SLICE_VALUES` or more values give that median; and its group's abnormal slices are left out
+    only while they hold fewer than half of its values.
+
+    Parameters
+    ----------
+    group : array-like of int
+        Group code (0 .. n_groups − 1) of each value.
+    values : array-like of float
+        Values (NaN: not counted).
+    slices : array-like of int
+        Time slice (≥ 0) of each value, e.g. its minute.
+    n_groups : int
+        Number of groups.
+    q : float
+        The quantile (0.95).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per value.
+
+    Examples
+    --------
+    >>> v = [30.0 + i for i in range(10)] + [float(i % 7) for i in range(40)]
+    >>> keep = normal_slices([0] * 50, v, [i // 10 for i in range(50)], 1, 0.95)
+    >>> int(keep.sum()), bool(keep[:10].any())
+    (40, False)
+    """
+    from scipy.stats import binom
+
+    g_all = np.asarray(group, dtype=np.int64).ravel()
+    v_all = np.asarray(values, dtype=np.float64).ravel()
+    sl_all = np.asarray(slices, dtype=np.int64).ravel()
+    if not (len(g_all) == len(v_all) == len(sl_all)):
+        raise ArgumentError("normal_slices: group, values and slices need one entry per value")
+    keep = np.ones(len(v_all), dtype=bool)
+    ok_v = ~np.isnan(v_all)
+    g, v, sl = g_all[ok_v], v_all[ok_v], sl_all[ok_v]
+    if not len(v):
+        return keep
+    if sl.min() < 0:
+        raise ArgumentError("normal_slices: slices must be >= 0")
+    n_sl = int(sl.max()) + 1
+    code, inv = np.unique(g * n_sl + sl, return_inverse=True)
+    lim_s, cnt_s, _ = upper_limits(inv, v, len(code), q, spread=None)
+    gq = code // n_sl
+    use = cnt_s >= MIN_SLICE_VALUES
+    ok = np.bincount(gq[use], minlength=n_groups)[:n_groups] >= MIN_SLICES
+    if not ok.any():
+        return keep
+    med_lim = np.where(ok, _lower_median(gq[use], lim_s[use], n_groups), np.nan)
+    # each slice's values above its group's median slice limit, against the chance that a value exceeds the
+    # q-quantile of a slice of the group's typical size (order statistics)
+    rate = exceed_chance(np.nan_to_num(_lower_median(gq[use], cnt_s[use], n_groups)), q)
+    above = np.bincount(inv, weights=(v > med_lim[g]).astype(np.float64), minlength=len(code))
+    n_slices = np.bincount(gq, minlength=n_groups)[:n_groups]
+    bad = ok[gq] & (binom.sf(above - 1, cnt_s, rate[gq]) < SLICE_ALPHA / np.maximum(n_slices[gq], 1))
+    bad_values = np.bincount(gq, weights=np.where(bad, cnt_s, 0), minlength=n_groups)[:n_groups]
+    n_values = np.bincount(g, minlength=n_groups)[:n_groups]
+    cut = (bad_values > 0) & (2 * bad_values < n_values)
+    keep[np.flatnonzero(ok_v)[bad[inv] & cut[g]]] = False
+    return keep
+
+
+def _lower_median(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
+    """Lower median of ``x`` per group (NaN for a group without values)."""
+    o = np.lexsort((x, group))
+    gs, xs = group[o], x[o]
+    n = np.bincount(gs, minlength=n_groups)[:n_groups]
+    off = np.r_[0, np.cumsum(n)[:-1]]
+    out = np.full(n_groups, np.nan)
+    h = n > 0
+    out[h] = xs[off[h] + (n[h] - 1) // 2]
+    return out
+
 
 
 def share_beyond_chance(x: Any, n: Any, chance: Any, prior: float) -> Any:

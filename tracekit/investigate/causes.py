@@ -498,6 +498,11 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     def per_key(mask: np.ndarray, keycodes: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(keycodes[mask], weights=None if weights_ is None else weights_[mask], minlength=n_k).astype(float)
 
+    # slower's baseline: a minute in which an operation's own time was far above its other minutes' (an earlier
+    # incident on it) is left out of that operation's limit and of its n (core.normal_slices); once for both grains
+    own_b = np.where(b.calls_out, np.nan, b.self_ms)
+    keep_b = normal_slices(ob, own_b, b.minute, n_o, q) if _RULES["abnormal_minutes"] else np.ones(b.n, bool)
+
     def _evidence(sa: np.ndarray, sb: np.ndarray, n_s: int):
         """Each evidence, its counts and the score per code of ``sa`` / ``sb`` (a key, or a (key, operation))."""
         def per_sub(mask: np.ndarray, codes_: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
@@ -520,10 +525,6 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
 
         ev: dict[str, np.ndarray] = {}
         # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
-        # a baseline minute in which an operation's own time was far above its other minutes' (an earlier incident
-        # on it) is left out of that operation's limit and of its n (core.normal_slices)
-        own_b = np.where(b.calls_out, np.nan, b.self_ms)
-        keep_b = normal_slices(ob, own_b, b.minute, n_o, q) if _RULES["abnormal_minutes"] else np.ones(b.n, bool)
         thr, cnt, kk = upper_limits(ob, np.where(keep_b, own_b, np.nan), n_o, q, spread=None)
         left_out = per_sub(~keep_b, sb)  # per code of sb: the baseline spans those minutes left out (unweighted, as n)
         usable = cnt[oa] >= min_spans

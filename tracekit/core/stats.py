@@ -350,10 +350,11 @@ def normal_slices(group: Any, values: Any, slices: Any, n_groups: int, q: float)
     ok = np.bincount(gq[use], minlength=n_groups)[:n_groups] >= MIN_SLICES
     if not ok.any():
         return keep
-    med_lim = np.where(ok, _lower_median(gq[use], lim_s[use], n_groups), np.nan)
+    # the (lower) median per group is its inverted_cdf 0.5-quantile: upper_limits without the spread
+    med_lim = np.where(ok, upper_limits(gq[use], lim_s[use], n_groups, 0.5, spread=None)[0], np.nan)
     # each slice's values above its group's median slice limit, against the chance that a value exceeds the
     # q-quantile of a slice of the group's typical size (order statistics)
-    rate = exceed_chance(np.nan_to_num(_lower_median(gq[use], cnt_s[use], n_groups)), q)
+    rate = exceed_chance(np.nan_to_num(upper_limits(gq[use], cnt_s[use], n_groups, 0.5, spread=None)[0]), q)
     above = np.bincount(inv, weights=(v > med_lim[g]).astype(np.float64), minlength=len(code))
     n_slices = np.bincount(gq, minlength=n_groups)[:n_groups]
     bad = ok[gq] & (binom.sf(above - 1, cnt_s, rate[gq]) < SLICE_ALPHA / np.maximum(n_slices[gq], 1))
@@ -362,19 +363,6 @@ def normal_slices(group: Any, values: Any, slices: Any, n_groups: int, q: float)
     cut = (bad_values > 0) & (2 * bad_values < n_values)
     keep[np.flatnonzero(ok_v)[bad[inv] & cut[g]]] = False
     return keep
-
-
-def _lower_median(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
-    """Lower median of ``x`` per group (NaN for a group without values)."""
-    o = np.lexsort((x, group))
-    gs, xs = group[o], x[o]
-    n = np.bincount(gs, minlength=n_groups)[:n_groups]
-    off = np.r_[0, np.cumsum(n)[:-1]]
-    out = np.full(n_groups, np.nan)
-    h = n > 0
-    out[h] = xs[off[h] + (n[h] - 1) // 2]
-    return out
-
 
 
 def share_beyond_chance(x: Any, n: Any, chance: Any, prior: float) -> Any:

@@ -183,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="a previous fault in every baseline (module docstring); mixed: the kind cycles with the seed")
     ap.add_argument("--baseline-fault-on", default="other", choices=["other", "same"],
                     help="the previous fault on another service (default) or on the fault's own")
+    from _rules import add_rule_option, rules_off  # benchmarks/_rules.py (this script's folder is on sys.path)
+
+    add_rule_option(ap)
     a = ap.parse_args(argv)
+    if a.rule_off:
+        print("rules off: " + ", ".join(rules_off(a.rule_off)))
     kinds = tuple(k for k in a.kinds.split(",") if k)
     bad = [k for k in kinds if k not in KINDS]
     if bad:

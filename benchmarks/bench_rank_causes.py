@@ -517,7 +517,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--log-noise", action="store_true",
                     help="with --logs-only: the largest log score of services not injected, per window (null noise), "
                          "and the traces-only scores of TrainTicket's CPU faults")
+    from _rules import add_rule_option, rules_off  # benchmarks/_rules.py (this script's folder is on sys.path)
+
+    add_rule_option(ap)
     args = ap.parse_args(argv)
+    if args.rule_off:
+        print("rules off: " + ", ".join(rules_off(args.rule_off)))
     if args.logs_only:
         logs_accuracy(args.faults, args.log_noise)
         return 0

@@ -38,3 +38,30 @@ def test_the_option_reader_sees_a_missing_option(tmp_path):
     p = tmp_path / "bench_x.py"
     p.write_text("import argparse\nap = argparse.ArgumentParser()\nap.add_argument('--points', type=int)\n")
     assert _options(p) == {"--points"}
+
+
+@pytest.mark.slow
+def test_a_rule_switched_off_on_the_command_line_scores_the_code_without_it(tmp_path):
+    """``--rule-off`` reproduces the guide's side-by-side figures by a command: the fault lab's seed 16, a CPU fault in
+    catalog with a CPU fault of the same operation in its baseline's first minute, ranks catalog first with the
+    abnormal-minutes rule and out of the top three without it (tests/test_cause_shapes.py pins the same window in
+    process). An unknown rule is refused by name."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    def rank(*extra: str) -> pd.DataFrame:
+        out = tmp_path / f"lab{len(extra)}.csv"
+        r = subprocess.run([sys.executable, str(BENCH / "bench_fault_lab.py"), "--seeds", "1", "--first-seed", "16",
+                            "--kinds", "cpu_consumed", "--baseline-fault", "cpu_consumed", "--baseline-fault-on", "same",
+                            "--out", str(out), *extra], capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        assert ("rules off: abnormal_minutes" in r.stdout) == bool(extra)
+        return pd.read_csv(out).set_index("signals")["rank"]
+
+    on, off = rank(), rank("--rule-off", "abnormal_minutes")
+    assert on["traces"] == 1 and off["traces"] > 3, (on.to_dict(), off.to_dict())
+    r = subprocess.run([sys.executable, str(BENCH / "bench_fault_lab.py"), "--rule-off", "nosuch"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "abnormal_minutes" in r.stderr and "nosuch" in r.stderr

@@ -502,6 +502,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     # incident on it) is left out of that operation's limit and of its n (core.normal_slices); once for both grains
     own_b = np.where(b.calls_out, np.nan, b.self_ms)
     keep_b = normal_slices(ob, own_b, b.minute, n_o, q) if _RULES["abnormal_minutes"] else np.ones(b.n, bool)
+    # slower's limit per operation (a baseline q-quantile, order statistics of the spans kept): the same for both grains
+    thr, cnt, kk = upper_limits(ob, np.where(keep_b, own_b, np.nan), n_o, q, spread=None)
+    p_ex = exceed_chance(cnt, q, kk)[oa]  # each incident span's chance of exceeding its operation's limit
+    usable = cnt[oa] >= min_spans
+    ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
+    ex = ok & (a.self_ms > thr[oa] + tol_ms)
 
     def _evidence(sa: np.ndarray, sb: np.ndarray, n_s: int):
         """Each evidence, its counts and the score per code of ``sa`` / ``sb`` (a key, or a (key, operation))."""
@@ -525,13 +531,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
 
         ev: dict[str, np.ndarray] = {}
         # slower: exclusive time above the baseline's q-quantile of the operation (beyond rounding)
-        thr, cnt, kk = upper_limits(ob, np.where(keep_b, own_b, np.nan), n_o, q, spread=None)
         left_out = per_sub(~keep_b, sb)  # per code of sb: the baseline spans those minutes left out (unweighted, as n)
-        usable = cnt[oa] >= min_spans
-        ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
-        ex = ok & (a.self_ms > thr[oa] + tol_ms)
-        # each span's chance of exceeding its operation's threshold, from the baseline's size (order statistics)
-        p_ex = exceed_chance(cnt, q, kk)[oa]
         ev["slower"] = shrink(pa(ex), pa(ok), pa_w(ok, p_ex) / np.maximum(pa(ok), 1e-12))
         # the counts behind each score (what the words say: a count over a count, never the shrunk score)
         counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"slower": (pa(ex), pa(ok))}
@@ -670,12 +670,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         # a component that looks *more* normal than the baseline is not a cause: each share counts from 0
         ev = {e: np.maximum(v, 0.0) for e, v in ev.items()}
         sub_score = sum(w[e] * ev[e] for e in EVIDENCE)
-        return ev, counts, sub_score, thr, cnt, left_out
+        return ev, counts, sub_score, left_out
 
     prior_w = prior * (float(a.w.mean()) if a.n else 1.0)  # as inside _evidence
     allk = np.ones(a.n, dtype=bool)
-    ev_op, counts_op, sub_score, thr, cnt, left_out = _evidence(sa, sb, n_s)
-    ev_pool, counts_pool, pool_score, _, _, left_pool = _evidence(ka, kb, n_k)
+    ev_op, counts_op, sub_score, left_out = _evidence(sa, sb, n_s)
+    ev_pool, counts_pool, pool_score, left_pool = _evidence(ka, kb, n_k)
     # waiting is the component's interface: a delayed component is at one end of every slow hop, a neighbour
     # only of some (its calls to the delayed one). Scored per operation, the neighbour's client operation that
     # calls it waits on every call too and ties with it (Nezha network-delay faults: AC@1 100 % -> 0 %), so

@@ -8,16 +8,23 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.course_changes import COURSE_CHANGES, course_changes
+from tracekit.analysis.course_changes import COURSE_CHANGES, course_changes, host_answers
 
 
-def _requests(n: int, branch_share: float, seed: int = 0) -> pd.DataFrame:
+def _requests(n: int, branch_share: float, seed: int = 0, clients: bool = False) -> pd.DataFrame:
     """``n`` requests: web calls db, then mail (usual) — or, for ``branch_share`` of them, cache instead of mail
-    (the branch taken on db's answer); web calls auth first, whose answers never change its course."""
+    (the branch taken on db's answer); web calls auth first, whose answers never change its course. ``clients``:
+    each call is a client span of web (named ``"<service> <operation>"``) around the callee's span, as OTLP has."""
     rng = np.random.default_rng(seed)
     rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")}
 
     def add(tid, sid, parent, svc, name, start, end):
+        if clients and parent is not None:  # web's client span, the callee's span below it
+            client = sid[:-2] + "c" + sid[-1]
+            for k, v in zip(rows, (tid, client, parent, "web", f"{svc} {name}", start - 50_000, end + 50_000),
+                            strict=True):
+                rows[k].append(v)
+            parent = client
         for k, v in zip(rows, (tid, sid, parent, svc, name, start, end), strict=True):
             rows[k].append(v)
 
@@ -62,18 +69,21 @@ def test_inputs_are_not_modified_and_a_missing_column_is_named():
         assert out.empty and list(out.columns) == COURSE_CHANGES.column_names
 
 
-@pytest.mark.parametrize(("seed", "kind"), [(301, "return"), (302, "return"), (303, "return")])
+@pytest.mark.parametrize(("seed", "kind"), [(306, "return"), (308, "return"), (309, "return")])
 def test_the_postmortem_names_the_callee_whose_answers_the_top_acted_on(seed, kind):
-    """Fault lab wrong-answer faults (nothing at the injected pod; its callers branch or raise): the ranking names a
+    """Fault lab wrong-answer faults (nothing at the injected pod; its callers branch or raise) on a service with one
+    pod, where no host contrast can tell a wrong answer from a change in the caller's own code: the ranking names a
     caller, and the "where" finding says that its requests changed course right after its calls to the injected
     service — the truth."""
     from tracekit.simulate_faults import fault_window, random_system
 
     w = fault_window(kind, seed, system=random_system(seed), status=seed % 2 == 0)
+    assert len(set(tk.core.hosts(w.incident[w.incident["service"] == w.truth.service]))) == 1
     pm = tk.postmortem(w.incident, w.baseline, level="service", logs=w.logs, n_boot=20)
     f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
     top = pm.causes["service"].iloc[0]
     assert top != w.truth.service  # the ranking reads each service's own spans: the caller acted
+    assert (pm.causes["answers"] == 0).all()
     assert f.evidence["answered_by"] == w.truth.service
     assert f"Or what {w.truth.service} answered it: {top}'s requests changed course right after its calls to " \
            f"{w.truth.service}" in f.text
@@ -91,11 +101,11 @@ def test_no_other_service_is_named_when_the_top_did_not_change_course_after_it(s
     assert "answered_by" not in f.evidence and "answered it" not in f.text
 
 
-def _hosted(n: int, bad_share: float, good_share: float, seed: int) -> pd.DataFrame:
+def _hosted(n: int, bad_share: float, good_share: float, seed: int, clients: bool = False) -> pd.DataFrame:
     """:func:`_requests` with db answering from two hosts, db-1 and db-2 in turn: web takes the cache branch after
     ``bad_share`` of db-2's answers and ``good_share`` of db-1's (web and the others on hosts of their own)."""
     rng = np.random.default_rng(seed)
-    spans = _requests(n, 0.0, seed=seed)
+    spans = _requests(n, 0.0, seed=seed, clients=clients)
     req = spans["trace_id"].map(lambda t: int(t, 16) - 1).to_numpy()
     branch = rng.random(n) < np.where(np.arange(n) % 2 == 1, bad_share, good_share)
     cols = {c: spans[c].astype(object).tolist() for c in ("trace_id", "span_id", "parent_id", "service", "name")}
@@ -103,6 +113,7 @@ def _hosted(n: int, bad_share: float, good_share: float, seed: int) -> pd.DataFr
     svc, name = np.array(cols["service"], dtype=object), np.array(cols["name"], dtype=object)
     swap = (svc == "mail") & branch[req]
     svc[swap], name[swap] = "cache", "get"
+    name[(name == "mail send") & branch[req]] = "cache get"
     cols.update(service=svc.tolist(), name=name.tolist(),
                 resource=[{"host.name": ("db-2" if r % 2 else "db-1") if s == "db" else f"{s}-1"} for s, r in zip(svc, req, strict=True)])
     return tk.spans_from_columns(cols)
@@ -130,16 +141,63 @@ def test_a_change_that_follows_one_host_of_the_callee_names_that_host():
 
 
 @pytest.mark.parametrize("seed", [1, 8])
-def test_the_postmortem_names_the_pod_whose_answers_the_top_acted_on(seed):
-    """Fault lab wrong answers from one pod of a service with three (seeds 1 and 8): the "where" finding names the
-    injected pod — the caller's requests changed course after its answers, not after the service's other pods'."""
+def test_the_ranking_counts_a_caller_s_changed_course_at_the_pod_whose_answers_it_followed(seed):
+    """Fault lab wrong answers from one pod of a service with three (seeds 1 and 8): the caller's requests changed
+    course after that pod's answers, not after the service's other pods', so its evidence of a changed course is
+    counted at the injected service (``answers``), which ranks first; the evidence moved is taken from the caller
+    (the column sums to 0), and the words name the pod with the counts. With the rule off the caller ranked first
+    and the postmortem said "Or what … answered it"."""
+    from tracekit.investigate import causes
     from tracekit.simulate_faults import fault_window
 
     w = fault_window("return", seed)
     pm = tk.postmortem(w.incident, w.baseline, level="service", logs=w.logs, n_boot=20)
+    rc = pm.causes
+    top = rc.iloc[0]
+    assert top["service"] == w.truth.service and top["decided_by"] == "traces: answers"
+    assert top["answers"] > 0.3 and rc["answers"].sum() == pytest.approx(0.0, abs=1e-9)
+    caller = rc[rc["answers"] < 0].iloc[0]
+    assert caller["answers"] == pytest.approx(-top["answers"])
+    assert f"after {w.truth.pod}'s answers {caller['service']}'s requests went where the baseline's seldom did in " \
+        in top["hypothesis"]
+    assert f"{-caller['answers']:.2f} of its evidence of a changed course is counted at that host" in caller["hypothesis"]
     f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
-    assert f.evidence["answered_by"] == w.truth.service and f.evidence["answered_host"] == w.truth.pod
-    assert f.evidence["answered_host_p_value"] <= 0.01
-    assert f"It followed one of {w.truth.service}'s hosts: counting every step that went to one of those places, " \
-           f"after {w.truth.pod}'s answers" in f.text
-    assert f"look at {w.truth.pod} first." in f.text
+    assert f.text.startswith(f"Likely cause (ranked first of {len(rc)} by rank_causes): {w.truth.service} — ")
+    assert f"after {w.truth.pod}'s answers" in f.text and "answered_by" not in f.evidence
+    kw = dict(window=None, n_boot=1, lift_rows=0, logs=w.logs)
+    off = dict(causes._RULES, answers=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(causes, "_RULES", off)
+        before = tk.rank_causes(w.incident, w.baseline, **kw)
+    assert before["service"].iloc[0] == caller["service"] and (before["answers"] == 0).all()
+    weighed = tk.rank_causes(w.incident, w.baseline, evidence_weights={"answers": 0}, **kw)
+    assert weighed["service"].tolist() == before["service"].tolist()
+    pd.testing.assert_series_equal(weighed["score"], before["score"])
+
+
+def test_a_changed_course_that_follows_one_host_moves_to_that_host_at_every_level():
+    """By construction (web takes the cache branch after 70 % of db-2's answers and 5 % of db-1's; baseline 5 % after
+    both; each call a client span of web, as OTLP records it): web's evidence of a changed course (its extra cache
+    calls, its vanished mail calls) moves to db — at service level to db, at host level to db-2, at operation level
+    to db's query — and the amount moved is what web had: the column sums to 0 at each level. With the branch after
+    40 % of both hosts' answers nothing moves."""
+    base = _hosted(400, 0.05, 0.05, seed=1, clients=True)
+    inc = _hosted(400, 0.7, 0.05, seed=2, clients=True)
+    kw = dict(window=None, n_boot=1, lift_rows=0)
+    for level, key, want in (("service", "service", "db"), ("host", "host", "db-2"), ("operation", "service", "db")):
+        rc = tk.rank_causes(inc, base, level=level, **kw)
+        assert rc[key].iloc[0] == want, (level, rc.head())
+        assert rc["answers"].iloc[0] > 0.3 and rc["answers"].sum() == pytest.approx(0.0, abs=1e-9)
+        assert set(rc.loc[rc["answers"] < 0, "service"]) == {"web"}
+    even = tk.rank_causes(_hosted(400, 0.4, 0.4, seed=3, clients=True), base, **kw)
+    assert (even["answers"] == 0).all() and even["service"].iloc[0] != "db"
+    # the kernel: the steps after db-2's answers, each 1 if it went to a changed step less db-1's rate (9 of 400)
+    ha = host_answers(inc, base)
+    r = ha.table.iloc[0]
+    assert len(ha.table) == 1 and (r["caller"], r["callee"], r["callee_host"]) == ("web", "db", "db-2")
+    assert len(ha.rows) == r["host_steps"] and set(tk.core.hosts(inc)[ha.answer_rows]) == {"db-2"}
+    assert ha.excess.sum() == pytest.approx(r["host_changed"] - r["host_steps"] * r["other_hosts_changed"]
+                                            / r["other_hosts_steps"])
+    assert len(ha.changed_rows) == r["host_changed"] + r["other_hosts_changed"]
+    with pytest.raises(tk.SpansSchemaError, match="host_answers \\(spans\\)"):
+        host_answers(inc.drop(columns="parent_id"), base)

@@ -373,7 +373,7 @@ def test_rank_causes_finds_the_injected_service_with_all_three_signals(lab):
     """Floors from the rates the benchmark measures on its 50 clean seeds (bench_fault_lab.py --seeds 100, 50 faults
     per kind; all three signals unless said): AC@1 cpu_contention 100 %, cpu_consumed 78 % (AC@3 92 %), exception
     84 %, network_delay 36 % (AC@3 82 %; traces only AC@1 84 %: the metrics' request durations of its callers
-    outrank it); return 0 %, but the injected service or a direct caller of it is first in 46 of 50. Each floor is
+    outrank it); return 0 % before the answers rule (45 % with it on seeds 0-19), and the injected service or a direct caller of it is first in 46 of 50. Each floor is
     the largest count of the six seeds that the measured rate misses with probability under 5 % (binomial), so it
     holds against chance and breaks when a kind's mark is lost (a rate halved), not at today's figure."""
     def ranks(kind: str, which: int = 1) -> list[int]:
@@ -387,7 +387,10 @@ def test_rank_causes_finds_the_injected_service_with_all_three_signals(lab):
     assert count(got["cpu_consumed"], 1) >= 3 and count(got["cpu_consumed"], 3) >= 4, got
     assert count(got["exception"], 1) >= 3, got
     assert count(got["network_delay"], 3) >= 3 and count(ranks("network_delay", 2), 1) >= 3, got
-    # a wrong return value leaves no mark at the pod: the evidence is at the caller that branched
+    # a wrong return value leaves no mark at the pod: the evidence is at the caller that branched — counted at the
+    # injected service where the caller's changed course followed one of its pods (rank_causes' answers: 45 % of the
+    # benchmark's seeds 0-19 first; 3 of these six), else at the caller
+    assert count(got["return"], 1) >= 1, got
     near = 0
     for s in LAB_SEEDS:
         w, rc, _ = lab[(s, "return")]

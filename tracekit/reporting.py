@@ -752,7 +752,8 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     view["score"] = rc["score"].map(lambda v: f"{v:.2f}")
     kinds = [*EVIDENCE, *[c for c in ("log_templates", "log_errors", "metrics") if c in rc.columns]]
     ev = rc[kinds].to_numpy(dtype=float)
-    names = np.asarray([{"log_templates": "log statements", "log_errors": "ERROR logs"}.get(k, k) for k in kinds])
+    names = np.asarray([{"log_templates": "log statements", "log_errors": "ERROR logs",
+                         "answers": "callers' changed course"}.get(k, k) for k in kinds])
     view["evidence (score of each kind)"] = [
         ", ".join(f"{names[j]} {row[j]:.2f}" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
         for row in ev]

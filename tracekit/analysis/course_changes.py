@@ -30,13 +30,15 @@ smallest p-value (``callee_host``, ``host_p_value``). The postmortem names it wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ..core import hosts, operations, require_columns, result_table, span_tree
 from .early_stops import call_steps
 
-__all__ = ["course_changes", "COURSE_CHANGES"]
+__all__ = ["course_changes", "COURSE_CHANGES", "host_answers", "HostAnswers"]
 
 #: standard errors of the difference a step count must pass to be changed (as rank_causes' extra / vanished)
 _Z = 2.0
@@ -95,9 +97,14 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     >>> course_changes(s, s)[["caller", "callee", "steps", "changed"]].values.tolist()[:1]
     [['web', 'db', 1.0, 0.0]]
     """
+    return _course(spans, baseline, "course_changes")[0]
+
+
+def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`course_changes`' table, and its incident steps right after a call (:func:`_steps`); ``who`` names the
+    public function in a missing column's error."""
     for df, what in ((spans, "spans"), (baseline, "baseline")):
-        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"),
-                        f"course_changes ({what})")
+        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), f"{who} ({what})")
     code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
     code = code.astype(np.int64)
     m = max(len(labels), 1)
@@ -143,38 +150,116 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     per_state = f.groupby(["state", "caller", "callee"], sort=False).agg(steps=("x", "sum"), changed=("changed", "sum"))
     out = per_state.groupby(["caller", "callee"], sort=False)[["steps", "changed"]].sum().reset_index()
     out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
-    out = out.merge(_by_host(spans, answer[:len(spans)], a, inv[:len(ka)], changed > 0, both, op_svc[op],
-                             op_reach[last]),
-                    how="left", on=["caller", "callee"])
+    steps = _steps(spans, answer[:len(spans)], a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last])
+    out = out.merge(_by_host(steps), how="left", on=["caller", "callee"])
     for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed"):
         out[c] = out[c].fillna(0.0)
     out = out.sort_values(["changed", "caller", "callee"], ascending=[False, True, True], kind="stable")
     out["caller"] = out["caller"].astype("string")
     out["callee"] = out["callee"].astype("string")
     out["callee_host"] = out["callee_host"].astype("string")
-    return out[COURSE_CHANGES.column_names].reset_index(drop=True).astype(
+    out = out[COURSE_CHANGES.column_names].reset_index(drop=True).astype(
         {c.name: c.dtype for c in COURSE_CHANGES.columns if c.dtype == "float64"})
+    return out, steps
 
 
-def _by_host(spans: pd.DataFrame, answer: np.ndarray, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray, pair_both: np.ndarray,
-             pair_caller: np.ndarray, pair_callee: np.ndarray) -> pd.DataFrame:
-    """Per (caller, callee): the callee host after whose answers the incident's steps went to a changed step most
-    beyond the callee's other hosts (:data:`COURSE_CHANGES`' host columns). A bad pod that answers wrong makes its
-    callers change course after its answers only; a change in the caller's own code does not follow one pod of its
-    callee. ``answer``: the row of the span that answered each span's call (:func:`course_changes`); ``a``: the incident's :func:`~tracekit.analysis.early_stops.call_steps`; ``pair_of_step``: each of its
-    steps right after a call, the (state, next) pair it took; the ``pair_*`` arrays are per pair."""
+@dataclass(frozen=True)
+class HostAnswers:
+    """What :func:`host_answers` finds: where callers' changed course followed one host of their callee.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The :data:`COURSE_CHANGES` rows whose ``host_p_value`` is at most ``alpha``.
+    rows, answer_rows : numpy.ndarray of int
+        Per incident step right after an answer of such a row's host (to the row's caller): the span taking the step
+        and the span that answered (rows of the incident frame).
+    excess : numpy.ndarray of float
+        Per such step: 1 when it went to a changed step, less the share of the steps after the callee's other
+        hosts' answers that did (summed over a row's steps: its host's changed steps beyond the other hosts' rate).
+    changed_rows : numpy.ndarray of int
+        The span taking each incident step right after a call that went to a changed step (every callee and host).
+    """
+
+    table: pd.DataFrame
+    rows: np.ndarray
+    answer_rows: np.ndarray
+    excess: np.ndarray
+    changed_rows: np.ndarray
+
+
+def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.01) -> HostAnswers:
+    """The steps of callers whose changed course followed one host of their callee (``host_p_value`` ≤ ``alpha``):
+    the evidence :func:`tracekit.rank_causes` counts at that host (its ``answers``) rather than at the caller.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The incident's spans (not modified).
+    baseline : pandas.DataFrame
+        Spans of a normal period.
+    alpha : float
+        Largest ``host_p_value`` (:data:`COURSE_CHANGES`: one-sided Fisher, Bonferroni over the callee's hosts).
+
+    Returns
+    -------
+    HostAnswers
+
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> base = tk.simulate.simulate("baseline", 200, seed=1).spans
+    >>> ha = host_answers(base, base)  # a set against itself: no caller changed course
+    >>> len(ha.table), len(ha.rows), len(ha.changed_rows)
+    (0, 0, 0)
+    """
+    out, st = _course(spans, baseline, "host_answers")
+    sig = out[(out["host_p_value"] <= alpha).to_numpy(dtype=bool, na_value=False)].reset_index(drop=True)
+    changed_rows = st["row"].to_numpy(dtype=np.int64)[st["changed"].to_numpy(dtype=float) > 0]
+    if not len(sig):
+        empty = np.zeros(0, np.int64)
+        return HostAnswers(sig, empty, empty, np.zeros(0), changed_rows)
+    rate = (sig["other_hosts_changed"] / sig["other_hosts_steps"].where(sig["other_hosts_steps"] > 0)).fillna(0.0)
+    on = st.merge(sig[["caller", "callee", "callee_host"]].assign(_rate=rate.to_numpy(float)), how="inner",
+                  left_on=["caller", "callee", "host"], right_on=["caller", "callee", "callee_host"])
+    return HostAnswers(sig, on["row"].to_numpy(dtype=np.int64), on["answer_row"].to_numpy(dtype=np.int64),
+                       on["changed"].to_numpy(dtype=float) - on["_rate"].to_numpy(dtype=float), changed_rows)
+
+
+def _steps(spans: pd.DataFrame, answer: np.ndarray, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray,
+           pair_both: np.ndarray, pair_caller: np.ndarray, pair_callee: np.ndarray) -> pd.DataFrame:
+    """The incident's steps right after a call, from a state the baseline showed: ``row`` (the span taking the step), ``answer_row`` (the span that answered the call it came right after),
+    ``caller``, ``callee``, ``host`` (the answer's, :func:`tracekit.core.hosts`; ``"\\x00<NA>"`` unknown) and ``changed`` (1.0 when the step
+    went to a changed step: a next step the incident took beyond the count the baseline predicts). ``answer``: the
+    row of the span that answered each span's call (:func:`course_changes`); ``a``: the incident's
+    :func:`~tracekit.analysis.early_stops.call_steps`; ``pair_of_step``: each of its steps right after a call, the
+    (state, next) pair it took; the ``pair_*`` arrays are per pair."""
+    sel = a["prev_rows"] >= 0
+    prev = a["prev_rows"][sel]
+    host = pd.Series(hosts(spans), dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
+    st = pd.DataFrame({"row": a["rows"][sel], "answer_row": answer[prev], "caller": pair_caller[pair_of_step],
+                       "callee": pair_callee[pair_of_step], "host": host[answer[prev]],
+                       "changed": pair_changed[pair_of_step].astype(float)})
+    return st[pair_both[pair_of_step]].reset_index(drop=True)
+
+
+def _by_host(st: pd.DataFrame) -> pd.DataFrame:
+    """Per (caller, callee): the callee host after whose answers the incident's steps (:func:`_steps`) went to a
+    changed step most beyond the callee's other hosts (:data:`COURSE_CHANGES`' host columns). A bad pod that answers
+    wrong makes its callers change course after its answers only; a change in the caller's own code does not follow
+    one pod of its callee."""
     from scipy.stats import hypergeom
 
     cols = ["caller", "callee", "callee_host", "host_steps", "host_changed", "other_hosts_steps",
             "other_hosts_changed", "host_p_value"]
-    prev = a["prev_rows"][a["prev_rows"] >= 0]
-    keep = pair_both[pair_of_step]
-    if not keep.any():
-        return pd.DataFrame(columns=cols)
-    host = pd.Series(hosts(spans), dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
-    st = pd.DataFrame({"caller": pair_caller[pair_of_step], "callee": pair_callee[pair_of_step],
-                       "host": host[answer[prev]], "changed": pair_changed[pair_of_step].astype(float)})[keep]
     st = st[st["host"] != "\x00<NA>"]
+    if not len(st):
+        return pd.DataFrame(columns=cols)
     g = st.groupby(["caller", "callee", "host"], sort=False)["changed"].agg(["size", "sum"]).reset_index()
     tot = g.groupby(["caller", "callee"], sort=False).agg(n_hosts=("host", "size"), N=("size", "sum"),
                                                            K=("sum", "sum")).reset_index()

@@ -308,7 +308,7 @@ def postmortem(
             with warnings.catch_warnings(record=True) as caught:  # said in "how sure", not on stderr
                 warnings.simplefilter("always", UserWarning)
                 ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None,
-                                      logs=logs, metrics=metrics)
+                                      alpha=alpha, logs=logs, metrics=metrics)
             caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
             if len(ranking):
                 ranking.attrs["null_reference"] = _null_reference(incident, base, level, logs, metrics)

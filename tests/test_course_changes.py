@@ -158,12 +158,12 @@ def test_the_ranking_counts_a_caller_s_changed_course_at_the_pod_whose_answers_i
     assert top["answers"] > 0.3 and rc["answers"].sum() == pytest.approx(0.0, abs=1e-9)
     caller = rc[rc["answers"] < 0].iloc[0]
     assert caller["answers"] == pytest.approx(-top["answers"])
-    assert f"after {w.truth.pod}'s answers {caller['service']}'s requests went where the baseline's seldom did in " \
-        in top["hypothesis"]
+    assert f"after the answers of {w.truth.service}'s host {w.truth.pod}, {caller['service']}'s requests went where " \
+        "the baseline's seldom did in " in top["hypothesis"]
     assert f"{-caller['answers']:.2f} of its evidence of a changed course is counted at that host" in caller["hypothesis"]
     f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
     assert f.text.startswith(f"Likely cause (ranked first of {len(rc)} by rank_causes): {w.truth.service} — ")
-    assert f"after {w.truth.pod}'s answers" in f.text and "answered_by" not in f.evidence
+    assert f"after the answers of {w.truth.service}'s host {w.truth.pod}, " in f.text and "answered_by" not in f.evidence
     kw = dict(window=None, n_boot=1, lift_rows=0, logs=w.logs)
     off = dict(causes._RULES, answers=False)
     with pytest.MonkeyPatch.context() as mp:

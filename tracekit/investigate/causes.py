@@ -1190,13 +1190,13 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
         return table
     kinds = [*_COURSE_EVIDENCE, *[c for c in ("log_templates", "log_errors") if c in out.columns]]
     course = sum(out[e].to_numpy(float) * float(w.get(e, 1.0)) for e in kinds)
-    # each row of a caller gives its share; the answering keys take it in proportion to their share
+    # each row of a caller gives that share of its evidence; the answering keys take what its rows gave, each in
+    # proportion to its part of the share
     row_unit = unit[k_of]
-    share = np.bincount(pu, weights=f_pair, minlength=n_k)  # per caller unit: the share of its evidence that moves
+    share = np.bincount(pu, weights=f_pair, minlength=n_k)
     out_moved = course * share[row_unit]
-    given = np.bincount(row_unit, weights=out_moved, minlength=n_k)  # per caller unit: evidence moved
-    answers = (np.bincount(row_of[pj], weights=given[pu] * f_pair / np.maximum(share[pu], 1e-300), minlength=len(out))
-               - out_moved)
+    given = np.bincount(row_unit, weights=out_moved, minlength=n_k)
+    answers = np.bincount(row_of[pj], weights=given[pu] * f_pair / share[pu], minlength=len(out)) - out_moved
     out["answers"] = answers
     out["score"] = out["score"].to_numpy(float) + w["answers"] * answers
     # the counts behind the words: per receiving key, its host's steps and those that went to a changed step
@@ -1205,24 +1205,22 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
     words, out_words = [""] * len(out), [""] * len(out)
     for r in ha.table.itertuples(index=False):
         mine = (host == r.callee_host) & (caller == r.caller)
-        said = (f"after {r.callee_host}'s answers {r.caller}'s requests went where the baseline's seldom did in "
-                f"{r.host_changed:,.0f} of {r.host_steps:,.0f} steps, after its other hosts' in "
-                f"{r.other_hosts_changed:,.0f} of {r.other_hosts_steps:,.0f} (p = {r.host_p_value:.1g})")
-        for j in np.unique(kj[mine]):
-            i = row_of[j]
-            if i >= 0 and answers[i] > 0:
-                words[i] = "; ".join(x for x in (words[i], said) if x)
-        for i in np.flatnonzero(np.isin(row_unit, uc[mine]) & (answers < 0)):
-            if True:
-                out_words[i] = "; ".join(x for x in (out_words[i], f"{r.callee}'s host {r.callee_host}: " + said)
-                                         if x)
+        said = (f"after the answers of {r.callee}'s host {r.callee_host}, {r.caller}'s requests went where the "
+                f"baseline's seldom did in {r.host_changed:,.0f} of {r.host_steps:,.0f} steps, after its other hosts' "
+                f"in {r.other_hosts_changed:,.0f} of {r.other_hosts_steps:,.0f} (p = {r.host_p_value:.1g})")
+        for i in np.r_[row_of[np.unique(kj[mine])], np.flatnonzero(np.isin(row_unit, uc[mine]))]:
+            if i < 0 or answers[i] == 0:
+                continue
+            into = words if answers[i] > 0 else out_words
+            if said not in into[i]:
+                into[i] = "; ".join(x for x in (into[i], said) if x)
     out["_answers_words"] = [f"+{x}" if x else (f"-{y}" if y else "") for x, y in zip(words, out_words, strict=True)]
     if "decided_by" in out.columns:  # what weighs most may now be the answers moved in (or what is left)
         ks = [*EVIDENCE, *[c for c in ("log_templates", "log_errors", "metrics") if c in out.columns]]
         contrib = np.column_stack([out[c].to_numpy(float) * float(w.get(c, 1.0)) for c in ks])
         best = contrib.argmax(axis=1)
 
-        def said(i: int, kind: str) -> str:
+        def decided(i: int, kind: str) -> str:
             if contrib[i, ks.index(kind)] <= 0:
                 return "nothing (no evidence above zero)"
             if kind == "metrics":
@@ -1231,7 +1229,7 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
             return ("logs: " if kind in ("log_templates", "log_errors") else "traces: ") + kind
 
         moved_rows = np.flatnonzero(answers != 0)
-        out.loc[out.index[moved_rows], "decided_by"] = pd.array([said(i, ks[best[i]]) for i in moved_rows],
+        out.loc[out.index[moved_rows], "decided_by"] = pd.array([decided(i, ks[best[i]]) for i in moved_rows],
                                                                 dtype="string")
     return out
 

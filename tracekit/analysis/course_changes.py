@@ -217,6 +217,13 @@ def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.0
     >>> ha = host_answers(base, base)  # a set against itself: no caller changed course
     >>> len(ha.table), len(ha.rows), len(ha.changed_rows)
     (0, 0, 0)
+
+    A fault-lab pod answering wrong (one of search-service's three): its caller changed course after its answers only
+
+    >>> w = tk.simulate_faults.fault_window("return", seed=1)
+    >>> ha = host_answers(w.incident, w.baseline)
+    >>> ha.table["callee_host"].tolist() == [w.truth.pod], float(ha.excess.sum())
+    (True, 14.0)
     """
     out, st = _course(spans, baseline, "host_answers")
     sig = out[(out["host_p_value"] <= alpha).to_numpy(dtype=bool, na_value=False)].reset_index(drop=True)

@@ -1288,7 +1288,8 @@ _PHRASES = {
              "showed, score {v:.2f})",
     "errors": "errors originate in it ({x} of its {n} {op}spans, score {v:.2f}; {o} of the {oall} error origins)",
     "answers": "its callers changed course after one host's answers ({aw}: their evidence of a changed course, score "
-               "{v:.2f}, counted here — a wrong or unexpected answer leaves no mark on its own spans)",
+               "{v:.2f}, counted here — a wrong or unexpected answer leaves no mark on its own spans: check what that "
+               "host returned)",
 }
 #: shape when decided by spans that stopped early (analysis.early_stops)
 _STOP_PHRASE = ("its spans stopped where they always went on ({x} of its {n} steps from {state} ended there, where "

@@ -33,7 +33,12 @@ score is their weighted sum (``evidence_weights``, all 1 by default):
   its neighbouring hops corroborate (:func:`tracekit.analysis.hop_blame.shared_end_weights`: the callee
   when its other callers wait too, the caller when its calls into other callees do; both ends when neither
   or both are — a delay on one link; at operation level the ends are judged by service, as a pod's network
-  and a service's CPU are shared by its operations). Counted whole at both ends, the three callers of a callee with a
+  and a service's CPU are shared by its operations). A delay on one **host** of a component (a pod's network)
+  makes only that host's calls wait, diluted by its other hosts' when pooled: a component with several hosts takes
+  its most abnormal host's share where that exceeds the pooled one by more than the allowance the operations get
+  below (2 binomial standard errors at the chance rate), and the words name the host. Fault lab network delays
+  (one pod of 1–3 injected; seeds 0–19 and 1000–1019, all three signals): the nine windows where the delayed
+  service was second or lower are first. Counted whole at both ends, the three callers of a callee with a
   delayed interface scored 0.46 each beside its 0.93 (generated, ``tests/test_cause_shapes.py``); now at
   most 0.04; on Nezha's frontend CPU fault (03:53) the runner-up fell from 0.99 (adservice, 0.02 behind
   frontend's 1.01) to 0.48. The cap: a
@@ -197,7 +202,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("rank", "int64", "", "1 = the most likely cause"),
     ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
     ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation (its baseline minutes far above its others left out: core.normal_slices), beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans kept; shrunk)"),
-    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), each slow call counted at the end its neighbouring calls corroborate (analysis.hop_blame), beyond the chance of that (the baseline's share above it; shrunk)"),
+    ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), each slow call counted at the end its neighbouring calls corroborate (analysis.hop_blame), beyond the chance of that (the baseline's share above it; shrunk); a component with several hosts takes its most abnormal host's share where that stands out beyond chance (the words name the host)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate predicts (per request of the route for root spans, per span of the parent's operation for the others), less two standard errors of the count (per-unit variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
     ("vanished", "float64", "", "calls missing below the count the baseline's rate predicts, less the same two standard errors, over that count (shrunk)"),
     ("shape", "float64", "", "share of spans with a number of children the baseline never showed for the operation, beyond the chance of an unseen count (Good–Turing: counts seen once / baseline spans; shrunk); or, when larger, share of the steps from one (operation, last call) state that ended there where the baseline never did, at the stop's origin (analysis.early_stops)"),
@@ -226,8 +231,9 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
 _DEFAULT_WEIGHTS = {e: 1.0 for e in EVIDENCE}
 #: rules that can be switched off for side-by-side figures (benchmarks): ``abnormal_minutes`` — slower's limit
 #: leaves out an operation's baseline minutes far above its others (core.normal_slices); ``answers`` — a caller's
-#: changed course that followed one host of its callee is counted at that host (analysis.course_changes.host_answers)
-_RULES = {"abnormal_minutes": True, "answers": True}
+#: changed course that followed one host of its callee is counted at that host (analysis.course_changes.host_answers);
+#: ``host_waiting`` — a component's waiting is its most abnormal host's where that stands out beyond chance
+_RULES = {"abnormal_minutes": True, "answers": True, "host_waiting": True}
 #: calls within this many Poisson standard deviations of the expected count are not extra / vanished
 _Z_COUNT = 2.0
 
@@ -698,6 +704,31 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     allk = np.ones(a.n, dtype=bool)
     ev_op, counts_op, sub_score, left_out = _evidence(sa, sb, n_s)
     ev_pool, counts_pool, pool_score, left_pool = _evidence(ka, kb, n_k)
+    # a delay on one host of a component (a pod's network) makes only that host's hops wait: pooled over the
+    # component's hosts it is diluted by the others. Its waiting is its most abnormal host's where that stands out
+    # beyond the pooled share by more than chance allows (the allowance of the operations below); words name the host
+    wait_host = np.full(n_k, None, dtype=object)
+    if level != "host" and _RULES["host_waiting"]:
+        hs_a = pd.Series(hosts(incident), dtype=object).to_numpy(dtype=object)
+        hs_b = pd.Series(hosts(baseline), dtype=object).to_numpy(dtype=object)
+        kh, kh_uniq = _codes(np.concatenate([ka, kb]).astype(object), np.concatenate([hs_a, hs_b]))
+        n_kh = len(kh_uniq)
+        key_of_kh = np.zeros(n_kh, np.int64)
+        key_of_kh[kh] = np.concatenate([ka, kb])
+        hosts_of_key = np.bincount(key_of_kh, minlength=n_k)
+        ev_h, counts_h, _, _ = _evidence(kh[:a.n], kh[a.n:], n_kh)
+        n_h = counts_h["waiting"][1]
+        gain_h = ev_h["waiting"] - 2.0 * np.sqrt(q * (1 - q) / (n_h + prior_w)) - ev_pool["waiting"][key_of_kh]
+        gain_h[(hosts_of_key[key_of_kh] < 2) | (kh_uniq.get_level_values(1) == "\x00<NA>")] = -np.inf
+        o_h = np.lexsort((np.arange(n_kh), -gain_h, key_of_kh))
+        first_h = o_h[np.r_[True, key_of_kh[o_h][1:] != key_of_kh[o_h][:-1]]] if n_kh else np.zeros(0, np.int64)
+        first_h = first_h[gain_h[first_h] > 0]
+        kk_ = key_of_kh[first_h]
+        pool_score[kk_] += w["waiting"] * (ev_h["waiting"][first_h] - ev_pool["waiting"][kk_])
+        ev_pool["waiting"][kk_] = ev_h["waiting"][first_h]
+        counts_pool["waiting"][0][kk_] = counts_h["waiting"][0][first_h]
+        counts_pool["waiting"][1][kk_] = counts_h["waiting"][1][first_h]
+        wait_host[kk_] = np.asarray(kh_uniq.get_level_values(1), dtype=object)[first_h]
     # waiting is the component's interface: a delayed component is at one end of every slow hop, a neighbour
     # only of some (its calls to the delayed one). Scored per operation, the neighbour's client operation that
     # calls it waits on every call too and ties with it (Nezha network-delay faults: AC@1 100 % -> 0 %), so
@@ -771,6 +802,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     table["evidence_operation"] = pd.array(worst_op, dtype="string")
     for e, (x_, n_) in counts.items():  # the counts behind the words (dropped from the result below)
         table[f"_x_{e}"], table[f"_n_{e}"] = x_, n_
+    table["_wait_host"] = wait_host
     table["_nb_slower"] = np.where(use_op, cnt[op_of_sub[bs]], np.nan).astype(float) if n_k else np.zeros(0)
     table["_nb_left_out"] = np.where(use_op, left_out[bs], left_pool).astype(float) if n_k else np.zeros(0)
     table["_stop_state"] = np.where(by_stop, es["state"].astype(object).fillna(""), "")
@@ -1278,7 +1310,7 @@ def _n(x: float) -> str:
 _PHRASES = {
     "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
               "{v:.2f}; self time {self} per request, all routes)",
-    "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls above the call pair's normal limit "
+    "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls{at} above the call pair's normal limit "
                "in the baseline (its p{qq}, or median + 3 robust SDs when lower){wnote}, score {v:.2f}{waits})",
     "extra": "it makes or serves calls the baseline's rate does not explain ({x} {op}calls where the baseline's rate "
              "per request predicts {n}, score {v:.2f}: a new operation, retries or cold starts)",
@@ -1327,7 +1359,8 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
                               waits=_wait_words(r["delta_wait_ms"], r.get("_wait_out_ms", np.nan)),
                               o=_n(float(r.get("_origins", 0.0))), wnote=_blame_note(float(r.get(f"_x_{e}", np.nan))),
                               oall=_n(float(r.get("_origins_all", 0.0))),
-                              aw=str(r.get("_answers_words") or "").removeprefix("+"))
+                              aw=str(r.get("_answers_words") or "").removeprefix("+"),
+                              at=f" to or from its host {r['_wait_host']}" if isinstance(r.get("_wait_host"), str) else "")
            for v, e in parts[:2]]
     cp = r.get("delta_cp_ms")
     cp_txt = ""

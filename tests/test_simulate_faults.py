@@ -387,6 +387,9 @@ def test_rank_causes_finds_the_injected_service_with_all_three_signals(lab):
     assert count(got["cpu_consumed"], 1) >= 3 and count(got["cpu_consumed"], 3) >= 4, got
     assert count(got["exception"], 1) >= 3, got
     assert count(got["network_delay"], 3) >= 3 and count(ranks("network_delay", 2), 1) >= 3, got
+    # a delay on one pod of several: the service takes that host's waiting (rank_causes' host_waiting; the benchmark's
+    # seeds 0-19 and 1000-1019: 90 and 100 % first with all three signals, 6 of these six)
+    assert count(got["network_delay"], 1) >= 4, got
     # a wrong return value leaves no mark at the pod: the evidence is at the caller that branched — counted at the
     # injected service where the caller's changed course followed one of its pods (rank_causes' answers: 45 % of the
     # benchmark's seeds 0-19 first; 3 of these six), else at the caller

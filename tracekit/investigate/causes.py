@@ -533,8 +533,9 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     ok = usable & ~np.isnan(a.self_ms) & ~a.calls_out
     ex = ok & (a.self_ms > thr[oa] + tol_ms)
 
-    def _evidence(sa: np.ndarray, sb: np.ndarray, n_s: int):
-        """Each evidence, its counts and the score per code of ``sa`` / ``sb`` (a key, or a (key, operation))."""
+    def _evidence(sa: np.ndarray, sb: np.ndarray, n_s: int, waiting_only: bool = False):
+        """Each evidence, its counts and the score per code of ``sa`` / ``sb`` (a key, or a (key, operation));
+        ``waiting_only``: ``waiting`` and its counts alone (the score and the rest None)."""
         def per_sub(mask: np.ndarray, codes_: np.ndarray, weights_: np.ndarray | None = None) -> np.ndarray:
             return np.bincount(codes_[mask], weights=None if weights_ is None else weights_[mask], minlength=n_s).astype(float)
 
@@ -590,6 +591,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         e0 = per_sub(gok, callee_k, gp) + per_sub(gok & (caller_k != callee_k), caller_k, gp)
         ev["waiting"] = shrink(x, n, e0 / np.maximum(n, 1e-12))
         counts["waiting"] = (x, n)
+        if waiting_only:
+            return ev, counts, None, None
         allk = np.ones(a.n, dtype=bool)
         # extra and vanished calls: per (key, operation), against the count the baseline's rate per request of
         # each route predicts for the incident's requests of that route (a busier checkout hour is not a cause)
@@ -715,7 +718,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         key_of_kh = np.zeros(n_kh, np.int64)
         key_of_kh[kh] = np.concatenate([ka, kb])
         hosts_of_key = np.bincount(key_of_kh, minlength=n_k)
-        ev_h, counts_h, _, _ = _evidence(kh[:a.n], kh[a.n:], n_kh)
+        ev_h, counts_h, _, _ = _evidence(kh[:a.n], kh[a.n:], n_kh, waiting_only=True)
         n_h = counts_h["waiting"][1]
         gain_h = ev_h["waiting"] - 2.0 * np.sqrt(q * (1 - q) / (n_h + prior_w)) - ev_pool["waiting"][key_of_kh]
         gain_h[(hosts_of_key[key_of_kh] < 2) | (kh_uniq.get_level_values(1) == "\x00<NA>")] = -np.inf

@@ -834,7 +834,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         # the caller whose course changed: its key, but at operation level its service — the calls its changed
         # course made or skipped are its client operations' extra and vanished evidence, not the step's operation's
         unit = np.arange(n_k)
-        if level == "operation":
+        if level == "operation":  # (a key only the baseline has is a unit of its own, after the services)
+            unit = unit + n_svc
             unit[ka] = svc_code_a
         table = _move_answers(table, incident, baseline, ka, unit, alpha, w)
     if details:
@@ -1195,24 +1196,24 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
     answer; its own code did not change, as a change in it would not follow one pod of its callee. Its evidence of a
     changed course (``_COURSE_EVIDENCE`` weighted, and its log evidence) times the share of its steps to a changed
     step that followed that host, beyond the other hosts' rate, moves to the key of the spans that answered — as an
-    error counts where it originates. ``unit``: per key code the caller it belongs to (codes < len(unit): the key
-    itself, or at operation level its service), whose changed steps make the share and whose keys' evidence moves.
+    error counts where it originates. ``unit``: per key code the caller it belongs to (the key itself, or at
+    operation level its service), whose changed steps make the share and whose keys' evidence moves.
     A new table; ``score`` moves with it (times the ``answers`` weight)."""
     from ..analysis.course_changes import host_answers
 
     ha = host_answers(incident, baseline, alpha)
     if not len(ha.rows):
         return table
-    n_k = len(unit)
+    n_k, n_u = len(unit), int(unit.max()) + 1
     kc, kj = ka[ha.rows], ka[ha.answer_rows]
     uc = unit[kc]
     ok = uc != unit[kj]
     pair, inv = np.unique(uc[ok] * n_k + kj[ok], return_inverse=True)
     excess = np.maximum(np.bincount(inv, weights=ha.excess[ok], minlength=len(pair)), 0.0)
-    changed = np.bincount(unit[ka[ha.changed_rows]], minlength=n_k).astype(float)
+    changed = np.bincount(unit[ka[ha.changed_rows]], minlength=n_u).astype(float)
     pu, pj = pair // n_k, pair % n_k
     f_pair = excess / np.maximum(changed[pu], 1.0)
-    f_u = np.bincount(pu, weights=f_pair, minlength=n_k)
+    f_u = np.bincount(pu, weights=f_pair, minlength=n_u)
     f_pair = f_pair / np.maximum(f_u[pu], 1.0)  # at most the whole of a caller's evidence moves
     out = table.copy()
     k_of = out["_k"].to_numpy(dtype=np.int64)
@@ -1227,9 +1228,9 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
     # each row of a caller gives that share of its evidence; the answering keys take what its rows gave, each in
     # proportion to its part of the share
     row_unit = unit[k_of]
-    share = np.bincount(pu, weights=f_pair, minlength=n_k)
+    share = np.bincount(pu, weights=f_pair, minlength=n_u)
     out_moved = course * share[row_unit]
-    given = np.bincount(row_unit, weights=out_moved, minlength=n_k)
+    given = np.bincount(row_unit, weights=out_moved, minlength=n_u)
     answers = np.bincount(row_of[pj], weights=given[pu] * f_pair / share[pu], minlength=len(out)) - out_moved
     out["answers"] = answers
     out["score"] = out["score"].to_numpy(float) + w["answers"] * answers

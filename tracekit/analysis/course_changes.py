@@ -100,9 +100,11 @@ def course_changes(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     return _course(spans, baseline, "course_changes")[0]
 
 
-def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str, host: np.ndarray | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`course_changes`' table, and its incident steps right after a call (:func:`_steps`); ``who`` names the
-    public function in a missing column's error."""
+    public function in a missing column's error; ``host``: the incident's :func:`tracekit.core.hosts`, when the caller
+    has them."""
     for df, what in ((spans, "spans"), (baseline, "baseline")):
         require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), f"{who} ({what})")
     code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
@@ -150,7 +152,8 @@ def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str) -> tuple[pd.D
     per_state = f.groupby(["state", "caller", "callee"], sort=False).agg(steps=("x", "sum"), changed=("changed", "sum"))
     out = per_state.groupby(["caller", "callee"], sort=False)[["steps", "changed"]].sum().reset_index()
     out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
-    steps = _steps(spans, answer[:len(spans)], a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last])
+    host = hosts(spans) if host is None else host
+    steps = _steps(host, answer[:len(spans)], a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last])
     out = out.merge(_by_host(steps), how="left", on=["caller", "callee"])
     for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed"):
         out[c] = out[c].fillna(0.0)
@@ -188,7 +191,8 @@ class HostAnswers:
     changed_rows: np.ndarray
 
 
-def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.01) -> HostAnswers:
+def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.01, *,
+                 host: np.ndarray | None = None) -> HostAnswers:
     """The steps of callers whose changed course followed one host of their callee (``host_p_value`` ≤ ``alpha``):
     the evidence :func:`tracekit.rank_causes` counts at that host (its ``answers``) rather than at the caller.
 
@@ -200,6 +204,9 @@ def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.0
         Spans of a normal period.
     alpha : float
         Largest ``host_p_value`` (:data:`COURSE_CHANGES`: one-sided Fisher, Bonferroni over the callee's hosts).
+    host : numpy.ndarray, optional
+        Each span's host (:func:`tracekit.core.hosts` of ``spans``), when the caller has it (read from the resources
+        otherwise).
 
     Returns
     -------
@@ -225,7 +232,7 @@ def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.0
     >>> ha.table["callee_host"].tolist() == [w.truth.pod], float(ha.excess.sum())
     (True, 14.0)
     """
-    out, st = _course(spans, baseline, "host_answers")
+    out, st = _course(spans, baseline, "host_answers", host)
     sig = out[(out["host_p_value"] <= alpha).to_numpy(dtype=bool, na_value=False)].reset_index(drop=True)
     changed_rows = st["row"].to_numpy(dtype=np.int64)[st["changed"].to_numpy(dtype=float) > 0]
     if not len(sig):
@@ -238,7 +245,7 @@ def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.0
                        on["changed"].to_numpy(dtype=float) - on["_rate"].to_numpy(dtype=float), changed_rows)
 
 
-def _steps(spans: pd.DataFrame, answer: np.ndarray, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray,
+def _steps(host: np.ndarray, answer: np.ndarray, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray,
            pair_both: np.ndarray, pair_caller: np.ndarray, pair_callee: np.ndarray) -> pd.DataFrame:
     """The incident's steps right after a call, from a state the baseline showed: ``row`` (the span taking the step), ``answer_row`` (the span that answered the call it came right after),
     ``caller``, ``callee``, ``host`` (the answer's, :func:`tracekit.core.hosts`; ``"\\x00<NA>"`` unknown) and ``changed`` (1.0 when the step
@@ -248,7 +255,7 @@ def _steps(spans: pd.DataFrame, answer: np.ndarray, a: dict, pair_of_step: np.nd
     (state, next) pair it took; the ``pair_*`` arrays are per pair."""
     sel = a["prev_rows"] >= 0
     prev = a["prev_rows"][sel]
-    host = pd.Series(hosts(spans), dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
+    host = pd.Series(host, dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
     st = pd.DataFrame({"row": a["rows"][sel], "answer_row": answer[prev], "caller": pair_caller[pair_of_step],
                        "callee": pair_callee[pair_of_step], "host": host[answer[prev]],
                        "changed": pair_changed[pair_of_step].astype(float)})

@@ -65,15 +65,15 @@ def _per_resource(spans: pd.DataFrame, fn) -> np.ndarray:
     """``fn`` of each span's resource, computed once per distinct resource object (readers share them)."""
     if "resource" not in spans.columns:
         return np.full(len(spans), None, dtype=object)
-    cache: dict[int, Any] = {}
-    out = []
-    for r in spans["resource"]:
-        k = id(r)
-        if k in cache:
-            out.append(cache[k])
-        else:
-            out.append(cache.setdefault(k, fn(r)))
-    return np.asarray(out, dtype=object)
+    col = spans["resource"].to_numpy(dtype=object)
+    if not len(col):
+        return np.full(0, None, dtype=object)
+    # the distinct objects by identity (the column holds them, so no id is reused while this runs), fn once each
+    _, first, inv = np.unique(np.fromiter(map(id, col), dtype=np.uint64, count=len(col)), return_index=True,
+                              return_inverse=True)
+    values = np.empty(len(first), dtype=object)
+    values[:] = [fn(col[i]) for i in first]
+    return values[inv.ravel()]
 
 
 def hosts(spans: pd.DataFrame) -> np.ndarray:

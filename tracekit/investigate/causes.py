@@ -710,8 +710,16 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     # component's hosts it is diluted by the others. Its waiting is its most abnormal host's where that stands out
     # beyond the pooled share by more than chance allows (the allowance of the operations below); words name the host
     wait_host = np.full(n_k, None, dtype=object)
-    if level != "host" and _RULES["host_waiting"]:
+    # both host rules need a service answering from two or more hosts; each side's hosts are read once
+    hs_a = None
+    if _RULES["host_waiting"] or _RULES["answers"]:
         hs_a = pd.Series(hosts(incident), dtype=object).to_numpy(dtype=object)
+        hc, _ = pd.factorize(hs_a, use_na_sentinel=True)
+        m_h = int(hc.max()) + 2 if len(hc) else 2
+        pairs = np.unique(svc_code_a[hc >= 0].astype(np.int64) * m_h + hc[hc >= 0])
+        if not len(pairs) or np.bincount(pairs // m_h).max() < 2:
+            hs_a = None  # every service of the incident answers from one host (or none is named)
+    if hs_a is not None and level != "host" and _RULES["host_waiting"]:
         hs_b = pd.Series(hosts(baseline), dtype=object).to_numpy(dtype=object)
         kh, kh_uniq = _codes(np.concatenate([ka, kb]).astype(object), np.concatenate([hs_a, hs_b]))
         n_kh = len(kh_uniq)
@@ -830,14 +838,14 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
             table.loc[by_metrics, "decided_by"] = ("metrics: " + table.loc[by_metrics, "metric_top_name"].astype(object)
                                                    .fillna("metrics").astype(str)).astype("string")
     table["_answers_words"] = ""
-    if _RULES["answers"] and w["answers"] != 0:
+    if hs_a is not None and _RULES["answers"] and w["answers"] != 0:
         # the caller whose course changed: its key, but at operation level its service — the calls its changed
         # course made or skipped are its client operations' extra and vanished evidence, not the step's operation's
         unit = np.arange(n_k)
         if level == "operation":  # (a key only the baseline has is a unit of its own, after the services)
             unit = unit + n_svc
             unit[ka] = svc_code_a
-        table = _move_answers(table, incident, baseline, ka, unit, alpha, w)
+        table = _move_answers(table, incident, baseline, ka, unit, alpha, w, hs_a)
     if details:
         cmp = _compare(incident, baseline, level, keys, n_boot, ci, seed, comparison)
         table = table.merge(cmp, how="left", on=keys)
@@ -1190,18 +1198,18 @@ def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows
 
 
 def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.DataFrame, ka: np.ndarray, unit: np.ndarray,
-                  alpha: float, w: dict) -> pd.DataFrame:
+                  alpha: float, w: dict, host: np.ndarray) -> pd.DataFrame:
     """``answers``: a caller whose course changed after one host's answers (and not after the callee's other hosts':
     :func:`~tracekit.analysis.course_changes.host_answers`, p ≤ ``alpha``) did what it does with a wrong or unexpected
     answer; its own code did not change, as a change in it would not follow one pod of its callee. Its evidence of a
     changed course (``_COURSE_EVIDENCE`` weighted, and its log evidence) times the share of its steps to a changed
     step that followed that host, beyond the other hosts' rate, moves to the key of the spans that answered — as an
     error counts where it originates. ``unit``: per key code the caller it belongs to (the key itself, or at
-    operation level its service), whose changed steps make the share and whose keys' evidence moves.
-    A new table; ``score`` moves with it (times the ``answers`` weight)."""
+    operation level its service), whose changed steps make the share and whose keys' evidence moves; ``host``: the
+    incident's hosts. A new table; ``score`` moves with it (times the ``answers`` weight)."""
     from ..analysis.course_changes import host_answers
 
-    ha = host_answers(incident, baseline, alpha)
+    ha = host_answers(incident, baseline, alpha, host=host)
     if not len(ha.rows):
         return table
     n_k, n_u = len(unit), int(unit.max()) + 1
@@ -1235,7 +1243,7 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
     out["answers"] = answers
     out["score"] = out["score"].to_numpy(float) + w["answers"] * answers
     # the counts behind the words: per receiving key, its host's steps and those that went to a changed step
-    host = pd.Series(hosts(incident), dtype=object).to_numpy(dtype=object)[ha.answer_rows]
+    host = host[ha.answer_rows]
     caller = incident["service"].to_numpy(dtype=object, na_value="?")[ha.rows]
     words, out_words = [""] * len(out), [""] * len(out)
     for r in ha.table.itertuples(index=False):

@@ -16,16 +16,16 @@ def _requests(n: int, branch_share: float, seed: int = 0, clients: bool = False)
     (the branch taken on db's answer); web calls auth first, whose answers never change its course. ``clients``:
     each call is a client span of web (named ``"<service> <operation>"``) around the callee's span, as OTLP has."""
     rng = np.random.default_rng(seed)
-    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")}
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "kind")}
 
     def add(tid, sid, parent, svc, name, start, end):
         if clients and parent is not None:  # web's client span, the callee's span below it
             client = sid[:-2] + "c" + sid[-1]
-            for k, v in zip(rows, (tid, client, parent, "web", f"{svc} {name}", start - 50_000, end + 50_000),
-                            strict=True):
+            for k, v in zip(rows, (tid, client, parent, "web", f"{svc} {name}", start - 50_000, end + 50_000,
+                                   "client"), strict=True):
                 rows[k].append(v)
             parent = client
-        for k, v in zip(rows, (tid, sid, parent, svc, name, start, end), strict=True):
+        for k, v in zip(rows, (tid, sid, parent, svc, name, start, end, "server"), strict=True):
             rows[k].append(v)
 
     for i in range(n):
@@ -53,6 +53,24 @@ def test_the_steps_after_the_call_whose_answers_changed_are_counted_there():
     assert back.loc[("web", "db"), "changed"] > 100 and back.loc[("web", "auth"), "changed"] == 0.0
     # alike sets (other seeds, same shares): within two standard errors, nothing changed
     assert course_changes(_requests(400, 0.05, seed=3), base)["changed"].sum() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_each_call_is_one_step_where_client_spans_carry_the_calls():
+    """The same requests with each call in a client span of web (as OTLP records it): web's step after the client
+    span is the caller's choice; the client span's own step to its end after the call it carries is not counted
+    (it never changes), so the steps, the changed steps and the share are those of the frames without client spans
+    — one step per call, not two."""
+    base, inc = _requests(400, 0.05, seed=1), _requests(400, 0.6, seed=2)
+    plain = course_changes(inc, base).set_index(["caller", "callee"])
+    wrapped = course_changes(_requests(400, 0.6, seed=2, clients=True), _requests(400, 0.05, seed=1, clients=True))
+    wrapped = wrapped.set_index(["caller", "callee"])
+    for col in ("steps", "changed", "share"):
+        assert wrapped.loc[("web", "db"), col] == pytest.approx(plain.loc[("web", "db"), col]), col
+    assert wrapped.loc[("web", "db"), "steps"] == 400
+    # a client span whose kind is not said ("unspecified") is any span of web: its step after the call is counted
+    unsaid = [_requests(400, share, seed=seed, clients=True).assign(kind="unspecified") for share, seed in
+              ((0.6, 2), (0.05, 1))]
+    assert course_changes(*unsaid).set_index(["caller", "callee"]).loc[("web", "db"), "steps"] == 800
 
 
 def test_inputs_are_not_modified_and_a_missing_column_is_named():
@@ -108,7 +126,8 @@ def _hosted(n: int, bad_share: float, good_share: float, seed: int, clients: boo
     spans = _requests(n, 0.0, seed=seed, clients=clients)
     req = spans["trace_id"].map(lambda t: int(t, 16) - 1).to_numpy()
     branch = rng.random(n) < np.where(np.arange(n) % 2 == 1, bad_share, good_share)
-    cols = {c: spans[c].astype(object).tolist() for c in ("trace_id", "span_id", "parent_id", "service", "name")}
+    cols = {c: spans[c].astype(object).tolist() for c in ("trace_id", "span_id", "parent_id", "service", "name",
+                                                          "kind")}
     cols.update(start=spans["start"].astype("int64").tolist(), end=spans["end"].astype("int64").tolist())
     svc, name = np.array(cols["service"], dtype=object), np.array(cols["name"], dtype=object)
     swap = (svc == "mail") & branch[req]

@@ -13,7 +13,9 @@ a *state* — its operation and the call it made last — to its next call or to
 steps to each next step are compared with the count the baseline's share of that next step predicts; the steps
 beyond it, less two standard errors of the difference of two binomial counts (the variance pooled over both
 sides, as ``rank_causes``' ``extra`` counts calls), are the **changed** steps. A state's last call reaches the
-service of the span it called (a client span's child in another service: the server span that answered it).
+service of the span it called (a client span's child in another service: the server span that answered it). A
+client span's own step after the call it carries, to its end, is not counted: it is the transport finishing, never
+a choice, and the caller's step after that call is its parent's (counting both counted each call twice).
 
 **Which host answered.** A bad pod that answers wrong makes its callers change course after its answers only; a
 change in the caller's own code does not follow one pod of its callee. Where the callee answered a row's steps from
@@ -49,7 +51,8 @@ COURSE_CHANGES = result_table("course_changes", "one row per (caller service, ca
     ("callee", "string", "", "service its last call reached before each step (the callee's server span's service; "
                              "the caller's own service for a call inside it)"),
     ("steps", "float64", "steps", "the incident's steps of the caller right after a call reaching the callee, from "
-                                  "states the baseline showed"),
+                                  "states the baseline showed (one per call: a client span's own step to its end "
+                                  "after the call it carries is not counted)"),
     ("changed", "float64", "steps", "of those, steps to a next step beyond the count the baseline's share of it "
                                     "predicts, less two standard errors (per state and next step)"),
     ("share", "float64", "", "changed / steps"),
@@ -127,10 +130,9 @@ def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str, host: np.ndar
     vc = vc.drop_duplicates("op")
     op_reach = pd.Series(vc["reach"].to_numpy(dtype=object), index=vc["op"].to_numpy()).reindex(range(m)).to_numpy(dtype=object)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
-    prev_a, prev_b = a["state"] % (m + 1), b["state"] % (m + 1)
+    sel_a, sel_b = _after_call(a, spans, svc[:len(spans)]), _after_call(b, baseline, svc[len(spans):])
     ka, kb = a["state"] * (m + 1) + a["next"], b["state"] * (m + 1) + b["next"]
-    # only steps right after a call (not from START)
-    ka, kb = ka[prev_a > 0], kb[prev_b > 0]
+    ka, kb = ka[sel_a], kb[sel_b]
     pairs, inv = np.unique(np.r_[ka, kb], return_inverse=True)
     x = np.bincount(inv[:len(ka)], minlength=len(pairs)).astype(float)
     y = np.bincount(inv[len(ka):], minlength=len(pairs)).astype(float)
@@ -146,14 +148,14 @@ def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str, host: np.ndar
     changed = np.where(both, np.maximum(x - expected - _Z * se, 0.0), 0.0)
     op = state // (m + 1)
     last = state % (m + 1) - 1
-    f = pd.DataFrame({"state": state, "caller": op_svc[op], "callee": op_reach[last], "x": x, "changed": changed,
-                      "both": both})
-    f = f[f["both"]]
-    per_state = f.groupby(["state", "caller", "callee"], sort=False).agg(steps=("x", "sum"), changed=("changed", "sum"))
-    out = per_state.groupby(["caller", "callee"], sort=False)[["steps", "changed"]].sum().reset_index()
+    # per (caller, callee): each state has one of each, so its pairs are summed straight into the pair's row
+    code, (u_caller, u_callee) = _joint_codes(op_svc[op][both], op_reach[last][both])
+    out = pd.DataFrame({"caller": u_caller, "callee": u_callee,
+                        "steps": np.bincount(code, weights=x[both], minlength=len(u_caller)),
+                        "changed": np.bincount(code, weights=changed[both], minlength=len(u_caller))})
     out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
     host = hosts(spans) if host is None else host
-    steps = _steps(host, answer[:len(spans)], a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last])
+    steps = _steps(host, answer[:len(spans)], a, sel_a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last])
     out = out.merge(_by_host(steps), how="left", on=["caller", "callee"])
     for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed"):
         out[c] = out[c].fillna(0.0)
@@ -245,15 +247,28 @@ def host_answers(spans: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.0
                        on["changed"].to_numpy(dtype=float) - on["_rate"].to_numpy(dtype=float), changed_rows)
 
 
-def _steps(host: np.ndarray, answer: np.ndarray, a: dict, pair_of_step: np.ndarray, pair_changed: np.ndarray,
-           pair_both: np.ndarray, pair_caller: np.ndarray, pair_callee: np.ndarray) -> pd.DataFrame:
+def _after_call(st: dict, spans: pd.DataFrame, svc: np.ndarray) -> np.ndarray:
+    """Which steps of :func:`~tracekit.analysis.early_stops.call_steps` ``st`` (of ``spans``, services ``svc``) are
+    counted: those right after a call (not from START), less a client span's step after the call it carries (into
+    another service's span, to its end). That step is the transport finishing, never a choice; the caller's choice
+    after the call is its parent's next step, so counting both counted each call twice."""
+    prev, rows = st["prev_rows"], st["rows"]
+    sel = prev >= 0
+    if "kind" in spans.columns and len(rows):
+        client = (spans["kind"].to_numpy(dtype=object, na_value=None) == "client")[rows]
+        sel &= ~(client & (svc[np.maximum(prev, 0)] != svc[rows]))
+    return sel
+
+
+def _steps(host: np.ndarray, answer: np.ndarray, a: dict, sel: np.ndarray, pair_of_step: np.ndarray,
+           pair_changed: np.ndarray, pair_both: np.ndarray, pair_caller: np.ndarray, pair_callee: np.ndarray
+           ) -> pd.DataFrame:
     """The incident's steps right after a call, from a state the baseline showed: ``row`` (the span taking the step), ``answer_row`` (the span that answered the call it came right after),
     ``caller``, ``callee``, ``host`` (the answer's, :func:`tracekit.core.hosts`; ``"\\x00<NA>"`` unknown) and ``changed`` (1.0 when the step
     went to a changed step: a next step the incident took beyond the count the baseline predicts). ``answer``: the
     row of the span that answered each span's call (:func:`course_changes`); ``a``: the incident's
-    :func:`~tracekit.analysis.early_stops.call_steps`; ``pair_of_step``: each of its steps right after a call, the
-    (state, next) pair it took; the ``pair_*`` arrays are per pair."""
-    sel = a["prev_rows"] >= 0
+    :func:`~tracekit.analysis.early_stops.call_steps`; ``sel``: its steps counted (:func:`_after_call`);
+    ``pair_of_step``: each of those, the (state, next) pair it took; the ``pair_*`` arrays are per pair."""
     prev = a["prev_rows"][sel]
     host = pd.Series(host, dtype=object).fillna("\x00<NA>").to_numpy(dtype=object)
     st = pd.DataFrame({"row": a["rows"][sel], "answer_row": answer[prev], "caller": pair_caller[pair_of_step],
@@ -271,24 +286,38 @@ def _by_host(st: pd.DataFrame) -> pd.DataFrame:
 
     cols = ["caller", "callee", "callee_host", "host_steps", "host_changed", "other_hosts_steps",
             "other_hosts_changed", "host_p_value"]
-    st = st[st["host"] != "\x00<NA>"]
-    if not len(st):
+    host = st["host"].to_numpy(dtype=object)
+    known = host != "\x00<NA>"
+    if not known.any():
         return pd.DataFrame(columns=cols)
-    g = st.groupby(["caller", "callee", "host"], sort=False)["changed"].agg(["size", "sum"]).reset_index()
-    tot = g.groupby(["caller", "callee"], sort=False).agg(n_hosts=("host", "size"), N=("size", "sum"),
-                                                           K=("sum", "sum")).reset_index()
-    g = g.merge(tot, on=["caller", "callee"])
-    g = g[(g["n_hosts"] >= 2) & (g["K"] > 0)]
-    if not len(g):
+    code, (caller, callee, host) = _joint_codes(st["caller"].to_numpy(dtype=object)[known],
+                                                st["callee"].to_numpy(dtype=object)[known], host[known])
+    n = np.bincount(code).astype(float)  # per (caller, callee, host): steps, and those to a changed step
+    k = np.bincount(code, weights=st["changed"].to_numpy(dtype=float)[known], minlength=len(n))
+    row, _ = _joint_codes(caller, callee)  # per (caller, callee): hosts, steps, changed ones
+    n_hosts = np.bincount(row)[row].astype(float)
+    big_n, big_k = np.bincount(row, weights=n)[row], np.bincount(row, weights=k)[row]
+    ok = np.flatnonzero((n_hosts >= 2) & (big_k > 0))
+    if not len(ok):
         return pd.DataFrame(columns=cols)
-    n, k, N, K = (g[c].to_numpy(dtype=float) for c in ("size", "sum", "N", "K"))
-    g["p"] = np.minimum(hypergeom.sf(k - 1, N, K, n) * g["n_hosts"].to_numpy(dtype=float), 1.0)
-    g["share"] = k / n
-    best = g.sort_values(["caller", "callee", "p", "share", "host"], ascending=[True, True, True, False, True],
-                         kind="stable").drop_duplicates(["caller", "callee"])
-    return pd.DataFrame({"caller": best["caller"].to_numpy(dtype=object), "callee": best["callee"].to_numpy(dtype=object),
-                         "callee_host": best["host"].to_numpy(dtype=object),
-                         "host_steps": best["size"].to_numpy(dtype=float), "host_changed": best["sum"].to_numpy(dtype=float),
-                         "other_hosts_steps": (best["N"] - best["size"]).to_numpy(dtype=float),
-                         "other_hosts_changed": (best["K"] - best["sum"]).to_numpy(dtype=float),
-                         "host_p_value": best["p"].to_numpy(dtype=float)})
+    p = np.minimum(hypergeom.sf(k[ok] - 1, big_n[ok], big_k[ok], n[ok]) * n_hosts[ok], 1.0)
+    # per (caller, callee) the host with the smallest p; ties: the larger share, then the host's name
+    by_name = pd.factorize(host[ok], sort=True)[0]
+    order = np.lexsort((by_name, -(k[ok] / n[ok]), p, row[ok]))
+    sel = order[np.r_[True, row[ok][order][1:] != row[ok][order][:-1]]]
+    b = ok[sel]
+    return pd.DataFrame({"caller": caller[b], "callee": callee[b], "callee_host": host[b], "host_steps": n[b],
+                         "host_changed": k[b], "other_hosts_steps": big_n[b] - n[b],
+                         "other_hosts_changed": big_k[b] - k[b], "host_p_value": p[sel]})
+
+
+def _joint_codes(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Codes of the distinct tuples of aligned object arrays, in order of first appearance, and each array's value
+    per code."""
+    code = np.zeros(len(arrays[0]), np.int64)
+    for a in arrays:
+        c, u = pd.factorize(a, sort=False)
+        code = pd.factorize(code * max(len(u), 1) + c, sort=False)[0].astype(np.int64)
+    first = np.zeros(int(code.max()) + 1 if len(code) else 0, np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
+    return code, [np.asarray(a, dtype=object)[first] for a in arrays]

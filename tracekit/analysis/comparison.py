@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -138,8 +139,15 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
         broken[tree.trace[tree.orphan | tree.bad_trace]] = True
         broken |= np.asarray(tree.request_root) < 0
     keep = ~broken[tree.trace] if n else np.zeros(0, dtype=bool)
-    pth = pd.DataFrame({"call_path": paths[keep], "tcode": tree.trace[keep]})
-    pstat = pth.groupby("call_path", sort=True).agg(traces=("tcode", "nunique"), spans=("tcode", "size")) if len(pth) else pd.DataFrame(columns=["traces", "spans"])
+    # per call path (sorted): traces holding it, spans on it (factorized: a groupby's nunique over these long
+    # strings cost 12 ms a side)
+    pc, pu = pd.factorize(paths[keep], sort=True) if keep.any() else (np.zeros(0, np.int64), np.zeros(0, object))
+    on = pc >= 0
+    pairs = np.unique(pc[on].astype(np.int64) * max(n_tr, 1) + tree.trace[keep][on])
+    pstat = pd.DataFrame({"traces": np.bincount(pairs // max(n_tr, 1), minlength=len(pu)).astype(np.int64),
+                          "spans": np.bincount(pc[on], minlength=len(pu)).astype(np.int64)},
+                         index=pd.Index(np.asarray(pu, dtype=object), name="call_path")) \
+        if len(pu) else pd.DataFrame(columns=["traces", "spans"])
     pstat.attrs["whole_traces"] = int((~broken).sum())
     return n_tr, cpk, calls, pstat, e2e, has_cp
 
@@ -373,23 +381,22 @@ def compare(
                     lo_hi[m][0][k0:k1][good], lo_hi[m][1][k0:k1][good] = lo, hi
         del draws
 
+    # the columns built once, then one frame
     table = pd.DataFrame(list(kidx), columns=keys) if n_k else pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
-    for k in keys:
-        table[k] = table[k].replace("<NA>", None)
+    cols: dict[str, Any] = {k: table[k].replace("<NA>", None) for k in keys}
     calls_a, calls_b = res["calls_a"], res["calls_b"]
-    table["presence"] = np.where((calls_a > 0) & (calls_b > 0), "both", np.where(calls_a > 0, "new", np.where(calls_b > 0, "vanished", "both")))
+    cols["presence"] = np.where((calls_a > 0) & (calls_b > 0), "both", np.where(calls_a > 0, "new", np.where(calls_b > 0, "vanished", "both")))
     for m in METRICS:
         va, vb = res[f"{m}_a"], res[f"{m}_b"]
-        table[f"{m}_a"] = va
-        table[f"{m}_b"] = vb
-        table[f"delta_{m}"] = va - vb
-        table[f"delta_{m}_lo"] = lo_hi[m][0]
-        table[f"delta_{m}_hi"] = lo_hi[m][1]
+        cols.update({f"{m}_a": va, f"{m}_b": vb, f"delta_{m}": va - vb, f"delta_{m}_lo": lo_hi[m][0],
+                     f"delta_{m}_hi": lo_hi[m][1]})
     for tag, side in (("a", a), ("b", b)):
         if len(side) and not status_recorded(side):  # nothing could be recorded as failed: unknown, not 0
-            table[f"error_rate_{tag}"] = np.nan
-            table[["delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"]] = np.nan
-    table["impact"] = table["delta_cp_ms"].abs()
+            cols[f"error_rate_{tag}"] = np.full(n_k, np.nan)
+            for c in ("delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"):
+                cols[c] = np.full(n_k, np.nan)
+    cols["impact"] = np.abs(cols["delta_cp_ms"])
+    table = pd.DataFrame(cols, index=table.index)
     table = table.sort_values(["impact", *keys], ascending=[False] + [True] * len(keys), kind="stable", na_position="last").reset_index(drop=True)
 
     # structure: call paths in one set only

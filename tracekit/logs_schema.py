@@ -470,7 +470,8 @@ def validate_logs(df: pd.DataFrame) -> pd.DataFrame:
             continue
         if not col.nullable:
             # a dict column: anything but a dict is missing (a reader's lazy column holds dicts, checked at read time)
-            nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else s.map(lambda x: not isinstance(x, dict))
+            nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else pd.Series(
+                np.fromiter((not isinstance(x, dict) for x in s.to_numpy(dtype=object)), bool, len(s)), index=s.index)
             if nulls.any():
                 problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
                 continue

@@ -45,6 +45,7 @@ from .schema import (
     columns_markdown,
     dict_cells,
     epoch_times,
+    none_cells,
     own,
     time_out_of_range,
     xray_to_trace_id,
@@ -769,7 +770,7 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
             fixed[col.name] = s = f
         if not col.nullable:
             # a dict/list column: None is missing (a reader's lazy column answers without building its cells)
-            nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else s.map(lambda x: x is None)
+            nulls = s.isna() if col.dtype is not object or getattr(s.array, "is_lazy", False) else none_cells(s)
             if nulls.any():
                 problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
                 continue

@@ -501,7 +501,7 @@ def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
             continue
         if not col.nullable:
             # a dict/list column: None is missing (a lazy store column answers without building its cells)
-            nulls = s.isna() if col.dtype is not object or s.dtype != object else s.map(lambda x: x is None)
+            nulls = s.isna() if col.dtype is not object or s.dtype != object else none_cells(s)
             if nulls.any():
                 problems.append(f"column {col.name!r} has {int(nulls.sum())} missing values (row {nulls.idxmax()!r} first)")
                 continue
@@ -610,6 +610,22 @@ def trace_id_to_xray(trace_id: str) -> str:
         raise ValueError(f"not a 32-hex trace id: {trace_id!r}")
     t = trace_id.lower()
     return f"1-{t[:8]}-{t[8:]}"
+
+
+def none_cells(s: pd.Series) -> pd.Series:
+    """Which cells of an object column are ``None`` (a dict or list column's missing value), as a boolean Series on
+    ``s``' index: pandas' ``isna`` finds the candidates in C (None, NaN, NaT, NA), identity keeps the Nones. (A
+    ``Series.map`` of ``x is None`` over a Nezha day's 803k metric points took 0.4 s a column.)
+
+    >>> none_cells(pd.Series([{}, None, float("nan"), [1]], dtype=object)).tolist()
+    [False, True, False, False]
+    """
+    arr = s.to_numpy(dtype=object)
+    out = pd.isna(arr)
+    idx = np.flatnonzero(out)
+    if len(idx):
+        out[idx] = [arr[i] is None for i in idx.tolist()]
+    return pd.Series(out, index=s.index)
 
 
 #: cell values :func:`own` copies (the rest is immutable)

@@ -178,7 +178,16 @@ def test_the_ranking_counts_a_caller_s_changed_course_at_the_pod_whose_answers_i
     caller = rc[rc["answers"] < 0].iloc[0]
     assert caller["answers"] == pytest.approx(-top["answers"])
     assert f"after the answers of {w.truth.service}'s host {w.truth.pod}, {caller['service']}'s requests went where " \
-        "the baseline's seldom did in " in top["hypothesis"]
+        "the baseline's seldom did after " in top["hypothesis"]
+    # the counts are calls: the caller's spans' calls the pod answered (its spans' parents are the caller's), and
+    # those the callee's other hosts answered — one each, though each call is a client span and a server span
+    inc = w.incident
+    par = tk.core.span_tree(inc).parent
+    svc, host = inc["service"].to_numpy(dtype=object), np.asarray(tk.core.hosts(inc), dtype=object)
+    called = (par >= 0) & (svc == w.truth.service) & (svc[np.maximum(par, 0)] == caller["service"])
+    n_pod, n_other = int((called & (host == w.truth.pod)).sum()), int((called & (host != w.truth.pod)).sum())
+    assert f" of its {n_pod} calls there, after " in top["hypothesis"]
+    assert f" of the {n_other} its other hosts answered (p = " in top["hypothesis"]
     assert f"{-caller['answers']:.2f} of its evidence of a changed course is counted at that host" in caller["hypothesis"]
     f = next(f for f in pm.findings if f.topic == "where" and "likely" in f.evidence)
     assert f.text.startswith(f"Likely cause (ranked first of {len(rc)} by rank_causes): {w.truth.service} — ")

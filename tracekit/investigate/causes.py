@@ -1247,8 +1247,9 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
     for r in ha.table.itertuples(index=False):
         mine = (host == r.callee_host) & (caller == r.caller)
         said = (f"after the answers of {r.callee}'s host {r.callee_host}, {r.caller}'s requests went where the "
-                f"baseline's seldom did in {r.host_changed:,.0f} of {r.host_steps:,.0f} steps, after its other hosts' "
-                f"in {r.other_hosts_changed:,.0f} of {r.other_hosts_steps:,.0f} (p = {r.host_p_value:.1g})")
+                f"baseline's seldom did after {r.host_changed:,.0f} of its {r.host_steps:,.0f} calls there, after "
+                f"{r.other_hosts_changed:,.0f} of the {r.other_hosts_steps:,.0f} its other hosts answered "
+                f"(p = {r.host_p_value:.1g})")
         for i in np.r_[row_of[np.unique(kj[mine])], np.flatnonzero(np.isin(row_unit, uc[mine]))]:
             if i < 0 or answers[i] == 0:
                 continue

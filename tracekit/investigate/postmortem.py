@@ -907,17 +907,18 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         ev.update(answered_by=answer["callee"], answered_changed=answer["changed"], answered_steps=answer["steps"],
                   changed_steps=answer["changed_total"])
         text += (f" Or what {answer['callee']} answered it: {answer['service']}'s requests changed course right after "
-                 f"its calls to {answer['callee']} (of its {answer['steps']:,.0f} steps right after those calls, "
+                 f"its calls to {answer['callee']} (after its {answer['steps']:,.0f} calls to {answer['callee']}, "
                  f"{answer['changed']:,.0f} more than the baseline predicts went where the baseline's seldom did, "
                  f"beyond two standard errors; {answer['changed'] / answer['changed_total']:.0%}"
                  f" of its changed steps) — a wrong or unexpected answer leaves no mark on {answer['callee']}'s own "
                  f"spans and would look the same: check what {answer['callee']} returned.")
         if answer["host"] is not None:  # the change followed one pod's answers: a bad pod, not the caller's code
             ev.update(answered_host=answer["host"], answered_host_p_value=answer["host_p_value"])
-            text += (f" It followed one of {answer['callee']}'s hosts: counting every step that went to one of "
-                     f"those places, after {answer['host']}'s answers {answer['host_changed']:,.0f} of "
-                     f"{answer['host_steps']:,.0f} steps did, after its other hosts' "
-                     f"{answer['other_hosts_changed']:,.0f} of {answer['other_hosts_steps']:,.0f} "
+            text += (f" It followed one of {answer['callee']}'s hosts: counting every call after which a request "
+                     f"went to one of those places, {answer['host_changed']:,.0f} of the "
+                     f"{answer['host_steps']:,.0f} calls {answer['host']} answered did, "
+                     f"{answer['other_hosts_changed']:,.0f} of the {answer['other_hosts_steps']:,.0f} its other "
+                     f"hosts answered "
                      f"(Fisher exact, Bonferroni over its hosts: {_fmt_p(answer['host_p_value'])}) — a change in "
                      f"{answer['service']}'s own code would not follow one host of its callee: look at "
                      f"{answer['host']} first.")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core import hosts, operations, require_columns, result_table, span_tree
+from ..core import hosts, joint_codes, operations, require_columns, result_table, span_tree
 from .early_stops import call_steps
 
 __all__ = ["course_changes", "COURSE_CHANGES", "host_answers", "HostAnswers"]
@@ -149,7 +149,7 @@ def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str, host: np.ndar
     op = state // (m + 1)
     last = state % (m + 1) - 1
     # per (caller, callee): each state has one of each, so its pairs are summed straight into the pair's row
-    code, (u_caller, u_callee) = _joint_codes(op_svc[op][both], op_reach[last][both])
+    code, (u_caller, u_callee) = joint_codes(op_svc[op][both], op_reach[last][both])
     out = pd.DataFrame({"caller": u_caller, "callee": u_callee,
                         "steps": np.bincount(code, weights=x[both], minlength=len(u_caller)),
                         "changed": np.bincount(code, weights=changed[both], minlength=len(u_caller))})
@@ -290,11 +290,11 @@ def _by_host(st: pd.DataFrame) -> pd.DataFrame:
     known = host != "\x00<NA>"
     if not known.any():
         return pd.DataFrame(columns=cols)
-    code, (caller, callee, host) = _joint_codes(st["caller"].to_numpy(dtype=object)[known],
+    code, (caller, callee, host) = joint_codes(st["caller"].to_numpy(dtype=object)[known],
                                                 st["callee"].to_numpy(dtype=object)[known], host[known])
     n = np.bincount(code).astype(float)  # per (caller, callee, host): steps, and those to a changed step
     k = np.bincount(code, weights=st["changed"].to_numpy(dtype=float)[known], minlength=len(n))
-    row, _ = _joint_codes(caller, callee)  # per (caller, callee): hosts, steps, changed ones
+    row, _ = joint_codes(caller, callee)  # per (caller, callee): hosts, steps, changed ones
     n_hosts = np.bincount(row)[row].astype(float)
     big_n, big_k = np.bincount(row, weights=n)[row], np.bincount(row, weights=k)[row]
     ok = np.flatnonzero((n_hosts >= 2) & (big_k > 0))
@@ -310,14 +310,3 @@ def _by_host(st: pd.DataFrame) -> pd.DataFrame:
                          "host_changed": k[b], "other_hosts_steps": big_n[b] - n[b],
                          "other_hosts_changed": big_k[b] - k[b], "host_p_value": p[sel]})
 
-
-def _joint_codes(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Codes of the distinct tuples of aligned object arrays, in order of first appearance, and each array's value
-    per code."""
-    code = np.zeros(len(arrays[0]), np.int64)
-    for a in arrays:
-        c, u = pd.factorize(a, sort=False)
-        code = pd.factorize(code * max(len(u), 1) + c, sort=False)[0].astype(np.int64)
-    first = np.zeros(int(code.max()) + 1 if len(code) else 0, np.int64)
-    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
-    return code, [np.asarray(a, dtype=object)[first] for a in arrays]

@@ -40,7 +40,7 @@ from .frame import (
     to_timestamps,
 )
 from .ids import normalize_trace_id, normalize_trace_ids
-from .keys import BY_KEYS, ByKey, by_keys, key_frame
+from .keys import BY_KEYS, ByKey, by_keys, joint_codes, key_frame
 from .naming import (
     ASYNC_OPERATIONS,
     CALLEE_KEYS,
@@ -104,5 +104,5 @@ __all__ = [
     "exceed_chance", "share_beyond_chance", "upper_limits", "normal_slices",
     "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",
-    "BY_KEYS", "ByKey", "by_keys", "key_frame", "cache_stats", "clear_cache", "frame_cached",
+    "BY_KEYS", "ByKey", "by_keys", "joint_codes", "key_frame", "cache_stats", "clear_cache", "frame_cached",
 ]

@@ -42,7 +42,7 @@ from .naming import call_paths, routes
 from .resources import hosts, versions
 from .tree import span_tree
 
-__all__ = ["ByKey", "BY_KEYS", "By", "by_keys", "key_frame"]
+__all__ = ["ByKey", "BY_KEYS", "By", "by_keys", "key_frame", "joint_codes"]
 
 #: what ``by`` accepts: a named key or a column, or a list of them
 By = str | Sequence[str]
@@ -172,3 +172,37 @@ def key_frame(spans: pd.DataFrame, by: By | None, *, what: str = "by",
             named = ", ".join(BY_KEYS)
             raise ArgumentError(f"{what}: by key {c!r} is not in the spans frame and is not a named key ({named})")
     return (spans.assign(**add) if add else spans), keys
+
+
+def joint_codes(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One code per distinct combination of aligned arrays' values (a group by several keys), in order of first
+    appearance, and each array's value per code.
+
+    Each array is factorized alone and the codes combined pairwise (factorizing a tuple built per row cost 0.36 s of
+    a 3.9 s postmortem of 30k spans). A missing value (None, NaN) is a value of its own.
+
+    Parameters
+    ----------
+    *arrays : numpy.ndarray
+        Arrays of one length.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64
+        Each row's code, 0 .. k − 1.
+    values : list of numpy.ndarray
+        Per array, its value for each code (object arrays of length k).
+
+    Examples
+    --------
+    >>> codes, (svc, host) = joint_codes(np.array(["db", "web", "db"], dtype=object), np.array(["h1", "h1", "h1"]))
+    >>> codes.tolist(), svc.tolist(), host.tolist()
+    ([0, 1, 0], ['db', 'web'], ['h1', 'h1'])
+    """
+    code = np.zeros(len(arrays[0]) if arrays else 0, np.int64)
+    for a in arrays:
+        c, u = pd.factorize(a, sort=False, use_na_sentinel=False)
+        code = pd.factorize(code * max(len(u), 1) + c, sort=False)[0].astype(np.int64)
+    first = np.zeros(int(code.max()) + 1 if len(code) else 0, np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
+    return code, [np.asarray(a, dtype=object)[first] for a in arrays]

@@ -159,6 +159,36 @@ def test_a_change_that_follows_one_host_of_the_callee_names_that_host():
     assert even["changed"] > 50 and even["host_p_value"] > 0.05
 
 
+def test_the_changed_course_of_a_pair_of_frames_is_computed_once():
+    """A postmortem asks for the same table twice (rank_causes' host_answers, with the hosts it has, and the words'
+    course_changes): the second is taken from the cache, hosts given or read alike. An edit of either frame's columns,
+    other hosts or a new baseline is computed again; editing a returned table never reaches the cache."""
+    from tracekit.core.cache import CacheStats, cache_stats
+
+    def computed():
+        return cache_stats().get("course_changes", CacheStats()).computed
+
+    base, inc = _hosted(200, 0.05, 0.05, seed=1), _hosted(200, 0.7, 0.05, seed=2)
+    n0 = computed()
+    ha = host_answers(inc, base, host=tk.core.hosts(inc))
+    first = course_changes(inc, base)
+    assert computed() - n0 == 1
+    pd.testing.assert_frame_equal(ha.table, first[first["host_p_value"] <= 0.01].reset_index(drop=True))
+    first.loc[0, "steps"] = -1.0  # the caller's copy
+    assert course_changes(inc, base.copy())["steps"].min() >= 0 and computed() - n0 == 1  # equal baseline: a hit
+    # another baseline, an edited incident, other hosts: computed again, and what they say differs as it should
+    other = course_changes(inc, _hosted(200, 0.7, 0.05, seed=3))
+    assert computed() - n0 == 2 and other["changed"].sum() < first["changed"].sum() / 4
+    moved = inc.copy()
+    cache = (moved["service"] == "cache").to_numpy(dtype=bool)
+    moved.loc[cache, "service"], moved.loc[cache, "name"] = "mail", "send"  # in place: the branch undone
+    assert course_changes(moved, base)["changed"].sum() < first["changed"].sum() / 10 and computed() - n0 == 3
+    one_host = course_changes(inc, base)
+    assert computed() - n0 == 3 and one_host["callee_host"].iloc[0] == "db-2"
+    one_host = host_answers(inc, base, host=np.where(tk.core.hosts(inc) == "db-2", "db-1", tk.core.hosts(inc)))
+    assert computed() - n0 == 4 and one_host.table.empty  # db answers from one host: no host contrast
+
+
 @pytest.mark.parametrize("seed", [1, 8])
 def test_the_ranking_counts_a_caller_s_changed_course_at_the_pod_whose_answers_it_followed(seed):
     """Fault lab wrong answers from one pod of a service with three (seeds 1 and 8): the caller's requests changed

@@ -32,12 +32,14 @@ smallest p-value (``callee_host``, ``host_p_value``). The postmortem names it wh
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..core import hosts, joint_codes, operations, require_columns, result_table, span_tree
+from ..core.cache import fingerprint, frame_cached
 from .early_stops import call_steps
 
 __all__ = ["course_changes", "COURSE_CHANGES", "host_answers", "HostAnswers"]
@@ -110,6 +112,20 @@ def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str, host: np.ndar
     has them."""
     for df, what in ((spans, "spans"), (baseline, "baseline")):
         require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), f"{who} ({what})")
+    # computed once per pair of frames (and hosts): a postmortem asks for it in rank_causes and again in its words
+    host = hosts(spans) if host is None else np.asarray(host, dtype=object)
+    key = (fingerprint(baseline, _READS),
+           hashlib.blake2b(pd.util.hash_array(host).tobytes(), digest_size=16).digest())
+    out, steps = frame_cached(spans, "course_changes", key, _READS, lambda: _compute(spans, baseline, host))
+    return out.copy(deep=False), steps.copy(deep=False)
+
+
+#: the columns :func:`_compute` reads of each frame (the incident's hosts come from its resources)
+_READS = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "kind")
+
+
+def _compute(spans: pd.DataFrame, baseline: pd.DataFrame, host: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_course`'s tables, computed."""
     code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
     code = code.astype(np.int64)
     m = max(len(labels), 1)
@@ -154,7 +170,6 @@ def _course(spans: pd.DataFrame, baseline: pd.DataFrame, who: str, host: np.ndar
                         "steps": np.bincount(code, weights=x[both], minlength=len(u_caller)),
                         "changed": np.bincount(code, weights=changed[both], minlength=len(u_caller))})
     out["share"] = np.where(out["steps"] > 0, out["changed"] / out["steps"].where(out["steps"] > 0, 1), 0.0)
-    host = hosts(spans) if host is None else host
     steps = _steps(host, answer[:len(spans)], a, sel_a, inv[:len(ka)], changed > 0, both, op_svc[op], op_reach[last])
     out = out.merge(_by_host(steps), how="left", on=["caller", "callee"])
     for c in ("host_steps", "host_changed", "other_hosts_steps", "other_hosts_changed"):

@@ -270,7 +270,7 @@ def cache_stats() -> dict[str, CacheStats]:
 
 
 def clear_cache() -> None:
-    """Forget every cached result of every frame: span trees, trace outcomes, critical paths, log
+    """Forget every cached result of every frame: span trees, trace outcomes, critical paths, changed course, log
     templates (the statistics stay). Time an analysis cold after it.
 
     Examples

@@ -266,3 +266,40 @@ def test_a_column_freed_after_the_cache_module_was_torn_down_raises_nothing(monk
     del spans
     gc.collect()
     assert not seen, [(u.exc_type, u.exc_value, u.object) for u in seen]
+
+
+def test_one_numeric_cell_edited_in_place_anywhere_is_a_new_fingerprint(spans):
+    """Numeric, datetime, boolean and nullable-integer columns are hashed by sums of their words times per-position
+    odd multipliers (not blake2b): any one cell set in place — first, last, at a multiplier block's edge, at 300
+    random rows — and two cells swapped give a new fingerprint; an equal copy, or the frame hashed again after the
+    multipliers grew for a longer frame, gives the same one."""
+    import numpy as np
+
+    from tracekit.core.cache import _BLOCK, fingerprint
+
+    frame = pd.concat([spans] * (_BLOCK // len(spans) + 2), ignore_index=True)  # rows past the first block
+    frame["error"] = frame["error"].astype(bool)
+    cols = ["start", "duration_ms", "error", "http_status"]
+    before = fingerprint(frame, cols)
+    rng = np.random.default_rng(4)
+    rows = [0, len(frame) - 1, _BLOCK - 1, _BLOCK, *rng.integers(0, len(frame), 300).tolist()]
+    for col in cols:
+        for i in rows[:4] + rows[4:][:75]:
+            edited = frame.copy()
+            if col == "start":
+                edited.loc[i, col] = edited.loc[i, col] + pd.Timedelta(1, "ns")
+            elif col == "duration_ms":
+                edited.loc[i, col] = np.nextafter(edited.loc[i, col], np.inf)
+            elif col == "error":
+                edited.loc[i, col] = not edited.loc[i, col]
+            else:
+                edited.loc[i, col] = pd.NA if pd.notna(edited.loc[i, col]) else 200
+            assert fingerprint(edited, cols) != before, (col, i)
+    swapped = frame.copy()
+    a, b = 3, _BLOCK + 5
+    assert frame.loc[a, "duration_ms"] != frame.loc[b, "duration_ms"]
+    swapped.loc[[a, b], "duration_ms"] = frame.loc[[b, a], "duration_ms"].to_numpy()
+    assert fingerprint(swapped, cols) != before
+    assert fingerprint(frame.copy(), cols) == before
+    fingerprint(pd.concat([frame] * 3, ignore_index=True), cols)  # grows the multipliers
+    assert fingerprint(frame, cols) == before

@@ -80,19 +80,58 @@ def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
         if col not in spans.columns:
             h.update(b"-")
             continue
-        arr = spans[col].array
+        arr = _column_values(spans, col)
         if hasattr(arr, "_pa_array"):
             h.update(_arrow_digest(arr._pa_array))
         elif hasattr(arr, "asi8"):
-            h.update(np.ascontiguousarray(arr.asi8).view(np.uint8))
-        elif isinstance(arr, pd.arrays.NumpyExtensionArray) and arr.dtype.kind in "biuf":
-            h.update(np.ascontiguousarray(arr.to_numpy()).view(np.uint8))
+            h.update(_numeric_digest(arr.asi8))
+        elif isinstance(arr, pd.arrays.NumpyExtensionArray | np.ndarray) and arr.dtype.kind in "biuf":
+            h.update(_numeric_digest(np.asarray(arr)))
         elif isinstance(arr, pd.arrays.BooleanArray | pd.arrays.IntegerArray | pd.arrays.FloatingArray):
-            h.update(np.ascontiguousarray(arr._data).view(np.uint8))
-            h.update(np.ascontiguousarray(arr._mask).view(np.uint8))
+            h.update(_numeric_digest(arr._data))
+            h.update(_numeric_digest(arr._mask))
         else:
             h.update(pd.util.hash_pandas_object(spans[col], index=False).to_numpy().view(np.uint8))
     return h.digest()
+
+
+#: per-position odd 64-bit multipliers of :func:`_numeric_digest`, two rows, grown block by block (each block drawn
+#: from its own seed, so the first positions never change as it grows)
+_MULTIPLIERS = np.zeros((2, 0), dtype=np.uint64)
+_BLOCK = 1 << 16
+
+
+def _numeric_digest(values: np.ndarray) -> bytes:
+    """A 128-bit hash of a numeric array's bytes: two sums of its 64-bit words times per-position odd multipliers
+    (mod 2**64). Any one changed word changes both sums (an odd multiplier is invertible mod 2**64); two words
+    swapped go unseen with probability about 2**-57. Ten times blake2b's speed (40 against 400 µs for 30k
+    timestamps), which a cache hit pays for each of its numeric columns. Edits, not adversaries, are what it finds."""
+    global _MULTIPLIERS
+    raw = np.ascontiguousarray(values).view(np.uint8).ravel()
+    pad = (-len(raw)) % 8
+    words = (np.concatenate([raw, np.zeros(pad, np.uint8)]) if pad else raw).view(np.uint64)
+    n = len(words)
+    with _LOCK:
+        if _MULTIPLIERS.shape[1] < n:
+            have = _MULTIPLIERS.shape[1] // _BLOCK
+            more = [np.random.default_rng([0x7ACE, k]).integers(0, np.iinfo(np.uint64).max, size=(2, _BLOCK),
+                                                                 dtype=np.uint64, endpoint=True) | np.uint64(1)
+                    for k in range(have, -(-n // _BLOCK))]
+            _MULTIPLIERS = np.concatenate([_MULTIPLIERS, *more], axis=1)
+        mult = _MULTIPLIERS[:, :n]
+    sums = (words * mult).sum(axis=1, dtype=np.uint64)
+    return values.dtype.str.encode() + str(len(raw)).encode() + sums.tobytes()
+
+
+def _column_values(frame: pd.DataFrame, col: str) -> Any:
+    """``frame[col].array`` without building the Series (pandas' column access makes a Series and deep-copies the
+    frame's ``attrs`` into it: 50 µs a column of a read frame, a third of a cache hit's cost); the Series' array
+    where the private accessor is missing or the label is not unique."""
+    loc = frame.columns.get_loc(col)
+    get = getattr(frame, "_get_column_array", None)
+    if isinstance(loc, int) and get is not None:
+        return get(loc)
+    return frame[col].array
 
 
 def _arrow_digest(chunked: pa.ChunkedArray) -> bytes:

@@ -174,6 +174,23 @@ def test_request_durations_and_in_flight_calls_add_up_to_the_spans(sim, metrics)
                        rtol=1e-4)
 
 
+def test_the_signals_share_no_cell_with_the_spans_or_each_other(sim, logs, metrics):
+    """The generators hand their new cells to the constructors uncopied (``schema.taking_cells``), but the spans'
+    resources are copied — once per resource object, so records of one resource share its copy: editing a log's or a
+    metric point's resource never reaches the spans, and no record's attributes are another's."""
+    span_cells = {id(c) for col in ("attributes", "resource", "events") for c in sim.spans[col]}
+    for frame in (logs, metrics):
+        for col in ("attributes", "resource"):
+            assert not {id(c) for c in frame[col]} & span_cells, col
+        assert len({id(c) for c in frame["attributes"]}) == len(frame)
+        assert 1 < len({id(c) for c in frame["resource"]}) <= len({id(c) for c in sim.spans["resource"]})
+    assert not {id(c) for c in logs["resource"]} & {id(c) for c in metrics["resource"]}
+    assert len({id(c) for c in metrics["exemplars"]}) == len(metrics)
+    before = [dict(r) for r in sim.spans["resource"]]
+    logs["resource"].iloc[0]["host.name"] = "edited"
+    assert [dict(r) for r in sim.spans["resource"]] == before
+
+
 def test_bad_arguments():
     with pytest.raises(tk.SpansSchemaError, match="app_logs: expected a spans DataFrame"):
         ss.app_logs([1, 2])

@@ -36,7 +36,7 @@ from .schema import (
     columns_markdown,
     dict_cells,
     epoch_times,
-    own,
+    owned_cells,
     time_out_of_range,
 )
 
@@ -336,7 +336,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {bad}: {list(v)[bad]!r:.80} is not a dict "
                                   "(JSON text: parse it first, e.g. column.map(json.loads))")
         if v is not None:
-            cells = [own(c) for c in cells]  # the frame's own dicts: never the caller's objects
+            cells = owned_cells(cells)  # the frame's own dicts: never the caller's objects
         data[name] = pd.Series(cells, dtype=object)
     for row, key, value in unknown:  # a severity text no logger's word: kept as written (read_logs keeps it so too)
         data["attributes"].iloc[row].setdefault(key, value)

@@ -47,6 +47,7 @@ from .schema import (
     epoch_times,
     none_cells,
     own,
+    owned_cells,
     time_out_of_range,
     xray_to_trace_id,
 )
@@ -638,7 +639,7 @@ def _check_rows(data: dict[str, Any], given: set[str], check: bool) -> None:
     if not check:
         for name in ("buckets", "quantiles", "exemplars"):
             if name in given:
-                data[name] = pd.Series([own(x) for x in data[name].tolist()], dtype=object)
+                data[name] = pd.Series(owned_cells(data[name].tolist()), dtype=object)
         return
     count = data["count"].to_numpy(dtype="float64", na_value=np.nan)
     checks = []
@@ -699,7 +700,7 @@ def _coerce(col: Column, v: Any, given: bool) -> pd.Series:
             if bad >= 0:
                 raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} row {bad}: {list(v)[bad]!r:.80} is "
                                          "not a dict (JSON text: parse it first, e.g. column.map(json.loads))")
-            return pd.Series([own(c) for c in cells] if given else cells, dtype=object)  # never the input's dicts
+            return pd.Series(owned_cells(cells) if given else cells, dtype=object)  # never the input's dicts
         return pd.Series(list(v), dtype=object)  # (buckets, quantiles, exemplars: copied by _check_rows)
     try:
         return pd.Series(v).astype(col.dtype)

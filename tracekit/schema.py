@@ -15,7 +15,9 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,9 @@ __all__ = [
     "Column",
     "dict_cells",
     "own",
+    "owned_cells",
+    "own_each_object",
+    "taking_cells",
     "MUTABLE_CELL_TYPES",
     "SPAN_COLUMNS",
     "COLUMN_NAMES",
@@ -649,6 +654,41 @@ def own(x: Any) -> Any:
     if isinstance(x, (bytearray, np.ndarray)):
         return x.copy()
     return x
+
+
+#: set within :func:`taking_cells`
+_TAKE_CELLS: ContextVar[bool] = ContextVar("tracekit_take_cells", default=False)
+
+
+@contextmanager
+def taking_cells() -> Iterator[None]:
+    """Within it the ``*_from_columns`` constructors take the dict and list cells they are given as they are, without
+    the copy (:func:`own`) that keeps a frame from sharing objects with its input: for cells tracekit has just built
+    for that frame alone (the simulators' logs and metrics), never for a caller's.
+
+    >>> with taking_cells():
+    ...     owned_cells([a := {"k": 1}])[0] is a
+    True
+    >>> owned_cells([a])[0] is a
+    False
+    """
+    token = _TAKE_CELLS.set(True)
+    try:
+        yield
+    finally:
+        _TAKE_CELLS.reset(token)
+
+
+def owned_cells(cells: list) -> list:
+    """Each cell :func:`own`-copied, unless within :func:`taking_cells` (then the cells as given, in a new list)."""
+    return list(cells) if _TAKE_CELLS.get() else [own(c) for c in cells]
+
+
+def own_each_object(cells: list) -> list:
+    """:func:`own` of each distinct object among ``cells``, copied once: cells that shared an object share its copy (a
+    reader's resources, one dict per resource, taken into another frame)."""
+    copies: dict[int, Any] = {}
+    return [copies[id(c)] if id(c) in copies else copies.setdefault(id(c), own(c)) for c in cells]
 
 
 def dict_cells(values: Any) -> tuple[list[dict], int]:

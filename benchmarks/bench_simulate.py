@@ -5,7 +5,9 @@
 
 Measures, in one run and one process: ``simulate("baseline")`` (spans per second), then
 ``write_otlp`` and ``write_xray`` of the same frame to gzip files in a temp dir (seconds, spans
-per second, bytes per span). Prints one markdown table. The machine's load matters: run it on a
+per second, bytes per span), then ``simulate_faults.fault_window`` (a fault-lab window: incident and baseline spans
+with their logs and metrics; seconds per window over the six kinds of two seeds, after one warm-up window). Prints
+one markdown table. The machine's load matters: run it on a
 quiet machine and compare rows of one run, not runs.
 """
 
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracekit.io.write import write_otlp, write_xray  # noqa: E402
 from tracekit.simulate import simulate  # noqa: E402
+from tracekit.simulate_faults import FAULT_KINDS, fault_window, random_system  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +48,15 @@ def main(argv: list[str] | None = None) -> int:
             fn(spans, p)
             dt = time.perf_counter() - t
             rows.append((label, dt, m / dt, f"{os.path.getsize(p) / m:.0f} B/span gz"))
+    fault_window("null", 99)  # imports and first-call costs out of the timing
+    specs = [(k, s) for s in (10, 11) for k in (*FAULT_KINDS, "null")]
+    t, lab = time.perf_counter(), 0
+    for kind, seed in specs:
+        w = fault_window(kind, seed, system=random_system(seed), status=seed % 2 == 0)
+        lab += len(w.incident) + len(w.baseline)
+    dt = time.perf_counter() - t
+    rows.append((f"fault_window (a lab window, logs and metrics included; {dt / len(specs):.3f} s each)", dt, lab / dt,
+                 f"{len(specs)} windows, {lab:,} spans"))
     print(f"{n:,} traces, {m:,} spans\n")
     print("| step | seconds | spans/s | output |")
     print("|---|---|---|---|")

@@ -17,6 +17,7 @@ deviation, and on a listed one that is fixed (remove it from the list).
 from __future__ import annotations
 
 import inspect
+import re
 import warnings
 
 import pandas as pd
@@ -283,6 +284,36 @@ def test_a_spans_frame_missing_columns_is_a_spans_schema_error(name, call, tmp_p
         call(one, tmp_path)
     with pytest.raises(tk.SpansSchemaError, match=rf"^{name}: expected a spans DataFrame, got list"):
         call([1, 2], tmp_path)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("critical_path", lambda s, b: tk.critical_path(s)),
+    ("trace_outcomes", lambda s, b: tk.core.trace_outcomes(s)),
+    ("rank_causes (incident)", lambda s, b: tk.rank_causes(s, b)),
+    ("rank_causes (baseline)", lambda s, b: tk.rank_causes(b, s)),
+    ("compare (a)", lambda s, b: tk.compare(s, b)),
+    ("postmortem", lambda s, b: tk.postmortem(s, b)),
+    ("service_graph", lambda s, b: tk.service_graph(s)),
+    ("health_report", lambda s, b: tk.health_report(s)),
+    ("timeline", lambda s, b: tk.timeline(s)),
+    ("course_changes (spans)", lambda s, b: tk.analysis.course_changes.course_changes(s, b)),
+    ("to_otlp", lambda s, b: tk.io.write.to_otlp(s)),
+    ("waterfall_data", lambda s, b: tk.waterfall_data(s)),
+])
+def test_a_column_given_twice_is_a_spans_schema_error_naming_it(name, call):
+    """A frame holding a column twice (``pd.concat(axis=1)``, a merge without suffixes) makes ``spans[col]`` a
+    DataFrame; every function says so by name, where each failed with "'DataFrame' object has no attribute 'array'"
+    in the cache's fingerprint or deeper. A twice-held column the function does not read is no error."""
+    import tracekit.analysis.course_changes  # noqa: F401
+    import tracekit.io.write  # noqa: F401
+
+    spans = tk.examples.load("checkout-small")
+    twice = pd.concat([spans, spans[["service"]]], axis=1)
+    with pytest.raises(tk.SpansSchemaError, match=rf"^{re.escape(name)}: column 'service' appears 2 times in the spans "
+                                                   r"DataFrame .* keep one"):
+        call(twice, spans)
+    extra = pd.concat([spans, spans[["source_file"]]], axis=1)
+    assert len(tk.critical_path(extra)) == len(tk.critical_path(spans))
 
 
 def test_results_share_one_shape():

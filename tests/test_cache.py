@@ -303,3 +303,14 @@ def test_one_numeric_cell_edited_in_place_anywhere_is_a_new_fingerprint(spans):
     assert fingerprint(frame.copy(), cols) == before
     fingerprint(pd.concat([frame] * 3, ignore_index=True), cols)  # grows the multipliers
     assert fingerprint(frame, cols) == before
+
+
+def test_a_fingerprinted_column_held_twice_is_named(spans):
+    """A column the cache reads that a frame holds twice (``pd.concat(axis=1)``) is a SpansSchemaError naming it,
+    not pandas' "'DataFrame' object has no attribute 'array'"; other columns held twice do not matter."""
+    from tracekit.core.cache import fingerprint
+
+    twice = pd.concat([spans, spans[["status"]]], axis=1)
+    with pytest.raises(tk.SpansSchemaError, match=r"^column 'status' appears 2 times in the frame .* keep one"):
+        fingerprint(twice, ["trace_id", "status"])
+    assert fingerprint(twice, ["trace_id", "start"]) == fingerprint(spans, ["trace_id", "start"])

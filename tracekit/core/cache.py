@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..schema import SpansSchemaError
+
 __all__ = ["frame_cached", "fingerprint", "cache_stats", "clear_cache", "CacheStats"]
 
 
@@ -128,10 +130,12 @@ def _column_values(frame: pd.DataFrame, col: str) -> Any:
     frame's ``attrs`` into it: 50 µs a column of a read frame, a third of a cache hit's cost); the Series' array
     where the private accessor is missing or the label is not unique."""
     loc = frame.columns.get_loc(col)
+    if not isinstance(loc, int):
+        raise SpansSchemaError(f"column {col!r} appears {int(np.count_nonzero(frame.columns == col))} times in the "
+                               "frame (as after pd.concat(axis=1) or a merge); keep one, e.g. "
+                               "frame.loc[:, ~frame.columns.duplicated()]")
     get = getattr(frame, "_get_column_array", None)
-    if isinstance(loc, int) and get is not None:
-        return get(loc)
-    return frame[col].array
+    return get(loc) if get is not None else frame[col].array
 
 
 def _arrow_digest(chunked: pa.ChunkedArray) -> bytes:

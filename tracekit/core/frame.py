@@ -63,6 +63,14 @@ def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> No
             f"{func}: spans DataFrame is missing columns: {', '.join(missing)} "
             "(expected the tracekit spans schema, see tk.SPAN_COLUMNS)"
         )
+    if not spans.columns.is_unique:  # spans[c] would be a DataFrame: say which, not fail on it later
+        cols = list(spans.columns)
+        twice = [c for c in needed if cols.count(c) > 1]
+        if twice:
+            raise SpansSchemaError(
+                f"{func}: column {twice[0]!r} appears {cols.count(twice[0])} times in the spans DataFrame (as after "
+                "pd.concat(axis=1) or a merge); keep one, e.g. spans.loc[:, ~spans.columns.duplicated()]"
+            )
 
 
 def ns(series: pd.Series) -> np.ndarray:

@@ -303,17 +303,43 @@ def test_a_spans_frame_missing_columns_is_a_spans_schema_error(name, call, tmp_p
 def test_a_column_given_twice_is_a_spans_schema_error_naming_it(name, call):
     """A frame holding a column twice (``pd.concat(axis=1)``, a merge without suffixes) makes ``spans[col]`` a
     DataFrame; every function says so by name, where each failed with "'DataFrame' object has no attribute 'array'"
-    in the cache's fingerprint or deeper. A twice-held column the function does not read is no error."""
+    in the cache's fingerprint or deeper. A twice-held column the function does not read is no error. The sentence is
+    the one every frame kind says (``schema.repeated_column``: logs, metrics and the cache's fingerprint too)."""
     import tracekit.analysis.course_changes  # noqa: F401
     import tracekit.io.write  # noqa: F401
 
     spans = tk.examples.load("checkout-small")
     twice = pd.concat([spans, spans[["service"]]], axis=1)
-    with pytest.raises(tk.SpansSchemaError, match=rf"^{re.escape(name)}: column 'service' appears 2 times in the spans "
-                                                   r"DataFrame .* keep one"):
+    with pytest.raises(tk.SpansSchemaError, match=rf"^{re.escape(name)}: spans DataFrame: column 'service' appears 2 "
+                                                   r"times; give each column once \(rename or drop the others"):
         call(twice, spans)
     extra = pd.concat([spans, spans[["source_file"]]], axis=1)
     assert len(tk.critical_path(extra)) == len(tk.critical_path(spans))
+
+
+def test_every_frame_kind_says_a_repeated_column_in_one_sentence():
+    """Spans (require_columns and the cache), logs (logs_from_columns, log_templates) and metrics
+    (metrics_from_columns, validate_metrics) end their error for a column held twice with the one sentence of
+    ``schema.repeated_column``."""
+    from tracekit.core.cache import fingerprint
+    from tracekit.schema import repeated_column
+
+    spans = tk.examples.load("checkout-small")
+    logs = tk.logs_from_columns({"time": [0, 1], "body": ["a", "b"]})
+    metrics = tk.metrics_from_columns({"time": [0], "name": "m", "value": [1.0]})
+    cases = {"service": [lambda: tk.critical_path(pd.concat([spans, spans[["service"]]], axis=1)),
+                         lambda: fingerprint(pd.concat([spans, spans[["service"]]], axis=1), ["service"])],
+             "body": [lambda: tk.logs_from_columns(pd.concat([logs, logs[["body"]]], axis=1)),
+                      lambda: tk.log_templates(pd.concat([logs, logs[["body"]]], axis=1))],
+             "value": [lambda: tk.metrics_from_columns(pd.concat([metrics, metrics[["value"]]], axis=1)),
+                       lambda: tk.validate_metrics(pd.concat([metrics, metrics[["value"]]], axis=1))]}
+    for col, calls in cases.items():
+        said = repeated_column(pd.Index([col, col]), [col])
+        assert said.startswith(f"column {col!r} appears 2 times; give each column once")
+        for call in calls:
+            with pytest.raises(tk.TraceKitError) as err:
+                call()
+            assert str(err.value).endswith(said), str(err.value)
 
 
 def test_results_share_one_shape():

@@ -311,6 +311,6 @@ def test_a_fingerprinted_column_held_twice_is_named(spans):
     from tracekit.core.cache import fingerprint
 
     twice = pd.concat([spans, spans[["status"]]], axis=1)
-    with pytest.raises(tk.SpansSchemaError, match=r"^column 'status' appears 2 times in the frame .* keep one"):
+    with pytest.raises(tk.SpansSchemaError, match=r"^the frame's column 'status' appears 2 times; give each column once"):
         fingerprint(twice, ["trace_id", "status"])
     assert fingerprint(twice, ["trace_id", "start"]) == fingerprint(spans, ["trace_id", "start"])

@@ -325,7 +325,7 @@ def test_bad_columns_are_named_errors_not_bare_exceptions():
         tk.metrics_from_columns(df)
     ok = tk.metrics_from_columns({"time": [0], "name": "m", "value": [1.0]})
     dup = pd.concat([ok, ok[["value"]]], axis=1)
-    with pytest.raises(MetricsSchemaError, match="column 'value' 2 times"):
+    with pytest.raises(MetricsSchemaError, match="^metrics DataFrame: column 'value' appears 2 times; give each column once"):
         tk.validate_metrics(dup)
     with pytest.raises(MetricsSchemaError, match="column 'value' is a set"):
         tk.metrics_from_columns({"time": [0], "name": "m", "value": {1.0}})

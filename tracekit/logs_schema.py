@@ -37,6 +37,7 @@ from .schema import (
     dict_cells,
     epoch_times,
     owned_cells,
+    repeated_column,
     time_out_of_range,
 )
 
@@ -246,10 +247,10 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     >>> df.loc[0, "trace_id"], df.loc[0, "span_id"]
     ('5759e988bd862e3fe1be46a994272793', 'eee19b7ec3c1b174')
     """
-    if isinstance(columns, pd.DataFrame) and columns.columns.has_duplicates:
-        dup = columns.columns[columns.columns.duplicated()][0]
-        raise LogsSchemaError(f"logs_from_columns: column {dup!r} appears {int((columns.columns == dup).sum())} times "
-                              "(which one holds the records' values?): rename or drop the others")
+    twice = repeated_column(columns.columns, list(dict.fromkeys(columns.columns))) \
+        if isinstance(columns, pd.DataFrame) else None
+    if twice:  # which one holds the records' values?
+        raise LogsSchemaError(f"logs_from_columns: {twice}")
     missing = [k for k in ("time", "body") if k not in columns]
     if missing:
         raise LogsSchemaError(f"logs_from_columns needs the columns {', '.join(missing)} (given: {', '.join(map(str, columns)) or 'none'})")

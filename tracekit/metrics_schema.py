@@ -48,6 +48,7 @@ from .schema import (
     none_cells,
     own,
     owned_cells,
+    repeated_column,
     time_out_of_range,
     xray_to_trace_id,
 )
@@ -544,10 +545,9 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
     """
     who = "metrics_from_columns"
     if isinstance(columns, pd.DataFrame):
-        dup = columns.columns[columns.columns.duplicated()]
-        if len(dup):
-            raise MetricsSchemaError(f"{who}: column {dup[0]!r} appears {int((columns.columns == dup[0]).sum())} times; "
-                                     "give each column once (rename or drop the others)")
+        twice = repeated_column(columns.columns, list(dict.fromkeys(columns.columns)))
+        if twice:
+            raise MetricsSchemaError(f"{who}: {twice}")
         columns = {k: columns[k] for k in columns.columns}
     if not isinstance(columns, Mapping):
         raise MetricsSchemaError(f"{who} needs a mapping of column name → values (or a DataFrame), got "
@@ -753,11 +753,9 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in METRIC_COLUMN_NAMES if c not in df.columns]
     if missing:
         raise MetricsSchemaError(f"metrics DataFrame is missing columns: {', '.join(missing)}")
-    if not df.columns.is_unique:
-        dup = [c for c in METRIC_COLUMN_NAMES if (df.columns == c).sum() > 1]
-        if dup:
-            raise MetricsSchemaError(f"metrics DataFrame has column {dup[0]!r} {int((df.columns == dup[0]).sum())} "
-                                     "times; a column is given once (rename or drop the others)")
+    twice = repeated_column(df.columns, METRIC_COLUMN_NAMES)
+    if twice:
+        raise MetricsSchemaError(f"metrics DataFrame: {twice}")
     problems: list[str] = []
     fixed: dict[str, pd.Series] = {}
     for col in METRIC_COLUMNS:

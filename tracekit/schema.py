@@ -31,6 +31,7 @@ __all__ = [
     "dict_cells",
     "own",
     "owned_cells",
+    "repeated_column",
     "own_each_object",
     "taking_cells",
     "MUTABLE_CELL_TYPES",
@@ -654,6 +655,25 @@ def own(x: Any) -> Any:
     if isinstance(x, (bytearray, np.ndarray)):
         return x.copy()
     return x
+
+
+def repeated_column(columns: pd.Index, names: Sequence[str]) -> str | None:
+    """The words for the first of ``names`` that ``columns`` holds more than once (``frame[name]`` would be a
+    DataFrame), or None: one sentence for every frame kind, each caller adding whose frame and raising its own error.
+
+    >>> repeated_column(pd.Index(["a", "b", "a"]), ["b", "a"])
+    "column 'a' appears 2 times; give each column once (rename or drop the others, e.g. frame.loc[:, ~frame.columns.duplicated()])"
+    >>> repeated_column(pd.Index(["a", "b", "a"]), ["b"]) is None
+    True
+    """
+    if columns.is_unique:
+        return None
+    for name in names:
+        n = int(np.count_nonzero(columns == name))
+        if n > 1:
+            return (f"column {name!r} appears {n} times; give each column once (rename or drop the others, e.g. "
+                    "frame.loc[:, ~frame.columns.duplicated()])")
+    return None
 
 
 #: set within :func:`taking_cells`

@@ -38,7 +38,7 @@ from ..errors import ArgumentError
 from ..io.containers import LazyColumn
 from ..io.otlp import gc_paused
 from ..logs_schema import LOG_COLUMN_NAMES
-from ..schema import STRING
+from ..schema import STRING, repeated_column
 
 __all__ = ["log_templates", "attach_logs", "AttachedLogs", "require_logs_frame", "LOG_EVENT_NAME", "MASKS", "log_span_rows",
            "is_log_event", "log_error_mask", "log_dimensions", "ERROR_SEVERITIES", "trace_logs"]
@@ -103,9 +103,9 @@ def log_templates(logs: pd.DataFrame, *, column: str = "body") -> pd.DataFrame:
     """
     if not isinstance(logs, pd.DataFrame) or column not in logs.columns:
         raise ArgumentError(f"log_templates needs a frame with a {column!r} column (a logs frame)")
-    if logs.columns.has_duplicates and int((logs.columns == column).sum()) > 1:
-        raise ArgumentError(f"log_templates: the frame has {int((logs.columns == column).sum())} columns named "
-                            f"{column!r}: rename or drop the others")
+    twice = repeated_column(logs.columns, [column])
+    if twice:
+        raise ArgumentError(f"log_templates: the logs frame's {twice}")
     col = logs[column]
     if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty") \
             and col.map(lambda x: isinstance(x, (dict, list))).any():

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..schema import SpansSchemaError
+from ..schema import SpansSchemaError, repeated_column
 
 __all__ = ["frame_cached", "fingerprint", "cache_stats", "clear_cache", "CacheStats"]
 
@@ -131,9 +131,7 @@ def _column_values(frame: pd.DataFrame, col: str) -> Any:
     where the private accessor is missing or the label is not unique."""
     loc = frame.columns.get_loc(col)
     if not isinstance(loc, int):
-        raise SpansSchemaError(f"column {col!r} appears {int(np.count_nonzero(frame.columns == col))} times in the "
-                               "frame (as after pd.concat(axis=1) or a merge); keep one, e.g. "
-                               "frame.loc[:, ~frame.columns.duplicated()]")
+        raise SpansSchemaError(f"the frame's {repeated_column(frame.columns, [col])}")
     get = getattr(frame, "_get_column_array", None)
     return get(loc) if get is not None else frame[col].array
 

@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
-from ..schema import TIME_MAX_NS, TIME_MIN_NS, TIME_RANGE, TIMESTAMP, SpansSchemaError, time_out_of_range
+from ..schema import (
+    TIME_MAX_NS,
+    TIME_MIN_NS,
+    TIME_RANGE,
+    TIMESTAMP,
+    SpansSchemaError,
+    repeated_column,
+    time_out_of_range,
+)
 
 __all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM",
            "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_out_of_range", "time_resolution_ns"]
@@ -63,14 +71,9 @@ def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> No
             f"{func}: spans DataFrame is missing columns: {', '.join(missing)} "
             "(expected the tracekit spans schema, see tk.SPAN_COLUMNS)"
         )
-    if not spans.columns.is_unique:  # spans[c] would be a DataFrame: say which, not fail on it later
-        cols = list(spans.columns)
-        twice = [c for c in needed if cols.count(c) > 1]
-        if twice:
-            raise SpansSchemaError(
-                f"{func}: column {twice[0]!r} appears {cols.count(twice[0])} times in the spans DataFrame (as after "
-                "pd.concat(axis=1) or a merge); keep one, e.g. spans.loc[:, ~spans.columns.duplicated()]"
-            )
+    twice = repeated_column(spans.columns, needed)  # spans[c] would be a DataFrame: say which, not fail on it later
+    if twice:
+        raise SpansSchemaError(f"{func}: spans DataFrame: {twice}")
 
 
 def ns(series: pd.Series) -> np.ndarray:

@@ -269,8 +269,8 @@ def test_a_column_freed_after_the_cache_module_was_torn_down_raises_nothing(monk
 
 
 def test_one_numeric_cell_edited_in_place_anywhere_is_a_new_fingerprint(spans):
-    """Numeric, datetime, boolean and nullable-integer columns are hashed by sums of their words times per-position
-    odd multipliers (not blake2b): any one cell set in place — first, last, at a multiplier block's edge, at 300
+    """Numeric, datetime, boolean and nullable-integer columns are hashed by sums of their words times odd multipliers
+    per position in a block and per block (not blake2b): any one cell set in place — first, last, at a multiplier block's edge, at 300
     random rows — and two cells swapped give a new fingerprint; an equal copy, or the frame hashed again after the
     multipliers grew for a longer frame, gives the same one."""
     import numpy as np
@@ -301,8 +301,11 @@ def test_one_numeric_cell_edited_in_place_anywhere_is_a_new_fingerprint(spans):
     swapped.loc[[a, b], "duration_ms"] = frame.loc[[b, a], "duration_ms"].to_numpy()
     assert fingerprint(swapped, cols) != before
     assert fingerprint(frame.copy(), cols) == before
-    fingerprint(pd.concat([frame] * 3, ignore_index=True), cols)  # grows the multipliers
+    fingerprint(pd.concat([frame] * 3, ignore_index=True), cols)  # grows the per-block multipliers
     assert fingerprint(frame, cols) == before
+    from tracekit.core import cache
+
+    assert cache._IN_BLOCK.shape == (2, _BLOCK) and cache._PER_BLOCK.shape[1] < 64  # 1 MiB, whatever the length
 
 
 def test_a_fingerprinted_column_held_twice_is_named(spans):

@@ -700,13 +700,25 @@ def taking_cells() -> Iterator[None]:
 
 
 def owned_cells(cells: list) -> list:
-    """Each cell :func:`own`-copied, unless within :func:`taking_cells` (then the cells as given, in a new list)."""
+    """Each cell :func:`own`-copied, unless within :func:`taking_cells` (then the cells as given, in a new list).
+
+    >>> cells = [{"k": [1]}]
+    >>> got = owned_cells(cells)
+    >>> got == cells, got[0] is cells[0], got[0]["k"] is cells[0]["k"]
+    (True, False, False)
+    """
     return list(cells) if _TAKE_CELLS.get() else [own(c) for c in cells]
 
 
 def own_each_object(cells: list) -> list:
     """:func:`own` of each distinct object among ``cells``, copied once: cells that shared an object share its copy (a
-    reader's resources, one dict per resource, taken into another frame)."""
+    reader's resources, one dict per resource, taken into another frame).
+
+    >>> r, other = {"host.name": "h1"}, {"host.name": "h2"}
+    >>> got = own_each_object([r, r, other])
+    >>> got == [r, r, other], got[0] is got[1], got[0] is r
+    (True, True, False)
+    """
     copies: dict[int, Any] = {}
     return [copies[id(c)] if id(c) in copies else copies.setdefault(id(c), own(c)) for c in cells]
 

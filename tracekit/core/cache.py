@@ -136,7 +136,7 @@ def _numeric_digest(values: np.ndarray) -> bytes:
 def _column_values(frame: pd.DataFrame, col: str) -> Any:
     """``frame[col].array`` without building the Series (pandas' column access makes a Series and deep-copies the
     frame's ``attrs`` into it: 50 µs a column of a read frame, a third of a cache hit's cost); the Series' array
-    where the private accessor is missing or the label is not unique."""
+    where pandas lacks the private accessor. A label held twice is a SpansSchemaError naming it."""
     loc = frame.columns.get_loc(col)
     if not isinstance(loc, int):
         raise SpansSchemaError(f"the frame's {repeated_column(frame.columns, [col])}")

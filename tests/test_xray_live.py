@@ -78,6 +78,12 @@ def moto_url():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+    # moto's X-Ray backend imports aws_xray_sdk, whose global recorder opens a UDP socket it never closes
+    # ("ResourceWarning: unclosed <socket … type=2 …>" at the worker's exit): closed with the server
+    sdk = sys.modules.get("aws_xray_sdk.core")
+    sock = getattr(getattr(getattr(sdk, "xray_recorder", None), "_emitter", None), "_socket", None)
+    if sock is not None:
+        sock.close()
 
 
 def _reset(url: str) -> None:

@@ -45,7 +45,7 @@ import pandas as pd
 from ..core.ids import normalize_trace_id
 from ..core.results import result_table
 from ..errors import ArgumentError, TraceFormatError, TraceKitError, require
-from ..schema import trace_id_to_xray, xray_to_trace_id
+from ..schema import shared_attr, trace_id_to_xray, xray_to_trace_id
 from .cache import (
     MANIFEST_NAME,
     atomic_write,
@@ -434,9 +434,9 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                 "cache_dir": str(cdir) if cdir is not None else None, "cache_files": sorted(run.files),
                 "repaired_files": repaired},
     }
-    spans.attrs["xray_fetch"] = info
+    spans.attrs["xray_fetch"] = shared_attr(info)
     # the pages list ids that a later retry fetched; after the retries only these stayed unprocessed
-    spans.attrs["unprocessed_trace_ids"] = tuple(sorted(run.unprocessed))
+    spans.attrs["unprocessed_trace_ids"] = shared_attr(sorted(run.unprocessed))
     return spans
 
 
@@ -674,12 +674,12 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     df = summaries_frame(pages, windows=wins)
     if max_summaries is not None:
         df = df.iloc[:max_summaries].reset_index(drop=True)
-    df.attrs["xray_summaries"] = {
+    df.attrs["xray_summaries"] = shared_attr({
         "asked": {"start": windows[0][0].isoformat(), "end": windows[-1][1].isoformat(),
                   "filter_expression": filter_expression, "time_range_type": time_range_type,
                   "sampling": sampling, "region": region or region_of(client),
                   "windows": [(a.isoformat(), b.isoformat()) for a, b in windows]},
         "pages": meta,
-    }
+    })
     return df
 

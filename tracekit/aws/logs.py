@@ -28,7 +28,7 @@ from ..core.ids import normalize_trace_ids
 from ..errors import ArgumentError, TraceFormatWarning
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
-from ..schema import STRING, trace_id_to_xray
+from ..schema import STRING, shared_attr, trace_id_to_xray
 from .client import is_botocore_error, make_client, translate_error
 from .times import to_utc
 
@@ -152,7 +152,7 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
     key["event"] = np.where(has, ev.astype(str).to_numpy(), "")
     df = df.loc[~key.duplicated().to_numpy()].reset_index(drop=True)
     df.attrs["calls"] = calls
-    df.attrs["skipped"] = tuple(s for f in frames for s in f.attrs.get("skipped", ()))
+    df.attrs["skipped"] = shared_attr([s for f in frames for s in f.attrs.get("skipped", ())])
     return df
 
 
@@ -169,7 +169,7 @@ def _read_page(events: list, group: str, chunk: list[str]) -> pd.DataFrame:
             per = [read_logs({"logGroup": group, "logEvents": [ev]}, errors="skip") for ev in events]
         events = [ev for ev, p in zip(events, per, strict=True) if len(p) == 1]
         df = pd.concat([p for p in per if len(p) == 1], ignore_index=True) if events else per[0]
-        df.attrs["skipped"] = skipped
+        df.attrs["skipped"] = shared_attr(skipped)
     if len(df) == len(events) and df["trace_id"].isna().any():
         forms = [(t, (t, trace_id_to_xray(t))) for t in chunk]
         fill = []

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..errors import ArgumentError
 from ..io.metrics import cloudwatch_frame
+from ..schema import shared_attr
 from .client import is_botocore_error, make_client, translate_error
 from .times import to_utc
 
@@ -194,7 +195,7 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     df = cloudwatch_frame(responses, _described(qs), file="<cloudwatch GetMetricData>")
     # the frame's messages are every page's and every result's (cloudwatch_frame keeps both, with where they were);
     # a result CloudWatch marked PartialData truncates the frame as a page left unread does
-    df.attrs.update(responses=tuple(responses), requests=len(responses),
+    df.attrs.update(responses=shared_attr(responses), requests=len(responses),
                     truncated=truncated or bool(df.attrs.get("truncated")),
-                    messages=tuple(df.attrs.get("messages") or messages))
+                    messages=shared_attr(df.attrs.get("messages") or messages))
     return df

@@ -33,6 +33,7 @@ import orjson
 from ..core.frame import TIME_PROBLEM
 from ..core.gc_pause import gc_promote  # kept importable from here
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
+from ..schema import shared_attr
 
 __all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
@@ -1028,6 +1029,7 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     df.attrs["ignored"] = tuple(ignored) + tuple(ignored_file_records(source))
     if any(str(s.reason).startswith((TRUNCATED_FILE, TRUNCATED_GZIP)) for s in skipped):
         df.attrs["truncated"] = True  # a file ended early: what it held after the cut is not in the frame
+    df.attrs = {k: shared_attr(v) for k, v in df.attrs.items()}  # copied into every column pandas hands out: free
     if skipped:
         first = skipped[0]
         where = ", ".join(x for x in (first.file, first.record) if x)

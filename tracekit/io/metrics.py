@@ -90,7 +90,7 @@ from ..metrics_schema import (
     summary_quantiles,
     validate_metrics,
 )
-from ..schema import STRING, TIMESTAMP
+from ..schema import STRING, TIMESTAMP, shared_attr
 from ._sources import (
     MAX_LIST_NESTING,
     checked_path,
@@ -947,7 +947,7 @@ def cloudwatch_frame(responses: list[dict], queries: dict[str, dict] | None = No
     for k, resp in enumerate(responses):
         rd.metric_data(resp, file, None, lambda p, k=k: f"page {k}, {p}" if p else f"page {k}", "", queries)
     df = rd.frame().sort_values(["name", "time"], kind="stable").reset_index(drop=True)
-    df.attrs.update(messages=tuple(rd.messages), partial=tuple(rd.partial))
+    df.attrs.update(messages=shared_attr(rd.messages), partial=shared_attr(rd.partial))
     return df
 
 
@@ -1011,8 +1011,8 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         rd.problem(reason + (f"; {said}" if said else ""), rd.ignored[0].file if rd.ignored else source_name(source),
                    None)
     df.attrs["truncated"] = bool(rd.pages or rd.partial)
-    df.attrs["messages"] = tuple(rd.messages)
-    df.attrs["partial"] = tuple(rd.partial)
+    df.attrs["messages"] = shared_attr(rd.messages)
+    df.attrs["partial"] = shared_attr(rd.partial)
     if rd.pages:
         warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
     if rd.messages:  # what the API said about the data: not dropped unsaid

@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 
 from ..core.frame import require_columns
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError, require
-from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP
+from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP, shared_attr
 from ._progress import Progress
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
 
@@ -752,7 +752,7 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
                 attrs[k] = attrs[k] + v
             else:
                 attrs.setdefault(k, v)
-    df.attrs.update(attrs)
+    df.attrs.update({k: shared_attr(v) for k, v in attrs.items()})
     if materialize:
         df = globals()["materialize"](df)
     return df

@@ -293,10 +293,14 @@ def busy_ns(spans: pd.DataFrame, edges: np.ndarray, rows: np.ndarray, *, own_ns:
     [3.0, 3.0]
     """
     self = self_ns(spans) if own_ns is None else own_ns
-    kind = spans["kind"].to_numpy(dtype=object)
     rows = np.asarray(rows, dtype=np.int64)
-    rows = rows[~np.isin(kind[rows], _NOT_BUSY) & ~np.isnan(self[rows])]
+    rows = rows[_busy_mask(spans["kind"].to_numpy(dtype=object)[rows], self[rows])]
     return _busy(ns(spans["start"]), ns(spans["end"]), self, edges, rows)
+
+
+def _busy_mask(kind: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Which spans keep their host busy: not waiting on another component (client, producer), not in progress."""
+    return ~np.isin(kind, _NOT_BUSY) & ~np.isnan(own)
 
 
 def _busy(start: np.ndarray, end: np.ndarray, own: np.ndarray, edges: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -374,9 +378,9 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
     pair, _ = joint_codes(service, host)
     by_pair = np.argsort(pair, kind="stable")
     cuts = np.searchsorted(pair[by_pair], np.arange(int(pair.max()) + 2 if len(pair) else 1))
-    busy_rows = ~np.isin(kind, _NOT_BUSY) & ~np.isnan(own)
-    for at, (svc, h) in zip(keys.index.to_numpy(), keys.itertuples(index=False), strict=True):
-        rows = by_pair[cuts[pair[at]]:cuts[pair[at] + 1]]
+    busy_rows = _busy_mask(kind, own)
+    for first, (svc, h) in zip(keys.index.to_numpy(), keys.itertuples(index=False), strict=True):
+        rows = by_pair[cuts[pair[first]]:cuts[pair[first] + 1]]
         # the resource of each interval: the one of the host's last span ended by then (its version), else its first
         by_end = rows[np.argsort(end[rows], kind="stable")]
         at = np.searchsorted(end[by_end], edges[1:], side="right") - 1

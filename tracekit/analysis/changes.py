@@ -73,6 +73,7 @@ import pandas as pd
 
 from ..core import QUANTILES, holm, ns, percentile, quantile_draws, require_columns, result_table
 from ..core.keys import by_keys
+from ..core.stats import average_ranks
 from ..errors import ArgumentError, TraceKitError
 from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
 
@@ -177,15 +178,13 @@ def epidemic_test(values: Any, *, min_len: int = 2, n_perm: int = 9999, seed: in
     >>> epidemic_test([1, 2, 1, 3, 2, 1, 2, 9, 8, 9, 9, 8], direction="up", n_perm=999)[:2]
     (7, 12)
     """
-    from scipy.stats import rankdata
-
     if direction not in _DIRECTIONS:
         raise ArgumentError(f"epidemic_test: direction must be one of {', '.join(_DIRECTIONS)}; got {direction!r}")
     x = np.asarray(values, dtype=float)
     n = len(x)
     if n < 2 * min_len + 1 or np.ptp(x) == 0:
         return -1, -1, float("nan"), 1.0
-    r = rankdata(x) - (n + 1) / 2
+    r = average_ranks(x) - (n + 1) / 2
     c = np.r_[0.0, np.cumsum(r)][None, :]
     z, a, length = _scan_max(c, n, min_len, direction)
     if a[0] < 0:
@@ -297,9 +296,9 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
         rout = series["requests"].to_numpy()[~win]
         before, during = float(rout.mean()), float(rin.mean())
         var = rin.sum() / nin ** 2 + rout.sum() / nout ** 2  # Poisson counts
-        from scipy.stats import norm
+        from ..core.distributions import normal_ppf
 
-        zq = float(norm.ppf(1 - a))
+        zq = float(normal_ppf(1 - a))
         d = during - before
         return before, during, d, d - zq * np.sqrt(var), d + zq * np.sqrt(var)
     if rows is None or inside is None:  # only a timeline: bucket-level means

@@ -297,7 +297,7 @@ def _by_host(st: pd.DataFrame) -> pd.DataFrame:
     changed step most beyond the callee's other hosts (:data:`COURSE_CHANGES`' host columns). A bad pod that answers
     wrong makes its callers change course after its answers only; a change in the caller's own code does not follow
     one pod of its callee."""
-    from scipy.stats import hypergeom
+    from ..core.distributions import hypergeom_sf
 
     cols = ["caller", "callee", "callee_host", "host_steps", "host_changed", "other_hosts_steps",
             "other_hosts_changed", "host_p_value"]
@@ -315,7 +315,7 @@ def _by_host(st: pd.DataFrame) -> pd.DataFrame:
     ok = np.flatnonzero((n_hosts >= 2) & (big_k > 0))
     if not len(ok):
         return pd.DataFrame(columns=cols)
-    p = np.minimum(hypergeom.sf(k[ok] - 1, big_n[ok], big_k[ok], n[ok]) * n_hosts[ok], 1.0)
+    p = np.minimum(hypergeom_sf(k[ok] - 1, big_n[ok], big_k[ok], n[ok]) * n_hosts[ok], 1.0)
     # per (caller, callee) the host with the smallest p; ties: the larger share, then the host's name
     by_name = pd.factorize(host[ok], sort=True)[0]
     order = np.lexsort((by_name, -(k[ok] / n[ok]), p, row[ok]))

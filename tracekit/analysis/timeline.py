@@ -289,9 +289,9 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
 def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndarray, ci: float) -> np.ndarray:
     """Per group (rows ``starts[i]:starts[i+1]``, sorted by group): requests, lo, hi, failed, rate,
     lo, hi, then (p, lo, hi) per quantile."""
-    from scipy import stats as sst
+    from ..core.distributions import beta_ppf, normal_ppf
 
-    z = float(sst.norm.ppf(0.5 + ci / 2))
+    z = float(normal_ppf(0.5 + ci / 2))
     a = (1 - ci) / 2
     b0 = starts[:-1]
     tot = np.add.reduceat(w, b0)
@@ -303,8 +303,8 @@ def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndar
         p = nf / tot
         n_eff = tot ** 2 / w2
     x = p * n_eff
-    lo = np.where(x <= 0, 0.0, sst.beta.ppf(a, x + 0.5, n_eff - x + 0.5))
-    hi = np.where(x >= n_eff, 1.0, sst.beta.ppf(1 - a, x + 0.5, n_eff - x + 0.5))
+    lo = np.where(x <= 0, 0.0, beta_ppf(a, x + 0.5, n_eff - x + 0.5))
+    hi = np.where(x >= n_eff, 1.0, beta_ppf(1 - a, x + 0.5, n_eff - x + 0.5))
     cols = [tot, np.maximum(tot - z * sd, n), tot + z * sd, nf, p, lo, hi]
     pct = np.full((len(b0), 3 * len(QUANTILES)), np.nan)
     for i, (i0, i1) in enumerate(zip(starts[:-1], starts[1:], strict=True)):

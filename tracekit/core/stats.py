@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 
-__all__ = ["percentile", "quantile_draws", "exceed_chance", "upper_limits", "normal_slices", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
+__all__ = ["percentile", "average_ranks", "quantile_draws", "exceed_chance", "upper_limits", "normal_slices", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
            "DEFAULT_N_BOOT", "DEFAULT_CI"]
 
 #: numpy quantile method used for every percentile
@@ -88,6 +88,26 @@ def percentile(values: Any, q: float | Sequence[float], weights: Any = None) -> 
             return np.full(qa.shape, np.nan) if qa.ndim else float("nan")
         r = np.quantile(x[ok], qa, method=PERCENTILE_METHOD)
     return float(r) if np.ndim(r) == 0 else np.asarray(r, dtype=np.float64)
+
+
+def average_ranks(values: Any) -> np.ndarray:
+    """Ranks 1..n of ``values``, ties given the mean of the ranks they span (``scipy.stats.rankdata``'s
+    default, to the bit); all NaN when a value is NaN (as rankdata's ``nan_policy="propagate"``).
+
+    >>> average_ranks([10.0, 30.0, 20.0, 20.0]).tolist()
+    [1.0, 4.0, 2.5, 2.5]
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    if np.isnan(x).any():
+        return np.full(len(x), np.nan)
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    new = np.r_[True, xs[1:] != xs[:-1]] if len(x) else np.zeros(0, dtype=bool)
+    dense = np.cumsum(new)
+    count = np.r_[np.flatnonzero(new), len(x)]
+    out = np.empty(len(x))
+    out[order] = 0.5 * (count[dense] + count[dense - 1] + 1)
+    return out
 
 
 def quantile_draws(sorted_values: np.ndarray, q: float, u: np.ndarray) -> tuple[float, np.ndarray]:
@@ -328,7 +348,7 @@ def normal_slices(group: Any, values: Any, slices: Any, n_groups: int, q: float)
     >>> int(keep.sum()), bool(keep[:10].any())
     (40, False)
     """
-    from scipy.stats import binom
+    from .distributions import binom_sf
 
     g_all = np.asarray(group, dtype=np.int64).ravel()
     v_all = np.asarray(values, dtype=np.float64).ravel()
@@ -357,7 +377,7 @@ def normal_slices(group: Any, values: Any, slices: Any, n_groups: int, q: float)
     rate = exceed_chance(np.nan_to_num(upper_limits(gq[use], cnt_s[use], n_groups, 0.5, spread=None)[0]), q)
     above = np.bincount(inv, weights=(v > med_lim[g]).astype(np.float64), minlength=len(code))
     n_slices = np.bincount(gq, minlength=n_groups)[:n_groups]
-    bad = ok[gq] & (binom.sf(above - 1, cnt_s, rate[gq]) < SLICE_ALPHA / np.maximum(n_slices[gq], 1))
+    bad = ok[gq] & (binom_sf(above - 1, cnt_s, rate[gq]) < SLICE_ALPHA / np.maximum(n_slices[gq], 1))
     bad_values = np.bincount(gq, weights=np.where(bad, cnt_s, 0), minlength=n_groups)[:n_groups]
     n_values = np.bincount(g, minlength=n_groups)[:n_groups]
     cut = (bad_values > 0) & (2 * bad_values < n_values)

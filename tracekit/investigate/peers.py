@@ -96,10 +96,9 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     >>> top["host"], top["operation"], bool(top["p_value"] < 1e-6), round(float(top["slower"]), 2)
     ('catalog-3', 'load product list', True, 1.0)
     """
-    from scipy.stats import fisher_exact, norm
-
     from ..analysis.error_origins import is_origin
     from ..analysis.structure import self_time
+    from ..core.distributions import fisher_exact_greater, normal_sf
 
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "peer_outliers")
     if level not in LEVELS:
@@ -150,7 +149,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     var_w = m * nn / 12.0 * ((N + 1) - tsum / (N * (N - 1)))
     u = cell["W"].to_numpy(dtype=float) - m * (m + 1) / 2  # Mann–Whitney U: pairs where the component is slower (ties ½)
     z = (u - m * nn / 2) / np.sqrt(np.where(var_w > 0, var_w, np.nan))
-    cell = cell.assign(share=u / (m * nn), p=np.where(var_w > 0, norm.sf(np.nan_to_num(z)), 1.0))
+    cell = cell.assign(share=u / (m * nn), p=np.where(var_w > 0, normal_sf(np.nan_to_num(z)), 1.0))
     cell["p"] = holm(cell["p"].to_numpy(dtype=float))  # over every (component, operation) compared
     cell = cell.sort_values(["p", "share"], ascending=[True, False], kind="stable")
     spans_of = cell.groupby(["svc", "comp"])["m"].sum()
@@ -163,7 +162,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     rows = []
     for (s, c), e in err.iterrows():
         k, ne, kp, npe = int(e["k"]), int(e["n"]), int(e["kp"]), int(e["np"])
-        pe = float(fisher_exact([[k, ne - k], [kp, npe - kp]], alternative="greater")[1]) if k and npe else np.nan
+        pe = fisher_exact_greater([[k, ne - k], [kp, npe - kp]]) if k and npe else np.nan
         has = (s, c) in per.index
         p = float(per.at[(s, c), "p"]) if has else 1.0
         op = top.get((s, c)) if has else None

@@ -1176,7 +1176,7 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
     beyond chance (``cold_moves``: :func:`_cold_moves`, a scale-out); cold starts at their usual share are not "what
     changed" (async-workflows, sampled-errors, clock-skew: ~2 % of fulfillment's invocations all hour were said
     there) — they are said under "where" when they hold up requests (on the critical path), else left out."""
-    from scipy.stats import binomtest
+    from ..core.distributions import binom_test_greater
 
     compared = base is not None and incident is not None
     cs = _cold_starts(incident if compared else spans)
@@ -1198,7 +1198,7 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
         k_b, n_b = seen_b.get(r.function, (0, 0))
         k_a, n_a = int(r.cold_starts), int(r.invocations)
         p = 0.0 if n_b == 0 else 1.0 if k_a == 0 else \
-            binomtest(k_a, k_a + k_b, n_a / (n_a + n_b), alternative="greater").pvalue
+            binom_test_greater(k_a, k_a + k_b, n_a / (n_a + n_b))
         (changed if p < alpha else usual).append((r, (k_b, n_b)))
 
     # when each function's cold starts were (cold-starts: all 46 in 14:30–14:50, which no sentence said)

@@ -29,7 +29,7 @@ annotation (``annotation.*``) and a few derived dimensions (``service``, ``opera
   (``diff_lo``, ``diff_hi``; Wilson intervals combined — good coverage for small counts and
   shares near 0 or 1), ``lift`` (ratio of shares), ``odds_ratio`` (Haldane +0.5),
   ``p_value`` from Fisher's exact test (two-sided by doubling the smaller hypergeometric tail,
-  capped at 1; vectorised with ``scipy.stats.hypergeom``) and ``q_value`` by Benjamini–Hochberg
+  capped at 1; vectorised with :func:`tracekit.core.distributions.hypergeom_cdf` and ``hypergeom_sf``) and ``q_value`` by Benjamini–Hochberg
   over every row of the table. ``latency_with_ms``/``latency_without_ms`` (mean unit duration of
   the selection ∪ baseline units with / without the value), ``delta_latency_ms`` and the same for
   ``error_rate`` (at ``level="trace"`` the request failed — :func:`tracekit.core.trace_outcomes`; at

@@ -153,10 +153,10 @@ def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndar
 
 
 def _fisher_p(a: np.ndarray, n_with: np.ndarray, n_sel: int, n_all: int) -> np.ndarray:
-    from scipy.stats import hypergeom
+    from ...core.distributions import hypergeom_cdf, hypergeom_sf
 
-    lo = hypergeom.cdf(a, n_all, n_with, n_sel)
-    hi = hypergeom.sf(a - 1, n_all, n_with, n_sel)
+    lo = hypergeom_cdf(a, n_all, n_with, n_sel)
+    hi = hypergeom_sf(a - 1, n_all, n_with, n_sel)
     return np.minimum(1.0, 2 * np.minimum(lo, hi))
 
 
@@ -444,9 +444,9 @@ def bubble_up(
     ksrc[kcode] = src
 
     # ---- statistics -------------------------------------------------------------------------
-    from scipy.stats import norm
+    from ...core.distributions import normal_ppf
 
-    z = float(norm.ppf(0.5 + ci / 2))
+    z = float(normal_ppf(0.5 + ci / 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         p1 = a / n_sel if n_sel else np.full(m, np.nan)
         p2 = b / n_base if n_base else np.full(m, np.nan)

@@ -116,7 +116,7 @@ def _jeffreys_by_weight_class(w: np.ndarray, y: np.ndarray, ci: float, rng: np.r
     share is drawn from its Jeffreys posterior Beta(x + ½, n − x + ½) and the draws are combined with
     the strata's estimated sizes (Σ weights). Exact Beta quantiles for a single stratum; None when there
     are more than ``max_classes`` distinct weights (e.g. per-window X-Ray ratios over a long period)."""
-    from scipy import stats as sst
+    from ...core.distributions import beta_ppf
 
     if len(w) == 0:
         return None
@@ -128,8 +128,8 @@ def _jeffreys_by_weight_class(w: np.ndarray, y: np.ndarray, ci: float, rng: np.r
     size_h = np.bincount(inv, weights=w)
     a = (1 - ci) / 2
     if len(cls) == 1:
-        lo = 0.0 if x_h[0] == 0 else float(sst.beta.ppf(a, x_h[0] + 0.5, n_h[0] - x_h[0] + 0.5))
-        hi = 1.0 if x_h[0] == n_h[0] else float(sst.beta.ppf(1 - a, x_h[0] + 0.5, n_h[0] - x_h[0] + 0.5))
+        lo = 0.0 if x_h[0] == 0 else float(beta_ppf(a, x_h[0] + 0.5, n_h[0] - x_h[0] + 0.5))
+        hi = 1.0 if x_h[0] == n_h[0] else float(beta_ppf(1 - a, x_h[0] + 0.5, n_h[0] - x_h[0] + 0.5))
         return lo, hi
     r = rng.beta(x_h + 0.5, n_h - x_h + 0.5, size=(draws, len(cls))) @ size_h / size_h.sum()
     return float(np.quantile(r, a)), float(np.quantile(r, 1 - a))
@@ -138,7 +138,7 @@ def _jeffreys_by_weight_class(w: np.ndarray, y: np.ndarray, ci: float, rng: np.r
 def _kg_interval(w: np.ndarray, y: np.ndarray, ci: float) -> tuple[float, float]:
     """Korn–Graubard interval of a weighted proportion: Clopper–Pearson on the effective sample size
     ``p(1-p) / var`` (linearised variance of the ratio; Kish's size when p is 0 or 1), capped at n."""
-    from scipy import stats as sst
+    from ...core.distributions import beta_ppf
 
     n = len(w)
     if n == 0:
@@ -152,8 +152,8 @@ def _kg_interval(w: np.ndarray, y: np.ndarray, ci: float) -> tuple[float, float]
         n_eff = min(float(n), float(tot ** 2 / (w ** 2).sum()))
     x = p * n_eff
     a = (1 - ci) / 2
-    lo = 0.0 if x <= 0 else float(sst.beta.ppf(a, x, n_eff - x + 1))
-    hi = 1.0 if x >= n_eff else float(sst.beta.ppf(1 - a, x + 1, n_eff - x))
+    lo = 0.0 if x <= 0 else float(beta_ppf(a, x, n_eff - x + 1))
+    hi = 1.0 if x >= n_eff else float(beta_ppf(1 - a, x + 1, n_eff - x))
     return lo, hi
 
 
@@ -184,7 +184,7 @@ def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float)
     negative values). Quoting the sample's largest value instead covered the population p95 of a
     stratum of ~30 sampled traces in 25 of 40 seeds.
     """
-    from scipy.stats import binom
+    from ...core.distributions import binom_ppf
 
     ok = ~np.isnan(d) & ~np.isnan(w) & (w > 0)
     d, w = d[ok], w[ok]
@@ -192,8 +192,8 @@ def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float)
         return float("nan"), float("nan")
     m = max(1, int(np.floor(kish_n_eff(w) + 1e-9)))
     a = (1 - ci) / 2
-    r = int(binom.ppf(a, m, q))
-    s = int(binom.ppf(1 - a, m, q)) + 1
+    r = int(binom_ppf(a, m, q))
+    s = int(binom_ppf(1 - a, m, q)) + 1
     lo = (0.0 if d.min() >= 0 else -np.inf) if r < 1 else float(percentile(d, r / m, weights=w))
     hi = np.inf if s > m else float(percentile(d, s / m, weights=w))
     return lo, hi

@@ -1,0 +1,136 @@
+"""tracekit.core.distributions computes what scipy.stats computes, to the bit, without importing it.
+
+scipy.stats is the oracle here (tests may import it); the analyses must not (a test below runs a postmortem and
+report in a fresh interpreter and looks in ``sys.modules``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tracekit.core import distributions as d
+
+RNG = np.random.default_rng(20261126)
+
+
+def _same(got, want) -> None:
+    """Equal values, NaN where NaN, and a scalar where scipy gives a scalar."""
+    assert np.shape(got) == np.shape(want), (np.shape(got), np.shape(want))
+    np.testing.assert_array_equal(np.asarray(got, dtype=float), np.asarray(want, dtype=float))
+
+
+#: quantiles, edges and invalid ones
+Q = np.array([0.0, 1e-300, 1e-12, 0.001, 0.025, 0.3, 0.5, 0.7, 0.975, 0.999, 1 - 1e-12, 1.0, -0.1, 1.1, np.nan])
+
+
+def test_normal_quantile_and_tail_equal_scipy():
+    _same(d.normal_ppf(Q), stats.norm.ppf(Q))
+    x = np.array([-np.inf, -40.0, -3.0, -1.0, 0.0, 0.5, 1.96, 8.0, 40.0, np.inf, np.nan])
+    _same(d.normal_sf(x), stats.norm.sf(x))
+    for v in (0.975, 0.5):
+        _same(d.normal_ppf(v), stats.norm.ppf(v))
+    _same(d.normal_sf(1.0), stats.norm.sf(1.0))
+
+
+@pytest.mark.filterwarnings("ignore:Error in function boost")  # both sides, at q = 1e-300 with a = 1e5
+def test_beta_quantile_equals_scipy_over_a_grid_with_edges_and_bad_shapes():
+    q, a, b = np.meshgrid(Q, [0.5, 1.0, 3.5, 120.5, 1e5, 0.0, -1.0, np.nan],
+                          [0.5, 2.0, 7.0, 5000.5, 0.0, np.nan], indexing="ij")
+    _same(d.beta_ppf(q, a, b), stats.beta.ppf(q, a, b))
+    _same(d.beta_ppf(0.025, 3.5, 10.5), stats.beta.ppf(0.025, 3.5, 10.5))
+    # broadcasting a scalar against arrays, as timeline's intervals do
+    x = RNG.uniform(0, 50, 200)
+    _same(d.beta_ppf(0.975, x + 0.5, 60 - x + 0.5), stats.beta.ppf(0.975, x + 0.5, 60 - x + 0.5))
+
+
+@pytest.mark.parametrize("fn", ["sf", "cdf"])
+def test_binomial_tails_equal_scipy_inside_outside_the_support_and_for_bad_parameters(fn):
+    k = np.array([-np.inf, -5, -1, -0.5, 0, 0.5, 1, 2, 3.7, 9, 10, 11, 1e9, np.inf, np.nan])
+    n = np.array([0, 1, 10, 10.5, -1, 1000, np.nan])
+    p = np.array([0.0, 1e-9, 0.1, 0.5, 0.999, 1.0, -0.1, 1.5, np.nan])
+    kk, nn, pp = np.meshgrid(k, n, p, indexing="ij")
+    ours = {"sf": d.binom_sf, "cdf": d.binom_cdf}[fn]
+    _same(ours(kk, nn, pp), getattr(stats.binom, fn)(kk, nn, pp))
+    _same(ours(3, 10, 0.2), getattr(stats.binom, fn)(3, 10, 0.2))
+    # many random draws of the shapes the analyses pass (counts, a rate per group)
+    n = RNG.integers(0, 3000, 500)
+    k = np.floor(RNG.uniform(-2, 1.1, 500) * n)
+    p = RNG.uniform(0, 1, 500)
+    _same(ours(k, n, p), getattr(stats.binom, fn)(k, n, p))
+
+
+def test_binomial_quantile_equals_scipy():
+    q, n, p = np.meshgrid(Q, [0, 1, 7, 200, 10.5, -1, np.nan], [0.0, 0.05, 0.5, 0.95, 1.0, 1.2], indexing="ij")
+    _same(d.binom_ppf(q, n, p), stats.binom.ppf(q, n, p))
+    _same(d.binom_ppf(0.025, 100, 0.95), stats.binom.ppf(0.025, 100, 0.95))
+
+
+@pytest.mark.parametrize("fn", ["sf", "cdf"])
+def test_hypergeometric_tails_equal_scipy_inside_outside_the_support_and_for_bad_parameters(fn):
+    ours = {"sf": d.hypergeom_sf, "cdf": d.hypergeom_cdf}[fn]
+    theirs = getattr(stats.hypergeom, fn)
+    k = np.array([-np.inf, -3, -1, 0, 1, 2, 4, 6, 7, 12, 13, 30, np.inf, np.nan])
+    big_m = np.array([0, 1, 20, 20.5, 40, np.nan])
+    n = np.array([0, 7, 20, 21, -1])
+    big_n = np.array([0, 12, 20, 25])
+    grid = np.meshgrid(k, big_m, n, big_n, indexing="ij")
+    _same(ours(*grid), theirs(*grid))
+    _same(ours(4, 20, 7, 12), theirs(4, 20, 7, 12))
+    # the sizes course_changes and bubble_up pass: thousands of spans, tails down to 1e-300
+    big_m = RNG.integers(1, 40_000, 400)
+    n = (RNG.uniform(0, 1, 400) * big_m).astype(int)
+    big_n = (RNG.uniform(0, 1, 400) * big_m).astype(int)
+    k = (RNG.uniform(-0.1, 1.1, 400) * np.minimum(n, big_n)).astype(int)
+    _same(ours(k - 1, big_m, n, big_n), theirs(k - 1, big_m, n, big_n))
+
+
+def test_the_one_sided_tests_equal_scipy():
+    for k, n, p in [(0, 10, 0.3), (1, 1, 0.5), (7, 10, 0.5), (40, 50, 0.2), (3, 1000, 0.001), (5, 5, 1.0)]:
+        assert d.binom_test_greater(k, n, p) == stats.binomtest(k, n, p, alternative="greater").pvalue
+    tables = [[[8, 2], [1, 5]], [[0, 0], [3, 4]], [[0, 5], [0, 7]], [[3, 0], [0, 4]], [[1, 2], [3, 4]],
+              *[RNG.integers(0, 400, (2, 2)).tolist() for _ in range(200)]]
+    for t in tables:
+        assert d.fisher_exact_greater(t) == stats.fisher_exact(t, alternative="greater").pvalue, t
+    with pytest.raises(ValueError, match="2x2 table of counts"):
+        d.fisher_exact_greater([[1, -1], [2, 3]])
+
+
+#: every analysis a report runs, in a fresh interpreter: the bundled incident against its baseline (ranking,
+#: lifts, peers, cold starts, course changes, periods), a sampled dataset (weighted summaries) and a simulated
+#: window with logs and metrics; then the modules that were imported
+_FRESH = r"""
+import sys
+import tracekit as tk
+from tracekit.simulate_faults import fault_window
+from tracekit.reporting import collect_report
+inc, base = tk.read("datasets/checkout-incident"), tk.read("datasets/checkout-baseline")
+collect_report(inc, baseline=base)
+collect_report(tk.read("datasets/sampled-errors"))
+w = fault_window("exception", 3)
+tk.postmortem(w.incident, w.baseline, logs=w.logs, metrics=w.metrics)
+print(sorted(m for m in sys.modules if m == "scipy.stats" or m.startswith("scipy.stats.")))
+"""
+
+
+@pytest.mark.slow  # three postmortems in a fresh interpreter (~15 s on two loaded cores)
+def test_a_report_never_imports_scipy_stats():
+    """``import scipy.stats`` took 0.9-1.4 s of every process that ranked causes or wrote a report (a tenth of
+    the CLI report of the bundled incident); the analyses use tracekit.core.distributions instead."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", _FRESH], capture_output=True, text=True, cwd=repo, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout[-2000:]
+
+
+def test_average_ranks_equal_rankdata_with_ties_and_nan():
+    from tracekit.core.stats import average_ranks
+
+    for x in ([], [3.0], [2.0, 2.0, 2.0], [1, 2, 1, 3, 2, 1, 2, 9, 8, 9, 9, 8], RNG.integers(0, 20, 500),
+              RNG.normal(size=300), [1.0, np.nan, 2.0], [np.inf, -np.inf, 0.0, np.inf]):
+        _same(average_ranks(x), stats.rankdata(x))

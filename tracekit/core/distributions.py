@@ -1,0 +1,220 @@
+"""The probability distributions the analyses use, without importing ``scipy.stats``.
+
+``import scipy.stats`` takes 0.9-1.4 s (it loads every distribution, test and their docstrings), and a
+postmortem used eight of its functions, so every process that ranked causes or wrote a report paid it: a
+tenth of ``python -m tracekit report`` on the bundled incident. Each function here computes what the named
+``scipy.stats`` method computes, with the same kernel (the ``scipy.special`` ufuncs that ``scipy.stats``
+itself calls: Boost's binomial, hypergeometric and beta functions, Cephes' normal) and the same answer
+outside the support or for invalid parameters, so the numbers are identical (pinned by a test against
+``scipy.stats`` on grids of values, edges and invalid arguments). Where this scipy lacks one of those private
+kernels, the function calls ``scipy.stats`` (the same numbers, at the import's cost).
+
+>>> float(binom_sf(2, 10, 0.1)), float(normal_ppf(0.975))
+(0.0701908264, 1.959963984540054)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+try:  # the kernels scipy.stats' binom, hypergeom and beta call (scipy >= 1.12)
+    from scipy.special._ufuncs import (  # type: ignore[attr-defined]
+        _beta_ppf,
+        _binom_cdf,
+        _binom_ppf,
+        _binom_sf,
+        _hypergeom_cdf,
+        _hypergeom_sf,
+    )
+except ImportError:  # pragma: no cover - depends on the installed scipy
+    _beta_ppf = _binom_cdf = _binom_ppf = _binom_sf = _hypergeom_cdf = _hypergeom_sf = None
+
+__all__ = ["normal_ppf", "normal_sf", "beta_ppf", "binom_sf", "binom_cdf", "binom_ppf", "hypergeom_sf",
+           "hypergeom_cdf", "binom_test_greater", "fisher_exact_greater"]
+
+
+def _out(output: np.ndarray) -> Any:
+    return output[()] if output.ndim == 0 else output
+
+
+def _integral(x: np.ndarray) -> np.ndarray:
+    return x == np.round(x)
+
+
+def normal_ppf(q: Any) -> Any:
+    """``scipy.stats.norm.ppf(q)``: the standard normal quantile.
+
+    >>> float(normal_ppf(0.5)), float(normal_ppf(0.0))
+    (0.0, -inf)
+    """
+    return special.ndtri(np.asarray(q, dtype=float))[()]
+
+
+def normal_sf(x: Any) -> Any:
+    """``scipy.stats.norm.sf(x)``: P(Z > x) for a standard normal Z.
+
+    >>> round(float(normal_sf(1.959963984540054)), 6)
+    0.025
+    """
+    return special.ndtr(-np.asarray(x, dtype=float))[()]
+
+
+def beta_ppf(q: Any, a: Any, b: Any) -> Any:
+    """``scipy.stats.beta.ppf(q, a, b)``: the quantile of Beta(a, b); 0 at q = 0, 1 at q = 1, NaN for
+    q outside [0, 1] or a, b not positive.
+
+    >>> round(float(beta_ppf(0.5, 2.0, 2.0)), 12)
+    0.5
+    """
+    if _beta_ppf is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import beta
+
+        return beta.ppf(q, a, b)
+    q, a, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q, a, b)))
+    ok = (a > 0) & (b > 0)
+    inner = ok & (q > 0) & (q < 1)
+    output = np.full(q.shape, np.nan)
+    output[ok & (q == 0)] = 0.0
+    output[ok & (q == 1)] = 1.0
+    if inner.any():
+        output[inner] = _beta_ppf(q[inner], a[inner], b[inner])
+    return _out(output)
+
+
+def _discrete(x: Any, shapes: tuple, check: np.ndarray, low: np.ndarray, high: np.ndarray,
+              kernel: Callable, side: str) -> Any:
+    """scipy.stats' ``rv_discrete.cdf`` / ``.sf`` around ``kernel`` (support [low, high])."""
+    x = np.asarray(x, dtype=float)
+    x, check, low, high, *shapes = np.broadcast_arrays(x, check, low, high, *shapes)
+    inner = check & (x >= low) & (x < high) & np.isfinite(x)
+    output = np.zeros(x.shape)
+    if side == "cdf":
+        output[x >= high] = 1.0
+        output[np.isneginf(x)] = 0.0
+    else:
+        output[((x < low) | np.isneginf(x)) & check] = 1.0
+    output[~check | np.isnan(x)] = np.nan
+    if inner.any():
+        output[inner] = np.clip(kernel(x[inner], *(s[inner] for s in shapes)), 0, 1)
+    return _out(output)
+
+
+def _binom_args(n: Any, p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n, p = np.asarray(n, dtype=float), np.asarray(p, dtype=float)
+    return n, p, (n >= 0) & _integral(n) & (p >= 0) & (p <= 1)
+
+
+def binom_sf(k: Any, n: Any, p: Any) -> Any:
+    """``scipy.stats.binom.sf(k, n, p)``: P(X > k) for X ~ Binomial(n, p).
+
+    >>> float(binom_sf(-1, 5, 0.3)), float(binom_sf(5, 5, 0.3))
+    (1.0, 0.0)
+    """
+    if _binom_sf is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import binom
+
+        return binom.sf(k, n, p)
+    n, p, check = _binom_args(n, p)
+    return _discrete(k, (n, p), check, np.zeros(()), n, lambda x, n, p: _binom_sf(np.floor(x), n, p), "sf")
+
+
+def binom_cdf(k: Any, n: Any, p: Any) -> Any:
+    """``scipy.stats.binom.cdf(k, n, p)``: P(X ≤ k) for X ~ Binomial(n, p).
+
+    >>> float(binom_cdf(0, 3, 0.5))
+    0.125
+    """
+    if _binom_cdf is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import binom
+
+        return binom.cdf(k, n, p)
+    n, p, check = _binom_args(n, p)
+    return _discrete(k, (n, p), check, np.zeros(()), n, lambda x, n, p: _binom_cdf(np.floor(x), n, p), "cdf")
+
+
+def binom_ppf(q: Any, n: Any, p: Any) -> Any:
+    """``scipy.stats.binom.ppf(q, n, p)``: the least k with P(X ≤ k) ≥ q; −1 at q = 0, n at q = 1.
+
+    >>> float(binom_ppf(0.5, 10, 0.5)), float(binom_ppf(0.0, 10, 0.5))
+    (5.0, -1.0)
+    """
+    if _binom_ppf is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import binom
+
+        return binom.ppf(q, n, p)
+    n, p, check = _binom_args(n, p)
+    q, n, p, check = np.broadcast_arrays(np.asarray(q, dtype=float), n, p, check)
+    inner = check & (q > 0) & (q < 1)
+    output = np.full(q.shape, np.nan)
+    output[(q == 0) & check] = -1.0
+    output[(q == 1) & check] = n[(q == 1) & check]
+    if inner.any():
+        output[inner] = _binom_ppf(q[inner], n[inner], p[inner])
+    return _out(output)
+
+
+def _hypergeom_args(big_m: Any, n: Any, big_n: Any) -> tuple[np.ndarray, ...]:
+    big_m, n, big_n = (np.asarray(v, dtype=float) for v in (big_m, n, big_n))
+    check = (big_m > 0) & (n >= 0) & (big_n >= 0) & (n <= big_m) & (big_n <= big_m)
+    check &= _integral(big_m) & _integral(n) & _integral(big_n)
+    return big_m, n, big_n, check, np.maximum(big_n - (big_m - n), 0), np.minimum(n, big_n)
+
+
+def hypergeom_sf(k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
+    """``scipy.stats.hypergeom.sf(k, M, n, N)``: P(X > k) when drawing ``N`` of ``M`` objects of which ``n``
+    are marked, X the marked ones drawn.
+
+    >>> round(float(hypergeom_sf(4, 20, 7, 12)), 12)
+    0.391640866873
+    """
+    if _hypergeom_sf is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import hypergeom
+
+        return hypergeom.sf(k, big_m, n, big_n)
+    big_m, n, big_n, check, low, high = _hypergeom_args(big_m, n, big_n)
+    return _discrete(k, (big_m, n, big_n), check, low, high,
+                     lambda x, big_m, n, big_n: _hypergeom_sf(x, n, big_n, big_m), "sf")
+
+
+def hypergeom_cdf(k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
+    """``scipy.stats.hypergeom.cdf(k, M, n, N)``: P(X ≤ k), as :func:`hypergeom_sf`.
+
+    >>> round(float(hypergeom_cdf(4, 20, 7, 12)), 12)
+    0.608359133127
+    """
+    if _hypergeom_cdf is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import hypergeom
+
+        return hypergeom.cdf(k, big_m, n, big_n)
+    big_m, n, big_n, check, low, high = _hypergeom_args(big_m, n, big_n)
+    return _discrete(k, (big_m, n, big_n), check, low, high,
+                     lambda x, big_m, n, big_n: _hypergeom_cdf(x, n, big_n, big_m), "cdf")
+
+
+def binom_test_greater(k: int, n: int, p: float) -> float:
+    """``scipy.stats.binomtest(k, n, p, alternative="greater").pvalue``: P(X ≥ k), X ~ Binomial(n, p).
+
+    >>> round(binom_test_greater(7, 10, 0.5), 6)
+    0.171875
+    """
+    return float(binom_sf(k - 1, n, p))
+
+
+def fisher_exact_greater(table: Any) -> float:
+    """``scipy.stats.fisher_exact(table, alternative="greater").pvalue`` of a 2×2 table of counts: 1 when a
+    row or column sums to 0.
+
+    >>> round(fisher_exact_greater([[8, 2], [1, 5]]), 6)
+    0.024476
+    """
+    c = np.asarray(table, dtype=np.int64)
+    if c.shape != (2, 2) or (c < 0).any():
+        raise ValueError(f"fisher_exact_greater: a 2x2 table of counts (>= 0) is needed, got {c.tolist()}")
+    if 0 in c.sum(axis=0) or 0 in c.sum(axis=1):
+        return 1.0
+    n1, n2 = c[0, 0] + c[0, 1], c[1, 0] + c[1, 1]
+    return min(float(hypergeom_cdf(c[0, 1], n1 + n2, n1, c[0, 1] + c[1, 1])), 1.0)

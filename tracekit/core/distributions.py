@@ -24,16 +24,15 @@ from scipy import special
 try:  # the kernels scipy.stats' binom, hypergeom and beta call (scipy >= 1.12)
     from scipy.special._ufuncs import (  # type: ignore[attr-defined]
         _beta_ppf,
-        _binom_cdf,
         _binom_ppf,
         _binom_sf,
         _hypergeom_cdf,
         _hypergeom_sf,
     )
 except ImportError:  # pragma: no cover - depends on the installed scipy
-    _beta_ppf = _binom_cdf = _binom_ppf = _binom_sf = _hypergeom_cdf = _hypergeom_sf = None
+    _beta_ppf = _binom_ppf = _binom_sf = _hypergeom_cdf = _hypergeom_sf = None
 
-__all__ = ["normal_ppf", "normal_sf", "beta_ppf", "binom_sf", "binom_cdf", "binom_ppf", "hypergeom_sf",
+__all__ = ["normal_ppf", "normal_sf", "beta_ppf", "binom_sf", "binom_ppf", "hypergeom_sf",
            "hypergeom_cdf", "binom_test_greater", "fisher_exact_greater"]
 
 
@@ -120,20 +119,6 @@ def binom_sf(k: Any, n: Any, p: Any) -> Any:
         return binom.sf(k, n, p)
     n, p, check = _binom_args(n, p)
     return _discrete(k, (n, p), check, np.zeros(()), n, lambda x, n, p: _binom_sf(np.floor(x), n, p), "sf")
-
-
-def binom_cdf(k: Any, n: Any, p: Any) -> Any:
-    """``scipy.stats.binom.cdf(k, n, p)``: P(X ≤ k) for X ~ Binomial(n, p).
-
-    >>> float(binom_cdf(0, 3, 0.5))
-    0.125
-    """
-    if _binom_cdf is None:  # pragma: no cover - depends on the installed scipy
-        from scipy.stats import binom
-
-        return binom.cdf(k, n, p)
-    n, p, check = _binom_args(n, p)
-    return _discrete(k, (n, p), check, np.zeros(()), n, lambda x, n, p: _binom_cdf(np.floor(x), n, p), "cdf")
 
 
 def binom_ppf(q: Any, n: Any, p: Any) -> Any:

@@ -395,6 +395,30 @@ def test_lambda_invocations_flag_only_and_sibling_layout():
     assert cs.loc["fn", "cp_added_ms"] == 200.0
 
 
+def test_a_cold_start_s_path_time_is_its_own_trace_s_whatever_other_traces_hold():
+    """cold_starts looks up an Initialization span, its parent and grandparent, and their path sections in the
+    traces holding cold invocations only: traces before and after it that reuse the same span ids (with other times)
+    and a frame of warm invocations change nothing."""
+    def trace(t: int, init_ms: int, shift: int = 0) -> dict:
+        return {"trace_id": [tid(t)] * 3, "span_id": [sid(1), sid(2), sid(3)], "parent_id": [None, sid(1), sid(1)],
+                "service": ["fn"] * 3, "name": ["fn", "Initialization", "fn"],
+                "start": [shift, shift, shift + init_ms * MS], "end": [shift + 300 * MS, shift + init_ms * MS,
+                                                                         shift + 300 * MS],
+                "attributes": [{"origin": "AWS::Lambda"}, {}, {"origin": "AWS::Lambda::Function"}]}
+
+    def frame(*traces: dict) -> pd.DataFrame:
+        return tk.spans_from_columns({k: sum((t[k] for t in traces), []) for k in traces[0]})
+
+    alone = tk.cold_starts(frame(trace(1, 200)), n_boot=20).set_index("function")
+    assert alone.loc["fn", "cp_added_ms"] == 200.0
+    warm = {**trace(3, 0, 10**12), "name": ["fn", "work", "fn"]}  # no Initialization: a warm invocation
+    among = tk.cold_starts(frame(trace(2, 50, 10**9), trace(1, 200), warm), n_boot=20).set_index("function")
+    assert among.loc["fn", "cold_starts"] == 2
+    inv = lambda_invocations(frame(trace(2, 50, 10**9), trace(1, 200), warm)).set_index("trace_id")
+    assert inv.loc[tid(1), "init_ms"] == 200.0 and inv.loc[tid(2), "init_ms"] == 50.0
+    assert among.loc["fn", "cp_added_ms"] == 125.0  # the mean of 200 and 50: each trace's own spans
+
+
 @pytest.fixture(scope="module")
 def cold_sim():
     return tk.simulate.simulate("cold-starts", n_traces=1500, seed=0, window_s=1200, burst_rate=0.6)

@@ -27,11 +27,14 @@ def _attr(spans: pd.DataFrame, col: str, key: str) -> np.ndarray:
     return out
 
 
-def _function_name(spans: pd.DataFrame) -> np.ndarray:
-    fn = lookup_keys(spans, ("faas.name", "aws.lambda.function_name", "aws.function_name"))
-    arn = lookup_keys(spans, ("aws.function_arn", "resource_arn", "cloud.resource_id"))
-    svc = spans["service"].to_numpy(dtype=object, na_value=None)
-    out = np.empty(len(spans), dtype=object)
+def _function_name(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The function of each span at positions ``rows`` (invocations): its faas / Lambda name, else the name in its
+    function ARN, else its service (looked up for those rows only: for every span it was 86 ms of a 0.34 s
+    cold_starts on the bundled incident's 29,596 spans, 344 of which invoke a function)."""
+    fn = lookup_keys(spans, ("faas.name", "aws.lambda.function_name", "aws.function_name"), rows)
+    arn = lookup_keys(spans, ("aws.function_arn", "resource_arn", "cloud.resource_id"), rows)
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)[rows]
+    out = np.empty(len(rows), dtype=object)
     for i, (f, a, s) in enumerate(zip(fn, arn, svc, strict=True)):
         if f is None and isinstance(a, str) and ":function:" in a:
             f = a.split(":function:", 1)[1].split(":", 1)[0]
@@ -127,7 +130,7 @@ def _lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     par = tree.parent
     name = spans["name"].to_numpy(dtype=object, na_value="")
     origin = _attr(spans, "attributes", "origin")
-    flag = lookup_keys(spans.drop(columns=["resource"], errors="ignore"), ("faas.coldstart",))
+    flag = lookup_keys(spans, ("faas.coldstart",), columns=("attributes",))
     platform = lookup_keys(spans, ("cloud.platform",))
     faas = lookup_keys(spans, ("faas.name",))
     is_init = name == "Initialization"
@@ -163,7 +166,7 @@ def _lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     rows = np.flatnonzero(inv)
     return pd.DataFrame({
         "trace_id": spans["trace_id"].to_numpy(dtype=object)[rows], "span_id": sid[rows],
-        "function": _function_name(spans)[rows], "start": spans["start"].iloc[rows].reset_index(drop=True),
+        "function": _function_name(spans, rows), "start": spans["start"].iloc[rows].reset_index(drop=True),
         "duration_ms": dur[rows], "cold": cold[rows], "init_ms": init_ms[rows], "init_span_id": init_sid[rows],
     })
 
@@ -178,8 +181,13 @@ def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> n
     rows = np.flatnonzero(inv["init_span_id"].notna().to_numpy())
     if not len(rows) or not len(cp):
         return out
-    key = pd.MultiIndex.from_arrays([spans["trace_id"].astype(object).to_numpy(), spans["span_id"].astype(object).to_numpy()])
     t0 = int(_ns_of(spans["start"]).min())  # times relative to the first start stay exact in float64
+    # only the spans and path sections of the traces holding these invocations are looked up (an index of (trace,
+    # span) over the whole frame was ~40 ms of cold_starts on the bundled incident: 29,596 spans, 4 cold starts)
+    tid = inv["trace_id"].to_numpy(object)[rows]
+    spans = spans[spans["trace_id"].isin(tid).to_numpy(dtype=bool)]
+    cp = cp[cp["trace_id"].isin(tid).to_numpy(dtype=bool)]
+    key = pd.MultiIndex.from_arrays([spans["trace_id"].astype(object).to_numpy(), spans["span_id"].astype(object).to_numpy()])
 
     def rel(col: pd.Series) -> np.ndarray:
         na = col.isna().to_numpy()
@@ -188,7 +196,6 @@ def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> n
     info = pd.DataFrame({"parent": spans["parent_id"].astype(object).to_numpy(), "service": spans["service"].astype(object).to_numpy(),
                          "s": rel(spans["start"]), "e": rel(spans["end"])}, index=key)
     info = info[~info.index.duplicated()]
-    tid = inv["trace_id"].to_numpy(object)[rows]
     i0 = inv["init_span_id"].to_numpy(object)[rows]
     me = info.reindex(pd.MultiIndex.from_arrays([tid, i0]))
     p1 = me["parent"].to_numpy(object)

@@ -122,7 +122,7 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
         raise ArgumentError(f"baseline_comparability: min_share must be in [0, 1], got {min_share!r}")
     for f, what in ((spans, "spans"), (baseline, "baseline")):
         require_columns(f, ("trace_id", "span_id", "parent_id", "service", "name"), f"baseline_comparability ({what})")
-    svc_a, svc_b = set(spans["service"].dropna()), set(baseline["service"].dropna())
+    svc_a, svc_b = set(spans["service"].dropna().unique()), set(baseline["service"].dropna().unique())
     ops_a = pd.MultiIndex.from_arrays([spans["service"].astype(object), spans["name"].astype(object)])
     ops_b = pd.MultiIndex.from_arrays([baseline["service"].astype(object), baseline["name"].astype(object)])
     in_b = ops_a.isin(ops_b)

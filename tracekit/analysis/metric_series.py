@@ -198,7 +198,7 @@ def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: 
     bad = [n for n in ns if not isinstance(n, str)] if ns is not None else [names]
     if bad:
         raise ArgumentError(f"{what}: metric names must be a name or a list of names (str), got {names!r:.80}")
-    have = set(metrics["name"].dropna())
+    have = set(metrics["name"].dropna().unique())
     missing = [n for n in ns if n not in have]
     if missing:
         raise ArgumentError(f"{what}: no metric named {missing[0]!r} (have e.g. {sorted(have)[:5]})")

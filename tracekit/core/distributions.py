@@ -142,11 +142,18 @@ def binom_ppf(q: Any, n: Any, p: Any) -> Any:
     return _out(output)
 
 
-def _hypergeom_args(big_m: Any, n: Any, big_n: Any) -> tuple[np.ndarray, ...]:
+def _hypergeom(side: str, k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
+    """scipy.stats' ``hypergeom.sf`` or ``.cdf`` (``side``) with its support and parameter checks."""
+    kernel = _hypergeom_sf if side == "sf" else _hypergeom_cdf
+    if kernel is None:  # pragma: no cover - depends on the installed scipy
+        from scipy.stats import hypergeom
+
+        return getattr(hypergeom, side)(k, big_m, n, big_n)
     big_m, n, big_n = (np.asarray(v, dtype=float) for v in (big_m, n, big_n))
     check = (big_m > 0) & (n >= 0) & (big_n >= 0) & (n <= big_m) & (big_n <= big_m)
     check &= _integral(big_m) & _integral(n) & _integral(big_n)
-    return big_m, n, big_n, check, np.maximum(big_n - (big_m - n), 0), np.minimum(n, big_n)
+    low, high = np.maximum(big_n - (big_m - n), 0), np.minimum(n, big_n)
+    return _discrete(k, (big_m, n, big_n), check, low, high, lambda x, m_, n_, d_: kernel(x, n_, d_, m_), side)
 
 
 def hypergeom_sf(k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
@@ -156,13 +163,7 @@ def hypergeom_sf(k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
     >>> round(float(hypergeom_sf(4, 20, 7, 12)), 12)
     0.391640866873
     """
-    if _hypergeom_sf is None:  # pragma: no cover - depends on the installed scipy
-        from scipy.stats import hypergeom
-
-        return hypergeom.sf(k, big_m, n, big_n)
-    big_m, n, big_n, check, low, high = _hypergeom_args(big_m, n, big_n)
-    return _discrete(k, (big_m, n, big_n), check, low, high,
-                     lambda x, big_m, n, big_n: _hypergeom_sf(x, n, big_n, big_m), "sf")
+    return _hypergeom("sf", k, big_m, n, big_n)
 
 
 def hypergeom_cdf(k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
@@ -171,13 +172,7 @@ def hypergeom_cdf(k: Any, big_m: Any, n: Any, big_n: Any) -> Any:
     >>> round(float(hypergeom_cdf(4, 20, 7, 12)), 12)
     0.608359133127
     """
-    if _hypergeom_cdf is None:  # pragma: no cover - depends on the installed scipy
-        from scipy.stats import hypergeom
-
-        return hypergeom.cdf(k, big_m, n, big_n)
-    big_m, n, big_n, check, low, high = _hypergeom_args(big_m, n, big_n)
-    return _discrete(k, (big_m, n, big_n), check, low, high,
-                     lambda x, big_m, n, big_n: _hypergeom_cdf(x, n, big_n, big_m), "cdf")
+    return _hypergeom("cdf", k, big_m, n, big_n)
 
 
 def binom_test_greater(k: int, n: int, p: float) -> float:

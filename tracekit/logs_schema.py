@@ -33,6 +33,7 @@ from .schema import (
     TIMESTAMP,
     Column,
     canonical_ids,
+    column_of,
     columns_markdown,
     dict_cells,
     epoch_times,
@@ -294,7 +295,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     for name, width in (("trace_id", 32), ("span_id", 16)):
         v = cols.get(name)
         if v is None:
-            data[name] = pd.Series(pd.array([None] * n, dtype=STRING))
+            data[name] = column_of(n, None, STRING)
             continue
         ids, bad = canonical_ids(v, width, xray=name == "trace_id")
         if bad.any():
@@ -313,7 +314,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
             v = [orjson.dumps(x, option=orjson.OPT_NON_STR_KEYS, default=str).decode() if isinstance(x, (dict, list))
                  else x for x in v]
         try:
-            data[name] = pd.Series(pd.array([None] * n if v is None else v, dtype=STRING))
+            data[name] = column_of(n, None, STRING) if v is None else pd.Series(pd.array(v, dtype=STRING))
         except UnicodeEncodeError as exc:
             row = next(i for i, x in enumerate(v) if isinstance(x, str) and not _utf8_ok(x))
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {v[row]!r} is not UTF-8 text "
@@ -328,8 +329,8 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         norm = normalize_severity(text, number)
         data["severity_text"], data["severity_number"] = norm["severity_text"], norm["severity_number"]
     else:
-        data["severity_text"] = pd.Series(pd.array([None] * n, dtype=STRING))
-        data["severity_number"] = pd.Series(pd.array([None] * n, dtype="Int64"))
+        data["severity_text"] = column_of(n, None, STRING)
+        data["severity_number"] = column_of(n, None, "Int64")
     for name in ("attributes", "resource"):
         v = cols.get(name)
         cells, bad = ([{} for _ in range(n)], -1) if v is None else dict_cells(v)
@@ -372,7 +373,7 @@ def _missing(x: Any) -> bool:
 def _int_column(values: Any, n: int, name: str) -> Any:
     """An Int64 array of a column of integers (integral floats, missing values), naming the first other value."""
     if values is None:
-        return pd.array([None] * n, dtype="Int64")
+        return column_of(n, None, "Int64").array
     try:
         return pd.array(list(values), dtype="Int64")
     except (TypeError, ValueError, OverflowError):

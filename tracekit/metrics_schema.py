@@ -42,6 +42,7 @@ from .schema import (
     TIME_MIN_NS,
     TIMESTAMP,
     Column,
+    column_of,
     columns_markdown,
     dict_cells,
     epoch_times,
@@ -683,19 +684,24 @@ def _check_rows(data: dict[str, Any], given: set[str], check: bool) -> None:
 
 
 def _default(col: Column, n: int) -> Any:
+    """The cells of a column not given: a new dict (list) per row for ``attributes`` and ``resource``
+    (``exemplars``), else one value taken ``n`` times in the column's dtype (no time: NaN, which
+    :func:`~tracekit.schema.epoch_times` reads as it read a column of Nones, without looking at each; 800k
+    Nones, defaults and empty dicts each went through Python checks: 1.4 s of a 4.2 s read of 800k points)."""
     if col.dtype is object:
         if col.name in ("buckets", "quantiles"):
             return [None] * n
         return [[] if col.name == "exemplars" else {} for _ in range(n)]
-    defaults = {"kind": "gauge", "service": "unknown_service", "source": "columns"}
-    if col.name in defaults:
-        return [defaults[col.name]] * n
-    return [None] * n
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return np.full(n, np.nan)
+    return column_of(n, {"kind": "gauge", "service": "unknown_service", "source": "columns"}.get(col.name), col.dtype)
 
 
 def _coerce(col: Column, v: Any, given: bool) -> pd.Series:
     if col.dtype is object:
         if col.name in ("attributes", "resource"):
+            if not given:  # the new empty dicts of _default
+                return pd.Series(v, dtype=object)
             cells, bad = dict_cells(v)
             if bad >= 0:
                 raise MetricsSchemaError(f"metrics_from_columns: column {col.name!r} row {bad}: {list(v)[bad]!r:.80} is "

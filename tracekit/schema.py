@@ -240,13 +240,18 @@ def _default(col: Column, n: int) -> Any:
         return [[] if col.name in ("events", "links") else {} for _ in range(n)]
     if col.dtype == "bool":
         return np.zeros(n, dtype=bool)
-    if col.name == "kind":
-        return ["unspecified"] * n
-    if col.name == "status":
-        return ["unset"] * n
-    if col.name == "source":
-        return ["other"] * n
-    return [None] * n
+    return column_of(n, {"kind": "unspecified", "status": "unset", "source": "other"}.get(col.name), col.dtype)
+
+
+def column_of(n: int, value: Any, dtype: Any) -> pd.Series:
+    """A column of ``n`` cells holding ``value`` (None: the dtype's missing value), in ``dtype``: one cell taken
+    ``n`` times, not a list of ``n`` values converted cell by cell (the defaults of ``spans_from_columns`` for a
+    300k-span frame of 7 given columns: 0.37 s of 1.09 s).
+
+    >>> column_of(3, "unset", STRING).tolist(), column_of(2, None, "Int64").tolist()
+    (['unset', 'unset', 'unset'], [<NA>, <NA>])
+    """
+    return pd.Series([value], dtype=dtype).repeat(n).reset_index(drop=True)
 
 
 def _coerce(col: Column, v: Any) -> pd.Series:

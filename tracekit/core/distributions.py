@@ -1,7 +1,7 @@
 """The probability distributions the analyses use, without importing ``scipy.stats``.
 
 ``import scipy.stats`` takes 0.9-1.4 s (it loads every distribution, test and their docstrings), and a
-postmortem used eight of its functions, so every process that ranked causes or wrote a report paid it: a
+postmortem used ten of its functions, so every process that ranked causes or wrote a report paid it: a
 tenth of ``python -m tracekit report`` on the bundled incident. Each function here computes what the named
 ``scipy.stats`` method computes, with the same kernel (the ``scipy.special`` ufuncs that ``scipy.stats``
 itself calls: Boost's binomial, hypergeometric and beta functions, Cephes' normal) and the same answer
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-try:  # the kernels scipy.stats' binom, hypergeom and beta call (scipy >= 1.12)
+try:  # the kernels scipy.stats' binom, hypergeom and beta call (private names: scipy 1.17 has them)
     from scipy.special._ufuncs import (  # type: ignore[attr-defined]
         _beta_ppf,
         _binom_ppf,

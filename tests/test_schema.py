@@ -160,3 +160,27 @@ def test_logs_and_metrics_from_columns_take_the_readers_range(build, cols, colum
         with pytest.raises(tk.TraceKitError, match=re.escape(f"{build}: column 'time' row 1: {t} (")
                            + r".* UTC\) is out of range: 0 to 9214646400000000000 ns \(1970-01-01 to 2262-01-01 UTC\)"):
             f({**cols, column: [0, t]}, check=check)
+
+
+def test_the_builders_defaults_are_one_container_per_row_and_one_value_in_the_column_dtype():
+    """A column a builder fills itself: dict and list columns get a new container per row (editing one row's
+    never reaches another's), the others one value in the column's dtype (schema.column_of)."""
+    from tracekit.logs_schema import LOG_COLUMNS
+    from tracekit.metrics_schema import METRIC_COLUMNS
+    from tracekit.schema import SPAN_COLUMNS, column_of
+
+    built = [(tk.spans_from_columns({"trace_id": ["a" * 32] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16],
+                                     "start": [0, 1, 2], "end": [3, 3, 3]}), SPAN_COLUMNS),
+             (tk.logs_from_columns({"time": [0, 1, 2], "body": ["x", "y", "z"]}), LOG_COLUMNS),
+             (tk.metrics_from_columns({"time": [0, 1, 2], "name": ["m"] * 3}), METRIC_COLUMNS)]
+    for frame, columns in built:
+        for col in columns:
+            cells = frame[col.name].tolist()
+            if col.dtype is object and isinstance(cells[0], (dict, list)):
+                assert len({id(c) for c in cells}) == 3, (col.name, cells)
+                cells[0].update(k=1) if isinstance(cells[0], dict) else cells[0].append(1)
+                assert not cells[1] and not cells[2], col.name
+            elif col.dtype is not object and col.name not in ("time", "observed_time", "start", "end", "duration_ms"):
+                assert str(frame[col.name].dtype) == str(col.dtype), col.name
+    assert column_of(3, "gauge", tk.schema.STRING).tolist() == ["gauge"] * 3
+    assert column_of(0, None, "Int64").dtype == "Int64"

@@ -112,6 +112,15 @@ def test_the_public_names_are_pinned():
         assert getattr(tk, name) is not None
 
 
+def test_tab_completion_offers_the_public_names_only():
+    tk.postmortem  # noqa: B018  (loads the investigate, analysis and plotting modules into the package's namespace)
+    shown = set(dir(tk))
+    assert set(tk.__all__) <= shown and {"simulate", "examples", "io", "__version__"} <= shown
+    leaked = sorted(n for n in shown - set(tk.__all__) if n not in {"metrics_schema", "logs_schema", "examples", "simulate",
+                    "dask", "io", "schema", "errors", "core", "analysis", "aws", "simulate_faults", "__version__"})
+    assert not leaked, f"dir(tracekit) offers names that are not the API: {leaked}"
+
+
 def _deviations(callables=None) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     for name, sig in _public_callables() if callables is None else callables:

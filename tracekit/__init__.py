@@ -206,4 +206,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+    """What ``tk.<Tab>`` completes: the public names and submodules, not this module's own imports
+    (``importlib``, ``Any``, ``annotations``) nor the private modules a call has loaded."""
+    return sorted(set(__all__) | _SUBMODULES | {"__version__"})

@@ -1123,8 +1123,31 @@ def test_a_subscription_control_message_has_no_empty_service_or_host():
                          "subscriptionFilters": ["f"], "logEvents": [
                              {"id": "", "timestamp": 1432826855001, "message": json.dumps({"msg": "json", "level": "info"})}]}])
     assert ctl["service"].isna().all() and ctl["host"].isna().all()
-    assert ctl["resource"].tolist() == [{}] and ctl["body"].tolist() == ["json"]
+    assert ctl["resource"].tolist() == [{"cloud.account.id": "123456789012", "log.subscription_filters": ["f"]}]
+    assert ctl["body"].tolist() == ["json"]
     assert [(r.record, r.reason[:31]) for r in ctl.attrs["ignored"]] == [("[0]", "CloudWatch Logs CONTROL_MESSAGE")]
+
+
+def test_a_subscription_payload_keeps_its_account_filters_and_extracted_fields():
+    """A subscription payload's owner (the log group's account), its filters, and each event's extractedFields (a
+    filter pattern's named fields; @aws.account and @aws.region in a centralised stream) were read by no column."""
+    events = [{"id": "1", "timestamp": 1725544035523, "message": "First log",
+               "extractedFields": {"@aws.account": "111111111111", "@aws.region": "us-east-1"}},
+              {"id": "2", "timestamp": 1725544035524, "message": json.dumps({"level": "error", "message": "x", "user": "u"}),
+               "extractedFields": {"user": "u2", "log.event_id": "not the id"}},
+              {"id": "3", "timestamp": 1725544035525, "message": "no fields"}]
+    got = tk.read_logs({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "g", "logStream": "s",
+                        "subscriptionFilters": ["f", "g"], "logEvents": events})
+    assert got["resource"].tolist() == [{"cloud.account.id": "123456789012", "log.subscription_filters": ["f", "g"],
+                                         "log.group": "g", "log.stream": "s"}] * 3
+    assert got["attributes"].tolist() == [
+        {"log.event_id": "1", "log.extracted.@aws.account": "111111111111", "log.extracted.@aws.region": "us-east-1"},
+        {"user": "u", "log.event_id": "2", "log.extracted.user": "u2", "log.extracted.log.event_id": "not the id"},
+        {"log.event_id": "3"}]
+    bad = {"messageType": "DATA_MESSAGE", "logGroup": "g", "logStream": "s",
+           "logEvents": [{"id": "1", "timestamp": 1, "message": "m", "extractedFields": ["a"]}]}
+    with pytest.raises(tk.TraceFormatError, match=r"logEvents\[0\]: extractedFields must be an object"):
+        tk.read_logs(bad)
 
 
 def test_scope_attributes_are_named_as_the_spans_and_metrics_readers_name_them(real_traces):

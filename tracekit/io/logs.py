@@ -24,7 +24,9 @@ after another):
 * **CloudWatch Logs subscriptions, as delivered** — the payload (``{"messageType", "owner", "logGroup",
   "logStream", "subscriptionFilters", "logEvents": [{"id", "timestamp", "message"}]}``): one row per event of a
   ``DATA_MESSAGE`` (group → ``service`` and ``resource["log.group"]``, stream → ``host`` and
-  ``resource["log.stream"]``, ``id`` → ``attributes["log.event_id"]``); a ``CONTROL_MESSAGE`` (CloudWatch's
+  ``resource["log.stream"]``, owner → ``resource["cloud.account.id"]``, subscriptionFilters →
+  ``resource["log.subscription_filters"]``, ``id`` → ``attributes["log.event_id"]``, a filter pattern's
+  ``extractedFields`` → ``attributes["log.extracted.<field>"]``); a ``CONTROL_MESSAGE`` (CloudWatch's
   health check of the destination, "CWL CONTROL MESSAGE: Checking health of destination Firehose.") is no log
   record and is listed in ``df.attrs["ignored"]``. Delivered as:
 
@@ -280,7 +282,12 @@ class _Logs:
             self.problem(f"logEvents must be a list of CloudWatch log events, got {short(events)}", file,
                          self.at(line, epath))
             return
-        self.cloudwatch(events, value.get("logGroup"), value.get("logStream"), file, line, epath, index)
+        owner = value.get("owner")  # the account the log group is in (a 12-digit id; "CloudwatchLogs" on a control)
+        filters = value.get("subscriptionFilters")
+        res = {**({"cloud.account.id": owner} if type(owner) is str and owner else {}),
+               **({"log.subscription_filters": [f for f in filters if type(f) is str]}
+                  if type(filters) is list and any(type(f) is str for f in filters) else {})}
+        self.cloudwatch(events, value.get("logGroup"), value.get("logStream"), file, line, epath, index, res)
 
     def subscription(self, data: Any, file: str, line: int | None, path: str, index: int | None) -> None:
         """``data`` (at ``path``): base64 of a gzip'd subscription payload, as CloudWatch Logs sends it to a
@@ -493,7 +500,7 @@ class _Logs:
 
     # -- CloudWatch -----------------------------------------------------------------------------
     def cloudwatch(self, events: list, group: Any, stream: Any, file: str, line: int | None, path: str,
-                   index: int | None) -> None:
+                   index: int | None, resource: dict | None = None) -> None:
         lead = f"{self.unit} {line}, " if line is not None else ""
         record = line if line is not None else index
         group = group if type(group) is str and group else None  # a CONTROL_MESSAGE's "" names no group
@@ -521,7 +528,7 @@ class _Logs:
                         raise _Bad(f"ingestionTime must be milliseconds since the epoch (an integer, years 1970-2262), "
                                    f"got {short(ing)}")
                     ing *= 1_000_000
-                res: dict = {}
+                res: dict = dict(resource) if resource else {}
                 if group:
                     res["log.group"] = group
                 st = ev.get("logStreamName") or stream
@@ -529,6 +536,11 @@ class _Logs:
                     res["log.stream"] = st
                 eid = ev.get("eventId") or ev.get("id")  # filter-log-events names it eventId, a subscription id
                 extra = {"log.event_id": eid} if eid else None
+                fields = ev.get("extractedFields")  # a subscription filter pattern's named fields ($user, @aws.region)
+                if fields is not None:
+                    if type(fields) is not dict:
+                        raise _Bad(f"extractedFields must be an object of the filter pattern's fields, got {short(fields)}")
+                    extra = {**(extra or {}), **{f"log.extracted.{k}": v for k, v in fields.items()}}
                 text = msg.strip()
                 if text[:1] == "{" and text[-1:] == "}":
                     try:

@@ -9,6 +9,7 @@ daemon README for its protocol header); none is copied from a real file.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import warnings
@@ -459,3 +460,31 @@ def test_a_binary_blob_line_before_json_lines_is_skipped_and_named(fmt):
     with pytest.raises(TraceFormatError, match="binary data") as e:
         reader(data)
     assert e.value.record == "line 1"
+
+
+_EVENT = {"id": "1", "timestamp": 1764064800000, "message": "charged"}
+_PAYLOAD = {"messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "g", "logStream": "s", "logEvents": [_EVENT]}
+
+
+@pytest.mark.parametrize(("doc", "reader"), [
+    ({"events": [{"timestamp": 1, "message": "x", "ingestionTime": 2}], "nextForwardToken": "f/1"}, "tk.read_logs"),
+    (_PAYLOAD, "tk.read_logs"),
+    ({"awslogs": {"data": base64.b64encode(gzip.compress(orjson.dumps(_PAYLOAD))).decode()}}, "tk.read_logs"),
+    ({"level": "INFO", "message": "charged", "xray_trace_id": "1-5759e988-bd862e3fe1be46a994272793"}, "tk.read_logs"),
+    ({"MetricDataResults": [{"Id": "m1", "Label": "CPUUtilization", "Timestamps": ["2025-11-25T10:00:00Z"],
+                             "Values": [12.5], "StatusCode": "Complete"}], "Messages": []}, "tk.read_metrics"),
+    ({"Label": "CPUUtilization", "Datapoints": [{"Timestamp": "2025-11-25T10:00:00Z", "Average": 12.5,
+                                                "Unit": "Percent"}]}, "tk.read_metrics"),
+])
+def test_logs_or_metrics_given_to_a_trace_reader_name_the_reader_that_reads_them(tmp_path, doc, reader):
+    """CloudWatch Logs and metrics output and JSON log lines given to tk.read (or the CLI's report) were refused as
+    an 'unknown trace format' naming only the trace formats, so a user who handed over the wrong file was not told
+    which reader takes it."""
+    p = tmp_path / "export.json"
+    p.write_bytes(orjson.dumps(doc))
+    for read_traces in (read, tk.read_xray, tk.read_otlp):
+        with pytest.raises(TraceFormatError, match=f"which {reader} reads") as e:
+            read_traces(p)
+        assert e.value.file == str(p)
+    got = (tk.read_logs if reader == "tk.read_logs" else tk.read_metrics)(p)  # the reader named takes it
+    assert len(got) == 1

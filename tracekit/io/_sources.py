@@ -229,6 +229,8 @@ def known_shape(value: Any) -> str | None:
 
     >>> known_shape({"data": [{"traceID": "a", "spans": []}]})
     'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
+    >>> known_shape({"level": "info", "msg": "charged", "trace_id": "5759e988bd862e3fe1be46a994272793"})
+    'a JSON log record (a message and a level, which tk.read_logs reads)'
     >>> known_shape({"TraceSummaries": []}), known_shape({"x": 1})
     ('X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)', None)
     """
@@ -250,6 +252,18 @@ def known_shape(value: Any) -> str | None:
         return "X-Ray sampling rules/targets (not trace data)"
     if "resourceMetrics" in value or "resourceLogs" in value:
         return "OTLP metrics or logs (not trace data)"
+    events = value.get("events")
+    if type(events) is list and events and type(events[0]) is dict and "timestamp" in events[0] \
+            and "message" in events[0]:
+        return "CloudWatch Logs events (filter-log-events / get-log-events output: log records, which tk.read_logs reads)"
+    if "logEvents" in value or (type(value.get("awslogs")) is dict and "data" in value["awslogs"]):
+        return "a CloudWatch Logs subscription payload (log records, which tk.read_logs reads)"
+    if "MetricDataResults" in value or ("Datapoints" in value and "Label" in value):
+        return ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
+                "tk.read_metrics reads)")
+    if any(k in value for k in ("message", "msg", "@message")) and \
+            any(k in value for k in ("level", "severity", "levelname", "log.level", "lvl", "loglevel")):
+        return "a JSON log record (a message and a level, which tk.read_logs reads)"
     if type(value.get("results")) is list and "status" in value and "statistics" in value:
         return ("CloudWatch Logs Insights query results (rows of {field, value}, not log events: get the events with "
                 "aws logs filter-log-events or tk.fetch_logs, or build a frame with tk.logs_from_columns)")

@@ -58,6 +58,8 @@ def test_postmortem_says_it_first_and_ranks_nothing_from_it(deploy, xray_baselin
     first = pm.findings[0]
     assert first.topic == "baseline" and "not comparable" in first.text and "22 of their 32" in first.text
     assert "set aside" in pm.baseline_source
+    # it was given: no sentence says none was (the periods were found without it, in words saying "no baseline given")
+    assert "no baseline given" not in pm.baseline_source and not any("no baseline given" in f.text for f in pm.findings)
     # the baseline used is a period of the deploy data itself, not the X-Ray hour
     assert pm.baseline is not None and set(pm.baseline["trace_id"]) <= set(deploy["trace_id"])
     # the old code ranked "inventory: DynamoDB.GetItem, 0.00 ms → 0.00 ms" from the X-Ray baseline

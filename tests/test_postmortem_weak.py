@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
+from tracekit.investigate.causes import CHANCE_MIN_TRACES
 
 from .conftest import lab_window
 
@@ -71,6 +72,28 @@ def test_no_likely_cause_on_a_window_with_nothing_injected(seed):
     assert text.startswith("No operation stands out clearly beyond chance"), text
     assert ev["beyond_null"] is False and ev["null_score"] > 0
     assert f"{ev['null_score']:.2f}" in text and f"{ev['score']:.2f}" in text
+
+
+@pytest.mark.slow  # ~2 s a window
+@pytest.mark.parametrize(("kind", "seed"), [("null", 350), ("null", 352), ("exception", 351), ("cpu_contention", 350)])
+def test_a_baseline_too_small_for_the_chance_check_calls_nothing_a_likely_cause(kind, seed):
+    """A 15-trace baseline cannot be split into two parts of 10 traces: the chance check had no score, and the top
+    of the ranking was called a likely cause as if it had passed it — on null windows with nothing injected (every
+    seed tried), and on an exception window naming the wrong service. With no measure of chance, the finding says
+    first why nothing can be called likely, and the report's headings follow it."""
+    w = lab_window(kind, seed=seed, baseline_s=15)
+    assert w.baseline["trace_id"].nunique() < 2 * CHANCE_MIN_TRACES
+    pm = tk.postmortem(w.incident, w.baseline, n_boot=20, logs=w.logs, metrics=w.metrics)
+    text, ev = _where(pm)
+    nb = w.baseline["trace_id"].nunique()
+    assert text.startswith(f"No operation can be called a likely cause: the baseline's {nb} traces are too few for the "
+                           "chance check"), text
+    assert f"a top score of {ev['score']:.2f} cannot be told from chance" in text
+    assert ev["likely"] is False and ev["beyond_null"] is None and ev["null_score"] is None
+    from tracekit.reporting import collect_report, render_markdown
+
+    md = render_markdown(collect_report(w.incident, baseline=w.baseline, logs=w.logs, metrics=w.metrics))
+    assert "Likely cause" not in md and "likely cause" in md.lower()
 
 
 @pytest.mark.slow  # ~4-10 s a window on 2 loaded cores

@@ -52,7 +52,7 @@ from ..core import (
 )
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
-from .causes import EVIDENCE, chance_score, level_frame, rank_causes
+from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
 from .causes import LEVELS as CAUSE_LEVELS
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
@@ -291,9 +291,10 @@ def postmortem(
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = []
-    if unlike is not None:
-        source = f"{source}; the baseline given was set aside as not comparable"
-        findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {periods.source}.", (),
+    if unlike is not None:  # the periods were found without it: their words say "no baseline given"
+        instead = source.replace("no baseline given and ", "")
+        source = f"{instead}; the baseline given was set aside as not comparable"
+        findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {instead}.", (),
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
     # without a baseline, cold starts are a change only when their share moved within the data (a scale-out)
@@ -814,10 +815,22 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
     """What the top of :func:`~tracekit.rank_causes` scores here with nothing injected
     (:func:`~tracekit.chance_score`: a block of the baseline's traces as many as the incident has, its last, then
     its first, ranked against the rest of it, with the same level and signals): the higher of the two blocks' top
-    scores, None when the baseline is too small to split."""
-    cs = chance_score(base, int(incident["trace_id"].nunique()), level=level, logs=logs, metrics=metrics)
+    scores. When the baseline is too small to split, or its parts had nothing to rank, the score is NaN and ``why``
+    says so: the top of the ranking is then called a likely cause by nothing."""
+    ni = int(incident["trace_id"].nunique())
+    cs = chance_score(base, ni, level=level, logs=logs, metrics=metrics)
     if cs.empty:
-        return None
+        nb = int(base["trace_id"].nunique())
+        how = (f"for the chance check (a block of the baseline, as many traces as the incident, ranked against the "
+               f"rest of it: at least {CHANCE_MIN_TRACES} traces on each side)")
+        if ni < CHANCE_MIN_TRACES:
+            why = f"the incident's {ni:,} traces are too few {how}"
+        elif nb < 2 * CHANCE_MIN_TRACES:
+            why = f"the baseline's {nb:,} traces are too few {how}"
+        else:
+            why = ("how high the ranking's top score goes on chance could not be measured (ranking a block of the "
+                   f"baseline's {nb:,} traces against the rest of it found nothing to compare)")
+        return dict(score=float("nan"), why=why, baseline_traces=nb)
     top = cs.iloc[int(np.argmax(cs["score"].to_numpy(dtype=float)))]
     return dict(score=float(top["score"]), later_traces=int(top["block_traces"]), earlier_traces=int(top["rest_traces"]),
                 key=str(top["top"]))
@@ -892,13 +905,19 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
     first = _decided_words(top) + first
     score = float(top["score"])
-    beyond = null is None or score >= CLEAR_OVER_NULL * null["score"]
+    measured = null is not None and bool(np.isfinite(null["score"]))  # how high a score goes on chance is known
+    beyond = bool(measured and score >= CLEAR_OVER_NULL * null["score"])
     ev["likely"] = beyond  # the finding calls its component a likely cause (the report's headings follow it)
-    if null is not None:
+    if measured:
         ev.update(null_score=null["score"], null_later_traces=null["later_traces"],
                   null_earlier_traces=null["earlier_traces"], beyond_null=beyond)
     if beyond:
         text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
+    elif not measured:
+        why = null["why"] if null is not None else "how high the ranking's top score goes on chance was not measured"
+        ev.update(null_score=None, beyond_null=None)
+        text = (f"No {level} can be called a likely cause: {why}, so a top score of {score:.2f} cannot be told from "
+                f"chance. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     else:
         how = "no higher than" if score <= null["score"] else f"less than {CLEAR_OVER_NULL:g} times"
         text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}, is {how} "
@@ -927,7 +946,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                  "changed alike).")
     rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
             if float(r["score"]) >= 0.1]
-    vs_null = f"; {null['score']:.2f} between parts of the baseline" if null is not None and beyond else ""
+    vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond else ""
     if rest:
         text += f" Next: {'; '.join(rest)} (top score {score:.2f}{vs_null})."
     elif vs_null:

@@ -246,3 +246,55 @@ def test_redact_a_metrics_frame_attributes_resource_and_exemplars():
         tk.redact(pd.DataFrame({"x": [1]}), keys=["user.*"])
     with pytest.raises(ValueError, match="missing columns trace_id, span_id, service"):
         tk.find_pii(pd.DataFrame({"x": [1]}))
+
+
+def test_a_key_glob_matches_from_any_nested_level_and_any_case():
+    """redact(keys=["user.*"]) left values a user nested: X-Ray's metadata is read as attributes["metadata.default"]
+    = {"user.email": …} (and write_xray puts every attribute there), an application's list of objects holds
+    {"User.Email": …}. A glob matches a key path from the top or from any dict it is nested in, in any case; a
+    dotted key of one level stays whole."""
+    attrs = {"metadata.default": {"user.email": "s1", "order": {"user.id": "s2"}}, "items": [{"User.Email": "s3"}, 3],
+             "user.email": "s4", "xuser.email": "keep1", "profile": {"enduser.email": "keep2"}}
+    spans = one_span(attributes=attrs)
+    out = tk.redact(spans, keys=["user.*"], method="mask").loc[0, "attributes"]
+    assert out == {"metadata.default": {"user.email": "****", "order": {"user.id": "****"}},
+                   "items": [{"User.Email": "****"}, 3], "user.email": "****", "xuser.email": "keep1",
+                   "profile": {"enduser.email": "keep2"}}
+    found = tk.find_pii(spans, keys=["user.*"], patterns=[])
+    assert sorted(found["key"]) == ["items.User.Email", "metadata.default.order.user.id", "metadata.default.user.email",
+                                    "user.email"]  # reported as users write paths: dots
+    # the full dotted path still matches; a glob never matches part of one key
+    assert tk.redact(spans, keys=["metadata.default.user.email"], method="mask").loc[0, "attributes"][
+        "metadata.default"]["user.email"] == "****"
+    assert tk.redact(spans, keys=["email"], method="mask").loc[0, "attributes"]["user.email"] == "s4"
+    assert spans.loc[0, "attributes"] == attrs  # the input is untouched
+
+
+def test_a_thousand_nested_levels_are_matched_without_a_million_matches():
+    deep: dict = {"user.email": "secret"}
+    for i in range(1000):
+        deep = {f"k{i}": deep}
+    out = tk.redact(one_span(attributes={"a": deep}), keys=["user.*"], method="mask").loc[0, "attributes"]
+    inner = out["a"]
+    for i in reversed(range(1000)):
+        inner = inner[f"k{i}"]
+    assert inner == {"user.email": "****"}
+
+
+@pytest.mark.slow
+def test_report_redacts_xray_metadata_a_glob_names(tmp_path):
+    """End to end, as a user reads X-Ray: a value under metadata (where write_xray and the SDKs put an application's
+    fields) reached the report's cause table and sentences ("Its incident spans share
+    metadata.default.user.email=…") with redact=["user.*"]."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("exception", 3, baseline_s=120, incident_s=60)
+    tag = lambda df, e: df.assign(attributes=df["attributes"].map(lambda a: {**a, "user.email": e}))  # noqa: E731
+    tk.write_xray(tag(w.incident, "SECRETMAIL9f3"), tmp_path / "i.json")
+    tk.write_xray(tag(w.baseline, "other@x"), tmp_path / "b.json")
+    incident, base = tk.read_xray(tmp_path / "i.json"), tk.read_xray(tmp_path / "b.json")
+    assert incident["attributes"].map(lambda a: a.get("metadata.default", {}).get("user.email")).eq("SECRETMAIL9f3").any()
+    tk.report(incident, tmp_path / "r.html", baseline=base, redact=["user.*"])
+    html, md = (tmp_path / "r.html").read_text(), (tmp_path / "r.md").read_text()
+    assert "SECRETMAIL9f3" not in html and "SECRETMAIL9f3" not in md
+    assert "metadata.default.user.email=hmac:" in md  # the lift is still shown, on the token

@@ -157,17 +157,50 @@ def _mask_excerpt(s: str) -> str:
     return s[:2] + "…" + s[-2:] if len(s) > 6 else "…"
 
 
+#: joins the key paths of nested dicts in the walks of this module (``metadata.default`` ⟶ ``user.email``), so a
+#: key glob can match from any level (:class:`_KeyMatcher`); shown as a dot
+LEVEL = "\x1f"
+#: a key path is matched from the top and from the innermost this many dict levels (a path of 1,000 nested
+#: levels would otherwise cost a million matches)
+_MAX_LEVELS = 32
+
+
+def dotted(path: str) -> str:
+    """A key path of this module's walks as users write it: levels joined by dots."""
+    return path.replace(LEVEL, ".")
+
+
 class _KeyMatcher:
-    """Glob patterns over dotted key paths, compiled once, answers cached per path."""
+    """Glob patterns over dotted key paths, compiled once, answers cached per path; case-insensitive.
+
+    A glob matches a key path from the attribute's top (``metadata.default.user.email``) or from any dict it is
+    nested in (``user.email`` in X-Ray's ``metadata.default``, in a list of objects): ``user.*`` names a user's
+    fields wherever an application nested them. Dotted keys of one level stay whole (``email`` does not match
+    the key ``user.email``).
+
+    >>> m = _KeyMatcher(("user.*",))
+    >>> m("metadata.default" + LEVEL + "user.email"), m("User.Email"), m("enduser.email"), m("x.user.email")
+    (True, True, False, False)
+    """
 
     def __init__(self, globs: tuple[str, ...]):
-        self.rx = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs)) if globs else None
+        self.rx = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs), re.IGNORECASE) if globs else None
         self.seen: dict[str, bool] = {}
 
     def __call__(self, path: str) -> bool:
         hit = self.seen.get(path)
         if hit is None:
-            hit = self.seen[path] = bool(self.rx is not None and path and self.rx.match(path))
+            if self.rx is None or not path:
+                hit = False
+            elif LEVEL not in path:
+                hit = bool(self.rx.match(path))
+            else:
+                parts = path.split(LEVEL)
+                starts = [0, *range(max(1, len(parts) - _MAX_LEVELS), len(parts))]
+                hit = any(self.rx.match(".".join(parts[i:])) for i in starts)
+            if len(self.seen) > 200_000:
+                self.seen.clear()
+            self.seen[path] = hit
         return hit
 
 
@@ -264,14 +297,15 @@ def find_pii(
                     for name, excerpt in hits_of(v):
                         found.append((where, path, name, excerpt))
             return found
-        for path, is_key, k, v in _walk_pairs(container):
+        for level_path, is_key, k, v in _walk_pairs(container):
+            path = dotted(level_path)
             if is_key:
                 if type(k) is str and len(k) >= 6:
                     for name, excerpt in hits_of(k):
                         found.append((f"{where}:key", path, name, excerpt))
                 if _is_container(v):
                     continue  # its leaves come from the walk
-            if globs and v is not None and v != "" and key_match(path):
+            if globs and v is not None and v != "" and key_match(level_path):
                 found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
             if type(v) is str and len(v) >= 6:
                 for name, excerpt in hits_of(v):
@@ -299,8 +333,9 @@ def _is_container(v: Any) -> bool:
 
 
 def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
-    """``(dotted path, is_key, key, value)``: one per dict entry (``is_key`` True) and one per list
-    item that is not a container (``is_key`` False, key None); iterative, any depth."""
+    """``(path, is_key, key, value)``: one per dict entry (``is_key`` True) and one per list
+    item that is not a container (``is_key`` False, key None); iterative, any depth. The path's levels are
+    joined by :data:`LEVEL` (:func:`dotted` writes it as users do)."""
     stack: list[tuple[Iterator, str]] = []
 
     def push(v: Any, p: str) -> None:
@@ -317,7 +352,7 @@ def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
         it, p = stack[-1]
         for k, x in it:
             if k is not None:
-                q = f"{p}.{k}" if p else str(k)
+                q = f"{p}{LEVEL}{k}" if p else str(k)
                 yield q, True, k, x
             else:
                 q = p
@@ -446,7 +481,8 @@ class _Redactor:
             return False, None
 
         return map_leaves(d, lambda v: self.text(v) if type(v) is str else v,
-                          key=(lambda k: self.text(k) if type(k) is str else k) if self.compiled else None, at=at)
+                          key=(lambda k: self.text(k) if type(k) is str else k) if self.compiled else None, at=at,
+                          sep=LEVEL)
 
 
 def redact(
@@ -460,7 +496,9 @@ def redact(
     """Return a copy of ``spans`` with personal data replaced by a keyed hash or a mask.
 
     ``keys``: glob patterns over dotted key paths (``"user.email"``, ``"http.request.header.*"``,
-    ``"*"`` for every attribute); a matching value is replaced whole (a nested dict or list too).
+    ``"*"`` for every attribute), in any case, matched from the top of an attribute and from any object nested in
+    it (``"user.*"`` also names ``user.email`` inside X-Ray's ``metadata.default`` or a list of objects); a
+    matching value is replaced whole (a nested dict or list too).
     ``patterns``: built-in names of :data:`PATTERNS` or regexes; each match inside a text is
     replaced: attribute values and keys, span, service and event names, ``status_message``.
     With neither given, everything :func:`find_pii` finds by default is redacted
@@ -579,7 +617,7 @@ def _key_values(r: _Redactor, d: Any) -> list[str]:
             map_leaves(v, lambda x: found.append(x) if type(x) is str else None)
             return True, None
 
-        map_leaves(d, lambda x: x, at=at)
+        map_leaves(d, lambda x: x, at=at, sep=LEVEL)
     return sorted({v for v in found if len(v) >= MIN_BODY_VALUE}, key=len, reverse=True)
 
 

@@ -68,12 +68,13 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, bool, Any]]:
 
 
 def map_leaves(value: Any, leaf: Callable[[Any], Any], key: Callable[[Any], Any] | None = None,
-               at: Callable[[str, Any], tuple[bool, Any]] | None = None) -> Any:
+               at: Callable[[str, Any], tuple[bool, Any]] | None = None, sep: str = ".") -> Any:
     """A copy of ``value`` with ``leaf`` applied to every leaf and ``key`` to every dict key;
     dicts, lists and tuples are rebuilt (numpy arrays become lists); iterative.
 
     ``at(path, value)`` is asked first for every value under a dict key or list item: ``(True, new)``
-    replaces it whole (not descended into)."""
+    replaces it whole (not descended into). The path joins the keys of nested levels with ``sep`` (lists add
+    no part)."""
     def open_(x: Any) -> tuple[Any, Iterator] | None:
         if isinstance(x, dict):
             return {}, iter(x.items())
@@ -90,7 +91,7 @@ def map_leaves(value: Any, leaf: Callable[[Any], Any], key: Callable[[Any], Any]
     while stack:
         out, it, p, is_tuple, parent, slot = stack[-1]
         for k, x in it:
-            q = (f"{p}.{k}" if p else str(k)) if k is not None else p
+            q = (f"{p}{sep}{k}" if p else str(k)) if k is not None else p
             if at is not None:
                 done, new = at(q, x)
                 if done:

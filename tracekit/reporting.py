@@ -343,6 +343,8 @@ def collect_report(
             baseline = _redact(baseline, keys=list(redact), patterns=list(PATTERNS), salt=salt)
         if logs is not None:
             logs = _redact(logs, keys=list(redact), patterns=list(PATTERNS), salt=salt)
+        if metrics is not None:  # series labels and exemplars' attributes: the same tokens as the spans'
+            metrics = _redact(metrics, keys=list(redact), patterns=list(PATTERNS), salt=salt)
     signal_counts: dict[str, Any] = {}
     if logs is not None:
         from .analysis.logs import attach_logs

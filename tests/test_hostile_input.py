@@ -8,6 +8,7 @@ are measured by ``python benchmarks/bench_regex.py``, not asserted here.
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pandas as pd
@@ -542,3 +543,47 @@ def test_thousands_of_skipped_records_ride_along_without_being_copied(tmp_path, 
         tk.write_parquet(df, tmp_path / "s.parquet")
         again = tk.read(tmp_path / "s.parquet").attrs["skipped"]
         assert isinstance(again, SharedTuple) and again == skipped
+
+
+XRAY_TID = "1-69a59817-3b1c9daf7b4b3fcf7143b4fb"
+
+
+def test_an_xray_document_of_lists_in_lists_is_bad_input_not_a_recursion_error():
+    """A Document string of 1,000 nested lists recursed once per level in the X-Ray reader (RecursionError); a
+    Document is a segment or a list of segments."""
+    for doc in ("[" * 1000 + "]" * 1000, "[[1]]"):
+        page = {"Traces": [{"Id": XRAY_TID, "Segments": [{"Id": "cd4d05b423e7710e", "Document": doc}]}]}
+        with pytest.raises(tk.TraceFormatError, match=r"Traces\[0\]\.Segments\[0\]\[0\]: a Document's list holds a list"):
+            tk.read_xray(page)
+
+
+@pytest.mark.parametrize("flag", ["fault", "error", "throttle"])
+@pytest.mark.parametrize("value", [1, "yes", "true", [True]])
+def test_an_xray_error_flag_that_is_not_a_boolean_is_bad_input(flag, value):
+    """"fault": 1 or "error": "yes" read as no fault: the span was 'ok' and the value gone. Both readers (the
+    typed fast path falls back to the checked one on a non-boolean) name the segment."""
+    seg = {"id": "cd4d05b423e7710e", "name": "api", "trace_id": XRAY_TID, "start_time": 1772460055.89,
+           "end_time": 1772460055.99, flag: value}
+    page = {"Traces": [{"Id": XRAY_TID, "Segments": [{"Id": seg["id"], "Document": json.dumps(seg)}]}]}
+    for data in ([seg], page):
+        with pytest.raises(tk.TraceFormatError, match=f"segment 'cd4d05b423e7710e' \\('api'\\): {flag} must be true or "
+                                                      "false"):
+            tk.read_xray(data)
+    ok = tk.read_xray([{**seg, flag: True, "subsegments": [{**seg, "id": "cd4d05b423e7710f", flag: None}]}])
+    assert ok[flag].tolist() == [True, False] and ok["status"].tolist() == ["error", "ok"]
+
+
+@pytest.mark.parametrize("value", ["abc", 2**70, -1, 1.5, "0x01"])
+def test_otlp_flags_outside_uint32_are_bad_input_not_missing(value):
+    """A span's flags "abc" or 2**70 were read as <NA> with no word, -1 was kept; flags are fixed32."""
+    span = {"traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174", "name": "GET /",
+            "kind": 2, "startTimeUnixNano": "0", "endTimeUnixNano": "1000000"}
+    link = {"traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b175"}
+    for sp, what in (({**span, "flags": value}, "flags"), ({**span, "links": [{**link, "flags": value}]}, "link flags")):
+        doc = {"resourceSpans": [{"scopeSpans": [{"spans": [sp]}]}]}
+        for data in (doc, json.dumps(doc).encode()):  # the checked walk and the typed fast path
+            with pytest.raises(tk.TraceFormatError, match=rf"spans\[0\]: {what} must be a 32-bit unsigned integer"):
+                tk.read_otlp(data)
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{**span, "flags": "257", "links": [{**link, "flags": 1}]}]}]}]}
+    got = tk.read_otlp(json.dumps(doc).encode())
+    assert got.loc[0, "flags"] == 257 and got.loc[0, "links"][0]["flags"] == 1

@@ -683,9 +683,14 @@ def test_lenient_locations_count_spans_skipped_before():
         ("resourceSpans[0].scopeSpans[1].spans[5]", "spanId must be")]
 
 
-def test_out_of_range_flags_and_http_status_are_missing_not_a_crash():
-    doc = _doc(flags=2**64, attributes=[{"key": "http.status_code", "value": {"intValue": str(2**70)}}])
-    df = read_otlp(doc)
-    r = df.iloc[5]  # the last span of the second scope
-    assert pd.isna(r["flags"]) and pd.isna(r.http_status)
+def test_out_of_range_http_status_is_missing_not_a_crash_and_out_of_range_flags_are_bad_input():
+    doc = _doc(attributes=[{"key": "http.status_code", "value": {"intValue": str(2**70)}}])
+    r = read_otlp(doc).iloc[5]  # the last span of the second scope
+    assert pd.isna(r.http_status)
     assert r.attributes == {"http.status_code": 2**70}  # the attribute itself is kept exactly
+    # flags are the span's own fixed32 field, not an attribute kept beside: 2**64 was read as <NA> with no word
+    with pytest.raises(TraceFormatError, match=r"scopeSpans\[1\]\.spans\[4\]: flags must be a 32-bit unsigned integer"):
+        read_otlp(_doc(flags=2**64))
+    with pytest.warns(TraceFormatWarning, match="1 OTLP record"):
+        df = read_otlp(_doc(flags=2**64), errors="skip")
+    assert len(df) == 5 and "flags must be" in df.attrs["skipped"][0].reason

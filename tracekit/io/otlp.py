@@ -512,7 +512,7 @@ def _link(lk: Any) -> dict:
         "trace_id": _link_id(lk.get("traceId"), 32, "link traceId"),
         "span_id": _link_id(lk.get("spanId"), 16, "link spanId"),
         "trace_state": lk.get("traceState") or None,
-        "flags": lk.get("flags"),
+        "flags": _flags(lk.get("flags"), "link flags"),
         "attributes": _attrs(lk.get("attributes")),
     }
     if "droppedAttributesCount" in lk:
@@ -877,6 +877,7 @@ class Collector:
                 state = sp.get("traceState") or None
                 if state is not None and type(state) is not str:
                     raise _Bad(f"traceState must be a string, got {short(state)}")
+                flags = _flags(sp.get("flags"))
             except _Bad as exc:
                 self.problem(str(exc), file, at(f"{spath}.spans[{k}]"))
                 block.drop(k)
@@ -900,7 +901,7 @@ class Collector:
             ev_ap(events)
             lk_ap(links)
             state_ap(state)
-            flags_ap(sp.get("flags"))
+            flags_ap(flags)
 
     # -- column-wise checks ----------------------------------------------------------------------
     def where(self, i: int) -> tuple[str, str | None]:
@@ -1079,6 +1080,19 @@ def _masked_int64(arr: pa.ChunkedArray) -> pd.arrays.IntegerArray:
     mask = arr.is_null().to_numpy() if len(arr) else np.zeros(0, dtype=bool)
     data = arr.fill_null(0).to_numpy() if len(arr) else np.zeros(0, dtype=np.int64)
     return pd.arrays.IntegerArray(np.asarray(data, dtype=np.int64), np.asarray(mask, dtype=bool))
+
+
+_U32_MAX = 2**32 - 1
+
+
+def _flags(x: Any, what: str = "flags") -> int | None:
+    """A span's or link's ``flags`` (fixed32: the W3C trace flags and the is-remote bits), an int or a decimal
+    string; anything else is bad input (was read as missing)."""
+    if x is None or (type(x) is int and 0 <= x <= _U32_MAX):
+        return x
+    if type(x) is str and x.isdigit() and x.isascii() and int(x) <= _U32_MAX:
+        return int(x)
+    raise _Bad(f"{what} must be a 32-bit unsigned integer (the W3C trace flags and the is-remote bits), got {short(x)}")
 
 
 def _flag(x: Any) -> int | None:

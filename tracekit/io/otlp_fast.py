@@ -62,6 +62,7 @@ __all__ = ["read_into", "STATS"]
 
 #: integers orjson keeps as ints (beyond this range it parses a JSON number as a float)
 _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # int64
+_U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]  # fixed32 flags (out of range: the checked path says so)
 _MAX_DEPTH = 64
 # checked by msgspec while decoding (a DecodeError sends the line or document to the checked
 # code): a trace id that is not 32 characters, a span id that is not 16
@@ -119,7 +120,7 @@ class Link(_Base):
     traceId: str | None = None
     spanId: str | None = None
     traceState: str | None = None
-    flags: _Int | str | None = None
+    flags: _U32 | str | None = None
     attributes: list[KeyValue] | None = None
     droppedAttributesCount: _Int | UnsetType = UNSET
 
@@ -129,7 +130,7 @@ class Span(_Base):
     spanId: _SpanId
     parentSpanId: str | None = None
     traceState: str | None = None
-    flags: _Int | str | None = None
+    flags: _U32 | str | None = None
     name: str = ""
     kind: _Int | str = 0
     startTimeUnixNano: _Int | str = 0
@@ -270,7 +271,7 @@ def _links(lks: list[Link]) -> list:
                 "trace_id": link_id(lk.traceId, 32, "link traceId"),
                 "span_id": link_id(lk.spanId, 16, "link spanId"),
                 "trace_state": lk.traceState or None,
-                "flags": lk.flags,
+                "flags": lk.flags if type(lk.flags) is not str else _otlp._flags(lk.flags, "link flags"),
                 "attributes": _attrs(lk.attributes),
             }
         except _otlp._Bad:
@@ -445,7 +446,13 @@ def _spans(c: _otlp.Collector, spans: list[Span]) -> None:
     c.events += events
     c.links += links
     c.state += states
-    c.flags += map(_FLAGSF, spans)
+    flags = list(map(_FLAGSF, spans))
+    if str in set(map(type, flags)):  # a decimal string is a value; anything else the checked path names
+        try:
+            flags = [_otlp._flags(f) for f in flags]
+        except _otlp._Bad:
+            raise _Fallback from None
+    c.flags += flags
 
 
 # what the typed decoder may raise on input the checked path reports clearly (bad JSON or UTF-8,

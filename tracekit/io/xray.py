@@ -52,7 +52,9 @@ health check reports duplicate ids).
 Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file, the record
 (``Traces[0].Segments[2]``, ``line 3``, ``[1]``) and the problem: a segment without
 ``start_time`` or ``name``, ids that are not 16 hex digits (upper case is accepted and
-lowered), a trace id that is neither ``1-8hex-24hex`` nor 32 hex, a Document that is not JSON.
+lowered), a trace id that is neither ``1-8hex-24hex`` nor 32 hex, a Document that is not JSON (or a list
+holding lists), an ``error`` / ``fault`` / ``throttle`` that is not true, false or null (a ``1`` or ``"yes"``
+was read as no error).
 A document with neither ``end_time`` nor ``in_progress: true`` is invalid too: X-Ray's
 PutTraceSegments rejects it, so no X-Ray API ever returns one, and loading it as in progress
 would invent a state the sender never claimed. A time outside 1970-01-01 .. 2262-01-01 is an error
@@ -595,7 +597,12 @@ class _Builder:
                     raise _Bad("Document is an empty list")
                 label = _label(where, j)
                 for i, d in enumerate(doc):
-                    self.add_segment(d, file, line, f"{label}[{i}]" if label else f"[{i}]", trace_tid, trace_extra)
+                    at = f"{label}[{i}]" if label else f"[{i}]"
+                    if type(d) is list:  # segments in a list, not lists in lists (no recursion on hostile depth)
+                        self.fail(TraceFormatError("a Document's list holds a list, not a segment document",
+                                                   file=file, record=at))
+                        continue
+                    self.add_segment(d, file, line, at, trace_tid, trace_extra)
                 self._file_count -= 1
                 return
             if type(doc) is not dict:
@@ -686,6 +693,10 @@ class _Builder:
             if ip:
                 bits |= 8
             if "fault" in s or "error" in s or "throttle" in s:
+                for flag in ("error", "fault", "throttle"):  # a 1 or "true" was read as no error: the span looked ok
+                    v = get(flag)
+                    if v is not None and type(v) is not bool:
+                        raise _bad(f"{flag} must be true or false, got {short(v)}", s)
                 bits |= (get("error") is True) | (get("fault") is True) << 1 | (get("throttle") is True) << 2
 
             # attributes: every key that is not a column, with http/aws/sql flattened

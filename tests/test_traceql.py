@@ -3,6 +3,8 @@ property tests against a naive evaluator, real public files."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -479,3 +481,36 @@ def test_empty_frame_gives_empty_results():
     for q in ("{ } | rate()", "{ } | count_over_time() by (name)", "{ } | avg_over_time(duration)"):
         m = tk.traceql_metrics(empty, q)
         assert m.empty and list(m.columns)[0] == "time" and m.columns[-1] == "value"
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ('{ name = "\ud800" }', "lone surrogate (U+D800)"),  # the character itself (no UTF-8 text holds one)
+    ('{ name = "\\ud800" }', r"escape \ud800 names no character"),  # Go's escape of one
+    ('{ name = "\\U00110000" }', r"escape \U00110000 names no character"),
+    ("{ } | count() > 2 ^ 70", "integer 2 ^ 70 is out of range"),
+    ("{ } | count() > 2 ^ 999999999", "integer 2 ^ 999999999 is out of range"),  # refused before computing it
+])
+def test_queries_past_the_numbers_and_texts_tempo_can_hold_are_traceql_errors(query, says):
+    """A lone surrogate reached pyarrow (UnicodeEncodeError); 2 ^ 99999 between constants raised OverflowError
+    from Python's float power; 2 ^ 999999999 folded to a 125 MB integer first."""
+    spans = tk.examples.load("checkout-small")
+    with pytest.raises(tk.errors.TraceQLError, match=re.escape(says)):
+        tk.traceql(spans, query)
+
+
+def test_float_overflow_between_constants_is_infinite_as_in_go():
+    spans = tk.examples.load("checkout-small")
+    assert len(tk.traceql(spans, "{ 2 ^ 99999 > 1 }")) == len(spans)  # +Inf > 1
+    assert len(tk.traceql(spans, "{ 10.0 ^ 400 < 0 }")) == 0
+    assert len(tk.traceql(spans, "{ (-8) ^ 0.5 > 1 }")) == 0  # NaN compares false
+
+
+def test_traceql_metrics_refuses_a_step_that_cuts_the_data_into_too_many_buckets():
+    """step='1ns' over an hour of spans asked numpy for 5 TiB (MemoryError)."""
+    from tracekit.analysis.traceql.metrics import MAX_BUCKETS
+
+    spans = tk.examples.load("checkout-small")
+    with pytest.raises(tk.ArgumentError, match=r"step '1ns' cuts the spans' 3,095 s into [\d,]+ buckets, more than "):
+        tk.traceql_metrics(spans, "{ } | rate()", step="1ns")
+    seconds = (spans["start"].max() - spans["start"].min()).total_seconds()
+    assert seconds < MAX_BUCKETS and len(tk.traceql_metrics(spans, "{ } | rate()", step="1s")) >= seconds

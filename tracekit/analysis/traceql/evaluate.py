@@ -592,10 +592,10 @@ def _compare(op: str, x: Any, y: Any, ch: str) -> np.ndarray:
 
 def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
     if op in ("+", "-", "*", "/", "%", "^"):
-        x, y = float(a.value), float(b.value)
+        x, y = np.float64(a.value), np.float64(b.value)  # float64 arithmetic: an overflow is inf, as in Go
         with np.errstate(all="ignore"):
-            v = {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else np.nan, "%": np.fmod(x, y) if y else np.nan,
-                 "^": x ** y if x or y >= 0 else np.nan}[op]
+            v = float({"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else np.nan,
+                       "%": np.fmod(x, y) if y else np.nan, "^": x ** y if x or y >= 0 else np.nan}[op])
         return Static("float", v, a.pos)
     if op in ("=~", "!~"):
         hit = bool(_fill(pc.match_substring_regex(pa.array([str(a.value)], pa.string()), "^(?:" + b.value + ")$"))[0])

@@ -25,7 +25,11 @@ from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, durat
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
 
-__all__ = ["run_metrics"]
+__all__ = ["run_metrics", "MAX_BUCKETS"]
+
+#: most time buckets a metrics query cuts its spans into (a day in seconds is 86,400; Prometheus stops at 11,000
+#: points a series)
+MAX_BUCKETS = 100_000
 
 
 def _step_ns(step: Any) -> int:
@@ -47,6 +51,10 @@ def run_metrics(spans: pd.DataFrame, q: Query, step: Any) -> pd.DataFrame:
     step_ns = _step_ns(step)
     start = ns(spans["start"]) if len(spans) else np.zeros(0, dtype=np.int64)
     t0 = (int(start.min()) // step_ns) * step_ns if len(start) else 0
+    n = (int(start.max()) - t0) // step_ns + 1 if len(start) else 0
+    if n > MAX_BUCKETS:  # every series gets every bucket: a 1 ns step over minutes asked for terabytes
+        raise ArgumentError(f"traceql_metrics: step {step!r} cuts the spans' {(int(start.max()) - t0) / 1e9:,.0f} s "
+                            f"into {n:,} buckets, more than {MAX_BUCKETS:,}: take a longer step")
     ev = Evaluator(spans, q.text)
     out = _node(ev, q.body, start, t0, step_ns)
     out = out.sort_values([c for c in out.columns if c != "value"], kind="stable").reset_index(drop=True)

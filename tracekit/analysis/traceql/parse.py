@@ -25,6 +25,7 @@ tracekit.errors.TraceQLError: unexpected '=' (expected one of: ...) at position 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,7 @@ _DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
 _GO_ESCAPE = re.compile(r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))")
 _SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
 _INT_MAX = 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
 MAX_QUERY_CHARS = 8192
 #: deepest syntax tree evaluated: deeper queries are refused whatever Python's recursion limit is
@@ -248,7 +250,11 @@ def _go_unquote(s: str, query: str, pos: int) -> str:
         simple, x, u4, u8, octal = m.groups()
         if simple:
             return _SIMPLE[simple]
-        return chr(int(x or u4 or u8, 16) if not octal else int(octal, 8))
+        code = int(x or u4 or u8, 16) if not octal else int(octal, 8)
+        if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:  # Go's strconv.Unquote refuses them too
+            raise TraceQLError(f"escape {m.group()} names no character (a surrogate or beyond U+10FFFF)", query,
+                               pos + 1 + m.start())
+        return chr(code)
 
     return _GO_ESCAPE.sub(one, body)
 
@@ -297,6 +303,9 @@ def _fold(op: str, a: Static, b: Static, query: str, pos: int) -> Static:
     x, y = a.value, b.value
     if op in "/%" and y == 0:
         raise TraceQLError("division by zero", query, pos)
+    if op == "^" and isinstance(x, int) and isinstance(y, int) and y > 0 and abs(x) > 1 \
+            and y * math.log2(abs(x)) > 63:  # before computing it: 2 ^ 999999999 is a 125 MB integer
+        raise TraceQLError(f"integer {x} ^ {y} is out of range (int64)", query, pos)
     if op == "+":
         v = x + y
     elif op == "-":
@@ -308,7 +317,14 @@ def _fold(op: str, a: Static, b: Static, query: str, pos: int) -> Static:
     elif op == "%":
         v = x % y
     else:
-        v = x ** y
+        try:
+            v = x ** y
+        except OverflowError:
+            raise TraceQLError(f"{x} ^ {y} is out of range", query, pos) from None
+    if isinstance(v, complex):  # a negative base to a fractional power: no real number
+        v = math.nan
+    if isinstance(v, int) and not -(2**63) <= v <= _INT_MAX:
+        raise TraceQLError(f"the integer result of {x} {op} {y} is out of range (int64)", query, pos)
     t = "duration" if "duration" in (a.type, b.type) else ("int" if isinstance(v, int) else "float")
     if t == "duration":
         v = int(v)
@@ -852,6 +868,10 @@ def parse(query: str) -> Query:
     if len(query) > MAX_QUERY_CHARS:
         raise TraceQLError(f"query of {len(query):,} characters; at most {MAX_QUERY_CHARS:,} are parsed", query[:80] + " ...",
                            None)
+    lone = _SURROGATE.search(query)
+    if lone is not None:  # no UTF-8 text holds one: pyarrow's compare raised UnicodeEncodeError
+        raise TraceQLError(f"the query holds a lone surrogate (U+{ord(lone.group()):04X}), which is not text",
+                           query.encode("utf-8", "backslashreplace").decode(), lone.start())
     try:
         tree = parser().parse(query)
         depth = _tree_depth(tree)

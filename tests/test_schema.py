@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.schema import SPAN_COLUMNS, SpansSchemaError
+from tracekit.schema import SPAN_COLUMNS, SpansSchemaError, spans_from_columns, validate_spans
 
 from .conftest import REPO
 
@@ -184,3 +184,45 @@ def test_the_builders_defaults_are_one_container_per_row_and_one_value_in_the_co
                 assert str(frame[col.name].dtype) == str(col.dtype), col.name
     assert column_of(3, "gauge", tk.schema.STRING).tolist() == ["gauge"] * 3
     assert column_of(0, None, "Int64").dtype == "Int64"
+
+
+_ONE = dict(trace_id=["0" * 31 + "1"], span_id=["a" * 16], service=["api"], name=["GET /"],
+            start=[1772460055890758000], end=[1772460055990758000])
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    ({"http_status": [2**70]}, "column 'http_status' row 0: 1180591620717411303424 is not a value of dtype Int64"),
+    ({"http_status": [500.5]}, "column 'http_status' row 0: 500.5 is not a value of dtype Int64"),
+    ({"name": ["\ud800"]}, "column 'name' row 0: '\\ud800' is not UTF-8 text (a lone surrogate)"),
+    ({"attributes": ['{"a": 1}']}, "column 'attributes' row 0: '{\"a\": 1}' is of type str, not a dict (JSON text"),
+    ({"resource": [[("service.name", "api")]]}, "column 'resource' row 0: [('service.name', 'api')] is of type list"),
+    ({"events": ["x"]}, "column 'events' row 0: 'x' is of type str, not a list of dicts"),
+    ({"links": [[1]]}, "column 'links' row 0: item 0 is of type int, not a dict (1)"),
+])
+def test_spans_from_columns_names_the_column_and_row_of_a_bad_value(extra, says):
+    """Bare OverflowError, TypeError and UnicodeEncodeError from pandas and pyarrow, and cells of the wrong kind
+    kept (a JSON text as attributes, a string as events) until a writer or top_exceptions crashed on them."""
+    for check in (False, True):
+        with pytest.raises(SpansSchemaError, match=re.escape(says)):
+            spans_from_columns({**_ONE, **extra}, check=check)
+
+
+def test_spans_from_columns_takes_a_mapping_and_generators():
+    for bad in ([1, 2], None, 123):
+        with pytest.raises(SpansSchemaError, match="takes a mapping of column name → values"):
+            spans_from_columns(bad)
+    df = spans_from_columns({**_ONE, "service": (s for s in ["api"]), "events": [({"name": "e", "time": 1},)]})
+    assert df.loc[0, "service"] == "api" and list(df.loc[0, "events"]) == [{"name": "e", "time": 1}]
+
+
+def test_validate_spans_checks_the_kind_of_container_cells():
+    """validate_spans passed a frame whose events were strings; write_otlp then raised AttributeError."""
+    good = spans_from_columns(_ONE)
+    assert validate_spans(good) is good
+    for col, value, says in (("events", "x", "column 'events' has dtype str: its cells must be lists of dicts"),
+                             ("events", {"a": 1}, "column 'events' row 0: {'a': 1} is of type dict, not a list"),
+                             ("attributes", ["a"], "column 'attributes' row 0: ['a'] is of type list, not a dict")):
+        bad = good.copy()
+        bad[col] = pd.Series([value], dtype=object) if not isinstance(value, str) else [value]
+        with pytest.raises(SpansSchemaError, match=re.escape(says)):
+            validate_spans(bad)

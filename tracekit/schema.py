@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -190,11 +190,17 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     >>> float(df.loc[0, "duration_ms"]), df.loc[0, "kind"], df.loc[0, "status"]
     (1.5, 'unspecified', 'unset')
     """
+    if not isinstance(columns, (Mapping, pd.DataFrame)):
+        raise SpansSchemaError(f"spans_from_columns takes a mapping of column name → values (a dict or a DataFrame), "
+                               f"got {type(columns).__name__}")
     n = None
     first = None
     index_of: tuple[str, pd.Index] | None = None
     positional: dict[str, Any] = {}
     for k, v in columns.items():
+        if isinstance(v, Iterator) or (isinstance(v, Iterable) and not isinstance(v, (str, bytes, Mapping))
+                                       and not hasattr(v, "__len__")):
+            v = list(v)  # a generator: its values, once
         if isinstance(v, pd.Series):
             # columns are positional: a Series' index is not used to align rows (pandas would turn
             # one span into two half-empty rows), but two Series that disagree on it are an error
@@ -225,6 +231,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         if v is None:
             v = _default(col, n)
         data[col.name] = _coerce(col, v)
+    bad = cell_problem(data)
+    if bad:
+        raise SpansSchemaError(f"spans_from_columns: {bad}")
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -257,7 +266,58 @@ def column_of(n: int, value: Any, dtype: Any) -> pd.Series:
 def _coerce(col: Column, v: Any) -> pd.Series:
     if col.dtype is object:
         return pd.Series(list(v), dtype=object)
-    return pd.Series(v).astype(col.dtype)
+    try:
+        return pd.Series(v).astype(col.dtype)
+    except (TypeError, ValueError, OverflowError, UnicodeError) as exc:  # named by column and row, not pandas' words
+        values = list(v)
+        for i, x in enumerate(values):
+            try:
+                pd.Series([x]).astype(col.dtype)
+            except (TypeError, ValueError, OverflowError, UnicodeError):
+                what = ("is not UTF-8 text (a lone surrogate)" if isinstance(exc, UnicodeError)
+                        else f"is not a value of dtype {col.dtype_name}")
+                raise SpansSchemaError(f"spans_from_columns: column {col.name!r} row {i}: {x!r:.80} {what}") from None
+        raise SpansSchemaError(f"spans_from_columns: column {col.name!r} cannot be read as {col.dtype_name} "
+                               f"({exc})") from None
+
+
+#: the kinds of container each dict / list column's cells are (spans' attributes and resource: dicts; events and
+#: links: lists of dicts)
+_CELL_KINDS = {"attributes": dict, "resource": dict, "events": list, "links": list}
+
+
+def cell_problem(columns: Mapping[str, Any]) -> str | None:
+    """The first cell of a spans frame's ``attributes`` / ``resource`` that is not a dict, or of ``events`` /
+    ``links`` that is not a list (tuple, array) of dicts, in words naming column and row; None when all are.
+    A lazy store column (dtype ``tracekit.lazy``) is not walked: its cells are the store's own.
+
+    >>> print(cell_problem({"attributes": [{"a": 1}, '{"a": 1}'], "events": [[], [{}]]}))
+    column 'attributes' row 1: '{"a": 1}' is of type str, not a dict (JSON text: parse it first, e.g. column.map(json.loads))
+    """
+    for name, kind in _CELL_KINDS.items():
+        v = columns.get(name)
+        if isinstance(v, pd.Series):
+            if getattr(v.dtype, "name", "") == "tracekit.lazy":
+                continue  # a lazy store column: its cells are built from the store's own dicts and lists
+            if v.dtype != object:  # pandas reads a column of texts as str
+                return (f"column {name!r} has dtype {v.dtype}: its cells must be "
+                        f"{'dicts' if kind is dict else 'lists of dicts'}")
+            v = v.to_numpy()
+        elif not isinstance(v, (list, tuple, np.ndarray)):
+            continue
+        ok = (dict,) if kind is dict else (list, tuple, np.ndarray)
+        types = set(map(type, v))
+        if not all(issubclass(t, ok) for t in types):
+            i, x = next((i, x) for i, x in enumerate(v) if not isinstance(x, ok))
+            hint = " (JSON text: parse it first, e.g. column.map(json.loads))" if isinstance(x, str) else ""
+            return (f"column {name!r} row {i}: {x!r:.80} is of type {type(x).__name__}, not a "
+                    f"{'dict' if kind is dict else 'list of dicts'}{hint}")
+        if kind is list:
+            for i, lst in enumerate(v):
+                for j, e in enumerate(lst):
+                    if type(e) is not dict:
+                        return f"column {name!r} row {i}: item {j} is of type {type(e).__name__}, not a dict ({e!r:.60})"
+    return None
 
 
 def _duration_ms(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -528,6 +588,9 @@ def validate_spans(df: pd.DataFrame) -> pd.DataFrame:
             bad = s.dropna()[~s.dropna().isin(col.values)]
             if len(bad):
                 problems.append(f"column {col.name!r} has values outside {col.values} (e.g. {bad.iloc[0]!r} at row {bad.index[0]!r})")
+    bad = cell_problem({c: df[c] for c in _CELL_KINDS})
+    if bad:
+        problems.append(bad)
     if problems:
         raise SpansSchemaError("spans DataFrame does not follow the schema: " + "; ".join(problems))
     return df

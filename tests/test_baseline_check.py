@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -100,3 +101,26 @@ def test_a_clock_skew_incident_names_the_host_and_its_offset_and_invents_no_caus
     # client of the skewed host) as the likely cause; nothing stands out once the offset is taken off
     assert not any("Likely cause" in w for w in where) and "No operation stands out" in where[1]
     assert any("child outside parent" in t for t in pm.sentences("sure"))  # health is read as recorded
+
+
+def test_the_incident_given_as_its_own_baseline_is_not_comparable():
+    """The same folder given twice (python3 -m tracekit report d --baseline d) was compared with itself without a
+    word. A twin built from the same seed (the bundled checkout pair: every trace id shared, 47 traces changed) is
+    still a baseline; so is a baseline holding some of the incident's spans."""
+    from .conftest import lab_window
+
+    w = lab_window("exception", seed=301)
+    c = baseline_comparability(w.incident, w.incident)
+    n, m = w.incident["trace_id"].nunique(), len(w.incident)
+    assert not c.comparable and c.traces == (n, n, n)
+    assert f"it is these spans themselves (each of its {m:,} spans is one of theirs" in c.reason
+    pm = tk.postmortem(w.incident, w.incident, n_boot=20)
+    assert pm.findings[0].topic == "baseline" and "these spans themselves" in pm.findings[0].text and pm.causes is None
+    # a part of the incident (its first 40 traces) as the baseline: every span is the incident's, not comparable
+    part = w.incident[w.incident["trace_id"].isin(w.incident["trace_id"].unique()[:40])]
+    assert not baseline_comparability(w.incident, part).comparable
+    # the baseline plus some incident traces: comparable, the overlap counted
+    c = baseline_comparability(w.incident, pd.concat([w.baseline, part], ignore_index=True))
+    assert c.comparable and c.traces[2] == 40
+    twin = baseline_comparability(read_dataset("checkout-incident"), read_dataset("checkout-baseline"))
+    assert twin.comparable and twin.traces == (1200, 1200, 1200)

@@ -11,7 +11,8 @@ first and ranks nothing from such a baseline, and the report and the command lin
 The rule: the baseline is **not comparable** when the two were read from different formats
 (``source`` ``xray`` against ``otlp``; simulated or other sources are not compared), or when fewer
 than ``min_share`` (80 %) of the spans' spans have an operation (service, name) the baseline has,
-or fewer than half of their services, or of their request routes, appear in it. On the bundled
+or fewer than half of their services, or of their request routes, appear in it, or every span of the baseline is
+one of the spans' own (the same trace and span ids, start and end: the incident given as its own baseline). On the bundled
 datasets: ``checkout-incident`` against ``checkout-baseline`` shares 32 of 32 operations (100 % of
 its spans); ``deploy-regression`` (OTLP) against ``checkout-baseline`` (X-Ray) 22 of 32 (70 %).
 
@@ -63,6 +64,9 @@ class Comparability:
         Share of the spans' spans whose operation the baseline has (count over count).
     formats : tuple of str
         Formats the spans and the baseline were read from (``source`` values, sorted, joined by ``+``).
+    traces : tuple of int
+        (in the spans, in the baseline, in both): traces by id. A baseline whose every span is one of the
+        spans' own (the same files given twice) is not comparable.
     """
 
     comparable: bool
@@ -72,6 +76,7 @@ class Comparability:
     routes: tuple[int, int, int]
     shared_span_share: float
     formats: tuple[str, str]
+    traces: tuple[int, int, int] = (0, 0, 0)
 
 
 def _request_routes(spans: pd.DataFrame) -> set:
@@ -83,6 +88,17 @@ def _formats(spans: pd.DataFrame) -> str:
     if "source" not in spans.columns or not len(spans):
         return ""
     return "+".join(sorted(str(s) for s in spans["source"].dropna().unique()))
+
+
+def _same_spans(spans: pd.DataFrame, baseline: pd.DataFrame) -> bool:
+    """Every span of ``baseline`` is one of ``spans`` (trace and span id, start and end): the data given twice.
+    A twin made from the same seed (the bundled checkout pair) shares every trace id, not every span."""
+    if not {"start", "end"} <= set(spans.columns) & set(baseline.columns) or len(baseline) > len(spans):
+        return False
+    key = ["trace_id", "span_id", "start", "end"]
+    a = pd.MultiIndex.from_frame(spans[key].astype({"trace_id": object, "span_id": object}))
+    b = pd.MultiIndex.from_frame(baseline[key].astype({"trace_id": object, "span_id": object}))
+    return bool(b.isin(a).all())
 
 
 def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
@@ -132,8 +148,13 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
     counts = {"services": (len(svc_a), len(svc_b), len(svc_a & svc_b)),
               "operations": (len(uo_a), len(uo_b), len(uo_a & uo_b)),
               "routes": (len(r_a), len(r_b), len(r_a & r_b))}
+    t_a, t_b = pd.unique(spans["trace_id"].dropna()), pd.unique(baseline["trace_id"].dropna())
+    both = int(pd.Index(t_b).isin(t_a).sum()) if len(t_a) and len(t_b) else 0
     fa, fb = _formats(spans), _formats(baseline)
     problems = []
+    if len(t_b) and both == len(t_b) and _same_spans(spans, baseline):
+        problems.append(f"it is these spans themselves (each of its {len(baseline):,} spans is one of theirs: the same "
+                        "trace and span ids, start and end)")
     if fa in _FORMATS and fb in _FORMATS and fa != fb:
         problems.append(f"it was read from {_FORMATS[fb]} and they from {_FORMATS[fa]}, which name operations "
                         "differently")
@@ -152,4 +173,4 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
                   + " — no cause is ranked from it.")
     return Comparability(comparable=not problems, reason=reason, services=counts["services"],
                          operations=counts["operations"], routes=counts["routes"], shared_span_share=share,
-                         formats=(fa, fb))
+                         formats=(fa, fb), traces=(len(t_a), len(t_b), both))

@@ -130,9 +130,13 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
     --------
     >>> import tracekit as tk
     >>> s = tk.simulate.simulate("baseline", 50, seed=2).spans
-    >>> c = baseline_comparability(s, s)
+    >>> b = tk.simulate.simulate("baseline", 50, seed=3).spans
+    >>> c = baseline_comparability(s, b)
     >>> c.comparable, c.operations[0] == c.operations[2], c.shared_span_share
     (True, True, 1.0)
+    >>> baseline_comparability(s, s).reason.startswith("The baseline given is not comparable with these spans: it is "
+    ...                                                 "these spans themselves")  # the same spans given twice
+    True
     """
     if not 0 <= min_share <= 1:
         raise ArgumentError(f"baseline_comparability: min_share must be in [0, 1], got {min_share!r}")

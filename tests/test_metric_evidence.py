@@ -639,7 +639,7 @@ def test_coverage_words_leave_out_dimensionless_units(seed):
 
 
 def test_the_metrics_sentence_does_not_call_a_negligible_fall_a_move():
-    """Fault-lab null window 109: payment-service's request duration fell 1.6 %; its evidence (a few more
+    """Fault-lab null window 109: payment-service's request duration fell 2.2 % (mean → mean); its evidence (a few more
     observations above the baseline's p95 edge than chance, after the own-time cap next to nothing: 0.006) is
     negligible. The sentence said such a series "moved beyond the baseline's reach" (null window 102 before the points
     were placed by the interval they describe); it now says it apart, as a fall not said to have moved, and names as
@@ -650,7 +650,7 @@ def test_the_metrics_sentence_does_not_call_a_negligible_fall_a_move():
     text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
     moved, _, negligible = text.partition("more went past it by a negligible margin, not said to have moved")
     assert "payment-service" not in moved, text
-    assert "payment-service http.server.request.duration (fell 1.6 %" in negligible, text
+    assert "payment-service http.server.request.duration (fell 2.2 %" in negligible, text  # mean → mean
     ev = next(f.evidence for f in pm.findings if f.text == text)
     assert ev["metric_series_negligible"] >= 1
     assert f"{ev['metric_series_moved']:,} moved beyond the baseline's reach" in moved
@@ -753,3 +753,19 @@ def test_a_short_baseline_takes_the_latest_earlier_points_never_the_incidents():
     said = next(f.text for f in pm.findings if f.text.startswith("Metrics"))
     assert (f"({len(services)} of them had fewer than {MIN_BASELINE_POINTS} points in the baseline's period and were made "
             f"up to {MIN_BASELINE_POINTS} with their latest points before it)") in said
+
+
+def test_a_metric_s_change_in_words_compares_mean_with_mean():
+    """Fault-lab null window 105: catalog-service's request duration mixes two routes (median of its 10 s means
+    1.3 ms, mean 5.1 ms in both windows); the incident's mean against the baseline's median read "rose 404.2 %" beside
+    "a negligible margin". The change is mean against mean, as the words say it."""
+    w = lab_window("null", seed=105)
+    rc = tk.rank_causes(w.incident, w.baseline, level="service", window=None, metrics=w.metrics, n_boot=20)
+    cov = rc.attrs["metric_coverage"]
+    ev = metric_evidence(w.metrics, cov["incident"], cov["baseline"]).set_index(["service", "name"])
+    r = ev.loc[("catalog-service", "http.server.request.duration")]
+    assert r["baseline_mean"] > 2 * r["baseline_median"]  # the skew the old words mistook for a rise
+    assert r["change"] == pytest.approx(r["incident_mean"] / r["baseline_mean"] - 1) and abs(r["change"]) < 0.1
+    said = [x for x in cov["negligible_moved"] + cov["capped_moved"] + cov["top_moved"]
+            if x.startswith("catalog-service http.server.request.duration")]
+    assert said and f"{abs(100 * r['change']):,.1f} %" in said[0] and "404" not in said[0], said

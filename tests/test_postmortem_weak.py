@@ -240,3 +240,21 @@ def test_chance_score_needs_ten_traces_on_each_side():
     assert none.empty and list(none.columns) == tk.investigate.causes.CHANCE_SCORE.column_names
     with pytest.raises(tk.ArgumentError, match="level"):
         tk.chance_score(base, 10, level="pod")
+
+
+@pytest.mark.slow  # ~6 s a window
+@pytest.mark.parametrize("seed", [203, 200])
+def test_a_fault_still_on_at_the_end_of_the_data_is_not_said_to_be_over(seed):
+    """The fault lab's network delay runs to the end of the data (14:07:00). Given with its baseline as one input
+    (no baseline), the window's last 10 s bucket — cut short by the end of the data — read as a recovery: "It
+    started at 14:05:00 UTC and was over by 14:06:50 UTC". A recovery needs two buckets of the route after it."""
+    w = lab_window("network_delay", seed=seed)
+    spans = pd.concat([w.baseline, w.incident], ignore_index=True)
+    pm = tk.postmortem(spans, n_boot=20)
+    when = pm.sentences("when")[0]
+    assert "was over by" not in when and "still going at the end of the data" in when, when
+    step = pd.Timedelta(pm.freq)
+    for _, c in pm.changes.iterrows():  # any recovery said has buckets of its route after it
+        if pd.notna(c["recovery"]):
+            t = spans.loc[tk.core.routes(spans).eq(c["route"]).to_numpy(dtype=bool, na_value=False), "start"]
+            assert (t >= c["recovery"]).sum() and t.max() >= c["recovery"] + step, c

@@ -474,6 +474,13 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         times = part["time"][ok].reset_index(drop=True)
         onset = times.iloc[a]
         recovery = times.iloc[b] if b < len(times) else pd.NaT
+
+        def shown(rec: Any) -> Any:
+            # a recovery needs min_buckets buckets of the key after it: one bucket, often cut short by the end of
+            # the data, called a fault still on "over by 14:06:50" ten seconds before the data ended
+            return rec if rec is pd.NaT or int((times >= rec).sum()) >= min_buckets else pd.NaT
+
+        recovery = shown(recovery)
         t_all = part["time"]
         win = (t_all >= onset).to_numpy() & ((t_all < recovery).to_numpy() if recovery is not pd.NaT else True)
         inside = None
@@ -486,6 +493,9 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
                 q = {f"p{int(qq * 100)}_ms": qq for qq in QUANTILES}[m]
                 onset, recovery = _refine_edges(t, krows["latency_ms"].to_numpy(dtype=float), q, onset, recovery,
                                                 step)
+                if shown(recovery) is pd.NaT and recovery is not pd.NaT:
+                    recovery = pd.NaT
+                    win = (t_all >= onset).to_numpy()
             dep, first = _deployment_at(deps, onset, step, keys, guniq[gi])
             if first is not None and first < onset:
                 # the deploy explains the change: the change cannot start after its first new-version span

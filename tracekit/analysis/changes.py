@@ -475,7 +475,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         onset = times.iloc[a]
         recovery = times.iloc[b] if b < len(times) else pd.NaT
 
-        def shown(rec: Any) -> Any:
+        def shown(rec: Any, times: pd.Series = times) -> Any:
             # a recovery needs min_buckets buckets of the key after it: one bucket, often cut short by the end of
             # the data, called a fault still on "over by 14:06:50" ten seconds before the data ended
             return rec if rec is pd.NaT or int((times >= rec).sum()) >= min_buckets else pd.NaT

@@ -933,7 +933,8 @@ def chance_score(baseline: pd.DataFrame, n_traces: int, *, level: str = "service
     (``n_traces``), at most half the baseline, by start — against the rest of it, with the same level and signals:
     the block that started last (where an incident follows its baseline), then the one that started first. An
     incident's top score near these is no evidence that its component did anything (the postmortem calls a
-    component a likely cause only at 1.5 times the higher: :data:`tracekit.investigate.postmortem.CLEAR_OVER_NULL`).
+    component a likely cause only at 1.5 times the higher and 0.1 above it: :data:`tracekit.investigate.postmortem.CLEAR_OVER_NULL`,
+    :data:`~tracekit.investigate.postmortem.CLEAR_MARGIN`).
     Scores only: no millisecond evidence, examples or words are computed (on the bundled baseline, operation
     level, 0.4 s a block against 2.0 s for a whole :func:`rank_causes`).
 

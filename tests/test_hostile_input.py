@@ -587,3 +587,28 @@ def test_otlp_flags_outside_uint32_are_bad_input_not_missing(value):
     doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{**span, "flags": "257", "links": [{**link, "flags": 1}]}]}]}]}
     got = tk.read_otlp(json.dumps(doc).encode())
     assert got.loc[0, "flags"] == 257 and got.loc[0, "links"][0]["flags"] == 1
+
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray", "read_logs", "read_metrics"])
+def test_a_gzip_file_object_is_capped_like_a_gzip_file_and_a_device_is_refused(reader):
+    """gzip.open(...) handed to a reader decompressed as it was read: a 3 MB bomb reached 3.4 GB (MemoryError),
+    where the same bytes by path are refused by the cap; /dev/zero was read until memory ran out."""
+    import gzip
+    import io
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as g:
+        for _ in range(80):
+            g.write(b" " * 2**20)  # 80 MiB of blanks in ~80 KB: over the 64 MiB floor of the cap
+    buf.seek(0)
+    read = getattr(tk, reader)
+    with pytest.raises(tk.TraceFormatError, match=r"the gzip file object decompresses to more than 64 MiB .*decompression "
+                                                   r"bomb"):
+        read(gzip.GzipFile(fileobj=buf))
+    with pytest.raises(tk.TraceFormatError, match=r"/dev/zero: not a file of trace data: a character device"):
+        read("/dev/zero")
+    small = io.BytesIO(gzip.compress(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": "5759e988bd862e3fe1be46a994272793", "spanId": "eee19b7ec3c1b174", "name": "GET /", "kind": 2,
+        "startTimeUnixNano": "0", "endTimeUnixNano": "1000000"}]}]}]}).encode()))
+    if reader in ("read", "read_otlp"):  # a gzip file object of trace data still reads
+        assert read(gzip.GzipFile(fileobj=small))["span_id"].tolist() == ["eee19b7ec3c1b174"]

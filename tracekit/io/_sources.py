@@ -429,6 +429,61 @@ def decompressed_cap(compressed: int) -> int | None:
     return max(GZIP_MIN_CAP, GZIP_RATIO_CAP * compressed)
 
 
+def path_bytes(path: Path) -> bytes:
+    """The bytes of a file given by path. A character or block device (``/dev/zero``, ``/dev/urandom``: reading never
+    ends) or a socket is refused, naming it; regular files and pipes (``/dev/stdin`` fed by a shell) are read.
+
+    >>> path_bytes(Path("/dev/zero"))
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.TraceFormatError: /dev/zero: not a file of trace data: a character device (reading it would not end)
+    """
+    import stat
+
+    mode = path.stat().st_mode
+    for test, what in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            raise TraceFormatError(f"not a file of trace data: {what} (reading it would not end)", file=display_name(path))
+    return path.read_bytes()
+
+
+def object_bytes(obj: Any, name: str) -> bytes | str:
+    """What a file object given as a source holds. A :class:`gzip.GzipFile` decompresses as it is read: it is read
+    a chunk at a time up to :func:`decompressed_cap` of its compressed size (as a gzip file given by path), so a
+    bomb handed over as ``gzip.open(...)`` is refused, not read into memory whole."""
+    if not isinstance(obj, gzip.GzipFile):
+        return obj.read()
+    size = None
+    raw = getattr(obj, "fileobj", None)
+    try:
+        size = os.fstat(raw.fileno()).st_size if raw is not None else None
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        try:
+            here = raw.tell()
+            size = raw.seek(0, os.SEEK_END)
+            raw.seek(here)
+        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            size = None
+    cap = decompressed_cap(size or 0)
+    if cap is None:
+        return obj.read()
+    chunks, total = [], 0
+    while chunk := obj.read(min(_CHUNK_OBJ, cap + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > cap:
+            raise TraceFormatError(
+                f"the gzip file object decompresses to more than {_mib(cap)} (from "
+                f"{_mib(size) if size else 'an unknown size'} compressed; the cap is max({_mib(GZIP_MIN_CAP)}, "
+                f"{GZIP_RATIO_CAP}x the compressed size)): not read, as a decompression bomb would exhaust memory; set "
+                f"{_CAP_ENV} (bytes, 0 for no cap) to read it anyway", file=name)
+    return b"".join(chunks)
+
+
+_CHUNK_OBJ = 16 * 2**20
+
+
 def _mib(n: int) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
@@ -990,13 +1045,13 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
                 yield from iter_documents(f, on_bad_line)
         elif path.exists():
             name = display_name(path)
-            yield from parse_json(read_bytes(path.read_bytes(), name, on_bad_line), name, on_bad_line)
+            yield from parse_json(read_bytes(path_bytes(path), name, on_bad_line), name, on_bad_line)
         else:
             raise FileNotFoundError(f"no such file or directory: {display_name(path)!r}")
     elif hasattr(source, "read"):
         name = getattr(source, "name", OBJECT)
         name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
-        data = source.read()
+        data = object_bytes(source, name)
         if isinstance(data, str):
             data = text_bytes(data)
         yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line)

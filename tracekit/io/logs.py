@@ -115,6 +115,7 @@ from ._sources import (
     iter_documents,
     known_shape,
     list_files,
+    object_bytes,
     parse_json,
     read_bytes,
     short,
@@ -1072,7 +1073,7 @@ def _raw_bytes(part: Any, on_bad: Any = None) -> tuple[str, bytes] | None:
     if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
         name = getattr(part, "name", OBJECT)
         name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
-        data = part.read()
+        data = object_bytes(part, name)
         return name, read_bytes(text_bytes(data) if isinstance(data, str) else data, name, on_bad)
     return None
 

@@ -56,7 +56,17 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from ..errors import TraceFormatError
 from . import otlp as _otlp  # the checked code (never imports this module back)
 from ._progress import Progress
-from ._sources import OBJECT, Document, checked_path, display_name, is_pathlike, parse_json, read_bytes, text_bytes
+from ._sources import (
+    OBJECT,
+    Document,
+    checked_path,
+    display_name,
+    is_pathlike,
+    object_bytes,
+    parse_json,
+    read_bytes,
+    text_bytes,
+)
 
 __all__ = ["read_into", "STATS"]
 
@@ -485,7 +495,7 @@ def _raw(part: Any) -> tuple[Any, str, Callable[[], bytes] | None] | None:
     if hasattr(part, "read") and not isinstance(part, (dict, list, tuple)):
         name = getattr(part, "name", OBJECT)
         name = display_name(name) if isinstance(name, (str, os.PathLike)) else OBJECT
-        data = part.read()
+        data = object_bytes(part, name)
         return (text_bytes(data) if isinstance(data, str) else data), name, None
     return None
 

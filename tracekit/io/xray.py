@@ -116,7 +116,9 @@ from ._sources import (
     list_files,
     loads,
     no_files_error,
+    object_bytes,
     parse_json,
+    path_bytes,
     read_bytes,
     short,
     text_bytes,
@@ -176,7 +178,7 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
         for f in files:
             if not f.exists():
                 raise FileNotFoundError(f"no such file or directory: {display_name(f)!r}")
-            yield from _file_documents(f.read_bytes(), display_name(f), b)
+            yield from _file_documents(path_bytes(f), display_name(f), b)
     elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for p in source:
             yield from _documents(p, b)
@@ -187,7 +189,7 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
     elif hasattr(source, "read") and not isinstance(source, (dict, list, tuple)):
         name = getattr(source, "name", OBJECT)
         name = display_name(name) if isinstance(name, (str, Path)) else OBJECT
-        data = source.read()
+        data = object_bytes(source, name)
         yield from _file_documents(text_bytes(data) if isinstance(data, str) else data, name, b)
     else:
         yield from iter_documents(source)

@@ -404,6 +404,33 @@ def test_intervals_are_the_descendant_relation(rows):
         assert bool(below[i]) == any(marked[j] for j in walk)
 
 
+def test_intervals_of_a_deep_chain_with_wide_levels_are_the_descendant_relation():
+    """Narrow levels (under 1/64 of the rows) add their subtree sizes row by row, wide ones in one pass over all rows:
+    a pass over all rows per level made the first >> on a 80,000-deep chain take 8.7 s (0.61 s now). A chain of
+    300 spans, 400 leaves on 20 of its levels, two roots: both kinds of level, checked against a walk up."""
+    rng = np.random.default_rng(5)
+    parent = [None] + list(range(299))  # the chain
+    hangs = rng.choice(np.arange(0, 300, 15), size=400)  # 20 levels get ~20 leaves each: wide
+    parent += [int(h) for h in hangs]
+    parent += [None, 700]  # another root and its child
+    n = len(parent)
+    spans = tk.spans_from_columns({
+        "trace_id": ["0" * 31 + "1"] * n, "span_id": [format(i + 1, "016x") for i in range(n)],
+        "parent_id": [None if p is None else format(p + 1, "016x") for p in parent], "service": ["a"] * n,
+        "name": ["x"] * n, "start": [0] * n, "end": [1] * n})
+    left, right = tk.core.tree.span_tree(spans).intervals()
+    ancestors = []
+    for j in range(n):
+        up, p = set(), parent[j]
+        while p is not None:
+            up.add(p)
+            p = parent[p]
+        ancestors.append(up)
+    for i in range(0, n, 7):
+        assert {j for j in range(n) if left[i] < left[j] <= right[i]} == {j for j in range(n) if i in ancestors[j]}
+    assert right[0] - left[0] == 299 + 400  # the first root holds the chain and every leaf
+
+
 # ---------------------------------------------------------------------------------- real files
 
 def test_real_xray_segments_annotations_and_structure(real_traces):

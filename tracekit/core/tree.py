@@ -175,7 +175,10 @@ class SpanTree:
             bounds = np.searchsorted(sd, np.arange(max_d + 2))  # rows of depth d: by_depth[bounds[d]:bounds[d+1]]
             for d in range(max_d, 0, -1):  # subtree sizes, deepest level first
                 rows = by_depth[bounds[d]:bounds[d + 1]]
-                size += np.bincount(self.parent[rows], weights=size[rows], minlength=n).astype(np.int64)
+                if len(rows) * 64 >= n:  # a wide level: one pass over all rows
+                    size += np.bincount(self.parent[rows], weights=size[rows], minlength=n).astype(np.int64)
+                else:  # a narrow one touches its own rows only (a bincount of n per level was quadratic on a chain)
+                    np.add.at(size, self.parent[rows], size[rows])
             # sizes of the earlier siblings of each row (children in row order)
             earlier = np.zeros(n, dtype=np.int64)
             kids = np.flatnonzero(valid & (self.parent >= 0))

@@ -96,6 +96,7 @@ def test_a_baseline_too_small_for_the_chance_check_calls_nothing_a_likely_cause(
     assert "Likely cause" not in md and "likely cause" in md.lower()
 
 
+@pytest.mark.slow  # ~6 s: two simulated hours and a postmortem
 def test_two_small_scores_in_a_ratio_are_not_a_likely_cause():
     """Nothing injected (a simulated hour against another seed's): a top score of 0.109 against 0.064 between parts
     of the baseline passed the 1.5-times check and was called a likely cause. It must also be CLEAR_MARGIN above."""

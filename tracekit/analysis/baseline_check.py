@@ -156,7 +156,8 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
     both = int(pd.Index(t_b).isin(t_a).sum()) if len(t_a) and len(t_b) else 0
     fa, fb = _formats(spans), _formats(baseline)
     problems = []
-    if len(t_b) and both == len(t_b) and _same_spans(spans, baseline):
+    itself = bool(len(t_b) and both == len(t_b) and _same_spans(spans, baseline))
+    if itself:
         problems.append(f"it is these spans themselves (each of its {len(baseline):,} spans is one of theirs: the same "
                         "trace and span ids, start and end)")
     if fa in _FORMATS and fb in _FORMATS and fa != fb:
@@ -172,7 +173,7 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
     reason = ""
     if problems:
         n_o, nb_o, k_o = counts["operations"]
-        tail = "" if share < min_share else f" (it shares {k_o:,} of their {n_o:,} operations, {share:.0%} of their spans)"
+        tail = "" if share < min_share or itself else f" (it shares {k_o:,} of their {n_o:,} operations, {share:.0%} of their spans)"
         reason = ("The baseline given is not comparable with these spans: " + "; ".join(problems) + tail
                   + " — no cause is ranked from it.")
     return Comparability(comparable=not problems, reason=reason, services=counts["services"],

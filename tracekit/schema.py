@@ -306,15 +306,15 @@ def cell_problem(columns: Mapping[str, Any]) -> str | None:
         elif not isinstance(v, (list, tuple, np.ndarray)):
             continue
         ok = (dict,) if kind is dict else (list, tuple, np.ndarray)
-        types = set(map(type, v))
+        types = set(map(type, v)) - {type(None)}  # a missing cell is the nullability check's (validate_spans)
         if not all(issubclass(t, ok) for t in types):
-            i, x = next((i, x) for i, x in enumerate(v) if not isinstance(x, ok))
+            i, x = next((i, x) for i, x in enumerate(v) if x is not None and not isinstance(x, ok))
             hint = " (JSON text: parse it first, e.g. column.map(json.loads))" if isinstance(x, str) else ""
             return (f"column {name!r} row {i}: {x!r:.80} is of type {type(x).__name__}, not a "
                     f"{'dict' if kind is dict else 'list of dicts'}{hint}")
         if kind is list:
             for i, lst in enumerate(v):
-                for j, e in enumerate(lst):
+                for j, e in enumerate(() if lst is None else lst):
                     if type(e) is not dict:
                         return f"column {name!r} row {i}: item {j} is of type {type(e).__name__}, not a dict ({e!r:.60})"
     return None

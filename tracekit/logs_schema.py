@@ -20,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from .schema import (
     columns_markdown,
     dict_cells,
     epoch_times,
+    once,
     owned_cells,
     repeated_column,
     time_out_of_range,
@@ -259,11 +260,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     first = None
     cols: dict[str, Any] = {}
     for k, v in columns.items():
-        if isinstance(v, pd.Series):
-            v = v.array
-        elif isinstance(v, Iterator) or (isinstance(v, Iterable) and not isinstance(v, (str, bytes, Mapping))
-                                         and not hasattr(v, "__len__")):
-            v = list(v)  # a generator: its values, once
+        v = v.array if isinstance(v, pd.Series) else once(v)
         if v is not None and not np.isscalar(v):
             if n is None:
                 n, first = len(v), k

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ from .schema import (
     dict_cells,
     epoch_times,
     none_cells,
+    once,
     own,
     owned_cells,
     repeated_column,
@@ -561,9 +562,8 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
             v = v.array
         elif isinstance(v, (set, frozenset)):
             raise MetricsSchemaError(f"{who}: column {k!r} is a set, whose order is arbitrary: give a list")
-        elif isinstance(v, Iterator) or (isinstance(v, Iterable) and not hasattr(v, "__len__")
-                                         and not isinstance(v, (str, bytes, dict))):
-            v = list(v)  # a generator: its values, once
+        else:
+            v = once(v)  # a generator: its values, once
         given[k] = v
         if v is not None and not _scalar(v):
             if n is None:

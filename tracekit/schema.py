@@ -198,9 +198,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     index_of: tuple[str, pd.Index] | None = None
     positional: dict[str, Any] = {}
     for k, v in columns.items():
-        if isinstance(v, Iterator) or (isinstance(v, Iterable) and not isinstance(v, (str, bytes, Mapping))
-                                       and not hasattr(v, "__len__")):
-            v = list(v)  # a generator: its values, once
+        v = once(v)
         if isinstance(v, pd.Series):
             # columns are positional: a Series' index is not used to align rows (pandas would turn
             # one span into two half-empty rows), but two Series that disagree on it are an error
@@ -242,6 +240,19 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     for k in extra:
         df[k] = columns[k]
     return validate_spans(df) if check else df
+
+
+def once(v: Any) -> Any:
+    """A column given to a ``*_from_columns`` builder as a generator (or any iterable without a length) as the list
+    of its values, read once; anything else as it is. One rule for the spans, logs and metrics builders.
+
+    >>> once(x * 2 for x in range(3)), once("abc"), once({"a": 1})
+    ([0, 2, 4], 'abc', {'a': 1})
+    """
+    if isinstance(v, Iterator) or (isinstance(v, Iterable) and not isinstance(v, (str, bytes, Mapping))
+                                   and not hasattr(v, "__len__")):
+        return list(v)
+    return v
 
 
 def _default(col: Column, n: int) -> Any:

@@ -649,7 +649,7 @@ class Collector:
         for k in ("name", "kind", "status", "message", "state"):
             ch[k].append(pa.array(getattr(self, k), type=pa.large_string()))
         ch["http"].append(_int64_arrow(self.http, _http_status))
-        ch["flags"].append(_int64_arrow(self.flags, _flag))
+        ch["flags"].append(_int64_arrow(self.flags, _flags))  # (checked per span: ints of uint32 or None)
         for k in ("tid", "sid", "pid", "start", "end", "name", "kind", "status", "message", "state", "http",
                   "flags"):
             getattr(self, k).clear()  # the same list objects: spans() holds their append methods
@@ -1093,14 +1093,6 @@ def _flags(x: Any, what: str = "flags") -> int | None:
     if type(x) is str and x.isdigit() and x.isascii() and int(x) <= _U32_MAX:
         return int(x)
     raise _Bad(f"{what} must be a 32-bit unsigned integer (the W3C trace flags and the is-remote bits), got {short(x)}")
-
-
-def _flag(x: Any) -> int | None:
-    if x is None or type(x) is int:
-        return x
-    if type(x) is str and x.isdigit():
-        return int(x)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ import orjson
 import pandas as pd
 from msgspec import Meta
 
+from ..core.nested import kept
 from ..core.resources import host_of
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..metrics_schema import (
@@ -2406,7 +2407,7 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
 
 def _series_keys(metrics: pd.DataFrame) -> np.ndarray:
     """One integer per series: name, service, host and the point's attributes."""
-    attrs = [orjson.dumps(a, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str) if a else b""
+    attrs = [kept(orjson.dumps(a, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)) if a else b""
              for a in metrics["attributes"]]
     frame = pd.DataFrame({"n": metrics["name"].astype(object).to_numpy(), "s": metrics["service"].astype(object).to_numpy(),
                           "h": metrics["host"].astype(object).fillna("\x00").to_numpy(), "a": attrs})

@@ -77,7 +77,7 @@ import pandas as pd
 
 from ..core.frame import require_columns
 from ..core.gc_pause import gc_paused
-from ..core.nested import dumps, map_leaves, to_text
+from ..core.nested import dumps, kept, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
 from .otlp import SCOPE_ATTR_PREFIX
@@ -813,7 +813,7 @@ def _otlp_request(cols: dict[str, list], rows: Iterable[int]) -> dict:
         svc = cols["service"][i]
         k = key_cache.get(id(res))
         if k is None:
-            k = key_cache[id(res)] = dumps(_jsonable(res), sort_keys=True)
+            k = key_cache[id(res)] = kept(dumps(_jsonable(res), sort_keys=True))
         gk = (svc, k)
         g = groups.get(gk)
         if g is None:

@@ -100,6 +100,7 @@ import pyarrow.compute as pc
 
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
+from ..core.nested import kept
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
@@ -1044,7 +1045,7 @@ def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
 
 def _fingerprint(v: Any) -> bytes:
     try:
-        return orjson.dumps(v, option=_DUMP)
+        return kept(orjson.dumps(v, option=_DUMP))  # a key per cell: orjson's buffer is 4 KB
     except TypeError:  # e.g. an integer beyond 64 bits in an attribute, or nesting beyond 255
         try:
             return repr(v).encode("utf-8", "surrogatepass")

@@ -226,13 +226,17 @@ def test_failures_are_reported_not_fatal():
     # A exported twice and named as B's parent: which copy is B's parent is unknown -> the trace is skipped
     dup = trace([("A", 0, 10, None, None), ("A", 0, 5, None, None), ("B", 1, 2, "A", None)], trace_id="2" * 32)
     cyc = trace([("R", 0, 10, None, None), ("X", 1, 2, "Y", None), ("Y", 1, 2, "X", None)], trace_id="3" * 32)
-    spans = pd.concat([good, dup, cyc], ignore_index=True)
+    # a cycle in a trace whose named parent is duplicated: the duplicate is said, not the cycle as well
+    both = trace([("A", 0, 10, None, None), ("A", 0, 5, None, None), ("B", 1, 2, "A", None),
+                  ("X", 1, 2, "Y", None), ("Y", 1, 2, "X", None)], trace_id="4" * 32)
+    spans = pd.concat([good, dup, cyc, both], ignore_index=True)
     cp = critical_path(spans)
     assert set(cp["trace_id"]) == {TID}
     assert sections(cp) == JAEGER_CASES["test1"][1]
     fails = cp.attrs["failures"]
     assert all(isinstance(f, CriticalPathFailure) for f in fails)
-    assert [(f.trace_id, f.span_id) for f in fails] == [("2" * 32, sid("A")), ("3" * 32, sid("X"))]
+    assert [(f.trace_id, f.span_id) for f in fails] == [("2" * 32, sid("A")), ("3" * 32, sid("X")), ("4" * 32, sid("A"))]
+    assert fails[2].reason.startswith("duplicate span_id")
     assert fails[0].reason == f"duplicate span_id {sid('A')} (2 rows) named as a parent: which copy is unknown"
     assert fails[1].reason.startswith("parent cycle: 2 spans")
     assert cp.attrs["duplicates_left_out"] == ()

@@ -84,6 +84,8 @@ def _tree(spans: pd.DataFrame):
             kept.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]),
                                             f"duplicate span_id {sid[r]} ({int(counts[c])} rows): the later copies "
                                             "left out, the trace kept (no span names it as its parent)"))
+    dup_traces = np.zeros(t.n_traces, dtype=bool)
+    dup_traces[t.trace[t.duplicated]] = True  # a trace with a duplicate says so, not its cycle (once, not per trace)
     for mask, what in ((t.duplicated & t.bad_trace, "duplicate"), (t.cycle & ~t.duplicated, "cycle")):
         rows = np.flatnonzero(mask)
         if not len(rows):
@@ -95,7 +97,7 @@ def _tree(spans: pd.DataFrame):
             if what == "duplicate":
                 reason = f"duplicate span_id {sid[r]} ({int(counts[c])} rows) named as a parent: which copy is unknown"
             else:
-                if t.duplicated[t.trace == c].any():
+                if dup_traces[c]:
                     continue
                 reason = f"parent cycle: {int(counts[c])} spans never reach a root (first {sid[r]})"
             failures.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]), reason))

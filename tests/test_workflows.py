@@ -279,6 +279,32 @@ def test_links_survive_xray_files(pair, tmp_path):
     assert not any("links" in a for a in back["attributes"])
 
 
+def test_critical_path_across_links_through_deep_chains():
+    """The literal hop with the producer 300 levels under its request root and 300 levels of work under the
+    consumer: each row's unit (the top of its parents) is found by pointer jumping, log2(depth) passes (it
+    took one pass over every row per level: a 100,000-deep chain took minutes)."""
+    ms, deep = 1_000_000, 300
+    link = [{"trace_id": "1" * 32, "span_id": f"{deep + 1:016x}", "trace_state": None, "flags": None, "attributes": {}}]
+    ids1 = [f"{i:016x}" for i in range(deep + 2)]  # root, the chain, the producer (last)
+    ids2 = [f"{i + 10_000:016x}" for i in range(deep + 1)]  # the consumer, the chain under it
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * (deep + 2) + ["2" * 32] * (deep + 1),
+        "span_id": ids1 + ids2,
+        "parent_id": [None, *ids1[:-1], None, *ids2[:-1]],
+        "service": ["api"] * (deep + 1) + ["api"] + ["worker"] * (deep + 1),
+        "name": ["POST /"] + ["step"] * deep + ["jobs publish", "jobs process"] + ["work"] * deep,
+        "kind": ["server"] + ["internal"] * deep + ["producer", "consumer"] + ["internal"] * deep,
+        "start": [0] + [1 * ms] * deep + [2 * ms, 9 * ms] + [10 * ms] * deep,
+        "end": [10 * ms] + [9 * ms] * deep + [4 * ms, 16 * ms] + [15 * ms] * deep,
+        "links": [[]] * (deep + 2) + [link] + [[]] * deep})
+    cp = tk.critical_path(spans, across_links=True)
+    assert set(cp["workflow_id"]) == {"1" * 32}
+    assert cp["start"].min() == spans["start"].min() and cp["end"].max() == spans["end"].max()
+    assert (cp["start"].iloc[1:].to_numpy() == cp["end"].iloc[:-1].to_numpy()).all()  # tiles, no gaps
+    assert cp.loc[cp["section"] == "queue", "duration_ms"].tolist() == [5.0]
+    assert cp.groupby("service", sort=True)["duration_ms"].sum().to_dict() == {"api": 4.0, "jobs": 5.0, "worker": 7.0}
+
+
 def test_critical_path_across_links_follows_a_consumer_nested_in_its_segment():
     """The batch consumer `process batch` is a subsegment of the shipping-workflow segment (as an X-Ray
     Lambda function segment sits under its service segment): the path still goes back through its link to

@@ -637,13 +637,12 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     cp = critical_path(work, **options)
     parent = tree.parent.copy()
     parent[detach] = -1
-    # unit (walked root) of every row: follow parents to the top
-    unit = np.arange(n)
-    has = parent >= 0
-    cur = np.where(has, parent, unit)
-    for _ in range(int(tree.depth.max()) + 1 if n else 0):
-        nxt = np.where(parent[cur] >= 0, parent[cur], cur)
-        if (nxt == cur).all():
+    # unit (walked root) of every row: the top of its parents, by pointer jumping (each pass doubles the
+    # steps taken: log2(depth) passes over the rows, not one per level; a row on a parent cycle stays on it)
+    cur = np.where(parent >= 0, parent, np.arange(n))
+    for _ in range(max(n, 1).bit_length() + 1):
+        nxt = cur[cur]
+        if np.array_equal(nxt, cur):
             break
         cur = nxt
     unit = cur

@@ -6,6 +6,7 @@ Ground truth by construction; one real check on Nezha's OnlineBoutique per-pod m
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ import tracekit as tk
 from tracekit.errors import ArgumentError
 
 from .test_metrics import _nezha_long
+
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 
 T = pd.Timestamp("2024-01-01 10:00", tz="UTC")
 
@@ -111,6 +114,23 @@ def test_detect_metric_changes_on_stationary_series_reports_none():
     m = pd.concat([_cpu(rng.normal(0, 1, 30), host=f"h{i}") for i in range(20)], ignore_index=True)
     ch = tk.detect_metric_changes(m, by="host", all_series=True)
     assert len(ch) == 20 and not ch["changed"].any()
+
+
+def test_detect_metric_changes_finds_a_change_among_many_series():
+    """A fixed 999 permutations floor each p-value at 0.001: Holm over 15 series made it 0.015, so at alpha 0.01
+    nothing could pass past 10 series — the bundled deploy's payments latency (103 → 286 ms) said unmoved. The
+    permutations are now sized to the family (detect_changes'), and constant series are not in it."""
+    rng = np.random.default_rng(11)
+    series = [_cpu(20 + rng.normal(0, 1, 40), host=f"h{i}") for i in range(24)]
+    jump = 20 + rng.normal(0, 1, 40)
+    jump[30:] += 30
+    m = pd.concat([*series, _cpu(jump, host="hot"), _cpu(np.full(40, 5.0), host="flat")], ignore_index=True)
+    ch = tk.detect_metric_changes(m, by="host", all_series=True)
+    assert ch.loc[ch["changed"], "host"].tolist() == ["hot"]
+    assert ch.attrs["params"]["n_perm"] >= 4 * 25 / 0.01  # 25 series tested: the flat one is not
+    assert float(ch.loc[ch["host"] == "flat", "p_value"].iloc[0]) == 1.0
+    bundled = tk.detect_metric_changes(tk.read_metrics(DATASETS / "deploy-regression-signals" / "metrics.jsonl.gz"))
+    assert "payments" in set(bundled["service"]), bundled
 
 
 def test_metric_exemplars_open_the_traces_behind_a_spike():

@@ -220,6 +220,17 @@ def _scan_stat_max(cp: np.ndarray, n: int, min_len: int, direction: str) -> np.n
     return best
 
 
+def holm_permutations(n_tests: int, alpha: float) -> int:
+    """Most permutations per series for a Holm family of ``n_tests`` at ``alpha``: the smallest p-value,
+    1 / (permutations + 1), must pass the first Holm step, alpha / n_tests, with room (4×); 999 at least.
+    Besag–Clifford's stop keeps series far from a change cheap (10 exceedances end them).
+
+    >>> holm_permutations(1, 0.01), holm_permutations(15, 0.01)
+    (999, 6000)
+    """
+    return max(999, int(np.ceil(4 * n_tests / alpha)))
+
+
 def _perm_maxima(r: np.ndarray, min_len: int, direction: str, n_perm: int, rng: np.random.Generator):
     """Chunks of the statistic's maximum over permutations of ``r`` (memory O(chunk · n))."""
     n = len(r)
@@ -454,7 +465,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     testable = [len(v) >= 2 * min_buckets + 1 and np.ptp(v) > 0 for (_g, _m, _p, _o, v) in series]
     series = [s for s, t in zip(series, testable, strict=True) if t]
     n_tests = len(series)
-    n_perm_ = int(n_perm) if n_perm is not None else max(999, int(np.ceil(4 * n_tests / alpha)))
+    n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(n_tests, alpha)
     results = []
     for si, (_gi, m, _part, _ok, v) in enumerate(series):
         side = direction if direction != "worse" else ("both" if m == "requests" else "up")

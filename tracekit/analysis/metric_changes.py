@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..core import holm, result_table
 from ..errors import ArgumentError
-from .changes import epidemic_test
+from .changes import epidemic_test, holm_permutations
 from .metric_series import metric_keys, metric_series
 
 __all__ = ["detect_metric_changes", "METRIC_CHANGES"]
@@ -45,7 +45,7 @@ METRIC_CHANGES = result_table("detect_metric_changes", "one row per metric serie
 
 def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | None = None, *,
                           by: str | Sequence[str] | None = "service", freq: str = "1min", alpha: float = 0.01,
-                          min_buckets: int = 2, n_perm: int = 999, seed: int = 0,
+                          min_buckets: int = 2, n_perm: int | None = None, seed: int = 0,
                           all_series: bool = False) -> pd.DataFrame:
     """Change windows of metric series: :func:`~tracekit.detect_changes`' test on each (key, name) series.
 
@@ -63,8 +63,9 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         Family-wise error rate over all series (Holm).
     min_buckets : int
         Fewest buckets inside a window and outside it.
-    n_perm : int
-        Most permutations per series.
+    n_perm : int, optional
+        Most permutations per series (default: enough for the Holm threshold over the series tested, ≥ 999,
+        as :func:`~tracekit.detect_changes`; a fixed 999 could never pass alpha 0.01 past 10 series).
     seed : int
         Seed of the permutations.
     all_series : bool
@@ -95,12 +96,16 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         raise ArgumentError(f"detect_metric_changes: alpha must be in (0, 1), got {alpha!r}")
     keys = metric_keys(by)
     series = metric_series(metrics, names, by=by, freq=freq)
+    groups = [(k if isinstance(k, tuple) else (k,), g) for k, g in series.groupby([*keys, "name"], sort=True, dropna=False)]
+    # a constant or too short series cannot show a change: not tested, so not in the Holm family (detect_changes')
+    testable = np.array([len(g) >= 2 * min_buckets + 1 and np.ptp(g["value"].to_numpy(dtype=float)) > 0
+                         for _k, g in groups], dtype=bool)
+    n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(int(testable.sum()), alpha)
     rows = []
-    for key, g in series.groupby([*keys, "name"], sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
+    for key, g in groups:
         t = g["time"].to_numpy()
         v = g["value"].to_numpy(dtype=float)
-        a, b, _, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm, seed=seed)
+        a, b, _, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm_, seed=seed)
         row = dict(zip([*keys, "name"], key, strict=True))
         row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan)
         if a >= 0:
@@ -117,7 +122,9 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
             out.insert(0, k, pd.Series(dtype="string"))
         return out[cols]
     out = pd.DataFrame(rows)
-    out["p_value"] = holm(out["p_raw"].to_numpy(dtype=float))
+    p_value = np.ones(len(out))
+    p_value[testable] = holm(out["p_raw"].to_numpy(dtype=float)[testable])
+    out["p_value"] = p_value
     out["changed"] = out["p_value"] <= alpha
     out["delta"] = out["during"] - out["before"]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -131,6 +138,6 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         out = out[out["changed"]]
     out = out.iloc[np.lexsort((-out["delta"].abs().fillna(0).to_numpy(), out["p_value"].to_numpy()))]
     out = out[cols].reset_index(drop=True)
-    out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm,
+    out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
                                seed=seed)
     return out

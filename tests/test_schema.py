@@ -49,8 +49,48 @@ def test_spans_from_columns_derives_duration_and_defaults():
     ("kind", ["sideways"], "kind"),
 ])
 def test_validate_spans_names_the_bad_column(column, value, message):
+    df = _one()
+    df[column] = pd.Series(value, dtype=df[column].dtype)  # as a user's edit leaves it (the builder lowers ids)
     with pytest.raises(SpansSchemaError, match=message):
-        tk.validate_spans(_one(**{column: value}))
+        tk.validate_spans(df)
+
+
+def test_spans_from_columns_puts_ids_in_the_readers_form():
+    """Ids of an export (upper case, X-Ray form, a root's blank parent) did not join the logs read from files
+    (attach_logs: "trace not in spans"), and a CSV root with parent "" was an orphan: the trace had no request."""
+    t0 = 1_772_460_000_000_000_000
+    s = tk.spans_from_columns({"trace_id": ["1-0AF76519-16CD43DD8448EB211C80319C", "0AF7651916CD43DD8448EB211C80319C"],
+                               "span_id": ["B7AD6B7169203331", "c7ad6b7169203331"], "parent_id": ["", "B7AD6B7169203331"],
+                               "service": ["a", "b"], "name": ["x", "y"], "start": [t0, t0 + 10**6], "end": [t0 + 10**8] * 2},
+                              check=True)
+    assert s["trace_id"].tolist() == ["0af7651916cd43dd8448eb211c80319c"] * 2
+    assert s["span_id"].tolist() == ["b7ad6b7169203331", "c7ad6b7169203331"]
+    assert pd.isna(s["parent_id"].iloc[0]) and s["parent_id"].iloc[1] == "b7ad6b7169203331"
+    ts = tk.trace_summary(s)
+    assert ts["request"].tolist() == [True] and ts["request_ms"].tolist() == [100.0]
+    logs = tk.logs_from_columns({"time": [t0 + 5 * 10**6], "body": ["hi"], "trace_id": ["0AF7651916CD43DD8448EB211C80319C"],
+                                 "span_id": ["C7AD6B7169203331"]})
+    att = tk.attach_logs(s, logs)
+    assert att.unmatched.empty and len(att.spans["events"].iloc[1]) == 1
+    # an id that is no hex id is kept as given (validate_spans names it)
+    odd = tk.spans_from_columns({"trace_id": ["t1"], "span_id": ["s1"], "service": ["a"], "name": ["x"],
+                                 "start": [t0], "end": [t0 + 1]})
+    assert odd[["trace_id", "span_id"]].values.tolist() == [["t1", "s1"]]
+
+
+def test_spans_from_columns_takes_start_and_duration():
+    """An export of start and duration, no end (a common CSV shape): the row had end NaT beside duration 100 ms,
+    not in progress, and trace_summary read no latency. The end is start + duration; no duration: in progress."""
+    t0 = 1_772_460_000_000_000_123
+    s = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["b" * 16, "c" * 16], "parent_id": [None, "b" * 16],
+                               "service": ["a", "b"], "name": ["x", "y"], "start": [t0, t0],
+                               "duration_ms": [100.000001, float("nan")]}, check=True)
+    assert s["end"].iloc[0].value == t0 + 100_000_001 and s["duration_ms"].iloc[0] == pytest.approx(100.000001)
+    assert pd.isna(s["end"].iloc[1]) and s["in_progress"].tolist() == [False, True]
+    assert tk.trace_summary(s)["request_ms"].tolist() == [pytest.approx(100.000001)]
+    with pytest.raises(SpansSchemaError, match="'duration_ms' row 0"):
+        tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["b" * 16], "service": ["a"], "name": ["x"],
+                               "start": [t0], "duration_ms": [-1.0]})
 
 
 def test_validate_spans_rejects_nulls_and_wrong_dtypes():
@@ -226,3 +266,13 @@ def test_validate_spans_checks_the_kind_of_container_cells():
         bad[col] = pd.Series([value], dtype=object) if not isinstance(value, str) else [value]
         with pytest.raises(SpansSchemaError, match=re.escape(says)):
             validate_spans(bad)
+
+
+def test_a_missing_end_does_not_round_the_other_ends_through_float():
+    """pandas reads [int, None] as float64: an end of …065474326 became …065474304 (-22 ns) when another span's end
+    was missing, and back-to-back calls stopped being adjacent on the critical path."""
+    t0 = 1_772_460_000_000_000_000
+    s = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["b" * 16, "c" * 16], "service": ["a", "b"],
+                               "name": ["x", "y"], "start": [t0, t0 + 1], "end": [t0 + 65_474_326, None]})
+    assert s["end"].iloc[0].value == t0 + 65_474_326 and s["start"].iloc[1].value == t0 + 1
+    assert s["in_progress"].tolist() == [False, True]

@@ -166,6 +166,10 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     ``i``-th value of every column (a pandas Series' index is not used to align them; two Series
     with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
+    Ids are put in the form every reader gives (:func:`canonical_ids`): hex in upper case lowered, an X-Ray trace id
+    ``1-5759e988-bd862e3fe1be46a994272793`` as its 32 hex digits, a blank id (a CSV root's parent ``""``) missing, so
+    the frame joins logs and spans read from files; an id that is not hex (``"t1"``) is kept as given.
+
     Parameters
     ----------
     columns : Mapping[str, Any]
@@ -229,17 +233,42 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         if v is None:
             v = _default(col, n)
         data[col.name] = _coerce(col, v)
+        if col.name in _ID_WIDTH and columns.get(col.name) is not None:
+            data[col.name] = _ids(data[col.name], col.name)
     bad = cell_problem(data)
     if bad:
         raise SpansSchemaError(f"spans_from_columns: {bad}")
+    if columns.get("end") is None and columns.get("duration_ms") is not None:
+        # start and duration (a common export): the end is start + duration, to the nanosecond
+        dur = data.pop("duration_ms").to_numpy(dtype=np.float64, na_value=np.nan)
+        if (dur < 0).any():
+            i = int(np.flatnonzero(dur < 0)[0])
+            raise SpansSchemaError(f"spans_from_columns: column 'duration_ms' row {i}: {dur[i]!r} is negative")
+        data["end"] = data["start"] + pd.to_timedelta(np.round(dur * 1e6), unit="ns")
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
+    if columns.get("in_progress") is None:  # a span with no end time is in progress (the readers' rule)
+        df["in_progress"] = (df["end"].isna() & df["start"].notna()).to_numpy()
     df = df[list(COLUMN_NAMES)]
     extra = [k for k in columns if k not in _BY_NAME]
     for k in extra:
         df[k] = columns[k]
     return validate_spans(df) if check else df
+
+
+#: the id columns and their hex digits: given ids are put in the readers' form (:func:`canonical_ids`)
+_ID_WIDTH = {"trace_id": 32, "span_id": 16, "parent_id": 16}
+
+
+def _ids(values: pd.Series, name: str) -> pd.Series:
+    """A given id column in the form every reader gives (:func:`canonical_ids`: upper case lowered, an X-Ray trace id
+    as its 32 hex digits, a blank id missing — a CSV's root has the parent id ""), so a frame built from an export
+    joins the logs and spans read from files; a value that is no id even so (``"t1"``) is kept as given."""
+    norm, bad = canonical_ids(values, _ID_WIDTH[name], xray=name == "trace_id")
+    if not bad.any():
+        return norm
+    return norm.where(~bad, values.astype(STRING))
 
 
 def once(v: Any) -> Any:
@@ -463,10 +492,16 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
     numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     given: dict[str, pd.Series] = {}
     for column, values in columns.items():
-        s = given[column] = pd.Series(values.array if isinstance(values, (pd.Series, pd.Index)) else values
-                                      ).reset_index(drop=True)
-        if s.dtype == object and len(s) and all(
-                x is None or (isinstance(x, (int, np.integer)) and not isinstance(x, bool)) for x in s):
+        if isinstance(values, (pd.Series, pd.Index)):
+            s = pd.Series(values.array)
+        elif isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)):
+            s = pd.Series(values)
+        else:  # a list: pandas reads [int, None] as float64, rounding ns times (…065474326 → …065474304)
+            s = pd.Series(list(values), dtype=object)
+            if not _ints_or_none(s):
+                s = s.infer_objects()
+        s = given[column] = s.reset_index(drop=True)
+        if s.dtype == object and len(s) and _ints_or_none(s):
             far = next((i for i, x in enumerate(s) if x is not None and not _NAT <= x < 2**63), None)
             if far is not None:  # a Python int beyond int64: out of the readers' range too
                 raise error(time_out_of_range(f"{who}: column {column!r} row {far}:", repr(s.iloc[far]),
@@ -505,6 +540,10 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
             raise error(time_out_of_range(f"{who}: column {column!r} row {row}:", shown,
                                           unit if column in numeric else None))
     return {c: out[c] for c in columns}
+
+
+def _ints_or_none(s: pd.Series) -> bool:
+    return bool(len(s)) and all(x is None or (isinstance(x, (int, np.integer)) and not isinstance(x, bool)) for x in s)
 
 
 def _numbers_as_times(num: np.ndarray, ok: np.ndarray, unit: str, column: str, who: str,

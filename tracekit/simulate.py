@@ -1232,8 +1232,13 @@ def _datasets_readme(folder: Path, stats: list, signal_stats: Sequence[tuple] = 
         "",
         "X-Ray datasets are `aws xray batch-get-traces`-style responses (250 traces per `.json.gz` page, inferred",
         "DynamoDB/SQS segments included, `app.customer_tier` and `app.feature_flag.new_checkout` indexed as",
-        "annotations). OTLP datasets are collector file-exporter JSON lines (`.jsonl.gz`, ≤ 512 spans per line).",
+        "annotations, whose keys hold no dots: `annotation.app_customer_tier` and",
+        "`annotation.app_feature_flag_new_checkout` in the spans frame, `span.app_customer_tier` in TraceQL).",
+        "OTLP datasets are collector file-exporter JSON lines (`.jsonl.gz`, ≤ 512 spans per line).",
         "`truth/<dataset>.json` is the scenario's ground truth (what was injected, where, when, how much).",
+        "",
+        "`spans` is what `tk.read` gives: for X-Ray, the simulated spans and the inferred segments of their calls to",
+        "DynamoDB and SQS, which X-Ray itself would show.",
         "",
         "| dataset | scenario | format | traces | spans | size | contents |",
         "|---|---|---|---|---|---|---|",
@@ -1242,7 +1247,7 @@ def _datasets_readme(folder: Path, stats: list, signal_stats: Sequence[tuple] = 
         size = sum(p.stat().st_size for p in (folder / name).rglob("*") if p.is_file())
         size += sum(p.stat().st_size for p in (folder / "truth").glob(f"{name}.*"))
         lines.append(f"| `{name}/` | `{sim.scenario}` | {'X-Ray' if fmt == 'xray' else 'OTLP'} | "
-                     f"{sim.spans['trace_id'].nunique()} | {len(sim.spans)} | {size / 1e6:.2f} MB | {doc} |")
+                     f"{sim.spans['trace_id'].nunique()} | {_spans_read(folder / name)} | {size / 1e6:.2f} MB | {doc} |")
     lines += _signals_readme(folder, signal_stats)
     lines += ["", "## Ground truth", ""]
     sig_of = {of: st for _, of, _, _, st in signal_stats}
@@ -1256,6 +1261,13 @@ def _datasets_readme(folder: Path, stats: list, signal_stats: Sequence[tuple] = 
             lines.append(_signals_sentence(sig_of[name]))
             lines.append("")
     return "\n".join(lines)
+
+
+def _spans_read(folder: Path) -> int:
+    """Spans ``tk.read`` gives of a written dataset (X-Ray: its inferred segments too)."""
+    from .io.sniff import read  # same layer
+
+    return len(read(folder))
 
 
 def _signals_readme(folder: Path, signal_stats: Sequence[tuple]) -> list[str]:
@@ -1336,7 +1348,8 @@ def _truth_sentence(t: Truth) -> str:
         probs = ", ".join(f"{r} {p:g} (`ot=th:{threshold_for(p)[1]}`)" for r, p in t.probabilities)
         return (f"Head sampling by route: {probs}. A trace is kept iff the low 56 bits of its trace id are ≥ the "
                 f"threshold; every kept span carries `traceState` `ot=th:…`. Population {t.n_population} traces, "
-                f"{t.n_sampled} kept (`sampled.jsonl.gz`). Share of traces with an error: "
+                f"{t.n_sampled} kept (`sampled.jsonl.gz`). Share of traces with any span of status error (a 404 or a "
+                f"throttle included: not tracekit's `failed`, which is the request's own outcome): "
                 f"{t.error_share_population:.4f} in the population, {t.error_share_sampled:.4f} in the sample "
                 f"(unweighted, biased low). `truth/sampled-errors.inclusion.csv.gz` has one row per population "
                 f"trace: trace_id, route, "

@@ -137,7 +137,7 @@ def what_if(
         A spans frame; it is not modified.
     changes : mapping
         Selector → change. A selector is a span id, ``"service"``, ``"service:operation"`` or a
-        TraceQL query (``'{ span.db.system = "postgres" && duration > 50ms }'``: the spans it matches); a
+        TraceQL query (``'{ span.db.system = "postgresql" && duration > 50ms }'``: the spans it matches); a
         change is milliseconds (``-250`` shortens by 250 ms, ``40`` lengthens) or a factor of the
         span's own time (``"x0.5"``).
     traces : iterable of str, optional

@@ -276,3 +276,13 @@ def test_a_missing_end_does_not_round_the_other_ends_through_float():
                                "name": ["x", "y"], "start": [t0, t0 + 1], "end": [t0 + 65_474_326, None]})
     assert s["end"].iloc[0].value == t0 + 65_474_326 and s["start"].iloc[1].value == t0 + 1
     assert s["in_progress"].tolist() == [False, True]
+
+
+def test_xray_id_converters_raise_argument_errors():
+    """A bad argument raises tk.ArgumentError (README); the converters raised a bare ValueError."""
+    with pytest.raises(tk.ArgumentError, match="xray_to_trace_id: not an X-Ray trace id"):
+        tk.xray_to_trace_id("bogus")
+    with pytest.raises(tk.ArgumentError, match="trace_id_to_xray: not a 32-hex trace id"):
+        tk.trace_id_to_xray("xyz")
+    assert tk.trace_id_to_xray(tk.xray_to_trace_id("1-5759E988-BD862E3FE1BE46A994272793")) == \
+        "1-5759e988-bd862e3fe1be46a994272793"

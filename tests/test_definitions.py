@@ -203,6 +203,37 @@ def test_async_workflows_requests_are_the_requests():
         percentile(ts.loc[ts["request"], "request_ms"], 0.5), 1)
 
 
+@pytest.mark.parametrize("name", ["broken-context", "async-workflows"])
+def test_critical_path_aggregates_count_the_requests_trace_outcomes_counts(name):
+    """critical_path's ``request`` marked every trace's root sections, so the breakdown, the flame graph and
+    saving_potential counted asynchronous work and the callee's half of a dropped context as requests: on
+    broken-context 541 "requests" where trace_summary counts 500, and 36,506 ms of critical path over 33,003 ms of
+    request latency (the callee's time twice; payments 36.1 % where its share of request time is 34.5 %)."""
+    spans = tk.read(REPO / "datasets" / name)
+    ts = tk.trace_summary(spans)
+    req = ts[ts["request"]]
+    cp = tk.critical_path(spans)
+    on = cp[cp["request"]]
+    assert set(on["trace_id"]) == set(req["trace_id"])
+    bd = tk.critical_path_breakdown(cp)
+    assert bd.attrs["traces"] == len(req)
+    assert bd["cp_ms"].sum() == pytest.approx(req["request_ms"].sum(), rel=1e-9)
+    tree = tk.critical_path_tree(cp, spans=spans)
+    assert tree.attrs["requests"] == len(req) == tk.critical_path_tree(cp).attrs["requests"]
+    assert float(tree.loc[tree["parent"].isna(), "total_ms"].sum()) == pytest.approx(req["request_ms"].mean(), rel=1e-9)
+
+
+def test_an_async_root_is_no_request_on_the_critical_path():
+    spans = tk.spans_from_columns({"trace_id": ["1" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16],
+                                   "parent_id": [None, None], "service": ["web", "worker"], "name": ["GET /", "process"],
+                                   "kind": ["server", "consumer"], "start": [0, 0], "end": [10 * MS, 1000 * MS]})
+    cp = tk.critical_path(spans)
+    assert cp["request"].tolist() == [True, False]
+    bd = tk.critical_path_breakdown(cp)
+    assert bd[["service", "cp_ms", "share"]].values.tolist() == [["web", 10.0, 1.0]]
+    assert bd.attrs["fragment_ms"] == 1000.0  # said, not added to the requests' time
+
+
 @pytest.mark.parametrize("name", ["deploy-regression", "async-workflows", "broken-context"])
 def test_the_route_of_a_request_is_the_same_in_rank_causes_and_the_timeline(name):
     """core.request_routes (rank_causes' and log evidence's route of each request, new this round) and
@@ -283,3 +314,16 @@ def test_status_recorded_is_what_failed_can_see(status):
     assert len(po) and po.attrs["status_recorded"] is status and bool(po["error_origins"].isna().all()) == blind
     eo = tk.error_origins(w.incident)
     assert eo.attrs["status_recorded"] is status and (len(eo) > 0) is status
+
+
+def test_a_root_that_ends_before_it_starts_has_no_latency():
+    """The reader flags such a span and critical_path refuses it, but trace_summary said request_ms -100 and the
+    what_if summary a p50 of -100 ms."""
+    spans = tk.spans_from_columns({"trace_id": ["1" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16],
+                                   "service": ["web", "web"], "name": ["GET /", "GET /"], "kind": ["server", "server"],
+                                   "start": [500 * MS, 0], "end": [400 * MS, 50 * MS]})
+    ts = tk.trace_summary(spans)
+    assert ts["request_ms"].isna().tolist() == [True, False] and ts["extent_ms"].isna().tolist() == [True, False]
+    assert ts["request"].tolist() == [True, True]  # still a request: its outcome counts, its latency is unknown
+    h = tk.health_report(spans)
+    assert float(h.loc[h["check"] == "p95_request_latency_ms", "value"].iloc[0]) == 50.0

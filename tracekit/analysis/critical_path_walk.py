@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import call_paths, ns, require_columns, result_table, span_tree, to_timestamps, unique_sorted
+from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
 from ..schema import STRING
 
@@ -52,7 +53,9 @@ CRITICAL_PATH = result_table("critical_path", "one row per critical-path section
     ("section_index", "int64", "", "0-based order of the section within its trace (by start)"),
     ("depth", "int64", "", "depth of the span below its root (kernel span tree)"),
     ("root_span_id", "string", "", "root (or fragment head) whose walk produced the section"),
-    ("request", "bool", "", "the section belongs to the trace's request root (False for orphan fragments and extra roots)"),
+    ("request", "bool", "", "the section belongs to the request root of a trace that is a request (trace_outcomes' "
+                            "``request``): False for orphan fragments, extra roots, asynchronous work and the callee's "
+                            "half of a request whose context was dropped"),
     ("call_path", "string", "", "service:name of each span from the root down, joined by ' > ' (beyond 32 operations: elided in the middle, see core.call_paths)"),
     ("in_progress", "bool", "", "the span has no end (extended per in_progress=)"),
     ("inferred", "bool", "", "X-Ray inferred segment"),
@@ -445,3 +448,22 @@ def _walk(roots, kids, ptr_lo, ptr_hi, cs, ce, tol, adjacent):
                 st_ptr.append(ptr_lo[found])
                 st_first.append(True)
     return out_row, out_s, out_e, out_root
+
+
+def requests_only(cp: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+    """``cp`` with ``request`` True only on the request root's sections of a trace that *is* a request by
+    :func:`tracekit.trace_outcomes`' one definition: not asynchronous work (a consumer root, a root with a link),
+    not the callee's half of a request whose context was dropped (counted once, in the caller's). The walk marks
+    the request root's sections; which traces are requests depends on the frame (a trace continues another only
+    when that one is in it), so it is applied here, after the per-frame cache, from the cached outcomes."""
+    if not len(cp) or not cp["request"].to_numpy(dtype=bool).any():
+        return cp
+    oc = trace_outcomes(spans)
+    is_req = oc["request"].to_numpy(dtype=bool)
+    pos = pd.Index(oc["trace_id"].astype(object)).get_indexer(cp["trace_id"].astype(object))
+    keep = cp["request"].to_numpy(dtype=bool) & np.where(pos >= 0, is_req[np.maximum(pos, 0)], False)
+    if (keep == cp["request"].to_numpy(dtype=bool)).all():
+        return cp
+    out = cp.copy()
+    out["request"] = keep
+    return out

@@ -70,7 +70,13 @@ from ..core import percentile, require_columns, result_table, unique_sorted
 from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
 from ..errors import ArgumentError
-from .critical_path_walk import CP_COLUMNS, CRITICAL_PATH, CriticalPathFailure, walk_critical_path  # noqa: F401 (re-exported)
+from .critical_path_walk import (  # noqa: F401 (re-exported)
+    CP_COLUMNS,
+    CRITICAL_PATH,
+    CriticalPathFailure,
+    requests_only,
+    walk_critical_path,
+)
 from .workflows import workflow_critical_path
 
 __all__ = ["critical_path", "critical_path_breakdown", "CriticalPathFailure"]
@@ -171,7 +177,9 @@ def critical_path(
     if not isinstance(nonblocking, str | None):
         options["nonblocking"] = tuple(sorted(nonblocking))  # hashable, order-free: one cache entry per setting
     key = tuple(sorted(options.items()))
-    return frame_cached(spans, "critical_path", key, _CP_INPUTS, lambda: walk_critical_path(spans, **options), _sections_of)
+    cp = frame_cached(spans, "critical_path", key, _CP_INPUTS, lambda: walk_critical_path(spans, **options), _sections_of)
+    return requests_only(cp, spans)
+
 
 
 def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:

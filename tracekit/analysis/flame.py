@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from ..core import DEFAULT_CI, DEFAULT_N_BOOT, call_paths, path_length, path_parent, percentile, result_table, span_tree
+from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
+from .critical_path_walk import requests_only
 
 __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
            "CRITICAL_PATH_TREE", "CRITICAL_PATH_TREE_DIFF", "SAVING_POTENTIAL"]
@@ -82,25 +84,31 @@ def _request_sections(cp: pd.DataFrame, percentile_window: tuple[float, float] |
                       spans: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
     """The sections of each trace's request root, and the number of requests.
 
-    The request root comes from the span tree of ``spans`` when given (:mod:`tracekit.core.tree`),
-    else from ``cp``'s ``request`` column when it has one, else it is the walked root with the
-    earliest first section (then the most critical-path time)."""
+    A request is one by :func:`tracekit.trace_outcomes` (not asynchronous work, not the callee's half of a
+    dropped context): ``cp``'s ``request`` column (checked against ``spans`` when given), else the request root of
+    the span tree of ``spans``, else the walked root with the earliest first section (then the most critical-path
+    time)."""
     need = ("trace_id", "span_id", "service", "name", "duration_ms", "call_path", "root_span_id")
     missing = [c for c in need if c not in cp.columns]
     if missing:
         raise ArgumentError(f"expected the result of tk.critical_path (missing columns: {', '.join(missing)})")
     cp = cp[cp["call_path"].notna()]
-    if spans is not None:
+    if spans is not None and "request" in cp.columns:
+        cp = requests_only(cp, spans)  # trace_outcomes' requests of these spans (a critical path has them already)
+    if "request" in cp.columns:
+        sel = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
+        req = sel.groupby(["trace_id", "root_span_id"], sort=False)["duration_ms"].sum().reset_index()
+    elif spans is not None:
         tree = span_tree(spans)
         rr = tree.request_root[tree.request_root >= 0]
+        oc = trace_outcomes(spans)  # its requests only: not asynchronous work, not a dropped context's callee half
+        pos = pd.Index(oc["trace_id"].astype(object)).get_indexer(spans["trace_id"].to_numpy(dtype=object)[rr])
+        rr = rr[oc["request"].to_numpy(dtype=bool)[pos]]
         req = pd.DataFrame({"trace_id": spans["trace_id"].to_numpy(dtype=object)[rr],
                             "root_span_id": spans["span_id"].to_numpy(dtype=object)[rr]})
         tot = cp.groupby(["trace_id", "root_span_id"], sort=False)["duration_ms"].sum()
         req["duration_ms"] = tot.reindex(pd.MultiIndex.from_frame(req[["trace_id", "root_span_id"]])).to_numpy()
         req = req[req["duration_ms"].notna()]
-    elif "request" in cp.columns:
-        sel = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
-        req = sel.groupby(["trace_id", "root_span_id"], sort=False)["duration_ms"].sum().reset_index()
     else:
         totals = cp.groupby(["trace_id", "root_span_id"], sort=False).agg(duration_ms=("duration_ms", "sum"), start=("start", "min")).reset_index()
         totals = totals.sort_values(["trace_id", "start", "duration_ms"], ascending=[True, True, False], kind="stable")

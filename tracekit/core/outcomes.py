@@ -140,8 +140,8 @@ TRACE_OUTCOME_COLUMNS = (
     ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
     ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
-    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, or asynchronous work (not a request)"),
-    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), or asynchronous work (not a request)"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended or the last end is before the first start"),
     ("failed", "boolean", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a "
                               "throttle); <NA> (unknown, not False) on every row when no span of the frame records a status "
                               "(core.status_recorded)"),
@@ -340,9 +340,12 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     np.minimum.at(first_start, t, start)
     last_end = np.full(nt, NAT_NS, dtype=np.int64)
     np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
-    extent = np.where(last_end == NAT_NS, np.nan, (last_end - first_start) / 1e6)
+    extent = np.where((last_end == NAT_NS) | (last_end < first_start), np.nan, (last_end - first_start) / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
-    root_ms = np.where(request & ~h_end_na, (end[head] - start[head]) / 1e6, np.nan) if nt else np.zeros(0)
+    # a root that ends before it starts (a clock step; the readers flag it, critical_path refuses it) has no latency:
+    # NaN, not a negative time in every percentile and mean
+    root_ms = (np.where(request & ~h_end_na & (end[head] >= start[head]), (end[head] - start[head]) / 1e6, np.nan)
+               if nt else np.zeros(0))
     continues = np.full(nt, None, dtype=object)
     c, r, _ = dropped_context_pairs(spans, tree)
     if len(c):

@@ -82,3 +82,29 @@ def test_shortening_a_span_off_the_critical_path_leaves_request_latency_alone(da
     assert after == pytest.approx(before, abs=1e-9)
     assert r.spans["trace_id"].tolist() == [tid(1)] * n
     assert np.all(r.spans["duration_ms"].to_numpy() >= 0)
+
+
+def _what_if_request_ms(rows: list[tuple], change: dict) -> tuple[float, float]:
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * len(rows), "span_id": [r[0] * 16 for r in rows],
+        "parent_id": [None if r[1] is None else r[1] * 16 for r in rows], "service": [r[2] for r in rows],
+        "name": [r[3] for r in rows], "kind": [r[4] for r in rows], "start": [r[5] * ms for r in rows],
+        "end": [r[6] * ms for r in rows]})
+    w = tk.what_if(spans, change, n_boot=0)
+    s = w.summary.set_index("statistic")
+    return float(s.loc["p50_ms", "before_ms"]), float(s.loc["p50_ms", "after_ms"])
+
+
+def test_what_if_follows_the_critical_path_s_blocking_rules():
+    """what_if took 30 ms off a request for a child that ended before its parent started (clock skew; the critical
+    path leaves it out) and 60 ms for a consumer under its producer (asynchronous): saving_potential, its upper
+    bound, said 0 for both."""
+    skew = [("a", None, "web", "GET /", "server", 100, 200), ("b", "a", "db", "query", "client", 0, 50)]
+    assert _what_if_request_ms(skew, {"db:query": -30}) == (100.0, 100.0)
+    queue = [("a", None, "web", "GET /", "server", 0, 100), ("b", "a", "web", "publish", "producer", 10, 90),
+             ("c", "b", "worker", "process", "consumer", 20, 80)]
+    assert _what_if_request_ms(queue, {"worker:process": "x0"}) == (100.0, 100.0)
+    # a blocking child inside its parent still moves it
+    inside = [("a", None, "web", "GET /", "server", 0, 100), ("b", "a", "db", "query", "client", 10, 60)]
+    assert _what_if_request_ms(inside, {"db:query": -30}) == (100.0, 70.0)

@@ -8,8 +8,9 @@ dependency rules are those of the critical path (Jaeger UI / CRISP):
   so a later sequential call moves with its predecessor and parallel calls stay where they were;
 - a span ends its last *blocking* child's end plus its own tail (the time it spent after that
   child); a blocking child is one that ended within the span in the original trace. Children
-  that outlived their parent (asynchronous work: a queue consumer, a fire-and-forget call) move
-  with their start but never extend the parent;
+  that outlived their parent (asynchronous work: a queue consumer, a fire-and-forget call), a
+  consumer under its producer, and a child that ended before its parent started (clock skew: the
+  critical path leaves it out too) move with their start but never extend the parent;
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
@@ -201,7 +202,11 @@ def what_if(
     todo = np.unique(tree.trace[touched])
     rows = np.flatnonzero(np.isin(tree.trace, todo) & ~tree.bad_trace)
     if len(rows):
-        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end)
+        # a consumer under its producer is asynchronous (the critical path's default nonblocking rule): off the path
+        kind = spans["kind"].to_numpy(dtype=object, na_value="") if "kind" in spans.columns else np.full(n, "", object)
+        pk = np.where(tree.parent >= 0, kind[np.maximum(tree.parent, 0)], "")
+        nonblocking = (pk == "producer") & (kind == "consumer")
+        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking)
     out = spans.copy()
     out["start"] = to_timestamps(new_start).to_numpy() if n else out["start"]
     out["end"] = to_timestamps(np.where(open_, NAT_NS, new_end)).to_numpy() if n else out["end"]
@@ -214,7 +219,7 @@ def what_if(
                           "ci": ci, "seed": seed})
 
 
-def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end) -> None:
+def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessor (the sibling that ended last at or before its start) is
@@ -230,7 +235,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end)
     bounds = np.searchsorted(kp, rows)
     bounds_hi = np.searchsorted(kp, rows, side="right")
     kids_of = {r: kid[a:b].tolist() for r, a, b in zip(rows.tolist(), bounds.tolist(), bounds_hi.tolist(), strict=True) if b > a}
-    st, en, op = start.tolist(), end.tolist(), open_.tolist()
+    st, en, op, nb = start.tolist(), end.tolist(), open_.tolist(), nonblocking.tolist()
     fac, dms = factor.tolist(), delta_ms.tolist()
     ns_, ne_ = new_start.tolist(), new_end.tolist()
     big = np.iinfo(np.int64).max
@@ -258,10 +263,10 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end)
             if op[i]:
                 ne_[i] = en[i]
             else:
-                ei = en[i]
+                si, ei = st[i], en[i]
                 last_old = last_new = None
-                for c in placed:
-                    if not op[c] and en[c] <= ei:
+                for c in placed:  # blocking: ended within the span (not before it started: clock skew), not async
+                    if not op[c] and not nb[c] and si <= en[c] <= ei:
                         if last_old is None or en[c] > last_old:
                             last_old = en[c]
                         if last_new is None or ne_[c] > last_new:

@@ -32,6 +32,8 @@ from tracekit.analysis.sampling import (
 from tracekit.analysis.sampling.estimates import _bootstrap
 from tracekit.errors import TraceFormatError, TraceKitError
 
+from .conftest import REPO, read_dataset
+
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z in ns
 SEC = 10**9
 MS = 10**6
@@ -870,3 +872,21 @@ def test_weights_accept_xray_form_trace_ids_and_name_the_function_on_missing_col
         weighted_summary(spans.drop(columns="end"), 1.0)
     with pytest.raises(tk.SpansSchemaError, match="sampling_weights"):
         sampling_weights(spans.drop(columns="end"))
+
+
+def test_weighted_summary_takes_every_named_key_and_says_unknown_as_unknown():
+    """by="host" / "version" / "call_path" were refused ('cannot stratify by') though every analysis that groups
+    takes the named keys; a stratum whose weights are all unknown said est_requests 0.0; a sampling rate passed as
+    the weight (0.5) made 40 traces 20 requests."""
+    spans = tk.read(REPO / "datasets" / "sampled-errors")
+    w = tk.sampling_weights(spans)
+    host = tk.weighted_summary(spans, w, by="host", n_boot=20)
+    roots = tk.trace_summary(spans)
+    assert list(host.columns[:2]) == ["service", "host"] and int(host["n_traces"].sum()) == len(roots)
+    op = tk.weighted_summary(spans, w, by="operation", n_boot=20)
+    assert sorted(map(tuple, op[["service", "name"]].values.tolist())) == sorted(
+        set(map(tuple, roots[["root_service", "root_name"]].values.tolist())))
+    unknown = tk.weighted_summary(read_dataset("checkout-incident"), pd.Series(dtype=float), n_boot=20).iloc[0]
+    assert unknown["n_unknown"] == unknown["n_traces"] > 0 and np.isnan(unknown["est_requests"])
+    with pytest.raises(tk.ArgumentError, match="for a 50% sample pass 2"):
+        tk.weighted_summary(spans, 0.5)

@@ -73,6 +73,10 @@ def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
         raise ArgumentError("weights must be the DataFrame of sampling_weights(), a Series of weights indexed "
                             f"by trace_id, or one number; got {type(weights).__name__}")
     if s is None:
+        if not float(weights) >= 1:  # a sampling rate given where its inverse is meant
+            raise ArgumentError(f"weights: one number is every trace's weight, 1 / its inclusion probability (≥ 1); got "
+                                f"{weights!r}" + (f": for a {float(weights):.0%} sample pass {1 / float(weights):g}"
+                                                  if 0 < float(weights) < 1 else ""))
         w = np.full(len(ids), float(weights))
     else:
         s = s[~s.index.duplicated()]

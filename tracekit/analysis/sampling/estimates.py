@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ...core import DEFAULT_N_BOOT, QUANTILES, percentile, result_table, trace_weights
+from ...core.keys import by_keys
 from ...errors import ArgumentError
 from ...schema import STRING
-from .traces import as_list, trace_table
+from .traces import trace_table
 
 #: public names; the other module-level names are helpers shared within the package
 __all__ = ["weighted_summary", "weighted_quantile", "kish_n_eff", "WEIGHTED_SUMMARY"]
@@ -217,8 +218,9 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     """Sampling-corrected request counts, error rates and root-latency percentiles, with intervals.
 
     ``weights``: the frame of :func:`sampling_weights` (or a Series of weights by trace_id, or one
-    number). ``by``: stratum key(s) read at each trace's root — a spans column (``service``,
-    ``name``…) or ``status_class`` / ``route``. Without ``by``, one overall row.
+    number ≥ 1). ``by``: stratum key(s) read at each trace's root — a named key (``service``, ``operation``,
+    ``route``, ``host``, ``version``, ``call_path``), a spans column, or ``status_class``. Without ``by``, one
+    overall row.
 
     Estimators: ``est_requests`` = Σ weights (Horvitz–Thompson); ``error_rate`` (share of requests
     that failed: :func:`tracekit.core.trace_outcomes`' ``failed``, so with equal weights it is the
@@ -253,7 +255,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     spans : pandas.DataFrame
         A spans frame (one row per span, tracekit.schema).
     weights : Any
-        Per-trace weights as :func:`sampling_weights` returns them (or a column name, or a number).
+        Per-trace weights as :func:`sampling_weights` returns them (or a Series by trace id, or one number ≥ 1).
     by : str | Sequence[str] | None, default None
         Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
     ci : float, default 0.95
@@ -283,7 +285,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     >>> float(row["est_requests"]), round(float(row["error_rate"]), 4), float(row["naive_error_rate"])
     (31.0, 0.0323, 0.25)
     """
-    keys = as_list(by)
+    keys = by_keys(by, what="weighted_summary", allow_none=True)  # named keys (host, operation…) as everywhere
     if not 0 < ci < 1:
         raise ArgumentError(f"ci must be in (0, 1), got {ci!r}")
     tt = trace_table(spans, keys, what="weighted_summary")
@@ -317,7 +319,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row[f"{name}_lo"] = float(np.quantile(fin, a)) if len(fin) else float("nan")
             row[f"{name}_hi"] = float(np.quantile(fin, 1 - a)) if len(fin) else float("nan")
 
-        put("est_requests", tot_r if len(w) else 0.0, boot["total"])
+        put("est_requests", tot_r, boot["total"])  # NaN when no weight is known: unknown, not 0 requests
         put("error_rate", float(w @ (y1 * r) / tot_r) if len(w) and tot_r > 0 else float("nan"), boot["m1"])
         put("any_failed_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
         for name, y, m in (("error_rate", y1, r > 0), ("any_failed_rate", y2, np.ones(len(w), bool))):  # rare failures

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import ns, require_columns, routes, span_tree, trace_outcomes
-from ...core.keys import by_keys
+from ...core.keys import by_keys, key_frame
 from ...errors import ArgumentError
 from ...schema import STRING
 
@@ -70,6 +70,9 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     it is False, every error rate computed from them is unknown, not 0, and the callers say so.
     """
     require_columns(spans, _NEEDED, what)
+    derived = [b for b in by if b in ("host", "version", "call_path") and b not in spans.columns]
+    if derived:  # the named keys' derived columns (core.keys), read at the root as any column
+        spans, _ = key_frame(spans, derived, what=what)
     cols = ["trace_id", "span_id", "service", "name", "start"]
     extra = [c for c in ("http_status", "trace_state", "attributes", "resource") if c in spans.columns]
     for b in by:

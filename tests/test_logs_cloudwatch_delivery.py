@@ -334,9 +334,14 @@ def test_files_of_a_directory_no_reader_reads_are_listed(tmp_path):
 
 def test_a_directory_of_no_readable_file_names_what_it_holds(tmp_path):
     (tmp_path / "app.log").write_text("x\n")
-    with pytest.raises(tk.TraceFormatError, match=r"directory holds no \.json, \.jsonl, \.ndjson, \.txt or \.gz files "
+    with pytest.raises(tk.TraceFormatError, match=r"directory holds no file a reader reads \(named \.json, \.jsonl, "
+                                                  r"\.ndjson or \.gz, or \.txt starting like JSON\) "
                                                   r"\(it holds 1 other file\(s\): app\.log; give a file itself"):
         tk.read_logs(tmp_path)
+    # a .txt that is not JSON (a LICENSE) is held, not read: the message no longer says .txt files are read
+    (tmp_path / "LICENSE.txt").write_text("MIT\n")
+    with pytest.raises(tk.TraceFormatError, match=r"starting like JSON\) \(it holds 2 other file\(s\): LICENSE\.txt, app\.log"):
+        tk.read(tmp_path)
 
 
 # --------------------------------------------------------------------------------------------- 5: structlog

@@ -431,3 +431,17 @@ def test_check_false_builds_a_broken_frame_as_given_but_copied():
     assert m.loc[0, "buckets"] == b and m.loc[0, "buckets"] is not b and m.loc[0, "buckets"]["counts"] is not b["counts"]
     with pytest.raises(MetricsSchemaError, match="'buckets' row 0"):
         tk.metrics_from_columns({"time": [0], "name": "h", "kind": "histogram", "buckets": [b]})
+
+
+def test_a_gauge_with_a_temporality_is_named():
+    """reference.md: temporality is <NA> for gauges and summaries, monotonic for every kind but a sum; the builder
+    kept a gauge 'delta' that no reader or writer can carry."""
+    t = [1_772_460_000_000_000_000]
+    with pytest.raises(tk.MetricsSchemaError, match="column 'temporality' row 0: a gauge has no temporality"):
+        tk.metrics_from_columns({"time": t, "name": ["m"], "value": [1.0], "kind": ["gauge"], "temporality": ["delta"]})
+    with pytest.raises(tk.MetricsSchemaError, match="column 'monotonic' row 1: a histogram has no monotonic"):
+        tk.metrics_from_columns({"time": t * 2, "name": ["m"] * 2, "value": [1.0, None], "kind": ["sum", "histogram"],
+                                 "count": [None, 1.0], "sum": [None, 1.0], "monotonic": [True, False]})
+    ok = tk.metrics_from_columns({"time": t, "name": ["m"], "value": [1.0], "kind": ["sum"], "temporality": ["delta"],
+                                  "monotonic": [True]})
+    assert ok[["temporality", "monotonic"]].values.tolist() == [["delta", True]]

@@ -662,6 +662,17 @@ def _check_rows(data: dict[str, Any], given: set[str], check: bool) -> None:
                             names=("count", "min", "max", "start_time", "time"))
             except ValueError as exc:
                 raise MetricsSchemaError(f"{who}: column {name!r} row {i}: {exc}") from None
+    if "temporality" in given or "monotonic" in given:  # a gauge or summary has neither (OTLP: only sums, histograms)
+        kind = data["kind"].to_numpy(dtype=object, na_value="")
+        for name in ("temporality", "monotonic"):
+            if name not in given:
+                continue
+            holds = kind != "sum" if name == "monotonic" else np.isin(kind, ["gauge", "summary"])
+            bad = holds & data[name].notna().to_numpy(dtype=bool)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise MetricsSchemaError(f"{who}: column {name!r} row {i}: a {kind[i]} has no {name} "
+                                         f"(got {data[name].iloc[i]!r}); leave it missing")
     if "flags" in given:
         f = data["flags"]
         bad = ((f < 0) | (f > _FLAGS_MAX)).to_numpy(dtype=bool, na_value=False)

@@ -95,7 +95,7 @@ DETECT_CHANGES = result_table("detect_changes", "one row per detected change (ke
     ("delta_hi", "float64", "metric", "upper bound of ``delta``"),
     ("requests_affected", "float64", "requests", "requests of the key in the window (Horvitz–Thompson with weights)"),
     ("p_value", "float64", "", "Holm-adjusted permutation p-value of the window (over all keys and metrics)"),
-    ("deployment", "string", "", "``service version`` first seen within one bucket of the onset (resource service.version), else <NA>"),
+    ("deployment", "string", "", "``service version`` first seen within one bucket of the onset (resource service.version): of the key's own service when ``by`` has service (a caller's row does not name its callee's deploy: that row's onset says when), of any service otherwise; else <NA>"),
 ])
 
 

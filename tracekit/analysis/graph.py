@@ -37,7 +37,7 @@ inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``asyn
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
 Graph attributes: ``by`` and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
 a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
-them is unknown, not 0 (:func:`tracekit.plot_service_map` says so).
+them is unknown, not 0 (:func:`tracekit.plot_service_graph` says so).
 Everything is computed with groupby over the spans; no per-trace loop.
 """
 

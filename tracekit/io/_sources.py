@@ -394,7 +394,8 @@ def no_files_error(path: Path) -> TraceFormatError:
     other = ignored_files(path, every=True)
     held = (f" (it holds {len(other)} other file(s): " + ", ".join(p.name for p in other[:3])
             + (" …" if len(other) > 3 else "") + "; give a file itself to read it)") if other else ""
-    return TraceFormatError(f"directory holds no {_NAMES_READ} files{held}", file=display_name(path))
+    return TraceFormatError(f"directory holds no file a reader reads (named .json, .jsonl, .ndjson or .gz, or .txt "
+                            f"starting like JSON){held}", file=display_name(path))
 
 
 #: a gzip file may decompress to at most ``max(GZIP_MIN_CAP, GZIP_RATIO_CAP x its compressed size)`` bytes:

@@ -244,7 +244,7 @@ def cold_starts(
     spans : pandas.DataFrame
         A spans frame (one row per span, tracekit.schema).
     slowest : float, default 0.05
-        The share of slowest invocations the cold-start share is also measured in, in (0, 1].
+        The share of slowest traces (by ``request_ms``) the cold-start share is also measured in, in (0, 1].
     n_boot : int, default 1000
         Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
     ci : float, default 0.95

@@ -62,6 +62,19 @@ def test_structure_health_and_skew_return_their_declared_columns_and_dtypes():
     assert list(hr.columns) == FINDING_TABLE.column_names and len(hr)
 
 
+def test_rank_causes_with_logs_and_metrics_returns_its_declared_columns():
+    """rank_causes' ten columns for logs and metrics (signals, decided_by, …) were in no table of reference.md."""
+    import tracekit as tk
+    from tracekit.investigate.causes import RANK_CAUSES, RANK_CAUSES_SIGNALS
+
+    sig = REPO / "datasets" / "deploy-regression-signals"
+    rc = tk.rank_causes(tk.read(REPO / "datasets" / "deploy-regression"), level="service", n_boot=1, lift_rows=0,
+                        logs=tk.read_logs(sig / "logs.jsonl.gz"), metrics=tk.read_metrics(sig / "metrics.jsonl.gz"))
+    assert list(rc.columns) == ["service", *RANK_CAUSES.column_names, *RANK_CAUSES_SIGNALS.column_names]
+    tail = rc[RANK_CAUSES_SIGNALS.column_names]
+    assert [str(t) for t in tail.dtypes] == [c.dtype for c in RANK_CAUSES_SIGNALS.columns]
+
+
 DOC = REPO / "docs" / "reference.md"
 
 

@@ -187,7 +187,7 @@ from ..core import (
 from ..core.deprecation import renamed
 from ..errors import ArgumentError, TraceKitError
 
-__all__ = ["rank_causes", "RANK_CAUSES", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
+__all__ = ["rank_causes", "RANK_CAUSES", "RANK_CAUSES_SIGNALS", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
            "CHANCE_MIN_TRACES"]
 
 #: what ``level`` may be
@@ -200,7 +200,8 @@ _COURSE_EVIDENCE = ("extra", "vanished", "shape", "errors")
 
 RANK_CAUSES = result_table("rank_causes", "one row per component at the level asked (key columns first), most likely cause first", [
     ("rank", "int64", "", "1 = the most likely cause"),
-    ("score", "float64", "", "weighted sum of the evidence shares below (module docstring)"),
+    ("score", "float64", "", "weighted sum of the evidence shares below (module docstring), and of log_templates, "
+                             "log_errors and metrics (RANK_CAUSES_SIGNALS) when logs= or metrics= are given"),
     ("slower", "float64", "", "share of spans whose exclusive time exceeds the baseline's q-quantile of the operation (its baseline minutes far above its others left out: core.normal_slices), beyond the chance of that (order statistics: (n − k + 1)/(n + 1) for the k-th of n baseline spans kept; shrunk)"),
     ("waiting", "float64", "", "share of cross-service calls at the component (either end) whose caller-outside-callee time exceeds the call pair's normal limit in the baseline (its q-quantile, or median + 3 robust SDs when lower: core.upper_limits), each slow call counted at the end its neighbouring calls corroborate (analysis.hop_blame), beyond the chance of that (the baseline's share above it; shrunk); a component with several hosts takes its most abnormal host's share where that stands out beyond chance (the words name the host)"),
     ("extra", "float64", "", "calls beyond the count the baseline's rate predicts (per request of the route for root spans, per span of the parent's operation for the others), less two standard errors of the count (per-unit variance pooled over both sides), over the calls seen (shrunk): new operations, retries, cold starts"),
@@ -227,6 +228,28 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("hypothesis", "string", "", "the row's evidence as one sentence"),
     ("note", "string", "", "'tied with rank k', 'low evidence' or empty"),
 ])
+
+#: the columns rank_causes adds after RANK_CAUSES when given logs= (the first four) and metrics= (the next five);
+#: ``signals`` with either
+RANK_CAUSES_SIGNALS = result_table("rank_causes_signals", "rank_causes' columns after those above when given logs= "
+                                   "or metrics=, in this order (each group only with its signal)", [
+    ("log_templates", "float64", "", "largest |evidence| over the component's log templates: the change of the share "
+                                     "of its spans that emit a template, beyond chance (analysis.log_evidence)"),
+    ("log_errors", "float64", "", "rise of the share of the component's spans where an ERROR record originates, "
+                                  "beyond the baseline's rate by chance; 0 when it fell (analysis.log_evidence)"),
+    ("log_template", "string", "", "the template with the most evidence (masked message), <NA> when none"),
+    ("decided_by", "string", "", "the evidence that weighed most in the score, as 'traces: <evidence>' or "
+                                 "'logs: <evidence>'"),
+    ("metrics", "float64", "", "metric evidence score: per counted family, the mean evidence of its metrics at the "
+                               "component's service or host (analysis.metric_evidence, capped by its own time)"),
+    ("metric_top", "string", "", "the metric with the most evidence, with its baseline and incident values"),
+    ("metric_top_name", "string", "", "that metric's name alone"),
+    ("metrics_moved", "Int64", "metrics", "metric series of the component that moved; <NA> without metrics there"),
+    ("metrics_steady", "Int64", "metrics", "metric series of the component that did not move (evidence too)"),
+    ("signals", "string", "", "which signals support the row (an evidence share above 0.05): traces, logs, metrics"),
+])
+_LOG_COLUMNS = RANK_CAUSES_SIGNALS.column_names[:4]
+_METRIC_COLUMNS = RANK_CAUSES_SIGNALS.column_names[4:9]
 
 _DEFAULT_WEIGHTS = {e: 1.0 for e in EVIDENCE}
 #: rules that can be switched off for side-by-side figures (benchmarks): ``abnormal_minutes`` — slower's limit
@@ -850,8 +873,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     if not details:
         for c in ("callee", "example_trace_id", "baseline_trace_id", "lift", "note", "hypothesis"):
             table[c] = pd.array([pd.NA] * len(table), dtype="string")
-        extra = [c for c in ("log_templates", "log_errors", "log_template", "decided_by", "metrics", "metric_top",
-                             "metric_top_name", "metrics_moved", "metrics_steady") if c in table.columns]
+        extra = [c for c in (*_LOG_COLUMNS, *_METRIC_COLUMNS) if c in table.columns]
         table = table[[*keys, *RANK_CAUSES.column_names, *extra]]
         table.attrs.update(n_traces=(a.tree.n_traces, b.tree.n_traces), baseline_source=source, window=window)
         return table
@@ -875,12 +897,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         from ..analysis.log_evidence import log_hypotheses
 
         table["hypothesis"] = log_hypotheses(table)
-        extra += ["log_templates", "log_errors", "log_template", "decided_by"]
+        extra += _LOG_COLUMNS
     if metrics is not None:
         table["hypothesis"] = pd.array([_metric_words(h, top, mv, raw, raw_top) for h, top, mv, raw, raw_top in zip(
             table["hypothesis"], table["metric_top"], table["metrics"], table["_metrics_uncapped"],
             table["_metric_top_uncapped"], strict=True)], dtype="string")
-        extra += ["metrics", "metric_top", "metric_top_name", "metrics_moved", "metrics_steady"]
+        extra += _METRIC_COLUMNS
     if metrics is not None or logs is not None:  # which signals support each row (the hypothesis' threshold)
         support = {"traces": (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)}
         if logs is not None:

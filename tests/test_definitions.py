@@ -327,3 +327,14 @@ def test_a_root_that_ends_before_it_starts_has_no_latency():
     assert ts["request"].tolist() == [True, True]  # still a request: its outcome counts, its latency is unknown
     h = tk.health_report(spans)
     assert float(h.loc[h["check"] == "p95_request_latency_ms", "value"].iloc[0]) == 50.0
+
+
+def test_the_request_root_does_not_depend_on_row_order():
+    """Two roots with the same start and end: row order chose the request (root_service, which critical path counts)."""
+    cols = {"trace_id": ["1" * 32] * 2, "span_id": ["b" * 16, "a" * 16], "service": ["web", "api"],
+            "name": ["GET /", "GET /"], "kind": ["server", "server"], "start": [0, 0], "end": [10 * MS, 10 * MS]}
+    a = tk.spans_from_columns(cols)
+    b = tk.spans_from_columns({k: v[::-1] for k, v in cols.items()})
+    assert tk.trace_summary(a)["root_service"].tolist() == tk.trace_summary(b)["root_service"].tolist() == ["api"]
+    assert tk.critical_path(a).loc[lambda c: c["request"], "service"].tolist() == ["api"]
+    assert tk.critical_path(b).loc[lambda c: c["request"], "service"].tolist() == ["api"]

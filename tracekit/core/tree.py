@@ -374,7 +374,8 @@ def _build(spans: pd.DataFrame) -> SpanTree:
     named_dup = (parent >= 0) & duplicated[np.maximum(parent, 0)] if n else np.zeros(0, dtype=bool)
     bad_codes = np.unique(tcode[named_dup | cycle])
     bad_trace = np.isin(tcode, bad_codes) if len(bad_codes) else np.zeros(n, dtype=bool)
-    # request root: earliest-starting root, then the one ending last, then the first row
+    # request root: earliest-starting root, then the one ending last, then the lowest span id (not the first row: the
+    # same spans in another order name the same request)
     is_root = ~has_pid & ~cycle & ~duplicate  # a later copy of a root is not a second root
     request_root = np.full(n_tr, -1, dtype=np.int64)
     rr = np.flatnonzero(is_root)
@@ -382,7 +383,7 @@ def _build(spans: pd.DataFrame) -> SpanTree:
         st = ns(spans["start"])[rr] if "start" in spans.columns else np.zeros(len(rr), np.int64)
         en = ns(spans["end"])[rr] if "end" in spans.columns else np.zeros(len(rr), np.int64)
         en = np.where(en == NAT_NS, np.iinfo(np.int64).max, en)  # an in-progress root runs on
-        o = np.lexsort((rr, -en.astype(np.float64), st, tcode[rr]))
+        o = np.lexsort((rr, scode[rr], -en.astype(np.float64), st, tcode[rr]))
         tr = tcode[rr][o]
         head = np.r_[True, tr[1:] != tr[:-1]]
         request_root[tr[head]] = rr[o][head]

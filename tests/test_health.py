@@ -612,3 +612,18 @@ def test_a_callee_orphaned_in_the_same_trace_does_not_start_a_trace_of_its_own()
     mixed = tk.health_report(spans(True), checks=["dropped_context"]).iloc[0]["explanation"]
     assert "1 inventory root span starts a trace of its own" in mixed  # the other call's answer: a new trace
     assert "1 inventory span in these same traces is an orphan" in mixed
+
+
+def test_a_consumer_that_starts_before_its_producer_is_outside_its_parent():
+    """A consumer may outlive its producer (asynchronous) but cannot start before it: every consumer child was left
+    out of child_outside_parent, so a skewed clock on a queue's consumer host went unsaid."""
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, "b" * 16],
+        "service": ["web", "web", "worker"], "name": ["POST /", "jobs publish", "jobs process"],
+        "kind": ["server", "producer", "consumer"], "start": [100 * ms, 110 * ms, 50 * ms], "end": [200 * ms, 120 * ms, 400 * ms]})
+    h = tk.health_report(spans)
+    row = h[h["check"] == "child_outside_parent"]
+    assert row["subject"].tolist() == ["web → worker"] and int(row["spans_affected"].iloc[0]) == 1
+    late = spans.assign(start=spans["start"].where(spans["span_id"] != "c" * 16, spans["start"].iloc[1] + pd.Timedelta(5, "ms")))
+    assert "child_outside_parent" not in set(tk.health_report(late)["check"])  # outliving it: asynchronous, fine

@@ -17,7 +17,10 @@ traces of their own — the trace context was dropped on that hop, the case :fun
 ``missing_span_on_hop`` (one row per caller → callee: the callee is instrumented and answers inside the callers' own
 traces, but as orphans — the context got through, a span between the caller's client span and the callee's answer
 was not exported or not sampled; ``orphan_spans`` counts those orphans, without the hop or the caller's calls),
-``child_outside_parent`` (one row per parent service → child service), ``inferred_segments``,
+``child_outside_parent`` (one row per parent service → child service: a child that starts before its parent, or
+ends after it — except what may outlive its parent: a consumer, a child of an asynchronous hand-off such as a producer
+or SQS SendMessage, the answer to a caller that failed, a client timeout; :func:`tracekit.detect_clock_skew` counts
+every pair of a client and its server, these too), ``inferred_segments``,
 ``callee_only_services`` (one row per service), ``high_cardinality_attribute`` (one row per key).
 ``dropped_context`` and ``missing_span_on_hop`` were split from ``uninstrumented_hop``, which still runs them when
 selected alone (:data:`SPLIT_CHECKS`). Seed metrics (severity ``info``, always present when there are spans):
@@ -527,14 +530,15 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     kind = spans["kind"].to_numpy(dtype=object)
     early = start[child] < start[p] - tol
     late = ~end_na[child] & ~end_na[p] & (end[child] > end[p] + tol)
-    bad = (early | late) & (kind[child] != "consumer")
-    # async hand-offs (producer spans, messaging spans, SQS SendMessage, …) may be outlived by their children
-    idx = np.flatnonzero(bad)
-    bad[idx[is_async_handoff(spans, p[idx])]] = False
-    # a caller that gave up (failed: a client timeout) is outlived by its callee's answer on agreeing
-    # clocks: ending late after a failed parent is a timeout, not clock skew
+    # what may outlive its parent — a consumer, a child of an async hand-off (producer spans, messaging spans, SQS
+    # SendMessage, …), the answer to a caller that gave up (failed: a client timeout, on agreeing clocks) — cannot
+    # start before it: starting early is the clock's, whoever the child
+    outlives = late & ~early & (kind[child] != "consumer")
+    idx = np.flatnonzero(outlives)
+    outlives[idx[is_async_handoff(spans, p[idx])]] = False
     pf = failed(spans) | ((spans["status"].to_numpy(dtype=object, na_value="") == "error") if "status" in spans else False)
-    bad &= ~(late & ~early & pf[p])
+    outlives &= ~pf[p]
+    bad = early | outlives
     svc = spans["service"].to_numpy(dtype=object)
     rows = []
     if bad.any():

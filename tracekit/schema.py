@@ -496,10 +496,13 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
             s = pd.Series(values.array)
         elif isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)):
             s = pd.Series(values)
-        else:  # a list: pandas reads [int, None] as float64, rounding ns times (…065474326 → …065474304)
-            s = pd.Series(list(values), dtype=object)
-            if not _ints_or_none(s):
-                s = s.infer_objects()
+        else:
+            values = values if isinstance(values, (list, tuple)) else list(values)
+            s = pd.Series(values)
+            if s.dtype.kind == "f" and s.isna().any():  # pandas reads [int, None] as float64, rounding ns times
+                held = pd.Series(values, dtype=object)  # (…065474326 → …065474304): read them as the ints they are
+                if _ints_or_none(held):
+                    s = held
         s = given[column] = s.reset_index(drop=True)
         if s.dtype == object and len(s) and _ints_or_none(s):
             far = next((i for i, x in enumerate(s) if x is not None and not _NAT <= x < 2**63), None)

@@ -181,7 +181,6 @@ def critical_path(
     return requests_only(cp, spans)
 
 
-
 def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
     """The sections of some (whole) traces, from the critical path of a frame holding them (the walk is
     per trace: a trace's sections do not depend on the other traces)."""

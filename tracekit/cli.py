@@ -355,7 +355,9 @@ def format_summary(spans: pd.DataFrame) -> str:
 
 def _cmd_summary(args) -> int:
     spans = _load(args.inputs, args.errors, "summary")
-    print(format_summary(spans))
+    view = spans.copy(deep=False)  # the skipped records are said once, on _load's line (stderr), not again here
+    view.attrs = {k: v for k, v in spans.attrs.items() if k != "skipped"}
+    print(format_summary(view))
     return 0
 
 

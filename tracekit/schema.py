@@ -714,7 +714,7 @@ def xray_to_trace_id(xray_id: str) -> str:
     """
     m = _XRAY_ID.match(xray_id) if isinstance(xray_id, str) else None
     if not m:
-        raise ArgumentError(f"xray_to_trace_id: not an X-Ray trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx): {xray_id!r:.80}")
+        raise ArgumentError(f"not an X-Ray trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx): {xray_id!r:.80}")
     return (m.group(1) + m.group(2)).lower()
 
 
@@ -737,7 +737,7 @@ def trace_id_to_xray(trace_id: str) -> str:
     '1-5759e988-bd862e3fe1be46a994272793'
     """
     if not isinstance(trace_id, str) or not re.fullmatch(_HEX32, trace_id.lower()):
-        raise ArgumentError(f"trace_id_to_xray: not a 32-hex trace id: {trace_id!r:.80}")
+        raise ArgumentError(f"not a 32-hex trace id: {trace_id!r:.80}")
     t = trace_id.lower()
     return f"1-{t[:8]}-{t[8:]}"
 

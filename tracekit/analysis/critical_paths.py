@@ -66,7 +66,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..core import percentile, require_columns, result_table, unique_sorted
+from ..core import percentile, quantiles_with_zeros, require_columns, result_table, unique_sorted
 from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
 from ..errors import ArgumentError
@@ -200,28 +200,6 @@ _CP_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "st
 # --------------------------------------------------------------------------------------------
 
 
-def _quantiles_with_zeros(group: np.ndarray, values: np.ndarray, n_groups: int, n_total: int, qs: Sequence[float]) -> np.ndarray:
-    """Quantiles (inverted_cdf, :func:`tracekit.core.percentile`) per group of ``values`` padded with
-    zeros up to ``n_total`` values, without building the padded arrays.
-
-    Returns an array (n_groups, len(qs)). ``values`` are assumed non-negative.
-    """
-    o = np.lexsort((values, group))
-    g, v = group[o], values[o]
-    cnt = np.bincount(g, minlength=n_groups)
-    off = np.r_[0, np.cumsum(cnt)[:-1]]
-    zeros = n_total - cnt
-    res = np.zeros((n_groups, len(qs)))
-    if n_total == 0:
-        return res
-    for k, q in enumerate(qs):
-        i = max(int(np.ceil(q * n_total)), 1) - 1  # the observed value inverted_cdf takes
-        j = i - zeros  # its index within the group's positive values
-        idx = np.clip(off + np.maximum(j, 0), 0, max(len(v) - 1, 0))
-        res[:, k] = np.where(j >= 0, v[idx] if len(v) else 0.0, 0.0)
-    return res
-
-
 def critical_path_breakdown(
     cp: pd.DataFrame,
     by: str | Sequence[str] = "service",
@@ -319,7 +297,7 @@ def critical_path_breakdown(
     pk = upair // max(n_tr, 1)
     cp_ms = np.bincount(pk, weights=contrib, minlength=n_k)
     traces = np.bincount(pk, minlength=n_k)
-    q = _quantiles_with_zeros(pk, contrib, n_k, n_used, (0.5, 0.95))
+    q = quantiles_with_zeros(pk, contrib, n_k, n_used, (0.5, 0.95))
     total = float(e2e[keep_trace].sum())
     first = pd.Series(np.arange(len(kcode))).groupby(kcode).first().to_numpy() if len(kcode) else np.zeros(0, dtype=np.int64)
     out = kdf.iloc[first].reset_index(drop=True) if len(kdf) else pd.DataFrame({k: pd.Series([], dtype=data[k].dtype) for k in keys})

@@ -30,11 +30,20 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..core import DEFAULT_CI, DEFAULT_N_BOOT, call_paths, path_length, path_parent, percentile, result_table, span_tree
+from ..core import (
+    DEFAULT_CI,
+    DEFAULT_N_BOOT,
+    call_paths,
+    path_length,
+    path_parent,
+    percentile,
+    quantiles_with_zeros,
+    result_table,
+    span_tree,
+)
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
 from .critical_path_walk import requests_only
-from .critical_paths import _quantiles_with_zeros
 
 __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
            "CRITICAL_PATH_TREE", "CRITICAL_PATH_TREE_DIFF", "SAVING_POTENTIAL"]
@@ -370,7 +379,7 @@ def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), 
     codes, keys = pd.MultiIndex.from_frame(per[["service", "name"]].astype(object)).factorize()
     v = per["duration_ms"].to_numpy(dtype=float)
     n_ops = len(keys)
-    p95 = (_quantiles_with_zeros(codes, v, n_ops, max(n_req, int(np.bincount(codes, minlength=n_ops).max(initial=0))),
+    p95 = (quantiles_with_zeros(codes, v, n_ops, max(n_req, int(np.bincount(codes, minlength=n_ops).max(initial=0))),
                                  [0.95])[:, 0] if n_ops else np.zeros(0))
     out = pd.DataFrame({"service": keys.get_level_values(0), "name": keys.get_level_values(1),
                         "saving_ms": np.bincount(codes, weights=v, minlength=n_ops) / max(n_req, 1),

@@ -84,6 +84,7 @@ from .stats import (
     normal_slices,
     percentile,
     quantile_draws,
+    quantiles_with_zeros,
     share_beyond_chance,
     upper_limits,
 )
@@ -100,7 +101,7 @@ __all__ = [
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root", "status_recorded",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
-    "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws",
+    "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws", "quantiles_with_zeros",
     "exceed_chance", "share_beyond_chance", "upper_limits", "normal_slices",
     "SpanTree", "span_tree", "unique_sorted", "self_ns",
     "trace_weights",

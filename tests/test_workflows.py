@@ -355,3 +355,16 @@ def test_xray_sqs_to_lambda_in_one_trace_is_a_hop_with_its_queue_wait(pair, tmp_
     base = read_dataset("checkout-baseline")
     n_lambda = int(((base["service"] == "fulfillment") & (base["kind"] == "server")).sum())
     assert len(tk.stitch(base).hops) == n_lambda == 344
+
+
+def test_critical_path_across_links_takes_a_span_id_repeated_three_times():
+    """A span id three times in a trace made critical_path(across_links=True) raise pandas' InvalidIndexError (two
+    labels blanked to None, a non-unique index); the plain walk took the frame. Now both give the same sections."""
+    ms, t0 = 10**6, 1_772_460_000_000_000_000
+    df = tk.spans_from_columns({"trace_id": ["ab" * 16] * 4, "span_id": ["a" * 16, "b" * 16, "b" * 16, "b" * 16],
+                                "parent_id": [None, "a" * 16, "a" * 16, "a" * 16], "service": ["api", "db", "db", "db"],
+                                "name": ["GET /", "q", "q", "q"], "start": [t0, t0 + ms, t0 + 3 * ms, t0 + 5 * ms],
+                                "end": [t0 + 10 * ms, t0 + 2 * ms, t0 + 4 * ms, t0 + 6 * ms]})
+    plain = tk.critical_path(df)
+    linked = tk.critical_path(df, across_links=True)
+    assert linked[["span_id", "start", "end"]].values.tolist() == plain[["span_id", "start", "end"]].values.tolist()

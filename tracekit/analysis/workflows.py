@@ -650,9 +650,9 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     end = ns(spans["end"])
     # sections per unit root (critical_path reports the root span id; map it back to rows)
     key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
-    if not key.is_unique:
-        key = key.where(~key.duplicated(), None)
-    root_row = key.get_indexer(cp["trace_id"].astype(object).to_numpy() + cp["root_span_id"].astype(object).to_numpy())
+    first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row
+    at = key[first].get_indexer(cp["trace_id"].astype(object).to_numpy() + cp["root_span_id"].astype(object).to_numpy())
+    root_row = np.where(at >= 0, first[np.maximum(at, 0)], -1)
     cs = ns(cp["start"])
     ce = ns(cp["end"])
     by_unit: dict[int, np.ndarray] = {}

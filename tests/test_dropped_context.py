@@ -111,3 +111,52 @@ def test_dask_counts_requests_as_pandas_does_across_partitions():
     assert got["kept"] == got["from_pandas"] == (p95, share), (got, p95, share)
     # documented: a pair across partitions counts the callee's half (shorter) as a request of its own
     assert got["split"][0] < p95, (got, p95)
+
+
+def _best_total_by_brute_force(cc, rr, score):
+    """The largest total score of any one-to-one choice of candidate pairs (every subset tried)."""
+    best = 0.0
+    for mask in range(1 << len(cc)):
+        k = [i for i in range(len(cc)) if mask >> i & 1]
+        if len({cc[i] for i in k}) == len(k) and len({rr[i] for i in k}) == len(k):
+            best = max(best, float(sum(score[i] for i in k)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_assignment_is_one_to_one_and_of_the_largest_total_score(seed):
+    """The sparse assignment against every subset of up to 12 candidate pairs among a few clients and roots."""
+    from tracekit.core.dropped_context import _assign
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 13))
+    cc = rng.integers(0, int(rng.integers(1, 6)), n) * 7 + 100  # positions need not be dense
+    rr = rng.integers(0, int(rng.integers(1, 6)), n) * 3
+    score = np.round(rng.uniform(0.5, 1.0, n), int(rng.integers(1, 4)))  # ties at one decimal
+    c, r, s = _assign(cc, rr, score)
+    assert len(set(c.tolist())) == len(c) and len(set(r.tolist())) == len(r)  # one-to-one
+    proposed = {}
+    for a, b, x in zip(cc.tolist(), rr.tolist(), score.tolist(), strict=True):
+        proposed[a, b] = max(proposed.get((a, b), 0.0), x)
+    assert all(proposed[a, b] == x for a, b, x in zip(c.tolist(), r.tolist(), s.tolist(), strict=True))
+    assert s.sum() == pytest.approx(_best_total_by_brute_force(cc, rr, score))
+
+
+def test_one_chained_group_of_competing_candidates_costs_memory_linear_in_the_candidates():
+    """Steady overlapping traffic chains every candidate into one competing group: 4,000 clients each competing
+    for its own root and the next one's. A dense score matrix of that group is 4,000 × 4,000 floats (128 MB); the
+    assignment stays within a few MB, and pairs each client with its own root (the higher score)."""
+    import tracemalloc
+
+    from tracekit.core.dropped_context import _assign
+    n = 4000
+    cc = np.concatenate([np.arange(n), np.arange(n - 1)])
+    rr = np.concatenate([np.arange(n), np.arange(1, n)]) + 10 * n
+    score = np.concatenate([np.full(n, 0.9), np.full(n - 1, 0.6)])
+    tracemalloc.start()
+    try:
+        c, r, s = _assign(cc, rr, score)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (r - c == 10 * n).all() and len(c) == n and (s == 0.9).all()
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB"

@@ -14,8 +14,9 @@ counts it apart), and :func:`tracekit.reconnect` proposes the pairs. One definit
 - **score** = time fit × name fit × callee fit: time fit = 1 − (lead + lag) / client duration (the network and proxy
   time around the server's work, small for the true pair); name fit 1 when the span names are equal (or the
   client's URL path is the root's ``url.path`` / ``http.target`` / ``http.route``), else 0.8;
-- pairs are chosen by an optimal one-to-one assignment (maximum total score per group of competing candidates,
-  scipy's ``linear_sum_assignment``); pairs scoring below ``min_score`` are left out.
+- pairs are chosen by an optimal one-to-one assignment (maximum total score over all candidates, scipy's sparse
+  ``min_weight_full_bipartite_matching``: memory linear in the candidate pairs); pairs scoring below
+  ``min_score`` are left out.
 
 The candidates are found per frame (:func:`dropped_context_candidates`, which needs whole traces) and paired over
 all of them (:func:`pair_dropped_context`), so a Dask frame pairs candidates gathered from every partition.
@@ -283,33 +284,32 @@ def _same_name(cname, rname, ca, ra) -> float:
 
 
 def _assign(cc: np.ndarray, rr: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One-to-one pairs of maximum total score, per connected group of competing candidates."""
-    from scipy.optimize import linear_sum_assignment
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    """One-to-one pairs of maximum total score (every score > 0), in memory linear in the candidate pairs.
 
+    A sparse assignment (scipy's LAPJVsp) on the candidates plus one stand-in per client and per root: leaving a
+    client or a root unpaired costs 1.5, a pair costs 2 − score and frees its two stand-ins to pair with each
+    other at 1, so each pair taken lowers the total by its score and a full matching always exists (every node
+    with its stand-in). Steady overlapping traffic chains every candidate into one competing group: a dense score
+    matrix per group grew with its square (860 MB at 410k spans, 20,000 requests/s).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    # one score per (client, root): the best, should a pair be proposed twice
+    o = np.lexsort((-score, rr, cc))
+    cc, rr, score = cc[o], rr[o], score[o]
+    first = np.r_[True, (cc[1:] != cc[:-1]) | (rr[1:] != rr[:-1])]
+    cc, rr, score = cc[first], rr[first], score[first]
     cu, ci = np.unique(cc, return_inverse=True)
     ru, ri = np.unique(rr, return_inverse=True)
-    nc = len(cu)
-    g = coo_matrix((np.ones(len(cc)), (ci, nc + ri)), shape=(nc + len(ru), nc + len(ru)))
-    _, label = connected_components(g, directed=False)
-    comp = label[ci]
-    size = np.bincount(comp, minlength=label.max() + 1)
-    single = size[comp] == 1
-    out_c, out_r, out_s = [cc[single]], [rr[single]], [score[single]]
-    multi = np.flatnonzero(~single)
-    if len(multi):
-        o = multi[np.argsort(comp[multi], kind="stable")]
-        bounds = np.flatnonzero(np.r_[True, comp[o][1:] != comp[o][:-1], True])
-        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            k = o[a:b]
-            cl, cinv = np.unique(ci[k], return_inverse=True)
-            rl, rinv = np.unique(ri[k], return_inverse=True)
-            m = np.zeros((len(cl), len(rl)))
-            np.maximum.at(m, (cinv, rinv), score[k])
-            x, y = linear_sum_assignment(m, maximize=True)
-            good = m[x, y] > 0
-            out_c.append(cu[cl[x[good]]])
-            out_r.append(ru[rl[y[good]]])
-            out_s.append(m[x[good], y[good]])
-    return np.concatenate(out_c), np.concatenate(out_r), np.concatenate(out_s)
+    nc, nr = len(cu), len(ru)
+    rows = np.concatenate([ci, np.arange(nc), nc + np.arange(nr), nc + ri])
+    cols = np.concatenate([ri, nr + np.arange(nc), np.arange(nr), nr + ci])
+    cost = np.concatenate([2.0 - score, np.full(nc + nr, 1.5), np.ones(len(ci))])
+    graph = csr_matrix((cost, (rows, cols)), shape=(nc + nr, nr + nc))
+    x, y = min_weight_full_bipartite_matching(graph)
+    real = (x < nc) & (y < nr)
+    x, y = x[real], y[real]
+    # the score of each chosen pair, looked up among the candidates (sorted by client, then root)
+    k = np.searchsorted(ci * np.int64(nr) + ri, x * np.int64(nr) + y)
+    return cu[x], ru[y], score[k]

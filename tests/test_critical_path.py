@@ -240,6 +240,13 @@ def test_failures_are_reported_not_fatal():
     assert fails[0].reason == f"duplicate span_id {sid('A')} (2 rows) named as a parent: which copy is unknown"
     assert fails[1].reason.startswith("parent cycle: 2 spans")
     assert cp.attrs["duplicates_left_out"] == ()
+    # shared, not copied: pandas deep-copies a frame's attrs into every frame and column derived from it (20,000
+    # failing traces made critical_path_tree 4.8 s, 0.04 s shared); the cached result cut to some traces likewise
+    import copy
+    for frame in (cp, critical_path(spans[spans["trace_id"].isin(["3" * 32, TID])])):
+        for key in ("failures", "duplicates_left_out"):
+            assert copy.deepcopy(frame.attrs)[key] is frame.attrs[key]
+    assert [f.trace_id for f in critical_path(spans[spans["trace_id"] == "3" * 32]).attrs["failures"]] == ["3" * 32]
 
 
 def test_a_duplicated_leaf_keeps_its_trace():

@@ -323,6 +323,8 @@ def test_redact_skipped_records_reasons():
     # redact() carries it for the frame's own skipped records, with the same tokens
     red = tk.redact(df, keys=["*"], salt="t")
     assert [r.reason for r in red.attrs["skipped"]] == out["reason"].tolist()
+    import copy  # shared, as the reader's: pandas deep-copies attrs into every column and frame derived
+    assert copy.deepcopy(red.attrs)["skipped"] is red.attrs["skipped"]
     assert redact_text("user ann@x.io", salt="t") == tk.redact(one(status_message=["user ann@x.io"]),
                                                                  patterns=["email"], salt="t").loc[0, "status_message"]
 

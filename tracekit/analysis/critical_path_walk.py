@@ -17,7 +17,7 @@ import pandas as pd
 from ..core import call_paths, ns, require_columns, result_table, span_tree, to_timestamps, unique_sorted
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
-from ..schema import STRING
+from ..schema import STRING, SharedTuple
 
 __all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING"]
 
@@ -314,8 +314,8 @@ def walk_critical_path(
         "inferred": infer[rows],
     })
     failures.sort(key=lambda f: (f.trace_id, f.span_id or "", f.reason))
-    out.attrs["failures"] = tuple(failures)
-    out.attrs["duplicates_left_out"] = tuple(kept)
+    out.attrs["failures"] = SharedTuple(failures)  # pandas deep-copies attrs into every derived frame
+    out.attrs["duplicates_left_out"] = SharedTuple(kept)
     out.attrs["params"] = params
     if path_index is not None and len(path_index):
         out.attrs["call_path_index"] = path_index  # parents of the elided (very deep) call paths

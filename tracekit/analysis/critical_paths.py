@@ -70,6 +70,7 @@ from ..core import percentile, quantiles_with_zeros, require_columns, result_tab
 from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
 from ..errors import ArgumentError
+from ..schema import SharedTuple
 from .critical_path_walk import (  # noqa: F401 (re-exported)
     CP_COLUMNS,
     CRITICAL_PATH,
@@ -187,8 +188,8 @@ def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
     keep = set(trace_ids.astype(str))
     out = cp[cp["trace_id"].isin(trace_ids)].reset_index(drop=True)
     out.attrs = dict(cp.attrs)
-    out.attrs["failures"] = tuple(f for f in cp.attrs.get("failures", ()) if f.trace_id in keep)
-    out.attrs["duplicates_left_out"] = tuple(f for f in cp.attrs.get("duplicates_left_out", ()) if f.trace_id in keep)
+    out.attrs["failures"] = SharedTuple(f for f in cp.attrs.get("failures", ()) if f.trace_id in keep)
+    out.attrs["duplicates_left_out"] = SharedTuple(f for f in cp.attrs.get("duplicates_left_out", ()) if f.trace_id in keep)
     return out
 
 

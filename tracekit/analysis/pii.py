@@ -48,7 +48,7 @@ import pandas as pd
 
 from ..core.nested import map_leaves, to_text
 from ..errors import TraceKitError
-from ..schema import SpansSchemaError
+from ..schema import SharedTuple, SpansSchemaError
 
 __all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
 
@@ -593,7 +593,7 @@ def redact(
     out.attrs = {**spans.attrs, "redaction": {"keys": list(r.globs), "patterns": list(r.plist), "method": method,
                                                "values_replaced": r.count}}
     if "skipped" in spans.attrs and spans.attrs["skipped"]:
-        out.attrs["skipped"] = tuple(redact_skipped(spans.attrs["skipped"], keys=r.globs, patterns=r.plist or None,
+        out.attrs["skipped"] = SharedTuple(redact_skipped(spans.attrs["skipped"], keys=r.globs, patterns=r.plist or None,
                                                     method=method, salt=salt))
     return out
 

@@ -202,6 +202,15 @@ def test_skipped_records_are_one_clear_line(tmp_path):
     assert r.stderr.splitlines() == [f"tracekit summary: skipped 1 bad record(s) of the input; first: {bad}, line 3: "
                                      + r.stderr.split(", line 3: ", 1)[1].strip()]
     assert "Warning" not in r.stderr and "None" not in r.stderr
+    # the same spans given twice (the file and a copy): read once, the copies said on one line
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "again" / "b.jsonl").write_text("\n".join(lines) + "\n")
+    r = run("summary", str(tmp_path / "again"))
+    assert r.returncode == 0, r.stderr
+    n = len(tk.read(tmp_path / "again" / "a.jsonl"))
+    assert r.stderr.splitlines() == [f"tracekit summary: dropped {n:,} exact copies of spans read more than once "
+                                     "(equal in every field but the file and record they came from)"]
 
 
 @pytest.mark.slow  # 3.5 s in the fast lane (2 loaded cores, issue 28)

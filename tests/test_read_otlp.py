@@ -214,13 +214,16 @@ def test_memory_fixture_every_span_field(real_traces):
 
 
 @pytest.mark.parametrize("folder", ["jaeger/jaegerquery-fixture", "jaeger-ui/utils-fixtures"])
-def test_telemetrygen_duplicate_span_ids_are_kept(real_traces, folder):
+def test_telemetrygen_identical_copies_of_one_span_are_one_span(real_traces, folder):
+    """The file holds one span twice, equal in every field: one span exported twice, as X-Ray's reader collapses
+    the same segment read twice (io._copies), counted in attrs["copies_dropped"]."""
     df = read_otlp(real_traces / folder / "otlp2jaeger-in.json")
     tk.validate_spans(df)
-    assert df["span_id"].tolist() == ["e127af99e3b3e074"] * 2  # loaded as they are: two rows
-    assert df["parent_id"].tolist() == ["909541b92cf05311"] * 2  # parent not in the file
-    assert [ns(t) for t in df["start"]] == [1706678909209712000] * 2
-    assert df["duration_ms"].tolist() == [0.123] * 2
+    assert df["span_id"].tolist() == ["e127af99e3b3e074"] and df.attrs["copies_dropped"] == 1
+    assert df["source_record"].tolist() == [0]  # the first copy
+    assert df["parent_id"].tolist() == ["909541b92cf05311"]  # parent not in the file
+    assert [ns(t) for t in df["start"]] == [1706678909209712000]
+    assert df["duration_ms"].tolist() == [0.123]
     assert df["resource"].iloc[0] == {"service.name": "telemetrygen", "otel.schema_url":
                                       "https://opentelemetry.io/schemas/1.4.0", "otel.scope.name": "telemetrygen"}
     assert df["attributes"].iloc[0] == {"net.peer.ip": "1.2.3.4", "peer.service": "telemetrygen-client"}
@@ -308,8 +311,13 @@ def _source_spans(path: Path):
 def test_lossless_every_source_key_is_in_the_frame(real_traces, rel):
     path = real_traces / rel
     df = read_otlp(path)
-    sources = list(_source_spans(path))
-    assert len(df) == len(sources)
+    sources, seen = [], set()
+    for rs, ss, sp in _source_spans(path):  # a span given twice, equal in every field, is one span (io._copies)
+        key = orjson.dumps([rs.get("resource"), rs.get("schemaUrl"), ss.get("scope"), sp], option=orjson.OPT_SORT_KEYS)
+        if key not in seen:
+            seen.add(key)
+            sources.append((rs, ss, sp))
+    assert len(df) == len(sources) and df.attrs["copies_dropped"] == len(list(_source_spans(path))) - len(sources)
     for (rs, ss, sp), (_, r) in zip(sources, df.iterrows(), strict=True):
         assert set(sp) <= SPAN_FIELDS, set(sp) - SPAN_FIELDS
         for kv in sp.get("attributes", []):
@@ -441,7 +449,9 @@ def test_sources_gzip_bytes_file_object_directory_parsed(tmp_path):
     assert read_otlp(gz)["source_file"].iloc[0] == str(gz)
     assert read_otlp(raw)["source_file"].iloc[0] == "<object>"
     parsed = json.loads((DATA / "anyvalues.json").read_text())
-    assert len(read_otlp(parsed)) == 4 and len(read_otlp([parsed, parsed])) == 8
+    assert len(read_otlp(parsed)) == 4
+    twice = read_otlp([parsed, parsed])  # the same spans twice: copies dropped, counted
+    assert len(twice) == 4 and twice.attrs["copies_dropped"] == 4 and twice["source_record"].tolist() == read_otlp(parsed)["source_record"].tolist()
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.json").write_bytes((DATA / "anyvalues.json").read_bytes())
     assert len(read_otlp(tmp_path)) == 4 + 4  # the gz file and sub/a.json
@@ -480,11 +490,11 @@ def test_empty_request_is_an_error_naming_what_was_empty():
 def _doc(**span):
     base = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "x",
             "startTimeUnixNano": "1", "endTimeUnixNano": "2"}
-    good = dict(base, spanId="c7ad6b7169203331")
+    good = [dict(base, spanId=f"c7ad6b716920333{i}") for i in range(5)]  # five spans (equal copies would be one)
     base.update(span)
     return {"resourceSpans": [{"scopeSpans": [
-        {"spans": [good]},
-        {"spans": [good, good, good, good, base]},
+        {"spans": good[:1]},
+        {"spans": [*good[1:], base]},
     ]}]}
 
 
@@ -666,7 +676,7 @@ def test_chunked_conversion_gives_the_same_frame(monkeypatch, real_traces):
     assert exc.value.record == "resourceSpans[0].scopeSpans[1].spans[4]"
     with pytest.warns(TraceFormatWarning):
         df = read_otlp([_doc(spanId="zz"), _doc(traceId="")], errors="skip")
-    assert len(df) == 10
+    assert len(df) == 5 and df.attrs["copies_dropped"] == 5  # the two documents' good spans are the same five
     assert [s.record for s in df.attrs["skipped"]] == ["[0].resourceSpans[0].scopeSpans[1].spans[4]",
                                                        "[1].resourceSpans[0].scopeSpans[1].spans[4]"]
 
@@ -694,3 +704,28 @@ def test_out_of_range_http_status_is_missing_not_a_crash_and_out_of_range_flags_
     with pytest.warns(TraceFormatWarning, match="1 OTLP record"):
         df = read_otlp(_doc(flags=2**64), errors="skip")
     assert len(df) == 5 and "flags must be" in df.attrs["skipped"][0].reason
+
+
+def test_an_export_read_twice_is_read_once_and_its_traces_still_walk(tmp_path):
+    """Overlapping exports (a folder beside a copy of a file, a collector's retry) give every span twice: copies
+    equal in every field but the file and record collapse to the first, as X-Ray's reader does (io._copies), so
+    the critical path walks every trace (before: every trace failed, "which copy is unknown"). A span in progress
+    in one export and complete in the other is the complete one; two different spans with one id are both kept."""
+    sim = tk.simulate.simulate("baseline", n_traces=40, seed=4)
+    tk.write_otlp(sim.spans, tmp_path / "a.json")
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "a.json").write_bytes((tmp_path / "a.json").read_bytes())
+    once, twice = read_otlp(tmp_path / "a.json"), read_otlp(tmp_path)
+    cols = [c for c in once.columns if c not in ("source_file",)]
+    pd.testing.assert_frame_equal(twice[cols], once[cols])
+    assert twice.attrs["copies_dropped"] == len(once) and once.attrs["copies_dropped"] == 0
+    assert twice["source_file"].eq(once["source_file"].iloc[0]).all()  # the first copy's file
+    cp = tk.critical_path(twice)
+    assert cp.attrs["failures"] == () and cp["trace_id"].nunique() == once["trace_id"].nunique() == 40
+    # in progress in one export (end 0), complete in the other; and a different span with a taken id
+    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "x",
+            "startTimeUnixNano": "1000", "endTimeUnixNano": "2000"}
+    doc = lambda *spans: {"resourceSpans": [{"scopeSpans": [{"spans": list(spans)}]}]}  # noqa: E731
+    df = read_otlp([doc(dict(span, endTimeUnixNano="0")), doc(span), doc(dict(span, name="y"))])
+    assert df["name"].tolist() == ["x", "y"] and not df["in_progress"].any() and df.attrs["copies_dropped"] == 1
+    assert tk.health_report(df).query("check == 'duplicate_span_ids'")["spans_affected"].tolist() == [2]

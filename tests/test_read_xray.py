@@ -797,7 +797,8 @@ def test_id_bytes_check_agrees_with_the_regex_and_duplicates_are_found():
     import pyarrow.compute as pc
 
     from tracekit.io._columns import hex_id_bytes
-    from tracekit.io.xray import _ID_RE, _duplicate_candidates
+    from tracekit.io._copies import duplicate_candidates as _duplicate_candidates
+    from tracekit.io.xray import _ID_RE
 
     rng = random.Random(3)
     good = [f"{rng.getrandbits(64):016x}" for _ in range(50)]

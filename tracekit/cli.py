@@ -241,6 +241,10 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
     if notes:
         _say(command, f"ignored {len(notes)} record(s) of the {what} that are not trace data (metrics/logs lines, "
                       f"daemon headers); first: {_record(notes[0], redact)}")
+    copies = int(spans.attrs.get("copies_dropped", 0) or 0)
+    if copies:
+        _say(command, f"dropped {copies:,} exact cop{'y' if copies == 1 else 'ies'} of spans read more than once "
+                      f"(equal in every field but the file and record they came from)")
     if len(spans) == 0:
         raise TraceKitError(f"no spans found in {', '.join(map(str, inputs))}")
     return spans

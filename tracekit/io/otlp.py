@@ -113,6 +113,7 @@ from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES, TIMESTAMP, xray_to_trace_id
 from ._columns import hex_ids
+from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
     MAX_LIST_NESTING,
     OBJECT,
@@ -1014,7 +1015,7 @@ def collected_frame(c: Collector) -> pd.DataFrame:
 
     tid, sid, pid = strings("tid"), strings("sid"), strings("pid")
     start, end = ints("start"), ints("end")
-    bad = np.concatenate(ch["bad"]) if ch["bad"] else np.zeros(0, dtype=bool)
+    bad = np.concatenate(ch["bad"]) if ch["bad"] else np.zeros(n, dtype=bool)
 
     counts = np.diff([b.start for b in c.blocks] + [n]).astype(np.int64)
     block_of_row = pa.array(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
@@ -1059,9 +1060,18 @@ def collected_frame(c: Collector) -> pd.DataFrame:
         "source_file": per_block([b.file for b in c.blocks]),
         "source_record": pd.Series(pd.array(srec, dtype="Int64"), copy=False),
     }, copy=False)
-    if bad.any():
-        df = df.loc[~bad].reset_index(drop=True)
-    return df[list(COLUMN_NAMES)]
+    keep = ~bad
+    copies = 0
+    dup_rows = duplicate_candidates(sid)
+    if dup_rows is not None:  # copies of one span read twice: the X-Ray reader's rule (io._copies)
+        drop = duplicates_to_drop(df, dup_rows)
+        copies = int(np.count_nonzero(drop & keep))
+        keep &= ~drop
+    if not keep.all():
+        df = df.loc[keep].reset_index(drop=True)
+    df = df[list(COLUMN_NAMES)]
+    df.attrs["copies_dropped"] = copies
+    return df
 
 
 def _int64_arrow(values: list, fix: Any) -> pa.Array:

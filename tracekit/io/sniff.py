@@ -194,6 +194,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
         order = df["source_file"].map(files).to_numpy(dtype=np.int64, na_value=len(files))
         df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
+    df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)  # io._copies
     # ignored: records that are not trace data (metrics/logs lines, daemon headers)
     return close_read(df, skipped, ignored, "read skipped {n} bad record(s)", source=source)
 
@@ -239,6 +240,7 @@ def _read_with_stores(items: list[tuple[Any, bool]], errors: str, progress: bool
     df = pd.concat(frames, ignore_index=True)
     for key in ("skipped", "ignored", "unprocessed_trace_ids"):
         df.attrs[key] = tuple(x for f in frames for x in (f.attrs.get(key, ()) or ()))
+    df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)
     return df
 
 

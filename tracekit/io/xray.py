@@ -44,10 +44,10 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   ``in_progress`` spans have ``end`` = NaT; an ``end_time`` before ``start_time`` is kept as given
   (a negative duration) and flagged with ``attributes["tracekit.time_problem"] = "end_before_start"``.
 
-Duplicates by (trace_id, span_id): a complete span replaces in-progress copies; copies equal in
-every column but ``source_file``/``source_record`` (the same document read twice, from one file
-or two) collapse to the first; different complete documents with one id are all kept (the
-health check reports duplicate ids).
+Duplicates by (trace_id, span_id), one rule with the OTLP reader (:mod:`tracekit.io._copies`): a complete span
+replaces in-progress copies; copies equal in every column but ``source_file``/``source_record`` (the same document
+read twice, from one file or two) collapse to the first, counted in ``attrs["copies_dropped"]``; different
+complete documents with one id are all kept (the health check reports duplicate ids).
 
 Invalid input raises :class:`~tracekit.errors.TraceFormatError` naming the file, the record
 (``Traces[0].Segments[2]``, ``line 3``, ``[1]``) and the problem: a segment without
@@ -100,10 +100,10 @@ import pyarrow.compute as pc
 
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
-from ..core.nested import kept
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES
 from ._columns import hex_id_bytes
+from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
     MAX_LIST_NESTING,
     OBJECT,
@@ -133,7 +133,6 @@ _NO_STATUS = -(2**62)
 _MAX_INT = 2**62
 _NAN = float("nan")
 _NON_SPACE = re.compile(rb"\S")
-_DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 UNKNOWN_SERVICE = "unknown_service"
 
 # keys consumed by columns (not copied into attributes)
@@ -872,7 +871,7 @@ class _Builder:
         span_id = pa.array(self.span_id, pa.large_string(), memory_pool=pool)
         parent_id = pa.array(self.parent_id, pa.large_string(), memory_pool=pool)
         span_bytes = hex_id_bytes(span_id, 16)
-        dup_rows = _duplicate_candidates(span_id, span_bytes)
+        dup_rows = duplicate_candidates(span_id, span_bytes)
         keep = None
         bad_docs: dict[int, str] = {}
         for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
@@ -978,76 +977,14 @@ class _Builder:
         self.name = self.attributes = self.events = self.status_message = self.links = None
         df = pd.DataFrame(data, columns=list(COLUMN_NAMES), copy=False)
         del data
+        copies = 0
         if dup_rows is not None:
-            drop = _duplicates_to_drop(df, dup_rows)
+            drop = duplicates_to_drop(df, dup_rows)
+            copies = int(np.count_nonzero(drop if keep is None else drop & keep))
             keep = ~drop if keep is None else keep & ~drop
         if keep is not None and not keep.all():
             df = df[keep].reset_index(drop=True)
+        df.attrs["copies_dropped"] = copies
         return df
 
 
-def _duplicate_candidates(ids: pa.Array, id_bytes: np.ndarray | None = None) -> np.ndarray | None:
-    """Rows whose span id (as given) occurs more than once; None when every id is unique (usual).
-
-    ``id_bytes``: ``io._columns.hex_id_bytes(ids, 16)`` of null-free ids: then a 64-bit hash of each id, sorted,
-    shows most often that no two are equal (equal ids have equal hashes; equal hashes go to the
-    exact test)."""
-    if id_bytes is not None and not ids.null_count:
-        pairs = id_bytes.view(np.uint64).reshape(-1, 2)
-        h = pairs[:, 0] ^ (pairs[:, 1] * np.uint64(0x9E3779B97F4A7C15))
-        h.sort()
-        if not (h[1:] == h[:-1]).any():
-            return None
-    if len(pc.unique(ids, memory_pool=pa.system_memory_pool())) == len(ids):
-        return None
-    counts = pc.value_counts(ids)
-    dup = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    return np.flatnonzero(pc.is_in(ids, value_set=dup).to_numpy(zero_copy_only=False))
-
-
-def _duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Rows to drop among same-(trace_id, span_id) rows: in-progress copies of a complete span,
-    and copies equal in every column but source_file/source_record (e.g. one document read twice).
-
-    Column-wise over the candidate rows only (reading one file twice makes every row a candidate)."""
-    sub = df.iloc[rows]
-    cols = []
-    for c in df.columns:
-        if c in ("source_file", "source_record", "duration_ms"):  # where it came from; derived
-            continue
-        s = sub[c]
-        if s.dtype == object:
-            cols.append([_fingerprint(v) for v in s])
-        else:
-            cols.append(s.tolist())  # <NA> and NaT are singletons: equal to themselves in tuples
-    keys = list(zip(*cols, strict=True))
-    inprog = sub["in_progress"].to_numpy()
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key[:2], []).append(i)  # (trace_id, span_id)
-    drop = np.zeros(len(df), dtype=bool)
-    for g in groups.values():
-        if len(g) < 2:
-            continue
-        if not inprog[g].all():
-            for i in g:
-                if inprog[i]:
-                    drop[rows[i]] = True
-            g = [i for i in g if not inprog[i]]
-        seen = set()
-        for i in g:
-            if keys[i] in seen:
-                drop[rows[i]] = True
-            else:
-                seen.add(keys[i])
-    return drop
-
-
-def _fingerprint(v: Any) -> bytes:
-    try:
-        return kept(orjson.dumps(v, option=_DUMP))  # a key per cell: orjson's buffer is 4 KB
-    except TypeError:  # e.g. an integer beyond 64 bits in an attribute, or nesting beyond 255
-        try:
-            return repr(v).encode("utf-8", "surrogatepass")
-        except RecursionError:  # too deep to compare: treated as distinct (both copies kept)
-            return b"\0deep" + str(id(v)).encode()

@@ -247,6 +247,13 @@ def test_failures_are_reported_not_fatal():
         for key in ("failures", "duplicates_left_out"):
             assert copy.deepcopy(frame.attrs)[key] is frame.attrs[key]
     assert [f.trace_id for f in critical_path(spans[spans["trace_id"] == "3" * 32]).attrs["failures"]] == ["3" * 32]
+    # a whole trace given twice, one copy differing: the rows of that id, and how many ids are duplicated
+    # (before: "(6 rows)", every duplicated row of the trace)
+    again = trace([("A", 0, 10, None, None), ("B", 1, 2, "A", None), ("C", 3, 4, "A", None)], trace_id="5" * 32)
+    twice = pd.concat([again, again.assign(name="other")], ignore_index=True)
+    assert [f.reason for f in critical_path(twice).attrs["failures"]] == [
+        f"duplicate span_id {sid('A')} (2 rows) named as a parent: which copy is unknown (3 span ids of this trace "
+        "are duplicated)"]
 
 
 def test_a_duplicated_leaf_keeps_its_trace():

@@ -93,12 +93,17 @@ def _tree(spans: pd.DataFrame):
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue
+        rows = rows[np.argsort(t.trace[rows], kind="stable")]  # by trace, each trace's rows in frame order
         codes, first = np.unique(t.trace[rows], return_index=True)
         counts = np.bincount(t.trace[rows], minlength=t.n_traces)
         for c, f in zip(codes.tolist(), first.tolist(), strict=True):
             r = rows[f]
             if what == "duplicate":
-                reason = f"duplicate span_id {sid[r]} ({int(counts[c])} rows) named as a parent: which copy is unknown"
+                mine = rows[f:f + int(counts[c])]  # this trace's rows with a duplicated id: of r's id, and others
+                same = int(np.count_nonzero(sid[mine] == sid[r]))
+                ids = len(set(sid[mine].tolist()))
+                reason = (f"duplicate span_id {sid[r]} ({same} rows) named as a parent: which copy is unknown"
+                          + (f" ({ids} span ids of this trace are duplicated)" if ids > 1 else ""))
             else:
                 if dup_traces[c]:
                     continue

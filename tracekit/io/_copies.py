@@ -70,38 +70,48 @@ def duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Rows to drop among same-(trace_id, span_id) rows: in-progress copies of a complete span,
     and copies equal in every column but source_file/source_record (e.g. one document read twice).
 
-    Column-wise over the candidate rows only (reading one file twice makes every row a candidate)."""
+    Column-wise over the candidate rows only (reading one file twice makes every row a candidate): each column
+    factorized (object cells by a canonical JSON fingerprint, computed once per distinct object), the codes
+    combined into one key per row; the first row of each key is kept.
+
+    >>> import tracekit as tk
+    >>> df = tk.spans_from_columns({"trace_id": ["a"] * 3, "span_id": ["b"] * 3, "name": ["x", "x", "y"],
+    ...                             "start": [0, 0, 0], "end": [1, 1, 1], "attributes": [{"k": 1}, {"k": 1}, {}]})
+    >>> duplicates_to_drop(df, np.arange(3)).tolist()
+    [False, True, False]
+    """
     sub = df.iloc[rows]
-    cols = []
+    codes = {}
     for c in df.columns:
         if c in ("source_file", "source_record", "duration_ms"):  # where it came from; derived
             continue
         s = sub[c]
         if s.dtype == object:
-            cols.append([_fingerprint(v) for v in s])
+            memo: dict[int, bytes] = {}  # one fingerprint per object (a document's resource is shared by its rows)
+            prints = [memo[id(v)] if id(v) in memo else memo.setdefault(id(v), _fingerprint(v)) for v in s]
+            codes[c] = pd.factorize(np.asarray(prints + [b""], dtype=object)[:-1])[0]
         else:
-            cols.append(s.tolist())  # <NA> and NaT are singletons: equal to themselves in tuples
-    keys = list(zip(*cols, strict=True))
-    inprog = sub["in_progress"].to_numpy()
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key[:2], []).append(i)  # (trace_id, span_id)
+            codes[c] = pd.factorize(s, use_na_sentinel=False)[0]  # a missing value is one value
+    span = _combined([codes["trace_id"], codes["span_id"]])
+    inprog = sub["in_progress"].to_numpy(dtype=bool, na_value=False)
+    complete = np.bincount(span, weights=~inprog, minlength=int(span.max(initial=-1)) + 1) > 0
+    drop_sub = inprog & complete[span]  # an in-progress copy of a span that has a complete one
+    left = np.flatnonzero(~drop_sub)
+    key = _combined(list(codes.values()))[left]
+    first = np.zeros(len(left), dtype=bool)
+    first[np.unique(key, return_index=True)[1]] = True
+    drop_sub[left[~first]] = True  # a later copy equal in every column
     drop = np.zeros(len(df), dtype=bool)
-    for g in groups.values():
-        if len(g) < 2:
-            continue
-        if not inprog[g].all():
-            for i in g:
-                if inprog[i]:
-                    drop[rows[i]] = True
-            g = [i for i in g if not inprog[i]]
-        seen = set()
-        for i in g:
-            if keys[i] in seen:
-                drop[rows[i]] = True
-            else:
-                seen.add(keys[i])
+    drop[rows[drop_sub]] = True
     return drop
+
+
+def _combined(codes: list[np.ndarray]) -> np.ndarray:
+    """One code per row for the tuple of its codes (each in 0..n-1)."""
+    key = codes[0].astype(np.int64)
+    for c in codes[1:]:
+        key = pd.factorize(key * (int(c.max(initial=0)) + 1) + c)[0].astype(np.int64)  # < n² < 2**63
+    return key
 
 
 def _fingerprint(v: Any) -> bytes:

@@ -265,8 +265,6 @@ def test_otlp_fallback_gives_the_checked_result(monkeypatch, name, errors):
 
 BAD_LINES = {
     "not JSON": b"{oops\n",
-    "blank line": b"\n",
-    "whitespace-only line": b"   \n",
     "truncated last line": b'{"resourceSpans": [',
 }
 
@@ -283,13 +281,34 @@ def test_otlp_bad_lines_read_by_checked_code_from_there(monkeypatch, name, error
         assert [s.record for s in fast[1]] == ["line 3"]
 
 
-def test_otlp_bad_first_line_and_bom_go_to_checked_code(monkeypatch):
+def test_otlp_bad_first_line_goes_to_checked_code(monkeypatch):
     good = _lines(_request(_span()))
-    for data in (b"{oops\n" + good + good, b"\xef\xbb\xbf" + good + good, b"\n" + good, b"  " + good):
-        for errors in ("raise", "skip"):
-            fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, data, errors)
-            _same(fast, checked)
-            assert stats["fast"] == 0 and stats["checked_rest"] == 1
+    for errors in ("raise", "skip"):
+        fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, b"{oops\n" + good + good, errors)
+        _same(fast, checked)
+        assert stats["fast"] == 0 and stats["checked_rest"] == 1
+
+
+@pytest.mark.parametrize("lead", [b"\xef\xbb\xbf", b"\n", b"  ", b"\r\n\n", b"\xef\xbb\xbf\n \n"])
+@pytest.mark.parametrize("gap", [b"", b"\n", b"   \n", b"\r\n", b"\n\t\n"])
+def test_otlp_bom_and_blank_lines_stay_on_the_fast_path_numbered_as_in_the_file(monkeypatch, lead, gap):
+    """A UTF-8 BOM or blank lines before the first line, and blank or whitespace-only lines between lines, are
+    passed over by the fast path as parse_json passes over them (before: the whole file, or its rest, went to the
+    checked code, 2.9-3.7x the JSON parse); a bad line after them is named by its line in the file."""
+    a, b = (_lines(_request(_span(spanId=f"0123456789abcde{i}"))) for i in (1, 2))
+    for errors in ("raise", "skip"):
+        fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, lead + a + gap + b, errors)
+        _same(fast, checked)
+        assert stats["fast"] == 2 and stats["checked_rest"] == 0 and len(fast[0]) == 2
+    data = lead + a + gap + b + b"{oops\n" + a
+    line = (lead + a + gap + b).count(b"\n") + 1
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, data, "skip")
+    _same(fast, checked)
+    assert [s.record for s in fast[1]] == [f"line {line}"] and stats["fast"] == 2
+    one = lead + orjson.dumps(_request(_span()), option=orjson.OPT_INDENT_2)  # one pretty-printed document
+    fast, checked, stats = _both(monkeypatch, otlp_fast, read_otlp, one)
+    _same(fast, checked)
+    assert stats["fast"] == 1 and stats["checked_rest"] == 0
 
 
 def test_otlp_parsed_json_and_directories(monkeypatch, tmp_path):

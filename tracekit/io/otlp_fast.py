@@ -32,9 +32,10 @@ did:
   an event time or link id the checked helpers reject, a kvlist/array nested deeper than 64;
 * a document with no spans somewhere (empty or missing ``resourceSpans``/``scopeSpans``/
   ``spans``), or a top-level list;
-* a line that is not valid JSON, or any line the byte-level splitting is not sure about (a
-  blank or whitespace-only line, a file that does not start with ``{``, a BOM): the rest of
-  the file, from that line on, is read by the checked code (:func:`tracekit.io._sources.parse_json`).
+* a line that is not valid JSON, or a file whose first non-blank byte (after a UTF-8 BOM) is not
+  ``{``: the rest of the file, from that line on, is read by the checked code
+  (:func:`tracekit.io._sources.parse_json`). Blank and whitespace-only lines are passed over, as
+  parse_json passes over them, and lines keep their numbers in the file.
 
 ``STATS`` counts the lines/documents taken by the fast path and those that fell back (tests
 use it to prove the fast path is taken; it costs one integer add per document).
@@ -43,6 +44,7 @@ use it to prove the fast path is taken; it costs one integer add per document).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import compress, count, repeat
 from operator import attrgetter, is_not
@@ -650,12 +652,20 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
                 reload: Callable | None = None) -> None:
     decode = _DECODER.decode
     data = box[0]
-    if data[:1] != b"{":  # a BOM, leading space, a list, not JSON…: the checked path decides
-        _checked(data, name, c)
-        return
+    if data[:1] != b"{":
+        if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (PowerShell, Notepad): parse_json drops it too
+            data = box[0] = data[3:]
+        lead = _NON_SPACE.search(data)
+        if lead is None or lead.group() != b"{":  # empty, a list, not JSON…: the checked path decides
+            _checked(data, name, c)
+            return
+    else:
+        lead = None
+    # blank lines before the first (parse_json's rule): the lines are numbered as in the file
+    top = data.rfind(b"\n", 0, lead.start()) + 1 if lead is not None else 0
     view = memoryview(data)
     end = len(data)
-    nl = data.find(b"\n")
+    nl = data.find(b"\n", top)
     rest = nl + 1
     while 0 <= nl and rest < end and data[rest:rest + 1].isspace():  # non-space after the first line?
         rest += 1
@@ -665,7 +675,7 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
         tick(end)
         return
     # JSON lines when the first line alone is a complete value (parse_json's rule)
-    first = view[:nl]
+    first = view[top:nl]
     try:
         td = decode(first)
     except _NOT_FAST:
@@ -679,13 +689,16 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
             tick(end)
             return
     del first, box[0]
-    pos, i, done = 0, 0, 0
+    pos, i, done = top, data.count(b"\n", 0, top), 0
     while pos < end:
         i += 1
         nxt = data.find(b"\n", pos)
         stop = end if nxt < 0 else nxt
-        if stop == pos or not _one(c, view[pos:stop], name, i, decode):
-            # a blank line or one that is not JSON: the checked path reads the rest of the file
+        if (stop == pos or data[pos] in _SPACE) and not _NON_SPACE.search(data, pos, stop):
+            pos = stop + 1  # a blank line: parse_json passes over it too
+            continue
+        if not _one(c, view[pos:stop], name, i, decode):
+            # a line that is not JSON: the checked path reads the rest of the file
             del view
             _checked(data, name, c, from_line=i)
             tick(end - done)
@@ -695,6 +708,12 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
             tick(pos - done)
             done = pos
     tick(end - done)
+
+
+#: what a blank line's first byte may be (``bytes.__contains__`` of an int)
+_SPACE = b" \t\r\n\f\v"
+#: any byte that is not whitespace
+_NON_SPACE = re.compile(rb"\S")
 
 
 #: public names of two helpers the metrics reader's fast path (:mod:`tracekit.io.metrics`) shares:

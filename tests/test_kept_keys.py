@@ -14,7 +14,7 @@ import orjson
 import tracekit as tk
 from tracekit.core.nested import kept
 from tracekit.io import metrics as metrics_io
-from tracekit.io import xray as xray_io
+from tracekit.io import _copies as copies_io
 
 
 def _held(make) -> float:
@@ -33,8 +33,8 @@ def test_kept_bytes_are_their_own_size_and_equal():
     assert _held(lambda i: kept(orjson.dumps({"user.id": i}))) < 200
 
 
-def test_the_xray_duplicate_fingerprint_holds_its_own_size():
-    assert _held(lambda i: xray_io._fingerprint({"user.id": i, "http": {"status": 200}})) < 200
+def test_the_readers_duplicate_fingerprint_holds_its_own_size():
+    assert _held(lambda i: copies_io._fingerprint({"user.id": i, "http": {"status": 200}})) < 200
 
 
 def test_metric_series_keys_do_not_hold_a_buffer_per_point():

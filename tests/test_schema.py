@@ -286,3 +286,36 @@ def test_xray_id_converters_raise_argument_errors():
         tk.trace_id_to_xray("xyz")
     assert tk.trace_id_to_xray(tk.xray_to_trace_id("1-5759E988-BD862E3FE1BE46A994272793")) == \
         "1-5759e988-bd862e3fe1be46a994272793"
+
+
+@pytest.mark.parametrize("build", ["spans", "logs", "metrics"])
+def test_a_single_value_is_every_rows_and_no_row_shares_a_container_with_the_input(build):
+    """One rule for the three builders (schema.single_value / repeated): a single value — a service name, a
+    pd.Timestamp, a dict of attributes — is every row's, as in a DataFrame. spans_from_columns put it in the first
+    row alone and left the others <NA> (a frame of 20,000 spans with service="svc" crashed detect_changes); and it
+    kept the caller's dicts as its cells (the logs' and metrics' builders copy them)."""
+    given = {"k": [1]}
+    per_row = [{"a": [1]}, {"a": [2]}, {"a": [3]}]
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    if build == "spans":
+        frame = tk.spans_from_columns({"trace_id": ["a" * 32] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16],
+                                       "service": "svc", "name": "GET /", "start": t0, "end": [t0 + pd.Timedelta(1, "s")] * 3,
+                                       "http_status": 200, "attributes": given, "resource": per_row})
+        text, time, number = "service", "start", "http_status"
+    elif build == "logs":
+        frame = tk.logs_from_columns({"time": t0, "body": ["a", "b", "c"], "service": "svc", "severity": "WARN",
+                                      "attributes": given, "resource": per_row})
+        text, time, number = "service", "time", "severity_number"
+    else:
+        frame = tk.metrics_from_columns({"time": t0, "name": "cpu", "value": [1.0, 2.0, 3.0], "service": "svc",
+                                         "attributes": given, "resource": per_row})
+        text, time, number = "service", "time", "value"
+    assert frame[text].tolist() == ["svc"] * 3 and frame[time].tolist() == [t0] * 3 and frame[number].notna().all()
+    cells = frame["attributes"].tolist()
+    assert cells == [given] * 3 and len({id(c) for c in cells}) == 3 and all(c is not given for c in cells)
+    assert all(c["k"] is not given["k"] for c in cells)
+    res = frame["resource"].tolist()
+    assert all(a is not b and a["a"] is not b["a"] for a, b in zip(res, per_row, strict=True))
+    cells[0]["k"].append(2)
+    res[0]["a"].append(9)
+    assert given == {"k": [1]} and per_row[0] == {"a": [1]} and frame["attributes"].iloc[1] == {"k": [1]}

@@ -39,7 +39,9 @@ from .schema import (
     epoch_times,
     once,
     owned_cells,
+    repeated,
     repeated_column,
+    single_value,
     time_out_of_range,
 )
 
@@ -261,7 +263,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     cols: dict[str, Any] = {}
     for k, v in columns.items():
         v = v.array if isinstance(v, pd.Series) else once(v)
-        if v is not None and not np.isscalar(v):
+        if v is not None and not single_value(v):
             if n is None:
                 n, first = len(v), k
             elif len(v) != n:
@@ -271,8 +273,8 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         raise LogsSchemaError("logs_from_columns: no column holds a sequence of values (every one is a single value or "
                               "None): give at least time or body as one value per record")
     for k, v in cols.items():  # a single value (a service name, a file) is every row's
-        if k != "source" and v is not None and np.isscalar(v):
-            cols[k] = [v] * n
+        if k != "source" and v is not None and single_value(v):
+            cols[k] = repeated(v, n)
     data: dict[str, Any] = {}
     given = {"time": cols["time"], **({} if cols.get("observed_time") is None else {"observed_time": cols["observed_time"]})}
     try:

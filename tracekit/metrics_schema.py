@@ -50,7 +50,9 @@ from .schema import (
     once,
     own,
     owned_cells,
+    repeated,
     repeated_column,
+    single_value,
     time_out_of_range,
     xray_to_trace_id,
 )
@@ -565,7 +567,7 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
         else:
             v = once(v)  # a generator: its values, once
         given[k] = v
-        if v is not None and not _scalar(v):
+        if v is not None and not single_value(v):
             if n is None:
                 n, first = len(v), k
             elif len(v) != n:
@@ -581,8 +583,8 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
         v = given.get(col.name)
         if v is None:
             v = _default(col, n)
-        elif _scalar(v):
-            v = [v] * n
+        elif single_value(v):
+            v = repeated(v, n)
         if isinstance(col.dtype, pd.DatetimeTZDtype):
             times[col.name] = v  # read together below: one unit for time and start_time
             continue
@@ -594,18 +596,13 @@ def metrics_from_columns(columns: Mapping[str, Any], *, check: bool = True, time
     for k in given:
         if k not in _BY_NAME:
             v = given[k]
-            if _scalar(v):
-                df[k] = [own(v) for _ in range(n)] if isinstance(v, MUTABLE_CELL_TYPES) else [v] * n
+            if single_value(v):
+                df[k] = repeated(v, n)
             else:
                 vals = list(v)
                 df[k] = pd.Series([own(x) for x in vals], dtype=object) if any(
                     isinstance(x, MUTABLE_CELL_TYPES) for x in vals) else (v.copy() if hasattr(v, "copy") else vals)
     return validate_metrics(df) if check else df
-
-
-def _scalar(v: Any) -> bool:
-    """A single value, repeated for every row: not a sequence (a dict is one value, for attributes and buckets)."""
-    return np.isscalar(v) or isinstance(v, dict) or not hasattr(v, "__len__")
 
 
 def _times(times: dict[str, Any], time_unit: str | None) -> dict[str, pd.Series]:

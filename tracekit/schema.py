@@ -31,6 +31,8 @@ __all__ = [
     "dict_cells",
     "own",
     "owned_cells",
+    "single_value",
+    "repeated",
     "repeated_column",
     "own_each_object",
     "taking_cells",
@@ -215,14 +217,17 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
                     "of one frame, or call .reset_index(drop=True) on both if their order already matches")
             v = v.array
         positional[k] = v
-        if v is not None and not np.isscalar(v):
+        if v is not None and not single_value(v):
             if n is None:
                 n, first = len(v), k
             elif len(v) != n:
                 raise SpansSchemaError(f"spans_from_columns: column {k!r} has {len(v)} values, {first!r} has {n}")
-    columns = positional
     if n is None:
-        raise SpansSchemaError("spans_from_columns needs at least one column of values")
+        raise SpansSchemaError("spans_from_columns needs at least one column of values (one value per span; a "
+                               "single value, such as a service name, is repeated for every span)")
+    # a single value (a service name, a kind) is every span's, as in a DataFrame; before, it went to the first span
+    # alone and the others had none
+    columns = {k: (repeated(v, n) if v is not None and single_value(v) else v) for k, v in positional.items()}
     # start and end are read together: one unit for both (a column of zeros does not pass for seconds)
     data: dict[str, Any] = epoch_times({c: [None] * n if columns.get(c) is None else columns[c] for c in ("start", "end")},
                                        time_unit=time_unit, who="spans_from_columns", error=SpansSchemaError)
@@ -232,7 +237,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
             continue  # the times above; duration derived below
         if v is None:
             v = _default(col, n)
-        data[col.name] = _coerce(col, v)
+            data[col.name] = pd.Series(v, dtype=object) if col.dtype is object else _coerce(col, v)  # fresh cells
+        else:
+            data[col.name] = _coerce(col, v)
         if col.name in _ID_WIDTH and columns.get(col.name) is not None:
             data[col.name] = _ids(data[col.name], col.name)
     bad = cell_problem(data)
@@ -253,7 +260,8 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     df = df[list(COLUMN_NAMES)]
     extra = [k for k in columns if k not in _BY_NAME]
     for k in extra:
-        df[k] = columns[k]
+        v = columns[k]
+        df[k] = pd.Series(owned_cells(list(v)), dtype=object) if any(isinstance(x, MUTABLE_CELL_TYPES) for x in v) else v
     return validate_spans(df) if check else df
 
 
@@ -284,6 +292,28 @@ def once(v: Any) -> Any:
     return v
 
 
+def single_value(v: Any) -> bool:
+    """Whether a column given to a ``*_from_columns`` builder is one value for every row (a service name, a
+    ``pd.Timestamp``, a dict of attributes), not a sequence of one value per row. One rule for the spans, logs and
+    metrics builders.
+
+    >>> single_value("api"), single_value(3), single_value({"k": 1}), single_value(pd.Timestamp(0)), single_value([1])
+    (True, True, True, True, False)
+    """
+    return np.isscalar(v) or isinstance(v, dict) or not hasattr(v, "__len__")
+
+
+def repeated(v: Any, n: int) -> list:
+    """A single value as a column of ``n`` rows: a dict or list copied for each row (:func:`own`), so no two rows
+    share one object.
+
+    >>> col = repeated({"k": [1]}, 2)
+    >>> col[0] == col[1], col[0] is col[1], repeated("api", 2)
+    (True, False, ['api', 'api'])
+    """
+    return [own(v) for _ in range(n)] if isinstance(v, MUTABLE_CELL_TYPES) else [v] * n
+
+
 def _default(col: Column, n: int) -> Any:
     if col.dtype is object:
         return [[] if col.name in ("events", "links") else {} for _ in range(n)]
@@ -304,8 +334,8 @@ def column_of(n: int, value: Any, dtype: Any) -> pd.Series:
 
 
 def _coerce(col: Column, v: Any) -> pd.Series:
-    if col.dtype is object:
-        return pd.Series(list(v), dtype=object)
+    if col.dtype is object:  # cells copied (the logs' and metrics' builders' rule): the frame shares nothing with v
+        return pd.Series(owned_cells(list(v)), dtype=object)
     try:
         return pd.Series(v).astype(col.dtype)
     except (TypeError, ValueError, OverflowError, UnicodeError) as exc:  # named by column and row, not pandas' words
@@ -770,15 +800,46 @@ def own(x: Any) -> Any:
     >>> b == a and b is not a and b["k"] is not a["k"]
     True
     """
-    if isinstance(x, dict):
-        return {k: (own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v for v in x]
+    if isinstance(x, (dict, list)):
+        try:
+            return _own_nested(x)
+        except RecursionError:  # nested deeper than Python's stack (values 3,000 deep read back): without recursion
+            return _own_deep(x)
     if isinstance(x, set):
         return set(x)
     if isinstance(x, (bytearray, np.ndarray)):
         return x.copy()
     return x
+
+
+def _own_nested(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: (own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v) for k, v in x.items()}
+    return [own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v for v in x]
+
+
+def _own_deep(x: dict | list) -> dict | list:
+    """:func:`own` of a dict or list at any depth, with a stack of its own (a container met twice is copied once)."""
+    copies: dict[int, Any] = {}
+
+    def shell(v: Any) -> Any:
+        if isinstance(v, (dict, list)):
+            if id(v) not in copies:
+                copies[id(v)] = {} if isinstance(v, dict) else []
+                todo.append((v, copies[id(v)]))
+            return copies[id(v)]
+        return own(v) if isinstance(v, MUTABLE_CELL_TYPES) else v
+
+    todo: list[tuple[Any, Any]] = []
+    root = shell(x)
+    while todo:
+        src, dst = todo.pop()
+        if isinstance(src, dict):
+            for k, v in src.items():
+                dst[k] = shell(v)
+        else:
+            dst.extend(shell(v) for v in src)
+    return root
 
 
 def repeated_column(columns: pd.Index, names: Sequence[str]) -> str | None:

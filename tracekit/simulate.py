@@ -70,7 +70,7 @@ import pyarrow as pa
 
 from .core.gc_pause import gc_paused
 from .errors import ArgumentError, TraceKitError
-from .schema import STRING, spans_from_columns
+from .schema import STRING, spans_from_columns, taking_cells
 
 __all__ = [
     "simulate",
@@ -864,28 +864,29 @@ def _finish(s: _Sim) -> pd.DataFrame:
     pid_hex = _hex(pid[order], 16)
     parent_c = np.where(pid[order] == 0, -1, np.arange(n_rows))
     n = n_rows
-    df = spans_from_columns({
-        "trace_id": _strings(tids, tr[order]),
-        "span_id": _strings(_hex(sid[order], 16)),
-        "parent_id": _strings(pid_hex, parent_c),
-        "service": _strings(svc_u, svc_c[order]),
-        "name": _strings(name_u, name_c[order]),
-        "kind": _strings(kind_u, kind_c[order]),
-        "start": pd.Series(pd.to_datetime(start[order] * 1000, unit="ns", utc=True)),
-        "end": pd.Series(pd.to_datetime(end[order] * 1000, unit="ns", utc=True)),
-        "status": _strings(["ok", "error"], (http_o >= 400).astype(np.int64)),
-        "status_message": _strings(msg_u, msg_c[order]),
-        "http_status": pd.Series(pd.array(http_o, dtype="Int64")).mask(http_o == 0),
-        "error": (http_o >= 400) & (http_o < 500),
-        "fault": http_o >= 500,
-        "throttle": http_o == 429,
-        "attributes": [attrs[i] for i in order_l],
-        "resource": [res_dicts[c] for c in rc[order].tolist()],
-        "events": [events[i] for i in order_l],
-        "links": [links[i] for i in order_l],
-        "flags": pd.Series(np.ones(n, dtype=np.int64), dtype="Int64"),
-        "source": _strings(["simulated"], np.zeros(n, dtype=np.int64)),
-    })
+    with taking_cells():  # cells built for this frame alone: no copy
+        df = spans_from_columns({
+            "trace_id": _strings(tids, tr[order]),
+            "span_id": _strings(_hex(sid[order], 16)),
+            "parent_id": _strings(pid_hex, parent_c),
+            "service": _strings(svc_u, svc_c[order]),
+            "name": _strings(name_u, name_c[order]),
+            "kind": _strings(kind_u, kind_c[order]),
+            "start": pd.Series(pd.to_datetime(start[order] * 1000, unit="ns", utc=True)),
+            "end": pd.Series(pd.to_datetime(end[order] * 1000, unit="ns", utc=True)),
+            "status": _strings(["ok", "error"], (http_o >= 400).astype(np.int64)),
+            "status_message": _strings(msg_u, msg_c[order]),
+            "http_status": pd.Series(pd.array(http_o, dtype="Int64")).mask(http_o == 0),
+            "error": (http_o >= 400) & (http_o < 500),
+            "fault": http_o >= 500,
+            "throttle": http_o == 429,
+            "attributes": [attrs[i] for i in order_l],
+            "resource": [res_dicts[c] for c in rc[order].tolist()],
+            "events": [events[i] for i in order_l],
+            "links": [links[i] for i in order_l],
+            "flags": pd.Series(np.ones(n, dtype=np.int64), dtype="Int64"),
+            "source": _strings(["simulated"], np.zeros(n, dtype=np.int64)),
+        })
     return df
 
 

@@ -85,7 +85,7 @@ import pandas as pd
 
 from .core import ns
 from .errors import ArgumentError
-from .schema import spans_from_columns
+from .schema import spans_from_columns, taking_cells
 from .simulate_signals import LOG_EVENT, app_logs, app_metrics
 
 __all__ = ["random_system", "fault_window", "System", "Operation", "Step", "FaultTruth", "FaultWindow",
@@ -857,15 +857,16 @@ def _frame(run: _Run, draw: _Draw, sys_: System) -> tuple[pd.DataFrame, np.ndarr
     code_o = code[o]
     msgs = [next((e["attributes"]["exception.message"] for e in events[i] if e["name"] == "exception"
                   and e["attributes"].get("exception.escaped")), None) if code[i] >= 500 else None for i in o]
-    df = spans_from_columns({
-        "trace_id": [tid[i] for i in req[o]], "span_id": _hex(sid[o]),
-        "parent_id": [None if p == 0 else h for p, h in zip(pid[o], _hex(pid[o]), strict=True)],
-        "service": services[svc[o]], "name": names[op[o]], "kind": kind[o],
-        "start": start[o] * 1000, "end": end[o] * 1000,
-        "status": np.where(code_o >= 500, "error", "ok"), "status_message": msgs,
-        "http_status": pd.array(code_o, dtype="Int64"), "fault": code_o >= 500,
-        "attributes": attrs, "resource": [res[(s, p)] for s, p in zip(svc[o], pod[o], strict=True)],
-        "events": [events[i] for i in o], "source": np.full(len(o), "simulated", dtype=object)})
+    with taking_cells():  # cells built for this frame alone: no copy
+        df = spans_from_columns({
+            "trace_id": [tid[i] for i in req[o]], "span_id": _hex(sid[o]),
+            "parent_id": [None if p == 0 else h for p, h in zip(pid[o], _hex(pid[o]), strict=True)],
+            "service": services[svc[o]], "name": names[op[o]], "kind": kind[o],
+            "start": start[o] * 1000, "end": end[o] * 1000,
+            "status": np.where(code_o >= 500, "error", "ok"), "status_message": msgs,
+            "http_status": pd.array(code_o, dtype="Int64"), "fault": code_o >= 500,
+            "attributes": attrs, "resource": [res[(s, p)] for s, p in zip(svc[o], pod[o], strict=True)],
+            "events": [events[i] for i in o], "source": np.full(len(o), "simulated", dtype=object)})
     return df, run.inc[req[o]]
 
 

@@ -13,8 +13,8 @@ import orjson
 
 import tracekit as tk
 from tracekit.core.nested import kept
-from tracekit.io import metrics as metrics_io
 from tracekit.io import _copies as copies_io
+from tracekit.io import metrics as metrics_io
 
 
 def _held(make) -> float:

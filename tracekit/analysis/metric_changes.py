@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..core import holm, result_table
 from ..errors import ArgumentError
-from .changes import epidemic_test, holm_permutations
+from .changes import epidemic_tests, holm_permutations
 from .metric_series import metric_keys, metric_series
 
 __all__ = ["detect_metric_changes", "METRIC_CHANGES"]
@@ -101,11 +101,12 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     testable = np.array([len(g) >= 2 * min_buckets + 1 and np.ptp(g["value"].to_numpy(dtype=float)) > 0
                          for _k, g in groups], dtype=bool)
     n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(int(testable.sum()), alpha)
+    tested = epidemic_tests([g["value"].to_numpy(dtype=float) for _k, g in groups], min_len=min_buckets,
+                            n_perm=n_perm_, seed=seed)
     rows = []
-    for key, g in groups:
+    for (key, g), (a, b, _, p) in zip(groups, tested, strict=True):
         t = g["time"].to_numpy()
         v = g["value"].to_numpy(dtype=float)
-        a, b, _, p = epidemic_test(v, min_len=min_buckets, n_perm=n_perm_, seed=seed)
         row = dict(zip([*keys, "name"], key, strict=True))
         row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan)
         if a >= 0:

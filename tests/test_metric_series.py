@@ -195,3 +195,32 @@ def test_plot_timeline_draws_metric_rows_under_the_latency():
     fig2 = tk.plot_timeline(tk.timeline(spans, by="service", metrics=m), metrics=m, metric_names="cpu")
     assert {t.meta["key"] for t in fig2.data} == {"api", "cart"}
     assert sum(t.meta["metric"] == "metric.cpu" for t in fig2.data) == 2
+
+
+@pytest.mark.parametrize("stat", ["Sum", "Maximum", "Average", "Average+SampleCount"])
+def test_cloudwatch_statistics_points_are_series_of_their_statistic(stat):
+    """get-metric-statistics with one statistic (--statistics Sum for Lambda Errors, or Maximum) is read as summary
+    points whose value is that statistic, with no count or no sum: metric_series took every summary's value as
+    sum / count, so each such point was NaN and left out — no series, no change, no word (helper's d09). The same
+    for the read_metrics docstring's shape (Average, Maximum, SampleCount: a count and no sum)."""
+    vals = np.r_[np.zeros(14), 50 * np.ones(6)]
+    key = stat.split("+")[0]
+    pts = [{"Timestamp": f"2024-01-01T00:{i:02d}:00Z", key: float(v), "Unit": "Count",  # a period's start
+            **({"SampleCount": 8.0} if "SampleCount" in stat else {})} for i, v in enumerate(vals)]
+    m = tk.read_metrics({"Label": "Errors", "Datapoints": pts})
+    s = tk.metric_series(m, by=None)
+    assert s["value"].tolist() == vals.tolist() and s.attrs["points_without_value"] == {}
+    ch = tk.detect_metric_changes(m, by=None)
+    assert len(ch) == 1 and ch["during"].iloc[0] == 50.0 and ch["onset"].iloc[0] == pd.Timestamp("2024-01-01 00:14", tz="UTC")
+
+
+def test_a_histogram_point_with_no_sum_is_counted_not_silently_left_out():
+    """OTLP's histogram sum is optional: such a point has no mean to average; it is in no bucket, and the series
+    and the changes say how many points of which name were left out."""
+    m = tk.metrics_from_columns({"time": [T + pd.Timedelta(minutes=i) for i in range(6)], "name": ["lat"] * 3 + ["cpu"] * 3,
+                                 "kind": ["histogram"] * 3 + ["gauge"] * 3, "count": [4.0] * 3 + [None] * 3,
+                                 "sum": [None, 8.0, None, None, None, None], "value": [None] * 3 + [1.0, 2.0, 3.0]})
+    s = tk.metric_series(m, by=None)
+    assert s["name"].tolist() == ["cpu"] * 3 + ["lat"] and s["value"].tolist() == [1.0, 2.0, 3.0, 2.0]
+    assert s.attrs["points_without_value"] == {"lat": 2}
+    assert tk.detect_metric_changes(m, by=None).attrs["points_without_value"] == {"lat": 2}

@@ -141,4 +141,5 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     out = out[cols].reset_index(drop=True)
     out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
                                seed=seed)
+    out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})  # not in any series (metric_series)
     return out

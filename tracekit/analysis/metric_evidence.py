@@ -92,7 +92,7 @@ import pandas as pd
 from ..core import exceed_chance, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
-from .metric_series import METRIC_KEYS, described_times, known_names, series_codes
+from .metric_series import METRIC_KEYS, described_times, known_names, point_values, series_codes
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
            "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS"]
@@ -215,14 +215,6 @@ def _window(w: Any, what: str) -> tuple[int, int]:
     if b < a:
         raise ArgumentError(f"metric_evidence: {what} ends before it starts ({a}, {b})")
     return a.value, b.value
-
-
-def _point_values(m: pd.DataFrame) -> np.ndarray:
-    v = m["value"].to_numpy(dtype=float).copy()
-    agg = m["kind"].isin(["histogram", "exponential_histogram", "summary"]).to_numpy(dtype=bool, na_value=False)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v[agg] = (m["sum"].to_numpy(dtype=float) / m["count"].to_numpy(dtype=float))[agg]
-    return v
 
 
 def _point_evidence(b: np.ndarray, x: np.ndarray, prior: float) -> dict[str, float]:
@@ -418,7 +410,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     # a point is in the window that holds the middle of the interval its value describes (metric_series'
     # described_times: a scrape's minute before its stamp, a CloudWatch period after), not its stamp
     t = described_times(m)
-    v = _point_values(m)
+    v = point_values(m)
     in_inc = (t >= ia) & (t <= ib)
     # 2: before the baseline window (and after the incident's when the baseline follows it): taken, latest first, by a
     # series whose baseline window holds fewer than MIN_BASELINE_POINTS points — only when the two windows do not

@@ -34,7 +34,7 @@ from ..core.deprecation import renamed
 from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
-__all__ = ["metric_series", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
+__all__ = ["metric_series", "point_values", "AGGREGATE_KINDS", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
            "metric_keys", "metric_step", "described_times", "series_codes"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
@@ -43,7 +43,7 @@ METRIC_KEYS = ("service", "host")
 METRIC_SERIES = result_table("metric_series", "one row per (time bucket, key, metric name) with points", [
     ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long, aligned as timeline's)"),
     ("name", "string", "", "metric name"),
-    ("value", "float64", "metric unit", "mean of the bucket's point values (histograms, summaries: of sum / count)"),
+    ("value", "float64", "metric unit", "mean of the bucket's point values (histograms, summaries: of sum / count, else of their value: a CloudWatch statistic)"),
     ("points", "int64", "points", "data points in the bucket"),
     ("unit", "string", "", "unit of the metric (the first one seen)"),
 ])
@@ -224,7 +224,8 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     -------
     pandas.DataFrame
         ``time``, the key columns, then :data:`METRIC_SERIES`'s other columns; only buckets with
-        points; sorted by key, name and time.
+        points; sorted by key, name and time. A point with no value (:func:`point_values`: an OTLP histogram
+        without its optional sum) is in no bucket: ``attrs["points_without_value"]`` counts them per name.
 
     Raises
     ------
@@ -251,17 +252,15 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     if cum.any():
         raise ArgumentError(f"metric_series: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
-    agg_kinds = m["kind"].isin(["histogram", "exponential_histogram", "summary"]).to_numpy(dtype=bool, na_value=False)
-    v = m["value"].to_numpy(dtype=float).copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v[agg_kinds] = (m["sum"].to_numpy(dtype=float) / m["count"].to_numpy(dtype=float))[agg_kinds]
+    v = point_values(m)
     t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp
     s = step.value
     frame = pd.DataFrame({"time": pd.to_datetime((t // s) * s, utc=True), "name": m["name"].to_numpy(dtype=object),
                           "v": v, "unit": m["unit"].to_numpy(dtype=object)})
     for k in keys:
         frame[k] = m[k].astype(object).where(m[k].notna(), "\x00<NA>").to_numpy()
-    frame = frame[~np.isnan(frame["v"].to_numpy())]
+    none = np.isnan(frame["v"].to_numpy())
+    frame = frame[~none]
     g = frame.groupby([*keys, "name", "time"], sort=True)
     out = g.agg(value=("v", "mean"), points=("v", "size"), unit=("unit", "first")).reset_index()
     for k in keys:
@@ -270,7 +269,36 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     out["unit"] = out["unit"].astype("string")
     out["points"] = out["points"].astype("int64")
     out["time"] = out["time"].astype("datetime64[ns, UTC]")
-    return out[["time", *keys, "name", "value", "points", "unit"]]
+    out = out[["time", *keys, "name", "value", "points", "unit"]]
+    # points with no value to average (NaN; a histogram with neither sum nor value): left out, counted per name
+    names_none = m["name"].to_numpy(dtype=object)[none]
+    out.attrs["points_without_value"] = {str(k): int(c) for k, c in pd.Series(names_none).value_counts(sort=False).items()}
+    return out
+
+
+#: the kinds whose point is many measurements: their value is the measurements' mean
+AGGREGATE_KINDS = ("histogram", "exponential_histogram", "summary")
+
+
+def point_values(metrics: pd.DataFrame) -> np.ndarray:
+    """One number per data point, what :func:`metric_series` averages: a gauge's or sum's ``value``; a histogram's
+    or summary's mean, ``sum / count``, else its ``value`` (CloudWatch statistics: the Average, else the one
+    statistic asked, such as a Sum or a Maximum, with no count); NaN when there is none (an OTLP histogram
+    without its optional sum).
+
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": [0, 0, 0], "name": "x", "kind": "summary", "value": [1.0, 2.0, None],
+    ...                              "sum": [10.0, None, None], "count": [4.0, None, 3.0]})
+    >>> point_values(m).tolist()
+    [2.5, 2.0, nan]
+    """
+    agg = metrics["kind"].isin(AGGREGATE_KINDS).to_numpy(dtype=bool, na_value=False)
+    v = metrics["value"].to_numpy(dtype=float, na_value=np.nan).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = metrics["sum"].to_numpy(dtype=float, na_value=np.nan) / metrics["count"].to_numpy(dtype=float, na_value=np.nan)
+    use = agg & np.isfinite(mean)
+    v[use] = mean[use]
+    return v
 
 
 @renamed(name="names")

@@ -204,6 +204,35 @@ def test_metric_rates_delta_sums_and_series_apart():
     assert r[r["service"] == "b"]["value"].tolist() == [10.0, 10.0]
 
 
+def test_metric_rates_keep_processes_apart_let_updown_sums_fall_and_step_over_points_with_no_value():
+    """Three ways metric_rates was wrong (a fresh reader's d03, d04, d13):
+    two processes of one service with no host key (service.instance.id alone tells them apart) were one series,
+    interleaved: false resets on one, NaN rates on the other (their times tie); an UpDownCounter going down was a
+    "reset"; and the point after a staleness marker (flags 1, no value) had no rate though its increase since the
+    last good point is known."""
+    s = 10**9
+    times = [T0 + 60 * s, T0 + 120 * s, T0 + 180 * s]
+
+    def instance(inst: str, values: list[int]) -> dict:
+        doc = _doc([_counter(values, [T0] * 3, times)])
+        doc["resourceMetrics"][0]["resource"]["attributes"].append(
+            {"key": "service.instance.id", "value": {"stringValue": inst}})
+        return doc["resourceMetrics"][0]
+
+    m = tk.read_metrics({"resourceMetrics": [instance("a", [60, 120, 180]), instance("b", [6000, 12000, 18000])]})
+    r = tk.metric_rates(m)
+    assert r["value"].tolist() == [1.0, 1.0, 1.0, 100.0, 100.0, 100.0] and not r["reset"].any()
+    updown = tk.metrics_from_columns({"time": times, "name": "queue.size", "kind": "sum", "temporality": "cumulative",
+                                      "monotonic": False, "value": [10.0, 4.0, 7.0], "start_time": [T0] * 3})
+    r = tk.metric_rates(updown)
+    assert r["value"].tolist()[1:] == [-0.1, 0.05] and not r["reset"].any()
+    stale = tk.metrics_from_columns({"time": [*times, T0 + 240 * s], "name": "c", "kind": "sum",
+                                     "temporality": "cumulative", "monotonic": True,
+                                     "value": [60.0, np.nan, 180.0, 240.0], "start_time": [T0] * 4})
+    r = tk.metric_rates(stale)
+    assert np.isnan(r["value"].iloc[1]) and r["value"].tolist()[2:] == [1.0, 1.0] and not r["reset"].any()
+
+
 # ----------------------------------------------------------------------------------------- bad input
 
 

@@ -2406,22 +2406,28 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
 
 
 def _series_keys(metrics: pd.DataFrame) -> np.ndarray:
-    """One integer per series: name, service, host and the point's attributes."""
-    attrs = [kept(orjson.dumps(a, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)) if a else b""
-             for a in metrics["attributes"]]
+    """One integer per series: name, service, host, the resource (its other keys: ``service.instance.id`` tells
+    two processes of one service apart) and the point's attributes — OTLP's identity of a metric stream."""
+    dump = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    attrs = [kept(orjson.dumps(a, option=dump, default=str)) if a else b"" for a in metrics["attributes"]]
+    memo: dict[int, bytes] = {}  # a reader's rows of one resource share its dict: one text per dict
+    res = [(memo[id(r)] if id(r) in memo else memo.setdefault(id(r), kept(orjson.dumps(r, option=dump, default=str))))
+           if r else b"" for r in (metrics["resource"] if "resource" in metrics.columns else [None] * len(metrics))]
     frame = pd.DataFrame({"n": metrics["name"].astype(object).to_numpy(), "s": metrics["service"].astype(object).to_numpy(),
-                          "h": metrics["host"].astype(object).fillna("\x00").to_numpy(), "a": attrs})
-    return frame.groupby(["n", "s", "h", "a"], sort=False, dropna=False).ngroup().to_numpy()
+                          "h": metrics["host"].astype(object).fillna("\x00").to_numpy(), "r": res, "a": attrs})
+    return frame.groupby(["n", "s", "h", "r", "a"], sort=False, dropna=False).ngroup().to_numpy()
 
 
 def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     """Sums turned into per-second rates; other points unchanged (a new frame).
 
-    A cumulative sum's rate at a point is its increase since the series' previous point over the
-    time between them. A **counter reset** — the value went down, or ``start_time`` moved past the
-    previous point — starts again: the rate is the value over the time since its ``start_time``
-    (NaN when unknown); the first point of a series is handled the same way. A delta sum's rate is
-    its value over ``time − start_time``. Series are (name, service, host, attributes).
+    A cumulative sum's rate at a point is its increase since the series' previous point with a value over the
+    time between them (a point with no value, such as a staleness marker, has no rate and is passed over). A
+    **counter reset** — a monotonic sum's value went down, or ``start_time`` moved past the previous point —
+    starts again: the rate is the value over the time since its ``start_time`` (NaN when unknown); the first
+    point of a series is handled the same way. A non-monotonic sum (an UpDownCounter: a queue's length) may go
+    down: its rate is then negative, not a reset. A delta sum's rate is its value over ``time − start_time``.
+    Series are (name, service, host, resource, attributes): two processes of one service are two series.
 
     Parameters
     ----------
@@ -2458,16 +2464,20 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
         t = sub["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
         st_na = sub["start_time"].isna().to_numpy()
         st = sub["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        v = sub["value"].to_numpy(dtype=float)
+        v = sub["value"].to_numpy(dtype=float, na_value=np.nan)
         cum = (sub["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False)
+        mono = sub["monotonic"].to_numpy(dtype=bool, na_value=True)  # unknown: a counter
         keys = _series_keys(sub)
-        order = np.lexsort((t, keys))
-        ko, to, vo, so, sna, co = keys[order], t[order], v[order], st[order], st_na[order], cum[order]
+        # the points with a value, by series and time (a point with none is passed over: NaN rate)
+        order = np.flatnonzero(np.isfinite(v))
+        order = order[np.lexsort((t[order], keys[order]))]
+        ko, to, vo, so, sna, co, mo = (keys[order], t[order], v[order], st[order], st_na[order], cum[order],
+                                       mono[order])
         first = np.r_[True, ko[1:] != ko[:-1]]
         prev_t = np.r_[0, to[:-1]]
         prev_v = np.r_[np.nan, vo[:-1]]
         own = np.where(~sna & (so < to), vo / np.maximum(to - so, 1) * 1e9, np.nan)  # value since its start
-        restarted = ~first & ((vo < prev_v) | (~sna & (so >= prev_t)))
+        restarted = ~first & ((mo & (vo < prev_v)) | (~sna & (so >= prev_t)))
         step = np.where(to > prev_t, (vo - prev_v) / np.maximum(to - prev_t, 1) * 1e9, np.nan)
         r = np.where(co, np.where(first | restarted, own, step), own)
         rate[np.flatnonzero(is_sum)[order]] = r

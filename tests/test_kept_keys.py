@@ -13,8 +13,8 @@ import orjson
 
 import tracekit as tk
 from tracekit.core.nested import kept
+from tracekit.core.streams import stream_codes
 from tracekit.io import _copies as copies_io
-from tracekit.io import metrics as metrics_io
 
 
 def _held(make) -> float:
@@ -46,7 +46,7 @@ def test_metric_series_keys_do_not_hold_a_buffer_per_point():
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        keys = metrics_io._series_keys(m)
+        keys = stream_codes(m)
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()

@@ -224,3 +224,31 @@ def test_a_histogram_point_with_no_sum_is_counted_not_silently_left_out():
     assert s["name"].tolist() == ["cpu"] * 3 + ["lat"] and s["value"].tolist() == [1.0, 2.0, 3.0, 2.0]
     assert s.attrs["points_without_value"] == {"lat": 2}
     assert tk.detect_metric_changes(m, by=None).attrs["points_without_value"] == {"lat": 2}
+
+
+def test_a_cumulative_histogram_is_averaged_per_interval_not_over_the_process_life():
+    """The OTel SDKs' default histogram is cumulative: its sum / count is the mean since the process started, so
+    latency going 0.1 -> 0.3 s after 14 minutes read as 0.16 (a fresh reader's d12). Each point's mean is now over
+    the interval since its stream's previous point, as the same data sent as delta points gives; a restart (count
+    down) and a second process of the service (its own stream) are intervals of their own."""
+    minutes = 20
+    per_min = [0.1] * 14 + [0.3] * 6
+    times = [T + pd.Timedelta(minutes=i + 1) for i in range(minutes)]
+    count = np.arange(1, minutes + 1) * 10.0
+    total = np.cumsum([10 * x for x in per_min])
+    cols = {"time": times, "name": "lat", "kind": "histogram", "service": "api", "start_time": T}
+    cum = tk.metrics_from_columns({**cols, "temporality": "cumulative", "count": count, "sum": total})
+    delta = tk.metrics_from_columns({**cols, "temporality": "delta", "count": 10.0, "sum": [10 * x for x in per_min],
+                                     "start_time": [T + pd.Timedelta(minutes=i) for i in range(minutes)]})
+    a, b = (tk.metric_series(m, by=None)["value"].to_numpy() for m in (cum, delta))
+    assert np.allclose(a, b) and np.allclose(a, per_min)
+    ca, cb = (tk.detect_metric_changes(m, by=None).iloc[0] for m in (cum, delta))
+    assert ca["delta"] == pytest.approx(0.2) and ca["onset"] == cb["onset"]
+    # a restart at minute 10 (count and sum start again) and a second process (another service.instance.id)
+    restart = count.copy(), total.copy()
+    restart[0][9:] -= count[8]
+    restart[1][9:] -= total[8]
+    two = tk.metrics_from_columns({**cols, "temporality": "cumulative", "count": np.r_[restart[0], count],
+                                   "sum": np.r_[restart[1], total], "time": times * 2, "start_time": T,
+                                   "resource": [{"service.instance.id": i} for i in "ab" for _ in range(minutes)]})
+    assert np.allclose(tk.metric_series(two, by=None)["value"].to_numpy(), per_min)

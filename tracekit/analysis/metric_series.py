@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..core import result_table
 from ..core.deprecation import renamed
+from ..core.streams import stream_codes
 from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
@@ -286,16 +287,44 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
     statistic asked, such as a Sum or a Maximum, with no count); NaN when there is none (an OTLP histogram
     without its optional sum).
 
+    A **cumulative** histogram (the OTel SDKs' default) counts since its start: its ``sum / count`` is the mean
+    over the process's life, which a rise of the last minutes barely moves. Its point's mean is over the interval
+    since the stream's previous point instead (:func:`tracekit.core.streams.stream_codes`): Δsum / Δcount; after a
+    reset (the count went down, or ``start_time`` moved past the previous point) and at a stream's first point,
+    since its start.
+
     >>> import tracekit as tk
     >>> m = tk.metrics_from_columns({"time": [0, 0, 0], "name": "x", "kind": "summary", "value": [1.0, 2.0, None],
     ...                              "sum": [10.0, None, None], "count": [4.0, None, 3.0]})
     >>> point_values(m).tolist()
     [2.5, 2.0, nan]
+    >>> c = tk.metrics_from_columns({"time": [60e9, 120e9, 180e9], "name": "lat", "kind": "histogram",
+    ...     "temporality": "cumulative", "start_time": 0, "count": [10.0, 20.0, 30.0], "sum": [1.0, 2.0, 5.0]})
+    >>> point_values(c).round(2).tolist()  # since start: 0.1, 0.1, 0.17
+    [0.1, 0.1, 0.3]
     """
     agg = metrics["kind"].isin(AGGREGATE_KINDS).to_numpy(dtype=bool, na_value=False)
     v = metrics["value"].to_numpy(dtype=float, na_value=np.nan).copy()
+    total = metrics["sum"].to_numpy(dtype=float, na_value=np.nan).copy()
+    count = metrics["count"].to_numpy(dtype=float, na_value=np.nan).copy()
+    cum = agg & (metrics["kind"] != "summary").to_numpy(dtype=bool, na_value=False) & (
+        metrics["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False) & np.isfinite(total) & np.isfinite(count)
+    if cum.any():  # each cumulative point as the interval since its stream's previous point
+        rows = np.flatnonzero(cum)
+        sub = metrics.iloc[rows]
+        t = sub["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        st = sub["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        has_st = sub["start_time"].notna().to_numpy()
+        key = stream_codes(sub)
+        o = np.lexsort((t, key))
+        ko, to, so, hs, c, s = key[o], t[o], st[o], has_st[o], count[rows][o], total[rows][o]
+        first = np.r_[True, ko[1:] != ko[:-1]]
+        prev_t, prev_c, prev_s = np.r_[0, to[:-1]], np.r_[0.0, c[:-1]], np.r_[0.0, s[:-1]]
+        since_start = first | (c < prev_c) | (hs & (so >= prev_t))
+        count[rows[o]] = np.where(since_start, c, c - prev_c)
+        total[rows[o]] = np.where(since_start, s, s - prev_s)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = metrics["sum"].to_numpy(dtype=float, na_value=np.nan) / metrics["count"].to_numpy(dtype=float, na_value=np.nan)
+        mean = total / count
     use = agg & np.isfinite(mean)
     v[use] = mean[use]
     return v

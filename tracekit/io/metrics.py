@@ -80,8 +80,8 @@ import orjson
 import pandas as pd
 from msgspec import Meta
 
-from ..core.nested import kept
 from ..core.resources import host_of
+from ..core.streams import stream_codes
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..metrics_schema import (
     METRIC_COLUMNS,
@@ -2405,19 +2405,6 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
     return rd, rd.frame()
 
 
-def _series_keys(metrics: pd.DataFrame) -> np.ndarray:
-    """One integer per series: name, service, host, the resource (its other keys: ``service.instance.id`` tells
-    two processes of one service apart) and the point's attributes — OTLP's identity of a metric stream."""
-    dump = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-    attrs = [kept(orjson.dumps(a, option=dump, default=str)) if a else b"" for a in metrics["attributes"]]
-    memo: dict[int, bytes] = {}  # a reader's rows of one resource share its dict: one text per dict
-    res = [(memo[id(r)] if id(r) in memo else memo.setdefault(id(r), kept(orjson.dumps(r, option=dump, default=str))))
-           if r else b"" for r in (metrics["resource"] if "resource" in metrics.columns else [None] * len(metrics))]
-    frame = pd.DataFrame({"n": metrics["name"].astype(object).to_numpy(), "s": metrics["service"].astype(object).to_numpy(),
-                          "h": metrics["host"].astype(object).fillna("\x00").to_numpy(), "r": res, "a": attrs})
-    return frame.groupby(["n", "s", "h", "r", "a"], sort=False, dropna=False).ngroup().to_numpy()
-
-
 def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     """Sums turned into per-second rates; other points unchanged (a new frame).
 
@@ -2467,7 +2454,7 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
         v = sub["value"].to_numpy(dtype=float, na_value=np.nan)
         cum = (sub["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False)
         mono = sub["monotonic"].to_numpy(dtype=bool, na_value=True)  # unknown: a counter
-        keys = _series_keys(sub)
+        keys = stream_codes(sub)  # a series: one OTLP stream
         # the points with a value, by series and time (a point with none is passed over: NaN rate)
         order = np.flatnonzero(np.isfinite(v))
         order = order[np.lexsort((t[order], keys[order]))]

@@ -11,6 +11,8 @@ import pytest
 
 import tracekit as tk
 
+from .conftest import REPO
+
 T1 = "1dbe317eb73eb6e3bbb51a2bc3a41e09"
 S1 = "3e3a5741b18f0710"
 
@@ -307,3 +309,34 @@ def test_an_otlp_severity_text_no_logger_word_names_is_kept_in_the_attributes(as
     assert df["severity_text"].tolist()[2] == "WARN" and df["severity_text"].isna().tolist() == [True, True, False, True]
     assert df["attributes"].tolist() == [{"a": 1, "severityText": "AUDIT"}, {"a": 1, "severityText": "<b>x</b>"},
                                          {"a": 1}, {"a": 1}]
+
+
+def test_rank_causes_says_what_the_log_evidence_stands_on_and_places_records_with_no_time():
+    """A fresh reader's d05 and d11. Logs whose trace ids are none of these traces' gave log columns of 0 on every
+    row, with nothing saying 0 of 8,462 records joined: read as "the logs show no change". And records read with no
+    time (a JSON line with none) were in no collected period, so every span counted as uncollected: the same 0s.
+    Now a record with no time counts at its trace's start, and rank_causes' attrs["log_records"] (and the
+    postmortem's "how sure") say how many records joined each side."""
+    from .conftest import read_dataset
+
+    spans = read_dataset("deploy-regression")
+    logs = tk.read_logs(REPO / "datasets" / "deploy-regression-signals" / "logs.jsonl.gz")
+    timed = tk.rank_causes(spans, logs=logs)
+    rec = timed.attrs["log_records"]
+    assert rec["given"] == len(logs) and rec["incident"] + rec["baseline"] == len(logs) and rec["without_time"] == 0
+    timeless = logs.copy()
+    timeless["time"] = pd.Series(pd.NaT, index=logs.index, dtype=logs["time"].dtype)
+    untimed = tk.rank_causes(spans, logs=timeless)
+    top = timed.iloc[0]
+    assert untimed.iloc[0]["service"] == top["service"] == "payments"
+    assert untimed.iloc[0]["log_templates"] == pytest.approx(top["log_templates"]) and top["log_templates"] > 0.5
+    assert untimed.attrs["log_records"]["without_time"] == untimed.attrs["log_records"]["without_time_placed"] == len(logs)
+    elsewhere = logs.copy()
+    elsewhere["trace_id"] = pd.array(["f" * 32] * len(logs), dtype=logs["trace_id"].dtype)
+    none = tk.rank_causes(spans, logs=elsewhere)
+    assert none.attrs["log_records"] == dict(given=len(logs), incident=0, baseline=0, without_time=0,
+                                             without_time_placed=0)
+    pm = tk.postmortem(spans, logs=elsewhere)
+    said = [f.text for f in pm.findings if f.topic == "sure" and f.text.startswith("Logs")]
+    assert said == [f"Logs did not weigh in the ranking: none of the {len(logs):,} records names a span or trace of "
+                    "the incident or the baseline (their trace ids are not these traces')."]

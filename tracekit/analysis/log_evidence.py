@@ -201,10 +201,42 @@ _GAP_NS = 60 * 10**9
 _LEAD_NS = 10**9
 
 
-def _log_periods(logs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def record_times(logs: pd.DataFrame, *spans: pd.DataFrame) -> np.ndarray:
+    """Each record's time (ns since the epoch; NaT's integer when unknown): its own, else — a record read without
+    one (a JSON line with no time field, OTLP's time 0 with no observed time) — the start of its trace's first span
+    among ``spans``, when it names one: it was written while that trace ran.
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "start": ["2024-01-01 00:05"],
+    ...                                "end": ["2024-01-01 00:06"]})
+    >>> logs = tk.logs_from_columns({"time": [None, "2024-01-01 00:01", None], "trace_id": ["a" * 32, None, "b" * 32],
+    ...                              "body": ["x", "y", "z"]})
+    >>> t = record_times(logs, spans)
+    >>> pd.to_datetime(t[:2], utc=True).strftime("%H:%M").tolist(), bool(t[2] == np.iinfo(np.int64).min)
+    (['00:05', '00:01'], True)
+    """
+    nat = np.iinfo(np.int64).min
+    t = logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    none = np.flatnonzero(t == nat)
+    frames = [f for f in spans if f is not None and len(f)]
+    if len(none) and frames:
+        from ..core import ns
+
+        both = pd.concat([pd.DataFrame({"trace_id": f["trace_id"].astype(object).to_numpy(), "start": ns(f["start"])})
+                          for f in frames], ignore_index=True)
+        first = both.groupby("trace_id", sort=False)["start"].min()
+        got = first.reindex(logs["trace_id"].astype(object).to_numpy()[none]).to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(got)
+        t = t.copy()
+        t[none[ok]] = got[ok].astype(np.int64)
+    return t
+
+
+def _log_periods(logs: pd.DataFrame, *spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The periods the logs frame covers (ns since the epoch): from a record to the last one before a gap of
-    more than a minute with no record, (starts, ends); a period starts a second before its first record."""
-    t = np.sort(logs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    more than a minute with no record, (starts, ends); a period starts a second before its first record. A record
+    with no time counts at its trace's start (:func:`record_times`)."""
+    t = np.sort(record_times(logs, *spans))
     t = t[t != np.iinfo(np.int64).min]
     if not len(t):
         return t, t
@@ -241,7 +273,7 @@ def log_coverage(spans: pd.DataFrame, logs: pd.DataFrame) -> np.ndarray:
     """
     if spans.empty:
         return np.zeros(0, dtype=bool)
-    return _covered_rows(spans, _log_periods(logs))
+    return _covered_rows(spans, _log_periods(logs, spans))
 
 
 def _covered(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
@@ -767,7 +799,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     tid = tm["template_id"].to_numpy(dtype=object, na_value=None)
     text = pd.Series(tm["template"].to_numpy(dtype=object, na_value=None), index=tid).groupby(level=0).first() \
         if len(tm) else pd.Series([], dtype=object)
-    covered = _log_periods(logs)
+    covered = _log_periods(logs, spans, baseline)
     spans, baseline = _covered(spans, covered), _covered(baseline, covered)
     ka, ea, na, pa, keys_a = _side(spans, logs, tid, by)
     kb, eb, nb, pb, keys_b = _side(baseline, logs, tid, by)
@@ -925,6 +957,12 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
     out["decided_by"] = pd.array([("logs: " if kinds[i] in LOG_EVIDENCE_KINDS else "traces: ") + kinds[i]
                                   if contrib[j, i] > 0 else "nothing (no evidence above zero)"
                                   for j, i in enumerate(best)], dtype=STRING)
+    # what the log evidence stands on: a table of zeros from logs that joined no span must not read as "no change"
+    untimed = logs["time"].isna().to_numpy() if len(logs) else np.zeros(0, dtype=bool)
+    placed = int(np.count_nonzero(untimed & (record_times(logs, incident, baseline) != np.iinfo(np.int64).min))) \
+        if untimed.any() else 0
+    out.attrs["log_records"] = dict(given=len(logs), incident=int(found.records[0]), baseline=int(found.records[1]),
+                                    without_time=int(untimed.sum()), without_time_placed=placed)
     return out
 
 

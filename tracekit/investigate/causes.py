@@ -433,7 +433,10 @@ def rank_causes(
     -------
     pandas.DataFrame
         Key columns then :data:`RANK_CAUSES`, best first. ``attrs``: ``baseline_source`` (in
-        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``.
+        words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``; with
+        ``metrics``, ``metric_coverage`` (series compared, moved); with ``logs``, ``log_records``: records
+        given, joined to the incident's and the baseline's spans, without a time (and of those, placed at their
+        trace's start) — log columns of 0 from records that joined no span are no evidence either way.
 
     Raises
     ------
@@ -837,6 +840,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
 
         table = join_log_evidence(table, *(level_frame(x, level)[0] for x in (incident, baseline)), logs, keys,
                                   EVIDENCE, w)
+        log_records = table.attrs["log_records"]  # kept for the result's attrs (merges below drop attrs)
     if metrics is not None:  # metric evidence beside the traces' and logs' (tracekit.analysis.metric_evidence; after
         # the logs: a service's metric evidence goes to its row with most evidence so far)
         from ..analysis.metric_evidence import join_metric_evidence
@@ -876,6 +880,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         extra = [c for c in (*_LOG_COLUMNS, *_METRIC_COLUMNS) if c in table.columns]
         table = table[[*keys, *RANK_CAUSES.column_names, *extra]]
         table.attrs.update(n_traces=(a.tree.n_traces, b.tree.n_traces), baseline_source=source, window=window)
+        if logs is not None:
+            table.attrs["log_records"] = log_records
         return table
     codes_in_table = kuniq.get_indexer(pd.MultiIndex.from_frame(table[keys].astype(object).fillna("\x00<NA>"))
                                        if len(keys) > 1 else table[keys[0]].astype(object).fillna("\x00<NA>"))
@@ -922,6 +928,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
                                    evidence_weights=w, seed=seed))
     if metrics is not None:  # how many series could be compared, in which windows (plain values: concat compares attrs)
         table.attrs["metric_coverage"] = metric_cov
+    if logs is not None:  # how many records the log evidence stands on (joined to each side's spans)
+        table.attrs["log_records"] = log_records
     return table
 
 

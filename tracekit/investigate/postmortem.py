@@ -327,6 +327,11 @@ def postmortem(
         first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
         # metrics that could not be compared at all are said right after what was compared with what; else last
         findings.insert(first_sure + 1 if cov.evidence["metric_series_compared"] == 0 else len(findings), cov)
+    if ranking is not None and "log_records" in ranking.attrs:
+        cov = _log_records(ranking.attrs["log_records"])
+        first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
+        # logs that joined no span are said right after what was compared with what; else last
+        findings.insert(first_sure + 1 if not cov.evidence["log_records_joined"] else len(findings), cov)
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
         changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,
@@ -370,6 +375,22 @@ def _metric_coverage(cov: dict) -> Finding:
     return Finding("sure", text, (), dict(metric_series=cov["series"], metric_series_compared=cov["compared"],
                                           metric_series_moved=cov["moved"] - int(cov.get("negligible", 0)),
                                           metric_series_negligible=int(cov.get("negligible", 0))))
+
+
+def _log_records(rec: dict) -> Finding:
+    """How many log records the ranking's log evidence stands on."""
+    joined = int(rec["incident"]) + int(rec["baseline"])
+    untimed = int(rec.get("without_time", 0))
+    timeless = (f" {untimed:,} had no time: {int(rec.get('without_time_placed', 0)):,} of them were placed at their "
+                "trace's start, the rest could not be." if untimed else "")
+    if not joined:
+        text = (f"Logs did not weigh in the ranking: none of the {_plural(int(rec['given']), 'record', 'records')} "
+                f"names a span or trace of the incident or the baseline (their trace ids are not these traces').")
+    else:
+        text = (f"Logs: {_plural(int(rec['given']), 'record', 'records')} given; {int(rec['incident']):,} joined the "
+                f"incident's spans and {int(rec['baseline']):,} the baseline's (by trace and span id).")
+    return Finding("sure", text + timeless, (), dict(log_records=int(rec["given"]), log_records_joined=joined,
+                                                     log_records_without_time=untimed))
 
 
 def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd.DataFrame:

@@ -319,3 +319,22 @@ def test_a_single_value_is_every_rows_and_no_row_shares_a_container_with_the_inp
     cells[0]["k"].append(2)
     res[0]["a"].append(9)
     assert given == {"k": [1]} and per_row[0] == {"a": [1]} and frame["attributes"].iloc[1] == {"k": [1]}
+
+
+@pytest.mark.parametrize("build", ["spans", "logs", "metrics"])
+def test_iso_times_with_and_without_a_fraction_are_read_each_by_its_own(build):
+    """datetime.isoformat() drops a zero fraction, so any export of Python times mixes both forms; pandas took the
+    first value's format for all and the builders said "holds values that are not times" (a fresh reader's d14).
+    The string dtype a CSV reader gives, as well as plain lists."""
+    import datetime as dt
+
+    t = [dt.datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=dt.UTC), dt.datetime(2024, 1, 1, 0, 0, 1, tzinfo=dt.UTC)]
+    for times in ([x.isoformat() for x in t], pd.Series([x.isoformat() for x in t], dtype="string")):
+        if build == "spans":
+            got = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "start": times,
+                                         "end": [x + dt.timedelta(seconds=1) for x in t]})["start"]
+        elif build == "logs":
+            got = tk.logs_from_columns({"time": times, "body": ["x", "y"]})["time"]
+        else:
+            got = tk.metrics_from_columns({"time": times, "name": "n", "value": [1.0, 2.0]})["time"]
+        assert got.tolist() == [pd.Timestamp(x) for x in t]

@@ -549,8 +549,10 @@ def epoch_times(columns: Mapping[str, Any], *, time_unit: str | None = None, who
             try:
                 t = pd.to_datetime(s, utc=True)
             except (ValueError, TypeError):
-                if s.dtype != object:
+                if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
                     raise
+                # pandas takes the first value's format for all: ISO times with and without a fraction
+                # (datetime.isoformat() drops a zero fraction) are each read by their own
                 t = pd.to_datetime(s, utc=True, format="mixed")
             out[column] = t.astype(TIMESTAMP)
         except (ValueError, TypeError, OverflowError) as e:

@@ -340,3 +340,26 @@ def test_rank_causes_says_what_the_log_evidence_stands_on_and_places_records_wit
     said = [f.text for f in pm.findings if f.topic == "sure" and f.text.startswith("Logs")]
     assert said == [f"Logs did not weigh in the ranking: none of the {len(logs):,} records names a span or trace of "
                     "the incident or the baseline (their trace ids are not these traces')."]
+
+
+def test_log_ids_follow_the_spans_rule_zero_is_no_id_and_base64_is_read():
+    """A fresh reader's d01 and d02: the one id rule (schema.canonical_ids) now has what the span reader did alone.
+    An all-zero id is no id (W3C), so a record with a real trace id and a zero span id is trace-level, not "span not
+    in trace"; an id in base64 (protobuf's standard JSON mapping) is read as its hex, where read_logs refused it."""
+    import base64
+
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "parent_id": ["0" * 16],
+                                   "service": "web", "name": "GET /", "start": [0], "end": [100]})
+    assert spans["parent_id"].isna().all()  # a parent id of zeros is a root's
+    b64t = base64.b64encode(bytes.fromhex("a" * 32)).decode()
+    b64s = base64.b64encode(bytes.fromhex("1" * 16)).decode()
+    logs = tk.read_logs({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"timeUnixNano": "50", "traceId": "0" * 32, "spanId": "0" * 16, "body": {"stringValue": "no context"}},
+        {"timeUnixNano": "50", "traceId": "a" * 32, "spanId": "0" * 16, "body": {"stringValue": "trace only"}},
+        {"timeUnixNano": "50", "traceId": b64t, "spanId": b64s, "body": {"stringValue": "on the span"}}]}]}]})
+    assert logs["trace_id"].tolist() == [pd.NA, "a" * 32, "a" * 32] and logs["span_id"].tolist() == [pd.NA, pd.NA, "1" * 16]
+    got = tk.attach_logs(spans, logs)
+    assert (got.n_on_span, got.n_trace_level) == (1, 1) and got.unmatched["reason"].tolist() == ["no trace id"]
+    cols = tk.logs_from_columns({"time": [50, 50], "body": ["x", "y"], "trace_id": ["0" * 32, b64t],
+                                 "span_id": ["0" * 16, b64s]})
+    assert cols["trace_id"].tolist() == [pd.NA, "a" * 32] and cols["span_id"].tolist() == [pd.NA, "1" * 16]

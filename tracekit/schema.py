@@ -31,6 +31,7 @@ __all__ = [
     "dict_cells",
     "own",
     "owned_cells",
+    "b64_id_hex",
     "single_value",
     "repeated",
     "repeated_column",
@@ -273,7 +274,7 @@ def _ids(values: pd.Series, name: str) -> pd.Series:
     """A given id column in the form every reader gives (:func:`canonical_ids`: upper case lowered, an X-Ray trace id
     as its 32 hex digits, a blank id missing — a CSV's root has the parent id ""), so a frame built from an export
     joins the logs and spans read from files; a value that is no id even so (``"t1"``) is kept as given."""
-    norm, bad = canonical_ids(values, _ID_WIDTH[name], xray=name == "trace_id")
+    norm, bad = canonical_ids(values, _ID_WIDTH[name], xray=name == "trace_id", zero=name == "parent_id")
     if not bad.any():
         return norm
     return norm.where(~bad, values.astype(STRING))
@@ -977,13 +978,15 @@ def dict_cells(values: Any) -> tuple[list[dict], int]:
     return out, -1
 
 
-def canonical_ids(values: Any, width: int, *, xray: bool = False) -> tuple[pd.Series, np.ndarray]:
+def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = True) -> tuple[pd.Series, np.ndarray]:
     """Ids of any source in the canonical form of the spans' id columns, column-wise.
 
-    The one id rule shared by every frame that joins spans (spans, logs): surrounding blanks
-    dropped, upper case lowered, empty strings missing; with ``xray=True`` an X-Ray trace id
-    ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` becomes its 32 hex digits. Vectorised (Arrow string
-    kernels, linear-time regexes).
+    The one id rule shared by every frame that joins spans (spans, logs, metric exemplars, the OTLP reader):
+    surrounding blanks dropped, upper case lowered, empty strings missing, an all-zero id missing (W3C: no id);
+    an id base64-encoded (protobuf's standard JSON mapping: 24 characters for 16 bytes, 12 for 8; :func:`b64_id_hex`)
+    as its hex; with ``xray=True`` an X-Ray trace id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` becomes its 32 hex
+    digits. Vectorised (Arrow string kernels, linear-time regexes); the other forms are looked at only in a column
+    that is not canonical already.
 
     Parameters
     ----------
@@ -993,6 +996,8 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False) -> tuple[pd.Se
         Hex digits of a canonical id (32 for trace ids, 16 for span ids).
     xray : bool, default False
         Accept X-Ray trace ids.
+    zero : bool, default True
+        An all-zero id is missing; False keeps it (a span's own id, which must be there).
 
     Returns
     -------
@@ -1002,24 +1007,61 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False) -> tuple[pd.Se
 
     Examples
     --------
-    >>> ids, bad = canonical_ids(["1-5759E988-BD862E3FE1BE46A994272793", "", None], 32, xray=True)
+    >>> ids, bad = canonical_ids(["1-5759E988-BD862E3FE1BE46A994272793", "", None, "0" * 32], 32, xray=True)
     >>> ids.tolist(), bad.tolist()
-    (['5759e988bd862e3fe1be46a994272793', <NA>, <NA>], [False, False, False])
-    >>> canonical_ids(["abc", "ABCDEF0123456789"], 16)[1].tolist()
-    [True, False]
+    (['5759e988bd862e3fe1be46a994272793', <NA>, <NA>, <NA>], [False, False, False, False])
+    >>> canonical_ids(["abc", "ABCDEF0123456789", "7uGbfsPBsXQ="], 16)
+    (0                 abc
+    1    abcdef0123456789
+    2    eee19b7ec3c1b174
+    dtype: string, array([ True, False, False]))
     """
     s = pd.Series(pd.array(values.array if isinstance(values, pd.Series) else
                            (values if isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)) else list(values)),
                            dtype=STRING))
     ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
-    if len(s) and ok.all():  # every id given is canonical already (the usual file): one pass (NA skipped)
+    if len(s) and ok.all() and not (zero and (s == "0" * width).any()):  # the usual file: one pass (NA skipped)
         return s, np.zeros(len(s), dtype=bool)
-    s = s.str.strip().str.lower()
+    raw = s.str.strip()
+    s = raw.str.lower()
     s = s.where(s != "", None)
     if xray:
         x = s.str.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}").fillna(False).astype(bool)
         if x.any():
             s[x] = s[x].str.replace("-", "", regex=False).str.slice(1)
     ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
-    bad = ~ok.fillna(True).astype(bool).to_numpy()
+    b64 = (~ok.fillna(True).astype(bool) & (raw.str.len() == (width // 2 + 2) // 3 * 4).fillna(False)).to_numpy(bool)
+    if b64.any():  # base64 of the id's bytes, as cased in the file (base64 is case-sensitive)
+        got = [b64_id_hex(v, width) for v in raw[b64].tolist()]
+        rows = np.flatnonzero(b64)
+        hit = np.array([g is not None for g in got], dtype=bool)
+        if hit.any():
+            s.iloc[rows[hit]] = [g for g in got if g is not None]
+            ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
+    if zero:
+        s = s.where(s != "0" * width, None)
+    bad = ~ok.fillna(True).astype(bool).to_numpy() & s.notna().to_numpy()
     return s, bad
+
+
+def b64_id_hex(x: Any, width: int) -> str | None:
+    """Hex of an id given base64-encoded, as protobuf's standard JSON mapping (Tempo's API, protobuf's
+    MessageToDict) writes ids: 24 characters for 16 bytes, 12 for 8. Unambiguous: a hex id has 32 or 16
+    characters. None when ``x`` is not such an id.
+
+    >>> b64_id_hex("W47/95gDgQPSabYzgT/GDA==", 32), b64_id_hex("abc", 16)
+    ('5b8efff798038103d269b633813fc60c', None)
+    """
+    import base64
+    import binascii
+
+    if type(x) is not str or len(x) != (width // 2 + 2) // 3 * 4:
+        return None
+    try:
+        raw = base64.b64decode(x, validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            raw = base64.urlsafe_b64decode(x) if x.isascii() and "+" not in x and "/" not in x else b""
+        except (binascii.Error, ValueError):
+            return None
+    return raw.hex() if len(raw) == width // 2 else None

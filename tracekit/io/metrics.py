@@ -92,6 +92,7 @@ from ..metrics_schema import (
     validate_metrics,
 )
 from ..schema import STRING, TIMESTAMP, shared_attr
+from ..schema import b64_id_hex as _b64_hex
 from ._sources import (
     MAX_LIST_NESTING,
     checked_path,
@@ -117,7 +118,6 @@ from .containers import (
 )
 from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused
 from .otlp import BadValue as _Bad
-from .otlp import base64_id_hex as _b64_hex
 from .otlp import camel_case_keys as _camel_case
 from .otlp import decode_attributes as _attrs
 from .otlp import source_parts as _sub_sources

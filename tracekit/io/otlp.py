@@ -93,8 +93,6 @@ against ``orjson.loads`` of the same bytes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import re
 from collections.abc import Callable, Iterator
@@ -111,7 +109,7 @@ from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, TIMESTAMP, xray_to_trace_id
+from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, xray_to_trace_id
 from ._columns import hex_ids
 from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
@@ -420,24 +418,8 @@ def _count(x: Any, what: str) -> int:
     raise _Bad(f"{what} must be a non-negative integer, got {short(x)}")
 
 
-def _b64_hex(x: Any, n: int) -> str | None:
-    """Hex of an id given base64-encoded, as protobuf's standard JSON mapping (Tempo's API, protobuf's
-    MessageToDict) writes ids: 24 characters for 16 bytes, 12 for 8. Unambiguous: a hex id has 32
-    or 16 characters. None when ``x`` is not such an id."""
-    if type(x) is not str or len(x) != (n // 2 + 2) // 3 * 4:
-        return None
-    try:
-        raw = base64.b64decode(x, validate=True)
-    except (binascii.Error, ValueError):
-        try:
-            raw = base64.urlsafe_b64decode(x) if x.isascii() and "+" not in x and "/" not in x else b""
-        except (binascii.Error, ValueError):
-            return None
-    return raw.hex() if len(raw) == n // 2 else None
-
-
 def _other_form_hex(x: Any, n: int) -> str | None:
-    """Hex of an id of ``n`` hex digits given in another unambiguous form: base64 (:func:`_b64_hex`), or for a
+    """Hex of an id of ``n`` hex digits given in another unambiguous form: base64 (:func:`tracekit.schema.b64_id_hex`), or for a
     trace id (``n`` 32) an X-Ray trace id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` (35 characters: the same 128
     bits, split 8/24 after the version; the collector's awsxray receiver converts them so, and X-Ray ids in logs
     and metric exemplars are read so: :func:`tracekit.schema.xray_to_trace_id`, the one rule). None otherwise.
@@ -450,7 +432,7 @@ def _other_form_hex(x: Any, n: int) -> str | None:
             return xray_to_trace_id(x)
         except ValueError:
             return None
-    return _b64_hex(x, n)
+    return b64_id_hex(x, n)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1152,5 +1134,4 @@ BadValue = _Bad
 decode_any_value = _any
 decode_attributes = _attrs
 camel_case_keys = _camel_case
-base64_id_hex = _b64_hex
 source_parts = _sub_sources

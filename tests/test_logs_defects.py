@@ -363,3 +363,36 @@ def test_log_ids_follow_the_spans_rule_zero_is_no_id_and_base64_is_read():
     cols = tk.logs_from_columns({"time": [50, 50], "body": ["x", "y"], "trace_id": ["0" * 32, b64t],
                                  "span_id": ["0" * 16, b64s]})
     assert cols["trace_id"].tolist() == [pd.NA, "a" * 32] and cols["span_id"].tolist() == [pd.NA, "1" * 16]
+
+
+def test_records_read_again_from_another_file_are_one_record_and_repeats_within_a_file_stay(tmp_path):
+    """A fresh reader's d16: overlapping exports (the same CloudWatch page saved twice) doubled every record and
+    attach_logs counted each span's records twice; read_metrics kept both copies of a point and metric_rates gave
+    NaN for the second (same time). Now a record equal in every field to one read from another file is a copy
+    (attrs["copies_dropped"]); a statement logged twice in one file stays two records; a path named twice is read
+    once."""
+    tid = "5759e988bd862e3fe1be46a994272793"
+    page = {"events": [{"logStreamName": "s", "timestamp": 1704067200000 + i, "eventId": f"3789{i}",
+                        "message": json.dumps({"level": "ERROR", "message": f"boom {i}", "xray_trace_id": "1-" + tid[:8] + "-" + tid[8:]}),
+                        "ingestionTime": 1704067201000} for i in range(3)]}
+    for name in ("export-1.json", "export-2.json"):
+        (tmp_path / name).write_text(json.dumps(page))
+    logs = tk.read_logs(tmp_path)
+    assert len(logs) == 3 and logs.attrs["copies_dropped"] == 3 and set(logs["source_file"]) == {str(tmp_path / "export-1.json")}
+    spans = tk.spans_from_columns({"trace_id": [tid], "span_id": ["1" * 16], "service": "fn", "name": "handler",
+                                   "start": ["2024-01-01T00:00:00Z"], "end": ["2024-01-01T00:00:01Z"]})
+    assert tk.attach_logs(spans, logs).spans["log_records"].tolist() == [3]
+    same = tk.read_logs([tmp_path / "export-1.json", tmp_path / "export-1.json"])
+    assert len(same) == 3 and same.attrs["copies_dropped"] == 0  # one path twice: read once
+    line = json.dumps({"time": "2024-01-01T00:00:00Z", "message": "retrying", "trace_id": tid}) + "\n"
+    (tmp_path / "twice.jsonl").write_text(line * 2)
+    assert len(tk.read_logs(tmp_path / "twice.jsonl")) == 2  # one statement logged twice: two records
+    point = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "c", "sum": {"aggregationTemporality": 2,
+             "isMonotonic": True, "dataPoints": [{"asInt": str(60 * (i + 1)), "startTimeUnixNano": "0",
+                                                  "timeUnixNano": str((i + 1) * 60 * 10**9)} for i in range(3)]}}]}]}]}
+    (tmp_path / "m").mkdir()
+    for name in ("a.json", "b.json"):
+        (tmp_path / "m" / name).write_text(json.dumps(point))
+    m = tk.read_metrics(tmp_path / "m")
+    assert len(m) == 3 and m.attrs["copies_dropped"] == 3
+    assert tk.metric_rates(m)["value"].tolist() == [1.0, 1.0, 1.0]

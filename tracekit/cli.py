@@ -146,6 +146,10 @@ def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind
         first = notes[0] if hasattr(notes[0], "reason") else SkippedRecord(*notes[0])  # read_metrics: (file, record, what)
         _say("report", f"ignored {len(notes)} record(s) of the {what} that are not {kind} data; first: "
                        f"{_record(first, redact)}")
+    copies = int(frame.attrs.get("copies_dropped", 0) or 0)
+    if copies:
+        _say("report", f"dropped {copies:,} exact cop{'y' if copies == 1 else 'ies'} of {kind} records read again from "
+                       "another file (equal in every field but the file and record they came from)")
     return frame
 
 

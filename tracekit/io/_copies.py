@@ -122,3 +122,74 @@ def _fingerprint(v: Any) -> bytes:
             return repr(v).encode("utf-8", "surrogatepass")
         except RecursionError:  # too deep to compare: treated as distinct (both copies kept)
             return b"\0deep" + str(id(v)).encode()
+
+
+def copies_read_again(df: pd.DataFrame, prefilter: tuple[str, ...]) -> np.ndarray:
+    """Rows of a logs or metrics frame that are copies read again: equal in every column but ``source_file`` /
+    ``source_record`` to an earlier row that came from another file (overlapping exports, a folder beside a copy
+    of a file). A row equal to an earlier one of the same file is kept: a log statement written twice in one
+    millisecond is two records, which nothing but their place tells apart (a file named twice is read once:
+    the readers' part lists hold each path once).
+
+    ``prefilter``: scalar columns (time, ids…) whose joint value a copy shares with its original; only rows whose
+    value occurs more than once are compared in full (a frame read once pays one ``duplicated`` over them).
+
+    >>> import tracekit as tk
+    >>> logs = tk.logs_from_columns({"time": [1, 1, 1, 1, 1], "body": ["a", "a", "a", "a", "b"],
+    ...     "source_file": ["x.json", "x.json", "y.json", "y.json", "y.json"], "source_record": [1, 2, 1, 2, 3]})
+    >>> copies_read_again(logs, ("time",)).tolist()
+    [False, False, True, True, False]
+    """
+    n = len(df)
+    drop = np.zeros(n, dtype=bool)
+    if n < 2:
+        return drop
+    cand = np.flatnonzero(df[list(prefilter)].duplicated(keep=False).to_numpy())
+    if not len(cand) or "source_file" not in df.columns:
+        return drop
+    # only values seen in two files or more can be a copy read again (repeats within one file stay, unread)
+    pre = _combined([pd.factorize(df[c].iloc[cand], use_na_sentinel=False)[0] for c in prefilter])
+    fcode = pd.factorize(df["source_file"].iloc[cand], use_na_sentinel=False)[0]
+    files = pd.Series(fcode).groupby(pre).nunique().to_numpy()
+    cand = cand[files[pre] > 1]
+    if not len(cand):
+        return drop
+    sub = df.iloc[cand]
+    codes = []
+    for c in df.columns:
+        if c in ("source_file", "source_record"):
+            continue
+        s = sub[c]
+        if s.dtype == object or s.dtype.name == "tracekit.lazy":  # dict and list cells (a lazy column's too)
+            memo: dict[int, bytes] = {}
+            prints = [memo[id(v)] if id(v) in memo else memo.setdefault(id(v), _fingerprint(v)) for v in s]
+            codes.append(pd.factorize(np.asarray(prints + [b""], dtype=object)[:-1])[0])
+        else:
+            codes.append(pd.factorize(s, use_na_sentinel=False)[0])
+    key = _combined(codes)
+    file = pd.factorize(sub["source_file"], use_na_sentinel=False)[0]
+    _, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
+    again = file != file[first_at][inv]
+    drop[cand[again]] = True
+    return drop
+
+
+def each_path_once(parts: list) -> list:
+    """A reader's parts with each file once: a path named twice (a file and the folder holding it, or the same
+    path twice in a list) is read once, its first time; anything that is not a path is kept as it is.
+
+    >>> each_path_once(["a.json", "./a.json", {"doc": 1}, "b.json", "a.json"])
+    ['a.json', {'doc': 1}, 'b.json']
+    """
+    import os
+
+    seen: set[str] = set()
+    out = []
+    for p in parts:
+        if isinstance(p, (str, os.PathLike)):
+            key = os.path.realpath(os.fspath(p))
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(p)
+    return out

@@ -101,6 +101,7 @@ from ..core.resources import host_of
 from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity, severity_name
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size
+from ._copies import copies_read_again, each_path_once
 from ._sources import (
     GZIP_MIN_CAP,
     GZIP_RATIO_CAP,
@@ -1322,7 +1323,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))
     pieces: list[pd.DataFrame] = []  # frames of the fast path and of the checked walk, in source order
     with gc_paused():
-        for part in _parts(source):
+        for part in each_path_once(_parts(source)):
             c.unit, c.packed, c.unpacked = "line", 0, 0
             try:
                 data = _raw_bytes(part, on_bad)
@@ -1354,6 +1355,10 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         if errors == "raise":
             raise err
         c.skipped.append(SkippedRecord.from_error(err))
+    again = copies_read_again(df, ("time", "trace_id", "span_id", "severity_number", "service", "host", "body"))
+    if again.any():  # a record read again from another file (overlapping exports): one record (io._copies)
+        df = df[~again].reset_index(drop=True)
+    df.attrs["copies_dropped"] = int(again.sum())
     df.attrs["truncated"] = bool(c.pages)
     if c.pages:
         warn_page(c.pages[0], "nextToken", "records", "read_logs")

@@ -93,6 +93,7 @@ from ..metrics_schema import (
 )
 from ..schema import STRING, TIMESTAMP, shared_attr
 from ..schema import b64_id_hex as _b64_hex
+from ._copies import copies_read_again, each_path_once
 from ._sources import (
     MAX_LIST_NESTING,
     checked_path,
@@ -1011,6 +1012,11 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                   if rd.ignored else "no metric data points")
         rd.problem(reason + (f"; {said}" if said else ""), rd.ignored[0].file if rd.ignored else source_name(source),
                    None)
+    again = copies_read_again(df, ("time", "start_time", "name", "kind", "service", "host", "value", "count", "sum",
+                                   "min", "max"))
+    if again.any():  # a point read again from another file (overlapping exports): one point (io._copies)
+        df = df[~again].reset_index(drop=True)
+    df.attrs["copies_dropped"] = int(again.sum())
     df.attrs["truncated"] = bool(rd.pages or rd.partial)
     df.attrs["messages"] = shared_attr(rd.messages)
     df.attrs["partial"] = shared_attr(rd.partial)
@@ -2329,7 +2335,7 @@ class _Bytes:
 
 def _parts(source: Any) -> list:
     out = []
-    for part in _sub_sources(source):
+    for part in each_path_once(list(_sub_sources(source))):
         if isinstance(part, (dict, list, tuple)):
             out.append(part)
         elif is_pathlike(part):

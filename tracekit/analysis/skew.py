@@ -93,8 +93,10 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     # an X-Ray inferred segment repeats its caller's times (AWS made it up from the subsegment): it is
     # no clock of its own, and a pair with it says nothing
     inferred = bool_column(spans, "inferred")
+    # a span id given twice with other times (a trace exported twice, shifted): which copy called which is
+    # unknown, and pairing across the copies measures the shift, not a clock (30 min "skews" before)
     ok = ((kind[child] == "server") & (kind[p] == "client") & (node[child] != node[p]) & ended[child] & ended[p]
-          & ~inferred[child] & ~inferred[p])
+          & ~inferred[child] & ~inferred[p] & ~tree.duplicated[child] & ~tree.duplicated[p])
     c, p = child[ok], p[ok]
     sync = ~is_async_handoff(spans, p)  # a queue hand-off says nothing about clocks
     c, p = c[sync], p[sync]

@@ -910,7 +910,9 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
             source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {_traces(n_before)})"
         else:
             base = split.normal
-            source = (f"the normal periods before and after the change (outside "
+            # "before and after" only when both hold traces: a change already going at the data's start has no before
+            sides = "periods before and after" if n_before else "period after"
+            source = (f"the normal {sides} the change (outside "
                       f"{window_text(split.onset, split.recovery)}, {_traces(base['trace_id'].nunique())})")
         if base["trace_id"].nunique() == 0:
             base, source = None, "none (no traces outside the change window)"

@@ -47,6 +47,7 @@ from ..core import (
     percentile,
     require_columns,
     result_table,
+    span_tree,
     status_recorded,
     trace_outcomes,
 )
@@ -567,6 +568,12 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
     if split:
         text += f" ({split_words})"
+    many, roots = _several_roots(incident)
+    if many:  # said where the count is: each trace is one request, by its first root
+        text += (f" ({_plural(many, 'trace')} of {len(out_inc):,} hold more than one root span, {roots:,} roots in "
+                 "them: a trace exported twice with other times, trace ids reused, or a service starting new roots; each "
+                 "trace counts as one request, by its earliest root)")
+        ev.update(traces_with_several_roots=many, roots_in_them=roots)
     corrected = _what_weighted(req, incident, spans, weights, known) if weights is not None and len(req) else None
     if corrected is not None:
         text, ev = corrected
@@ -583,6 +590,16 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
     return [Finding("what", text, tuple(slow), ev)]
+
+
+def _several_roots(spans: pd.DataFrame) -> tuple[int, int]:
+    """Traces holding more than one root span (no parent id), and the roots in them: (0, 0) when none."""
+    if not len(spans):
+        return 0, 0
+    tree = span_tree(spans)
+    per = np.bincount(tree.trace[~tree.has_parent_id], minlength=tree.n_traces)  # a root given twice is two
+    many = per > 1
+    return int(many.sum()), int(per[many].sum())
 
 
 #: with no change found at ``alpha``, the strongest candidate up to this Holm-adjusted p-value is named, as not
@@ -661,14 +678,19 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                                 + near_words, (), ev)]
     onset, recovery = head["onset"], head["recovery"]
     clock = _clock_for(onset, recovery)
+    first = spans["start"].min()
+    # a change whose first bucket holds the data's first request was already going when the data begins: its
+    # start is not in the data (the data cannot show it), so it is not said to have started then
+    started = (f"It was already going when the data begins ({clock(first)} UTC: when it started is not in the data)"
+               if onset <= first else f"It started at {clock(onset)} UTC")
     if pd.isna(recovery):
-        span = (f"It started at {clock(onset)} UTC and was still going at the end of the data "
-                f"({clock(spans['start'].max())} UTC)")
+        span = f"{started} and was still going at the end of the data ({clock(spans['start'].max())} UTC)"
         minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")
     else:
         minutes = (recovery - onset) / pd.Timedelta("1min")
         length = f"{60 * minutes:,.0f} s" if minutes < 2 else f"{minutes:,.0f} min"
-        span = f"It started at {clock(onset)} UTC and was over by {clock(recovery)} UTC ({length})"
+        span = (f"{started} and was over by {clock(recovery)} UTC ({length})" if onset > first else
+                f"{started} and was over by {clock(recovery)} UTC (at least {length})")
     others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
     other_routes = [str(r) for r in dict.fromkeys(others["route"])]
     text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "

@@ -1,0 +1,66 @@
+"""What a fresh reader of the postmortem found wrong on data the authors did not tune on (session 30): each test
+builds the case by construction and checks the words against it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+
+def _findings(pm, topic: str) -> list[str]:
+    return [f.text for f in pm.findings if f.topic == topic]
+
+
+@pytest.mark.slow  # two postmortems of 300–600 traces
+def test_a_trace_exported_twice_with_other_times_is_no_clock_skew():
+    """The same 300 traces again, 30 minutes later (same trace and span ids): pairing a server span of one copy with
+    the client span of the other measured the shift, and the report said ten hosts' clocks ran up to 30 min off
+    ("corrected before comparing") and put the window outside the data. Spans whose id is given twice are no pair."""
+    a = tk.simulate.simulate("baseline", n_traces=300, seed=41).spans
+    b = a.assign(start=a["start"] + pd.Timedelta("30min"), end=a["end"] + pd.Timedelta("30min"))
+    spans = pd.concat([a, b], ignore_index=True)
+    skew = tk.detect_clock_skew(spans)
+    assert not skew["skewed"].any() and skew["n_pairs"].sum() == 0
+    pm = tk.postmortem(spans)
+    assert not any("clock runs" in t for t in _findings(pm, "where"))
+    what = _findings(pm, "what")[0]
+    assert what.startswith("300 requests in 14:00–15:29 UTC")
+    assert "300 traces of 300 hold more than one root span, 600 roots in them" in what
+
+
+@pytest.mark.slow
+def test_trace_ids_reused_by_two_runs_are_said_beside_the_request_count():
+    """Two runs reusing the same 300 trace ids (distinct span ids): 600 roots, counted as 300 requests (one per
+    trace, its earliest root) — now said where the count is, not only in trace health."""
+    a = tk.simulate.simulate("baseline", n_traces=300, seed=41).spans
+    b = tk.simulate.simulate("baseline", n_traces=300, seed=42).spans
+    ids = dict(zip(sorted(b["trace_id"].unique()), sorted(a["trace_id"].unique()), strict=True))
+    b = b.assign(trace_id=b["trace_id"].map(ids).astype(a["trace_id"].dtype), start=b["start"] + pd.Timedelta("30min"),
+                 end=b["end"] + pd.Timedelta("30min"))
+    pm = tk.postmortem(pd.concat([a, b], ignore_index=True))
+    f = next(f for f in pm.findings if f.topic == "what")
+    assert f.evidence["requests"] == 300 and f.evidence["traces_with_several_roots"] == 300
+    assert f.evidence["roots_in_them"] == 600
+    assert "each trace counts as one request, by its earliest root" in f.text
+    one = tk.postmortem(a)  # one run: nothing said
+    assert "traces_with_several_roots" not in next(f for f in one.findings if f.topic == "what").evidence
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [7, 8])
+def test_a_change_already_going_when_the_data_begins_is_not_said_to_start_then(seed):
+    """db-lock from 14:00 to 14:08, the data's first request at 14:00:03: the report said "It started at 14:00"
+    (the data cannot show when it started) and took "the normal periods before and after the change" as the
+    baseline, where there is no before."""
+    sim = tk.simulate.simulate("db-lock", n_traces=800, seed=seed, window_start="2026-03-02T14:00:00Z",
+                               window_end="2026-03-02T14:08:00Z")
+    pm = tk.postmortem(sim.spans)
+    when = _findings(pm, "when")[0]
+    assert when.startswith("It was already going when the data begins (14:00 UTC: when it started is not in the "
+                           "data) and was over by 14:08 UTC (at least 8 min)")
+    assert pm.baseline_source.startswith("the normal period after the change (outside 14:00:00–14:08:00 UTC")
+    later = tk.simulate.simulate("db-lock", n_traces=800, seed=seed, window_start="2026-03-02T14:20:00Z",
+                                 window_end="2026-03-02T14:28:00Z")
+    assert _findings(tk.postmortem(later.spans), "when")[0].startswith("It started at 14:2")

@@ -583,13 +583,48 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
         ber = failed_share(ob)[0] if known else np.nan
+        mix = _route_mix(incident, base)
         text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}"
                  f"{', as sampled' if corrected is not None else ''}, {fmt_ms(b95)}"
-                 + (f", and its error rate {_rate(ber)}" if known else ""))
-        ev.update(baseline_p95_ms=b95, baseline_error_rate=ber)
+                 + (f", and its error rate {_rate(ber)}" if known else "")
+                 + (" — but the baseline is another mix of routes, so these overall numbers compare mixes (how sure: "
+                    "traffic mix)" if mix is not None else ""))
+        ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
     return [Finding("what", text, tuple(slow), ev)]
+
+
+#: a baseline whose requests differ in route mix by at least this total variation (the share of requests that
+#: would have to change route to match), beyond chance, compares mixes in every overall number
+MIX_TVD = 0.15
+
+
+def _route_mix(incident: pd.DataFrame, base: pd.DataFrame) -> Finding | None:
+    """``Traffic mix: …`` when the baseline's requests are another mix of routes than the incident's (total
+    variation ≥ :data:`MIX_TVD` and a chi-square test of the two mixes' counts at p < 0.01), else None: the overall
+    percentiles and error rates then compare mixes, not the same requests."""
+    from scipy.stats import chi2_contingency
+
+    from ..analysis.timeline import request_rows
+
+    a, b = (request_rows(x, "route")["route"].astype(object).fillna("(no route)").value_counts() for x in (incident, base))
+    keys = a.index.union(b.index)
+    a, b = a.reindex(keys, fill_value=0), b.reindex(keys, fill_value=0)
+    if len(keys) < 2 or not a.sum() or not b.sum():
+        return None
+    pa, pb = a / a.sum(), b / b.sum()
+    tvd = float(0.5 * (pa - pb).abs().sum())
+    p = float(chi2_contingency(np.vstack([a.to_numpy(), b.to_numpy()]))[1])
+    if tvd < MIX_TVD or not p < 0.01:
+        return None
+    top = (pa - pb).abs().sort_values(ascending=False).index[:2]
+    words = "; ".join(f"{k} is {pa[k]:.0%} of the incident's requests and {pb[k]:.0%} of the baseline's" for k in top)
+    return Finding("sure", f"Traffic mix: the baseline's requests are another mix of routes — {words} "
+                           f"({tvd:.0%} of the requests would have to change route to match; chi-square {_fmt_p(p)}), "
+                           "so overall percentiles and error rates compare mixes, not the same requests: compare per "
+                           "route (the ranking below compares each operation with itself).", (),
+                   dict(route_mix_tvd=tvd, route_mix_p=p))
 
 
 def _several_roots(spans: pd.DataFrame) -> tuple[int, int]:
@@ -1386,6 +1421,9 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
     out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base, requests=n_req,
                                               rootless_traces=no_root)))
+    mix = _route_mix(incident, base) if base is not None and len(base) else None
+    if mix is not None:
+        out.append(mix)
     if not status_recorded(incident):
         out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so the traces "
                                    "cannot show a failure — its error rates below are unknown, not 0 %, and errors weigh in the "

@@ -87,3 +87,23 @@ def test_a_baseline_of_another_traffic_mix_is_said_and_a_like_baseline_is_not():
         pm = tk.postmortem(tk.simulate.simulate("db-lock", n_traces=800, seed=seed).spans, baseline=like)
         assert not any(f.text.startswith("Traffic mix") for f in pm.findings)
         assert not next(f for f in pm.findings if f.topic == "what").evidence.get("baseline_other_mix", False)
+
+
+def test_a_baseline_partly_in_the_datas_period_is_not_said_to_be_the_same_period():
+    """5 traces against 5 baseline traces, 3 of which started within the data's period: "the same period as the
+    data: 3 of its 5 traces …" said more than the count."""
+    inc = tk.simulate.simulate("db-lock", n_traces=5, seed=3).spans
+    base = tk.simulate.simulate("baseline", n_traces=5, seed=4).spans
+    sure = tk.postmortem(inc, base, level="service").sentences("sure")[0]
+    assert "(mostly the data's own period: 3 of its 5 traces started between the data's first and last request)" in sure
+    assert "same period" not in sure
+
+
+def test_cold_starts_with_no_baseline_are_not_said_to_be_at_their_usual_share(real_traces):
+    """The X-Ray developer guide's one trace: "Cold starts at their usual share (no baseline …): 1 cold start in 1
+    invocation (100%)" — with no baseline nothing says what is usual."""
+    pm = tk.postmortem(tk.read(real_traces / "aws-xray-developer-guide" / "xray-api-gettingdata.md.BatchGetTraces-output.json"))
+    cold = [t for t in _findings(pm, "where") if t.startswith("Cold starts")]
+    assert cold and cold[0].startswith("Cold starts whose share did not move within the data beyond chance (no "
+                                       "baseline to say what their usual share is)")
+    assert not any("usual share (" in t for t in cold)

@@ -1339,8 +1339,10 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
     seen_usual = None
     on_path = [(r, b) for r, b in as_usual if r.cp_added_ms > 0]
     if on_path:
-        seen_usual = Finding("where", "Cold starts at their usual share (no baseline; it did not move within the data "
-                                      "beyond chance), on the requests' critical path: "
+        # no baseline says what is usual: only that the share did not move within the data (a fresh reader: "usual"
+        # of 1 cold start in 1 invocation)
+        seen_usual = Finding("where", "Cold starts whose share did not move within the data beyond chance (no baseline "
+                                      "to say what their usual share is), on the requests' critical path: "
                              + "; ".join(said(r, b) + cost(r) for r, b in on_path[:3]) + ".", (),
                              dict(usual_cold_starts_on_path=[str(r.function) for r, _ in on_path]))
     cold = None
@@ -1387,8 +1389,9 @@ def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFram
     after = int((b >= first).sum())
     within = int(((b >= d0) & (b <= d1)).sum())
     if after and within >= len(b) / 2:  # recorded beside the incident (another region, a control group), not before
-        where = (f"the same period as the data: {within:,} of its {len(b):,} traces started between the data's "
-                 "first and last request")
+        # "the same period" only when every trace is in it (a fresh reader: "3 of its 5" is not the same period)
+        where = (("the same period as the data" if within == len(b) else "mostly the data's own period")
+                 + f": {within:,} of its {len(b):,} traces started between the data's first and last request")
     else:
         where = (f"{after:,} of them after the incident's first request" if after else
                  f"ending {_span_words(first - t1)} before the incident's first request")

@@ -396,3 +396,14 @@ def test_records_read_again_from_another_file_are_one_record_and_repeats_within_
     m = tk.read_metrics(tmp_path / "m")
     assert len(m) == 3 and m.attrs["copies_dropped"] == 3
     assert tk.metric_rates(m)["value"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_negative_number_is_masked_with_its_sign():
+    """A fresh reader's d17: "clock offset -3 ms" and "clock offset 4 ms" are one statement, but the minus sign
+    stayed outside the mask: two templates, two ids, a template 'appearing' when a value turned negative. A hyphen
+    between two masked values (a range) and one inside a word are not signs."""
+    bodies = ["clock offset 4 ms", "clock offset -3 ms", "(-12) retries", "pages 1-5 of 9", "re-try 2", "x:-7"]
+    t = tk.log_templates(tk.logs_from_columns({"time": [0] * len(bodies), "body": bodies}))
+    assert t["template"].tolist() == ["clock offset <*> ms", "clock offset <*> ms", "(<*>) retries", "pages <*> of <*>",
+                                      "re-try <*>", "x:<*>"]
+    assert t["template_id"].iloc[0] == t["template_id"].iloc[1]

@@ -55,6 +55,7 @@ MASKS: tuple[tuple[str, str], ...] = (
     (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),  # clock time
     (r"=[^\s,;)\]}&\"']+", "=<*>"),  # key=value
     (r"\b\w*\d\w*\b", "<*>"),  # words holding digits (numbers, ids)
+    (r"(^|[\s(\[{:,])-<\*>", r"\1<*>"),  # a negative number: its sign too ("offset -3 ms" is "offset 4 ms"'s statement)
     (r"<\*>(?:[\s.,:;/_-]*<\*>)+", "<*>"),  # runs of masks: one mask
 )
 

@@ -252,3 +252,18 @@ def test_a_cumulative_histogram_is_averaged_per_interval_not_over_the_process_li
                                    "sum": np.r_[restart[1], total], "time": times * 2, "start_time": T,
                                    "resource": [{"service.instance.id": i} for i in "ab" for _ in range(minutes)]})
     assert np.allclose(tk.metric_series(two, by=None)["value"].to_numpy(), per_min)
+
+
+def test_an_infinite_point_is_left_out_and_counted_not_a_mean_of_inf():
+    """A fresh reader's d07: one +Inf gauge point (OTLP doubles may be infinite) made its bucket's mean inf and
+    detect_metric_changes said before=inf, delta=-inf. It is left out of the means and counted."""
+    t = pd.date_range("2024-01-01 00:01", periods=20, freq="1min", tz="UTC")
+    v = np.r_[np.ones(14), 5 * np.ones(6)]
+    clean = tk.detect_metric_changes(tk.metrics_from_columns({"time": t, "name": "mem", "value": v, "host": "p1"}),
+                                     by="host")
+    v[5] = np.inf
+    m = tk.metrics_from_columns({"time": t, "name": "mem", "value": v, "host": "p1"})
+    got = tk.detect_metric_changes(m, by="host")
+    assert got[["before", "during", "delta"]].to_numpy().tolist() == clean[["before", "during", "delta"]].to_numpy().tolist()
+    assert got.attrs["points_without_value"] == {"mem": 1}
+    assert np.isfinite(tk.metric_series(m, by="host")["value"]).all()

@@ -225,8 +225,9 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     -------
     pandas.DataFrame
         ``time``, the key columns, then :data:`METRIC_SERIES`'s other columns; only buckets with
-        points; sorted by key, name and time. A point with no value (:func:`point_values`: an OTLP histogram
-        without its optional sum) is in no bucket: ``attrs["points_without_value"]`` counts them per name.
+        points; sorted by key, name and time. A point with no finite value (:func:`point_values`: an OTLP histogram
+        without its optional sum; an infinite double) is in no bucket: ``attrs["points_without_value"]`` counts them
+        per name.
 
     Raises
     ------
@@ -260,7 +261,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
                           "v": v, "unit": m["unit"].to_numpy(dtype=object)})
     for k in keys:
         frame[k] = m[k].astype(object).where(m[k].notna(), "\x00<NA>").to_numpy()
-    none = np.isnan(frame["v"].to_numpy())
+    none = ~np.isfinite(frame["v"].to_numpy())  # NaN, and ±Inf (OTLP doubles may be infinite): no mean to take
     frame = frame[~none]
     g = frame.groupby([*keys, "name", "time"], sort=True)
     out = g.agg(value=("v", "mean"), points=("v", "size"), unit=("unit", "first")).reset_index()
@@ -271,7 +272,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     out["points"] = out["points"].astype("int64")
     out["time"] = out["time"].astype("datetime64[ns, UTC]")
     out = out[["time", *keys, "name", "value", "points", "unit"]]
-    # points with no value to average (NaN; a histogram with neither sum nor value): left out, counted per name
+    # points with no finite value to average (NaN, ±Inf; a histogram with neither sum nor value): left out, counted
     names_none = m["name"].to_numpy(dtype=object)[none]
     out.attrs["points_without_value"] = {str(k): int(c) for k, c in pd.Series(names_none).value_counts(sort=False).items()}
     return out

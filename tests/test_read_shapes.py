@@ -488,3 +488,19 @@ def test_logs_or_metrics_given_to_a_trace_reader_name_the_reader_that_reads_them
         assert e.value.file == str(p)
     got = (tk.read_logs if reader == "tk.read_logs" else tk.read_metrics)(p)  # the reader named takes it
     assert len(got) == 1
+
+
+def test_an_application_log_beside_the_traces_is_listed_not_an_error(tmp_path, real_traces):
+    """A fresh reader's d08: a folder of OTLP traces, metrics and logs and a JSON-lines application log
+    (Powertools). The OTLP files of other signals were listed in attrs["ignored"], but the JSON log made tk.read and
+    read_metrics raise, though their own error knew it for log records. It is listed now, naming the reader."""
+    for f in ("trace.json", "metrics.json", "logs.json"):
+        (tmp_path / f).write_bytes((real_traces / "opentelemetry-proto" / f).read_bytes())
+    (tmp_path / "app.jsonl").write_text(orjson.dumps({"timestamp": "2024-01-01T00:00:00Z", "level": "INFO",
+                                                      "message": "hi", "service": "pay"}).decode() + "\n")
+    spans, metrics = read(tmp_path), tk.read_metrics(tmp_path)
+    assert len(spans) == len(read(tmp_path / "trace.json")) and len(metrics) == len(tk.read_metrics(tmp_path / "metrics.json"))
+    for got in (spans, metrics):
+        app = [r for r in got.attrs["ignored"] if r.file == str(tmp_path / "app.jsonl")]
+        assert len(app) == 1 and "which tk.read_logs reads" in app[0].reason
+    assert len(tk.read_logs(tmp_path)) == len(tk.read_logs(tmp_path / "logs.json")) + 1

@@ -223,6 +223,33 @@ def sanitised(value: Any) -> Any:
     return _fixed_copy(value)
 
 
+#: the known shapes (:func:`known_shape`) that are another signal tracekit reads: a file of them beside the traces
+#: (an application's JSON log, a CloudWatch export) is listed as not this reader's data, as OTLP metrics and logs
+#: lines are, not an error
+_LOGS_SHAPES = ("CloudWatch Logs events (filter-log-events / get-log-events output: log records, which tk.read_logs reads)",
+                "a CloudWatch Logs subscription payload (log records, which tk.read_logs reads)",
+                "a JSON log record (a message and a level, which tk.read_logs reads)")
+_METRICS_SHAPES = ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
+                   "tk.read_metrics reads)",)
+
+
+def other_signal(value: Any, reader: str) -> str | None:
+    """The known shape of ``value`` when it is log records or metric points that another of tracekit's readers reads
+    (``reader``: "traces", "metrics" or "logs", the one asking), else None.
+
+    >>> other_signal({"level": "info", "msg": "charged"}, "traces")
+    'a JSON log record (a message and a level, which tk.read_logs reads)'
+    >>> other_signal({"level": "info", "msg": "charged"}, "logs") is None, other_signal({"x": 1}, "metrics") is None
+    (True, True)
+    """
+    shape = known_shape(value)
+    if shape is None:
+        return None
+    if (shape in _LOGS_SHAPES and reader != "logs") or (shape in _METRICS_SHAPES and reader != "metrics"):
+        return shape
+    return None
+
+
 def known_shape(value: Any) -> str | None:
     """The name of a well-known JSON shape that is not a trace format tracekit reads, for the
     error that refuses it; None when not recognised.

@@ -102,6 +102,7 @@ from ._sources import (
     is_pathlike,
     iter_documents,
     known_shape,
+    other_signal,
     parse_json,
     read_bytes,
     short,
@@ -378,7 +379,7 @@ class _Reader:
             if "Datapoints" in value:
                 self.statistics(value, file, line, where, path)
                 return
-            other = next((k for k in _OTHER_SIGNALS if k in value), None)
+            other = next((k for k in _OTHER_SIGNALS if k in value), None) or other_signal(value, "metrics")
             if other is not None:
                 self.ignored.append(SkippedRecord(file, where(path), f"not metrics: {other}"))
                 return

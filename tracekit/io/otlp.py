@@ -659,7 +659,8 @@ class Collector:
         """The error for a read that loaded no span and skipped nothing: it names what was empty."""
         if self.ignored:
             first = self.ignored[0]
-            kinds = sorted({r.reason.split(":")[0] for r in self.ignored})
+            kinds = sorted({r.reason.removesuffix(": not trace data") if r.reason.endswith(": not trace data")
+                            else r.reason.split(":")[0] for r in self.ignored})  # (a shape's own words hold colons)
             return TraceFormatError(f"no trace data: {len(self.ignored)} record(s) are not traces ({', '.join(kinds)})",
                                     file=first.file, record=first.record)
         if self.empty is not None:

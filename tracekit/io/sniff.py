@@ -35,7 +35,16 @@ import pandas as pd
 from ..errors import SkippedRecord
 from ..schema import STRING
 from ._progress import Progress
-from ._sources import MAX_LIST_NESTING, Document, close_read, display_name, is_pathlike, known_shape, list_files
+from ._sources import (
+    MAX_LIST_NESTING,
+    Document,
+    close_read,
+    display_name,
+    is_pathlike,
+    known_shape,
+    list_files,
+    other_signal,
+)
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
 from .xray import is_daemon_header
 
@@ -157,6 +166,10 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
             for i, item in enumerate(value):
                 dispatch(item, doc, f"{path}[{i}]")
         else:
+            other = other_signal(value, "traces")
+            if other is not None:  # an application's JSON log beside the traces: listed, as OTLP logs lines are
+                otlp.ignore(f"{other}: not trace data", doc.file, _label(doc.line, path) or None)
+                return
             what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
                     if type(value) is dict else f"a JSON {type(value).__name__}")
             shape = known_shape(value)

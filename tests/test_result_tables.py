@@ -41,7 +41,7 @@ def _generated() -> str:
 def test_every_analysis_declares_its_result_table():
     tables = _load_all()
     for name in ("trace_summary", "critical_path", "critical_path_breakdown", "health_report", "weighted_summary",
-                 "detect_clock_skew", "diff_traces", "critical_path_tree", "what_if"):
+                 "detect_clock_skew", "diff_traces", "critical_path_tree", "what_if", "find_repeated_calls"):
         assert name in tables, f"{name} has no declared result table"
     for t in tables.values():
         assert t.columns and all(c.meaning for c in t.columns), t.name
@@ -60,6 +60,11 @@ def test_structure_health_and_skew_return_their_declared_columns_and_dtypes():
         assert [str(t) for t in df.dtypes] == [c.dtype for c in table.columns], table.name
     hr = tk.health_report(spans)
     assert list(hr.columns) == FINDING_TABLE.column_names and len(hr)
+    from tracekit.analysis.repeated import REPEATED_CALLS  # declared since session 30 (undeclared before)
+
+    for df in (tk.find_repeated_calls(tk.examples.load("checkout-small")), tk.find_repeated_calls(tk.empty_spans())):
+        assert list(df.columns) == REPEATED_CALLS.column_names
+        assert [str(t) for t in df.dtypes] == [c.dtype for c in REPEATED_CALLS.columns]
 
 
 def test_rank_causes_with_logs_and_metrics_returns_its_declared_columns():

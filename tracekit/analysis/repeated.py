@@ -21,16 +21,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import failed, ns, require_columns, span_tree, throttled
+from ..core import failed, ns, require_columns, result_table, span_tree, throttled
 from ..errors import ArgumentError
 from ..schema import STRING
 
-__all__ = ["find_repeated_calls"]
+__all__ = ["find_repeated_calls", "REPEATED_CALLS"]
 
-COLUMNS = (
-    "trace_id", "parent_span_id", "parent_service", "parent_name", "service", "name", "kind", "calls", "errors",
-    "retries", "pattern", "sequential", "first_start", "last_end", "total_ms", "wall_ms", "max_ms", "cost_ms", "retry_ms",
-)
+REPEATED_CALLS = result_table("find_repeated_calls", "one row per (parent span, operation) called at least min_calls times", [
+    ("trace_id", "string", "", "trace of the calls"),
+    ("parent_span_id", "string", "", "the span whose direct children the calls are"),
+    ("parent_service", "string", "", "service of the parent span"),
+    ("parent_name", "string", "", "operation of the parent span"),
+    ("service", "string", "", "service of the calls"),
+    ("name", "string", "", "operation of the calls"),
+    ("kind", "string", "", "span kind of the calls"),
+    ("calls", "int64", "calls", "calls of the group"),
+    ("errors", "int64", "calls", "calls that failed or were throttled"),
+    ("retries", "int64", "calls", "calls that start at or after the end of a failed or throttled call before them"),
+    ("pattern", "string", "", "retry when every call after the first is a retry, else n+1"),
+    ("sequential", "bool", "", "no two calls of the group overlap"),
+    ("first_start", "datetime64[ns, UTC]", "ns, UTC", "start of the group's first call"),
+    ("last_end", "datetime64[ns, UTC]", "ns, UTC", "end of the group's last call"),
+    ("total_ms", "float64", "ms", "sum of the calls' durations"),
+    ("wall_ms", "float64", "ms", "union of the calls' intervals: what the parent waited at most"),
+    ("max_ms", "float64", "ms", "the longest call"),
+    ("cost_ms", "float64", "ms", "wall_ms - max_ms: what one call instead of the group (batching, no retry) saves at best"),
+    ("retry_ms", "float64", "ms", "duration of failed calls that were retried"),
+])
+COLUMNS = tuple(REPEATED_CALLS.column_names)
 
 
 def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFrame:

@@ -41,7 +41,7 @@ def _generated() -> str:
 def test_every_analysis_declares_its_result_table():
     tables = _load_all()
     for name in ("trace_summary", "critical_path", "critical_path_breakdown", "health_report", "weighted_summary",
-                 "detect_clock_skew", "diff_traces", "critical_path_tree", "what_if", "find_repeated_calls"):
+                 "detect_clock_skew", "diff_traces", "critical_path_tree", "what_if", "find_repeated_calls", "compare"):
         assert name in tables, f"{name} has no declared result table"
     for t in tables.values():
         assert t.columns and all(c.meaning for c in t.columns), t.name
@@ -65,6 +65,14 @@ def test_structure_health_and_skew_return_their_declared_columns_and_dtypes():
     for df in (tk.find_repeated_calls(tk.examples.load("checkout-small")), tk.find_repeated_calls(tk.empty_spans())):
         assert list(df.columns) == REPEATED_CALLS.column_names
         assert [str(t) for t in df.dtypes] == [c.dtype for c in REPEATED_CALLS.columns]
+    from tracekit.analysis.comparison import COMPARE_TABLE  # Comparison.table: key columns, then the declared ones
+
+    small = tk.examples.load("checkout-small")
+    for by in ("service", ["service", "name"]):
+        t = tk.compare(small, small.iloc[: len(small) // 2], by=by, n_boot=50).table
+        keys = [by] if isinstance(by, str) else by
+        assert list(t.columns) == [*keys, *COMPARE_TABLE.column_names]
+        assert all(str(t[c.name].dtype) == c.dtype for c in COMPARE_TABLE.columns if c.dtype == "float64")
 
 
 def test_rank_causes_with_logs_and_metrics_returns_its_declared_columns():

@@ -52,6 +52,7 @@ from ..core import (
     failed,
     quantile_draws,
     require_columns,
+    result_table,
     span_tree,
     status_recorded,
     trace_outcomes,
@@ -62,9 +63,31 @@ from ..core.results import Result
 from ..errors import ArgumentError
 from .critical_paths import critical_path
 
-__all__ = ["compare", "Comparison"]
+__all__ = ["compare", "Comparison", "COMPARE_TABLE"]
 
 METRICS = ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate")
+
+#: (unit, meaning) of each compared metric (the module docstring)
+_METRIC_WORDS = {
+    "cp_ms": ("ms", "mean critical-path ms per trace the key adds (0 where it is not on the path; traces whose "
+                    "critical path failed left out)"),
+    "p50_ms": ("ms", "median duration of the key's calls"),
+    "p95_ms": ("ms", "95th percentile duration of the key's calls"),
+    "calls": ("calls", "mean calls per trace (by service: the service's entry spans)"),
+    "fanout": ("spans", "mean direct children per span of the key"),
+    "error_rate": ("", "failed calls / calls; NaN where no span of the set records a status"),
+}
+
+COMPARE_TABLE = result_table("compare", "Comparison.table: one row per key (key columns first), largest impact first", [
+    ("presence", "string", "", "both, new (calls in a only) or vanished (in b only)"),
+    *[col for m, (unit, meaning) in _METRIC_WORDS.items() for col in (
+        (f"{m}_a", "float64", unit, f"{meaning}, in a (the set under suspicion)"),
+        (f"{m}_b", "float64", unit, f"{meaning}, in b (the reference)"),
+        (f"delta_{m}", "float64", unit, f"{m}_a − {m}_b"),
+        (f"delta_{m}_lo", "float64", unit, f"lower bound of delta_{m} (percentile bootstrap, level ci)"),
+        (f"delta_{m}_hi", "float64", unit, f"upper bound of delta_{m}"))],
+    ("impact", "float64", "ms", "|delta_cp_ms|: the order of the rows"),
+])
 
 
 @dataclass(frozen=True)

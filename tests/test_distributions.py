@@ -96,6 +96,18 @@ def test_the_one_sided_tests_equal_scipy():
         d.fisher_exact_greater([[1, -1], [2, 3]])
 
 
+def test_the_chi_square_test_of_two_mixes_equals_scipy():
+    """The postmortem's traffic-mix check (route counts of incident and baseline) without scipy.stats."""
+    for _ in range(300):
+        t = RNG.integers(0, 60, (int(RNG.integers(2, 4)), int(RNG.integers(2, 7))))
+        t[:, t.sum(axis=0) == 0] = 1  # scipy refuses a zero column; ours leaves it out (the same test)
+        assert d.chi2_contingency_p(t) == stats.chi2_contingency(t, correction=False)[1], t.tolist()
+    x = np.r_[-1.0, 0.0, RNG.uniform(0, 40, 50)]
+    for df in (1, 2, 7):
+        assert np.array_equal(d.chi2_sf(x, df), stats.chi2.sf(x, df))
+    assert d.chi2_contingency_p([[3, 0], [5, 0]]) == 1.0 and d.chi2_contingency_p([[1, 2]]) == 1.0
+
+
 @pytest.mark.slow  # two reports and a ranking with logs and metrics (~5 s on two loaded cores)
 def test_a_report_never_imports_scipy_stats(monkeypatch):
     """``import scipy.stats`` took 0.9-1.4 s of every process that ranked causes or wrote a report (a tenth of

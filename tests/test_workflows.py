@@ -284,8 +284,8 @@ def test_critical_path_across_links_through_deep_chains():
     consumer: each row's unit (the top of its parents) is found by pointer jumping, log2(depth) passes (it
     took one pass over every row per level: a 100,000-deep chain took minutes)."""
     ms, deep = 1_000_000, 300
-    link = [{"trace_id": "1" * 32, "span_id": f"{deep + 1:016x}", "trace_state": None, "flags": None, "attributes": {}}]
-    ids1 = [f"{i:016x}" for i in range(deep + 2)]  # root, the chain, the producer (last)
+    link = [{"trace_id": "1" * 32, "span_id": f"{deep + 2:016x}", "trace_state": None, "flags": None, "attributes": {}}]
+    ids1 = [f"{i:016x}" for i in range(1, deep + 3)]  # root, the chain, the producer (last); from 1: zeros are no id
     ids2 = [f"{i + 10_000:016x}" for i in range(deep + 1)]  # the consumer, the chain under it
     spans = tk.spans_from_columns({
         "trace_id": ["1" * 32] * (deep + 2) + ["2" * 32] * (deep + 1),

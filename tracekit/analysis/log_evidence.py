@@ -768,9 +768,9 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     ...     return tk.spans_from_columns({"trace_id": [f"{t0 + i:032x}" for i in range(n)],
     ...         "span_id": ["1" * 16] * n, "service": ["pay"] * n, "name": ["charge"] * n,
     ...         "start": [0] * n, "end": [5] * n})
-    >>> inc, base = spans(20, 0), spans(20, 100)
-    >>> logs = tk.logs_from_columns({"time": [1] * 40, "trace_id": [f"{i:032x}" for i in range(20)]
-    ...     + [f"{100 + i:032x}" for i in range(20)], "span_id": ["1" * 16] * 40,
+    >>> inc, base = spans(20, 1), spans(20, 101)  # (trace ids from 1: an all-zero id is no id)
+    >>> logs = tk.logs_from_columns({"time": [1] * 40, "trace_id": [f"{1 + i:032x}" for i in range(20)]
+    ...     + [f"{101 + i:032x}" for i in range(20)], "span_id": ["1" * 16] * 40,
     ...     "body": ["card declined: code 51"] * 20 + ["charged 12 EUR"] * 20,
     ...     "severity": ["ERROR"] * 20 + ["INFO"] * 20})
     >>> ev = log_evidence(inc, base, logs)
@@ -783,7 +783,7 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
 
     >>> body = (["reserved seat", "priced seat"] * 3 * 20 + (["reserved seat", "priced seat"] * 2
     ...         + ["reserved seat"]) * 20)
-    >>> ids = [f"{100 + i:032x}" for i in range(20) for _ in range(6)] + [f"{i:032x}" for i in range(20) for _ in range(5)]
+    >>> ids = [f"{101 + i:032x}" for i in range(20) for _ in range(6)] + [f"{1 + i:032x}" for i in range(20) for _ in range(5)]
     >>> logs = tk.logs_from_columns({"time": [1] * len(body), "trace_id": ids, "span_id": ["1" * 16] * len(body),
     ...                              "body": body})
     >>> t = log_evidence(inc, base, logs).templates.iloc[0]

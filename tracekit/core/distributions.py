@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the installed scipy
     _beta_ppf = _binom_ppf = _binom_sf = _hypergeom_cdf = _hypergeom_sf = None
 
 __all__ = ["normal_ppf", "normal_sf", "beta_ppf", "binom_sf", "binom_ppf", "hypergeom_sf",
-           "hypergeom_cdf", "binom_test_greater", "fisher_exact_greater"]
+           "hypergeom_cdf", "binom_test_greater", "fisher_exact_greater", "chi2_sf", "chi2_contingency_p"]
 
 
 def _out(output: np.ndarray) -> Any:
@@ -198,3 +198,31 @@ def fisher_exact_greater(table: Any) -> float:
         return 1.0
     n1, n2 = c[0, 0] + c[0, 1], c[1, 0] + c[1, 1]
     return min(float(hypergeom_cdf(c[0, 1], n1 + n2, n1, c[0, 1] + c[1, 1])), 1.0)
+
+
+def chi2_sf(x: Any, df: Any) -> Any:
+    """``scipy.stats.chi2.sf(x, df)`` (Cephes' ``chdtrc``, which scipy.stats calls).
+
+    >>> round(float(chi2_sf(3.841458820694124, 1)), 6)
+    0.05
+    """
+    x, df = np.asarray(x, dtype=float), np.asarray(df, dtype=float)
+    return _out(np.where(x < 0, 1.0, special.chdtrc(df, np.maximum(x, 0))))
+
+
+def chi2_contingency_p(table: Any) -> float:
+    """The p-value of ``scipy.stats.chi2_contingency(table, correction=False)``: Pearson's chi-square test that the
+    rows of a table of counts are one distribution (columns summing to 0 left out; 1.0 with fewer than two rows or
+    columns).
+
+    >>> round(chi2_contingency_p([[30, 70], [50, 50]]), 6)
+    0.003892
+    """
+    c = np.asarray(table, dtype=float)
+    c = c[:, c.sum(axis=0) > 0]
+    c = c[c.sum(axis=1) > 0]
+    if c.ndim != 2 or c.shape[0] < 2 or c.shape[1] < 2:
+        return 1.0
+    expected = np.outer(c.sum(axis=1), c.sum(axis=0)) / c.sum()
+    stat = float(((c - expected) ** 2 / expected).sum())
+    return float(chi2_sf(stat, (c.shape[0] - 1) * (c.shape[1] - 1)))

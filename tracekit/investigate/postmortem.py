@@ -604,9 +604,8 @@ def _route_mix(incident: pd.DataFrame, base: pd.DataFrame) -> Finding | None:
     """``Traffic mix: …`` when the baseline's requests are another mix of routes than the incident's (total
     variation ≥ :data:`MIX_TVD` and a chi-square test of the two mixes' counts at p < 0.01), else None: the overall
     percentiles and error rates then compare mixes, not the same requests."""
-    from scipy.stats import chi2_contingency
-
     from ..analysis.timeline import request_rows
+    from ..core.distributions import chi2_contingency_p
 
     a, b = (request_rows(x, "route")["route"].astype(object).fillna("(no route)").value_counts() for x in (incident, base))
     keys = a.index.union(b.index)
@@ -615,7 +614,7 @@ def _route_mix(incident: pd.DataFrame, base: pd.DataFrame) -> Finding | None:
         return None
     pa, pb = a / a.sum(), b / b.sum()
     tvd = float(0.5 * (pa - pb).abs().sum())
-    p = float(chi2_contingency(np.vstack([a.to_numpy(), b.to_numpy()]))[1])
+    p = chi2_contingency_p(np.vstack([a.to_numpy(), b.to_numpy()]))
     if tvd < MIX_TVD or not p < 0.01:
         return None
     top = (pa - pb).abs().sort_values(ascending=False).index[:2]

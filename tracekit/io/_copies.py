@@ -81,17 +81,7 @@ def duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     [False, True, False]
     """
     sub = df.iloc[rows]
-    codes = {}
-    for c in df.columns:
-        if c in ("source_file", "source_record", "duration_ms"):  # where it came from; derived
-            continue
-        s = sub[c]
-        if s.dtype == object:
-            memo: dict[int, bytes] = {}  # one fingerprint per object (a document's resource is shared by its rows)
-            prints = [memo[id(v)] if id(v) in memo else memo.setdefault(id(v), _fingerprint(v)) for v in s]
-            codes[c] = pd.factorize(np.asarray(prints + [b""], dtype=object)[:-1])[0]
-        else:
-            codes[c] = pd.factorize(s, use_na_sentinel=False)[0]  # a missing value is one value
+    codes = column_codes(sub, ("source_file", "source_record", "duration_ms"))  # where it came from; derived
     span = _combined([codes["trace_id"], codes["span_id"]])
     inprog = sub["in_progress"].to_numpy(dtype=bool, na_value=False)
     complete = np.bincount(span, weights=~inprog, minlength=int(span.max(initial=-1)) + 1) > 0
@@ -104,6 +94,24 @@ def duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     drop = np.zeros(len(df), dtype=bool)
     drop[rows[drop_sub]] = True
     return drop
+
+
+def column_codes(frame: pd.DataFrame, skip: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Each column but ``skip`` as codes 0 .. k − 1 (equal values, equal codes; a missing value is one value): dict
+    and list cells (an object or lazy column) by a canonical JSON fingerprint, computed once per distinct object (a
+    document's resource is shared by its rows)."""
+    codes = {}
+    for c in frame.columns:
+        if c in skip:
+            continue
+        s = frame[c]
+        if s.dtype == object or s.dtype.name == "tracekit.lazy":
+            memo: dict[int, bytes] = {}
+            prints = [memo[id(v)] if id(v) in memo else memo.setdefault(id(v), _fingerprint(v)) for v in s]
+            codes[c] = pd.factorize(np.asarray(prints + [b""], dtype=object)[:-1])[0]
+        else:
+            codes[c] = pd.factorize(s, use_na_sentinel=False)[0]
+    return codes
 
 
 def _combined(codes: list[np.ndarray]) -> np.ndarray:
@@ -155,18 +163,7 @@ def copies_read_again(df: pd.DataFrame, prefilter: tuple[str, ...]) -> np.ndarra
     if not len(cand):
         return drop
     sub = df.iloc[cand]
-    codes = []
-    for c in df.columns:
-        if c in ("source_file", "source_record"):
-            continue
-        s = sub[c]
-        if s.dtype == object or s.dtype.name == "tracekit.lazy":  # dict and list cells (a lazy column's too)
-            memo: dict[int, bytes] = {}
-            prints = [memo[id(v)] if id(v) in memo else memo.setdefault(id(v), _fingerprint(v)) for v in s]
-            codes.append(pd.factorize(np.asarray(prints + [b""], dtype=object)[:-1])[0])
-        else:
-            codes.append(pd.factorize(s, use_na_sentinel=False)[0])
-    key = _combined(codes)
+    key = _combined(list(column_codes(sub, ("source_file", "source_record")).values()))
     file = pd.factorize(sub["source_file"], use_na_sentinel=False)[0]
     _, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
     again = file != file[first_at][inv]

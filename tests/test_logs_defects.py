@@ -407,3 +407,15 @@ def test_a_negative_number_is_masked_with_its_sign():
     assert t["template"].tolist() == ["clock offset <*> ms", "clock offset <*> ms", "(<*>) retries", "pages <*> of <*>",
                                       "re-try <*>", "x:<*>"]
     assert t["template_id"].iloc[0] == t["template_id"].iloc[1]
+
+
+def test_the_x_amzn_trace_id_header_form_is_read_by_the_builders_as_by_read_logs():
+    """A fresh reader: read_logs took "Root=1-…;Parent=…;Sampled=1" (the X-Amzn-Trace-Id header, as Lambda logs it)
+    but logs_from_columns refused it; the one id rule (schema.canonical_ids) reads its Root for every builder."""
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    want = "5759e988bd862e3fe1be46a994272793"
+    assert tk.logs_from_columns({"time": [0], "body": ["x"], "trace_id": [header]})["trace_id"].tolist() == [want]
+    assert tk.spans_from_columns({"trace_id": [header], "span_id": ["a" * 16], "start": [0], "end": [1]})[
+        "trace_id"].tolist() == [want]
+    line = json.dumps({"time": "2024-01-01T00:00:00Z", "message": "x", "xray_trace_id": header})
+    assert tk.read_logs(line.encode())["trace_id"].tolist() == [want]

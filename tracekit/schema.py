@@ -983,6 +983,7 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
 
     The one id rule shared by every frame that joins spans (spans, logs, metric exemplars, the OTLP reader):
     surrounding blanks dropped, upper case lowered, empty strings missing, an all-zero id missing (W3C: no id);
+    with ``xray=True`` the X-Amzn-Trace-Id header form ``Root=1-…;Parent=…`` gives its Root;
     an id base64-encoded (protobuf's standard JSON mapping: 24 characters for 16 bytes, 12 for 8; :func:`b64_id_hex`)
     as its hex; with ``xray=True`` an X-Ray trace id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` becomes its 32 hex
     digits. Vectorised (Arrow string kernels, linear-time regexes); the other forms are looked at only in a column
@@ -1007,9 +1008,10 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
 
     Examples
     --------
-    >>> ids, bad = canonical_ids(["1-5759E988-BD862E3FE1BE46A994272793", "", None, "0" * 32], 32, xray=True)
+    >>> ids, bad = canonical_ids(["1-5759E988-BD862E3FE1BE46A994272793", "", None, "0" * 32,
+    ...                           "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"], 32, xray=True)
     >>> ids.tolist(), bad.tolist()
-    (['5759e988bd862e3fe1be46a994272793', <NA>, <NA>, <NA>], [False, False, False, False])
+    (['5759e988bd862e3fe1be46a994272793', <NA>, <NA>, <NA>, '5759e988bd862e3fe1be46a994272793'], [False, False, False, False, False])
     >>> canonical_ids(["abc", "ABCDEF0123456789", "7uGbfsPBsXQ="], 16)
     (0                 abc
     1    abcdef0123456789
@@ -1026,6 +1028,9 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
     s = raw.str.lower()
     s = s.where(s != "", None)
     if xray:
+        hdr = s.str.contains("root=", regex=False).fillna(False).astype(bool)
+        if hdr.any():  # the X-Amzn-Trace-Id header form, Root=1-…;Parent=…;Sampled=1: its Root
+            s[hdr] = s[hdr].str.extract(r"root=([^;]*)", expand=False).str.strip()
         x = s.str.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}").fillna(False).astype(bool)
         if x.any():
             s[x] = s[x].str.replace("-", "", regex=False).str.slice(1)

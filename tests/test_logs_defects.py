@@ -419,3 +419,11 @@ def test_the_x_amzn_trace_id_header_form_is_read_by_the_builders_as_by_read_logs
         "trace_id"].tolist() == [want]
     line = json.dumps({"time": "2024-01-01T00:00:00Z", "message": "x", "xray_trace_id": header})
     assert tk.read_logs(line.encode())["trace_id"].tolist() == [want]
+
+
+def test_severity_fills_the_rows_severity_text_and_number_leave_empty():
+    """A fresh reader: given severity_text and severity both, logs_from_columns dropped severity whole, though its
+    rule is that severity fills what the named columns leave; per row now (a named column's value still wins)."""
+    logs = tk.logs_from_columns({"time": [0, 1, 2], "body": ["a", "b", "c"], "severity_text": ["INFO", None, None],
+                                 "severity": ["ERROR", "WARN", 17]})
+    assert logs[["severity_text", "severity_number"]].values.tolist() == [["INFO", 9], ["WARN", 13], ["ERROR", 17]]

@@ -427,8 +427,12 @@ def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, lis
                 s_num[i] = _severity_number(x, "severity", i)
         if text is None and any(x is not None for x in s_text):
             text, tname = s_text, "severity"
+        elif text is not None:  # a row the named column leaves empty takes severity's text (it was dropped)
+            text = [t if t is not None else st for t, st in zip(text, s_text, strict=True)]
         if number is None and any(x is not None for x in s_num):
             number = s_num
+        elif number is not None:
+            number = [v if v is not None else sv for v, sv in zip(number, s_num, strict=True)]
     unknown = [] if text is None else [(i, tname, x) for i, x in enumerate(text)
                                        if x is not None and severity_name(x) is None]
     return text, number, unknown

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -398,3 +399,28 @@ def test_analyses_give_the_same_results_on_a_reopened_store(tmp_path):
     G, H = tk.service_graph(lazy), tk.service_graph(spans)
     assert sorted(G.edges) == sorted(H.edges) and all(G.edges[e]["calls"] == H.edges[e]["calls"] for e in H.edges)
     assert [f.text for f in tk.postmortem(lazy).findings] == [f.text for f in tk.postmortem(spans).findings]
+
+
+def test_varying_attribute_key_sets_read_back_and_a_column_not_matching_its_shapes_is_refused(tmp_path):
+    """Spans with 10 of 200 attribute keys each (many shapes): the store reads back exactly (its per-column count
+    check is now one pass over the shapes' keys; scanning every shape per column read at 50x read_otlp), and a
+    column whose values do not match what its shapes say is still refused, naming it."""
+    rng = np.random.default_rng(3)
+    n = 400
+    attrs = [{f"k{j}": (int(j) if j % 2 else f"v{j}") for j in rng.choice(200, 10, replace=False)} for _ in range(n)]
+    spans = _spans(attrs)
+    p = tk.write_parquet(spans, tmp_path / "s.parquet")
+    back = tk.read(p)
+    assert back["attributes"].tolist() == attrs
+    t = pq.read_table(p)
+    meta = orjson.loads(t.schema.metadata[b"tracekit"])
+    name = meta["containers"]["attributes"]["columns"][0][2]  # a typed column: (key, type code, column name)
+    i = t.schema.get_field_index(name)
+    col = t.column(i).to_pylist()
+    j = next(x for x, v in enumerate(col) if v is not None)
+    col[j] = None  # one value fewer than the shapes say
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(t.set_column(i, name, pa.array(col, type=t.schema.field(i).type)), bad)
+    with pytest.raises(tk.TraceFormatError, match=rf"bad\.parquet: column '{re.escape(name)}' holds \d+ values, its "
+                                                  r"shapes say \d+"):
+        list(tk.read(bad)["attributes"])

@@ -445,3 +445,21 @@ def test_a_gauge_with_a_temporality_is_named():
     ok = tk.metrics_from_columns({"time": t, "name": ["m"], "value": [1.0], "kind": ["sum"], "temporality": ["delta"],
                                   "monotonic": [True]})
     assert ok[["temporality", "monotonic"]].values.tolist() == [["delta", True]]
+
+
+def test_exponential_buckets_the_writer_cannot_write_are_refused_by_the_builder():
+    """A fresh reader's d15: metrics_from_columns accepted an exponential histogram whose zero count sits in no
+    bucket (buckets hold 3 of count 4) and write_otlp_metrics then refused it. One layout rule for both
+    (metrics_schema.exponential_buckets); what read_metrics makes (outer edges infinite, scale -10) still passes."""
+    from tracekit.metrics_schema import MetricsSchemaError
+
+    cols = {"time": [1_700_000_000 * 10**9], "name": "e", "kind": "exponential_histogram", "temporality": "delta",
+            "count": [4.0], "sum": [3.0]}
+    bad = {"bounds": [-2.0, -1.0, 0.0, 1.0, 2.0], "counts": [0, 1, 0, 1, 1, 1], "scale": 0, "zero_count": 1,
+           "zero_threshold": 0.0}
+    with pytest.raises(MetricsSchemaError, match=r"column 'buckets' row 0: exponential histogram buckets hold 3 "
+                                                 r"observations, count is 4"):
+        tk.metrics_from_columns({**cols, "buckets": [bad]})
+    off = dict(bad, bounds=[-2.0, -1.0, 0.0, 1.0, 3.0], counts=[0, 1, 1, 1, 1, 0])  # (1, 3] is no scale-0 bucket
+    with pytest.raises(MetricsSchemaError, match=r"bucket \(1.0, 3.0\] of scale 0 is not a bucket"):
+        tk.metrics_from_columns({**cols, "buckets": [off]})

@@ -58,6 +58,7 @@ from .schema import (
 )
 
 __all__ = [
+    "exponential_buckets",
     "METRIC_COLUMNS",
     "METRIC_COLUMN_NAMES",
     "METRIC_KINDS",
@@ -393,7 +394,54 @@ def bucket_cell(cell: Any, count: float | None = None) -> dict | None:
             if k != "scale" and v < 0:
                 raise ValueError(f"{k} must not be negative, got {v!r}")
             out[k] = float(v) if k == "zero_threshold" else int(v)
+    if expo:  # the layout the OTLP writer needs: every counted bucket one of the scale's, and they add up
+        exponential_buckets(out["scale"], out.get("zero_count", 0), out["bounds"], out["counts"], count)
     return out
+
+
+def exponential_buckets(scale: int, zero_count: int, bounds: list[float], counts: list[int],
+                        count: float | None = None) -> dict[str, dict[int, int]]:
+    """An exponential histogram's buckets by side and index, from the explicit edges :func:`tracekit.read_metrics`
+    makes (base^i with base = 2^(2^-scale), the zero bucket, gaps of no count): ``{"positive": {i: n},
+    "negative": {i: n}}``. The one layout rule of the builders' check and the OTLP writer.
+
+    Raises
+    ------
+    ValueError
+        A counted bucket is no (base^i, base^(i+1)] at ``scale``, or the buckets and the zero count do not add up
+        to ``count``.
+
+    Examples
+    --------
+    >>> exponential_buckets(0, 1, [-2.0, -1.0, 0.0, 1.0, 2.0], [0, 1, 0, 1, 1, 0], 3.0)
+    {'positive': {0: 1}, 'negative': {0: 1}}
+    """
+    lb = math.ldexp(math.log(2.0), -scale)  # log of base = 2^(2^-scale), which at scale -10 is past a float
+
+    def power(j: int) -> float:  # base^j, infinite past the float range (the reader's outer edges are)
+        x = j * lb
+        return math.inf if x > 709.78 else 0.0 if x < -745.1 else math.exp(x)
+
+    def same(a: float, b: float) -> bool:
+        return a == b or math.isclose(a, b, rel_tol=1e-9)
+
+    sides: dict[str, dict[int, int]] = {"positive": {}, "negative": {}}
+    for k in range(1, len(bounds)):
+        lo, hi, c = float(bounds[k - 1]), float(bounds[k]), int(counts[k])
+        side, edge, other = ("positive", lo, hi) if lo > 0 else ("negative", -hi, -lo) if hi < 0 else (None, 0.0, 0.0)
+        if side is None or edge <= 0 or math.isinf(edge):
+            continue  # the zero bucket, or the gap next to it
+        j = round(math.log(edge) / lb)
+        if not (same(power(j), edge) and same(power(j + 1), other)):
+            if c:
+                raise ValueError(f"exponential histogram bucket ({lo}, {hi}] of scale {scale} is not a bucket "
+                                 f"(base^i, base^(i+1)] with base 2^(2^{-scale})")
+            continue  # a gap between the zero bucket and the first bucket: no count
+        sides[side][j] = c
+    total = zero_count + sum(sum(v.values()) for v in sides.values())
+    if count is not None and count == count and total != int(count):
+        raise ValueError(f"exponential histogram buckets hold {total} observations, count is {int(count)}")
+    return sides
 
 
 def quantile_cell(cell: Any) -> dict | None:

@@ -57,7 +57,7 @@ from ..core import host_of, to_text
 from ..core.nested import dumps
 from ..errors import TraceKitError
 from ..logs_schema import validate_logs
-from ..metrics_schema import validate_metrics
+from ..metrics_schema import exponential_buckets, validate_metrics
 from .otlp import SCOPE_ATTR_PREFIX, gc_paused
 from .write import check_batch as _check_batch
 from .write import otlp_key_values as _kvs
@@ -328,34 +328,19 @@ def _exp_fields(b: Any, count: float) -> dict:
     zc = _int(b.get("zero_count", 0), "buckets['zero_count']", 0, 2**64)
     zt = float(b.get("zero_threshold", 0.0))
     bounds, counts = list(b.get("bounds") or []), list(b.get("counts") or [])
-    base = 2.0 ** (2.0 ** -scale)
-    lb = math.log(base)
-    sides: dict[str, dict[int, int]] = {"positive": {}, "negative": {}}
-    for k in range(1, len(bounds)):
-        lo, hi, c = float(bounds[k - 1]), float(bounds[k]), int(counts[k])
-        side, edge, other = ("positive", lo, hi) if lo > 0 else ("negative", -hi, -lo) if hi < 0 else (None, 0.0, 0.0)
-        if side is None or edge <= 0:
-            continue  # the zero bucket, or the gap next to it
-        j = round(math.log(edge) / lb)
-        if not (math.isclose(base ** j, edge, rel_tol=1e-9) and math.isclose(base ** (j + 1), other, rel_tol=1e-9)):
-            if c:
-                raise TraceKitError(f"exponential histogram bucket ({lo}, {hi}] of scale {scale} is not a bucket "
-                                    f"(base^i, base^(i+1)] with base {base}")
-            continue  # a gap between the zero bucket and the first bucket: no count
-        sides[side][j] = c
+    try:
+        sides = exponential_buckets(scale, zc, bounds, counts, count)
+    except ValueError as e:
+        raise TraceKitError(str(e)) from None
     out: dict[str, Any] = {"scale": scale, "zeroCount": str(zc)}
     if zt:
         out["zeroThreshold"] = _double(zt, "buckets['zero_threshold']")
-    total = zc
     for side in ("positive", "negative"):
         got = sides[side]
         if got:
             off = min(got)
             cs = [got.get(j, 0) for j in range(off, max(got) + 1)]
-            total += sum(cs)
             out[side] = {"offset": off, "bucketCounts": [str(c) for c in cs]}
-    if count == count and total != int(count):
-        raise TraceKitError(f"exponential histogram buckets hold {total} observations, count is {int(count)}")
     return out
 
 

@@ -219,15 +219,68 @@ def what_if(
                           "ci": ci, "seed": seed})
 
 
-def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking) -> None:
+#: siblings of one parent past which placed siblings are kept in a Fenwick tree (O(log n) a step), not a sorted list
+#: (an insertion shifts the list: 100,000 children of one span in reverse end order were quadratic)
+_MANY_SIBLINGS = 256
+
+
+class _Placed:
+    """The siblings placed so far, each as its key (original end, -start, -row): the predecessor of a child is the
+    largest key <= (its start, max, max). A sorted list (few siblings) or a Fenwick tree over every key the parent's
+    children can add (many): the same answers."""
+
+    __slots__ = ("keys", "tree", "n", "items")
+
+    def __init__(self, future: list | None) -> None:
+        self.items: list = []
+        self.keys = None if future is None else sorted(future)
+        self.tree = None if future is None else [0] * (len(future) + 1)
+        self.n = 0 if future is None else len(future)
+
+    def add(self, key: tuple) -> None:
+        from bisect import bisect_left, insort
+
+        if self.keys is None:
+            insort(self.items, key)
+            return
+        i = bisect_left(self.keys, key) + 1
+        while i <= self.n:
+            self.tree[i] += 1
+            i += i & -i
+
+    def pred(self, q: tuple) -> tuple | None:
+        from bisect import bisect_right
+
+        if self.keys is None:
+            j = bisect_right(self.items, q) - 1
+            return self.items[j] if j >= 0 else None
+        p = bisect_right(self.keys, q)  # keys at positions < p are <= q
+        count, i = 0, p
+        while i > 0:  # how many placed keys are <= q
+            count += self.tree[i]
+            i -= i & -i
+        if not count:
+            return None
+        pos, step = 0, 1 << self.n.bit_length()  # the count-th placed key: binary descent
+        while step:
+            nxt = pos + step
+            if nxt <= self.n and self.tree[nxt] < count:
+                pos = nxt
+                count -= self.tree[nxt]
+            step >>= 1
+        return self.keys[pos]
+
+
+def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking,
+            many: int | None = None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessor (the sibling that ended last at or before its start) is
-    done; siblings are kept in a list sorted by original end so the predecessor is one bisection.
+    done; siblings placed so far are kept sorted by original end so the predecessor is one bisection
+    (:class:`_Placed`: a Fenwick tree past ``many`` children of one parent).
     Plain Python lists inside the loop (numpy scalar access costs ~10x more per span).
     """
-    from bisect import bisect_right, insort
-
+    many = _MANY_SIBLINGS if many is None else many
     par = tree.parent
     kid = np.flatnonzero(np.isin(par, rows) & (par >= 0))
     kid = kid[np.lexsort((kid, start[kid], par[kid]))]  # children grouped by parent, in start order
@@ -240,24 +293,30 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     ns_, ne_ = new_start.tolist(), new_end.tolist()
     big = np.iinfo(np.int64).max
     empty: list[int] = []
+
+    def placed_of(ch: list) -> _Placed:  # the keys the children can add are known: a Fenwick tree over them
+        return _Placed([(en[c], -st[c], -c) for c in ch if not op[c]] if len(ch) > many else None)
+
     for h in rows[par[rows] < 0].tolist():
         ns_[h] = st[h]
-        stack = [[h, kids_of.get(h, empty), 0, [], []]]  # row, children, next child, placed (end, -start, -row) sorted, placed rows
+        ch0 = kids_of.get(h, empty)
+        stack = [[h, ch0, 0, placed_of(ch0), []]]  # row, children, next child, placed siblings' keys, placed rows
         while stack:
             fr = stack[-1]
             i, ch, k, ends, placed = fr
             if k < len(ch):
                 c = ch[k]
                 fr[2] = k + 1
-                j = bisect_right(ends, (st[c], big, big)) - 1
-                if j >= 0:  # the predecessor: the sibling that ended last at or before c started
-                    pe, _, neg = ends[j]  # ties: the one that started first (the longest), then the first row
+                got = ends.pred((st[c], big, big))
+                if got is not None:  # the predecessor: the sibling that ended last at or before c started
+                    pe, _, neg = got  # ties: the one that started first (the longest), then the first row
                     pr = -neg
                     ns_[c] = ne_[pr] + (st[c] - pe)
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
                 placed.append(c)
-                stack.append([c, kids_of.get(c, empty), 0, [], []])
+                chc = kids_of.get(c, empty)
+                stack.append([c, chc, 0, placed_of(chc), []])
                 continue
             stack.pop()
             if op[i]:
@@ -278,7 +337,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 else:
                     ne_[i] = ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
             if stack and not op[i]:
-                insort(stack[-1][3], (en[i], -st[i], -i))
+                stack[-1][3].add((en[i], -st[i], -i))
     new_start[rows] = np.asarray(ns_, dtype=np.int64)[rows]
     new_end[rows] = np.asarray(ne_, dtype=np.int64)[rows]
 

@@ -489,3 +489,19 @@ def test_one_page_of_a_paginated_get_metric_data_output_is_flagged(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tk.read_metrics(p).attrs["truncated"] is False
+
+
+def test_a_stream_whose_first_point_is_stamped_at_its_start_has_no_reset_after_it():
+    """OTLP's "unknown start" cumulative stream: its first point has start_time == time and later points keep that
+    start (Prometheus-style receivers). start_time equal to the previous point is no move past it: no reset, rate
+    1.0/s (was 17.67 and a reset), and the histogram's interval means 3.0 (was 1.02) — a fresh reader's find."""
+    from tracekit.analysis.metric_series import point_values
+
+    m = tk.metrics_from_columns({"time": [60e9, 120e9, 180e9], "name": "c", "kind": "sum", "temporality": "cumulative",
+                                 "monotonic": True, "value": [1000.0, 1060.0, 1120.0], "start_time": 60e9})
+    r = tk.metric_rates(m)
+    assert np.isnan(r["value"].iloc[0]) and r["value"].tolist()[1:] == [1.0, 1.0] and not r["reset"].any()
+    h = tk.metrics_from_columns({"time": [60e9, 120e9, 180e9], "name": "lat", "kind": "histogram",
+                                 "temporality": "cumulative", "start_time": 60e9, "count": [1000.0, 1010.0, 1020.0],
+                                 "sum": [1000.0, 1030.0, 1060.0]})
+    assert point_values(h).tolist()[1:] == [3.0, 3.0]

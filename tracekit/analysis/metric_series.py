@@ -321,7 +321,7 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
         ko, to, so, hs, c, s = key[o], t[o], st[o], has_st[o], count[rows][o], total[rows][o]
         first = np.r_[True, ko[1:] != ko[:-1]]
         prev_t, prev_c, prev_s = np.r_[0, to[:-1]], np.r_[0.0, c[:-1]], np.r_[0.0, s[:-1]]
-        since_start = first | (c < prev_c) | (hs & (so >= prev_t))
+        since_start = first | (c < prev_c) | (hs & (so > prev_t))
         count[rows[o]] = np.where(since_start, c, c - prev_c)
         total[rows[o]] = np.where(since_start, s, s - prev_s)
     with np.errstate(invalid="ignore", divide="ignore"):

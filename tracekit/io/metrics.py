@@ -2417,7 +2417,8 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
 
     A cumulative sum's rate at a point is its increase since the series' previous point with a value over the
     time between them (a point with no value, such as a staleness marker, has no rate and is passed over). A
-    **counter reset** — a monotonic sum's value went down, or ``start_time`` moved past the previous point —
+    **counter reset** — a monotonic sum's value went down, or ``start_time`` moved past the previous point (a start
+    equal to it is OTLP's "unknown start" sequence, whose first point is stamped at its own start: no reset) —
     starts again: the rate is the value over the time since its ``start_time`` (NaN when unknown); the first
     point of a series is handled the same way. A non-monotonic sum (an UpDownCounter: a queue's length) may go
     down: its rate is then negative, not a reset. A delta sum's rate is its value over ``time − start_time``.
@@ -2471,7 +2472,7 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
         prev_t = np.r_[0, to[:-1]]
         prev_v = np.r_[np.nan, vo[:-1]]
         own = np.where(~sna & (so < to), vo / np.maximum(to - so, 1) * 1e9, np.nan)  # value since its start
-        restarted = ~first & ((mo & (vo < prev_v)) | (~sna & (so >= prev_t)))
+        restarted = ~first & ((mo & (vo < prev_v)) | (~sna & (so > prev_t)))
         step = np.where(to > prev_t, (vo - prev_v) / np.maximum(to - prev_t, 1) * 1e9, np.nan)
         r = np.where(co, np.where(first | restarted, own, step), own)
         rate[np.flatnonzero(is_sum)[order]] = r

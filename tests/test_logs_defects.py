@@ -427,3 +427,33 @@ def test_severity_fills_the_rows_severity_text_and_number_leave_empty():
     logs = tk.logs_from_columns({"time": [0, 1, 2], "body": ["a", "b", "c"], "severity_text": ["INFO", None, None],
                                  "severity": ["ERROR", "WARN", 17]})
     assert logs[["severity_text", "severity_number"]].values.tolist() == [["INFO", 9], ["WARN", 13], ["ERROR", 17]]
+
+
+def test_records_read_again_are_kept_as_often_as_one_file_holds_them_whatever_the_order(tmp_path):
+    """A fresh reader: with a record twice in a.jsonl and once in b.jsonl, [a, b] kept 2 and [b, a] kept 1 (a real
+    record lost); with c.jsonl holding it three times, [a, c] kept 2. Now as many as the one file holding the most."""
+    line = json.dumps({"time": "2024-01-01T00:00:00Z", "message": "retrying", "level": "INFO"}) + "\n"
+    for name, k in (("a.jsonl", 2), ("b.jsonl", 1), ("c.jsonl", 3)):
+        (tmp_path / name).write_text(line * k)
+    a, b, c = (tmp_path / f for f in ("a.jsonl", "b.jsonl", "c.jsonl"))
+    for files, want in (([a, b], 2), ([b, a], 2), ([a, c], 3), ([c, a], 3), ([b, a, c], 3)):
+        got = tk.read_logs(files)
+        lines = sum({"a": 2, "b": 1, "c": 3}[f.name[0]] for f in files)
+        assert len(got) == want and got.attrs["copies_dropped"] == lines - want, [f.name for f in files]
+    assert len(tk.read_logs(tmp_path)) == 3
+
+
+def test_spans_apart_only_in_nan_or_infinite_values_are_not_copies():
+    """orjson writes NaN, +Inf and -Inf as null: two spans with one id, apart only in such an attribute, were
+    collapsed as exact copies (a span lost). The fingerprint tells them apart now; equal NaNs are still copies."""
+    span = {"traceId": "1" * 32, "spanId": "a" * 16, "name": "x", "startTimeUnixNano": "1", "endTimeUnixNano": "2"}
+
+    def doc(value: dict) -> dict:
+        return {"resourceSpans": [{"scopeSpans": [{"spans": [dict(span, attributes=[{"key": "a", "value": value}])]}]}]}
+
+    for one, other in (({"doubleValue": "Infinity"}, {"doubleValue": "-Infinity"}), ({"doubleValue": "NaN"}, {}),
+                       ({"doubleValue": "NaN"}, {"doubleValue": "Infinity"})):
+        got = tk.read_otlp([doc(one), doc(other)])
+        assert len(got) == 2 and got.attrs["copies_dropped"] == 0
+    same = tk.read_otlp([doc({"doubleValue": "NaN"}), doc({"doubleValue": "NaN"})])
+    assert len(same) == 1 and same.attrs["copies_dropped"] == 1

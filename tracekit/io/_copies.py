@@ -9,6 +9,7 @@ unknown). The readers count the copies they drop in ``attrs["copies_dropped"]``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -124,8 +125,13 @@ def _combined(codes: list[np.ndarray]) -> np.ndarray:
 
 def _fingerprint(v: Any) -> bytes:
     try:
-        return kept(orjson.dumps(v, option=_DUMP))  # a key per cell: orjson's buffer is 4 KB
-    except TypeError:  # e.g. an integer beyond 64 bits in an attribute, or nesting beyond 255
+        out = kept(orjson.dumps(v, option=_DUMP))  # a key per cell: orjson's buffer is 4 KB
+        if b"null" not in out:
+            return out
+        # orjson writes NaN, +Inf and -Inf as null, like None: two spans apart only in those are not copies
+        # (Python's json writes NaN, Infinity, -Infinity; rare, so only where a null was written)
+        return json.dumps(v, sort_keys=True, default=repr, allow_nan=True).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError):  # an integer beyond 64 bits, nesting beyond 255, keys json cannot sort
         try:
             return repr(v).encode("utf-8", "surrogatepass")
         except RecursionError:  # too deep to compare: treated as distinct (both copies kept)
@@ -133,20 +139,21 @@ def _fingerprint(v: Any) -> bytes:
 
 
 def copies_read_again(df: pd.DataFrame, prefilter: tuple[str, ...]) -> np.ndarray:
-    """Rows of a logs or metrics frame that are copies read again: equal in every column but ``source_file`` /
-    ``source_record`` to an earlier row that came from another file (overlapping exports, a folder beside a copy
-    of a file). A row equal to an earlier one of the same file is kept: a log statement written twice in one
-    millisecond is two records, which nothing but their place tells apart (a file named twice is read once:
-    the readers' part lists hold each path once).
+    """Rows of a logs or metrics frame that are copies read again: of the rows equal in every column but
+    ``source_file`` / ``source_record``, as many are kept as the one file holding the most of them holds (the first
+    in read order), whatever order the files were named in: a log statement written twice in one millisecond is
+    two records, which nothing but their place tells apart, and a file beside a copy of itself holds them twice
+    too, not four times (a file named twice is read once: the readers' part lists hold each path once).
 
     ``prefilter``: scalar columns (time, ids…) whose joint value a copy shares with its original; only rows whose
     value occurs more than once are compared in full (a frame read once pays one ``duplicated`` over them).
 
     >>> import tracekit as tk
-    >>> logs = tk.logs_from_columns({"time": [1, 1, 1, 1, 1], "body": ["a", "a", "a", "a", "b"],
-    ...     "source_file": ["x.json", "x.json", "y.json", "y.json", "y.json"], "source_record": [1, 2, 1, 2, 3]})
+    >>> logs = tk.logs_from_columns({"time": [1, 1, 1, 1, 1, 1], "body": ["a", "a", "a", "a", "b", "a"],
+    ...     "source_file": ["x.json", "x.json", "y.json", "y.json", "y.json", "z.json"],
+    ...     "source_record": [1, 2, 1, 2, 3, 1]})
     >>> copies_read_again(logs, ("time",)).tolist()
-    [False, False, True, True, False]
+    [False, False, True, True, False, True]
     """
     n = len(df)
     drop = np.zeros(n, dtype=bool)
@@ -155,7 +162,7 @@ def copies_read_again(df: pd.DataFrame, prefilter: tuple[str, ...]) -> np.ndarra
     cand = np.flatnonzero(df[list(prefilter)].duplicated(keep=False).to_numpy())
     if not len(cand) or "source_file" not in df.columns:
         return drop
-    # only values seen in two files or more can be a copy read again (repeats within one file stay, unread)
+    # only values seen in two files or more can be a copy read again (the rest stay, unread)
     pre = _combined([pd.factorize(df[c].iloc[cand], use_na_sentinel=False)[0] for c in prefilter])
     fcode = pd.factorize(df["source_file"].iloc[cand], use_na_sentinel=False)[0]
     files = pd.Series(fcode).groupby(pre).nunique().to_numpy()
@@ -165,9 +172,10 @@ def copies_read_again(df: pd.DataFrame, prefilter: tuple[str, ...]) -> np.ndarra
     sub = df.iloc[cand]
     key = _combined(list(column_codes(sub, ("source_file", "source_record")).values()))
     file = pd.factorize(sub["source_file"], use_na_sentinel=False)[0]
-    _, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
-    again = file != file[first_at][inv]
-    drop[cand[again]] = True
+    per_file = pd.Series(1, index=pd.MultiIndex.from_arrays([key, file])).groupby(level=[0, 1]).size()
+    keep = per_file.groupby(level=0).max().reindex(key).to_numpy()  # per value, the most rows one file holds
+    rank = pd.Series(key).groupby(key).cumcount().to_numpy()  # 0, 1, … in read order within each value
+    drop[cand[rank >= keep]] = True
     return drop
 
 

@@ -612,6 +612,15 @@ def _route_mix(incident: pd.DataFrame, base: pd.DataFrame) -> Finding | None:
     a, b = a.reindex(keys, fill_value=0), b.reindex(keys, fill_value=0)
     if len(keys) < 2 or not a.sum() or not b.sum():
         return None
+    # routes whose expected count on either side is under 5 are pooled (Pearson's test is too eager on tiny
+    # expectations: a long tail of rare routes and 20 incident requests alarmed 4.5 % of like baselines)
+    both = (a + b) / (a.sum() + b.sum())
+    rare = (both * min(a.sum(), b.sum())) < 5
+    if rare.sum() > 1:
+        a = pd.concat([a[~rare], pd.Series({"(rare routes)": a[rare].sum()})])
+        b = pd.concat([b[~rare], pd.Series({"(rare routes)": b[rare].sum()})])
+    if len(a) < 2:
+        return None
     pa, pb = a / a.sum(), b / b.sum()
     tvd = float(0.5 * (pa - pb).abs().sum())
     p = chi2_contingency_p(np.vstack([a.to_numpy(), b.to_numpy()]))

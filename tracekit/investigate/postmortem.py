@@ -722,10 +722,11 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     onset, recovery = head["onset"], head["recovery"]
     clock = _clock_for(onset, recovery)
     first = spans["start"].min()
-    # a change whose first bucket holds the data's first request was already going when the data begins: its
-    # start is not in the data (the data cannot show it), so it is not said to have started then
-    started = (f"It was already going when the data begins ({clock(first)} UTC: when it started is not in the data)"
-               if onset <= first else f"It started at {clock(onset)} UTC")
+    # a change whose first bucket holds the data's first request was under way by the data's first minute: whether
+    # it began then (40 s in) or before the data is not in the data, so neither is said
+    step = changes.attrs.get("params", {}).get("freq") or "bucket"
+    started = (f"It was under way from the data's start ({clock(first)} UTC): whether it began before the data or "
+               f"within its first {step} is not in the data" if onset <= first else f"It started at {clock(onset)} UTC")
     if pd.isna(recovery):
         span = f"{started} and was still going at the end of the data ({clock(spans['start'].max())} UTC)"
         minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")

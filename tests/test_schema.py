@@ -338,3 +338,15 @@ def test_iso_times_with_and_without_a_fraction_are_read_each_by_its_own(build):
         else:
             got = tk.metrics_from_columns({"time": times, "name": "n", "value": [1.0, 2.0]})["time"]
         assert got.tolist() == [pd.Timestamp(x) for x in t]
+
+
+def test_a_zero_dimensional_array_is_one_value_in_every_builder():
+    """np.array("svc") raised a bare TypeError (len() of unsized object) in the three builders (a fresh reader)."""
+    import numpy as np
+
+    svc = np.array("svc")
+    assert tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "service": svc,
+                                  "start": [0, 1], "end": [2, 3]})["service"].tolist() == ["svc", "svc"]
+    assert tk.logs_from_columns({"time": [0, 1], "body": ["x", "y"], "service": svc})["service"].tolist() == ["svc"] * 2
+    assert tk.metrics_from_columns({"time": [0, 1], "name": "m", "value": [1.0, 2.0], "service": svc})[
+        "service"].tolist() == ["svc"] * 2

@@ -300,8 +300,10 @@ def single_value(v: Any) -> bool:
 
     >>> single_value("api"), single_value(3), single_value({"k": 1}), single_value(pd.Timestamp(0)), single_value([1])
     (True, True, True, True, False)
+    >>> single_value(np.array("api")), repeated(np.array("api"), 2)
+    (True, ['api', 'api'])
     """
-    return np.isscalar(v) or isinstance(v, dict) or not hasattr(v, "__len__")
+    return np.isscalar(v) or isinstance(v, dict) or not hasattr(v, "__len__") or getattr(v, "ndim", None) == 0
 
 
 def repeated(v: Any, n: int) -> list:
@@ -312,6 +314,8 @@ def repeated(v: Any, n: int) -> list:
     >>> col[0] == col[1], col[0] is col[1], repeated("api", 2)
     (True, False, ['api', 'api'])
     """
+    if getattr(v, "ndim", None) == 0:  # a 0-d array (np.array("svc")): its one value
+        v = v.item()
     return [own(v) for _ in range(n)] if isinstance(v, MUTABLE_CELL_TYPES) else [v] * n
 
 

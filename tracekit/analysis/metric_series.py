@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..core import result_table
 from ..core.deprecation import renamed
-from ..core.streams import stream_codes
+from ..core.streams import stream_steps
 from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
@@ -312,16 +312,10 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
         metrics["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False) & np.isfinite(total) & np.isfinite(count)
     if cum.any():  # each cumulative point as the interval since its stream's previous point
         rows = np.flatnonzero(cum)
-        sub = metrics.iloc[rows]
-        t = sub["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        st = sub["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        has_st = sub["start_time"].notna().to_numpy()
-        key = stream_codes(sub)
-        o = np.lexsort((t, key))
-        ko, to, so, hs, c, s = key[o], t[o], st[o], has_st[o], count[rows][o], total[rows][o]
-        first = np.r_[True, ko[1:] != ko[:-1]]
-        prev_t, prev_c, prev_s = np.r_[0, to[:-1]], np.r_[0.0, c[:-1]], np.r_[0.0, s[:-1]]
-        since_start = first | (c < prev_c) | (hs & (so > prev_t))
+        o, first, restarted = stream_steps(metrics.iloc[rows], count[rows])  # a count going down: a restart
+        c, s = count[rows][o], total[rows][o]
+        prev_c, prev_s = np.r_[0.0, c[:-1]], np.r_[0.0, s[:-1]]
+        since_start = first | restarted
         count[rows[o]] = np.where(since_start, c, c - prev_c)
         total[rows[o]] = np.where(since_start, s, s - prev_s)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .nested import kept
 
-__all__ = ["stream_codes"]
+__all__ = ["stream_codes", "stream_steps"]
 
 _DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -34,3 +34,38 @@ def stream_codes(metrics: pd.DataFrame) -> np.ndarray:
     frame = pd.DataFrame({"n": metrics["name"].astype(object).to_numpy(), "s": metrics["service"].astype(object).to_numpy(),
                           "h": metrics["host"].astype(object).fillna("\x00").to_numpy(), "r": res, "a": attrs})
     return frame.groupby(["n", "s", "h", "r", "a"], sort=False, dropna=False).ngroup().to_numpy()
+
+
+def stream_steps(points: pd.DataFrame, values: np.ndarray, monotonic: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points of ``points`` (a metrics frame) in stream and time order, and for each whether it is its stream's
+    first and whether its stream restarted at it: the one reset rule of metric rates and cumulative interval means.
+
+    A stream restarts when its ``start_time`` moved past the previous point's time (a start equal to it is OTLP's
+    "unknown start" sequence, whose first point is stamped at its own start: no restart) or, where ``monotonic`` is
+    True, when its value went down (a counter reset; an UpDownCounter may go down).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Positions in ``points`` (stream, then time), ``first``, ``restarted`` (in that order).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": [180e9, 60e9, 120e9], "name": "c", "value": [5.0, 3.0, 1.0],
+    ...                              "start_time": [0, 0, 0]})
+    >>> [a.tolist() for a in stream_steps(m, m["value"].to_numpy(), np.ones(3, dtype=bool))]
+    [[1, 2, 0], [True, False, False], [False, True, False]]
+    """
+    t = points["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    st = points["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    has_st = points["start_time"].notna().to_numpy()
+    key = stream_codes(points)
+    order = np.lexsort((t, key))
+    ko, to, vo = key[order], t[order], np.asarray(values, dtype=float)[order]
+    first = np.r_[True, ko[1:] != ko[:-1]]
+    prev_t, prev_v = np.r_[0, to[:-1]], np.r_[np.nan, vo[:-1]]
+    down = (vo < prev_v) & (np.ones(len(order), dtype=bool) if monotonic is None else np.asarray(monotonic)[order])
+    restarted = ~first & (down | (has_st[order] & (st[order] > prev_t)))
+    return order, first, restarted

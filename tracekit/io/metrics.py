@@ -81,7 +81,7 @@ import pandas as pd
 from msgspec import Meta
 
 from ..core.resources import host_of
-from ..core.streams import stream_codes
+from ..core.streams import stream_steps
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..metrics_schema import (
     METRIC_COLUMNS,
@@ -2462,17 +2462,14 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
         v = sub["value"].to_numpy(dtype=float, na_value=np.nan)
         cum = (sub["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False)
         mono = sub["monotonic"].to_numpy(dtype=bool, na_value=True)  # unknown: a counter
-        keys = stream_codes(sub)  # a series: one OTLP stream
-        # the points with a value, by series and time (a point with none is passed over: NaN rate)
-        order = np.flatnonzero(np.isfinite(v))
-        order = order[np.lexsort((t[order], keys[order]))]
-        ko, to, vo, so, sna, co, mo = (keys[order], t[order], v[order], st[order], st_na[order], cum[order],
-                                       mono[order])
-        first = np.r_[True, ko[1:] != ko[:-1]]
+        # the points with a value, by series (one OTLP stream) and time (a point with none is passed over: NaN rate)
+        ok = np.flatnonzero(np.isfinite(v))
+        o, first, restarted = stream_steps(sub.iloc[ok], v[ok], mono[ok])
+        order = ok[o]
+        to, vo, so, sna, co = t[order], v[order], st[order], st_na[order], cum[order]
         prev_t = np.r_[0, to[:-1]]
         prev_v = np.r_[np.nan, vo[:-1]]
         own = np.where(~sna & (so < to), vo / np.maximum(to - so, 1) * 1e9, np.nan)  # value since its start
-        restarted = ~first & ((mo & (vo < prev_v)) | (~sna & (so > prev_t)))
         step = np.where(to > prev_t, (vo - prev_v) / np.maximum(to - prev_t, 1) * 1e9, np.nan)
         r = np.where(co, np.where(first | restarted, own, step), own)
         rate[np.flatnonzero(is_sum)[order]] = r

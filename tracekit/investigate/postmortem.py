@@ -300,7 +300,9 @@ def postmortem(
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
     # without a baseline, cold starts are a change only when their share moved within the data (a scale-out)
     moves = _cold_moves(spans, freq, alpha) if base is None else None
-    findings += _what(spans, incident, base, head, changes, weights=w)
+    # the baseline's route mix against the incident's: said in "what" and in "how sure", computed once
+    mix = _route_mix(incident, base) if base is not None and len(base) and len(incident) else None
+    findings += _what(spans, incident, base, head, changes, weights=w, mix=mix)
     findings += _when(spans, head, changes, alpha, freq, w, cold_moves=moves)
     cmp = ranking = None
     caveats: list[str] = []
@@ -321,7 +323,7 @@ def postmortem(
     from ..analysis.health import health_report
 
     health = health_report(raw)  # as recorded: the skew stays a health warning
-    findings += _sure(spans, incident, base, source, w, health)
+    findings += _sure(spans, incident, base, source, w, health, mix=mix)
     findings += [Finding("sure", f"Baseline: {c}.") for c in caveats]
     if ranking is not None and "metric_coverage" in ranking.attrs:
         cov = _metric_coverage(ranking.attrs["metric_coverage"])
@@ -500,7 +502,7 @@ def _weighted_sides(spans: pd.DataFrame, ids_in: np.ndarray, ids_out: np.ndarray
 
 
 def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, head: pd.Series | None,
-          changes: pd.DataFrame, weights: Any = None) -> list[Finding]:
+          changes: pd.DataFrame, weights: Any = None, mix: Finding | None = None) -> list[Finding]:
     if head is not None:
         route, metric = head["route"], head["metric"]
         onset, recovery = head["onset"], head["recovery"]
@@ -583,7 +585,6 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
         ber = failed_share(ob)[0] if known else np.nan
-        mix = _route_mix(incident, base)
         text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}"
                  f"{', as sampled' if corrected is not None else ''}, {fmt_ms(b95)}"
                  + (f", and its error rate {_rate(ber)}" if known else "")
@@ -1408,7 +1409,7 @@ def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFram
 
 
 def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, source: str, weights: Any,
-          health: pd.DataFrame) -> list[Finding]:
+          health: pd.DataFrame, mix: Finding | None = None) -> list[Finding]:
     from ..analysis.sampling import weighted_summary
 
     out = []
@@ -1433,7 +1434,6 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
     out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base, requests=n_req,
                                               rootless_traces=no_root)))
-    mix = _route_mix(incident, base) if base is not None and len(base) else None
     if mix is not None:
         out.append(mix)
     if not status_recorded(incident):

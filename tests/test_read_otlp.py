@@ -729,3 +729,16 @@ def test_an_export_read_twice_is_read_once_and_its_traces_still_walk(tmp_path):
     df = read_otlp([doc(dict(span, endTimeUnixNano="0")), doc(span), doc(dict(span, name="y"))])
     assert df["name"].tolist() == ["x", "y"] and not df["in_progress"].any() and df.attrs["copies_dropped"] == 1
     assert tk.health_report(df).query("check == 'duplicate_span_ids'")["spans_affected"].tolist() == [2]
+
+
+def test_a_file_named_twice_is_read_once_by_every_reader(tmp_path):
+    """A path and a symlink to it, a folder and a file in it: one part, as read_logs and read_metrics do (a fresh
+    reader: read_otlp read it twice, so the frame was right but attrs["copies_dropped"] counted every span)."""
+    sim = tk.simulate.simulate("baseline", n_traces=10, seed=2)
+    p = tk.write_otlp(sim.spans, tmp_path / "a.json")
+    (tmp_path / "link.json").symlink_to(p)
+    once = read_otlp(p)
+    for src in ([p, p], [p, tmp_path / "link.json"], [tmp_path, p]):
+        got = read_otlp(src)
+        assert len(got) == len(once) and got.attrs["copies_dropped"] == 0
+        assert tk.read(src).attrs["copies_dropped"] == 0

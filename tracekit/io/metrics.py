@@ -93,7 +93,7 @@ from ..metrics_schema import (
 )
 from ..schema import STRING, TIMESTAMP, shared_attr
 from ..schema import b64_id_hex as _b64_hex
-from ._copies import copies_read_again, each_path_once
+from ._copies import copies_read_again
 from ._sources import (
     MAX_LIST_NESTING,
     checked_path,
@@ -2336,7 +2336,7 @@ class _Bytes:
 
 def _parts(source: Any) -> list:
     out = []
-    for part in each_path_once(list(_sub_sources(source))):
+    for part in _sub_sources(source):  # each file once (otlp's parts)
         if isinstance(part, (dict, list, tuple)):
             out.append(part)
         elif is_pathlike(part):

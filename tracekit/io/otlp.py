@@ -111,7 +111,7 @@ from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, xray_to_trace_id
 from ._columns import hex_ids
-from ._copies import duplicate_candidates, duplicates_to_drop
+from ._copies import duplicate_candidates, duplicates_to_drop, each_path_once
 from ._sources import (
     MAX_LIST_NESTING,
     OBJECT,
@@ -1092,12 +1092,17 @@ def _flags(x: Any, what: str = "flags") -> int | None:
 # sources
 
 
-def _sub_sources(source: Any) -> Iterator[Any]:
+def _sub_sources(source: Any) -> list[Any]:
     """Split a source into independently readable parts (one per file), so that one bad file
-    does not stop the others in lenient mode."""
+    does not stop the others in lenient mode; a file named twice (a folder and a file in it, a path and a symlink
+    to it) is one part (io._copies.each_path_once, the rule of every reader)."""
+    return each_path_once(list(_parts_of(source)))
+
+
+def _parts_of(source: Any) -> Iterator[Any]:
     if isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for s in source:
-            yield from _sub_sources(s)
+            yield from _parts_of(s)
     elif is_pathlike(source) and checked_path(source).is_dir():
         files = list_files(Path(source))
         if not files:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.nested import kept
+from ._sources import is_pathlike
 
 __all__ = ["duplicate_candidates", "duplicates_to_drop"]
 
@@ -191,10 +192,14 @@ def each_path_once(parts: list) -> list:
     seen: set[str] = set()
     out = []
     for p in parts:
-        if isinstance(p, (str, os.PathLike)):
-            key = os.path.realpath(os.fspath(p))
-            if key in seen:
-                continue
-            seen.add(key)
+        if is_pathlike(p):  # (a str of JSON text is a source, not a path)
+            try:
+                key = os.path.realpath(os.fspath(p))
+            except (OSError, ValueError, UnicodeError):  # a name no file system takes: read as given
+                key = None
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
         out.append(p)
     return out

@@ -387,9 +387,10 @@ def test_records_read_again_from_another_file_are_one_record_and_repeats_within_
     line = json.dumps({"time": "2024-01-01T00:00:00Z", "message": "retrying", "trace_id": tid}) + "\n"
     (tmp_path / "twice.jsonl").write_text(line * 2)
     assert len(tk.read_logs(tmp_path / "twice.jsonl")) == 2  # one statement logged twice: two records
+    T0 = 1_700_000_000 * 10**9
     point = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "c", "sum": {"aggregationTemporality": 2,
-             "isMonotonic": True, "dataPoints": [{"asInt": str(60 * (i + 1)), "startTimeUnixNano": "0",
-                                                  "timeUnixNano": str((i + 1) * 60 * 10**9)} for i in range(3)]}}]}]}]}
+             "isMonotonic": True, "dataPoints": [{"asInt": str(60 * (i + 1)), "startTimeUnixNano": str(T0),
+                                                  "timeUnixNano": str(T0 + (i + 1) * 60 * 10**9)} for i in range(3)]}}]}]}]}
     (tmp_path / "m").mkdir()
     for name in ("a.json", "b.json"):
         (tmp_path / "m" / name).write_text(json.dumps(point))

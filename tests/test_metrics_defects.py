@@ -463,3 +463,18 @@ def test_exponential_buckets_the_writer_cannot_write_are_refused_by_the_builder(
     off = dict(bad, bounds=[-2.0, -1.0, 0.0, 1.0, 3.0], counts=[0, 1, 1, 1, 1, 0])  # (1, 3] is no scale-0 bucket
     with pytest.raises(MetricsSchemaError, match=r"bucket \(1.0, 3.0\] of scale 0 is not a bucket"):
         tk.metrics_from_columns({**cols, "buckets": [off]})
+
+
+@pytest.mark.parametrize("as_bytes", [True, False], ids=["fast path", "parsed document"])
+def test_a_start_time_of_zero_is_not_set_not_1970(as_bytes):
+    """OTLP's startTimeUnixNano is a fixed64: 0 is proto3's "not set". Read as 1970, a counter's first rate was its
+    value over 54 years (3.5e-7/s); the start is unknown, so the first rate is too."""
+    t0 = 1_700_000_000 * 10**9
+    doc = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "c", "sum": {
+        "aggregationTemporality": 2, "isMonotonic": True, "dataPoints": [
+            {"asInt": str(600 * (i + 1)), "startTimeUnixNano": st, "timeUnixNano": str(t0 + (i + 1) * 60 * 10**9)}
+            for i, st in enumerate(["0", 0, str(t0)])]}}]}]}]}
+    m = tk.read_metrics(json.dumps(doc).encode() if as_bytes else doc)
+    assert m["start_time"].isna().tolist() == [True, True, False]
+    rates = tk.metric_rates(m)["value"].tolist()
+    assert np.isnan(rates[0]) and rates[1:] == [10.0, 10.0]

@@ -85,7 +85,7 @@ METRIC_SOURCES = ("otlp", "cloudwatch", "columns", "other")
 
 METRIC_COLUMNS: tuple[Column, ...] = (
     Column("time", TIMESTAMP, False, "ns, UTC", "time of the data point (OTLP `timeUnixNano`; CloudWatch timestamp: the start of its period)"),
-    Column("start_time", TIMESTAMP, True, "ns, UTC", "start of the interval a sum / histogram / summary point covers (OTLP `startTimeUnixNano`; a change of it marks a counter reset); CloudWatch: the timestamp; `NaT` for gauges"),
+    Column("start_time", TIMESTAMP, True, "ns, UTC", "start of the interval a sum / histogram / summary point covers (OTLP `startTimeUnixNano`; a change of it marks a counter reset); CloudWatch: the timestamp; `NaT` for gauges and where OTLP gives 0, proto3's \"not set\""),
     Column("name", STRING, False, "", "metric name (OTLP `name`; CloudWatch `Namespace/MetricName`, or the query `Id` / `Label` when no name is known)"),
     Column("unit", STRING, True, "", "unit as given (UCUM for OTLP: `ms`, `By`, `1`; CloudWatch `Seconds`, `Percent`…)"),
     Column("description", STRING, True, "", "OTLP metric description"),

@@ -55,8 +55,8 @@ counter reset.
 ...     {"key": "service.name", "value": {"stringValue": "api"}}]},
 ...   "scopeMetrics": [{"metrics": [{"name": "requests", "unit": "1", "sum": {
 ...     "aggregationTemporality": 2, "isMonotonic": True, "dataPoints": [
-...       {"startTimeUnixNano": "0", "timeUnixNano": "60000000000", "asInt": "120"},
-...       {"startTimeUnixNano": "0", "timeUnixNano": "120000000000", "asInt": "300"}]}}]}]}]}
+...       {"startTimeUnixNano": "1700000000000000000", "timeUnixNano": "1700000060000000000", "asInt": "120"},
+...       {"startTimeUnixNano": "1700000000000000000", "timeUnixNano": "1700000120000000000", "asInt": "300"}]}}]}]}]}
 >>> m = read_metrics(doc)
 >>> m[["name", "kind", "temporality", "service"]].iloc[1].tolist(), m["value"].tolist()
 (['requests', 'sum', 'cumulative', 'api'], [120.0, 300.0])
@@ -2409,7 +2409,11 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
         except TraceFormatError as exc:
             _f_flush(rd)
             rd.skip_error(exc)
-    return rd, rd.frame()
+    df = rd.frame()
+    zero = (df["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64) == 0) if len(df) else None
+    if zero is not None and zero.any():  # OTLP's fixed64 0 is "not set" (proto3), not 1970: the start is unknown
+        df["start_time"] = df["start_time"].mask(zero)
+    return rd, df
 
 
 def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:

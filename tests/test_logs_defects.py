@@ -422,6 +422,31 @@ def test_the_x_amzn_trace_id_header_form_is_read_by_the_builders_as_by_read_logs
     assert tk.read_logs(line.encode())["trace_id"].tolist() == [want]
 
 
+@pytest.mark.parametrize("header, want", [
+    ("Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8; Sampled=1", "5759e988bd862e3fe1be46a994272793"),
+    ("Sampled=1;root = 1-5759e988-bd862e3fe1be46a994272793", "5759e988bd862e3fe1be46a994272793"),
+    ("NotRoot=1-5759e988-bd862e3fe1be46a994272793", None),
+    ("Self=1-5759e988-bd862e3fe1be46a994272793;Root=1-5e34a614-10bd5abcf1fb44f07bc535a1",
+     "5e34a61410bd5abcf1fb44f07bc535a1"),
+])
+def test_one_header_rule_reads_root_as_a_field_not_as_a_substring(header, want):
+    """A fresh reader: the builders took 'NotRoot=1-…' for a Root (a substring search for 'root='), and read_logs
+    missed 'Root=…; Parent=…' written with a space. One rule now (schema.xray_header): ';'-separated key=value
+    fields, keys in any case, white space ignored; text naming no Root is no id (said, not read as one)."""
+    line = json.dumps({"time": "2024-01-01T00:00:00Z", "message": "x", "xray_trace_id": header}).encode()
+    if want is None:
+        with pytest.raises(tk.LogsSchemaError, match="row 0: 'NotRoot=.*' is not a trace id"):
+            tk.logs_from_columns({"time": [0], "body": ["x"], "trace_id": [header]})
+        with pytest.raises(tk.TraceFormatError, match="xray_trace_id 'NotRoot=.*' is not 32 hex digits"):
+            tk.read_logs(line)
+        return
+    read = tk.read_logs(line)
+    for logs in (tk.logs_from_columns({"time": [0], "body": ["x"], "trace_id": [header]}), read):
+        assert logs["trace_id"].tolist() == [want]
+    if want and "Parent" in header:
+        assert read["span_id"].tolist() == ["53995c3f42cd8ad8"]
+
+
 def test_severity_fills_the_rows_severity_text_and_number_leave_empty():
     """A fresh reader: given severity_text and severity both, logs_from_columns dropped severity whole, though its
     rule is that severity fills what the named columns leave; per row now (a named column's value still wins)."""

@@ -1032,9 +1032,10 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
     s = raw.str.lower()
     s = s.where(s != "", None)
     if xray:
-        hdr = s.str.contains("root=", regex=False).fillna(False).astype(bool)
-        if hdr.any():  # the X-Amzn-Trace-Id header form, Root=1-…;Parent=…;Sampled=1: its Root
-            s[hdr] = s[hdr].str.extract(r"root=([^;]*)", expand=False).str.strip()
+        hdr = s.str.contains("=", regex=False).fillna(False).astype(bool)
+        if hdr.any():  # the X-Amzn-Trace-Id header form, Root=1-…;Parent=…;Sampled=1: its Root (xray_header)
+            root = s[hdr].str.extract(_XRAY_HEADER_ROOT, expand=False)
+            s[hdr] = root.where(root.notna(), s[hdr])
         x = s.str.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}").fillna(False).astype(bool)
         if x.any():
             s[x] = s[x].str.replace("-", "", regex=False).str.slice(1)
@@ -1051,6 +1052,25 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
         s = s.where(s != "0" * width, None)
     bad = ~ok.fillna(True).astype(bool).to_numpy() & s.notna().to_numpy()
     return s, bad
+
+
+_XRAY_HEADER = re.compile(r"(?:^|;)\s*(root|parent)\s*=\s*([^;]*?)\s*(?=;|$)", re.IGNORECASE)
+#: the X-Amzn-Trace-Id header's fields, as a regular expression on lower-cased text (its ``root=`` alone)
+_XRAY_HEADER_ROOT = r"(?:^|;)\s*root\s*=\s*([^;]*?)\s*(?:;|$)"
+
+
+def xray_header(text: str) -> dict[str, str]:
+    """The ``root`` and ``parent`` of an X-Amzn-Trace-Id header (``Root=1-…;Parent=…;Sampled=1``): fields
+    are ``;``-separated ``key=value`` pairs, keys in any case, white space around them ignored; a key that
+    merely ends in ``root`` (``NotRoot=``) is another field. Empty when the text names neither. One rule for
+    the logs reader and :func:`canonical_ids`.
+
+    >>> xray_header("Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8;Sampled=1")
+    {'root': '1-5759e988-bd862e3fe1be46a994272793', 'parent': '53995c3f42cd8ad8'}
+    >>> xray_header("NotRoot=1-5759e988-bd862e3fe1be46a994272793")
+    {}
+    """
+    return {k.lower(): v for k, v in _XRAY_HEADER.findall(text)} if type(text) is str else {}
 
 
 def b64_id_hex(x: Any, width: int) -> str | None:

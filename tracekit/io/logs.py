@@ -100,7 +100,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from ..core.resources import host_of
 from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity, severity_name
-from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size
+from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
 from ._copies import copies_read_again, each_path_once
 from ._sources import (
     GZIP_MIN_CAP,
@@ -605,16 +605,15 @@ class _Logs:
             # Lambda's JSON log format: {"type": "platform.report", "record": {"tracing": {"value": X-Amzn-Trace-Id}}};
             # its trace only: Parent / spanId are not the function's span of the spans frame
             tkey, tid = "record.tracing.value", rest["record"]["tracing"].get("value")
-            if type(tid) is str and "Root=" in tid:
-                tid = dict(p.split("=", 1) for p in tid.split(";") if "=" in p).get("Root")
+            if type(tid) is str and "=" in tid:
+                tid = xray_header(tid).get("root")
         raw_tid = tid
         if type(tid) is str and tid.startswith("projects/") and "/traces/" in tid:  # Google Cloud Logging's form
             tid = tid.rsplit("/traces/", 1)[1]
-        if type(tid) is str and "Root=" in tid:  # X-Amzn-Trace-Id header form
-            parts = dict(p.split("=", 1) for p in tid.split(";") if "=" in p)
-            tid = parts.get("Root")
-            if sid is None and parts.get("Parent"):
-                skey, sid = tkey, parts.get("Parent")
+        if type(tid) is str and "=" in tid and (parts := xray_header(tid)):  # X-Amzn-Trace-Id header form
+            tid = parts.get("root")
+            if sid is None and parts.get("parent"):
+                skey, sid = tkey, parts["parent"]
         if tid is not None and type(tid) is not str:
             raise _Bad(f"{tkey}: a trace id must be a string, got {short(tid)}")
         if sid is not None and type(sid) is not str:

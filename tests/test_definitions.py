@@ -338,3 +338,31 @@ def test_the_request_root_does_not_depend_on_row_order():
     assert tk.trace_summary(a)["root_service"].tolist() == tk.trace_summary(b)["root_service"].tolist() == ["api"]
     assert tk.critical_path(a).loc[lambda c: c["request"], "service"].tolist() == ["api"]
     assert tk.critical_path(b).loc[lambda c: c["request"], "service"].tolist() == ["api"]
+
+
+def test_one_id_rule_for_columns_and_for_ids_read_one_at_a_time():
+    """Metric exemplars read their ids one at a time (schema.canonical_id); every column goes through
+    schema.canonical_ids. They had drifted: exemplars took no base64, no X-Amzn-Trace-Id header and no raw bytes,
+    which spans and logs take. The scalar rule must give what the column rule gives, value for value."""
+    from tracekit.schema import canonical_id, canonical_ids
+
+    rng = np.random.default_rng(7)
+    hexes = ["".join(rng.choice(list("0123456789abcdefABCDEF"), 32)) for _ in range(20)]
+    values = [*hexes, *(h[:16] for h in hexes), None, "", "  ", "0" * 32, "0" * 16, "W47/95gDgQPSabYzgT/GDA==",
+              "7uGbfsPBsXQ=", "7uGbfsPBsXQ", "1-5759E988-BD862E3FE1BE46A994272793", " 1-5759e988-bd862e3fe1be46a994272793 ",
+              "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", "NotRoot=1-5759e988-bd862e3fe1be46a994272793",
+              "root=", "Sampled=1", "t1", "1-5759e988-bd862e3fe1be46a99427279", "g" * 32, "é" * 16, b"\x01" * 16, b"\xff" * 8,
+              bytearray(8), b"\xff" * 3, "5759e988bd862e3fe1be46a994272793\n", "0x" + "a" * 30]
+    for width in (32, 16):
+        for xray in (True, False):
+            ids, bad = canonical_ids(values, width, xray=xray)
+            for v, want, is_bad in zip(values, ids.tolist(), bad.tolist(), strict=True):
+                if is_bad:
+                    with pytest.raises(ValueError):
+                        canonical_id(v, width, xray=xray)
+                else:
+                    assert canonical_id(v, width, xray=xray) == (None if want is pd.NA else want), (v, width, xray)
+    m = tk.metrics_from_columns({"time": [0], "name": ["x"], "value": [1.0], "exemplars": [[
+        {"time": 0, "value": 1.0, "trace_id": b"\x01" * 16, "span_id": "7uGbfsPBsXQ="}]]})
+    assert m["exemplars"].iloc[0][0]["trace_id"] == "01" * 16
+    assert m["exemplars"].iloc[0][0]["span_id"] == "eee19b7ec3c1b174"

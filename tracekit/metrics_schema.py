@@ -27,7 +27,6 @@ True
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -42,6 +41,7 @@ from .schema import (
     TIME_MIN_NS,
     TIMESTAMP,
     Column,
+    canonical_id,
     column_of,
     columns_markdown,
     dict_cells,
@@ -54,7 +54,6 @@ from .schema import (
     repeated_column,
     single_value,
     time_out_of_range,
-    xray_to_trace_id,
 )
 
 __all__ = [
@@ -139,8 +138,6 @@ def empty_metrics() -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in METRIC_COLUMNS})
 
 
-_HEX32 = re.compile(r"[0-9a-f]{32}")
-_HEX16 = re.compile(r"[0-9a-f]{16}")
 
 
 def exemplar_ids(trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
@@ -171,21 +168,11 @@ def exemplar_ids(trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
     (None, None)
     """
     out: list[str | None] = []
-    for v, n, pat in ((trace_id, 32, _HEX32), (span_id, 16, _HEX16)):
-        if v is None or v == "":
-            out.append(None)
-            continue
-        if not isinstance(v, str):
-            raise ValueError(f"exemplar {'trace' if n == 32 else 'span'} id must be a string, got {v!r:.60}")
-        s = v.lower()
-        if n == 32 and not pat.fullmatch(s) and v.startswith("1-"):
-            try:  # the one X-Ray id rule of the spans schema
-                s = xray_to_trace_id(v)
-            except ValueError:
-                pass
-        if not pat.fullmatch(s):
-            raise ValueError(f"exemplar {'trace' if n == 32 else 'span'} id must be {n} hex digits, got {v!r:.60}")
-        out.append(None if s.count("0") == n else s)
+    for v, n in ((trace_id, 32), (span_id, 16)):
+        try:  # the one id rule of every frame (schema.canonical_ids)
+            out.append(canonical_id(v, n, xray=n == 32))
+        except ValueError as exc:
+            raise ValueError(f"exemplar {'trace' if n == 32 else 'span'} id {exc}") from None
     return out[0], out[1]
 
 

@@ -239,8 +239,8 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         if v is None:
             v = _default(col, n)
             data[col.name] = pd.Series(v, dtype=object) if col.dtype is object else _coerce(col, v)  # fresh cells
-        else:
-            data[col.name] = _coerce(col, v)
+        else:  # (ids given as raw bytes: their hex, bytes_ids)
+            data[col.name] = _coerce(col, bytes_ids(v, _ID_WIDTH[col.name]) if col.name in _ID_WIDTH else v)
         if col.name in _ID_WIDTH and columns.get(col.name) is not None:
             data[col.name] = _ids(data[col.name], col.name)
     bad = cell_problem(data)
@@ -986,7 +986,8 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
     """Ids of any source in the canonical form of the spans' id columns, column-wise.
 
     The one id rule shared by every frame that joins spans (spans, logs, metric exemplars, the OTLP reader):
-    surrounding blanks dropped, upper case lowered, empty strings missing, an all-zero id missing (W3C: no id);
+    surrounding blanks dropped, upper case lowered, empty strings missing, an all-zero id missing (W3C: no id),
+    an id given as its raw bytes (16 or 8, protobuf's ``bytes`` in Python) as their hex;
     with ``xray=True`` the X-Amzn-Trace-Id header form ``Root=1-…;Parent=…`` gives its Root;
     an id base64-encoded (protobuf's standard JSON mapping: 24 characters for 16 bytes, 12 for 8; :func:`b64_id_hex`)
     as its hex; with ``xray=True`` an X-Ray trace id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` becomes its 32 hex
@@ -995,7 +996,7 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
 
     Parameters
     ----------
-    values : sequence of str or None
+    values : sequence of str, bytes or None
         The ids.
     width : int
         Hex digits of a canonical id (32 for trace ids, 16 for span ids).
@@ -1022,9 +1023,10 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
     2    eee19b7ec3c1b174
     dtype: string, array([ True, False, False]))
     """
-    s = pd.Series(pd.array(values.array if isinstance(values, pd.Series) else
-                           (values if isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)) else list(values)),
-                           dtype=STRING))
+    vals = bytes_ids(values.array if isinstance(values, pd.Series) else
+                     (values if isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)) else list(values)),
+                     width)
+    s = pd.Series(pd.array(vals, dtype=STRING))
     ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
     if len(s) and ok.all() and not (zero and (s == "0" * width).any()):  # the usual file: one pass (NA skipped)
         return s, np.zeros(len(s), dtype=bool)
@@ -1036,6 +1038,7 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
         if hdr.any():  # the X-Amzn-Trace-Id header form, Root=1-…;Parent=…;Sampled=1: its Root (xray_header)
             root = s[hdr].str.extract(_XRAY_HEADER_ROOT, expand=False)
             s[hdr] = root.where(root.notna(), s[hdr])
+            s = s.where(s != "", None)  # "Root=" naming nothing: no id
         x = s.str.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}").fillna(False).astype(bool)
         if x.any():
             s[x] = s[x].str.replace("-", "", regex=False).str.slice(1)
@@ -1052,6 +1055,63 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
         s = s.where(s != "0" * width, None)
     bad = ~ok.fillna(True).astype(bool).to_numpy() & s.notna().to_numpy()
     return s, bad
+
+
+_BYTES = (bytes, bytearray, memoryview)
+_XRAY_ID_LOWER = re.compile(r"1-([0-9a-f]{8})-([0-9a-f]{24})")
+
+
+def canonical_id(value: Any, width: int, *, xray: bool = False) -> str | None:
+    """One id by the rule of :func:`canonical_ids` (which a test holds it to), for the few ids read one at a
+    time (metric exemplars): the canonical hex, or None when missing (None, blank, all zeros).
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not an id by that rule (the message says what it is).
+
+    >>> canonical_id("Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=53995c3f42cd8ad8", 32, xray=True)
+    '5759e988bd862e3fe1be46a994272793'
+    >>> canonical_id(" ", 16), canonical_id(b"\\x01" * 8, 16), canonical_id("7uGbfsPBsXQ=", 16)
+    (None, '0101010101010101', 'eee19b7ec3c1b174')
+    """
+    if value is None:
+        return None
+    if isinstance(value, _BYTES):
+        value = bytes_ids([value], width)[0]
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {value!r:.60}")
+    raw = value.strip()
+    s = raw.lower()
+    if xray and "=" in s:
+        s = xray_header(s).get("root", s)
+    if xray and (m := _XRAY_ID_LOWER.fullmatch(s)):
+        s = m[1] + m[2]
+    if len(s) != width or not _HEX_CHARS.issuperset(s):
+        s = b64_id_hex(raw, width) or s
+    if not s or s == "0" * width:
+        return None
+    if len(s) != width or not _HEX_CHARS.issuperset(s):
+        raise ValueError(f"must be {width} hex digits" + (" or an X-Ray trace id" if xray else "") + f", got {value!r:.60}")
+    return s
+
+
+_HEX_CHARS = frozenset("0123456789abcdef")
+
+
+def bytes_ids(values: Any, width: int) -> Any:
+    """Ids given as their raw bytes (protobuf's ``bytes`` fields in Python: 16 for a trace id, 8 for a span id) as
+    their hex; bytes of another length written out (``b'…'``, then no id) rather than decoded as text. ``values``
+    itself when it holds no bytes (an Arrow or numeric column is not looked at).
+
+    >>> bytes_ids([b"\\x01" * 8, "ab", b"\\xff"], 16)
+    ['0101010101010101', 'ab', "b'\\\\xff'"]
+    """
+    if (type(values) is list or getattr(values, "dtype", None) == np.dtype(object)) \
+            and any(isinstance(v, _BYTES) for v in values):
+        return [(bytes(v).hex() if len(v) == width // 2 else repr(bytes(v))) if isinstance(v, _BYTES) else v
+                for v in values]
+    return values
 
 
 _XRAY_HEADER = re.compile(r"(?:^|;)\s*(root|parent)\s*=\s*([^;]*?)\s*(?=;|$)", re.IGNORECASE)

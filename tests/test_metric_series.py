@@ -254,6 +254,29 @@ def test_a_cumulative_histogram_is_averaged_per_interval_not_over_the_process_li
     assert np.allclose(tk.metric_series(two, by=None)["value"].to_numpy(), per_min)
 
 
+def test_an_otlp_summary_is_averaged_per_interval_and_a_cloudwatch_statistic_as_it_is():
+    """OTLP summaries carry no temporality: their "count and sum … are assumed to be cumulative" (metrics.proto).
+    Read from OTLP JSON they were averaged over the process's life (0.1 -> 0.3 s read as 0.16 at the end); a
+    summary whose start is before its time is now averaged per interval, as a cumulative histogram. CloudWatch's
+    statistics (start = time: the period's own) are as they were."""
+    minutes = 20
+    per_min = [0.1] * 14 + [0.3] * 6
+    t0 = int(T.value)
+    points = [{"startTimeUnixNano": str(t0), "timeUnixNano": str(t0 + (i + 1) * 60 * 10**9), "count": str(10 * (i + 1)),
+               "sum": float(np.sum([10 * x for x in per_min[:i + 1]])),
+               "quantileValues": [{"quantile": 0.5, "value": per_min[i]}]} for i in range(minutes)]
+    doc = {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+           "scopeMetrics": [{"metrics": [{"name": "lat", "unit": "s", "summary": {"dataPoints": points}}]}]}]}
+    m = tk.read_metrics(doc)
+    assert (m["kind"] == "summary").all() and m["temporality"].isna().all()
+    assert np.allclose(tk.metric_series(m, by=None)["value"].to_numpy(), per_min)
+    assert tk.detect_metric_changes(m, by=None).iloc[0]["delta"] == pytest.approx(0.2)
+    cw = tk.read_metrics({"Label": "Latency", "Datapoints": [
+        {"Timestamp": f"2024-01-01T00:{i:02d}:00Z", "Average": x, "SampleCount": 10.0, "Unit": "Seconds"}
+        for i, x in enumerate(per_min)]})
+    assert (cw["kind"] == "summary").all() and np.allclose(tk.metric_series(cw, by=None)["value"].to_numpy(), per_min)
+
+
 def test_an_infinite_point_is_left_out_and_counted_not_a_mean_of_inf():
     """A fresh reader's d07: one +Inf gauge point (OTLP doubles may be infinite) made its bucket's mean inf and
     detect_metric_changes said before=inf, delta=-inf. It is left out of the means and counted."""

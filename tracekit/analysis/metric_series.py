@@ -289,7 +289,9 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
     without its optional sum).
 
     A **cumulative** histogram (the OTel SDKs' default) counts since its start: its ``sum / count`` is the mean
-    over the process's life, which a rise of the last minutes barely moves. Its point's mean is over the interval
+    over the process's life, which a rise of the last minutes barely moves. So does a summary whose ``start_time`` is
+    before its time (OTLP: a summary's "count and sum … are assumed to be cumulative"; a CloudWatch statistic is of
+    its period alone, its start its time). Its point's mean is over the interval
     since the stream's previous point instead (:func:`tracekit.core.streams.stream_codes`): Δsum / Δcount; after a
     reset (the count went down, or ``start_time`` moved past the previous point) and at a stream's first point,
     since its start.
@@ -303,13 +305,18 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
     ...     "temporality": "cumulative", "start_time": 0, "count": [10.0, 20.0, 30.0], "sum": [1.0, 2.0, 5.0]})
     >>> point_values(c).round(2).tolist()  # since start: 0.1, 0.1, 0.17
     [0.1, 0.1, 0.3]
+    >>> point_values(c.assign(kind="summary", temporality=pd.NA)).round(2).tolist()  # OTLP summaries: the same
+    [0.1, 0.1, 0.3]
     """
     agg = metrics["kind"].isin(AGGREGATE_KINDS).to_numpy(dtype=bool, na_value=False)
     v = metrics["value"].to_numpy(dtype=float, na_value=np.nan).copy()
     total = metrics["sum"].to_numpy(dtype=float, na_value=np.nan).copy()
     count = metrics["count"].to_numpy(dtype=float, na_value=np.nan).copy()
-    cum = agg & (metrics["kind"] != "summary").to_numpy(dtype=bool, na_value=False) & (
-        metrics["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False) & np.isfinite(total) & np.isfinite(count)
+    summary = (metrics["kind"] == "summary").to_numpy(dtype=bool, na_value=False)
+    st = metrics["start_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    since = (st < metrics["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)) & ~metrics["start_time"].isna().to_numpy()
+    cum = agg & np.where(summary, since, (metrics["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False)) \
+        & np.isfinite(total) & np.isfinite(count)
     if cum.any():  # each cumulative point as the interval since its stream's previous point
         rows = np.flatnonzero(cum)
         o, first, restarted = stream_steps(metrics.iloc[rows], count[rows])  # a count going down: a restart

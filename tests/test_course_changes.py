@@ -259,3 +259,26 @@ def test_a_changed_course_that_follows_one_host_moves_to_that_host_at_every_leve
     assert len(ha.changed_rows) == r["host_changed"] + r["other_hosts_changed"]
     with pytest.raises(tk.SpansSchemaError, match="host_answers \\(spans\\)"):
         host_answers(inc.drop(columns="parent_id"), base)
+
+
+def test_one_step_beyond_the_prediction_names_no_callee(monkeypatch):
+    """A fresh reader's D5: against a baseline without /checkout (of another day), the postmortem offered "or what
+    payments answered it" on 1 step beyond the baseline's prediction ("beyond two standard errors" at a rate near 0,
+    where the normal approximation passes one or two steps). The alternative now needs MIN_ANSWERED_STEPS changed
+    steps; in the fault lab every window it named the truth in had more."""
+    import tracekit.investigate.postmortem as P
+
+    inc = tk.simulate.simulate("db-lock", n_traces=800, seed=51).spans
+    bb = tk.simulate.simulate("baseline", n_traces=800, seed=52).spans
+    route = bb[bb["parent_id"].isna()].set_index("trace_id")["name"]
+    base = bb[bb["trace_id"].isin(route[~route.str.contains("checkout")].index)].copy()
+    for c in ("start", "end"):
+        base[c] = base[c] - pd.Timedelta("3D")
+
+    def where():
+        return next(f for f in tk.postmortem(inc, baseline=base, n_boot=20).findings if f.topic == "where")
+
+    assert "answered_by" not in where().evidence and "answered it" not in where().text
+    monkeypatch.setattr(P, "MIN_ANSWERED_STEPS", 1.0)  # the old rule (one whole step): the case is that one step
+    f = where()
+    assert f.evidence["answered_by"] == "payments" and 1 <= f.evidence["answered_changed"] < 3

@@ -126,3 +126,44 @@ def test_exemplars_twin_and_deploy_pair(twins):
     assert not (d["status"] == "removed").any()
     versions = {v for c in d["attribute_changes"] for k, v in c.items() if k == "resource.service.version"}
     assert versions == {("1.4.2", "1.5.0")}
+
+
+def _fan(n_calls: int, tid: str, step_ns: int) -> pd.DataFrame:
+    n = n_calls + 1
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    return tk.spans_from_columns({
+        "trace_id": tid, "span_id": ids, "parent_id": [None] + [ids[0]] * (n - 1),
+        "service": ["api"] + ["db"] * (n - 1), "name": ["GET /items"] + ["SELECT item"] * (n - 1),
+        "start": [0] + [1 + i * step_ns for i in range(1, n)],
+        "end": [(n + 5) * 1_000_000] + [1 + i * step_ns + 500_000 for i in range(1, n)]})
+
+
+@pytest.mark.parametrize(("calls", "step_ns"), [(40, 1_000_000), (501, 1_000_000), (3000, 0), (2000, 1000)])
+def test_a_repeated_call_group_of_any_size_is_aligned_by_nearest_start(calls, step_ns):
+    """A fresh reader: past 250,000 candidate pairs (501 calls against 500) the nearest-start matching was skipped
+    without a word, and every call was 'removed' + 'added' — the N+1 loops a diff exists to show. The candidates are
+    now only the pairs within the tolerance (linear in the calls within it), whatever the group's size; with calls
+    at one offset (thousands within the tolerance of each other) they pair in order."""
+    d = tk.diff_traces(_fan(calls, "1" * 32, step_ns), _fan(calls - 1, "2" * 32, step_ns))
+    assert d["status"].value_counts().to_dict() == {"same": calls - 1, "changed": 1, "removed": 1}
+    assert d.loc[d["status"] == "removed", "span_id_a"].tolist() == [f"{calls + 1:016x}"]  # the last call
+
+
+def test_the_summary_reads_the_rows_not_attrs_that_a_csv_or_concat_loses():
+    """A fresh reader: trace_diff_summary took the critical-path times from the diff's attrs, so a diff rebuilt from
+    records or read back from CSV said 0.0 ms for every service (payments +70.4 ms), and a spans frame given by
+    mistake raised a bare KeyError. Each row now carries its span's critical-path time (cp_ms_a / cp_ms_b)."""
+    import io
+
+    sp = tk.simulate.simulate("db-lock", n_traces=50, seed=1).spans
+    roots = sp[sp["parent_id"].isna()]
+    ids = roots[roots["name"] == "POST /checkout"]["trace_id"].tolist()[:2]
+    d = tk.diff_traces(sp, ids[0], ids[1])
+    direct = tk.trace_diff_summary(d)
+    cps = [tk.critical_path(sp[sp["trace_id"] == t]).groupby("service")["duration_ms"].sum() for t in ids]
+    want = (cps[1].reindex(direct["service"]).fillna(0) - cps[0].reindex(direct["service"]).fillna(0)).round(6)
+    assert np.allclose(direct["delta_cp_ms"], want.to_numpy()) and direct["delta_cp_ms"].abs().max() > 50
+    for again in (pd.DataFrame(d.to_dict("list")), pd.read_csv(io.StringIO(d.to_csv(index=False)))):
+        pd.testing.assert_frame_equal(tk.trace_diff_summary(again), direct, check_dtype=False)
+    with pytest.raises(tk.ArgumentError, match="has no .*cp_ms_a"):
+        tk.trace_diff_summary(sp)

@@ -36,6 +36,7 @@ Each row is one aligned pair (or one unmatched span) with:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,10 @@ TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unma
     ("status_b", "object", "", "span status in b"),
     ("on_cp_a", "bool", "", "the span has a section on a's critical path"),
     ("on_cp_b", "bool", "", "the span has a section on b's critical path"),
+    ("cp_ms_a", "float64", "ms", "time of the span's sections on a's critical path (0 off it; NaN when added, or when "
+                                 "a has no critical path)"),
+    ("cp_ms_b", "float64", "ms", "time of the span's sections on b's critical path (0 off it; NaN when removed, or "
+                                 "when b has no critical path)"),
     ("attribute_changes", "object", "", "{key: (value in a, value in b)} for attributes (and resource.<key>) that differ"),
 ])
 
@@ -92,7 +97,8 @@ TRACE_DIFF_SUMMARY = result_table("trace_diff_summary", "one row per service of 
     ("added", "int64", "spans", "spans only in b"),
     ("removed", "int64", "spans", "spans only in a"),
     ("delta_self_ms", "float64", "ms", "sum of exclusive-time changes (added spans count their self time, removed ones minus theirs)"),
-    ("delta_cp_ms", "float64", "ms", "change of the service's critical-path time, b − a"),
+    ("delta_cp_ms", "float64", "ms", "change of the service's critical-path time, b − a (the sum of its spans' cp_ms; "
+                                     "NaN when a trace has no critical path)"),
 ])
 
 
@@ -134,15 +140,15 @@ def _prepare(t: pd.DataFrame) -> dict:
     try:
         cp = critical_path(t)
         on_cp = t["span_id"].isin(set(cp["span_id"].tolist())).to_numpy()
-        cp_by_service = cp.groupby("service")["duration_ms"].sum()
-    except TraceKitError:
+        cp_ms = t["span_id"].map(cp.groupby("span_id")["duration_ms"].sum()).fillna(0.0).to_numpy(dtype=np.float64)
+    except TraceKitError:  # no critical path: its times are unknown (NaN), not 0
         on_cp = np.zeros(n, dtype=bool)
-        cp_by_service = pd.Series(dtype=float)
+        cp_ms = np.full(n, np.nan)
     offsets, kids = tree.children()
     ops = (t["service"].astype(object).fillna("?") + ":" + t["name"].astype(object).fillna("?")).to_numpy(dtype=object)
     heads = np.flatnonzero(tree.parent < 0)
     return {"t": t, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
-            "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_by_service": cp_by_service,
+            "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_ms": cp_ms,
             "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
             "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
             "res": t["resource"].to_numpy(dtype=object) if "resource" in t else np.full(n, None, object)}
@@ -152,6 +158,39 @@ def _children(p: dict, i: int) -> np.ndarray:
     if i < 0:
         return p["heads"]
     return p["kids"][p["offsets"][i]:p["offsets"][i + 1]]
+
+
+def _nearest_pairs(oa: np.ndarray, ob: np.ndarray, tol_ms: float, ra: np.ndarray, rb: np.ndarray
+                   ) -> Iterator[tuple[int, int]]:
+    """The pairs (i, j) of offsets ``oa[i]``, ``ob[j]`` at most ``tol_ms`` apart, nearest first (ties: the rows
+    ``ra[i]``, then ``rb[j]``):
+    the candidates of the greedy matching. Only pairs within the tolerance are made (each ``oa[i]``'s window of the
+    sorted ``ob``), so 501 calls against 500 make ~1,500, not 250,500. Beyond 4 million (thousands of calls within
+    the tolerance of each other) each ``oa`` in offset order is paired with the first of its window not yet paired
+    (linear): the greedy pairs where the distances are equal (calls at one offset), in order rather than nearest
+    first elsewhere."""
+    order = np.argsort(ob, kind="stable")
+    sb = ob[order]
+    lo = np.searchsorted(sb, oa - tol_ms, side="left")
+    hi = np.searchsorted(sb, oa + tol_ms, side="right")
+    width = np.maximum(hi - lo, 0)
+    total = int(width.sum())
+    if total > 4_000_000:  # each in offset order takes the first of its window not taken (linear)
+        p = 0
+        for i in np.argsort(oa, kind="stable").tolist():
+            p = max(p, int(lo[i]))
+            if p < hi[i]:
+                yield i, int(order[p])
+                p += 1
+        return
+    ii = np.repeat(np.arange(len(oa)), width)
+    kk = np.arange(total) - np.repeat(np.cumsum(width) - width, width) + np.repeat(lo, width)
+    jj = order[kk]
+    dist = np.abs(oa[ii] - ob[jj])
+    keep = dist <= tol_ms
+    ii, jj, dist = ii[keep], jj[keep], dist[keep]
+    for k in np.lexsort((rb[jj], ra[ii], dist)).tolist():
+        yield int(ii[k]), int(jj[k])
 
 
 def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, base_a: float, base_b: float):
@@ -169,18 +208,18 @@ def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, ba
             out += list(zip(la, lb, strict=True))
             continue
         # different counts: nearest start offset from the parent, within the tolerance, greedily
-        cand = sorted(
-            (abs((pa["rel"][i] - base_a) - (pb["rel"][j] - base_b)), i, j) for i in la for j in lb
-        ) if len(la) * len(lb) <= 250_000 else []
         used_a, used_b = set(), set()
-        for dist, i, j in cand:
-            if dist > tol_ms:
-                break
+        for i, j in _nearest_pairs(np.array([pa["rel"][i] - base_a for i in la], dtype=float),
+                                   np.array([pb["rel"][j] - base_b for j in lb], dtype=float), tol_ms,
+                                   np.array(la, dtype=np.int64), np.array(lb, dtype=np.int64)):
+            i, j = la[i], lb[j]
             if i in used_a or j in used_b:
                 continue
             used_a.add(i)
             used_b.add(j)
             out.append((i, j))
+            if len(used_a) == len(la) or len(used_b) == len(lb):
+                break  # one side all paired: the rest of the candidates cannot pair
         out += [(i, -1) for i in la if i not in used_a]
         out += [(-1, j) for j in lb if j not in used_b]
     return out
@@ -322,12 +361,13 @@ def diff_traces(
         "status_a": st_a, "status_b": st_b,
         "on_cp_a": np.where(has_a, take(pa, "on_cp", ia, False), False).astype(bool),
         "on_cp_b": np.where(has_b, take(pb, "on_cp", ib, False), False).astype(bool),
+        "cp_ms_a": take(pa, "cp_ms", ia, np.nan).astype(np.float64),
+        "cp_ms_b": take(pb, "cp_ms", ib, np.nan).astype(np.float64),
         "attribute_changes": pd.Series(changes, dtype=object),
     })
     # round away float noise of ns differences (a +250 ms lock wait reads 250.0, not 250.00000000003)
     for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms", "start_ms_a", "start_ms_b"):
         out[c] = out[c].round(6)
-    out.attrs["cp_by_service"] = (pa["cp_by_service"], pb["cp_by_service"])
     out.attrs["params"] = {"tolerance_ms": tolerance_ms, "rtol": rtol}
     return out
 
@@ -355,8 +395,11 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
     >>> list(s.columns)[:3]
     ['service', 'same', 'changed']
     """
-    if "status" not in diff.columns or "service" not in diff.columns:
-        raise ArgumentError("trace_diff_summary expects the result of diff_traces")
+    missing = [c for c in ("service", "status", "span_id_a", "span_id_b", "duration_ms_a", "duration_ms_b",
+                           "delta_self_ms", "cp_ms_a", "cp_ms_b") if c not in diff.columns]
+    if missing:
+        raise ArgumentError(f"trace_diff_summary expects the result of diff_traces; this frame has no "
+                            f"{', '.join(missing)} column(s)")
     counts = pd.crosstab(diff["service"], diff["status"]).reindex(columns=["same", "changed", "added", "removed"], fill_value=0)
     dself = diff["delta_self_ms"].fillna(0.0).copy()
     # added spans contribute their own self time, removed ones minus theirs (durations as the proxy when unaligned)
@@ -364,12 +407,19 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
     dself = dself.where(diff["status"] != "removed", -diff["duration_ms_a"].fillna(0.0))
     out = counts.astype(np.int64)
     out["delta_self_ms"] = dself.groupby(diff["service"]).sum().reindex(out.index).fillna(0.0)
-    cpa, cpb = diff.attrs.get("cp_by_service", (pd.Series(dtype=float), pd.Series(dtype=float)))
-    svcs = out.index
-    out["delta_cp_ms"] = (cpb.reindex(svcs).fillna(0.0) - cpa.reindex(svcs).fillna(0.0)).round(6).to_numpy()
+    # from the rows themselves (not attrs, which a CSV or pd.concat loses): a side's span that is not there holds 0
+    # of its critical path; a span there with NaN (no critical path) makes the change unknown
+    cp = {}
+    for side in ("a", "b"):
+        there = diff[f"span_id_{side}"].notna().to_numpy()
+        v = diff[f"cp_ms_{side}"].to_numpy(dtype=np.float64, na_value=np.nan)
+        v = np.where(there, v, 0.0)
+        unknown = pd.Series(np.isnan(v), index=diff.index).groupby(diff["service"]).any()
+        cp[side] = pd.Series(v, index=diff.index).groupby(diff["service"]).sum().where(~unknown)
+    out["delta_cp_ms"] = (cp["b"].reindex(out.index) - cp["a"].reindex(out.index)).round(6).to_numpy()
     out = out.reset_index().rename(columns={"index": "service"})
     out.columns.name = None
-    out = out.iloc[np.argsort(-out["delta_cp_ms"].abs().to_numpy(), kind="stable")].reset_index(drop=True)
+    out = out.iloc[np.argsort(-out["delta_cp_ms"].abs().fillna(-1.0).to_numpy(), kind="stable")].reset_index(drop=True)
     return out[TRACE_DIFF_SUMMARY.column_names]
 
 

@@ -290,3 +290,29 @@ def test_writers_take_timestamps_of_any_resolution():
     assert (sp["startTimeUnixNano"], sp["endTimeUnixNano"]) == ("1700000000000000000", "1700000000500000000")
     doc = json.loads(to_xray(u)["Traces"][0]["Segments"][0]["Document"])
     assert (doc["start_time"], doc["end_time"]) == (1700000000.0, 1700000000.5)
+
+
+@pytest.mark.parametrize("writer", ["write_xray", "write_otlp"])
+def test_both_writers_take_the_same_attribute_values_and_refuse_the_same(tmp_path, writer):
+    """A fresh reader: write_xray raised a bare TypeError naming no span or key on pd.NA, a Timestamp or a set,
+    which write_otlp writes (null, text), and wrote 2**70 + 1 as a double, which write_otlp refuses naming the span
+    and key. One value rule now (write._json_leaf, as the OTLP writer's)."""
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c",
+           "spanId": "eee19b7ec3c1b174", "name": "x", "kind": 2, "startTimeUnixNano": "1700000000000000000",
+           "endTimeUnixNano": "1700000001000000000"}]}]}]}
+    base = tk.read(doc)
+    write = getattr(tk, writer)
+    for k, v, want in (("na", pd.NA, None), ("ts", pd.Timestamp("2024-01-01", tz="UTC"), "2024-01-01"),
+                       ("set", {1}, "{1}"), ("u64", 2**64 - 1, 2**64 - 1)):
+        if k == "u64" and writer == "write_otlp":
+            continue  # (OTLP's intValue is an int64: refused below)
+        s = base.copy()
+        s.at[0, "attributes"] = {k: v}
+        back = tk.read(write(s, tmp_path / f"{k}.json")).at[0, "attributes"]
+        got = back.get(k, (back.get("metadata.default") or {}).get(k))
+        assert (got == want) if want is None or k != "ts" else got.startswith(want), (k, got)
+    for big in (2**70 + 1, -(2**63) - 1) + ((2**63,) if writer == "write_otlp" else ()):
+        s = base.copy()
+        s.at[0, "attributes"] = {"big": big}
+        with pytest.raises(tk.TraceKitError, match=r"span 'eee19b7ec3c1b174' .*attributes\['big'\]: integer"):
+            write(s, tmp_path / "big.json")

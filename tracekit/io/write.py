@@ -162,31 +162,47 @@ def _annotation_key(k: str) -> str:
 
 
 def _annotation_value(v: Any) -> Any:
-    if isinstance(v, (bool, int, float, str)) and not isinstance(v, np.generic):
-        return v
+    """An X-Ray annotation: a string, number or boolean (a number as :func:`_json_leaf` writes it), else text."""
     if isinstance(v, np.generic):
-        return v.item()
-    return str(v)
+        v = v.item()
+    if isinstance(v, (bool, int, float)):
+        return _json_leaf(v)
+    return v if isinstance(v, str) else str(v)
 
 
 def _json_leaf(v: Any) -> Any:
+    """One JSON leaf by the OTLP writer's rule (:func:`_any_scalar`): missing as null, bytes as base64, non-finite
+    floats as text, an integer past 64 bits refused (JSON readers, X-Ray's and tracekit's among them, read it as a
+    double), anything else JSON has no type for (a timestamp, a set) as its text."""
     t = type(v)
-    if t is str or t is int or t is bool or v is None:
+    if t is str or t is bool or v is None:
         return v
     if isinstance(v, np.generic):
         v = v.item()
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode()
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    return v
+        t = type(v)
+    if t is int:
+        if not -(2**63) <= v < 2**64:
+            raise TraceKitError(f"integer {v} does not fit 64 bits (a JSON reader would read it as a double)")
+        return v
+    if t is float:
+        return v if math.isfinite(v) else str(v)
+    if isinstance(v, (bytes, bytearray)):
+        return base64.b64encode(bytes(v)).decode()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, int, float, str)):  # subclasses (an IntEnum, a str subclass) as their plain value
+        return bool(v) if isinstance(v, bool) else int(v) if isinstance(v, int) else float(v) \
+            if isinstance(v, float) else str(v)
+    if isinstance(v, (dict, list, tuple)):
+        return v
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
 def _jsonable(v: Any) -> Any:
     """A JSON-ready copy of a nested value (numpy scalars unwrapped, bytes as base64, non-finite
     floats as text, keys as text); iterative, so any depth is fine."""
     t = type(v)
-    if t is str or t is int or t is bool or v is None:
+    if t is str or t is bool or v is None or (t is int and -(2**63) <= v < 2**64):
         return v
     return map_leaves(v, _json_leaf, key=str)
 
@@ -349,7 +365,10 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
         elif k in indexed:
             ann[_annotation_key(k)] = _annotation_value(v)
         elif k not in consumed:
-            meta[k] = _jsonable(v)
+            try:
+                meta[k] = _jsonable(v)
+            except TraceKitError as exc:
+                raise TraceKitError(f"attributes[{k!r}]: {exc}") from None
     if ann:
         e["annotations"] = ann
     if meta:
@@ -389,7 +408,10 @@ def _entity_from_xray(r: dict, segment: bool, indexed: frozenset[str], context: 
     ann: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for k, v in attrs.items():
-        v = _jsonable(v)
+        try:
+            v = _jsonable(v)
+        except TraceKitError as exc:
+            raise TraceKitError(f"attributes[{k!r}]: {exc}") from None
         head, _, rest = k.partition(".")
         if head == "annotation" and rest:
             ann[rest] = v

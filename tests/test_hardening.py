@@ -344,3 +344,18 @@ def test_benchmark_script_runs_small(tmp_path):
     assert out.returncode == 0, out.stderr
     rows = [ln for ln in out.stdout.splitlines() if ln.startswith("| critical_path")]
     assert len(rows) == 1 and "out of memory" not in rows[0]
+
+
+def test_write_parquet_names_a_cell_nested_too_deep_for_its_encoder(tmp_path):
+    """A fresh reader: attributes nested ~1,000 deep, which read_otlp takes, made write_parquet raise a bare
+    RecursionError (msgpack's encoder recurses). It names the column, row and key now, and leaves no store."""
+    v: dict = {"stringValue": "x"}
+    for _ in range(1200):
+        v = {"kvlistValue": {"values": [{"key": "k", "value": v}]}}
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c",
+           "spanId": "eee19b7ec3c1b174", "name": "x", "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+           "attributes": [{"key": "a", "value": v}]}]}]}]}
+    df = tk.read_otlp(doc)
+    with pytest.raises(tk.TraceKitError, match="column 'attributes' row 0 key 'a': nested too deep"):
+        tk.write_parquet(df, tmp_path / "s.parquet")
+    assert not (tmp_path / "s.parquet").exists()

@@ -44,6 +44,7 @@ what a reader would have given; ``df.astype({"attributes": object})`` or
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,18 @@ MAX_TYPED = 512
 _CODES = {str: "s", int: "i", float: "f", bool: "b", type(None): "n"}
 _ARROW = {"s": pa.string(), "i": pa.int64(), "f": pa.float64(), "b": pa.bool_()}
 _ENC = msgspec.msgpack.Encoder()
+
+
+def _encode(v: Any, column: str, row: Any, key: Any = None) -> bytes:
+    """One stored cell as msgpack; a value nested past what the encoder reaches (it recurses: ~1,000 levels,
+    which the readers take) a clear error naming the cell, not a bare RecursionError."""
+    try:
+        return _ENC.encode(v)
+    except RecursionError:
+        where = f"column {column!r} row {row!r}" + (f" key {key!r}" if key is not None else "")
+        raise TraceKitError(f"write_parquet: {where}: nested too deep to store (msgpack's encoder recurses, about "
+                            f"{sys.getrecursionlimit():,} levels); flatten it, or keep these spans as JSON "
+                            "(tk.write_otlp)") from None
 _DEC = msgspec.msgpack.Decoder()
 _EXACT = (str, int, float, bool, type(None), bytes)
 
@@ -181,7 +194,7 @@ def encode_dicts(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
                 for j, v in zip(xs, cell, strict=False):
                     if type(v) not in (str, float, bool):
                         _check_exact(v, column, index[r], keys[j])
-                fallback[r] = _ENC.encode(cell)
+                fallback[r] = _encode(cell, column, index[r], keys[xs[0]] if len(xs) == 1 else None)
     arrays[f"{column}:shape"] = pa.array(remap[sids], type=pa.int32())
     if any_fb:
         arrays[f"{column}:fallback"] = pa.array(fallback, type=pa.binary())
@@ -202,7 +215,7 @@ def encode_lists(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
         if why is not None:
             raise TraceKitError(f"write_parquet: column {column!r} row {index[i]!r}: cannot be stored exactly: {why}; "
                                 "use str, int, float, bool, None, bytes, list and dict with text keys")
-        out[i] = _ENC.encode(v)
+        out[i] = _encode(v, column, index[i])
     name = f"{column}:msgpack"
     return {name: pa.array(out, type=pa.binary())}, {"kind": "lists", "column": name}
 

@@ -367,6 +367,16 @@ def _sections_numpy(roots, kid_ok, parent, cs, ce, span_code, adjacent):
     on[front] = True
     root_of[front] = front
     while len(front):
+        if len(front) <= 8:  # a narrow step (a deep chain): in plain Python, not one numpy pass per link
+            nf = []
+            for x in front.tolist():
+                for c in (int(first[x]), int(nxt[x])):
+                    if c >= 0 and not on[c]:
+                        on[c] = True
+                        root_of[c] = root_of[x]
+                        nf.append(c)
+            front = np.array(sorted(nf), dtype=np.int64)
+            continue
         cand = np.concatenate([first[front], nxt[front]])
         src = np.concatenate([front, front])
         keep = cand >= 0

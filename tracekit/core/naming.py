@@ -618,6 +618,14 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: 
     need[rows] = True
     cur = rows
     while len(cur):  # mark ancestors of the needed rows
+        if len(cur) <= 8:  # a narrow level (a deep chain): up in plain Python, not one numpy pass per level
+            parent = tree.parent
+            for x in cur.tolist():
+                x = int(parent[x])
+                while x >= 0 and not need[x]:
+                    need[x] = True
+                    x = int(parent[x])
+            break
         p = tree.parent[cur]
         p = p[p >= 0]
         p = p[~need[p]]

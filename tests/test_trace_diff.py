@@ -167,3 +167,13 @@ def test_the_summary_reads_the_rows_not_attrs_that_a_csv_or_concat_loses():
         pd.testing.assert_frame_equal(tk.trace_diff_summary(again), direct, check_dtype=False)
     with pytest.raises(tk.ArgumentError, match="has no .*cp_ms_a"):
         tk.trace_diff_summary(sp)
+
+
+@pytest.mark.parametrize("kw", [{"tolerance_ms": -5}, {"tolerance_ms": float("nan")}, {"rtol": float("nan")},
+                                {"rtol": -1e-9}, {"tolerance_ms": "50"}, {"rtol": True}])
+def test_tolerances_are_finite_non_negative_numbers(kw):
+    """A fresh reader: tolerance_ms=-5 and rtol=nan were taken (a RuntimeWarning at most); they are refused now."""
+    spans = tk.examples.load("checkout-small")
+    ids = spans["trace_id"].unique()[:2]
+    with pytest.raises(tk.ArgumentError, match=f"{next(iter(kw))} must be a finite number >= 0"):
+        tk.diff_traces(spans, ids[0], ids[1], **kw)

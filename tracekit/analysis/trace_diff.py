@@ -289,6 +289,10 @@ def diff_traces(
     >>> set(d["status"]) <= {"same", "changed", "added", "removed"}
     True
     """
+    for name, v in (("tolerance_ms", tolerance_ms), ("rtol", rtol)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0 \
+                or not np.isfinite(v):
+            raise ArgumentError(f"diff_traces: {name} must be a finite number >= 0, not {v!r}")
     if isinstance(b, str):
         if id_b is None:
             raise ArgumentError("diff_traces(spans, id_a, id_b) needs both trace ids")

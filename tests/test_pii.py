@@ -298,3 +298,24 @@ def test_report_redacts_xray_metadata_a_glob_names(tmp_path):
     html, md = (tmp_path / "r.html").read_text(), (tmp_path / "r.md").read_text()
     assert "SECRETMAIL9f3" not in html and "SECRETMAIL9f3" not in md
     assert "metadata.default.user.email=hmac:" in md  # the lift is still shown, on the token
+
+
+def test_versions_and_image_names_are_not_addresses_in_find_or_redact():
+    """A fresh reader: service.version "1.2.3.4" and "v10.20.30.40-rc1" were IPv4 addresses and "a@2x.png" an email
+    (3 of 11 look-alikes), so a report redacting patterns hashed four-part .NET / Java versions. A dotted quad under a
+    version's key or glued to a letter is no address, a file ending no top-level domain — in find_pii and redact
+    alike; the same quad under another key, and real addresses in text, still are."""
+    attrs = [{"service.version": "1.2.3.4"}, {"app_version": "10.0.0.1"}, {"build": "v10.20.30.40-rc1"},
+             {"mime": "image/png; name=a@2x.png"}, {"meta": {"deploy": {"version": "1.2.3.4"}}},
+             {"client.address": "1.2.3.4"}, {"msg": "from 192.168.0.7, mail bob@example.org"}]
+    n = len(attrs)
+    spans = tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)],
+                                   "span_id": [f"{i + 1:016x}" for i in range(n)], "service": "api", "name": "op",
+                                   "start": [0] * n, "end": [1] * n, "attributes": attrs})
+    found = tk.find_pii(spans)
+    assert sorted(zip(found["key"], found["kind"], strict=True)) == [
+        ("client.address", "ipv4"), ("msg", "email"), ("msg", "ipv4")]
+    red = tk.redact(spans, patterns=["ipv4", "email"], salt="s")["attributes"].tolist()
+    assert red[:5] == attrs[:5]  # nothing to replace
+    assert red[5]["client.address"].startswith("hmac:")
+    assert "192.168" not in red[6]["msg"] and "bob@" not in red[6]["msg"]

@@ -89,6 +89,25 @@ def _phone_ok(m: str) -> bool:
     return 10 <= n <= 15
 
 
+#: endings of file names, which an image name written ``icon@2x.png`` puts where an address's top-level domain is
+_FILE_ENDINGS = frozenset("png jpg jpeg gif svg webp ico bmp tif tiff pdf js mjs css map json xml html htm txt csv "
+                          "zip gz tgz jar war so dll exe py rb go java class php".split())
+
+
+def _email_ok(m: str) -> bool:
+    return m.rsplit(".", 1)[1].lower() not in _FILE_ENDINGS
+
+
+#: a key whose value is a version (``service.version``, ``telemetry.sdk.version``, ``app_version``): a dotted quad
+#: under it (``1.2.3.4``, .NET's and Java's four-part versions) is a version, not an IPv4 address
+_VERSION_KEY = re.compile(r"(?:^|[._\-\x1f])version$", re.IGNORECASE)
+
+
+def _not_here(name: str, path: str) -> bool:
+    """A pattern's hit that the key it is under explains (a version's dotted quad): one rule for find and redact."""
+    return name == "ipv4" and _VERSION_KEY.search(path) is not None
+
+
 def _ssn_ok(m: str) -> bool:
     area, group, serial = m.split("-")
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
@@ -98,13 +117,13 @@ def _ssn_ok(m: str) -> bool:
 PATTERNS: dict[str, tuple[str, Any]] = {
     # starts only where a run of local-part characters starts, each run taken whole (possessive): one pass,
     # where trying every start inside a long run before "@" was quadratic
-    "email": (r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+", None),
+    "email": (r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+", _email_ok),
     "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])", _card_ok),
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
     "jwt": (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", None),
     "aws_access_key": (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", None),
     "api_key": (r"(?i:\b(?:x-)?api[_-]?key|\bapikey|\baccess[_-]?token|\bsecret)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
-    "ipv4": (r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])", None),
+    "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])", None),
     "ipv6": (r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:])", _ipv6_ok),
     # +<country> then groups, or (area) / area-separated groups; never a bare run of digits
     "phone": (r"(?<![\w.+/:=-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
@@ -295,7 +314,8 @@ def find_pii(
                     found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
                 if type(v) is str and len(v) >= 6:
                     for name, excerpt in hits_of(v):
-                        found.append((where, path, name, excerpt))
+                        if not _not_here(name, path):
+                            found.append((where, path, name, excerpt))
             return found
         for level_path, is_key, k, v in _walk_pairs(container):
             path = dotted(level_path)
@@ -309,7 +329,8 @@ def find_pii(
                 found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
             if type(v) is str and len(v) >= 6:
                 for name, excerpt in hits_of(v):
-                    found.append((where, path, name, excerpt))
+                    if not _not_here(name, path):
+                        found.append((where, path, name, excerpt))
         return found
 
     for i, (where, container) in _containers(spans):
@@ -440,27 +461,34 @@ class _Redactor:
         self.method, self.salt = method, salt
         self.count = 0
         self.done: dict[str, tuple[str, int]] = {}  # repeated texts are rewritten once
+        self.compiled_version = [c for c in self.compiled if not _not_here(c[0], "version")]
+        self.done_version: dict[str, tuple[str, int]] = {}
 
     def tok(self, v: Any) -> str:
         self.count += 1
         return _token(v, self.method, self.salt)
 
-    def text(self, s: str) -> str:
-        hit = self.done.get(s)
-        if hit is None and (type(s) is not str or len(s) < 6 or not self.compiled):
+    def text(self, s: str, path: str = "") -> str:
+        """``s`` with every pattern's match replaced; ``path``: the key it is under (a version's key: no ipv4,
+        :func:`_not_here`)."""
+        compiled, done = self.compiled, self.done
+        if path and _VERSION_KEY.search(path):
+            compiled, done = self.compiled_version, self.done_version
+        hit = done.get(s)
+        if hit is None and (type(s) is not str or len(s) < 6 or not compiled):
             return s
         if hit is not None:
             self.count += hit[1]
             return hit[0]
         before = self.count
         new = s
-        for _, rx, check, pre in self.compiled:
+        for _, rx, check, pre in compiled:
             if pre is not None and not pre(new):
                 continue
             new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if check is None or check(m.group(0)) else m.group(0), new)
-        if len(self.done) > 200_000:
-            self.done.clear()
-        self.done[s] = (new, self.count - before)
+        if len(done) > 200_000:
+            done.clear()
+        done[s] = (new, self.count - before)
         return new
 
     def value(self, d: Any) -> Any:
@@ -473,11 +501,13 @@ class _Redactor:
                 if self.globs and self.key_match(str(k)):
                     out[nk] = self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v
                 else:
-                    out[nk] = self.text(v) if compiled and type(v) is str else v
+                    out[nk] = self.text(v, str(k)) if compiled and type(v) is str else v
             return out
         def at(path: str, v: Any) -> tuple[bool, Any]:
             if self.globs and self.key_match(path):
                 return True, (self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v)
+            if type(v) is str and self.compiled and _VERSION_KEY.search(path):
+                return True, self.text(v, path)
             return False, None
 
         return map_leaves(d, lambda v: self.text(v) if type(v) is str else v,

@@ -39,6 +39,10 @@ the OTLP/JSON rules: lowerCamelCase keys, lower-case hex ids, 64-bit integers as
 strings, enums as integers, attributes as ``AnyValue`` (arrays and maps included). Spans are
 grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scope.version``/
 ``otel.scope.attr.*`` when present (as the OTLP reader puts them), else empty. An in-progress span (no end) is written without ``endTimeUnixNano``.
+What OTLP has no field for is not kept, and a reader derives it again: X-Ray's ``inferred`` segments come back as
+ordinary server spans, and ``error`` / ``fault`` / ``throttle`` come back from ``http_status`` (4xx / 5xx / 429) and
+the status, so X-Ray flags set without a matching HTTP status (a DynamoDB fault answered 400) are not kept.
+:func:`tracekit.write_parquet` keeps every column as it is.
 
 >>> import tracekit as tk
 >>> spans = tk.spans_from_columns({

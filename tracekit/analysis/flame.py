@@ -33,6 +33,8 @@ import pandas as pd
 from ..core import (
     DEFAULT_CI,
     DEFAULT_N_BOOT,
+    boot_args,
+    by_keys,
     call_paths,
     path_length,
     path_parent,
@@ -284,8 +286,7 @@ def critical_path_tree_diff(
     >>> float(d["delta_total_ms"].abs().max())
     0.0
     """
-    if n_boot < 0 or not 0 < ci < 1:
-        raise ArgumentError(f"critical_path_tree_diff: n_boot must be >= 0 and 0 < ci < 1, got {n_boot}, {ci}")
+    n_boot, ci = boot_args(n_boot, ci, "critical_path_tree_diff")
     sa, na = _request_sections(a, percentile_window, spans_a)
     sb, nb = _request_sections(b, percentile_window, spans_b)
     ta, tb = _tree_from(sa, na, _Parents(a, spans_a)), _tree_from(sb, nb, _Parents(b, spans_b))
@@ -346,8 +347,10 @@ def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), 
     ----------
     cp : pandas.DataFrame
         The result of :func:`tracekit.critical_path`.
-    by : sequence of str, default ("service", "name")
-        The operation key (kept as ``service``, ``name`` columns).
+    by : str or sequence of str, default ("service", "name")
+        The operation, the only key: ``"operation"`` or ``("service", "name")`` (the ``service``, ``name``
+        columns). The saving is an operation's own (exclusive) critical-path time; for critical-path time by
+        any other key (route, host, version…) use :func:`tracekit.critical_path_breakdown`.
     spans : pandas.DataFrame, optional
         The spans ``cp`` was computed from (names the request roots, see :func:`critical_path_tree`).
 
@@ -360,7 +363,7 @@ def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), 
     Raises
     ------
     ArgumentError
-        ``cp`` is not a critical-path result.
+        ``cp`` is not a critical-path result, or ``by`` is not the operation.
 
     Examples
     --------
@@ -369,8 +372,9 @@ def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), 
     >>> bool(s["saving_share"].sum() <= 1.0 + 1e-9)
     True
     """
-    if list(by) != ["service", "name"]:
-        raise ArgumentError(f"saving_potential: by must be ('service', 'name'), got {by!r}")
+    if by_keys(by, what="saving_potential") != ["service", "name"]:
+        raise ArgumentError(f"saving_potential: by must be the operation ('operation' or ('service', 'name')), got {by!r}; "
+                            "critical_path_breakdown groups critical-path time by any key")
     sec, n_req = _request_sections(cp, None, spans)
     per = sec.groupby(["service", "name", "trace_id"], sort=False)["duration_ms"].sum().reset_index()
     total = sec["duration_ms"].sum() / max(n_req, 1)

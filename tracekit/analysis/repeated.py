@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import failed, ns, require_columns, result_table, span_tree, throttled
-from ..errors import ArgumentError
+from ..core import count_arg, failed, ns, require_columns, result_table, span_tree, throttled
 from ..schema import STRING
 
 __all__ = ["find_repeated_calls", "REPEATED_CALLS"]
@@ -63,12 +62,19 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     spans : pandas.DataFrame
         A spans frame (one row per span, tracekit.schema).
     min_calls : int, default 2
-        Calls of one operation under one parent that count as repeated (at least 2).
+        Calls of one operation under one parent that count as repeated: a whole number, at least 2.
 
     Returns
     -------
     pandas.DataFrame
         Repeated sibling calls to the same operation (N+1) and retries of failed calls.
+
+    Raises
+    ------
+    ArgumentError
+        ``min_calls`` is not a whole number >= 2 (``core.count_arg``: not 2.5, ``None`` or ``True``).
+    SpansSchemaError
+        A needed column is missing.
 
     Examples
     --------
@@ -86,8 +92,7 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     [['SELECT item', 3, 'n+1', 30.0, 30.0, 20.0]]
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "find_repeated_calls")
-    if int(min_calls) < 2:
-        raise ArgumentError(f"find_repeated_calls: min_calls must be at least 2, got {min_calls!r}")
+    min_calls = count_arg(min_calls, "min_calls", "find_repeated_calls", minimum=2)
     tree = span_tree(spans)
     parent = tree.parent
     rows = np.flatnonzero(parent >= 0)
@@ -97,7 +102,7 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     opcode = op.groupby(["service", "name", "kind"], sort=True).ngroup().to_numpy().astype(np.int64)
     key = parent[rows] * (int(opcode.max()) + 1) + opcode
     _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    keep = cnt[inv] >= int(min_calls)
+    keep = cnt[inv] >= min_calls
     rows, inv = rows[keep], inv[keep]
     if not len(rows):
         return _empty()

@@ -43,6 +43,10 @@ from ..core import (
     DEFAULT_N_BOOT,
     NAT_NS,
     QUANTILES,
+    TIME_MAX_NS,
+    TIME_MIN_NS,
+    TIME_RANGE,
+    boot_args,
     normalize_trace_ids,
     ns,
     quantile_draws,
@@ -87,13 +91,24 @@ class WhatIf(Result):
     params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
 
+#: the largest change in ms (either way) or factor: past it the re-timed spans leave the time range (TIME_RANGE)
+_MAX_CHANGE_MS = (TIME_MAX_NS - TIME_MIN_NS) / 1e6
+
+
 def _parse_change(value) -> tuple[str, float]:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value):
+        if abs(float(value)) > _MAX_CHANGE_MS:
+            raise ArgumentError(f"what_if: a change of {value!r} ms moves spans outside {TIME_RANGE}; "
+                                f"a change is at most {_MAX_CHANGE_MS:.4g} ms either way")
         return "ms", float(value)
     if isinstance(value, str):
         m = _FACTOR.match(value)
         if m:
-            return "x", float(m.group(1))
+            f = float(m.group(1))
+            if not f <= TIME_MAX_NS:  # a larger factor moves any span of 1 ns or more past the time range
+                raise ArgumentError(f"what_if: a factor is a number from 0 to {TIME_MAX_NS:.4g} such as 'x0.5', "
+                                    f"got {value!r}")
+            return "x", f
     raise ArgumentError(f"what_if: a change is milliseconds (a number, negative shortens) or a factor such as 'x0.5', got {value!r}")
 
 
@@ -159,7 +174,9 @@ def what_if(
     Raises
     ------
     ArgumentError
-        A selector matches nothing, a change is not ms or ``"xF"``, or ``n_boot``/``ci`` are out of range.
+        A selector matches nothing, a change is not ms or ``"xF"`` (or would move spans outside the time range,
+        1970 to 2262), or ``n_boot``/``ci`` are out of range (``core.boot_args``: a whole ``n_boot`` >= 0,
+        0 < ``ci`` < 1).
     SpansSchemaError
         A needed column is missing.
 
@@ -174,8 +191,7 @@ def what_if(
     require_columns(spans, _NEEDED, "what_if")
     if not isinstance(changes, Mapping) or not changes:
         raise ArgumentError("what_if: changes must be a non-empty mapping of selector to change")
-    if n_boot < 0 or not 0 < ci < 1:
-        raise ArgumentError(f"what_if: n_boot must be >= 0 and 0 < ci < 1, got {n_boot}, {ci}")
+    n_boot, ci = boot_args(n_boot, ci, "what_if")
     n = len(spans)
     tree = span_tree(spans)
     delta_ms = np.zeros(n)
@@ -338,6 +354,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                     ne_[i] = ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
             if stack and not op[i]:
                 stack[-1][3].add((en[i], -st[i], -i))
+    if max(ne_, default=0) > TIME_MAX_NS or max(ns_, default=0) > TIME_MAX_NS:  # Python ints: no int64 overflow yet
+        raise ArgumentError(f"what_if: the changes move spans past the end of {TIME_RANGE}")
     new_start[rows] = np.asarray(ns_, dtype=np.int64)[rows]
     new_end[rows] = np.asarray(ne_, dtype=np.int64)[rows]
 

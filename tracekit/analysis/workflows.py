@@ -60,6 +60,7 @@ from ..core import (
     get_attribute,
     is_async_handoff,
     ns,
+    number_arg,
     require_columns,
     result_table,
     span_tree,
@@ -241,11 +242,17 @@ def _is_consumer(kind: np.ndarray, attrs: np.ndarray) -> np.ndarray:
     return out
 
 
-def _validate_via(via: str | Iterable[str]) -> tuple[str, ...]:
-    v = (via,) if isinstance(via, str) else tuple(via)
-    bad = [x for x in v if x not in VIA]
-    if bad:
-        raise ArgumentError(f"stitch: unknown via rule(s) {bad}; use any of {list(VIA)}")
+def _validate_via(via: str | Iterable[str], func: str = "stitch") -> tuple[str, ...]:
+    if isinstance(via, str):
+        v: tuple = (via,)
+    elif isinstance(via, Iterable) and not isinstance(via, (bytes, dict)):
+        v = tuple(via)
+    else:
+        raise ArgumentError(f"{func}: via must be a rule family or a list of them, from {list(VIA)}, got {via!r}")
+    bad = [x for x in v if not isinstance(x, str) or x not in VIA]
+    if bad or not v:
+        raise ArgumentError(f"{func}: unknown via rule(s) {bad}; use any of {list(VIA)}" if bad
+                            else f"{func}: via names no rule family; use any of {list(VIA)}")
     return v
 
 
@@ -501,8 +508,8 @@ def stitch(
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "stitch")
     v = _validate_via(via)
-    if not (max_wait_ms >= 0 and tolerance_ms >= 0):
-        raise ArgumentError(f"stitch: max_wait_ms and tolerance_ms must be ≥ 0, got {max_wait_ms!r}, {tolerance_ms!r}")
+    max_wait_ms = number_arg(max_wait_ms, "max_wait_ms", "stitch", low=0, allow_inf=True)
+    tolerance_ms = number_arg(tolerance_ms, "tolerance_ms", "stitch", low=0, allow_inf=True)
     h = _find_hops(spans, v, float(max_wait_ms), float(tolerance_ms))
     out = spans.copy()
     out["workflow_id"] = pd.Series(h.tree.trace_ids[h.workflow] if len(spans) else [], index=spans.index, dtype=STRING)
@@ -512,9 +519,10 @@ def stitch(
 
 
 def _as_stitched(spans: pd.DataFrame | Stitched, via) -> Stitched:
+    v = _validate_via(via, "workflow_summary")
     if isinstance(spans, Stitched):
         return spans
-    return stitch(spans, via)
+    return stitch(spans, v)
 
 
 def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = VIA) -> pd.DataFrame:
@@ -624,7 +632,7 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     ['queue', 'span']
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
-    h = _find_hops(spans, _validate_via(via), 900_000.0, 1.0)
+    h = _find_hops(spans, _validate_via(via, "workflow_critical_path"), 900_000.0, 1.0)
     tree = h.tree
     n = len(spans)
     # detach every consumer whose parent is its producer: it becomes a root walked on its own

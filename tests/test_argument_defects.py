@@ -1,0 +1,116 @@
+"""Argument defects a query review found (session s31, D4/D6/D8/D9/D12): each test failed on the code before.
+
+Bad arguments raise ArgumentError naming the argument and the value (core.args: one rule for a count, a number,
+n_boot / ci / alpha), never a bare TypeError / OverflowError / DateParseError, and are never silently coerced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.core import boot_args, count_arg, number_arg
+
+MS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return tk.simulate.simulate("baseline", n_traces=40, seed=1).spans
+
+
+def _two_spans():
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["web", "db"], "name": ["GET /", "SELECT"], "start": [0, 10 * MS], "end": [300 * MS, 260 * MS]})
+
+
+# --- the shared rule ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [2.5, True, False, float("nan"), float("inf"), -1, None, "5", [3]])
+def test_a_count_is_a_whole_number_and_nothing_else(bad):
+    with pytest.raises(tk.ArgumentError, match=r"f: n must be a whole number >= 0, got "):
+        count_arg(bad, "n", "f")
+
+
+def test_a_count_accepts_whole_numbers_of_any_numeric_type():
+    assert [count_arg(v, "n", "f") for v in (3, np.int32(3), 3.0, np.float64(3.0))] == [3, 3, 3, 3]
+    assert count_arg(None, "n", "f", allow_none=True) is None
+
+
+@pytest.mark.parametrize("bad", [float("nan"), True, "1", None, -0.5])
+def test_a_number_refuses_nan_bools_strings_and_out_of_range(bad):
+    with pytest.raises(tk.ArgumentError, match="tolerance_ms"):
+        number_arg(bad, "tolerance_ms", "f", low=0)
+
+
+@pytest.mark.parametrize("n_boot, ci", [(1.5, 0.9), (True, 0.9), (-1, 0.9), (10, 95), (10, float("nan")), (10, None)])
+def test_boot_args_one_rule(n_boot, ci):
+    with pytest.raises(tk.ArgumentError):
+        boot_args(n_boot, ci, "f")
+
+
+# --- D4: what_if -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change", ["x1e400", "x1e300", 1e13, -1e13, "x9e18"])
+def test_what_if_a_change_out_of_the_time_range_is_an_argument_error(change):
+    spans = _two_spans()
+    before = spans.copy(deep=True)
+    with pytest.raises(tk.ArgumentError, match="what_if"):
+        tk.what_if(spans, {"db": change}, n_boot=0)
+    pd.testing.assert_frame_equal(spans, before)
+
+
+@pytest.mark.parametrize("n_boot", [1.5, True, float("nan"), None])
+def test_what_if_n_boot_not_a_whole_number_is_an_argument_error(n_boot):
+    with pytest.raises(tk.ArgumentError, match=r"what_if: n_boot .*got"):
+        tk.what_if(_two_spans(), {"db": -1}, n_boot=n_boot)
+
+
+def test_what_if_still_takes_large_changes_inside_the_range():
+    r = tk.what_if(_two_spans(), {"db": "x2"}, n_boot=10.0)
+    assert r.spans["duration_ms"].tolist() == [550.0, 500.0]
+
+
+# --- D9: find_repeated_calls, critical_path_tree_diff, workflow_summary, saving_potential -------------------
+
+@pytest.mark.parametrize("min_calls", [2.5, None, True, float("nan"), "3"])
+def test_find_repeated_calls_min_calls_must_be_whole(sim, min_calls):
+    with pytest.raises(tk.ArgumentError, match=r"find_repeated_calls: min_calls must be a whole number >= 2, got"):
+        tk.find_repeated_calls(sim, min_calls=min_calls)
+
+
+def test_find_repeated_calls_whole_float_is_its_integer(sim):
+    pd.testing.assert_frame_equal(tk.find_repeated_calls(sim, min_calls=3.0), tk.find_repeated_calls(sim, min_calls=3))
+
+
+@pytest.mark.parametrize("kw", [dict(n_boot=2.5), dict(n_boot=True), dict(ci=None), dict(ci=float("nan"))])
+def test_critical_path_tree_diff_bad_bootstrap_is_an_argument_error(sim, kw):
+    cp = tk.critical_path(sim)
+    with pytest.raises(tk.ArgumentError, match="critical_path_tree_diff"):
+        tk.critical_path_tree_diff(cp, cp, **kw)
+
+
+@pytest.mark.parametrize("via", [None, 3, [None], ()])
+def test_workflow_functions_bad_via_is_an_argument_error(sim, via):
+    with pytest.raises(tk.ArgumentError, match="via"):
+        tk.workflow_summary(sim, via=via)
+    with pytest.raises(tk.ArgumentError, match="via"):
+        tk.workflow_critical_path(sim, via=via)
+
+
+@pytest.mark.parametrize("kw", [dict(max_wait_ms="15min"), dict(tolerance_ms=float("nan")), dict(tolerance_ms=-1)])
+def test_stitch_bad_windows_are_argument_errors(sim, kw):
+    with pytest.raises(tk.ArgumentError, match="stitch"):
+        tk.stitch(sim, **kw)
+
+
+def test_saving_potential_by_is_the_operation_in_either_spelling(sim):
+    cp = tk.critical_path(sim)
+    a = tk.saving_potential(cp, by=("service", "name"))
+    pd.testing.assert_frame_equal(tk.saving_potential(cp, by="operation"), a)
+    pd.testing.assert_frame_equal(tk.saving_potential(cp, by=["service", "name"]), a)
+    with pytest.raises(tk.ArgumentError, match="critical_path_breakdown"):
+        tk.saving_potential(cp, by="route")

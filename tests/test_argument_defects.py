@@ -114,3 +114,59 @@ def test_saving_potential_by_is_the_operation_in_either_spelling(sim):
     pd.testing.assert_frame_equal(tk.saving_potential(cp, by=["service", "name"]), a)
     with pytest.raises(tk.ArgumentError, match="critical_path_breakdown"):
         tk.saving_potential(cp, by="route")
+
+
+# --- D8 / D12: select_requests -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hundred():
+    return tk.simulate.simulate("baseline", n_traces=100, seed=5).spans
+
+
+def test_select_requests_open_time_ends_are_unbounded(hundred):
+    every = tk.select_requests(hundred)
+    t0, mid = every["time"].min(), every["time"].iloc[50]
+    pd.testing.assert_frame_equal(tk.select_requests(hundred, time=(t0, None)), every)
+    pd.testing.assert_frame_equal(tk.select_requests(hundred, time=(None, None)), every)
+    late = tk.select_requests(hundred, time=(mid, None))
+    early = tk.select_requests(hundred, time=(None, mid))
+    assert len(late) and len(early) and (late["time"] >= mid).all() and (early["time"] <= mid).all()
+    assert len(late) + len(early) >= len(every)
+
+
+def test_select_requests_open_latency_ends_are_unbounded(hundred):
+    every = tk.select_requests(hundred)
+    fast = tk.select_requests(hundred, latency_ms=(None, 100))
+    slow = tk.select_requests(hundred, latency_ms=(100, None))
+    assert (fast["latency_ms"] <= 100).all() and (slow["latency_ms"] >= 100).all()
+    assert len(fast) == int((every["latency_ms"] <= 100).sum()) > 0
+    assert len(slow) == int((every["latency_ms"] >= 100).sum()) > 0
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(latency_ms=(0, float("nan"))), "latency_ms"), (dict(latency_ms=(float("nan"), float("inf"))), "latency_ms"),
+    (dict(latency_ms=(0, "100")), "latency_ms"), (dict(latency_ms=(0,)), "pair"),
+    (dict(time=("garbage", None)), "'garbage' is not a time"), (dict(time=(float("nan"), None)), "not a time"),
+    (dict(time=(pd.NaT, None)), "not a time"), (dict(time="2026-03-02"), "pair"),
+])
+def test_select_requests_nan_or_unreadable_ends_are_argument_errors(hundred, kw, words):
+    with pytest.raises(tk.ArgumentError, match=words):
+        tk.select_requests(hundred, **kw)
+
+
+def _null_service():
+    a, b, c = "a" * 16, "b" * 16, "c" * 16
+    return tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": [a, b, c], "parent_id": [None, a, b],
+                                  "service": ["api", None, "db"], "name": ["x", "y", "z"],
+                                  "start": [0, MS, 2 * MS], "end": [10 * MS, 5 * MS, 4 * MS]})
+
+
+def test_select_requests_a_missing_service_matches_no_service_key():
+    sp = _null_service()
+    before = sp.copy(deep=True)
+    rows = tk.select_requests(sp, by="service")
+    assert int(rows["service"].isna().sum()) == 1
+    assert len(rows) == 3
+    assert tk.select_requests(sp, by="service", key="db")["latency_ms"].tolist() == [2.0]
+    assert tk.select_requests(sp, by="service", key="api")["latency_ms"].tolist() == [10.0]
+    pd.testing.assert_frame_equal(sp, before)

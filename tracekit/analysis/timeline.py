@@ -49,6 +49,7 @@ from ..core import (
     failed,
     hosts,
     ns,
+    number_arg,
     operations,
     percentile,
     require_columns,
@@ -196,7 +197,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         frame["latency_ms"] = dur
         frame["failed"] = failed(spans)
         if keys in (["service"], ["host"]):  # the requests each served: entry spans
-            svc = spans["service"].to_numpy(dtype=object)
+            # a missing service (schema-invalid, but what a hand-built frame may hold) is None: a span without one
+            # is an entry (its own row, key <NA>), and so is a child of it; <NA> matches no key= of select_requests
+            svc = spans["service"].to_numpy(dtype=object, na_value=None)
             p = tree.parent
             entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
             frame = frame[entry]
@@ -214,6 +217,26 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     return frame[~np.isnan(w)].reset_index(drop=True)
 
 
+def _pair(value: Any, name: str) -> tuple[Any, Any]:
+    """A (low, high) argument of select_requests as two ends, or an ArgumentError."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ArgumentError(f"select_requests: {name} must be a pair (low, high), None for an open end, got {value!r}")
+    return tuple(value)
+
+
+def _time_bound(x: Any, name: str, whole: Any) -> pd.Timestamp | None:
+    """One end of ``time=``: None (open), or a UTC Timestamp; NaT / NaN or an unreadable value is an ArgumentError."""
+    if x is None:
+        return None
+    try:
+        t = pd.Timestamp(x)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ArgumentError(f"select_requests: {name}={whole!r}: {x!r} is not a time ({e})") from None
+    if pd.isna(t):
+        raise ArgumentError(f"select_requests: {name}={whole!r}: {x!r} is not a time (None leaves an end open)")
+    return t if t.tzinfo is not None else t.tz_localize("UTC")
+
+
 def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *, key: Any = None,
                     time: tuple[Any, Any] | None = None, latency_ms: tuple[float, float] | None = None,
                     weights: Any = None) -> pd.DataFrame:
@@ -229,10 +252,13 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
         Keep the requests of this key of ``by`` only (``by="service", key="checkout"``).
     time : (start, end), optional
         Keep requests starting in ``[start, end]`` (anything ``pandas.Timestamp`` takes; naive
-        times are UTC). ``None``: any time.
+        times are UTC). An end given as ``None`` is open: ``(t0, None)`` keeps every request from ``t0`` on.
+        ``None`` for the whole argument: any time.
     latency_ms : (low, high), optional
-        Keep requests with ``low <= latency_ms <= high``. ``None``: any latency, including
-        unknown (NaN) latencies of in-progress requests.
+        Keep requests with ``low <= latency_ms <= high`` (numbers; ``inf`` allowed). An end given as ``None`` is
+        open: ``(None, 100)`` keeps every known latency up to 100 ms. ``None`` for the whole argument: any
+        latency, including unknown (NaN) latencies of in-progress requests (a box, even an open one, keeps only
+        known latencies).
     weights : DataFrame, Series or float, optional
         Sampling weights (rows of traces without a known weight are dropped).
 
@@ -247,7 +273,14 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
     Raises
     ------
     ArgumentError
-        ``key`` without ``by``; a range whose low end is above its high end.
+        ``key`` without ``by``; a range that is not a pair, whose low end is above its high end, or with an end that
+        is NaN / NaT, not a number (``latency_ms``) or not a time (``time``, e.g. an unreadable date string).
+
+    Notes
+    -----
+    With ``by="service"`` (or ``"host"``) a request is an entry span; a span whose service is missing (which
+    :func:`tracekit.validate_spans` refuses, but a hand-built frame may hold) is an entry of no service: its
+    row has ``<NA>`` as the key and no ``key=`` matches it.
 
     Examples
     --------
@@ -267,20 +300,24 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
         if len(kv) != len(keys):
             raise ArgumentError(f"select_requests: key {key!r} has {len(kv)} values for {len(keys)} key columns {keys}")
         for k, v in zip(keys, kv, strict=True):
-            sel &= (rows[k].astype(object) == v).to_numpy(dtype=bool)
+            col = rows[k].astype(object)
+            sel &= (col.notna() & (col == v)).to_numpy(dtype=bool, na_value=False)  # a missing key matches nothing
     if time is not None:
-        t0, t1 = (pd.Timestamp(x) for x in time)
-        t0, t1 = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (t0, t1))
-        if t0 > t1:
+        t0, t1 = (_time_bound(x, "time", time) for x in _pair(time, "time"))
+        if t0 is not None and t1 is not None and t0 > t1:
             raise ArgumentError(f"select_requests: time=({t0}, {t1}) starts after it ends")
         t = rows["time"]
-        sel &= ((t >= t0) & (t <= t1)).to_numpy(dtype=bool, na_value=False)
+        if t0 is not None:
+            sel &= (t >= t0).to_numpy(dtype=bool, na_value=False)
+        if t1 is not None:
+            sel &= (t <= t1).to_numpy(dtype=bool, na_value=False)
     if latency_ms is not None:
-        lo, hi = (float(x) for x in latency_ms)
-        if lo > hi:
+        lo, hi = (number_arg(x, "each end of latency_ms", "select_requests", allow_inf=True, allow_none=True)
+                  for x in _pair(latency_ms, "latency_ms"))
+        if lo is not None and hi is not None and lo > hi:
             raise ArgumentError(f"select_requests: latency_ms=({lo}, {hi}): low is above high")
         lat = rows["latency_ms"].to_numpy(dtype=float)
-        sel &= (lat >= lo) & (lat <= hi)
+        sel &= (lat >= (-np.inf if lo is None else lo)) & (lat <= (np.inf if hi is None else hi))
     out = rows[sel]
     order = np.lexsort((out["trace_id"].astype(str).to_numpy(), out["time"].to_numpy(dtype="datetime64[ns]")))
     return out.iloc[order].reset_index(drop=True)

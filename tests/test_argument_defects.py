@@ -170,3 +170,38 @@ def test_select_requests_a_missing_service_matches_no_service_key():
     assert tk.select_requests(sp, by="service", key="db")["latency_ms"].tolist() == [2.0]
     assert tk.select_requests(sp, by="service", key="api")["latency_ms"].tolist() == [10.0]
     pd.testing.assert_frame_equal(sp, before)
+
+
+# --- D6: a consumer whose clock is behind -------------------------------------------------------------------
+
+def _skewed(c_start_ms: float, c_end_ms: float) -> pd.DataFrame:
+    """request T1 0..10 ms, its producer 2..3 ms; consumer T2 (linked to the producer) as given, clock behind.
+
+    request  |----------|      0..10
+    publish    |-|             2..3
+    consumer ...given...       e.g. -5..-1 (ends before its producer ended) or -5..12
+    """
+    t1, t2, r1, p1, c2 = "1" * 32, "2" * 32, "a" * 16, "b" * 16, "c" * 16
+    off = 100 * MS
+    return tk.spans_from_columns({
+        "trace_id": [t1, t1, t2], "span_id": [r1, p1, c2], "parent_id": [None, r1, None],
+        "service": ["api", "api", "worker"], "name": ["POST /order", "orders publish", "orders process"],
+        "kind": ["server", "producer", "consumer"],
+        "start": [off, off + 2 * MS, off + int(c_start_ms * MS)], "end": [off + 10 * MS, off + 3 * MS, off + int(c_end_ms * MS)],
+        "links": [[], [], [{"trace_id": t1, "span_id": p1, "attributes": {}}]]})
+
+
+@pytest.mark.parametrize("c_start, c_end, e2e", [(-5, -1, 10.0), (-5, 12, 12.0), (1, 12, 12.0), (5, 12, 12.0), (5, 8, 10.0)])
+def test_workflow_with_a_consumer_clock_behind_keeps_its_first_request_and_tiles(c_start, c_end, e2e):
+    spans = _skewed(c_start, c_end)
+    before = spans.copy(deep=True)
+    ws = tk.workflow_summary(spans)
+    cp = tk.workflow_critical_path(spans)
+    assert ws["workflow_id"].tolist() == ["1" * 32]  # the request that sent the message, not the consumer
+    assert ws["request_ms"].tolist() == [10.0]
+    assert ws["end_to_end_ms"].tolist() == [e2e]
+    assert cp["duration_ms"].sum() == pytest.approx(e2e)
+    assert (cp["duration_ms"] > 0).all()
+    assert (cp["start"].iloc[1:].to_numpy() == cp["end"].iloc[:-1].to_numpy()).all()  # contiguous: a tiling
+    assert cp["start"].iloc[0] == ws["start"].iloc[0] and cp["end"].iloc[-1] == ws["end"].iloc[0]
+    pd.testing.assert_frame_equal(spans, before)

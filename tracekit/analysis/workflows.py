@@ -40,7 +40,24 @@ not matched again):
 
 ``queue_wait_ms`` = consumer start − producer end (negative when clocks disagree; kept as is).
 A workflow is a connected set of traces joined by hops; its ``workflow_id`` is the trace id of
-its earliest-starting trace (a trace without hops is a workflow of its own, with its own id).
+its *first request*: the earliest-starting trace that no hop from another trace leads into (the
+earliest trace of all when every trace is fed, a cycle of hops). A trace without hops is a
+workflow of its own, with its own id.
+
+Skewed clocks. Traces of a workflow are timed by different hosts. A consumer whose clock is
+behind may start, or even end, before its producer ended. Then:
+
+* it is still not the first request: the workflow starts with the request that sent the message;
+* :func:`workflow_summary` measures ``end_to_end_ms`` from the first request's start to the last
+  end of any span of the workflow, as recorded, and ``request_ms`` is that request's own latency;
+* :func:`workflow_critical_path` starts a consumer's sections no earlier than its producer's end,
+  by the recorded clocks (the time before belongs to the producer's side of the path); a consumer
+  that ended before its producer ended (and before the rest of the workflow) is left off the path.
+
+So the sections still tile ``[start, end]`` of the summary (their durations add up to
+``end_to_end_ms``) whenever the workflow's last span end is on the path, but the split between
+the two sides of a skewed hop follows the clocks, not what happened. Find skewed hosts with
+:func:`tracekit.detect_clock_skew` and correct them with :func:`tracekit.adjust_clock_skew` first.
 Every function returns new objects and never modifies its input.
 
 Speed: one pass over the link lists and the attribute dicts of candidate spans; everything else
@@ -89,7 +106,7 @@ _MSG_OPS = frozenset({"publish", "send", "create", "receive", "process", "delive
 _CONSUME_OPS = frozenset({"receive", "process", "deliver", "settle"})
 
 HOPS_TABLE = result_table("stitch", "one row per hop: a message from a producer span to the consumer span that handled it", [
-    ("workflow_id", "string", "", "workflow the hop belongs to (trace id of the workflow's earliest trace)"),
+    ("workflow_id", "string", "", "workflow the hop belongs to (trace id of the workflow's first request)"),
     ("producer_trace_id", "string", "", "trace of the producer span"),
     ("producer_span_id", "string", "", "span that handed the message over (producer, messaging or SQS/SNS send span)"),
     ("producer_service", "string", "", "service of the producer span"),
@@ -107,13 +124,13 @@ HOPS_TABLE = result_table("stitch", "one row per hop: a message from a producer 
 ])
 
 WORKFLOW_TABLE = result_table("workflow_summary", "one row per workflow (traces joined by hops through queues)", [
-    ("workflow_id", "string", "", "trace id of the workflow's earliest trace"),
+    ("workflow_id", "string", "", "trace id of the workflow's first request (earliest trace no hop leads into)"),
     ("traces", "int64", "traces", "traces in the workflow"),
     ("hops", "int64", "hops", "hops (messages) in the workflow"),
-    ("start", "datetime64[ns, UTC]", "ns, UTC", "first span start (the first request)"),
-    ("end", "datetime64[ns, UTC]", "ns, UTC", "last span end (usually the last consumer)"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "first span start of the first request (workflow_id's trace)"),
+    ("end", "datetime64[ns, UTC]", "ns, UTC", "last span end of any trace of the workflow (usually the last consumer)"),
     ("end_to_end_ms", "float64", "ms", "end − start: from the first request to the end of the last consumer"),
-    ("request_ms", "float64", "ms", "request latency of the first trace (its root span's duration, core.trace_outcomes)"),
+    ("request_ms", "float64", "ms", "request latency of the first request (its root span's duration, core.trace_outcomes)"),
     ("queue_ms", "float64", "ms", "time during which at least one message of the workflow waited in a queue (union of the waits)"),
     ("queue_share", "float64", "", "queue_ms / end_to_end_ms"),
     ("max_wait_ms", "float64", "ms", "longest single queue wait (NaN without hops)"),
@@ -123,7 +140,7 @@ WORKFLOW_TABLE = result_table("workflow_summary", "one row per workflow (traces 
 WORKFLOW_CP_TABLE = result_table(
     "workflow_critical_path",
     "one row per critical-path section of a workflow; queue waits are sections of kind 'queue'",
-    [("workflow_id", "string", "", "workflow (trace id of its earliest trace)"),
+    [("workflow_id", "string", "", "workflow (trace id of its first request)"),
      *[(c.name, c.dtype, c.unit, c.meaning) for c in CRITICAL_PATH.columns],
      ("section", "string", "", "span (time held by a span) or queue (a message waiting: producer end → consumer start)")])
 
@@ -161,7 +178,7 @@ class _Hops:
     rule: np.ndarray  # object: rule names
     confidence: np.ndarray
     destination: np.ndarray  # object, None when unknown
-    workflow: np.ndarray  # per row of spans: workflow trace code (trace code of its earliest trace)
+    workflow: np.ndarray  # per row of spans: workflow trace code (trace code of its first request)
     tree: Any
 
 
@@ -421,7 +438,9 @@ def _find_free(parent_free: list[int], k: int) -> int:
 
 
 def _workflows(tree, start: np.ndarray, P: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """Per row: the trace code of its workflow's earliest trace (traces joined by hops)."""
+    """Per row: the trace code of its workflow's first request (traces joined by hops): the earliest-starting trace
+    no hop from another trace leads into (a consumer trace whose clock is behind may start before it), else
+    (every trace fed, a cycle) the earliest trace."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -432,7 +451,9 @@ def _workflows(tree, start: np.ndarray, P: np.ndarray, C: np.ndarray) -> np.ndar
     g = coo_matrix((np.ones(len(a)), (a, b)), shape=(nt, nt))
     _, label = connected_components(g, directed=False)
     first = pd.Series(start).groupby(tree.trace).min().reindex(range(nt)).to_numpy()
-    rank = np.lexsort((tree.trace_rank, first))  # traces by (first start, trace id)
+    fed = np.zeros(nt, dtype=bool)
+    fed[b[a != b]] = True  # a trace a hop from another trace leads into: not where the workflow began
+    rank = np.lexsort((tree.trace_rank, first, fed))  # traces by (fed, first start, trace id)
     pos = np.empty(nt, dtype=np.int64)
     pos[rank] = np.arange(nt)
     # per component: the trace with the smallest position
@@ -538,7 +559,17 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     Returns
     -------
     pandas.DataFrame
-        Columns of ``WORKFLOW_TABLE``, one row per workflow, in order of start.
+        Columns of ``WORKFLOW_TABLE``, one row per workflow, in order of start. ``end_to_end_ms`` runs from the
+        first request's start to the last span end of the workflow; ``request_ms`` is the first request's latency.
+        With a consumer's clock behind its producer's both keep to the first request (see "Skewed clocks" in the
+        module docstring; :func:`tracekit.detect_clock_skew`, :func:`tracekit.adjust_clock_skew`).
+
+    Raises
+    ------
+    ArgumentError
+        ``via`` is not a rule family or a list of them.
+    SpansSchemaError
+        A needed column is missing.
 
     Examples
     --------
@@ -555,7 +586,10 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     start = ns(s["start"])
     end = ns(s["end"])
     end = np.where(end == _NAT, start, end)
-    g = pd.DataFrame({"w": wid, "s": start, "e": end, "t": s["trace_id"].to_numpy(dtype=object)}).groupby("w", sort=False)
+    tid = s["trace_id"].to_numpy(dtype=object)
+    # start: the first request's (the workflow_id trace's) first start; end: the last end of any of its spans
+    head_start = np.where(tid == wid, start, np.iinfo(np.int64).max)
+    g = pd.DataFrame({"w": wid, "s": head_start, "e": end, "t": tid}).groupby("w", sort=False)
     agg = g.agg(start=("s", "min"), end=("e", "max"), traces=("t", "nunique"))
     outcomes = trace_outcomes(s[[c for c in s.columns if c != "workflow_id"]]).set_index("trace_id")["request_ms"]
     hw = hops["workflow_id"].to_numpy(dtype=object)
@@ -602,7 +636,11 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     then the sections of the root holding the producer that end by the producer's end (cut
     there), and so on up to the first request. So the sections tile the workflow from its
     first request's start to its end. When several producers feed one consumer (a batch), the
-    one that ended last is followed.
+    one that ended last is followed. A consumer root that started before its producer ended (its
+    clock behind) has its sections cut to start at the producer's end, so the tiling holds and
+    adds up to :func:`workflow_summary`'s ``end_to_end_ms``; the split between the two sides then
+    follows the recorded clocks (see "Skewed clocks" in the module docstring; correct them first
+    with :func:`tracekit.adjust_clock_skew`).
 
     Parameters
     ----------
@@ -618,6 +656,13 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     pandas.DataFrame
         Columns of ``WORKFLOW_CP_TABLE``: ``workflow_id``, the :func:`critical_path` columns
         (``section_index`` counts within the workflow) and ``section`` (``span`` or ``queue``).
+
+    Raises
+    ------
+    ArgumentError
+        ``via`` is not a rule family or a list of them.
+    SpansSchemaError
+        A needed column is missing.
 
     Examples
     --------
@@ -694,17 +739,21 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
         while u is not None and u not in seen:
             seen.add(u)
             rows = by_unit.get(u, np.zeros(0, dtype=np.int64))
-            rows = rows[cs[rows] < T]
-            if len(rows):
-                pieces.append(("span", w, rows, np.minimum(ce[rows], T), None))
             hop = feed.get(u)
+            # a consumer unit begins no earlier than its message was handed over (its producer's end): with its
+            # clock behind, its sections before that are cut, so the producer's unit takes the path up to there
+            lo = int(end[hop[0]]) if hop is not None else np.iinfo(np.int64).min
+            a_ns, e_ns = np.maximum(cs[rows], lo), np.minimum(ce[rows], T)
+            keep = a_ns < e_ns
+            if keep.any():
+                pieces.append(("span", w, rows[keep], e_ns[keep], a_ns[keep]))
             if hop is None:
                 break
             p, c, k = hop
             qa, qb = int(end[p]), min(int(start[u]), T)  # the wait until the consumer's unit began
             if qa < qb:
                 pieces.append(("queue", w, np.asarray([k]), np.asarray([qb]), qa))
-            T = min(qa, qb)
+            T = qa
             u = int(unit[p])
     out = _assemble(spans, cp, h, pieces, cs)
     WORKFLOW_CP_TABLE.check(out)
@@ -720,10 +769,12 @@ def _assemble(spans, cp, h, pieces, cs) -> pd.DataFrame:
     if sp:
         rows = np.concatenate([p[2] for p in sp])
         e_ns = np.concatenate([p[3] for p in sp])
+        s_ns = np.concatenate([p[4] for p in sp])
         wf = np.concatenate([np.full(len(p[2]), p[1], dtype=np.int64) for p in sp])
         f = cp.iloc[rows][cols].reset_index(drop=True)
+        f["start"] = to_timestamps(s_ns)
         f["end"] = to_timestamps(e_ns)
-        f["duration_ms"] = (e_ns - cs[rows]) / 1e6
+        f["duration_ms"] = (e_ns - s_ns) / 1e6
         f.insert(0, "workflow_id", h.tree.trace_ids[wf])
         f["section"] = "span"
         frames.append(f)

@@ -121,7 +121,7 @@ def number_arg(value: Any, name: str, func: str, *, low: float | None = None, hi
     >>> number_arg(float("nan"), "tolerance_ms", "f", low=0)
     Traceback (most recent call last):
     ...
-    tracekit.errors.ArgumentError: f: tolerance_ms must be a number >= 0, got nan
+    tracekit.errors.ArgumentError: f: tolerance_ms must be a finite number >= 0, got nan
     """
     if value is None and allow_none:
         return None

@@ -205,3 +205,51 @@ def test_workflow_with_a_consumer_clock_behind_keeps_its_first_request_and_tiles
     assert (cp["start"].iloc[1:].to_numpy() == cp["end"].iloc[:-1].to_numpy()).all()  # contiguous: a tiling
     assert cp["start"].iloc[0] == ws["start"].iloc[0] and cp["end"].iloc[-1] == ws["end"].iloc[0]
     pd.testing.assert_frame_equal(spans, before)
+
+
+# --- one rule: every public count, n_boot, ci and alpha --------------------------------------------------
+
+_COUNTS = {  # public function and argument -> call; each gets a bool, a fraction, NaN, a negative, None, a string
+    "what_if.n_boot": lambda s, v: tk.what_if(s, {"payments": -1}, n_boot=v),
+    "critical_path_tree_diff.n_boot": lambda s, v: tk.critical_path_tree_diff(tk.critical_path(s), tk.critical_path(s), n_boot=v),
+    "find_repeated_calls.min_calls": lambda s, v: tk.find_repeated_calls(s, min_calls=v),
+    "compare.n_boot": lambda s, v: tk.compare(s, s, n_boot=v),
+    "version_regressions.n_boot": lambda s, v: tk.version_regressions(s, n_boot=v),
+    "cold_starts.n_boot": lambda s, v: tk.cold_starts(s, n_boot=v),
+    "rank_causes.n_boot": lambda s, v: tk.rank_causes(s, s, n_boot=v),
+    "rank_causes.min_spans": lambda s, v: tk.rank_causes(s, s, min_spans=v, n_boot=10),
+    "postmortem.n_boot": lambda s, v: tk.postmortem(s, n_boot=v),
+    "postmortem.min_baseline": lambda s, v: tk.postmortem(s, min_baseline=v),
+    "weighted_summary.n_boot": lambda s, v: tk.weighted_summary(s, 1.0, n_boot=v),
+    "weighted_summary.min_traces": lambda s, v: tk.weighted_summary(s, 1.0, min_traces=v, n_boot=10),
+    "bubble_up.n": lambda s, v: tk.bubble_up(s, lambda t: t.request_ms > 100, n=v),
+    "detect_changes.min_buckets": lambda s, v: tk.detect_changes(s, min_buckets=v),
+    "detect_clock_skew.min_pairs": lambda s, v: tk.detect_clock_skew(s, min_pairs=v),
+    "peer_outliers.min_spans": lambda s, v: tk.peer_outliers(s, min_spans=v),
+}
+_SHARES = {
+    "what_if.ci": lambda s, v: tk.what_if(s, {"payments": -1}, ci=v),
+    "compare.ci": lambda s, v: tk.compare(s, s, n_boot=10, ci=v),
+    "rank_causes.alpha": lambda s, v: tk.rank_causes(s, s, alpha=v, n_boot=10),
+    "postmortem.alpha": lambda s, v: tk.postmortem(s, alpha=v),
+    "detect_changes.alpha": lambda s, v: tk.detect_changes(s, alpha=v),
+    "detect_changes.ci": lambda s, v: tk.detect_changes(s, ci=v),
+    "timeline.ci": lambda s, v: tk.timeline(s, ci=v),
+    "bubble_up.ci": lambda s, v: tk.bubble_up(s, lambda t: t.request_ms > 100, ci=v),
+}
+
+
+@pytest.mark.parametrize("bad", [2.5, True, float("nan"), -1, None, "5"])
+@pytest.mark.parametrize("what", sorted(_COUNTS))
+def test_every_public_count_follows_one_rule(sim, what, bad):
+    arg = what.split(".")[1]
+    with pytest.raises(tk.ArgumentError, match=rf"{what.split('.')[0]}: {arg} must be a whole number"):
+        _COUNTS[what](sim, bad)
+
+
+@pytest.mark.parametrize("bad", [95, True, float("nan"), -0.1, None, "0.9", 0, 1])
+@pytest.mark.parametrize("what", sorted(_SHARES))
+def test_every_public_ci_and_alpha_follows_one_rule(sim, what, bad):
+    arg = what.split(".")[1]
+    with pytest.raises(tk.ArgumentError, match=rf"{what.split('.')[0]}: {arg} must be a number > 0 and < 1"):
+        _SHARES[what](sim, bad)

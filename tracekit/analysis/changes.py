@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import QUANTILES, holm, ns, percentile, quantile_draws, require_columns, result_table
+from ..core import QUANTILES, count_arg, holm, ns, percentile, quantile_draws, require_columns, result_table, share_arg
 from ..core.keys import by_keys
 from ..core.stats import average_ranks
 from ..errors import ArgumentError, TraceKitError
@@ -487,12 +487,10 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     0
     """
     metrics = _metrics(metric)
-    if not 0 < alpha < 1:
-        raise ArgumentError(f"detect_changes: alpha must be in (0, 1), got {alpha!r}")
-    if not 0 < ci < 1:
-        raise ArgumentError(f"detect_changes: ci must be in (0, 1), got {ci!r}")
-    if min_buckets < 1:
-        raise ArgumentError(f"detect_changes: min_buckets must be ≥ 1, got {min_buckets!r}")
+    alpha = share_arg(alpha, "alpha", "detect_changes")
+    ci = share_arg(ci, "ci", "detect_changes")
+    min_buckets = count_arg(min_buckets, "min_buckets", "detect_changes", minimum=1)
+    n_perm = count_arg(n_perm, "n_perm", "detect_changes", minimum=1, allow_none=True)
     if direction not in ("worse", *_DIRECTIONS):
         raise ArgumentError(f"detect_changes: direction must be one of worse, {', '.join(_DIRECTIONS)}; "
                             f"got {direction!r}")

@@ -48,6 +48,7 @@ import pandas as pd
 
 from ..core import (
     DEFAULT_N_BOOT,
+    boot_args,
     call_paths,
     failed,
     quantile_draws,
@@ -60,7 +61,6 @@ from ..core import (
 from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
 from ..core.results import Result
-from ..errors import ArgumentError
 from .critical_paths import critical_path
 
 __all__ = ["compare", "Comparison", "COMPARE_TABLE"]
@@ -338,10 +338,7 @@ def compare(
     keys = by_keys(by, what="compare")  # call_path is taken from the critical path below; others from the spans
     a, _ = key_frame(a, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
     b, _ = key_frame(b, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
-    if not (0 < ci < 1):
-        raise ArgumentError(f"compare: ci must be in (0, 1), got {ci!r}")
-    if n_boot < 1:
-        raise ArgumentError(f"compare: n_boot must be >= 1, got {n_boot!r}")
+    n_boot, ci = boot_args(n_boot, ci, "compare", min_boot=1)
     rng = np.random.default_rng(seed)
     na, cpa, calla, pa, e2e_a, hcp_a = _side(a, keys, critical_path_kwargs)
     nb, cpb, callb, pb, e2e_b, hcp_b = _side(b, keys, critical_path_kwargs)

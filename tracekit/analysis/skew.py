@@ -38,7 +38,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..core import HOST_KEYS, bool_column, hosts, is_async_handoff, ns, require_columns, result_table, span_tree
+from ..core import (
+    HOST_KEYS,
+    bool_column,
+    count_arg,
+    hosts,
+    is_async_handoff,
+    ns,
+    number_arg,
+    require_columns,
+    result_table,
+    span_tree,
+)
 from ..errors import ArgumentError
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
@@ -161,6 +172,8 @@ def detect_clock_skew(
     ['service', 'host', 'estimate_ms', 'spread_ms']
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "detect_clock_skew")
+    min_pairs = count_arg(min_pairs, "min_pairs", "detect_clock_skew", minimum=1)
+    min_violation_share = number_arg(min_violation_share, "min_violation_share", "detect_clock_skew", low=0, high=1)
     node, table = _nodes(spans, by)
     c, p, off, viol = _pairs(spans, node)
     k = len(table)

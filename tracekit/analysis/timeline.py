@@ -55,6 +55,7 @@ from ..core import (
     require_columns,
     result_table,
     routes,
+    share_arg,
     span_tree,
     status_recorded,
     to_timestamps,
@@ -413,8 +414,7 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     >>> int(t["requests"].sum())
     300
     """
-    if not 0 < ci < 1:
-        raise ArgumentError(f"timeline: ci must be in (0, 1), got {ci!r}")
+    ci = share_arg(ci, "ci", "timeline")
     try:
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     except (ValueError, TypeError) as e:

@@ -167,7 +167,9 @@ import pandas as pd
 from ..core import (
     DEFAULT_N_BOOT,
     NAT_NS,
+    boot_args,
     callees,
+    count_arg,
     exceed_chance,
     failed,
     hosts,
@@ -177,6 +179,7 @@ from ..core import (
     request_routes,
     require_columns,
     result_table,
+    share_arg,
     share_beyond_chance,
     span_tree,
     time_resolution_ns,
@@ -480,8 +483,10 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         from ..analysis.metric_series import require_metrics_frame
 
         require_metrics_frame(metrics, "rank_causes")
-    if not 0 < q < 1:
-        raise ArgumentError(f"rank_causes: q must be in (0, 1), got {q!r}")
+    q = share_arg(q, "q", "rank_causes")
+    n_boot, ci = boot_args(n_boot, ci, "rank_causes", min_boot=1)
+    alpha = share_arg(alpha, "alpha", "rank_causes")
+    min_spans = count_arg(min_spans, "min_spans", "rank_causes", minimum=1)
     w = dict(_DEFAULT_WEIGHTS)
     for k, v in (evidence_weights or {}).items():
         if k not in w:

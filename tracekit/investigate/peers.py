@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import failed, holm, hosts, require_columns, result_table, span_tree, status_recorded, versions
+from ..core import count_arg, failed, holm, hosts, require_columns, result_table, span_tree, status_recorded, versions
 from ..errors import ArgumentError
 
 __all__ = ["peer_outliers", "PEER_OUTLIERS"]
@@ -103,8 +103,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "peer_outliers")
     if level not in LEVELS:
         raise ArgumentError(f"peer_outliers: level must be one of {', '.join(LEVELS)}; got {level!r}")
-    if not isinstance(min_spans, (int, np.integer)) or isinstance(min_spans, bool) or min_spans < 1:
-        raise ArgumentError(f"peer_outliers: min_spans must be a positive integer, got {min_spans!r}")
+    min_spans = count_arg(min_spans, "min_spans", "peer_outliers", minimum=1)
     cols = ["service", level, *PEER_OUTLIERS.column_names]
     n = len(spans)
     tree = span_tree(spans)

@@ -43,10 +43,12 @@ from ..analysis.metric_evidence import MIN_BASELINE_POINTS, NEGLIGIBLE_EVIDENCE
 from ..core import (
     DEFAULT_N_BOOT,
     callees,
+    count_arg,
     failed_share,
     percentile,
     require_columns,
     result_table,
+    share_arg,
     span_tree,
     status_recorded,
     trace_outcomes,
@@ -269,8 +271,9 @@ def postmortem(
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "postmortem")
     if level not in LEVELS:
         raise ArgumentError(f"postmortem: level must be one of {', '.join(LEVELS)}; got {level!r}")
-    if not 0 < alpha < 1:
-        raise ArgumentError(f"postmortem: alpha must be in (0, 1), got {alpha!r}")
+    alpha = share_arg(alpha, "alpha", "postmortem")
+    min_baseline = count_arg(min_baseline, "min_baseline", "postmortem")
+    n_boot = count_arg(n_boot, "n_boot", "postmortem", minimum=1)
     from ..analysis.baseline_check import baseline_comparability
     from ..analysis.changes import incident_periods
     from ..analysis.skew_story import skew_story

@@ -13,11 +13,13 @@ from ...core import (
     HOST_KEYS,
     REGION_KEYS,
     VERSION_KEYS,
+    count_arg,
     failed,
     normalize_trace_ids,
     require_columns,
     result_table,
     safe_str,
+    share_arg,
     status_recorded,
 )
 from ...core.deprecation import renamed
@@ -269,10 +271,9 @@ def bubble_up(
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "bubble_up")
     if level not in ("trace", "span"):
         raise ArgumentError(f"bubble_up: level must be 'trace' or 'span', got {level!r}")
-    if not (0 < ci < 1):
-        raise ArgumentError(f"bubble_up: ci must be in (0, 1), got {ci!r}")
-    if int(top_k) < 1 or int(bins) < 2:
-        raise ArgumentError(f"bubble_up: top_k must be >= 1 and bins >= 2, got {top_k!r}, {bins!r}")
+    ci = share_arg(ci, "ci", "bubble_up")
+    top_k = count_arg(top_k, "n", "bubble_up", minimum=1)
+    bins = count_arg(bins, "bins", "bubble_up", minimum=2)
     n = len(spans)
     if level == "trace":
         tcode, tuniq = pd.factorize(spans["trace_id"].astype(object), sort=False)

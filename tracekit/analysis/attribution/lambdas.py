@@ -7,7 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, frame_cached, quantile_draws, require_columns, result_table, trace_outcomes
+from ...core import (
+    DEFAULT_N_BOOT,
+    boot_args,
+    count_arg,
+    frame_cached,
+    quantile_draws,
+    require_columns,
+    result_table,
+    trace_outcomes,
+)
 from ...core.attributes import attribute_values
 from ...errors import ArgumentError
 from ..changes import fitting_freq
@@ -269,8 +278,7 @@ def cold_starts(
     """
     if not (0 < slowest <= 1):
         raise ArgumentError(f"cold_starts: slowest must be in (0, 1], got {slowest!r}")
-    if not (0 < ci < 1) or n_boot < 1:
-        raise ArgumentError(f"cold_starts: need 0 < ci < 1 and n_boot >= 1, got {ci!r}, {n_boot!r}")
+    n_boot, ci = boot_args(n_boot, ci, "cold_starts", min_boot=1)
     inv = lambda_invocations(spans)
     cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",
             "init_mean_ms", "added_ms",
@@ -378,8 +386,8 @@ def cold_start_changes(spans: pd.DataFrame, *, freq: str = "1min", min_buckets: 
     """
     from ...core import holm
 
-    if n_perm < 1 or min_buckets < 1:
-        raise ArgumentError(f"cold_start_changes: n_perm and min_buckets must be ≥ 1, got {n_perm!r}, {min_buckets!r}")
+    n_perm = count_arg(n_perm, "n_perm", "cold_start_changes", minimum=1)
+    min_buckets = count_arg(min_buckets, "min_buckets", "cold_start_changes", minimum=1)
     inv = lambda_invocations(spans)
     cols = COLD_START_CHANGES.column_names
     rows = []

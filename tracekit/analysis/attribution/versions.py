@@ -7,7 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, VERSION_KEYS, failed, quantile_draws, require_columns, result_table, status_recorded
+from ...core import (
+    DEFAULT_N_BOOT,
+    VERSION_KEYS,
+    boot_args,
+    failed,
+    quantile_draws,
+    require_columns,
+    result_table,
+    status_recorded,
+)
 from ...core.deprecation import renamed
 from ...errors import ArgumentError
 from ..critical_paths import critical_path
@@ -118,10 +127,7 @@ def version_regressions(
     """
     incident = window  # the old name, kept in the body
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "version_regressions")
-    if not (0 < ci < 1):
-        raise ArgumentError(f"version_regressions: ci must be in (0, 1), got {ci!r}")
-    if n_boot < 1:
-        raise ArgumentError(f"version_regressions: n_boot must be >= 1, got {n_boot!r}")
+    n_boot, ci = boot_args(n_boot, ci, "version_regressions", min_boot=1)
     keys = (attribute,) + (VERSION_KEYS[1:] if attribute == "service.version" else ())
     ver = lookup_keys(spans, keys)
     ver = np.array([None if v is None else value_label(v) for v in ver], dtype=object)

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, QUANTILES, percentile, result_table, trace_weights
+from ...core import DEFAULT_N_BOOT, QUANTILES, boot_args, count_arg, percentile, result_table, trace_weights
 from ...core.keys import by_keys
-from ...errors import ArgumentError
 from ...schema import STRING
 from .traces import trace_table
 
@@ -286,8 +285,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     (31.0, 0.0323, 0.25)
     """
     keys = by_keys(by, what="weighted_summary", allow_none=True)  # named keys (host, operation…) as everywhere
-    if not 0 < ci < 1:
-        raise ArgumentError(f"ci must be in (0, 1), got {ci!r}")
+    n_boot, ci = boot_args(n_boot, ci, "weighted_summary")
+    min_traces = count_arg(min_traces, "min_traces", "weighted_summary")
     tt = trace_table(spans, keys, what="weighted_summary")
     known_status = bool(tt.attrs["status_recorded"])  # core.status_recorded(spans): else error rates unknown
     w_all = weights_for(tt, weights)

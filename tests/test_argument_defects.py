@@ -226,6 +226,8 @@ _COUNTS = {  # public function and argument -> call; each gets a bool, a fractio
     "detect_changes.min_buckets": lambda s, v: tk.detect_changes(s, min_buckets=v),
     "detect_clock_skew.min_pairs": lambda s, v: tk.detect_clock_skew(s, min_pairs=v),
     "peer_outliers.min_spans": lambda s, v: tk.peer_outliers(s, min_spans=v),
+    "chance_score.n_traces": lambda s, v: tk.chance_score(s, v),
+    "detect_metric_changes.min_buckets": lambda s, v: tk.detect_metric_changes(_metrics(s), min_buckets=v),
 }
 _SHARES = {
     "what_if.ci": lambda s, v: tk.what_if(s, {"payments": -1}, ci=v),
@@ -236,7 +238,26 @@ _SHARES = {
     "detect_changes.ci": lambda s, v: tk.detect_changes(s, ci=v),
     "timeline.ci": lambda s, v: tk.timeline(s, ci=v),
     "bubble_up.ci": lambda s, v: tk.bubble_up(s, lambda t: t.request_ms > 100, ci=v),
+    "detect_metric_changes.alpha": lambda s, v: tk.detect_metric_changes(_metrics(s), alpha=v),
+    "sampling_bias.alpha": lambda s, v: tk.sampling_bias(s, alpha=v),
+    "simulate_sampling.alpha": lambda s, v: tk.simulate_sampling(s, probability=0.5, alpha=v),
 }
+
+
+def _metrics(spans):
+    from tracekit.simulate_signals import app_metrics
+
+    return app_metrics(spans)
+
+
+@pytest.mark.parametrize("bad", [2.5, True, float("nan"), -0.1, None, "0.5"])
+@pytest.mark.parametrize("what, call", [
+    ("reconnect: min_score", lambda s, v: tk.reconnect(s, min_score=v)),
+    ("baseline_comparability: min_share", lambda s, v: tk.baseline_comparability(s, s, min_share=v)),
+])
+def test_shares_in_the_closed_unit_interval_follow_one_rule(sim, what, call, bad):
+    with pytest.raises(tk.ArgumentError, match=f"{what} must be a number >= 0 and <= 1"):
+        call(sim, bad)
 
 
 @pytest.mark.parametrize("bad", [2.5, True, float("nan"), -1, None, "5"])

@@ -37,8 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core import require_columns, routes
-from ..errors import ArgumentError
+from ..core import number_arg, require_columns, routes
 
 __all__ = ["baseline_comparability", "Comparability", "MIN_SHARED"]
 
@@ -138,8 +137,7 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
     ...                                                 "these spans themselves")  # the same spans given twice
     True
     """
-    if not 0 <= min_share <= 1:
-        raise ArgumentError(f"baseline_comparability: min_share must be in [0, 1], got {min_share!r}")
+    min_share = number_arg(min_share, "min_share", "baseline_comparability", low=0, high=1)
     for f, what in ((spans, "spans"), (baseline, "baseline")):
         require_columns(f, ("trace_id", "span_id", "parent_id", "service", "name"), f"baseline_comparability ({what})")
     svc_a, svc_b = set(spans["service"].dropna().unique()), set(baseline["service"].dropna().unique())

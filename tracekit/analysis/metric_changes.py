@@ -22,8 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..core import holm, result_table
-from ..errors import ArgumentError
+from ..core import count_arg, holm, result_table, share_arg
 from .changes import epidemic_tests, holm_permutations
 from .metric_series import metric_keys, metric_series
 
@@ -92,8 +91,9 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     >>> r["host"].tolist(), str(r["onset"].iloc[0].time()), r["recovery"].isna().tolist(), float(r["delta"].iloc[0])
     (['pod-1'], '00:14:00', [True], 4.0)
     """
-    if not 0 < alpha < 1:
-        raise ArgumentError(f"detect_metric_changes: alpha must be in (0, 1), got {alpha!r}")
+    alpha = share_arg(alpha, "alpha", "detect_metric_changes")
+    min_buckets = count_arg(min_buckets, "min_buckets", "detect_metric_changes", minimum=1)
+    n_perm = count_arg(n_perm, "n_perm", "detect_metric_changes", minimum=1, allow_none=True)
     keys = metric_keys(by)
     series = metric_series(metrics, names, by=by, freq=freq)
     groups = [(k if isinstance(k, tuple) else (k,), g) for k, g in series.groupby([*keys, "name"], sort=True, dropna=False)]

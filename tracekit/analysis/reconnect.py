@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import ns, require_columns, result_table, span_tree
+from ..core import ns, number_arg, require_columns, result_table, span_tree
 from ..core.dropped_context import dropped_context_pairs
 from ..errors import ArgumentError
 from ..schema import STRING
@@ -99,8 +99,7 @@ def reconnect(
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "reconnect")
     if not (max_gap_ms >= 0 and tolerance_ms >= 0):
         raise ArgumentError(f"reconnect: max_gap_ms and tolerance_ms must be ≥ 0, got {max_gap_ms!r}, {tolerance_ms!r}")
-    if not (0.0 <= min_score <= 1.0):
-        raise ArgumentError(f"reconnect: min_score must be within [0, 1], got {min_score!r}")
+    min_score = number_arg(min_score, "min_score", "reconnect", low=0, high=1)
     tree = span_tree(spans)
     svc = spans["service"].to_numpy(dtype=object, na_value="?")
     start = ns(spans["start"])

@@ -1013,8 +1013,9 @@ def chance_score(baseline: pd.DataFrame, n_traces: int, *, level: str = "service
     require_columns(baseline, need, "chance_score (baseline)")
     if level not in LEVELS:
         raise ArgumentError(f"chance_score: level must be one of {', '.join(LEVELS)}; got {level!r}")
+    n_traces = count_arg(n_traces, "n_traces", "chance_score", minimum=1)
     first = baseline.groupby("trace_id", sort=False, observed=True)["start"].min().sort_values(kind="stable")
-    n = min(int(n_traces), len(first) // 2)
+    n = min(n_traces, len(first) // 2)
     rows = []
     if n >= CHANCE_MIN_TRACES and len(first) - n >= CHANCE_MIN_TRACES:
         for block, at in dict(last=len(first) - n, first=0).items():

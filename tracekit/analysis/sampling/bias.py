@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import percentile, result_table
+from ...core import percentile, result_table, share_arg
 from ...core.results import Result
 from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
@@ -246,6 +246,7 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     keys = as_list(by)
     if test not in ("g", "chi2"):
         raise ArgumentError(f"test must be 'g' or 'chi2', got {test!r}")
+    alpha = share_arg(alpha, "alpha", "sampling_bias")
     tt = trace_table(spans, keys, what="sampling_bias")
     kind, pop = _population_frame(population, keys)
     w = weights_for(tt, weights) if weights is not None else None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import percentile, result_table
+from ...core import percentile, result_table, share_arg
 from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
@@ -161,6 +161,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     >>> round(float(sim.cost.set_index("item").loc["total", "usd"]) * 1e6, 6)  # $5 + $0.50 per million
     5.5
     """
+    alpha = share_arg(alpha, "alpha", "simulate_sampling")
     given = [x for x in (sampler, rules, probability, tail) if x is not None]
     if len(given) != 1:
         raise ArgumentError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")

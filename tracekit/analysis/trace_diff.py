@@ -53,6 +53,7 @@ from ..core import (
     span_tree,
     trace_outcomes,
 )
+from ..core.args import number_arg
 from ..core.deprecation import renamed
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
@@ -289,10 +290,8 @@ def diff_traces(
     >>> set(d["status"]) <= {"same", "changed", "added", "removed"}
     True
     """
-    for name, v in (("tolerance_ms", tolerance_ms), ("rtol", rtol)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0 \
-                or not np.isfinite(v):
-            raise ArgumentError(f"diff_traces: {name} must be a finite number >= 0, not {v!r}")
+    tolerance_ms = number_arg(tolerance_ms, "tolerance_ms", "diff_traces", low=0)
+    rtol = number_arg(rtol, "rtol", "diff_traces", low=0)
     if isinstance(b, str):
         if id_b is None:
             raise ArgumentError("diff_traces(spans, id_a, id_b) needs both trace ids")

@@ -9,7 +9,10 @@ Tokens follow Tempo's lexer: an attribute name runs from its scope (``.``, ``spa
 ``resource.``, ``event.``, ``link.``, ``instrumentation.``, ``parent.``) up to a space or one of
 ``{ } ( ) = ~ ! < > & | ^ ,`` and may hold quoted parts (``."foo bar"``, escapes ``\\"`` and
 ``\\\\`` only); ``.5`` is a number, as in Go (so no attribute name starts with a digit); a number directly followed by a unit (``ns us µs ms s m h d w y``, combinable:
-``1h30m``) is a duration; strings are Go strings (``"..."``) or raw strings (backquotes).
+``1h30m``, with a fraction: ``1.5ms``, ``.5s``) is a duration: the DURATION token outranks FLOAT
+and INT, as Tempo's lexer tries a duration before a number, and :func:`.parse.duration_ns` then
+takes what Tempo's ``parseDuration`` takes (Go's ``time.ParseDuration`` or Prometheus' integer
+``1d2h`` form). An exponent is never part of a duration (``1e3ms`` is refused, as by Go); strings are Go strings (``"..."``) or raw strings (backquotes).
 
 The grammar accepts a little more than TraceQL where that keeps it unambiguous (e.g. any
 arithmetic around aggregates); :mod:`.parse` then refuses what Tempo refuses, by the same rules.
@@ -143,7 +146,7 @@ KIND_KW.3: /(?:unspecified|internal|server|client|producer|consumer)(?![A-Za-z0-
 
 ATTR.5: /(?:parent\.(?:resource\.|span\.)?|(?:resource|span|event|link|instrumentation)\.|\.)(?:[^\s{}()=~!<>&|^,"]|"(?:[^"\\]|\\.)*")+/
 SCOPED.5: /(?:trace|span|event|link|instrumentation):[A-Za-z_]+/
-DURATION.4: /\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))*(?![A-Za-z0-9_.])/
+DURATION.7: /(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d|w|y)(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d|w|y))*(?![A-Za-z0-9_.])/
 FLOAT.6: /\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\.\d+(?:[eE][+-]?\d+)?/
 INT.2: /\d+/
 STRING: /"(?:[^"\\\n]|\\.)*"/

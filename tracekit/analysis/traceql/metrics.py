@@ -34,7 +34,7 @@ MAX_BUCKETS = 100_000
 
 def _step_ns(step: Any) -> int:
     if isinstance(step, str) and _DURATION.fullmatch(step.strip()):  # TraceQL's own units: 30s, 5m, 1h, 1d
-        ns_ = duration_ns(step.strip())
+        ns_ = duration_ns(step.strip(), strict=False)  # a step is ours, not Tempo's: "1.5d" is a day and a half
         if ns_ > 0:
             return ns_
     try:

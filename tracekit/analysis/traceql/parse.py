@@ -28,6 +28,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from ...errors import TraceQLError
@@ -62,7 +63,12 @@ _SCOPED = {
 
 _UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
              "d": 86400 * 10**9, "w": 7 * 86400 * 10**9, "y": 365 * 86400 * 10**9}
-_DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
+_DUR_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h|d|w|y)")
+#: the two duration forms Tempo's lexer takes (parseDuration: Prometheus' model.ParseDuration, then Go's
+#: time.ParseDuration): whole numbers of y w d h m s ms in that order, or numbers with a fraction of ns us µs ms s m h
+_PROM_DURATION = re.compile(r"(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?")
+_ANY_DURATION = re.compile(r"(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d|w|y))+")
+_GO_DURATION = re.compile(r"(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
 _GO_ESCAPE = re.compile(r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))")
 _SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
 _INT_MAX = 2**63 - 1
@@ -281,16 +287,40 @@ def _attr_name(raw: str, query: str, pos: int) -> str:
     return "".join(out)
 
 
-def duration_ns(text: str) -> int:
-    """Nanoseconds of a TraceQL duration (``"1h30m"``, ``"250ms"``, ``"1.5s"``; units ns us µs ms s m h d w y).
+def duration_ns(text: str, strict: bool = True) -> int:
+    """Nanoseconds of a TraceQL duration (``"1h30m"``, ``"250ms"``, ``"1.5s"``, ``".5ms"``, ``"2d"``).
 
-    >>> duration_ns("1m30s")
-    90000000000
+    Tempo reads a duration with Prometheus' ``model.ParseDuration`` (whole numbers of ``y w d h m s
+    ms``, in that order) and else Go's ``time.ParseDuration`` (numbers with a fraction, units ``ns
+    us µs ms s m h``); so does this, exactly (a fraction of a nanosecond is dropped, as in Go).
+
+    Parameters
+    ----------
+    text : str
+        The literal as written, without sign or white space.
+    strict : bool, default True
+        Take only what Tempo takes; ``False`` reads any run of numbers and units (``"1.5d"``, as a
+        metrics ``step`` may be written).
+
+    Returns
+    -------
+    int
+        Nanoseconds.
+
+    Raises
+    ------
+    ValueError
+        When neither form reads ``text`` (``"1.5d"``, ``"1e3ms"``, ``"ms"``).
+
+    Examples
+    --------
+    >>> duration_ns("1m30s"), duration_ns("1.5ms"), duration_ns("2d")
+    (90000000000, 1500000, 172800000000000)
     """
-    total = 0.0
-    for num, unit in _DUR_PART.findall(text):
-        total += float(num) * _UNITS_NS[unit]
-    return int(round(total))
+    if not text or not (_PROM_DURATION.fullmatch(text) or _GO_DURATION.fullmatch(text)
+                        or (not strict and _ANY_DURATION.fullmatch(text))):
+        raise ValueError(f"{text!r} is not a duration (e.g. 1.5ms, 1h30m, 300us, 2d)")
+    return sum(int(Fraction(num) * _UNITS_NS[unit]) for num, unit in _DUR_PART.findall(text))
 
 
 def _pos(meta_or_tok: Any) -> int:
@@ -506,7 +536,10 @@ class _Build:
         if t == "FLOAT":
             return Static("float", float(s), pos)
         if t == "DURATION":
-            return Static("duration", duration_ns(s), pos)
+            try:
+                return Static("duration", duration_ns(s), pos)
+            except ValueError as e:
+                raise self.err(str(e), pos) from None
         raise self.err(f"expected a number, got {s!r}", pos)
 
     # ---- metrics

@@ -4,11 +4,13 @@ failed before its fix: fractional durations (D7), parent cycles under ``<<`` (D3
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import tracekit as tk
 from tracekit.analysis.traceql import parse
 from tracekit.analysis.traceql.parse import duration_ns
+from tracekit.core.tree import span_tree
 from tracekit.errors import TraceQLError
 
 MS = 1_000_000
@@ -74,3 +76,44 @@ def test_a_fractional_day_step_is_still_read_by_pandas():
     spans = tk.examples.load("checkout-small")
     m = tk.traceql_metrics(spans, "{ } | count_over_time()", step="1.5d")
     assert int(m["value"].sum()) == len(spans)
+
+
+# ------------------------------------------------------------------------------------------- D3: cycles
+
+def _cycle():
+    return _spans(["b", "a"])  # a and b each other's parent
+
+
+@pytest.mark.parametrize("query, want", [
+    ("{ } >> { }", ""), ("{ } << { }", ""), ("{ } &>> { }", ""), ("{ } &<< { }", ""),
+    ("{ } !<< { }", "ab"), ("{ } !>> { }", "ab"),
+])
+def test_spans_on_a_parent_cycle_have_no_ancestors_or_descendants(query, want):
+    """`<<`, `&>>`, `!<<` raised a bare IndexError in SpanTree.below when every span is on a cycle."""
+    assert _ids(_cycle(), query) == want
+
+
+def test_below_with_every_row_on_a_cycle():
+    tree = span_tree(_cycle())
+    assert tree.cycle.all()
+    for mask in ([True, True], [True, False], [False, False]):
+        assert tree.below(np.array(mask)).tolist() == [False, False]
+
+
+def test_below_with_a_cycle_beside_a_tree():
+    # trace 1: a -> b -> c; trace 2: d and e each other's parent, f under e
+    spans = _spans([None, "a", "b", "e", "d", "e"], trace=[T1] * 3 + ["2" * 32] * 3)
+    tree = span_tree(spans)
+    assert tree.cycle.tolist() == [False, False, False, True, True, True]
+    assert tree.below(np.ones(6, dtype=bool)).tolist() == [True, True, False, False, False, False]
+    assert _ids(spans, "{ } << { }") == "ab"
+    assert _ids(spans, "{ } !<< { }") == "cdef"
+
+
+def test_early_stops_on_a_trace_all_on_a_cycle():
+    """early_stops marks stops through SpanTree.below: it raised the same IndexError on such a frame."""
+    from tracekit.analysis.early_stops import early_stops
+
+    baseline = _spans([None, "a"], trace=["2" * 32] * 2)
+    es = early_stops(_cycle(), baseline)
+    assert len(es) == 2 and not es["origin"].any()

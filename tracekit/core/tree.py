@@ -129,7 +129,8 @@ class SpanTree:
 
     def below(self, mask: np.ndarray) -> np.ndarray:
         """Per row: some strict descendant is a ``mask`` row (bool). One interval count over
-        :meth:`intervals`, linear in spans; rows on or under a parent cycle have no descendants.
+        :meth:`intervals`, linear in spans; rows on or under a parent cycle have no descendants and are
+        no one's descendant (their ancestry is not defined), also when every row is on a cycle.
 
         >>> import tracekit as tk
         >>> spans = tk.spans_from_columns({
@@ -141,7 +142,8 @@ class SpanTree:
         """
         left, right = self.intervals()
         ok = left >= 0
-        marked = np.zeros(int(right.max(initial=-1)) + 2, dtype=np.int64)
+        marked = np.zeros(len(left) + 1, dtype=np.int64)  # pre-order numbers are < len(left); sized by the rows,
+        # not by the largest number: with every row on a cycle there is none, and cs[1] was out of bounds
         marked[left[np.asarray(mask, dtype=bool) & ok] + 1] = 1
         cs = np.cumsum(marked)  # cs[k]: marked rows numbered below k
         return ok & (cs[np.maximum(right, 0) + 1] - cs[np.maximum(left, 0) + 1] > 0)

@@ -11,7 +11,9 @@ backtracking. Spansets are a mask plus a spanset code per row (the trace, until 
 Structural operators use the kernel's span tree (:func:`tracekit.core.tree.span_tree`): child and
 parent from the parent row, sibling from counts per parent, descendant and ancestor from its
 pre-order intervals (:meth:`~tracekit.core.tree.SpanTree.intervals`) with one cumulative sum each:
-linear in spans.
+linear in spans. A span on or under a parent cycle has no ancestry (the kernel gives it no pre-order
+number): ``>>``/``<<`` never relate it, so ``!>>``/``!<<`` keep it; ``>``, ``<`` and ``~`` follow the
+parent link as the data gives it.
 
 Field mapping onto the canonical frame:
 

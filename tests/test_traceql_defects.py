@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.traceql import parse
+from tracekit.analysis.traceql import parse, traceql_mask
 from tracekit.analysis.traceql.parse import duration_ns
 from tracekit.core.tree import span_tree
 from tracekit.errors import TraceQLError
@@ -117,3 +117,97 @@ def test_early_stops_on_a_trace_all_on_a_cycle():
     baseline = _spans([None, "a"], trace=["2" * 32] * 2)
     es = early_stops(_cycle(), baseline)
     assert len(es) == 2 and not es["origin"].any()
+
+
+# ------------------------------------------------------------------------------------------- D1: by() then structure
+
+def test_a_structural_stage_after_by_relates_spans_of_one_spanset():
+    """api -> db: after by(service) the db spanset holds no parent of the db span (Tempo evaluates each spanset
+    alone); the structural stage related spans across spansets and returned the db span."""
+    spans = _spans([None, "a"], service=["api", "db"])
+    for op in (">", ">>", "&>", "&>>", "<", "<<", "~"):
+        assert _ids(spans, f"{{ }} | by(resource.service.name) | {{ }} {op} {{ }}") == "", op
+    assert _ids(spans, "{ } | by(resource.service.name) | { } !> { }") == "ab"  # no parent in its own spanset
+    assert _ids(spans, "{ } | by(resource.service.name) | coalesce() | { } > { }") == "b"  # one spanset again
+    assert _ids(spans, "{ } > { }") == "b"
+
+
+def test_structure_inside_a_nested_stage_after_by_is_per_spanset():
+    # a -> b -> c, a and c in service x, b in y: after by(service) c is a descendant of a in x's spanset
+    spans = _spans([None, "a", "b"], service=["x", "y", "x"])
+    assert _ids(spans, "{ } | by(resource.service.name) | { } >> { }") == "c"
+    assert _ids(spans, "{ } | by(resource.service.name) | { } > { }") == ""
+    assert _ids(spans, "{ } | by(resource.service.name) | ({ } >> { }) && { }") == "ac"  # && per spanset too
+    assert _ids(spans, "{ } | by(resource.service.name) | { } << { }") == "a"
+
+
+GROUP_CONDS = {"{ }": lambda r: True, "{ status = error }": lambda r: r["status"] == "error",
+               '{ name = "x" }': lambda r: r["name"] == "x"}
+GROUP_OPS = [">", ">>", "<", "<<", "~", "!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~", "&&", "||"]
+
+
+def _naive_grouped(rows, key, ca, op, cb) -> set[int]:
+    """`{ } | by(key) | {A} op {B}` span by span: both ends of a relation in one (trace, key) spanset."""
+    parent = [r["parent"] for r in rows]
+
+    def anc(i):
+        out, p = [], parent[i]
+        while p is not None:
+            out.append(p)
+            p = parent[p]
+        return out
+
+    g = [(r["trace"], r[key]) for r in rows]
+    out = set()
+    for grp in set(g):
+        members = {i for i in range(len(rows)) if g[i] == grp}
+        A = {i for i in members if ca(rows[i])}
+        B = {i for i in members if cb(rows[i])}
+        rel = {">": lambda x, S: parent[x] in S, "<": lambda x, S: any(parent[y] == x for y in S),
+               ">>": lambda x, S: any(a in S for a in anc(x)), "<<": lambda x, S: any(x in anc(y) for y in S),
+               "~": lambda x, S: parent[x] is not None and any(parent[y] == parent[x] and y != x for y in S)}
+        back = {">": "<", "<": ">", ">>": "<<", "<<": ">>", "~": "~"}
+        if op == "||":
+            out |= A | B
+        elif op == "&&":
+            out |= (A | B) if A and B else set()
+        elif op.startswith("!"):
+            out |= {x for x in B if not rel[op[1:]](x, A)}
+        else:
+            base = op.lstrip("&")
+            out |= {x for x in B if rel[base](x, A)}
+            if op.startswith("&"):
+                out |= {x for x in A if rel[back[base]](x, B)}
+    return out
+
+
+def _random_forest(seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(int(rng.integers(1, 4))):
+        first = len(rows)
+        for i in range(int(rng.integers(1, 14))):
+            par = None if i == 0 or rng.random() < 0.1 else int(rng.integers(first, first + i))
+            rows.append({"trace": t, "parent": par, "service": str(rng.choice(["a", "b"])),
+                         "status": str(rng.choice(["ok", "error"])), "name": str(rng.choice(["x", "y"]))})
+    order = rng.permutation(len(rows))  # parents after children too
+    pos = {int(old): new for new, old in enumerate(order)}
+    return [rows[old] | {"parent": None if rows[old]["parent"] is None else pos[rows[old]["parent"]]} for old in order]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_structure_after_by_agrees_with_a_per_spanset_walk(seed):
+    rows = _random_forest(seed)
+    spans = tk.spans_from_columns({
+        "trace_id": [format(r["trace"] + 1, "032x") for r in rows],
+        "span_id": [format(i + 1, "016x") for i in range(len(rows))],
+        "parent_id": [None if r["parent"] is None else format(r["parent"] + 1, "016x") for r in rows],
+        "service": [r["service"] for r in rows], "name": [r["name"] for r in rows],
+        "status": [r["status"] for r in rows], "start": [0] * len(rows), "end": [MS] * len(rows)})
+    for qa, ca in GROUP_CONDS.items():
+        for op in GROUP_OPS:
+            for qb, cb in GROUP_CONDS.items():
+                for by, key in (("resource.service.name", "service"), ("name", "name")):
+                    mask, _ = traceql_mask(spans, f"{{ }} | by({by}) | {qa} {op} {qb}")
+                    got = set(np.flatnonzero(mask).tolist())
+                    assert got == _naive_grouped(rows, key, ca, op, cb), (qa, op, qb, by)

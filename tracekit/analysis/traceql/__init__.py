@@ -121,6 +121,14 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
     SpansSchemaError
         When ``spans`` lacks the id columns.
 
+    Notes
+    -----
+    Where tracekit and Tempo's engine could differ:
+
+    - A spanset is a trace until ``by()`` splits it; from then on (until ``coalesce()``) every stage
+      runs on each spanset alone, as in Tempo: ``&&``, a structural operator (``{ } > { }``) or a
+      nested ``( ... )`` pipeline relates only spans of one spanset.
+
     Examples
     --------
     >>> import tracekit as tk

@@ -6,7 +6,9 @@ int8 with -1 for "none"), because an attribute can hold different types on diffe
 operator works channel by channel, as Tempo compares only values of the same type (a string
 ``"2"`` never equals the number ``2``; ``!=`` is true only where the field has a value of that
 type). Filters become boolean masks; regexes run in RE2 (Arrow's kernels): linear, no
-backtracking. Spansets are a mask plus a spanset code per row (the trace, until ``by()``).
+backtracking. Spansets are a mask plus a spanset code per row (the trace, until ``by()``); after
+``by()`` the spanset operators take the codes, so ``&&`` and the structural relations hold only
+between rows of one spanset (Tempo's SpansetOperation evaluates each input spanset alone).
 
 Structural operators use the kernel's span tree (:func:`tracekit.core.tree.span_tree`): child and
 parent from the parent row, sibling from counts per parent, descendant and ancestor from its
@@ -408,76 +410,107 @@ class Evaluator:
         v = self.field(f.expr)
         return self._truth(v) & domain
 
-    def spanset(self, node: Any, domain: np.ndarray, extras: dict) -> np.ndarray:
+    def spanset(self, node: Any, domain: np.ndarray, extras: dict, group: np.ndarray | None = None) -> np.ndarray:
+        """Rows of ``node`` within ``domain``; ``group``: spanset code per row after ``by()`` (None: the
+        trace), every spanset evaluated on its own as in Tempo."""
         if isinstance(node, Filter):
             return self.filter_mask(node, domain)
         if isinstance(node, Pipeline):
-            r = self.pipeline(node, domain, extras)
+            r = self.pipeline(node, domain, extras, group)
             return r.mask
         if isinstance(node, SpansetOp):
-            a = self.spanset(node.lhs, domain, extras)
-            b = self.spanset(node.rhs, domain, extras)
-            return self.spanset_op(node.op, a, b)
+            a = self.spanset(node.lhs, domain, extras, group)
+            b = self.spanset(node.rhs, domain, extras, group)
+            return self.spanset_op(node.op, a, b, group)
         raise TraceQLError(f"cannot evaluate {type(node).__name__} as a spanset", self.q, getattr(node, "pos", None))
 
-    def spanset_op(self, op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def spanset_op(self, op: str, a: np.ndarray, b: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+        """``a op b`` per spanset: with ``group`` (``by()``'s spanset codes) a relation holds only between
+        rows of one spanset, as Tempo evaluates each spanset alone; without it, within the trace."""
         if op == "||":
             return a | b
         t = self.tree
         if op == "&&":
-            both = (t.per_trace(a) > 0) & (t.per_trace(b) > 0)
-            return (a | b) & both[t.trace]
+            if group is None:
+                both = (t.per_trace(a) > 0) & (t.per_trace(b) > 0)
+                return (a | b) & both[t.trace]
+            ng = int(group.max()) + 1 if len(group) else 0
+            both = (np.bincount(group[a], minlength=ng) > 0) & (np.bincount(group[b], minlength=ng) > 0)
+            return (a | b) & both[group]
         union = op.startswith("&")
         negate = op.startswith("!")
         rel = op.lstrip("&!")
         fwd, back = _RELATIONS[rel]
-        r = b & (~getattr(self, fwd)(a) if negate else getattr(self, fwd)(a))
+        related = getattr(self, fwd)(a, group)
+        r = b & (~related if negate else related)
         if union:
-            r |= a & getattr(self, back)(b)
+            r |= a & getattr(self, back)(b, group)
         return r
 
-    # relations: which rows stand in the relation to some row of x
-    def child_of(self, x: np.ndarray) -> np.ndarray:
+    # relations: which rows stand in the relation to some row of x (of the row's own spanset when group is given)
+    def child_of(self, x: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
         p = self.tree.parent
-        return (p >= 0) & x[np.maximum(p, 0)]
+        pp = np.maximum(p, 0)
+        r = (p >= 0) & x[pp]
+        return r if group is None else r & (group[pp] == group)
 
-    def parent_of(self, x: np.ndarray) -> np.ndarray:
+    def parent_of(self, x: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
         p = self.tree.parent
-        return np.bincount(p[x & (p >= 0)], minlength=self.n) > 0
+        sel = x & (p >= 0)
+        if group is not None:
+            sel &= group[np.maximum(p, 0)] == group
+        return np.bincount(p[sel], minlength=self.n) > 0
 
-    def sibling_of(self, x: np.ndarray) -> np.ndarray:
+    def sibling_of(self, x: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
         p = self.tree.parent
-        cnt = np.bincount(p[x & (p >= 0)], minlength=self.n)
-        return (p >= 0) & ((cnt[np.maximum(p, 0)] - x) > 0)
+        has = p >= 0
+        if group is None:
+            key = np.maximum(p, 0)
+        else:  # siblings of one spanset: (parent, spanset) pairs
+            key = pd.factorize(np.maximum(p, 0) * np.int64(int(group.max(initial=0)) + 1) + group)[0]
+        cnt = np.bincount(key[x & has], minlength=self.n)
+        return has & ((cnt[key] - x) > 0)
 
-    def descendant_of(self, x: np.ndarray) -> np.ndarray:
+    def descendant_of(self, x: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
         left, right = self.tree.intervals()
         ok = left >= 0
-        size = int(right.max(initial=-1)) + 2
         xs = x & ok
+        if group is not None:  # an interval cover per spanset: positions group * (n + 1) + pre-order number
+            base = group.astype(np.int64) * np.int64(self.n + 1)
+            pos = np.concatenate([base[xs] + left[xs] + 1, base[xs] + right[xs] + 1])
+            w = np.concatenate([np.ones(int(xs.sum()), np.int64), -np.ones(int(xs.sum()), np.int64)])
+            o = np.argsort(pos, kind="stable")
+            pos, cs = pos[o], np.cumsum(w[o])
+            at = np.searchsorted(pos, base + left, side="right") - 1
+            return ok & (np.where(at >= 0, cs[np.maximum(at, 0)] if len(cs) else 0, 0) > 0)
+        size = int(right.max(initial=-1)) + 2
         diff = np.bincount(left[xs] + 1, minlength=size + 1)[: size + 1] - np.bincount(right[xs] + 1, minlength=size + 1)[: size + 1]
         cover = np.cumsum(diff)
         return ok & (cover[np.maximum(left, 0)] > 0)
 
-    def ancestor_of(self, x: np.ndarray) -> np.ndarray:
-        return self.tree.below(x)
+    def ancestor_of(self, x: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+        if group is None:
+            return self.tree.below(x)
+        left, right = self.tree.intervals()
+        ok = left >= 0
+        xs = x & ok
+        base = group.astype(np.int64) * np.int64(self.n + 1)
+        marked = np.sort(base[xs] + left[xs])  # an x row of the spanset numbered in (left, right]
+        lo = np.searchsorted(marked, base + left, side="right")
+        hi = np.searchsorted(marked, base + right, side="right")
+        return ok & (hi > lo)
 
-    def pipeline(self, p: Pipeline, domain: np.ndarray, extras: dict) -> Result:
+    def pipeline(self, p: Pipeline, domain: np.ndarray, extras: dict, outer: np.ndarray | None = None) -> Result:
         mask = domain.copy()
-        group = None  # spanset code per row: the trace (built only when a stage needs it), then by()'s
-        grouped = False
+        # spanset code per row: the trace (built only when a stage needs it), then by()'s; a pipeline inside a
+        # grouped one starts from its spansets (``outer``)
+        group = None if outer is None else outer.copy()
+        grouped = outer is not None
         for st in p.stages:
             if group is None and isinstance(st, (ScalarFilter, GroupBy)):
                 group = self.tree.trace.copy()
             if isinstance(st, (Filter, SpansetOp, Pipeline)):
-                if isinstance(st, SpansetOp) and st.op == "&&" and grouped:
-                    a = self.spanset(st.lhs, mask, extras)
-                    b = self.spanset(st.rhs, mask, extras)
-                    ng = int(group.max()) + 1 if len(group) else 0
-                    both = (np.bincount(group[a], minlength=ng) > 0) & (np.bincount(group[b], minlength=ng) > 0)
-                    mask = (a | b) & both[group]
-                else:
-                    mask = self.spanset(st, mask, extras)
+                mask = self.spanset(st, mask, extras, group if grouped else None)
             elif isinstance(st, ScalarFilter):
                 val = self.aggregate(st.agg, mask, group)
                 with np.errstate(invalid="ignore"):

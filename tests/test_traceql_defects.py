@@ -211,3 +211,16 @@ def test_structure_after_by_agrees_with_a_per_spanset_walk(seed):
                     mask, _ = traceql_mask(spans, f"{{ }} | by({by}) | {qa} {op} {qb}")
                     got = set(np.flatnonzero(mask).tolist())
                     assert got == _naive_grouped(rows, key, ca, op, cb), (qa, op, qb, by)
+
+
+# ------------------------------------------------------------------------------------------- D2: kept, pinned
+
+@pytest.mark.parametrize("op", ["!>", "!>>", "!<", "!<<", "!~"])
+def test_a_negated_operator_with_no_left_hand_span_keeps_every_right_hand_span(op):
+    """As Tempo's engine since v2.9.0 (grafana/tempo#5578: joinSpansets passes an empty left side on, and
+    DescendantOf/ChildOf/SiblingOf with falseForAll keep every right-hand span); the reviewer read the code before
+    that fix, which returned nothing. Kept, and stated in the traceql docstring."""
+    spans = _spans([None, "a", "a"])  # no error span
+    assert _ids(spans, f"{{ status = error }} {op} {{ }}") == "abc"
+    assert _ids(spans, f"{{ status = error }} {op.replace('!', '')} {{ }}") == ""
+    assert _ids(spans, f"{{ status = error }} {op.replace('!', '&')} {{ }}") == ""

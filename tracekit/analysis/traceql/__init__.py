@@ -128,6 +128,10 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
     - A spanset is a trace until ``by()`` splits it; from then on (until ``coalesce()``) every stage
       runs on each spanset alone, as in Tempo: ``&&``, a structural operator (``{ } > { }``) or a
       nested ``( ... )`` pipeline relates only spans of one spanset.
+    - A negated structural operator keeps every right-hand span with no left-hand span so related in
+      its spanset: ``{ status = error } !>> { }`` (and ``!>``, ``!<``, ``!<<``, ``!~``) on a trace with
+      no error span returns all its spans. Tempo's engine does the same since v2.9.0 (grafana/tempo
+      #5578, "structural operator with empty left-hand spanset"); Tempo before 2.9 returned nothing there.
 
     Examples
     --------

@@ -132,6 +132,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       its spanset: ``{ status = error } !>> { }`` (and ``!>``, ``!<``, ``!<<``, ``!~``) on a trace with
       no error span returns all its spans. Tempo's engine does the same since v2.9.0 (grafana/tempo
       #5578, "structural operator with empty left-hand spanset"); Tempo before 2.9 returned nothing there.
+    - Arithmetic in a filter is done in float64, integers too: ``{ span.k / 2 = 1 }`` matches ``k = 2``
+      but not ``k = 3``, where Tempo divides two integers as integers (``3 / 2 = 1``).
 
     Examples
     --------

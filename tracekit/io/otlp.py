@@ -11,7 +11,11 @@ detected by its magic bytes):
 * proto field names (``resource_spans``, ``scope_spans``, ``trace_id``, ``string_value`` — what
   protobuf's ``MessageToDict(preserving_proto_field_name=True)`` writes, and what the collector's
   JSON unmarshaler accepts beside lowerCamelCase), also mixed with JSON names (Grafana's Tempo
-  data-source fixtures: ``resourceSpans`` over ``scope_spans``); read through a key-renamed copy;
+  data-source fixtures: ``resourceSpans`` over ``scope_spans``); read through a key-renamed copy.
+  A field spelt both ways in one object (``scopeSpans`` and ``scope_spans``, ``resourceSpans`` and
+  ``resource_spans``) is read as one list holding both (a repeated field given twice, as protobuf's
+  wire format and the collector's JSON reader take it); two different values for one non-list
+  field (``spanId`` and ``span_id``) are an error naming the span;
 * Grafana Tempo's trace-by-id response ``{"batches": [...]}``, with base64 ids (protobuf's standard
   JSON mapping: 24 characters for a trace id, 12 for a span id — never ambiguous with 32/16 hex,
   so base64 ids of the right byte length are accepted everywhere);
@@ -381,13 +385,33 @@ def _camel(key: str) -> str:
     return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
-def _camel_case(value: Any) -> Any:
+def _camel_case(value: Any, strict: bool = False) -> Any:
     """A copy of an OTLP JSON value with every object key in lowerCamelCase (``scope_spans`` →
     ``scopeSpans``, ``string_value`` → ``stringValue``). OTLP messages have no map fields (attribute
     keys are *values* of ``key``), so renaming every key is exact. Iterative: any depth.
 
+    An object may spell one field both ways (``scopeSpans`` and ``scope_spans``): two lists are
+    joined, in the order of their keys (a repeated field given twice is one list, as in protobuf's
+    wire format and the collector's JSON reader), so no span is left out; two equal values are one.
+    Two different non-list values: with ``strict`` a :class:`_Bad` naming both keys (which one
+    is meant cannot be known), else the later key's value (the old rule, kept for metrics).
+
+    Parameters
+    ----------
+    value : Any
+        Parsed JSON (never modified).
+    strict : bool
+        Raise on two different values for one field.
+
+    Returns
+    -------
+    Any
+        The renamed copy.
+
     >>> _camel_case({"trace_id": "ab", "attributes": [{"key": "a_b", "value": {"int_value": "1"}}]})
     {'traceId': 'ab', 'attributes': [{'key': 'a_b', 'value': {'intValue': '1'}}]}
+    >>> _camel_case({"scopeSpans": [1], "scope_spans": [2]})
+    {'scopeSpans': [1, 2]}
     """
     if type(value) not in (dict, list):
         return value
@@ -395,7 +419,12 @@ def _camel_case(value: Any) -> Any:
     stack = [(value, out)]
     while stack:
         src, dst = stack.pop()
-        items = src.items() if type(src) is dict else enumerate(src)
+        if type(src) is dict:
+            items: Any = src.items()
+            if len({_camel(k) if type(k) is str else k for k in src}) < len(src):
+                items = _joined_spellings(src, strict)
+        else:
+            items = enumerate(src)
         for k, v in items:
             if type(v) is dict or type(v) is list:
                 nv: Any = {} if type(v) is dict else []
@@ -407,6 +436,49 @@ def _camel_case(value: Any) -> Any:
             else:
                 dst.append(nv)
     return out
+
+
+class _Held:
+    """A spans list kept out of :func:`_camel_case`'s copy (a leaf to it), converted span by span."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _spans_held(rs: dict) -> dict:
+    """A shallow copy of a ResourceSpans whose ScopeSpans' ``spans`` lists are :class:`_Held`."""
+    out = dict(rs)
+    for k, v in rs.items():
+        if type(k) is str and _camel(k) in ("scopeSpans", "instrumentationLibrarySpans") and type(v) is list:
+            out[k] = [{**ss, "spans": _Held(ss["spans"])} if type(ss) is dict and type(ss.get("spans")) is list else ss
+                      for ss in v]
+    return out
+
+
+def _joined_spellings(src: dict, strict: bool) -> list[tuple[Any, Any]]:
+    """The items of an object that spells a field in more than one way, one item per field (see
+    :func:`_camel_case`): lists joined, equal values once, different values an error (``strict``)
+    or the later one."""
+    fields: dict[Any, list[tuple[Any, Any]]] = {}
+    for k, v in src.items():
+        fields.setdefault(_camel(k) if type(k) is str else k, []).append((k, v))
+    items = []
+    for ck, kvs in fields.items():
+        if len(kvs) == 1:
+            items.append((ck, kvs[0][1]))
+        elif all(type(v) is list for _, v in kvs):
+            items.append((ck, [x for _, v in kvs for x in v]))
+        elif all(v == kvs[0][1] for _, v in kvs):
+            items.append((ck, kvs[0][1]))
+        elif strict:
+            names = " and ".join(repr(k) for k, _ in kvs)
+            raise _Bad(f"the object has both {names} (one field, two spellings) with different values: "
+                       f"{', '.join(short(v) for _, v in kvs)}")
+        else:
+            items.append((ck, kvs[-1][1]))
+    return items
 
 
 def _count(x: Any, what: str) -> int:
@@ -708,22 +780,32 @@ class Collector:
             self.problem((f"{shape}: " if shape else "") + "not OTLP JSON: the object has neither 'resourceSpans' "
                          f"nor 'result' (keys: {keys})", file, at(""))
             return
-        rss = value[key]
-        if rss is None or rss == []:
-            self.empty_at(f"{key} is {'null' if rss is None else 'empty'}", file, at(key))
-            return
-        if not isinstance(rss, list):
-            self.problem(f"{key} must be a list", file, at(key))
-            return
-        for i, rs in enumerate(rss):
-            self.resource_spans(rs, file, line, lineno if lineno is not None else i, at, f"{key}[{i}]")
+        # every spelling present is read (``resourceSpans`` and ``resource_spans`` in one object: both lists)
+        for key in [k for k in _CONTAINERS if k in value]:
+            rss = value[key]
+            if rss is None or rss == []:
+                self.empty_at(f"{key} is {'null' if rss is None else 'empty'}", file, at(key))
+                continue
+            if not isinstance(rss, list):
+                self.problem(f"{key} must be a list", file, at(key))
+                continue
+            for i, rs in enumerate(rss):
+                self.resource_spans(rs, file, line, lineno if lineno is not None else i, at, f"{key}[{i}]")
 
     def resource_spans(self, rs: Any, file: str, line, record: int, at, path: str) -> None:
         if not isinstance(rs, dict):
             self.problem(f"expected a ResourceSpans object, got {short(rs)}", file, at(path))
             return
         if _snake_case(rs):
-            rs = _camel_case(rs)  # proto field names (scope_spans, trace_id, ...): a converted copy
+            try:
+                rs = _camel_case(rs, strict=True)  # proto field names (scope_spans, trace_id, ...): a converted copy
+            except _Bad:
+                # a field spelt twice with two values: said where it is (a span: that span alone is left out)
+                try:
+                    rs = _camel_case(_spans_held(rs), strict=True)
+                except _Bad as exc:
+                    self.problem(str(exc), file, at(path))
+                    return
         try:
             resource = rs.get("resource") or {}
             if not isinstance(resource, dict):
@@ -787,6 +869,8 @@ class Collector:
                 self.problem(str(exc), file, at(f"{spath}.{scope_key}"))
                 continue
             spans = ss.get("spans")
+            if type(spans) is _Held:
+                spans = spans.value  # as given: each span converted (and checked) on its own
             if not spans:
                 self.empty_at(f"{spath}.spans is {'empty' if spans == [] else 'absent'}", file, at(spath))
                 continue
@@ -808,8 +892,9 @@ class Collector:
         kinds, statuses = _KINDS, _STATUS
         for k, sp in enumerate(spans):
             try:
-                if "traceId" not in sp and type(sp) is dict and _snake_case(sp):
-                    sp = _camel_case(sp)  # proto field names in a span the first-span check did not see
+                if type(sp) is dict and _snake_case(sp):
+                    # proto field names in a span the first-span check did not see (also beside JSON names)
+                    sp = _camel_case(sp, strict=True)
                 a = sp.get("attributes")
                 attrs = _attrs(a) if a else {}
                 k_ = sp.get("kind", 0)

@@ -55,3 +55,70 @@ def test_one_field_two_values_is_an_error_naming_the_span():
 def test_one_field_two_equal_values_is_one():
     doc = {"resourceSpans": [{"scopeSpans": [{"spans": [_span("a" * 16, span_id="a" * 16)]}]}]}
     assert list(tk.read_otlp(doc).span_id) == ["a" * 16]
+
+
+# D2: errors="skip" and one bad X-Ray subsegment ---------------------------------------------
+
+
+def _xray_page(*docs: dict) -> dict:
+    return {"Traces": [{"Id": XTID, "Segments": [{"Id": d["id"], "Document": json.dumps(d)} for d in docs]}]}
+
+
+def _xseg(sid: str, **kw) -> dict:
+    d = {"trace_id": XTID, "id": sid, "name": "front", "start_time": 1700000000.0, "end_time": 1700000001.0}
+    d.update(kw)
+    return d
+
+
+def _sub(i: int, **kw) -> dict:
+    d = {"id": f"{i:016x}", "name": f"call{i}", "start_time": 1700000000.1, "end_time": 1700000000.2}
+    d.update(kw)
+    return d
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_one_bad_subsegment_is_skipped_alone(monkeypatch, fast):
+    import tracekit.io.xray_fast as xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", fast)
+    bad = {"id": "ffffffffffffff01", "name": "bad", "start_time": 1700000000.1}  # no end_time
+    page = _xray_page(_xseg("a" * 16, subsegments=[_sub(i + 1) for i in range(50)] + [bad]), _xseg("b" * 16))
+    for src in (page, json.dumps(page).encode()):
+        with pytest.warns(tk.errors.TraceFormatWarning, match="skipped 1"):
+            df = tk.read_xray(src, errors="skip")
+        assert len(df) == 52 and "ffffffffffffff01" not in set(df.span_id)
+        (s,) = df.attrs["skipped"]
+        assert s.record == "Traces[0].Segments[0]"
+        assert "'ffffffffffffff01'" in s.reason and "1 span" in s.reason
+
+
+def test_children_of_a_skipped_subsegment_load_as_flagged_orphans():
+    bad = _sub(9, end_time=None, subsegments=[_sub(10), _sub(11, subsegments=[_sub(12)])])
+    with pytest.warns(tk.errors.TraceFormatWarning):
+        df = tk.read_xray(_xray_page(_xseg("a" * 16, subsegments=[_sub(1), bad])), errors="skip")
+    rows = df.set_index("span_id")
+    assert f"{9:016x}" not in rows.index and len(df) == 5
+    assert rows.loc[f"{10:016x}", "parent_id"] == f"{9:016x}"  # an orphan: its parent is not in the data
+    assert rows.loc[f"{10:016x}", "attributes"]["tracekit.parent_problem"] == "parent_skipped"
+    assert rows.loc[f"{12:016x}", "parent_id"] == f"{11:016x}"
+    assert "tracekit.parent_problem" not in rows.loc[f"{12:016x}", "attributes"]
+    (s,) = df.attrs["skipped"]
+    assert "2 child subsegment(s) loaded as orphans" in s.reason
+
+
+def test_a_subsegment_without_id_goes_with_its_subtree_counted():
+    bad = {"name": "noid", "start_time": 1700000000.1, "end_time": 1700000000.2,
+           "subsegments": [_sub(10), _sub(11, subsegments=[_sub(12)])]}
+    with pytest.warns(tk.errors.TraceFormatWarning):
+        df = tk.read_xray(_xray_page(_xseg("a" * 16, subsegments=[_sub(1), bad])), errors="skip")
+    assert sorted(df.span_id) == [f"{1:016x}", "a" * 16]
+    (s,) = df.attrs["skipped"]
+    assert "the 3 subsegment(s) under it (4 spans)" in s.reason
+
+
+def test_a_bad_segment_says_how_many_spans_went_with_it():
+    doc = _xseg("a" * 16, trace_id="1-abc", subsegments=[_sub(1), _sub(2)])
+    with pytest.warns(tk.errors.TraceFormatWarning):
+        df = tk.read_xray([doc, _xseg("b" * 16)], errors="skip")
+    (s,) = df.attrs["skipped"]
+    assert "the document's 3 spans were left out" in s.reason

@@ -570,7 +570,8 @@ def test_bad_segments_name_file_record_and_problem(doc, message):
     assert e.value.record == "Traces[0].Segments[1]" and e.value.file == "<object>"
     with pytest.warns(TraceFormatWarning, match=r"skipped 1 bad record\(s\); first: <object>, Traces\[0\]\.Segments\[1\]"):
         df = read(page, errors="skip")
-    assert df["span_id"].tolist() == ["00000000000000ff"]
+    # a bad subsegment is left out alone: its segment loads (it dropped the whole document, D2 of s31)
+    assert df["span_id"].tolist() == ["00000000000000ff"] + ([doc["id"]] if message.startswith("subsegment") else [])
     (skipped,) = df.attrs["skipped"]
     assert skipped.file == "<object>" and skipped.record == "Traces[0].Segments[1]" and message in skipped.reason
 
@@ -598,7 +599,8 @@ def test_times_before_1970_are_refused_as_by_every_reader(monkeypatch, fast):
     assert "segment '00000000000000bb'" in str(e.value)
     with pytest.warns(TraceFormatWarning, match=r"skipped 2 bad record\(s\)"):
         df = read(data, errors="skip")
-    assert df["span_id"].tolist() == ["00000000000000aa", "00000000000000dd"]
+    # the bad subsegment is left out alone, its segment cc kept (the whole document went, D2 of s31)
+    assert df["span_id"].tolist() == ["00000000000000aa", "00000000000000cc", "00000000000000dd"]
     assert df["start"].min() == pd.Timestamp(0, tz="UTC") and (df["duration_ms"] > 0).all()
     (s1, s2) = df.attrs["skipped"]
     assert (s1.record, s2.record) == ("Traces[0].Segments[1]", "Traces[0].Segments[2]")
@@ -737,8 +739,12 @@ def test_skipped_document_leaves_no_events_or_message_behind():
          "cause": {"exceptions": [{"type": "E", "message": "good boom"}]}}])
     with pytest.warns(TraceFormatWarning, match="skipped 1"):
         df = read([bad, good], errors="skip")
-    assert df["span_id"].tolist() == ["00000000000000b1", "00000000000000b2"]
-    assert df["status_message"].isna().tolist() == [True, False] and df.loc[1, "status_message"] == "good boom"
+    # the bad subsegment alone is left out (s31 D2): its segment keeps its event and message, the
+    # next document's rows have their own
+    assert df["span_id"].tolist() == ["00000000000000a1", "00000000000000b1", "00000000000000b2"]
+    assert df["status_message"].tolist()[0] == "bad boom" and pd.isna(df.loc[1, "status_message"])
+    assert df.loc[2, "status_message"] == "good boom" and len(df.loc[0, "events"]) == 1
+    df = df.iloc[1:].reset_index(drop=True)
     assert df.loc[0, "events"] == [] and df.loc[1, "events"] == [
         {"time": 1_700_000_000, "name": "exception",  # the span's end, 1.7 s, in ns
          "attributes": {"exception.type": "E", "exception.message": "good boom"}}]

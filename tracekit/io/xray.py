@@ -61,7 +61,10 @@ would invent a state the sender never claimed. A time outside 1970-01-01 .. 2262
 as well, as in every reader (:data:`tracekit.core.TIME_RANGE`: never before the epoch, nor within ~100 days
 of datetime64[ns]'s end, kept for the buckets and windows analyses add; e.g. an 11-digit epoch). With
 ``errors="skip"`` each bad document is left out (its valid neighbours load) and listed in
-``df.attrs["skipped"]``.
+``df.attrs["skipped"]``, the record saying how many spans went with it. A bad subsegment is left out
+alone (its segment and siblings load): its child subsegments load as orphans (their ``parent_id``
+names the skipped span, which is not in the data) flagged ``attributes["tracekit.parent_problem"] =
+"parent_skipped"``; when it has no valid id to hang them on, they are left out with it, counted.
 
 Implementation: one pass over the documents appends plain Python values to column lists
 (segment-level values once per document, repeated with numpy; kind and the four flags packed
@@ -146,6 +149,8 @@ _AWS_CONTEXT = frozenset({"account_id", "cloudwatch_logs"})
 _ID_RE = "^[0-9a-f]{16}$"
 # `aws` values unique to each call: interning them costs ~10x a repeated value's intern and saves nothing
 _UNIQUE_AWS = frozenset({"request_id", "extended_request_id", "id"})
+#: the attribute flagging a span loaded without its parent, which was skipped (errors="skip")
+PARENT_PROBLEM = "tracekit.parent_problem"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -337,6 +342,20 @@ def _seconds_to_ns(s: np.ndarray) -> np.ndarray:
 def _second_to_ns(s: float) -> int:
     whole = math.floor(s)
     return (whole * 1_000_000 + round((s - whole) * 1e6)) * 1000
+
+
+def _span_count(doc: Any) -> int:
+    """The spans of a segment document (it and its subsegments at any depth; 1 for what is not an object)."""
+    if type(doc) is not dict:
+        return 1
+    n, stack = 0, [doc]
+    while stack:
+        c = stack.pop()
+        n += 1
+        cs = c.get("subsegments")
+        if type(cs) is list:
+            stack.extend(x for x in cs if type(x) is dict)
+    return n
 
 
 class _Bad(Exception):
@@ -620,7 +639,9 @@ class _Builder:
                 # inserted: pop from the end (scanning every key was quadratic in bad documents)
                 while sparse and next(reversed(sparse)) >= mark:
                     sparse.popitem()
-            self.fail(TraceFormatError(str(exc), file=file, record=_label(where, j) or None))
+            n = _span_count(doc)
+            said = f": the document's {n} spans were left out" if n > 1 else ""
+            self.fail(TraceFormatError(f"{exc}{said}", file=file, record=_label(where, j) or None))
             return
         self.d_file.append(file)
         self.d_record.append(record)
@@ -666,7 +687,10 @@ class _Builder:
         stack: list[tuple[dict, Any, bool]] = [(seg, top_parent, True)]
         pop = stack.pop
         push = stack.append
+        lenient = self.lenient
         while stack:
+            # top: True for the document, False for a subsegment, None for a subsegment whose
+            # parent was skipped (lenient): loaded as an orphan, flagged
             s, parent, top = pop()
             get = s.get
             sid = get("id")
@@ -674,12 +698,23 @@ class _Builder:
             st = get("start_time")
             et = get("end_time")
             ip = get("in_progress") is True
-            if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
-                    or not (_MIN_S <= st <= _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S <= et <= _MAX_S))) \
-                    or (et is None and not ip):
-                st, et = _check_span(s, top, sid, name, st, et, ip)
-            elif et is None:
-                et = _NAN
+            try:
+                if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
+                        or not (_MIN_S <= st <= _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S <= et <= _MAX_S))) \
+                        or (et is None and not ip):
+                    st, et = _check_span(s, top, sid, name, st, et, ip)
+                elif et is None:
+                    et = _NAN
+                if "fault" in s or "error" in s or "throttle" in s:
+                    for flag in ("error", "fault", "throttle"):  # a 1 or "true" was read as no error: the span looked ok
+                        v = get(flag)
+                        if v is not None and type(v) is not bool:
+                            raise _bad(f"{flag} must be true or false, got {short(v)}", s if top else {**s, "_nested": True})
+            except _Bad as exc:
+                if top or not lenient:
+                    raise
+                self._skip_subsegment(s, str(exc), push)  # that subsegment alone: its segment and children load
+                continue
             # a new dict (sized to fit: the parsed one would keep the column keys' room, +40% memory).
             # Four keys that passed the checks above are id, name, start_time and end_time or
             # in_progress: nothing else to keep (common for local subsegments)
@@ -695,10 +730,6 @@ class _Builder:
             if ip:
                 bits |= 8
             if "fault" in s or "error" in s or "throttle" in s:
-                for flag in ("error", "fault", "throttle"):  # a 1 or "true" was read as no error: the span looked ok
-                    v = get(flag)
-                    if v is not None and type(v) is not bool:
-                        raise _bad(f"{flag} must be true or false, got {short(v)}", s)
                 bits |= (get("error") is True) | (get("fault") is True) << 1 | (get("throttle") is True) << 2
 
             # attributes: every key that is not a column, with http/aws/sql flattened
@@ -782,6 +813,8 @@ class _Builder:
 
             if attrs and "links" in attrs:  # span links (SQS → Lambda trace linking): the links column
                 self.links[len(rows)] = _links(take("links"), s, self._pending.append if self.lenient else None)
+            if top is None:
+                attrs[PARENT_PROBLEM] = "parent_skipped"
             span_id_a(sid)
             parent_a(parent)
             name_a(intern(name))  # names repeat: one string each
@@ -794,10 +827,19 @@ class _Builder:
             subs = get("subsegments")
             if subs:
                 if type(subs) is not list:
-                    raise _bad("'subsegments' is not a list", s)
-                for c in reversed(subs):
+                    if not lenient:
+                        raise _bad("'subsegments' is not a list", s)
+                    self._pending.append(str(_bad(f"'subsegments' is not a list ({short(subs)}): left out, the "
+                                                  "span kept", s if top else {**s, "_nested": True})))
+                    continue
+                for i in range(len(subs) - 1, -1, -1):
+                    c = subs[i]
                     if type(c) is not dict:
-                        raise _bad("a subsegment is not a JSON object", s)
+                        if not lenient:
+                            raise _bad("a subsegment is not a JSON object", s)
+                        self._pending.append(str(_bad(f"subsegments[{i}] is not a JSON object ({short(c)}): left "
+                                                      "out, its siblings kept", s if top else {**s, "_nested": True})))
+                        continue
                     push((c, sid, False))
 
         doc_index = len(self.d_trace)
@@ -809,6 +851,27 @@ class _Builder:
             self.indep.append((doc_index, top_parent))
         else:
             self.d_service.append(seg_name)
+
+    def _skip_subsegment(self, s: dict, reason: str, push: Any) -> None:
+        """Leave out one bad subsegment (lenient reading), said with how many spans that is: its
+        subsegments load as orphans flagged ``attributes["tracekit.parent_problem"] =
+        "parent_skipped"`` when it has an id to hang them on, else they are left out with it."""
+        sid = s.get("id")
+        subs = s.get("subsegments")
+        kids = [c for c in subs if type(c) is dict] if type(subs) is list else []
+        if not kids:
+            self._pending.append(f"{reason}: this subsegment (1 span) was left out, the rest of its segment loaded")
+            return
+        if type(sid) is str and len(sid) == 16 and not sid.lower().strip("0123456789abcdef"):
+            for c in reversed(kids):
+                push((c, sid, None))
+            self._pending.append(f"{reason}: this subsegment (1 span) was left out, the rest of its segment loaded; "
+                                 f"its {len(kids)} child subsegment(s) loaded as orphans flagged "
+                                 f"attributes['{PARENT_PROBLEM}'] = 'parent_skipped'")
+            return
+        n = _span_count(s) - 1  # no id to hang them on: the subtree goes with it (counted: any depth)
+        self._pending.append(f"{reason}: this subsegment and the {n} subsegment(s) under it ({n + 1} spans) were left "
+                             "out (no valid id to hang them on), the rest of its segment loaded")
 
     # -- after the pass
 
@@ -847,7 +910,9 @@ class _Builder:
 
     def _drop_docs(self, bad_docs: dict[int, str]) -> np.ndarray:
         """Report documents found bad after the pass; return a keep-mask over rows."""
-        errs = [TraceFormatError(bad_docs[d], file=self.d_file[d], record=_label(self.d_where[d], self.d_j[d]) or None)
+        errs = [TraceFormatError(bad_docs[d] + (f": the document's {self.d_count[d]} spans were left out"
+                                                if self.d_count[d] > 1 else ""),
+                                 file=self.d_file[d], record=_label(self.d_where[d], self.d_j[d]) or None)
                 for d in sorted(bad_docs)]
         if not self.lenient:
             raise errs[0]

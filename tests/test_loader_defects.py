@@ -122,3 +122,36 @@ def test_a_bad_segment_says_how_many_spans_went_with_it():
         df = tk.read_xray([doc, _xseg("b" * 16)], errors="skip")
     (s,) = df.attrs["skipped"]
     assert "the document's 3 spans were left out" in s.reason
+
+
+# D5: a lone-surrogate escape ("\ud83d": JSON.stringify of a string cut inside an emoji) -------
+
+
+def _cut(text: str) -> str:
+    return text.replace('"ok"', '"cut \\ud83d"', 1)
+
+
+def test_lone_surrogate_escape_reads_as_replacement_character_from_disk(tmp_path):
+    line = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
+        _span(f"{i + 1:016x}", attributes=[{"key": "msg", "value": {"stringValue": "ok"}}]) for i in range(3)]}]}]})
+    other = line.replace('"name": "x"', '"name": "y"').replace('"0000000000000', '"00000000000a0')
+    path = tmp_path / "export.jsonl"
+    path.write_text(other + "\n" + _cut(line) + "\n")
+    single = tmp_path / "one.json"
+    single.write_text(_cut(line))
+    for src, n in ((path, 6), (single, 3), (_cut(line).encode(), 3)):
+        with pytest.warns(tk.errors.TraceFormatWarning, match="lone"):
+            df = tk.read_otlp(src)
+        assert len(df) == n and "\ufffd" in df.attributes[n - 3]["msg"]
+    with pytest.warns(tk.errors.TraceFormatWarning, match="lone"):
+        parsed = tk.read_otlp(json.loads(_cut(line)))
+    assert parsed.attributes[0] == df.attributes[0] == {"msg": "cut \ufffd"}  # one rule for both paths
+
+
+def test_lone_surrogate_escape_in_an_xray_document(tmp_path):
+    seg = _xseg("a" * 16, annotations={"m": "ok"})
+    page = {"Traces": [{"Id": XTID, "Segments": [{"Id": "a" * 16, "Document": _cut(json.dumps(seg))}]}]}
+    for src in (_cut(json.dumps(seg)).encode(), json.dumps(page).encode()):
+        with pytest.warns(tk.errors.TraceFormatWarning, match="lone"):
+            df = tk.read_xray(src)
+        assert df.attributes[0]["annotation.m"] == "cut \ufffd"

@@ -211,6 +211,12 @@ def sanitised(value: Any) -> Any:
         return value
     except (TypeError, orjson.JSONEncodeError):
         pass  # surrogates, or only depth / big ints / odd keys: look
+    return _surrogates_replaced(value, "of the given JSON hold lone surrogates (not valid Unicode)", 5)
+
+
+def _surrogates_replaced(value: Any, what: str, stacklevel: int) -> Any:
+    """``value`` with each lone surrogate replaced by U+FFFD (a copy, with one warning saying how many
+    strings ``what``), or ``value`` itself when it holds none: the one rule of parsed JSON and JSON text."""
     n = _count_surrogate_strings(value)
     if not n:
         return value
@@ -218,8 +224,8 @@ def sanitised(value: Any) -> Any:
 
     from ..errors import TraceFormatWarning
 
-    warnings.warn(f"{n} string(s) of the given JSON hold lone surrogates (not valid Unicode); each lone "
-                  "surrogate was replaced by U+FFFD", TraceFormatWarning, stacklevel=4)
+    warnings.warn(f"{n} string(s) {what}; each lone surrogate was replaced by U+FFFD", TraceFormatWarning,
+                  stacklevel=stacklevel)
     return _fixed_copy(value)
 
 
@@ -730,6 +736,11 @@ def loads(data: bytes | memoryview | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if "surrogate in string" in str(exc):
+            value = _loads_lone_surrogates(data)
+            if value is _NOT_JSON:
+                raise
+            return value
         if "depth limit exceeded" not in str(exc):
             if not exc.doc or not exc.doc.startswith(_NON_FINITE, exc.pos):
                 raise
@@ -745,6 +756,28 @@ def loads(data: bytes | memoryview | str) -> Any:
 
 #: what Python's json.dumps writes for a float that is not finite (allow_nan=True, its default); not JSON
 _NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
+def _loads_lone_surrogates(data: bytes | memoryview | str) -> Any:
+    """JSON text holding a lone-surrogate escape (``"\\ud83d"``: what ``JSON.stringify`` writes for a string cut
+    inside an emoji, e.g. by an SDK's attribute length limit; RFC 8259 §8.2 allows it in the grammar), which orjson
+    refuses: parsed by Python's json and each lone surrogate replaced by U+FFFD, with one warning, as
+    :func:`sanitised` does for parsed JSON (one rule for both); ``_NOT_JSON`` when it is not JSON even so.
+    Only after orjson stopped at such an escape: the fast path is orjson's, unchanged.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     v = loads(b'{"msg": "cut \\ud83d"}')
+    >>> v, len(w)
+    ({'msg': 'cut \ufffd'}, 1)
+    """
+    try:
+        value = json.loads(bytes(data) if isinstance(data, memoryview) else data)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+    return _surrogates_replaced(value, "of the JSON text hold lone-surrogate escapes such as \\ud83d (not valid "
+                                "Unicode: a string cut inside an emoji)", 5)
 
 
 def _loads_non_finite(data: bytes | memoryview | str) -> Any:

@@ -155,3 +155,13 @@ def test_lone_surrogate_escape_in_an_xray_document(tmp_path):
         with pytest.warns(tk.errors.TraceFormatWarning, match="lone"):
             df = tk.read_xray(src)
         assert df.attributes[0]["annotation.m"] == "cut \ufffd"
+
+
+# D10: a source no reader takes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [None, 5, 1.5, object(), (x for x in [{}])])
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray", "read_logs", "read_metrics"])
+def test_a_bad_source_is_an_argument_error_naming_it(reader, bad):
+    with pytest.raises(tk.errors.ArgumentError, match=rf"cannot read from .*\(type {type(bad).__name__}\): give a path"):
+        getattr(tk, reader)(bad)

@@ -1117,8 +1117,20 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None) -> Iterator[Do
             data = text_bytes(data)
         yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line)
     else:
-        raise TypeError(f"cannot read traces from a {type(source).__name__}; give a path, a list of paths, "
-                        "a file object, bytes or parsed JSON")
+        raise source_error(source)
+
+
+def source_error(source: Any) -> ArgumentError:
+    """The error for a ``source`` no reader takes (``None``, a number, a generator…): what was given and what
+    is accepted; one rule for every reader (traces, logs, metrics), which all split sources here.
+
+    >>> str(source_error(None))
+    'cannot read from None (type NoneType): give a path (str or os.PathLike), a list of paths, a directory, a file object, bytes, a JSON text or parsed JSON (a dict or a list)'
+    """
+    hint = "; an iterator or generator: give list(...) of it" if hasattr(source, "__next__") else ""
+    return ArgumentError(f"cannot read from {short(source)} (type {type(source).__name__}): give a path (str or "
+                         "os.PathLike), a list of paths, a directory, a file object, bytes, a JSON text or parsed JSON "
+                         f"(a dict or a list){hint}")
 
 
 def gzip_bytes(data: bytes) -> bytes:  # small helper for tests and writers

@@ -165,3 +165,19 @@ def test_lone_surrogate_escape_in_an_xray_document(tmp_path):
 def test_a_bad_source_is_an_argument_error_naming_it(reader, bad):
     with pytest.raises(tk.errors.ArgumentError, match=rf"cannot read from .*\(type {type(bad).__name__}\): give a path"):
         getattr(tk, reader)(bad)
+
+
+# D11: a subsegment without an id -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_subsegment_without_id_is_named_by_its_segment_and_place(monkeypatch, fast):
+    import tracekit.io.xray_fast as xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", fast)
+    inner = {"name": "no-id-here", "start_time": 1700000000.6, "end_time": 1700000000.7}
+    doc = _xseg("53995c3f42cd8ad8", name="api", subsegments=[_sub(1), _sub(2, subsegments=[_sub(3), inner])])
+    for src in (doc, _xray_page(doc), json.dumps(_xray_page(doc)).encode()):
+        with pytest.raises(TraceFormatError, match=r"segment '53995c3f42cd8ad8' \('api'\), "
+                                                   r"subsegments\[1\]\.subsegments\[1\] \('no-id-here'\): has no id$"):
+            tk.read_xray(src)

@@ -301,7 +301,7 @@ def _check_span(s: dict, top: bool, sid: Any, name: Any, st: Any, et: Any, ip: b
     """The slow path of the span checks: raise a clear error, or convert int/str times."""
     where = s if top else {**s, "_nested": True}
     if type(sid) is not str or len(sid) != 16:
-        raise _bad(f"id {short(sid)} is not 16 hex digits", where)
+        raise _bad("has no id" if sid is None else f"id {short(sid)} is not 16 hex digits", where)
     if type(name) is not str:
         raise _bad("has no name" if name is None else f"name {short(name)} is not a string", where)
     if st is None:
@@ -342,6 +342,21 @@ def _seconds_to_ns(s: np.ndarray) -> np.ndarray:
 def _second_to_ns(s: float) -> int:
     whole = math.floor(s)
     return (whole * 1_000_000 + round((s - whole) * 1e6)) * 1000
+
+
+def _subsegment_paths(seg: dict) -> dict[int, str]:
+    """Where each subsegment of a document is (``subsegments[3].subsegments[0]``), by object id; iterative."""
+    out: dict[int, str] = {}
+    stack = [(seg, "")]
+    while stack:
+        node, path = stack.pop()
+        subs = node.get("subsegments")
+        if type(subs) is list:
+            for i, c in enumerate(subs):
+                if type(c) is dict:
+                    out[id(c)] = here = f"{path}subsegments[{i}]"
+                    stack.append((c, here + "."))
+    return out
 
 
 def _span_count(doc: Any) -> int:
@@ -640,7 +655,7 @@ class _Builder:
                 while sparse and next(reversed(sparse)) >= mark:
                     sparse.popitem()
             n = _span_count(doc)
-            said = f": the document's {n} spans were left out" if n > 1 else ""
+            said = f": the document's {n} spans were left out" if n > 1 and self.lenient else ""
             self.fail(TraceFormatError(f"{exc}{said}", file=file, record=_label(where, j) or None))
             return
         self.d_file.append(file)
@@ -688,6 +703,7 @@ class _Builder:
         pop = stack.pop
         push = stack.append
         lenient = self.lenient
+        paths = None  # where each subsegment is, made for the first one that has no id to name it by
         while stack:
             # top: True for the document, False for a subsegment, None for a subsegment whose
             # parent was skipped (lenient): loaded as an orphan, flagged
@@ -711,8 +727,15 @@ class _Builder:
                         if v is not None and type(v) is not bool:
                             raise _bad(f"{flag} must be true or false, got {short(v)}", s if top else {**s, "_nested": True})
             except _Bad as exc:
-                if top or not lenient:
+                if top:
                     raise
+                if type(sid) is not str or len(sid) != 16:  # no id to name it by: its segment and its place
+                    if paths is None:
+                        paths = _subsegment_paths(seg)
+                    exc = _Bad(f"segment {short(seg.get('id'))} ({short(seg.get('name'))}), "
+                               f"{paths.get(id(s), 'a subsegment')} ({short(name)}): {exc}")
+                if not lenient:
+                    raise exc from None
                 self._skip_subsegment(s, str(exc), push)  # that subsegment alone: its segment and children load
                 continue
             # a new dict (sized to fit: the parsed one would keep the column keys' room, +40% memory).
@@ -911,7 +934,7 @@ class _Builder:
     def _drop_docs(self, bad_docs: dict[int, str]) -> np.ndarray:
         """Report documents found bad after the pass; return a keep-mask over rows."""
         errs = [TraceFormatError(bad_docs[d] + (f": the document's {self.d_count[d]} spans were left out"
-                                                if self.d_count[d] > 1 else ""),
+                                                if self.d_count[d] > 1 and self.lenient else ""),
                                  file=self.d_file[d], record=_label(self.d_where[d], self.d_j[d]) or None)
                 for d in sorted(bad_docs)]
         if not self.lenient:

@@ -181,3 +181,27 @@ def test_a_subsegment_without_id_is_named_by_its_segment_and_place(monkeypatch, 
         with pytest.raises(TraceFormatError, match=r"segment '53995c3f42cd8ad8' \('api'\), "
                                                    r"subsegments\[1\]\.subsegments\[1\] \('no-id-here'\): has no id$"):
             tk.read_xray(src)
+
+
+# D13: a dangling *.json symlink in a folder ------------------------------------------------------
+
+
+def test_a_dangling_symlink_in_a_folder_is_listed(tmp_path):
+    import os
+
+    (tmp_path / "a.json").write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [_span("a" * 16)]}]}]}))
+    os.symlink(tmp_path / "gone" / "b.json", tmp_path / "b.json")
+    for reader in (tk.read, tk.read_otlp):
+        df = reader(tmp_path)
+        assert len(df) == 1
+        (r,) = df.attrs["ignored"]
+        assert r.file.endswith("b.json") and "symbolic link" in r.reason and "does not exist" in r.reason
+
+
+def test_a_fifo_in_a_folder_is_listed(tmp_path):
+    import os
+
+    (tmp_path / "a.json").write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [_span("a" * 16)]}]}]}))
+    os.mkfifo(tmp_path / "pipe.json")
+    df = tk.read(tmp_path)
+    assert len(df) == 1 and [("pipe.json" in r.file, "FIFO" in r.reason) for r in df.attrs["ignored"]] == [(True, True)]

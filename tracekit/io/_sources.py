@@ -362,7 +362,8 @@ def walk(path: Path) -> Walk:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for n in names:
             p = r / n
-            if not p.is_file():  # a broken link, a socket
+            if not p.is_file():  # a broken link, a FIFO, a socket: named, never passed over without a word
+                not_read.append((p, f"{FILE_NOT_READ}: {_not_a_file(p)}"))
                 continue
             if n.startswith("."):
                 not_read.append((p, f"{FILE_NOT_READ}: a hidden file is not read in a directory (give this file "
@@ -376,6 +377,25 @@ def walk(path: Path) -> Walk:
             else:
                 files.append(p)
     return Walk(sorted(files), sorted(not_read))
+
+
+def _not_a_file(p: Path) -> str:
+    """Why a directory entry that is not a regular file is not read (a dangling link, a FIFO, …)."""
+    import stat
+
+    if p.is_symlink() and not p.exists():
+        try:
+            target = os.readlink(p)
+        except OSError:  # pragma: no cover - raced away
+            target = "?"
+        return f"a symbolic link to {display_name(target)!r}, which does not exist: nothing to read"
+    try:
+        mode = p.stat().st_mode
+    except OSError as exc:  # a link loop, no permission
+        return f"cannot be opened ({exc.strerror or exc})"
+    what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"{what} is not read in a directory (give it itself to read it)"
 
 
 def list_files(path: Path) -> list[Path]:

@@ -205,3 +205,23 @@ def test_a_fifo_in_a_folder_is_listed(tmp_path):
     os.mkfifo(tmp_path / "pipe.json")
     df = tk.read(tmp_path)
     assert len(df) == 1 and [("pipe.json" in r.file, "FIFO" in r.reason) for r in df.attrs["ignored"]] == [(True, True)]
+
+
+# D16: a corrupt .gz gives one skip record ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray", "read_logs", "read_metrics"])
+def test_a_corrupt_gzip_file_is_one_skipped_record(tmp_path, reader):
+    import gzip
+
+    (tmp_path / "garbage.json.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    doc = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [_span("a" * 16)]}]}]}).encode()
+    (tmp_path / "cut.json.gz").write_bytes(gzip.compress(doc)[:-10])  # one value, cut: nothing complete
+    for name in ("garbage.json.gz", "cut.json.gz"):
+        with pytest.warns(tk.errors.TraceFormatWarning):
+            df = getattr(tk, reader)(tmp_path / name, errors="skip")
+        (s,) = df.attrs["skipped"]
+        assert s.reason.startswith("gzip data is truncated or corrupt") and "file is empty" not in s.reason
+    # the cut value's own "file is truncated" is folded into the gzip record: where the data stops
+    assert "nothing before the cut" in df.attrs["skipped"][0].reason if name == "garbage.json.gz" else \
+        "where the data stops: the file: JSON ends early" in s.reason

@@ -580,8 +580,10 @@ def read_bytes(data: bytes, name: str, on_bad_line: OnBadLine = None) -> bytes:
 
     ``on_bad_line`` (lenient readers): a truncated or corrupt stream is passed to it as a
     :class:`~tracekit.errors.TraceFormatError` (record ``"gzip stream"``, with the number of bytes read) and
-    the bytes decompressed before the cut are returned, so the complete lines of a cut file load and its
-    incomplete last line is reported as any truncated file's is.
+    the bytes decompressed before the cut are returned, so the complete lines of a cut file load; the record the
+    parser then gives for the incomplete end is folded into this one by :func:`close_read` (one record per cut).
+    When nothing came before the cut (a corrupt file) the error is raised, for the reader to list as the file's
+    one record (not a second one, "file is empty").
 
     >>> read_bytes(gzip_bytes(b'{"a": 1}'), "x.gz")
     b'{"a": 1}'
@@ -624,6 +626,9 @@ def read_bytes(data: bytes, name: str, on_bad_line: OnBadLine = None) -> bytes:
     except (EOFError, OSError, zlib.error) as exc:
         if on_bad_line is None:
             raise TraceFormatError(f"{TRUNCATED_GZIP} ({exc})", file=name) from None
+        if not _NON_SPACE.search(out):  # nothing before the cut: the file's one record (not a second, "file is empty")
+            raise TraceFormatError(f"{TRUNCATED_GZIP} ({exc}): nothing before the cut "
+                                   f"({len(out):,} bytes decompressed)", file=name) from None
         on_bad_line(TraceFormatError(f"{TRUNCATED_GZIP} ({exc}); the {len(out):,} bytes before the cut are read",
                                      file=name, record="gzip stream"))
     return _utf8(bytes(out), name)
@@ -1168,6 +1173,31 @@ def warn_page(file: str, token: str, what: str, reader: str) -> None:
                   TraceFormatWarning, stacklevel=3)
 
 
+def one_record_per_cut(skipped: Any) -> list[SkippedRecord]:
+    """``skipped`` with each cut gzip stream said once: the parser's "file is truncated" record of a file whose
+    gzip stream was cut (the same cut, seen in the decompressed bytes) folded into the gzip record, which then
+    also says where the data stops.
+
+    >>> one_record_per_cut([SkippedRecord("a.gz", "gzip stream", TRUNCATED_GZIP + " (x)"),
+    ...                     SkippedRecord("a.gz", "line 9", TRUNCATED_FILE + ": last line is incomplete JSON")])
+    [SkippedRecord(file='a.gz', record='gzip stream', reason='gzip data is truncated or corrupt (x); where the data stops: line 9: last line is incomplete JSON')]
+    """
+    out: list[SkippedRecord] = []
+    cut: dict[Any, int] = {}  # file -> index of its gzip record in out
+    for s in skipped:
+        reason = str(s.reason)
+        if s.record == "gzip stream" and reason.startswith(TRUNCATED_GZIP):
+            cut[s.file] = len(out)
+        elif s.file in cut and reason.startswith(TRUNCATED_FILE):
+            g = out[cut[s.file]]
+            tail = reason[len(TRUNCATED_FILE):].lstrip(": ")
+            out[cut[s.file]] = SkippedRecord(g.file, g.record, f"{g.reason}; where the data stops: "
+                                                                f"{s.record or 'the file'}: {tail}")
+            continue
+        out.append(s)
+    return out
+
+
 def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2, source: Any = None) -> Any:
     """How every reader (spans, logs, metrics) ends: ``attrs["skipped"]`` and ``attrs["ignored"]`` set, and
     one :class:`~tracekit.errors.TraceFormatWarning` naming the first skipped record when any was skipped;
@@ -1187,6 +1217,7 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     >>> str(w[0].message), df.attrs["skipped"][0].record
     ("x skipped 1 bad record(s); first: a.jsonl, line 3: not JSON (all are listed in df.attrs['skipped'])", 'line 3')
     """
+    skipped = one_record_per_cut(skipped)
     df.attrs["skipped"] = tuple(skipped)
     df.attrs["ignored"] = tuple(ignored) + tuple(ignored_file_records(source))
     if any(str(s.reason).startswith((TRUNCATED_FILE, TRUNCATED_GZIP)) for s in skipped):

@@ -225,3 +225,25 @@ def test_a_corrupt_gzip_file_is_one_skipped_record(tmp_path, reader):
     # the cut value's own "file is truncated" is folded into the gzip record: where the data stops
     assert "nothing before the cut" in df.attrs["skipped"][0].reason if name == "garbage.json.gz" else \
         "where the data stops: the file: JSON ends early" in s.reason
+
+
+# D17: in_progress true with an end_time ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_in_progress_with_an_end_time_follows_the_in_progress_mapping(monkeypatch, fast):
+    import tracekit.io.xray_fast as xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", fast)
+    doc = _xseg("a" * 16, in_progress=True, subsegments=[_sub(1, in_progress=True)])
+    for src in (doc, _xray_page(doc), json.dumps(_xray_page(doc)).encode()):
+        df = tk.read_xray(src)
+        assert df["in_progress"].all() and df["end"].isna().all() and df["duration_ms"].isna().all()
+        assert [a["end_time"] for a in df.attributes] == [1700000001.0, 1700000000.2]  # kept, not dropped
+        assert {a["tracekit.time_problem"] for a in df.attributes} == {"in_progress_with_end_time"}
+
+
+def test_the_complete_copy_replaces_an_in_progress_copy_that_has_an_end():
+    done = _xseg("a" * 16)
+    df = tk.read_xray([_xseg("a" * 16, in_progress=True), done])
+    assert len(df) == 1 and not df.loc[0, "in_progress"] and df.loc[0, "duration_ms"] == 1000.0

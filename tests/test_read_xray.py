@@ -768,8 +768,11 @@ def test_kind_and_status_flags_of_every_combination():
         ("internal", False, False, False, True, "ok"),  # null is absent ("yes" is bad input); end_time given
         ("internal", False, False, False, True, "ok"),
     ]
-    assert df["end"].isna().tolist() == [True, False, False, False, True]
-    assert df.loc[3, "end"] == pd.Timestamp(1_700_000_000, unit="ns", tz="UTC")
+    # in progress with an end_time: end NaT as for every in-progress span, the end_time kept as an attribute
+    # and flagged (it gave an in-progress row with an end and a duration, s31 D17)
+    assert df["end"].isna().tolist() == [True, False, False, True, True]
+    assert df.loc[3, "attributes"]["end_time"] == 1.7
+    assert df.loc[3, "attributes"]["tracekit.time_problem"] == "in_progress_with_end_time"
 
 
 def test_documents_of_interleaved_traces_keep_their_own_trace_ids():

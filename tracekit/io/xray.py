@@ -41,7 +41,10 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   defined elsewhere) → one event with ``exception.id``;
 * times: float epoch seconds → int64 ns rounded to the microsecond (whole seconds and fraction
   scaled separately, never through float ms);
-  ``in_progress`` spans have ``end`` = NaT; an ``end_time`` before ``start_time`` is kept as given
+  ``in_progress`` spans have ``end`` = NaT, also when the document gives an ``end_time`` beside
+  ``in_progress: true`` (X-Ray's schema asks for one or the other; FORMATS.md §6 maps in_progress to a
+  missing end): that ``end_time`` is kept as given in ``attributes["end_time"]`` and the span flagged
+  ``attributes["tracekit.time_problem"] = "in_progress_with_end_time"``; an ``end_time`` before ``start_time`` is kept as given
   (a negative duration) and flagged with ``attributes["tracekit.time_problem"] = "end_before_start"``.
 
 Duplicates by (trace_id, span_id), one rule with the OTLP reader (:mod:`tracekit.io._copies`): a complete span
@@ -714,6 +717,9 @@ class _Builder:
             st = get("start_time")
             et = get("end_time")
             ip = get("in_progress") is True
+            ip_end = None
+            if ip and et is not None:  # in progress *and* an end: the mapping's in_progress rule (end NaT), the end kept
+                ip_end, et = et, None
             try:
                 if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
                         or not (_MIN_S <= st <= _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S <= et <= _MAX_S))) \
@@ -743,6 +749,9 @@ class _Builder:
             # in_progress: nothing else to keep (common for local subsegments)
             attrs = {} if len(s) == 4 else {k: v for k, v in s.items() if k not in (_TOP_SKIP if top else _SUB_SKIP)}
             take = attrs.pop
+            if ip_end is not None:
+                attrs["end_time"] = ip_end
+                attrs[TIME_PROBLEM] = "in_progress_with_end_time"
 
             # kind, in_progress, error, fault, throttle in one byte (decoded column-wise)
             if top and not top_is_sub:

@@ -20,7 +20,7 @@ errors and keeps every key as it always did:
   three deep, an integer beyond int64…), a key of ``http`` other than ``request``/``response``
   and their usual fields;
 * a span id that is not 16 characters, a time outside 1970 .. 2262 (``core.TIME_RANGE``), a span with
-  neither ``end_time`` nor ``in_progress: true``, a trace id the checked helper rejects;
+  neither ``end_time`` nor ``in_progress: true`` (or with both), a trace id the checked helper rejects;
 * ``type`` (independent subsegments need the checked resolution), a Document that is a list;
 * whole values other than BatchGetTraces pages (raw segment documents, daemon lines, parsed
   Documents, empty ``Traces``/``Segments``…) go to ``_Builder.add_value`` unchanged.
@@ -253,6 +253,8 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                                 if not ip:
                                     raise _Fallback
                                 et = _NAN
+                            elif ip:  # in progress with an end: the checked walk's rule (end NaT, the end kept)
+                                raise _Fallback
                             # plain keys (the checked walk copies every key that is not a column)
                             if not top:
                                 if trace_id is not UNSET:

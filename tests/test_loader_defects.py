@@ -247,3 +247,20 @@ def test_the_complete_copy_replaces_an_in_progress_copy_that_has_an_end():
     done = _xseg("a" * 16)
     df = tk.read_xray([_xseg("a" * 16, in_progress=True), done])
     assert len(df) == 1 and not df.loc[0, "in_progress"] and df.loc[0, "duration_ms"] == 1000.0
+
+
+# D15: OTLP enums given as JSON booleans or floats ------------------------------------------------
+
+
+@pytest.mark.parametrize("kw,what", [({"kind": True}, "kind must be a SpanKind"), ({"kind": False}, "kind must be"),
+                                     ({"kind": 2.0}, "kind must be"), ({"kind": 2.5}, "kind must be"),
+                                     ({"status": {"code": True}}, "status.code must be"),
+                                     ({"status": {"code": 2.0}}, "status.code must be")])
+def test_an_otlp_enum_given_as_a_bool_or_float_is_refused(kw, what):
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [_span("a" * 16, **kw), _span("b" * 16, kind=2)]}]}]}
+    for src in _both(doc):
+        with pytest.raises(TraceFormatError, match=rf"{what}.*\((a JSON boolean|a JSON number)"):
+            tk.read_otlp(src)
+        with pytest.warns(tk.errors.TraceFormatWarning):
+            df = tk.read_otlp(src, errors="skip")
+        assert list(df.span_id) == ["b" * 16] and list(df.kind) == ["server"]

@@ -49,7 +49,8 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
   takes (orjson: 1,024 levels) loads, kept whole as nested lists/dicts (as X-Ray metadata is).
 * ``kind`` and ``status.code`` are integers (enum names such as ``"SPAN_KIND_SERVER"`` or
   ``"STATUS_CODE_ERROR"``, and decimal strings such as ``"2"`` as the specification's file-exporter
-  example writes them, are accepted too); kind 0/absent → ``unspecified``; status code
+  example writes them, are accepted too; a JSON boolean or a float such as ``2.0`` is an error, as in
+  protobuf's JSON parsers); kind 0/absent → ``unspecified``; status code
   0/1/2 → ``unset``/``ok``/``error``. The pre-2021 ``status.deprecatedCode`` is honoured as the
   proto comment said (code unset and deprecatedCode ≠ 0 → error) and kept in the attributes.
 * ``scopeSpans`` is read, else the legacy ``instrumentationLibrarySpans`` (and its
@@ -161,6 +162,15 @@ _NAT = np.iinfo(np.int64).min
 
 class _Bad(Exception):
     """A problem inside one span; turned into a TraceFormatError with its location."""
+
+
+def _json_type(x: Any) -> str:
+    """What an enum given as a JSON boolean or number with a fraction part is, for its error (else "")."""
+    if type(x) is bool:
+        return " (a JSON boolean, not an integer: protobuf's JSON parsers refuse it too)"
+    if type(x) is float:
+        return " (a JSON number with a fraction part or exponent, not an integer)"
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -899,16 +909,20 @@ class Collector:
                 attrs = _attrs(a) if a else {}
                 k_ = sp.get("kind", 0)
                 try:
+                    if type(k_) is bool or type(k_) is float:  # true == 1 and 2.0 == 2 as dict keys
+                        raise KeyError
                     kind = kinds[k_]
                 except (KeyError, TypeError):  # TypeError: an object or a list (unhashable)
-                    raise _Bad(f"kind must be a SpanKind (0-5), got {short(k_)}") from None
+                    raise _Bad(f"kind must be a SpanKind (0-5), got {short(k_)}{_json_type(k_)}") from None
                 st = sp.get("status")
                 if st:
                     code = st.get("code", 0)
                     try:
+                        if type(code) is bool or type(code) is float:
+                            raise KeyError
                         status = statuses[code]
                     except (KeyError, TypeError):
-                        raise _Bad(f"status.code must be 0, 1 or 2, got {short(code)}") from None
+                        raise _Bad(f"status.code must be 0, 1 or 2, got {short(code)}{_json_type(code)}") from None
                     msg = st.get("message") or None
                     if msg is not None and type(msg) is not str:
                         raise _Bad(f"status.message must be a string, got {short(msg)}")

@@ -264,3 +264,35 @@ def test_an_otlp_enum_given_as_a_bool_or_float_is_refused(kw, what):
         with pytest.warns(tk.errors.TraceFormatWarning):
             df = tk.read_otlp(src, errors="skip")
         assert list(df.span_id) == ["b" * 16] and list(df.kind) == ["server"]
+
+
+# D12: the last line of JSON lines, and BOMs on later lines -------------------------------------
+
+
+def _line(i: int) -> str:
+    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [_span(f"{i + 1:016x}")]}]}]})
+
+
+@pytest.mark.parametrize("reader", ["read_otlp", "read"])
+def test_a_complete_bad_last_line_is_not_called_truncated(tmp_path, reader):
+    p = tmp_path / "g.jsonl"
+    p.write_text(_line(0) + "\n" + _line(1) + "\nGARBAGE")
+    with pytest.warns(tk.errors.TraceFormatWarning):
+        df = getattr(tk, reader)(p, errors="skip")
+    (s,) = df.attrs["skipped"]
+    assert len(df) == 2 and s.record == "line 3" and s.reason.startswith("line is not valid JSON")
+    assert not df.attrs.get("truncated")
+    p.write_text(_line(0) + "\n" + _line(1)[:-5])  # a cut last line is still said to be one
+    with pytest.warns(tk.errors.TraceFormatWarning):
+        df = getattr(tk, reader)(p, errors="skip")
+    assert df.attrs["skipped"][0].reason.startswith("file is truncated: last line is incomplete JSON")
+
+
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_a_bom_on_every_line_is_accepted_as_on_the_first(tmp_path, final_newline):
+    p = tmp_path / "boms.jsonl"
+    p.write_bytes(b"\n".join(b"\xef\xbb\xbf" + _line(i).encode() for i in range(3)) + (b"\n" if final_newline else b""))
+    assert len(tk.read_otlp(p)) == 3
+    xp = tmp_path / "boms-xray.jsonl"
+    xp.write_bytes(b"\n".join(b"\xef\xbb\xbf" + json.dumps(_xseg(f"{i + 1:016x}")).encode() for i in range(3)))
+    assert len(tk.read_xray(xp)) == 3

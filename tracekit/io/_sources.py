@@ -1043,6 +1043,7 @@ def _later_lines_are_json(data: bytes, nl: int) -> bool:
 
 _NOT_JSON = object()
 _NON_SPACE = re.compile(rb"\S")
+_BOM = b"\xef\xbb\xbf"
 
 
 def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine,
@@ -1061,11 +1062,25 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
         if _NON_SPACE.search(data, pos, stop):
             try:
                 value = loads(view[pos:stop])
-            except orjson.JSONDecodeError as exc:
+            except orjson.JSONDecodeError as first_exc:
+                exc = first_exc
+                if data.startswith(_BOM, pos):  # a BOM on a later line (`cat` of files written with BOMs): as on line 1
+                    try:
+                        value = loads(view[pos + 3:stop])
+                    except orjson.JSONDecodeError as exc2:
+                        exc = exc2
+                    else:
+                        yield Document(value, name, i)
+                        pos = stop + 1
+                        continue
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
-                truncated = last and not data.rstrip(b" \t\r").endswith(b"\n")
-                objects = glued_objects(data, name, on_bad_line, start=pos, stop=stop, line=i, last=truncated) \
+                at_end = last and not data.rstrip(b" \t\r").endswith(b"\n")  # the file ends inside this line
+                objects = glued_objects(data, name, on_bad_line, start=pos, stop=stop, line=i, last=at_end) \
                     if _GLUED in str(exc) else None
+                # truncated: the file ends inside this line and its JSON ends early (a complete line that is bad,
+                # garbage or not, is "not valid JSON", wherever it is)
+                doc = (exc.doc or "").rstrip()
+                truncated = at_end and doc.lstrip("\ufeff \t")[:1] in ("{", "[") and exc.pos >= len(doc) - 1
                 if objects is not None:  # objects glued on one line (`cat` of files without a final newline)
                     del exc
                     yield from objects

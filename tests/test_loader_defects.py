@@ -296,3 +296,16 @@ def test_a_bom_on_every_line_is_accepted_as_on_the_first(tmp_path, final_newline
     xp = tmp_path / "boms-xray.jsonl"
     xp.write_bytes(b"\n".join(b"\xef\xbb\xbf" + json.dumps(_xseg(f"{i + 1:016x}")).encode() for i in range(3)))
     assert len(tk.read_xray(xp)) == 3
+
+
+# D18: read_otlp's docstring and the copies rule ---------------------------------------------------
+
+
+def test_otlp_docstring_states_the_copies_rule_it_follows():
+    import tracekit.io.otlp as otlp
+
+    assert "appears twice is two rows" not in otlp.__doc__ and 'df.attrs["copies_dropped"]' in otlp.__doc__
+    same = _span("a" * 16)
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [same, dict(same)]}]}]}
+    df = tk.read_otlp(doc)
+    assert len(df) == 1 and df.attrs["copies_dropped"] == 1

@@ -82,7 +82,11 @@ Columns:
   (``<NA>`` when absent).
 * ``source`` = ``"otlp"``; ``source_file``; ``source_record`` = the 1-based line for JSON lines,
   else the 0-based index of the ``resourceSpans`` entry.
-* Spans are loaded as they are: a span id that appears twice is two rows.
+* Duplicates by (trace_id, span_id), one rule with the X-Ray reader (:mod:`tracekit.io._copies`): a complete
+  span replaces in-progress copies (no ``endTimeUnixNano``); copies equal in every column but ``source_file`` /
+  ``source_record`` (the same span read twice: overlapping exports, a collector's retry, one file read twice)
+  collapse to the first, counted in ``df.attrs["copies_dropped"]``; different complete spans with one id are
+  all kept (the health check reports duplicate ids).
 
 ``errors="skip"`` loads every valid span, lists every skipped span, document or file as a
 :class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (``()`` when none) and emits

@@ -309,3 +309,14 @@ def test_otlp_docstring_states_the_copies_rule_it_follows():
     doc = {"resourceSpans": [{"scopeSpans": [{"spans": [same, dict(same)]}]}]}
     df = tk.read_otlp(doc)
     assert len(df) == 1 and df.attrs["copies_dropped"] == 1
+
+
+def test_a_subsegments_entry_that_is_not_an_object_is_left_out_alone():
+    doc = _xseg("a" * 16, subsegments=[_sub(1), "oops", _sub(2)])
+    with pytest.raises(TraceFormatError, match="a subsegment is not a JSON object"):
+        tk.read_xray(doc)
+    with pytest.warns(tk.errors.TraceFormatWarning):
+        df = tk.read_xray(doc, errors="skip")
+    assert sorted(df.span_id) == [f"{1:016x}", f"{2:016x}", "a" * 16]
+    (s,) = df.attrs["skipped"]
+    assert "subsegments[1] is not a JSON object ('oops'): left out, its siblings kept" in s.reason

@@ -864,11 +864,11 @@ class _Builder:
                     self._pending.append(str(_bad(f"'subsegments' is not a list ({short(subs)}): left out, the "
                                                   "span kept", s if top else {**s, "_nested": True})))
                     continue
-                for i in range(len(subs) - 1, -1, -1):
-                    c = subs[i]
+                for c in reversed(subs):
                     if type(c) is not dict:
                         if not lenient:
                             raise _bad("a subsegment is not a JSON object", s)
+                        i = next(k for k, x in enumerate(subs) if x is c)  # (the rare path: its place, for the record)
                         self._pending.append(str(_bad(f"subsegments[{i}] is not a JSON object ({short(c)}): left "
                                                       "out, its siblings kept", s if top else {**s, "_nested": True})))
                         continue

@@ -320,3 +320,10 @@ def test_a_subsegments_entry_that_is_not_an_object_is_left_out_alone():
     assert sorted(df.span_id) == [f"{1:016x}", f"{2:016x}", "a" * 16]
     (s,) = df.attrs["skipped"]
     assert "subsegments[1] is not a JSON object ('oops'): left out, its siblings kept" in s.reason
+
+
+def test_one_field_two_values_in_a_later_span_of_a_camel_case_document():
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [_span("c" * 16), _span("a" * 16, span_id="b" * 16)]}]}]}
+    for src in _both(doc):
+        with pytest.raises(TraceFormatError, match=r"spans\[1\].*'spanId' and 'span_id'"):
+            tk.read_otlp(src)

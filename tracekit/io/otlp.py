@@ -392,6 +392,13 @@ def _snake_case(rs: dict) -> bool:
     return False
 
 
+#: a Span's proto field names that differ from their JSON names: one of them beside ``traceId`` is a span
+#: spelling fields both ways (checked with one C-level set test per span, not a walk over its keys)
+_SNAKE_SPAN_FIELDS = frozenset({"trace_id", "span_id", "parent_span_id", "trace_state", "start_time_unix_nano",
+                                "end_time_unix_nano", "dropped_attributes_count", "dropped_events_count",
+                                "dropped_links_count"})
+
+
 def _camel(key: str) -> str:
     if "_" not in key:
         return key
@@ -906,14 +913,15 @@ class Collector:
         kinds, statuses = _KINDS, _STATUS
         for k, sp in enumerate(spans):
             try:
-                if type(sp) is dict and _snake_case(sp):
+                if type(sp) is dict and ("traceId" not in sp or not _SNAKE_SPAN_FIELDS.isdisjoint(sp)) \
+                        and _snake_case(sp):
                     # proto field names in a span the first-span check did not see (also beside JSON names)
                     sp = _camel_case(sp, strict=True)
                 a = sp.get("attributes")
                 attrs = _attrs(a) if a else {}
                 k_ = sp.get("kind", 0)
                 try:
-                    if type(k_) is bool or type(k_) is float:  # true == 1 and 2.0 == 2 as dict keys
+                    if type(k_) is not int and (type(k_) is bool or type(k_) is float):  # true == 1, 2.0 == 2 as keys
                         raise KeyError
                     kind = kinds[k_]
                 except (KeyError, TypeError):  # TypeError: an object or a list (unhashable)
@@ -922,7 +930,7 @@ class Collector:
                 if st:
                     code = st.get("code", 0)
                     try:
-                        if type(code) is bool or type(code) is float:
+                        if type(code) is not int and (type(code) is bool or type(code) is float):
                             raise KeyError
                         status = statuses[code]
                     except (KeyError, TypeError):

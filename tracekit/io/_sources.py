@@ -784,7 +784,7 @@ _NON_FINITE = ("NaN", "Infinity", "-Infinity")
 
 
 def _loads_lone_surrogates(data: bytes | memoryview | str) -> Any:
-    """JSON text holding a lone-surrogate escape (``"\\ud83d"``: what ``JSON.stringify`` writes for a string cut
+    r"""JSON text holding a lone-surrogate escape (``"\ud83d"``: what ``JSON.stringify`` writes for a string cut
     inside an emoji, e.g. by an SDK's attribute length limit; RFC 8259 §8.2 allows it in the grammar), which orjson
     refuses: parsed by Python's json and each lone surrogate replaced by U+FFFD, with one warning, as
     :func:`sanitised` does for parsed JSON (one rule for both); ``_NOT_JSON`` when it is not JSON even so.
@@ -795,7 +795,7 @@ def _loads_lone_surrogates(data: bytes | memoryview | str) -> Any:
     ...     warnings.simplefilter("always")
     ...     v = loads(b'{"msg": "cut \\ud83d"}')
     >>> v, len(w)
-    ({'msg': 'cut \ufffd'}, 1)
+    ({'msg': 'cut �'}, 1)
     """
     try:
         value = json.loads(bytes(data) if isinstance(data, memoryview) else data)

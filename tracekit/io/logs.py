@@ -153,6 +153,21 @@ _SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1
                   for name, n in SEVERITY_NUMBERS.items() for i in range(1, 5)}
 
 
+
+def _field(obj: dict, name: str, proto_name: str) -> tuple[str, Any]:
+    """One OTLP field of ``obj`` under its JSON ``name`` or its ``proto_name`` (``scopeLogs`` /
+    ``scope_logs``): the key to name it by and its value, None when neither is there. Both spellings
+    holding lists are one list (a repeated field given twice, as read_otlp and protobuf read it), so no
+    record is left out."""
+    if proto_name not in obj:
+        return name, obj.get(name)
+    if name not in obj:
+        return proto_name, obj[proto_name]
+    a, b = obj[name], obj[proto_name]
+    if type(a) is list and type(b) is list:
+        return name, a + b
+    return (name, a) if type(a) is not list else (proto_name, b)  # the one that is not a list is named
+
 class _Logs:
     """Columns of the records read so far, and what was skipped or ignored."""
 
@@ -231,8 +246,8 @@ class _Logs:
                          file, at)
             return
         if "resourceLogs" in value or "resource_logs" in value:
-            key = "resourceLogs" if "resourceLogs" in value else "resource_logs"
-            self.otlp(value[key], file, line, f"{path}.{key}" if path else key, index)
+            key, rls = _field(value, "resourceLogs", "resource_logs")
+            self.otlp(rls, file, line, f"{path}.{key}" if path else key, index)
         elif "events" in value and (value.keys() <= _CW_OUTPUT or type(value["events"]) is list and (
                 "nextToken" in value or "nextForwardToken" in value or "searchedLogStreams" in value or not value["events"]
                 or type(value["events"][0]) is dict and "message" in value["events"][0])):
@@ -368,13 +383,10 @@ class _Logs:
                 if type(res) is not dict:
                     raise _Bad(f"resource must be an object, got {short(res)}")
                 resource = _attrs(res.get("attributes"))
-                scopes = rl.get("scopeLogs")
-                skey = "scopeLogs"
-                if scopes is None:
-                    for skey in ("instrumentationLibraryLogs", "scope_logs"):
-                        scopes = rl.get(skey)
-                        if scopes is not None:
-                            break
+                skey, scopes = _field(rl, "scopeLogs", "scope_logs")
+                if not scopes and ("instrumentationLibraryLogs" in rl or "instrumentation_library_logs" in rl):
+                    # the legacy field, read when scopeLogs is absent or empty (as the collector and read_otlp do)
+                    skey, scopes = _field(rl, "instrumentationLibraryLogs", "instrumentation_library_logs")
                 if scopes is None:
                     continue
                 if type(scopes) is not list:
@@ -403,12 +415,9 @@ class _Logs:
                             res_j["otel.scope.version"] = scope["version"]
                         for k, v in _attrs(scope.get("attributes")).items():
                             res_j[SCOPE_ATTR_PREFIX + k] = v
-                    recs = sl.get("logRecords")
-                    rkey = "logRecords"
-                    if recs is None:
-                        recs, rkey = sl.get("log_records"), "log_records"
-                    if recs is None:  # the pre-1.0 proto's InstrumentationLibraryLogs named its record list "logs"
-                        recs, rkey = sl.get("logs"), "logs"
+                    rkey, recs = _field(sl, "logRecords", "log_records")
+                    if not recs and "logs" in sl:  # the pre-1.0 proto's InstrumentationLibraryLogs named it "logs"
+                        recs, rkey = sl["logs"], "logs"
                     if recs is None:
                         continue
                     if type(recs) is not list:

@@ -307,6 +307,28 @@ def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], posit
     return {"bounds": bounds, "counts": counts, "scale": scale, "zero_count": zc, "zero_threshold": zt}
 
 
+
+def _proto_names(rm: dict) -> bool:
+    """Whether a ResourceMetrics, one of its ScopeMetrics or one of their Metrics has a key in proto spelling
+    (``scope_metrics``, ``data_points``: OTLP's JSON names have no ``_``); such a ResourceMetrics is read through
+    :func:`_camel_case`'s copy, which joins a list spelt both ways. Work in the number of metrics, not points."""
+    for k in rm:
+        if type(k) is str and "_" in k:
+            return True
+    for sm in rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or ():
+        if type(sm) is dict:
+            for k in sm:
+                if type(k) is str and "_" in k:
+                    return True
+            ms = sm.get("metrics")
+            for m in ms if type(ms) is list else ():
+                if type(m) is dict:
+                    for k, v in m.items():
+                        if type(k) is str and "_" in k or type(v) is dict and any(
+                                type(x) is str and "_" in x for x in v):  # (a kind's data_points, …)
+                            return True
+    return False
+
 class _Reader:
     """One pass over parsed documents: column lists, skipped and ignored records."""
 
@@ -361,7 +383,7 @@ class _Reader:
                 self.document(v, file, line, f"{path}[{i}]")
             return
         if type(value) is dict:
-            if "resource_metrics" in value and "resourceMetrics" not in value:
+            if "resource_metrics" in value:  # proto field names; beside resourceMetrics: one list holding both
                 value = _camel_case(value)
             if "resourceMetrics" in value:
                 rms = value["resourceMetrics"]
@@ -395,6 +417,8 @@ class _Reader:
         try:
             if type(rm) is not dict:
                 raise _Bad(f"a ResourceMetrics must be an object, got {short(rm)}")
+            if _proto_names(rm):  # (a camelCase document can spell a field both ways: both lists are read)
+                rm = _camel_case(rm)
             res_in = rm.get("resource") or {}
             if type(res_in) is not dict:
                 raise _Bad(f"resource must be an object, got {short(res_in)}")

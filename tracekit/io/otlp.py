@@ -1157,7 +1157,9 @@ def collected_frame(c: Collector) -> pd.DataFrame:
     keep = ~bad
     copies = 0
     dup_rows = duplicate_candidates(sid)
-    if dup_rows is not None:  # copies of one span read twice: the X-Ray reader's rule (io._copies)
+    if dup_rows is not None:
+        dup_rows = dup_rows[keep[dup_rows]]  # the copy kept is one of the rows that stay
+    if dup_rows is not None and len(dup_rows) > 1:  # copies of one span read twice: the X-Ray reader's rule (io._copies)
         drop = duplicates_to_drop(df, dup_rows)
         copies = int(np.count_nonzero(drop & keep))
         keep &= ~drop

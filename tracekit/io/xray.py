@@ -940,6 +940,22 @@ class _Builder:
         for d, _ in self.indep:
             resolve(d, set())
 
+    def _drop_subtree(self, r: int, lo: int, hi: int, kept: np.ndarray) -> int:
+        """Mark row ``r`` and the rows of its subtree among its document's rows ``lo:hi`` as not kept (the
+        parent ids of nested subsegments are their parents' ids as written); return how many."""
+        gone = {self.span_id[r]}
+        kept[r] = False
+        count, grew = 1, True
+        while grew:  # (documents are small; nesting order is not relied on)
+            grew = False
+            for i in range(lo, hi):
+                if kept[i] and self.parent_id[i] in gone and i != lo:
+                    kept[i] = False
+                    gone.add(self.span_id[i])
+                    count += 1
+                    grew = True
+        return count
+
     def _drop_docs(self, bad_docs: dict[int, str]) -> np.ndarray:
         """Report documents found bad after the pass; return a keep-mask over rows."""
         errs = [TraceFormatError(bad_docs[d] + (f": the document's {self.d_count[d]} spans were left out"
@@ -971,6 +987,8 @@ class _Builder:
         dup_rows = duplicate_candidates(span_id, span_bytes)
         keep = None
         bad_docs: dict[int, str] = {}
+        bad_rows: np.ndarray | None = None  # rows kept, when a subsegment's bad id leaves its subtree out
+        first_row = np.concatenate(([0], np.cumsum(counts)[:-1])) if nd else counts
         for col_name, arr in (("id", span_id), ("parent_id", parent_id)):
             if (span_bytes if col_name == "id" else hex_id_bytes(arr, 16)) is not None:
                 continue  # what the regex would find: every id matches
@@ -983,13 +1001,28 @@ class _Builder:
                 else:
                     parent_id = arr
                 for r in np.flatnonzero(~ok.to_numpy(zero_copy_only=False)):
+                    r = int(r)
                     d = int(doc_of_row[r])
-                    if d not in bad_docs:
+                    if bad_rows is not None and not bad_rows[r]:
+                        continue  # under a subsegment left out below
+                    if col_name == "id" and self.lenient and d not in bad_docs and r != first_row[d]:
+                        # a nested subsegment's id (the in-pass rule for an id that is not 16 characters): it and
+                        # its subtree are left out, the rest of its document loads
+                        bad_rows = np.ones(n, dtype=bool) if bad_rows is None else bad_rows
+                        gone = self._drop_subtree(r, first_row[d], first_row[d] + self.d_count[d], bad_rows)
+                        self.skipped.append(SkippedRecord.from_error(TraceFormatError(
+                            f"subsegment {short(self.span_id[r])} ({short(self.name[r])}): id {short(self.span_id[r])} "
+                            f"is not 16 hex digits: this subsegment and the {gone - 1} subsegment(s) under it "
+                            f"({gone} spans) were left out (no valid id to hang them on), the rest of its segment "
+                            "loaded", file=self.d_file[d], record=_label(self.d_where[d], self.d_j[d]) or None)))
+                    elif d not in bad_docs:
                         value = self.span_id[r] if col_name == "id" else self.parent_id[r]
                         bad_docs[d] = (f"span {short(self.span_id[r])} ({short(self.name[r])}): "
                                        f"{col_name} {short(value)} is not 16 hex digits")
         if bad_docs:
             keep = self._drop_docs(bad_docs)
+        if bad_rows is not None:
+            keep = bad_rows if keep is None else keep & bad_rows
         self.span_id = self.parent_id = None  # free as we go: peak memory matters at 1M spans
 
         # times: float seconds -> int64 ns rounded to the microsecond (never via float ms)
@@ -1075,7 +1108,10 @@ class _Builder:
         df = pd.DataFrame(data, columns=list(COLUMN_NAMES), copy=False)
         del data
         copies = 0
-        if dup_rows is not None:
+        if dup_rows is not None and keep is not None:
+            # a copy is kept only among the rows that stay: one in a document left out is not the copy kept
+            dup_rows = dup_rows[keep[dup_rows]]
+        if dup_rows is not None and len(dup_rows) > 1:
             drop = duplicates_to_drop(df, dup_rows)
             copies = int(np.count_nonzero(drop if keep is None else drop & keep))
             keep = ~drop if keep is None else keep & ~drop

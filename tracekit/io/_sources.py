@@ -190,6 +190,37 @@ def _fixed_copy(value: Any) -> Any:
     return out
 
 
+def json_copy(value: Any) -> Any:
+    """A copy of parsed JSON's containers (dicts, lists; tuples become lists), leaves shared (they are
+    immutable); iterative, so any depth. For readers that keep the caller's nested values in the frame:
+    the frame and the caller's value are then two objects (editing one does not edit the other).
+
+    >>> v = {"a": [1, {"b": "x"}]}
+    >>> c = json_copy(v)
+    >>> c == v, c["a"] is v["a"], c["a"][1] is v["a"][1]
+    (True, False, False)
+    """
+    if type(value) not in (dict, list, tuple):
+        return value
+    out: Any = {} if type(value) is dict else []
+    stack = [(value, out)]
+    while stack:
+        src, dst = stack.pop()
+        items = src.items() if type(src) is dict else enumerate(src)
+        for k, v in items:
+            t = type(v)
+            if t is dict or t is list or t is tuple:
+                nv: Any = {} if t is dict else []
+                stack.append((v, nv))
+            else:
+                nv = v
+            if type(dst) is dict:
+                dst[k] = nv
+            else:
+                dst.append(nv)
+    return out
+
+
 def sanitised(value: Any) -> Any:
     """Parsed JSON given by a caller, safe for the readers: strings holding lone surrogates
     (``json.loads`` accepts ``"\\ud800"``; they are not Unicode text, and Arrow, the writers and

@@ -114,6 +114,7 @@ from ._sources import (
     glued_objects,
     is_pathlike,
     iter_documents,
+    json_copy,
     known_shape,
     list_files,
     object_bytes,
@@ -585,7 +586,13 @@ class _Logs:
     def json_record(self, obj: dict, time: int | None, observed: int | None, resource: dict | None, file: str,
                     record: int | None, where: str, source: str, *, default_service: Any = None,
                     default_host: Any = None, extra: dict | None = None) -> None:
+        # a caller's parsed record (file "<object>"): its nested values become the frame's attributes, so copies
+        # (editing one edited the other); a record parsed here is ours
         rest = dict(obj)
+        if file == OBJECT:
+            for k, v in obj.items():
+                if type(v) is dict or type(v) is list:
+                    rest[k] = json_copy(v)
         if extra:
             rest.update(extra)
         t = _pop(rest, _TIME_KEYS)

@@ -131,6 +131,7 @@ from ._sources import (
     display_name,
     is_pathlike,
     iter_documents,
+    json_copy,
     known_shape,
     list_files,
     short,
@@ -836,7 +837,7 @@ class Collector:
                 rattrs["otel.resource.dropped_attributes_count"] = _count(resource["droppedAttributesCount"],
                                                                           "resource droppedAttributesCount")
             if "entityRefs" in resource:
-                rattrs["otel.resource.entity_refs"] = resource["entityRefs"]
+                rattrs["otel.resource.entity_refs"] = json_copy(resource["entityRefs"])  # (not the caller's object)
             if "schemaUrl" in rs:
                 rattrs["otel.schema_url"] = rs["schemaUrl"]
         except _Bad as exc:

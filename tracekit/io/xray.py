@@ -119,6 +119,7 @@ from ._sources import (
     display_name,
     is_pathlike,
     iter_documents,
+    json_copy,
     known_shape,
     list_files,
     loads,
@@ -619,8 +620,9 @@ class _Builder:
                                            "with 'id' and 'start_time')", file=file, record=f"{where}[{j}]"))
 
     def add_segment(self, doc: Any, file: str, line: int | None, where: str,
-                    trace_tid: Any, trace_extra: dict | None, j: int = -1) -> None:
-        """Add one segment document; its record label is ``where`` (+ ``[j]`` when j >= 0)."""
+                    trace_tid: Any, trace_extra: dict | None, j: int = -1, ours: bool = False) -> None:
+        """Add one segment document; its record label is ``where`` (+ ``[j]`` when j >= 0). ``ours``: ``doc``
+        was parsed here (its nested values may go into the frame as they are; a caller's are copied)."""
         record = line if line is not None else self._file_count
         self._file_count += 1
         mark = len(self.span_id)
@@ -631,6 +633,7 @@ class _Builder:
                     doc = loads(doc)
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None
+                ours = True
             if type(doc) is list:  # one Document holding several segments
                 if not doc:
                     raise _Bad("Document is an empty list")
@@ -641,12 +644,14 @@ class _Builder:
                         self.fail(TraceFormatError("a Document's list holds a list, not a segment document",
                                                    file=file, record=at))
                         continue
-                    self.add_segment(d, file, line, at, trace_tid, trace_extra)
+                    self.add_segment(d, file, line, at, trace_tid, trace_extra, ours=ours)
                 self._file_count -= 1
                 return
             if type(doc) is not dict:
                 raise _Bad(f"segment document is a JSON {type(doc).__name__}, not an object")
             self._walk(doc, trace_tid, trace_extra)
+            if not (ours or self.owned):
+                self._own_values(mark)
             for reason in self._pending:
                 self.fail(TraceFormatError(reason, file=file, record=_label(where, j) or None))
         except _Bad as exc:
@@ -666,6 +671,24 @@ class _Builder:
         self.d_where.append(where)
         self.d_j.append(j)
         self.d_count.append(len(self.span_id) - mark)
+
+    def _own_values(self, mark: int) -> None:
+        """The rows from ``mark`` (one document of the caller's parsed JSON) get copies of the dicts and lists
+        they took from it (cause, metadata, list values, link and exception attributes, resource values): the
+        frame's values and the caller's are two objects, editing one does not edit the other. Scalars are
+        immutable; the walk itself made every other container."""
+        def own(d: dict) -> None:
+            for k, v in d.items():
+                if type(v) is dict or type(v) is list:
+                    d[k] = json_copy(v)
+
+        for r in range(mark, len(self.span_id)):
+            own(self.attributes[r])
+            for ev in self.events.get(r, ()):
+                own(ev["attributes"])
+            for lk in self.links.get(r, ()):
+                own(lk["attributes"])
+        own(self.d_resource[-1])
 
     def _trace_id(self, raw: Any, seg: dict) -> str:
         # the documents of a trace come one after another: remember the last id only (a dict of

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.cache import frame_cached
-from ..core.frame import require_columns
+from ..core.frame import require_columns, text_column
 from ..core.tree import _hex_words, span_tree
 from ..errors import ArgumentError
 from ..io.containers import LazyColumn
@@ -140,7 +140,7 @@ def _copied(value: Any) -> Any:
 
 
 def _templates(logs: pd.DataFrame, column: str) -> pd.DataFrame:
-    text = pa.array(logs[column].astype(STRING).array, pa.large_string())
+    text = pa.array(text_column(logs[column], "log_templates", f"column {column!r}").array, pa.large_string())
     text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     # mask each distinct message once (repeated messages are the rule in logs), hash each distinct
     # template once; per record only Arrow takes (no Python string per record)

@@ -93,8 +93,25 @@ def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
             h.update(_numeric_digest(arr._data))
             h.update(_numeric_digest(arr._mask))
         else:
-            h.update(pd.util.hash_pandas_object(spans[col], index=False).to_numpy().view(np.uint8))
+            h.update(_object_digest(spans[col]))
     return h.digest()
+
+
+def _object_digest(col: pd.Series) -> bytes:
+    """pandas' row hash of an object column as bytes. A string holding a lone surrogate (not Unicode text: a
+    hand-made frame can hold one, the readers and builders replace or refuse them) is hashed by its
+    ``surrogatepass`` bytes written out (``\\xed\\xa0\\x80``), where pandas' hash raised UnicodeEncodeError."""
+    try:
+        return pd.util.hash_pandas_object(col, index=False).to_numpy().view(np.uint8).tobytes()
+    except UnicodeEncodeError:
+        def text(x: Any) -> Any:
+            if type(x) is str:
+                try:
+                    x.encode()
+                except UnicodeEncodeError:
+                    return x.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+            return x
+        return pd.util.hash_pandas_object(col.map(text).astype(object), index=False).to_numpy().view(np.uint8).tobytes()
 
 
 #: odd 64-bit multipliers of :func:`_numeric_digest`: two rows of one per position within a block of ``_BLOCK``

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import ArgumentError
 from ..schema import (
+    STRING,
     TIME_MAX_NS,
     TIME_MIN_NS,
     TIME_RANGE,
@@ -28,8 +29,8 @@ from ..schema import (
     time_out_of_range,
 )
 
-__all__ = ["require_columns", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError", "TIME_PROBLEM",
-           "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_out_of_range", "time_resolution_ns"]
+__all__ = ["require_columns", "text_column", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError",
+           "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_out_of_range", "time_resolution_ns"]
 
 #: int64 nanoseconds that stand for NaT in :func:`ns` arrays
 NAT_NS = np.iinfo(np.int64).min
@@ -39,6 +40,32 @@ NAT_NS = np.iinfo(np.int64).min
 TIME_PROBLEM = "tracekit.time_problem"
 #: TIME_MIN_NS, TIME_MAX_NS, TIME_RANGE and time_out_of_range are declared in :mod:`tracekit.schema` (layer 0, so
 #: that the ``*_from_columns`` builders accept exactly the readers' range) and re-exported here: one definition
+
+
+def text_column(values: pd.Series, func: str, what: str) -> pd.Series:
+    """``values`` as the Arrow string dtype the analyses compute with; a cell that is not Unicode text (a lone
+    surrogate, which a hand-made frame can hold and Arrow cannot) raises an :class:`~tracekit.errors.ArgumentError`
+    naming ``func``, the column (``what``) and the row label, not a bare UnicodeEncodeError.
+
+    >>> text_column(pd.Series(["a", None], dtype=object), "f", "body").tolist()
+    ['a', <NA>]
+    >>> text_column(pd.Series(["ok", "a\\ud800"], dtype=object), "f", "body")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: f: body row 1: 'a\\ud800' is not Unicode text (a lone surrogate: ...
+    """
+    try:
+        return values.astype(STRING)
+    except UnicodeEncodeError:
+        for label, x in values.items():
+            if type(x) is str:
+                try:
+                    x.encode()
+                except UnicodeEncodeError:
+                    raise ArgumentError(f"{func}: {what} row {label!r}: {x[:80]!r} is not Unicode text (a lone surrogate: "
+                                        "replace it, e.g. with s.encode('utf-8', 'surrogatepass').decode('utf-8', "
+                                        "'replace'))") from None
+        raise
 
 
 def require_columns(spans: pd.DataFrame, needed: Sequence[str], func: str) -> None:

@@ -74,7 +74,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import QUANTILES, count_arg, holm, ns, percentile, quantile_draws, require_columns, result_table, share_arg
+from ..core import (
+    QUANTILES,
+    count_arg,
+    duration_arg,
+    holm,
+    ns,
+    percentile,
+    quantile_draws,
+    require_columns,
+    result_table,
+    share_arg,
+)
 from ..core.keys import by_keys
 from ..core.stats import average_ranks
 from ..errors import ArgumentError, TraceKitError
@@ -503,10 +514,8 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         freq = params.get("freq", freq)
     else:
         keys = by_keys(by, what="detect_changes", allow_none=True)
-        try:
-            step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-        except (ValueError, TypeError) as e:
-            raise ArgumentError(f"detect_changes: freq must be a fixed pandas offset such as '1min', got {freq!r}") from e
+        step = duration_arg(freq, "freq", "detect_changes")
+        freq = freq.strip() if isinstance(freq, str) else step
         rows = request_rows(spans, keys or None, weights=weights)
         freq, freq_note = _fitting_freq(rows, freq, step)
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import result_table
+from ..core import duration_arg, result_table
 from ..core.deprecation import renamed
 from ..core.streams import stream_steps
 from ..errors import ArgumentError
@@ -82,13 +82,7 @@ def metric_step(freq: str, what: str) -> pd.Timedelta:
     >>> metric_step("5min", "x")
     Timedelta('0 days 00:05:00')
     """
-    try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-    except (ValueError, TypeError) as e:
-        raise ArgumentError(f"{what}: freq must be a fixed pandas offset such as '1min', got {freq!r}") from e
-    if step <= pd.Timedelta(0):
-        raise ArgumentError(f"{what}: freq must be positive, got {freq!r}")
-    return step
+    return duration_arg(freq, "freq", what)  # the one rule for a duration (core.args)
 
 
 def series_codes(metrics: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:

@@ -46,6 +46,7 @@ import pandas as pd
 
 from ..core import (
     QUANTILES,
+    duration_arg,
     failed,
     hosts,
     ns,
@@ -58,6 +59,7 @@ from ..core import (
     share_arg,
     span_tree,
     status_recorded,
+    steps_arg,
     to_timestamps,
     trace_outcomes,
     trace_weights,
@@ -415,12 +417,8 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     300
     """
     ci = share_arg(ci, "ci", "timeline")
-    try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-    except (ValueError, TypeError) as e:
-        raise ArgumentError(f"timeline: freq must be a fixed pandas offset such as '1min' or '5min', got {freq!r}") from e
-    if step <= pd.Timedelta(0):
-        raise ArgumentError(f"timeline: freq must be positive, got {freq!r}")
+    step = duration_arg(freq, "freq", "timeline")
+    freq = freq.strip() if isinstance(freq, str) else step
     if metric_names is not None:
         if metrics is None:
             raise ArgumentError("timeline: metric_names= picks metrics= series; no metrics= is given")
@@ -430,6 +428,8 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
             raise ArgumentError(f"timeline: metric_names must be a metric name or a list of names, got {metric_names!r:.80}")
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
+    if len(rows):
+        steps_arg(step, rows["time"].min(), rows["time"].max(), "freq", "timeline")
     out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
     known = status_recorded(spans)
     if not known:  # nothing could be recorded as failed: the count and the rate are unknown, not 0

@@ -15,7 +15,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 - :mod:`~tracekit.core.resources` — where a span ran: host and service version (one list of keys each);
 - :mod:`~tracekit.core.ids` — trace ids at public entry points (X-Ray form accepted);
 - :mod:`~tracekit.core.frame` — the one column check, time conversions;
-- :mod:`~tracekit.core.args` — the one argument check: a count, a number, ``n_boot`` / ``ci`` / ``alpha``;
+- :mod:`~tracekit.core.args` — the one argument check: a count, a number, a duration, ``n_boot`` / ``ci`` / ``alpha``;
 - :mod:`~tracekit.core.results` — result tables declared as data;
 - :mod:`~tracekit.core.keys` — ``by``: the named grouping keys and the one function normalising them;
 - :mod:`~tracekit.core.cache` — per-frame caches (trace outcomes, the critical path).
@@ -26,7 +26,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 104.0
 """
 
-from .args import boot_args, count_arg, number_arg, share_arg
+from .args import boot_args, count_arg, duration_arg, number_arg, share_arg, steps_arg
 from .cache import cache_stats, clear_cache, frame_cached
 from .frame import (
     NAT_NS,
@@ -94,7 +94,7 @@ from .tree import SpanTree, self_ns, span_tree, unique_sorted
 from .weights import trace_weights
 
 __all__ = [
-    "boot_args", "count_arg", "number_arg", "share_arg",
+    "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg",
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
     "time_out_of_range", "time_resolution_ns",
     "normalize_trace_id", "normalize_trace_ids",

@@ -8,6 +8,11 @@ what is accepted, never a bare ``TypeError`` / ``OverflowError`` from deeper dow
   function gives ``None`` a meaning);
 - a **number** (a window in ms, a tolerance, a bound) is a real number, never a bool or a string; NaN is never
   accepted, inf only where the function says so;
+- a **duration** (``freq``, ``window``, ``step``, ``tolerance``) is a fixed pandas offset text (``"1min"``,
+  ``"30s"``, ``"1h"``), a ``pandas.Timedelta``, a ``datetime.timedelta`` or a ``numpy.timedelta64``, longer than
+  zero (:func:`duration_arg`); a bare number is refused (seconds or nanoseconds cannot be told), and a step that
+  would cut the data into more than :data:`MAX_STEPS` bins is refused before anything is allocated
+  (:func:`steps_arg`);
 - ``n_boot`` and ``ci`` are checked together (:func:`boot_args`): ``n_boot`` a count ≥ 0 (or ≥ 1), ``ci``
   strictly between 0 and 1; ``alpha`` likewise strictly between 0 and 1 (:func:`share_arg`).
 
@@ -21,13 +26,20 @@ tracekit.errors.ArgumentError: f: min_calls must be a whole number >= 2, got 2.5
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from ..errors import ArgumentError
 
-__all__ = ["count_arg", "number_arg", "share_arg", "boot_args"]
+__all__ = ["count_arg", "number_arg", "share_arg", "boot_args", "duration_arg", "steps_arg", "MAX_STEPS"]
+
+#: the most time bins a step may cut the data into (a day in 0.1 s bins; ``"1ns"`` over an hour would be 3.6e12)
+MAX_STEPS = 1_000_000
 
 
 def _is_real(value: Any) -> bool:
@@ -201,3 +213,102 @@ def boot_args(n_boot: Any, ci: Any, func: str, *, min_boot: int = 0) -> tuple[in
     (200, 0.9)
     """
     return count_arg(n_boot, "n_boot", func, minimum=min_boot), share_arg(ci, "ci", func)
+
+
+def duration_arg(value: Any, name: str, func: str, *, zero_ok: bool = False) -> pd.Timedelta:
+    """A time step or window (``freq``, ``window``, ``step``, ``tolerance``) as a positive ``pandas.Timedelta``.
+
+    Parameters
+    ----------
+    value : Any
+        What the caller gave: a fixed pandas offset text (``"1min"``, ``"30s"``, ``"1h"``), a ``pandas.Timedelta``,
+        a ``datetime.timedelta`` or a ``numpy.timedelta64``.
+    name : str
+        The argument's name.
+    func : str
+        The public function.
+    zero_ok : bool
+        Zero is accepted (a tolerance), not only longer durations (a step).
+
+    Returns
+    -------
+    pandas.Timedelta
+        Longer than zero (or zero, with ``zero_ok``).
+
+    Raises
+    ------
+    ArgumentError
+        Not one of those forms (a bare number: seconds or nanoseconds cannot be told; a calendar offset such as
+        ``"1M"``, whose length varies), NaT, zero or negative.
+
+    Examples
+    --------
+    >>> duration_arg("5min", "freq", "timeline")
+    Timedelta('0 days 00:05:00')
+    >>> duration_arg(0, "freq", "timeline")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: timeline: freq must be a duration such as '1min', '30s' or pd.Timedelta(minutes=5), got 0
+    """
+    accepted = "a duration such as '1min', '30s' or pd.Timedelta(minutes=5)"
+    step = None
+    if isinstance(value, str) and not value.strip().lstrip("+-").replace(".", "", 1).isdigit():  # ("5": no unit)
+        try:
+            step = pd.Timedelta(pd.tseries.frequencies.to_offset(value.strip()))
+        except (ValueError, TypeError):
+            try:
+                step = pd.Timedelta(value.strip())
+            except (ValueError, TypeError):
+                step = None
+    elif isinstance(value, (pd.Timedelta, datetime.timedelta, np.timedelta64)):
+        try:
+            step = pd.Timedelta(value)
+        except (ValueError, TypeError, OverflowError):
+            step = None
+    elif isinstance(value, pd.offsets.Tick):
+        step = pd.Timedelta(value)  # (any other pandas offset is a calendar one, months, business days: no length)
+    if step is None or step is pd.NaT:
+        raise ArgumentError(f"{func}: {name} must be {accepted}, got {value!r}")
+    if step < pd.Timedelta(0) or step == pd.Timedelta(0) and not zero_ok:
+        raise ArgumentError(f"{func}: {name} must be {'zero or longer' if zero_ok else 'longer than zero'}, got {value!r}")
+    return step
+
+
+def steps_arg(step: pd.Timedelta, start: Any, end: Any, name: str, func: str, *, maximum: int = MAX_STEPS) -> int:
+    """How many bins of ``step`` cover ``start`` to ``end``; an :class:`~tracekit.errors.ArgumentError` when more
+    than ``maximum`` (``"1ns"`` over an hour of data asked for 3.6e12 bins: a MemoryError or an hour of work).
+
+    Parameters
+    ----------
+    step : pandas.Timedelta
+        From :func:`duration_arg`.
+    start, end : timestamp-like
+        The data's first and last time (NaT: no data, 0 bins).
+    name : str
+        The argument's name.
+    func : str
+        The public function.
+    maximum : int
+        The most bins allowed.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> steps_arg(pd.Timedelta("1min"), pd.Timestamp(0), pd.Timestamp(0) + pd.Timedelta("1h"), "freq", "timeline")
+    61
+    >>> steps_arg(pd.Timedelta("1ms"), pd.Timestamp(0), pd.Timestamp(0) + pd.Timedelta("1h"), "freq", "timeline")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: timeline: freq 0 days 00:00:00.001000 cuts the data's 0 days 01:00:00 into 3,600,001 bins; at most 1,000,000: give a longer freq
+    """
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return 0
+    span = pd.Timestamp(end) - pd.Timestamp(start)
+    n = int(span // step) + 1
+    if n > maximum:
+        raise ArgumentError(f"{func}: {name} {step} cuts the data's {span} into {n:,} bins; at most {maximum:,}: "
+                            f"give a longer {name}")
+    return n

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, service_colors
@@ -309,11 +310,15 @@ def plot_heatmap(
 
     if key is not None and by is None:
         raise ArgumentError("plot_heatmap: key= needs by= (the column the key is a value of)")
+    step_td = duration_arg(freq, "freq", "plot_heatmap")
+    bins = count_arg(bins, "bins", "plot_heatmap", minimum=1, maximum=10_000)
     rows = select_requests(spans, by, key=key, weights=weights)
     lat = rows["latency_ms"].to_numpy(dtype=float)
     ok = np.isfinite(lat) & (lat > 0)
     rows, lat = rows[ok], lat[ok]
-    step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).value
+    if len(rows):
+        steps_arg(step_td, rows["time"].min(), rows["time"].max(), "freq", "plot_heatmap")
+    step = step_td.value
     fig = go.Figure()
     if len(rows):
         t = rows["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)

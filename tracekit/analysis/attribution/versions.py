@@ -11,6 +11,7 @@ from ...core import (
     DEFAULT_N_BOOT,
     VERSION_KEYS,
     boot_args,
+    duration_arg,
     failed,
     quantile_draws,
     require_columns,
@@ -128,6 +129,7 @@ def version_regressions(
     incident = window  # the old name, kept in the body
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "version_regressions")
     n_boot, ci = boot_args(n_boot, ci, "version_regressions", min_boot=1)
+    tol = duration_arg(tolerance, "tolerance", "version_regressions", zero_ok=True)
     keys = (attribute,) + (VERSION_KEYS[1:] if attribute == "service.version" else ())
     ver = lookup_keys(spans, keys)
     ver = np.array([None if v is None else value_label(v) for v in ver], dtype=object)
@@ -221,7 +223,6 @@ def version_regressions(
             a, b = (pd.Timestamp(x) for x in incident)
             a = a.tz_localize("UTC") if a.tzinfo is None else a
             b = b.tz_localize("UTC") if b.tzinfo is None else b
-            tol = pd.Timedelta(tolerance)
         except (TypeError, ValueError) as ex:
             raise ArgumentError(f"version_regressions: incident must be (start, end) timestamps, got {incident!r}: {ex}") from ex
         hit = ((out["first_seen"] >= a - tol) & (out["first_seen"] <= b)).astype("boolean")

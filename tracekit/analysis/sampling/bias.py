@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import percentile, result_table, share_arg
+from ...core import duration_arg, percentile, result_table, share_arg, steps_arg
 from ...core.results import Result
 from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
@@ -247,7 +247,10 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     if test not in ("g", "chi2"):
         raise ArgumentError(f"test must be 'g' or 'chi2', got {test!r}")
     alpha = share_arg(alpha, "alpha", "sampling_bias")
+    step = duration_arg(window, "window", "sampling_bias")
     tt = trace_table(spans, keys, what="sampling_bias")
+    if len(spans):
+        steps_arg(step, spans["start"].min(), spans["start"].max(), "window", "sampling_bias")
     kind, pop = _population_frame(population, keys)
     w = weights_for(tt, weights) if weights is not None else None
     pop_services: set = set()
@@ -256,7 +259,7 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     elif kind == "metrics" and "service" in pop.columns:
         pop_services = set(pop.loc[pd.to_numeric(pop["requests"]) > 0, "service"].dropna().astype(str))
     return bias_core(tt, kind, pop, set(spans["service"].dropna().astype(str)), pop_services, keys, w,
-                      latency, stats, pd.Timedelta(window), test, alpha, ratio_tolerance, saturation_drop)
+                      latency, stats, step, test, alpha, ratio_tolerance, saturation_drop)
 
 
 def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_services: set, pop_services: set,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import percentile, result_table, share_arg
+from ...core import duration_arg, percentile, result_table, share_arg, steps_arg
 from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
@@ -162,6 +162,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     5.5
     """
     alpha = share_arg(alpha, "alpha", "simulate_sampling")
+    step = duration_arg(window, "window", "simulate_sampling")
+    if len(spans) and "start" in spans.columns:
+        steps_arg(step, spans["start"].min(), spans["start"].max(), "window", "simulate_sampling")
     given = [x for x in (sampler, rules, probability, tail) if x is not None]
     if len(given) != 1:
         raise ArgumentError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")
@@ -255,7 +258,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     sample.attrs["status_recorded"] = known_status  # the kept traces' spans are the population's
     bias_args = (sample, "spans", tt,
                  set(kept_spans["service"].dropna().astype(str)), set(spans["service"].dropna().astype(str)),
-                 keys, None, None, None, pd.Timedelta(window), "g", alpha, 1.25, 0.5)
+                 keys, None, None, None, step, "g", alpha, 1.25, 0.5)
     pr = dict(DEFAULT_PRICES)
     pr.update(prices or {})
     rec = float(traces["kept"].sum())

@@ -69,3 +69,13 @@ def test_the_kernels():
     t0 = pd.Timestamp("2026-01-01", tz="UTC")
     assert steps_arg(pd.Timedelta("1min"), t0, t0 + pd.Timedelta("59min"), "freq", "f") == 60
     assert steps_arg(pd.Timedelta("1min"), pd.NaT, pd.NaT, "freq", "f") == 0
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, float("nan"), None, "x", True, 10**9], ids=repr)
+@pytest.mark.parametrize("func", ["plot_latency", "plot_heatmap"])
+def test_bins_of_the_latency_figures_is_a_count(func, value):
+    # plot_latency raised IndexError (0, -1) and TypeError (1.5, NaN, None, 'x'); True drew one bin
+    f = tk.plot_latency if func == "plot_latency" else tk.plot_heatmap
+    with pytest.raises(tk.ArgumentError, match=rf"^{func}: bins must be a whole number >= 1"):
+        f(SPANS, bins=value)
+    assert sum(len(t.x) for t in tk.plot_latency(SPANS, bins=7).data) >= 7

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
 from ..errors import ArgumentError, require
@@ -120,6 +121,7 @@ def plot_latency(
     top = n  # the old name, kept in the body
     if kind not in ("histogram", "ecdf"):
         raise ArgumentError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
+    bins = count_arg(bins, "bins", "plot_latency", minimum=1, maximum=10_000)
 
     def prepare(frame: pd.DataFrame, what: str) -> tuple[pd.Series, np.ndarray]:
         if not isinstance(frame, pd.DataFrame) or "duration_ms" not in frame.columns:

@@ -65,3 +65,26 @@ def test_two_bad_subsegments_in_one_document_give_one_record_each():
     assert df["name"].tolist() == ["api"]
     assert sorted(r.reason.split(":")[0] for r in df.attrs["skipped"]) == [
         "subsegment 'xxxxxxxxxxxxxxxx' ('cache')", "subsegment 'zzzzzzzzzzzzzzzz' ('db')"]
+
+
+@pytest.mark.parametrize("placeholder", ["0000000000000000", ""])
+@pytest.mark.parametrize("shape", ["segments", "page", "file"])
+def test_a_placeholder_parent_id_is_a_root_in_every_reader(placeholder, shape, tmp_path):
+    # X-Ray read an all-zero parent_id as a parent (an orphan: its trace had no root) and refused "" (the whole
+    # document left out); OTLP, spans_from_columns and X-Ray's own links read both as no parent
+    seg = {"id": "70de5b6f19ff9a0a", "trace_id": TID, "name": "api", "start_time": 1.0, "end_time": 2.0,
+           "parent_id": placeholder, "subsegments": [{"id": "2222222222222222", "name": "db", "start_time": 1.1,
+                                                     "end_time": 1.2}]}
+    src = {"segments": [seg], "page": _page(seg)}.get(shape)
+    if shape == "file":
+        src = tmp_path / "p.json"
+        src.write_text(json.dumps(_page(seg)))
+    xr = tk.read_xray(src)
+    otlp = tk.read_otlp({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": "1" * 32, "spanId": "2" * 16, "parentSpanId": placeholder, "name": "x",
+         "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]})
+    cols = tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["2" * 16], "parent_id": [placeholder],
+                                  "name": ["n"], "start": [0], "end": [1], "service": ["s"]})
+    assert xr["parent_id"].isna().tolist() == [True, False]
+    assert otlp["parent_id"].isna().all() and cols["parent_id"].isna().all()
+    assert tk.trace_summary(xr)["root_service"].tolist() == ["api"]

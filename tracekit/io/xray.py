@@ -15,7 +15,8 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
 
 * one row per segment, subsegment (nested to any depth; parent = the enclosing
   (sub)segment) and inferred segment; a top-level document's ``parent_id`` is kept even when
-  the parent is not in the data (an orphan stays an orphan);
+  the parent is not in the data (an orphan stays an orphan); an empty or all-zero ``parent_id`` is none (a
+  root), as in OTLP;
 * ``service`` = the segment's name, inherited by its subsegments; an independent subsegment
   takes the service (and resource) of the span its ``parent_id`` names when that span is in
   the data, else ``"unknown_service"`` (OTel's convention for a missing service name);
@@ -153,6 +154,9 @@ _AWS_CONTEXT = frozenset({"account_id", "cloudwatch_logs"})
 _ID_RE = "^[0-9a-f]{16}$"
 # `aws` values unique to each call: interning them costs ~10x a repeated value's intern and saves nothing
 _UNIQUE_AWS = frozenset({"request_id", "extended_request_id", "id"})
+#: parent_id values that name no span (empty, all zeros): a root, as in OTLP (schema.canonical_ids' rule; the
+#: links' placeholder rule too)
+NO_PARENT = frozenset({"", "0" * 16})
 #: the attribute flagging a span loaded without its parent, which was skipped (errors="skip")
 PARENT_PROBLEM = "tracekit.parent_problem"
 
@@ -725,6 +729,8 @@ class _Builder:
         top_parent = seg.get("parent_id")
         if top_parent is not None and type(top_parent) is not str:
             raise _bad(f"parent_id {short(top_parent)} is not a string", seg)
+        if top_parent in NO_PARENT:
+            top_parent = None  # a placeholder: no parent, as OTLP's and spans_from_columns' rule
         stack: list[tuple[dict, Any, bool]] = [(seg, top_parent, True)]
         pop = stack.pop
         push = stack.append

@@ -203,6 +203,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
     trace_tid = trace.get("Id")
     where = f"{label}.Segments" if label else "Segments"
     owned = b.owned
+    no_parent = _xray.NO_PARENT
     (span_id_a, parent_a, name_a, start_a, end_a, bits_a, status_a, attrs_a) = b._appends
     aws_keys, aws_sub_keys, ann_keys, meta_keys = b._aws_keys, b._aws_sub_keys, b._ann_keys, b._meta_keys
     service_keys, aws_attr_keys = b._service_keys, b._aws_attr_keys
@@ -227,7 +228,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                     raw_tid = trace_tid if seg.trace_id is UNSET else seg.trace_id
                     last = b._last_tid  # the trace's id, checked for its first document (_trace_id's own shortcut)
                     tid = last[1] if raw_tid == last[0] and type(raw_tid) is str else b._trace_id(raw_tid, {})
-                    top_parent = None if seg.parent_id is UNSET else seg.parent_id
+                    top_parent = None if seg.parent_id is UNSET or seg.parent_id in no_parent else seg.parent_id
                     stack: list[tuple[Segment, Any, bool]] = [(seg, top_parent, True)]
                     pop, push = stack.pop, stack.append
                     while stack:

@@ -318,7 +318,8 @@ def _attrs(kvs: Any) -> dict:
                         continue
                 elif "intValue" in v:
                     x = v["intValue"]
-                    if type(x) is str:
+                    # decimal digits: _int's rule (int() alone would take " 5", "+5", "1_000", "٥")
+                    if type(x) is str and x.isascii() and (x[1:] if x[:1] == "-" else x).isdigit():
                         out[key] = int(x)
                         continue
                     if type(x) is int:

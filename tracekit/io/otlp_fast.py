@@ -74,6 +74,15 @@ __all__ = ["read_into", "STATS"]
 
 #: integers orjson keeps as ints (beyond this range it parses a JSON number as a float)
 _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # int64
+
+
+def int_text(x: str) -> int:
+    """An integer written as a decimal string (OTLP/JSON's int64 form): the checked reader's rule, decimal digits
+    with an optional ``-``; :class:`_Fallback` for anything else (``int()`` would take " 5", "+5", "1_000", "٥"),
+    which the checked reader then names."""
+    if x.isascii() and (x[1:] if x[:1] == "-" else x).isdigit():
+        return int(x)
+    raise _Fallback
 _U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]  # fixed32 flags (out of range: the checked path says so)
 _MAX_DEPTH = 64
 # checked by msgspec while decoding (a DecodeError sends the line or document to the checked
@@ -209,10 +218,7 @@ def _value(v: AnyValue | None, depth: int) -> Any:
     if x is not UNSET:
         if type(x) is int:
             return x
-        try:
-            return int(x)
-        except ValueError:
-            raise _Fallback from None
+        return int_text(x)
     x = v.doubleValue
     if x is not UNSET:
         return float(x)
@@ -247,11 +253,8 @@ def _attrs(kvs: list[KeyValue] | None, depth: int = 0) -> dict:
                 continue
             x = v.intValue
             if type(x) is str:
-                try:
-                    out[key] = int(x)
-                    continue
-                except ValueError:
-                    raise _Fallback from None
+                out[key] = int_text(x)
+                continue
         out[key] = _value(v, depth)
     return out
 

@@ -167,39 +167,24 @@ def _count_surrogate_strings(value: Any) -> int:
 
 def _fixed_copy(value: Any) -> Any:
     """A copy of a parsed JSON value with lone surrogates replaced by U+FFFD; iterative."""
-    if type(value) is str:
-        return _fix_str(value)
-    if type(value) not in (dict, list, tuple):
-        return value
-    out: Any = {} if type(value) is dict else []
-    stack = [(value, out)]
-    while stack:
-        src, dst = stack.pop()
-        items = src.items() if type(src) is dict else enumerate(src)
-        for k, v in items:
-            t = type(v)
-            if t is dict or t is list or t is tuple:
-                nv: Any = {} if t is dict else []
-                stack.append((v, nv))
-            else:
-                nv = _fix_str(v) if t is str else v
-            if type(dst) is dict:
-                dst[_fix_str(k) if type(k) is str else k] = nv
-            else:
-                dst.append(nv)
-    return out
+    return json_copy(value, _fix_str)
 
 
-def json_copy(value: Any) -> Any:
+def json_copy(value: Any, text: Callable[[str], str] | None = None) -> Any:
     """A copy of parsed JSON's containers (dicts, lists; tuples become lists), leaves shared (they are
-    immutable); iterative, so any depth. For readers that keep the caller's nested values in the frame:
-    the frame and the caller's value are then two objects (editing one does not edit the other).
+    immutable), or with ``text`` applied to every string (keys too); iterative, so any depth. For readers that keep
+    the caller's nested values in the frame: the frame and the caller's value are then two objects (editing one
+    does not edit the other).
 
     >>> v = {"a": [1, {"b": "x"}]}
     >>> c = json_copy(v)
     >>> c == v, c["a"] is v["a"], c["a"][1] is v["a"][1]
     (True, False, False)
+    >>> json_copy(v, str.upper)
+    {'A': [1, {'B': 'X'}]}
     """
+    if type(value) is str:
+        return value if text is None else text(value)
     if type(value) not in (dict, list, tuple):
         return value
     out: Any = {} if type(value) is dict else []
@@ -213,9 +198,9 @@ def json_copy(value: Any) -> Any:
                 nv: Any = {} if t is dict else []
                 stack.append((v, nv))
             else:
-                nv = v
+                nv = text(v) if text is not None and t is str else v
             if type(dst) is dict:
-                dst[k] = nv
+                dst[text(k) if text is not None and type(k) is str else k] = nv
             else:
                 dst.append(nv)
     return out

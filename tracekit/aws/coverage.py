@@ -182,16 +182,17 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
         if check not in listers:
             raise ArgumentError(f"unknown coverage check {check!r}; choose from {sorted(listers)}")
         svc, fn = listers[check]
+        cl = clients.get(check)
         try:
-            cl = clients.get(check) or make_client(svc, session=session, region=region, profile=profile,
-                                                    endpoint_url=endpoint_url)
+            cl = cl or make_client(svc, session=session, region=region, profile=profile, endpoint_url=endpoint_url)
             rows += fn(cl)
         except XRayRegionError:
             raise
         except Exception as exc:
             if not (is_botocore_error(exc) or isinstance(exc, TraceKitError)):
                 raise
-            err = translate_error(exc, client=clients.get(check), region=region,
+            # scrub with the credentials of the client that made the call, the one made here too
+            err = translate_error(exc, client=cl, region=region,
                                   endpoint_url=endpoint_url) if not isinstance(
                 exc, TraceKitError) else exc
             what = ("permission missing" if isinstance(err, XRayPermissionError)

@@ -1,0 +1,73 @@
+"""Live AWS paths, the command line and Dask: defects found in session s32 (each test failed before its fix)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+boto3 = pytest.importorskip("boto3")
+
+FAKE_KEY = "AKIATRACEKITS32LIVE01"
+FAKE_SECRET = "tracekitS32SecretDoNotLeak/0123456789"
+FAKE_TOKEN = "tracekitS32SessionTokenDoNotLeak0123456789"
+REGION = "us-east-1"
+
+
+@pytest.fixture()
+def fake_credentials(monkeypatch):
+    """Fake credentials only (never a real profile)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", FAKE_TOKEN)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/tracekit-aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/tracekit-aws-credentials")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+class _SignatureMismatch(BaseHTTPRequestHandler):
+    """Answers every request 403 SignatureDoesNotMatch quoting the canonical request, as AWS does: the
+    ``x-amz-security-token`` header (the session token) is in the message."""
+
+    def _answer(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        msg = ("The request signature we calculated does not match the signature you provided. The Canonical String "
+               f"for this request should have been 'POST\n/\n\nx-amz-security-token:{self.headers.get('X-Amz-Security-Token')}\n'")
+        body = json.dumps({"__type": "SignatureDoesNotMatch", "message": msg, "Message": msg}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("x-amzn-ErrorType", "SignatureDoesNotMatch")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def mismatch_url():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SignatureMismatch)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_coverage_audit_scrubs_the_credentials_of_the_clients_it_makes(fake_credentials, mismatch_url):
+    from tracekit.aws import xray_coverage_audit
+
+    audit = xray_coverage_audit(region=REGION, endpoint_url=mismatch_url)
+    findings = audit["finding"].tolist()
+    assert len(findings) == 4 and all(f.startswith("credentials invalid: ") for f in findings)
+    # the server quoted the token back in every answer; before the fix 4 of 4 findings held it
+    assert all("x-amz-security-token:***" in f for f in findings)
+    text = audit.to_string() + repr(audit.to_dict("records"))
+    for secret in (FAKE_KEY, FAKE_SECRET, FAKE_TOKEN):
+        assert secret not in text

@@ -71,3 +71,47 @@ def test_coverage_audit_scrubs_the_credentials_of_the_clients_it_makes(fake_cred
     text = audit.to_string() + repr(audit.to_dict("records"))
     for secret in (FAKE_KEY, FAKE_SECRET, FAKE_TOKEN):
         assert secret not in text
+
+
+# ----------------------------------------------------------------------------------------------- Dask
+
+
+def test_dask_frames_whose_dicts_dask_made_text_are_refused_not_answered_wrongly():
+    """dd.from_pandas under Dask's default config turns attributes/resource/links/events into str(dict) text;
+    the service graph then lost the callees named in attributes (8 edges where pandas has 13)."""
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    import tracekit as tk
+    from tracekit.errors import ArgumentError
+
+    spans = tk.simulate.simulate("db-lock", n_traces=12, seed=3).spans
+    before = spans.copy(deep=True)
+    H = tk.service_graph(spans)
+    assert H.number_of_edges() == 13
+    with dask.config.set({"dataframe.convert-string": True}):
+        texty = dd.from_pandas(spans, npartitions=3, sort=False)
+    assert texty._meta["attributes"].dtype != object  # the case: Dask made the dicts text
+    with dask.config.set(scheduler="sync"):
+        calls = {
+            "keep_traces_whole": lambda: tk.dask.keep_traces_whole(texty),
+            "keep_requests_whole": lambda: tk.dask.keep_requests_whole(texty),
+            "critical_path": lambda: tk.dask.critical_path(texty),
+            "self_time": lambda: tk.dask.self_time(texty),
+            "find_repeated_calls": lambda: tk.dask.find_repeated_calls(texty),
+            "critical_path_breakdown": lambda: tk.dask.critical_path_breakdown(texty),
+            "service_graph": lambda: tk.dask.service_graph(texty),
+            "health_report": lambda: tk.dask.health_report(texty),
+        }
+        for name, call in calls.items():
+            with pytest.raises(ArgumentError, match=rf"^{name}: column 'attributes' holds text .*convert-string"):
+                call()
+        with dask.config.set({"dataframe.convert-string": False}):
+            kept = tk.dask.keep_traces_whole(dd.from_pandas(spans, npartitions=3, sort=False))
+        G = tk.dask.service_graph(kept)
+    assert sorted(G.edges) == sorted(H.edges)
+    assert all(G.edges[e]["calls"] == H.edges[e]["calls"] for e in H.edges)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(spans, before)
+

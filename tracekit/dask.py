@@ -140,6 +140,22 @@ def _no_string_conversion():
     return dask.config.set({"dataframe.convert-string": False})
 
 
+def _check_containers(dspans, what: str) -> None:
+    """Refuse a Dask frame whose dict/list columns Dask turned into text (``dataframe.convert-string``, on by
+    default, makes ``str(dict)`` of them when a frame is built with ``dd.from_pandas`` and the like): every
+    analysis would read the text as no attributes and answer wrongly without a word."""
+    meta = getattr(dspans, "_meta", None)
+    if meta is None:
+        return
+    for c in JSON_COLUMNS:
+        if c in meta.columns and meta[c].dtype != object:
+            raise ArgumentError(
+                f"{what}: column {c!r} holds text (dtype {meta[c].dtype}), not the dicts/lists of a spans frame: Dask "
+                "turned it into strings when the frame was made (its 'dataframe.convert-string' option, on by "
+                "default), which loses its values. Make the frame with tk.dask.from_pandas(spans, npartitions) or a "
+                "tk.dask reader, or build it inside `with dask.config.set({'dataframe.convert-string': False}):`")
+
+
 # ------------------------------------------------------------------------------------ reading
 
 
@@ -305,11 +321,14 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
 
     >>> import tracekit as tk, dask.dataframe as dd
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
-    >>> split = dd.from_pandas(spans, npartitions=4, sort=False)      # cuts traces
+    >>> import dask
+    >>> with dask.config.set({"dataframe.convert-string": False}):    # Dask would make the dicts text
+    ...     split = dd.from_pandas(spans, npartitions=4, sort=False)  # cuts traces
     >>> len(tk.dask.split_traces(split)) > 0, len(tk.dask.split_traces(tk.dask.keep_traces_whole(split)))
     (True, 0)
     """
     _dd()
+    _check_containers(dspans, "keep_traces_whole")
     return _shuffle_on(dspans, "trace_id", npartitions or dspans.npartitions, dspans._meta)
 
 
@@ -343,13 +362,16 @@ def keep_requests_whole(dspans, npartitions: int | None = None):
 
     >>> import dask, dask.dataframe as dd, tracekit as tk
     >>> sim = tk.simulate.simulate("context-drop", n_traces=80, seed=3)
-    >>> whole = tk.dask.keep_requests_whole(tk.dask.keep_traces_whole(dd.from_pandas(sim.spans, npartitions=3)))
+    >>> with dask.config.set({"dataframe.convert-string": False}):  # Dask would make the dicts text
+    ...     whole = tk.dask.keep_requests_whole(tk.dask.keep_traces_whole(dd.from_pandas(sim.spans, npartitions=3)))
     >>> parts = [set(p["trace_id"]) for p in dask.compute(*whole.to_delayed())]
     >>> all(any({a, b} <= p for p in parts) for a, b in sim.truth.dropped)
     True
     """
     dask = require("dask", "dask")
     from .core.dropped_context import pair_dropped_context
+
+    _check_containers(dspans, "keep_requests_whole")
 
     parts = dspans.to_delayed()
     starts = dask.compute(*[dask.delayed(new_root_starts)(d) for d in parts])
@@ -527,6 +549,7 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False, stora
             dask = require("dask", "dask")
             if not hasattr(spans, "to_delayed"):
                 raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
+            _check_containers(spans, "to_parquet")
             parts = spans.to_delayed()
             names = [f"part.{i}.parquet" for i in range(len(parts))]
             counts = dask.compute(*[dask.delayed(store.write_part)(d, str(tmp / n), False) for d, n in zip(parts, names, strict=False)])
@@ -547,6 +570,7 @@ def _parts(spans) -> list:
     require("dask", "dask")
     if not hasattr(spans, "to_delayed"):
         raise ArgumentError(f"to_parquet: expected a pandas or Dask DataFrame, got {type(spans).__name__}")
+    _check_containers(spans, "to_parquet")
     return spans.to_delayed()
 
 
@@ -613,6 +637,7 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
 
 
 def _map(dspans, fn: Callable, **kw):
+    _check_containers(dspans, fn.__name__)
     with _no_string_conversion():
         return dspans.map_partitions(fn, **kw, meta=fn(dspans._meta, **kw))
 
@@ -731,6 +756,7 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
     """
     dask = require("dask", "dask")
     keys = by_keys(by, what="critical_path_breakdown")
+    _check_containers(dspans, "critical_path_breakdown")
     if not _is_cp(dspans._meta):
         dspans = _project(dspans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
     parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(dspans.to_delayed())]
@@ -816,6 +842,7 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     if by not in ("service", "operation"):
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     require_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    _check_containers(dspans, "service_graph")
     scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in dspans.columns]
     status = dspans[scols].map_partitions(_status_partial, meta=pd.Series([], dtype=bool)) if scols else None
     dspans = _project(dspans, _GRAPH_COLUMNS)
@@ -906,6 +933,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     )
 
     names, implied = select_checks(checks)
+    _check_containers(dspans, "health_report")
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)
     parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in dspans.to_delayed()])

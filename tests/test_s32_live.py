@@ -115,3 +115,73 @@ def test_dask_frames_whose_dicts_dask_made_text_are_refused_not_answered_wrongly
 
     pd.testing.assert_frame_equal(spans, before)
 
+
+# ----------------------------------------------------------------------------------------------- fetch_xray
+
+
+def _xid(n: int) -> str:
+    return f"1-5d82881a-{n:024x}"
+
+
+def _trace(n: int) -> dict:
+    tid = _xid(n)
+    doc = {"id": f"{n:016x}", "name": f"svc{n}", "trace_id": tid, "start_time": 1568833200.0 + n,
+           "end_time": 1568833200.25 + n}
+    return {"Id": tid, "Segments": [{"Id": doc["id"], "Document": json.dumps(doc)}]}
+
+
+class _FakeXRay:
+    """GetTraceSummaries lists ``n`` traces; BatchGetTraces answers ≤5 ids per call, one page each; the traces
+    of ``malformed`` come back with a Document cut in the middle."""
+
+    def __init__(self, n: int, malformed=()):
+        self.traces = {_xid(k): _trace(k) for k in range(1, n + 1)}
+        self.malformed = set(malformed)
+        self.batch_calls: list[list[str]] = []
+        self.meta = type("Meta", (), {"region_name": REGION})()
+
+    def get_paginator(self, op):
+        fake = self
+
+        class Pages:
+            def paginate(self, **kw):
+                if op == "get_trace_summaries":
+                    yield {"TraceSummaries": [{"Id": i} for i in fake.traces]}
+                    return
+                ids = kw["TraceIds"]
+                assert len(ids) <= 5
+                fake.batch_calls.append(list(ids))
+                out = []
+                for i in ids:
+                    t = json.loads(json.dumps(fake.traces[i]))
+                    if i in fake.malformed:
+                        t["Segments"][0]["Document"] = '{"id": "trunc'
+                    out.append(t)
+                yield {"Traces": out, "UnprocessedTraceIds": []}
+
+        return Pages()
+
+
+def test_a_cached_malformed_page_is_asked_again_on_resume_not_forever_fatal(tmp_path):
+    import tracekit as tk
+    from tracekit.aws import fetch_xray
+
+    cache = tmp_path / "c"
+    window = ("2019-09-18T19:00Z", "2019-09-18T20:00Z")
+    with pytest.raises(tk.TraceFormatError, match="not valid JSON") as ei:
+        fetch_xray(*window, client=_FakeXRay(8, malformed=[_xid(7)]), cache_dir=cache, progress=False, max_workers=1)
+    bad = ei.value.file
+    assert bad is not None and (cache / bad.rsplit("/", 1)[-1]).exists()  # kept as evidence
+    # AWS answers well now: the three traces of the bad page (6, 7, 8: the second chunk) are asked again;
+    # before, they counted as cached, nothing was asked and the read failed on the same page on every call
+    fake = _FakeXRay(8)
+    with pytest.warns(UserWarning, match="holds a malformed response .*Traces\\[1\\]"):
+        spans = fetch_xray(*window, client=fake, cache_dir=cache, progress=False, max_workers=1)
+    assert fake.batch_calls == [[_xid(6), _xid(7), _xid(8)]]
+    assert sorted(spans["service"]) == sorted(f"svc{k}" for k in range(1, 9))
+    assert spans.attrs["xray_fetch"]["got"]["traces"] == 8
+    assert spans.attrs["xray_fetch"]["got"]["repaired_files"] == [bad.rsplit("/", 1)[-1]]
+    assert tk.read_xray(cache)["trace_id"].nunique() == 8  # the cache alone reads whole now
+    # a third call asks nothing
+    again = _FakeXRay(8)
+    assert len(fetch_xray(*window, client=again, cache_dir=cache, progress=False)) == 8 and again.batch_calls == []

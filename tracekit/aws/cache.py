@@ -100,10 +100,13 @@ _XRAY_TRACE_ID_RE = re.compile(rb"1-[0-9a-f]{8}-[0-9a-f]{24}")
 @dataclass(frozen=True)
 class CacheScan:
     """What the cached BatchGetTraces pages hold: ``trace_ids`` of whole pages; ``truncated`` maps each page
-    that is not whole JSON to the X-Ray trace ids still readable in it (in order)."""
+    that is not whole JSON to the X-Ray trace ids still readable in it (in order); ``malformed`` maps each page
+    that is JSON but fails :func:`check_page` (a Document that does not parse, kept as evidence when it
+    arrived) to its trace ids and the reason."""
 
     trace_ids: set[str] = field(default_factory=set)
     truncated: dict[Path, list[str]] = field(default_factory=dict)
+    malformed: dict[Path, tuple[list[str], str]] = field(default_factory=dict)
 
 
 def scan_cache(cache_dir: Path) -> CacheScan:
@@ -117,13 +120,14 @@ def scan_cache(cache_dir: Path) -> CacheScan:
     Returns
     -------
     CacheScan
-        Trace ids of the whole pages; each truncated page with the trace ids readable in it.
+        Trace ids of the whole pages; each truncated page with the trace ids readable in it; each malformed
+        page with its trace ids and why.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> scan_cache(pathlib.Path(tempfile.mkdtemp()))
-    CacheScan(trace_ids=set(), truncated={})
+    CacheScan(trace_ids=set(), truncated={}, malformed={})
     """
     scan = CacheScan()
     for f in batch_files(cache_dir):
@@ -135,9 +139,15 @@ def scan_cache(cache_dir: Path) -> CacheScan:
         if not isinstance(page, dict):
             scan.truncated[f] = list(dict.fromkeys(m.decode() for m in _XRAY_TRACE_ID_RE.findall(data)))
             continue
-        for t in page.get("Traces") or []:
-            if isinstance(t, dict) and t.get("Id"):
-                scan.trace_ids.add(t["Id"])
+        traces = page.get("Traces") if isinstance(page.get("Traces"), list) else []
+        ids = list(dict.fromkeys(t["Id"] for t in traces if isinstance(t, dict) and isinstance(t.get("Id"), str)
+                                 and t["Id"]))
+        try:
+            check_page(page, str(f))
+        except TraceFormatError as exc:  # its traces are not in the cache: asked again, not counted as fetched
+            scan.malformed[f] = (ids, f"{exc.record}: {exc.reason}" if exc.record else str(exc.reason))
+            continue
+        scan.trace_ids.update(ids)
     return scan
 
 

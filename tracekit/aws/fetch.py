@@ -135,15 +135,18 @@ def _chunks(ids: list[str], n: int) -> list[list[str]]:
     return [ids[i:i + n] for i in range(0, len(ids), n)]
 
 
-def _repair_page(client: Any, path: Path, ids: list[str], run: _Run) -> set[str]:
-    """A cached page that is not whole JSON: ask its readable trace ids again (once) and replace the file.
+def _repair_page(client: Any, path: Path, ids: list[str], run: _Run, why: str = "was cut short (not valid JSON)",
+                 ) -> set[str]:
+    """A cached page that is not whole JSON, or whose Documents do not parse (``why``): ask its readable trace
+    ids again (once) and replace the file.
 
-    Without this a resumed fetch re-asked those traces on every call and the final read failed on the file.
+    Without this a resumed fetch re-asked those traces on every call and the final read failed on the file
+    (a malformed page: its traces counted as fetched and were never asked again, the read failed on every call).
     Traces cut off before their id are not in the cache, so the fetch asks them like any other missing id.
     """
     if not ids:
         path.unlink()
-        warnings.warn(f"cache page {str(path)!r} was cut short before any trace id (not valid JSON); removed it, "
+        warnings.warn(f"cache page {str(path)!r} {why} and names no trace id to ask again; removed it, "
                       "its traces are fetched again", stacklevel=3)
         return set()
     merged: dict[str, Any] = {"Traces": [], "UnprocessedTraceIds": []}
@@ -156,13 +159,13 @@ def _repair_page(client: Any, path: Path, ids: list[str], run: _Run) -> set[str]
     try:
         nseg = check_page(merged, str(path))
     except TraceFormatError as exc:
-        raise TraceFormatError(f"cache page was cut short and asking its traces again gave a malformed answer "
+        raise TraceFormatError(f"cache page {why} and asking its traces again gave a malformed answer "
                                f"({exc}); delete the file and call again", file=str(path)) from None
     atomic_write(path, dump_json(merged))
     run.segments += nseg
     run.files.append(path.name)
     got = {t["Id"] for t in merged["Traces"] if isinstance(t, dict) and t.get("Id")}
-    warnings.warn(f"cache page {str(path)!r} was cut short (not valid JSON); asked its {len(ids)} trace(s) again "
+    warnings.warn(f"cache page {str(path)!r} {why}; asked its {len(ids)} trace(s) again "
                   f"and replaced the file ({len(got)} fetched)", stacklevel=3)
     return got
 
@@ -327,6 +330,11 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             done = set(scan.trace_ids)
             for path, page_ids in scan.truncated.items():  # re-ask each cut page once, then it is whole again
                 got = _repair_page(client, path, [i for i in page_ids if i not in done], run)
+                run.fetched |= got
+                repaired.append(path.name)
+            for path, (page_ids, reason) in scan.malformed.items():  # a Document did not parse: the same, once
+                got = _repair_page(client, path, [i for i in page_ids if i not in done], run,
+                                   why=f"holds a malformed response ({reason})")
                 run.fetched |= got
                 repaired.append(path.name)
         todo = [i for i in ids if i not in done and i not in run.fetched]

@@ -185,3 +185,41 @@ def test_a_cached_malformed_page_is_asked_again_on_resume_not_forever_fatal(tmp_
     # a third call asks nothing
     again = _FakeXRay(8)
     assert len(fetch_xray(*window, client=again, cache_dir=cache, progress=False)) == 8 and again.batch_calls == []
+
+
+# ----------------------------------------------------------------------------------------------- command line
+
+
+def _fetch_cli(capsys, tmp_path, *extra):
+    from tracekit.cli import main
+
+    rc = main(["fetch-xray", "--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z", "--region", REGION,
+               "--endpoint-url", "http://127.0.0.1:9", "--no-progress", "-o", str(tmp_path / "out.json"), *extra])
+    err = capsys.readouterr().err
+    return rc, err
+
+
+@pytest.mark.parametrize(("window", "said"), [
+    ("abc", "window='abc' is not a duration such as '6h'"),
+    ("6", "window='6' has no unit"),             # pandas: 6 nanoseconds, 600,000,000,000 windows for one hour
+    ("1ns", "into 3,600,000,000,000 queries (at most 100,000)"),
+])
+def test_cli_window_that_is_no_duration_is_one_line_not_a_traceback_or_a_hang(fake_credentials, capsys, tmp_path,
+                                                                                window, said):
+    rc, err = _fetch_cli(capsys, tmp_path, "--window", window)
+    assert rc == 1 and err.count("\n") == 1 and err.startswith("tracekit fetch-xray: error: ") and said in err
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_time_windows_refuse_bare_numbers_and_count_at_most_the_limit():
+    from tracekit.aws import time_windows
+    from tracekit.aws.times import MAX_WINDOWS
+    from tracekit.errors import ArgumentError
+
+    for w in (6, 6.0, "6", " 1e3 "):
+        with pytest.raises(ArgumentError, match="has no unit"):
+            time_windows("2026-11-20T09:00Z", "2026-11-20T10:00Z", window=w)
+    assert MAX_WINDOWS == 100_000
+    assert len(time_windows("2026-11-20T00:00Z", "2026-11-21T00:00Z", window="1s")) == 86_400  # under the limit
+    assert len(time_windows("2026-11-20T09:00Z", "2026-11-20T21:00Z", window="6 h")) == 2
+

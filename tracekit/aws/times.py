@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
@@ -21,6 +23,9 @@ __all__ = ["DEFAULT_WINDOW", "time_windows", "to_utc", "to_delta", "epoch"]
 # 6 h default is our conservative choice, not a documented limit (change it with ``window=``); smaller windows
 # also mean smaller units to resume from and the first page of each is "closest to the end of the time frame".
 DEFAULT_WINDOW = pd.Timedelta(hours=6)
+#: the most query windows one range may be cut into (a window given in the wrong unit would otherwise make
+#: billions of queries: pandas reads a bare number as nanoseconds)
+MAX_WINDOWS = 100_000
 
 
 # --------------------------------------------------------------------------------------------- time
@@ -47,15 +52,31 @@ def to_utc(t: Any, name: str) -> pd.Timestamp:
 
 
 def to_delta(w: Any) -> pd.Timedelta:
-    """A positive query window (``"6h"``, a Timedelta …).
+    """A positive query window (``"6h"``, a Timedelta …); a number without a unit is refused (pandas would read
+    it as nanoseconds).
 
     >>> to_delta("90min")
     Timedelta('0 days 01:30:00')
+    >>> to_delta("6")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: window='6' has no unit: give a duration such as '6h' or '90min'
     """
-    d = pd.Timedelta(w)
+    text = w.strip() if isinstance(w, str) else None
+    if isinstance(w, (int, float, np.number)) or (text is not None and _BARE_NUMBER.fullmatch(text)):
+        raise ArgumentError(f"window={w!r} has no unit: give a duration such as '6h' or '90min'")
+    try:
+        d = pd.Timedelta(w)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ArgumentError(f"window={w!r} is not a duration such as '6h' or '90min' ({exc})") from None
+    if d is pd.NaT or pd.isna(d):
+        raise ArgumentError(f"window={w!r} is not a duration such as '6h' or '90min'")
     if d <= pd.Timedelta(0):
         raise ArgumentError(f"window must be positive, got {w!r}")
     return d
+
+
+_BARE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def time_windows(start: Any, end: Any, *, window: Any = DEFAULT_WINDOW) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
@@ -89,6 +110,10 @@ def time_windows(start: Any, end: Any, *, window: Any = DEFAULT_WINDOW) -> list[
     s, e, w = to_utc(start, "start"), to_utc(end, "end"), to_delta(window)
     if e <= s:
         raise ArgumentError(f"end ({e.isoformat()}) must be after start ({s.isoformat()})")
+    n = -((s - e) // w)  # ceil((e - s) / w) without a float
+    if n > MAX_WINDOWS:
+        raise ArgumentError(f"window={window!r} cuts {s.isoformat()} .. {e.isoformat()} into {n:,} queries (at most "
+                            f"{MAX_WINDOWS:,}); give a longer window such as '6h'")
     out = []
     while s < e:
         nxt = min(s + w, e)

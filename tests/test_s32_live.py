@@ -223,3 +223,13 @@ def test_time_windows_refuse_bare_numbers_and_count_at_most_the_limit():
     assert len(time_windows("2026-11-20T00:00Z", "2026-11-21T00:00Z", window="1s")) == 86_400  # under the limit
     assert len(time_windows("2026-11-20T09:00Z", "2026-11-20T21:00Z", window="6 h")) == 2
 
+
+def test_cli_unknown_profile_is_one_line_not_a_traceback(fake_credentials, monkeypatch, capsys, tmp_path):
+    rc, err = _fetch_cli(capsys, tmp_path, "--profile", "no-such-profile")
+    assert rc == 1 and err.count("\n") == 1
+    assert err.startswith("tracekit fetch-xray: error: AWS profile 'no-such-profile' not found")
+    monkeypatch.setenv("AWS_PROFILE", "ghost")  # the same from the environment
+    from tracekit.aws import XRayAuthError, fetch_xray_sampling
+
+    with pytest.raises(XRayAuthError, match="AWS profile 'ghost' not found"):
+        fetch_xray_sampling(region=REGION)

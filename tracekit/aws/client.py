@@ -386,18 +386,22 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
     if client is not None:
         return client
     boto3 = require("boto3", "aws")
+    import botocore.exceptions as bex
     from botocore.config import Config
 
-    _check_region(region, service, endpoint_url)
-    if session is None:
-        session = boto3.session.Session(profile_name=profile, region_name=region) if profile else boto3.session.Session(
-            region_name=region)
-    cfg = Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=max(pool, 10),
-                 user_agent_extra="tracekit")
-    import botocore.exceptions as bex
-
     try:
+        _check_region(region, service, endpoint_url)
+        if session is None:
+            session = boto3.session.Session(profile_name=profile, region_name=region) if profile else \
+                boto3.session.Session(region_name=region)
+        cfg = Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=max(pool, 10),
+                     user_agent_extra="tracekit")
         return session.client(service, region_name=region, endpoint_url=endpoint_url, config=cfg)
+    except bex.ProfileNotFound as exc:  # --profile / AWS_PROFILE naming no profile of the AWS config files
+        name = getattr(exc, "kwargs", {}).get("profile", profile)
+        raise XRayAuthError(f"AWS profile {name!r} not found in the AWS config or credentials files; check the "
+                            "profile name (profile= / --profile / AWS_PROFILE) or run `aws configure list-profiles`.",
+                            code="ProfileNotFound") from None
     except bex.NoRegionError as exc:
         raise translate_error(exc) from None
     except (ValueError, bex.BotoCoreError) as exc:  # e.g. "Invalid endpoint: <the whole URL>"

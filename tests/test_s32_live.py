@@ -233,3 +233,21 @@ def test_cli_unknown_profile_is_one_line_not_a_traceback(fake_credentials, monke
 
     with pytest.raises(XRayAuthError, match="AWS profile 'ghost' not found"):
         fetch_xray_sampling(region=REGION)
+
+
+def test_query_takes_the_query_after_an_option_and_refuses_a_negative_limit(capsys):
+    import tracekit as tk
+    from tracekit.cli import main
+
+    small = str(tk.examples.path("checkout-small"))
+    spans = tk.read(small)
+    n_err = int(spans.loc[spans["status"] == "error", "trace_id"].nunique())
+    assert main(["query", small, "--limit", "2", "{ status = error }"]) == 0  # before: exit 2, query unrecognized
+    out = capsys.readouterr().out
+    assert out.startswith(f"{n_err} traces, ") and f": showing {min(2, n_err)}" in out
+    assert out.count("\ntrace ") == min(2, n_err)
+    assert main(["query", small, "{ status = error }", "--limit", "-5"]) == 1  # before: silently all traces
+    assert capsys.readouterr().err == "tracekit query: error: --limit must be 0 (all traces) or more, got -5\n"
+    with pytest.raises(SystemExit) as ei:
+        main(["query", small, "--bogus", "{ }"])
+    assert ei.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err

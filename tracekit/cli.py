@@ -418,6 +418,8 @@ def _cmd_query(args) -> int:
 
     if len(args.inputs) < 2:
         raise ArgumentError("give the trace files, then the TraceQL query: tracekit query FILE '{ status = error }'")
+    if args.limit < 0:
+        raise ArgumentError(f"--limit must be 0 (all traces) or more, got {args.limit}")
     *inputs, query = args.inputs
     q = parse(query)  # a bad query fails before any file is read
     spans = _load(inputs, args.errors, "query")
@@ -457,7 +459,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # argparse does not take positionals after an option that follows the first ones ("query FILE --limit 2
+    # QUERY" left QUERY unrecognized): the words left over are the command's next inputs, in order
+    args, extra = parser.parse_known_args(argv)
+    if extra and isinstance(getattr(args, "inputs", None), list) and not any(x.startswith("-") for x in extra):
+        args.inputs += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handlers = {"summary": _cmd_summary, "report": _cmd_report, "query": _cmd_query, "convert": _cmd_convert}
     handler = handlers.get(args.command) or getattr(args, "handler", None)
     try:

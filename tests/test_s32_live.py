@@ -251,3 +251,35 @@ def test_query_takes_the_query_after_an_option_and_refuses_a_negative_limit(caps
     with pytest.raises(SystemExit) as ei:
         main(["query", small, "--bogus", "{ }"])
     assert ei.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_max_summaries_counts_distinct_traces_and_refuses_a_negative_count():
+    """A trace listed in two windows counted twice toward max_summaries: 2 rows returned for max_summaries=3
+    while 3 distinct traces were listed (fetch_xray's max_traces counts distinct ids)."""
+    from tracekit.aws import fetch_xray_summaries
+    from tracekit.errors import ArgumentError
+
+    class Windows:
+        """One summary per page; window 0 lists traces 1, 2; window 1 lists 2 (again: it spans the boundary), 3."""
+
+        meta = type("Meta", (), {"region_name": REGION})()
+
+        def __init__(self):
+            self.windows = 0
+
+        def get_paginator(self, op):
+            fake = self
+
+            class Pages:
+                def paginate(self, **kw):
+                    fake.windows += 1
+                    for i in ([1, 2], [2, 3])[fake.windows - 1]:
+                        yield {"TraceSummaries": [{"Id": _xid(i)}]}
+
+            return Pages()
+
+    df = fetch_xray_summaries("2019-09-18T19:00Z", "2019-09-18T21:00Z", window="1h", client=Windows(), max_summaries=3)
+    assert df["xray_trace_id"].tolist() == [_xid(1), _xid(2), _xid(3)]
+    assert df["window"].tolist() == [0, 0, 1]
+    with pytest.raises(ArgumentError, match="max_summaries must be a whole number >= 0, got -1"):
+        fetch_xray_summaries("2019-09-18T19:00Z", "2019-09-18T21:00Z", window="1h", client=Windows(), max_summaries=-1)

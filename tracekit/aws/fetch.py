@@ -656,13 +656,16 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     """
     windows = time_windows(start, end, window=window)
     filter_expression = _check_query(filter_expression, time_range_type)
+    if max_summaries is not None and (isinstance(max_summaries, bool) or not isinstance(max_summaries, int)
+                                      or max_summaries < 0):
+        raise ArgumentError(f"max_summaries must be a whole number >= 0, got {max_summaries!r}")
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url)
     cdir = Path(cache_dir) if cache_dir is not None else None
     pages: list[dict] = []
     wins: list[int] = []
     meta: list[dict] = []
-    n = 0
+    seen: set = set()
     try:
         for wi, pi, page in _iter_summary_pages(client, windows, cache_dir=cdir, filter_expression=filter_expression,
                                                 time_range_type=time_range_type, sampling=sampling,
@@ -671,8 +674,9 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
             wins.append(wi)
             meta.append({"window": wi, "page": pi, "TracesProcessedCount": page.get("TracesProcessedCount"),
                          "ApproximateTime": page.get("ApproximateTime")})
-            n += len(page.get("TraceSummaries") or [])
-            if max_summaries is not None and n >= max_summaries:
+            # distinct traces: one listed in two windows (or pages) is one summary, as fetch_xray counts max_traces
+            seen.update(ts.get("Id") for ts in page.get("TraceSummaries") or [] if isinstance(ts, dict) and ts.get("Id"))
+            if max_summaries is not None and len(seen) >= max_summaries:
                 break
     except Exception as exc:
         if is_botocore_error(exc):

@@ -283,3 +283,52 @@ def test_max_summaries_counts_distinct_traces_and_refuses_a_negative_count():
     assert df["window"].tolist() == [0, 0, 1]
     with pytest.raises(ArgumentError, match="max_summaries must be a whole number >= 0, got -1"):
         fetch_xray_summaries("2019-09-18T19:00Z", "2019-09-18T21:00Z", window="1h", client=Windows(), max_summaries=-1)
+
+
+def test_fetch_xray_cli_out_that_is_a_directory_fails_before_any_request(fake_credentials, monkeypatch, capsys,
+                                                                          tmp_path):
+    """Before: the whole fetch ran, then os.replace failed, leaving a .tmp-*.part file beside --out and the
+    fetched pages in an unnamed temporary folder."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "out.json").mkdir()
+    rc, err = _fetch_cli(capsys, tmp_path)  # the endpoint (port 9) refuses connections: a request would say so
+    assert rc == 1 and err == (f"tracekit fetch-xray: error: --out {str(tmp_path / 'out.json')!r} is a directory: "
+                               f"give a file name such as {str(tmp_path / 'out.json' / 'traces.json.gz')!r}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "tmp"]
+    assert list((tmp_path / "tmp").iterdir()) == []  # no temporary cache folder left
+
+
+def test_fetch_xray_cli_write_failure_leaves_no_part_file_and_says_where_the_pages_are(monkeypatch, capsys, tmp_path):
+    import errno
+    import os
+    import tempfile
+
+    import tracekit.aws
+    from tracekit.cli import main
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    def fake_fetch(start, end, *, cache_dir, **kw):
+        page = {"Traces": [_trace(1)], "UnprocessedTraceIds": []}
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / "batch-x-00000-a0-p000.json").write_text(json.dumps(page))
+        spans = tracekit.read_xray(page)
+        spans.attrs["xray_fetch"] = {"got": {"unprocessed_ids": []}}
+        return spans
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(tracekit.aws, "fetch_xray", fake_fetch)
+    monkeypatch.setattr(os, "replace", full_disk)
+    out = tmp_path / "out" / "t.json"
+    rc = main(["fetch-xray", "--trace-id", _xid(1), "--no-progress", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.endswith(f"tracekit fetch-xray: error: No space left on device ({out})\n")
+    kept = [p for p in (tmp_path / "tmp").iterdir()]
+    assert len(kept) == 1 and f"--cache {kept[0] / 'cache'}" in err  # the fetched page is kept and named
+    assert list(out.parent.iterdir()) == []  # no .tmp-*.part file

@@ -116,6 +116,20 @@ def _resume_hint(own_tmp: Path | None, cache: Path) -> str:
     return ""
 
 
+def _check_out(out: Path) -> None:
+    """``--out`` can be written: not a directory, and its nearest existing folder is a writable directory."""
+    if out.is_dir():
+        raise ArgumentError(f"--out {printable(str(out))!r} is a directory: give a file name such as "
+                            f"{printable(str(out / 'traces.json.gz'))!r}")
+    parent = out.parent if str(out.parent) else Path(".")
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ArgumentError(f"cannot write --out {printable(str(out))!r}: {printable(str(parent))!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ArgumentError(f"cannot write --out {printable(str(out))!r}: {printable(str(parent))!r} is not writable")
+
+
 def run(args: argparse.Namespace) -> int:
     """Fetch as ``args`` say and write ``args.out``; returns 0 (1 when some traces stayed unprocessed).
 
@@ -153,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.name.endswith((".json", ".json.gz")):
         raise ArgumentError(f"--out {printable(args.out)!r} must end with .json or .json.gz")
+    _check_out(out)  # before any request: a fetch is not run to find the file cannot be written
     own_tmp = None if args.cache_dir else Path(tempfile.mkdtemp(prefix="tracekit-fetch-"))
     cache = Path(args.cache_dir) if args.cache_dir else own_tmp / "cache"
     try:
@@ -167,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"tracekit fetch-xray: warning: {printable(str(w.message))}", file=sys.stderr)
         info = spans.attrs["xray_fetch"]
         pages = [orjson.loads(f.read_bytes()) for f in sorted(cache.glob("batch-*.json"))]
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, OSError, MemoryError):  # said by cli.main in one line; the hint (or the clean-up) here
         hint = _resume_hint(own_tmp, cache)
         if hint:
             print(f"tracekit fetch-xray:{printable(hint)}", file=sys.stderr)
@@ -182,11 +197,20 @@ def run(args: argparse.Namespace) -> int:
     data = orjson.dumps(doc)
     if out.name.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmpname = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".part")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmpname, out)
+    tmpname = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmpname = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmpname, out)
+    except BaseException:  # e.g. a full disk: no .part file left, and the fetched pages kept with a hint
+        if tmpname is not None and os.path.exists(tmpname):
+            os.unlink(tmpname)
+        hint = _resume_hint(own_tmp, cache)
+        if hint:
+            print(f"tracekit fetch-xray:{printable(hint)}", file=sys.stderr)
+        raise
     if own_tmp is not None:
         shutil.rmtree(own_tmp, ignore_errors=True)
     got = info["got"]

@@ -332,3 +332,34 @@ def test_fetch_xray_cli_write_failure_leaves_no_part_file_and_says_where_the_pag
     kept = [p for p in (tmp_path / "tmp").iterdir()]
     assert len(kept) == 1 and f"--cache {kept[0] / 'cache'}" in err  # the fetched page is kept and named
     assert list(out.parent.iterdir()) == []  # no .tmp-*.part file
+
+
+def test_dask_from_pandas_checks_npartitions_and_makes_no_empty_partitions_on_a_local_cluster():
+    """npartitions=-2 raised a bare OverflowError; 0 silently gave 1 partition; more partitions than traces were
+    all made (1,000 partitions of 40 traces: 31 s, 10**6: minutes). Results equal the pandas ones either way."""
+    pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    import pandas as pd
+
+    import tracekit as tk
+    from tracekit.errors import ArgumentError
+
+    spans = tk.read(tk.examples.path("checkout-small"))
+    n_traces = spans["trace_id"].nunique()
+    assert n_traces == 40
+    for bad in (-2, 0, 2.5, True):
+        with pytest.raises(ArgumentError, match="npartitions must be a whole number >= 1"):
+            tk.dask.from_pandas(spans, bad)
+    want_bd = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
+    want_st = tk.self_time(spans).sort_values(["trace_id", "span_id"]).reset_index(drop=True)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        for asked, made in ((1, 1), (7, 7), (200, n_traces)):
+            ds = tk.dask.from_pandas(spans, asked)
+            assert ds.npartitions == made
+            assert len(tk.dask.split_traces(ds)) == 0
+            sizes = ds.map_partitions(len).compute().tolist()
+            assert sum(sizes) == len(spans)  # hash partitioning: some of the 40 are empty, which the analyses take
+            pd.testing.assert_frame_equal(tk.dask.critical_path_breakdown(ds, by="service").compute(), want_bd, rtol=1e-9)
+            got_st = tk.dask.self_time(ds).compute().sort_values(["trace_id", "span_id"]).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got_st, want_st)

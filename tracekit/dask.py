@@ -410,15 +410,22 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
     """A pandas spans frame → Dask frame of ``npartitions`` with traces kept whole, and requests: the callee's
     half of a request whose trace context was dropped sits beside its caller (:func:`keep_requests_whole`).
 
+    No more partitions than there are traces: each further one would be empty (and a shuffle into a million
+    partitions of 40 traces ran for minutes).
+
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
     >>> ds = tk.dask.from_pandas(spans, 3)
-    >>> ds.npartitions, len(tk.dask.split_traces(ds))
-    (3, 0)
+    >>> ds.npartitions, len(tk.dask.split_traces(ds)), tk.dask.from_pandas(spans, 1000).npartitions
+    (3, 0, 20)
     """
     dd = _dd()
     if not isinstance(spans, pd.DataFrame):
         raise ArgumentError(f"from_pandas: expected a pandas DataFrame, got {type(spans).__name__}")
+    if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
+        raise ArgumentError(f"from_pandas: npartitions must be a whole number >= 1, got {npartitions!r}")
+    require_columns(spans, ("trace_id",), "from_pandas")
+    npartitions = int(min(npartitions, max(1, spans["trace_id"].nunique())))
     with _no_string_conversion():
         keyed = spans
         if len(spans):  # both halves of a request whose context was dropped go to one partition (keep_requests_whole)

@@ -363,3 +363,24 @@ def test_dask_from_pandas_checks_npartitions_and_makes_no_empty_partitions_on_a_
             pd.testing.assert_frame_equal(tk.dask.critical_path_breakdown(ds, by="service").compute(), want_bd, rtol=1e-9)
             got_st = tk.dask.self_time(ds).compute().sort_values(["trace_id", "span_id"]).reset_index(drop=True)
             pd.testing.assert_frame_equal(got_st, want_st)
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 1.5])
+def test_dask_npartitions_below_one_is_an_argument_error_everywhere(bad):
+    """read(npartitions=-1) / keep_traces_whole(npartitions=-1): a bare OverflowError from the shuffle; 0: silently
+    the default."""
+    pytest.importorskip("dask.dataframe")
+    import dask
+
+    import tracekit as tk
+    from tracekit.errors import ArgumentError
+
+    path = tk.examples.path("checkout-small")
+    with dask.config.set(scheduler="sync"):
+        ds = tk.dask.from_pandas(tk.read(path), 2)
+        for name, call in (("read", lambda: tk.dask.read(path, npartitions=bad)),
+                           ("read_xray", lambda: tk.dask.read_xray(path, npartitions=bad)),
+                           ("keep_traces_whole", lambda: tk.dask.keep_traces_whole(ds, npartitions=bad)),
+                           ("keep_requests_whole", lambda: tk.dask.keep_requests_whole(ds, npartitions=bad))):
+            with pytest.raises(ArgumentError, match=rf"^{name}: npartitions must be a whole number >= 1"):
+                call()

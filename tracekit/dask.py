@@ -140,6 +140,13 @@ def _no_string_conversion():
     return dask.config.set({"dataframe.convert-string": False})
 
 
+def _check_npartitions(n: Any, what: str) -> None:
+    """``npartitions`` is None (the default) or a whole number >= 1 (-1 was a bare OverflowError from the shuffle,
+    0 silently the default)."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ArgumentError(f"{what}: npartitions must be a whole number >= 1 (or None: the default), got {n!r}")
+
+
 def _check_containers(dspans, what: str) -> None:
     """Refuse a Dask frame whose dict/list columns Dask turned into text (``dataframe.convert-string``, on by
     default, makes ``str(dict)`` of them when a frame is built with ``dd.from_pandas`` and the like): every
@@ -236,6 +243,7 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
     dd = _dd()
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    _check_npartitions(npartitions, f"read_{fmt}" if fmt != "any" else "read")
     if fmt == "any" and isinstance(source, (str, os.PathLike)) and "://" not in os.fspath(source):
         from .io.parquet import is_store
 
@@ -328,6 +336,7 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
     (True, 0)
     """
     _dd()
+    _check_npartitions(npartitions, "keep_traces_whole")
     _check_containers(dspans, "keep_traces_whole")
     return _shuffle_on(dspans, "trace_id", npartitions or dspans.npartitions, dspans._meta)
 
@@ -371,6 +380,7 @@ def keep_requests_whole(dspans, npartitions: int | None = None):
     dask = require("dask", "dask")
     from .core.dropped_context import pair_dropped_context
 
+    _check_npartitions(npartitions, "keep_requests_whole")
     _check_containers(dspans, "keep_requests_whole")
 
     parts = dspans.to_delayed()
@@ -422,7 +432,8 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
     dd = _dd()
     if not isinstance(spans, pd.DataFrame):
         raise ArgumentError(f"from_pandas: expected a pandas DataFrame, got {type(spans).__name__}")
-    if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
+    if npartitions is None or isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) \
+            or npartitions < 1:
         raise ArgumentError(f"from_pandas: npartitions must be a whole number >= 1, got {npartitions!r}")
     require_columns(spans, ("trace_id",), "from_pandas")
     npartitions = int(min(npartitions, max(1, spans["trace_id"].nunique())))

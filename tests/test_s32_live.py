@@ -384,3 +384,30 @@ def test_dask_npartitions_below_one_is_an_argument_error_everywhere(bad):
                            ("keep_requests_whole", lambda: tk.dask.keep_requests_whole(ds, npartitions=bad))):
             with pytest.raises(ArgumentError, match=rf"^{name}: npartitions must be a whole number >= 1"):
                 call()
+
+
+def test_fetch_metrics_takes_span_times_without_a_nanosecond_warning():
+    """Span times carry nanoseconds: fetch_metrics(start=spans.start.min()) warned "Discarding nonzero
+    nanoseconds in conversion" (pandas) on every call; CloudWatch takes whole milliseconds at best anyway."""
+    import datetime as dt
+    import warnings
+
+    import pandas as pd
+
+    from tracekit.aws.metrics import fetch_metrics
+
+    sent = []
+
+    class CloudWatch:
+        meta = type("Meta", (), {"region_name": REGION})()
+
+        def get_metric_data(self, **kw):
+            sent.append((kw["StartTime"], kw["EndTime"]))
+            return {"MetricDataResults": []}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fetch_metrics([{"namespace": "N", "metric": "M"}], pd.Timestamp("2026-11-20T09:00:00.000000001Z"),
+                      pd.Timestamp("2026-11-20T10:00:00.000001999Z"), client=CloudWatch())
+    utc = dt.UTC
+    assert sent == [(dt.datetime(2026, 11, 20, 9, 0, tzinfo=utc), dt.datetime(2026, 11, 20, 10, 0, 0, 1, tzinfo=utc))]

@@ -170,8 +170,8 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     messages: list[dict] = []
     truncated = False
     for k in range(0, len(qs), MAX_QUERIES):
-        kw: dict[str, Any] = {"MetricDataQueries": qs[k:k + MAX_QUERIES], "StartTime": s.to_pydatetime(),
-                              "EndTime": e.to_pydatetime(), "ScanBy": "TimestampAscending"}
+        kw: dict[str, Any] = {"MetricDataQueries": qs[k:k + MAX_QUERIES], "StartTime": s.to_pydatetime(warn=False),
+                              "EndTime": e.to_pydatetime(warn=False), "ScanBy": "TimestampAscending"}
         pages = 0
         while True:
             try:

@@ -411,3 +411,32 @@ def test_fetch_metrics_takes_span_times_without_a_nanosecond_warning():
                       pd.Timestamp("2026-11-20T10:00:00.000001999Z"), client=CloudWatch())
     utc = dt.UTC
     assert sent == [(dt.datetime(2026, 11, 20, 9, 0, tzinfo=utc), dt.datetime(2026, 11, 20, 10, 0, 0, 1, tzinfo=utc))]
+
+
+def test_fetch_xray_sampling_checks_its_times_before_any_request():
+    """start='yesterday' made both requests, then failed; end before start returned 0 statistics rows silently."""
+    from tracekit.aws import fetch_xray_sampling
+    from tracekit.errors import ArgumentError
+
+    calls = []
+
+    class XRay:
+        meta = type("Meta", (), {"region_name": REGION})()
+
+        def get_paginator(self, op):
+            calls.append(op)
+
+            class Pages:
+                def paginate(self, **kw):
+                    yield {"SamplingRuleRecords": [], "SamplingStatisticSummaries": [
+                        {"RuleName": "r", "Timestamp": 1763629200.0, "RequestCount": 10, "SampledCount": 1}]}
+
+            return Pages()
+
+    with pytest.raises(ArgumentError, match="start='yesterday' is not a time"):
+        fetch_xray_sampling("yesterday", client=XRay())
+    with pytest.raises(ArgumentError, match=r"end \(2025-11-20T08:00:00\+00:00\) must be after start"):
+        fetch_xray_sampling("2025-11-20T10:00Z", "2025-11-20T08:00Z", client=XRay())
+    assert calls == []
+    info = fetch_xray_sampling("2025-11-20T09:00Z", "2025-11-20T10:00Z", client=XRay())  # 1763629200 = 09:00Z
+    assert info.stats["request_count"].tolist() == [10] and len(calls) == 2

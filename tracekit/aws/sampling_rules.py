@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.results import result_table
+from ..errors import ArgumentError
 from .cache import jsonable
 from .client import is_botocore_error, make_client, translate_error
 from .times import epoch, to_utc
@@ -161,6 +162,8 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
 
     Raises
     ------
+    tracekit.errors.ArgumentError
+        A ``start``/``end`` that is not a time, or ``end`` not after ``start``, before any request.
     XRayFetchError
         AWS failed (:class:`XRayRegionError` for a bad region, before any request).
 
@@ -173,6 +176,10 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
     ...
     tracekit.aws.client.XRayRegionError: 'moon-base-1' is not an AWS region name (expected e.g. 'eu-west-1').
     """
+    t0 = to_utc(start, "start") if start is not None else None  # bad times fail before any request
+    t1 = to_utc(end, "end") if end is not None else None
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise ArgumentError(f"end ({t1.isoformat()}) must be after start ({t0.isoformat()})")
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url)
     try:
@@ -186,9 +193,9 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
         raise
     rules_df = sampling_rules_frame(jsonable(records))
     stats_df = sampling_stats_frame(jsonable(stats))
-    if start is not None:
-        stats_df = stats_df[stats_df["timestamp"] >= to_utc(start, "start")]
-    if end is not None:
-        stats_df = stats_df[stats_df["timestamp"] < to_utc(end, "end")]
+    if t0 is not None:
+        stats_df = stats_df[stats_df["timestamp"] >= t0]
+    if t1 is not None:
+        stats_df = stats_df[stats_df["timestamp"] < t1]
     return SamplingInfo(rules_df, stats_df.reset_index(drop=True))
 

@@ -440,3 +440,42 @@ def test_fetch_xray_sampling_checks_its_times_before_any_request():
     assert calls == []
     info = fetch_xray_sampling("2025-11-20T09:00Z", "2025-11-20T10:00Z", client=XRay())  # 1763629200 = 09:00Z
     assert info.stats["request_count"].tolist() == [10] and len(calls) == 2
+
+
+def test_a_failed_chunk_stops_the_chunks_not_yet_started_even_while_an_earlier_one_runs():
+    """The caller cancelled the queued chunks only when the *first submitted* chunk's result came back: while it
+    ran, a worker freed by a failing chunk took every next chunk (against a failing endpoint, each with botocore's
+    whole retry budget: 2 workers, 24 traces, max_attempts=3 -> 16 HTTP requests, 19.8 s; now 8, 6.4 s)."""
+    import threading
+
+    from botocore.exceptions import ClientError
+
+    from tracekit.aws import XRayFetchError, fetch_xray
+
+    release = threading.Event()
+    asked: list[list[str]] = []
+
+    class XRay(_FakeXRay):
+        def get_paginator(self, op):
+            if op == "get_trace_summaries":
+                return super().get_paginator(op)
+            fake = self
+
+            class Pages:
+                def paginate(self, TraceIds):
+                    asked.append(list(TraceIds))
+                    if TraceIds[0] == _xid(1):  # chunk 0: still running when chunk 1 fails
+                        release.wait(timeout=1)
+                        yield {"Traces": [fake.traces[i] for i in TraceIds]}
+                        return
+                    raise ClientError({"Error": {"Code": "ServiceUnavailableException", "Message": "down"}},
+                                      "BatchGetTraces")
+
+            return Pages()
+
+    with pytest.raises(XRayFetchError, match="ServiceUnavailableException"):
+        try:
+            fetch_xray("2019-09-18T19:00Z", "2019-09-18T20:00Z", client=XRay(25), progress=False, max_workers=2)
+        finally:
+            release.set()
+    assert sorted(a[0] for a in asked) == [_xid(1), _xid(6)]  # chunks 0 and 1; before: all 5 chunks asked

@@ -346,7 +346,20 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             tqdm = require("tqdm.auto", "aws").tqdm
             bar = tqdm(total=len(todo), desc="X-Ray traces", unit="trace")
 
+        # set by the first chunk that fails: a worker freed by a failed chunk took the next one before the caller
+        # could cancel it (2 workers: 4 of 5 chunks ran their whole retry budget against a failing endpoint)
+        stop = threading.Event()
+
         def one_chunk(ci_chunk: tuple[int, list[str]]) -> None:
+            if stop.is_set():
+                return
+            try:
+                _one_chunk(ci_chunk)
+            except BaseException:
+                stop.set()
+                raise
+
+        def _one_chunk(ci_chunk: tuple[int, list[str]]) -> None:
             ci, chunk = ci_chunk
             wanted = set(chunk)
             pending = list(chunk)
@@ -374,7 +387,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                     unprocessed += [u for u in raw.get("UnprocessedTraceIds") or [] if u in wanted]
                 pending = [u for u in dict.fromkeys(unprocessed) if u not in run.fetched]
                 if pending:
-                    if attempt >= unprocessed_retries:
+                    if attempt >= unprocessed_retries or stop.is_set():
                         with run.lock:
                             run.unprocessed.update(pending)
                         return

@@ -479,3 +479,26 @@ def test_a_failed_chunk_stops_the_chunks_not_yet_started_even_while_an_earlier_o
         finally:
             release.set()
     assert sorted(a[0] for a in asked) == [_xid(1), _xid(6)]  # chunks 0 and 1; before: all 5 chunks asked
+
+
+def test_documents_the_reader_reads_are_not_refused_by_the_fetch(tmp_path):
+    """A string cut inside an emoji (a lone-surrogate escape, as JSON.stringify writes it) or Python's NaN in a
+    Document: tk.read_xray reads them (U+FFFD, with a warning), but fetch_xray's check of each page refused the
+    whole fetch ("Document is not valid JSON") — also against moto (r_surrogate_moto.py)."""
+    import warnings
+
+    from tracekit.aws import fetch_xray
+
+    fake = _FakeXRay(3)
+    cut = json.loads(fake.traces[_xid(1)]["Segments"][0]["Document"])
+    cut["name"] = "checkout \ud83d"  # json.dumps writes the lone surrogate as the escape \ud83d
+    fake.traces[_xid(1)]["Segments"][0]["Document"] = json.dumps(cut)
+    nan = json.loads(fake.traces[_xid(2)]["Segments"][0]["Document"])
+    nan["metadata"] = {"default": {"ratio": float("nan")}}
+    fake.traces[_xid(2)]["Segments"][0]["Document"] = json.dumps(nan)  # allow_nan: NaN, as Python writes it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spans = fetch_xray(trace_ids=list(fake.traces), client=fake, progress=False, cache_dir=tmp_path / "c")
+    assert sorted(spans["service"]) == ["checkout \ufffd", "svc2", "svc3"]
+    assert sum("lone-surrogate" in str(w.message) for w in caught) == 1  # said once, by the reader
+    assert spans.attrs["xray_fetch"]["got"]["traces"] == 3

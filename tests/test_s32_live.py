@@ -502,3 +502,25 @@ def test_documents_the_reader_reads_are_not_refused_by_the_fetch(tmp_path):
     assert sorted(spans["service"]) == ["checkout \ufffd", "svc2", "svc3"]
     assert sum("lone-surrogate" in str(w.message) for w in caught) == 1  # said once, by the reader
     assert spans.attrs["xray_fetch"]["got"]["traces"] == 3
+
+
+def test_coverage_audit_window_keeps_in_progress_segments():
+    """With start=, a segment still in progress (no end) was dropped (NaT >= start is False): a service that sent
+    only in-progress segments in the window left the audit (1 row instead of 2)."""
+    import pandas as pd
+
+    import tracekit as tk
+    from tracekit.aws import xray_coverage_audit
+
+    spans = tk.spans_from_columns({
+        "trace_id": ["5759e988bd862e3fe1be46a994272793"] * 3,
+        "span_id": ["53995c3f42cd8ad8", "13995c3f42cd8ad8", "23995c3f42cd8ad8"],
+        "parent_id": [None, "53995c3f42cd8ad8", "53995c3f42cd8ad8"],
+        "service": ["checkout", "worker", "mailer"], "name": ["checkout", "job", "send"],
+        "kind": ["server", "server", "server"],
+        "start": [0, 1_000_000, 20_000_000_000], "end": [9_000_000, None, 21_000_000_000]})
+    before = spans.copy(deep=True)
+    audit = xray_coverage_audit(spans=spans, checks=(), start=pd.Timestamp(0, tz="UTC"), end="1970-01-01T00:00:10Z")
+    assert audit["service"].tolist() == ["checkout", "worker"]  # mailer started after the window ends
+    assert audit["seen_in_traces"].tolist() == [True, True] and audit["segments"].tolist() == [1, 1]
+    pd.testing.assert_frame_equal(spans, before)

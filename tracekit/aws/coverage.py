@@ -170,8 +170,8 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     checks = list(checks)
     if spans is not None and (start is not None or end is not None):
         keep = pd.Series(True, index=spans.index)
-        if start is not None:
-            keep &= spans["end"] >= to_utc(start, "start")
+        if start is not None:  # an in-progress span (no end yet) still runs at the window's start: kept
+            keep &= (spans["end"] >= to_utc(start, "start")).fillna(False) | spans["end"].isna()
         if end is not None:
             keep &= spans["start"] < to_utc(end, "end")
         spans = spans[keep]  # a filtered view; the caller's frame is untouched

@@ -524,3 +524,26 @@ def test_coverage_audit_window_keeps_in_progress_segments():
     assert audit["service"].tolist() == ["checkout", "worker"]  # mailer started after the window ends
     assert audit["seen_in_traces"].tolist() == [True, True] and audit["segments"].tolist() == [1, 1]
     pd.testing.assert_frame_equal(spans, before)
+
+
+def test_query_lines_of_spans_sharing_an_id_show_their_own_selected_values():
+    """Two spans of one trace with the same span id (a repeated id, e.g. an SDK retry reusing it): each line showed
+    the select() values of the first of them (both lines duration=10000000; the second is 30 ms)."""
+    import pandas as pd
+
+    import tracekit as tk
+    from tracekit.cli_query import format_matches
+
+    tid = "5759e988bd862e3fe1be46a994272793"
+    spans = tk.spans_from_columns({
+        "trace_id": [tid] * 3, "span_id": ["53995c3f42cd8ad8", "13995c3f42cd8ad8", "13995c3f42cd8ad8"],
+        "parent_id": [None, "53995c3f42cd8ad8", "53995c3f42cd8ad8"], "service": ["api", "db", "db"],
+        "name": ["GET /", "query", "query"], "kind": ["server", "client", "client"],
+        "start": [0, 1_000_000, 20_000_000], "end": [60_000_000, 11_000_000, 50_000_000]})
+    before = spans.copy(deep=True)
+    text = format_matches(spans, tk.traceql(spans, "{ kind = client } | select(duration)"), limit=0)
+    assert text.splitlines()[3:] == [
+        "  +      1.0 ms       10.0 ms  db  query  [client, unset]  duration=10000000",
+        "  +     20.0 ms       30.0 ms  db  query  [client, unset]  duration=30000000",
+    ]
+    pd.testing.assert_frame_equal(spans, before)

@@ -81,6 +81,18 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     order = order.sort_values(["n", "ms"], ascending=[False, False], kind="stable")
     extra = [c for c in matched.columns if c not in spans.columns]
     shown = order.index[:limit] if limit else order.index
+    # one pass over the matched spans (was: the whole matched frame filtered and iterated once per trace shown,
+    # 1 ms per span): each trace's rows in order of start (stable, no start last), the columns as arrays
+    m = matched.reset_index(drop=True)
+    rows_of = m.groupby("trace_id", sort=False).indices
+    start = m["start"]
+    start_key = np.where(start.isna().to_numpy(), np.iinfo(np.int64).max,
+                         start.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    off = ((start - m["trace_id"].map(first).astype(start.dtype)) / pd.Timedelta(milliseconds=1)).to_numpy(
+        dtype=np.float64, na_value=np.nan)
+    dur = m["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    service, name, kind, status = (m[c].to_numpy(dtype=object) for c in ("service", "name", "kind", "status"))
+    extra_values = [m[c].array for c in extra]
     for tid in shown:
         o = outcomes.loc[tid] if tid in outcomes.index else None
         root = ""
@@ -88,19 +100,11 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
             root = f"; root {o['root_service']} {o['root_name']}, request {o['request_ms']:.1f} ms"
         out.append("")
         out.append(f"trace {tid}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
-        rows = matched[matched["trace_id"] == tid].sort_values("start", kind="stable")
-        t0 = first.loc[tid]
-        for r in rows.itertuples(index=False):
-            off = (r.start - t0) / pd.Timedelta(milliseconds=1)
-            dur = "in progress" if pd.isna(r.duration_ms) else f"{r.duration_ms:.1f} ms"
-            line = f"  +{off:9.1f} ms  {dur:>12}  {r.service}  {r.name}  [{r.kind}, {r.status}]"
+        idx = rows_of[tid]
+        for p in idx[np.argsort(start_key[idx], kind="stable")]:
+            d = "in progress" if np.isnan(dur[p]) else f"{dur[p]:.1f} ms"
+            line = f"  +{off[p]:9.1f} ms  {d:>12}  {service[p]}  {name[p]}  [{kind[p]}, {status[p]}]"
             if extra:
-                vals = [f"{c}={v!r}" for c, v in zip(extra, _extras(rows, r, extra), strict=True)]
-                line += "  " + " ".join(vals)
+                line += "  " + " ".join(f"{c}={v[p]!r}" for c, v in zip(extra, extra_values, strict=True))
             out.append(line)
     return "\n".join(out)
-
-
-def _extras(rows: pd.DataFrame, r, extra: list) -> list:
-    i = int(np.flatnonzero(rows["span_id"].to_numpy(dtype=object) == r.span_id)[0])
-    return [rows[c].iloc[i] for c in extra]

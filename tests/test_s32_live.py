@@ -547,3 +547,23 @@ def test_query_lines_of_spans_sharing_an_id_show_their_own_selected_values():
         "  +     20.0 ms       30.0 ms  db  query  [client, unset]  duration=30000000",
     ]
     pd.testing.assert_frame_equal(spans, before)
+
+
+def test_summary_latency_lines_count_the_requests_their_percentiles_are_over(capsys, tmp_path):
+    """4 requests, one still in progress: the percentiles are over the 3 with a duration, but the line said
+    "(root span duration, 4 requests)"; the extent line likewise said 4 traces."""
+    import tracekit as tk
+    from tracekit.cli import format_summary
+
+    ids = [f"{i + 1:032x}" for i in range(4)]
+    spans = tk.spans_from_columns({
+        "trace_id": ids, "span_id": [f"{i + 1:016x}" for i in range(4)], "parent_id": [None] * 4,
+        "service": ["api"] * 4, "name": ["GET /"] * 4, "kind": ["server"] * 4, "start": [0, 0, 0, 0],
+        "end": [10_000_000, 20_000_000, 30_000_000, None]})
+    lines = format_summary(spans).splitlines()
+    assert lines[3] == ("request latency ms (root span duration, 3 finished requests; 1 in progress, not counted): "
+                        "p50 20.0  p95 30.0  p99 30.0")
+    assert lines[4] == ("trace extent ms (first start to last end, async work included, 3 finished traces; 1 in "
+                        "progress, not counted): p50 20.0  p95 30.0  p99 30.0")
+    done = format_summary(spans.iloc[:3]).splitlines()  # all finished: the line as before
+    assert done[3] == "request latency ms (root span duration, 3 requests): p50 20.0  p95 30.0  p99 30.0"

@@ -326,6 +326,11 @@ def format_summary(spans: pd.DataFrame) -> str:
         qs = percentile(ts[col].to_numpy(dtype=np.float64), QUANTILES)
         return "  ".join(f"p{round(q * 100)} {v:.1f}" for q, v in zip(QUANTILES, qs, strict=True))
 
+    def counted(col: str, n: int, what: str) -> str:
+        """``n what``, or the finished ones the percentiles are over and those still in progress (no duration)."""
+        done = int(ts[col].notna().sum())
+        return f"{n} {what}" if done == n else f"{done} finished {what}; {n - done} in progress, not counted"
+
     share, n_req = failed_share(ts)
     req = ts[ts["request"].to_numpy(dtype=bool)]
     # no span records a status (core.status_recorded; trace_outcomes' failed is <NA>): nothing could be recorded as
@@ -351,8 +356,9 @@ def format_summary(spans: pd.DataFrame) -> str:
          if known else
          f"failed requests (root span 5xx or status error, of {n_req} requests): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),
-        f"request latency ms (root span duration, {n_req} requests): {pcts('request_ms')}",
-        f"trace extent ms (first start to last end, async work included, {n_traces} traces): {pcts('extent_ms')}",
+        f"request latency ms (root span duration, {counted('request_ms', n_req, 'requests')}): {pcts('request_ms')}",
+        f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'traces')}): "
+        f"{pcts('extent_ms')}",
         "services: " + ", ".join(services),
     ]
     skipped = spans.attrs.get("skipped", ())

@@ -9,7 +9,8 @@ first ancestor that succeeded (a retry or a fallback that absorbed the error) â€
 ``reached_root`` says whether that chain reaches the request root. A span that failed although
 every child succeeded is an origin of its own (a request that fails after a retried call
 succeeded is counted, not hidden behind the absorbed error below it). Failed ancestors are found
-level by level over the kernel span tree (no per-trace loop).
+level by level over the kernel span tree (no per-trace loop). A span on or under a parent cycle has no ancestry
+(:mod:`tracekit.core.tree`): it can be an origin, but its chain is not walked (0 hops, not reaching the root).
 
 With log records attached (:func:`tracekit.attach_logs`), a span carrying an ERROR or FATAL log
 record counts as an error for :func:`error_origins` (status-less exports log the exception they
@@ -115,14 +116,16 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     name = spans["name"].to_numpy(dtype=object)
     par = tree.parent
     # walk up the unbroken chain of failed ancestors, all origins at once (one step per level); a chain
-    # stops at the first ancestor that succeeded: the error was absorbed there (a retry, a fallback)
+    # stops at the first ancestor that succeeded: the error was absorbed there (a retry, a fallback).
+    # Rows on or under a parent cycle have no ancestry (kernel tree): a chain never steps onto one (it went
+    # round the loop for ever when every span on it had failed)
     hops = np.zeros(len(rows), dtype=np.int64)
     prop: list[list[str]] = [[] for _ in rows]
     cur = rows.copy()
-    alive = np.ones(len(rows), dtype=bool)
+    alive = ~tree.cycle[rows]
     while alive.any():
         p = np.where(alive, par[cur], -1)
-        alive = (p >= 0) & fl[np.maximum(p, 0)]
+        alive = (p >= 0) & fl[np.maximum(p, 0)] & ~tree.cycle[np.maximum(p, 0)]
         idx = np.flatnonzero(alive)
         cur = np.where(alive, p, cur)
         for j, r in zip(idx, cur[idx], strict=True):

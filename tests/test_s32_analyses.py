@@ -85,3 +85,39 @@ def test_dropped_context_pairing_returns_the_optimal_pairs_on_steady_traffic():
     assert len(set(c.tolist())) == len(c) and len(set(r.tolist())) == len(r)  # one-to-one
     assert abs(score.sum() - best) < 1e-4
     assert len(r) == 16  # every root of the 16 traces has a candidate; all are paired
+
+
+def _exported_twice():
+    # web GET / ✗ 0..100 > web call orders ✗ 5..65 > orders POST ✗ 10..60, the POST row exported twice (same trace,
+    # same span id, same times): one call, one span, one failure
+    return _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "error"),
+                   (T1, "b", "a", "web", "call orders", "client", 5, 65, "error"),
+                   (T1, "c", "b", "orders", "POST", "server", 10, 60, "error"),
+                   (T1, "c", "b", "orders", "POST", "server", 10, 60, "error")])
+
+
+def test_service_graph_counts_a_span_exported_twice_once():
+    G = tk.service_graph(_exported_twice())
+    e = G.edges["web", "orders"]
+    assert (e["calls"], e["errors"], e["total_ms"]) == (1, 1, 50.0)  # was 2 calls, 2 errors, 100 ms
+    o = G.nodes["orders"]
+    assert (o["spans"], o["errors"], o["duration_ms"], o["self_ms"]) == (1, 1, 50.0, 50.0)  # was 2, 2, 100, 100
+    assert G.nodes["web"]["spans"] == 2
+
+
+def test_service_graph_on_dask_counts_a_span_exported_twice_once():
+    pytest.importorskip("dask.dataframe")
+    spans = _exported_twice()
+    G = tk.dask.service_graph(tk.dask.from_pandas(spans, 1))
+    assert G.edges["web", "orders"]["calls"] == 1
+    assert (G.nodes["orders"]["spans"], G.nodes["orders"]["duration_ms"]) == (1, 50.0)
+
+
+def test_find_repeated_calls_does_not_read_a_duplicate_export_as_n_plus_1():
+    assert len(tk.find_repeated_calls(_exported_twice())) == 0  # was one row: calls 2, pattern n+1
+
+
+def test_error_origins_counts_a_span_exported_twice_once():
+    spans = _exported_twice()
+    assert tk.error_origins(spans)[["service", "origins", "share"]].values.tolist() == [["orders", 1, 1.0]]  # was 2
+    assert tk.error_origins(spans, per_span=True)["span_id"].tolist() == ["c" * 16]

@@ -826,8 +826,8 @@ def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     from .analysis.graph import call_edges
     from .analysis.structure import self_time as st_fn
 
-    _, node, _, service, name, err, fault, dur = call_edges(spans, by)
-    self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan) if len(spans) else np.zeros(0)
+    _, node, _, service, name, err, fault, dur, keep = call_edges(spans, by)
+    self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[keep] if len(spans) else np.zeros(0)
     nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur,
                        "service": service, "name": name})
     g = nd.groupby("node", sort=True)

@@ -11,6 +11,7 @@ every child succeeded is an origin of its own (a request that fails after a retr
 succeeded is counted, not hidden behind the absorbed error below it). Failed ancestors are found
 level by level over the kernel span tree (no per-trace loop). A span on or under a parent cycle has no ancestry
 (:mod:`tracekit.core.tree`): it can be an origin, but its chain is not walked (0 hops, not reaching the root).
+A span exported twice (its span id repeated in the trace) is one origin: the later copies are left out.
 
 With log records attached (:func:`tracekit.attach_logs`), a span carrying an ERROR or FATAL log
 record counts as an error for :func:`error_origins` (status-less exports log the exception they
@@ -111,7 +112,7 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "error_origins")
     tree = span_tree(spans)
     fl = failed(spans) | log_error_mask(spans)  # with logs attached, an ERROR record is evidence of an error
-    rows = np.flatnonzero(is_origin(spans, fl))
+    rows = np.flatnonzero(is_origin(spans, fl) & ~tree.duplicate)  # a span exported twice is one origin (kernel tree)
     svc = spans["service"].to_numpy(dtype=object)
     name = spans["name"].to_numpy(dtype=object)
     par = tree.parent

@@ -38,6 +38,8 @@ inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``asyn
 Graph attributes: ``by`` and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
 a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
 them is unknown, not 0 (:func:`tracekit.plot_service_graph` says so).
+A span exported twice (a span id repeated in its trace) is one span: its later copies make no call and
+are not counted on their node (:mod:`tracekit.core.tree`).
 Everything is computed with groupby over the spans; no per-trace loop.
 """
 
@@ -126,11 +128,11 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     if by not in ("service", "operation"):
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    n = len(spans)
-    edges, node, peer_nodes, service, name, err, fault, dur = call_edges(spans, by)
+    edges, node, peer_nodes, service, name, err, fault, dur, keep = call_edges(spans, by)
+    n = len(node)
     G = nx.DiGraph(by=by, status_recorded=bool(status_recorded(spans)))
-    # nodes
-    self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    # nodes (a span exported twice is one span: the later copies are left out, as the kernel tree says)
+    self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
     nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur})
     if n:
         ng = nd.groupby("node", sort=True).agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"),
@@ -178,9 +180,11 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     Returns
     -------
     tuple
-        ``(edges, node, peer_nodes, service, name, failed, fault, dur)``: ``edges`` one row per call
+        ``(edges, node, peer_nodes, service, name, failed, fault, dur, keep)``: ``edges`` one row per call
         (``source``, ``target``, ``dur``, ``err`` — failed, :func:`tracekit.core.failed` —,
-        ``fault``, ``throttle``, ``async``, ``wait`` — queue wait in ms of a hop, else NaN); the rest per span.
+        ``fault``, ``throttle``, ``async``, ``wait`` — queue wait in ms of a hop, else NaN); ``keep`` the rows
+        that are spans (bool per row: a later copy of a duplicated span id is not, :mod:`tracekit.core.tree`);
+        the rest per kept row.
 
     Examples
     --------
@@ -200,6 +204,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     fault = spans["fault"].to_numpy(dtype=bool, na_value=False) if "fault" in spans.columns else np.zeros(n, dtype=bool)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
 
+    keep = ~tree.duplicate  # a span exported twice is one span (kernel tree): its later copies make no call
     has_p = parent >= 0
     pnode = np.where(has_p, node[np.maximum(parent, 0)], None)
     cross = has_p & (pnode != node)
@@ -217,7 +222,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
         return np.where(ok, (start_ns[consumer] - end_ns[producer]) / 1e6, np.nan)
 
     # 1. parent -> child across nodes (callee statistics)
-    r1 = np.flatnonzero(cross)
+    r1 = np.flatnonzero(cross & keep)
     src = [pnode[r1]]
     dst = [node[r1]]
     rows = [r1]
@@ -229,7 +234,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     # 3. links to spans of another node in the data (a linked producer counts as answered)
     if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)
-        has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
+        has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk] & keep)
         if len(has_links):
             key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays([spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
             key = key[~key.index.duplicated()]
@@ -253,7 +258,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
             wait.append(waits(lj_a, lr_a))
             child_cross[lj_a] = True
     # 2. client/producer spans with no cross-node child (nor a linking span elsewhere) -> peer
-    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross)
+    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross & keep)
     peers = callees(spans, cand)
     okp = np.asarray([p is not None for p in peers], dtype=bool)
     r2 = cand[okp]
@@ -270,7 +275,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
         "async": np.concatenate(asyn).astype(bool),
         "wait": np.concatenate(wait).astype(np.float64),
     })
-    return edges, node, peer_nodes, service, name, err, fault, dur
+    return edges, node[keep], peer_nodes, service[keep], name[keep], err[keep], fault[keep], dur[keep], keep
 
 
 def graph_layout(G: nx.DiGraph) -> pd.DataFrame:

@@ -13,6 +13,9 @@ their intervals: what the parent waited at most), ``max_ms`` (the longest call),
 having to retry, would save at best), ``retry_ms`` (duration of failed calls that were retried).
 ``sequential`` is True when no two calls of the group overlap.
 
+A span exported twice (its span id repeated in the trace) is one call: the later copies are left out
+(:mod:`tracekit.core.tree`), so a duplicate export never reads as an N+1.
+
 Computed with one sort and grouped numpy reductions; no per-trace loop.
 """
 
@@ -95,7 +98,7 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     min_calls = count_arg(min_calls, "min_calls", "find_repeated_calls", minimum=2)
     tree = span_tree(spans)
     parent = tree.parent
-    rows = np.flatnonzero(parent >= 0)
+    rows = np.flatnonzero((parent >= 0) & ~tree.duplicate)  # a span exported twice is one call (kernel tree)
     if not len(rows):
         return _empty()
     op = spans[["service", "name", "kind"]].iloc[rows].astype(object).fillna("?")

@@ -59,7 +59,7 @@ TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, i
     *TRACE_OUTCOME_COLUMNS,
     ("end", "datetime64[ns, UTC]", "ns, UTC", "last end over the trace's spans"),
     ("n_spans", "int64", "spans", "spans in the trace"),
-    ("n_services", "int64", "services", "distinct services in the trace"),
+    ("n_services", "int64", "services", "distinct services in the trace (a span with no service adds none)"),
     ("in_progress", "bool", "", "some span is in progress (no end)"),
     ("n_roots", "int64", "spans", "spans with no parent_id"),
     ("n_orphans", "int64", "spans", "spans whose parent is not in the trace (fragment heads)"),
@@ -154,7 +154,9 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     last_end = np.full(nt, NAT_NS, dtype=np.int64)
     np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
     sc, su = pd.factorize(spans["service"], sort=False)
-    pairs = np.unique(t * (len(su) + 1) + np.asarray(sc, dtype=np.int64))
+    sc = np.asarray(sc, dtype=np.int64)
+    named = sc >= 0  # a span with no service names none (its code -1 fell into the previous trace's range)
+    pairs = np.unique(t[named] * (len(su) + 1) + sc[named])
     max_depth = np.full(nt, -1, dtype=np.int64)
     np.maximum.at(max_depth, t, tree.depth)
     out["end"] = to_timestamps(last_end).array

@@ -128,3 +128,9 @@ def test_trace_summary_n_services_keeps_a_missing_service_in_its_own_trace():
                     (T2, "b", None, None, "GET /", "server", 0, 100, "ok")])
     ts = tk.trace_summary(spans)
     assert ts[["trace_id", "n_services"]].values.tolist() == [[T1, 1], [T2, 0]]  # was T1 2 (T2's missing service)
+
+
+def test_skew_story_says_a_clock_behind_without_a_double_negative():
+    for offset, want in ((-80.0, "clock runs 80.0 ms behind the others"), (120.0, "clock runs 120 ms ahead of the others")):
+        st = tk.skew_story(tk.simulate.simulate("clock-skew", 300, seed=15, offset_ms=offset).spans)
+        assert len(st.sentences) == 1 and want in st.sentences[0], st.sentences  # was "runs -80.0 ms behind"

@@ -12,7 +12,7 @@ says each in one sentence (host, offset, spread, pairs) and returns the spans co
 >>> spans = tk.simulate.simulate("clock-skew", 200, seed=15).spans
 >>> st = skew_story(spans)
 >>> print(st.sentences[0])  # doctest: +ELLIPSIS
-inventory host inventory-2's clock runs +120 ms ahead of the others (median over ... client→server pairs, spread ... ms; ... of them have the server span outside its client span): times measured across it are shifted by its clock, not slow; corrected before comparing.
+inventory host inventory-2's clock runs 120 ms ahead of the others (median over ... client→server pairs, spread ... ms; ... of them have the server span outside its client span): times measured across it are shifted by its clock, not slow; corrected before comparing.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
     out = []
     for r in bad.itertuples():
         who = f"{r.service} host {r.host}" if isinstance(r.host, str) else f"service {r.service}"
-        way = "ahead of" if r.estimate_ms > 0 else "behind"
-        out.append(f"{who}'s clock runs {_ms(r.estimate_ms)} {way} the others (median over {r.n_pairs:,} client→server "
+        way = "ahead of" if r.estimate_ms > 0 else "behind"  # the word carries the sign: "-80 ms behind" read as ahead
+        out.append(f"{who}'s clock runs {_ms(abs(r.estimate_ms))[1:]} {way} the others (median over {r.n_pairs:,} client→server "
                    f"pairs, spread {abs(r.spread_ms):.2f} ms; {r.n_violations:,} of them have the server span outside "
                    "its client span): times measured across it are shifted by its clock, not slow; corrected before "
                    "comparing.")

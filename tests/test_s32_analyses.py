@@ -134,3 +134,16 @@ def test_skew_story_says_a_clock_behind_without_a_double_negative():
     for offset, want in ((-80.0, "clock runs 80.0 ms behind the others"), (120.0, "clock runs 120 ms ahead of the others")):
         st = tk.skew_story(tk.simulate.simulate("clock-skew", 300, seed=15, offset_ms=offset).spans)
         assert len(st.sentences) == 1 and want in st.sentences[0], st.sentences  # was "runs -80.0 ms behind"
+
+
+def test_an_origin_is_a_failed_span_with_no_failed_child_as_its_table_says():
+    # web ✗ > api ok > db ✗: the retry in api absorbed db's error, web failed on its own: two origins, and web has a
+    # failed descendant (db) — the tables said "no failed descendant", which would leave web out
+    from tracekit.analysis.error_origins import ERROR_ORIGIN_SPANS, ERROR_ORIGINS
+
+    spans = _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "error"),
+                    (T1, "b", "a", "api", "get", "client", 5, 65, "ok"),
+                    (T1, "c", "b", "db", "q", "client", 10, 20, "error")])
+    assert sorted(tk.error_origins(spans, per_span=True)["service"]) == ["db", "web"]
+    assert "descendant" not in ERROR_ORIGIN_SPANS.doc and "child" in ERROR_ORIGIN_SPANS.doc
+    assert "child" in dict((c.name, c.meaning) for c in ERROR_ORIGINS.columns)["origins"]

@@ -47,7 +47,7 @@ from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
 __all__ = ["error_origins", "top_exceptions", "is_origin", "message_template",
            "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
 
-ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a failed span with no failed descendant", [
+ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a failed span none of whose children failed", [
     ("trace_id", "string", "", "32-hex trace id"),
     ("span_id", "string", "", "the origin span"),
     ("service", "string", "", "service of the origin span"),
@@ -62,7 +62,7 @@ ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of a
 ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first): where errors originate, most origins "
                              "first; no row where no span records a status and no ERROR log record is attached (unknown, "
                              "not 0: attrs status_recorded False)", [
-    ("origins", "int64", "spans", "origin spans (failed, no failed descendant) of the key"),
+    ("origins", "int64", "spans", "origin spans (failed, no child failed) of the key"),
     ("traces", "int64", "traces", "traces with an origin at the key"),
     ("share", "float64", "", "share of all origins that are at the key"),
     ("reached_root", "float64", "", "share of the key's origins whose error reached the request root"),

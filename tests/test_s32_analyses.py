@@ -4,6 +4,7 @@ its fix)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -147,3 +148,16 @@ def test_an_origin_is_a_failed_span_with_no_failed_child_as_its_table_says():
     assert sorted(tk.error_origins(spans, per_span=True)["service"]) == ["db", "web"]
     assert "descendant" not in ERROR_ORIGIN_SPANS.doc and "child" in ERROR_ORIGIN_SPANS.doc
     assert "child" in dict((c.name, c.meaning) for c in ERROR_ORIGINS.columns)["origins"]
+
+
+def test_split_by_change_refuses_a_window_it_cannot_cut_at():
+    # T1 starts at 0 ms, T2 at 50 ms. Recovery before onset put T2 both before and after (normal: 3 rows of 2);
+    # no onset put every trace in the incident; a time that does not parse raised pandas' DateParseError
+    spans = _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "ok"),
+                    (T2, "b", None, "web", "GET /", "server", 50, 100, "ok")])
+    t0 = pd.Timestamp(0, tz="UTC")
+    for change in ((t0 + pd.Timedelta("150ms"), t0 + pd.Timedelta("40ms")), (None, None), ("garbage", None)):
+        with pytest.raises(tk.errors.ArgumentError):
+            tk.split_by_change(spans, change)
+    s = tk.split_by_change(spans, (t0 + pd.Timedelta("40ms"), None))  # a good window still cuts
+    assert (s.before["trace_id"].tolist(), s.incident["trace_id"].tolist(), len(s.after)) == ([T1], [T2], 0)

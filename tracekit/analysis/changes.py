@@ -710,7 +710,7 @@ def split_by_change(spans: pd.DataFrame, change: Any) -> ChangeSplit:
     Raises
     ------
     ArgumentError
-        ``change`` is empty or not a change.
+        ``change`` is empty or not a change: no onset, a time that does not parse, or a recovery before the onset.
 
     Examples
     --------
@@ -733,12 +733,19 @@ def split_by_change(spans: pd.DataFrame, change: Any) -> ChangeSplit:
     else:
         raise ArgumentError("split_by_change: change must be a detect_changes row or frame, or (onset, recovery); "
                             f"got {type(change).__name__}")
-    onset = pd.Timestamp(onset)
-    recovery = pd.NaT if recovery is None or pd.isna(recovery) else pd.Timestamp(recovery)
+    try:
+        onset = pd.NaT if onset is None or pd.isna(onset) else pd.Timestamp(onset)
+        recovery = pd.NaT if recovery is None or pd.isna(recovery) else pd.Timestamp(recovery)
+    except (ValueError, TypeError) as e:
+        raise ArgumentError(f"split_by_change: onset and recovery must be times, got {onset!r}, {recovery!r} ({e})") from e
+    if onset is pd.NaT:  # NaT compared as the earliest time: every trace was "in the incident"
+        raise ArgumentError("split_by_change: the change has no onset")
     if onset.tzinfo is None:
         onset = onset.tz_localize("UTC")
     if recovery is not pd.NaT and recovery.tzinfo is None:
         recovery = recovery.tz_localize("UTC")
+    if recovery is not pd.NaT and recovery < onset:  # a trace between the two was both before and after
+        raise ArgumentError(f"split_by_change: recovery {recovery} is before onset {onset}")
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "split_by_change")
     from ..core import span_tree, trace_outcomes
 

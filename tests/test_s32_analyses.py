@@ -161,3 +161,19 @@ def test_split_by_change_refuses_a_window_it_cannot_cut_at():
             tk.split_by_change(spans, change)
     s = tk.split_by_change(spans, (t0 + pd.Timedelta("40ms"), None))  # a good window still cuts
     assert (s.before["trace_id"].tolist(), s.incident["trace_id"].tolist(), len(s.after)) == ([T1], [T2], 0)
+
+
+def test_compare_counts_calls_per_request_not_per_trace():
+    # the same 400 requests (seed 1), fulfillment run as traces of their own (async-links) or inside the request
+    # (baseline): every service makes the same calls per request. Per trace, the 120 async-work traces made every
+    # service read 23 % fewer calls in a (api-gateway 0.77 vs 1.0, interval -0.27..-0.20)
+    a = tk.simulate.simulate("async-links", 400, seed=1).spans
+    b = tk.simulate.simulate("baseline", 400, seed=1).spans
+    c = tk.compare(a, b, n_boot=200)
+    assert c.n_traces == (520, 400)
+    t = c.table.set_index("service")
+    assert t.loc["api-gateway", ["calls_a", "calls_b"]].tolist() == [1.0, 1.0]
+    assert (t["delta_calls"] == 0).all()
+    assert ((t["delta_calls_lo"] <= 0) & (t["delta_calls_hi"] >= 0)).all()
+    assert t.loc["fulfillment", "calls_a"] == 120 / 400
+    assert set(t["presence"]) == {"both"}

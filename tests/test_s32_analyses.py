@@ -177,3 +177,15 @@ def test_compare_counts_calls_per_request_not_per_trace():
     assert ((t["delta_calls_lo"] <= 0) & (t["delta_calls_hi"] >= 0)).all()
     assert t.loc["fulfillment", "calls_a"] == 120 / 400
     assert set(t["presence"]) == {"both"}
+
+
+def test_a_root_exported_twice_is_one_root():
+    # a whole trace whose root row is repeated: one root, not partial; health names the duplicate export, not
+    # "a service started a new root" (was n_roots 2, partial True and a multiple_roots finding)
+    spans = _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "ok"),
+                    (T1, "a", None, "web", "GET /", "server", 0, 100, "ok"),
+                    (T1, "b", "a", "db", "q", "client", 10, 20, "ok")])
+    ts = tk.trace_summary(spans)
+    assert ts[["n_roots", "n_duplicate_ids", "partial"]].values.tolist() == [[1, 1, False]]
+    checks = set(tk.health_report(spans)["check"])
+    assert "duplicate_span_ids" in checks and "multiple_roots" not in checks

@@ -61,7 +61,7 @@ TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, i
     ("n_spans", "int64", "spans", "spans in the trace"),
     ("n_services", "int64", "services", "distinct services in the trace (a span with no service adds none)"),
     ("in_progress", "bool", "", "some span is in progress (no end)"),
-    ("n_roots", "int64", "spans", "spans with no parent_id"),
+    ("n_roots", "int64", "spans", "spans with no parent_id (a root exported twice counts once)"),
     ("n_orphans", "int64", "spans", "spans whose parent is not in the trace (fragment heads)"),
     ("n_duplicate_ids", "int64", "spans", "rows repeating a span id of the trace"),
     ("partial", "bool", "", "in progress, an orphan, or not exactly one root"),
@@ -163,7 +163,7 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     out["n_spans"] = np.bincount(t, minlength=nt).astype(np.int64)
     out["n_services"] = np.bincount(pairs // (len(su) + 1), minlength=nt).astype(np.int64)
     out["in_progress"] = tree.per_trace(bool_column(spans, "in_progress") | end_na) > 0
-    out["n_roots"] = tree.per_trace(tree.is_root)
+    out["n_roots"] = tree.per_trace(tree.is_root & ~tree.duplicate)  # a root exported twice is one root (kernel tree)
     out["n_orphans"] = tree.per_trace(tree.orphan)
     out["n_duplicate_ids"] = tree.per_trace(tree.duplicate)
     out["partial"] = out["in_progress"].to_numpy() | (out["n_orphans"].to_numpy() > 0) | (out["n_roots"].to_numpy() != 1)

@@ -189,3 +189,15 @@ def test_a_root_exported_twice_is_one_root():
     assert ts[["n_roots", "n_duplicate_ids", "partial"]].values.tolist() == [[1, 1, False]]
     checks = set(tk.health_report(spans)["check"])
     assert "duplicate_span_ids" in checks and "multiple_roots" not in checks
+
+
+def test_compare_counts_a_span_exported_twice_as_one_call():
+    # a: web > db with the db row exported twice; b: the same trace exported once. Nothing changed (was db calls
+    # 2 vs 1 and web fanout 2 vs 1)
+    a = _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "ok"), (T1, "b", "a", "db", "q", "client", 10, 20, "ok"),
+                (T1, "b", "a", "db", "q", "client", 10, 20, "ok")])
+    b = _frame([(T2, "a", None, "web", "GET /", "server", 0, 100, "ok"), (T2, "b", "a", "db", "q", "client", 10, 20, "ok")])
+    for by in ("service", "operation"):
+        t = tk.compare(a, b, by=by, n_boot=20).table.set_index("service")
+        assert t.loc["db", ["calls_a", "calls_b"]].tolist() == [1.0, 1.0]
+        assert t.loc["web", ["fanout_a", "fanout_b"]].tolist() == [1.0, 1.0]

@@ -19,7 +19,8 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
   ``delta_error_rate`` with it.
 
 For each of these ``<m>_a``, ``<m>_b``, ``delta_<m>``, ``delta_<m>_lo``, ``delta_<m>_hi``
-(a ``ci`` interval, 95 % by default). The "calls" of a key are its spans, except with
+(a ``ci`` interval, 95 % by default). The "calls" of a key are its spans (a span exported twice, its id repeated
+in the trace, is one), except with
 ``by="service"`` where they are the service's *entry* spans (a root, or a span whose parent is in
 another service), i.e. the requests the service handled.
 
@@ -158,9 +159,12 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     else:
         entry = np.ones(n, dtype=bool)
     err = failed(spans)
-    children = np.bincount(tree.parent[tree.parent >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
+    # a span exported twice is one span (kernel tree): its later copies are no call and no child
+    keep = ~tree.duplicate
+    kids = tree.parent[(tree.parent >= 0) & keep]
+    children = np.bincount(kids, minlength=n) if n else np.zeros(0, dtype=np.int64)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
-    calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)
+    calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)[keep].reset_index(drop=True)
     # call paths of whole traces only: a trace that lost its root, or holds an orphan, a duplicate id or a cycle,
     # has paths cut short ("frontend:GET /products" from a fragment) that would read as new call paths
     broken = np.zeros(n_tr, dtype=bool)

@@ -201,3 +201,13 @@ def test_compare_counts_a_span_exported_twice_as_one_call():
         t = tk.compare(a, b, by=by, n_boot=20).table.set_index("service")
         assert t.loc["db", ["calls_a", "calls_b"]].tolist() == [1.0, 1.0]
         assert t.loc["web", ["fanout_a", "fanout_b"]].tolist() == [1.0, 1.0]
+
+
+def test_top_exceptions_counts_the_events_of_a_span_exported_twice_once():
+    ev = [{"time": None, "name": "exception", "attributes": {"exception.type": "KeyError", "exception.message": "item 7"}}]
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 3, "span_id": ["a" * 16, "b" * 16, "b" * 16], "parent_id": [None, "a" * 16, "a" * 16],
+        "service": ["web", "db", "db"], "name": ["GET /", "q", "q"], "start": [0, 1, 1], "end": [9, 2, 2],
+        "events": [[], ev, ev]})
+    t = tk.top_exceptions(spans)
+    assert t[["service", "template", "count", "spans", "traces"]].values.tolist() == [["db", "item <num>", 1, 1, 1]]  # count was 2

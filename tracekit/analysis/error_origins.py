@@ -21,7 +21,8 @@ do not record), and :func:`top_exceptions` groups those records too, as exceptio
 :func:`top_exceptions` groups ``exception`` events (OTLP span events; the X-Ray reader turns a
 segment's ``cause`` into such events) by type and **message template**: numbers, hex ids, UUIDs
 and quoted values in the message are masked (``<num>``, ``<id>``, ``<uuid>``, ``'<str>'``), so
-``order 1234 not found`` and ``order 99 not found`` are one group.
+``order 1234 not found`` and ``order 99 not found`` are one group. The events of a span exported twice (its span id repeated in
+the trace) are counted once.
 
 >>> import tracekit as tk
 >>> spans = tk.simulate.simulate("baseline", 300, seed=3).spans
@@ -342,6 +343,9 @@ def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         raise ArgumentError(f"top_exceptions: by column(s) {bad} not in the spans frame")
     ev = spans["events"].to_numpy(dtype=object)
     has = np.fromiter((isinstance(e, (list, tuple)) and len(e) > 0 for e in ev), dtype=bool, count=len(ev))
+    # a span exported twice threw its exceptions once (kernel tree: the later copies left out; no parent_id needed)
+    has &= ~(span_tree(spans).duplicate if "parent_id" in spans.columns  # the frame's tree, cached
+             else spans.duplicated(["trace_id", "span_id"]).to_numpy(dtype=bool))
     rows, types, msgs, times = [], [], [], []
     start = ns(spans["start"])
     for r in np.flatnonzero(has):

@@ -211,3 +211,24 @@ def test_top_exceptions_counts_the_events_of_a_span_exported_twice_once():
         "events": [[], ev, ev]})
     t = tk.top_exceptions(spans)
     assert t[["service", "template", "count", "spans", "traces"]].values.tolist() == [["db", "item <num>", 1, 1, 1]]  # count was 2
+
+
+def test_course_changes_and_early_stops_ignore_spans_exported_twice():
+    # 5 % of the leaf spans of an incident exported twice: every step is still the same step (was a duplicated
+    # call counted as a second call of its parent, and the copy's own END step as one more step)
+    from tracekit.analysis.course_changes import course_changes
+    from tracekit.analysis.early_stops import early_stop_evidence
+
+    sp = tk.simulate.simulate("slow-deploy", 200, seed=7).spans
+    base = tk.simulate.simulate("baseline", 150, seed=8).spans
+    named = set(zip(sp["trace_id"], sp["parent_id"], strict=True))
+    leaf = np.flatnonzero([(t, s) not in named for t, s in zip(sp["trace_id"], sp["span_id"], strict=True)])
+    rep = np.random.default_rng(0).choice(leaf, size=len(sp) // 20, replace=False)
+    dup = pd.concat([sp, sp.iloc[rep]], ignore_index=True)
+    pd.testing.assert_frame_equal(course_changes(dup, base), course_changes(sp, base))
+    pd.testing.assert_frame_equal(course_changes(base, dup), course_changes(base, sp))
+    svc_codes = lambda df: pd.factorize(df["service"], sort=True)[0]  # noqa: E731
+    for inc, inc_dup, bl, bl_dup in ((sp, dup, base, base), (base, base, sp, dup)):
+        ev = early_stop_evidence(inc, bl, svc_codes(inc), 8)
+        ev_dup = early_stop_evidence(inc_dup, bl_dup, svc_codes(inc_dup), 8)
+        pd.testing.assert_frame_equal(ev, ev_dup)

@@ -61,7 +61,9 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
         before the first call), ``next`` (the call's operation + 1; 0 = END): the calls' steps in start order, then one
         END step per span; ``prev_rows`` (the row of the call each step comes right after, −1 from ``START``);
         ``last_child`` (each span's last call's row, −1 for none), ``tree``
-        (:func:`tracekit.core.span_tree`) and ``n`` (spans).
+        (:func:`tracekit.core.span_tree`), ``n`` (spans) and ``counted`` (per step: not taken by a later copy of a span
+        exported twice, which is no span: its END step is there only to keep the END steps aligned with the rows; a
+        copy makes no call step of its parent).
 
     Examples
     --------
@@ -75,7 +77,7 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
     tree = span_tree(spans)
     par = tree.parent
     n = len(spans)
-    kids = np.flatnonzero(par >= 0)
+    kids = np.flatnonzero((par >= 0) & ~tree.duplicate)  # a span exported twice is one call (kernel tree)
     st = ns(spans["start"])[kids]
     order = kids[np.lexsort((kids, st, par[kids]))]  # calls in start order (ties: in the frame's order)
     p_sorted = par[order]
@@ -92,7 +94,7 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
     state = np.r_[op[p_sorted] * (m + 1) + prev, op * (m + 1) + end_prev].astype(np.int64)
     nxt = np.r_[op[order] + 1, np.zeros(n, np.int64)].astype(np.int64)
     return {"tree": tree, "rows": rows, "state": state, "next": nxt, "prev_rows": prev_rows, "last_child": last_child,
-            "n": n}
+            "n": n, "counted": ~tree.duplicate[rows]}
 
 
 def _label(code: np.ndarray, labels: np.ndarray, m: int) -> np.ndarray:
@@ -151,7 +153,7 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     m = max(len(labels), 1)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
     # the baseline's steps: per state, its steps and its successors seen once (Good–Turing), and whether it ended
-    pair, cnt = np.unique(b["state"] * (m + 1) + b["next"], return_counts=True)
+    pair, cnt = np.unique((b["state"] * (m + 1) + b["next"])[b["counted"]], return_counts=True)
     p_state = pair // (m + 1)
     states, s_inv = np.unique(p_state, return_inverse=True)
     steps_of = np.bincount(s_inv, weights=cnt, minlength=len(states))
@@ -214,9 +216,9 @@ def early_stop_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, key_codes: 
     # steps per (component, state) — every step taken from a state the baseline showed — and origin stops there
     kn_states = np.unique(end_state[known])
     step_rows, step_state = a["rows"], a["state"]
-    use = np.isin(step_state, kn_states)
+    use = np.isin(step_state, kn_states) & a["counted"]
     n_st = max(int(step_state.max()) + 1 if len(step_state) else 1, 1)
-    origin = es["origin"].to_numpy(bool)
+    origin = es["origin"].to_numpy(bool) & ~a["tree"].duplicate  # a span exported twice stops once
     pair_steps = k[step_rows[use]] * n_st + step_state[use]
     pair_stops = k[origin] * n_st + end_state[origin]
     codes, inv = np.unique(np.r_[pair_steps, pair_stops], return_inverse=True)

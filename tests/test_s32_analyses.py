@@ -232,3 +232,10 @@ def test_course_changes_and_early_stops_ignore_spans_exported_twice():
         ev = early_stop_evidence(inc, bl, svc_codes(inc), 8)
         ev_dup = early_stop_evidence(inc_dup, bl_dup, svc_codes(inc_dup), 8)
         pd.testing.assert_frame_equal(ev, ev_dup)
+
+
+def test_failed_spans_counts_a_failed_span_exported_twice_once():
+    spans = _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "error"),
+                    (T1, "b", "a", "db", "q", "client", 10, 20, "error"),
+                    (T1, "b", "a", "db", "q", "client", 10, 20, "error")])
+    assert tk.trace_summary(spans)["failed_spans"].tolist() == [2]  # was 3

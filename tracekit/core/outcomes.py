@@ -149,7 +149,8 @@ TRACE_OUTCOME_COLUMNS = (
                                     "when no span of the frame records a status, as ``failed``"),
     ("throttled", "boolean", "", "the request was throttled (root span 429 / X-Ray throttle); <NA> on every row when "
                                  "no span of the frame records a status, as ``failed``"),
-    ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not); 0 when no span "
+    ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not; a span exported twice "
+                                       "once); 0 when no span "
                                        "of the frame records a status, where ``failed`` says <NA>: read it, not this"),
     ("has_root", "bool", "", "the trace has a request root"),
     ("continues", "string", "", "the caller's trace id when this trace's root started where that caller dropped the "
@@ -364,7 +365,7 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         "failed": fl[head] if nt else np.zeros(0, bool),
         "client_error": ce[head] if nt else np.zeros(0, bool),
         "throttled": th[head] if nt else np.zeros(0, bool),
-        "failed_spans": tree.per_trace(fl),
+        "failed_spans": tree.per_trace(fl & ~tree.duplicate),  # a span exported twice failed once (kernel tree)
         "has_root": has_root,
         "continues": pd.array(continues, dtype=spans["trace_id"].dtype),
         "request": request,  # from _OWN_REQUEST and continues (_finish)

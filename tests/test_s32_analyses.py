@@ -239,3 +239,16 @@ def test_failed_spans_counts_a_failed_span_exported_twice_once():
                     (T1, "b", "a", "db", "q", "client", 10, 20, "error"),
                     (T1, "b", "a", "db", "q", "client", 10, 20, "error")])
     assert tk.trace_summary(spans)["failed_spans"].tolist() == [2]  # was 3
+
+
+def test_version_regressions_and_lambda_invocations_count_an_entry_span_exported_twice_once():
+    # the trace's root (its api-gateway entry span, named as a parent) exported twice in every trace
+    sp = tk.simulate.simulate("cold-starts", 120, seed=3).spans
+    tree = tk.core.span_tree(sp)
+    roots = np.flatnonzero(tree.is_root)
+    fn = np.flatnonzero((sp["service"] == "fulfillment").to_numpy() & (tree.parent >= 0)
+                        & (sp["service"].to_numpy()[np.maximum(tree.parent, 0)] != "fulfillment"))
+    dup = pd.concat([sp, sp.iloc[np.r_[roots, fn]]], ignore_index=True)
+    vr, vr_dup = tk.version_regressions(sp, n_boot=20), tk.version_regressions(dup, n_boot=20)
+    assert vr_dup.set_index(["service", "version"])["calls"].to_dict() == vr.set_index(["service", "version"])["calls"].to_dict()
+    assert len(tk.lambda_invocations(dup)) == len(tk.lambda_invocations(sp)) == len(fn)

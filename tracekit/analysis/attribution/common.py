@@ -84,4 +84,5 @@ def entry_rows(spans: pd.DataFrame) -> tuple[np.ndarray, Any]:
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
     par = tree.parent
     psvc = np.where(par >= 0, svc[np.maximum(par, 0)], None)
-    return (par < 0) | (psvc != svc), tree
+    # a span exported twice is one entry span (kernel tree: the later copies are left out)
+    return ((par < 0) | (psvc != svc)) & ~tree.duplicate, tree

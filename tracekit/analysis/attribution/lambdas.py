@@ -145,7 +145,7 @@ def _lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     is_init = name == "Initialization"
     inv = (origin == "AWS::Lambda::Function") | (flag != None) | (  # noqa: E711
         entry & ((platform == "aws_lambda") | (faas != None)) & ~is_init)  # noqa: E711
-    inv &= ~is_init
+    inv &= ~is_init & ~tree.duplicate  # a span exported twice is one invocation (kernel tree)
     cold = np.array([f is True or (isinstance(f, str) and f.lower() == "true") for f in flag], dtype=bool)
     init_ms = np.full(n, np.nan)
     init_sid = np.full(n, None, dtype=object)

@@ -252,3 +252,20 @@ def test_version_regressions_and_lambda_invocations_count_an_entry_span_exported
     vr, vr_dup = tk.version_regressions(sp, n_boot=20), tk.version_regressions(dup, n_boot=20)
     assert vr_dup.set_index(["service", "version"])["calls"].to_dict() == vr.set_index(["service", "version"])["calls"].to_dict()
     assert len(tk.lambda_invocations(dup)) == len(tk.lambda_invocations(sp)) == len(fn)
+
+
+def test_critical_path_tree_takes_each_operation_from_its_sections_not_by_splitting_the_text():
+    # web:8080 (a service with ':') serves "SELECT x WHERE a > 1" (a name with the path separator), calling db q.
+    # Splitting the text made a phantom root 'web:8080:SELECT x WHERE a' (service 'web', 0 ms), the real root a
+    # child of it at depth 1 with service and name 'WHERE a > 1'-ish, and db at depth 2
+    spans = _frame([(T1, "a", None, "web:8080", "SELECT x WHERE a > 1", "server", 0, 100, "ok"),
+                    (T1, "b", "a", "db", "q", "client", 10, 30, "ok")])
+    cp = tk.critical_path(spans)
+    root = "web:8080:SELECT x WHERE a > 1"
+    t = tk.critical_path_tree(cp)
+    assert t[["node", "service", "name", "depth", "self_ms", "total_ms"]].values.tolist() == [
+        [root, "web:8080", "SELECT x WHERE a > 1", 0, 80.0, 100.0], [root + " > db:q", "db", "q", 1, 20.0, 20.0]]
+    assert t["parent"].isna().tolist() == [True, False] and t["parent"].iloc[1] == root
+    d = tk.critical_path_tree_diff(cp, cp, n_boot=10)
+    assert d[["node", "service", "depth", "delta_total_ms"]].values.tolist() == [[root, "web:8080", 0, 0.0],
+                                                                               [root + " > db:q", "db", 1, 0.0]]

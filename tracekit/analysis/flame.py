@@ -140,6 +140,14 @@ def _request_sections(cp: pd.DataFrame, percentile_window: tuple[float, float] |
     return cp[idx.isin(keep)], len(req)
 
 
+#: how an elided call path marks the operations it leaves out (tracekit.core.call_paths)
+_ELIDED_MARK = " more operations (path "
+
+
+def _split_op(op: str) -> tuple[str, str]:
+    return (op.split(":", 1)[0], op.split(":", 1)[1]) if ":" in op else (op, op)
+
+
 class _Parents:
     """Parent of an elided (very deep) call path: from the critical path's ``attrs``, else rebuilt from
     ``spans`` (:func:`tracekit.core.call_paths`); empty when neither is there."""
@@ -162,22 +170,49 @@ def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -
     g = sec.groupby("call_path", sort=True)
     self_sum = g["duration_ms"].sum()
     traces = g["trace_id"].nunique()
+    # a node's own operation from its sections, not by splitting its text: a service with ':' ('web:8080') or a
+    # name with ' > ' ('WHERE a > 1') made phantom nodes, wrong services and depths
+    firsts = sec.drop_duplicates("call_path")
+    label_of = dict(zip(firsts["call_path"].to_numpy(dtype=object),
+                        zip(firsts["service"].to_numpy(dtype=object), firsts["name"].to_numpy(dtype=object), strict=True), strict=True))
+
+    def up(p: str) -> str | None:
+        lab = label_of.get(p)
+        if lab is not None and _ELIDED_MARK not in p:  # the text minus its known last operation
+            text = f"{lab[0]}:{lab[1]}"
+            if p == text:
+                return None
+            if p.endswith(_SEP + text):
+                return p[: -len(_SEP + text)]
+        return path_parent(p, parents)  # an ancestor never critical itself, or an elided path: from the text / index
+
     parent_of: dict[str, str | None] = {}
     todo = list(self_sum.index)
     while todo:  # every ancestor of a node is a node (with 0 self time if never critical itself)
         p = todo.pop()
         if p in parent_of:
             continue
-        q = path_parent(p, parents)
+        q = up(p)
         parent_of[p] = q
         if q is not None and q not in parent_of:
             todo.append(q)
     node = np.array(sorted(parent_of), dtype=object)
     parent = np.array([parent_of[n] for n in node], dtype=object)
-    op = [n.rsplit(_SEP, 1)[-1] for n in node]
-    svc = np.array([o.split(":", 1)[0] for o in op], dtype=object)
-    nm = np.array([o.split(":", 1)[1] if ":" in o else o for o in op], dtype=object)
-    depth = np.array([path_length(n) - 1 for n in node], dtype=np.int64)
+    ops = [label_of.get(n) or _split_op(n.rsplit(_SEP, 1)[-1]) for n in node]
+    svc = np.array([o[0] for o in ops], dtype=object)
+    nm = np.array([o[1] for o in ops], dtype=object)
+    depth_of: dict[str, int] = {}
+    for n in node.tolist():  # the root is depth 0, each level one more (counting separators miscounted names with ' > ')
+        chain = []
+        x = n
+        while x is not None and x not in depth_of:
+            chain.append(x)
+            x = parent_of[x]
+        d = depth_of[x] if x is not None else -1
+        for y in reversed(chain):
+            d += 1
+            depth_of[y] = d
+    depth = np.array([depth_of[n] if _ELIDED_MARK not in n else path_length(n) - 1 for n in node], dtype=np.int64)
     denom = max(n_req, 1)
     self_ms = self_sum.reindex(node).fillna(0.0).to_numpy() / denom
     total = self_ms.copy()

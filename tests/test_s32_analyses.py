@@ -269,3 +269,15 @@ def test_critical_path_tree_takes_each_operation_from_its_sections_not_by_splitt
     d = tk.critical_path_tree_diff(cp, cp, n_boot=10)
     assert d[["node", "service", "depth", "delta_total_ms"]].values.tolist() == [[root, "web:8080", 0, 0.0],
                                                                                [root + " > db:q", "db", 1, 0.0]]
+
+
+def test_trace_summary_n_spans_says_it_counts_rows():
+    # n_spans counts rows (widgets and sampling read it so); its definition said "spans in the trace", which a span
+    # exported twice is not twice
+    from tracekit.analysis.structure import TRACE_SUMMARY
+
+    spans = _frame([(T1, "a", None, "web", "GET /", "server", 0, 100, "ok"),
+                    (T1, "b", "a", "db", "q", "client", 10, 20, "ok"), (T1, "b", "a", "db", "q", "client", 10, 20, "ok")])
+    assert tk.trace_summary(spans)[["n_spans", "n_duplicate_ids"]].values.tolist() == [[3, 1]]
+    col = {c.name: c for c in TRACE_SUMMARY.columns}["n_spans"]
+    assert col.unit == "rows" and "exported twice" in col.meaning

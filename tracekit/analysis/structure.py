@@ -58,7 +58,7 @@ __all__ = ["trace_summary", "self_time", "span_tree", "SpanTree"]
 TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, its outcome, the extent, size and completeness", [
     *TRACE_OUTCOME_COLUMNS,
     ("end", "datetime64[ns, UTC]", "ns, UTC", "last end over the trace's spans"),
-    ("n_spans", "int64", "spans", "spans in the trace"),
+    ("n_spans", "int64", "rows", "rows of the trace: a span exported twice counts each time (n_duplicate_ids of them repeat)"),
     ("n_services", "int64", "services", "distinct services in the trace (a span with no service adds none)"),
     ("in_progress", "bool", "", "some span is in progress (no end)"),
     ("n_roots", "int64", "spans", "spans with no parent_id (a root exported twice counts once)"),

@@ -383,7 +383,8 @@ def collect_report(
     comparison = structural = None
     cmp_params: dict[str, Any] = {}
     base = story.baseline
-    if base is not None and len(base):
+    has_base = base is not None and len(base) > 0
+    if has_base:
         if compare_by == "operation" and story.comparison is not None:
             comparison, structural = story.comparison, story.structure
             cmp_params = {"by": ["service", "name"], "incident": "change window" if story.window else "all"}
@@ -426,9 +427,11 @@ def collect_report(
         breakdown=breakdown,
         comparison=comparison,
         structural=structural,
-        graph=service_graph(spans),
-        graph_baseline=service_graph(base) if base is not None and len(base) else None,
-        graph_operations=service_graph(spans, by="operation"),
+        # with a baseline the map compares like with like: the incident the story compares (the change window, when
+        # one was found), not every input span, which held the normal period before the change, the baseline itself
+        graph=service_graph(story.incident if has_base else spans),
+        graph_baseline=service_graph(base) if has_base else None,
+        graph_operations=service_graph(story.incident if has_base else spans, by="operation"),
         worst=_examples(story, summary, worst),
         spans=spans,
         critical_path=cp,
@@ -902,9 +905,7 @@ def render_report(data: ReportData) -> str:
 
     parts.append('<section id="service-map"><h2>Service map</h2>')
     parts.append(fig(plotting.plot_service_graph(
-        data.graph, baseline=data.graph_baseline, operations=data.graph_operations,
-        title="service map: who calls whom (calls · p95" + (", change against the baseline)" if data.graph_baseline
-                                                              is not None else ", failed share)"))))
+        data.graph, baseline=data.graph_baseline, operations=data.graph_operations, title=_map_title(data))))
     parts.append("</section>")
 
     parts.append('<section id="latency"><h2>Request latency</h2>')
@@ -1011,6 +1012,18 @@ def render_report(data: ReportData) -> str:
 
 def _when(t: Any) -> str:
     return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
+
+
+def _map_title(data: ReportData) -> str:
+    """The service map's title names the two sets its numbers count: with a baseline, the incident the story
+    compares (the change window and its traces) against the baseline; else every trace of the input."""
+    c = data.counts
+    if data.graph_baseline is None:
+        return f"service map: who calls whom over all {c['traces']:,} traces (calls · p95, failed share)"
+    story = data.story
+    inc = (f"the change window {_window_words(story.window)} ({c['incident_traces']:,} traces)" if story.window
+           else f"the incident ({c['incident_traces']:,} traces)")
+    return f"service map: who calls whom in {inc} against the baseline ({c['baseline_traces']:,} traces): calls · p95"
 
 
 def _window_words(window: Any) -> str:

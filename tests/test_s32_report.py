@@ -1,0 +1,41 @@
+"""The postmortem report read by a fresh, hostile reader (session 32): each test builds data whose truth is known by
+construction and asserts the figure the report shows."""
+
+from __future__ import annotations
+
+import pytest
+
+import tracekit as tk
+from tracekit.reporting import collect_report, render_report
+
+
+@pytest.fixture(scope="module")
+def lock():
+    """db-lock, 600 requests: orders-db calls 250 ms slower in [14:27, 14:36) (simulate's default window)."""
+    return tk.simulate.simulate("db-lock", 600, seed=11)
+
+
+def test_service_map_compares_the_change_window_not_every_span_with_the_baseline(lock):
+    """Without a baseline given the story compares the change window with the normal period before it, but the
+    service map drew every input span against that period: its "incident" side held the baseline's own traces
+    (checkout-incident: api-gateway → frontend '1,200 calls, p95 184 ms → 261 ms', the window's 182 requests
+    having p95 651 ms). Now the map counts the window's requests, and its title names both sets."""
+    d = collect_report(lock.spans)
+    story = d.story
+    assert story.window is not None
+    n_window = story.incident["trace_id"].nunique()
+    n_base = story.baseline["trace_id"].nunique()
+    assert n_window + n_base <= lock.spans["trace_id"].nunique()
+    # every request enters at the gateway once: one api-gateway → frontend call per request of each set
+    assert d.graph.get_edge_data("api-gateway", "frontend")["calls"] == n_window
+    assert d.graph_baseline.get_edge_data("api-gateway", "frontend")["calls"] == n_base
+    # the orders-db calls drawn are the window's: each 250 ms slower by construction
+    window_db = story.incident[(story.incident["service"] == "checkout")
+                               & story.incident["name"].isin(["SELECT orders", "INSERT orders"])]
+    edge = d.graph.get_edge_data("checkout", "orders-db")
+    assert edge["calls"] == len(window_db)
+    assert edge["p95_ms"] > 250 > d.graph_baseline.get_edge_data("checkout", "orders-db")["p95_ms"]
+    page = render_report(d)
+    assert (f"in the change window {story.window[0]:%H:%M:%S}–{story.window[1]:%H:%M:%S} UTC ({n_window:,} traces) "
+            f"against the baseline ({n_base:,} traces)") in page
+

@@ -39,3 +39,16 @@ def test_service_map_compares_the_change_window_not_every_span_with_the_baseline
     assert (f"in the change window {story.window[0]:%H:%M:%S}–{story.window[1]:%H:%M:%S} UTC ({n_window:,} traces) "
             f"against the baseline ({n_base:,} traces)") in page
 
+
+def test_a_window_over_midnight_says_both_dates():
+    """Data from 23:30 to 00:29 read "300 requests in 23:30–00:29 UTC" (a window backwards), and the X-Ray collector
+    samples (2016-11-04 to 2020-08-05) "3 requests in 21:02–17:26 UTC". Each end now carries its date when the ends
+    fall on different days."""
+    from tracekit.simulate import AppConfig
+
+    spans = tk.simulate.simulate("baseline", 300, seed=2, config=AppConfig(start="2026-03-02T23:30:00Z")).spans
+    t0, t1 = spans["start"].min(), spans["end"].max()
+    assert t0.date() != t1.date()  # the data crosses midnight by construction
+    what = tk.postmortem(spans).findings[0].text
+    assert f"300 requests in {t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC:" in what, what
+

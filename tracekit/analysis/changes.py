@@ -808,17 +808,21 @@ def period_text(t0: Any, t1: Any) -> str:
 
 
 def window_text(t0: Any, t1: Any) -> str:
-    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes.
+    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes; both ends dated when they fall on
+    different days (the times of day alone read "21:02–17:26 UTC" for years of data, or a window backwards).
 
     >>> window_text("2026-03-02T14:27Z", "2026-03-02T14:36Z")
     '14:27:00–14:36:00 UTC'
+    >>> window_text("2016-11-04T21:02Z", "2020-08-05T17:26Z")
+    '2016-11-04 21:02 – 2020-08-05 17:26 UTC'
     """
     if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
         return f"{clock_text(t0)}–{clock_text(t1)} UTC"
     t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
-    if t1 - t0 < pd.Timedelta("10min"):
-        return f"{t0:%H:%M:%S}–{t1:%H:%M:%S} UTC"
-    return f"{t0:%H:%M}–{t1:%H:%M} UTC"
+    clock = "%H:%M:%S" if t1 - t0 < pd.Timedelta("10min") else "%H:%M"
+    if t0.date() != t1.date():
+        return f"{t0.strftime('%Y-%m-%d ' + clock)} – {t1.strftime('%Y-%m-%d ' + clock)} UTC"
+    return f"{t0.strftime(clock)}–{t1.strftime(clock)} UTC"
 
 
 def _traces(n: int) -> str:

@@ -3,6 +3,7 @@ construction and asserts the figure the report shows."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -51,4 +52,18 @@ def test_a_window_over_midnight_says_both_dates():
     assert t0.date() != t1.date()  # the data crosses midnight by construction
     what = tk.postmortem(spans).findings[0].text
     assert f"300 requests in {t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC:" in what, what
+
+
+def test_failed_request_ratio_of_no_request_is_unknown_not_nan_percent(lock):
+    """Spans without any root (every trace a fragment) gave the health measure "nan% of 0 requests failed", shown
+    as such in the report. Now the share is said unknown, with the number of traces and why none is a request."""
+    fragments = lock.spans[lock.spans["parent_id"].notna()]
+    n = fragments["trace_id"].nunique()
+    h = tk.health_report(fragments)
+    row = h[h["check"] == "failed_request_ratio"].iloc[0]
+    assert "nan" not in row["explanation"].lower(), row["explanation"]
+    assert row["explanation"].startswith(f"Failed share of requests unknown: none of the {n:,} traces is a request")
+    assert pd.isna(row["value"])
+    page = render_report(collect_report(fragments))
+    assert "nan%" not in page
 

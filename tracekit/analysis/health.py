@@ -705,6 +705,17 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
         )
         row["share"] = np.nan  # the failed traces' share: unknown too
         return _rows(ctx, [row])
+    if not n_req:  # no trace is a request: a share of none is no number ("nan% of 0 requests failed" said it was)
+        row = _finding(
+            ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
+            f"Failed share of requests unknown: none of the {ctx.n_traces:,} traces is a request (no root, "
+            "asynchronous work, or the callee's half of a request whose trace context was dropped).",
+            "Export the requests' root spans (or read the files that hold them) to count failed requests; "
+            "span_error_rate still counts the spans that failed.",
+            trace_codes=np.zeros(0, np.int64), value=np.nan, always=True,
+        )
+        row["share"] = np.nan
+        return _rows(ctx, [row])
     row = _finding(
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
         f"{ratio:.1%} of {n_req:,} requests failed (their root span: a 5xx fault, or status error that is not a 4xx "

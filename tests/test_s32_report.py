@@ -67,3 +67,13 @@ def test_failed_request_ratio_of_no_request_is_unknown_not_nan_percent(lock):
     page = render_report(collect_report(fragments))
     assert "nan%" not in page
 
+
+def test_header_counts_one_span_in_the_singular(lock):
+    """A one-span input's header read "1 traces, 1 spans, 1 services" (page and Markdown)."""
+    from tracekit.reporting import render_markdown
+
+    one = lock.spans[lock.spans["parent_id"].isna()].head(1)
+    d = collect_report(one)
+    page, md = render_report(d), render_markdown(d)
+    assert "1 trace, 1 span, 1 service, " in page and "1 trace, 1 span, 1 service, " in md
+    assert "(1 traces)" not in page  # the critical-path figure's title: "(1 trace)"

@@ -815,7 +815,7 @@ def render_report(data: ReportData) -> str:
     drawn = {tid for _, tid in data.worst}
     c = data.counts
     parts = [f"<h1>{_esc(data.title)}</h1>",
-             f'<p class="muted">{c["traces"]:,} traces, {c["spans"]:,} spans, {c["services"]} services, '
+             f'<p class="muted">{_counted(c["traces"], "trace")}, {_counted(c["spans"], "span")}, {_counted(c["services"], "service")}, '
              f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC'
              + (f' · incident window {_esc(_window_words(story.window))}: {c["incident_traces"]:,} of these traces'
                 if story.window and c.get("incident_traces") is not None else "")
@@ -858,8 +858,8 @@ def render_report(data: ReportData) -> str:
         by = data.settings.get("compare_by", "operation")
         against = "the baseline given" if story.baseline_source == "the baseline given" else story.baseline_source
         parts.append('<section id="what-changed"><h2>What changed against the baseline</h2>')
-        inc_words = (f"The change window ({_window_words(story.window)}, {c['incident_traces']:,} traces)"
-                     if story.window else f"The incident ({c['incident_traces']:,} traces)")
+        inc_words = (f"The change window ({_window_words(story.window)}, {_counted(c['incident_traces'], 'trace')})"
+                     if story.window else f"The incident ({_counted(c['incident_traces'], 'trace')})")
         base_n = c.get("baseline_traces")
         parts.append(f'<p class="muted">{_esc(inc_words)} against {_esc(against)}'
                      f"{f' ({base_n:,} traces)' if base_n is not None and 'traces)' not in against else ''}, by "
@@ -966,7 +966,7 @@ def render_report(data: ReportData) -> str:
 
     parts.append('<section id="headline"><h2>Headline numbers</h2>')
     parts.append(f'<p class="muted">Over every trace of the input ({_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} '
-                 f'UTC, {c["traces"]:,} traces) and of the baseline ({_esc(story.baseline_source)}), not only the '
+                 f'UTC, {_counted(c["traces"], "trace")}) and of the baseline ({_esc(story.baseline_source)}), not only the '
                  "incident window.</p>")
     parts.append(_table(_headline_view(data.headline), table_id="headline-table", name="headline"))
     if data.headline.attrs.get("status_unknown"):
@@ -1014,16 +1014,21 @@ def _when(t: Any) -> str:
     return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
 
 
+def _counted(n: int, one: str) -> str:
+    """``1 trace``, ``1,200 traces`` (the header said "1 traces, 1 spans, 1 services" of a one-span input)."""
+    return f"{n:,} {one}{'' if n == 1 else 's'}"
+
+
 def _map_title(data: ReportData) -> str:
     """The service map's title names the two sets its numbers count: with a baseline, the incident the story
     compares (the change window and its traces) against the baseline; else every trace of the input."""
     c = data.counts
     if data.graph_baseline is None:
-        return f"service map: who calls whom over all {c['traces']:,} traces (calls · p95, failed share)"
+        return f"service map: who calls whom over {_counted(c['traces'], 'trace')} (calls · p95, failed share)"
     story = data.story
-    inc = (f"the change window {_window_words(story.window)} ({c['incident_traces']:,} traces)" if story.window
-           else f"the incident ({c['incident_traces']:,} traces)")
-    return f"service map: who calls whom in {inc} against the baseline ({c['baseline_traces']:,} traces): calls · p95"
+    n_inc = _counted(c["incident_traces"], "trace")
+    inc = f"the change window {_window_words(story.window)} ({n_inc})" if story.window else f"the incident ({n_inc})"
+    return f"service map: who calls whom in {inc} against the baseline ({_counted(c['baseline_traces'], 'trace')}): calls · p95"
 
 
 def _window_words(window: Any) -> str:
@@ -1085,7 +1090,8 @@ def render_markdown(data: ReportData) -> str:
     story = data.story
     c = data.counts
     out = [f"# {_md(data.title)}", "",
-           f"{c['traces']:,} traces, {c['spans']:,} spans, {c['services']} services, {_when(c['start'])} to "
+           f"{_counted(c['traces'], 'trace')}, {_counted(c['spans'], 'span')}, {_counted(c['services'], 'service')}, "
+           f"{_when(c['start'])} to "
            f"{_when(c['end'])} UTC."
            + (f" Incident window {_md(_window_words(story.window))}: {c['incident_traces']:,} of these traces."
               if story.window and c.get("incident_traces") is not None else "")

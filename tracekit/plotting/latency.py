@@ -388,7 +388,7 @@ def plot_critical_path_breakdown(
                marker=dict(color=color), hovertext=hover, hoverinfo="text", name=value, meta="breakdown")
     )
     n_traces = breakdown.attrs.get("traces")
-    default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_traces} traces)" if n_traces is not None else "")
+    default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_traces:,} trace{'' if n_traces == 1 else 's'})" if n_traces is not None else "")
     fig.update_layout(
         title=esc(title or default_title),
         xaxis=dict(title={"cp_ms": "critical-path time (ms, summed over traces)", "mean_ms": "critical-path time per trace (ms)",

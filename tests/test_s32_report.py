@@ -77,3 +77,29 @@ def test_header_counts_one_span_in_the_singular(lock):
     page, md = render_report(d), render_markdown(d)
     assert "1 trace, 1 span, 1 service, " in page and "1 trace, 1 span, 1 service, " in md
     assert "(1 traces)" not in page  # the critical-path figure's title: "(1 trace)"
+
+
+def test_a_cause_off_the_changed_routes_critical_path_is_not_said_to_go_0_to_0():
+    """db-lock over the whole data (every /checkout request slower from start to end: nothing changes over time); the
+    detector found a small /products change (+4 ms) and the top-ranked cause, checkout: POST /api/checkout, which no
+    /products request calls, was said to have "on /products requests the critical path at and below it went 0.00 ms
+    → 0.00 ms per request on average (+0.00 ms; …)". Now the sentence says it holds up none of those requests and
+    so does not explain that change."""
+    sim = tk.simulate.simulate("db-lock", 600, seed=9, window_start="2026-03-02T13:00:00Z",
+                               window_end="2026-03-02T16:00:00Z")
+    pm = tk.postmortem(sim.spans)
+    where = next(f.text for f in pm.findings if f.topic == "where")
+    assert "0.00 ms → 0.00 ms" not in where, where
+    top = pm.causes.iloc[0]
+    route = pm.changes.sort_values("p_value", kind="stable")["route"].iloc[0]  # the change the story names
+    assert f"detected on {route} p95" in next(f.text for f in pm.findings if f.topic == "when")
+    # by construction the top operation is on no request of the changed route (checkout serves /checkout only)
+    from tracekit.core import span_tree
+    from tracekit.core.naming import request_routes
+
+    tree = span_tree(pm.incident)
+    tids = set(pd.Index(tree.trace_ids)[request_routes(pm.incident, tree) == route])
+    assert tids
+    hits = pm.incident[(pm.incident["service"] == top["service"]) & (pm.incident["name"] == top["name"])]
+    assert not set(hits["trace_id"]) & tids
+    assert f"it holds up none of the {route} requests whose change was detected" in where, where

@@ -1131,6 +1131,11 @@ def _on_route(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, route:
 
 
 def _route_text(r: dict) -> str:
+    if r["route_below_ms_during"] == 0 and r["route_below_ms_before"] == 0:
+        # not on those requests' critical path at all: "went 0.00 ms → 0.00 ms per request (+0.00 ms)" said nothing
+        return (f"it holds up none of the {r['route']} requests whose change was detected (0 ms of their critical path "
+                f"at and below it in {r['route_requests']:,} incident and {r['route_baseline_requests']:,} baseline "
+                "requests), so it does not explain that change")
     d_below = r["route_below_ms_during"] - r["route_below_ms_before"]
     d_own = r["route_cp_ms_during"] - r["route_cp_ms_before"]
     d_lat = r["route_latency_during_ms"] - r["route_latency_before_ms"]

@@ -103,3 +103,36 @@ def test_a_cause_off_the_changed_routes_critical_path_is_not_said_to_go_0_to_0()
     hits = pm.incident[(pm.incident["service"] == top["service"]) & (pm.incident["name"] == top["name"])]
     assert not set(hits["trace_id"]) & tids
     assert f"it holds up none of the {route} requests whose change was detected" in where, where
+
+
+def _figure_titles(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'"title":\{"text":"([^"]*)"', page)
+
+
+def test_sections_without_requests_say_so_instead_of_empty_figures(lock):
+    """Every trace a fragment (no root span): the report drew an empty timeline, an empty heatmap, an empty
+    latency ECDF, "critical-path time by service (0 traces)" over an empty plot with a table reading "none", and an
+    "Example traces" heading with nothing under it. Each section now says why there is nothing to draw."""
+    fragments = lock.spans[lock.spans["parent_id"].notna()]
+    n = fragments["trace_id"].nunique()
+    page = render_report(collect_report(fragments))
+    for note in ("timeline-none", "latency-none", "worst-none", "breakdown-none"):
+        assert f'id="{note}"' in page, note
+    assert f"the data ({n:,} traces) holds no request with a recorded root span" in page
+    titles = _figure_titles(page)
+    assert not any("over time" in x or "ECDF" in x or "critical-path time by" in x for x in titles), titles
+
+
+def test_zero_ms_requests_get_a_note_not_an_empty_log_scale_plot(lock):
+    """Every root span lasting 0 ms (end == start): the log-scale heatmap and ECDF drew nothing, silently."""
+    s = lock.spans.copy()
+    s["end"] = s["start"]
+    s["duration_ms"] = 0.0
+    page = render_report(collect_report(s))
+    assert 'id="heatmap-none"' in page and 'id="latency-none"' in page
+    titles = _figure_titles(page)
+    assert "requests, error rate and request latency per route over time" in titles  # the requests are still counted
+    assert not any(x.startswith("request latency over time") or "ECDF" in x for x in titles), titles
+

@@ -836,9 +836,21 @@ def render_report(data: ReportData) -> str:
     # the headings call the ranking's top "likely causes" only when the postmortem's "where" does
     likely = not any(f.topic == "where" and f.evidence.get("likely") is False for f in story.findings)
     parts.append('<section id="timeline"><h2>Over time</h2>')
-    parts.append(fig(plotting.plot_timeline(data.spans, story.freq, by="route", changes=story.changes,
-                                            title="requests, error rate and request latency per route over time")))
-    parts.append(fig(plotting.plot_heatmap(data.spans, story.freq, title="request latency over time (all requests)")))
+    all_out = trace_outcomes(data.spans)
+    all_ms = all_out["request_ms"].to_numpy(dtype=float, na_value=np.nan)
+    if not all_out["request"].to_numpy(dtype=bool, na_value=False).any():  # two empty plots said nothing
+        parts.append(f'<p class="muted" id="timeline-none">No request to draw over time: the data '
+                     f"({_counted(c['traces'], 'trace')}) holds no request with a recorded root span (fragments or "
+                     "asynchronous work only).</p>")
+    else:
+        parts.append(fig(plotting.plot_timeline(data.spans, story.freq, by="route", changes=story.changes,
+                                                title="requests, error rate and request latency per route over time")))
+        if (np.isfinite(all_ms) & (all_ms > 0)).any():
+            parts.append(fig(plotting.plot_heatmap(data.spans, story.freq,
+                                                   title="request latency over time (all requests)")))
+        else:
+            parts.append('<p class="muted" id="heatmap-none">No request latency over time to draw: no root span is '
+                         "longer than 0 ms (the log scale cannot show 0 ms).</p>")
     if data.signals_timeline is not None:
         st = data.signals_timeline
         start = _esc(_clock(st.attrs["incident_start"]))
@@ -909,7 +921,14 @@ def render_report(data: ReportData) -> str:
     parts.append("</section>")
 
     parts.append('<section id="latency"><h2>Request latency</h2>')
-    if data.baseline_spans is not None and len(data.baseline_spans):
+    drawn_set = story.incident if data.baseline_spans is not None and len(data.baseline_spans) else data.spans
+    lat_ms = trace_outcomes(drawn_set)["request_ms"].to_numpy(dtype=float, na_value=np.nan)
+    n_lat = int((np.isfinite(lat_ms) & (lat_ms > 0)).sum())
+    if not n_lat:  # an empty log-scale plot said nothing (a frame of fragments, in-progress or 0 ms roots)
+        parts.append(f'<p class="muted" id="latency-none">No request latency to draw: no request of these '
+                     f'{_counted(drawn_set["trace_id"].nunique(), "trace")} has a finished root span longer than 0 ms '
+                     "(a request's latency is its root span's duration; the log scale cannot show 0 ms).</p>")
+    elif data.baseline_spans is not None and len(data.baseline_spans):
         parts.append(fig(plotting.plot_latency_ecdf(story.incident, data.baseline_spans,
                                                     labels=("change window" if story.window else "incident", "baseline"),
                                                     title="request latency: incident against baseline (ECDF, log scale)")))
@@ -918,6 +937,12 @@ def render_report(data: ReportData) -> str:
     parts.append("</section>")
 
     parts.append('<section id="worst-traces"><h2>Example traces</h2>')
+    if not data.worst:  # the section stood empty under its heading
+        asked = data.settings.get("worst", 1)
+        parts.append('<p class="muted" id="worst-none">' + _esc(
+            "No example trace: no finding names a trace and worst=0 asks for no slowest request." if not asked else
+            f"No example trace: the data ({_counted(c['traces'], 'trace')}) holds no request with a recorded root "
+            "span (fragments or asynchronous work only), so there is no slowest request to show.") + "</p>")
     for label, tid in data.worst:
         parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code class="id">{_esc(tid)}</code></h3>')
         trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
@@ -943,8 +968,13 @@ def render_report(data: ReportData) -> str:
     parts.append("</section>")
 
     parts.append('<section id="critical-path"><h2>Where the time goes (critical path)</h2>')
-    parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
-    parts.append(_table(data.breakdown, table_id="breakdown-table", name="critical-path-breakdown"))
+    if len(data.breakdown):
+        parts.append(fig(plotting.plot_critical_path_breakdown(data.breakdown)))
+        parts.append(_table(data.breakdown, table_id="breakdown-table", name="critical-path-breakdown"))
+    else:  # "critical-path time by service (0 traces)" over an empty plot and a table reading "none"
+        parts.append('<p class="muted" id="breakdown-none">No critical path in these traces: it is walked down from '
+                     "each trace's root span, and traces without a root, or whose root lasts 0 ms or has not ended, "
+                     "have none.</p>")
     parts.append("</section>")
 
     parts.append('<section id="health"><h2>Trace health</h2>')

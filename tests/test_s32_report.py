@@ -136,3 +136,16 @@ def test_zero_ms_requests_get_a_note_not_an_empty_log_scale_plot(lock):
     assert "requests, error rate and request latency per route over time" in titles  # the requests are still counted
     assert not any(x.startswith("request latency over time") or "ECDF" in x for x in titles), titles
 
+
+def test_markdown_headline_names_its_population(lock):
+    """The Markdown's headline table (every trace of the input: p95 of all requests) sat under key findings about the
+    change window (a much higher p95) with no word on which set it counts; the page said it. Now the Markdown says
+    it too."""
+    from tracekit.reporting import render_markdown
+
+    d = collect_report(lock.spans)
+    md = render_markdown(d)
+    head = md.split("## Headline numbers", 1)[1]
+    assert head.lstrip().startswith(f"Over every trace of the input ({d.counts['start']:%Y-%m-%d %H:%M:%S} to "
+                                    f"{d.counts['end']:%Y-%m-%d %H:%M:%S} UTC, {d.counts['traces']:,} traces) "
+                                    "and of the baseline (the normal period before the change"), head[:300]

@@ -149,3 +149,20 @@ def test_markdown_headline_names_its_population(lock):
     assert head.lstrip().startswith(f"Over every trace of the input ({d.counts['start']:%Y-%m-%d %H:%M:%S} to "
                                     f"{d.counts['end']:%Y-%m-%d %H:%M:%S} UTC, {d.counts['traces']:,} traces) "
                                     "and of the baseline (the normal period before the change"), head[:300]
+
+
+def test_critical_path_breakdown_table_names_its_population(lock):
+    """The breakdown table's per-request columns count every request, 0 where the key is not on it (bad-host:
+    "payments … p50_ms 0.0" with payments on 30 % of the requests), and the page said neither that nor which requests
+    it counts (the whole input, not the incident window). Now a sentence and the declared definitions say it."""
+    d = collect_report(lock.spans)
+    page = render_report(d)
+    n = d.breakdown.attrs["traces"]
+    assert n == lock.spans["trace_id"].nunique()  # every simulated trace is a request with its root
+    assert (f'id="breakdown-population">Over the {n:,} requests of the input whose critical path was walked (not only '
+            "the incident window); per request, a request the key is not on counts 0 ms.") in page
+    assert "median per-request contribution (inverted_cdf, absent = 0)" in page
+    # a service on some requests only has p50 0 over all of them, as the sentence says
+    row = d.breakdown.set_index("service").loc["payments"]
+    assert row["trace_share"] < 0.5 and row["p50_ms"] == 0
+

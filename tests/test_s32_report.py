@@ -166,3 +166,19 @@ def test_critical_path_breakdown_table_names_its_population(lock):
     row = d.breakdown.set_index("service").loc["payments"]
     assert row["trace_share"] < 0.5 and row["p50_ms"] == 0
 
+
+def test_how_sure_says_which_traces_are_asynchronous_work_not_requests():
+    """async-workflows (truth: 400 requests, 115 fulfillment hops as traces of their own, linked to checkout's
+    publish): "What happened" counted 400 requests and "How sure" 515 traces, with nothing on the other 115. Now it
+    says they are asynchronous work, which request latency and error rate leave out."""
+    import json
+
+    from .conftest import REPO, read_dataset
+
+    truth = json.loads((REPO / "datasets" / "truth" / "async-workflows.json").read_text())
+    pm = tk.postmortem(read_dataset("async-workflows"))
+    what = pm.findings[0].text
+    sure = next(f.text for f in pm.findings if f.topic == "sure")
+    assert what.startswith(f"{truth['n_traces']:,} requests in ")
+    assert f"The incident has {truth['n_traces'] + truth['n_hops']:,} traces." in sure
+    assert f"{truth['n_hops']:,} incident traces are asynchronous work, not requests" in sure, sure

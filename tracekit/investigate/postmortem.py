@@ -1447,6 +1447,12 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text += (f" {_plural(no_root, 'incident trace')} {'has' if no_root == 1 else 'have'} no root span (a fragment: "
                  f"the request's own span was not recorded), so request latency and error rate count the "
                  f"{_plural(n_req, 'request')} whose root was.")
+    n_async = int((oc["has_root"].to_numpy(dtype=bool) & ~oc["request"].to_numpy(dtype=bool)).sum())
+    if n_async:  # async-workflows: "400 requests" above "515 traces" with nothing on the other 115
+        text += (f" {_plural(n_async, 'incident trace')} {'is' if n_async == 1 else 'are'} asynchronous work, not "
+                 "requests (the root is a consumer span or carries a span link: a queue consumer's own trace), so "
+                 "request latency and error rate leave "
+                 f"{'it' if n_async == 1 else 'them'} out.")
     if n_inc < 30:
         text += f" With only {_plural(n_inc, 'incident trace')}, intervals are wide and small effects cannot be seen."
     out.append(Finding("sure", text, (), dict(incident_traces=n_inc, baseline_traces=n_base, requests=n_req,

@@ -182,3 +182,23 @@ def test_how_sure_says_which_traces_are_asynchronous_work_not_requests():
     assert what.startswith(f"{truth['n_traces']:,} requests in ")
     assert f"The incident has {truth['n_traces'] + truth['n_hops']:,} traces." in sure
     assert f"{truth['n_hops']:,} incident traces are asynchronous work, not requests" in sure, sure
+
+
+@pytest.mark.browser
+def test_a_huge_unbroken_name_does_not_widen_the_page(lock, tmp_path):
+    """A span name of 3,000 characters without a space (a query string glued to it, say) in the key findings made
+    the page 28,532 px wide in Chromium at a 1,200 px viewport: every line of the report scrolled sideways. Text in
+    findings, paragraphs and headings now breaks anywhere it must; the page is as wide as the viewport."""
+    from .browser import open_html
+
+    s = lock.spans.copy()
+    s["name"] = s["name"].map(lambda v: v + "/" + "x" * 3000 if v == "SELECT orders" else v).astype("string")
+    out = tmp_path / "huge.html"
+    tk.report(s, out, markdown=False)
+    assert "x" * 3000 in out.read_text()  # the name is shown whole, not cut
+    page = open_html(out, wait_for=".js-plotly-plot",
+                     evaluate="() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+                     viewport=(1200, 900))
+    assert page.errors == []
+    width, viewport = page.value
+    assert width <= viewport, (width, viewport)

@@ -531,6 +531,7 @@ th{background:#f4f4f4} td.num{text-align:right;white-space:nowrap;font-variant-n
 details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:auto;max-width:100%;margin:.5rem 0}
 .wide>table{margin:0}
 ul.cell{margin:0;padding-left:1rem}
+dd,p,h3,li,figcaption{overflow-wrap:anywhere}
 """
 
 #: log records of an example trace shown before "full table"

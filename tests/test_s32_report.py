@@ -202,3 +202,19 @@ def test_a_huge_unbroken_name_does_not_widen_the_page(lock, tmp_path):
     assert page.errors == []
     width, viewport = page.value
     assert width <= viewport, (width, viewport)
+
+
+def test_the_callee_half_of_a_dropped_context_request_is_not_called_asynchronous_work():
+    """broken-context (truth: 500 requests, 41 dropped contexts): the 41 callee halves are explained in "What
+    happened" (counted in their caller's request); "How sure" must not call them asynchronous work too (the first
+    version of the asynchronous-traces sentence did: '41 incident traces are asynchronous work … a queue consumer's
+    own trace', where no queue is involved)."""
+    import json
+
+    from .conftest import REPO, read_dataset
+
+    truth = json.loads((REPO / "datasets" / "truth" / "broken-context.json").read_text())
+    pm = tk.postmortem(read_dataset("broken-context"))
+    assert f"and {truth['n_dropped']:,} more traces, each the callee's half" in pm.findings[0].text
+    sure = next(f.text for f in pm.findings if f.topic == "sure")
+    assert "asynchronous work" not in sure, sure

@@ -1447,7 +1447,10 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text += (f" {_plural(no_root, 'incident trace')} {'has' if no_root == 1 else 'have'} no root span (a fragment: "
                  f"the request's own span was not recorded), so request latency and error rate count the "
                  f"{_plural(n_req, 'request')} whose root was.")
-    n_async = int((oc["has_root"].to_numpy(dtype=bool) & ~oc["request"].to_numpy(dtype=bool)).sum())
+    # not the callee's half of a dropped-context request (``continues``: counted in its caller's request, said so in
+    # "what happened"), which would be called asynchronous work here (broken-context: 41 such traces, no queue)
+    n_async = int((oc["has_root"].to_numpy(dtype=bool) & ~oc["request"].to_numpy(dtype=bool)
+                   & oc["continues"].isna().to_numpy(dtype=bool)).sum())
     if n_async:  # async-workflows: "400 requests" above "515 traces" with nothing on the other 115
         text += (f" {_plural(n_async, 'incident trace')} {'is' if n_async == 1 else 'are'} asynchronous work, not "
                  "requests (the root is a consumer span or carries a span link: a queue consumer's own trace), so "

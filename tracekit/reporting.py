@@ -1040,6 +1040,8 @@ def render_report(data: ReportData) -> str:
         parts.append(f'<p id="metrics-read">Metrics: {st_["metric_points"]:,} points in {st_["metric_series"]:,} series'
                      + ("; cumulative sums turned into rates (<code>tk.metric_rates</code>)" if st_["metric_sums_as_rates"]
                         else "") + ".</p>")
+    if st_.get("redact"):
+        parts.append(f'<p id="redaction">{_esc(_redaction_words(st_["redact"]))}</p>')
     settings = pd.DataFrame([{"setting": k, "value": json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}
                              for k, v in data.settings.items()])
     parts.append("<details><summary>settings</summary>" + _html_table(settings) + "</details>")
@@ -1164,8 +1166,19 @@ def render_markdown(data: ReportData) -> str:
         out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0].replace("<wbr>", "").replace("&nbsp;", " "))) for col, v in zip(h.columns, rec, strict=True)) + " |")
     if data.headline.attrs.get("status_unknown"):
         out += ["", f"_{_md(_status_note(data.headline))}_"]
+    if data.settings.get("redact"):
+        out += ["", f"_{_md(_redaction_words(data.settings['redact']))}_"]
     out += ["", f"_Generated {data.generated_at} by tracekit {data.version}._", ""]
     return "\n".join(out)
+
+
+def _redaction_words(keys: Sequence[str]) -> str:
+    """What the report's redaction replaced, and what it did not (said where the report is shared from)."""
+    return (f"Redacted before analysis: the values of attributes whose keys match {', '.join(map(repr, keys))} "
+            "(keyed hashes, hmac:…), in spans, events, links, log records and metrics, and every built-in PII "
+            "pattern (e-mail, card, phone, IP address, tokens…) in any text. Not replaced: such an attribute's "
+            "value where it also appears inside a span name or status message and no built-in pattern finds it "
+            "(an id in a URL path): check span names and messages before sharing.")
 
 
 def _resolved(spans: Any, inputs: Sequence[str | Path] | None) -> tuple[pd.DataFrame, Sequence[str | Path] | None]:

@@ -58,6 +58,7 @@ from ..core import (
     quantile_draws,
     require_columns,
     result_table,
+    service_entries,
     span_tree,
     status_recorded,
     trace_outcomes,
@@ -153,9 +154,7 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     cpk = cpk[keys].assign(tcode=ctc, ms=ms)
     # the calls of a key: its spans; for by="service", the service's entry spans
     if keys == ["service"]:
-        par = tree.parent
-        svc = spans["service"].astype(object).to_numpy()
-        entry = (par < 0) | (np.where(par >= 0, svc[np.maximum(par, 0)], None) != svc)
+        entry = service_entries(spans, tree)
     else:
         entry = np.ones(n, dtype=bool)
     err = failed(spans)

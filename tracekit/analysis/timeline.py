@@ -56,6 +56,7 @@ from ..core import (
     require_columns,
     result_table,
     routes,
+    service_entries,
     share_arg,
     span_tree,
     status_recorded,
@@ -200,12 +201,8 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         frame["latency_ms"] = dur
         frame["failed"] = failed(spans)
         if keys in (["service"], ["host"]):  # the requests each served: entry spans
-            # a missing service (schema-invalid, but what a hand-built frame may hold) is None: a span without one
-            # is an entry (its own row, key <NA>), and so is a child of it; <NA> matches no key= of select_requests
-            svc = spans["service"].to_numpy(dtype=object, na_value=None)
-            p = tree.parent
-            entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
-            frame = frame[entry]
+            # (a span without a service is an entry, key <NA>, which matches no key= of select_requests)
+            frame = frame[service_entries(spans, tree)]
         for k in keys:
             if k != "operation" and k in spans.columns:
                 frame[k] = frame[k].astype(spans[k].dtype)
@@ -524,9 +521,7 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
     ['1.4.2', '1.5.0']
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "start"), "deployments")
-    svc = spans["service"].to_numpy(dtype=object)
-    p = span_tree(spans).parent
-    entry = (p < 0) | (svc[np.maximum(p, 0)] != svc)
+    entry = service_entries(spans)
     res = spans["resource"].to_numpy(dtype=object) if "resource" in spans.columns else np.full(len(spans), None)
     ver = np.array([get_attribute(r, "service.version") if e and isinstance(r, dict) else None
                     for r, e in zip(res, entry, strict=True)], dtype=object)

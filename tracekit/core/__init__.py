@@ -90,7 +90,7 @@ from .stats import (
     share_beyond_chance,
     upper_limits,
 )
-from .tree import SpanTree, self_ns, span_tree, unique_sorted
+from .tree import SpanTree, self_ns, service_entries, span_tree, unique_sorted
 from .weights import trace_weights
 
 __all__ = [
@@ -106,7 +106,7 @@ __all__ = [
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws", "quantiles_with_zeros",
     "exceed_chance", "share_beyond_chance", "upper_limits", "normal_slices",
-    "SpanTree", "span_tree", "unique_sorted", "self_ns",
+    "SpanTree", "span_tree", "unique_sorted", "self_ns", "service_entries",
     "trace_weights",
     "BY_KEYS", "ByKey", "by_keys", "joint_codes", "key_frame", "cache_stats", "clear_cache", "frame_cached",
 ]

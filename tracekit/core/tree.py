@@ -460,6 +460,29 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
     return frame_cached(spans, "span_tree", None, _FINGERPRINT_COLUMNS, lambda: _build(spans))
 
 
+def service_entries(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
+    """Which spans enter their service: a root, or a span whose parent is of another service (where a service
+    serves a request: a service's calls, the requests a service or host served). The one definition for every
+    analysis. A missing service (schema-invalid, but what a hand-built frame may hold) is None: a span without one
+    enters, and so does its child with one; pandas' NA compared elementwise raised "boolean value of NA is
+    ambiguous". A span exported twice enters with each copy (``tree.duplicate`` marks the later ones).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "b" * 16], "service": ["web", "web", None], "name": ["r", "x", "y"],
+    ...     "start": [0, 1, 2], "end": [9, 8, 7]})
+    >>> service_entries(spans).tolist()
+    [True, False, True]
+    """
+    if tree is None:
+        tree = span_tree(spans)
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    p = tree.parent
+    return (p < 0) | (svc[np.maximum(p, 0)] != svc)
+
+
 def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
     """Exclusive (self) time of every span in ns, float64 in row order: the duration minus the union
     of its children's intervals clipped to the span (a sweep, not a sum); an in-progress child counts

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import safe_str, span_tree
+from ...core import safe_str, service_entries, span_tree
 
 #: public names; the other module-level names are helpers shared within the package
 __all__ = []
@@ -81,8 +81,5 @@ def boot_mean(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarra
 
 def entry_rows(spans: pd.DataFrame) -> tuple[np.ndarray, Any]:
     tree = span_tree(spans)
-    svc = spans["service"].to_numpy(dtype=object, na_value=None)
-    par = tree.parent
-    psvc = np.where(par >= 0, svc[np.maximum(par, 0)], None)
     # a span exported twice is one entry span (kernel tree: the later copies are left out)
-    return ((par < 0) | (psvc != svc)) & ~tree.duplicate, tree
+    return service_entries(spans, tree) & ~tree.duplicate, tree

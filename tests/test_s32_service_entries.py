@@ -1,0 +1,41 @@
+"""Where a service serves a request is one definition (core.tree.service_entries), used by compare, timeline,
+deployments and the attribution tables. A span without a service (schema-invalid, but spans_from_columns builds it)
+made compare and detect_changes raise pandas' bare TypeError 'boolean value of NA is ambiguous'."""
+import pandas as pd
+
+import tracekit as tk
+from tracekit.core import service_entries
+
+
+def _spans():
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32, "1" * 32, "1" * 32, "2" * 32, "2" * 32],
+        "span_id": ["a" * 16, "b" * 16, "e" * 16, "c" * 16, "d" * 16],
+        "parent_id": [None, "a" * 16, "b" * 16, None, "c" * 16],
+        "name": ["r", "x", "y", "r", "x"], "start": [0, 1, 2, 100, 101], "end": [10, 5, 4, 110, 105],
+        "service": ["api", None, "db", "api", None]})
+
+
+def test_a_span_without_a_service_enters_and_so_does_its_child():
+    assert service_entries(_spans()).tolist() == [True, True, True, True, True]
+    s = _spans().assign(service=["api", "api", "db", "api", "api"])
+    assert service_entries(s).tolist() == [True, False, True, True, False]
+
+
+def test_compare_and_detect_changes_take_a_frame_with_a_missing_service():
+    s = _spans()
+    t = tk.compare(s, s).table
+    assert set(t["service"].dropna()) == {"api", "db"}
+    assert tk.detect_changes(s).empty
+    tl = tk.timeline(s, by="service")
+    got = tl.assign(service=tl["service"].astype(object).fillna("(none)")).groupby("service")["requests"].sum()
+    assert got.to_dict() == {"api": 2.0, "db": 1.0, "(none)": 2.0}
+
+
+def test_the_modules_agree_on_entries():
+    sim = tk.simulate.simulate("baseline", 100, seed=5).spans
+    e = service_entries(sim)
+    tl = tk.timeline(sim, by="service")
+    want = pd.Series(sim["service"][e].astype(object)).value_counts().sort_index()
+    got = tl.groupby("service")["requests"].sum().sort_index()
+    assert got.astype(int).to_dict() == want.to_dict()

@@ -339,8 +339,10 @@ status class), its share among the slowest 10 % of requests vs the rest, with Fi
 false-discovery-rate q-values."""),
 ("code", """hits = tk.bubble_up(spans, lambda t: t.request_ms > t.request_ms.quantile(0.9))
 h = hits.iloc[0]
-print(f"{h.dimension} = {h.value} is in {h.share_selection:.0%} of the slowest 10 % ({h.selection_count:,} requests) "
-      f"against {h.share_baseline:.0%} of the others ({h.baseline_count:,}); requests with it take "
+n_sel, n_base = hits.attrs["n_selection"], hits.attrs["n_baseline"]  # the requests of each side
+print(f"{h.dimension} = {h.value} is in {h.selection_count:,} of the {n_sel:,} slowest 10 % of requests "
+      f"({h.share_selection:.0%}) against {h.baseline_count:,} of the other {n_base:,} ({h.share_baseline:.0%}); "
+      f"over all {n_sel + n_base:,} requests, those with it take "
       f"{h.latency_with_ms:,.0f} ms on average, without it {h.latency_without_ms:,.0f} ms (q = {h.q_value:.1e}).")
 hits[["dimension", "value", "selection_count", "baseline_count", "share_selection", "share_baseline"]].head(10).round(3)"""),
 ("code", """tk.plot_bubble_up(hits)"""),
@@ -374,9 +376,11 @@ tk.plot_service_graph(G)"""),
 own = st.groupby("service")["self_ms"].sum().sort_values(ascending=False).rename("self_ms (all requests)").to_frame()
 own["share"] = own.iloc[:, 0] / own.iloc[:, 0].sum()
 own["ms per request"] = own.iloc[:, 0] / len(requests)
-print(f"Self time (time in a service's own spans, its callees excluded) over all {len(requests):,} requests: "
-      f"{own.index[0]} {own['share'].iloc[0]:.0%}, {own['ms per request'].iloc[0]:,.1f} ms per request.")
-own.head(10).round(1).assign(share=lambda d: d["share"].map("{:.1%}".format))"""),
+print(f"Self time (time in a service's own spans, its callees excluded), summed over all {len(requests):,} requests: "
+      f"{own.index[0]} holds {own['share'].iloc[0]:.0%} of all services' self time, "
+      f"{own['ms per request'].iloc[0]:,.1f} ms per request.")
+# share: of the summed self time of every service (formatted before any rounding: 0.1017 is 10.2 %, not 10 %)
+own.head(10).assign(share=lambda d: d["share"].map("{:.1%}".format)).round(1)"""),
 ("md", "## Lambda cold starts"),
 ("code", """if LAMBDA_TRACES:
     cold = tk.cold_starts(tk.read(LAMBDA_TRACES))
@@ -400,6 +404,10 @@ from pathlib import Path
 
 if TRACES == "../datasets/deploy-regression":
     truth = json.loads(Path("../datasets/truth/deploy-regression.json").read_text())
+    # the numbers the text above quotes (the introduction, this cell's) are the truth file's
+    assert (truth["n_traces"], pd.Timestamp(truth["end"]) - pd.Timestamp(truth["start"])) == (1200, pd.Timedelta("1h"))
+    assert (truth["old_version"], truth["new_version"], truth["added_ms_median"]) == ("1.4.2", "1.5.0", 180.0)
+    assert f"{pd.Timestamp(truth['deploy_time']):%H:%M}" == "14:30" and len(requests) == truth["n_traces"]
     assert changes.iloc[0]["deployment"] == f"{truth['service']} {truth['new_version']}"
     assert split.onset == pd.Timestamp(truth["deploy_time"]) and pd.isna(split.recovery)
     assert t.iloc[0]["name"] == truth["added_span"] and t.iloc[0]["presence"] == "new"

@@ -1,0 +1,55 @@
+"""The committed notebooks' printed numbers agree with the tables and counts beside them (s32: notebooks read as a
+postmortem; a number in prose is the one the cell computed, with its population)."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+
+from .conftest import REPO
+
+NOTEBOOKS = REPO / "notebooks"
+
+
+def _outputs(name: str) -> list[tuple[str, str]]:
+    """(cell source, its text output: streams and text/plain results joined) of every code cell."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    rows = []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") if o.output_type == "stream" else o.get("data", {}).get("text/plain", "")
+                       for o in c.get("outputs", []))
+        rows.append((c.source, text))
+    return rows
+
+
+def _output_of(name: str, marker: str) -> str:
+    hits = [text for src, text in _outputs(name) if marker in src]
+    assert len(hits) == 1, (name, marker)
+    return hits[0]
+
+
+def test_02_self_time_table_shares_are_self_ms_over_its_sum():
+    # the table rounded the share to 0.1 before formatting it: 60.0 %, 10.0 %, 10.0 %, ..., 0.0 % for 60.5 %, 10.3 %,
+    # 7.8 %, ..., 2.2 %
+    text = _output_of("02-exploratory-performance", "st = tk.self_time(spans)")
+    rows = re.findall(r"^(\S+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)$", text, re.M)
+    assert len(rows) >= 5, text
+    total = sum(float(r[1]) for r in rows)  # every service is shown (8 of them, head(10))
+    for service, self_ms, share, _ in rows:
+        assert abs(float(share) - 100 * float(self_ms) / total) < 0.06, (service, self_ms, share)
+
+
+def test_02_bubble_up_sentence_counts_its_populations():
+    # it said "in 92% of the slowest 10 % (111 requests)": 111 is how many of them have the value, not the slowest
+    # 10 % (120 of 1,200)
+    text = _output_of("02-exploratory-performance", "hits = tk.bubble_up(")
+    m = re.search(r"is in ([\d,]+) of the ([\d,]+) slowest 10 % of requests \((\d+)%\) against ([\d,]+) of the other "
+                  r"([\d,]+) \((\d+)%\); over all ([\d,]+) requests", text)
+    assert m, text
+    a, n_sel, pa, b, n_base, pb, n_all = (int(g.replace(",", "")) for g in m.groups())
+    assert n_sel + n_base == n_all == 1200
+    assert n_sel == 120  # the slowest 10 % of 1,200 requests (request_ms above its 0.9 quantile)
+    assert round(100 * a / n_sel) == pa and round(100 * b / n_base) == pb

@@ -527,7 +527,7 @@ if LOCAL:
     server.start()
     host, port = server.get_host_and_port()
     ENDPOINT = f"http://{host}:{port}"
-    # upload a simulated day of the shop, timestamped a few minutes ago
+    # upload 30 simulated requests of the shop, spread over the 10 minutes that ended 10 minutes ago
     import json
 
     from tracekit.io.write import xray_segment_documents

@@ -53,3 +53,16 @@ def test_02_bubble_up_sentence_counts_its_populations():
     assert n_sel + n_base == n_all == 1200
     assert n_sel == 120  # the slowest 10 % of 1,200 requests (request_ms above its 0.9 quantile)
     assert round(100 * a / n_sel) == pa and round(100 * b / n_base) == pb
+
+
+def test_04_says_what_it_uploads():
+    # the setup cell said it uploads "a simulated day of the shop"; it uploads 30 requests over 10 minutes
+    src = next(s for s, _ in _outputs("04-xray-live") if "put_trace_segments" in s)
+    said = re.search(r"# upload (\d+) simulated requests of the shop, spread over the (\d+) minutes that ended (\d+) "
+                     r"minutes ago", src)
+    assert said, src
+    n, minutes, ago = (int(g) for g in said.groups())
+    assert f"n_traces={n}," in src and f"duration_s={minutes * 60})" in src
+    assert f'now - pd.Timedelta("{minutes + ago}min")' in src
+    text = _output_of("04-xray-live", "print(tk.format_summary(spans))")
+    assert text.startswith(f"traces: {n} ")

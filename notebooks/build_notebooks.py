@@ -591,6 +591,9 @@ pio.renderers.default = "plotly_mimetype+notebook"
 SHARED = Path(os.environ.get("TRACEKIT_REAL_TRACES", "../../shared/real-traces"))
 DAY = SHARED / "nezha" / "fault-days" / "rca_data" / "2023-01-29"
 FAULT_FREE = SHARED / "nezha" / "fault-days" / "construct_data" / "2023-01-29"
+if not (DAY / "trace").is_dir():  # else the first read fails with pandas' "No objects to concatenate"
+    raise FileNotFoundError(f"the Nezha fault day is not at {DAY.resolve()}: set TRACEKIT_REAL_TRACES to the folder "
+                            "holding nezha/ (see its SOURCES.md) before starting Jupyter")
 T0 = pd.Timestamp("2023-01-29 09:12:56", tz="UTC")  # the window starts here (the fault list is read at the end)
 INCIDENT, BASELINE = pd.Timedelta("2min"), pd.Timedelta("10min")
 
@@ -719,7 +722,9 @@ rank_traces = traces_only["service"].tolist().index(truth) + 1
 rank_every = every["service"].tolist().index(truth) + 1
 decided = every.loc[every["service"] == truth, "decided_by"].iloc[0]
 print(f"injected: {fault['inject_type']} fault in {truth}; ranked {rank_traces} of {len(traces_only)} from the "
-      f"traces alone, {rank_every} of {len(every)} with logs and metrics (decided by {decided})")"""),
+      f"traces alone, {rank_every} of {len(every)} with logs and metrics (decided by {decided})")
+# pinned (README.md quotes it): with every signal the injected service comes first, on its logs
+assert rank_every == 1 and str(decided).startswith("logs"), (rank_every, decided)"""),
 ("code", """# the postmortem report of this window, with every signal (a self-contained HTML file)
 import tempfile
 

@@ -90,3 +90,40 @@ def test_05_without_the_real_traces_says_where_it_looked(tmp_path, monkeypatch):
         for src, _ in _outputs("05-logs-and-metrics")[:3]:
             exec(compile(src, "05-logs-and-metrics", "exec"), ns)
     assert str(tmp_path) in str(raised.value)
+
+
+def _cells(name: str) -> list[tuple[str, str]]:
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    return [(c.cell_type, c.source) for c in nb.cells]
+
+
+@pytest.mark.parametrize("name", ["01-postmortem", "02-exploratory-performance"])
+def test_ground_truth_cell_asserts_the_numbers_its_text_quotes(name):
+    # 01's text said "250 ms longer from 14:27 to 14:36, in 47 checkout requests" and its cell checked the window and
+    # the 47 against the truth file but not that the text's numbers were the file's: a regenerated dataset would have
+    # left the text wrong with every cell passing
+    cells = _cells(name)
+    i = next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and src.startswith("## Check against"))
+    text, code = cells[i][1], cells[i + 1][1]
+    numbers = re.findall(r"\d+:\d\d|\d+(?:\.\d+)+|\d+", text.split("\n", 1)[1])
+    assert numbers, text
+    for number in numbers:
+        assert f'"{number}"' in code or re.search(rf"\b{re.escape(number)}\b", code), (number, code)
+
+
+def test_01_exemplar_is_counted_among_the_hurt_only_when_it_is(tmp_path):
+    # "one of the {len(hurt)} counted above" was said of the window's slowest request even when it was no slower than
+    # the normal p95 (then it is not among them: here 0 were counted)
+    import tracekit as tk
+
+    src = [s for kind, s in _cells("01-postmortem") if kind == "code"]
+    ns: dict = {}
+    exec(compile(src[0], "01 setup", "exec"), ns)
+    full = tk.read(REPO / "datasets" / "checkout-baseline")
+    spans = full[full["trace_id"].isin(full["trace_id"].unique()[:40])]
+    req = ns["requests_of"](spans)
+    ns.update(spans=spans, req_d=req, hurt=req.iloc[:0], p={"p95": (req["request_ms"].max() + 1, 0.0)})
+    exemplar = next(s for s in src if s.startswith('worst = req_d.sort_values("request_ms"'))
+    exec(compile(exemplar, "01 exemplar", "exec"), ns)
+    said = ns["findings"][-1]
+    assert "counted above" not in said and "no slower than the normal p95" in said

@@ -448,7 +448,13 @@ sample, population = sim.spans, sim.population
 w = tk.sampling_weights(sample)
 sources = w["weight_source"].value_counts()
 print(f"{sample['trace_id'].nunique():,} traces kept of {population['trace_id'].nunique():,}; weights from "
-      + ", ".join(f"{k} ({v:,} traces)" for k, v in sources.items()) + ".")"""),
+      + ", ".join(f"{k} ({v:,} traces)" for k, v in sources.items()) + ".")
+rate = w.groupby("name")["weight"].agg(["min", "max", "size"])  # by root operation: each trace's weight, 1 / probability
+print("Kept, by root operation: " + ", ".join(f"{n} 1 in {r['max']:g} ({int(r['size']):,} traces kept)"
+                                             for n, r in rate.iterrows()) + ".")
+# pinned: the rates the introduction states (checkout 1 in 16, the other routes 1 in 2)
+assert rate.loc["POST /checkout", ["min", "max"]].tolist() == [16, 16]
+assert set(rate.drop("POST /checkout")[["min", "max"]].to_numpy().ravel()) == {2}"""),
 ("code", """est = tk.weighted_summary(sample, w).iloc[0]
 true = tk.trace_summary(population)  # the population's requests: request_ms and failed, as in the sample
 true_rate, true_p95 = true["failed"].mean(), tk.core.percentile(true["request_ms"], 0.95)
@@ -465,8 +471,10 @@ kept = tk.trace_summary(sample)
 print(f"The sample as is says {est['naive_error_rate']:.2%} of requests failed; corrected for sampling "
       f"{est['error_rate']:.2%} ({est['error_rate_lo']:.2%} to {est['error_rate_hi']:.2%}); the truth is {true_rate:.2%}, "
       f"{'inside' if holds else 'outside'} the corrected interval. The correction rests on {int(kept['failed'].sum()):,} "
-      f"failed request(s) kept of {int(true['failed'].sum()):,} in all: with so few, the interval is wide, and the "
-      f"naive number only says the failures were under-sampled. p95: naive {est['naive_p95_ms']:,.0f} ms, corrected "
+      f"failed request(s) kept of {int(true['failed'].sum()):,} in all"
+      + (": with so few, the interval is wide" if kept["failed"].sum() < 10 else "")
+      + (", and the naive number only says the failures were under-sampled" if est["naive_error_rate"] < est["error_rate"]
+         else "") + f". p95: naive {est['naive_p95_ms']:,.0f} ms, corrected "
       f"{est['p95_ms']:,.0f} ms, true {true_p95:,.0f} ms.")
 # pinned: the naive error rate understates the truth; the corrected interval holds it
 assert est["naive_error_rate"] < true_rate and holds
@@ -495,8 +503,10 @@ for name, res in [("X-Ray 1/s + 5 %", tk.simulate_sampling(population, rules=rul
                  "usd": res.cost.loc[res.cost["item"] == "total", "usd"].iloc[0]})
 samplers = pd.DataFrame(rows)
 cheap = samplers.sort_values("usd").iloc[0]
+xray_kept = samplers.loc[samplers["sampler"] == "X-Ray 1/s + 5 %", "traces kept"].iloc[0]
 print(f"Of {len(population['trace_id'].unique()):,} requests over {span.total_seconds() / 60:,.0f} minutes "
-      f"({len(true) / span.total_seconds():.2f} per second: a reservoir of 1 per second keeps most of them), the cheapest "
+      f"({len(true) / span.total_seconds():.2f} per second: the X-Ray rules' reservoir of 1 per second, then 5 %, keeps "
+      f"{xray_kept:,} of them, {xray_kept / len(true):.0%}), the cheapest "
       f"sampler here is {cheap.sampler}: {cheap['traces kept']:,} traces kept, {cheap.iloc[2]} of the {n_failed} failed "
       f"requests, for ${cheap.usd:,.4f} (X-Ray's price of recording and scanning them).")
 samplers.assign(usd=samplers["usd"].map("${:,.4f}".format))"""),

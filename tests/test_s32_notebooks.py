@@ -127,3 +127,21 @@ def test_01_exemplar_is_counted_among_the_hurt_only_when_it_is(tmp_path):
     exec(compile(exemplar, "01 exemplar", "exec"), ns)
     said = ns["findings"][-1]
     assert "counted above" not in said and "no slower than the normal p95" in said
+
+
+def test_03_rates_and_reservoir_claims_are_printed_from_the_sample():
+    # the introduction's "1 in 16, the other routes 1 in 2" and "a reservoir of 1 per second keeps most of them" were
+    # written down, not computed: now the first cell prints the rate of each root operation and the sampler cell how
+    # many the X-Ray rules keep
+    cells = _cells("03-sampling-bias")
+    intro = cells[0][1]
+    kept = _output_of("03-sampling-bias", "rate = w.groupby(")
+    line = next(ln for ln in kept.splitlines() if ln.startswith("Kept, by root operation: "))
+    rates = dict(re.findall(r"([A-Z]+ /\S+) 1 in (\d+) \(", line))
+    assert rates["POST /checkout"] == "16" and {v for k, v in rates.items() if k != "POST /checkout"} == {"2"}
+    assert "1 in 16, the other routes 1 in 2" in intro
+    text = _output_of("03-sampling-bias", "samplers = pd.DataFrame(rows)")
+    m = re.search(r"keeps ([\d,]+) of them, (\d+)%\)", text)
+    assert m, text
+    n = int(m.group(1).replace(",", ""))
+    assert re.search(rf"X-Ray 1/s \+ 5 %\s+{n}\s", text) and round(100 * n / 3000) == int(m.group(2))

@@ -145,3 +145,35 @@ def test_03_rates_and_reservoir_claims_are_printed_from_the_sample():
     assert m, text
     n = int(m.group(1).replace(",", ""))
     assert re.search(rf"X-Ray 1/s \+ 5 %\s+{n}\s", text) and round(100 * n / 3000) == int(m.group(2))
+
+
+def test_analyses_at_scale_prose_quotes_its_generated_table():
+    # the paragraph above the generated table quotes its figures by hand: a rerun of the benchmark (--write-doc)
+    # rewrites the table and would leave the paragraph's ratios, memory and per-span cost behind
+    doc = (REPO / "docs" / "analyses-at-scale.md").read_text()
+    prose = doc[doc.index("Reading the run below"):doc.index("<!-- bench_analyses: begin generated block -->")]
+    block = doc[doc.index("<!-- bench_analyses: begin generated block -->"):]
+    rows = {}
+    for name, cpu, ratio, mib in re.findall(r"^\| ([^|]+?) \| `[^`]*` \| ([\d.]+) \| ([\d.]+) \| ([\d,]+) \|$", block,
+                                            re.M):
+        rows[name] = (float(cpu), float(ratio), int(mib.replace(",", "")) / 1024)
+    assert len(rows) > 15
+    spans = int(re.search(r"\*\*Size\*\*: ([\d,]+) spans", block).group(1).replace(",", ""))
+    assert f"one run at {spans:,} spans" in prose
+    this_run = prose[:prose.index("than at 100k")]  # the last figures are of another run (100k spans), not the table's
+    quoted = re.findall(r"`([a-z_]+)`(?: re-timing every trace)?\s\(?(\d+\.\d+)x", this_run)
+    assert {n for n, _ in quoted} == {"rank_causes", "compare", "bubble_up", "what_if", "write_parquet",
+                                      "health_report"}, quoted
+    for name, r in quoted:
+        assert abs(float(r) - rows[name][1]) < 0.006, (name, r, rows[name][1])
+    above = sorted(n for n, (_, ratio, _) in rows.items() if ratio > 1 and n != "read (reference)")
+    assert above == ["rank_causes"] and "nothing takes more than the read except `rank_causes`" in prose
+    lo, hi = re.search(r"Those four also need the most memory above the frames, (\d\.\d)-(\d\.\d) GiB", prose).groups()
+    four = [rows[n][2] for n in ("rank_causes", "compare", "bubble_up", "what_if")]
+    assert (float(lo), float(hi)) == (round(min(four), 1), round(max(four), 1))
+    assert f"(`materialize`, {rows['read_parquet + materialize'][2]:.1f} GiB)" in prose
+    assert f"the read itself peaks {rows['read (reference)'][2]:.1f} GiB" in prose
+    assert f"{rows['read (reference)'][0] / spans * 1e6:.1f} microseconds of CPU per span" in prose
+    rest = [n for n in rows if n not in ("read (reference)", "rank_causes", "compare", "bubble_up", "what_if",
+                                         "read_parquet + materialize")]
+    assert max(rows[n][1] for n in rest) < 0.5 and max(rows[n][2] for n in rest) < 1.0  # "under 0.5x and under 1 GiB"

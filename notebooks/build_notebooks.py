@@ -640,9 +640,11 @@ incident = spans[(start >= T0) & (start < T0 + INCIDENT)].reset_index(drop=True)
 baseline = spans[(start < T0) & (start >= T0 - BASELINE)].reset_index(drop=True)
 fault_free = read_traces([FAULT_FREE / "trace" / "08_50_trace.csv.gz"])
 held = sorted({pd.Timestamp(f"{T0:%Y-%m-%d} {Path(f).name[:5].replace('_', ':')}", tz="UTC") for f in files})
-before = [m for m in held if m + pd.Timedelta("1min") > T0 - BASELINE and m < T0]  # minute files it overlaps
+spanned = [m for m in minutes if m + pd.Timedelta("1min") > T0 - BASELINE and m < T0]  # the minutes it overlaps
+before = [m for m in held if m in spanned]  # those with a trace file
 print(f"incident: {incident['trace_id'].nunique():,} traces; baseline: {baseline['trace_id'].nunique():,} traces "
-      f"before it, from the trace files of {len(before)} of the minutes it spans "
+      f"in the {BASELINE.total_seconds() / 60:.0f} minutes before it, from the trace files of {len(before)} of the "
+      f"{len(spanned)} minutes it overlaps "
       f"({', '.join(f'{m:%H:%M}' for m in before)}), and {fault_free['trace_id'].nunique():,} in the fault-free minute")"""),
 ("md", """**Logs.** One CSV per minute: `Timestamp, TimeUnixNano, Node, PodName, Container, TraceID, SpanID, Log`, where `Log`
 is the container's JSON line and its `log` a logback line `HH:MM:SS.mmm LEVEL Class#line TraceID: … SpanID: …

@@ -177,3 +177,13 @@ def test_analyses_at_scale_prose_quotes_its_generated_table():
     rest = [n for n in rows if n not in ("read (reference)", "rank_causes", "compare", "bubble_up", "what_if",
                                          "read_parquet + materialize")]
     assert max(rows[n][1] for n in rest) < 0.5 and max(rows[n][2] for n in rest) < 1.0  # "under 0.5x and under 1 GiB"
+
+
+def test_05_baseline_says_how_many_of_its_minutes_have_trace_files():
+    # it said "from the trace files of 4 of the minutes it spans" without saying how many it spans: a 10-minute
+    # baseline ending at 09:12:56 overlaps 11 minute files (09:02 to 09:12), 4 of which the folder holds
+    text = _output_of("05-logs-and-metrics", "def read_traces(paths):")
+    m = re.search(r"in the 10 minutes before it, from the trace files of (\d+) of the (\d+) minutes it overlaps "
+                  r"\(([^)]*)\)", text)
+    assert m, text
+    assert int(m.group(2)) == 11 and int(m.group(1)) == len(m.group(3).split(", "))

@@ -219,7 +219,9 @@ def test_05_says_which_minutes_and_whose_metric(real_traces):
     held = [pd.Timestamp(f"2023-01-29 {p.name[:5].replace('_', ':')}", tz="UTC") for p in day.glob("*_trace.csv.gz")]
     before = sorted(m for m in held if t0 - pd.Timedelta("10min") < m + pd.Timedelta("1min") and m < t0)
     text = _printed("05-logs-and-metrics", "incident:")
-    assert f"from the trace files of {len(before)} of the minutes it spans ({', '.join(f'{m:%H:%M}' for m in before)})" in text
+    spanned = 11  # the minutes a 10-minute window ending at 09:12:56 overlaps: 09:02 .. 09:12
+    assert (f"from the trace files of {len(before)} of the {spanned} minutes it overlaps "
+            f"({', '.join(f'{m:%H:%M}' for m in before)})") in text
     drawn = _printed("05-logs-and-metrics", "The top metric of")
     assert re.search(r"drawn: \S+ of \S+ \(ranked \d+\)", drawn)
     shown = _printed("05-logs-and-metrics", "trace ")

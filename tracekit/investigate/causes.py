@@ -329,6 +329,16 @@ class _Side:
         route_of_trace = request_routes(spans, tree)
         self.route = route_of_trace[tree.trace] if self.n else np.zeros(0, dtype=object)
         self.trace_route = route_of_trace
+        # the context a request's root span is expected in: its route and its own operation. A route (an http.route
+        # path) can hold several entry operations (PUT and POST of one path): which one a request is, is the traffic
+        # mix, not a component's doing — by route alone a mix moving between them read as extra / vanished roots
+        rr = tree.request_root
+        entry = np.full(len(rr), "", dtype=object)
+        if len(rr) and (rr >= 0).any():
+            r_ok = rr[rr >= 0]
+            entry[rr >= 0] = [f"{s}\x00{n}" for s, n in zip(self.svc[r_ok], self.name[r_ok], strict=True)]
+        self.trace_context = np.array([None if r is None else f"{r}\x01{e}" for r, e in zip(route_of_trace, entry,
+                                                                                             strict=True)], dtype=object)
         tw = trace_weights(np.asarray(tree.trace_ids, dtype=object), weights)
         tw = np.where(np.isnan(tw), 1.0, tw)  # traces the weights do not name count once
         self.trace_w = tw
@@ -624,10 +634,10 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         # per-request counts, not Poisson in calls. Per (sub-component, route): the per-request variance pooled
         # over both sides (what no change would give), and the difference of the incident's count from the
         # baseline's rate within _Z_COUNT standard errors of a difference of two means is no evidence
-        rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.trace_route, b.trace_route]), dtype=object)
+        rcode, runiq = pd.factorize(pd.Series(np.concatenate([a.trace_context, b.trace_context]), dtype=object)
                                     .fillna("\x00<NA>"), sort=False)
         n_rt = max(len(runiq), 1)
-        rta, rtb = rcode[:len(a.trace_route)], rcode[len(a.trace_route):]
+        rta, rtb = rcode[:len(a.trace_context)], rcode[len(a.trace_context):]
         # the context of a call: its route for a request's root span, its parent's operation for every other span
         # (contexts 0..n_rt-1: routes; n_rt + o: parent operation o), and the unit drawn in it: the request, the
         # parent span. A call is expected at the baseline's rate per unit of its context, so calls that vanished

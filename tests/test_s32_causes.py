@@ -50,3 +50,59 @@ def test_fault_lab_drift_with_nothing_injected_names_no_likely_cause():
     pm = tk.postmortem(w.incident, w.baseline, level="service", n_boot=50)
     ev = next(f.evidence for f in pm.findings if f.topic == "where" and "key" in f.evidence)
     assert ev["likely"] is False
+
+
+def _propagating(n: int, fail_share: float, offset: int = 0) -> pd.DataFrame:
+    """``a: GET /a`` calls ``b: work`` then ``c: more``; ``b: work`` calls ``d: q`` then ``e: log``. In the last
+    ``fail_share`` of the requests ``d`` raises an error that propagates: ``d``, ``b`` and ``a`` fail, ``b`` skips its
+    call to ``e`` and ``a`` its call to ``c`` (each caller ends right after the failed call)."""
+    rng = np.random.default_rng(offset)
+    rows = []
+
+    def add(tid, sid, pid, svc, name, st, en, bad):
+        rows.append(dict(trace_id=tid, span_id=sid, parent_id=pid, service=svc, name=name, kind="server", start=st,
+                         end=en, status="error" if bad else "ok"))
+
+    for i in range(n):
+        tid, t0 = f"{offset + i + 1:032x}", (offset + i) * 100 * MS
+        sa, sb, sc, sd, se = (f"{(offset + i) * 8 + k:016x}" for k in range(1, 6))
+        bad = i >= n * (1 - fail_share)
+        d_ms = int(rng.lognormal(np.log(3.0), 0.2) * MS)
+        t = t0 + MS
+        add(tid, sd, sb, "d", "q", t + MS, t + MS + d_ms, bad)
+        b_end = t + 2 * MS + d_ms
+        if not bad:
+            add(tid, se, sb, "e", "log", b_end, b_end + MS, False)
+            b_end += 2 * MS
+        add(tid, sb, sa, "b", "work", t, b_end, bad)
+        a_end = b_end + MS
+        if not bad:
+            add(tid, sc, sa, "c", "more", a_end, a_end + 2 * MS, False)
+            a_end += 3 * MS
+        add(tid, sa, None, "a", "GET /a", t0, a_end, bad)
+    f = pd.DataFrame(rows)
+    return tk.spans_from_columns({c: f[c].tolist() for c in f.columns})
+
+
+def test_the_course_a_propagated_error_changed_counts_where_the_error_originates():
+    # d raises in 60 of 100 requests; b and a only carry the error up and end after their failed call. Before:
+    # the calls b and a skipped scored 'vanished' at e and c, and b's stop after d 'shape' (an early stop's origin),
+    # each near d's own 'errors'; now the failure counts once, at d
+    base, inc = _propagating(300, 0.0), _propagating(100, 0.6, offset=1000)
+    rc = tk.rank_causes(inc, base, window=None)
+    assert rc["service"].iloc[0] == "d"
+    assert float(rc["errors"].iloc[0]) > 0.5
+    others = rc[rc["service"] != "d"]
+    assert float(others[["vanished", "shape", "extra"]].to_numpy().max()) == 0.0
+    assert float(others["score"].max()) < 0.1
+
+
+def test_an_early_stop_after_a_failed_call_is_no_origin():
+    from tracekit.analysis.early_stops import early_stops
+
+    base, inc = _propagating(300, 0.0), _propagating(100, 0.6, offset=1000)
+    es = early_stops(inc, base)
+    stopped_b = (inc["service"] == "b").to_numpy() & es["stopped"].to_numpy()
+    assert stopped_b.sum() == 60  # b stopped where it never did, in the 60 failed requests
+    assert not es["origin"].to_numpy()[stopped_b].any()  # but after d's failure: not where it began (before: all 60)
+

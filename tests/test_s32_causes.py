@@ -106,3 +106,18 @@ def test_an_early_stop_after_a_failed_call_is_no_origin():
     assert stopped_b.sum() == 60  # b stopped where it never did, in the 60 failed requests
     assert not es["origin"].to_numpy()[stopped_b].any()  # but after d's failure: not where it began (before: all 60)
 
+
+def test_prior_and_evidence_weights_are_checked():
+    import pytest
+
+    from tracekit.errors import ArgumentError
+
+    base, inc = _entry_mix(30, 30), _entry_mix(30, 30, offset=1000)
+    # before: prior=-1 ranked and scored a fault lab window's cart-service 0.90 (the injected service scores 0.34
+    # with the default); prior=nan gave NaN scores; a weight of "x" raised a bare ValueError
+    for kw in (dict(prior=-1), dict(prior=float("nan")), dict(evidence_weights={"slower": -1}),
+               dict(evidence_weights={"slower": "x"}), dict(evidence_weights={"waiting": float("nan")})):
+        with pytest.raises(ArgumentError):
+            tk.rank_causes(inc, base, window=None, n_boot=10, **kw)
+    ok = tk.rank_causes(inc, base, window=None, n_boot=10, prior=0, evidence_weights={"slower": 0})  # bounds allowed
+    assert np.isfinite(ok["score"].to_numpy(float)).all() and (ok["slower"] >= 0).all()

@@ -181,6 +181,7 @@ from ..core import (
     joint_codes,
     normal_slices,
     ns,
+    number_arg,
     request_routes,
     require_columns,
     result_table,
@@ -464,8 +465,8 @@ def rank_causes(
     SpansSchemaError
         A needed column is missing.
     ArgumentError
-        Bad ``level``, ``q`` or evidence weight; no baseline given and no change found, or an
-        empty side.
+        Bad ``level``, ``q``, ``prior`` (< 0) or evidence weight (unknown key, < 0, not a number); no baseline
+        given and no change found, or an empty side.
 
     Examples
     --------
@@ -505,11 +506,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     n_boot, ci = boot_args(n_boot, ci, "rank_causes", min_boot=1)
     alpha = share_arg(alpha, "alpha", "rank_causes")
     min_spans = count_arg(min_spans, "min_spans", "rank_causes", minimum=1)
+    prior = number_arg(prior, "prior", "rank_causes", low=0)
     w = dict(_DEFAULT_WEIGHTS)
     for k, v in (evidence_weights or {}).items():
         if k not in w:
             raise ArgumentError(f"rank_causes: evidence_weights key {k!r} is not one of {', '.join(EVIDENCE)}")
-        w[k] = float(v)
+        w[k] = number_arg(v, f"evidence_weights[{k!r}]", "rank_causes", low=0)
     window_arg, window = window, None
     if baseline is None:
         incident, baseline, source, window = _auto_baseline(incident, freq, alpha, weights)

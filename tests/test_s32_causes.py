@@ -9,6 +9,7 @@ import pandas as pd
 import tracekit as tk
 
 MS = 1_000_000
+T0 = pd.Timestamp("2026-03-02T14:00:00Z").value
 
 
 def _entry_mix(n_put: int, n_post: int, offset: int = 0) -> pd.DataFrame:
@@ -17,7 +18,7 @@ def _entry_mix(n_put: int, n_post: int, offset: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(offset)
     rows = []
     for i in range(n_put + n_post):
-        tid, t0 = f"{offset + i + 1:032x}", (offset + i) * 100 * MS
+        tid, t0 = f"{offset + i + 1:032x}", T0 + (offset + i) * 100 * MS
         root, cl, sv = (f"{(offset + i) * 4 + k:016x}" for k in (1, 2, 3))
         op = "PUT /x" if i < n_put else "POST /x"
         work = int(rng.lognormal(np.log(5.0), 0.2) * MS)
@@ -121,3 +122,16 @@ def test_prior_and_evidence_weights_are_checked():
             tk.rank_causes(inc, base, window=None, n_boot=10, **kw)
     ok = tk.rank_causes(inc, base, window=None, n_boot=10, prior=0, evidence_weights={"slower": 0})  # bounds allowed
     assert np.isfinite(ok["score"].to_numpy(float)).all() and (ok["slower"] >= 0).all()
+
+
+def test_the_first_finding_says_when_the_baseline_it_compares_with_was():
+    # a baseline given from an hour earlier (requests 14:00:00-14:00:09, the incident's from 15:06:40): the first
+    # finding set the incident's p95 against "the baseline's 100 requests" with no window; when it was came only
+    # under "how sure", after the ranking that compared with it
+    base, inc = _entry_mix(50, 50), _entry_mix(50, 50, offset=40_000)
+    pm = tk.postmortem(inc, base, level="service", n_boot=20)
+    first = pm.findings[0]
+    assert first.topic == "what"
+    assert "against the p95 of the baseline's 100 requests (started 14:00:00–14:00:09 UTC)" in first.text, first.text
+    assert "in 15:06:40–" in first.text
+

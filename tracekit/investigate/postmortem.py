@@ -588,7 +588,15 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
         ber = failed_share(ob)[0] if known else np.nan
-        text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}"
+        # the baseline's numbers with their window, said here, first: a baseline from another hour or day (given
+        # as such) was said only in "how sure", below the ranking that compared with it
+        bs = ob["start"].dropna()
+        b_when = ""
+        if len(bs):
+            same_day = len(req) and pd.Timestamp(bs.min()).date() == pd.Timestamp(req["start"].min()).date() \
+                and pd.Timestamp(bs.min()).date() == pd.Timestamp(bs.max()).date()
+            b_when = f" (started {window_text(bs.min(), bs.max()) if same_day else period_text(bs.min(), bs.max())})"
+        text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}{b_when}"
                  f"{', as sampled' if corrected is not None else ''}, {fmt_ms(b95)}"
                  + (f", and its error rate {_rate(ber)}" if known else "")
                  + (" — but the baseline is another mix of routes, so these overall numbers compare mixes (how sure: "

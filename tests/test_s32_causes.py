@@ -135,3 +135,13 @@ def test_the_first_finding_says_when_the_baseline_it_compares_with_was():
     assert "against the p95 of the baseline's 100 requests (started 14:00:00–14:00:09 UTC)" in first.text, first.text
     assert "in 15:06:40–" in first.text
 
+
+def test_a_span_given_twice_is_one_span():
+    # the incident's rows of 30 requests given twice (overlapping exports put together; the same span ids): before,
+    # their parents' 2 children of one call read as "a call pattern the baseline never showed" (shape)
+    base, inc = _entry_mix(60, 60), _entry_mix(60, 60, offset=1000)
+    twice = pd.concat([inc, inc[inc["trace_id"].isin(inc["trace_id"].unique()[:30])]], ignore_index=True)
+    rc = tk.rank_causes(twice, base, window=None, level="operation", n_boot=20)
+    assert float(rc["shape"].max()) == 0.0
+    assert rc.set_index(["service", "name"])["spans"].to_dict() == \
+        tk.rank_causes(inc, base, window=None, level="operation", n_boot=20).set_index(["service", "name"])["spans"].to_dict()

@@ -218,3 +218,14 @@ def test_the_callee_half_of_a_dropped_context_request_is_not_called_asynchronous
     assert f"and {truth['n_dropped']:,} more traces, each the callee's half" in pm.findings[0].text
     sure = next(f.text for f in pm.findings if f.topic == "sure")
     assert "asynchronous work" not in sure, sure
+
+
+def test_the_service_map_title_is_two_lines_that_fit(lock):
+    """The title naming both sets ran 150 characters on one line: cut off at the figure's right edge in Chromium
+    (docs/report/service-map.png). It is two lines now, each short enough for the figure."""
+    page = render_report(collect_report(lock.spans))
+    br = "\\u003cbr\\u003e"  # "<br>" as the page's figure JSON writes it
+    head, rest = page.split("service map: who calls whom (calls · p95)" + br, 1)
+    second = rest.split('"', 1)[0]
+    assert second.startswith("in the change window ") and second.endswith("traces)")
+    assert len(second) < 100 and br not in second

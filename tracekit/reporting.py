@@ -1075,11 +1075,12 @@ def _map_title(data: ReportData) -> str:
     compares (the change window and its traces) against the baseline; else every trace of the input."""
     c = data.counts
     if data.graph_baseline is None:
-        return f"service map: who calls whom over {_counted(c['traces'], 'trace')} (calls · p95, failed share)"
+        return f"service map: who calls whom (calls · p95, failed share)\nover {_counted(c['traces'], 'trace')}"
     story = data.story
     n_inc = _counted(c["incident_traces"], "trace")
     inc = f"the change window {_window_words(story.window)} ({n_inc})" if story.window else f"the incident ({n_inc})"
-    return f"service map: who calls whom in {inc} against the baseline ({_counted(c['baseline_traces'], 'trace')}): calls · p95"
+    return (f"service map: who calls whom (calls · p95)\nin {inc} against the baseline "
+            f"({_counted(c['baseline_traces'], 'trace')})")
 
 
 def _window_words(window: Any) -> str:

@@ -302,7 +302,7 @@ def plot_service_graph(
     edge_labels : bool
         Write calls and p95 on every edge.
     title : str, optional
-        Figure title (escaped).
+        Figure title (escaped; a newline breaks the line).
     Returns
     -------
     plotly.graph_objects.Figure
@@ -530,7 +530,7 @@ def plot_service_graph(
                + (" — p95 against the baseline" if baseline is not None else ""))
     fig = go.Figure(data)
     fig.update_layout(
-        title=esc(title or default),
+        title=esc(title or default).replace("\n", "<br>"),  # (a newline in a title breaks its line)
         annotations=annotations,
         xaxis=dict(visible=False, range=[x_lo, x_hi]),
         yaxis=dict(visible=False, range=[y_hi, y_lo], autorange=False),

@@ -161,7 +161,7 @@ def plot_compare(
 #: Axis titles (with units) of the metrics of :func:`tracekit.compare`.
 _STAT_TITLES = {
     "cp_ms": "critical-path time per trace (ms)", "p50_ms": "p50 span duration (ms)", "p95_ms": "p95 span duration (ms)",
-    "calls": "calls per trace", "fanout": "direct children per span", "error_rate": "error rate",
+    "calls": "calls per request", "fanout": "direct children per span", "error_rate": "error rate",
 }
 
 

@@ -417,8 +417,15 @@ def share_beyond_chance(x: Any, n: Any, chance: Any, prior: float) -> Any:
     0.6333
     >>> share_beyond_chance(0, 0, 0.05, 10.0)
     0.0
+    >>> float(share_beyond_chance(0, 0, 0.05, 0.0))  # no observation and no prior: nothing beyond chance
+    0.0
     """
-    return (x + chance * prior) / (n + prior) - chance
+    d = n + prior
+    if np.ndim(d) == 0:
+        return (x + chance * prior) / d - chance if d else 0.0 * chance
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (x + chance * prior) / d - chance
+    return np.where(d == 0, 0.0, out)  # (prior 0 is allowed: a key with no observation has no share)
 
 
 def quantiles_with_zeros(group: np.ndarray, values: np.ndarray, n_groups: int, n_total: int, qs: Sequence[float]) -> np.ndarray:

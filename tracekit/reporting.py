@@ -735,7 +735,7 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         return side(b, unit, unknown[0]) + " → " + side(a, unit, unknown[1])
 
     view = t[keys].copy()
-    view["critical path ms / request"] = pair("cp_ms_b", "cp_ms_a", "ms")
+    view["critical path ms / trace"] = pair("cp_ms_b", "cp_ms_a", "ms")
     view["Δ ms [95 % interval]"] = (t["delta_cp_ms"].map(_signed) + " [" + t["delta_cp_ms_lo"].map(_signed) + ", "
                                     + t["delta_cp_ms_hi"].map(_signed) + "]")
     view["p95 ms of its calls"] = pair("p95_ms_b", "p95_ms_a", "ms")
@@ -763,7 +763,7 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     view["evidence (score of each kind)"] = [
         ", ".join(f"{names[j]} {row[j]:.2f}" for j in np.argsort(-row)[:2] if row[j] >= 0.01) or "none"
         for row in ev]
-    view["Δ critical path ms / request [95 %]"] = (
+    view["Δ critical path ms / trace [95 %]"] = (
         rc["delta_cp_ms"].map(_signed) + " [" + rc["delta_cp_ms_lo"].map(_signed) + ", "
         + rc["delta_cp_ms_hi"].map(_signed) + "]")
     if "signals" in rc.columns:  # which signals support the row (rank_causes with logs or metrics)
@@ -876,8 +876,10 @@ def render_report(data: ReportData) -> str:
         base_n = c.get("baseline_traces")
         parts.append(f'<p class="muted">{_esc(inc_words)} against {_esc(against)}'
                      f"{f' ({base_n:,} traces)' if base_n is not None and 'traces)' not in against else ''}, by "
-                     f"{_esc(by)}; each cell is baseline → incident. Critical path ms / request: the time the key holds "
-                     "up a request (exclusive, averaged over all requests), with the 95 % bootstrap interval of the "
+                     f"{_esc(by)}; each cell is baseline → incident. Critical path ms / trace: the time the key holds "
+                     "up a trace's end-to-end path (exclusive; averaged over the traces whose critical path was walked, "
+                     "0 where the key is not on it: the requests, and asynchronous work where a queue hop made a trace "
+                     "of its own), with the 95 % bootstrap interval of the "
                      "change; p95 of its calls: the p95 of the key's own spans in each set (not the request latency "
                      "of the headline or of 'What happened', which are p95s of whole requests); sorted by impact.</p>")
         keys = [k for k in data.comparison.columns if k not in ("presence", "impact") and not any(

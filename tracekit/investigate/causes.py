@@ -119,7 +119,7 @@ together) made the parents of copied spans "a call pattern the baseline never sh
 
 Ranking by shares rather than milliseconds lets a 2 ms service whose every call got 40 % slower
 outrank a 300 ms one that varies; the milliseconds are reported beside it as evidence:
-``delta_cp_ms`` (exclusive critical-path ms per request, with a bootstrap interval, from
+``delta_cp_ms`` (exclusive critical-path ms per trace, with a bootstrap interval, from
 :func:`~tracekit.compare`), ``delta_self_ms`` (exclusive time per request), ``delta_wait_ms``
 (what callers wait outside the component per request), ``delta_calls`` / ``delta_fanout`` /
 ``delta_error_rate`` (from :func:`~tracekit.compare`), ``error_origin_share``, the most lifted
@@ -224,7 +224,8 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("evidence_operation", "string", "", "the operation (span name) of the component whose spans the shares above (but waiting) are measured on: at service, host and version level its most abnormal operation when that stands out beyond the component's pooled spans by more than chance (so a fault in one operation is not diluted by the others), else <NA> (all its spans); at operation level its own"),
     ("spans", "int64", "spans", "spans of the component in the incident"),
     ("baseline_spans", "int64", "spans", "spans of the component in the baseline"),
-    ("delta_cp_ms", "float64", "ms", "exclusive critical-path ms per request, incident − baseline (compare)"),
+    ("delta_cp_ms", "float64", "ms", "exclusive critical-path ms per trace (compare's cp_ms: over the traces whose critical "
+                                     "path was walked), incident − baseline"),
     ("delta_cp_ms_lo", "float64", "ms", "lower bound of delta_cp_ms (bootstrap, level ci)"),
     ("delta_cp_ms_hi", "float64", "ms", "upper bound of delta_cp_ms"),
     ("delta_self_ms", "float64", "ms", "exclusive (self) time of the component per request, incident − baseline"),

@@ -63,3 +63,4 @@ def test_the_critical_path_time_is_named_per_trace_wherever_it_is_shown():
     sim = tk.simulate.simulate("db-lock", 300, seed=11).spans
     page = render_report(collect_report(sim))
     assert "critical path ms / trace" in page and "ms / request" not in page
+    assert "critical-path ms per trace by operation" in page and "critical-path ms per request" not in page

@@ -906,7 +906,7 @@ def render_report(data: ReportData) -> str:
                                 name="causes", full=story.causes))
             parts.append("<h3>Every component, baseline → incident</h3>")
         parts.append(fig(plotting.plot_compare(data.comparison, labels=("baseline", "incident"), key=keys, n=12,
-                                               title=f"critical-path ms per request by {by}: baseline vs incident")))
+                                               title=f"critical-path ms per trace by {by}: baseline vs incident")))
         parts.append(_table(_compare_view(data.comparison, keys), table_id="compare-table", name="compare",
                             full=data.comparison))
         if data.structural is not None and len(data.structural):

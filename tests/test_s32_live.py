@@ -10,23 +10,12 @@ import pytest
 
 boto3 = pytest.importorskip("boto3")
 
-FAKE_KEY = "AKIATRACEKITS32LIVE01"
-FAKE_SECRET = "tracekitS32SecretDoNotLeak/0123456789"
-FAKE_TOKEN = "tracekitS32SessionTokenDoNotLeak0123456789"
-REGION = "us-east-1"
+# the fake credentials and their fixture are test_xray_live's (as test_logs_live and test_metrics_live take them):
+# one definition of what "never a real profile" sets (an autouse fixture there: every test here runs with them)
+from . import test_xray_live as _live  # noqa: E402
+from .test_xray_live import FAKE_KEY, FAKE_SECRET, FAKE_TOKEN, REGION  # noqa: E402
 
-
-@pytest.fixture()
-def fake_credentials(monkeypatch):
-    """Fake credentials only (never a real profile)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/tracekit-aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/tracekit-aws-credentials")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+fake_credentials = _live.fake_credentials
 
 
 class _SignatureMismatch(BaseHTTPRequestHandler):

@@ -59,3 +59,47 @@ def test_the_rows_dropped_are_the_reference_rows(seed):
     sub = duplicates_to_drop(df, rows)
     assert not sub[np.setdiff1d(np.arange(n), rows)].any()
     assert sub[rows].tolist() == _reference(df.iloc[rows].reset_index(drop=True))
+
+
+def _reference_read_again(df: pd.DataFrame) -> list[bool]:
+    """Logs and metrics (io._copies.copies_read_again), row by row: of the rows equal in every column but where
+    they came from, keep as many as the one file holding the most of them holds, the first in read order."""
+    cols = [c for c in df.columns if c not in ("source_file", "source_record")]
+    def cell(v):
+        if isinstance(v, (dict, list)):
+            return orjson.dumps(v, option=orjson.OPT_SORT_KEYS)
+        return "<missing>" if pd.isna(v) else v
+
+    keys = [tuple(map(cell, row)) for row in df[cols].astype(object).itertuples(index=False)]
+    files = ["<missing>" if pd.isna(f) else f for f in df["source_file"].astype(object)]
+    per: dict = {}
+    for k, f in zip(keys, files, strict=True):
+        per.setdefault(k, {}).setdefault(f, 0)
+        per[k][f] += 1
+    seen: dict = {}
+    out = []
+    for k in keys:
+        seen[k] = seen.get(k, 0) + 1
+        out.append(seen[k] > max(per[k].values()))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_log_records_read_again_are_the_reference_rows(seed):
+    """Records in one to four files (one of them sometimes unnamed), times and bodies from small sets so that
+    repeats inside a file, copies across files and same-time records of other files all occur."""
+    from tracekit.io._copies import copies_read_again
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    nfiles = int(rng.integers(1, 5))
+    files = [None if f == 3 else f"f{f}.json" for f in rng.integers(0, nfiles, n)]
+    times = rng.integers(0, 4, n).astype("int64")
+    times = [None if t == 3 and seed % 3 == 0 else int(t) for t in times]  # a record without a time sometimes
+    logs = tk.logs_from_columns({"time": [0 if t is None else t for t in times],
+                                 "body": [str(b) for b in rng.choice(["a", "b"], n)],
+                                 "source_file": files, "source_record": list(range(n))})
+    if seed % 3 == 0:
+        logs["time"] = logs["time"].where(pd.Series([t is not None for t in times]))
+    got = copies_read_again(logs, ("time", "body")).tolist()
+    assert got == _reference_read_again(logs)

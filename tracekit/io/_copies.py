@@ -158,10 +158,21 @@ def copies_read_again(df: pd.DataFrame, prefilter: tuple[str, ...]) -> np.ndarra
     """
     n = len(df)
     drop = np.zeros(n, dtype=bool)
-    if n < 2:
+    if n < 2 or "source_file" not in df.columns:
         return drop
-    cand = np.flatnonzero(df[list(prefilter)].duplicated(keep=False).to_numpy())
-    if not len(cand) or "source_file" not in df.columns:
+    fcode = pd.factorize(df["source_file"], use_na_sentinel=False)[0].astype(np.int64)
+    nf = int(fcode.max()) + 1
+    if nf < 2:  # one file: nothing in it was read again (its repeats are its own records)
+        return drop
+    # a copy read again shares its first prefilter value (the time) with a row of another file: only rows whose
+    # value is in two files or more are compared (files of different windows pay one factorize of that column)
+    first = pd.factorize(df[prefilter[0]], use_na_sentinel=False)[0].astype(np.int64)
+    pairs = pd.unique(first * nf + fcode)
+    cand = np.flatnonzero(np.bincount(pairs // nf, minlength=int(first.max()) + 1)[first] > 1)
+    if not len(cand):
+        return drop
+    cand = cand[df[list(prefilter)].iloc[cand].duplicated(keep=False).to_numpy()]
+    if not len(cand):
         return drop
     # only values seen in two files or more can be a copy read again (the rest stay, unread)
     pre = _combined([pd.factorize(df[c].iloc[cand], use_na_sentinel=False)[0] for c in prefilter])

@@ -134,8 +134,8 @@ def test_summary_failed_share_is_the_failed_request_share():
         "service": ["web", "db"], "name": ["GET /", "query"], "start": [0, ms], "end": [10 * ms, 2 * ms],
         "status": ["ok", "error"]})
     text = format_summary(retried)
-    assert "failed requests (root span 5xx or status error, of 1 requests): 0.00%" in text
-    assert "traces with a failed span anywhere (of 1 traces): 100.00%" in text
+    assert "failed requests (root span 5xx or status error, of 1 request): 0.00%" in text
+    assert "traces with a failed span anywhere (of 1 trace): 100.00%" in text
 
 
 def test_summary_latency_is_the_request_not_the_async_tail():

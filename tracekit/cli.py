@@ -314,7 +314,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
     traces: ...
     """
-    from .core import QUANTILES, failed_share, percentile, trace_outcomes
+    from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes
 
     ts = trace_outcomes(spans)
     n_traces = len(ts)
@@ -323,19 +323,26 @@ def format_summary(spans: pd.DataFrame) -> str:
     services = sorted(spans["service"].dropna().unique())
 
     def pcts(col: str) -> str:
-        qs = percentile(ts[col].to_numpy(dtype=np.float64), QUANTILES)
+        values = ts[col].to_numpy(dtype=np.float64)
+        if not np.isfinite(values).any():
+            return "none to take percentiles of"
+        qs = percentile(values, QUANTILES)
         return "  ".join(f"p{round(q * 100)} {v:.1f}" for q, v in zip(QUANTILES, qs, strict=True))
 
     def counted(col: str, n: int, what: str) -> str:
         """``n what``, or the finished ones the percentiles are over and those still in progress (no duration)."""
         done = int(ts[col].notna().sum())
-        return f"{n} {what}" if done == n else f"{done} finished {what}; {n - done} in progress, not counted"
+        if done == n:
+            return f"{n} {what}{'' if n == 1 else 's'}"
+        return f"{done} finished {what}{'' if done == 1 else 's'}; {n - done} in progress, not counted"
 
     share, n_req = failed_share(ts)
     req = ts[ts["request"].to_numpy(dtype=bool)]
     # no span records a status (core.status_recorded; trace_outcomes' failed is <NA>): nothing could be recorded as
-    # failed, a client error or throttled, so each share is unknown, not 0
-    known = bool(ts["failed"].notna().any())
+    # failed, a client error or throttled, so each share is unknown, not 0 (asked of the spans: with no request,
+    # trace_outcomes' failed says nothing of whether a status was recorded)
+    known = status_recorded(spans)
+
 
     continues = ts["continues"].notna().to_numpy(dtype=bool)
     n_cont = int(continues.sum())
@@ -349,15 +356,17 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
         + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        (f"failed requests (root span 5xx or status error, of {n_req} requests): {share:.2%}"
-         f"  client errors (4xx): {float(req['client_error'].mean()) if n_req else float('nan'):.2%}"
-         f"  throttled: {float(req['throttled'].mean()) if n_req else float('nan'):.2%}"
-         f"  traces with a failed span anywhere (of {n_traces} traces): {float((ts['failed_spans'] > 0).mean()):.2%}"
+        ((f"failed requests (root span 5xx or status error, of {n_req} request{'' if n_req == 1 else 's'}): {share:.2%}"
+          f"  client errors (4xx): {float(req['client_error'].mean()):.2%}"
+          f"  throttled: {float(req['throttled'].mean()):.2%}"
+          if n_req else "failed requests, client errors (4xx), throttled: none to count (0 requests)")
+         + f"  traces with a failed span anywhere (of {n_traces} trace{'' if n_traces == 1 else 's'}): "
+           f"{float((ts['failed_spans'] > 0).mean()):.2%}"
          if known else
          f"failed requests (root span 5xx or status error, of {n_req} requests): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),
-        f"request latency ms (root span duration, {counted('request_ms', n_req, 'requests')}): {pcts('request_ms')}",
-        f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'traces')}): "
+        f"request latency ms (root span duration, {counted('request_ms', n_req, 'request')}): {pcts('request_ms')}",
+        f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'trace')}): "
         f"{pcts('extent_ms')}",
         "services: " + ", ".join(services),
     ]

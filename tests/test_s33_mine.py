@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
 import pandas as pd
+import pytest
 
 import tracekit as tk
 from tracekit.cli import format_summary
@@ -36,3 +38,47 @@ def test_summary_counts_one_trace_in_the_singular():
     one = _consumer_only("error").iloc[:1].reset_index(drop=True)
     assert "(of 1 trace): 100.00%" in format_summary(one)
     assert "async work included, 1 trace): p50 1.0" in format_summary(one)
+
+
+# ---------------------------------------------------------------- both scope lists: one rule for the three readers
+
+def _span(sid: str) -> dict:
+    return {"traceId": "a" * 32, "spanId": sid * 16, "name": "op", "startTimeUnixNano": "1", "endTimeUnixNano": "2"}
+
+
+def _log(body: str) -> dict:
+    return {"timeUnixNano": "1", "body": {"stringValue": body}}
+
+
+def _point(v: float) -> dict:
+    return {"name": "g", "gauge": {"dataPoints": [{"timeUnixNano": "1", "asDouble": v}]}}
+
+
+_SIGNALS = {
+    "spans": (tk.read_otlp, "resourceSpans", "scopeSpans", "instrumentationLibrarySpans", "spans", _span, ("b", "c"),
+              lambda df: df["span_id"].str[0].tolist()),
+    "logs": (tk.read_logs, "resourceLogs", "scopeLogs", "instrumentationLibraryLogs", "logRecords", _log, ("b", "c"),
+             lambda df: df["body"].tolist()),
+    "metrics": (tk.read_metrics, "resourceMetrics", "scopeMetrics", "instrumentationLibraryMetrics", "metrics", _point,
+                (1.0, 2.0), lambda df: df["value"].tolist()),
+}
+
+
+@pytest.mark.parametrize("signal", sorted(_SIGNALS))
+def test_both_scope_lists_holding_data_one_rule_for_spans_logs_and_metrics(signal, tmp_path):
+    """scopeX and its pre-0.15 name instrumentationLibraryX both with entries: each reader reads scopeX (the
+    collector's rule) and lists the other in attrs['ignored'] with file and record. Before: the spans and logs
+    readers dropped the legacy list unsaid; read_metrics raised."""
+    read, top, key, legacy, items, make, (new, old), values = _SIGNALS[signal]
+    doc = {top: [{key: [{items: [make(new)]}], legacy: [{items: [make(old)]}]}]}
+    path = tmp_path / "both.json"
+    path.write_bytes(orjson.dumps(doc))
+    df = read(path)
+    assert values(df) == [new]
+    [ign] = df.attrs["ignored"]
+    assert (ign.file, ign.record) == (str(path), f"{top}[0].{legacy}")
+    assert f"{legacy} (its name before OTLP 0.15) holds 1 entry beside a non-empty {key}: not read" in ign.reason
+    # the legacy list alone (or beside an empty scope list) is read, and nothing is listed
+    for alone in ({top: [{legacy: [{items: [make(old)]}]}]}, {top: [{key: [], legacy: [{items: [make(old)]}]}]}):
+        df = read(alone)
+        assert values(df) == [old] and df.attrs["ignored"] == ()

@@ -255,6 +255,27 @@ _METRICS_SHAPES = ("CloudWatch metrics (get-metric-data / get-metric-statistics 
                    "tk.read_metrics reads)",)
 
 
+def scope_list(obj: dict, key: str, legacy: str) -> tuple[str, Any, str | None]:
+    """The scope list of an OTLP resource entry the collector reads (``scopeSpans`` / ``scopeLogs`` /
+    ``scopeMetrics``): ``key`` unless it is absent or empty, then ``legacy`` (its name before OTLP 0.15:
+    ``instrumentationLibrarySpans``…). Returns the key read, its value (None when neither is there) and, when
+    both hold entries, why ``legacy`` is not read — the reader lists it in ``attrs["ignored"]``, so nothing is
+    left out unsaid (the collector drops it silently). One rule for the spans, logs and metrics readers.
+
+    >>> scope_list({"scopeSpans": [{}], "instrumentationLibrarySpans": [{}, {}]}, "scopeSpans", "instrumentationLibrarySpans")
+    ('scopeSpans', [{}], 'instrumentationLibrarySpans (its name before OTLP 0.15) holds 2 entries beside a non-empty scopeSpans: not read, as the OpenTelemetry Collector does not read it')
+    >>> scope_list({"scopeSpans": [], "instrumentationLibrarySpans": [{}]}, "scopeSpans", "instrumentationLibrarySpans")
+    ('instrumentationLibrarySpans', [{}], None)
+    """
+    value, old = obj.get(key), obj.get(legacy)
+    if not value and old is not None:
+        return legacy, old, None
+    if value and type(old) is list and old:
+        return key, value, (f"{legacy} (its name before OTLP 0.15) holds {len(old)} entr{'y' if len(old) == 1 else 'ies'} "
+                            f"beside a non-empty {key}: not read, as the OpenTelemetry Collector does not read it")
+    return key, value, None
+
+
 def other_signal(value: Any, reader: str) -> str | None:
     """The known shape of ``value`` when it is log records or metric points that another of tracekit's readers reads
     (``reader``: "traces", "metrics" or "logs", the one asking), else None.

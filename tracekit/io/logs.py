@@ -5,7 +5,8 @@ document (each line of JSON lines, each element of a top-level list, each object
 after another):
 
 * **OTLP logs** — ``{"resourceLogs": [{"resource", "scopeLogs": [{"scope", "logRecords": […]}]}]}``,
-  the legacy ``instrumentationLibraryLogs`` (whose record list the pre-1.0 proto named ``logs``), proto field
+  the legacy ``instrumentationLibraryLogs`` (whose record list the pre-1.0 proto named ``logs``; read when
+  ``scopeLogs`` is absent or empty, else listed in ``df.attrs["ignored"]``: the collector's rule), proto field
   names (``resource_logs``…), a quoted ``severityNumber`` (``"9"``, as protobuf's JSON parsers accept): one row per
   ``logRecord``; AnyValue bodies (a string as is, a map or array as compact JSON), attributes
   decoded as the span reader decodes them, ``eventName`` kept as attribute ``event.name``. A time
@@ -120,6 +121,7 @@ from ._sources import (
     object_bytes,
     parse_json,
     read_bytes,
+    scope_list,
     short,
     source_name,
     text_bytes,
@@ -385,9 +387,11 @@ class _Logs:
                     raise _Bad(f"resource must be an object, got {short(res)}")
                 resource = _attrs(res.get("attributes"))
                 skey, scopes = _field(rl, "scopeLogs", "scope_logs")
-                if not scopes and ("instrumentationLibraryLogs" in rl or "instrumentation_library_logs" in rl):
-                    # the legacy field, read when scopeLogs is absent or empty (as the collector and read_otlp do)
-                    skey, scopes = _field(rl, "instrumentationLibraryLogs", "instrumentation_library_logs")
+                lkey, legacy = _field(rl, "instrumentationLibraryLogs", "instrumentation_library_logs")
+                # the legacy field, read when scopeLogs is absent or empty (the collector's rule, as in read_otlp)
+                skey, scopes, not_read = scope_list({skey: scopes, lkey: legacy}, skey, lkey)
+                if not_read:
+                    self.ignored.append(SkippedRecord(file, f"{lead}{rpath}.{lkey}", not_read))
                 if scopes is None:
                     continue
                 if type(scopes) is not list:

@@ -15,7 +15,8 @@ lines), each document sniffed on its own:
   base64 as protobuf's JSON mapping writes them), normalised as the spans' are. Integers and enums
   may be decimal strings, as protobuf's JSON parsers take them (``"aggregationTemporality": "2"``,
   ``"flags": "1"``, ``"scale": "-1"``); OTLP before 0.15's ``instrumentationLibraryMetrics`` is read
-  and records are named by it. A point is refused by the rules of :mod:`tracekit.metrics_schema`
+  and records are named by it (when ``scopeMetrics`` is absent or empty; else it is listed in
+  ``df.attrs["ignored"]``: the collector's rule). A point is refused by the rules of :mod:`tracekit.metrics_schema`
   (:func:`~tracekit.metrics_schema.check_buckets`, :func:`~tracekit.metrics_schema.summary_quantiles`,
   :func:`~tracekit.metrics_schema.check_point`, the ones :func:`tracekit.metrics_from_columns` applies):
   explicit bounds finite and strictly increasing, quantiles given once with values not decreasing,
@@ -105,6 +106,7 @@ from ._sources import (
     other_signal,
     parse_json,
     read_bytes,
+    scope_list,
     short,
     source_name,
     warn_page,
@@ -425,12 +427,9 @@ class _Reader:
             resource = _attrs(res_in.get("attributes"))
             # OTLP before 0.15 (collectors before 0.43) named them instrumentationLibraryMetrics: the key in the
             # file is the one the records are named by
-            key, sms, legacy = "scopeMetrics", rm.get("scopeMetrics"), rm.get("instrumentationLibraryMetrics")
-            if sms and legacy:
-                raise _Bad("both scopeMetrics and instrumentationLibraryMetrics (its name before OTLP 0.15) hold "
-                           "data; a ResourceMetrics holds one of them")
-            if not sms and legacy is not None:
-                key, sms = "instrumentationLibraryMetrics", legacy
+            key, sms, not_read = scope_list(rm, "scopeMetrics", "instrumentationLibraryMetrics")  # (the collector's)
+            if not_read:
+                self.ignored.append(SkippedRecord(file, where(f"{path}.instrumentationLibraryMetrics"), not_read))
             sms = sms or []
             if type(sms) is not list:
                 raise _Bad(f"{key} must be a list, got {short(sms)}")

@@ -54,7 +54,8 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
   0/1/2 → ``unset``/``ok``/``error``. The pre-2021 ``status.deprecatedCode`` is honoured as the
   proto comment said (code unset and deprecatedCode ≠ 0 → error) and kept in the attributes.
 * ``scopeSpans`` is read, else the legacy ``instrumentationLibrarySpans`` (and its
-  ``instrumentationLibrary``) when ``scopeSpans`` is absent or empty (the collector's rule).
+  ``instrumentationLibrary``) when ``scopeSpans`` is absent or empty (the collector's rule); a legacy
+  list beside a non-empty ``scopeSpans`` is not read and is listed in ``df.attrs["ignored"]``.
   A ResourceSpans with neither but with other keys is an error listing its keys.
 * AnyValue: ``stringValue`` → str, ``boolValue`` → bool, ``intValue`` → int, ``doubleValue`` →
   float (also ``"NaN"``/``"Infinity"`` strings), ``bytesValue`` → the base64 string as given,
@@ -134,6 +135,7 @@ from ._sources import (
     json_copy,
     known_shape,
     list_files,
+    scope_list,
     short,
 )
 
@@ -846,12 +848,10 @@ class Collector:
             return
         svc = rattrs.get("service.name")
         service = "unknown_service" if svc is None or svc == "" else svc if type(svc) is str else str(svc)
-        key, scope_key = "scopeSpans", "scope"
-        sss = rs.get("scopeSpans")
-        if not sss and rs.get("instrumentationLibrarySpans"):
-            # the legacy field, read when scopeSpans is absent or empty (as the collector does)
-            key, scope_key = "instrumentationLibrarySpans", "instrumentationLibrary"
-            sss = rs.get(key)
+        key, sss, not_read = scope_list(rs, "scopeSpans", "instrumentationLibrarySpans")  # (the collector's rule)
+        scope_key = "scope" if key == "scopeSpans" else "instrumentationLibrary"
+        if not_read:
+            self.ignore(not_read, file, at(f"{path}.instrumentationLibrarySpans"))
         if sss is None:
             unknown = [k for k in rs if k not in _RESOURCE_SPANS_KEYS]
             if unknown:

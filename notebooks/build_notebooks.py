@@ -715,7 +715,8 @@ moved = every[every["metric_top_name"].notna()]
 name, whose = (moved["metric_top_name"].iloc[0], moved["service"].iloc[0]) if len(moved) else (None, None)
 if whose is not None:
     print(f"The top metric of {', '.join(top)}: " + ", ".join(str(v) for v in every["metric_top"].head(3).fillna("none moved"))
-          + f"; drawn: {name} of {whose} (ranked {int(moved['rank'].iloc[0])}), {moved['metric_top'].iloc[0]}.")
+          + f"; drawn: {name} of {whose} (ranked {int(moved['rank'].iloc[0])}), {moved['metric_top'].iloc[0]} "
+          "(over its baseline points → its incident points).")
 tl = tk.timeline(pd.concat([baseline, incident], ignore_index=True), "1min", by="service", metrics=metrics,
                  metric_names=[name] if name else None)
 shown = top + ([whose] if whose and whose not in top else [])

@@ -64,7 +64,7 @@ def test_outside_the_reach_weighed_by_size_and_shrunk():
     # families: cpu, memory, other (0) -> the sum of the family means
     assert sc["metric_score"].tolist() == [pytest.approx(ev.loc["MemoryUsage", "evidence"] + ev.loc["CpuUsageRate", "evidence"])]
     assert sc["moved"].tolist() == [2] and sc["steady"].tolist() == [1]
-    assert sc["top_metric"].iloc[0] == "MemoryUsage 6 → 55"
+    assert sc["top_metric"].iloc[0] == "MemoryUsage mean 6 → 55"
 
 
 def test_noisy_points_just_past_the_range_are_no_evidence():

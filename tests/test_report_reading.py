@@ -278,11 +278,11 @@ def test_the_cause_s_metric_is_said_with_its_unit():
     top = rc.iloc[0]
     assert top["service"] == "cart"
     assert top["metric_top"].startswith("MemoryUsage ") and top["metric_top"].endswith(" Mi"), top["metric_top"]
-    assert "Metrics: MemoryUsage 11 → 91 Mi." in top["hypothesis"], top["hypothesis"]
+    assert "Metrics: MemoryUsage mean 11 → 91 Mi." in top["hypothesis"], top["hypothesis"]
     assert top["metric_top_name"] == "MemoryUsage"
     inc, base, metrics = _shop_with_memory_step("1")
     rc = tk.rank_causes(inc, base, level="service", n_boot=20, lift_rows=0, window=None, metrics=metrics)
-    assert rc.iloc[0]["metric_top"] == "MemoryUsage 11 → 91", rc.iloc[0]["metric_top"]
+    assert rc.iloc[0]["metric_top"] == "MemoryUsage mean 11 → 91", rc.iloc[0]["metric_top"]
 
 
 def test_a_huge_rise_within_the_baseline_s_own_range_is_not_called_a_negligible_change():
@@ -554,7 +554,7 @@ def test_real_onlineboutique_cpu_window_report_fits_and_says_units(real_traces, 
     assert [t for t in v["tables"] if t["width"] > v["vw"] or t["right"] > v["vw"] + 1] == [], v
     assert v["page"] <= v["vw"], v
     html = out.read_text()
-    assert "Metrics: PodServerLatencyP90 0.122 → 6.03 s" in html  # the baseline's mean → the incident's
+    assert "Metrics: PodServerLatencyP90 mean 0.122 → 6.03 s" in html  # the baseline's mean → the incident's
 
 
 # ---- time axes ---------------------------------------------------------------------------------------------------------

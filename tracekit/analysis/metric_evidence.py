@@ -499,7 +499,7 @@ def _fmt(x: float) -> str:
 
 def _move_words(r: Any, unit: Any = None) -> str:
     """What a row's evidence counted, each value with its ``unit`` (:func:`_unit_words`): on the points basis the
-    points beyond the reach, said as baseline mean → incident mean; on the observations basis the observations above
+    points beyond the reach, said as "mean" baseline mean → incident mean; on the observations basis the observations above
     the edge (only a rise counts), said as mean → mean only when the mean rose too — a mean that fell did not make
     the evidence."""
     u = _unit_words(unit)
@@ -511,7 +511,7 @@ def _move_words(r: Any, unit: Any = None) -> str:
         return (f"{100 * float(r['outside_share']):.1f} % of its {float(r['incident_count']):,.0f} observations above "
                 f"{_fmt(float(r['edge']))}{u} (the baseline's p95 bucket edge; its mean fell "
                 f"{_fmt(before)} → {_fmt(float(r['incident_mean']))}{u})")
-    return f"{_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"
+    return f"mean {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"  # (the statistic said: not a median, a max)
 
 
 def _metric_units(metrics: pd.DataFrame) -> dict[str, str]:

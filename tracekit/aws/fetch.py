@@ -206,7 +206,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         botocore's adaptive retry budget of made clients.
     unprocessed_retries, backoff, sleep
         How often and how long to wait before re-asking ``UnprocessedTraceIds`` (``sleep`` waits; tests pass
-        a recorder).
+        a recorder). The default wait ends at once when another chunk fails or on Ctrl-C: nothing is re-asked
+        after that.
     progress : bool
         A tqdm progress bar over the traces.
 
@@ -391,7 +392,14 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                         with run.lock:
                             run.unprocessed.update(pending)
                         return
-                    sleep(backoff * (2 ** attempt))
+                    if sleep is time.sleep:  # (tests pass their own) a wait that ends when another chunk failed
+                        stop.wait(backoff * (2 ** attempt))  # or the caller pressed Ctrl-C, not after the backoff
+                    else:
+                        sleep(backoff * (2 ** attempt))
+                    if stop.is_set():
+                        with run.lock:
+                            run.unprocessed.update(pending)
+                        return
                     attempt += 1
 
         chunks = list(enumerate(_chunks(todo, BATCH_MAX_IDS)))
@@ -406,7 +414,9 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                     for f in futures:
                         f.result()
                 except BaseException:
-                    # first failure: drop the chunks not started, let running ones finish (their pages are cached)
+                    # first failure or Ctrl-C: drop the chunks not started, wake the ones waiting to re-ask their
+                    # unprocessed ids, let the requests under way finish (their pages are cached)
+                    stop.set()
                     ex.shutdown(wait=True, cancel_futures=True)
                     raise
                 ex.shutdown(wait=True)

@@ -82,3 +82,40 @@ def test_both_scope_lists_holding_data_one_rule_for_spans_logs_and_metrics(signa
     for alone in ({top: [{legacy: [{items: [make(old)]}]}]}, {top: [{key: [], legacy: [{items: [make(old)]}]}]}):
         df = read(alone)
         assert values(df) == [old] and df.attrs["ignored"] == ()
+
+
+# ---------------------------------------------------------------- critical_path_tree: ancestors never critical
+
+def _chain(services: list[str], names: list[str]) -> pd.DataFrame:
+    """One request, a chain of spans each covering its parent wholly: only the deepest has critical time."""
+    n = len(services)
+    ids = [f"{k + 1:016x}" for k in range(n)]
+    return tk.spans_from_columns({"trace_id": ["a" * 32] * n, "span_id": ids, "parent_id": [None, *ids[:-1]],
+                                  "service": services, "name": names, "start": [0] * n, "end": [10**7] * n})
+
+
+@pytest.mark.parametrize("with_spans", [False, True])
+def test_critical_path_tree_ancestors_whose_names_hold_the_separator_are_one_node_each(with_spans):
+    """web 'GET /x > y' → api:8080 'mid' → db 'query': the first two never have critical time of their own. Their
+    node text was split at ' > ' / ':' to find parent and operation: 5 nodes with phantom services 'y' and 'op' (and
+    'api' named '8080:mid'), depths 0-4. Now 3 nodes, each with its own service, name and parent."""
+    spans = _chain(["web", "api:8080", "db"], ["GET /x > y", "mid > op", "query"])
+    cp = tk.critical_path(spans)
+    tree = tk.critical_path_tree(cp, spans=spans if with_spans else None)
+    top, mid, leaf = "web:GET /x > y", "web:GET /x > y > api:8080:mid > op", "web:GET /x > y > api:8080:mid > op > db:query"
+    assert tree["node"].tolist() == [top, mid, leaf]
+    assert [None if pd.isna(p) else p for p in tree["parent"]] == [None, top, mid]
+    assert list(zip(tree["service"], tree["name"], strict=True)) == [("web", "GET /x > y"), ("api:8080", "mid > op"),
+                                                                     ("db", "query")]
+    assert tree["depth"].tolist() == [0, 1, 2]
+    assert tree["self_ms"].tolist() == [0.0, 0.0, 10.0] and tree["total_ms"].tolist() == [10.0, 10.0, 10.0]
+
+
+def test_critical_path_tree_of_a_deep_elided_chain_with_separators_in_names():
+    """40 levels (paths past 32 operations are elided), every name holding ' > ': one node per level, depths 0-39."""
+    n = 40
+    spans = _chain([f"s{k}" for k in range(n)], [f"op {k} > x" for k in range(n)])
+    tree = tk.critical_path_tree(tk.critical_path(spans))
+    assert len(tree) == n and sorted(tree["depth"].tolist()) == list(range(n))
+    assert sorted(tree["name"].tolist()) == sorted(f"op {k} > x" for k in range(n))
+    assert tree["total_ms"].tolist() == [10.0] * n and tree["self_ms"].sum() == 10.0

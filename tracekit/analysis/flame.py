@@ -36,7 +36,6 @@ from ..core import (
     boot_args,
     by_keys,
     call_paths,
-    path_length,
     path_parent,
     percentile,
     quantiles_with_zeros,
@@ -156,14 +155,24 @@ class _Parents:
         self.index = cp.attrs.get("call_path_index")
         self.spans = spans
 
+    def _rebuild(self) -> None:
+        tree = span_tree(self.spans)
+        self.index = call_paths(self.spans, tree, np.arange(len(self.spans)), index=True)[1]
+        self.spans = None
+
     def get(self, path: str) -> str | None:
         p = self.index.get(path) if self.index is not None else None
         if p is None and self.spans is not None and len(self.spans):
-            tree = span_tree(self.spans)
-            self.index = call_paths(self.spans, tree, np.arange(len(self.spans)), index=True)[1]
-            self.spans = None
+            self._rebuild()
             p = self.index.get(path)
         return p
+
+    def entry(self, path: str) -> tuple[str | None, tuple[str, str] | None] | None:
+        """The index's parent and operation of a path its text cannot give (``' > '`` or a service's ``':'`` in
+        its last operation), else None; the index is rebuilt from ``spans`` only when the result has none."""
+        if self.index is None and self.spans is not None and len(self.spans):
+            self._rebuild()
+        return self.index.entry(path) if self.index is not None else None
 
 
 def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -> pd.DataFrame:
@@ -184,6 +193,11 @@ def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -
                 return None
             if p.endswith(_SEP + text):
                 return p[: -len(_SEP + text)]
+        held = parents.entry(p) if parents is not None else None
+        if held is not None:  # an ancestor never critical itself whose operation holds ' > ' (or a service's ':')
+            if held[1] is not None:
+                label_of[p] = held[1]
+            return held[0]
         return path_parent(p, parents)  # an ancestor never critical itself, or an elided path: from the text / index
 
     parent_of: dict[str, str | None] = {}
@@ -212,7 +226,9 @@ def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -
         for y in reversed(chain):
             d += 1
             depth_of[y] = d
-    depth = np.array([depth_of[n] if _ELIDED_MARK not in n else path_length(n) - 1 for n in node], dtype=np.int64)
+    # (an elided path's ancestors are nodes too, from the index: its depth is its chain's, not a count of the
+    # separators in its text, which names holding ' > ' made too many)
+    depth = np.array([depth_of[n] for n in node], dtype=np.int64)
     denom = max(n_req, 1)
     self_ms = self_sum.reindex(node).fillna(0.0).to_numpy() / denom
     total = self_ms.copy()

@@ -406,16 +406,20 @@ _ELIDED = re.compile(r" > … ([0-9,]+) more operations \(path ([0-9a-f]{16})\) 
 
 
 class PathIndex:
-    """Parent of every elided call path (a path deeper than :data:`MAX_PATH_OPS` operations).
+    """Parent of every call path its text cannot give: an elided path (deeper than :data:`MAX_PATH_OPS`
+    operations) and a path whose last operation's text holds the separator (``' > '`` in a name, ``'WHERE a > 1'``)
+    or a ``':'`` in its service (``'web:8080'``), with that operation's service and name.
 
     Immutable; ``copy.deepcopy`` returns the same object, so a frame's ``attrs`` can carry it at
-    no cost. ``parent(path)`` gives the rendered parent path (``None`` for a root operation).
+    no cost. ``get(path)`` gives the rendered parent path (``None`` for a root operation or a path it does not
+    hold), ``entry(path)`` the parent and the operation of a path it holds.
     """
 
-    __slots__ = ("_parents",)
+    __slots__ = ("_parents", "_ops")
 
-    def __init__(self, parents: dict[str, str]) -> None:
+    def __init__(self, parents: dict[str, str | None], ops: dict[str, tuple[str, str]] | None = None) -> None:
         self._parents = dict(parents)
+        self._ops = dict(ops or {})
 
     def __deepcopy__(self, memo: dict) -> PathIndex:
         return self
@@ -424,11 +428,23 @@ class PathIndex:
         return len(self._parents)
 
     def __repr__(self) -> str:
-        return f"PathIndex({len(self._parents)} elided paths)"
+        return f"PathIndex({len(self._parents)} paths)"
 
     def get(self, path: str) -> str | None:
-        """Rendered parent of an elided ``path``, or ``None`` when the index does not hold it."""
+        """Rendered parent of a held ``path``, or ``None`` when the index does not hold it (or it is a root)."""
         return self._parents.get(path)
+
+    def entry(self, path: str) -> tuple[str | None, tuple[str, str] | None] | None:
+        """``(parent, (service, name))`` of a held ``path`` (parent ``None`` for a root; the operation ``None``
+        for an elided path whose last operation's text is plain), else ``None``.
+
+        >>> idx = PathIndex({"web:GET /a > b": None}, {"web:GET /a > b": ("web", "GET /a > b")})
+        >>> idx.entry("web:GET /a > b"), idx.entry("web:GET /")
+        ((None, ('web', 'GET /a > b')), None)
+        """
+        if path not in self._parents:
+            return None
+        return self._parents[path], self._ops.get(path)
 
 
 def path_length(path: str, sep: str = " > ") -> int:
@@ -583,13 +599,20 @@ class PathInterner:
         txt = np.asarray([None if c < 0 else self.text(c) for c in u.tolist()] + [None], dtype=object)[:-1]
         return txt[inv] if len(codes) else np.zeros(0, dtype=object)
 
-    def parent_index(self) -> PathIndex:
-        """:class:`PathIndex` of every elided path interned so far."""
-        out = {}
+    def parent_index(self, ops: dict[int, tuple[str, str]] | None = None) -> PathIndex:
+        """:class:`PathIndex` of every elided path interned so far, and of every path whose label code is in
+        ``ops`` (labels whose text is ambiguous: ``{label code: (service, name)}``)."""
+        out: dict[str, str | None] = {}
+        named: dict[str, tuple[str, str]] = {}
+        ops = ops or {}
         for c, n in enumerate(self.length):
-            if n > MAX_PATH_OPS:
-                out[self.text(c)] = self.text(self.parent[c])
-        return PathIndex(out)
+            op = ops.get(self.label[c])
+            if n > MAX_PATH_OPS or op is not None:
+                t = self.text(c)
+                out[t] = self.text(self.parent[c]) if self.parent[c] >= 0 else None
+                if op is not None:
+                    named[t] = op
+        return PathIndex(out, named)
 
 
 def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: bool = False):
@@ -647,7 +670,20 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: 
         ppath = np.where(par >= 0, path[np.maximum(par, 0)], -1)
         path[lvl] = interner.add(ppath, op_code[lvl])
     out = interner.render(path[rows])
-    return (out, interner.parent_index()) if index else out
+    if not index:
+        return out
+    # labels whose text a reader of the path cannot split: ' > ' in the service or name, ':' in the service
+    used = np.flatnonzero(need & (op_code >= 0))
+    codes, first = np.unique(op_code[used], return_index=True)
+    rows_of = used[first]
+    svc = spans["service"].iloc[rows_of].to_numpy(dtype=object)
+    nm = spans["name"].iloc[rows_of].to_numpy(dtype=object)
+    ambiguous = {}
+    for c, a, b in zip(codes.tolist(), svc.tolist(), nm.tolist(), strict=True):
+        a, b = ("?" if pd.isna(a) else str(a)), ("?" if pd.isna(b) else str(b))
+        if " > " in a or ":" in a or " > " in b:
+            ambiguous[c] = (a, b)
+    return out, interner.parent_index(ambiguous)
 
 
 def is_async_handoff(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:

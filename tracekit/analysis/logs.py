@@ -10,9 +10,13 @@ order records arrive in and on its similarity threshold), which gives neither st
 column-wise speed; masking alone is what the analyses here need (which statements a span emits).
 
 :func:`attach_logs` joins log records to spans on ``(trace_id, span_id)`` (a merge on ids, no
-per-span loop); a record with a trace id and no span id goes to its trace's request root
-(:func:`tracekit.core.span_tree`), marked trace-level; a record that matches no span is counted
-and returned in :attr:`AttachedLogs.unmatched` with the reason, never dropped.
+per-span loop); a record with a trace id and no span id is trace-level: it goes to the span of its
+own ``service`` in its trace (the service's entry span — its parent in another service — of the call
+the record was written in: the last started by the record's time), else to its trace's request root
+(:func:`tracekit.core.span_tree`). An AWS Lambda Powertools record names its trace and service and no
+span: on the root it made the API gateway in front of the function the one that logged (error
+origins, rank_causes). A record that matches no span is counted and returned in
+:attr:`AttachedLogs.unmatched` with the reason, never dropped.
 
 >>> import tracekit as tk
 >>> tk.log_templates(tk.logs_from_columns({"time": [0, 1], "body": ["took 35 ms", "took 120 ms"]}))["template"].tolist()
@@ -170,8 +174,8 @@ class AttachedLogs:
         The log records put on no span (logs columns plus ``reason``: ``no trace id``,
         ``trace not in spans``, ``span not in trace``, ``trace has no root``).
     n_records, n_on_span, n_trace_level, n_unmatched : int
-        Records given; put on their span; put on their trace's request root (trace id, no span
-        id); matched no span. ``n_on_span + n_trace_level + n_unmatched == n_records``.
+        Records given; put on their span; trace-level (trace id, no span id: put on their service's
+        span of the trace, else on the trace's request root); matched no span. ``n_on_span + n_trace_level + n_unmatched == n_records``.
     params : dict
         The arguments used.
 
@@ -196,7 +200,8 @@ class AttachedLogs:
     def table(self) -> pd.DataFrame:
         """Counts of log records by where they went (records, share of all records)."""
         n = max(self.n_records, 1)
-        where = ["on their span", "on their trace's request root (trace-level)", "matched no span"]
+        where = ["on their span", "trace-level: on their service's span of the trace, else its request root",
+                 "matched no span"]
         counts = [self.n_on_span, self.n_trace_level, self.n_unmatched]
         return pd.DataFrame({"records": counts, "share_of_records": [c / n for c in counts]}, index=pd.Index(where, name="where"))
 
@@ -241,8 +246,10 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     AttachedLogs
         ``.spans`` (new frame; the input is not modified), ``.unmatched`` and the counts.
         Records are joined on ``(trace_id, span_id)``; duplicate span ids link to the first copy
-        (the span tree's rule); a record with a trace id but no span id goes to the trace's
-        request root, marked trace-level. A store's lazy ``events`` column
+        (the span tree's rule); a record with a trace id but no span id goes to the span of its
+        ``service`` in the trace (that service's entry span of the call it was written in; a Lambda log
+        group ``/aws/lambda/<function>`` names the function), else to the trace's request root, marked
+        trace-level. A store's lazy ``events`` column
         (:func:`tracekit.read_parquet`) stays lazy: only the cells of spans given records are built.
 
     Raises
@@ -348,8 +355,9 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     Returns
     -------
     (ndarray of int64, ndarray of bool, ndarray of object)
-        Per record: the position of its span in ``spans`` (its trace's request root for a record
-        with a trace id and no span id; -1 for none), whether it went to the root as trace-level,
+        Per record: the position of its span in ``spans`` (for a record with a trace id and no span
+        id: its service's entry span in the trace, the last started by the record's time, else the
+        trace's request root; -1 for none), whether it went there as trace-level,
         and why it matched nothing (None when it matched).
 
     Examples
@@ -382,8 +390,11 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
             ltrace[rest].to_numpy(dtype=object, na_value=None))
     trace_level = has_trace & ~has_span & (tcode >= 0)
     if trace_level.any():
-        root = tree.request_root[tcode[trace_level]]
-        row[trace_level] = root
+        row[trace_level] = tree.request_root[tcode[trace_level]]
+        if "service" in spans.columns and "service" in logs.columns:  # the span of the service that wrote it
+            at = np.flatnonzero(trace_level)
+            own = _service_entries(spans, tree, logs, at, tcode[at])
+            row[at[own >= 0]] = own[own >= 0]
     reason = np.full(n_logs, None, dtype=object)
     unmatched = row < 0
     reason[unmatched & ~has_trace] = "no trace id"
@@ -392,6 +403,53 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     reason[unmatched & has_trace & (tcode >= 0) & ~has_span] = "trace has no root"
     trace_level &= row >= 0
     return row, trace_level, reason
+
+
+#: the log group AWS Lambda writes a function's records to: ``/aws/lambda/<function>``, the name X-Ray gives the
+#: function's segment (the record's ``service`` when the record names none, as read_logs and fetch_logs read it)
+_LAMBDA_GROUP = "/aws/lambda/"
+
+
+def _service_entries(spans: pd.DataFrame, tree: Any, logs: pd.DataFrame, at: np.ndarray, tcode: np.ndarray) -> np.ndarray:
+    """For the trace-level records at positions ``at`` (trace codes ``tcode``): the row of their service's span in
+    their trace, -1 for none (the request root then) — the service's entry spans (its spans whose parent is in
+    another service or missing: one per call into the service), the last started by the record's time (the first
+    when none had started). A record of the request root's service, or naming none, keeps the root (-1)."""
+    lsvc = logs["service"].astype(STRING).iloc[at].reset_index(drop=True)
+    lambda_fn = lsvc.str.startswith(_LAMBDA_GROUP).fillna(False).to_numpy(dtype=bool)
+    lsvc = lsvc.to_numpy(dtype=object, na_value=None)
+    if lambda_fn.any():
+        lsvc[lambda_fn] = [s[len(_LAMBDA_GROUP):] for s in lsvc[lambda_fn]]
+    ssvc = spans["service"].astype(STRING).to_numpy(dtype=object, na_value=None)
+    code, _ = pd.factorize(np.concatenate([ssvc, lsvc]))  # None: -1
+    scode, lcode = code[:len(ssvc)], code[len(ssvc):]
+    out = np.full(len(at), -1, dtype=np.int64)
+    root = tree.request_root[tcode]
+    ask = (lcode >= 0) & ~((root >= 0) & (scode[np.maximum(root, 0)] == lcode))
+    par = tree.parent
+    entry = (scode >= 0) & ~tree.duplicate & ~tree.cycle
+    entry &= (par < 0) | (scode[np.maximum(par, 0)] != scode)
+    if not ask.any() or not entry.any():
+        return out
+    from ..core.frame import ns
+
+    e = np.flatnonzero(entry)
+    n_svc = int(code.max()) + 1
+    ekey = tree.trace[e].astype(np.int64) * n_svc + scode[e]
+    estart = ns(spans["start"])[e]
+    q = np.flatnonzero(ask)
+    qkey = tcode[q].astype(np.int64) * n_svc + lcode[q]
+    qtime = logs["time"].to_numpy(dtype="datetime64[ns]").view(np.int64)[at[q]]  # NaT: the smallest int64, before all
+    right = pd.DataFrame({"key": ekey, "t": estart, "row": e}).sort_values(["t", "key"], kind="stable")
+    left = pd.DataFrame({"key": qkey, "t": qtime, "q": q}).sort_values("t", kind="stable")
+    got = pd.merge_asof(left, right, on="t", by="key", direction="backward")
+    rows = got["row"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
+    first = right.drop_duplicates("key").set_index("key")["row"]  # the service's first entry in the trace
+    miss = np.isnan(rows)
+    rows[miss] = first.reindex(got["key"].to_numpy()[miss]).to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = ~np.isnan(rows)
+    out[got["q"].to_numpy()[ok]] = rows[ok].astype(np.int64)
+    return out
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))

@@ -1,0 +1,87 @@
+"""Logs beside traces: defects found in review s33 (each test fails on the code before its fix)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import tracekit as tk
+
+A = "a" * 32
+
+
+# --------------------------------------------------------------------------------------------- trace-level records
+
+
+def _gateway_and_function(n: int, first: int, error: bool) -> tuple[pd.DataFrame, dict]:
+    """``n`` requests gw (server) -> gw (client) -> pay (server), and per request one record pay wrote naming its
+    trace (X-Ray form) and its service but no span, as AWS Lambda Powertools writes it."""
+    rows: dict[str, list] = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")}
+    logs: dict[str, list] = {k: [] for k in ("time", "body", "trace_id", "service", "severity")}
+    for i in range(n):
+        tid = f"{first + i + 1:032x}"
+        base = 1_700_000_000 * 10**9 + (first + i) * 10**9
+        for sid, pid, svc, name, kind, s, e in (("1", None, "gw", "GET /pay", "server", 0, 100),
+                                               ("2", "1", "gw", "invoke pay", "client", 5, 95),
+                                               ("3", "2", "pay", "pay", "server", 10, 90)):
+            rows["trace_id"].append(tid)
+            rows["span_id"].append(sid * 16)
+            rows["parent_id"].append(None if pid is None else pid * 16)
+            rows["service"].append(svc)
+            rows["name"].append(name)
+            rows["kind"].append(kind)
+            rows["start"].append(base + s * 10**6)
+            rows["end"].append(base + e * 10**6)
+        logs["time"].append(base + 20 * 10**6)
+        logs["trace_id"].append(tk.trace_id_to_xray(tid))
+        logs["service"].append("pay")
+        logs["body"].append("card declined" if error else "charged")
+        logs["severity"].append("ERROR" if error else "INFO")
+    return tk.spans_from_columns(rows), logs
+
+
+def test_a_trace_level_record_goes_to_the_span_of_the_service_that_wrote_it():
+    incident, li = _gateway_and_function(40, 1000, True)
+    baseline, lb = _gateway_and_function(40, 0, False)
+    logs = tk.logs_from_columns({k: li[k] + lb[k] for k in li})
+    on = tk.attach_logs(incident, logs)
+    # was: the 40 records on the gw root span, none on pay's
+    assert on.spans.groupby("name", sort=False)["log_records"].sum().to_dict() == {"GET /pay": 0, "invoke pay": 0, "pay": 40}
+    assert (on.n_on_span, on.n_trace_level, on.n_unmatched) == (0, 40, 40)
+    assert all(e[-1]["attributes"]["log.trace_level"] is True for e in on.spans.loc[on.spans["service"] == "pay", "events"])
+    # was: error origins gw 40, top exception under gw, rank_causes gw 1.79 and pay 0
+    assert tk.error_origins(on.spans)[["service", "origins"]].values.tolist() == [["pay", 40]]
+    assert tk.top_exceptions(on.spans)[["service", "template", "count"]].values.tolist() == [["pay", "card declined", 40]]
+    ranked = tk.rank_causes(incident, baseline, logs=logs)
+    assert ranked["service"].iloc[0] == "pay" and ranked["score"].iloc[0] > 1
+    assert ranked.loc[ranked["service"] == "gw", "score"].iloc[0] == 0
+
+
+def test_a_trace_level_record_goes_to_the_call_it_was_written_in():
+    #  gw  GET  0 ─────────────────────────────── 100
+    #  gw  call  5 ──── 35        gw call 45 ───── 95
+    #  fn  fn     10 ── 30        fn  fn   50 ── 90      (a retry: fn called twice in the trace)
+    spans = tk.spans_from_columns({
+        "trace_id": [A] * 5, "span_id": [f"{i:016x}" for i in range(1, 6)],
+        "parent_id": [None, f"{1:016x}", f"{2:016x}", f"{1:016x}", f"{4:016x}"],
+        "service": ["gw", "gw", "fn", "gw", "fn"], "name": ["GET", "call", "fn", "call", "fn"],
+        "start": [0, 5, 10, 45, 50], "end": [100, 35, 30, 95, 90]})
+    logs = tk.logs_from_columns({
+        "time": [20, 60, 5, None, 70, 80], "body": ["a", "b", "c", "d", "e", "f"], "trace_id": [A] * 6,
+        # c: before fn started (clock skew): its first call; d: no time: its first call; e: Lambda's log group
+        # names the function; f: the root's own service keeps the root
+        "service": ["fn", "fn", "fn", "fn", "/aws/lambda/fn", "gw"]})
+    before = logs.copy(deep=True)
+    r = tk.attach_logs(spans, logs)
+    got = {i: sorted(e["attributes"]["log.body"] for e in ev) for i, ev in enumerate(r.spans["events"])}
+    assert got == {0: ["f"], 1: [], 2: ["a", "c", "d"], 3: [], 4: ["b", "e"]}
+    assert r.n_trace_level == 6
+    pd.testing.assert_frame_equal(logs, before)
+
+
+def test_a_trace_level_record_of_a_service_not_in_its_trace_stays_on_the_root():
+    spans = tk.spans_from_columns({"trace_id": [A] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+                                   "service": ["web", "db"], "name": ["GET /", "q"], "start": [0, 10], "end": [100, 90]})
+    logs = tk.logs_from_columns({"time": [20, 30], "body": ["x", "y"], "trace_id": [A] * 2, "service": ["cache", None]})
+    row, level, reason = tk.analysis.logs.log_span_rows(spans, logs)
+    assert row.tolist() == [0, 0] and level.tolist() == [True, True] and reason.tolist() == [None, None]
+

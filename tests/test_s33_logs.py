@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 import tracekit as tk
@@ -84,4 +86,26 @@ def test_a_trace_level_record_of_a_service_not_in_its_trace_stays_on_the_root():
     logs = tk.logs_from_columns({"time": [20, 30], "body": ["x", "y"], "trace_id": [A] * 2, "service": ["cache", None]})
     row, level, reason = tk.analysis.logs.log_span_rows(spans, logs)
     assert row.tolist() == [0, 0] and level.tolist() == [True, True] and reason.tolist() == [None, None]
+
+
+# --------------------------------------------------------------------------------------------- read_logs: X-Ray ids
+
+
+def test_the_xray_java_sdks_trace_id_field_gives_trace_and_span():
+    # aws-xray-sdk-java's SLF4JSegmentListener / Log4JSegmentListener: MDC "AWS-XRAY-TRACE-ID" holds
+    # "<prefix>: <trace id>@<entity id>", prefix "AWS-XRAY-TRACE-ID" by default, none when set blank
+    tid, sid = "1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8"
+    lines = [{"message": "charged", "timestamp": "2024-01-01T00:00:00Z", "level": "INFO", "AWS-XRAY-TRACE-ID": v}
+             for v in (f"AWS-XRAY-TRACE-ID: {tid}@{sid}", f"{tid}@{sid.upper()}", f"my-app: {tid}@{sid}")]
+    cw = {"events": [{"timestamp": 1704067200000, "message": json.dumps(lines[0]), "logStreamName": "s"}]}
+    for src in (lines, "\n".join(map(json.dumps, lines)).encode(), cw):
+        df = tk.read_logs(src)  # was: TraceFormatError "… is not 32 hex digits or an X-Ray trace id"
+        assert set(df["trace_id"]) == {"5759e988bd862e3fe1be46a994272793"} and set(df["span_id"]) == {sid}
+        assert not any("AWS-XRAY-TRACE-ID" in a for a in df["attributes"])
+
+
+def test_an_xray_at_value_with_a_span_field_keeps_the_span_field():
+    df = tk.read_logs([{"msg": "x", "time": 1, "span_id": "1" * 16,
+                        "AWS-XRAY-TRACE-ID": "1-5759e988-bd862e3fe1be46a994272793@53995c3f42cd8ad8"}])
+    assert df[["trace_id", "span_id"]].values.tolist() == [["5759e988bd862e3fe1be46a994272793", "1" * 16]]
 

@@ -52,7 +52,8 @@ after another):
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``, or structlog's ``event`` when it is a string: an ``event`` object, as ECS writes one, stays in
   ``attributes``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
-  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted;
+  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted, and the X-Ray SDK
+  for Java's ``AWS-XRAY-TRACE-ID: 1-…@<segment id>``, whose segment or subsegment id is the span id;
   Google Cloud's ``projects/<p>/traces/<id>``, also as a LogEntry's ``trace``, whose ``textPayload`` is the message
   and ``receiveTimestamp`` the observed time) and
   ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
@@ -634,6 +635,10 @@ class _Logs:
             tid = parts.get("root")
             if sid is None and parts.get("parent"):
                 skey, sid = tkey, parts["parent"]
+        elif type(tid) is str and "@" in tid and (m := _XRAY_AT.fullmatch(tid.strip())):
+            tid = m.group(1)  # the X-Ray SDK for Java's AWS-XRAY-TRACE-ID: "[<prefix>: ]1-…@<segment or subsegment id>"
+            if sid is None:
+                skey, sid = tkey, m.group(2)
         if tid is not None and type(tid) is not str:
             raise _Bad(f"{tkey}: a trace id must be a string, got {short(tid)}")
         if sid is not None and type(sid) is not str:
@@ -735,6 +740,10 @@ _NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR"
 #: the X-Ray trace id a Lambda REPORT line ends with when the invocation was traced
 _LAMBDA_XRAY = re.compile(r"\bXRAY TraceId: (1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\b")
 _BRACKET_LEVEL = re.compile(r"\[([A-Za-z]{1,8})\] ")
+#: the value the AWS X-Ray SDK for Java's log listeners (SLF4J, Log4J) put in the AWS-XRAY-TRACE-ID key: its prefix
+#: (``AWS-XRAY-TRACE-ID`` by default, configurable, none when blank) and ``": "``, the X-Ray trace id, ``@`` and the id
+#: of the segment or subsegment current when the line was logged (the span)
+_XRAY_AT = re.compile(r"(?:[^:@]*: )?(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})@([0-9a-fA-F]{16})")
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
 
 

@@ -109,3 +109,38 @@ def test_an_xray_at_value_with_a_span_field_keeps_the_span_field():
                         "AWS-XRAY-TRACE-ID": "1-5759e988-bd862e3fe1be46a994272793@53995c3f42cd8ad8"}])
     assert df[["trace_id", "span_id"]].values.tolist() == [["5759e988bd862e3fe1be46a994272793", "1" * 16]]
 
+
+# --------------------------------------------------------------------------------------------- fetch_logs
+
+
+class _FilterLogEvents:
+    """A logs client answering FilterLogEvents as CloudWatch does: a group's events matching the pattern's quoted
+    terms, in time order, on one page."""
+
+    def __init__(self, groups: dict[str, list[dict]]):
+        self.groups = groups
+
+    def get_paginator(self, name: str):
+        assert name == "filter_log_events"
+        return self
+
+    def paginate(self, logGroupName, startTime, endTime, filterPattern, **kw):
+        terms = [t.strip('?"') for t in filterPattern.split()]
+        yield {"events": [e for e in self.groups[logGroupName]
+                          if startTime <= e["timestamp"] <= endTime and any(t in e["message"] for t in terms)]}
+
+
+def test_fetch_logs_records_are_in_group_order_then_time_order_past_one_call_of_ids():
+    ids = [f"{i + 1:08x}" + "0" * 24 for i in range(12)]  # 12 ids: two calls per group (IDS_PER_CALL 10)
+    t0 = 1_700_000_000_000
+
+    def events(group: str) -> list[dict]:  # record i names id 11 - i: the last two ids' records come first in time
+        return [{"timestamp": t0 + i, "eventId": f"{group}{i}", "logStreamName": "s",
+                 "message": json.dumps({"level": "INFO", "message": f"{group} {i}",
+                                        "xray_trace_id": tk.trace_id_to_xray(ids[11 - i])})} for i in range(12)]
+
+    client = _FilterLogEvents({"/b": events("b"), "/a": events("a")})
+    df = tk.fetch_logs(ids, t0 / 1e3 - 1, t0 / 1e3 + 60, log_groups=["/b", "/a"], client=client)
+    # was: b 2 … b 11, b 0, b 1, a 2 … a 11, a 0, a 1 (call by call)
+    assert df["body"].tolist() == [f"b {i}" for i in range(12)] + [f"a {i}" for i in range(12)]
+    assert df.attrs["calls"] == 4

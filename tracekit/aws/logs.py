@@ -121,9 +121,10 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
                          endpoint_url=endpoint_url, max_attempts=max_attempts)
     wanted = set(ids)
     frames: list[pd.DataFrame] = []
+    frame_group: list[int] = []  # the log group (its place in log_groups) of each frame
     calls = 0
     ms0, ms1 = int(t0.value // 1_000_000), int(t1.value // 1_000_000)
-    for group in groups:
+    for g, group in enumerate(groups):
         for pattern in filter_patterns(ids):
             chunk = [t for t in ids if f'"{t}"' in pattern]
             try:
@@ -135,13 +136,19 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
                     events = page.get("events") or []
                     if events:
                         frames.append(_read_page(events, group, chunk))
+                        frame_group.append(g)
             except Exception as exc:
                 if is_botocore_error(exc):
                     raise translate_error(exc, client=client, operation="FilterLogEvents",
                                           endpoint_url=endpoint_url) from None
                 raise
     df = pd.concat(frames, ignore_index=True) if frames else empty_logs()
-    df = df[df["trace_id"].isin(wanted).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+    asked = df["trace_id"].isin(wanted).fillna(False).to_numpy(dtype=bool)
+    # log-group order then time order: each call's pages are in time order, but the ids are asked IDS_PER_CALL at a
+    # time, so a group's records came call after call (12 ids: the 11th and 12th ids' records after all others)
+    in_group = np.repeat(np.asarray(frame_group, dtype=np.int64), [len(f) for f in frames])[asked]
+    df = df[asked].reset_index(drop=True)
+    df = df.iloc[np.lexsort((df["time"].to_numpy(dtype="datetime64[ns]").view(np.int64), in_group))].reset_index(drop=True)
     # one event may match the patterns of two chunks only if it names two traces: keep it once — by its eventId
     # (two events with the same time, text and stream are two events), by time, text and stream when it has none
     ev = df["attributes"].map(lambda a: a.get("log.event_id")).astype(object)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 import tracekit as tk
@@ -144,3 +145,20 @@ def test_fetch_logs_records_are_in_group_order_then_time_order_past_one_call_of_
     # was: b 2 … b 11, b 0, b 1, a 2 … a 11, a 0, a 1 (call by call)
     assert df["body"].tolist() == [f"b {i}" for i in range(12)] + [f"a {i}" for i in range(12)]
     assert df.attrs["calls"] == 4
+
+
+# --------------------------------------------------------------------------------------------- attach_logs: the spans' events
+
+
+def test_attach_logs_keeps_a_spans_own_events_given_as_a_tuple_or_an_array():
+    exc = {"time": 5, "name": "exception", "attributes": {"exception.type": "E", "exception.message": "boom"}}
+    logs = tk.logs_from_columns({"time": [20], "body": ["x"], "trace_id": [A], "span_id": ["1" * 16], "severity": ["ERROR"]})
+    for cell in ((exc,), np.array([exc], dtype=object)):  # validate_spans takes both; pandas' read_parquet gives arrays
+        spans = tk.spans_from_columns({"trace_id": [A], "span_id": ["1" * 16], "service": ["web"], "name": ["GET"],
+                                       "start": [0], "end": [100]})
+        spans["events"] = pd.Series([cell], dtype=object)
+        tk.validate_spans(spans)
+        r = tk.attach_logs(spans, logs)
+        # was: ['log'] (the span's exception event dropped)
+        assert [e["name"] for e in r.spans.loc[0, "events"]] == ["exception", "log"]
+        assert r.spans.loc[0, "events"][0] == exc and r.spans.loc[0, "events"][0] is not exc

@@ -315,7 +315,9 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
                                                      trace_level[order].tolist(), strict=True)]
             old = (events_in[span_rows].to_numpy() if lazy else events_out[span_rows]).tolist()  # type: ignore[index]
             # the span's own events copied (the input frame's dicts are not the result's), then its records
-            cells = np.fromiter(([_copied(e) for e in o] + new[a:b_] if isinstance(o, list) and o else new[a:b_]
+            # (a tuple or an array of events, which validate_spans and pandas' read_parquet give, kept as well as a list)
+            cells = np.fromiter(([_copied(e) for e in o] + new[a:b_] if isinstance(o, (list, tuple, np.ndarray)) and len(o)
+                                 else new[a:b_]
                                  for o, a, b_ in zip(old, starts.tolist(), ends.tolist(), strict=True)),
                                 dtype=object, count=len(old))
     out = spans.copy(deep=False)

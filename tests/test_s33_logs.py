@@ -162,3 +162,12 @@ def test_attach_logs_keeps_a_spans_own_events_given_as_a_tuple_or_an_array():
         # was: ['log'] (the span's exception event dropped)
         assert [e["name"] for e in r.spans.loc[0, "events"]] == ["exception", "log"]
         assert r.spans.loc[0, "events"][0] == exc and r.spans.loc[0, "events"][0] is not exc
+
+
+# --------------------------------------------------------------------------------------------- clear errors
+
+
+def test_logs_from_columns_takes_time_none_as_body_none():
+    df = tk.logs_from_columns({"time": None, "body": ["a", "b"]})  # was: TypeError 'NoneType' object is not iterable
+    assert df["time"].isna().all() and df["body"].tolist() == ["a", "b"]
+    assert tk.logs_from_columns({"time": [1, 2], "body": None})["body"].isna().all()

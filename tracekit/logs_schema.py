@@ -215,7 +215,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
     Parameters
     ----------
     columns : mapping of str to sequence
-        ``time`` and ``body`` required; optional ``observed_time``, ``trace_id``, ``span_id``,
+        ``time`` and ``body`` required (None: no record has one); optional ``observed_time``, ``trace_id``, ``span_id``,
         ``service``, ``host``, ``severity`` (text, or numbers) or ``severity_text`` /
         ``severity_number``, ``attributes`` and ``resource`` (dicts), ``source_file``,
         ``source_record``. Times: numbers since the epoch (nanoseconds unless ``time_unit`` says
@@ -276,7 +276,9 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         if k != "source" and v is not None and single_value(v):
             cols[k] = repeated(v, n)
     data: dict[str, Any] = {}
-    given = {"time": cols["time"], **({} if cols.get("observed_time") is None else {"observed_time": cols["observed_time"]})}
+    # time None: no record has a time (NaT each), as body None is no record's message
+    given = {"time": [None] * n if cols["time"] is None else cols["time"],
+             **({} if cols.get("observed_time") is None else {"observed_time": cols["observed_time"]})}
     try:
         data.update(epoch_times(given, time_unit=time_unit, who="logs_from_columns", error=LogsSchemaError))
     except (OverflowError, TypeError, ValueError) as exc:

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import tracekit as tk
 
@@ -171,3 +172,12 @@ def test_logs_from_columns_takes_time_none_as_body_none():
     df = tk.logs_from_columns({"time": None, "body": ["a", "b"]})  # was: TypeError 'NoneType' object is not iterable
     assert df["time"].isna().all() and df["body"].tolist() == ["a", "b"]
     assert tk.logs_from_columns({"time": [1, 2], "body": None})["body"].isna().all()
+
+
+def test_attach_logs_says_templates_that_are_not_log_templates():
+    spans = tk.spans_from_columns({"trace_id": [A], "span_id": ["1" * 16], "service": ["web"], "name": ["GET"],
+                                   "start": [0], "end": [100]})
+    logs = tk.logs_from_columns({"time": [20], "body": ["x"], "trace_id": [A], "span_id": ["1" * 16]})
+    for wrong in (logs, tk.log_templates(logs)[["template"]]):  # was: KeyError 'template_id'
+        with pytest.raises(tk.ArgumentError, match="templates must be log_templates"):
+            tk.attach_logs(spans, logs, templates=wrong)

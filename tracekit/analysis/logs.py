@@ -255,7 +255,8 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     Raises
     ------
     ArgumentError
-        ``logs`` lacks a logs column, or ``templates`` is not indexed like ``logs``.
+        ``logs`` lacks a logs column, or ``templates`` is not :func:`log_templates` of ``logs`` (its columns, indexed
+        like ``logs``).
 
     Examples
     --------
@@ -276,8 +277,10 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     require_logs_frame(logs, "attach_logs")
     if templates is None:
         templates = log_templates(logs)
-    elif not templates.index.equals(logs.index):
-        raise ArgumentError("attach_logs: templates must be log_templates(logs) (indexed like logs)")
+    elif not isinstance(templates, pd.DataFrame) or not {"template_id", "template"} <= set(templates.columns) \
+            or not templates.index.equals(logs.index):
+        raise ArgumentError("attach_logs: templates must be log_templates(logs) (columns template_id and template, "
+                            "indexed like logs)")
     n_spans, n_logs = len(spans), len(logs)
     row, trace_level, reason = log_span_rows(spans, logs)
     unmatched = row < 0

@@ -181,3 +181,29 @@ def test_attach_logs_says_templates_that_are_not_log_templates():
     for wrong in (logs, tk.log_templates(logs)[["template"]]):  # was: KeyError 'template_id'
         with pytest.raises(tk.ArgumentError, match="templates must be log_templates"):
             tk.attach_logs(spans, logs, templates=wrong)
+
+
+def test_attaching_again_replaces_the_records_attached_before(tmp_path):
+    spans = tk.spans_from_columns({
+        "trace_id": [A] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16], "parent_id": [None, "1" * 16, "1" * 16],
+        "service": ["web", "db", "cache"], "name": ["GET /", "q", "get"], "start": [0, 10, 20], "end": [100, 90, 30],
+        "events": [[{"time": 5, "name": "exception", "attributes": {"exception.type": "E", "exception.message": "m"}}],
+                   [], []]})
+    first = tk.logs_from_columns({"time": [20, 30, 25], "body": ["timeout talking to db", "done", "miss"],
+                                  "trace_id": [A] * 3, "span_id": ["2" * 16, "1" * 16, "3" * 16],
+                                  "severity": ["ERROR", "INFO", "INFO"]})
+    once = tk.attach_logs(spans, first).spans
+    tk.write_parquet(once, tmp_path / "s.parquet")
+    for frame in (once, tk.read_parquet(tmp_path / "s.parquet")):
+        twice = tk.attach_logs(frame, first).spans
+        # was: 2 log events per span (the ERROR record counted twice by top_exceptions) against log_records 1
+        assert [[e["name"] for e in ev] for ev in twice["events"]] == [["exception", "log"], ["log"], ["log"]]
+        assert twice["log_records"].tolist() == [1, 1, 1]
+        assert tk.top_exceptions(twice)["count"].tolist() == [1, 1]  # the exception, the ERROR record
+        # other records: those of the first attach are gone from every span, the span's own events stay
+        other = tk.logs_from_columns({"time": [40], "body": ["slow"], "trace_id": [A], "span_id": ["2" * 16]})
+        again = tk.attach_logs(frame, other).spans
+        assert [[e["name"] for e in ev] for ev in again["events"]] == [["exception"], ["log"], []]
+        assert again["log_records"].tolist() == [0, 1, 0]
+        assert again.loc[1, "events"][0]["attributes"]["log.body"] == "slow"
+    assert [len(ev) for ev in once["events"]] == [2, 1, 1]  # the input not modified

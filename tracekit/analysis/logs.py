@@ -244,7 +244,9 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     Returns
     -------
     AttachedLogs
-        ``.spans`` (new frame; the input is not modified), ``.unmatched`` and the counts.
+        ``.spans`` (new frame; the input is not modified), ``.unmatched`` and the counts. Records an
+        earlier ``attach_logs`` put on ``spans`` are replaced by ``logs``' (attaching twice does not
+        count a record twice: the events hold what ``log_records`` counts).
         Records are joined on ``(trace_id, span_id)``; duplicate span ids link to the first copy
         (the span tree's rule); a record with a trace id but no span id goes to the span of its
         ``service`` in the trace (that service's entry span of the call it was written in; a Lambda log
@@ -319,10 +321,15 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
             old = (events_in[span_rows].to_numpy() if lazy else events_out[span_rows]).tolist()  # type: ignore[index]
             # the span's own events copied (the input frame's dicts are not the result's), then its records
             # (a tuple or an array of events, which validate_spans and pandas' read_parquet give, kept as well as a list)
-            cells = np.fromiter(([_copied(e) for e in o] + new[a:b_] if isinstance(o, (list, tuple, np.ndarray)) and len(o)
-                                 else new[a:b_]
-                                 for o, a, b_ in zip(old, starts.tolist(), ends.tolist(), strict=True)),
+            cells = np.fromiter((_own_events(o) + new[a:b_] for o, a, b_ in zip(old, starts.tolist(), ends.tolist(),
+                                                                                 strict=True)),
                                 dtype=object, count=len(old))
+    if "log_records" in spans.columns:  # records an earlier attach_logs put on spans that get none now: taken off
+        stale = np.setdiff1d(np.flatnonzero(spans["log_records"].fillna(0).to_numpy(dtype=np.int64) > 0), span_rows)
+        if len(stale):
+            old = (events_in[stale].to_numpy() if lazy else events_out[stale]).tolist()  # type: ignore[index]
+            span_rows = np.concatenate([span_rows, stale])
+            cells = np.concatenate([cells, np.fromiter(map(_own_events, old), dtype=object, count=len(old))])
     out = spans.copy(deep=False)
     if lazy:
         out["events"] = pd.Series(events_in.with_cells(span_rows, cells), index=spans.index)
@@ -336,6 +343,14 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     n_tl = int(trace_level.sum())
     return AttachedLogs(spans=out, unmatched=un, n_records=n_logs, n_on_span=int(len(matched) - n_tl),
                         n_trace_level=n_tl, n_unmatched=int(unmatched.sum()), params={})
+
+
+def _own_events(events: Any) -> list:
+    """A copy of a span's events (a list, tuple or array of them; anything else is none) without the log records an
+    earlier :func:`attach_logs` put there: attaching replaces them, so a frame's events hold its ``log_records``."""
+    if not isinstance(events, (list, tuple, np.ndarray)) or not len(events):
+        return []
+    return [_copied(e) for e in events if not is_log_event(e)]
 
 
 def _text_cells(values: pd.Series, rows: np.ndarray) -> list:

@@ -207,3 +207,40 @@ def test_attaching_again_replaces_the_records_attached_before(tmp_path):
         assert again["log_records"].tolist() == [0, 1, 0]
         assert again.loc[1, "events"][0]["attributes"]["log.body"] == "slow"
     assert [len(ev) for ev in once["events"]] == [2, 1, 1]  # the input not modified
+
+
+# --------------------------------------------------------------------------------------------- log_examples
+
+
+def test_log_examples_by_construction():
+    from tracekit.analysis.log_evidence import log_examples
+
+    t = [f"{i:032x}" for i in range(1, 5)]
+    s0 = 1_700_000_000 * 10**9
+    #  trace  spans (service:name, start s)         records
+    #  t1     pay:charge@3, pay:charge@3            ERROR on both; 'retry' 1x + 'step' 2x on the first
+    #  t2     pay:charge@1                          ERROR; 'retry' 2x + 'step' 2x
+    #  t3     pay:charge@2, pay:charge@2            ERROR on both (ties t1 on count, started earlier)
+    #  t4     ship:send@0                           ERROR; 'retry' 1x + 'step' 3x (another key)
+    spans = tk.spans_from_columns({
+        "trace_id": [t[0], t[0], t[1], t[2], t[2], t[3]], "span_id": [f"{i:016x}" for i in range(1, 7)],
+        "service": ["pay"] * 5 + ["ship"], "name": ["charge"] * 5 + ["send"],
+        "start": [s0 + x * 10**9 for x in (3, 3, 1, 2, 2, 0)], "end": [s0 + x * 10**9 + 5 for x in (3, 3, 1, 2, 2, 0)]})
+    recs = [(1, "ERROR", "boom"), (2, "ERROR", "boom"), (3, "ERROR", "boom"), (4, "ERROR", "boom"), (5, "ERROR", "boom"),
+            (6, "ERROR", "boom"), (1, "INFO", "retry 1"), (1, "INFO", "step 1"), (1, "INFO", "step 2"),
+            (3, "INFO", "retry 1"), (3, "INFO", "retry 2"), (3, "INFO", "step 1"), (3, "INFO", "step 2"),
+            (6, "INFO", "retry 1"), (6, "INFO", "step 1"), (6, "INFO", "step 2"), (6, "INFO", "step 3")]
+    trace_of = {1: t[0], 2: t[0], 3: t[1], 4: t[2], 5: t[2], 6: t[3]}
+    logs = tk.logs_from_columns({"time": [s0] * len(recs), "trace_id": [trace_of[r] for r, _, _ in recs],
+                                 "span_id": [f"{r:016x}" for r, _, _ in recs], "severity": [v for _, v, _ in recs],
+                                 "body": [b for _, _, b in recs]})
+    table = pd.DataFrame({"service": ["pay", "pay", "pay", "ship", "pay", "web"],
+                          "name": ["charge", "charge", "charge", "send", "charge", "get"],
+                          "decided_by": ["logs: log_errors", "logs: log_templates", "logs: log_templates",
+                                         "logs: log_templates", "traces: calls", "logs: log_errors"],
+                          "log_template": [None, "retry <*>", "retry <*>", "retry <*>", "retry <*>", None],
+                          "_log_companion": [None, None, "step <*>", "step <*>", None, None]})
+    # errors: t1 and t3 have 2 origins each, t3 started first; 'retry' is emitted by t1's and t2's spans, t2 first;
+    # fewer 'retry' than 'step': t1's span only (t2 logged both twice); ship's row: t4; not decided by logs: None;
+    # a key with no incident span: None
+    assert log_examples(table, spans, logs, ["service", "name"]) == [t[2], t[1], t[0], t[3], None, None]

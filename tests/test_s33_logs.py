@@ -244,3 +244,17 @@ def test_log_examples_by_construction():
     # fewer 'retry' than 'step': t1's span only (t2 logged both twice); ship's row: t4; not decided by logs: None;
     # a key with no incident span: None
     assert log_examples(table, spans, logs, ["service", "name"]) == [t[2], t[1], t[0], t[3], None, None]
+
+
+def test_top_exceptions_says_its_log_record_rows_count_log_records():
+    from tracekit.analysis.error_origins import TOP_EXCEPTIONS
+
+    spans = tk.spans_from_columns({"trace_id": [A], "span_id": ["1" * 16], "service": ["web"], "name": ["GET"],
+                                   "start": [0], "end": [100]})
+    logs = tk.logs_from_columns({"time": [20, 30], "body": ["boom 1", "boom 2"], "trace_id": [A] * 2,
+                                 "span_id": ["1" * 16] * 2, "severity": ["ERROR", "ERROR"]})
+    got = tk.top_exceptions(tk.attach_logs(spans, logs).spans)
+    assert got[["exception_type", "count"]].values.tolist() == [["log record (ERROR)", 2]]  # 2 records, no exception
+    meaning = {c.name: c.meaning for c in TOP_EXCEPTIONS.columns}
+    # was: "exception events in the group" / "``exception.type`` of the events" for these rows too
+    assert "log records" in meaning["count"] and "log record (ERROR)" in meaning["exception_type"]

@@ -73,9 +73,9 @@ ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first
 ])
 
 TOP_EXCEPTIONS = result_table("top_exceptions", "one row per (by columns, exception type, message template), most frequent first", [
-    ("exception_type", "string", "", "``exception.type`` of the events (<NA> when not given)"),
+    ("exception_type", "string", "", "``exception.type`` of the events (<NA> when not given); ``log record (ERROR)`` / ``log record (FATAL)`` for the log records tk.attach_logs put on the spans"),
     ("template", "string", "", "the message with numbers, ids, UUIDs and quoted values masked"),
-    ("count", "int64", "events", "exception events in the group"),
+    ("count", "int64", "events", "exception events in the group (log records, for a ``log record (…)`` type)"),
     ("spans", "int64", "spans", "spans carrying them"),
     ("traces", "int64", "traces", "traces carrying them"),
     ("first_seen", "datetime64[ns, UTC]", "ns, UTC", "earliest event (the span's start when the event has no time)"),

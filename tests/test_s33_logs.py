@@ -258,3 +258,14 @@ def test_top_exceptions_says_its_log_record_rows_count_log_records():
     meaning = {c.name: c.meaning for c in TOP_EXCEPTIONS.columns}
     # was: "exception events in the group" / "``exception.type`` of the events" for these rows too
     assert "log records" in meaning["count"] and "log record (ERROR)" in meaning["exception_type"]
+
+
+def test_postmortem_says_how_records_naming_no_span_were_joined():
+    incident, li = _gateway_and_function(20, 1000, True)
+    baseline, lb = _gateway_and_function(20, 0, False)
+    logs = tk.logs_from_columns({k: li[k] + lb[k] for k in li})
+    said = [f.text for f in tk.postmortem(incident, baseline, logs=logs).findings if f.text.startswith("Logs: ")]
+    # was: "(by trace and span id)" though none of the 40 records names a span
+    assert said == ["Logs: 40 records given; 20 joined the incident's spans and 20 the baseline's (by trace and span id; "
+                    "a record naming its trace and no span, by trace id and its service, else on the trace's request "
+                    "root)."]

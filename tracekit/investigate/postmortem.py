@@ -394,7 +394,8 @@ def _log_records(rec: dict) -> Finding:
                 f"names a span or trace of the incident or the baseline (their trace ids are not these traces').")
     else:
         text = (f"Logs: {_plural(int(rec['given']), 'record', 'records')} given; {int(rec['incident']):,} joined the "
-                f"incident's spans and {int(rec['baseline']):,} the baseline's (by trace and span id).")
+                f"incident's spans and {int(rec['baseline']):,} the baseline's (by trace and span id; a record naming its "
+                "trace and no span, by trace id and its service, else on the trace's request root).")
     return Finding("sure", text + timeless, (), dict(log_records=int(rec["given"]), log_records_joined=joined,
                                                      log_records_without_time=untimed))
 

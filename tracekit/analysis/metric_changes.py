@@ -3,8 +3,12 @@
 :func:`detect_metric_changes` cuts the metrics into series (:func:`~tracekit.metric_series`) and runs
 the rank epidemic change-point test with its permutation p-value
 (:func:`tracekit.analysis.changes.epidemic_test`) on each, with Holm's adjustment over all series of
-the call — the statistic :func:`~tracekit.detect_changes` uses on request latency and errors.
-``before`` / ``during`` are means of bucket values (there are no requests to resample).
+the call — the statistic :func:`~tracekit.detect_changes` uses on request latency and errors — which says
+*whether* a series changed. *Where* is the window whose bucket values' mean differs most from the rest's
+(:func:`tracekit.analysis.changes.scan_window`): a bucket mean is a level, and the rank scan's window took in a
+step's neighbours above the median, or, for a step at an edge of the data, a run of the other regime's lowest
+ranks (10 → 90 in the last 6 of 30 buckets, noise ±1: the window was exact in 22 of 40 seeds, elsewhere in 13;
+now exact in 40). ``before`` / ``during`` are means of bucket values (there are no requests to resample).
 
 >>> import tracekit as tk
 >>> t = pd.date_range("2024-01-01 00:01", periods=30, freq="1min", tz="UTC")  # each stamp ends its minute
@@ -23,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import count_arg, holm, result_table, share_arg
-from .changes import epidemic_tests, holm_permutations
+from .changes import epidemic_tests, holm_permutations, scan_window
 from .metric_series import metric_keys, metric_series
 
 __all__ = ["detect_metric_changes", "METRIC_CHANGES"]
@@ -31,14 +35,14 @@ __all__ = ["detect_metric_changes", "METRIC_CHANGES"]
 METRIC_CHANGES = result_table("detect_metric_changes", "one row per metric series (key columns first)", [
     ("name", "string", "", "metric name"),
     ("changed", "bool", "", "p_value ≤ alpha: the series has a change window"),
-    ("onset", "datetime64[ns, UTC]", "ns, UTC", "first bucket of the most changed window (NaT when the series is too short or constant)"),
+    ("onset", "datetime64[ns, UTC]", "ns, UTC", "first bucket of the window whose bucket values' mean differs most from the rest's (NaT when the series is too short or constant)"),
     ("recovery", "datetime64[ns, UTC]", "ns, UTC", "first bucket after the window; NaT while it runs to the end of the data"),
     ("before", "float64", "metric unit", "mean bucket value outside the window"),
     ("during", "float64", "metric unit", "mean bucket value inside the window"),
     ("delta", "float64", "metric unit", "during − before"),
     ("relative", "float64", "", "delta / |before| (NaN when before is 0)"),
     ("buckets", "int64", "buckets", "non-empty buckets of the series"),
-    ("p_value", "float64", "", "Holm-adjusted permutation p-value of the window (over all series of the call)"),
+    ("p_value", "float64", "", "Holm-adjusted permutation p-value of the rank test that the series has a change window (over all series of the call)"),
 ])
 
 
@@ -107,6 +111,8 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     for (key, g), (a, b, _, p) in zip(groups, tested, strict=True):
         t = g["time"].to_numpy()
         v = g["value"].to_numpy(dtype=float)
+        if a >= 0:  # the ranks say whether; the values say where (a bucket mean is a level: changes.scan_window)
+            a, b = scan_window(v, min_len=min_buckets)
         row = dict(zip([*keys, "name"], key, strict=True))
         row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan)
         if a >= 0:

@@ -1,0 +1,32 @@
+"""Session 33, metrics beside traces: defects found by a hostile read, each pinned by ground truth built here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+T0 = pd.Timestamp("2024-01-01", tz="UTC")
+MIN = pd.Timedelta("1min")
+
+
+def _bucket(t) -> int | None:
+    return None if pd.isna(t) else int((t - T0) // MIN)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0, 6), (12, 18), (24, 30)], ids=["start", "middle", "end"])
+def test_metric_change_window_is_the_step_at_the_start_middle_and_end(a, b):
+    # 30 one-minute buckets of 10 ± 1 with buckets a..b−1 at 90 (each point stamped at the end of its minute, so
+    # point i describes bucket i). The rank scan put the window elsewhere or took in neighbours in about half the
+    # seeds (start 20 / 40 exact, middle 22, end 22; at an edge 12-13 of 40 not on the step at all)
+    t = T0 + MIN * np.arange(1, 31)
+    for seed in range(8):
+        v = 10 + np.random.default_rng(seed).normal(0, 1, 30)
+        v[a:b] += 80
+        m = tk.metrics_from_columns({"time": t, "name": "cpu", "value": v, "service": "cart"})
+        r = tk.detect_metric_changes(m, n_perm=199).iloc[0]
+        assert (_bucket(r["onset"]), _bucket(r["recovery"])) == (a, b if b < 30 else None), seed
+        assert r["during"] == pytest.approx(v[a:b].mean())
+        assert r["before"] == pytest.approx(np.r_[v[:a], v[b:]].mean())

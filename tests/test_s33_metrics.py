@@ -30,3 +30,21 @@ def test_metric_change_window_is_the_step_at_the_start_middle_and_end(a, b):
         assert (_bucket(r["onset"]), _bucket(r["recovery"])) == (a, b if b < 30 else None), seed
         assert r["during"] == pytest.approx(v[a:b].mean())
         assert r["before"] == pytest.approx(np.r_[v[:a], v[b:]].mean())
+
+
+def test_plot_timeline_draws_detect_metric_changes_windows_with_the_metric_unit():
+    # plot_timeline(changes=detect_metric_changes(...)) raised KeyError: 'metric' (it read detect_changes' column)
+    pytest.importorskip("plotly")
+    spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    t0 = spans["start"].min().floor("1min")
+    t = t0 + MIN * np.arange(1, 61)
+    cpu = np.r_[np.full(25, 10.0), np.full(10, 90.0), np.full(25, 10.0)]
+    m = tk.metrics_from_columns({"time": np.r_[t, t], "name": ["cpu"] * 60 + ["mem"] * 60,
+                                 "value": np.r_[cpu, np.full(60, 5.0)], "service": "cart", "unit": ["%"] * 60 + ["By"] * 60})
+    ch = tk.detect_metric_changes(m, all_series=True, n_perm=199)
+    assert ch["changed"].tolist() == [True, False]  # mem is constant: kept as a row, not a window
+    fig = tk.plot_timeline(spans, by="service", changes=ch, metrics=m)
+    shapes = [s for s in fig.layout.shapes if s.name == "change"]
+    assert len(shapes) == 1
+    assert pd.Timestamp(shapes[0].x0) == t0 + 25 * MIN and pd.Timestamp(shapes[0].x1) == t0 + 35 * MIN
+    assert [a.text for a in fig.layout.annotations if a.name == "change"] == ["cart cpu +80 %"]

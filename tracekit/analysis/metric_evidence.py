@@ -95,7 +95,7 @@ from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS, described_times, known_names, point_values, series_codes
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
-           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS"]
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS", "unit_words"]
 
 #: robust standard deviations (1.4826 × MAD) around the baseline's median an incident point must pass, beyond the
 #: baseline's range, to be outside: Iglewicz and Hoaglin's outlier threshold for the modified z-score (1993)
@@ -339,9 +339,13 @@ def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float)
              "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}, left_out)
 
 
-def _unit_words(unit: Any) -> str:
+def unit_words(unit: Any) -> str:
     """A metric's unit as said after a number: UCUM's dimensionless ``1`` and a bare annotation (``{operation}``)
-    say nothing a reader can use ("0.42 1"), so they are left out; any other unit as given."""
+    say nothing a reader can use ("0.42 1"), so they are left out; any other unit as given.
+
+    >>> unit_words("s"), unit_words("1"), unit_words("{operation}"), unit_words(None)
+    ('s', '', '', '')
+    """
     if not isinstance(unit, str):
         return ""
     u = unit.strip()
@@ -498,11 +502,11 @@ def _fmt(x: float) -> str:
 
 
 def _move_words(r: Any, unit: Any = None) -> str:
-    """What a row's evidence counted, each value with its ``unit`` (:func:`_unit_words`): on the points basis the
+    """What a row's evidence counted, each value with its ``unit`` (:func:`unit_words`): on the points basis the
     points beyond the reach, said as "mean" baseline mean → incident mean; on the observations basis the observations above
     the edge (only a rise counts), said as mean → mean only when the mean rose too — a mean that fell did not make
     the evidence."""
-    u = _unit_words(unit)
+    u = unit_words(unit)
     u = f" {u}" if u else ""
     basis = r.get("basis") if hasattr(r, "get") else None
     before = float(r["baseline_mean"]) if "baseline_mean" in r and pd.notna(r["baseline_mean"]) else \
@@ -723,7 +727,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         # what was negligible is how far the points went past the baseline's reach, not the change of the mean: a
         # series that jumps all day (Nezha's PodClientLatencyP90: 0.004 s to 156 s) can rise 4,000-fold in its mean
         # within a baseline that reaches as high, so a rise of 100 % or more is said with that reach
-        change, u = r["change"], _unit_words(units.get(str(r["name"])))
+        change, u = r["change"], unit_words(units.get(str(r["name"])))
         u = f" {u}" if u else ""
         if pd.isna(r["direction"]):
             how = "unchanged"

@@ -41,6 +41,16 @@ def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return out
 
 
+def _metric_change_words(label: str, row: pd.Series, units: dict) -> str:
+    """A :func:`~tracekit.detect_metric_changes` row's label: key, metric name, the change of its bucket mean with
+    the metric's unit (from the joined series; none said when not known or dimensionless)."""
+    from ..analysis.metric_evidence import unit_words
+
+    u = unit_words(units.get(f"metric.{row['name']}"))
+    d = row["delta"]
+    return f"{label} {row['name']} " + (f"{d:+,.3g}{' ' + u if u else ''}" if pd.notna(d) else "changed")
+
+
 #: Height of one line of a change or deployment label (font size 10) and the box's border and padding, in px:
 #: the labels at the top of the first row are stacked by them.
 LABEL_LINE_PX, LABEL_PAD_PX = 14, 6
@@ -70,8 +80,9 @@ def plot_timeline(
     freq, by, weights
         As for :func:`~tracekit.timeline` (ignored when ``data`` is a timeline).
     changes : pandas.DataFrame, optional
-        :func:`~tracekit.detect_changes` result: each window is shaded (to the end of the data
-        while ongoing) and labelled with its key and metric.
+        :func:`~tracekit.detect_changes` or :func:`~tracekit.detect_metric_changes` result: each window is
+        shaded (to the end of the data while ongoing) and labelled with its key and metric (a metric series' change
+        with the change of its bucket mean and the metric's unit; its unchanged series are not drawn).
     baseline : pandas.DataFrame, optional
         Spans or a timeline of a normal period (e.g. the same hour another day), drawn dashed in
         grey over the same keys; a baseline from another day is shifted onto the window's start.
@@ -194,6 +205,7 @@ def plot_timeline(
                 fig.add_trace(go.Scatter(x=bp["time"], y=bp[m], mode="lines", line=dict(color="#9DA3AE", dash="dash"),
                                          name=f"baseline {esc(g)}", legendgroup=f"baseline {g}", showlegend=row == 1,
                                          meta=meta(m, "baseline")), row=row, col=1)
+    metric_units = tl.attrs.get("metric_units") or {}  # (join_metric_series': "metric.<name>" → unit)
     end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(tl.attrs.get("params", {}).get("freq", freq))) \
         if len(tl) else None
     # labels at the top of the first row, inside it, stacked downwards by their number of lines: a label above
@@ -208,6 +220,10 @@ def plot_timeline(
                                showarrow=False, text=esc(f"▲ {d['service']} {d['version']}"), font=dict(size=10),
                                bgcolor="rgba(255,255,255,0.8)", yshift=-shift, name="deployment")
             shift += LABEL_LINE_PX + LABEL_PAD_PX
+    if changes is not None and len(changes) and "metric" not in changes.columns and "name" in changes.columns:
+        # detect_metric_changes' rows: a metric series' window (the changed ones: all_series=True keeps the others)
+        changes = changes[changes["changed"].to_numpy(dtype=bool) & changes["onset"].notna().to_numpy()] \
+            if "changed" in changes.columns else changes[changes["onset"].notna().to_numpy()]
     if changes is not None and len(changes):
         ckeys = [c for c in keys if c in changes.columns]
         clabels = _key_labels(changes, ckeys)
@@ -225,7 +241,7 @@ def plot_timeline(
             unit = {"p95_ms": " ms", "p50_ms": " ms", "p99_ms": " ms"}
             lines = [esc(f"{lab} {c['metric'].replace('_ms', '')} "
                           + (f"{c['delta']:+.1%}" if c["metric"] == "error_rate" else f"{c['delta']:+,.0f}{unit.get(c['metric'], '')}"))
-                     for lab, c in items[:4]]
+                     if "metric" in c else esc(_metric_change_words(lab, c, metric_units)) for lab, c in items[:4]]
             if len(items) > 4:
                 lines.append(f"+{len(items) - 4} more")
             fig.add_annotation(x=x0, y=1.0, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,

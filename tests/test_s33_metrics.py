@@ -48,3 +48,20 @@ def test_plot_timeline_draws_detect_metric_changes_windows_with_the_metric_unit(
     assert len(shapes) == 1
     assert pd.Timestamp(shapes[0].x0) == t0 + 25 * MIN and pd.Timestamp(shapes[0].x1) == t0 + 35 * MIN
     assert [a.text for a in fig.layout.annotations if a.name == "change"] == ["cart cpu +80 %"]
+
+
+def test_metric_evidence_and_exemplars_refuse_bad_windows_and_numbers_with_argument_errors():
+    # (None, t) was NaT, the int64 minimum as a bound: silently no rows; prior="5" / q="0.5" raised bare TypeErrors;
+    # metric_exemplars' time="x" a pandas DateParseError, a bare Timestamp a TypeError
+    t = T0 + MIN * np.arange(14)
+    m = tk.metrics_from_columns({"time": t, "name": "cpu", "value": np.r_[np.ones(12), 9.0, 9.0], "service": "cart"})
+    assert len(tk.metric_evidence(m, (t[12], t[13]), (t[0], t[11]))) == 1  # the same data, good arguments: one row
+    for kw in (dict(window=(None, t[13])), dict(baseline_window=(t[0], pd.NaT)), dict(prior="5"), dict(q="0.5"),
+               dict(prior=-1.0), dict(q=1.0), dict(by=["service"])):
+        args = dict(window=(t[12], t[13]), baseline_window=(t[0], t[11]))
+        args.update(kw)
+        with pytest.raises(tk.errors.ArgumentError, match="metric_evidence"):
+            tk.metric_evidence(m, **args)
+    for time in (("x", "y"), t[0], (t[0], None), (t[0], t[1], t[2])):
+        with pytest.raises(tk.errors.ArgumentError, match="metric_exemplars: time"):
+            tk.metric_exemplars(m, time)

@@ -89,7 +89,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import exceed_chance, result_table, share_beyond_chance
+from ..core import exceed_chance, number_arg, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS, described_times, known_names, point_values, series_codes
@@ -209,8 +209,10 @@ def _window(w: Any, what: str) -> tuple[int, int]:
         return int(w["start"].min().value), int(end.max().value)
     try:
         a, b = (pd.Timestamp(x) for x in w)
-    except (TypeError, ValueError) as e:
-        raise ArgumentError(f"metric_evidence: {what} must be (start, end) or a spans frame, got {w!r}") from e
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ArgumentError(f"metric_evidence: {what} must be (start, end) or a spans frame, got {w!r:.200}") from e
+    if pd.isna(a) or pd.isna(b):  # (None, t) was NaT: the int64 minimum as a bound, and silently no rows
+        raise ArgumentError(f"metric_evidence: {what} must be two times (start, end), got {w!r:.200}")
     a, b = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (a, b))
     if b < a:
         raise ArgumentError(f"metric_evidence: {what} ends before it starts ({a}, {b})")
@@ -396,12 +398,10 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     [False]
     """
     validate_metrics(metrics)
-    if by not in METRIC_KEYS:
+    if not isinstance(by, str) or by not in METRIC_KEYS:
         raise ArgumentError(f"metric_evidence: by must be one of {METRIC_KEYS}, got {by!r}")
-    if not np.isfinite(prior) or prior < 0:
-        raise ArgumentError(f"metric_evidence: prior must be a finite number ≥ 0, got {prior!r}")
-    if not 0 < q < 1:
-        raise ArgumentError(f"metric_evidence: q must be in (0, 1), got {q!r}")
+    prior = number_arg(prior, "prior", "metric_evidence", low=0)
+    q = number_arg(q, "q", "metric_evidence", low=0, high=1, low_open=True, high_open=True)
     ia, ib = _window(window, "window")
     ba, bb = _window(baseline_window, "baseline_window")
     m = metrics

@@ -351,7 +351,7 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     Raises
     ------
     ArgumentError
-        A window that ends before it starts.
+        A window that is not two times, or ends before it starts.
 
     Examples
     --------
@@ -373,7 +373,12 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
         sel &= (m["host"] == host).to_numpy(dtype=bool, na_value=False)
     t0 = t1 = None
     if time is not None:
-        t0, t1 = (pd.Timestamp(x) for x in time)
+        try:
+            t0, t1 = (pd.Timestamp(x) for x in time)
+        except (TypeError, ValueError, OverflowError) as e:  # a bare Timestamp, a 3-tuple, an unreadable date
+            raise ArgumentError(f"metric_exemplars: time must be (start, end), two times, got {time!r:.200} ({e})") from None
+        if pd.isna(t0) or pd.isna(t1):
+            raise ArgumentError(f"metric_exemplars: time must be (start, end), two times, got {time!r:.200}")
         t0, t1 = (t if t.tzinfo is not None else t.tz_localize("UTC") for t in (t0, t1))
         if t1 < t0:
             raise ArgumentError(f"metric_exemplars: time=({t0}, {t1}) ends before it starts")

@@ -65,3 +65,29 @@ def test_metric_evidence_and_exemplars_refuse_bad_windows_and_numbers_with_argum
     for time in (("x", "y"), t[0], (t[0], None), (t[0], t[1], t[2])):
         with pytest.raises(tk.errors.ArgumentError, match="metric_exemplars: time"):
             tk.metric_exemplars(m, time)
+
+
+def test_histogram_words_name_the_quantile_asked_not_p95():
+    # 100 observations a minute, baseline buckets (≤1, ≤2, ≤5, >5) = 40 / 50 / 10 / 0: its p50 lies in (1, 2], edge 2 s.
+    # The incident's two minutes hold 80 / 0 / 20 / 0: mean 1.3 → 1.1 s, 20 % above the edge. With q=0.5 the words
+    # said "the baseline's p95 bucket edge"
+    from tracekit.analysis.metric_evidence import join_metric_evidence, metric_scores
+
+    t = T0 + MIN * np.arange(1, 15)
+    base, inc = {"bounds": [1.0, 2.0, 5.0], "counts": [40, 50, 10, 0]}, {"bounds": [1.0, 2.0, 5.0], "counts": [80, 0, 20, 0]}
+    m = tk.metrics_from_columns({"time": t, "name": "http.server.request.duration", "kind": "histogram",
+                                 "temporality": "delta", "start_time": t - MIN, "count": 100.0,
+                                 "sum": [130.0] * 12 + [110.0] * 2, "buckets": [base] * 12 + [inc] * 2,
+                                 "service": "api", "unit": "s"})
+    ev = tk.metric_evidence(m, (t[11], t[13]), (T0, t[10]), q=0.5)
+    assert ev[["basis", "edge", "outside_share", "direction"]].values.tolist() == [["observations", 2.0, 0.2, "down"]]
+    words = "http.server.request.duration 20.0 % of its 200 observations above 2 s (the baseline's p50 bucket edge; " \
+            "its mean fell 1.3 → 1.1 s)"
+    assert metric_scores(ev, {"http.server.request.duration": "s"})["top_metric"].tolist() == [words]
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32, "b" * 32], "span_id": ["c" * 16, "d" * 16],
+                                   "service": ["api", "api"], "name": ["x", "x"], "start": [t[0], t[11]],
+                                   "end": [t[10], t[13]]})
+    tab = pd.DataFrame({"service": pd.array(["api"], dtype="string"), "score": [0.0]})
+    out = join_metric_evidence(tab, m, spans.iloc[[1]], spans.iloc[[0]], level="service", keys=["service"], q=0.5)
+    assert out["metric_top"].tolist() == [words]
+    assert out.attrs["metric_coverage"]["top_moved"] == ["api " + words]

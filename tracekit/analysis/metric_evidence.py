@@ -380,7 +380,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     -------
     pandas.DataFrame
         The key column then :data:`METRIC_EVIDENCE`'s columns, one row per (key, name) with at least two
-        baseline points and one incident point; most evidence first. ``attrs["windows"]``: the windows compared;
+        baseline points and one incident point; most evidence first. ``attrs["params"]``: ``by``, ``names``,
+        ``prior``, ``q``; ``attrs["windows"]``: the windows compared;
         ``attrs["histogram_points_without_buckets"]``: histogram points of these rows whose buckets could not be
         counted (missing, counts not one more than bounds, negative counts): in the point means only.
 
@@ -482,6 +483,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     order = np.lexsort((out["name"].astype(str).to_numpy(), out[by].astype(str).to_numpy(),
                         -out["evidence"].to_numpy(dtype=float)))
     out = out.iloc[order].reset_index(drop=True)
+    out.attrs["params"] = dict(by=by, names=names, prior=prior, q=q)
     out.attrs["windows"] = dict(incident=(pd.Timestamp(ia, tz="UTC"), pd.Timestamp(ib, tz="UTC")),
                                 baseline=(pd.Timestamp(ba, tz="UTC"), pd.Timestamp(bb, tz="UTC")))
     # histogram points of the rows above whose buckets could not be counted (missing, broken): in the means only
@@ -501,11 +503,11 @@ def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _move_words(r: Any, unit: Any = None) -> str:
+def _move_words(r: Any, unit: Any = None, q: float = 0.95) -> str:
     """What a row's evidence counted, each value with its ``unit`` (:func:`unit_words`): on the points basis the
     points beyond the reach, said as "mean" baseline mean → incident mean; on the observations basis the observations above
     the edge (only a rise counts), said as mean → mean only when the mean rose too — a mean that fell did not make
-    the evidence."""
+    the evidence. ``q`` is the quantile whose bucket edge that is (:func:`metric_evidence`'s ``attrs["params"]``)."""
     u = unit_words(unit)
     u = f" {u}" if u else ""
     basis = r.get("basis") if hasattr(r, "get") else None
@@ -513,7 +515,7 @@ def _move_words(r: Any, unit: Any = None) -> str:
         float(r["baseline_median"])  # (a table of rank_causes' words from before baseline_mean)
     if basis == "observations" and r.get("direction") != "up" and pd.notna(r.get("edge")):
         return (f"{100 * float(r['outside_share']):.1f} % of its {float(r['incident_count']):,.0f} observations above "
-                f"{_fmt(float(r['edge']))}{u} (the baseline's p95 bucket edge; its mean fell "
+                f"{_fmt(float(r['edge']))}{u} (the baseline's p{100 * q:g} bucket edge; its mean fell "
                 f"{_fmt(before)} → {_fmt(float(r['incident_mean']))}{u})")
     return f"mean {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"  # (the statistic said: not a median, a max)
 
@@ -556,6 +558,7 @@ def metric_scores(evidence: pd.DataFrame, units: dict[str, str] | None = None) -
     [['a', 0.5, 2, 0], ['b', 0.0, 0, 1]]
     """
     key = evidence.columns[0]
+    q = float((evidence.attrs.get("params") or {}).get("q", 0.95))  # the quantile the histogram edges are of
     ev = evidence.reset_index(drop=True)
     ev.attrs = {}  # (metric_evidence's attrs would be deep-copied by every pandas step below)
     is_counted = ev["family"].isin(COUNTED_FAMILIES).to_numpy(dtype=bool)
@@ -571,7 +574,7 @@ def metric_scores(evidence: pd.DataFrame, units: dict[str, str] | None = None) -
     best = best[best["_e"] > 0]
     top_name = dict(zip(best["_k"], best["name"].astype(str), strict=True))
     units = units or {}
-    top = {k: f"{r['name']} {_move_words(r, units.get(str(r['name'])))}"
+    top = {k: f"{r['name']} {_move_words(r, units.get(str(r['name'])), q)}"
            for k, r in zip(best["_k"], best.to_dict("records"), strict=True)}
     out = pd.DataFrame({key: keys, "metric_score": [float(scores.get(k, 0.0)) for k in keys],
                         "top_metric": [top.get(k) for k in keys], "top_metric_name": [top_name.get(k) for k in keys],
@@ -721,7 +724,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     slight = (moved["evidence"].to_numpy(dtype=float) < NEGLIGIBLE_EVIDENCE) if len(moved) else np.zeros(0, dtype=bool)
 
     def said(r: pd.Series) -> str:
-        return f"{r[by]} {r['name']} {_move_words(r, units.get(str(r['name'])))}"
+        return f"{r[by]} {r['name']} {_move_words(r, units.get(str(r['name'])), q)}"
 
     def slightly(r: pd.Series) -> str:
         # what was negligible is how far the points went past the baseline's reach, not the change of the mean: a

@@ -91,3 +91,29 @@ def test_histogram_words_name_the_quantile_asked_not_p95():
     out = join_metric_evidence(tab, m, spans.iloc[[1]], spans.iloc[[0]], level="service", keys=["service"], q=0.5)
     assert out["metric_top"].tolist() == [words]
     assert out.attrs["metric_coverage"]["top_moved"] == ["api " + words]
+
+
+def test_a_series_of_points_in_two_units_is_refused_not_averaged():
+    # host a reports latency in ms (100), host b in s (0.1): metric_series by service said 50.05 "ms" a bucket, the
+    # timeline's metric.latency column 50.05 with unit ms; by host each series has one unit and is kept
+    t = T0 + MIN * np.arange(1, 15)
+    n = len(t)
+    m = tk.metrics_from_columns({"time": np.r_[t, t], "name": "latency", "value": np.r_[np.full(n, 100.0), np.full(n, 0.1)],
+                                 "service": "api", "host": ["a"] * n + ["b"] * n, "unit": ["ms"] * n + ["s"] * n})
+    by_host = tk.metric_series(m, by="host")
+    assert by_host.groupby("host")[["value", "unit"]].first().to_dict("index") == {
+        "a": {"value": 100.0, "unit": "ms"}, "b": {"value": 0.1, "unit": "s"}}
+    with pytest.raises(tk.errors.ArgumentError, match=r"metric_series: metric 'latency' has points in 2 units \(ms, s\)"):
+        tk.metric_series(m, by="service")
+    with pytest.raises(tk.errors.ArgumentError, match="units"):
+        tk.detect_metric_changes(m, by="service")
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["c" * 16], "service": ["api"], "name": ["x"],
+                                   "start": [T0], "end": [T0 + 4 * MIN]})
+    with pytest.raises(tk.errors.ArgumentError, match=r"timeline: metric 'latency' has points in 2 units"):
+        tk.timeline(spans, by="host", metrics=m)  # one column, one axis: one unit across hosts
+    with pytest.raises(tk.errors.ArgumentError, match=r"metric_evidence: metric 'latency' has points in 2 units"):
+        tk.metric_evidence(m, (t[12], t[13]), (t[0], t[11]), by="service")
+    assert len(tk.metric_evidence(m, (t[12], t[13]), (t[0], t[11]), by="host")) == 2
+    # points without a unit beside points with one are not a second unit
+    m2 = m.assign(unit=pd.array(["ms"] * n + [None] * n, dtype="string"), value=100.0)
+    assert tk.metric_series(m2, by="service")["value"].tolist() == [100.0] * n

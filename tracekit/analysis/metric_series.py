@@ -36,7 +36,7 @@ from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
 __all__ = ["metric_series", "point_values", "AGGREGATE_KINDS", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
-           "metric_keys", "metric_step", "described_times", "series_codes"]
+           "metric_keys", "metric_step", "described_times", "series_codes", "require_one_unit"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
 METRIC_KEYS = ("service", "host")
@@ -100,6 +100,41 @@ def series_codes(metrics: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
         cc, uniq = pd.factorize(metrics[c], use_na_sentinel=True)
         code = pd.factorize(code * (len(uniq) + 1) + (cc + 1))[0].astype(np.int64)
     return code
+
+
+def require_one_unit(metrics: pd.DataFrame, columns: Sequence[str], who: str) -> None:
+    """Raise an :class:`~tracekit.errors.ArgumentError` naming ``who`` when a series (one value of ``columns``) has
+    points in more than one unit: their mean (100 ms and 0.1 s averaged to "50.05 ms") is no quantity. Points without
+    a unit are not counted against one.
+
+    >>> import tracekit as tk
+    >>> m = tk.metrics_from_columns({"time": [0, 0], "name": "lat", "value": [100.0, 0.1], "unit": ["ms", "s"],
+    ...                              "host": ["a", "b"]})
+    >>> require_one_unit(m, ["host", "name"], "f")  # one unit per host: fine
+    >>> require_one_unit(m, ["name"], "f")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: f: metric 'lat' has points in 2 units (ms, s) in one series; keep one unit (metrics[metrics["unit"] == ...]) or convert them first
+    """
+    if not len(metrics):
+        return
+    unit = metrics["unit"]
+    has = unit.notna().to_numpy()
+    if not has.any():
+        return
+    u, uniq = pd.factorize(unit, use_na_sentinel=True)
+    if len(uniq) < 2:  # one unit in the whole frame (the common case): nothing to compare
+        return
+    code = series_codes(metrics, columns)[has]
+    pairs = np.unique(code * len(uniq) + u[has])  # the distinct (series, unit) pairs
+    per = np.bincount(pairs // len(uniq))
+    if (per > 1).any():
+        bad = int(np.flatnonzero(per > 1)[0])
+        rows = np.flatnonzero(has)[code == bad]
+        units = sorted({str(x) for x in unit.iloc[rows]})
+        name = metrics["name"].iloc[rows[0]]
+        raise ArgumentError(f"{who}: metric {name!r} has points in {len(units)} units ({', '.join(units[:5])}) in one "
+                            "series; keep one unit (metrics[metrics[\"unit\"] == ...]) or convert them first")
 
 
 def described_times(metrics: pd.DataFrame) -> np.ndarray:
@@ -228,7 +263,8 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     MetricsSchemaError
         ``metrics`` is not a metrics frame.
     ArgumentError
-        Bad ``by``, ``freq`` or name; a cumulative sum (turn it into a rate first).
+        Bad ``by``, ``freq`` or name; a cumulative sum (turn it into a rate first); a series with points in more
+        than one unit (:func:`require_one_unit`).
 
     Examples
     --------
@@ -248,6 +284,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     if cum.any():
         raise ArgumentError(f"metric_series: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
+    require_one_unit(m, [*keys, "name"], "metric_series")  # a bucket's mean of 100 ms and 0.1 s is no quantity
     v = point_values(m)
     t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp
     s = step.value
@@ -432,7 +469,8 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     Raises
     ------
     ArgumentError
-        Keys metrics do not have (only ``service`` and ``host`` join).
+        Keys metrics do not have (only ``service`` and ``host`` join); a metric name with points in more than one
+        unit (:func:`require_one_unit`).
 
     Examples
     --------
@@ -446,6 +484,10 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     """
     if any(k not in METRIC_KEYS for k in keys):
         raise ArgumentError(f"timeline: metrics join on {METRIC_KEYS} only (the keys both frames have), not by={keys}")
+    ns = known_names(validate_metrics(metrics), names, "timeline")
+    # one column (one axis) per name: its points must be in one unit across keys too, not host a in ms, b in s
+    require_one_unit(metrics if ns is None else metrics[metrics["name"].isin(ns).to_numpy(dtype=bool)], ["name"],
+                     "timeline")
     series = metric_series(metrics, names, by=keys or None, freq=freq)
     wide = series.pivot_table(index=["time", *keys], columns="name", values="value", aggfunc="first", observed=True)
     wide.columns = [f"metric.{c}" for c in wide.columns]

@@ -117,3 +117,26 @@ def test_a_series_of_points_in_two_units_is_refused_not_averaged():
     # points without a unit beside points with one are not a second unit
     m2 = m.assign(unit=pd.array(["ms"] * n + [None] * n, dtype="string"), value=100.0)
     assert tk.metric_series(m2, by="service")["value"].tolist() == [100.0] * n
+
+
+def test_one_cloudwatch_metric_fetched_as_two_statistics_is_refused_not_averaged():
+    # CPUUtilization of i-1 fetched as its Average (10) and its Maximum (90): metric_series said 50 a minute
+    from tracekit.aws.metrics import _described, metric_data_queries
+    from tracekit.io.metrics import cloudwatch_frame
+
+    q = {"namespace": "AWS/EC2", "metric": "CPUUtilization", "dimensions": {"InstanceId": "i-1"}}
+    qs = metric_data_queries([{**q, "stat": "Average", "id": "avg"}, {**q, "stat": "Maximum", "id": "mx"}], period=60,
+                             stat="Average")
+    ts = [(T0 + i * MIN).to_pydatetime() for i in range(12)]
+    resp = {"MetricDataResults": [{"Id": "avg", "Label": "CPUUtilization", "Timestamps": ts, "Values": [10.0] * 12,
+                                   "StatusCode": "Complete"},
+                                  {"Id": "mx", "Label": "CPUUtilization", "Timestamps": ts, "Values": [90.0] * 12,
+                                   "StatusCode": "Complete"}]}
+    m = cloudwatch_frame([resp], _described(qs), file="<test>")
+    with pytest.raises(tk.errors.ArgumentError, match=r"has points of 2 statistics \(Average, Maximum\)"):
+        tk.metric_series(m, by="host")
+    with pytest.raises(tk.errors.ArgumentError, match="statistics"):
+        tk.metric_evidence(m, (T0 + 10 * MIN, T0 + 11 * MIN), (T0, T0 + 9 * MIN), by="host")
+    stat = [a["cloudwatch.stat"] for a in m["attributes"]]
+    avg = m[[s == "Average" for s in stat]]
+    assert tk.metric_series(avg, by="host")["value"].tolist() == [10.0] * 12

@@ -92,7 +92,7 @@ import pandas as pd
 from ..core import exceed_chance, number_arg, result_table, share_beyond_chance
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
-from .metric_series import METRIC_KEYS, described_times, known_names, point_values, require_one_unit, series_codes
+from .metric_series import METRIC_KEYS, described_times, known_names, point_values, require_one_measure, series_codes
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
            "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS", "unit_words"]
@@ -412,7 +412,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     if cum.any():
         raise ArgumentError(f"metric_evidence: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
-    require_one_unit(m, [by, "name"], "metric_evidence")  # (a mean of 100 ms and 0.1 s is no quantity)
+    require_one_measure(m, [by, "name"], "metric_evidence")  # (a mean of 100 ms and 0.1 s is no quantity)
     # a point is in the window that holds the middle of the interval its value describes (metric_series'
     # described_times: a scrape's minute before its stamp, a CloudWatch period after), not its stamp
     t = described_times(m)

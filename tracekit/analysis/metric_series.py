@@ -36,7 +36,7 @@ from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
 __all__ = ["metric_series", "point_values", "AGGREGATE_KINDS", "metric_exemplars", "join_metric_series", "known_names", "require_metrics_frame", "METRIC_SERIES", "METRIC_EXEMPLARS", "METRIC_KEYS",
-           "metric_keys", "metric_step", "described_times", "series_codes", "require_one_unit"]
+           "metric_keys", "metric_step", "described_times", "series_codes", "require_one_measure"]
 
 #: keys a metric series can be cut by: the keys metrics share with spans
 METRIC_KEYS = ("service", "host")
@@ -102,16 +102,31 @@ def series_codes(metrics: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return code
 
 
-def require_one_unit(metrics: pd.DataFrame, columns: Sequence[str], who: str) -> None:
+def _mixed_series(labels: pd.Series, codes: np.ndarray) -> np.ndarray | None:
+    """Rows of the first series (``codes``) holding more than one distinct non-missing label, or None."""
+    has = labels.notna().to_numpy()
+    lab, uniq = pd.factorize(labels, use_na_sentinel=True)
+    if len(uniq) < 2:  # one label in the whole frame (the common case): nothing to compare
+        return None
+    code = codes[has]
+    pairs = np.unique(code * len(uniq) + lab[has])  # the distinct (series, label) pairs
+    per = np.bincount(pairs // len(uniq))
+    if not (per > 1).any():
+        return None
+    return np.flatnonzero(has)[code == int(np.flatnonzero(per > 1)[0])]
+
+
+def require_one_measure(metrics: pd.DataFrame, columns: Sequence[str], who: str) -> None:
     """Raise an :class:`~tracekit.errors.ArgumentError` naming ``who`` when a series (one value of ``columns``) has
-    points in more than one unit: their mean (100 ms and 0.1 s averaged to "50.05 ms") is no quantity. Points without
-    a unit are not counted against one.
+    points in more than one unit, or of more than one CloudWatch statistic (``attributes["cloudwatch.stat"]``: one
+    metric fetched as its Average and its Maximum): their mean (100 ms and 0.1 s averaged to "50.05 ms"; an Average
+    of 10 and a Maximum of 90 to 50) is no quantity. Points without a unit (a statistic) are not counted against one.
 
     >>> import tracekit as tk
     >>> m = tk.metrics_from_columns({"time": [0, 0], "name": "lat", "value": [100.0, 0.1], "unit": ["ms", "s"],
     ...                              "host": ["a", "b"]})
-    >>> require_one_unit(m, ["host", "name"], "f")  # one unit per host: fine
-    >>> require_one_unit(m, ["name"], "f")
+    >>> require_one_measure(m, ["host", "name"], "f")  # one unit per host: fine
+    >>> require_one_measure(m, ["name"], "f")
     Traceback (most recent call last):
     ...
     tracekit.errors.ArgumentError: f: metric 'lat' has points in 2 units (ms, s) in one series; keep one unit (metrics[metrics["unit"] == ...]) or convert them first
@@ -119,22 +134,25 @@ def require_one_unit(metrics: pd.DataFrame, columns: Sequence[str], who: str) ->
     if not len(metrics):
         return
     unit = metrics["unit"]
-    has = unit.notna().to_numpy()
-    if not has.any():
+    cw = (metrics["source"] == "cloudwatch").to_numpy(dtype=bool, na_value=False)
+    if not unit.notna().any() and not cw.any():
         return
-    u, uniq = pd.factorize(unit, use_na_sentinel=True)
-    if len(uniq) < 2:  # one unit in the whole frame (the common case): nothing to compare
-        return
-    code = series_codes(metrics, columns)[has]
-    pairs = np.unique(code * len(uniq) + u[has])  # the distinct (series, unit) pairs
-    per = np.bincount(pairs // len(uniq))
-    if (per > 1).any():
-        bad = int(np.flatnonzero(per > 1)[0])
-        rows = np.flatnonzero(has)[code == bad]
+    codes = series_codes(metrics, columns)
+    rows = _mixed_series(unit, codes)
+    if rows is not None:
         units = sorted({str(x) for x in unit.iloc[rows]})
-        name = metrics["name"].iloc[rows[0]]
-        raise ArgumentError(f"{who}: metric {name!r} has points in {len(units)} units ({', '.join(units[:5])}) in one "
-                            "series; keep one unit (metrics[metrics[\"unit\"] == ...]) or convert them first")
+        raise ArgumentError(f"{who}: metric {metrics['name'].iloc[rows[0]]!r} has points in {len(units)} units "
+                            f"({', '.join(units[:5])}) in one series; keep one unit (metrics[metrics[\"unit\"] == ...]) "
+                            "or convert them first")
+    if cw.any():
+        stat = pd.Series([a.get("cloudwatch.stat") if isinstance(a, dict) else None
+                          for a in metrics["attributes"].to_numpy(dtype=object)[cw]], dtype=object)
+        rows = _mixed_series(stat, codes[cw])
+        if rows is not None:
+            stats = sorted({str(x) for x in stat.iloc[rows]})
+            raise ArgumentError(f"{who}: CloudWatch metric {metrics['name'].to_numpy(dtype=object)[cw][rows[0]]!r} has "
+                                f"points of {len(stats)} statistics ({', '.join(stats[:5])}) in one series; keep one "
+                                "(by its points' attributes['cloudwatch.stat']) or give each its own name")
 
 
 def described_times(metrics: pd.DataFrame) -> np.ndarray:
@@ -264,7 +282,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
         ``metrics`` is not a metrics frame.
     ArgumentError
         Bad ``by``, ``freq`` or name; a cumulative sum (turn it into a rate first); a series with points in more
-        than one unit (:func:`require_one_unit`).
+        than one unit (:func:`require_one_measure`).
 
     Examples
     --------
@@ -284,7 +302,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     if cum.any():
         raise ArgumentError(f"metric_series: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
-    require_one_unit(m, [*keys, "name"], "metric_series")  # a bucket's mean of 100 ms and 0.1 s is no quantity
+    require_one_measure(m, [*keys, "name"], "metric_series")  # a bucket's mean of 100 ms and 0.1 s is no quantity
     v = point_values(m)
     t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp
     s = step.value
@@ -470,7 +488,7 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     ------
     ArgumentError
         Keys metrics do not have (only ``service`` and ``host`` join); a metric name with points in more than one
-        unit (:func:`require_one_unit`).
+        unit (:func:`require_one_measure`).
 
     Examples
     --------
@@ -486,7 +504,7 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
         raise ArgumentError(f"timeline: metrics join on {METRIC_KEYS} only (the keys both frames have), not by={keys}")
     ns = known_names(validate_metrics(metrics), names, "timeline")
     # one column (one axis) per name: its points must be in one unit across keys too, not host a in ms, b in s
-    require_one_unit(metrics if ns is None else metrics[metrics["name"].isin(ns).to_numpy(dtype=bool)], ["name"],
+    require_one_measure(metrics if ns is None else metrics[metrics["name"].isin(ns).to_numpy(dtype=bool)], ["name"],
                      "timeline")
     series = metric_series(metrics, names, by=keys or None, freq=freq)
     wide = series.pivot_table(index=["time", *keys], columns="name", values="value", aggfunc="first", observed=True)

@@ -140,3 +140,21 @@ def test_one_cloudwatch_metric_fetched_as_two_statistics_is_refused_not_averaged
     stat = [a["cloudwatch.stat"] for a in m["attributes"]]
     avg = m[[s == "Average" for s in stat]]
     assert tk.metric_series(avg, by="host")["value"].tolist() == [10.0] * 12
+
+
+def test_metric_changes_carry_their_unit_and_a_host_change_is_labelled_with_its_host():
+    # detect_metric_changes' before / during / delta had no unit; a change by host drawn on a timeline by service (or
+    # by None) was labelled "all cpu +80" (the timeline's keys, and no unit without metrics=)
+    pytest.importorskip("plotly")
+    spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    t0 = spans["start"].min().floor("1min")
+    t = t0 + MIN * np.arange(1, 61)
+    cpu = np.r_[np.full(25, 10.0), np.full(10, 90.0), np.full(25, 10.0)]
+    m = tk.metrics_from_columns({"time": t, "name": "cpu", "value": cpu, "service": "cart", "host": "cart-1", "unit": "%"})
+    ch = tk.detect_metric_changes(m, by="host", n_perm=199)
+    assert ch[["host", "name", "before", "during", "delta", "unit"]].values.tolist() == [["cart-1", "cpu", 10.0, 90.0, 80.0, "%"]]
+    assert str(ch["unit"].dtype) == "string"
+    assert tk.detect_metric_changes(m.assign(unit=None), by="host", n_perm=199)["unit"].isna().tolist() == [True]
+    for by in ("service", None):
+        fig = tk.plot_timeline(spans, by=by, changes=ch)
+        assert [a.text for a in fig.layout.annotations if a.name == "change"] == ["cart-1 cpu +80 %"]

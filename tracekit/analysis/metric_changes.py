@@ -42,6 +42,7 @@ METRIC_CHANGES = result_table("detect_metric_changes", "one row per metric serie
     ("delta", "float64", "metric unit", "during − before"),
     ("relative", "float64", "", "delta / |before| (NaN when before is 0)"),
     ("buckets", "int64", "buckets", "non-empty buckets of the series"),
+    ("unit", "string", "", "unit of before, during and delta: the series' (metric_series'; <NA> when its points gave none)"),
     ("p_value", "float64", "", "Holm-adjusted permutation p-value of the rank test that the series has a change window (over all series of the call)"),
 ])
 
@@ -114,7 +115,9 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         if a >= 0:  # the ranks say whether; the values say where (a bucket mean is a level: changes.scan_window)
             a, b = scan_window(v, min_len=min_buckets)
         row = dict(zip([*keys, "name"], key, strict=True))
-        row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan)
+        unit = g["unit"].dropna()  # (one unit per series: metric_series refuses two)
+        row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan,
+                   unit=str(unit.iloc[0]) if len(unit) else None)
         if a >= 0:
             inside = np.zeros(len(v), dtype=bool)
             inside[a:b] = True
@@ -138,8 +141,8 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         out["relative"] = np.where(out["before"].abs() > 0, out["delta"] / out["before"].abs(), np.nan)
     for c in ("onset", "recovery"):
         out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
-    for k in [*keys, "name"]:
-        out[k] = out[k].astype("string")
+    for k in [*keys, "name", "unit"]:
+        out[k] = out[k].astype(object).where(out[k].notna(), None).astype("string")
     out["buckets"] = out["buckets"].astype("int64")
     if not all_series:
         out = out[out["changed"]]

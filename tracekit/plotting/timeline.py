@@ -41,12 +41,15 @@ def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return out
 
 
-def _metric_change_words(label: str, row: pd.Series, units: dict) -> str:
-    """A :func:`~tracekit.detect_metric_changes` row's label: key, metric name, the change of its bucket mean with
-    the metric's unit (from the joined series; none said when not known or dimensionless)."""
+def _metric_change_words(row: pd.Series, units: dict) -> str:
+    """A :func:`~tracekit.detect_metric_changes` row's label: its own key (service / host: a change by host drawn on a
+    timeline by service is still the host's), metric name, the change of its bucket mean with the metric's unit (the
+    row's, else the joined series'; none said when not known or dimensionless)."""
     from ..analysis.metric_evidence import unit_words
+    from ..analysis.metric_series import METRIC_KEYS
 
-    u = unit_words(units.get(f"metric.{row['name']}"))
+    label = " · ".join(str(row[k]) for k in METRIC_KEYS if k in row.index and pd.notna(row[k])) or "all"
+    u = unit_words(row["unit"] if "unit" in row.index and pd.notna(row["unit"]) else units.get(f"metric.{row['name']}"))
     d = row["delta"]
     return f"{label} {row['name']} " + (f"{d:+,.3g}{' ' + u if u else ''}" if pd.notna(d) else "changed")
 
@@ -241,7 +244,7 @@ def plot_timeline(
             unit = {"p95_ms": " ms", "p50_ms": " ms", "p99_ms": " ms"}
             lines = [esc(f"{lab} {c['metric'].replace('_ms', '')} "
                           + (f"{c['delta']:+.1%}" if c["metric"] == "error_rate" else f"{c['delta']:+,.0f}{unit.get(c['metric'], '')}"))
-                     if "metric" in c else esc(_metric_change_words(lab, c, metric_units)) for lab, c in items[:4]]
+                     if "metric" in c else esc(_metric_change_words(c, metric_units)) for lab, c in items[:4]]
             if len(items) > 4:
                 lines.append(f"+{len(items) - 4} more")
             fig.add_annotation(x=x0, y=1.0, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,

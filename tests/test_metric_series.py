@@ -147,7 +147,8 @@ def test_metric_exemplars_open_the_traces_behind_a_spike():
     assert got["trace_id"].tolist() == [tids[6]] and got["value"].tolist() == [510.0]
     assert set(got["trace_id"]) <= set(spans["trace_id"])  # they open traces of the spans frame
     assert len(tk.metric_exemplars(m)) == 10 and tk.metric_exemplars(m)["trace_id"].iloc[0] == tids[6]
-    assert tk.metric_exemplars(m, service="other").empty
+    with pytest.raises(ArgumentError, match="no point has service 'other'"):  # a key no point has: not "no exemplars"
+        tk.metric_exemplars(m, service="other")
     with pytest.raises(ArgumentError, match="ends before"):
         tk.metric_exemplars(m, (T + pd.Timedelta("1h"), T))
 

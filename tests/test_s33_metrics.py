@@ -158,3 +158,16 @@ def test_metric_changes_carry_their_unit_and_a_host_change_is_labelled_with_its_
     for by in ("service", None):
         fig = tk.plot_timeline(spans, by=by, changes=ch)
         assert [a.text for a in fig.layout.annotations if a.name == "change"] == ["cart-1 cpu +80 %"]
+
+
+def test_metric_exemplars_refuses_a_service_or_host_no_point_has():
+    # service="chekout" (misspelt) returned 0 exemplars, read as "no trace behind the spike"; a misspelt name was
+    # already an error
+    ex = [{"time": 1, "value": 5.0, "trace_id": "a" * 32, "span_id": None, "attributes": {}}]
+    m = tk.metrics_from_columns({"time": [0], "name": "lat", "kind": "histogram", "count": [1.0], "sum": [5.0],
+                                 "service": "checkout", "host": "pod-1", "exemplars": [ex]})
+    assert tk.metric_exemplars(m, service="checkout", host="pod-1")["trace_id"].tolist() == ["a" * 32]
+    with pytest.raises(tk.errors.ArgumentError, match=r"no point has service 'chekout' \(have e.g. \['checkout'\]\)"):
+        tk.metric_exemplars(m, service="chekout")
+    with pytest.raises(tk.errors.ArgumentError, match="no point has host 'pod-2'"):
+        tk.metric_exemplars(m, host="pod-2")

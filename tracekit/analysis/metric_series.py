@@ -406,7 +406,7 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     Raises
     ------
     ArgumentError
-        A window that is not two times, or ends before it starts.
+        A window that is not two times, or ends before it starts; a ``names``, ``service`` or ``host`` no point has.
 
     Examples
     --------
@@ -422,10 +422,14 @@ def metric_exemplars(metrics: pd.DataFrame, time: tuple[Any, Any] | None = None,
     sel = np.ones(len(m), dtype=bool)
     if names is not None:
         sel &= m["name"].isin(known_names(m, names, "metric_exemplars")).to_numpy(dtype=bool)
-    if service is not None:
-        sel &= (m["service"] == service).to_numpy(dtype=bool, na_value=False)
-    if host is not None:
-        sel &= (m["host"] == host).to_numpy(dtype=bool, na_value=False)
+    for col, want in (("service", service), ("host", host)):
+        if want is None:
+            continue
+        hit = (m[col] == want).to_numpy(dtype=bool, na_value=False)
+        if not hit.any():  # a misspelt key is an error, not "no exemplars" (as a misspelt name: known_names)
+            have = sorted(m[col].dropna().unique().tolist())
+            raise ArgumentError(f"metric_exemplars: no point has {col} {want!r} (have e.g. {have[:5]})")
+        sel &= hit
     t0 = t1 = None
     if time is not None:
         try:

@@ -171,3 +171,27 @@ def test_metric_exemplars_refuses_a_service_or_host_no_point_has():
         tk.metric_exemplars(m, service="chekout")
     with pytest.raises(tk.errors.ArgumentError, match="no point has host 'pod-2'"):
         tk.metric_exemplars(m, host="pod-2")
+
+
+def test_a_metric_row_with_no_point_beside_the_requests_says_why():
+    # metrics of the next day (or of a key the spans do not have) drew an empty metric row without a word
+    pytest.importorskip("plotly")
+    spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    t0 = spans["start"].min().floor("1min")
+    t = t0 + MIN * np.arange(1, 61)
+    day = tk.metrics_from_columns({"time": t + pd.Timedelta("1D"), "name": "cpu", "value": 5.0, "service": "cart",
+                                   "unit": "%"})
+    tl = tk.timeline(spans, by="service", metrics=day)
+    assert tl["metric.cpu"].notna().sum() == 0
+    assert tl.attrs["metric_periods"] == {"metric.cpu": (t0 + pd.Timedelta("1D"), t0 + pd.Timedelta("1D") + 60 * MIN)}
+    fig = tk.plot_timeline(spans, by="service", metrics=day)
+    said = [a.text for a in fig.layout.annotations if a.name == "metric without points"]
+    assert said == [f"no cpu beside these requests: its points cover {t0 + pd.Timedelta('1D'):%Y-%m-%d %H:%M}–"
+                    f"{t0 + pd.Timedelta('1D') + 60 * MIN:%H:%M} UTC"]
+    other_key = day.assign(time=day["time"] - pd.Timedelta("1D"), service="kart")
+    fig = tk.plot_timeline(spans, by="service", metrics=other_key)
+    assert [a.text for a in fig.layout.annotations if a.name == "metric without points"] == [
+        "no cpu beside these requests: no point of the keys drawn falls in their buckets"]
+    same = day.assign(time=day["time"] - pd.Timedelta("1D"))  # cart's own day: drawn, nothing said
+    fig = tk.plot_timeline(spans, by="service", metrics=same)
+    assert not [a for a in fig.layout.annotations if a.name == "metric without points"]

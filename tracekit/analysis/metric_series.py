@@ -486,7 +486,8 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     pandas.DataFrame
         A new table: the timeline's rows, each with the mean of its bucket's metric points of the same
         key (NaN where none); buckets without requests are not added. ``attrs["metric_units"]``
-        gives each ``metric.<name>`` column's unit ("" when the points gave none).
+        gives each ``metric.<name>`` column's unit ("" when the points gave none), ``attrs["metric_periods"]`` the
+        period its series covers (start of its first bucket, end of its last; every key).
 
     Raises
     ------
@@ -520,6 +521,11 @@ def join_metric_series(table: pd.DataFrame, metrics: pd.DataFrame, names: str | 
     out = out.merge(wide, how="left", on=["time", *keys])
     # each joined column's unit (its series' first; "" when none was given): the figure's axis says it
     units = series.dropna(subset=["unit"]).drop_duplicates("name").set_index("name")["unit"]
+    # each column's own period (first and last bucket of its series, any key): a column with no value beside the
+    # requests — metrics of another day, of other keys — is said so, not drawn as an empty row
+    span = series.groupby("name", sort=False)["time"].agg(["min", "max"])
     out.attrs = dict(table.attrs, metric_units={f"metric.{n}": str(units.get(n, "") or "")
-                                                for n in series["name"].unique()})
+                                                for n in series["name"].unique()},
+                     metric_periods={f"metric.{n}": (r["min"], r["max"] + metric_step(freq, "timeline"))
+                                     for n, r in span.iterrows()})
     return out

@@ -261,9 +261,20 @@ def plot_timeline(
         fig.update_yaxes(range=[0, 1], showticklabels=False, row=2, col=1)  # no scale to read a 0 % off
     fig.update_yaxes(rangemode="tozero", title_text="latency (ms)", row=3, col=1)
     units = tl.attrs.get("metric_units", {})
+    periods = tl.attrs.get("metric_periods", {})
+    drawn = tl[np.isin(lv, order)] if len(tl) else tl
     for r, c in enumerate(mcols, start=4):  # the metric's unit on its axis ("no unit given" when the points had none)
         u = str(units.get(c, "") or "")
         fig.update_yaxes(title_text=esc(u if u else "no unit given"), row=r, col=1)
+        if len(tl) and not drawn[c].notna().any():  # nothing to draw: say why, not an empty row
+            from ..analysis.changes import period_text
+
+            p = periods.get(c)
+            what = (f"its points cover {period_text(*p)}" if p is not None and (p[1] <= tl["time"].min() or p[0] > tl[
+                "time"].max()) else f"no point of the {'keys' if keys else 'requests'} drawn falls in their buckets")
+            fig.add_annotation(text=esc(f"no {c[len('metric.'):]} beside these requests: {what}"),
+                               xref=f"x{r} domain", yref=f"y{r} domain", x=0.5, y=0.5, showarrow=False,
+                               font=dict(size=12, color="#444"), name="metric without points")
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
     fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720 + 180 * len(mcols), hovermode="x unified")

@@ -195,3 +195,24 @@ def test_a_metric_row_with_no_point_beside_the_requests_says_why():
     same = day.assign(time=day["time"] - pd.Timedelta("1D"))  # cart's own day: drawn, nothing said
     fig = tk.plot_timeline(spans, by="service", metrics=same)
     assert not [a for a in fig.layout.annotations if a.name == "metric without points"]
+
+
+def test_fetch_metrics_refuses_bad_periods_statistics_and_query_lists_before_any_request():
+    # period=True was sent as 1 s and 60.9 as 60 s; a query's stat None as the statistic "None"; one query dict (not in
+    # a list) said "query 0 must be a dict, got str"; max_pages="2" raised a bare TypeError
+    from tracekit.aws.metrics import metric_data_queries
+
+    q = {"namespace": "AWS/EC2", "metric": "CPUUtilization"}
+    assert metric_data_queries([{**q, "period": 300.0}], period=60, stat="p99")[0]["MetricStat"] == {
+        "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": []}, "Period": 300, "Stat": "p99"}
+    bad = [(dict(queries=[q], period=True), "period"), (dict(queries=[q], period=60.9), "period"),
+           (dict(queries=[{**q, "stat": None}], period=60), "stat"), (dict(queries=[q], period=60, stat=""), "stat"),
+           (dict(queries=q, period=60), "list of query dicts")]
+    for kw, what in bad:
+        kw.setdefault("stat", "Average")
+        with pytest.raises(tk.errors.ArgumentError, match=what):
+            metric_data_queries(kw.pop("queries"), **kw)
+    with pytest.raises(tk.errors.ArgumentError, match="max_pages"):
+        tk.fetch_metrics([q], "2024-01-01", "2024-01-02", max_pages="2")
+    with pytest.raises(tk.errors.ArgumentError, match="list of query dicts"):
+        tk.fetch_metrics(q, "2024-01-01", "2024-01-02")

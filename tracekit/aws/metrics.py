@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.args import count_arg
 from ..errors import ArgumentError
 from ..io.metrics import cloudwatch_frame
 from ..schema import shared_attr
@@ -60,13 +61,19 @@ def metric_data_queries(queries: Iterable[Mapping[str, Any]], *, period: int, st
     Raises
     ------
     ArgumentError
-        A query without namespace or metric, a bad period, or two queries with one id.
+        Queries that are not a list of dicts, a query without namespace or metric, a bad period or statistic, or
+        two queries with one id.
 
     Examples
     --------
     >>> metric_data_queries([{"namespace": "N", "metric": "M"}], period=30, stat="p99")[0]["Id"]
     'm0'
     """
+    if isinstance(queries, (Mapping, str, bytes)):  # one dict was iterated as its keys: "query 0 must be a dict, got str"
+        raise ArgumentError(f"fetch_metrics: queries must be a list of query dicts, got {type(queries).__name__} "
+                            f"{queries!r:.80} (one query: [query])")
+    if not isinstance(stat, str) or not stat.strip():
+        raise ArgumentError(f"fetch_metrics: stat must be a statistic name such as 'Average' or 'p99', got {stat!r}")
     out: list[dict] = []
     for i, q in enumerate(queries):
         if not isinstance(q, Mapping):
@@ -77,19 +84,24 @@ def metric_data_queries(queries: Iterable[Mapping[str, Any]], *, period: int, st
         ns, name = q.get("namespace"), q.get("metric")
         if not ns or not name:
             raise ArgumentError(f"fetch_metrics: query {i} needs 'namespace' and 'metric', got keys {sorted(q)}")
+        # a whole number of seconds: True was 1 s, 60.9 silently 60 s
         try:
-            p = int(q.get("period", period))
-        except (TypeError, ValueError):
+            p = count_arg(q.get("period", period), "period", "fetch_metrics", minimum=1)
+        except ArgumentError:
             raise ArgumentError(f"fetch_metrics: query {i}: period must be a number of seconds, got "
-                                f"{q.get('period', period)!r}") from None
-        if p <= 0 or (p >= 60 and p % 60) or (p < 60 and p not in (1, 5, 10, 30)):
+                                f"{q.get('period', period)!r} (a whole number: 1, 5, 10, 30 or a multiple of 60)") from None
+        if (p >= 60 and p % 60) or (p < 60 and p not in (1, 5, 10, 30)):
             raise ArgumentError(f"fetch_metrics: period must be 1, 5, 10, 30 or a multiple of 60 seconds, got {p}")
         dims = q.get("dimensions") or {}
         if not isinstance(dims, Mapping):
             raise ArgumentError(f"fetch_metrics: query {i}: dimensions must be a dict of name → value, got {dims!r:.80}")
         metric = {"Namespace": str(ns), "MetricName": str(name),
                   "Dimensions": [{"Name": str(k), "Value": str(v)} for k, v in dims.items()]}
-        ms: dict[str, Any] = {"Metric": metric, "Period": p, "Stat": str(q.get("stat", stat))}
+        st = q.get("stat", stat)
+        if not isinstance(st, str) or not st.strip():  # None was sent as the statistic "None"
+            raise ArgumentError(f"fetch_metrics: query {i}: stat must be a statistic name such as 'Average' or 'p99', "
+                                f"got {st!r}")
+        ms: dict[str, Any] = {"Metric": metric, "Period": p, "Stat": st}
         if q.get("unit"):
             ms["Unit"] = str(q["unit"])
         out.append({"Id": str(q.get("id", f"m{i}")), "MetricStat": ms, "ReturnData": True})
@@ -162,8 +174,7 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     s, e = to_utc(start, "start"), to_utc(end, "end")
     if s >= e:
         raise ArgumentError(f"fetch_metrics: start {s} is not before end {e}")
-    if max_pages is not None and max_pages < 1:
-        raise ArgumentError(f"fetch_metrics: max_pages must be at least 1, got {max_pages}")
+    max_pages = count_arg(max_pages, "max_pages", "fetch_metrics", minimum=1, allow_none=True)
     cw = make_client("cloudwatch", client=client, session=session, region=region, profile=profile,
                      endpoint_url=endpoint_url, max_attempts=max_attempts)
     responses: list[dict] = []

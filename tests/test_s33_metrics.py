@@ -32,13 +32,18 @@ def test_metric_change_window_is_the_step_at_the_start_middle_and_end(a, b):
         assert r["before"] == pytest.approx(np.r_[v[:a], v[b:]].mean())
 
 
-def test_plot_timeline_draws_detect_metric_changes_windows_with_the_metric_unit():
-    # plot_timeline(changes=detect_metric_changes(...)) raised KeyError: 'metric' (it read detect_changes' column)
+def _cpu_step():
+    """200 simulated traces and a CPU series over their first hour (stamped at each minute's end): 10 %, then 90 %
+    in minutes 25-34, then 10 %."""
     pytest.importorskip("plotly")
     spans = tk.simulate.simulate("baseline", 200, seed=1).spans
     t0 = spans["start"].min().floor("1min")
-    t = t0 + MIN * np.arange(1, 61)
-    cpu = np.r_[np.full(25, 10.0), np.full(10, 90.0), np.full(25, 10.0)]
+    return spans, t0, t0 + MIN * np.arange(1, 61), np.r_[np.full(25, 10.0), np.full(10, 90.0), np.full(25, 10.0)]
+
+
+def test_plot_timeline_draws_detect_metric_changes_windows_with_the_metric_unit():
+    # plot_timeline(changes=detect_metric_changes(...)) raised KeyError: 'metric' (it read detect_changes' column)
+    spans, t0, t, cpu = _cpu_step()
     m = tk.metrics_from_columns({"time": np.r_[t, t], "name": ["cpu"] * 60 + ["mem"] * 60,
                                  "value": np.r_[cpu, np.full(60, 5.0)], "service": "cart", "unit": ["%"] * 60 + ["By"] * 60})
     ch = tk.detect_metric_changes(m, all_series=True, n_perm=199)
@@ -145,11 +150,7 @@ def test_one_cloudwatch_metric_fetched_as_two_statistics_is_refused_not_averaged
 def test_metric_changes_carry_their_unit_and_a_host_change_is_labelled_with_its_host():
     # detect_metric_changes' before / during / delta had no unit; a change by host drawn on a timeline by service (or
     # by None) was labelled "all cpu +80" (the timeline's keys, and no unit without metrics=)
-    pytest.importorskip("plotly")
-    spans = tk.simulate.simulate("baseline", 200, seed=1).spans
-    t0 = spans["start"].min().floor("1min")
-    t = t0 + MIN * np.arange(1, 61)
-    cpu = np.r_[np.full(25, 10.0), np.full(10, 90.0), np.full(25, 10.0)]
+    spans, _t0, t, cpu = _cpu_step()
     m = tk.metrics_from_columns({"time": t, "name": "cpu", "value": cpu, "service": "cart", "host": "cart-1", "unit": "%"})
     ch = tk.detect_metric_changes(m, by="host", n_perm=199)
     assert ch[["host", "name", "before", "during", "delta", "unit"]].values.tolist() == [["cart-1", "cpu", 10.0, 90.0, 80.0, "%"]]

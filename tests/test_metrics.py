@@ -184,12 +184,13 @@ def test_metric_rates_from_cumulative_sums_with_a_reset():
     assert r["reset"].tolist() == [False, False, True, False]
     assert set(r["kind"]) == {"gauge"} and set(r["unit"]) == {"{request}/s"}
     assert m["kind"].tolist() == ["sum"] * 4  # the input is not modified
-    # a reset that keeps its start time: the value went down, so the rate is unknown without a start
+    # a reset without a start: the value went down, so the counter started again after the previous point; its
+    # value over the time since then (Prometheus' rule, a lower bound: 30 / 60 s), not unknown
     m2 = tk.metrics_from_columns({"time": times, "name": "c", "kind": "sum", "temporality": "cumulative",
                                   "monotonic": True, "value": [60.0, 180.0, 30.0, 90.0]})
     r2 = tk.metric_rates(m2)
     assert np.isnan(r2["value"].iloc[0]) and r2["value"].iloc[1] == 2.0
-    assert np.isnan(r2["value"].iloc[2]) and r2["value"].iloc[3] == 1.0
+    assert r2["value"].iloc[2] == 0.5 and r2["value"].iloc[3] == 1.0
     assert r2["reset"].tolist() == [False, False, True, False]
 
 

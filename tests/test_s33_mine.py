@@ -119,3 +119,23 @@ def test_critical_path_tree_of_a_deep_elided_chain_with_separators_in_names():
     assert len(tree) == n and sorted(tree["depth"].tolist()) == list(range(n))
     assert sorted(tree["name"].tolist()) == sorted(f"op {k} > x" for k in range(n))
     assert tree["total_ms"].tolist() == [10.0] * n and tree["self_ms"].sum() == 10.0
+
+
+# ---------------------------------------------------------------- metric_rates: a reset only the value shows
+
+@pytest.mark.parametrize("start", ["kept at 0", "absent", "moved past the previous point"])
+def test_metric_rates_after_a_reset_the_start_time_does_not_show(start):
+    """1 request/s; the process restarted between 720 s and 780 s (found by the metrics review, D8). With the
+    start kept at 0 the rate at 780 s was 30 / 780 s = 0.038/s (a dip 26x too low), with no start NaN; now the
+    increase since the previous point, 30 / 60 s = 0.5/s. A start that moved (750 s) still gives 30 / 30 s."""
+    s = 10**9
+    cols = {"time": [600 * s, 660 * s, 720 * s, 780 * s, 840 * s], "name": "req", "kind": "sum",
+            "temporality": "cumulative", "monotonic": True, "value": [600.0, 660.0, 720.0, 30.0, 90.0], "service": "a"}
+    if start == "kept at 0":
+        cols["start_time"] = [0] * 5
+    elif start != "absent":
+        cols["start_time"] = [0, 0, 0, 750 * s, 750 * s]
+    r = tk.metric_rates(tk.metrics_from_columns(cols))
+    expected = {"kept at 0": 0.5, "absent": 0.5, "moved past the previous point": 1.0}[start]
+    assert r["value"].tolist()[1:] == [1.0, 1.0, expected, 1.0]
+    assert r["reset"].tolist() == [False, False, False, True, False]

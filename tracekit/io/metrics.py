@@ -2446,8 +2446,10 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     time between them (a point with no value, such as a staleness marker, has no rate and is passed over). A
     **counter reset** — a monotonic sum's value went down, or ``start_time`` moved past the previous point (a start
     equal to it is OTLP's "unknown start" sequence, whose first point is stamped at its own start: no reset) —
-    starts again: the rate is the value over the time since its ``start_time`` (NaN when unknown); the first
-    point of a series is handled the same way. A non-monotonic sum (an UpDownCounter: a queue's length) may go
+    starts again: the rate is the value over the time since its ``start_time`` when that start is at or after the
+    previous point, else (a reset only the value shows: the start kept or unknown) over the time since the
+    previous point, as Prometheus' ``rate`` counts it; the first point of a series is its value over the time
+    since its ``start_time`` (NaN when unknown). A non-monotonic sum (an UpDownCounter: a queue's length) may go
     down: its rate is then negative, not a reset. A delta sum's rate is its value over ``time − start_time``.
     Series are (name, service, host, resource, attributes): two processes of one service are two series.
 
@@ -2498,7 +2500,11 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
         prev_v = np.r_[np.nan, vo[:-1]]
         own = np.where(~sna & (so < to), vo / np.maximum(to - so, 1) * 1e9, np.nan)  # value since its start
         step = np.where(to > prev_t, (vo - prev_v) / np.maximum(to - prev_t, 1) * 1e9, np.nan)
-        r = np.where(co, np.where(first | restarted, own, step), own)
+        # a reset the value shows while start_time does not (kept, or unknown): the counter started again after
+        # the previous point, so its value is the increase since then (Prometheus' rule; a lower bound)
+        since_prev = np.where(to > prev_t, vo / np.maximum(to - prev_t, 1) * 1e9, np.nan)
+        started_after = ~sna & (so >= prev_t)
+        r = np.where(co, np.where(first, own, np.where(restarted, np.where(started_after, own, since_prev), step)), own)
         rate[np.flatnonzero(is_sum)[order]] = r
         reset[np.flatnonzero(is_sum)[order]] = co & restarted
     out.loc[is_sum, "value"] = rate[is_sum]

@@ -180,7 +180,10 @@ def _arrow_digest(chunked: pa.ChunkedArray) -> bytes:
             # a slice (iloc, groupby) shares its parent's buffers: hash a copy of its own values, not
             # the parent's bytes (an 8-span trace cut from 29,596 spans hashed 1.2 MB per string column)
             chunk = pa.concat_arrays([chunk])
-        h.update(str(chunk.offset).encode())
+        # type, offset and length with the buffers determine the values: a slice shares its parent's buffers, so
+        # without its length [A[:3], B[:2]] and [A[:2], B[:3]] hashed equal (a baseline's cached course_changes
+        # answered another baseline of the same length)
+        h.update(f"{chunk.type}|{chunk.offset}|{len(chunk)}|".encode())
         for b in chunk.buffers():
             if b is not None:
                 h.update(memoryview(b))

@@ -1,0 +1,59 @@
+"""Session 33, io: getting spans in and out (cache fingerprints, writers, containers the readers do not read).
+
+Each test builds its data by construction and asserts the values that follow from it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import tracekit as tk
+from tracekit.analysis.course_changes import course_changes
+from tracekit.core.cache import clear_cache, fingerprint
+
+
+def _traces(after: str, n: int, t0: int) -> pd.DataFrame:
+    """``n`` traces: web GET calls db, then one internal step named ``after``; the same times in every trace."""
+    cols = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "kind")
+    rows: dict[str, list] = {c: [] for c in cols}
+    for i in range(n):
+        tid, p = f"{t0 + i:032x}", f"{t0 + i:08x}"
+        for row in ((tid, p + "00000001", None, "web", "GET", 0, 10, "server"),
+                    (tid, p + "00000002", p + "00000001", "web", "call", 1, 4, "client"),
+                    (tid, p + "00000003", p + "00000002", "db", "q", 2, 3, "server"),
+                    (tid, p + "00000004", p + "00000001", "web", after, 5, 6, "internal")):
+            for c, v in zip(cols, row, strict=True):
+                rows[c].append(v)
+    return tk.spans_from_columns(rows)
+
+
+# --- the cache's fingerprint ---------------------------------------------------------------------
+
+
+def test_frames_concatenated_from_cuts_of_other_lengths_fingerprint_apart():
+    a, b = _traces("render", 4, 0x200), _traces("retry", 4, 0x300)
+    x = pd.concat([a.iloc[:12], b.iloc[:4]], ignore_index=True)  # chunks: 12 rows of a, 4 of b
+    y = pd.concat([a.iloc[:4], b.iloc[:12]], ignore_index=True)  # chunks: 4 rows of a, 12 of b
+    assert (x["name"] != y["name"]).sum() == 2 and (x["trace_id"] != y["trace_id"]).sum() == 12
+    for col in ("name", "trace_id", "span_id", "parent_id"):  # before: equal for each (the chunks' buffers are)
+        assert not x[col].equals(y[col])
+        assert fingerprint(x, [col]) != fingerprint(y, [col]), col
+
+
+def test_course_changes_against_a_second_baseline_of_the_same_length_is_not_the_first_ones():
+    incident = _traces("render", 8, 0x100)  # after the db call web renders, in every trace
+    a, b = _traces("render", 4, 0x200), _traces("retry", 4, 0x300)
+    x = pd.concat([a.iloc[:12], b.iloc[:4]], ignore_index=True)  # 3 of 4 traces render after the call
+    y = pd.concat([a.iloc[:4], b.iloc[:12]], ignore_index=True)  # 1 of 4 renders: the incident's renders changed
+
+    def changed(baseline):
+        t = course_changes(incident, baseline)
+        return float(t.loc[(t["caller"] == "web") & (t["callee"] == "db"), "changed"].iloc[0])
+
+    clear_cache()
+    alone = changed(y)
+    clear_cache()
+    assert changed(x) == 0.0
+    # 8 render steps, the baseline predicts 8 x 1/4 = 2: 6 beyond, less two standard errors of the difference
+    assert alone > 1.0
+    assert changed(y) == alone  # before: 0.0, x's cached table

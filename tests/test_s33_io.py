@@ -6,6 +6,7 @@ Each test builds its data by construction and asserts the values that follow fro
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import tracekit as tk
 from tracekit.analysis.course_changes import course_changes
@@ -57,3 +58,42 @@ def test_course_changes_against_a_second_baseline_of_the_same_length_is_not_the_
     # 8 render steps, the baseline predicts 8 x 1/4 = 2: 6 beyond, less two standard errors of the difference
     assert alone > 1.0
     assert changed(y) == alone  # before: 0.0, x's cached table
+
+
+# --- writers: a failed write leaves what was there -------------------------------------------------
+
+
+def test_a_write_otlp_that_fails_at_a_later_batch_leaves_the_file_that_was_there(tmp_path):
+    spans = _traces("render", 10, 0x400)  # 40 spans
+    path = tk.write_otlp(spans, tmp_path / "t.jsonl", batch=10)
+    bad = spans.copy()
+    bad["attributes"] = [dict(a) for a in bad["attributes"]]
+    bad.at[39, "attributes"]["big"] = 2**70 + 1  # not an OTLP intValue: refused at the 4th batch
+    with pytest.raises(tk.TraceKitError, match=r"attributes\['big'\]"):
+        tk.write_otlp(bad, path, batch=10)
+    assert len(tk.read(path)) == 40  # before: 30 (the first three batches over the 40 spans that were there)
+    assert [p.name for p in tmp_path.iterdir()] == ["t.jsonl"]  # no temporary file left
+    with pytest.raises(tk.TraceKitError):
+        tk.write_otlp(bad, tmp_path / "new.jsonl.gz", batch=10)
+    assert not (tmp_path / "new.jsonl.gz").exists()  # before: a file of 30 spans
+
+
+def test_a_write_otlp_logs_that_fails_at_a_later_batch_leaves_the_file_that_was_there(tmp_path):
+    t0 = 1_700_000_000_000_000_000
+    logs = tk.logs_from_columns({"time": [t0 + i for i in range(20)], "body": [f"line {i}" for i in range(20)],
+                                 "service": "api", "attributes": [{"i": i} for i in range(20)]})
+    path = tk.write_otlp_logs(logs, tmp_path / "l.jsonl", batch=5)
+    bad = logs.copy()
+    bad["attributes"] = [{"i": i, **({"big": 2**70 + 1} if i == 19 else {})} for i in range(20)]
+    with pytest.raises(tk.TraceKitError):
+        tk.write_otlp_logs(bad, path, batch=5)
+    assert len(tk.read_logs(path)) == 20  # before: 15
+
+
+def test_writing_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(tmp_path):
+    spans = _traces("render", 3, 0x500)
+    real = tk.write_otlp(spans, tmp_path / "real.jsonl")
+    (tmp_path / "link.jsonl").symlink_to(real)
+    tk.write_otlp(spans.iloc[:4], tmp_path / "link.jsonl")
+    assert (tmp_path / "link.jsonl").is_symlink()
+    assert len(tk.read(real)) == 4

@@ -97,3 +97,28 @@ def test_writing_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(
     tk.write_otlp(spans.iloc[:4], tmp_path / "link.jsonl")
     assert (tmp_path / "link.jsonl").is_symlink()
     assert len(tk.read(real)) == 4
+
+
+# --- writers: text no encoder can write is named -------------------------------------------------
+
+
+@pytest.mark.parametrize("writer", ["write_otlp", "write_xray", "write_parquet"])
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_a_lone_surrogate_in_an_attribute_is_named_by_row_span_and_key(tmp_path, writer, where):
+    spans = _traces("render", 2, 0x600)
+    spans["attributes"] = [dict(a) for a in spans["attributes"]]
+    spans.at[5, "attributes"].update({"user": "bad \udc80"} if where == "value" else {"us\udc80er": "x"})
+    key = "'user'" if where == "value" else r"'us\\udc80er'"
+    # before: TypeError "str is not valid UTF-8: surrogates not allowed" (orjson) or UnicodeEncodeError (pyarrow)
+    with pytest.raises(tk.TraceKitError, match=rf"^{writer}: row 5 \(span '0000060100000002'\), column 'attributes' "
+                                               rf"key {key}: text with a lone surrogate"):
+        getattr(tk, writer)(spans, tmp_path / ("t.parquet" if writer == "write_parquet" else "t.json"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lone_surrogate_in_a_log_record_is_named(tmp_path):
+    logs = tk.logs_from_columns({"time": [1_700_000_000_000_000_000] * 2, "body": ["a", "b"], "service": "api",
+                                 "attributes": [{}, {}]})
+    logs["attributes"] = [{}, {"path": ["/ok", "/\ud800"]}]
+    with pytest.raises(tk.TraceKitError, match=r"^write_otlp_logs: row 1, column 'attributes' key 'path': text with"):
+        tk.write_otlp_logs(logs, tmp_path / "l.jsonl")

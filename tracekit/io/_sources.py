@@ -15,6 +15,7 @@ reader lists in ``attrs["ignored"]`` (:func:`ignored_file_records`, through :fun
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -163,6 +164,82 @@ def _count_surrogate_strings(value: Any) -> int:
         elif t is list or t is tuple:
             stack.extend(v)
     return n
+
+
+def surrogate_cell(frame: Any) -> str | None:
+    """Where ``frame`` (a spans, logs or metrics frame) first holds text with a lone surrogate, which no writer can
+    encode as UTF-8 (a hand-built frame can hold one; the readers replace them): ``"row 3 (span 'ab…'), column
+    'attributes' key 'k'"``, or None. Walks every text and container cell: for the error path only.
+
+    >>> import pandas as pd
+    >>> surrogate_cell(pd.DataFrame({"span_id": ["a" * 16], "attributes": [{"k": ["ok", "bad \\udc80"]}]}))
+    "row 0 (span 'aaaaaaaaaaaaaaaa'), column 'attributes' key 'k'"
+    """
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype != object and getattr(series.dtype, "storage", None) != "python":
+            continue  # (Arrow-backed text cannot hold a lone surrogate)
+        for i, v in enumerate(series.tolist()):
+            where = _surrogate_path(v)
+            if where is None:
+                continue
+            span = ""
+            if "span_id" in frame.columns:
+                sid = frame["span_id"].iloc[i]
+                span = f" (span {sid!r})" if isinstance(sid, str) else ""
+            label = frame.index[i]
+            return f"row {label.item() if hasattr(label, 'item') else label!r}{span}, column {col!r}{where}"
+    return None
+
+
+def _surrogate_path(value: Any) -> str | None:
+    """``""`` when ``value`` is text with a lone surrogate, `` key 'k'`` when it is inside a dict (the outermost key
+    named), None when there is none; iterative."""
+    stack = [(value, "")]
+    while stack:
+        v, where = stack.pop()
+        t = type(v)
+        if t is str:
+            if _has_surrogate(v):
+                return where
+        elif t is dict:
+            for k, x in v.items():
+                name = where or (f" key {k!r}" if type(k) is str and not _has_surrogate(k) else
+                                 f" key {ascii(k)}")
+                if type(k) is str and _has_surrogate(k):
+                    return name
+                stack.append((x, name))
+        elif t is list or t is tuple:
+            stack.extend((x, where) for x in v)
+    return None
+
+
+def unwritable_text(writer: str, frame: Any, exc: BaseException) -> BaseException:
+    """The error to raise for ``exc``, raised by an encoder writing ``frame``: a
+    :class:`~tracekit.errors.TraceKitError` naming the row, span, column and key of text with a lone surrogate
+    (what orjson's ``TypeError`` and pyarrow's ``UnicodeEncodeError`` left unsaid), else ``exc`` itself."""
+    from ..errors import TraceKitError
+
+    if isinstance(exc, TraceKitError) or "surrogate" not in str(exc):
+        return exc
+    where = surrogate_cell(frame)
+    if where is None:
+        return exc
+    return TraceKitError(f"{writer}: {where}: text with a lone surrogate (not UTF-8: e.g. bytes decoded with "
+                         "errors='surrogateescape') cannot be written; replace it, e.g. "
+                         "s.encode('utf-8', 'replace').decode()")
+
+
+@contextlib.contextmanager
+def naming_surrogates(writer: str, frame: Any) -> Iterator[None]:
+    """Turn an encoder's bare error on a lone surrogate in ``frame`` into :func:`unwritable_text`'s error."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError, UnicodeEncodeError a ValueError
+        err = unwritable_text(writer, frame, exc)
+        if err is exc:
+            raise
+        raise err from None
 
 
 def _fixed_copy(value: Any) -> Any:

@@ -61,6 +61,7 @@ from ..core.frame import require_columns
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError, require
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP, shared_attr
 from ._progress import Progress
+from ._sources import naming_surrogates
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
 
 __all__ = ["write_parquet", "read_parquet", "materialize", "is_store", "store_files", "write_part", "write_index",
@@ -270,7 +271,8 @@ def write_parquet(spans: pd.DataFrame, path: str | os.PathLike, *,
     attrs_meta = _attrs_meta(dict(spans.attrs))
     parent = path.parent
     tmp = parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    with Progress(len(spans), str(path), progress, min_total=1_000_000, unit="span") as bar:
+    with naming_surrogates("write_parquet", spans), \
+            Progress(len(spans), str(path), progress, min_total=1_000_000, unit="span") as bar:
         try:
             if partition_by is None:
                 _write_table(_table(spans, None, None, attrs_meta), str(tmp), bar)

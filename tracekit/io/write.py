@@ -86,6 +86,7 @@ from ..core.gc_pause import gc_paused
 from ..core.nested import dumps, kept, map_leaves, to_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import COLUMN_NAMES, trace_id_to_xray
+from ._sources import naming_surrogates
 from .otlp import SCOPE_ATTR_PREFIX
 
 __all__ = ["to_xray", "xray_segment_documents", "write_xray", "to_otlp", "write_otlp", "otlp_any_value", "otlp_key_values",
@@ -569,7 +570,7 @@ def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool 
     See the module docstring for the mapping; the input is not modified.
     """
     require_columns(spans, COLUMN_NAMES, "to_xray")
-    with gc_paused():
+    with naming_surrogates("to_xray", spans), gc_paused():
         return _to_xray(spans, indexed, inferred)
 
 
@@ -672,7 +673,8 @@ def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterabl
     't.json.gz'
     """
     require_columns(spans, COLUMN_NAMES, "write_xray")
-    body = dumps(to_xray(spans, indexed=indexed, inferred=inferred), indent=True)
+    with naming_surrogates("write_xray", spans), gc_paused():
+        body = dumps(_to_xray(spans, indexed, inferred), indent=True)
     return _write_bytes(path, [body, b"\n"])
 
 
@@ -960,7 +962,7 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     """
     require_columns(spans, COLUMN_NAMES, "write_otlp")
     check_batch(batch)
-    with gc_paused():
+    with naming_surrogates("write_otlp", spans), gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)
         if not lines:

@@ -58,6 +58,7 @@ from ..core.nested import dumps
 from ..errors import TraceKitError
 from ..logs_schema import validate_logs
 from ..metrics_schema import exponential_buckets, validate_metrics
+from ._sources import naming_surrogates
 from .otlp import SCOPE_ATTR_PREFIX, gc_paused
 from .write import check_batch as _check_batch
 from .write import otlp_key_values as _kvs
@@ -269,7 +270,7 @@ def write_otlp_logs(logs: pd.DataFrame, path: str | os.PathLike, *, batch: int =
     """
     validate_logs(logs)
     _check_batch(batch)
-    with gc_paused():
+    with naming_surrogates("write_otlp_logs", logs), gc_paused():
         return write_chunks(path, _logs_lines(logs, int(batch)))
 
 
@@ -490,5 +491,5 @@ def write_otlp_metrics(metrics: pd.DataFrame, path: str | os.PathLike, *, batch:
     """
     validate_metrics(metrics)
     _check_batch(batch)
-    with gc_paused():
+    with naming_surrogates("write_otlp_metrics", metrics), gc_paused():
         return write_chunks(path, _metrics_lines(metrics, int(batch)))

@@ -122,3 +122,44 @@ def test_a_lone_surrogate_in_a_log_record_is_named(tmp_path):
     logs["attributes"] = [{}, {"path": ["/ok", "/\ud800"]}]
     with pytest.raises(tk.TraceKitError, match=r"^write_otlp_logs: row 1, column 'attributes' key 'path': text with"):
         tk.write_otlp_logs(logs, tmp_path / "l.jsonl")
+
+
+# --- containers the readers do not open ----------------------------------------------------------
+
+
+def _archives(tmp_path):
+    import bz2
+    import lzma
+    import tarfile
+    import zipfile
+
+    src = tk.write_otlp(_traces("render", 2, 0x700), tmp_path / "a.jsonl")
+    raw = src.read_bytes()
+    with zipfile.ZipFile(tmp_path / "z.zip", "w") as z:
+        z.write(src, "a.jsonl")
+    with tarfile.open(tmp_path / "t.tar.gz", "w:gz") as t:
+        t.add(src, "a.jsonl")
+    (tmp_path / "a.jsonl.bz2").write_bytes(bz2.compress(raw))
+    (tmp_path / "a.jsonl.xz").write_bytes(lzma.compress(raw))
+    return src
+
+
+@pytest.mark.parametrize(("name", "what"), [("z.zip", "a ZIP archive"), ("t.tar.gz", "a tar archive"),
+                                            ("a.jsonl.bz2", "bzip2-compressed data"),
+                                            ("a.jsonl.xz", "xz-compressed data")])
+def test_an_archive_or_other_compression_is_named_as_such(tmp_path, name, what):
+    _archives(tmp_path)
+    # before: "not valid JSON: not UTF-8 text ... a Latin-1 file needs re-encoding, e.g. iconv" (zip, bz2, xz) and
+    # "not JSON: file starts with b'././@PaxHeader...'" (tar.gz)
+    for reader in (tk.read, tk.read_otlp, tk.read_xray, tk.read_logs):
+        with pytest.raises(tk.TraceFormatError, match=rf"{name}: not JSON: {what}; the readers take JSON"):
+            reader(tmp_path / name)
+
+
+def test_an_archive_beside_trace_files_is_skipped_with_its_reason_and_the_files_load(tmp_path):
+    src = _archives(tmp_path)
+    with pytest.warns(tk.TraceFormatWarning):
+        df = tk.read([tmp_path / "z.zip", src], errors="skip")
+    assert len(df) == 8
+    assert [(r.file.endswith("z.zip"), r.reason[:31]) for r in df.attrs["skipped"]] == [
+        (True, "not JSON: a ZIP archive; the re")]

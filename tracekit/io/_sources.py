@@ -1213,7 +1213,41 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
         pos = stop + 1
 
 
+#: (magic bytes, what they open) of files handed to a reader that are not JSON: archives and other compressions
+#: read as text gave "not UTF-8 text ... a Latin-1 file needs re-encoding" (a ZIP) or "file starts with
+#: b'././@PaxHeader'" (a .tar.gz), which sent the user to iconv
+_OTHER_CONTAINERS = ((b"PK\x03\x04", "a ZIP archive"), (b"PK\x05\x06", "a ZIP archive (empty)"),
+                     (b"BZh", "bzip2-compressed data"), (b"\xfd7zXZ\x00", "xz-compressed data"),
+                     (b"\x28\xb5\x2f\xfd", "zstd-compressed data"), (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+                     (b"PAR1", "a Parquet file"))
+
+
+def other_container(data: bytes) -> str | None:
+    """What ``data`` (a file's bytes, after gzip) is when it is an archive or compressed data no reader opens, as the
+    reason a reader gives for it; else None.
+
+    >>> other_container(b"PK\\x03\\x04" + bytes(30))
+    'not JSON: a ZIP archive; the readers take JSON, JSON lines and gzip (.gz): extract its files and give them (or their directory)'
+    >>> other_container(b'{"a": 1}') is None
+    True
+    """
+    what = next((w for magic, w in _OTHER_CONTAINERS if data.startswith(magic)), None)
+    if what is None and len(data) >= 262 and data[257:262] == b"ustar":
+        what = "a tar archive"
+    if what is None:
+        return None
+    if what == "a Parquet file":
+        return ("not JSON: a Parquet file; a spans store written by tk.write_parquet is opened by tk.read or "
+                "tk.read_parquet")
+    how = "decompress it first" if what.endswith("compressed data") else \
+        "extract its files and give them (or their directory)"
+    return f"not JSON: {what}; the readers take JSON, JSON lines and gzip (.gz): {how}"
+
+
 def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
+    other = other_container(data)
+    if other is not None:
+        return other
     msg = str(err)
     if "not valid UTF-8" in msg:
         try:

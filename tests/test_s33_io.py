@@ -163,3 +163,29 @@ def test_an_archive_beside_trace_files_is_skipped_with_its_reason_and_the_files_
     assert len(df) == 8
     assert [(r.file.endswith("z.zip"), r.reason[:31]) for r in df.attrs["skipped"]] == [
         (True, "not JSON: a ZIP archive; the re")]
+
+
+# --- spans_from_columns: duration_ms beside start and end -----------------------------------------
+
+
+def _three(**cols):
+    return tk.spans_from_columns({"trace_id": ["a" * 32] * 3, "span_id": ["b" * 16, "c" * 16, "d" * 16],
+                                  "service": "api", "name": "x", **cols}, check=True)
+
+
+def test_a_duration_that_contradicts_start_and_end_is_an_error_naming_the_row():
+    # before: kept, a span from 0 to 1 ms said duration_ms 5.0 (validate_spans passed it)
+    with pytest.raises(tk.SpansSchemaError, match=r"column 'duration_ms' row 0: 5.0 ms, but end − start is 1.0 ms"):
+        _three(start=[0, 0, 0], end=[1_000_000, 2_000_000, 3_000_000], duration_ms=[5.0, 2.0, 3.0])
+
+
+def test_a_duration_rounded_to_the_millisecond_gives_way_to_end_minus_start():
+    s = _three(start=[0, 0, 0], end=[1_400_000, 2_000_000, 2_999_999], duration_ms=[1.0, 2.0, 3.0])
+    assert s["duration_ms"].tolist() == pytest.approx([1.4, 2.0, 2.999999], abs=1e-9)  # before: [1.0, 2.0, 3.0]
+
+
+def test_a_row_without_an_end_takes_start_plus_duration_as_without_an_end_column():
+    s = _three(start=[0, 0, 0], end=[1_000_000, None, None], duration_ms=[1.0, 2.5, float("nan")])
+    assert [None if pd.isna(e) else e.value for e in s["end"]] == [1_000_000, 2_500_000, None]
+    assert s["duration_ms"].tolist()[:2] == [1.0, 2.5] and pd.isna(s["duration_ms"].iloc[2])
+    assert s["in_progress"].tolist() == [False, False, True]  # before: row 1 in progress (no end) with 2.5 ms

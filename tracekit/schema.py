@@ -165,7 +165,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
 
     Missing optional columns are filled with their missing value (or ``False``/``{}``/``[]``
     for non-nullable flag and container columns). ``start``/``end`` may be given as numbers since
-    the epoch (nanoseconds unless ``time_unit`` says otherwise), datetimes or strings. Columns are positional: row ``i`` is the
+    the epoch (nanoseconds unless ``time_unit`` says otherwise), datetimes or strings; ``start`` and ``duration_ms``
+    give ``end``, and a ``duration_ms`` given beside ``end`` must be ``end − start`` to within 0.5 ms (rounding to the
+    millisecond; the exact difference is kept). Columns are positional: row ``i`` is the
     ``i``-th value of every column (a pandas Series' index is not used to align them; two Series
     with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
@@ -253,6 +255,8 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
             i = int(np.flatnonzero(dur < 0)[0])
             raise SpansSchemaError(f"spans_from_columns: column 'duration_ms' row {i}: {dur[i]!r} is negative")
         data["end"] = data["start"] + pd.to_timedelta(np.round(dur * 1e6), unit="ns")
+    elif columns.get("duration_ms") is not None:
+        _given_duration(data)
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -393,6 +397,33 @@ def cell_problem(columns: Mapping[str, Any]) -> str | None:
                     if type(e) is not dict:
                         return f"column {name!r} row {i}: item {j} is of type {type(e).__name__}, not a dict ({e!r:.60})"
     return None
+
+
+#: how far (ms) a given ``duration_ms`` may be from ``end − start``: an export's durations rounded to the millisecond
+_DURATION_SLACK_MS = 0.5
+
+
+def _given_duration(data: dict[str, Any]) -> None:
+    """``duration_ms`` given beside ``start`` and ``end`` (spans_from_columns): the schema's ``end − start``, exact, where
+    both times are given (a given value more than rounding to the millisecond away from it is an error naming the row:
+    before, it was kept, and a span from 0 to 1 ms said 5 ms), and ``end`` is ``start + duration_ms`` where only the
+    end is missing, as when no end column is given."""
+    start, end = data["start"], data["end"]
+    given = data.pop("duration_ms").to_numpy(dtype=np.float64, na_value=np.nan)
+    derived = _duration_ms(start, end).to_numpy(dtype=np.float64, na_value=np.nan)
+    off = np.flatnonzero(np.abs(given - derived) > _DURATION_SLACK_MS)  # (NaN on either side compares False)
+    if len(off):
+        i = int(off[0])
+        raise SpansSchemaError(f"spans_from_columns: column 'duration_ms' row {i}: {float(given[i])!r} ms, but end − start is "
+                               f"{float(derived[i])!r} ms (start {start.iloc[i]}, end {end.iloc[i]}); give end or duration_ms "
+                               "(duration_ms is end − start)")
+    fill = np.isnan(derived) & ~np.isnan(given) & start.notna().to_numpy() & end.isna().to_numpy()
+    if (given[fill] < 0).any():
+        i = int(np.flatnonzero(fill & (given < 0))[0])
+        raise SpansSchemaError(f"spans_from_columns: column 'duration_ms' row {i}: {float(given[i])!r} is negative")
+    if fill.any():
+        ends = start + pd.to_timedelta(np.round(np.where(fill, given, 0.0) * 1e6), unit="ns")
+        data["end"] = end.where(~fill, ends)
 
 
 def _duration_ms(start: pd.Series, end: pd.Series) -> pd.Series:

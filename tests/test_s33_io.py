@@ -189,3 +189,25 @@ def test_a_row_without_an_end_takes_start_plus_duration_as_without_an_end_column
     assert [None if pd.isna(e) else e.value for e in s["end"]] == [1_000_000, 2_500_000, None]
     assert s["duration_ms"].tolist()[:2] == [1.0, 2.5] and pd.isna(s["duration_ms"].iloc[2])
     assert s["in_progress"].tolist() == [False, False, True]  # before: row 1 in progress (no end) with 2.5 ms
+
+
+# --- an empty JSON list is named ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", ["read", "read_otlp", "read_xray"])
+def test_a_file_holding_an_empty_list_is_named_with_its_line(tmp_path, reader):
+    (tmp_path / "e.json").write_text("[]")
+    (tmp_path / "e.jsonl").write_text("[]\n[]\n")
+    read = getattr(tk, reader)
+    # before: TraceFormatError('no spans found'), naming neither file nor line
+    with pytest.raises(tk.TraceFormatError, match=r"e\.json: no spans: the JSON list is empty$"):
+        read(tmp_path / "e.json")
+    with pytest.raises(tk.TraceFormatError, match=r"e\.jsonl, line 1: no spans: the JSON list is empty$"):
+        read(tmp_path / "e.jsonl")
+    with pytest.warns(tk.TraceFormatWarning):
+        df = read(tmp_path / "e.jsonl", errors="skip")
+    assert [(r.file.endswith("e.jsonl"), r.record, r.reason) for r in df.attrs["skipped"]] == [
+        (True, "line 1", "no spans: the JSON list is empty")]
+    write = tk.write_xray if reader == "read_xray" else tk.write_otlp
+    src = write(_traces("render", 1, 0x800), tmp_path / "t.json")
+    assert len(read([tmp_path / "e.json", src])) == 4  # beside spans an empty list is no error

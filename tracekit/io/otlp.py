@@ -784,6 +784,8 @@ class Collector:
             if prefix.count("[") >= MAX_LIST_NESTING:  # lists of lists of … documents: not trace data
                 self.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not OTLP JSON", file, at(""))
                 return
+            if not value:  # named if nothing else loads (it said "no spans found", naming no file)
+                self.empty_at("the JSON list is empty", file, at(""))
             for i, v in enumerate(value):
                 self.value(v, file, line, lineno, f"{prefix}[{i}].")
             return

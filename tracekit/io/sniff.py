@@ -163,6 +163,8 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
                 otlp.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not trace data; {SUPPORTED}", doc.file,
                              _label(doc.line, path) or None)
                 return
+            if not value:  # named if nothing else loads (it said "no spans found", naming no file)
+                otlp.empty_at("the JSON list is empty", doc.file, _label(doc.line, path) or None)
             for i, item in enumerate(value):
                 dispatch(item, doc, f"{path}[{i}]")
         else:

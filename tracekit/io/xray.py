@@ -578,6 +578,8 @@ class _Builder:
                 self.fail(TraceFormatError(f"lists nested more than {MAX_LIST_NESTING} deep: not X-Ray data", file=file,
                                            record=label or None))
                 return
+            if not value:  # named if nothing else loads (it said "no spans found", naming no file)
+                self.empty_at("the JSON list is empty", file, label or None)
             for i, item in enumerate(value):
                 self.add_value(item, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
         elif type(value) is str:

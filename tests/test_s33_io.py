@@ -211,3 +211,22 @@ def test_a_file_holding_an_empty_list_is_named_with_its_line(tmp_path, reader):
     write = tk.write_xray if reader == "read_xray" else tk.write_otlp
     src = write(_traces("render", 1, 0x800), tmp_path / "t.json")
     assert len(read([tmp_path / "e.json", src])) == 4  # beside spans an empty list is no error
+
+
+# --- spans stores read together ------------------------------------------------------------------
+
+
+def test_two_partitioned_stores_read_together_give_each_stores_rows_in_order(tmp_path):
+    a = _traces("render", 6, 0x900).iloc[::-1].reset_index(drop=True)  # rows not in time order
+    b = _traces("retry", 5, 0xA00)
+    b["start"] = b["start"] + pd.Timedelta(hours=5)  # another hour: another file
+    b["end"] = b["end"] + pd.Timedelta(hours=5)
+    tk.write_parquet(a, tmp_path / "a", partition_by="hour")
+    tk.write_parquet(pd.concat([a, b], ignore_index=True), tmp_path / "ab", partition_by="hour")
+    tk.write_parquet(b, tmp_path / "b.parquet")
+    for paths, want in (([tmp_path / "a", tmp_path / "ab"], [a, a, b]), ([tmp_path / "b.parquet", tmp_path / "a"], [b, a]),
+                        ([tmp_path / "a", tmp_path / "b.parquet"], [a, b])):
+        for reader in (tk.read, tk.read_parquet):
+            # before: [a, ab] raised TraceFormatError "column 'tracekit:row' numbers some row twice"
+            got = reader(paths)
+            assert got["span_id"].tolist() == [x for w in want for x in w["span_id"]], (reader.__name__, paths)

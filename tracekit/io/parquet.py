@@ -702,15 +702,17 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
     if not paths:
         raise ArgumentError("read_parquet: no path given")
     opened: list[_File] = []
+    stores: list[tuple[str, list[_File]]] = []  # each path given and its files, in order
     for p in paths:
         if isinstance(p, str) and "://" in p:
             fs, remote = remote_store_files(p, storage_options)
-            opened += [_File(f, fs) for f in remote]
-            continue
-        p = Path(os.fspath(p))
-        if not p.exists():
-            raise TraceKitError(f"read_parquet: no such file or directory: {p}")
-        opened += [_File(f) for f in store_files(p)]
+            stores.append((p, [_File(f, fs) for f in remote]))
+        else:
+            p = Path(os.fspath(p))
+            if not p.exists():
+                raise TraceKitError(f"read_parquet: no such file or directory: {p}")
+            stores.append((str(p), [_File(f) for f in store_files(p)]))
+        opened += stores[-1][1]
     name = str(paths[0]) if len(paths) == 1 else ", ".join(map(str, paths))
     scal = [c for c in COLUMN_NAMES if c not in CONTAINERS]
     tables = [pa.table({c: f.scalar(c) for c in scal}) for f in opened]
@@ -747,11 +749,25 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
         col = pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type)
         df[e] = pa.table({e: col}).to_pandas()[e].to_numpy() if col.type not in (pa.string(), pa.large_string()) \
             else pd.arrays.ArrowStringArray(col.cast(pa.string()))
-    rows = [f.meta.get("row_column") for f in opened]
-    if all(rows) and rows:
-        order = np.concatenate([f.table.column(f.meta["row_column"]).to_numpy() for f in opened])
-        if len(order) != len(df) or len(np.unique(order)) != len(order):
-            raise TraceFormatError(f"column {_ROW!r} numbers some row twice", file=name)
+    if any(f.meta.get("row_column") for f in opened):
+        # each store's rows in the order written (a partitioned store numbers its rows 0 … n − 1 across its files),
+        # the stores in the order given: two partitioned stores read together numbered rows twice (an error before)
+        orders, offset = [], 0
+        for store, files in stores:
+            n = sum(f.table.num_rows for f in files)
+            if all(f.meta.get("row_column") for f in files):
+                order = np.concatenate([f.table.column(f.meta["row_column"]).to_numpy() for f in files]) \
+                    if files else np.zeros(0, dtype=np.int64)
+                if len(np.unique(order)) != len(order) or (n and (order.min() < 0 or order.max() >= n)):
+                    raise TraceFormatError(f"column {_ROW!r} numbers some row twice or past the store's rows",
+                                           file=store)
+            else:
+                order = np.arange(n, dtype=np.int64)
+            orders.append(order.astype(np.int64) + offset)
+            offset += n
+        order = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+        if len(order) != len(df):
+            raise TraceFormatError(f"column {_ROW!r} does not number every row", file=name)
         df = df.take(np.argsort(order, kind="stable")).reset_index(drop=True)
     attrs: dict[str, Any] = {}
     for f in opened:

@@ -221,12 +221,29 @@ def test_two_partitioned_stores_read_together_give_each_stores_rows_in_order(tmp
     b = _traces("retry", 5, 0xA00)
     b["start"] = b["start"] + pd.Timedelta(hours=5)  # another hour: another file
     b["end"] = b["end"] + pd.Timedelta(hours=5)
+    c = _traces("render", 3, 0xA80)
     tk.write_parquet(a, tmp_path / "a", partition_by="hour")
-    tk.write_parquet(pd.concat([a, b], ignore_index=True), tmp_path / "ab", partition_by="hour")
+    tk.write_parquet(pd.concat([b, c], ignore_index=True), tmp_path / "bc", partition_by="hour")
     tk.write_parquet(b, tmp_path / "b.parquet")
-    for paths, want in (([tmp_path / "a", tmp_path / "ab"], [a, a, b]), ([tmp_path / "b.parquet", tmp_path / "a"], [b, a]),
+    for paths, want in (([tmp_path / "a", tmp_path / "bc"], [a, b, c]), ([tmp_path / "b.parquet", tmp_path / "a"], [b, a]),
                         ([tmp_path / "a", tmp_path / "b.parquet"], [a, b])):
         for reader in (tk.read, tk.read_parquet):
-            # before: [a, ab] raised TraceFormatError "column 'tracekit:row' numbers some row twice"
+            # before: [a, bc] raised TraceFormatError "column 'tracekit:row' numbers some row twice"
             got = reader(paths)
             assert got["span_id"].tolist() == [x for w in want for x in w["span_id"]], (reader.__name__, paths)
+
+
+def test_a_store_read_beside_the_json_it_was_converted_from_gives_each_span_once(tmp_path):
+    src = tk.write_otlp(_traces("render", 5, 0xB00), tmp_path / "a.jsonl")
+    spans = tk.read(src)
+    tk.write_parquet(spans, tmp_path / "a.parquet")
+    tk.write_parquet(spans, tmp_path / "p", partition_by="hour")
+    for paths in ([tmp_path / "a.parquet", src], [src, tmp_path / "a.parquet"], [tmp_path / "a.parquet", tmp_path / "p"]):
+        df = tk.read(paths)
+        # before: 40 rows (every span twice), copies_dropped 0; two copies of the JSON gave 20 and 20
+        assert (len(df), df.attrs["copies_dropped"]) == (20, 20), paths
+        assert sorted(df["span_id"]) == sorted(spans["span_id"])
+    other = _traces("retry", 2, 0xC00)
+    tk.write_parquet(other, tmp_path / "o.parquet")
+    df = tk.read_parquet([tmp_path / "a.parquet", tmp_path / "o.parquet"])
+    assert (len(df), df.attrs.get("copies_dropped", 0)) == (28, 0)  # different spans: all kept

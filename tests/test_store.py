@@ -307,15 +307,17 @@ def test_version_0_store_of_old_tk_dask_is_converted(tmp_path):
 
 
 def test_read_mixes_stores_and_trace_files(tmp_path):
-    a = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
-    src = tmp_path / "b.jsonl"
-    tk.write_otlp(a, src)
+    src = tk.write_otlp(tk.simulate.simulate("baseline", n_traces=3, seed=0).spans, tmp_path / "b.jsonl")
     b = tk.read(src)
-    p = tk.write_parquet(b, tmp_path / "a.parquet")
+    a = tk.read(tk.write_otlp(tk.simulate.simulate("baseline", n_traces=3, seed=1).spans, tmp_path / "a.jsonl"))
+    p = tk.write_parquet(a, tmp_path / "a.parquet")
     both = tk.read([p, src])
-    assert len(both) == 2 * len(b) and both["attributes"].dtype == object
-    pd.testing.assert_frame_equal(both.iloc[len(b):].reset_index(drop=True), b)
-    pd.testing.assert_frame_equal(both.iloc[: len(b)].reset_index(drop=True), b)
+    assert len(both) == len(a) + len(b) and both["attributes"].dtype == object
+    pd.testing.assert_frame_equal(both.iloc[len(a):].reset_index(drop=True), b)
+    pd.testing.assert_frame_equal(both.iloc[: len(a)].reset_index(drop=True), a)
+    # a store beside the JSON it was made of: each span once, as two copies of the JSON (io._copies)
+    again = tk.read([tk.write_parquet(b, tmp_path / "b.parquet"), src])
+    assert (len(again), again.attrs["copies_dropped"]) == (len(b), len(b))
 
 
 def test_values_the_store_cannot_hold_exactly_are_refused(tmp_path):

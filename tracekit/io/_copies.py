@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from ..core.nested import kept
 from ._sources import is_pathlike
 
-__all__ = ["duplicate_candidates", "duplicates_to_drop"]
+__all__ = ["duplicate_candidates", "duplicates_to_drop", "without_copies"]
 
 _DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -213,4 +213,26 @@ def each_path_once(parts: list) -> list:
                     continue
                 seen.add(key)
         out.append(p)
+    return out
+
+
+def without_copies(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (frames of several inputs, concatenated) without the copies :func:`duplicates_to_drop` drops, their
+    number added to ``attrs["copies_dropped"]``: the readers' rule across inputs of which some are spans stores (a
+    store read beside the JSON it was converted from gave every span twice and ``copies_dropped`` 0)."""
+    col = df["span_id"].array
+    chunked = getattr(col, "_pa_array", None)  # Arrow-backed text (the readers' and the store's): no Python objects
+    ids = chunked.cast(pa.large_string()) if chunked is not None \
+        else pa.array(df["span_id"].astype(object).to_numpy(), type=pa.large_string(), from_pandas=True)
+    rows = duplicate_candidates(ids)
+    if rows is None or len(rows) < 2:
+        return df
+    drop = duplicates_to_drop(df, rows)
+    n = int(np.count_nonzero(drop))
+    if not n:
+        return df
+    attrs = dict(df.attrs)
+    out = df.loc[~drop].reset_index(drop=True)
+    out.attrs = attrs
+    out.attrs["copies_dropped"] = int(attrs.get("copies_dropped", 0) or 0) + n
     return out

@@ -60,6 +60,7 @@ import pyarrow.parquet as pq
 from ..core.frame import require_columns
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError, require
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP, shared_attr
+from ._copies import without_copies
 from ._progress import Progress
 from ._sources import naming_surrogates
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
@@ -777,6 +778,8 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
             else:
                 attrs.setdefault(k, v)
     df.attrs.update({k: shared_attr(v) for k, v in attrs.items()})
+    if len(stores) > 1:  # a span in two stores given together once, as in two JSON files (io._copies)
+        df = without_copies(df)
     if materialize:
         df = globals()["materialize"](df)
     return df

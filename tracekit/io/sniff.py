@@ -20,7 +20,8 @@ and one :class:`~tracekit.errors.TraceFormatWarning` is emitted.
 A spans store (a Parquet file or a store directory written by :func:`tracekit.write_parquet`,
 recognised by content) is reopened by :func:`tracekit.read_parquet`, the store's one reader;
 stores and trace files may be mixed in one list (the frame is then concatenated in input order,
-its container columns made plain).
+its container columns made plain; a span in two inputs, such as a store and the JSON it was made of, is kept once
+by the readers' copies rule, :mod:`tracekit.io._copies`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pandas as pd
 
 from ..errors import SkippedRecord
 from ..schema import STRING
+from ._copies import without_copies
 from ._progress import Progress
 from ._sources import (
     MAX_LIST_NESTING,
@@ -256,7 +258,7 @@ def _read_with_stores(items: list[tuple[Any, bool]], errors: str, progress: bool
     for key in ("skipped", "ignored", "unprocessed_trace_ids"):
         df.attrs[key] = tuple(x for f in frames for x in (f.attrs.get(key, ()) or ()))
     df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)
-    return df
+    return without_copies(df)  # a span in two inputs (a store and the JSON it was made of) once, as JSON copies
 
 
 def skipped_records(spans: pd.DataFrame) -> pd.DataFrame:

@@ -247,3 +247,14 @@ def test_a_store_read_beside_the_json_it_was_converted_from_gives_each_span_once
     tk.write_parquet(other, tmp_path / "o.parquet")
     df = tk.read_parquet([tmp_path / "a.parquet", tmp_path / "o.parquet"])
     assert (len(df), df.attrs.get("copies_dropped", 0)) == (28, 0)  # different spans: all kept
+
+
+def test_a_directory_holding_a_partitioned_store_beside_trace_files_reads_the_files_and_names_the_store(tmp_path):
+    src = tk.write_otlp(_traces("render", 3, 0xD00), tmp_path / "a.jsonl")
+    tk.write_parquet(tk.read(src), tmp_path / "store", partition_by="hour")  # `tracekit convert` output beside them
+    # before: TraceFormatError "store/_tracekit.json: unknown trace format: a JSON object with keys format, version …"
+    df = tk.read(tmp_path)
+    assert len(df) == 12 and df.attrs["skipped"] == ()
+    assert [(r.file.endswith("store"), r.reason.split(" (")[0]) for r in df.attrs["ignored"]] == [
+        (True, "file not read: a spans store")]
+    assert len(tk.read(tmp_path / "store")) == 12  # given itself, it is read

@@ -449,6 +449,22 @@ class Walk:
     not_read: list[tuple[Path, str]]  # (file or hidden folder, reason starting with FILE_NOT_READ)
 
 
+#: the index file of a spans-store directory (:data:`tracekit.io.parquet.INDEX_FILE`)
+STORE_INDEX = "_tracekit.json"
+
+
+def is_store_directory(p: Path) -> bool:
+    """Whether the directory ``p`` is a spans store (:func:`tracekit.io.parquet.is_store`): it holds the store's index
+    file, or only ``.parquet`` files (besides hidden and ``_`` names)."""
+    try:
+        if (p / STORE_INDEX).is_file():
+            return True
+        names = [f for f in os.listdir(p) if not f.startswith((".", "_"))]
+    except OSError:
+        return False
+    return bool(names) and all(f.endswith(".parquet") for f in names)
+
+
 def walk(path: Path) -> Walk:
     """The one walk of a directory, shared by every reader, ``tk.dask``'s readers and the report's record of its
     inputs: files named .json, .jsonl, .ndjson, .gz, or .txt that starts like JSON, sorted, recursively; every other
@@ -469,11 +485,16 @@ def walk(path: Path) -> Walk:
     not_read: list[tuple[Path, str]] = []
     for root, dirs, names in os.walk(path):
         r = Path(root)
+        stores = set()
         for d in dirs:
             if d.startswith("."):
                 not_read.append((r / d, f"{FILE_NOT_READ}: a hidden folder is not read in a directory (give its files "
                                         "to read them)"))
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            elif is_store_directory(r / d):  # its index file is no trace file (an error before), its parts not JSON
+                stores.add(d)
+                not_read.append((r / d, f"{FILE_NOT_READ}: a spans store (tk.write_parquet, tracekit convert) is not "
+                                        "read inside a directory (give the store itself to read it)"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in stores)
         for n in names:
             p = r / n
             if not p.is_file():  # a broken link, a FIFO, a socket: named, never passed over without a word

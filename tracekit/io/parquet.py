@@ -62,7 +62,7 @@ from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitErr
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP, shared_attr
 from ._copies import without_copies
 from ._progress import Progress
-from ._sources import naming_surrogates
+from ._sources import STORE_INDEX, is_store_directory, naming_surrogates
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
 
 __all__ = ["write_parquet", "read_parquet", "materialize", "is_store", "store_files", "write_part", "write_index",
@@ -72,7 +72,7 @@ __all__ = ["write_parquet", "read_parquet", "materialize", "is_store", "store_fi
 FORMAT = "tracekit.spans"
 VERSION = 1
 #: the index file of a store directory
-INDEX_FILE = "_tracekit.json"
+INDEX_FILE = STORE_INDEX
 _META_KEY = b"tracekit"
 _ROW = "tracekit:row"
 DICT_COLUMNS = ("attributes", "resource")
@@ -402,10 +402,7 @@ def is_store(path: str | os.PathLike) -> bool:
             with open(p, "rb") as f:
                 return f.read(4) == b"PAR1"
         if p.is_dir():
-            if (p / INDEX_FILE).is_file():
-                return True
-            names = [f for f in os.listdir(p) if not f.startswith((".", "_"))]
-            return bool(names) and all(f.endswith(".parquet") for f in names)
+            return is_store_directory(p)
     except OSError:
         return False
     return False

@@ -9,9 +9,11 @@ them, we pool every pair a clock takes part in and take a **robust** estimate (m
 Clocks ("nodes") are hosts when the resource names one (``host.name``, ``aws.ec2.instance_id``,
 ``faas.instance``, ``k8s.pod.name``, ``container.id``), else services (``by="auto"``); force one
 with ``by="service"`` or ``by="host"``. Each node's estimate is solved jointly: a pair says
-``offset(server) − offset(client) ≈ midpoint difference``; starting from zero we take, for every
-node, the median over its pairs of what each pair implies given the other side's current
-estimate, and repeat until nothing moves (a few rounds). The solution is then re-anchored so
+``offset(server) − offset(client) ≈ midpoint difference``; starting from the least-squares fit of
+each pair of nodes' median offset (weighted by its pairs), we take, for every node, the median over
+its pairs of what each pair implies given the other side's current estimate, and repeat until
+nothing moves (a few rounds). (Started from zero, a node tied by most of its pairs to one neighbour
+could only move with it: a catalog 25 ms behind read -1.8 ms, and the inventory it calls +23 ms.) The solution is then re-anchored so
 that the clock of the median span (clocks weighted by how many spans they stamped) has offset
 0: the majority of the data is taken as correct.
 
@@ -185,7 +187,8 @@ def detect_clock_skew(
     other = np.concatenate([cn, sn])
     sign = np.concatenate([np.ones(len(c)), -np.ones(len(c))])
     o2 = np.concatenate([off, off])
-    est = np.zeros(k)
+    # start from the least-squares fit of the clock pairs' median offsets (exact when the pairs agree), then refine
+    est = _edge_fit(sn, cn, off, k)
     # Gauss-Seidel: visit clocks with most pairs first, each takes the median its pairs imply
     order = np.argsort(who, kind="stable")
     bounds = np.searchsorted(who[order], np.arange(k + 1))
@@ -210,6 +213,42 @@ def detect_clock_skew(
     spread_a[spread.index.to_numpy()] = spread.to_numpy()
     used = np.flatnonzero(n_pairs)
     return _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms, min_violation_share)
+
+
+def _edge_fit(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int) -> np.ndarray:
+    """Offsets of ``k`` clocks fitted to the median offset of each pair of clocks (server − client), by least
+    squares weighted by the pairs behind each median (one clock of each connected group of clocks held at 0).
+
+    The start of the median rounds: started from 0, a clock's median is decided by whichever neighbour it shares the
+    most pairs with, so two clocks tied by many pairs (catalog and the inventory it calls N times) moved only
+    together or not at all; a catalog 25 ms behind read -1.8 ms and the inventory it calls +23 ms."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.sparse.linalg import spsolve
+
+    lo, hi = np.minimum(sn, cn), np.maximum(sn, cn)
+    val = np.where(sn == hi, off, -off)  # offset(hi) − offset(lo) each pair implies
+    key = lo * k + hi
+    order = np.lexsort((val, key))
+    key, val = key[order], val[order]
+    ukey, first, cnt = np.unique(key, return_index=True, return_counts=True)
+    med = (val[first + (cnt - 1) // 2] + val[first + cnt // 2]) / 2.0  # per pair of clocks: the median
+    a, b, w = ukey // k, ukey % k, cnt.astype(np.float64)
+    # normal equations: the weighted graph Laplacian L x = B, L singular per connected group: one clock held at 0
+    lap = coo_matrix((np.r_[w, w, -w, -w], (np.r_[a, b, a, b], np.r_[a, b, b, a])), shape=(k, k)).tocsr()
+    rhs = np.bincount(b, weights=w * med, minlength=k) - np.bincount(a, weights=w * med, minlength=k)
+    n_comp, label = connected_components(coo_matrix((w, (a, b)), shape=(k, k)), directed=False)
+    pairs = np.bincount(np.r_[a, b], weights=np.r_[w, w], minlength=k)
+    held = np.zeros(k, dtype=bool)
+    for c in range(n_comp):  # the clock with most pairs of each group (a clock without pairs: held too)
+        members = np.flatnonzero(label == c)
+        held[members[np.argmax(pairs[members])]] = True
+    free = np.flatnonzero(~held)
+    est = np.zeros(k)
+    if len(free):
+        sub = lap[free][:, free].tocsc()
+        est[free] = np.atleast_1d(spsolve(sub, rhs[free]))
+    return est
 
 
 def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:

@@ -42,3 +42,37 @@ def test_adjust_clock_skew_by_host_puts_the_clocks_back():
     fixed = tk.adjust_clock_skew(_shift(sim, "catalog", -25.0), tk.detect_clock_skew(_shift(sim, "catalog", -25.0), by="host"))
     back = ((fixed["start"] - sim["start"]).dt.total_seconds() * 1e3).to_numpy()
     assert np.abs(back).max() < 0.5
+
+
+# --- trace_diff_summary: an added span counts its own self time -----------------------------------------------------
+
+_MS = 1_000_000
+
+
+def _trace(rows):
+    """rows: (span, parent, service, name, start ms, end ms)."""
+    sid = lambda x: None if x is None else x * 16  # noqa: E731
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32] * len(rows), "span_id": [sid(r[0]) for r in rows], "parent_id": [sid(r[1]) for r in rows],
+        "service": [r[2] for r in rows], "name": [r[3] for r in rows], "kind": ["server"] + ["internal"] * (len(rows) - 1),
+        "start": [(10_000 + r[4]) * _MS for r in rows], "end": [(10_000 + r[5]) * _MS for r in rows]}, time_unit="ns")
+
+
+def test_trace_diff_summary_counts_an_added_subtree_once():
+    """b adds cache:get (60..160 ms) holding cache:inner (70..150): 20 + 80 = 100 ms of self time added. The summary
+    said 180 (the parent's inclusive 100 plus the child's 80, its definition saying self time); now 100, as delta_cp_ms.
+    """
+    # a: web |----------|            0..100       b: web |--------------------|  0..200
+    #         db |---|               10..50           db |---|                   10..50
+    #                                                     cache |----------|      60..160
+    #                                                      inner |--------|       70..150
+    a = _trace([("a", None, "web", "GET", 0, 100), ("b", "a", "db", "q", 10, 50)])
+    b = _trace([("a", None, "web", "GET", 0, 200), ("b", "a", "db", "q", 10, 50), ("c", "a", "cache", "get", 60, 160),
+                ("d", "c", "cache", "inner", 70, 150)])
+    d = tk.diff_traces(a, b)
+    s = tk.trace_diff_summary(d).set_index("service")
+    assert s.loc["cache", "delta_self_ms"] == 100.0 and s.loc["cache", "delta_cp_ms"] == 100.0
+    assert d.set_index("name").loc[["get", "inner"], "self_ms_b"].tolist() == [20.0, 80.0]
+    # and removed: diffing the other way takes the same 100 ms off
+    back = tk.trace_diff_summary(tk.diff_traces(b, a)).set_index("service")
+    assert back.loc["cache", "delta_self_ms"] == -100.0 and back.loc["cache", "removed"] == 2

@@ -77,6 +77,8 @@ TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unma
     ("start_ms_b", "float64", "ms", "start offset from b's request root"),
     ("duration_ms_a", "float64", "ms", "inclusive duration in a"),
     ("duration_ms_b", "float64", "ms", "inclusive duration in b"),
+    ("self_ms_a", "float64", "ms", "exclusive (self) time in a (tracekit.self_time)"),
+    ("self_ms_b", "float64", "ms", "exclusive (self) time in b"),
     ("delta_duration_ms", "float64", "ms", "duration b − a (NaN when added or removed)"),
     ("delta_self_ms", "float64", "ms", "exclusive (self) time b − a"),
     ("delta_start_ms", "float64", "ms", "start offset from the request root, b − a (a shifted sibling shows here)"),
@@ -97,7 +99,8 @@ TRACE_DIFF_SUMMARY = result_table("trace_diff_summary", "one row per service of 
     ("changed", "int64", "spans", "aligned spans whose duration, status or attributes changed"),
     ("added", "int64", "spans", "spans only in b"),
     ("removed", "int64", "spans", "spans only in a"),
-    ("delta_self_ms", "float64", "ms", "sum of exclusive-time changes (added spans count their self time, removed ones minus theirs)"),
+    ("delta_self_ms", "float64", "ms", "sum of exclusive-time changes (added spans count their self time, removed ones "
+                                       "minus theirs: self_ms_b, self_ms_a)"),
     ("delta_cp_ms", "float64", "ms", "change of the service's critical-path time, b − a (the sum of its spans' cp_ms; "
                                      "NaN when a trace has no critical path)"),
 ])
@@ -358,6 +361,8 @@ def diff_traces(
         "start_ms_b": rel_b.astype(np.float64),
         "duration_ms_a": dur_a.astype(np.float64),
         "duration_ms_b": dur_b.astype(np.float64),
+        "self_ms_a": self_a.astype(np.float64),
+        "self_ms_b": self_b.astype(np.float64),
         "delta_duration_ms": np.where(has_a & has_b, d_dur, np.nan).astype(np.float64),
         "delta_self_ms": np.where(has_a & has_b, self_b - self_a, np.nan).astype(np.float64),
         "delta_start_ms": np.where(has_a & has_b, rel_b - rel_a, np.nan).astype(np.float64),
@@ -369,7 +374,7 @@ def diff_traces(
         "attribute_changes": pd.Series(changes, dtype=object),
     })
     # round away float noise of ns differences (a +250 ms lock wait reads 250.0, not 250.00000000003)
-    for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms", "start_ms_a", "start_ms_b"):
+    for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms", "start_ms_a", "start_ms_b", "self_ms_a", "self_ms_b"):
         out[c] = out[c].round(6)
     out.attrs["params"] = {"tolerance_ms": tolerance_ms, "rtol": rtol}
     return out
@@ -405,9 +410,12 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
                             f"{', '.join(missing)} column(s)")
     counts = pd.crosstab(diff["service"], diff["status"]).reindex(columns=["same", "changed", "added", "removed"], fill_value=0)
     dself = diff["delta_self_ms"].fillna(0.0).copy()
-    # added spans contribute their own self time, removed ones minus theirs (durations as the proxy when unaligned)
-    dself = dself.where(diff["status"] != "added", diff["duration_ms_b"].fillna(0.0))
-    dself = dself.where(diff["status"] != "removed", -diff["duration_ms_a"].fillna(0.0))
+    # added spans contribute their own self time, removed ones minus theirs (a diff from before self_ms_a/b: their
+    # durations, which count an added span's added children twice)
+    own_b = diff["self_ms_b"] if "self_ms_b" in diff.columns else diff["duration_ms_b"]
+    own_a = diff["self_ms_a"] if "self_ms_a" in diff.columns else diff["duration_ms_a"]
+    dself = dself.where(diff["status"] != "added", own_b.fillna(0.0))
+    dself = dself.where(diff["status"] != "removed", -own_a.fillna(0.0))
     out = counts.astype(np.int64)
     out["delta_self_ms"] = dself.groupby(diff["service"]).sum().reindex(out.index).fillna(0.0)
     # from the rows themselves (not attrs, which a CSV or pd.concat loses): a side's span that is not there holds 0

@@ -76,3 +76,22 @@ def test_trace_diff_summary_counts_an_added_subtree_once():
     # and removed: diffing the other way takes the same 100 ms off
     back = tk.trace_diff_summary(tk.diff_traces(b, a)).set_index("service")
     assert back.loc["cache", "delta_self_ms"] == -100.0 and back.loc["cache", "removed"] == 2
+
+
+# --- what_if: a span it was not asked to change keeps its recorded duration ---------------------------------------------
+
+
+def test_what_if_keeps_an_unchanged_spans_negative_duration():
+    """a leaf recorded with its end 3 ms before its start (clock jitter) and not selected moves with the query it
+    follows but keeps its -3 ms; the clamp 'never below zero' belongs to a change, yet it set the span's end to its
+    start (0 ms, 19 of 300 random traces changed by an identity what_if)."""
+    # web |------------------------------|  0..300
+    #  db   |---------|                     10..110  (-50 ms)
+    #  log             (200..197: ends before it starts)
+    s = _trace([("a", None, "web", "GET", 0, 300), ("b", "a", "db", "q", 10, 110), ("c", "a", "web", "log", 200, 197)])
+    r = tk.what_if(s, {"db": -50}, n_boot=0).spans.set_index("name")
+    t0 = s["start"].min()
+    assert ((r["start"] - t0).dt.total_seconds() * 1e3).tolist() == [0.0, 10.0, 150.0]
+    assert r["duration_ms"].tolist() == [250.0, 50.0, -3.0]
+    same = tk.what_if(s, {"web": "x1"}, n_boot=0).spans
+    assert same["end"].equals(s["end"]) and same["start"].equals(s["start"])

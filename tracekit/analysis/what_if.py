@@ -350,6 +350,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                     # integer ns: float64 cannot hold epoch nanoseconds exactly (spacing 256 ns)
                     tail = max(int(round((ei - last_old) * fac[i] + dms[i] * 1e6)), 0)
                     ne_[i] = max(last_new + tail, ns_[i])
+                elif fac[i] == 1.0 and dms[i] == 0.0:  # unchanged: its recorded duration, even one below zero (skew)
+                    ne_[i] = ns_[i] + (ei - st[i])
                 else:
                     ne_[i] = ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
             if stack and not op[i]:

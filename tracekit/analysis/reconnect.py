@@ -134,17 +134,10 @@ def _missing_parents(spans, tree, svc, start, end, tid, sid) -> pd.DataFrame:
     df = pd.DataFrame({"row": orph, "t": tree.trace[orph], "p": pid[orph], "s": start[orph]})
     first = df.sort_values(["t", "p", "s", "row"], kind="stable").drop_duplicates(["t", "p"])
     r = first["row"].to_numpy(dtype=np.int64)
-    # the caller: deepest span of another service in the trace whose interval holds the orphan
-    # (candidates: spans of the orphan's trace, by the kernel's trace codes)
-    order = np.argsort(tree.trace, kind="stable")
-    tsorted = tree.trace[order]
-    caller = np.full(len(r), -1, dtype=np.int64)
-    for k, o in enumerate(r.tolist()):
-        a, b = np.searchsorted(tsorted, [tree.trace[o], tree.trace[o] + 1])
-        cand = order[a:b]
-        cand = cand[(svc[cand] != svc[o]) & (start[cand] <= start[o]) & (end[cand] >= end[o]) & (cand != o)]
-        if len(cand):
-            caller[k] = cand[np.lexsort((-tree.depth[cand], -start[cand]))][0]
+    # the caller: deepest span of another service in the trace whose interval holds the orphan (the latest-starting
+    # one, then the deepest, then the first row); per trace one sweep structure, not a scan of the trace per orphan
+    # (a trace of 32,000 spans with 16,000 orphans took 19 s: quadratic)
+    caller = _enclosing_callers(tree, svc, start, end, r)
     has = caller >= 0
     cs = np.where(has, caller, 0)
     return pd.DataFrame({
@@ -154,3 +147,57 @@ def _missing_parents(spans, tree, svc, start, end, tid, sid) -> pd.DataFrame:
         "caller_span_id": np.where(has, sid[cs], None),
         "gap_ms": np.where(has, (start[r] - start[cs]) / 1e6, np.nan),
     })
+
+
+def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray:
+    """Per orphan row: the span of its trace of another service whose interval holds it, the latest-starting (then
+    the deepest, then the lowest row); -1 when none.
+
+    Each trace with an orphan: its spans in (start, depth, -row) order under a segment tree holding, per node, the
+    latest end and the latest end of a service other than that one's; an orphan's caller is the rightmost span among
+    those starting by its start whose end (of a service other than its own) reaches its end: one descent."""
+    out = np.full(len(orphans), -1, dtype=np.int64)
+    if not len(orphans):
+        return out
+    svc_code = pd.factorize(pd.Series(svc, dtype=object), use_na_sentinel=False)[0].astype(np.int64)
+    o_trace = tree.trace[orphans]
+    rows_all = np.flatnonzero(np.isin(tree.trace, np.unique(o_trace)))
+    rows_all = rows_all[np.lexsort((-rows_all, tree.depth[rows_all], start[rows_all], tree.trace[rows_all]))]
+    tr_sorted = tree.trace[rows_all]
+    neg = np.iinfo(np.int64).min
+    for t in np.unique(o_trace).tolist():
+        a, b = np.searchsorted(tr_sorted, [t, t + 1])
+        rows = rows_all[a:b]
+        m = len(rows)
+        size = 1 << max(m - 1, 0).bit_length()
+        e1 = [neg] * (2 * size)  # latest end in the node
+        s1 = [-1] * (2 * size)  # its service
+        e2 = [neg] * (2 * size)  # latest end of a service other than s1
+        e1[size:size + m] = end[rows].tolist()
+        s1[size:size + m] = svc_code[rows].tolist()
+        for i in range(size - 1, 0, -1):
+            lft, rgt = 2 * i, 2 * i + 1
+            if e1[lft] >= e1[rgt]:
+                e1[i], s1[i] = e1[lft], s1[lft]
+            else:
+                e1[i], s1[i] = e1[rgt], s1[rgt]
+            best = s1[i]
+            e2[i] = max(e1[lft] if s1[lft] != best else e2[lft], e1[rgt] if s1[rgt] != best else e2[rgt])
+        st_sorted = start[rows]
+        mine = np.flatnonzero(o_trace == t)
+        prefix = np.searchsorted(st_sorted, start[orphans[mine]], side="right")  # spans starting by the orphan's start
+        for k, p in zip(mine.tolist(), prefix.tolist(), strict=True):
+            o = int(orphans[k])
+            want, own = int(end[o]), int(svc_code[o])
+            stack = [(1, 0, size)]
+            while stack:
+                node, lo, hi = stack.pop()
+                if lo >= p or (e1[node] if s1[node] != own else e2[node]) < want:
+                    continue
+                if node >= size:
+                    out[k] = rows[lo]
+                    break
+                mid = (lo + hi) // 2
+                stack.append((2 * node, lo, mid))  # left after right: the rightmost first
+                stack.append((2 * node + 1, mid, hi))
+    return out

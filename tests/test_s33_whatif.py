@@ -129,3 +129,24 @@ def test_reconnect_names_each_orphans_enclosing_caller():
     assert dict(zip(m["root_span_id"].astype(str), m["caller_span_id"].astype(str), strict=True)) == want
     gaps = m.set_index(m["root_span_id"].astype(str))["gap_ms"]
     assert gaps[f"{2:016x}"] == 2.0 and gaps[f"{10**8:016x}"] == 1.0
+
+
+# --- trace_weights: a Series or frame of weights is checked as one number is ------------------------------------------
+
+
+def test_weighted_summary_refuses_probabilities_given_as_a_series_of_weights():
+    """one number 0.5 was refused ('for a 50% sample pass 2') but a Series of 0.5 per trace was taken: 40 sampled
+    requests estimated as 20 (est_requests 20.0 instead of 80 for weights 2); and one trace given weights 10 and 2
+    took the first silently."""
+    from tracekit.core import trace_weights
+
+    sim = tk.simulate.simulate("baseline", n_traces=40, seed=1).spans
+    ids = sim["trace_id"].unique()
+    with pytest.raises(tk.ArgumentError, match="1 / its inclusion probability.*40 traces below 1.*50% sample has weight 2"):
+        tk.weighted_summary(sim, pd.Series(0.5, index=ids), n_boot=0)
+    assert tk.weighted_summary(sim, pd.Series(2.0, index=ids), n_boot=0)["est_requests"].tolist() == [80.0]
+    with pytest.raises(tk.ArgumentError, match="1 / its inclusion probability"):
+        trace_weights(ids, pd.DataFrame({"trace_id": ids, "probability": 2.0}))
+    with pytest.raises(tk.ArgumentError, match=f"trace {ids[0]} is given 2 different weights \\(10, 2\\)"):
+        trace_weights(ids, pd.Series([10.0, 2.0], index=[ids[0], ids[0]]))
+    assert trace_weights(ids[:2], pd.Series([10.0, 10.0, 3.0], index=[ids[0], ids[0], ids[1]])).tolist() == [10.0, 3.0]

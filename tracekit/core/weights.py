@@ -46,7 +46,8 @@ def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
     Raises
     ------
     ArgumentError
-        Another form, or a weight that is not positive and finite.
+        Another form, a weight that is not positive and finite, a weight below 1 (an inclusion probability given
+        for its inverse), or one trace given two different weights.
 
     Examples
     --------
@@ -79,10 +80,25 @@ def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
                                                   if 0 < float(weights) < 1 else ""))
         w = np.full(len(ids), float(weights))
     else:
+        dup = s.index.duplicated(keep=False)
+        if dup.any():  # one trace, two weights: which one is unknown (the same weight twice is one weight)
+            clash = s[dup].groupby(level=0).nunique(dropna=False)
+            clash = clash[clash > 1]
+            if len(clash):
+                t = clash.index[0]
+                raise ArgumentError(f"weights: trace {t} is given {len(s[t])} different weights "
+                                    f"({', '.join(f'{v:g}' for v in s[t].tolist())}); give each trace one")
         s = s[~s.index.duplicated()]
         w = ids.astype(object).map(s).to_numpy(dtype=float)
     bad = (~np.isnan(w) & ~(w > 0)) | np.isinf(w)
     if bad.any():
         raise ArgumentError("weights must be positive and finite (1 / inclusion probability); "
                             f"trace {ids.iloc[int(np.flatnonzero(bad)[0])]} has {w[bad][0]!r}")
+    low = ~np.isnan(w) & (w < 1)
+    if low.any():  # as for one number: an inclusion probability given where its inverse is meant
+        v = float(w[low][0])
+        raise ArgumentError(f"weights: a trace's weight is 1 / its inclusion probability (≥ 1); trace "
+                            f"{ids.iloc[int(np.flatnonzero(low)[0])]} has {v:g}" + (f" ({int(low.sum())} traces below 1)"
+                                                                                    if low.sum() > 1 else "")
+                            + f": a {v:.0%} sample has weight {1 / v:g}")
     return w

@@ -150,3 +150,16 @@ def test_weighted_summary_refuses_probabilities_given_as_a_series_of_weights():
     with pytest.raises(tk.ArgumentError, match=f"trace {ids[0]} is given 2 different weights \\(10, 2\\)"):
         trace_weights(ids, pd.Series([10.0, 2.0], index=[ids[0], ids[0]]))
     assert trace_weights(ids[:2], pd.Series([10.0, 10.0, 3.0], index=[ids[0], ids[0], ids[1]])).tolist() == [10.0, 3.0]
+
+
+def test_what_if_params_record_the_traces_it_was_given():
+    """params (the settings a report records to reproduce a result) said traces=[] for a generator of 3 ids (the
+    match had spent it), the characters of a TraceQL query for a query, and of one trace id for one id."""
+    s = _trace([("a", None, "web", "GET", 0, 300), ("b", "a", "db", "q", 10, 110)])
+    tid = "1" * 32
+    assert tk.what_if(s, {"db": -50}, traces=(t for t in [tid]), n_boot=0).params["traces"] == [tid]
+    q = '{ resource.service.name = "db" }'
+    r = tk.what_if(s, {"db": -50}, traces=q, n_boot=0)
+    assert r.params["traces"] == q and r.spans["duration_ms"].tolist() == [250.0, 50.0]
+    one = tk.what_if(s, {"db": -50}, traces=tid, n_boot=0)
+    assert one.params["traces"] == [tid] and one.changed_traces == 1

@@ -202,6 +202,8 @@ def what_if(
         hit = traceql_mask(spans, traces)[0]
         allowed = spans["trace_id"].isin(set(spans["trace_id"].to_numpy(dtype=object)[hit])).to_numpy()
     elif traces is not None:
+        # read once (a generator was spent by the match: params said [] for 3 traces); one id is a list of one
+        traces = [traces] if isinstance(traces, str) else list(traces)
         allowed = spans["trace_id"].isin(set(normalize_trace_ids(traces))).to_numpy()
     for sel, ch in changes.items():
         kind, v = _parse_change(ch)
@@ -231,7 +233,8 @@ def what_if(
     out["end"] = out["end"].astype(spans["end"].dtype)
     summary = _summary(spans, out, n_boot, ci, seed)
     return WhatIf(out, summary, int(touched.sum()), int(len(todo)),
-                  params={"changes": dict(changes), "traces": None if traces is None else list(traces), "n_boot": n_boot,
+                  params={"changes": dict(changes), "traces": traces if traces is None or isinstance(traces, str) else list(traces),
+                          "n_boot": n_boot,
                           "ci": ci, "seed": seed})
 
 

@@ -163,3 +163,29 @@ def test_what_if_params_record_the_traces_it_was_given():
     assert r.params["traces"] == q and r.spans["duration_ms"].tolist() == [250.0, 50.0]
     one = tk.what_if(s, {"db": -50}, traces=tid, n_boot=0)
     assert one.params["traces"] == [tid] and one.changed_traces == 1
+
+
+# --- arguments: an ArgumentError naming the argument, not a bare exception ----------------------------------------------
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda s: tk.detect_clock_skew(s, threshold_ms="x"), "detect_clock_skew: threshold_ms"),  # UFuncTypeError
+    (lambda s: tk.detect_clock_skew(s, threshold_ms=-1), "detect_clock_skew: threshold_ms"),  # flagged every clock
+    (lambda s: tk.detect_clock_skew(s, max_rounds=2.5), "detect_clock_skew: max_rounds"),  # TypeError
+    (lambda s: tk.reconnect(s, max_gap_ms="a"), "reconnect: max_gap_ms"),  # TypeError
+    (lambda s: tk.reconnect(s, tolerance_ms=[1]), "reconnect: tolerance_ms"),  # TypeError
+    (lambda s: tk.adjust_clock_skew(s, tk.detect_clock_skew(s).assign(estimate_ms=np.nan), only_skewed=False),
+     "adjust_clock_skew: the skew row of service .* has estimate_ms nan"),  # ValueError: cannot convert NaN to integer
+])
+def test_skew_and_reconnect_arguments_are_argument_errors(call, match):
+    s = tk.simulate.simulate("context-drop", n_traces=30, seed=2, share=0.2, orphan_share=0.1).spans
+    with pytest.raises(tk.ArgumentError, match=match):
+        call(s)
+
+
+def test_reconnect_takes_an_unbounded_gap():
+    """max_gap_ms=inf (no limit) raised OverflowError (int(inf)); it finds the same pairs as any gap longer than the
+    data (here 17 rows, the 1,000 ms default's)."""
+    s = tk.simulate.simulate("context-drop", n_traces=60, seed=2, share=0.2, orphan_share=0.1).spans
+    assert tk.reconnect(s, max_gap_ms=float("inf")).equals(tk.reconnect(s, max_gap_ms=1e9))
+    assert len(tk.reconnect(s, max_gap_ms=float("inf"), tolerance_ms=float("inf"))) >= len(tk.reconnect(s)) == 17

@@ -30,7 +30,6 @@ import pandas as pd
 
 from ..core import ns, number_arg, require_columns, result_table, span_tree
 from ..core.dropped_context import dropped_context_pairs
-from ..errors import ArgumentError
 from ..schema import STRING
 
 __all__ = ["reconnect", "RECONNECT_TABLE"]
@@ -97,8 +96,8 @@ def reconnect(
     True
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "reconnect")
-    if not (max_gap_ms >= 0 and tolerance_ms >= 0):
-        raise ArgumentError(f"reconnect: max_gap_ms and tolerance_ms must be ≥ 0, got {max_gap_ms!r}, {tolerance_ms!r}")
+    max_gap_ms = number_arg(max_gap_ms, "max_gap_ms", "reconnect", low=0, allow_inf=True)
+    tolerance_ms = number_arg(tolerance_ms, "tolerance_ms", "reconnect", low=0, allow_inf=True)
     min_score = number_arg(min_score, "min_score", "reconnect", low=0, high=1)
     tree = span_tree(spans)
     svc = spans["service"].to_numpy(dtype=object, na_value="?")
@@ -108,7 +107,10 @@ def reconnect(
     tid = spans["trace_id"].to_numpy(dtype=object)
     sid = spans["span_id"].to_numpy(dtype=object)
 
-    c, r, score = dropped_context_pairs(spans, tree, max_gap_ns=int(max_gap_ms * 1e6), tolerance_ns=int(tolerance_ms * 1e6),
+    # in ns, at most what the latest time can be moved by in int64 (inf: no limit, int(inf) raised OverflowError)
+    room = float(np.iinfo(np.int64).max - max(int(start.max()), int(end.max()), 0)) if len(spans) else 0.0
+    c, r, score = dropped_context_pairs(spans, tree, max_gap_ns=int(min(max_gap_ms * 1e6, room)),
+                                        tolerance_ns=int(min(tolerance_ms * 1e6, room)),
                                         min_score=min_score)
     rows_d = pd.DataFrame({
         "case": "dropped_context", "client_trace_id": tid[c], "client_span_id": sid[c],

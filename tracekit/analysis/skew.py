@@ -176,6 +176,8 @@ def detect_clock_skew(
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "detect_clock_skew")
     min_pairs = count_arg(min_pairs, "min_pairs", "detect_clock_skew", minimum=1)
     min_violation_share = number_arg(min_violation_share, "min_violation_share", "detect_clock_skew", low=0, high=1)
+    threshold_ms = number_arg(threshold_ms, "threshold_ms", "detect_clock_skew", low=0)
+    max_rounds = count_arg(max_rounds, "max_rounds", "detect_clock_skew", minimum=0)
     node, table = _nodes(spans, by)
     c, p, off, viol = _pairs(spans, node)
     k = len(table)
@@ -328,6 +330,10 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
         svc = out["service"].to_numpy(dtype=object)
         host = _hosts(out) if rows["host"].notna().any() else None
         for r in rows.itertuples(index=False):
+            if not np.isfinite(pd.to_numeric(r.estimate_ms, errors="coerce")):
+                raise ArgumentError(f"adjust_clock_skew: the skew row of service {r.service!r}"
+                                    + ("" if pd.isna(r.host) else f" host {r.host!r}")
+                                    + f" has estimate_ms {r.estimate_ms!r}, not a finite number of ms to shift by")
             m = svc == r.service
             if pd.notna(r.host):
                 m &= host == r.host

@@ -189,3 +189,37 @@ def test_reconnect_takes_an_unbounded_gap():
     s = tk.simulate.simulate("context-drop", n_traces=60, seed=2, share=0.2, orphan_share=0.1).spans
     assert tk.reconnect(s, max_gap_ms=float("inf")).equals(tk.reconnect(s, max_gap_ms=1e9))
     assert len(tk.reconnect(s, max_gap_ms=float("inf"), tolerance_ms=float("inf"))) >= len(tk.reconnect(s)) == 17
+
+
+# --- workflow_critical_path: a batch fed by several requests ------------------------------------------------------------
+
+
+def test_workflow_critical_path_through_a_batch_starts_at_the_request_it_follows():
+    """(the docstrings promised the sections always add up to end_to_end_ms; with a batch fed last by a later request
+    they cannot: this pins what they now say.) Requests at 0, 100, 200 ms each send at +10..+20 ms; one batch consumer
+    (500..700, linked to all three) sends at 600..610 to a consumer at 900..950."""
+    ids = [f"{i:032x}" for i in range(1, 6)]
+    rows, kinds, tids, links = [], [], [], []
+    for k in range(3):
+        rows += [(f"r{k}", None, "web", "POST", k * 100, k * 100 + 100), (f"p{k}", f"r{k}", "web", "orders send",
+                                                                         k * 100 + 10, k * 100 + 20)]
+        kinds += ["server", "producer"]
+        tids += [ids[k]] * 2
+        links += [[], []]
+    rows += [("c", None, "worker", "orders process", 500, 700), ("q", "c", "worker", "ship send", 600, 610),
+             ("d", None, "shipper", "ship process", 900, 950)]
+    kinds += ["consumer", "producer", "consumer"]
+    tids += [ids[3], ids[3], ids[4]]
+    sid = lambda x: None if x is None else x.ljust(16, "0")  # noqa: E731
+    links += [[{"trace_id": ids[k], "span_id": sid(f"p{k}")} for k in range(3)], [],
+              [{"trace_id": ids[3], "span_id": sid("q")}]]
+    spans = tk.spans_from_columns({
+        "trace_id": tids, "span_id": [sid(r[0]) for r in rows], "parent_id": [sid(r[1]) for r in rows],
+        "service": [r[2] for r in rows], "name": [r[3] for r in rows], "kind": kinds,
+        "start": [(10_000 + r[4]) * _MS for r in rows], "end": [(10_000 + r[5]) * _MS for r in rows]}, time_unit="ns")
+    spans["links"] = pd.Series(links, dtype=object)
+    ws = tk.workflow_summary(spans).iloc[0]
+    assert (ws["traces"], ws["hops"], ws["end_to_end_ms"], ws["queue_ms"]) == (5, 4, 950.0, 770.0)
+    cp = tk.workflow_critical_path(spans)
+    assert cp["duration_ms"].tolist() == [10.0, 10.0, 280.0, 100.0, 10.0, 290.0, 50.0]
+    assert cp["trace_id"].iloc[0] == ids[2] and cp["duration_ms"].sum() == ws["end_to_end_ms"] - 200.0

@@ -55,8 +55,11 @@ behind may start, or even end, before its producer ended. Then:
   that ended before its producer ended (and before the rest of the workflow) is left off the path.
 
 So the sections still tile ``[start, end]`` of the summary (their durations add up to
-``end_to_end_ms``) whenever the workflow's last span end is on the path, but the split between
-the two sides of a skewed hop follows the clocks, not what happened. Find skewed hosts with
+``end_to_end_ms``) whenever the workflow's last span end is on the path and the path goes back to
+the first request, but the split between the two sides of a skewed hop follows the clocks, not
+what happened. (A batch consumer fed by several requests follows the producer that ended last;
+when that is not the first request's, the path starts at its request's start and adds up to less
+than ``end_to_end_ms``, by the time from the first request's start to that one's.) Find skewed hosts with
 :func:`tracekit.detect_clock_skew` and correct them with :func:`tracekit.adjust_clock_skew` first.
 Every function returns new objects and never modifies its input.
 
@@ -634,9 +637,12 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     that ends last: that root's sections; if it is (or holds) a consumer, the queue wait (producer
     end → start of that root, ``section="queue"``, ``kind="queue"``, ``service`` = the destination) and
     then the sections of the root holding the producer that end by the producer's end (cut
-    there), and so on up to the first request. So the sections tile the workflow from its
-    first request's start to its end. When several producers feed one consumer (a batch), the
-    one that ended last is followed. A consumer root that started before its producer ended (its
+    there), and so on back to a request that no hop leads into. When several producers feed one
+    consumer (a batch), the one that ended last is followed. So the sections tile the workflow from
+    the start of the request they reach to its end: from its first request's start (adding up to
+    :func:`workflow_summary`'s ``end_to_end_ms``) unless a batch was fed last by a later request
+    (three requests starting at 0, 100 and 200 ms into one batch: the path starts at 200 ms, 200 ms
+    short of ``end_to_end_ms``). A consumer root that started before its producer ended (its
     clock behind) has its sections cut to start at the producer's end, so the tiling holds and
     adds up to :func:`workflow_summary`'s ``end_to_end_ms``; the split between the two sides then
     follows the recorded clocks (see "Skewed clocks" in the module docstring; correct them first

@@ -223,3 +223,26 @@ def test_workflow_critical_path_through_a_batch_starts_at_the_request_it_follows
     cp = tk.workflow_critical_path(spans)
     assert cp["duration_ms"].tolist() == [10.0, 10.0, 280.0, 100.0, 10.0, 290.0, 50.0]
     assert cp["trace_id"].iloc[0] == ids[2] and cp["duration_ms"].sum() == ws["end_to_end_ms"] - 200.0
+
+
+# --- diff_traces: rows in tree order, children by start; a span exported twice is one span ------------------------------
+
+
+def test_diff_traces_lists_children_by_start_not_grouped_by_operation():
+    """siblings db:q 10 ms, svc:x 15 ms, db:q 20 ms, with b adding a db:q at 25 ms: the rows came grouped by operation
+    (q, q, added q, x: x drawn last in plot_trace_diff's waterfall though it ran second) while the docstring says
+    children by start; now q, x, q, added q."""
+    # web |------------------------|  0..300
+    #  q    |-|                        10..12
+    #  x       |---|                   15..19
+    #  q          |-|                  20..22
+    #  q (b only)     |-|              25..27
+    rows = [("a", None, "web", "GET", 0, 300), ("b", "a", "db", "q", 10, 12), ("c", "a", "svc", "x", 15, 19),
+            ("d", "a", "db", "q", 20, 22)]
+    a = _trace(rows)
+    b = _trace(rows + [("e", "a", "db", "q", 25, 27)])
+    d = tk.diff_traces(a, b)
+    assert d["name"].tolist() == ["GET", "q", "x", "q", "q"]
+    assert d["status"].tolist() == ["same", "same", "same", "same", "added"]
+    assert d["start_ms_b"].tolist() == [0.0, 10.0, 15.0, 20.0, 25.0]
+

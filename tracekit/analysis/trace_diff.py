@@ -226,6 +226,11 @@ def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, ba
                 break  # one side all paired: the rest of the candidates cannot pair
         out += [(i, -1) for i in la if i not in used_a]
         out += [(-1, j) for j in lb if j not in used_b]
+    # children by start (b's offset, else a's; ties: a's, then the rows), not grouped by operation: the rows of the
+    # diff are a waterfall (plot_trace_diff draws them in this order)
+    inf = float("inf")
+    out.sort(key=lambda x: (pb["rel"][x[1]] if x[1] >= 0 else pa["rel"][x[0]], pa["rel"][x[0]] if x[0] >= 0 else inf,
+                            x[0], x[1]))
     return out
 
 

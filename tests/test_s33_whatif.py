@@ -246,3 +246,14 @@ def test_diff_traces_lists_children_by_start_not_grouped_by_operation():
     assert d["status"].tolist() == ["same", "same", "same", "same", "added"]
     assert d["start_ms_b"].tolist() == [0.0, 10.0, 15.0, 20.0, 25.0]
 
+
+def test_diff_traces_counts_a_span_exported_twice_once():
+    """b is a with one db:q span exported twice (the same span id twice): it said 1 span added (db: added 1), the
+    kernel tree's policy being that the later copy is left out (a span exported twice is one span); now all same."""
+    rows = [("a", None, "web", "GET", 0, 300), ("b", "a", "db", "q", 10, 12), ("c", "a", "db", "q", 20, 22)]
+    a = _trace(rows)
+    b = pd.concat([a, a.iloc[[1]]], ignore_index=True)
+    d = tk.diff_traces(a, b)
+    assert d["status"].tolist() == ["same"] * 3
+    s = tk.trace_diff_summary(d).set_index("service")
+    assert s.loc["db", ["same", "added"]].tolist() == [2, 0]

@@ -149,9 +149,11 @@ def _prepare(t: pd.DataFrame) -> dict:
         on_cp = np.zeros(n, dtype=bool)
         cp_ms = np.full(n, np.nan)
     offsets, kids = tree.children()
+    # the later copies of a span exported twice are left out (the kernel tree's policy): one call, not one added
+    keep = ~tree.duplicate
     ops = (t["service"].astype(object).fillna("?") + ":" + t["name"].astype(object).fillna("?")).to_numpy(dtype=object)
-    heads = np.flatnonzero(tree.parent < 0)
-    return {"t": t, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
+    heads = np.flatnonzero((tree.parent < 0) & keep)
+    return {"t": t, "keep": keep, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
             "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_ms": cp_ms,
             "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
             "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
@@ -161,7 +163,8 @@ def _prepare(t: pd.DataFrame) -> dict:
 def _children(p: dict, i: int) -> np.ndarray:
     if i < 0:
         return p["heads"]
-    return p["kids"][p["offsets"][i]:p["offsets"][i + 1]]
+    k = p["kids"][p["offsets"][i]:p["offsets"][i + 1]]
+    return k[p["keep"][k]]
 
 
 def _nearest_pairs(oa: np.ndarray, ob: np.ndarray, tol_ms: float, ra: np.ndarray, rb: np.ndarray

@@ -257,3 +257,19 @@ def test_diff_traces_counts_a_span_exported_twice_once():
     assert d["status"].tolist() == ["same"] * 3
     s = tk.trace_diff_summary(d).set_index("service")
     assert s.loc["db", ["same", "added"]].tolist() == [2, 0]
+
+
+def test_what_if_says_when_the_traces_given_hold_nothing_to_change():
+    """a selector matching nothing raised, but matching nothing inside traces= (or traces= naming no trace of the
+    spans: a mistyped id) returned a summary of delta 0 everywhere, read as 'no effect'; now ArgumentErrors."""
+    s = _trace([("a", None, "web", "GET", 0, 300), ("b", "a", "db", "q", 10, 110)])
+    other = s.assign(trace_id="2" * 32, service="web")  # a second trace without db
+    both = pd.concat([s, other], ignore_index=True)
+    with pytest.raises(tk.ArgumentError, match=r"'db' matches no span of the traces given \(1 traces\)"):
+        tk.what_if(both, {"db": -50}, traces=["2" * 32], n_boot=0)
+    with pytest.raises(tk.ArgumentError, match="none of the 1 traces given is in the spans"):
+        tk.what_if(both, {"db": -50}, traces=["3" * 32], n_boot=0)
+    with pytest.raises(tk.ArgumentError, match="TraceQL query traces=.* matches no span"):
+        tk.what_if(both, {"db": -50}, traces='{ resource.service.name = "nope" }', n_boot=0)
+    r = tk.what_if(both, {"db": -50}, traces=["1" * 32, "3" * 32], n_boot=0)  # one of them there: applied there
+    assert (r.changed_spans, r.changed_traces) == (1, 1) and r.spans["duration_ms"].tolist()[:2] == [250.0, 50.0]

@@ -174,7 +174,7 @@ def what_if(
     Raises
     ------
     ArgumentError
-        A selector matches nothing, a change is not ms or ``"xF"`` (or would move spans outside the time range,
+        A selector matches nothing (in ``traces`` when given), ``traces`` names no trace of the spans, a change is not ms or ``"xF"`` (or would move spans outside the time range,
         1970 to 2262), or ``n_boot``/``ci`` are out of range (``core.boot_args``: a whole ``n_boot`` >= 0,
         0 < ``ci`` < 1).
     SpansSchemaError
@@ -205,9 +205,16 @@ def what_if(
         # read once (a generator was spent by the match: params said [] for 3 traces); one id is a list of one
         traces = [traces] if isinstance(traces, str) else list(traces)
         allowed = spans["trace_id"].isin(set(normalize_trace_ids(traces))).to_numpy()
+    if traces is not None and n and not allowed.any():  # a mistyped id read as "no effect" (delta 0 everywhere)
+        raise ArgumentError(f"what_if: the TraceQL query traces={traces!r} matches no span" if isinstance(traces, str) else
+                            f"what_if: none of the {len(traces)} traces given is in the spans "
+                            f"(first: {traces[0] if len(traces) else None!r})")
     for sel, ch in changes.items():
         kind, v = _parse_change(ch)
         hit = _select(spans, sel) & allowed
+        if traces is not None and not hit.any():
+            raise ArgumentError(f"what_if: {sel!r} matches no span of the traces given "
+                                f"({len(np.unique(spans['trace_id'].to_numpy(dtype=object)[allowed]))} traces)")
         if kind == "ms":
             delta_ms[hit] += v
         else:

@@ -273,3 +273,17 @@ def test_what_if_says_when_the_traces_given_hold_nothing_to_change():
         tk.what_if(both, {"db": -50}, traces='{ resource.service.name = "nope" }', n_boot=0)
     r = tk.what_if(both, {"db": -50}, traces=["1" * 32, "3" * 32], n_boot=0)  # one of them there: applied there
     assert (r.changed_spans, r.changed_traces) == (1, 1) and r.spans["duration_ms"].tolist()[:2] == [250.0, 50.0]
+
+
+def test_sampling_weights_refuses_a_stratum_given_two_rates():
+    """rate=DataFrame naming service api twice (0.5 and 0.1) took the first silently (weight 2, or 10 if the rows came
+    the other way); rate='x' was told it 'needs by='. Now ArgumentErrors that say so; a repeated equal row is fine."""
+    spans = tk.spans_from_columns({"trace_id": [f"{i:032x}" for i in (1, 2)], "span_id": ["a" * 16, "b" * 16],
+                                   "service": ["api", "web"], "name": ["GET /"] * 2, "start": [0, 0], "end": [1, 1]})
+    with pytest.raises(tk.ArgumentError, match=r"stratum \('api',\) 2 different probabilities \(0.5, 0.1\)"):
+        tk.sampling_weights(spans, rate=pd.DataFrame({"service": ["api", "api"], "probability": [0.5, 0.1]}), by="service")
+    with pytest.raises(tk.ArgumentError, match="rate must be a probability, a mapping or a DataFrame, got str"):
+        tk.sampling_weights(spans, rate="x")
+    ok = tk.sampling_weights(spans, rate=pd.DataFrame({"service": ["api", "api", "web"], "probability": [0.5, 0.5, 0.2]}),
+                             by="service")
+    assert ok["weight"].tolist() == [2.0, 5.0]

@@ -205,12 +205,21 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
 
     if isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool):
         return check(np.full(n, float(rate)), "rate")
+    if not isinstance(rate, (pd.DataFrame, Mapping)):  # before by=: 'x' was told it needs by=
+        raise ArgumentError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
     if not keys:
         raise ArgumentError("a per-stratum rate needs by= naming the stratum column(s)")
     if isinstance(rate, pd.DataFrame):
         if "probability" not in rate.columns or any(k not in rate.columns for k in keys):
             raise ArgumentError(f"rate DataFrame needs columns {keys + ['probability']}")
-        m = tt[keys].merge(rate[keys + ["probability"]].drop_duplicates(keys), on=keys, how="left")
+        per = rate[keys + ["probability"]].drop_duplicates()
+        clash = per[per.duplicated(keys, keep=False)]
+        if len(clash):  # one stratum, two probabilities: the first was taken silently
+            first = clash.iloc[0]
+            both = clash[(clash[keys] == first[keys]).all(axis=1)]["probability"].tolist()
+            raise ArgumentError(f"rate DataFrame gives the stratum {tuple(first[keys].tolist())} {len(both)} different "
+                                f"probabilities ({', '.join(f'{float(v):g}' for v in both)}); give each stratum one")
+        m = tt[keys].merge(per.drop_duplicates(keys), on=keys, how="left")
         return check(m["probability"].to_numpy(dtype=float), "rate DataFrame")
     if isinstance(rate, Mapping):
         if len(keys) == 1:

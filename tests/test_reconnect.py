@@ -20,7 +20,6 @@ from tracekit.schema import SpansSchemaError
 from tracekit.simulate import AppConfig
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "real-traces"
 
 
 def _scores(r, truth_dropped, truth_orphaned):
@@ -101,10 +100,10 @@ def test_health_report_points_to_reconnect(broken):
     assert "tk.reconnect(spans)" in text
 
 
-def test_real_missing_parents():
-    p = REAL / "jaeger" / "memory-fixtures" / "otel_traces_01.json"
+def test_real_missing_parents(real_traces):
+    p = real_traces / "jaeger" / "memory-fixtures" / "otel_traces_01.json"
     if not p.exists():
-        pytest.skip(f"real traces not found at {REAL}")
+        pytest.skip(f"real traces not found at {real_traces}")
     spans = tk.read(p)
     r = tk.reconnect(spans)
     assert set(r["case"]) == {"missing_parent"}

@@ -27,7 +27,6 @@ from .conftest import read_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
-REAL = REPO.parent / "shared" / "real-traces"
 N, SEED = 600, 7
 
 
@@ -223,13 +222,13 @@ def test_xray_bad_links_name_the_segment():
         tk.read_xray({**doc, "links": {"trace_id": "x"}})
 
 
-def test_real_xray_samples_have_no_span_links():
+def test_real_xray_samples_have_no_span_links(real_traces):
     """None of the real X-Ray samples carries span links (checked here, so a new sample with links shows up)."""
     files = sorted(p for d in ("aws-cli-examples-xray", "aws-xray-developer-guide", "otel-contrib-awsxray-testdata",
-                               "otel-contrib-awsxray-testdata-upstream") for p in (REAL / d).glob("*")
-                   if p.suffix in (".json", ".txt") and "Traces" in p.read_text() or p.suffix == ".txt") if REAL.exists() else []
+                               "otel-contrib-awsxray-testdata-upstream") for p in (real_traces / d).glob("*")
+                   if p.suffix in (".json", ".txt") and "Traces" in p.read_text() or p.suffix == ".txt")
     if not files:
-        pytest.skip(f"real traces not found at {REAL}")
+        pytest.skip(f"real traces not found at {real_traces}")
     loaded = 0
     for p in files:
         try:
@@ -244,10 +243,10 @@ def test_real_xray_samples_have_no_span_links():
     assert loaded > 20
 
 
-def test_real_otlp_links_across_traces():
-    p = REAL / "jaeger" / "memory-fixtures" / "otel_traces_01.json"
+def test_real_otlp_links_across_traces(real_traces):
+    p = real_traces / "jaeger" / "memory-fixtures" / "otel_traces_01.json"
     if not p.exists():
-        pytest.skip(f"real traces not found at {REAL}")
+        pytest.skip(f"real traces not found at {real_traces}")
     spans = tk.read(p)
     st = tk.stitch(spans)
     # every span links to producer span ...04 (follows_from) and to a span of a trace not in the file

@@ -287,3 +287,23 @@ def test_sampling_weights_refuses_a_stratum_given_two_rates():
     ok = tk.sampling_weights(spans, rate=pd.DataFrame({"service": ["api", "api", "web"], "probability": [0.5, 0.5, 0.2]}),
                              by="service")
     assert ok["weight"].tolist() == [2.0, 5.0]
+
+
+def test_diff_traces_aligns_a_fragment_under_the_span_its_head_names():
+    """b is a with its root lost (not exported): b's db:q and its child (same ids, same durations) were 'added' and
+    a's 'removed' (db: added 2, removed 2) beside the lost root; they hang under the root's place now (same 2,
+    web:GET removed). With the middle span lost instead, inner is same, q removed (inner was removed and added)."""
+    # web |------------------------|  0..300
+    #  q    |---------|                10..110
+    #   inner |--|                     20..50
+    a = _trace([("a", None, "web", "GET", 0, 300), ("b", "a", "db", "q", 10, 110), ("c", "b", "db", "inner", 20, 50)])
+    no_root = a[a["service"] != "web"].reset_index(drop=True)
+    d = tk.diff_traces(a, no_root)
+    assert d[["name", "status"]].values.tolist() == [["GET", "removed"], ["q", "same"], ["inner", "same"]]
+    s = tk.trace_diff_summary(d).set_index("service")
+    assert s.loc["db", ["same", "added", "removed"]].tolist() == [2, 0, 0] and s.loc["web", "removed"] == 1
+    back = tk.diff_traces(no_root, a)
+    assert back[["name", "status"]].values.tolist() == [["GET", "added"], ["q", "same"], ["inner", "same"]]
+    no_mid = a[a["name"] != "q"].reset_index(drop=True)
+    assert tk.diff_traces(a, no_mid)[["name", "status"]].values.tolist() == [
+        ["GET", "same"], ["q", "removed"], ["inner", "same"]]

@@ -6,7 +6,9 @@ matched in start order, the k-th ``SELECT orders`` of *a* with the k-th of *b*: 
 the same call path and sibling order. When an operation occurs a different number of times under
 the two parents, its spans are matched by nearest start offset from the parent instead (within
 ``tolerance_ms``); what stays unmatched is ``added`` (only in *b*) or ``removed`` (only in *a*).
-Fragments (orphans) and extra roots are aligned the same way, as children of a virtual parent.
+Fragments (orphans) and extra roots are aligned the same way, as children of a virtual parent; a fragment whose
+head names a span the other trace has (its parent lost on one side: the root not exported, a span not sampled) is
+aligned as a child of that span instead.
 
 Each row is one aligned pair (or one unmatched span) with:
 
@@ -69,7 +71,8 @@ TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unma
     ("call_path", "object", "", "operations from the root down (service:name > …), of the span in b, else in a"),
     ("service", "object", "", "service of the span (b, else a)"),
     ("name", "object", "", "operation of the span (b, else a)"),
-    ("depth", "int64", "", "depth below the request root or fragment head"),
+    ("depth", "int64", "", "depth below the request root or fragment head (a fragment whose head names a span of the "
+                          "other trace hangs, and counts, from that span's place)"),
     ("status", "object", "", "same / changed (duration, status or attributes differ) / added (only in b) / removed (only in a)"),
     ("span_id_a", "object", "", "span id in a (None when added)"),
     ("span_id_b", "object", "", "span id in b (None when removed)"),
@@ -158,6 +161,23 @@ def _prepare(t: pd.DataFrame) -> dict:
             "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
             "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
             "res": t["resource"].to_numpy(dtype=object) if "resource" in t else np.full(n, None, object)}
+
+
+def _adopted(p: dict, q: dict) -> dict[int, list[int]]:
+    """Fragment heads of ``p`` (a parent id that is not in ``p``) whose parent id is a span of ``q``: {row in q: heads}."""
+    tree = p["tree"]
+    heads = np.flatnonzero(tree.orphan & p["keep"] & (tree.parent < 0))
+    if not len(heads) or not len(q["t"]):
+        return {}
+    pid = p["t"]["parent_id"].to_numpy(dtype=object, na_value=None)[heads]
+    sid = q["t"]["span_id"].to_numpy(dtype=object, na_value=None)
+    where = pd.Index(sid[q["keep"]]).get_indexer(pid) if pd.Index(sid[q["keep"]]).is_unique else np.full(len(pid), -1)
+    rows_q = np.flatnonzero(q["keep"])
+    out: dict[int, list[int]] = {}
+    for h, w in zip(heads.tolist(), where.tolist(), strict=True):
+        if w >= 0:
+            out.setdefault(int(rows_q[w]), []).append(h)
+    return out
 
 
 def _children(p: dict, i: int) -> np.ndarray:
@@ -313,19 +333,33 @@ def diff_traces(
         ta, tb = _one_trace(a, None, "a"), _one_trace(b, None, "b")
     pa, pb = _prepare(ta), _prepare(tb)
     rows: list[tuple] = []
+    # a fragment of one trace whose head names a span the other trace has (its parent lost on this side: the root
+    # not exported, a span not sampled) hangs under that span's place, not beside the roots: with the root lost in b,
+    # b's db:q and its child were 'added' and a's 'removed', the same spans
+    adopt_b, adopt_a = _adopted(pb, pa), _adopted(pa, pb)
+    skip_b = {h for hs in adopt_b.values() for h in hs}
+    skip_a = {h for hs in adopt_a.values() for h in hs}
     stack = [(-1, -1, -1)]  # (row in a, row in b, depth): the virtual parent of roots and fragments
     while stack:
         ia, ib, depth = stack.pop()
         if ia >= 0 or ib >= 0:
             rows.append((ia, ib, depth))
-        if ia >= 0 and ib >= 0 or (ia < 0 and ib < 0):
-            base_a = pa["rel"][ia] if ia >= 0 else 0.0
-            base_b = pb["rel"][ib] if ib >= 0 else 0.0
-            pairs = _match(pa, _children(pa, ia), pb, _children(pb, ib), tolerance_ms, base_a, base_b)
-        elif ia >= 0:
-            pairs = [(c, -1) for c in _children(pa, ia).tolist()]
+        none = np.zeros(0, dtype=np.int64)  # the side without this span has no children here (-1 is the virtual root)
+        ka = _children(pa, ia) if ia >= 0 or ib < 0 else none
+        kb = _children(pb, ib) if ib >= 0 or ia < 0 else none
+        if ia < 0 and ib < 0:
+            ka = ka[~np.isin(ka, list(skip_a))] if skip_a else ka
+            kb = kb[~np.isin(kb, list(skip_b))] if skip_b else kb
+        if ib >= 0 and ib in adopt_a:
+            ka = np.concatenate([ka, np.asarray(adopt_a[ib], dtype=ka.dtype)])
+        if ia >= 0 and ia in adopt_b:
+            kb = np.concatenate([kb, np.asarray(adopt_b[ia], dtype=kb.dtype)])
+        if len(ka) and len(kb):
+            base_a = pa["rel"][ia] if ia >= 0 else (pb["rel"][ib] if ib >= 0 else 0.0)
+            base_b = pb["rel"][ib] if ib >= 0 else base_a
+            pairs = _match(pa, ka, pb, kb, tolerance_ms, base_a, base_b)
         else:
-            pairs = [(-1, c) for c in _children(pb, ib).tolist()]
+            pairs = [(c, -1) for c in ka.tolist()] + [(-1, c) for c in kb.tolist()]
         stack.extend((x, y, depth + 1) for x, y in reversed(pairs))
     ia = np.array([r[0] for r in rows], dtype=np.int64)
     ib = np.array([r[1] for r in rows], dtype=np.int64)

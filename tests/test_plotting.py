@@ -71,7 +71,7 @@ def test_waterfall_one_bar_trace_per_kind_and_bar_per_visible_span():
     # durations on the bars, a header line under the title
     assert list(bars.text) == ["100.0 ms", "20.0 ms", "5.0 ms", "10.0 ms"]
     assert fig.layout.title.text.startswith(f"trace {TID}<br><sup>request 100.0 ms · started ")
-    assert "ok (1 error span) · 4 spans</sup>" in fig.layout.title.text
+    assert "ok (1 failed span) · 4 spans</sup>" in fig.layout.title.text
 
 
 def test_waterfall_collapsed_rows_and_no_critical_path():

@@ -266,7 +266,18 @@ class ExplorerState:
                 cp = self._critical_path(sub)
             if len(cache) > 32:
                 cache.clear()
-            cache[key] = waterfall_data(sub, self.trace_id, critical_path=cp, collapse=self.collapsed, max_depth=self.max_depth)
+            rows = waterfall_data(sub, self.trace_id, critical_path=cp, collapse=self.collapsed, max_depth=self.max_depth)
+            # the header says what the trace list says (trace_outcomes of the whole frame: a trace continuing
+            # another's request, or recording no status in a frame that does, is judged over the frame)
+            t = self.shared.traces
+            r = t[t["trace_id"].astype(object).to_numpy() == self.trace_id]
+            if len(r):
+                req, fl = r["request_ms"].iloc[0], r["failed"].iloc[0]
+                rows.attrs["request_ms"] = float(req) if pd.notna(req) else float("nan")
+                rows.attrs["request"] = bool(pd.notna(req))
+                rows.attrs["request_failed"] = None if pd.isna(fl) else bool(fl)
+                rows.attrs["status_recorded"] = bool(t["failed"].notna().any())  # <NA> on every row: none recorded
+            cache[key] = rows
         return cache[key]
 
     def _critical_path(self, sub: pd.DataFrame) -> pd.DataFrame | None:

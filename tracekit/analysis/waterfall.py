@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.frame import require_columns
-from ..core.outcomes import status_recorded
+from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -227,7 +227,12 @@ def waterfall_data(
     ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
     stays at 64 and the label starts with ``[depth N]``); ``hover`` is escaped HTML.
     ``attrs["status_recorded"]`` is :func:`tracekit.core.status_recorded` of ``spans``: False when no span
-    records a status, an HTTP code or a fault flag, so ``is_error`` False means unknown, not ok.
+    records a status, an HTTP code or a fault flag, so ``is_error`` False means unknown, not ok. The whole
+    trace in the kernel's terms (:func:`tracekit.core.trace_outcomes`; hidden rows included), for the figure's
+    header: ``attrs["trace_start"]`` (UTC), ``"request_ms"`` (the request root's duration; NaN without a root or
+    for asynchronous work), ``"request"``, ``"has_root"``, ``"root_span_id"``, ``"request_failed"`` (True / False,
+    None when unknown), ``"failed_spans"`` (:func:`tracekit.core.failed`: 5xx or status error, not a 4xx) and
+    ``"client_error_spans"`` (4xx: ``is_error`` marks these too).
 
     Returns
     -------
@@ -398,7 +403,28 @@ def waterfall_data(
     # whether the frame can say that anything failed (core.status_recorded): where no span records a status, a row's
     # is_error False is unknown, not "ok" (TrainTicket's spans carry none)
     out.attrs["status_recorded"] = status_recorded(spans)
+    out.attrs.update(_request_facts(trace, tid, t0, out.attrs["status_recorded"]))
     return out
+
+
+def _request_facts(trace: pd.DataFrame, tid, t0: int, recorded: bool) -> dict:
+    """What the figure's header says of the whole trace, in the kernel's terms (:func:`tracekit.core.trace_outcomes`,
+    :func:`tracekit.core.failed`), not read off the first drawn row: an orphan fragment that starts before the request
+    root, or a 4xx client error, is not the request's latency or failure."""
+    oc = trace_outcomes(trace)
+    oc = oc[oc["trace_id"].astype(object).to_numpy() == tid]
+    facts: dict = {"trace_start": pd.Timestamp(t0, unit="ns", tz="UTC"), "request_ms": float("nan"), "request": False,
+                   "has_root": False, "request_failed": None,
+                   "failed_spans": int(failed(trace).sum()), "client_error_spans": int(client_error(trace).sum())}
+    if len(oc):
+        r = oc.iloc[0]
+        facts["request_ms"] = float(r["request_ms"]) if pd.notna(r["request_ms"]) else float("nan")
+        facts["request"], facts["has_root"] = bool(r["request"]), bool(r["has_root"])
+        # <NA> on a trace that records no status of its own, in a frame that does: the frame's kernel says False
+        facts["request_failed"] = bool(r["failed"]) if pd.notna(r["failed"]) else (False if recorded else None)
+        if facts["has_root"] and pd.notna(r["root_span_id"]):
+            facts["root_span_id"] = str(r["root_span_id"])
+    return facts
 
 
 def _escaped(values: pd.Series) -> list[str]:

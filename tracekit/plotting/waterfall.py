@@ -72,21 +72,49 @@ _TITLE_PX = 56
 
 
 def _waterfall_header(rows: pd.DataFrame, start: Any) -> str:
-    """One line under the title: request duration, start time, status, span count. The status is "status
-    unknown" where the spans record none (``rows.attrs["status_recorded"]`` False: waterfall_data), not "ok"."""
-    roots = rows[rows["depth"].to_numpy() == 0]
+    """One line under the title: request latency, start time, outcome, span count — the whole trace in the kernel's
+    terms, from ``rows.attrs`` (:func:`tracekit.waterfall_data`): the request root's duration and failure
+    (:func:`tracekit.core.trace_outcomes`), never the first drawn row's (an orphan fragment that started earlier drew
+    "request 200 ms · failed" over a 40 ms request that succeeded), and failed spans by :func:`tracekit.core.failed`
+    (a 4xx is a client error, not a failure). The outcome is "status unknown" where the spans record none
+    (``rows.attrs["status_recorded"]`` False), not "ok". Rows without those attrs (made by hand) are read as before:
+    the first top-level row."""
+    a = rows.attrs
+    start = a.get("trace_start", start)
     parts = []
-    if len(roots):
-        parts.append(f"request {float(roots['duration_ms'].iloc[0]):,.1f} ms")
+    if "request_ms" in a:
+        req = a["request_ms"]
+        if req is not None and np.isfinite(req):
+            parts.append(f"request {float(req):,.1f} ms")
+        elif not a.get("has_root", False):
+            parts.append("no request root (fragments only): request latency unknown")
+        else:
+            parts.append("not a request (asynchronous work)")
+    else:
+        roots = rows[rows["depth"].to_numpy() == 0]
+        if len(roots):
+            parts.append(f"request {float(roots['duration_ms'].iloc[0]):,.1f} ms")
     if start is not None and pd.notna(start):
         t = pd.Timestamp(start)
         t = t.tz_convert("UTC") if t.tzinfo is not None else t
         parts.append(f"started {t.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC")
-    n_err = int(rows["is_error"].to_numpy(dtype=bool).sum())
-    root_err = bool(len(roots)) and bool(roots["is_error"].iloc[0])
-    known = bool(rows.attrs.get("status_recorded", True)) or n_err > 0
-    parts.append(("failed" if root_err else "ok" if known else "status unknown")
-                 + (f" ({n_err} error span{'s' if n_err != 1 else ''})" if n_err else ""))
+    if "request_failed" in a:
+        n_fail, n_client = int(a.get("failed_spans", 0)), int(a.get("client_error_spans", 0))
+        outcome = {True: "failed", False: "ok", None: "status unknown"}[a["request_failed"]]
+        if not a.get("request", True) and a["request_failed"] is not None:
+            outcome = ("root failed" if a["request_failed"] else "root ok") if a.get("has_root") else (
+                "earliest fragment failed" if a["request_failed"] else "earliest fragment ok")
+        extra = [f"{n_fail} failed span{'s' if n_fail != 1 else ''}"] if n_fail else []
+        if n_client:
+            extra.append(f"{n_client} span{'s' if n_client != 1 else ''} with a 4xx client error")
+        parts.append(outcome + (f" ({'; '.join(extra)})" if extra else ""))
+    else:
+        roots = rows[rows["depth"].to_numpy() == 0]
+        n_err = int(rows["is_error"].to_numpy(dtype=bool).sum())
+        root_err = bool(len(roots)) and bool(roots["is_error"].iloc[0])
+        known = bool(a.get("status_recorded", True)) or n_err > 0
+        parts.append(("failed" if root_err else "ok" if known else "status unknown")
+                     + (f" ({n_err} error span{'s' if n_err != 1 else ''})" if n_err else ""))
     if bool(rows["in_progress"].to_numpy(dtype=bool).any()):
         parts.append("in progress")
     total = len(rows) + int(rows["n_hidden"].sum())

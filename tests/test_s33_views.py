@@ -1,0 +1,71 @@
+"""What users look at, read as an SRE writing a postmortem: figures and widgets say what the kernel says.
+
+Every case is built by construction (ground truth known), with an ASCII timeline where times matter.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import tracekit as tk
+
+pytest.importorskip("plotly")
+
+from tracekit.widgets import ExplorerState  # noqa: E402
+
+MS = 1_000_000
+
+
+def _header(fig) -> str:
+    return fig.layout.title.text.split("<sup>", 1)[1]
+
+
+# ---- the waterfall's header line: request latency and outcome by the kernel -----------------------------------
+
+def test_waterfall_header_names_the_request_root_not_an_earlier_orphan():
+    """An orphan fragment (its caller not sampled) starts before the request root:
+
+        batch  |=================================================| 0..200 ms, status error, parent not in trace
+        web        |=========|                                      10..50 ms: the request root (GET /), ok
+        db           |==|                                           12..20 ms
+
+    trace_outcomes: request 40 ms, not failed. The header said "request 200.0 ms · failed (1 error span)"
+    (the first top-level row drawn, the orphan); the trace list of the explorer said 40 ms."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["b" * 32] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16], "parent_id": [None, "1" * 16, "7" * 16],
+        "service": ["web", "db", "batch"], "name": ["GET /", "SELECT", "orphan job"],
+        "start": [10 * MS, 12 * MS, 0], "end": [50 * MS, 20 * MS, 200 * MS], "status": ["ok", "ok", "error"]})
+    assert tk.core.trace_outcomes(spans)["request_ms"].tolist() == [40.0]
+    head = _header(tk.plot_waterfall(spans))
+    assert head.startswith("request 40.0 ms · started 1970-01-01 00:00:00.000 UTC · ok (1 failed span) · 3 spans"), head
+    state = ExplorerState.from_spans(spans)
+    assert state.trace_table()["request_ms"].tolist() == [40.0]
+    assert _header(state.figure()).startswith("request 40.0 ms · started 1970-01-01 00:00:00.000 UTC · ok (1 failed span)")
+
+
+def test_waterfall_header_of_a_rootless_trace_says_there_is_no_request():
+    """Two fragments, their parent never sampled: no request root, so no request latency (NaN in
+    trace_outcomes); the header said "request 30.0 ms" (the first fragment's duration)."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": ["9" * 16, "9" * 16],
+        "service": ["db", "cache"], "name": ["SELECT", "GET"], "start": [0, 5 * MS], "end": [30 * MS, 8 * MS],
+        "status": ["error", "ok"]})
+    head = _header(tk.plot_waterfall(spans))
+    assert "request 30.0 ms" not in head
+    assert head.startswith("no request root (fragments only): request latency unknown · "), head
+    assert "earliest fragment failed (1 failed span)" in head
+
+
+def test_waterfall_header_does_not_call_a_4xx_a_failure():
+    """An X-Ray 404 at the root (error flag, status error): a client error, not a failure (core.failed),
+    and the explorer's list says failed False; the header said "failed (1 error span)"."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["api", "db"], "name": ["GET /x", "q"], "start": [0, 1 * MS], "end": [10 * MS, 5 * MS],
+        "status": ["error", "ok"], "http_status": [404, None], "error": [True, False], "fault": [False, False]})
+    assert ExplorerState.from_spans(spans).trace_table()["failed"].tolist() == [False]
+    head = _header(tk.plot_waterfall(spans))
+    assert "failed" not in head, head
+    assert "request 10.0 ms · started 1970-01-01 00:00:00.000 UTC · ok (1 span with a 4xx client error) · 2 spans" in head
+    # the span is still outlined (waterfall_data documents is_error as status error or an X-Ray error/fault flag)
+    assert tk.waterfall_data(spans)["is_error"].tolist() == [True, False]

@@ -69,3 +69,19 @@ def test_waterfall_header_does_not_call_a_4xx_a_failure():
     assert "request 10.0 ms · started 1970-01-01 00:00:00.000 UTC · ok (1 span with a 4xx client error) · 2 spans" in head
     # the span is still outlined (waterfall_data documents is_error as status error or an X-Ray error/fault flag)
     assert tk.waterfall_data(spans)["is_error"].tolist() == [True, False]
+
+
+# ---- the explorer's filters and selection ---------------------------------------------------------------------
+
+def test_explorer_service_filter_lists_traces_of_a_service_whose_name_has_a_comma():
+    """The service filter split the trace list's "services" text on ", ": a service named "payments, eu" (offered in
+    the dropdown) listed 0 of its 1 trace."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "b" * 32, "c" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "service": ["payments, eu", "web", "payments"], "name": ["POST /pay", "GET /", "POST /pay"],
+        "start": [0, 0, 0], "end": [10 * MS, 5 * MS, 7 * MS]})
+    s = ExplorerState.from_spans(spans)
+    assert "payments, eu" in s.services
+    assert s.with_filter(service="payments, eu").trace_table()["trace_id"].tolist() == ["a" * 32]
+    assert s.with_filter(service="payments").trace_table()["trace_id"].tolist() == ["c" * 32]
+    assert s.with_filter(service="eu").trace_table().empty

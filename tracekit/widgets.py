@@ -207,8 +207,8 @@ class ExplorerState:
         """The trace list after the filters, in the chosen order."""
         t = self.shared.traces
         keep = np.ones(len(t), dtype=bool)
-        if self.service is not None:
-            keep &= t["services"].map(lambda s: self.service in s.split(", ")).to_numpy(dtype=bool)
+        if self.service is not None:  # by the spans, not by splitting the list's text ("payments, eu" is one name)
+            keep &= t["trace_id"].astype(object).isin(self._service_traces(self.service)).to_numpy(dtype=bool)
         if self.errors_only:
             keep &= (t["failed_spans"] > 0).to_numpy()
         if self.only_traces is not None:
@@ -223,6 +223,15 @@ class ExplorerState:
         if self.sort_by != "request_ms" or not self.descending:
             t = t.sort_values([self.sort_by, "trace_id"], ascending=[not self.descending, True], kind="stable", na_position="last")
         return t.reset_index(drop=True)
+
+    def _service_traces(self, service: str) -> frozenset:
+        key = ("service", service)
+        cache = self.shared.cache
+        if key not in cache:
+            sp = self.shared.spans
+            hit = sp["service"].astype(object).to_numpy() == service
+            cache[key] = frozenset(sp["trace_id"].to_numpy(dtype=object)[hit].tolist())
+        return cache[key]
 
     def _traceql_traces(self) -> tuple[frozenset, str | None]:
         key = ("traceql", self.search)

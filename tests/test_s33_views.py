@@ -85,3 +85,24 @@ def test_explorer_service_filter_lists_traces_of_a_service_whose_name_has_a_comm
     assert s.with_filter(service="payments, eu").trace_table()["trace_id"].tolist() == ["a" * 32]
     assert s.with_filter(service="payments").trace_table()["trace_id"].tolist() == ["c" * 32]
     assert s.with_filter(service="eu").trace_table().empty
+
+
+def test_explorer_with_canvas_above_none_draws_a_big_trace_with_plotly():
+    """canvas_above=None is documented as "keeps plotly for every trace"; a trace of more than 5,000 rows made
+    ExplorerState.figure() return plot_waterfall's CanvasFigure (its own default threshold), and TraceExplorer
+    raised ValueError building a FigureWidget of it."""
+    import numpy as np
+
+    n = 5_001
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * n, "span_id": ids, "parent_id": [None] + [ids[0]] * (n - 1),
+        "service": ["api"] * n, "name": ["op"] * n, "start": np.arange(n) * 1000, "end": np.arange(n) * 1000 + 10 * MS})
+    s = ExplorerState.from_spans(spans, auto_fold=None, canvas_above=None)
+    assert not s.uses_canvas()
+    fig = s.figure()
+    assert type(fig).__name__ == "Figure" and len(fig.data[0].x) == n
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    ex = tk.TraceExplorer(spans, auto_fold=None, canvas_above=None)
+    assert len(ex.figure.data[0].x) == n

@@ -309,7 +309,9 @@ class ExplorerState:
         title = f"trace {self.trace_id} · {len(self.trace_spans())} spans"
         if self.collapsed or self.max_depth is not None:
             title += f" · {len(rows)} shown"
-        return plot_waterfall(rows, title=title, colors=_colors(self.services))
+        # plotly whatever the size: the canvas is chosen by the state's own canvas_above (figure_html), and
+        # plot_waterfall's default threshold (5,000 rows) returned a CanvasFigure that FigureWidget refused
+        return plot_waterfall(rows, title=title, colors=_colors(self.services), canvas_above=None)
 
     def uses_canvas(self) -> bool:
         """Whether the selected trace is big enough (``canvas_above``) for the canvas renderer."""

@@ -106,3 +106,29 @@ def test_explorer_with_canvas_above_none_draws_a_big_trace_with_plotly():
     pytest.importorskip("anywidget")
     ex = tk.TraceExplorer(spans, auto_fold=None, canvas_above=None)
     assert len(ex.figure.data[0].x) == n
+
+
+# ---- populations named: requests, not traces ------------------------------------------------------------------
+
+def test_critical_path_breakdown_figure_counts_requests_not_traces():
+    """critical_path_breakdown averages over requests (its table: "ms per request", attrs["traces"] = requests used).
+    One request trace plus one trace of asynchronous work (a consumer root): 2 traces, 1 request. The figure said
+    "(1 trace)", "summed over traces", "per trace" and "traces: 1"."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32, "1" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16, "c" * 16],
+        "parent_id": [None, "a" * 16, None], "service": ["web", "db", "worker"], "name": ["GET /", "SELECT", "process"],
+        "kind": ["server", "client", "consumer"], "start": [0, 10 * MS, 0], "end": [100 * MS, 70 * MS, 50 * MS]})
+    assert tk.core.trace_outcomes(spans)["request"].tolist() == [True, False]
+    bd = tk.critical_path_breakdown(tk.critical_path(spans), spans=spans)
+    assert bd.attrs["traces"] == 1
+    fig = tk.plot_critical_path_breakdown(bd)
+    assert fig.layout.title.text == "critical-path time by service (1 request)"
+    assert fig.layout.xaxis.title.text == "critical-path time (ms, summed over requests)"
+    assert tk.plot_critical_path_breakdown(bd, value="mean_ms").layout.xaxis.title.text == "critical-path time per request (ms)"
+    hover = dict(zip(fig.data[0].y, fig.data[0].hovertext, strict=True))
+    assert list(fig.data[0].y) == ["db", "web"] and "worker" not in hover
+    assert hover["db"].split("<br>") == [
+        "<b>db</b>", "critical-path time: 60.000 ms, summed over the requests",
+        "per request: 60.000 ms (mean over all requests, 0 where absent)", "share of the requests' critical-path time: 60.0%",
+        "p50 per request: 60.000 ms", "p95 per request: 60.000 ms", "on the critical path in 1 of 1 requests",
+        "share of requests with it on the path: 100.0%"]

@@ -331,7 +331,9 @@ def plot_critical_path_breakdown(
 
     One bar trace; one bar per key (the ``by`` columns of the breakdown, joined with `` · ``),
     largest ``value`` at the top, at most ``top`` bars; the text on each bar is its ``share`` of
-    end-to-end time. Bars are coloured by service when ``service`` is a key.
+    the requests' critical-path time (their summed request latency). Bars are coloured by service when ``service``
+    is a key. The population is requests, as in the breakdown's result table
+    (``attrs["traces"]`` of the breakdown counts the requests used): title, axis and hover say so.
 
     Parameters
     ----------
@@ -375,24 +377,37 @@ def plot_critical_path_breakdown(
         color = PALETTE[0]
     share = bd["share"].to_numpy(dtype=float) if "share" in bd.columns else None
     text = [f"{s:.1%}" for s in share] if share is not None else None
+    # the population is requests (CRITICAL_PATH_BREAKDOWN: attrs["traces"] counts the requests used, not the traces:
+    # async-workflows has 515 traces and 400 requests), each number said with its unit
+    n_req = breakdown.attrs.get("traces")
+    of_req = f" of {n_req:,}" if n_req is not None else ""
+    stat_text = {
+        "cp_ms": lambda v: f"critical-path time: {v:,.3f} ms, summed over the requests",
+        "mean_ms": lambda v: f"per request: {v:,.3f} ms (mean over all requests, 0 where absent)",
+        "share": lambda v: f"share of the requests' critical-path time: {v:.1%}",
+        "p50_ms": lambda v: f"p50 per request: {v:,.3f} ms",
+        "p95_ms": lambda v: f"p95 per request: {v:,.3f} ms",
+        "traces": lambda v: f"on the critical path in {int(v):,}{of_req} requests",
+        "trace_share": lambda v: f"share of requests with it on the path: {v:.1%}",
+    }
     hover = []
     for i, (_, r) in enumerate(bd.iterrows()):
         parts = [f"<b>{labels[i]}</b>"]
         for c in _BREAKDOWN_STATS:
-            if c in bd.columns:
-                v = r[c]
-                parts.append(f"{c}: {v:.1%}" if c in ("share", "trace_share") else f"{c}: {v:,.3f}" if isinstance(v, float) else f"{c}: {v}")
+            if c in bd.columns and pd.notna(r[c]):
+                parts.append(stat_text[c](r[c]))
         hover.append("<br>".join(parts))
     fig = go.Figure(
         go.Bar(orientation="h", y=labels, x=bd[value].to_numpy(dtype=float), text=text, textposition="auto",
                marker=dict(color=color), hovertext=hover, hoverinfo="text", name=value, meta="breakdown")
     )
-    n_traces = breakdown.attrs.get("traces")
-    default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_traces:,} trace{'' if n_traces == 1 else 's'})" if n_traces is not None else "")
+    default_title = "critical-path time by " + " · ".join(keys) + (f" ({n_req:,} request{'' if n_req == 1 else 's'})" if n_req is not None else "")
     fig.update_layout(
         title=esc(title or default_title),
-        xaxis=dict(title={"cp_ms": "critical-path time (ms, summed over traces)", "mean_ms": "critical-path time per trace (ms)",
-                          "share": "share of end-to-end time"}.get(value, value.replace("_ms", " (ms)"))),
+        xaxis=dict(title={"cp_ms": "critical-path time (ms, summed over requests)", "mean_ms": "critical-path time per request (ms)",
+                          "share": "share of the requests' critical-path time", "p50_ms": "p50 per request (ms)",
+                          "p95_ms": "p95 per request (ms)", "traces": "requests with it on the critical path",
+                          "trace_share": "share of requests with it on the critical path"}.get(value, value.replace("_ms", " (ms)"))),
         yaxis=dict(autorange="reversed", automargin=True, type="category", title=esc(" · ".join(map(str, keys)))),
         height=int(min(max(250, 28 * len(bd) + 120), 900)),
     )

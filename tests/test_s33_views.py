@@ -132,3 +132,29 @@ def test_critical_path_breakdown_figure_counts_requests_not_traces():
         "per request: 60.000 ms (mean over all requests, 0 where absent)", "share of the requests' critical-path time: 60.0%",
         "p50 per request: 60.000 ms", "p95 per request: 60.000 ms", "on the critical path in 1 of 1 requests",
         "share of requests with it on the path: 100.0%"]
+
+
+def test_explorer_click_on_a_span_sharing_its_id_opens_that_span():
+    """Two spans share an id (an exporter that reused one, or a span exported twice with different content):
+
+        api    GET /     |==========| 0..10 ms
+        db     SELECT     |==|        1..4 ms   id 2222…
+        cache  GET key        |==|    5..8 ms   id 2222…
+
+    The waterfall draws both; a click on the third row (cache) opened the details of the first copy (db SELECT)."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 3, "span_id": ["1" * 16, "2" * 16, "2" * 16], "parent_id": [None, "1" * 16, "1" * 16],
+        "service": ["api", "db", "cache"], "name": ["GET /", "SELECT", "GET key"], "start": [0, 1 * MS, 5 * MS],
+        "end": [10 * MS, 4 * MS, 8 * MS]})
+    s = ExplorerState.from_spans(spans)
+    assert [s.click(i).span_details()["header"]["name"] for i in range(3)] == ["GET /", "SELECT", "GET key"]
+    w = tk.waterfall_data(spans)
+    assert w["service"].tolist() == ["api", "db", "cache"] and w["span_row"].tolist() == [0, 1, 2]
+    assert s.click(2).span_details()["header"]["service"] == "cache"
+    assert s.select_span("2" * 16).span_details()["header"]["service"] == "db"  # by id alone: the first copy
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    ex = tk.TraceExplorer(spans)
+    ex._apply(ex.state.click(1))
+    ex._apply(ex.state.click(2))  # the same id, the other span: the pane follows
+    assert "cache: GET key" in ex.details.value

@@ -144,7 +144,8 @@ class ExplorerState:
     ``search`` (case-insensitive substring of the root service/operation or trace id, or a
     TraceQL query such as ``{ status = error } >> { kind = client }``: the traces holding a match),
     ``sort_by`` / ``descending`` (trace list order), ``trace_id`` (selected trace), ``span_id``
-    (selected span), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
+    (selected span), ``span_row`` (its position among the trace's spans, which tells apart spans sharing an id;
+    None: the first span with ``span_id``), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
     level that keeps at most this many rows — the figure then keeps its span-name labels; None
     opens every trace unfolded), ``canvas_above`` (a trace with more spans than this is drawn by
@@ -162,6 +163,7 @@ class ExplorerState:
     descending: bool = True
     trace_id: str | None = None
     span_id: str | None = None
+    span_row: int | None = None
     collapsed: frozenset = frozenset()
     max_depth: int | None = None
     critical_path: bool = True
@@ -331,26 +333,32 @@ class ExplorerState:
             trace_id = normalize_trace_id(trace_id)
         if trace_id not in self.shared.by_trace:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
-        s = replace(self, trace_id=trace_id, span_id=None, collapsed=frozenset(), max_depth=None)
+        s = replace(self, trace_id=trace_id, span_id=None, span_row=None, collapsed=frozenset(), max_depth=None)
         rows = s.waterfall()
         if self.auto_fold is not None and len(rows) > self.auto_fold and not s.uses_canvas():
             per_depth = np.bincount(rows["depth"].to_numpy(), minlength=1).cumsum()
             fits = np.flatnonzero(per_depth <= self.auto_fold)
             s = replace(s, max_depth=int(fits[-1]) if len(fits) else 0)
             rows = s.waterfall()
-        return replace(s, span_id=str(rows["span_id"].iloc[0]) if len(rows) else None)
+        return s._select_row(rows, 0)
+
+    def _select_row(self, rows: pd.DataFrame, row: int) -> ExplorerState:
+        """Select the span drawn on display row ``row`` of ``rows`` (none when there are no rows)."""
+        if not len(rows):
+            return replace(self, span_id=None, span_row=None)
+        return replace(self, span_id=str(rows["span_id"].iloc[row]), span_row=int(rows["span_row"].iloc[row]))
 
     def select_span(self, span_id: str | None) -> ExplorerState:
         if span_id is not None and span_id not in set(self.trace_spans()["span_id"].astype(object)):
             raise TraceKitError(f"span {span_id!r} is not in trace {self.trace_id}")
-        return replace(self, span_id=span_id)
+        return replace(self, span_id=span_id, span_row=None)
 
     def click(self, row: int) -> ExplorerState:
         """A click on the waterfall's bar ``row`` (plotly's point index) selects that span."""
         rows = self.waterfall()
         if not 0 <= int(row) < len(rows):
             return self
-        return replace(self, span_id=str(rows["span_id"].iloc[int(row)]))
+        return self._select_row(rows, int(row))
 
     def toggle_collapse(self, span_id: str | None = None) -> ExplorerState:
         """Fold or unfold the subtree under ``span_id`` (default: the selected span)."""
@@ -420,8 +428,7 @@ class ExplorerState:
         shown = set(self.waterfall()["span_id"].astype(object))
         if self.span_id in shown:
             return self
-        rows = self.waterfall()
-        return replace(self, span_id=str(rows["span_id"].iloc[0]) if len(rows) else None)
+        return self._select_row(self.waterfall(), 0)
 
     # -- details pane --------------------------------------------------------------------------
     def span_details(self) -> dict[str, Any]:
@@ -436,6 +443,8 @@ class ExplorerState:
         if hit.empty:
             return {}
         r = hit.iloc[0]
+        if self.span_row is not None and 0 <= self.span_row < len(sub) and sub["span_id"].iloc[self.span_row] == self.span_id:
+            r = sub.iloc[self.span_row]  # the copy that was clicked, when spans share an id
         t0 = sub["start"].min()
         header: dict[str, Any] = {"service": _plain(r["service"]), "name": _plain(r["name"])}
         for c in ("kind", "status", "status_message", "http_status", "span_id", "parent_id", "source", "source_file", "source_record"):
@@ -708,7 +717,7 @@ class TraceExplorer:
         view_keys = ("trace_id", "collapsed", "max_depth", "critical_path")
         if old is None or any(getattr(old, k) != getattr(new, k) for k in view_keys):
             self._render_figure(new)
-        if old is None or old.span_id != new.span_id or old.trace_id != new.trace_id:
+        if old is None or old.span_id != new.span_id or old.span_row != new.span_row or old.trace_id != new.trace_id:
             self.details.value = new.details_html()
         self._syncing = True
         try:

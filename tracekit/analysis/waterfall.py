@@ -72,6 +72,7 @@ WATERFALL_COLUMNS: tuple[str, ...] = (
     "log_errors",
     "label",
     "hover",
+    "span_row",
 )
 
 _CP_REQUIRED = ("span_id", "start", "end")
@@ -224,7 +225,8 @@ def waterfall_data(
     (``n_hidden`` of them); ``cp_sections`` is a list of ``(start_ms, end_ms)`` tuples of the
     critical path inside the row's span (merged with those of its hidden descendants);
     ``log_errors`` counts the span's ERROR/FATAL log records (after :func:`tracekit.attach_logs`; 0 without);
-    ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
+    ``span_row`` is the span's position among the trace's rows of ``spans`` (0-based, input order), which tells
+    apart spans sharing an id; ``label`` is the name indented by depth (non-breaking spaces; past 64 levels the indentation
     stays at 64 and the label starts with ``[depth N]``); ``hover`` is escaped HTML.
     ``attrs["status_recorded"]`` is :func:`tracekit.core.status_recorded` of ``spans``: False when no span
     records a status, an HTTP code or a fault flag, so ``is_error`` False means unknown, not ok. The whole
@@ -398,6 +400,8 @@ def waterfall_data(
                            else np.zeros(m, dtype=np.int64)),
             "label": pd.Series(labels, dtype=object),  # object: skips a 0.1 s/50k-span Arrow conversion
             "hover": pd.Series(hover, dtype=object),
+            # the span's position among the trace's rows of the input (0-based): tells apart spans sharing an id
+            "span_row": rows.astype("int64"),
         }
     )
     # whether the frame can say that anything failed (core.status_recorded): where no span records a status, a row's

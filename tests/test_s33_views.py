@@ -158,3 +158,64 @@ def test_explorer_click_on_a_span_sharing_its_id_opens_that_span():
     ex._apply(ex.state.click(1))
     ex._apply(ex.state.click(2))  # the same id, the other span: the pane follows
     assert "cache: GET key" in ex.details.value
+
+
+# ---- the canvas waterfall (big traces) marks what the plotly one marks -----------------------------------------
+
+def _logged_trace():
+    """web GET / 0..100 ms; db SELECT 10..40 ms with an ERROR and an INFO record; web render 50..90 ms with a FATAL
+    record; worker job 60.. (in progress, no end)."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 4, "span_id": ["1" * 16, "2" * 16, "3" * 16, "4" * 16],
+        "parent_id": [None, "1" * 16, "1" * 16, "1" * 16], "service": ["web", "db", "web", "worker"],
+        "name": ["GET /", "SELECT", "render", "job"], "start": [0, 10 * MS, 50 * MS, 60 * MS],
+        "end": [100 * MS, 40 * MS, 90 * MS, None]})
+    logs = tk.logs_from_columns({"time": [20 * MS, 30 * MS, 60 * MS], "body": ["deadlock", "retry", "fatal!"],
+                                 "trace_id": ["a" * 32] * 3, "span_id": ["2" * 16, "2" * 16, "3" * 16],
+                                 "severity": ["ERROR", "INFO", "FATAL"]})
+    return tk.attach_logs(spans, logs).spans
+
+
+def test_canvas_columns_carry_the_error_log_counts():
+    from tracekit.plotting.gl import decode, waterfall_columns
+
+    rows = tk.waterfall_data(_logged_trace())
+    assert rows["name"].tolist() == ["GET /", "SELECT", "render", "job"]
+    assert rows["log_errors"].tolist() == [0, 1, 1, 0]
+    plotly_marks = next(t for t in tk.plot_waterfall(rows).data if t.meta == "log_errors")
+    assert [int(v) for v in plotly_marks.y] == [1, 2]
+    cols = waterfall_columns(rows)
+    assert decode(cols["log_errors"], "int32").tolist() == [0, 1, 1, 0]  # the canvas had no such column
+    assert (decode(cols["flags"], "uint8") & 2).astype(bool).tolist() == [False, False, False, True]
+
+
+_CANVAS_MARKS = """() => {
+  const w = Object.values(window.tkWaterfalls)[0];
+  const v = w.view();
+  const s = w.setView(v.x0, v.x1, v.r0, v.r1);
+  const ctx = document.querySelector('.tkw canvas').getContext('2d');
+  // the pixel at the end of SELECT (row 1), a little left of its end: the diamond's red, not the span's colour
+  const sx = w.W / (v.x1 - v.x0), rh = w.H / (v.r1 - v.r0);
+  const x = Math.round(w.LABEL + (w.end[1] - v.x0) * sx) - 1, y = Math.floor(1 * rh + rh / 2);
+  const px = Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+  w.select(1);
+  const details = document.querySelector('.tkw-details').textContent;
+  return {stats: s, px, details};
+}"""
+
+
+@pytest.mark.browser
+def test_canvas_waterfall_marks_error_logs_and_in_progress_spans(tmp_path):
+    """plot_waterfall marks spans with ERROR log records (a diamond at the span's end) and hatches in-progress spans;
+    the canvas renderer it hands big traces to (above 5,000 rows; the explorer above 2,000 spans) drew neither, and
+    its details pane did not mention the logs: 2 spans with ERROR/FATAL records showed no mark."""
+    from .browser import open_html
+
+    path = tmp_path / "w.html"
+    tk.plot_waterfall(_logged_trace(), canvas_above=1).write_html(path)
+    page = open_html(path, wait_for=".tkw canvas", evaluate=_CANVAS_MARKS)
+    assert page.errors == [] and page.failed_requests == []
+    v = page.value
+    assert v["stats"]["logs"] == 2 and v["stats"]["in_progress"] == 1, v["stats"]
+    assert v["px"] == [0xD6, 0x27, 0x28], v  # tk.plotting.ERROR_COLOR
+    assert "ERROR logs: 1 ERROR/FATAL log record" in v["details"], v["details"]

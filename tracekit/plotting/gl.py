@@ -6,8 +6,9 @@ service and span names) and a small JavaScript renderer (``tracekit/plotting/wat
 no network). The renderer draws only the rows in view; spans narrower than a pixel at the
 current zoom are merged into the pixel they fall in (one pixel write instead of a rectangle);
 span-name labels appear only when rows are tall enough to read; the critical path (thin dark
-bars) and errors (red outlines, at least 3 px wide so they stay visible when zoomed out) are
-drawn over the spans. Wheel zooms time (shift+wheel or wheel over the labels zooms rows), drag
+bars), errors (red outlines, at least 3 px wide so they stay visible when zoomed out), spans with
+ERROR log records (a red diamond at the span's end, as :func:`tracekit.plot_waterfall` marks them) and
+in-progress spans (a dashed grey outline: drawn to the trace end) are drawn over the spans. Wheel zooms time (shift+wheel or wheel over the labels zooms rows), drag
 pans, double-click resets, a click opens the span's details, the search box highlights spans
 whose name, service or span id contains the text and "next" zooms to each match.
 
@@ -67,7 +68,8 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     Returns a JSON-ready dict: ``n``; ``start``/``end`` (float64 ms offsets), ``depth``,
     ``svc``/``name`` (int32 codes into ``services``/``names``), ``parent`` (int32 display row
     of the parent, -1 for none), ``flags`` (uint8: 1 error, 2 in progress, 4 parent missing,
-    8 has children), ``cp_row``/``cp_start``/``cp_end`` (critical-path sections: row and ms),
+    8 has children), ``log_errors`` (int32: ERROR/FATAL log records on the span, :func:`tracekit.attach_logs`),
+    ``cp_row``/``cp_start``/``cp_end`` (critical-path sections: row and ms),
     each base64 of little-endian bytes (:func:`decode` reads one back); ``services``,
     ``colors`` (one per service), ``names``, ``span_ids`` (lists) and ``t_end``.
 
@@ -102,6 +104,9 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     counts = np.fromiter((len(s) for s in secs), dtype=np.int64, count=n)
     flat = np.array([p for s in secs for p in s], dtype="<f8").reshape(-1, 2)
     end = rows["end_ms"].to_numpy(dtype="<f8")
+    # ERROR/FATAL log records on each span (tk.attach_logs; 0 without): marked at the span's end, as plot_waterfall does
+    log_errors = (rows["log_errors"].fillna(0).to_numpy(dtype="<i4") if "log_errors" in rows.columns
+                  else np.zeros(n, dtype="<i4"))
     return {
         "n": n,
         "start": _b64(rows["start_ms"].to_numpy(dtype="<f8")),
@@ -111,6 +116,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
         "name": _b64(name_codes.astype("<i4")),
         "parent": _b64(parent),
         "flags": _b64(flags),
+        "log_errors": _b64(log_errors),
         "cp_row": _b64(np.repeat(np.arange(n, dtype="<i4"), counts)),
         "cp_start": _b64(flat[:, 0].copy()),
         "cp_end": _b64(flat[:, 1].copy()),
@@ -183,7 +189,8 @@ def plot_waterfall_gl(
     ``textContent``), never parsed as HTML. In the page, ``window.tkWaterfalls[id]`` exposes
     ``setView(x0_ms, x1_ms, row0, row1)`` (redraws, returns draw statistics), ``search(text)``,
     ``focus(row)`` and ``last`` (statistics of the last draw: ms, spans drawn as rectangles and
-    merged below a pixel, critical-path sections, error marks, labels).
+    merged below a pixel, critical-path sections, error marks, ERROR-log marks ``logs``, in-progress marks
+    ``in_progress``, labels).
 
     Parameters
     ----------

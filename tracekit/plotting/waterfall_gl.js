@@ -13,6 +13,7 @@
     const n = d.n, S = arr(d.start, Float64Array), E = arr(d.end, Float64Array);
     const depth = arr(d.depth, Int32Array), svc = arr(d.svc, Int32Array), nm = arr(d.name, Int32Array);
     const flags = arr(d.flags, Uint8Array), parent = arr(d.parent, Int32Array);
+    const logErr = d.log_errors ? arr(d.log_errors, Int32Array) : new Int32Array(n);
     const cpRow = arr(d.cp_row, Int32Array), cpS = arr(d.cp_start, Float64Array), cpE = arr(d.cp_end, Float64Array);
     const colors = d.colors, packed = colors.map(c => { const [r, g, b] = rgb(c); return (255 << 24) | (b << 16) | (g << 8) | r; });
     const LABEL = 220, W = Math.max(200, (root.clientWidth || 1200) - LABEL - 10), H = d.height;
@@ -82,6 +83,24 @@
       };
       ctx.lineWidth = 1;
       for (let i = i0; i < i1; i++) if (flags[i] & 1) { if (mark(i, d.error_color)) nerr++; }
+      // in progress (drawn to the trace end): a dashed grey outline
+      let nprog = 0;
+      ctx.setLineDash([4, 3]);
+      for (let i = i0; i < i1; i++) if (flags[i] & 2) { if (mark(i, "#666666")) nprog++; }
+      ctx.setLineDash([]);
+      // ERROR log records on the span: a red diamond at its end
+      let nlog = 0;
+      const dz = Math.max(3, Math.min(6, Math.floor(bh / 2)));
+      ctx.fillStyle = d.error_color;
+      for (let i = i0; i < i1; i++) {
+        if (logErr[i] <= 0) continue;
+        const x = (E[i] - x0) * sx;
+        if (x < -dz || x > W + dz) continue;
+        const cx = LABEL + x, cy = Math.floor((i - r0) * rh + off) + bh / 2;
+        ctx.beginPath(); ctx.moveTo(cx, cy - dz); ctx.lineTo(cx + dz, cy); ctx.lineTo(cx, cy + dz); ctx.lineTo(cx - dz, cy);
+        ctx.closePath(); ctx.fill();
+        nlog++;
+      }
       if (matches) for (let k = 0; k < matches.length; k++) { const i = matches[k]; if (i >= i0 && i < i1) mark(i, "#E6B800"); }
       if (selected >= i0 && selected < i1) { ctx.lineWidth = 2; mark(selected, "#000000"); }
       ctx.restore();
@@ -98,7 +117,8 @@
       ctx.fillStyle = "#666"; ctx.font = "10px sans-serif"; ctx.textBaseline = "top";
       ctx.fillText(fmt(x0) + " \u2013 " + fmt(x1) + " \u00b7 rows " + i0 + "\u2013" + i1 + " of " + n, 2, 2, LABEL - 4);
       self.drawn = drawn;
-      self.last = { ms: performance.now() - t0, wide: wide.length, tiny: tiny, cp: ncp, errors: nerr, labels: nlab };
+      self.last = { ms: performance.now() - t0, wide: wide.length, tiny: tiny, cp: ncp, errors: nerr, logs: nlog,
+                    in_progress: nprog, labels: nlab };
       return self.last;
     }
     let pending = false;
@@ -124,7 +144,8 @@
         const lines = [["service", d.services[svc[i]]], ["name", d.names[nm[i]]], ["span id", d.span_ids[i]],
           ["start", fmt(S[i])], ["duration", fmt(E[i] - S[i])], ["depth", String(depth[i])],
           ["parent", p >= 0 ? d.names[nm[p]] + " (" + d.span_ids[p] + ")" : "none"],
-          ["flags", [f & 1 ? "error" : "", f & 2 ? "in progress" : "", f & 4 ? "parent missing" : ""].filter(Boolean).join(", ") || "\u2013"]];
+          ["flags", [f & 1 ? "error" : "", f & 2 ? "in progress (drawn to trace end)" : "", f & 4 ? "parent missing" : ""].filter(Boolean).join(", ") || "\u2013"]];
+        if (logErr[i] > 0) lines.push(["ERROR logs", logErr[i] + " ERROR/FATAL log record" + (logErr[i] === 1 ? "" : "s")]);
         for (const [k, v] of lines) {
           const row = document.createElement("div"), b = document.createElement("b");
           b.textContent = k + ": "; row.appendChild(b); row.appendChild(document.createTextNode(v)); details.appendChild(row);
@@ -181,6 +202,7 @@
     canvas.addEventListener("dblclick", () => { view = Object.assign({}, full); schedule(); });
     Object.assign(self, { draw: draw, setView: setView, search: search, select: select, focus: focus, spanAt: spanAt,
       view: () => Object.assign({}, view), start: S, end: E, cpRow: cpRow, cpStart: cpS, cpEnd: cpE, flags: flags, svc: svc,
+      logErrors: logErr,
       colors: colors, selected: () => selected });
     draw();
     return self;

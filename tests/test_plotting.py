@@ -388,7 +388,8 @@ def test_real_onlineboutique_waterfall_figure(real_traces):
     assert len(bars.x) == len(t)
     services = sorted(t["service"].unique())
     assert [x.name for x in fig.data if x.meta == "legend"] == services
-    cmap = plotting.service_colors(services)
+    # coloured as among every service of the frame (as the frame's other figures colour them), not only the trace's
+    cmap = plotting.service_colors(spans["service"].unique())
     rows = tk.waterfall_data(spans, tid)
     assert plotting.bar_colors(bars) == [cmap[s] for s in rows["service"]]
 

@@ -219,3 +219,51 @@ def test_canvas_waterfall_marks_error_logs_and_in_progress_spans(tmp_path):
     assert v["stats"]["logs"] == 2 and v["stats"]["in_progress"] == 1, v["stats"]
     assert v["px"] == [0xD6, 0x27, 0x28], v  # tk.plotting.ERROR_COLOR
     assert "ERROR logs: 1 ERROR/FATAL log record" in v["details"], v["details"]
+
+
+# ---- one service, one colour in every figure of the same spans -----------------------------------------------
+
+def _colliding_spans():
+    """"DynamoDB" and "cart" hash to the same palette slot (service_colors: the later name in sorted order moves to
+    the next free slot when both are given). Trace 1 touches cart only; trace 2 cart and DynamoDB (a service of its
+    own here); trace 3 calls an uninstrumented peer "DynamoDB"-like host through a client span."""
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2 + ["2" * 32] * 2,
+        "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16], "parent_id": [None, "a" * 16, None, "c" * 16],
+        "service": ["web", "cart", "cart", "DynamoDB"], "name": ["GET /", "GetCart", "GetCart", "GetItem"],
+        "start": [0, 1 * MS, 0, 1 * MS], "end": [10 * MS, 5 * MS, 8 * MS, 3 * MS]})
+
+
+def test_a_service_has_the_same_colour_in_a_waterfall_as_in_the_frames_other_figures():
+    """plot_waterfall coloured by the trace's services only: cart, alone with web in trace 1, took its own slot
+    (#875692) there, and the next one (#F3C300) in the latency figure, the service map and trace 2's waterfall."""
+    from tracekit.plotting import bar_colors
+
+    spans = _colliding_spans()
+    everywhere = tk.service_colors(["web", "cart", "DynamoDB"])
+    assert tk.service_colors(["cart"])["cart"] != everywhere["cart"]  # the collision this is about
+    rows1 = tk.waterfall_data(spans, "1" * 32)
+    assert bar_colors(tk.plot_waterfall(spans, "1" * 32).data[0]) == [everywhere["web"], everywhere["cart"]]
+    assert bar_colors(tk.plot_waterfall(rows1).data[0]) == [everywhere["web"], everywhere["cart"]]
+    assert bar_colors(tk.plot_waterfall(spans, "2" * 32).data[0]) == [everywhere["cart"], everywhere["DynamoDB"]]
+    lat = {t.meta: t.line.color for t in tk.plot_latency(spans, n=1).data}
+    assert lat == {"cart": everywhere["cart"]}  # the top group only, coloured as among all services
+    nodes = next(t for t in tk.plot_service_graph(tk.service_graph(spans)).data if t.meta == "nodes")
+    assert dict(zip(nodes.text, nodes.marker.color, strict=True)) == everywhere
+
+
+def test_an_uninstrumented_peer_does_not_move_a_service_off_its_colour_on_the_service_map():
+    """async-workflows: the peer "DynamoDB" (named by cart's client spans, no spans of its own) took cart's palette
+    slot on the service map, so cart was yellow (#F3C300) there and purple (#875692) in every waterfall and the
+    latency figure. Services are coloured first; a peer takes a free slot."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["web", "cart"], "name": ["GET /", "DynamoDB.GetItem"], "kind": ["server", "client"],
+        "start": [0, 1 * MS], "end": [10 * MS, 5 * MS], "attributes": [{}, {"db.system": "dynamodb", "peer.service": "DynamoDB"}]})
+    G = tk.service_graph(spans)
+    assert G.nodes["DynamoDB"]["instrumented"] is False
+    services = tk.service_colors(["web", "cart"])
+    nodes = next(t for t in tk.plot_service_graph(G).data if t.meta == "nodes")
+    drawn = dict(zip(nodes.text, nodes.marker.color, strict=True))
+    assert drawn["cart"] == services["cart"] and drawn["web"] == services["web"]
+    assert drawn["DynamoDB"] not in (drawn["cart"], drawn["web"])

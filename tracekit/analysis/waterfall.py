@@ -234,7 +234,8 @@ def waterfall_data(
     header: ``attrs["trace_start"]`` (UTC), ``"request_ms"`` (the request root's duration; NaN without a root or
     for asynchronous work), ``"request"``, ``"has_root"``, ``"root_span_id"``, ``"request_failed"`` (True / False,
     None when unknown), ``"failed_spans"`` (:func:`tracekit.core.failed`: 5xx or status error, not a 4xx) and
-    ``"client_error_spans"`` (4xx: ``is_error`` marks these too).
+    ``"client_error_spans"`` (4xx: ``is_error`` marks these too); ``attrs["services"]``: every service of ``spans``
+    (the figure colours by them, as the frame's other figures do).
 
     Returns
     -------
@@ -408,6 +409,9 @@ def waterfall_data(
     # is_error False is unknown, not "ok" (TrainTicket's spans carry none)
     out.attrs["status_recorded"] = status_recorded(spans)
     out.attrs.update(_request_facts(trace, tid, t0, out.attrs["status_recorded"]))
+    # every service of the frame, so the figure colours a service as the frame's other figures do (service_colors
+    # resolves palette collisions among the names it is given)
+    out.attrs["services"] = tuple(sorted(map(str, spans["service"].dropna().unique())))
     return out
 
 

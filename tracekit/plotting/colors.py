@@ -47,19 +47,23 @@ def _palette_slot(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) % len(PALETTE)
 
 
-def service_colors(services: Iterable[Any]) -> dict[str, str]:
+def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[str, str]:
     """One colour per service, the same in every figure: each name hashed onto :data:`PALETTE`.
 
     A service's colour depends on its name only, not on which other services are present or
     in what order, except when two names of one call hash to the same slot: then the names are
     taken in sorted order and a later one moves to the next free slot (so the colours of one
     call are distinct as long as there are at most ``len(PALETTE)`` services; beyond that they
-    repeat). Missing values (None, NaN) are skipped; names are compared as text.
+    repeat). Missing values (None, NaN) are skipped; names are compared as text. ``others`` (names that are not
+    services of the spans, such as the uninstrumented peers of a service map) take free slots after every service
+    has its own, so they never move a service's colour away from the one it has in the other figures.
 
     Parameters
     ----------
     services : iterable
         Service names (repeats allowed).
+    others : iterable, optional
+        Further names (peers) coloured after the services, without displacing any.
 
     Returns
     -------
@@ -74,18 +78,22 @@ def service_colors(services: Iterable[Any]) -> dict[str, str]:
     >>> len(set(service_colors(f"svc-{i}" for i in range(20)).values()))
     20
     """
-    names = sorted({str(s) for s in services if s is not None and not (isinstance(s, float) and np.isnan(s)) and s is not pd.NA})
+    def names_of(values: Iterable[Any]) -> list[str]:
+        return sorted({str(s) for s in values if s is not None and not (isinstance(s, float) and np.isnan(s)) and s is not pd.NA})
+
+    names = names_of(services)
+    extra = [s for s in names_of(others) if s not in set(names)]
     k = len(PALETTE)
     taken: set[int] = set()
     out: dict[str, str] = {}
-    for s in names:
+    for s in [*names, *extra]:
         slot = _palette_slot(s)
         if len(taken) < k:
             while slot in taken:
                 slot = (slot + 1) % k
             taken.add(slot)
         out[s] = PALETTE[slot]
-    return out
+    return dict(sorted(out.items()))
 
 
 def bar_colors(trace: Any) -> list[str]:

@@ -91,7 +91,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     if colors is None:
         from .colors import service_colors
 
-        colors = service_colors(services)
+        colors = service_colors(rows.attrs.get("services") or services, others=services)  # as plot_waterfall colours them
     span_ids = rows["span_id"].astype(object).fillna("").astype(str).tolist()
     pos = pd.Series(np.arange(n), index=span_ids)
     pos = pos[~pos.index.duplicated()]

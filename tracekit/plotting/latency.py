@@ -141,7 +141,9 @@ def plot_latency(
         bgroups, bdur = bgroups[bok], bdur[bok]
     counts = groups.value_counts(sort=False)
     order = sorted(counts.index, key=lambda g: (-counts[g], g))[:top]
-    cmap = service_colors(order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+    # by every service of the spans, drawn or not (the top n only: a service left out moved no other off its colour,
+    # so a drawn one could differ from the waterfall and the service map of the same spans)
+    cmap = (service_colors(counts.index) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)})
     gv = groups.to_numpy(dtype=object)
     bgv = bgroups.to_numpy(dtype=object) if bgroups is not None else None
     data = []
@@ -278,7 +280,7 @@ def plot_latency_ecdf(
         ginc = {g: inc.to_numpy()[idx == g] for g in order}
         bidx = base.index.to_numpy(dtype=object) if base is not None else None
         gbase = {g: base.to_numpy()[bidx == g] for g in order} if base is not None else {}
-        cmap = service_colors(order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+        cmap = service_colors(counts.index) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
     unit = "requests" if by is None else "spans"
     data = []
     for g in order:

@@ -348,7 +348,11 @@ def plot_service_graph(
     # recorded, so a failed share is unknown, not 0 — said as "unknown", never drawn as "none failed"
     unknown = G.graph.get("status_recorded") is False
     b_unknown = baseline is not None and baseline.graph.get("status_recorded") is False
-    cmap = service_colors({_service_of(U, v) for v in U.nodes})
+    # the services first, the uninstrumented peers (a database, an external host) in the slots left: a peer never
+    # moves a service off the colour it has in every other figure (async-workflows: the peer DynamoDB took cart's
+    # slot, so cart was purple in every waterfall and yellow on the map)
+    peer = {v for v in U.nodes if U.nodes[v].get("instrumented") is False}
+    cmap = service_colors({_service_of(U, v) for v in U.nodes if v not in peer}, others={_service_of(U, v) for v in peer})
     # the operation-level graph, indexed by service (nodes) and by service pair (edges)
     op_nodes: dict[str, list] = {}
     op_edges: dict[tuple[str, str], list] = {}

@@ -234,7 +234,10 @@ def plot_waterfall(
     if canvas_above is not None and n > canvas_above:
         kw = dict(colors=colors, title=title, **({"height": height} if height else {}))
         return CanvasFigure(plot_waterfall_gl(rows, **kw), plot_waterfall_gl(rows, full_html=True, **kw), n)
-    cmap = dict(colors) if colors is not None else service_colors(rows["service"].dropna().unique())
+    # by every service of the frame (waterfall_data's attrs), not only this trace's: service_colors resolves palette
+    # collisions among the names it is given, so a trace without the colliding service drew it in another colour
+    cmap = dict(colors) if colors is not None else service_colors(rows.attrs.get("services") or rows["service"].dropna().unique(),
+                                                                  others=rows["service"].dropna().unique())
     services = rows["service"].astype(object).to_numpy()
     svc_names = sorted(set(map(str, services)))
     # one colour string per bar. (Service codes on a stepwise colorscale validate ~10x faster in

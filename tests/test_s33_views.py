@@ -267,3 +267,24 @@ def test_an_uninstrumented_peer_does_not_move_a_service_off_its_colour_on_the_se
     drawn = dict(zip(nodes.text, nodes.marker.color, strict=True))
     assert drawn["cart"] == services["cart"] and drawn["web"] == services["web"]
     assert drawn["DynamoDB"] not in (drawn["cart"], drawn["web"])
+
+
+@pytest.mark.browser
+def test_trace_diff_draws_no_hover_text_on_its_bars(tmp_path):
+    """plot_trace_diff set each bar's hover text as its ``text`` with plotly's default position: all 23 rows of a
+    checkout trace pair carried an unreadable line such as "checkout: validate orderchanged Δ -0.400 ms" on or beside
+    the bar. The text stays for the hover; none is drawn."""
+    from .browser import open_html
+
+    spans = tk.examples.load("checkout-small")
+    ids = spans["trace_id"].unique()[:2]
+    fig = tk.plot_trace_diff(tk.diff_traces(spans, ids[0], ids[1]))
+    path = tmp_path / "diff.html"
+    fig.write_html(path, include_plotlyjs=True)
+    probe = "() => ({bars: document.querySelectorAll('.barlayer .point').length, text: document.querySelectorAll('.barlayer .bartext').length})"
+    page = open_html(path, wait_for=".js-plotly-plot .barlayer .point", evaluate=probe)
+    assert page.errors == []
+    n = len(fig.data[1].x)
+    assert n > 0 and page.value["bars"] >= n
+    assert page.value["text"] == 0, page.value
+    assert fig.data[1].text[0].startswith("api-gateway: ")  # still there for the hover

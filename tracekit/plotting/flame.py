@@ -184,7 +184,9 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     fig.add_trace(go.Bar(name="b", y=y, base=diff["start_ms_b"].to_numpy(dtype=float),
                          x=diff["duration_ms_b"].to_numpy(dtype=float), orientation="h", width=0.5,
                          marker={"color": [DIFF_COLORS.get(s, "#888") for s in diff["status"]]},
-                         text=hover_b, hovertemplate="%{text}<br>b: %{base:.3f} + %{x:.3f} ms<extra></extra>"))
+                         # the hover's text only: drawn on the bars it was a 6 px scribble beside every span
+                         text=hover_b, textposition="none",
+                         hovertemplate="%{text}<br>b: %{base:.3f} + %{x:.3f} ms<extra></extra>"))
     changed = diff[diff["status"] != "same"]
     default = f"Trace diff: {len(changed)} of {n} spans changed, added or removed"
     fig.update_layout(barmode="overlay", title=title or default, height=max(300, 22 * n + 120),

@@ -288,3 +288,18 @@ def test_trace_diff_draws_no_hover_text_on_its_bars(tmp_path):
     assert n > 0 and page.value["bars"] >= n
     assert page.value["text"] == 0, page.value
     assert fig.data[1].text[0].startswith("api-gateway: ")  # still there for the hover
+
+
+def test_service_map_hovers_say_no_nan():
+    """An edge without asynchronous calls has no wait percentiles (NaN in service_graph): its hover listed
+    "wait_p50: nan ms", "wait_p95: nan ms", "wait_p99: nan ms" (checkout-small: 15 hovers)."""
+    spans = tk.examples.load("checkout-small")
+    G = tk.service_graph(spans)
+    nan_edges = [e for e, a in G.edges.items() if any(isinstance(v, float) and v != v for v in a.values())]
+    assert nan_edges  # the data has them
+    info = next(t for t in tk.plot_service_graph(G).data if t.meta == "edge_info")
+    nodes = next(t for t in tk.plot_service_graph(G).data if t.meta == "nodes")
+    assert [h for h in list(info.hovertext) + list(nodes.hovertext) if "nan" in h.lower()] == []
+    first = dict(zip([tuple(t.meta["edge"]) for t in tk.plot_service_graph(G).data if isinstance(t.meta, dict)],
+                     info.hovertext, strict=True))[("api-gateway", "frontend")]
+    assert "<br>calls: 40<br>" in first and "p95: 264.5 ms" in first

@@ -400,6 +400,8 @@ def plot_service_graph(
             info.append("not called in this period (called in the baseline)")
         for k, val in cur.items():
             if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool) and k != "weight":
+                if not np.isfinite(val):  # no value (wait_p95 of an edge without asynchronous calls): not "nan ms"
+                    continue
                 kk = k[:-3] if k.endswith("_ms") else k
                 if k in ("errors", "failed"):
                     info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if r is not None else ""))
@@ -458,6 +460,8 @@ def plot_service_graph(
             info.append("only in the baseline")
         for k, val in a.items():
             if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool):
+                if not np.isfinite(val):  # no value: not "nan ms"
+                    continue
                 if a.get("instrumented") is False and not val:
                     continue  # a peer has no spans of its own: its zeros say nothing
                 if k in ("errors", "failed"):

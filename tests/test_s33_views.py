@@ -303,3 +303,32 @@ def test_service_map_hovers_say_no_nan():
     first = dict(zip([tuple(t.meta["edge"]) for t in tk.plot_service_graph(G).data if isinstance(t.meta, dict)],
                      info.hovertext, strict=True))[("api-gateway", "frontend")]
     assert "<br>calls: 40<br>" in first and "p95: 264.5 ms" in first
+
+
+# ---- empty and rootless inputs say why ------------------------------------------------------------------------
+
+def test_empty_spans_say_there_is_nothing_to_draw():
+    """waterfall_data of no spans said "the spans hold 0 traces; pass trace_id= (one of e.g. [])"; the explorer's
+    status line was empty."""
+    with pytest.raises(tk.TraceKitError, match=r"the spans hold no trace \(0 spans\): there is nothing to draw"):
+        tk.waterfall_data(tk.empty_spans())
+    with pytest.raises(tk.TraceKitError, match="nothing to draw"):
+        tk.plot_waterfall(tk.empty_spans())
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    assert tk.TraceExplorer(tk.empty_spans()).status.value == "no trace to show: the spans hold none"
+
+
+def test_explorer_list_says_no_request_for_a_rootless_trace():
+    """A trace of two fragments (parent never sampled) has no request latency; its line in the list read
+    "       nan ms  db: SELECT …"."""
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 2 + ["b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "parent_id": ["9" * 16, "9" * 16, None], "service": ["db", "cache", "web"], "name": ["SELECT", "GET", "GET /"],
+        "start": [0, 5 * MS, 0], "end": [30 * MS, 8 * MS, 12 * MS]})
+    labels = [label for label, _ in tk.TraceExplorer(spans).traces.options]
+    assert labels[0].startswith("      12.0 ms  web: GET /")
+    assert labels[1].startswith("no request     db: SELECT"), labels
+    assert not any("nan" in x for x in labels)

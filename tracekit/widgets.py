@@ -728,7 +728,9 @@ class TraceExplorer:
         finally:
             self._syncing = False
         rows = new.waterfall() if new.trace_id is not None else None
-        shown = "" if rows is None else f"{len(rows)} of {len(new.trace_spans())} spans shown"
+        shown = (f"{len(rows)} of {len(new.trace_spans())} spans shown" if rows is not None else
+                 "no trace to show: the spans hold none" if new.shared.traces.empty else
+                 "no trace to show: the filters leave none")
         if new.search_error():
             shown = "search: " + new.search_error().splitlines()[0]
         self.status.value = _esc(shown)
@@ -738,7 +740,9 @@ class TraceExplorer:
         head = t.head(self.max_listed)
         options = [
             (
-                f"{r.request_ms:10.1f} ms  {f'⚠{r.failed_spans} ' if r.failed_spans else ''}{r.root_service}: {r.root_name}"
+                # no request latency (no request root, or asynchronous work: NaN) is said, not "nan ms"
+                (f"{r.request_ms:10.1f} ms  " if pd.notna(r.request_ms) else f"{'no request':>10}     ")
+                + f"{f'⚠{r.failed_spans} ' if r.failed_spans else ''}{r.root_service}: {r.root_name}"
                 f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
                 r.trace_id,
             )

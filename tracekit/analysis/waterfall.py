@@ -98,6 +98,9 @@ _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"
 def _pick_trace(spans: pd.DataFrame, trace_id: str | None) -> pd.DataFrame:
     if trace_id is None:
         ids = pd.unique(spans["trace_id"].dropna())
+        if not len(ids):  # said as what it is, not "pass trace_id= (one of e.g. [])"
+            raise TraceKitError(f"waterfall_data: the spans hold no trace ({len(spans)} spans{' without a trace id' if len(spans) else ''}): "
+                                "there is nothing to draw")
         if len(ids) != 1:
             raise TraceKitError(
                 f"waterfall_data: the spans hold {len(ids)} traces; pass trace_id= (one of e.g. {list(ids[:3])})"

@@ -332,3 +332,41 @@ def test_explorer_list_says_no_request_for_a_rootless_trace():
     assert labels[0].startswith("      12.0 ms  web: GET /")
     assert labels[1].startswith("no request     db: SELECT"), labels
     assert not any("nan" in x for x in labels)
+
+
+# ---- deep traces stay readable ----------------------------------------------------------------------------------
+
+def _chain(n):
+    import numpy as np
+
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    return tk.spans_from_columns({
+        "trace_id": ["a" * 32] * n, "span_id": ids, "parent_id": [None] + ids[:-1],
+        "service": [f"s{i % 3}" for i in range(n)], "name": [f"op{i}" for i in range(n)],
+        "start": np.arange(n) * 1000, "end": 2 * n * 1000 - np.arange(n) * 1000})
+
+
+def test_deep_chain_labels_keep_their_width():
+    """A chain of 120 spans (within max_labels): the tree connectors grew 3 characters a level, the last label was
+    404 characters and plotly gave the bars 64 of 1,300 px. Past 24 characters of connectors a label says its
+    depth and keeps the last levels."""
+    import re
+
+    fig = tk.plot_waterfall(_chain(120))
+    plain = [re.sub(r"<[^>]+>", "", t).replace("\u00a0", " ").rstrip() for t in fig.layout.yaxis.ticktext]
+    assert max(len(t) for t in plain) <= 70
+    assert plain[0] == "■ s0 · op0"
+    assert plain[119] == "[119]               └─ ■ s2 · op119", plain[119]
+    assert plain[5] == "            └─ ■ s2 · op5"  # shallow rows unchanged
+
+
+@pytest.mark.browser
+def test_deep_chain_leaves_the_bars_most_of_the_width(tmp_path):
+    from .browser import open_html
+
+    path = tmp_path / "deep.html"
+    tk.plot_waterfall(_chain(120)).write_html(path, include_plotlyjs=True)
+    page = open_html(path, wait_for=".js-plotly-plot .nsewdrag", viewport=(1300, 900),
+                     evaluate="() => document.querySelector('.js-plotly-plot .nsewdrag').getBoundingClientRect().width")
+    assert page.errors == []
+    assert page.value > 650, page.value  # was 64 px

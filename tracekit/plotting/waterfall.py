@@ -67,6 +67,25 @@ def _tree_prefixes(depth: Sequence[int]) -> list[str]:
     return out
 
 
+#: most characters of tree connectors before a label: deeper rows keep the last levels and say their depth. A chain
+#: of 120 spans drew 360 characters of connectors before its last label (404 in all), and plotly left the bars 64 of
+#: 1,300 px
+_PREFIX_CHARS = 24
+
+
+def _short_prefix(pre: str, depth: int) -> str:
+    """``pre`` (3 characters a level) cut to :data:`_PREFIX_CHARS`: ``[depth N]`` and the last levels that fit.
+
+    >>> _short_prefix("│  " * 10 + "└─ ", 11)
+    '[11]│  │  │  │  │  └─ '
+    """
+    if len(pre) <= _PREFIX_CHARS:
+        return pre
+    tag = f"[{depth}]"
+    keep = max(1, (_PREFIX_CHARS - len(tag)) // 3)
+    return tag + pre[-3 * keep:]
+
+
 #: pixels from the figure's top that the title and its line of facts take (title y=1 in the container, pad 14 px)
 _TITLE_PX = 56
 
@@ -327,7 +346,7 @@ def plot_waterfall(
         # tree prefix + service chip + "service · operation" (the operation alone when it repeats
         # the service, as X-Ray segment names do), ⚠ on errors, (+N) folded; monospace and padded
         # on the right with non-breaking spaces, so the labels line up on the left like a tree
-        prefixes = _tree_prefixes(rows["depth"].tolist())
+        prefixes = [_short_prefix(p, d) for p, d in zip(_tree_prefixes(rows["depth"].tolist()), rows["depth"].tolist(), strict=True)]
         plain, chips = [], []
         for pre, svc, nm, err, h in zip(prefixes, services.tolist(), rows["name"].astype(object).tolist(),
                                         is_error.tolist(), n_hidden.tolist(), strict=True):

@@ -370,3 +370,16 @@ def test_deep_chain_leaves_the_bars_most_of_the_width(tmp_path):
                      evaluate="() => document.querySelector('.js-plotly-plot .nsewdrag').getBoundingClientRect().width")
     assert page.errors == []
     assert page.value > 650, page.value  # was 64 px
+
+
+def test_canvas_waterfall_title_carries_the_header_line():
+    """Above canvas_above rows plot_waterfall hands the trace to the canvas, whose title said only "4 spans": no trace
+    id, request latency, start or outcome."""
+    import json
+    import re
+
+    spans = _logged_trace()
+    fig = tk.plot_waterfall(spans, canvas_above=1)
+    data = json.loads(re.search(r'<script type="application/json" class="tkw-data"[^>]*>(.*?)</script>', fig.html).group(1))
+    assert data["title"] == ("trace " + "a" * 32 + " · request 100.0 ms · started 1970-01-01 00:00:00.000 UTC · "
+                             "status unknown · in progress · 4 spans")

@@ -251,7 +251,9 @@ def plot_waterfall(
             trace_start = sub["start"].min()
     n = len(rows)
     if canvas_above is not None and n > canvas_above:
-        kw = dict(colors=colors, title=title, **({"height": height} if height else {}))
+        # the canvas says what the plotly title says: the trace and its header line (it said "12,000 spans" only)
+        head = title if title else (f"trace {shown_id} · " if shown_id is not None else "") + _waterfall_header(rows, trace_start)
+        kw = dict(colors=colors, title=head, **({"height": height} if height else {}))
         return CanvasFigure(plot_waterfall_gl(rows, **kw), plot_waterfall_gl(rows, full_html=True, **kw), n)
     # by every service of the frame (waterfall_data's attrs), not only this trace's: service_colors resolves palette
     # collisions among the names it is given, so a trace without the colliding service drew it in another colour

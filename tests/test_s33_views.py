@@ -383,3 +383,32 @@ def test_canvas_waterfall_title_carries_the_header_line():
     data = json.loads(re.search(r'<script type="application/json" class="tkw-data"[^>]*>(.*?)</script>', fig.html).group(1))
     assert data["title"] == ("trace " + "a" * 32 + " · request 100.0 ms · started 1970-01-01 00:00:00.000 UTC · "
                              "status unknown · in progress · 4 spans")
+
+
+# ---- the heatmap explorer's summary names its window and its baseline ------------------------------------------
+
+def _four_requests_over_a_day():
+    import pandas as pd
+
+    t0 = pd.Timestamp("2024-01-01 23:30", tz="UTC").value
+    minute, day = 60 * 10**9, 86_400 * 10**9
+    starts = [t0, t0 + 20 * minute, t0 + 40 * minute, t0 + day]
+    return tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in range(1, 5)], "span_id": [f"{i:016x}" for i in range(1, 5)],
+        "service": ["web"] * 4, "name": ["GET /"] * 4, "start": starts,
+        "end": [s + d * MS for s, d in zip(starts, (50, 60, 70, 80), strict=True)], "status": ["ok"] * 4})
+
+
+def test_heatmap_summary_says_the_dates_of_its_window():
+    """Requests at 2024-01-01 23:30 and 2024-01-02 23:30, all selected: the summary said "23:30:00–23:30:00 UTC" (a
+    day reads as no time at all) and listed the attribution against no request at all (shares "nan")."""
+    from tracekit.widgets import HeatmapState
+
+    s = HeatmapState.from_spans(_four_requests_over_a_day(), freq="10min")
+    every = s.select_box(("2024-01-01", "2024-01-03"), (0, 1000))
+    text = every.summary_html()
+    assert "4 requests selected</b> in 4 traces, 2024-01-01 23:30:00 – 2024-01-02 23:30:00 UTC, latency 50.0–80.0 ms" in text
+    assert "no other request to compare with" in text and "nan" not in text
+    assert every.attribution().empty
+    first_hour = s.select_box(("2024-01-01 23:00", "2024-01-02 00:00"), (0, 1000))
+    assert "2 requests selected</b> in 2 traces, 2024-01-01 23:30:00–23:50:00 UTC" in first_hour.summary_html()

@@ -869,8 +869,9 @@ class HeatmapState:
     def attribution(self, **kwargs: Any) -> pd.DataFrame:
         """:func:`tracekit.bubble_up` of the selected traces against the other traces of the heatmap
         (its unselected requests: slow checkouts against the other checkouts, not against every
-        trace; memoised). An empty frame when nothing is selected. ``kwargs`` go to ``bubble_up``."""
-        if not self.selected:
+        trace; memoised). An empty frame when nothing is selected, or nothing is left to compare with (every
+        trace of the heatmap selected). ``kwargs`` go to ``bubble_up``."""
+        if not self.selected or not self._others():
             return pd.DataFrame()
         key = ("bubble", self.selected, tuple(sorted(kwargs.items())))
         cache = self.shared.cache
@@ -879,10 +880,12 @@ class HeatmapState:
 
             if len(cache) > 16:
                 cache.clear()
-            chosen = set(self.trace_ids())
-            others = set(self.shared.rows["trace_id"].astype(str)) - chosen
-            cache[key] = bubble_up(self.shared.spans, chosen, others, **kwargs)
+            cache[key] = bubble_up(self.shared.spans, set(self.trace_ids()), self._others(), **kwargs)
         return cache[key]
+
+    def _others(self) -> set:
+        """Trace ids of the heatmap's requests that are not selected (the attribution's baseline)."""
+        return set(self.shared.rows["trace_id"].astype(str)) - set(self.trace_ids())
 
     def figure(self) -> Any:
         """The heatmap with its requests as selectable points (:func:`tracekit.plot_heatmap`)."""
@@ -897,11 +900,17 @@ class HeatmapState:
             return "<p><i>drag a box on the heatmap to select requests</i></p>"
         sel = self.selected_requests()
         lat = sel["latency_ms"].to_numpy(dtype=float)
+        t0, t1 = sel["time"].min(), sel["time"].max()
+        # the window with its date: "23:30:00–23:30:00 UTC" was a day apart
+        window = (f"{t0:%Y-%m-%d %H:%M:%S}–{t1:%H:%M:%S} UTC" if pd.notna(t0) and t0.date() == t1.date()
+                  else f"{t0:%Y-%m-%d %H:%M:%S} – {t1:%Y-%m-%d %H:%M:%S} UTC")
         head = (f"<p><b>{len(sel):,} requests selected</b> in {len(self.trace_ids()):,} traces, "
-                f"{sel['time'].min():%H:%M:%S}–{sel['time'].max():%H:%M:%S} UTC, "
+                f"{window}, "
                 f"latency {np.nanmin(lat):,.1f}–{np.nanmax(lat):,.1f} ms, "
                 + (f"{int(sel['failed'].sum()):,} failed" if sel["failed"].notna().any() else
                    "failed unknown (no span records a status)") + "</p>") if len(sel) else ""
+        if not self._others():
+            return head + "<p><i>every request of the heatmap is selected: no other request to compare with</i></p>"
         hits = self.attribution()
         if hits.empty:
             return head

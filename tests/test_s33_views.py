@@ -412,3 +412,23 @@ def test_heatmap_summary_says_the_dates_of_its_window():
     assert every.attribution().empty
     first_hour = s.select_box(("2024-01-01 23:00", "2024-01-02 00:00"), (0, 1000))
     assert "2 requests selected</b> in 2 traces, 2024-01-01 23:30:00–23:50:00 UTC" in first_hour.summary_html()
+
+
+def test_empty_figures_say_there_is_nothing_to_draw():
+    """plot_latency, plot_latency_ecdf, plot_flame and plot_heatmap of no spans returned blank axes under a title,
+    nothing saying why; a flame graph of one request said "(…, 1 requests)"."""
+    e = tk.empty_spans()
+
+    def said(fig):
+        return [a.text for a in fig.layout.annotations if a.name == "empty"]
+
+    assert said(tk.plot_latency(e)) == ["no span with a duration to draw (0 spans given)"]
+    assert said(tk.plot_latency_ecdf(e)) == ["no request with a positive latency to draw (no request root: fragments only, or no spans)"]
+    assert said(tk.plot_heatmap(e)) == ["no request with a positive latency to draw"]
+    assert said(tk.plot_flame(tk.critical_path_tree(tk.critical_path(e), spans=e))) == [
+        "no critical path of a request to draw (0 requests)"]
+    one = tk.spans_from_columns({"trace_id": ["ab" * 16], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],
+                                 "start": [0], "end": [MS]})
+    flame = tk.plot_flame(tk.critical_path_tree(tk.critical_path(one), spans=one))
+    assert flame.layout.title.text == "Critical path by call path (ms per request, 1 request)" and said(flame) == []
+    assert said(tk.plot_latency(one)) == [] and said(tk.plot_heatmap(one)) == []

@@ -126,3 +126,11 @@ def log_ticks(values: Iterable[float]) -> dict[str, Any]:
 
 def fmt_ms(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:,.0f} ms" if abs(v) >= 100 else f"{v:,.3g} ms"
+
+
+def say_empty(fig: Any, text: str) -> Any:
+    """Write ``text`` (escaped) in the middle of a figure that has nothing to draw, so an empty figure says why
+    instead of showing blank axes; returns ``fig``."""
+    fig.add_annotation(text=esc(text), xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font=dict(size=14, color="#444444"), name="empty")
+    return fig

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, service_colors
+from .colors import ERROR_COLOR, say_empty, service_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -78,8 +78,10 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
                       "<br>on the path in %{customdata[1]:.0f} requests<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
-    default = "Critical path by call path (ms per request" + (f", {n:,} requests)" if n else ")")
+    default = "Critical path by call path (ms per request" + (f", {n:,} request{'' if n == 1 else 's'})" if n else ")")
     fig.update_layout(title=title or default, margin={"t": 50, "l": 10, "r": 10, "b": 10})
+    if not len(tree):
+        say_empty(fig, "no critical path of a request to draw" + (f" ({n:,} requests)" if n is not None else ""))
     return fig
 
 

@@ -13,7 +13,7 @@ from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
 from ..errors import ArgumentError, require
-from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, service_colors
+from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, say_empty, service_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -185,6 +185,9 @@ def plot_latency(
                    rangemode="tozero", tickformat=".0%" if kind == "ecdf" else None),
         hovermode="closest",
     )
+    if not data:
+        say_empty(fig, f"no {'root ' if roots_only else ''}span with a {'positive ' if log_x else ''}duration to draw "
+                       f"({len(spans):,} spans given)")
     return fig
 
 
@@ -310,6 +313,9 @@ def plot_latency_ecdf(
         hovermode="closest",
         margin=dict(b=110),
     )
+    if not data:
+        say_empty(fig, f"no {unit[:-1]} with a positive latency to draw" + (" (no request root: fragments only, or no spans)"
+                                                                       if by is None else ""))
     return fig
 
 

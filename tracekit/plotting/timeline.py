@@ -12,7 +12,7 @@ import pandas as pd
 from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, service_colors
+from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, say_empty, service_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -386,4 +386,6 @@ def plot_heatmap(
                       yaxis=dict(title="request latency (ms, log scale)", type="log",
                                  **(log_ticks([float(lat.min()), float(lat.max())]) if len(lat) else {})),
                       xaxis=dict(title="time (UTC)"), plot_bgcolor="white")
+    if not len(rows):
+        say_empty(fig, "no request with a positive latency to draw")
     return fig

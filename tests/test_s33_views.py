@@ -432,3 +432,15 @@ def test_empty_figures_say_there_is_nothing_to_draw():
     flame = tk.plot_flame(tk.critical_path_tree(tk.critical_path(one), spans=one))
     assert flame.layout.title.text == "Critical path by call path (ms per request, 1 request)" and said(flame) == []
     assert said(tk.plot_latency(one)) == [] and said(tk.plot_heatmap(one)) == []
+
+
+def test_waterfall_says_an_in_progress_duration_is_a_lower_bound_and_counts_fatal_records():
+    """worker 'job' started at 60 ms and had not ended (drawn to the trace end, 100 ms): the hover said "duration
+    40.000 ms" and the bar "40.0 ms", a duration it does not have; render's FATAL record was "1 ERROR log record"."""
+    fig = tk.plot_waterfall(_logged_trace())
+    bars = fig.data[0]
+    assert list(bars.text) == ["100.0 ms", "\u00a0" * 3 + "30.0 ms", "\u00a0" * 3 + "40.0 ms", "≥ 40.0 ms"]
+    assert "start 60.000 ms · duration ≥ 40.000 ms<br>" in bars.hovertext[3]
+    assert "duration 30.000 ms<br>" in bars.hovertext[1]
+    logs = next(t for t in fig.data if t.meta == "log_errors")
+    assert list(logs.hovertext) == ["1 ERROR/FATAL log record", "1 ERROR/FATAL log record"]

@@ -447,9 +447,10 @@ def _escaped(values: pd.Series) -> list[str]:
 
 def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_error, in_progress, orphan, n_hidden, cp_ms, span_id) -> list[str]:
     svc, nm, kd, st = _escaped(service), _escaped(name), _escaped(kind), _escaped(status)
+    # an in-progress span has no duration yet: what is drawn (to the trace end) is a lower bound, said as one
     base = [
-        f"<b>{a}</b>: {b}<br>start {s:.3f} ms · duration {du:.3f} ms<br>kind {k} · status {t}"
-        for a, b, s, du, k, t in zip(svc, nm, start_ms.tolist(), dur_ms.tolist(), kd, st, strict=False)
+        f"<b>{a}</b>: {b}<br>start {s:.3f} ms · duration {'≥ ' if ip else ''}{du:.3f} ms<br>kind {k} · status {t}"
+        for a, b, s, du, k, t, ip in zip(svc, nm, start_ms.tolist(), dur_ms.tolist(), kd, st, in_progress.tolist(), strict=False)
     ]
     extra = [""] * len(base)
     msg_ok = message.notna().to_numpy(dtype=bool) & (message.astype(object).fillna("").astype(str).to_numpy() != "")

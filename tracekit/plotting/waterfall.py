@@ -325,7 +325,7 @@ def plot_waterfall(
         data.append(go.Scatter(
             x=(start_ms + np.nan_to_num(dur_ms))[le], y=y[le], mode="markers", name="ERROR logs", meta="log_errors",
             marker=dict(symbol="diamond", size=9, color=ERROR_COLOR, line=dict(color="white", width=1)),
-            hovertext=[f"{int(k)} ERROR log record{'s' if k != 1 else ''}" for k in log_err[le]], hoverinfo="text",
+            hovertext=[f"{int(k)} ERROR/FATAL log record{'s' if k != 1 else ''}" for k in log_err[le]], hoverinfo="text",
             showlegend=True))
     if in_progress.any():
         data.append(
@@ -371,8 +371,8 @@ def plot_waterfall(
         ]
         # the duration written beside each bar (only with labels: text on thousands of bars slows the browser); after
         # the ERROR-logs diamond at the bar's end, not under it (it covered the first digit: "◆00.0 ms")
-        spans_trace.text = [("\u00a0" * 3 if k > 0 else "") + f"{d:,.1f} ms" if np.isfinite(d) else ""
-                            for d, k in zip(dur_ms.tolist(), log_err.tolist(), strict=True)]
+        spans_trace.text = [("\u00a0" * 3 if k > 0 else "") + ("≥ " if ip else "") + f"{d:,.1f} ms" if np.isfinite(d) else ""
+                            for d, k, ip in zip(dur_ms.tolist(), log_err.tolist(), in_progress.tolist(), strict=True)]
         spans_trace.textposition = "outside"
         spans_trace.textfont = dict(size=10, color="#333333")
         spans_trace.cliponaxis = False

@@ -217,18 +217,15 @@ def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, 
     data unit in x and y; 6 px per character of a 10 px font). An edge whose candidates all
     collide takes the least-overlapping one."""
     sx, sy = px
-    boxes: list[tuple[float, float, float, float]] = []
+    # every box placed so far (nodes, then labels) as four columns, so a candidate is measured against all of them in
+    # one numpy step: the per-box Python loop made 800 services with 1,595 edges take 26 s (quadratic, 2 µs a pair)
+    cap = len(nodes) + len(paths)
+    bx0, bx1, by0, by1 = (np.empty(cap) for _ in range(4))
+    nb = 0
     for x, y in nodes:  # the marker and the name above it
-        boxes.append((x * sx - 40, x * sx + 40, y * sy - 38, y * sy + 13))
-
-    def overlap(b: tuple[float, float, float, float]) -> float:
-        tot = 0.0
-        for c in boxes:
-            w = min(b[1], c[1]) - max(b[0], c[0])
-            h = min(b[3], c[3]) - max(b[2], c[2])
-            if w > 0 and h > 0:
-                tot += w * h
-        return tot
+        bx0[nb], bx1[nb], by0[nb], by1[nb] = x * sx - 40, x * sx + 40, y * sy - 38, y * sy + 13
+        nb += 1
+    ts = np.array([0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82])
 
     out_x, out_y = [0.0] * len(paths), [0.0] * len(paths)
     order = sorted(range(len(paths)), key=lambda i: -len(labels[i]))  # the longest labels choose first
@@ -239,17 +236,19 @@ def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, 
             continue
         lines = html.unescape(labels[i]).split("<br>")
         half_w, half_h = 3.0 * max(len(x) for x in lines) + 4, 7.0 * len(lines) + 1
-        best = None
-        for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
-            cx, cy = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-            b = (cx * sx - half_w, cx * sx + half_w, cy * sy - half_h, cy * sy + half_h)
-            o = overlap(b)
-            if best is None or o < best[0]:
-                best = (o, cx, cy, b)
-            if o == 0:
-                break
-        _, out_x[i], out_y[i], b = best
-        boxes.append(b)
+        # candidates along the edge, the middle first; the first that overlaps nothing, else the least overlapping
+        cx, cy = x0 + ts * (x1 - x0), y0 + ts * (y1 - y0)
+        c0, c1, d0, d1 = cx * sx - half_w, cx * sx + half_w, cy * sy - half_h, cy * sy + half_h
+        w = np.minimum(c1[:, None], bx1[None, :nb]) - np.maximum(c0[:, None], bx0[None, :nb])
+        h = np.minimum(d1[:, None], by1[None, :nb]) - np.maximum(d0[:, None], by0[None, :nb])
+        area = np.where((w > 0) & (h > 0), w * h, 0.0)
+        # summed in box order, as one box after another (a pairwise sum differs in the last bits and broke near-ties)
+        o = np.cumsum(area, axis=1)[:, -1] if nb else np.zeros(len(ts))
+        zero = np.flatnonzero(o == 0)
+        k = int(zero[0]) if len(zero) else int(np.argmin(o))
+        out_x[i], out_y[i] = float(cx[k]), float(cy[k])
+        bx0[nb], bx1[nb], by0[nb], by1[nb] = c0[k], c1[k], d0[k], d1[k]
+        nb += 1
     return out_x, out_y
 
 

@@ -444,3 +444,20 @@ def test_waterfall_says_an_in_progress_duration_is_a_lower_bound_and_counts_fata
     assert "duration 30.000 ms<br>" in bars.hovertext[1]
     logs = next(t for t in fig.data if t.meta == "log_errors")
     assert list(logs.hovertext) == ["1 ERROR/FATAL log record", "1 ERROR/FATAL log record"]
+
+
+def test_latency_of_root_spans_is_not_called_request_latency():
+    """plot_latency(roots_only=True) counts spans without a parent: one request trace (web, 100 ms) and one trace of
+    asynchronous work (a consumer root, 50 ms) are 2 root spans but 1 request (trace_outcomes). The figure was
+    titled "request latency by all" with "requests per bin"."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32, "2" * 32], "span_id": ["a" * 16, "c" * 16], "parent_id": [None, None],
+        "service": ["web", "worker"], "name": ["GET /", "process"], "kind": ["server", "consumer"],
+        "start": [0, 0], "end": [100 * MS, 50 * MS]})
+    assert tk.core.trace_outcomes(spans)["request"].tolist() == [True, False]
+    fig = tk.plot_latency(spans, by=None, roots_only=True)
+    assert fig.layout.title.text == "root span latency by all"
+    assert fig.layout.yaxis.title.text == "root spans per bin"
+    assert fig.layout.xaxis.title.text == "root span duration (ms)"
+    assert sum(fig.data[0].y[:-1]) == 2
+    assert "root spans" in fig.data[0].hovertemplate

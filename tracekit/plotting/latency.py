@@ -154,7 +154,9 @@ def plot_latency(
             hi = lo + 1.0
         edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1) if log_x else np.linspace(lo, hi, bins + 1)
         edges[0], edges[-1] = lo, hi  # exact ends, so the extremes are always counted
-    unit = "spans" if by is not None or not roots_only else "requests"
+    # spans without a parent are root spans, not requests (core.trace_outcomes: a consumer root is asynchronous work,
+    # a rootless trace has no request): plot_latency_ecdf draws request latency
+    unit = "root spans" if roots_only else "spans"
     for g in order:
         series = [(dur[gv == g], esc(g), g, "solid")]
         if bgv is not None:
@@ -174,7 +176,7 @@ def plot_latency(
             data.append(trace)
     fig = go.Figure(data=data)
     dropped = len(counts) - len(order)
-    default_title = (f"{'request' if roots_only else 'span'} latency by {by if isinstance(by, str) else ' · '.join(by or ['all'])}"
+    default_title = (f"{'root span' if roots_only else 'span'} latency by {by if isinstance(by, str) else ' · '.join(by or ['all'])}"
                      + (" vs baseline (dashed)" if baseline is not None else "")
                      + (f" (top {len(order)} of {len(counts)} groups)" if dropped > 0 else ""))
     fig.update_layout(

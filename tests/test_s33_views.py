@@ -461,3 +461,19 @@ def test_latency_of_root_spans_is_not_called_request_latency():
     assert fig.layout.xaxis.title.text == "root span duration (ms)"
     assert sum(fig.data[0].y[:-1]) == 2
     assert "root spans" in fig.data[0].hovertemplate
+
+
+def test_flame_and_breakdown_draw_a_span_without_a_service():
+    """The schema allows a span without a service or name; plot_flame raised a bare KeyError 'nan' and
+    plot_critical_path_breakdown KeyError '<NA>' looking its colour up. It is drawn grey, labelled <NA>."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+        "service": ["web", None], "name": ["GET /", None], "start": [0, 1 * MS], "end": [10 * MS, 5 * MS]})
+    cp = tk.critical_path(spans)
+    web = tk.service_colors(["web"])["web"]
+    flame = tk.plot_flame(tk.critical_path_tree(cp, spans=spans)).data[0]
+    assert list(flame.labels) == ["web: GET /", "&lt;NA&gt;: &lt;NA&gt;"]
+    assert list(flame.marker.colors) == [web, "#999999"]
+    assert [float(v) for v in flame.values] == [10.0, 4.0]
+    bars = tk.plot_critical_path_breakdown(tk.critical_path_breakdown(cp)).data[0]
+    assert list(bars.y) == ["web", "&lt;NA&gt;"] and list(bars.marker.color) == [web, "#999999"]

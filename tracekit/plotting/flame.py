@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, say_empty, service_colors
+from .colors import ERROR_COLOR, key_text, say_empty, service_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -70,9 +70,10 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     n = tree.attrs.get("requests")
     fig = go.Figure(go.Icicle(
         ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in tree["parent"]],
-        labels=_esc(tree["service"].astype(str) + ": " + tree["name"].astype(str)),
+        labels=_esc(key_text(tree["service"]) + ": " + key_text(tree["name"])),  # a missing name says <NA>, not "nan"
         values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
-        marker={"colors": [colors[str(s)] for s in tree["service"]]},
+        # a span without a service (allowed by the schema) is grey, as in every figure, not a KeyError
+        marker={"colors": [colors.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in tree["service"]]},
         customdata=np.c_[tree["self_ms"].to_numpy(dtype=float), tree["traces"].to_numpy(dtype=float)],
         hovertemplate="%{label}<br>total %{value:.2f} ms per request<br>self %{customdata[0]:.2f} ms"
                       "<br>on the path in %{customdata[1]:.0f} requests<extra></extra>",
@@ -122,7 +123,7 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     span = float(np.nanmax(np.abs(delta))) if len(delta) and np.isfinite(delta).any() else 1.0
     fig = go.Figure(go.Icicle(
         ids=_esc(d["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in d["parent"]],
-        labels=_esc(d["service"].astype(str) + ": " + d["name"].astype(str)),
+        labels=_esc(key_text(d["service"]) + ": " + key_text(d["name"])),
         values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
         marker={"colors": delta, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
                 "colorbar": {"title": {"text": "Δ self ms<br>per request"}}},

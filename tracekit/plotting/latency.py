@@ -382,7 +382,7 @@ def plot_critical_path_breakdown(
     labels = [esc(s) for s in label.tolist()]
     if "service" in keys:
         cmap = service_colors(breakdown["service"].astype(object).astype(str))
-        color: Any = [cmap[str(s)] for s in bd["service"].astype(object)]
+        color: Any = [cmap.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in bd["service"].astype(object)]
     else:
         color = PALETTE[0]
     share = bd["share"].to_numpy(dtype=float) if "share" in bd.columns else None

@@ -477,3 +477,32 @@ def test_flame_and_breakdown_draw_a_span_without_a_service():
     assert [float(v) for v in flame.values] == [10.0, 4.0]
     bars = tk.plot_critical_path_breakdown(tk.critical_path_breakdown(cp)).data[0]
     assert list(bars.y) == ["web", "&lt;NA&gt;"] and list(bars.marker.color) == [web, "#999999"]
+
+
+_TINY_AND_WIDE = """() => {
+  const w = Object.values(window.tkWaterfalls)[0];
+  const v = w.view();
+  const s = w.setView(v.x0, v.x1, v.r0, v.r1);
+  const ctx = document.querySelector('.tkw canvas').getContext('2d');
+  const sx = w.W / (v.x1 - v.x0), rh = w.H / (v.r1 - v.r0);
+  const at = (t, row) => Array.from(ctx.getImageData(Math.floor(w.LABEL + (t - v.x0) * sx), Math.floor(row * rh + rh / 2), 1, 1).data.slice(0, 3));
+  return {stats: s, wide: at((w.start[0] + w.end[0]) / 2, 0), tiny: at(w.start[1], 1)};
+}"""
+
+
+@pytest.mark.browser
+def test_canvas_draws_a_named_css_colour_the_same_for_wide_and_subpixel_spans(tmp_path):
+    """colors={"api": "red"} (plot_waterfall takes any plotly colour): the canvas parsed the text as hex, so a span
+    narrower than a pixel was drawn (0, 0, 237) while the wide one was red."""
+    from .browser import open_html
+
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+        "service": ["api", "api"], "name": ["GET /", "tiny"], "start": [0, 10 * MS], "end": [1000 * MS, 10 * MS + 1000]})
+    path = tmp_path / "w.html"
+    tk.plot_waterfall(spans, canvas_above=1, colors={"api": "red"}).write_html(path)
+    page = open_html(path, wait_for=".tkw canvas", evaluate=_TINY_AND_WIDE)
+    assert page.errors == []
+    v = page.value
+    assert v["stats"]["tiny"] == 1 and v["stats"]["wide"] == 1, v["stats"]
+    assert v["wide"] == [255, 0, 0] and v["tiny"] == [255, 0, 0], v

@@ -7,6 +7,15 @@
     return new T(u.buffer);
   }
   function rgb(hex) { const v = parseInt(hex.slice(1), 16); return [(v >> 16) & 255, (v >> 8) & 255, v & 255]; }
+  // any CSS colour ("red", "rgb(…)", "#abc") as [r, g, b], read back through the canvas: parsing "red" as hex drew
+  // the spans narrower than a pixel blue (0,0,237) and the wide ones red
+  function cssRgb(ctx, c) {
+    ctx.fillStyle = "#000000"; ctx.fillStyle = c;
+    const v = String(ctx.fillStyle);
+    if (v[0] === "#") return rgb(v);
+    const m = v.match(/[\d.]+/g);
+    return m ? [+m[0], +m[1], +m[2]] : [0, 0, 0];
+  }
   function fmt(v) { return v.toFixed(3) + " ms"; }
 
   function Waterfall(root, d) {
@@ -15,12 +24,13 @@
     const flags = arr(d.flags, Uint8Array), parent = arr(d.parent, Int32Array);
     const logErr = d.log_errors ? arr(d.log_errors, Int32Array) : new Int32Array(n);
     const cpRow = arr(d.cp_row, Int32Array), cpS = arr(d.cp_start, Float64Array), cpE = arr(d.cp_end, Float64Array);
-    const colors = d.colors, packed = colors.map(c => { const [r, g, b] = rgb(c); return (255 << 24) | (b << 16) | (g << 8) | r; });
+    const colors = d.colors;
     const LABEL = 220, W = Math.max(200, (root.clientWidth || 1200) - LABEL - 10), H = d.height;
     root.querySelector(".tkw-title").textContent = d.title;
     const canvas = root.querySelector("canvas");
     canvas.width = W + LABEL; canvas.height = H;
     const ctx = canvas.getContext("2d");
+    const packed = colors.map(c => { const [r, g, b] = cssRgb(ctx, c); return (255 << 24) | (b << 16) | (g << 8) | r; });
     const img = ctx.createImageData(W, H), pix = new Uint32Array(img.data.buffer);
     const full = { x0: 0, x1: Math.max(d.t_end, 1e-9), r0: 0, r1: Math.max(n, 1) };
     let view = Object.assign({}, full), matches = null, matchPos = -1, selected = -1;

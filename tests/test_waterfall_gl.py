@@ -175,7 +175,9 @@ def test_plot_waterfall_hands_big_traces_to_the_canvas_renderer(tmp_path):
     def same(html: str) -> str:
         return re.sub(r"tkw-\d+-[0-9a-f]+", "ID", html)  # each rendering gets its own element id
 
-    assert same(fig.html) == same(plot_waterfall_gl(rows))  # the canvas renderer's own output
+    # the canvas renderer's own output, titled with the trace id and the plotly figure's header line
+    title = "trace " + "ab" * 16 + " · request 20.0 ms · started 1970-01-01 00:00:00.000 UTC · status unknown · 7 spans"
+    assert same(fig.html) == same(plot_waterfall_gl(rows, title=title))
     assert tk.plot_waterfall(spans, canvas_above=7).__class__ is go.Figure  # the threshold is "more than"
     out = fig.write_html(tmp_path / "w.html")
     assert out.read_text().startswith("<!DOCTYPE html>") and fig._repr_html_() == fig.html

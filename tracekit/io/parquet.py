@@ -756,9 +756,11 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
             if all(f.meta.get("row_column") for f in files):
                 order = np.concatenate([f.table.column(f.meta["row_column"]).to_numpy() for f in files]) \
                     if files else np.zeros(0, dtype=np.int64)
-                if len(np.unique(order)) != len(order) or (n and (order.min() < 0 or order.max() >= n)):
-                    raise TraceFormatError(f"column {_ROW!r} numbers some row twice or past the store's rows",
-                                           file=store)
+                if len(np.unique(order)) != len(order):
+                    raise TraceFormatError(f"column {_ROW!r} numbers some row twice", file=store)
+                # ranks within the store: one file of a partitioned store holds some of its numbers (dask reads
+                # them a file at a time), not 0 … n − 1
+                order = np.argsort(np.argsort(order, kind="stable"), kind="stable")
             else:
                 order = np.arange(n, dtype=np.int64)
             orders.append(order.astype(np.int64) + offset)

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from ..core.cache import frame_cached
 from ..core.frame import require_columns, text_column
-from ..core.tree import _hex_words, span_tree
+from ..core.tree import _hex_words, service_entries, span_tree
 from ..errors import ArgumentError
 from ..io.containers import LazyColumn
 from ..io.otlp import gc_paused
@@ -446,9 +446,8 @@ def _service_entries(spans: pd.DataFrame, tree: Any, logs: pd.DataFrame, at: np.
     out = np.full(len(at), -1, dtype=np.int64)
     root = tree.request_root[tcode]
     ask = (lcode >= 0) & ~((root >= 0) & (scode[np.maximum(root, 0)] == lcode))
-    par = tree.parent
-    entry = (scode >= 0) & ~tree.duplicate & ~tree.cycle
-    entry &= (par < 0) | (scode[np.maximum(par, 0)] != scode)
+    # (core.tree.service_entries: the one definition of a span entering its service)
+    entry = service_entries(spans, tree) & (scode >= 0) & ~tree.duplicate & ~tree.cycle
     if not ask.any() or not entry.any():
         return out
     from ..core.frame import ns

@@ -145,8 +145,9 @@ def require_one_measure(metrics: pd.DataFrame, columns: Sequence[str], who: str)
                             f"({', '.join(units[:5])}) in one series; keep one unit (metrics[metrics[\"unit\"] == ...]) "
                             "or convert them first")
     if cw.any():
+        # (the CloudWatch rows' cells only: attributes is a lazy column, and building every cell is the cost)
         stat = pd.Series([a.get("cloudwatch.stat") if isinstance(a, dict) else None
-                          for a in metrics["attributes"].to_numpy(dtype=object)[cw]], dtype=object)
+                          for a in metrics["attributes"].iloc[np.flatnonzero(cw)].to_numpy(dtype=object)], dtype=object)
         rows = _mixed_series(stat, codes[cw])
         if rows is not None:
             stats = sorted({str(x) for x in stat.iloc[rows]})

@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import json
 import warnings
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,9 +30,8 @@ import tracekit as tk
 from tracekit.errors import TraceFormatError
 from tracekit.io.sniff import read
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-traces"
-if not REAL.is_dir():
-    REAL = Path("/work/shared/real-traces")
+from .conftest import REAL_TRACES as REAL
+
 REAL_FILES = {"otlp": ["opentelemetry-proto/trace.json", "jaeger-ui/utils-fixtures/otlp2jaeger-multi-in.json.txt"],
               "xray": ["aws-cli-examples-xray/batch-traces-get.rst.output.json",
                        "otel-contrib-awsxray-testdata/ddbSample.txt"]}
@@ -84,15 +82,20 @@ def xray_page(n: int) -> dict:
 
 
 def _real(fmt: str) -> list[Any]:
+    """The real examples of ``fmt`` as parsed JSON: none where the real traces are absent (the generated bases still
+    run); a file missing from a folder that is there is an error, not a base quietly left out."""
     out = []
+    if not REAL.is_dir():
+        return out
     for rel in REAL_FILES[fmt]:
         p = REAL / rel
-        if p.is_file():
-            data = p.read_bytes()
-            try:
-                out.append(orjson.loads(data))
-            except orjson.JSONDecodeError:  # JSON lines
-                out.append([orjson.loads(x) for x in data.splitlines() if x.strip()])
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: a real example the fuzz tests start from is missing from {REAL}")
+        data = p.read_bytes()
+        try:
+            out.append(orjson.loads(data))
+        except orjson.JSONDecodeError:  # JSON lines
+            out.append([orjson.loads(x) for x in data.splitlines() if x.strip()])
     return out
 
 

@@ -93,8 +93,14 @@ CLOUDWATCH_STATISTICS = {"Label": "Latency", "Datapoints": [
 
 
 def _real(*names: str) -> list[Any]:
-    return [orjson.loads((REAL / "opentelemetry-proto" / n).read_bytes())
-            for n in names if (REAL / "opentelemetry-proto" / n).is_file()]
+    """The real OTLP examples ``names`` parsed: none where the real traces are absent; one missing from a folder
+    that is there is an error, not a base quietly left out."""
+    if not REAL.is_dir():
+        return []
+    missing = [n for n in names if not (REAL / "opentelemetry-proto" / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"real examples the fuzz tests start from are missing from {REAL}: {missing}")
+    return [orjson.loads((REAL / "opentelemetry-proto" / n).read_bytes()) for n in names]
 
 
 SIGNALS = {

@@ -7,6 +7,7 @@ signature is checked against the vocabulary (README, "One vocabulary of argument
   report / command-line entry points);
 - ``by`` takes grouping keys: a named key of ``tracekit.core.BY_KEYS`` or a column, or a list of them;
 - a count of rows or keys to show is ``n``; the bootstrap default is ``tracekit.core.DEFAULT_N_BOOT``;
+- a quantile of a distribution is ``q``, within [0, 1] (pandas' word);
 - an old name kept for users warns (DeprecationWarning) and still works;
 - bad arguments raise ``ArgumentError``.
 
@@ -75,6 +76,7 @@ EXPORTS = [
 #: names that mean "another frame to compare with" or "a count to show", used before the vocabulary
 REFERENCE_NAMES = {"b", "spans_b", "id_b", "population", "selection", "incident", "other", "reference"}
 COUNT_NAMES = {"top", "top_k", "k", "worst", "lift_rows", "limit", "max_rows", "n_rows", "rows", "count"}
+QUANTILE_NAMES = {"quantile", "percentile", "pct", "p"}
 
 #: (function, parameter) -> why it does not follow the vocabulary yet. Shrink it.
 KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
@@ -139,6 +141,8 @@ def _deviations(callables=None) -> dict[tuple[str, str], str]:
                 found[(name, p.name)] = "a spans frame is 'spans', the one to compare with 'baseline'"
             if p.name in COUNT_NAMES:
                 found[(name, p.name)] = "a count of rows or keys to show is 'n'"
+            if p.name in QUANTILE_NAMES:
+                found[(name, p.name)] = "a quantile is 'q', within [0, 1]"
             if p.name == "baseline" and ("DataFrame" not in ann or "str" in ann or "Path" in ann) and name != "report":
                 found[(name, p.name)] = f"baseline must be a spans frame, annotated {ann}"
             if p.name == "by" and "str" not in ann and "Any" not in ann:
@@ -159,11 +163,12 @@ def test_every_public_signature_speaks_the_vocabulary():
 def test_the_checker_sees_a_deviation():
     """Ground truth for the check above: a function with the old words is caught."""
 
-    def old(a: pd.DataFrame, b: pd.DataFrame, *, top: int = 3, n_boot: int = 200) -> None:
+    def old(a: pd.DataFrame, b: pd.DataFrame, *, top: int = 3, n_boot: int = 200, quantile: float = 0.9) -> None:
         """Not public."""
 
     names = {p.name for p in inspect.signature(old).parameters.values()}
     assert {"b", "top"} <= names and "b" in REFERENCE_NAMES and "top" in COUNT_NAMES
+    assert set(_deviations([("old", inspect.signature(old))])) == {("old", "b"), ("old", "top"), ("old", "n_boot"), ("old", "quantile")}
 
     def fetch_old(trace_ids: list, *, groups: list, start: object, end: object) -> None:
         """Not public: its time range is keyword-only."""

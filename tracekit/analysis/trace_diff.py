@@ -508,11 +508,11 @@ def _request_kinds(spans: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Series:
     return pd.Series(outcomes["root_service"].astype(str).to_numpy() + ":" + rt.astype(str), index=outcomes.index)
 
 
-@renamed(incident="spans")
-def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = None, *, quantile: float = 0.95) -> Exemplars:
+@renamed(incident="spans", quantile="q")
+def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = None, *, q: float = 0.95) -> Exemplars:
     """Pick a representative incident trace and its nearest-structure twin in the baseline.
 
-    The incident trace is the one at the ``quantile`` of request latency among the incident's requests
+    The incident trace is the one at the ``q`` quantile of request latency among the incident's requests
     of ``key`` (root ``service:route``, :func:`tracekit.core.routes`; default: the kind whose p95 grew most against the baseline).
     Its twin is the baseline trace of the same key with the closest structure: same trace id if the
     baseline has it (a counterfactual twin), else the fewest differing operation counts, then the
@@ -520,12 +520,15 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
 
     Parameters
     ----------
-    incident, baseline : pandas.DataFrame
-        Spans of the two periods.
+    spans : pandas.DataFrame
+        Spans of the incident.
+    baseline : pandas.DataFrame
+        Spans of a normal period of the same system.
     key : str, optional
         Request kind as ``root_service:route`` (e.g. ``"api-gateway:/checkout"``).
-    quantile : float, default 0.95
-        Which incident request to show (0.95: a slow but not extreme one).
+    q : float, default 0.95
+        Which incident request to show, as a quantile of request latency within [0, 1] (0.95: a slow but not
+        extreme one). ``quantile=`` is its old name.
 
     Returns
     -------
@@ -534,7 +537,7 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     Raises
     ------
     ArgumentError
-        ``key`` has no requests in one of the sets.
+        ``key`` has no requests in one of the sets; ``q`` is not a number within [0, 1].
 
     Examples
     --------
@@ -547,6 +550,7 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     incident = spans  # the old name, kept in the body
     from ..core import percentile
 
+    q = number_arg(q, "q", "exemplars", low=0, high=1)
     require_columns(incident, _NEEDED, "exemplars")
     require_columns(baseline, _NEEDED, "exemplars")
     oi, ob = trace_outcomes(incident), trace_outcomes(baseline)
@@ -562,7 +566,7 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     ci, cb = oi[ki == key], ob[kb == key]
     if not len(ci) or not len(cb):
         raise ArgumentError(f"exemplars: no requests of {key!r} in the {'incident' if not len(ci) else 'baseline'}")
-    target = percentile(ci["request_ms"], quantile)
+    target = percentile(ci["request_ms"], q)
     pick = ci.iloc[int(np.argmin(np.abs(ci["request_ms"].to_numpy() - target)))]
     tid = pick["trace_id"]
     inc_spans = incident[incident["trace_id"] == tid]
@@ -583,4 +587,4 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     base_spans = baseline[baseline["trace_id"] == twin]
     return Exemplars(inc_spans, base_spans, str(tid), str(twin), key,
                      (float(pick["request_ms"]), float(cb.loc[cb["trace_id"] == twin, "request_ms"].iloc[0])), dist,
-                     params={"key": key, "quantile": quantile})
+                     params={"key": key, "q": q})

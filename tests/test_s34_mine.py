@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +35,69 @@ def test_exemplars_old_quantile_keyword_warns_and_picks_the_same_trace(small):
     # q picks the request nearest that quantile of its kind's request latency: the median and the slowest differ
     top = tk.exemplars(small, small, q=1.0)
     assert top.request_ms[0] > new.request_ms[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# one rule for writing a file whole or not at all: tracekit.core.files.replaced
+
+def test_a_report_that_fails_leaves_the_previous_report_and_its_markdown(small, tmp_path, monkeypatch):
+    """Before: the page was written in place, then the Markdown rendered; a failure there left a new page beside the
+    old Markdown (a pair from two runs). Now both are rendered before either is written."""
+    import tracekit.reporting as reporting
+
+    out = tmp_path / "report.html"
+    out.write_text("old page")
+    out.with_suffix(".md").write_text("old markdown")
+
+    def broken(data):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(reporting, "render_markdown", broken)
+    with pytest.raises(RuntimeError, match="render failed"):
+        tk.report(small, out, markdown=True)
+    assert out.read_text() == "old page" and out.with_suffix(".md").read_text() == "old markdown"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.md"]
+
+
+def test_a_report_over_a_symbolic_link_replaces_its_target_and_keeps_the_link(small, tmp_path):
+    real = tmp_path / "shared" / "latest.html"
+    real.parent.mkdir()
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "report.html"
+    link.symlink_to(real)
+    tk.report(small, link)
+    assert link.is_symlink() and real.read_text().startswith("<!DOCTYPE html>")
+    assert real.stat().st_mode & 0o777 == 0o640
+
+
+def test_cache_pages_are_private_and_user_files_follow_the_umask(tmp_path):
+    from tracekit.aws.cache import atomic_write
+    from tracekit.core.files import replaced
+
+    atomic_write(tmp_path / "c" / "batch-1.json", b"{}")
+    with replaced(tmp_path / "out.json") as f:
+        f.write(b"{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "c" / "batch-1.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "out.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_every_file_writer_goes_through_core_files():
+    """One definition: no other module renames a temporary file over a target or writes a user's file in place
+    (the store writers move whole folders, and simulate writes the bundled datasets)."""
+    root = Path(tk.__file__).parent
+    allowed = {"core/files.py", "io/parquet.py", "dask.py", "simulate.py"}
+    offenders = []
+    for p in sorted(root.rglob("*.py")):
+        rel = p.relative_to(root).as_posix()
+        if rel in allowed:
+            continue
+        for i, line in enumerate(p.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if ">>>" in line or "..." in line[:8]:
+                continue
+            if re.search(r"os\.replace\(|mkstemp\(|\.write_text\(|\.write_bytes\(", code):
+                offenders.append(f"{rel}:{i}: {line.strip()}")
+    assert not offenders, "write files through tracekit.core.files.replaced:\n" + "\n".join(offenders)

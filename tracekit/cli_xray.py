@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from .core.files import replaced
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["add_parser", "run", "printable"]
@@ -197,16 +198,10 @@ def run(args: argparse.Namespace) -> int:
     data = orjson.dumps(doc)
     if out.name.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
-    tmpname = None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmpname = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".part")
-        with os.fdopen(fd, "wb") as f:
+        with replaced(out) as f:
             f.write(data)
-        os.replace(tmpname, out)
-    except BaseException:  # e.g. a full disk: no .part file left, and the fetched pages kept with a hint
-        if tmpname is not None and os.path.exists(tmpname):
-            os.unlink(tmpname)
+    except BaseException:  # e.g. a full disk: no temporary file left, and the fetched pages kept with a hint
         hint = _resume_hint(own_tmp, cache)
         if hint:
             print(f"tracekit fetch-xray:{printable(hint)}", file=sys.stderr)

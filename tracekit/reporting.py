@@ -40,6 +40,7 @@ import pandas as pd
 from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
+from .core.files import replaced
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read"]
@@ -1280,13 +1281,18 @@ def report(
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
                           inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by, logs=logs,
                           metrics=metrics, logs_inputs=logs_inputs, metrics_inputs=metrics_inputs)
-    out = Path(path)
-    if kind == "md":  # the Markdown alone
-        out.write_text(render_markdown(data), encoding="utf-8")
-        return out
-    out.write_text(render_report(data), encoding="utf-8")
-    if markdown:
-        out.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
+    return _write_report(Path(path), data, kind, markdown)
+
+
+def _write_report(out: Path, data: ReportData, kind: str, markdown: bool) -> Path:
+    """Write the page (or, for ``kind == "md"``, the Markdown alone) and, with ``markdown``, the Markdown beside it,
+    each whole or not at all (:func:`tracekit.core.files.replaced`): a browser never opens half a report."""
+    pages = [(out, render_markdown(data))] if kind == "md" else [(out, render_report(data))]
+    if kind != "md" and markdown:
+        pages.append((out.with_suffix(".md"), render_markdown(data)))
+    for p, text in pages:
+        with replaced(p) as f:
+            f.write(text.encode("utf-8"))
     return out
 
 
@@ -1381,10 +1387,4 @@ def build_report_from_files(
     data = collect_report(spans, baseline=base, title=title, redact=redact, worst=worst, inputs=inputs,
                           baseline_inputs=baseline, compare_by=compare_by, logs=log_frame, metrics=metric_frame,
                           logs_inputs=logs, metrics_inputs=metrics)
-    out = Path(output)
-    if kind == "md":  # the Markdown alone
-        out.write_text(render_markdown(data), encoding="utf-8")
-        return out
-    out.write_text(render_report(data), encoding="utf-8")
-    out.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
-    return out
+    return _write_report(Path(output), data, kind, True)

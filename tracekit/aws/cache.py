@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ..core.files import replaced
 from ..errors import TraceFormatError
 
 __all__ = ["MANIFEST_NAME", "CacheScan", "scan_cache", "batch_files", "read_manifest", "check_page", "jsonable",
@@ -56,24 +55,12 @@ def jsonable(x: Any) -> Any:
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
-    """Write to a temp file in the same directory, then rename: a reader (or a resumed fetch after an
-    interrupted one) sees the whole file or none. ``durable`` also fsyncs (survives a power cut); pages
-    skip it because fsync per page made a cached fetch ~4x slower in bench_xray_live.py."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``data`` to ``path`` whole or not at all (:func:`tracekit.core.files.replaced`): a reader (or a resumed
+    fetch after an interrupted one) sees the whole file or none. A new file is its owner's only (0600): fetched
+    traces carry user data. ``durable`` also fsyncs (survives a power cut); pages skip it because fsync per page made
+    a cached fetch ~4x slower in bench_xray_live.py."""
+    with replaced(path, durable=durable, private=True) as f:
+        f.write(data)
 
 
 def dump_json(obj: Any) -> bytes:

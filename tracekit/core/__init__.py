@@ -20,6 +20,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 - :mod:`~tracekit.core.keys` — ``by``: the named grouping keys and the one function normalising them;
 - :mod:`~tracekit.core.cache` — per-frame caches (trace outcomes, the critical path).
 - :mod:`~tracekit.core.gc_pause` — the cyclic GC paused while a pass builds millions of small containers.
+- :mod:`~tracekit.core.files` — a file written whole or not at all (every writer: spans, caches, reports).
 
 >>> from tracekit.core import percentile
 >>> percentile([101, 102, 103, 104], 0.95)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.waterfall import waterfall_data
+from ..core.files import replaced
 from ..errors import ArgumentError
 
 __all__ = ["waterfall_columns", "plot_waterfall_gl", "write_waterfall_gl", "decode", "CanvasFigure"]
@@ -166,7 +167,8 @@ class CanvasFigure:
     def write_html(self, path: str | Path, **_: Any) -> Path:
         """Write the self-contained page (plotly's keyword arguments are accepted and ignored)."""
         p = Path(path)
-        p.write_text(self.page, encoding="utf-8")
+        with replaced(p) as f:  # whole or not at all
+            f.write(self.page.encode("utf-8"))
         return p
 
 
@@ -277,5 +279,7 @@ def write_waterfall_gl(spans: pd.DataFrame, path: str | Path, trace_id: str | No
     True
     """
     p = Path(path)
-    p.write_text(plot_waterfall_gl(spans, trace_id, full_html=True, **kwargs), encoding="utf-8")
+    page = plot_waterfall_gl(spans, trace_id, full_html=True, **kwargs)
+    with replaced(p) as f:  # whole or not at all
+        f.write(page.encode("utf-8"))
     return p

@@ -58,7 +58,10 @@ def test_metric_series_means_per_bucket_and_key():
     assert one["value"].tolist() == [5.5, 11.0, 16.5] and one["points"].tolist() == [2, 2, 2]
     assert one["time"].tolist() == [T, T + pd.Timedelta("1min"), T + pd.Timedelta("2min")]
     by_service = tk.metric_series(m)
-    assert by_service["value"].tolist() == [(1 + 10 + 7) / 3, (2 + 20 + 7) / 3, (3 + 30 + 7) / 3]
+    # a service's value is the mean over its streams (here its pods) of each one's bucket mean: cart-1 scraped twice a
+    # minute weighs as much as cart-2 scraped once (per point, it was (1 + 10 + 7) / 3: a pod's weight its scrape rate)
+    assert by_service["value"].tolist() == [(5.5 + 7) / 2, (11 + 7) / 2, (16.5 + 7) / 2]
+    assert by_service["points"].tolist() == [3, 3, 3] and by_service["streams"].tolist() == [2, 2, 2]
     h = tk.metrics_from_columns({"time": [T], "name": "lat", "kind": "histogram", "count": [4.0], "sum": [10.0],
                                  "service": "a"})
     assert tk.metric_series(h)["value"].tolist() == [2.5]

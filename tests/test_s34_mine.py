@@ -101,3 +101,51 @@ def test_every_file_writer_goes_through_core_files():
             if re.search(r"os\.replace\(|mkstemp\(|\.write_text\(|\.write_bytes\(", code):
                 offenders.append(f"{rel}:{i}: {line.strip()}")
     assert not offenders, "write files through tracekit.core.files.replaced:\n" + "\n".join(offenders)
+
+
+# ------------------------------------------------------------------------------------------------
+# a service's metric series over its hosts: a missed scrape is not a change
+
+def _two_pods(missing: range, *, seed: int = 0, third_from: int | None = None):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    pods = [("cart-1", 10.0), ("cart-2", 90.0)] + ([("cart-3", 50.0)] if third_from is not None else [])
+    for host, level in pods:
+        for i in range(120):  # an hour scraped every 30 s
+            if (host == "cart-2" and i in missing) or (host == "cart-3" and i < third_from):
+                continue
+            rows.append((t0 + pd.Timedelta(seconds=30 * i), level + rng.normal(0, 1), host))
+    t, v, h = zip(*rows)
+    return tk.metrics_from_columns({"time": list(t), "name": "cpu", "value": list(v), "service": "cart", "host": list(h),
+                                    "unit": "%"})
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("missing", [range(60, 80), range(2, 30), range(100, 119)])
+def test_a_pod_missing_its_scrapes_is_no_service_change(seed, missing):
+    """Two pods at 10 % and 90 % CPU, one missing 10-14 minutes of scrapes (in the middle, near the start, near the end
+    but before its last point): the service's series read 10 % there and detect_metric_changes reported cpu −79 %.
+    Now the pod gives its previous bucket's value inside its own first..last point; the rows say how many carried."""
+    m = _two_pods(missing, seed=seed)
+    s = tk.metric_series(m)
+    assert s["value"].between(45, 55).all(), s[~s["value"].between(45, 55)]
+    assert (s["streams"] == 2).all() and s["carried"].max() == 1 and s["carried"].sum() >= 8
+    assert s["points"].sum() == len(m)  # a carried value is not a point
+    # the carried value holds one scrape's noise for the whole gap: at most that offset (±1 point of 50), not −79 %
+    assert (tk.detect_metric_changes(m)["relative"].abs() < 0.05).all()
+
+
+def test_a_pod_that_joins_or_leaves_is_averaged_only_inside_its_own_points():
+    """A third pod (50 %) that starts half way is not carried backwards; a pod whose last point is early is not
+    carried after it: the fleet's change is the series' change."""
+    m = _two_pods(range(0), third_from=60)
+    s = tk.metric_series(m)
+    assert (s["streams"].iloc[:29] == 2).all() and (s["streams"].iloc[31:] == 3).all()
+    assert s["carried"].sum() == 0
+    gone = _two_pods(range(60, 120))  # cart-2 stops for good at minute 30
+    g = tk.metric_series(gone)
+    assert g["value"].iloc[-1] < 15 and (g["streams"].iloc[-20:] == 1).all() and g["carried"].sum() == 0

@@ -45,7 +45,9 @@ METRIC_SERIES = result_table("metric_series", "one row per (time bucket, key, me
     ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long, aligned as timeline's)"),
     ("name", "string", "", "metric name"),
     ("value", "float64", "metric unit", "mean of the bucket's point values (histograms, summaries: of sum / count, else of their value: a CloudWatch statistic)"),
-    ("points", "int64", "points", "data points in the bucket"),
+    ("points", "int64", "points", "data points in the bucket (measured ones: a carried value is not a point)"),
+    ("streams", "int64", "streams", "streams averaged: the key's sources of the metric (a host, a process, a set of point attributes) with a value in the bucket, measured or carried"),
+    ("carried", "int64", "streams", "of those streams, how many missed the bucket and gave their previous bucket's value (a scrape missed within the stream's first and last point)"),
     ("unit", "string", "", "unit of the metric (the first one seen)"),
 ])
 
@@ -254,6 +256,69 @@ def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: 
     return ns
 
 
+def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: np.ndarray, gauge: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """Per (series, time bucket): the mean over the series' streams of each stream's bucket mean.
+
+    A stream is one (service, host) of the series. A gauge stream (a level: CPU, memory, a rate from
+    :func:`~tracekit.metric_rates`) with no point in a bucket that another stream of its series has, between its own
+    first and last bucket, gives its previous bucket's mean: a missed scrape is not the host leaving. Otherwise the mean
+    of two hosts at 10 % and 90 % CPU read 10 % while one missed its scrapes, a change of −80 % that nothing made.
+    Before its first or after its last point a stream is not averaged (a pod replaced, a host added); nor is a
+    histogram, summary or sum stream in a bucket it has no point in (no point may mean no measurement).
+
+    Parameters: per point, its ``series`` and ``stream`` codes (int64), its ``bucket`` (int64 ns), its finite value
+    ``v`` and whether it is a ``gauge``. Returns the columns ``series``, ``time`` (int64 ns), ``value``, ``points``,
+    ``streams`` and ``carried``, in series then time order.
+    """
+    # one row per (stream, bucket): its mean and points (stream codes nest in series codes: a stream has one series)
+    ub, b_rank = np.unique(bucket, return_inverse=True)
+    nb = max(len(ub), 1)
+    sb = stream.astype(np.int64) * nb + b_rank
+    key, inv, pts = np.unique(sb, return_inverse=True, return_counts=True)
+    hv = np.bincount(inv, weights=v, minlength=len(key)) / pts
+    h_stream, h_rank = key // nb, key % nb  # sorted by stream, then bucket
+    s_of = np.zeros(int(stream.max()) + 1 if len(stream) else 0, dtype=np.int64)
+    s_of[stream] = series
+    g_of = np.zeros(len(s_of), dtype=bool)
+    g_of[stream] = gauge
+    h_series = s_of[h_stream]
+    # the output buckets: each (series, bucket) some stream measured
+    ob = np.unique(h_series * nb + h_rank)
+    o_rank = ob % nb
+    first_pos = np.r_[0, np.flatnonzero(np.diff(h_stream)) + 1]  # each stream's first row in the sorted table
+    streams_u = h_stream[first_pos]
+    life_first, life_last = h_rank[first_pos], h_rank[np.r_[first_pos[1:] - 1, len(h_stream) - 1]]
+    fill = g_of[streams_u] & (life_last - life_first + 1 > np.diff(np.r_[first_pos, len(h_stream)]))  # gauges with gaps
+    rows_s, rows_t, rows_v, rows_p, rows_c = [h_series], [h_rank], [hv], [pts], [np.zeros(len(hv), dtype=np.int64)]
+    if fill.any():
+        # candidates: the output buckets of a gappy gauge stream's series inside its life that it did not measure
+        fs, ff, fl = streams_u[fill], life_first[fill], life_last[fill]
+        o_start = np.searchsorted(ob, s_of[fs] * nb + ff)
+        o_end = np.searchsorted(ob, s_of[fs] * nb + fl, "right")
+        n = o_end - o_start
+        owner = np.repeat(np.arange(len(fs)), n)
+        pos = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(o_start, n)
+        c_stream, c_rank = fs[owner], o_rank[pos]
+        want = c_stream * nb + c_rank
+        at = np.searchsorted(key, want)
+        missed = (at >= len(key)) | (key[np.minimum(at, len(key) - 1)] != want)
+        c_stream, c_rank, at = c_stream[missed], c_rank[missed], at[missed]
+        # the stream's previous measured bucket: the row before the insertion point (its first bucket is earlier)
+        rows_s.append(s_of[c_stream])
+        rows_t.append(c_rank)
+        rows_v.append(hv[at - 1])
+        rows_p.append(np.zeros(len(at), dtype=np.int64))
+        rows_c.append(np.ones(len(at), dtype=np.int64))
+    ls, lt, lv, lp, lc = (np.concatenate(x) for x in (rows_s, rows_t, rows_v, rows_p, rows_c))
+    okey, oinv, ostreams = np.unique(ls * nb + lt, return_inverse=True, return_counts=True)
+    return {"series": okey // nb, "time": ub[okey % nb] if len(ub) else okey,
+            "value": np.bincount(oinv, weights=lv, minlength=len(okey)) / ostreams,
+            "points": np.bincount(oinv, weights=lp, minlength=len(okey)).astype(np.int64),
+            "streams": ostreams.astype(np.int64),
+            "carried": np.bincount(oinv, weights=lc, minlength=len(okey)).astype(np.int64)}
+
+
 def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = None, *,
                   by: str | Sequence[str] | None = "service", freq: str = "1min") -> pd.DataFrame:
     """Metric values per time bucket, key and name, on the buckets of :func:`~tracekit.timeline`.
@@ -273,7 +338,10 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     -------
     pandas.DataFrame
         ``time``, the key columns, then :data:`METRIC_SERIES`'s other columns; only buckets with
-        points; sorted by key, name and time. A point with no finite value (:func:`point_values`: an OTLP histogram
+        points; sorted by key, name and time. A key's value is the mean over its streams (each service and host of
+        it) of each one's bucket mean, so a host weighs as much as another whatever its scrape rate; a gauge host
+        that missed a bucket between its first and last point gives its previous bucket's mean (``carried``), so a
+        missed scrape does not read as a change. A point with no finite value (:func:`point_values`: an OTLP histogram
         without its optional sum; an infinite double) is in no bucket: ``attrs["points_without_value"]`` counts them
         per name.
 
@@ -307,21 +375,26 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     v = point_values(m)
     t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp
     s = step.value
-    frame = pd.DataFrame({"time": pd.to_datetime((t // s) * s, utc=True), "name": m["name"].to_numpy(dtype=object),
-                          "v": v, "unit": m["unit"].to_numpy(dtype=object)})
-    for k in keys:
-        frame[k] = m[k].astype(object).where(m[k].notna(), "\x00<NA>").to_numpy()
-    none = ~np.isfinite(frame["v"].to_numpy())  # NaN, and ±Inf (OTLP doubles may be infinite): no mean to take
-    frame = frame[~none]
-    g = frame.groupby([*keys, "name", "time"], sort=True)
-    out = g.agg(value=("v", "mean"), points=("v", "size"), unit=("unit", "first")).reset_index()
-    for k in keys:
-        out[k] = out[k].replace("\x00<NA>", None).astype("string")
-    out["name"] = out["name"].astype("string")
-    out["unit"] = out["unit"].astype("string")
-    out["points"] = out["points"].astype("int64")
+    none = ~np.isfinite(v)  # NaN, and ±Inf (OTLP doubles may be infinite): no mean to take
+    ok = ~none
+    series = series_codes(m, [*keys, "name"])[ok]
+    stream = series_codes(m, [*keys, "name", "service", "host"])[ok]
+    gauge = (m["kind"] == "gauge").to_numpy(dtype=bool, na_value=False)[ok]
+    got = _host_means(series, stream, (t // s * s)[ok], v[ok], gauge)
+    # each series' labels and unit (its first point's; the first unit given, "" kept as given)
+    mk = m[ok]
+    lab = pd.DataFrame({c: mk[c].to_numpy(dtype=object) for c in [*keys, "name"]}).groupby(series, sort=True).first()
+    units = pd.Series(mk["unit"].to_numpy(dtype=object)).groupby(series, sort=True).first()
+    out = pd.DataFrame({"time": pd.to_datetime(got["time"], utc=True)})
+    for c in [*keys, "name"]:
+        out[c] = pd.array(lab[c].reindex(got["series"]).to_numpy(), dtype="string")
+    out["value"] = got["value"]
+    for c in ("points", "streams", "carried"):
+        out[c] = got[c]
+    out["unit"] = pd.array(units.reindex(got["series"]).to_numpy(), dtype="string")
     out["time"] = out["time"].astype("datetime64[ns, UTC]")
-    out = out[["time", *keys, "name", "value", "points", "unit"]]
+    # sorted by key, name and time (a missing key first)
+    out = out.sort_values([*keys, "name", "time"], kind="stable", na_position="first").reset_index(drop=True)
     # points with no finite value to average (NaN, ±Inf; a histogram with neither sum nor value): left out, counted
     names_none = m["name"].to_numpy(dtype=object)[none]
     out.attrs["points_without_value"] = {str(k): int(c) for k, c in pd.Series(names_none).value_counts(sort=False).items()}

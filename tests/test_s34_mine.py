@@ -149,3 +149,33 @@ def test_a_pod_that_joins_or_leaves_is_averaged_only_inside_its_own_points():
     gone = _two_pods(range(60, 120))  # cart-2 stops for good at minute 30
     g = tk.metric_series(gone)
     assert g["value"].iloc[-1] < 15 and (g["streams"].iloc[-20:] == 1).all() and g["carried"].sum() == 0
+
+
+# ------------------------------------------------------------------------------------------------
+# GELF (Graylog) records
+
+GELF = [{"version": "1.1", "host": "web-1", "short_message": "db timeout", "full_message": "trace...",
+         "timestamp": 1700000000.5, "level": 3, "_trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+         "_span_id": "00f067aa0ba902b7", "_service": "cart", "_request_id": "r-1"},
+        {"version": "1.1", "host": "web-1", "short_message": "slow", "timestamp": 1700000001, "level": 4},
+        {"version": "1.1", "host": "web-2", "short_message": "ok", "timestamp": 1700000002, "level": 6},
+        {"version": "1.1", "host": "web-2", "short_message": "down", "timestamp": 1700000003, "level": 0,
+         "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "_trace_id": "kept as written"}]
+
+
+def test_gelf_records_read_their_message_syslog_level_and_additional_ids(tmp_path):
+    """Before: a GELF level 3 (error) read as OTLP severity 3, 'TRACE'; the message and _trace_id were attributes
+    (0 of 4 bodies, 0 of 2 trace ids). Now: ERROR / WARN / INFO / FATAL, the short_message, the ids."""
+    import json
+
+    p = tmp_path / "graylog.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in GELF) + "\n")
+    logs = tk.read_logs(p)
+    assert logs["severity_text"].tolist() == ["ERROR", "WARN", "INFO", "FATAL"]
+    assert logs["body"].tolist() == ["db timeout", "slow", "ok", "down"]
+    assert logs["trace_id"].tolist()[0] == logs["trace_id"].tolist()[3] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert logs.loc[0, "span_id"] == "00f067aa0ba902b7" and logs.loc[0, "service"] == "cart"
+    a0, a3 = logs.loc[0, "attributes"], logs.loc[3, "attributes"]
+    assert a0["request_id"] == "r-1" and a0["full_message"] == "trace..." and a0["syslog.level"] == 3
+    assert a3["_trace_id"] == "kept as written"  # a record with both names keeps the additional field as written
+    assert logs["host"].tolist() == ["web-1", "web-1", "web-2", "web-2"]

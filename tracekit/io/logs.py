@@ -57,7 +57,9 @@ after another):
   Google Cloud's ``projects/<p>/traces/<id>``, also as a LogEntry's ``trace``, whose ``textPayload`` is the message
   and ``receiveTimestamp`` the observed time) and
   ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
-  else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); every
+  else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); a GELF
+  (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
+  its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); every
   other field (and a level that is no known severity word or number, a service or host value of another
   type, an id form naming no id such as ``projects/p/traces/``) goes to ``attributes``.
 
@@ -137,6 +139,34 @@ from .otlp import decode_attributes as _attrs
 __all__ = ["read_logs"]
 
 Errors = Literal["raise", "skip"]
+
+#: GELF's (Graylog's) syslog levels as severity words (0 emergency, 1 alert, 2 critical: FATAL; 5 notice: INFO)
+_SYSLOG_LEVELS = {0: "FATAL", 1: "FATAL", 2: "FATAL", 3: "ERROR", 4: "WARN", 5: "INFO", 6: "INFO", 7: "DEBUG"}
+
+
+def _gelf(rec: dict) -> dict:
+    """A GELF record (``version``, ``host``, ``short_message``; a syslog ``level`` 0-7; additional fields ``_name``)
+    as the JSON-record keys read it: ``short_message`` is the message, the level its word (the number kept as
+    ``syslog.level``), and ``_name`` is ``name`` as Graylog shows it (``_trace_id`` the trace id), unless the record
+    has ``name`` too. Read as the other JSON records, a level 3 (error) was OTLP's 3 (TRACE3) and the message and the
+    ids were attributes.
+
+    >>> _gelf({"version": "1.1", "host": "h", "short_message": "boom", "level": 3, "_trace_id": "ab"})
+    {'version': '1.1', 'host': 'h', 'message': 'boom', 'level': 'ERROR', 'syslog.level': 3, 'trace_id': 'ab'}
+    """
+    out: dict = {}
+    for k, v in rec.items():
+        if k == "short_message" and "message" not in rec:
+            out["message"] = v
+        elif k == "level" and type(v) is int and v in _SYSLOG_LEVELS:
+            out["level"] = _SYSLOG_LEVELS[v]
+            out["syslog.level"] = v
+        elif type(k) is str and k[:1] == "_" and len(k) > 1 and k[1:] not in rec:
+            out[k[1:]] = v
+        else:
+            out[k] = v
+    return out
+
 
 #: the keys of ``aws logs filter-log-events`` / ``get-log-events`` output
 _CW_OUTPUT = frozenset(["events", "nextToken", "nextForwardToken", "nextBackwardToken", "searchedLogStreams"])
@@ -600,6 +630,8 @@ class _Logs:
                     rest[k] = json_copy(v)
         if extra:
             rest.update(extra)
+        if "short_message" in rest and "version" in rest:
+            rest = _gelf(rest)
         t = _pop(rest, _TIME_KEYS)
         msg = _pop(rest, _MESSAGE_KEYS)
         if msg is None and type(rest.get(_EVENT_KEY)) is str:  # structlog's default message key

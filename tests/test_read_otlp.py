@@ -613,7 +613,7 @@ def test_truncated_jsonl():
     (b'{"resourceSpans": [', None, "truncated"),
     (b'{"Traces": []}', None, "neither 'resourceSpans' nor 'result' (keys: Traces)"),
     (b'{"result": {"foo": 1}}', "result", "neither 'resourceSpans' nor 'result'"),
-    (b'[{"resourceSpans": []}, 3]', "[1]", "got a JSON int"),
+    (b'[{"resourceSpans": []}, 3]', "[1]", "got a JSON number"),
     (b'{"resourceSpans": {"a": 1}}', "resourceSpans", "resourceSpans must be a list"),
     (b'{"resourceSpans": [{"scopeSpans": [{"spans": [17]}]}]}', "resourceSpans[0].scopeSpans[0].spans[0]",
      "expected a Span object"),

@@ -134,7 +134,7 @@ def test_unknown_documents_in_lenient_mode_are_listed(tmp_path):
     assert table["record"].tolist() == ["line 2", "line 3, [0]", "line 4"]
     assert table["file"].tolist() == [str(p)] * 3
     assert table["reason"].str.startswith("unknown trace format: a JSON ").tolist() == [True, True, False]
-    assert table["reason"].iloc[1].startswith("unknown trace format: a JSON int;")
+    assert table["reason"].iloc[1].startswith("unknown trace format: a JSON number;")
     assert table["reason"].iloc[2].startswith("line is not valid JSON")
 
 

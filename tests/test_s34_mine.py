@@ -179,3 +179,34 @@ def test_gelf_records_read_their_message_syslog_level_and_additional_ids(tmp_pat
     assert a0["request_id"] == "r-1" and a0["full_message"] == "trace..." and a0["syslog.level"] == 3
     assert a3["_trace_id"] == "kept as written"  # a record with both names keeps the additional field as written
     assert logs["host"].tolist() == ["web-1", "web-1", "web-2", "web-2"]
+
+
+def test_the_explorers_canvas_says_the_waterfall_header_not_only_a_span_count():
+    """Before: a trace drawn by the canvas (more spans than canvas_above) was titled 'trace … · 12 spans'; the
+    plotly waterfall of the same trace says the request latency, start and outcome. Now both write one header."""
+    from tracekit.plotting.waterfall import waterfall_header
+    from tracekit.widgets import ExplorerState
+
+    spans = tk.examples.load("checkout-small")
+    state = ExplorerState.from_spans(spans, canvas_above=1)
+    tid = state.trace_id or spans["trace_id"].iloc[0]
+    state = state.select_trace(tid)
+    assert state.uses_canvas()
+    header = waterfall_header(state.waterfall(), None)
+    page = state.figure_html()
+    assert header.startswith("request ") and " ms" in header
+    assert header.split(" · ")[0] in page and header.split(" · ")[-1] in page
+
+
+@pytest.mark.parametrize(("reader", "data", "said"), [
+    (tk.read, b"[null]", "a JSON null"), (tk.read_otlp, b"3", "got a JSON number"),
+    (tk.read_xray, b'"x"', "a JSON string"), (tk.read_metrics, b"[true]", "a JSON boolean"),
+    (tk.read_logs, b"null", "got null"),
+    (tk.read_xray, b'{"Traces": [{"Id": "1-5759e988-bd862e3fe1be46a994272793", "Segments": [{"Id": "a", '
+                   b'"Document": "[1]"}]}]}', "segment document is a JSON array")])
+def test_errors_name_json_values_in_jsons_words(reader, data, said):
+    """Before: 'a JSON NoneType', 'a JSON int', 'a JSON list', 'got None' (Python's names for what the file spells
+    null, a number, an array)."""
+    with pytest.raises(tk.TraceFormatError) as raised:
+        reader(data)
+    assert said in str(raised.value) and "NoneType" not in str(raised.value)

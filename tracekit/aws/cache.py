@@ -32,6 +32,7 @@ import orjson
 
 from ..core.files import replaced
 from ..errors import TraceFormatError
+from ..io._sources import json_kind
 
 __all__ = ["MANIFEST_NAME", "CacheScan", "scan_cache", "batch_files", "read_manifest", "check_page", "jsonable",
            "atomic_write", "dump_json"]
@@ -200,7 +201,7 @@ def check_page(page: dict, file: str) -> int:
             except ValueError as exc:
                 raise TraceFormatError(f"Document is not valid JSON ({exc})", file=file, record=rec) from None
             if not isinstance(val, dict):
-                raise TraceFormatError(f"Document is a JSON {type(val).__name__}, not an object", file=file,
+                raise TraceFormatError(f"Document is a JSON {json_kind(val)}, not an object", file=file,
                                        record=rec)
             n += 1
     return n

@@ -36,7 +36,7 @@ from ..core.gc_pause import gc_promote  # kept importable from here
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import shared_attr
 
-__all__ = ["gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
+__all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
@@ -81,13 +81,33 @@ def short(value: Any) -> str:
     ("{'x': 1}", "'ab'", '[[[[...]]]]')
     >>> short(1.2345678901234568e+29), short(-1e19), short(1e19)
     ('a number beyond 64 bits (about 1.2346e+29)', 'a number beyond 64 bits (about -1e+19)', '1e+19')
+
+    A JSON null, true or false is said so, as the file holds it (not Python's ``None``, ``True``):
+
+    >>> short(None), short(True)
+    ('null', 'true')
     """
+    if value is None or type(value) is bool:
+        return "null" if value is None else "true" if value else "false"
     if type(value) is float and (value >= _BEYOND_64_BITS or value < -_BEYOND_64_BITS / 2) and value.is_integer():
         return f"a number beyond 64 bits (about {value:.5g})"
     try:
         return _SHORT.repr(value)
     except (RecursionError, ValueError):  # pragma: no cover - reprlib bounds the depth
         return f"<{type(value).__name__}>"
+
+
+_JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null"}
+
+
+def json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (``null``, not Python's ``NoneType``), for error messages.
+
+    >>> json_kind(None), json_kind([1]), json_kind("a"), json_kind(True), json_kind(2.5)
+    ('null', 'array', 'string', 'boolean', 'number')
+    """
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def display_name(path: Any) -> str:
@@ -1337,7 +1357,7 @@ def source_error(source: Any) -> ArgumentError:
     'cannot read from None (type NoneType): give a path (str or os.PathLike), a list of paths, a directory, a file object, bytes, a JSON text or parsed JSON (a dict or a list)'
     """
     hint = "; an iterator or generator: give list(...) of it" if hasattr(source, "__next__") else ""
-    return ArgumentError(f"cannot read from {short(source)} (type {type(source).__name__}): give a path (str or "
+    return ArgumentError(f"cannot read from {_SHORT.repr(source)} (type {type(source).__name__}): give a path (str or "
                          "os.PathLike), a list of paths, a directory, a file object, bytes, a JSON text or parsed JSON "
                          f"(a dict or a list){hint}")
 

@@ -102,6 +102,7 @@ from ._sources import (
     display_name,
     is_pathlike,
     iter_documents,
+    json_kind,
     known_shape,
     other_signal,
     parse_json,
@@ -408,7 +409,7 @@ class _Reader:
                 self.ignored.append(SkippedRecord(file, where(path), f"not metrics: {other}"))
                 return
         what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
-                if type(value) is dict else f"a JSON {type(value).__name__}")
+                if type(value) is dict else f"a JSON {json_kind(value)}")
         shape = known_shape(value)
         self.problem(f"unknown metrics format: {what}{': ' + shape if shape else ''}; supported: OTLP/JSON metrics "
                      "({\"resourceMetrics\": […]}, collector JSON lines), CloudWatch get-metric-data "

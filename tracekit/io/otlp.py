@@ -133,6 +133,7 @@ from ._sources import (
     is_pathlike,
     iter_documents,
     json_copy,
+    json_kind,
     known_shape,
     list_files,
     scope_list,
@@ -790,7 +791,7 @@ class Collector:
                 self.value(v, file, line, lineno, f"{prefix}[{i}].")
             return
         if not isinstance(value, dict):
-            self.problem(f"expected an OTLP JSON object with 'resourceSpans', got a JSON {type(value).__name__}",
+            self.problem(f"expected an OTLP JSON object with 'resourceSpans', got a JSON {json_kind(value)}",
                          file, at(""))
             return
         key = _container(value)

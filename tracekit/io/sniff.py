@@ -43,6 +43,7 @@ from ._sources import (
     close_read,
     display_name,
     is_pathlike,
+    json_kind,
     known_shape,
     list_files,
     other_signal,
@@ -175,7 +176,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
                 otlp.ignore(f"{other}: not trace data", doc.file, _label(doc.line, path) or None)
                 return
             what = (f"a JSON object with keys {', '.join(map(str, list(value)[:5])) or '(none)'}"
-                    if type(value) is dict else f"a JSON {type(value).__name__}")
+                    if type(value) is dict else f"a JSON {json_kind(value)}")
             shape = known_shape(value)
             if shape:
                 what = f"{what}: {shape}"

@@ -121,6 +121,7 @@ from ._sources import (
     is_pathlike,
     iter_documents,
     json_copy,
+    json_kind,
     known_shape,
     list_files,
     loads,
@@ -585,7 +586,7 @@ class _Builder:
         elif type(value) is str:
             self.add_segment(value, file, line, label, None, None)
         else:
-            self.fail(TraceFormatError(f"not X-Ray data: a JSON {type(value).__name__} where a response, "
+            self.fail(TraceFormatError(f"not X-Ray data: a JSON {json_kind(value)} where a response, "
                                        "trace or segment document was expected", file=file, record=label or None))
 
     def add_page(self, page: dict, file: str, line: int | None, label: str) -> None:
@@ -654,7 +655,7 @@ class _Builder:
                 self._file_count -= 1
                 return
             if type(doc) is not dict:
-                raise _Bad(f"segment document is a JSON {type(doc).__name__}, not an object")
+                raise _Bad(f"segment document is a JSON {json_kind(doc)}, not an object")
             self._walk(doc, trace_tid, trace_extra)
             if not (ours or self.owned):
                 self._own_values(mark)

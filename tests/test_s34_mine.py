@@ -200,10 +200,10 @@ def test_the_explorers_canvas_says_the_waterfall_header_not_only_a_span_count():
 
 @pytest.mark.parametrize(("reader", "data", "said"), [
     (tk.read, b"[null]", "a JSON null"), (tk.read_otlp, b"3", "got a JSON number"),
-    (tk.read_xray, b'"x"', "a JSON string"), (tk.read_metrics, b"[true]", "a JSON boolean"),
+    (tk.read_xray, b"[[1]]", "a JSON number"), (tk.read_metrics, b"[true]", "a JSON boolean"),
     (tk.read_logs, b"null", "got null"),
     (tk.read_xray, b'{"Traces": [{"Id": "1-5759e988-bd862e3fe1be46a994272793", "Segments": [{"Id": "a", '
-                   b'"Document": "[1]"}]}]}', "segment document is a JSON array")])
+                   b'"Document": "true"}]}]}', "segment document is a JSON boolean")])
 def test_errors_name_json_values_in_jsons_words(reader, data, said):
     """Before: 'a JSON NoneType', 'a JSON int', 'a JSON list', 'got None' (Python's names for what the file spells
     null, a number, an array)."""

@@ -119,7 +119,7 @@ def _two_pods(missing: range, *, seed: int = 0, third_from: int | None = None):
             if (host == "cart-2" and i in missing) or (host == "cart-3" and i < third_from):
                 continue
             rows.append((t0 + pd.Timedelta(seconds=30 * i), level + rng.normal(0, 1), host))
-    t, v, h = zip(*rows)
+    t, v, h = zip(*rows, strict=True)
     return tk.metrics_from_columns({"time": list(t), "name": "cpu", "value": list(v), "service": "cart", "host": list(h),
                                     "unit": "%"})
 

@@ -322,9 +322,13 @@ class ExplorerState:
     def figure_html(self) -> str:
         """The canvas waterfall (:func:`tracekit.plotting.gl.plot_waterfall_gl`) of the selected trace, current folding."""
         from .plotting.gl import plot_waterfall_gl
+        from .plotting.waterfall import waterfall_header
 
-        return plot_waterfall_gl(self.waterfall(), colors=_colors(self.services), full_html=True,
-                                 title=f"trace {self.trace_id} · {len(self.trace_spans()):,} spans")
+        rows = self.waterfall()
+        # the header plot_waterfall writes under its title (request latency, start, outcome, spans shown): the canvas
+        # said only "trace … · 12,000 spans"
+        return plot_waterfall_gl(rows, colors=_colors(self.services), full_html=True,
+                                 title=f"trace {self.trace_id} · {waterfall_header(rows, None)}")
 
     # -- transitions ---------------------------------------------------------------------------
     def select_trace(self, trace_id: str) -> ExplorerState:

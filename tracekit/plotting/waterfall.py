@@ -20,7 +20,7 @@ from .gl import CanvasFigure, plot_waterfall_gl
 
 go = require("plotly.graph_objects", "plot")
 
-__all__ = ["plot_waterfall"]
+__all__ = ["plot_waterfall", "waterfall_header"]
 
 def _is_waterfall_rows(df: Any) -> bool:
     return isinstance(df, pd.DataFrame) and all(c in df.columns for c in ("depth", "start_ms", "cp_sections", "hover"))
@@ -90,14 +90,24 @@ def _short_prefix(pre: str, depth: int) -> str:
 _TITLE_PX = 56
 
 
-def _waterfall_header(rows: pd.DataFrame, start: Any) -> str:
+def waterfall_header(rows: pd.DataFrame, start: Any) -> str:
     """One line under the title: request latency, start time, outcome, span count — the whole trace in the kernel's
     terms, from ``rows.attrs`` (:func:`tracekit.waterfall_data`): the request root's duration and failure
     (:func:`tracekit.core.trace_outcomes`), never the first drawn row's (an orphan fragment that started earlier drew
     "request 200 ms · failed" over a 40 ms request that succeeded), and failed spans by :func:`tracekit.core.failed`
     (a 4xx is a client error, not a failure). The outcome is "status unknown" where the spans record none
     (``rows.attrs["status_recorded"]`` False), not "ok". Rows without those attrs (made by hand) are read as before:
-    the first top-level row."""
+    the first top-level row. ``start``: the trace's start when ``rows.attrs`` has none. The plotly waterfall, the canvas
+    waterfall and the explorer's canvas all write this line.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> rows = tk.waterfall_data(spans, spans["trace_id"].iloc[0])
+    >>> waterfall_header(rows, None).startswith("request ")
+    True
+    """
     a = rows.attrs
     start = a.get("trace_start", start)
     parts = []
@@ -252,7 +262,7 @@ def plot_waterfall(
     n = len(rows)
     if canvas_above is not None and n > canvas_above:
         # the canvas says what the plotly title says: the trace and its header line (it said "12,000 spans" only)
-        head = title if title else (f"trace {shown_id} · " if shown_id is not None else "") + _waterfall_header(rows, trace_start)
+        head = title if title else (f"trace {shown_id} · " if shown_id is not None else "") + waterfall_header(rows, trace_start)
         kw = dict(colors=colors, title=head, **({"height": height} if height else {}))
         return CanvasFigure(plot_waterfall_gl(rows, **kw), plot_waterfall_gl(rows, full_html=True, **kw), n)
     # by every service of the frame (waterfall_data's attrs), not only this trace's: service_colors resolves palette
@@ -376,7 +386,7 @@ def plot_waterfall(
         spans_trace.textposition = "outside"
         spans_trace.textfont = dict(size=10, color="#333333")
         spans_trace.cliponaxis = False
-    header = _waterfall_header(rows, trace_start)
+    header = waterfall_header(rows, trace_start)
     head = esc(title) if title else (f"trace {esc(str(shown_id))}" if shown_id is not None else "trace waterfall")
     fig = go.Figure(data=data)
     fig_height = height or int(min(max(300, 20 * n + 170), 1100))

@@ -7,6 +7,7 @@ import re
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -210,3 +211,27 @@ def test_errors_name_json_values_in_jsons_words(reader, data, said):
     with pytest.raises(tk.TraceFormatError) as raised:
         reader(data)
     assert said in str(raised.value) and "NoneType" not in str(raised.value)
+
+
+def test_a_services_histogram_latency_weighs_each_host_by_its_requests():
+    """Two hosts of one service in one minute: 1,000 requests at a mean of 10 ms and 1 at 1 s. The service's mean
+    latency is 11,000 ms / 1,001 requests = 10.99 ms; an unweighted mean of the two points said 505 ms. The same
+    within one host (two points of 1,000 and 1 requests) and for cumulative histograms (their counts per interval)."""
+    t = [pd.Timestamp("2024-01-01 00:00:30", tz="UTC")] * 2
+    h = tk.metrics_from_columns({"time": t, "name": "lat", "kind": "histogram", "unit": "ms", "service": "api",
+                                 "host": ["a", "b"], "count": [1000.0, 1.0], "sum": [10_000.0, 1000.0]})
+    assert tk.metric_series(h)["value"].tolist() == pytest.approx([11_000 / 1001])
+    assert sorted(tk.metric_series(h, by="host")["value"].tolist()) == [10.0, 1000.0]
+    one = h.assign(host="a")
+    assert tk.metric_series(one)["value"].tolist() == pytest.approx([11_000 / 1001])
+    # cumulative: minute 2's interval is 1,000 requests summing 10,000 ms on a and 1 of 1,000 ms on b
+    t2 = [pd.Timestamp("2024-01-01 00:00:30", tz="UTC")] * 2 + [pd.Timestamp("2024-01-01 00:01:30", tz="UTC")] * 2
+    c = tk.metrics_from_columns({"time": t2, "name": "lat", "kind": "histogram", "temporality": "cumulative",
+                                 "start_time": pd.Timestamp("2024-01-01", tz="UTC"), "unit": "ms", "service": "api",
+                                 "host": ["a", "b", "a", "b"], "count": [10.0, 10.0, 1010.0, 11.0],
+                                 "sum": [100.0, 100.0, 10_100.0, 1100.0]})
+    s = tk.metric_series(c)
+    assert s["value"].tolist() == pytest.approx([10.0, 11_000 / 1001])
+    # gauges stay a mean over hosts, each host weighing one
+    g = tk.metrics_from_columns({"time": t, "name": "cpu", "service": "api", "host": ["a", "b"], "value": [10.0, 90.0]})
+    assert tk.metric_series(g)["value"].tolist() == [50.0]

@@ -44,7 +44,7 @@ METRIC_KEYS = ("service", "host")
 METRIC_SERIES = result_table("metric_series", "one row per (time bucket, key, metric name) with points", [
     ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long, aligned as timeline's)"),
     ("name", "string", "", "metric name"),
-    ("value", "float64", "metric unit", "mean of the bucket's point values (histograms, summaries: of sum / count, else of their value: a CloudWatch statistic)"),
+    ("value", "float64", "metric unit", "mean over the key's streams of each one's bucket mean of its point values; histograms, summaries and statistics with a count: sum / count, weighted by their counts within and across streams (a CloudWatch statistic without a count: its value)"),
     ("points", "int64", "points", "data points in the bucket (measured ones: a carried value is not a point)"),
     ("streams", "int64", "streams", "streams averaged: the key's sources of the metric (a host, a process, a set of point attributes) with a value in the bucket, measured or carried"),
     ("carried", "int64", "streams", "of those streams, how many missed the bucket and gave their previous bucket's value (a scrape missed within the stream's first and last point)"),
@@ -256,9 +256,13 @@ def known_names(metrics: pd.DataFrame, names: str | Sequence[str] | None, what: 
     return ns
 
 
-def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: np.ndarray, gauge: np.ndarray
-                ) -> dict[str, np.ndarray]:
+def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: np.ndarray, gauge: np.ndarray,
+                w: np.ndarray) -> dict[str, np.ndarray]:
     """Per (series, time bucket): the mean over the series' streams of each stream's bucket mean.
+
+    Where every point of a bucket is a mean of counted measurements (a histogram, a summary, a statistic with its
+    SampleCount: ``w``, :func:`point_measurements`), the means are weighted by those counts, within a stream and
+    across streams: a host that served 1,000 requests at 10 ms and one that served 1 at 1 s are 11 ms, not 505.
 
     A stream is one (service, host) of the series. A gauge stream (a level: CPU, memory, a rate from
     :func:`~tracekit.metric_rates`) with no point in a bucket that another stream of its series has, between its own
@@ -268,7 +272,7 @@ def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: n
     histogram, summary or sum stream in a bucket it has no point in (no point may mean no measurement).
 
     Parameters: per point, its ``series`` and ``stream`` codes (int64), its ``bucket`` (int64 ns), its finite value
-    ``v`` and whether it is a ``gauge``. Returns the columns ``series``, ``time`` (int64 ns), ``value``, ``points``,
+    ``v``, whether it is a ``gauge`` and its measurement count ``w`` (NaN: none). Returns the columns ``series``, ``time`` (int64 ns), ``value``, ``points``,
     ``streams`` and ``carried``, in series then time order.
     """
     # one row per (stream, bucket): its mean and points (stream codes nest in series codes: a stream has one series)
@@ -276,7 +280,7 @@ def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: n
     nb = max(len(ub), 1)
     sb = stream.astype(np.int64) * nb + b_rank
     key, inv, pts = np.unique(sb, return_inverse=True, return_counts=True)
-    hv = np.bincount(inv, weights=v, minlength=len(key)) / pts
+    hv, hw = _weighted_means(inv, len(key), v, w, pts)
     h_stream, h_rank = key // nb, key % nb  # sorted by stream, then bucket
     s_of = np.zeros(int(stream.max()) + 1 if len(stream) else 0, dtype=np.int64)
     s_of[stream] = series
@@ -290,7 +294,8 @@ def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: n
     streams_u = h_stream[first_pos]
     life_first, life_last = h_rank[first_pos], h_rank[np.r_[first_pos[1:] - 1, len(h_stream) - 1]]
     fill = g_of[streams_u] & (life_last - life_first + 1 > np.diff(np.r_[first_pos, len(h_stream)]))  # gauges with gaps
-    rows_s, rows_t, rows_v, rows_p, rows_c = [h_series], [h_rank], [hv], [pts], [np.zeros(len(hv), dtype=np.int64)]
+    rows_s, rows_t, rows_v, rows_w, rows_p = [h_series], [h_rank], [hv], [hw], [pts]
+    rows_c = [np.zeros(len(hv), dtype=np.int64)]
     if fill.any():
         # candidates: the output buckets of a gappy gauge stream's series inside its life that it did not measure
         fs, ff, fl = streams_u[fill], life_first[fill], life_last[fill]
@@ -308,15 +313,31 @@ def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: n
         rows_s.append(s_of[c_stream])
         rows_t.append(c_rank)
         rows_v.append(hv[at - 1])
+        rows_w.append(np.full(len(at), np.nan))  # a gauge's: no counts
         rows_p.append(np.zeros(len(at), dtype=np.int64))
         rows_c.append(np.ones(len(at), dtype=np.int64))
-    ls, lt, lv, lp, lc = (np.concatenate(x) for x in (rows_s, rows_t, rows_v, rows_p, rows_c))
+    ls, lt, lv, lw, lp, lc = (np.concatenate(x) for x in (rows_s, rows_t, rows_v, rows_w, rows_p, rows_c))
     okey, oinv, ostreams = np.unique(ls * nb + lt, return_inverse=True, return_counts=True)
     return {"series": okey // nb, "time": ub[okey % nb] if len(ub) else okey,
-            "value": np.bincount(oinv, weights=lv, minlength=len(okey)) / ostreams,
+            "value": _weighted_means(oinv, len(okey), lv, lw, ostreams)[0],
             "points": np.bincount(oinv, weights=lp, minlength=len(okey)).astype(np.int64),
             "streams": ostreams.astype(np.int64),
             "carried": np.bincount(oinv, weights=lc, minlength=len(okey)).astype(np.int64)}
+
+
+def _weighted_means(group: np.ndarray, n: int, v: np.ndarray, w: np.ndarray, size: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group (0 .. n − 1): the mean of ``v`` weighted by ``w`` where every ``w`` of the group is finite (and the
+    weights' sum), else the plain mean (and NaN)."""
+    plain = np.bincount(group, weights=v, minlength=n) / size
+    has = np.isfinite(w)
+    complete = np.bincount(group, weights=(~has).astype(float), minlength=n) == 0
+    wf = np.where(has, w, 0.0)
+    total_w = np.bincount(group, weights=wf, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = np.bincount(group, weights=v * wf, minlength=n) / total_w
+    ok = complete & (total_w > 0)
+    return np.where(ok, weighted, plain), np.where(ok, total_w, np.nan)
 
 
 def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = None, *,
@@ -372,7 +393,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
         raise ArgumentError(f"metric_series: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
     require_one_measure(m, [*keys, "name"], "metric_series")  # a bucket's mean of 100 ms and 0.1 s is no quantity
-    v = point_values(m)
+    v, w = point_measurements(m)
     t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp
     s = step.value
     none = ~np.isfinite(v)  # NaN, and ±Inf (OTLP doubles may be infinite): no mean to take
@@ -380,7 +401,7 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     series = series_codes(m, [*keys, "name"])[ok]
     stream = series_codes(m, [*keys, "name", "service", "host"])[ok]
     gauge = (m["kind"] == "gauge").to_numpy(dtype=bool, na_value=False)[ok]
-    got = _host_means(series, stream, (t // s * s)[ok], v[ok], gauge)
+    got = _host_means(series, stream, (t // s * s)[ok], v[ok], gauge, w[ok])
     # each series' labels and unit (its first point's; the first unit given, "" kept as given)
     mk = m[ok]
     lab = pd.DataFrame({c: mk[c].to_numpy(dtype=object) for c in [*keys, "name"]}).groupby(series, sort=True).first()
@@ -431,6 +452,20 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
     >>> point_values(c.assign(kind="summary", temporality=pd.NA)).round(2).tolist()  # OTLP summaries: the same
     [0.1, 0.1, 0.3]
     """
+    return point_measurements(metrics)[0]
+
+
+def point_measurements(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`point_values` and, per point, how many measurements its value is the mean of: a histogram's or
+    summary's count over the interval the value describes (since its stream's previous point when cumulative);
+    NaN where the value is no mean of counted measurements (a gauge, a sum, a statistic without a count).
+
+    >>> import tracekit as tk
+    >>> h = tk.metrics_from_columns({"time": [0, 0], "name": "lat", "kind": "histogram", "count": [1000.0, 1.0],
+    ...                              "sum": [10_000.0, 1000.0]})
+    >>> [a.tolist() for a in point_measurements(h)]
+    [[10.0, 1000.0], [1000.0, 1.0]]
+    """
     agg = metrics["kind"].isin(AGGREGATE_KINDS).to_numpy(dtype=bool, na_value=False)
     v = metrics["value"].to_numpy(dtype=float, na_value=np.nan).copy()
     total = metrics["sum"].to_numpy(dtype=float, na_value=np.nan).copy()
@@ -452,7 +487,9 @@ def point_values(metrics: pd.DataFrame) -> np.ndarray:
         mean = total / count
     use = agg & np.isfinite(mean)
     v[use] = mean[use]
-    return v
+    sc_count = metrics["count"].to_numpy(dtype=float, na_value=np.nan)  # a statistic's SampleCount, with no sum
+    n = np.where(use, count, np.where(agg & ~np.isfinite(total) & np.isfinite(sc_count), sc_count, np.nan))
+    return v, np.where(np.isfinite(n) & (n > 0), n, np.nan)
 
 
 @renamed(name="names")

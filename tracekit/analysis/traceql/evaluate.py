@@ -24,6 +24,9 @@ Field mapping onto the canonical frame:
   the ``resource`` dicts; ``span.x`` from ``attributes`` (dotted keys followed into nested X-Ray
   metadata as :func:`tracekit.attribute` does; an X-Ray annotation ``annotation.x`` also answers
   ``span.x``); ``.x`` is the span attribute, else the resource attribute (Tempo's order).
+- An array attribute (OTLP ``arrayValue``, a list) is compared element by element, as in Tempo:
+  ``=``, ``=~``, ``<``... hold when some element does, ``!=`` and ``!~`` when the array holds a value of
+  that type and no element equals (matches) it; ``select``/``by`` give the list; aggregates refuse it.
 - ``event.x``, ``event:name``, ``event:timeSinceStart``, ``link.x``, ``link:traceID``,
   ``link:spanID``: a span matches when one of its events (links) does; each comparison is
   checked on its own (``event.a = 1 && event.b = 2`` may match two different events).
@@ -78,6 +81,8 @@ class V:
     bol: np.ndarray | None = None  # int8: -1 none, 0 false, 1 true
     const: Static | None = None
     owner: np.ndarray | None = None  # row of each item (multi-valued scopes)
+    array: bool = False  # items are the elements of array attributes: != and !~ hold when no element matches
+    raw: np.ndarray | None = None  # per span, the value as stored (select/by of an array attribute: the list)
 
     def defined(self, n: int) -> np.ndarray:
         d = np.zeros(n, dtype=bool)
@@ -151,7 +156,39 @@ def _take(v: V, idx: np.ndarray) -> V:
     if v.const is not None:
         return v
     return V(None if v.num is None else v.num[idx], None if v.txt is None else v.txt.take(pa.array(idx)),
-             None if v.bol is None else v.bol[idx])
+             None if v.bol is None else v.bol[idx], array=v.array)
+
+
+def _is_list(x: Any) -> bool:
+    return isinstance(x, (list, tuple, np.ndarray))
+
+
+def _from_attr_series(s: pd.Series) -> V:
+    """A span attribute column -> channels; where some spans hold arrays (OTLP ``arrayValue``), one item per
+    element (a scalar is one item, a missing value none) with the row owning it, as Tempo compares arrays
+    element by element."""
+    if s.dtype != object:
+        return _from_series(s)
+    vals = s.to_numpy(dtype=object)
+    if not any(map(_is_list, vals)):
+        return _from_series(s)
+    lens = np.fromiter((len(x) if _is_list(x) else (x is not None) for x in vals), dtype=np.int64, count=len(vals))
+    items = [it for x in vals if x is not None
+             for it in (x.tolist() if isinstance(x, np.ndarray) else x if _is_list(x) else (x,))]
+    v = _from_values(items)
+    v.owner = np.repeat(np.arange(len(vals), dtype=np.int64), lens)
+    v.array = True
+    v.raw = vals
+    return v
+
+
+def hashable(values: np.ndarray) -> np.ndarray:
+    """Per span values with arrays as tuples (group keys: by() and metrics labels)."""
+    if not any(map(_is_list, values)):
+        return values
+    out = np.empty(len(values), dtype=object)
+    out[:] = [tuple(x) if _is_list(x) else x for x in values]
+    return out
 
 
 class Evaluator:
@@ -199,15 +236,15 @@ class Evaluator:
                 self._cache[ck] = V(num=np.full(self.n, np.nan))
             else:
                 s = attribute(self.spans, key, column=column)
-                v = _from_series(s)
+                v = _from_attr_series(s)
                 if column == "attributes" and not key.startswith("annotation.") and self._has_xray():
-                    missing = ~v.defined(self.n)
+                    missing = s.isna().to_numpy() if v.owner is not None else ~v.defined(self.n)
                     if missing.any():  # X-Ray annotations answer span.x too
                         ann = attribute(self.spans, "annotation." + key, column=column)
                         if ann.notna().any():
                             s = s.astype(object).where(~missing, ann.astype(object))
                             s = s.where(s.notna(), None)
-                            v = _from_values(s.tolist())
+                            v = _from_attr_series(pd.Series(s.tolist(), dtype=object))
                 self._cache[ck] = v
         return self._cache[ck]
 
@@ -325,11 +362,23 @@ class Evaluator:
         if ck not in self._cache:
             sv = self._dict_attr(a.name, "attributes")
             rv = V(txt=self._col_text("service")) if a.name == "service.name" else self._dict_attr(a.name, "resource")
-            miss = ~sv.defined(self.n)
-            if miss.any() and rv.defined(self.n).any():
-                sv = _coalesce(sv, rv, miss, self.n)
+            if sv.owner is not None or rv.owner is not None:  # an array on either side: span value, else resource's
+                sraw, rraw = self._raw(sv), self._raw(rv)
+                miss = np.fromiter((x is None for x in sraw), dtype=bool, count=self.n)
+                if miss.any():
+                    merged = sraw.copy()
+                    merged[miss] = rraw[miss]
+                    sv = _from_attr_series(pd.Series(merged, dtype=object))
+            else:
+                miss = ~sv.defined(self.n)
+                if miss.any() and rv.defined(self.n).any():
+                    sv = _coalesce(sv, rv, miss, self.n)
             self._cache[ck] = sv
         return self._cache[ck]
+
+    def _raw(self, v: V) -> np.ndarray:
+        """Per span, the value as stored (None where absent)."""
+        return v.raw if v.raw is not None else as_objects(v, self.n)
 
     # ---------------------------------------------------------------- operators
     def unop(self, e: UnOp) -> V:
@@ -341,7 +390,7 @@ class Evaluator:
             c = x.const
             return V(const=Static(c.type, (-c.value) if e.op == "-" else (not c.value), c.pos))
         if e.op == "-":
-            return V(num=None if x.num is None else -x.num, owner=x.owner)
+            return V(num=None if x.num is None else -x.num, owner=x.owner, array=x.array)
         b = self._truth(x)
         return V(bol=(~b).astype(np.int8))
 
@@ -363,7 +412,8 @@ class Evaluator:
     def _align(self, a: V, b: V) -> tuple[V, V, np.ndarray | None]:
         """Bring a span-level and an item-level value onto the items."""
         if a.owner is not None and b.owner is not None and a.owner is not b.owner:
-            raise TraceQLError("comparing fields of two different events/links scopes is not supported", self.q, None)
+            raise TraceQLError("comparing two multi-valued fields (events, links or arrays) with each other is not "
+                               "supported", self.q, None)
         owner = a.owner if a.owner is not None else b.owner
         if owner is None:
             return a, b, None
@@ -381,6 +431,7 @@ class Evaluator:
         a, b = self.field(e.lhs), self.field(e.rhs)
         if a.const is not None and b.const is not None:
             return V(const=_const_op(op, a.const, b.const, self.q, e.pos))
+        array = a.array or b.array
         a, b, owner = self._align(a, b)
         m = len(owner) if owner is not None else self.n
         if op in ("+", "-", "*", "/", "%", "^"):
@@ -388,21 +439,31 @@ class Evaluator:
             with np.errstate(all="ignore"):
                 r = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.fmod,
                      "^": np.power}[op](x, y)
-            return V(num=r, owner=owner)
+            return V(num=r, owner=owner, array=array)
         if op in ("=~", "!~"):
             txt = a.txt if a.const is None else None
             if txt is None:
                 res = np.zeros(m, dtype=bool)
             else:
                 hit = pc.match_substring_regex(txt, "^(?:" + b.const.value + ")$")
+                if array and op == "!~":  # an array matches !~ when it has text and no element matches
+                    has = self._reduce_any(a, _fill(txt.is_valid()))
+                    return V(bol=(has & ~self._reduce_any(a, _fill(hit))).astype(np.int8))
                 res = _fill(hit) if op == "=~" else _fill(pc.invert(hit))
             return V(bol=res.astype(np.int8), owner=owner)
+        cmp_op = "=" if array and op == "!=" else op
         res = np.zeros(m, dtype=bool)
+        has = np.zeros(m, dtype=bool)
         for ch in ("num", "txt", "bol"):
             x, y = _channel(a, ch, m), _channel(b, ch, m)
             if x is None or y is None:
                 continue
-            res |= _compare(op, x, y, ch)
+            res |= _compare(cmp_op, x, y, ch)
+            if cmp_op != op:
+                has |= _both_defined(x, y, ch, m)
+        if cmp_op != op:  # an array is != a value when it holds a value of that type and no element equals it
+            v = a if a.owner is not None else b
+            return V(bol=(self._reduce_any(v, has) & ~self._reduce_any(v, res)).astype(np.int8))
         return V(bol=res.astype(np.int8), owner=owner)
 
     # ---------------------------------------------------------------- spansets
@@ -519,10 +580,10 @@ class Evaluator:
                 extras[st.agg.text] = val[group]
             elif isinstance(st, GroupBy):
                 v = self.field(st.expr)
-                if v.owner is not None:
+                if v.owner is not None and v.raw is None:
                     raise TraceQLError("by() on an event or link field is not supported", self.q, st.pos)
                 vals = as_objects(v, self.n)
-                codes, _ = pd.factorize(pd.Series(vals, dtype=object), use_na_sentinel=False)
+                codes, _ = pd.factorize(pd.Series(hashable(vals), dtype=object), use_na_sentinel=False)
                 group = pd.factorize(pd.MultiIndex.from_arrays([group, codes]))[0].astype(np.int64) if self.n else group
                 grouped = True
                 extras[st.text] = vals
@@ -548,7 +609,7 @@ class Evaluator:
             x = np.full(self.n, float(v.const.value))
         else:
             if v.owner is not None:
-                raise TraceQLError("aggregating an event or link field is not supported", self.q, agg.pos)
+                raise TraceQLError("aggregating an event, link or array field is not supported", self.q, agg.pos)
             x = v.num if v.num is not None else np.full(self.n, np.nan)
         x = x[mask]
         s = pd.Series(x).groupby(g)
@@ -610,6 +671,22 @@ def _channel(v: V, ch: str, m: int) -> Any:
     return getattr(v, ch)
 
 
+def _both_defined(x: Any, y: Any, ch: str, m: int) -> np.ndarray:
+    """Where both sides hold a value in channel ``ch`` (``m`` items)."""
+    out = np.ones(m, dtype=bool)
+    for z in (x, y):
+        if ch == "txt":
+            if isinstance(z, pa.Scalar):
+                out &= z.is_valid
+            else:
+                out &= _fill(z.is_valid())
+        elif ch == "bol":
+            out &= np.asarray(z) >= 0
+        else:
+            out &= ~np.isnan(np.asarray(z, dtype=np.float64))
+    return out
+
+
 def _compare(op: str, x: Any, y: Any, ch: str) -> np.ndarray:
     if ch == "txt":
         f = {"=": pc.equal, "!=": pc.not_equal, "<": pc.less, "<=": pc.less_equal, ">": pc.greater,
@@ -643,7 +720,10 @@ def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
 
 
 def as_objects(v: V, n: int) -> np.ndarray:
-    """Per span, the value as a Python object (None when absent; first item for events/links)."""
+    """Per span, the value as a Python object (None when absent; first item for events/links; an array
+    attribute's list as stored)."""
+    if v.raw is not None:
+        return v.raw
     if v.const is not None:
         out = np.empty(n, dtype=object)
         out[:] = [v.const.value] * n

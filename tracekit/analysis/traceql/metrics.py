@@ -20,7 +20,7 @@ import pandas as pd
 from ...core.frame import ns
 from ...core.stats import percentile
 from ...errors import ArgumentError, TraceQLError
-from .evaluate import Evaluator, as_objects
+from .evaluate import Evaluator, as_objects, hashable
 from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, duration_ns
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
@@ -57,8 +57,20 @@ def run_metrics(spans: pd.DataFrame, q: Query, step: Any) -> pd.DataFrame:
                             f"into {n:,} buckets, more than {MAX_BUCKETS:,}: take a longer step")
     ev = Evaluator(spans, q.text)
     out = _node(ev, q.body, start, t0, step_ns)
-    out = out.sort_values([c for c in out.columns if c != "value"], kind="stable").reset_index(drop=True)
+    out = out.sort_values([c for c in out.columns if c != "value"], kind="stable", key=_sort_key).reset_index(drop=True)
     return out
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    """A label column as it sorts: itself, or by type and text where its values do not compare (an array label's
+    tuples beside texts)."""
+    if col.dtype != object:
+        return col
+    try:
+        sorted(set(col.dropna()))
+    except TypeError:
+        return col.map(lambda x: (type(x).__name__, str(x)))
+    return col
 
 
 def _node(ev: Evaluator, node: Any, start: np.ndarray, t0: int, step_ns: int) -> pd.DataFrame | Static:
@@ -78,6 +90,15 @@ def _node(ev: Evaluator, node: Any, start: np.ndarray, t0: int, step_ns: int) ->
 
 
 def _series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step_ns: int) -> pd.DataFrame:
+    coded: dict = {}  # label -> its values, where the label holds arrays and is grouped by codes
+    out = _coded_series(ev, mp, start, t0, step_ns, coded)
+    for name, uniques in coded.items():
+        out[name] = uniques[out[name].to_numpy(dtype=np.int64)]
+    return out
+
+
+def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step_ns: int,
+                  coded: dict) -> pd.DataFrame:
     res = ev.run(mp.pipeline)
     rows = np.flatnonzero(res.mask)
     agg = mp.agg
@@ -86,7 +107,14 @@ def _series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step
     labels = []
     for f in agg.by:
         v = ev.field(f)
-        frame[f.text] = as_objects(v, ev.n)[rows]
+        if v.owner is not None and v.raw is None:
+            raise TraceQLError("by() on an event or link field is not supported", ev.q, agg.pos)
+        vals = as_objects(v, ev.n)[rows]
+        keyed = hashable(vals)
+        if keyed is not vals:  # arrays (as tuples): pandas groups tuples of different lengths badly, codes instead
+            codes, uniques = pd.factorize(pd.Series(keyed, dtype=object), use_na_sentinel=False)
+            keyed, coded[f.text] = codes, np.asarray(list(uniques) + [None], dtype=object)[:len(uniques)]
+        frame[f.text] = keyed
         labels.append(f.text)
     df = pd.DataFrame(frame)
     keys = ["time"] + labels
@@ -100,7 +128,7 @@ def _series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step
         return out
     v = ev.field(agg.field)
     if v.owner is not None:
-        raise TraceQLError("a metrics function of an event or link field is not supported", ev.q, agg.pos)
+        raise TraceQLError("a metrics function of an event, link or array field is not supported", ev.q, agg.pos)
     x = v.num if v.num is not None else np.full(ev.n, np.nan)
     x = x[rows]
     if isinstance(agg.field, Intrinsic) and agg.field.name in ("duration", "traceDuration", "eventTimeSinceStart"):

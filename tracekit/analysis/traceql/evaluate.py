@@ -82,6 +82,8 @@ class V:
     const: Static | None = None
     owner: np.ndarray | None = None  # row of each item (multi-valued scopes)
     array: bool = False  # items are the elements of array attributes: != and !~ hold when no element matches
+    ival: np.ndarray | None = None  # int64: the exact integer where ``isint`` (num holds it rounded past 2**53)
+    isint: np.ndarray | None = None
     raw: np.ndarray | None = None  # per span, the value as stored (select/by of an array attribute: the list)
 
     def defined(self, n: int) -> np.ndarray:
@@ -133,6 +135,10 @@ def _from_series(s: pd.Series) -> V:
     n = len(s)
     if isinstance(dt, pd.StringDtype):
         return V(txt=_pa_text(s))
+    if isinstance(dt, pd.Int64Dtype) or dt.kind == "i":
+        isint = s.notna().to_numpy(dtype=bool)
+        return V(num=s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan),
+                 ival=s.to_numpy(dtype=np.int64, na_value=0), isint=isint)
     if isinstance(dt, (pd.Int64Dtype, pd.Float64Dtype)) or dt.kind in "if":
         return V(num=s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan))
     if isinstance(dt, pd.BooleanDtype) or dt.kind == "b":
@@ -144,7 +150,10 @@ def _from_series(s: pd.Series) -> V:
         return V(num=np.full(n, np.nan))
     out = V()
     if types & {int, float}:
-        out.num = np.array([float(v) if type(v) in (int, float) else np.nan for v in vals], dtype=np.float64)
+        out.num = np.array([_float(v) if type(v) in (int, float) else np.nan for v in vals], dtype=np.float64)
+    if int in types:
+        out.isint = np.array([type(v) is int and _INT64_MIN <= v <= _INT64_MAX for v in vals], dtype=bool)
+        out.ival = np.array([v if ok else 0 for v, ok in zip(vals, out.isint, strict=True)], dtype=np.int64)
     if str in types:
         out.txt = pa.array([v if type(v) is str else None for v in vals], pa.string())
     if bool in types:
@@ -152,11 +161,23 @@ def _from_series(s: pd.Series) -> V:
     return out
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _float(v: int | float) -> float:
+    """float(v), an integer past float's range as an infinity (float(10 ** 400) raises OverflowError)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _take(v: V, idx: np.ndarray) -> V:
     if v.const is not None:
         return v
     return V(None if v.num is None else v.num[idx], None if v.txt is None else v.txt.take(pa.array(idx)),
-             None if v.bol is None else v.bol[idx], array=v.array)
+             None if v.bol is None else v.bol[idx], array=v.array, ival=None if v.ival is None else v.ival[idx],
+             isint=None if v.isint is None else v.isint[idx])
 
 
 def _is_list(x: Any) -> bool:
@@ -390,7 +411,11 @@ class Evaluator:
             c = x.const
             return V(const=Static(c.type, (-c.value) if e.op == "-" else (not c.value), c.pos))
         if e.op == "-":
-            return V(num=None if x.num is None else -x.num, owner=x.owner, array=x.array)
+            ival = isint = None
+            if x.ival is not None:  # -minInt is no int64: that one stays a float
+                isint = x.isint & (x.ival != _INT64_MIN)
+                ival = np.where(isint, -x.ival, 0)
+            return V(num=None if x.num is None else -x.num, owner=x.owner, array=x.array, ival=ival, isint=isint)
         b = self._truth(x)
         return V(bol=(~b).astype(np.int8))
 
@@ -458,7 +483,14 @@ class Evaluator:
             x, y = _channel(a, ch, m), _channel(b, ch, m)
             if x is None or y is None:
                 continue
-            res |= _compare(cmp_op, x, y, ch)
+            r = _compare(cmp_op, x, y, ch)
+            if ch == "num":  # two integers compare exactly (float64 holds integers only up to 2**53)
+                xi, yi = _ints(a), _ints(b)
+                if xi is not None and yi is not None:
+                    both = xi[1] & yi[1]
+                    if np.any(both):
+                        r = np.where(both, _compare(cmp_op, xi[0], yi[0], "int"), r)
+            res |= r
             if cmp_op != op:
                 has |= _both_defined(x, y, ch, m)
         if cmp_op != op:  # an array is != a value when it holds a value of that type and no element equals it
@@ -641,6 +673,10 @@ def _coalesce(sv: V, rv: V, miss: np.ndarray, n: int) -> V:
         if ch == "num":
             x = np.full(n, np.nan) if x is None else x
             out.num = np.where(miss & (y is not None), np.full(n, np.nan) if y is None else y, x)
+            if sv.ival is not None or rv.ival is not None:
+                si, ri = (sv.ival, sv.isint) if sv.ival is not None else (np.zeros(n, np.int64), np.zeros(n, bool)), \
+                    (rv.ival, rv.isint) if rv.ival is not None else (np.zeros(n, np.int64), np.zeros(n, bool))
+                out.ival, out.isint = np.where(miss, ri[0], si[0]), np.where(miss, ri[1], si[1])
         elif ch == "bol":
             x = np.full(n, -1, np.int8) if x is None else x
             out.bol = np.where(miss, np.full(n, -1, np.int8) if y is None else y, x).astype(np.int8)
@@ -656,6 +692,13 @@ def _num(v: V, m: int) -> np.ndarray:
         c = v.const
         return np.full(m, float(c.value) if c.type in _NUM_TYPES else np.nan)
     return v.num if v.num is not None else np.full(m, np.nan)
+
+
+def _ints(v: V) -> tuple | None:
+    """(int64 values, where exact) of a value, or None when it holds no integers."""
+    if v.const is not None:
+        return (np.int64(v.const.value), np.bool_(True)) if v.const.type == "int" else None
+    return None if v.ival is None else (v.ival, v.isint)
 
 
 def _channel(v: V, ch: str, m: int) -> Any:
@@ -695,6 +738,8 @@ def _compare(op: str, x: Any, y: Any, ch: str) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         if ch == "bol":
             ok = (np.asarray(x) >= 0) & (np.asarray(y) >= 0)
+        elif ch == "int":
+            ok = np.True_
         else:
             ok = ~np.isnan(x) & ~np.isnan(y)
         r = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
@@ -734,6 +779,9 @@ def as_objects(v: V, n: int) -> np.ndarray:
         has = ~np.isnan(v.num)
         nums = v.num[has]
         out[has] = [int(x) if float(x).is_integer() else float(x) for x in nums.tolist()]
+        if v.ival is not None:  # integers as stored, not rounded through float64
+            exact = v.isint & has
+            out[exact] = v.ival[exact].tolist()
     if v.bol is not None:
         has = v.bol >= 0
         out[has] = v.bol[has].astype(bool).tolist()

@@ -127,3 +127,25 @@ def test_an_integer_past_float_range_is_infinite_not_an_overflow_error():
     spans = _spans([{"h": 10**400}, {"h": "x"}, {"h": -(10**400)}])
     assert _ids(spans, "{ span.h > 1 }") == "a"
     assert _ids(spans, "{ span.h < 1 }") == "c"
+
+
+# ------------------------------------------------------------------------------------------- metrics
+
+
+def _timed(starts_ms: list[float], ends_ms: list[float]) -> pd.DataFrame:
+    n = len(starts_ms)
+    return tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [chr(ord("a") + i) * 16 for i in range(n)], "parent_id": [None] * n,
+        "service": ["s"] * n, "name": ["op"] * n, "start": [round(s * MS) for s in starts_ms],
+        "end": [round(e * MS) for e in ends_ms]})
+
+
+def test_histogram_of_durations_uses_tempos_power_of_two_nanosecond_buckets():
+    """Tempo's Log2Bucketize rounds the duration in ns up to a power of two, then gives it in seconds:
+    2**23 ns = 8.39 ms < 10 ms <= 16 ms <= 2**24 ns = 16.78 ms < 17 ms <= 2**25 ns. tracekit rounded seconds up to a
+    power of two: 10 ms under 2**-6 s = 15.625 ms, 16 ms and 17 ms under 2**-5 s = 31.25 ms."""
+    spans = _timed([0, 0, 0, 0], [10, 16, 17, 2**24 / 1e6])  # the last exactly 2**24 ns
+    h = tk.traceql_metrics(spans, "{ } | histogram_over_time(duration)", step="1s")
+    got = dict(zip(h["bucket"], h["value"], strict=True))
+    assert got == {2**24 / 1e9: 3.0, 2**25 / 1e9: 1.0}
+

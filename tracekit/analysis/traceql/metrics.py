@@ -4,9 +4,21 @@ A span counts in the bucket of its start (``floor((start - t0) / step)``, ``t0``
 span's start floored to the step). Durations are reported in seconds, as Tempo does.
 Quantiles use the kernel's one percentile definition (:func:`tracekit.core.percentile`,
 ``inverted_cdf``). ``histogram_over_time`` counts values in power-of-two buckets (label
-``bucket``: the bucket's upper bound, in seconds for durations). ``topk(k)``/``bottomk(k)`` keep,
+``bucket``: the bucket's upper bound; for durations, as Tempo's ``Log2Bucketize``, a power of two
+*nanoseconds* given in seconds: 10 ms and 16 ms both count under 2**24 ns = 0.016777216 s).
+``topk(k)``/``bottomk(k)`` keep,
 at each time, the ``k`` series with the highest/lowest value; a comparison keeps the points
 where it holds. Series combined with ``+ - * /`` are matched on time and their shared labels.
+
+Where this departs from Tempo's engine (pkg/traceql/engine_metrics.go):
+
+- Tempo's buckets are right-closed, ``(t - step, t]``, each point labelled by its end ``t``; here they
+  are ``[t, t + step)`` labelled by their start ``t``. A span starting on a multiple of the step is
+  labelled with that time in both; any other span is labelled one step earlier here.
+- ``quantile_over_time`` is exact here (an observed value); Tempo interpolates it from the
+  power-of-two histogram, so its quantiles of durations can differ by up to a factor of two.
+- ``histogram_over_time`` keeps values under 2 (a 0 ns or 1 ns span: bucket 0 or 1 ns) and floats,
+  which Tempo leaves out.
 """
 
 from __future__ import annotations
@@ -131,7 +143,11 @@ def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int
         raise TraceQLError("a metrics function of an event, link or array field is not supported", ev.q, agg.pos)
     x = v.num if v.num is not None else np.full(ev.n, np.nan)
     x = x[rows]
-    if isinstance(agg.field, Intrinsic) and agg.field.name in ("duration", "traceDuration", "eventTimeSinceStart"):
+    is_duration = isinstance(agg.field, Intrinsic) and agg.field.name in ("duration", "traceDuration",
+                                                                          "eventTimeSinceStart")
+    if agg.fn == "histogram_over_time":  # the bucket before seconds: Tempo's grid is powers of two nanoseconds
+        df["bucket"] = _pow2_ceil(x) / (1e9 if is_duration else 1.0)
+    if is_duration:
         x = x / 1e9
     df["x"] = x
     df = df[~np.isnan(x)]
@@ -147,13 +163,18 @@ def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int
             for qv, val in zip(agg.quantiles, qs, strict=True):
                 parts.append((*key, qv, float(val)))
         return pd.DataFrame(parts, columns=keys + ["quantile", "value"])
-    # histogram_over_time: power-of-two buckets
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ub = np.where(df["x"] > 0, 2.0 ** np.ceil(np.log2(df["x"].to_numpy(dtype=np.float64))), 0.0)
-    df = df.assign(bucket=ub)
     out = df.groupby(keys + ["bucket"], dropna=False, sort=True).size().rename("value").reset_index()
     out["value"] = out["value"].astype(np.float64)
     return out
+
+
+def _pow2_ceil(x: np.ndarray) -> np.ndarray:
+    """The power of two at or above each value (Tempo's Log2Bucketize, exact: 2**k stays 2**k); 0 for values
+    at or below 0."""
+    m, e = np.frexp(x)  # x = m * 2**e, 0.5 <= m < 1
+    with np.errstate(over="ignore"):
+        up = np.ldexp(1.0, np.where(m == 0.5, e - 1, e))
+    return np.where(x > 0, up, 0.0)
 
 
 def _all_times(counts: pd.Series, labels: list, t0: int, step_ns: int, start: np.ndarray) -> pd.Series:

@@ -901,6 +901,9 @@ def parse(query: str) -> Query:
     if len(query) > MAX_QUERY_CHARS:
         raise TraceQLError(f"query of {len(query):,} characters; at most {MAX_QUERY_CHARS:,} are parsed", query[:80] + " ...",
                            None)
+    deep = _too_deep(query)
+    if deep is not None:  # before the Earley parse, which took 11.7 s to reach the depth check on 4,000 brackets
+        raise TraceQLError(f"query nested too deeply (more than {MAX_QUERY_DEPTH} brackets open)", query, deep)
     lone = _SURROGATE.search(query)
     if lone is not None:  # no UTF-8 text holds one: pyarrow's compare raised UnicodeEncodeError
         raise TraceQLError(f"the query holds a lone surrogate (U+{ord(lone.group()):04X}), which is not text",
@@ -945,6 +948,33 @@ def _resolve_query(q: Query, b: _Build) -> Query:
 
     body = stage(q.body) if q.kind == "spans" else metrics(q.body)
     return Query(q.kind, body, q.text, q.hints)
+
+
+_OPEN_CLOSE = re.compile(r'[(){}"`]')
+
+
+def _too_deep(query: str) -> int | None:
+    """Offset of the first ``(`` or ``{`` that opens more than :data:`MAX_QUERY_DEPTH` brackets (strings
+    skipped), or None: one pass over the text."""
+    depth, i, n = 0, 0, len(query)
+    while True:
+        m = _OPEN_CLOSE.search(query, i)
+        if m is None:
+            return None
+        c, i = m.group(), m.end()
+        if c in "({":
+            depth += 1
+            if depth > MAX_QUERY_DEPTH:
+                return m.start()
+        elif c in ")}":
+            depth -= 1
+        elif c == "`":
+            j = query.find("`", i)
+            i = n if j < 0 else j + 1
+        else:  # a Go string: a backslash escapes the next character
+            while i < n and query[i] != '"':
+                i += 2 if query[i] == "\\" else 1
+            i += 1
 
 
 def _tree_depth(tree: Any) -> int:

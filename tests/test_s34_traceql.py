@@ -166,3 +166,18 @@ def test_too_many_open_brackets_are_refused_at_the_bracket_before_the_parse(quer
     assert info.value.position == at
     # brackets inside strings are text, not nesting
     assert _ids(_spans([{"s": "(" * 1000}]), '{ span.s = "' + "(" * 1000 + '" && span.s =~ `\\(+` }') == "a"
+
+
+@pytest.mark.parametrize("query", [
+    '{ name = "' + "a" * 8000 + '" && .x = }',  # the error at the end
+    "{ .x = } " + "| { } " * 1300,  # at the start
+])
+def test_an_error_in_a_long_query_shows_the_characters_around_the_caret(query):
+    """The message held the whole line and a caret line as long: 16,173 characters for an 8,021-character query."""
+    with pytest.raises(tk.errors.TraceQLError) as info:
+        tk.traceql(_spans([{}]), query)
+    err = info.value
+    text = str(err)
+    assert len(text) < 400 and err.query == query
+    line, caret = text.splitlines()[1:3]
+    assert line[caret.index("^")] == query[err.position] == "}"

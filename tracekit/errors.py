@@ -87,11 +87,16 @@ class ArgumentError(TraceKitError, ValueError):
     """
 
 
+#: characters of a long query line shown on each side of a TraceQLError's caret
+_AROUND = 60
+
+
 class TraceQLError(ArgumentError):
     """A TraceQL query that cannot be run: a syntax error, a type error, or a construct Tempo
     marks unsupported (said as "not supported").
 
-    The message gives the 1-based position and the query with a caret under that position.
+    The message gives the 1-based position and the query with a caret under that position (of a
+    line longer than 120 characters, the 60 on each side of it; the whole query is ``.query``).
 
     Parameters
     ----------
@@ -122,8 +127,12 @@ class TraceQLError(ArgumentError):
         end = query.find("\n", position)
         line = query[start:] if end < 0 else query[start:end]
         col = position - start
-        pad = "".join(c if c == "\t" else " " for c in line[:col])
         where = f"position {position + 1}"
+        if len(line) > 2 * _AROUND:  # a long line: the characters around the caret (the query is .query)
+            lo = max(0, col - _AROUND)
+            hi = min(len(line), col + _AROUND)
+            line, col = ("..." if lo else "") + line[lo:hi] + ("..." if hi < len(line) else ""), col - lo + (3 if lo else 0)
+        pad = "".join(c if c == "\t" else " " for c in line[:col])
         if start:
             where += f" (line {query.count(chr(10), 0, position) + 1}, column {col + 1})"
         super().__init__(f"{reason} at {where}:\n  {line}\n  {pad}^")

@@ -181,3 +181,15 @@ def test_an_error_in_a_long_query_shows_the_characters_around_the_caret(query):
     assert len(text) < 400 and err.query == query
     line, caret = text.splitlines()[1:3]
     assert line[caret.index("^")] == query[err.position] == "}"
+
+
+@pytest.mark.parametrize("step, says", [
+    ("99999999999999999999h", "longer than a time step can be"),  # was a bare OverflowError
+    ("106752d", "longer than a time step can be"),  # just past int64 nanoseconds
+    (None, "must be a duration"),  # said "step must be positive, got None"
+])
+def test_a_step_past_what_a_timedelta_holds_or_none_is_an_argument_error(step, says):
+    spans = _timed([0, 30], [1, 31])
+    with pytest.raises(tk.ArgumentError, match=says):
+        tk.traceql_metrics(spans, "{ } | rate()", step=step)
+    assert tk.traceql_metrics(spans, "{ } | count_over_time()", step="106751d")["value"].tolist() == [2.0]

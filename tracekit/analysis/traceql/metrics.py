@@ -44,11 +44,19 @@ __all__ = ["run_metrics", "MAX_BUCKETS"]
 MAX_BUCKETS = 100_000
 
 
+#: longest step: what a pandas Timedelta holds (about 292 years)
+_MAX_STEP_NS = np.iinfo(np.int64).max
+
+
 def _step_ns(step: Any) -> int:
     if isinstance(step, str) and _DURATION.fullmatch(step.strip()):  # TraceQL's own units: 30s, 5m, 1h, 1d
         ns_ = duration_ns(step.strip(), strict=False)  # a step is ours, not Tempo's: "1.5d" is a day and a half
+        if ns_ > _MAX_STEP_NS:
+            raise ArgumentError(f"traceql_metrics: step {step!r} is longer than a time step can be (about 292 years)")
         if ns_ > 0:
             return ns_
+    if step is None:
+        raise ArgumentError("traceql_metrics: step must be a duration such as '30s' or '1min', got None")
     try:
         td = pd.Timedelta(step, unit="s") if isinstance(step, (int, float)) and not isinstance(step, bool) else pd.Timedelta(step)
     except (ValueError, TypeError) as exc:

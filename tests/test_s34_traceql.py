@@ -193,3 +193,21 @@ def test_a_step_past_what_a_timedelta_holds_or_none_is_an_argument_error(step, s
     with pytest.raises(tk.ArgumentError, match=says):
         tk.traceql_metrics(spans, "{ } | rate()", step=step)
     assert tk.traceql_metrics(spans, "{ } | count_over_time()", step="106751d")["value"].tolist() == [2.0]
+
+
+# ------------------------------------------------------------------------------------------- nanoseconds
+EPOCH = 1_700_000_000_000_000_000  # 2023-11-14, where float64 holds a time to 256 ns only
+
+
+@pytest.mark.parametrize("offset", [0, 100, 129, 200])
+def test_trace_duration_and_time_since_start_are_exact_nanoseconds(offset):
+    """traceDuration took min/max of float64 epoch nanoseconds: a one-span trace of 100,000,001 ns had traceDuration
+    100 ms (not > 100ms) at 4 of these 4 offsets, while its duration was right; event:timeSinceStart of an event 100
+    ns after the start was 0 or 256 ns."""
+    start = EPOCH + offset
+    spans = tk.spans_from_columns({
+        "trace_id": [T1], "span_id": ["a" * 16], "service": ["s"], "name": ["op"], "start": [start],
+        "end": [start + 100_000_001], "events": [[{"time": start + 100, "name": "e", "attributes": {}}]]})
+    assert _ids(spans, "{ duration > 100ms }") == "a"
+    assert _ids(spans, "{ traceDuration > 100ms && traceDuration = 100000001ns }") == "a"
+    assert _ids(spans, "{ event:timeSinceStart = 100ns }") == "a"

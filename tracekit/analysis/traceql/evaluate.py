@@ -172,6 +172,10 @@ def _float(v: int | float) -> float:
         return float("inf") if v > 0 else float("-inf")
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 def _take(v: V, idx: np.ndarray) -> V:
     if v.const is not None:
         return v
@@ -322,11 +326,13 @@ class Evaluator:
             v = V(num=self._duration_ns())
         elif name == "traceDuration":
             t = self.tree
-            s, e = self._ns("start").astype(np.float64), self._ns("end").astype(np.float64)
-            e = np.where(e == NAT_NS, np.nan, e)
-            g = pd.Series(s).groupby(t.trace).min().reindex(range(t.n_traces)).to_numpy()
-            h = pd.Series(e).groupby(t.trace).max().reindex(range(t.n_traces)).to_numpy()
-            v = V(num=(h - g)[t.trace])
+            # in int64 nanoseconds: float64 rounds an epoch time to 256 ns, so a one-span trace of 100,000,001 ns
+            # had a traceDuration of 100 ms; an end of NaT (in progress) is the int64 minimum, never the max
+            g = pd.Series(self._ns("start")).groupby(t.trace).min().reindex(range(t.n_traces)).to_numpy()
+            h = pd.Series(self._ns("end")).groupby(t.trace).max().reindex(range(t.n_traces)).to_numpy()
+            d = (h - g).astype(np.float64)
+            d[h == NAT_NS] = np.nan
+            v = V(num=d[t.trace])
         elif name in ("rootName", "rootServiceName"):
             t = self.tree
             col = self._col_text("name" if name == "rootName" else "service")
@@ -353,9 +359,10 @@ class Evaluator:
         elif name == "eventTimeSinceStart":
             start = self._ns("start")
             owner, items = self._exploded("events")
-            tt = np.array([it.get("time") if isinstance(it, dict) and it.get("time") is not None else np.nan
-                           for it in items], dtype=np.float64)
-            v = V(num=tt - start[owner].astype(np.float64), owner=owner)
+            times = [it.get("time") if isinstance(it, dict) else None for it in items]
+            # event time - span start exactly (Python integers), then float: not two rounded epoch times
+            v = V(num=np.array([float(tt - s) if _is_number(tt) else np.nan for tt, s in
+                                zip(times, start[owner].tolist(), strict=True)], dtype=np.float64), owner=owner)
         elif name == "linkTraceID":
             v = self._item_field("links", lambda it: it.get("trace_id"))
         elif name == "linkSpanID":

@@ -211,3 +211,13 @@ def test_trace_duration_and_time_since_start_are_exact_nanoseconds(offset):
     assert _ids(spans, "{ duration > 100ms }") == "a"
     assert _ids(spans, "{ traceDuration > 100ms && traceDuration = 100000001ns }") == "a"
     assert _ids(spans, "{ event:timeSinceStart = 100ns }") == "a"
+
+
+def test_an_event_time_that_is_not_a_number_has_no_time_since_start():
+    """A hand-made event with time 'abc' raised numpy's ValueError from the query."""
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 2, "span_id": ["a" * 16, "b" * 16], "service": ["s"] * 2, "name": ["op"] * 2,
+        "start": [0, 0], "end": [10, 10],
+        "events": [[{"time": "abc", "name": "e", "attributes": {}}], [{"time": 5, "name": "e", "attributes": {}}]]})
+    assert _ids(spans, "{ event:timeSinceStart >= 0 }") == "b"
+    assert _ids(spans, '{ event:name = "e" }') == "ab"

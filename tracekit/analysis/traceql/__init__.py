@@ -109,9 +109,12 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
     -------
     DataFrame
         The matching rows of ``spans`` in their order (a new frame; ``spans`` is not modified).
-        ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``);
+        ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``;
+        durations such as ``duration`` in nanoseconds, an array attribute as its list, an
+        ``event.``/``link.`` field as the span's first event's/link's value);
         ``by(f)`` adds a column named as written with each span's value and ``spanset``, the
-        spanset's number; a scalar filter adds its aggregate (``"count()"``) per span.
+        spanset's number; a scalar filter adds its aggregate (``"count()"``, ``"avg(duration)"`` in
+        nanoseconds) per span.
 
     Raises
     ------
@@ -132,6 +135,9 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       its spanset: ``{ status = error } !>> { }`` (and ``!>``, ``!<``, ``!<<``, ``!~``) on a trace with
       no error span returns all its spans. Tempo's engine does the same since v2.9.0 (grafana/tempo
       #5578, "structural operator with empty left-hand spanset"); Tempo before 2.9 returned nothing there.
+    - An array attribute (OTLP ``arrayValue``) is compared element by element, as Tempo documents:
+      ``{ span.tags = "a" }`` holds when some element is ``"a"``, ``{ span.tags != "a" }`` when none is.
+      Integer attributes compare as int64 (exactly, past 2**53).
     - Arithmetic in a filter is done in float64, integers too: ``{ span.k / 2 = 1 }`` matches ``k = 2``
       but not ``k = 3``, where Tempo divides two integers as integers (``3 / 2 = 1``).
 

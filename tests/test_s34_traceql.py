@@ -4,10 +4,12 @@ its fix."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import tracekit as tk
+from tracekit.analysis.traceql import traceql_mask
 
 MS = 1_000_000
 T1 = "1" * 32
@@ -221,3 +223,45 @@ def test_an_event_time_that_is_not_a_number_has_no_time_since_start():
         "events": [[{"time": "abc", "name": "e", "attributes": {}}], [{"time": 5, "name": "e", "attributes": {}}]]})
     assert _ids(spans, "{ event:timeSinceStart >= 0 }") == "b"
     assert _ids(spans, '{ event:name = "e" }') == "ab"
+
+
+# ------------------------------------------------------------------------------------------- long chains
+
+def _numbered(n: int) -> pd.DataFrame:
+    """Root spans numbered 0 .. n - 1 in row order, attribute ``id`` = the number."""
+    return tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [format(i + 1, "016x") for i in range(n)], "service": ["s"] * n,
+        "name": ["op"] * n, "start": [0] * n, "end": [MS] * n, "attributes": [{"id": i} for i in range(n)]})
+
+
+def _fold(terms: list, ops: list) -> set:
+    """Left to right, as the grammar reads && and || (one precedence level)."""
+    acc = terms[0]
+    for op, t in zip(ops, terms[1:], strict=True):
+        acc = acc & t if op == "&&" else acc | t
+    return acc
+
+
+def test_a_long_chain_of_alternatives_in_a_filter_is_read_as_written():
+    """500 alternatives { span.id = 0 || span.id = 1 || ... } were refused as 'nested too deeply (686 levels)':
+    the grammar reads the chain one level per operator. Runs of one operator are now balanced (both are
+    associative); a chain mixing && and || still folds left to right."""
+    spans = _numbered(600)
+    conds = [f"span.id = {i}" for i in range(300)] + ["span.id < 200"] + [f"span.id = {i}" for i in range(400, 550)]
+    ops = ["||"] * 299 + ["&&"] + ["||"] * 150
+    terms = [{i} for i in range(300)] + [set(range(200))] + [{i} for i in range(400, 550)]
+    query = "{ " + conds[0] + "".join(f" {op} {c}" for op, c in zip(ops, conds[1:], strict=True)) + " }"
+    want = _fold(terms, ops)
+    assert want == set(range(200)) | set(range(400, 550))
+    mask, _ = traceql_mask(spans, query)
+    got = set(np.flatnonzero(mask).tolist())
+    assert got == want
+
+
+def test_a_long_chain_of_spanset_alternatives_is_read_as_written():
+    spans = _numbered(600)
+    query = " || ".join(f"{{ .id = {i} }}" for i in range(0, 900, 2))  # 450 spansets, 300 of them match a span
+    mask, _ = traceql_mask(spans, query)
+    assert set(np.flatnonzero(mask).tolist()) == set(range(0, 600, 2))
+    query = " && ".join(f"{{ .id = {i} }}" for i in range(0, 900, 2))  # one of them matches nothing
+    assert not traceql_mask(spans, query)[0].any()

@@ -909,7 +909,7 @@ def parse(query: str) -> Query:
         raise TraceQLError(f"the query holds a lone surrogate (U+{ord(lone.group()):04X}), which is not text",
                            query.encode("utf-8", "backslashreplace").decode(), lone.start())
     try:
-        tree = parser().parse(query)
+        tree = _balance_chains(parser().parse(query))
         depth = _tree_depth(tree)
         if depth > MAX_QUERY_DEPTH:
             raise TraceQLError(f"query nested too deeply ({depth} levels; at most {MAX_QUERY_DEPTH})",
@@ -975,6 +975,66 @@ def _too_deep(query: str) -> int | None:
             while i < n and query[i] != '"':
                 i += 2 if query[i] == "\\" else 1
             i += 1
+
+
+def _balance_chains(tree: Any) -> Any:
+    """Rebuild each run of one ``&&`` or ``||`` (in a filter or between spansets) as a balanced tree.
+
+    The grammar reads ``a || b || c || d`` left-associatively, one tree level per operator, so 500
+    alternatives (``{ span.id = "a" || span.id = "b" || ... }``) were refused as nested too deeply. Both
+    operators are associative (a union; a conjunction; and a spanset ``&&`` keeps both sides where both
+    have spans), so ``((a || b) || c) || d`` is ``(a || b) || (c || d)``: a run of n alternatives takes
+    log2(n) levels. A chain mixing ``&&`` and ``||`` keeps its order (it still folds run by run, left to
+    right); operands keep their order, so errors come in the same order. Walked with a stack."""
+    from lark import Tree
+
+    def is_chain(node: Any) -> bool:
+        return (isinstance(node, Tree) and node.data in ("binop", "spanset_op") and len(node.children) == 3
+                and isinstance(node.children[1], Tree) and node.children[1].data == "logic_op")
+
+    made: set = set()  # ids of the nodes built here (walked into, not rebuilt again)
+
+    def new(data: str, children: list, meta: Any) -> Any:
+        t = Tree(data, children, meta)
+        made.add(id(t))
+        return t
+
+    def balanced(items: list, op_tree: Any, data: str, meta: Any) -> Any:
+        while len(items) > 1:
+            nxt = [new(data, [items[i], op_tree, items[i + 1]], meta) for i in range(0, len(items) - 1, 2)]
+            items = nxt + ([items[-1]] if len(items) % 2 else [])
+        return items[0]
+
+    root = Tree("root", [tree])
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for i, child in enumerate(node.children):
+            if not isinstance(child, Tree):
+                continue
+            if id(child) not in made and is_chain(child) and is_chain(child.children[0]):
+                spine, operands, ops = child, [], []
+                while is_chain(spine) and spine.data == child.data:
+                    operands.append(spine.children[2])
+                    ops.append(spine.children[1])
+                    spine = spine.children[0]
+                operands.append(spine)
+                operands.reverse()
+                ops.reverse()
+                acc, j = None, 0
+                while j < len(ops):  # a run of one operator: balanced, then folded left to right
+                    k = j
+                    while k + 1 < len(ops) and str(ops[k + 1].children[0]) == str(ops[j].children[0]):
+                        k += 1
+                    if acc is None:
+                        acc = balanced(operands[: k + 2], ops[j], child.data, child.meta)
+                    else:
+                        acc = new(child.data, [acc, ops[j], balanced(operands[j + 1:k + 2], ops[j], child.data,
+                                                                     child.meta)], child.meta)
+                    j = k + 1
+                node.children[i] = child = acc
+            stack.append(child)
+    return root.children[0]
 
 
 def _tree_depth(tree: Any) -> int:

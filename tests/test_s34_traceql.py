@@ -265,3 +265,28 @@ def test_a_long_chain_of_spanset_alternatives_is_read_as_written():
     assert set(np.flatnonzero(mask).tolist()) == set(range(0, 600, 2))
     query = " && ".join(f"{{ .id = {i} }}" for i in range(0, 900, 2))  # one of them matches nothing
     assert not traceql_mask(spans, query)[0].any()
+
+
+# ------------------------------------------------------------------------------------------- regexes as Tempo's
+# Tempo matches =~ / !~ with Prometheus' FastRegexMatcher: the pattern is parsed alone (syntax.Perl|DotNL), then
+# compiled as ^(?s:pattern)$ -- fully anchored, and . matches a newline.
+SQL = [{"sql": "SELECT *\nFROM orders"}, {"sql": "SELECT 1"}, {"sql": "abc"}, {"sql": "zzb"}]
+
+
+@pytest.mark.parametrize("query, want", [
+    ('{ span.sql =~ "SELECT.*" }', "ab"),  # was b: . stopped at the newline of a multi-line statement
+    ('{ span.sql !~ "SELECT.*" }', "cd"),  # was acd
+    ('{ span.sql =~ ".*orders" }', "a"),  # was nothing
+])
+def test_a_regex_dot_matches_a_newline_as_in_tempo(query, want):
+    assert _ids(_spans(SQL), query) == want
+
+
+def test_a_pattern_is_checked_on_its_own_not_through_the_anchoring_group():
+    """'a)|(b' compiled inside the wrapping group as ^(?:a)|(b)$ -- two unanchored halves -- and matched abc and
+    zzb; Tempo refuses it. An invalid pattern's message showed the wrapper: 'missing ]: [)$'."""
+    with pytest.raises(tk.errors.TraceQLError, match=r"unexpected \): a\)\|\(b at position 15"):
+        tk.traceql(_spans(SQL), '{ span.sql =~ "a)|(b" }')
+    with pytest.raises(tk.errors.TraceQLError) as info:
+        tk.traceql(_spans(SQL), '{ span.sql =~ "[" }')
+    assert info.value.reason.endswith("missing ]: [")

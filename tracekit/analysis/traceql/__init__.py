@@ -5,7 +5,7 @@ The language is Tempo's (docs/sources/tempo/traceql in github:grafana/tempo): sp
 ``traceDuration``, ``rootName``, ``rootServiceName``, scoped ``span:`` / ``trace:`` / ``event:`` /
 ``link:`` / ``instrumentation:`` forms) and attributes (``.x``, ``span.x``, ``resource.x``,
 ``event.x``, ``link.x``, ``instrumentation.x``, quoted names ``."a b"``); comparisons,
-arithmetic, regexes (``=~``/``!~``, fully anchored, RE2 syntax); spanset ``&&``/``||``;
+arithmetic, regexes (``=~``/``!~``, fully anchored, ``.`` matching newlines, RE2 syntax); spanset ``&&``/``||``;
 structural ``>`` ``>>`` ``<`` ``<<`` ``~``, negated (``!>``...) and union (``&>``...) forms;
 pipelines with ``count() avg() min() max() sum()`` filters, ``by()``, ``select()``,
 ``coalesce()``; metrics (``rate``, ``count_over_time``, ``min/max/avg/sum_over_time``,

@@ -65,6 +65,7 @@ from .parse import (
     SpansetOp,
     Static,
     UnOp,
+    anchored_regex,
 )
 
 __all__ = ["Evaluator", "Result"]
@@ -477,7 +478,7 @@ class Evaluator:
             if txt is None:
                 res = np.zeros(m, dtype=bool)
             else:
-                hit = pc.match_substring_regex(txt, "^(?:" + b.const.value + ")$")
+                hit = pc.match_substring_regex(txt, anchored_regex(b.const.value))
                 if array and op == "!~":  # an array matches !~ when it has text and no element matches
                     has = self._reduce_any(a, _fill(txt.is_valid()))
                     return V(bol=(has & ~self._reduce_any(a, _fill(hit))).astype(np.int8))
@@ -762,7 +763,7 @@ def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
                        "%": np.fmod(x, y) if y else np.nan, "^": x ** y if x or y >= 0 else np.nan}[op])
         return Static("float", v, a.pos)
     if op in ("=~", "!~"):
-        hit = bool(_fill(pc.match_substring_regex(pa.array([str(a.value)], pa.string()), "^(?:" + b.value + ")$"))[0])
+        hit = bool(_fill(pc.match_substring_regex(pa.array([str(a.value)], pa.string()), anchored_regex(b.value)))[0])
         return Static("bool", hit if op == "=~" else not hit, a.pos)
     x, y = a.value, b.value
     if (a.type in _NUM_TYPES) != (b.type in _NUM_TYPES):

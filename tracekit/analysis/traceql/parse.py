@@ -37,7 +37,7 @@ from .grammar import parser
 __all__ = [
     "parse", "Query", "Static", "Attribute", "Intrinsic", "BinOp", "UnOp", "Filter", "SpansetOp", "Pipeline",
     "Aggregate", "ScalarFilter", "GroupBy", "Coalesce", "Select", "MetricsAgg", "MetricsPipeline", "MetricsMath",
-    "INTRINSIC_TYPES", "duration_ns", "MAX_QUERY_CHARS",
+    "INTRINSIC_TYPES", "duration_ns", "MAX_QUERY_CHARS", "anchored_regex",
 ]
 
 NUMERIC = frozenset({"int", "float", "duration", "number"})
@@ -803,11 +803,23 @@ def _regex_ok(pattern: str) -> str | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        pc.match_substring_regex(pa.array([""], pa.string()), "^(?:" + pattern + ")$")
+    try:  # the pattern on its own first, as Prometheus parses it before wrapping: "a)|(b" is no regex, though
+        # "^(?s:a)|(b)$" would compile (and match any text starting with a)
+        for p in (pattern, anchored_regex(pattern)):
+            pc.match_substring_regex(pa.array([""], pa.string()), p)
     except pa.ArrowInvalid as exc:
         return str(exc).replace("Invalid regular expression: ", "")
     return None
+
+
+def anchored_regex(pattern: str) -> str:
+    """A TraceQL regex as Tempo matches it: Prometheus' ``FastRegexMatcher`` compiles
+    ``^(?s:pattern)$``, fully anchored, with ``.`` matching a newline too.
+
+    >>> anchored_regex("SELECT .*")
+    '^(?s:SELECT .*)$'
+    """
+    return "^(?s:" + pattern + ")$"
 
 
 def check_regex(pattern: str, query: str = "", pos: int | None = None) -> None:

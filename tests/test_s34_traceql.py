@@ -290,3 +290,19 @@ def test_a_pattern_is_checked_on_its_own_not_through_the_anchoring_group():
     with pytest.raises(tk.errors.TraceQLError) as info:
         tk.traceql(_spans(SQL), '{ span.sql =~ "[" }')
     assert info.value.reason.endswith("missing ]: [")
+
+
+def test_array_attributes_of_events_and_links_are_compared_element_by_element():
+    """{ event.tags = "retry" } matched nothing and { event.tags != nil } called every list missing."""
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16], "service": ["s"] * 3, "name": ["op"] * 3,
+        "start": [0] * 3, "end": [MS] * 3,
+        "events": [[{"time": 1, "name": "e", "attributes": {"tags": ["retry", "slow"]}}],
+                   [{"time": 1, "name": "e", "attributes": {"tags": ["slow"]}}, {"time": 2, "name": "f", "attributes": {}}],
+                   []],
+        "links": [[], [{"trace_id": T1, "span_id": "a" * 16, "attributes": {"ids": [7, 8]}}], []]})
+    assert _ids(spans, '{ event.tags = "retry" }') == "a"
+    assert _ids(spans, '{ event.tags = "slow" }') == "ab"
+    assert _ids(spans, '{ event.tags != "retry" }') == "b"
+    assert _ids(spans, "{ event.tags != nil }") == "ab"
+    assert _ids(spans, "{ link.ids = 8 }") == "b"

@@ -198,13 +198,20 @@ def _from_attr_series(s: pd.Series) -> V:
     vals = s.to_numpy(dtype=object)
     if not any(map(_is_list, vals)):
         return _from_series(s)
+    v = _elements(vals, np.arange(len(vals), dtype=np.int64))
+    v.raw = vals
+    return v
+
+
+def _elements(vals: np.ndarray | list, owner: np.ndarray) -> V:
+    """Values some of which are arrays -> one item per element (a scalar one item, None none), each owned by
+    the row ``owner`` gives its value."""
     lens = np.fromiter((len(x) if _is_list(x) else (x is not None) for x in vals), dtype=np.int64, count=len(vals))
     items = [it for x in vals if x is not None
              for it in (x.tolist() if isinstance(x, np.ndarray) else x if _is_list(x) else (x,))]
     v = _from_values(items)
-    v.owner = np.repeat(np.arange(len(vals), dtype=np.int64), lens)
+    v.owner = np.repeat(owner, lens)
     v.array = True
-    v.raw = vals
     return v
 
 
@@ -297,7 +304,10 @@ class Evaluator:
 
     def _item_field(self, column: str, getter) -> V:
         owner, items = self._exploded(column)
-        v = _from_values([getter(it) if isinstance(it, dict) else None for it in items])
+        vals = [getter(it) if isinstance(it, dict) else None for it in items]
+        if any(map(_is_list, vals)):  # an array attribute of an event/link: its elements, owned by the span
+            return _elements(vals, owner)
+        v = _from_values(vals)
         v.owner = owner
         return v
 

@@ -306,3 +306,18 @@ def test_array_attributes_of_events_and_links_are_compared_element_by_element():
     assert _ids(spans, '{ event.tags != "retry" }') == "b"
     assert _ids(spans, "{ event.tags != nil }") == "ab"
     assert _ids(spans, "{ link.ids = 8 }") == "b"
+
+
+@pytest.mark.parametrize("query, want", [
+    ("{ span.outcome = error }", ""),  # was a: the keyword compared as the text "error"
+    ("{ span.outcome != error }", ""),  # was b
+    ("{ span.role = server }", ""),  # was a
+])
+def test_a_status_or_kind_keyword_matches_only_its_intrinsic(query, want):
+    """Tempo's BinaryOperation: a string attribute and a status (kind) keyword are no matching operands, so both =
+    and != are false; tracekit compared the keyword as text."""
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 2, "span_id": ["a" * 16, "b" * 16], "service": ["s"] * 2, "name": ["op"] * 2,
+        "start": [0] * 2, "end": [MS] * 2, "status": ["error"] * 2, "kind": ["server", "client"],
+        "attributes": [{"outcome": "error", "role": "server"}, {"outcome": "ok", "role": "client"}]})
+    assert _ids(spans, query) == want

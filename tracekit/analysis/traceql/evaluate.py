@@ -83,6 +83,7 @@ class V:
     const: Static | None = None
     owner: np.ndarray | None = None  # row of each item (multi-valued scopes)
     array: bool = False  # items are the elements of array attributes: != and !~ hold when no element matches
+    enum: str | None = None  # "status" / "kind": the intrinsic's values (text here), the only ones its keywords equal
     ival: np.ndarray | None = None  # int64: the exact integer where ``isint`` (num holds it rounded past 2**53)
     isint: np.ndarray | None = None
     raw: np.ndarray | None = None  # per span, the value as stored (select/by of an array attribute: the list)
@@ -332,7 +333,7 @@ class Evaluator:
         if name in ("name", "status", "kind", "statusMessage", "traceID", "spanID", "parentID"):
             col = {"statusMessage": "status_message", "traceID": "trace_id", "spanID": "span_id",
                    "parentID": "parent_id"}.get(name, name)
-            v = V(txt=self._col_text(col))
+            v = V(txt=self._col_text(col), enum=name if name in ("status", "kind") else None)
         elif name == "duration":
             v = V(num=self._duration_ns())
         elif name == "traceDuration":
@@ -494,6 +495,10 @@ class Evaluator:
                     return V(bol=(has & ~self._reduce_any(a, _fill(hit))).astype(np.int8))
                 res = _fill(hit) if op == "=~" else _fill(pc.invert(hit))
             return V(bol=res.astype(np.int8), owner=owner)
+        for c, other in ((a, b), (b, a)):  # Tempo: a status or kind keyword matches only that intrinsic, never
+            # an attribute's text ({ span.outcome = error } and != are false on outcome = "error", "ok"...)
+            if c.const is not None and c.const.type in ("status", "kind") and other.enum != c.const.type:
+                return V(bol=np.zeros(m, dtype=np.int8), owner=owner)
         cmp_op = "=" if array and op == "!=" else op
         res = np.zeros(m, dtype=bool)
         has = np.zeros(m, dtype=bool)

@@ -321,3 +321,15 @@ def test_a_status_or_kind_keyword_matches_only_its_intrinsic(query, want):
         "start": [0] * 2, "end": [MS] * 2, "status": ["error"] * 2, "kind": ["server", "client"],
         "attributes": [{"outcome": "error", "role": "server"}, {"outcome": "ok", "role": "client"}]})
     assert _ids(spans, query) == want
+
+
+def test_integer_labels_stay_integers():
+    """count_over_time() by (span.http.response.status_code) labelled the series 200.0, 503.0 and NaN."""
+    spans = _spans([{"code": 200}, {"code": 200}, {"code": 503}, {}])
+    m = tk.traceql_metrics(spans, "{ } | count_over_time() by (span.code)", step="1s")
+    assert str(m["span.code"].dtype) == "Int64"
+    assert [None if pd.isna(x) else x for x in m["span.code"]] == [200, 503, None]
+    assert m["value"].tolist() == [2.0, 1.0, 1.0]
+    both = tk.traceql_metrics(spans, "({ } | count_over_time() by (span.code)) / ({ } | count_over_time() by (span.code))",
+                              step="1s")
+    assert both["span.code"].dropna().tolist() == [200, 503] and both["value"].tolist() == [1.0, 1.0, 1.0]

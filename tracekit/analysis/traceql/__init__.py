@@ -182,7 +182,8 @@ def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Time
     -------
     DataFrame
         One row per bucket and series: ``time`` (bucket start, UTC), one column per ``by``
-        field (named as written), ``quantile`` or ``bucket`` where the function has them, and
+        field (named as written; integer values as ``Int64``, an array as a tuple), ``quantile``
+        or ``bucket`` where the function has them, and
         ``value``. Spans are counted in the bucket of their start. Durations are in seconds
         (Tempo's unit); ``rate`` is per second; counts and rates are 0 in buckets with no span.
 

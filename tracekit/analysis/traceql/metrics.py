@@ -113,8 +113,14 @@ def _series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step
     coded: dict = {}  # label -> its values, where the label holds arrays and is grouped by codes
     out = _coded_series(ev, mp, start, t0, step_ns, coded)
     for name, uniques in coded.items():
-        out[name] = uniques[out[name].to_numpy(dtype=np.int64)]
+        if name != _INT_LABELS:
+            out[name] = uniques[out[name].to_numpy(dtype=np.int64)]
+    for name in coded.get(_INT_LABELS, ()):  # integers (a status code) stay integers: 200, not 200.0
+        out[name] = out[name].astype("Int64")
     return out
+
+
+_INT_LABELS = object()  # key of ``coded``: the labels whose values are all integers
 
 
 def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step_ns: int,
@@ -130,6 +136,9 @@ def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int
         if v.owner is not None and v.raw is None:
             raise TraceQLError("by() on an event or link field is not supported", ev.q, agg.pos)
         vals = as_objects(v, ev.n)[rows]
+        kinds = {type(x) for x in vals} - {type(None)}
+        if kinds == {int}:
+            coded.setdefault(_INT_LABELS, []).append(f.text)
         keyed = hashable(vals)
         if keyed is not vals:  # arrays (as tuples): pandas groups tuples of different lengths badly, codes instead
             codes, uniques = pd.factorize(pd.Series(keyed, dtype=object), use_na_sentinel=False)

@@ -224,14 +224,11 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
     """Read ``inputs``; bad records skipped with ``errors="skip"`` and files that are not trace data are said
     once each, on one line, instead of Python warnings (redacted when ``redact`` is given)."""
     import warnings
-    from pathlib import Path
 
     from .errors import TraceFormatWarning
     from .io.sniff import read
 
-    for i in inputs:
-        if not Path(i).exists():
-            raise FileNotFoundError(f"no such file or directory: {i}")
+    _check_paths([(inputs, f" ({what})" if what != "input" else "")])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TraceFormatWarning)
         spans = read(list(inputs), errors=errors, progress=progress)
@@ -252,6 +249,14 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
     if len(spans) == 0:
         raise TraceKitError(f"no spans found in {', '.join(map(str, inputs))}")
     return spans
+
+
+def _check_paths(groups: Sequence[tuple[Sequence[str], str]]) -> None:
+    """Each path of each (paths, what) group exists, else ``FileNotFoundError`` naming it and its option."""
+    for paths, what in groups:
+        for i in paths:
+            if not Path(i).exists():
+                raise FileNotFoundError(f"no such file or directory: {i}{what}")
 
 
 def check_output(output: str, inputs: Sequence[str]) -> Path:
@@ -385,10 +390,15 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from .errors import ArgumentError
     from .reporting import output_kind, report
 
     inputs = list(args.inputs)
     out = check_output(args.output, [*inputs, *(args.baseline or []), *(args.logs or []), *(args.metrics or [])])
+    if args.worst < 0:  # before anything is read (it was refused after the analyses, as "collect_report: worst")
+        raise ArgumentError(f"--worst must be 0 (no waterfalls of the slowest traces) or more, got {args.worst}")
+    # every path before any is read: a mistyped --baseline, --logs or --metrics was found after the incident was read
+    _check_paths([(inputs, "")] + [(getattr(args, k) or [], f" (--{k})") for k in ("baseline", "logs", "metrics")])
     progress = not args.no_progress
 
     def say(msg: str) -> None:
@@ -437,6 +447,13 @@ def _cmd_query(args) -> int:
         raise ArgumentError(f"--limit must be 0 (all traces) or more, got {args.limit}")
     *inputs, query = args.inputs
     q = parse(query)  # a bad query fails before any file is read
+    if q.kind == "metrics":  # and so does a bad --step (it was found after every file was read), by the flag's name
+        from .schema import empty_spans
+
+        try:
+            traceql_metrics(empty_spans(), q, step=args.step)
+        except ArgumentError as exc:
+            raise ArgumentError(str(exc).replace("traceql_metrics: step", "--step", 1)) from None
     spans = _load(inputs, args.errors, "query")
     if q.kind == "metrics":
         print(printable(traceql_metrics(spans, q, step=args.step).to_string(index=False)))
@@ -484,7 +501,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"summary": _cmd_summary, "report": _cmd_report, "query": _cmd_query, "convert": _cmd_convert}
     handler = handlers.get(args.command) or getattr(args, "handler", None)
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+        sys.stdout.flush()  # a reader gone away (`| head`) is found here, not at exit ("Exception ignored", status 120)
+        return code
+    except BrokenPipeError:  # e.g. `tracekit query … | head`: the reader went away, not an error of ours. Before OSError,
+        # of which it is a subclass (it was said as "error: Broken pipe", status 1)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (TraceKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         _say(args.command, f"error: {_error_text(exc, getattr(args, 'redact', None))}")
         return EXIT_INPUT
@@ -499,11 +524,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tracekit {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `tracekit summary … | head`: the reader went away, not an error of ours
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

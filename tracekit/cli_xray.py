@@ -48,22 +48,32 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "call, retries, resumable with --cache) and write them as one BatchGetTraces JSON file "
                     "(.json or .json.gz) that `tracekit summary` and tk.read_xray load.")
     p.add_argument("--start", help="start of the time range (ISO 8601, e.g. 2026-11-20T09:00Z; naive = UTC)")
-    p.add_argument("--end", help="end of the time range")
+    p.add_argument("--end", help="end of the time range, not included (ISO 8601 like --start; naive = UTC)")
     p.add_argument("--trace-id", action="append", default=None, dest="trace_ids", metavar="ID",
                    help="fetch this X-Ray trace id (repeatable) instead of a time range")
     p.add_argument("-o", "--out", required=True, help="file to write (.json or .json.gz)")
     p.add_argument("--filter", dest="filter_expression", default=None, help="X-Ray filter expression")
-    p.add_argument("--time-range-type", choices=["TraceId", "Event", "Service"], default=None)
+    p.add_argument("--time-range-type", choices=["TraceId", "Event", "Service"], default=None,
+                   help="which time --start/--end select traces by (GetTraceSummaries TimeRangeType): TraceId "
+                        "(the trace's start time; X-Ray's default), Event (its last update) or Service (its "
+                        "segments' end time)")
     p.add_argument("--sampling", action="store_true", default=None,
                    help="ask X-Ray for a sample of the summaries only (GetTraceSummaries Sampling=true)")
-    p.add_argument("--window", default="6h", help="longest time window per GetTraceSummaries query (default 6h)")
-    p.add_argument("--max-traces", type=int, default=None)
-    p.add_argument("--region", default=None)
-    p.add_argument("--profile", default=None)
+    p.add_argument("--window", default="6h",
+                   help="longest time window per GetTraceSummaries query, a duration such as 6h, 90min or 30s "
+                        "(default 6h)")
+    p.add_argument("--max-traces", type=int, default=None,
+                   help="fetch at most this many traces (0 or more; default: every trace the range holds)")
+    p.add_argument("--region", default=None,
+                   help="AWS region of the X-Ray data, e.g. eu-west-1 (default: the AWS configuration's, "
+                        "AWS_DEFAULT_REGION or the profile's region)")
+    p.add_argument("--profile", default=None,
+                   help="AWS profile of ~/.aws/config to take credentials and region from (default: the usual "
+                        "AWS chain: environment, SSO, instance role)")
     p.add_argument("--endpoint-url", default=None, help="X-Ray endpoint (e.g. a local test server)")
     p.add_argument("--cache", dest="cache_dir", default=None,
                    help="directory keeping every raw response; rerun with it to resume an interrupted fetch")
-    p.add_argument("--max-workers", type=int, default=4, help="parallel BatchGetTraces calls (default 4)")
+    p.add_argument("--max-workers", type=int, default=4, help="parallel BatchGetTraces calls, 1 or more (default 4)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(handler=run)
     return p
@@ -165,6 +175,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.trace_ids and not (args.start and args.end):
         raise ArgumentError("give --start and --end, or --trace-id")
+    # said by the flag's name, before any request (fetch_xray said "max_traces must be >= 0", its parameter's name)
+    if getattr(args, "max_traces", None) is not None and args.max_traces < 0:
+        raise ArgumentError(f"--max-traces must be 0 or more (or left out: every trace), got {args.max_traces}")
+    if getattr(args, "max_workers", 4) < 1:
+        raise ArgumentError(f"--max-workers must be 1 or more, got {args.max_workers}")
     out = Path(args.out)
     if not out.name.endswith((".json", ".json.gz")):
         raise ArgumentError(f"--out {printable(args.out)!r} must end with .json or .json.gz")

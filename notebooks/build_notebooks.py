@@ -72,17 +72,24 @@ def fmt(metric: str, value: float, sign: bool = False) -> str:
 
 
 def requests_of(s: pd.DataFrame) -> pd.DataFrame:
-    \"\"\"One row per request (tk.trace_summary) with its route: the root span's http.route, URL path or name.\"\"\"
+    \"\"\"One row per request (the rows of tk.trace_summary whose `request` is true: not asynchronous work, an orphan
+    fragment or the callee's half of a request whose trace context was dropped) with its route: the root span's
+    http.route, URL path or name.\"\"\"
     req = tk.trace_summary(s)
+    req = req[req["request"].to_numpy(dtype=bool)].reset_index(drop=True)
     route = s.assign(route=tk.core.routes(s)).set_index(["trace_id", "span_id"])["route"]
     return req.assign(route=route.reindex(pd.MultiIndex.from_arrays([req["trace_id"], req["root_span_id"]])).to_numpy())"""),
 ("md", "## 1. Load"),
 ("code", """spans = tk.read(INCIDENT)
 baseline = tk.read(BASELINE) if BASELINE else None
 requests = requests_of(spans)  # one row per request: route, request_ms (its root span), failed, ...
-say(f"Data: {len(requests):,} requests ({len(spans):,} spans, {spans['service'].nunique()} services) "
+n_traces = spans["trace_id"].nunique()
+# traces that are no request of their own (async work, orphan fragments, a dropped context's callee half) said apart
+not_requests = (f"{n_traces:,} traces, {n_traces - len(requests):,} of them not a request of their own; "
+                if n_traces > len(requests) else "")
+say(f"Data: {len(requests):,} requests ({not_requests}{len(spans):,} spans, {spans['service'].nunique()} services) "
     f"from {requests['start'].min():%Y-%m-%d %H:%M} to {requests['start'].max():%H:%M} UTC"
-    + (f"; baseline: {baseline['trace_id'].nunique():,} requests." if baseline is not None else "; no baseline."))"""),
+    + (f"; baseline: {len(requests_of(baseline)):,} requests." if baseline is not None else "; no baseline."))"""),
 ("md", """## 2. Can we trust these traces?
 
 Before any number goes into the postmortem: orphans, broken context, clock skew, partial traces."""),
@@ -115,13 +122,15 @@ if changes.empty:
 else:
     split = tk.split_by_change(spans, changes)  # the most significant change's window
     until = f"to {split.recovery:%H:%M} UTC" if pd.notna(split.recovery) else "and still going at the end of the data"
-    say(f"When: from {split.onset:%H:%M} {until}; {split.incident['trace_id'].nunique():,} requests started in the window.")
+    say(f"When: from {split.onset:%H:%M} {until}; {len(requests_of(split.incident)):,} requests started in the window.")
     for r in changes.head(6).itertuples():
         deploy = f"; {r.deployment} first seen at the onset" if pd.notna(r.deployment) else ""
         say(f"  {getattr(r, BY)} {r.metric.replace('_ms', '')}: {fmt(r.metric, r.before)} → {fmt(r.metric, r.during)} "
             f"({fmt(r.metric, r.delta, True)}, 95 % interval {fmt(r.metric, r.delta_lo, True)} to "
-            f"{fmt(r.metric, r.delta_hi, True)}), {r.requests_affected:,.0f} requests, p = {r.p_value:.3f}{deploy}.")
-changes[[BY, "metric", "before", "during", "delta", "delta_lo", "delta_hi", "requests_affected", "p_value"]].round(3)"""),
+            f"{fmt(r.metric, r.delta_hi, True)}), {r.requests_affected:,.0f} requests, p = {r.p_value:.1e}{deploy}.")
+# p_value to two significant digits, as the sentences say it (rounded to 3 decimals, 0.0025 read 0.002)
+changes[[BY, "metric", "before", "during", "delta", "delta_lo", "delta_hi", "requests_affected", "p_value"]].round(
+    {"before": 3, "during": 3, "delta": 3, "delta_lo": 3, "delta_hi": 3}).assign(p_value=lambda d: d["p_value"].map("{:.1e}".format))"""),
 ("code", """tk.plot_timeline(spans, by=BY, changes=changes)"""),
 ("code", """tk.plot_heatmap(spans, title="Every request: start time × request latency")"""),
 ("md", """Like with like: the requests of the window against the same minutes of the baseline (same time of day, same
@@ -294,7 +303,7 @@ for r in changes.itertuples():
     v = {k: getattr(r, k) * scale for k in ("before", "during", "delta", "delta_lo", "delta_hi")}
     print(f"{getattr(r, BY)} {r.metric.replace('_ms', '').replace('_', ' ')}: {v['before']:,.1f}{unit} → {v['during']:,.1f}{unit} "
           f"({v['delta']:+,.1f}{unit}, 95 % interval {v['delta_lo']:+,.1f} to {v['delta_hi']:+,.1f}) from {r.onset:%H:%M} {until}, "
-          f"{r.requests_affected:,.0f} requests, p = {r.p_value:.3f}{deploy}.")
+          f"{r.requests_affected:,.0f} requests, p = {r.p_value:.1e}{deploy}.")
 if changes.empty:
     print(f"No change by {BY} within the data.")
 tk.deployments(spans)"""),

@@ -118,3 +118,78 @@ def test_benchmarks_report_row_counts_the_spans_of_the_readme_command():
     assert m, row
     said = tuple(int(g.replace(",", "")) for g in m.groups())
     assert said == (len(read_dataset("checkout-incident")), len(read_dataset("checkout-baseline")))
+
+
+# ---- the notebooks and the guide: a number in prose is the one the code computes ----------------------------
+def _cell_output(name: str, marker: str) -> str:
+    import nbformat
+
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    hits = ["".join(o.get("text", "") if o.output_type == "stream" else o.get("data", {}).get("text/plain", "")
+                    for o in c.get("outputs", []))
+            for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    assert len(hits) == 1, (name, marker)
+    return hits[0]
+
+
+@pytest.mark.parametrize("name, dataset", [("01-postmortem", "checkout-incident"),
+                                           ("02-exploratory-performance", "deploy-regression")])
+def test_notebook_p_values_are_the_ones_detect_changes_computed(name, dataset):
+    # the sentences said "p = 0.002" (f"{p:.3f}") and the table beside them 0.002 (.round(3)) for p 0.0025, the
+    # smallest p 400 permutations of Holm's family can give: a fifth below what was computed
+    p = tk.detect_changes(read_dataset(dataset), by="service")["p_value"].to_numpy(dtype=float)
+    text = _cell_output(name, "changes = tk.detect_changes(spans, by=BY)")
+    said = [float(x) for x in re.findall(r"p = ([\d.e-]+?)[.;]?(?:\s|$)", text)]
+    assert len(said) == len(p) > 0, text
+    for s, q in zip(said, p, strict=True):
+        assert abs(s - q) <= 0.05 * q, (s, q)  # two significant digits of the computed value
+    if name == "01-postmortem":  # the table beside the sentences
+        last = text.split("p_value", 1)[1]  # the table's last columns, wrapped: requests_affected, p_value
+        table = [float(x) for x in re.findall(r"^\d+\s+[\d.]+\s+([\d.e-]+)\s*$", last, re.M)]
+        assert len(table) == len(p) and all(abs(s - q) <= 0.05 * q for s, q in zip(table, p, strict=True)), text
+
+
+def test_notebook_01_counts_requests_not_traces():
+    # requests_of() kept every row of trace_summary, one per trace: on datasets/broken-context (541 traces, of which
+    # 41 are the callee's half of a request whose context was dropped: 500 requests) the first sentence said
+    # "Data: 541 requests … baseline: 541 requests."
+    import contextlib
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", REPO / "notebooks" / "build_notebooks.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    code = [c["source"] for c in builder.NOTEBOOKS["01-postmortem"]["cells"] if c["cell_type"] == "code"]
+    where = str(REPO / "datasets" / "broken-context")
+    setup = code[0].replace('"../datasets/checkout-incident"', repr(where)).replace('"../datasets/checkout-baseline"',
+                                                                                     repr(where))
+    assert setup != code[0]
+    requests = tk.trace_summary(read_dataset("broken-context"))
+    n_req, n_traces = int(requests["request"].sum()), len(requests)
+    assert n_req < n_traces  # the dataset's dropped contexts: a trace that is no request of its own
+    ns: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(setup, ns)
+        exec(code[1], ns)
+    said = out.getvalue()
+    assert said.startswith(f"Data: {n_req:,} requests ({n_traces:,} traces, {n_traces - n_req:,} of them not a request")
+    assert f"baseline: {n_req:,} requests." in said
+
+
+@pytest.mark.slow  # a postmortem of the bundled incident (~8 s)
+def test_guide_quotes_the_postmortem_without_a_baseline():
+    # the guide said "the baseline being the hour before the onset": it is the 27 minutes before it (14:00-14:27)
+    text = " ".join((REPO / "docs" / "guide.md").read_text().split())
+    m = re.search(r"without it the same sentences, the baseline being the (\d+) minutes before the onset, "
+                  r"(\d\d):(\d\d)–(\d\d):(\d\d) UTC, ([\d,]+) traces: (\d+) baseline requests, ([\d.]+ ms → [\d.]+ ms)\)",
+                  text)
+    assert m, "the guide no longer quotes the postmortem without a baseline"
+    minutes, h0, m0, h1, m1, n_traces, n_req, went = m.groups()
+    assert int(minutes) == (int(h1) * 60 + int(m1)) - (int(h0) * 60 + int(m0))
+    pm = tk.postmortem(read_dataset("checkout-incident"))
+    found = pm.table.groupby("topic", sort=False)["finding"].agg(" ".join)  # "sure" has several findings
+    assert f"({h0}:{m0}–{h1}:{m1} UTC, {n_traces} traces)" in found["sure"]
+    assert f"It started at {h1}:{m1} UTC" in found["when"]
+    assert f"went {went} per request" in found["where"] and f"and {n_req} baseline requests" in found["where"]

@@ -193,3 +193,18 @@ def test_guide_quotes_the_postmortem_without_a_baseline():
     assert f"({h0}:{m0}–{h1}:{m1} UTC, {n_traces} traces)" in found["sure"]
     assert f"It started at {h1}:{m1} UTC" in found["when"]
     assert f"went {went} per request" in found["where"] and f"and {n_req} baseline requests" in found["where"]
+
+
+def test_convert_says_sizes_in_a_unit_they_reach(tmp_path, capsys):
+    # a 45 KB input was said as "0.1 MB (164.3% of the inputs' 0.0 MB)": a share of nothing
+    out = tmp_path / "s.parquet"
+    assert main(["convert", SMALL, str(out), "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    m = re.search(r"([\d,.]+) (bytes|KB|MB|GB) \(([\d.]+)% of the inputs' ([\d,.]+) (bytes|KB|MB|GB)\)", said)
+    assert m, said
+    unit = {"bytes": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30}
+    size, share, insize = (float(m[1].replace(",", "")) * unit[m[2]], float(m[3]),
+                           float(m[4].replace(",", "")) * unit[m[5]])
+    real_out, real_in = out.stat().st_size, os.path.getsize(SMALL)
+    assert abs(size - real_out) <= 0.05 * real_out and abs(insize - real_in) <= 0.05 * real_in, said
+    assert abs(share - 100 * real_out / real_in) < 0.1, said

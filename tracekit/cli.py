@@ -462,6 +462,18 @@ def _cmd_query(args) -> int:
     return 0
 
 
+def _size(n: int) -> str:
+    """A size in bytes as a reader says it, in the largest unit it reaches (45 KB, not "0.0 MB").
+
+    >>> _size(45_000), _size(3 * 2**20), _size(12)
+    ('43.9 KB', '3.0 MB', '12 bytes')
+    """
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
 def _cmd_convert(args) -> int:
     import os
 
@@ -479,8 +491,8 @@ def _cmd_convert(args) -> int:
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) if out.is_dir() else out.stat().st_size
     insize = sum(os.path.getsize(f) for i in args.inputs
                  for f in (Path(i).rglob("*") if Path(i).is_dir() else [Path(i)]) if os.path.isfile(f))
-    print(printable(f"wrote {out}: {len(spans):,} spans, {spans['trace_id'].nunique():,} traces, {size / 2**20:,.1f} MB "
-                    f"({size / insize:.1%} of the inputs' {insize / 2**20:,.1f} MB)" if insize else f"wrote {out}"))
+    print(printable(f"wrote {out}: {len(spans):,} spans, {spans['trace_id'].nunique():,} traces, {_size(size)} "
+                    f"({size / insize:.1%} of the inputs' {_size(insize)})" if insize else f"wrote {out}"))
     return 0
 
 

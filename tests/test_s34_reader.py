@@ -208,3 +208,23 @@ def test_convert_says_sizes_in_a_unit_they_reach(tmp_path, capsys):
     real_out, real_in = out.stat().st_size, os.path.getsize(SMALL)
     assert abs(size - real_out) <= 0.05 * real_out and abs(insize - real_in) <= 0.05 * real_in, said
     assert abs(share - 100 * real_out / real_in) < 0.1, said
+
+
+@pytest.mark.parametrize("module", ["tracekit.dask", "tracekit.examples"])
+def test_the_documented_namespaces_have_numpydoc_sections(module):
+    # tests/test_docstrings.py checks the tk.* exports only: tk.dask (analyses-at-scale.md, the guide's scale-out row)
+    # had none of its 15 functions with Parameters/Returns/Examples sections and split_traces and read_parquet no
+    # example at all; tk.examples' path, load and truth (the README's Data section) had neither
+    import importlib
+    import inspect
+
+    from .test_docstrings import missing_sections
+
+    if module == "tracekit.dask":
+        pytest.importorskip("dask")
+    mod = importlib.import_module(module)
+    lacking = {n: sorted(missing_sections(getattr(mod, n))) for n in mod.__all__
+               if inspect.isfunction(getattr(mod, n)) and missing_sections(getattr(mod, n))}
+    no_example = [n for n in mod.__all__ if inspect.isfunction(getattr(mod, n))
+                  and ">>>" not in (inspect.getdoc(getattr(mod, n)) or "").split("Examples\n--------", 1)[-1]]
+    assert lacking == {} and no_example == []

@@ -271,6 +271,27 @@ def read_otlp(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
     with ``"skip"`` the skipped-record list (``attrs``) does not survive Dask: run
     :func:`tracekit.skipped_records` on ``tk.read_otlp(file, errors="skip")`` to see it.
 
+    Parameters
+    ----------
+    source : str, path-like or list of them
+        Files, directories (walked as the pandas readers walk them), globs (``**`` allowed) or fsspec URLs.
+    errors : {"raise", "skip"}
+        Bad records: an error naming the file and record, or skipped (the list does not survive Dask).
+    shuffle : bool
+        Shuffle on ``trace_id`` so every trace is whole in one partition (default); ``False`` only when each
+        trace is known to sit in one file.
+    npartitions : int, optional
+        Partitions after the shuffle (default: one per file); needs ``shuffle=True``.
+    storage_options : dict, optional
+        Passed to fsspec for URLs (credentials, endpoint).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The spans, meta :func:`tracekit.empty_spans`.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, os
     >>> from tracekit.io.write import write_otlp
     >>> spans = tk.simulate.simulate("baseline", n_traces=4, seed=0).spans
@@ -287,6 +308,27 @@ def read_xray(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
               storage_options: dict | None = None):
     """AWS X-Ray files → Dask spans frame, traces whole; as :func:`read_otlp` with :func:`tracekit.read_xray`.
 
+    Parameters
+    ----------
+    source : str, path-like or list of them
+        Files, directories (walked as the pandas readers walk them), globs (``**`` allowed) or fsspec URLs.
+    errors : {"raise", "skip"}
+        Bad records: an error naming the file and record, or skipped (the list does not survive Dask).
+    shuffle : bool
+        Shuffle on ``trace_id`` so every trace is whole in one partition (default); ``False`` only when each
+        trace is known to sit in one file.
+    npartitions : int, optional
+        Partitions after the shuffle (default: one per file); needs ``shuffle=True``.
+    storage_options : dict, optional
+        Passed to fsspec for URLs (credentials, endpoint).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The spans, meta :func:`tracekit.empty_spans`.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, os
     >>> from tracekit.io.write import write_xray
     >>> spans = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
@@ -306,6 +348,27 @@ def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartition
     partition per file (traces as whole as they were written; shuffled only when ``npartitions``
     is given).
 
+    Parameters
+    ----------
+    source : str, path-like or list of them
+        Files, directories (walked as the pandas readers walk them), globs (``**`` allowed) or fsspec URLs.
+    errors : {"raise", "skip"}
+        Bad records: an error naming the file and record, or skipped (the list does not survive Dask).
+    shuffle : bool
+        Shuffle on ``trace_id`` so every trace is whole in one partition (default); ``False`` only when each
+        trace is known to sit in one file.
+    npartitions : int, optional
+        Partitions after the shuffle (default: one per file); needs ``shuffle=True``.
+    storage_options : dict, optional
+        Passed to fsspec for URLs (credentials, endpoint).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The spans, meta :func:`tracekit.empty_spans`.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, os
     >>> from tracekit.io.write import write_otlp, write_xray
     >>> spans = tk.simulate.simulate("baseline", n_traces=3, seed=0).spans
@@ -327,6 +390,20 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
     columns are moved as they are with a task-based shuffle. ``npartitions`` defaults to the
     input's.
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame, traces possibly cut across partitions.
+    npartitions : int, optional
+        Partitions of the result (default: the input's).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The same spans, every trace in one partition.
+
+    Examples
+    --------
     >>> import tracekit as tk, dask.dataframe as dd
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
     >>> import dask
@@ -369,6 +446,20 @@ def keep_requests_whole(dspans, npartitions: int | None = None):
     requests as the pandas ones do. Traces must already be whole (:func:`keep_traces_whole`); a frame with no
     such pair across partitions comes back as it is.
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
+    npartitions : int, optional
+        Partitions of the result when it is shuffled (default: the input's).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The same spans, both halves of each such request in one partition.
+
+    Examples
+    --------
     >>> import dask, dask.dataframe as dd, tracekit as tk
     >>> sim = tk.simulate.simulate("context-drop", n_traces=80, seed=3)
     >>> with dask.config.set({"dataframe.convert-string": False}):  # Dask would make the dicts text
@@ -423,6 +514,20 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
     No more partitions than there are traces: each further one would be empty (and a shuffle into a million
     partitions of 40 traces ran for minutes).
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    npartitions : int
+        Partitions wanted (at most one per trace).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The spans, traces and requests whole in partitions.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
     >>> ds = tk.dask.from_pandas(spans, 3)
@@ -452,7 +557,28 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
 def split_traces(dspans) -> pd.DataFrame:
     """Trace ids found in more than one partition (computes): columns ``trace_id``, ``partitions``.
 
-    Empty when traces are whole; see :func:`keep_traces_whole` for an example.
+    Empty when traces are whole (:func:`keep_traces_whole`, :func:`from_pandas`).
+
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trace_id`` and ``partitions`` (how many partitions hold spans of it), one row per
+        trace found in more than one partition; empty when traces are whole.
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
+    >>> with dask.config.set({"dataframe.convert-string": False}):
+    ...     cut = dd.from_pandas(spans, npartitions=4, sort=False)  # cuts traces at row boundaries
+    >>> found = tk.dask.split_traces(cut)
+    >>> list(found.columns), bool((found["partitions"] >= 2).all()), len(tk.dask.split_traces(tk.dask.from_pandas(spans, 4)))
+    (['trace_id', 'partitions'], True, 0)
     """
     dask = require("dask", "dask")
     ids = dask.compute(*[dask.delayed(_trace_ids)(d) for d in dspans.to_delayed()])
@@ -544,6 +670,24 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False, stora
     at the target. A failure while parts are written leaves the old store untouched and removes
     what was written.
 
+    Parameters
+    ----------
+    spans : pandas.DataFrame or dask.dataframe.DataFrame
+        The spans to store.
+    path : str or path-like
+        The store directory, or an fsspec URL.
+    overwrite : bool
+        Replace an existing store (never a path that is not a store).
+    storage_options : dict, optional
+        Passed to fsspec for URLs.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
     >>> import tracekit as tk, tempfile, os
     >>> spans = tk.simulate.simulate("baseline", n_traces=5, seed=0).spans
     >>> p = tk.dask.to_parquet(spans, os.path.join(tempfile.mkdtemp(), "cache"))
@@ -631,6 +775,29 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
     (:func:`tracekit.read_parquet` with ``materialize=True``). Dtypes and values come back
     exactly; see :func:`to_parquet` for an example. An fsspec URL (``s3://bucket/store``,
     ``memory://…``) is read through fsspec, with ``storage_options`` passed to its filesystem.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A spans store (file or directory), or an fsspec URL.
+    lazy : bool
+        A Dask frame, one partition per store file (default); ``False``: one pandas frame.
+    storage_options : dict, optional
+        Passed to fsspec for URLs.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame or pandas.DataFrame
+        The spans, dtypes and values as written.
+
+    Examples
+    --------
+    >>> import tracekit as tk, tempfile, os
+    >>> spans = tk.simulate.simulate("baseline", n_traces=6, seed=0).spans
+    >>> store = tk.dask.to_parquet(tk.dask.from_pandas(spans, 2), os.path.join(tempfile.mkdtemp(), "store"))
+    >>> ds = tk.dask.read_parquet(store)
+    >>> ds.npartitions, len(tk.dask.split_traces(ds)), len(ds.compute()) == len(spans)
+    (2, 0, True)
     """
     from .io.parquet import read_parquet as rp
     from .io.parquet import remote_store_files, store_files
@@ -667,6 +834,20 @@ def critical_path(dspans, **options):
     params) do not survive a Dask computation: run tk.critical_path on a computed partition
     to see why a trace was skipped.
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
+    **options
+        As in :func:`tracekit.critical_path`.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One row per critical-path section, as :func:`tracekit.critical_path`.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=10, seed=0).spans
     >>> cp = tk.dask.critical_path(tk.dask.from_pandas(spans, 2)).compute()
@@ -681,6 +862,18 @@ def critical_path(dspans, **options):
 def self_time(dspans):
     """``self_ms`` per span with :func:`tracekit.self_time` on each partition (traces must be whole).
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The spans with ``self_ms``, as :func:`tracekit.self_time`.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=10, seed=0).spans
     >>> st = tk.dask.self_time(tk.dask.from_pandas(spans, 2)).compute()
@@ -695,6 +888,20 @@ def self_time(dspans):
 def find_repeated_calls(dspans, *, min_calls: int = 2):
     """:func:`tracekit.find_repeated_calls` on each partition (sorted by cost within a partition only).
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
+    min_calls : int
+        Fewest calls of one group counted as repeated.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One row per group of repeated calls, as :func:`tracekit.find_repeated_calls`.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=10, seed=0).spans
     >>> r = tk.dask.find_repeated_calls(tk.dask.from_pandas(spans, 2)).compute()
@@ -765,6 +972,24 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
     or the Dask frame of :func:`critical_path`. Exact: see the module docstring (two-pass, the
     p50/p95 of per-trace contributions over every trace).
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (traces whole), or the frame of :func:`critical_path`.
+    by : str or list of str
+        Grouping keys, as in :func:`tracekit.critical_path_breakdown`.
+    percentile_window : tuple of float, optional
+        Only the traces between these percentiles of request latency.
+    **cp_options
+        Critical-path options, when ``dspans`` is a spans frame.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        ``.compute()`` gives the frame of :func:`tracekit.critical_path_breakdown`.
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=30, seed=0).spans
     >>> bd = tk.dask.critical_path_breakdown(tk.dask.from_pandas(spans, 3), by="service").compute()
@@ -848,6 +1073,20 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     followed (a span links only to spans of its own partition). Edge percentiles are exact
     (calls shuffled by edge); see the module docstring.
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
+    by : {"service", "operation"}
+        The nodes.
+
+    Returns
+    -------
+    networkx.DiGraph
+        The graph of :func:`tracekit.service_graph` (computed).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("baseline", n_traces=20, seed=0).spans
     >>> G = tk.dask.service_graph(tk.dask.from_pandas(spans, 2))
@@ -929,6 +1168,22 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     are added up with :func:`tracekit.analysis.health.combine_findings`, and the metrics that do not add
     up are rebuilt from partial counts (see the module docstring for what is exact).
 
+    Parameters
+    ----------
+    dspans : dask.dataframe.DataFrame
+        A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
+    checks : iterable of str, optional
+        The checks to run (default: all).
+    **options
+        As in :func:`tracekit.health_report`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The findings of :func:`tracekit.health_report` (computed).
+
+    Examples
+    --------
     >>> import tracekit as tk
     >>> spans = tk.simulate.simulate("context-drop", n_traces=50, seed=1).spans
     >>> r = tk.dask.health_report(tk.dask.from_pandas(spans, 2))

@@ -48,6 +48,13 @@ _FILES: dict[str, tuple[str, str, str]] = {
 def names() -> list[str]:
     """Names of the bundled samples.
 
+    Returns
+    -------
+    list of str
+        The names :func:`load`, :func:`path` and :func:`truth` take.
+
+    Examples
+    --------
     >>> names()[0]
     'checkout-small'
     """
@@ -62,13 +69,37 @@ def _entry(name: str) -> tuple[str, str, str]:
 
 
 def path(name: str) -> Path:
-    """Path of a bundled sample file (read it in place; it is gzip-compressed JSON)."""
+    """Path of a bundled sample file (read it in place; it is gzip-compressed JSON).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`; another name is an :class:`~tracekit.errors.ArgumentError` listing them.
+
+    Returns
+    -------
+    pathlib.Path
+        The file inside the installed package.
+
+    Examples
+    --------
+    >>> p = path("deploy-small")
+    >>> p.name, p.is_file()
+    ('deploy-small.jsonl.gz', True)
+    """
     return DATA / _entry(name)[0]
 
 
 def describe() -> pd.DataFrame:
     """One row per sample: name, format, file, size in bytes, description.
 
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``name``, ``format`` (``xray`` or ``otlp``), ``file``, ``bytes``, ``description``.
+
+    Examples
+    --------
     >>> list(describe().columns)
     ['name', 'format', 'file', 'bytes', 'description']
     """
@@ -78,14 +109,48 @@ def describe() -> pd.DataFrame:
 
 
 def truth(name: str) -> dict:
-    """The ground truth of a sample (what the simulator injected), as a dict."""
+    """The ground truth of a sample (what the simulator injected), as a dict.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    dict
+        The scenario and what it injected (the keys depend on the scenario).
+
+    Examples
+    --------
+    >>> t = truth("clock-skew-small")  # one inventory host's clock runs ahead
+    >>> t["scenario"], t["host"], t["offset_ms"]
+    ('clock-skew', 'inventory-2', 120.0)
+    """
     p = DATA / (name + ".truth.json")
     _entry(name)
     return json.loads(p.read_text())
 
 
 def load(name: str) -> pd.DataFrame:
-    """Load a bundled sample through the real readers (``tk.read``) as a spans DataFrame."""
+    """Load a bundled sample through the real readers (``tk.read``) as a spans DataFrame.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The spans, as :func:`tracekit.read` gives them for the file at :func:`path`.
+
+    Examples
+    --------
+    >>> spans = load("checkout-small")
+    >>> spans["trace_id"].nunique(), sorted(spans["source"].unique())
+    (40, ['xray'])
+    """
     fn, fmt, _ = _entry(name)
     p = DATA / fn
     try:

@@ -228,3 +228,11 @@ def test_the_documented_namespaces_have_numpydoc_sections(module):
     no_example = [n for n in mod.__all__ if inspect.isfunction(getattr(mod, n))
                   and ">>>" not in (inspect.getdoc(getattr(mod, n)) or "").split("Examples\n--------", 1)[-1]]
     assert lacking == {} and no_example == []
+
+
+def test_every_option_with_a_default_says_it():
+    # report --worst said "number of slowest traces to show as waterfalls", not that it shows 3 unless told
+    unsaid = [f"{command} {a.option_strings[-1]}={a.default!r}" for command, parser in _subcommands().items()
+              for a in parser._actions if a.option_strings and a.default not in (None, False, True, argparse.SUPPRESS)
+              and "default" not in (a.help or "")]
+    assert unsaid == []

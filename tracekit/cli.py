@@ -67,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="report.html",
                    help="file to write: .html (the page, with its key findings beside it as .md) or .md (the key "
                         "findings as Markdown only); default: report.html")
-    p.add_argument("--title", default=None, help="report title")
+    p.add_argument("--title", default=None, help="report title (default: 'Trace postmortem report')")
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
                    help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'")
-    p.add_argument("--worst", type=int, default=3, help="number of slowest traces to show as waterfalls")
+    p.add_argument("--worst", type=int, default=3,
+                   help="number of slowest traces to show as waterfalls (default 3; 0: none)")
     p.add_argument("--logs", action="append", default=None, metavar="PATH",
                    help="log file or directory of the same periods (repeatable; OTLP logs, CloudWatch Logs JSON, "
                         "JSON lines): records on their spans, log evidence in the likely causes")

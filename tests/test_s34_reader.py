@@ -236,3 +236,14 @@ def test_every_option_with_a_default_says_it():
               for a in parser._actions if a.option_strings and a.default not in (None, False, True, argparse.SUPPRESS)
               and "default" not in (a.help or "")]
     assert unsaid == []
+
+
+def test_the_guide_names_the_iam_actions_of_every_aws_function():
+    # the IAM table listed the X-Ray functions only: tk.fetch_logs (FilterLogEvents) and tk.fetch_metrics
+    # (GetMetricData) call AWS too, and a user setting up a role had nothing to go by
+    text = (REPO / "docs" / "guide.md").read_text()
+    table = text.split("| function | IAM actions |", 1)[1].split("\n\n", 1)[0]
+    rows = {name for line in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", line.split("|")[1])}
+    aws = {n for n in tk.__all__ if n.startswith("fetch_") or n.endswith("_audit")}
+    assert aws <= rows, sorted(aws - rows)
+    assert "`logs:FilterLogEvents`" in table and "`cloudwatch:GetMetricData`" in table

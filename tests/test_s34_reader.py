@@ -247,3 +247,24 @@ def test_the_guide_names_the_iam_actions_of_every_aws_function():
     aws = {n for n in tk.__all__ if n.startswith("fetch_") or n.endswith("_audit")}
     assert aws <= rows, sorted(aws - rows)
     assert "`logs:FilterLogEvents`" in table and "`cloudwatch:GetMetricData`" in table
+
+
+def test_a_bad_file_among_good_ones_says_the_rest_can_be_read(tmp_path, capsys):
+    # "error: d/bad.json: not JSON: …" named the file and what was wrong, not that --errors skip reads the other files
+    import shutil
+
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(SMALL, d / "good.json.gz")
+    (d / "bad.json").write_text("garbage")
+    assert main(["summary", str(d)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.json: not JSON" in err and err.rstrip().endswith("(--errors skip reads the rest and lists what it skipped)")
+    assert main(["summary", str(d), "--errors", "skip"]) == 0  # and it does: the hint is true
+    assert capsys.readouterr().out.startswith("traces: 40 ")
+    # where nothing else is there to read, no hint: skipping would not help
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"resourceSpans": []}')
+    assert main(["summary", str(empty)]) == 1
+    assert "--errors skip" not in capsys.readouterr().err
+    assert main(["summary", str(empty), "--errors", "skip"]) == 1

@@ -497,6 +497,21 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _skip_hint(args: argparse.Namespace, exc: BaseException) -> str:
+    """What to do about a bad record when there is more to read than it: a record of a file, or a file of a
+    directory or of several given (it said what was wrong and where, not that the rest can be read)."""
+    from .errors import TraceFormatError
+
+    if not isinstance(exc, TraceFormatError) or getattr(args, "errors", None) != "raise" or not exc.file \
+            or str(exc.reason).startswith(("no spans", "no trace data")):  # nothing else to read: skipping would not help
+        return ""
+    given = list(args.inputs[:-1] if args.command == "query" else args.inputs)
+    given += [x for k in ("baseline", "logs", "metrics") for x in (getattr(args, k, None) or [])]
+    if not (exc.record or len(given) > 1 or any(Path(g).is_dir() for g in given)):
+        return ""
+    return " (--errors skip reads the rest and lists what it skipped)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
@@ -524,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (TraceKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        _say(args.command, f"error: {_error_text(exc, getattr(args, 'redact', None))}")
+        _say(args.command, f"error: {_error_text(exc, getattr(args, 'redact', None))}{_skip_hint(args, exc)}")
         return EXIT_INPUT
     except MemoryError:  # one line, not a traceback
         _say(args.command, "error: out of memory (the input is larger than this machine can hold; read fewer files "

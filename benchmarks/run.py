@@ -17,10 +17,17 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str]) -> int:
     flags = [a for a in argv if a.startswith("-")]
     names = [a for a in argv if not a.startswith("-")]
+    benches = sorted(HERE.glob("bench_*.py"))
+    if {"-h", "--help"} & set(flags):  # this script's usage, not every benchmark's --help in turn
+        print(__doc__.strip() + "\n\nBenchmarks: " + ", ".join(b.stem[len("bench_"):] for b in benches))
+        return 0
+    chosen = [b for b in benches if not names or any(n in b.stem for n in names)]
+    if not chosen:  # a mistyped name ran nothing and exited 0
+        print(f"run.py: no benchmark name contains {' or '.join(map(repr, names))}; the benchmarks: "
+              + ", ".join(b.stem[len("bench_"):] for b in benches), file=sys.stderr)
+        return 2
     rc = 0
-    for bench in sorted(HERE.glob("bench_*.py")):
-        if names and not any(n in bench.stem for n in names):
-            continue
+    for bench in chosen:
         print(f"\n## {bench.stem}\n", flush=True)
         rc |= subprocess.call([sys.executable, str(bench), *flags])
     return rc

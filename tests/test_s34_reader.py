@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +269,32 @@ def test_a_bad_file_among_good_ones_says_the_rest_can_be_read(tmp_path, capsys):
     assert main(["summary", str(empty)]) == 1
     assert "--errors skip" not in capsys.readouterr().err
     assert main(["summary", str(empty), "--errors", "skip"]) == 1
+
+
+def _bench_runner(monkeypatch):
+    """benchmarks/run.py as a module, with the benchmarks it would start recorded instead of run."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    started: list = []
+    monkeypatch.setattr(run.subprocess, "call", lambda cmd, *a, **k: started.append(cmd) or 0)
+    return run, started
+
+
+def test_benchmarks_run_refuses_a_name_that_picks_none(monkeypatch, capsys):
+    # README: "a name (e.g. read_otlp) picks one"; a mistyped one ran nothing, printed nothing and exited 0
+    run, started = _bench_runner(monkeypatch)
+    assert run.main(["read_otlpp", "--quick"]) == 2 and started == []
+    err = capsys.readouterr().err
+    assert "'read_otlpp'" in err and "read_otlp" in err.split("the benchmarks:", 1)[1]
+    assert run.main(["read_otlp", "--quick"]) == 0 and [Path(c[1]).stem for c in started] == ["bench_read_otlp"]
+
+
+def test_benchmarks_run_help_is_its_own(monkeypatch, capsys):
+    # --help was passed to every one of the 27 benchmarks in turn (27 usages, the first one bench_analyses')
+    run, started = _bench_runner(monkeypatch)
+    assert run.main(["--help"]) == 0 and started == []
+    out = capsys.readouterr().out
+    assert out.startswith("Run every benchmark") and "read_otlp" in out

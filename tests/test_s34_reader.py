@@ -298,3 +298,13 @@ def test_benchmarks_run_help_is_its_own(monkeypatch, capsys):
     assert run.main(["--help"]) == 0 and started == []
     out = capsys.readouterr().out
     assert out.startswith("Run every benchmark") and "read_otlp" in out
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+def test_a_device_is_refused_without_a_false_reason(capsys):
+    # `tracekit summary /dev/stdin < /dev/null` said "a character device (reading it would not end)": reading
+    # /dev/null ends at once; only some devices (/dev/zero) never stop
+    assert main(["summary", "/dev/null"]) == 1
+    err = capsys.readouterr().err
+    assert "/dev/null: not a file of trace data: a character device" in err
+    assert "would not end" not in err and "give a regular file or a pipe" in err

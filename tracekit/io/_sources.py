@@ -645,7 +645,7 @@ def path_bytes(path: Path) -> bytes:
     >>> path_bytes(Path("/dev/zero"))
     Traceback (most recent call last):
     ...
-    tracekit.errors.TraceFormatError: /dev/zero: not a file of trace data: a character device (reading it would not end)
+    tracekit.errors.TraceFormatError: /dev/zero: not a file of trace data: a character device (a device may never stop giving bytes, as /dev/zero does: give a regular file or a pipe)
     """
     import stat
 
@@ -653,7 +653,9 @@ def path_bytes(path: Path) -> bytes:
     for test, what in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket")):
         if test(mode):
-            raise TraceFormatError(f"not a file of trace data: {what} (reading it would not end)", file=display_name(path))
+            # said of every device, /dev/null too: "reading it would not end" was true of /dev/zero only
+            raise TraceFormatError(f"not a file of trace data: {what} (a device may never stop giving bytes, as "
+                                   "/dev/zero does: give a regular file or a pipe)", file=display_name(path))
     return path.read_bytes()
 
 

@@ -308,3 +308,12 @@ def test_a_device_is_refused_without_a_false_reason(capsys):
     err = capsys.readouterr().err
     assert "/dev/null: not a file of trace data: a character device" in err
     assert "would not end" not in err and "give a regular file or a pipe" in err
+
+
+def test_convert_says_an_output_folder_that_is_not_there_before_reading(tmp_path, monkeypatch, capsys):
+    # 'tracekit convert DATA /nonexistent/dir/out.parquet' read every input, then failed in write_parquet
+    _no_reading(monkeypatch)
+    out = tmp_path / "no-such-folder" / "s.parquet"
+    assert main(["convert", SMALL, str(out), "--no-progress"]) == 1
+    assert capsys.readouterr().err == (f"tracekit convert: error: cannot write {out}: its directory {out.parent} "
+                                       "does not exist\n")

@@ -260,6 +260,19 @@ def _check_paths(groups: Sequence[tuple[Sequence[str], str]]) -> None:
                 raise FileNotFoundError(f"no such file or directory: {i}{what}")
 
 
+def _check_directory(out: Path) -> None:
+    """The folder ``out`` is to be written in exists and is writable, else an ``ArgumentError`` naming it."""
+    import os
+
+    from .errors import ArgumentError
+
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ArgumentError(f"cannot write {out}: its directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable")
+
+
 def check_output(output: str, inputs: Sequence[str]) -> Path:
     """Check, before any work, that ``output`` can be written and is not one of the ``inputs``.
 
@@ -268,7 +281,6 @@ def check_output(output: str, inputs: Sequence[str]) -> Path:
     ...
     tracekit.errors.ArgumentError: cannot write /nonexistent-dir/r.html: its directory /nonexistent-dir does not exist
     """
-    import os
     from pathlib import Path
 
     from .errors import ArgumentError
@@ -276,11 +288,7 @@ def check_output(output: str, inputs: Sequence[str]) -> Path:
     out = Path(output)
     if out.is_dir():
         raise ArgumentError(f"cannot write {out}: it is a directory (give a file name such as {out / 'report.html'})")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ArgumentError(f"cannot write {out}: its directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable")
+    _check_directory(out)
     for i in inputs:
         p = Path(i)
         same = out.exists() and p.exists() and (p.samefile(out) if p.is_file() else False)
@@ -486,6 +494,7 @@ def _cmd_convert(args) -> int:
             raise TraceKitError(f"refusing to write the store over the input {i}: choose another output")
     if out.exists() and not args.overwrite:  # before reading: never replaced without --overwrite
         raise TraceKitError(f"{out} exists; pass --overwrite to replace it")
+    _check_directory(out)  # before reading too: a missing folder was found by write_parquet, after every input was read
     progress = None if not args.no_progress else False
     spans = _load(args.inputs, args.errors, "convert", progress=progress)
     write_parquet(spans, out, partition_by=args.partition_by, overwrite=args.overwrite, progress=progress)

@@ -110,6 +110,8 @@ def test_fetch_xray_help_gives_the_format_of_each_time_and_duration():
     helps = {a.option_strings[0]: a.help for a in _subcommands()["fetch-xray"]._actions if a.option_strings}
     for flag, says in (("--start", "ISO 8601"), ("--end", "ISO 8601"), ("--window", "6h, 90min")):
         assert says in helps[flag], (flag, helps[flag])
+    step = next(a.help for a in _subcommands()["query"]._actions if "--step" in a.option_strings)
+    assert "30s, 1min" in step  # it said "bucket width of a metrics query (default 1min)": no format
 
 
 def test_benchmarks_report_row_counts_the_spans_of_the_readme_command():

@@ -33,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "time series of a TraceQL metrics query.")
     p.add_argument("inputs", nargs="+", help="files or directories, then the query (last argument)")
     p.add_argument("--limit", type=int, default=20, help="traces to print (default 20; 0: all)")
-    p.add_argument("--step", default="1min", help="bucket width of a metrics query (default 1min)")
+    p.add_argument("--step", default="1min",
+                   help="bucket width of a metrics query, a duration such as 30s, 1min or 1h (default 1min)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--errors", choices=("raise", "skip"), default="raise",
                    help="bad records: 'raise' stops with an error (default), 'skip' skips them")

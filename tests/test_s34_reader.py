@@ -319,3 +319,30 @@ def test_convert_says_an_output_folder_that_is_not_there_before_reading(tmp_path
     assert main(["convert", SMALL, str(out), "--no-progress"]) == 1
     assert capsys.readouterr().err == (f"tracekit convert: error: cannot write {out}: its directory {out.parent} "
                                        "does not exist\n")
+
+
+def test_summary_of_sampled_traces_says_so_and_gives_the_corrected_numbers():
+    # datasets/sampled-errors: head sampling kept 1,075 of 3,000 requests (checkout 1 in 16) with each trace's ot=th
+    # threshold; `tracekit summary` printed the sampled traces' failed share and p95 (0.09 %, 91.3 ms) and nothing
+    # said they were sampled, where tk.weighted_summary corrects them (about 2,962 requests, 0.54 %, 195.7 ms)
+    import json
+
+    from tracekit.cli import format_summary
+
+    spans = read_dataset("sampled-errors")
+    truth = json.loads((REPO / "datasets" / "truth" / "sampled-errors.json").read_text())
+    lines = format_summary(spans).splitlines()
+    said = [x for x in lines if x.startswith("sampled: ")]
+    assert len(said) == 1, lines
+    w = tk.sampling_weights(spans)
+    r = tk.weighted_summary(spans, w, n_boot=0).iloc[0]
+    m = re.search(r"sampled: ([\d,]+) of ([\d,]+) traces .* about ([\d,]+) requests, failed requests ([\d.]+)%, "
+                  r"request latency ms p50 ([\d.]+)  p95 ([\d.]+)  p99 ([\d.]+)$", said[0])
+    assert m, said[0]
+    n_known, n, est, failed, p50, p95, p99 = (float(g.replace(",", "")) for g in m.groups())
+    assert n_known == n == truth["n_sampled"] == spans["trace_id"].nunique()
+    assert est == round(r["est_requests"]) and abs(est - truth["n_population"]) <= 0.05 * truth["n_population"]
+    assert failed == round(100 * r["error_rate"], 2)
+    assert (p50, p95, p99) == tuple(round(float(r[c]), 1) for c in ("p50_ms", "p95_ms", "p99_ms"))
+    # the data with no sampling probability (every bundled X-Ray set) gets no such line
+    assert not any(x.startswith("sampled: ") for x in format_summary(tk.examples.load("checkout-small")).splitlines())

@@ -291,7 +291,8 @@ BY = "service"
 # -------------------------------------------------------------------------------------------------------
 
 spans = tk.read(TRACES)
-requests = tk.trace_summary(spans)
+requests = tk.trace_summary(spans)  # one row per trace; the requests are those whose `request` is true
+requests = requests[requests["request"].to_numpy(dtype=bool)].reset_index(drop=True)  # not async work or fragments
 print(f"{len(requests):,} requests, {len(spans):,} spans, {spans['service'].nunique()} services, "
       f"{requests['start'].min():%Y-%m-%d %H:%M} to {requests['start'].max():%H:%M} UTC.")"""),
 ("md", "## When did latency change, and did a deploy coincide?"),
@@ -317,7 +318,7 @@ Every request that started in the window against every request before it (`split
 side is printed, so a conclusion never rests on a handful of traces."""),
 ("code", """split = tk.split_by_change(spans, changes)
 after, before = split.incident, split.before
-n_after, n_before = after["trace_id"].nunique(), before["trace_id"].nunique()
+n_after, n_before = (int(tk.trace_summary(x)["request"].sum()) for x in (after, before))  # requests, not traces
 cmp = tk.compare(after, before, by="operation")
 t = cmp.table
 for r in t[t["presence"] != "both"].itertuples():

@@ -4,6 +4,7 @@ the numbers the README, docs/ and notebooks print, each checked against what the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -152,11 +153,22 @@ def test_notebook_p_values_are_the_ones_detect_changes_computed(name, dataset):
         assert len(table) == len(p) and all(abs(s - q) <= 0.05 * q for s, q in zip(table, p, strict=True)), text
 
 
+@contextlib.contextmanager
+def _plotly_renderer_kept():
+    """Run a notebook cell that sets plotly's default renderer, and put the test process's back after it."""
+    import plotly.io as pio
+
+    before = pio.renderers.default
+    try:
+        yield
+    finally:
+        pio.renderers.default = before
+
+
 def test_notebook_01_counts_requests_not_traces():
     # requests_of() kept every row of trace_summary, one per trace: on datasets/broken-context (541 traces, of which
     # 41 are the callee's half of a request whose context was dropped: 500 requests) the first sentence said
     # "Data: 541 requests … baseline: 541 requests."
-    import contextlib
     import importlib.util
     import io
 
@@ -173,7 +185,7 @@ def test_notebook_01_counts_requests_not_traces():
     assert n_req < n_traces  # the dataset's dropped contexts: a trace that is no request of its own
     ns: dict = {}
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), _plotly_renderer_kept():  # the cell sets plotly's renderer
         exec(setup, ns)
         exec(code[1], ns)
     said = out.getvalue()
@@ -346,3 +358,24 @@ def test_summary_of_sampled_traces_says_so_and_gives_the_corrected_numbers():
     assert (p50, p95, p99) == tuple(round(float(r[c]), 1) for c in ("p50_ms", "p95_ms", "p99_ms"))
     # the data with no sampling probability (every bundled X-Ray set) gets no such line
     assert not any(x.startswith("sampled: ") for x in format_summary(tk.examples.load("checkout-small")).splitlines())
+
+
+def test_notebook_02_counts_requests_not_traces():
+    # its first cell printed len(tk.trace_summary(spans)) as requests: on datasets/broken-context "541 requests", of
+    # which 41 are the callee's half of a request whose context was dropped (500 requests)
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", REPO / "notebooks" / "build_notebooks.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    setup = next(c["source"] for c in builder.NOTEBOOKS["02-exploratory-performance"]["cells"]
+                 if c["cell_type"] == "code")
+    where = str(REPO / "datasets" / "broken-context")
+    code = setup.replace('"../datasets/deploy-regression"', repr(where)).replace('"../datasets/cold-starts"', "None")
+    assert code != setup
+    n_req = int(tk.trace_summary(read_dataset("broken-context"))["request"].sum())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), _plotly_renderer_kept():
+        exec(code, {})
+    assert out.getvalue().startswith(f"{n_req:,} requests, ")

@@ -1200,6 +1200,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
         N_EXAMPLES,
         SEVERITIES,
         combine_findings,
+        p95_request_latency_words,
         select_checks,
         span_error_rate_words,
         warn_split_checks,
@@ -1232,8 +1233,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
                 "check": "span_error_rate", "severity": "info", "subject": str(name), "traces_affected": traces,
                 "spans_affected": int(r["errors"]), "share": traces / n if n and known else np.nan, "value": rate,
                 "example_trace_ids": [str(e) for e in exs],
-                "explanation": span_error_rate_words(str(name), int(r["spans"]), rate) if not known else
-                f"{rate:.1%} of {name}'s {int(r['spans'])} spans failed (5xx, or status error that is not a 4xx).",
+                "explanation": span_error_rate_words(str(name), int(r["spans"]), rate),
                 "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
             })
     if "p95_request_latency_ms" in names and any("dur" in p for p in parts):
@@ -1246,7 +1246,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
                 "check": "p95_request_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
                 "spans_affected": 0, "share": len(slow) / n if n else np.nan, "value": p95,
                 "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
-                "explanation": f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {len(d)} finished requests); examples are the slowest 5%.",
+                "explanation": p95_request_latency_words(p95, len(d)),
                 "what_to_do": "Look at the critical path of the example traces.",
             })
     if extra:

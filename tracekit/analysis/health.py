@@ -205,12 +205,21 @@ def _top(values: Iterable, k: int = 3) -> str:
 # ------------------------------------------------------------------------------------- checks
 
 
+def duplicate_span_ids_words(n_rows: int) -> str:
+    """The explanation of a ``duplicate_span_ids`` row: ``n_rows`` rows (every copy) share their span id with another
+    row of their trace (one text for one frame and for :func:`combine_findings`).
+
+    >>> duplicate_span_ids_words(3)[:52]
+    '3 rows share their span id with another row of their'
+    """
+    return (f"{n_rows:,} rows share their span id with another row of their trace (every copy counted); parent links "
+            "and self time use the first copy.")
+
+
 def check_duplicate_span_ids(ctx: HealthContext) -> pd.DataFrame:
-    dup = ctx.tree.duplicate
     mask = ctx.tree.duplicated  # every copy of a duplicated (trace, span id) is affected
     row = _finding(
-        ctx, "duplicate_span_ids", "error", mask,
-        f"{int(dup.sum())} span ids appear more than once in their trace; parent links and self time use the first copy.",
+        ctx, "duplicate_span_ids", "error", mask, duplicate_span_ids_words(int(mask.sum())),
         "Check for spans exported twice (retries, two exporters, merged files) or an id generator that repeats; de-duplicate before analysing.",
     )
     return _rows(ctx, [row] if row else [])
@@ -277,16 +286,21 @@ def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_bad_span_times(ctx: HealthContext) -> pd.DataFrame:
-    """Spans the readers flagged (``attributes[TIME_PROBLEM]``): an OTLP end time of 0 (loaded as in
-    progress) or an end before the start (kept as given: a negative duration), one row per problem."""
-    if "attributes" not in ctx.spans.columns:
-        return _rows(ctx, [])
-    vals = ctx.spans["attributes"].to_numpy(dtype=object)
-    flag = np.fromiter((type(d) is dict and TIME_PROBLEM in d for d in vals), dtype=bool, count=len(vals))
+    """Spans whose times are wrong, one row per problem: those the readers flagged (``attributes[TIME_PROBLEM]``:
+    an OTLP end time of 0, loaded as in progress; an end before the start, kept as given), and any other span that
+    ends before it starts (a frame built with :func:`tracekit.spans_from_columns`, or edited), as ``end_before_start``."""
+    spans = ctx.spans
+    n = len(spans)
+    vals = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans.columns else np.full(n, None, dtype=object)
+    flag = np.fromiter((type(d) is dict and TIME_PROBLEM in d for d in vals), dtype=bool, count=n)
+    # an end before the start, whoever built the frame (a missing end is in progress, not this)
+    backwards = ~spans["end"].isna().to_numpy() & ~spans["start"].isna().to_numpy() & (ns(spans["end"]) < ns(spans["start"]))
+    kind = np.full(n, None, dtype=object)
+    kind[flag] = [vals[i][TIME_PROBLEM] for i in np.flatnonzero(flag)]
+    kind[backwards & ~flag] = "end_before_start"
+    flag |= backwards
     if not flag.any():
         return _rows(ctx, [])
-    kind = np.full(len(vals), None, dtype=object)
-    kind[flag] = [vals[i][TIME_PROBLEM] for i in np.flatnonzero(flag)]
     text = {
         "end_time_zero": ("Spans whose end time is 0 (OTLP's unset end): loaded as in progress, with no end and no duration.",
                           "The exporter sent the span before it ended, or an SDK left the end unset: check its version."),
@@ -458,9 +472,7 @@ def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
             if not len(answerable):
                 mask[g["row"].to_numpy()] = True
                 rows.append(_finding(
-                    ctx, "uninstrumented_hop", "info", mask,
-                    f"{caller}'s {len(g)} calls to {cal} failed before any response (no status: connection refused, "
-                    "unavailable or timed out): nothing could answer them, so no trace context was lost here.",
+                    ctx, "uninstrumented_hop", "info", mask, unanswered_failure_words(str(caller), str(cal), len(g)),
                     f"Look at why {cal} was unreachable from {caller} at the time (exception events of these spans).",
                     subject=f"{caller} → {cal}"))
                 continue
@@ -475,11 +487,30 @@ def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
                 check = "dropped_context" if dropped else "missing_span_on_hop"
             else:
                 sev = "info"
-                why = (f"{caller} calls {cal} ({len(g)} client spans) and nothing answers below them: {cal} reports no spans "
-                       "(not instrumented, a third party, or its spans are in data not loaded).")
+                why = uninstrumented_words(str(caller), str(cal), len(g))
                 todo = f"Instrument {cal} if it is yours; otherwise its time is a black box inside {caller}'s client spans."
             rows.append(_finding(ctx, check, sev, mask, why, todo, subject=f"{caller} → {cal}"))
     return rows
+
+
+def unanswered_failure_words(caller: str, callee: str, n_calls: int) -> str:
+    """The explanation of an ``uninstrumented_hop`` row whose calls all failed before any response.
+
+    >>> unanswered_failure_words("web", "db", 2)[:37]
+    "web's 2 calls to db failed before any"
+    """
+    return (f"{caller}'s {n_calls:,} calls to {callee} failed before any response (no status: connection refused, "
+            "unavailable or timed out): nothing could answer them, so no trace context was lost here.")
+
+
+def uninstrumented_words(caller: str, callee: str, n_calls: int) -> str:
+    """The explanation of an ``uninstrumented_hop`` row: a callee that reports no spans.
+
+    >>> uninstrumented_words("web", "card-network", 3)[:40]
+    'web calls card-network (3 client spans) '
+    """
+    return (f"{caller} calls {callee} ({n_calls:,} client spans) and nothing answers below them: {callee} reports no "
+            "spans (not instrumented, a third party, or its spans are in data not loaded).")
 
 
 def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray,
@@ -518,6 +549,19 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
     return dropped + where, forward, True
 
 
+def child_outside_parent_words(n_spans: int, parent_service: str, child_service: str) -> str:
+    """The explanation of a ``child_outside_parent`` row (one text for one frame and :func:`combine_findings`).
+
+    >>> child_outside_parent_words(8, "web", "db")[:46]
+    '8 db spans start before or end after their web'
+    """
+    if parent_service != child_service:
+        return (f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent: the two "
+                "hosts' clocks disagree (clock skew suspects).")
+    return (f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent within the same "
+            "service: work continues after the parent returned (fire-and-forget) or clocks of two hosts of the service differ.")
+
+
 def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     spans, tree = ctx.spans, ctx.tree
     tol = int(ctx.opt("skew_tolerance_ms", 0.0) * 1e6)
@@ -550,9 +594,7 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
             cross = ps != cs
             rows.append(_finding(
                 ctx, "child_outside_parent", "warning" if cross else "info", mask,
-                f"{len(g)} {cs} spans start before or end after their {ps} parent"
-                + (": the two hosts' clocks disagree (clock skew suspects)." if cross else
-                   " within the same service: work continues after the parent returned (fire-and-forget) or clocks of two hosts of the service differ."),
+                child_outside_parent_words(len(g), str(ps), str(cs)),
                 "Estimate the offset with tk.detect_clock_skew and correct it with tk.adjust_clock_skew before reading waterfalls or critical paths."
                 if cross else "Check for asynchronous work started without a producer/consumer span kind.",
                 subject=f"{ps} → {cs}",
@@ -624,6 +666,19 @@ def _distinct_per_key(ds: list[dict]) -> tuple[pd.Index, np.ndarray, np.ndarray]
     return pd.Index(ku), np.bincount(pairs // (len(vu) + 1), minlength=len(ku)), np.bincount(kc, minlength=len(ku))
 
 
+def high_cardinality_words(key, n_distinct: int, n_with_key: int, n_spans: int | None, *, at_least: bool = False) -> str:
+    """The explanation of a ``high_cardinality_attribute`` row; ``n_spans`` None: the share of spans is not said;
+    ``at_least``: ``n_distinct`` is a lower bound (:func:`combine_findings`: the most any one partition saw).
+
+    >>> high_cardinality_words("user.id", 300, 300, 1200)[:60]
+    "Attribute 'user.id' has 300 distinct values over 300 spans ("
+    """
+    share = f" ({n_with_key / n_spans:.0%} of {n_spans:,} spans)" if n_spans else ""
+    return (f"Attribute {key!r} has {'at least ' if at_least else ''}{n_distinct:,} distinct values"
+            + (" (the most one partition holds)" if at_least else "") + f" over {n_with_key:,} spans{share}: too many "
+            "to group or chart by, and a cost driver if turned into a metric dimension.")
+
+
 def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     """Attribute keys with many distinct values (at least ``cardinality_min_distinct``, and at
     least ``cardinality_min_ratio`` distinct values per span carrying the key).
@@ -661,9 +716,7 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
         n, c, has = exact[k]
         mask = has if has is not None else np.fromiter((k in d for d in ds), dtype=bool, count=len(ds))
         rows.append(_finding(
-            ctx, "high_cardinality_attribute", "info", mask,
-            f"Attribute {k!r} has {n} distinct values over {c} spans ({c / len(spans):.0%} of spans): "
-            "too many to group or chart by, and a cost driver if turned into a metric dimension.",
+            ctx, "high_cardinality_attribute", "info", mask, high_cardinality_words(k, n, c, len(spans)),
             "Don't group by it or use it as a metric label; if it holds ids or user data, consider tk.redact before sharing.",
             subject=str(k), value=float(n),
         ))
@@ -671,6 +724,18 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------- seed metrics
+
+
+def trace_completeness_words(n_incomplete: int, n_traces: int) -> str:
+    """The explanation of the ``trace_completeness`` row (one text for one frame and :func:`combine_findings`).
+
+    >>> trace_completeness_words(1, 4)[:45]
+    '75.0% of 4 traces are complete (3 of 4): exac'
+    """
+    n_complete = n_traces - n_incomplete
+    return (f"{n_complete / n_traces:.1%} of {n_traces:,} traces are complete ({n_complete:,} of {n_traces:,}): exactly "
+            "one root, no missing parents, no duplicate ids, nothing in progress or truncated. The incomplete ones "
+            "(counted here) are listed by the checks above.")
 
 
 def metric_trace_completeness(ctx: HealthContext) -> pd.DataFrame:
@@ -682,12 +747,29 @@ def metric_trace_completeness(ctx: HealthContext) -> pd.DataFrame:
     complete = float((~bad).mean())
     row = _finding(
         ctx, "trace_completeness", "info", np.zeros(len(ctx.spans), bool),
-        f"{complete:.1%} of traces are complete: exactly one root, no missing parents, no duplicate ids, nothing in progress or truncated. "
-        "The incomplete ones (counted here) are listed by the checks above.",
+        trace_completeness_words(int(bad.sum()), ctx.n_traces),
         "Read analyses of incomplete traces with care, or filter on tk.trace_summary(spans)['partial'].",
         trace_codes=np.flatnonzero(bad), value=complete, always=True,
     )
     return _rows(ctx, [row])
+
+
+def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces: int) -> str:
+    """The explanation of the ``failed_request_ratio`` row (one text for one frame and :func:`combine_findings`):
+    ``ratio`` NaN with requests: no span records a status; with none (``n_requests`` 0): no trace is a request.
+
+    >>> failed_request_words(0.25, 4, 1, 5)[:26]
+    '25.0% of 4 requests failed'
+    """
+    if n_requests and np.isnan(ratio):
+        return f"Failed share of {n_requests:,} requests unknown: {NO_STATUS_WORDS}."
+    if not n_requests:  # a share of none is no number ("nan% of 0 requests failed" said it was)
+        return (f"Failed share of requests unknown: none of the {n_traces:,} traces is a request (no root, "
+                "asynchronous work, or the callee's half of a request whose trace context was dropped).")
+    return (f"{ratio:.1%} of {n_requests:,} requests failed (their root span: a 5xx fault, or status error that is not a "
+            f"4xx or a throttle): {n_failed:,} traces, {n_failed / n_traces:.1%} of all {n_traces:,} traces (share)"
+            + (f"; {n_traces - n_requests:,} traces are not requests (no root, asynchronous work, or the callee's half of "
+               "a request whose trace context was dropped)" if n_traces > n_requests else "") + ".")
 
 
 def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
@@ -699,7 +781,7 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
     if not ctx.status_recorded:  # nothing could be recorded as failed: the ratio is unknown, not 0
         row = _finding(
             ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
-            f"Failed share of {n_req:,} requests unknown: {NO_STATUS_WORDS}.",
+            failed_request_words(np.nan, n_req, 0, ctx.n_traces),
             "Export span status (or HTTP status codes) to count failures; meanwhile look for errors in the logs.",
             trace_codes=np.zeros(0, np.int64), value=np.nan, always=True,
         )
@@ -708,8 +790,7 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
     if not n_req:  # no trace is a request: a share of none is no number ("nan% of 0 requests failed" said it was)
         row = _finding(
             ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
-            f"Failed share of requests unknown: none of the {ctx.n_traces:,} traces is a request (no root, "
-            "asynchronous work, or the callee's half of a request whose trace context was dropped).",
+            failed_request_words(np.nan, 0, 0, ctx.n_traces),
             "Export the requests' root spans (or read the files that hold them) to count failed requests; "
             "span_error_rate still counts the spans that failed.",
             trace_codes=np.zeros(0, np.int64), value=np.nan, always=True,
@@ -718,11 +799,7 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
         return _rows(ctx, [row])
     row = _finding(
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
-        f"{ratio:.1%} of {n_req:,} requests failed (their root span: a 5xx fault, or status error that is not a 4xx "
-        f"or a throttle): {int(bad.sum()):,} traces, {bad.sum() / ctx.n_traces:.1%} of all {ctx.n_traces:,} traces (share)"
-        + (f"; {ctx.n_traces - n_req:,} traces are not requests (no root, asynchronous work, or the callee's half of a "
-           "request whose trace context was dropped)"
-           if ctx.n_traces > n_req else "") + ".",
+        failed_request_words(ratio, n_req, int(bad.sum()), ctx.n_traces),
         "Break it down with span_error_rate: the service whose own spans fail most is where to start.",
         trace_codes=np.flatnonzero(bad), value=ratio, always=True,
     )
@@ -769,6 +846,16 @@ def span_error_rate_words(service: str, n_spans: int, rate: float) -> str:
     return f"{rate:.1%} of {service}'s {n_spans} spans failed (5xx fault, or status error that is not a 4xx or a throttle)."
 
 
+def p95_request_latency_words(p95: float, n_requests: int) -> str:
+    """The explanation of the ``p95_request_latency_ms`` row (one text for pandas and Dask).
+
+    >>> p95_request_latency_words(12.5, 40)[:36]
+    '95% of requests take at most 12.5 ms'
+    """
+    return (f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {n_requests:,} "
+            "finished requests); examples are the slowest 5%.")
+
+
 def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
     req = ctx.summary["request_ms"].to_numpy(dtype=np.float64)
     d = req[~np.isnan(req)]
@@ -778,12 +865,20 @@ def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
     codes = np.flatnonzero(req >= p95)
     row = _finding(
         ctx, "p95_request_latency_ms", "info", np.zeros(len(ctx.spans), bool),
-        f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {len(d)} finished requests); "
-        "examples are the slowest 5%.",
+        p95_request_latency_words(p95, len(d)),
         "Look at the critical path of the example traces.",
         trace_codes=codes[np.argsort(-req[codes], kind="stable")], value=p95,
     )
     return _rows(ctx, [row])
+
+
+def top_call_path_words(n_traces_on_path: int, n_traces: int, path: str) -> str:
+    """The explanation of a ``top_call_path`` row (one text for one frame and :func:`combine_findings`).
+
+    >>> top_call_path_words(3, 4, "web → db")
+    '3 of 4 traces (75%) follow the service path web → db.'
+    """
+    return f"{n_traces_on_path:,} of {n_traces:,} traces ({n_traces_on_path / n_traces:.0%}) follow the service path {path}."
 
 
 def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
@@ -838,7 +933,7 @@ def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:
         mask = np.isin(tree.trace, codes_t) & (path == code)
         row = _finding(
             ctx, "top_call_path", "info", mask,
-            f"{rec['size']} traces ({rec['size'] / ctx.n_traces:.0%}) follow the service path {counts.at[code, 'label']}.",
+            top_call_path_words(int(rec["size"]), ctx.n_traces, counts.at[code, "label"]),
             "Compare the most frequent paths with the architecture you expect; rare paths are worth a look.",
             subject=counts.at[code, 'label'], trace_codes=codes_t, value=float(rec["size"]),
         )
@@ -1020,6 +1115,33 @@ def warn_split_checks(findings: pd.DataFrame, implied: list[str], stacklevel: in
                       DeprecationWarning, stacklevel=stacklevel)
 
 
+def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_spans: int, value: float,
+                    n_traces: int, n_requests: int, status_known: bool) -> str:
+    """The explanation of a row :func:`combine_findings` added up, from the summed counts, where its numbers are
+    the row's own (each partition's text counted that partition only: '3 db spans …' on a row of 8); other rows
+    keep the first partition's text."""
+    if check == "duplicate_span_ids":
+        return duplicate_span_ids_words(n_spans)
+    if check == "child_outside_parent":
+        ps, _, cs = subject.partition(" → ")
+        return child_outside_parent_words(n_spans, ps, cs)
+    if check == "trace_completeness" and n_traces:
+        return trace_completeness_words(traces, n_traces)
+    if check == "failed_request_ratio" and n_traces:
+        if not status_known or not n_requests:
+            return failed_request_words(np.nan, n_requests, 0, n_traces)
+        return failed_request_words(value, n_requests, traces, n_traces)
+    if check == "top_call_path" and n_traces:
+        return top_call_path_words(traces, n_traces, subject)
+    if check == "uninstrumented_hop":
+        caller, _, cal = subject.partition(" → ")
+        failed_first = g["explanation"].str.contains("failed before any response", regex=False).all()
+        return (unanswered_failure_words if failed_first else uninstrumented_words)(caller, cal, n_spans)
+    if check == "high_cardinality_attribute":  # the spans of the whole are not known here: no share of them
+        return high_cardinality_words(subject, int(value), n_spans, None, at_least=len(g) > 1)
+    return str(g["explanation"].iloc[0])
+
+
 #: metric rows whose value cannot be rebuilt from per-partition counts (recompute them on the whole)
 NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms")
 
@@ -1075,10 +1197,13 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
         share = traces / n_traces if n_traces else np.nan
         if check == "failed_request_ratio" and not status_known:
             share = np.nan
+        n_spans = int(g["spans_affected"].sum())
         rows.append({
             "check": check, "severity": sev, "subject": subject, "traces_affected": traces,
-            "spans_affected": int(g["spans_affected"].sum()), "share": share,
-            "value": value, "example_trace_ids": examples, "explanation": g["explanation"].iloc[0],
+            "spans_affected": n_spans, "share": share,
+            "value": value, "example_trace_ids": examples,
+            "explanation": _combined_words(check, str(subject), g, traces, n_spans, value, n_traces,
+                                           n_traces if n_requests is None else n_requests, status_known),
             "what_to_do": g["what_to_do"].iloc[0],
         })
     out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))

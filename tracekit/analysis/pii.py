@@ -116,8 +116,9 @@ def _ssn_ok(m: str) -> bool:
 #: built-in pattern name → (regex, validator of a match or None)
 PATTERNS: dict[str, tuple[str, Any]] = {
     # starts only where a run of local-part characters starts, each run taken whole (possessive): one pass,
-    # where trying every start inside a long run before "@" was quadratic
-    "email": (r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+", _email_ok),
+    # where trying every start inside a long run before "@" was quadratic. Letters of any script (josé@bücher.de),
+    # and "@" written %40 as a query string encodes it (?email=ann%40example.com)
+    "email": (r"(?<![\w.+-])[\w.+-]++(?:@|%40)[\w-]++(?:\.[\w-]++)*\.[^\W\d_]{2,}+", _email_ok),
     "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])", _card_ok),
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
     "jwt": (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", None),
@@ -136,7 +137,7 @@ _PHONE_PRE = re.compile(r"\+\d|\d{3}")
 
 #: cheap test a text must pass before a built-in pattern's regex runs on it
 _PREFILTER: dict[str, Any] = {
-    "email": lambda v: "@" in v,
+    "email": lambda v: "@" in v or "%40" in v,
     "card": lambda v: _DIGITS4.search(v) is not None,
     "bearer": lambda v: "earer" in v or "EARER" in v,
     "jwt": lambda v: "eyJ" in v,

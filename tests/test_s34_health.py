@@ -182,3 +182,32 @@ def test_find_pii_finds_urlencoded_and_non_ascii_addresses_and_redact_removes_wh
         got = red.loc[i, "attributes"]["v"]
         assert got == (v.replace(EMAILS[v], "****") if v in EMAILS else v)
     assert tk.find_pii(red, patterns=["email"], keys=()).empty
+
+
+def test_names_joined_by_double_colons_are_no_ipv6_addresses(real_traces):
+    """'d::', 'S::D' and 'feed::fade' read alone are valid IPv6 addresses, so every X-Ray origin
+    (AWS::DynamoDB::Table) and every Rust / C++ name was an 'ipv6' finding and the default redact mangled them:
+    'AWS****ynamo****Table', 'hyper****lient****onn****onnection****poll'. On the developer guide's X-Ray trace all
+    16 ipv6 findings were origins; now 0, and real addresses are still found and redacted whole."""
+    names = ["AWS::DynamoDB::Table", "std::vector::push_back", "db::add_user", "hyper::client::conn::Connection::poll",
+             "feed::fade", "be::ef"]
+    addresses = {"addr 2001:db8::1. up": "addr ****. up", "[fe80::1]:8080": "[****]:8080",
+                 "::ffff:10.0.0.1": "****", "fe80::1ff:fe23:4567:890a%eth0": "****%eth0",
+                 "ip=2001:0db8:85a3:0000:0000:8a2e:0370:7334;": "ip=****;"}
+    vals = names + list(addresses)
+    n = len(vals)
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+        "name": vals, "start": [0] * n, "end": [1] * n, "attributes": [{"code.namespace": v} for v in vals]})
+    f = tk.find_pii(spans, patterns=["ipv6"], keys=())
+    assert {vals[int(s, 16) - 1] for s in f["span_id"]} == set(addresses)
+    red = tk.redact(spans, patterns=["ipv6"], method="mask")
+    assert red["name"].tolist() == names + list(addresses.values())
+    assert [a["code.namespace"] for a in red["attributes"]] == names + list(addresses.values())
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xray = tk.read(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json")
+    assert "ipv6" not in set(tk.find_pii(xray)["kind"])
+    origins = [a.get("origin") for a in xray["attributes"] if a.get("origin")]
+    assert origins and [a.get("origin") for a in tk.redact(xray)["attributes"] if a.get("origin")] == origins

@@ -73,6 +73,9 @@ def _card_ok(m: str) -> bool:
 
 
 def _ipv6_ok(m: str) -> bool:
+    """An IPv6 address with a digit: hex words alone (``feed::fade``, ``be::ef``) are words joined by ``::``."""
+    if not any(c.isdigit() for c in m):
+        return False
     try:
         return ipaddress.ip_address(m).version == 6
     except ValueError:
@@ -125,7 +128,9 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "aws_access_key": (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", None),
     "api_key": (r"(?i:\b(?:x-)?api[_-]?key|\bapikey|\baccess[_-]?token|\bsecret)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
     "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])", None),
-    "ipv6": (r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:])", _ipv6_ok),
+    # not glued to a word: "::" joins the parts of a name (AWS::DynamoDB::Table, std::vector, db::add_user), and
+    # "S::D", "d::" read alone are valid addresses; nor cut before an embedded IPv4's dots (::ffff:10.0.0.1)
+    "ipv6": (r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)", _ipv6_ok),
     # +<country> then groups, or (area) / area-separated groups; never a bare run of digits
     "phone": (r"(?<![\w.+/:=-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
               r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4})(?![\w.:/-])", _phone_ok),

@@ -211,3 +211,31 @@ def test_names_joined_by_double_colons_are_no_ipv6_addresses(real_traces):
     assert "ipv6" not in set(tk.find_pii(xray)["kind"])
     origins = [a.get("origin") for a in xray["attributes"] if a.get("origin")]
     assert origins and [a.get("origin") for a in tk.redact(xray)["attributes"] if a.get("origin")] == origins
+
+
+def test_health_report_takes_array_values_and_a_missing_kind():
+    """Two frames spans_from_columns builds crashed health_report with a bare TypeError: attribute values that are
+    numpy arrays ('unhashable type: numpy.ndarray', in the cardinality check) and a missing kind ('boolean value of
+    NA is ambiguous', in the unanswered-call and callee checks). Arrays count by their items (300 distinct arrays:
+    300 values, even where numpy's repr elides them alike), a missing kind is unspecified; the input is unchanged."""
+    n = 300
+    arrays = [np.zeros(1001, dtype=np.int64) for _ in range(n)]
+    for i, a in enumerate(arrays):
+        a[500] = i  # numpy's repr of each: '[0 0 0 ... 0 0 0]'
+    assert len({repr(a) for a in arrays}) == 1
+    s = tk.spans_from_columns({
+        "trace_id": [f"{i + 1:032x}" for i in range(n)], "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "service": ["api"] * n, "name": ["x"] * n, "start": [0] * n, "end": [1] * n,
+        "attributes": [{"v": a} for a in arrays]})
+    h = _one(tk.health_report(s, checks=["high_cardinality_attribute"]), "high_cardinality_attribute")
+    assert (h["subject"], h["value"], h["spans_affected"]) == ("v", n, n)
+    k = tk.spans_from_columns({
+        "trace_id": [T1, T1, T2], "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, None],
+        "service": ["api", "api", "web"], "name": ["x", "y", "z"], "start": [0, 5, 0], "end": [100, 20, 10],
+        "kind": [None, "client", None], "attributes": [{}, {"peer.service": "pay"}, {}]})
+    before = k.copy(deep=True)
+    r = tk.health_report(k)
+    pd.testing.assert_frame_equal(k, before)
+    u = _one(r, "uninstrumented_hop")
+    assert (u["subject"], u["spans_affected"]) == ("api → pay", 1)
+    assert _one(r, "callee_only_services")["subject"] == "pay"

@@ -422,7 +422,7 @@ def _unanswered_calls(ctx: HealthContext) -> list[dict]:
 def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
     spans = ctx.spans
     tree = ctx.tree
-    kind = spans["kind"].to_numpy(dtype=object)
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     svc = spans["service"].to_numpy(dtype=object)
     is_client = kind == "client"
     if not is_client.any():
@@ -571,7 +571,7 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     p = tree.parent[child]
     start, end = ns(spans["start"]), ns(spans["end"])
     end_na = spans["end"].isna().to_numpy()
-    kind = spans["kind"].to_numpy(dtype=object)
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     early = start[child] < start[p] - tol
     late = ~end_na[child] & ~end_na[p] & (end[child] > end[p] + tol)
     # what may outlive its parent — a consumer, a child of an async hand-off (producer spans, messaging spans, SQS
@@ -619,7 +619,7 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
     svc = spans["service"].to_numpy(dtype=object)
     inferred = bool_column(spans, "inferred")
     own = set(pd.unique(svc[~inferred]))
-    kind = spans["kind"].to_numpy(dtype=object)
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans else np.full(len(spans), None)
     rows_by: dict[str, list[int]] = defaultdict(list)
     for i in np.flatnonzero(inferred):
@@ -644,12 +644,14 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
 
 
 def _text_containers(vals: np.ndarray) -> np.ndarray:
-    """Containers (lists, dicts, …) are compared by their text; other values as they are."""
+    """Containers (lists, dicts, numpy arrays, …) are compared by their text; other values as they are."""
     types = pd.Series(np.fromiter(map(type, vals), dtype=object, count=len(vals)), dtype=object)
     cont = types.isin([list, dict, tuple, set]).to_numpy()  # hash lookups, no Python loop
-    if cont.any():
+    arr = (types == np.ndarray).to_numpy()  # unhashable; numpy's repr elides long arrays ("[0 1 ... 999]"): as a list
+    if cont.any() or arr.any():
         vals = vals.copy()
         vals[cont] = np.fromiter(map(safe_repr, vals[cont]), dtype=object, count=int(cont.sum()))
+        vals[arr] = np.fromiter((safe_repr(v.tolist()) for v in vals[arr]), dtype=object, count=int(arr.sum()))
     return vals
 
 

@@ -239,3 +239,33 @@ def test_health_report_takes_array_values_and_a_missing_kind():
     u = _one(r, "uninstrumented_hop")
     assert (u["subject"], u["spans_affected"]) == ("api → pay", 1)
     assert _one(r, "callee_only_services")["subject"] == "pay"
+
+
+SENTENCES = {  # a value ending a sentence -> the kind and the text find_pii must find whole
+    "Charged card 4111 1111 1111 1111.": "card",
+    "request from 10.1.2.3.": "ipv4",
+    "SSN on file: 123-45-6789.": "ssn",
+    "Call me at +44 20 7946 0958.": "phone",
+    "Call me at (415) 555-0100.": "phone",
+}
+CONTINUED = ["build 1.2.3.4.5", "oid 1.3.6.1.4.1", "amount 4111111111111111.50", "v 10.1.2.3.4"]
+
+
+def test_pii_at_the_end_of_a_sentence_is_found_and_redacted_whole():
+    """A card, an IPv4 address, an SSN or a US phone number followed by a full stop was not found and not redacted
+    (the patterns refused any dot after them), and an international number lost only its first groups ('Call me at
+    **** 0958.'): 5 of 5 such sentences kept the value readable, now 0 of 5; a dot followed by a digit still
+    continues a number (versions, OIDs, amounts stay)."""
+    vals = list(SENTENCES) + CONTINUED
+    n = len(vals)
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+        "name": ["x"] * n, "start": [0] * n, "end": [1] * n, "attributes": [{"msg": v} for v in vals]})
+    kinds = ["card", "ipv4", "ssn", "phone"]
+    f = tk.find_pii(spans, patterns=kinds, keys=())
+    got = {vals[int(s, 16) - 1]: k for s, k in zip(f["span_id"], f["kind"], strict=True)}
+    assert got == SENTENCES
+    red = tk.redact(spans, patterns=kinds, method="mask")
+    assert [a["msg"] for a in red["attributes"]] == [
+        "Charged card ****.", "request from ****.", "SSN on file: ****.", "Call me at ****.", "Call me at ****.",
+        *CONTINUED]

@@ -122,19 +122,20 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     # where trying every start inside a long run before "@" was quadratic. Letters of any script (josé@bücher.de),
     # and "@" written %40 as a query string encodes it (?email=ann%40example.com)
     "email": (r"(?<![\w.+-])[\w.+-]++(?:@|%40)[\w-]++(?:\.[\w-]++)*\.[^\W\d_]{2,}+", _email_ok),
-    "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])", _card_ok),
+    # a dot after a match ends a sentence ("card 4111 1111 1111 1111."); only a dot and a digit continue a number
+    "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?!\d|\.\d)", _card_ok),
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
     "jwt": (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", None),
     "aws_access_key": (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", None),
     "api_key": (r"(?i:\b(?:x-)?api[_-]?key|\bapikey|\baccess[_-]?token|\bsecret)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
-    "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])", None),
+    "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)", None),
     # not glued to a word: "::" joins the parts of a name (AWS::DynamoDB::Table, std::vector, db::add_user), and
     # "S::D", "d::" read alone are valid addresses; nor cut before an embedded IPv4's dots (::ffff:10.0.0.1)
     "ipv6": (r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)", _ipv6_ok),
     # +<country> then groups, or (area) / area-separated groups; never a bare run of digits
     "phone": (r"(?<![\w.+/:=-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
-              r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4})(?![\w.:/-])", _phone_ok),
-    "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w.:/-])", _ssn_ok),
+              r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4})(?![\w:/-]|\.\w)", _phone_ok),
+    "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w:/-]|\.\w)", _ssn_ok),
 }
 
 _DIGITS4 = re.compile(r"\d{4}")

@@ -269,3 +269,21 @@ def test_pii_at_the_end_of_a_sentence_is_found_and_redacted_whole():
     assert [a["msg"] for a in red["attributes"]] == [
         "Charged card ****.", "request from ****.", "SSN on file: ****.", "Call me at ****.", "Call me at ****.",
         *CONTINUED]
+
+
+def test_a_trace_with_a_parent_cycle_is_not_complete():
+    """A root and, beside it, two spans naming each other as parent: parent_cycles listed the trace as an error, yet
+    trace_completeness counted it complete ('100.0% of traces are complete') and trace_summary said partial False,
+    so filtering on partial kept it. Now it is partial and counted incomplete (1 of 2 traces complete)."""
+    s = tk.spans_from_columns({
+        "trace_id": [T1] * 3 + [T2], "span_id": ["a" * 16, "b" * 16, "c" * 16, "a" * 16],
+        "parent_id": [None, "c" * 16, "b" * 16, None], "service": ["api"] * 4, "name": ["x", "y", "z", "w"],
+        "start": [0, 1, 2, 0], "end": [10, 5, 5, 10]})
+    summary = tk.trace_summary(s).set_index("trace_id")
+    assert summary.loc[T1, "n_roots"] == 1 and summary.loc[T1, "n_orphans"] == 0
+    assert summary["partial"].to_dict() == {T1: True, T2: False}
+    r = tk.health_report(s)
+    assert _one(r, "parent_cycles")["example_trace_ids"] == [T1]
+    c = _one(r, "trace_completeness")
+    assert (c["value"], c["traces_affected"], c["example_trace_ids"]) == (0.5, 1, [T1])
+    assert c["explanation"].startswith("50.0% of 2 traces are complete (1 of 2)")

@@ -736,8 +736,8 @@ def trace_completeness_words(n_incomplete: int, n_traces: int) -> str:
     """
     n_complete = n_traces - n_incomplete
     return (f"{n_complete / n_traces:.1%} of {n_traces:,} traces are complete ({n_complete:,} of {n_traces:,}): exactly "
-            "one root, no missing parents, no duplicate ids, nothing in progress or truncated. The incomplete ones "
-            "(counted here) are listed by the checks above.")
+            "one root, no missing parents, no parent cycles, no duplicate ids, nothing in progress or truncated. The "
+            "incomplete ones (counted here) are listed by the checks above.")
 
 
 def metric_trace_completeness(ctx: HealthContext) -> pd.DataFrame:

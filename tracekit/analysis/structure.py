@@ -64,7 +64,7 @@ TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, i
     ("n_roots", "int64", "spans", "spans with no parent_id (a root exported twice counts once)"),
     ("n_orphans", "int64", "spans", "spans whose parent is not in the trace (fragment heads)"),
     ("n_duplicate_ids", "int64", "spans", "rows repeating a span id of the trace"),
-    ("partial", "bool", "", "in progress, an orphan, or not exactly one root"),
+    ("partial", "bool", "", "in progress, an orphan, a parent cycle, or not exactly one root"),
     ("max_depth", "int64", "", "deepest span below its root or fragment head (-1: parent cycle only)"),
 ])
 
@@ -122,8 +122,8 @@ def trace_summary(spans: pd.DataFrame) -> pd.DataFrame:
         ``extent_ms`` — first start to last end, async work included —, ``failed``,
         ``client_error``, ``throttled``, ``failed_spans``, ``has_root``), then ``end`` (last end),
         ``n_spans``, ``n_services``, ``in_progress`` (any span in progress), ``n_roots``,
-        ``n_orphans``, ``n_duplicate_ids``, ``partial`` (in progress, an orphan, or not exactly
-        one root), ``max_depth``. Rows in order of the trace's first span. The input is not modified.
+        ``n_orphans``, ``n_duplicate_ids``, ``partial`` (in progress, an orphan, a parent cycle, or not
+        exactly one root), ``max_depth``. Rows in order of the trace's first span. The input is not modified.
 
     Raises
     ------
@@ -166,6 +166,8 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     out["n_roots"] = tree.per_trace(tree.is_root & ~tree.duplicate)  # a root exported twice is one root (kernel tree)
     out["n_orphans"] = tree.per_trace(tree.orphan)
     out["n_duplicate_ids"] = tree.per_trace(tree.duplicate)
-    out["partial"] = out["in_progress"].to_numpy() | (out["n_orphans"].to_numpy() > 0) | (out["n_roots"].to_numpy() != 1)
+    # a parent cycle beside a root (a loop of ids no root reaches) breaks the trace as much as a missing parent
+    out["partial"] = (out["in_progress"].to_numpy() | (out["n_orphans"].to_numpy() > 0) | (out["n_roots"].to_numpy() != 1)
+                      | (tree.per_trace(tree.cycle) > 0))
     out["max_depth"] = max_depth
     return out

@@ -287,3 +287,21 @@ def test_a_trace_with_a_parent_cycle_is_not_complete():
     c = _one(r, "trace_completeness")
     assert (c["value"], c["traces_affected"], c["example_trace_ids"]) == (0.5, 1, [T1])
     assert c["explanation"].startswith("50.0% of 2 traces are complete (1 of 2)")
+
+
+def test_redaction_record_counts_every_value_replaced_in_shared_dicts():
+    """Readers share one dict between the spans of a resource; redact rewrote it once and counted it once:
+    attrs['redaction']['values_replaced'] said 2 where 10 values (5 rows x a user key and an IPv4 address) were
+    replaced, and find_pii reports 10. Now 10; the rows still share no container with the input."""
+    n = 5
+    s = tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+        "name": ["x"] * n, "start": [0] * n, "end": [1] * n})
+    shared_attrs, shared_res = {"user.email": "ann@example.com"}, {"host.ip": "10.0.0.1", "host.name": "a"}
+    s["attributes"] = pd.Series([shared_attrs] * n, dtype=object)
+    s["resource"] = pd.Series([shared_res] * n, dtype=object)
+    found = tk.find_pii(s, patterns=["ipv4"], keys=["user.email"])
+    r = tk.redact(s, keys=["user.email"], patterns=["ipv4"])
+    assert r.attrs["redaction"]["values_replaced"] == len(found) == 2 * n
+    assert shared_attrs == {"user.email": "ann@example.com"} and shared_res["host.ip"] == "10.0.0.1"
+    assert all(a is not shared_attrs for a in r["attributes"])

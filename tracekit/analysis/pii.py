@@ -586,7 +586,7 @@ def redact(
         keys, patterns = USER_KEYS, list(PATTERNS)
     r = _Redactor(keys, patterns, method, salt)
     out = spans.copy()
-    memo: dict[int, Any] = {}
+    memo: dict[int, tuple[Any, int]] = {}
 
     def fix_dict(d: Any) -> Any:
         if not isinstance(d, dict):
@@ -595,11 +595,14 @@ def redact(
             return {}  # a new dict: the result shares no container with the input
         k = id(d)
         if k not in memo:
+            before = r.count
             if not r.compiled and not any(r.key_match(str(x)) for x in d) and not any(type(v) in (dict, list, tuple) for v in d.values()):
-                memo[k] = dict(d)  # nothing to replace: a plain copy (the C-level fast path)
+                memo[k] = (dict(d), 0)  # nothing to replace: a plain copy (the C-level fast path)
             else:
-                memo[k] = r.value(d)
-        return memo[k]
+                memo[k] = (r.value(d), r.count - before)
+        else:  # a dict shared by several rows (readers share a resource's): its values are replaced in each row
+            r.count += memo[k][1]
+        return memo[k][0]
 
     for c in ("attributes", "resource"):
         if c in out.columns:

@@ -305,3 +305,32 @@ def test_redaction_record_counts_every_value_replaced_in_shared_dicts():
     assert r.attrs["redaction"]["values_replaced"] == len(found) == 2 * n
     assert shared_attrs == {"user.email": "ann@example.com"} and shared_res["host.ip"] == "10.0.0.1"
     assert all(a is not shared_attrs for a in r["attributes"])
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(skew_tolerance_ms=-5), "skew_tolerance_ms"), (dict(skew_tolerance_ms=float("nan")), "skew_tolerance_ms"),
+    (dict(skew_tolerance_ms="5"), "skew_tolerance_ms"), (dict(top_call_paths=-1), "top_call_paths"),
+    (dict(top_call_paths=2.5), "top_call_paths"), (dict(cardinality_min_distinct=-1), "cardinality_min_distinct"),
+    (dict(cardinality_min_ratio=2), "cardinality_min_ratio"), (dict(cardinality_sample=0), "cardinality_sample"),
+    (dict(cardinality_sample=-3), "cardinality_sample"), (dict(include_databases="no"), "include_databases"),
+    (dict(checks=5), "checks"), (dict(checks=[5]), "checks"),
+])
+def test_health_report_refuses_bad_options_by_name(kw, name):
+    """Bad options raised a bare ValueError / TypeError from inside a check (NaN, '5', 2.5, -3, checks=5) or were
+    taken quietly: skew_tolerance_ms=-5 flagged 15 children lying inside their parents as clock-skew suspects,
+    top_call_paths=-1 listed 4 of 5 paths, cardinality_sample=0 screened no key (0 findings where there is 1),
+    include_databases='no' meant yes. Each is now an ArgumentError naming the option."""
+    with pytest.raises(tk.ArgumentError, match=name):
+        tk.health_report(_two_span_frame(), **kw)
+
+
+def _two_span_frame() -> pd.DataFrame:
+    return tk.spans_from_columns({
+        "trace_id": [T1] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16], "service": ["web", "db"],
+        "name": ["GET /", "q"], "start": [0, 10], "end": [300, 260]})
+
+
+def test_health_report_good_options_still_work():
+    """Whole floats and numpy booleans are accepted as counts and flags (core.args' one rule)."""
+    r = tk.health_report(_two_span_frame(), top_call_paths=1.0, include_databases=np.bool_(True), skew_tolerance_ms=0)
+    assert (r["check"] == "top_call_path").sum() == 1

@@ -1200,6 +1200,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
         N_EXAMPLES,
         SEVERITIES,
         combine_findings,
+        health_options,
         p95_request_latency_words,
         select_checks,
         span_error_rate_words,
@@ -1207,6 +1208,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
     )
 
     names, implied = select_checks(checks)
+    options = health_options("tk.dask.health_report", **options)
     _check_containers(dspans, "health_report")
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)

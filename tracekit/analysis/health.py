@@ -1030,15 +1030,14 @@ def health_report(
     [['uninstrumented_hop', 'web → inventory', 1]]
     """
     names, implied = select_checks(checks)
-    ctx = health_context(
-        spans,
+    ctx = health_context(spans, **health_options(
         skew_tolerance_ms=skew_tolerance_ms,
         include_databases=include_databases,
         cardinality_min_distinct=cardinality_min_distinct,
         cardinality_min_ratio=cardinality_min_ratio,
         cardinality_sample=cardinality_sample,
         top_call_paths=top_call_paths,
-    )
+    ))
     parts = [CHECKS[n](ctx) for n in names]
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -1051,6 +1050,36 @@ def health_report(
     out["spans_affected"] = out["spans_affected"].astype("int64")
     out["share"] = out["share"].astype("float64")
     out["value"] = out["value"].astype("float64")
+    return out
+
+
+def health_options(func: str = "health_report", **options) -> dict:
+    """:func:`health_report`'s options checked (core.args): an :class:`~tracekit.errors.ArgumentError` naming the
+    option and the value, where a bad one raised a bare TypeError / ValueError deep inside a check or was quietly
+    taken (a negative tolerance flagged children inside their parents, ``top_call_paths=-1`` dropped the last path,
+    ``cardinality_sample=0`` screened no key). Options not given are left out.
+
+    >>> health_options(skew_tolerance_ms=1, top_call_paths=3.0)
+    {'skew_tolerance_ms': 1.0, 'top_call_paths': 3}
+    """
+    from ..core.args import count_arg, number_arg
+    from ..errors import ArgumentError
+
+    out = dict(options)
+    if "skew_tolerance_ms" in out:
+        out["skew_tolerance_ms"] = number_arg(out["skew_tolerance_ms"], "skew_tolerance_ms", func, low=0)
+    if "include_databases" in out and not isinstance(out["include_databases"], (bool, np.bool_)):
+        raise ArgumentError(f"{func}: include_databases must be True or False, got {out['include_databases']!r}")
+    if "cardinality_min_distinct" in out:
+        out["cardinality_min_distinct"] = count_arg(out["cardinality_min_distinct"], "cardinality_min_distinct", func,
+                                                    minimum=1)
+    if "cardinality_min_ratio" in out:
+        out["cardinality_min_ratio"] = number_arg(out["cardinality_min_ratio"], "cardinality_min_ratio", func,
+                                                  low=0, high=1)
+    if "cardinality_sample" in out:
+        out["cardinality_sample"] = count_arg(out["cardinality_sample"], "cardinality_sample", func, minimum=1)
+    if "top_call_paths" in out:
+        out["top_call_paths"] = count_arg(out["top_call_paths"], "top_call_paths", func, minimum=0)
     return out
 
 
@@ -1093,11 +1122,16 @@ def select_checks(checks: Iterable[str] | str | None = None) -> tuple[list[str],
     names = list(CHECKS)
     if checks is None:
         return names, []
-    pats = [checks] if isinstance(checks, str) else list(checks)
+    from ..errors import ArgumentError
+
+    try:
+        pats = [checks] if isinstance(checks, str) else list(checks)
+    except TypeError:
+        pats = [checks]
+    if not all(isinstance(p, str) for p in pats):
+        raise ArgumentError(f"checks must be check ids or glob patterns (strings), got {checks!r}")
     unknown = [p for p in pats if not any(fnmatch.fnmatchcase(n, p) for n in names)]
     if unknown:
-        from ..errors import ArgumentError
-
         raise ArgumentError(f"unknown health check(s) {unknown}; known: {', '.join(names)}")
     chosen = {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)}
     implied = [new for new, old in SPLIT_CHECKS.items() if old in chosen and new not in chosen]

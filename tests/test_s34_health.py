@@ -334,3 +334,36 @@ def test_health_report_good_options_still_work():
     """Whole floats and numpy booleans are accepted as counts and flags (core.args' one rule)."""
     r = tk.health_report(_two_span_frame(), top_call_paths=1.0, include_databases=np.bool_(True), skew_tolerance_ms=0)
     assert (r["check"] == "top_call_path").sum() == 1
+
+
+def _pii_frame() -> pd.DataFrame:
+    return tk.spans_from_columns({
+        "trace_id": [T1], "span_id": ["a" * 16], "service": ["api"], "name": ["x"], "start": [0], "end": [1],
+        "attributes": [{"user.id": "u1", "m": "mail ann@example.com"}]})
+
+
+@pytest.mark.parametrize("func, kw, name", [
+    ("find_pii", dict(patterns=5), "patterns"), ("find_pii", dict(keys=5), "keys"),
+    ("find_pii", dict(patterns=[5]), "patterns"), ("find_pii", dict(patterns=["(unclosed"]), "unclosed"),
+    ("redact", dict(keys=5), "keys"), ("redact", dict(patterns=[None]), "patterns"),
+    ("redact", dict(method="x"), "method"), ("redact", dict(method=["hash"]), "method"), ("redact", dict(salt=5), "salt"),
+    ("find_pii", dict(patterns=[""]), "empty text"), ("redact", dict(patterns=[".*"]), "empty text"),
+    ("redact", dict(patterns=["a*"]), "empty text"),
+])
+def test_pii_arguments_are_argument_errors(func, kw, name):
+    """keys=5, patterns=[5] raised a bare TypeError ('int' object is not iterable, 'first argument must be string');
+    a bad method, salt or regex a plain TraceKitError; and a pattern matching the empty text ('' or '.*') was taken:
+    redact wrote a token between every two characters ('mail' -> 'hmac:…mhmac:…ahmac:…ihmac:…l…', 24 'values
+    replaced' in a 2-key dict). Each is now an ArgumentError (a TraceKitError still) naming what is wrong."""
+    with pytest.raises(tk.ArgumentError, match=name):
+        getattr(tk, func)(_pii_frame(), **kw)
+
+
+def test_a_zero_length_match_replaces_nothing():
+    """A user's pattern that can match zero characters between words (r'\\b') inserted tokens at every boundary."""
+    s = _pii_frame()
+    r = tk.redact(s, patterns=[r"\b", "email"], method="mask")
+    assert r.loc[0, "attributes"] == {"user.id": "u1", "m": "mail ****"}
+    assert r.attrs["redaction"]["values_replaced"] == 1
+    f = tk.find_pii(s, patterns=[r"\b"], keys=())
+    assert f.empty

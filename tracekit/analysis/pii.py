@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.nested import map_leaves, to_text
-from ..errors import TraceKitError
+from ..errors import ArgumentError
 from ..schema import SharedTuple, SpansSchemaError
 
 __all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
@@ -167,16 +167,34 @@ PII_COLUMNS = ("trace_id", "span_id", "service", "location", "key", "kind", "exc
 def _compile(patterns: Iterable[str] | None) -> list[tuple[str, re.Pattern, Any, Any]]:
     """(name, regex, validator or None, prefilter or None) per pattern."""
     out = []
-    for p in PATTERNS if patterns is None else patterns:
+    for p in PATTERNS if patterns is None else _texts_arg(patterns, "patterns"):
         if p in PATTERNS:
             rx, check = PATTERNS[p]
             out.append((p, re.compile(rx), check, _PREFILTER.get(p)))
         else:
             try:
-                out.append((p, re.compile(p), None, None))
+                compiled = re.compile(p)
             except re.error as exc:
-                raise TraceKitError(f"pattern {p!r} is neither a built-in ({', '.join(PATTERNS)}) nor a valid regex: {exc}") from exc
+                raise ArgumentError(f"pattern {p!r} is neither a built-in ({', '.join(PATTERNS)}) nor a valid regex: {exc}") from exc
+            if compiled.match("") is not None:  # '' or '.*': a token between every two characters of every text
+                raise ArgumentError(f"pattern {p!r} matches the empty text: give a regex that needs at least one character")
+            out.append((p, compiled, None, None))
     return out
+
+
+def _texts_arg(value: Any, name: str) -> list[str]:
+    """``keys`` / ``patterns`` as a list of texts: one text, or an iterable of texts; else an ArgumentError."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    try:
+        items = list(value)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(x, str) for x in items):
+        raise ArgumentError(f"{name} must be a text or an iterable of texts (globs / pattern names or regexes), got {value!r}")
+    return items
 
 
 def _mask_excerpt(s: str) -> str:
@@ -274,7 +292,7 @@ def find_pii(
     """
     _need(spans)
     compiled = _compile([patterns] if isinstance(patterns, str) else patterns)
-    globs = tuple([keys] if isinstance(keys, str) else (keys or ()))
+    globs = tuple(_texts_arg(keys, "keys"))
     rows: list[tuple] = []
     tids = spans["trace_id"].to_numpy(dtype=object)
     sids = spans["span_id"].to_numpy(dtype=object)
@@ -293,7 +311,7 @@ def find_pii(
                 if pre is not None and not pre(v):
                     continue
                 for m in rx.finditer(v):
-                    if check is None or check(m.group(0)):
+                    if m.group(0) and (check is None or check(m.group(0))):
                         hits.append((name, _mask_excerpt(m.group(0))))
                         break
             if len(text_hits) > 200_000:
@@ -457,12 +475,12 @@ class _Redactor:
     """Keys and patterns compiled once; rewrites values, texts and nested containers (iteratively)."""
 
     def __init__(self, keys: Iterable[str] | None, patterns: Iterable[str] | None, method: str, salt: str | None) -> None:
-        if method not in ("hash", "mask"):
-            raise TraceKitError(f"method must be 'hash' or 'mask', got {method!r}")
+        if not isinstance(method, str) or method not in ("hash", "mask"):
+            raise ArgumentError(f"method must be 'hash' or 'mask', got {method!r}")
         if salt is not None and not isinstance(salt, str):
-            raise TraceKitError(f"salt must be a string, got {type(salt).__name__}")
-        self.globs = tuple([keys] if isinstance(keys, str) else (keys or ()))
-        self.plist = [patterns] if isinstance(patterns, str) else list(patterns or ())
+            raise ArgumentError(f"salt must be a string, got {type(salt).__name__}")
+        self.globs = tuple(_texts_arg(keys, "keys"))
+        self.plist = _texts_arg(patterns, "patterns")
         self.compiled = _compile(self.plist) if self.plist else []
         self.key_match = _KeyMatcher(self.globs)
         self.method, self.salt = method, salt
@@ -492,7 +510,8 @@ class _Redactor:
         for _, rx, check, pre in compiled:
             if pre is not None and not pre(new):
                 continue
-            new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if check is None or check(m.group(0)) else m.group(0), new)
+            new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if m.group(0) and (check is None or check(m.group(0)))
+                         else m.group(0), new)  # a zero-length match (a user's r"\b") replaces nothing
         if len(done) > 200_000:
             done.clear()
         done[s] = (new, self.count - before)

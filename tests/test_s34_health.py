@@ -367,3 +367,28 @@ def test_a_zero_length_match_replaces_nothing():
     assert r.attrs["redaction"]["values_replaced"] == 1
     f = tk.find_pii(s, patterns=[r"\b"], keys=())
     assert f.empty
+
+
+def test_combined_orphan_and_dropped_data_words_hold_no_partition_figures():
+    """Partition A has 3 db orphans, partition B 5 api orphans; A 1 span that dropped attributes, B 2 that dropped
+    events. The combined rows said 'most in: db (3)' (A's list; api has more) and '(attributes: 1 spans)' (A's
+    count; B's events missing). Now the dropped-data counts are summed, and the orphans' words name no partition's
+    services."""
+    def part(k: int, svc: str, n_orph: int, drop: dict, n_drop: int) -> pd.DataFrame:
+        tid = f"{k:032x}"
+        n = 1 + n_orph
+        return tk.spans_from_columns({
+            "trace_id": [tid] * n, "span_id": [f"{k:08x}{i + 1:08x}" for i in range(n)],
+            "parent_id": [None] + ["f" * 16] * n_orph, "service": ["web"] + [svc] * n_orph, "name": ["x"] * n,
+            "start": [0] * n, "end": [10] * n, "attributes": [dict(drop) if i < n_drop else {} for i in range(n)]})
+    a = part(1, "db", 3, {"otel.dropped_attributes_count": 4}, 1)
+    b = part(2, "api", 5, {"otel.dropped_events_count": 1}, 2)
+    whole = tk.health_report(pd.concat([a, b], ignore_index=True))
+    comb = combine_findings([tk.health_report(a), tk.health_report(b)], n_traces=2)
+    d_whole, d_comb = _one(whole, "dropped_data"), _one(comb, "dropped_data")
+    assert d_comb["explanation"] == d_whole["explanation"]
+    assert "(attributes: 1 spans, events: 2 spans)" in d_comb["explanation"]
+    o_whole, o_comb = _one(whole, "orphan_spans"), _one(comb, "orphan_spans")
+    assert "most in: api (5), db (3)" in o_whole["explanation"]
+    assert o_comb["spans_affected"] == 8 and "most in" not in o_comb["explanation"]
+    assert not re.search(r"\d", o_comb["explanation"])

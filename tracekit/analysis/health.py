@@ -48,6 +48,7 @@ left out there and must be computed on the whole data).
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -235,13 +236,18 @@ def check_parent_cycles(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, [row] if row else [])
 
 
+def orphan_spans_words(top: str | None) -> str:
+    """The explanation of the ``orphan_spans`` row; ``top``: the services with most orphans and their counts
+    (None where they are not known: partitions added up by :func:`combine_findings`)."""
+    return ("Spans name a parent that is not in their trace (missing parents)" + (f", most in: {top}" if top else "")
+            + ". The trace falls apart into fragments; durations and critical paths of these traces are incomplete.")
+
+
 def check_orphan_spans(ctx: HealthContext) -> pd.DataFrame:
     mask = ctx.tree.orphan
     svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
     row = _finding(
-        ctx, "orphan_spans", "warning", mask,
-        f"Spans name a parent that is not in their trace (missing parents), most in: {_top(svc)}. "
-        "The trace falls apart into fragments; durations and critical paths of these traces are incomplete.",
+        ctx, "orphan_spans", "warning", mask, orphan_spans_words(_top(svc)),
         "Load all files of the time window; check that every service exports to the same backend and that sampling "
         "decisions are propagated (parent-based sampling). tk.reconnect(spans) lists each missing parent with the span "
         "that most likely made the lost call.",
@@ -357,6 +363,20 @@ def check_truncated_traces(ctx: HealthContext) -> pd.DataFrame:
 DROPPED_KEYS = ("otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count")
 
 
+def dropped_data_words(spans_by_kind: dict) -> str:
+    """The explanation of the ``dropped_data`` row: spans that dropped each kind of data (attributes, events,
+    links).
+
+    >>> dropped_data_words({"events": 2, "attributes": 1})[-67:]
+    '(attributes: 1 spans, events: 2 spans); what is left is incomplete.'
+    """
+    return ("The SDK dropped data from these spans because it hit its limits ("
+            + ", ".join(f"{k}: {n:,} spans" for k, n in sorted(spans_by_kind.items())) + "); what is left is incomplete.")
+
+
+_DROPPED_WORDS = re.compile(r"(\w+): ([\d,]+) spans")
+
+
 def check_dropped_data(ctx: HealthContext) -> pd.DataFrame:
     """Spans whose SDK dropped attributes, events or links (it hit its limits)."""
     if "attributes" not in ctx.spans.columns:
@@ -377,9 +397,7 @@ def check_dropped_data(ctx: HealthContext) -> pd.DataFrame:
             except (TypeError, ValueError):
                 continue
     row = _finding(
-        ctx, "dropped_data", "info", mask,
-        "The SDK dropped data from these spans because it hit its limits ("
-        + ", ".join(f"{k}: {n} spans" for k, n in sorted(what.items())) + "); what is left is incomplete.",
+        ctx, "dropped_data", "info", mask, dropped_data_words(what),
         "Raise the SDK's span limits (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT) if the dropped data matters.",
     )
     return _rows(ctx, [row] if row else [])
@@ -602,12 +620,17 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, rows)
 
 
+def inferred_segments_words(top: str | None) -> str:
+    """The explanation of the ``inferred_segments`` row; ``top`` as :func:`orphan_spans_words`'."""
+    return ("Segments inferred by X-Ray for downstream AWS calls" + (f" ({top})" if top else "")
+            + ": they repeat the calling subsegment's interval.")
+
+
 def check_inferred_segments(ctx: HealthContext) -> pd.DataFrame:
     mask = bool_column(ctx.spans, "inferred")
     svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
     row = _finding(
-        ctx, "inferred_segments", "info", mask,
-        f"Segments inferred by X-Ray for downstream AWS calls ({_top(svc)}): they repeat the calling subsegment's interval.",
+        ctx, "inferred_segments", "info", mask, inferred_segments_words(_top(svc)),
         "Nothing to fix. Self time and critical path count the interval once (the calling subsegment gets 0 self time).",
     )
     return _rows(ctx, [row] if row else [])
@@ -1158,6 +1181,14 @@ def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_sp
     keep the first partition's text."""
     if check == "duplicate_span_ids":
         return duplicate_span_ids_words(n_spans)
+    if check in ("orphan_spans", "inferred_segments") and len(g) > 1:  # each partition named its own top services
+        return (orphan_spans_words if check == "orphan_spans" else inferred_segments_words)(None)
+    if check == "dropped_data":
+        by_kind: Counter = Counter()
+        for text in g["explanation"]:
+            for kind, n in _DROPPED_WORDS.findall(str(text)):
+                by_kind[kind] += int(n.replace(",", ""))
+        return dropped_data_words(by_kind)
     if check == "child_outside_parent":
         ps, _, cs = subject.partition(" → ")
         return child_outside_parent_words(n_spans, ps, cs)

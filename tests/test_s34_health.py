@@ -392,3 +392,19 @@ def test_combined_orphan_and_dropped_data_words_hold_no_partition_figures():
     assert "most in: api (5), db (3)" in o_whole["explanation"]
     assert o_comb["spans_affected"] == 8 and "most in" not in o_comb["explanation"]
     assert not re.search(r"\d", o_comb["explanation"])
+
+
+def test_combined_unanswered_calls_say_the_whole_calls_and_no_partition_counts():
+    """context-drop seed 5 in 3 partitions: the dropped_context row said 'api-gateway calls frontend (6 client spans)
+    … 5 frontend root spans start traces of their own' on a row of 14 calls (one partition's figures; a partition
+    whose calls are answered in another even says the callee has no roots). Now the row's 14 calls and no count of
+    the callee's spans, which no partition can give."""
+    sim = tk.simulate.simulate("context-drop", n_traces=120, seed=5)
+    spans = sim.spans
+    tids = spans["trace_id"].unique()
+    parts = [spans[spans["trace_id"].isin(tids[i::3])].reset_index(drop=True) for i in range(3)]
+    comb = combine_findings([tk.health_report(p) for p in parts], n_traces=len(tids))
+    d = _one(comb, "dropped_context")
+    assert d["spans_affected"] == sim.truth.n_dropped
+    assert re.findall(r"\d+", d["explanation"]) == [str(sim.truth.n_dropped)]
+    assert d["explanation"].startswith(f"api-gateway calls frontend ({sim.truth.n_dropped} client spans)")

@@ -531,6 +531,32 @@ def uninstrumented_words(caller: str, callee: str, n_calls: int) -> str:
             "spans (not instrumented, a third party, or its spans are in data not loaded).")
 
 
+def _unanswered_head(caller: str, cal: str, n_calls: int) -> str:
+    return (f"{caller} calls {cal} ({n_calls:,} client spans) but no {cal} server span answers below them, although "
+            f"{cal} is instrumented")
+
+
+def _dropped_on_hop(caller: str, cal: str) -> str:
+    return f"the trace context was dropped on this hop (by {caller}, a proxy between them, or {cal} not extracting it)."
+
+
+def unanswered_instrumented_words(caller: str, callee: str, n_calls: int, dropped: bool) -> str:
+    """The explanation of a ``dropped_context`` (``dropped``) or ``missing_span_on_hop`` row where the callee's spans
+    are not counted: partitions added up by :func:`combine_findings` (each counted the callee's roots and orphans it
+    holds, and a partition whose calls are answered in another said the callee had no roots).
+
+    >>> unanswered_instrumented_words("gw", "web", 4, True)[:30]
+    'gw calls web (4 client spans) '
+    """
+    head = _unanswered_head(caller, callee, n_calls)
+    if dropped:
+        return (f"{head}: {_dropped_on_hop(caller, callee)} Where {callee}'s root spans start traces of their own, "
+                "tk.reconnect(spans) proposes which new trace answers each of these calls.")
+    return (f"{head}. {callee} spans in these same traces are orphans: they name a parent span that is not in the data "
+            "(the trace context got through; a span between them was not exported or not sampled); tk.reconnect(spans) "
+            "lists the missing parent each names (case missing_parent).")
+
+
 def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray,
                     tops: tuple[np.ndarray, np.ndarray] | None) -> tuple[str, str, bool]:
     """Explanation, advice and whether the context was dropped, for calls of ``caller`` to an instrumented ``cal``
@@ -544,7 +570,7 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
     same = np.isin(t, call_traces)
     n_new = int((~orph & ~same).sum())  # roots in other traces: traces of their own
     n_orph = int((orph & same).sum())  # orphans in the callers' traces
-    head = f"{caller} calls {cal} ({n_calls} client spans) but no {cal} server span answers below them, although {cal} is instrumented"
+    head = _unanswered_head(caller, cal, n_calls)
     forward = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
                f"and check that {cal} extracts it.")
     orphans = ((f"{n_orph} {cal} spans in these same traces are orphans: they name a parent span" if n_orph != 1 else
@@ -556,7 +582,7 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
         todo = (f"Find which service or proxy between {caller} and {cal} reports the missing parent spans and export "
                 "(or sample) its spans.")
         return why, todo, False
-    dropped = f"{head}: the trace context was dropped on this hop (by {caller}, a proxy between them, or {cal} not extracting it). "
+    dropped = f"{head}: {_dropped_on_hop(caller, cal)} "
     if n_new:
         where = ((f"{n_new} {cal} root spans start traces of their own" if n_new != 1 else
                   f"1 {cal} root span starts a trace of its own") + ": tk.reconnect(spans) proposes which new trace "
@@ -1200,6 +1226,9 @@ def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_sp
         return failed_request_words(value, n_requests, traces, n_traces)
     if check == "top_call_path" and n_traces:
         return top_call_path_words(traces, n_traces, subject)
+    if check in ("dropped_context", "missing_span_on_hop"):
+        caller, _, cal = subject.partition(" → ")  # a partition saw the callee's spans it holds only
+        return unanswered_instrumented_words(caller, cal, n_spans, check == "dropped_context")
     if check == "uninstrumented_hop":
         caller, _, cal = subject.partition(" → ")
         failed_first = g["explanation"].str.contains("failed before any response", regex=False).all()

@@ -408,3 +408,24 @@ def test_combined_unanswered_calls_say_the_whole_calls_and_no_partition_counts()
     assert d["spans_affected"] == sim.truth.n_dropped
     assert re.findall(r"\d+", d["explanation"]) == [str(sim.truth.n_dropped)]
     assert d["explanation"].startswith(f"api-gateway calls frontend ({sim.truth.n_dropped} client spans)")
+
+
+def test_postmortem_does_not_say_clocks_agree_beside_a_same_service_child_outside_its_parent():
+    """With no health warning the postmortem said 'clocks agree' although health listed (as info) a catalog span
+    ending 5 ms after its catalog parent — 'or clocks of two hosts of the service differ'. Now it says the clocks
+    agree across services and counts that span; without such a row the sentence is as before."""
+    from tracekit.core import span_tree
+    sim = tk.simulate.simulate("baseline", n_traces=40, seed=1).spans
+    t = span_tree(sim)
+    svc, kind = sim["service"].to_numpy(dtype=object), sim["kind"].to_numpy(dtype=object)
+    i = next(i for i in range(len(sim)) if t.parent[i] >= 0 and svc[i] == svc[t.parent[i]] and kind[i] == "internal")
+    moved = sim.copy()
+    moved.loc[i, "end"] = moved.loc[t.parent[i], "end"] + pd.Timedelta(5, "ms")
+    assert _one(tk.health_report(moved, checks=["child_outside_parent"]), "child_outside_parent")["severity"] == "info"
+
+    def health_sentence(spans):
+        return [f.text for f in tk.postmortem(spans).findings if f.text.startswith("Trace health")]
+
+    assert health_sentence(sim) == ["Trace health: no warnings — traces are whole, parents resolve, clocks agree."]
+    said = health_sentence(moved)
+    assert len(said) == 1 and "clocks agree across services; 1 span starts before or end after a parent of its own service" in said[0]

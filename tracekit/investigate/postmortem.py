@@ -1507,7 +1507,15 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))
     else:
-        out.append(Finding("sure", "Trace health: no warnings — traces are whole, parents resolve, clocks agree."))
+        # a child outside a parent of its own service is an info row (fire-and-forget work, or two hosts of the
+        # service whose clocks differ): then the clocks are not known to agree
+        same = health[health["check"] == "child_outside_parent"]
+        n_same = int(same["spans_affected"].sum())
+        out.append(Finding("sure", "Trace health: no warnings — traces are whole, parents resolve, " + (
+            "clocks agree." if not n_same else
+            f"clocks agree across services; {_plural(n_same, 'span')} {'starts' if n_same == 1 else 'start'} before or "
+            "end after a parent of its own service (work after the parent returned, or two hosts of the service whose "
+            "clocks differ).")))
     return out
 
 

@@ -429,3 +429,25 @@ def test_postmortem_does_not_say_clocks_agree_beside_a_same_service_child_outsid
     assert health_sentence(sim) == ["Trace health: no warnings — traces are whole, parents resolve, clocks agree."]
     said = health_sentence(moved)
     assert len(said) == 1 and "clocks agree across services; 1 span starts before or end after a parent of its own service" in said[0]
+
+
+PLUS_PHONES = {"tel:+14155550100": "tel:****", "phone=+44 20 7946 0958": "phone=****",
+               "https://x/call?to=+14155550100&a=1": "https://x/call?to=****&a=1",
+               "sip:+33123456789@example.com": "sip:****@example.com"}
+NOT_PHONES = ["10:20:30+0000", "2024-01-15T10:20:30.123+05:30", "ts=1700000000 dur=1234", "x=+0000", "offset:+0100",
+              "tz=+05:30", "id=415-555-0100x", "v=+1.2.3"]
+
+
+def test_international_numbers_after_an_equals_sign_or_a_colon_are_phones():
+    """A '+' number in a query string (phone=+44 …, ?to=+1…) or a tel: / sip: URI was not found (the pattern refused
+    any '=' or ':' before it) and stayed readable after redact: 4 of 4, now 0 of 4; times, time zones and ids after
+    '=' or ':' stay unflagged."""
+    vals = list(PLUS_PHONES) + NOT_PHONES
+    n = len(vals)
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+        "name": ["x"] * n, "start": [0] * n, "end": [1] * n, "attributes": [{"m": v} for v in vals]})
+    f = tk.find_pii(spans, patterns=["phone"], keys=())
+    assert {vals[int(s, 16) - 1] for s in f["span_id"]} == set(PLUS_PHONES)
+    red = tk.redact(spans, patterns=["phone"], method="mask")
+    assert [a["m"] for a in red["attributes"]] == list(PLUS_PHONES.values()) + NOT_PHONES

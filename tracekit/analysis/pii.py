@@ -133,8 +133,10 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     # "S::D", "d::" read alone are valid addresses; nor cut before an embedded IPv4's dots (::ffff:10.0.0.1)
     "ipv6": (r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)", _ipv6_ok),
     # +<country> then groups, or (area) / area-separated groups; never a bare run of digits
-    "phone": (r"(?<![\w.+/:=-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
-              r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4})(?![\w:/-]|\.\w)", _phone_ok),
+    # a "+" number may follow "=" or ":" (a query's phone=+1…, a tel:+1… URI); the others not (ids, times)
+    "phone": (r"(?:(?<![\w.+/-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
+              r"|(?<![\w.+/:=-])(?:\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4}))"
+              r"(?![\w:/-]|\.\w)", _phone_ok),
     "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w:/-]|\.\w)", _ssn_ok),
 }
 

@@ -451,3 +451,26 @@ def test_international_numbers_after_an_equals_sign_or_a_colon_are_phones():
     assert {vals[int(s, 16) - 1] for s in f["span_id"]} == set(PLUS_PHONES)
     red = tk.redact(spans, patterns=["phone"], method="mask")
     assert [a["m"] for a in red["attributes"]] == list(PLUS_PHONES.values()) + NOT_PHONES
+
+
+SECRETS = {"client_secret=abcd1234efgh": "client_****",
+           "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY": "aws_****",
+           "password=hunter2hunter2": "****", '{"password": "hunter2hunter2"}': '{"****"}',
+           "db_password=hunter2hunter2": "db_****", "refresh_token=abcd1234efgh": "****"}
+NOT_SECRETS = ["secretsmanager:GetSecretValue", "secret_name=prod/db", "api_key_id=12", "mysecret=abcdefghijk",
+               "password_reset_url=https://x", "passwd: x"]
+
+
+def test_secrets_under_longer_key_names_and_passwords_are_found():
+    """The api_key pattern wanted a word boundary before its key word, and '_' is a word character: client_secret=…,
+    aws_secret_access_key=…, db_password=… (and password= or refresh_token= at all) were not found and stayed
+    readable after the default redact: 6 of 6, now 0 of 6; a secret's name, an id or a short value stay."""
+    vals = list(SECRETS) + NOT_SECRETS
+    n = len(vals)
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+        "name": ["x"] * n, "start": [0] * n, "end": [1] * n, "attributes": [{"m": v} for v in vals]})
+    f = tk.find_pii(spans, patterns=["api_key"], keys=())
+    assert {vals[int(s, 16) - 1] for s in f["span_id"]} == set(SECRETS)
+    red = tk.redact(spans, patterns=["api_key"], method="mask")
+    assert [a["m"] for a in red["attributes"]] == list(SECRETS.values()) + NOT_SECRETS

@@ -4,7 +4,8 @@
 attributes, and ``status_message``), recursing into nested dicts and lists, for the built-in
 :data:`PATTERNS` — ``email``, ``card`` (13–19 digits with a card-network prefix, Luhn-checked),
 ``bearer`` (``Authorization: Bearer …`` tokens), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
-``api_key`` (``api_key=…``/``x-api-key: …`` style secrets), ``ipv4``, ``ipv6`` (validated with
+``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…`` style secrets, a value of 8 or more
+characters), ``ipv4``, ``ipv6`` (validated with
 :mod:`ipaddress`), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
 separators, e.g. ``(415) 555-0100``; bare digit runs, dates, times, versions and ids are not
 phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid area/group/serial
@@ -127,7 +128,9 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
     "jwt": (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", None),
     "aws_access_key": (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", None),
-    "api_key": (r"(?i:\b(?:x-)?api[_-]?key|\bapikey|\baccess[_-]?token|\bsecret)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
+    # the key word may end a longer key joined by "_" (client_secret, aws_secret_access_key, db_password)
+    "api_key": (r"(?i:(?<![A-Za-z0-9])(?:(?:x-)?api[_-]?key|apikey|(?:access|refresh|auth)[_-]?token"
+                r"|secret(?:[_-]?access[_-]?key)?|passw(?:or)?d))[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
     "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)", None),
     # not glued to a word: "::" joins the parts of a name (AWS::DynamoDB::Table, std::vector, db::add_user), and
     # "S::D", "d::" read alone are valid addresses; nor cut before an embedded IPv4's dots (::ffff:10.0.0.1)

@@ -474,3 +474,28 @@ def test_secrets_under_longer_key_names_and_passwords_are_found():
     assert {vals[int(s, 16) - 1] for s in f["span_id"]} == set(SECRETS)
     red = tk.redact(spans, patterns=["api_key"], method="mask")
     assert [a["m"] for a in red["attributes"]] == list(SECRETS.values()) + NOT_SECRETS
+
+
+def test_a_share_of_a_part_never_reads_none_or_all():
+    """2,000 one-span traces, one of them an orphan; 249 of 250 traces on the path web → db. The words said
+    '100.0% of traces are complete' and '249 traces (100%) follow …': a part rounded to the whole. Now '>99.9%' and
+    '(>99%)'; a whole is still '100.0%'."""
+    n = 2000
+    s = tk.spans_from_columns({
+        "trace_id": [f"{i + 1:032x}" for i in range(n)], "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "parent_id": ["f" * 16] + [None] * (n - 1), "service": ["web"] * n, "name": ["x"] * n,
+        "start": [0] * n, "end": [10] * n})
+    c = _one(tk.health_report(s, checks=["trace_completeness"]), "trace_completeness")
+    assert c["explanation"].startswith(f">99.9% of {n:,} traces are complete ({n - 1:,} of {n:,})")
+    whole = _one(tk.health_report(s.iloc[1:], checks=["trace_completeness"]), "trace_completeness")
+    assert whole["explanation"].startswith("100.0% of 1,999 traces are complete")
+    m = 250
+    rows = {c: [] for c in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")}
+    for i in range(m):
+        tid, root = f"{i + 1:032x}", f"{2 * i + 1:016x}"
+        spans = [(root, None, "web")] + ([(f"{2 * i + 2:016x}", root, "db")] if i else [])
+        for sid, pid, svc in spans:
+            for k, v in zip(rows, (tid, sid, pid, svc, "x", 0, 10), strict=True):
+                rows[k].append(v)
+    p = tk.health_report(tk.spans_from_columns(rows), checks=["top_call_path"])
+    assert p.set_index("subject").loc["web → db", "explanation"].startswith(f"{m - 1} of {m} traces (>99%) follow")

@@ -206,6 +206,22 @@ def _top(values: Iterable, k: int = 3) -> str:
 # ------------------------------------------------------------------------------------- checks
 
 
+def share_text(share: float, digits: int = 1) -> str:
+    """A share as a percentage to ``digits`` decimals that never rounds a part to none or to all: 249 of 250 is
+    ">99%", not "100%"; 1 of 10,000 "<0.1%", not "0.0%".
+
+    >>> share_text(249 / 250, 0), share_text(1 / 10_000), share_text(1.0), share_text(0.0), share_text(0.25)
+    ('>99%', '<0.1%', '100.0%', '0.0%', '25.0%')
+    """
+    text = f"{share:.{digits}%}"
+    step = 10.0 ** -digits / 100  # the smallest share the text can show
+    if 0 < share < 1 and float(text.rstrip("%")) / 100 >= 1:
+        return f">{1 - step:.{digits}%}"
+    if 0 < share < 1 and float(text.rstrip("%")) == 0:
+        return f"<{step:.{digits}%}"
+    return text
+
+
 def duplicate_span_ids_words(n_rows: int) -> str:
     """The explanation of a ``duplicate_span_ids`` row: ``n_rows`` rows (every copy) share their span id with another
     row of their trace (one text for one frame and for :func:`combine_findings`).
@@ -724,7 +740,7 @@ def high_cardinality_words(key, n_distinct: int, n_with_key: int, n_spans: int |
     >>> high_cardinality_words("user.id", 300, 300, 1200)[:60]
     "Attribute 'user.id' has 300 distinct values over 300 spans ("
     """
-    share = f" ({n_with_key / n_spans:.0%} of {n_spans:,} spans)" if n_spans else ""
+    share = f" ({share_text(n_with_key / n_spans, 0)} of {n_spans:,} spans)" if n_spans else ""
     return (f"Attribute {key!r} has {'at least ' if at_least else ''}{n_distinct:,} distinct values"
             + (" (the most one partition holds)" if at_least else "") + f" over {n_with_key:,} spans{share}: too many "
             "to group or chart by, and a cost driver if turned into a metric dimension.")
@@ -784,7 +800,7 @@ def trace_completeness_words(n_incomplete: int, n_traces: int) -> str:
     '75.0% of 4 traces are complete (3 of 4): exac'
     """
     n_complete = n_traces - n_incomplete
-    return (f"{n_complete / n_traces:.1%} of {n_traces:,} traces are complete ({n_complete:,} of {n_traces:,}): exactly "
+    return (f"{share_text(n_complete / n_traces)} of {n_traces:,} traces are complete ({n_complete:,} of {n_traces:,}): exactly "
             "one root, no missing parents, no parent cycles, no duplicate ids, nothing in progress or truncated. The "
             "incomplete ones (counted here) are listed by the checks above.")
 
@@ -817,8 +833,9 @@ def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces:
     if not n_requests:  # a share of none is no number ("nan% of 0 requests failed" said it was)
         return (f"Failed share of requests unknown: none of the {n_traces:,} traces is a request (no root, "
                 "asynchronous work, or the callee's half of a request whose trace context was dropped).")
-    return (f"{ratio:.1%} of {n_requests:,} requests failed (their root span: a 5xx fault, or status error that is not a "
-            f"4xx or a throttle): {n_failed:,} traces, {n_failed / n_traces:.1%} of all {n_traces:,} traces (share)"
+    return (f"{share_text(ratio)} of {n_requests:,} requests failed (their root span: a 5xx fault, or status error that "
+            f"is not a 4xx or a throttle): {n_failed:,} traces, {share_text(n_failed / n_traces)} of all {n_traces:,} traces "
+            "(share)"
             + (f"; {n_traces - n_requests:,} traces are not requests (no root, asynchronous work, or the callee's half of "
                "a request whose trace context was dropped)" if n_traces > n_requests else "") + ".")
 
@@ -894,7 +911,7 @@ def span_error_rate_words(service: str, n_spans: int, rate: float) -> str:
     """
     if np.isnan(rate):
         return f"{service}'s {n_spans} spans: error rate unknown — {NO_STATUS_WORDS}."
-    return f"{rate:.1%} of {service}'s {n_spans} spans failed (5xx fault, or status error that is not a 4xx or a throttle)."
+    return f"{share_text(rate)} of {service}'s {n_spans} spans failed (5xx fault, or status error that is not a 4xx or a throttle)."
 
 
 def p95_request_latency_words(p95: float, n_requests: int) -> str:
@@ -929,7 +946,8 @@ def top_call_path_words(n_traces_on_path: int, n_traces: int, path: str) -> str:
     >>> top_call_path_words(3, 4, "web → db")
     '3 of 4 traces (75%) follow the service path web → db.'
     """
-    return f"{n_traces_on_path:,} of {n_traces:,} traces ({n_traces_on_path / n_traces:.0%}) follow the service path {path}."
+    return (f"{n_traces_on_path:,} of {n_traces:,} traces ({share_text(n_traces_on_path / n_traces, 0)}) follow the service "
+            f"path {path}.")
 
 
 def metric_top_call_path(ctx: HealthContext) -> pd.DataFrame:

@@ -499,3 +499,28 @@ def test_a_share_of_a_part_never_reads_none_or_all():
                 rows[k].append(v)
     p = tk.health_report(tk.spans_from_columns(rows), checks=["top_call_path"])
     assert p.set_index("subject").loc["web → db", "explanation"].startswith(f"{m - 1} of {m} traces (>99%) follow")
+
+
+def test_find_pii_scans_what_redact_rewrites_in_logs_and_metrics_frames():
+    """redact replaced an address and an e-mail in a log record's body and in a metric exemplar's attributes, but
+    find_pii (the scan that says what to redact) reported neither: it did not read body, and on a metrics frame (which
+    it accepts, as redact does) it raised a bare KeyError 'trace_id'. Now it reports them, and nothing after redact."""
+    logs = tk.logs_from_columns({
+        "time": [0, 1], "body": ["payment failed for ann@example.com from 10.1.2.3", "ok"], "service": ["pay", "pay"],
+        "trace_id": [T1] * 2, "span_id": ["a" * 16] * 2, "attributes": [{}, {"user.id": "u1"}]})
+    f = tk.find_pii(logs)
+    assert sorted(map(tuple, f[["location", "kind"]].values.tolist())) == [
+        ("attributes", "user_key"), ("body", "email"), ("body", "ipv4")]
+    assert tk.find_pii(tk.redact(logs), keys=()).empty
+    metrics = tk.metrics_from_columns({
+        "time": [0], "name": ["http.requests"], "value": [1.0], "service": ["pay"],
+        "attributes": [{"client.address": "10.1.2.3"}],
+        "exemplars": [[{"time": 0, "value": 1.0, "trace_id": T1, "span_id": "a" * 16,
+                        "attributes": {"enduser.id": "ann", "m": "ann@example.com"}}]]})
+    before = metrics.copy(deep=True)
+    f = tk.find_pii(metrics)
+    pd.testing.assert_frame_equal(metrics, before)
+    assert sorted(map(tuple, f[["location", "key", "kind"]].values.tolist())) == [
+        ("attributes", "client.address", "ipv4"), ("exemplars[0]", "enduser.id", "user_key"), ("exemplars[0]", "m", "email")]
+    assert f["trace_id"].isna().all()
+    assert tk.find_pii(tk.redact(metrics), keys=()).empty

@@ -266,7 +266,8 @@ def find_pii(
     :data:`USER_KEYS`; kind ``user_key``). Columns: ``trace_id``, ``span_id``, ``service``,
     ``location`` (``attributes``, ``resource``, ``events[i]``, ``links[i]`` for values;
     the same with ``:key`` for attribute keys; ``name``, ``service``, ``events[i].name``,
-    ``status_message``), ``key`` (dotted path), ``kind`` (pattern name or ``user_key``),
+    ``status_message``, a logs frame's ``body``, a metrics frame's ``exemplars[i]``; a metrics frame has no
+    trace or span id: <NA>), ``key`` (dotted path), ``kind`` (pattern name or ``user_key``),
     ``excerpt`` (the first match, masked: never the value itself). Only text values are
     scanned for patterns (numbers are not: nanosecond timestamps pass the Luhn check one time
     in ten). Nested values of any depth are walked without recursion. The input is not modified.
@@ -299,9 +300,9 @@ def find_pii(
     compiled = _compile([patterns] if isinstance(patterns, str) else patterns)
     globs = tuple(_texts_arg(keys, "keys"))
     rows: list[tuple] = []
-    tids = spans["trace_id"].to_numpy(dtype=object)
-    sids = spans["span_id"].to_numpy(dtype=object)
-    svcs = spans["service"].to_numpy(dtype=object)
+    # a metrics frame (which _need takes, as redact does) has no ids: its rows say none
+    tids, sids, svcs = (spans[c].to_numpy(dtype=object) if c in spans.columns else np.full(len(spans), None, dtype=object)
+                        for c in ("trace_id", "span_id", "service"))
     memo: dict[tuple[Any, str], list[tuple[str, str, str, str]]] = {}
 
     key_match = _KeyMatcher(globs)
@@ -437,7 +438,8 @@ def _need(spans: pd.DataFrame) -> None:
 
 
 def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
-    cols = {c: spans[c].to_numpy(dtype=object) for c in ("attributes", "resource", "events", "links", "status_message", "name", "service")
+    cols = {c: spans[c].to_numpy(dtype=object)
+            for c in ("attributes", "resource", "events", "links", "exemplars", "status_message", "body", "name", "service")
             if c in spans.columns}
     for i in range(len(spans)):
         for c in ("name", "service"):
@@ -450,7 +452,7 @@ def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
                 d = cols[c][i]
                 if d:
                     yield i, (c, d)
-        for c in ("events", "links"):
+        for c in ("events", "links", "exemplars"):  # exemplars: a metrics frame's, each with its attributes
             if c in cols:
                 lst = cols[c][i]
                 if isinstance(lst, (list, tuple, np.ndarray)):
@@ -460,10 +462,11 @@ def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
                                 yield i, (f"{c}[{j}].name", e["name"])
                             if e.get("attributes"):
                                 yield i, (f"{c}[{j}]", e["attributes"])
-        if "status_message" in cols:
-            m = cols["status_message"][i]
-            if isinstance(m, str) and m:
-                yield i, ("status_message", m)  # the str itself: alive in cols, so its id() is not reused
+        for c in ("status_message", "body"):  # body: a logs frame's record text, shown and redacted as a name is
+            if c in cols:
+                m = cols[c][i]
+                if isinstance(m, str) and m:
+                    yield i, (c, m)  # the str itself: alive in cols, so its id() is not reused
 
 
 _RUN_SALT = secrets.token_hex(16)  # per process: tokens join within a run, cannot be enumerated across runs

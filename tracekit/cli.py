@@ -329,6 +329,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     traces: ...
     """
     from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes
+    from .core.words import plural
 
     ts = trace_outcomes(spans)
     n_traces = len(ts)
@@ -347,8 +348,8 @@ def format_summary(spans: pd.DataFrame) -> str:
         """``n what``, or the finished ones the percentiles are over and those still in progress (no duration)."""
         done = int(ts[col].notna().sum())
         if done == n:
-            return f"{n} {what}{'' if n == 1 else 's'}"
-        return f"{done} finished {what}{'' if done == 1 else 's'}; {n - done} in progress, not counted"
+            return plural(n, what)
+        return f"{done:,} finished {what}{'' if done == 1 else 's'}; {n - done:,} in progress, not counted"
 
     share, n_req = failed_share(ts)
     req = ts[ts["request"].to_numpy(dtype=bool)]

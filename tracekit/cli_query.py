@@ -66,11 +66,15 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     >>> n = spans.loc[spans["status"] == "error", "trace_id"].nunique()
     >>> text.splitlines()[0].startswith(f"{n} traces, {int((spans['status'] == 'error').sum())} spans matched")
     True
+    >>> format_matches(spans, spans.iloc[:1], limit=1).splitlines()[0].startswith("1 trace, 1 span matched")
+    True
     """
     from .core import trace_outcomes
+    from .core.words import plural
 
     n_tr = matched["trace_id"].nunique()
-    head = (f"{n_tr} traces, {len(matched)} spans matched (of {spans['trace_id'].nunique()} traces, {len(spans)} spans)"
+    head = (f"{plural(n_tr, 'trace')}, {plural(len(matched), 'span')} matched (of "
+            f"{plural(spans['trace_id'].nunique(), 'trace')}, {plural(len(spans), 'span')})"
             f"{': showing ' + str(min(limit, n_tr)) if limit and n_tr > limit else ''}")
     if matched.empty:
         return head

@@ -54,6 +54,7 @@ from ..core import (
     trace_outcomes,
 )
 from ..core.results import Result
+from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
 from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
 from .causes import LEVELS as CAUSE_LEVELS
@@ -185,11 +186,6 @@ def _pct(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
     return f"{100 * x:.1f} %" if x >= 0.001 or x == 0 else f"{100 * x:.2f} %"
-
-
-def _plural(n: float, one: str, many: str | None = None) -> str:
-    n = int(round(n))
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def _value(metric: str, x: float) -> str:

@@ -59,10 +59,23 @@ def test_an_error_rate_step_is_placed_exactly(a, b):
         fails = np.where((np.arange(30) >= a) & (np.arange(30) < b), 6, rng.integers(0, 2, 30))
         failed = np.concatenate([np.arange(20) < k for k in fails])
         minute = np.repeat(np.arange(30), 20)
-        r = tk.detect_changes(_requests(minute, np.full(600, 100.0), failed), metric="error_rate",
-                              n_perm=999).iloc[0]
+        spans = _requests(minute, np.full(600, 100.0), failed)
+        r = tk.detect_changes(spans, metric="error_rate", n_perm=999).iloc[0]
         assert (_bucket(r["onset"]), _bucket(r["recovery"])) == (a, b if b < 30 else None), seed
         assert r["during"] == pytest.approx(6 / 20)
+        # from a timeline: its bucket values, each bucket weighing its requests
+        r = tk.detect_changes(tk.timeline(spans, by="service"), metric="error_rate", n_perm=999).iloc[0]
+        assert (_bucket(r["onset"]), _bucket(r["recovery"])) == (a, b if b < 30 else None), seed
+
+
+def test_a_timeline_without_its_requests_column_is_refused_by_name():
+    # detect_changes read a timeline's requests for requests_affected: a timeline cut to the metric's columns raised
+    # a bare KeyError: 'requests' once a change was found. Now tracekit's schema error names the column
+    minute = np.repeat(np.arange(30), 20)
+    failed = np.concatenate([np.arange(20) < (6 if 12 <= i < 18 else i % 2) for i in range(30)])
+    tl = tk.timeline(_requests(minute, np.full(600, 100.0), failed), by="service")
+    with pytest.raises(tk.SpansSchemaError, match="requests"):
+        tk.detect_changes(tl.drop(columns=["requests"]), metric="error_rate", n_perm=999)
 
 
 @pytest.mark.parametrize(("a", "b"), STEPS, ids=["start", "middle", "end"])

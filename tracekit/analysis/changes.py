@@ -464,7 +464,7 @@ def _place_window(metric: str, values: np.ndarray, times: np.ndarray, requests: 
     elif rows is None:
         if metric != "error_rate":
             return a, b
-        w, x = requests, values
+        w, x = (requests if (requests > 0).all() else None), values
     else:
         s = step.value
         tb = ns(rows["time"]) // s * s
@@ -631,6 +631,8 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     freq_asked, freq_note = freq, None
     if "time" in spans.columns and "p95_ms" in spans.columns and "trace_id" not in spans.columns:
         tl = spans
+        # the window's requests (requests_affected) and the buckets' weights are read from the timeline too
+        require_columns(tl, ("time", "requests", *metrics), "detect_changes (a timeline)")
         params = dict(tl.attrs.get("params", {}))
         keys = [c for c in tl.columns if c not in TIMELINE.column_names]
         freq = params.get("freq", freq)

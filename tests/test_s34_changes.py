@@ -127,3 +127,20 @@ def test_a_second_incident_is_not_part_of_the_normal_period():
     normal = lat[(minute < 40) & ~slow]
     assert tk.compare(p.incident, p.baseline).overall.set_index("stat").loc["p95_ms", "b"] \
         == pytest.approx(np.sort(normal)[int(np.ceil(0.95 * len(normal))) - 1])
+
+
+def test_a_baseline_from_another_day_of_the_week_says_its_days():
+    # the incident on Monday 2026-03-02; the same hour's baseline moved to Saturday 2026-02-28 was said as "which
+    # started 2026-02-28 14:00–14:59 UTC (ending 47.5 h before the incident's first request)": a weekend's traffic
+    # against a Monday's, left to the reader's calendar. Now the days are said; a baseline of the Monday before is not
+    inc = tk.simulate.simulate("db-lock", 300, seed=11).spans
+    base = tk.simulate.simulate("baseline", 300, seed=12).spans
+    assert inc["start"].min().day_name() == "Monday"
+
+    def sure(days: int) -> str:
+        moved = base.assign(start=base["start"] - pd.Timedelta(days=days), end=base["end"] - pd.Timedelta(days=days))
+        return next(f.text for f in tk.postmortem(inc, moved).findings if f.text.startswith("Baseline: the baseline given"))
+
+    assert "2026-02-28 14:00–14:59 UTC (ending 47.5 h before the incident's first request; on Saturday, the incident on " \
+           "Monday)" in sure(2)
+    assert "Saturday" not in sure(7) and "the incident on" not in sure(7)

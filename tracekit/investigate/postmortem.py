@@ -1409,7 +1409,9 @@ def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFram
     (Nezha's reports said "the baseline given" of baselines holding the previous fault's minutes, or a minute after
     the incident). A baseline most of whose traces started within the data's own period (``spans``: the bundled
     baseline is the incident hour's counterfactual twin) is said to be of the same period: "672 of them after the
-    incident's first request" read as an overlap to fix. Traces by the start of their request (trace_outcomes)."""
+    incident's first request" read as an overlap to fix. A baseline none of whose traces started on the incident's day
+    of the week says its days (``on Saturday, the incident on Monday``). Traces by the start of their request
+    (trace_outcomes)."""
     b = trace_outcomes(base)["start"].dropna()
     i = trace_outcomes(incident)["start"].dropna()
     if not len(b) or not len(i):
@@ -1427,6 +1429,10 @@ def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFram
     else:
         where = (f"{after:,} of them after the incident's first request" if after else
                  f"ending {_span_words(first - t1)} before the incident's first request")
+    # traffic of another day of the week (a weekend against a Monday) is said: the dates alone do not show it
+    days = list(dict.fromkeys(pd.DatetimeIndex(b.sort_values()).day_name()))
+    if first.day_name() not in days:
+        where += f"; on {' and '.join(days) if len(days) <= 2 else f'{len(days)} other days'}, the incident on {first.day_name()}"
     return f", which started {period} ({where})"
 
 

@@ -144,3 +144,24 @@ def test_a_baseline_from_another_day_of_the_week_says_its_days():
     assert "2026-02-28 14:00–14:59 UTC (ending 47.5 h before the incident's first request; on Saturday, the incident on " \
            "Monday)" in sure(2)
     assert "Saturday" not in sure(7) and "the incident on" not in sure(7)
+
+
+def _trace(i: int, db_ms: float, *, root: bool = True) -> pd.DataFrame:
+    tid, ms = f"{i:032x}", 1_000_000
+    rows = {"trace_id": [tid] * 2, "span_id": [f"{i:015x}a", f"{i:015x}b"], "parent_id": [None, f"{i:015x}a"],
+            "service": ["api", "db"], "name": ["GET /", "q"], "start": [0, 10 * ms],
+            "end": [(20 + db_ms) * ms, (10 + db_ms) * ms]}
+    df = tk.spans_from_columns(rows)
+    return df if root else df.iloc[1:]
+
+
+def test_compare_overall_says_how_many_requests_each_side_is_over():
+    # 5 incident traces; a baseline of 20 traces of which 15 lost their root span (fragments: no request latency).
+    # overall's baseline p95 was over 5 requests while n_traces said (5, 20) and nothing in overall said 5. Now
+    # requests_a / requests_b give each side's population
+    a = pd.concat([_trace(i, 90) for i in range(1, 6)], ignore_index=True)
+    b = pd.concat([_trace(i, 10, root=i < 16) for i in range(11, 31)], ignore_index=True)
+    c = tk.compare(a, b, n_boot=20)
+    assert c.n_traces == (5, 20)
+    assert c.overall["requests_a"].tolist() == [5] * 4 and c.overall["requests_b"].tolist() == [5] * 4
+    assert c.overall.set_index("stat").loc["p95_ms", "b"] == 30.0

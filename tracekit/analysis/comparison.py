@@ -31,7 +31,8 @@ new; ``params["structure_traces"]`` gives how many traces of each set that is): 
 
 ``overall`` — request latency (``request_ms`` of :func:`tracekit.core.trace_outcomes`: the request root's
 duration; traces with no root, an in-progress root, duplicate ids or a parent cycle left out): rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
-``a``, ``b``, ``delta``, ``delta_lo``, ``delta_hi``.
+``a``, ``b``, ``delta``, ``delta_lo``, ``delta_hi``, and ``requests_a``, ``requests_b``: the requests each side's
+numbers are over (fewer than ``n_traces`` when traces were left out).
 
 Confidence intervals are percentile bootstraps, seeded (``seed``) and vectorised: per-trace
 statistics (critical-path ms, calls, children, errors) resample *traces* with multinomial
@@ -461,6 +462,9 @@ def compare(
         mlo = mhi = np.nan
     rows.append(("mean_ms", ma, mb, ma - mb, mlo, mhi))
     overall = pd.DataFrame(rows, columns=["stat", "a", "b", "delta", "delta_lo", "delta_hi"])
+    # the population of every row: the requests whose latency is counted (not n_traces: rootless traces, in-progress
+    # roots, duplicate ids and cycles are left out)
+    overall["requests_a"], overall["requests_b"] = len(ea), len(eb)
     params = {"by": keys, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs,
               "structure_traces": (int(pa.attrs.get("whole_traces", na)), int(pb.attrs.get("whole_traces", nb)))}
     return Comparison(table, structure, overall, (na, nb), params)

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..core import number_arg, require_columns, routes
 
-__all__ = ["baseline_comparability", "Comparability", "MIN_SHARED"]
+__all__ = ["baseline_comparability", "Comparability", "MIN_SHARED", "own_traces"]
 
 #: fewest share of the spans' spans whose operation the baseline has, for the baseline to be comparable
 MIN_SHARED = 0.8
@@ -89,15 +89,51 @@ def _formats(spans: pd.DataFrame) -> str:
     return "+".join(sorted(str(s) for s in spans["source"].dropna().unique()))
 
 
-def _same_spans(spans: pd.DataFrame, baseline: pd.DataFrame) -> bool:
-    """Every span of ``baseline`` is one of ``spans`` (trace and span id, start and end): the data given twice.
-    A twin made from the same seed (the bundled checkout pair) shares every trace id, not every span."""
-    if not {"start", "end"} <= set(spans.columns) & set(baseline.columns) or len(baseline) > len(spans):
-        return False
+def _own_rows(spans: pd.DataFrame, baseline: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``baseline`` are spans of ``spans`` themselves (the same trace and span id, start and end)."""
+    if not {"start", "end"} <= set(spans.columns) & set(baseline.columns) or not len(spans) or not len(baseline):
+        return np.zeros(len(baseline), dtype=bool)
     key = ["trace_id", "span_id", "start", "end"]
     a = pd.MultiIndex.from_frame(spans[key].astype({"trace_id": object, "span_id": object}))
     b = pd.MultiIndex.from_frame(baseline[key].astype({"trace_id": object, "span_id": object}))
-    return bool(b.isin(a).all())
+    return np.asarray(b.isin(a), dtype=bool)
+
+
+def _same_spans(spans: pd.DataFrame, baseline: pd.DataFrame) -> bool:
+    """Every span of ``baseline`` is one of ``spans`` (trace and span id, start and end): the data given twice.
+    A twin made from the same seed (the bundled checkout pair) shares every trace id, not every span."""
+    return len(baseline) <= len(spans) and bool(_own_rows(spans, baseline).all())
+
+
+def own_traces(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.Index:
+    """Trace ids of ``baseline`` that hold a span of ``spans`` itself (the same trace and span id, start and end): a
+    baseline that contains the data under study (a whole day given as the baseline of its own incident hour).
+    Compared with it, the incident is compared partly with itself; a twin that shares trace ids only (the bundled
+    checkout pair, made from one seed) has none.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The spans under study.
+    baseline : pandas.DataFrame
+        The spans to compare them with.
+
+    Returns
+    -------
+    pandas.Index
+        The trace ids, in the baseline's order (empty when none).
+
+    Examples
+    --------
+    >>> import tracekit as tk, pandas as pd
+    >>> s = tk.simulate.simulate("baseline", 20, seed=2).spans
+    >>> b = tk.simulate.simulate("baseline", 30, seed=3).spans
+    >>> len(own_traces(s, b)), len(own_traces(s, pd.concat([b, s]))) == s["trace_id"].nunique()
+    (0, True)
+    """
+    require_columns(spans, ("trace_id", "span_id"), "own_traces (spans)")
+    require_columns(baseline, ("trace_id", "span_id"), "own_traces (baseline)")
+    return pd.Index(pd.unique(baseline["trace_id"][_own_rows(spans, baseline)].dropna()))
 
 
 def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,

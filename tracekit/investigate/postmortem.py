@@ -92,7 +92,8 @@ class Postmortem(Result):
     findings : tuple of Finding
         In reading order: what, when, where, changed, sure (several per topic possible); first of all, a
         ``baseline`` finding when the baseline given is not comparable with the spans
-        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside).
+        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside), or holds some of
+        the spans themselves (:func:`~tracekit.analysis.baseline_check.own_traces`: those traces are left out of it).
     incident : pandas.DataFrame
         The spans of the incident: the traces in the change window, else every span.
     baseline : pandas.DataFrame or None
@@ -270,10 +271,23 @@ def postmortem(
     alpha = share_arg(alpha, "alpha", "postmortem")
     min_baseline = count_arg(min_baseline, "min_baseline", "postmortem")
     n_boot = count_arg(n_boot, "n_boot", "postmortem", minimum=1)
-    from ..analysis.baseline_check import baseline_comparability
+    from ..analysis.baseline_check import baseline_comparability, own_traces
     from ..analysis.changes import incident_periods
     from ..analysis.skew_story import skew_story
 
+    # a baseline holding these spans themselves (a whole day given as its incident hour's baseline) compared the
+    # incident partly with itself: those traces are left out of it, and said first (as read, before clocks are fixed)
+    held = None
+    if baseline is not None:
+        own = own_traces(spans, baseline)
+        n_given = baseline["trace_id"].nunique()
+        if len(own) and len(own) < n_given:
+            baseline = baseline[~baseline["trace_id"].isin(own).to_numpy(dtype=bool)]
+            held = Finding("baseline", f"The baseline given holds {_plural(len(own), 'trace')} of these spans "
+                                       f"themselves (the same spans: trace and span ids, start and end), of its "
+                                       f"{_plural(n_given, 'trace')}; they are left out of it, so the incident is "
+                                       f"compared with its other {_plural(n_given - len(own), 'trace')}.", (),
+                           dict(own_traces=len(own), baseline_traces=n_given))
     # a skewed clock is named, and its offset taken off before anything is compared (it would read as a cause)
     skew = skew_story(spans)
     raw, spans = spans, skew.spans
@@ -290,7 +304,7 @@ def postmortem(
     periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=w, min_baseline=min_baseline)
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
-    findings: list[Finding] = []
+    findings: list[Finding] = [held] if held is not None else []
     if unlike is not None:  # the periods were found without it: their words say "no baseline given"
         instead = source.replace("no baseline given and ", "")
         source = f"{instead}; the baseline given was set aside as not comparable"

@@ -181,3 +181,26 @@ def test_a_baseline_holding_the_incident_itself_leaves_those_traces_out_and_says
         "The baseline given holds 600 traces of these spans themselves") and "its other 600 traces" in got[0].text
     assert [f.text for f in got[1:]] == [f.text for f in want]
     assert len(with_inc) == len(base) + len(inc)  # not modified
+
+
+@pytest.mark.parametrize(("kwargs", "word"), [
+    ({"alpha": 2}, "alpha"), ({"freq": "abc"}, "freq"), ({"freq": "0s"}, "freq"), ({"min_baseline": -3}, "min_baseline"),
+    ({"min_baseline": "x"}, "min_baseline")])
+def test_incident_periods_refuses_a_bad_argument_instead_of_finding_no_change(kwargs, word):
+    # detect_changes' ArgumentError was caught as "too little data to bucket": alpha=2 or freq="abc" on the db-lock
+    # hour (a change at 14:27, p 0.001) returned "none (no baseline given and no change over time found)"
+    spans = tk.simulate.simulate("db-lock", 300, seed=11).spans
+    assert incident_periods(spans).window is not None
+    with pytest.raises(tk.ArgumentError, match=word):
+        incident_periods(spans, **kwargs)
+
+
+def test_a_seed_that_is_not_a_whole_number_is_an_argument_error():
+    # numpy's TypeError ("SeedSequence expects int or sequence of ints") came through detect_changes and compare
+    spans = tk.simulate.simulate("baseline", 40, seed=1).spans
+    with pytest.raises(tk.ArgumentError, match="seed"):
+        tk.detect_changes(spans, seed="a")
+    with pytest.raises(tk.ArgumentError, match="seed"):
+        tk.compare(spans, spans, seed="a", n_boot=10)
+    with pytest.raises(tk.SpansSchemaError, match="baseline"):
+        incident_periods(spans, baseline=[1, 2])

@@ -605,7 +605,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     SpansSchemaError
         A needed column is missing.
     ArgumentError
-        Bad ``metric``, ``alpha``, ``freq``, ``by`` or ``direction``.
+        Bad ``metric``, ``alpha``, ``freq``, ``by``, ``direction`` or ``seed``.
 
     Examples
     --------
@@ -624,6 +624,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     ci = share_arg(ci, "ci", "detect_changes")
     min_buckets = count_arg(min_buckets, "min_buckets", "detect_changes", minimum=1)
     n_perm = count_arg(n_perm, "n_perm", "detect_changes", minimum=1, allow_none=True)
+    seed = count_arg(seed, "seed", "detect_changes")
     if direction not in ("worse", *_DIRECTIONS):
         raise ArgumentError(f"detect_changes: direction must be one of worse, {', '.join(_DIRECTIONS)}; "
                             f"got {direction!r}")
@@ -1046,6 +1047,13 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     -------
     IncidentPeriods
 
+    Raises
+    ------
+    SpansSchemaError
+        ``spans`` or ``baseline`` is not a spans frame.
+    ArgumentError
+        ``freq``, ``alpha`` or ``min_baseline`` is not one (a bad argument is not "no change found").
+
     Examples
     --------
     >>> import tracekit as tk
@@ -1053,6 +1061,16 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     >>> p.source  # doctest: +ELLIPSIS
     'the normal period before the change (14:00–14:2... UTC, ... traces)'
     """
+    # checked here: detect_changes' errors below are read as "too little data", and a typo in freq or an alpha of 5
+    # said "no change over time found"
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "incident_periods")
+    if baseline is not None:
+        require_columns(baseline, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"),
+                        "incident_periods (baseline)")
+    alpha = share_arg(alpha, "alpha", "incident_periods")
+    min_baseline = count_arg(min_baseline, "min_baseline", "incident_periods")
+    if freq is not None:
+        duration_arg(freq, "freq", "incident_periods")
     # the bucket: the one given, else auto_freq's (about 60 over the data) and, over more than an hour of data, also
     # the finest round bucket of at least a minute within MAX_BUCKETS (a 9-minute incident in 4 hours is under two
     # 5-minute buckets: found at 1 minute, p 0.001, missed at 5). Each try gets alpha / tries (Bonferroni over them)

@@ -55,6 +55,7 @@ from ..core import (
     DEFAULT_N_BOOT,
     boot_args,
     call_paths,
+    count_arg,
     failed,
     quantile_draws,
     require_columns,
@@ -349,7 +350,7 @@ def compare(
     a, _ = key_frame(a, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
     b, _ = key_frame(b, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
     n_boot, ci = boot_args(n_boot, ci, "compare", min_boot=1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(count_arg(seed, "seed", "compare"))
     na, cpa, calla, pa, e2e_a, hcp_a, req_a = _side(a, keys, critical_path_kwargs)
     nb, cpb, callb, pb, e2e_b, hcp_b, req_b = _side(b, keys, critical_path_kwargs)
 

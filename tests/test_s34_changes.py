@@ -204,3 +204,19 @@ def test_a_seed_that_is_not_a_whole_number_is_an_argument_error():
         tk.compare(spans, spans, seed="a", n_boot=10)
     with pytest.raises(tk.SpansSchemaError, match="baseline"):
         incident_periods(spans, baseline=[1, 2])
+
+
+def test_an_ongoing_change_counts_its_last_request_in_the_window():
+    # 60 minutes of 20 requests a minute, three times slower from minute 52 to the end: "what happened" said "159
+    # GET /x requests were slower ... (the window's 159 requests, 00:52:00–00:59:56 UTC, against the other 1,041"
+    # the window ended at the last request's start, exclusive, so the last request (the incident's) was counted as
+    # normal, while the incident held 160 traces. Now 160 and 1,040
+    rng = np.random.default_rng(5)
+    minute = np.repeat(np.arange(60), 20)
+    lat = rng.lognormal(np.log(100), 0.3, len(minute)) * np.where(minute >= 52, 3, 1)
+    pm = tk.postmortem(_requests(minute, lat, np.zeros(len(minute))))
+    what = next(f for f in pm.findings if f.topic == "what")
+    assert pm.incident["trace_id"].nunique() == 160
+    assert what.evidence["requests_hurt"] == 160
+    assert "the window's 160 requests" in what.text and "against the other 1,040 GET /x requests" in what.text
+    assert what.evidence["p95_during_ms"] == pytest.approx(np.sort(lat[minute >= 52])[151])  # inverted_cdf: 152nd

@@ -522,7 +522,10 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         onset, recovery = head["onset"], head["recovery"]
         end = recovery if not pd.isna(recovery) else spans["start"].max()
         rows = _route_requests(spans, route, None)
-        inside = ((rows["time"] >= onset) & (rows["time"] < end)).to_numpy(dtype=bool)
+        # an ongoing change runs to the end of the data: its last request is in it (``< end`` with end the last
+        # start counted the latest request of the window among the normal ones)
+        inside = ((rows["time"] >= onset) & ((rows["time"] < recovery) if not pd.isna(recovery) else True)
+                  ).to_numpy(dtype=bool)
         lat_in = rows["latency_ms"].to_numpy(dtype=float)[inside]
         lat_out = rows["latency_ms"].to_numpy(dtype=float)[~inside]
         fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA> (no span records a status): NaN rates

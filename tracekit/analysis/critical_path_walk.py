@@ -8,18 +8,28 @@ the per-trace walk without an import loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..core import call_paths, ns, require_columns, result_table, span_tree, to_timestamps, unique_sorted
+from ..core import (
+    call_paths,
+    flag_arg,
+    ns,
+    number_arg,
+    require_columns,
+    result_table,
+    span_tree,
+    to_timestamps,
+    unique_sorted,
+)
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
 from ..schema import STRING, SharedTuple
 
-__all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING"]
+__all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING", "nonblocking_rules"]
 
 _NAT = np.iinfo(np.int64).min
 _INF = np.iinfo(np.int64).max
@@ -112,6 +122,24 @@ def _tree(spans: pd.DataFrame):
     return t, depth, failures, kept
 
 
+def nonblocking_rules(nonblocking: str | Iterable[str] | None) -> frozenset[str]:
+    """The ``nonblocking`` setting as a set of rule names; an ArgumentError naming what is not one (a number in
+    the list was a bare TypeError from sorting it with the names, a dict's keys were taken silently)."""
+    if nonblocking is None:
+        return frozenset()
+    if isinstance(nonblocking, str):
+        items: list = [nonblocking]
+    elif isinstance(nonblocking, Iterable) and not isinstance(nonblocking, (Mapping, bytes)):
+        items = list(nonblocking)
+    else:
+        raise ArgumentError(f"critical_path: nonblocking must be a rule name, a list of them or None; got "
+                            f"{type(nonblocking).__name__} {nonblocking!r}; use {sorted(_NONBLOCKING)}")
+    bad = [x for x in items if not isinstance(x, str) or x not in _NONBLOCKING]
+    if bad:
+        raise ArgumentError(f"critical_path: unknown nonblocking rule(s) {bad!r}; use {sorted(_NONBLOCKING)}")
+    return frozenset(items)
+
+
 def walk_critical_path(
     spans: pd.DataFrame,
     *,
@@ -167,16 +195,10 @@ def walk_critical_path(
         raise ArgumentError(f"critical_path: in_progress must be 'extend' or 'drop', got {in_progress!r}")
     if inferred not in ("keep", "drop"):
         raise ArgumentError(f"critical_path: inferred must be 'keep' or 'drop', got {inferred!r}")
-    if not (0.0 <= float(overlap_tolerance) < 1.0):
-        raise ArgumentError(f"critical_path: overlap_tolerance is a fraction of the parent in [0, 1), got {overlap_tolerance!r}")
-    if nonblocking is None:
-        rules: frozenset[str] = frozenset()
-    elif isinstance(nonblocking, str):
-        rules = frozenset([nonblocking])
-    else:
-        rules = frozenset(nonblocking)
-    if rules - _NONBLOCKING:
-        raise ArgumentError(f"critical_path: unknown nonblocking rule(s) {sorted(rules - _NONBLOCKING)}; use {sorted(_NONBLOCKING)}")
+    # a fraction of the parent in [0, 1); a string or a bool is refused, not compared (TypeError) or taken as 1
+    overlap_tolerance = number_arg(overlap_tolerance, "overlap_tolerance", "critical_path", low=0, high=1, high_open=True)
+    adjacent_sequential = flag_arg(adjacent_sequential, "adjacent_sequential", "critical_path")  # "no" is truthy
+    rules = nonblocking_rules(nonblocking)
     params = {
         "adjacent_sequential": bool(adjacent_sequential), "overlap_tolerance": float(overlap_tolerance),
         "surrounding": surrounding, "nonblocking": tuple(sorted(rules)), "in_progress": in_progress, "inferred": inferred,

@@ -66,7 +66,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..core import percentile, quantiles_with_zeros, require_columns, result_table, unique_sorted
+from ..core import (
+    flag_arg,
+    percentile,
+    percentile_window_arg,
+    quantiles_with_zeros,
+    require_columns,
+    result_table,
+    unique_sorted,
+)
 from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
 from ..errors import ArgumentError
@@ -75,6 +83,7 @@ from .critical_path_walk import (  # noqa: F401 (re-exported)
     CP_COLUMNS,
     CRITICAL_PATH,
     CriticalPathFailure,
+    nonblocking_rules,
     requests_only,
     walk_critical_path,
 )
@@ -173,10 +182,11 @@ def critical_path(
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
     options = dict(adjacent_sequential=adjacent_sequential, overlap_tolerance=overlap_tolerance, surrounding=surrounding,
                    nonblocking=nonblocking, in_progress=in_progress, inferred=inferred, engine=engine)
-    if across_links:  # an additive path: the workflow walk calls the per-trace walk below
+    if flag_arg(across_links, "across_links", "critical_path"):  # an additive path: the workflow walk calls the per-trace walk below
         return workflow_critical_path(spans, **options)
     if not isinstance(nonblocking, str | None):
-        options["nonblocking"] = tuple(sorted(nonblocking))  # hashable, order-free: one cache entry per setting
+        # hashable, order-free: one cache entry per setting (checked first: a number among the names was a TypeError)
+        options["nonblocking"] = tuple(sorted(nonblocking_rules(nonblocking)))
     key = tuple(sorted(options.items()))
     cp = frame_cached(spans, "critical_path", key, _CP_INPUTS, lambda: walk_critical_path(spans, **options), _sections_of)
     return requests_only(cp, spans)
@@ -254,8 +264,16 @@ def critical_path_breakdown(
     >>> bd[["service", "cp_ms", "share"]].values.tolist()
     [['db', 60.0, 0.6], ['api', 40.0, 0.4]]
     """
+    if not isinstance(cp, pd.DataFrame):
+        raise ArgumentError(f"critical_path_breakdown: cp must be the DataFrame tk.critical_path returns, got {type(cp).__name__}")
     require_columns(cp, ("trace_id", "span_id", "duration_ms"), "critical_path_breakdown")
+    if "parent_id" in cp.columns and "root_span_id" not in cp.columns:  # a spans frame: its durations are no path
+        raise ArgumentError("critical_path_breakdown: cp is a spans frame (it has parent_id, not root_span_id); pass "
+                            "tk.critical_path(spans), and the spans as spans= for keys the path does not hold")
+    if spans is not None and not isinstance(spans, pd.DataFrame):
+        raise ArgumentError(f"critical_path_breakdown: spans must be a spans DataFrame or None, got {type(spans).__name__}")
     keys = by_keys(by, what="critical_path_breakdown")
+    window = percentile_window_arg(percentile_window, "critical_path_breakdown")
     fragment_ms = 0.0
     if "request" in cp.columns:
         req = cp["request"].to_numpy(dtype=bool, na_value=False)
@@ -275,13 +293,8 @@ def critical_path_breakdown(
     n_tr = int(tcode.max()) + 1 if len(tcode) else 0
     e2e = np.bincount(tcode, weights=ms, minlength=n_tr)
     keep_trace = np.ones(n_tr, dtype=bool)
-    if percentile_window is not None:
-        lo_p, hi_p = percentile_window
-        if not (0 <= lo_p < hi_p <= 100):
-            raise ArgumentError(f"critical_path_breakdown: percentile_window must be (lo, hi) with 0 <= lo < hi <= 100, got {percentile_window!r}")
-        if hi_p <= 1:
-            raise ArgumentError(f"critical_path_breakdown: percentile_window is in percent: {percentile_window!r} keeps the "
-                                "fastest 1 % at most; for the slowest 5 % pass (95, 100)")
+    if window is not None:
+        lo_p, hi_p = window
         if n_tr:
             lo_v, hi_v = percentile(e2e, [lo_p / 100, hi_p / 100])
             keep_trace = (e2e >= lo_v) & (e2e <= hi_v)
@@ -312,6 +325,6 @@ def critical_path_breakdown(
     out = out.sort_values(["cp_ms", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
     out.attrs["traces"] = n_used
     out.attrs["fragment_ms"] = fragment_ms
-    out.attrs["percentile_window"] = percentile_window
-    out.attrs["params"] = {"by": keys, "percentile_window": percentile_window, "critical_path": cp.attrs.get("params")}
+    out.attrs["percentile_window"] = window
+    out.attrs["params"] = {"by": keys, "percentile_window": window, "critical_path": cp.attrs.get("params")}
     return out

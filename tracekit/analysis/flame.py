@@ -38,6 +38,7 @@ from ..core import (
     call_paths,
     path_parent,
     percentile,
+    percentile_window_arg,
     quantiles_with_zeros,
     result_table,
     span_tree,
@@ -92,13 +93,18 @@ SAVING_POTENTIAL = result_table("saving_potential", "one row per operation", [
 
 
 def _request_sections(cp: pd.DataFrame, percentile_window: tuple[float, float] | None,
-                      spans: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
+                      spans: pd.DataFrame | None = None, func: str = "critical_path_tree") -> tuple[pd.DataFrame, int]:
     """The sections of each trace's request root, and the number of requests.
 
     A request is one by :func:`tracekit.trace_outcomes` (not asynchronous work, not the callee's half of a
     dropped context): ``cp``'s ``request`` column (checked against ``spans`` when given), else the request root of
     the span tree of ``spans``, else the walked root with the earliest first section (then the most critical-path
     time)."""
+    if not isinstance(cp, pd.DataFrame):
+        raise ArgumentError(f"{func}: expected the DataFrame tk.critical_path returns, got {type(cp).__name__}")
+    if spans is not None and not isinstance(spans, pd.DataFrame):
+        raise ArgumentError(f"{func}: spans must be a spans DataFrame or None, got {type(spans).__name__}")
+    percentile_window = percentile_window_arg(percentile_window, func)
     need = ("trace_id", "span_id", "service", "name", "duration_ms", "call_path", "root_span_id")
     missing = [c for c in need if c not in cp.columns]
     if missing:
@@ -125,12 +131,7 @@ def _request_sections(cp: pd.DataFrame, percentile_window: tuple[float, float] |
         totals = totals.sort_values(["trace_id", "start", "duration_ms"], ascending=[True, True, False], kind="stable")
         req = totals.drop_duplicates("trace_id")
     if percentile_window is not None:
-        lo, hi = percentile_window
-        if not (0 <= lo < hi <= 100):
-            raise ArgumentError(f"percentile_window must be (lo, hi) in percent with 0 <= lo < hi <= 100, got {percentile_window!r}")
-        if hi <= 1:
-            raise ArgumentError(f"percentile_window is in percent: {percentile_window!r} keeps the fastest 1 % at most; "
-                                f"for the slowest 5 % pass (95, 100)")
+        lo, hi = percentile_window  # checked above (core.percentile_window_arg)
         v = req["duration_ms"].to_numpy(dtype=float)
         a, b = (percentile(v, lo / 100), percentile(v, hi / 100)) if len(v) else (np.nan, np.nan)
         req = req[(v >= a) & (v <= b)]
@@ -283,7 +284,7 @@ def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFr
     """
     if by != "call_path":
         raise ArgumentError(f"critical_path_tree: by must be 'call_path', got {by!r}")
-    sec, n_req = _request_sections(cp, percentile_window, spans)
+    sec, n_req = _request_sections(cp, percentile_window, spans, "critical_path_tree")
     out = _tree_from(sec, n_req, _Parents(cp, spans))
     out.attrs["requests"] = n_req
     out.attrs["params"] = {"by": by, "percentile_window": percentile_window}
@@ -338,8 +339,8 @@ def critical_path_tree_diff(
     0.0
     """
     n_boot, ci = boot_args(n_boot, ci, "critical_path_tree_diff")
-    sa, na = _request_sections(a, percentile_window, spans_a)
-    sb, nb = _request_sections(b, percentile_window, spans_b)
+    sa, na = _request_sections(a, percentile_window, spans_a, "critical_path_tree_diff")
+    sb, nb = _request_sections(b, percentile_window, spans_b, "critical_path_tree_diff")
     ta, tb = _tree_from(sa, na, _Parents(a, spans_a)), _tree_from(sb, nb, _Parents(b, spans_b))
     keys = ["node", "parent", "service", "name", "depth"]
     m = ta[keys + ["total_ms", "self_ms"]].merge(tb[keys + ["total_ms", "self_ms"]], on=keys, how="outer", suffixes=("_a", "_b"))
@@ -426,7 +427,7 @@ def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), 
     if by_keys(by, what="saving_potential") != ["service", "name"]:
         raise ArgumentError(f"saving_potential: by must be the operation ('operation' or ('service', 'name')), got {by!r}; "
                             "critical_path_breakdown groups critical-path time by any key")
-    sec, n_req = _request_sections(cp, None, spans)
+    sec, n_req = _request_sections(cp, None, spans, "saving_potential")
     per = sec.groupby(["service", "name", "trace_id"], sort=False)["duration_ms"].sum().reset_index()
     total = sec["duration_ms"].sum() / max(n_req, 1)
     # per operation, over every request (0 where it is not on the path): vectorised, not a loop over operations

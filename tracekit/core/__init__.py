@@ -27,7 +27,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 104.0
 """
 
-from .args import boot_args, count_arg, duration_arg, number_arg, share_arg, steps_arg
+from .args import boot_args, count_arg, duration_arg, flag_arg, number_arg, percentile_window_arg, share_arg, steps_arg
 from .cache import cache_stats, clear_cache, frame_cached
 from .frame import (
     NAT_NS,
@@ -95,7 +95,7 @@ from .tree import SpanTree, self_ns, service_entries, span_tree, unique_sorted
 from .weights import trace_weights
 
 __all__ = [
-    "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg",
+    "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg", "flag_arg", "percentile_window_arg",
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
     "time_out_of_range", "time_resolution_ns",
     "normalize_trace_id", "normalize_trace_ids",

@@ -13,6 +13,10 @@ what is accepted, never a bare ``TypeError`` / ``OverflowError`` from deeper dow
   zero (:func:`duration_arg`); a bare number is refused (seconds or nanoseconds cannot be told), and a step that
   would cut the data into more than :data:`MAX_STEPS` bins is refused before anything is allocated
   (:func:`steps_arg`);
+- a **flag** (``adjacent_sequential``, ``across_links``…) is ``True`` or ``False`` (a numpy bool too), never a
+  string or a number whose truth Python would guess (``"no"`` is true) (:func:`flag_arg`);
+- a **percentile window** (``percentile_window``) is ``None`` or a pair ``(lo, hi)`` of numbers in percent with
+  ``0 <= lo < hi <= 100``; ``hi <= 1`` is refused as a window given as fractions (:func:`percentile_window_arg`);
 - ``n_boot`` and ``ci`` are checked together (:func:`boot_args`): ``n_boot`` a count ≥ 0 (or ≥ 1), ``ci``
   strictly between 0 and 1; ``alpha`` likewise strictly between 0 and 1 (:func:`share_arg`).
 
@@ -36,7 +40,8 @@ import pandas as pd
 
 from ..errors import ArgumentError
 
-__all__ = ["count_arg", "number_arg", "share_arg", "boot_args", "duration_arg", "steps_arg", "MAX_STEPS"]
+__all__ = ["count_arg", "number_arg", "share_arg", "boot_args", "duration_arg", "steps_arg", "flag_arg",
+           "percentile_window_arg", "MAX_STEPS"]
 
 #: the most time bins a step may cut the data into (a day in 0.1 s bins; ``"1ns"`` over an hour would be 3.6e12)
 MAX_STEPS = 1_000_000
@@ -182,6 +187,95 @@ def share_arg(value: Any, name: str, func: str) -> float:
     0.95
     """
     return number_arg(value, name, func, low=0, high=1, low_open=True, high_open=True)
+
+
+def flag_arg(value: Any, name: str, func: str) -> bool:
+    """``value`` as a ``bool`` if it is ``True`` or ``False`` (Python's or numpy's), else an ArgumentError.
+
+    Parameters
+    ----------
+    value : Any
+        What the caller gave.
+    name : str
+        The argument's name.
+    func : str
+        The public function.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ArgumentError
+        ``value`` is not a bool (``"no"``, ``0``, ``None``: their truth would be a guess).
+
+    Examples
+    --------
+    >>> flag_arg(False, "across_links", "critical_path")
+    False
+    >>> flag_arg("no", "across_links", "critical_path")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: critical_path: across_links must be True or False, got 'no'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ArgumentError(f"{func}: {name} must be True or False, got {value!r}")
+
+
+def percentile_window_arg(value: Any, func: str, name: str = "percentile_window") -> tuple[float, float] | None:
+    """``None``, or ``(lo, hi)`` in percent with ``0 <= lo < hi <= 100`` as two floats, else an ArgumentError.
+
+    ``hi <= 1`` is refused: ``(0.95, 1.0)`` is the slowest 5 % written as fractions, and would keep the fastest
+    1 % at most.
+
+    Parameters
+    ----------
+    value : Any
+        What the caller gave.
+    func : str
+        The public function.
+    name : str, default 'percentile_window'
+        The argument's name.
+
+    Returns
+    -------
+    tuple of (float, float) or None
+
+    Raises
+    ------
+    ArgumentError
+        Not a pair of real numbers, out of range or in the wrong order, or given as fractions.
+
+    Examples
+    --------
+    >>> percentile_window_arg((95, 100), "critical_path_breakdown")
+    (95.0, 100.0)
+    >>> percentile_window_arg((95,), "critical_path_breakdown")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: critical_path_breakdown: percentile_window must be None or a pair (lo, hi) in percent with 0 <= lo < hi <= 100, got (95,)
+    """
+    if value is None:
+        return None
+    pair = None
+    if not isinstance(value, (str, bytes, dict, set, frozenset)):
+        try:
+            pair = tuple(value)
+        except TypeError:
+            pair = None
+    ok = pair is not None and len(pair) == 2 and all(_is_real(v) for v in pair)
+    if ok:
+        lo, hi = float(pair[0]), float(pair[1])
+        ok = 0 <= lo < hi <= 100  # NaN fails every comparison
+    if not ok:
+        raise ArgumentError(f"{func}: {name} must be None or a pair (lo, hi) in percent with 0 <= lo < hi <= 100, "
+                            f"got {value!r}")
+    if hi <= 1:
+        raise ArgumentError(f"{func}: {name} is in percent: {value!r} keeps the fastest 1 % at most; for the slowest "
+                            "5 % pass (95, 100)")
+    return lo, hi
 
 
 def boot_args(n_boot: Any, ci: Any, func: str, *, min_boot: int = 0) -> tuple[int, float]:

@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..core.args import count_arg
 from ..core.frame import require_columns
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
@@ -180,7 +181,7 @@ def _cp_frame(critical_path, trace: pd.DataFrame, trace_id) -> pd.DataFrame | No
             raise ArgumentError("critical_path=True needs tracekit.critical_path, which is not available") from exc
         return compute(trace)
     if not isinstance(critical_path, pd.DataFrame):
-        raise TraceKitError(
+        raise ArgumentError(
             f"critical_path must be True/False or a DataFrame from tk.critical_path, got {type(critical_path).__name__}"
         )
     missing = [c for c in _CP_REQUIRED if c not in critical_path.columns]
@@ -200,7 +201,7 @@ def waterfall_data(
     trace_id: str | None = None,
     *,
     critical_path: bool | pd.DataFrame | None = None,
-    collapse: Iterable[str] = (),
+    collapse: Iterable[str] | None = (),
     max_depth: int | None = None,
 ) -> pd.DataFrame:
     """One row per visible span of one trace, in depth-first display order.
@@ -217,7 +218,7 @@ def waterfall_data(
         critical-path sections (columns ``span_id``, ``start``, ``end``, optionally ``trace_id``)
         is used as given; ``None``/``False`` leaves ``cp_sections`` empty.
     collapse:
-        Span ids whose descendants are hidden.
+        Span ids whose descendants are hidden (one id, a list of them, or ``None`` for none).
     max_depth:
         Hide spans deeper than this (0 shows the roots only).
 
@@ -264,10 +265,14 @@ def waterfall_data(
     True
     """
     require_columns(spans, _NEEDED, "waterfall_data")
-    if max_depth is not None and (not isinstance(max_depth, (int, np.integer)) or max_depth < 0):
-        raise ArgumentError(f"max_depth must be a non-negative integer or None, got {max_depth!r}")
+    # a whole number >= 0 or None (core.count_arg): True was taken as max_depth=1
+    max_depth = count_arg(max_depth, "max_depth", "waterfall_data", minimum=0, allow_none=True)
+    if collapse is None:  # nothing collapsed, as the default (); was a bare TypeError from iterating None
+        collapse = ()
     if isinstance(collapse, str):
         collapse = [collapse]
+    elif not isinstance(collapse, Iterable) or isinstance(collapse, (bytes, Mapping)):
+        raise ArgumentError(f"waterfall_data: collapse must be a span id or a list of span ids, got {type(collapse).__name__}")
     trace = _pick_trace(spans, trace_id)
     tid = trace["trace_id"].iloc[0]
     n = len(trace)

@@ -12,13 +12,13 @@ from ...core import (
     boot_args,
     count_arg,
     frame_cached,
+    number_arg,
     quantile_draws,
     require_columns,
     result_table,
     trace_outcomes,
 )
 from ...core.attributes import attribute_values
-from ...errors import ArgumentError
 from ..changes import fitting_freq
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
@@ -276,8 +276,8 @@ def cold_starts(
     >>> cs[["function", "invocations", "cold_starts"]].values.tolist()
     [['fulfillment', 12, 2]]
     """
-    if not (0 < slowest <= 1):
-        raise ArgumentError(f"cold_starts: slowest must be in (0, 1], got {slowest!r}")
+    # a share in (0, 1]: a string was a bare TypeError, True was taken as 1
+    slowest = number_arg(slowest, "slowest", "cold_starts", low=0, high=1, low_open=True)
     n_boot, ci = boot_args(n_boot, ci, "cold_starts", min_boot=1)
     inv = lambda_invocations(spans)
     cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",

@@ -20,6 +20,7 @@ from ...core import (
     result_table,
     safe_str,
     share_arg,
+    span_tree,
     status_recorded,
 )
 from ...core.deprecation import renamed
@@ -307,6 +308,9 @@ def bubble_up(
         if both.any():
             raise ArgumentError(f"bubble_up: {int(both.sum())} units are in both the selection and the baseline; "
                                 "pass disjoint sets (or baseline=None for the rest)")
+    if level == "span":  # a span exported twice is one unit (kernel tree: the later copies are left out)
+        dup = span_tree(spans).duplicate
+        sel, base = sel & ~dup, base & ~dup
     n_sel, n_base = int(sel.sum()), int(base.sum())
 
     # ---- triples (row, key, value) ----------------------------------------------------------

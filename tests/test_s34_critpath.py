@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -287,3 +288,39 @@ def test_bubble_up_at_span_level_counts_a_span_exported_twice_once():
     assert (db["selection_count"], db["share_selection"]) == (1, pytest.approx(1 / 3))
     x = hits[(hits["dimension"] == "x") & (hits["value"] == "1")].iloc[0]
     assert x["selection_count"] == 1
+
+
+# ------------------------------------------------------------------ repeated span ids (core.tree)
+def test_a_parent_exported_twice_with_agreeing_copies_keeps_its_trace(real_traces):
+    """otel-contrib's ddbSample.txt and invalidNamespace.txt hold one trace (FORMATS.md: files sharing a trace id
+    must merge); the reader keeps one copy of 17 of the 18 segments and both of the ``dynamodb`` subsegment, whose
+    namespace differs (kind client / internal). The kernel called its trace bad (a duplicated id named as a
+    parent): 0 sections and a failure where ddbSample alone walks 35 sections, 57.440 ms. Copies agreeing on parent,
+    start, end, service and name are one span: the trace is walked, the copy listed as left out."""
+    folder = real_traces / "otel-contrib-awsxray-testdata"
+    both = tk.read([folder / "ddbSample.txt", folder / "invalidNamespace.txt"])
+    alone = tk.read(folder / "ddbSample.txt")
+    assert len(both) == len(alone) + 1 and both["span_id"].duplicated().sum() == 1
+    cp, want = tk.critical_path(both), tk.critical_path(alone)
+    assert cp.attrs["failures"] == () and len(cp) == len(want) == 35
+    cols = ["span_id", "start", "end", "duration_ms", "service", "name"]
+    pd.testing.assert_frame_equal(cp[cols], want[cols])
+    assert [f.span_id for f in cp.attrs["duplicates_left_out"]] == ["7318c46a385557f5"]
+    assert "copies agree" in cp.attrs["duplicates_left_out"][0].reason
+
+
+def test_copies_of_a_parent_that_differ_in_time_or_name_still_make_the_trace_ambiguous():
+    # R |----------| 0..100; A 10..60 named as B's parent, exported twice; B 20..40
+    def spans(second_a):
+        a = {"span_id": "a" * 16, "parent_id": "f" * 16, "service": "db", "name": "q", "kind": "client", "start": 10, "end": 60}
+        rows = [{"span_id": "f" * 16, "parent_id": None, "service": "api", "name": "r", "kind": "server", "start": 0, "end": 100},
+                a, {"span_id": "b" * 16, "parent_id": "a" * 16, "service": "db", "name": "io", "kind": "internal", "start": 20, "end": 40},
+                dict(a, **second_a)]
+        return tk.spans_from_columns({k: [r[k] if k not in ("start", "end") else r[k] * MS for r in rows]
+                                      for k in rows[0]} | {"trace_id": [TID] * 4})
+    agree = tk.critical_path(spans({"kind": "internal"}))  # a kind (or an attribute) differing: one span, first copy's
+    assert agree.attrs["failures"] == () and agree["duration_ms"].sum() == 100.0
+    assert agree["kind"].tolist() == ["server", "client", "internal", "client", "server"]
+    for second in ({"end": 70}, {"start": 5}, {"name": "other"}, {"service": "cache"}, {"parent_id": "9" * 16}):
+        cp = tk.critical_path(spans(second))
+        assert len(cp) == 0 and "which copy is unknown" in cp.attrs["failures"][0].reason, second

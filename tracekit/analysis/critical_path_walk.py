@@ -92,11 +92,17 @@ def _tree(spans: pd.DataFrame):
     if len(dup_rows):
         codes, first = np.unique(t.trace[dup_rows], return_index=True)
         counts = np.bincount(t.trace[dup_rows], minlength=t.n_traces)
+        named = np.zeros(len(sid), dtype=bool)
+        named[t.parent[t.parent >= 0]] = True  # children link to an id's first copy
+        # per trace: some duplicated id is a parent (kept because its copies agree: core.tree)
+        named_in = np.bincount(t.trace[dup_rows], weights=named[dup_rows], minlength=t.n_traces) > 0
         for c, f in zip(codes.tolist(), first.tolist(), strict=True):
             r = dup_rows[f]
+            why = ("its copies agree on parent, start, end, service and name" if named_in[c]
+                   else "no span names it as its parent")
             kept.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]),
                                             f"duplicate span_id {sid[r]} ({int(counts[c])} rows): the later copies "
-                                            "left out, the trace kept (no span names it as its parent)"))
+                                            f"left out, the trace kept ({why})"))
     dup_traces = np.zeros(t.n_traces, dtype=bool)
     dup_traces[t.trace[t.duplicated]] = True  # a trace with a duplicate says so, not its cycle (once, not per trace)
     for mask, what in ((t.duplicated & t.bad_trace, "duplicate"), (t.cycle & ~t.duplicated, "cycle")):

@@ -8,8 +8,11 @@ Rules (each analysis states what it does with the flags):
 - **Duplicate span ids** in a trace: children link to the first copy in row order; every copy
   is flagged (``duplicated``), later copies also as ``duplicate``. Analyses leave the later copies
   out (a span exported twice is one span) and **keep the trace**; only when some span names a
-  duplicated id as its parent (which copy is its parent is unknown) is the trace a ``bad_trace``.
-  A duplicated leaf (or a duplicated root no span points to) never drops its trace.
+  duplicated id as its parent *and the copies differ* in parent, start, end, service or name (which
+  copy is its parent is unknown) is the trace a ``bad_trace``. A duplicated leaf (or a duplicated root
+  no span points to) never drops its trace, nor do copies that agree on all five (the same span read
+  from two exports that differ in a kind or an attribute: otel-contrib's ``ddbSample.txt`` and
+  ``invalidNamespace.txt`` read together); the first copy's kind and attributes stand, as for a leaf.
 - **Parent cycles** (a span naming itself, or a loop of parents): the spans on and under the
   loop never reach a root; they get depth -1, ``cycle`` and ``bad_trace``.
 - The **request root** of a trace is its root span that started first (ties: the one that ends
@@ -45,8 +48,9 @@ from ..errors import TraceKitError
 from .cache import frame_cached
 from .frame import NAT_NS, ns, require_columns
 
-#: what a span tree depends on: a frame equal in these is the same tree
-_FINGERPRINT_COLUMNS = ("trace_id", "span_id", "parent_id", "start", "end")
+#: what a span tree depends on: a frame equal in these is the same tree (service and name: whether the copies of a
+#: repeated span id agree, see the module docstring)
+_FINGERPRINT_COLUMNS = ("trace_id", "span_id", "parent_id", "start", "end", "service", "name")
 
 __all__ = ["SpanTree", "span_tree", "unique_sorted", "self_ns"]
 
@@ -405,7 +409,8 @@ def _build(spans: pd.DataFrame) -> SpanTree:
     cycle = depth < 0
     # a duplicated id some span names as its parent: that child's parent is ambiguous, the trace is bad;
     # a duplicated id nobody points to (a leaf, or a root exported twice) leaves its trace whole
-    named_dup = (parent >= 0) & duplicated[np.maximum(parent, 0)] if n else np.zeros(0, dtype=bool)
+    differ = _copies_differ(spans, order, skey, pcode) if duplicated.any() else duplicated
+    named_dup = (parent >= 0) & differ[np.maximum(parent, 0)] if n else np.zeros(0, dtype=bool)
     bad_codes = np.unique(tcode[named_dup | cycle])
     bad_trace = np.isin(tcode, bad_codes) if len(bad_codes) else np.zeros(n, dtype=bool)
     # request root: earliest-starting root, then the one ending last, then the lowest span id (not the first row: the
@@ -423,6 +428,36 @@ def _build(spans: pd.DataFrame) -> SpanTree:
         request_root[tr[head]] = rr[o][head]
     return SpanTree(tcode, trace_ids, parent, has_pid, orphan, duplicate, duplicated, cycle, depth, bad_trace, request_root,
                     scode, trace_rank)
+
+
+def _copies_differ(spans: pd.DataFrame, order: np.ndarray, skey: np.ndarray, pcode: np.ndarray) -> np.ndarray:
+    """Per row: its (trace, span id) has copies that differ in parent, start, end, service or name (what the tree,
+    the times and the labels of an analysis read). ``order`` sorts the rows by that key, ``skey`` is the sorted key.
+    Only the rows of a repeated key are compared: linear in those."""
+    n = len(skey)
+    same = skey[1:] == skey[:-1]
+    pairs = np.flatnonzero(same)  # sorted positions i, i + 1 of one key
+    a, b = order[pairs], order[pairs + 1]
+    diff = pcode[a] != pcode[b]
+    for col in ("start", "end"):
+        if col in spans.columns:
+            v = ns(spans[col])
+            diff |= v[a] != v[b]
+    for col in ("service", "name"):
+        if col in spans.columns:
+            v = spans[col].to_numpy(dtype=object, na_value=None)
+            diff |= np.fromiter((x != y for x, y in zip(v[a].tolist(), v[b].tolist(), strict=True)), dtype=bool,
+                                count=len(a))
+    # a key differs when any neighbouring pair of its copies does: mark the pairs, spread over the key's run
+    key_diff = np.zeros(n, dtype=bool)  # per sorted position
+    key_diff[pairs[diff]] = True
+    key_diff[pairs[diff] + 1] = True
+    run = np.cumsum(np.r_[True, ~same])  # run id per sorted position
+    hit = np.zeros(int(run[-1]) + 1 if n else 1, dtype=bool)
+    hit[run[key_diff]] = True
+    out = np.zeros(n, dtype=bool)
+    out[order] = hit[run]
+    return out
 
 
 # ------------------------------------------------------------------------------- the cache

@@ -355,3 +355,28 @@ def test_critical_path_tree_diff_draws_its_bootstrap_weights_a_block_at_a_time()
     row = d.set_index("node").loc["fn:op0"]
     assert row["delta_self_lo"] == pytest.approx(np.quantile(diff, 0.025), abs=1e-12)
     assert row["delta_self_hi"] == pytest.approx(np.quantile(diff, 0.975), abs=1e-12)
+
+
+# ------------------------------------------------------------------ flame graph data
+def test_flame_node_traces_count_the_requests_its_total_comes_from(real_traces):
+    """A span on the path wholly covered by its child holds no section: X-Ray's DynamoDB and SNS call subsegments,
+    covered by their inferred segments (kept by default). Their nodes were 79 and 959 ms wide, "on the path in 0
+    requests" (plot_flame's hover); every node now counts the requests it or a node below it holds time in."""
+    spans = tk.read(real_traces / "aws-xray-developer-guide" / "xray-api-gettingdata.md.BatchGetTraces-output.json")
+    t = tk.critical_path_tree(tk.critical_path(spans), spans=spans).set_index("node")
+    covered = t[t["self_ms"] == 0]
+    assert sorted(covered["name"]) == ["DynamoDB", "SNS"] and sorted(covered["total_ms"]) == [79.0, 959.0]
+    assert (t["traces"] == 1).all()  # one request: every node of its path is in it (was 0 for the two)
+    # three requests: web -> wrap -> db, where wrap is covered by db in two of them and holds time of its own in one
+    #   r1: web 0..100, wrap 10..50, db 10..50   r2: web 0..80, wrap 10..30, db 10..30   r3: web 0..90, wrap 10..60, db 20..40
+    rows = []
+    for k, (w0, w1, d0, d1, end) in enumerate([(10, 50, 10, 50, 100), (10, 30, 10, 30, 80), (10, 60, 20, 40, 90)]):
+        tid = f"{k + 1:032x}"
+        rows += [(tid, "a", None, "web", "GET", 0, end), (tid, "b", "a", "web", "wrap", w0, w1), (tid, "c", "b", "db", "q", d0, d1)]
+    three = tk.spans_from_columns({
+        "trace_id": [r[0] for r in rows], "span_id": [r[1] * 16 for r in rows],
+        "parent_id": [None if r[2] is None else r[2] * 16 for r in rows], "service": [r[3] for r in rows],
+        "name": [r[4] for r in rows], "start": [r[5] * MS for r in rows], "end": [r[6] * MS for r in rows]})
+    t = tk.critical_path_tree(tk.critical_path(three), spans=three).set_index("name")
+    assert t.loc["wrap", "self_ms"] == pytest.approx(30 / 3) and t.loc["wrap", "total_ms"] == pytest.approx((40 + 20 + 50) / 3)
+    assert t["traces"].to_dict() == {"GET": 3, "wrap": 3, "q": 3}  # wrap was 1: its own time in r3 only

@@ -426,24 +426,26 @@ def critical_path_tree_diff(
             # the Poisson weights are drawn a block of resamples at a time (the same stream as one draw of all),
             # not as one n_boot x requests array (50,000 requests: 1 GB and 66 s; a million would not fit)
             per = sparse.csr_matrix((ms, (tcode, ncode)), shape=(n, len(nodes))).T.tocsr()
-            selfd = np.empty((n_boot, len(nodes)))
+            # node-major (a node's resamples contiguous): adding a node's totals to its parent's is one contiguous
+            # row, not a strided column (16,768 nodes, 2,000 requests a side, n_boot=1000: 10.4 -> 8.4 s)
+            selfd = np.empty((len(nodes), n_boot))
             step = max(1, min(n_boot, 1_000_000 // max(n, 1)))  # about 16 MB of weights at a time
             for k0 in range(0, n_boot, step):
                 k1 = min(n_boot, k0 + step)
                 w = rng.poisson(1.0, size=(k1 - k0, n)).astype(np.float64)  # Poisson bootstrap of requests
                 tot_w = np.maximum(w.sum(axis=1), 1.0)
-                selfd[k0:k1] = np.asarray(per @ w.T).T / tot_w[:, None]
+                selfd[:, k0:k1] = np.asarray(per @ w.T) / tot_w[None, :]
             totd = selfd.copy()
-            for i in order:
+            for i in order.tolist():
                 if par_idx[i] >= 0:
-                    totd[:, par_idx[i]] += totd[:, i]
+                    totd[par_idx[i]] += totd[i]
             return selfd, totd
 
         sa_self, sa_tot = draws(sa, na)
         sb_self, sb_tot = draws(sb, nb)
         q = (1 - ci) / 2
-        lo_t, hi_t = np.quantile(sa_tot - sb_tot, [q, 1 - q], axis=0)
-        lo_s, hi_s = np.quantile(sa_self - sb_self, [q, 1 - q], axis=0)
+        lo_t, hi_t = np.quantile(sa_tot - sb_tot, [q, 1 - q], axis=1)
+        lo_s, hi_s = np.quantile(sa_self - sb_self, [q, 1 - q], axis=1)
     m["delta_total_lo"], m["delta_total_hi"] = lo_t, hi_t
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)

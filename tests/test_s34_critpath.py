@@ -380,3 +380,13 @@ def test_flame_node_traces_count_the_requests_its_total_comes_from(real_traces):
     t = tk.critical_path_tree(tk.critical_path(three), spans=three).set_index("name")
     assert t.loc["wrap", "self_ms"] == pytest.approx(30 / 3) and t.loc["wrap", "total_ms"] == pytest.approx((40 + 20 + 50) / 3)
     assert t["traces"].to_dict() == {"GET": 3, "wrap": 3, "q": 3}  # wrap was 1: its own time in r3 only
+
+
+def test_a_root_without_a_start_is_a_failure_not_an_empty_path():
+    # schema-invalid (start is not nullable) but what a hand-built frame may hold: the trace walked to nothing and
+    # said nothing (failures ()); it is listed now
+    spans = tk.spans_from_columns({"trace_id": [TID] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+                                   "service": ["x"] * 2, "name": ["r", "q"], "start": [None, 10 * MS], "end": [100 * MS, 60 * MS]})
+    cp = tk.critical_path(spans)
+    assert len(cp) == 0
+    assert [(f.span_id, f.reason) for f in cp.attrs["failures"]] == [("a" * 16, "root span has no start time (start is NaT)")]

@@ -224,6 +224,11 @@ def walk_critical_path(
     valid = ~tree.bad_trace & ~tree.duplicate & (start != _NAT)
     parent = tree.parent
     is_root = parent < 0
+    # a span with no start (schema-invalid, but a hand-built frame holds it) cannot be placed: a root (or orphan)
+    # without one is a failure, said as one, not a root that silently walks to nothing
+    for r in np.flatnonzero(is_root & (start == _NAT) & ~tree.bad_trace & ~tree.duplicate):
+        failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]),
+                                            "root span has no start time (start is NaT)"))
     end = end.copy()
     if in_progress == "drop":
         valid &= ~inprog

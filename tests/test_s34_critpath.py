@@ -390,3 +390,26 @@ def test_a_root_without_a_start_is_a_failure_not_an_empty_path():
     cp = tk.critical_path(spans)
     assert len(cp) == 0
     assert [(f.span_id, f.reason) for f in cp.attrs["failures"]] == [("a" * 16, "root span has no start time (start is NaT)")]
+
+
+def test_call_path_texts_naming_two_call_paths_are_said_not_merged_silently():
+    # trace 1: a root of service a named "x > b:y" (100 ms); trace 2: a:x (100 ms) calling b:y (10..70). Both render
+    # "a:x > b:y": the flame tree merged b's 60 ms into a depth-0 node labelled a / "x > b:y" (80 ms per request),
+    # left a:x's total 20 ms where trace 2's root took 100, and said nothing
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32, "2" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16, "c" * 16],
+        "parent_id": [None, None, "b" * 16], "service": ["a", "a", "b"], "name": ["x > b:y", "x", "y"],
+        "start": [0, 0, 10 * MS], "end": [100 * MS, 100 * MS, 70 * MS]})
+    cp = tk.critical_path(spans)
+    with pytest.warns(UserWarning, match="1 call path text.*'a:x > b:y'"):
+        t = tk.critical_path_tree(cp, spans=spans)
+    assert t.attrs["ambiguous_call_paths"] == ("a:x > b:y",)
+    with pytest.warns(UserWarning, match="critical_path_tree_diff"):
+        d = tk.critical_path_tree_diff(cp, cp, spans_a=spans, spans_b=spans, n_boot=0)
+    assert d.attrs["ambiguous_call_paths"] == ("a:x > b:y",)
+    # an unambiguous frame says nothing
+    clean = spans.assign(name=["x", "x", "y"])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.critical_path_tree(tk.critical_path(clean), spans=clean).attrs["ambiguous_call_paths"] == ()

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -178,6 +179,23 @@ class _Parents:
         return self.index.entry(path) if self.index is not None else None
 
 
+def _ambiguous_paths(sec: pd.DataFrame, func: str) -> tuple[str, ...]:
+    """Call-path texts whose sections name more than one operation or depth: a service or a name holding ' > ' (or
+    a service holding ':') makes two call paths one text (root 'a' named 'x > b:y', and 'a:x' calling 'b:y', are
+    both 'a:x > b:y'), and a node is a text: their time is merged into one node with one operation's label. Said in
+    a warning, the texts in the result's ``attrs["ambiguous_call_paths"]``, rather than merged silently."""
+    cols = [c for c in ("service", "name", "depth") if c in sec.columns]
+    if not len(sec) or not cols:
+        return ()
+    n = sec.groupby("call_path", sort=True)[cols].nunique(dropna=False)
+    bad = tuple(n.index[(n > 1).any(axis=1)].astype(str))
+    if bad:
+        warnings.warn(f"{func}: {len(bad)} call path text(s) name different operations (first {bad[0]!r}): a service or "
+                      "name holding ' > ' or ':' makes two call paths one text, and their critical-path time is merged "
+                      "into one node (attrs['ambiguous_call_paths'])", UserWarning, stacklevel=3)
+    return bad
+
+
 def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -> pd.DataFrame:
     g = sec.groupby("call_path", sort=True)
     self_sum = g["duration_ms"].sum()
@@ -320,7 +338,8 @@ def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFr
     -------
     pandas.DataFrame
         One row per node, declared in :data:`CRITICAL_PATH_TREE`; ``attrs["requests"]`` is the
-        number of requests averaged over.
+        number of requests averaged over; ``attrs["ambiguous_call_paths"]`` the call-path texts that name two
+        different call paths (a service or name holding ``' > '`` or ``':'``), merged into one node (warned).
 
     Raises
     ------
@@ -337,8 +356,10 @@ def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFr
     if by != "call_path":
         raise ArgumentError(f"critical_path_tree: by must be 'call_path', got {by!r}")
     sec, n_req = _request_sections(cp, percentile_window, spans, "critical_path_tree")
+    ambiguous = _ambiguous_paths(sec, "critical_path_tree")
     out = _tree_from(sec, n_req, _Parents(cp, spans))
     out.attrs["requests"] = n_req
+    out.attrs["ambiguous_call_paths"] = ambiguous
     out.attrs["params"] = {"by": by, "percentile_window": percentile_window}
     return out
 
@@ -393,6 +414,7 @@ def critical_path_tree_diff(
     n_boot, ci = boot_args(n_boot, ci, "critical_path_tree_diff")
     sa, na = _request_sections(a, percentile_window, spans_a, "critical_path_tree_diff")
     sb, nb = _request_sections(b, percentile_window, spans_b, "critical_path_tree_diff")
+    ambiguous = tuple(sorted(set(_ambiguous_paths(sa, "critical_path_tree_diff")) | set(_ambiguous_paths(sb, "critical_path_tree_diff"))))
     ta, tb = _tree_from(sa, na, _Parents(a, spans_a)), _tree_from(sb, nb, _Parents(b, spans_b))
     keys = ["node", "parent", "service", "name", "depth"]
     m = ta[keys + ["total_ms", "self_ms"]].merge(tb[keys + ["total_ms", "self_ms"]], on=keys, how="outer", suffixes=("_a", "_b"))
@@ -450,6 +472,7 @@ def critical_path_tree_diff(
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)
     out.attrs["requests"] = (na, nb)
+    out.attrs["ambiguous_call_paths"] = ambiguous
     out.attrs["params"] = {"percentile_window": percentile_window, "n_boot": n_boot, "ci": ci, "seed": seed}
     return out
 

@@ -413,3 +413,27 @@ def test_call_path_texts_naming_two_call_paths_are_said_not_merged_silently():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tk.critical_path_tree(tk.critical_path(clean), spans=clean).attrs["ambiguous_call_paths"] == ()
+
+
+def test_cold_start_of_an_asynchronous_consumer_in_its_own_trace_adds_no_request_time():
+    """SQS -> Lambda: the consumer runs in a trace of its own, linked to the producer (asynchronous work, not a
+    request: core.trace_outcomes). Its 300 ms Initialization was counted as 300 ms of critical path added per cold
+    start although the docstring says 0 for an SQS consumer and critical_path_breakdown leaves that time out."""
+    a, b = "a" * 32, "b" * 32
+    spans = tk.spans_from_columns({
+        "trace_id": [a, a, b, b, b], "span_id": ["1" * 16, "2" * 16, "3" * 16, "4" * 16, "5" * 16],
+        "parent_id": [None, "1" * 16, None, "3" * 16, "3" * 16],
+        "service": ["api", "api", "fulfillment", "fulfillment", "fulfillment"],
+        "name": ["POST /order", "SQS.SendMessage", "fulfillment", "Initialization", "work"],
+        "kind": ["server", "producer", "consumer", "internal", "internal"],
+        "start": [0, 10 * MS, 50 * MS, 50 * MS, 350 * MS], "end": [100 * MS, 20 * MS, 400 * MS, 350 * MS, 400 * MS],
+        "attributes": [{}, {}, {"origin": "AWS::Lambda::Function"}, {}, {}],
+        "links": [[], [], [{"trace_id": a, "span_id": "2" * 16}], [], []]})
+    cs = tk.cold_starts(spans, n_boot=20)
+    assert cs[["function", "cold_starts", "init_mean_ms", "cp_added_ms"]].values.tolist() == [["fulfillment", 1, 300.0, 0.0]]
+    assert "fulfillment" not in set(tk.critical_path_breakdown(tk.critical_path(spans))["service"])
+    # the same function called synchronously (a child of the request's span, not linked): its 300 ms hold the request up
+    sync = spans.assign(trace_id=[a] * 5, parent_id=[None, "1" * 16, "2" * 16, "3" * 16, "3" * 16],
+                        kind=["server", "client", "server", "internal", "internal"], links=[[]] * 5,
+                        end=[500 * MS, 420 * MS, 400 * MS, 350 * MS, 400 * MS])
+    assert tk.cold_starts(sync, n_boot=20)["cp_added_ms"].tolist() == [300.0]

@@ -75,7 +75,8 @@ COLD_STARTS = result_table("cold_starts", "one row per Lambda function", [
     ('added_ms', 'float64', 'ms', 'mean duration of cold minus warm invocations'),
     ('added_ms_lo', 'float64', 'ms', 'lower bound of its bootstrap interval; NaN with fewer than 2 cold or 2 warm invocations'),
     ('added_ms_hi', 'float64', 'ms', 'upper bound of its bootstrap interval; NaN with fewer than 2 cold or 2 warm invocations'),
-    ('cp_added_ms', 'float64', 'ms', 'mean critical-path ms of the initialisation per cold start'),
+    ('cp_added_ms', 'float64', 'ms', "mean critical-path ms of the initialisation per cold start, on the request's path "
+                                     '(0 for asynchronous work: a consumer in a trace of its own)'),
     ('slow_traces', 'int64', 'traces', 'the slowest share of traces by request_ms'),
     ('slow_cold_share', 'float64', '', 'share of the slow traces with a cold start of the function'),
     ('trace_cold_share', 'float64', '', 'share of all traces with one'),
@@ -188,6 +189,9 @@ def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> n
     and for cold ones known only from a flag; 0 when the initialisation held nothing up."""
     out = np.where(inv["init_span_id"].notna().to_numpy(), 0.0, np.nan)
     rows = np.flatnonzero(inv["init_span_id"].notna().to_numpy())
+    if "request" in cp.columns:  # the request's path only (critical_path_breakdown's): a consumer in a trace of its
+        # own (SQS -> Lambda, linked) is asynchronous work, its initialisation holds no request up (was its whole time)
+        cp = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
     if not len(rows) or not len(cp):
         return out
     t0 = int(_ns_of(spans["start"]).min())  # times relative to the first start stay exact in float64
@@ -243,8 +247,9 @@ def cold_starts(
     duration of cold − warm invocations with a bootstrap interval (``added_ms_lo``/``_hi``; NaN with fewer than
     2 cold or 2 warm invocations: resampling one cold start draws it every time, so the interval held the warm
     ones' spread only — sampled-errors' single cold start read "+670 ms [+670 ms, +671 ms]");
-    ``cp_added_ms``: mean critical-path ms of the initialisation per cold start (0 when the
-    function runs asynchronously, e.g. an SQS consumer, and so does not hold up the request);
+    ``cp_added_ms``: mean critical-path ms of the initialisation per cold start, on the request's path (0 when the
+    function runs asynchronously, e.g. an SQS consumer, in the producer's trace or a trace of its own, and so does
+    not hold up the request);
     ``slow_traces`` (the slowest ``slowest`` share of traces by request latency, ``request_ms``), ``slow_cold_share``
     (share of them with a cold start of the function) against ``trace_cold_share`` (all traces).
 

@@ -67,6 +67,7 @@ from ..core import (
 )
 from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
+from ..core.naming import frame_services
 from ..core.results import Result
 from .critical_paths import critical_path
 
@@ -468,4 +469,6 @@ def compare(
     overall["requests_a"], overall["requests_b"] = len(ea), len(eb)
     params = {"by": keys, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs,
               "structure_traces": (int(pa.attrs.get("whole_traces", na)), int(pb.attrs.get("whole_traces", nb)))}
+    # the incident's services, then the baseline's others: the figure colours the incident's as every figure of it does
+    table.attrs["services"] = frame_services(spans)
     return Comparison(table, structure, overall, (na, nb), params)

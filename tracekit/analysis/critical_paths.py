@@ -77,6 +77,7 @@ from ..core import (
 )
 from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
+from ..core.naming import frame_services
 from ..errors import ArgumentError
 from ..schema import SharedTuple
 from .critical_path_walk import (  # noqa: F401 (re-exported)
@@ -190,7 +191,9 @@ def critical_path(
         options["nonblocking"] = tuple(sorted(nonblocking_rules(nonblocking)))
     key = tuple(sorted(options.items()))
     cp = frame_cached(spans, "critical_path", key, _CP_INPUTS, lambda: walk_critical_path(spans, **options), _sections_of)
-    return requests_only(cp, spans)
+    out = requests_only(cp, spans)
+    out.attrs["services"] = frame_services(spans)  # every service of the frame: its figures colour them as all others
+    return out
 
 
 def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
@@ -325,6 +328,7 @@ def critical_path_breakdown(
     out["trace_share"] = traces / n_used if n_used else np.nan
     out = out.sort_values(["cp_ms", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
     out.attrs["traces"] = n_used
+    out.attrs["services"] = frame_services(spans) or tuple(cp.attrs.get("services", ()))
     out.attrs["fragment_ms"] = fragment_ms
     out.attrs["percentile_window"] = window
     out.attrs["params"] = {"by": keys, "percentile_window": window, "critical_path": cp.attrs.get("params")}

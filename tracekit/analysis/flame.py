@@ -45,6 +45,7 @@ from ..core import (
     span_tree,
     unique_sorted,
 )
+from ..core.naming import frame_services
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
 from .critical_path_walk import requests_only
@@ -359,6 +360,7 @@ def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFr
     ambiguous = _ambiguous_paths(sec, "critical_path_tree")
     out = _tree_from(sec, n_req, _Parents(cp, spans))
     out.attrs["requests"] = n_req
+    out.attrs["services"] = frame_services(spans) or tuple(cp.attrs.get("services", ()))
     out.attrs["ambiguous_call_paths"] = ambiguous
     out.attrs["params"] = {"by": by, "percentile_window": percentile_window}
     return out

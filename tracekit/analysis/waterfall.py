@@ -44,6 +44,7 @@ import pandas as pd
 
 from ..core.args import count_arg
 from ..core.frame import require_columns
+from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
 from ..errors import ArgumentError, TraceKitError
 
@@ -419,7 +420,7 @@ def waterfall_data(
     out.attrs.update(_request_facts(trace, tid, t0, out.attrs["status_recorded"]))
     # every service of the frame, so the figure colours a service as the frame's other figures do (service_colors
     # resolves palette collisions among the names it is given)
-    out.attrs["services"] = tuple(sorted(map(str, spans["service"].dropna().unique())))
+    out.attrs["services"] = frame_services(spans)
     return out
 
 

@@ -61,7 +61,7 @@ __all__ = [
     "UNNAMED", "named",
     "callee", "callees", "routes", "operations", "operation_codes", "call_paths", "is_async_handoff",
     "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_parent",
-    "path_length",
+    "path_length", "frame_services",
 ]
 
 #: attribute keys naming a callee directly, most specific first
@@ -713,3 +713,17 @@ def is_async_handoff(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.
             dtype=bool, count=len(idx),
         )
     return out
+
+
+def frame_services(spans: pd.DataFrame | None) -> tuple[str, ...]:
+    """Every service of a spans frame, sorted (none for ``None`` or a frame without ``service``): what a result carries as ``attrs["services"]`` so that its figure
+    colours each service as every other figure of the same frame does (:func:`tracekit.plotting.service_colors`
+    resolves palette collisions among the names it is given: a figure of fewer services drew some in other colours).
+
+    >>> import tracekit as tk
+    >>> frame_services(tk.examples.load("checkout-small"))[:3]
+    ('DynamoDB', 'SQS', 'api-gateway')
+    """
+    if not isinstance(spans, pd.DataFrame) or "service" not in spans.columns:
+        return ()
+    return tuple(sorted(map(str, spans["service"].dropna().unique())))

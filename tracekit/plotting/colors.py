@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "bar_colors"]
+__all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "result_colors", "bar_colors"]
 
 #: Qualitative palette of 20 colours: Kelly's colours of maximum contrast without white, black, red
 #: (red marks errors) and grey (grey marks the baseline), plus cyan and indigo; the four that were
@@ -45,6 +45,21 @@ def key_text(values: pd.Series) -> pd.Series:
 def _palette_slot(name: str) -> int:
     """The palette slot a name prefers: a CRC-32 of its UTF-8 bytes (stable across runs and machines)."""
     return zlib.crc32(name.encode("utf-8")) % len(PALETTE)
+
+
+def result_colors(result: pd.DataFrame, drawn: Iterable[Any]) -> dict[str, str]:
+    """The colours of the services ``drawn`` from an analysis ``result``: by every service of the frame it was computed
+    from (``result.attrs["services"]``, which the analyses set), the drawn ones not among those after them, so a flame
+    graph, a breakdown or a comparison of fewer services colours each as the waterfall and the map of the same spans.
+
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"service": ["b"]})
+    >>> r.attrs["services"] = ("a", "b", "c")
+    >>> result_colors(r, r["service"])["b"] == service_colors(["a", "b", "c"])["b"]
+    True
+    """
+    drawn = [d for d in drawn if d is not None and not (isinstance(d, float) and d != d)]
+    return service_colors(result.attrs.get("services") or drawn, others=drawn)
 
 
 def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pandas as pd
 from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
 from ..errors import ArgumentError, require
-from .colors import PALETTE, esc, key_text, service_colors
+from .colors import PALETTE, esc, key_text, result_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -133,7 +133,7 @@ def plot_compare(
     # the bars of the period under suspicion in each service's colour (as in every figure); the reference grey
     after_color: Any = PALETTE[0]
     if "service" in keys:
-        cmap = service_colors(comparison["service"].astype(object))
+        cmap = result_colors(comparison, comparison["service"].astype(object).dropna().astype(str))
         after_color = [cmap.get(str(v), "#999999") for v in df["service"].astype(object)]
     fig = go.Figure(
         [

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, key_text, say_empty, service_colors
+from .colors import ERROR_COLOR, key_text, result_colors, say_empty
 
 go = require("plotly.graph_objects", "plot")
 
@@ -66,7 +66,7 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     True
     """
     _need(tree, ("node", "parent", "service", "name", "self_ms", "total_ms", "traces"), "tk.critical_path_tree")
-    colors = service_colors(tree["service"])
+    colors = result_colors(tree, tree["service"])
     n = tree.attrs.get("requests")
     fig = go.Figure(go.Icicle(
         ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in tree["parent"]],

@@ -13,7 +13,7 @@ from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
 from ..errors import ArgumentError, require
-from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, say_empty, service_colors
+from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, result_colors, say_empty, service_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -381,7 +381,7 @@ def plot_critical_path_breakdown(
         label = label + " · " + key_text(bd[k])
     labels = [esc(s) for s in label.tolist()]
     if "service" in keys:
-        cmap = service_colors(breakdown["service"].astype(object).astype(str))
+        cmap = result_colors(breakdown, breakdown["service"].astype(object).dropna().astype(str))
         color: Any = [cmap.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in bd["service"].astype(object)]
     else:
         color = PALETTE[0]

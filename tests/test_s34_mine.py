@@ -301,3 +301,31 @@ def test_flame_breakdown_and_compare_colour_each_service_as_the_waterfall_does()
     comparison = tk.compare(spans, half, by="service")
     drawn = {s: c for s, c in _bar_colors(tk.plot_compare(comparison)).items() if s in full}
     assert drawn and all(full[s] == c for s, c in drawn.items()), (drawn, full)
+
+
+# ------------------------------------------------------------------------------------------------
+# credentials in HTTP headers
+
+def test_credential_headers_are_found_and_redacted_by_default():
+    """OTel records request headers as http.request.header.<name> (a list of values). Before: an Authorization: Basic
+    value, a cookie, an X-Api-Key and a Set-Cookie were not found (0 of 4) and a default redact left them readable;
+    only 'Bearer …' was. Now each is found (secret_key, basic_auth) and replaced."""
+    attrs = {"http.request.header.authorization": ["Basic dXNlcjpodW50ZXIy"],
+             "http.request.header.cookie": ["session=8f3a9c2e1b7d"],
+             "http.request.header.x-api-key": ["k-20aa93"],
+             "http.response.header.set-cookie": "sid=abc123; HttpOnly",
+             "http.request.header.accept": ["application/json"]}
+    spans = tk.spans_from_columns({"trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"],
+                                   "name": ["GET /"], "start": [0], "end": [1], "attributes": [attrs]})
+    found = tk.find_pii(spans)
+    keys = set(found.loc[found["kind"] == "secret_key", "key"])
+    assert {k.split("[")[0] for k in keys} >= {"http.request.header.authorization", "http.request.header.cookie",
+                                              "http.request.header.x-api-key", "http.response.header.set-cookie"}
+    assert "basic_auth" in set(found["kind"])
+    assert not any("accept" in k for k in found["key"])
+    out = tk.redact(spans, method="mask").loc[0, "attributes"]
+    text = repr(out)
+    for secret in ("dXNlcjpodW50ZXIy", "8f3a9c2e1b7d", "k-20aa93", "abc123"):
+        assert secret not in text
+    assert out["http.request.header.accept"] == ["application/json"]
+    assert tk.redact_text("Authorization: Basic dXNlcjpodW50ZXIy", method="mask") == "Authorization: ****"

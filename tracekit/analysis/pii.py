@@ -3,14 +3,15 @@
 :func:`find_pii` scans attribute values (span ``attributes``, ``resource``, event and link
 attributes, and ``status_message``), recursing into nested dicts and lists, for the built-in
 :data:`PATTERNS` — ``email``, ``card`` (13–19 digits with a card-network prefix, Luhn-checked),
-``bearer`` (``Authorization: Bearer …`` tokens), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
+``bearer`` (``Authorization: Bearer …`` tokens), ``basic_auth`` (``Basic <base64>``), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
 ``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…`` style secrets, a value of 8 or more
 characters), ``ipv4``, ``ipv6`` (validated with
 :mod:`ipaddress`), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
 separators, e.g. ``(415) 555-0100``; bare digit runs, dates, times, versions and ids are not
 phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid area/group/serial
 numbers excluded) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
-``user``, ``user.id``). Besides attribute values, the texts a report or figure shows are scanned
+``user``, ``user.id``) and credentials by key name (:data:`SECRET_KEYS`: ``http.request.header.cookie``,
+``….authorization``, ``….x-api-key``, whatever their values look like). Besides attribute values, the texts a report or figure shows are scanned
 too: span and service names, event names, attribute keys, ``status_message``.
 
 :func:`redact` returns a copy where values under matching keys (glob patterns over the dotted
@@ -51,7 +52,8 @@ from ..core.nested import map_leaves, to_text
 from ..errors import ArgumentError
 from ..schema import SharedTuple, SpansSchemaError
 
-__all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "PII_COLUMNS"]
+__all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "SECRET_KEYS", "DEFAULT_KEYS",
+           "PII_COLUMNS"]
 
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|35|6(?:011|5|4[4-9]|22))")
 
@@ -141,6 +143,8 @@ PATTERNS: dict[str, tuple[str, Any]] = {
               r"|(?<![\w.+/:=-])(?:\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4}))"
               r"(?![\w:/-]|\.\w)", _phone_ok),
     "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w:/-]|\.\w)", _ssn_ok),
+    # HTTP Basic credentials: base64 of user:password after the scheme (an Authorization header's value)
+    "basic_auth": (r"(?i:\bbasic)\s+[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])", None),
 }
 
 _DIGITS4 = re.compile(r"\d{4}")
@@ -151,6 +155,7 @@ _PREFILTER: dict[str, Any] = {
     "email": lambda v: "@" in v or "%40" in v,
     "card": lambda v: _DIGITS4.search(v) is not None,
     "bearer": lambda v: "earer" in v or "EARER" in v,
+    "basic_auth": lambda v: "asic" in v or "ASIC" in v,
     "jwt": lambda v: "eyJ" in v,
     "aws_access_key": lambda v: "AKIA" in v or "ASIA" in v,
     "api_key": lambda v: "=" in v or ":" in v,
@@ -166,6 +171,17 @@ USER_KEYS: tuple[str, ...] = (
     "username", "user.full_name", "customer.id", "customer_id", "*.user_id", "*.userId", "*.user.id",
     "*.user.email", "*.user.name",
 )
+
+#: keys (glob patterns over the dotted key path) whose values are credentials whatever they look like: HTTP headers that
+#: carry them, as OTel records headers (``http.request.header.<name>``) or a framework nests them (``headers.cookie``)
+SECRET_KEYS: tuple[str, ...] = (
+    "*.authorization", "*.proxy-authorization", "*.proxy_authorization", "*.cookie", "*.set-cookie", "*.set_cookie",
+    "*.x-api-key", "*.x_api_key", "*.x-auth-token", "*.x-amz-security-token", "authorization", "cookie",
+    "set-cookie",
+)
+
+#: the keys find_pii and redact look at by default: user ids (kind ``user_key``) and credentials (``secret_key``)
+DEFAULT_KEYS: tuple[str, ...] = USER_KEYS + SECRET_KEYS
 
 PII_COLUMNS = ("trace_id", "span_id", "service", "location", "key", "kind", "excerpt")
 
@@ -257,13 +273,14 @@ def find_pii(
     spans: pd.DataFrame,
     *,
     patterns: Iterable[str] | None = None,
-    keys: Iterable[str] | None = USER_KEYS,
+    keys: Iterable[str] | None = DEFAULT_KEYS,
 ) -> pd.DataFrame:
     """Find personal data in the texts of spans; one row per (span, location, key, kind).
 
     ``patterns``: built-in names of :data:`PATTERNS` or regexes (default all built-ins);
-    ``keys``: glob patterns over dotted key paths whose values are user ids (default
-    :data:`USER_KEYS`; kind ``user_key``). Columns: ``trace_id``, ``span_id``, ``service``,
+    ``keys``: glob patterns over dotted key paths whose values are personal data whatever they look like (default
+    :data:`DEFAULT_KEYS`: :data:`USER_KEYS`, kind ``user_key``, and the credential headers of :data:`SECRET_KEYS`,
+    kind ``secret_key``: a cookie or an ``Authorization: Basic …`` value). Columns: ``trace_id``, ``span_id``, ``service``,
     ``location`` (``attributes``, ``resource``, ``events[i]``, ``links[i]`` for values;
     the same with ``:key`` for attribute keys; ``name``, ``service``, ``events[i].name``,
     ``status_message``, a logs frame's ``body``, a metrics frame's ``exemplars[i]``; a metrics frame has no
@@ -293,8 +310,8 @@ def find_pii(
     ...     "trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],
     ...     "start": [0], "end": [1], "attributes": [{"http.request.header.authorization": "Bearer abcdef123456",
     ...     "card": "4111 1111 1111 1111", "client.address": "10.1.2.3"}]})
-    >>> tk.find_pii(spans)["kind"].tolist()
-    ['bearer', 'card', 'ipv4']
+    >>> tk.find_pii(spans)["kind"].tolist()  # the header by its key (a credential whatever it holds), and its value
+    ['secret_key', 'bearer', 'card', 'ipv4']
     """
     _need(spans)
     compiled = _compile([patterns] if isinstance(patterns, str) else patterns)
@@ -306,6 +323,11 @@ def find_pii(
     memo: dict[tuple[Any, str], list[tuple[str, str, str, str]]] = {}
 
     key_match = _KeyMatcher(globs)
+    secret_match = _KeyMatcher(SECRET_KEYS)
+
+    def key_kind(path: str) -> str:
+        return "secret_key" if secret_match(path) else "user_key"
+
     text_hits: dict[str, list[tuple[str, str]]] = {}  # repeated values are scanned once
     key_info: dict[Any, tuple[str, bool, Any]] = {}  # per attribute key: path, user key?, pattern hits
 
@@ -342,7 +364,7 @@ def find_pii(
                 for name, excerpt in khits:
                     found.append((f"{where}:key", path, name, excerpt))
                 if user and v is not None and v != "":
-                    found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
+                    found.append((where, path, key_kind(path), _mask_excerpt(_text_of(v))))
                 if type(v) is str and len(v) >= 6:
                     for name, excerpt in hits_of(v):
                         if not _not_here(name, path):
@@ -357,7 +379,7 @@ def find_pii(
                 if _is_container(v):
                     continue  # its leaves come from the walk
             if globs and v is not None and v != "" and key_match(level_path):
-                found.append((where, path, "user_key", _mask_excerpt(_text_of(v))))
+                found.append((where, path, key_kind(level_path), _mask_excerpt(_text_of(v))))
             if type(v) is str and len(v) >= 6:
                 for name, excerpt in hits_of(v):
                     if not _not_here(name, path):
@@ -566,8 +588,8 @@ def redact(
     ``patterns``: built-in names of :data:`PATTERNS` or regexes; each match inside a text is
     replaced: attribute values and keys, span, service and event names, ``status_message``.
     With neither given, everything :func:`find_pii` finds by default is redacted
-    (:data:`USER_KEYS` and all built-in patterns). ``method="hash"`` writes ``hmac:`` + the first
-    20 hex digits of HMAC-SHA-256(key=``salt``, value), the same for equal values, so joins and
+    (:data:`DEFAULT_KEYS`: user ids and credential headers, and all built-in patterns). ``method="hash"`` writes
+    ``hmac:`` + the first 20 hex digits of HMAC-SHA-256(key=``salt``, value), the same for equal values, so joins and
     group-bys still work; the default salt is random per process (stable within a run, not
     reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
     ``"mask"`` writes ``****``. Applies to ``attributes``, ``resource``, event and link
@@ -610,7 +632,7 @@ def redact(
     """
     _need(spans)
     if keys is None and patterns is None:
-        keys, patterns = USER_KEYS, list(PATTERNS)
+        keys, patterns = DEFAULT_KEYS, list(PATTERNS)
     r = _Redactor(keys, patterns, method, salt)
     out = spans.copy()
     memo: dict[int, tuple[Any, int]] = {}

@@ -13,6 +13,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.analysis.sampling import weighted_summary
+from tracekit.errors import ArgumentError
 
 MS = 10**6
 _ESTIMATES = ("est_requests", "error_rate", "any_failed_rate", "p50_ms", "p95_ms", "p99_ms")
@@ -107,3 +108,32 @@ def test_intervals_hold_their_estimates_and_cover_truth_over_200_seeds():
         covered += bool(row["error_rate_lo"] <= truth <= row["error_rate_hi"])
     assert holds == {name: len(seeds) for name in holds}, holds
     assert covered >= 0.9 * len(seeds), f"error-rate coverage {covered} of {len(seeds)}"
+
+
+@pytest.mark.parametrize("p, said", [(0.0, "has 0"), (2.0, "has 2"), (-0.5, "has -0.5")])
+def test_probability_frame_outside_0_1_is_named_as_a_probability(p, said):
+    # a frame of trace_id and probability (as sampling_weights' columns): probability 0 was reported as
+    # "has inf" (its inverse), probability 2 as "has 0.5: a 50% sample has weight 2" - neither is what was given
+    sp = _spans([10, 20, 30], [False] * 3)
+    frame = pd.DataFrame({"trace_id": sp["trace_id"], "probability": [0.5, p, 1.0]})
+    with pytest.raises(ArgumentError, match="probability") as err:
+        weighted_summary(sp, frame, n_boot=0)
+    assert f"{2:032x}" in str(err.value) and said in str(err.value), str(err.value)
+    assert "inf" not in str(err.value) and "weight 2" not in str(err.value)
+    good = pd.DataFrame({"trace_id": sp["trace_id"], "probability": [0.5, 0.25, np.nan]})
+    row = weighted_summary(sp, good, n_boot=0).iloc[0]  # in (0, 1]: read as its inverse; NaN: unknown, left out
+    assert (row["est_requests"], row["n_unknown"]) == (2.0 + 4.0, 1)
+
+
+@pytest.mark.parametrize("how", ["series", "frame"])
+def test_weights_that_are_not_numbers_raise_argument_error_naming_the_trace(how):
+    # was a bare ValueError "could not convert string to float: 'x'" naming neither argument nor trace
+    sp = _spans([10, 20, 30], [False] * 3)
+    vals = ["2", "x", "4"]
+    weights = (pd.Series(vals, index=sp["trace_id"]) if how == "series"
+               else pd.DataFrame({"trace_id": sp["trace_id"], "weight": vals}))
+    with pytest.raises(ArgumentError, match="weight") as err:
+        weighted_summary(sp, weights, n_boot=0)
+    assert f"{2:032x}" in str(err.value) and "'x'" in str(err.value), str(err.value)
+    ok = pd.Series(["2", "3", "4"], index=sp["trace_id"])  # numbers written as text are still numbers
+    assert weighted_summary(sp, ok, n_boot=0).iloc[0]["est_requests"] == 9.0

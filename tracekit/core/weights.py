@@ -28,6 +28,18 @@ def _canonical(ids: Any) -> np.ndarray:
     return np.asarray(normalize_trace_ids([str(v) for v in s.to_numpy(dtype=object)]), dtype=object)
 
 
+def _numbers(values: pd.Series, trace_ids: Any, what: str) -> np.ndarray:
+    """``values`` as float64 (missing: NaN, unknown); ArgumentError naming the first trace whose value is not a number."""
+    try:
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        num = pd.to_numeric(pd.Series(values.to_numpy(dtype=object)), errors="coerce")
+        bad = num.isna().to_numpy() & ~pd.isna(values).to_numpy()
+        i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+        raise ArgumentError(f"weights: {what} must be numbers; trace {list(trace_ids)[i]} has "
+                            f"{values.iloc[i]!r}") from None
+
+
 def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
     """Weight of each trace id (1 / its inclusion probability); NaN where the weights do not say.
 
@@ -46,8 +58,8 @@ def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
     Raises
     ------
     ArgumentError
-        Another form, a weight that is not positive and finite, a weight below 1 (an inclusion probability given
-        for its inverse), or one trace given two different weights.
+        Another form, a weight that is not a number, not positive and finite, or below 1 (an inclusion
+        probability given for its inverse), a ``probability`` outside (0, 1], or one trace given two different weights.
 
     Examples
     --------
@@ -64,10 +76,19 @@ def trace_weights(trace_ids: Any, weights: Any) -> np.ndarray:
         if "trace_id" not in weights.columns or not ({"weight", "probability"} & set(weights.columns)):
             raise ArgumentError("weights DataFrame needs trace_id and weight (or probability) columns, "
                                 "as returned by sampling_weights()")
-        col = weights["weight"] if "weight" in weights.columns else 1.0 / weights["probability"]
-        s = pd.Series(col.to_numpy(dtype=float), index=_canonical(weights["trace_id"]))
+        if "weight" in weights.columns:
+            s = pd.Series(_numbers(weights["weight"], weights["trace_id"], "weight"), index=_canonical(weights["trace_id"]))
+        else:  # probabilities are checked as probabilities: 0 is not 'a weight of inf', 2 is not 'a 50 % sample'
+            p = _numbers(weights["probability"], weights["trace_id"], "probability")
+            bad = ~np.isnan(p) & ~((p > 0) & (p <= 1))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ArgumentError(f"weights: probability must be an inclusion probability in (0, 1]; trace "
+                                    f"{weights['trace_id'].iloc[i]} has {p[i]:g}"
+                                    + (f" ({int(bad.sum())} traces outside (0, 1])" if bad.sum() > 1 else ""))
+            s = pd.Series(1.0 / p, index=_canonical(weights["trace_id"]))
     elif isinstance(weights, pd.Series):
-        s = pd.Series(weights.to_numpy(dtype=float), index=_canonical(weights.index))
+        s = pd.Series(_numbers(weights, weights.index, "weight"), index=_canonical(weights.index))
     elif isinstance(weights, (int, float, np.integer, np.floating)) and not isinstance(weights, bool):
         s = None
     else:

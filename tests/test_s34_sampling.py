@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.sampling import weighted_summary
+from tracekit.analysis.sampling import sampling_weights, weighted_summary
 from tracekit.errors import ArgumentError
 
 MS = 10**6
@@ -137,3 +137,32 @@ def test_weights_that_are_not_numbers_raise_argument_error_naming_the_trace(how)
     assert f"{2:032x}" in str(err.value) and "'x'" in str(err.value), str(err.value)
     ok = pd.Series(["2", "3", "4"], index=sp["trace_id"])  # numbers written as text are still numbers
     assert weighted_summary(sp, ok, n_boot=0).iloc[0]["est_requests"] == 9.0
+
+
+@pytest.mark.parametrize("rate, by", [(float("nan"), None), ({"api": float("nan")}, "service"), ({"api": "x"}, "service")])
+def test_user_rate_that_is_not_a_probability_raises(rate, by):
+    # rate=NaN left every trace 'unknown' with the note "no sampling information (no ot=th, SampleRate, user
+    # rate or X-Ray rule)" although a rate was given; a mapping value 'x' raised a bare ValueError
+    sp = _spans([10, 20, 30], [False] * 3, ["api", "web", "web"])
+    with pytest.raises(ArgumentError, match="not a probability"):
+        sampling_weights(sp, rate=rate, by=by)
+    w = sampling_weights(sp, rate={"api": 0.5}, by="service")  # a stratum left out is unknown, not an error
+    assert w["weight"].tolist()[0] == 2.0 and np.isnan(w["weight"].tolist()[1])
+
+
+def test_sample_rate_attribute_that_cannot_be_read_is_said_in_the_note():
+    # SampleRate 0.1 (a probability where 1-in-N is meant), 'abc', adjusted count 0: the weight stays unknown
+    # (nothing to read it as), but the note claimed "no ... SampleRate"; now it names the attribute and value
+    n = 4
+    sp = tk.spans_from_columns({
+        "trace_id": [f"{i + 1:032x}" for i in range(n)], "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "service": ["api"] * n, "name": ["GET /"] * n, "start": [0] * n, "end": [MS] * n,
+        "attributes": [{"SampleRate": 0.1}, {"SampleRate": "abc"}, {"sampling.adjusted_count": 0}, {"SampleRate": "10"}]})
+    w = sampling_weights(sp)
+    assert w["weight"].tolist()[3] == 10.0 and w["weight"].isna().tolist()[:3] == [True] * 3
+    notes = w["note"].tolist()
+    assert "SampleRate = 0.1" in notes[0] and "SampleRate = 'abc'" in notes[1]
+    assert "sampling.adjusted_count = 0" in notes[2]
+    assert not any("no sampling information" in x for x in notes[:3]), notes
+    user = sampling_weights(sp, rate=0.5)  # a later source still gives the weight, and its note replaces this one
+    assert user["weight"].tolist() == [2.0, 2.0, 2.0, 10.0] and user["note"].isna().tolist()[:3] == [True] * 3

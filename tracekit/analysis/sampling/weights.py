@@ -61,7 +61,11 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     4. ``xray_rule``: the X-Ray rule matched to the trace's root (``rules``); the probability is
        SampledCount / RequestCount of that rule in the window of ``stats`` holding the root's start
        (this is what catches reservoir saturation), or FixedRate for a rule without reservoir;
-    5. ``unknown``: probability and weight NaN, ``note`` says why.
+    5. ``unknown``: probability and weight NaN, ``note`` says why (e.g. a root ``SampleRate`` that is not a
+       number ≥ 1 is named with its value).
+
+    A ``rate`` that is not a probability in (0, 1] — 0, above 1, NaN, text, also as a mapping's value —
+    raises :class:`~tracekit.errors.ArgumentError`; a stratum the mapping leaves out is unknown.
 
     Returns one row per trace: trace_id, service, name, start (root), probability, weight,
     weight_source, rule, note.
@@ -130,13 +134,16 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     if todo.any() and "attributes" in tt.columns:
         # each key bare (OTLP attribute) or as the X-Ray reader stores an annotation (annotation.<key>)
         for key in (k for base in SAMPLE_RATE_KEYS for k in (base, "annotation." + base)):
-            vals = pd.to_numeric(pd.Series(dict_get(tt["attributes"], (key,)), dtype=object),
-                                 errors="coerce").to_numpy(dtype=float)
+            raw = dict_get(tt["attributes"], (key,))
+            vals = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
             ok = todo & np.isfinite(vals) & (vals >= 1)
             prob[ok] = 1.0 / vals[ok]
             source[ok] = "attribute"
             note[ok] = f"root attribute {key}"
             todo &= ~ok
+            unread = todo & np.array([v is not None for v in raw], dtype=bool) & (note == None)  # noqa: E711
+            for i in np.flatnonzero(unread):  # said, not 'no SampleRate': a later source may still give the weight
+                note[i] = f"root attribute {key} = {raw[i]!r} is not a 1-in-N rate (a number ≥ 1)"
 
     # 3. user-given rates
     todo = np.isnan(prob)
@@ -204,6 +211,8 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
         return p
 
     if isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool):
+        if np.isnan(rate):  # NaN would leave every trace 'unknown' with a note saying no user rate was given
+            raise ArgumentError(f"user sampling rate {rate!r} (rate) is not a probability in (0, 1]")
         return check(np.full(n, float(rate)), "rate")
     if not isinstance(rate, (pd.DataFrame, Mapping)):  # before by=: 'x' was told it needs by=
         raise ArgumentError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
@@ -226,6 +235,10 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
             lookup = tt[keys[0]].astype(object)
         else:
             lookup = pd.Series(list(zip(*(tt[k].astype(object) for k in keys), strict=True)), dtype=object)
+        for k, v in rate.items():  # a stratum left out of the mapping is unknown; one given NaN or text is a mistake
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or np.isnan(v):
+                raise ArgumentError(f"user sampling rate {v!r} (rate mapping, stratum {k!r}) is not a probability "
+                                    "in (0, 1]")
         p = lookup.map(lambda v: rate.get(v, np.nan)).to_numpy(dtype=float)
         return check(p, "rate mapping")
     raise ArgumentError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")

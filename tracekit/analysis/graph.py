@@ -15,7 +15,12 @@ Where an edge comes from:
   ``rpc.service``, server address, URL host, db name/system, X-Ray ``remote``/``aws`` subsegment
   name — the same name health's uninstrumented hops use). The edge goes to that peer node
   (``instrumented=False``) and its statistics are the client span's. A client span naming no
-  peer adds no edge.
+  peer adds no edge. Only a child the graph draws a call to answers a client span (one in
+  another service, or with ``by="operation"`` another operation's server/consumer span), so a
+  database call with an internal child (a connection span) still reaches its database under
+  ``by="operation"``; and a client span with a client/producer child of its own service (one call
+  instrumented twice, e.g. ``requests`` over ``urllib3``) is carried on by that child: the
+  innermost span makes the one call.
 * **asynchronous edges**: a call made under an asynchronous hand-off
   (:func:`tracekit.core.is_async_handoff`: a PRODUCER span, a messaging span, an X-Ray SQS
   ``SendMessage`` / SNS ``Publish`` subsegment) or a PRODUCER parent's CONSUMER child, and a span
@@ -229,8 +234,19 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     asyn = [pc_async[r1]]
     hop1 = pc_async[r1] & (kind[r1] == "consumer")
     wait = [np.where(hop1, waits(parent[r1], r1), np.nan)]
+    # a client/producer span is answered (no edge to its peer) by a child that the graph draws a call to: one in
+    # another service, or with by="operation" the server/consumer entry of another operation (an internal child
+    # of the same service, such as a connection span under a database call, answers nothing); and it is carried
+    # on by a client/producer child of its own service (two instrumentations of one call, requests over urllib3:
+    # the innermost span makes the call, the outer one is no second call)
+    kids = np.flatnonzero(has_p & keep)
+    pk = parent[kids]
+    calls_out = np.isin(kind, ["client", "producer"])
+    same_svc = service[kids] == service[pk]
+    answers = ((cross[kids] & (~same_svc | np.isin(kind[kids], ["server", "consumer"])))
+               | (same_svc & calls_out[kids] & calls_out[pk]))
     child_cross = np.zeros(n, dtype=bool)
-    child_cross[parent[r1]] = True
+    child_cross[pk[answers]] = True
     # 3. links to spans of another node in the data (a linked producer counts as answered)
     if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)

@@ -1,0 +1,80 @@
+"""Session 34 review of service graphs and attribution: service_graph's uninstrumented-peer edges (one call
+instrumented twice, a database call with an internal child under ``by="operation"``) and top_exceptions on
+hand-made event times. Truth by construction in every test."""
+
+from __future__ import annotations
+
+import tracekit as tk
+
+MS = 1_000_000
+
+
+def _frame(rows, trace_no=1):
+    """rows: (id, parent, service, name, kind, start_ms, end_ms, attributes)."""
+    sid = lambda i: f"{trace_no * 100 + i:016x}"  # noqa: E731
+    return tk.spans_from_columns({
+        "trace_id": [f"{trace_no:032x}"] * len(rows),
+        "span_id": [sid(r[0]) for r in rows],
+        "parent_id": [sid(r[1]) if r[1] is not None else None for r in rows],
+        "service": [r[2] for r in rows], "name": [r[3] for r in rows], "kind": [r[4] for r in rows],
+        "start": [r[5] * MS for r in rows], "end": [r[6] * MS for r in rows],
+        "attributes": [r[7] for r in rows],
+    })
+
+
+def _edges(G):
+    return sorted((u, v, d["calls"]) for u, v, d in G.edges(data=True))
+
+
+def test_one_call_instrumented_twice_is_one_call():
+    # web's requests span wraps urllib3's span of the same HTTP call; orders answers it once:
+    #   web   GET /        |0-------------------20|
+    #   web   GET (req)     |1-----------------19|
+    #   web   GET (urllib3)  |2---------------18|
+    #   orders GET /o         |3-------------17|
+    peer = {"peer.service": "orders"}
+    twice = _frame([(1, None, "web", "GET /", "server", 0, 20, {}), (2, 1, "web", "GET", "client", 1, 19, peer),
+                    (3, 2, "web", "GET", "client", 2, 18, peer), (4, 3, "orders", "GET /o", "server", 3, 17, {})])
+    once = _frame([(1, None, "web", "GET /", "server", 0, 20, {}), (3, 1, "web", "GET", "client", 2, 18, peer),
+                   (4, 3, "orders", "GET /o", "server", 3, 17, {})])
+    assert _edges(tk.service_graph(twice)) == _edges(tk.service_graph(once)) == [("web", "orders", 1)]  # was 2 calls
+
+
+def test_one_call_instrumented_twice_names_no_phantom_peer():
+    # the outer span names the callee by address only: it is the same call, not a call to a host "orders.svc"
+    addr = {"server.address": "orders.svc"}
+    spans = _frame([(1, None, "web", "GET /", "server", 0, 20, {}), (2, 1, "web", "GET", "client", 1, 19, addr),
+                    (3, 2, "web", "GET", "client", 2, 18, addr), (4, 3, "orders", "GET /o", "server", 3, 17, {})])
+    G = tk.service_graph(spans)
+    assert sorted(G.nodes) == ["orders", "web"]  # was also an uninstrumented node "orders.svc"
+    assert _edges(G) == [("web", "orders", 1)]
+
+
+def test_uninstrumented_peer_without_a_callee_span_keeps_its_nested_calls():
+    # two nested client spans and no server: still one call, to the peer the inner span names
+    db = {"db.system": "postgresql"}
+    spans = _frame([(1, None, "web", "GET /", "server", 0, 20, {}), (2, 1, "web", "query", "client", 1, 19, db),
+                    (3, 2, "web", "SELECT", "client", 2, 18, db)])
+    G = tk.service_graph(spans)
+    assert _edges(G) == [("web", "postgresql", 1)]
+    assert G.edges["web", "postgresql"]["p50_ms"] == 16.0  # the innermost span's duration: the call itself
+
+
+def test_database_call_with_internal_child_reaches_database_by_operation():
+    # a database client span with an internal child (a connection span) of its own service:
+    #   web GET /    |0---------------20|
+    #   web SELECT    |1-------------19|      db.system=postgresql (no server span: uninstrumented)
+    #   web conn       |2-3|
+    spans = _frame([(1, None, "web", "GET /", "server", 0, 20, {}),
+                    (2, 1, "web", "SELECT", "client", 1, 19, {"db.system": "postgresql"}),
+                    (3, 2, "web", "conn", "internal", 2, 3, {})])
+    by_service = tk.service_graph(spans, by="service")
+    by_operation = tk.service_graph(spans, by="operation")
+    assert _edges(by_service) == [("web", "postgresql", 1)]
+    # the call reaches its database whatever the node granularity (was: no edge to postgresql by operation)
+    into = lambda G: sum(d["calls"] for _, v, d in G.in_edges("postgresql", data=True))  # noqa: E731
+    assert into(by_operation) == into(by_service) == 1
+    assert by_operation.edges["web:SELECT", "postgresql"]["p50_ms"] == 18.0
+    assert by_operation.nodes["postgresql"]["instrumented"] is False
+
+

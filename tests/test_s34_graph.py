@@ -78,3 +78,30 @@ def test_database_call_with_internal_child_reaches_database_by_operation():
     assert by_operation.nodes["postgresql"]["instrumented"] is False
 
 
+
+def _exception_frame(times):
+    ev = [[{"time": t, "name": "exception", "attributes": {"exception.type": "KeyError", "exception.message": f"item {i} missing"}}]
+          for i, t in enumerate(times)]
+    n = len(times)
+    return tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)], "span_id": [f"{i + 1:016x}" for i in range(n)],
+                                  "service": ["api"] * n, "name": ["get"] * n,
+                                  "start": [i * 1000 * MS for i in range(n)], "end": [(i * 1000 + 5) * MS for i in range(n)],
+                                  "events": ev})
+
+
+def test_top_exceptions_reads_timestamp_event_times():
+    import pandas as pd
+    t0 = pd.Timestamp("2024-05-01 12:00:00", tz="UTC")
+    # one event timed by a pandas Timestamp, one by ns, one with no time (its span's start, 2 s)
+    spans = _exception_frame([t0, int(t0.value) + 7 * MS, None])
+    row = tk.top_exceptions(spans).iloc[0]  # was a bare TypeError: int() of a Timestamp
+    assert row["count"] == 3
+    assert row["first_seen"] == pd.Timestamp(2 * 1000 * MS, tz="UTC")
+    assert row["last_seen"] == t0 + pd.Timedelta(7, "ms")
+
+
+def test_top_exceptions_names_the_span_of_an_unreadable_event_time():
+    import pytest
+    spans = _exception_frame(["yesterday"])
+    with pytest.raises(tk.SpansSchemaError, match="0000000000000001.*'yesterday'"):  # was a bare ValueError
+        tk.top_exceptions(spans)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ import pandas as pd
 from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, status_recorded, to_timestamps
 from ..core.keys import key_frame
 from ..errors import ArgumentError
+from ..schema import SpansSchemaError
 from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
 
 __all__ = ["error_origins", "top_exceptions", "is_origin", "message_template",
@@ -303,6 +305,28 @@ def message_template(message: Any) -> str | None:
     return _NUM.sub("<num>", s)
 
 
+def _event_ns(t: Any, fallback: int, spans: pd.DataFrame, row: int) -> int:
+    """An event's time as ns since the epoch: an int (the schema's), a float, or a pandas/numpy/datetime timestamp
+    (naive read as UTC); ``fallback`` (the span's start) when it has none (None, NaN, NaT). Anything else is a
+    :class:`~tracekit.SpansSchemaError` naming the span, not a bare TypeError."""
+    if t is None or t is pd.NaT or (isinstance(t, (float, np.floating)) and np.isnan(t)):
+        return fallback
+    if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
+        return int(t)
+    if isinstance(t, (float, np.floating)):
+        return int(t)
+    try:
+        ts = pd.Timestamp(t) if isinstance(t, (pd.Timestamp, np.datetime64, datetime)) else None
+    except (TypeError, ValueError):
+        ts = None
+    if ts is None:
+        raise SpansSchemaError(f"top_exceptions: an event of span {spans['span_id'].iloc[row]!r} (trace "
+                               f"{spans['trace_id'].iloc[row]!r}) has time {t!r}; expected ns since the epoch or None")
+    if ts is pd.NaT:
+        return fallback
+    return int((ts.tz_localize("UTC") if ts.tzinfo is None else ts).value)
+
+
 def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "service") -> pd.DataFrame:
     """Exception events grouped by type and message template, with counts, first/last seen and examples.
 
@@ -356,15 +380,13 @@ def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
                     rows.append(r)
                     types.append(f"log record ({a['log.severity']})")
                     msgs.append(a.get("log.body"))
-                    t = e.get("time")
-                    times.append(int(t) if t is not None else int(start[r]))
+                    times.append(_event_ns(e.get("time"), int(start[r]), spans, r))
                 continue
             a = e.get("attributes") or {}
             rows.append(r)
             types.append(a.get("exception.type"))
             msgs.append(a.get("exception.message"))
-            t = e.get("time")
-            times.append(int(t) if t is not None and not (isinstance(t, float) and np.isnan(t)) else int(start[r]))
+            times.append(_event_ns(e.get("time"), int(start[r]), spans, r))
     cols = [*keys, *TOP_EXCEPTIONS.column_names]
     if not rows:
         out = pd.DataFrame({c: pd.Series([], dtype="object") for c in cols})

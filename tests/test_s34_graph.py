@@ -105,3 +105,12 @@ def test_top_exceptions_names_the_span_of_an_unreadable_event_time():
     spans = _exception_frame(["yesterday"])
     with pytest.raises(tk.SpansSchemaError, match="0000000000000001.*'yesterday'"):  # was a bare ValueError
         tk.top_exceptions(spans)
+
+
+def test_by_a_dict_or_list_column_is_an_argument_error():
+    import pytest
+    spans = tk.simulate.simulate("baseline", 20, seed=3).spans
+    for f in (tk.error_origins, tk.top_exceptions):
+        for col, held in (("attributes", "dict"), ("events", "list")):
+            with pytest.raises(tk.ArgumentError, match=f"{f.__name__}: by column '{col}' holds {held}"):  # was TypeError
+                f(spans, by=col)

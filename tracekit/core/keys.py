@@ -158,6 +158,13 @@ def key_frame(spans: pd.DataFrame, by: By | None, *, what: str = "by",
     add: dict[str, object] = {}
     for c in keys:
         if c in spans.columns:
+            col = spans[c]
+            if col.dtype == object and len(col):
+                first = col.iloc[int(np.argmax(col.notna().to_numpy()))]
+                if isinstance(first, (dict, list, tuple, set, np.ndarray)):
+                    raise ArgumentError(
+                        f"{what}: by column {c!r} holds {type(first).__name__} values (one per span), not a key to group "
+                        f"by; take one key out of it as a column first (tk.attribute(spans, key, column=...))")
             continue
         if c == "route":
             add[c] = pd.array(routes(spans), dtype="string")

@@ -79,6 +79,21 @@ def test_database_call_with_internal_child_reaches_database_by_operation():
 
 
 
+
+def test_a_service_calling_its_own_endpoint_is_one_self_call_with_callee_statistics():
+    # web calls its own endpoint over HTTP; web's server span answers (16 ms; the client span waited 18 ms):
+    #   web GET /         |0--------------20|
+    #   web GET (client)   |1------------19|
+    #   web GET /inner      |2----------18|
+    for attrs in ({"peer.service": "web"}, {"server.address": "web.svc"}, {}):
+        spans = _frame([(1, None, "web", "GET /", "server", 0, 20, {}), (2, 1, "web", "GET", "client", 1, 19, attrs),
+                        (3, 2, "web", "GET /inner", "server", 2, 18, {})])
+        G = tk.service_graph(spans)
+        # was: client statistics (18 ms) / a phantom uninstrumented node "web.svc" / no edge at all
+        assert sorted(G.nodes) == ["web"], attrs
+        assert _edges(G) == [("web", "web", 1)], attrs
+        assert G.edges["web", "web"]["p50_ms"] == 16.0, attrs
+
 def _exception_frame(times):
     ev = [[{"time": t, "name": "exception", "attributes": {"exception.type": "KeyError", "exception.message": f"item {i} missing"}}]
           for i, t in enumerate(times)]

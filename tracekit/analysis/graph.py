@@ -10,6 +10,10 @@ Where an edge comes from:
   the edge parent-node → child-node. Its statistics are the *callee* span's (the child): its
   duration, status and error/fault/throttle flags. X-Ray inferred segments (e.g. a DynamoDB
   table) are children of the calling subsegment, so they become callee nodes this way.
+* **self-calls**: a CLIENT/PRODUCER span answered by a SERVER/CONSUMER child in the same node (a
+  service calling its own endpoint) is one call on the self-loop node → node, with the callee's
+  statistics like any other instrumented call (not a call to an uninstrumented peer named by the
+  client span's address).
 * **uninstrumented peers**: a CLIENT or PRODUCER span with no child in another node names its
   peer by the kernel's callee resolver (:func:`tracekit.core.callee`: ``peer.service``,
   ``rpc.service``, server address, URL host, db name/system, X-Ray ``remote``/``aws`` subsegment
@@ -226,8 +230,13 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
         ok = (end_ns[producer] != NAT_NS) & (start_ns[consumer] != NAT_NS)
         return np.where(ok, (start_ns[consumer] - end_ns[producer]) / 1e6, np.nan)
 
-    # 1. parent -> child across nodes (callee statistics)
-    r1 = np.flatnonzero(cross & keep)
+    # a hop between two instrumented spans: a client/producer parent answered by a server/consumer child. It is a
+    # call even inside one node (a service calling its own endpoint: a self-loop with the callee's statistics)
+    calls_out = np.isin(kind, ["client", "producer"])
+    entry = np.isin(kind, ["server", "consumer"])
+    hop = has_p & entry & np.where(has_p, calls_out[np.maximum(parent, 0)], False)
+    # 1. parent -> child across nodes, and every hop (callee statistics)
+    r1 = np.flatnonzero((cross | hop) & keep)
     src = [pnode[r1]]
     dst = [node[r1]]
     rows = [r1]
@@ -241,10 +250,8 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     # the innermost span makes the call, the outer one is no second call)
     kids = np.flatnonzero(has_p & keep)
     pk = parent[kids]
-    calls_out = np.isin(kind, ["client", "producer"])
     same_svc = service[kids] == service[pk]
-    answers = ((cross[kids] & (~same_svc | np.isin(kind[kids], ["server", "consumer"])))
-               | (same_svc & calls_out[kids] & calls_out[pk]))
+    answers = ((cross[kids] & ~same_svc) | hop[kids] | (same_svc & calls_out[kids] & calls_out[pk]))
     child_cross = np.zeros(n, dtype=bool)
     child_cross[pk[answers]] = True
     # 3. links to spans of another node in the data (a linked producer counts as answered)

@@ -56,8 +56,19 @@ def test_uninstrumented_peer_without_a_callee_span_keeps_its_nested_calls():
     spans = _frame([(1, None, "web", "GET /", "server", 0, 20, {}), (2, 1, "web", "query", "client", 1, 19, db),
                     (3, 2, "web", "SELECT", "client", 2, 18, db)])
     G = tk.service_graph(spans)
-    assert _edges(G) == [("web", "postgresql", 1)]
-    assert G.edges["web", "postgresql"]["p50_ms"] == 16.0  # the innermost span's duration: the call itself
+    assert _edges(G) == [("web", "postgresql", 1)]  # was 2 calls
+    assert G.edges["web", "postgresql"]["p50_ms"] == 18.0  # the outermost span's: the call as the app made it
+
+
+def test_a_queue_send_over_http_is_one_asynchronous_call_to_the_queue():
+    # an SQS send (producer) instrumented again by its HTTP request (client) to the SQS endpoint
+    spans = _frame([(1, None, "web", "GET /", "server", 0, 20, {}),
+                    (2, 1, "web", "orders-q send", "producer", 1, 19,
+                     {"messaging.system": "aws_sqs", "messaging.destination.name": "orders-q"}),
+                    (3, 2, "web", "POST", "client", 2, 18, {"server.address": "sqs.us-east-1.amazonaws.com"})])
+    G = tk.service_graph(spans)
+    assert _edges(G) == [("web", "orders-q", 1)]  # was also a second call to the host sqs.us-east-1.amazonaws.com
+    assert G.edges["web", "orders-q"]["async"] is True
 
 
 def test_database_call_with_internal_child_reaches_database_by_operation():

@@ -22,9 +22,10 @@ Where an edge comes from:
   peer adds no edge. Only a child the graph draws a call to answers a client span (one in
   another service, or with ``by="operation"`` another operation's server/consumer span), so a
   database call with an internal child (a connection span) still reaches its database under
-  ``by="operation"``; and a client span with a client/producer child of its own service (one call
-  instrumented twice, e.g. ``requests`` over ``urllib3``) is carried on by that child: the
-  innermost span makes the one call.
+  ``by="operation"``. One call instrumented twice (a client/producer span under a client/producer
+  span of its own service, e.g. ``requests`` over ``urllib3``, an SQS send over its HTTP request) is
+  one call: the outermost span's, which names the callee as the application called it; an answer
+  below the inner span answers it.
 * **asynchronous edges**: a call made under an asynchronous hand-off
   (:func:`tracekit.core.is_async_handoff`: a PRODUCER span, a messaging span, an X-Ray SQS
   ``SendMessage`` / SNS ``Publish`` subsegment) or a PRODUCER parent's CONSUMER child, and a span
@@ -244,16 +245,21 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     hop1 = pc_async[r1] & (kind[r1] == "consumer")
     wait = [np.where(hop1, waits(parent[r1], r1), np.nan)]
     # a client/producer span is answered (no edge to its peer) by a child that the graph draws a call to: one in
-    # another service, or with by="operation" the server/consumer entry of another operation (an internal child
-    # of the same service, such as a connection span under a database call, answers nothing); and it is carried
-    # on by a client/producer child of its own service (two instrumentations of one call, requests over urllib3:
-    # the innermost span makes the call, the outer one is no second call)
+    # another service, or a server/consumer hop (an internal child of the same service, such as a connection span
+    # under a database call, answers nothing under by="operation")
     kids = np.flatnonzero(has_p & keep)
     pk = parent[kids]
     same_svc = service[kids] == service[pk]
-    answers = ((cross[kids] & ~same_svc) | hop[kids] | (same_svc & calls_out[kids] & calls_out[pk]))
+    answers = (cross[kids] & ~same_svc) | hop[kids]
     child_cross = np.zeros(n, dtype=bool)
     child_cross[pk[answers]] = True
+    # one call instrumented twice (a client/producer span under a client/producer span of its own service:
+    # requests over urllib3, an SQS send over its HTTP request): the outermost span is the call — it names the
+    # callee as the application called it (a queue, a database, an AWS service) — and the inner spans are not
+    # calls of their own; an answer below an inner span answers the outer one
+    inner = kids[same_svc & calls_out[kids] & calls_out[pk]]
+    nested = np.zeros(n, dtype=bool)
+    nested[inner] = True
     # 3. links to spans of another node in the data (a linked producer counts as answered)
     if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)
@@ -280,8 +286,13 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
             asyn.append(np.ones(len(lr), dtype=bool))
             wait.append(waits(lj_a, lr_a))
             child_cross[lj_a] = True
+    while len(inner):  # carry answers up nested chains (one level a step)
+        up = inner[child_cross[inner] & ~child_cross[parent[inner]]]
+        if not len(up):
+            break
+        child_cross[parent[up]] = True
     # 2. client/producer spans with no cross-node child (nor a linking span elsewhere) -> peer
-    cand = np.flatnonzero(np.isin(kind, ["client", "producer"]) & ~child_cross & keep)
+    cand = np.flatnonzero(calls_out & ~child_cross & ~nested & keep)
     peers = callees(spans, cand)
     okp = np.asarray([p is not None for p in peers], dtype=bool)
     r2 = cand[okp]

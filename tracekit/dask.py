@@ -773,7 +773,8 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
     traces stay as whole as they were when written: a store partitioned by hour or day keeps every
     trace in one file). ``lazy=False``: one pandas frame with plain dict/list columns
     (:func:`tracekit.read_parquet` with ``materialize=True``). Dtypes and values come back
-    exactly; see :func:`to_parquet` for an example. An fsspec URL (``s3://bucket/store``,
+    exactly, extra (non-schema) columns included: the Dask frame names them as well, taken from the first
+    file's footer; see :func:`to_parquet` for an example. An fsspec URL (``s3://bucket/store``,
     ``memory://…``) is read through fsspec, with ``storage_options`` passed to its filesystem.
 
     Parameters
@@ -800,7 +801,7 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
     (2, 0, True)
     """
     from .io.parquet import read_parquet as rp
-    from .io.parquet import remote_store_files, store_files
+    from .io.parquet import remote_store_files, store_files, store_meta
 
     if not lazy:
         return rp(path, materialize=True, storage_options=storage_options)
@@ -808,14 +809,16 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
     if isinstance(path, str) and "://" in path:
         fs, remote = remote_store_files(path, storage_options)
         urls = [fs.unstrip_protocol(f) for f in remote]
+        meta = store_meta(remote[0], fs)  # the store's extra columns too: a meta without them made ds["x"] a KeyError
         with _no_string_conversion():
-            return dd.from_map(_read_part, urls, storage_options=storage_options, meta=empty_spans(),
+            return dd.from_map(_read_part, urls, storage_options=storage_options, meta=meta,
                                label="tracekit-read-store", enforce_metadata=False)
     if not os.path.exists(path):
         raise TraceKitError(f"read_parquet: no such file or directory: {os.fspath(path)!r}")
     files = [str(f) for f in store_files(path)]
+    meta = store_meta(files[0])  # the store's extra columns too: a meta without them made ds["x"] a KeyError
     with _no_string_conversion():
-        return dd.from_map(_read_part, files, meta=empty_spans(), label="tracekit-read-store", enforce_metadata=False)
+        return dd.from_map(_read_part, files, meta=meta, label="tracekit-read-store", enforce_metadata=False)
 
 
 # ---------------------------------------------------------------------------------- analyses

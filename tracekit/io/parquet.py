@@ -66,7 +66,7 @@ from ._sources import STORE_INDEX, is_store_directory, naming_surrogates
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
 
 __all__ = ["write_parquet", "read_parquet", "materialize", "is_store", "store_files", "write_part", "write_index",
-           "check_target", "replace", "remote_store_files", "remote_target", "publish_remote", "VERSION", "FORMAT", "INDEX_FILE"]
+           "check_target", "replace", "remote_store_files", "store_meta", "remote_target", "publish_remote", "VERSION", "FORMAT", "INDEX_FILE"]
 
 #: the store's format name and version, recorded in every file's metadata
 FORMAT = "tracekit.spans"
@@ -659,6 +659,43 @@ def _json_column(file: _File, name: str) -> LazyColumn:
     return LazyColumn(None, None, out)
 
 
+def _extra_values(col: pa.ChunkedArray) -> Any:
+    """An extra (non-schema) column's values as :func:`read_parquet` puts them in the frame."""
+    if col.type in (pa.string(), pa.large_string()):
+        return pd.arrays.ArrowStringArray(col.cast(pa.string()))
+    return pa.table({"v": col}).to_pandas()["v"].to_numpy()
+
+
+def store_meta(path: str | os.PathLike, filesystem: Any = None) -> pd.DataFrame:
+    """The zero-row frame that the store file ``path`` reads as (``tk.dask.read_parquet``'s meta), from its footer.
+
+    The spans schema's columns (:func:`tracekit.empty_spans`) and then the file's extra columns, with the dtypes
+    :func:`read_parquet` gives them. ``filesystem``: an fsspec filesystem ``path`` is on. A file whose footer cannot be
+    read gives :func:`tracekit.empty_spans` (reading the file then raises the error naming it).
+    """
+    from ..schema import empty_spans
+
+    meta = empty_spans()
+    try:
+        if filesystem is None:
+            schema = pq.read_schema(os.fspath(path))
+        else:
+            with filesystem.open(str(path), "rb") as fh:
+                schema = pq.read_schema(fh)
+        raw = (schema.metadata or {}).get(_META_KEY)
+        info = orjson.loads(raw) if raw is not None else None
+    except (pa.ArrowInvalid, OSError, orjson.JSONDecodeError):
+        return meta
+    if info is None:  # version 0: every column that is not the schema's is an extra one
+        extras = [(n, n) for n in schema.names if n not in COLUMN_NAMES]
+    else:
+        extras = [(str(e), f"extra:{e}") for e in info.get("extra") or []]
+    for e, key in extras:
+        if key in schema.names:
+            meta[e] = _extra_values(pa.chunked_array([], type=schema.field(key).type))
+    return meta
+
+
 def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, materialize: bool = False,
                  storage_options: dict | None = None) -> pd.DataFrame:
     """Reopen a spans store written by :func:`write_parquet` (a Parquet file or a store directory).
@@ -744,9 +781,7 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
             if key not in f.table.column_names:
                 raise TraceFormatError(f"extra column {e!r} is missing", file=f.name)
             chunks.append(f.table.column(key))
-        col = pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type)
-        df[e] = pa.table({e: col}).to_pandas()[e].to_numpy() if col.type not in (pa.string(), pa.large_string()) \
-            else pd.arrays.ArrowStringArray(col.cast(pa.string()))
+        df[e] = _extra_values(pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type))
     if any(f.meta.get("row_column") for f in opened):
         # each store's rows in the order written (a partitioned store numbers its rows 0 … n − 1 across its files),
         # the stores in the order given: two partitioned stores read together numbered rows twice (an error before)

@@ -1,0 +1,71 @@
+"""Session 34 review of scale-out with Dask and the Parquet spans store (tk.dask, tracekit.io.parquet).
+
+Each test pins a defect found by comparing a tk.dask path with its pandas twin on data whose answer is
+known by construction. Computed with Dask's synchronous scheduler (the LocalCluster tests live in
+tests/test_dask.py): the defects are in what is computed, not where.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+dask = pytest.importorskip("dask")
+pytest.importorskip("dask.dataframe")
+
+
+@pytest.fixture(autouse=True)
+def _synchronous():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def spans():
+    return tk.simulate.simulate("baseline", n_traces=30, seed=0).spans
+
+
+def _with_extras(spans: pd.DataFrame) -> pd.DataFrame:
+    s = spans.copy()
+    s["row_no"] = np.arange(len(s), dtype=np.int64)  # an extra int column: its sum is known
+    s["team"] = pd.array(np.where(s["service"].to_numpy(dtype=object) == "frontend", "web", "core"), dtype="string")
+    return s
+
+
+@pytest.mark.parametrize("how", ["write_parquet", "to_parquet dask", "memory url"])
+def test_dask_store_reader_meta_has_the_stores_extra_columns(spans, tmp_path, how):
+    """A store with extra columns: tk.dask.read_parquet's frame named only the schema's 26 columns, so
+    ds["row_no"] and a breakdown by a stored column were bare KeyErrors though .compute() held them."""
+    s = _with_extras(spans)
+    if how == "write_parquet":
+        path = tk.write_parquet(s, tmp_path / "s.parquet")
+    elif how == "to_parquet dask":
+        path = tk.dask.to_parquet(tk.dask.from_pandas(s, 3), tmp_path / "store")  # traces whole in 3 parts
+    else:
+        fsspec = pytest.importorskip("fsspec")
+        root = f"/tk-s34-{uuid.uuid4().hex[:8]}"
+        path = tk.dask.to_parquet(s, f"memory://{root}/store")
+    try:
+        ds = tk.dask.read_parquet(path)
+        got = ds.compute()
+        assert list(ds.columns) == list(got.columns) == list(s.columns)
+        assert dict(ds.dtypes) == dict(got.dtypes)
+        assert int(ds["row_no"].sum().compute()) == len(s) * (len(s) - 1) // 2
+        assert sorted(ds["team"].unique().compute()) == ["core", "web"]
+        want = tk.critical_path_breakdown(tk.critical_path(s), by="team", spans=s)
+        pd.testing.assert_frame_equal(tk.dask.critical_path_breakdown(ds, by="team").compute(), want, rtol=1e-9)
+    finally:
+        if how == "memory url":
+            fsspec.filesystem("memory").rm(root, recursive=True)
+
+
+def test_dask_store_reader_meta_of_a_plain_store_is_the_schema(spans, tmp_path):
+    path = tk.write_parquet(spans, tmp_path / "s.parquet")
+    ds = tk.dask.read_parquet(path)
+    assert list(ds.columns) == list(tk.empty_spans().columns) == list(ds.compute().columns)
+

@@ -7,6 +7,7 @@ tests/test_dask.py): the defects are in what is computed, not where.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
+from tracekit.errors import TraceKitError
 
 dask = pytest.importorskip("dask")
 pytest.importorskip("dask.dataframe")
@@ -68,4 +70,40 @@ def test_dask_store_reader_meta_of_a_plain_store_is_the_schema(spans, tmp_path):
     path = tk.write_parquet(spans, tmp_path / "s.parquet")
     ds = tk.dask.read_parquet(path)
     assert list(ds.columns) == list(tk.empty_spans().columns) == list(ds.compute().columns)
+
+
+class _Colour(__import__("enum").Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize("value, kind", [((1, 2), "tuple"), (datetime.datetime(2024, 1, 1), "datetime"),
+                                         (uuid.UUID(int=7), "UUID"), (_Colour.RED, "_Colour"),
+                                         ({"when": datetime.date(2024, 1, 1), "k": "null"}, "date")])
+def test_shuffle_refuses_values_json_would_change(spans, value, kind):
+    """keep_traces_whole moves the dict/list columns as JSON: a tuple came back a list, a datetime, UUID or Enum as
+    its text, without a word (5 of 5 such values changed); a date beside the text 'null' was a bare TypeError. The
+    store refuses these values naming the cell; the shuffle now does too."""
+    s = spans.copy()
+    attrs = [dict(a) for a in s["attributes"]]
+    attrs[4]["odd"] = value
+    s["attributes"] = attrs
+    with pytest.raises(TraceKitError, match=rf"column 'attributes' row 4: .*a value of type {kind}"):
+        tk.dask.from_pandas(s, 2).compute()
+    assert s["attributes"].iloc[4]["odd"] is value  # the input is left alone
+
+
+def test_shuffle_moves_exact_values_unchanged(spans):
+    """Everything the store keeps (bar bytes, which JSON cannot hold) crosses the shuffle exactly, "null" text and
+    NaN included."""
+    s = spans.copy()
+    attrs = [dict(a) for a in s["attributes"]]
+    odd = {"n": None, "t": "null", "nan": float("nan"), "inf": float("-inf"), "big": 2**63 - 1, "neg": -(2**63),
+           "nested": {"l": [1, 2.5, [True, {"x": "ü"}]]}, "empty": {}}
+    attrs[3].update(odd)
+    s["attributes"] = attrs
+    back = tk.dask.from_pandas(s, 3).compute().set_index("span_id")
+    got = back.loc[s["span_id"].iloc[3], "attributes"]
+    assert np.isnan(got.pop("nan"))
+    assert got == {k: v for k, v in attrs[3].items() if k != "nan"}
+    assert type(got["big"]) is int and type(got["nested"]["l"]) is list
 

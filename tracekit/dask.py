@@ -104,6 +104,7 @@ from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._sources import ignored_file_records, walk
+from .io.containers import exact_problem
 from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
 
 __all__ = [
@@ -596,6 +597,12 @@ def _trace_ids(part: pd.DataFrame) -> np.ndarray:
 
 
 def _dumps(value: Any, col: str, row: Any) -> str:
+    # orjson writes a tuple as a list and a datetime, UUID or Enum as text, which would arrive changed without a
+    # word; refuse what the store refuses (io.containers.exact_problem), naming the cell, as the store does
+    why = exact_problem(value)
+    if why is not None:
+        raise TraceKitError(f"keep_traces_whole: column {col!r} row {row!r}: value cannot be moved exactly: {why}; "
+                            "use str, int, float, bool, None, list and dict with text keys")
     try:
         b = orjson.dumps(value)
     except TypeError as e:

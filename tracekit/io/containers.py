@@ -58,7 +58,7 @@ from ..errors import TraceFormatError, TraceKitError
 
 __all__ = ["LazyColumn", "LazyDtype", "encode_dicts", "encode_lists", "DictSource", "ListSource", "MAX_TYPED",
            "SharedDictSource", "BuiltSource", "ObjectSource", "ConcatSource", "attribute_source", "NotCovered",
-           "concat_parts", "join_raws"]
+           "concat_parts", "join_raws", "exact_problem"]
 
 #: at most this many typed (key, type) columns per dict column; rarer keys go to the fallback
 MAX_TYPED = 512
@@ -84,8 +84,15 @@ _EXACT = (str, int, float, bool, type(None), bytes)
 # --------------------------------------------------------------------------------- encoding
 
 
-def _exact_problem(value: Any) -> str | None:
-    """What msgpack would not give back exactly in ``value`` (None: nothing). Walks without recursion."""
+def exact_problem(value: Any) -> str | None:
+    """What msgpack would not give back exactly in ``value`` (None: nothing). Walks without recursion.
+
+    The one definition of a container value the store (and ``tk.dask``'s shuffle) keeps exactly: str, int (64 bits),
+    float, bool, None, bytes, lists and dicts with text keys; a tuple, a datetime, a dict key that is not text are not.
+
+    >>> exact_problem({"a": [1, "x", None]}) is None, exact_problem({"t": (1, 2)})
+    (True, 'a value of type tuple ((1, 2))')
+    """
     stack = [value]
     while stack:
         v = stack.pop()
@@ -106,7 +113,7 @@ def _exact_problem(value: Any) -> str | None:
 
 
 def _check_exact(value: Any, column: str, row: Any, key: str) -> None:
-    why = _exact_problem(value)
+    why = exact_problem(value)
     if why is not None:
         raise TraceKitError(f"write_parquet: column {column!r} row {row!r} key {key!r}: cannot be stored exactly: {why}; "
                             "use str, int, float, bool, None, bytes, list and dict with text keys")
@@ -211,7 +218,7 @@ def encode_lists(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
             continue
         if type(v) is not list and v is not None:
             raise TraceKitError(f"write_parquet: column {column!r} row {index[i]!r}: expected a list, got {type(v).__name__}")
-        why = _exact_problem(v)
+        why = exact_problem(v)
         if why is not None:
             raise TraceKitError(f"write_parquet: column {column!r} row {index[i]!r}: cannot be stored exactly: {why}; "
                                 "use str, int, float, bool, None, bytes, list and dict with text keys")

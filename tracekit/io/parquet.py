@@ -659,11 +659,24 @@ def _json_column(file: _File, name: str) -> LazyColumn:
     return LazyColumn(None, None, out)
 
 
-def _extra_values(col: pa.ChunkedArray) -> Any:
-    """An extra (non-schema) column's values as :func:`read_parquet` puts them in the frame."""
+def _extra_values(name: str, col: pa.ChunkedArray, pandas_meta: str | None) -> Any:
+    """An extra (non-schema) column's values as :func:`read_parquet` puts them in the frame: text as Arrow strings,
+    the rest by Arrow's pandas conversion with the pandas metadata written with the column, so an ``Int64`` column
+    with a missing value stays ``Int64`` (it came back float64, 2**60 + 1 as 2**60) and a categorical stays one
+    (it came back text)."""
     if col.type in (pa.string(), pa.large_string()):
         return pd.arrays.ArrowStringArray(col.cast(pa.string()))
-    return pa.table({"v": col}).to_pandas()["v"].to_numpy()
+    table = pa.table({name: col})
+    if pandas_meta:
+        try:
+            info = json.loads(pandas_meta)
+            info["columns"] = [c for c in info.get("columns", []) if c.get("name") == name]
+            info["index_columns"], info["column_indexes"] = [], []
+            table = table.replace_schema_metadata({b"pandas": json.dumps(info).encode()})
+            return table.to_pandas()[name].array
+        except (ValueError, TypeError, KeyError, AttributeError, pa.ArrowException):
+            table = pa.table({name: col})  # metadata not usable: Arrow's own conversion
+    return table.to_pandas()[name].array
 
 
 def store_meta(path: str | os.PathLike, filesystem: Any = None) -> pd.DataFrame:
@@ -692,7 +705,8 @@ def store_meta(path: str | os.PathLike, filesystem: Any = None) -> pd.DataFrame:
         extras = [(str(e), f"extra:{e}") for e in info.get("extra") or []]
     for e, key in extras:
         if key in schema.names:
-            meta[e] = _extra_values(pa.chunked_array([], type=schema.field(key).type))
+            meta[e] = _extra_values(e, pa.chunked_array([], type=schema.field(key).type),
+                                    (info or {}).get("extra_pandas"))
     return meta
 
 
@@ -781,7 +795,8 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
             if key not in f.table.column_names:
                 raise TraceFormatError(f"extra column {e!r} is missing", file=f.name)
             chunks.append(f.table.column(key))
-        df[e] = _extra_values(pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type))
+        pandas_meta = next((f.meta.get("extra_pandas") for f in opened if e in f.meta.get("extra", [])), None)
+        df[e] = _extra_values(e, pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type), pandas_meta)
     if any(f.meta.get("row_column") for f in opened):
         # each store's rows in the order written (a partitioned store numbers its rows 0 … n − 1 across its files),
         # the stores in the order given: two partitioned stores read together numbered rows twice (an error before)

@@ -132,3 +132,24 @@ def test_store_round_trip_keeps_extra_column_dtypes(spans, tmp_path, partition_b
     assert back["retries"].iloc[0] == 2**60 + 1 and back["retries"].isna().sum() == s["retries"].isna().sum()
     ds = tk.dask.read_parquet(path)
     assert [str(t) for t in ds.dtypes] == [str(t) for t in ds.compute().dtypes] == [str(t) for t in s.dtypes]
+
+
+@pytest.mark.parametrize("path", [None, 5, [], ["a.parquet", "b.parquet"]])
+@pytest.mark.parametrize("lazy", [True, False])
+def test_dask_read_parquet_bad_path_is_an_argument_error(path, lazy):
+    """tk.dask.read_parquet(None / 5 / a list) was a bare TypeError from os.stat (lazy) or from iterating an int
+    (lazy=False): 7 of 8 cases. Its path is one store."""
+    with pytest.raises(tk.ArgumentError, match="read_parquet: .*path"):
+        tk.dask.read_parquet(path, lazy=lazy)
+
+
+@pytest.mark.parametrize("path", [None, 5, [3], ("a", 1.5)])
+def test_read_parquet_bad_path_is_an_argument_error(path):
+    with pytest.raises(tk.ArgumentError, match="read_parquet: .*path"):
+        tk.read_parquet(path)
+
+
+def test_to_parquet_bad_path_is_an_argument_error(spans):
+    for path in (None, 5, ["x"]):
+        with pytest.raises(tk.ArgumentError, match="to_parquet: path must be"):
+            tk.dask.to_parquet(spans, path)

@@ -706,6 +706,8 @@ def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False, stora
 
     from .io import parquet as store
 
+    if not isinstance(path, (str, os.PathLike)):  # 5 was a bare TypeError from Path()
+        raise ArgumentError(f"to_parquet: path must be a store path or an fsspec URL, not {type(path).__name__}")
     if isinstance(path, str) and "://" in path:
         return _to_parquet_remote(spans, path, overwrite, storage_options)
     target = store.check_target(path, overwrite)
@@ -810,6 +812,9 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
     from .io.parquet import read_parquet as rp
     from .io.parquet import remote_store_files, store_files, store_meta
 
+    if not isinstance(path, (str, os.PathLike)):  # a list or None was a bare TypeError from os.stat
+        raise ArgumentError(f"read_parquet: path must be one store (a path or an fsspec URL), not "
+                            f"{type(path).__name__}; tk.read_parquet reads several stores into one pandas frame")
     if not lazy:
         return rp(path, materialize=True, storage_options=storage_options)
     dd = _dd()

@@ -737,6 +737,8 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
         A file that is not Parquet or is truncated, is not a spans store, is of another store
         version, or has a column missing or of the wrong type (the message names the file and
         the column).
+    ArgumentError
+        When ``path`` is not a path, a URL or a list of them.
 
     Examples
     --------
@@ -747,9 +749,19 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
     >>> back.equals(spans), back.attrs == spans.attrs
     (True, True)
     """
-    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if isinstance(path, (str, os.PathLike)):
+        paths = [path]
+    elif isinstance(path, (list, tuple)):
+        paths = list(path)
+    else:  # 5 or None was a bare TypeError ('int' object is not iterable)
+        raise ArgumentError(f"read_parquet: path must be a store path, an fsspec URL or a list of them, not "
+                            f"{type(path).__name__}")
     if not paths:
         raise ArgumentError("read_parquet: no path given")
+    bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
+    if bad:
+        raise ArgumentError(f"read_parquet: path must be a store path, an fsspec URL or a list of them; the list "
+                            f"holds a {type(bad[0]).__name__} ({bad[0]!r:.40})")
     opened: list[_File] = []
     stores: list[tuple[str, list[_File]]] = []  # each path given and its files, in order
     for p in paths:

@@ -153,3 +153,19 @@ def test_to_parquet_bad_path_is_an_argument_error(spans):
     for path in (None, 5, ["x"]):
         with pytest.raises(tk.ArgumentError, match="to_parquet: path must be"):
             tk.dask.to_parquet(spans, path)
+
+
+@pytest.mark.parametrize("checks", [["span_error_rate"], ["p95_request_latency_ms"],
+                                    ["span_error_rate", "p95_request_latency_ms"]])
+def test_health_report_of_rebuilt_checks_alone_has_the_pandas_dtypes(checks):
+    """With only the checks rebuilt from partial counts, tk.dask.health_report's text columns (check, severity,
+    subject, explanation, what_to_do) were object where tk.health_report's are str: 5 of 10 columns differed."""
+    spans = tk.simulate.simulate("db-lock", n_traces=60, seed=5).spans
+    want = tk.health_report(spans, checks=checks)
+    got = tk.dask.health_report(tk.dask.from_pandas(spans, 3), checks=checks)
+    assert len(want) > 0
+    assert [str(t) for t in got.dtypes] == [str(t) for t in want.dtypes]
+    cols = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "value"]
+    key = ["check", "subject"]
+    pd.testing.assert_frame_equal(got[cols].sort_values(key).reset_index(drop=True),
+                                  want[cols].sort_values(key).reset_index(drop=True), rtol=1e-12)

@@ -1267,7 +1267,10 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
                 "what_to_do": "Look at the critical path of the example traces.",
             })
     if extra:
-        out = pd.concat([out, pd.DataFrame(extra, columns=list(FINDING_COLUMNS))], ignore_index=True)
+        rebuilt = pd.DataFrame(extra, columns=list(FINDING_COLUMNS))
+        # with no other finding, `out` is an empty object frame: concatenated, it made the text columns of the
+        # rebuilt rows object, where tk.health_report's are str
+        out = pd.concat([out, rebuilt], ignore_index=True) if len(out) else rebuilt
         order = {c: i for i, c in enumerate(CHECKS)}
         sev = {s: i for i, s in enumerate(SEVERITIES)}
         key = np.lexsort((np.arange(len(out)), out["check"].map(order).to_numpy(), out["severity"].map(sev).to_numpy()))

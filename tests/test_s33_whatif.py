@@ -145,7 +145,8 @@ def test_weighted_summary_refuses_probabilities_given_as_a_series_of_weights():
     with pytest.raises(tk.ArgumentError, match="1 / its inclusion probability.*40 traces below 1.*50% sample has weight 2"):
         tk.weighted_summary(sim, pd.Series(0.5, index=ids), n_boot=0)
     assert tk.weighted_summary(sim, pd.Series(2.0, index=ids), n_boot=0)["est_requests"].tolist() == [80.0]
-    with pytest.raises(tk.ArgumentError, match="1 / its inclusion probability"):
+    # a probability of 2 is no probability (s34: it was read as the weight 0.5 and called 'a 50% sample')
+    with pytest.raises(tk.ArgumentError, match=r"probability must be an inclusion probability in \(0, 1\]; trace .* has 2"):
         trace_weights(ids, pd.DataFrame({"trace_id": ids, "probability": 2.0}))
     with pytest.raises(tk.ArgumentError, match=f"trace {ids[0]} is given 2 different weights \\(10, 2\\)"):
         trace_weights(ids, pd.Series([10.0, 2.0], index=[ids[0], ids[0]]))

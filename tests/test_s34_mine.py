@@ -329,3 +329,14 @@ def test_credential_headers_are_found_and_redacted_by_default():
         assert secret not in text
     assert out["http.request.header.accept"] == ["application/json"]
     assert tk.redact_text("Authorization: Basic dXNlcjpodW50ZXIy", method="mask") == "Authorization: ****"
+
+
+def test_a_health_report_with_no_finding_has_the_columns_types_of_one_with_findings():
+    """Before: with nothing found every column was object (traces_affected, share ... too), so the Dask twin and
+    concatenations of reports disagreed on types."""
+    s = tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["api"], "name": ["GET /"],
+                               "start": [0], "end": [1_000_000]})
+    empty = tk.health_report(s, checks=["orphan_spans"])
+    full = tk.health_report(s)
+    assert len(empty) == 0 and len(full) > 0
+    assert empty.dtypes.astype(str).to_dict() == full.dtypes.astype(str).to_dict()

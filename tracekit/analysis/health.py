@@ -1107,8 +1107,10 @@ def health_report(
     ))
     parts = [CHECKS[n](ctx) for n in names]
     parts = [p for p in parts if len(p)]
-    if not parts:
-        return _rows(ctx, [])
+    if not parts:  # no finding: the columns' types all the same (they were all object, the numbers too)
+        return _rows(ctx, []).astype({"check": "str", "severity": "str", "subject": "str", "traces_affected": "int64",
+                                      "spans_affected": "int64", "share": "float64", "value": "float64",
+                                      "explanation": "str", "what_to_do": "str"})
     out = pd.concat(parts, ignore_index=True)
     warn_split_checks(out, implied, stacklevel=3)
     sev = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})

@@ -329,7 +329,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     traces: ...
     """
     from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes
-    from .core.words import plural
+    from .core.words import percent, plural
 
     ts = trace_outcomes(spans)
     n_traces = len(ts)
@@ -371,12 +371,12 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
         + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        ((f"failed requests (root span 5xx or status error, of {n_req} request{'' if n_req == 1 else 's'}): {share:.2%}"
-          f"  client errors (4xx): {float(req['client_error'].mean()):.2%}"
-          f"  throttled: {float(req['throttled'].mean()):.2%}"
+        ((f"failed requests (root span 5xx or status error, of {n_req} request{'' if n_req == 1 else 's'}): {percent(share, 2)}"
+          f"  client errors (4xx): {percent(float(req['client_error'].mean()), 2)}"
+          f"  throttled: {percent(float(req['throttled'].mean()), 2)}"
           if n_req else "failed requests, client errors (4xx), throttled: none to count (0 requests)")
          + f"  traces with a failed span anywhere (of {n_traces} trace{'' if n_traces == 1 else 's'}): "
-           f"{float((ts['failed_spans'] > 0).mean()):.2%}"
+           f"{percent(float((ts['failed_spans'] > 0).mean()), 2)}"
          if known else
          f"failed requests (root span 5xx or status error, of {n_req} requests): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),
@@ -401,6 +401,7 @@ def _sampled_line(spans: pd.DataFrame, known: bool) -> str:
     sampler kept the checkout route least, read failed 0.09 % and p95 91 ms with nothing saying so, for about
     0.54 % and 196 ms."""
     from .analysis.sampling import sampling_weights, weighted_summary
+    from .core.words import percent
 
     w = sampling_weights(spans)
     known_w = w["weight_source"].astype(str) != "unknown"
@@ -408,7 +409,7 @@ def _sampled_line(spans: pd.DataFrame, known: bool) -> str:
         return ""
     r = weighted_summary(spans, w, n_boot=0).iloc[0]
     how = ", ".join(f"{k} {v:,}" for k, v in w.loc[known_w, "weight_source"].astype(str).value_counts().items())
-    failed = f"failed requests {r['error_rate']:.2%}, " if known and np.isfinite(r["error_rate"]) else ""
+    failed = f"failed requests {percent(r['error_rate'], 2)}, " if known and np.isfinite(r["error_rate"]) else ""
     return (f"sampled: {int(known_w.sum()):,} of {len(w):,} traces carry their sampling probability ({how}); the lines "
             f"above count the sampled traces. Corrected for sampling (tk.weighted_summary, with intervals): about "
             f"{r['est_requests']:,.0f} requests, {failed}request latency ms p50 {r['p50_ms']:.1f}  p95 {r['p95_ms']:.1f}  "
@@ -511,6 +512,7 @@ def _size(n: int) -> str:
 def _cmd_convert(args) -> int:
     import os
 
+    from .core.words import percent
     from .io.parquet import write_parquet
 
     out = Path(args.output)
@@ -527,7 +529,7 @@ def _cmd_convert(args) -> int:
     insize = sum(os.path.getsize(f) for i in args.inputs
                  for f in (Path(i).rglob("*") if Path(i).is_dir() else [Path(i)]) if os.path.isfile(f))
     print(printable(f"wrote {out}: {len(spans):,} spans, {spans['trace_id'].nunique():,} traces, {_size(size)} "
-                    f"({size / insize:.1%} of the inputs' {_size(insize)})" if insize else f"wrote {out}"))
+                    f"({percent(size / insize, 1)} of the inputs' {_size(insize)})" if insize else f"wrote {out}"))
     return 0
 
 

@@ -41,6 +41,7 @@ from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .core.files import replaced
+from .core.words import percent
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read"]
@@ -642,7 +643,7 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
     if isinstance(v, (float, np.floating)):
         x = float(v)
         if unit == "share":
-            return f"{100 * x:.1f} %", True
+            return percent(x, 1, unit=" %"), True
         if unit == "ms":
             return (f"{x:,.1f}" if abs(x) < 1e5 else f"{x:,.0f}"), True
         if x.is_integer() and abs(x) < 1e15:
@@ -728,7 +729,7 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     its side reads "unknown", not a blank."""
     def side(col: str, unit: str, unknown: bool = False) -> pd.Series:
         def f(v: Any) -> str:
-            return "" if pd.isna(v) else (f"{100 * v:.1f} %" if unit == "share" else f"{v:,.1f}")
+            return "" if pd.isna(v) else (percent(v, 1, unit=" %") if unit == "share" else f"{v:,.1f}")
 
         return pd.Series("unknown", index=t.index) if unknown else t[col].map(f)
 

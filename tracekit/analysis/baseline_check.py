@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import number_arg, require_columns, routes
+from ..core.words import percent
 
 __all__ = ["baseline_comparability", "Comparability", "MIN_SHARED", "own_traces"]
 
@@ -199,7 +200,7 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
                         "differently")
     n, _, k = counts["operations"]
     if share < min_share:
-        problems.append(f"only {k:,} of their {n:,} operations ({share:.0%} of their spans) appear in it")
+        problems.append(f"only {k:,} of their {n:,} operations ({percent(share)} of their spans) appear in it")
     for what in ("services", "routes"):
         n, _, k = counts[what]
         if n and k < n / 2:
@@ -207,7 +208,7 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
     reason = ""
     if problems:
         n_o, nb_o, k_o = counts["operations"]
-        tail = "" if share < min_share or itself else f" (it shares {k_o:,} of their {n_o:,} operations, {share:.0%} of their spans)"
+        tail = "" if share < min_share or itself else f" (it shares {k_o:,} of their {n_o:,} operations, {percent(share)} of their spans)"
         reason = ("The baseline given is not comparable with these spans: " + "; ".join(problems) + tail
                   + " — no cause is ranked from it.")
     return Comparability(comparable=not problems, reason=reason, services=counts["services"],

@@ -90,6 +90,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import exceed_chance, number_arg, result_table, share_beyond_chance
+from ..core.words import percent
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS, described_times, known_names, point_values, require_one_measure, series_codes
@@ -515,7 +516,7 @@ def _move_words(r: Any, unit: Any = None, q: float = 0.95) -> str:
     before = float(r["baseline_mean"]) if "baseline_mean" in r and pd.notna(r["baseline_mean"]) else \
         float(r["baseline_median"])  # (a table of rank_causes' words from before baseline_mean)
     if basis == "observations" and r.get("direction") != "up" and pd.notna(r.get("edge")):
-        return (f"{100 * float(r['outside_share']):.1f} % of its {float(r['incident_count']):,.0f} observations above "
+        return (f"{percent(float(r['outside_share']), 1, unit=' %')} of its {float(r['incident_count']):,.0f} observations above "
                 f"{_fmt(float(r['edge']))}{u} (the baseline's p{100 * q:g} bucket edge; its mean fell "
                 f"{_fmt(before)} → {_fmt(float(r['incident_mean']))}{u})")
     return f"mean {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"  # (the statistic said: not a median, a max)

@@ -197,6 +197,7 @@ from ..core import (
     versions,
 )
 from ..core.deprecation import renamed
+from ..core.words import percent
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["rank_causes", "RANK_CAUSES", "RANK_CAUSES_SIGNALS", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
@@ -1256,8 +1257,8 @@ def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows
             where = " (spans of periods the logs cover)" if partial and pd.notna(covered) and bool(covered) else ""
             value = str(h["value"])
             value = value if len(value) <= LIFT_CHARS else value[:LIFT_CHARS - 1] + "…"
-            out[i] = (f"{h['dimension']}={value}: {h['share_selection']:.0%} of incident spans vs "
-                      f"{h['share_baseline']:.0%} of baseline{where}")
+            out[i] = (f"{h['dimension']}={value}: {percent(h['share_selection'])} of incident spans vs "
+                      f"{percent(h['share_baseline'])} of baseline{where}")
     return out
 
 

@@ -54,6 +54,7 @@ from ..core import (
     trace_outcomes,
 )
 from ..core.results import Result
+from ..core.words import percent
 from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
 from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
@@ -184,9 +185,7 @@ def _rate(x: float) -> str:
 
 
 def _pct(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return f"{100 * x:.1f} %" if x >= 0.001 or x == 0 else f"{100 * x:.2f} %"
+    return percent(x, 1 if x is None or not np.isfinite(x) or x >= 0.001 or x == 0 else 2, unit=" %")
 
 
 def _value(metric: str, x: float) -> str:
@@ -653,9 +652,9 @@ def _route_mix(incident: pd.DataFrame, base: pd.DataFrame) -> Finding | None:
     if tvd < MIX_TVD or not p < 0.01:
         return None
     top = (pa - pb).abs().sort_values(ascending=False).index[:2]
-    words = "; ".join(f"{k} is {pa[k]:.0%} of the incident's requests and {pb[k]:.0%} of the baseline's" for k in top)
+    words = "; ".join(f"{k} is {percent(pa[k])} of the incident's requests and {percent(pb[k])} of the baseline's" for k in top)
     return Finding("sure", f"Traffic mix: the baseline's requests are another mix of routes — {words} "
-                           f"({tvd:.0%} of the requests would have to change route to match; chi-square {_fmt_p(p)}), "
+                           f"({percent(tvd)} of the requests would have to change route to match; chi-square {_fmt_p(p)}), "
                            "so overall percentiles and error rates compare mixes, not the same requests: compare per "
                            "route (the ranking below compares each operation with itself).", (),
                    dict(route_mix_tvd=tvd, route_mix_p=p))
@@ -694,8 +693,8 @@ def _cold_window_words(m: pd.Series) -> str:
     end = m["recovery"] if not pd.isna(m["recovery"]) else None
     when = window_text(m["onset"], end) if end is not None else f"from {clock_text(m['onset'])} UTC to the end of the data"
     return (f"{m['cold_inside']:,} of its {_plural(m['invocations_inside'], 'invocation')} in {when} were cold "
-            f"({m['cold_inside'] / m['invocations_inside']:.0%}), against {m['cold_outside']:,} of "
-            f"{m['invocations_outside']:,} ({m['cold_outside'] / max(m['invocations_outside'], 1):.0%}) outside")
+            f"({percent(m['cold_inside'] / m['invocations_inside'])}), against {m['cold_outside']:,} of "
+            f"{m['invocations_outside']:,} ({percent(m['cold_outside'] / max(m['invocations_outside'], 1))}) outside")
 
 
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
@@ -828,7 +827,7 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
         top = bd.iloc[0]
         lead = "No baseline to compare with, so no cause can be ranked; " if not out else ""
         return out + [Finding("where", f"{lead}{top.iloc[0]} holds the largest share of the requests' critical-path time "
-                                       f"({top['share']:.0%}) — where the time goes, not what changed.", (),
+                                       f"({percent(top['share'])}) — where the time goes, not what changed.", (),
                               dict(service=str(top.iloc[0])))]
     t = cmp.table
     grew = t[(t["delta_cp_ms"] > 0)].sort_values("delta_cp_ms", ascending=False)
@@ -879,7 +878,7 @@ def _peer_findings(incident: pd.DataFrame) -> list[Finding]:
             text = (f"No baseline to compare with, but {r['service']} {level} {r[level]} stands out from its {peers} "
                     f"peer{'s' if peers != 1 else ''} in the same period: its {r['operation']} spans take "
                     f"{fmt_ms(r['self_p50_ms'])} (median exclusive time) against {fmt_ms(r['peer_self_p50_ms'])} on the "
-                    f"others, slower than a peer's in {r['slower']:.0%} of pairs (Holm-adjusted {_fmt_p(float(r['p_value']))}).")
+                    f"others, slower than a peer's in {percent(r['slower'])} of pairs (Holm-adjusted {_fmt_p(float(r['p_value']))}).")
             if len(hit) > 1:
                 more = ", ".join(f"{x['service']} {level} {x[level]}" for _, x in hit.iloc[1:4].iterrows())
                 text += f" Also unlike their peers: {more}."
@@ -1055,7 +1054,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         text += (f" Or what {answer['callee']} answered it: {answer['service']}'s requests changed course right after "
                  f"its calls to {answer['callee']} (after its {answer['steps']:,.0f} calls to {answer['callee']}, "
                  f"{answer['changed']:,.0f} more than the baseline predicts went where the baseline's seldom did, "
-                 f"beyond two standard errors; {answer['changed'] / answer['changed_total']:.0%}"
+                 f"beyond two standard errors; {percent(answer['changed'] / answer['changed_total'])}"
                  f" of its changed steps) — a wrong or unexpected answer leaves no mark on {answer['callee']}'s own "
                  f"spans and would look the same: check what {answer['callee']} returned.")
         if answer["host"] is not None:  # the change followed one pod's answers: a bad pod, not the caller's code
@@ -1163,7 +1162,7 @@ def _route_text(r: dict) -> str:
     d_lat = r["route_latency_during_ms"] - r["route_latency_before_ms"]
     share = ""
     if d_lat > 0 and d_below > 0:
-        share = (f": {d_below / d_lat:.0%} of the {_signed_ms(d_lat)} rise of their mean latency" if d_below <= d_lat
+        share = (f": {percent(d_below / d_lat)} of the {_signed_ms(d_lat)} rise of their mean latency" if d_below <= d_lat
                  else f": more than the {_signed_ms(d_lat)} rise of their mean latency, as other parts got faster")
     own = "" if abs(d_below - d_own) < max(1.0, 0.05 * abs(d_below)) else f", {_signed_ms(d_own)} in its own spans"
     return (f"on {r['route']} requests the critical path at and below it went {fmt_ms(r['route_below_ms_before'])} → "
@@ -1361,7 +1360,7 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
 
     def said(r: Any, b: tuple[int, int] | None) -> str:
         seen = (f"{_plural(r.cold_starts, 'cold start')}" if r.cold_starts else "no cold start") + \
-            f" in {_plural(r.invocations, 'invocation')} ({r.cold_share:.0%})"
+            f" in {_plural(r.invocations, 'invocation')} ({percent(r.cold_share)})"
         if not compared and r.function in set(moved["function"]):  # the window where the share rose, said first
             return f"{r.function}: {seen}; {_cold_window_words(moved.loc[r.function])}"
         t = cold_at.get(r.function)
@@ -1370,7 +1369,7 @@ def _cold(spans: pd.DataFrame, incident: pd.DataFrame | None = None, base: pd.Da
                      + (f", half of them {window_text(t[len(t) // 4], t[(3 * len(t)) // 4])}" if len(t) >= 8 else ""))
         if b is not None:
             seen += ("; the baseline never invoked it" if b[1] == 0 else
-                     f" against {b[0]:,} in {b[1]:,} ({b[0] / b[1]:.0%}) in the baseline")
+                     f" against {b[0]:,} in {b[1]:,} ({percent(b[0] / b[1])}) in the baseline")
         return f"{r.function}: {seen}"
 
     def cost(r: Any) -> str:
@@ -1521,7 +1520,7 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         for _, r in bad.head(3).iterrows():
             subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
             # the check's own name (health_report names a dropped context dropped_context, not an uninstrumented hop)
-            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({r['share']:.0%})")
+            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({percent(r['share'])})")
         out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
+from ..core.words import percent
 from ..errors import ArgumentError, require
 from .colors import PALETTE, esc, key_text, result_colors
 
@@ -273,8 +274,8 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
         hover = []
         for lab, (_, r) in zip(ylab, sub.iterrows(), strict=True):
             parts = [f"<b>{esc(str(d))} = {lab}</b>",
-                     f"selection: {num(r, 'share_selection'):.1%}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
-                     f"baseline: {num(r, 'share_baseline'):.1%}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]
+                     f"selection: {percent(num(r, 'share_selection'), 1)}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
+                     f"baseline: {percent(num(r, 'share_baseline'), 1)}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]
             if "diff_lo" in r and pd.notna(r["diff_lo"]):
                 parts.append(f"difference: {num(r, 'diff'):+.1%} [{num(r, 'diff_lo'):+.1%}, {num(r, 'diff_hi'):+.1%}]")
             if "lift" in r and pd.notna(r["lift"]):

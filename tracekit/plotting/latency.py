@@ -12,6 +12,7 @@ import pandas as pd
 from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
+from ..core.words import percent
 from ..errors import ArgumentError, require
 from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, result_colors, say_empty, service_colors
 
@@ -386,7 +387,7 @@ def plot_critical_path_breakdown(
     else:
         color = PALETTE[0]
     share = bd["share"].to_numpy(dtype=float) if "share" in bd.columns else None
-    text = [f"{s:.1%}" for s in share] if share is not None else None
+    text = [f"{percent(s, 1)}" for s in share] if share is not None else None
     # the population is requests (CRITICAL_PATH_BREAKDOWN: attrs["traces"] counts the requests used, not the traces:
     # async-workflows has 515 traces and 400 requests), each number said with its unit
     n_req = breakdown.attrs.get("traces")
@@ -394,11 +395,11 @@ def plot_critical_path_breakdown(
     stat_text = {
         "cp_ms": lambda v: f"critical-path time: {v:,.3f} ms, summed over the requests",
         "mean_ms": lambda v: f"per request: {v:,.3f} ms (mean over all requests, 0 where absent)",
-        "share": lambda v: f"share of the requests' critical-path time: {v:.1%}",
+        "share": lambda v: f"share of the requests' critical-path time: {percent(v, 1)}",
         "p50_ms": lambda v: f"p50 per request: {v:,.3f} ms",
         "p95_ms": lambda v: f"p95 per request: {v:,.3f} ms",
         "traces": lambda v: f"on the critical path in {int(v):,}{of_req} requests",
-        "trace_share": lambda v: f"share of requests with it on the path: {v:.1%}",
+        "trace_share": lambda v: f"share of requests with it on the path: {percent(v, 1)}",
     }
     hover = []
     for i, (_, r) in enumerate(bd.iterrows()):

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.words import percent
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, esc, fmt_ms, service_colors
 
@@ -182,14 +183,12 @@ def _fmt_pct(r: float | None) -> str:
     """A failed share as a label says it: a share above 0 never rounds to "0.0%" (1 failed call of 3,755 is "<0.1%")."""
     if r is None:
         return "–"
-    if 0 < r < 0.0005:
-        return "<0.1%"
-    return f"{r:.1%}" if r < 0.1 else f"{r:.0%}"
+    return percent(r, 1 if r < 0.1 else 0)
 
 
 def _hover_pct(r: float) -> str:
     """A failed share in a hover (HTML), to 0.1 %; a share above 0 that rounds to 0.0 % reads "<0.1%"."""
-    return "&lt;0.1%" if 0 < r < 0.0005 else f"{r:.1%}"
+    return percent(r, 1).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _service_of(G, v) -> str:

@@ -192,6 +192,26 @@ def test_spans_and_baseline_are_the_first_two_arguments_wherever_both_appear():
                 assert params.index("baseline") == 1, f"{name}: baseline second"
 
 
+def test_the_dask_api_speaks_the_vocabulary_with_types():
+    """tk.dask named its spans frame ``dspans``, with no types, where every other function says ``spans``: the same
+    checks as tk's, and every parameter and return annotated (the old keyword still works, with a warning)."""
+    import tracekit.dask as tkd
+
+    funcs = [(n, inspect.signature(getattr(tkd, n))) for n in tkd.__all__ if inspect.isfunction(getattr(tkd, n))]
+    assert len(funcs) >= 14
+    assert not _deviations(funcs), _deviations(funcs)
+    for name, sig in funcs:
+        assert "dspans" not in sig.parameters, name
+        assert sig.return_annotation is not inspect.Signature.empty, f"tk.dask.{name} has no return type"
+        bare = [p.name for p in sig.parameters.values() if p.annotation is inspect.Parameter.empty
+                and p.kind is not inspect.Parameter.VAR_KEYWORD]
+        assert not bare, f"tk.dask.{name}: parameters without a type: {bare}"
+    spans = tk.examples.load("checkout-small")
+    with pytest.warns(DeprecationWarning, match="dspans= is deprecated, use spans="):
+        old = tkd.split_traces(dspans=tkd.from_pandas(spans, 2))
+    assert old.equals(tkd.split_traces(tkd.from_pandas(spans, 2)))
+
+
 def test_the_metric_name_filter_is_names_wherever_a_metrics_frame_is_read():
     """metric_series, detect_metric_changes and metric_evidence filter metric names with ``names``;
     metric_exemplars said ``name`` (issue 31's vocabulary drifted across its own functions)."""

@@ -93,19 +93,25 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 import pandas as pd
 
 from .core import QUANTILES, failed, percentile, require_columns, status_recorded, trace_outcomes
+from .core.deprecation import renamed
 from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._sources import ignored_file_records, walk
 from .io.containers import exact_problem
 from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
+
+if TYPE_CHECKING:  # dask is optional (the [dask] extra): imported where a function runs
+    import dask.dataframe as dd
+    import networkx as nx
+    from dask.delayed import Delayed
 
 __all__ = [
     "read",
@@ -148,11 +154,11 @@ def _check_npartitions(n: Any, what: str) -> None:
         raise ArgumentError(f"{what}: npartitions must be a whole number >= 1 (or None: the default), got {n!r}")
 
 
-def _check_containers(dspans, what: str) -> None:
+def _check_containers(spans: Any, what: str) -> None:
     """Refuse a Dask frame whose dict/list columns Dask turned into text (``dataframe.convert-string``, on by
     default, makes ``str(dict)`` of them when a frame is built with ``dd.from_pandas`` and the like): every
     analysis would read the text as no attributes and answer wrongly without a word."""
-    meta = getattr(dspans, "_meta", None)
+    meta = getattr(spans, "_meta", None)
     if meta is None:
         return
     for c in JSON_COLUMNS:
@@ -263,7 +269,7 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
 
 
 def read_otlp(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
-              storage_options: dict | None = None):
+              storage_options: dict | None = None) -> dd.DataFrame:
     """OTLP/JSON files (paths, globs, directories, fsspec URLs) → Dask spans frame, traces whole.
 
     One input partition per file, read by :func:`tracekit.read_otlp`; then shuffled on
@@ -306,7 +312,7 @@ def read_otlp(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
 
 
 def read_xray(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
-              storage_options: dict | None = None):
+              storage_options: dict | None = None) -> dd.DataFrame:
     """AWS X-Ray files → Dask spans frame, traces whole; as :func:`read_otlp` with :func:`tracekit.read_xray`.
 
     Parameters
@@ -342,7 +348,7 @@ def read_xray(source: Any, *, errors: str = "raise", shuffle: bool = True, npart
 
 
 def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartitions: int | None = None,
-         storage_options: dict | None = None):
+         storage_options: dict | None = None) -> dd.DataFrame:
     """Files of either format (sniffed per document by :func:`tracekit.read`) → Dask spans frame.
 
     A spans store (a local Parquet file or store directory) is read by :func:`read_parquet`, one
@@ -381,7 +387,8 @@ def read(source: Any, *, errors: str = "raise", shuffle: bool = True, npartition
     return _read("any", source, errors, shuffle, npartitions, storage_options)
 
 
-def keep_traces_whole(dspans, npartitions: int | None = None):
+@renamed(dspans="spans")
+def keep_traces_whole(spans: dd.DataFrame, npartitions: int | None = None) -> dd.DataFrame:
     """Shuffle a Dask spans frame on ``trace_id`` so every trace is inside one partition.
 
     Hash partitioning (deterministic). The container columns are encoded as JSON text (as in
@@ -393,7 +400,7 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame, traces possibly cut across partitions.
     npartitions : int, optional
         Partitions of the result (default: the input's).
@@ -415,27 +422,28 @@ def keep_traces_whole(dspans, npartitions: int | None = None):
     """
     _dd()
     _check_npartitions(npartitions, "keep_traces_whole")
-    _check_containers(dspans, "keep_traces_whole")
-    return _shuffle_on(dspans, "trace_id", npartitions or dspans.npartitions, dspans._meta)
+    _check_containers(spans, "keep_traces_whole")
+    return _shuffle_on(spans, "trace_id", npartitions or spans.npartitions, spans._meta)
 
 
 #: a column the request-keeping shuffle moves spans by, dropped after it
 _REQUEST_KEY = "_tk_request_key"
 
 
-def _shuffle_on(dspans, on: str, n: int, meta: pd.DataFrame):
+def _shuffle_on(spans: dd.DataFrame, on: str, n: int, meta: pd.DataFrame) -> dd.DataFrame:
     """Hash-shuffle on column ``on``; the result has ``meta``'s columns and dtypes (``on`` dropped when not in it)."""
-    other = [c for c in dspans._meta.columns if dspans._meta[c].dtype == object and c not in JSON_COLUMNS]
+    other = [c for c in spans._meta.columns if spans._meta[c].dtype == object and c not in JSON_COLUMNS]
     with _no_string_conversion():
         if other:
-            moved = dspans.shuffle(on=on, npartitions=n, shuffle_method="tasks")
+            moved = spans.shuffle(on=on, npartitions=n, shuffle_method="tasks")
             return moved if on in meta.columns else moved.drop(columns=[on])
-        enc = dspans.map_partitions(_encode, meta=_encode(dspans._meta))
+        enc = spans.map_partitions(_encode, meta=_encode(spans._meta))
         moved = enc.shuffle(on=on, npartitions=n)
         return moved.map_partitions(_decode_as, meta, meta=meta)
 
 
-def keep_requests_whole(dspans, npartitions: int | None = None):
+@renamed(dspans="spans")
+def keep_requests_whole(spans: dd.DataFrame, npartitions: int | None = None) -> dd.DataFrame:
     """Move the callee's half of every request whose trace context was dropped into its caller's partition.
 
     Where a caller dropped the trace context, its callee's server span started a new trace: the callee's half of
@@ -449,7 +457,7 @@ def keep_requests_whole(dspans, npartitions: int | None = None):
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
     npartitions : int, optional
         Partitions of the result when it is shuffled (default: the input's).
@@ -473,25 +481,25 @@ def keep_requests_whole(dspans, npartitions: int | None = None):
     from .core.dropped_context import pair_dropped_context
 
     _check_npartitions(npartitions, "keep_requests_whole")
-    _check_containers(dspans, "keep_requests_whole")
+    _check_containers(spans, "keep_requests_whole")
 
-    parts = dspans.to_delayed()
+    parts = spans.to_delayed()
     starts = dask.compute(*[dask.delayed(new_root_starts)(d) for d in parts])
     rs = np.sort(np.concatenate(starts)) if starts else np.zeros(0, dtype=np.int64)
     cands = dask.compute(*[dask.delayed(_context_candidates)(d, rs, k) for k, d in enumerate(parts)])
     cand = pd.concat([c for c in cands if len(c)], ignore_index=True) if any(len(c) for c in cands) else None
     if cand is None:
-        return dspans
+        return spans
     c, r, _ = pair_dropped_context(cand)
     part = cand["_part"].to_numpy()
     cross = part[c] != part[r]
     if not cross.any():
-        return dspans
+        return spans
     tid = cand["trace_id"].to_numpy(dtype=object)
     key_of = dict(zip(tid[r].tolist(), tid[c].tolist(), strict=True))
-    meta = dspans._meta
-    keyed = dspans.map_partitions(_with_request_key, key_of, meta=_with_request_key(meta, {}))
-    return _shuffle_on(keyed, _REQUEST_KEY, npartitions or dspans.npartitions, meta)
+    meta = spans._meta
+    keyed = spans.map_partitions(_with_request_key, key_of, meta=_with_request_key(meta, {}))
+    return _shuffle_on(keyed, _REQUEST_KEY, npartitions or spans.npartitions, meta)
 
 
 def _context_candidates(part: pd.DataFrame, root_starts: np.ndarray, k: int) -> pd.DataFrame:
@@ -508,7 +516,7 @@ def _with_request_key(part: pd.DataFrame, key_of: dict) -> pd.DataFrame:
     return part.assign(**{_REQUEST_KEY: key.astype(tid.dtype).fillna(tid)})
 
 
-def from_pandas(spans: pd.DataFrame, npartitions: int):
+def from_pandas(spans: pd.DataFrame, npartitions: int) -> dd.DataFrame:
     """A pandas spans frame → Dask frame of ``npartitions`` with traces kept whole, and requests: the callee's
     half of a request whose trace context was dropped sits beside its caller (:func:`keep_requests_whole`).
 
@@ -555,14 +563,15 @@ def from_pandas(spans: pd.DataFrame, npartitions: int):
     return _shuffle_on(d, _REQUEST_KEY, npartitions, spans.iloc[:0])
 
 
-def split_traces(dspans) -> pd.DataFrame:
+@renamed(dspans="spans")
+def split_traces(spans: dd.DataFrame) -> pd.DataFrame:
     """Trace ids found in more than one partition (computes): columns ``trace_id``, ``partitions``.
 
     Empty when traces are whole (:func:`keep_traces_whole`, :func:`from_pandas`).
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame.
 
     Returns
@@ -582,7 +591,7 @@ def split_traces(dspans) -> pd.DataFrame:
     (['trace_id', 'partitions'], True, 0)
     """
     dask = require("dask", "dask")
-    ids = dask.compute(*[dask.delayed(_trace_ids)(d) for d in dspans.to_delayed()])
+    ids = dask.compute(*[dask.delayed(_trace_ids)(d) for d in spans.to_delayed()])
     vc = pd.Series(np.concatenate(ids) if ids else np.zeros(0, dtype=object), dtype=object).value_counts()
     vc = vc[vc > 1].sort_index()
     return pd.DataFrame({"trace_id": pd.array(vc.index.tolist(), dtype=_DTYPES["trace_id"]),
@@ -656,7 +665,7 @@ def _decode_as(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     return out[list(meta.columns)]
 
 
-def to_parquet(spans, path: str | os.PathLike, *, overwrite: bool = False, storage_options: dict | None = None) -> str:
+def to_parquet(spans: dd.DataFrame | pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False, storage_options: dict | None = None) -> str:
     """Write a Dask or pandas spans frame as a spans store directory, one ``part.N.parquet`` per partition.
 
     The store of :func:`tracekit.write_parquet` (:mod:`tracekit.io.parquet`: one format for pandas
@@ -775,7 +784,7 @@ def _read_part(file: str, storage_options: dict | None = None) -> pd.DataFrame:
     return rp(file, materialize=True, storage_options=storage_options)
 
 
-def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options: dict | None = None):
+def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options: dict | None = None) -> dd.DataFrame | pd.DataFrame:
     """Read a spans store (:func:`to_parquet`, :func:`tracekit.write_parquet`) into a spans frame.
 
     ``lazy=True``: a Dask frame with one partition per store file (files are never split, so
@@ -836,13 +845,14 @@ def read_parquet(path: str | os.PathLike, *, lazy: bool = True, storage_options:
 # ---------------------------------------------------------------------------------- analyses
 
 
-def _map(dspans, fn: Callable, **kw):
-    _check_containers(dspans, fn.__name__)
+def _map(spans: dd.DataFrame, fn: Callable, **kw: Any) -> dd.DataFrame:
+    _check_containers(spans, fn.__name__)
     with _no_string_conversion():
-        return dspans.map_partitions(fn, **kw, meta=fn(dspans._meta, **kw))
+        return spans.map_partitions(fn, **kw, meta=fn(spans._meta, **kw))
 
 
-def critical_path(dspans, **options):
+@renamed(dspans="spans")
+def critical_path(spans: dd.DataFrame, **options: Any) -> dd.DataFrame:
     """Critical-path sections per partition with :func:`tracekit.critical_path` (traces must be whole).
 
     Options as in :func:`tracekit.critical_path`. Returns a Dask frame; ``attrs`` (failures,
@@ -851,7 +861,7 @@ def critical_path(dspans, **options):
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
     **options
         As in :func:`tracekit.critical_path`.
@@ -871,15 +881,16 @@ def critical_path(dspans, **options):
     """
     from .analysis.critical_paths import critical_path as cp_fn
 
-    return _map(dspans, cp_fn, **options)
+    return _map(spans, cp_fn, **options)
 
 
-def self_time(dspans):
+@renamed(dspans="spans")
+def self_time(spans: dd.DataFrame) -> dd.DataFrame:
     """``self_ms`` per span with :func:`tracekit.self_time` on each partition (traces must be whole).
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
 
     Returns
@@ -897,15 +908,16 @@ def self_time(dspans):
     """
     from .analysis.structure import self_time as st_fn
 
-    return _map(dspans, st_fn)
+    return _map(spans, st_fn)
 
 
-def find_repeated_calls(dspans, *, min_calls: int = 2):
+@renamed(dspans="spans")
+def find_repeated_calls(spans: dd.DataFrame, *, min_calls: int = 2) -> dd.DataFrame:
     """:func:`tracekit.find_repeated_calls` on each partition (sorted by cost within a partition only).
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
     min_calls : int
         Fewest calls of one group counted as repeated.
@@ -925,7 +937,7 @@ def find_repeated_calls(dspans, *, min_calls: int = 2):
     """
     from .analysis.repeated import find_repeated_calls as fn
 
-    return _map(dspans, fn, min_calls=min_calls)
+    return _map(spans, fn, min_calls=min_calls)
 
 
 #: columns the per-partition critical path reads (selected first, so a Parquet source reads only these)
@@ -935,9 +947,9 @@ _CP_COLUMNS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "s
 _GRAPH_COLUMNS = _CP_COLUMNS + ("status", "error", "fault", "throttle", "attributes", "links")
 
 
-def _project(dspans, columns: Iterable[str]):
-    keep = list(dict.fromkeys(c for c in columns if c in dspans.columns))
-    return dspans[keep] if len(keep) < len(dspans.columns) else dspans
+def _project(spans: dd.DataFrame, columns: Iterable[str]) -> dd.DataFrame:
+    keep = list(dict.fromkeys(c for c in columns if c in spans.columns))
+    return spans[keep] if len(keep) < len(spans.columns) else spans
 
 
 def _is_cp(frame) -> bool:
@@ -978,25 +990,26 @@ def _bd_combine(parts: list[pd.DataFrame], keys: list[str], percentile_window) -
     return bd_fn(data, by=keys, percentile_window=percentile_window)
 
 
-def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
-                            percentile_window: tuple[float, float] | None = None, **cp_options):
+@renamed(dspans="spans")
+def critical_path_breakdown(spans: dd.DataFrame, by: str | Sequence[str] = "service", *,
+                            percentile_window: tuple[float, float] | None = None, **cp_options: Any) -> Delayed:
     """Critical-path time per ``by`` key over all traces: a ``dask.delayed``; ``.compute()`` → the pandas frame.
 
-    ``dspans`` is a Dask spans frame (the critical path is computed per partition with
+    ``spans`` is a Dask spans frame (the critical path is computed per partition with
     ``cp_options``, and ``by`` keys that are not critical-path columns are taken from the spans)
     or the Dask frame of :func:`critical_path`. Exact: see the module docstring (two-pass, the
     p50/p95 of per-trace contributions over every trace).
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (traces whole), or the frame of :func:`critical_path`.
     by : str or list of str
         Grouping keys, as in :func:`tracekit.critical_path_breakdown`.
     percentile_window : tuple of float, optional
         Only the traces between these percentiles of request latency.
     **cp_options
-        Critical-path options, when ``dspans`` is a spans frame.
+        Critical-path options, when ``spans`` is a spans frame.
 
     Returns
     -------
@@ -1014,10 +1027,10 @@ def critical_path_breakdown(dspans, by: str | Sequence[str] = "service", *,
     """
     dask = require("dask", "dask")
     keys = by_keys(by, what="critical_path_breakdown")
-    _check_containers(dspans, "critical_path_breakdown")
-    if not _is_cp(dspans._meta):
-        dspans = _project(dspans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
-    parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(dspans.to_delayed())]
+    _check_containers(spans, "critical_path_breakdown")
+    if not _is_cp(spans._meta):
+        spans = _project(spans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
+    parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(spans.to_delayed())]
     return dask.delayed(_bd_combine)(parts, keys, percentile_window)
 
 
@@ -1081,7 +1094,8 @@ def _status_partial(part: pd.DataFrame) -> pd.Series:
     return pd.Series([bool(status_recorded(part))], dtype=bool)
 
 
-def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
+@renamed(dspans="spans")
+def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
     """The dependency graph of :func:`tracekit.service_graph` over a Dask spans frame (computes).
 
     Traces must be whole in partitions; links between spans of different partitions are not
@@ -1090,7 +1104,7 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
     by : {"service", "operation"}
         The nodes.
@@ -1113,16 +1127,16 @@ def service_graph(dspans, by: str = "service") -> nx.DiGraph:  # noqa: F821
     dask = require("dask", "dask")
     if by not in ("service", "operation"):
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    require_columns(dspans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
-    _check_containers(dspans, "service_graph")
-    scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in dspans.columns]
-    status = dspans[scols].map_partitions(_status_partial, meta=pd.Series([], dtype=bool)) if scols else None
-    dspans = _project(dspans, _GRAPH_COLUMNS)
+    require_columns(spans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
+    _check_containers(spans, "service_graph")
+    scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in spans.columns]
+    status = spans[scols].map_partitions(_status_partial, meta=pd.Series([], dtype=bool)) if scols else None
+    spans = _project(spans, _GRAPH_COLUMNS)
     with _no_string_conversion():
-        edges = dspans.map_partitions(_edge_rows, by, meta=_EDGE_META)
-        nparts = max(1, min(dspans.npartitions, 64))
+        edges = spans.map_partitions(_edge_rows, by, meta=_EDGE_META)
+        nparts = max(1, min(spans.npartitions, 64))
         stats = edges.shuffle(on=["source", "target"], npartitions=nparts, shuffle_method="tasks").map_partitions(_edge_stats, meta=_STAT_META)
-        nodes = dspans.map_partitions(_node_partial, by, meta=_node_partial(empty_spans(), by))
+        nodes = spans.map_partitions(_node_partial, by, meta=_node_partial(empty_spans(), by))
         peers = edges[["target"]].drop_duplicates()
     stats, nodes, targets, status = dask.compute(stats, nodes, peers, status)
     G = nx.DiGraph(by=by, status_recorded=bool(status is not None and status.any()))
@@ -1176,7 +1190,8 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
     return out
 
 
-def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> pd.DataFrame:
+@renamed(dspans="spans")
+def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, **options) -> pd.DataFrame:
     """:func:`tracekit.health_report` over a Dask spans frame (computes; traces must be whole).
 
     Options as in tk.health_report. Each partition runs the single-machine checks; the results
@@ -1185,7 +1200,7 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
 
     Parameters
     ----------
-    dspans : dask.dataframe.DataFrame
+    spans : dask.dataframe.DataFrame
         A Dask spans frame (a ``tk.dask`` reader, :func:`from_pandas`), traces whole in partitions.
     checks : iterable of str, optional
         The checks to run (default: all).
@@ -1224,10 +1239,10 @@ def health_report(dspans, *, checks: Iterable[str] | None = None, **options) -> 
 
     names, implied = select_checks(checks)
     options = health_options("tk.dask.health_report", **options)
-    _check_containers(dspans, "health_report")
+    _check_containers(spans, "health_report")
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)
-    parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in dspans.to_delayed()])
+    parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in spans.to_delayed()])
     n = sum(p["n_traces"] for p in parts)
     reps = [p["report"] for p in parts if p["report"] is not None]
     known = any(p["status"] for p in parts)  # some span of the whole data records a status (core.status_recorded)

@@ -62,6 +62,7 @@ import pandas as pd
 
 from ..core import (
     NAT_NS,
+    call_answers,
     callees,
     failed,
     is_async_handoff,
@@ -244,23 +245,8 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     asyn = [pc_async[r1]]
     hop1 = pc_async[r1] & (kind[r1] == "consumer")
     wait = [np.where(hop1, waits(parent[r1], r1), np.nan)]
-    # a client/producer span is answered (no edge to its peer) by a child that the graph draws a call to: one in
-    # another service, or a server/consumer hop (an internal child of the same service, such as a connection span
-    # under a database call, answers nothing under by="operation")
-    kids = np.flatnonzero(has_p & keep)
-    pk = parent[kids]
-    same_svc = service[kids] == service[pk]
-    answers = (cross[kids] & ~same_svc) | hop[kids]
-    child_cross = np.zeros(n, dtype=bool)
-    child_cross[pk[answers]] = True
-    # one call instrumented twice (a client/producer span under a client/producer span of its own service:
-    # requests over urllib3, an SQS send over its HTTP request): the outermost span is the call — it names the
-    # callee as the application called it (a queue, a database, an AWS service) — and the inner spans are not
-    # calls of their own; an answer below an inner span answers the outer one
-    inner = kids[same_svc & calls_out[kids] & calls_out[pk]]
-    nested = np.zeros(n, dtype=bool)
-    nested[inner] = True
     # 3. links to spans of another node in the data (a linked producer counts as answered)
+    linked = np.zeros(n, dtype=bool)
     if "links" in spans.columns and n:
         lk = spans["links"].to_numpy(dtype=object)
         has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk] & keep)
@@ -285,14 +271,14 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
             rows.append(lr_a)
             asyn.append(np.ones(len(lr), dtype=bool))
             wait.append(waits(lj_a, lr_a))
-            child_cross[lj_a] = True
-    while len(inner):  # carry answers up nested chains (one level a step)
-        up = inner[child_cross[inner] & ~child_cross[parent[inner]]]
-        if not len(up):
-            break
-        child_cross[parent[up]] = True
+            linked[lj_a] = True
+    # which calls are answered (no edge to their peer): the kernel's one definition (tracekit.core.calls), shared
+    # with health and the dropped-context pairs — a child in another service or a server/consumer hop, a linking
+    # span of another node, an answer below an inner span of a call instrumented twice (requests over urllib3: the
+    # outermost span is the call, naming the callee as the application called it; the inner spans are not calls)
+    answers = call_answers(spans, tree, linked=linked)
     # 2. client/producer spans with no cross-node child (nor a linking span elsewhere) -> peer
-    cand = np.flatnonzero(calls_out & ~child_cross & ~nested & keep)
+    cand = np.flatnonzero(answers.call & ~answers.answered)
     peers = callees(spans, cand)
     okp = np.asarray([p is not None for p in peers], dtype=bool)
     r2 = cand[okp]

@@ -73,6 +73,7 @@ from ..core import (
     safe_repr,
     span_tree,
     status_recorded,
+    unanswered_calls,
 )
 from .structure import trace_summary
 
@@ -456,18 +457,12 @@ def _unanswered_calls(ctx: HealthContext) -> list[dict]:
 def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
     spans = ctx.spans
     tree = ctx.tree
-    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     svc = spans["service"].to_numpy(dtype=object)
-    is_client = kind == "client"
-    if not is_client.any():
+    # the client calls nothing answers: the kernel's one definition (core.calls), shared with the service graph and
+    # the dropped-context pairs (one call instrumented twice, requests over urllib3, is one call: the outermost)
+    cand = unanswered_calls(spans, tree, ("client",))
+    if not len(cand):
         return []
-    # a client span is "answered" when a child is a server/consumer span or belongs to another service
-    child = np.flatnonzero(tree.parent >= 0)
-    p = tree.parent[child]
-    answers = (np.isin(kind[child], ("server", "consumer"))) | (svc[child] != svc[p])
-    answered = np.zeros(len(spans), dtype=bool)
-    answered[p[answers]] = True
-    cand = np.flatnonzero(is_client & ~answered)
     attrs = spans["attributes"].to_numpy(dtype=object) if "attributes" in spans else np.full(len(spans), None)
     names = spans["name"].to_numpy(dtype=object)
     include_db = ctx.opt("include_databases", False)

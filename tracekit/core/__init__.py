@@ -6,6 +6,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 
 - :mod:`~tracekit.core.tree` — the span tree (roots, orphans, fragments, duplicates, cycles,
   request root), built once per frame;
+- :mod:`~tracekit.core.calls` — whether a call (client/producer span) is answered, one call instrumented twice;
 - :mod:`~tracekit.core.outcomes` — failed / client error / throttled; request latency
   (``request_ms``) vs trace extent (``extent_ms``);
 - :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``; the chance of
@@ -29,6 +30,7 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 
 from .args import boot_args, count_arg, duration_arg, flag_arg, number_arg, percentile_window_arg, share_arg, steps_arg
 from .cache import cache_stats, clear_cache, frame_cached
+from .calls import ANSWER_KINDS, CALL_KINDS, CallAnswers, call_answers, unanswered_calls
 from .frame import (
     NAT_NS,
     TIME_MAX_NS,
@@ -110,4 +112,5 @@ __all__ = [
     "SpanTree", "span_tree", "unique_sorted", "self_ns", "service_entries",
     "trace_weights",
     "BY_KEYS", "ByKey", "by_keys", "joint_codes", "key_frame", "cache_stats", "clear_cache", "frame_cached",
+    "ANSWER_KINDS", "CALL_KINDS", "CallAnswers", "call_answers", "unanswered_calls",
 ]

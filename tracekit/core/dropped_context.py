@@ -5,8 +5,9 @@ trace ends at a CLIENT span nobody answers and the callee's server span starts a
 then not a request of its own but the callee's half of the caller's request (:func:`tracekit.core.trace_outcomes`
 counts it apart), and :func:`tracekit.reconnect` proposes the pairs. One definition for both, here:
 
-- an **unanswered client span**: kind client, no child that is a server / consumer span or belongs to another
-  service (the definition ``health_report``'s ``uninstrumented_hop`` uses);
+- an **unanswered client span**: a client span that is a call nothing answers (:func:`tracekit.core.unanswered_calls`:
+  no server / consumer child nor a child in another service, also below an inner span of a call instrumented twice;
+  the definition ``health_report``'s ``uninstrumented_hop`` and ``tracekit.service_graph`` use);
 - a **new root**: a server or consumer span with no parent id;
 - a pair is a **candidate** when the root's service is the client's callee (:func:`tracekit.core.callees`; a client
   naming no callee may pair with any other service, at 0.8 of the score), the two are in different traces, and the
@@ -36,6 +37,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from .calls import unanswered_calls
 from .frame import NAT_NS, ns
 from .naming import callees
 from .tree import SpanTree, span_tree
@@ -114,16 +116,9 @@ def dropped_context_candidates(spans: pd.DataFrame, tree: SpanTree | None = None
     tree = span_tree(spans) if tree is None else tree
     answering = _kind_is(spans, ("server", "consumer"))
     roots = np.flatnonzero(tree.is_root & answering)
-    client = _kind_is(spans, ("client",))
-    if not client.any():
+    if not _kind_is(spans, ("client",)).any():
         return roots
-    svc = pd.factorize(spans["service"], use_na_sentinel=False)[0]
-    parent = tree.parent
-    child = np.flatnonzero(parent >= 0)
-    p = parent[child]
-    answered = np.zeros(len(spans), dtype=bool)
-    answered[p[answering[child] | (svc[child] != svc[p])]] = True
-    clients = np.flatnonzero(client & ~answered)
+    clients = unanswered_calls(spans, tree, ("client",))  # the kernel's one definition (core.calls)
     start = ns(spans["start"])
     rs = np.sort(start[roots]) if root_starts is None else np.asarray(root_starts, dtype=np.int64)
     if not len(rs) or not len(clients):

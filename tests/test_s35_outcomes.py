@@ -133,3 +133,80 @@ def test_an_answered_call_instrumented_twice_does_not_take_another_trace_as_its_
     assert oc["continues"].isna().all()
     assert int(oc["request"].sum()) == 2
     assert not (tk.reconnect(spans)["case"] == "dropped_context").any()
+
+
+# --------------------------------------------------------------------------- failed: status; ERROR logs are evidence
+
+T0 = 1_700_000_000 * 10**9
+N_TRACES = 20
+
+
+def _web_api(n: int = N_TRACES, first: int = 0) -> pd.DataFrame:
+    """``n`` traces web GET / (server) -> api get (server), 1 s apart. Trace ``first`` fails at web (status error,
+    HTTP 500, fault); every api span has status unset; the rest are ok."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
+                            "http_status", "fault")}
+    for i in range(first, first + n):
+        for j, (svc, name) in enumerate((("web", "GET /"), ("api", "get"))):
+            s = T0 + i * 1000 * MS + j * MS
+            bad = i == first and j == 0
+            for k, v in (("trace_id", f"{i + 1:032x}"), ("span_id", f"{i + 1:08x}{j + 1:08x}"),
+                         ("parent_id", None if j == 0 else f"{i + 1:08x}{1:08x}"), ("service", svc), ("name", name),
+                         ("kind", "server"), ("start", s), ("end", s + (50 - j) * MS),
+                         ("status", ("error" if bad else "ok") if j == 0 else "unset"),
+                         ("http_status", (500 if bad else 200) if j == 0 else None), ("fault", bad)):
+                cols[k].append(v)
+    return tk.spans_from_columns(cols)
+
+
+@pytest.fixture(scope="module")
+def logged():
+    """The frame, and it with 4 ERROR records attached to the api spans of traces 2-5 (status unset there)."""
+    spans = _web_api()
+    logs = tk.logs_from_columns({"time": [T0 + i * 1000 * MS + 2 * MS for i in range(1, 5)],
+                                 "trace_id": [f"{i + 1:032x}" for i in range(1, 5)],
+                                 "span_id": [f"{i + 1:08x}{2:08x}" for i in range(1, 5)],
+                                 "body": ["boom"] * 4, "severity": ["ERROR"] * 4})
+    return spans, tk.attach_logs(spans, logs).spans
+
+
+def test_an_error_log_record_makes_no_span_failed_in_any_count(logged):
+    spans, att = logged
+    assert int(att["log_errors"].sum()) == 4 and int(tk.core.failed(att).sum()) == 1
+    # by construction: 1 failed request of 20, 1 failed web span of 20, no failed api span (4 ERROR records)
+    ts = tk.trace_summary(att)
+    assert (int(ts["failed"].sum()), int(ts["failed_spans"].sum())) == (1, 1)
+    h = tk.health_report(att)
+    assert float(h.loc[h["check"] == "failed_request_ratio", "value"].iloc[0]) == pytest.approx(1 / N_TRACES)
+    rate = h[h["check"] == "span_error_rate"].set_index("subject")["value"]
+    assert (float(rate["api"]), float(rate["web"])) == (0.0, pytest.approx(1 / N_TRACES))
+    tl = tk.timeline(att, freq="1min")
+    assert (float(tl["failed"].sum()), float(tl["error_rate"].iloc[0])) == (1.0, pytest.approx(1 / N_TRACES))
+    cmp = tk.compare(att, _web_api(first=100)).table.set_index("service")
+    assert (float(cmp.loc["api", "error_rate_a"]), float(cmp.loc["web", "error_rate_a"])) == (0.0, pytest.approx(1 / N_TRACES))
+    G = tk.service_graph(att)
+    assert (G.nodes["api"]["errors"], G.nodes["web"]["errors"], G.edges["web", "api"]["errors"]) == (0, 1, 0)
+    bu = tk.bubble_up(att, selection=lambda s: s["trace_id"].isin([f"{i + 1:032x}" for i in range(5)]))
+    row = bu[(bu["dimension"] == "log_severity") & (bu["value"] == "ERROR")].iloc[0]
+    assert float(row["error_rate_with"]) == 0.0  # the 4 traces with an ERROR record: no request failed
+    # and the logs change no failure count: the same numbers as the frame without them
+    base = _web_api(first=100)
+    a, b = tk.rank_causes(att, base), tk.rank_causes(spans, base)
+    assert a.set_index("service")["errors"].to_dict() == b.set_index("service")["errors"].to_dict()
+    pd.testing.assert_frame_equal(tk.detect_changes(att, metric="error_rate", freq="2s"),
+                                  tk.detect_changes(spans, metric="error_rate", freq="2s"))
+
+
+def test_error_origins_says_which_signal_decided(logged):
+    spans, att = logged
+    eo = tk.error_origins(att, per_span=True)
+    # the failed web root (status) and the 4 api spans only an ERROR record shows an error on (logs)
+    assert sorted(zip(eo["service"], eo["decided_by"], strict=True)) == [("api", "logs")] * 4 + [("web", "status")]
+    agg = tk.error_origins(att).set_index("service")
+    assert agg[["origins", "logged_origins"]].to_dict("index") == {"api": {"origins": 4, "logged_origins": 4},
+                                                                  "web": {"origins": 1, "logged_origins": 0}}
+    # the status-decided origins are the origins of the frame without logs
+    plain = tk.error_origins(spans, per_span=True)
+    assert plain["span_id"].tolist() == eo.loc[eo["decided_by"] == "status", "span_id"].tolist()
+    assert set(plain["decided_by"]) == {"status"}
+    assert tk.top_exceptions(att)[["service", "count"]].values.tolist() == [["api", 4]]

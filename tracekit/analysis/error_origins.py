@@ -14,9 +14,11 @@ level by level over the kernel span tree (no per-trace loop). A span on or under
 A span exported twice (its span id repeated in the trace) is one origin: the later copies are left out.
 
 With log records attached (:func:`tracekit.attach_logs`), a span carrying an ERROR or FATAL log
-record counts as an error for :func:`error_origins` (status-less exports log the exception they
-do not record), and :func:`top_exceptions` groups those records too, as exception type
-``log record (ERROR)`` with the record's body as the message.
+record shows an error for :func:`error_origins` (:func:`tracekit.core.errored`: status-less exports log the
+exception they do not record), and :func:`top_exceptions` groups those records too, as exception type
+``log record (ERROR)`` with the record's body as the message. Such a span is not a failed span (its status is its
+outcome; the record is evidence, :mod:`tracekit.core.outcomes`): every count of failures leaves it out, and
+error_origins says which signal decided each origin (``decided_by`` ``status`` or ``logs``; ``logged_origins``).
 
 :func:`top_exceptions` groups ``exception`` events (OTLP span events; the X-Ray reader turns a
 segment's ``cause`` into such events) by type and **message template**: numbers, hex ids, UUIDs
@@ -41,35 +43,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import call_paths, failed, ns, require_columns, result_table, span_tree, status_recorded, to_timestamps
+from ..core import call_paths, errored, failed, ns, require_columns, result_table, span_tree, status_recorded, to_timestamps
 from ..core.keys import key_frame
 from ..errors import ArgumentError
 from ..schema import SpansSchemaError
-from .logs import ERROR_SEVERITIES, is_log_event, log_error_mask
+from .logs import ERROR_SEVERITIES, is_log_event
 
 __all__ = ["error_origins", "top_exceptions", "is_origin", "message_template",
            "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
 
-ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a failed span none of whose children failed", [
+ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a span showing an error (failed, or with logs attached an ERROR record: core.errored) none of whose children shows one", [
     ("trace_id", "string", "", "32-hex trace id"),
     ("span_id", "string", "", "the origin span"),
     ("service", "string", "", "service of the origin span"),
     ("name", "string", "", "operation of the origin span"),
     ("call_path", "string", "", "``service:name > …`` from the root down to the origin"),
-    ("propagated_to", "string", "", "the unbroken chain of failed ancestors, nearest first (``service:name < …``), up to the first that succeeded; empty when the error stopped at the origin"),
-    ("hops", "int64", "spans", "failed ancestors in that chain (how far the error travelled up)"),
-    ("reached_root", "bool", "", "the chain reaches the trace's request root (the origin is the root, or every span between them failed)"),
+    ("decided_by", "string", "", "which signal shows the origin's error: ``status`` (the span failed, core.failed) or ``logs`` (an ERROR or FATAL log record on a span whose status did not fail: evidence, not a failed span)"),
+    ("propagated_to", "string", "", "the unbroken chain of ancestors showing an error, nearest first (``service:name < …``), up to the first that showed none; empty when the error stopped at the origin"),
+    ("hops", "int64", "spans", "ancestors in that chain (how far the error travelled up)"),
+    ("reached_root", "bool", "", "the chain reaches the trace's request root (the origin is the root, or every span between them shows an error)"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the origin span"),
 ])
 
 ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first): where errors originate, most origins "
                              "first; no row where no span records a status and no ERROR log record is attached (unknown, "
                              "not 0: attrs status_recorded False)", [
-    ("origins", "int64", "spans", "origin spans (failed, no child failed) of the key"),
+    ("origins", "int64", "spans", "origin spans of the key (showing an error — failed, or an ERROR log record — no child showing one)"),
+    ("logged_origins", "int64", "spans", "of these, the origins only an ERROR log record shows (decided_by ``logs``: status not failed); 0 without logs attached"),
     ("traces", "int64", "traces", "traces with an origin at the key"),
     ("share", "float64", "", "share of all origins that are at the key"),
     ("reached_root", "float64", "", "share of the key's origins whose error reached the request root"),
-    ("mean_hops", "float64", "spans", "mean failed ancestors above the key's origins"),
+    ("mean_hops", "float64", "spans", "mean ancestors showing an error above the key's origins"),
     ("top_path", "string", "", "most frequent propagation path of the key's origins (origin < … < root)"),
     ("example_trace_ids", "object", "", "up to three traces with an origin at the key (tuple of 32-hex ids)"),
 ])
@@ -114,7 +118,8 @@ def is_origin(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray
 def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "error_origins")
     tree = span_tree(spans)
-    fl = failed(spans) | log_error_mask(spans)  # with logs attached, an ERROR record is evidence of an error
+    fl = errored(spans)  # failed, or with logs attached an ERROR record: the logs' evidence (core.outcomes)
+    by_status = failed(spans)
     rows = np.flatnonzero(is_origin(spans, fl) & ~tree.duplicate)  # a span exported twice is one origin (kernel tree)
     svc = spans["service"].to_numpy(dtype=object)
     name = spans["name"].to_numpy(dtype=object)
@@ -146,6 +151,7 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
         "service": pd.array(svc[rows], dtype="string"),
         "name": pd.array(name[rows], dtype="string"),
         "call_path": pd.array(paths, dtype="string"),
+        "decided_by": pd.array(np.where(by_status[rows], "status", "logs"), dtype="string"),
         "propagated_to": pd.array([" < ".join(p) for p in prop], dtype="string"),
         "hops": hops,
         "reached_root": np.asarray(reached, dtype=bool),
@@ -208,6 +214,7 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     kf = pd.DataFrame({k: spans[k].to_numpy(dtype=object)[rows] for k in keys})
     kf = kf.astype(object).where(kf.notna(), "<NA>")
     d = pd.concat([kf, o[["trace_id", "hops", "reached_root"]].reset_index(drop=True)], axis=1)
+    d["logged"] = (o["decided_by"] == "logs").to_numpy(dtype=bool)
     d["path"] = (o["service"].astype(object) + ":" + o["name"].astype(object)).to_numpy(dtype=object)
     prop = o["propagated_to"].to_numpy(dtype=object)
     d["path"] = np.where(prop != "", d["path"] + " < " + prop, d["path"])
@@ -219,8 +226,8 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
         out.attrs["status_recorded"] = known
         return out
     g = d.groupby(keys, sort=False)
-    out = g.agg(origins=("hops", "size"), traces=("trace_id", "nunique"), reached_root=("reached_root", "mean"),
-                mean_hops=("hops", "mean"))
+    out = g.agg(origins=("hops", "size"), logged_origins=("logged", "sum"), traces=("trace_id", "nunique"),
+                reached_root=("reached_root", "mean"), mean_hops=("hops", "mean"))
     out["share"] = out["origins"] / total
     out["top_path"] = g["path"].agg(lambda s: s.value_counts().index[0])
     ex = g["trace_id"].apply(lambda s: tuple(dict.fromkeys(s.astype(str)))[:3])
@@ -229,7 +236,7 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     for k in keys:
         out[k] = out[k].replace("<NA>", None).astype("string")
     out = out[[*keys, *ERROR_ORIGINS.column_names]]
-    out = out.astype({"origins": "int64", "traces": "int64", "share": "float64", "reached_root": "float64",
+    out = out.astype({"origins": "int64", "logged_origins": "int64", "traces": "int64", "share": "float64", "reached_root": "float64",
                       "mean_hops": "float64", "top_path": "string"})
     out = out.sort_values(["origins", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
     out.attrs["status_recorded"] = known

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 from ..core.cache import frame_cached
 from ..core.frame import require_columns, text_column
+from ..core.outcomes import logged_error
 from ..core.tree import _hex_words, service_entries, span_tree
 from ..errors import ArgumentError
 from ..io.containers import LazyColumn
@@ -551,9 +552,7 @@ def log_error_mask(spans: pd.DataFrame) -> np.ndarray:
     >>> log_error_mask(tk.examples.load("checkout-small")).any()
     np.False_
     """
-    if "log_errors" not in spans.columns:
-        return np.zeros(len(spans), dtype=bool)
-    return spans["log_errors"].fillna(0).to_numpy(dtype=np.int64) > 0
+    return logged_error(spans)  # the kernel's one definition (core.outcomes: evidence, not the span's outcome)
 
 
 def log_dimensions(spans: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -22,6 +22,13 @@ One definition each, used by every analysis, figure, report line and Dask path:
   its earliest fragment.
 - the **failed share** (:func:`failed_share`) is failed requests over requests: one population
   (the ``request`` rows: rootless traces and asynchronous work are not in it) for every module.
+- **status is the span's own outcome; an ERROR log record is evidence.** A span carrying an ERROR or FATAL log
+  record (:func:`logged_error`, after :func:`tracekit.attach_logs`) whose status says nothing is not failed: every
+  count of failures — failed spans and requests, error rates and failed shares (trace_summary, format_summary,
+  health_report, compare, timeline, detect_changes, service_graph, bubble_up, rank_causes' ``errors``,
+  peer_outliers, postmortem, the report) — reads :func:`failed` alone. Where an analysis locates errors with the
+  logs' evidence too (:func:`tracekit.error_origins`: :func:`errored`; :func:`tracekit.top_exceptions` groups the
+  records; rank_causes' and the postmortem's ``log_errors``), it says which signal decided.
 
 >>> import tracekit as tk
 >>> ms = 1_000_000
@@ -50,7 +57,7 @@ from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
 __all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
-           "failed_share", "status_recorded"]
+           "failed_share", "status_recorded", "logged_error", "errored"]
 
 
 def _status_error(spans: pd.DataFrame) -> np.ndarray:
@@ -103,6 +110,44 @@ def throttled(spans: pd.DataFrame) -> np.ndarray:
     []
     """
     return bool_column(spans, "throttle")
+
+
+def logged_error(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: it carries an ERROR or FATAL log record (``log_errors`` > 0 after :func:`tracekit.attach_logs`):
+    evidence of an error, not the span's outcome (:func:`failed` does not read it).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans; without a ``log_errors`` column (no logs attached) every value is False.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> logged_error(tk.empty_spans()).tolist()
+    []
+    """
+    if "log_errors" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans["log_errors"].to_numpy(dtype=np.float64, na_value=0.0) > 0
+
+
+def errored(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: an error is shown — it :func:`failed` (its status) or it carries an ERROR or FATAL log record
+    (:func:`logged_error`, the logs' evidence). What :func:`tracekit.error_origins` locates; never a count of
+    failures (those read :func:`failed` alone).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> errored(tk.empty_spans()).tolist()
+    []
+    """
+    return failed(spans) | logged_error(spans)
 
 
 def _records_status(spans: pd.DataFrame) -> np.ndarray:

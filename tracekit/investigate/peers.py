@@ -13,8 +13,9 @@ than a peer's span of that operation (0.5: like its peers; 1: every span slower)
 test free of the latency distribution and of the outlier itself (a quantile over the whole service
 is not: a bad host holding a quarter of the spans moves it), and testing each operation keeps a
 fault in one operation from being diluted by the component's healthy ones. Failed spans where
-the error originates (:func:`~tracekit.error_origins`' rule) are compared with the peers' by a
-one-sided Fisher exact test. The operation that differs most is named with its median exclusive time
+the error originates (:func:`~tracekit.error_origins`' rule on the spans' status: a failed span none of whose
+children failed; an ERROR log record is evidence, not a failure, :mod:`tracekit.core.outcomes`) are compared with
+the peers' by a one-sided Fisher exact test. The operation that differs most is named with its median exclusive time
 on the component and on the peers.
 
 Measured on the simulator: in 100 stationary datasets (400 requests each, hosts exchangeable) one had
@@ -47,7 +48,7 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("spans", "int64", "spans", "spans of the component, of operations its peers also ran"),
     ("slower", "float64", "probability", "chance that a span of the component takes longer (exclusive time) than a peer's span of the operation: 0.5 like its peers"),
     ("p_value", "float64", "", "one-sided Mann–Whitney test of the operation's exclusive time on the component against its peers, Holm-adjusted over every (component, operation) tested"),
-    ("error_origins", "float64", "share", "share of its spans where an error originates; NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded)"),
+    ("error_origins", "float64", "share", "share of its spans where a failure originates (failed, no failed child: status, not ERROR log records); NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded)"),
     ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side), <NA> when none"),

@@ -43,7 +43,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import call_paths, errored, failed, ns, require_columns, result_table, span_tree, status_recorded, to_timestamps
+from ..core import (
+    call_paths,
+    errored,
+    failed,
+    ns,
+    require_columns,
+    result_table,
+    span_tree,
+    status_recorded,
+    to_timestamps,
+)
 from ..core.keys import key_frame
 from ..errors import ArgumentError
 from ..schema import SpansSchemaError

@@ -62,22 +62,28 @@ def _kinds(spans: pd.DataFrame, kinds: tuple[str, ...]) -> np.ndarray:
     return spans["kind"].isin(kinds).to_numpy(dtype=bool, na_value=False)
 
 
-def _link_answers(spans: pd.DataFrame, tree: SpanTree, keep: np.ndarray) -> np.ndarray:
-    """Per span: some span of another service in the data links to it (and is not its child)."""
+def _link_answers(spans: pd.DataFrame, tree: SpanTree, keep: np.ndarray, calls: np.ndarray) -> np.ndarray:
+    """Per call span (``calls``): some span of another service in the data links to it (and is not its child)."""
     n = len(spans)
     out = np.zeros(n, dtype=bool)
-    if "links" not in spans.columns or not n:
+    if "links" not in spans.columns or not n or not calls.any():
         return out
     lk = spans["links"].to_numpy(dtype=object)
-    has = np.flatnonzero(np.fromiter((isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk), bool, n)
-                         & keep)
+    try:  # truth of each cell in C (an empty list False): a generator over every span cost 35 ms per 81k spans
+        some = lk.astype(bool)
+    except ValueError:  # a cell numpy cannot take the truth of (an array of several links)
+        some = np.fromiter((isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk), bool, n)
+    has = np.flatnonzero(some & keep)  # a non-empty cell that is no list of links finds no dict below
     if not len(has):
         return out
-    key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays(
-        [spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
+    rows = np.flatnonzero(calls & keep)  # only a call can be answered: index the calls alone, not every span
+    key = pd.Series(rows, index=pd.MultiIndex.from_arrays(
+        [spans["trace_id"].to_numpy(dtype=object)[rows], spans["span_id"].to_numpy(dtype=object)[rows]]))
     key = key[~key.index.duplicated()]
     svc = spans["service"].to_numpy(dtype=object)
     for i in has.tolist():
+        if not isinstance(lk[i], (list, tuple, np.ndarray)):
+            continue
         for link in lk[i]:
             if not isinstance(link, dict):
                 continue
@@ -125,7 +131,7 @@ def call_answers(spans: pd.DataFrame, tree: SpanTree | None = None, *, linked: n
     same = svc[kids] == svc[pk]
     answered = np.zeros(n, dtype=bool)
     answered[pk[~same | (entry[kids] & calls_out[pk])]] = True
-    answered |= _link_answers(spans, tree, keep) if linked is None else np.asarray(linked, dtype=bool)
+    answered |= _link_answers(spans, tree, keep, calls_out) if linked is None else np.asarray(linked, dtype=bool)
     inner_rows = kids[same & calls_out[kids] & calls_out[pk]]
     inner = np.zeros(n, dtype=bool)
     inner[inner_rows] = True

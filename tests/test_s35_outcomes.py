@@ -135,6 +135,23 @@ def test_an_answered_call_instrumented_twice_does_not_take_another_trace_as_its_
     assert not (tk.reconnect(spans)["case"] == "dropped_context").any()
 
 
+def test_a_producer_answered_through_a_link_is_answered_everywhere():
+    #  trace 1: web POST / 0 ──────── 50, web publish (producer) 10 ─ 12
+    #  trace 2: worker process (consumer, a root linking to the publish) 30 ─ 80
+    #  trace 3: web publish (producer) with no consumer: unanswered
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32, "1" * 32, "2" * 32, "3" * 32], "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16],
+        "parent_id": [None, "a" * 16, None, None], "service": ["web", "web", "worker", "web"],
+        "name": ["POST /", "publish", "process", "publish"], "kind": ["server", "producer", "consumer", "producer"],
+        "start": [0, 10 * MS, 30 * MS, 0], "end": [50 * MS, 12 * MS, 80 * MS, 2 * MS],
+        "attributes": [{}, {"messaging.destination.name": "jobs"}, {}, {"messaging.destination.name": "jobs"}],
+        "links": [[], [], [{"trace_id": "1" * 32, "span_id": "b" * 16}], []]})
+    assert tk.core.call_answers(spans).answered.tolist() == [False, True, False, False]
+    assert unanswered_calls(spans).tolist() == [3]
+    G = tk.service_graph(spans)
+    assert G.edges["web", "worker"]["calls"] == 1  # the link; the answered publish draws no edge to its queue
+
+
 # --------------------------------------------------------------------------- failed: status; ERROR logs are evidence
 
 T0 = 1_700_000_000 * 10**9
@@ -210,3 +227,35 @@ def test_error_origins_says_which_signal_decided(logged):
     assert plain["span_id"].tolist() == eo.loc[eo["decided_by"] == "status", "span_id"].tolist()
     assert set(plain["decided_by"]) == {"status"}
     assert tk.top_exceptions(att)[["service", "count"]].values.tolist() == [["api", 4]]
+
+
+# --------------------------------------------------------------------------- status as the sources spell it
+
+_ONE = {"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["web"], "name": ["GET /"], "start": [0],
+        "end": [10 * MS]}
+
+
+@pytest.mark.parametrize("code", [2, "2", "STATUS_CODE_ERROR", "ERROR", "Error"])
+def test_spans_from_columns_reads_an_otlp_error_status_as_read_otlp_does(code):
+    spans = tk.spans_from_columns({**_ONE, "status": [code]})
+    # was: kept as given ('2', 'STATUS_CODE_ERROR'): not a status, and no count of failures saw it (failed False)
+    assert spans["status"].tolist() == ["error"]
+    assert tk.core.failed(spans).tolist() == [True]
+
+
+def test_spans_from_columns_refuses_a_value_that_is_no_status():
+    with pytest.raises(tk.SpansSchemaError, match="'status' row 1"):
+        tk.spans_from_columns({**{k: v * 2 for k, v in _ONE.items()}, "span_id": ["a" * 16, "b" * 16],
+                               "status": ["ok", "borked"]})
+
+
+@pytest.mark.parametrize(("code", "flags"), [(503, (False, True, False)), (404, (True, False, False)),
+                                             (429, (True, False, True)), (200, (False, False, False))])
+def test_spans_from_columns_derives_the_flags_from_the_http_status_as_the_readers(code, flags):
+    spans = tk.spans_from_columns({**_ONE, "http_status": [code]})
+    # was: error / fault / throttle False whatever the code: a 503 given as http_status alone was not failed
+    assert tuple(bool(spans[c].iloc[0]) for c in ("error", "fault", "throttle")) == flags
+    assert tk.core.failed(spans).tolist() == [code >= 500]
+    # flags given are kept as given
+    kept = tk.spans_from_columns({**_ONE, "http_status": [code], "fault": [False]})
+    assert not kept["fault"].iloc[0]

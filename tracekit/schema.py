@@ -171,6 +171,11 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     ``i``-th value of every column (a pandas Series' index is not used to align them; two Series
     with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
+    ``status`` takes the OTLP spellings read_otlp takes (``2``, ``"2"``, ``"STATUS_CODE_ERROR"``, ``"ERROR"``: all
+    ``error``; likewise ``ok`` and ``unset``), anything else is a :class:`SpansSchemaError` naming the row. Where
+    ``http_status`` is given and ``error`` / ``fault`` / ``throttle`` are not, they are derived from it as the OTLP
+    reader derives them (4xx / ≥ 500 / 429), so a 503 fails (:func:`tracekit.core.failed`) as it does when read.
+
     Ids are put in the form every reader gives (:func:`canonical_ids`): hex in upper case lowered, an X-Ray trace id
     ``1-5759e988-bd862e3fe1be46a994272793`` as its 32 hex digits, a blank id (a CSV root's parent ``""``) missing, so
     the frame joins logs and spans read from files; an id that is not hex (``"t1"``) is kept as given.
@@ -257,6 +262,17 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         data["end"] = data["start"] + pd.to_timedelta(np.round(dur * 1e6), unit="ns")
     elif columns.get("duration_ms") is not None:
         _given_duration(data)
+    if columns.get("status") is not None:
+        data["status"] = _statuses(data["status"])
+    if columns.get("http_status") is not None:
+        # the flags the readers derive from the HTTP status (4xx / 5xx / 429), where not given: a 503 given as
+        # http_status alone was no fault, so not failed (core.failed), where read_otlp's same span failed
+        hv = data["http_status"].to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            derived = {"error": (hv >= 400) & (hv < 500), "fault": hv >= 500, "throttle": hv == 429}
+        for flag, v in derived.items():
+            if columns.get(flag) is None:
+                data[flag] = pd.Series(v, dtype="bool")
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -268,6 +284,27 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         v = columns[k]
         df[k] = pd.Series(owned_cells(list(v)), dtype=object) if any(isinstance(x, MUTABLE_CELL_TYPES) for x in v) else v
     return validate_spans(df) if check else df
+
+
+#: a span status as the sources spell it (OTLP's enum by number, by name with or without ``STATUS_CODE_``, in either
+#: case, or as a decimal string, as read_otlp accepts it) -> the status column's word
+STATUS_SPELLINGS = {alias: name for code, name in enumerate(("unset", "ok", "error"))
+                    for alias in (name, f"status_code_{name}", str(code))}
+
+
+def _statuses(values: pd.Series) -> pd.Series:
+    """A given ``status`` column in the schema's words (``ok`` / ``error`` / ``unset``): ``2``, ``"2"``,
+    ``"STATUS_CODE_ERROR"`` and ``"ERROR"`` are ``error`` (they were kept as given, and no count of failures saw
+    them); a value that is no status is a :class:`SpansSchemaError` naming its row."""
+    text = values.astype(STRING)
+    low = text.str.strip().str.lower()
+    out = low.map(STATUS_SPELLINGS)
+    bad = out.isna() & text.notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])
+        raise SpansSchemaError(f"spans_from_columns: column 'status' row {i}: {values.iloc[i]!r} is not a span status "
+                               f"(ok, error or unset; OTLP's codes 0, 1, 2 or STATUS_CODE_* names)")
+    return out.astype(STRING)
 
 
 #: the id columns and their hex digits: given ids are put in the readers' form (:func:`canonical_ids`)

@@ -500,8 +500,9 @@ XRAY_FALLBACK = {
     "http status as a string": _seg(http={"response": {"status": "200"}}),
     "unknown http key": _seg(http={"request": {"method": "GET", "x_custom": 1}}),
     "aws nested three deep": _seg(aws={"xray": {"sdk": "go", "nested": {"a": 1}}}),
-    "integer beyond int64 in aws": orjson.dumps(_seg(aws={"retries": 1})).replace(b'"retries":1',
-                                                                               b'"retries":18446744073709551616'),
+    # (an integer beyond int64 in aws is read by the fast path now, exact as the checked path reads it: test_s35_loaders)
+    "http status beyond the readers' range": orjson.dumps(_seg(http={"response": {"status": 1}})).replace(
+        b'"status":1', b'"status":18446744073709551616'),
     "no end and not in progress (an error)": _seg(end_time=_DROP),
     "bad id (an error)": _seg(id="xyz"),
     "bad trace id (an error)": _seg(trace_id="1-zz"),

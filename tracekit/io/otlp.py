@@ -1232,11 +1232,12 @@ def _parts_of(source: Any) -> Iterator[Any]:
 
 def otlp_documents(source: Any, collector: Collector) -> Iterator[Document]:
     """Documents of every part of ``source``; in lenient mode a bad file or line is recorded
-    and reading goes on with the next line or file."""
+    and reading goes on with the next line or file. Integers beyond 64 bits are kept exact
+    (:func:`tracekit.io._sources.exact_ints`), as the fast path's decoder keeps them."""
     on_bad_line = None if collector.errors == "raise" else collector.skip_error
     for part in _sub_sources(source):
         try:
-            yield from iter_documents(part, on_bad_line)
+            yield from iter_documents(part, on_bad_line, exact=True)
         except TraceFormatError as exc:
             collector.skip_error(exc) if exc.file else collector.problem(exc.reason, _name(part), exc.record)
 

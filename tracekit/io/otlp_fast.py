@@ -63,6 +63,7 @@ from ._sources import (
     Document,
     checked_path,
     display_name,
+    exact_ints,
     is_pathlike,
     object_bytes,
     parse_json,
@@ -534,7 +535,7 @@ def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> 
 def _checked(data: bytes, name: str, c: _otlp.Collector, from_line: int = 0) -> None:
     """The checked path over ``data`` (as otlp_documents reads one part), from line ``from_line`` on."""
     STATS["checked_rest"] += 1
-    docs = parse_json(data, name, None if c.errors == "raise" else c.skip_error)
+    docs = parse_json(data, name, None if c.errors == "raise" else c.skip_error, exact=True)
     while True:
         try:
             doc = next(docs)
@@ -568,7 +569,7 @@ def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: 
                 c.flush()
             return True
     try:
-        value = orjson.loads(chunk)
+        value = exact_ints(chunk, orjson.loads(chunk))  # an integer beyond 64 bits stays an int (orjson: a float)
     except orjson.JSONDecodeError:
         return False
     STATS["fallback"] += 1
@@ -608,7 +609,7 @@ def _single(c: _otlp.Collector, box: list, name: str, decode: Callable, reload: 
                 c.flush()
             return
     try:
-        value = orjson.loads(data)
+        value = exact_ints(data, orjson.loads(data))  # an integer beyond 64 bits stays an int (orjson: a float)
     except orjson.JSONDecodeError:
         _checked(data, name, c)
         return

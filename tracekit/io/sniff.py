@@ -184,7 +184,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
 
     sizes = _file_sizes(source)
     with gc_paused(), Progress(sum(sizes.values()), _bar_name(source), progress) as bar:
-        for doc in otlp_documents(source, otlp):
+        for doc in otlp_documents(source, otlp):  # (integers beyond 64 bits exact, as read_xray reads them)
             if doc.file not in files:
                 if files:
                     bar.update(sizes.get(list(files)[-1], 0))  # the previous file is read

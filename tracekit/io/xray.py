@@ -118,6 +118,7 @@ from ._sources import (
     Document,
     checked_path,
     display_name,
+    exact_ints,
     is_pathlike,
     iter_documents,
     json_copy,
@@ -231,14 +232,31 @@ def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
         except orjson.JSONDecodeError:
             pass  # JSON lines with blank or bad first lines, or not JSON: parse_json says which
         else:
+            if not _string_documents(value):  # (Document strings are parsed exactly one by one)
+                value = exact_ints(data, value)  # an integer beyond 64 bits stays an int (orjson: a float)
             del data  # the parsed value is all we need from here on
             yield Document(value, name, None)
             return
     # JSON lines (and clear errors): bad lines are skipped in lenient mode, the others read
     try:
-        yield from parse_json(data, name, b.fail if b.lenient else None)
+        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True)
     except TraceFormatError as exc:
         b.fail(exc)
+
+
+def _string_documents(value: Any) -> bool:
+    """True when ``value`` is BatchGetTraces page(s) whose every segment is a ``Document`` string: its numbers
+    outside the Documents (``Duration``) are not span data, and each Document is parsed on its own."""
+    pages = value if type(value) is list else [value]
+    for page in pages:
+        traces = page.get("Traces") if type(page) is dict else None
+        if type(traces) is not list:
+            return False
+        for t in traces:
+            segs = t.get("Segments") if type(t) is dict else None
+            if type(segs) is not list or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
+                return False
+    return True
 
 
 # ----------------------------------------------------------------------------------------------
@@ -637,7 +655,7 @@ class _Builder:
         try:
             if type(doc) is str:
                 try:
-                    doc = loads(doc)
+                    doc = exact_ints(doc, loads(doc))  # an integer beyond 64 bits stays an int (orjson: a float)
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None
                 ours = True

@@ -4,11 +4,11 @@ BatchGetTraces pages (``{"Traces": [{"Id", "Segments": [{"Id", "Document": "<jso
 or a list of them) are walked here; each ``Document`` string is decoded straight into the
 :class:`Segment` Struct (the X-Ray segment document schema: the keys the checked walk maps to
 columns, ``http`` typed, ``aws``/``sql``/``service``/``annotations``/``metadata`` as dicts of
-JSON scalars (two levels at most), ``cause`` kept as raw JSON and parsed by orjson, as the
+JSON scalars (two levels at most), ``cause`` kept as raw JSON and parsed by msgspec (integers of any size exact), as the
 checked path does) and appended to the same :class:`~tracekit.io.xray._Builder` lists the
 checked walk fills, with the same values, so ``frame()`` (ids, duplicates, times…) is shared.
 A Document whose ``metadata`` nests deeper is decoded again as :class:`SegmentRaw` (metadata
-kept raw, parsed by orjson); parsing every metadata block with orjson was 10% of the read.
+kept raw, parsed by msgspec); parsing every metadata block with orjson was 10% of the read.
 The walk reads the keys most segments lack in one ``attrgetter`` call and skips their checks
 when all are absent.
 
@@ -17,7 +17,7 @@ errors and keeps every key as it always did:
 
 * a key the Struct does not declare (``forbid_unknown_fields``), a JSON type other than the
   declared one (``null``, a time given as a string, ``"fault": "yes"``, an ``aws`` block nested
-  three deep, an integer beyond int64…), a key of ``http`` other than ``request``/``response``
+  three deep, a key of ``http`` other than ``request``/``response``
   and their usual fields;
 * a span id that is not 16 characters, a time outside 1970 .. 2262 (``core.TIME_RANGE``), a span with
   neither ``end_time`` nor ``in_progress: true`` (or with both), a trace id the checked helper rejects;
@@ -38,7 +38,6 @@ from sys import intern
 from typing import Annotated, Any
 
 import msgspec
-import orjson
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 from msgspec.structs import astuple
 
@@ -52,10 +51,9 @@ STATS = {"fast": 0, "fallback": 0}
 ENABLED = True
 
 _Status = Annotated[int, Meta(gt=-(2**62), lt=2**62)]  # the checked walk's range for a status code
-# JSON values the typed blocks hold: orjson and msgspec give the same Python values for these (an
-# integer beyond int64 is a float for orjson: the checked code decides about it)
-_Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
-_Scalar = str | bool | _Int | float | None
+# JSON values the typed blocks hold: msgspec keeps an integer of any size exact (a Python int), as the
+# checked path does (tracekit.io._sources.exact_ints: orjson alone read 2**70 + 1 as a float)
+_Scalar = str | bool | int | float | None
 _Leaf = _Scalar | list[_Scalar]
 _Block = dict[str, _Leaf | dict[str, _Leaf]]  # aws / sql / service: two levels (deeper: checked code)
 _MIN_S, _MAX_S = _xray._MIN_S, _xray._MAX_S
@@ -84,7 +82,7 @@ class HttpRequest(_Base):
 
 class HttpResponse(_Base):
     status: _Status | UnsetType = UNSET
-    content_length: _Status | UnsetType = UNSET
+    content_length: int | UnsetType = UNSET  # any size, kept as given (as the checked walk keeps it)
 
 
 class Http(_Base):
@@ -122,7 +120,7 @@ class Segment(_Base):
 
 
 class SegmentRaw(Segment):
-    """A Segment whose ``metadata`` (free-form, any depth) is kept raw and parsed by orjson, as the
+    """A Segment whose ``metadata`` (free-form, any depth) is kept raw and parsed by msgspec, as the
     checked path parses it: the second try for a Document whose metadata :class:`Segment` refuses."""
 
     metadata: Raw | UnsetType = UNSET
@@ -137,6 +135,7 @@ _RARE_FIELDS = ("in_progress", "error", "fault", "throttle", "user", "precursor_
                 "annotations", "sql", "trace_id", "parent_id", "inferred", "service")
 _NO_RARE_TOP, _NO_RARE_SUB = (UNSET,) * 10, (UNSET,) * 14
 _DECODE_RAW = msgspec.json.Decoder(SegmentRaw).decode
+_DECODE_ANY = msgspec.json.Decoder().decode
 assert Segment.__struct_fields__[4:18] == SegmentRaw.__struct_fields__[4:18] == _RARE_FIELDS
 _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 # the attribute keys of HttpRequest's fields, in their order (the walk unpacks astuple(request))
@@ -148,8 +147,9 @@ class _Fallback(Exception):
 
 
 def _load(raw: Raw) -> Any:
-    """A raw JSON block parsed by orjson (as the checked path parses it: same ints, floats, key order)."""
-    return orjson.loads(memoryview(raw))
+    """A raw JSON block parsed as the checked path parses it (same floats, key order, last of duplicate keys, and
+    integers of any size exact: msgspec, where orjson read an integer beyond 64 bits as a float)."""
+    return _DECODE_ANY(raw)
 
 
 # ---------------------------------------------------------------------------------------------

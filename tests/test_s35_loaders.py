@@ -1,0 +1,101 @@
+"""Readers of spans and logs (session 35 review of tracekit/io, core/ids, schema, logs_schema).
+
+Each test builds its input by construction (the truth known before reading) and pins one defect fixed:
+integers beyond 64 bits in X-Ray documents (fast and checked paths, every source shape), trace ids written as
+UUIDs joining logs to spans, ``spans_from_columns`` honouring an HTTP status as the readers do, one rule for a
+blank service name, and the hostile inputs listed in the module's last section.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.io import xray_fast
+
+TID = "5759e988bd862e3fe1be46a994272793"
+XTID = "1-5759e988-bd862e3fe1be46a994272793"
+SID = "53995c3f42cd8ad8"
+WIDE = 2**70 + 1  # a float cannot hold it: 2**70 + 1 read through a float is 2**70
+T0 = 1544712660
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. integers beyond 64 bits in X-Ray documents
+
+
+def _doc(**extra):
+    d = {"trace_id": XTID, "id": SID, "name": "api", "start_time": float(T0), "end_time": T0 + 0.25}
+    d.update(extra)
+    return d
+
+
+def _sources(doc: dict) -> dict[str, bytes]:
+    """One document as each X-Ray source shape: a BatchGetTraces page (Document strings), the raw segment
+    document, and JSON lines of raw documents (a second document on line 2)."""
+    text = json.dumps(doc)
+    page = {"Traces": [{"Id": XTID, "Segments": [{"Id": SID, "Document": text}]}]}
+    other = json.dumps({**doc, "id": "1111111111111111"})
+    return {"page": json.dumps(page).encode(), "raw": text.encode(), "jsonl": f"{text}\n{other}\n".encode()}
+
+
+WIDE_CASES = {
+    "content_length": (dict(http={"response": {"status": 200, "content_length": WIDE}}),
+                       "http.response.content_length", WIDE),
+    "negative content_length": (dict(http={"response": {"status": 200, "content_length": -WIDE}}),
+                                "http.response.content_length", -WIDE),
+    "metadata": (dict(metadata={"default": {"n": WIDE}}), "metadata.default", {"n": WIDE}),
+    "metadata nested deeper": (dict(metadata={"default": {"a": {"b": [-WIDE]}}}), "metadata.default",
+                               {"a": {"b": [-WIDE]}}),
+    "annotation": (dict(annotations={"n": WIDE}), "annotation.n", WIDE),
+    "aws": (dict(aws={"retries": WIDE}), "aws.retries", WIDE),
+    "cause": (dict(fault=True, cause={"exceptions": [{"id": "0123456789abcdef", "message": "m", "n": WIDE}]}),
+              "cause", {"exceptions": [{"id": "0123456789abcdef", "message": "m", "n": WIDE}]}),
+    "status beyond a status code": (dict(http={"response": {"status": WIDE}}), "http.response.status", WIDE),
+}
+
+
+@pytest.mark.parametrize("case", list(WIDE_CASES))
+def test_xray_integers_beyond_64_bits_are_kept_exact_by_both_paths(monkeypatch, case):
+    extra, key, want = WIDE_CASES[case]
+    for shape, data in _sources(_doc(**extra)).items():
+        for fast in (True, False):
+            monkeypatch.setattr(xray_fast, "ENABLED", fast)
+            df = tk.read_xray(data)
+            got = df.loc[0, "attributes"][key]
+            assert got == want and type(got) is type(want), (shape, fast, got)
+            status = df.loc[0, "http_status"]
+            if case == "status beyond a status code" or "http" not in extra:  # no status code: the value stays
+                assert pd.isna(status)
+            else:
+                assert status == 200
+
+
+def test_wide_int_check_has_the_64_bit_bounds():
+    from tracekit.io._sources import exact_ints, loads, may_hold_wide_int
+
+    # orjson reads -2**63 .. 2**64 - 1 exactly; beyond, a float. Nanosecond times (19 digits) are not looked at again;
+    # 20 digits, or a minus and 19, may be beyond (looked at: the value then comes from msgspec, exact either way)
+    assert not may_hold_wide_int(b"[9223372036854775807, -922337203685477580, 1544712660000000000]")
+    assert may_hold_wide_int(b"[18446744073709551616]") and may_hold_wide_int(b"[-9223372036854775809]")
+    text = b'{"a": [18446744073709551616, -9223372036854775809, 1.5], "a2": "x"}'
+    assert exact_ints(text, loads(text)) == {"a": [2**64, -(2**63) - 1, 1.5], "a2": "x"}
+
+
+def test_tk_read_and_read_otlp_keep_an_integer_beyond_64_bits_as_read_xray_does(monkeypatch):
+    # tk.read parses files itself (then hands X-Ray documents on): it read 2**70 + 1 as a float where read_xray kept
+    # it; an OTLP intValue written as a JSON number was refused where the same value as a string was kept
+    raw = json.dumps(_doc(metadata={"d": {"n": WIDE}})).encode()
+    assert tk.read(raw).loc[0, "attributes"]["metadata.d"] == {"n": WIDE}
+    for value in (f'{{"intValue": {WIDE}}}', f'{{"intValue": "{WIDE}"}}'):
+        span = (f'{{"traceId": "{TID}", "spanId": "{SID}", "name": "x", "startTimeUnixNano": "{T0 * 10**9}", '
+                f'"endTimeUnixNano": "{T0 * 10**9 + 1}", "attributes": [{{"key": "n", "value": {value}}}]}}')
+        doc = f'{{"resourceSpans": [{{"scopeSpans": [{{"spans": [{span}]}}]}}]}}'
+        lines = f"{doc}\n{doc.replace(SID, '1111111111111111')}\n"
+        for reader in (tk.read_otlp, tk.read):
+            for data in (doc, lines):
+                got = reader(data.encode()).loc[0, "attributes"]["n"]
+                assert got == WIDE and type(got) is int, (reader, value)

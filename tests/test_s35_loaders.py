@@ -99,3 +99,34 @@ def test_tk_read_and_read_otlp_keep_an_integer_beyond_64_bits_as_read_xray_does(
             for data in (doc, lines):
                 got = reader(data.encode()).loc[0, "attributes"]["n"]
                 assert got == WIDE and type(got) is int, (reader, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. trace ids written as UUIDs (and X-Ray ids) join logs to spans
+
+
+UUID_FORMS = ["5759e988-bd86-2e3f-e1be-46a994272793", "5759E988-BD86-2E3F-E1BE-46A994272793",
+              XTID, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", TID.upper()]
+
+
+@pytest.fixture(scope="module")
+def one_span():
+    return tk.spans_from_columns({"trace_id": [TID], "span_id": [SID], "service": ["web"], "name": ["GET /"],
+                                  "start": [T0 * 10**9], "end": [T0 * 10**9 + 10**8]})
+
+
+def test_log_trace_ids_as_uuids_join_their_spans(one_span):
+    n = len(UUID_FORMS)
+    cols = tk.logs_from_columns({"time": [T0 * 10**9 + 5 * 10**7] * n, "body": [f"r{i}" for i in range(n)],
+                                 "trace_id": UUID_FORMS, "span_id": [SID] * n})
+    assert cols["trace_id"].tolist() == [TID] * n
+    lines = "\n".join(json.dumps({"timestamp": "2018-12-13T14:51:00.05Z", "message": f"r{i}", "trace_id": t,
+                                  "span_id": SID}) for i, t in enumerate(UUID_FORMS)).encode()
+    read = tk.read_logs(lines)
+    for logs in (cols, read):
+        r = tk.attach_logs(one_span, logs)
+        assert int(r.spans["log_records"].sum()) == n and len(r.unmatched) == 0
+    assert tk.core.normalize_trace_id(UUID_FORMS[1]) == TID
+    assert tk.core.normalize_trace_id("0" * 32) == "0" * 32  # an all-zero id is still found (as before)
+    with pytest.raises(tk.errors.ArgumentError, match="UUID"):
+        tk.core.normalize_trace_id("5759e988-bd86-2e3f-e1be-46a99427279")  # one digit short

@@ -1059,8 +1059,9 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
     with ``xray=True`` the X-Amzn-Trace-Id header form ``Root=1-…;Parent=…`` gives its Root;
     an id base64-encoded (protobuf's standard JSON mapping: 24 characters for 16 bytes, 12 for 8; :func:`b64_id_hex`)
     as its hex; with ``xray=True`` an X-Ray trace id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` becomes its 32 hex
-    digits. Vectorised (Arrow string kernels, linear-time regexes); the other forms are looked at only in a column
-    that is not canonical already.
+    digits; a 32-digit id written as a UUID (``xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx``, as some loggers write a trace
+    id) becomes its 32 hex digits, the hyphens dropped. Vectorised (Arrow string kernels, linear-time regexes); the
+    other forms are looked at only in a column that is not canonical already.
 
     Parameters
     ----------
@@ -1085,6 +1086,8 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
     ...                           "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"], 32, xray=True)
     >>> ids.tolist(), bad.tolist()
     (['5759e988bd862e3fe1be46a994272793', <NA>, <NA>, <NA>, '5759e988bd862e3fe1be46a994272793'], [False, False, False, False, False])
+    >>> canonical_ids(["5759E988-BD86-2E3F-E1BE-46A994272793"], 32)[0].tolist()
+    ['5759e988bd862e3fe1be46a994272793']
     >>> canonical_ids(["abc", "ABCDEF0123456789", "7uGbfsPBsXQ="], 16)
     (0                 abc
     1    abcdef0123456789
@@ -1110,6 +1113,10 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
         x = s.str.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}").fillna(False).astype(bool)
         if x.any():
             s[x] = s[x].str.replace("-", "", regex=False).str.slice(1)
+    if width == 32:
+        u = s.str.fullmatch(_UUID_LOWER.pattern).fillna(False).astype(bool)
+        if u.any():  # a UUID: the 32 hex digits without the hyphens
+            s[u] = s[u].str.replace("-", "", regex=False)
     ok = s.str.fullmatch(f"[0-9a-f]{{{width}}}")
     b64 = (~ok.fillna(True).astype(bool) & (raw.str.len() == (width // 2 + 2) // 3 * 4).fillna(False)).to_numpy(bool)
     if b64.any():  # base64 of the id's bytes, as cased in the file (base64 is case-sensitive)
@@ -1127,11 +1134,14 @@ def canonical_ids(values: Any, width: int, *, xray: bool = False, zero: bool = T
 
 _BYTES = (bytes, bytearray, memoryview)
 _XRAY_ID_LOWER = re.compile(r"1-([0-9a-f]{8})-([0-9a-f]{24})")
+#: a 32-digit id written as a UUID (lower-cased text): 8-4-4-4-12 hex digits
+_UUID_LOWER = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def canonical_id(value: Any, width: int, *, xray: bool = False) -> str | None:
+def canonical_id(value: Any, width: int, *, xray: bool = False, zero: bool = True) -> str | None:
     """One id by the rule of :func:`canonical_ids` (which a test holds it to), for the few ids read one at a
-    time (metric exemplars): the canonical hex, or None when missing (None, blank, all zeros).
+    time (metric exemplars, an id a user types): the canonical hex, or None when missing (None, blank, all zeros;
+    ``zero=False`` keeps an all-zero id, as :func:`canonical_ids` does).
 
     Raises
     ------
@@ -1139,6 +1149,8 @@ def canonical_id(value: Any, width: int, *, xray: bool = False) -> str | None:
         ``value`` is not an id by that rule (the message says what it is).
 
     >>> canonical_id("Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=53995c3f42cd8ad8", 32, xray=True)
+    '5759e988bd862e3fe1be46a994272793'
+    >>> canonical_id("5759e988-bd86-2e3f-e1be-46a994272793", 32)
     '5759e988bd862e3fe1be46a994272793'
     >>> canonical_id(" ", 16), canonical_id(b"\\x01" * 8, 16), canonical_id("7uGbfsPBsXQ=", 16)
     (None, '0101010101010101', 'eee19b7ec3c1b174')
@@ -1155,9 +1167,11 @@ def canonical_id(value: Any, width: int, *, xray: bool = False) -> str | None:
         s = xray_header(s).get("root", s)
     if xray and (m := _XRAY_ID_LOWER.fullmatch(s)):
         s = m[1] + m[2]
+    if width == 32 and _UUID_LOWER.fullmatch(s):
+        s = s.replace("-", "")
     if len(s) != width or not _HEX_CHARS.issuperset(s):
         s = b64_id_hex(raw, width) or s
-    if not s or s == "0" * width:
+    if not s or (zero and s == "0" * width):
         return None
     if len(s) != width or not _HEX_CHARS.issuperset(s):
         raise ValueError(f"must be {width} hex digits" + (" or an X-Ray trace id" if xray else "") + f", got {value!r:.60}")

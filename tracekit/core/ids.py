@@ -1,4 +1,7 @@
-"""Trace ids at public entry points: canonical 32-hex, X-Ray ``1-xxxxxxxx-…`` accepted.
+"""Trace ids at public entry points: canonical 32-hex, X-Ray ``1-xxxxxxxx-…`` and a UUID accepted.
+
+The rule is :func:`tracekit.schema.canonical_id`'s, the one every reader applies to the ids it reads, so an id
+a user types finds the spans (and log records) it names in whatever form their source wrote it.
 
 >>> normalize_trace_id("1-5759E988-BD862E3FE1BE46A994272793")
 '5759e988bd862e3fe1be46a994272793'
@@ -6,16 +9,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ..errors import ArgumentError
+from ..schema import canonical_id
 
 __all__ = ["normalize_trace_id", "normalize_trace_ids"]
-
-_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
-_XRAY = re.compile(r"1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})")
-
 
 def normalize_trace_id(trace_id: str) -> str:
     """The canonical form of a trace id given by a user: 32 lower-case hex digits.
@@ -23,8 +22,10 @@ def normalize_trace_id(trace_id: str) -> str:
     Parameters
     ----------
     trace_id : str
-        32 hex digits in any case, or an X-Ray id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx``;
-        surrounding white space is ignored.
+        32 hex digits in any case, an X-Ray id ``1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`` (or the
+        X-Amzn-Trace-Id header ``Root=1-…;Parent=…``), a UUID ``xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx``, or
+        the id's 16 bytes base64-encoded; surrounding white space is ignored (the readers' rule,
+        :func:`tracekit.schema.canonical_id`).
 
     Returns
     -------
@@ -34,21 +35,24 @@ def normalize_trace_id(trace_id: str) -> str:
     Raises
     ------
     ArgumentError
-        The value is neither form (a ``ValueError``).
+        The value is none of those forms, or blank (a ``ValueError``).
 
     Examples
     --------
     >>> normalize_trace_id(" 5759E988BD862E3FE1BE46A994272793 ")
     '5759e988bd862e3fe1be46a994272793'
+    >>> normalize_trace_id("5759e988-bd86-2e3f-e1be-46a994272793")
+    '5759e988bd862e3fe1be46a994272793'
     """
     if isinstance(trace_id, str):
-        t = trace_id.strip()
-        if _HEX32.fullmatch(t):
-            return t.lower()
-        m = _XRAY.fullmatch(t)
-        if m:
-            return (m.group(1) + m.group(2)).lower()
-    raise ArgumentError(f"not a trace id (32 hex digits, or X-Ray 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx): {trace_id!r}")
+        try:
+            t = canonical_id(trace_id, 32, xray=True, zero=False)  # all zeros: kept, as in the spans
+        except ValueError:
+            t = None
+        if t is not None:
+            return t
+    raise ArgumentError(f"not a trace id (32 hex digits, X-Ray 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx or a UUID "
+                        f"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx): {trace_id!r}")
 
 
 def normalize_trace_ids(trace_ids: str | Iterable[str]) -> list[str]:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
+from tracekit.core.outcomes import failed
 from tracekit.io import xray_fast
 
 TID = "5759e988bd862e3fe1be46a994272793"
@@ -130,3 +131,47 @@ def test_log_trace_ids_as_uuids_join_their_spans(one_span):
     assert tk.core.normalize_trace_id("0" * 32) == "0" * 32  # an all-zero id is still found (as before)
     with pytest.raises(tk.errors.ArgumentError, match="UUID"):
         tk.core.normalize_trace_id("5759e988-bd86-2e3f-e1be-46a99427279")  # one digit short
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. spans_from_columns honours an HTTP status as the OTLP and X-Ray readers do
+
+
+def _otlp_request(code: int) -> dict:
+    return {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+            "scopeSpans": [{"spans": [{"traceId": TID, "spanId": SID, "name": "GET /", "kind": 2,
+                                       "startTimeUnixNano": str(T0 * 10**9), "endTimeUnixNano": str(T0 * 10**9 + 10**8),
+                                       "attributes": [{"key": "http.response.status_code",
+                                                       "value": {"intValue": str(code)}}]}]}]}]}
+
+
+def _columns(**extra) -> pd.DataFrame:
+    return tk.spans_from_columns({"trace_id": [TID], "span_id": [SID], "service": ["api"], "name": ["GET /"],
+                                  "kind": ["server"], "start": [T0 * 10**9], "end": [T0 * 10**9 + 10**8], **extra})
+
+
+def test_a_500_request_fails_whichever_way_it_is_read():
+    xray = tk.read_xray(_sources(_doc(fault=True, http={"response": {"status": 500}}))["page"])
+    frames = {"xray": xray, "otlp": tk.read_otlp(_otlp_request(500)),
+              "http_status column": _columns(http_status=[500]),
+              "stable attribute": _columns(attributes=[{"http.response.status_code": 500}]),
+              "legacy attribute": _columns(attributes=[{"http.status_code": "500"}]),
+              "x-ray attribute": _columns(attributes=[{"http.response.status": 500}])}
+    for how, df in frames.items():
+        row = df.iloc[0]
+        assert (row["http_status"], bool(row["fault"]), bool(row["error"])) == (500, True, False), how
+        assert failed(df).tolist() == [True], how
+    # a flag given is kept (X-Ray's own: a 500 the SDK did not mark a fault), a column given wins over attributes
+    row = _columns(http_status=[500], fault=[False], attributes=[{"http.response.status_code": 404}]).iloc[0]
+    assert (row["http_status"], bool(row["fault"]), bool(row["error"])) == (500, False, False)
+
+
+@pytest.mark.parametrize("code, flags", [(404, (True, False, False)), (429, (True, False, True)),
+                                         (503, (False, True, False))])
+def test_spans_from_columns_flags_follow_the_otlp_reader(code, flags):
+    otlp = tk.read_otlp(_otlp_request(code)).iloc[0]
+    cols = _columns(http_status=[code], attributes=[{"http.response.status_code": 200}]).iloc[0]
+    for row in (otlp, cols):
+        assert (bool(row["error"]), bool(row["fault"]), bool(row["throttle"])) == flags
+    ok = _columns(http_status=[200]).iloc[0]
+    assert not (ok["error"] or ok["fault"] or ok["throttle"])

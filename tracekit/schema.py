@@ -28,6 +28,8 @@ from .errors import ArgumentError, TraceKitError
 
 __all__ = [
     "Column",
+    "HTTP_STATUS_KEYS",
+    "http_status_code",
     "dict_cells",
     "own",
     "owned_cells",
@@ -172,9 +174,13 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     with different indexes are an error naming both). The result has a fresh 0..n-1 index.
 
     ``status`` takes the OTLP spellings read_otlp takes (``2``, ``"2"``, ``"STATUS_CODE_ERROR"``, ``"ERROR"``: all
-    ``error``; likewise ``ok`` and ``unset``), anything else is a :class:`SpansSchemaError` naming the row. Where
-    ``http_status`` is given and ``error`` / ``fault`` / ``throttle`` are not, they are derived from it as the OTLP
-    reader derives them (4xx / ≥ 500 / 429), so a 503 fails (:func:`tracekit.core.failed`) as it does when read.
+    ``error``; likewise ``ok`` and ``unset``), anything else is a :class:`SpansSchemaError` naming the row.
+
+    HTTP status as the readers read it: without an ``http_status`` column, the code is read from each span's
+    ``attributes`` (:data:`HTTP_STATUS_KEYS`, first present: OTLP's ``http.response.status_code``, its legacy
+    ``http.status_code``, X-Ray's ``http.response.status``); a flag column not given is derived from the code as the
+    OTLP reader derives it (``error`` 400–499, ``fault`` ≥ 500, ``throttle`` 429), so a 500 server span counts as
+    failed whichever way it was read. A flag column given is kept as given (X-Ray's own flags).
 
     Ids are put in the form every reader gives (:func:`canonical_ids`): hex in upper case lowered, an X-Ray trace id
     ``1-5759e988-bd862e3fe1be46a994272793`` as its 32 hex digits, a blank id (a CSV root's parent ``""``) missing, so
@@ -264,15 +270,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         _given_duration(data)
     if columns.get("status") is not None:
         data["status"] = _statuses(data["status"])
-    if columns.get("http_status") is not None:
-        # the flags the readers derive from the HTTP status (4xx / 5xx / 429), where not given: a 503 given as
-        # http_status alone was no fault, so not failed (core.failed), where read_otlp's same span failed
-        hv = data["http_status"].to_numpy(dtype=np.float64, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            derived = {"error": (hv >= 400) & (hv < 500), "fault": hv >= 500, "throttle": hv == 429}
-        for flag, v in derived.items():
-            if columns.get(flag) is None:
-                data[flag] = pd.Series(v, dtype="bool")
+    _http_columns(data, columns)
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -309,6 +307,52 @@ def _statuses(values: pd.Series) -> pd.Series:
 
 #: the id columns and their hex digits: given ids are put in the readers' form (:func:`canonical_ids`)
 _ID_WIDTH = {"trace_id": 32, "span_id": 16, "parent_id": 16}
+
+#: the attributes a span's HTTP status code is read from, first present: OTLP's stable key, its legacy key, X-Ray's
+#: (as :func:`tracekit.read_otlp` and :func:`tracekit.read_xray` read them)
+HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code", "http.response.status")
+_STATUS_MAX = 2**62  # the readers' range for a status code (beyond: not a status, left in the attributes)
+
+
+def http_status_code(x: Any) -> int | None:
+    """An HTTP status code as the readers read one: an int, an integer string or an integral float; None otherwise
+    (a bool, a word, a value beyond ±2**62).
+
+    >>> http_status_code(503), http_status_code("503"), http_status_code(503.0), http_status_code(True)
+    (503, 503, 503, None)
+    """
+    if type(x) is str:
+        try:
+            x = int(x.strip())
+        except ValueError:
+            return None
+    elif type(x) is float and x.is_integer():
+        x = int(x)
+    return x if type(x) is int and -_STATUS_MAX < x < _STATUS_MAX else None
+
+
+def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:
+    """``http_status`` from the attributes when no column gives it, and the flags not given derived from it (the
+    OTLP reader's rule): see :func:`spans_from_columns`."""
+    if columns.get("http_status") is None and columns.get("attributes") is not None:
+        codes: list[int | None] = []
+        for a in data["attributes"]:
+            code = None
+            if isinstance(a, dict):
+                for k in HTTP_STATUS_KEYS:
+                    if k in a and (code := http_status_code(a[k])) is not None:
+                        break
+            codes.append(code)
+        if any(c is not None for c in codes):
+            data["http_status"] = pd.Series(pd.array(codes, dtype="Int64"))
+    flags = [f for f in ("error", "fault", "throttle") if columns.get(f) is None]
+    hs = data["http_status"]
+    if not flags or not hs.notna().any():
+        return
+    hv = hs.to_numpy(dtype=np.int64, na_value=0)
+    derived = {"error": (hv >= 400) & (hv < 500), "fault": hv >= 500, "throttle": hv == 429}
+    for f in flags:
+        data[f] = pd.Series(derived[f])
 
 
 def _ids(values: pd.Series, name: str) -> pd.Series:

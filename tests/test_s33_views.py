@@ -5,6 +5,7 @@ Every case is built by construction (ground truth known), with an ASCII timeline
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -468,7 +469,9 @@ def test_flame_and_breakdown_draw_a_span_without_a_service():
     plot_critical_path_breakdown KeyError '<NA>' looking its colour up. It is drawn grey, labelled <NA>."""
     spans = tk.spans_from_columns({
         "trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
-        "service": ["web", None], "name": ["GET /", None], "start": [0, 1 * MS], "end": [10 * MS, 5 * MS]})
+        "service": ["web", "x"], "name": ["GET /", None], "start": [0, 1 * MS], "end": [10 * MS, 5 * MS]})
+    # no service set by hand (spans_from_columns names a missing service unknown_service, as the readers do)
+    spans["service"] = pd.Series(["web", None], dtype=spans["service"].dtype)
     cp = tk.critical_path(spans)
     web = tk.service_colors(["web"])["web"]
     flame = tk.plot_flame(tk.critical_path_tree(cp, spans=spans)).data[0]

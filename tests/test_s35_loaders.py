@@ -175,3 +175,24 @@ def test_spans_from_columns_flags_follow_the_otlp_reader(code, flags):
         assert (bool(row["error"]), bool(row["fault"]), bool(row["throttle"])) == flags
     ok = _columns(http_status=[200]).iloc[0]
     assert not (ok["error"] or ok["fault"] or ok["throttle"])
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. one rule for a blank service name
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_a_blank_service_is_unknown_service_in_every_reader(name):
+    otlp = _otlp_request(200)
+    otlp["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"] = name
+    doc = _doc(name=name, subsegments=[{"id": "1111111111111111", "name": "q", "start_time": float(T0),
+                                        "end_time": T0 + 0.1}])
+    frames = {"otlp": tk.read_otlp(otlp), "otlp file": tk.read_otlp(json.dumps(otlp).encode()),
+              "xray page": tk.read_xray(_sources(doc)["page"]), "xray raw": tk.read_xray(doc),
+              "columns": _columns(service=[name]), "columns None": _columns(service=[None])}
+    for how, df in frames.items():
+        assert df["service"].tolist() == ["unknown_service"] * len(df), how
+    logs = tk.read_logs(json.dumps({"timestamp": "2018-12-13T14:51:00Z", "message": "m", "service": name}).encode())
+    assert logs["service"].isna().all()  # the logs' service is nullable: blank is missing
+    # a name is kept as given, "?" too (the analyses' "?" for a missing service never comes from a reader now)
+    assert _columns(service=["?"]).loc[0, "service"] == "?" and tk.read_xray(_doc(name=" ?")).loc[0, "service"] == " ?"

@@ -48,6 +48,7 @@ from .schema import (
 __all__ = [
     "LOG_COLUMNS",
     "LOG_COLUMN_NAMES",
+    "log_services",
     "SEVERITIES",
     "SEVERITY_NUMBERS",
     "LogsSchemaError",
@@ -325,6 +326,7 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
             row = next(i for i, x in enumerate(v) if isinstance(x, (bytes, bytearray)) and not _utf8_bytes(x))
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {bytes(v[row])!r:.80} is bytes that "
                                   "are not UTF-8 text (decode them first, e.g. column.str.decode('latin-1'))") from None
+    data["service"] = log_services(data["service"])
     text, number, unknown = _severity_columns(cols, n)
     if text is not None or number is not None:
         norm = normalize_severity(text, number)
@@ -355,6 +357,19 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         if k not in known:
             df[k] = cols[k]
     return validate_logs(df) if check else df
+
+
+def log_services(service: pd.Series) -> pd.Series:
+    """The ``service`` column of a logs frame: a blank name (empty, only white space) is missing, as no name is —
+    the logs' form of the spans' rule (:func:`tracekit.schema.service_name`: the spans say ``unknown_service``, the
+    logs' ``service`` is nullable). Every logs reader and :func:`logs_from_columns` apply it.
+
+    >>> log_services(pd.Series(["cart", "", "  ", None], dtype="string")).tolist()
+    ['cart', <NA>, <NA>, <NA>]
+    """
+    s = service if isinstance(service.dtype, pd.StringDtype) else service.astype(STRING)
+    blank = s.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    return s.mask(blank) if blank.any() else s
 
 
 def _utf8_bytes(b: bytes | bytearray) -> bool:

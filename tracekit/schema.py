@@ -28,6 +28,9 @@ from .errors import ArgumentError, TraceKitError
 
 __all__ = [
     "Column",
+    "UNKNOWN_SERVICE",
+    "service_name",
+    "known_services",
     "HTTP_STATUS_KEYS",
     "http_status_code",
     "dict_cells",
@@ -176,6 +179,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     ``status`` takes the OTLP spellings read_otlp takes (``2``, ``"2"``, ``"STATUS_CODE_ERROR"``, ``"ERROR"``: all
     ``error``; likewise ``ok`` and ``unset``), anything else is a :class:`SpansSchemaError` naming the row.
 
+    A span whose service is missing, empty or only white space is in :data:`UNKNOWN_SERVICE` (the readers' rule,
+    :func:`service_name`).
+
     HTTP status as the readers read it: without an ``http_status`` column, the code is read from each span's
     ``attributes`` (:data:`HTTP_STATUS_KEYS`, first present: OTLP's ``http.response.status_code``, its legacy
     ``http.status_code``, X-Ray's ``http.response.status``); a flag column not given is derived from the code as the
@@ -271,6 +277,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     if columns.get("status") is not None:
         data["status"] = _statuses(data["status"])
     _http_columns(data, columns)
+    data["service"] = _known_service_column(data["service"])
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -303,6 +310,42 @@ def _statuses(values: pd.Series) -> pd.Series:
         raise SpansSchemaError(f"spans_from_columns: column 'status' row {i}: {values.iloc[i]!r} is not a span status "
                                f"(ok, error or unset; OTLP's codes 0, 1, 2 or STATUS_CODE_* names)")
     return out.astype(STRING)
+
+
+#: the service of a span whose source names none: no OTLP ``service.name`` or an empty or blank one, an X-Ray segment
+#: named ``""`` or only white space, an independent subsegment whose parent is not in the data, a ``spans_from_columns``
+#: service missing or blank. OTel SDKs' name for it; one rule for every reader and builder (:func:`service_name`)
+UNKNOWN_SERVICE = "unknown_service"
+
+
+def service_name(value: Any) -> str:
+    """The service of a span whose source names ``value``: :data:`UNKNOWN_SERVICE` when ``value`` is missing, empty
+    or only white space (a blank name shows as nothing in a table and a figure; it names no service), else the name
+    as given (surrounding spaces kept: the readers change no name), a non-string as its ``str``. Every spans reader
+    and :func:`spans_from_columns` apply it.
+
+    >>> service_name(None), service_name(""), service_name(" \t"), service_name("?"), service_name(" api")
+    ('unknown_service', 'unknown_service', 'unknown_service', '?', ' api')
+    """
+    if value is None:
+        return UNKNOWN_SERVICE
+    v = value if type(value) is str else str(value)
+    return v if v and not v.isspace() else UNKNOWN_SERVICE
+
+
+def known_services(values: list) -> list:
+    """:func:`service_name` of each value of a list (the list itself when every name is one already: one pass over
+    its distinct values)."""
+    if all(type(v) is str and v and not v.isspace() for v in set(values)):
+        return values
+    return [service_name(v) for v in values]
+
+
+def _known_service_column(svc: pd.Series) -> pd.Series:
+    blank = svc.isna() | svc.astype(STRING).str.strip().eq("").fillna(True)
+    if not blank.any():
+        return svc
+    return svc.astype(STRING).mask(blank.astype(bool), UNKNOWN_SERVICE)
 
 
 #: the id columns and their hex digits: given ids are put in the readers' form (:func:`canonical_ids`)

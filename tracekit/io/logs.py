@@ -103,7 +103,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..core.resources import host_of
 from ..errors import SkippedRecord, TraceFormatError
-from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, normalize_severity, severity_name
+from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, log_services, normalize_severity, severity_name
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
 from ._copies import copies_read_again, each_path_once
 from ._sources import (
@@ -749,7 +749,7 @@ def _frame(time: pd.Series, observed: pd.Series, trace: pd.Series, span: pd.Seri
         "observed_time": observed,
         "trace_id": trace,
         "span_id": span,
-        "service": service,
+        "service": log_services(service),
         "host": host,
         "severity_text": sev["severity_text"],
         "severity_number": sev["severity_number"],

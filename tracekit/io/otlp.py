@@ -65,7 +65,8 @@ Columns:
 
 * ``service`` is the resource's ``service.name``; when the resource has none it is
   ``"unknown_service"`` (what the OTel SDKs report) and the ``resource`` dict has no
-  ``service.name`` key — that absence is the flag.
+  ``service.name`` key — that absence is the flag; an empty or blank ``service.name`` is
+  ``"unknown_service"`` too, the name kept in ``resource`` (:func:`tracekit.schema.service_name`).
 * ``resource`` is one dict per (resource, scope) pair, shared by the spans of that scope (treat
   it as read-only): the resource attributes, plus ``otel.scope.name``, ``otel.scope.version``,
   scope attributes as ``otel.scope.attr.<key>``, ``otel.schema_url`` (resource ``schemaUrl``),
@@ -119,7 +120,7 @@ from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, xray_to_trace_id
+from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, service_name, xray_to_trace_id
 from ._columns import hex_ids
 from ._copies import duplicate_candidates, duplicates_to_drop, each_path_once
 from ._sources import (
@@ -850,7 +851,7 @@ class Collector:
             self.problem(str(exc), file, at(path + ".resource"))
             return
         svc = rattrs.get("service.name")
-        service = "unknown_service" if svc is None or svc == "" else svc if type(svc) is str else str(svc)
+        service = service_name(svc)  # missing, empty or blank: unknown_service (one rule)
         key, sss, not_read = scope_list(rs, "scopeSpans", "instrumentationLibrarySpans")  # (the collector's rule)
         scope_key = "scope" if key == "scopeSpans" else "instrumentationLibrary"
         if not_read:

@@ -56,6 +56,7 @@ import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..errors import TraceFormatError
+from ..schema import service_name
 from . import otlp as _otlp  # the checked code (never imports this module back)
 from ._progress import Progress
 from ._sources import (
@@ -341,7 +342,7 @@ def _append(c: _otlp.Collector, rss: Iterable[ResourceSpans], file: str, lineno:
         if rs.schemaUrl is not UNSET:
             rattrs["otel.schema_url"] = rs.schemaUrl
         svc = rattrs.get("service.name")
-        service = "unknown_service" if svc is None or svc == "" else svc if type(svc) is str else str(svc)
+        service = service_name(svc)  # missing, empty or blank: unknown_service (one rule)
         record = lineno if lineno is not None else i
         for j, ss in enumerate(rs.scopeSpans):
             res = dict(rattrs)

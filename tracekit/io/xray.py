@@ -19,7 +19,8 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   root), as in OTLP;
 * ``service`` = the segment's name, inherited by its subsegments; an independent subsegment
   takes the service (and resource) of the span its ``parent_id`` names when that span is in
-  the data, else ``"unknown_service"`` (OTel's convention for a missing service name);
+  the data, else ``"unknown_service"`` (OTel's convention for a missing service name); a segment named ``""`` or only
+  white space is in ``"unknown_service"`` too (:func:`tracekit.schema.service_name`, every reader's rule);
 * ``kind``: segment → ``server``; subsegment with namespace ``aws``/``remote`` → ``client``;
   other subsegments → ``internal``;
 * ``status`` = ``error`` when ``fault``, ``error`` or ``throttle`` is true, else ``ok``;
@@ -108,7 +109,7 @@ import pyarrow.compute as pc
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES
+from ..schema import COLUMN_NAMES, UNKNOWN_SERVICE, known_services
 from ._columns import hex_id_bytes
 from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
@@ -143,7 +144,6 @@ _NO_STATUS = -(2**62)
 _MAX_INT = 2**62
 _NAN = float("nan")
 _NON_SPACE = re.compile(rb"\S")
-UNKNOWN_SERVICE = "unknown_service"
 
 # keys consumed by columns (not copied into attributes)
 _TOP_SKIP = frozenset(
@@ -1021,6 +1021,7 @@ class _Builder:
 
     def frame(self) -> pd.DataFrame:
         self._resolve_independent()
+        self.d_service = known_services(self.d_service)  # a segment named "" or blank: unknown_service
         n = len(self.span_id)
         nd = len(self.d_count)
         counts = np.asarray(self.d_count, dtype=np.int64)

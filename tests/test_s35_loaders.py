@@ -82,6 +82,8 @@ def test_wide_int_check_has_the_64_bit_bounds():
     # 20 digits, or a minus and 19, may be beyond (looked at: the value then comes from msgspec, exact either way)
     assert not may_hold_wide_int(b"[9223372036854775807, -922337203685477580, 1544712660000000000]")
     assert may_hold_wide_int(b"[18446744073709551616]") and may_hold_wide_int(b"[-9223372036854775809]")
+    # 20 decimal digits inside a string (a hex trace id) or after a decimal point are no integer: not parsed again
+    assert not may_hold_wide_int(b'{"trace_id": "1-5759e988-000000000000000000000ab1", "t": 0.000000000000000000001}')
     text = b'{"a": [18446744073709551616, -9223372036854775809, 1.5], "a2": "x"}'
     assert exact_ints(text, loads(text)) == {"a": [2**64, -(2**63) - 1, 1.5], "a2": "x"}
 

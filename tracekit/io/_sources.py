@@ -901,23 +901,43 @@ def _loads_deep(data: bytes | memoryview | str) -> Any:
 #: every digit made ``0`` (``bytes.translate``), to find runs of digits with one substring search
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _WIDE, _WIDE_NEG = b"0" * 20, b"-" + b"0" * 19
+_BEFORE_NUMBER = frozenset(b":[,")  # what precedes a JSON number (after white space): a key's colon, a list
+_JSON_SPACE = frozenset(b" \t\r\n")
 
 
 def may_hold_wide_int(data: bytes | memoryview | str) -> bool:
     """True when JSON text may hold an integer beyond ``-2**63 .. 2**64 - 1`` (20 digits or more, or a minus
     and 19), which ``orjson.loads`` returns as a float (``2**70 + 1`` read as ``1.1805916207174113e+21``: the
-    value changed, silently). False says no such integer is there; True only that one may be (digits in a
-    string, or after a decimal point, match too). One ``translate`` and two substring searches (no regex:
-    ``re`` was 3-7x the parse itself).
+    value changed, silently). False says no such integer is there; True only that one may be. A run of digits
+    counts only where a JSON number can start (after ``:``, ``[``, ``,`` or at the start, white space
+    between), so 20 decimal digits inside a hex id (``"1-5759e988-00000000000000000000ab12"``) or after a
+    decimal point do not; one ``translate`` and substring searches (no regex: ``re`` was 3-7x the parse).
 
     >>> may_hold_wide_int(b'{"n": 18446744073709551615}'), may_hold_wide_int(b'{"n": 18446744073709551616}')
-    (False, True)
-    >>> may_hold_wide_int('{"n": -9223372036854775809}')
+    (True, True)
+    >>> may_hold_wide_int(b'{"n": 9223372036854775807, "id": "a00000000000000000000000"}')
+    False
+    >>> may_hold_wide_int('{"n": [1, -9223372036854775809]}')
     True
     """
     b = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     t = b.translate(_DIGITS_TO_ZERO)
-    return _WIDE in t or _WIDE_NEG in t
+    for pat in (_WIDE, _WIDE_NEG):
+        pos = t.find(pat)
+        while pos >= 0:
+            start, stop = pos, pos + len(pat)
+            while start > 0 and t[start - 1] == 48:  # "0": the start of the run
+                start -= 1
+            if start > 0 and t[start - 1] == 45 and pat is _WIDE:  # "-"
+                start -= 1
+            while start > 0 and t[start - 1] in _JSON_SPACE:
+                start -= 1
+            if start == 0 or t[start - 1] in _BEFORE_NUMBER:
+                return True
+            while stop < len(t) and t[stop] == 48:  # past this run
+                stop += 1
+            pos = t.find(pat, stop)
+    return False
 
 
 def exact_ints(data: bytes | memoryview | str, value: Any) -> Any:
@@ -1037,6 +1057,7 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
         data = data[3:]
     if not _NON_SPACE.search(data):  # (not data.strip(): that copied the whole file)
         raise TraceFormatError("file is empty", file=name)
+    exact = exact and may_hold_wide_int(data)  # one look at the whole text; each line only when it may hold one
     # JSON lines when the first line alone is a complete value and more follows it. Checked
     # first so that a big JSON-lines file is not parsed as one value (orjson's error would carry
     # a str copy of the whole file) and its lines are parsed from memoryview slices (no copies).

@@ -37,6 +37,7 @@ from .frame import require_columns
 __all__ = ["attribute", "attribute_values"]
 
 _INT64 = (-(2**63), 2**63 - 1)
+_EXACT_IN_FLOAT = (-(2**53), 2**53)  # every integer in here is a float64 exactly
 
 
 def get_attribute(attributes: dict | None, key: str):
@@ -145,7 +146,9 @@ def _typed(values: list, name: str, index: pd.Index) -> pd.Series:
         arr = pd.array(values, dtype="boolean")
     elif types and types <= {int, float}:
         ints = [v for v in values if type(v) is int] if int in types else ()
-        if not ints or _INT64[0] <= min(ints) and max(ints) <= _INT64[1]:  # beyond int64: object, exact
+        # beyond int64, or past 2**53 beside floats (a Float64 column would round it): object, exact
+        lo, hi = _INT64 if types == {int} else _EXACT_IN_FLOAT
+        if not ints or lo <= min(ints) and max(ints) <= hi:
             a = pa.array(values, type=pa.int64() if types == {int} else pa.float64())
             data = a.fill_null(0).to_numpy(zero_copy_only=False)
             mask = a.is_null().to_numpy(zero_copy_only=False)
@@ -178,7 +181,8 @@ def attribute(spans: pd.DataFrame, key: str | Sequence[str], *, column: str = "a
     Series or DataFrame
         Indexed like ``spans``, named after the key; the dtype the values share: ``string`` for
         text, ``Int64`` for integers (within int64), ``Float64`` for numbers, ``boolean`` for
-        booleans, ``object`` for anything mixed or nested (values as they are, never converted).
+        booleans, ``object`` for anything mixed or nested and for integers a ``Float64`` would round
+        (past int64, or past 2**53 beside floats): values as they are, never converted.
         A list of keys gives a DataFrame with one such column per key. ``spans`` is not modified.
 
     Raises

@@ -86,6 +86,8 @@ def _reference(rows, adjacent=True, nonblocking=("producer_consumer",), surround
         end = r["end"] if r["end"] is not None else latest
         if end > r["start"]:
             walk((r, r["start"], end, sanitise(r, r["start"], end)), end, r["id"])
+        elif end == r["start"] and r["end"] is not None:  # a 0 ms root: one 0 ms section (its request counts)
+            out.append((r["id"], end, end, r["id"]))
     return sorted(out, key=lambda x: (x[1], x[2]))
 
 

@@ -323,6 +323,12 @@ def walk_critical_path(
         s_ns = np.asarray(out_s, dtype=np.int64)
         e_ns = np.asarray(out_e, dtype=np.int64)
         root_of = np.asarray(out_root, dtype=np.int64)
+    # a root of 0 ms holds its (empty) path: one 0 ms section, so its request is counted as one by every
+    # aggregate (it had none and vanished from the breakdown's and the flame tree's request counts)
+    zero = roots[ce[roots] == cs[roots]]
+    if len(zero):
+        rows, s_ns, e_ns, root_of = (np.concatenate([rows, zero]), np.concatenate([s_ns, cs[zero]]),
+                                     np.concatenate([e_ns, ce[zero]]), np.concatenate([root_of, zero]))
     tr = tree.trace_rank[tree.trace[rows]]  # output sorted by trace id, whatever the row order
     o = np.lexsort((tree.span_code[rows], tree.span_code[root_of] if len(root_of) else root_of, e_ns, s_ns, tr))
     rows, s_ns, e_ns, root_of, tr = rows[o], s_ns[o], e_ns[o], root_of[o], tr[o]

@@ -10,7 +10,9 @@
 3. a CONSUMER child of a PRODUCER parent is not blocking and is pruned with its subtree;
 4. the walk starts at the parent's end, takes the last-finishing child, then repeatedly the
    last-finishing child that ends before the start of the previous one; the time
-   between critical children belongs to the parent. Zero-length sections are not emitted.
+   between critical children belongs to the parent. Zero-length sections are not emitted, except
+   the one section of a root that lasts 0 ms (start == end): that request still counts as one,
+   with 0 ms of its root's service, in the breakdown and the flame tree.
 
 One deliberate default differs from Jaeger UI: ``adjacent_sequential=True`` — a child that ends
 exactly when the next one starts counts as *before* it (CRISP's ``<=``). Jaeger's strict ``<``

@@ -321,7 +321,7 @@ def critical_path_breakdown(
     total = float(e2e[keep_trace].sum())
     first = pd.Series(np.arange(len(kcode))).groupby(kcode).first().to_numpy() if len(kcode) else np.zeros(0, dtype=np.int64)
     out = kdf.iloc[first].reset_index(drop=True) if len(kdf) else pd.DataFrame({k: pd.Series([], dtype=data[k].dtype) for k in keys})
-    out["cp_ms"] = cp_ms
+    out["cp_ms"] = cp_ms.astype(np.float64)  # (a bincount of no rows is int64)
     out["mean_ms"] = cp_ms / n_used if n_used else np.nan
     out["share"] = cp_ms / total if total > 0 else np.nan
     out["p50_ms"] = q[:, 0]

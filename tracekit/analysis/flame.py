@@ -48,6 +48,7 @@ from ..core import (
 from ..core.naming import frame_services
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
+from ..schema import STRING
 from .critical_path_walk import requests_only
 
 __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
@@ -56,10 +57,10 @@ __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
 _SEP = " > "
 
 CRITICAL_PATH_TREE = result_table("critical_path_tree", "one row per call path on the critical path, over many requests", [
-    ("node", "object", "", "call path: service:name of each span from the request root down, joined by ' > '"),
-    ("parent", "object", "", "call path of the parent node (None for a root)"),
-    ("service", "object", "", "service of the node's operation"),
-    ("name", "object", "", "operation (span name) of the node"),
+    ("node", "string", "", "call path: service:name of each span from the request root down, joined by ' > '"),
+    ("parent", "string", "", "call path of the parent node (<NA> for a root)"),
+    ("service", "string", "", "service of the node's operation"),
+    ("name", "string", "", "operation (span name) of the node"),
     ("depth", "int64", "", "0 for the request root"),
     ("self_ms", "float64", "ms per request", "exclusive critical-path time of the node, summed over requests / number of requests"),
     ("total_ms", "float64", "ms per request", "self_ms of the node and every node below it"),
@@ -69,10 +70,10 @@ CRITICAL_PATH_TREE = result_table("critical_path_tree", "one row per call path o
 ])
 
 CRITICAL_PATH_TREE_DIFF = result_table("critical_path_tree_diff", "one row per call path of two critical-path trees", [
-    ("node", "object", "", "call path"),
-    ("parent", "object", "", "call path of the parent node"),
-    ("service", "object", "", "service"),
-    ("name", "object", "", "operation"),
+    ("node", "string", "", "call path"),
+    ("parent", "string", "", "call path of the parent node (<NA> for a root)"),
+    ("service", "string", "", "service"),
+    ("name", "string", "", "operation"),
     ("depth", "int64", "", "0 for a request root"),
     ("total_ms_a", "float64", "ms per request", "total_ms in a (the incident)"),
     ("total_ms_b", "float64", "ms per request", "total_ms in b (the baseline)"),
@@ -87,8 +88,8 @@ CRITICAL_PATH_TREE_DIFF = result_table("critical_path_tree_diff", "one row per c
 ])
 
 SAVING_POTENTIAL = result_table("saving_potential", "one row per operation", [
-    ("service", "object", "", "service"),
-    ("name", "object", "", "operation"),
+    ("service", "string", "", "service"),
+    ("name", "string", "", "operation"),
     ("saving_ms", "float64", "ms per request", "mean request time that would go if the operation's exclusive critical-path time were zero (upper bound)"),
     ("saving_share", "float64", "", "saving_ms / mean request time on the critical path"),
     ("p95_saving_ms", "float64", "ms", "p95 over requests of the operation's exclusive critical-path time"),
@@ -259,8 +260,9 @@ def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -
             total[pos[parent[i]]] += total[i]
     root_total = total[depth == 0].sum()
     traces = _requests_below(sec, pos, parent, depth)
+    text = lambda a: pd.array(a, dtype=STRING)  # noqa: E731  (declared string: not str, or object when all None)
     return pd.DataFrame({
-        "node": node, "parent": parent, "service": svc, "name": nm, "depth": depth,
+        "node": text(node), "parent": text(parent), "service": text(svc), "name": text(nm), "depth": depth,
         "self_ms": self_ms, "total_ms": total,
         "traces": traces,
         "self_share": self_ms / root_total if root_total > 0 else np.full(len(node), np.nan),
@@ -473,6 +475,7 @@ def critical_path_tree_diff(
     m["delta_total_lo"], m["delta_total_hi"] = lo_t, hi_t
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)
+    out = out.astype({c: STRING for c in ("node", "parent", "service", "name")})
     out.attrs["requests"] = (na, nb)
     out.attrs["ambiguous_call_paths"] = ambiguous
     out.attrs["params"] = {"percentile_window": percentile_window, "n_boot": n_boot, "ci": ci, "seed": seed}
@@ -530,4 +533,4 @@ def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), 
     out["saving_share"] = out["saving_ms"] / total if total > 0 else np.nan
     out = out.sort_values(["saving_ms", "service", "name"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
     out["traces"] = out["traces"].astype(np.int64)
-    return out[SAVING_POTENTIAL.column_names]
+    return out[SAVING_POTENTIAL.column_names].astype({"service": STRING, "name": STRING})

@@ -174,3 +174,18 @@ def test_critical_path_tables_have_their_declared_dtypes(case):
         w = tk.sampling_weights(spans, rate=0.5)
         assert _mismatches("sampling_weights", w) == []
         assert _mismatches("weighted_summary", tk.weighted_summary(spans, w, n_boot=5)) == []
+
+
+def test_request_count_interval_of_a_census_is_exact_and_never_below_the_sampled_requests():
+    """Every request kept (weight 1): the Poisson bootstrap drew each 0, 1, 2... times, so 400 known requests got an
+    interval around 400 whose low end was below the 400 seen; 5 known traces of weight 2 got a low end of 4."""
+    pop = _one_root_traces(400)
+    row = tk.weighted_summary(pop, 1.0, n_boot=200).iloc[0]
+    assert (row["est_requests_lo"], row["est_requests"], row["est_requests_hi"]) == (400.0, 400.0, 400.0)
+    few = _one_root_traces(10)
+    w = pd.Series(2.0, index=few["trace_id"].iloc[:5])  # the other 5 traces: unknown weight, left out
+    row = tk.weighted_summary(few, w, n_boot=200).iloc[0]
+    assert row["est_requests"] == 10.0 and 5.0 <= row["est_requests_lo"] <= 10.0 <= row["est_requests_hi"]
+    mixed = tk.weighted_summary(pop, pd.Series(np.where(np.arange(400) < 200, 1.0, 4.0), index=pop["trace_id"]),
+                                n_boot=200).iloc[0]
+    assert 400 <= mixed["est_requests_lo"] <= 1000.0 <= mixed["est_requests_hi"]  # 200 certain + 200 of weight 4

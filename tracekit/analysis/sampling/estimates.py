@@ -90,13 +90,17 @@ def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_b
     order = np.argsort(d, kind="stable")
     w, y1, y2, d, r = w[order], y1[order], y2[order], d[order], r[order]
     n_valid = int((~np.isnan(d)).sum())
+    sure_not = (w != 1.0).astype(np.float64)
+    sure_r = float(r[w == 1.0].sum())
     block = max(1, int(2_000_000 // max(n, 1)))
     for b0 in range(0, n_boot, block):
         b1 = min(n_boot, b0 + block)
         mw = rng.poisson(1.0, size=(b1 - b0, n)) * w
         tot = mw.sum(axis=1)
         tot_r = mw @ r
-        res["total"][b0:b1] = tot_r
+        # the request count: a trace of weight 1 was kept with certainty, so it is in every resample once (drawing
+        # it 0, 1, 2... times gave a census of 400 requests an interval of width 77, its low end below the 400)
+        res["total"][b0:b1] = mw @ (r * sure_not) + sure_r
         with np.errstate(invalid="ignore", divide="ignore"):
             res["m1"][b0:b1] = np.where(tot_r > 0, mw @ (y1 * r) / tot_r, np.nan)
             res["m2"][b0:b1] = np.where(tot > 0, mw @ y2 / tot, np.nan)
@@ -268,6 +272,9 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     rate's interval starts at 0, with every trace failed it ends at 1, and a bound of few bootstrap
     resamples or of the order-statistic interval on ⌊Kish size⌋ ≤ 2 is widened to the estimate (with
     ``n_boot=0`` and no failure sampled, 71 of 200 simulated samples had excluded their estimate 0).
+    ``est_requests_lo`` is never below the number of sampled requests (they happened), and the bootstrap keeps a
+    trace of weight 1 (kept with certainty) once in every resample: a census's count is exact (a census of 400
+    requests had [361, 441] at n_boot=200, below the 400 seen in 40 of 40 seeds).
     With ``n_boot=0`` (no bootstrap) every column still has an interval, from its analytic part alone:
     ``est_requests``' is a score interval of the Horvitz–Thompson total with the Poisson-sampling variance
     estimate Σ w(w − 1), never below the number of sampled requests (before, ``est_requests_lo``/``_hi`` were NaN
@@ -356,6 +363,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         put("est_requests", tot_r, boot["total"])  # NaN when no weight is known: unknown, not 0 requests
         if n_boot == 0 and len(w):  # no bootstrap: the analytic interval, as the other columns have one
             row["est_requests_lo"], row["est_requests_hi"] = _ht_total_interval(w, r, ci)
+        elif len(w):  # never fewer requests than were sampled (a resample that drew few of them went below)
+            row["est_requests_lo"] = float(np.nanmax([row["est_requests_lo"], r.sum()]))
         put("error_rate", float(w @ (y1 * r) / tot_r) if len(w) and tot_r > 0 else float("nan"), boot["m1"])
         put("any_failed_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
         for name, y, m in (("error_rate", y1, r > 0), ("any_failed_rate", y2, np.ones(len(w), bool))):  # rare failures

@@ -189,3 +189,12 @@ def test_request_count_interval_of_a_census_is_exact_and_never_below_the_sampled
     mixed = tk.weighted_summary(pop, pd.Series(np.where(np.arange(400) < 200, 1.0, 4.0), index=pop["trace_id"]),
                                 n_boot=200).iloc[0]
     assert 400 <= mixed["est_requests_lo"] <= 1000.0 <= mixed["est_requests_hi"]  # 200 certain + 200 of weight 4
+
+
+@pytest.mark.parametrize("by", ["service", ["service", "name"]])
+def test_weighted_summary_by_a_key_on_no_traces_has_the_declared_columns(by):
+    """It returned the keys and 'warning' alone: ws['est_requests'] was a KeyError on an empty window."""
+    out = tk.weighted_summary(tk.empty_spans(), 2.0, by=by)
+    keys = [by] if isinstance(by, str) else by
+    assert len(out) == 0 and list(out.columns) == [*keys, *RESULT_TABLES["weighted_summary"].column_names]
+    assert _mismatches("weighted_summary", out) == []

@@ -394,7 +394,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         row["warning"] = _summary_warning(len(w), row["n_effective"], kish_n_eff(w[~np.isnan(d)]),
                                           kish_n_eff(w[y1 > 0]), row["n_unknown"], min_traces, open_hi, known_status)
         rows.append(row)
-    out = pd.DataFrame(rows)
+    # no stratum (by= on no traces): the declared columns, empty (it was the keys and 'warning' alone)
+    out = pd.DataFrame(rows) if rows else pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in WEIGHTED_SUMMARY.columns})
     if len(out):
         out["n_failed"] = out["n_failed"].astype("Int64")
         if not known_status:  # nothing could be recorded as failed: unknown, not 0 (after the seeded draws)

@@ -198,3 +198,16 @@ def test_weighted_summary_by_a_key_on_no_traces_has_the_declared_columns(by):
     keys = [by] if isinstance(by, str) else by
     assert len(out) == 0 and list(out.columns) == [*keys, *RESULT_TABLES["weighted_summary"].column_names]
     assert _mismatches("weighted_summary", out) == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 40])
+def test_sampling_bias_and_simulation_tables_have_their_declared_dtypes(n):
+    """sampling_bias' tests/findings text came back 'str' (declared string), findings' start/end object, and with no
+    rows every column of tests/windows/findings was object; simulate_sampling's cost item was 'str'."""
+    spans = _one_root_traces(n, failed=min(n, 3)) if n else tk.empty_spans()
+    bias = tk.sampling_bias(spans.iloc[: n // 2], spans)
+    for part in ("tests", "windows", "findings"):
+        assert _mismatches(f"sampling_bias.{part}", getattr(bias, part)) == [], (n, part)
+    sim = tk.simulate_sampling(spans, probability=0.5, seed=1)
+    assert _mismatches("simulate_sampling.cost", sim.cost) == []
+    assert sim.cost["item"].tolist() == ["recorded", "scanned", "total"]

@@ -59,6 +59,24 @@ class ResultTable:
         lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in self.columns]
         return "\n".join(lines) + "\n"
 
+    def typed(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with each declared column in its declared dtype (a new frame; other columns as they are).
+
+        A frame built from rows of Python values gets whatever pandas infers: ``str`` or ``object`` for text,
+        ``object`` for every column when there are no rows, or for times with a missing one.
+
+        Examples
+        --------
+        >>> t = ResultTable("x", "one row per x", (ResultColumn("a", "string", "", "an a"),
+        ...                                        ResultColumn("n", "float64", "", "an n")))
+        >>> t.typed(pd.DataFrame(columns=["a", "n"])).dtypes.astype(str).tolist()
+        ['string', 'float64']
+        """
+        from ..schema import STRING
+
+        want = {c.name: (STRING if c.dtype == "string" else c.dtype) for c in self.columns if c.name in df.columns}
+        return df.astype({k: v for k, v in want.items() if str(df[k].dtype) != str(v)})
+
     def check(self, df: pd.DataFrame, *, key_columns: Iterable[str] = ()) -> None:
         """Raise :class:`TraceKitError` unless ``df`` has the declared columns (plus ``key_columns``) in order."""
         want = [*key_columns, *self.column_names]

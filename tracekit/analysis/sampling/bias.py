@@ -424,11 +424,13 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
     wdf = pd.concat(windows, ignore_index=True) if windows else pd.DataFrame(columns=_WINDOW_COLUMNS)
     findings.extend(_window_findings(wdf))
 
-    tests_df = pd.DataFrame(tests, columns=_TEST_COLUMNS)
+    # in their declared dtypes (text was str or object, every column object when there were no rows)
+    wdf = SAMPLING_BIAS_WINDOWS.typed(wdf)
+    tests_df = SAMPLING_BIAS_TESTS.typed(pd.DataFrame(tests, columns=_TEST_COLUMNS))
     strata_df = pd.concat(strata, ignore_index=True) if strata else pd.DataFrame(
         columns=["dimension", "stratum", "sample_traces", "population", "expected", "sample_share",
                  "population_share", "ratio", "z", "p_value", "representation"])
-    findings_df = pd.DataFrame(findings, columns=_FINDING_COLUMNS)
+    findings_df = SAMPLING_BIAS_FINDINGS.typed(pd.DataFrame(findings, columns=_FINDING_COLUMNS))
     return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df,
                         params={"by": keys, "test": test, "alpha": alpha, "window": str(window),
                                 "ratio_tolerance": ratio_tolerance, "saturation_drop": saturation_drop})

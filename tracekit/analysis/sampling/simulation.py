@@ -271,6 +271,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
                 rec * pr["recorded"] / 1e6 + scanned * pr["scanned"] / 1e6],
         "usd_if_all_kept": [n * pr["recorded"] / 1e6, n * scans_per_trace * pr["scanned"] / 1e6,
                             n * (pr["recorded"] + scans_per_trace * pr["scanned"]) / 1e6]})
+    cost = SIMULATE_SAMPLING_COST.typed(cost)  # item: string as declared (was str)
     return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args,
                              params={"sampler": kind, "by": by, "prices": prices, "scans_per_trace": scans_per_trace,
                                      "seed": seed, "alpha": alpha, "window": str(window)})

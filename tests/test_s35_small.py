@@ -211,3 +211,12 @@ def test_sampling_bias_and_simulation_tables_have_their_declared_dtypes(n):
     sim = tk.simulate_sampling(spans, probability=0.5, seed=1)
     assert _mismatches("simulate_sampling.cost", sim.cost) == []
     assert sim.cost["item"].tolist() == ["recorded", "scanned", "total"]
+
+
+def test_a_boolean_sample_rate_is_no_rate():
+    """SampleRate = true was read as 1-in-1: weight 1 (the trace counted as unsampled), source 'attribute'."""
+    spans = _one_root_traces(3).assign(attributes=[{"SampleRate": True}, {"SampleRate": 4}, {"SampleRate": False}])
+    w = tk.sampling_weights(spans)
+    assert w["weight_source"].tolist() == ["unknown", "attribute", "unknown"]
+    assert np.isnan(w["weight"].iloc[0]) and w["weight"].iloc[1] == 4.0
+    assert "True is not a 1-in-N rate" in w["note"].iloc[0]

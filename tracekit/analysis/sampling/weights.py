@@ -135,7 +135,9 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
         # each key bare (OTLP attribute) or as the X-Ray reader stores an annotation (annotation.<key>)
         for key in (k for base in SAMPLE_RATE_KEYS for k in (base, "annotation." + base)):
             raw = dict_get(tt["attributes"], (key,))
-            vals = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
+            # a boolean is no rate (to_numeric read SampleRate = true as 1-in-1, weight 1)
+            nums = [None if isinstance(v, (bool, np.bool_)) else v for v in raw]
+            vals = pd.to_numeric(pd.Series(nums, dtype=object), errors="coerce").to_numpy(dtype=float)
             ok = todo & np.isfinite(vals) & (vals >= 1)
             prob[ok] = 1.0 / vals[ok]
             source[ok] = "attribute"

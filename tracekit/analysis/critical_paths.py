@@ -100,7 +100,7 @@ CRITICAL_PATH_BREAKDOWN = result_table("critical_path_breakdown", "one row per b
     ("share", "float64", "", "cp_ms / total critical-path time of the requests (= their summed request latency)"),
     ("p50_ms", "float64", "ms", "median per-request contribution (inverted_cdf, absent = 0)"),
     ("p95_ms", "float64", "ms", "p95 of the per-request contribution (inverted_cdf, absent = 0)"),
-    ("traces", "int64", "requests", "requests in which the key holds critical-path time (a span wholly covered by its "
+    ("traces", "int64", "requests", "requests in which the key holds a critical-path section (a 0 ms request: its root's, of 0 ms; a span wholly covered by its "
                                     "children holds none: an X-Ray subsegment under its inferred segment)"),
     ("trace_share", "float64", "", "traces / number of requests"),
 ])
@@ -229,7 +229,7 @@ def critical_path_breakdown(
     all requests in ``cp``, 0 where the key is absent), ``share`` (``cp_ms`` / the requests' total
     critical-path time = the sum of their request latencies), ``p50_ms``/``p95_ms`` (of the
     per-request contribution, same population as ``mean_ms``; :func:`tracekit.core.percentile`),
-    ``traces`` (requests in which the key holds critical-path time), ``trace_share`` (``traces`` /
+    ``traces`` (requests in which the key holds a critical-path section; a 0 ms request's root holds one of 0 ms), ``trace_share`` (``traces`` /
     number of requests). Sorted by ``cp_ms`` descending.
 
     Only the request root's sections count (``cp["request"]``): an orphan fragment or an extra

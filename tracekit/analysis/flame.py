@@ -64,7 +64,7 @@ CRITICAL_PATH_TREE = result_table("critical_path_tree", "one row per call path o
     ("depth", "int64", "", "0 for the request root"),
     ("self_ms", "float64", "ms per request", "exclusive critical-path time of the node, summed over requests / number of requests"),
     ("total_ms", "float64", "ms per request", "self_ms of the node and every node below it"),
-    ("traces", "int64", "requests", "requests in which the node or a node below it has critical-path time (the requests "
+    ("traces", "int64", "requests", "requests in which the node or a node below it holds a critical-path section (a 0 ms request: its root, 0 ms; the requests "
                                     "its total_ms comes from; a span wholly covered by a child holds no section itself)"),
     ("self_share", "float64", "", "self_ms / total_ms of the tree's roots (share of request time)"),
 ])
@@ -93,7 +93,7 @@ SAVING_POTENTIAL = result_table("saving_potential", "one row per operation", [
     ("saving_ms", "float64", "ms per request", "mean request time that would go if the operation's exclusive critical-path time were zero (upper bound)"),
     ("saving_share", "float64", "", "saving_ms / mean request time on the critical path"),
     ("p95_saving_ms", "float64", "ms", "p95 over requests of the operation's exclusive critical-path time"),
-    ("traces", "int64", "requests", "requests in which the operation has critical-path time"),
+    ("traces", "int64", "requests", "requests in which the operation holds a critical-path section (a 0 ms request: its root's, of 0 ms)"),
 ])
 
 

@@ -220,3 +220,18 @@ def test_a_boolean_sample_rate_is_no_rate():
     assert w["weight_source"].tolist() == ["unknown", "attribute", "unknown"]
     assert np.isnan(w["weight"].iloc[0]) and w["weight"].iloc[1] == 4.0
     assert "True is not a 1-in-N rate" in w["note"].iloc[0]
+
+
+@pytest.mark.parametrize("values, weights, q", [
+    (["a", "b"], [1.0, 1.0], 0.5),  # text: numpy's bare ValueError
+    ([1.0, 2.0, 3.0], [1.0, 1.0, np.inf], 0.5),  # an infinite weight: numpy's "Weights included NaN, inf or were all zero"
+    ([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], [0.5, "x"]),
+    ([1.0, 2.0], ["1", "x"], 0.5),
+])
+def test_weighted_quantile_refuses_what_is_not_a_number_with_an_argument_error(values, weights, q):
+    from tracekit.analysis.sampling import weighted_quantile
+    from tracekit.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="percentile: (values|weights|q) must be"):
+        weighted_quantile(values, weights, q)
+    assert weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 0.5) == 2.0  # numbers as before

@@ -39,6 +39,14 @@ DEFAULT_N_BOOT = 1000
 DEFAULT_CI = 0.95
 
 
+def _floats(a: Any, what: str) -> np.ndarray:
+    """``a`` as float64, or an ArgumentError naming the argument (numpy raised a bare ValueError on text)."""
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"percentile: {what} must be numbers, got {str(a)[:80]}") from exc
+
+
 def percentile(values: Any, q: float | Sequence[float], weights: Any = None) -> float | np.ndarray:
     """The ``q``-quantile(s) of ``values`` (``inverted_cdf``); NaN values (and their weights) are dropped.
 
@@ -59,7 +67,8 @@ def percentile(values: Any, q: float | Sequence[float], weights: Any = None) -> 
     Raises
     ------
     ArgumentError
-        ``q`` outside [0, 1], or weights of another length or negative.
+        ``q`` outside [0, 1], values, ``q`` or weights that are not numbers, or weights of another length,
+        negative or infinite.
 
     Examples
     --------
@@ -68,17 +77,19 @@ def percentile(values: Any, q: float | Sequence[float], weights: Any = None) -> 
     >>> percentile([], 0.5)
     nan
     """
-    qa = np.asarray(q, dtype=np.float64)
+    qa = _floats(q, "q")
     if ((qa < 0) | (qa > 1) | np.isnan(qa)).any():
         raise ArgumentError(f"percentile: q must be within [0, 1] (0.95 for p95), got {q!r}")
-    x = np.asarray(values, dtype=np.float64).ravel()
+    x = _floats(values, "values").ravel()
     ok = ~np.isnan(x)
     if weights is not None:
-        w = np.asarray(weights, dtype=np.float64).ravel()
+        w = _floats(weights, "weights").ravel()
         if len(w) != len(x):
             raise ArgumentError(f"percentile: {len(w)} weights for {len(x)} values")
         if (w[~np.isnan(w)] < 0).any():
             raise ArgumentError("percentile: weights must not be negative")
+        if np.isinf(w).any():  # numpy's own ValueError, naming nothing, before
+            raise ArgumentError("percentile: weights must be finite, got an infinite weight")
         ok &= ~np.isnan(w) & (w > 0)
         if not ok.any():
             return np.full(qa.shape, np.nan) if qa.ndim else float("nan")

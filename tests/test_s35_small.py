@@ -235,3 +235,53 @@ def test_weighted_quantile_refuses_what_is_not_a_number_with_an_argument_error(v
     with pytest.raises(ArgumentError, match="percentile: (values|weights|q) must be"):
         weighted_quantile(values, weights, q)
     assert weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 0.5) == 2.0  # numbers as before
+
+
+# ------------------------------------------------------------------------- TraceQL nested-set intrinsics
+def _tempo_nested_set(rows):
+    """Tempo's vparquet4 counter, written out: per trace, roots (no parent id) in row order, children in row order,
+    left on the way down, right on the way up; unvisited spans stay 0 (parent 0)."""
+    out = {}
+
+    def visit(tid, kids, sid, parent_left, bound):
+        left = bound
+        bound += 1
+        for c in kids.get(sid, []):
+            bound = visit(tid, kids, c, left, bound)
+        out[(tid, sid)] = (left, bound, parent_left)
+        return bound + 1
+
+    for tid in dict.fromkeys(r[0] for r in rows):
+        spans = [r for r in rows if r[0] == tid]
+        kids: dict = {}
+        for r in spans:
+            kids.setdefault(r[2], []).append(r[1])
+        bound = 1
+        for r in spans:
+            if r[2] is None:
+                bound = visit(tid, kids, r[1], -1, bound)
+        for r in spans:
+            out.setdefault((tid, r[1]), (0, 0, 0))
+    return out
+
+
+def test_nested_set_intrinsics_are_tempos_numbers_per_trace():
+    """They were pre-order numbers of the whole frame: the second trace's root had nestedSetLeft 6 (after the first
+    trace's first tree of 5 spans), so { nestedSetLeft = 1 } found r1 alone; a leaf's right equalled its left (y: 3, 3)
+    and the orphan o was numbered (11, 12) where Tempo leaves it 0."""
+    # trace 1: r1 > (x > (y, z), w), a second root q > u, rows interleaved; trace 2: r2 > (a, b), an orphan o > p
+    rows = [("1" * 32, "r1", None), ("2" * 32, "r2", None), ("1" * 32, "x", "r1"), ("1" * 32, "q", None),
+            ("1" * 32, "y", "x"), ("2" * 32, "o", "missing"), ("1" * 32, "w", "r1"), ("1" * 32, "z", "x"),
+            ("2" * 32, "a", "r2"), ("1" * 32, "u", "q"), ("2" * 32, "p", "o"), ("2" * 32, "b", "r2")]
+    sid = lambda s: s.encode().hex().rjust(16, "0")  # noqa: E731
+    spans = tk.spans_from_columns({
+        "trace_id": [r[0] for r in rows], "span_id": [sid(r[1]) for r in rows],
+        "parent_id": [None if r[2] is None else sid(r[2]) for r in rows], "service": ["s"] * len(rows),
+        "name": [r[1] for r in rows], "start": [0] * len(rows), "end": [MS] * len(rows)})
+    out = tk.traceql(spans, "{ } | select(nestedSetLeft, nestedSetRight, nestedSetParent)")
+    got = {(t, n): (lo, hi, p) for t, n, lo, hi, p in out[["trace_id", "name", "nestedSetLeft", "nestedSetRight",
+                                                           "nestedSetParent"]].itertuples(index=False)}
+    assert got == _tempo_nested_set(rows)
+    assert got[("1" * 32, "r1")] == (1, 10, -1) and got[("2" * 32, "r2")] == (1, 6, -1)
+    assert sorted(tk.traceql(spans, "{ nestedSetLeft = 1 }")["name"]) == ["r1", "r2"]
+    assert sorted(tk.traceql(spans, "{ nestedSetRight - nestedSetLeft = 1 }")["name"]) == ["a", "b", "u", "w", "y", "z"]

@@ -34,7 +34,8 @@ Field mapping onto the canonical frame:
   ``otel.scope.name`` / ``otel.scope.version`` / ``otel.scope.attr.x`` (how the OTLP readers keep the scope).
 - ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
   ``traceDuration``: last end - first start of the trace; ``nestedSetLeft/Right/Parent``:
-  pre-order numbers from the span tree (1-based; -1 where there is no parent).
+  Tempo's nested-set numbers, per trace from 1 (children in row order; the parent's left, -1 for a
+  root; 0 for spans under no root, which Tempo does not number).
 """
 
 from __future__ import annotations
@@ -355,14 +356,7 @@ class Evaluator:
             p = self.tree.parent
             v = V(num=np.bincount(p[p >= 0], minlength=self.n).astype(np.float64))
         elif name in ("nestedSetLeft", "nestedSetRight", "nestedSetParent"):
-            left, right = self.tree.intervals()
-            if name == "nestedSetLeft":
-                x = np.where(left >= 0, left + 1, -1)
-            elif name == "nestedSetRight":
-                x = np.where(left >= 0, right + 1, -1)
-            else:
-                p = self.tree.parent
-                x = np.where(p >= 0, left[np.maximum(p, 0)] + 1, -1)
+            x = self._nested_set()[("nestedSetLeft", "nestedSetRight", "nestedSetParent").index(name)]
             v = V(num=x.astype(np.float64))
         elif name in ("instrumentationName", "instrumentationVersion"):
             v = self._dict_attr("otel.scope." + ("name" if name.endswith("Name") else "version"), "resource")
@@ -383,6 +377,37 @@ class Evaluator:
             raise TraceQLError(f"{name} is not supported", self.q, None)
         self._cache[ck] = v
         return v
+
+    def _nested_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tempo's nested-set numbers (vparquet4 ``assignNestedSetModelBoundsAndServiceStats``), per trace: one
+        counter from 1, a span's left taken on the way down and its right on the way up, roots and children in
+        row order; a span's parent is its parent's left, -1 for a root. Spans under no root (an orphan's fragment,
+        a parent cycle) Tempo leaves unnumbered: 0, 0, 0.
+
+        From the kernel's pre-order ``p`` (within the trace), depth ``d`` and subtree size ``k``: left = 2p - d + 1,
+        right = 2p + 2k - d. (The pre-order numbers of the frame were given before: a trace's root was numbered
+        after every span of the traces before it, so ``{ nestedSetLeft = 1 }`` found one root of the frame.)"""
+        key = ("nested_set",)
+        if key not in self._cache:
+            t = self.tree
+            left, right = t.intervals()
+            ok = left >= 0
+            tops = np.flatnonzero(ok & (t.parent < 0))
+            tops = tops[np.argsort(left[tops])]
+            top = tops[np.maximum(np.searchsorted(left[tops], left, side="right") - 1, 0)] if len(tops) else left
+            numbered = ok & ~t.has_parent_id[top] if len(tops) else ok
+            rows = np.flatnonzero(numbered)
+            rows = rows[np.lexsort((left[rows], t.trace[rows]))]
+            first = np.r_[True, t.trace[rows][1:] != t.trace[rows][:-1]] if len(rows) else np.zeros(0, dtype=bool)
+            pos = np.arange(len(rows))
+            pre = np.zeros(self.n, dtype=np.int64)
+            pre[rows] = pos - np.maximum.accumulate(np.where(first, pos, 0))
+            d, k = t.depth, right - left + 1
+            lo = np.where(numbered, 2 * pre - d + 1, 0)
+            hi = np.where(numbered, 2 * pre + 2 * k - d, 0)
+            par = np.where(numbered, np.where(t.parent >= 0, lo[np.maximum(t.parent, 0)], -1), 0)
+            self._cache[key] = (lo, hi, par)
+        return self._cache[key]
 
     def attribute(self, a: Attribute) -> V:
         if a.scope == "resource":

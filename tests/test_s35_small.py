@@ -285,3 +285,24 @@ def test_nested_set_intrinsics_are_tempos_numbers_per_trace():
     assert got[("1" * 32, "r1")] == (1, 10, -1) and got[("2" * 32, "r2")] == (1, 6, -1)
     assert sorted(tk.traceql(spans, "{ nestedSetLeft = 1 }")["name"]) == ["r1", "r2"]
     assert sorted(tk.traceql(spans, "{ nestedSetRight - nestedSetLeft = 1 }")["name"]) == ["a", "b", "u", "w", "y", "z"]
+
+
+def test_threshold_helpers_refuse_what_is_not_a_threshold_probability_or_list_of_ids():
+    """threshold_probability(1.5) read 1.5 as 1 (probability ~1.0) and True as 1, None was a bare TypeError;
+    probability_to_threshold(True) gave '0' (probability 1); trace_randomness('0' * 32) read one id as 32 ids of
+    one character and said "trace id '0' has no 14 hex digits"."""
+    from tracekit.analysis.sampling import probability_to_threshold, threshold_probability, trace_randomness
+    from tracekit.errors import ArgumentError
+
+    for bad in (1.5, True, None):
+        with pytest.raises(ArgumentError, match="a threshold is an integer"):
+            threshold_probability(bad)
+    for bad in (True, "0.5"):
+        with pytest.raises(ArgumentError, match="must be a number"):
+            probability_to_threshold(bad)
+    for bad in ("0" * 18 + "f" * 14, None):
+        with pytest.raises(ArgumentError, match="sequence of trace ids"):
+            trace_randomness(bad)
+    # what they take, as before
+    assert (threshold_probability("c"), threshold_probability(2**55), probability_to_threshold(0.25)) == (0.25, 0.5, "c")
+    assert trace_randomness(("0" * 18 + "f" * 14,)).tolist() == [2**56 - 1]

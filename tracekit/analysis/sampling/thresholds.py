@@ -61,6 +61,10 @@ def threshold_int(th: int | str) -> int:
         if not _HEX.fullmatch(th):
             raise TraceFormatError(f"th value {th!r} is not 1-14 lower-case hex digits")
         return int(th.ljust(14, "0"), 16)
+    # an integer or its th hex text: None was a bare TypeError, 1.5 was read as 1 and True as 1
+    if isinstance(th, (bool, np.bool_)) or not isinstance(th, (int, np.integer, float, np.floating)) or (
+            isinstance(th, (float, np.floating)) and not float(th).is_integer()):
+        raise ArgumentError(f"a threshold is an integer in [0, 2**56) or its th hex text, got {th!r}"[:200])
     if not 0 <= int(th) < MAX_THRESHOLD:
         raise TraceKitError(f"threshold {th} is outside [0, 2**56)")
     return int(th)
@@ -95,6 +99,8 @@ def probability_to_threshold(probability: float, precision: int | None = None) -
     >>> probability_to_threshold(0.01, 5), probability_to_threshold(0.25), probability_to_threshold(1.0)
     ('fd70a4', 'c', '0')
     """
+    if isinstance(probability, (bool, np.bool_)) or not isinstance(probability, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"sampling probability must be a number in [2**-56, 1], got {probability!r}"[:200])
     p = float(probability)
     if not (2.0 ** -56 <= p <= 1.0):
         raise ArgumentError(f"sampling probability must be in [2**-56, 1], got {probability!r}")
@@ -118,6 +124,10 @@ def trace_randomness(trace_ids: Sequence[str] | pd.Series,
     >>> trace_randomness(["0" * 18 + "ffffffffffffff"]).tolist()
     [72057594037927935]
     """
+    if isinstance(trace_ids, (str, bytes)) or not isinstance(trace_ids, (Sequence, pd.Series, pd.Index, np.ndarray)):
+        # one id was read as its characters ("trace id '0' has no 14 hex digits"); None was a bare TypeError
+        raise ArgumentError(f"trace_randomness: trace_ids must be a sequence of trace ids (pass [trace_id] for one), "
+                            f"got {type(trace_ids).__name__}")
     ids = trace_ids if isinstance(trace_ids, pd.Series) else pd.Series(list(trace_ids), dtype=object)
     ids = ids.astype(STRING).reset_index(drop=True)
     if not len(ids):

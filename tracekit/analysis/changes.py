@@ -5,7 +5,9 @@
 most from the rest of the series, and keeps it when a permutation test says it is not chance.
 
 The method — an **epidemic change-point test on ranks** (Levin & Kline 1985; rank form as in
-Gombay 1994): the bucket values (empty buckets left out) are replaced by their ranks ``r`` and
+Gombay 1994): the bucket values (a bucket without one left out: a percentile or error rate of no request, and
+every metric of a bucket with no data — no span at all collected there, :func:`~tracekit.analysis.timeline.no_data_buckets`,
+said in ``attrs["no_data"]``: a collector outage is no drop of the request rate) are replaced by their ranks ``r`` and
 centred; for every window ``[a, b)`` with at least ``min_buckets`` buckets inside and outside,
 ``Z(a, b) = Σ_{a≤i<b} r_i / √(L(n−L)/n)`` (L = b − a) is the standardised rank-sum of the window
 against the rest. The statistic is the largest ``Z`` and the window is the change: ``onset`` its
@@ -101,8 +103,9 @@ from ..core import (
 )
 from ..core.keys import by_keys
 from ..core.stats import average_ranks
+from ..core.words import clock_text, window_text
 from ..errors import ArgumentError, TraceKitError
-from .timeline import TIMELINE, deployments, request_rows, timeline_from_requests
+from .timeline import TIMELINE, deployments, no_data_text, no_data_windows, request_rows, timeline_from_requests
 
 __all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "epidemic_tests", "incident_periods", "IncidentPeriods", "auto_freq", "window_text", "clock_text",
@@ -503,8 +506,10 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
     a = (1 - ci) / 2
     nin, nout = int(win.sum()), int((~win).sum())
     if metric == "requests":
-        rin = series["requests"].to_numpy()[win]
-        rout = series["requests"].to_numpy()[~win]
+        r = series["requests"].to_numpy(dtype=float)
+        known = ~np.isnan(r)  # a bucket with no data (timeline's no_data) is no count, not 0
+        rin, rout = r[win & known], r[~win & known]
+        nin, nout = len(rin), len(rout)
         before, during = float(rout.mean()), float(rin.mean())
         var = rin.sum() / nin ** 2 + rout.sum() / nout ** 2  # Poisson counts
         from ..core.distributions import normal_ppf
@@ -598,7 +603,9 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     pandas.DataFrame
         Key columns, then :data:`DETECT_CHANGES`, one row per change (at most one per key and
         metric), most significant first. ``attrs["params"]`` records the arguments and the number
-        of series tested.
+        of series tested; ``attrs["no_data"]`` says in words the buckets left out because no span at all was
+        collected in them (:func:`~tracekit.analysis.timeline.no_data_buckets`; "" when none), and
+        ``attrs["no_data_windows"]`` lists them as (start, end) pairs.
 
     Raises
     ------
@@ -644,7 +651,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         rows = request_rows(spans, keys or None, weights=weights)
         freq, freq_note = _fitting_freq(rows, freq, step)
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-        tl = timeline_from_requests(rows, keys, step, ci, {})
+        tl = timeline_from_requests(rows, keys, step, ci, {}, spans=spans)
     step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     # one series per (key, metric)
     if keys:
@@ -718,7 +725,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
             # count's before / during are bucket means, and were taken over the window before it moved
             win = (t_all >= onset).to_numpy() & ((t_all < recovery).to_numpy() if recovery is not pd.NaT else True)
         else:
-            affected = float(part["requests"].to_numpy()[win].sum())
+            affected = float(np.nansum(part["requests"].to_numpy(dtype=float)[win]))
             dep = None
         before, during, d, lo, hi = _effect(m, krows, inside, part, win, ci, rng, 1000)
         key_vals = dict(zip(keys, guniq[gi], strict=True)) if keys else {}
@@ -736,6 +743,10 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     for c in ("before", "during", "delta", "delta_lo", "delta_hi", "requests_affected", "p_value"):
         out[c] = out[c].astype("float64")
     out = out.sort_values(["p_value", "onset"], kind="stable").reset_index(drop=True)
+    # buckets where no span at all was collected (timeline's no_data): left out of every series above, said here
+    gaps = no_data_windows(tl, step)
+    out.attrs["no_data"] = no_data_text(gaps, str(freq))
+    out.attrs["no_data_windows"] = gaps
     out.attrs["params"] = dict(by=by, metric=metrics, freq=freq, alpha=alpha, weighted=weights is not None, ci=ci,
                                min_buckets=min_buckets, n_perm=n_perm_, n_series=n_tests, seed=seed,
                                direction=direction, freq_asked=freq_asked, freq_note=freq_note,
@@ -929,17 +940,6 @@ def _auto_freqs(spans: pd.DataFrame) -> list[str]:
     return [coarse] if fine == coarse else [fine, coarse]
 
 
-def clock_text(t: Any) -> str:
-    """``14:27`` (the time of day of a timestamp), ``n/a`` for a missing one.
-
-    >>> clock_text("2026-03-02T14:27:31Z"), clock_text(None)
-    ('14:27', 'n/a')
-    """
-    if t is None or pd.isna(t):
-        return "n/a"
-    return f"{pd.Timestamp(t):%H:%M}"
-
-
 def period_text(t0: Any, t1: Any) -> str:
     """``2026-03-02 14:00–14:59 UTC`` within a day (:func:`window_text` after the date), else both ends dated.
 
@@ -952,24 +952,6 @@ def period_text(t0: Any, t1: Any) -> str:
     if t0.date() == t1.date():
         return f"{t0:%Y-%m-%d} {window_text(t0, t1)}"
     return f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
-
-
-def window_text(t0: Any, t1: Any) -> str:
-    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes; both ends dated when they fall on
-    different days (the times of day alone read "21:02–17:26 UTC" for years of data, or a window backwards).
-
-    >>> window_text("2026-03-02T14:27Z", "2026-03-02T14:36Z")
-    '14:27:00–14:36:00 UTC'
-    >>> window_text("2016-11-04T21:02Z", "2020-08-05T17:26Z")
-    '2016-11-04 21:02 – 2020-08-05 17:26 UTC'
-    """
-    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
-        return f"{clock_text(t0)}–{clock_text(t1)} UTC"
-    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
-    clock = "%H:%M:%S" if t1 - t0 < pd.Timedelta("10min") else "%H:%M"
-    if t0.date() != t1.date():
-        return f"{t0.strftime('%Y-%m-%d ' + clock)} – {t1.strftime('%Y-%m-%d ' + clock)} UTC"
-    return f"{t0.strftime(clock)}–{t1.strftime(clock)} UTC"
 
 
 def _traces(n: int) -> str:

@@ -24,6 +24,13 @@ Intervals (level ``ci``): ``requests`` — normal, from the Horvitz–Thompson v
 Beta(x + ½, n − x + ½) on Kish's effective sample size n = (Σw)²/Σw²; percentiles — Woodruff's
 interval: the weighted inverse CDF at q ± z·√(q(1−q)/n) (Kish n), so it is always an observed value.
 
+**Gaps.** A bucket where no span at all starts — of any service, any key — in data whose traffic makes such a run
+of buckets no chance is ``no_data`` (:func:`no_data_buckets`): the spans were not collected there (a collector
+outage, two files with a gap between them) or nothing ran, and the traces cannot tell which; its ``requests`` and
+``failed`` are NaN, not 0 (read as 0 they were a drop of every key's traffic), and
+:func:`~tracekit.detect_changes` leaves it out. A key with no request in a bucket where other spans go on is a
+real 0. ``attrs["no_data"]`` says the windows in words.
+
 :func:`deployments` lists each service version seen (resource ``service.version``), when it was
 first and last seen; :func:`plot_timeline <tracekit.plotting.plot_timeline>` marks them.
 
@@ -67,21 +74,29 @@ from ..core import (
 )
 from ..core.keys import by_keys, key_frame
 from ..core.naming import get_attribute
+from ..core.words import window_text
 from ..errors import ArgumentError
 
 __all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "REQUEST_ROWS", "request_rows",
-           "timeline_from_requests", "select_requests"]
+           "timeline_from_requests", "select_requests", "no_data_buckets", "no_data_windows", "no_data_text",
+           "NO_DATA_CHANCE"]
 
 _REQUEST_KEYS = ("route", "root_service", "root_name")
 
 TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, failures, request-latency percentiles", [
     ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long)"),
-    ("requests", "float64", "requests", "requests in the bucket (Horvitz–Thompson Σw with weights; else the count)"),
+    ("requests", "float64", "requests", "requests in the bucket (Horvitz–Thompson Σw with weights; else the count); "
+                                        "NaN where ``no_data``: not collected is not 0 requests"),
     ("requests_lo", "float64", "requests", "lower bound of ``requests`` (HT variance Σw(w−1); equal to it without sampling)"),
     ("requests_hi", "float64", "requests", "upper bound of ``requests``"),
     ("sampled", "int64", "requests", "requests seen in the data (unweighted count)"),
+    ("no_data", "bool", "", "no span of the frame (of any service or key) starts in the bucket, in a run of such "
+                            "buckets that the frame's traffic makes no chance (no_data_buckets): spans were not "
+                            "collected there, or nothing at all ran; its requests, failed and error rate are NaN "
+                            "(unknown), and detect_changes leaves it out"),
     ("failed", "float64", "requests", "failed requests (weighted with weights): root span / entry span / span failed; "
-                                      "NaN (unknown) when no span records a status (core.status_recorded)"),
+                                      "NaN (unknown) when no span records a status (core.status_recorded), and "
+                                      "where ``no_data``"),
     ("error_rate", "float64", "share", "failed / requests (weighted share with weights); NaN without requests, and "
                                        "NaN (unknown, not 0) when no span records a status (core.status_recorded)"),
     ("error_rate_lo", "float64", "share", "Jeffreys interval on Kish's effective sample size, lower bound"),
@@ -391,10 +406,12 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     -------
     pandas.DataFrame
         One row per (bucket, key) from the first to the last bucket of the data, empty buckets
-        included (``requests`` 0): ``time``, the key columns, then the columns declared in
+        included (``requests`` 0; NaN where ``no_data``: no span at all was collected in the bucket,
+        :func:`no_data_buckets`): ``time``, the key columns, then the columns declared in
         :data:`TIMELINE` (then the ``metric.<name>`` columns). ``attrs["params"]`` records the arguments,
         ``attrs["status_recorded"]`` whether any span records a status (:func:`tracekit.core.status_recorded`);
         when none does, ``failed`` and ``error_rate`` (and its interval) are NaN: unknown, not 0.
+        ``attrs["no_data"]`` says the buckets with no data in words ("" when none).
 
     Raises
     ------
@@ -427,11 +444,13 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     rows = request_rows(spans, keys or None, weights=weights)
     if len(rows):
         steps_arg(step, rows["time"].min(), rows["time"].max(), "freq", "timeline")
-    out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci))
+    out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci),
+                                 spans=spans)
     known = status_recorded(spans)
     if not known:  # nothing could be recorded as failed: the count and the rate are unknown, not 0
         out[["failed", "error_rate", "error_rate_lo", "error_rate_hi"]] = np.nan
     out.attrs["status_recorded"] = known
+    out.attrs["no_data"] = no_data_text(no_data_windows(out, step), freq if isinstance(freq, str) else str(step))
     if metrics is not None:
         from .metric_series import join_metric_series
 
@@ -439,13 +458,128 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     return out
 
 
+#: chance below which a run of buckets without any span is missing data rather than quiet traffic (no_data_buckets)
+NO_DATA_CHANCE = 0.01
+#: fewest buckets on each side of a run of empty buckets whose traffic says whether the run is chance
+_NO_DATA_AROUND = 5
+
+
+def no_data_buckets(spans: pd.DataFrame | None, step: pd.Timedelta, first: int, n: int) -> np.ndarray:
+    """Which of the ``n`` buckets of ``step`` from ``first`` (ns since the epoch) hold **no data**: no span of
+    ``spans`` — of any service, any key, any kind — starts in them, in a run of such buckets the frame's traffic
+    makes no chance.
+
+    A bucket of a key with no request while other services' spans go on is a real 0 (that key stopped). A bucket
+    where no span at all starts is one of two things the spans cannot tell apart: the spans were not collected (a
+    collector outage, two files with a gap between them) or nothing at all ran; either way its request count is
+    not known to be 0. Quiet traffic leaves buckets empty too (a request every five minutes at ``1min``), so a
+    run of ``k`` empty buckets is no data only when chance would not leave it: with ``λ`` traces starting per
+    bucket around it (in the ``max(k, 5)`` buckets before it and after it: the traffic of the frame as a whole may
+    have dropped well before), ``n · exp(−λ k) <`` :data:`NO_DATA_CHANCE` (a bucket holds no span with at most the
+    chance that no trace starts in it: Poisson ``exp(−λ)``). Over an hour of ``1min`` buckets: at 20 requests a
+    minute one empty minute is no data; at one a minute a lone empty minute is not (60 · e⁻¹ ≈ 22), ten in a row
+    are (60 · e⁻¹⁰ ≈ 0.003); at one every five minutes ten empty minutes are not (60 · e⁻² ≈ 8).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame or None
+        The spans frame the buckets were cut from (None: no bucket is said to hold no data).
+    step : pandas.Timedelta
+        Bucket length.
+    first : int
+        Start of the first bucket, ns since the epoch (a multiple of ``step``).
+    n : int
+        Number of buckets.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per bucket.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 600, seed=1).spans
+    >>> cut = spans[(spans["start"] < "2026-03-02T14:20Z") | (spans["start"] >= "2026-03-02T14:30Z")]
+    >>> t0 = pd.Timestamp("2026-03-02T14:00Z").value
+    >>> gap = no_data_buckets(cut, pd.Timedelta("1min"), t0, 60)
+    >>> int(gap.sum()), int(np.flatnonzero(gap)[0])
+    (10, 20)
+    >>> int(no_data_buckets(spans, pd.Timedelta("1min"), t0, 60).sum())
+    0
+    """
+    out = np.zeros(max(int(n), 0), dtype=bool)
+    if spans is None or n <= 0 or not len(spans):
+        return out
+    s = step.value
+    st = ns(spans["start"])
+    st = st[st != np.iinfo(np.int64).min]
+    b = st // s - first // s
+    has = np.zeros(n, dtype=bool)
+    has[b[(b >= 0) & (b < n)]] = True
+    if has.all():
+        return out
+    # traces starting per bucket: each trace's earliest span (a trace's spans are one arrival, not many)
+    tid = pd.factorize(spans["trace_id"])[0]
+    first_start = pd.Series(ns(spans["start"])).groupby(tid).min().to_numpy()
+    tb = first_start // s - first // s
+    cum = np.r_[0, np.cumsum(np.bincount(tb[(tb >= 0) & (tb < n)], minlength=n))]
+    empty = np.r_[False, ~has, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(empty))
+    for a, z in zip(edges[::2], edges[1::2], strict=True):  # each run [a, z) of buckets without a span
+        k = int(z - a)
+        w = max(k, _NO_DATA_AROUND)  # the traffic around the run, not the frame's: it may have dropped before it
+        lo, hi = max(0, a - w), min(n, z + w)
+        lam = (cum[a] - cum[lo] + cum[hi] - cum[z]) / max((a - lo) + (hi - z), 1)
+        if n * np.exp(-lam * k) < NO_DATA_CHANCE:
+            out[a:z] = True
+    return out
+
+
+def no_data_windows(table: pd.DataFrame, step: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The runs of ``no_data`` buckets of a timeline as (start, end) times, end the first bucket after the run.
+
+    >>> import tracekit as tk
+    >>> tl = pd.DataFrame({"time": pd.date_range("2026-03-02 14:00", periods=5, freq="1min", tz="UTC"),
+    ...                    "no_data": [False, True, True, False, True]})
+    >>> [(str(a.time()), str(b.time())) for a, b in no_data_windows(tl, pd.Timedelta("1min"))]
+    [('14:01:00', '14:03:00'), ('14:04:00', '14:05:00')]
+    """
+    if "no_data" not in table.columns or not len(table):
+        return []
+    t = np.unique(ns(table["time"][table["no_data"].to_numpy(dtype=bool)]))
+    if not len(t):
+        return []
+    s = step.value
+    cut = np.flatnonzero(np.diff(t) != s) + 1
+    return [(pd.Timestamp(int(r[0]), tz="UTC"), pd.Timestamp(int(r[-1]) + s, tz="UTC")) for r in np.split(t, cut)]
+
+
+def no_data_text(windows: Sequence[tuple[Any, Any]], freq: str) -> str:
+    """Words for the no-data windows of :func:`no_data_windows` with buckets of ``freq`` ("" when none).
+
+    >>> no_data_text([(pd.Timestamp("2026-03-02T14:30Z"), pd.Timestamp("2026-03-02T14:40Z"))], "1min")
+    'No span at all was collected in 14:30–14:40 UTC (10 buckets of 1min): no data there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.'
+    """
+    if not len(windows):
+        return ""
+    step = pd.Timedelta(freq)
+    nb = sum(int((b - a) / step) for a, b in windows)
+    where = "; ".join(window_text(a, b) for a, b in windows[:5]) + (f" and {len(windows) - 5} more" if len(windows) > 5 else "")
+    return (f"No span at all was collected in {where} ({nb:,} bucket{'' if nb == 1 else 's'} of {freq}): no data "
+            "there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.")
+
+
 def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedelta, ci: float,
-                        params: dict) -> pd.DataFrame:
+                        params: dict, spans: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`timeline`'s table from :func:`request_rows`' rows; ``spans`` (the frame they came from) marks the
+    buckets with no data (:func:`no_data_buckets`; None: none is marked)."""
     names = TIMELINE.column_names
     if rows.empty:
         out = pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
         out["time"] = pd.Series(dtype="datetime64[ns, UTC]")
         out["sampled"] = pd.Series(dtype="int64")
+        out["no_data"] = pd.Series(dtype="bool")
         for k in reversed(keys):
             out.insert(1, k, pd.Series(dtype="string"))
         out.attrs["params"] = params
@@ -482,9 +616,13 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
         level = kuniq.get_level_values(j) if nk else []
         col = np.repeat(np.asarray(level, dtype=object), nb)
         out[k] = pd.array(col, dtype=rows[k].dtype if str(rows[k].dtype) != "object" else "string")
-    for j, c in enumerate([n for n in names if n not in ("time", "sampled")]):
+    for j, c in enumerate([n for n in names if n not in ("time", "sampled", "no_data")]):
         out[c] = vals[:, j]
-    out.insert(len(keys) + 4, "sampled", sampled)
+    out["sampled"] = sampled
+    gap = np.tile(no_data_buckets(spans, step, b0, nb), nk)
+    # not collected is not 0 requests: the count, its bounds and the failures are unknown there
+    out.loc[gap, ["requests", "requests_lo", "requests_hi", "failed"]] = np.nan
+    out["no_data"] = gap
     out = out[["time", *keys, *names[1:]]]
     out.attrs["params"] = params
     return out

@@ -1,5 +1,6 @@
-"""Counts and shares in words: one rule for "1 trace" / "2 traces" and one for "12%" / "<1%" in every sentence tracekit
-writes (reports, the command line, findings, figure labels).
+"""Counts, shares and times in words: one rule for "1 trace" / "2 traces", one for "12%" / "<1%", and one for a time of
+day (:func:`clock_text`) and a window (:func:`window_text`) in every sentence tracekit writes (reports, the command
+line, findings, figure labels).
 
 >>> plural(1, "trace"), plural(1200, "span"), plural(2, "query", "queries")
 ('1 trace', '1,200 spans', '2 queries')
@@ -10,8 +11,11 @@ writes (reports, the command line, findings, figure labels).
 from __future__ import annotations
 
 import math
+from typing import Any
 
-__all__ = ["percent", "plural"]
+import pandas as pd
+
+__all__ = ["percent", "plural", "clock_text", "window_text"]
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:
@@ -75,3 +79,32 @@ def percent(share: float | None, digits: int = 0, unit: str = "%") -> str:
     if x < 100 and round(x, digits) >= 100:
         return f">{100 - step:.{digits}f}{unit}"
     return f"{x:.{digits}f}{unit}"
+
+
+def clock_text(t: Any) -> str:
+    """``14:27`` (the time of day of a timestamp), ``n/a`` for a missing one.
+
+    >>> clock_text("2026-03-02T14:27:31Z"), clock_text(None)
+    ('14:27', 'n/a')
+    """
+    if t is None or pd.isna(t):
+        return "n/a"
+    return f"{pd.Timestamp(t):%H:%M}"
+
+
+def window_text(t0: Any, t1: Any) -> str:
+    """``14:00–14:59 UTC``; with seconds when the window is under ten minutes; both ends dated when they fall on
+    different days (the times of day alone read "21:02–17:26 UTC" for years of data, or a window backwards).
+
+    >>> window_text("2026-03-02T14:27Z", "2026-03-02T14:36Z")
+    '14:27:00–14:36:00 UTC'
+    >>> window_text("2016-11-04T21:02Z", "2020-08-05T17:26Z")
+    '2016-11-04 21:02 – 2020-08-05 17:26 UTC'
+    """
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        return f"{clock_text(t0)}–{clock_text(t1)} UTC"
+    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    clock = "%H:%M:%S" if t1 - t0 < pd.Timedelta("10min") else "%H:%M"
+    if t0.date() != t1.date():
+        return f"{t0.strftime('%Y-%m-%d ' + clock)} – {t1.strftime('%Y-%m-%d ' + clock)} UTC"
+    return f"{t0.strftime(clock)}–{t1.strftime(clock)} UTC"

@@ -316,6 +316,9 @@ def postmortem(
     mix = _route_mix(incident, base) if base is not None and len(base) and len(incident) else None
     findings += _what(spans, incident, base, head, changes, weights=w, mix=mix)
     findings += _when(spans, head, changes, alpha, freq, w, cold_moves=moves)
+    if changes.attrs.get("no_data"):  # no span at all collected in some buckets: not a drop, not looked at
+        findings.append(Finding("when", changes.attrs["no_data"], (), dict(
+            no_data_windows=[(str(a), str(b)) for a, b in changes.attrs.get("no_data_windows", [])])))
     cmp = ranking = None
     caveats: list[str] = []
     if base is not None and len(base) and len(incident):

@@ -1,0 +1,128 @@
+"""What changed over time (review s35): timeline and detect_changes on gaps in the data (buckets where no span at all
+was collected), the shortest change detect_changes can see, and the edges of the time axis (the start and end of the
+data, one bucket, timezones, counters that reset). Frames are built here with known truth; the Nezha minute files,
+read in place, give a real gap between two files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+T0 = pd.Timestamp("2026-03-02T14:00Z")
+MIN = pd.Timedelta("1min").value
+
+
+def _spans(rate, minutes: int = 60, services=("web", "api"), seed: int = 0) -> pd.DataFrame:
+    """One root span per request: ``rate(service, minute)`` requests (Poisson mean) of each service each minute,
+    10–50 ms each, all ok."""
+    rng = np.random.default_rng(seed)
+    svc, st = [], []
+    for m in range(minutes):
+        for s in services:
+            n = rng.poisson(rate(s, m))
+            svc += [s] * n
+            st += list(T0.value + m * MIN + rng.integers(0, MIN, n))
+    k = len(st)
+    st = np.asarray(st, dtype=np.int64)
+    ids = np.arange(1, k + 1)
+    return tk.spans_from_columns({"trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids],
+                                  "parent_id": [None] * k, "service": svc, "name": ["GET /"] * k,
+                                  "kind": ["server"] * k, "start": st,
+                                  "end": st + rng.integers(10, 50, k) * 1_000_000, "status": ["ok"] * k})
+
+
+def _at(minute: int) -> pd.Timestamp:
+    return T0 + pd.Timedelta(minutes=minute)
+
+
+# ---- 1. a gap in the data is no data, not 0 requests ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gap():
+    """20 requests a minute for each of two services, and nothing at all collected in 14:30–14:40."""
+    return _spans(lambda s, m: 0 if 30 <= m < 40 else 20)
+
+
+def test_a_gap_in_every_service_is_no_data_in_the_timeline(gap):
+    t = tk.timeline(gap, by="service")
+    hole = (t["time"] >= _at(30)) & (t["time"] < _at(40))
+    assert t["no_data"].dtype == bool
+    assert t["no_data"].to_numpy().tolist() == hole.to_numpy().tolist()  # both services' 10 buckets, nothing else
+    assert t.loc[hole, ["requests", "requests_lo", "requests_hi", "failed"]].isna().all().all()
+    assert (t.loc[hole, "sampled"] == 0).all()
+    assert (t.loc[~hole, "requests"] > 0).all()
+    assert "14:30–14:40 UTC" in t.attrs["no_data"] and "10 buckets of 1min" in t.attrs["no_data"]
+    assert tk.timeline(gap)["no_data"].sum() == 10  # by None too: the requests themselves
+
+
+def test_a_gap_is_no_request_rate_drop_for_detect_changes(gap):
+    for by in ("service", None):
+        ch = tk.detect_changes(gap, by=by, metric="requests")
+        assert len(ch) == 0, ch[["metric", "onset", "recovery", "before", "during"]]
+        assert "14:30–14:40 UTC" in ch.attrs["no_data"]
+    # a timeline given instead of spans: its no-data buckets are left out the same way
+    assert len(tk.detect_changes(tk.timeline(gap, by="service"), metric="requests")) == 0
+
+
+def test_one_service_stopping_while_the_other_goes_on_is_a_real_drop():
+    spans = _spans(lambda s, m: 0 if s == "api" and 30 <= m < 40 else 20)
+    t = tk.timeline(spans, by="service")
+    assert not t["no_data"].any() and t.attrs["no_data"] == ""
+    api = t[t["service"] == "api"].set_index("time")["requests"]
+    assert (api[_at(30):_at(39)] == 0).all() and len(api[_at(30):_at(39)]) == 10
+    ch = tk.detect_changes(spans, by="service", metric="requests")
+    row = ch[ch["service"] == "api"]
+    assert len(row) == 1 and len(ch) == 1
+    assert (row["onset"].iloc[0], row["recovery"].iloc[0]) == (_at(30), _at(40))
+    assert row["during"].iloc[0] == 0 and row["before"].iloc[0] > 15
+
+
+def test_all_traffic_stopping_before_the_end_is_a_drop_while_anything_runs_and_invisible_otherwise():
+    # every request of web and api stops at 14:50; a health check a minute goes on: spans were collected, a real drop
+    spans = _spans(lambda s, m: (1 if m >= 50 else 0) if s == "health" else (0 if m >= 50 else 20),
+                   services=("web", "api", "health"))
+    assert not tk.timeline(spans)["no_data"].any()
+    ch = tk.detect_changes(spans, by=None, metric="requests")
+    assert len(ch) == 1 and ch["onset"].iloc[0] == _at(50) and ch["during"].iloc[0] < 2 < 30 < ch["before"].iloc[0]
+    # nothing at all after 14:50: the data ends there, a silence at its end is not in it (no bucket to mark)
+    quiet = spans[spans["service"] != "health"]
+    t = tk.timeline(quiet)
+    assert t["time"].max() == _at(49) and not t["no_data"].any()
+    # ... and with one late span at 14:59 the silence between is no data: the spans cannot tell it from an outage
+    late = pd.concat([quiet, spans[(spans["service"] == "health") & (spans["start"] >= _at(59))]], ignore_index=True)
+    t = tk.timeline(late)
+    assert t.loc[t["no_data"], "time"].tolist() == [_at(m) for m in range(50, 59)]
+
+
+def test_quiet_traffic_leaves_empty_buckets_that_are_not_gaps():
+    spans = _spans(lambda s, m: 0.1)  # one request every five minutes per service: most minutes have none
+    t = tk.timeline(spans)
+    assert (t["requests"] == 0).sum() > 20
+    assert not t["no_data"].any()
+
+
+def test_a_gap_between_two_real_minute_files_is_no_data(real_traces):
+    from tests.nezha import bench
+
+    folder = real_traces / "nezha" / "fault-days" / "rca_data" / "2022-08-22" / "trace"
+    files = [folder / "03_55_trace.csv.gz", folder / "04_02_trace.csv.gz"]
+    if not all(f.exists() for f in files):
+        pytest.skip(f"Nezha minute files not found under {folder}")
+    spans = bench().read_nezha_csvs([str(f) for f in files])
+    t = tk.timeline(spans)
+    starts = (spans["start"].dt.floor("1min")).unique()
+    empty = [x for x in t["time"] if x not in set(starts)]  # minutes where no span of either file starts
+    assert len(empty) >= 3
+    assert t.loc[t["no_data"], "time"].tolist() == empty
+    assert t.loc[t["no_data"], "requests"].isna().all() and (t.loc[~t["no_data"], "requests"] > 0).all()
+
+
+def test_detect_changes_and_the_postmortem_say_the_gap_in_words(gap):
+    from tracekit.analysis.changes import incident_periods
+
+    ch = incident_periods(gap).changes  # what the postmortem's "when" reads
+    assert ch.attrs["no_data_windows"] == [(_at(30), _at(40))]
+    assert ch.attrs["no_data"].startswith("No span at all was collected in 14:30–14:40 UTC (10 buckets of 1min)")

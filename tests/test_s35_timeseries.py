@@ -126,3 +126,51 @@ def test_detect_changes_and_the_postmortem_say_the_gap_in_words(gap):
     ch = incident_periods(gap).changes  # what the postmortem's "when" reads
     assert ch.attrs["no_data_windows"] == [(_at(30), _at(40))]
     assert ch.attrs["no_data"].startswith("No span at all was collected in 14:30–14:40 UTC (10 buckets of 1min)")
+
+
+# ---- 2. the shortest change detect_changes can see ---------------------------------------------------------------
+
+def _spike(minutes: int, first: int, length: int, seed: int = 0, slow: float = 10.0) -> pd.DataFrame:
+    """One service, 20 requests a minute of ~20 ms, 2 % failing; in minutes [first, first + length) every request
+    ``slow`` × slower and half of them failing."""
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(20, minutes)
+    m = np.repeat(np.arange(minutes), n)
+    k = len(m)
+    st = T0.value + m * MIN + rng.integers(0, MIN, k)
+    inside = (m >= first) & (m < first + length)
+    dur = (rng.lognormal(np.log(20), 0.3, k) * np.where(inside, slow, 1.0) * 1e6).astype(np.int64)
+    status = np.where(rng.random(k) < np.where(inside, 0.5, 0.02), "error", "ok")
+    ids = np.arange(1, k + 1)
+    return tk.spans_from_columns({"trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids],
+                                  "parent_id": [None] * k, "service": ["web"] * k, "name": ["GET /"] * k,
+                                  "kind": ["server"] * k, "start": st, "end": st + dur, "status": status})
+
+
+@pytest.fixture(scope="module")
+def spike():
+    """30 minutes; in 14:15–14:18 (3 one-minute buckets) every request 10× slower and half failing."""
+    return _spike(30, 15, 3)
+
+
+def test_a_spike_shorter_than_the_resolution_is_not_found_and_the_result_says_so(spike):
+    from tracekit.analysis.changes import SHORTEST_CHANGE
+
+    ch = tk.detect_changes(spike, by=None, metric=("p95_ms", "error_rate"))
+    assert len(ch) == 0  # 3 buckets of 1min: below the resolution, however large (missed in 8 of 10 seeds, this one)
+    assert ch.attrs["params"]["shortest_change"] == SHORTEST_CHANGE > 3
+    assert ch.attrs["resolution"].startswith(f"A change shorter than about {SHORTEST_CHANGE} buckets of 1min "
+                                             f"({SHORTEST_CHANGE}min) is seldom found")
+    # the same 3 minutes at a finer bucket (18 buckets of 10s) are found, where they are
+    fine = tk.detect_changes(spike, by=None, metric="p95_ms", freq="10s")
+    assert len(fine) == 1
+    assert _at(15) <= fine["onset"].iloc[0] <= _at(15) + pd.Timedelta("20s")
+    assert _at(18) - pd.Timedelta("20s") <= fine["recovery"].iloc[0] <= _at(18) + pd.Timedelta("20s")
+
+
+def test_a_change_as_long_as_the_resolution_is_found():
+    from tracekit.analysis.changes import SHORTEST_CHANGE
+
+    spans = _spike(30, 12, SHORTEST_CHANGE)
+    ch = tk.detect_changes(spans, by=None, metric="p95_ms")
+    assert len(ch) == 1 and (ch["onset"].iloc[0], ch["recovery"].iloc[0]) == (_at(12), _at(12 + SHORTEST_CHANGE))

@@ -745,8 +745,11 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
             cold_words = (f" What did change is {m['function']}'s cold starts: {_cold_window_words(m)} (beyond chance: "
                           f"Holm-adjusted permutation {_fmt_p(float(m['p_value']))}).")
             ev.update(cold_function=str(m["function"]), cold_onset=m["onset"], cold_recovery=m["recovery"])
+        # the shortest change the detection can see at this bucket (changes.SHORTEST_CHANGE): a spike of a few
+        # buckets is not found however large, so "no onset" is said with it
+        res = changes.attrs.get("resolution", "") if changes is not None else ""
         return [Finding("when", f"{lead}.{cold_words} The whole window {window} is treated as the incident."
-                                + near_words, (), ev)]
+                                + near_words + (f" {res}" if res else ""), (), ev)]
     onset, recovery = head["onset"], head["recovery"]
     clock = _clock_for(onset, recovery)
     first = spans["start"].min()

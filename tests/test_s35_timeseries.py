@@ -174,3 +174,19 @@ def test_a_change_as_long_as_the_resolution_is_found():
     spans = _spike(30, 12, SHORTEST_CHANGE)
     ch = tk.detect_changes(spans, by=None, metric="p95_ms")
     assert len(ch) == 1 and (ch["onset"].iloc[0], ch["recovery"].iloc[0]) == (_at(12), _at(12 + SHORTEST_CHANGE))
+
+
+# ---- review: the edges of the time axis -------------------------------------------------------------------------
+
+def test_a_timeline_with_metrics_beside_it_keeps_its_keys_for_detect_changes():
+    # requests double at 14:30 and the service's CPU steps there too: metric.cpu is a column beside the requests, not a
+    # key (as a key it cut the series in two at 14:30 and the doubling was not found)
+    spans = _spans(lambda s, m: 40 if m >= 30 else 20, services=("web",))
+    t = pd.date_range(T0 + pd.Timedelta("1min"), periods=60, freq="1min")  # each stamp ends its minute
+    cpu = tk.metrics_from_columns({"time": t, "name": "cpu", "value": np.r_[np.ones(30), 5 * np.ones(30)],
+                                   "service": "web"})
+    tl = tk.timeline(spans, by="service", metrics=cpu)
+    assert "metric.cpu" in tl.columns
+    ch = tk.detect_changes(tl, metric="requests")
+    assert "metric.cpu" not in ch.columns and ch.columns[0] == "service"
+    assert len(ch) == 1 and ch["onset"].iloc[0] == _at(30) and ch["during"].iloc[0] > 1.5 * ch["before"].iloc[0]

@@ -118,7 +118,14 @@ from ..core.keys import by_keys
 from ..core.stats import average_ranks
 from ..core.words import clock_text, window_text
 from ..errors import ArgumentError, TraceKitError
-from .timeline import TIMELINE, deployments, no_data_text, no_data_windows, request_rows, timeline_from_requests
+from .timeline import (
+    deployments,
+    no_data_text,
+    no_data_windows,
+    request_rows,
+    timeline_from_requests,
+    timeline_keys,
+)
 
 __all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "epidemic_tests", "incident_periods", "SHORTEST_CHANGE", "IncidentPeriods", "auto_freq", "window_text", "clock_text",
@@ -667,7 +674,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         # the window's requests (requests_affected) and the buckets' weights are read from the timeline too
         require_columns(tl, ("time", "requests", *metrics), "detect_changes (a timeline)")
         params = dict(tl.attrs.get("params", {}))
-        keys = [c for c in tl.columns if c not in TIMELINE.column_names]
+        keys = timeline_keys(tl)  # (a joined metric.<name> column is no key)
         freq = params.get("freq", freq)
     else:
         keys = by_keys(by, what="detect_changes", allow_none=True)

@@ -78,7 +78,7 @@ from ..core.words import window_text
 from ..errors import ArgumentError
 
 __all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "REQUEST_ROWS", "request_rows",
-           "timeline_from_requests", "select_requests", "no_data_buckets", "no_data_windows", "no_data_text",
+           "timeline_from_requests", "select_requests", "timeline_keys", "no_data_buckets", "no_data_windows", "no_data_text",
            "NO_DATA_CHANCE"]
 
 _REQUEST_KEYS = ("route", "root_service", "root_name")
@@ -125,6 +125,19 @@ DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen i
     ("spans", "int64", "spans", "entry spans of the service served by that version"),
     ("previous", "string", "", "version of the service seen just before this one first appeared (<NA> for the first)"),
 ])
+
+
+def timeline_keys(table: pd.DataFrame) -> list[str]:
+    """The key columns of a :func:`timeline` table: neither a :data:`TIMELINE` column nor a joined ``metric.<name>``
+    (read as a key, a metric's value cut each key's series at every change of the metric).
+
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 50, seed=1).spans
+    >>> m = tk.metrics_from_columns({"time": [spans["start"].min()], "name": "cpu", "value": [0.7], "service": "cart"})
+    >>> timeline_keys(tk.timeline(spans, by="service", metrics=m))
+    ['service']
+    """
+    return [c for c in table.columns if c not in TIMELINE.column_names and not str(c).startswith("metric.")]
 
 
 def _keys(by: str | Sequence[str] | None) -> list[str]:

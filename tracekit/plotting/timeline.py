@@ -27,9 +27,9 @@ def _is_timeline(df: Any) -> bool:
 
 
 def _timeline_keys(tl: pd.DataFrame) -> list[str]:
-    from ..analysis.timeline import TIMELINE
+    from ..analysis.timeline import timeline_keys
 
-    return [c for c in tl.columns if c not in TIMELINE.column_names and not str(c).startswith("metric.")]
+    return timeline_keys(tl)
 
 
 def _key_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:

@@ -190,3 +190,19 @@ def test_a_timeline_with_metrics_beside_it_keeps_its_keys_for_detect_changes():
     ch = tk.detect_changes(tl, metric="requests")
     assert "metric.cpu" not in ch.columns and ch.columns[0] == "service"
     assert len(ch) == 1 and ch["onset"].iloc[0] == _at(30) and ch["during"].iloc[0] > 1.5 * ch["before"].iloc[0]
+
+
+def test_times_of_another_zone_are_said_in_utc_across_a_dst_change():
+    from tracekit.analysis.changes import clock_text, period_text, window_text
+
+    # 01:30 CET and 03:30 CEST on 2026-03-29 are 00:30 and 01:30 UTC: one hour, said as such (was "01:30–03:30 UTC")
+    a, b = pd.Timestamp("2026-03-29T01:30", tz="Europe/Berlin"), pd.Timestamp("2026-03-29T03:30", tz="Europe/Berlin")
+    assert (b - a) == pd.Timedelta("1h")
+    assert window_text(a, b) == "00:30–01:30 UTC"
+    assert period_text(a, b) == "2026-03-29 00:30–01:30 UTC"
+    assert clock_text(b) == "01:30"
+    # a naive time (UTC, as every tracekit time) beside an aware one: one window, not a TypeError
+    assert window_text(pd.Timestamp("2026-03-29T00:30"), b) == "00:30–01:30 UTC"
+    # 23:30 in New York on 2026-03-01 is 04:30 UTC the next day: dated by UTC's calendar
+    ny = pd.Timestamp("2026-03-01T23:30", tz="America/New_York")
+    assert period_text(ny, ny + pd.Timedelta("20min")) == "2026-03-02 04:30–04:50 UTC"

@@ -116,7 +116,7 @@ from ..core import (
 )
 from ..core.keys import by_keys
 from ..core.stats import average_ranks
-from ..core.words import clock_text, window_text
+from ..core.words import clock_text, utc_time, window_text
 from ..errors import ArgumentError, TraceKitError
 from .timeline import (
     deployments,
@@ -985,7 +985,7 @@ def period_text(t0: Any, t1: Any) -> str:
     >>> period_text("2026-03-02T23:00Z", "2026-03-03T01:00Z")
     '2026-03-02 23:00 – 2026-03-03 01:00 UTC'
     """
-    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    t0, t1 = utc_time(t0), utc_time(t1)  # the date of UTC's clock, as the times
     if t0.date() == t1.date():
         return f"{t0:%Y-%m-%d} {window_text(t0, t1)}"
     return f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["percent", "plural", "clock_text", "window_text"]
+__all__ = ["percent", "plural", "clock_text", "window_text", "utc_time"]
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:
@@ -81,15 +81,27 @@ def percent(share: float | None, digits: int = 0, unit: str = "%") -> str:
     return f"{x:.{digits}f}{unit}"
 
 
-def clock_text(t: Any) -> str:
-    """``14:27`` (the time of day of a timestamp), ``n/a`` for a missing one.
+def utc_time(t: Any) -> pd.Timestamp:
+    """``t`` as a UTC Timestamp: an aware time converted (its clock time in another zone is not UTC's), a naive one
+    taken as UTC (as every tracekit time is).
 
-    >>> clock_text("2026-03-02T14:27:31Z"), clock_text(None)
-    ('14:27', 'n/a')
+    >>> str(utc_time("2026-03-29T03:30+02:00")), str(utc_time("2026-03-29T01:30"))
+    ('2026-03-29 01:30:00+00:00', '2026-03-29 01:30:00+00:00')
+    """
+    t = pd.Timestamp(t)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def clock_text(t: Any) -> str:
+    """``14:27`` (the UTC time of day of a timestamp: an aware time in another zone is converted), ``n/a`` for a
+    missing one.
+
+    >>> clock_text("2026-03-02T14:27:31Z"), clock_text("2026-03-02T15:27:31+01:00"), clock_text(None)
+    ('14:27', '14:27', 'n/a')
     """
     if t is None or pd.isna(t):
         return "n/a"
-    return f"{pd.Timestamp(t):%H:%M}"
+    return f"{utc_time(t):%H:%M}"
 
 
 def window_text(t0: Any, t1: Any) -> str:
@@ -100,10 +112,15 @@ def window_text(t0: Any, t1: Any) -> str:
     '14:27:00–14:36:00 UTC'
     >>> window_text("2016-11-04T21:02Z", "2020-08-05T17:26Z")
     '2016-11-04 21:02 – 2020-08-05 17:26 UTC'
+
+    Times in another zone are said in UTC (across a DST change too: an hour, not two):
+
+    >>> window_text("2026-03-29T01:30+01:00", "2026-03-29T03:30+02:00")
+    '00:30–01:30 UTC'
     """
     if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
         return f"{clock_text(t0)}–{clock_text(t1)} UTC"
-    t0, t1 = pd.Timestamp(t0), pd.Timestamp(t1)
+    t0, t1 = utc_time(t0), utc_time(t1)
     clock = "%H:%M:%S" if t1 - t0 < pd.Timedelta("10min") else "%H:%M"
     if t0.date() != t1.date():
         return f"{t0.strftime('%Y-%m-%d ' + clock)} – {t1.strftime('%Y-%m-%d ' + clock)} UTC"

@@ -206,3 +206,18 @@ def test_times_of_another_zone_are_said_in_utc_across_a_dst_change():
     # 23:30 in New York on 2026-03-01 is 04:30 UTC the next day: dated by UTC's calendar
     ny = pd.Timestamp("2026-03-01T23:30", tz="America/New_York")
     assert period_text(ny, ny + pd.Timedelta("20min")) == "2026-03-02 04:30–04:50 UTC"
+
+
+def test_metric_series_and_changes_of_no_point_with_a_value_are_empty_tables_not_an_index_error():
+    from tracekit.analysis.metric_changes import METRIC_CHANGES
+    from tracekit.analysis.metric_series import METRIC_SERIES
+
+    t = pd.date_range("2024-01-01 00:01", periods=30, freq="1min", tz="UTC")
+    for cols, lost in (({"time": [], "name": [], "value": []}, {}),
+                       ({"time": t, "name": "cpu", "value": [np.nan] * 30, "service": "a"}, {"cpu": 30})):
+        m = tk.metrics_from_columns(cols)
+        s = tk.metric_series(m)
+        assert s.empty and list(s.columns) == ["time", "service", *METRIC_SERIES.column_names[1:]]
+        r = tk.detect_metric_changes(m, all_series=True)
+        assert r.empty and list(r.columns) == ["service", *METRIC_CHANGES.column_names]
+        assert s.attrs["points_without_value"] == r.attrs["points_without_value"] == lost

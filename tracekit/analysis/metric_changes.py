@@ -130,7 +130,12 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
                             for c, d in zip(METRIC_CHANGES.column_names, METRIC_CHANGES.columns, strict=True)})
         for k in reversed(keys):
             out.insert(0, k, pd.Series(dtype="string"))
-        return out[cols]
+        out = out[cols]
+        out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
+                                   seed=seed)
+        # no series, but maybe points: those with no value to average (all NaN) are said, not lost (metric_series)
+        out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})
+        return out
     out = pd.DataFrame(rows)
     p_value = np.ones(len(out))
     p_value[testable] = holm(out["p_raw"].to_numpy(dtype=float)[testable])

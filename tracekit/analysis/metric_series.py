@@ -275,6 +275,9 @@ def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: n
     ``v``, whether it is a ``gauge`` and its measurement count ``w`` (NaN: none). Returns the columns ``series``, ``time`` (int64 ns), ``value``, ``points``,
     ``streams`` and ``carried``, in series then time order.
     """
+    if not len(v):  # no point with a value (an empty frame, or every value NaN / ±Inf): no bucket
+        none = np.zeros(0, dtype=np.int64)
+        return {"series": none, "time": none, "value": np.zeros(0), "points": none, "streams": none, "carried": none}
     # one row per (stream, bucket): its mean and points (stream codes nest in series codes: a stream has one series)
     ub, b_rank = np.unique(bucket, return_inverse=True)
     nb = max(len(ub), 1)

@@ -64,7 +64,14 @@ the same maximum over permuted series, with Besag & Clifford's sequential stoppi
 (1 + hits) / (1 + permutations), at most ``n_perm`` permutations — enough to resolve the Holm
 threshold). Series whose ranks are one multiset (every series of ``n`` buckets without ties) have one null
 distribution and are tested against one stream of permutations, each stopping at its own exceedances
-(:func:`epidemic_tests`): a call with many changed keys costs one changed series' permutations, not one per key.
+(:func:`epidemic_tests`): a call with many changed keys costs one changed series' permutations, not one per key —
+for series without ties (latency percentiles). Request counts and error rates usually have ties (counts of 10–30 a
+bucket, many buckets without a failure): each such series is a group of its own, and a changed one runs every
+permutation, as many as the Holm family is large (``4 · series / alpha``). So a change of the request rate of every
+key (a surge of traffic) costs keys × series: quadratic in keys. Measured (an hour at ``1min``, every service's
+requests 10 → 30 a minute for 20 minutes, ``metric="requests"``): 10 / 20 / 40 / 80 services, 1.5 / 2.5 / 6.8 / 28 s.
+(Breaking ties at random would give every series of ``n`` buckets one null distribution, at a loss of power on
+heavily tied series: not done.)
 P-values of all (key, metric) series are adjusted with **Holm's** step-down
 procedure, so the chance of reporting any change on data with none — the family-wise error rate
 of one call — is at most ``alpha``. Measured (``benchmarks/bench_timeline.py --fpr``): on 100
@@ -245,7 +252,9 @@ def epidemic_tests(series: Sequence[Any], *, min_len: int = 2, n_perm: int = 999
     ``direction``): every series of ``n`` values without ties has the same one. Such series are tested against one
     stream of permutations (seeded by ``seed``), each stopping at its own ``hits``-th exceedance, so the cost is
     that of the longest-running series of the group, not their sum: a call with many changed series (each needing
-    every permutation, as many as the Holm family is large) was quadratic in their number. Each p-value is the one
+    every permutation, as many as the Holm family is large) was quadratic in their number. Series with ties of
+    different multisets (request counts, error rates) are groups of their own and still cost one stream each (module
+    docstring of :mod:`tracekit.analysis.changes`: quadratic in keys when every key's request rate changed). Each p-value is the one
     :func:`epidemic_test` gives the series alone with this ``seed``; p-values of one group share permutations
     (Holm's adjustment holds under any dependence).
 

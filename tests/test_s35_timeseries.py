@@ -221,3 +221,14 @@ def test_metric_series_and_changes_of_no_point_with_a_value_are_empty_tables_not
         r = tk.detect_metric_changes(m, all_series=True)
         assert r.empty and list(r.columns) == ["service", *METRIC_CHANGES.column_names]
         assert s.attrs["points_without_value"] == r.attrs["points_without_value"] == lost
+
+
+def test_a_timeline_without_its_attrs_is_read_at_its_own_bucket_not_the_default_minute():
+    spans = _spans(lambda s, m: 0 if 30 <= m < 45 else 20)
+    tl = tk.timeline(spans, freq="5min")
+    bare = tl.copy()
+    bare.attrs = {}  # a table filtered, rebuilt or read back from a file
+    ch = tk.detect_changes(bare, metric="requests")
+    assert ch.attrs["params"]["freq"] == "5min"  # was 1min: the default, not the table's
+    assert ch.attrs["no_data_windows"] == [(_at(30), _at(45))]
+    assert "(3 buckets of 5min)" in ch.attrs["no_data"]

@@ -601,7 +601,8 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     ----------
     spans : pandas.DataFrame
         A spans frame, or a :func:`~tracekit.timeline` (then ``by``, ``freq`` and ``weights`` are
-        those it was made with, and ``before`` / ``during`` are means of bucket values).
+        those it was made with — its ``attrs["params"]``; a table that lost them is read at the spacing of its
+        times — and ``before`` / ``during`` are means of bucket values).
     by : str or list of str, optional
         Key(s) as in :func:`~tracekit.timeline` (default ``"service"``: each service's entry spans).
     metric : str or sequence of str
@@ -684,7 +685,16 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         require_columns(tl, ("time", "requests", *metrics), "detect_changes (a timeline)")
         params = dict(tl.attrs.get("params", {}))
         keys = timeline_keys(tl)  # (a joined metric.<name> column is no key)
-        freq = params.get("freq", freq)
+        if "freq" in params:
+            freq = params["freq"]
+        else:  # (attrs lost: a filtered or rebuilt table) the bucket is the spacing of its times, not the default 1min
+            t = np.unique(ns(tl["time"]))
+            gap = np.diff(t)
+            if len(gap) and gap.min() > 0:
+                off = pd.tseries.frequencies.to_offset(pd.Timedelta(int(np.gcd.reduce(gap)))).freqstr
+                freq = off if off[:1].isdigit() else f"1{off}"
+            else:
+                duration_arg(freq, "freq", "detect_changes")
     else:
         keys = by_keys(by, what="detect_changes", allow_none=True)
         step = duration_arg(freq, "freq", "detect_changes")

@@ -232,3 +232,42 @@ def test_a_timeline_without_its_attrs_is_read_at_its_own_bucket_not_the_default_
     assert ch.attrs["params"]["freq"] == "5min"  # was 1min: the default, not the table's
     assert ch.attrs["no_data_windows"] == [(_at(30), _at(45))]
     assert "(3 buckets of 5min)" in ch.attrs["no_data"]
+
+
+def _slow_with_gaps(slow: tuple[int, int], gaps: list[tuple[int, int]], seed: int = 0) -> pd.DataFrame:
+    """An hour of /cart requests, 20 a minute of ~20 ms; 8× slower in minutes [slow); none at all in each gap."""
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(20, 60)
+    for a, b in gaps:
+        n[a:b] = 0
+    m = np.repeat(np.arange(60), n)
+    k = len(m)
+    st = T0.value + m * MIN + rng.integers(0, MIN, k)
+    dur = (rng.lognormal(np.log(20), 0.3, k) * np.where((m >= slow[0]) & (m < slow[1]), 8, 1) * 1e6).astype(np.int64)
+    ids = np.arange(1, k + 1)
+    return tk.spans_from_columns({"trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids],
+                                  "parent_id": [None] * k, "service": ["web"] * k, "name": ["GET /cart"] * k,
+                                  "kind": ["server"] * k, "start": st, "end": st + dur, "status": ["ok"] * k,
+                                  "attributes": [{"http.route": "/cart"}] * k})
+
+
+def test_a_latency_change_ending_in_a_gap_recovers_where_spans_came_back():
+    # slow 14:20–14:35, nothing collected 14:30–14:40: the last slow request is before 14:30, when it ended is unknown
+    ch = tk.detect_changes(_slow_with_gaps((20, 35), [(30, 40)]), by="route", metric="p95_ms")
+    assert len(ch) == 1 and ch["onset"].iloc[0] == _at(20)
+    assert ch["recovery"].iloc[0] == _at(40)  # was 14:30: "over by 14:30", a time with no span to say so
+
+
+def test_the_postmortem_says_an_onset_and_a_recovery_next_to_a_gap_as_bounds():
+    # slow 14:25–14:45; nothing collected 14:20–14:30 nor 14:40–14:48: it is seen slow 14:30–14:40 only
+    pm = tk.postmortem(_slow_with_gaps((25, 45), [(20, 30), (40, 48)]))
+    when = [f for f in pm.findings if f.topic == "when"]
+    text, ev = when[0].text, when[0].evidence
+    assert (ev["onset"], ev["recovery"], ev["after_gap"], ev["before_gap"]) == (_at(30), _at(48), True, True)
+    assert text.startswith("It was under way when spans were collected again at 14:30 UTC, after none at all in "
+                           "14:20–14:30 UTC: whether it began in that gap is not in the data and was over by 14:48 "
+                           "UTC, when spans were collected again after none at all in 14:40:00–14:48:00 UTC: it "
+                           "ended in that gap or before, detected on /cart")
+    assert "(10 min)" not in text and "(18 min)" not in text  # no exact length: neither end is in the data
+    assert any(f.text.startswith("No span at all was collected in 14:20–14:30 UTC; 14:40:00–14:48:00 UTC (18 buckets")
+               for f in when)

@@ -144,7 +144,7 @@ METRICS = ("requests", "error_rate", *(f"p{int(q * 100)}_ms" for q in QUANTILES)
 DETECT_CHANGES = result_table("detect_changes", "one row per detected change (key columns first)", [
     ("metric", "string", "", "timeline metric that changed: p50_ms / p95_ms / p99_ms, error_rate or requests"),
     ("onset", "datetime64[ns, UTC]", "ns, UTC", "first bucket of the change window (placed on the requests: scan_window)"),
-    ("recovery", "datetime64[ns, UTC]", "ns, UTC", "first bucket after the window; NaT while ongoing (to the end of the data)"),
+    ("recovery", "datetime64[ns, UTC]", "ns, UTC", "first bucket after the window (with data: after buckets where no span at all was collected, where spans came back); NaT while ongoing (to the end of the data)"),
     ("before", "float64", "metric", "metric over the key's requests outside the window (before onset and after recovery)"),
     ("during", "float64", "metric", "metric over the key's requests inside the window"),
     ("delta", "float64", "metric", "during − before"),
@@ -729,6 +729,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     p_adj = holm(np.array([r[2] for r in results], dtype=float))
     deps = deployments(spans) if rows is not None else None
     out_rows = []
+    gaps = no_data_windows(tl, step)  # buckets where no span at all was collected: left out of every series
     rng = np.random.default_rng(seed)
     key_codes = None
     if rows is not None and keys:
@@ -762,6 +763,9 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
                 q = {f"p{int(qq * 100)}_ms": qq for qq in QUANTILES}[m]
                 onset, recovery = _refine_edges(t, krows["latency_ms"].to_numpy(dtype=float), q, onset, recovery,
                                                 step)
+                # the bucket after the last request inside may be one where no span at all was collected: when it
+                # ended there is not in the data, so the recovery is where spans came back (the buckets' rule)
+                recovery = next((b for a, b in gaps if recovery is not pd.NaT and a <= recovery < b), recovery)
                 if shown(recovery) is pd.NaT and recovery is not pd.NaT:
                     recovery = pd.NaT
                     win = (t_all >= onset).to_numpy()
@@ -795,7 +799,6 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         out[c] = out[c].astype("float64")
     out = out.sort_values(["p_value", "onset"], kind="stable").reset_index(drop=True)
     # buckets where no span at all was collected (timeline's no_data): left out of every series above, said here
-    gaps = no_data_windows(tl, step)
     out.attrs["no_data"] = no_data_text(gaps, str(freq))
     out.attrs["no_data_windows"] = gaps
     shortest = max(SHORTEST_CHANGE, min_buckets)

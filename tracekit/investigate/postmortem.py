@@ -758,14 +758,27 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     step = changes.attrs.get("params", {}).get("freq") or "bucket"
     started = (f"It was under way from the data's start ({clock(first)} UTC): whether it began before the data or "
                f"within its first {step} is not in the data" if onset <= first else f"It started at {clock(onset)} UTC")
+    # a window next to buckets where no span at all was collected (detect_changes' no_data_windows): its onset is where
+    # spans came back, its recovery where they came back after it — when it began or ended in the gap is not in the data
+    gaps = changes.attrs.get("no_data_windows", [])
+    gap_before = next((g for g in gaps if g[1] == onset), None) if onset > first else None
+    gap_after = None if pd.isna(recovery) else next((g for g in gaps if g[1] == recovery), None)
+    if gap_before is not None:
+        started = (f"It was under way when spans were collected again at {clock(onset)} UTC, after none at all in "
+                   f"{window_text(*gap_before)}: whether it began in that gap is not in the data")
     if pd.isna(recovery):
         span = f"{started} and was still going at the end of the data ({clock(spans['start'].max())} UTC)"
         minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")
     else:
         minutes = (recovery - onset) / pd.Timedelta("1min")
         length = f"{60 * minutes:,.0f} s" if minutes < 2 else f"{minutes:,.0f} min"
-        span = (f"{started} and was over by {clock(recovery)} UTC ({length})" if onset > first else
-                f"{started} and was over by {clock(recovery)} UTC (at least {length})")
+        # its length: exact, or a bound where an end is not in the data (the data's start, a gap); none when both
+        least, most = onset <= first or gap_before is not None, gap_after is not None
+        bound = "" if least and most else f" ({'at least ' if least else 'at most ' if most else ''}{length})"
+        span = f"{started} and was over by {clock(recovery)} UTC{bound}"
+        if most:
+            span += (f", when spans were collected again after none at all in {window_text(*gap_after)}: it ended in "
+                     "that gap or before")
     others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
     other_routes = [str(r) for r in dict.fromkeys(others["route"])]
     text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "
@@ -778,7 +791,8 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     text += "."
     rest = changes.drop(index=others.index, errors="ignore")
     rest = rest[rest["onset"] != onset]
-    out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes)))]
+    out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes),
+                                         after_gap=gap_before is not None, before_gap=gap_after is not None))]
     if len(rest):
         r = rest.iloc[0]
         out.append(Finding("when", f"A separate change: {r['route']} "

@@ -6,7 +6,9 @@ attributes, and ``status_message``), recursing into nested dicts and lists, for 
 ``bearer`` (``Authorization: Bearer …`` tokens), ``basic_auth`` (``Basic <base64>``), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
 ``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…`` style secrets, a value of 8 or more
 characters), ``ipv4``, ``ipv6`` (validated with
-:mod:`ipaddress`), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
+:mod:`ipaddress`; a host's address only, :func:`ip_identifies_someone`: a network block such as ``10.0.0.0/8``, the
+unspecified ``0.0.0.0`` / ``::``, loopback ``127.0.0.1`` / ``::1``, multicast and the broadcast ``255.255.255.255``
+identify nobody, are not reported and not redacted), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
 separators, e.g. ``(415) 555-0100``; bare digit runs, dates, times, versions and ids are not
 phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid area/group/serial
 numbers excluded) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
@@ -70,27 +72,69 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card_ok(m: str) -> bool:
-    d = re.sub(r"[ -]", "", m)
+def _card_ok(m: re.Match) -> bool:
+    d = re.sub(r"[ -]", "", m.group(0))
     return 13 <= len(d) <= 19 and bool(_CARD_PREFIX.match(d)) and _luhn(d)
 
 
-def _ipv6_ok(m: str) -> bool:
-    """An IPv6 address with a digit: hex words alone (``feed::fade``, ``be::ef``) are words joined by ``::``."""
-    if not any(c.isdigit() for c in m):
-        return False
+_LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def ip_identifies_someone(address: str, prefix: int | None = None) -> bool:
+    """Whether an IP address written in a text may identify a person's host: what ``ipv4`` and ``ipv6`` report.
+
+    A host address may (a client's, a server's, a link-local ``fe80::…`` one, a private ``10.…`` one). These
+    identify nobody and are not personal data: an address written as a network block (``10.0.0.0/8``,
+    ``2001:db8::/32``: a prefix shorter than the address and no host bits set; ``10.1.2.3/8`` and ``1.2.3.4/32``
+    are a host's), the unspecified address (``0.0.0.0``, ``::``), loopback (``127.0.0.0/8``, ``::1``), multicast
+    (``224.0.0.0/4``, ``ff00::/8``) and the limited broadcast ``255.255.255.255``; an IPv4-mapped IPv6 address
+    (``::ffff:127.0.0.1``) is judged as its IPv4 address. A zone id (``fe80::1%eth0``) names an interface, not
+    a host: it is not part of the address found. Not an address: False.
+
+    >>> ip_identifies_someone("10.1.2.3"), ip_identifies_someone("10.0.0.0", 8), ip_identifies_someone("::1")
+    (True, False, False)
+    """
     try:
-        return ipaddress.ip_address(m).version == 6
+        a = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if prefix is not None and prefix < a.max_prefixlen and not int(a) & ((1 << (a.max_prefixlen - prefix)) - 1):
+        return False  # a network block
+    if a.version == 6 and a.ipv4_mapped is not None:
+        a = a.ipv4_mapped
+    return not (a.is_unspecified or a.is_loopback or a.is_multicast or a == _LIMITED_BROADCAST)
+
+
+def _prefix(m: re.Match) -> int | None:
+    """The ``/n`` prefix length written right after an address match (the ``prefix`` group of its lookahead)."""
+    p = m.group("prefix")
+    return int(p[1:]) if p else None
+
+
+def _ipv4_ok(m: re.Match) -> bool:
+    return ip_identifies_someone(m.group(0), _prefix(m))
+
+
+def _ipv6_ok(m: re.Match) -> bool:
+    """An IPv6 address with a digit (hex words alone, ``feed::fade``, ``be::ef``, are words joined by ``::``) that
+    may identify someone (:func:`ip_identifies_someone`)."""
+    s = m.group(0)
+    if not any(c.isdigit() for c in s):
+        return False
+    try:
+        if ipaddress.ip_address(s).version != 6:
+            return False
+    except ValueError:
+        return False
+    return ip_identifies_someone(s, _prefix(m))
 
 
 _PHONE_DIGITS = re.compile(r"\d")
 
 
-def _phone_ok(m: str) -> bool:
-    n = len(_PHONE_DIGITS.findall(m))
-    if m.startswith("+"):
+def _phone_ok(m: re.Match) -> bool:
+    n = len(_PHONE_DIGITS.findall(m.group(0)))
+    if m.group(0).startswith("+"):
         return 8 <= n <= 15
     return 10 <= n <= 15
 
@@ -100,8 +144,8 @@ _FILE_ENDINGS = frozenset("png jpg jpeg gif svg webp ico bmp tif tiff pdf js mjs
                           "zip gz tgz jar war so dll exe py rb go java class php".split())
 
 
-def _email_ok(m: str) -> bool:
-    return m.rsplit(".", 1)[1].lower() not in _FILE_ENDINGS
+def _email_ok(m: re.Match) -> bool:
+    return m.group(0).rsplit(".", 1)[1].lower() not in _FILE_ENDINGS
 
 
 #: a key whose value is a version (``service.version``, ``telemetry.sdk.version``, ``app_version``): a dotted quad
@@ -114,12 +158,13 @@ def _not_here(name: str, path: str) -> bool:
     return name == "ipv4" and _VERSION_KEY.search(path) is not None
 
 
-def _ssn_ok(m: str) -> bool:
-    area, group, serial = m.split("-")
+def _ssn_ok(m: re.Match) -> bool:
+    area, group, serial = m.group(0).split("-")
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-#: built-in pattern name → (regex, validator of a match or None)
+#: built-in pattern name → (regex, validator of a match (the :class:`re.Match`: what it found, and what its
+#: lookaheads saw) or None)
 PATTERNS: dict[str, tuple[str, Any]] = {
     # starts only where a run of local-part characters starts, each run taken whole (possessive): one pass,
     # where trying every start inside a long run before "@" was quadratic. Letters of any script (josé@bücher.de),
@@ -133,10 +178,13 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     # the key word may end a longer key joined by "_" (client_secret, aws_secret_access_key, db_password)
     "api_key": (r"(?i:(?<![A-Za-z0-9])(?:(?:x-)?api[_-]?key|apikey|(?:access|refresh|auth)[_-]?token"
                 r"|secret(?:[_-]?access[_-]?key)?|passw(?:or)?d))[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
-    "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)", None),
+    # a host's address (ip_identifies_someone): a "/n" after it is looked at, not taken (10.0.0.0/8 is a block)
+    "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)"
+             r"(?=(?P<prefix>/(?:3[0-2]|[12]?\d)(?!\d|\.\d))?)", _ipv4_ok),
     # not glued to a word: "::" joins the parts of a name (AWS::DynamoDB::Table, std::vector, db::add_user), and
     # "S::D", "d::" read alone are valid addresses; nor cut before an embedded IPv4's dots (::ffff:10.0.0.1)
-    "ipv6": (r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)", _ipv6_ok),
+    "ipv6": (r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)"
+             r"(?=(?P<prefix>/(?:12[0-8]|1[01]\d|[1-9]?\d)(?!\d|\.\d))?)", _ipv6_ok),
     # +<country> then groups, or (area) / area-separated groups; never a bare run of digits
     # a "+" number may follow "=" or ":" (a query's phone=+1…, a tel:+1… URI); the others not (ids, times)
     "phone": (r"(?:(?<![\w.+/-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
@@ -339,7 +387,7 @@ def find_pii(
                 if pre is not None and not pre(v):
                     continue
                 for m in rx.finditer(v):
-                    if m.group(0) and (check is None or check(m.group(0))):
+                    if m.group(0) and (check is None or check(m)):
                         hits.append((name, _mask_excerpt(m.group(0))))
                         break
             if len(text_hits) > 200_000:
@@ -540,7 +588,7 @@ class _Redactor:
         for _, rx, check, pre in compiled:
             if pre is not None and not pre(new):
                 continue
-            new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if m.group(0) and (check is None or check(m.group(0)))
+            new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if m.group(0) and (check is None or check(m))
                          else m.group(0), new)  # a zero-length match (a user's r"\b") replaces nothing
         if len(done) > 200_000:
             done.clear()

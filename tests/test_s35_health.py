@@ -8,7 +8,16 @@ the real traces in ../shared/real-traces counted by hand with pandas.
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
+
 import tracekit as tk
+
+try:  # the 2-worker LocalCluster fixture of the dask tests (without dask, its test is skipped, the others run)
+    from .test_dask import client  # noqa: F401
+    HAVE_DASK = True
+except pytest.skip.Exception:
+    HAVE_DASK = False
 
 T1 = "0" * 31 + "1"
 
@@ -80,3 +89,109 @@ def test_ip_identifies_someone_answers_the_rule_the_docstring_states():
         ("10.0.0.1", None), ("10.0.0.0", 8), ("10.0.0.1", 8), ("10.0.0.0", 32), ("::", None), ("::1", None),
         ("fe80::", 10), ("fe80::1", 64), ("::ffff:127.0.0.1", None), ("not an address", None)]] == [
         True, False, True, True, False, False, False, True, False, False]
+
+
+# ------------------------------------------------------------------------------ span names that carry ids
+
+
+def _named_frame(names_by_service: dict[str, list[str]], spans_per_trace: int = 3):
+    """One span per (service, name) in order, ``spans_per_trace`` consecutive spans to a trace."""
+    svc = [s for s, names in names_by_service.items() for _ in names]
+    names = [n for ns in names_by_service.values() for n in ns]
+    n = len(names)
+    return tk.spans_from_columns({
+        "trace_id": [f"{i // spans_per_trace + 1:032x}" for i in range(n)],
+        "span_id": [f"{i + 1:016x}" for i in range(n)], "service": svc, "name": names,
+        "start": [0] * n, "end": [1_000_000] * n})
+
+
+def _id_names():
+    """api: 12 user paths (ids) + 2 fixed names; worker: 10 order names carrying hex/uuid ids and 'ping';
+    web: 9 ids (one short of a pattern of 10) and api.v1/api.v2 (versions, 2 names): nothing to report."""
+    users = [f"GET /users/{i * 7919 + 3}" for i in range(12)]
+    orders = [f"order-{i:04x}3f2a9c" for i in range(5)] + [f"order-{i:08x}-1234-4abc-8def-00000000000{i}"
+                                                           for i in range(5)]
+    return {
+        "api": users + ["GET /health", "POST /cart"],
+        "worker": orders + ["ping"],
+        "web": [f"GET /items/{i}" for i in range(9)] + ["grpc.api.v1.Items/Get", "grpc.api.v2.Items/Get"],
+    }
+
+
+def test_high_cardinality_span_names_are_reported_per_service_with_their_counts():
+    """No check said that names carry ids ('GET /users/81723'): every analysis grouped by name saw each as an
+    operation of its own. Now one warning row per service whose names differ only by an id, with the counts built
+    in: api 14 names, 12 ids; worker 11 names, 10 ids (hex and UUID); web's 9 ids stay under the 10 of a pattern."""
+    by = _id_names()
+    spans = _named_frame(by)
+    r = tk.health_report(spans)
+    rows = r[r["check"] == "high_cardinality_span_name"].set_index("subject")
+    assert sorted(rows.index) == ["api", "worker"]
+    assert set(rows["severity"]) == {"warning"}
+    svc = spans["service"].to_numpy()
+    for s, n_names, n_ids in [("api", 14, 12), ("worker", 11, 10)]:
+        row = rows.loc[s]
+        pos = [i for i, (v, nm) in enumerate(zip(svc, spans["name"], strict=True))
+               if v == s and nm not in ("GET /health", "POST /cart", "ping")]
+        assert row["spans_affected"] == n_ids and row["value"] == n_ids
+        assert row["traces_affected"] == len({i // 3 for i in pos})
+        assert row["share"] == row["traces_affected"] / spans["trace_id"].nunique()
+        assert row["explanation"].startswith(f"{n_names} distinct span names in service {s}, {n_ids} of which differ "
+                                             "only by an id")
+    assert "'GET /users/<*>' (12 names)" in rows.loc["api", "explanation"]
+    # selected alone, and a frame with no such names says nothing
+    assert tk.health_report(spans, checks=["high_cardinality_span_name"])["subject"].tolist() == ["api", "worker"]
+    assert tk.health_report(_named_frame({"web": by["web"]}), checks=["high_cardinality_span_name"]).empty
+
+
+def test_high_cardinality_span_names_use_log_templates_masking_rule():
+    """One masking rule: a span name's pattern is the template tk.log_templates gives the same text."""
+    from tracekit.analysis.health import span_name_counts
+
+    names = [n for ns in _id_names().values() for n in ns]
+    counts = span_name_counts(_named_frame({"a": names}))
+    logs = tk.logs_from_columns({"time": list(range(len(names))), "body": names})
+    assert counts["pattern"].tolist() == tk.log_templates(logs)["template"].tolist()
+
+
+def test_combined_partitions_leave_span_names_to_the_whole():
+    """Distinct names do not add up over partitions (a pattern may hold under 10 names in each and more in all; two
+    partitions may hold the same name), so combine_findings leaves the check to the whole (NOT_ADDITIVE), as it does
+    span_error_rate, rather than add the partitions' rows up."""
+    from tracekit.analysis.health import combine_findings
+
+    spans = _named_frame({"api": [f"GET /users/{i}" for i in range(24)]})
+    half = spans["trace_id"].isin(spans["trace_id"].unique()[:4])
+    parts = [tk.health_report(spans[half]), tk.health_report(spans[~half])]
+    assert all((p["check"] == "high_cardinality_span_name").any() for p in parts)  # 12 names each
+    c = combine_findings(parts, n_traces=8)
+    assert not (c["check"] == "high_cardinality_span_name").any()
+
+
+@pytest.mark.skipif(not HAVE_DASK, reason="dask / distributed not installed")
+def test_dask_health_report_finds_id_names_no_partition_holds_enough_of(client):  # noqa: F811
+    """tk.dask.health_report on a LocalCluster (test_dask's fixture): 40 traces, one 'GET /users/<id>' span each
+    over 12 ids, in 8 partitions of 5 traces: no partition holds 10 names of the pattern, the whole holds 12. The
+    rows equal tk.health_report's (counts, share, value, words)."""
+    n = 40
+    ids = [(i * 5) % 12 for i in range(n)]
+    names = [f"GET /users/{1000 + k}" for k in ids]
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i + 1:032x}" for i in range(n) for _ in range(2)],
+        "span_id": [f"{2 * i + j + 1:016x}" for i in range(n) for j in range(2)],
+        "parent_id": [None if j == 0 else f"{2 * i + 1:016x}" for i in range(n) for j in range(2)],
+        "service": ["api", "db"] * n, "name": [x for nm in names for x in (nm, "SELECT")],
+        "start": [0, 1] * n, "end": [10, 5] * n})
+    import dask
+    import dask.dataframe as dd
+
+    with dask.config.set({"dataframe.convert-string": False}):  # rows in order, 5 whole traces a partition, no shuffle
+        ds = dd.from_pandas(spans, npartitions=8, sort=False)
+    parts = dask.compute(*ds.to_delayed())  # one computation; the checks then run here
+    assert [p["trace_id"].nunique() for p in parts] == [5] * 8
+    assert all(tk.health_report(p, checks=["high_cardinality_span_name"]).empty for p in parts)  # none has 10 names
+    cols = ["check", "severity", "subject", "traces_affected", "spans_affected", "share", "value", "explanation"]
+    want = tk.health_report(spans, checks=["high_cardinality_span_name"])[cols]
+    assert want[["subject", "traces_affected", "spans_affected", "value"]].values.tolist() == [["api", n, n, 12.0]]
+    got = tk.dask.health_report(ds, checks=["high_cardinality_span_name"])[cols]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -56,7 +56,9 @@ Aggregations combine partial results exactly:
   :func:`tracekit.core.failed`, NaN with ``failed_request_ratio``'s value where no span of any partition records a
   status, :func:`tracekit.core.status_recorded`; ``p95_request_latency_ms`` from every request's latency
   ``request_ms`` by :func:`tracekit.core.percentile`, ``top_call_path`` counted over all paths
-  and cut to the top ``top_call_paths`` afterwards) except ``high_cardinality_attribute``,
+  and cut to the top ``top_call_paths`` afterwards; ``high_cardinality_span_name`` from every partition's
+  :func:`tracekit.analysis.health.span_name_counts` added up, then, only when some service's names carry ids, a
+  second pass counting those names' spans and traces) except ``high_cardinality_attribute``,
   whose distinct count is the largest partition's (a lower bound). Example trace ids are the
   first found in partition order and the explanation text of a multi-partition finding quotes
   the figures of the first partition that reported it (except the rebuilt metric rows).
@@ -1187,7 +1189,60 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
     if "p95_request_latency_ms" in names and len(part):
         o = trace_outcomes(part)  # request latency: the request root's duration
         out["dur"] = o[["trace_id", "request_ms"]].dropna(subset=["request_ms"]).reset_index(drop=True)
+    if "high_cardinality_span_name" in names and len(part):
+        from .analysis.health import span_name_counts
+
+        out["span_names"] = span_name_counts(part)
     return out
+
+
+def _id_named_partial(part: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+    """Per service: the spans of ``part`` named as in ``hits`` (service, name), their traces, the first traces."""
+    if not len(part):
+        return pd.DataFrame(columns=["service", "spans", "traces", "examples"])
+    svc = part["service"].to_numpy(dtype=object, na_value=None)
+    pair = pd.MultiIndex.from_arrays([svc, part["name"].to_numpy(dtype=object, na_value=None)])
+    flagged = pair.isin(pd.MultiIndex.from_arrays([hits["service"].to_numpy(dtype=object),
+                                                   hits["name"].to_numpy(dtype=object)]))
+    df = pd.DataFrame({"service": svc[flagged], "t": part["trace_id"].to_numpy(dtype=object)[flagged]})
+    g = df.groupby("service", sort=False)["t"]
+    return pd.DataFrame({"spans": g.size(), "traces": g.nunique(),
+                         "examples": g.apply(lambda x: list(pd.unique(x.to_numpy())[:3]))}).reset_index()
+
+
+def _id_named_rows(dask: Any, spans: dd.DataFrame, counts: list[pd.DataFrame], n_traces: int) -> list[dict]:
+    """The ``high_cardinality_span_name`` rows of the whole: the partitions' span name counts added up, the names
+    that carry ids found on them, then their spans and traces counted in a second pass (only when there are such
+    names; traces are whole in partitions, so their counts add up)."""
+    from .analysis.health import (
+        HIGH_CARDINALITY_SPAN_NAME_TODO,
+        N_EXAMPLES,
+        SPAN_NAME_MIN_DISTINCT,
+        high_cardinality_span_name_words,
+        id_named_spans,
+    )
+
+    allc = pd.concat(counts, ignore_index=True)
+    whole = (allc.groupby(["service", "name"], sort=False).agg(spans=("spans", "sum"), pattern=("pattern", "first"))
+             .reset_index())
+    hits = id_named_spans(whole)
+    if not len(hits):
+        return []
+    per = dask.compute(*[dask.delayed(_id_named_partial)(d, hits[["service", "name"]]) for d in spans.to_delayed()])
+    found = pd.concat([p for p in per if len(p)], ignore_index=True)
+    rows = []
+    for service, g in hits.groupby("service", sort=True):
+        f = found[found["service"] == service]
+        traces = int(f["traces"].sum())
+        rows.append({
+            "check": "high_cardinality_span_name", "severity": "warning", "subject": str(service),
+            "traces_affected": traces, "spans_affected": int(f["spans"].sum()),
+            "share": traces / n_traces if n_traces else np.nan, "value": float(len(g)),
+            "example_trace_ids": [str(e) for lst in f["examples"] for e in lst][:N_EXAMPLES],
+            "explanation": high_cardinality_span_name_words(str(service), g, SPAN_NAME_MIN_DISTINCT),
+            "what_to_do": HIGH_CARDINALITY_SPAN_NAME_TODO,
+        })
+    return rows
 
 
 @renamed(dspans="spans")
@@ -1281,6 +1336,8 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
                 "explanation": p95_request_latency_words(p95, len(d)),
                 "what_to_do": "Look at the critical path of the example traces.",
             })
+    if "high_cardinality_span_name" in names and any("span_names" in p for p in parts):
+        extra += _id_named_rows(dask, spans, [p["span_names"] for p in parts if "span_names" in p], n)
     if extra:
         rebuilt = pd.DataFrame(extra, columns=list(FINDING_COLUMNS))
         # with no other finding, `out` is an empty object frame: concatenated, it made the text columns of the

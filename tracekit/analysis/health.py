@@ -21,7 +21,9 @@ was not exported or not sampled; ``orphan_spans`` counts those orphans, without 
 ends after it — except what may outlive its parent: a consumer, a child of an asynchronous hand-off such as a producer
 or SQS SendMessage, the answer to a caller that failed, a client timeout; :func:`tracekit.detect_clock_skew` counts
 every pair of a client and its server, these too), ``inferred_segments``,
-``callee_only_services`` (one row per service), ``high_cardinality_attribute`` (one row per key).
+``callee_only_services`` (one row per service), ``high_cardinality_attribute`` (one row per key),
+``high_cardinality_span_name`` (one row per service whose span names carry ids: ``GET /users/81723``, masked with
+:func:`tracekit.log_templates`' rule, :mod:`tracekit.core.templates`).
 ``dropped_context`` and ``missing_span_on_hop`` were split from ``uninstrumented_hop``, which still runs them when
 selected alone (:data:`SPLIT_CHECKS`). Seed metrics (severity ``info``, always present when there are spans):
 ``trace_completeness``, ``failed_request_ratio``, ``span_error_rate`` (one row per service),
@@ -32,8 +34,8 @@ selected alone (:data:`SPLIT_CHECKS`). Seed metrics (severity ``info``, always p
 Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows
 (:data:`CHECKS` maps ids to them), so a partitioned engine can run :func:`health_report` per
 partition (traces kept whole) and add the results up with :func:`combine_findings` (counts
-summed, ``share`` recomputed over the total trace count; the per-service error rate and p95 are
-left out there and must be computed on the whole data).
+summed, ``share`` recomputed over the total trace count; the per-service error rate, the p95 and the span names
+that carry ids (:data:`NOT_ADDITIVE`) are left out there and must be computed on the whole data).
 
 >>> import tracekit as tk
 >>> spans = tk.spans_from_columns({
@@ -71,10 +73,12 @@ from ..core import (
     require_columns,
     result_table,
     safe_repr,
+    safe_str,
     span_tree,
     status_recorded,
     unanswered_calls,
 )
+from ..core.templates import text_templates
 from .structure import trace_summary
 
 __all__ = [
@@ -785,6 +789,110 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, rows)
 
 
+#: distinct span names one name pattern (the name with its ids masked: :func:`tracekit.core.templates.text_templates`,
+#: log_templates' rule) needs in one service for ``high_cardinality_span_name`` to report it
+SPAN_NAME_MIN_DISTINCT = 10
+#: name patterns, and names of each, quoted in a ``high_cardinality_span_name`` explanation
+_NAME_EXAMPLES = 2
+
+
+def span_name_counts(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct (service, span name), in the order they first appear: ``service``, ``name``, ``spans``
+    (how many), ``pattern`` (the name with its ids masked, :func:`tracekit.core.templates.text_templates`). Rows of
+    a missing service or name are left out. Counts of partitions that keep traces whole add up (summed by service and
+    name, first appearance kept), so :func:`tracekit.dask.health_report` rebuilds the whole's from them.
+
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "service": ["api"] * 3, "name": ["GET /u/1", "GET /u/22", "GET /u/1"], "start": [0] * 3, "end": [1] * 3})
+    >>> span_name_counts(s).values.tolist()
+    [['api', 'GET /u/1', 2, 'GET /u/<*>'], ['api', 'GET /u/22', 1, 'GET /u/<*>']]
+    """
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    name = spans["name"].to_numpy(dtype=object, na_value=None)
+    keep = np.fromiter((a is not None and b is not None for a, b in zip(svc, name, strict=True)), dtype=bool,
+                       count=len(svc))
+    df = pd.DataFrame({"service": svc[keep], "name": name[keep]}, dtype=object)
+    counts = df.groupby(["service", "name"], sort=False).size().rename("spans").reset_index()
+    counts = counts.astype({"service": object, "name": object, "spans": "int64"})
+    counts["pattern"] = text_templates(counts["name"].to_numpy(dtype=object))
+    return counts
+
+
+def id_named_spans(counts: pd.DataFrame, min_distinct: int = SPAN_NAME_MIN_DISTINCT) -> pd.DataFrame:
+    """The rows of :func:`span_name_counts` whose name differs from at least ``min_distinct - 1`` other names of its
+    service only by an id (its pattern holds ``min_distinct`` or more distinct names of the service), with
+    ``n_names`` (distinct names of the service) and ``n_pattern`` (distinct names of the pattern).
+
+    >>> import tracekit as tk
+    >>> c = pd.DataFrame({"service": ["a"] * 3, "name": ["x1", "x2", "y"], "spans": [1, 1, 1],
+    ...                   "pattern": ["<*>", "<*>", "y"]})
+    >>> id_named_spans(c, 2)[["name", "n_names", "n_pattern"]].values.tolist()
+    [['x1', 3, 2], ['x2', 3, 2]]
+    """
+    c = counts.copy()
+    c["n_names"] = c.groupby("service", sort=False)["name"].transform("size").astype("int64")
+    c["n_pattern"] = c.groupby(["service", "pattern"], sort=False)["name"].transform("size").astype("int64")
+    return c[c["n_pattern"] >= min_distinct].reset_index(drop=True)
+
+
+def high_cardinality_span_name_words(service: str, id_named: pd.DataFrame, min_distinct: int) -> str:
+    """The explanation of a ``high_cardinality_span_name`` row, from ``service``'s rows of :func:`id_named_spans`
+    (one text for one frame and :func:`tracekit.dask.health_report`): the names of the patterns with most names,
+    those with most spans first.
+
+    >>> c = pd.DataFrame({"service": ["a"] * 3, "name": ["GET /u/1", "GET /u/2", "ping"], "spans": [4, 1, 9]})
+    >>> c["pattern"] = ["GET /u/<*>", "GET /u/<*>", "ping"]
+    >>> high_cardinality_span_name_words("a", id_named_spans(c, 2), 2)[:82]
+    '3 distinct span names in service a, 2 of which differ only by an id (1 name pattern'
+    """
+    n_names = int(id_named["n_names"].iloc[0])
+    # quoted: the names with most spans (then by text), whatever order the rows came in (partitions added up)
+    id_named = id_named.sort_values(["spans", "name"], ascending=[False, True], kind="stable")
+    pats = (id_named.groupby("pattern", sort=False)
+            .agg(n=("name", "size"), names=("name", lambda x: list(x[:_NAME_EXAMPLES]))).reset_index())
+    pats = pats.sort_values(["n", "pattern"], ascending=[False, True], kind="stable")
+    eg = "; ".join(f"{', '.join(repr(safe_str(x)) for x in r.names)}, … → {safe_str(r.pattern)!r} ({r.n:,} names)"
+                   for r in pats.head(_NAME_EXAMPLES).itertuples())
+    k = len(pats)
+    return (f"{n_names:,} distinct span names in service {service}, {len(id_named):,} of which differ only by an id "
+            f"({k:,} name pattern{'s' if k != 1 else ''} of at least {min_distinct:,} names each); e.g. {eg}. Every "
+            "analysis that groups by name or operation sees each of them as an operation of its own.")
+
+
+HIGH_CARDINALITY_SPAN_NAME_TODO = ("Name spans by their route or template (GET /users/{id}) and put the id in an "
+                                   "attribute; meanwhile group by tk.routes(spans) or the masked name.")
+
+
+def check_high_cardinality_span_name(ctx: HealthContext) -> pd.DataFrame:
+    """Services whose span names carry ids (``GET /users/81723``, ``order-3f2a…``): at least
+    :data:`SPAN_NAME_MIN_DISTINCT` distinct names that differ only by an id (:func:`id_named_spans`); one row per
+    service (``warning``): the spans so named, their traces, ``value`` the number of such names."""
+    spans = ctx.spans
+    if not len(spans):
+        return _rows(ctx, [])
+    counts = ctx.cache.get("span_name_counts")
+    if counts is None:
+        counts = ctx.cache["span_name_counts"] = span_name_counts(spans)
+    hits = id_named_spans(counts)
+    if not len(hits):
+        return _rows(ctx, [])
+    pair = pd.MultiIndex.from_arrays([spans["service"].to_numpy(dtype=object, na_value=None),
+                                      spans["name"].to_numpy(dtype=object, na_value=None)])
+    flagged = pair.isin(pd.MultiIndex.from_arrays([hits["service"].to_numpy(dtype=object),
+                                                   hits["name"].to_numpy(dtype=object)]))
+    svc = spans["service"].to_numpy(dtype=object, na_value=None)
+    rows = []
+    for service, g in hits.groupby("service", sort=True):
+        row = _finding(
+            ctx, "high_cardinality_span_name", "warning", flagged & (svc == service),
+            high_cardinality_span_name_words(str(service), g, SPAN_NAME_MIN_DISTINCT), HIGH_CARDINALITY_SPAN_NAME_TODO,
+            subject=str(service), value=float(len(g)),
+        )
+        rows.append(row)
+    return _rows(ctx, rows)
+
+
 # ------------------------------------------------------------------------------- seed metrics
 
 
@@ -1023,6 +1131,7 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "inferred_segments": check_inferred_segments,
     "callee_only_services": check_callee_only_services,
     "high_cardinality_attribute": check_high_cardinality_attribute,
+    "high_cardinality_span_name": check_high_cardinality_span_name,
     "trace_completeness": metric_trace_completeness,
     "failed_request_ratio": metric_failed_request_ratio,
     "span_error_rate": metric_span_error_rate,
@@ -1253,8 +1362,10 @@ def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_sp
     return str(g["explanation"].iloc[0])
 
 
-#: metric rows whose value cannot be rebuilt from per-partition counts (recompute them on the whole)
-NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms")
+#: rows whose numbers cannot be rebuilt from per-partition findings (recompute them on the whole): a rate and a
+#: percentile, and span names that differ only by an id (a name pattern may hold few names in each partition and
+#: many in all; :func:`tracekit.dask.health_report` adds up :func:`span_name_counts` instead)
+NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms", "high_cardinality_span_name")
 
 
 def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: int | None = None, *,
@@ -1265,9 +1376,9 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     ``spans_affected``; examples concatenated, first 3 kept) and ``share`` is recomputed over
     ``n_traces``. ``trace_completeness`` and ``failed_request_ratio`` values are rebuilt from the
     counts, ``top_call_path`` values summed, ``high_cardinality_attribute`` takes the largest
-    partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` metric rows
-    (``span_error_rate``, ``p95_request_latency_ms``) are left out: compute them on the whole
-    data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
+    partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` rows
+    (``span_error_rate``, ``p95_request_latency_ms``, ``high_cardinality_span_name``) are left out: compute them on
+    the whole data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
     then stay separate (and a callee reporting spans in one partition only is ``dropped_context`` there). ``n_requests``: the requests of all partitions (core.failed_share's population;
     default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt. ``status_known``: whether some
     span of any partition records a status (:func:`tracekit.core.status_recorded`); False keeps

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 from ..core.cache import frame_cached
 from ..core.frame import require_columns, text_column
 from ..core.outcomes import logged_error
+from ..core.templates import MASKS, mask_variable_parts  # MASKS: the masking rule (one for log messages and span names)
 from ..core.tree import _hex_words, service_entries, span_tree
 from ..errors import ArgumentError
 from ..io.containers import LazyColumn
@@ -50,19 +51,6 @@ __all__ = ["log_templates", "attach_logs", "AttachedLogs", "require_logs_frame",
 
 #: name of the span events made from log records (their attribute ``log.record`` is True)
 LOG_EVENT_NAME = "log"
-
-#: (RE2 pattern, replacement) applied in order by :func:`log_templates`; linear-time patterns only
-MASKS: tuple[tuple[str, str], ...] = (
-    (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "<*>"),  # UUID
-    (r"\b(?:0[xX])?[0-9a-fA-F]{16,}\b", "<*>"),  # hex ids
-    (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<*>"),  # IPv4[:port]
-    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<*>"),  # ISO time
-    (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),  # clock time
-    (r"=[^\s,;)\]}&\"']+", "=<*>"),  # key=value
-    (r"\b\w*\d\w*\b", "<*>"),  # words holding digits (numbers, ids)
-    (r"(^|[\s(\[{:,])-<\*>", r"\1<*>"),  # a negative number: its sign too ("offset -3 ms" is "offset 4 ms"'s statement)
-    (r"<\*>(?:[\s.,:;/_-]*<\*>)+", "<*>"),  # runs of masks: one mask
-)
 
 
 def _hash_ids(templates: np.ndarray) -> np.ndarray:
@@ -150,10 +138,7 @@ def _templates(logs: pd.DataFrame, column: str) -> pd.DataFrame:
     # mask each distinct message once (repeated messages are the rule in logs), hash each distinct
     # template once; per record only Arrow takes (no Python string per record)
     msgs = pc.dictionary_encode(text)
-    u = msgs.dictionary
-    for pattern, repl in MASKS:
-        u = pc.replace_substring_regex(u, pattern=pattern, replacement=repl)
-    tmpls = pc.dictionary_encode(pc.utf8_trim_whitespace(u))
+    tmpls = pc.dictionary_encode(mask_variable_parts(msgs.dictionary))
     ids = pa.array(_hash_ids(np.asarray(tmpls.dictionary.to_pylist(), dtype=object)).tolist(), pa.large_string())
     per_record = tmpls.indices.take(msgs.indices)  # a missing message: a missing template
     return pd.DataFrame({"template_id": pd.arrays.ArrowStringArray(ids.take(per_record)),

@@ -22,6 +22,8 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 - :mod:`~tracekit.core.cache` — per-frame caches (trace outcomes, the critical path).
 - :mod:`~tracekit.core.gc_pause` — the cyclic GC paused while a pass builds millions of small containers.
 - :mod:`~tracekit.core.files` — a file written whole or not at all (every writer: spans, caches, reports).
+- :mod:`~tracekit.core.templates` — a text's template, its ids and numbers masked: one rule for log messages
+  (``log_templates``) and span names (the ``high_cardinality_span_name`` health check).
 
 >>> from tracekit.core import percentile
 >>> percentile([101, 102, 103, 104], 0.95)

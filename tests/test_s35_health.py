@@ -195,3 +195,18 @@ def test_dask_health_report_finds_id_names_no_partition_holds_enough_of(client):
     assert want[["subject", "traces_affected", "spans_affected", "value"]].values.tolist() == [["api", n, n, 12.0]]
     got = tk.dask.health_report(ds, checks=["high_cardinality_span_name"])[cols]
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_a_peer_service_that_is_an_array_does_not_crash_the_report():
+    """OTLP attribute values may be arrays or maps: a client span whose peer.service was ['a', 'b'] made
+    tk.health_report raise a bare TypeError (unhashable type: 'list') from callee_only_services, losing every other
+    finding. Now the value is named by its text, as tk.core.callee names it, and the report is whole."""
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, "a" * 16],
+        "service": ["api"] * 3, "name": ["GET /", "call", "call"], "kind": ["server", "client", "client"],
+        "start": [0, 1, 2], "end": [10, 5, 6],
+        "attributes": [{}, {"peer.service": ["pay", "ledger"]}, {"peer.service": "api"}]})
+    r = tk.health_report(spans)
+    c = r[r["check"] == "callee_only_services"]
+    assert c[["subject", "spans_affected"]].values.tolist() == [["['pay', 'ledger']", 1]]  # 'api' reports spans
+    assert {"trace_completeness", "top_call_path"} <= set(r["check"])

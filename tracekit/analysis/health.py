@@ -692,8 +692,11 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
     client = np.flatnonzero(kind == "client")
     peer = [d.get("peer.service") if isinstance(d, dict) else None for d in attrs[client]]
     for i, v in zip(client.tolist(), peer, strict=True):
-        if v is not None and v != "" and v not in own and str(v) not in own:
-            rows_by[str(v)].append(i)
+        if v is None:
+            continue
+        name = v if type(v) is str else safe_str(v)  # an array or map value (OTLP allows them) by its text, unhashed
+        if name and name not in own:
+            rows_by[name].append(i)
     rows = []
     for name in sorted(rows_by):
         mask = np.zeros(len(spans), dtype=bool)

@@ -210,3 +210,23 @@ def test_a_peer_service_that_is_an_array_does_not_crash_the_report():
     c = r[r["check"] == "callee_only_services"]
     assert c[["subject", "spans_affected"]].values.tolist() == [["['pay', 'ledger']", 1]]  # 'api' reports spans
     assert {"trace_completeness", "top_call_path"} <= set(r["check"])
+
+
+def test_postmortem_health_sentence_never_rounds_a_part_to_none():
+    """The postmortem's 'Trace health' sentence wrote each share with '.0%': 1 orphan trace of 300 read
+    'orphan spans in 1 trace (0%)'. It now uses health's share_text: '(<1%)'."""
+    import warnings
+
+    n = 300
+    spans = tk.spans_from_columns({  # trace 0's db span names a parent that is not there
+        "trace_id": [f"{i + 1:032x}" for i in range(n) for _ in range(2)],
+        "span_id": [f"{2 * i + j + 1:016x}" for i in range(n) for j in range(2)],
+        "parent_id": [None if j == 0 else (f"{2 * i + 1:016x}" if i else "f" * 16) for i in range(n) for j in range(2)],
+        "service": ["api", "db"] * n, "name": ["GET /", "SELECT"] * n, "kind": ["server", "client"] * n,
+        "start": [i * 1_000_000_000 + j for i in range(n) for j in range(2)],
+        "end": [i * 1_000_000_000 + 10_000_000 - j for i in range(n) for j in range(2)]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = tk.postmortem(spans)
+    text = [f.text for f in pm.findings if f.text.startswith("Trace health")]
+    assert text == ["Trace health: 1 warning limits trust — orphan spans in 1 trace (<1%)."]

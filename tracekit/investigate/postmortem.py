@@ -1540,7 +1540,8 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         for _, r in bad.head(3).iterrows():
             subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
             # the check's own name (health_report names a dropped context dropped_context, not an uninstrumented hop)
-            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')} ({percent(r['share'])})")
+            share = f" ({percent(float(r['share']))})" if np.isfinite(r["share"]) else ""  # no trace: unsaid
+            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')}{share}")
         out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))

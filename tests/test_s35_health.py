@@ -230,3 +230,12 @@ def test_postmortem_health_sentence_never_rounds_a_part_to_none():
         pm = tk.postmortem(spans)
     text = [f.text for f in pm.findings if f.text.startswith("Trace health")]
     assert text == ["Trace health: 1 warning limits trust — orphan spans in 1 trace (<1%)."]
+
+
+def test_report_share_cells_never_round_a_part_to_none_or_all():
+    """The report's health table wrote a share as '{100 * x:.1f} %': 1 trace of 5,000 read '0.0 %' beside
+    traces_affected 1, and 4,999 of 5,000 '100.0 %'. The cells now use health's share_text."""
+    from tracekit.reporting import _cell
+
+    assert [_cell(x, "share")[0] for x in (1 / 5000, 4999 / 5000, 0.25, 0.0, 1.0)] == [
+        "<0.1 %", ">99.9 %", "25.0 %", "0.0 %", "100.0 %"]

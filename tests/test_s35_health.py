@@ -239,3 +239,35 @@ def test_report_share_cells_never_round_a_part_to_none_or_all():
 
     assert [_cell(x, "share")[0] for x in (1 / 5000, 4999 / 5000, 0.25, 0.0, 1.0)] == [
         "<0.1 %", ">99.9 %", "25.0 %", "0.0 %", "100.0 %"]
+
+
+def test_a_same_service_child_that_starts_early_is_not_called_fire_and_forget(real_traces):
+    """child_outside_parent within one service said 'work continues after the parent returned (fire-and-forget) or
+    clocks of two hosts differ' of every child, also of one that starts before its parent: on the X-Ray developer
+    guide's trace, the Lambda function's Initialization subsegment (0.77 s before the invocation segment starts).
+    The words now count the early and the late children apart, in one frame and added up over partitions."""
+    import warnings
+
+    from tracekit.analysis.health import combine_findings
+
+    p = "a" * 16
+    spans = tk.spans_from_columns({  # parents [10, 100] ms; children early, late, and both (counted early)
+        "trace_id": [f"{t:032x}" for t in (1, 1, 2, 2, 3, 3)],
+        "span_id": [p, "b" * 16, p, "c" * 16, p, "d" * 16], "parent_id": [None, p, None, p, None, p],
+        "service": ["api"] * 6, "name": ["GET", "work"] * 3, "kind": ["server", "internal"] * 3,
+        "start": [x * 1_000_000 for x in (10, 5, 10, 20, 10, 5)],
+        "end": [x * 1_000_000 for x in (100, 50, 100, 120, 100, 120)]})
+    row = tk.health_report(spans, checks=["child_outside_parent"]).iloc[0]
+    assert row["spans_affected"] == 3
+    assert row["explanation"].startswith("3 api spans start before or end after their api parent within the same "
+                                         "service: 2 start before it (work recorded before the parent began")
+    assert "; 1 ends after it (work continues after the parent returned" in row["explanation"]
+    parts = [tk.health_report(spans[spans["trace_id"] == t]) for t in spans["trace_id"].unique()]
+    c = combine_findings(parts, n_traces=3)
+    assert c.loc[c["check"] == "child_outside_parent", "explanation"].tolist() == [row["explanation"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xray = tk.read(real_traces / "aws-xray-developer-guide/xray-api-gettingdata.md.BatchGetTraces-output.json")
+    r = tk.health_report(xray, checks=["child_outside_parent"])
+    assert r["subject"].tolist() == ["random-name → random-name"]
+    assert ": 1 starts before it" in r["explanation"].iloc[0] and "fire-and-forget" not in r["explanation"].iloc[0]

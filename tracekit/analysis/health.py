@@ -608,17 +608,37 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
     return dropped + where, forward, True
 
 
-def child_outside_parent_words(n_spans: int, parent_service: str, child_service: str) -> str:
-    """The explanation of a ``child_outside_parent`` row (one text for one frame and :func:`combine_findings`).
+def child_outside_parent_words(n_spans: int, parent_service: str, child_service: str, n_early: int | None = None) -> str:
+    """The explanation of a ``child_outside_parent`` row (one text for one frame and :func:`combine_findings`);
+    ``n_early``: how many of the ``n_spans`` start before their parent (the others start inside it and end after
+    it), said for a parent of the child's own service, where the two have different causes.
 
     >>> child_outside_parent_words(8, "web", "db")[:46]
     '8 db spans start before or end after their web'
+    >>> w = child_outside_parent_words(3, "fn", "fn", 1)
+    >>> "1 starts before it (work recorded before the parent began" in w, "2 end after it (work continues" in w
+    (True, True)
     """
     if parent_service != child_service:
         return (f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent: the two "
                 "hosts' clocks disagree (clock skew suspects).")
-    return (f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent within the same "
-            "service: work continues after the parent returned (fire-and-forget) or clocks of two hosts of the service differ.")
+    head = f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent within the same service"
+    if n_early is None:  # (not known)
+        return (head + ": work continues after the parent returned (fire-and-forget), work was recorded before it "
+                "began, or clocks of two hosts of the service differ.")
+    parts = []
+    if n_early:
+        parts.append(f"{n_early:,} {'starts' if n_early == 1 else 'start'} before it (work recorded before the parent "
+                     "began, as X-Ray's Lambda Initialization subsegment, or clocks of two hosts of the service differ)")
+    if n_spans - n_early:
+        n_late = n_spans - n_early
+        parts.append(f"{n_late:,} {'ends' if n_late == 1 else 'end'} after it (work continues after the parent "
+                     "returned: fire-and-forget, or clocks differ)")
+    return head + ": " + "; ".join(parts) + "."
+
+
+#: how many spans of a ``child_outside_parent`` explanation start before their parent (:func:`combine_findings`)
+_EARLY_WORDS = re.compile(r": ([\d,]+) starts? before it")
 
 
 def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
@@ -646,14 +666,14 @@ def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
     rows = []
     if bad.any():
         b = child[bad]
-        df = pd.DataFrame({"row": b, "ps": svc[p[bad]], "cs": svc[b]})
+        df = pd.DataFrame({"row": b, "ps": svc[p[bad]], "cs": svc[b], "early": early[bad]})
         for (ps, cs), g in df.groupby(["ps", "cs"], sort=True):
             mask = np.zeros(len(spans), dtype=bool)
             mask[g["row"].to_numpy()] = True
             cross = ps != cs
             rows.append(_finding(
                 ctx, "child_outside_parent", "warning" if cross else "info", mask,
-                child_outside_parent_words(len(g), str(ps), str(cs)),
+                child_outside_parent_words(len(g), str(ps), str(cs), int(g["early"].sum())),
                 "Estimate the offset with tk.detect_clock_skew and correct it with tk.adjust_clock_skew before reading waterfalls or critical paths."
                 if cross else "Check for asynchronous work started without a producer/consumer span kind.",
                 subject=f"{ps} → {cs}",
@@ -1344,7 +1364,9 @@ def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_sp
         return dropped_data_words(by_kind)
     if check == "child_outside_parent":
         ps, _, cs = subject.partition(" → ")
-        return child_outside_parent_words(n_spans, ps, cs)
+        early = [_EARLY_WORDS.search(str(t)) for t in g["explanation"]]
+        n_early = sum(int(m.group(1).replace(",", "")) for m in early if m)
+        return child_outside_parent_words(n_spans, ps, cs, n_early if ps == cs else None)
     if check == "trace_completeness" and n_traces:
         return trace_completeness_words(traces, n_traces)
     if check == "failed_request_ratio" and n_traces:

@@ -1229,10 +1229,13 @@ def _id_named_rows(dask: Any, spans: dd.DataFrame, counts: list[pd.DataFrame], n
     if not len(hits):
         return []
     per = dask.compute(*[dask.delayed(_id_named_partial)(d, hits[["service", "name"]]) for d in spans.to_delayed()])
-    found = pd.concat([p for p in per if len(p)], ignore_index=True)
+    found = pd.concat([p for p in per if len(p)] or [pd.DataFrame(columns=["service", "spans", "traces", "examples"])],
+                      ignore_index=True)  # (none: the data changed between the two passes)
     rows = []
     for service, g in hits.groupby("service", sort=True):
         f = found[found["service"] == service]
+        if f.empty:
+            continue
         traces = int(f["traces"].sum())
         rows.append({
             "check": "high_cardinality_span_name", "severity": "warning", "subject": str(service),

@@ -89,6 +89,9 @@ def test_ip_identifies_someone_answers_the_rule_the_docstring_states():
         ("10.0.0.1", None), ("10.0.0.0", 8), ("10.0.0.1", 8), ("10.0.0.0", 32), ("::", None), ("::1", None),
         ("fe80::", 10), ("fe80::1", 64), ("::ffff:127.0.0.1", None), ("not an address", None)]] == [
         True, False, True, True, False, False, False, True, False, False]
+    for bad in (-1, 33, True, 8.0):  # a prefix the address cannot have: named, not read as a host
+        with pytest.raises(tk.ArgumentError, match="prefix must be a whole number from 0 to 32"):
+            ip_identifies_someone("10.0.0.0", bad)
 
 
 # ------------------------------------------------------------------------------ span names that carry ids

@@ -98,6 +98,9 @@ def ip_identifies_someone(address: str, prefix: int | None = None) -> bool:
         a = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if prefix is not None and (type(prefix) is not int or not 0 <= prefix <= a.max_prefixlen):
+        raise ArgumentError(f"ip_identifies_someone: prefix must be a whole number from 0 to {a.max_prefixlen} for "
+                            f"{address!r}, got {prefix!r}")
     if prefix is not None and prefix < a.max_prefixlen and not int(a) & ((1 << (a.max_prefixlen - prefix)) - 1):
         return False  # a network block
     if a.version == 6 and a.ipv4_mapped is not None:

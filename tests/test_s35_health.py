@@ -274,3 +274,18 @@ def test_a_same_service_child_that_starts_early_is_not_called_fire_and_forget(re
     r = tk.health_report(xray, checks=["child_outside_parent"])
     assert r["subject"].tolist() == ["random-name → random-name"]
     assert ": 1 starts before it" in r["explanation"].iloc[0] and "fire-and-forget" not in r["explanation"].iloc[0]
+
+
+def test_xray_sql_subsegment_names_are_no_email_addresses(real_traces):
+    """X-Ray names a SQL subsegment database@endpoint: the real indepSubsegmentWithSql.txt's span
+    'ebdb@aawijb5u25wdoy.cpamxznpdoq8.us-west-2.rds.amazonaws.com' was an 'email' finding and the default redact
+    replaced the span name by a token (2 real files). AWS service endpoints host no mailbox: now no finding, the name
+    kept; an address at amazonaws.com itself, or any other domain, is still an email."""
+    for f in ("indepSubsegmentWithSql.txt", "indepSubsegmentWithInvalidSqlUrl.txt"):
+        s = tk.read_xray(real_traces / "otel-contrib-awsxray-testdata" / f)
+        assert s["name"].str.contains("@", regex=False).any()
+        assert "email" not in set(tk.find_pii(s)["kind"])
+        assert tk.redact(s)["name"].tolist() == s["name"].tolist()
+    texts = ["ops@amazonaws.com", "ann@example.rds.example.com", "bob@mail.amazonaws.co"]
+    spans = _spans_with_values(texts)
+    assert len(tk.find_pii(spans, patterns=["email"], keys=())) == 3

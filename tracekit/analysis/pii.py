@@ -147,8 +147,14 @@ _FILE_ENDINGS = frozenset("png jpg jpeg gif svg webp ico bmp tif tiff pdf js mjs
                           "zip gz tgz jar war so dll exe py rb go java class php".split())
 
 
+#: domains that host no mailbox: AWS service endpoints, which X-Ray's SQL subsegments are named after
+#: (``database@instance.….rds.amazonaws.com``)
+_NO_MAIL_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn")
+
+
 def _email_ok(m: re.Match) -> bool:
-    return m.group(0).rsplit(".", 1)[1].lower() not in _FILE_ENDINGS
+    text = m.group(0).lower()
+    return text.rsplit(".", 1)[1] not in _FILE_ENDINGS and not text.endswith(_NO_MAIL_DOMAINS)
 
 
 #: a key whose value is a version (``service.version``, ``telemetry.sdk.version``, ``app_version``): a dotted quad

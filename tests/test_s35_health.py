@@ -289,3 +289,21 @@ def test_xray_sql_subsegment_names_are_no_email_addresses(real_traces):
     texts = ["ops@amazonaws.com", "ann@example.rds.example.com", "bob@mail.amazonaws.co"]
     spans = _spans_with_values(texts)
     assert len(tk.find_pii(spans, patterns=["email"], keys=())) == 3
+
+
+def test_health_words_count_one_in_the_singular():
+    """A one-request frame's measures read '100.0% of 1 traces are complete', '0.0% of 1 requests failed …: 0
+    traces, 0.0% of all 1 traces', '1 finished requests', "api's 1 spans", '(1 client spans)'. Now the nouns take
+    the number (core.words.plural), in tk.health_report's and tk.dask's rows alike (one text)."""
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["api", "web"], "name": ["GET /", "call"], "kind": ["server", "client"], "status": ["ok", "ok"],
+        "start": [0, 1_000_000], "end": [5_000_000, 4_000_000], "attributes": [{}, {"peer.service": "pay"}]})
+    r = tk.health_report(spans).set_index("check")
+    words = " ".join(r.loc[r.index != "top_call_path", "explanation"])  # ('1 of 1 traces follow …' is English)
+    assert r.loc["trace_completeness", "explanation"].startswith("100.0% of 1 trace is complete (1 of 1)")
+    assert r.loc["failed_request_ratio", "explanation"].startswith("0.0% of 1 request failed")
+    assert "0 traces, 0.0% of all 1 trace (share)" in words
+    assert "1 finished request)" in words and "api's 1 span failed" in words and "(1 client span)" in words
+    for plural_one in ("1 traces", "1 requests", "1 spans", "1 client spans"):
+        assert plural_one not in words

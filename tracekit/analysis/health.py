@@ -79,6 +79,7 @@ from ..core import (
     unanswered_calls,
 )
 from ..core.templates import text_templates
+from ..core.words import plural
 from .structure import trace_summary
 
 __all__ = [
@@ -532,7 +533,7 @@ def unanswered_failure_words(caller: str, callee: str, n_calls: int) -> str:
     >>> unanswered_failure_words("web", "db", 2)[:37]
     "web's 2 calls to db failed before any"
     """
-    return (f"{caller}'s {n_calls:,} calls to {callee} failed before any response (no status: connection refused, "
+    return (f"{caller}'s {plural(n_calls, 'call')} to {callee} failed before any response (no status: connection refused, "
             "unavailable or timed out): nothing could answer them, so no trace context was lost here.")
 
 
@@ -542,12 +543,12 @@ def uninstrumented_words(caller: str, callee: str, n_calls: int) -> str:
     >>> uninstrumented_words("web", "card-network", 3)[:40]
     'web calls card-network (3 client spans) '
     """
-    return (f"{caller} calls {callee} ({n_calls:,} client spans) and nothing answers below them: {callee} reports no "
+    return (f"{caller} calls {callee} ({plural(n_calls, 'client span')}) and nothing answers below them: {callee} reports no "
             "spans (not instrumented, a third party, or its spans are in data not loaded).")
 
 
 def _unanswered_head(caller: str, cal: str, n_calls: int) -> str:
-    return (f"{caller} calls {cal} ({n_calls:,} client spans) but no {cal} server span answers below them, although "
+    return (f"{caller} calls {cal} ({plural(n_calls, 'client span')}) but no {cal} server span answers below them, although "
             f"{cal} is instrumented")
 
 
@@ -926,7 +927,8 @@ def trace_completeness_words(n_incomplete: int, n_traces: int) -> str:
     '75.0% of 4 traces are complete (3 of 4): exac'
     """
     n_complete = n_traces - n_incomplete
-    return (f"{share_text(n_complete / n_traces)} of {n_traces:,} traces are complete ({n_complete:,} of {n_traces:,}): exactly "
+    return (f"{share_text(n_complete / n_traces)} of {plural(n_traces, 'trace')} {'is' if n_traces == 1 else 'are'} "
+            f"complete ({n_complete:,} of {n_traces:,}): exactly "
             "one root, no missing parents, no parent cycles, no duplicate ids, nothing in progress or truncated. The "
             "incomplete ones (counted here) are listed by the checks above.")
 
@@ -955,14 +957,17 @@ def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces:
     '25.0% of 4 requests failed'
     """
     if n_requests and np.isnan(ratio):
-        return f"Failed share of {n_requests:,} requests unknown: {NO_STATUS_WORDS}."
+        return f"Failed share of {plural(n_requests, 'request')} unknown: {NO_STATUS_WORDS}."
     if not n_requests:  # a share of none is no number ("nan% of 0 requests failed" said it was)
-        return (f"Failed share of requests unknown: none of the {n_traces:,} traces is a request (no root, "
-                "asynchronous work, or the callee's half of a request whose trace context was dropped).")
-    return (f"{share_text(ratio)} of {n_requests:,} requests failed (their root span: a 5xx fault, or status error that "
-            f"is not a 4xx or a throttle): {n_failed:,} traces, {share_text(n_failed / n_traces)} of all {n_traces:,} traces "
-            "(share)"
-            + (f"; {n_traces - n_requests:,} traces are not requests (no root, asynchronous work, or the callee's half of "
+        which = "the trace is not" if n_traces == 1 else f"none of the {n_traces:,} traces is"
+        return (f"Failed share of requests unknown: {which} a request (no root, asynchronous work, or the callee's half "
+                "of a request whose trace context was dropped).")
+    n_other = n_traces - n_requests
+    return (f"{share_text(ratio)} of {plural(n_requests, 'request')} failed (their root span: a 5xx fault, or status error "
+            f"that is not a 4xx or a throttle): {plural(n_failed, 'trace')}, {share_text(n_failed / n_traces)} of all "
+            f"{plural(n_traces, 'trace')} (share)"
+            + (f"; {plural(n_other, 'trace')} {'is not a request' if n_other == 1 else 'are not requests'} (no root, "
+               "asynchronous work, or the callee's half of "
                "a request whose trace context was dropped)" if n_traces > n_requests else "") + ".")
 
 
@@ -1036,8 +1041,9 @@ def span_error_rate_words(service: str, n_spans: int, rate: float) -> str:
     "db's 10 spans: error rate u"
     """
     if np.isnan(rate):
-        return f"{service}'s {n_spans} spans: error rate unknown — {NO_STATUS_WORDS}."
-    return f"{share_text(rate)} of {service}'s {n_spans} spans failed (5xx fault, or status error that is not a 4xx or a throttle)."
+        return f"{service}'s {plural(n_spans, 'span')}: error rate unknown — {NO_STATUS_WORDS}."
+    return (f"{share_text(rate)} of {service}'s {plural(n_spans, 'span')} failed (5xx fault, or status error that is not a "
+            "4xx or a throttle).")
 
 
 def p95_request_latency_words(p95: float, n_requests: int) -> str:
@@ -1046,8 +1052,8 @@ def p95_request_latency_words(p95: float, n_requests: int) -> str:
     >>> p95_request_latency_words(12.5, 40)[:36]
     '95% of requests take at most 12.5 ms'
     """
-    return (f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, {n_requests:,} "
-            "finished requests); examples are the slowest 5%.")
+    return (f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, "
+            f"{plural(n_requests, 'finished request')}); examples are the slowest 5%.")
 
 
 def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:

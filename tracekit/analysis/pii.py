@@ -593,12 +593,34 @@ class _Redactor:
             self.count += hit[1]
             return hit[0]
         before = self.count
+        # patterns run in turn, each on the text the earlier ones left, but a token is never read again: the card
+        # pattern found a Luhn-valid digit run inside an email's token ('hmac:fa42522758785896…') and replaced it
+        # too, mangling the token ('hmac:fahmac:9c6e…') and counting 2 values for 1
         new = s
+        toks: list[tuple[int, int]] = []  # the tokens' spans in `new`: sorted, disjoint
         for _, rx, check, pre in compiled:
             if pre is not None and not pre(new):
                 continue
-            new = rx.sub(lambda m, check=check: self.tok(m.group(0)) if m.group(0) and (check is None or check(m))
-                         else m.group(0), new)  # a zero-length match (a user's r"\b") replaces nothing
+            hits = []
+            gaps = zip([0, *(t[1] for t in toks)], [*(t[0] for t in toks), len(new)], strict=True)
+            for g0, g1 in gaps:  # the text between tokens: a match neither takes a token in nor ends in one
+                for m in rx.finditer(new, g0, g1):  # a zero-length match (a user's r"\b") replaces nothing
+                    a, b = m.span()
+                    if a < b and (check is None or check(m)):
+                        hits.append((a, b, True))
+            if not hits:
+                continue
+            parts, pos, length, spans_out = [], 0, 0, []
+            for a, b, fresh in sorted(hits + [(a, b, False) for a, b in toks]):
+                parts.append(new[pos:a])
+                length += a - pos
+                t = self.tok(new[a:b]) if fresh else new[a:b]
+                parts.append(t)
+                spans_out.append((length, length + len(t)))
+                length += len(t)
+                pos = b
+            parts.append(new[pos:])
+            new, toks = "".join(parts), spans_out
         if len(done) > 200_000:
             done.clear()
         done[s] = (new, self.count - before)

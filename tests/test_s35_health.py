@@ -217,7 +217,7 @@ def test_a_peer_service_that_is_an_array_does_not_crash_the_report():
 
 def test_postmortem_health_sentence_never_rounds_a_part_to_none():
     """The postmortem's 'Trace health' sentence wrote each share with '.0%': 1 orphan trace of 300 read
-    'orphan spans in 1 trace (0%)'. It now uses health's share_text: '(<1%)'."""
+    'orphan spans in 1 trace (0%)'. It now uses core.words.percent: '(<1%)'."""
     import warnings
 
     n = 300
@@ -237,7 +237,7 @@ def test_postmortem_health_sentence_never_rounds_a_part_to_none():
 
 def test_report_share_cells_never_round_a_part_to_none_or_all():
     """The report's health table wrote a share as '{100 * x:.1f} %': 1 trace of 5,000 read '0.0 %' beside
-    traces_affected 1, and 4,999 of 5,000 '100.0 %'. The cells now use health's share_text."""
+    traces_affected 1, and 4,999 of 5,000 '100.0 %'. The cells now use core.words.percent."""
     from tracekit.reporting import _cell
 
     assert [_cell(x, "share")[0] for x in (1 / 5000, 4999 / 5000, 0.25, 0.0, 1.0)] == [

@@ -79,7 +79,7 @@ from ..core import (
     unanswered_calls,
 )
 from ..core.templates import text_templates
-from ..core.words import plural
+from ..core.words import percent, plural
 from .structure import trace_summary
 
 __all__ = [
@@ -210,22 +210,6 @@ def _top(values: Iterable, k: int = 3) -> str:
 
 
 # ------------------------------------------------------------------------------------- checks
-
-
-def share_text(share: float, digits: int = 1) -> str:
-    """A share as a percentage to ``digits`` decimals that never rounds a part to none or to all: 249 of 250 is
-    ">99%", not "100%"; 1 of 10,000 "<0.1%", not "0.0%".
-
-    >>> share_text(249 / 250, 0), share_text(1 / 10_000), share_text(1.0), share_text(0.0), share_text(0.25)
-    ('>99%', '<0.1%', '100.0%', '0.0%', '25.0%')
-    """
-    text = f"{share:.{digits}%}"
-    step = 10.0 ** -digits / 100  # the smallest share the text can show
-    if 0 < share < 1 and float(text.rstrip("%")) / 100 >= 1:
-        return f">{1 - step:.{digits}%}"
-    if 0 < share < 1 and float(text.rstrip("%")) == 0:
-        return f"<{step:.{digits}%}"
-    return text
 
 
 def duplicate_span_ids_words(n_rows: int) -> str:
@@ -763,7 +747,7 @@ def high_cardinality_words(key, n_distinct: int, n_with_key: int, n_spans: int |
     >>> high_cardinality_words("user.id", 300, 300, 1200)[:60]
     "Attribute 'user.id' has 300 distinct values over 300 spans ("
     """
-    share = f" ({share_text(n_with_key / n_spans, 0)} of {n_spans:,} spans)" if n_spans else ""
+    share = f" ({percent(n_with_key / n_spans)} of {n_spans:,} spans)" if n_spans else ""
     return (f"Attribute {key!r} has {'at least ' if at_least else ''}{n_distinct:,} distinct values"
             + (" (the most one partition holds)" if at_least else "") + f" over {n_with_key:,} spans{share}: too many "
             "to group or chart by, and a cost driver if turned into a metric dimension.")
@@ -867,7 +851,7 @@ def high_cardinality_span_name_words(service: str, id_named: pd.DataFrame, min_d
 
     >>> c = pd.DataFrame({"service": ["a"] * 3, "name": ["GET /u/1", "GET /u/2", "ping"], "spans": [4, 1, 9]})
     >>> c["pattern"] = ["GET /u/<*>", "GET /u/<*>", "ping"]
-    >>> high_cardinality_span_name_words("a", id_named_spans(c, 2), 2)[:82]
+    >>> high_cardinality_span_name_words("a", id_named_spans(c, 2), 2)[:83]
     '3 distinct span names in service a, 2 of which differ only by an id (1 name pattern'
     """
     n_names = int(id_named["n_names"].iloc[0])
@@ -927,7 +911,7 @@ def trace_completeness_words(n_incomplete: int, n_traces: int) -> str:
     '75.0% of 4 traces are complete (3 of 4): exac'
     """
     n_complete = n_traces - n_incomplete
-    return (f"{share_text(n_complete / n_traces)} of {plural(n_traces, 'trace')} {'is' if n_traces == 1 else 'are'} "
+    return (f"{percent(n_complete / n_traces, 1)} of {plural(n_traces, 'trace')} {'is' if n_traces == 1 else 'are'} "
             f"complete ({n_complete:,} of {n_traces:,}): exactly "
             "one root, no missing parents, no parent cycles, no duplicate ids, nothing in progress or truncated. The "
             "incomplete ones (counted here) are listed by the checks above.")
@@ -963,8 +947,8 @@ def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces:
         return (f"Failed share of requests unknown: {which} a request (no root, asynchronous work, or the callee's half "
                 "of a request whose trace context was dropped).")
     n_other = n_traces - n_requests
-    return (f"{share_text(ratio)} of {plural(n_requests, 'request')} failed (their root span: a 5xx fault, or status error "
-            f"that is not a 4xx or a throttle): {plural(n_failed, 'trace')}, {share_text(n_failed / n_traces)} of all "
+    return (f"{percent(ratio, 1)} of {plural(n_requests, 'request')} failed (their root span: a 5xx fault, or status error "
+            f"that is not a 4xx or a throttle): {plural(n_failed, 'trace')}, {percent(n_failed / n_traces, 1)} of all "
             f"{plural(n_traces, 'trace')} (share)"
             + (f"; {plural(n_other, 'trace')} {'is not a request' if n_other == 1 else 'are not requests'} (no root, "
                "asynchronous work, or the callee's half of "
@@ -1042,7 +1026,7 @@ def span_error_rate_words(service: str, n_spans: int, rate: float) -> str:
     """
     if np.isnan(rate):
         return f"{service}'s {plural(n_spans, 'span')}: error rate unknown — {NO_STATUS_WORDS}."
-    return (f"{share_text(rate)} of {service}'s {plural(n_spans, 'span')} failed (5xx fault, or status error that is not a "
+    return (f"{percent(rate, 1)} of {service}'s {plural(n_spans, 'span')} failed (5xx fault, or status error that is not a "
             "4xx or a throttle).")
 
 
@@ -1078,7 +1062,7 @@ def top_call_path_words(n_traces_on_path: int, n_traces: int, path: str) -> str:
     >>> top_call_path_words(3, 4, "web → db")
     '3 of 4 traces (75%) follow the service path web → db.'
     """
-    return (f"{n_traces_on_path:,} of {n_traces:,} traces ({share_text(n_traces_on_path / n_traces, 0)}) follow the service "
+    return (f"{n_traces_on_path:,} of {n_traces:,} traces ({percent(n_traces_on_path / n_traces)}) follow the service "
             f"path {path}.")
 
 

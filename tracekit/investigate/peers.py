@@ -51,7 +51,7 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("error_origins", "float64", "share", "share of its spans where a failure originates (failed, no failed child: status, not ERROR log records); NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded)"),
     ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
-    ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side), <NA> when none"),
+    ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
     ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component"),
     ("peer_self_p50_ms", "float64", "ms", "median exclusive time of that operation on its peers"),
     ("example_trace_id", "string", "", "the trace where the component's span of that operation took longest"),
@@ -151,11 +151,16 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     z = (u - m * nn / 2) / np.sqrt(np.where(var_w > 0, var_w, np.nan))
     cell = cell.assign(share=u / (m * nn), p=np.where(var_w > 0, normal_sf(np.nan_to_num(z)), 1.0))
     cell["p"] = holm(cell["p"].to_numpy(dtype=float))  # over every (component, operation) compared
-    cell = cell.sort_values(["p", "share"], ascending=[True, False], kind="stable")
+    # a component's row is its most significant operation among those where it is slower than its peers (more pairs
+    # slower than faster); a component slower on none keeps its least unlike operation's slower and p_value but names
+    # no operation: one faster on every operation was named with one (slower 0.49, "its operation most significantly
+    # slower"), as was a component unlike its peers only by its errors
+    cell = cell.assign(_up=cell["share"] > 0.5).sort_values(["_up", "p", "share"], ascending=[False, True, False],
+                                                            kind="stable")
     spans_of = cell.groupby(["svc", "comp"])["m"].sum()
     per = cell.drop_duplicates(["svc", "comp"]).set_index(["svc", "comp"])
     per["spans"] = spans_of
-    top = per["op"]
+    top = per["op"].where(per["_up"])
 
     strata = t.groupby(["svc", "op"], sort=False).indices
     t_comp, t_self, t_tid = t["comp"].to_numpy(dtype=object), t["self"].to_numpy(), t["tid"].to_numpy(dtype=object)
@@ -166,6 +171,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
         has = (s, c) in per.index
         p = float(per.at[(s, c), "p"]) if has else 1.0
         op = top.get((s, c)) if has else None
+        op = op if isinstance(op, str) else None
         p50 = peer50 = ex = None
         if op is not None:
             at = strata[(s, op)]  # positions of the operation's spans in t: the work is linear in them

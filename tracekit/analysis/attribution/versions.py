@@ -27,10 +27,10 @@ from .common import boot_mean, entry_rows, lookup_keys, usort, value_label
 __all__ = ["version_regressions", "VERSION_REGRESSIONS"]
 
 #: the columns of :func:`version_regressions`
-VERSION_REGRESSIONS = result_table("version_regressions", "one row per service and version, in order of first appearance", [
+VERSION_REGRESSIONS = result_table("version_regressions", "one row per service and deploy period of a version (a version rolled back to has two: deploy_periods), in order of first appearance", [
     ('service', 'string', '', 'service'),
     ('version', 'string', '', 'its version'),
-    ('previous_version', 'string', '', 'the version first seen just before (<NA> for the first)'),
+    ('previous_version', 'string', '', 'the version of the row before: the deploy period first seen just before, which this one replaced (<NA> for the first)'),
     ('first_seen', 'datetime64[ns, UTC]', 'ns, UTC', "start of the version's first call (a deploy marker)"),
     ('last_seen', 'datetime64[ns, UTC]', 'ns, UTC', 'start of its last call'),
     ('calls', 'int64', 'spans', 'entry spans of the service in this version'),
@@ -55,6 +55,43 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
     ('regression', 'bool', '', 'some delta interval lies above 0'),
     ('in_incident', 'boolean', '', 'first seen inside the incident window (<NA> without one, or for a first version)'),
 ])
+
+
+#: family-wise chance of splitting a version's calls into two deploy periods when its calls were interleaved with the
+#: other versions' at random (:func:`deploy_periods`)
+PERIOD_ALPHA = 0.01
+
+
+def deploy_periods(service: np.ndarray, version: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Per call, the deploy period of its version (0, 1, …): a version deployed, replaced and deployed again (a
+    rollback, v1 → v2 → v1) has two periods, each compared with the version it replaced.
+
+    In the service's calls ordered by start, a version's period ends where a run of consecutive calls of other versions
+    is longer than chance allows had its calls been interleaved at random at its share ``p`` of the ``n`` calls from its
+    first to its last: a run of ``L`` or more starts at a given call with chance ``(1 − p)^L``, and a run breaks the
+    period when ``n · (1 − p)^L`` < :data:`PERIOD_ALPHA`. A canary or a rolling deploy interleaves two versions (runs of
+    a few calls); a rollback leaves a run of the replacing version's every call. Aligned arrays in, an int64 array out.
+    """
+    n = len(service)
+    period = np.zeros(n, dtype=np.int64)
+    if not n:
+        return period
+    order = np.lexsort((start, pd.factorize(pd.Series(service, dtype=object))[0]))
+    svc_sorted = np.asarray(service, dtype=object)[order]
+    ver_sorted = np.asarray(version, dtype=object)[order]
+    bounds = np.flatnonzero(np.r_[True, svc_sorted[1:] != svc_sorted[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        codes = pd.factorize(pd.Series(ver_sorted[a:b], dtype=object))[0]
+        for v in range(int(codes.max()) + 1):
+            at = np.flatnonzero(codes == v)
+            span = at[-1] - at[0] + 1
+            share = len(at) / span
+            if share >= 1.0:
+                continue
+            others = np.diff(at) - 1  # calls of other versions between two consecutive calls of this one
+            brk = span * (1.0 - share) ** others.astype(float) < PERIOD_ALPHA
+            period[order[a + at]] = np.r_[0, np.cumsum(brk)]
+    return period
 
 
 @renamed(incident="window")
@@ -161,9 +198,11 @@ def version_regressions(
     # traces with a critical path: one whose path failed has no cp time to average (not 0 ms)
     has_cp = np.zeros(len(tree.trace_ids), dtype=bool)
     has_cp[cpv["trace"].dropna().to_numpy(dtype=np.int64)] = True
+    calls["period"] = deploy_periods(calls["service"].to_numpy(dtype=object), calls["version"].to_numpy(dtype=object),
+                                     calls["start"].to_numpy())
     rows = []
-    draws: dict[tuple, dict[str, np.ndarray]] = {}
-    for (s, v), g in calls.groupby(["service", "version"], sort=True):
+    draws: list[dict[str, np.ndarray]] = []
+    for (s, v, _), g in calls.groupby(["service", "version", "period"], sort=True):
         dur = np.sort(g["dur"].dropna().to_numpy())
         e = g["err"].to_numpy()
         tr = usort(g["trace"].to_numpy())
@@ -180,8 +219,9 @@ def version_regressions(
         cpm = float(per_trace.mean()) if len(per_trace) else np.nan
         rows.append({"service": s, "version": v, "first_seen": g["start"].min(), "last_seen": g["start"].max(),
                      "calls": len(g), "traces": len(tr), "p50_ms": p50, "p95_ms": p95, "error_rate": er, "cp_ms": cpm})
-        draws[(s, v)] = {"p50_ms": d50, "p95_ms": d95, "error_rate": dre, "cp_ms": boot_mean(per_trace, n_boot, rng)}
+        draws.append({"p50_ms": d50, "p95_ms": d95, "error_rate": dre, "cp_ms": boot_mean(per_trace, n_boot, rng)})
     out = pd.DataFrame(rows, columns=[c for c in cols if c != "previous_version"])
+    out["_draw"] = np.arange(len(out))
     if not len(out):
         out["previous_version"] = pd.Series([], dtype=object)
         for mname in metrics:
@@ -190,21 +230,22 @@ def version_regressions(
         out["regression"] = pd.Series([], dtype=bool)
         out["in_incident"] = pd.Series([], dtype="boolean")
         out.attrs["status_recorded"] = known
-        return out[cols + [c for c in out.columns if c not in cols]]
+        return out[cols + [c for c in out.columns if c not in cols and c != "_draw"]]
     out["first_seen"] = pd.to_datetime(out["first_seen"], utc=True)
     out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True)
     out = out.sort_values(["service", "first_seen", "version"], kind="stable").reset_index(drop=True)
+    # each period of a version against the period it replaced: the row before it in the service's time order (a
+    # rollback v1 → v2 → v1 is three rows; pooled, the second v1 was compared with nothing and v2 with both v1s)
+    prev_row = out.groupby("service").cumcount().to_numpy() > 0
     prev = out.groupby("service")["version"].shift(1)
     out.insert(2, "previous_version", prev.astype(object).where(prev.notna(), pd.NA))
+    draw_of = out["_draw"].to_numpy()
     for mname in metrics:
         dv, dl, dh = np.full(len(out), np.nan), np.full(len(out), np.nan), np.full(len(out), np.nan)
-        for i, (s, v, pv) in enumerate(zip(out["service"], out["version"], out["previous_version"], strict=True)):
-            if pv is pd.NA:
-                continue
-            cur = out.at[i, mname]
-            old = out.loc[(out["service"] == s) & (out["version"] == pv), mname].iloc[0]
-            dv[i] = cur - old
-            diff = draws[(s, v)][mname] - draws[(s, pv)][mname]
+        vals = out[mname].to_numpy(dtype=np.float64)
+        for i in np.flatnonzero(prev_row):
+            dv[i] = vals[i] - vals[i - 1]
+            diff = draws[draw_of[i]][mname] - draws[draw_of[i - 1]][mname]
             if not np.isnan(diff).all():
                 dl[i], dh[i] = np.nanpercentile(diff, [lo_q, hi_q])
         out[f"delta_{mname}"], out[f"delta_{mname}_lo"], out[f"delta_{mname}_hi"] = dv, dl, dh
@@ -229,6 +270,7 @@ def version_regressions(
         out["in_incident"] = hit.where(out["previous_version"].notna(), pd.NA)  # a first version is no deploy
     else:
         out["in_incident"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    out = out.drop(columns="_draw")
     out.attrs["params"] = {"attribute": attribute, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
     out.attrs["status_recorded"] = known
     return out

@@ -545,6 +545,16 @@ _TOPIC_TITLES = {"baseline": "Baseline not comparable", "what": "What happened",
                  "sure": "How sure"}
 
 
+def _topic_title(topic: str, items: list) -> str:
+    """A topic's heading; the baseline's says what its findings are (set aside as not comparable, too small, or only
+    some of its traces left out) — "Baseline not comparable" headed a baseline kept but too small."""
+    if topic != "baseline":
+        return _TOPIC_TITLES[topic]
+    if any(f.evidence.get("comparable") is False for f in items):
+        return _TOPIC_TITLES[topic]
+    return "Baseline too small" if any(f.evidence.get("too_small") for f in items) else "Baseline"
+
+
 def _esc(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
 
@@ -830,7 +840,7 @@ def render_report(data: ReportData) -> str:
         items = [f for f in story.findings if f.topic == topic]
         if not items:
             continue
-        parts.append(f"<dt>{_TOPIC_TITLES[topic]}</dt>")
+        parts.append(f"<dt>{_topic_title(topic, items)}</dt>")
         for f in items:
             refs = " ".join(_trace_ref(t, drawn) for t in f.trace_ids[:2])
             parts.append(f"<dd>{_esc(f.text)}" + (f' <span class="tid">example: {refs}</span>' if refs else "") + "</dd>")
@@ -1156,7 +1166,7 @@ def render_markdown(data: ReportData) -> str:
         items = [f for f in story.findings if f.topic == topic]
         if not items:
             continue
-        out.append(f"**{title}**")
+        out.append(f"**{_topic_title(topic, items) if topic == 'baseline' else title}**")
         out.append("")
         for f in items:
             ex = f" (example trace: `{f.trace_ids[0]}`)" if f.trace_ids else ""

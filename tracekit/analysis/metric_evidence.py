@@ -96,7 +96,8 @@ from ..metrics_schema import validate_metrics
 from .metric_series import METRIC_KEYS, described_times, known_names, point_values, require_one_measure, series_codes
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
-           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS", "unit_words"]
+           "METRIC_SCORES", "FAMILIES", "COUNTED_FAMILIES", "Z_OUTSIDE", "HISTOGRAM_KINDS", "NEGLIGIBLE_EVIDENCE", "MIN_BASELINE_POINTS", "unit_words",
+           "metric_chance_score"]
 
 #: robust standard deviations (1.4826 × MAD) around the baseline's median an incident point must pass, beyond the
 #: baseline's range, to be outside: Iglewicz and Hoaglin's outlier threshold for the modified z-score (1993)
@@ -752,7 +753,13 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
     # own numbers (deploy-regression's checkout request duration: rose 165.7 %, 9.7 % of its points outside)
     raw_ev = raw["evidence"].reindex(moved.index).to_numpy(dtype=float) if len(moved) else np.zeros(0)
     capped = slight & (raw_ev >= NEGLIGIBLE_EVIDENCE)
+    # series of keys with no row in the table (a service no span of either period names: an uninstrumented database,
+    # a metrics frame of another system) were compared but weigh on no component: said, not silently dropped
+    ranked = set(table[by].dropna().astype(str)) if by in table.columns else set()
+    unranked = ~ev[by].astype(object).astype(str).isin(ranked).to_numpy(dtype=bool) if len(ev) else np.zeros(0, bool)
     out.attrs["metric_coverage"] = dict(
+        unranked=int(unranked.sum()), unranked_keys=[str(k) for k in pd.unique(ev[by].astype(object)[unranked])][:3],
+        unranked_key_count=int(pd.unique(ev[by].astype(object)[unranked]).size) if len(ev) else 0,
         by=by, series=int(metrics[keyed].groupby([by, "name"], sort=False, observed=True).ngroups) if keyed.any() else 0,
         compared=len(ev), moved=len(moved), top_moved=top, negligible=int(slight.sum()), capped=int(capped.sum()),
         widened=int(ev["baseline_widened"].sum()) if len(ev) else 0,
@@ -761,3 +768,59 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         **ev.attrs.get("windows", {}))
     return out
 
+
+
+def metric_chance_score(metrics: pd.DataFrame, window: Any, baseline_window: Any, *, by: str = "service",
+                        prior: float = 10.0, q: float = 0.95) -> pd.DataFrame:
+    """How high the metric score goes with nothing injected, on the metrics' own time axis: :func:`metric_scores` between
+    a stretch as long as the incident's ``window`` that ends where the ``baseline_window`` ends, and a stretch as long as
+    the baseline's just before it (made up to :data:`MIN_BASELINE_POINTS` as :func:`metric_evidence` does).
+
+    :func:`tracekit.chance_score` splits a baseline's traces and compares the metrics of the two parts' windows; a
+    baseline shorter than a few scrape intervals (Nezha's TrainTicket: 80 s of traces, a point a minute) leaves the
+    parts no metric point to compare, and the chance it measures is the traces' alone. This is the metrics' chance
+    then: the same metrics, the same windows' lengths, earlier. The scores are not capped by the spans' own time
+    (:func:`join_metric_evidence`): no spans are compared here, so they are at least as high as capped ones.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A metrics frame.
+    window, baseline_window : (start, end) or pandas.DataFrame
+        The incident's and the baseline's windows, as :func:`metric_evidence` takes them.
+    by : {"service", "host"}
+        The key.
+    prior, q : float
+        As :func:`metric_evidence`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`metric_scores`' table, best first (empty when no series has points in both stretches);
+        ``attrs["windows"]``: the two stretches compared.
+
+    Raises
+    ------
+    ArgumentError
+        As :func:`metric_evidence`.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> t = pd.date_range("2024-01-01", periods=40, freq="1min", tz="UTC")
+    >>> cpu = [5.0, 6, 5, 7, 6] * 7 + [90.0, 92, 91, 90, 93]  # steady, then a jump in the last 5 minutes
+    >>> m = tk.metrics_from_columns({"time": t, "name": "CpuUsageRate", "value": cpu, "service": "cart"})
+    >>> null = metric_chance_score(m, (t[35], t[39]), (t[30], t[34]))
+    >>> float(null["metric_score"].iloc[0])  # the minutes before the incident moved nothing
+    0.0
+    """
+    ia, ib = _window(window, "window")
+    ba, bb = _window(baseline_window, "baseline_window")
+    inc = (bb - (ib - ia), bb)
+    base_end = inc[0] - 1
+    base = (base_end - (bb - ba), base_end)
+    stamp = [tuple(pd.Timestamp(x, tz="UTC") for x in w) for w in (inc, base)]
+    ev = metric_evidence(metrics, stamp[0], stamp[1], by=by, prior=prior, q=q)
+    sc = metric_scores(ev) if len(ev) else pd.DataFrame(columns=[by, *METRIC_SCORES.column_names])
+    sc.attrs["windows"] = dict(incident=stamp[0], baseline=stamp[1])
+    return sc

@@ -240,7 +240,7 @@ RANK_CAUSES = result_table("rank_causes", "one row per component at the level as
     ("example_trace_id", "string", "", "an incident trace where the component looks most abnormal"),
     ("baseline_trace_id", "string", "", "a baseline trace with the component at its typical time"),
     ("hypothesis", "string", "", "the row's evidence as one sentence"),
-    ("note", "string", "", "'tied with rank k', 'low evidence' or empty"),
+    ("note", "string", "", "'baseline too small: …' (analysis.baseline_check.baseline_too_small), 'tied with rank k', 'low evidence' or empty"),
 ])
 
 #: the columns rank_causes adds after RANK_CAUSES when given logs= (the first four) and metrics= (the next five);
@@ -463,7 +463,10 @@ def rank_causes(
         words), ``window`` (onset, recovery or None), ``n_traces`` (incident, baseline), ``params``; with
         ``metrics``, ``metric_coverage`` (series compared, moved); with ``logs``, ``log_records``: records
         given, joined to the incident's and the baseline's spans, without a time (and of those, placed at their
-        trace's start) — log columns of 0 from records that joined no span are no evidence either way.
+        trace's start) — log columns of 0 from records that joined no span are no evidence either way;
+        ``baseline_too_small``: the sentence of :func:`~tracekit.analysis.baseline_check.baseline_too_small` when the
+        baseline holds too few traces for the incident's (then also a ``UserWarning``, and every row's ``note``
+        starts with "baseline too small"), else ``""``.
 
     Raises
     ------
@@ -543,6 +546,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     # a span id repeated in its trace is one span exported twice (core.span_tree's rule): its later copies are left
     # out — counted twice, a parent's copied children read as a call pattern the baseline never showed
     incident, baseline = (_first_copies(f) for f in (incident, baseline))
+    # a baseline with too few traces for the incident's (analysis.baseline_check): said, as a baseline in another format
+    from ..analysis.baseline_check import baseline_too_small
+
+    too_small = baseline_too_small(incident, baseline)
+    if too_small:
+        warnings.warn(f"rank_causes: {too_small}", UserWarning, stacklevel=2)
 
     a, b = _Side(incident, level, weights), _Side(baseline, level, weights)
     keys = a.keys
@@ -915,7 +924,10 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
             table[c] = pd.array([pd.NA] * len(table), dtype="string")
         extra = [c for c in (*_LOG_COLUMNS, *_METRIC_COLUMNS) if c in table.columns]
         table = table[[*keys, *RANK_CAUSES.column_names, *extra]]
-        table.attrs.update(n_traces=(a.tree.n_traces, b.tree.n_traces), baseline_source=source, window=window)
+        table.attrs.update(n_traces=(a.tree.n_traces, b.tree.n_traces), baseline_source=source, window=window,
+                           baseline_too_small=too_small)
+        if metrics is not None:
+            table.attrs["metric_coverage"] = metric_cov
         if logs is not None:
             table.attrs["log_records"] = log_records
         return table
@@ -932,7 +944,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     table["baseline_trace_id"] = pd.array(ex_b, dtype="string")
     table["lift"] = pd.array(_lifts(incident, baseline, ka, kb, codes_in_table[:max(int(lift_rows), 0)], len(table),
                                     logs=logs), dtype="string")
-    table["note"] = pd.array(_notes(table), dtype="string")
+    notes = _notes(table)
+    if too_small:  # every row rests on it: said first in each row's note (analysis.baseline_check)
+        first = (f"baseline too small: {b.tree.n_traces:,} traces against the incident's {a.tree.n_traces:,} (no "
+                 "conclusion)")
+        notes = [f"{first}; {x}" if x else first for x in notes]
+    table["note"] = pd.array(notes, dtype="string")
     table["hypothesis"] = pd.array([_hypothesis(r, keys, level, q) for r in table.to_dict("records")], dtype="string")
     extra = []
     if logs is not None:
@@ -959,7 +976,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         if c.dtype in ("float64", "int64"):
             table[c.name] = table[c.name].astype(c.dtype)
     na_, nb_ = a.tree.n_traces, b.tree.n_traces
-    table.attrs.update(baseline_source=source, window=window, n_traces=(na_, nb_),
+    table.attrs.update(baseline_source=source, window=window, n_traces=(na_, nb_), baseline_too_small=too_small,
                        params=dict(level=level, q=q, prior=prior, min_spans=min_spans, n_boot=n_boot, ci=ci,
                                    evidence_weights=w, seed=seed))
     if metrics is not None:  # how many series could be compared, in which windows (plain values: concat compares attrs)
@@ -981,6 +998,10 @@ CHANCE_SCORE = result_table("chance_score", "one row per block of the baseline r
     ("top", "string", "", "the component ranked first there (service, or service / operation, host, version)"),
     ("block_traces", "int64", "traces", "traces in the block (those that started last, or first)"),
     ("rest_traces", "int64", "traces", "the baseline's other traces, the block's baseline"),
+    ("metric_series", "int64", "series", "metric series the block's ranking compared (analysis.metric_evidence): 0 "
+                                         "without metrics=, or when the block's and the rest's windows hold no points "
+                                         "to compare (a baseline a few scrape intervals long) — the score is then the "
+                                         "traces' (and logs') alone"),
 ])
 
 
@@ -1072,8 +1093,9 @@ def chance_score(baseline: pd.DataFrame, n_traces: int, *, level: str = "service
             if len(rr):
                 keys = [k for k in rr.columns[:list(rr.columns).index("rank")]]
                 top = " / ".join(str(rr[k].iloc[0]) for k in keys)
+                cov = rr.attrs.get("metric_coverage") or {}
                 rows.append(dict(block=block, score=float(rr["score"].iloc[0]), top=top, block_traces=n,
-                                 rest_traces=len(first) - n))
+                                 rest_traces=len(first) - n, metric_series=int(cov.get("compared", 0))))
     out = pd.DataFrame(rows, columns=CHANCE_SCORE.column_names)
     return out.astype({c.name: c.dtype for c in CHANCE_SCORE.columns})
 

@@ -270,7 +270,12 @@ def postmortem(
     alpha = share_arg(alpha, "alpha", "postmortem")
     min_baseline = count_arg(min_baseline, "min_baseline", "postmortem")
     n_boot = count_arg(n_boot, "n_boot", "postmortem", minimum=1)
-    from ..analysis.baseline_check import baseline_comparability, own_traces
+    from ..analysis.baseline_check import (
+        MAX_INCIDENT_PER_BASELINE,
+        baseline_comparability,
+        baseline_too_small,
+        own_traces,
+    )
     from ..analysis.changes import incident_periods
     from ..analysis.skew_story import skew_story
 
@@ -310,6 +315,13 @@ def postmortem(
         findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {instead}.", (),
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
+    # a baseline with too few traces for the incident's: said first (after a baseline set aside), and nothing ranked
+    # from it is called a likely cause
+    small = baseline_too_small(incident, base) if base is not None and len(base) and len(incident) else ""
+    if small:
+        n_a, n_b = int(incident["trace_id"].nunique()), int(base["trace_id"].nunique())
+        findings.append(Finding("baseline", small, (), dict(too_small=True, incident_traces=n_a, baseline_traces=n_b,
+                                                           max_incident_per_baseline=MAX_INCIDENT_PER_BASELINE)))
     # without a baseline, cold starts are a change only when their share moved within the data (a scale-out)
     moves = _cold_moves(spans, freq, alpha) if base is None else None
     # the baseline's route mix against the incident's: said in "what" and in "how sure", computed once
@@ -328,9 +340,16 @@ def postmortem(
                 warnings.simplefilter("always", UserWarning)
                 ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None,
                                       alpha=alpha, logs=logs, metrics=metrics)
-            caveats = [str(w.message).removeprefix("rank_causes: ") for w in caught]
-            if len(ranking):
-                ranking.attrs["null_reference"] = _null_reference(incident, base, level, logs, metrics)
+            caveats = [m for w in caught if (m := str(w.message).removeprefix("rank_causes: ")) != small]
+            if len(ranking) and small:  # said first; how high chance goes is not measured at this size
+                ranking.attrs["null_reference"] = dict(
+                    score=float("nan"), baseline_traces=n_b,
+                    why=(f"the baseline's {n_b:,} traces are too few against the incident's {n_a:,} (more than "
+                         f"{MAX_INCIDENT_PER_BASELINE} incident traces per baseline trace)"))
+            elif len(ranking):
+                compared = int((ranking.attrs.get("metric_coverage") or {}).get("compared", 0))
+                ranking.attrs["null_reference"] = _null_reference(incident, base, level, logs, metrics,
+                                                                  metric_series=compared)
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha)
@@ -376,6 +395,8 @@ def _metric_coverage(cov: dict) -> Finding:
         slight = int(cov.get("negligible", 0))
         capped = int(cov.get("capped", 0))  # of the slight ones, those small only because the key's own time held
         wide = int(cov.get("widened", 0))
+        unranked = int(cov.get("unranked", 0))  # compared, of keys with no row in the ranking
+        n_unranked_keys = int(cov.get("unranked_key_count", 0))
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
                 f"or more in {where}, 1 or more in the incident's"
                 + (f" ({wide:,} of them had fewer than {MIN_BASELINE_POINTS} points in the baseline's period and were "
@@ -389,8 +410,12 @@ def _metric_coverage(cov: dict) -> Finding:
                 + (f"; {capped:,} more moved while the service's own spans did not slow — the time it waits on its "
                    f"callees, weighed where they are, not here: {'; '.join(cov.get('capped_moved', []))}"
                    + (" …" if capped > 3 else "") if capped else "")
+                + (f"; {unranked:,} of the series compared are of {cov['by']}s with no row in the ranking (no "
+                   f"incident span names them: {', '.join(str(k) for k in cov.get('unranked_keys', []))}"
+                   f"{' …' if n_unranked_keys > 3 else ''}), so their moves weigh on no component" if unranked else "")
                 + ".")
     return Finding("sure", text, (), dict(metric_series=cov["series"], metric_series_compared=cov["compared"],
+                                          metric_series_unranked=unranked,
                                           metric_series_moved=cov["moved"] - int(cov.get("negligible", 0)),
                                           metric_series_negligible=int(cov.get("negligible", 0))))
 
@@ -947,12 +972,20 @@ CLEAR_MARGIN = 0.1
 
 
 def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs: pd.DataFrame | None,
-                    metrics: pd.DataFrame | None) -> dict | None:
+                    metrics: pd.DataFrame | None, metric_series: int = 0) -> dict | None:
     """What the top of :func:`~tracekit.rank_causes` scores here with nothing injected
     (:func:`~tracekit.chance_score`: a block of the baseline's traces as many as the incident has, its last, then
     its first, ranked against the rest of it, with the same level and signals): the higher of the two blocks' top
     scores. When the baseline is too small to split, or its parts had nothing to rank, the score is NaN and ``why``
-    says so: the top of the ranking is then called a likely cause by nothing."""
+    says so: the top of the ranking is then called a likely cause by nothing.
+
+    When the ranking compared ``metric_series`` metric series but the parts of the baseline compared none (a baseline a
+    few scrape intervals long: its parts hold no metric point), that score is the traces' (and logs') alone, and the
+    metrics get a chance level of their own (:func:`~tracekit.analysis.metric_evidence.metric_chance_score`: the same
+    metrics between an incident-long stretch at the baseline's end and a baseline-long stretch before it):
+    ``metric_score`` (NaN when not measurable), ``metric_key``. Nezha TrainTicket 14:23 (a CPU fault), operation level:
+    the top score 0.57 (traces 0.36 + metrics 0.21: CpuUsage 2.64 → 430 m) was said to be "no higher than" 0.60, a
+    score of traces alone."""
     ni = int(incident["trace_id"].nunique())
     cs = chance_score(base, ni, level=level, logs=logs, metrics=metrics)
     if cs.empty:
@@ -968,8 +1001,34 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
                    f"baseline's {nb:,} traces against the rest of it found nothing to compare)")
         return dict(score=float("nan"), why=why, baseline_traces=nb)
     top = cs.iloc[int(np.argmax(cs["score"].to_numpy(dtype=float)))]
-    return dict(score=float(top["score"]), later_traces=int(top["block_traces"]), earlier_traces=int(top["rest_traces"]),
-                key=str(top["top"]))
+    ref = dict(score=float(top["score"]), later_traces=int(top["block_traces"]), earlier_traces=int(top["rest_traces"]),
+               key=str(top["top"]))
+    if metrics is not None and metric_series > 0 and not (cs["metric_series"].to_numpy() > 0).any():
+        from ..analysis.metric_evidence import metric_chance_score
+
+        mc = metric_chance_score(metrics, incident, base, by="host" if level == "host" else "service")
+        ref.update(metric_score=float(mc["metric_score"].iloc[0]) if len(mc) else float("nan"),
+                   metric_key=str(mc.iloc[0, 0]) if len(mc) else None)
+    return ref
+
+
+def _per_signal_words(t_score: float, m_score: float, ref: dict) -> str:
+    """Each signal's score against its own chance level (:func:`_null_reference` with ``metric_score``)."""
+    def how(x: float, r: float, where: str) -> str:
+        if not np.isfinite(r):
+            return "its chance level could not be measured (no metric point in both stretches)"
+        if x >= CLEAR_OVER_NULL * r and x - r >= CLEAR_MARGIN:
+            return f"beyond chance (against {r:.2f}, {where})"
+        rel = ("no higher than" if x <= r else f"less than {CLEAR_OVER_NULL:g} times" if x < CLEAR_OVER_NULL * r
+               else f"only {x - r:.2f} above")
+        return f"within chance ({rel} {r:.2f}, {where})"
+
+    traces = how(t_score, ref["score"], f"between {ref['later_traces']:,} of the baseline's own traces and its other "
+                                        f"{ref['earlier_traces']:,}, parts too short to compare metrics")
+    metrics = how(m_score, ref["metric_score"], "the top metric score of the same metrics between a stretch as long as "
+                                                "the incident at the baseline's end and one as long as the baseline "
+                                                "before it")
+    return f"its traces' evidence scores {t_score:.2f}, {traces}; its metrics score {m_score:.2f}, {metrics}"
 
 
 def _null_words(ref: dict) -> str:
@@ -1051,12 +1110,34 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     first = _decided_words(top) + first
     score = float(top["score"])
     measured = null is not None and bool(np.isfinite(null["score"]))  # how high a score goes on chance is known
-    beyond = bool(measured and score >= CLEAR_OVER_NULL * null["score"] and score - null["score"] >= CLEAR_MARGIN)
+    # the chance level of the traces (and logs) alone, and the metrics' own (_null_reference): each signal's score
+    # against its own, the top beyond chance when one of them is
+    apart = measured and "metric_score" in null
+    m_score = float(top["metrics"]) if apart and "metrics" in top.index and pd.notna(top["metrics"]) else 0.0
+    t_score = score - m_score
+
+    def clears(x: float, ref: float) -> bool:
+        return bool(np.isfinite(ref) and x >= CLEAR_OVER_NULL * ref and x - ref >= CLEAR_MARGIN)
+
+    by_traces = clears(t_score, null["score"]) if measured else False
+    by_metrics = clears(m_score, null["metric_score"]) if apart else False
+    beyond = by_traces or by_metrics
     ev["likely"] = beyond  # the finding calls its component a likely cause (the report's headings follow it)
     if measured:
         ev.update(null_score=null["score"], null_later_traces=null["later_traces"],
                   null_earlier_traces=null["earlier_traces"], beyond_null=beyond)
-    if beyond:
+    if apart:
+        ev.update(traces_score=t_score, metrics_score=m_score, metric_null_score=null["metric_score"],
+                  beyond_null_traces=by_traces, beyond_null_metrics=by_metrics)
+        signals = " and ".join(w for w, ok in (("traces", by_traces), ("metrics", by_metrics)) if ok)
+        per_signal = _per_signal_words(t_score, m_score, null)
+    if apart and beyond:
+        text = (f"Likely cause (ranked first of {n} by rank_causes, beyond chance by its {signals}: {per_signal}): "
+                f"{label} — {first}")
+    elif apart:
+        text = (f"No {level} stands out clearly beyond chance, signal by signal: {per_signal}. Highest ranked of {n} "
+                f"by rank_causes, with that caveat: {label} — {first}")
+    elif beyond:
         text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
     elif not measured:
         why = null["why"] if null is not None else "how high the ranking's top score goes on chance was not measured"
@@ -1092,7 +1173,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                  "changed alike).")
     rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
             if float(r["score"]) >= 0.1]
-    vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond else ""
+    vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond and not apart else ""
     if rest:
         text += f" Next: {'; '.join(rest)} (top score {score:.2f}{vs_null})."
     elif vs_null:

@@ -341,7 +341,9 @@ def postmortem(
                 ranking = rank_causes(incident, base, level=level, comparison=cmp, lift_rows=1, window=None,
                                       alpha=alpha, logs=logs, metrics=metrics)
             caveats = [m for w in caught if (m := str(w.message).removeprefix("rank_causes: ")) != small]
-            if len(ranking) and small:  # said first; how high chance goes is not measured at this size
+            if len(ranking) and small and n_b >= 2 * CHANCE_MIN_TRACES:
+                # said first; how high chance goes is not measured at this size (a baseline too few to split at all
+                # is said so by _null_reference)
                 ranking.attrs["null_reference"] = dict(
                     score=float("nan"), baseline_traces=n_b,
                     why=(f"the baseline's {n_b:,} traces are too few against the incident's {n_a:,} (more than "

@@ -387,6 +387,8 @@ def _metric_coverage(cov: dict) -> Finding:
         return period_text(*w)
 
     per = f"per {cov['by']} and metric name"
+    unranked = int(cov.get("unranked", 0))  # compared, of keys with no row in the ranking
+    n_unranked_keys = int(cov.get("unranked_key_count", 0))
     where = (f"the baseline's period ({when(cov['baseline'])}) outside the incident's ({when(cov['incident'])})"
              if "incident" in cov and "baseline" in cov else "the baseline's period outside the incident's")
     if cov["compared"] == 0:
@@ -397,8 +399,6 @@ def _metric_coverage(cov: dict) -> Finding:
         slight = int(cov.get("negligible", 0))
         capped = int(cov.get("capped", 0))  # of the slight ones, those small only because the key's own time held
         wide = int(cov.get("widened", 0))
-        unranked = int(cov.get("unranked", 0))  # compared, of keys with no row in the ranking
-        n_unranked_keys = int(cov.get("unranked_key_count", 0))
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
                 f"or more in {where}, 1 or more in the incident's"
                 + (f" ({wide:,} of them had fewer than {MIN_BASELINE_POINTS} points in the baseline's period and were "

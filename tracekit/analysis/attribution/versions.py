@@ -111,7 +111,9 @@ def version_regressions(
     The version of a span is ``attribute`` in its resource (else its attributes); for
     ``"service.version"`` also ``faas.version`` and Elastic Beanstalk's ``version_label``. The
     *calls* of a service are its entry spans (a root, or a span whose parent is in another
-    service). Columns: ``service``, ``version``, ``previous_version`` (the version first seen just
+    service). A version deployed again after another replaced it (a rollback, v1 → v2 → v1) has a row
+    per deploy period (:func:`deploy_periods`), each compared with the row before it in time. Columns:
+    ``service``, ``version``, ``previous_version`` (the version of the period first seen just
     before, <NA> for the first), ``first_seen``/``last_seen`` (start of its first/last call — the
     first is a deploy marker), ``calls``, ``traces``, ``p50_ms``, ``p95_ms`` (inverted-cdf),
     ``error_rate``, ``cp_ms`` (critical-path ms of the service's spans per trace it served whose

@@ -254,3 +254,25 @@ def test_interleaved_versions_stay_one_period_each():
     plan = [("2.0", 12.0) if x < 0.3 else ("1.0", 10.0) for x in rng.random(300)]
     r = tk.version_regressions(_versions(plan), n_boot=50)
     assert sorted(r["version"].tolist()) == ["1.0", "2.0"] and r["calls"].sum() == 300
+
+
+def test_a_canary_chosen_per_request_stays_one_period_per_version():
+    """A request's calls go to one pod together: 1,000 requests of 3 calls each, a request on v2 with chance 0.1. Drawn
+    call by call, runs of 6 v2 calls (two v2 requests in a row) broke v1 into 11 periods (13 rows); counted by request,
+    one row per version."""
+    rng = np.random.default_rng(1)
+    cols: dict[str, list] = {k: [] for k in ("trace_id", "span_id", "start", "end", "resource")}
+    k = 0
+    for r in range(1000):
+        v = "2.0" if rng.random() < 0.1 else "1.0"
+        for j in range(3):
+            k += 1
+            t = (r * 10 + j) * 10 * MS
+            cols["trace_id"].append(f"{r + 1:032x}")
+            cols["span_id"].append(f"{k:016x}")
+            cols["start"].append(t)
+            cols["end"].append(t + (12 if v == "2.0" else 10) * MS)
+            cols["resource"].append({"service.version": v})
+    spans = tk.spans_from_columns({**cols, "service": ["pay"] * k, "name": ["charge"] * k})
+    r = tk.version_regressions(spans, n_boot=50)
+    assert r["version"].tolist() == ["1.0", "2.0"] and r["calls"].sum() == 3000

@@ -62,36 +62,42 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
 PERIOD_ALPHA = 0.01
 
 
-def deploy_periods(service: np.ndarray, version: np.ndarray, start: np.ndarray) -> np.ndarray:
+def deploy_periods(service: np.ndarray, version: np.ndarray, start: np.ndarray, trace: np.ndarray) -> np.ndarray:
     """Per call, the deploy period of its version (0, 1, …): a version deployed, replaced and deployed again (a
     rollback, v1 → v2 → v1) has two periods, each compared with the version it replaced.
 
-    In the service's calls ordered by start, a version's period ends where a run of consecutive calls of other versions
-    is longer than chance allows had its calls been interleaved at random at its share ``p`` of the ``n`` calls from its
-    first to its last: a run of ``L`` or more starts at a given call with chance ``(1 − p)^L``, and a run breaks the
-    period when ``n · (1 − p)^L`` < :data:`PERIOD_ALPHA`. A canary or a rolling deploy interleaves two versions (runs of
-    a few calls); a rollback leaves a run of the replacing version's every call. Aligned arrays in, an int64 array out.
+    The unit is a request: a trace's calls of a service in one version, placed at the first of them (a request's calls
+    go to one pod together, so calls are not drawn one by one). In the service's requests ordered so, a version's
+    period ends where a run of consecutive requests of other versions is longer than chance allows had its requests
+    been interleaved at random at its share ``p`` of the ``n`` requests from its first to its last: a run of ``L`` or
+    more starts at a given request with chance ``(1 − p)^L``, and a run breaks the period when ``n · (1 − p)^L`` <
+    :data:`PERIOD_ALPHA`. A canary or a rolling deploy interleaves versions (runs of a few requests); a rollback leaves
+    a run of the replacing version's every request. Aligned arrays in, an int64 array out.
     """
     n = len(service)
-    period = np.zeros(n, dtype=np.int64)
     if not n:
-        return period
-    order = np.lexsort((start, pd.factorize(pd.Series(service, dtype=object))[0]))
-    svc_sorted = np.asarray(service, dtype=object)[order]
-    ver_sorted = np.asarray(version, dtype=object)[order]
-    bounds = np.flatnonzero(np.r_[True, svc_sorted[1:] != svc_sorted[:-1], True])
+        return np.zeros(0, dtype=np.int64)
+    calls = pd.DataFrame({"s": pd.Series(service, dtype=object), "v": pd.Series(version, dtype=object),
+                          "t": np.asarray(trace), "at": np.asarray(start)})
+    units = calls.groupby(["s", "t", "v"], sort=False, dropna=False)["at"].min().reset_index()
+    units = units.sort_values(["s", "at"], kind="stable").reset_index(drop=True)
+    period = np.zeros(len(units), dtype=np.int64)
+    svc_u = units["s"].to_numpy(dtype=object)
+    bounds = np.flatnonzero(np.r_[True, svc_u[1:] != svc_u[:-1], True])
+    ver_u = units["v"].to_numpy(dtype=object)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        codes = pd.factorize(pd.Series(ver_sorted[a:b], dtype=object))[0]
+        codes = pd.factorize(pd.Series(ver_u[a:b], dtype=object))[0]
         for v in range(int(codes.max()) + 1):
             at = np.flatnonzero(codes == v)
             span = at[-1] - at[0] + 1
             share = len(at) / span
             if share >= 1.0:
                 continue
-            others = np.diff(at) - 1  # calls of other versions between two consecutive calls of this one
+            others = np.diff(at) - 1  # requests of other versions between two consecutive requests of this one
             brk = span * (1.0 - share) ** others.astype(float) < PERIOD_ALPHA
-            period[order[a + at]] = np.r_[0, np.cumsum(brk)]
-    return period
+            period[a + at] = np.r_[0, np.cumsum(brk)]
+    units["period"] = period
+    return calls.merge(units[["s", "t", "v", "period"]], on=["s", "t", "v"], how="left")["period"].to_numpy(np.int64)
 
 
 @renamed(incident="window")
@@ -201,7 +207,7 @@ def version_regressions(
     has_cp = np.zeros(len(tree.trace_ids), dtype=bool)
     has_cp[cpv["trace"].dropna().to_numpy(dtype=np.int64)] = True
     calls["period"] = deploy_periods(calls["service"].to_numpy(dtype=object), calls["version"].to_numpy(dtype=object),
-                                     calls["start"].to_numpy())
+                                     calls["start"].to_numpy(), calls["trace"].to_numpy())
     rows = []
     draws: list[dict[str, np.ndarray]] = []
     for (s, v, _), g in calls.groupby(["service", "version", "period"], sort=True):

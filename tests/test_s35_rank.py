@@ -276,3 +276,16 @@ def test_a_canary_chosen_per_request_stays_one_period_per_version():
     spans = tk.spans_from_columns({**cols, "service": ["pay"] * k, "name": ["charge"] * k})
     r = tk.version_regressions(spans, n_boot=50)
     assert r["version"].tolist() == ["1.0", "2.0"] and r["calls"].sum() == 3000
+
+
+def test_a_baseline_of_hundreds_is_not_too_small_whatever_the_ratio():
+    """The ratio rule is for baselines whose limits are draws of a few spans: in the fault lab, nothing injected, an
+    incident of 2,000 traces against 250 or 500 baseline traces called a cause likely in 0 of 6 windows each (as often
+    as 1,000 against 2,000 does), so hundreds of baseline traces are never too few (ENOUGH_BASELINE_TRACES)."""
+    from tracekit.analysis.baseline_check import ENOUGH_BASELINE_TRACES, MAX_INCIDENT_PER_BASELINE, baseline_too_small
+
+    ids = pd.DataFrame({"trace_id": [f"{i + 1:032x}" for i in range(4000)]})
+    for n_base in (ENOUGH_BASELINE_TRACES, 250, 500):
+        assert n_base * MAX_INCIDENT_PER_BASELINE < 4000 and baseline_too_small(ids, ids.iloc[:n_base]) == ""
+    assert baseline_too_small(ids, ids.iloc[:ENOUGH_BASELINE_TRACES - 1]).startswith(
+        f"The baseline is too small for a conclusion: its {ENOUGH_BASELINE_TRACES - 1} traces against the incident's 4,000")

@@ -41,7 +41,7 @@ from ..core import number_arg, require_columns, routes
 from ..core.words import percent
 
 __all__ = ["baseline_comparability", "Comparability", "MIN_SHARED", "own_traces", "baseline_too_small",
-           "MAX_INCIDENT_PER_BASELINE"]
+           "MAX_INCIDENT_PER_BASELINE", "ENOUGH_BASELINE_TRACES"]
 
 #: fewest share of the spans' spans whose operation the baseline has, for the baseline to be comparable
 MIN_SHARED = 0.8
@@ -53,6 +53,12 @@ _FORMATS = {"xray": "X-Ray", "otlp": "OTLP"}
 #: (seeds 1-8 each): incident 400 traces against a baseline of 20 / 40 / 80 / 100 / 133 / 160 / 400, a top cause called
 #: likely in 7 / 4 / 1 / 1 / 0 / 0 / 0 of 8 windows; incident 100 against 20 / 25 / 33 / 40 / 80: 4 / 3 / 0 / 0 / 0
 MAX_INCIDENT_PER_BASELINE = 3
+#: baseline traces that are never too few by :data:`MAX_INCIDENT_PER_BASELINE`: the ratio matters where the baseline's
+#: limits are draws of a few spans, not where they are measured on hundreds. Same lab: incident 1,000 traces against
+#: 120 / 160 / 250 (8.3 / 6.3 / 4 per baseline trace), likely in 2 / 0 / 2 of 8; incident 2,000 against 250 / 500 /
+#: 1,000 / 2,000, 0 / 0 / 2 / 0 of 6 — no more than at ratios the rule allows (400 against 100: 1 of 8; 2,000 against
+#: 1,000: 2 of 6), so a 500-trace baseline of a 2,000-trace incident is not called too small
+ENOUGH_BASELINE_TRACES = 100
 
 
 @dataclass(frozen=True)
@@ -226,7 +232,8 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
 
 def baseline_too_small(spans: pd.DataFrame, baseline: pd.DataFrame) -> str:
     """One plain sentence with the counts when ``baseline`` holds too few traces for a comparison with ``spans`` to
-    conclude anything (more than :data:`MAX_INCIDENT_PER_BASELINE` of their traces per baseline trace), else ``""``.
+    conclude anything (fewer than :data:`ENOUGH_BASELINE_TRACES` traces, and more than
+    :data:`MAX_INCIDENT_PER_BASELINE` of the incident's traces per baseline trace), else ``""``.
 
     Parameters
     ----------
@@ -255,11 +262,14 @@ def baseline_too_small(spans: pd.DataFrame, baseline: pd.DataFrame) -> str:
     component is called a likely cause.
     >>> baseline_too_small(s, s)
     ''
+    >>> many = pd.DataFrame({"trace_id": [f"{i:032x}" for i in range(2000)]})
+    >>> baseline_too_small(many, many.iloc[:500]), baseline_too_small(many, many.iloc[:99])[:57]
+    ('', 'The baseline is too small for a conclusion: its 99 traces')
     """
     require_columns(spans, ("trace_id",), "baseline_too_small (spans)")
     require_columns(baseline, ("trace_id",), "baseline_too_small (baseline)")
     na, nb = int(spans["trace_id"].nunique()), int(baseline["trace_id"].nunique())
-    if na <= MAX_INCIDENT_PER_BASELINE * nb:
+    if na <= MAX_INCIDENT_PER_BASELINE * nb or nb >= ENOUGH_BASELINE_TRACES:
         return ""
     return (f"The baseline is too small for a conclusion: its {nb:,} trace{'s' if nb != 1 else ''} against the "
             f"incident's {na:,} (more than {MAX_INCIDENT_PER_BASELINE} incident traces per baseline trace), so how high "

@@ -32,7 +32,7 @@ __all__ = [
     "service_name",
     "known_services",
     "HTTP_STATUS_KEYS",
-    "http_status_code",
+    "http_status_code", "read_int",
     "dict_cells",
     "own",
     "owned_cells",
@@ -357,12 +357,12 @@ HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code", "http.respo
 _STATUS_MAX = 2**62  # the readers' range for a status code (beyond: not a status, left in the attributes)
 
 
-def http_status_code(x: Any) -> int | None:
-    """An HTTP status code as the readers read one: an int, an integer string or an integral float; None otherwise
-    (a bool, a word, a value beyond ±2**62).
+def read_int(x: Any) -> int | None:
+    """A whole number as the readers read one from a JSON value (an HTTP status code, a content length): an int, an
+    integer string or an integral float; None otherwise (a bool, a word, a value beyond ±2**62).
 
-    >>> http_status_code(503), http_status_code("503"), http_status_code(503.0), http_status_code(True)
-    (503, 503, 503, None)
+    >>> read_int(503), read_int(" 503"), read_int(503.0), read_int(True), read_int(2**70), read_int("5xx")
+    (503, 503, 503, None, None, None)
     """
     if type(x) is str:
         try:
@@ -372,6 +372,16 @@ def http_status_code(x: Any) -> int | None:
     elif type(x) is float and x.is_integer():
         x = int(x)
     return x if type(x) is int and -_STATUS_MAX < x < _STATUS_MAX else None
+
+
+def http_status_code(x: Any) -> int | None:
+    """An HTTP status code as every reader reads one (:func:`read_int`: the OTLP and X-Ray readers and
+    :func:`spans_from_columns` share it).
+
+    >>> http_status_code(503), http_status_code("503"), http_status_code(503.0), http_status_code(True)
+    (503, 503, 503, None)
+    """
+    return read_int(x)
 
 
 def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:

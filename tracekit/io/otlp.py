@@ -120,7 +120,7 @@ from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, service_name, xray_to_trace_id
+from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, http_status_code, service_name, xray_to_trace_id
 from ._columns import hex_ids
 from ._copies import duplicate_candidates, duplicates_to_drop, each_path_once
 from ._sources import (
@@ -610,13 +610,8 @@ def _time(x: Any, what: str) -> int:
 
 
 def _http_status(x: Any) -> int | None:
-    if type(x) is int:
-        return x
-    if type(x) is str and x.isdigit():
-        return int(x)
-    if type(x) is float and x.is_integer():
-        return int(x)
-    return None
+    """The HTTP status code of an attribute value: the readers' one rule (:func:`tracekit.schema.http_status_code`)."""
+    return http_status_code(x)
 
 
 # ---------------------------------------------------------------------------------------------

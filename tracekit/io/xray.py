@@ -109,7 +109,7 @@ import pyarrow.compute as pc
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, UNKNOWN_SERVICE, known_services
+from ..schema import COLUMN_NAMES, UNKNOWN_SERVICE, known_services, read_int
 from ._columns import hex_id_bytes
 from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
@@ -294,18 +294,6 @@ def _put_level(out: dict, keys: dict[str, str], head: str, name: str, block: dic
             _put(out, key, v)
         else:
             out[key] = intern(v) if type(v) is str else v
-
-
-def _int_or_none(v: Any) -> int | None:
-    """An int from an int, an integer string or an integral float; None if none (or too big)."""
-    if type(v) is str:
-        try:
-            v = int(v.strip())
-        except ValueError:
-            return None
-    elif type(v) is float and v.is_integer():
-        v = int(v)
-    return v if type(v) is int and -_MAX_INT < v < _MAX_INT else None
 
 
 def _seconds(v: Any, what: str, s: dict) -> float:
@@ -833,14 +821,14 @@ class _Builder:
                             code = resp.get("status")
                             if code is not None:
                                 if type(code) is not int or not (-_MAX_INT < code < _MAX_INT):
-                                    code = _int_or_none(code)
+                                    code = read_int(code)
                                     if code is not None:
                                         attrs["http.response.status"] = code
                                 if code is not None:
                                     status = code
                             cl = resp.get("content_length")
-                            if type(cl) is str and _int_or_none(cl) is not None:
-                                attrs["http.response.content_length"] = _int_or_none(cl)
+                            if type(cl) is str and read_int(cl) is not None:
+                                attrs["http.response.content_length"] = read_int(cl)
                     else:
                         attrs["http"] = v
                 v = take("aws", None)

@@ -89,3 +89,15 @@ def test_confidence_counts_crossing_hops_by_its_definition():
     ok = _right(h, truth)
     assert (n_cross[~ok] > 0).all() and ok[n_cross == 0].all()
 
+
+
+def test_unbounded_windows_are_accepted():
+    # stitch accepts inf (and any large number) for max_wait_ms / tolerance_ms; it used to raise a bare OverflowError
+    # turning them into integer ns. A window wider than the data reaches every span: the same hops as 15 minutes
+    spans, truth = _queue(30, every_p=10, every_c=3)
+    ref = tk.stitch(spans, via="heuristic").hops
+    assert _right(ref, truth).all() and len(ref) == 30
+    for kw in ({"max_wait_ms": float("inf")}, {"max_wait_ms": 1e300}):
+        assert tk.stitch(spans, via="heuristic", **kw).hops.equals(ref)
+    # an unbounded clock-skew tolerance lets a consumer take a producer that ended after it started: still one hop each
+    assert len(tk.stitch(spans, via="heuristic", tolerance_ms=float("inf")).hops) == 30

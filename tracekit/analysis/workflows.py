@@ -303,6 +303,10 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     end = ns(spans["end"])
     end = np.where(end == _NAT, start, end)
     handoff = is_async_handoff(spans) if n else np.zeros(0, dtype=bool)
+    # the windows in ns, no wider than the data's time span (a wider one, up to inf, reaches every span alike)
+    known = np.concatenate([start[start != _NAT], end[end != _NAT]])
+    reach = int(known.max()) - int(known.min()) + 1 if len(known) else 1
+    max_wait_ns, tol_ns = (int(min(x * 1e6, reach)) for x in (max_wait_ms, tolerance_ms))
     consumer_like = _is_consumer(kind, attrs) if n else np.zeros(0, dtype=bool)
     prod: list[np.ndarray] = []
     cons: list[np.ndarray] = []
@@ -384,7 +388,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             cands = pid.get(m) if m is not None else None
             if not cands:
                 continue
-            ok = [p for p in cands if p != c and end[p] <= start[c] + int(tolerance_ms * 1e6)] or [p for p in cands if p != c]
+            ok = [p for p in cands if p != c and end[p] <= start[c] + tol_ns] or [p for p in cands if p != c]
             if not ok:
                 continue
             p = max(ok, key=lambda r: (end[r], r))
@@ -399,7 +403,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         if len(c_rows) and len(p_rows):
             hp, hc, hf = _heuristic(p_rows, c_rows, [dest(i) for i in p_rows.tolist()],
                                     [dest(i) for i in c_rows.tolist()], start, end,
-                                    int(max_wait_ms * 1e6), int(tolerance_ms * 1e6))
+                                    max_wait_ns, tol_ns)
             if len(hp):
                 add(hp, hc, "heuristic", hf)
     P = np.concatenate(prod) if prod else np.zeros(0, dtype=np.int64)

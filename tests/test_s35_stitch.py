@@ -101,3 +101,33 @@ def test_unbounded_windows_are_accepted():
         assert tk.stitch(spans, via="heuristic", **kw).hops.equals(ref)
     # an unbounded clock-skew tolerance lets a consumer take a producer that ended after it started: still one hop each
     assert len(tk.stitch(spans, via="heuristic", tolerance_ms=float("inf")).hops) == 30
+
+
+def _process_spans(n_producers: int = 0, message_id: bool = False):
+    """Three messages of queue ``orders`` processed by server spans carrying ``messaging.system`` and operation
+    ``process`` (consumers, whatever their kind), 10-15, 20-25 and 30-30.5 ms; optionally a producer (1 ms before)."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "attributes")}
+    for i, (a, b) in enumerate([(10 * MS, 15 * MS), (20 * MS, 25 * MS), (30 * MS, 30 * MS + MS // 2)]):
+        attrs = {"messaging.system": "kafka", "messaging.operation": "process", "messaging.destination.name": "orders"}
+        if message_id:
+            attrs["messaging.message.id"] = "m-1"  # one message delivered three times
+        rows = [(f"{i + 1:032x}", f"{i + 1:016x}", None, "worker", "orders process", "server", a, b, attrs)]
+        if i < n_producers:
+            rows.append((f"{i + 11:032x}", f"{i + 11:016x}", None, "api", "orders publish", "producer", a - 2 * MS, a - MS,
+                         {"messaging.destination.name": "orders", **({"messaging.message.id": "m-1"} if message_id else {})}))
+        for r in rows:
+            for k, v in zip(cols, r, strict=True):
+                cols[k].append(v)
+    return tk.spans_from_columns(cols)
+
+
+def test_a_consumer_is_never_the_producer_of_another_or_itself():
+    # before: consumer 1 fed consumer 2 (0.8) and consumer 3 fed itself (wait -0.5 ms): 2 hops out of none
+    h = tk.stitch(_process_spans(), via="heuristic").hops
+    assert h.empty
+    # with a producer for the first message only: the one true hop, nothing else
+    h = tk.stitch(_process_spans(n_producers=1), via="heuristic").hops
+    assert list(zip(h["producer_trace_id"], h["consumer_trace_id"], strict=True)) == [(f"{11:032x}", f"{1:032x}")]
+    # one message id delivered three times: each delivery comes from the producer, not from the delivery before it
+    h = tk.stitch(_process_spans(n_producers=1, message_id=True), via="messaging").hops
+    assert set(h["producer_trace_id"]) == {f"{11:032x}"} and len(h) == 3

@@ -23,6 +23,9 @@ not matched again):
       ``links``) to a span in the data that is not its parent. The linked span is the producer,
       the linking span the consumer (OTel messaging: the consumer links to the message's creation
       context).
+``"messaging"`` and ``"heuristic"`` take as producers hand-off spans that do not consume (a span with
+``messaging.system`` whose ``messaging.operation`` is receive/process/… is a consumer, whatever its kind).
+
 ``"messaging"`` — rule ``message_id``: a hand-off span and a consumer span that carry the same
     message id (``messaging.message.id``, legacy ``messaging.message_id``, ``aws.sqs.message_id``;
     OTel messaging semantic conventions), the producer being the latest one to end before the
@@ -375,7 +378,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         return d
 
     if "messaging" in via and n:
-        p_rows = np.flatnonzero(handoff)
+        p_rows = np.flatnonzero(handoff & ~consumer_like)  # a span that consumes a message did not send it
         c_rows = np.flatnonzero(consumer_like & ~matched)
         pid = {}
         for p in p_rows.tolist():
@@ -399,7 +402,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             add(np.asarray(mp), np.asarray(mc), "message_id", np.asarray(mf))
     if "heuristic" in via and n:
         c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0))
-        p_rows = np.flatnonzero(handoff & ~used_p)
+        p_rows = np.flatnonzero(handoff & ~used_p & ~consumer_like)
         if len(c_rows) and len(p_rows):
             hp, hc, hf = _heuristic(p_rows, c_rows, [dest(i) for i in p_rows.tolist()],
                                     [dest(i) for i in c_rows.tolist()], start, end,

@@ -769,8 +769,9 @@ def test_kind_and_status_flags_of_every_combination():
         ("server", True, False, True, True, "error"),
         ("client", False, True, False, False, "error"),
         ("client", False, False, False, False, "ok"),
-        ("internal", False, False, False, True, "ok"),  # null is absent ("yes" is bad input); end_time given
-        ("internal", False, False, False, True, "ok"),
+        # in progress without a flag: no outcome yet, unset (s35 outcomes2: "ok" made the request known-not-failed)
+        ("internal", False, False, False, True, "unset"),  # null is absent ("yes" is bad input); end_time given
+        ("internal", False, False, False, True, "unset"),
     ]
     # in progress with an end_time: end NaT as for every in-progress span, the end_time kept as an attribute
     # and flagged (it gave an in-progress row with an end and a duration, s31 D17)

@@ -328,7 +328,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
     traces: ...
     """
-    from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes
+    from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes, unknown_outcomes
     from .core.words import percent, plural
 
     ts = trace_outcomes(spans)
@@ -357,6 +357,10 @@ def format_summary(spans: pd.DataFrame) -> str:
     # failed, a client error or throttled, so each share is unknown, not 0 (asked of the spans: with no request,
     # trace_outcomes' failed says nothing of whether a status was recorded)
     known = status_recorded(spans)
+    # requests still in progress (no outcome yet): left out of the shares (core.failed_share), said beside the count
+    n_unknown = unknown_outcomes(ts) if known else 0
+    unknown_words = (f" with a known outcome; {n_unknown} still in progress, outcome unknown, not counted"
+                     if n_unknown else "")
 
 
     continues = ts["continues"].notna().to_numpy(dtype=bool)
@@ -371,7 +375,8 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
         + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        ((f"failed requests (root span 5xx or status error, of {n_req} request{'' if n_req == 1 else 's'}): {percent(share, 2)}"
+        ((f"failed requests (root span 5xx or status error, of {n_req - n_unknown} request"
+          f"{'' if n_req - n_unknown == 1 else 's'}{unknown_words}): {percent(share, 2)}"
           f"  client errors (4xx): {percent(float(req['client_error'].mean()), 2)}"
           f"  throttled: {percent(float(req['throttled'].mean()), 2)}"
           if n_req else "failed requests, client errors (4xx), throttled: none to count (0 requests)")

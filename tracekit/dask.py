@@ -101,7 +101,16 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .core import QUANTILES, failed, percentile, require_columns, status_recorded, trace_outcomes
+from .core import (
+    QUANTILES,
+    bool_column,
+    failed,
+    percentile,
+    require_columns,
+    status_recorded,
+    trace_outcomes,
+    unknown_outcomes,
+)
 from .core.deprecation import renamed
 from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
@@ -1176,7 +1185,17 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
     rep = hr(part, checks=additive, **options) if additive and len(part) else None
     out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0,
                  "n_requests": int(trace_outcomes(part)["request"].sum()) if len(part) else 0,
-                 "status": bool(status_recorded(part))}
+                 "status": bool(status_recorded(part)), "n_unknown": 0}
+    if len(part):  # requests in progress with no outcome yet: left out of the failed share (core.failed_share)
+        oc = trace_outcomes(part)
+        if out["status"]:
+            out["n_unknown"] = unknown_outcomes(oc)
+        else:  # every row <NA> here; in the whole (some partition records a status) only the roots in progress are
+            rows = part[["trace_id", "span_id"]].assign(
+                ip=bool_column(part, "in_progress") | part["end"].isna().to_numpy()).drop_duplicates(["trace_id", "span_id"])
+            req = oc.loc[oc["request"].to_numpy(dtype=bool), ["trace_id", "root_span_id"]]
+            ip = req.merge(rows, left_on=["trace_id", "root_span_id"], right_on=["trace_id", "span_id"], how="left")
+            out["n_unknown"] = int(ip["ip"].fillna(False).astype(bool).sum())
     if "span_error_rate" in names and len(part):
         err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
@@ -1305,7 +1324,8 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
     reps = [p["report"] for p in parts if p["report"] is not None]
     known = any(p["status"] for p in parts)  # some span of the whole data records a status (core.status_recorded)
     out = combine_findings(reps, n_traces=n, n_requests=sum(p["n_requests"] for p in parts),
-                           status_known=known) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
+                           status_known=known, n_unknown=sum(p["n_unknown"] for p in parts)
+                           ) if reps else pd.DataFrame(columns=list(FINDING_COLUMNS))
     tp = out["check"] == "top_call_path"
     if tp.sum() > top_n:
         keep = out.index[tp][:top_n]

@@ -170,7 +170,8 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
                                       "sampling-corrected row, the requests the sample stands for (the sum of their "
                                       "sampling weights, weighted_summary's est_requests, rounded: an estimate)"),
     ("failed_share", "float64", "share", "failed: share of the requests whose root span failed (5xx fault, or status "
-                                         "error that is not a 4xx client error or a throttle; core.failed_share); NaN, "
+                                         "error that is not a 4xx client error or a throttle; core.failed_share), over "
+                                         "the requests whose outcome is known (a root still in progress is left out); NaN, "
                                          "shown as unknown, when no span of the set records a status "
                                          "(core.status_recorded)"),
     ("request_p50_ms", "float64", "ms", "request latency: the request root span's duration (what the caller waited "

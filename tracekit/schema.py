@@ -109,7 +109,7 @@ SPAN_COLUMNS: tuple[Column, ...] = (
     Column("start", TIMESTAMP, False, "ns, UTC", "start time (OTLP nanoseconds; X-Ray float seconds rounded to the microsecond)"),
     Column("end", TIMESTAMP, True, "ns, UTC", "end time; `NaT` for an in-progress span"),
     Column("duration_ms", "float64", True, "ms", "end − start (inclusive time); NaN for an in-progress span"),
-    Column("status", STRING, False, "", "ok / error / unset (OTLP status code; X-Ray: error when fault, error or throttle is set, else ok)", values=STATUSES),
+    Column("status", STRING, False, "", "ok / error / unset (OTLP status code; X-Ray: error when fault, error or throttle is set, else unset for an in-progress segment, else ok)", values=STATUSES),
     Column("status_message", STRING, True, "", "OTLP status message; X-Ray: first exception message of `cause`"),
     Column("http_status", "Int64", True, "", "HTTP response status code, when the span has one"),
     Column("error", "bool", False, "", "client error (4xx): X-Ray `error`; OTLP: http_status in 400–499"),

@@ -77,6 +77,7 @@ from ..core import (
     span_tree,
     status_recorded,
     unanswered_calls,
+    unknown_outcomes,
 )
 from ..core.templates import text_templates
 from ..core.words import percent, plural
@@ -933,13 +934,20 @@ def metric_trace_completeness(ctx: HealthContext) -> pd.DataFrame:
     return _rows(ctx, [row])
 
 
-def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces: int) -> str:
+def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces: int, n_unknown: int = 0) -> str:
     """The explanation of the ``failed_request_ratio`` row (one text for one frame and :func:`combine_findings`):
-    ``ratio`` NaN with requests: no span records a status; with none (``n_requests`` 0): no trace is a request.
+    ``ratio`` NaN with requests: no span records a status (or every request is in progress); with none
+    (``n_requests`` 0): no trace is a request. ``n_unknown`` of the ``n_requests`` are in progress with no outcome
+    yet (core.unknown_outcomes): the ratio is over the others, and the words say so.
 
     >>> failed_request_words(0.25, 4, 1, 5)[:26]
     '25.0% of 4 requests failed'
+    >>> failed_request_words(0.25, 5, 1, 5, n_unknown=1)[:48]
+    '25.0% of 4 requests with a known outcome failed '
     """
+    if n_requests and n_unknown >= n_requests and n_unknown and np.isnan(ratio):
+        return (f"Failed share of {plural(n_requests, 'request')} unknown: "
+                f"{'it is' if n_requests == 1 else 'all are'} still in progress (no outcome yet).")
     if n_requests and np.isnan(ratio):
         return f"Failed share of {plural(n_requests, 'request')} unknown: {NO_STATUS_WORDS}."
     if not n_requests:  # a share of none is no number ("nan% of 0 requests failed" said it was)
@@ -947,9 +955,13 @@ def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces:
         return (f"Failed share of requests unknown: {which} a request (no root, asynchronous work, or the callee's half "
                 "of a request whose trace context was dropped).")
     n_other = n_traces - n_requests
-    return (f"{percent(ratio, 1)} of {plural(n_requests, 'request')} failed (their root span: a 5xx fault, or status error "
+    n_known = n_requests - n_unknown
+    over = f"{plural(n_known, 'request')} with a known outcome" if n_unknown else plural(n_requests, 'request')
+    return (f"{percent(ratio, 1)} of {over} failed (their root span: a 5xx fault, or status error "
             f"that is not a 4xx or a throttle): {plural(n_failed, 'trace')}, {percent(n_failed / n_traces, 1)} of all "
             f"{plural(n_traces, 'trace')} (share)"
+            + (f"; {plural(n_unknown, 'request')} still in progress (outcome unknown, neither failed nor ok) "
+               f"{'is' if n_unknown == 1 else 'are'} left out" if n_unknown else "")
             + (f"; {plural(n_other, 'trace')} {'is not a request' if n_other == 1 else 'are not requests'} (no root, "
                "asynchronous work, or the callee's half of "
                "a request whose trace context was dropped)" if n_traces > n_requests else "") + ".")
@@ -982,7 +994,7 @@ def metric_failed_request_ratio(ctx: HealthContext) -> pd.DataFrame:
         return _rows(ctx, [row])
     row = _finding(
         ctx, "failed_request_ratio", "info", np.zeros(len(ctx.spans), bool),
-        failed_request_words(ratio, n_req, int(bad.sum()), ctx.n_traces),
+        failed_request_words(ratio, n_req, int(bad.sum()), ctx.n_traces, unknown_outcomes(s)),
         "Break it down with span_error_rate: the service whose own spans fail most is where to start.",
         trace_codes=np.flatnonzero(bad), value=ratio, always=True,
     )
@@ -1338,7 +1350,7 @@ def warn_split_checks(findings: pd.DataFrame, implied: list[str], stacklevel: in
 
 
 def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_spans: int, value: float,
-                    n_traces: int, n_requests: int, status_known: bool) -> str:
+                    n_traces: int, n_requests: int, status_known: bool, n_unknown: int = 0) -> str:
     """The explanation of a row :func:`combine_findings` added up, from the summed counts, where its numbers are
     the row's own (each partition's text counted that partition only: '3 db spans …' on a row of 8); other rows
     keep the first partition's text."""
@@ -1362,7 +1374,7 @@ def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_sp
     if check == "failed_request_ratio" and n_traces:
         if not status_known or not n_requests:
             return failed_request_words(np.nan, n_requests, 0, n_traces)
-        return failed_request_words(value, n_requests, traces, n_traces)
+        return failed_request_words(value, n_requests, traces, n_traces, n_unknown)
     if check == "top_call_path" and n_traces:
         return top_call_path_words(traces, n_traces, subject)
     if check in ("dropped_context", "missing_span_on_hop"):
@@ -1384,7 +1396,7 @@ NOT_ADDITIVE = ("span_error_rate", "p95_request_latency_ms", "high_cardinality_s
 
 
 def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: int | None = None, *,
-                     status_known: bool = True) -> pd.DataFrame:
+                     status_known: bool = True, n_unknown: int = 0) -> pd.DataFrame:
     """Add up :func:`health_report` results of partitions that keep traces whole.
 
     Rows with the same (check, severity, subject) are summed (``traces_affected``,
@@ -1398,7 +1410,9 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     default ``n_traces``), over which ``failed_request_ratio``'s value is rebuilt. ``status_known``: whether some
     span of any partition records a status (:func:`tracekit.core.status_recorded`); False keeps
     ``failed_request_ratio``'s value NaN (unknown, not 0). When it is True, the explanation is that of the first
-    partition that could count failures.
+    partition that could count failures. ``n_unknown``: the requests among them whose outcome is unknown (in
+    progress, :func:`tracekit.core.unknown_outcomes` of each partition that records a status), left out of the
+    ratio as :func:`tracekit.core.failed_share` leaves them out.
 
     >>> import tracekit as tk
     >>> spans = tk.spans_from_columns({
@@ -1424,8 +1438,8 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
         if check == "trace_completeness":
             value = 1.0 - traces / n_traces if n_traces else np.nan
         elif check == "failed_request_ratio":
-            n_req = n_traces if n_requests is None else n_requests
-            value = traces / n_req if n_req and status_known else np.nan
+            n_req = (n_traces if n_requests is None else n_requests) - n_unknown
+            value = traces / n_req if n_req > 0 and status_known else np.nan
             counted = g[g["value"].notna()]  # a partition without status said "unknown"
             if status_known and len(counted):
                 g = counted
@@ -1440,7 +1454,8 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
             "spans_affected": n_spans, "share": share,
             "value": value, "example_trace_ids": examples,
             "explanation": _combined_words(check, str(subject), g, traces, n_spans, value, n_traces,
-                                           n_traces if n_requests is None else n_requests, status_known),
+                                           n_traces if n_requests is None else n_requests, status_known,
+                                           n_unknown),
             "what_to_do": g["what_to_do"].iloc[0],
         })
     out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))

@@ -80,6 +80,7 @@ from .outcomes import (
     status_recorded,
     throttled,
     trace_outcomes,
+    unknown_outcomes,
 )
 from .resources import HOST_KEYS, REGION_KEYS, VERSION_KEYS, host_of, hosts, versions
 from .results import RESULT_TABLES, ResultColumn, ResultTable, result_table, results_markdown
@@ -109,7 +110,7 @@ __all__ = [
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
     "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "failed_share", "is_async_root", "status_recorded",
-    "logged_error", "errored",
+    "unknown_outcomes", "logged_error", "errored",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws", "quantiles_with_zeros",

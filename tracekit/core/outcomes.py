@@ -19,9 +19,12 @@ One definition each, used by every analysis, figure, report line and Dask path:
   starts). Never one unnamed "latency".
 - a request **failed** / was a **client error** / was **throttled** when its root span was; a trace
   with no root (only fragments) has no request: ``request_ms`` is NaN and the flags are those of
-  its earliest fragment.
-- the **failed share** (:func:`failed_share`) is failed requests over requests: one population
-  (the ``request`` rows: rootless traces and asynchronous work are not in it) for every module.
+  its earliest fragment. A root still **in progress** (an X-Ray in-progress segment, a span with no end) that
+  records no status yet (status ``unset``, no HTTP code, no X-Ray flag) has an **unknown** outcome: ``failed``,
+  ``client_error`` and ``throttled`` are <NA> on its row, not False — the request had not answered.
+- the **failed share** (:func:`failed_share`) is failed requests over the requests whose outcome is known: one
+  population (the ``request`` rows: rootless traces and asynchronous work are not in it; requests in progress
+  are left out and counted by :func:`unknown_outcomes`) for every module.
 - **status is the span's own outcome; an ERROR log record is evidence.** A span carrying an ERROR or FATAL log
   record (:func:`logged_error`, after :func:`tracekit.attach_logs`) whose status says nothing is not failed: every
   count of failures — failed spans and requests, error rates and failed shares (trace_summary, format_summary,
@@ -57,7 +60,7 @@ from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
 __all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
-           "failed_share", "status_recorded", "logged_error", "errored"]
+           "failed_share", "unknown_outcomes", "status_recorded", "logged_error", "errored"]
 
 
 def _status_error(spans: pd.DataFrame) -> np.ndarray:
@@ -189,11 +192,13 @@ TRACE_OUTCOME_COLUMNS = (
     ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended or the last end is before the first start"),
     ("failed", "boolean", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a "
                               "throttle); <NA> (unknown, not False) on every row when no span of the frame records a status "
-                              "(core.status_recorded)"),
+                              "(core.status_recorded), and on a trace whose root is still in progress and records no "
+                              "status yet (unset, no HTTP code, no X-Ray flag)"),
     ("client_error", "boolean", "", "the request was a client error (root span 4xx, not a fault); <NA> on every row "
-                                    "when no span of the frame records a status, as ``failed``"),
+                                    "when no span of the frame records a status, and for a root in progress, as "
+                                    "``failed``"),
     ("throttled", "boolean", "", "the request was throttled (root span 429 / X-Ray throttle); <NA> on every row when "
-                                 "no span of the frame records a status, as ``failed``"),
+                                 "no span of the frame records a status, and for a root in progress, as ``failed``"),
     ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not; a span exported twice "
                                        "once); 0 when no span "
                                        "of the frame records a status, where ``failed`` says <NA>: read it, not this"),
@@ -230,11 +235,13 @@ def is_async_root(spans: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
 
 
 def failed_share(outcomes: pd.DataFrame, weights: np.ndarray | None = None) -> tuple[float, int]:
-    """The failed share: failed requests over requests, and the number of requests.
+    """The failed share: failed requests over the requests whose outcome is known, and the number of requests.
 
     One definition for every module (timeline, health, postmortem, weighted_summary, the CLI
     summary, the report): the population is the ``request`` rows of :func:`trace_outcomes` —
-    traces without their root and asynchronous work are not requests.
+    traces without their root and asynchronous work are not requests — whose ``failed`` is known: a request
+    whose root is still in progress (``failed`` <NA>) is left out of the share, neither failed nor ok; say how
+    many with :func:`unknown_outcomes`. The number returned counts every request, those left out too.
 
     Parameters
     ----------
@@ -246,22 +253,55 @@ def failed_share(outcomes: pd.DataFrame, weights: np.ndarray | None = None) -> t
     Returns
     -------
     (float, int)
-        The share (NaN with no request, and NaN when ``failed`` is <NA>: no span of the frame records a
-        status, :func:`status_recorded`, so the share is unknown, not 0) and the number of requests (unweighted).
+        The share (NaN with no request, and NaN when every request's ``failed`` is <NA>: no span of the frame
+        records a status, :func:`status_recorded`, or every request is in progress, so the share is unknown, not 0)
+        and the number of requests (unweighted; those of unknown outcome included).
 
     Examples
     --------
     >>> import tracekit as tk
     >>> failed_share(trace_outcomes(tk.empty_spans()))
     (nan, 0)
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({   # a failed request, an ok one, and one still in progress
+    ...     "trace_id": ["1" * 32, "2" * 32, "3" * 32], "span_id": ["a" * 16] * 3, "parent_id": [None] * 3,
+    ...     "service": ["web"] * 3, "name": ["GET /"] * 3, "start": [0] * 3, "end": [10 * ms, 10 * ms, None],
+    ...     "status": ["error", "ok", "unset"]})
+    >>> failed_share(trace_outcomes(spans)), unknown_outcomes(trace_outcomes(spans))
+    ((0.5, 3), 1)
     """
     req = outcomes["request"].to_numpy(dtype=bool)
     n = int(req.sum())
     if not n:
         return float("nan"), 0
-    fl = outcomes["failed"].to_numpy(dtype=np.float64, na_value=np.nan)[req]  # <NA>: unknown, so the share is NaN
+    fl = outcomes["failed"].to_numpy(dtype=np.float64, na_value=np.nan)[req]  # <NA>: unknown, left out
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)[req]
-    return float((w * fl).sum() / w.sum()), n
+    known = ~np.isnan(fl)
+    if not known.any():
+        return float("nan"), n
+    return float((w[known] * fl[known]).sum() / w[known].sum()), n
+
+
+def unknown_outcomes(outcomes: pd.DataFrame) -> int:
+    """The requests whose outcome is unknown (``failed`` <NA>), which :func:`failed_share` leaves out: those whose
+    root is still in progress, or every request when no span of the frame records a status.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        :func:`trace_outcomes` rows.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> unknown_outcomes(trace_outcomes(tk.empty_spans()))
+    0
+    """
+    return int((outcomes["request"].to_numpy(dtype=bool) & outcomes["failed"].isna().to_numpy(dtype=bool)).sum())
 
 
 def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
@@ -280,8 +320,10 @@ def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         ``failed`` is a nullable boolean: True / False where the frame records a status, ``<NA>`` on
         every row when no span of ``spans`` does (:func:`status_recorded`): nothing could be recorded as
         failed there, so whether a request failed is unknown, not False (``failed_share`` is then NaN;
-        ``fillna(False)`` reads it as "known to have failed"); ``client_error`` and ``throttled`` the
-        same. ``failed_spans`` stays a count (0 there: read ``failed``).
+        ``fillna(False)`` would read it as "known not to have failed"); ``client_error`` and ``throttled`` the
+        same. ``<NA>`` too on the row of a trace whose root is in progress and records no status yet (unset,
+        no HTTP code, no X-Ray flag): the request had not answered (``failed_share`` leaves it out).
+        ``failed_spans`` stays a count (0 there: read ``failed``).
 
     Raises
     ------
@@ -312,18 +354,20 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
     # the frame's traces are whole (computed, or cut from a cached frame by whole traces), so some span of the
     # frame records a status exactly when some trace has one: status_recorded(spans) without another pass
     unknown = not out[_RECORDED].to_numpy(dtype=bool).any()
+    # a root in progress without an outcome yet: that request's outcome is unknown (the others' are known)
+    unknown_rows = np.full(len(out), True) if unknown else out[_PENDING].to_numpy(dtype=bool)
     # a request: a root someone waited for, whose trace does not continue another trace's request
     request = out[_OWN_REQUEST].to_numpy(dtype=bool) & out["continues"].isna().to_numpy(dtype=bool)
     data: dict[str, Any] = {}
     for c in out.columns:
-        if c in (_RECORDED, _OWN_REQUEST, _ROOT_MS):
+        if c in (_RECORDED, _OWN_REQUEST, _ROOT_MS, _PENDING):
             continue
         if c == "request_ms":
             data[c] = np.where(request, out[_ROOT_MS].to_numpy(dtype=np.float64), np.nan)
         elif c == "request":
             data[c] = request
         elif c in ("failed", "client_error", "throttled"):  # what only a recorded status can say
-            data[c] = pd.arrays.BooleanArray(out[c].to_numpy(dtype=bool), np.full(len(out), unknown))
+            data[c] = pd.arrays.BooleanArray(out[c].to_numpy(dtype=bool), unknown_rows.copy())
         else:
             data[c] = out[c].array
     return pd.DataFrame(data, index=out.index)
@@ -347,7 +391,7 @@ def _outcomes_of(outcomes: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
 
 #: the columns trace_outcomes reads (fingerprinted by the per-frame cache)
 _OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
-                   "http_status", "error", "fault", "throttle")
+                   "http_status", "error", "fault", "throttle", "in_progress")
 
 
 #: private columns of the cached outcomes (not returned): some span of the trace records a status; the root is one
@@ -356,6 +400,9 @@ _OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind"
 _RECORDED = "_status_recorded"
 _OWN_REQUEST = "_own_request"
 _ROOT_MS = "_root_ms"
+#: private column: the trace's head (its request root, else its earliest fragment) is in progress (flagged, or no
+#: end) and records no status yet (status unset, no HTTP code, no X-Ray flag): its outcome is unknown
+_PENDING = "_outcome_pending"
 
 
 def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
@@ -417,4 +464,5 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         _OWN_REQUEST: request,
         _ROOT_MS: root_ms.astype(np.float64),
         _RECORDED: tree.per_trace(_records_status(spans)) > 0,
+        _PENDING: ((bool_column(spans, "in_progress") | end_na) & ~_records_status(spans))[head] if nt else np.zeros(0, bool),
     })

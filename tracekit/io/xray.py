@@ -23,7 +23,8 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   white space is in ``"unknown_service"`` too (:func:`tracekit.schema.service_name`, every reader's rule);
 * ``kind``: segment → ``server``; subsegment with namespace ``aws``/``remote`` → ``client``;
   other subsegments → ``internal``;
-* ``status`` = ``error`` when ``fault``, ``error`` or ``throttle`` is true, else ``ok``;
+* ``status`` = ``error`` when ``fault``, ``error`` or ``throttle`` is true, else ``unset`` for an
+  ``in_progress`` segment (it has no outcome yet: X-Ray's ``ok`` is a 2xx answer, and none came), else ``ok``;
   ``http_status`` from ``http.response.status``; ``status_message`` = first exception message;
 * ``attributes``: ``http``/``sql``/``aws`` flattened to dotted keys (``http.request.method``,
   ``aws.operation``; lists stay values), ``annotation.<key>``, ``metadata.<namespace>`` (value as
@@ -1124,7 +1125,9 @@ class _Builder:
             "start": ts(start_ns),
             "end": ts(end_ns),
             "duration_ms": pd.Series(duration_ms, copy=False),
-            "status": codes((err | fault | thr).astype(np.int8), ["ok", "error"]),
+            # an in-progress segment without a flag has no outcome yet: unset, not ok (core.trace_outcomes: unknown)
+            "status": codes(np.where(err | fault | thr, 1, np.where(inprog, 2, 0)).astype(np.int8),
+                            ["ok", "error", "unset"]),
             "status_message": strings(pa.array(messages, pa.large_string(), memory_pool=pool)),
             "http_status": pd.Series(pd.arrays.IntegerArray(np.where(no_status, 0, hs), no_status)),
             "error": pd.Series(err, copy=False),

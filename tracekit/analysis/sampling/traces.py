@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import ns, require_columns, routes, span_tree, trace_outcomes
+from ...core import ns, require_columns, routes, span_tree, status_recorded, trace_outcomes
 from ...core.keys import by_keys, key_frame
 from ...errors import ArgumentError
 from ...schema import STRING
@@ -100,8 +100,9 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     out["trace_id"] = out["trace_id"].astype(STRING)
     out["start"] = oc["start"].iloc[order].reset_index(drop=True)
     out.insert(5, "request_ms", oc["request_ms"].to_numpy(dtype=np.float64)[order])
-    # core.status_recorded(spans): trace_outcomes says <NA> on every row exactly when no span records a status
-    known = bool(len(oc)) and not bool(oc["failed"].isna().any())
+    # core.status_recorded(spans) (trace_outcomes' failed is <NA> on every row when no span records one, and on a
+    # row whose root is in progress too: "any <NA>" made one in-progress request turn every status_class unknown)
+    known = status_recorded(spans)
     out["failed"] = oc["failed"].to_numpy(dtype=bool, na_value=False)[order]
     out["request"] = oc["request"].to_numpy(dtype=bool)[order]  # a request (core.outcomes): not rootless, not async
     out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0

@@ -128,3 +128,52 @@ def test_dask_partition_without_status_counts_its_in_progress_requests():
     row = dask_health(ddf, checks=["failed_request_ratio"]).set_index("check").loc["failed_request_ratio"]
     assert row["value"] == pytest.approx(1 / 2)  # 1 failed of the 2 finished requests
     assert "2 requests still in progress" in row["explanation"]
+
+
+# ---------------------------------------------------------------------------------------------- gRPC status codes
+
+def _grpc_otlp(tmp_path, odd: bool) -> pd.DataFrame:
+    """Six spans with rpc.grpc.status_code: (kind, code, status) -> whether OTel's gRPC conventions make it an
+    error. ``odd`` adds a doubleValue given as a string, which sends the file down the checked (slow) path."""
+    import json
+
+    cases = [(2, 13, None), (2, 5, None), (3, 5, None), (3, 0, None), (2, 13, 1), (1, 13, None)]
+    spans = []
+    for i, (kind, code, st) in enumerate(cases, 1):
+        attrs = [{"key": "rpc.system", "value": {"stringValue": "grpc"}},
+                 {"key": "rpc.grpc.status_code", "value": {"intValue": str(code)}}]
+        if odd:
+            attrs.append({"key": "x", "value": {"doubleValue": "1.5"}})
+        sp = {"traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": "Get", "kind": kind,
+              "startTimeUnixNano": "1", "endTimeUnixNano": "1000001", "attributes": attrs}
+        if st is not None:
+            sp["status"] = {"code": st}
+        spans.append(sp)
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "s"}}]},
+                              "scopeSpans": [{"spans": spans}]}]}
+    p = tmp_path / f"grpc{int(odd)}.json"
+    p.write_text(json.dumps(doc))
+    return tk.read_otlp(p)
+
+
+@pytest.mark.parametrize("odd", [False, True], ids=["fast", "checked"])
+def test_grpc_status_code_sets_an_unset_status_as_semconv_does(tmp_path, odd):
+    df = _grpc_otlp(tmp_path, odd)
+    # server INTERNAL: error; server NOT_FOUND: not a server error; client NOT_FOUND: error; client OK: not;
+    # a status OK set by the span stays; an internal span is not an RPC side
+    assert df["status"].tolist() == ["error", "unset", "error", "unset", "ok", "unset"]
+    assert tk.core.failed(df).tolist() == [True, False, True, False, False, False]
+    assert [a["rpc.grpc.status_code"] for a in df["attributes"]] == [13, 5, 5, 0, 13, 13]  # kept
+
+
+def test_grpc_status_code_in_spans_from_columns():
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 4, "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16],
+        "parent_id": [None, "a" * 16, "a" * 16, "a" * 16], "service": ["w"] * 4, "name": ["x"] * 4,
+        "kind": ["server", "client", "server", "server"], "start": [0] * 4, "end": [1] * 4,
+        "status": ["unset", "unset", "unset", "ok"],
+        "attributes": [{"rpc.grpc.status_code": 14}, {"rpc.grpc.status_code": "5"}, {"rpc.grpc.status_code": 5},
+                       {"rpc.grpc.status_code": 2}]})
+    assert spans["status"].tolist() == ["error", "error", "unset", "ok"]
+    oc = trace_outcomes(spans)
+    assert oc["failed"].tolist() == [True]  # the root: a server span with UNAVAILABLE

@@ -33,6 +33,8 @@ __all__ = [
     "known_services",
     "HTTP_STATUS_KEYS",
     "http_status_code", "read_int",
+    "GRPC_SERVER_ERROR_CODES",
+    "grpc_status_error",
     "dict_cells",
     "own",
     "owned_cells",
@@ -186,7 +188,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     ``attributes`` (:data:`HTTP_STATUS_KEYS`, first present: OTLP's ``http.response.status_code``, its legacy
     ``http.status_code``, X-Ray's ``http.response.status``); a flag column not given is derived from the code as the
     OTLP reader derives it (``error`` 400–499, ``fault`` ≥ 500, ``throttle`` 429), so a 500 server span counts as
-    failed whichever way it was read. A flag column given is kept as given (X-Ray's own flags).
+    failed whichever way it was read. A flag column given is kept as given (X-Ray's own flags). A status ``unset``
+    becomes ``error`` where an ``rpc.grpc.status_code`` attribute makes the span an error (:func:`grpc_status_error`:
+    OTel's gRPC conventions, as the OTLP reader reads them).
 
     Ids are put in the form every reader gives (:func:`canonical_ids`): hex in upper case lowered, an X-Ray trace id
     ``1-5759e988-bd862e3fe1be46a994272793`` as its 32 hex digits, a blank id (a CSV root's parent ``""``) missing, so
@@ -277,6 +281,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     if columns.get("status") is not None:
         data["status"] = _statuses(data["status"])
     _http_columns(data, columns)
+    _grpc_status(data, columns)
     data["service"] = _known_service_column(data["service"])
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
@@ -384,6 +389,30 @@ def http_status_code(x: Any) -> int | None:
     return read_int(x)
 
 
+#: gRPC status codes that make a server span an error (OTel semantic conventions, rpc/grpc.md, "gRPC Status"):
+#: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS; on a client span every code but OK
+GRPC_SERVER_ERROR_CODES = frozenset({2, 4, 12, 13, 14, 15})
+
+
+def grpc_status_error(code: Any, kind: str) -> bool:
+    """Whether a span's ``rpc.grpc.status_code`` makes it an error, as OTel's gRPC semantic conventions set span
+    status: a ``server`` span for :data:`GRPC_SERVER_ERROR_CODES`, a ``client`` span for any code but 0 (OK); a
+    span of another kind, or a code that is not an integer, never. Readers apply it where the span's own status
+    is ``unset`` (an instrumentation that recorded the code and left the status unset); a status set stays.
+
+    >>> grpc_status_error(13, "server"), grpc_status_error(5, "server"), grpc_status_error(5, "client")
+    (True, False, True)
+    >>> grpc_status_error("13", "server"), grpc_status_error(0, "client"), grpc_status_error(13, "internal")
+    (True, False, False)
+    """
+    c = read_int(code)  # an int, an integer string or an integral float, as an HTTP code is read
+    if c is None:
+        return False
+    if kind == "server":
+        return c in GRPC_SERVER_ERROR_CODES
+    return kind == "client" and c != 0
+
+
 def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:
     """``http_status`` from the attributes when no column gives it, and the flags not given derived from it (the
     OTLP reader's rule): see :func:`spans_from_columns`."""
@@ -406,6 +435,25 @@ def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:
     derived = {"error": (hv >= 400) & (hv < 500), "fault": hv >= 500, "throttle": hv == 429}
     for f in flags:
         data[f] = pd.Series(derived[f])
+
+
+def _grpc_status(data: dict, columns: Mapping[str, Any]) -> None:
+    """A status ``unset`` becomes ``error`` where the span's ``rpc.grpc.status_code`` attribute makes it one
+    (:func:`grpc_status_error`, the OTLP reader's rule)."""
+    if columns.get("attributes") is None:
+        return
+    attrs = data["attributes"]
+    hits = [i for i, a in enumerate(attrs) if isinstance(a, dict) and "rpc.grpc.status_code" in a]
+    if not hits:
+        return
+    status = data["status"].to_numpy(dtype=object, na_value="unset").copy()
+    kind = data["kind"].to_numpy(dtype=object, na_value="")
+    changed = False
+    for i in hits:
+        if status[i] == "unset" and grpc_status_error(attrs.iloc[i]["rpc.grpc.status_code"], kind[i]):
+            status[i], changed = "error", True
+    if changed:
+        data["status"] = pd.Series(status).astype(data["status"].dtype)
 
 
 def _ids(values: pd.Series, name: str) -> pd.Series:

@@ -78,6 +78,9 @@ Columns:
 * ``events`` are ``{time, name, attributes}`` dicts (time in int ns; name ``""`` when absent, the
   proto3 default), plus ``dropped_attributes_count`` when present; ``links`` are
   ``{trace_id, span_id, trace_state, flags, attributes}`` (+ ``dropped_attributes_count``).
+* ``status`` unset with an ``rpc.grpc.status_code`` attribute becomes ``error`` where OTel's gRPC semantic
+  conventions make the span an error (server: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
+  DATA_LOSS; client: any code but OK; :func:`tracekit.schema.grpc_status_error`); a status set stays;
 * ``http_status`` comes from ``http.response.status_code``, else legacy ``http.status_code``;
   ``error`` = 400–499, ``fault`` ≥ 500, ``throttle`` = 429 (so a 429 is also an ``error``).
 * ``trace_state`` is ``<NA>`` when absent or ``""``; ``flags`` holds the whole ``flags`` value
@@ -120,7 +123,15 @@ from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, TIMESTAMP, b64_id_hex, http_status_code, service_name, xray_to_trace_id
+from ..schema import (
+    COLUMN_NAMES,
+    TIMESTAMP,
+    b64_id_hex,
+    grpc_status_error,
+    http_status_code,
+    service_name,
+    xray_to_trace_id,
+)
 from ._columns import hex_ids
 from ._copies import duplicate_candidates, duplicates_to_drop, each_path_once
 from ._sources import (
@@ -947,6 +958,9 @@ class Collector:
                 else:
                     status, msg = "unset", None
                 if attrs:
+                    if status == "unset" and "rpc.grpc.status_code" in attrs and grpc_status_error(
+                            attrs["rpc.grpc.status_code"], kind):  # semconv's span status from the gRPC code
+                        status = "error"
                     h = attrs.get("http.response.status_code")
                     if h is None:
                         h = attrs.get("http.status_code")

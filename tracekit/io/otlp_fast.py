@@ -56,7 +56,7 @@ import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..errors import TraceFormatError
-from ..schema import service_name
+from ..schema import grpc_status_error, service_name
 from . import otlp as _otlp  # the checked code (never imports this module back)
 from ._progress import Progress
 from ._sources import (
@@ -390,6 +390,7 @@ _DROPPED = tuple((attrgetter(f), k) for f, k in (
     ("droppedAttributesCount", "otel.dropped_attributes_count"), ("droppedEventsCount", "otel.dropped_events_count"),
     ("droppedLinksCount", "otel.dropped_links_count")))
 _HTTP_KEY, _HTTP_LEGACY = "http.response.status_code", "http.status_code"
+_GRPC_KEY = "rpc.grpc.status_code"
 _INT_OR_NONE = frozenset({int, type(None)})
 
 
@@ -429,6 +430,11 @@ def _spans(c: _otlp.Collector, spans: list[Span]) -> None:
                 attrs[i]["otel.status.deprecated_code"] = dep
                 if status[i] == "unset" and dep not in dep_ok:
                     status[i] = "error"
+    grpc = list(map(dict.get, attrs, repeat(_GRPC_KEY)))
+    if grpc.count(None) != n:  # semconv's span status from the gRPC code where the status is unset (the checked pass)
+        for i in compress(count(), map(is_not, grpc, repeat(None))):
+            if status[i] == "unset" and grpc_status_error(grpc[i], kinds[i]):
+                status[i] = "error"
     http = list(map(dict.get, attrs, repeat(_HTTP_KEY)))
     if None in http:
         legacy = list(map(dict.get, attrs, repeat(_HTTP_LEGACY)))

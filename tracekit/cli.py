@@ -430,6 +430,7 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from .core.words import plural
     from .errors import ArgumentError
     from .reporting import output_kind, report
 
@@ -467,7 +468,7 @@ def _cmd_report(args) -> int:
 
         say(f"reading metrics {', '.join(args.metrics)} ...")
         metrics = _load_signal(args.metrics, read_metrics, args.errors, "metrics", "metric", args.redact)
-    say(f"analysing {len(spans):,} spans ...")
+    say(f"analysing {plural(len(spans), 'span')} ...")
     path = report(spans, out, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
                   inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by, logs=logs,
                   metrics=metrics, logs_inputs=args.logs, metrics_inputs=args.metrics)
@@ -517,7 +518,7 @@ def _size(n: int) -> str:
 def _cmd_convert(args) -> int:
     import os
 
-    from .core.words import percent
+    from .core.words import percent, plural
     from .io.parquet import write_parquet
 
     out = Path(args.output)
@@ -533,7 +534,7 @@ def _cmd_convert(args) -> int:
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) if out.is_dir() else out.stat().st_size
     insize = sum(os.path.getsize(f) for i in args.inputs
                  for f in (Path(i).rglob("*") if Path(i).is_dir() else [Path(i)]) if os.path.isfile(f))
-    print(printable(f"wrote {out}: {len(spans):,} spans, {spans['trace_id'].nunique():,} traces, {_size(size)} "
+    print(printable(f"wrote {out}: {plural(len(spans), 'span')}, {plural(spans['trace_id'].nunique(), 'trace')}, {_size(size)} "
                     f"({percent(size / insize, 1)} of the inputs' {_size(insize)})" if insize else f"wrote {out}"))
     return 0
 

@@ -41,7 +41,7 @@ from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .core.files import replaced
-from .core.words import percent
+from .core.words import percent, plural
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read"]
@@ -100,7 +100,7 @@ def _baseline_words(data: ReportData) -> str:
     if source != "the baseline given" or base is None or not len(base):
         return source  # the other sources say their period already
     starts = trace_outcomes(base)["start"].dropna()
-    what = [f"{base['trace_id'].nunique():,} traces"]
+    what = [plural(base["trace_id"].nunique(), "trace")]
     if len(starts):
         t0, t1 = starts.min(), starts.max()
         what.append(period_text(t0, t1))
@@ -829,7 +829,7 @@ def render_report(data: ReportData) -> str:
     drawn = {tid for _, tid in data.worst}
     c = data.counts
     parts = [f"<h1>{_esc(data.title)}</h1>",
-             f'<p class="muted">{_counted(c["traces"], "trace")}, {_counted(c["spans"], "span")}, {_counted(c["services"], "service")}, '
+             f'<p class="muted">{plural(c["traces"], "trace")}, {plural(c["spans"], "span")}, {plural(c["services"], "service")}, '
              f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC'
              + (f' · incident window {_esc(_window_words(story.window))}: {c["incident_traces"]:,} of these traces'
                 if story.window and c.get("incident_traces") is not None else "")
@@ -854,7 +854,7 @@ def render_report(data: ReportData) -> str:
     all_ms = all_out["request_ms"].to_numpy(dtype=float, na_value=np.nan)
     if not all_out["request"].to_numpy(dtype=bool, na_value=False).any():  # two empty plots said nothing
         parts.append(f'<p class="muted" id="timeline-none">No request to draw over time: the data '
-                     f"({_counted(c['traces'], 'trace')}) holds no request with a recorded root span (fragments or "
+                     f"({plural(c['traces'], 'trace')}) holds no request with a recorded root span (fragments or "
                      "asynchronous work only).</p>")
     else:
         parts.append(fig(plotting.plot_timeline(data.spans, story.freq, by="route", changes=story.changes,
@@ -884,11 +884,13 @@ def render_report(data: ReportData) -> str:
         by = data.settings.get("compare_by", "operation")
         against = "the baseline given" if story.baseline_source == "the baseline given" else story.baseline_source
         parts.append('<section id="what-changed"><h2>What changed against the baseline</h2>')
-        inc_words = (f"The change window ({_window_words(story.window)}, {_counted(c['incident_traces'], 'trace')})"
-                     if story.window else f"The incident ({_counted(c['incident_traces'], 'trace')})")
+        inc_words = (f"The change window ({_window_words(story.window)}, {plural(c['incident_traces'], 'trace')})"
+                     if story.window else f"The incident ({plural(c['incident_traces'], 'trace')})")
         base_n = c.get("baseline_traces")
-        parts.append(f'<p class="muted">{_esc(inc_words)} against {_esc(against)}'
-                     f"{f' ({base_n:,} traces)' if base_n is not None and 'traces)' not in against else ''}, by "
+        # only the baseline given is said without its count: every other source says its own already (a test of
+        # "traces)" in the words added a second count after "…; left out: … (/checkout p95_ms))" and "(1 trace)")
+        counted = f" ({plural(base_n, 'trace')})" if base_n is not None and against == "the baseline given" else ""
+        parts.append(f'<p class="muted">{_esc(inc_words)} against {_esc(against)}{_esc(counted)}, by '
                      f"{_esc(by)}; each cell is baseline → incident. Critical path ms / trace: the time the key holds "
                      "up a trace's end-to-end path (exclusive; averaged over the traces whose critical path was walked, "
                      "0 where the key is not on it: the requests, and asynchronous work where a queue hop made a trace "
@@ -942,7 +944,7 @@ def render_report(data: ReportData) -> str:
     n_lat = int((np.isfinite(lat_ms) & (lat_ms > 0)).sum())
     if not n_lat:  # an empty log-scale plot said nothing (a frame of fragments, in-progress or 0 ms roots)
         parts.append(f'<p class="muted" id="latency-none">No request latency to draw: no request of these '
-                     f'{_counted(drawn_set["trace_id"].nunique(), "trace")} has a finished root span longer than 0 ms '
+                     f'{plural(drawn_set["trace_id"].nunique(), "trace")} has a finished root span longer than 0 ms '
                      "(a request's latency is its root span's duration; the log scale cannot show 0 ms).</p>")
     elif data.baseline_spans is not None and len(data.baseline_spans):
         parts.append(fig(plotting.plot_latency_ecdf(story.incident, data.baseline_spans,
@@ -957,7 +959,7 @@ def render_report(data: ReportData) -> str:
         asked = data.settings.get("worst", 1)
         parts.append('<p class="muted" id="worst-none">' + _esc(
             "No example trace: no finding names a trace and worst=0 asks for no slowest request." if not asked else
-            f"No example trace: the data ({_counted(c['traces'], 'trace')}) holds no request with a recorded root "
+            f"No example trace: the data ({plural(c['traces'], 'trace')}) holds no request with a recorded root "
             "span (fragments or asynchronous work only), so there is no slowest request to show.") + "</p>")
     for label, tid in data.worst:
         parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code class="id">{_esc(tid)}</code></h3>')
@@ -967,7 +969,7 @@ def render_report(data: ReportData) -> str:
             from .plotting.gl import plot_waterfall_gl
 
             parts.append(plot_waterfall_gl(data.spans, tid, critical_path=trace_cp,
-                                           title=f"trace {tid} · {n_spans:,} spans — critical path marked"))
+                                           title=f"trace {tid} · {plural(n_spans, 'span')} — critical path marked"))
         else:
             parts.append(fig(plotting.plot_waterfall(data.spans, tid, critical_path=trace_cp,
                                                      title=f"trace {tid[:16]}… — critical path marked")))
@@ -992,7 +994,7 @@ def render_report(data: ReportData) -> str:
         # the per-request columns count every request, 0 where the key is not on it: "payments p50 0.0 ms" (bad-host,
         # payments on 30 % of the requests) read as payments taking no time, without a word on the population
         parts.append('<p class="muted" id="breakdown-population">' + _esc(
-            (f"Over the {_counted(int(n_cp), 'request')} of the input whose critical path was walked"
+            (f"Over the {plural(int(n_cp), 'request')} of the input whose critical path was walked"
              if n_cp is not None else "Over every request of the input")
             + " (not only the incident window); per request, a request the key is not on counts 0 ms.") + "</p>")
         parts.append(_table(data.breakdown, table_id="breakdown-table", name="critical-path-breakdown"))
@@ -1018,7 +1020,7 @@ def render_report(data: ReportData) -> str:
     parts.append(_table(health.loc[is_metric], columns=["check", "subject", "value", "explanation"],
                         table_id="metrics-table", name="health-measures"))
     if len(data.skipped):
-        parts.append(f"<p>{len(data.skipped):,} records could not be read and were skipped:</p>")
+        parts.append(f"<p>{plural(len(data.skipped), 'record')} could not be read and were skipped:</p>")
         parts.append(_table(data.skipped, table_id="skipped-table", name="skipped"))
     parts.append("</section>")
 
@@ -1047,12 +1049,12 @@ def render_report(data: ReportData) -> str:
                             table_id="not-read-table", name="not-read", max_rows=20))
     st_ = data.settings
     if "log_records" in st_:
-        parts.append(f'<p id="logs-read">Logs: {st_["log_records"]:,} records; {st_["log_records_on_incident_spans"]:,} '
+        parts.append(f'<p id="logs-read">Logs: {plural(st_["log_records"], "record")}; {st_["log_records_on_incident_spans"]:,} '
                      f'on the analysed spans, {st_["log_records_on_baseline_spans"]:,} on the baseline given, '
                      f'{st_["log_records_on_no_span"]:,} on no span of either (their trace or span ids name no span '
                      "here: <code>tk.attach_logs(spans, logs).unmatched</code> lists them).</p>")
     if "metric_points" in st_:
-        parts.append(f'<p id="metrics-read">Metrics: {st_["metric_points"]:,} points in {st_["metric_series"]:,} series'
+        parts.append(f'<p id="metrics-read">Metrics: {plural(st_["metric_points"], "point")} in {plural(st_["metric_series"], "series", "series")}'
                      + ("; cumulative sums turned into rates (<code>tk.metric_rates</code>)" if st_["metric_sums_as_rates"]
                         else "") + ".</p>")
     if st_.get("redact"):
@@ -1076,13 +1078,8 @@ def _headline_population(data: ReportData) -> str:
     """Which traces the headline table counts (the page said it; the Markdown beside it, pasted into a postmortem,
     showed p95 264 ms under the key findings' 846 ms with no word on either set)."""
     c = data.counts
-    return (f"Over every trace of the input ({_when(c['start'])} to {_when(c['end'])} UTC, {_counted(c['traces'], 'trace')}) "
+    return (f"Over every trace of the input ({_when(c['start'])} to {_when(c['end'])} UTC, {plural(c['traces'], 'trace')}) "
             f"and of the baseline ({data.story.baseline_source}), not only the incident window.")
-
-
-def _counted(n: int, one: str) -> str:
-    """``1 trace``, ``1,200 traces`` (the header said "1 traces, 1 spans, 1 services" of a one-span input)."""
-    return f"{n:,} {one}{'' if n == 1 else 's'}"
 
 
 def _map_title(data: ReportData) -> str:
@@ -1090,12 +1087,12 @@ def _map_title(data: ReportData) -> str:
     compares (the change window and its traces) against the baseline; else every trace of the input."""
     c = data.counts
     if data.graph_baseline is None:
-        return f"service map: who calls whom (calls · p95, failed share)\nover {_counted(c['traces'], 'trace')}"
+        return f"service map: who calls whom (calls · p95, failed share)\nover {plural(c['traces'], 'trace')}"
     story = data.story
-    n_inc = _counted(c["incident_traces"], "trace")
+    n_inc = plural(c["incident_traces"], "trace")
     inc = f"the change window {_window_words(story.window)} ({n_inc})" if story.window else f"the incident ({n_inc})"
     return (f"service map: who calls whom (calls · p95)\nin {inc} against the baseline "
-            f"({_counted(c['baseline_traces'], 'trace')})")
+            f"({plural(c['baseline_traces'], 'trace')})")
 
 
 def _window_words(window: Any) -> str:
@@ -1157,7 +1154,7 @@ def render_markdown(data: ReportData) -> str:
     story = data.story
     c = data.counts
     out = [f"# {_md(data.title)}", "",
-           f"{_counted(c['traces'], 'trace')}, {_counted(c['spans'], 'span')}, {_counted(c['services'], 'service')}, "
+           f"{plural(c['traces'], 'trace')}, {plural(c['spans'], 'span')}, {plural(c['services'], 'service')}, "
            f"{_when(c['start'])} to "
            f"{_when(c['end'])} UTC."
            + (f" Incident window {_md(_window_words(story.window))}: {c['incident_traces']:,} of these traces."
@@ -1394,7 +1391,7 @@ def build_report_from_files(
 
         say(f"reading metrics {', '.join(map(str, metrics))} ...")
         metric_frame = read_metrics(list(metrics), errors=errors)
-    say(f"analysing {len(spans)} spans ...")
+    say(f"analysing {plural(len(spans), 'span')} ...")
     kind = output_kind(output)
     data = collect_report(spans, baseline=base, title=title, redact=redact, worst=worst, inputs=inputs,
                           baseline_inputs=baseline, compare_by=compare_by, logs=log_frame, metrics=metric_frame,

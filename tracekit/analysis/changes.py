@@ -123,7 +123,7 @@ from ..core import (
 )
 from ..core.keys import by_keys
 from ..core.stats import average_ranks
-from ..core.words import clock_text, utc_time, window_text
+from ..core.words import clock_text, plural, utc_time, window_text
 from ..errors import ArgumentError, TraceKitError
 from .timeline import (
     deployments,
@@ -1013,10 +1013,6 @@ def period_text(t0: Any, t1: Any) -> str:
     return f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
 
 
-def _traces(n: int) -> str:
-    return f"{n:,} trace{'' if n == 1 else 's'}"
-
-
 @dataclass(frozen=True)
 class IncidentPeriods:
     """The incident window and the baseline it is compared with, as :func:`incident_periods` found them.
@@ -1143,12 +1139,12 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
         base, left_out = _without_other_changes(split.before if alone else split.normal, freq, alpha, weights)
         n_base = base["trace_id"].nunique()
         if alone:
-            source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {_traces(n_base)}"
+            source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {plural(n_base, 'trace')}"
         else:
             # "before and after" only when both hold traces: a change already going at the data's start has no before
             sides = "periods before and after" if n_before else "period after"
             source = (f"the normal {sides} the change (outside "
-                      f"{window_text(split.onset, split.recovery)}, {_traces(n_base)}")
+                      f"{window_text(split.onset, split.recovery)}, {plural(n_base, 'trace')}")
         source += f"; {left_out})" if left_out else ")"
         if base["trace_id"].nunique() == 0:
             base, source = None, "none (no traces outside the change window)"
@@ -1184,6 +1180,6 @@ def _without_other_changes(base: pd.DataFrame, freq: str, alpha: float, weights:
             break
         base = cut.normal
         end = cut.recovery if cut.recovery is not pd.NaT else cut.incident["start"].max()
-        parts.append(f"{window_text(cut.onset, end)}, {_traces(n_out)} of another change ({top['route']} "
+        parts.append(f"{window_text(cut.onset, end)}, {plural(n_out, 'trace')} of another change ({top['route']} "
                      f"{top['metric']})")
     return base, ("left out: " + "; ".join(parts)) if parts else ""

@@ -197,7 +197,7 @@ from ..core import (
     versions,
 )
 from ..core.deprecation import renamed
-from ..core.words import percent
+from ..core.words import percent, plural
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["rank_causes", "RANK_CAUSES", "RANK_CAUSES_SIGNALS", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
@@ -946,7 +946,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
                                     logs=logs), dtype="string")
     notes = _notes(table)
     if too_small:  # every row rests on it: said first in each row's note (analysis.baseline_check)
-        first = (f"baseline too small: {b.tree.n_traces:,} traces against the incident's {a.tree.n_traces:,} (no "
+        first = (f"baseline too small: {plural(b.tree.n_traces, 'trace')} against the incident's {a.tree.n_traces:,} (no "
                  "conclusion)")
         notes = [f"{first}; {x}" if x else first for x in notes]
     table["note"] = pd.array(notes, dtype="string")

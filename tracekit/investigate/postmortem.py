@@ -346,7 +346,7 @@ def postmortem(
                 # is said so by _null_reference)
                 ranking.attrs["null_reference"] = dict(
                     score=float("nan"), baseline_traces=n_b,
-                    why=(f"the baseline's {n_b:,} traces are too few against the incident's {n_a:,} (more than "
+                    why=(f"the baseline's {_plural(n_b, 'trace')} are too few against the incident's {n_a:,} (more than "
                          f"{MAX_INCIDENT_PER_BASELINE} incident traces per baseline trace)"))
             elif len(ranking):
                 compared = int((ranking.attrs.get("metric_coverage") or {}).get("compared", 0))
@@ -995,12 +995,12 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
         how = (f"for the chance check (a block of the baseline, as many traces as the incident, ranked against the "
                f"rest of it: at least {CHANCE_MIN_TRACES} traces on each side)")
         if ni < CHANCE_MIN_TRACES:
-            why = f"the incident's {ni:,} traces are too few {how}"
+            why = f"the incident's {_plural(ni, 'trace')} {'is' if ni == 1 else 'are'} too few {how}"
         elif nb < 2 * CHANCE_MIN_TRACES:
-            why = f"the baseline's {nb:,} traces are too few {how}"
+            why = f"the baseline's {_plural(nb, 'trace')} {'is' if nb == 1 else 'are'} too few {how}"
         else:
             why = ("how high the ranking's top score goes on chance could not be measured (ranking a block of the "
-                   f"baseline's {nb:,} traces against the rest of it found nothing to compare)")
+                   f"baseline's {_plural(nb, 'trace')} against the rest of it found nothing to compare)")
         return dict(score=float("nan"), why=why, baseline_traces=nb)
     top = cs.iloc[int(np.argmax(cs["score"].to_numpy(dtype=float)))]
     ref = dict(score=float(top["score"]), later_traces=int(top["block_traces"]), earlier_traces=int(top["rest_traces"]),

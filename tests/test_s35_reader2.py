@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.reporting import _baseline_words, collect_report, render_markdown, render_report
+from tracekit.reporting import _baseline_words, _headline_population, collect_report, render_markdown, render_report
 
 MS = 1_000_000
 T0 = pd.Timestamp("2026-03-02T14:00:00Z").value
@@ -47,6 +47,14 @@ def one_trace_baseline():
         warnings.simplefilter("ignore")
         data = collect_report(_shop(INCIDENT, 3600), baseline=_shop(1, 0))
     return data, render_report(data), render_markdown(data)
+
+
+@pytest.fixture(scope="module")
+def no_baseline():
+    """The same incident, no baseline given (and no change in it: one steady route)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return collect_report(_shop(INCIDENT, 3600))
 
 
 def _text(html: str) -> str:
@@ -82,3 +90,17 @@ def test_a_baseline_whose_words_say_its_count_gets_no_second_count(one_trace_bas
     para = _text(html.split('id="what-changed"', 1)[1].split("</p>", 1)[0])
     assert para.count("300 traces") == 1, para[:400]
     assert f"against {source}, by operation" in para
+
+
+def test_the_headline_population_names_a_baseline_only_with_its_row(no_baseline, one_trace_baseline):
+    """Without a baseline the headline table has one row, and its sentence said "and of the baseline (none (no
+    baseline given and no change over time found)), not only the incident window" — a baseline it does not count,
+    and an incident window there is not (the whole input is the incident)."""
+    assert no_baseline.headline["estimate"].tolist() == ["as sampled"]
+    said = _headline_population(no_baseline)
+    assert "baseline" not in said and "incident window" not in said
+    assert said.startswith("Over every trace of the input (") and said.endswith(f", {INCIDENT} traces).")
+    data, _, md = one_trace_baseline  # with its row: named, as before
+    assert "baseline, as sampled" in data.headline["estimate"].tolist()
+    assert "and of the baseline (the baseline given)" in _headline_population(data)
+    assert _headline_population(data) in md.replace("\\", "")

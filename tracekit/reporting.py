@@ -1078,8 +1078,12 @@ def _headline_population(data: ReportData) -> str:
     """Which traces the headline table counts (the page said it; the Markdown beside it, pasted into a postmortem,
     showed p95 264 ms under the key findings' 846 ms with no word on either set)."""
     c = data.counts
-    return (f"Over every trace of the input ({_when(c['start'])} to {_when(c['end'])} UTC, {plural(c['traces'], 'trace')}) "
-            f"and of the baseline ({data.story.baseline_source}), not only the incident window.")
+    said = f"Over every trace of the input ({_when(c['start'])} to {_when(c['end'])} UTC, {plural(c['traces'], 'trace')})"
+    # the baseline is named only when the table has its row: without one the sentence said "and of the baseline
+    # (none (no baseline given and no change over time found))" above a table of one row
+    if (data.headline["estimate"] == "baseline, as sampled").any():
+        said += f" and of the baseline ({data.story.baseline_source})"
+    return said + (", not only the incident window." if data.story.window else ".")
 
 
 def _map_title(data: ReportData) -> str:

@@ -64,23 +64,28 @@ def _lab_digest(w) -> bytes:
     return hashlib.blake2b(pickle.dumps(cells, protocol=5), digest_size=16).digest()
 
 
-def lab_window(kind: str, seed: int, **kw):
+def lab_window(kind: str, seed: int, *, n_services: int | None = None, **kw):
     """``tracekit.simulate_faults.fault_window(kind, seed, **kw)``, made once per test process: each call returns a
     window of frames of its own (``copy(deep=True)``; the dicts and lists inside their object columns are shared, as
     :func:`read_dataset`'s are, and a test that edits one in place fails the session). A window takes 1-2.5 s on two
     loaded cores; test_status_unknown alone asked for the same two windows over 40 times. Keyword values must be
-    hashable (a ``system=`` is passed through uncached)."""
+    hashable (a ``system=`` is passed through uncached); ``n_services=n`` is ``system=random_system(seed,
+    n_services=n)``, cached (test_simulate_faults' small windows of 12-service systems)."""
     import dataclasses
 
-    from tracekit.simulate_faults import fault_window
+    from tracekit.simulate_faults import fault_window, random_system
+
+    def make():
+        system = {} if n_services is None else {"system": random_system(seed, n_services=n_services)}
+        return fault_window(kind, seed, **kw, **system)
 
     try:
-        key = (kind, seed, tuple(sorted(kw.items())))
+        key = (kind, seed, n_services, tuple(sorted(kw.items())))
         hash(key)
     except TypeError:
-        return fault_window(kind, seed, **kw)
+        return make()
     if key not in _LAB:
-        w = fault_window(kind, seed, **kw)
+        w = make()
         _LAB[key] = (w, _lab_digest(w))
     w = _LAB[key][0]
     return dataclasses.replace(w, **{f: getattr(w, f).copy(deep=True) for f in _LAB_CELLS})

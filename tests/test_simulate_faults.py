@@ -9,6 +9,7 @@ the amount injected, and nothing else changes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -19,14 +20,16 @@ from tracekit.core import hosts, ns, self_ns, span_tree
 from tracekit.errors import ArgumentError
 from tracekit.simulate_faults import FAULT_KINDS, KINDS, fault_window, random_system
 
+from .conftest import lab_window
+
 #: small windows: 120 s of baseline and 60 s of incident at one request a second
 KW = dict(rate=1.0, baseline_s=120.0, incident_s=60.0, min_calls=10.0)
 
 
 def _pair(kind: str, seed: int, **kw):
-    system = random_system(seed, n_services=12)
-    return (fault_window(kind, seed, system=system, **KW, **kw),
-            fault_window("null", seed, system=system, **KW, **kw))
+    """A fault window of a 12-service system and its null twin (conftest.lab_window: each made once per process, the
+    null twin of seed 3 serves both CPU kinds; each call's frames are copies of its own)."""
+    return (lab_window(kind, seed, n_services=12, **KW, **kw), lab_window("null", seed, n_services=12, **KW, **kw))
 
 
 def _by_id(spans: pd.DataFrame) -> pd.DataFrame:
@@ -137,10 +140,12 @@ def test_network_delay_lengthens_only_the_calls_into_the_pod():
     pd.testing.assert_frame_equal(w.baseline, n.baseline)
 
 
+@functools.cache
 def _exception_seed() -> int:
-    """A seed whose throwing operation has calls after its throw point (so something vanishes)."""
+    """A seed whose throwing operation has calls after its throw point (so something vanishes): searched once, its
+    window (status=True, fault_window's default) the one ``_pair`` gives with ``status=True``."""
     for seed in range(40):
-        w = fault_window("exception", seed, system=random_system(seed, n_services=12), share=1.0, **KW)
+        w = lab_window("exception", seed, n_services=12, share=1.0, status=True, **KW)
         op = next(o for o in w.system.operations if o.name == w.truth.operation
                   and w.system.services[o.service] == w.truth.service)
         if op.throw_at < len(op.steps) and w.truth.affected_calls >= 5:
@@ -218,7 +223,8 @@ def test_a_previous_fault_acts_in_the_baselines_first_part_only(prev, seed):
     system = random_system(seed, n_services=12)
     kw = dict(KW, system=system, share=1.0)
     w = fault_window("cpu_contention", seed, baseline_fault=prev, baseline_fault_s=40.0, **kw)
-    c = fault_window("cpu_contention", seed, **kw)
+    c = lab_window("cpu_contention", seed, n_services=12, **KW, share=1.0)  # the clean window: one per seed
+    assert c.system.services == system.services
     p = w.truth.previous
     assert c.truth.previous is None and p.kind == prev and p.service != w.truth.service
     assert w.truth == dataclasses.replace(c.truth, previous=p)
@@ -274,7 +280,7 @@ def test_a_previous_fault_on_the_same_service(prev):
     system = random_system(4, n_services=12)
     kw = dict(KW, system=system)
     w = fault_window("network_delay", 4, baseline_fault=prev, baseline_fault_on="same", baseline_fault_s=40.0, **kw)
-    c = fault_window("network_delay", 4, **kw)
+    c = lab_window("network_delay", 4, n_services=12, **KW)  # the clean window: one for both
     p = w.truth.previous
     assert p.service == w.truth.service and p.kind == prev and p.affected_calls >= 3
     pd.testing.assert_frame_equal(w.incident, c.incident)

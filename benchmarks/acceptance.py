@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,15 +121,16 @@ KINDS = ("db-lock", "db-lock-end", "db-lock-start", "slow-deploy", "clock-skew",
          "stationary", "incomparable")
 
 
-def bundled(name: str) -> Scenario:
-    """A bundled dataset with its truth (datasets/truth)."""
+def bundled(name: str, read: Callable[[Path], pd.DataFrame] = tk.read) -> Scenario:
+    """A bundled dataset with its truth (datasets/truth), each folder read by ``read`` (the tests pass their
+    once-per-session parse)."""
     data = REPO / "datasets"
     base = None
     if name.endswith("+baseline"):
         name = name.removesuffix("+baseline")
-        base = tk.read(data / "checkout-baseline")
+        base = read(data / "checkout-baseline")
     truth = json.loads((data / "truth" / f"{name}.json").read_text())
-    spans = tk.read(data / name)
+    spans = read(data / name)
     sc = truth["scenario"]
     if sc == "db-lock":
         return Scenario(name + (" + baseline" if base is not None else ""), spans, base,
@@ -149,12 +151,12 @@ BUNDLED = ("checkout-incident", "checkout-incident+baseline", "deploy-regression
            "cold-starts", "checkout-baseline", "broken-context", "sampled-errors", "async-workflows")
 
 
-def incomparable_bundled() -> Scenario:
-    """deploy-regression (OTLP) against checkout-baseline (X-Ray): the issue's example."""
+def incomparable_bundled(read: Callable[[Path], pd.DataFrame] = tk.read) -> Scenario:
+    """deploy-regression (OTLP) against checkout-baseline (X-Ray): the issue's example (read as :func:`bundled`)."""
     data = REPO / "datasets"
     truth = json.loads((data / "truth" / "deploy-regression.json").read_text())
-    return Scenario("deploy-regression vs checkout-baseline", tk.read(data / "deploy-regression"),
-                    tk.read(data / "checkout-baseline"), window=(_ts(truth["deploy_time"]), None), route="/checkout",
+    return Scenario("deploy-regression vs checkout-baseline", read(data / "deploy-regression"),
+                    read(data / "checkout-baseline"), window=(_ts(truth["deploy_time"]), None), route="/checkout",
                     cause=DEPLOY_CAUSE, versions="payments 1.4.2 → 1.5.0", incomparable=True)
 
 

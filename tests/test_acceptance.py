@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, read_dataset
 
 _spec = importlib.util.spec_from_file_location("acceptance", REPO / "benchmarks" / "acceptance.py")
 acc = importlib.util.module_from_spec(_spec)
@@ -22,6 +24,12 @@ sys.modules.setdefault("acceptance", acc)  # dataclasses look their module up th
 _spec.loader.exec_module(acc)
 
 SEEDS = [int(s) for s in os.environ.get("TRACEKIT_ACCEPTANCE_SEEDS", "0").split()]
+
+
+def _read(folder: Path) -> pd.DataFrame:
+    """A bundled folder through conftest's once-per-session parse (checkout-baseline is read by three scenarios,
+    checkout-incident and deploy-regression by two; each call a frame of its own)."""
+    return read_dataset(folder.name)
 
 def _assert(name: str, kind: str, result: dict) -> None:
     wrong = [f for f, v in result.items() if v is False]
@@ -41,13 +49,13 @@ def test_simulated_variant(kind, seed):
 def test_bundled_dataset(name):
     if not (REPO / "datasets" / name.removesuffix("+baseline")).exists():
         pytest.skip(f"datasets/{name} is absent")
-    sc = acc.bundled(name)
+    sc = acc.bundled(name, read=_read)
     _assert(sc.name, name, acc.run(sc))
 
 
 @pytest.mark.slow
 def test_incomparable_bundled_baseline_is_said_first():
-    sc = acc.incomparable_bundled()
+    sc = acc.incomparable_bundled(read=_read)
     r = acc.run(sc)
     assert r["sure"] is True, r  # the first finding says it; nothing ranked from the X-Ray hour
     _assert(sc.name, sc.name, r)

@@ -150,8 +150,10 @@ LONGEST_FILES = {"test_simulate_faults.py": 171, "test_report_reading.py": 118, 
                  "test_acceptance.py": 44, "test_postmortem.py": 41, "test_report.py": 39, "05-logs-and-metrics.ipynb": 35,
                  "test_cause_shapes.py": 35, "test_dask.py": 35, "test_attribution.py": 32,
                  # not in that run's list, measured 2026-11-27 one file at a time (-n 0, user+sys CPU s, load ~10):
-                 # course_changes 36.8, store 27.5, at this list's scale (median list s / CPU s of the files above: 1.26)
-                 "test_course_changes.py": 46, "test_store.py": 35}
+                 # course_changes 36.8, s34_immutable 29.9, store 27.5, report_datasets 26.5, report_reader_defects 26.4,
+                 # at this list's scale (median list s / CPU s of the files above: 1.26)
+                 "test_course_changes.py": 46, "test_s34_immutable.py": 38, "test_store.py": 35,
+                 "test_report_datasets.py": 33, "test_report_reader_defects.py": 33}
 
 
 def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:

@@ -13,7 +13,8 @@ def _spans():
         "span_id": ["a" * 16, "b" * 16, "e" * 16, "c" * 16, "d" * 16],
         "parent_id": [None, "a" * 16, "b" * 16, None, "c" * 16],
         "name": ["r", "x", "y", "r", "x"], "start": [0, 1, 2, 100, 101], "end": [10, 5, 4, 110, 105],
-        "service": ["api", None, "db", "api", None]})
+        "service": ["api", None, "db", "api", None]}).assign(  # a blank service is unknown_service since s35: by hand
+        service=lambda d: pd.Series(["api", None, "db", "api", None], dtype=d["service"].dtype))
 
 
 def test_a_span_without_a_service_enters_and_so_does_its_child():

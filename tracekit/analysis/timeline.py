@@ -488,10 +488,14 @@ def no_data_buckets(spans: pd.DataFrame | None, step: pd.Timedelta, first: int, 
     not known to be 0. Quiet traffic leaves buckets empty too (a request every five minutes at ``1min``), so a
     run of ``k`` empty buckets is no data only when chance would not leave it: with ``λ`` traces starting per
     bucket around it (in the ``max(k, 5)`` buckets before it and after it: the traffic of the frame as a whole may
-    have dropped well before), ``n · exp(−λ k) <`` :data:`NO_DATA_CHANCE` (a bucket holds no span with at most the
-    chance that no trace starts in it: Poisson ``exp(−λ)``). Over an hour of ``1min`` buckets: at 20 requests a
-    minute one empty minute is no data; at one a minute a lone empty minute is not (60 · e⁻¹ ≈ 22), ten in a row
-    are (60 · e⁻¹⁰ ≈ 0.003); at one every five minutes ten empty minutes are not (60 · e⁻² ≈ 8).
+    have dropped well before), ``n · p^k <`` :data:`NO_DATA_CHANCE`, where ``p``, the chance of an empty bucket,
+    is the larger of Poisson's ``exp(−λ)`` (steady arrivals) and the share of empty buckets around the run
+    (arrivals in bursts: a job every ten minutes leaves nine quiet minutes between its bursts, which Poisson at
+    the same mean would call impossible). Over an hour of ``1min`` buckets: at 20 requests a minute one empty
+    minute is no data; at one a minute a lone empty minute is not (60 · e⁻¹ ≈ 22), ten in a row are
+    (60 · e⁻¹⁰ ≈ 0.003); at one every five minutes ten empty minutes are not (60 · e⁻² ≈ 8); with 30 requests in
+    the first minute of every ten and none between, the nine quiet minutes are not (about 16 of the 18 buckets
+    around each run are empty: 60 · 0.89⁹ ≈ 21), nor is one burst missing (19 quiet minutes: 60 · 0.89¹⁹ ≈ 7).
 
     Parameters
     ----------
@@ -537,14 +541,19 @@ def no_data_buckets(spans: pd.DataFrame | None, step: pd.Timedelta, first: int, 
     first_start = pd.Series(ns(spans["start"])).groupby(tid).min().to_numpy()
     tb = first_start // s - first // s
     cum = np.r_[0, np.cumsum(np.bincount(tb[(tb >= 0) & (tb < n)], minlength=n))]
+    cum_empty = np.r_[0, np.cumsum(~has)]
     empty = np.r_[False, ~has, False].astype(np.int8)
     edges = np.flatnonzero(np.diff(empty))
     for a, z in zip(edges[::2], edges[1::2], strict=True):  # each run [a, z) of buckets without a span
         k = int(z - a)
         w = max(k, _NO_DATA_AROUND)  # the traffic around the run, not the frame's: it may have dropped before it
         lo, hi = max(0, a - w), min(n, z + w)
-        lam = (cum[a] - cum[lo] + cum[hi] - cum[z]) / max((a - lo) + (hi - z), 1)
-        if n * np.exp(-lam * k) < NO_DATA_CHANCE:
+        around = max((a - lo) + (hi - z), 1)
+        lam = (cum[a] - cum[lo] + cum[hi] - cum[z]) / around
+        # the chance of an empty bucket: Poisson's for steady arrivals, or the share of empty buckets around the
+        # run where arrivals come in bursts (a job every ten minutes leaves nine empty minutes between its bursts)
+        p_empty = max(np.exp(-lam), (cum_empty[a] - cum_empty[lo] + cum_empty[hi] - cum_empty[z]) / around)
+        if n * p_empty ** k < NO_DATA_CHANCE:
             out[a:z] = True
     return out
 

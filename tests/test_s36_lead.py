@@ -1,4 +1,5 @@
-"""Session 36, the lead's fixes: gaps in bursty traffic (timeline.no_data_buckets)."""
+"""Session 36, the lead's fixes: gaps in bursty traffic (timeline.no_data_buckets), partial first and last buckets
+(timeline covered, plot_timeline)."""
 from __future__ import annotations
 
 import numpy as np
@@ -38,3 +39,33 @@ def test_a_gap_in_steady_traffic_is_still_no_data_and_a_long_one_in_bursty_traff
     assert len(gap) >= 29
     assert gap.min() >= pd.Timestamp("2026-03-02T14:58Z") and gap.max() < pd.Timestamp("2026-03-02T15:30Z")
     assert np.isnan(t.loc[t["no_data"], "requests"]).all()
+
+
+# ---- partial first and last buckets ----------------------------------------------------------------------------
+
+def test_a_partial_first_and_last_bucket_say_how_much_of_them_the_data_covers_and_the_figure_marks_them():
+    # 10 requests a second per service from 14:03:30 to 14:47:30 (cut), 10-minute buckets: the first bucket
+    # 14:00 holds 6.5 minutes of data and the last, 14:40, 7.5 minutes; their counts were drawn as drops
+    spans = _spans(lambda s, m: 600, minutes=50, seed=4)
+    first = spans.groupby("trace_id")["start"].transform("min")
+    spans = spans[(first >= pd.Timestamp("2026-03-02T14:03:30Z")) & (first < pd.Timestamp("2026-03-02T14:47:30Z"))]
+    t = tk.timeline(spans, freq="10min")
+    cov = t["covered"].to_numpy()
+    assert cov[0] == pytest.approx(0.65, abs=0.002) and cov[-1] == pytest.approx(0.75, abs=0.002)
+    assert (cov[1:-1] == 1.0).all()
+    # per covered minute the partial buckets are as busy as the others (the drop was the cut, not traffic)
+    per_min = t["requests"] / (10 * t["covered"])
+    assert per_min.iloc[0] == pytest.approx(per_min.iloc[1:-1].mean(), rel=0.05)
+    assert per_min.iloc[-1] == pytest.approx(per_min.iloc[1:-1].mean(), rel=0.05)
+    fig = tk.plot_timeline(t)
+    partial = [tr for tr in fig.data if (tr.meta or {}).get("role") == "partial"]
+    assert len(partial) == 1
+    assert [pd.Timestamp(x).strftime("%H:%M") for x in partial[0].x] == ["14:00", "14:40"]
+    assert "covers" in partial[0].hovertemplate
+
+
+def test_a_whole_window_has_no_partial_bucket():
+    spans = _spans(lambda s, m: 600, minutes=30, seed=5)
+    t = tk.timeline(spans, freq="10min")
+    assert t["covered"].min() > 0.99
+    assert not [tr for tr in tk.plot_timeline(t).data if (tr.meta or {}).get("role") == "partial"]

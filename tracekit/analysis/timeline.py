@@ -79,6 +79,7 @@ from ..errors import ArgumentError
 
 __all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "REQUEST_ROWS", "request_rows",
            "timeline_from_requests", "select_requests", "timeline_keys", "no_data_buckets", "no_data_windows", "no_data_text",
+           "bucket_coverage", "PARTIAL_BUCKET",
            "NO_DATA_CHANCE"]
 
 _REQUEST_KEYS = ("route", "root_service", "root_name")
@@ -94,6 +95,10 @@ TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, f
                             "buckets that the frame's traffic makes no chance (no_data_buckets): spans were not "
                             "collected there, or nothing at all ran; its requests, failed and error rate are NaN "
                             "(unknown), and detect_changes leaves it out"),
+    ("covered", "float64", "share", "share of the bucket inside the data's window: the first to the last request, "
+                                    "widened at each end by the mean time between requests (where the window most "
+                                    "likely began and ended); 1 inside, less in a partial first or last bucket, "
+                                    "whose requests are a part of a bucket's, not a drop"),
     ("failed", "float64", "requests", "failed requests (weighted with weights): root span / entry span / span failed; "
                                       "NaN (unknown) when no span records a status (core.status_recorded), and "
                                       "where ``no_data``"),
@@ -602,6 +607,7 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
         out["time"] = pd.Series(dtype="datetime64[ns, UTC]")
         out["sampled"] = pd.Series(dtype="int64")
         out["no_data"] = pd.Series(dtype="bool")
+        out["covered"] = pd.Series(dtype="float64")
         for k in reversed(keys):
             out.insert(1, k, pd.Series(dtype="string"))
         out.attrs["params"] = params
@@ -638,16 +644,66 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
         level = kuniq.get_level_values(j) if nk else []
         col = np.repeat(np.asarray(level, dtype=object), nb)
         out[k] = pd.array(col, dtype=rows[k].dtype if str(rows[k].dtype) != "object" else "string")
-    for j, c in enumerate([n for n in names if n not in ("time", "sampled", "no_data")]):
+    for j, c in enumerate([n for n in names if n not in ("time", "sampled", "no_data", "covered")]):
         out[c] = vals[:, j]
     out["sampled"] = sampled
     gap = np.tile(no_data_buckets(spans, step, b0, nb), nk)
     # not collected is not 0 requests: the count, its bounds and the failures are unknown there
     out.loc[gap, ["requests", "requests_lo", "requests_hi", "failed"]] = np.nan
     out["no_data"] = gap
+    out["covered"] = np.tile(bucket_coverage(t_ns, step, b0, nb), nk)
     out = out[["time", *keys, *names[1:]]]
     out.attrs["params"] = params
     return out
+
+
+#: a bucket whose ``covered`` share is below this is partial (a first or last bucket the data fills only in part)
+PARTIAL_BUCKET = 0.95
+
+
+def bucket_coverage(times: np.ndarray, step: pd.Timedelta, first: int, n: int) -> np.ndarray:
+    """The share of each of the ``n`` buckets of ``step`` from ``first`` (ns since the epoch) that lies inside the
+    data's window, seen through its request times ``times`` (ns).
+
+    The window is the first to the last request, widened at each end by the mean time between requests: with
+    requests arriving at random, the data began about that long before its first request and ended about that
+    long after its last. A file cut at 14:03:30 fills half of its ``1min`` bucket 14:03, and a ``10min`` bucket
+    14:00 only 65 % of the way: its count is that part of a bucket's, not a drop in traffic.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Request times, ns since the epoch.
+    step : pandas.Timedelta
+        Bucket length.
+    first : int
+        Start of the first bucket, ns since the epoch.
+    n : int
+        Number of buckets.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One share in [0, 1] per bucket: 1 inside the window.
+
+    Examples
+    --------
+    >>> t0 = pd.Timestamp("2026-03-02T14:00Z").value
+    >>> times = t0 + np.arange(30, 270) * 1_000_000_000   # one request a second, 14:00:30 to 14:04:29
+    >>> bucket_coverage(times, pd.Timedelta("1min"), t0, 5).round(3).tolist()
+    [0.517, 1.0, 1.0, 1.0, 0.5]
+    """
+    n = max(int(n), 0)
+    t = np.asarray(times, dtype=np.int64)
+    if not len(t) or not n:
+        return np.ones(n)
+    lo, hi = int(t.min()), int(t.max())
+    gap = (hi - lo) / (len(t) - 1) if len(t) > 1 else 0.0
+    lo_w, hi_w = lo - gap, hi + gap
+    s = step.value
+    starts = first + s * np.arange(n, dtype=np.float64)
+    inside = np.clip(np.minimum(starts + s, hi_w) - np.maximum(starts, lo_w), 0.0, s) / s
+    return inside
 
 
 def deployments(spans: pd.DataFrame) -> pd.DataFrame:

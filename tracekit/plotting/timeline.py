@@ -129,8 +129,8 @@ def plot_timeline(
     top = n  # the old name, kept in the body
     from plotly.subplots import make_subplots
 
+    from ..analysis.timeline import PARTIAL_BUCKET, timeline
     from ..analysis.timeline import deployments as _deployments
-    from ..analysis.timeline import timeline
 
     if _is_timeline(data):
         tl = data
@@ -185,6 +185,15 @@ def plot_timeline(
         meta = lambda m, role="value", g=g: {"metric": m, "key": g, "role": role}  # noqa: E731
         fig.add_trace(go.Scatter(x=x, y=part["requests"], mode="lines", line=dict(color=color, shape="hv"),
                                  name=esc(g), legendgroup=g, meta=meta("requests")), row=1, col=1)
+        if "covered" in part.columns:  # a partial first or last bucket: its count is a part of a bucket's, no drop
+            cut = part[part["covered"].to_numpy(dtype=float, na_value=1.0) < PARTIAL_BUCKET]
+            if len(cut):
+                fig.add_trace(go.Scatter(
+                    x=cut["time"], y=cut["requests"], mode="markers", name=esc(g), legendgroup=g, showlegend=False,
+                    marker=dict(color=color, symbol="circle-open", size=9), meta=meta("requests", "partial"),
+                    customdata=cut["covered"].to_numpy(dtype=float),
+                    hovertemplate="%{y:,.4g} requests in a partial bucket: the data covers %{customdata:.0%} of it"
+                                  "<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=part["error_rate"], mode="lines+markers", line=dict(color=color),
                                  name=esc(g), legendgroup=g, showlegend=False, meta=meta("error_rate"),
                                  customdata=np.column_stack([part["error_rate_lo"], part["error_rate_hi"]]),

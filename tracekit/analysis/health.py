@@ -300,7 +300,7 @@ def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
 
 def check_bad_span_times(ctx: HealthContext) -> pd.DataFrame:
     """Spans whose times are wrong, one row per problem: those the readers flagged (``attributes[TIME_PROBLEM]``:
-    an OTLP end time of 0, loaded as in progress; an end before the start, kept as given), and any other span that
+    an OTLP start time of 0 or absent, kept at 1970; an OTLP end time of 0, loaded as in progress; an end before the start, kept as given), and any other span that
     ends before it starts (a frame built with :func:`tracekit.spans_from_columns`, or edited), as ``end_before_start``."""
     spans = ctx.spans
     n = len(spans)
@@ -315,6 +315,10 @@ def check_bad_span_times(ctx: HealthContext) -> pd.DataFrame:
     if not flag.any():
         return _rows(ctx, [])
     text = {
+        "start_time_zero": ("Spans whose start time is 0 or absent (OTLP's unset start): loaded at 1970-01-01 as given, so "
+                            "their durations, and any time window or timeline that includes them, are wrong.",
+                            "Exclude these spans from time windows and latency figures; the exporter left the start "
+                            "unset: check its version."),
         "end_time_zero": ("Spans whose end time is 0 (OTLP's unset end): loaded as in progress, with no end and no duration.",
                           "The exporter sent the span before it ended, or an SDK left the end unset: check its version."),
         "end_before_start": ("Spans that end before they start (a negative duration, kept as given): a clock stepped "

@@ -38,7 +38,9 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 * 64-bit integers (times, ``intValue``) are accepted as decimal strings or JSON numbers and never
   pass through a float. Times must be non-negative integers that fit in int64 nanoseconds.
 * ``startTimeUnixNano`` absent means 0, as proto3 JSON omits fields at their default (the span
-  starts at the epoch; 0 is a real value and is never treated as missing). ``endTimeUnixNano``
+  starts at the epoch, kept as given: 0 is never replaced by a guess), and such a span is flagged with
+  ``attributes["tracekit.time_problem"] = "start_time_zero"`` (it outranks the end's flags below: its
+  duration and any time window over it are meaningless; :func:`tracekit.health_report` lists it). ``endTimeUnixNano``
   absent means the span has not ended: ``in_progress=True``, ``end`` NaT, ``duration_ms`` NaN.
   ``endTimeUnixNano`` 0 is proto3's unset end, not 1970: loaded the same way and flagged with
   ``attributes["tracekit.time_problem"] = "end_time_zero"``; an end before the start is kept as
@@ -721,6 +723,10 @@ class Collector:
         if back.any():
             for i in np.flatnonzero(back):
                 self.attrs[off + i][TIME_PROBLEM] = "end_before_start"
+        # start 0 (or absent: proto3's default) is kept as given, never guessed, but flagged: 1970 is no start a
+        # span of traced data has, and a window or a duration over it would be decades long without a word
+        for i in np.flatnonzero((start == 0) & ~bad_st):
+            self.attrs[off + i][TIME_PROBLEM] = "start_time_zero"
         problems = sorted(p1 + p2 + p3 + p4 + p5, key=lambda p: p[0])  # stable: traceId first
         seen = set()
         for i, reason in problems:

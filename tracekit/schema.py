@@ -31,6 +31,7 @@ __all__ = [
     "UNKNOWN_SERVICE",
     "service_name",
     "known_services",
+    "known_service_column",
     "HTTP_STATUS_KEYS",
     "http_status_code", "read_int",
     "GRPC_SERVER_ERROR_CODES",
@@ -282,7 +283,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         data["status"] = _statuses(data["status"])
     _http_columns(data, columns)
     _grpc_status(data, columns)
-    data["service"] = _known_service_column(data["service"])
+    data["service"] = known_service_column(data["service"])
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -346,11 +347,20 @@ def known_services(values: list) -> list:
     return [service_name(v) for v in values]
 
 
-def _known_service_column(svc: pd.Series) -> pd.Series:
+def known_service_column(svc: pd.Series) -> pd.Series:
+    """A ``service`` column with :func:`service_name`'s rule applied: a missing, empty or blank cell is
+    :data:`UNKNOWN_SERVICE` (the column itself when none is). What an analysis groups by when a frame was edited or
+    built by hand with a missing service: never a stand-in such as ``"?"``, which a real service may be named.
+
+    >>> import pandas as pd
+    >>> known_service_column(pd.Series(["?", None, " ", "api"], dtype="string[pyarrow]")).tolist()
+    ['?', 'unknown_service', 'unknown_service', 'api']
+    """
     blank = svc.isna() | svc.astype(STRING).str.strip().eq("").fillna(True)
     if not blank.any():
         return svc
     return svc.astype(STRING).mask(blank.astype(bool), UNKNOWN_SERVICE)
+
 
 
 #: the id columns and their hex digits: given ids are put in the readers' form (:func:`canonical_ids`)

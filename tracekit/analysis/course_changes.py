@@ -40,6 +40,7 @@ import pandas as pd
 
 from ..core import hosts, joint_codes, operations, require_columns, result_table, span_tree
 from ..core.cache import fingerprint, frame_cached
+from ..schema import known_service_column
 from .early_stops import call_steps
 
 __all__ = ["course_changes", "COURSE_CHANGES", "host_answers", "HostAnswers"]
@@ -129,8 +130,8 @@ def _compute(spans: pd.DataFrame, baseline: pd.DataFrame, host: np.ndarray) -> t
     code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
     code = code.astype(np.int64)
     m = max(len(labels), 1)
-    svc = np.r_[spans["service"].to_numpy(dtype=object, na_value="?"),
-                baseline["service"].to_numpy(dtype=object, na_value="?")]
+    svc = np.r_[known_service_column(spans["service"]).to_numpy(dtype=object),
+                known_service_column(baseline["service"]).to_numpy(dtype=object)]
     # the span that answers each span's call (over both frames): a span's child in another service answers it, else
     # the span itself; the service it reaches is that span's
     answer = np.arange(len(svc))

@@ -105,7 +105,7 @@ import pandas as pd
 from ..core import call_contexts, failed, require_columns, result_table, span_tree
 from ..core.naming import _text_codes
 from ..errors import ArgumentError
-from ..schema import STRING
+from ..schema import STRING, known_service_column
 from .logs import log_span_rows, log_templates
 
 __all__ = ["log_evidence", "LogEvidence", "LOG_EVIDENCE", "LOG_EVIDENCE_TEMPLATES", "join_log_evidence", "log_hypotheses", "log_examples",
@@ -312,7 +312,7 @@ def _errors_below(spans: pd.DataFrame, has_error: np.ndarray) -> tuple[np.ndarra
     par, depth = tree.parent, tree.depth
     up = (par >= 0) & (depth > 0)
     if up.any():
-        svc, _ = _text_codes(spans["service"])
+        svc, _ = _text_codes(known_service_column(spans["service"]))
         order = np.flatnonzero(up)
         order = order[np.argsort(-depth[order], kind="stable")]
         levels = np.flatnonzero(np.diff(depth[order])) + 1
@@ -340,7 +340,7 @@ def _in_invocation(spans: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
     n = len(spans)
     if not n:
         return np.zeros(0, dtype=bool)
-    svc, _ = _text_codes(spans["service"])
+    svc, _ = _text_codes(known_service_column(spans["service"]))
     par, depth = tree.parent, tree.depth
     root = np.arange(n)
     same = (par >= 0) & (depth > 0)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..core import ns, number_arg, require_columns, result_table, span_tree
 from ..core.dropped_context import dropped_context_pairs
-from ..schema import STRING
+from ..schema import STRING, known_service_column
 
 __all__ = ["reconnect", "RECONNECT_TABLE"]
 
@@ -100,7 +100,7 @@ def reconnect(
     tolerance_ms = number_arg(tolerance_ms, "tolerance_ms", "reconnect", low=0, allow_inf=True)
     min_score = number_arg(min_score, "min_score", "reconnect", low=0, high=1)
     tree = span_tree(spans)
-    svc = spans["service"].to_numpy(dtype=object, na_value="?")
+    svc = known_service_column(spans["service"]).to_numpy(dtype=object)
     start = ns(spans["start"])
     end = ns(spans["end"])
     end = np.where(end == _NAT, start, end)

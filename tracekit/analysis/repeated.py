@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import count_arg, failed, ns, require_columns, result_table, span_tree, throttled
-from ..schema import STRING
+from ..schema import STRING, known_service_column
 
 __all__ = ["find_repeated_calls", "REPEATED_CALLS"]
 
@@ -101,8 +101,10 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     rows = np.flatnonzero((parent >= 0) & ~tree.duplicate)  # a span exported twice is one call (kernel tree)
     if not len(rows):
         return _empty()
-    op = spans[["service", "name", "kind"]].iloc[rows].astype(object).fillna("?")
-    opcode = op.groupby(["service", "name", "kind"], sort=True).ngroup().to_numpy().astype(np.int64)
+    # a missing service is unknown_service (the schema's one rule), a missing name or kind a group of its own
+    op = spans[["service", "name", "kind"]].iloc[rows].astype(object).assign(
+        service=known_service_column(spans["service"].iloc[rows]).astype(object))
+    opcode = op.groupby(["service", "name", "kind"], sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
     key = parent[rows] * (int(opcode.max()) + 1) + opcode
     _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
     keep = cnt[inv] >= min_calls

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from ..schema import known_service_column
 from .calls import unanswered_calls
 from .frame import NAT_NS, ns
 from .naming import callees
@@ -196,7 +197,7 @@ def _pair(spans: pd.DataFrame, trace: np.ndarray, max_gap_ns: int, tolerance_ns:
     clients = np.flatnonzero(kind == "client")
     if not len(clients) or not len(roots):
         return _EMPTY
-    svc = spans["service"].to_numpy(dtype=object, na_value="?")
+    svc = known_service_column(spans["service"]).to_numpy(dtype=object)
     names = spans["name"].to_numpy(dtype=object, na_value="")
     start = ns(spans["start"])
     end = ns(spans["end"])

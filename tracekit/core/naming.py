@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from ..schema import known_service_column
 from .attributes import attribute_values, get_attribute
 from .nested import safe_str
 from .tree import SpanTree, span_tree, unique_sorted
@@ -258,7 +259,7 @@ def call_contexts(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarr
     out = np.empty(n, dtype=object)
     if not n:
         return out
-    svc, _ = _text_codes(spans["service"])
+    svc, _ = _text_codes(known_service_column(spans["service"]))
     par = tree.parent
     # climb while the ancestor is in the span's own service (linear in spans × in-service depth); a span on or
     # under a parent cycle (depth -1) has no caller
@@ -374,7 +375,7 @@ def operation_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """
     if not len(spans):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    sc, su = _text_codes(spans["service"])
+    sc, su = _text_codes(known_service_column(spans["service"]))
     nc, nu = _text_codes(spans["name"])
     k = max(len(nu), 1)
     pair, pu = pd.factorize(sc * k + nc)

@@ -199,6 +199,7 @@ from ..core import (
 from ..core.deprecation import renamed
 from ..core.words import percent, plural
 from ..errors import ArgumentError, TraceKitError
+from ..schema import known_service_column
 
 __all__ = ["rank_causes", "RANK_CAUSES", "RANK_CAUSES_SIGNALS", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
            "CHANCE_MIN_TRACES"]
@@ -1331,7 +1332,7 @@ def _move_answers(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.Data
     out["score"] = out["score"].to_numpy(float) + w["answers"] * answers
     # the counts behind the words: per receiving key, its host's steps and those that went to a changed step
     host = host[ha.answer_rows]
-    caller = incident["service"].to_numpy(dtype=object, na_value="?")[ha.rows]
+    caller = known_service_column(incident["service"]).to_numpy(dtype=object)[ha.rows]
     words, out_words = [""] * len(out), [""] * len(out)
     for r in ha.table.itertuples(index=False):
         mine = (host == r.callee_host) & (caller == r.caller)

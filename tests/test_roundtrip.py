@@ -246,7 +246,8 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
 @given(attrs=st.lists(st.dictionaries(st.text(min_size=1, max_size=6), _values, max_size=4), min_size=1, max_size=4),
        kinds=st.lists(st.sampled_from(["server", "client", "internal", "producer", "consumer", "unspecified"]),
                       min_size=4, max_size=4),
-       starts=st.lists(st.integers(min_value=0, max_value=2**62), min_size=4, max_size=4))
+       # (from 1 ns: a start of 0 is OTLP's unset start, which the reader flags in the attributes since session 36)
+       starts=st.lists(st.integers(min_value=1, max_value=2**62), min_size=4, max_size=4))
 def test_any_attributes_survive_otlp(attrs, kinds, starts):
     n = len(attrs)
     spans = tk.spans_from_columns({
@@ -311,8 +312,10 @@ def test_both_writers_take_the_same_attribute_values_and_refuse_the_same(tmp_pat
         back = tk.read(write(s, tmp_path / f"{k}.json")).at[0, "attributes"]
         got = back.get(k, (back.get("metadata.default") or {}).get(k))
         assert (got == want) if want is None or k != "ts" else got.startswith(want), (k, got)
+    # an integer beyond 64 bits, which the readers read exactly, is written as read and read back the same by both
+    # (session 36: both refused it)
     for big in (2**70 + 1, -(2**63) - 1) + ((2**63,) if writer == "write_otlp" else ()):
         s = base.copy()
         s.at[0, "attributes"] = {"big": big}
-        with pytest.raises(tk.TraceKitError, match=r"span 'eee19b7ec3c1b174' .*attributes\['big'\]: integer"):
-            write(s, tmp_path / "big.json")
+        back = tk.read(write(s, tmp_path / "big.json")).at[0, "attributes"]
+        assert back.get("big", (back.get("metadata.default") or {}).get("big")) == big

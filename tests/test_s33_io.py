@@ -67,9 +67,9 @@ def test_a_write_otlp_that_fails_at_a_later_batch_leaves_the_file_that_was_there
     spans = _traces("render", 10, 0x400)  # 40 spans
     path = tk.write_otlp(spans, tmp_path / "t.jsonl", batch=10)
     bad = spans.copy()
-    bad["attributes"] = [dict(a) for a in bad["attributes"]]
-    bad.at[39, "attributes"]["big"] = 2**70 + 1  # not an OTLP intValue: refused at the 4th batch
-    with pytest.raises(tk.TraceKitError, match=r"attributes\['big'\]"):
+    bad["events"] = [list(e) for e in bad["events"]]
+    bad.at[39, "events"] = [{"time": 2**70, "name": "e", "attributes": {}}]  # no OTLP time: refused at the 4th batch
+    with pytest.raises(tk.TraceKitError, match=r"events\[\]\.time"):
         tk.write_otlp(bad, path, batch=10)
     assert len(tk.read(path)) == 40  # before: 30 (the first three batches over the 40 spans that were there)
     assert [p.name for p in tmp_path.iterdir()] == ["t.jsonl"]  # no temporary file left
@@ -84,7 +84,7 @@ def test_a_write_otlp_logs_that_fails_at_a_later_batch_leaves_the_file_that_was_
                                  "service": "api", "attributes": [{"i": i} for i in range(20)]})
     path = tk.write_otlp_logs(logs, tmp_path / "l.jsonl", batch=5)
     bad = logs.copy()
-    bad["attributes"] = [{"i": i, **({"big": 2**70 + 1} if i == 19 else {})} for i in range(20)]
+    bad["severity_number"] = pd.array([None] * 19 + [99], dtype="Int64")  # outside OTLP's 0-24: refused at the 4th batch
     with pytest.raises(tk.TraceKitError):
         tk.write_otlp_logs(bad, path, batch=5)
     assert len(tk.read_logs(path)) == 20  # before: 15

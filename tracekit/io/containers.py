@@ -12,7 +12,8 @@ Values go to one typed column per (key, type) present: ``s`` text, ``i`` integer
 ``f`` float (NaN and ±inf as they are), ``b`` bool; ``n`` is a key whose value is None (no column).
 Everything else — nested dicts and lists, bytes, integers beyond int64, and keys beyond the
 :data:`MAX_TYPED` most frequent — goes, in shape order, to one per-row fallback cell (a msgpack
-array, ``msgspec``): bytes stay bytes, nested values stay nested with their types. A value that
+array, ``msgspec``): bytes stay bytes, nested values stay nested with their types, an integer beyond
+msgpack's 64 bits is an extension holding its decimal digits (read back as the same int). A value that
 msgpack cannot hold exactly (a tuple, a set, a numpy scalar, a dict key that is not text) is an
 error naming the column, the row and the key, never a silent change. A row's dict is rebuilt in
 its original key order. **Lists** (``events``, ``links``) are one msgpack cell per row (an empty
@@ -67,28 +68,76 @@ _ARROW = {"s": pa.string(), "i": pa.int64(), "f": pa.float64(), "b": pa.bool_()}
 _ENC = msgspec.msgpack.Encoder()
 
 
+#: msgpack extension type of an integer beyond msgpack's 64 bits (below -2**63 or above 2**64 - 1, which readers
+#: keep exactly: X-Ray numbers, OTLP ``intValue`` strings): its decimal digits in ASCII
+_EXT_WIDE_INT = 1
+
+
+def _wide_ints(v: Any) -> Any:
+    """A copy of ``v`` with every integer msgpack cannot hold as an :class:`msgspec.msgpack.Ext` of its digits (lists
+    and dicts copied; the rest shared). Walks without recursion."""
+    def leaf(x: Any) -> Any:
+        return msgspec.msgpack.Ext(_EXT_WIDE_INT, str(x).encode()) if type(x) is int and not -(2**63) <= x < 2**64 \
+            else x
+    t = type(v)
+    if t is not dict and t is not list:
+        return leaf(v)
+    root = {} if t is dict else []
+    stack = [(v, root)]
+    while stack:
+        src, dst = stack.pop()
+        items = src.items() if type(src) is dict else enumerate(src)
+        for k, x in items:
+            tx = type(x)
+            if tx is dict or tx is list:
+                y: Any = {} if tx is dict else []
+                stack.append((x, y))
+            else:
+                y = leaf(x)
+            if type(dst) is dict:
+                dst[k] = y
+            else:
+                dst.append(y)
+    return root
+
+
+def _ext_hook(code: int, data: memoryview) -> Any:
+    if code == _EXT_WIDE_INT:
+        try:
+            return int(bytes(data).decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            pass
+    raise msgspec.DecodeError(f"unknown msgpack extension {code} ({bytes(data)[:40]!r})")
+
+
 def _encode(v: Any, column: str, row: Any, key: Any = None) -> bytes:
-    """One stored cell as msgpack; a value nested past what the encoder reaches (it recurses: ~1,000 levels,
-    which the readers take) a clear error naming the cell, not a bare RecursionError."""
+    """One stored cell as msgpack; an integer beyond msgpack's 64 bits as an extension of its decimal digits (read back
+    as the same int); a value nested past what the encoder reaches (it recurses: ~1,000 levels, which the readers
+    take) a clear error naming the cell, not a bare RecursionError."""
     try:
-        return _ENC.encode(v)
+        try:
+            return _ENC.encode(v)
+        except OverflowError:
+            return _ENC.encode(_wide_ints(v))
     except RecursionError:
         where = f"column {column!r} row {row!r}" + (f" key {key!r}" if key is not None else "")
         raise TraceKitError(f"write_parquet: {where}: nested too deep to store (msgpack's encoder recurses, about "
                             f"{sys.getrecursionlimit():,} levels); flatten it, or keep these spans as JSON "
                             "(tk.write_otlp)") from None
-_DEC = msgspec.msgpack.Decoder()
+_DEC = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
 _EXACT = (str, int, float, bool, type(None), bytes)
 
 
 # --------------------------------------------------------------------------------- encoding
 
 
-def exact_problem(value: Any) -> str | None:
+def exact_problem(value: Any, *, wide_ints: bool = False) -> str | None:
     """What msgpack would not give back exactly in ``value`` (None: nothing). Walks without recursion.
 
-    The one definition of a container value the store (and ``tk.dask``'s shuffle) keeps exactly: str, int (64 bits),
-    float, bool, None, bytes, lists and dicts with text keys; a tuple, a datetime, a dict key that is not text are not.
+    The one definition of a container value the store (and ``tk.dask``'s shuffle) keeps exactly: str, int, float,
+    bool, None, bytes, lists and dicts with text keys; a tuple, a datetime, a dict key that is not text are not.
+    ``wide_ints=False`` (the shuffle's JSON, which orjson reads as a double) refuses an integer beyond 64 bits too;
+    the store keeps it (a msgpack extension of its digits).
 
     >>> exact_problem({"a": [1, "x", None]}) is None, exact_problem({"t": (1, 2)})
     (True, 'a value of type tuple ((1, 2))')
@@ -105,7 +154,7 @@ def exact_problem(value: Any) -> str | None:
         elif t is list:
             stack.extend(v)
         elif t is int:
-            if not -(2**63) <= v < 2**64:
+            if not wide_ints and not -(2**63) <= v < 2**64:
                 return f"an integer beyond 64 bits ({v!r:.40})"
         elif t not in _EXACT:
             return f"a value of type {t.__name__} ({v!r:.60})"
@@ -113,7 +162,7 @@ def exact_problem(value: Any) -> str | None:
 
 
 def _check_exact(value: Any, column: str, row: Any, key: str) -> None:
-    why = exact_problem(value)
+    why = exact_problem(value, wide_ints=True)
     if why is not None:
         raise TraceKitError(f"write_parquet: column {column!r} row {row!r} key {key!r}: cannot be stored exactly: {why}; "
                             "use str, int, float, bool, None, bytes, list and dict with text keys")
@@ -218,7 +267,7 @@ def encode_lists(values: np.ndarray, column: str, index: pd.Index) -> tuple[dict
             continue
         if type(v) is not list and v is not None:
             raise TraceKitError(f"write_parquet: column {column!r} row {index[i]!r}: expected a list, got {type(v).__name__}")
-        why = exact_problem(v)
+        why = exact_problem(v, wide_ints=True)
         if why is not None:
             raise TraceKitError(f"write_parquet: column {column!r} row {index[i]!r}: cannot be stored exactly: {why}; "
                                 "use str, int, float, bool, None, bytes, list and dict with text keys")

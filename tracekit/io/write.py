@@ -178,17 +178,15 @@ def _annotation_value(v: Any) -> Any:
 
 def _json_leaf(v: Any) -> Any:
     """One JSON leaf by the OTLP writer's rule (:func:`_any_scalar`): missing as null, bytes as base64, non-finite
-    floats as text, an integer past 64 bits refused (JSON readers, X-Ray's and tracekit's among them, read it as a
-    double), anything else JSON has no type for (a timestamp, a set) as its text."""
+    floats as text, an integer of any size as it is (one beyond 64 bits is what the file read held: tracekit's
+    readers read it back exactly, though a reader that parses numbers as doubles would not), anything else JSON has no type for (a timestamp, a set) as its text."""
     t = type(v)
     if t is str or t is bool or v is None:
         return v
     if isinstance(v, np.generic):
         v = v.item()
         t = type(v)
-    if t is int:
-        if not -(2**63) <= v < 2**64:
-            raise TraceKitError(f"integer {v} does not fit 64 bits (a JSON reader would read it as a double)")
+    if t is int:  # any size, as read: tracekit's readers read an integer beyond 64 bits back exactly
         return v
     if t is float:
         return v if math.isfinite(v) else str(v)
@@ -208,7 +206,7 @@ def _jsonable(v: Any) -> Any:
     """A JSON-ready copy of a nested value (numpy scalars unwrapped, bytes as base64, non-finite
     floats as text, keys as text); iterative, so any depth is fine."""
     t = type(v)
-    if t is str or t is bool or v is None or (t is int and -(2**63) <= v < 2**64):
+    if t is str or t is bool or v is None or t is int:
         return v
     return map_leaves(v, _json_leaf, key=str)
 
@@ -659,10 +657,7 @@ def _any_scalar(v: Any) -> dict | None:
     if t is bool:
         return {"boolValue": v}
     if t is int or isinstance(v, np.integer) and not isinstance(v, np.bool_):
-        x = int(v)
-        if not -(2**63) <= x < 2**63:
-            raise TraceKitError(f"integer {x} does not fit OTLP's 64-bit intValue")
-        return {"intValue": str(x)}
+        return {"intValue": str(int(v))}  # beyond int64: the decimal string read, which tracekit's readers read back
     if v is None or v is pd.NA:
         return {}
     if isinstance(v, (bool, np.bool_)):
@@ -688,8 +683,9 @@ def _any_scalar(v: Any) -> dict | None:
 def otlp_any_value(v: Any) -> dict:
     """Encode a Python value as an OTLP/JSON ``AnyValue`` (nested to any depth, without recursion).
 
-    An integer outside the signed 64-bit range raises :class:`~tracekit.errors.TraceKitError`
-    (OTLP's ``intValue`` is an int64; writing it as text or a double would change it).
+    An integer outside the signed 64-bit range is written as the ``intValue`` decimal string it was read from
+    (OTLP's ``intValue`` is an int64: a collector refuses it, but writing it as text or a double would change it;
+    tracekit's readers read it back as the same int).
 
     >>> otlp_any_value(3), otlp_any_value([1.5, True]), otlp_any_value(None)
     ({'intValue': '3'}, {'arrayValue': {'values': [{'doubleValue': 1.5}, {'boolValue': True}]}}, {})

@@ -69,3 +69,24 @@ def test_a_whole_window_has_no_partial_bucket():
     t = tk.timeline(spans, freq="10min")
     assert t["covered"].min() > 0.99
     assert not [tr for tr in tk.plot_timeline(t).data if (tr.meta or {}).get("role") == "partial"]
+
+
+# ---- a span with an unset start (1970) beside today's spans ----------------------------------------------------
+
+def test_a_timeline_over_a_span_with_an_unset_start_says_the_range_and_the_cause(tmp_path):
+    import json
+
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "a"}}]},
+                              "scopeSpans": [{"spans": [
+        {"traceId": "0" * 31 + "1", "spanId": "0" * 15 + "1", "name": "x", "kind": 2,
+         "startTimeUnixNano": "1772460000000000000", "endTimeUnixNano": "1772460000100000000"},
+        {"traceId": "0" * 31 + "2", "spanId": "0" * 15 + "2", "name": "x", "kind": 2,
+         "endTimeUnixNano": "1772460000100000000"}]}]}]}
+    p = tmp_path / "unset-start.json"
+    p.write_text(json.dumps(doc))
+    spans = tk.read_otlp(p)
+    with pytest.raises(tk.ArgumentError, match=r"1970-01-01 00:00:00 UTC to 2026-03-02 14:00:00 UTC.*unset time.*"
+                                               r"bad_span_times"):
+        tk.timeline(spans)
+    assert "bad_span_times" in set(tk.health_report(spans)["check"])
+    assert len(tk.timeline(spans[spans["start"] > "2000-01-01"])) == 1

@@ -368,6 +368,11 @@ def duration_arg(value: Any, name: str, func: str, *, zero_ok: bool = False) -> 
     return step
 
 
+def _when(t: Any) -> str:
+    t = pd.Timestamp(t)
+    return f"{t:%Y-%m-%d %H:%M:%S}" + (" UTC" if t.tzinfo is not None else "")
+
+
 def steps_arg(step: pd.Timedelta, start: Any, end: Any, name: str, func: str, *, maximum: int = MAX_STEPS) -> int:
     """How many bins of ``step`` cover ``start`` to ``end``; an :class:`~tracekit.errors.ArgumentError` when more
     than ``maximum`` (``"1ns"`` over an hour of data asked for 3.6e12 bins: a MemoryError or an hour of work).
@@ -396,13 +401,17 @@ def steps_arg(step: pd.Timedelta, start: Any, end: Any, name: str, func: str, *,
     >>> steps_arg(pd.Timedelta("1ms"), pd.Timestamp(0), pd.Timestamp(0) + pd.Timedelta("1h"), "freq", "timeline")
     Traceback (most recent call last):
     ...
-    tracekit.errors.ArgumentError: timeline: freq 0 days 00:00:00.001000 cuts the data's 0 days 01:00:00 into 3,600,001 bins; at most 1,000,000: give a longer freq
+    tracekit.errors.ArgumentError: timeline: freq 0 days 00:00:00.001000 cuts the data's 0 days 01:00:00, 1970-01-01 00:00:00 to 1970-01-01 01:00:00, into 3,600,001 bins; at most 1,000,000: give a longer freq
     """
     if start is None or end is None or pd.isna(start) or pd.isna(end):
         return 0
     span = pd.Timestamp(end) - pd.Timestamp(start)
     n = int(span // step) + 1
     if n > maximum:
-        raise ArgumentError(f"{func}: {name} {step} cuts the data's {span} into {n:,} bins; at most {maximum:,}: "
-                            f"give a longer {name}")
+        far = ""
+        if span > pd.Timedelta(days=366):  # no incident lasts years: a time of 0 (1970) or a clock far off
+            far = (" (a time of 0, 1970, is an unset time: health_report lists such spans as bad_span_times; leave "
+                   "them out, e.g. spans[spans['start'] > '2000-01-01'])")
+        raise ArgumentError(f"{func}: {name} {step} cuts the data's {span}, {_when(start)} to {_when(end)}, into "
+                            f"{n:,} bins; at most {maximum:,}: give a longer {name}{far}")
     return n

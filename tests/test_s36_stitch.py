@@ -182,3 +182,40 @@ def test_xray_sqs_message_id_pairs_with_an_otel_consumer():
     assert list(h["rule"]) == ["message_id", "message_id"]
     assert h.loc[s(3), "producer_span_id"] == s(2) and h.loc[s(4), "producer_span_id"] == s(1)
     assert h.loc[s(4), "queue_wait_ms"] == 59.0
+
+
+def test_workflow_critical_path_follows_the_hops_stitch_found(backlog):
+    # a Stitched carries its settings: the critical path through a declared in-order queue takes the same hops as
+    # the summary (before: workflow_critical_path refused a Stitched, and re-stitched a frame nearest-first)
+    spans, truth = backlog
+    st = tk.stitch(spans, via="heuristic", order="fifo")
+    cp = tk.workflow_critical_path(st)
+    ws = tk.workflow_summary(st).set_index("workflow_id")
+    q = cp[cp["section"] == "queue"].set_index("workflow_id")["duration_ms"]
+    assert len(q) == 100 and q.index.is_unique
+    # one hop per workflow: its queue section is the wait of the hop (its true wait), and the summary's
+    np.testing.assert_allclose(q.to_numpy(), ws.loc[q.index, "max_wait_ms"].to_numpy())
+    hops = st.hops.set_index("workflow_id")["queue_wait_ms"]
+    np.testing.assert_allclose(q.to_numpy(), hops.loc[q.index].to_numpy())
+    total = cp.groupby("workflow_id")["duration_ms"].sum()
+    np.testing.assert_allclose(total.to_numpy(), ws.loc[total.index, "end_to_end_ms"].to_numpy())
+    assert q.max() > 190  # the backlog's true waits; the nearest-first reading is a few ms
+    # the input is not modified
+    assert "workflow_id" in st.spans.columns and len(st.hops) == 100
+
+
+def test_message_ids_repeated_across_queues_pair_within_their_queue():
+    # two queues number their messages 1, 2, ...: queue b's consumer of message 1 belongs to queue b's producer
+    # (before: it took queue a's, which ended later, at confidence 0.9, and queue b's producer fed no hop)
+    t = lambda i: f"{i:032x}"  # noqa: E731
+    s = lambda i: f"{i:016x}"  # noqa: E731
+    spans = tk.spans_from_columns({
+        "trace_id": [t(1), t(2), t(3), t(4)], "span_id": [s(1), s(2), s(3), s(4)], "parent_id": [None] * 4,
+        "service": ["api", "api", "wa", "wb"], "name": ["a publish", "b publish", "a process", "b process"],
+        "kind": ["producer", "producer", "consumer", "consumer"],
+        "start": [0, 5 * MS, 20 * MS, 30 * MS], "end": [10 * MS, 6 * MS, 25 * MS, 35 * MS],
+        "attributes": [{"messaging.destination.name": q, "messaging.message.id": "1"} for q in "abab"]})
+    h = tk.stitch(spans).hops.set_index("consumer_span_id")
+    assert h.loc[s(3), "producer_span_id"] == s(1) and h.loc[s(4), "producer_span_id"] == s(2)
+    assert h.loc[s(4), "queue_wait_ms"] == 24.0
+    assert (h["rule"] == "message_id").all() and (h["confidence"] == 1.0).all()

@@ -33,7 +33,9 @@ not matched again):
     (``messaging.destination.partition.id``, legacy ``messaging.kafka.partition``) and offset
     (``messaging.kafka.offset``, legacy ``messaging.kafka.message.offset``), which OTel's Kafka
     instrumentation sets on both the producer and the consumer span; the producer being the latest
-    one to end before the consumer starts. Confidence 1 when one producer has the id, else 0.9.
+    one to end before the consumer starts, of the consumer's destination when one of that destination
+    has the id (ids are unique within a queue, not across queues). Confidence 1 when one producer
+    (of that destination) has the id, else 0.9.
 ``"heuristic"`` — rule ``heuristic``, last and documented: a consumer span with no parent in the
     data (a trace root, or an orphan) is matched to a hand-off span of the same *destination*
     (``messaging.destination.name``, legacy ``messaging.destination``, the last part of an SQS
@@ -167,6 +169,8 @@ _PARTITION_KEYS = ("messaging.destination.partition.id", "messaging.kafka.partit
 _OFFSET_KEYS = ("messaging.kafka.offset", "messaging.kafka.message.offset")
 #: how the heuristic pairs a consumer with the producers of its destination
 ORDERS = ("nearest", "fifo")
+_MAX_WAIT_MS = 900_000.0  # stitch's default heuristic window (15 minutes)
+_TOLERANCE_MS = 1.0  # stitch's default clock-skew tolerance
 _DEST_KEYS = ("messaging.destination.name", "messaging.destination")
 _URL_KEYS = ("aws.queue_url", "aws.sqs.queue_url", "messaging.url")
 _TOPIC_KEYS = ("aws.topic_arn", "aws.sns.topic_arn", "messaging.destination.arn")
@@ -454,6 +458,10 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             cands = pid.get(m) if m is not None else None
             if not cands:
                 continue
+            # an id is unique within its queue, not across them ("1", "2", ... in two queues): the producers of
+            # the consumer's destination, when some have the id
+            same = [p for p in cands if dest(p) == dest(c)] if dest(c) is not None else []
+            cands = same or cands
             ok = [p for p in cands if p != c and end[p] <= start[c] + tol_ns] or [p for p in cands if p != c]
             if not ok:
                 continue
@@ -677,9 +685,9 @@ def stitch(
     spans: pd.DataFrame,
     via: str | Iterable[str] = VIA,
     *,
-    max_wait_ms: float = 900_000.0,
-    tolerance_ms: float = 1.0,
-    order: str = "nearest",
+    max_wait_ms: float = _MAX_WAIT_MS,
+    tolerance_ms: float = _TOLERANCE_MS,
+    order: str = ORDERS[0],
 ) -> Stitched:
     """Find the hops between producer and consumer spans and group traces into workflows.
 
@@ -824,7 +832,7 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     return out
 
 
-def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, **options: Any) -> pd.DataFrame:
+def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = VIA, **options: Any) -> pd.DataFrame:
     """Critical path of every workflow, continued through its hops; each queue wait is a section.
 
     Each consumer of a hop is walked as a root of its own (:func:`critical_path` with
@@ -845,10 +853,12 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
 
     Parameters
     ----------
-    spans : pandas.DataFrame
-        A spans frame.
+    spans : pandas.DataFrame or Stitched
+        A spans frame (stitched here with ``via`` and :func:`stitch`'s defaults), or the result of :func:`stitch`,
+        whose hops (found with its settings: ``via``, ``max_wait_ms``, ``tolerance_ms``, ``order``) the path
+        follows, as :func:`workflow_summary` does.
     via : str or iterable of str
-        Rule families for :func:`stitch`.
+        Rule families for :func:`stitch` when ``spans`` is a frame.
     **options
         Passed to :func:`critical_path` (``adjacent_sequential``, ``nonblocking``, …).
 
@@ -877,8 +887,15 @@ def workflow_critical_path(spans: pd.DataFrame, via: str | Iterable[str] = VIA, 
     >>> sorted(set(cp["section"]))
     ['queue', 'span']
     """
+    v = _validate_via(via, "workflow_critical_path")
+    settings = (_MAX_WAIT_MS, _TOLERANCE_MS, ORDERS[0])  # stitch's defaults
+    if isinstance(spans, Stitched):
+        p = spans.params
+        v = tuple(p.get("via", v))
+        settings = (p.get("max_wait_ms", settings[0]), p.get("tolerance_ms", settings[1]), p.get("order", settings[2]))
+        spans = spans.spans.drop(columns="workflow_id")
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
-    h = _find_hops(spans, _validate_via(via, "workflow_critical_path"), 900_000.0, 1.0)
+    h = _find_hops(spans, v, *settings)
     tree = h.tree
     n = len(spans)
     # detach every consumer whose parent is its producer: it becomes a root walked on its own

@@ -219,3 +219,22 @@ def test_message_ids_repeated_across_queues_pair_within_their_queue():
     assert h.loc[s(3), "producer_span_id"] == s(1) and h.loc[s(4), "producer_span_id"] == s(2)
     assert h.loc[s(4), "queue_wait_ms"] == 24.0
     assert (h["rule"] == "message_id").all() and (h["confidence"] == 1.0).all()
+
+
+def test_a_missing_message_id_read_as_nan_pairs_nothing():
+    # attribute dicts built from a table carry NaN where a row had no id: NaN is no id (before: every NaN was the
+    # id "nan", so one producer fed both consumers at confidence 1, one of them 90 ms before it ended)
+    t = lambda i: f"{i:032x}"  # noqa: E731
+    s = lambda i: f"{i:016x}"  # noqa: E731
+    nan = float("nan")
+    spans = tk.spans_from_columns({
+        "trace_id": [t(1), t(2), t(3), t(4)], "span_id": [s(1), s(2), s(3), s(4)], "parent_id": [None] * 4,
+        "service": ["api", "api", "w", "w"], "name": ["q publish", "q publish", "q process", "q process"],
+        "kind": ["producer", "producer", "consumer", "consumer"],
+        "start": [0, 100 * MS, 20 * MS, 130 * MS], "end": [10 * MS, 110 * MS, 25 * MS, 135 * MS],
+        "attributes": [{"messaging.message.id": nan}, {"messaging.message.id": nan},
+                       {"messaging.message.id": nan}, {"messaging.message.id": nan}]})
+    assert len(tk.stitch(spans, via="messaging").hops) == 0
+    h = tk.stitch(spans).hops.set_index("consumer_span_id")  # the heuristic pairs them by time instead
+    assert h.loc[s(3), "producer_span_id"] == s(1) and h.loc[s(4), "producer_span_id"] == s(2)
+    assert set(h["rule"]) == {"heuristic"} and (h["queue_wait_ms"] > 0).all()

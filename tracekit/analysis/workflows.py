@@ -310,10 +310,12 @@ def destination(attributes: dict | None, name: str | None = None, kind: str | No
 
 
 def _first(a: dict, keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` with a value, as text (5.0 as "5"); None, "", NaN and containers are no value."""
     for k in keys:
         v = a.get(k)
-        if v is not None and v != "" and not isinstance(v, (dict, list, tuple)):
-            return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+        if v is None or v == "" or isinstance(v, (dict, list, tuple)) or (isinstance(v, float) and v != v):
+            continue
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
     return None
 
 

@@ -238,3 +238,22 @@ def test_a_missing_message_id_read_as_nan_pairs_nothing():
     h = tk.stitch(spans).hops.set_index("consumer_span_id")  # the heuristic pairs them by time instead
     assert h.loc[s(3), "producer_span_id"] == s(1) and h.loc[s(4), "producer_span_id"] == s(2)
     assert set(h["rule"]) == {"heuristic"} and (h["queue_wait_ms"] > 0).all()
+
+
+def test_a_producer_in_progress_gives_no_negative_queue_section():
+    # the producer span has no end (in progress); its consumer is linked to it. Before: the workflow critical path
+    # had a queue section from NaT, -9.2e12 ms long. Now the message is handed over at the producer's start
+    # (2 ms): sections GET 0-2, queue 2-20, consumer 20-30 add up to the summary's end_to_end_ms, 30 ms
+    t = lambda i: f"{i:032x}"  # noqa: E731
+    s = lambda i: f"{i:016x}"  # noqa: E731
+    spans = tk.spans_from_columns({
+        "trace_id": [t(1), t(1), t(2)], "span_id": [s(1), s(3), s(2)], "parent_id": [None, s(1), None],
+        "service": ["api", "api", "w"], "name": ["GET", "q publish", "q process"],
+        "kind": ["server", "producer", "consumer"], "start": [0, 2 * MS, 20 * MS], "end": [10 * MS, None, 30 * MS]})
+    spans["links"] = [None, None, [{"trace_id": t(1), "span_id": s(3)}]]
+    cp = tk.workflow_critical_path(spans)
+    assert (cp["duration_ms"] >= 0).all()
+    assert cp["duration_ms"].tolist() == [2.0, 18.0, 10.0] and cp["section"].tolist() == ["span", "queue", "span"]
+    ws = tk.workflow_summary(spans)
+    assert ws["end_to_end_ms"].tolist() == [30.0] and ws["queue_ms"].tolist() == [0.0]  # the wait is unknown
+    assert np.isnan(ws["max_wait_ms"].iloc[0])

@@ -203,7 +203,7 @@ WORKFLOW_TABLE = result_table("workflow_summary", "one row per workflow (traces 
     ("end", "datetime64[ns, UTC]", "ns, UTC", "last span end of any trace of the workflow (usually the last consumer)"),
     ("end_to_end_ms", "float64", "ms", "end − start: from the first request to the end of the last consumer"),
     ("request_ms", "float64", "ms", "request latency of the first request (its root span's duration, core.trace_outcomes)"),
-    ("queue_ms", "float64", "ms", "time during which at least one message of the workflow waited in a queue (union of the waits)"),
+    ("queue_ms", "float64", "ms", "time during which at least one message of the workflow waited in a queue (union of the known waits)"),
     ("queue_share", "float64", "", "queue_ms / end_to_end_ms"),
     ("max_wait_ms", "float64", "ms", "longest single queue wait (NaN without hops)"),
     ("queue_waits_ms", "object", "ms", "tuple of every hop's queue wait, in order of producer end"),
@@ -804,12 +804,14 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     a = hops["producer_end"].pipe(ns)
     b = hops["consumer_start"].pipe(ns)
     hw_df = pd.DataFrame({"w": hw, "a": a, "b": np.maximum(a, b), "wait": hops["queue_wait_ms"].to_numpy()})
+    # the union of the known waits (a producer in progress, without an end, waited an unknown time: left out)
+    kw = hw_df[(a != _NAT) & (b != _NAT)].sort_values(["w", "a"], kind="stable")
+    cm = kw.groupby("w", sort=False)["b"].cummax()  # latest consumer start so far within the workflow
+    prev = cm.groupby(kw["w"], sort=False).shift(1).fillna(np.iinfo(np.int64).min).astype(np.int64)
+    u = np.maximum(0, kw["b"].to_numpy() - np.maximum(kw["a"].to_numpy(), prev.to_numpy())) / 1e6
+    queue_ms = pd.Series(u, index=kw.index).groupby(kw["w"], sort=False).sum()
     hw_df = hw_df.sort_values(["w", "a"], kind="stable")
-    cm = hw_df.groupby("w", sort=False)["b"].cummax()  # latest consumer start so far within the workflow
-    prev = cm.groupby(hw_df["w"], sort=False).shift(1).fillna(np.iinfo(np.int64).min).astype(np.int64)
-    hw_df["u"] = np.maximum(0, hw_df["b"].to_numpy() - np.maximum(hw_df["a"].to_numpy(), prev.to_numpy())) / 1e6
     hg = hw_df.groupby("w", sort=False)
-    queue_ms = hg["u"].sum()
     n_hops = hg.size()
     max_wait = hg["wait"].max()
     waits = hg["wait"].agg(lambda x: tuple(float(v) for v in x))
@@ -851,7 +853,9 @@ def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[s
     clock behind) has its sections cut to start at the producer's end, so the tiling holds and
     adds up to :func:`workflow_summary`'s ``end_to_end_ms``; the split between the two sides then
     follows the recorded clocks (see "Skewed clocks" in the module docstring; correct them first
-    with :func:`tracekit.adjust_clock_skew`).
+    with :func:`tracekit.adjust_clock_skew`). A producer without an end (in progress) is taken to
+    hand its message over at its start (its hop's ``queue_wait_ms`` is NaN, and
+    :func:`workflow_summary` leaves that wait out of ``queue_ms``).
 
     Parameters
     ----------
@@ -921,6 +925,7 @@ def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[s
     unit = cur
     start = ns(spans["start"])
     end = ns(spans["end"])
+    end = np.where(end == _NAT, start, end)  # a producer in progress (no end) handed its message over by its start
     # sections per unit root (critical_path reports the root span id; map it back to rows)
     key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
     first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row

@@ -257,3 +257,23 @@ def test_a_producer_in_progress_gives_no_negative_queue_section():
     ws = tk.workflow_summary(spans)
     assert ws["end_to_end_ms"].tolist() == [30.0] and ws["queue_ms"].tolist() == [0.0]  # the wait is unknown
     assert np.isnan(ws["max_wait_ms"].iloc[0])
+
+
+def test_a_consumer_linked_to_a_span_not_loaded_is_not_paired_by_time():
+    # consumer 2 links to its producer, whose trace is not in the data; producer 1 of the same destination (whose
+    # consumer was sampled out) ended 10 ms before it. Before: the heuristic paired them at confidence 0.8 (a 10 ms
+    # wait read from another message); now the link says consumer 2's producer is elsewhere: no hop. Consumer 3,
+    # with no link, is still paired by time with producer 4
+    t = lambda i: f"{i:032x}"  # noqa: E731
+    s = lambda i: f"{i:016x}"  # noqa: E731
+    spans = tk.spans_from_columns({
+        "trace_id": [t(1), t(2), t(3), t(4)], "span_id": [s(1), s(2), s(3), s(4)], "parent_id": [None] * 4,
+        "service": ["api", "w", "w", "api"], "name": ["jobs publish", "jobs process", "jobs process", "jobs publish"],
+        "kind": ["producer", "consumer", "consumer", "producer"], "start": [0, 20 * MS, 60 * MS, 50 * MS],
+        "end": [10 * MS, 25 * MS, 65 * MS, 55 * MS]})
+    spans["links"] = [None, [{"trace_id": t(9), "span_id": s(9)}], None, None]
+    h = tk.stitch(spans).hops
+    assert h[["producer_span_id", "consumer_span_id", "rule"]].values.tolist() == [[s(4), s(3), "heuristic"]]
+    # without the links, the time-based guess stands for both
+    h = tk.stitch(spans.drop(columns="links")).hops
+    assert h[["producer_span_id", "consumer_span_id"]].values.tolist() == [[s(1), s(2)], [s(4), s(3)]]

@@ -37,7 +37,8 @@ not matched again):
     has the id (ids are unique within a queue, not across queues). Confidence 1 when one producer
     (of that destination) has the id, else 0.9.
 ``"heuristic"`` — rule ``heuristic``, last and documented: a consumer span with no parent in the
-    data (a trace root, or an orphan) is matched to a hand-off span of the same *destination*
+    data (a trace root, or an orphan), and no link that points only outside the data (its producer
+    is then known to be a span not loaded), is matched to a hand-off span of the same *destination*
     (``messaging.destination.name``, legacy ``messaging.destination``, the last part of an SQS
     queue URL or SNS topic ARN, else the destination in an OTel span name ``"<destination>
     <operation>"`` / ``"<operation> <destination>"`` with operation publish/send/create/receive/
@@ -398,6 +399,11 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         used_p[p] = True
 
     parent = tree.parent
+    link_i, link_j = _link_targets(spans)
+    # spans whose every link points to a span not in the data: their producer is known to be elsewhere
+    elsewhere = np.zeros(n, dtype=bool)
+    elsewhere[link_i] = True
+    elsewhere[link_i[link_j >= 0]] = False
     if "links" in via and n:
         # explicit context within a trace: a consumer under a hand-off span
         c = np.flatnonzero((parent >= 0) & (kind == "consumer"))
@@ -416,28 +422,13 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         seg = seg[svc[seg] != svc[producer[seg]]]
         add(producer[seg], seg, "parent", 1.0)
         # span links to spans in the data
-        if "links" in spans.columns:
-            lk = spans["links"].to_numpy(dtype=object)
-            rows = [i for i, x in enumerate(lk.tolist()) if isinstance(x, (list, tuple, np.ndarray)) and len(x)]
-            li, lt, ls = [], [], []
-            for i in rows:
-                for link in lk[i]:
-                    if isinstance(link, dict) and link.get("trace_id") and link.get("span_id"):
-                        li.append(i)
-                        lt.append(str(link["trace_id"]).lower())
-                        ls.append(str(link["span_id"]).lower())
-            if li:
-                key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
-                if not key.is_unique:
-                    key = key.where(~key.duplicated(), None)  # first copy of a duplicated id wins
-                j = key.get_indexer(np.asarray([t + s for t, s in zip(lt, ls, strict=True)], dtype=object))
-                i = np.asarray(li, dtype=np.int64)
-                ok = (j >= 0) & (j != i) & (j != parent[i])
-                i, j = i[ok], j[ok]
-                if len(i):
-                    _, first = np.unique(np.stack([i, j]), axis=1, return_index=True)  # one hop per (span, link target)
-                    first = np.sort(first)
-                    add(j[first], i[first], "link", 1.0)
+        i, j = link_i, link_j
+        ok = (j >= 0) & (j != i) & (j != parent[i])
+        i, j = i[ok], j[ok]
+        if len(i):
+            _, first = np.unique(np.stack([i, j]), axis=1, return_index=True)  # one hop per (span, link target)
+            first = np.sort(first)
+            add(j[first], i[first], "link", 1.0)
     dest_cache: dict[int, str | None] = {}
 
     def dest(i: int) -> str | None:
@@ -474,7 +465,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         if mp:
             add(np.asarray(mp), np.asarray(mc), "message_id", np.asarray(mf))
     if "heuristic" in via and n:
-        c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0))
+        c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0) & ~elsewhere)
         p_rows = np.flatnonzero(handoff & ~used_p & ~consumer_like)
         if len(c_rows) and len(p_rows):
             hp, hc, hf = _heuristic(p_rows, c_rows, _queues(p_rows, c_rows, dest, attrs), start, end,
@@ -499,6 +490,28 @@ def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> 
     unsplit = {d for d, x in zip(pd_ + cd_, pp + cp, strict=True) if d is not None and x is None}
     key = lambda d, x: d if d is None or d in unsplit else f"{d}\x00{x}"  # noqa: E731
     return ([key(d, x) for d, x in zip(pd_, pp, strict=True)], [key(d, x) for d, x in zip(cd_, cp, strict=True)])
+
+
+def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every well-formed link (a dict with a trace id and a span id) of the ``links`` column: the linking row, and
+    the linked row (-1 when that span is not in the data; the first copy of a repeated id)."""
+    none = np.zeros(0, dtype=np.int64)
+    if "links" not in spans.columns or not len(spans):
+        return none, none
+    lk = spans["links"].to_numpy(dtype=object)
+    li, lt = [], []
+    for i, x in enumerate(lk.tolist()):
+        if isinstance(x, (list, tuple, np.ndarray)) and len(x):
+            for link in x:
+                if isinstance(link, dict) and link.get("trace_id") and link.get("span_id"):
+                    li.append(i)
+                    lt.append(str(link["trace_id"]).lower() + str(link["span_id"]).lower())
+    if not li:
+        return none, none
+    key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
+    if not key.is_unique:
+        key = key.where(~key.duplicated(), None)  # first copy of a duplicated id wins
+    return np.asarray(li, dtype=np.int64), key.get_indexer(np.asarray(lt, dtype=object)).astype(np.int64)
 
 
 def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest"):

@@ -11,6 +11,7 @@ free, and works ``every_c`` ms; the true pairs are known.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -277,3 +278,20 @@ def test_a_consumer_linked_to_a_span_not_loaded_is_not_paired_by_time():
     # without the links, the time-based guess stands for both
     h = tk.stitch(spans.drop(columns="links")).hops
     assert h[["producer_span_id", "consumer_span_id"]].values.tolist() == [[s(1), s(2)], [s(4), s(3)]]
+
+
+def test_spans_exported_twice_are_one_span_each():
+    # the same spans read twice (two exports of one trace): a later copy neither sends nor takes a message.
+    # Before: with links, stitch raised pandas' InvalidIndexError (every copy blanked to None made a non-unique
+    # index); by time, 20 messages read twice gave 40 hops (20 copies of pairs)
+    sim = tk.simulate.simulate("async-links", n_traces=10, seed=1).spans
+    twice = pd.concat([sim, sim], ignore_index=True)
+    one, two = tk.stitch(sim), tk.stitch(twice)
+    assert len(one.hops) > 0
+    pd.testing.assert_frame_equal(one.hops, two.hops)
+    cols = ["workflow_id", "hops", "end_to_end_ms", "queue_ms"]
+    pd.testing.assert_frame_equal(tk.workflow_summary(sim)[cols], tk.workflow_summary(twice)[cols])
+    spans, truth = _queue(20, every_p=10, every_c=3)
+    for order in ("nearest", "fifo"):
+        h = tk.stitch(pd.concat([spans, spans], ignore_index=True), via="heuristic", order=order).hops
+        assert len(h) == 20 and _right(h, truth).all()

@@ -122,6 +122,8 @@ what happened. (A batch consumer fed by several requests follows the producer th
 when that is not the first request's, the path starts at its request's start and adds up to less
 than ``end_to_end_ms``, by the time from the first request's start to that one's.) Find skewed hosts with
 :func:`tracekit.detect_clock_skew` and correct them with :func:`tracekit.adjust_clock_skew` first.
+A span exported twice (an id repeated in a trace) is one span: its later copies feed and take no
+message (the span tree's ``duplicate`` rows, as in every analysis).
 Every function returns new objects and never modifies its input.
 
 Speed: one pass over the link lists and the attribute dicts of candidate spans; everything else
@@ -381,6 +383,10 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     reach = int(known.max()) - int(known.min()) + 1 if len(known) else 1
     max_wait_ns, tol_ns = (int(min(x * 1e6, reach)) for x in (max_wait_ms, tolerance_ms))
     consumer_like = _is_consumer(kind, attrs) if n else np.zeros(0, dtype=bool)
+    # a span exported twice is one span: later copies of an id in a trace neither send nor take a message
+    copy = tree.duplicate
+    handoff = handoff & ~copy
+    consumer_like = consumer_like & ~copy
     prod: list[np.ndarray] = []
     cons: list[np.ndarray] = []
     rule: list[np.ndarray] = []
@@ -406,7 +412,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     elsewhere[link_i[link_j >= 0]] = False
     if "links" in via and n:
         # explicit context within a trace: a consumer under a hand-off span
-        c = np.flatnonzero((parent >= 0) & (kind == "consumer"))
+        c = np.flatnonzero((parent >= 0) & (kind == "consumer") & ~copy)
         c = c[handoff[parent[c]]]
         add(parent[c], c, "parent", 1.0)
         # X-Ray: a (non-inferred) segment of another service under a hand-off subsegment, directly or
@@ -417,13 +423,13 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         pp = np.maximum(parent, 0)
         via_inferred = (parent >= 0) & inferred[pp] & (parent[pp] >= 0) & handoff[np.maximum(parent[pp], 0)]
         producer = np.where(via_inferred, parent[pp], parent)
-        seg = np.flatnonzero((parent >= 0) & (kind == "server") & ~inferred & ~matched
+        seg = np.flatnonzero((parent >= 0) & (kind == "server") & ~inferred & ~matched & ~copy
                              & (handoff[pp] | via_inferred))
         seg = seg[svc[seg] != svc[producer[seg]]]
         add(producer[seg], seg, "parent", 1.0)
         # span links to spans in the data
         i, j = link_i, link_j
-        ok = (j >= 0) & (j != i) & (j != parent[i])
+        ok = (j >= 0) & (j != i) & (j != parent[i]) & ~copy[i]
         i, j = i[ok], j[ok]
         if len(i):
             _, first = np.unique(np.stack([i, j]), axis=1, return_index=True)  # one hop per (span, link target)
@@ -509,9 +515,9 @@ def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if not li:
         return none, none
     key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
-    if not key.is_unique:
-        key = key.where(~key.duplicated(), None)  # first copy of a duplicated id wins
-    return np.asarray(li, dtype=np.int64), key.get_indexer(np.asarray(lt, dtype=object)).astype(np.int64)
+    first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row
+    at = key[first].get_indexer(np.asarray(lt, dtype=object))
+    return np.asarray(li, dtype=np.int64), np.where(at >= 0, first[np.maximum(at, 0)], -1).astype(np.int64)
 
 
 def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest"):

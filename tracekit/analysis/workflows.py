@@ -45,7 +45,9 @@ not matched again):
     process/deliver/settle) that ended at most ``max_wait_ms`` before it started (``tolerance_ms``
     after, for clock skew), and of the same partition when every producer and consumer of that
     destination names one (a Kafka partition is a queue of its own). Among those the nearest in time
-    that is still unmatched wins (each producer feeds one consumer: last in, first out); with
+    that is still unmatched wins (each producer feeds one consumer of each consumer group, named by
+    ``messaging.consumer.group.name``, legacy ``messaging.kafka.consumer.group``, or a subscription,
+    ``messaging.destination.subscription.name``; last in, first out); with
     ``order="fifo"`` the first sent that is still unmatched wins (first in, first out). Confidence = 0.8 / k, k the number of
     producers of that destination that ended within twice the chosen wait before the consumer
     started, plus the number of other heuristic hops of that destination that *cross* this one (an
@@ -73,9 +75,13 @@ not matched again):
     half the time between two starts of busy consumers (a median job / consumers at once), was taken
     by one the data lacks (who then worked a median job), so it is skipped. What it
     cannot see is a *producer* missing while messages wait: the consumer of that message takes the
-    next one, and the pairs after it shift until the queue drains. Its confidence is 0.8 / (1 + the
-    queue's consumers left without a message after its first paired producer ended): such a consumer
-    is where a missing producer shows. Right pairs of 400 messages through one destination, producers
+    next one, and the pairs after it shift until the queue drains. Nor can it tell a consumer that
+    picks messages up later than the time between two messages (polling) from consumers missing:
+    messages every 10 ms picked up 20 ms after hand-over, one consumer in ten missing: 0 of 90 right.
+    Its confidence is 0.8 / (1 + the queue's consumers left without a message after its first paired
+    producer ended + the messages skipped just before the pair): such a consumer is where a missing
+    producer shows, a skip where a consumer was read as missing (with the late pick-up above every
+    hop follows a skip: all at 0.27). Right pairs of 400 messages through one destination, producers
     every 10 ms (light: 3 ms of work; jitter: Poisson arrivals; busy: 8 ms of work; backlog: 12 ms of
     work, true waits up to 0.8 s; bursts: 20 messages at once every 0.4 s; 2 queues: two partitions of
     one topic, each with its consumer, the partition not named), nearest | fifo, and in brackets the
@@ -94,8 +100,9 @@ not matched again):
     consumers missing; 330 and 120 ms with producers missing. With producers missing every fifo hop
     is below 0.5, the right ones too (light: 359 right, all below 0.5). Consumers working in parallel,
     in order, under a backlog (messages at random every 10 ms on average, four consumers taking 45 ms
-    each): 363 of 369 right with one consumer in ten missing (6 wrong hops at 0.5 or more), 270 of 290
-    with three in ten (20). Two order-preserving alignments with skips (least total change of
+    each): 363 of 369 right with one consumer in ten missing (6 wrong hops at 0.5 or more), 269 of 290
+    with three in ten (13). A consumer picking messages up late (polling) is allowed for: the 10th
+    percentile of the time from the latest hand-over to a consumer's start is taken as that delay. Two order-preserving alignments with skips (least total change of
     wait between successive pairs; least distance to a rolling median wait) were measured too and
     were worse on several rows (busy jitter, bursts: under 20 of 400), so they are not offered.
 
@@ -170,6 +177,9 @@ _MESSAGE_ID_KEYS = ("messaging.message.id", "messaging.message_id", "aws.sqs.mes
 #: producer span, from the broker's acknowledgement, and on the consumer span); a partition is delivered in order
 _PARTITION_KEYS = ("messaging.destination.partition.id", "messaging.kafka.partition", "messaging.kafka.destination.partition")
 _OFFSET_KEYS = ("messaging.kafka.offset", "messaging.kafka.message.offset")
+#: consumers of one group (or subscription) share a destination's messages; every group receives each message
+_GROUP_KEYS = ("messaging.consumer.group.name", "messaging.kafka.consumer.group", "messaging.destination.subscription.name",
+               "messaging.eventhubs.consumer.group")
 #: how the heuristic pairs a consumer with the producers of its destination
 ORDERS = ("nearest", "fifo")
 _MAX_WAIT_MS = 900_000.0  # stitch's default heuristic window (15 minutes)
@@ -486,16 +496,19 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     return _Hops(P, C, R, F, D, _workflows(tree, start, P, C), tree)
 
 
-def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> tuple[list, list]:
+def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> tuple[list, list, list]:
     """The queue of each producer and consumer row: its destination, and its partition where every producer and
     consumer of that destination names one (a Kafka partition is a queue of its own: a message sent to partition
-    3 is read from partition 3); None when the span names no destination."""
+    3 is read from partition 3); None when the span names no destination. And per consumer row its consumer group
+    (or subscription) where it names one, else None: each group takes every message of the queue."""
     pd_, cd_ = [dest(i) for i in p_rows.tolist()], [dest(i) for i in c_rows.tolist()]
     pp = [_partition(attrs[i]) for i in p_rows.tolist()]
     cp = [_partition(attrs[i]) for i in c_rows.tolist()]
     unsplit = {d for d, x in zip(pd_ + cd_, pp + cp, strict=True) if d is not None and x is None}
     key = lambda d, x: d if d is None or d in unsplit else f"{d}\x00{x}"  # noqa: E731
-    return ([key(d, x) for d, x in zip(pd_, pp, strict=True)], [key(d, x) for d, x in zip(cd_, cp, strict=True)])
+    groups = [_first(attrs[i], _GROUP_KEYS) if isinstance(attrs[i], dict) else None for i in c_rows.tolist()]
+    return ([key(d, x) for d, x in zip(pd_, pp, strict=True)], [key(d, x) for d, x in zip(cd_, cp, strict=True)],
+            groups)
 
 
 def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -523,13 +536,14 @@ def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest"):
     """Per consumer (in start order), an unmatched producer of the same queue: the nearest in time (``order``
     "nearest"; confidence 0.8 / (competing producers + crossing hops)) or the first sent (``order`` "fifo", replaying the queue to skip messages taken by consumers missing from the data; confidence 0.8 / (1 +
-    consumers of the queue left without a message)); see the module
+    consumers of the queue left without a message + messages skipped just before the pair)); see the module
     docstring."""
-    p_dest, c_dest = queues
+    p_dest, c_dest, c_group = queues
     P = pd.DataFrame({"row": p_rows, "dest": p_dest, "t": end[p_rows]}).dropna(subset=["dest"])
-    C = pd.DataFrame({"row": c_rows, "dest": c_dest, "t": start[c_rows]}).dropna(subset=["dest"])
+    C = pd.DataFrame({"row": c_rows, "dest": c_dest, "group": [g if g is not None else "" for g in c_group],
+                      "t": start[c_rows]}).dropna(subset=["dest"])
     out_p, out_c, out_f = [], [], []
-    for d, cg in C.groupby("dest", sort=True):
+    for (d, _), cg in C.groupby(["dest", "group"], sort=True):  # each consumer group takes every message
         pg = P[P["dest"] == d].sort_values(["t", "row"], kind="stable")
         if not len(pg):
             continue
@@ -542,7 +556,7 @@ def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest
         ct_l = ct.tolist()
         crow = cg["row"].to_numpy(dtype=np.int64)
         if order == "fifo":
-            kp, kc = _in_order(pt, ct, end[crow], lo, hi)
+            kp, kc, ks = _in_order(pt, ct, end[crow], lo, hi)
             if len(kp):
                 out_p.append(prow[kp])
                 out_c.append(crow[kc])
@@ -552,7 +566,8 @@ def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest
                 left_c = np.ones(len(ct), dtype=bool)
                 left_c[kc] = False
                 k = int(np.count_nonzero(left_c & (ct >= pt[kp[0]])))
-                out_f.append(np.full(len(kp), 0.8 / (1 + k)))
+                # and the messages skipped just before a pair (read as taken by consumers the data lacks)
+                out_f.append(0.8 / (1 + k + ks))
             continue
         # "previous free" pointers: parent_free[k] == k while producer k is unmatched; a matched
         # producer points left, so the search for the nearest free one skips it (path-compressed)
@@ -605,18 +620,22 @@ def _crossings(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _in_order(pt: np.ndarray, ct: np.ndarray, ce: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _in_order(pt: np.ndarray, ct: np.ndarray, ce: np.ndarray, lo: np.ndarray,
+              hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First in, first out, replaying the queue: per consumer (in start order, ``ct``; ends ``ce``) the first-sent
     unmatched producer in ``[lo, hi)`` (``pt`` sorted ends), except those a consumer missing from the data took.
 
     The queue is replayed with as many consumers at work as ever ran at once in the data, each taking the next
-    message when it is free: a message that one of them could have started before the next consumer in the data
-    started, by more than half a median job / consumers at once, was taken by a consumer missing from the data,
-    which then worked a median job.
+    message when it is free, a pick-up delay after it was handed over: a message that one of them could have started
+    before the next consumer in the data started, by more than half a median job / consumers at once, was taken by
+    a consumer missing from the data, which then worked a median job.
+    Returns the producer and consumer positions of each pair, and per pair how many messages were skipped just
+    before it (taken by consumers missing from the data).
     O(producers + consumers × log(consumers at once)): a heap of the consumers' free times."""
     n = len(ct)
+    none = np.zeros(0, dtype=np.int64)
     if not n or not len(pt):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return none, none, none
     ce = np.maximum(ce, ct)
     job = float(np.median(ce - ct))
     # consumers at work at once: ends sort before starts at the same instant
@@ -625,22 +644,30 @@ def _in_order(pt: np.ndarray, ct: np.ndarray, ce: np.ndarray, lo: np.ndarray, hi
     o = np.lexsort((step, t))
     free = [-np.inf] * max(1, int(np.cumsum(step[o]).max()))  # min-heap: when each consumer is free
     slack = 0.5 * job / len(free)  # half the time between two starts of busy consumers
-    kp, kc = [], []
-    nxt = 0
+    # the delay before a free consumer picks a message up (polling): the time from the latest message handed over
+    # to a consumer's start is a lower bound of its wait; its 10th percentile (0 under a backlog, the delay when
+    # consumers keep up)
+    near = hi > lo
+    pickup = max(0.0, float(np.percentile(ct[near] - pt[hi[near] - 1], 10))) if near.any() else 0.0
+    kp, kc, ks = [], [], []
+    nxt = skipped = 0
     for j, (a, b, c, e) in enumerate(zip(lo.tolist(), hi.tolist(), ct.tolist(), ce.tolist(), strict=True)):
         nxt = max(nxt, a)
         while nxt < b:
-            begin = max(float(pt[nxt]), free[0])
+            begin = max(float(pt[nxt]) + pickup, free[0])
             if begin + slack >= c:
                 break
             heapq.heapreplace(free, begin + job)  # taken by a consumer the data does not hold
             nxt += 1
+            skipped += 1
         if nxt < b:
             kp.append(nxt)
             kc.append(j)
+            ks.append(skipped)
             nxt += 1
+            skipped = 0
         heapq.heapreplace(free, float(e))
-    return np.asarray(kp, dtype=np.int64), np.asarray(kc, dtype=np.int64)
+    return np.asarray(kp, dtype=np.int64), np.asarray(kc, dtype=np.int64), np.asarray(ks, dtype=np.int64)
 
 
 def _find_free(parent_free: list[int], k: int) -> int:

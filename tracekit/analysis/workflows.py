@@ -205,7 +205,8 @@ HOPS_TABLE = result_table("stitch", "one row per hop: a message from a producer 
     ("consumer_start", "datetime64[ns, UTC]", "ns, UTC", "when the consumer span started"),
     ("queue_wait_ms", "float64", "ms", "consumer start − producer end: time the message waited (negative: clocks disagree)"),
     ("rule", "string", "", "rule that matched: parent / link (explicit context), message_id (messaging attributes), heuristic"),
-    ("confidence", "float64", "", "1 for explicit context; 0.9–1 for a message id; heuristic: 0.8 / (competing producers + crossing hops)"),
+    ("confidence", "float64", "", "1 for explicit context; 0.9–1 for a message id; heuristic: 0.8 / (competing producers + crossing hops), "
+                                "order='fifo': 0.8 / (1 + consumers left without a message + messages skipped before it)"),
 ])
 
 WORKFLOW_TABLE = result_table("workflow_summary", "one row per workflow (traces joined by hops through queues)", [

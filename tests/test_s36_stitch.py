@@ -339,3 +339,13 @@ def test_every_consumer_group_takes_every_message():
         assert h.groupby("consumer_service").size().to_dict() == {"billing": 50, "shipping": 50}
     ws = tk.workflow_summary(spans)
     assert len(ws) == 50 and (ws["traces"] == 3).all() and (ws["hops"] == 2).all()
+
+
+def test_critical_path_across_links_takes_a_stitch_result_as_workflow_critical_path_does(backlog):
+    # tk.critical_path(..., across_links=True) is documented as workflow_critical_path; it refused a Stitched
+    # (require_columns on the result object) so the declared in-order hops could not be walked from it
+    spans, _ = backlog
+    st = tk.stitch(spans, via="heuristic", order="fifo")
+    pd.testing.assert_frame_equal(tk.critical_path(st, across_links=True), tk.workflow_critical_path(st))
+    with pytest.raises(tk.ArgumentError, match="across_links=True"):
+        tk.critical_path(st)

@@ -90,7 +90,7 @@ from .critical_path_walk import (  # noqa: F401 (re-exported)
     requests_only,
     walk_critical_path,
 )
-from .workflows import workflow_critical_path
+from .workflows import Stitched, workflow_critical_path
 
 __all__ = ["critical_path", "critical_path_breakdown", "CriticalPathFailure"]
 
@@ -107,7 +107,7 @@ CRITICAL_PATH_BREAKDOWN = result_table("critical_path_breakdown", "one row per b
 
 
 def critical_path(
-    spans: pd.DataFrame,
+    spans: pd.DataFrame | Stitched,
     *,
     adjacent_sequential: bool = True,
     overlap_tolerance: float = 0.0,
@@ -143,8 +143,9 @@ def critical_path(
 
     Parameters
     ----------
-    spans : pandas.DataFrame
-        A spans frame (one row per span, tracekit.schema).
+    spans : pandas.DataFrame or Stitched
+        A spans frame (one row per span, tracekit.schema); with ``across_links=True`` also the result of
+        :func:`tracekit.stitch`, whose hops (and their ``order``) are walked as they are.
     adjacent_sequential : bool, default True
         A child that ends exactly when the next starts counts as before it (CRISP's ``<=``; ``False``: Jaeger's strict ``<``).
     overlap_tolerance : float, default 0.0
@@ -183,10 +184,17 @@ def critical_path(
     >>> cp[["service", "duration_ms"]].values.tolist()
     [['api', 10.0], ['db', 30.0], ['api', 10.0], ['cache', 20.0], ['api', 30.0]]
     """
-    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "critical_path")
+    across = flag_arg(across_links, "across_links", "critical_path")
+    if isinstance(spans, Stitched):
+        if not across:
+            raise ArgumentError("critical_path: a stitch() result is walked across its hops: give across_links=True, "
+                                "or its .spans for the per-trace path")
+    else:
+        require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"),
+                        "critical_path")
     options = dict(adjacent_sequential=adjacent_sequential, overlap_tolerance=overlap_tolerance, surrounding=surrounding,
                    nonblocking=nonblocking, in_progress=in_progress, inferred=inferred, engine=engine)
-    if flag_arg(across_links, "across_links", "critical_path"):  # an additive path: the workflow walk calls the per-trace walk below
+    if across:  # an additive path: the workflow walk calls the per-trace walk below
         return workflow_critical_path(spans, **options)
     if not isinstance(nonblocking, str | None):
         # hashable, order-free: one cache entry per setting (checked first: a number among the names was a TypeError)

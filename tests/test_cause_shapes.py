@@ -402,11 +402,13 @@ def test_the_waiting_words_give_the_wait_at_the_end_the_evidence_counts():
     def waits(text: str) -> tuple[float, float]:
         """Each side is said only when it moved (0.005 ms or more): one left out is 0."""
         assert "per request of all routes, " in text, text
-        into = re.search(r"its callers wait ([+-][\d.,]+) ms outside it\b", text)
-        out = re.search(r"it waits ([+-][\d.,]+) ms outside its callees", text)
+        # the words follow the sign (review s36): "wait 3.1 ms longer", "waits 0.03 ms less", never a signed number
+        into = re.search(r"its callers wait ([\d.,]+) ms (longer|less) outside it\b", text)
+        out = re.search(r"it waits ([\d.,]+) ms (longer|less) outside its callees", text)
         assert into or out, text
-        assert "+0.00 ms" not in text and "-0.00 ms" not in text, text
-        return tuple(float(m.group(1).replace(",", "")) if m else 0.0 for m in (into, out))
+        assert "0.00 ms" not in text and not re.search(r"waits? [+-]", text), text
+        return tuple((1 if m.group(2) == "longer" else -1) * float(m.group(1).replace(",", "")) if m else 0.0
+                     for m in (into, out))
 
     base = _system(600, 0)
     rc = _rank(_system(600, 100, delay_ms=3.0, offset=10_000), base)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["percent", "plural", "clock_text", "window_text", "utc_time"]
+__all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time"]
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:
@@ -81,6 +81,41 @@ def percent(share: float | None, digits: int = 0, unit: str = "%") -> str:
     return f"{x:.{digits}f}{unit}"
 
 
+def points(change: float | None, digits: int = 1) -> str:
+    """A change of a share (a fraction: 0.004 for 0.4 percentage points) as signed percentage points, by
+    :func:`percent`'s rule: a change that is not 0 never rounds to nothing.
+
+    A rise of 0.0004 is not "+0.0 points" and a fall of 0.0004 not "-0.0 points": they read ``+<0.1 points`` and
+    ``-<0.1 points``. Exactly no change reads ``0.0 points`` (no sign).
+
+    Parameters
+    ----------
+    change : float or None
+        The change of the share (a difference of two fractions); None or NaN reads ``n/a``.
+    digits : int, default 1
+        Digits after the decimal point.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> points(0.0004), points(-0.0004), points(0.0), points(-0.0), points(0.1234), points(-0.02)
+    ('+<0.1 points', '-<0.1 points', '0.0 points', '0.0 points', '+12.3 points', '-2.0 points')
+    >>> points(float("nan"))
+    'n/a'
+    """
+    if change is None or not math.isfinite(change):
+        return "n/a"
+    x = 100 * float(change)
+    if x == 0:
+        return f"{0:.{digits}f} points"
+    if round(x, digits) == 0:
+        return f"{'+' if x > 0 else '-'}<{10.0 ** -digits:.{digits}f} points"
+    return f"{x:+.{digits}f} points"
+
+
 def utc_time(t: Any) -> pd.Timestamp:
     """``t`` as a UTC Timestamp: an aware time converted (its clock time in another zone is not UTC's), a naive one
     taken as UTC (as every tracekit time is).
@@ -117,11 +152,21 @@ def window_text(t0: Any, t1: Any) -> str:
 
     >>> window_text("2026-03-29T01:30+01:00", "2026-03-29T03:30+02:00")
     '00:30–01:30 UTC'
+
+    One instant (a window of one request) is said once, and ends within one second with milliseconds (not
+    "14:00:00–14:00:00 UTC"):
+
+    >>> window_text("2026-03-02T14:00Z", "2026-03-02T14:00Z"), window_text("2026-03-02T14:00:00.1Z", "2026-03-02T14:00:00.25Z")
+    ('14:00:00 UTC', '14:00:00.100–14:00:00.250 UTC')
     """
     if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
         return f"{clock_text(t0)}–{clock_text(t1)} UTC"
     t0, t1 = utc_time(t0), utc_time(t1)
+    if t0 == t1:
+        return f"{t0.strftime('%H:%M:%S')} UTC"
     clock = "%H:%M:%S" if t1 - t0 < pd.Timedelta("10min") else "%H:%M"
     if t0.date() != t1.date():
         return f"{t0.strftime('%Y-%m-%d ' + clock)} – {t1.strftime('%Y-%m-%d ' + clock)} UTC"
+    if t0.strftime(clock) == t1.strftime(clock):  # within one second: the ends differ in their milliseconds
+        return f"{t0.strftime('%H:%M:%S.%f')[:-3]}–{t1.strftime('%H:%M:%S.%f')[:-3]} UTC"
     return f"{t0.strftime(clock)}–{t1.strftime(clock)} UTC"

@@ -1435,9 +1435,14 @@ def _blame_note(x: float) -> str:
 
 
 def _wait_words(wait: float, wait_out: float) -> str:
-    """``; per request of all routes, its callers wait +12.0 ms outside it`` — each side said only when it moved
-    (``+0.00 ms outside its callees`` said nothing a reader could use)."""
-    said = [f"{who} {_fmt_ms(x)} {where}" for x, who, where in
+    """``; per request of all routes, its callers wait 12.0 ms longer outside it`` — each side said only when it
+    moved (``+0.00 ms outside its callees`` said nothing a reader could use), in words that follow its sign: a wait
+    that fell reads "less", not "-0.03 ms" beside the sentence's "wait longer".
+
+    >>> _wait_words(12.0, -0.03)
+    '; per request of all routes, its callers wait 12.0 ms longer outside it, it waits 0.03 ms less outside its callees'
+    """
+    said = [f"{who} {_fmt_ms(abs(x)).lstrip('+')} {'longer' if x > 0 else 'less'} {where}" for x, who, where in
             ((wait, "its callers wait", "outside it"), (wait_out, "it waits", "outside its callees"))
             if x is not None and np.isfinite(x) and abs(x) >= 0.005]
     return f"; per request of all routes, {', '.join(said)}" if said else ""

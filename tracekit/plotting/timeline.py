@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
+from ..core.words import points
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, say_empty, service_colors
 
@@ -252,7 +253,7 @@ def plot_timeline(
                           fillcolor=color, opacity=0.10, line=dict(width=0), layer="below")
             unit = {"p95_ms": " ms", "p50_ms": " ms", "p99_ms": " ms"}
             lines = [esc(f"{lab} {c['metric'].replace('_ms', '')} "
-                          + (f"{c['delta']:+.1%}" if c["metric"] == "error_rate" else f"{c['delta']:+,.0f}{unit.get(c['metric'], '')}"))
+                          + (points(c["delta"]) if c["metric"] == "error_rate" else f"{c['delta']:+,.0f}{unit.get(c['metric'], '')}"))
                      if "metric" in c else esc(_metric_change_words(c, metric_units)) for lab, c in items[:4]]
             if len(items) > 4:
                 lines.append(f"+{len(items) - 4} more")

@@ -560,10 +560,12 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
     w = rows["weight"].to_numpy(dtype=float)
     weighted = not bool((w == 1).all())
     if metric == "error_rate":
-        fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA>: no span records a status (unknown)
+        # <NA>: a request in progress with no outcome yet, or no span records a status: left out (core.failed_share)
+        fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)
+        known = ~np.isnan(fl)
         draws, vals = [], []
         for sel in (~inside, inside):
-            ws, fs = w[sel], fl[sel]
+            ws, fs = w[sel & known], fl[sel & known]
             tot = ws.sum()
             p = float(ws @ fs / tot) if tot > 0 else float("nan")
             n_eff = tot ** 2 / float((ws ** 2).sum()) if tot > 0 else 0.0

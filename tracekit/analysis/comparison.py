@@ -14,7 +14,9 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
   dropped context's callee half included) over the requests (:func:`tracekit.core.trace_outcomes`), so the same traffic
   split into more traces (a queue hop made a trace of its own) has the same calls; ``fanout``: mean direct
   children per span of the key;
-* ``error_rate``: failed calls / calls (:func:`tracekit.core.failed`: a 5xx fault or status error that is not a 4xx or throttle);
+* ``error_rate``: failed calls / calls of known outcome (:func:`tracekit.core.failed`: a 5xx fault or status error that is
+  not a 4xx or throttle; a call still in progress with no status yet is neither, :func:`tracekit.core.outcome_unknown`,
+  and is left out as :func:`tracekit.core.failed_share` leaves out such a request);
   NaN (unknown, not 0) for a set where no span records a status (:func:`tracekit.core.status_recorded`), and its
   ``delta_error_rate`` with it.
 
@@ -57,6 +59,7 @@ from ..core import (
     call_paths,
     count_arg,
     failed,
+    outcome_unknown,
     quantile_draws,
     require_columns,
     result_table,
@@ -84,7 +87,9 @@ _METRIC_WORDS = {
     "calls": ("calls", "mean calls per request: the key's calls in every trace (asynchronous work included) / the "
                        "requests (trace_outcomes: not asynchronous work; by service: the service's entry spans)"),
     "fanout": ("spans", "mean direct children per span of the key"),
-    "error_rate": ("", "failed calls / calls; NaN where no span of the set records a status"),
+    "error_rate": ("", "failed calls / calls of known outcome (a call still in progress with no status yet left "
+                       "out: core.outcome_unknown); NaN where no span of the set records a status, or no call of the "
+                       "key has a known outcome"),
 }
 
 COMPARE_TABLE = result_table("compare", "Comparison.table: one row per key (key columns first), largest impact first", [
@@ -161,12 +166,15 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     else:
         entry = np.ones(n, dtype=bool)
     err = failed(spans)
+    # a call still in progress with no outcome yet is neither failed nor ok: left out of the error rate's calls
+    known = ~outcome_unknown(spans)
     # a span exported twice is one span (kernel tree): its later copies are no call and no child
     keep = ~tree.duplicate
     kids = tree.parent[(tree.parent >= 0) & keep]
     children = np.bincount(kids, minlength=n) if n else np.zeros(0, dtype=np.int64)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
-    calls = kf.assign(tcode=tree.trace, dur=dur, err=err, entry=entry, children=children)[keep].reset_index(drop=True)
+    calls = kf.assign(tcode=tree.trace, dur=dur, err=err, known=known, entry=entry,
+                      children=children)[keep].reset_index(drop=True)
     # call paths of whole traces only: a trace that lost its root, or holds an orphan, a duplicate id or a cycle,
     # has paths cut short ("frontend:GET /products" from a fragment) that would read as new call paths
     broken = np.zeros(n_tr, dtype=bool)
@@ -270,9 +278,9 @@ class _Side:
             boots.append(self.has)
         out: dict[str, np.ndarray] = {}
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["cp_ms"] = boots[0] / boots[5][:, :1]  # over the traces with a critical path
-            out["calls"] = boots[1] / boots[5][:, 1:]  # per request (trace_outcomes' requests)
-            out["error_rate"] = boots[2] / boots[1]
+            out["cp_ms"] = boots[0] / boots[-1][:, :1]  # over the traces with a critical path
+            out["calls"] = boots[1] / boots[-1][:, 1:]  # per request (trace_outcomes' requests)
+            out["error_rate"] = boots[2] / boots[5]  # over the calls of known outcome (core.outcome_unknown)
             out["fanout"] = boots[4] / boots[3]
         ks = np.flatnonzero(self.nonempty[k0:k1]) + k0
         for qi, (q, m) in enumerate(((0.5, "p50_ms"), (0.95, "p95_ms"))):
@@ -389,7 +397,9 @@ def compare(
         M_has = _sparse(np.r_[hrows, qrows], np.r_[np.zeros(len(hrows), np.int64), np.ones(len(qrows), np.int64)],
                         np.ones(len(hrows) + len(qrows)), n_tr, 2)
         n_cp, n_req = len(hrows), len(qrows)
-        mats = [M_cp, M_calls, M_err, M_sp, M_ch]
+        M_known = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], calls["known"].to_numpy(dtype=np.float64)[ent],
+                          n_tr, n_k)
+        mats = [M_cp, M_calls, M_err, M_sp, M_ch, M_known]
         sums = [np.asarray(m.sum(axis=0)).ravel() for m in mats]
         with np.errstate(invalid="ignore", divide="ignore"):
             res[f"cp_ms_{tag}"] = sums[0] / n_cp if n_cp else np.full(n_k, np.nan)
@@ -397,7 +407,7 @@ def compare(
             # traces of 400 requests made every service's calls read 23 % lower)
             res[f"calls_{tag}"] = sums[1] / n_req if n_req else np.full(n_k, np.nan)
             res[f"any_calls_{tag}"] = sums[1] > 0
-            res[f"error_rate_{tag}"] = sums[2] / sums[1]
+            res[f"error_rate_{tag}"] = sums[2] / sums[5]  # failed calls / calls of known outcome
             res[f"fanout_{tag}"] = sums[4] / sums[3]
         # latency percentiles per key: the calls' durations sorted by key
         dur = calls["dur"].to_numpy(dtype=np.float64)

@@ -59,6 +59,7 @@ from ..core import (
     ns,
     number_arg,
     operations,
+    outcome_unknown,
     percentile,
     require_columns,
     result_table,
@@ -100,10 +101,15 @@ TIMELINE = result_table("timeline", "one row per (time bucket, key): requests, f
                                     "likely began and ended); 1 inside, less in a partial first or last bucket, "
                                     "whose requests are a part of a bucket's, not a drop"),
     ("failed", "float64", "requests", "failed requests (weighted with weights): root span / entry span / span failed; "
-                                      "NaN (unknown) when no span records a status (core.status_recorded), and "
-                                      "where ``no_data``"),
-    ("error_rate", "float64", "share", "failed / requests (weighted share with weights); NaN without requests, and "
-                                       "NaN (unknown, not 0) when no span records a status (core.status_recorded)"),
+                                      "NaN (unknown) when no span records a status (core.status_recorded), when "
+                                      "every request of the bucket is of unknown outcome, and where ``no_data``"),
+    ("unknown", "float64", "requests", "requests whose outcome is unknown (still in progress, no status yet: "
+                                       "core.outcome_unknown; weighted with weights), left out of ``failed`` and "
+                                       "``error_rate`` (as core.failed_share); NaN where ``no_data``"),
+    ("error_rate", "float64", "share", "failed / requests of known outcome (weighted share with weights; the requests "
+                                       "in ``unknown`` left out, as core.failed_share); NaN without requests, NaN "
+                                       "(unknown, not 0) when none of the bucket's requests has a known outcome, and "
+                                       "when no span records a status (core.status_recorded)"),
     ("error_rate_lo", "float64", "share", "Jeffreys interval on Kish's effective sample size, lower bound"),
     ("error_rate_hi", "float64", "share", "Jeffreys interval, upper bound"),
     *[(f"p{int(q * 100)}_ms{s}", "float64", "ms", f"{m} of the {int(q * 100)}th percentile of request latency"
@@ -206,13 +212,13 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         if "root_name" in keys:
             frame["root_name"] = out["root_name"].astype("string")
         frame["latency_ms"] = out["request_ms"].to_numpy()
-        frame["failed"] = out["failed"].to_numpy(dtype=bool, na_value=False)  # <NA> (unknown) is set again below
+        frame["failed"] = out["failed"].array  # <NA>: a request in progress (or no status recorded), unknown
         frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     elif not keys:
         out = trace_outcomes(spans)
         frame = pd.DataFrame({"time": out["start"], "trace_id": out["trace_id"],
                               "latency_ms": out["request_ms"].to_numpy(),
-                              "failed": out["failed"].to_numpy(dtype=bool, na_value=False)})  # <NA> again below
+                              "failed": out["failed"].array})  # <NA>: in progress (or no status recorded)
         frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     else:
         spans = key_frame(spans, [k for k in keys if k != "operation"], what="timeline")[0]  # host, version, call_path
@@ -232,7 +238,8 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                                     "root_name, operation)")
         frame = pd.DataFrame(cols)
         frame["latency_ms"] = dur
-        frame["failed"] = failed(spans)
+        # a span still in progress that records no outcome yet: unknown, not "not failed" (core.outcome_unknown)
+        frame["failed"] = pd.arrays.BooleanArray(failed(spans), outcome_unknown(spans))
         if keys in (["service"], ["host"]):  # the requests each served: entry spans
             # (a span without a service is an entry, key <NA>, which matches no key= of select_requests)
             frame = frame[service_entries(spans, tree)]
@@ -241,7 +248,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                 frame[k] = frame[k].astype(spans[k].dtype)
     frame = frame.reset_index(drop=True)
     # nothing could be recorded as failed (core.status_recorded): every request's outcome is unknown, not "not failed"
-    fl = pd.array(frame["failed"].to_numpy(dtype=bool), dtype="boolean")
+    fl = pd.array(frame["failed"].array, dtype="boolean")
     if not status_recorded(spans):
         fl[:] = pd.NA
     frame["failed"] = fl
@@ -357,8 +364,9 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
 
 
 def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndarray, ci: float) -> np.ndarray:
-    """Per group (rows ``starts[i]:starts[i+1]``, sorted by group): requests, lo, hi, failed, rate,
-    lo, hi, then (p, lo, hi) per quantile."""
+    """Per group (rows ``starts[i]:starts[i+1]``, sorted by group): requests, lo, hi, failed, unknown, rate,
+    lo, hi, then (p, lo, hi) per quantile. A NaN in ``fl`` is a request of unknown outcome: counted in requests and
+    unknown, left out of failed and the rate (core.failed_share's rule); a group with none known has NaN there."""
     from ..core.distributions import beta_ppf, normal_ppf
 
     z = float(normal_ppf(0.5 + ci / 2))
@@ -366,16 +374,21 @@ def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndar
     b0 = starts[:-1]
     tot = np.add.reduceat(w, b0)
     w2 = np.add.reduceat(w * w, b0)
-    nf = np.add.reduceat(w * fl, b0)
+    known = ~np.isnan(fl)
+    wk = np.where(known, w, 0.0)
+    tot_k = np.add.reduceat(wk, b0)
+    w2_k = np.add.reduceat(wk * wk, b0)
+    nf = np.add.reduceat(np.where(known, w * fl, 0.0), b0)
+    nf = np.where(tot_k > 0, nf, np.nan)  # no request of known outcome: the failures are unknown, not 0
     n = np.diff(starts).astype(float)
     sd = np.sqrt(np.maximum(w2 - tot, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = nf / tot
-        n_eff = tot ** 2 / w2
-    x = p * n_eff
-    lo = np.where(x <= 0, 0.0, beta_ppf(a, x + 0.5, n_eff - x + 0.5))
-    hi = np.where(x >= n_eff, 1.0, beta_ppf(1 - a, x + 0.5, n_eff - x + 0.5))
-    cols = [tot, np.maximum(tot - z * sd, n), tot + z * sd, nf, p, lo, hi]
+        p = nf / tot_k
+        n_eff = tot_k ** 2 / w2_k
+        x = p * n_eff
+        lo = np.where(np.isnan(x), np.nan, np.where(x <= 0, 0.0, beta_ppf(a, x + 0.5, n_eff - x + 0.5)))
+        hi = np.where(np.isnan(x), np.nan, np.where(x >= n_eff, 1.0, beta_ppf(1 - a, x + 0.5, n_eff - x + 0.5)))
+    cols = [tot, np.maximum(tot - z * sd, n), tot + z * sd, nf, tot - tot_k, p, lo, hi]
     pct = np.full((len(b0), 3 * len(QUANTILES)), np.nan)
     for i, (i0, i1) in enumerate(zip(starts[:-1], starts[1:], strict=True)):
         v, ww = lat[i0:i1], w[i0:i1]
@@ -632,9 +645,9 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
     fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)[order]  # <NA> (status unknown) counts as NaN
     w = rows["weight"].to_numpy(dtype=float)[order]
     bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
-    width = 7 + 3 * len(QUANTILES)
+    width = 8 + 3 * len(QUANTILES)
     vals = np.full((nk * nb, width), np.nan)
-    vals[:, :4] = 0.0
+    vals[:, :5] = 0.0
     sampled = np.zeros(nk * nb, dtype=np.int64)
     present = gs[bounds[:-1]]
     vals[present] = _group_stats(lat, fl, w, bounds, ci)
@@ -649,7 +662,7 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
     out["sampled"] = sampled
     gap = np.tile(no_data_buckets(spans, step, b0, nb), nk)
     # not collected is not 0 requests: the count, its bounds and the failures are unknown there
-    out.loc[gap, ["requests", "requests_lo", "requests_hi", "failed"]] = np.nan
+    out.loc[gap, ["requests", "requests_lo", "requests_hi", "failed", "unknown"]] = np.nan
     out["no_data"] = gap
     out["covered"] = np.tile(bucket_coverage(t_ns, step, b0, nb), nk)
     out = out[["time", *keys, *names[1:]]]

@@ -60,7 +60,7 @@ from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
 __all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
-           "failed_share", "unknown_outcomes", "status_recorded", "logged_error", "errored"]
+           "failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
 
 
 def _status_error(spans: pd.DataFrame) -> np.ndarray:
@@ -164,6 +164,38 @@ def _records_status(spans: pd.DataFrame) -> np.ndarray:
     for c in ("fault", "error", "throttle"):
         out |= bool_column(spans, c)
     return out
+
+
+def outcome_unknown(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: its outcome is unknown — it is still in progress (X-Ray ``in_progress``, or no ``end``) and records
+    no status yet (status ``unset``, no HTTP status, no X-Ray ``fault`` / ``error`` / ``throttle`` flag): it had not
+    answered, so it is neither failed nor ok. The one test behind :func:`trace_outcomes`' <NA> rows (applied to the
+    request root) and every per-span rate that leaves such spans out (timeline by a span key, compare).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans (``in_progress``, ``end``, ``status``, ``http_status`` and the X-Ray flags are read when present).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["web"] * 3, "name": ["GET /"] * 3,
+    ...     "start": [0] * 3, "end": [None, None, 5], "status": ["unset", "error", "unset"]})
+    >>> outcome_unknown(spans).tolist()   # in progress and nothing recorded / in progress but failed / finished
+    [True, False, False]
+    """
+    if not len(spans):
+        return np.zeros(0, dtype=bool)
+    pending = bool_column(spans, "in_progress")
+    if "end" in spans.columns:
+        pending = pending | (ns(spans["end"]) == NAT_NS)
+    return pending & ~_records_status(spans)
 
 
 def status_recorded(spans: pd.DataFrame) -> bool:
@@ -464,5 +496,5 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         _OWN_REQUEST: request,
         _ROOT_MS: root_ms.astype(np.float64),
         _RECORDED: tree.per_trace(_records_status(spans)) > 0,
-        _PENDING: ((bool_column(spans, "in_progress") | end_na) & ~_records_status(spans))[head] if nt else np.zeros(0, bool),
+        _PENDING: outcome_unknown(spans)[head] if nt else np.zeros(0, bool),
     })

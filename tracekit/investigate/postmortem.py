@@ -52,9 +52,10 @@ from ..core import (
     span_tree,
     status_recorded,
     trace_outcomes,
+    unknown_outcomes,
 )
 from ..core.results import Result
-from ..core.words import percent
+from ..core.words import percent, points
 from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
 from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
@@ -194,7 +195,7 @@ def _value(metric: str, x: float) -> str:
 
 def _delta(metric: str, x: float) -> str:
     if metric == "error_rate":
-        return f"{100 * x:+.1f} points"
+        return points(x)
     if metric == "requests":
         return f"{x:+,.0f}"
     return _signed_ms(x)
@@ -449,6 +450,18 @@ def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd
 NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so failures cannot be counted)"
 
 
+def _unknown_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
+    """Words for the requests of unknown outcome (in progress, no status yet: core.outcome_unknown) that an error
+    rate left out, as core.failed_share leaves them out: ``n_a`` of one population, ``n_b`` of the other ("" when
+    none)."""
+    parts = [f"{_plural(n, 'request')} {where}" for n, where in ((n_a, where_a), (n_b, where_b)) if n]
+    if not parts:
+        return ""
+    n = n_a + n_b
+    return (" and ".join(parts) + f" still in progress (outcome unknown, neither failed nor ok) "
+            f"{'is' if n == 1 else 'are'} left out of the error rate")
+
+
 def _split_requests(incident: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[set[str], str]:
     """Traces that are the callee's half of a request whose caller dropped the trace context (the ``continues``
     column of :func:`~tracekit.core.trace_outcomes`, which counts them in their caller's request, not as requests of
@@ -557,12 +570,18 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                   ).to_numpy(dtype=bool)
         lat_in = rows["latency_ms"].to_numpy(dtype=float)[inside]
         lat_out = rows["latency_ms"].to_numpy(dtype=float)[~inside]
-        fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA> (no span records a status): NaN rates
+        # <NA>: a request in progress with no outcome yet (or no span records a status): left out of the rates,
+        # as core.failed_share leaves it out, and said
+        fl = rows["failed"].to_numpy(dtype=float, na_value=np.nan)
         fail_in, fail_out = fl[inside], fl[~inside]
         n_in = int(inside.sum())
         p95_out, p95_in = (float(percentile(x, 0.95)) if len(x) else np.nan for x in (lat_out, lat_in))
         p50_out, p50_in = (float(percentile(x, 0.5)) if len(x) else np.nan for x in (lat_out, lat_in))
-        er_out, er_in = (float(x.mean()) if len(x) else np.nan for x in (fail_out, fail_in))
+        er_out, er_in = (float(x[~np.isnan(x)].mean()) if (~np.isnan(x)).any() else np.nan for x in (fail_out, fail_in))
+        unk_out, unk_in = (int(np.isnan(x).sum()) for x in (fail_out, fail_in))
+        known_status = status_recorded(spans)
+        left_out = (_unknown_words(unk_out, unk_in, "outside the window", "in it")
+                    if known_status and (unk_out or unk_in) else "")
         ids = rows["trace_id"].astype(str).to_numpy(dtype=object)
         sides = _weighted_sides(spans, ids[inside], ids[~inside], weights) if weights is not None else None
         sampled = ""
@@ -583,9 +602,10 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" else "")
                 + f", p50 {fmt_ms(p50_out)} → {fmt_ms(p50_in)}, "
-                + (f"error rate {_rate(er_out)} → {_rate(er_in)}" if status_recorded(spans) else NO_STATUS)
+                + (f"error rate {_rate(er_out)} → {_rate(er_in)}" if known_status else NO_STATUS)
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" else "")
+                + (f" ({left_out})" if left_out else "")
                 + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against the other "
                 f"{_plural(int((~inside).sum()), f'{route} request' if sides is None else f'sampled {route} request')}"
                 " of the data, outside it"
@@ -595,7 +615,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         ev = dict(route=str(route), metric=str(metric), requests_hurt=n_in, p95_before_ms=p95_out, p95_during_ms=p95_in,
                   p50_before_ms=p50_out, p50_during_ms=p50_in, error_rate_before=er_out, error_rate_during=er_in,
                   delta=float(head["delta"]), delta_lo=float(head["delta_lo"]), delta_hi=float(head["delta_hi"]),
-                  weighted=sides is not None)
+                  weighted=sides is not None, unknown_before=unk_out, unknown_during=unk_in)
         if sides is not None:
             ev.update(est_requests_hurt=float(sides[0]["est_requests"]), est_requests_outside=float(sides[1]["est_requests"]))
         out = [Finding("what", text, tuple(slow), ev)]
@@ -613,7 +633,11 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         er = np.nan
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_rate(er)}" if known else NO_STATUS))
-    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
+    n_unknown = unknown_outcomes(out_inc) if status_recorded(incident) else 0  # left out of er (core.failed_share)
+    if n_unknown:
+        text += f" ({_unknown_words(n_unknown, 0, 'of them', '')})"
+    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split),
+                              unknown_outcomes=n_unknown)
     if split:
         text += f" ({split_words})"
     many, roots = _several_roots(incident)
@@ -631,6 +655,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan
         ber = failed_share(ob)[0] if known else np.nan
+        b_unknown = unknown_outcomes(ob) if status_recorded(base) else 0  # left out of ber (core.failed_share)
         # the baseline's numbers with their window, said here, first: a baseline from another hour or day (given
         # as such) was said only in "how sure", below the ranking that compared with it
         bs = ob["start"].dropna()
@@ -642,9 +667,11 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}{b_when}"
                  f"{', as sampled' if corrected is not None else ''}, {fmt_ms(b95)}"
                  + (f", and its error rate {_rate(ber)}" if known else "")
+                 + (f" ({_unknown_words(b_unknown, 0, 'of the baseline', '')})" if known and b_unknown else "")
                  + (" — but the baseline is another mix of routes, so these overall numbers compare mixes (how sure: "
                     "traffic mix)" if mix is not None else ""))
-        ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None)
+        ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None,
+                  baseline_unknown_outcomes=b_unknown)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
     return [Finding("what", text, tuple(slow), ev)]

@@ -15,7 +15,7 @@ from ...core.results import Result
 from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
-from .traces import as_list, trace_table
+from .traces import as_list, known_requests, trace_table
 from .xray_rules import window_length, xray_stats_frame
 
 #: public names; the other module-level names are helpers shared within the package
@@ -286,18 +286,26 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         s_counts = tt.groupby(dim, dropna=False).size()
         if kind == "spans":
             p_counts = pop.groupby(dim, dropna=False).size().astype(float)
-            p_err = pop.groupby(dim, dropna=False)["failed"].sum().astype(float)
+            # the error rate's population: requests of known outcome (core.failed_share), failed among them
+            p_kr = known_requests(pop)
+            p_err = pop[p_kr].groupby(dim, dropna=False)["failed"].sum().astype(float)
+            p_den = pop[p_kr].groupby(dim, dropna=False).size().astype(float)
         else:
             p_counts = pop.groupby(dim, dropna=False)["requests"].sum().astype(float)
             p_err = pop.groupby(dim, dropna=False)["errors"].sum().astype(float) if "errors" in pop.columns else None
+            p_den = p_counts
         s_counts.index = s_counts.index.astype(object)
         p_counts.index = p_counts.index.astype(object)
         allv = pd.Index(p_counts.index).union(pd.Index(s_counts.index), sort=False)
         o = s_counts.reindex(allv, fill_value=0).to_numpy(dtype=float)
         pc = p_counts.reindex(allv, fill_value=0).to_numpy(dtype=float)
-        s_err = tt.groupby(dim, dropna=False)["failed"].sum()
+        s_kr = known_requests(tt)  # requests of known outcome: the error rate's population (core.failed_share)
+        s_err = tt[s_kr].groupby(dim, dropna=False)["failed"].sum()
         s_err.index = s_err.index.astype(object)
         s_err = s_err.reindex(allv, fill_value=0).to_numpy(dtype=float)
+        s_den = tt[s_kr].groupby(dim, dropna=False).size()
+        s_den.index = s_den.index.astype(object)
+        s_den = s_den.reindex(allv, fill_value=0).to_numpy(dtype=float)
         in_pop = pc > 0
         n_in = o[in_pop].sum()
         share_pop = np.where(in_pop, pc / pc[in_pop].sum() if in_pop.any() else np.nan, 0.0)
@@ -315,11 +323,13 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         st = pd.DataFrame({"dimension": dim, "stratum": list(allv), "sample_traces": o.astype(np.int64),
                            "population": pc, "expected": e, "sample_share": share_s, "population_share": share_pop,
                            "ratio": ratio, "z": z, "p_value": pz, "representation": rep,
-                           "sample_error_rate": np.where((o > 0) & s_known, s_err / np.maximum(o, 1), np.nan)})
+                           "sample_error_rate": np.where((s_den > 0) & s_known, s_err / np.maximum(s_den, 1), np.nan)})
         if p_err is not None:
             p_err.index = p_err.index.astype(object)
             pe = p_err.reindex(allv, fill_value=0).to_numpy(dtype=float)
-            st["population_error_rate"] = np.where((pc > 0) & p_known, pe / np.maximum(pc, 1), np.nan)
+            p_den.index = p_den.index.astype(object)
+            pd_ = p_den.reindex(allv, fill_value=0).to_numpy(dtype=float)
+            st["population_error_rate"] = np.where((pd_ > 0) & p_known, pe / np.maximum(pd_, 1), np.nan)
         if w is not None:
             known = ~np.isnan(w)
             ws = pd.Series(w[known]).groupby(tt.loc[known, dim].reset_index(drop=True), dropna=False).sum()
@@ -367,42 +377,49 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
     # share of requests that failed (core.trace_outcomes), against the population's (spans or errors / requests)
     pop_rate = np.nan
     err_col = "failed"
+    s_kr = known_requests(tt)  # the failed share's population (core.failed_share): requests of known outcome
+    n_k = int(s_kr.sum())
+    has_ref = False  # a population error share to test against
     if kind == "spans" and len(pop):
-        pop_rate = float(pop["failed"].mean())
+        has_ref = True
+        p_kr = known_requests(pop)
+        pop_rate = float(pop["failed"].to_numpy(dtype=float)[p_kr].mean()) if p_kr.any() else np.nan
     elif kind == "metrics" and "errors" in pop.columns and pop["requests"].sum() > 0:
+        has_ref = True
         pop_rate = float(pd.to_numeric(pop["errors"]).sum() / pd.to_numeric(pop["requests"]).sum())
-    if np.isfinite(pop_rate) and n and not (s_known and p_known):
+    if has_ref and n and not (s_known and p_known):
         which = " and ".join(x for x, k in (("sampled", s_known), ("population", p_known)) if not k)
         findings.append(_finding("not_tested", "info", f"errors were not tested: no {which} span records a status, "
                                  "an HTTP code or a fault flag, so the error share is unknown, not 0",
                                  dimension="errors"))
         pop_rate = np.nan
-    if np.isfinite(pop_rate) and n:
+    if np.isfinite(pop_rate) and n_k:
         from scipy import stats as sst
 
-        k_err = int(tt[err_col].sum())
-        s_rate = k_err / n
+        k_err = int(tt[err_col].to_numpy(dtype=bool)[s_kr].sum())
+        s_rate = k_err / n_k
         if 0 < pop_rate < 1:
-            p = float(sst.binomtest(k_err, n, pop_rate).pvalue)
+            p = float(sst.binomtest(k_err, n_k, pop_rate).pvalue)
         else:
             p = 0.0 if (k_err > 0) != (pop_rate > 0) else 1.0
         ratio = s_rate / pop_rate if pop_rate > 0 else (np.inf if s_rate > 0 else 1.0)
         biased = bool(p < alpha and (ratio > ratio_tolerance or ratio < 1 / ratio_tolerance))
         tests.append({"dimension": "errors", "test": "binomial", "statistic": s_rate, "dof": np.nan,
                       "p_value": p, "effect_size": ratio, "effect_name": "ratio of error shares",
-                      "n_sample": n, "n_population": float(len(pop)) if kind == "spans" else float(pop["requests"].sum()),
+                      "n_sample": n_k,
+                      "n_population": float(known_requests(pop).sum()) if kind == "spans" else float(pop["requests"].sum()),
                       "biased": biased})
         if biased:
             corrected = ""
             if w is not None:
-                known = ~np.isnan(w)
+                known = ~np.isnan(w) & s_kr
                 if known.any():
                     wr = float(w[known] @ tt[err_col].to_numpy(dtype=float)[known] / w[known].sum())
                     corrected = f"; weighted by inclusion probability: {_pct(wr)}"
             word = "under" if ratio < 1 else "over"
             findings.append(_finding(
                 f"errors_{word}_sampled", "high",
-                f"errors are {word}-sampled: {_pct(s_rate)} of sampled traces failed"
+                f"errors are {word}-sampled: {_pct(s_rate)} of {n_k:,} sampled requests with a known outcome failed"
                 + f" vs {_pct(pop_rate)} "
                 f"of requests (×{ratio:.2f}, p={p:.2g}); uncorrected error rates from this sample are biased"
                 + corrected, dimension="errors", value=float(ratio)))

@@ -25,7 +25,7 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('est_requests', 'float64', 'requests', 'estimated requests: sum of the weights of the sampled requests (Horvitz-Thompson; core.trace_outcomes request: not rootless traces, not asynchronous work)'),
     ('est_requests_lo', 'float64', 'requests', 'lower bound of the ci interval of est_requests'),
     ('est_requests_hi', 'float64', 'requests', 'upper bound of the ci interval of est_requests (inf when the sample cannot bound it)'),
-    ('error_rate', 'float64', '', 'share of requests that failed (core.failed_share: failed requests over requests; Hajek); NaN (unknown, not 0) with its interval when no span of the spans records a status (core.status_recorded)'),
+    ('error_rate', 'float64', '', 'share of requests that failed (core.failed_share: failed requests over the requests whose outcome is known, a request still in progress left out and counted in warning; Hajek); NaN (unknown, not 0) with its interval when no span of the spans records a status (core.status_recorded)'),
     ('error_rate_lo', 'float64', '', 'lower bound of the ci interval of error_rate'),
     ('error_rate_hi', 'float64', '', 'upper bound of the ci interval of error_rate (inf when the sample cannot bound it)'),
     ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek); NaN (unknown) with its interval as error_rate'),
@@ -40,7 +40,7 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('p99_ms', 'float64', 'ms', 'weighted p99 of request_ms (core.percentile)'),
     ('p99_ms_lo', 'float64', 'ms', 'lower bound of the ci interval of p99_ms'),
     ('p99_ms_hi', 'float64', 'ms', 'upper bound of the ci interval of p99_ms (inf when the sample cannot bound it)'),
-    ('naive_error_rate', 'float64', '', 'unweighted share of sampled requests that failed; NaN (unknown) as error_rate'),
+    ('naive_error_rate', 'float64', '', 'unweighted share of sampled requests of known outcome that failed; NaN (unknown) as error_rate'),
     ('naive_any_failed_rate', 'float64', '', 'unweighted share of sampled traces with a failed span; NaN (unknown) as error_rate'),
     ('naive_p50_ms', 'float64', 'ms', 'unweighted median of request_ms'),
     ('naive_p95_ms', 'float64', 'ms', 'unweighted p95 of request_ms'),
@@ -75,8 +75,12 @@ _QS = QUANTILES
 
 
 def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_boot: int,
-               rng: np.random.Generator, r: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               rng: np.random.Generator, r: np.ndarray | None = None,
+               rk: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Poisson bootstrap of totals, two weighted means and weighted root-latency quantiles.
+
+    ``r``: 1 for a request (the total is over requests); ``rk``: 1 for a request whose outcome is known (``m1``, the
+    failed share, is over those: core.failed_share), ``r`` when None.
 
     Traces are put in latency order first (missing latencies last, ``np.argsort``), so every
     resample's weighted CDF is one ``cumsum`` over a contiguous block; the multiplicity matrix
@@ -86,9 +90,10 @@ def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_b
     res = {k: np.full(n_boot, np.nan) for k in ("total", "m1", "m2", *(f"q{q}" for q in _QS))}
     if n == 0 or n_boot == 0:
         return res
-    r = np.ones(n) if r is None else np.asarray(r, dtype=float)  # 1 for a request (total, m1 are over requests)
+    r = np.ones(n) if r is None else np.asarray(r, dtype=float)  # 1 for a request (the total is over requests)
+    rk = r if rk is None else np.asarray(rk, dtype=float)  # 1 for a request of known outcome (m1 is over those)
     order = np.argsort(d, kind="stable")
-    w, y1, y2, d, r = w[order], y1[order], y2[order], d[order], r[order]
+    w, y1, y2, d, r, rk = w[order], y1[order], y2[order], d[order], r[order], rk[order]
     n_valid = int((~np.isnan(d)).sum())
     sure_not = (w != 1.0).astype(np.float64)
     sure_r = float(r[w == 1.0].sum())
@@ -97,12 +102,12 @@ def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_b
         b1 = min(n_boot, b0 + block)
         mw = rng.poisson(1.0, size=(b1 - b0, n)) * w
         tot = mw.sum(axis=1)
-        tot_r = mw @ r
+        tot_rk = mw @ rk
         # the request count: a trace of weight 1 was kept with certainty, so it is in every resample once (drawing
         # it 0, 1, 2... times gave a census of 400 requests an interval of width 77, its low end below the 400)
         res["total"][b0:b1] = mw @ (r * sure_not) + sure_r
         with np.errstate(invalid="ignore", divide="ignore"):
-            res["m1"][b0:b1] = np.where(tot_r > 0, mw @ (y1 * r) / tot_r, np.nan)
+            res["m1"][b0:b1] = np.where(tot_rk > 0, mw @ (y1 * rk) / tot_rk, np.nan)
             res["m2"][b0:b1] = np.where(tot > 0, mw @ y2 / tot, np.nan)
         if n_valid:
             cum = np.cumsum(mw[:, :n_valid], axis=1)
@@ -338,13 +343,15 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     failed_all = tt["failed"].to_numpy(dtype=float)
     rfailed_all = tt["any_failed"].to_numpy(dtype=float)
     req_all = tt["request"].to_numpy(dtype=float)  # failed share and requests: over requests (core.failed_share)
+    # the failed share is over the requests of known outcome: one in progress with no status yet is left out
+    reqk_all = req_all * tt["outcome_known"].to_numpy(dtype=float)
     d_all = tt["request_ms"].to_numpy(dtype=float)
     rows = []
     for gi in range(len(labels)):
         sel = codes == gi
         known = sel & ~np.isnan(w_all)
         w = w_all[known]
-        y1, y2, d, r = failed_all[known], rfailed_all[known], d_all[known], req_all[known]
+        y1, y2, d, r, rk = failed_all[known], rfailed_all[known], d_all[known], req_all[known], reqk_all[known]
         row: dict[str, Any] = {}
         row["n_traces"] = int(sel.sum())
         row["n_unknown"] = int(sel.sum() - known.sum())
@@ -352,7 +359,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         row["n_failed"] = int((failed_all * req_all)[sel].sum())
         tot = float(w.sum()) if len(w) else float("nan")
         tot_r = float(w @ r) if len(w) else float("nan")
-        boot = _bootstrap(w, y1, y2, d, n_boot, rng, r)
+        tot_rk = float(w @ rk) if len(w) else float("nan")
+        boot = _bootstrap(w, y1, y2, d, n_boot, rng, r, rk)
 
         def put(name: str, value: float, samples: np.ndarray, row: dict[str, Any] = row) -> None:
             row[name] = value
@@ -365,9 +373,9 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row["est_requests_lo"], row["est_requests_hi"] = _ht_total_interval(w, r, ci)
         elif len(w):  # never fewer requests than were sampled (a resample that drew few of them went below)
             row["est_requests_lo"] = float(np.nanmax([row["est_requests_lo"], r.sum()]))
-        put("error_rate", float(w @ (y1 * r) / tot_r) if len(w) and tot_r > 0 else float("nan"), boot["m1"])
+        put("error_rate", float(w @ (y1 * rk) / tot_rk) if len(w) and tot_rk > 0 else float("nan"), boot["m1"])
         put("any_failed_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
-        for name, y, m in (("error_rate", y1, r > 0), ("any_failed_rate", y2, np.ones(len(w), bool))):  # rare failures
+        for name, y, m in (("error_rate", y1, rk > 0), ("any_failed_rate", y2, np.ones(len(w), bool))):  # rare failures
             if not m.any():
                 continue
             lo, hi = _jeffreys_by_weight_class(w[m], y[m], ci, rng) or _kg_interval(w[m], y[m], ci)
@@ -377,14 +385,16 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         for q, v in zip(_QS, qs, strict=True):
             name = f"p{int(q * 100)}_ms"
             put(name, float(v), boot[f"q{q}"])
-            if len(w):  # widen for small effective samples: the bootstrap of a quantile under-covers there
+            # widen for small effective samples: the bootstrap of a quantile under-covers there (no latency at all,
+            # every request in progress: no interval, and no "All-NaN" RuntimeWarning from nanmin)
+            if len(w) and not np.isnan(d).all():
                 lo, hi = _order_statistic_interval(d, w, q, ci)
                 row[f"{name}_lo"] = float(np.nanmin([row[f"{name}_lo"], lo]))
                 row[f"{name}_hi"] = float(np.nanmax([row[f"{name}_hi"], hi]))
         for name in ("est_requests", "error_rate", "any_failed_rate", *(f"p{int(q * 100)}_ms" for q in _QS)):
             _hold_estimate(row, name)
         ds = d_all[sel]
-        sr = sel & (req_all > 0)
+        sr = sel & (reqk_all > 0)
         row["naive_error_rate"] = float(failed_all[sr].mean()) if sr.any() else float("nan")
         row["naive_any_failed_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
         nq = percentile(ds, _QS)
@@ -392,7 +402,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
             row[f"naive_p{int(q * 100)}_ms"] = float(v)
         open_hi = [f"p{int(q * 100)}" for q in _QS if row[f"p{int(q * 100)}_ms_hi"] == np.inf]
         row["warning"] = _summary_warning(len(w), row["n_effective"], kish_n_eff(w[~np.isnan(d)]),
-                                          kish_n_eff(w[y1 > 0]), row["n_unknown"], min_traces, open_hi, known_status)
+                                          kish_n_eff(w[y1 > 0]), row["n_unknown"], min_traces, open_hi, known_status,
+                                          int(((req_all > 0) & (reqk_all == 0))[sel].sum()) if known_status else 0)
         rows.append(row)
     # no stratum (by= on no traces): the declared columns, empty (it was the keys and 'warning' alone)
     out = pd.DataFrame(rows) if rows else pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in WEIGHTED_SUMMARY.columns})
@@ -431,8 +442,9 @@ _ERROR_COLUMNS = tuple(f"{m}{s}" for m in ("error_rate", "any_failed_rate") for 
 
 
 def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float, n_unknown: int,
-                     min_traces: int, open_hi: list[str], status_known: bool = True) -> str | None:
-    """Warnings on the Kish effective sample sizes (weights that differ carry less information than their count)."""
+                     min_traces: int, open_hi: list[str], status_known: bool = True, n_pending: int = 0) -> str | None:
+    """Warnings on the Kish effective sample sizes (weights that differ carry less information than their count);
+    ``n_pending``: sampled requests still in progress with no outcome yet, left out of the error rates."""
     msgs = []
     if n == 0:
         msgs.append("no sampled traces with a known inclusion probability: nothing can be estimated")
@@ -451,6 +463,9 @@ def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float
         elif n_eff_failed < 5:
             msgs.append(f"only {n_eff_failed:.3g} effective sampled failed trace{'' if n_eff_failed == 1 else 's'}: "
                         "the error-rate interval is unreliable")
+    if n_pending:
+        msgs.append(f"{n_pending} sampled request{' is' if n_pending == 1 else 's are'} still in progress (outcome "
+                    "unknown, neither failed nor ok): left out of the error rates (core.failed_share)")
     if n_unknown:
         msgs.append(f"{n_unknown} trace{'' if n_unknown == 1 else 's'} with unknown inclusion probability left out of "
                     "the corrected numbers")

@@ -16,7 +16,7 @@ from ...errors import ArgumentError
 from ...schema import STRING
 from .bias import SamplingBias, bias_core
 from .thresholds import probability_to_threshold, threshold_int, threshold_probability, trace_randomness
-from .traces import as_list, isin_text, trace_table
+from .traces import as_list, isin_text, known_requests, trace_table
 from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
 
 #: public names; the other module-level names are helpers shared within the package
@@ -27,8 +27,10 @@ SIMULATE_SAMPLING_TRACES = result_table("simulate_sampling.traces", "one row per
     ("trace_id", "string", "", "32-hex trace id"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start"),
     ("failed", "boolean", "", "the request failed (core.trace_outcomes); <NA> (unknown, not False) on every row when no "
-                              "span of the population records a status (core.status_recorded)"),
-    ("any_failed", "boolean", "", "some span of the trace failed; <NA> (unknown) as failed"),
+                              "span of the population records a status (core.status_recorded), and on the row of a "
+                              "request still in progress with no status yet (core.outcome_unknown)"),
+    ("any_failed", "boolean", "", "some span of the trace failed; <NA> (unknown) on every row when no span of the "
+                                  "population records a status"),
     ("request_ms", "float64", "ms", "request latency"),
     ("kept", "bool", "", "the sampler keeps the trace"),
     ("probability", "float64", "", "the trace's exact inclusion probability under the sampler"),
@@ -231,6 +233,8 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
         traces[k] = tt[k].to_numpy()
     for c in ("failed", "any_failed"):  # <NA> on every row where no span records a status (unknown, not False)
         traces[c] = pd.array(tt[c].to_numpy(dtype=bool), dtype="boolean")
+        if c == "failed":  # <NA> too where the request is in progress with no outcome yet (core.trace_outcomes)
+            traces[c] = pd.arrays.BooleanArray(tt[c].to_numpy(dtype=bool), ~tt["outcome_known"].to_numpy(dtype=bool))
         if not known_status:
             traces[c] = pd.array([pd.NA] * n, dtype="boolean")
     traces["request_ms"] = tt["request_ms"].to_numpy(dtype=float)
@@ -252,7 +256,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
             new = new.where(stripped.isna() | (stripped == ""), new + "," + stripped)
         kept_spans["trace_state"] = new.astype(STRING).to_numpy()
         kept_spans["trace_state"] = kept_spans["trace_state"].astype(STRING)
-    strata = _sim_strata(traces, keys)
+    strata = _sim_strata(traces, keys, known_requests(tt))
     kept_mask = traces["kept"].to_numpy()
     sample = tt.loc[kept_mask].reset_index(drop=True)
     sample.attrs["status_recorded"] = known_status  # the kept traces' spans are the population's
@@ -281,20 +285,25 @@ def _looks_like_rules(m: Mapping[str, Any]) -> bool:
     return bool({"SamplingRuleRecords", "rules", "default", "RuleName"} & set(m))
 
 
-def _sim_strata(traces: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _sim_strata(traces: pd.DataFrame, keys: list[str], known_req: np.ndarray) -> pd.DataFrame:
+    """Per stratum: traces kept, error rates and p95s of the population, the kept traces and weighted. The error
+    rates are failed shares (core.failed_share): over the requests of known outcome (``known_req``, per row of
+    ``traces``), NaN (unknown) with none, as where no span records a status."""
     rows = []
+    traces = traces.assign(_known_req=known_req)
     groups = traces.groupby(keys, sort=True, dropna=False) if keys else [((), traces)]
     for label, g in groups:
         k = g[g["kept"]]
         w = 1.0 / k["probability"].to_numpy(dtype=float)
+        kr, gr = k["_known_req"].to_numpy(dtype=bool), g["_known_req"].to_numpy(dtype=bool)
         kf = k["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA> (no status recorded): NaN error rates
         gf = g["failed"].to_numpy(dtype=float, na_value=np.nan)
         row = dict(zip(keys, label if isinstance(label, tuple) else (label,), strict=True))
         row.update({
             "population_traces": len(g), "kept_traces": len(k), "kept_fraction": len(k) / len(g) if len(g) else np.nan,
-            "population_error_rate": float(gf.mean()) if len(g) else np.nan,
-            "kept_error_rate": float(kf.mean()) if len(k) else np.nan,
-            "weighted_error_rate": float(w @ kf / w.sum()) if len(k) else np.nan,
+            "population_error_rate": float(gf[gr].mean()) if gr.any() else np.nan,
+            "kept_error_rate": float(kf[kr].mean()) if kr.any() else np.nan,
+            "weighted_error_rate": float(w[kr] @ kf[kr] / w[kr].sum()) if kr.any() else np.nan,
             "population_p95_ms": percentile(g["request_ms"], 0.95) if len(g) else np.nan,
             "kept_p95_ms": percentile(k["request_ms"], 0.95) if len(k) else np.nan,
             "weighted_p95_ms": percentile(k["request_ms"], 0.95, weights=w) if len(k) else np.nan,

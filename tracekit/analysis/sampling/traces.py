@@ -55,13 +55,22 @@ def isin_text(values: pd.Series | np.ndarray, among: pd.Series | np.ndarray) -> 
     return pd.Index(a, dtype=object).isin(b)
 
 
+def known_requests(tt: pd.DataFrame) -> np.ndarray:
+    """Per row of a :func:`trace_table`: a request whose outcome is known — :func:`tracekit.core.failed_share`'s
+    population (rootless traces and asynchronous work are not requests; a request still in progress with no status
+    yet is left out). Every failed share of the sampling analyses is ``failed`` over these rows."""
+    return tt["request"].to_numpy(dtype=bool) & tt["outcome_known"].to_numpy(dtype=bool)
+
+
 def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans") -> pd.DataFrame:
     """One row per trace, from :func:`tracekit.core.trace_outcomes`: the request root's fields, the ``by`` keys.
 
     Columns: ``trace_id``, ``span_id``, ``service``, ``name``, ``start`` of the request root (else of
     the trace's earliest fragment head), ``request_ms`` (request latency), the root's ``http_status``,
     ``trace_state``, ``attributes``, ``resource`` when present, ``failed`` (the request failed),
-    ``request`` (the trace is a request: :func:`tracekit.core.failed_share`'s population),
+    ``request`` (the trace is a request: :func:`tracekit.core.failed_share`'s population), ``outcome_known``
+    (its ``failed`` is known: False for a request whose root is still in progress with no status yet, which
+    :func:`tracekit.core.failed_share` leaves out, and on every row when no span records a status),
     ``any_failed`` (some span failed, retried or not), ``n_spans`` and the ``by`` keys
     (``status_class``, ``route`` = :func:`tracekit.core.routes` of the root). Ordered by start, then
     first appearance. ``failed`` and ``any_failed`` are plain booleans (what was recorded as failed);
@@ -105,6 +114,8 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     known = status_recorded(spans)
     out["failed"] = oc["failed"].to_numpy(dtype=bool, na_value=False)[order]
     out["request"] = oc["request"].to_numpy(dtype=bool)[order]  # a request (core.outcomes): not rootless, not async
+    # the request's outcome is known (core.failed_share's population: a root in progress with no status yet is not)
+    out["outcome_known"] = oc["failed"].notna().to_numpy(dtype=bool)[order]
     out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0
     out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
     if "status_class" in by:

@@ -209,3 +209,20 @@ def test_the_timeline_figure_labels_an_error_rate_change_in_points(mixed):
     assert "error_rate +25.0 points" in text, text
     assert "error_rate +&lt;0.1 points" in text or "error_rate +<0.1 points" in text, text
     assert "+0.0%" not in text and "+25.0%" not in text
+
+
+def test_the_real_in_progress_segment_has_no_rate_in_its_bucket(real_traces):
+    # the real X-Ray in-progress segment (2020-07-22) beside two real complete captures (2020-08-04 and -05): its
+    # day's bucket has 1 request of unknown outcome and no error rate (it read 0.0: an unanswered request as ok)
+    folder = real_traces / "otel-contrib-awsxray-testdata"
+    ip = tk.read_xray(folder / "minInProgress.txt")
+    done = pd.concat([tk.read_xray(folder / f) for f in ("ddbSample.txt", "serverSample.txt")], ignore_index=True)
+    spans = pd.concat([done, ip], ignore_index=True)
+    share, n = failed_share(trace_outcomes(spans))
+    assert n == 3 and share == failed_share(trace_outcomes(done))[0]
+    tl = tk.timeline(spans, freq="1D")
+    day = tl.set_index("time").loc[pd.Timestamp(ip["start"].iloc[0]).floor("1D")]
+    assert (day["requests"], day["unknown"]) == (1, 1) and np.isnan(day["error_rate"]) and np.isnan(day["failed"])
+    assert tl["failed"].sum() / (tl["requests"].sum() - tl["unknown"].sum()) == pytest.approx(share)
+    ws = tk.weighted_summary(spans, 1.0, n_boot=10).iloc[0]
+    assert ws["error_rate"] == pytest.approx(share) and ws["naive_error_rate"] == pytest.approx(share)

@@ -226,3 +226,32 @@ def test_the_real_in_progress_segment_has_no_rate_in_its_bucket(real_traces):
     assert tl["failed"].sum() / (tl["requests"].sum() - tl["unknown"].sum()) == pytest.approx(share)
     ws = tk.weighted_summary(spans, 1.0, n_boot=10).iloc[0]
     assert ws["error_rate"] == pytest.approx(share) and ws["naive_error_rate"] == pytest.approx(share)
+
+
+def test_the_timeline_figure_says_why_its_error_rate_is_unknown():
+    pytest.importorskip("plotly")
+    from tracekit.plotting import plot_timeline
+
+    # every request still in progress, a status recorded elsewhere (an async consumer that failed): the error rate
+    # is unknown because nothing answered yet, not because no span records a status
+    pending = _requests(["unset"] * 3, [None] * 3, [0, 1000, 2000])
+    spans = pd.concat([pending, _requests(["error"], [10], [0], first=9).assign(kind="consumer", service="worker")],
+                      ignore_index=True)
+    titles = [a.text for a in plot_timeline(spans, "1min").layout.annotations]
+    assert "error rate: unknown (every request still in progress)" in titles, titles
+    no_status = pending.assign(status="unset")
+    assert "error rate: unknown (no span records a status)" in [a.text for a in plot_timeline(no_status).layout.annotations]
+
+
+def test_the_report_says_unknown_for_a_key_whose_calls_are_all_in_progress(mixed):
+    from tracekit.reporting import _compare_view
+
+    # the incident's web calls: 2 failed, 5 ok, 3 in progress (2 of 7); the baseline's: 2 calls, both in progress,
+    # beside a finished db request (the baseline records a status: web's rate alone is unknown, not the whole set's)
+    base = pd.concat([_requests(["unset"] * 2, [None] * 2, [0, 1000], first=100),
+                      _requests(["ok"], [10], [0], first=200).assign(service="db")], ignore_index=True)
+    t = tk.compare(mixed, base, by="service", n_boot=10).table
+    row = t.set_index("service").loc["web"]
+    assert np.isnan(row["error_rate_b"]) and row["error_rate_a"] == pytest.approx(2 / 7)
+    view = _compare_view(t, ["service"]).set_index("service")
+    assert view.loc["web", "error rate"] == "unknown → 28.6 %"

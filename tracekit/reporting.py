@@ -754,7 +754,11 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     view["p95 ms of its calls"] = pair("p95_ms_b", "p95_ms_a", "ms")
     view["calls / request"] = pair("calls_b", "calls_a", "")
     unknown = tuple(bool(len(t) and t[f"error_rate_{s}"].isna().all() and (t[f"calls_{s}"] > 0).any()) for s in "ba")
-    view["error rate"] = pair("error_rate_b", "error_rate_a", "share", unknown)
+    # a key whose calls on one side are all still in progress (no outcome yet: compare leaves them out) has no rate
+    # there: "unknown", not a blank beside the other side's number
+    b_cell, a_cell = (side(f"error_rate_{s}", "share", unknown[i]).mask(
+        (t[f"error_rate_{s}"].isna() & (t[f"calls_{s}"] > 0)).to_numpy(dtype=bool), "unknown") for i, s in enumerate("ba"))
+    view["error rate"] = b_cell + " → " + a_cell
     if "presence" in t.columns:
         view["in"] = t["presence"]
     return view

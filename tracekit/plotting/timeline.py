@@ -170,7 +170,13 @@ def plot_timeline(
     # no span records a status (tracekit.core.status_recorded): the timeline's error rate is NaN, unknown, not 0
     er_unknown = tl.attrs.get("status_recorded") is False or (
         len(tl) > 0 and bool(tl["error_rate"].isna().all()) and bool((tl["requests"] > 0).any()))
-    er_title = "error rate: unknown (no span records a status)" if er_unknown else "error rate"
+    # every request still in progress (no outcome yet: tracekit.core.outcome_unknown) in data that records a status:
+    # unknown for that reason, not for want of a status
+    busy = (tl["requests"] > 0).to_numpy(dtype=bool) if len(tl) else np.zeros(0, bool)
+    er_pending = (er_unknown and tl.attrs.get("status_recorded") is True and "unknown" in tl.columns and busy.any()
+                  and bool((tl["unknown"].to_numpy(dtype=float)[busy] >= tl["requests"].to_numpy(dtype=float)[busy]).all()))
+    er_title = ("error rate: unknown (every request still in progress)" if er_pending else
+                "error rate: unknown (no span records a status)" if er_unknown else "error rate")
     # the bucket's length, said: "requests per bucket" was a count per an unnamed length of time
     bucket = tl.attrs.get("params", {}).get("freq") or freq
     per = f"per {esc(str(bucket))} bucket" if bucket else "per bucket"

@@ -158,8 +158,14 @@ def test_the_overall_what_says_the_requests_left_out_of_the_incident_and_the_bas
     ev = what.evidence
     assert ev["error_rate"] == pytest.approx(2 / 7) and ev["baseline_error_rate"] == pytest.approx(1 / 2)
     assert (ev["unknown_outcomes"], ev["baseline_unknown_outcomes"]) == (3, 1)
-    assert "3 requests of them still in progress" in what.text
+    assert "error rate 28.6 % (3 requests still in progress (outcome unknown, neither failed nor ok) are left out of " \
+        "the error rate)" in what.text, what.text
     assert "1 request of the baseline still in progress (outcome unknown, neither failed nor ok) is left out" in what.text
+    # corrected for sampling (every trace kept with probability 1/2): the same rate, the same words
+    w = pd.Series(2.0, index=mixed["trace_id"].astype(str))
+    what = next(f for f in tk.postmortem(mixed, weights=w).findings if f.topic == "what")
+    assert what.evidence["weighted"] and what.evidence["error_rate"] == pytest.approx(2 / 7)
+    assert "3 requests still in progress (outcome unknown, neither failed nor ok) are left out" in what.text, what.text
 
 
 def test_a_change_of_points_never_rounds_to_nothing():

@@ -454,7 +454,7 @@ def _unknown_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
     """Words for the requests of unknown outcome (in progress, no status yet: core.outcome_unknown) that an error
     rate left out, as core.failed_share leaves them out: ``n_a`` of one population, ``n_b`` of the other ("" when
     none)."""
-    parts = [f"{_plural(n, 'request')} {where}" for n, where in ((n_a, where_a), (n_b, where_b)) if n]
+    parts = [f"{_plural(n, 'request')} {where}".rstrip() for n, where in ((n_a, where_a), (n_b, where_b)) if n]
     if not parts:
         return ""
     n = n_a + n_b
@@ -634,10 +634,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_rate(er)}" if known else NO_STATUS))
     n_unknown = unknown_outcomes(out_inc) if status_recorded(incident) else 0  # left out of er (core.failed_share)
-    if n_unknown:
-        text += f" ({_unknown_words(n_unknown, 0, 'of them', '')})"
-    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split),
-                              unknown_outcomes=n_unknown)
+    ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
     if split:
         text += f" ({split_words})"
     many, roots = _several_roots(incident)
@@ -649,6 +646,9 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     corrected = _what_weighted(req, incident, spans, weights, known) if weights is not None and len(req) else None
     if corrected is not None:
         text, ev = corrected
+    if n_unknown:  # the requests the error rate left out (as sampled and corrected alike: weighted_summary too)
+        text += f" ({_unknown_words(n_unknown, 0, '', '')})"
+    ev["unknown_outcomes"] = n_unknown
     if base is not None and len(base):
         ob = trace_outcomes(base)
         ob = ob[ob["request"].to_numpy(dtype=bool)]

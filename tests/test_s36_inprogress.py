@@ -261,3 +261,11 @@ def test_the_report_says_unknown_for_a_key_whose_calls_are_all_in_progress(mixed
     assert np.isnan(row["error_rate_b"]) and row["error_rate_a"] == pytest.approx(2 / 7)
     view = _compare_view(t, ["service"]).set_index("service")
     assert view.loc["web", "error rate"] == "unknown → 28.6 %"
+
+
+def test_a_request_in_progress_is_in_no_ok_stratum(mixed):
+    # by status_class: the 3 requests still in progress (no HTTP code, no status) are 'unknown', not 'ok'
+    ws = tk.weighted_summary(mixed, 1.0, by="status_class", n_boot=10).set_index("status_class")
+    assert ws["n_traces"].to_dict() == {"error": 2, "ok": 5, "unknown": 3}
+    assert ws.loc["ok", "error_rate"] == 0 and ws.loc["error", "error_rate"] == 1
+    assert np.isnan(ws.loc["unknown", "error_rate"])

@@ -26,12 +26,16 @@ def as_list(by: Any) -> list[str]:
     return by_keys(by, allow_none=True)
 
 
-def _status_class(http_status: pd.Series, failed: np.ndarray, known: bool = True) -> pd.Series:
+def _status_class(http_status: pd.Series, failed: np.ndarray, known: bool = True,
+                  outcome_known: np.ndarray | None = None) -> pd.Series:
     """HTTP ``2xx`` / ``4xx`` / ``5xx``; without a code, ``error`` / ``ok`` by the trace's outcome, or ``unknown`` where
-    no span of the frame records a status (core.status_recorded: "ok" would claim a success nobody recorded)."""
+    no span of the frame records a status (core.status_recorded: "ok" would claim a success nobody recorded), and on a
+    row whose ``outcome_known`` is False (a request still in progress with no status yet: it had not answered)."""
     hs = pd.array(http_status, dtype="Int64")
     cls = pd.Series((hs // 100).astype("string"), dtype=STRING) + "xx"
     fallback = np.where(failed, "error", "ok") if known else np.full(len(cls), "unknown", dtype=object)
+    if outcome_known is not None:
+        fallback = np.where(np.asarray(outcome_known, dtype=bool), fallback, "unknown")
     return cls.fillna(pd.Series(fallback, index=cls.index, dtype=STRING)).astype(STRING)
 
 
@@ -120,7 +124,8 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
     if "status_class" in by:
         hs = out["http_status"] if "http_status" in out.columns else pd.Series([pd.NA] * len(out))
-        out["status_class"] = _status_class(hs.reset_index(drop=True), out["failed"].to_numpy(), known)
+        out["status_class"] = _status_class(hs.reset_index(drop=True), out["failed"].to_numpy(), known,
+                                            out["outcome_known"].to_numpy(dtype=bool))
     if "route" in by:
         out["route"] = routes(spans.iloc[rows]).astype(STRING).reset_index(drop=True)
     out.attrs["status_recorded"] = known

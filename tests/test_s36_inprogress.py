@@ -269,3 +269,16 @@ def test_a_request_in_progress_is_in_no_ok_stratum(mixed):
     assert ws["n_traces"].to_dict() == {"error": 2, "ok": 5, "unknown": 3}
     assert ws.loc["ok", "error_rate"] == 0 and ws.loc["error", "error_rate"] == 1
     assert np.isnan(ws.loc["unknown", "error_rate"])
+
+
+@pytest.mark.parametrize("level", ["trace", "span"])
+def test_bubble_up_error_rates_leave_out_the_unknown_outcomes(level):
+    # service a: 2 failed, 2 ok, 1 in progress; service b: 3 ok, 2 in progress -> a fails 2 of 4, b 0 of 3
+    spans = _requests(["error", "error", "ok", "ok", "unset", "ok", "ok", "ok", "unset", "unset"],
+                      [10] * 4 + [None] + [10] * 3 + [None] * 2, [1000 * i for i in range(10)])
+    spans["service"] = pd.array(["a"] * 5 + ["b"] * 5, dtype=spans["service"].dtype)
+    sel = spans["trace_id"].iloc[:5] if level == "trace" else spans["span_id"].iloc[:5]
+    rest = spans["trace_id"].iloc[5:] if level == "trace" else spans["span_id"].iloc[5:]
+    out = tk.bubble_up(spans, sel, rest, level=level, n=50)
+    row = out[(out["dimension"] == "service") & (out["value"].astype(str) == "a")].iloc[0]
+    assert (row["error_rate_with"], row["error_rate_without"]) == (0.5, 0.0)

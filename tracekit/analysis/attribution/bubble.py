@@ -16,6 +16,7 @@ from ...core import (
     count_arg,
     failed,
     normalize_trace_ids,
+    outcome_unknown,
     require_columns,
     result_table,
     safe_str,
@@ -195,8 +196,10 @@ BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best firs
     ('latency_with_ms', 'float64', 'ms', 'mean latency of units with the value (request_ms for traces, span duration for spans)'),
     ('latency_without_ms', 'float64', 'ms', 'mean latency of units without it'),
     ('delta_latency_ms', 'float64', 'ms', 'latency_with_ms - latency_without_ms'),
-    ('error_rate_with', 'float64', '', 'share failed of units with the value (request failed / span failed, core); NaN '
-                                       '(unknown, not 0) when no span of the selection and baseline records a status '
+    ('error_rate_with', 'float64', '', 'share failed of the units with the value whose outcome is known (request failed / '
+                                       'span failed, core; a request or span still in progress with no status yet is '
+                                       'left out: core.outcome_unknown); NaN (unknown, not 0) when none is known, and '
+                                       'when no span of the selection and baseline records a status '
                                        '(core.status_recorded; attrs status_recorded)'),
     ('error_rate_without', 'float64', '', 'share failed of units without it; NaN (unknown) as error_rate_with'),
     ('delta_error_rate', 'float64', '', 'error_rate_with - error_rate_without; NaN (unknown) as error_rate_with'),
@@ -286,6 +289,8 @@ def bubble_up(
         ids = pd.Index(tuniq, dtype=object)
         lat = summary["request_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
         err = summary["failed"].to_numpy(dtype=bool, na_value=False)
+        # a request still in progress with no outcome yet: left out of the error rates (core.failed_share's rule)
+        err_known = summary["failed"].notna().to_numpy(dtype=bool)
         kind = "trace ids"
     else:
         unit_of_row = np.arange(n, dtype=np.int64)
@@ -293,6 +298,7 @@ def bubble_up(
         ids = pd.Index(spans["span_id"].astype(object).str.lower(), dtype=object)
         lat = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
         err = failed(spans)
+        err_known = ~outcome_unknown(spans)  # a span still in progress with no status yet: neither failed nor ok
         kind = "span rows"
     n_units = len(frame)
     if is_traceql(selection):  # a TraceQL query: the matching spans, or the traces holding one
@@ -472,15 +478,16 @@ def bubble_up(
     lat0 = np.where(lat_ok, lat, 0.0)
     n_with_l = np.bincount(code, weights=lat_ok[u], minlength=m)
     s_with_l = np.bincount(code, weights=lat0[u], minlength=m)
-    n_with = a + b
-    e_with = np.bincount(code, weights=(err & pool)[u], minlength=m)
+    err_ok = pool & err_known  # the error rates are over the units whose outcome is known
+    n_with_e = np.bincount(code, weights=err_ok[u], minlength=m)
+    e_with = np.bincount(code, weights=(err & err_ok)[u], minlength=m)
     tot_l, cnt_l = lat0[lat_ok].sum(), float(lat_ok.sum())
-    tot_e, cnt_e = float((err & pool).sum()), float(pool.sum())
+    tot_e, cnt_e = float((err & err_ok).sum()), float(err_ok.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         lw = s_with_l / n_with_l
         lwo = (tot_l - s_with_l) / (cnt_l - n_with_l)
-        ew = e_with / n_with
-        ewo = (tot_e - e_with) / (cnt_e - n_with)
+        ew = e_with / n_with_e
+        ewo = (tot_e - e_with) / (cnt_e - n_with_e)
     # the spans of the units counted: when none records a status, nothing could be recorded as failed (unknown, not 0)
     scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in spans.columns]
     known = bool(status_recorded(spans[scols].iloc[np.flatnonzero(pool[unit_of_row])])) if n else False

@@ -356,6 +356,8 @@ def postmortem(
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha)
+    if cmp is not None:  # a host unlike its peers inside the incident is evidence with a baseline too: said after it
+        findings += _peer_findings(incident, base, ranking)
     findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha, cold_moves=moves)
     from ..analysis.health import health_report
 
@@ -939,28 +941,125 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
 PEER_SLOWER, PEER_ALPHA = 0.75, 0.01
 
 
-def _peer_findings(incident: pd.DataFrame) -> list[Finding]:
-    """With no baseline: the hosts, then versions, that :func:`~tracekit.peer_outliers` finds unlike their peers."""
+def _peer_hits(po: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rows of a :func:`~tracekit.peer_outliers` table that stand out (in its order, most unlike first), and for
+    each whether by its time (slower than a peer's span in :data:`PEER_SLOWER` of pairs and p < :data:`PEER_ALPHA`) and
+    whether by its errors (more error origins than its peers', Holm-adjusted Fisher p < :data:`PEER_ALPHA`)."""
+    timing = ((po["p_value"] < PEER_ALPHA) & (po["slower"] >= PEER_SLOWER)).to_numpy(dtype=bool)
+    errors = (po["error_p_value"] < PEER_ALPHA).to_numpy(dtype=bool, na_value=False)
+    hit = timing | errors
+    return po[hit], timing[hit], errors[hit]
+
+
+def _peer_words(r: pd.Series, level: str, timing: bool, errors: bool) -> str:
+    """What makes one component unlike its peers, with its numbers: its time, its errors, or both."""
+    parts = []
+    if timing:
+        parts.append(f"its {r['operation']} spans take {fmt_ms(r['self_p50_ms'])} (median exclusive time) against "
+                     f"{fmt_ms(r['peer_self_p50_ms'])} on the others, slower than a peer's in {percent(r['slower'])} of "
+                     f"pairs (Holm-adjusted {_fmt_p(float(r['p_value']))})")
+    if errors:
+        parts.append(f"{percent(r['error_origins'])} of its spans are where a failure originates against "
+                     f"{percent(r['peer_error_origins'])} of its peers' (Fisher exact, Holm-adjusted "
+                     f"{_fmt_p(float(r['error_p_value']))})")
+    return "; and ".join(parts)
+
+
+def _peer_findings(incident: pd.DataFrame, base: pd.DataFrame | None = None,
+                   ranking: pd.DataFrame | None = None) -> list[Finding]:
+    """The first host, else version, that :func:`~tracekit.peer_outliers` finds unlike its peers inside the incident
+    (most unlike first: by its time or by its errors, :func:`_peer_hits`), else nothing.
+
+    A host unlike the same service's other hosts in the same period is evidence with or without a baseline. Without
+    one it is said as the lead of "where". With one it is said as a finding of its own right after the ranking's,
+    and weighs nothing in it (the ranking's "likely" is the chance check's alone): beside it, whether the component
+    was as unlike its peers in the baseline (then it is no change: a pod that is always slower), and where
+    rank_causes puts its service. Fault lab, cpu_consumed seed 2: the ranking's top, 0.19, is within chance (0.33
+    between parts of the baseline), and the injected pod's reserve spans take 10.3 ms against 3.2 ms on its 2 peers
+    (slower in 100 % of pairs, p = 0.0018): with a baseline that was not said. Fault lab (review s36), the incident
+    window's peer check: nothing injected, seeds 0-59, said in 0 of 60 windows (before: 0 of 60 without a baseline,
+    never with one); seeds 0-14, the injected pod named (and no other) in 8 of 15 cpu_consumed, 8 of 15
+    cpu_contention and 7 of 15 exception windows (before: 8, 8 and 0 without a baseline — an exception shows in the
+    pod's errors, not its time — and none with one), 0 of 15 network_delay (the delay is outside the pod's own
+    spans); the rest have the injected service on one pod (7 seeds of 15: no peers), or evidence above the 1 % level
+    (seed 14's 14 spans of the operation, all slower, p = 0.022)."""
     from .peers import peer_outliers
 
     for level in ("host", "version"):
         po = peer_outliers(incident, level=level)
-        hit = po[(po["p_value"] < PEER_ALPHA) & (po["slower"] >= PEER_SLOWER)]
-        if len(hit):
-            r = hit.iloc[0]
-            peers = int(r["peers"])
-            text = (f"No baseline to compare with, but {r['service']} {level} {r[level]} stands out from its {peers} "
-                    f"peer{'s' if peers != 1 else ''} in the same period: its {r['operation']} spans take "
-                    f"{fmt_ms(r['self_p50_ms'])} (median exclusive time) against {fmt_ms(r['peer_self_p50_ms'])} on the "
-                    f"others, slower than a peer's in {percent(r['slower'])} of pairs (Holm-adjusted {_fmt_p(float(r['p_value']))}).")
-            if len(hit) > 1:
-                more = ", ".join(f"{x['service']} {level} {x[level]}" for _, x in hit.iloc[1:4].iterrows())
-                text += f" Also unlike their peers: {more}."
-            ex = (str(r["example_trace_id"]),) if isinstance(r["example_trace_id"], str) else ()
-            return [Finding("where", text, ex, {"level": level, "service": str(r["service"]), "key": str(r[level]),
-                                                "operation": str(r["operation"]), "slower": float(r["slower"]),
-                                                "p_value": float(r["p_value"])})]
+        hit, timing, errors = _peer_hits(po)
+        if not len(hit):
+            continue
+        r = hit.iloc[0]
+        peers = int(r["peers"])
+        who = f"{r['service']} {level} {r[level]}"
+        said = _peer_words(r, level, bool(timing[0]), bool(errors[0]))
+        ev = {"level": level, "service": str(r["service"]), "key": str(r[level]),
+              "operation": str(r["operation"]) if isinstance(r["operation"], str) else None,
+              "slower": float(r["slower"]), "p_value": float(r["p_value"]),
+              "error_p_value": float(r["error_p_value"]), "by_time": bool(timing[0]), "by_errors": bool(errors[0]),
+              "peer": True}
+        if base is None:
+            text = (f"No baseline to compare with, but {who} stands out from its {peers} peer{'s' if peers != 1 else ''} "
+                    f"in the same period: {said}.")
+        else:
+            text = (f"Inside the incident alone (no baseline needed): {who} stands out from its {peers} "
+                    f"peer{'s' if peers != 1 else ''} (the service's other {level}s, in the incident's own traces): "
+                    f"{said}.{_peer_in_baseline(r, level, base, bool(timing[0]), bool(errors[0]), ev)}"
+                    f"{_peer_rank(r, ranking, ev)}")
+        if len(hit) > 1:
+            more = ", ".join(f"{x['service']} {level} {x[level]}" for _, x in hit.iloc[1:4].iterrows())
+            text += f" Also unlike their peers: {more}."
+        ex = (str(r["example_trace_id"]),) if timing[0] and isinstance(r["example_trace_id"], str) else ()
+        return [Finding("where", text, ex, ev)]
     return []
+
+
+def _peer_in_baseline(r: pd.Series, level: str, base: pd.DataFrame, timing: bool, errors: bool, ev: dict) -> str:
+    """Whether the component was as unlike its peers in the baseline (:func:`_peer_findings`), in words."""
+    from .peers import peer_outliers
+
+    po = peer_outliers(base, level=level)
+    mine = po[(po["service"] == r["service"]).to_numpy(dtype=bool, na_value=False)
+              & (po[level] == r[level]).to_numpy(dtype=bool, na_value=False)]
+    if not len(mine):
+        ev["in_baseline"] = None
+        return (f" The baseline has no {level} {r[level]} of {r['service']} beside peers to compare, so whether it "
+                "was so before is not known.")
+    b = mine.iloc[0]
+    was_t = bool(b["p_value"] < PEER_ALPHA and b["slower"] >= PEER_SLOWER)
+    was_e = bool(b["error_p_value"] < PEER_ALPHA)
+    was = (timing and was_t) or (errors and was_e)
+    ev["in_baseline"] = was
+    if was:
+        return (f" It was so in the baseline too ({_peer_words(b, level, timing and was_t, errors and was_e)}): "
+                "unlike its peers before the incident as well, so not a change.")
+    parts = []
+    if timing:
+        on = (f" of its {b['operation']}" if isinstance(b["operation"], str) and b["operation"] != r["operation"]
+              else "")
+        parts.append(f"its spans{on} slower than a peer's in {percent(b['slower'])} of pairs, Holm-adjusted "
+                     f"{_fmt_p(float(b['p_value']))}")
+    if errors:
+        parts.append("failures originating in " + (f"{percent(b['error_origins'])} of its spans against "
+                                                    f"{percent(b['peer_error_origins'])} of its peers'"
+                                                    if np.isfinite(b["error_origins"]) else "unknown shares"))
+    return f" In the baseline it was like them ({'; '.join(parts)}), so this is new in the incident."
+
+
+def _peer_rank(r: pd.Series, ranking: pd.DataFrame | None, ev: dict) -> str:
+    """Where rank_causes puts the peer outlier's service (:func:`_peer_findings`), in words; "" without a ranking."""
+    if ranking is None or not len(ranking):
+        return ""
+    at = np.flatnonzero((ranking["service"].astype(object) == r["service"]).to_numpy(dtype=bool))
+    if not len(at):
+        ev["ranked"] = None
+        return f" rank_causes has no row of {r['service']}."
+    ev["ranked"] = int(at[0]) + 1
+    return (" rank_causes ranks its service first too." if at[0] == 0 else
+            f" rank_causes' highest row of {r['service']} is ranked {int(at[0]) + 1:,} of {len(ranking):,} "
+            f"(score {float(ranking['score'].iloc[at[0]]):.2f}): the ranking, against the baseline, and this "
+            "comparison with its peers, inside the incident, disagree.")
 
 
 def _fmt_p(p: float) -> str:
@@ -1160,6 +1259,11 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                   beyond_null_traces=by_traces, beyond_null_metrics=by_metrics)
         signals = " and ".join(w for w, ok in (("traces", by_traces), ("metrics", by_metrics)) if ok)
         per_signal = _per_signal_words(t_score, m_score, null)
+    if answer is not None:
+        # the alternative is said where the cause is named, not only after the numbers: fault lab, return kind, seeds
+        # 0-19 — in the 10 windows whose top was the injected service's caller, the "or what … answered it" words
+        # named the injected service every time, after some 600-1,000 characters of the caller's own evidence
+        label = f"{label} (or a wrong answer from {answer['callee']} that it acted on: see below)"
     if apart and beyond:
         text = (f"Likely cause (ranked first of {n} by rank_causes, beyond chance by its {signals}: {per_signal}): "
                 f"{label} — {first}")

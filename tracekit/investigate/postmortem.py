@@ -1011,8 +1011,27 @@ def _peer_findings(incident: pd.DataFrame, base: pd.DataFrame | None = None,
             more = ", ".join(f"{x['service']} {level} {x[level]}" for _, x in hit.iloc[1:4].iterrows())
             text += f" Also unlike their peers: {more}."
         ex = (str(r["example_trace_id"]),) if timing[0] and isinstance(r["example_trace_id"], str) else ()
+        if not ex and errors[0]:  # unlike its peers by its errors: a trace where one of its failures originates
+            ex = _origin_example(incident, level, r)
         return [Finding("where", text, ex, ev)]
     return []
+
+
+def _origin_example(incident: pd.DataFrame, level: str, r: pd.Series) -> tuple[str, ...]:
+    """The trace of the component's first span (by start) where a failure originates (error_origins' rule), as a
+    1-tuple; () when none. A host unlike its peers only by its errors was said with no example trace: the table's
+    ``example_trace_id`` is its slowest span's, of its timing operation."""
+    from ..analysis.error_origins import is_origin
+    from ..core import hosts, versions
+
+    comp = np.asarray(hosts(incident) if level == "host" else versions(incident), dtype=object)
+    mine = (is_origin(incident) & (comp == r[level])
+            & (incident["service"] == r["service"]).to_numpy(dtype=bool, na_value=False))
+    if not mine.any():
+        return ()
+    rows = np.flatnonzero(mine)
+    first = rows[int(np.argmin(incident["start"].to_numpy()[rows]))]
+    return (str(incident["trace_id"].iloc[first]),)
 
 
 def _peer_in_baseline(r: pd.Series, level: str, base: pd.DataFrame, timing: bool, errors: bool, ev: dict) -> str:

@@ -111,7 +111,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
         The matching rows of ``spans`` in their order (a new frame; ``spans`` is not modified).
         ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``;
         durations such as ``duration`` in nanoseconds, an array attribute as its list, an
-        ``event.``/``link.`` field as the span's first event's/link's value);
+        ``event.``/``link.`` field as the value of the span's last event/link that has one, as Tempo
+        gives it);
         ``by(f)`` adds a column named as written with each span's value and ``spanset``, the
         spanset's number; a scalar filter adds its aggregate (``"count()"``, ``"avg(duration)"`` in
         nanoseconds) per span.

@@ -88,6 +88,7 @@ class V:
     ival: np.ndarray | None = None  # int64: the exact integer where ``isint`` (num holds it rounded past 2**53)
     isint: np.ndarray | None = None
     raw: np.ndarray | None = None  # per span, the value as stored (select/by of an array attribute: the list)
+    items: tuple | None = None  # (owner, values as stored) of an event/link field whose values include arrays
 
     def defined(self, n: int) -> np.ndarray:
         d = np.zeros(n, dtype=bool)
@@ -308,7 +309,12 @@ class Evaluator:
         owner, items = self._exploded(column)
         vals = [getter(it) if isinstance(it, dict) else None for it in items]
         if any(map(_is_list, vals)):  # an array attribute of an event/link: its elements, owned by the span
-            return _elements(vals, owner)
+            v = _elements(vals, owner)
+            stored = np.empty(len(vals), dtype=object)
+            for i, x in enumerate(vals):  # one by one: lists of one length would make a 2-D array
+                stored[i] = x
+            v.items = (owner, stored)  # select() shows an event's list whole
+            return v
         v = _from_values(vals)
         v.owner = owner
         return v
@@ -813,14 +819,18 @@ def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
 
 
 def as_objects(v: V, n: int) -> np.ndarray:
-    """Per span, the value as a Python object (None when absent; first item for events/links; an array
-    attribute's list as stored)."""
+    """Per span, the value as a Python object (None when absent; an array attribute's list as stored). An
+    event/link field gives the value of the span's last event (link) that has one, as Tempo's engine does:
+    its span keeps the events' attributes in order and answers a selection from a map filled in that order
+    (vparquet4 ``span.AllAttributes``), so a later event's value overwrites an earlier one's."""
     if v.raw is not None:
         return v.raw
     if v.const is not None:
         out = np.empty(n, dtype=object)
         out[:] = [v.const.value] * n
         return out
+    if v.items is not None:
+        return _last_per_owner(v.items[0], v.items[1], n)
     m = len(v.owner) if v.owner is not None else n
     out = np.full(m, None, dtype=object)
     if v.num is not None:
@@ -838,8 +848,17 @@ def as_objects(v: V, n: int) -> np.ndarray:
         has = _fill(v.txt.is_valid())
         out[has] = t[has]
     if v.owner is not None:
-        first = np.full(n, None, dtype=object)
-        o = v.owner[::-1]
-        first[o] = out[::-1]
-        return first
+        return _last_per_owner(v.owner, out, n)
+    return out
+
+
+def _last_per_owner(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per span (``n``), the last of its items' values (in item order) that is not None; None where it has none."""
+    out = np.full(n, None, dtype=object)
+    has = np.flatnonzero(np.fromiter((x is not None for x in values), dtype=bool, count=len(values)))
+    if len(has):
+        rev = has[::-1]
+        spans_, first = np.unique(owner[rev], return_index=True)  # the first in reverse: the last in item order
+        for s_, i in zip(spans_.tolist(), rev[first].tolist(), strict=True):
+            out[s_] = values[i]
     return out

@@ -35,7 +35,8 @@ Field mapping onto the canonical frame:
 - ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
   ``traceDuration``: last end - first start of the trace; ``nestedSetLeft/Right/Parent``:
   Tempo's nested-set numbers, per trace from 1 (children in row order; the parent's left, -1 for a
-  root; 0 for spans under no root, which Tempo does not number).
+  root; 0 for spans under no root, which Tempo does not number; a duplicated span id linked as Tempo links
+  it, by kind for a client/server pair, a trace with three copies of an id unnumbered).
 """
 
 from __future__ import annotations
@@ -392,7 +393,11 @@ class Evaluator:
 
         From the kernel's pre-order ``p`` (within the trace), depth ``d`` and subtree size ``k``: left = 2p - d + 1,
         right = 2p + 2k - d. (The pre-order numbers of the frame were given before: a trace's root was numbered
-        after every span of the traces before it, so ``{ nestedSetLeft = 1 }`` found one root of the frame.)"""
+        after every span of the traces before it, so ``{ nestedSetLeft = 1 }`` found one root of the frame.)
+
+        A trace with a duplicated span id is numbered by Tempo's own walk (:func:`_tempo_nested_set`), not by the
+        kernel's tree (which links children to the first copy): Tempo takes two copies for a Zipkin client/server
+        pair and picks a child's parent copy by kind, and leaves a trace holding three copies of an id unnumbered."""
         key = ("nested_set",)
         if key not in self._cache:
             t = self.tree
@@ -412,6 +417,16 @@ class Evaluator:
             lo = np.where(numbered, 2 * pre - d + 1, 0)
             hi = np.where(numbered, 2 * pre + 2 * k - d, 0)
             par = np.where(numbered, np.where(t.parent >= 0, lo[np.maximum(t.parent, 0)], -1), 0)
+            if t.duplicated.any():  # Tempo links a duplicated id's children its own way: those traces by its walk
+                kind = self._col_text("kind").to_numpy(zero_copy_only=False)
+                sid = self.spans["span_id"].to_numpy(dtype=object)
+                pid = self.spans["parent_id"].to_numpy(dtype=object, na_value=None) if "parent_id" in self.spans.columns \
+                    else np.full(self.n, None, dtype=object)
+                rows = np.flatnonzero(np.isin(t.trace, np.unique(t.trace[t.duplicated])))
+                rows = rows[np.argsort(t.trace[rows], kind="stable")]
+                cut = np.flatnonzero(np.diff(t.trace[rows])) + 1
+                for tr in np.split(rows, cut):
+                    lo[tr], hi[tr], par[tr] = _tempo_nested_set(tr.tolist(), sid, pid, t.has_parent_id, kind)
             self._cache[key] = (lo, hi, par)
         return self._cache[key]
 
@@ -715,6 +730,55 @@ _RELATIONS = {  # operator -> (rows related to the left side, the left rows rela
     "<<": ("ancestor_of", "descendant_of"),
     "~": ("sibling_of", "sibling_of"),
 }
+
+
+def _tempo_nested_set(rows: list, sid: np.ndarray, pid: np.ndarray, has_pid: np.ndarray,
+                      kind: np.ndarray) -> tuple[list, list, list]:
+    """Tempo's nested-set numbers (left, right, parent) of one trace's ``rows`` (in row order), as vparquet4's
+    ``assignNestedSetModelBoundsAndServiceStats`` gives them, duplicated span ids included: an id held by three
+    spans or more leaves the whole trace unnumbered (0, 0, 0), as does a trace with no root; a child whose
+    parent id two spans hold (a Zipkin client/server pair sharing an id) takes the copy of kind client if it is
+    a server span, else the copy of kind server, and no parent when neither copy has that kind
+    (``findParentNodeInMap``); roots (no parent id) and children are walked in row order, spans under no root
+    stay 0. Iterative: any depth."""
+    zeros = [0] * len(rows)
+    by_id: dict = {}
+    for r in rows:
+        by_id.setdefault(sid[r], []).append(r)
+    roots = [r for r in rows if not has_pid[r]]
+    if not roots or any(len(c) > 2 for c in by_id.values()):
+        return zeros, list(zeros), list(zeros)
+    children: dict = {r: [] for r in rows}
+    for r in rows:
+        if not has_pid[r]:
+            continue
+        copies = by_id.get(pid[r], ())
+        p = None
+        if len(copies) == 1:
+            p = copies[0]
+        elif len(copies) == 2:
+            want = "client" if kind[r] == "server" else "server"
+            p = next((c for c in copies if kind[c] == want), None)
+        if p is not None:
+            children[p].append(r)
+    left, right, parent = dict.fromkeys(rows, 0), dict.fromkeys(rows, 0), dict.fromkeys(rows, 0)
+    bound = 1
+    for root in roots:
+        left[root], parent[root] = bound, -1
+        bound += 1
+        stack = [(root, iter(children[root]))]
+        while stack:
+            node, kids = stack[-1]
+            nxt = next(kids, None)
+            if nxt is not None:
+                left[nxt], parent[nxt] = bound, left[node]
+                bound += 1
+                stack.append((nxt, iter(children[nxt])))
+            else:
+                right[node] = bound
+                bound += 1
+                stack.pop()
+    return [left[r] for r in rows], [right[r] for r in rows], [parent[r] for r in rows]
 
 
 def _coalesce(sv: V, rv: V, miss: np.ndarray, n: int) -> V:

@@ -1,0 +1,138 @@
+"""s36 review of TraceQL and PII corner cases: select() of event/link fields as Tempo gives them (the last event's
+value), Tempo's nested-set numbers on duplicated span ids, and redact/find_pii agreeing (nothing found in what
+redact wrote), short IPv6 addresses, digits of other scripts, a user's regex on a short value."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.pii import PATTERNS
+
+from .test_structure import mk
+
+
+def texts_frame(texts, key="m"):
+    n = len(texts)
+    return tk.spans_from_columns({"trace_id": ["0" * 31 + "1"] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+                                  "service": ["api"] * n, "name": ["op"] * n, "start": [0] * n, "end": [1] * n,
+                                  "attributes": [{key: t} for t in texts]})
+
+
+# ------------------------------------------------------------------------------------------ TraceQL select(event.x)
+
+def test_select_of_an_event_field_is_the_last_event_that_has_it():
+    # Tempo's span keeps its events' attributes in event order and answers select() from a map filled in that
+    # order (vparquet4 span.AllAttributes): the last event holding the attribute wins; an event without it adds none
+    events = [[{"time": 1, "name": "a", "attributes": {"x": 1, "t": ["u", "v"]}},
+               {"time": 2, "name": "b", "attributes": {"x": 2, "t": ["w", "z"]}}],
+              [{"time": 1, "name": "c", "attributes": {}}, {"time": 2, "name": "d", "attributes": {"x": 5}}],
+              [{"time": 1, "name": "e", "attributes": {"x": 7}}, {"time": 2, "name": "f", "attributes": {}}],
+              []]
+    links = [[{"trace_id": "0" * 32, "span_id": "1" * 16, "attributes": {"y": "p"}},
+              {"trace_id": "0" * 32, "span_id": "2" * 16, "attributes": {"y": "q"}}], [], [], []]
+    spans = mk([(1, 1, None, "api", "GET", "server", 0, 10), (1, 2, 1, "api", "q", "client", 1, 5),
+                (1, 3, 1, "api", "r", "client", 1, 5), (1, 4, 1, "api", "s", "client", 1, 5)], events=events, links=links)
+    r = tk.traceql(spans, "{ } | select(event.x, event:name, link.y, link:spanID, event.t)")
+    assert r["event.x"].tolist() == [2, 5, 7, None]
+    assert r["event:name"].tolist() == ["b", "d", "f", None]
+    assert r["link.y"].tolist() == ["q", None, None, None]
+    assert r["link:spanID"].tolist() == ["2" * 16, None, None, None]
+    assert r["event.t"].tolist() == [["w", "z"], None, None, None]  # the last event's array, whole
+
+
+# ------------------------------------------------------------------------------------------ TraceQL nested sets
+
+def test_nested_set_numbers_of_a_zipkin_client_server_pair_follow_tempo():
+    # trace 1: R has the client C and the server S sharing span id 2 (Zipkin); X (internal, parent 2) hangs under
+    # the server copy, Y (server, parent 2) under the client copy (Tempo's findParentNodeInMap). Tempo's walk:
+    #   R 1..10 -> C 2..5 -> Y 3..4 ; S 6..9 -> X 7..8
+    # trace 2: id 2 held by three spans: Tempo leaves the whole trace unnumbered (0, 0, 0)
+    # trace 3: no duplicate, numbered as before
+    spans = mk([(1, 1, None, "a", "R", "server", 0, 10), (1, 2, 1, "a", "C", "client", 1, 9),
+                (1, 2, 1, "b", "S", "server", 2, 8), (1, 3, 2, "b", "X", "internal", 3, 4),
+                (1, 4, 2, "c", "Y", "server", 5, 6),
+                (2, 1, None, "a", "R2", "server", 0, 10), (2, 2, 1, "a", "c1", "internal", 1, 2),
+                (2, 2, 1, "a", "c2", "internal", 1, 2), (2, 2, 1, "a", "c3", "internal", 1, 2),
+                (3, 1, None, "a", "R3", "server", 0, 10), (3, 2, 1, "a", "k", "internal", 1, 2)])
+    r = tk.traceql(spans, "{ } | select(nestedSetLeft, nestedSetRight, nestedSetParent)")
+    got = {n: (a, b, c) for n, a, b, c in r[["name", "nestedSetLeft", "nestedSetRight", "nestedSetParent"]].itertuples(index=False)}
+    assert got == {"R": (1, 10, -1), "C": (2, 5, 1), "Y": (3, 4, 2), "S": (6, 9, 1), "X": (7, 8, 6),
+                   "R2": (0, 0, 0), "c1": (0, 0, 0), "c2": (0, 0, 0), "c3": (0, 0, 0),
+                   "R3": (1, 4, -1), "k": (2, 3, 1)}
+    assert sorted(tk.traceql(spans, "{ nestedSetParent = -1 }")["name"]) == ["R", "R3"]
+    # Tempo's leaf test finds the leaves of the numbered traces
+    assert sorted(tk.traceql(spans, "{ nestedSetRight - nestedSetLeft = 1 }")["name"]) == ["X", "Y", "k"]
+
+
+# ------------------------------------------------------------------------------------------ PII: redact then find
+
+GLUE = ["10.0.0.1", "10.0.0.0/8", "ann@example.com", "4111 1111 1111 1111", "+1 415 555 0100", "(415) 555-0100",
+        "123-45-6789", "Bearer abcdefgh1234", "AKIAIOSFODNN7EXAMPLE", "api_key=abcdefgh12", "Basic dXNlcjpwYXNz",
+        "::ffff:10.0.0.1", "2001:db8::/32", "x", " ", ".", ":", "/", "-", "1", "a::b"]
+
+
+@pytest.fixture(scope="module")
+def glued():
+    rng = random.Random(36)
+    texts = sorted({"".join(rng.choice(GLUE) for _ in range(rng.randint(2, 4))) for _ in range(600)})
+    return texts_frame(texts)
+
+
+@pytest.mark.parametrize("method", ["mask", "hash"])
+def test_find_pii_finds_nothing_in_what_redact_wrote(glued, method):
+    # a token glued to a word or digits freed a match that its original neighbour blocked: '(415) 555-0100' glued
+    # after digits is no phone, after '****' it was; '…0Bearer abc…' no bearer, '****Bearer abc…' one
+    red = tk.redact(glued, patterns=list(PATTERNS), method=method, salt="s36")
+    assert tk.find_pii(red, keys=()).empty
+    one = texts_frame([" 10.0.0.0/80.0.0.0Bearer abcdefgh1234", "(415) 555-0100(415) 555-0100+1 415 555 0100"])
+    assert tk.find_pii(tk.redact(one, method=method, salt="s36"), keys=()).empty
+    # what was redacted before still is, and text no pattern finds is untouched
+    assert tk.redact(texts_frame(["mail ann@example.com now"]), method="mask").loc[0, "attributes"]["m"] == "mail **** now"
+
+
+def test_a_redaction_token_is_no_personal_data():
+    # hmac:bc43b6f4983589464596 (the token of '9452' under salt 's') holds 4983589464596, which passes the card check
+    token = "hmac:bc43b6f4983589464596"
+    assert tk.redact(texts_frame(["9452"]), patterns=[r"\d+"], salt="s").loc[0, "attributes"]["m"] == token
+    assert tk.find_pii(texts_frame(["x " + token]), keys=()).empty
+    # a user key's value redacted whole is a token: find_pii after redact finds nothing (it reported a user_key)
+    spans = texts_frame(["ann@example.com"], key="user.email")
+    assert tk.find_pii(spans)["kind"].tolist() == ["user_key", "email"]
+    assert tk.find_pii(tk.redact(spans)).empty
+    assert tk.find_pii(tk.redact(spans, method="mask")).empty
+    nested = texts_frame([{"user": {"id": "u-1"}}], key="metadata")
+    assert tk.find_pii(tk.redact(nested)).empty
+
+
+def test_short_ipv6_addresses_are_found_and_redacted():
+    spans = texts_frame(["1::2", "::2", "::1", "a::b", "::"])  # the loopback, a word pair and the unspecified are none
+    f = tk.find_pii(spans, keys=())
+    assert f["span_id"].tolist() == [f"{1:016x}", f"{2:016x}"] and set(f["kind"]) == {"ipv6"}
+    out = tk.redact(spans, method="mask")
+    assert [a["m"] for a in out["attributes"]] == ["****", "****", "::1", "a::b", "::"]
+
+
+def test_a_users_regex_finds_a_short_value():
+    spans = texts_frame(["1234", "12"])
+    assert tk.find_pii(spans, patterns=[r"\d{4}"], keys=())["span_id"].tolist() == [f"{1:016x}"]
+    assert [a["m"] for a in tk.redact(spans, patterns=[r"\d{4}"], method="mask")["attributes"]] == ["****", "12"]
+
+
+def _digits(text: str, zero: str) -> str:
+    return "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in text)
+
+
+@pytest.mark.parametrize("zero", ["\u0660", "\u06f0", "\uff10", "\u0966"])  # Arabic-Indic, Persian, full-width, Devanagari
+def test_digits_of_other_scripts_are_read_as_digits(zero):
+    # \d matches them, so phone numbers were found; a card's prefix and Luhn check read only ASCII digits (no card
+    # found), and an SSN's validity check neither (the invalid area 900 was reported)
+    texts = ["card " + _digits("4111 1111 1111 1111", zero) + " x", "card " + _digits("4111 1111 1111 1112", zero) + " x",
+             "ssn " + _digits("900-12-3456", zero) + " x", "ssn " + _digits("123-45-6789", zero) + " x"]
+    f = tk.find_pii(texts_frame(texts), keys=())
+    assert sorted(zip(f["span_id"], f["kind"], strict=True)) == [(f"{1:016x}", "card"), (f"{4:016x}", "ssn")]
+    out = tk.redact(texts_frame(texts), method="mask")
+    assert [a["m"] for a in out["attributes"]] == ["card **** x", texts[1], texts[2], "ssn **** x"]
+

@@ -10,6 +10,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.analysis.pii import PATTERNS
+from tracekit.errors import TraceQLError
 
 from .test_structure import mk
 
@@ -136,3 +137,21 @@ def test_digits_of_other_scripts_are_read_as_digits(zero):
     out = tk.redact(texts_frame(texts), method="mask")
     assert [a["m"] for a in out["attributes"]] == ["card **** x", texts[1], texts[2], "ssn **** x"]
 
+
+
+# ------------------------------------------------------------------------------------------ TraceQL integer literals
+
+def test_integer_literals_divide_as_tempos_parser_folds_them():
+    # Tempo's newBinaryOperation folds a constant operation in Go's integer arithmetic when both sides are ints:
+    # 3 / 2 = 1, -5 / 2 = -2 (toward zero), -7 % 3 = -1 and 7 % -3 = 1 (the dividend's sign)
+    spans = mk([(1, i, None, "api", f"s{i}", "server", 0, 1) for i in range(1, 6)],
+               attributes=[{"k": 1}, {"k": 1.5}, {"k": -2}, {"k": -1}, {"k": 2}])
+    names = {q: sorted(tk.traceql(spans, q)["name"]) for q in (
+        "{ span.k = 3 / 2 }", "{ span.k = -5 / 2 }", "{ span.k = -7 % 3 }", "{ span.k = 7 % -3 }",
+        "{ span.k = 5 / 2 - 0.5 }", "{ span.k = 3.0 / 2 }")}
+    assert names == {"{ span.k = 3 / 2 }": ["s1"], "{ span.k = -5 / 2 }": ["s3"], "{ span.k = -7 % 3 }": ["s4"],
+                     "{ span.k = 7 % -3 }": ["s1"], "{ span.k = 5 / 2 - 0.5 }": ["s2"], "{ span.k = 3.0 / 2 }": ["s2"]}
+    # a scalar filter's constant too: the 5 spans' count() = 7 % -3 + 4 is 5 (Python's % made it 2)
+    assert len(tk.traceql(spans, "{ } | count() = 7 % -3 + 4")) == 5
+    with pytest.raises(TraceQLError, match="division by zero"):
+        tk.traceql(spans, "{ span.k = 1 / 0 }")

@@ -140,7 +140,9 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       ``{ span.tags = "a" }`` holds when some element is ``"a"``, ``{ span.tags != "a" }`` when none is.
       Integer attributes compare as int64 (exactly, past 2**53).
     - Arithmetic in a filter is done in float64, integers too: ``{ span.k / 2 = 1 }`` matches ``k = 2``
-      but not ``k = 3``, where Tempo divides two integers as integers (``3 / 2 = 1``).
+      but not ``k = 3``, where Tempo divides two integers as integers (``3 / 2 = 1``). Between two integer
+      literals ``/`` and ``%`` are Go's, as Tempo's parser folds them: ``{ span.k = 3 / 2 }`` matches ``k = 1``,
+      ``-7 % 3`` is ``-1``, and ``1 / 0`` is refused (Tempo fails the query).
 
     Examples
     --------

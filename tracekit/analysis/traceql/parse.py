@@ -329,7 +329,8 @@ def _pos(meta_or_tok: Any) -> int:
 
 
 def _fold(op: str, a: Static, b: Static, query: str, pos: int) -> Static:
-    """Constant arithmetic as Tempo folds it (int / int truncates; a duration stays a duration)."""
+    """Constant arithmetic as Tempo folds it (Go's: int / int truncates toward zero, int % int takes the sign of the
+    dividend, as math.Mod does for floats; a duration stays a duration, in nanoseconds, a fraction kept)."""
     x, y = a.value, b.value
     if op in "/%" and y == 0:
         raise TraceQLError("division by zero", query, pos)
@@ -343,9 +344,15 @@ def _fold(op: str, a: Static, b: Static, query: str, pos: int) -> Static:
     elif op == "*":
         v = x * y
     elif op == "/":
-        v = int(x / y) if isinstance(x, int) and isinstance(y, int) else x / y
+        if isinstance(x, int) and isinstance(y, int):  # exactly, not through a float (int64 holds more than 2**53)
+            v = abs(x) // abs(y) * (1 if (x < 0) == (y < 0) else -1)
+        else:
+            v = x / y
     elif op == "%":
-        v = x % y
+        if isinstance(x, int) and isinstance(y, int):
+            v = abs(x) % abs(y) * (1 if x >= 0 else -1)
+        else:
+            v = math.fmod(x, y)
     else:
         try:
             v = x ** y
@@ -356,7 +363,7 @@ def _fold(op: str, a: Static, b: Static, query: str, pos: int) -> Static:
     if isinstance(v, int) and not -(2**63) <= v <= _INT_MAX:
         raise TraceQLError(f"the integer result of {x} {op} {y} is out of range (int64)", query, pos)
     t = "duration" if "duration" in (a.type, b.type) else ("int" if isinstance(v, int) else "float")
-    if t == "duration":
+    if t == "duration" and isinstance(v, float) and v.is_integer():
         v = int(v)
     return Static(t, v, a.pos)
 
@@ -659,11 +666,17 @@ class _Build:
             return Intrinsic(canon, raw, pos)
         if d == "binop":
             a, op, b = node.children
-            return BinOp(str(op.children[0]), self.field(a), self.field(b), _pos(op.meta))
+            op_s, lhs, rhs = str(op.children[0]), self.field(a), self.field(b)
+            if op_s in "/%" and _is_int(lhs) and _is_int(rhs):  # Tempo's parser folds it (newBinaryOperation) in Go's
+                return _fold(op_s, lhs, rhs, self.q, _pos(op.meta))  # integer arithmetic: 3 / 2 is 1, -7 % 3 is -1
+            return BinOp(op_s, lhs, rhs, _pos(op.meta))
         if d == "not_":
             return UnOp("!", self.field(node.children[0]), pos)
         if d == "neg":
-            return UnOp("-", self.field(node.children[0]), pos)
+            x = self.field(node.children[0])
+            if _is_number(x):
+                return Static(x.type, -x.value, x.pos)
+            return UnOp("-", x, pos)
         raise self.err(f"unexpected {d}", pos)  # pragma: no cover
 
     def static(self, node: Any) -> Static:
@@ -772,6 +785,14 @@ class _Build:
         if lt in ("status", "kind", "bool") and op not in ("=", "!="):
             raise self.err(f"a {lt} can only be compared with = or !=", e.pos)
         return "bool"
+
+
+def _is_number(e: Any) -> bool:
+    return isinstance(e, Static) and e.type in ("int", "float", "duration")
+
+
+def _is_int(e: Any) -> bool:
+    return isinstance(e, Static) and e.type == "int"
 
 
 def _is_nil(e: Any) -> bool:

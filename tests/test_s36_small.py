@@ -156,3 +156,11 @@ def test_integer_literals_divide_as_tempos_parser_folds_them():
     assert len(tk.traceql(spans, "{ } | count() = 7 % -3 + 4")) == 5
     with pytest.raises(TraceQLError, match="division by zero"):
         tk.traceql(spans, "{ span.k = 1 / 0 }")
+
+
+def test_count_is_an_integer_column():
+    # Tempo's count() is an int (StaticInt); the column held 3.0
+    spans = mk([(1, 1, None, "api", "a", "server", 0, 9), (1, 2, 1, "api", "b", "client", 1, 5),
+                (1, 3, 1, "api", "c", "client", 2, 4)])
+    r = tk.traceql(spans, "{ } | count() = 3")
+    assert r["count()"].dtype == "int64" and r["count()"].tolist() == [3, 3, 3]

@@ -114,8 +114,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
         ``event.``/``link.`` field as the value of the span's last event/link that has one, as Tempo
         gives it);
         ``by(f)`` adds a column named as written with each span's value and ``spanset``, the
-        spanset's number; a scalar filter adds its aggregate (``"count()"``, ``"avg(duration)"`` in
-        nanoseconds) per span.
+        spanset's number; a scalar filter adds its aggregate per span (``"count()"`` as an integer,
+        ``"avg(duration)"`` in nanoseconds).
 
     Raises
     ------

@@ -678,7 +678,8 @@ class Evaluator:
                 with np.errstate(invalid="ignore"):
                     keep = _compare(st.op, val, np.float64(st.value.value), "num")
                 mask = mask & keep[group]
-                extras[st.agg.text] = val[group]
+                # count() is a number of spans: an int64 column, as Tempo's StaticInt (it was 3.0)
+                extras[st.agg.text] = val[group].astype(np.int64) if st.agg.fn == "count" else val[group]
             elif isinstance(st, GroupBy):
                 v = self.field(st.expr)
                 if v.owner is not None and v.raw is None:

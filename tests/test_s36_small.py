@@ -164,3 +164,14 @@ def test_count_is_an_integer_column():
                 (1, 3, 1, "api", "c", "client", 2, 4)])
     r = tk.traceql(spans, "{ } | count() = 3")
     assert r["count()"].dtype == "int64" and r["count()"].tolist() == [3, 3, 3]
+
+
+# ------------------------------------------------------------------------------------------ templates
+
+def test_templates_mask_digits_of_any_script():
+    # RE2's \d is ASCII: a full-width or Arabic-Indic number stayed in the template, so each order number of a
+    # Japanese or Arabic service made a template (a span name of its own) of its own
+    from tracekit.core.templates import text_templates
+
+    texts = ["GET /u/45", "GET /u/\u0664\u0665", "GET /u/\uff14\uff15", "注文45件", "注文\uff14\uff15件", "共3条"]
+    assert text_templates(texts).tolist() == ["GET /u/<*>"] * 3 + ["注文<*>件"] * 2 + ["共<*>条"]

@@ -28,7 +28,9 @@ MASKS: tuple[tuple[str, str], ...] = (
     (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<*>"),  # ISO time
     (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),  # clock time
     (r"=[^\s,;)\]}&\"']+", "=<*>"),  # key=value
-    (r"\b\w*\d\w*\b", "<*>"),  # words holding digits (numbers, ids)
+    # words holding digits (numbers, ids), digits of any script too (full-width ４５, Arabic-Indic ٤٥: RE2's \d and \w
+    # are ASCII); a word is a run of ASCII word characters and digits, so a CJK text keeps its letters (注文<*>件)
+    (r"[\w\p{Nd}]*\p{Nd}[\w\p{Nd}]*", "<*>"),
     (r"(^|[\s(\[{:,])-<\*>", r"\1<*>"),  # a negative number: its sign too ("offset -3 ms" is "offset 4 ms"'s statement)
     (r"<\*>(?:[\s.,:;/_-]*<\*>)+", "<*>"),  # runs of masks: one mask
 )

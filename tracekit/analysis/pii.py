@@ -415,8 +415,9 @@ def find_pii(
         A spans frame (one row per span, tracekit.schema).
     patterns : Iterable[str] | None, default None
         Names of the built-in value patterns to look for (``None``: all of :data:`PATTERNS`).
-    keys : Iterable[str] | None, default ('enduser.id', 'enduser.*', 'user', 'user.id', 'user.name', 'user.email', 'user_id', 'userid', 'userId', 'username', 'user.full_name', 'customer.id', 'customer_id', '*.user_id', '*.userId', '*.user.id', '*.user.email', '*.user.name')
-        Attribute key patterns (globs) whose values are personal data whatever they look like.
+    keys : Iterable[str] | None, default DEFAULT_KEYS
+        Attribute key patterns (globs) whose values are personal data whatever they look like; the default,
+        :data:`DEFAULT_KEYS`, is :data:`USER_KEYS` (kind ``user_key``) and :data:`SECRET_KEYS` (kind ``secret_key``).
 
     Returns
     -------
@@ -797,7 +798,7 @@ def redact(
     method : Literal['hash', 'mask'], default 'hash'
         ``"hash"`` (a salted token: equal values stay equal, joins still work) or ``"mask"``.
     salt : str | None, default None
-        Salt of the hash (``None``: a random one per call).
+        Salt of the hash (``None``: this process's random salt, the same for every call in one run).
 
     Returns
     -------

@@ -175,3 +175,19 @@ def test_templates_mask_digits_of_any_script():
 
     texts = ["GET /u/45", "GET /u/\u0664\u0665", "GET /u/\uff14\uff15", "注文45件", "注文\uff14\uff15件", "共3条"]
     assert text_templates(texts).tolist() == ["GET /u/<*>"] * 3 + ["注文<*>件"] * 2 + ["共<*>条"]
+
+
+# ------------------------------------------------------------------------------------------ TraceQL strings
+
+def test_string_escapes_are_gos():
+    # Tempo reads a string with Go's strconv.Unquote: \xNN and octal escapes are bytes (so "\xc3\xa9" is é), \' is no
+    # escape inside "...", an octal escape is at most \377; the position of a bad escape (1-based) is its own
+    spans = mk([(1, 1, None, "api", "é", "server", 0, 9), (1, 2, 1, "api", "Ã©", "client", 1, 5)])
+    assert tk.traceql(spans, r'{ name = "\xc3\xa9" }')["name"].tolist() == ["é"]
+    assert tk.traceql(spans, r'{ name = "\303\251" }')["name"].tolist() == ["é"]
+    assert tk.traceql(spans, r'{ name = "\u00e9" }')["name"].tolist() == ["é"]
+    for query, says, at in [(r'{ name = "it\'s" }', "invalid escape sequence", 13), (r'{ name = "\777" }', "more than 255", 11),
+                            (r'{ name = "\n\q" }', "invalid escape sequence", 13), (r'{ name = "\xe9" }', "no UTF-8 text", 11)]:
+        with pytest.raises(TraceQLError, match=says) as err:
+            tk.traceql(spans, query)
+        assert f"at position {at}:" in str(err.value), (query, str(err.value))

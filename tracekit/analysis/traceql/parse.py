@@ -69,8 +69,9 @@ _DUR_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h|d|w|y)")
 _PROM_DURATION = re.compile(r"(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?")
 _ANY_DURATION = re.compile(r"(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d|w|y))+")
 _GO_DURATION = re.compile(r"(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
-_GO_ESCAPE = re.compile(r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))")
-_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
+#: one part of a Go "..." string: an escape, a backslash that starts none (an error), or a run of plain text
+_GO_PART = re.compile(r'\\(?:([abfnrtv\\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))|\\|([^\\]+)')
+_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"'}
 _INT_MAX = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
@@ -245,24 +246,41 @@ class Query:
 # ------------------------------------------------------------------------------------- helpers
 
 def _go_unquote(s: str, query: str, pos: int) -> str:
+    """A Go string literal's text, as Tempo's lexer reads it (``strconv.Unquote``): in ``"..."`` the escapes
+    ``\\a \\b \\f \\n \\r \\t \\v \\\\ \\"``, ``\\xNN`` and ``\\NNN`` (octal, at most 377) are bytes and ``\\uNNNN``
+    / ``\\UNNNNNNNN`` characters (``"\\xc3\\xa9"`` is ``é``); ``\\'`` is no escape there. Bytes that make no UTF-8
+    text are refused (Tempo would compare them, and no attribute's text holds them). A raw string is as written."""
     if s.startswith("`"):
         return s[1:-1]
     body = s[1:-1]
-    rest = _GO_ESCAPE.sub("", body)
-    if "\\" in rest:
-        raise TraceQLError("invalid escape sequence in string", query, pos + 1 + body.index("\\"))
-
-    def one(m: re.Match) -> str:
-        simple, x, u4, u8, octal = m.groups()
-        if simple:
-            return _SIMPLE[simple]
-        code = int(x or u4 or u8, 16) if not octal else int(octal, 8)
-        if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:  # Go's strconv.Unquote refuses them too
-            raise TraceQLError(f"escape {m.group()} names no character (a surrogate or beyond U+10FFFF)", query,
-                               pos + 1 + m.start())
-        return chr(code)
-
-    return _GO_ESCAPE.sub(one, body)
+    out = bytearray()
+    first_byte = None  # offset of the first \x / octal escape of a byte >= 0x80
+    for m in _GO_PART.finditer(body):
+        at = pos + 1 + m.start()
+        simple, x, u4, u8, octal, text = m.groups()
+        if text is not None:
+            out += text.encode("utf-8")
+        elif simple:
+            out += _SIMPLE[simple].encode()
+        elif x or octal:
+            v = int(x, 16) if x else int(octal, 8)
+            if v > 255:
+                raise TraceQLError(f"octal escape {m.group()} is more than 255 (\\377)", query, at)
+            if v >= 0x80 and first_byte is None:
+                first_byte = at
+            out.append(v)
+        elif u4 or u8:
+            code = int(u4 or u8, 16)
+            if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:  # Go's strconv.Unquote refuses them too
+                raise TraceQLError(f"escape {m.group()} names no character (a surrogate or beyond U+10FFFF)", query, at)
+            out += chr(code).encode("utf-8")
+        else:
+            raise TraceQLError("invalid escape sequence in string", query, at)
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TraceQLError("the string's \\x or octal escapes make bytes that are no UTF-8 text (write a character "
+                           "as \\u00e9, or its UTF-8 bytes in order: \\xc3\\xa9)", query, first_byte) from None
 
 
 def _attr_name(raw: str, query: str, pos: int) -> str:

@@ -191,3 +191,14 @@ def test_string_escapes_are_gos():
         with pytest.raises(TraceQLError, match=says) as err:
             tk.traceql(spans, query)
         assert f"at position {at}:" in str(err.value), (query, str(err.value))
+
+
+def test_select_or_by_of_name_status_kind_keeps_a_spans_frame():
+    # select(name) / by(kind) wrote the column back as objects: the result failed validate_spans ('name' of dtype
+    # object, expected string), though it is documented as the matching rows of the spans frame
+    spans = mk([(1, 1, None, "api", "GET", "server", 0, 9), (1, 2, 1, "db", "q", "client", 1, 5)])
+    for q in ("{ } | select(name, status, kind)", "{ } | by(kind) | count() = 1", "{ } | by(name) | select(status)"):
+        r = tk.traceql(spans, q)
+        tk.validate_spans(r)
+        assert [str(r[c].dtype) for c in ("name", "status", "kind")] == [str(spans[c].dtype) for c in ("name", "status", "kind")]
+        assert r["name"].tolist() == ["GET", "q"] and r["kind"].tolist() == ["server", "client"]

@@ -35,6 +35,9 @@ from .parse import Query, parse
 __all__ = ["traceql", "traceql_metrics", "traceql_mask", "is_traceql", "parse", "Query"]
 
 _NEEDED = ["trace_id", "span_id", "parent_id"]
+#: intrinsics read from the frame's column of the same name: selecting or grouping by them adds no column (writing
+#: their values back as objects made the result fail the spans schema: 'name' of dtype object, expected string)
+_OWN_COLUMN = frozenset({"name", "status", "kind"})
 
 
 def is_traceql(value: object) -> bool:
@@ -109,7 +112,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
     -------
     DataFrame
         The matching rows of ``spans`` in their order (a new frame; ``spans`` is not modified).
-        ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``;
+        ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``; ``name``,
+        ``status`` and ``kind`` are the frame's own columns, kept as they are;
         durations such as ``duration`` in nanoseconds, an array attribute as its list, an
         ``event.``/``link.`` field as the value of the span's last event/link that has one, as Tempo
         gives it);
@@ -158,6 +162,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
     rows = np.flatnonzero(mask)
     out = spans.iloc[rows].copy()
     for name, values in extras.items():
+        if name in _OWN_COLUMN and name in out.columns:  # select(name) / by(kind): the column it reads, kept as it is
+            continue
         col = np.asarray(values)[rows]
         if name == "spanset":
             col = pd.factorize(col)[0]

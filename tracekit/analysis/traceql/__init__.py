@@ -140,6 +140,12 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       its spanset: ``{ status = error } !>> { }`` (and ``!>``, ``!<``, ``!<<``, ``!~``) on a trace with
       no error span returns all its spans. Tempo's engine does the same since v2.9.0 (grafana/tempo
       #5578, "structural operator with empty left-hand spanset"); Tempo before 2.9 returned nothing there.
+    - Structural operators follow the span tree (:func:`tracekit.core.tree.span_tree`), Tempo's follow its
+      nested-set numbers (``nestedSetLeft/Right/Parent``): within an orphan's fragment ``{ } > { }`` relates a
+      parent and its child, where Tempo (which leaves a fragment unnumbered) relates nothing; two roots of one
+      trace are not siblings here, where Tempo's ``~`` calls them siblings (both have nestedSetParent -1); a
+      duplicated span id's children hang under its first copy, where Tempo picks a copy by kind (the nested-set
+      numbers themselves are Tempo's).
     - An array attribute (OTLP ``arrayValue``) is compared element by element, as Tempo documents:
       ``{ span.tags = "a" }`` holds when some element is ``"a"``, ``{ span.tags != "a" }`` when none is.
       Integer attributes compare as int64 (exactly, past 2**53).

@@ -40,7 +40,8 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
-           "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints"]
+           "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
+           "key_patterns", "key_counts", "may_repeat_keys", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -960,6 +961,135 @@ def exact_ints(data: bytes | memoryview | str, value: Any) -> Any:
         return value
 
 
+#: the key a dict parsed by :func:`marked_duplicates` gets when one of the counted keys appeared in it twice (or more)
+#: with different values: ``{key: [every value, in order]}``. A reader that finds it in a span (or link, segment…)
+#: refuses that record, naming the key (:func:`duplicate_reason`); NUL-led, so no JSON key of a trace format is it
+DUPLICATE_KEYS = "\x00duplicate keys"
+#: a JSON escape of an ASCII letter (``"trace\u0049d"`` is the key ``traceId``): no writer escapes letters, but a key so
+#: spelt is not seen by a count of its bytes, so a text holding one is checked exactly
+_ESCAPED_LETTER = re.compile(rb"\\u00[4-7][0-9a-fA-F]")
+
+
+def key_patterns(keys: tuple[str, ...]) -> tuple[bytes, ...]:
+    """What each of ``keys`` is as a key in JSON text: quoted, and its colon right after (``"traceId":``, as every
+    writer puts it); a string value that is the key's word (``"key": "traceId"``) or holds it (escaped quotes) is not
+    one.
+
+    >>> key_patterns(("traceId",))
+    (b'"traceId":',)
+    """
+    return tuple(b'"' + k.encode() + b'":' for k in keys)
+
+
+def key_counts(data: bytes | memoryview, patterns: tuple[bytes, ...], start: int = 0, stop: int | None = None
+               ) -> list[int] | None:
+    """How often each of ``patterns`` (:func:`key_patterns`, or a suffix several keys share: ``Id":``) occurs in
+    ``data[start:stop]``: one substring count each. For a key, never more than its occurrences as a key, so equal
+    to the objects holding it unless an object holds it twice, or a key is written with white space before its
+    colon (then fewer: JSON allows it, no writer does it). None when the text holds a JSON escape of an ASCII letter
+    (``"trace\\u0049d"`` is the key ``traceId``, not seen by a count; no writer escapes letters): counts cannot say.
+
+    >>> key_counts(b'{"a": 1, "b": {"a": "a", "c": "\\\\"a\\\\":"}}', key_patterns(("a", "b")))
+    [2, 1]
+    """
+    b = data if isinstance(data, bytes) else bytes(data)
+    stop = len(b) if stop is None else stop
+    # (a lone backslash first: memchr, 10x faster than looking for the escape itself, and most text has none)
+    if b.find(b"\\", start, stop) >= 0 and _ESCAPED_LETTER.search(b, start, stop) is not None:
+        return None
+    return [b.count(p, start, stop) for p in patterns]
+
+
+def may_repeat_keys(counts: list[int] | None, present: list[int]) -> bool:
+    """False when no object can hold one of the counted keys twice: each key's quoted count in the text
+    (``counts``, :func:`key_counts`) equals the number of parsed objects holding it (``present``). True says only
+    that one may (a key written with white space before its colon makes a count smaller). The exact answer is
+    :func:`marked_duplicates`' (a parse 3x orjson's), asked only when this says True.
+
+    >>> text = b'{"id": "1", "n": [{"id": "2"}, {"id": "3", "id": "4"}]}'
+    >>> p = key_patterns(("id",))
+    >>> may_repeat_keys(key_counts(text, p), [3]), may_repeat_keys(key_counts(b'{"\\u0069d": 1}', p), [1])
+    (True, True)
+    """
+    return counts is None or counts != present
+
+
+def keys_present(value: Any, keys: tuple[str, ...]) -> list[int]:
+    """How many objects (dicts) anywhere in parsed JSON ``value`` hold each of ``keys`` (an explicit stack: any
+    depth).
+
+    >>> keys_present({"id": 1, "n": [{"id": 2}, {"x": {"id": 3}}]}, ("id", "x"))
+    [3, 1]
+    """
+    n = [0] * len(keys)
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        if type(v) is dict:
+            for i, k in enumerate(keys):
+                if k in v:
+                    n[i] += 1
+            push([x for x in v.values() if type(x) is dict or type(x) is list])
+        elif type(v) is list:
+            push([x for x in v if type(x) is dict or type(x) is list])
+    return n
+
+
+def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...]) -> Any:
+    """``data`` parsed again (Python's json, every object's pairs seen), each object where one of ``keys`` appears
+    more than once with different values marked with :data:`DUPLICATE_KEYS`; otherwise the same value as ``value``
+    (``loads(data)``: the last of repeated keys, as orjson and every JSON parser keep it). A key repeated with one
+    value is not marked: nothing is lost. ``value`` itself when Python's json cannot parse the text (nesting deeper
+    than its recursion limit): unchecked, as before.
+
+    >>> marked_duplicates(b'{"id": "a", "id": "b", "n": [{"id": "c", "id": "c"}]}', None, ("id",))
+    {'id': 'b', 'n': [{'id': 'c'}], '\\x00duplicate keys': {'id': ['a', 'b']}}
+    """
+    wanted = frozenset(keys)
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        d = dict(pairs)
+        if len(d) == len(pairs):
+            return d
+        seen: dict[str, list] = {}
+        for k, v in pairs:
+            if k in wanted:
+                seen.setdefault(k, []).append(v)
+        dup = {k: vs for k, vs in seen.items() if len(vs) > 1 and any(x != vs[0] or type(x) is not type(vs[0])
+                                                                          for x in vs)}
+        if dup:
+            d[DUPLICATE_KEYS] = dup
+        return d
+
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8", "surrogatepass")
+    try:
+        return json.loads(text, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return value
+
+
+def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...]) -> Any:
+    """``value`` (``loads(data)``), or, when an object of it may hold one of ``keys`` twice (:func:`may_repeat_keys`
+    on :func:`keys_present`), the text parsed again with those objects marked (:func:`marked_duplicates`)."""
+    b = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if not may_repeat_keys(key_counts(b, key_patterns(keys)), keys_present(value, keys)):
+        return value
+    return marked_duplicates(b, value, keys)
+
+
+def duplicate_reason(marks: dict[str, list]) -> str:
+    """The words of a record refused for a key given twice with different values (``marks``: the record's
+    :data:`DUPLICATE_KEYS` entry).
+
+    >>> duplicate_reason({"traceId": ["a", "b"]})
+    "key 'traceId' is given 2 times with different values ('a', 'b'): JSON parsers keep only the last"
+    """
+    k, vs = next(iter(marks.items()))
+    shown = ", ".join(short(v) for v in vs[:3]) + (", …" if len(vs) > 3 else "")
+    return f"key {k!r} is given {len(vs)} times with different values ({shown}): JSON parsers keep only the last"
+
+
 def loads(data: bytes | memoryview | str) -> Any:
     """``orjson.loads``, and JSON nested past orjson's 1,024 levels parsed by :func:`_loads_deep`, and JSON
     holding Python's ``NaN`` / ``Infinity`` by :func:`_loads_non_finite` (any other error is orjson's).
@@ -1036,7 +1166,7 @@ def _loads_non_finite(data: bytes | memoryview | str) -> Any:
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True,
-               exact: bool = False) -> Iterator[Document]:
+               exact: bool = False, keys: tuple[str, ...] = ()) -> Iterator[Document]:
     """Parse one JSON value, or JSON lines when the whole is not one value, or JSON objects one after another.
 
     ``on_bad_line``: when given, a JSON-lines line that is not JSON is passed to it (as a
@@ -1046,7 +1176,9 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
     without a final newline), each numbered by that line; a file that is neither one value nor JSON lines
     (pretty-printed documents one after another), each by the line it starts on. ``glued=False``: such a file
     raises as before (read_logs numbers its objects itself, by place). ``exact=True``: integers beyond 64 bits
-    kept exact (:func:`exact_ints`) in the one value and in each line (not in glued objects).
+    kept exact (:func:`exact_ints`) in the one value and in each line (not in glued objects). ``keys``: objects of
+    the one value or of a line that hold one of these keys twice with different values are marked
+    (:func:`unique_keys`, :data:`DUPLICATE_KEYS`) for the reader to refuse (not in glued objects).
 
     >>> [(d.value, d.line) for d in parse_json(b'{"a": 1}\\n{"a": 2}{"a": 3}\\n', "x.jsonl")]
     [({'a': 1}, 1), ({'a': 2}, 2), ({'a': 3}, 2)]
@@ -1075,6 +1207,8 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
         else:
             if exact:
                 first = exact_ints(memoryview(data)[top:nl], first)
+            if keys:
+                first = unique_keys(data[top:nl], first, keys)
     if first is _NOT_JSON:
         reason, is_glued = None, False
         try:
@@ -1083,7 +1217,8 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             reason = _json_reason(whole_err, data)  # keep no reference to the error (it holds the text)
             is_glued = _GLUED in str(whole_err)
         if reason is None:
-            yield Document(exact_ints(data, value) if exact else value, name, None)
+            value = exact_ints(data, value) if exact else value
+            yield Document(unique_keys(data, value, keys) if keys else value, name, None)
             return
         if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith(TRUNCATED_FILE)) \
                 and _later_lines_are_json(data, nl):
@@ -1091,14 +1226,14 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             # own (the lines of a pretty-printed value are not): report or skip the bad line(s) and
             # read the others. `{"a": [` + one object line ends early like a truncated single value:
             # strict mode says "truncated"; lenient mode reads the lines it can (more data, not less)
-            yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1)
+            yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1, keys=keys)
             return
         objects = glued_objects(data, name, on_bad_line) if is_glued and glued else None
         if objects is not None:  # documents one after another (pretty-printed, or glued on one line)
             yield from objects
             return
         raise TraceFormatError(reason, file=name) from None
-    yield from _json_lines(data, name, first, nl, on_bad_line, line0, exact)
+    yield from _json_lines(data, name, first, nl, on_bad_line, line0, exact, keys)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1272,7 +1407,7 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine,
-                line: int = 1, exact: bool = False) -> Iterator[Document]:
+                line: int = 1, exact: bool = False, keys: tuple[str, ...] = ()) -> Iterator[Document]:
     """The documents of JSON lines after offset ``nl``; ``first`` (the already parsed line ``line``,
     or _NOT_JSON) before them."""
     if first is not _NOT_JSON:
@@ -1295,7 +1430,7 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
                     except orjson.JSONDecodeError as exc2:
                         exc = exc2
                     else:
-                        yield Document(value, name, i)
+                        yield Document(unique_keys(view[pos + 3:stop], value, keys) if keys else value, name, i)
                         pos = stop + 1
                         continue
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
@@ -1320,7 +1455,9 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
                     raise TraceFormatError(msg, file=name, record=f"line {i}") from None
                 on_bad_line(TraceFormatError(msg, file=name, record=f"line {i}"))
             else:
-                yield Document(exact_ints(view[pos:stop], value) if exact else value, name, i)
+                if exact:
+                    value = exact_ints(view[pos:stop], value)
+                yield Document(unique_keys(view[pos:stop], value, keys) if keys else value, name, i)
         pos = stop + 1
 
 
@@ -1375,8 +1512,9 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
     return f"not valid JSON ({err})"
 
 
-def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool = False) -> Iterator[Document]:
-    """Yield every parsed JSON document of ``source`` (``on_bad_line``, ``exact``: see :func:`parse_json`).
+def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool = False,
+                   keys: tuple[str, ...] = ()) -> Iterator[Document]:
+    """Yield every parsed JSON document of ``source`` (``on_bad_line``, ``exact``, ``keys``: see :func:`parse_json`).
 
     >>> [d.value for d in iter_documents(b'{"a": 1}\\n{"a": 2}\\n')]
     [{'a': 1}, {'a': 2}]
@@ -1388,13 +1526,13 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
     elif isinstance(source, (list, tuple)):
         if source and all(is_pathlike(x) for x in source):
             for p in source:
-                yield from iter_documents(p, on_bad_line, exact=exact)
+                yield from iter_documents(p, on_bad_line, exact=exact, keys=keys)
         else:
             yield Document(sanitised(list(source)), OBJECT, None)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield from parse_json(read_bytes(bytes(source), OBJECT, on_bad_line), OBJECT, on_bad_line, exact=exact)
+        yield from parse_json(read_bytes(bytes(source), OBJECT, on_bad_line), OBJECT, on_bad_line, exact=exact, keys=keys)
     elif isinstance(source, str) and not is_pathlike(source):
-        yield from parse_json(text_bytes(source), OBJECT, on_bad_line, exact=exact)
+        yield from parse_json(text_bytes(source), OBJECT, on_bad_line, exact=exact, keys=keys)
     elif is_pathlike(source):
         path = checked_path(source)
         if path.is_dir():
@@ -1402,10 +1540,10 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
             if not files:
                 raise no_files_error(path)
             for f in files:
-                yield from iter_documents(f, on_bad_line, exact=exact)
+                yield from iter_documents(f, on_bad_line, exact=exact, keys=keys)
         elif path.exists():
             name = display_name(path)
-            yield from parse_json(read_bytes(path_bytes(path), name, on_bad_line), name, on_bad_line, exact=exact)
+            yield from parse_json(read_bytes(path_bytes(path), name, on_bad_line), name, on_bad_line, exact=exact, keys=keys)
         else:
             raise FileNotFoundError(f"no such file or directory: {display_name(path)!r}")
     elif hasattr(source, "read"):
@@ -1414,7 +1552,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
         data = object_bytes(source, name)
         if isinstance(data, str):
             data = text_bytes(data)
-        yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line, exact=exact)
+        yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line, exact=exact, keys=keys)
     else:
         raise source_error(source)
 

@@ -6,7 +6,8 @@ meant. Each test builds its input by construction: an identity key given twice w
 naming the file, the record and the key (``errors="skip"``: that span is listed, the others load); given twice with
 one value it loads (nothing is lost); the key's text inside a string value is no key and keeps the fast path.
 Both the typed fast path and the checked path (``ENABLED = False``) are pinned, in one JSON document and in JSON
-lines.
+lines. X-Ray: the checked code (raw segment documents, and the page Documents it reads); the X-Ray fast path does not
+look (its cost is in tracekit/io/xray_fast.py's docstring).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import warnings
 import pytest
 
 from tracekit.errors import TraceFormatError
-from tracekit.io import otlp_fast
+from tracekit.io import otlp_fast, xray_fast
 from tracekit.io._sources import key_counts, key_patterns, may_repeat_keys, unique_keys
-from tracekit.io.readers import read_otlp
+from tracekit.io.readers import read_otlp, read_xray
 
 TID, TID2 = "5759e988bd862e3fe1be46a994272793", "0af7651916cd43dd8448eb211c80319c"
 T0 = 1_700_000_000_000_000_000  # ns: 2023-11-14
@@ -161,3 +162,55 @@ def test_the_cheap_count_never_misses_a_repeated_key():
         text = ('[{"name": "n"}, ' + dup + "]").encode()
         marked = unique_keys(text, json.loads(text), keys)
         assert "\x00duplicate keys" in marked[1] and "\x00duplicate keys" not in marked[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# X-Ray: the checked code (raw segment documents, daemon lines, every Document the fast path hands over)
+
+XTID = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def _segment_text(sid: str, extra: str = "", sub_extra: str = "") -> str:
+    sub = json.dumps({"id": "c" * 16, "name": "db", "start_time": 1_700_000_000.1, "end_time": 1_700_000_000.2})
+    body = json.dumps({"id": sid * 16, "trace_id": XTID, "name": "api", "start_time": 1_700_000_000.0,
+                       "end_time": 1_700_000_001.0})
+    return body[:-1] + extra + ', "subsegments": [' + sub[:-1] + sub_extra + "}]}"
+
+
+@pytest.mark.parametrize("key, second", [("id", '"dddddddddddddddd"'), ("start_time", "1700000000.5"),
+                                         ("trace_id", '"1-5759e988-000000000000000000000001"')])
+def test_xray_segment_documents_with_a_key_twice_are_refused_naming_file_line_key(tmp_path, key, second):
+    p = tmp_path / "segments.jsonl"
+    p.write_text(_segment_text("1") + "\n" + _segment_text("2", f', "{key}": {second}') + "\n")
+    with pytest.raises(TraceFormatError) as info:
+        read_xray(p)
+    assert info.value.file.endswith(p.name) and info.value.record == "line 2"
+    assert f"key {key!r} is given 2 times with different values" in info.value.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_xray(p, errors="skip")
+    assert sorted(df["span_id"]) == ["1" * 16, "c" * 16]  # line 1's segment and subsegment
+
+
+def test_xray_page_documents_checked_path_refuses_a_subsegment_with_its_name_twice(monkeypatch):
+    monkeypatch.setattr(xray_fast, "ENABLED", False)
+    docs = [_segment_text("1"), _segment_text("2", sub_extra=', "name": "other"')]
+    page = json.dumps({"Traces": [{"Id": XTID, "Segments": [{"Id": str(i), "Document": d}
+                                                             for i, d in enumerate(docs)]}]})
+    with pytest.raises(TraceFormatError, match="subsegment 'cccccccccccccccc'.*key 'name' is given 2 times"):
+        read_xray(page.encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_xray(page.encode(), errors="skip")
+    # the bad subsegment alone is left out: both segments and the first one's subsegment load
+    assert sorted(df["span_id"]) == ["1" * 16, "2" * 16, "c" * 16]
+    assert df.attrs["skipped"][0].record == "Traces[0].Segments[1]"
+
+
+def test_xray_a_key_twice_with_one_value_loads(tmp_path):
+    p = tmp_path / "segments.jsonl"
+    p.write_text(_segment_text("1", ', "name": "api"') + "\n" + _segment_text("2") + "\n")
+    q = tmp_path / "clean.jsonl"
+    q.write_text(_segment_text("1") + "\n" + _segment_text("2") + "\n")
+    cols = ["trace_id", "span_id", "parent_id", "name", "start", "end"]
+    assert read_xray(p)[cols].equals(read_xray(q)[cols])

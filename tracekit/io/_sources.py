@@ -968,30 +968,39 @@ DUPLICATE_KEYS = "\x00duplicate keys"
 #: a JSON escape of an ASCII letter (``"trace\u0049d"`` is the key ``traceId``): no writer escapes letters, but a key so
 #: spelt is not seen by a count of its bytes, so a text holding one is checked exactly
 _ESCAPED_LETTER = re.compile(rb"\\u00[4-7][0-9a-fA-F]")
+_ESCAPED_LETTER_TEXT = re.compile(r"\\u00[4-7][0-9a-fA-F]")
 
 
-def key_patterns(keys: tuple[str, ...]) -> tuple[bytes, ...]:
+def key_patterns(keys: tuple[str, ...], text: bool = False) -> tuple[bytes, ...] | tuple[str, ...]:
     """What each of ``keys`` is as a key in JSON text: quoted, and its colon right after (``"traceId":``, as every
     writer puts it); a string value that is the key's word (``"key": "traceId"``) or holds it (escaped quotes) is not
-    one.
+    one. ``text=True``: as ``str``, to count in JSON text held as a ``str`` (an X-Ray segment ``Document``).
 
-    >>> key_patterns(("traceId",))
-    (b'"traceId":',)
+    >>> key_patterns(("traceId",)), key_patterns(("id",), text=True)
+    ((b'"traceId":',), ('"id":',))
     """
+    if text:
+        return tuple(f'"{k}":' for k in keys)
     return tuple(b'"' + k.encode() + b'":' for k in keys)
 
 
-def key_counts(data: bytes | memoryview, patterns: tuple[bytes, ...], start: int = 0, stop: int | None = None
-               ) -> list[int] | None:
+def key_counts(data: bytes | memoryview | str, patterns: tuple[bytes, ...] | tuple[str, ...], start: int = 0,
+               stop: int | None = None) -> list[int] | None:
     """How often each of ``patterns`` (:func:`key_patterns`, or a suffix several keys share: ``Id":``) occurs in
     ``data[start:stop]``: one substring count each. For a key, never more than its occurrences as a key, so equal
     to the objects holding it unless an object holds it twice, or a key is written with white space before its
     colon (then fewer: JSON allows it, no writer does it). None when the text holds a JSON escape of an ASCII letter
     (``"trace\\u0049d"`` is the key ``traceId``, not seen by a count; no writer escapes letters): counts cannot say.
+    ``data`` a ``str``: ``patterns`` too (``key_patterns(keys, text=True)``).
 
     >>> key_counts(b'{"a": 1, "b": {"a": "a", "c": "\\\\"a\\\\":"}}', key_patterns(("a", "b")))
     [2, 1]
     """
+    if isinstance(data, str):
+        stop = len(data) if stop is None else stop
+        if data.find("\\", start, stop) >= 0 and _ESCAPED_LETTER_TEXT.search(data, start, stop) is not None:
+            return None
+        return [data.count(p, start, stop) for p in patterns]
     b = data if isinstance(data, bytes) else bytes(data)
     stop = len(b) if stop is None else stop
     # (a lone backslash first: memchr, 10x faster than looking for the escape itself, and most text has none)
@@ -1072,10 +1081,10 @@ def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[st
 def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...]) -> Any:
     """``value`` (``loads(data)``), or, when an object of it may hold one of ``keys`` twice (:func:`may_repeat_keys`
     on :func:`keys_present`), the text parsed again with those objects marked (:func:`marked_duplicates`)."""
-    b = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if not may_repeat_keys(key_counts(b, key_patterns(keys)), keys_present(value, keys)):
+    text = isinstance(data, str)
+    if not may_repeat_keys(key_counts(data, key_patterns(keys, text)), keys_present(value, keys)):
         return value
-    return marked_duplicates(b, value, keys)
+    return marked_duplicates(data, value, keys)
 
 
 def duplicate_reason(marks: dict[str, list]) -> str:

@@ -114,12 +114,14 @@ from ..schema import COLUMN_NAMES, UNKNOWN_SERVICE, known_services, read_int
 from ._columns import hex_id_bytes
 from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
+    DUPLICATE_KEYS,
     MAX_LIST_NESTING,
     OBJECT,
     TIME_PROBLEM,
     Document,
     checked_path,
     display_name,
+    duplicate_reason,
     exact_ints,
     is_pathlike,
     iter_documents,
@@ -135,9 +137,15 @@ from ._sources import (
     read_bytes,
     short,
     text_bytes,
+    unique_keys,
 )
 
-__all__ = ["trace_extra", "is_daemon_header", "open_documents"]
+__all__ = ["trace_extra", "is_daemon_header", "open_documents", "IDENTITY_KEYS"]
+
+#: the keys that say which span a segment or subsegment is and when: one given twice with different values in a
+#: (sub)segment refuses it, naming the key (JSON parsers keep the last silently;
+#: :func:`tracekit.io._sources.unique_keys`)
+IDENTITY_KEYS = ("id", "trace_id", "parent_id", "start_time", "end_time", "name")
 
 _NAT = np.iinfo(np.int64).min
 _MIN_S, _MAX_S = TIME_MIN_NS / 1e9, TIME_MAX_NS / 1e9  # the times every reader accepts (core.frame), inclusive
@@ -235,12 +243,13 @@ def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
         else:
             if not _string_documents(value):  # (Document strings are parsed exactly one by one)
                 value = exact_ints(data, value)  # an integer beyond 64 bits stays an int (orjson: a float)
+                value = unique_keys(data, value, IDENTITY_KEYS)  # a (sub)segment holding a key twice: refused
             del data  # the parsed value is all we need from here on
             yield Document(value, name, None)
             return
     # JSON lines (and clear errors): bad lines are skipped in lenient mode, the others read
     try:
-        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True)
+        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True, keys=IDENTITY_KEYS)
     except TraceFormatError as exc:
         b.fail(exc)
 
@@ -644,7 +653,9 @@ class _Builder:
         try:
             if type(doc) is str:
                 try:
-                    doc = exact_ints(doc, loads(doc))  # an integer beyond 64 bits stays an int (orjson: a float)
+                    text, doc = doc, exact_ints(doc, loads(doc))  # an integer beyond 64 bits stays an int (orjson: a float)
+                    doc = unique_keys(text, doc, IDENTITY_KEYS)  # a (sub)segment holding a key twice: refused
+                    del text
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None
                 ours = True
@@ -760,6 +771,8 @@ class _Builder:
             if ip and et is not None:  # in progress *and* an end: the mapping's in_progress rule (end NaT), the end kept
                 ip_end, et = et, None
             try:
+                if DUPLICATE_KEYS in s:
+                    raise _bad(duplicate_reason(s[DUPLICATE_KEYS]), s if top else {**s, "_nested": True})
                 if type(sid) is not str or len(sid) != 16 or type(name) is not str or type(st) is not float \
                         or not (_MIN_S <= st <= _MAX_S) or (et is not None and (type(et) is not float or not (_MIN_S <= et <= _MAX_S))) \
                         or (et is None and not ip):

@@ -29,6 +29,13 @@ The attribute dicts are equal to the checked path's (same keys and values); the 
 keys can differ (the checked walk keeps the source order of the plain keys, a Struct does not
 know it).
 
+Duplicate keys are not looked for here: a Document this path decodes keeps the last of a key given twice (as
+msgspec, orjson and json do). The checked code refuses a (sub)segment holding an identity key twice with different
+values (:data:`tracekit.io.xray.IDENTITY_KEYS`), so raw segment documents, daemon lines and every Document that falls
+back are checked. Counting the keys in each Document string (six ``str.count``) measured 0.11 s for 34,091 Documents
+(925 characters each), more than their msgspec decode (0.08 s): 1.36x the read (0.555 s -> 0.755 s), past the 1.15x
+budget; a count over the file's bytes, compared once per file, is the way left to try.
+
 ``STATS`` counts documents decoded fast and those that fell back.
 """
 

@@ -214,3 +214,14 @@ def test_xray_a_key_twice_with_one_value_loads(tmp_path):
     q.write_text(_segment_text("1") + "\n" + _segment_text("2") + "\n")
     cols = ["trace_id", "span_id", "parent_id", "name", "start", "end"]
     assert read_xray(p)[cols].equals(read_xray(q)[cols])
+
+
+def test_a_key_twice_in_free_form_data_is_kept_as_parsers_keep_it_with_no_mark():
+    # X-Ray metadata and an OTLP AnyValue of unknown shape are data, not records: the last value, as before, and
+    # nothing of the duplicate check's own mark in the frame
+    seg = _segment_text("1", ', "metadata": {"default": {"name": "a", "name": "b"}}')
+    df = read_xray((seg + "\n" + _segment_text("2") + "\n").encode())
+    assert df["attributes"].iloc[0]["metadata.default"] == {"name": "b"}
+    odd = '{"key": "odd", "value": {"name": "a", "name": "b"}}'
+    df = read_otlp(_doc(_span_text("1", ', "attributes": [' + odd + "]")).encode())
+    assert df["attributes"].iloc[0]["odd"] == {"name": "b"}

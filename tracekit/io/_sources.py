@@ -24,7 +24,7 @@ import re
 import reprlib
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1045,17 +1045,24 @@ def keys_present(value: Any, keys: tuple[str, ...]) -> list[int]:
     return n
 
 
-def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...]) -> Any:
+#: the objects of a parsed document a reader checks for :data:`DUPLICATE_KEYS` (spans, links, segments…)
+Records = Callable[[Any], Iterable[dict]]
+
+
+def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...],
+                      records: Records | None = None) -> Any:
     """``data`` parsed again (Python's json, every object's pairs seen), each object where one of ``keys`` appears
     more than once with different values marked with :data:`DUPLICATE_KEYS`; otherwise the same value as ``value``
     (``loads(data)``: the last of repeated keys, as orjson and every JSON parser keep it). A key repeated with one
     value is not marked: nothing is lost. ``value`` itself when Python's json cannot parse the text (nesting deeper
-    than its recursion limit): unchecked, as before.
+    than its recursion limit): unchecked, as before. ``records``: the objects the reader checks; a mark on any other
+    object (a free-form value: X-Ray metadata, an unknown AnyValue shape) is taken off, so it never reaches the data.
 
     >>> marked_duplicates(b'{"id": "a", "id": "b", "n": [{"id": "c", "id": "c"}]}', None, ("id",))
     {'id': 'b', 'n': [{'id': 'c'}], '\\x00duplicate keys': {'id': ['a', 'b']}}
     """
     wanted = frozenset(keys)
+    marked: list[dict] = []
 
     def hook(pairs: list[tuple[str, Any]]) -> dict:
         d = dict(pairs)
@@ -1069,22 +1076,30 @@ def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[st
                                                                           for x in vs)}
         if dup:
             d[DUPLICATE_KEYS] = dup
+            marked.append(d)
         return d
 
     text = data if isinstance(data, str) else bytes(data).decode("utf-8", "surrogatepass")
     try:
-        return json.loads(text, object_pairs_hook=hook)
+        parsed = json.loads(text, object_pairs_hook=hook)
     except (ValueError, RecursionError):
         return value
+    if marked and records is not None:
+        checked = {id(r) for r in records(parsed) if type(r) is dict}
+        for d in marked:
+            if id(d) not in checked:
+                del d[DUPLICATE_KEYS]
+    return parsed
 
 
-def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...]) -> Any:
+def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...],
+                records: Records | None = None) -> Any:
     """``value`` (``loads(data)``), or, when an object of it may hold one of ``keys`` twice (:func:`may_repeat_keys`
-    on :func:`keys_present`), the text parsed again with those objects marked (:func:`marked_duplicates`)."""
+    on :func:`keys_present`), the text parsed again with those of ``records`` marked (:func:`marked_duplicates`)."""
     text = isinstance(data, str)
     if not may_repeat_keys(key_counts(data, key_patterns(keys, text)), keys_present(value, keys)):
         return value
-    return marked_duplicates(data, value, keys)
+    return marked_duplicates(data, value, keys, records)
 
 
 def duplicate_reason(marks: dict[str, list]) -> str:
@@ -1175,7 +1190,8 @@ def _loads_non_finite(data: bytes | memoryview | str) -> Any:
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True,
-               exact: bool = False, keys: tuple[str, ...] = ()) -> Iterator[Document]:
+               exact: bool = False, keys: tuple[str, ...] = (), records: Records | None = None
+               ) -> Iterator[Document]:
     """Parse one JSON value, or JSON lines when the whole is not one value, or JSON objects one after another.
 
     ``on_bad_line``: when given, a JSON-lines line that is not JSON is passed to it (as a
@@ -1187,7 +1203,8 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
     raises as before (read_logs numbers its objects itself, by place). ``exact=True``: integers beyond 64 bits
     kept exact (:func:`exact_ints`) in the one value and in each line (not in glued objects). ``keys``: objects of
     the one value or of a line that hold one of these keys twice with different values are marked
-    (:func:`unique_keys`, :data:`DUPLICATE_KEYS`) for the reader to refuse (not in glued objects).
+    (:func:`unique_keys`, :data:`DUPLICATE_KEYS`; ``records``: the objects the reader checks) for the reader to
+    refuse (not in glued objects).
 
     >>> [(d.value, d.line) for d in parse_json(b'{"a": 1}\\n{"a": 2}{"a": 3}\\n', "x.jsonl")]
     [({'a': 1}, 1), ({'a': 2}, 2), ({'a': 3}, 2)]
@@ -1217,7 +1234,7 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             if exact:
                 first = exact_ints(memoryview(data)[top:nl], first)
             if keys:
-                first = unique_keys(data[top:nl], first, keys)
+                first = unique_keys(data[top:nl], first, keys, records)
     if first is _NOT_JSON:
         reason, is_glued = None, False
         try:
@@ -1227,7 +1244,7 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             is_glued = _GLUED in str(whole_err)
         if reason is None:
             value = exact_ints(data, value) if exact else value
-            yield Document(unique_keys(data, value, keys) if keys else value, name, None)
+            yield Document(unique_keys(data, value, keys, records) if keys else value, name, None)
             return
         if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith(TRUNCATED_FILE)) \
                 and _later_lines_are_json(data, nl):
@@ -1235,14 +1252,14 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             # own (the lines of a pretty-printed value are not): report or skip the bad line(s) and
             # read the others. `{"a": [` + one object line ends early like a truncated single value:
             # strict mode says "truncated"; lenient mode reads the lines it can (more data, not less)
-            yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1, keys=keys)
+            yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1, keys=keys, records=records)
             return
         objects = glued_objects(data, name, on_bad_line) if is_glued and glued else None
         if objects is not None:  # documents one after another (pretty-printed, or glued on one line)
             yield from objects
             return
         raise TraceFormatError(reason, file=name) from None
-    yield from _json_lines(data, name, first, nl, on_bad_line, line0, exact, keys)
+    yield from _json_lines(data, name, first, nl, on_bad_line, line0, exact, keys, records)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1416,7 +1433,8 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadLine,
-                line: int = 1, exact: bool = False, keys: tuple[str, ...] = ()) -> Iterator[Document]:
+                line: int = 1, exact: bool = False, keys: tuple[str, ...] = (), records: Records | None = None
+                ) -> Iterator[Document]:
     """The documents of JSON lines after offset ``nl``; ``first`` (the already parsed line ``line``,
     or _NOT_JSON) before them."""
     if first is not _NOT_JSON:
@@ -1439,7 +1457,7 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
                     except orjson.JSONDecodeError as exc2:
                         exc = exc2
                     else:
-                        yield Document(unique_keys(view[pos + 3:stop], value, keys) if keys else value, name, i)
+                        yield Document(unique_keys(view[pos + 3:stop], value, keys, records) if keys else value, name, i)
                         pos = stop + 1
                         continue
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
@@ -1466,7 +1484,7 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
             else:
                 if exact:
                     value = exact_ints(view[pos:stop], value)
-                yield Document(unique_keys(view[pos:stop], value, keys) if keys else value, name, i)
+                yield Document(unique_keys(view[pos:stop], value, keys, records) if keys else value, name, i)
         pos = stop + 1
 
 
@@ -1522,8 +1540,8 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
 
 
 def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool = False,
-                   keys: tuple[str, ...] = ()) -> Iterator[Document]:
-    """Yield every parsed JSON document of ``source`` (``on_bad_line``, ``exact``, ``keys``: see :func:`parse_json`).
+                   keys: tuple[str, ...] = (), records: Records | None = None) -> Iterator[Document]:
+    """Yield every parsed JSON document of ``source`` (``on_bad_line``, ``exact``, ``keys``, ``records``: see :func:`parse_json`).
 
     >>> [d.value for d in iter_documents(b'{"a": 1}\\n{"a": 2}\\n')]
     [{'a': 1}, {'a': 2}]
@@ -1535,13 +1553,13 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
     elif isinstance(source, (list, tuple)):
         if source and all(is_pathlike(x) for x in source):
             for p in source:
-                yield from iter_documents(p, on_bad_line, exact=exact, keys=keys)
+                yield from iter_documents(p, on_bad_line, exact=exact, keys=keys, records=records)
         else:
             yield Document(sanitised(list(source)), OBJECT, None)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield from parse_json(read_bytes(bytes(source), OBJECT, on_bad_line), OBJECT, on_bad_line, exact=exact, keys=keys)
+        yield from parse_json(read_bytes(bytes(source), OBJECT, on_bad_line), OBJECT, on_bad_line, exact=exact, keys=keys, records=records)
     elif isinstance(source, str) and not is_pathlike(source):
-        yield from parse_json(text_bytes(source), OBJECT, on_bad_line, exact=exact, keys=keys)
+        yield from parse_json(text_bytes(source), OBJECT, on_bad_line, exact=exact, keys=keys, records=records)
     elif is_pathlike(source):
         path = checked_path(source)
         if path.is_dir():
@@ -1549,10 +1567,10 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
             if not files:
                 raise no_files_error(path)
             for f in files:
-                yield from iter_documents(f, on_bad_line, exact=exact, keys=keys)
+                yield from iter_documents(f, on_bad_line, exact=exact, keys=keys, records=records)
         elif path.exists():
             name = display_name(path)
-            yield from parse_json(read_bytes(path_bytes(path), name, on_bad_line), name, on_bad_line, exact=exact, keys=keys)
+            yield from parse_json(read_bytes(path_bytes(path), name, on_bad_line), name, on_bad_line, exact=exact, keys=keys, records=records)
         else:
             raise FileNotFoundError(f"no such file or directory: {display_name(path)!r}")
     elif hasattr(source, "read"):
@@ -1561,7 +1579,7 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
         data = object_bytes(source, name)
         if isinstance(data, str):
             data = text_bytes(data)
-        yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line, exact=exact, keys=keys)
+        yield from parse_json(read_bytes(data, name, on_bad_line), name, on_bad_line, exact=exact, keys=keys, records=records)
     else:
         raise source_error(source)
 

@@ -164,7 +164,7 @@ from ._sources import (
 )
 
 __all__ = ["Collector", "collected_frame", "otlp_documents", "non_trace_otlp", "gc_paused", "finish_read",
-           "IDENTITY_KEYS"]
+           "IDENTITY_KEYS", "span_records"]
 
 Errors = Literal["raise", "skip"]
 
@@ -173,6 +173,38 @@ Errors = Literal["raise", "skip"]
 #: (:func:`tracekit.io._sources.unique_keys`)
 IDENTITY_KEYS = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano", "name",
                  "trace_id", "span_id", "parent_span_id", "start_time_unix_nano", "end_time_unix_nano")
+
+
+
+def span_records(value: Any) -> Iterator[dict]:
+    """The objects of a parsed OTLP document whose repeated identity keys refuse them: spans, their links and
+    events (any spelling, inside ``result`` wrappers and lists); other objects (attribute values, resources) are
+    data kept as given."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+            continue
+        if type(v) is not dict:
+            continue
+        if "result" in v:
+            stack.append(v["result"])
+        for key in ("resourceSpans", "resource_spans", "batches"):
+            for rs in v.get(key) or () if type(v.get(key)) is list else ():
+                if type(rs) is not dict:
+                    continue
+                for sk in ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans"):
+                    sss = rs.get(sk)
+                    for ss in sss if type(sss) is list else ():
+                        spans = ss.get("spans") if type(ss) is dict else None
+                        for sp in spans if type(spans) is list else ():
+                            if type(sp) is dict:
+                                yield sp
+                                for part in ("links", "events"):
+                                    xs = sp.get(part)
+                                    yield from (x for x in xs if type(x) is dict) if type(xs) is list else ()
+
 
 _KINDS: dict[Any, str] = {
     0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer",
@@ -1275,7 +1307,8 @@ def otlp_documents(source: Any, collector: Collector) -> Iterator[Document]:
     on_bad_line = None if collector.errors == "raise" else collector.skip_error
     for part in _sub_sources(source):
         try:
-            yield from iter_documents(part, on_bad_line, exact=True, keys=IDENTITY_KEYS)
+            yield from iter_documents(part, on_bad_line, exact=True, keys=IDENTITY_KEYS,
+                                      records=span_records)
         except TraceFormatError as exc:
             collector.skip_error(exc) if exc.file else collector.problem(exc.reason, _name(part), exc.record)
 

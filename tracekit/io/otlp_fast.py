@@ -598,7 +598,8 @@ def read_into(source: Any, c: _otlp.Collector, progress: bool | None = None) -> 
 def _checked(data: bytes, name: str, c: _otlp.Collector, from_line: int = 0) -> None:
     """The checked path over ``data`` (as otlp_documents reads one part), from line ``from_line`` on."""
     STATS["checked_rest"] += 1
-    docs = parse_json(data, name, None if c.errors == "raise" else c.skip_error, exact=True, keys=_otlp.IDENTITY_KEYS)
+    docs = parse_json(data, name, None if c.errors == "raise" else c.skip_error, exact=True, keys=_otlp.IDENTITY_KEYS,
+                      records=_otlp.span_records)
     while True:
         try:
             doc = next(docs)
@@ -636,7 +637,7 @@ def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: 
         value = exact_ints(chunk, orjson.loads(chunk))  # an integer beyond 64 bits stays an int (orjson: a float)
     except orjson.JSONDecodeError:
         return False
-    value = unique_keys(chunk, value, _otlp.IDENTITY_KEYS)  # an object holding a key twice: marked, then refused
+    value = unique_keys(chunk, value, _otlp.IDENTITY_KEYS, _otlp.span_records)  # an object holding a key twice: marked, then refused
     STATS["fallback"] += 1
     c.document(Document(value, name, lineno))
     return True
@@ -679,7 +680,7 @@ def _single(c: _otlp.Collector, box: list, name: str, decode: Callable, reload: 
     except orjson.JSONDecodeError:
         _checked(data, name, c)
         return
-    value = unique_keys(data, value, _otlp.IDENTITY_KEYS)  # an object holding a key twice: marked, then refused
+    value = unique_keys(data, value, _otlp.IDENTITY_KEYS, _otlp.span_records)  # an object holding a key twice: marked, then refused
     STATS["fallback"] += 1
     del data
     c.document(Document(value, name, None))

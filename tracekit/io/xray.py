@@ -140,12 +140,31 @@ from ._sources import (
     unique_keys,
 )
 
-__all__ = ["trace_extra", "is_daemon_header", "open_documents", "IDENTITY_KEYS"]
+__all__ = ["trace_extra", "is_daemon_header", "open_documents", "IDENTITY_KEYS", "segment_records"]
 
 #: the keys that say which span a segment or subsegment is and when: one given twice with different values in a
 #: (sub)segment refuses it, naming the key (JSON parsers keep the last silently;
 #: :func:`tracekit.io._sources.unique_keys`)
 IDENTITY_KEYS = ("id", "trace_id", "parent_id", "start_time", "end_time", "name")
+
+
+def segment_records(value: Any) -> Iterator[dict]:
+    """The objects of a parsed X-Ray value whose repeated identity keys refuse them: segment documents and their
+    subsegments (also inside BatchGetTraces pages with parsed Documents, and lists); ``metadata``, ``aws``… are data
+    kept as given."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+        elif type(v) is dict:
+            if "Traces" in v or "Segments" in v or "Document" in v:
+                stack.extend(v.get(k) for k in ("Traces", "Segments", "Document") if k in v)
+                continue
+            yield v
+            subs = v.get("subsegments")
+            if type(subs) is list:
+                stack.extend(subs)
 
 _NAT = np.iinfo(np.int64).min
 _MIN_S, _MAX_S = TIME_MIN_NS / 1e9, TIME_MAX_NS / 1e9  # the times every reader accepts (core.frame), inclusive
@@ -243,13 +262,14 @@ def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
         else:
             if not _string_documents(value):  # (Document strings are parsed exactly one by one)
                 value = exact_ints(data, value)  # an integer beyond 64 bits stays an int (orjson: a float)
-                value = unique_keys(data, value, IDENTITY_KEYS)  # a (sub)segment holding a key twice: refused
+                value = unique_keys(data, value, IDENTITY_KEYS, segment_records)  # a (sub)segment holding a key twice: refused
             del data  # the parsed value is all we need from here on
             yield Document(value, name, None)
             return
     # JSON lines (and clear errors): bad lines are skipped in lenient mode, the others read
     try:
-        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True, keys=IDENTITY_KEYS)
+        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True, keys=IDENTITY_KEYS,
+                              records=segment_records)
     except TraceFormatError as exc:
         b.fail(exc)
 
@@ -654,7 +674,7 @@ class _Builder:
             if type(doc) is str:
                 try:
                     text, doc = doc, exact_ints(doc, loads(doc))  # an integer beyond 64 bits stays an int (orjson: a float)
-                    doc = unique_keys(text, doc, IDENTITY_KEYS)  # a (sub)segment holding a key twice: refused
+                    doc = unique_keys(text, doc, IDENTITY_KEYS, segment_records)  # a (sub)segment holding a key twice: refused
                     del text
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None

@@ -178,8 +178,8 @@ IDENTITY_KEYS = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endT
 
 def span_records(value: Any) -> Iterator[dict]:
     """The objects of a parsed OTLP document whose repeated identity keys refuse them: spans, their links and
-    events (any spelling, inside ``result`` wrappers and lists); other objects (attribute values, resources) are
-    data kept as given."""
+    events (any spelling, inside ``result`` wrappers and lists), and scopes (their ``name``: read by key, never
+    refused); other objects (attribute values, resources) are data kept as given."""
     stack = [value]
     while stack:
         v = stack.pop()
@@ -197,6 +197,11 @@ def span_records(value: Any) -> Iterator[dict]:
                 for sk in ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans"):
                     sss = rs.get(sk)
                     for ss in sss if type(sss) is list else ():
+                        if type(ss) is dict:
+                            for scope in (ss.get("scope"), ss.get("instrumentationLibrary"),
+                                          ss.get("instrumentation_library")):
+                                if type(scope) is dict:
+                                    yield scope
                         spans = ss.get("spans") if type(ss) is dict else None
                         for sp in spans if type(spans) is list else ():
                             if type(sp) is dict:

@@ -90,3 +90,26 @@ def test_a_timeline_over_a_span_with_an_unset_start_says_the_range_and_the_cause
         tk.timeline(spans)
     assert "bad_span_times" in set(tk.health_report(spans)["check"])
     assert len(tk.timeline(spans[spans["start"] > "2000-01-01"])) == 1
+
+
+# ---- the heatmap selection's failed count says its population ---------------------------------------------------
+
+def test_a_selection_says_failed_over_the_requests_with_a_known_outcome_and_why_the_others_are_unknown():
+    from dataclasses import replace
+
+    from tracekit.widgets import HeatmapState
+
+    from .test_s36_inprogress import _requests
+
+    # 2 failed, 5 ok, 3 still in progress (no end, no status): "2 failed" read as 2 of the 10 selected
+    mixed = _requests(["error"] * 2 + ["ok"] * 5 + ["unset"] * 3, [10] * 7 + [None] * 3,
+                      start_ms=[1000 * i for i in range(10)])
+    s = HeatmapState.from_spans(mixed)
+    every = replace(s, selected=tuple(range(10))).summary_html()
+    assert "2 failed of the 7 requests with a known outcome (3 unknown: still in progress)" in every
+    pending = replace(s, selected=(7, 8, 9)).summary_html()
+    assert "failed unknown (still in progress)" in pending and "no span" not in pending
+    assert "latency unknown (still in progress)" in pending and "nan" not in pending
+    done = replace(s, selected=(0, 1, 2)).summary_html()
+    assert "2 failed</p>" in done
+    assert "<b>1 request selected</b> in 1 trace," in replace(s, selected=(0,)).summary_html()

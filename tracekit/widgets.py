@@ -42,8 +42,18 @@ import pandas as pd
 from .analysis.logs import is_log_event
 from .analysis.traceql import is_traceql, traceql_mask
 from .analysis.waterfall import waterfall_data
-from .core import normalize_trace_id, require_columns, result_table, safe_repr, span_tree, to_text, trace_outcomes
+from .core import (
+    normalize_trace_id,
+    require_columns,
+    result_table,
+    safe_repr,
+    span_tree,
+    status_recorded,
+    to_text,
+    trace_outcomes,
+)
 from .core.nested import map_leaves
+from .core.words import plural
 from .errors import ArgumentError, TraceKitError, TraceQLError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
@@ -908,11 +918,11 @@ class HeatmapState:
         # the window with its date: "23:30:00–23:30:00 UTC" was a day apart
         window = (f"{t0:%Y-%m-%d %H:%M:%S}–{t1:%H:%M:%S} UTC" if pd.notna(t0) and t0.date() == t1.date()
                   else f"{t0:%Y-%m-%d %H:%M:%S} – {t1:%Y-%m-%d %H:%M:%S} UTC")
-        head = (f"<p><b>{len(sel):,} requests selected</b> in {len(self.trace_ids()):,} traces, "
+        head = (f"<p><b>{plural(len(sel), 'request')} selected</b> in {plural(len(self.trace_ids()), 'trace')}, "
                 f"{window}, "
-                f"latency {np.nanmin(lat):,.1f}–{np.nanmax(lat):,.1f} ms, "
-                + (f"{int(sel['failed'].sum()):,} failed" if sel["failed"].notna().any() else
-                   "failed unknown (no span records a status)") + "</p>") if len(sel) else ""
+                + (f"latency {np.nanmin(lat):,.1f}–{np.nanmax(lat):,.1f} ms, " if np.isfinite(lat).any() else
+                   "latency unknown (still in progress), ")
+                + _failed_words(sel["failed"], status_recorded(self.shared.spans)) + "</p>") if len(sel) else ""
         if not self._others():
             return head + "<p><i>every request of the heatmap is selected: no other request to compare with</i></p>"
         hits = self.attribution()
@@ -923,6 +933,19 @@ class HeatmapState:
             "<tr>" + "".join(f"<td>{_esc(_fmt(v, 80)) if not isinstance(v, float) else f'{v:.3g}'}</td>" for v in r) + "</tr>"
             for r in hits[cols].head(top).itertuples(index=False))
         return (head + "<table><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in cols) + "</tr>" + cells + "</table>")
+
+
+def _failed_words(failed: pd.Series, recorded: bool) -> str:
+    """The failed requests of a selection over those whose outcome is known, and why the others are unknown."""
+    known = failed.notna()
+    unknown = int((~known).sum())
+    why = "no span of the data records a status" if not recorded else "still in progress"
+    if not known.any():
+        return f"failed unknown ({why})"
+    if not unknown:
+        return f"{int(failed.sum()):,} failed"
+    return (f"{int(failed[known].sum()):,} failed of the {plural(int(known.sum()), 'request')} with a known outcome "
+            f"({unknown:,} unknown: {why})")
 
 
 class HeatmapExplorer:

@@ -86,7 +86,8 @@ def test_histogram_words_name_the_quantile_asked_not_p95():
                                  "service": "api", "unit": "s"})
     ev = tk.metric_evidence(m, (t[11], t[13]), (T0, t[10]), q=0.5)
     assert ev[["basis", "edge", "outside_share", "direction"]].values.tolist() == [["observations", 2.0, 0.2, "down"]]
-    words = "http.server.request.duration 20.0 % of its 200 observations above 2 s (the baseline's p50 bucket edge; " \
+    words = "http.server.request.duration 20.0 % of its 200 observations above 2 s, against 10.0 % of the baseline's " \
+            "1,100 (the baseline's p50 bucket edge; " \
             "its mean fell 1.3 → 1.1 s)"
     assert metric_scores(ev, {"http.server.request.duration": "s"})["top_metric"].tolist() == [words]
     spans = tk.spans_from_columns({"trace_id": ["a" * 32, "b" * 32], "span_id": ["c" * 16, "d" * 16],
@@ -94,6 +95,8 @@ def test_histogram_words_name_the_quantile_asked_not_p95():
                                    "end": [t[10], t[13]]})
     tab = pd.DataFrame({"service": pd.array(["api"], dtype="string"), "score": [0.0]})
     out = join_metric_evidence(tab, m, spans.iloc[[1]], spans.iloc[[0]], level="service", keys=["service"], q=0.5)
+    # (the spans' baseline window, t[0] to t[10], holds the 10 points that end after t[0]: 1,000 observations)
+    words = words.replace("baseline's 1,100", "baseline's 1,000")
     assert out["metric_top"].tolist() == [words]
     assert out.attrs["metric_coverage"]["top_moved"] == ["api " + words]
 

@@ -167,6 +167,8 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("incident_count", "float64", "observations", "observations the incident's histogram points count in usable buckets "
                                                   "(NaN on the points basis)"),
     ("edge", "float64", "metric unit", "bucket bound at or above the baseline observations' q-quantile (NaN on the points basis)"),
+    ("baseline_outside_share", "float64", "", "share of the baseline's observations above edge, what outside_share is "
+                                              "held against (NaN on the points basis)"),
 ])
 
 METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
@@ -340,7 +342,8 @@ def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float)
     x = float(pooled[1][j + 1:].sum())
     ev = max(0.0, share_beyond_chance(x, n_i, c, prior)) / (1.0 - c)
     return ({"reach_low": np.nan, "reach_high": np.nan, "outside_share": x / n_i, "size": x / n_i, "evidence": ev,
-             "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j])}, left_out)
+             "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j]),
+             "baseline_outside_share": (n_b - float(cum[j])) / n_b}, left_out)
 
 
 def unit_words(unit: Any) -> str:
@@ -461,7 +464,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         i = g["v"].to_numpy()[sides == 1]
         if len(b) < 2 or len(i) < 1:
             continue
-        pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan}
+        pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan,
+                              "baseline_outside_share": np.nan}
         pe.update(_point_evidence(b, i, float(prior)))
         if g["hist"].all():
             oe, lost = _observation_evidence(list(zip(sides.tolist(), buckets[g["row"].to_numpy()], strict=True)), q,
@@ -508,18 +512,24 @@ def _fmt(x: float) -> str:
 
 def _move_words(r: Any, unit: Any = None, q: float = 0.95) -> str:
     """What a row's evidence counted, each value with its ``unit`` (:func:`unit_words`): on the points basis the
-    points beyond the reach, said as "mean" baseline mean → incident mean; on the observations basis the observations above
-    the edge (only a rise counts), said as mean → mean only when the mean rose too — a mean that fell did not make
-    the evidence. ``q`` is the quantile whose bucket edge that is (:func:`metric_evidence`'s ``attrs["params"]``)."""
+    points beyond the reach, said as "mean" baseline mean → incident mean; on the observations basis the share of
+    observations above the edge against the baseline's share (only a rise counts), with the means only when they
+    fell — a mean that fell did not make the evidence, and a mean that barely rose says nothing of the tail. ``q`` is the quantile whose bucket edge that is (:func:`metric_evidence`'s ``attrs["params"]``)."""
     u = unit_words(unit)
     u = f" {u}" if u else ""
     basis = r.get("basis") if hasattr(r, "get") else None
     before = float(r["baseline_mean"]) if "baseline_mean" in r and pd.notna(r["baseline_mean"]) else \
         float(r["baseline_median"])  # (a table of rank_causes' words from before baseline_mean)
-    if basis == "observations" and r.get("direction") != "up" and pd.notna(r.get("edge")):
-        return (f"{percent(float(r['outside_share']), 1, unit=' %')} of its {float(r['incident_count']):,.0f} observations above "
-                f"{_fmt(float(r['edge']))}{u} (the baseline's p{100 * q:g} bucket edge; its mean fell "
-                f"{_fmt(before)} → {_fmt(float(r['incident_mean']))}{u})")
+    if basis == "observations" and pd.notna(r.get("edge")):
+        # what the evidence counted: the share above the edge against the baseline's own; the means are said only
+        # where they fell (a mean 0.0139 → 0.0139 s beside a rise of the tail read as no change at all)
+        base = r.get("baseline_outside_share")
+        against = (f", against {percent(float(base), 1, unit=' %')} of the baseline's "
+                   f"{float(r['baseline_count']):,.0f}" if base is not None and pd.notna(base) else "")
+        fell = (f"; its mean fell {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"
+                if r.get("direction") == "down" else "")
+        return (f"{percent(float(r['outside_share']), 1, unit=' %')} of its {float(r['incident_count']):,.0f} observations "
+                f"above {_fmt(float(r['edge']))}{u}{against} (the baseline's p{100 * q:g} bucket edge{fell})")
     return f"mean {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"  # (the statistic said: not a median, a max)
 
 

@@ -407,7 +407,9 @@ def _metric_coverage(cov: dict) -> Finding:
                 + (f" ({wide:,} of them had fewer than {MIN_BASELINE_POINTS} points in the baseline's period and were "
                    f"made up to {MIN_BASELINE_POINTS} with their latest points before it)" if wide else "")
                 + f"; {cov['moved'] - slight:,} moved beyond the baseline's reach"
-                + (f", most: {'; '.join(cov['top_moved'])} (baseline mean → incident mean)" if cov.get("top_moved") else "")
+                + (f", most: {'; '.join(cov['top_moved'])}" + (
+                    " (baseline mean → incident mean)" if any("observations above" not in t for t in cov["top_moved"])
+                    else "") if cov.get("top_moved") else "")
                 + (f"; {slight - capped:,} more went past it by a negligible margin, not said to have moved (evidence "
                    f"under {NEGLIGIBLE_EVIDENCE}: less than every point stepping 1 % past a flat baseline weighs): "
                    f"{'; '.join(cov.get('negligible_moved', []))}" + (" …" if slight - capped > 3 else "")

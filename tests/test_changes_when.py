@@ -213,14 +213,14 @@ def test_changed_keys_share_one_stream_of_permutations(monkeypatch):
     import tracekit.analysis.changes as changes
 
     made = []
-    real = changes._perm_maxima
+    real = changes._perm_orders  # where every permutation is drawn (each chunk: one order per row)
 
     def counting(*args, **kwargs):
         for chunk in real(*args, **kwargs):
             made.append(len(chunk))
             yield chunk
 
-    monkeypatch.setattr(changes, "_perm_maxima", counting)
+    monkeypatch.setattr(changes, "_perm_orders", counting)
     rng = np.random.default_rng(0)
     k, per = 40, 600
     t0 = T0.value

@@ -45,17 +45,23 @@ def _reference(series, dirs, n_perm, seed, scan):
 
 def test_a_surge_on_every_key_scans_only_the_permutations_that_could_reach_it(monkeypatch):
     """Twelve keys whose request rate tripled for 12 of 40 buckets (tied counts: a group of their own each) need
-    every one of the Holm family's permutations, each scanned over every window (O(n²)): a surge on every key was
-    quadratic in keys (80 services: 28 s). A permutation whose maximum cannot reach the observed one (the range of its
-    cumulative rank sums and the sum of the largest ranks bound every window) is no longer scanned; the answers are
+    every one of the Holm family's permutations, each drawn for its own group and scanned over every window (O(n²)):
+    a surge on every key was quadratic in keys (80 services: 28 s). The groups of one length now share each chunk
+    of permutation orders, and a permutation whose maximum cannot reach the observed one (the range of its
+    cumulative rank sums and the sum of the largest ranks bound every window) is not scanned; the answers are
     those of every permutation scanned, and p is 1 / (permutations + 1): no permutation of 40 buckets puts the 12
     largest counts together (chance below 1e-9 each)."""
-    scan = changes._scan_stat_max
-    rows = []
+    scan, orders = changes._scan_stat_max, getattr(changes, "_perm_orders", None)
+    rows, drawn = [], []
 
     def counting(cp, *args):
         rows.append(len(cp))
         return scan(cp, *args)
+
+    def drawing(*args):
+        for chunk in orders(*args):
+            drawn.append(len(chunk))
+            yield chunk
 
     rng = np.random.default_rng(7)
     series = [_surge(rng, 40, int(rng.integers(2, 26)), 12) for _ in range(12)]
@@ -63,12 +69,15 @@ def test_a_surge_on_every_key_scans_only_the_permutations_that_could_reach_it(mo
     n_perm = 2999
     want = _reference(series, dirs, n_perm, 3, scan)
     monkeypatch.setattr(changes, "_scan_stat_max", counting)
+    monkeypatch.setattr(changes, "_perm_orders", drawing, raising=False)
     got = changes.epidemic_tests(series, min_len=2, n_perm=n_perm, seed=3, direction=dirs)
     assert got == want
     assert all(p == 1 / (n_perm + 1) for *_, p in got)  # by construction: the surge is the best arrangement
     # (series are tested first, one row each, then permutations: 12 × 2,999 rows scanned before)
     permuted_rows = sum(rows) - len(series)
     assert permuted_rows < 0.05 * len(series) * n_perm, permuted_rows
+    # the twelve groups (one length) share each chunk of permutation orders: one stream drawn, not twelve
+    assert sum(drawn) == n_perm
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -68,13 +68,13 @@ distribution and are tested against one stream of permutations, each stopping at
 for series without ties (latency percentiles). Request counts and error rates usually have ties (counts of 10–30 a
 bucket, many buckets without a failure): each such series is a group of its own, and a changed one runs every
 permutation, as many as the Holm family is large (``4 · series / alpha``). So a change of the request rate of every
-key (a surge of traffic) costs keys × series: quadratic in keys. A permutation whose maximum cannot reach any live
-series' statistic (bounded by the range of its cumulative rank sums and the sum of the largest ranks: O(n) against
-the scan's O(n²)) is not scanned, with the same answers to the bit; the permutations themselves are still drawn and
-summed, one stream per group, as the p-values' exceedance counts need. Measured side by side in one process (an hour
-at ``1min``, every service's requests 10 → 30 a minute for 20 minutes, ``metric="requests"``, median of 5 on two
-loaded cores): 10 / 20 / 40 / 80 services, 2.6 / 7.8 / 17.9 / 47.4 s before, 1.9 / 3.9 / 8.0 / 19.1 s now (80
-services took 28 s before on an idle machine).
+key (a surge of traffic) costs keys × series: quadratic in keys. Two things make each (series, permutation) pair
+cheap, with the same answers to the bit: a permutation whose maximum cannot reach any live series' statistic (bounded
+by the range of its cumulative rank sums and the sums of the largest ranks) is not scanned over its O(n²) windows, and
+the groups of one length share each chunk of permutation orders (drawn once; a series alone meets the same ones). The
+pairs themselves remain: each significant tied series needs its count of exceedances over every permutation. Measured
+side by side in one process (an hour at ``1min``, every service's requests 10 → 30 a minute for 20 minutes,
+``metric="requests"``, median of 3 on two loaded cores): 10 / 40 services, 2.4 / 28.8 s before, 1.2 / 7.3 s now.
 (Breaking ties at random would give every series of ``n`` buckets one null distribution, at a loss of power on
 heavily tied series: not done.)
 P-values of all (key, metric) series are adjusted with **Holm's** step-down
@@ -259,8 +259,9 @@ def epidemic_tests(series: Sequence[Any], *, min_len: int = 2, n_perm: int = 999
     that of the longest-running series of the group, not their sum: a call with many changed series (each needing
     every permutation, as many as the Holm family is large) was quadratic in their number. Series with ties of
     different multisets (request counts, error rates) are groups of their own and still cost one stream each (module
-    docstring of :mod:`tracekit.analysis.changes`: quadratic in keys when every key's request rate changed), though a
-    permutation that cannot reach any live series' statistic is not scanned over its windows. Each p-value is the one
+    docstring of :mod:`tracekit.analysis.changes`: quadratic in keys when every key's request rate changed), though the
+    groups of one length share each chunk of permutation orders and a permutation that cannot reach any live series'
+    statistic is not scanned over its windows. Each p-value is the one
     :func:`epidemic_test` gives the series alone with this ``seed``; p-values of one group share permutations
     (Holm's adjustment holds under any dependence).
 
@@ -310,32 +311,39 @@ def epidemic_tests(series: Sequence[Any], *, min_len: int = 2, n_perm: int = 999
             continue
         out[i] = (int(a[0]), int(a[0] + length[0]), float(z[0]), float("nan"))
         groups.setdefault((np.sort(r).tobytes(), d), []).append((i, r, float(z[0])))
+    # groups of one length meet the same permutations (a fresh generator seeded by ``seed`` each, as a series alone):
+    # each chunk of permutation orders is drawn once and every live group of that length takes its values in it
+    by_len: dict[int, list[dict]] = {}
     for (_key, d), members in groups.items():
-        idx = [i for i, _r, _z in members]
-        obs = np.array([z for _i, _r, z in members])
-        exceed = np.zeros(len(idx), dtype=np.int64)
-        p = np.full(len(idx), np.nan)
-        done = 0
         base = np.sort(members[0][1])  # the group's multiset in one order: a series alone meets the same permutations
-        # permutations whose maximum cannot reach any live series' statistic are not scanned (_perm_maxima)
-        def floor(obs: np.ndarray = obs, p: np.ndarray = p) -> float:
-            return float(np.min(obs[np.isnan(p)] - 1e-9))
-
-        for zmax in _perm_maxima(base, min_len, d, n_perm, np.random.default_rng(seed), floor=floor):
-            live = np.flatnonzero(np.isnan(p))
-            ge = zmax[None, :] >= obs[live, None] - 1e-9
-            reach = np.cumsum(ge, axis=1) + exceed[live, None] >= hits  # Besag–Clifford: the hits-th exceedance
-            stop = reach.any(axis=1)
-            k = reach.argmax(axis=1) + 1
-            p[live[stop]] = hits / (done + k[stop])
-            exceed[live] += ge.sum(axis=1)
-            done += len(zmax)
-            if not np.isnan(p).any():
+        by_len.setdefault(len(base), []).append(dict(
+            rows=[i for i, _r, _z in members], obs=np.array([z for _i, _r, z in members]), d=d, base=base,
+            bound=_MaxBound(base, min_len, d), exceed=np.zeros(len(members), dtype=np.int64),
+            p=np.full(len(members), np.nan)))
+    for n, gs in by_len.items():
+        done = 0
+        for order in _perm_orders(n, n_perm, np.random.default_rng(seed)):
+            if not any(np.isnan(g["p"]).any() for g in gs):
                 break
-        p = np.where(np.isnan(p), (1 + exceed) / (1 + done), p)
-        for j, i in enumerate(idx):
-            a0, b0, z0, _ = out[i]
-            out[i] = (a0, b0, z0, float(p[j]))
+            for g in gs:
+                p, obs, exceed = g["p"], g["obs"], g["exceed"]
+                live = np.flatnonzero(np.isnan(p))
+                if not len(live):
+                    continue
+                # a permutation whose maximum cannot reach any live series' statistic is not scanned (_MaxBound)
+                zmax = _chunk_maxima(g["base"][order], min_len, g["d"], g["bound"], float(np.min(obs[live] - 1e-9)))
+                ge = zmax[None, :] >= obs[live, None] - 1e-9
+                reach = np.cumsum(ge, axis=1) + exceed[live, None] >= hits  # Besag–Clifford: the hits-th exceedance
+                stop = reach.any(axis=1)
+                k = reach.argmax(axis=1) + 1
+                p[live[stop]] = hits / (done + k[stop])
+                exceed[live] += ge.sum(axis=1)
+            done += len(order)
+        for g in gs:
+            p = np.where(np.isnan(g["p"]), (1 + g["exceed"]) / (1 + done), g["p"])
+            for j, i in enumerate(g["rows"]):
+                a0, b0, z0, _ = out[i]
+                out[i] = (a0, b0, z0, float(p[j]))
     return out
 
 
@@ -436,47 +444,66 @@ def holm_permutations(n_tests: int, alpha: float) -> int:
     return max(999, int(np.ceil(4 * n_tests / alpha)))
 
 
-def _perm_maxima(r: np.ndarray, min_len: int, direction: str, n_perm: int, rng: np.random.Generator,
-                 floor: Any = None):
-    """Chunks of the statistic's maximum over permutations of ``r`` (memory O(chunk · n)).
-
-    ``floor``: a callable giving, before each chunk, the value below which a maximum is of no interest (the
-    smallest live series' statistic less the comparison's 1e-9). A permutation whose maximum cannot reach it is
-    not scanned and comes back as ``-inf``: each window's sum is at most the range of the permutation's cumulative
-    sums and at most the sum of the ``L`` largest values (for ``down``, the ``L`` smallest, negated), so the bound
-    ``max over L of min(range, that sum) / scale(L)`` — O(n) a permutation against the scan's O(n²) — is at least
-    the scan's maximum. Centred average ranks are multiples of 0.5, so every sum is exact in floating point and
-    the bound holds to the bit (other values are scanned whole). The permutations drawn are the same either way:
-    a significant series of tied values (a request-rate surge on every key) no longer scans every one of the Holm
-    family's permutations."""
-    n = len(r)
+def _perm_orders(n: int, n_perm: int, rng: np.random.Generator):
+    """Chunks of ``n_perm`` random orders of ``n`` positions (rows of ``rng.permuted`` of ``0 … n − 1``; memory
+    O(chunk · n)). ``values[order]`` is ``rng.permuted`` of the values themselves: the shuffle's draws depend on ``n``
+    alone, so every series of ``n`` values meets the same permutations from one seed."""
     chunk = max(1, min(500, 2_000_000 // (n + 1)))
-    lengths = np.arange(min_len, n - min_len + 1)
-    exact = floor is not None and len(lengths) > 0 and n < 2 ** 20 and bool(np.all(2 * r == np.round(2 * r)))
-    if exact:
-        desc = np.cumsum(np.sort(r)[::-1])  # sum of the L largest values: desc[L - 1]
-        asc = np.cumsum(np.sort(r))  # of the L smallest
-        top = {"up": desc[lengths - 1], "down": -asc[lengths - 1]}.get(direction)
-        if top is None:
-            top = np.maximum(desc[lengths - 1], -asc[lengths - 1])
-        scale = np.sqrt(lengths * (n - lengths) / n)
     done = 0
     while done < n_perm:
         m = min(chunk, n_perm - done)
-        perm = rng.permuted(np.broadcast_to(r, (m, n)), axis=1)
-        cs = np.cumsum(perm, axis=1)
-        if exact:  # the range of the cumulative sums, the leading 0 among them
-            span = np.maximum(cs.max(axis=1), 0.0) - np.minimum(cs.min(axis=1), 0.0)
-            bound = (np.minimum(span[:, None], top[None, :]) / scale[None, :]).max(axis=1)
-            need = np.flatnonzero(bound >= floor())
-            out = np.full(m, -np.inf)
-            if len(need):
-                out[need] = _scan_stat_max(np.concatenate([np.zeros((len(need), 1)), cs[need]], axis=1), n, min_len,
-                                           direction)
-            yield out
-        else:
-            yield _scan_stat_max(np.concatenate([np.zeros((m, 1)), cs], axis=1), n, min_len, direction)
+        yield rng.permuted(np.broadcast_to(np.arange(n), (m, n)), axis=1)
         done += m
+
+
+class _MaxBound:
+    """An upper bound of :func:`_scan_stat_max` over any permutation of ``r`` (sorted), from its cumulative sums:
+    each window's sum is at most their range and at most the sum of the ``L`` largest values (for ``down``, the ``L``
+    smallest, negated), so the maximum is at most ``max over L of min(range, top(L)) / scale(L)``. Centred average
+    ranks are multiples of 0.5: every sum is exact in floating point and the bound holds to the bit (``exact``; other
+    values get no bound). Rounding is monotone, so the bound reaches a floor ``f`` exactly when ``range / s ≥ f``
+    for ``s`` the smallest scale among the lengths whose ``top(L) / scale(L)`` reach ``f``: O(1) a permutation."""
+
+    def __init__(self, r: np.ndarray, min_len: int, direction: str) -> None:
+        n = len(r)
+        lengths = np.arange(min_len, n - min_len + 1)
+        self.exact = len(lengths) > 0 and n < 2 ** 20 and bool(np.all(2 * r == np.round(2 * r)))
+        if self.exact:
+            desc, asc = np.cumsum(np.sort(r)[::-1])[lengths - 1], -np.cumsum(np.sort(r))[lengths - 1]
+            top = desc if direction == "up" else asc if direction == "down" else np.maximum(desc, asc)
+            self.scale = np.sqrt(lengths * (n - lengths) / n)
+            self.top_z = top / self.scale
+
+    def reaching(self, cs: np.ndarray, floor: float) -> np.ndarray:
+        """Rows of the cumulative sums ``cs`` (without the leading 0) whose bound reaches ``floor``."""
+        ok = self.top_z >= floor
+        if not ok.any():
+            return np.zeros(0, dtype=np.int64)
+        span = np.maximum(cs.max(axis=1), 0.0) - np.minimum(cs.min(axis=1), 0.0)
+        return np.flatnonzero(span / self.scale[ok].min() >= floor)
+
+
+def _chunk_maxima(perm: np.ndarray, min_len: int, direction: str, bound: _MaxBound | None = None,
+                  floor: float = -np.inf) -> np.ndarray:
+    """:func:`_scan_stat_max` of each row of ``perm`` (values in permuted order); with ``bound`` (exact), a row whose
+    bound cannot reach ``floor`` is not scanned and comes back as ``-inf``."""
+    m, n = perm.shape
+    cs = np.cumsum(perm, axis=1)
+    if bound is None or not bound.exact:
+        return _scan_stat_max(np.concatenate([np.zeros((m, 1)), cs], axis=1), n, min_len, direction)
+    need = bound.reaching(cs, floor)
+    out = np.full(m, -np.inf)
+    if len(need):
+        out[need] = _scan_stat_max(np.concatenate([np.zeros((len(need), 1)), cs[need]], axis=1), n, min_len, direction)
+    return out
+
+
+def _perm_maxima(r: np.ndarray, min_len: int, direction: str, n_perm: int, rng: np.random.Generator):
+    """Chunks of the statistic's maximum over permutations of ``r`` (:func:`_perm_orders`), every one scanned: the
+    plain form of what :func:`epidemic_tests` does (where a permutation that cannot reach any live series is not
+    scanned, :class:`_MaxBound`, and the groups of one length share each chunk of orders)."""
+    for order in _perm_orders(len(r), n_perm, rng):
+        yield _chunk_maxima(np.asarray(r)[order], min_len, direction)
 
 
 def _refine_edges(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp, recovery: Any,

@@ -3,7 +3,7 @@ every output pickled, two runs compared exactly (pandas.testing.assert_frame_equ
 
     python benchmarks/identity_rank_causes.py inputs INPUTS.pkl             # 42 fault-lab windows + 4 Nezha windows
     PYTHONPATH=<old checkout> python benchmarks/identity_rank_causes.py run INPUTS.pkl OLD.pkl
-    PYTHONPATH=<new checkout> python benchmarks/identity_rank_causes.py run INPUTS.pkl NEW.pkl
+    PYTHONPATH=<new checkout> python benchmarks/identity_rank_causes.py run INPUTS.pkl NEW.pkl [KEY_PREFIX [KINDS]]
     python benchmarks/identity_rank_causes.py compare OLD.pkl NEW.pkl       # differences, and seconds per kind of call
 
 The inputs are made once (by either checkout: the simulator is not what is compared): ``fault_window`` of the six
@@ -49,7 +49,8 @@ def make_inputs(path: str) -> None:
         pickle.dump(out, f)
 
 
-def run(inputs_path: str, out_path: str, only: str = "") -> None:
+def run(inputs_path: str, out_path: str, only: str = "", kinds: str = "") -> None:
+    """``only``: keys starting so (``lab/exception``); ``kinds``: the calls to make, comma-separated (``auto,pm``)."""
     import tracekit as tk
 
     print("tracekit from", tk.__file__, file=sys.stderr)
@@ -58,6 +59,8 @@ def run(inputs_path: str, out_path: str, only: str = "") -> None:
     out, timing = {}, {}
 
     def call(name, f, *args, **kwargs):
+        if kinds and name.rsplit("/", 1)[1] not in kinds.split(","):
+            return
         t = time.perf_counter()
         try:
             with warnings.catch_warnings(record=True) as caught:

@@ -216,7 +216,8 @@ def test_callees_routes_async_and_call_paths_on_a_frame():
 
 def test_operation_codes_are_the_sorted_labels_with_a_missing_part_as_a_question_mark():
     """operation_codes factorizes the two columns on their own arrays; the labels and codes are what sorting a
-    ``service:name`` string per span gives, a missing part and a literal '?' one label."""
+    ``service:name`` string per span gives: a missing name and a literal '?' one label, a missing or blank service
+    ``unknown_service`` (schema.known_service_column: never merged with a real service named '?')."""
     from tracekit.core.naming import operation_codes, operations
 
     rng = np.random.default_rng(5)
@@ -225,12 +226,13 @@ def test_operation_codes_are_the_sorted_labels_with_a_missing_part_as_a_question
     spans = mk([(i // 4 + 1, i + 1, None, "x", "y", "server", 0, 1) for i in range(400)])
     spans["service"] = pd.array(svc, dtype="string")
     spans["name"] = pd.array(name, dtype="string")
-    want = np.array([f"{'?' if s is None else s}:{'?' if n is None else n}" for s, n in zip(svc, name, strict=True)], dtype=object)
+    want = np.array([f"{'unknown_service' if s is None or not s.strip() else s}:{'?' if n is None else n}"
+                     for s, n in zip(svc, name, strict=True)], dtype=object)
     labels, codes = np.unique(want, return_inverse=True)
     got_codes, got_labels = operation_codes(spans)
     assert got_labels.tolist() == labels.tolist() and got_codes.tolist() == codes.tolist()
     assert operations(spans).tolist() == want.tolist()
-    assert "?:?" in got_labels.tolist() and len(set(got_labels.tolist())) == len(got_labels)
+    assert {"?:?", "unknown_service:?"} <= set(got_labels.tolist()) and len(set(got_labels.tolist())) == len(got_labels)
     empty_codes, empty_labels = operation_codes(tk.empty_spans())
     assert len(empty_codes) == len(empty_labels) == 0
 

@@ -939,7 +939,7 @@ def _failed_words(failed: pd.Series, recorded: bool) -> str:
     """The failed requests of a selection over those whose outcome is known, and why the others are unknown."""
     known = failed.notna()
     unknown = int((~known).sum())
-    why = "no span of the data records a status" if not recorded else "still in progress"
+    why = "no span records a status" if not recorded else "still in progress"
     if not known.any():
         return f"failed unknown ({why})"
     if not unknown:

@@ -1017,7 +1017,7 @@ def may_repeat_keys(counts: list[int] | None, present: list[int]) -> bool:
 
     >>> text = b'{"id": "1", "n": [{"id": "2"}, {"id": "3", "id": "4"}]}'
     >>> p = key_patterns(("id",))
-    >>> may_repeat_keys(key_counts(text, p), [3]), may_repeat_keys(key_counts(b'{"\\u0069d": 1}', p), [1])
+    >>> may_repeat_keys(key_counts(text, p), [3]), may_repeat_keys(key_counts(b'{"\\\\u0069d": 1}', p), [1])
     (True, True)
     """
     return counts is None or counts != present

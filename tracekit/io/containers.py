@@ -55,6 +55,7 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype
 
+from ..core.nested import map_leaves
 from ..errors import TraceFormatError, TraceKitError
 
 __all__ = ["LazyColumn", "LazyDtype", "encode_dicts", "encode_lists", "DictSource", "ListSource", "MAX_TYPED",
@@ -74,31 +75,10 @@ _EXT_WIDE_INT = 1
 
 
 def _wide_ints(v: Any) -> Any:
-    """A copy of ``v`` with every integer msgpack cannot hold as an :class:`msgspec.msgpack.Ext` of its digits (lists
-    and dicts copied; the rest shared). Walks without recursion."""
-    def leaf(x: Any) -> Any:
-        return msgspec.msgpack.Ext(_EXT_WIDE_INT, str(x).encode()) if type(x) is int and not -(2**63) <= x < 2**64 \
-            else x
-    t = type(v)
-    if t is not dict and t is not list:
-        return leaf(v)
-    root = {} if t is dict else []
-    stack = [(v, root)]
-    while stack:
-        src, dst = stack.pop()
-        items = src.items() if type(src) is dict else enumerate(src)
-        for k, x in items:
-            tx = type(x)
-            if tx is dict or tx is list:
-                y: Any = {} if tx is dict else []
-                stack.append((x, y))
-            else:
-                y = leaf(x)
-            if type(dst) is dict:
-                dst[k] = y
-            else:
-                dst.append(y)
-    return root
+    """A copy of ``v`` with every integer msgpack cannot hold as an :class:`msgspec.msgpack.Ext` of its digits
+    (containers rebuilt by :func:`tracekit.core.nested.map_leaves`, iterative)."""
+    return map_leaves(v, lambda x: msgspec.msgpack.Ext(_EXT_WIDE_INT, str(x).encode())
+                      if type(x) is int and not -(2**63) <= x < 2**64 else x)
 
 
 def _ext_hook(code: int, data: memoryview) -> Any:

@@ -181,3 +181,29 @@ def test_error_log_marks_leave_the_duration_labels_readable_in_chromium(tmp_path
     v = page.value
     assert len(v["marks"]) >= 2 and all(re.fullmatch(r"[\d,.]+ ms", b["txt"]) for b in v["labels"]), v
     assert _overlapping(v["labels"] + v["marks"]) == []
+
+
+ERROR_RATE_TICKS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  return {ticks: Array.from(gd.querySelectorAll('.y2tick text')).map(t => t.textContent),
+          titles: Array.from(gd.querySelectorAll('.annotation-text')).map(t => t.textContent)};
+}"""
+
+
+def test_timeline_error_rate_ticks_read_apart_and_a_partial_bucket_is_said(tmp_path):
+    # a peak error rate under 1 %: ".0%" labelled its 0.2 % ticks "0%, 0%, 0%, 1%, 1%" (two 0.4-point steps read as 0)
+    import pandas as pd
+
+    spans = tk.simulate.simulate("baseline", 1500, seed=2).spans
+    first = spans.groupby("trace_id")["start"].transform("min")
+    spans = spans[(first >= pd.Timestamp("2026-03-02T14:03:30Z")) & (first < pd.Timestamp("2026-03-02T14:47:30Z"))]
+    t = tk.timeline(spans, freq="10min")
+    assert 0 < t["error_rate"].max() < 0.01 and t["covered"].iloc[0] < 0.95
+    path = tmp_path / "timeline.html"
+    tk.plot_timeline(t).write_html(path, include_plotlyjs=True)
+    page = open_html(path, wait_for=".js-plotly-plot .y2tick", evaluate=ERROR_RATE_TICKS)
+    assert page.errors == []
+    ticks = page.value["ticks"]
+    assert len(ticks) >= 3 and len(set(ticks)) == len(ticks), ticks  # every tick its own label
+    assert any(x not in ("0%", "1%") for x in ticks), ticks
+    assert any("a partial bucket" in x for x in page.value["titles"]), page.value["titles"]

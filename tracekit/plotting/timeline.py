@@ -180,8 +180,11 @@ def plot_timeline(
     # the bucket's length, said: "requests per bucket" was a count per an unnamed length of time
     bucket = tl.attrs.get("params", {}).get("freq") or freq
     per = f"per {esc(str(bucket))} bucket" if bucket else "per bucket"
+    # a partial first or last bucket (the data fills only part of it) is drawn as an open marker, said in the title
+    partial = "covered" in tl.columns and bool((tl["covered"].to_numpy(dtype=float, na_value=1.0) < PARTIAL_BUCKET).any())
     fig = make_subplots(rows=3 + len(mcols), cols=1, shared_xaxes=True, vertical_spacing=0.06 if not mcols else 0.04,
-                        subplot_titles=(f"requests {per}", er_title, "request latency (ms): p50 · p95 · p99",
+                        subplot_titles=(f"requests {per}" + (" · ○ a partial bucket: the data covers only part of it"
+                                                             if partial else ""), er_title, "request latency (ms): p50 · p95 · p99",
                                         *[esc(f"{c[len('metric.'):]} (mean ") + per + ")" for c in mcols]))
     dash = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
     lv = labels.to_numpy(dtype=object)
@@ -269,7 +272,8 @@ def plot_timeline(
                                name="change")
             shift += LABEL_LINE_PX * len(lines) + LABEL_PAD_PX
     fig.update_yaxes(rangemode="tozero", title_text="requests", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="error rate", row=2, col=1)
+    # ".0%" labelled the ticks of a 1.1 % peak "0%, 0%, 1%, 1%"; "~" drops the zeros a tick does not need
+    fig.update_yaxes(tickformat=".3~%", rangemode="tozero", title_text="error rate", row=2, col=1)
     if er_unknown:
         fig.add_annotation(text="unknown: no span carries a status, an HTTP code or a fault flag, so failures "
                                 "cannot be counted (not 0 %)", xref="x2 domain", yref="y2 domain", x=0.5, y=0.5,

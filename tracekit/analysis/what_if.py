@@ -233,8 +233,10 @@ def what_if(
         nonblocking = (pk == "producer") & (kind == "consumer")
         _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking)
     out = spans.copy()
-    out["start"] = to_timestamps(new_start).to_numpy() if n else out["start"]
-    out["end"] = to_timestamps(np.where(open_, NAT_NS, new_end)).to_numpy() if n else out["end"]
+    # the UTC array itself, not .to_numpy() (Timestamps as objects: a column of NaT alone came back tz-naive and
+    # the astype below raised TypeError on a trace whose spans are all in progress or start at NaT)
+    out["start"] = to_timestamps(new_start).array if n else out["start"]
+    out["end"] = to_timestamps(np.where(open_, NAT_NS, new_end)).array if n else out["end"]
     out["duration_ms"] = np.where(open_, np.nan, (new_end - new_start) / 1e6)
     out["start"] = out["start"].astype(spans["start"].dtype)
     out["end"] = out["end"].astype(spans["end"].dtype)

@@ -1,0 +1,25 @@
+"""s37 hostile review of the analyses reviewed least: what_if, diff_traces / trace_diff_summary / exemplars,
+critical_path_tree / saving_potential (flame), find_repeated_calls, reconnect, skew_story, trace_summary /
+self_time (structure), the critical-path walk, early_stops, course_changes and the attribution analyses, on spans
+built by construction (ASCII timelines in the comments) and on the real public traces."""
+
+from __future__ import annotations
+
+import tracekit as tk
+
+from .test_structure import mk
+
+# ------------------------------------------------------------------------------------------ what_if
+
+
+def test_what_if_on_spans_all_in_progress_keeps_them_open_not_typeerror(real_traces):
+    # one X-Ray segment in progress (no end): nothing to re-time; what_if raised TypeError (tz-naive column of NaT)
+    spans = mk([(1, 1, None, "api", "GET", "server", 0, None), (1, 2, 1, "db", "q", "client", 1, None)])
+    r = tk.what_if(spans, {"db": -0.5}, n_boot=10)
+    assert r.spans["end"].isna().all() and r.spans["start"].equals(spans["start"])
+    assert r.spans["end"].dtype == spans["end"].dtype
+    assert r.summary["before_ms"].isna().all()  # no request has a latency
+    real = tk.read(real_traces / "otel-contrib-awsxray-testdata" / "minInProgress.txt")
+    assert real["end"].isna().all()
+    r = tk.what_if(real, {real["service"].iloc[0]: "x0.5"}, n_boot=0)
+    assert r.spans["start"].equals(real["start"]) and r.spans["end"].isna().all()

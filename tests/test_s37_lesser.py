@@ -5,6 +5,8 @@ built by construction (ASCII timelines in the comments) and on the real public t
 
 from __future__ import annotations
 
+import pytest
+
 import tracekit as tk
 
 from .test_structure import mk
@@ -23,3 +25,15 @@ def test_what_if_on_spans_all_in_progress_keeps_them_open_not_typeerror(real_tra
     assert real["end"].isna().all()
     r = tk.what_if(real, {real["service"].iloc[0]: "x0.5"}, n_boot=0)
     assert r.spans["start"].equals(real["start"]) and r.spans["end"].isna().all()
+
+
+# ------------------------------------------------------------------------------------------ skew_story
+
+
+def test_skew_story_raises_on_a_frame_without_kind_not_no_skew():
+    # a clock 120 ms ahead (the simulator's truth) is found; the same spans without 'kind' said "no skewed clock"
+    spans = tk.simulate.simulate("clock-skew", 200, seed=15).spans
+    assert len(tk.skew_story(spans).sentences) == 1
+    with pytest.raises(tk.SpansSchemaError, match="skew_story.*kind"):
+        tk.skew_story(spans.drop(columns=["kind"]))
+    assert tk.skew_story(tk.empty_spans()).sentences == ()  # no pairs: no story, not an error

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..errors import TraceKitError
+from ..core import require_columns
 from .skew import adjust_clock_skew, detect_clock_skew
 
 __all__ = ["skew_story", "SkewStory"]
+
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
     SkewStory
         Corrected spans, the skewed clocks and a sentence for each.
 
+    Raises
+    ------
+    SpansSchemaError
+        A needed column is missing.
+
     Examples
     --------
     >>> import tracekit as tk
@@ -72,10 +79,10 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
     >>> len(st.skewed), st.sentences
     (0, ())
     """
-    try:
-        skew = detect_clock_skew(spans)
-    except TraceKitError:  # no pairs to estimate from (a single service, no parent links)
-        return SkewStory(spans, pd.DataFrame(), ())
+    # no pairs to estimate from (a single service, no parent links) is an empty table, not an error; a frame
+    # without a needed column raises (it read as "no skewed clock" when 'kind' was missing)
+    require_columns(spans, _NEEDED, "skew_story")
+    skew = detect_clock_skew(spans)
     bad = skew[skew["skewed"].to_numpy(dtype=bool)].reset_index(drop=True)
     if bad.empty:
         return SkewStory(spans, bad, ())

@@ -37,3 +37,15 @@ def test_skew_story_raises_on_a_frame_without_kind_not_no_skew():
     with pytest.raises(tk.SpansSchemaError, match="skew_story.*kind"):
         tk.skew_story(spans.drop(columns=["kind"]))
     assert tk.skew_story(tk.empty_spans()).sentences == ()  # no pairs: no story, not an error
+
+
+def test_what_if_does_not_count_a_trace_it_could_not_retime():
+    # trace 1: web 0..100 > db:q 10..50           (re-timed: q 40 -> 20 ms, the request 100 -> 80 ms)
+    # trace 2: web 0..100, db:q (parent q2) 10..50, db:q2 (parent q) 20..30: a parent cycle, left as recorded
+    spans = mk([(1, 1, None, "web", "GET", "server", 0, 100), (1, 2, 1, "db", "q", "client", 10, 50),
+                (2, 1, None, "web", "GET", "server", 0, 100), (2, 2, 3, "db", "q", "client", 10, 50),
+                (2, 3, 2, "db", "q2", "client", 20, 30)])
+    with pytest.warns(UserWarning, match="1 trace.*2 selected span.*left as recorded.*0{31}2"):
+        r = tk.what_if(spans, {"db": -20}, n_boot=0)
+    assert r.spans["duration_ms"].tolist() == [80.0, 20.0, 100.0, 40.0, 10.0]
+    assert (r.changed_spans, r.changed_traces) == (1, 1)  # was (3, 2): trace 2's spans were never re-timed

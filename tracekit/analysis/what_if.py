@@ -32,6 +32,7 @@ outside the model. Spans keep their ids; only ``start``, ``end`` and ``duration_
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -80,7 +81,8 @@ WHAT_IF_SUMMARY = result_table("what_if", "one row per request-latency statistic
 class WhatIf(Result):
     """Result of :func:`what_if`: ``spans`` (re-timed copy, same ids and rows), ``summary`` (request
     latency before vs after, :data:`WHAT_IF_SUMMARY`), ``changed_spans`` (spans a change applied to)
-    and ``changed_traces`` (traces re-timed)."""
+    and ``changed_traces`` (traces re-timed; a trace with a parent cycle or differing copies of a parent's
+    span id is left as recorded, with a warning, and counted in neither)."""
 
     TABLE = "summary"  #: the field .table returns
 
@@ -224,6 +226,17 @@ def what_if(
     end = ns(spans["end"]).copy()
     open_ = end == NAT_NS
     new_start, new_end = start.copy(), end.copy()
+    # a trace with a parent cycle, or a parent id held by copies that differ (core.tree's bad_trace), has no order of
+    # dependencies to re-time by: it is left as recorded, said in a warning, and not counted as changed (it was:
+    # changed_traces 2 and changed_spans 3 when one trace of two was re-timed, one span of it)
+    unfit = touched & tree.bad_trace
+    if unfit.any():
+        n_bad = len(np.unique(tree.trace[unfit]))
+        warnings.warn(f"what_if: {n_bad} trace(s) holding {int(unfit.sum())} selected span(s) are left as recorded: a "
+                      "parent cycle, or a parent span id held by copies that differ, gives no order of dependencies "
+                      f"to re-time by (first: {tree.trace_ids[tree.trace[np.flatnonzero(unfit)[0]]]})",
+                      UserWarning, stacklevel=2)
+        touched &= ~tree.bad_trace
     todo = np.unique(tree.trace[touched])
     rows = np.flatnonzero(np.isin(tree.trace, todo) & ~tree.bad_trace)
     if len(rows):

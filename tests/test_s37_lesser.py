@@ -5,6 +5,7 @@ built by construction (ASCII timelines in the comments) and on the real public t
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -49,3 +50,28 @@ def test_what_if_does_not_count_a_trace_it_could_not_retime():
         r = tk.what_if(spans, {"db": -20}, n_boot=0)
     assert r.spans["duration_ms"].tolist() == [80.0, 20.0, 100.0, 40.0, 10.0]
     assert (r.changed_spans, r.changed_traces) == (1, 1)  # was (3, 2): trace 2's spans were never re-timed
+
+
+# ------------------------------------------------------------------------------------------ early_stops
+
+
+def _checkout(t, end=10, calls=("pay", "mail")):
+    # web:GET 0..end > pay:charge 1..3 > mail:send 4..6 (the calls given, in that order)
+    rows = [(t, 1, None, "web", "GET", "server", 0, end)]
+    rows += [(t, 2 + i, 1, c, "call", "client", 1 + 3 * i, 3 + 3 * i) for i, c in enumerate(calls)]
+    return rows
+
+
+def test_early_stops_never_calls_a_span_in_progress_or_a_repeated_copy_a_stop():
+    from tracekit.analysis.early_stops import early_stops
+
+    base = mk([r for t in range(1, 6) for r in _checkout(t)])  # GET always goes on to mail after pay
+    inc = mk(_checkout(9) + [(9, 1, None, "web", "GET", "server", 0, 10)]  # trace 9's root exported twice
+             + _checkout(8, end=None, calls=("pay",))  # in progress after pay: not ended
+             + _checkout(7, calls=("pay",)))  # ended after pay: the one stop
+    es = early_stops(inc, base)
+    assert es["stopped"].tolist() == [False] * 6 + [True, False]  # was True for the copy (row 3) and row 4
+    assert es["origin"].tolist() == [False] * 6 + [True, False]
+    # a baseline GET still in progress after pay is no GET that ended there: trace 7 still stopped (was hidden)
+    base2 = pd.concat([base, mk(_checkout(6, end=None, calls=("pay",)))], ignore_index=True)
+    assert early_stops(mk(_checkout(7, calls=("pay",))), base2)["stopped"].tolist() == [True, False]

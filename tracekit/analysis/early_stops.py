@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import failed, ns, operations, require_columns, share_beyond_chance, span_tree
+from ..core import bool_column, failed, ns, operations, require_columns, share_beyond_chance, span_tree
 
 __all__ = ["early_stops", "early_stop_evidence", "call_steps"]
 
@@ -101,6 +101,11 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
             "n": n, "counted": ~tree.duplicate[rows]}
 
 
+def _still_open(spans: pd.DataFrame) -> np.ndarray:
+    """Spans that have not ended: no end, or flagged in progress (X-Ray)."""
+    return spans["end"].isna().to_numpy(dtype=bool) | bool_column(spans, "in_progress")
+
+
 def _label(code: np.ndarray, labels: np.ndarray, m: int) -> np.ndarray:
     """State codes as ``"service:name | service:name of the last call"`` (``START`` before any call)."""
     last = code % (m + 1)
@@ -123,7 +128,8 @@ def early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Aligned with ``spans``: ``state`` (``"service:name | service:name of the last call"``, ``START`` when it
-        made none), ``stopped`` (bool), ``origin`` (bool: stopped, and the subtree of its last call holds no
+        made none), ``stopped`` (bool; never a span still in progress, nor a later copy of a span exported
+        twice), ``origin`` (bool: stopped, and the subtree of its last call holds no
         stop), ``chance`` (the state's missing mass in the baseline, (seen once + 1) / (steps + 1); NaN for a
         state it never showed).
 
@@ -156,8 +162,13 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     code = code.astype(np.int64)
     m = max(len(labels), 1)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
+    # a span still in progress (no end, or flagged) has not ended: its END step is no step, in the baseline (it said
+    # the baseline ended there) or in the incident (it read as a stop: an X-Ray segment in progress after its first
+    # call was an origin stop); nor is a later copy of a span exported twice one (its END step from START was a stop)
+    open_a, open_b = _still_open(spans), _still_open(baseline)
+    b_use = b["counted"] & ~np.r_[np.zeros(len(b["state"]) - b["n"], dtype=bool), open_b]
     # the baseline's steps: per state, its steps and its successors seen once (Good–Turing), and whether it ended
-    pair, cnt = np.unique((b["state"] * (m + 1) + b["next"])[b["counted"]], return_counts=True)
+    pair, cnt = np.unique((b["state"] * (m + 1) + b["next"])[b_use], return_counts=True)
     p_state = pair // (m + 1)
     states, s_inv = np.unique(p_state, return_inverse=True)
     steps_of = np.bincount(s_inv, weights=cnt, minlength=len(states))
@@ -168,7 +179,7 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     pos = np.searchsorted(states, end_state)
     known = (pos < len(states)) & (states[np.minimum(pos, max(len(states) - 1, 0))] == end_state) if len(states) else \
         np.zeros(n, dtype=bool)
-    stopped = known & ~np.isin(end_state, ended_states)
+    stopped = known & ~np.isin(end_state, ended_states) & ~open_a & ~a["tree"].duplicate
     chance = np.full(n, np.nan)
     chance[known] = ((singles + 1.0) / (steps_of + 1.0))[pos[known]]
     # a stop below the call it stopped after explains it: stops propagated up the tree, deepest first; so does a

@@ -75,3 +75,19 @@ def test_early_stops_never_calls_a_span_in_progress_or_a_repeated_copy_a_stop():
     # a baseline GET still in progress after pay is no GET that ended there: trace 7 still stopped (was hidden)
     base2 = pd.concat([base, mk(_checkout(6, end=None, calls=("pay",)))], ignore_index=True)
     assert early_stops(mk(_checkout(7, calls=("pay",))), base2)["stopped"].tolist() == [True, False]
+
+
+def test_course_changes_does_not_read_spans_in_progress_as_a_change_of_course():
+    from tracekit.analysis.course_changes import course_changes
+
+    def tr(t, end=10, calls=("db", "mail")):  # web:GET 0..end > db 1..3 > mail 4..6 (servers of other services)
+        return ([(t, 1, None, "web", "GET", "server", 0, end)]
+                + [(t, 2 + i, 1, c, "call", "server", 1 + 3 * i, 3 + 3 * i) for i, c in enumerate(calls)])
+
+    base = mk([r for t in range(1, 21) for r in tr(t)])  # 20 GETs: after db always mail
+    ended = course_changes(mk([r for t in range(31, 51) for r in tr(t, calls=("db",))]), base)
+    assert ended[["caller", "callee", "steps"]].values.tolist() == [["web", "db", 20.0]]
+    assert ended["changed"].iloc[0] > 10  # 20 GETs that ended after db changed course
+    # the same 20 GETs still in progress after db have taken no step after it (was 20 steps, 13.7 changed, as ended)
+    open_ = course_changes(mk([r for t in range(31, 51) for r in tr(t, end=None, calls=("db",))]), base)
+    assert open_["changed"].sum() == 0 and open_["steps"].sum() == 0

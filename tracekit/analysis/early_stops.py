@@ -65,9 +65,10 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
         before the first call), ``next`` (the call's operation + 1; 0 = END): the calls' steps in start order, then one
         END step per span; ``prev_rows`` (the row of the call each step comes right after, −1 from ``START``);
         ``last_child`` (each span's last call's row, −1 for none), ``tree``
-        (:func:`tracekit.core.span_tree`), ``n`` (spans) and ``counted`` (per step: not taken by a later copy of a span
+        (:func:`tracekit.core.span_tree`), ``n`` (spans), ``counted`` (per step: not taken by a later copy of a span
         exported twice, which is no span: its END step is there only to keep the END steps aligned with the rows; a
-        copy makes no call step of its parent).
+        copy makes no call step of its parent; nor the END step of a span still in progress, which has not ended) and
+        ``open`` (per span: no end, or flagged in progress).
 
     Examples
     --------
@@ -97,13 +98,11 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
                       last_child].astype(np.int64)
     state = np.r_[op[p_sorted] * (m + 1) + prev, op * (m + 1) + end_prev].astype(np.int64)
     nxt = np.r_[op[order] + 1, np.zeros(n, np.int64)].astype(np.int64)
+    # a span still in progress has not ended: its END step is no step (it read as a stop, and as a change of course)
+    still_open = spans["end"].isna().to_numpy(dtype=bool) | bool_column(spans, "in_progress")
+    counted = ~tree.duplicate[rows] & ~np.r_[np.zeros(len(order), dtype=bool), still_open]
     return {"tree": tree, "rows": rows, "state": state, "next": nxt, "prev_rows": prev_rows, "last_child": last_child,
-            "n": n, "counted": ~tree.duplicate[rows]}
-
-
-def _still_open(spans: pd.DataFrame) -> np.ndarray:
-    """Spans that have not ended: no end, or flagged in progress (X-Ray)."""
-    return spans["end"].isna().to_numpy(dtype=bool) | bool_column(spans, "in_progress")
+            "n": n, "counted": counted, "open": still_open}
 
 
 def _label(code: np.ndarray, labels: np.ndarray, m: int) -> np.ndarray:
@@ -162,13 +161,9 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     code = code.astype(np.int64)
     m = max(len(labels), 1)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
-    # a span still in progress (no end, or flagged) has not ended: its END step is no step, in the baseline (it said
-    # the baseline ended there) or in the incident (it read as a stop: an X-Ray segment in progress after its first
-    # call was an origin stop); nor is a later copy of a span exported twice one (its END step from START was a stop)
-    open_a, open_b = _still_open(spans), _still_open(baseline)
-    b_use = b["counted"] & ~np.r_[np.zeros(len(b["state"]) - b["n"], dtype=bool), open_b]
     # the baseline's steps: per state, its steps and its successors seen once (Good–Turing), and whether it ended
-    pair, cnt = np.unique((b["state"] * (m + 1) + b["next"])[b_use], return_counts=True)
+    # (call_steps' counted: not a span still in progress, whose END step said the baseline ended there)
+    pair, cnt = np.unique((b["state"] * (m + 1) + b["next"])[b["counted"]], return_counts=True)
     p_state = pair // (m + 1)
     states, s_inv = np.unique(p_state, return_inverse=True)
     steps_of = np.bincount(s_inv, weights=cnt, minlength=len(states))
@@ -179,7 +174,9 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     pos = np.searchsorted(states, end_state)
     known = (pos < len(states)) & (states[np.minimum(pos, max(len(states) - 1, 0))] == end_state) if len(states) else \
         np.zeros(n, dtype=bool)
-    stopped = known & ~np.isin(end_state, ended_states) & ~open_a & ~a["tree"].duplicate
+    # never a span still in progress (an X-Ray segment in progress after its first call was an origin stop), nor a
+    # later copy of a span exported twice (its END step from START was a stop)
+    stopped = known & ~np.isin(end_state, ended_states) & ~a["open"] & ~a["tree"].duplicate
     chance = np.full(n, np.nan)
     chance[known] = ((singles + 1.0) / (steps_of + 1.0))[pos[known]]
     # a stop below the call it stopped after explains it: stops propagated up the tree, deepest first; so does a

@@ -91,3 +91,15 @@ def test_course_changes_does_not_read_spans_in_progress_as_a_change_of_course():
     # the same 20 GETs still in progress after db have taken no step after it (was 20 steps, 13.7 changed, as ended)
     open_ = course_changes(mk([r for t in range(31, 51) for r in tr(t, end=None, calls=("db",))]), base)
     assert open_["changed"].sum() == 0 and open_["steps"].sum() == 0
+
+
+# ------------------------------------------------------------------------------------------ attribution
+
+
+@pytest.mark.parametrize("func", ["lambda_invocations", "cold_starts", "cold_start_changes"])
+def test_lambda_functions_name_themselves_when_a_column_is_missing(func):
+    spans = mk([(1, 1, None, "fn", "fn", "server", 0, 10)]).drop(columns=["kind"])
+    from tracekit.analysis.attribution import lambdas
+
+    with pytest.raises(tk.SpansSchemaError, match=f"^{func}: .*kind"):  # lambda_invocations said 'cold_starts: ...'
+        getattr(lambdas, func)(spans)

@@ -83,6 +83,10 @@ COLD_STARTS = result_table("cold_starts", "one row per Lambda function", [
 ])
 
 
+#: the columns every function here needs (each names itself when one is missing: lambda_invocations said cold_starts)
+_NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
+
+
 def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     """One row per serverless function invocation found in ``spans``, cold or warm.
 
@@ -118,7 +122,7 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     >>> lambda_invocations(spans)[["function", "cold", "init_ms", "duration_ms"]].values.tolist()
     [['fn', True, 300.0, 320.0], ['fn', False, nan, 20.0]]
     """
-    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "cold_starts")
+    require_columns(spans, _NEEDED, "lambda_invocations")
     # computed once per frame: cold_starts, cold_start_changes and the postmortem's cold-start times all read it
     return frame_cached(spans, "lambda_invocations", None, _INVOCATION_INPUTS, lambda: _lambda_invocations(spans),
                         by_trace=_invocations_of)
@@ -284,6 +288,7 @@ def cold_starts(
     # a share in (0, 1]: a string was a bare TypeError, True was taken as 1
     slowest = number_arg(slowest, "slowest", "cold_starts", low=0, high=1, low_open=True)
     n_boot, ci = boot_args(n_boot, ci, "cold_starts", min_boot=1)
+    require_columns(spans, _NEEDED, "cold_starts")
     inv = lambda_invocations(spans)
     cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",
             "init_mean_ms", "added_ms",
@@ -393,6 +398,7 @@ def cold_start_changes(spans: pd.DataFrame, *, freq: str = "1min", min_buckets: 
 
     n_perm = count_arg(n_perm, "n_perm", "cold_start_changes", minimum=1)
     min_buckets = count_arg(min_buckets, "min_buckets", "cold_start_changes", minimum=1)
+    require_columns(spans, _NEEDED, "cold_start_changes")
     inv = lambda_invocations(spans)
     cols = COLD_START_CHANGES.column_names
     rows = []

@@ -103,3 +103,16 @@ def test_lambda_functions_name_themselves_when_a_column_is_missing(func):
 
     with pytest.raises(tk.SpansSchemaError, match=f"^{func}: .*kind"):  # lambda_invocations said 'cold_starts: ...'
         getattr(lambdas, func)(spans)
+
+
+# ------------------------------------------------------------------------------------------ critical path
+
+
+def test_critical_path_links_rule_reads_the_links_of_the_frame_given_not_a_cached_frame():
+    # web:GET 0..100 > w:job 10..90; with a link from job to GET the 'links' rule makes job asynchronous: the path
+    # is GET's 100 ms alone. The same frame without the link walked first was taken from the per-frame cache.
+    spans = mk([(1, 1, None, "web", "GET", "server", 0, 100), (1, 2, 1, "w", "job", "consumer", 10, 90)])
+    assert tk.critical_path(spans, nonblocking="links")["duration_ms"].tolist() == [10.0, 80.0, 10.0]
+    linked = spans.assign(links=[[], [{"trace_id": "0" * 31 + "1", "span_id": "0" * 15 + "1"}]])
+    assert tk.critical_path(linked, nonblocking="links")[["name", "duration_ms"]].values.tolist() == [["GET", 100.0]]
+    assert tk.critical_path(linked)["duration_ms"].tolist() == [10.0, 80.0, 10.0]  # producer_consumer: no producer

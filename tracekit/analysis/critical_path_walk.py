@@ -128,6 +128,32 @@ def _tree(spans: pd.DataFrame):
     return t, depth, failures, kept
 
 
+def linked_to_parent(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: it names a parent and one of its ``links`` names that parent's span id (the ``"links"`` rule of
+    ``nonblocking``: a link to the parent makes the child asynchronous). All False without a ``links`` column.
+
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["web", "job"], "name": ["GET", "run"], "start": [0, 1],
+    ...     "end": [9, 8], "links": [[], [{"trace_id": "1" * 32, "span_id": "a" * 16}]]})
+    >>> linked_to_parent(s).tolist()
+    [False, True]
+    """
+    out = np.zeros(len(spans), dtype=bool)
+    if "links" not in spans.columns:
+        return out
+    pids = spans["parent_id"].to_numpy(dtype=object, na_value=None)
+    lk = spans["links"].to_numpy(dtype=object)
+    for i in np.flatnonzero(pd.notna(pids)).tolist():
+        links = lk[i]
+        if links is not None and len(links):
+            for link in links:
+                if isinstance(link, dict) and link.get("span_id") == pids[i]:
+                    out[i] = True
+                    break
+    return out
+
+
 def nonblocking_rules(nonblocking: str | Iterable[str] | None) -> frozenset[str]:
     """The ``nonblocking`` setting as a set of rule names; an ArgumentError naming what is not one (a number in
     the list was a bare TypeError from sorting it with the names, a dict's keys were taken silently)."""
@@ -255,17 +281,8 @@ def walk_critical_path(
             nb |= (pk == "producer") & (kind == "consumer")
         if "consumer" in rules:
             nb |= kind == "consumer"
-        if "links" in rules and "links" in spans.columns:
-            pids = spans["parent_id"].to_numpy(dtype=object, na_value=None)
-            lk = spans["links"].to_numpy(dtype=object)
-            cand = np.flatnonzero(~is_root)
-            for i in cand.tolist():
-                links = lk[i]
-                if links is not None and len(links):
-                    for link in links:
-                        if isinstance(link, dict) and link.get("span_id") == pids[i]:
-                            nb[i] = True
-                            break
+        if "links" in rules:
+            nb |= linked_to_parent(spans) & ~is_root
         valid &= ~(nb & ~is_root)
 
     # sanitise in tree order: clamp each level against its (sanitised) parent

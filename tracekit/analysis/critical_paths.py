@@ -86,6 +86,7 @@ from .critical_path_walk import (  # noqa: F401 (re-exported)
     CP_COLUMNS,
     CRITICAL_PATH,
     CriticalPathFailure,
+    linked_to_parent,
     nonblocking_rules,
     requests_only,
     walk_critical_path,
@@ -200,6 +201,11 @@ def critical_path(
         # hashable, order-free: one cache entry per setting (checked first: a number among the names was a TypeError)
         options["nonblocking"] = tuple(sorted(nonblocking_rules(nonblocking)))
     key = tuple(sorted(options.items()))
+    if "links" in nonblocking_rules(nonblocking):
+        # the rule reads the links column, which the cache does not fingerprint (an object column of lists): a frame
+        # equal in every other column (spans.assign(links=...)) took the path walked without its links. The rows
+        # the rule makes asynchronous are part of the key
+        key += (("linked_to_parent", np.packbits(linked_to_parent(spans)).tobytes()),)
     cp = frame_cached(spans, "critical_path", key, _CP_INPUTS, lambda: walk_critical_path(spans, **options), _sections_of)
     out = requests_only(cp, spans)
     out.attrs["services"] = frame_services(spans)  # every service of the frame: its figures colour them as all others

@@ -116,3 +116,17 @@ def test_critical_path_links_rule_reads_the_links_of_the_frame_given_not_a_cache
     linked = spans.assign(links=[[], [{"trace_id": "0" * 31 + "1", "span_id": "0" * 15 + "1"}]])
     assert tk.critical_path(linked, nonblocking="links")[["name", "duration_ms"]].values.tolist() == [["GET", 100.0]]
     assert tk.critical_path(linked)["duration_ms"].tolist() == [10.0, 80.0, 10.0]  # producer_consumer: no producer
+
+
+# ------------------------------------------------------------------------------------------ self_time
+
+
+def test_self_time_of_a_span_exported_twice_is_the_same_for_both_copies():
+    # root 0..100 > A 10..50 > B 20..40, A exported twice: A's self time is 40 - 20 = 20 ms on both rows (the copy
+    # said 40: B links to the first copy only). Leaving out the later copy, self times add up to the root's 100 ms.
+    spans = mk([(1, 1, None, "web", "root", "server", 0, 100), (1, 2, 1, "a", "A", "client", 10, 50),
+                (1, 2, 1, "a", "A", "client", 10, 50), (1, 3, 2, "b", "B", "client", 20, 40),
+                (2, 2, None, "a", "A", "client", 10, 50), (2, 2, None, "a", "A", "client", 10, 60)])
+    st = tk.self_time(spans)
+    assert st["self_ms"].tolist() == [60.0, 20.0, 20.0, 20.0, 40.0, 50.0]  # copies that differ keep their own
+    assert st["self_ms"].iloc[[0, 1, 3]].sum() == 100.0

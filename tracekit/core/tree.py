@@ -521,7 +521,9 @@ def service_entries(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.nda
 def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
     """Exclusive (self) time of every span in ns, float64 in row order: the duration minus the union
     of its children's intervals clipped to the span (a sweep, not a sum); an in-progress child counts
-    up to the parent's end; NaN for a span in progress. The one definition behind
+    up to the parent's end; NaN for a span in progress; a later copy of a span exported twice (same start and end)
+    has its first copy's (summed over rows, such a span counts once per copy: leave out ``duplicate`` rows). The one
+    definition behind
     :func:`tracekit.self_time` (``self_ms``) and the simulator's busy time.
 
     >>> import tracekit as tk
@@ -563,4 +565,13 @@ def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
         covered = np.bincount(p, weights=gain, minlength=n)
     out = dur - covered
     out[end_na] = np.nan
+    if tree.duplicate.any():
+        # a later copy of a span exported twice is that span: its children link to the first copy, so the copy's own
+        # sweep found none (a copy of A 10..50 holding B 20..40 said 40 ms where A says 20). A copy that agrees on
+        # start and end takes the first copy's self time; one that differs keeps its own (which span it is, unknown)
+        key = tree.trace * np.int64(int(tree.span_code.max()) + 2) + (tree.span_code + 1)  # (a code of -1 too)
+        _, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
+        first = first_at[inv]
+        same = tree.duplicate & (start == start[first]) & (end == end[first]) & (end_na == end_na[first])
+        out[same] = out[first[same]]
     return out

@@ -130,3 +130,18 @@ def test_self_time_of_a_span_exported_twice_is_the_same_for_both_copies():
     st = tk.self_time(spans)
     assert st["self_ms"].tolist() == [60.0, 20.0, 20.0, 20.0, 40.0, 50.0]  # copies that differ keep their own
     assert st["self_ms"].iloc[[0, 1, 3]].sum() == 100.0
+
+
+# ------------------------------------------------------------------------------------------ reconnect
+
+
+def test_reconnect_never_proposes_an_orphans_own_child_as_its_caller():
+    # a:GET 0..100 holds the orphan o:handle 10..20 (its parent 0x63 lost), which calls c:call 10..20 > d:q 10..20
+    # (as long as it, another service): the caller is a:GET, never c:call (its own child) nor d:q
+    spans = mk([(1, 1, None, "a", "GET", "server", 0, 100), (1, 3, 99, "o", "handle", "server", 10, 20),
+                (1, 4, 3, "c", "call", "client", 10, 20), (1, 5, 4, "d", "q", "server", 10, 20)])
+    r = tk.reconnect(spans)
+    assert r[["case", "root_span_id", "caller_span_id", "client_service", "gap_ms"]].values.tolist() == [
+        ["missing_parent", "0" * 15 + "3", "0" * 15 + "1", "a", 10.0]]
+    alone = tk.reconnect(spans.iloc[1:])  # no span holds it but its own children: no caller
+    assert alone["caller_span_id"].isna().all() and alone["client_service"].isna().all()

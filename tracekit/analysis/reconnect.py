@@ -157,7 +157,8 @@ def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray
 
     Each trace with an orphan: its spans in (start, depth, -row) order under a segment tree holding, per node, the
     latest end and the latest end of a service other than that one's; an orphan's caller is the rightmost span among
-    those starting by its start whose end (of a service other than its own) reaches its end: one descent."""
+    those starting by its start whose end (of a service other than its own) reaches its end, the orphan's own
+    descendants taken out of the tree for its query: one descent."""
     out = np.full(len(orphans), -1, dtype=np.int64)
     if not len(orphans):
         return out
@@ -167,6 +168,9 @@ def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray
     rows_all = rows_all[np.lexsort((-rows_all, tree.depth[rows_all], start[rows_all], tree.trace[rows_all]))]
     tr_sorted = tree.trace[rows_all]
     neg = np.iinfo(np.int64).min
+    left, right = tree.intervals()  # pre-order numbers: a span's descendants are the rows numbered in (left, right]
+    row_at = np.full(len(left) + 1, -1, dtype=np.int64)
+    row_at[left[left >= 0]] = np.flatnonzero(left >= 0)
     for t in np.unique(o_trace).tolist():
         a, b = np.searchsorted(tr_sorted, [t, t + 1])
         rows = rows_all[a:b]
@@ -178,19 +182,21 @@ def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray
         e1[size:size + m] = end[rows].tolist()
         s1[size:size + m] = svc_code[rows].tolist()
         for i in range(size - 1, 0, -1):
-            lft, rgt = 2 * i, 2 * i + 1
-            if e1[lft] >= e1[rgt]:
-                e1[i], s1[i] = e1[lft], s1[lft]
-            else:
-                e1[i], s1[i] = e1[rgt], s1[rgt]
-            best = s1[i]
-            e2[i] = max(e1[lft] if s1[lft] != best else e2[lft], e1[rgt] if s1[rgt] != best else e2[rgt])
+            _pull(e1, s1, e2, i)
         st_sorted = start[rows]
+        pos_of = {r: i for i, r in enumerate(rows.tolist())}
         mine = np.flatnonzero(o_trace == t)
         prefix = np.searchsorted(st_sorted, start[orphans[mine]], side="right")  # spans starting by the orphan's start
         for k, p in zip(mine.tolist(), prefix.tolist(), strict=True):
             o = int(orphans[k])
             want, own = int(end[o]), int(svc_code[o])
+            # the orphan's own descendants are not its caller (a child of another service starting with it, as long
+            # as it, was proposed as the caller of its own parent): out of the tree for this query. A fragment's
+            # rows are its head's alone, so the rows taken out over all orphans are at most the trace's
+            below = row_at[left[o] + 1:right[o] + 1].tolist() if left[o] >= 0 else []
+            hidden = [pos_of[d] for d in below if pos_of[d] < p]
+            for at in hidden:
+                _put(e1, s1, e2, size, at, neg, -1)
             stack = [(1, 0, size)]
             while stack:
                 node, lo, hi = stack.pop()
@@ -202,4 +208,28 @@ def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray
                 mid = (lo + hi) // 2
                 stack.append((2 * node, lo, mid))  # left after right: the rightmost first
                 stack.append((2 * node + 1, mid, hi))
+            for at in hidden:
+                _put(e1, s1, e2, size, at, int(end[rows[at]]), int(svc_code[rows[at]]))
     return out
+
+
+def _pull(e1: list, s1: list, e2: list, i: int) -> None:
+    """Node ``i`` of :func:`_enclosing_callers`' segment tree from its two children: the latest end (``e1``), its
+    service (``s1``) and the latest end of a service other than that one (``e2``)."""
+    lft, rgt = 2 * i, 2 * i + 1
+    if e1[lft] >= e1[rgt]:
+        e1[i], s1[i] = e1[lft], s1[lft]
+    else:
+        e1[i], s1[i] = e1[rgt], s1[rgt]
+    best = s1[i]
+    e2[i] = max(e1[lft] if s1[lft] != best else e2[lft], e1[rgt] if s1[rgt] != best else e2[rgt])
+
+
+def _put(e1: list, s1: list, e2: list, size: int, at: int, end: int, svc: int) -> None:
+    """Set leaf ``at`` (end, service) of the segment tree and the nodes above it."""
+    i = size + at
+    e1[i], s1[i] = end, svc
+    i //= 2
+    while i:
+        _pull(e1, s1, e2, i)
+        i //= 2

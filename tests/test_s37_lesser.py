@@ -145,3 +145,15 @@ def test_reconnect_never_proposes_an_orphans_own_child_as_its_caller():
         ["missing_parent", "0" * 15 + "3", "0" * 15 + "1", "a", 10.0]]
     alone = tk.reconnect(spans.iloc[1:])  # no span holds it but its own children: no caller
     assert alone["caller_span_id"].isna().all() and alone["client_service"].isna().all()
+
+
+# ------------------------------------------------------------------------------------------ find_repeated_calls
+
+
+def test_repeated_calls_a_call_ending_before_it_starts_adds_no_time():
+    # GET 0..100 calls db:q three times: 30..10 (recorded ending 20 ms before it starts), 40..60, 70..80
+    spans = mk([(1, 1, None, "a", "GET", "server", 0, 100), (1, 2, 1, "db", "q", "client", 30, 10),
+                (1, 3, 1, "db", "q", "client", 40, 60), (1, 4, 1, "db", "q", "client", 70, 80)])
+    r = tk.find_repeated_calls(spans)
+    # was total 10, wall 10 (below the longest call), cost -10: the inverted call counted minus 20 ms
+    assert r[["calls", "total_ms", "wall_ms", "max_ms", "cost_ms"]].values.tolist() == [[3, 30.0, 30.0, 20.0, 10.0]]

@@ -11,7 +11,9 @@ The time a group costs: ``total_ms`` (sum of the calls' durations), ``wall_ms`` 
 their intervals: what the parent waited at most), ``max_ms`` (the longest call), ``cost_ms`` =
 ``wall_ms − max_ms`` (the wait beyond one call: what batching the N calls into one, or not
 having to retry, would save at best), ``retry_ms`` (duration of failed calls that were retried).
-``sequential`` is True when no two calls of the group overlap.
+``sequential`` is True when no two calls of the group overlap. A call still in progress, or recorded ending
+before it starts (a clock), is counted but adds no time (it read as minus its length: wall_ms below max_ms, a
+negative cost_ms).
 
 A span exported twice (its span id repeated in the trace) is one call: the later copies are left out
 (:mod:`tracekit.core.tree`), so a duplicate export never reads as an N+1.
@@ -128,12 +130,12 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     prev_max[first] = s[first]
     covered_from = np.maximum(s, prev_max)
     add = np.where(e > covered_from, e - covered_from, 0)  # new time this call adds to the union
-    add = np.where(first, e - s, add)
+    add = np.where(first, np.maximum(e - s, 0), add)  # a call recorded ending before it starts covers nothing
     overlap = ~first & (s < prev_max)
     prev_failed = np.r_[False, f[:-1]] & ~first
     prev_end = np.r_[0, e[:-1]]
     retry = prev_failed & (s >= prev_end)
-    dur = (e - s).astype(np.float64) / 1e6
+    dur = np.maximum(e - s, 0).astype(np.float64) / 1e6  # a call recorded ending before it starts adds no time
     next_retry = np.r_[retry[1:], False] & np.r_[~first[1:], False]
     calls = np.bincount(g, minlength=n_g)
     out = pd.DataFrame({

@@ -157,3 +157,19 @@ def test_repeated_calls_a_call_ending_before_it_starts_adds_no_time():
     r = tk.find_repeated_calls(spans)
     # was total 10, wall 10 (below the longest call), cost -10: the inverted call counted minus 20 ms
     assert r[["calls", "total_ms", "wall_ms", "max_ms", "cost_ms"]].values.tolist() == [[3, 30.0, 30.0, 20.0, 10.0]]
+
+
+# ------------------------------------------------------------------------------------------ diff_traces
+
+
+def test_diff_of_a_trace_with_its_copy_is_same_when_an_attribute_is_nan():
+    # OTLP JSON may carry a double as "NaN": NaN != NaN made both spans 'changed' against an identical copy
+    nan = float("nan")
+    rows = [(1, 1, None, "a", "GET", "server", 0, 100), (1, 2, 1, "db", "q", "client", 30, 50)]
+    a = mk(rows, attributes=[{"x": nan, "y": 1}, {"z": [1.0, nan]}], resource=[{"w": nan}, {}])
+    b = mk(rows, attributes=[{"x": nan, "y": 1}, {"z": [1.0, nan]}], resource=[{"w": nan}, {}])
+    d = tk.diff_traces(a, b)
+    assert d["status"].tolist() == ["same", "same"] and d["attribute_changes"].tolist() == [{}, {}]
+    c = mk(rows, attributes=[{"x": 2.0, "y": 1}, {"z": [1.0, nan]}], resource=[{"w": nan}, {}])
+    d = tk.diff_traces(a, c)  # a real change still shows, alone
+    assert d["status"].tolist() == ["changed", "same"] and list(d["attribute_changes"].iloc[0]) == ["x"]

@@ -258,18 +258,29 @@ def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, ba
     return out
 
 
+def _same_value(va, vb) -> bool:
+    """Two attribute values are the same: equal, or both NaN (a NaN double made a trace differ from its own copy),
+    item by item inside lists, tuples, arrays and dicts."""
+    if isinstance(va, float | np.floating) and isinstance(vb, float | np.floating) and np.isnan(va) and np.isnan(vb):
+        return True
+    if isinstance(va, list | tuple | np.ndarray) and isinstance(vb, list | tuple | np.ndarray):
+        return len(va) == len(vb) and all(_same_value(x, y) for x, y in zip(va, vb, strict=True))
+    if isinstance(va, dict) and isinstance(vb, dict):
+        return va.keys() == vb.keys() and all(_same_value(va[k], vb[k]) for k in va)
+    try:
+        same = va == vb
+        return bool(same) if not isinstance(same, np.ndarray) else bool(same.all())
+    except (TypeError, ValueError):
+        return False
+
+
 def _attr_changes(a, b) -> dict:
     a = a if isinstance(a, dict) else {}
     b = b if isinstance(b, dict) else {}
     out = {}
     for k in a.keys() | b.keys():
         va, vb = a.get(k), b.get(k)
-        try:
-            same = va == vb
-            same = bool(same) if not isinstance(same, np.ndarray) else bool(same.all())
-        except (TypeError, ValueError):
-            same = False
-        if not same:
+        if not _same_value(va, vb):
             out[k] = (va, vb)
     return dict(sorted(out.items()))
 

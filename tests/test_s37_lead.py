@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,3 +40,43 @@ def test_nezha_trainticket_order_ids_are_no_cards(real_traces):
     assert logs["body"].str.contains(_ORDER, regex=False).sum() >= 4  # the texts that read as cards before
     found = tk.find_pii(logs)
     assert (found["kind"] == "card").sum() == 0
+
+
+# ---- detect_changes: where a latency change begins and whether it ended ------------------------------------------
+
+_T0 = pd.Timestamp("2026-03-02 14:00", tz="UTC")
+_MIN = 60_000_000_000
+
+
+def _deploy_step(seed: int, shift_ms: float = 80.0, rate: float = 5.0):
+    """An hour of one operation's requests (Poisson, ``rate`` a minute; latency lognormal, median 110 ms), every
+    request from a deploy at a random second of minutes 20–40 on ``shift_ms`` slower, to the end of the data."""
+    rng = np.random.default_rng(seed)
+    deploy = _T0.value + int(rng.integers(20 * _MIN, 40 * _MIN))
+    n = rng.poisson(rate * 60)
+    start = np.sort(_T0.value + rng.integers(0, 60 * _MIN, n))
+    lat = 110.0 * np.exp(0.45 * rng.standard_normal(n)) + np.where(start >= deploy, shift_ms, 0.0)
+    ids = np.arange(1, n + 1)
+    spans = tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids], "parent_id": [None] * n,
+        "service": ["pay"] * n, "name": ["POST /charge"] * n, "kind": ["server"] * n, "start": start,
+        "end": start + (lat * 1e6).astype(np.int64), "status": ["ok"] * n})
+    return spans, pd.Timestamp(deploy, tz="UTC")
+
+
+def test_a_whole_latency_distribution_that_moved_is_placed_at_its_start_and_still_going():
+    # every request 80 ms slower from the deploy on (at 5 requests a minute the bucket p95 is noise): placed by how
+    # often requests passed the normal p95 alone, of the 29 seeds of 40 found the onset was within a minute in 13 and
+    # "still going" was said in 17; with each request's latency rank as a second reading, 29 and 28. Seeds 0–11 here:
+    # 3 of 8 both right before, 7 of 8 now
+    found = right = 0
+    for seed in range(12):
+        spans, deploy = _deploy_step(seed)
+        ch = tk.detect_changes(spans, metric="p95_ms")
+        if not len(ch):
+            continue
+        found += 1
+        r = ch.iloc[0]
+        right += abs(r["onset"] - deploy.floor("1min")) <= pd.Timedelta("1min") and pd.isna(r["recovery"])
+    assert found >= 6
+    assert right >= found - 1

@@ -11,6 +11,8 @@ when it is free, and works ``every_c`` ms.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 
 import tracekit as tk
 
@@ -33,7 +35,7 @@ def _queue(n: int, every_p: float, every_c: float, drop_c: int = 0, drop_p: int 
     truth, free = set(), 0
     shift = int(shift_c_ms * MS)
     for i in range(n):
-        t0 = int(i * every_p * MS)
+        t0 = int((1000 + i * every_p) * MS)  # from 1 s, so that a clock behind stays after 1970
         c0 = max(t0 + 2 * MS, free)
         free = c0 + int(every_c * MS)
         tp, tc = _t(i + 1), _t(n + i + 1)
@@ -49,7 +51,7 @@ def _queue(n: int, every_p: float, every_c: float, drop_c: int = 0, drop_p: int 
         for r in rows:
             for k, v in zip(cols, (r[0], r[1], None, *r[2:]), strict=True):
                 cols[k].append(v)
-    return tk.spans_from_columns(cols), truth
+    return tk.spans_from_columns(cols, time_unit="ns"), truth
 
 
 def _right(hops, truth) -> np.ndarray:
@@ -72,3 +74,88 @@ def test_nearest_first_backlog_with_consumers_missing_is_not_sure_of_its_wrong_h
     spans, truth = _queue(200, every_p=10, every_c=3, drop_c=10)
     h = tk.stitch(spans, via="heuristic").hops
     assert len(h) == 180 and _right(h, truth).all() and (h["confidence"] == 0.8).all()
+
+
+@pytest.fixture(scope="module")
+def linked():
+    sim = tk.simulate.simulate("async-links", n_traces=20, seed=1).spans
+    return sim, tk.stitch(sim)
+
+
+def test_links_to_spans_not_loaded_are_listed_with_the_linked_ids(linked):
+    # the producers of 3 hops are left out of the data: their consumers' links point outside it. Before: stitch
+    # dropped those hops without a word (the result had no place to say so); now each link is a row naming the span
+    # that links and the span it links to, and nothing else is unresolved
+    sim, full = linked
+    assert len(full.hops) > 3 and len(full.unresolved) == 0 and set(full.hops["rule"]) == {"link"}
+    gone = full.hops.iloc[:3]
+    part = tk.stitch(sim[~sim["trace_id"].isin(set(gone["producer_trace_id"]))])
+    assert len(part.hops) == len(full.hops) - 3
+    u = part.unresolved
+    assert list(u.columns) == ["trace_id", "span_id", "service", "name", "role", "destination", "message_id",
+                               "linked_trace_id", "linked_span_id", "reason"]
+    got = set(zip(u["span_id"], u["linked_trace_id"], u["linked_span_id"], u["reason"], u["role"], strict=True))
+    want = set(zip(gone["consumer_span_id"], gone["producer_trace_id"], gone["producer_span_id"],
+                   ["link_outside"] * 3, ["consumer"] * 3, strict=True))
+    assert got == want
+
+
+def test_a_message_no_consumer_in_the_data_took_reads_apart_from_one_not_stitched(linked):
+    # consumers that link to their producers, 3 of them left out of the data: their producers' messages were taken
+    # by no consumer in the data (every consumer left names its own producer), and say so
+    sim, full = linked
+    gone = full.hops.iloc[:3]
+    u = tk.stitch(sim[~sim["trace_id"].isin(set(gone["consumer_trace_id"]))]).unresolved
+    assert set(zip(u["span_id"], u["role"], u["reason"], strict=True)) == {
+        (p, "producer", "no_consumer") for p in gone["producer_span_id"]}
+    # by time alone (no links) the same can only be said as "paired otherwise": a drained queue, one consumer in
+    # ten missing, every consumer paired rightly, and the 10 producers of the missing ones listed
+    spans, truth = _queue(100, every_p=10, every_c=3, drop_c=10)
+    st = tk.stitch(spans)
+    assert len(st.hops) == 90 and _right(st.hops, truth).all()
+    u = st.unresolved
+    assert set(u["role"]) == {"producer"} and set(u["trace_id"]) == {_t(i + 1) for i in range(9, 100, 10)}
+    # the last message: no consumer started after it at all
+    assert dict(zip(u["trace_id"], u["reason"], strict=True)) == {
+        _t(i + 1): "consumers_taken" if i < 99 else "no_consumer" for i in range(9, 100, 10)}
+    assert (u["destination"] == "jobs").all()
+    # asked to follow links only, nothing is paired, and the rows say no rule was tried (not "no consumer")
+    u = tk.stitch(spans, via="links").unresolved
+    assert len(u) == 190 and set(u["reason"]) == {"not_tried"}
+    assert (u["role"] == "consumer").sum() == 90
+
+
+def test_consumers_with_a_clock_behind_are_reported_not_silently_dropped():
+    # 100 messages every 10 ms, each taken 2 ms after hand-over by a consumer whose clock is 300 ms behind: by time
+    # alone 30 consumers start before any producer of their queue ended. Before: they (and the last 30 producers)
+    # vanished without a word; now each is a row saying why
+    spans, truth = _queue(100, every_p=10, every_c=3, shift_c_ms=-300)
+    st = tk.stitch(spans)
+    u = st.unresolved
+    early = u[u["role"] == "consumer"]
+    late = u[u["role"] == "producer"]
+    assert set(early["reason"]) == {"producers_after"} and len(early) == 30
+    assert set(early["trace_id"]) == {_t(100 + i + 1) for i in range(30)}  # the first 30 consumers
+    assert set(late["reason"]) == {"no_consumer"} and set(late["trace_id"]) == {_t(i + 1) for i in range(70, 100)}
+    assert len(st.hops) == 70
+    # corrected clocks (here by construction) pair every message, and leave nothing unresolved
+    fixed = spans.copy()
+    c = fixed["kind"] == "consumer"
+    fixed.loc[c, ["start", "end"]] = fixed.loc[c, ["start", "end"]] + pd.Timedelta(300, "ms")
+    st = tk.stitch(fixed)
+    assert _right(st.hops, truth).all() and len(st.hops) == 100 and len(st.unresolved) == 0
+
+
+def test_a_message_id_no_span_sent_is_reported():
+    # two consumers carry message ids; only m-1 was sent in the data. The consumer of m-2 is not paired by time to
+    # the producer of m-1 (that one is taken), and says its id was not sent
+    spans = tk.spans_from_columns({
+        "trace_id": [_t(1), _t(2), _t(3)], "span_id": [_s(1), _s(2), _s(3)], "parent_id": [None] * 3,
+        "service": ["api", "w", "w"], "name": ["q publish", "q process", "q process"],
+        "kind": ["producer", "consumer", "consumer"], "start": [0, 20 * MS, 30 * MS], "end": [10 * MS, 25 * MS, 35 * MS],
+        "attributes": [{"messaging.message.id": "m-1"}, {"messaging.message.id": "m-1"},
+                       {"messaging.message.id": "m-2"}]}, time_unit="ns")
+    st = tk.stitch(spans)
+    assert st.hops[["producer_span_id", "consumer_span_id"]].values.tolist() == [[_s(1), _s(2)]]
+    u = st.unresolved
+    assert u[["span_id", "role", "message_id", "reason"]].values.tolist() == [[_s(3), "consumer", "m-2", "id_not_sent"]]

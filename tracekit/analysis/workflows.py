@@ -119,13 +119,30 @@ not matched again):
     were worse on several rows (busy jitter, bursts: under 20 of 400), so they are not offered.
 
 ``queue_wait_ms`` = consumer start − producer end (negative when clocks disagree; kept as is).
+
+What was left unresolved. ``Stitched.unresolved`` has one row per message end without a partner, with
+its ``reason`` (``UNRESOLVED_REASONS``): every link to a span not in the data (``link_outside``, with the
+linked ids), every consumer span paired with no producer (its message id sent by no span of the data,
+its queue without producers, its queue's producers all ending after it started, none within
+``max_wait_ms``, all taken by other consumers, no queue named, under a parent that is no hand-off, or
+no rule in ``via`` to try), and every hand-off span whose message no consumer took (no consumer of
+its queue started within ``max_wait_ms`` after it: ``no_consumer``; or all those were paired with
+other producers: ``consumers_taken``). So "no consumer in the data" and "not stitched" read apart.
 A workflow is a connected set of traces joined by hops; its ``workflow_id`` is the trace id of
 its *first request*: the earliest-starting trace that no hop from another trace leads into (the
 earliest trace of all when every trace is fed, a cycle of hops). A trace without hops is a
 workflow of its own, with its own id.
 
 Skewed clocks. Traces of a workflow are timed by different hosts. A consumer whose clock is
-behind may start, or even end, before its producer ended. Then:
+behind may start, or even end, before its producer ended. With links, message ids or a parent the
+hop is still found. By time alone (the heuristic) it is not, and queue timing cannot tell a clock
+behind from a later pick-up: 100 messages every 10 ms taken 1 ms after hand-over by consumers whose
+clock is 300 ms behind give 70 hops, each to the message sent 300 ms before the right one, at 0.8,
+and 30 consumers left without a producer. Those 30 are listed in ``Stitched.unresolved`` with reason
+``producers_after`` (their queue's producers all ended after they started), and the last 30 producers
+with ``no_consumer``: consumers before the first producer of their queue and producers after the last
+consumer, both at once, are the mark of a clock behind (or of the data's time window cutting a busy
+queue at both ends). Then:
 
 * it is still not the first request: the workflow starts with the request that sent the message;
 * :func:`workflow_summary` measures ``end_to_end_ms`` from the first request's start to the last
@@ -244,6 +261,43 @@ WORKFLOW_CP_TABLE = result_table(
      ("section", "string", "", "span (time held by a span) or queue (a message waiting: producer end → consumer start)")])
 
 
+#: why a message end was left unresolved (the ``reason`` column of ``Stitched.unresolved``)
+UNRESOLVED_REASONS = {
+    "link_outside": "the linked span (its producer) is not in the data",
+    "id_not_sent": "no span in the data sent its message id",
+    "no_queue": "it names no queue or topic, so it cannot be paired by time",
+    "no_producer_of_queue": "no span in the data sends to its queue (other than those paired by a link, parent "
+                            "or message id)",
+    "producers_after": "its queue's producers in the data all ended after it started (by more than tolerance_ms): "
+                       "its clock behind, or its message sent before the data begins",
+    "none_in_reach": "no producer of its queue ended within max_wait_ms before it started",
+    "all_taken": "every producer of its queue in reach was paired with another consumer",
+    "not_a_root": "it has a parent in the data that is not a hand-off (only roots and orphans are paired by time)",
+    "not_tried": "no rule in via could pair it (the heuristic was not asked for)",
+    "id_not_taken": "no span in the data took its message id (and the heuristic was not asked for)",
+    "no_consumer": "no consumer of its queue in the data (other than those paired by a link, parent or message id) "
+                   "started within max_wait_ms after it ended: its consumer is not in the data",
+    "consumers_taken": "the consumers of its queue that started within max_wait_ms after it ended were paired by time "
+                       "with other producers: its consumer is missing from the data, or was paired with another "
+                       "message (see their confidence)",
+}
+
+UNRESOLVED_TABLE = result_table(
+    "stitch.unresolved",
+    "one row per message end stitch left without a partner: a link to a span not in the data, a consumer span "
+    "paired with no producer, or a hand-off span whose message no consumer took",
+    [("trace_id", "string", "", "trace of the span"),
+     ("span_id", "string", "", "the span (for a link: the linking span)"),
+     ("service", "string", "", "service of the span"),
+     ("name", "string", "", "operation of the span"),
+     ("role", "string", "", "consumer (took a message from someone unknown) or producer (sent a message no one took)"),
+     ("destination", "string", "", "its queue or topic; <NA> if it names none"),
+     ("message_id", "string", "", "the message id it carries (messaging.message.id, …); <NA> if none"),
+     ("linked_trace_id", "string", "", "for a link to a span not in the data: the linked trace id; else <NA>"),
+     ("linked_span_id", "string", "", "for a link to a span not in the data: the linked span id; else <NA>"),
+     ("reason", "string", "", "why: " + "; ".join(f"{k} ({v})" for k, v in UNRESOLVED_REASONS.items())),
+     ])
+
 @dataclass(frozen=True)
 class Stitched(Result):
     """What :func:`stitch` returns: the spans with a ``workflow_id`` column, and the hops table.
@@ -254,6 +308,11 @@ class Stitched(Result):
         A new frame: the input's columns plus ``workflow_id`` (string).
     hops : pandas.DataFrame
         One row per hop, columns of ``HOPS_TABLE`` (see the module docstring).
+    unresolved : pandas.DataFrame
+        One row per message end left without a partner, columns of ``UNRESOLVED_TABLE``: every link to a span not
+        in the data, every consumer span paired with no producer, every hand-off span whose message no consumer
+        took, each with its ``reason`` (``UNRESOLVED_REASONS``), so that "no consumer in the data" and "not
+        stitched" read apart.
     """
 
     TABLE = "hops"  #: the field .table returns
@@ -261,6 +320,8 @@ class Stitched(Result):
     spans: pd.DataFrame
     hops: pd.DataFrame
     params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
+    #: message ends left without a partner, with the reason (columns of ``UNRESOLVED_TABLE``)
+    unresolved: pd.DataFrame = field(default_factory=lambda: _empty_unresolved(), compare=False)
 
     @property
     def n_workflows(self) -> int:
@@ -279,6 +340,7 @@ class _Hops:
     destination: np.ndarray  # object, None when unknown
     workflow: np.ndarray  # per row of spans: workflow trace code (trace code of its first request)
     tree: Any
+    unresolved: pd.DataFrame | None = None  # UNRESOLVED_TABLE, when asked for
 
 
 def _attrs(spans: pd.DataFrame) -> np.ndarray:
@@ -392,7 +454,7 @@ def _validate_via(via: str | Iterable[str], func: str = "stitch") -> tuple[str, 
 
 
 def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tolerance_ms: float,
-               order: str = "nearest") -> _Hops:
+               order: str = "nearest", report: bool = False) -> _Hops:
     n = len(spans)
     tree = span_tree(spans)
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
@@ -429,7 +491,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         used_p[p] = True
 
     parent = tree.parent
-    link_i, link_j = _link_targets(spans)
+    link_i, link_j, link_t = _link_targets(spans)
     # spans whose every link points to a span not in the data: their producer is known to be elsewhere
     elsewhere = np.zeros(n, dtype=bool)
     elsewhere[link_i] = True
@@ -494,9 +556,10 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             mf.append(1.0 if len(cands) == 1 else 0.9)
         if mp:
             add(np.asarray(mp), np.asarray(mc), "message_id", np.asarray(mf))
+    # what is left to pair by time: consumers and producers no explicit rule (parent, link, message id) explained
+    c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0) & ~elsewhere)
+    p_rows = np.flatnonzero(handoff & ~used_p & ~consumer_like)
     if "heuristic" in via and n:
-        c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0) & ~elsewhere)
-        p_rows = np.flatnonzero(handoff & ~used_p & ~consumer_like)
         if len(c_rows) and len(p_rows):
             hp, hc, hf = _heuristic(p_rows, c_rows, _queues(p_rows, c_rows, dest, attrs), start, end,
                                     max_wait_ns, tol_ns, order)
@@ -507,7 +570,116 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     R = np.concatenate(rule) if rule else np.zeros(0, dtype=object)
     F = np.concatenate(conf) if conf else np.zeros(0, dtype=np.float64)
     D = np.asarray([dest(int(p)) or dest(int(c)) for p, c in zip(P.tolist(), C.tolist(), strict=True)], dtype=object)
-    return _Hops(P, C, R, F, D, _workflows(tree, start, P, C), tree)
+    unresolved = None
+    if report:
+        inferred = spans["inferred"].to_numpy(dtype=bool, na_value=False) if "inferred" in spans.columns \
+            else np.zeros(n, dtype=bool)
+        unresolved = _unresolved(
+            spans, via, dest, attrs, start, end, max_wait_ns, tol_ns,
+            producers=np.flatnonzero(handoff & ~consumer_like & ~used_p & ~inferred),
+            consumers=np.flatnonzero(consumer_like & ~copy & ~matched & ~elsewhere),
+            all_p=p_rows, all_c=c_rows,
+            links=(link_i, link_j, link_t, copy), parent=parent, handoff=handoff)
+    return _Hops(P, C, R, F, D, _workflows(tree, start, P, C), tree, unresolved)
+
+
+def _empty_unresolved() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=STRING) for c in UNRESOLVED_TABLE.column_names})
+
+
+def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers, consumers, all_p, all_c, links,
+                parent, handoff) -> pd.DataFrame:
+    """The message ends left without a partner (``UNRESOLVED_TABLE``), each with its reason: links to spans not in
+    the data, ``consumers`` (rows paired with no producer, whose links do not all point outside the data) and
+    ``producers`` (hand-off rows that fed no hop). ``all_p`` / ``all_c``: the producer / consumer rows no explicit
+    rule explained (those left to pair by time), to tell "none in the data" from "paired with another". A consumer
+    paired by its link, parent or message id took its own message, so it is no candidate for another's.
+    O(n log n)."""
+    link_i, link_j, link_t, copy = links
+    rows, role, reason, lt = [], [], [], []
+    out = (link_j < 0) & ~copy[link_i] if len(link_i) else np.zeros(0, dtype=bool)
+    if out.any():
+        seen = set()
+        for i, t in zip(link_i[out].tolist(), link_t[out].tolist(), strict=True):
+            if (i, t) not in seen:  # one row per (span, linked span)
+                seen.add((i, t))
+                rows.append(i)
+                lt.append(t)
+                role.append("consumer")
+                reason.append("link_outside")
+    qp, qc, _ = _queues(all_p, np.concatenate([all_c, consumers]), dest, attrs)
+    qc, qc_self = qc[:len(all_c)], qc[len(all_c):]
+    p_end: dict = {}
+    for q, r in zip(qp, all_p.tolist(), strict=True):
+        p_end.setdefault(q, []).append(end[r])
+    c_start: dict = {}
+    for q, r in zip(qc, all_c.tolist(), strict=True):
+        c_start.setdefault(q, []).append(start[r])
+    p_end = {q: np.sort(np.asarray(v, dtype=np.int64)) for q, v in p_end.items()}
+    c_start = {q: np.sort(np.asarray(v, dtype=np.int64)) for q, v in c_start.items()}
+    sent = {m for m in (_message_id(attrs[r], dest(r)) for r in all_p.tolist()) if m is not None}
+    taken = {m for m in (_message_id(attrs[r], dest(r)) for r in all_c.tolist()) if m is not None}
+    heur, msg, lnk = "heuristic" in via, "messaging" in via, "links" in via
+    for r, q in zip(consumers.tolist(), qc_self, strict=True):
+        m = _message_id(attrs[r], dest(r))
+        pe = p_end.get(q) if q is not None else None
+        if m is not None and msg and m not in sent:
+            why = "id_not_sent"
+        elif not heur or (parent[r] >= 0 and handoff[parent[r]] and not lnk):
+            why = "not_tried"
+        elif parent[r] >= 0:
+            why = "not_a_root"
+        elif q is None:
+            why = "no_queue"
+        elif pe is None or not len(pe):
+            why = "no_producer_of_queue"
+        else:
+            by = int(np.searchsorted(pe, start[r] + tol, side="right"))  # producers ended by its start (+ tol)
+            since = int(np.searchsorted(pe, start[r] - max_wait, side="left"))
+            why = "producers_after" if by == 0 else "none_in_reach" if by <= since else "all_taken"
+        rows.append(r)
+        role.append("consumer")
+        reason.append(why)
+        lt.append(None)
+    qp_self = _queues(producers, np.zeros(0, dtype=np.int64), dest, attrs)[0]
+    for r, q in zip(producers.tolist(), qp_self, strict=True):
+        m = _message_id(attrs[r], dest(r))
+        cs = c_start.get(q) if q is not None else None
+        if not heur:
+            why = "id_not_taken" if m is not None and msg and m not in taken else "not_tried"
+        elif q is None:
+            why = "no_queue"
+        elif cs is None or not len(cs):
+            why = "no_consumer"
+        else:
+            lo = int(np.searchsorted(cs, end[r] - tol, side="left"))
+            hi = int(np.searchsorted(cs, end[r] + max_wait, side="right"))
+            why = "consumers_taken" if hi > lo else "no_consumer"
+        rows.append(r)
+        role.append("producer")
+        reason.append(why)
+        lt.append(None)
+    if not rows:
+        return _empty_unresolved()
+    r = np.asarray(rows, dtype=np.int64)
+    col = lambda c: spans[c].iloc[r].astype(object).to_numpy()  # noqa: E731
+
+    def shown_id(i: int) -> str | None:
+        a = attrs[i]
+        m = _first(a, _MESSAGE_ID_KEYS) if isinstance(a, dict) else None
+        if m is None and _message_id(a, dest(i)) is not None:  # a Kafka message: its partition and offset
+            m = f"partition {_partition(a)} offset {_first(a, _OFFSET_KEYS)}"
+        return m
+
+    out = pd.DataFrame({
+        "trace_id": col("trace_id"), "span_id": col("span_id"), "service": col("service"), "name": col("name"),
+        "role": role, "destination": [dest(i) for i in rows], "message_id": [shown_id(i) for i in rows],
+        "linked_trace_id": [t[0] if t is not None else None for t in lt],
+        "linked_span_id": [t[1] if t is not None else None for t in lt],
+        "reason": reason})
+    out = out.astype(STRING).sort_values(["role", "trace_id", "span_id", "linked_trace_id", "linked_span_id"],
+                                         kind="stable", na_position="first").reset_index(drop=True)
+    return out
 
 
 def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> tuple[list, list, list]:
@@ -525,12 +697,13 @@ def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> 
             groups)
 
 
-def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Every well-formed link (a dict with a trace id and a span id) of the ``links`` column: the linking row, and
-    the linked row (-1 when that span is not in the data; the first copy of a repeated id)."""
+def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every well-formed link (a dict with a trace id and a span id) of the ``links`` column: the linking row, the
+    linked row (-1 when that span is not in the data; the first copy of a repeated id), and the linked (trace id,
+    span id), lower case."""
     none = np.zeros(0, dtype=np.int64)
     if "links" not in spans.columns or not len(spans):
-        return none, none
+        return none, none, np.zeros(0, dtype=object)
     lk = spans["links"].to_numpy(dtype=object)
     li, lt = [], []
     for i, x in enumerate(lk.tolist()):
@@ -538,13 +711,15 @@ def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             for link in x:
                 if isinstance(link, dict) and link.get("trace_id") and link.get("span_id"):
                     li.append(i)
-                    lt.append(str(link["trace_id"]).lower() + str(link["span_id"]).lower())
+                    lt.append((str(link["trace_id"]).lower(), str(link["span_id"]).lower()))
     if not li:
-        return none, none
+        return none, none, np.zeros(0, dtype=object)
     key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
     first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row
-    at = key[first].get_indexer(np.asarray(lt, dtype=object))
-    return np.asarray(li, dtype=np.int64), np.where(at >= 0, first[np.maximum(at, 0)], -1).astype(np.int64)
+    lt_arr = np.empty(len(lt), dtype=object)
+    lt_arr[:] = lt
+    at = key[first].get_indexer(np.asarray([a + b for a, b in lt], dtype=object))
+    return np.asarray(li, dtype=np.int64), np.where(at >= 0, first[np.maximum(at, 0)], -1).astype(np.int64), lt_arr
 
 
 def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest"):
@@ -778,7 +953,8 @@ def stitch(
     Returns
     -------
     Stitched
-        ``spans`` (a new frame with a ``workflow_id`` column) and ``hops`` (one row per hop).
+        ``spans`` (a new frame with a ``workflow_id`` column), ``hops`` (one row per hop) and ``unresolved`` (one
+        row per link, consumer or hand-off span left without a partner, with the reason).
 
     Raises
     ------
@@ -794,8 +970,15 @@ def stitch(
     >>> st = tk.stitch(sim.spans)
     >>> len(st.hops) == sim.truth.n_hops, set(st.hops["rule"])
     (True, {'link'})
-    >>> st.n_workflows == 40
-    True
+    >>> st.n_workflows == 40, len(st.unresolved)
+    (True, 0)
+
+    Leave out the traces of two producers: their consumers' links now point outside the data, and say so
+
+    >>> gone = set(st.hops["producer_trace_id"][:2])
+    >>> part = tk.stitch(sim.spans[~sim.spans["trace_id"].isin(gone)])
+    >>> len(part.hops), part.unresolved["reason"].tolist()
+    (11, ['link_outside', 'link_outside'])
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "stitch")
     v = _validate_via(via)
@@ -803,13 +986,15 @@ def stitch(
     tolerance_ms = number_arg(tolerance_ms, "tolerance_ms", "stitch", low=0, allow_inf=True)
     if not isinstance(order, str) or order not in ORDERS:
         raise ArgumentError(f"stitch: order must be one of {list(ORDERS)}, got {order!r}")
-    h = _find_hops(spans, v, float(max_wait_ms), float(tolerance_ms), order)
+    h = _find_hops(spans, v, float(max_wait_ms), float(tolerance_ms), order, report=True)
     out = spans.copy()
     out["workflow_id"] = pd.Series(h.tree.trace_ids[h.workflow] if len(spans) else [], index=spans.index, dtype=STRING)
     hops = _hops_frame(spans, h)
     HOPS_TABLE.check(hops)
+    UNRESOLVED_TABLE.check(h.unresolved)
     return Stitched(out, hops, params={"via": list(v), "max_wait_ms": float(max_wait_ms),
-                                          "tolerance_ms": float(tolerance_ms), "order": order})
+                                          "tolerance_ms": float(tolerance_ms), "order": order},
+                    unresolved=h.unresolved)
 
 
 def _as_stitched(spans: pd.DataFrame | Stitched, via) -> Stitched:

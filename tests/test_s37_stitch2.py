@@ -159,3 +159,19 @@ def test_a_message_id_no_span_sent_is_reported():
     assert st.hops[["producer_span_id", "consumer_span_id"]].values.tolist() == [[_s(1), _s(2)]]
     u = st.unresolved
     assert u[["span_id", "role", "message_id", "reason"]].values.tolist() == [[_s(3), "consumer", "m-2", "id_not_sent"]]
+
+
+def test_a_message_id_every_message_shares_pairs_each_consumer_with_the_producer_nearest_in_time():
+    # every span carries the same message id "0" (a placeholder): each consumer takes the latest producer of that id
+    # to end before it started (right while the queue drains), at 0.9 (the id is not unique). The first message's
+    # consumer has a clock 20 ms behind, so no producer ended before it: it takes the first to end after it (its own,
+    # 19 ms off). Before: the latest of all (the last message, 3 s off), and the search scanned every producer of the
+    # id per consumer (8,000 messages: 21 s CPU; now 0.1 s: measured, not asserted)
+    spans, truth = _queue(300, every_p=10, every_c=3)
+    spans["attributes"] = [{"messaging.message.id": "0"} for _ in range(len(spans))]
+    early = spans["trace_id"] == _t(301)
+    spans.loc[early, ["start", "end"]] = spans.loc[early, ["start", "end"]] - pd.Timedelta(20, "ms")
+    h = tk.stitch(spans, via="messaging").hops
+    assert len(h) == 300 and set(h["rule"]) == {"message_id"} and (h["confidence"] == 0.9).all()
+    assert _right(h, truth).all()
+    assert h.set_index("consumer_trace_id").loc[_t(301), "queue_wait_ms"] == -19.0

@@ -175,3 +175,20 @@ def test_a_message_id_every_message_shares_pairs_each_consumer_with_the_producer
     assert len(h) == 300 and set(h["rule"]) == {"message_id"} and (h["confidence"] == 0.9).all()
     assert _right(h, truth).all()
     assert h.set_index("consumer_trace_id").loc[_t(301), "queue_wait_ms"] == -19.0
+
+
+def test_a_span_linking_to_itself_is_reported_as_such():
+    # a consumer whose only link names itself (an instrumentation that linked the current context): no hop, and the
+    # row says the link names no producer (before: nothing, or only 'no span sends to its queue')
+    B = 1000 * MS
+    spans = tk.spans_from_columns({
+        "trace_id": [_t(1)], "span_id": [_s(1)], "parent_id": [None], "service": ["w"], "name": ["jobs process"],
+        "kind": ["consumer"], "start": [B], "end": [B + 5 * MS]}, time_unit="ns")
+    spans["links"] = [[{"trace_id": _t(1), "span_id": _s(1)}]]
+    st = tk.stitch(spans)
+    assert st.hops.empty
+    u = st.unresolved
+    links = u[u["linked_span_id"].notna()]
+    assert links[["span_id", "linked_span_id", "reason"]].values.tolist() == [[_s(1), _s(1), "link_to_itself"]]
+    # the consumer itself is still listed: nothing else sends to its queue
+    assert u.loc[u["linked_span_id"].isna(), "reason"].tolist() == ["no_producer_of_queue"]

@@ -123,7 +123,7 @@ not matched again):
 
 What was left unresolved. ``Stitched.unresolved`` has one row per message end without a partner, with
 its ``reason`` (``UNRESOLVED_REASONS``): every link to a span not in the data (``link_outside``, with the
-linked ids), every consumer span paired with no producer (its message id sent by no span of the data,
+linked ids) or to the linking span itself (``link_to_itself``), every consumer span paired with no producer (its message id sent by no span of the data,
 its queue without producers, its queue's producers all ending after it started, none within
 ``max_wait_ms``, all taken by other consumers, no queue named, under a parent that is no hand-off, or
 no rule in ``via`` to try), and every hand-off span whose message no consumer took (no consumer of
@@ -265,6 +265,7 @@ WORKFLOW_CP_TABLE = result_table(
 #: why a message end was left unresolved (the ``reason`` column of ``Stitched.unresolved``)
 UNRESOLVED_REASONS = {
     "link_outside": "the linked span (its producer) is not in the data",
+    "link_to_itself": "the span links to itself: the link names no producer",
     "id_not_sent": "no span in the data sent its message id",
     "no_queue": "it names no queue or topic, so it cannot be paired by time",
     "no_producer_of_queue": "no span in the data sends to its queue (other than those paired by a link, parent "
@@ -595,23 +596,23 @@ def _empty_unresolved() -> pd.DataFrame:
 def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers, consumers, all_p, all_c, links,
                 parent, handoff) -> pd.DataFrame:
     """The message ends left without a partner (``UNRESOLVED_TABLE``), each with its reason: links to spans not in
-    the data, ``consumers`` (rows paired with no producer, whose links do not all point outside the data) and
+    the data or to the linking span itself, ``consumers`` (rows paired with no producer, whose links do not all point outside the data) and
     ``producers`` (hand-off rows that fed no hop). ``all_p`` / ``all_c``: the producer / consumer rows no explicit
     rule explained (those left to pair by time), to tell "none in the data" from "paired with another". A consumer
     paired by its link, parent or message id took its own message, so it is no candidate for another's.
     O(n log n)."""
     link_i, link_j, link_t, copy = links
     rows, role, reason, lt = [], [], [], []
-    out = (link_j < 0) & ~copy[link_i] if len(link_i) else np.zeros(0, dtype=bool)
+    out = ((link_j < 0) | (link_j == link_i)) & ~copy[link_i] if len(link_i) else np.zeros(0, dtype=bool)
     if out.any():
         seen = set()
-        for i, t in zip(link_i[out].tolist(), link_t[out].tolist(), strict=True):
+        for i, j, t in zip(link_i[out].tolist(), link_j[out].tolist(), link_t[out].tolist(), strict=True):
             if (i, t) not in seen:  # one row per (span, linked span)
                 seen.add((i, t))
                 rows.append(i)
                 lt.append(t)
                 role.append("consumer")
-                reason.append("link_outside")
+                reason.append("link_outside" if j < 0 else "link_to_itself")
     qp, qc, _ = _queues(all_p, np.concatenate([all_c, consumers]), dest, attrs)
     qc, qc_self = qc[:len(all_c)], qc[len(all_c):]
     p_end: dict = {}

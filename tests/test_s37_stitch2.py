@@ -192,3 +192,22 @@ def test_a_span_linking_to_itself_is_reported_as_such():
     assert links[["span_id", "linked_span_id", "reason"]].values.tolist() == [[_s(1), _s(1), "link_to_itself"]]
     # the consumer itself is still listed: nothing else sends to its queue
     assert u.loc[u["linked_span_id"].isna(), "reason"].tolist() == ["no_producer_of_queue"]
+
+
+def test_a_batch_receive_span_whose_child_took_its_message_is_not_paired_by_time():
+    # OTel batch receive: a "receive" consumer span (a trace root) over a "process" consumer span that links to its
+    # producer. Another message of the queue (producer 5) has no consumer in the data. Before: the receive span was
+    # paired by time with producer 5 (a hop at 0.4 that did not happen); now its message is the one its child took
+    B = 1000 * MS
+    rows = [(_t(1), _s(1), None, "api", "q publish", "producer", B, B + MS),
+            (_t(3), _s(3), None, "w", "q receive", "consumer", B + 10 * MS, B + 11 * MS),
+            (_t(3), _s(4), _s(3), "w", "q process", "consumer", B + 11 * MS, B + 12 * MS),
+            (_t(4), _s(5), None, "api", "q publish", "producer", B + 5 * MS, B + 6 * MS)]
+    cols = {k: list(v) for k, v in zip(("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"),
+                                       zip(*rows, strict=True), strict=True)}
+    spans = tk.spans_from_columns(cols, time_unit="ns")
+    spans["links"] = [None, None, [{"trace_id": _t(1), "span_id": _s(1)}], None]
+    st = tk.stitch(spans)
+    assert st.hops[["producer_span_id", "consumer_span_id", "rule"]].values.tolist() == [[_s(1), _s(4), "link"]]
+    # producer 5's message: no consumer in the data took it, and the receive span is not listed as unresolved
+    assert st.unresolved[["span_id", "role"]].values.tolist() == [[_s(5), "producer"]]

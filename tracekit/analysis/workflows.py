@@ -39,7 +39,8 @@ not matched again):
     (of that destination) has the id, else 0.9.
 ``"heuristic"`` — rule ``heuristic``, last and documented: a consumer span with no parent in the
     data (a trace root, or an orphan), and no link that points only outside the data (its producer
-    is then known to be a span not loaded), is matched to a hand-off span of the same *destination*
+    is then known to be a span not loaded), nor a child that took a message by a link, parent or message
+    id (a batch ``receive`` span over its ``process`` spans: its messages are theirs), is matched to a hand-off span of the same *destination*
     (``messaging.destination.name``, legacy ``messaging.destination``, the last part of an SQS
     queue URL or SNS topic ARN, else the destination in an OTel span name ``"<destination>
     <operation>"`` / ``"<operation> <destination>"`` with operation publish/send/create/receive/
@@ -562,7 +563,14 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             mf.append(1.0 if len(cands) == 1 else 0.9)
         if mp:
             add(np.asarray(mp), np.asarray(mc), "message_id", np.asarray(mf))
-    # what is left to pair by time: consumers and producers no explicit rule (parent, link, message id) explained
+    # what is left to pair by time: consumers and producers no explicit rule (parent, link, message id) explained.
+    # A consumer whose child took a message by explicit context (an OTel batch "receive" span over "process" spans
+    # that link to their producers) took its messages through that child: it is not paired by time on its own
+    # (before: it took a producer whose consumer was not in the data)
+    below = np.zeros(n, dtype=bool)
+    got = np.flatnonzero(matched & (parent >= 0))
+    below[parent[got]] = True
+    elsewhere = elsewhere | (below & ~matched)
     c_rows = np.flatnonzero(consumer_like & ~matched & (parent < 0) & ~elsewhere)
     p_rows = np.flatnonzero(handoff & ~used_p & ~consumer_like)
     if "heuristic" in via and n:

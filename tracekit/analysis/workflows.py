@@ -303,7 +303,8 @@ UNRESOLVED_TABLE = result_table(
 
 @dataclass(frozen=True)
 class Stitched(Result):
-    """What :func:`stitch` returns: the spans with a ``workflow_id`` column, and the hops table.
+    """What :func:`stitch` returns: the spans with a ``workflow_id`` column, the hops table, and what was left
+    unresolved.
 
     Attributes
     ----------

@@ -80,3 +80,43 @@ def test_a_whole_latency_distribution_that_moved_is_placed_at_its_start_and_stil
         right += abs(r["onset"] - deploy.floor("1min")) <= pd.Timedelta("1min") and pd.isna(r["recovery"])
     assert found >= 6
     assert right >= found - 1
+
+
+# ---- the per-frame cache: a new frame with other dicts or lists is not served another frame's result -----------
+
+def _linked_root():
+    return tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["a" * 16], "parent_id": [None],
+                                  "service": ["worker"], "name": ["process"], "kind": ["server"], "start": [0],
+                                  "end": [10_000_000], "status": ["ok"]})
+
+
+def test_trace_outcomes_of_a_frame_given_links_are_its_own():
+    from tracekit.core import trace_outcomes
+    from tracekit.core.cache import clear_cache
+
+    plain = _linked_root()
+    linked = plain.assign(links=[[{"trace_id": "2" * 32, "span_id": "b" * 16}]])
+    clear_cache()
+    fresh = bool(trace_outcomes(linked)["request"].iloc[0])  # a root with a link carries a message, not a request
+    clear_cache()
+    trace_outcomes(plain)
+    after_plain = bool(trace_outcomes(linked)["request"].iloc[0])
+    assert after_plain == fresh is False  # was True: the link-free copy's cached outcome
+
+
+def test_lambda_invocations_of_a_frame_given_other_attributes_are_its_own():
+    from tracekit.analysis.attribution import lambda_invocations
+    from tracekit.core.cache import clear_cache
+
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 4, "span_id": ["a" * 16, "b" * 16, "c" * 16, "d" * 16],
+        "parent_id": [None, "a" * 16, "b" * 16, None], "service": ["fn"] * 4,
+        "name": ["fn", "fn", "Initialization", "fn"], "kind": ["server", "internal", "internal", "server"],
+        "start": [0, 10, 10, 400], "end": [320, 320, 310, 420],
+        "attributes": [{"origin": "AWS::Lambda::Function"}, {}, {}, {"origin": "AWS::Lambda::Function"}]})
+    plain = spans.assign(attributes=[{} for _ in range(4)])
+    clear_cache()
+    fresh = len(lambda_invocations(plain))
+    clear_cache()
+    assert len(lambda_invocations(spans)) == 2
+    assert len(lambda_invocations(plain)) == fresh == 0  # was 2: the first frame's invocations

@@ -5,8 +5,11 @@ trace outcomes, the critical path) are computed once per frame and taken from he
 An entry is held weakly (it goes when the frame goes) and checked against a fingerprint of the
 columns the computation reads (ids, times, status, names …: Arrow buffers, hashed once per array
 object since Arrow arrays never change, and int64 arrays; no per-row Python), so a frame whose columns were replaced or edited in place is computed
-again. Object columns (``attributes``, ``links``) are not hashed: edit those in place and the
-result is not refreshed — analyses never mutate their input, and a new frame is a new entry.
+again. The content of columns of dicts and lists (``attributes``, ``links``) is not hashed (a frame of a million spans
+would pay a Python walk of them at every lookup): edit those in place and the result is not refreshed — analyses
+never mutate their input, and a new frame is a new entry. A computation that reads them lists them all the same:
+a new frame served from another's result (below) must hold equal values in every column read, these included
+(``spans.assign(links=…)`` is computed afresh; equal cells are the same objects in a cut, so comparing them is cheap).
 
 A frame that holds whole traces of a frame already cached (``spans[spans["trace_id"].isin(ids)]``,
 ``spans.copy()``, ``spans.assign(x=…)``: same index labels, same values in the fingerprinted columns,
@@ -93,7 +96,10 @@ def fingerprint(spans: pd.DataFrame, columns: Iterable[str]) -> bytes:
             h.update(_numeric_digest(arr._data))
             h.update(_numeric_digest(arr._mask))
         else:
-            h.update(_object_digest(spans[col]))
+            try:
+                h.update(_object_digest(spans[col]))
+            except TypeError:  # cells that are dicts or lists (attributes, links): their content is not hashed
+                h.update(b"containers")
     return h.digest()
 
 

@@ -423,7 +423,7 @@ def _outcomes_of(outcomes: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
 
 #: the columns trace_outcomes reads (fingerprinted by the per-frame cache)
 _OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
-                   "http_status", "error", "fault", "throttle", "in_progress")
+                   "http_status", "error", "fault", "throttle", "in_progress", "links")
 
 
 #: private columns of the cached outcomes (not returned): some span of the trace records a status; the root is one

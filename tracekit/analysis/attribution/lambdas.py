@@ -128,9 +128,10 @@ def lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
                         by_trace=_invocations_of)
 
 
-#: the columns lambda_invocations reads that the per-frame cache fingerprints (container columns are not:
-#: core.cache)
-_INVOCATION_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms")
+#: the columns lambda_invocations reads (of attributes and resource the cache hashes no content, but a frame served
+#: from another's result must hold the same: core.cache)
+_INVOCATION_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms",
+                      "attributes", "resource")
 
 
 def _invocations_of(inv: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:

@@ -53,7 +53,7 @@ Aggregations combine partial results exactly:
   each edge's quantiles are taken over all its calls (memory: the calls of the largest edge on one worker).
 * :func:`health_report` → the findings frame of :func:`tracekit.health_report`: counts, shares
   and values exact for every check (``span_error_rate`` rebuilt from counts of failed spans,
-  :func:`tracekit.core.failed`, NaN with ``failed_request_ratio``'s value where no span of any partition records a
+  :func:`tracekit.core.failed`, over the spans of known outcome, :func:`tracekit.core.outcome_unknown`, NaN with ``failed_request_ratio``'s value where no span of any partition records a
   status, :func:`tracekit.core.status_recorded`; ``p95_request_latency_ms`` from every request's latency
   ``request_ms`` by :func:`tracekit.core.percentile`, ``top_call_path`` counted over all paths
   and cut to the top ``top_call_paths`` afterwards; ``high_cardinality_span_name`` from every partition's
@@ -105,6 +105,7 @@ from .core import (
     QUANTILES,
     bool_column,
     failed,
+    outcome_unknown,
     percentile,
     require_columns,
     status_recorded,
@@ -955,7 +956,7 @@ def find_repeated_calls(spans: dd.DataFrame, *, min_calls: int = 2) -> dd.DataFr
 _CP_COLUMNS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms",
                "in_progress", "inferred")
 #: columns service_graph reads
-_GRAPH_COLUMNS = _CP_COLUMNS + ("status", "error", "fault", "throttle", "attributes", "links")
+_GRAPH_COLUMNS = _CP_COLUMNS + ("status", "http_status", "error", "fault", "throttle", "attributes", "links")
 
 
 def _project(spans: dd.DataFrame, columns: Iterable[str]) -> dd.DataFrame:
@@ -1058,10 +1059,12 @@ def _edge_rows(spans: pd.DataFrame, by: str) -> pd.DataFrame:
 
 _EDGE_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
                            "dur": pd.Series([], dtype="float64"), "err": pd.Series([], dtype=bool),
+                           "unknown": pd.Series([], dtype=bool),
                            "fault": pd.Series([], dtype=bool), "throttle": pd.Series([], dtype=bool),
                            "async": pd.Series([], dtype=bool), "wait": pd.Series([], dtype="float64")})
 _STAT_META = pd.DataFrame({"source": pd.Series([], dtype=object), "target": pd.Series([], dtype=object),
-                           **{c: pd.Series([], dtype="int64") for c in ("calls", "errors", "faults", "throttles", "async_calls")},
+                           **{c: pd.Series([], dtype="int64") for c in ("calls", "errors", "unknown", "faults", "throttles",
+                                                                      "async_calls")},
                            **{c: pd.Series([], dtype="float64") for c in ("mean_ms", "total_ms", "p50_ms", "p95_ms", "p99_ms",
                                                                           "wait_p50_ms", "wait_p95_ms", "wait_p99_ms")}})
 
@@ -1072,8 +1075,8 @@ def _edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
     if not len(edges):
         return _STAT_META.copy()
     g = edges.groupby(["source", "target"], sort=True)
-    stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
-                  mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
+    stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), unknown=("unknown", "sum"), faults=("fault", "sum"),
+                  throttles=("throttle", "sum"), mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
     q = np.vstack([percentile(d.to_numpy(dtype=np.float64), QUANTILES) for _, d in g["dur"]])
     stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = q[:, 0], q[:, 1], q[:, 2]
     from .analysis.graph import wait_percentiles  # the graph's own definition of the wait columns
@@ -1090,12 +1093,12 @@ def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     from .analysis.graph import call_edges
     from .analysis.structure import self_time as st_fn
 
-    _, node, _, service, name, err, fault, dur, keep = call_edges(spans, by)
+    _, node, _, service, name, err, fault, dur, keep, unknown = call_edges(spans, by)
     self_ms = st_fn(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[keep] if len(spans) else np.zeros(0)
-    nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur,
+    nd = pd.DataFrame({"node": node, "err": err, "unknown": unknown, "fault": fault, "self": self_ms, "dur": dur,
                        "service": service, "name": name})
     g = nd.groupby("node", sort=True)
-    out = g.agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"), self_ms=("self", "sum"),
+    out = g.agg(spans=("err", "size"), errors=("err", "sum"), unknown=("unknown", "sum"), faults=("fault", "sum"), self_ms=("self", "sum"),
                 duration_ms=("dur", "sum"), service=("service", "first"), name=("name", "first"))
     return out.reset_index()
 
@@ -1152,20 +1155,22 @@ def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
     stats, nodes, targets, status = dask.compute(stats, nodes, peers, status)
     G = nx.DiGraph(by=by, status_recorded=bool(status is not None and status.any()))
     if len(nodes):
-        ng = nodes.groupby("node", sort=True).agg(spans=("spans", "sum"), errors=("errors", "sum"), faults=("faults", "sum"),
+        ng = nodes.groupby("node", sort=True).agg(spans=("spans", "sum"), errors=("errors", "sum"),
+                                                  unknown=("unknown", "sum"), faults=("faults", "sum"),
                                                   self_ms=("self_ms", "sum"), duration_ms=("duration_ms", "sum"),
                                                   service=("service", "first"), name=("name", "first"))
         for key, r in ng.iterrows():
-            attrs = {"spans": int(r.spans), "errors": int(r.errors), "faults": int(r.faults),
+            attrs = {"spans": int(r.spans), "errors": int(r.errors), "unknown": int(r.unknown), "faults": int(r.faults),
                      "self_ms": float(r.self_ms), "duration_ms": float(r.duration_ms), "instrumented": True}
             if by == "operation":
                 attrs.update(service=r["service"], name=r["name"])
             G.add_node(key, **attrs)
     for p in sorted(set(targets["target"].tolist()) - set(G.nodes)):
-        G.add_node(p, spans=0, errors=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
+        G.add_node(p, spans=0, errors=0, unknown=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
                    **({"service": p, "name": p} if by == "operation" else {}))
     for r in stats.sort_values(["source", "target"]).itertuples(index=False):
-        G.add_edge(r.source, r.target, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
+        G.add_edge(r.source, r.target, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors),
+                   unknown=int(r.unknown), faults=int(r.faults),
                    throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
                    mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
                    kind="async" if r.async_calls > 0 else "sync", wait_p50_ms=float(r.wait_p50_ms),
@@ -1200,8 +1205,9 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
         t = part["trace_id"].to_numpy(dtype=object)
-        df = pd.DataFrame({"svc": svc, "err": err, "t": t})
-        out["svc"] = df.groupby("svc").agg(spans=("err", "size"), errors=("err", "sum"))
+        # a span in progress with no outcome yet (core.outcome_unknown, a test of the span alone: exact per partition)
+        df = pd.DataFrame({"svc": svc, "err": err, "unknown": outcome_unknown(part), "t": t})
+        out["svc"] = df.groupby("svc").agg(spans=("err", "size"), errors=("err", "sum"), unknown=("unknown", "sum"))
         e = df[df["err"]]
         out["svc_traces"] = e.groupby("svc")["t"].nunique()
         out["svc_examples"] = e.drop_duplicates(["svc", "t"]).groupby("svc")["t"].apply(lambda s: s.head(3).tolist())
@@ -1336,14 +1342,16 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
         tr = pd.concat([p["svc_traces"] for p in parts if "svc" in p]).groupby(level=0).sum()
         ex = pd.concat([p["svc_examples"] for p in parts if "svc" in p])
         for name, r in svc.iterrows():
-            rate = float(r["errors"] / r["spans"]) if known else np.nan  # no span records a status: unknown, not 0
+            n_known = int(r["spans"] - r["unknown"])  # spans in progress with no outcome yet are left out
+            rate = float(r["errors"] / n_known) if known and n_known else np.nan  # no status recorded: unknown, not 0
             traces = int(tr.get(name, 0))
             exs = [e for lst in ex[ex.index == name] for e in lst][:N_EXAMPLES] if name in ex.index else []
             extra.append({
                 "check": "span_error_rate", "severity": "info", "subject": str(name), "traces_affected": traces,
                 "spans_affected": int(r["errors"]), "share": traces / n if n and known else np.nan, "value": rate,
                 "example_trace_ids": [str(e) for e in exs],
-                "explanation": span_error_rate_words(str(name), int(r["spans"]), rate),
+                "explanation": span_error_rate_words(str(name), int(r["spans"]), rate,
+                                                     int(r["unknown"]) if known else 0),
                 "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
             })
     if "p95_request_latency_ms" in names and any("dur" in p for p in parts):

@@ -39,11 +39,13 @@ Where an edge comes from:
   NaN on an edge without hops.
 
 Edge attributes: ``calls`` (= ``weight``), ``errors`` (failed calls, :func:`tracekit.core.failed`:
-a 5xx fault or status error that is not a 4xx client error or a throttle),
+a 5xx fault or status error that is not a 4xx client error or a throttle), ``unknown`` (calls still in progress
+with no outcome yet, :func:`tracekit.core.outcome_unknown`: neither failed nor ok, so a failed share of the edge is
+``errors / (calls - unknown)``, NaN when every call is unknown),
 ``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms`` (:func:`tracekit.core.percentile`,
 inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``async_calls``, ``kind``,
-``wait_p50_ms``/``wait_p95_ms``/``wait_p99_ms``. Node attributes: ``spans``, ``errors``,
-``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
+``wait_p50_ms``/``wait_p95_ms``/``wait_p99_ms``. Node attributes: ``spans``, ``errors``, ``unknown`` (spans of
+unknown outcome, as on edges), ``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
 Graph attributes: ``by`` and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
 a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
@@ -67,6 +69,7 @@ from ..core import (
     failed,
     is_async_handoff,
     ns,
+    outcome_unknown,
     percentile,
     require_columns,
     span_tree,
@@ -83,7 +86,7 @@ if TYPE_CHECKING:  # networkx is imported where used
 __all__ = ["service_graph", "graph_layout", "wait_percentiles", "WAIT_STATS"]
 
 _PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "db.system", "rpc.service")
-_EDGE_STATS = ("calls", "errors", "faults", "throttles", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "total_ms", "async_calls")
+_EDGE_STATS = ("calls", "errors", "unknown", "faults", "throttles", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "total_ms", "async_calls")
 #: queue-wait percentiles of an edge (consumer start − producer end over its hops)
 WAIT_STATS = ("wait_p50_ms", "wait_p95_ms", "wait_p99_ms")
 
@@ -140,36 +143,37 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     if by not in ("service", "operation"):
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    edges, node, peer_nodes, service, name, err, fault, dur, keep = call_edges(spans, by)
+    edges, node, peer_nodes, service, name, err, fault, dur, keep, unknown = call_edges(spans, by)
     n = len(node)
     G = nx.DiGraph(by=by, status_recorded=bool(status_recorded(spans)))
     # nodes (a span exported twice is one span: the later copies are left out, as the kernel tree says)
     self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
-    nd = pd.DataFrame({"node": node, "err": err, "fault": fault, "self": self_ms, "dur": dur})
+    nd = pd.DataFrame({"node": node, "err": err, "unknown": unknown, "fault": fault, "self": self_ms, "dur": dur})
     if n:
-        ng = nd.groupby("node", sort=True).agg(spans=("err", "size"), errors=("err", "sum"), faults=("fault", "sum"),
-                                               self_ms=("self", "sum"), duration_ms=("dur", "sum"))
+        ng = nd.groupby("node", sort=True).agg(spans=("err", "size"), errors=("err", "sum"), unknown=("unknown", "sum"),
+                                               faults=("fault", "sum"), self_ms=("self", "sum"), duration_ms=("dur", "sum"))
         first = pd.Series(np.arange(n)).groupby(node).first()
         for key, r in ng.iterrows():
-            attrs = {"spans": int(r.spans), "errors": int(r.errors), "faults": int(r.faults),
+            attrs = {"spans": int(r.spans), "errors": int(r.errors), "unknown": int(r.unknown), "faults": int(r.faults),
                      "self_ms": float(r.self_ms), "duration_ms": float(r.duration_ms), "instrumented": True}
             if by == "operation":
                 i = int(first[key])
                 attrs.update(service=service[i], name=name[i])
             G.add_node(key, **attrs)
     for p in sorted(set(peer_nodes.tolist()) - set(G.nodes)):
-        G.add_node(p, spans=0, errors=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
+        G.add_node(p, spans=0, errors=0, unknown=0, faults=0, self_ms=0.0, duration_ms=0.0, instrumented=False,
                    **({"service": p, "name": p} if by == "operation" else {}))
     if len(edges):
         g = edges.groupby(["source", "target"], sort=True)
-        stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), faults=("fault", "sum"), throttles=("throttle", "sum"),
-                      mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
+        stats = g.agg(calls=("dur", "size"), errors=("err", "sum"), unknown=("unknown", "sum"), faults=("fault", "sum"),
+                      throttles=("throttle", "sum"), mean_ms=("dur", "mean"), total_ms=("dur", "sum"), async_calls=("async", "sum"))
         q = g["dur"].agg(lambda v: tuple(percentile(v.to_numpy(dtype=np.float64), (0.5, 0.95, 0.99))))
         stats["p50_ms"], stats["p95_ms"], stats["p99_ms"] = (q.map(lambda t, k=k: t[k]) for k in range(3))
         wq = g["wait"].agg(lambda v: wait_percentiles(v.to_numpy(dtype=np.float64)))
         for (u, v), r in stats.iterrows():
             w50, w95, w99 = wq[(u, v)]
-            G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), faults=int(r.faults),
+            G.add_edge(u, v, calls=int(r.calls), weight=int(r.calls), errors=int(r.errors), unknown=int(r.unknown),
+                       faults=int(r.faults),
                        throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
                        mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
                        kind="async" if r.async_calls > 0 else "sync", wait_p50_ms=w50, wait_p95_ms=w95, wait_p99_ms=w99,
@@ -192,8 +196,9 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     Returns
     -------
     tuple
-        ``(edges, node, peer_nodes, service, name, failed, fault, dur, keep)``: ``edges`` one row per call
-        (``source``, ``target``, ``dur``, ``err`` — failed, :func:`tracekit.core.failed` —,
+        ``(edges, node, peer_nodes, service, name, failed, fault, dur, keep, unknown)``: ``edges`` one row per call
+        (``source``, ``target``, ``dur``, ``err`` — failed, :func:`tracekit.core.failed` —, ``unknown`` — still in
+        progress with no outcome yet, :func:`tracekit.core.outcome_unknown` —,
         ``fault``, ``throttle``, ``async``, ``wait`` — queue wait in ms of a hop, else NaN); ``keep`` the rows
         that are spans (bool per row: a later copy of a duplicated span id is not, :mod:`tracekit.core.tree`);
         the rest per kept row.
@@ -203,7 +208,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     >>> import tracekit as tk
     >>> edges = call_edges(tk.examples.load("checkout-small"))[0]
     >>> list(edges.columns)
-    ['source', 'target', 'dur', 'err', 'fault', 'throttle', 'async', 'wait']
+    ['source', 'target', 'dur', 'err', 'unknown', 'fault', 'throttle', 'async', 'wait']
     """
     n = len(spans)
     tree = span_tree(spans)
@@ -213,6 +218,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
     err, throttle = failed(spans), throttled(spans)
+    unknown = outcome_unknown(spans)  # in progress, no outcome yet: neither failed nor ok
     fault = spans["fault"].to_numpy(dtype=bool, na_value=False) if "fault" in spans.columns else np.zeros(n, dtype=bool)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -292,11 +298,12 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     e_rows = np.concatenate(rows).astype(np.int64)
     edges = pd.DataFrame({
         "source": np.concatenate(src).astype(object), "target": np.concatenate(dst).astype(object),
-        "dur": dur[e_rows], "err": err[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
+        "dur": dur[e_rows], "err": err[e_rows], "unknown": unknown[e_rows], "fault": fault[e_rows], "throttle": throttle[e_rows],
         "async": np.concatenate(asyn).astype(bool),
         "wait": np.concatenate(wait).astype(np.float64),
     })
-    return edges, node[keep], peer_nodes, service[keep], name[keep], err[keep], fault[keep], dur[keep], keep
+    return (edges, node[keep], peer_nodes, service[keep], name[keep], err[keep], fault[keep], dur[keep], keep,
+            unknown[keep])
 
 
 def graph_layout(G: nx.DiGraph) -> pd.DataFrame:

@@ -29,7 +29,10 @@ selected alone (:data:`SPLIT_CHECKS`). Seed metrics (severity ``info``, always p
 ``trace_completeness``, ``failed_request_ratio``, ``span_error_rate`` (one row per service),
 ``p95_request_latency_ms``, ``top_call_path`` (one row per service-level path, most frequent first). Where no span records a status
 (:func:`tracekit.core.status_recorded` False: TrainTicket-like exports) the ``failed_request_ratio`` and
-``span_error_rate`` rows say the rate is unknown: ``value`` and ``share`` NaN, not 0.
+``span_error_rate`` rows say the rate is unknown: ``value`` and ``share`` NaN, not 0. ``span_error_rate`` is failed spans
+over the service's spans of known outcome: a span still in progress with no status yet
+(:func:`tracekit.core.outcome_unknown`) is neither failed nor ok, left out and counted in the words (NaN when every span
+of the service is in progress).
 
 Each check is a small function ``check(ctx: HealthContext) -> DataFrame`` of finding rows
 (:data:`CHECKS` maps ids to them), so a partitioned engine can run :func:`health_report` per
@@ -69,6 +72,7 @@ from ..core import (
     failed_share,
     is_async_handoff,
     ns,
+    outcome_unknown,
     percentile,
     require_columns,
     result_table,
@@ -80,7 +84,7 @@ from ..core import (
     unknown_outcomes,
 )
 from ..core.templates import text_templates
-from ..core.words import percent, plural
+from ..core.words import percent, plural, unknown_outcome_words
 from .structure import trace_summary
 
 __all__ = [
@@ -1010,17 +1014,24 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
     if not len(spans):
         return _rows(ctx, [])
     err = failed(spans)
+    # a span still in progress with no outcome yet is neither failed nor ok: left out of the rate, said in the words
+    # (core.outcome_unknown; 2 failed, 5 ok and 3 in progress read 20 %, not 2 of 7)
+    unknown = outcome_unknown(spans)
     svc = spans["service"].to_numpy(dtype=object)
-    df = pd.DataFrame({"svc": svc, "err": err, "row": np.arange(len(spans))})
+    df = pd.DataFrame({"svc": svc, "err": err, "unknown": unknown, "row": np.arange(len(spans))})
     known = ctx.status_recorded
     rows = []
     for name, g in df.groupby("svc", sort=True):
         e = g["err"].to_numpy()
-        rate = float(e.mean()) if known else np.nan  # no span records a status: unknown, not 0
+        n_unknown = int(g["unknown"].sum())
+        n_known = len(g) - n_unknown
+        # no span records a status, or every span of the service is in progress: unknown, not 0
+        rate = float(e.sum() / n_known) if known and n_known else np.nan
         mask = np.zeros(len(spans), dtype=bool)
         mask[g["row"].to_numpy()[e]] = True
         row = _finding(
-            ctx, "span_error_rate", "info", mask, span_error_rate_words(str(name), len(g), rate),
+            ctx, "span_error_rate", "info", mask,
+            span_error_rate_words(str(name), len(g), rate, n_unknown if known else 0),
             "Start with the service whose own spans fail most (not the root that reports its failure).",
             subject=str(name), value=rate, always=True,
         )
@@ -1034,16 +1045,25 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
 NO_STATUS_WORDS = ("no span records a status or an HTTP code, so failures cannot be counted (unknown, not 0)")
 
 
-def span_error_rate_words(service: str, n_spans: int, rate: float) -> str:
+def span_error_rate_words(service: str, n_spans: int, rate: float, n_unknown: int = 0) -> str:
     """The explanation of a ``span_error_rate`` row (one text for pandas and Dask); NaN ``rate``: unknown.
+    ``n_unknown`` of the ``n_spans`` are still in progress with no outcome yet (core.outcome_unknown): the rate is
+    over the others, and the words say how many were left out.
 
     >>> span_error_rate_words("db", 10, float("nan"))[:27]
     "db's 10 spans: error rate u"
+    >>> span_error_rate_words("db", 10, 2 / 7, 3)[:50]
+    "28.6% of db's 7 spans with a known outcome failed "
     """
+    if np.isnan(rate) and n_unknown and n_unknown >= n_spans:
+        return (f"{service}'s {plural(n_spans, 'span')}: error rate unknown — "
+                f"{'it is' if n_spans == 1 else 'all are'} still in progress (no outcome yet).")
     if np.isnan(rate):
         return f"{service}'s {plural(n_spans, 'span')}: error rate unknown — {NO_STATUS_WORDS}."
-    return (f"{percent(rate, 1)} of {service}'s {plural(n_spans, 'span')} failed (5xx fault, or status error that is not a "
-            "4xx or a throttle).")
+    over = (f"{service}'s {plural(n_spans - n_unknown, 'span')} with a known outcome" if n_unknown
+            else f"{service}'s {plural(n_spans, 'span')}")
+    return (f"{percent(rate, 1)} of {over} failed (5xx fault, or status error that is not a 4xx or a throttle)"
+            + (f"; {unknown_outcome_words(n_unknown)}" if n_unknown else "") + ".")
 
 
 def p95_request_latency_words(p95: float, n_requests: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time"]
+__all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words"]
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:
@@ -41,6 +41,21 @@ def plural(n: float, one: str, many: str | None = None) -> str:
     """
     n = int(round(n))
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def unknown_outcome_words(n: int, noun: str = "span", many: str | None = None) -> str:
+    """Words for the ``n`` spans (calls, requests) still in progress with no outcome yet
+    (:func:`tracekit.core.outcome_unknown`) that a failed share left out; "" when none was.
+
+    >>> unknown_outcome_words(3)
+    '3 spans still in progress (outcome unknown, neither failed nor ok) are left out'
+    >>> unknown_outcome_words(1, "call"), unknown_outcome_words(0)
+    ('1 call still in progress (outcome unknown, neither failed nor ok) is left out', '')
+    """
+    if not n:
+        return ""
+    return (f"{plural(n, noun, many)} still in progress (outcome unknown, neither failed nor ok) "
+            f"{'is' if n == 1 else 'are'} left out")
 
 
 def percent(share: float | None, digits: int = 0, unit: str = "%") -> str:

@@ -185,6 +185,7 @@ from ..core import (
     normal_slices,
     ns,
     number_arg,
+    outcome_unknown,
     request_routes,
     require_columns,
     result_table,
@@ -332,6 +333,8 @@ class _Side:
         self.gap = np.where(self.cross, (dur_ns[pp] - dur_ns) / 1e6, np.nan) if self.n else np.zeros(0)
         fl = failed(spans)
         self.origin = fl
+        # a span still in progress with no outcome yet is neither failed nor ok: out of the errors' population
+        self.known = ~outcome_unknown(spans)
         if fl.any():
             from ..analysis.error_origins import is_origin
 
@@ -754,9 +757,11 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
         counts["shape"] = (pa(sok & ~seen), pa(sok))
         # errors originating at the component, beyond the baseline's share
-        base_rate = pb(b.origin) / np.maximum(pb(np.ones(b.n, bool)), 1.0)
-        ev["errors"] = np.maximum(shrink(pa(a.origin), pa(allk), base_rate), 0.0)
-        counts["errors"] = (pa(a.origin), pa(allk))
+        # over the spans of known outcome on both sides (core.outcome_unknown: a span in progress is left out)
+        base_rate = pb(b.origin) / np.maximum(pb(b.known), 1.0)
+        ev["errors"] = np.maximum(shrink(pa(a.origin), pa(a.known), base_rate), 0.0)
+        counts["errors"] = (pa(a.origin), pa(a.known))
+        counts["_unknown"] = (pa(~a.known), pa(allk))  # the spans the errors' share left out, for its words
 
         # answers: moved from callers once every other evidence is in (_move_answers)
         ev["answers"] = np.zeros(n_s)
@@ -830,6 +835,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     counts = {e: (np.where(use_op, counts_op[e][0][bs], counts_pool[e][0]),
                   np.where(use_op, counts_op[e][1][bs], counts_pool[e][1])) for e in EVIDENCE}
     score = np.where(use_op, sub_score[bs], pool_score)
+    # the spans of unknown outcome the errors' share left out, of the same spans as its counts (operation or pooled)
+    unknown_errors = np.where(use_op, counts_op["_unknown"][0][bs], counts_pool["_unknown"][0])
     # shape also holds the spans that stopped where their operation always went on, per state (operation, last
     # call made), at the stop's origin (analysis.early_stops): an exception that skips the rest of one request
     # type's work is not diluted by the other request types of the same entry operation
@@ -877,6 +884,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     cols["_nb_left_out"] = np.where(use_op, left_out[bs], left_pool).astype(float) if n_k else np.zeros(0)
     cols["_stop_state"] = np.where(by_stop, es["state"].astype(object).fillna(""), "")
     cols["_origins"] = per_key(a.origin, ka, a.w)
+    cols["_unknown_errors"] = unknown_errors
     cols["_origins_all"] = np.full(n_k, float(a.w[a.origin].sum()) if n_orig else 0.0)
     table = pd.DataFrame(cols)
     # vanished components (no incident spans) are ranked too: their vanished share says it
@@ -1406,6 +1414,11 @@ def _n(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 0.05 else f"{x:,.1f}"
 
 
+def _unknown_words(x: float) -> str:
+    """After the errors' count of spans: how many spans still in progress (core.outcome_unknown) it left out."""
+    return f" of known outcome, {_n(x)} still in progress (outcome unknown) left out" if x > 0.05 else ""
+
+
 #: each kind of evidence in words: the counts behind it (a count over a count) and its score, named as a score
 _PHRASES = {
     "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
@@ -1418,7 +1431,7 @@ _PHRASES = {
                 "predicts {n}, score {v:.2f})",
     "shape": "its call pattern changed ({x} of its {n} {op}spans with a number of children the baseline never "
              "showed, score {v:.2f})",
-    "errors": "errors originate in it ({x} of its {n} {op}spans, score {v:.2f}; {o} of the {oall} error origins)",
+    "errors": "errors originate in it ({x} of its {n} {op}spans{unknown}, score {v:.2f}; {o} of the {oall} error origins)",
     "answers": "its callers changed course after one host's answers ({aw}: their evidence of a changed course, score "
                "{v:.2f}, counted here — a wrong or unexpected answer leaves no mark on its own spans: check what that "
                "host returned)",
@@ -1464,6 +1477,7 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
                               waits=_wait_words(r["delta_wait_ms"], r.get("_wait_out_ms", np.nan)),
                               o=_n(float(r.get("_origins", 0.0))), wnote=_blame_note(float(r.get(f"_x_{e}", np.nan))),
                               oall=_n(float(r.get("_origins_all", 0.0))),
+                              unknown=_unknown_words(float(r.get("_unknown_errors", 0.0))),
                               aw=str(r.get("_answers_words") or "").removeprefix("+"),
                               at=f" to or from its host {r['_wait_host']}" if isinstance(r.get("_wait_host"), str) else "")
            for v, e in parts[:2]]

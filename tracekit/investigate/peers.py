@@ -38,7 +38,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import count_arg, failed, holm, hosts, require_columns, result_table, span_tree, status_recorded, versions
+from ..core import (
+    count_arg,
+    failed,
+    holm,
+    hosts,
+    outcome_unknown,
+    require_columns,
+    result_table,
+    span_tree,
+    status_recorded,
+    versions,
+)
 from ..errors import ArgumentError
 
 __all__ = ["peer_outliers", "PEER_OUTLIERS"]
@@ -48,7 +59,7 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("spans", "int64", "spans", "spans of the component, of operations its peers also ran"),
     ("slower", "float64", "probability", "chance that a span of the component takes longer (exclusive time) than a peer's span of the operation: 0.5 like its peers"),
     ("p_value", "float64", "", "one-sided Mann–Whitney test of the operation's exclusive time on the component against its peers, Holm-adjusted over every (component, operation) tested"),
-    ("error_origins", "float64", "share", "share of its spans where a failure originates (failed, no failed child: status, not ERROR log records); NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded)"),
+    ("error_origins", "float64", "share", "share of its spans of known outcome where a failure originates (failed, no failed child: status, not ERROR log records; a span still in progress with no status yet, core.outcome_unknown, is left out); NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded) or none of its spans has a known outcome"),
     ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
@@ -118,6 +129,8 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
         "op": spans["name"].to_numpy(dtype=object, na_value=None),
         "self": self_time(spans)["self_ms"].to_numpy(dtype=np.float64),
         "origin": np.asarray(origin, dtype=bool),
+        # a span still in progress with no outcome yet is neither failed nor ok: out of the error shares' population
+        "known": ~outcome_unknown(spans),
         "tid": np.asarray(tree.trace_ids, dtype=object)[tree.trace] if n else np.zeros(0, dtype=object),
     })
     frame = frame[frame["svc"].notna() & frame["comp"].notna()]
@@ -127,7 +140,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
         return _typed(pd.DataFrame(columns=cols), level, min_spans, known)
 
     # errors: every span of the component against every span of its peers
-    err = frame.groupby(["svc", "comp"], sort=True).agg(n=("origin", "size"), k=("origin", "sum"))
+    err = frame.groupby(["svc", "comp"], sort=True).agg(n=("known", "sum"), k=("origin", "sum"))
     svc_tot = err.groupby(level=0)[["n", "k"]].transform("sum")
     err["np"], err["kp"] = svc_tot["n"] - err["n"], svc_tot["k"] - err["k"]
 
@@ -182,7 +195,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
             ex = str(t_tid[at[mine][np.argmax(own)]])
         rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
                      float(per.at[(s, c), "share"]) if has else np.nan, p,
-                     k / ne if ne else 0.0, kp / npe if npe else 0.0, pe, op, p50, peer50, ex))
+                     k / ne if ne else np.nan, kp / npe if npe else np.nan, pe, op, p50, peer50, ex))
     out = pd.DataFrame(rows, columns=cols)
     pe = out["error_p_value"].to_numpy(dtype=float, copy=True)
     tested = ~np.isnan(pe)  # a component with no error origin is not tested (and not counted by Holm)

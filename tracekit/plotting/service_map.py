@@ -130,9 +130,19 @@ def _num(a: Mapping, *keys: str) -> float | None:
     return None
 
 
-def _edge_failed_share(a: Mapping) -> float | None:
-    calls, nfail = _num(a, "calls", "weight"), _num(a, "failed", "errors")
-    return nfail / calls if calls and nfail is not None else None
+def _edge_failed_share(a: Mapping, count_keys: tuple[str, ...] = ("calls", "weight")) -> float | None:
+    """The failed share of an edge (a node with ``count_keys`` ``("calls", "spans", "requests")``): failed over the
+    calls of known outcome — those still in progress with no outcome yet (``unknown``, core.outcome_unknown) left
+    out; None without calls, or when none has a known outcome."""
+    calls, nfail = _num(a, *count_keys), _num(a, "failed", "errors")
+    if not calls or nfail is None:
+        return None
+    known = calls - (_num(a, "unknown") or 0.0)
+    return min(1.0, nfail / known) if known > 0 else None
+
+
+#: hover words of the ``unknown`` count of an edge or node (core.outcome_unknown)
+UNKNOWN_TEXT = "in progress, outcome unknown (left out of the failed share)"
 
 
 #: Edge colours of the service map: without a baseline by failed share, with one by the change of p95.
@@ -267,7 +277,8 @@ def plot_service_graph(
     such as a database or an external host), in layers from the services nobody calls (left) to
     their callees (right), each layer ordered to reduce crossings; every node is drawn in its
     :func:`service_colors` colour with its name in a label above it, its outline red when its
-    failed share (``failed`` or ``errors`` over ``calls``/``spans``) is above 0. Edges are arrows
+    failed share (``failed`` or ``errors`` over the ``calls``/``spans`` of known outcome: ``unknown``, those still in
+    progress, left out) is above 0. Edges are arrows
     (up to ``max_arrows``) whose width grows with the calls and whose colour is their class in
     :data:`EDGE_COLORS`: by failed share, or with a ``baseline`` graph by the change of p95 (new
     and vanished calls included; the baseline's nodes join the layout). A label near each edge's
@@ -403,6 +414,9 @@ def plot_service_graph(
                 kk = k[:-3] if k.endswith("_ms") else k
                 if k in ("errors", "failed"):
                     info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if r is not None else ""))
+                elif k == "unknown":
+                    if val:
+                        info.append(f"{UNKNOWN_TEXT}: {int(val):,}")
                 elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
                     info.append(f"{esc(str(k))}: unknown")
                 else:
@@ -446,9 +460,11 @@ def plot_service_graph(
     for n in nodes:
         a = U.nodes[n]
         calls = _num(a, "calls", "spans", "requests")
+        share = _edge_failed_share(a, ("calls", "spans", "requests"))
         nfail = _num(a, "failed", "errors")
-        r = min(1.0, nfail / calls) if calls and nfail is not None else 0.0
-        rate.append(np.nan if unknown else r)
+        # every span in progress (no known outcome): no share (NaN); a node without spans (a peer): 0 as before
+        rate.append(np.nan if unknown or (share is None and calls and nfail is not None) else (share or 0.0))
+        r = share or 0.0
         ncolor.append(cmap.get(_service_of(U, n), "#999999"))
         nline.append(ERROR_COLOR if r > 0 else "#333333")
         info = [f"<b>{esc(str(n))}</b>"]
@@ -463,7 +479,10 @@ def plot_service_graph(
                 if a.get("instrumented") is False and not val:
                     continue  # a peer has no spans of its own: its zeros say nothing
                 if k in ("errors", "failed"):
-                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if calls else ""))
+                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if share is not None else ""))
+                elif k == "unknown":
+                    if val:
+                        info.append(f"{UNKNOWN_TEXT}: {int(val):,}")
                 elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
                     info.append(f"{esc(str(k))}: unknown")
                 else:

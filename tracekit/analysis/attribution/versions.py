@@ -13,6 +13,7 @@ from ...core import (
     boot_args,
     duration_arg,
     failed,
+    outcome_unknown,
     quantile_draws,
     require_columns,
     result_table,
@@ -37,8 +38,11 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
     ('traces', 'int64', 'traces', 'traces those calls belong to'),
     ('p50_ms', 'float64', 'ms', 'median call duration (core.percentile)'),
     ('p95_ms', 'float64', 'ms', 'p95 call duration (core.percentile)'),
-    ('error_rate', 'float64', '', 'share of calls that failed (core.failed); NaN (unknown, not 0) when no call of the '
-                                  'table records a status (core.status_recorded; attrs status_recorded)'),
+    ('error_rate', 'float64', '', 'share of calls that failed (core.failed) over the calls of known outcome (a call '
+                                  'still in progress with no status yet, core.outcome_unknown, is neither failed nor '
+                                  'ok: left out); NaN (unknown, not 0) when no call of the '
+                                  'table records a status (core.status_recorded; attrs status_recorded), or when every '
+                                  'call of the row is in progress'),
     ('cp_ms', 'float64', 'ms', 'critical-path ms of the service per trace it served'),
     ('delta_p50_ms', 'float64', 'ms', "p50_ms minus the previous version's"),
     ('delta_p50_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p50_ms'),
@@ -193,6 +197,8 @@ def version_regressions(
         "start": spans["start"].to_numpy()[use],
         "dur": spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[use],
         "err": failed(spans)[use],
+        # a call still in progress with no outcome yet: neither failed nor ok, left out of the error rate
+        "known": ~outcome_unknown(spans)[use],
     })
     # critical-path ms per (service, version, trace)
     cp = critical_path(spans, **critical_path_kwargs)
@@ -212,7 +218,7 @@ def version_regressions(
     draws: list[dict[str, np.ndarray]] = []
     for (s, v, _), g in calls.groupby(["service", "version", "period"], sort=True):
         dur = np.sort(g["dur"].dropna().to_numpy())
-        e = g["err"].to_numpy()
+        e = g["err"].to_numpy()[g["known"].to_numpy()]  # the calls of known outcome: the error rate's population
         tr = usort(g["trace"].to_numpy())
         tr_cp = tr[has_cp[tr]]
         cpt = cp_sum.get(s, None)

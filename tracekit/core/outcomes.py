@@ -2,10 +2,17 @@
 
 One definition each, used by every analysis, figure, report line and Dask path:
 
-- a span **failed** when it is a server fault (``fault``, HTTP 5xx) or its status is ``error``
-  without being a client error or a throttle; a **client error** is a 4xx (``error``) that is not
-  a fault; **throttled** is a 429 / X-Ray ``throttle``. The three are separate, never merged: an
-  X-Ray 404 (``error`` set, status ``error``) is a client error, not a failure.
+- a span **failed** when it is a server fault (``fault``: X-Ray's flag, or HTTP 5xx) — unless its status is an
+  explicit ``ok`` and the fault is its HTTP 5xx code —, or its status is ``error`` without being a client error or a
+  throttle; a **client error** is a 4xx (``error``) that is not a fault; **throttled** is a 429 / X-Ray ``throttle``.
+  The three are separate, never merged: an X-Ray 404 (``error`` set, status ``error``) is a client error, not a failure.
+  An explicit status ``ok`` is final over the HTTP code (OpenTelemetry's rule: the application or operator validated
+  the operation as a success, and instrumentation never sets ``ok`` on its own), so a span with status ``ok`` and
+  HTTP 500 did not fail; status ``unset`` with a 5xx did (OTel's HTTP conventions make a server 5xx an error). A fault
+  flag given without an HTTP code (X-Ray's, or a hand-built frame's) is an outcome of its own and stays a failure. The
+  X-Ray reader never writes ``ok`` beside a fault flag (its status is ``error`` whenever a flag is set), so the rule
+  only decides OTLP and hand-built spans. DESIGN.md's "status error or
+  5xx fault" is read with this rule (docs/guide.md, "One vocabulary").
 - a **request** is the trace's request root (:mod:`tracekit.core.tree`) when someone waited for
   it: a root that is not a ``consumer`` span and carries no span link. A trace rooted in a consumer
   span, or in a span linked to another trace's span (SQS → Lambda, a Kafka consumer, a batch job
@@ -69,8 +76,26 @@ def _status_error(spans: pd.DataFrame) -> np.ndarray:
     return spans["status"].to_numpy(dtype=object, na_value="") == "error"
 
 
+def _status_ok(spans: pd.DataFrame) -> np.ndarray:
+    if "status" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans["status"].to_numpy(dtype=object, na_value="") == "ok"
+
+
+def _http_5xx(spans: pd.DataFrame) -> np.ndarray:
+    if "http_status" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    return spans["http_status"].to_numpy(dtype=np.float64, na_value=np.nan) >= 500
+
+
 def failed(spans: pd.DataFrame) -> np.ndarray:
-    """Per span: failed (a 5xx fault, or status ``error`` that is not a 4xx client error or a throttle).
+    """Per span: failed (a fault — X-Ray's flag or HTTP 5xx — that is not an HTTP 5xx under an explicit status ``ok``,
+    or status ``error`` that is not a 4xx client error or a throttle).
+
+    An explicit status ``ok`` is final over the HTTP code, as OpenTelemetry says: a span with status ``ok`` and
+    HTTP 500 was validated as a success by its application, so it did not fail; status ``unset`` (or ``error``) with a
+    5xx did. A ``fault`` flag without an HTTP 5xx code (X-Ray's own flag, a hand-built frame's) is failed whatever the
+    status says: it is not the code the status was set over.
 
     Parameters
     ----------
@@ -86,8 +111,14 @@ def failed(spans: pd.DataFrame) -> np.ndarray:
     >>> import tracekit as tk
     >>> failed(tk.empty_spans()).tolist()
     []
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "service": ["web"] * 3, "name": ["GET /"] * 3, "start": [0] * 3, "end": [10 * ms] * 3,
+    ...     "status": ["ok", "unset", "error"], "http_status": [500, 500, 500]})
+    >>> failed(spans).tolist()   # an explicit ok is final (OpenTelemetry); unset or error with a 5xx failed
+    [False, True, True]
     """
-    fault = bool_column(spans, "fault")
+    fault = bool_column(spans, "fault") & ~(_status_ok(spans) & _http_5xx(spans))
     return fault | (_status_error(spans) & ~bool_column(spans, "error") & ~bool_column(spans, "throttle"))
 
 

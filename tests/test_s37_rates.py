@@ -182,3 +182,29 @@ def test_no_real_trace_has_an_explicit_ok_beside_a_5xx(real_traces):
     assert fault.sum() > 0 and not ((st == "ok") & fault).any()
     old_rule = fault | ((st == "error") & ~spans["error"].to_numpy(dtype=bool) & ~spans["throttle"].to_numpy(dtype=bool))
     assert failed(spans).tolist() == old_rule.tolist()
+
+
+def test_an_error_below_a_root_in_progress_has_an_unknown_reach():
+    # 4 traces, each a failed db span under a web root: 2 roots failed (the error reached them), 2 still in progress
+    # with no status yet (whether the error will reach them is unknown). reached_root: 2 of 2 known, not 2 of 4
+    rows: dict[str, list] = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end",
+                                             "status")}
+    for i, root in enumerate(["error", "error", "unset", "unset"]):
+        t = f"{i + 1:032x}"
+        rows["trace_id"] += [t, t]
+        rows["span_id"] += [f"{2 * i + 1:016x}", f"{2 * i + 2:016x}"]
+        rows["parent_id"] += [None, f"{2 * i + 1:016x}"]
+        rows["service"] += ["web", "db"]
+        rows["name"] += ["GET /", "query"]
+        rows["start"] += [T0, T0 + MS]
+        rows["end"] += [None if root == "unset" else T0 + 20 * MS, T0 + 10 * MS]
+        rows["status"] += [root, "error"]
+    spans = tk.spans_from_columns(rows)
+    per = tk.error_origins(spans, per_span=True)
+    assert per["service"].tolist() == ["db"] * 4
+    assert per["reached_root"].isna().tolist() == [False, False, True, True]  # it read False: "the error stopped"
+    assert per["reached_root"].iloc[:2].tolist() == [True, True]
+    agg = tk.error_origins(spans).set_index("service")
+    assert agg.loc["db", "origins"] == 4 and agg.loc["db", "reached_root"] == 1.0
+    only_pending = spans[spans["trace_id"].isin([f"{3:032x}", f"{4:032x}"])].reset_index(drop=True)
+    assert np.isnan(tk.error_origins(only_pending).set_index("service").loc["db", "reached_root"])

@@ -48,6 +48,7 @@ from ..core import (
     errored,
     failed,
     ns,
+    outcome_unknown,
     require_columns,
     result_table,
     span_tree,
@@ -71,7 +72,7 @@ ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of a
     ("decided_by", "string", "", "which signal shows the origin's error: ``status`` (the span failed, core.failed) or ``logs`` (an ERROR or FATAL log record on a span whose status did not fail: evidence, not a failed span)"),
     ("propagated_to", "string", "", "the unbroken chain of ancestors showing an error, nearest first (``service:name < …``), up to the first that showed none; empty when the error stopped at the origin"),
     ("hops", "int64", "spans", "ancestors in that chain (how far the error travelled up)"),
-    ("reached_root", "bool", "", "the chain reaches the trace's request root (the origin is the root, or every span between them shows an error)"),
+    ("reached_root", "boolean", "", "the chain reaches the trace's request root (the origin is the root, or every span between them shows an error); <NA> (unknown, not False) when the chain stops below a span still in progress with no status yet (core.outcome_unknown): the root had not answered"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the origin span"),
 ])
 
@@ -82,7 +83,7 @@ ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first
     ("logged_origins", "int64", "spans", "of these, the origins only an ERROR log record shows (decided_by ``logs``: status not failed); 0 without logs attached"),
     ("traces", "int64", "traces", "traces with an origin at the key"),
     ("share", "float64", "", "share of all origins that are at the key"),
-    ("reached_root", "float64", "", "share of the key's origins whose error reached the request root"),
+    ("reached_root", "float64", "", "share of the key's origins whose error reached the request root, over those whose reach is known (a chain stopping below a span still in progress, core.outcome_unknown, is left out); NaN when none is"),
     ("mean_hops", "float64", "spans", "mean ancestors showing an error above the key's origins"),
     ("top_path", "string", "", "most frequent propagation path of the key's origins (origin < … < root)"),
     ("example_trace_ids", "object", "", "up to three traces with an origin at the key (tuple of 32-hex ids)"),
@@ -154,6 +155,11 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     root_of_trace = tree.request_root
     rr = root_of_trace[tree.trace[rows]] if len(rows) else np.zeros(0, np.int64)
     reached = (rr >= 0) & (cur == rr) if len(rows) else np.zeros(0, bool)
+    # a chain that stops below a span still in progress with no status yet (core.outcome_unknown: the request root
+    # had not answered) may yet reach it: whether it did is unknown (<NA>), not False
+    above = np.where(tree.cycle[cur], -1, par[cur]) if len(rows) else np.zeros(0, np.int64)
+    unknown_reach = ~reached & (above >= 0) & outcome_unknown(spans)[np.maximum(above, 0)] if len(rows) \
+        else np.zeros(0, bool)
     paths = call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object)
     out = pd.DataFrame({
         "trace_id": pd.array(spans["trace_id"].to_numpy(dtype=object)[rows], dtype="string"),
@@ -164,7 +170,7 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
         "decided_by": pd.array(np.where(by_status[rows], "status", "logs"), dtype="string"),
         "propagated_to": pd.array([" < ".join(p) for p in prop], dtype="string"),
         "hops": hops,
-        "reached_root": np.asarray(reached, dtype=bool),
+        "reached_root": pd.arrays.BooleanArray(np.asarray(reached, dtype=bool), np.asarray(unknown_reach, dtype=bool)),
         "start": to_timestamps(ns(spans["start"])[rows]).array,
     })
     out.attrs["rows"] = rows
@@ -223,7 +229,9 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     rows = o.attrs["rows"]
     kf = pd.DataFrame({k: spans[k].to_numpy(dtype=object)[rows] for k in keys})
     kf = kf.astype(object).where(kf.notna(), "<NA>")
-    d = pd.concat([kf, o[["trace_id", "hops", "reached_root"]].reset_index(drop=True)], axis=1)
+    d = pd.concat([kf, o[["trace_id", "hops"]].reset_index(drop=True)], axis=1)
+    # <NA> (the chain stops below a span still in progress): left out of the key's share, NaN when none is known
+    d["reached_root"] = o["reached_root"].to_numpy(dtype=np.float64, na_value=np.nan)
     d["logged"] = (o["decided_by"] == "logs").to_numpy(dtype=bool)
     d["path"] = (o["service"].astype(object) + ":" + o["name"].astype(object)).to_numpy(dtype=object)
     prop = o["propagated_to"].to_numpy(dtype=object)

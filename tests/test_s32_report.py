@@ -84,8 +84,9 @@ def test_a_cause_off_the_changed_routes_critical_path_is_not_said_to_go_0_to_0()
     detector found a small /products change (+4 ms) and the top-ranked cause, checkout: POST /api/checkout, which no
     /products request calls, was said to have "on /products requests the critical path at and below it went 0.00 ms
     → 0.00 ms per request on average (+0.00 ms; …)". Now the sentence says it holds up none of those requests and
-    so does not explain that change."""
-    sim = tk.simulate.simulate("db-lock", 600, seed=9, window_start="2026-03-02T13:00:00Z",
+    so does not explain that change. (Seed 9 until detect_changes placed latency windows on the requests' ranks too
+    (session 37): its /products window moved and the top cause became one on /products; seed 4 has the shape now.)"""
+    sim = tk.simulate.simulate("db-lock", 600, seed=4, window_start="2026-03-02T13:00:00Z",
                                window_end="2026-03-02T16:00:00Z")
     pm = tk.postmortem(sim.spans)
     where = next(f.text for f in pm.findings if f.topic == "where")

@@ -132,6 +132,7 @@ SLOW_DOCTESTS = frozenset({
     "tracekit.investigate.postmortem.Postmortem", "tracekit.investigate.causes",
     "tracekit.investigate.causes.rank_causes", "tracekit.widgets.HeatmapExplorer", "tracekit.widgets.TraceExplorer", "tracekit.analysis.changes",
     "tracekit.analysis.changes.detect_changes", "tracekit.dask.service_graph", "tracekit.dask.health_report", "tracekit.reporting.render_markdown",
+    "tracekit.reporting.write_report", "tracekit.reporting.baseline_warnings",
 })
 
 

@@ -44,7 +44,8 @@ from .core.files import replaced
 from .core.words import percent, plural
 from .errors import ArgumentError, TraceKitError
 
-__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read"]
+__all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read", "write_report",
+           "baseline_warnings"]
 
 
 @dataclass(frozen=True)
@@ -554,6 +555,36 @@ def _topic_title(topic: str, items: list) -> str:
     if any(f.evidence.get("comparable") is False for f in items):
         return _TOPIC_TITLES[topic]
     return "Baseline too small" if any(f.evidence.get("too_small") for f in items) else "Baseline"
+
+
+def baseline_warnings(data: ReportData) -> tuple[str, ...]:
+    """The sentences the report says first about the baseline it used, in its words (the story's ``baseline``
+    findings: :func:`~tracekit.analysis.baseline_check.baseline_too_small`'s sentence, own traces left out of it, a
+    baseline set aside as not comparable), for the command line to say them too: it said a mismatched baseline on
+    stderr, not one too small for a conclusion, which the report put first.
+
+    Parameters
+    ----------
+    data : ReportData
+        What :func:`collect_report` returned.
+
+    Returns
+    -------
+    tuple of str
+        One sentence each, in the report's order; empty when it says nothing of the baseline.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("slow-deploy", 120, seed=1).spans
+    >>> small = tk.simulate.simulate("baseline", 10, seed=2).spans
+    >>> baseline_warnings(collect_report(spans, baseline=small))[0][:45]
+    'The baseline is too small for a conclusion: i'
+    >>> baseline_warnings(collect_report(tk.examples.load("checkout-small")))
+    ()
+    """
+    story = data.story
+    return tuple(f.text for f in (story.findings if story is not None else ()) if f.topic == "baseline")
 
 
 def _esc(x: Any) -> str:
@@ -1284,7 +1315,7 @@ def report(
     spans, inputs = _resolved(spans, inputs)
     if baseline is not None:
         baseline, baseline_inputs = _resolved(baseline, baseline_inputs)
-    kind = output_kind(path)
+    output_kind(path)  # .html or .md, else a clear error before any work
     if logs is not None and not isinstance(logs, pd.DataFrame):
         from .io.logs import read_logs
 
@@ -1298,12 +1329,43 @@ def report(
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
                           inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by, logs=logs,
                           metrics=metrics, logs_inputs=logs_inputs, metrics_inputs=metrics_inputs)
-    return _write_report(Path(path), data, kind, markdown)
+    return write_report(data, path, markdown=markdown)
 
 
-def _write_report(out: Path, data: ReportData, kind: str, markdown: bool) -> Path:
-    """Write the page (or, for ``kind == "md"``, the Markdown alone) and, with ``markdown``, the Markdown beside it,
-    each whole or not at all (:func:`tracekit.core.files.replaced`): a browser never opens half a report."""
+def write_report(data: ReportData, path: str | Path, *, markdown: bool = True) -> Path:
+    """Write the report of ``data`` (:func:`collect_report`) to ``path``: ``.html`` (the page and, with ``markdown``,
+    the key findings beside it as ``.md``) or ``.md`` (the key findings alone), each whole or not at all
+    (:func:`tracekit.core.files.replaced`): a browser never opens half a report.
+
+    Parameters
+    ----------
+    data : ReportData
+        What :func:`collect_report` returned.
+    path : str or pathlib.Path
+        The file to write (``.html`` or ``.md``).
+    markdown : bool
+        With an ``.html`` path, also write the key findings as Markdown beside it.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ArgumentError
+        ``path`` is neither ``.html`` nor ``.md``.
+
+    Examples
+    --------
+    >>> import tracekit as tk, tempfile, pathlib
+    >>> data = collect_report(tk.examples.load("checkout-small"))
+    >>> out = write_report(data, pathlib.Path(tempfile.mkdtemp()) / "r.html")
+    >>> out.read_text().startswith("<!DOCTYPE html>"), out.with_suffix(".md").exists()
+    (True, True)
+    """
+    out = Path(path)
+    kind = output_kind(out)
     pages = [(out, render_markdown(data))] if kind == "md" else [(out, render_report(data))]
     if kind != "md" and markdown:
         pages.append((out.with_suffix(".md"), render_markdown(data)))
@@ -1400,8 +1462,8 @@ def build_report_from_files(
         say(f"reading metrics {', '.join(map(str, metrics))} ...")
         metric_frame = read_metrics(list(metrics), errors=errors)
     say(f"analysing {plural(len(spans), 'span')} ...")
-    kind = output_kind(output)
+    output_kind(output)  # .html or .md, else a clear error before any work
     data = collect_report(spans, baseline=base, title=title, redact=redact, worst=worst, inputs=inputs,
                           baseline_inputs=baseline, compare_by=compare_by, logs=log_frame, metrics=metric_frame,
                           logs_inputs=logs, metrics_inputs=metrics)
-    return _write_report(Path(output), data, kind, True)
+    return write_report(data, output)

@@ -34,3 +34,55 @@ def test_cli_says_a_too_small_baseline_on_stderr_in_the_reports_words(small_base
     md = out.with_suffix(".md").read_text()
     assert said[0] in md  # the same sentence, from one place
     assert "its 10 traces against the incident's" in said[0]
+
+
+# ---- plotly.js decodes no &quot;: a quote in a name was drawn as the 6 characters "&quot;" ----------------------------
+QUOTED = 'pay"eu'  # a service name with a quote (as SQL span names carry: SELECT "users")
+
+
+@pytest.fixture(scope="module")
+def quoted_spans():
+    """Two traces, api -> pay"eu: the quoted name is a service, an operation and a span's status message."""
+    return tk.spans_from_columns({
+        "trace_id": ["a" * 32, "a" * 32, "b" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16, "4" * 16],
+        "parent_id": [None, "1" * 16, None, "3" * 16], "service": ["api", QUOTED, "api", QUOTED],
+        "name": ["GET /", 'SELECT "users"', "GET /", 'SELECT "users"'], "kind": ["server", "server"] * 2,
+        "status": ["ok", "error", "ok", "ok"], "status_message": [None, 'no "row"', None, None],
+        "start": [0, 1_000_000, 0, 1_000_000], "end": [9_000_000, 8_000_000, 5_000_000, 4_000_000]})
+
+
+def _texts(fig) -> str:
+    """Every text a plotly figure draws (trace names, labels, hover, tick labels, titles, annotations), joined."""
+    j = fig.to_plotly_json()
+    out = []
+
+    def walk(v):
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif hasattr(v, "tolist"):
+            walk(v.tolist())
+
+    walk(j["data"])
+    walk(j["layout"])
+    return "\n".join(out)
+
+
+def test_plotly_text_keeps_quotes_as_plotly_draws_them(quoted_spans):
+    """The waterfall (labels, hover), the flame graph and the critical-path breakdown drew 'pay&quot;eu' (plotly.js
+    decodes &amp; &lt; &gt; and numeric entities, not &quot;: seen in headless Chromium); tags stay escaped."""
+    figs = [tk.plot_waterfall(quoted_spans, "a" * 32, critical_path=True), tk.plot_flame(tk.critical_path_tree(tk.critical_path(quoted_spans))),
+            tk.plot_critical_path_breakdown(tk.critical_path_breakdown(tk.critical_path(quoted_spans), by="service")),
+            tk.plot_service_graph(tk.service_graph(quoted_spans))]
+    for fig in figs:
+        text = _texts(fig)
+        assert "&quot;" not in text and "&#x27;" not in text
+        assert QUOTED in text
+    hover = "\n".join(tk.waterfall_data(quoted_spans, "a" * 32)["hover"])
+    assert 'SELECT "users"' in hover and 'no "row"' in hover
+    assert tk.core.words.plotly_text("<b>a</b> & \"q\"") == "&lt;b&gt;a&lt;/b&gt; &amp; \"q\""

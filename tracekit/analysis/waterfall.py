@@ -35,7 +35,6 @@ Conventions
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -46,6 +45,7 @@ from ..core.args import count_arg
 from ..core.frame import require_columns
 from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
+from ..core.words import plotly_text
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -445,9 +445,9 @@ def _request_facts(trace: pd.DataFrame, tid, t0: int, recorded: bool) -> dict:
 
 
 def _escaped(values: pd.Series) -> list[str]:
-    """html.escape of each value, computed once per distinct value (names repeat a lot)."""
+    """plotly_text of each value (core.words: no tag drawn, quotes kept), computed once per distinct value (names repeat a lot)."""
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    table = np.array([html.escape(str(u)) for u in uniques] + ["<NA>"], dtype=object)
+    table = np.array([plotly_text(str(u)) for u in uniques] + ["<NA>"], dtype=object)
     return table[codes].tolist()  # code -1 (missing) picks the last entry
 
 
@@ -465,7 +465,7 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
     for i in flagged.tolist():
         parts = []
         if msg_ok[i]:
-            parts.append(f"message: {html.escape(str(msgs[i]))}")
+            parts.append(f"message: {plotly_text(str(msgs[i]))}")
         if is_error[i]:
             parts.append("<b>error</b>")
         if in_progress[i]:

@@ -10,12 +10,37 @@ line, findings, figure labels).
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words"]
+__all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
+           "plotly_text"]
+
+
+def plotly_text(text: Any) -> str:
+    """``text`` (a name or message from a trace) for a plotly text field — labels, hover boxes, titles, legends —
+    which plotly.js reads as a subset of HTML: ``&``, ``<`` and ``>`` as the entities it decodes, so no tag in a
+    name is drawn as markup. Quotes stay as they are: plotly.js decodes no ``&quot;`` (html.escape's default drew a
+    service ``pay"eu`` as ``pay&quot;eu`` on every figure) and, with no ``<`` left, they cannot open an attribute.
+
+    Parameters
+    ----------
+    text : object
+        The text (``str()`` of anything else).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> plotly_text('SELECT "users" <b>&</b>')
+    'SELECT "users" &lt;b&gt;&amp;&lt;/b&gt;'
+    """
+    return html.escape(str(text), quote=False)
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:

@@ -8,13 +8,14 @@ reaches plotly), :func:`key_text`, :func:`fmt_ms`, :func:`log_ticks`.
 
 from __future__ import annotations
 
-import html
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..core.words import plotly_text
 
 __all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "result_colors", "bar_colors"]
 
@@ -34,7 +35,8 @@ ERROR_COLOR = "#D62728"
 #: Critical-path overlay colour.
 CRITICAL_COLOR = "#111111"
 
-esc = html.escape
+#: names and messages from traces as plotly text (tracekit.core.words.plotly_text: no tag drawn, quotes kept)
+esc = plotly_text
 
 
 def key_text(values: pd.Series) -> pd.Series:

@@ -13,13 +13,11 @@ Requires the ``plot`` extra.
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, key_text, result_colors, say_empty
+from .colors import ERROR_COLOR, esc, key_text, result_colors, say_empty
 
 go = require("plotly.graph_objects", "plot")
 
@@ -30,7 +28,7 @@ DIFF_COLORS = {"same": "#B0B7C3", "changed": "#FF7F0E", "added": "#2CA02C", "rem
 
 
 def _esc(values) -> list[str]:
-    return [html.escape(str(v)) for v in values]
+    return [esc(str(v)) for v in values]
 
 
 def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
@@ -69,7 +67,7 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     colors = result_colors(tree, tree["service"])
     n = tree.attrs.get("requests")
     fig = go.Figure(go.Icicle(
-        ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in tree["parent"]],
+        ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else esc(str(p)) for p in tree["parent"]],
         labels=_esc(key_text(tree["service"]) + ": " + key_text(tree["name"])),  # a missing name says <NA>, not "nan"
         values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
         # a span without a service (allowed by the schema) is grey, as in every figure, not a KeyError
@@ -122,7 +120,7 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     delta = d["delta_self_ms"].to_numpy(dtype=float)
     span = float(np.nanmax(np.abs(delta))) if len(delta) and np.isfinite(delta).any() else 1.0
     fig = go.Figure(go.Icicle(
-        ids=_esc(d["node"]), parents=["" if p is None or pd.isna(p) else html.escape(str(p)) for p in d["parent"]],
+        ids=_esc(d["node"]), parents=["" if p is None or pd.isna(p) else esc(str(p)) for p in d["parent"]],
         labels=_esc(key_text(d["service"]) + ": " + key_text(d["name"])),
         values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
         marker={"colors": delta, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
@@ -174,9 +172,9 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     _need(diff, ("service", "name", "depth", "status", "start_ms_a", "start_ms_b", "duration_ms_a", "duration_ms_b",
                  "delta_duration_ms"), "tk.diff_traces")
     n = len(diff)
-    y = [f"{i:>4} " + "\u2003" * int(d) + html.escape(f"{s}: {nm}")
+    y = [f"{i:>4} " + "\u2003" * int(d) + esc(f"{s}: {nm}")
          for i, (d, s, nm) in enumerate(zip(diff["depth"], diff["service"], diff["name"], strict=True))]
-    hover_b = [html.escape(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {dd:+.3f} ms" if np.isfinite(dd) else "")
+    hover_b = [esc(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {dd:+.3f} ms" if np.isfinite(dd) else "")
                for s, nm, st, dd in zip(diff["service"], diff["name"], diff["status"],
                                         diff["delta_duration_ms"].to_numpy(dtype=float), strict=True)]
     fig = go.Figure()

@@ -86,3 +86,53 @@ def test_plotly_text_keeps_quotes_as_plotly_draws_them(quoted_spans):
     hover = "\n".join(tk.waterfall_data(quoted_spans, "a" * 32)["hover"])
     assert 'SELECT "users"' in hover and 'no "row"' in hover
     assert tk.core.words.plotly_text("<b>a</b> & \"q\"") == "&lt;b&gt;a&lt;/b&gt; &amp; \"q\""
+
+
+# ---- long names: a 236-character SQL statement as an operation's name, a 10 KB service name ----------------------------
+SQL = ("SELECT o.id, o.customer_id, o.status, o.total, o.created_at, o.updated_at, i.sku, i.qty, i.price FROM orders o "
+       "JOIN order_items i ON i.order_id = o.id WHERE o.customer_id = ? AND o.status IN (?, ?, ?) AND o.created_at > ? "
+       "ORDER BY o.created_at DESC LIMIT 50")
+SQL2 = SQL.replace("o.total", "o.grand_total")  # alike at both ends: two operations, two bars
+HUGE = "catalog-" + "c" * 10_240
+
+
+@pytest.fixture(scope="module")
+def long_names():
+    """Three traces api -> db: the db spans named SQL, SQL2 and 'ping'; the third trace's db service is HUGE."""
+    rows = [("a", "api", "GET /", None, 0, 9), ("b", "db", SQL, "a", 1, 8), ("c", "api", "GET /", None, 0, 7),
+            ("d", "db", SQL2, "c", 1, 5), ("e", "api", "GET /", None, 0, 6), ("f", HUGE, "ping", "e", 1, 4)]
+    tids = ["1" * 32, "1" * 32, "2" * 32, "2" * 32, "3" * 32, "3" * 32]
+    return tk.spans_from_columns({
+        "trace_id": tids, "span_id": [r[0] * 16 for r in rows],
+        "parent_id": [r[3] * 16 if r[3] else None for r in rows], "service": [r[1] for r in rows],
+        "name": [r[2] for r in rows], "kind": ["server"] * 6,
+        "start": [r[4] * 1_000_000 for r in rows], "end": [r[5] * 1_000_000 for r in rows]})
+
+
+def test_long_names_are_cut_on_labels_and_stay_apart(long_names):
+    """The comparison and the critical-path breakdown drew each name whole as a tick label (236 characters: the bars
+    60 of 1,100 px wide in Chromium, the service cut off the page; 10 KB: the same), the service map a 10 KB node label
+    across the map and the waterfall a 10 KB label. Now each label is at most LABEL_CHARS (60) characters, with the
+    start and the end kept, and two operations alike at both ends are still two bars."""
+    from tracekit.plotting.colors import LABEL_CHARS
+
+    def ticks(fig) -> list[str]:  # what plotly draws: the tick texts given, else the categories themselves
+        ax = fig.layout.yaxis
+        return list(ax.ticktext) if ax.ticktext is not None else list(dict.fromkeys(fig.data[0].y))
+
+    cmp = tk.compare(long_names, long_names, by=["service", "name"])
+    for fig in (tk.plot_compare(cmp),
+                tk.plot_critical_path_breakdown(tk.critical_path_breakdown(tk.critical_path(long_names),
+                                                                          by=["service", "name"]))):
+        shown = ticks(fig)
+        assert len(shown) == 4  # GET /, SQL, SQL2, ping: none merged
+        assert max(len(t) for t in shown) <= LABEL_CHARS
+        sql_ticks = [t for t in shown if t.startswith("db · SELECT")]
+        assert len(sql_ticks) == 2 and all(t.endswith("LIMIT 50") for t in sql_ticks)
+        assert len(set(fig.data[0].y)) == 4  # the categories stay the full names
+    m = tk.plot_service_graph(tk.service_graph(long_names))
+    labels = [a.text for a in m.layout.annotations if a.name == "node_label"]
+    assert len(labels) == 3 and max(len(t) for t in labels) <= LABEL_CHARS
+    w = tk.plot_waterfall(long_names, "3" * 32)
+    assert max(len(t) for t in w.layout.yaxis.ticktext) < 200
+

@@ -44,6 +44,46 @@ def key_text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "<NA>").astype(str)
 
 
+#: most characters of a name drawn as a label (tick, node): a 236-character SQL statement as an operation's name left
+#: the comparison's bars 64 of 1,100 px and cut its service off the page's left edge; a 10 KB service name did the same
+#: to every figure naming it
+LABEL_CHARS = 60
+#: most characters of a name in a hover box (the label's full text, up to this)
+HOVER_CHARS = 300
+
+
+def short_text(text: str, limit: int = LABEL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters in the middle, ``…`` where it was cut: its start (the service, the
+    statement's verb) and its end (``LIMIT 50``, the last path segment) stay. Plain text: escape after (:func:`esc`).
+
+    >>> short_text("checkout · SELECT o.id, o.customer_id, o.status FROM orders o WHERE o.id = ? LIMIT 50", 40)
+    'checkout · SELECT o.…E o.id = ? LIMIT 50'
+    >>> short_text("cart · GET /api/cart", 40)
+    'cart · GET /api/cart'
+    """
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    tail = limit - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+def category_ticks(labels: list[str]) -> dict[str, Any]:
+    """Axis settings that draw the categories ``labels`` (plain text; the axis' categories are their escaped full
+    text, so two long names alike at both ends stay two bars) with tick labels cut by :func:`short_text`; ``{}``
+    when every label fits.
+
+    >>> category_ticks(["a", "b"])
+    {}
+    >>> t = category_ticks(["a", "x" * 100])
+    >>> t["tickvals"][1] == "x" * 100, len(t["ticktext"][1])
+    (True, 60)
+    """
+    if all(len(x) <= LABEL_CHARS for x in labels):
+        return {}
+    return dict(tickmode="array", tickvals=[esc(x) for x in labels], ticktext=[esc(short_text(x)) for x in labels])
+
+
 def _palette_slot(name: str) -> int:
     """The palette slot a name prefers: a CRC-32 of its UTF-8 bytes (stable across runs and machines)."""
     return zlib.crc32(name.encode("utf-8")) % len(PALETTE)

@@ -12,7 +12,7 @@ from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
 from ..core.words import percent
 from ..errors import ArgumentError, require
-from .colors import PALETTE, esc, key_text, result_colors
+from .colors import HOVER_CHARS, PALETTE, category_ticks, esc, key_text, result_colors, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -116,14 +116,16 @@ def plot_compare(
         lab = key_text(df[keys[0]])
         for k in keys[1:]:
             lab = lab + " · " + key_text(df[k])
-        ylab = [esc(x) for x in lab.tolist()]
+        plain = lab.tolist()
+        ylab = [esc(x) for x in plain]
     else:
-        ylab = [str(i) for i in df.index]
+        plain = [str(i) for i in df.index]
+        ylab = list(plain)
     stat = _stat_name(after)
     hover = []
     for i, (_, r) in enumerate(df.iterrows()):
         delta = float(r[after]) - float(r[before])
-        parts = [f"<b>{ylab[i]}</b>", f"{esc(labels[0])}: {float(r[before]):,.4g}", f"{esc(labels[1])}: {float(r[after]):,.4g}", f"change: {delta:+,.4g}"]
+        parts = [f"<b>{esc(short_text(plain[i], HOVER_CHARS))}</b>", f"{esc(labels[0])}: {float(r[before]):,.4g}", f"{esc(labels[1])}: {float(r[after]):,.4g}", f"change: {delta:+,.4g}"]
         lo, hi = f"delta_{stat}_lo", f"delta_{stat}_hi"
         if lo in df.columns and hi in df.columns and pd.notna(r[lo]) and pd.notna(r[hi]):
             sig = " (excludes 0)" if r[lo] > 0 or r[hi] < 0 else ""
@@ -147,7 +149,8 @@ def plot_compare(
     fig.update_layout(
         barmode="group",
         title=esc(title or f"{_STAT_TITLES.get(stat, stat)}: {labels[1]} vs {labels[0]}" + (f", by {' · '.join(keys)}" if keys else "")),
-        yaxis=dict(autorange="reversed", automargin=True, type="category", title=esc(" · ".join(map(str, keys)) or "row")),
+        yaxis=dict(autorange="reversed", automargin=True, type="category", title=esc(" · ".join(map(str, keys)) or "row"),
+                   **category_ticks(plain)),
         xaxis=dict(title=esc(_STAT_TITLES.get(stat, stat))),
         height=int(min(max(250, 40 * len(df) + 120), 1000)),
     )
@@ -250,8 +253,8 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
     n = max(len(dims), 1)
     # panels side by side only when their value labels leave room for the bars (a label is ~6.5 px a
     # character; labels of a panel on the right are drawn in the gap between the panels)
-    label_px = 6.5 * max((len(str(v)) for d in dims for v in hits.loc[hits["dimension"] == d, "value"].head(int(values))),
-                         default=4) + 34
+    label_px = 6.5 * max((len(short_text(str(v))) for d in dims
+                          for v in hits.loc[hits["dimension"] == d, "value"].head(int(values))), default=4) + 34
     ncol = max(1, min(3, n, int(1000 // (label_px + 220))))
     nrow = -(-n // ncol)
     panel_px = 22 * min(int(values), int(hits.groupby("dimension").size().max()) if len(hits) else 1) + 60
@@ -270,10 +273,11 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
 
     for i, d in enumerate(dims):
         sub = hits[hits["dimension"] == d].head(int(values))
-        ylab = [esc(str(v)) for v in sub["value"].tolist()]
+        plain = [str(v) for v in sub["value"].tolist()]
+        ylab = [esc(v) for v in plain]
         hover = []
-        for lab, (_, r) in zip(ylab, sub.iterrows(), strict=True):
-            parts = [f"<b>{esc(str(d))} = {lab}</b>",
+        for lab, (_, r) in zip(plain, sub.iterrows(), strict=True):
+            parts = [f"<b>{esc(str(d))} = {esc(short_text(lab, HOVER_CHARS))}</b>",
                      f"selection: {percent(num(r, 'share_selection'), 1)}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
                      f"baseline: {percent(num(r, 'share_baseline'), 1)}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]
             if "diff_lo" in r and pd.notna(r["diff_lo"]):
@@ -296,7 +300,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
                                  meta={"role": role, "dimension": str(d)}, hovertext=hover, hoverinfo="text"),
                           row=row, col=col)
         fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=row, col=col,
-                         title=dict(text=esc(str(d)), font=dict(size=11), standoff=2))
+                         title=dict(text=esc(str(d)), font=dict(size=11), standoff=2), **category_ticks(plain))
         fig.update_xaxes(range=[0, 1], tickformat=".0%", row=row, col=col,
                          title=dict(text=f"share of {esc(str(hits.attrs.get('level', 'trace')))}s", font=dict(size=11)))
     nsel = hits.attrs.get("n_selection")

@@ -14,7 +14,19 @@ from ..core.deprecation import renamed
 from ..core.keys import key_frame
 from ..core.words import percent
 from ..errors import ArgumentError, require
-from .colors import PALETTE, esc, fmt_ms, key_text, log_ticks, result_colors, say_empty, service_colors
+from .colors import (
+    HOVER_CHARS,
+    PALETTE,
+    category_ticks,
+    esc,
+    fmt_ms,
+    key_text,
+    log_ticks,
+    result_colors,
+    say_empty,
+    service_colors,
+    short_text,
+)
 
 go = require("plotly.graph_objects", "plot")
 
@@ -380,7 +392,8 @@ def plot_critical_path_breakdown(
     label = key_text(bd[keys[0]])
     for k in keys[1:]:
         label = label + " · " + key_text(bd[k])
-    labels = [esc(s) for s in label.tolist()]
+    plain = label.tolist()
+    labels = [esc(s) for s in plain]
     if "service" in keys:
         cmap = result_colors(breakdown, breakdown["service"].astype(object).dropna().astype(str))
         color: Any = [cmap.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in bd["service"].astype(object)]
@@ -403,7 +416,7 @@ def plot_critical_path_breakdown(
     }
     hover = []
     for i, (_, r) in enumerate(bd.iterrows()):
-        parts = [f"<b>{labels[i]}</b>"]
+        parts = [f"<b>{esc(short_text(plain[i], HOVER_CHARS))}</b>"]
         for c in _BREAKDOWN_STATS:
             if c in bd.columns and pd.notna(r[c]):
                 parts.append(stat_text[c](r[c]))
@@ -419,7 +432,8 @@ def plot_critical_path_breakdown(
                           "share": "share of the requests' critical-path time", "p50_ms": "p50 per request (ms)",
                           "p95_ms": "p95 per request (ms)", "traces": "requests with it on the critical path",
                           "trace_share": "share of requests with it on the critical path"}.get(value, value.replace("_ms", " (ms)"))),
-        yaxis=dict(autorange="reversed", automargin=True, type="category", title=esc(" · ".join(map(str, keys)))),
+        yaxis=dict(autorange="reversed", automargin=True, type="category", title=esc(" · ".join(map(str, keys))),
+                   **category_ticks(plain)),
         height=int(min(max(250, 28 * len(bd) + 120), 900)),
     )
     return fig

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core.words import percent
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, esc, fmt_ms, service_colors
+from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, service_colors, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -261,6 +261,10 @@ def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, 
     return out_x, out_y
 
 
+#: most characters of a node's label on the map (its hover box says up to HOVER_CHARS)
+_NODE_LABEL_CHARS = 32
+
+
 def plot_service_graph(
     G,
     *,
@@ -404,7 +408,7 @@ def plot_service_graph(
         calls = _num(cur, "calls", "weight")
         p95 = _num(cur, "p95_ms", "p95")
         r = None if unknown else _edge_failed_share(cur)
-        info = [f"<b>{esc(str(u))} → {esc(str(v))}</b>"]
+        info = [f"<b>{esc(short_text(str(u), HOVER_CHARS))} → {esc(short_text(str(v), HOVER_CHARS))}</b>"]
         if a is None:
             info.append("not called in this period (called in the baseline)")
         for k, val in cur.items():
@@ -467,7 +471,7 @@ def plot_service_graph(
         r = share or 0.0
         ncolor.append(cmap.get(_service_of(U, n), "#999999"))
         nline.append(ERROR_COLOR if r > 0 else "#333333")
-        info = [f"<b>{esc(str(n))}</b>"]
+        info = [f"<b>{esc(short_text(str(n), HOVER_CHARS))}</b>"]
         if a.get("instrumented") is False:
             info.append("not instrumented (named by its callers' client spans)")
         if baseline is not None and n not in G:
@@ -496,9 +500,10 @@ def plot_service_graph(
             if ops:
                 info += ["operations:"] + ops
         ntext.append("<br>".join(info))
-        label = esc(str(a.get("name", n)) if by_op else str(n))
+        # cut (short_text): a 10 KB service name ran its label across the whole map, over the other nodes' labels
+        label = esc(short_text(str(a.get("name", n)) if by_op else str(n), _NODE_LABEL_CHARS))
         if by_op:
-            label = f"{esc(str(a.get('service', '')))}<br>{label}"
+            label = f"{esc(short_text(str(a.get('service', '')), _NODE_LABEL_CHARS))}<br>{label}"
         annotations.append(dict(x=p[n][0], y=p[n][1], xref="x", yref="y", text=label, showarrow=False, yshift=22,
                                 font=dict(size=12, color="#222222"), bgcolor="rgba(255,255,255,0.85)", borderpad=1,
                                 name="node_label"))

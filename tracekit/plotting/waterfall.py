@@ -15,7 +15,7 @@ import pandas as pd
 from ..analysis.waterfall import waterfall_data
 from ..core import normalize_trace_id
 from ..errors import require
-from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors
+from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors, short_text
 from .gl import CanvasFigure, plot_waterfall_gl
 
 go = require("plotly.graph_objects", "plot")
@@ -35,6 +35,8 @@ CANVAS_ABOVE = 5000
 
 _MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 _LABEL_CHARS = 56
+#: most characters of the service before the operation in a label
+_SERVICE_CHARS = 24
 
 
 def _tree_prefixes(depth: Sequence[int]) -> list[str]:
@@ -363,7 +365,8 @@ def plot_waterfall(
         for pre, svc, nm, err, h in zip(prefixes, services.tolist(), rows["name"].astype(object).tolist(),
                                         is_error.tolist(), n_hidden.tolist(), strict=True):
             svc, nm = str(svc), str(nm)
-            head = ("⚠ " if err else "") + ("" if nm == svc else f"{svc} · ")
+            # the service cut too (short_text): a 10 KB service name made a 10 KB label, the operation's cut or not
+            head = ("⚠ " if err else "") + ("" if nm == svc else f"{short_text(svc, _SERVICE_CHARS)} · ")
             tail = f" (+{int(h)})" if h else ""
             room = max(12, _LABEL_CHARS - len(pre) - 2)
             if len(head) + len(nm) + len(tail) > room:

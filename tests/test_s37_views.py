@@ -136,3 +136,21 @@ def test_long_names_are_cut_on_labels_and_stay_apart(long_names):
     w = tk.plot_waterfall(long_names, "3" * 32)
     assert max(len(t) for t in w.layout.yaxis.ticktext) < 200
 
+
+# ---- tracekit query: "request nan ms" of a trace that is not a request ------------------------------------------------
+def test_query_says_why_a_trace_has_no_request_latency(tmp_path, capsys):
+    """A queue consumer's own trace (its root a consumer span: asynchronous work, core.trace_outcomes' request False)
+    was printed "root worker process, request nan ms"; a request (server root, 5 ms) keeps its latency."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "parent_id": [None, "1" * 16, None], "service": ["worker", "worker", "api"],
+        "name": ["process", "write", "GET /"], "kind": ["consumer", "internal", "server"],
+        "start": [0, 1_000_000, 0], "end": [7_000_000, 3_000_000, 5_000_000]})
+    path = tmp_path / "spans.json"
+    tk.write_otlp(spans, path)
+    assert main(["query", str(path), "{ }"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("trace ")}
+    assert "nan" not in lines[f"trace {'a' * 32}"]
+    assert lines[f"trace {'a' * 32}"].endswith("root worker process, not a request (asynchronous work), "
+                                               "trace extent 7.0 ms")
+    assert lines[f"trace {'b' * 32}"].endswith("root api GET /, request 5.0 ms")

@@ -102,7 +102,7 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
         o = outcomes.loc[tid] if tid in outcomes.index else None
         root = ""
         if o is not None and bool(o["has_root"]):
-            root = f"; root {o['root_service']} {o['root_name']}, request {o['request_ms']:.1f} ms"
+            root = f"; root {o['root_service']} {o['root_name']}, {_request_words(o)}"
         out.append("")
         out.append(f"trace {tid}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
         idx = rows_of[tid]
@@ -113,3 +113,24 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
                 line += "  " + " ".join(f"{c}={v[p]!r}" for c, v in zip(extra, extra_values, strict=True))
             out.append(line)
     return "\n".join(out)
+
+
+def _request_words(o: pd.Series) -> str:
+    """A trace's request latency (a row of :func:`tracekit.core.trace_outcomes`), or why it has none: it said
+    "request nan ms" of a consumer-rooted trace (asynchronous work) and of a root not ended.
+
+    >>> _request_words(pd.Series({"request_ms": 12.34, "request": True, "continues": None, "extent_ms": 20.0}))
+    'request 12.3 ms'
+    >>> _request_words(pd.Series({"request_ms": np.nan, "request": False, "continues": None, "extent_ms": 20.0}))
+    'not a request (asynchronous work), trace extent 20.0 ms'
+    """
+    req, extent = o["request_ms"], o["extent_ms"]
+    if pd.notna(req):
+        return f"request {req:.1f} ms"
+    if bool(o["request"]):
+        why = "request in progress (its root has not ended)"
+    elif pd.notna(o["continues"]):
+        why = "not a request: the callee's half of a request whose trace context was dropped"
+    else:
+        why = "not a request (asynchronous work)"
+    return why + (f", trace extent {extent:.1f} ms" if pd.notna(extent) else "")

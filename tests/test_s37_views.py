@@ -154,3 +154,22 @@ def test_query_says_why_a_trace_has_no_request_latency(tmp_path, capsys):
     assert lines[f"trace {'a' * 32}"].endswith("root worker process, not a request (asynchronous work), "
                                                "trace extent 7.0 ms")
     assert lines[f"trace {'b' * 32}"].endswith("root api GET /, request 5.0 ms")
+
+
+# ---- TraceExplorer: a filter that matches nothing ---------------------------------------------------------------------
+def test_explorer_says_when_the_filters_match_no_trace():
+    """A search matching no trace kept the trace selected before on screen (with_filter keeps it) and the status said
+    "2 of 2 spans shown", as if it matched; the 'the filters leave none' words were never reached."""
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "parent_id": [None, "1" * 16, None], "service": ["api", "db", "api"], "name": ["GET /", "query", "GET /x"],
+        "start": [0, 1_000_000, 0], "end": [9_000_000, 8_000_000, 2_000_000]})
+    ex = tk.TraceExplorer(spans)
+    assert ex.status.value == "2 of 2 spans shown"
+    ex._apply(ex.state.with_filter(search="no-such-operation"))
+    assert ex.state.trace_table().empty and ex.state.trace_id == "a" * 32
+    assert ex.status.value.startswith("no trace matches the filters")
+    ex._apply(ex.state.with_filter(search="GET /x"))  # a match again: the list moves to it, the words go
+    assert ex.state.trace_id == "b" * 32 and ex.status.value == "1 of 1 spans shown"

@@ -745,6 +745,8 @@ class TraceExplorer:
         shown = (f"{len(rows)} of {len(new.trace_spans())} spans shown" if rows is not None else
                  "no trace to show: the spans hold none" if new.shared.traces.empty else
                  "no trace to show: the filters leave none")
+        if rows is not None and new.trace_table().empty:  # the trace shown stays (with_filter), and is not a match
+            shown = f"no trace matches the filters; still showing the trace selected before ({shown})"
         if new.search_error():
             shown = "search: " + new.search_error().splitlines()[0]
         self.status.value = _esc(shown)

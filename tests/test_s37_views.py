@@ -4,6 +4,7 @@ names with quotes and of 10 KB, ...). One test per defect found; each failed on 
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -173,3 +174,17 @@ def test_explorer_says_when_the_filters_match_no_trace():
     assert ex.status.value.startswith("no trace matches the filters")
     ex._apply(ex.state.with_filter(search="GET /x"))  # a match again: the list moves to it, the words go
     assert ex.state.trace_id == "b" * 32 and ex.status.value == "1 of 1 spans shown"
+
+
+# ---- tracekit summary: sub-millisecond percentiles read "0.0" ---------------------------------------------------------
+def test_summary_keeps_the_digits_of_sub_millisecond_latencies():
+    """Jaeger's storage fixtures (real traces) hold requests of 1-7 µs: the summary said "p50 0.0", a latency of
+    nothing. Three requests of 5, 5 and 120 µs: p50 0.005, p95 0.12; a 92 ms request still reads 92.0."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "b" * 32, "c" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "service": ["api"] * 3, "name": ["GET /"] * 3, "start": [0, 0, 0], "end": [5_000, 5_000, 120_000]})
+    line = next(x for x in tk.format_summary(spans).splitlines() if x.startswith("request latency"))
+    assert line.endswith("p50 0.005  p95 0.12  p99 0.12")
+    slow = spans.assign(end=spans["start"] + pd.Timedelta(milliseconds=92))
+    line = next(x for x in tk.format_summary(slow).splitlines() if x.startswith("request latency"))
+    assert line.endswith("p50 92.0  p95 92.0  p99 92.0")

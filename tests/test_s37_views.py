@@ -188,3 +188,27 @@ def test_summary_keeps_the_digits_of_sub_millisecond_latencies():
     slow = spans.assign(end=spans["start"] + pd.Timedelta(milliseconds=92))
     line = next(x for x in tk.format_summary(slow).splitlines() if x.startswith("request latency"))
     assert line.endswith("p50 92.0  p95 92.0  p99 92.0")
+
+
+# ---- empty figures say why ----------------------------------------------------------------------------------------------
+def test_empty_figures_say_why_and_titles_count_in_words():
+    """On no spans, the comparison, the critical-path breakdown, the service map, the timeline and the attribution
+    drew empty axes (or a white box) without a word, where the latency figures say "no ... to draw"; the map's title
+    said "1 services, 1 call edges"."""
+    e = tk.empty_spans()
+
+    def said(fig) -> list[str]:
+        return [a.text for a in fig.layout.annotations if a.name == "empty"]
+
+    figs = {"compare": tk.plot_compare(tk.compare(e, e, by="service")),
+            "breakdown": tk.plot_critical_path_breakdown(tk.critical_path_breakdown(tk.critical_path(e), by="service")),
+            "map": tk.plot_service_graph(tk.service_graph(e)),
+            "timeline": tk.plot_timeline(e, "1min"),
+            "attribution": tk.plot_bubble_up(tk.bubble_up(e, set(), set()))}
+    for name, fig in figs.items():
+        assert len(said(fig)) == 1, name
+    one = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16],
+                                 "parent_id": [None, "1" * 16], "service": ["api", "db"], "name": ["GET /", "q"],
+                                 "kind": ["server", "server"], "start": [0, 1_000_000], "end": [5_000_000, 4_000_000]})
+    m = tk.plot_service_graph(tk.service_graph(one))
+    assert m.layout.title.text == "service map: 2 services, 1 call edge" and not said(m)

@@ -12,7 +12,7 @@ from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
 from ..core.words import percent
 from ..errors import ArgumentError, require
-from .colors import HOVER_CHARS, PALETTE, category_ticks, esc, key_text, result_colors, short_text
+from .colors import HOVER_CHARS, PALETTE, category_ticks, esc, key_text, result_colors, say_empty, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -159,6 +159,8 @@ def plot_compare(
         fig.add_annotation(text=f"grey: {esc(labels[0])} · in each service's colour: {esc(labels[1])}",
                            xref="paper", yref="paper", x=0, y=1, yanchor="bottom", xanchor="left", showarrow=False,
                            yshift=6, font=dict(size=12), name="legend")
+    if not len(df):  # empty axes said nothing
+        say_empty(fig, "nothing to compare: the comparison has no rows")
     return fig
 
 
@@ -307,4 +309,6 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
     nbase = hits.attrs.get("n_baseline")
     default = "What distinguishes the selection" + (f" ({nsel} vs {nbase} {hits.attrs.get('level', 'trace')}s)" if nsel is not None else "")
     fig.update_layout(barmode="group", title=esc(title or default), height=height)
+    if not dims:  # no panel at all: a title over nothing
+        say_empty(fig, "no attribute value to draw: the attribution has no rows")
     return fig

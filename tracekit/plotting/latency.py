@@ -436,4 +436,7 @@ def plot_critical_path_breakdown(
                    **category_ticks(plain)),
         height=int(min(max(250, 28 * len(bd) + 120), 900)),
     )
+    if not len(bd):  # empty axes said nothing
+        say_empty(fig, "no critical-path time to draw: no request's critical path was walked (no request root, or "
+                       "no spans)")
     return fig

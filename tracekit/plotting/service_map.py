@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.words import percent
+from ..core.words import percent, plural
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, service_colors, short_text
+from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, say_empty, service_colors, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -552,11 +552,12 @@ def plot_service_graph(
                                      "faster": "p95 ≤ baseline / 1.2", "new": "new call (not in baseline)",
                                      "gone": "call only in baseline"}[cls],
                                meta="legend", hoverinfo="skip", showlegend=True))
-    what = "operations" if by_op else "services"
+    what = "operation" if by_op else "service"
     n_peer = sum(1 for _, a in G.nodes(data=True) if a.get("instrumented") is False)
-    default = (f"service map: {G.number_of_nodes() - n_peer} {what}"
-               + (f" + {n_peer} uninstrumented peer{'s' if n_peer != 1 else ''}" if n_peer else "")
-               + f", {G.number_of_edges()} call edges"
+    # plural: "service map: 1 services, 1 call edges"
+    default = (f"service map: {plural(G.number_of_nodes() - n_peer, what)}"
+               + (f" + {plural(n_peer, 'uninstrumented peer')}" if n_peer else "")
+               + f", {plural(G.number_of_edges(), 'call edge')}"
                + (" — p95 against the baseline" if baseline is not None else ""))
     fig = go.Figure(data)
     fig.update_layout(
@@ -570,4 +571,6 @@ def plot_service_graph(
         legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
         margin=dict(l=20, r=20, t=60, b=40),
     )
+    if not G.number_of_nodes():  # a blank white box said nothing
+        say_empty(fig, f"no {what} to draw: the graph has none (no spans, or none with a {what})")
     return fig

@@ -298,6 +298,8 @@ def plot_timeline(
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
     fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720 + 180 * len(mcols), hovermode="x unified")
+    if not len(tl):  # three empty panels said nothing
+        say_empty(fig, "no request to draw over time (no request root: fragments only, or no spans)")
     return fig
 
 

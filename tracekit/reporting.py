@@ -1389,7 +1389,10 @@ def build_report_from_files(
     logs: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
 ) -> Path:
-    """Load files, analyse and write the report: what ``tracekit report`` runs.
+    """Load files, analyse and write the report, as ``tracekit report`` does but without its words: the command
+    (:mod:`tracekit.cli`, which does not call this) also checks its output and every path before reading, and says on
+    stderr the files it did not read, the records it skipped and what the report says first of the baseline
+    (:func:`baseline_warnings`); here those are in the report only.
 
     Parameters
     ----------

@@ -212,3 +212,23 @@ def test_empty_figures_say_why_and_titles_count_in_words():
                                  "kind": ["server", "server"], "start": [0, 1_000_000], "end": [5_000_000, 4_000_000]})
     m = tk.plot_service_graph(tk.service_graph(one))
     assert m.layout.title.text == "service map: 2 services, 1 call edge" and not said(m)
+
+
+# ---- tracekit query, a metrics query: the value's unit ------------------------------------------------------------------
+def test_metrics_query_says_the_unit_of_its_values(tmp_path, capsys):
+    """Three spans of 100, 200 and 300 ms: the p95 of span duration printed '0.3' under 'value', seconds with nothing
+    saying so beside tracekit's milliseconds everywhere else; a rate printed without 'per second'."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "b" * 32, "c" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "service": ["api"] * 3, "name": ["GET /"] * 3, "start": [0, 0, 0],
+        "end": [100_000_000, 200_000_000, 300_000_000]})
+    path = tmp_path / "spans.json"
+    tk.write_otlp(spans, path)
+    assert main(["query", str(path), "{ } | quantile_over_time(duration, .95)", "--step", "1min"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("value: quantile_over_time of span duration in each 1min bucket, in seconds")
+    assert out[-1].split()[-1] == "0.3"  # 300 ms, in seconds: what the first line says
+    assert main(["query", str(path), "{ } | rate()", "--step", "1min"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "value: matching spans per second, over each 1min bucket"
+    assert float(out[-1].split()[-1]) == pytest.approx(3 / 60)

@@ -488,7 +488,7 @@ def _cmd_report(args) -> int:
 
 def _cmd_query(args) -> int:
     from .analysis.traceql import parse, traceql, traceql_metrics
-    from .cli_query import format_matches
+    from .cli_query import format_matches, metrics_note
     from .errors import ArgumentError
 
     if len(args.inputs) < 2:
@@ -506,6 +506,7 @@ def _cmd_query(args) -> int:
             raise ArgumentError(str(exc).replace("traceql_metrics: step", "--step", 1)) from None
     spans = _load(inputs, args.errors, "query")
     if q.kind == "metrics":
+        print(printable(metrics_note(q.text, args.step)))
         print(printable(traceql_metrics(spans, q, step=args.step).to_string(index=False)))
     else:
         print(printable(format_matches(spans, traceql(spans, q.text), limit=max(0, args.limit))))

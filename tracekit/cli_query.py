@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-__all__ = ["add_parser", "format_matches"]
+__all__ = ["add_parser", "format_matches", "metrics_note"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -134,3 +134,51 @@ def _request_words(o: pd.Series) -> str:
     else:
         why = "not a request (asynchronous work)"
     return why + (f", trace extent {extent:.1f} ms" if pd.notna(extent) else "")
+
+
+def metrics_note(query: str, step: str) -> str:
+    """What the ``value`` column of a TraceQL metrics query's table is, with its unit and bucket: the table printed
+    a p95 of span durations as ``0.172122`` (seconds, as Tempo reports them) beside tracekit's milliseconds
+    everywhere else, and a rate without "per second".
+
+    Parameters
+    ----------
+    query : str
+        The metrics query.
+    step : str
+        The bucket width given (``--step``).
+
+    Returns
+    -------
+    str
+        One line.
+
+    Examples
+    --------
+    >>> metrics_note("{ } | quantile_over_time(duration, .95) by (resource.service.name)", "10min")
+    'value: quantile_over_time of span duration in each 10min bucket, in seconds (as Tempo reports durations: 0.25 is 250 ms)'
+    >>> metrics_note("{ status = error } | rate()", "1min")
+    'value: matching spans per second, over each 1min bucket'
+    """
+    from .analysis.traceql import parse
+    from .analysis.traceql.metrics import DURATION_INTRINSICS
+    from .analysis.traceql.parse import Intrinsic, MetricsPipeline
+
+    body = parse(query).body
+    if not isinstance(body, MetricsPipeline):  # series combined with + - * /
+        return (f"value: the series combined as written, each over {step} buckets (rates per second, durations in "
+                "seconds as Tempo reports them)")
+    agg = body.agg
+    if agg.fn == "rate":
+        return f"value: matching spans per second, over each {step} bucket"
+    if agg.fn == "count_over_time":
+        return f"value: matching spans in each {step} bucket"
+    field = agg.field
+    duration = isinstance(field, Intrinsic) and field.name in DURATION_INTRINSICS
+    what = "span duration" if duration and field.name == "duration" else getattr(field, "text", str(field))
+    unit = "in seconds" if duration else "in the attribute's own unit"
+    why = " (as Tempo reports durations: 0.25 is 250 ms)" if duration else ""
+    if agg.fn == "histogram_over_time":
+        return (f"value: matching spans in each {step} bucket and {what} bucket; bucket: its upper bound, {unit}"
+                + why)
+    return f"value: {agg.fn} of {what} in each {step} bucket, {unit}{why}"

@@ -37,7 +37,10 @@ from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, durat
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
 
-__all__ = ["run_metrics", "MAX_BUCKETS"]
+__all__ = ["run_metrics", "MAX_BUCKETS", "DURATION_INTRINSICS"]
+
+#: intrinsics whose values are durations: reported in seconds, as Tempo does
+DURATION_INTRINSICS = ("duration", "traceDuration", "eventTimeSinceStart")
 
 #: most time buckets a metrics query cuts its spans into (a day in seconds is 86,400; Prometheus stops at 11,000
 #: points a series)
@@ -160,8 +163,7 @@ def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int
         raise TraceQLError("a metrics function of an event, link or array field is not supported", ev.q, agg.pos)
     x = v.num if v.num is not None else np.full(ev.n, np.nan)
     x = x[rows]
-    is_duration = isinstance(agg.field, Intrinsic) and agg.field.name in ("duration", "traceDuration",
-                                                                          "eventTimeSinceStart")
+    is_duration = isinstance(agg.field, Intrinsic) and agg.field.name in DURATION_INTRINSICS
     if agg.fn == "histogram_over_time":  # the bucket before seconds: Tempo's grid is powers of two nanoseconds
         df["bucket"] = _pow2_ceil(x) / (1e9 if is_duration else 1.0)
     if is_duration:

@@ -329,7 +329,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     traces: ...
     """
     from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes, unknown_outcomes
-    from .core.words import percent, plural
+    from .core.words import ms_number, percent, plural
 
     ts = trace_outcomes(spans)
     n_traces = len(ts)
@@ -342,9 +342,8 @@ def format_summary(spans: pd.DataFrame) -> str:
         if not np.isfinite(values).any():
             return "none to take percentiles of"
         qs = percentile(values, QUANTILES)
-        # one decimal from 1 ms up; below, the digits that tell (Jaeger's fixtures: a p50 of 0.005 ms read "0.0")
-        return "  ".join(f"p{round(q * 100)} {v:.1f}" if abs(v) >= 1 or v == 0 else f"p{round(q * 100)} {v:.2g}"
-                         for q, v in zip(QUANTILES, qs, strict=True))
+        # core.words.ms_number: below 1 ms the digits that tell (Jaeger's fixtures: a p50 of 0.005 ms read "0.0")
+        return "  ".join(f"p{round(q * 100)} {ms_number(v)}" for q, v in zip(QUANTILES, qs, strict=True))
 
     def counted(col: str, n: int, what: str) -> str:
         """``n what``, or the finished ones the percentiles are over and those still in progress (no duration)."""

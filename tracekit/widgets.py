@@ -53,7 +53,7 @@ from .core import (
     trace_outcomes,
 )
 from .core.nested import map_leaves
-from .core.words import plural
+from .core.words import ms_number, plural
 from .errors import ArgumentError, TraceKitError, TraceQLError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
@@ -757,7 +757,8 @@ class TraceExplorer:
         options = [
             (
                 # no request latency (no request root, or asynchronous work: NaN) is said, not "nan ms"
-                (f"{r.request_ms:10.1f} ms  " if pd.notna(r.request_ms) else f"{'no request':>10}     ")
+                # core.words.ms_number: a request of 5 µs read "0.0 ms"
+                (f"{ms_number(r.request_ms):>10} ms  " if pd.notna(r.request_ms) else f"{'no request':>10}     ")
                 + f"{f'⚠{r.failed_spans} ' if r.failed_spans else ''}{r.root_service}: {r.root_name}"
                 f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
                 r.trace_id,

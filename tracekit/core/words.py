@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
-           "plotly_text"]
+           "plotly_text", "ms_number"]
 
 
 def plotly_text(text: Any) -> str:
@@ -41,6 +41,16 @@ def plotly_text(text: Any) -> str:
     'SELECT "users" &lt;b&gt;&amp;&lt;/b&gt;'
     """
     return html.escape(str(text), quote=False)
+
+
+def ms_number(v: float) -> str:
+    """A latency in milliseconds as a number in a list or a line of percentiles: one decimal from 1 ms up, below it
+    the two significant digits that tell (requests of a few microseconds read "0.0", a latency of nothing).
+
+    >>> [ms_number(v) for v in (92.0, 1234.56, 0.005, 0.12, 0.0)]
+    ['92.0', '1234.6', '0.005', '0.12', '0.0']
+    """
+    return f"{v:.1f}" if abs(v) >= 1 or v == 0 or not math.isfinite(v) else f"{v:.2g}"
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:

@@ -214,10 +214,10 @@ def test_callees_routes_async_and_call_paths_on_a_frame():
 
 
 
-def test_operation_codes_are_the_sorted_labels_with_a_missing_part_as_a_question_mark():
+def test_operation_codes_are_the_sorted_labels_with_a_missing_part_named_by_the_readers_rule():
     """operation_codes factorizes the two columns on their own arrays; the labels and codes are what sorting a
-    ``service:name`` string per span gives: a missing name and a literal '?' one label, a missing or blank service
-    ``unknown_service`` (schema.known_service_column: never merged with a real service named '?')."""
+    ``service:name`` string per span gives: a missing or empty name ``(unnamed)`` (schema.known_name_column), a
+    missing or blank service ``unknown_service`` (schema.known_service_column): neither merged with a real '?'."""
     from tracekit.core.naming import operation_codes, operations
 
     rng = np.random.default_rng(5)
@@ -226,7 +226,7 @@ def test_operation_codes_are_the_sorted_labels_with_a_missing_part_as_a_question
     spans = mk([(i // 4 + 1, i + 1, None, "x", "y", "server", 0, 1) for i in range(400)])
     spans["service"] = pd.array(svc, dtype="string")
     spans["name"] = pd.array(name, dtype="string")
-    want = np.array([f"{'unknown_service' if s is None or not s.strip() else s}:{'?' if n is None else n}"
+    want = np.array([f"{'unknown_service' if s is None or not s.strip() else s}:{'(unnamed)' if n is None or n == '' else n}"
                      for s, n in zip(svc, name, strict=True)], dtype=object)
     labels, codes = np.unique(want, return_inverse=True)
     got_codes, got_labels = operation_codes(spans)

@@ -32,6 +32,8 @@ __all__ = [
     "service_name",
     "known_services",
     "known_service_column",
+    "UNNAMED",
+    "known_name_column",
     "HTTP_STATUS_KEYS",
     "http_status_code", "read_int",
     "GRPC_SERVER_ERROR_CODES",
@@ -183,7 +185,8 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     ``error``; likewise ``ok`` and ``unset``), anything else is a :class:`SpansSchemaError` naming the row.
 
     A span whose service is missing, empty or only white space is in :data:`UNKNOWN_SERVICE` (the readers' rule,
-    :func:`service_name`).
+    :func:`service_name`); a span whose name is missing or empty is :data:`UNNAMED` (the readers' rule,
+    :func:`known_name_column`).
 
     HTTP status as the readers read it: without an ``http_status`` column, the code is read from each span's
     ``attributes`` (:data:`HTTP_STATUS_KEYS`, first present: OTLP's ``http.response.status_code``, its legacy
@@ -284,6 +287,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     _http_columns(data, columns)
     _grpc_status(data, columns)
     data["service"] = known_service_column(data["service"])
+    data["name"] = known_name_column(data["name"])
     df = pd.DataFrame(data)
     if "duration_ms" not in data:
         df["duration_ms"] = _duration_ms(df["start"], df["end"])
@@ -360,6 +364,28 @@ def known_service_column(svc: pd.Series) -> pd.Series:
     if not blank.any():
         return svc
     return svc.astype(STRING).mask(blank.astype(bool), UNKNOWN_SERVICE)
+
+
+#: what a span without a name (OTLP ``name`` absent or empty, X-Ray ``name`` empty, a ``spans_from_columns`` name
+#: missing or empty) is called, wherever it is shown: readers load it so (``tracekit.core.naming.named``), and every
+#: table, figure and report line then says the same
+UNNAMED = "(unnamed)"
+
+
+def known_name_column(names: pd.Series) -> pd.Series:
+    """A ``name`` column with the readers' rule applied: a missing or empty cell is :data:`UNNAMED` (the column
+    itself when none is). What an analysis labels and groups by when a frame was edited or built by hand with a
+    missing name: never a stand-in such as ``"?"``, which a real operation may be named.
+
+    >>> import pandas as pd
+    >>> known_name_column(pd.Series(["?", None, "", "GET /"], dtype="string[pyarrow]")).tolist()
+    ['?', '(unnamed)', '(unnamed)', 'GET /']
+    """
+    text = names.astype(STRING)
+    blank = text.isna() | text.eq("").fillna(True)
+    if not blank.any():
+        return names
+    return text.mask(blank.astype(bool), UNNAMED)
 
 
 

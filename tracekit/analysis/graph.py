@@ -77,7 +77,7 @@ from ..core import (
     throttled,
 )
 from ..errors import ArgumentError, require
-from ..schema import known_service_column
+from ..schema import known_name_column, known_service_column
 from .structure import self_time
 
 if TYPE_CHECKING:  # networkx is imported where used
@@ -214,7 +214,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     tree = span_tree(spans)
     parent = tree.parent
     service = known_service_column(spans["service"]).to_numpy(dtype=object)
-    name = spans["name"].to_numpy(dtype=object, na_value="?")
+    name = known_name_column(spans["name"]).to_numpy(dtype=object)
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
     err, throttle = failed(spans), throttled(spans)

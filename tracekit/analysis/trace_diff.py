@@ -59,7 +59,7 @@ from ..core.args import number_arg
 from ..core.deprecation import renamed
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
-from ..schema import known_service_column
+from ..schema import known_name_column, known_service_column
 from .critical_paths import critical_path
 from .structure import self_time
 from .traceql import is_traceql, traceql_mask
@@ -155,7 +155,7 @@ def _prepare(t: pd.DataFrame) -> dict:
     offsets, kids = tree.children()
     # the later copies of a span exported twice are left out (the kernel tree's policy): one call, not one added
     keep = ~tree.duplicate
-    ops = (known_service_column(t["service"]).astype(object) + ":" + t["name"].astype(object).fillna("?")).to_numpy(dtype=object)
+    ops = (known_service_column(t["service"]).astype(object) + ":" + known_name_column(t["name"]).astype(object)).to_numpy(dtype=object)
     heads = np.flatnonzero((tree.parent < 0) & keep)
     return {"t": t, "keep": keep, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
             "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_ms": cp_ms,

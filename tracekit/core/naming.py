@@ -34,14 +34,10 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from ..schema import known_service_column
+from ..schema import UNNAMED, known_name_column, known_service_column
 from .attributes import attribute_values, get_attribute
 from .nested import safe_str
 from .tree import SpanTree, span_tree, unique_sorted
-
-#: what a span without a name (OTLP ``name`` absent or empty, X-Ray ``name`` empty) is called, wherever it is
-#: shown: readers load it so, and every table, figure and report line then says the same
-UNNAMED = "(unnamed)"
 
 
 def named(names: Any) -> Any:
@@ -376,7 +372,7 @@ def operation_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if not len(spans):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     sc, su = _text_codes(known_service_column(spans["service"]))
-    nc, nu = _text_codes(spans["name"])
+    nc, nu = _text_codes(known_name_column(spans["name"]))
     k = max(len(nu), 1)
     pair, pu = pd.factorize(sc * k + nc)
     labels = np.asarray([f"{su[p // k]}:{nu[p % k]}" for p in pu.tolist()], dtype=object)
@@ -387,7 +383,8 @@ def operation_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def operations(spans: pd.DataFrame) -> np.ndarray:
-    """``service:name`` of every span (object array; a missing part becomes ``?``).
+    """``service:name`` of every span (object array; a missing or blank service is ``unknown_service``, a missing or
+    empty name ``(unnamed)``: :func:`tracekit.schema.known_service_column`, :func:`tracekit.schema.known_name_column`).
 
     Examples
     --------
@@ -677,11 +674,11 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: 
     used = np.flatnonzero(need & (op_code >= 0))
     codes, first = np.unique(op_code[used], return_index=True)
     rows_of = used[first]
-    svc = spans["service"].iloc[rows_of].to_numpy(dtype=object)
-    nm = spans["name"].iloc[rows_of].to_numpy(dtype=object)
+    svc = known_service_column(spans["service"].iloc[rows_of]).to_numpy(dtype=object)
+    nm = known_name_column(spans["name"].iloc[rows_of]).to_numpy(dtype=object)
     ambiguous = {}
     for c, a, b in zip(codes.tolist(), svc.tolist(), nm.tolist(), strict=True):
-        a, b = ("?" if pd.isna(a) else str(a)), ("?" if pd.isna(b) else str(b))
+        a, b = str(a), str(b)
         if " > " in a or ":" in a or " > " in b:
             ambiguous[c] = (a, b)
     return out, interner.parent_index(ambiguous)

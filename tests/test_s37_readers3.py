@@ -14,10 +14,14 @@ Each input is built by construction, its truth known:
 from __future__ import annotations
 
 import json
+import warnings
 
 import pandas as pd
+import pytest
 
 import tracekit as tk
+from tracekit.errors import TraceFormatError
+from tracekit.io import metrics as metrics_io
 
 TID, TID2 = "5759e988bd862e3fe1be46a994272793", "0af7651916cd43dd8448eb211c80319c"
 T0 = 1_700_000_000_000_000_000  # ns: 2023-11-14
@@ -71,3 +75,44 @@ def test_spans_from_columns_names_a_missing_or_empty_name_as_the_readers_do():
     doc = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [
         {"traceId": TID, "spanId": "1" * 16, "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1)}]}]}]}
     assert tk.read_otlp(json.dumps(doc).encode())["name"].tolist() == ["(unnamed)"]
+
+
+# ----------------------------------------------------------------------------- a metric point at time 0
+
+
+def _metrics_doc(kind: str, times: list) -> dict:
+    def point(t):
+        p = {"timeUnixNano": t, "attributes": [{"key": "k", "value": {"stringValue": "v"}}]}
+        if kind == "histogram":
+            p.update(count="2", sum=3.0, bucketCounts=["1", "1"], explicitBounds=[1.0])
+        else:
+            p["asDouble"] = 1.5
+        return p
+
+    data: dict = {"dataPoints": [point(t) for t in times]}
+    if kind != "gauge":
+        data["aggregationTemporality"] = 2
+    return {"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+                                 "scopeMetrics": [{"metrics": [{"name": "cpu", kind: data}]}]}]}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "checked"])
+@pytest.mark.parametrize("lines", [False, True], ids=["document", "json-lines"])
+@pytest.mark.parametrize("kind", ["gauge", "sum", "histogram"])
+def test_a_metric_point_at_time_zero_is_refused_as_an_absent_time_is(monkeypatch, fast, lines, kind):
+    monkeypatch.setattr(metrics_io, "FAST", fast)
+    doc = json.dumps(_metrics_doc(kind, [str(T0), "0", 0, str(T0 + 60_000_000_000)]))
+    text = (doc + "\n" + doc + "\n" if lines else doc).encode()
+    line = "line 1, " if lines else ""
+    where = f"{line}resourceMetrics[0].scopeMetrics[0].metrics[0].{kind}.dataPoints[1]"
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_metrics(text)
+    assert info.value.record == where and "timeUnixNano is 0" in info.value.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_metrics(text, errors="skip")
+    n_docs = 2 if lines else 1
+    # the two points with a time load (per document), the two at 0 are listed where they are; none at 1970
+    assert len(df) == 2 * n_docs and (df["time"] > pd.Timestamp("2000-01-01", tz="UTC")).all()
+    assert len(df.attrs["skipped"]) == 2 * n_docs and df.attrs["skipped"][0].record == where
+    assert all(s.record.endswith(("dataPoints[1]", "dataPoints[2]")) for s in df.attrs["skipped"])

@@ -20,7 +20,10 @@ lines), each document sniffed on its own:
   (:func:`~tracekit.metrics_schema.check_buckets`, :func:`~tracekit.metrics_schema.summary_quantiles`,
   :func:`~tracekit.metrics_schema.check_point`, the ones :func:`tracekit.metrics_from_columns` applies):
   explicit bounds finite and strictly increasing, quantiles given once with values not decreasing,
-  min not above max, a start not after its time, a zeroThreshold ≥ 0, one of asDouble / asInt.
+  min not above max, a start not after its time, a zeroThreshold ≥ 0, one of asDouble / asInt. A point needs its
+  time: ``timeUnixNano`` absent or 0 (proto3's unset value: the same thing in JSON) is refused, never loaded at
+  1970-01-01 (``errors="skip"`` lists it in ``attrs["skipped"]``; the spans reader keeps and flags a span starting
+  at 0, but a metric point has no time without it).
 * CloudWatch ``aws cloudwatch get-metric-data`` output ``{"MetricDataResults": [{"Id", "Label",
   "Timestamps", "Values", "StatusCode"}]}`` — one row per (result, timestamp), ``kind`` gauge,
   ``name`` the label (else the id), ``attributes`` ``{"cloudwatch.id", "cloudwatch.status_code"}``;
@@ -517,6 +520,8 @@ class _Reader:
                 if "timeUnixNano" not in p:
                     raise _Bad("data point has no timeUnixNano")
                 t = _nanos(p["timeUnixNano"], "timeUnixNano")
+                if t == 0:
+                    raise _Bad(NO_TIME)
                 st = _nanos(p["startTimeUnixNano"], "startTimeUnixNano") if "startTimeUnixNano" in p else None
                 _rule(check_point, start=st, time=t)
                 value = cnt = sm = mn = mx = buckets = quant = None
@@ -802,13 +807,19 @@ class _Reader:
                 data[col.name] = _string_column(v)
             else:
                 data[col.name] = pd.Series(pd.array(v, dtype=col.dtype))
-        if self.fast_ok and n and ((ints["start_time"] > ints["time"]).any()
+        if self.fast_ok and n and ((ints["start_time"] > ints["time"]).any() or (ints["time"] == 0).any()
                                    or (data["min"].to_numpy() > data["max"].to_numpy()).any()):
-            raise _Unusual("startTimeUnixNano / min")  # (NaT is int64's minimum: never after a time)
+            raise _Unusual("startTimeUnixNano / timeUnixNano 0 / min")  # (NaT is int64's minimum: never after a time)
         return pd.DataFrame(data)
 
 
 _LAZY_COLUMNS = ("attributes", "resource", "exemplars", "buckets")
+
+
+#: why a data point whose ``timeUnixNano`` is 0 is refused: proto3 JSON omits a field at its default, so 0 is the
+#: absent time (refused as "no timeUnixNano"), not a point at 1970-01-01 (loaded there, it stretched every window and
+#: rate over its series by 53 years, unflagged)
+NO_TIME = "data point has no time: timeUnixNano is 0 (proto3's unset value, as if absent), not 1970-01-01"
 
 
 class _Unusual(Exception):
@@ -1920,7 +1931,7 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     start = starts_at[0] if len(starts_at) == 1 else np.concatenate(starts_at)
     if inv is not None:
         time, start = time[inv], start[inv]
-    if (start > time).any() or (min_ > max_).any():  # (NaT: int64's minimum; NaN compares False)
+    if (start > time).any() or (min_ > max_).any() or (time == 0).any():  # (NaT: int64's minimum; NaN compares False)
         raise _Fallback  # the checked walk names the point
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
@@ -2114,7 +2125,7 @@ def _g_part(chunks: list, cache: tuple[dict, dict], bounds_cache: dict) -> dict:
     ds = [d for fam in present for d in per[fam]]  # every piece, family after family
     time = _f_digits(",".join([d["time"] for d in ds]), n, width=19)
     start = _g_starts([d["start"] for d in ds])
-    if (start > time).any():  # (both in the same order here)
+    if (start > time).any() or (time == 0).any():  # (both in the same order here; time 0: the checked walk names it)
         raise _Fallback
     if inv is not None:
         time, start = time[inv], start[inv]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -116,3 +117,44 @@ def test_a_metric_point_at_time_zero_is_refused_as_an_absent_time_is(monkeypatch
     assert len(df) == 2 * n_docs and (df["time"] > pd.Timestamp("2000-01-01", tz="UTC")).all()
     assert len(df.attrs["skipped"]) == 2 * n_docs and df.attrs["skipped"][0].record == where
     assert all(s.record.endswith(("dataPoints[1]", "dataPoints[2]")) for s in df.attrs["skipped"])
+
+
+# ----------------------------------------------------------------------------- tk.dask: integers beyond 64 bits
+
+WIDE = 2**70 + 1  # a double cannot hold it: read through a float it would be 2**70
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        yield client
+
+
+def test_integers_beyond_64_bits_cross_the_dask_shuffle_exactly(cluster):
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    spans = tk.spans_from_columns({
+        "trace_id": [TID, TID2, TID], "span_id": ["1" * 16, "2" * 16, "3" * 16], "parent_id": [None, None, "1" * 16],
+        "service": ["a", "b", "a"], "name": ["r", "r", "c"], "start": [0, 5, 1], "end": [10, 9, 4],
+        "attributes": [{"n": WIDE, "m": [-(2**80), 1.5]}, {"u": 2**64 - 1, "i": -(2**63)}, {"x": float("nan")}],
+        "resource": [{"r": 2**100}, {}, {}]})
+    with dask.config.set({"dataframe.convert-string": False}):
+        cut = dd.from_pandas(spans, npartitions=3, sort=False)  # trace TID cut across partitions
+    out = tk.dask.keep_traces_whole(cut).compute()
+    got = dict(zip(out["span_id"], out["attributes"], strict=True))
+    assert got["1" * 16]["n"] == WIDE and type(got["1" * 16]["n"]) is int
+    assert got["1" * 16]["m"] == [-(2**80), 1.5] and got["2" * 16] == {"u": 2**64 - 1, "i": -(2**63)}
+    assert np.isnan(got["3" * 16]["x"])  # NaN still spelled out and back
+    res = dict(zip(out["span_id"], out["resource"], strict=True))
+    assert res["1" * 16] == {"r": 2**100}
+    assert len(tk.dask.split_traces(tk.dask.keep_traces_whole(cut))) == 0
+    # what cannot move exactly is still refused, naming the column and the value
+    bad = spans.copy()
+    bad["attributes"] = [{"t": (1, 2)}, {}, {}]
+    with dask.config.set({"dataframe.convert-string": False}):
+        cut_bad = dd.from_pandas(bad, npartitions=3, sort=False)
+    with pytest.raises(tk.errors.TraceKitError, match=r"column 'attributes' .*tuple"):
+        tk.dask.keep_traces_whole(cut_bad).compute()

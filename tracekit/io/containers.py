@@ -116,8 +116,8 @@ def exact_problem(value: Any, *, wide_ints: bool = False) -> str | None:
 
     The one definition of a container value the store (and ``tk.dask``'s shuffle) keeps exactly: str, int, float,
     bool, None, bytes, lists and dicts with text keys; a tuple, a datetime, a dict key that is not text are not.
-    ``wide_ints=False`` (the shuffle's JSON, which orjson reads as a double) refuses an integer beyond 64 bits too;
-    the store keeps it (a msgpack extension of its digits).
+    ``wide_ints=False`` refuses an integer beyond 64 bits too (for JSON that orjson would read back as a double);
+    the store keeps it (a msgpack extension of its digits), and so does ``tk.dask``'s shuffle (msgspec's JSON).
 
     >>> exact_problem({"a": [1, "x", None]}) is None, exact_problem({"t": (1, 2)})
     (True, 'a value of type tuple ((1, 2))')

@@ -158,3 +158,87 @@ def test_integers_beyond_64_bits_cross_the_dask_shuffle_exactly(cluster):
         cut_bad = dd.from_pandas(bad, npartitions=3, sort=False)
     with pytest.raises(tk.errors.TraceKitError, match=r"column 'attributes' .*tuple"):
         tk.dask.keep_traces_whole(cut_bad).compute()
+
+
+# ----------------------------------------------------------------------------- X-Ray fast path: a key given twice
+
+XTID = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def _xseg(i: int, extra: str = "", **fields) -> str:
+    """One X-Ray segment Document (a subsegment inside) as JSON text; ``extra`` is appended raw (a key again)."""
+    d = {"id": f"{i:016x}", "trace_id": XTID, "name": "api", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+         "subsegments": [{"id": f"{i + 100:016x}", "name": "db", "start_time": 1.7e9, "end_time": 1.7e9 + 0.5}],
+         **fields}
+    return json.dumps(d)[:-1] + extra + "}"
+
+
+def _xpage(*docs: str) -> dict:
+    return {"Traces": [{"Id": XTID, "Segments": [{"Id": str(j), "Document": d} for j, d in enumerate(docs)]}]}
+
+
+@pytest.fixture
+def xray_fast_on(monkeypatch):
+    from tracekit.io import readers, xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", True)
+    for k in xray_fast.STATS:
+        monkeypatch.setitem(xray_fast.STATS, k, 0)
+    opened = []
+    real = readers.open_documents
+
+    def counting(*a, **k):
+        opened.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(readers, "open_documents", counting)
+    return opened
+
+
+# the second value each identity key is given in the Document (different from _xseg's)
+XSECOND = {"id": "00000000000000ff", "trace_id": "1-5759e988-0af7651916cd43dd8448eb21", "parent_id": "00000000000000aa",
+           "start_time": 1.7e9 + 0.25, "end_time": 1.7e9 + 2, "name": "other"}
+
+
+@pytest.mark.parametrize("form", ["bytes", "parsed", "file object", "json lines"])
+@pytest.mark.parametrize("key", list(XSECOND))
+def test_xray_fast_path_refuses_an_identity_key_given_twice_naming_record_and_key(xray_fast_on, form, key):
+    import io
+
+    bad = _xseg(2, f', "{key}": {json.dumps(XSECOND[key])}', **({"parent_id": "00000000000000ab"} if key == "parent_id"
+                                                              else {}))
+    page = _xpage(_xseg(1), bad, _xseg(3))
+    text = json.dumps(page)
+    src = {"bytes": lambda: text.encode(), "parsed": lambda: json.loads(text), "file object": lambda: io.BytesIO(text.encode()),
+           "json lines": lambda: (json.dumps(_xpage(_xseg(7))) + "\n" + text + "\n").encode()}[form]
+    where = ("line 2, " if form == "json lines" else "") + "Traces[0].Segments[1]"
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_xray(src())
+    assert info.value.record == where and f"key {key!r} is given 2 times with different values" in info.value.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_xray(src(), errors="skip")
+    want = {f"{i:016x}" for i in (1, 3, 101, 103)} | ({f"{i:016x}" for i in (7, 107)} if form == "json lines" else set())
+    assert set(df["span_id"]) == want  # the other Documents load, the bad one (and its subsegment) is listed
+    assert [s.record for s in df.attrs["skipped"]] == [where]
+
+
+def test_xray_fast_path_reads_once_when_no_key_is_repeated(xray_fast_on):
+    # exceptions' ids in a cause and an annotation named 'name' are keys of the same names, counted as such: no second
+    # read
+    from tracekit.io import xray_fast
+
+    cause = {"working_directory": "/app", "exceptions": [{"id": "e1", "message": "boom"}, {"id": "e2", "message": "x"}]}
+    docs = [_xseg(1, fault=True, cause=cause), _xseg(2, annotations={"name": "n", "id": 3})]
+    df = tk.read_xray(json.dumps(_xpage(*docs)).encode())
+    assert len(xray_fast_on) == 1 and len(df) == 4 and xray_fast.STATS == {"fast": 2, "fallback": 0}
+    assert df.set_index("span_id").loc["0000000000000002", "attributes"]["annotation.name"] == "n"
+    # a key given twice with one value, an identity key's name inside metadata: the counts differ, so the source is
+    # read again (checked): it loads, the same frame as without the copy
+    more = [_xseg(3, ', "name": "api", "id": "0000000000000003"'), _xseg(4, metadata={"default": {"id": 1, "name": "m"}})]
+    df2 = tk.read_xray(json.dumps(_xpage(*docs, *more)).encode())
+    assert len(xray_fast_on) == 3 and len(df2) == 8
+    clean = tk.read_xray(json.dumps(_xpage(*docs, _xseg(3), more[1])).encode())
+    cols = ["trace_id", "span_id", "parent_id", "name", "start", "end"]
+    assert df2[cols].equals(clean[cols])
+    assert df2.set_index("span_id").loc["0000000000000004", "attributes"]["metadata.default"] == {"id": 1, "name": "m"}

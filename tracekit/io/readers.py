@@ -90,6 +90,9 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     ``progress``: a ``tqdm`` bar over the pages/traces (``None``: for big inputs in an interactive
     session; needs tqdm). The Documents of BatchGetTraces pages are decoded by the typed fast path
     (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
+    A segment or subsegment holding ``id``, ``trace_id``, ``parent_id``, ``start_time``, ``end_time`` or ``name``
+    twice with different values is refused, naming the key (JSON parsers keep the last silently); when the fast
+    path's counts say a Document may hold one, the source is read again by the checked walk.
 
     Parameters
     ----------
@@ -129,6 +132,11 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
         for d in docs:
             add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
             del d
+        if b.recheck:  # a Document may hold an identity key twice (xray_fast's counts): read again, checked
+            b, docs = open_documents(source, errors, again=b)
+            for d in docs:
+                b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+                del d
         df = b.frame()
         if not len(df) and not b.skipped:
             b.fail(b.no_spans())  # never 0 spans silently

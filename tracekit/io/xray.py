@@ -196,9 +196,13 @@ PARENT_PROBLEM = "tracekit.parent_problem"
 # soon as they are parsed, and so that lenient mode can go on past a bad file or a bad line
 
 
-def open_documents(source: Any, errors: str) -> tuple[_Builder, Iterator[Document]]:
-    """The builder a read fills and the Documents of ``source`` (files parsed lazily, one at a time)."""
+def open_documents(source: Any, errors: str, again: _Builder | None = None) -> tuple[_Builder, Iterator[Document]]:
+    """The builder a read fills and the Documents of ``source`` (files parsed lazily, one at a time). ``again``: the
+    builder of a first read of ``source``, read again (a file object's content is the one it kept)."""
     b = _Builder(lenient=errors == "skip", owned=not _is_parsed(source))
+    if again is not None and again.object_data is not None:
+        data, name = again.object_data
+        return b, _file_documents(text_bytes(data) if isinstance(data, str) else data, name, b)
     return b, _documents(source, b)
 
 
@@ -233,6 +237,7 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
         name = getattr(source, "name", OBJECT)
         name = display_name(name) if isinstance(name, (str, Path)) else OBJECT
         data = object_bytes(source, name)
+        b.object_data = (data, name)  # (held here for the whole read anyway: kept for a second read)
         yield from _file_documents(text_bytes(data) if isinstance(data, str) else data, name, b)
     else:
         yield from iter_documents(source)
@@ -526,6 +531,11 @@ class _Builder:
         self.ignored: list[SkippedRecord] = []  # daemon protocol headers
         self.empty: SkippedRecord | None = None
         self.unprocessed: list[str] = []
+        #: the fast path (tracekit.io.xray_fast) found a page whose Documents may hold an identity key twice: the read
+        #: is done again by the checked code (read_xray), which refuses such a (sub)segment
+        self.recheck = False
+        self.keys_seen: list[int] = []
+        self.object_data: tuple[Any, str] | None = None  # a file object's content, for that second read
         # per span
         self.span_id: list = []
         self.parent_id: list = []

@@ -242,3 +242,42 @@ def test_xray_fast_path_reads_once_when_no_key_is_repeated(xray_fast_on):
     cols = ["trace_id", "span_id", "parent_id", "name", "start", "end"]
     assert df2[cols].equals(clean[cols])
     assert df2.set_index("span_id").loc["0000000000000004", "attributes"]["metadata.default"] == {"id": 1, "name": "m"}
+
+
+# ----------------------------------------------------------------------------- a key written with a space before its colon
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "checked"])
+def test_xray_a_spaced_key_does_not_cancel_a_repeated_one(monkeypatch, fast):
+    # Document 1 holds "id" twice (counted 2), Document 2 writes "id" : (JSON allows white space before a colon): a
+    # count of '"id":' saw 2 where 2 segments hold an id, so the repeated key went unseen (both paths)
+    from tracekit.io import xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", fast)
+    bad = _xseg(1, ', "id": "00000000000000ff"')
+    spaced = _xseg(2).replace('"id":', '"id" :', 1)
+    assert '"id" :' in spaced and json.loads(spaced)["id"] == "0000000000000002"
+    for src in (json.dumps(_xpage(bad, spaced)).encode(), ("[" + bad + ", " + spaced + "]").encode()):
+        with pytest.raises(TraceFormatError, match="key 'id' is given 2 times with different values"):
+            tk.read_xray(src)
+    # the spaced key alone is a key like any other: it loads
+    assert sorted(tk.read_xray(json.dumps(_xpage(_xseg(1), spaced)).encode())["span_id"])[:2] == [
+        "0000000000000001", "0000000000000002"]
+
+
+def test_otlp_checked_path_a_spaced_key_does_not_cancel_a_repeated_one(monkeypatch):
+    from tracekit.io import otlp_fast
+
+    monkeypatch.setattr(otlp_fast, "ENABLED", False)
+
+    def span(sid: str, extra: str = "") -> str:
+        return json.dumps({"traceId": TID, "spanId": sid * 16, "name": "op", "startTimeUnixNano": str(T0),
+                           "endTimeUnixNano": str(T0 + 1000)})[:-1] + extra + "}"
+
+    bad = span("1", f', "traceId": "{TID2}"')
+    spaced = span("2").replace('"traceId":', '"traceId" :', 1)
+    doc = ('{"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {"name": "lib"}, "spans": [' + bad + ", "
+           + spaced + "]}]}]}")
+    with pytest.raises(TraceFormatError, match="key 'traceId' is given 2 times with different values") as info:
+        tk.read_otlp(doc.encode())
+    assert info.value.record == "resourceSpans[0].scopeSpans[0].spans[0]"

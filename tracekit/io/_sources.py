@@ -972,29 +972,33 @@ _ESCAPED_LETTER_TEXT = re.compile(r"\\u00[4-7][0-9a-fA-F]")
 
 
 def key_patterns(keys: tuple[str, ...], text: bool = False) -> tuple[bytes, ...] | tuple[str, ...]:
-    """What each of ``keys`` is as a key in JSON text: quoted, and its colon right after (``"traceId":``, as every
-    writer puts it); a string value that is the key's word (``"key": "traceId"``) or holds it (escaped quotes) is not
-    one. ``text=True``: as ``str``, to count in JSON text held as a ``str`` (an X-Ray segment ``Document``).
+    """What each of ``keys`` is as a key in JSON text: its word quoted (``"traceId"``), without the colon, so a key
+    written with white space before its colon (``"traceId" :``, which JSON allows) is counted too: counted with the
+    colon it was not, and it cancelled a key given twice elsewhere in the text. A string value that is the key's word
+    (``"key": "traceId"``) is counted as well (the text is then parsed again exactly: slower, never wrong); one that
+    holds it inside escaped quotes is not. ``text=True``: as ``str``, to count in JSON text held as a ``str`` (an
+    X-Ray segment ``Document``).
 
     >>> key_patterns(("traceId",)), key_patterns(("id",), text=True)
-    ((b'"traceId":',), ('"id":',))
+    ((b'"traceId"',), ('"id"',))
     """
     if text:
-        return tuple(f'"{k}":' for k in keys)
-    return tuple(b'"' + k.encode() + b'":' for k in keys)
+        return tuple(f'"{k}"' for k in keys)
+    return tuple(b'"' + k.encode() + b'"' for k in keys)
 
 
 def key_counts(data: bytes | memoryview | str, patterns: tuple[bytes, ...] | tuple[str, ...], start: int = 0,
                stop: int | None = None) -> list[int] | None:
     """How often each of ``patterns`` (:func:`key_patterns`, or a suffix several keys share: ``Id":``) occurs in
-    ``data[start:stop]``: one substring count each. For a key, never more than its occurrences as a key, so equal
-    to the objects holding it unless an object holds it twice, or a key is written with white space before its
-    colon (then fewer: JSON allows it, no writer does it). None when the text holds a JSON escape of an ASCII letter
-    (``"trace\\u0049d"`` is the key ``traceId``, not seen by a count; no writer escapes letters): counts cannot say.
-    ``data`` a ``str``: ``patterns`` too (``key_patterns(keys, text=True)``).
+    ``data[start:stop]``: one substring count each. For a key's quoted word (:func:`key_patterns`), never fewer
+    than its occurrences as a key, so equal to the objects holding it unless an object holds it twice or a string
+    value is the word (then more). A pattern with the colon (``Id":``, the OTLP fast path's) misses a key written
+    with white space before its colon (JSON allows it, no writer does it). None when the text holds a JSON escape of
+    an ASCII letter (``"trace\\u0049d"`` is the key ``traceId``, not seen by a count; no writer escapes letters):
+    counts cannot say. ``data`` a ``str``: ``patterns`` too (``key_patterns(keys, text=True)``).
 
     >>> key_counts(b'{"a": 1, "b": {"a": "a", "c": "\\\\"a\\\\":"}}', key_patterns(("a", "b")))
-    [2, 1]
+    [3, 1]
     """
     if isinstance(data, str):
         stop = len(data) if stop is None else stop
@@ -1012,7 +1016,7 @@ def key_counts(data: bytes | memoryview | str, patterns: tuple[bytes, ...] | tup
 def may_repeat_keys(counts: list[int] | None, present: list[int]) -> bool:
     """False when no object can hold one of the counted keys twice: each key's quoted count in the text
     (``counts``, :func:`key_counts`) equals the number of parsed objects holding it (``present``). True says only
-    that one may (a key written with white space before its colon makes a count smaller). The exact answer is
+    that one may (a string value that is a key's word makes a count larger). The exact answer is
     :func:`marked_duplicates`' (a parse 3x orjson's), asked only when this says True.
 
     >>> text = b'{"id": "1", "n": [{"id": "2"}, {"id": "3", "id": "4"}]}'
@@ -1098,16 +1102,20 @@ def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...
     on :func:`keys_present`), the text parsed again with those of ``records`` marked (:func:`marked_duplicates`).
     ``records`` given, only they are counted (a walk of every object of an OTLP document doubled the checked read):
     a key of the same name elsewhere makes the counts differ, so that document is parsed again: slower, never
-    wrong."""
+    wrong; a document holding no record (a JSON log line that is not OTLP) is not looked at."""
     text = isinstance(data, str)
     if records is None:
         present = keys_present(value, keys)
     else:
         present = [0] * len(keys)
+        some = False
         for r in records(value):
+            some = True
             for i, k in enumerate(keys):
                 if k in r:
                     present[i] += 1
+        if not some:  # no record to refuse (a mark anywhere else is taken off): nothing to look for
+            return value
     if not may_repeat_keys(key_counts(data, key_patterns(keys, text)), present):
         return value
     return marked_duplicates(data, value, keys, records)

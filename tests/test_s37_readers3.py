@@ -281,3 +281,63 @@ def test_otlp_checked_path_a_spaced_key_does_not_cancel_a_repeated_one(monkeypat
     with pytest.raises(TraceFormatError, match="key 'traceId' is given 2 times with different values") as info:
         tk.read_otlp(doc.encode())
     assert info.value.record == "resourceSpans[0].scopeSpans[0].spans[0]"
+
+
+# ----------------------------------------------------------------------------- read_logs: a key given twice
+
+
+def _log_rec(i: int, extra: str = "") -> str:
+    return json.dumps({"timeUnixNano": str(T0 + i), "observedTimeUnixNano": str(T0 + i + 1), "traceId": TID,
+                       "spanId": f"{i:016x}", "body": {"stringValue": f"m{i}"}})[:-1] + extra + "}"
+
+
+def _log_doc(*recs: str) -> str:
+    return ('{"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},'
+            ' "scopeLogs": [{"logRecords": [' + ", ".join(recs) + "]}]}]}")
+
+
+LOG_SECOND = {"traceId": TID2, "spanId": "00000000000000ff", "timeUnixNano": str(T0 + 99),
+              "observedTimeUnixNano": str(T0 + 98), "body": {"stringValue": "other"}}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "checked"])
+@pytest.mark.parametrize("lines", [False, True], ids=["document", "json-lines"])
+@pytest.mark.parametrize("key", list(LOG_SECOND))
+def test_read_logs_refuses_an_identity_key_given_twice_naming_record_and_key(monkeypatch, fast, lines, key):
+    from tracekit.io import logs
+
+    monkeypatch.setattr(logs, "FAST_PATH", fast)
+    bad = _log_rec(2, f', "{key}": {json.dumps(LOG_SECOND[key])}')
+    if lines:
+        text = "\n".join(_log_doc(r) for r in (_log_rec(1), bad, _log_rec(3))) + "\n"
+        where = "line 2, resourceLogs[0].scopeLogs[0].logRecords[0]"
+    else:
+        text = _log_doc(_log_rec(1), bad, _log_rec(3))
+        where = "resourceLogs[0].scopeLogs[0].logRecords[1]"
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_logs(text.encode())
+    assert info.value.record == where and f"key {key!r} is given 2 times with different values" in info.value.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_logs(text.encode(), errors="skip")
+    assert df["body"].tolist() == ["m1", "m3"] and [s.record for s in df.attrs["skipped"]] == [where]
+
+
+def test_read_logs_a_key_given_twice_with_one_value_loads_and_clean_files_stay_fast(monkeypatch):
+    from tracekit.io import logs
+
+    calls = []
+    real = logs._fast
+
+    def spy(data, name):
+        out = real(data, name)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(logs, "_fast", spy)
+    clean = _log_doc(_log_rec(1), _log_rec(2))
+    twice = _log_doc(_log_rec(1), _log_rec(2, f', "traceId": "{TID}", "body": {{"stringValue": "m2"}}'))
+    a, b = tk.read_logs(clean.encode()), tk.read_logs(twice.encode())
+    assert calls == [True, False]  # the clean file on the fast path; the one holding a copy read by the checked walk
+    cols = ["time", "observed_time", "trace_id", "span_id", "body"]
+    assert a[cols].equals(b[cols])

@@ -107,6 +107,7 @@ from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, log_services, norm
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
 from ._copies import copies_read_again, each_path_once
 from ._sources import (
+    DUPLICATE_KEYS,
     GZIP_MIN_CAP,
     GZIP_RATIO_CAP,
     MAX_LIST_NESTING,
@@ -115,12 +116,15 @@ from ._sources import (
     close_read,
     decompressed_cap,
     display_name,
+    duplicate_reason,
     glued_objects,
     is_pathlike,
     iter_documents,
     json_copy,
+    key_counts,
     known_shape,
     list_files,
+    may_repeat_keys,
     object_bytes,
     parse_json,
     read_bytes,
@@ -139,6 +143,36 @@ from .otlp import decode_attributes as _attrs
 __all__ = ["read_logs"]
 
 Errors = Literal["raise", "skip"]
+
+#: the keys that say which span a log record belongs to, when and what it says: one given twice with different values
+#: in an OTLP log record refuses it, naming the key (JSON parsers keep the last silently;
+#: :func:`tracekit.io._sources.unique_keys`)
+IDENTITY_KEYS = ("traceId", "spanId", "timeUnixNano", "observedTimeUnixNano", "body", "trace_id", "span_id",
+                 "time_unix_nano", "observed_time_unix_nano")
+
+
+def log_records(value: Any) -> Iterator[dict]:
+    """The OTLP log records of a parsed document (``resourceLogs[].scopeLogs[].logRecords[]``, either spelling, the
+    pre-1.0 ``logs``): the objects whose repeated identity keys refuse them."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(v)
+            continue
+        if type(v) is not dict:
+            continue
+        for key in ("resourceLogs", "resource_logs"):
+            for rl in v.get(key) if type(v.get(key)) is list else ():
+                if type(rl) is not dict:
+                    continue
+                for sk in ("scopeLogs", "scope_logs", "instrumentationLibraryLogs", "instrumentation_library_logs"):
+                    for sl in rl.get(sk) if type(rl.get(sk)) is list else ():
+                        if type(sl) is not dict:
+                            continue
+                        for rk in ("logRecords", "log_records", "logs"):
+                            recs = sl.get(rk)
+                            yield from (r for r in recs if type(r) is dict) if type(recs) is list else ()
 
 #: GELF's (Graylog's) syslog levels as severity words (0 emergency, 1 alert, 2 critical: FATAL; 5 notice: INFO)
 _SYSLOG_LEVELS = {0: "FATAL", 1: "FATAL", 2: "FATAL", 3: "ERROR", 4: "WARN", 5: "INFO", 6: "INFO", 7: "DEBUG"}
@@ -466,6 +500,8 @@ class _Logs:
                     try:
                         if type(r) is not dict:
                             raise _Bad(f"expected a LogRecord object, got {short(r)}")
+                        if DUPLICATE_KEYS in r:
+                            raise _Bad(duplicate_reason(r[DUPLICATE_KEYS]))
                         get = r.get
                         t = get("timeUnixNano")
                         if t is None:
@@ -1008,6 +1044,10 @@ class _Doc(_B):
 
 
 _DECODE = msgspec.json.Decoder(_Doc).decode
+#: the identity keys as the Structs spell them, counted in three substring passes by the endings they share (the
+#: walk counts the records holding them in the same groups): ``traceId``, ``spanId``; ``timeUnixNano``,
+#: ``observedTimeUnixNano``; ``body``. No other key of the Structs ends so (a KeyValue's key is a value)
+_KEYS = (b'Id":', b'UnixNano":', b'"body":')
 _DECIMAL = re.compile(r"-?[0-9]+")
 
 
@@ -1151,7 +1191,7 @@ def _file_documents(c: _Logs, data: bytes, name: str, on_bad: Any) -> Iterator[D
     """The documents of a file's bytes: one JSON value or JSON lines (:func:`parse_json`, its iterator as it is),
     else JSON objects one after another (:func:`~tracekit.io._sources.glued_objects`; ``c.unit`` becomes ``"object"``), else
     parse_json's error."""
-    docs = parse_json(data, name, on_bad, glued=False)
+    docs = parse_json(data, name, on_bad, glued=False, keys=IDENTITY_KEYS, records=log_records)
     try:
         first = next(docs, None)
     except TraceFormatError as exc:
@@ -1204,6 +1244,8 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
     checked walk."""
     if not FAST_PATH or data[:1] != b"{":
         return None
+    raw = key_counts(data, _KEYS)  # the identity keys in the text; the records holding them are counted below
+    seen = [0, 0, 0]
     try:
         # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
         tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []  # attrs: raw KeyValue lists
@@ -1212,6 +1254,7 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         tid_c, sid_c, text_c, body_c, tt_c, oo_c, a_joined = [], [], [], [], [], [], []
         strings = ((tid, tid_c), (sid, sid_c), (text, text_c), (body, body_c))
         counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
+        b_seen = 0  # records of this document holding a body
         for lineno, doc in _documents(data):
             for i, rl in enumerate(doc.resourceLogs):
                 res = rl.resource
@@ -1246,13 +1289,21 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     nums.extend(map(_G_NUM, recs))
                     text.extend(map(_G_TEXT, recs))
                     b = list(map(_G_BSTR, recs))
+                    b_seen += len(recs)  # records holding a body: all but those without one (below)
                     for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
-                        b[k] = _body(recs[k].body)
+                        bk = recs[k].body
+                        if bk is _NO_VALUE:
+                            b_seen -= 1
+                        b[k] = _body(bk)
                     body.extend(b)
                     n += len(recs)
                     for k in compress(count(), map(_G_EVENT, recs)):
                         events.append((n - len(recs) + k, recs[k].eventName))
                     attrs.extend(map(_G_ATTRS, recs))
+            seen[0] += len(tid) - tid.count(None) + len(sid) - sid.count(None)
+            seen[1] += len(tt) - tt.count(None) + len(oo) - oo.count(None)
+            seen[2] += b_seen
+            b_seen = 0
             for lst, chunks in ((tt, tt_c), (oo, oo_c)):  # this document's times too
                 if lst:
                     chunks.append(_ns_col(lst))
@@ -1265,6 +1316,8 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     chunks.append(pa.array(lst, type=pa.large_string()))
                     lst.clear()
             doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
+        if may_repeat_keys(raw, seen):  # a record may hold an identity key twice: the checked walk refuses it
+            raise _Fallback
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
         # times: 0 is "unknown" (OTLP), so the time falls back on the observed time
         obs = np.concatenate(oo_c) if oo_c else np.zeros(0, np.int64)
@@ -1397,7 +1450,8 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                         c.clear()
                     pieces.append(fast)
                     continue
-                docs = _file_documents(c, data[1], data[0], on_bad) if data is not None else iter_documents(part, on_bad)
+                docs = _file_documents(c, data[1], data[0], on_bad) if data is not None else \
+                    iter_documents(part, on_bad, keys=IDENTITY_KEYS, records=log_records)
                 for doc in docs:
                     c.value(doc.value, doc.file, doc.line, "")
             except TraceFormatError as exc:

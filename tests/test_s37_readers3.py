@@ -341,3 +341,48 @@ def test_read_logs_a_key_given_twice_with_one_value_loads_and_clean_files_stay_f
     assert calls == [True, False]  # the clean file on the fast path; the one holding a copy read by the checked walk
     cols = ["time", "observed_time", "trace_id", "span_id", "body"]
     assert a[cols].equals(b[cols])
+
+
+# ----------------------------------------------------------------------------- glued objects {...}{...}
+
+
+def _otlp_doc(extra: str = "", sid: str = "1") -> str:
+    sp = json.dumps({"traceId": TID, "spanId": sid * 16, "name": "op", "startTimeUnixNano": str(T0),
+                     "endTimeUnixNano": str(T0 + 1000),
+                     "attributes": [{"key": "n", "value": {"intValue": "1"}}]})[:-1] + extra + "}"
+    return '{"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [' + sp + "]}]}]}"
+
+
+@pytest.mark.parametrize("pretty", [False, True], ids=["one line", "pretty-printed"])
+def test_glued_objects_are_checked_for_repeated_keys_in_every_reader(pretty):
+    # documents glued without a newline between them (`cat` of files without a final one), or pretty-printed
+    # documents one after another, the second holding an identity key twice: refused naming the key, as the one
+    # value and JSON lines are
+    from tracekit.io import logs
+
+    pairs = [
+        (tk.read_otlp, _otlp_doc(sid="1") + _otlp_doc(f', "traceId": "{TID2}"', sid="2"), "traceId"),
+        (tk.read_xray, _xseg(1) + _xseg(2, ', "id": "00000000000000ff"'), "id"),
+        (tk.read_logs, _log_doc(_log_rec(1)) + _log_doc(_log_rec(2, f', "spanId": "{"e" * 16}"')), "spanId"),
+    ]
+    for read, text, key in pairs:
+        if pretty:
+            text = text.replace(", ", ",\n  ")
+            assert text.count("\n") > 3
+        for fast in (True, False):
+            if read is tk.read_logs:
+                logs.FAST_PATH = fast
+            try:
+                with pytest.raises(TraceFormatError, match=f"key '{key}' is given 2 times with different values"):
+                    read(text.encode())
+            finally:
+                logs.FAST_PATH = True
+
+
+def test_glued_objects_keep_integers_beyond_64_bits():
+    wide = 2**70 + 1
+    a = _xseg(1, annotations={"n": 1})
+    b = _xseg(2).replace('"name": "api"', f'"name": "api", "metadata": {{"m": {{"big": {wide}}}}}')
+    df = tk.read_xray((a + b).encode())
+    got = df.set_index("span_id").loc["0000000000000002", "attributes"]["metadata.m"]
+    assert got == {"big": wide} and type(got["big"]) is int

@@ -1220,10 +1220,10 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
     without a final newline), each numbered by that line; a file that is neither one value nor JSON lines
     (pretty-printed documents one after another), each by the line it starts on. ``glued=False``: such a file
     raises as before (read_logs numbers its objects itself, by place). ``exact=True``: integers beyond 64 bits
-    kept exact (:func:`exact_ints`) in the one value and in each line (not in glued objects). ``keys``: objects of
-    the one value or of a line that hold one of these keys twice with different values are marked
-    (:func:`unique_keys`, :data:`DUPLICATE_KEYS`; ``records``: the objects the reader checks) for the reader to
-    refuse (not in glued objects).
+    kept exact (:func:`exact_ints`) in the one value, in each line and in each glued object. ``keys``: objects of
+    the one value, of a line or of a glued object that hold one of these keys twice with different values are
+    marked (:func:`unique_keys`, :data:`DUPLICATE_KEYS`; ``records``: the objects the reader checks) for the reader
+    to refuse.
 
     >>> [(d.value, d.line) for d in parse_json(b'{"a": 1}\\n{"a": 2}{"a": 3}\\n', "x.jsonl")]
     [({'a': 1}, 1), ({'a': 2}, 2), ({'a': 3}, 2)]
@@ -1273,7 +1273,8 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             # strict mode says "truncated"; lenient mode reads the lines it can (more data, not less)
             yield from _json_lines(data, name, _NOT_JSON, top - 1, on_bad_line, line0 - 1, keys=keys, records=records)
             return
-        objects = glued_objects(data, name, on_bad_line) if is_glued and glued else None
+        objects = glued_objects(data, name, on_bad_line, exact=exact, keys=keys, records=records) \
+            if is_glued and glued else None
         if objects is not None:  # documents one after another (pretty-printed, or glued on one line)
             yield from objects
             return
@@ -1343,7 +1344,8 @@ def _one_object(data: bytes, start: int, stop: int) -> tuple[int | None, Any, st
 
 
 def glued_objects(data: bytes, name: str, on_bad_line: OnBadLine, *, start: int = 0, stop: int | None = None,
-                  line: int | None = None, last: bool = True, by: str = "line") -> Iterator[Document] | None:
+                  line: int | None = None, last: bool = True, by: str = "line", exact: bool = False,
+                  keys: tuple[str, ...] = (), records: Records | None = None) -> Iterator[Document] | None:
     """The documents of ``data[start:stop]`` when it is JSON objects one after another (``{…}{…}``, or with white
     space between); None when it is not (its first object is the whole of it or is cut, or something other than an
     object follows it): the caller reports what it would have.
@@ -1351,7 +1353,8 @@ def glued_objects(data: bytes, name: str, on_bad_line: OnBadLine, *, start: int 
     Numbered as the caller reads them: ``line`` given (one line of JSON lines), every object is that line's (an error
     says which object of the line); else ``by="line"``: each object by the line it starts on; ``by="object"``: by its
     place, from 1 (read_logs' Firehose objects, all on one line). ``last``: the slice ends the file (a cut last
-    object is then a truncated file, :data:`TRUNCATED_FILE`).
+    object is then a truncated file, :data:`TRUNCATED_FILE`). ``exact``, ``keys``, ``records``: each object as
+    :func:`parse_json` reads one value (integers beyond 64 bits exact; a key given twice marked).
 
     >>> [(d.value, d.line) for d in glued_objects(b'{"a": 1}{"a": 2}\\n{"a": 3}', "x.json", None)]
     [({'a': 1}, 1), ({'a': 2}, 1), ({'a': 3}, 2)]
@@ -1366,11 +1369,12 @@ def glued_objects(data: bytes, name: str, on_bad_line: OnBadLine, *, start: int 
     nxt = _NON_SPACE.search(data, first[0], stop) if first[0] is not None else None
     if nxt is None or data[nxt.start()] != 0x7B:
         return None
-    return _objects(data, name, on_bad_line, lead.start(), stop, first, line, last, by)
+    return _objects(data, name, on_bad_line, lead.start(), stop, first, line, last, by, exact, keys, records)
 
 
 def _objects(data: bytes, name: str, on_bad: OnBadLine, start: int, stop: int, first: tuple, line: int | None,
-             last: bool, by: str) -> Iterator[Document]:
+             last: bool, by: str, exact: bool = False, keys: tuple[str, ...] = (),
+             records: Records | None = None) -> Iterator[Document]:
     k, (end, value, wrong) = 1, first
     at_line, counted = 1, 0  # by="line": the line of `start` (newlines counted once, as the objects go)
 
@@ -1395,6 +1399,13 @@ def _objects(data: bytes, name: str, on_bad: OnBadLine, start: int, stop: int, f
             why = ("" if this == "this object" else f"{this}, ") + f"bytes {start:,}-{end:,}: {wrong}"
         else:
             why = None
+            if exact or keys:
+                text = memoryview(data)[start:end]
+                if exact:
+                    value = exact_ints(text, value)
+                if keys:
+                    value = unique_keys(text, value, keys, records)
+                del text
             yield Document(value, name, n)
         value = None
         if why is not None:
@@ -1481,8 +1492,8 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
                         continue
                 last = nxt < 0 or not _NON_SPACE.search(data, nxt + 1)
                 at_end = last and not data.rstrip(b" \t\r").endswith(b"\n")  # the file ends inside this line
-                objects = glued_objects(data, name, on_bad_line, start=pos, stop=stop, line=i, last=at_end) \
-                    if _GLUED in str(exc) else None
+                objects = glued_objects(data, name, on_bad_line, start=pos, stop=stop, line=i, last=at_end, exact=exact,
+                                        keys=keys, records=records) if _GLUED in str(exc) else None
                 # truncated: the file ends inside this line and its JSON ends early (a complete line that is bad,
                 # garbage or not, is "not valid JSON", wherever it is)
                 doc = (exc.doc or "").rstrip()

@@ -1195,7 +1195,8 @@ def _file_documents(c: _Logs, data: bytes, name: str, on_bad: Any) -> Iterator[D
     try:
         first = next(docs, None)
     except TraceFormatError as exc:
-        objects = glued_objects(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name, on_bad, by="object") \
+        objects = glued_objects(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name, on_bad, by="object",
+                                keys=IDENTITY_KEYS, records=log_records) \
             if exc.record is None else None
         if objects is None:
             raise

@@ -72,9 +72,10 @@ from ..core.deprecation import renamed
 from ..core.keys import by_keys, key_frame
 from ..core.naming import frame_services
 from ..core.results import Result
+from ..errors import ArgumentError
 from .critical_paths import critical_path
 
-__all__ = ["compare", "Comparison", "COMPARE_TABLE"]
+__all__ = ["compare", "compare_table", "Comparison", "COMPARE_TABLE"]
 
 METRICS = ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate")
 
@@ -122,18 +123,20 @@ def _keys_frame(spans: pd.DataFrame, keys: list[str], paths: np.ndarray) -> pd.D
     return pd.DataFrame({k: (paths if k == "call_path" else spans[k].astype(object).to_numpy()) for k in keys})
 
 
-def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
+def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict, whole: bool = True):
     """Per-side inputs of the comparison.
 
     Returns ``(n_traces, cpk, calls, paths, e2e, has_cp, is_req)``: ``cpk`` one row per critical-path section
     (key columns, ``tcode``, ``ms``); ``calls`` one row per span (key columns, ``tcode``, ``dur``,
     ``err``, ``entry``, ``children``); ``paths`` per call path (``traces``, ``spans``); ``e2e`` the
-    end-to-end ms of each trace with a critical path (sum of its root spans' sections).
+    end-to-end ms of each trace with a critical path (sum of its root spans' sections). ``whole=False``: the
+    per-key inputs alone (``paths`` and ``e2e`` None: no call paths are built unless a key is ``call_path``).
     """
     tree = span_tree(spans)
     n = len(spans)
     n_tr = len(tree.trace_ids)
-    paths = call_paths(spans, tree, np.arange(n)) if n else np.zeros(0, dtype=object)
+    need_paths = whole or "call_path" in keys
+    paths = call_paths(spans, tree, np.arange(n)) if n and need_paths else np.zeros(0 if need_paths else n, dtype=object)
     kf = _keys_frame(spans, keys, paths)
     cp = critical_path(spans, **cp_kwargs)
     # only the request root's sections: an orphan fragment is not a second request (kernel tree)
@@ -147,8 +150,10 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     # end-to-end latency is request latency (the request root's duration), as everywhere
     outcomes = trace_outcomes(spans)  # one row per trace code, in order
     is_req = outcomes["request"].to_numpy(dtype=bool, na_value=False)
-    e2e = outcomes["request_ms"].to_numpy(dtype=np.float64)
-    e2e = e2e[~np.isnan(e2e) & ~np.bincount(tree.trace[tree.bad_trace], minlength=n_tr).astype(bool)]
+    e2e = None
+    if whole:
+        e2e = outcomes["request_ms"].to_numpy(dtype=np.float64)
+        e2e = e2e[~np.isnan(e2e) & ~np.bincount(tree.trace[tree.bad_trace], minlength=n_tr).astype(bool)]
     cpk = pd.DataFrame({k: cp[k].astype(object).to_numpy() for k in keys if k in cp.columns})
     missing = [k for k in keys if k not in cp.columns]
     if missing:
@@ -175,6 +180,8 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict):
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     calls = kf.assign(tcode=tree.trace, dur=dur, err=err, known=known, entry=entry,
                       children=children)[keep].reset_index(drop=True)
+    if not whole:
+        return n_tr, cpk, calls, None, None, has_cp, is_req
     # call paths of whole traces only: a trace that lost its root, or holds an orphan, a duplicate id or a cycle,
     # has paths cut short ("frontend:GET /products" from a fragment) that would read as new call paths
     broken = np.zeros(n_tr, dtype=bool)
@@ -243,16 +250,21 @@ class _Side:
     """One side's bootstrap, drawn for any range of keys with the random numbers a single pass over
     every key would use: the trace weights are redrawn from the generator's state before them, the
     quantile uniforms of a key are found by advancing the state after them (PCG64: one 64-bit step
-    per uniform), and ``rng`` is left where a single pass leaves it."""
+    per uniform), and ``rng`` is left where a single pass leaves it. ``mats``: the (traces × keys) matrices
+    by name (``cp``, ``calls``, ``err``, ``sp``, ``ch``, ``known``) of the metrics drawn (``drawn``, in
+    :data:`METRICS`); a metric not drawn costs nothing and moves no random number the others use."""
 
-    def __init__(self, rng: np.random.Generator, n_tr: int, mats: list, m_has, n_boot: int, kk: np.ndarray,
-                 vv: np.ndarray, n_k: int, whole: bool):
+    def __init__(self, rng: np.random.Generator, n_tr: int, mats: dict, m_has, n_boot: int, kk: np.ndarray,
+                 vv: np.ndarray, n_k: int, whole: bool, drawn: Sequence[str] = METRICS):
         self.n_tr, self.n_boot, self.kk, self.vv = n_tr, n_boot, kk, vv
+        self.drawn = tuple(drawn)
+        self.names = [k for k, ms in _MATS.items() if any(m in self.drawn for m in ms)]
         self.bounds = np.searchsorted(kk, np.arange(n_k + 1))
         self.nonempty = self.bounds[1:] > self.bounds[:-1]
         self.rank = np.cumsum(self.nonempty) - self.nonempty  # a key's place among the keys with calls
         self.n_ne = int(self.nonempty.sum())
         self.w_state = rng.bit_generator.state
+        mats = [mats[k] for k in self.names]
         if whole:  # one chunk: the weights are drawn once, for every matrix
             self.boots: list | None = _boot_sums(rng, n_tr, [*mats, m_has], n_boot)
             self.mats = mats
@@ -270,20 +282,29 @@ class _Side:
         return g
 
     def draws(self, k0: int, k1: int, res: dict, tag: str) -> dict[str, np.ndarray]:
-        """Bootstrap draws (n_boot, k1 - k0) of every metric for keys k0..k1; fills the p50/p95 points in ``res``."""
+        """Bootstrap draws (n_boot, k1 - k0) of every metric drawn for keys k0..k1; fills the p50/p95 points in
+        ``res`` (of the quantiles drawn)."""
         if self.boots is not None:
             boots = [b[:, k0:k1] for b in self.boots[:-1]] + [self.boots[-1]]
         else:
             boots = _boot_sums(self._gen(self.w_state), self.n_tr, [m[:, k0:k1] for m in self.mats], self.n_boot)
             boots.append(self.has)
+        bo = dict(zip(self.names, boots, strict=False))
+        has = boots[-1]
         out: dict[str, np.ndarray] = {}
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["cp_ms"] = boots[0] / boots[-1][:, :1]  # over the traces with a critical path
-            out["calls"] = boots[1] / boots[-1][:, 1:]  # per request (trace_outcomes' requests)
-            out["error_rate"] = boots[2] / boots[5]  # over the calls of known outcome (core.outcome_unknown)
-            out["fanout"] = boots[4] / boots[3]
+            if "cp_ms" in self.drawn:
+                out["cp_ms"] = bo["cp"] / has[:, :1]  # over the traces with a critical path
+            if "calls" in self.drawn:
+                out["calls"] = bo["calls"] / has[:, 1:]  # per request (trace_outcomes' requests)
+            if "error_rate" in self.drawn:
+                out["error_rate"] = bo["err"] / bo["known"]  # over the calls of known outcome (core.outcome_unknown)
+            if "fanout" in self.drawn:
+                out["fanout"] = bo["ch"] / bo["sp"]
         ks = np.flatnonzero(self.nonempty[k0:k1]) + k0
         for qi, (q, m) in enumerate(((0.5, "p50_ms"), (0.95, "p95_ms"))):
+            if m not in self.drawn:
+                continue
             dr = np.full((self.n_boot, k1 - k0), np.nan)
             if len(ks):
                 g = self._gen(self.q_state)
@@ -294,6 +315,122 @@ class _Side:
                     point[k], dr[:, k - k0] = quantile_draws(self.vv[self.bounds[k]:self.bounds[k + 1]], q, u[j])
             out[m] = dr
         return out
+
+
+#: the (traces × keys) matrices a side's bootstrap sums, and the metrics drawn from each (in this order)
+_MATS = {"cp": ("cp_ms",), "calls": ("calls",), "err": ("error_rate",), "sp": ("fanout",), "ch": ("fanout",),
+         "known": ("error_rate",)}
+
+
+def _inputs(spans: pd.DataFrame, baseline: pd.DataFrame, by: Any, n_boot: int, ci: float, seed: int):
+    """The checked inputs of :func:`compare`: ``(a, b, keys, n_boot, ci, rng)`` (``a``, ``b`` with their key columns)."""
+    for name, df in (("a", spans), ("b", baseline)):
+        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
+    keys = by_keys(by, what="compare")  # call_path is taken from the critical path below; others from the spans
+    a, _ = key_frame(spans, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
+    b, _ = key_frame(baseline, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
+    n_boot, ci = boot_args(n_boot, ci, "compare", min_boot=1)
+    rng = np.random.default_rng(count_arg(seed, "seed", "compare"))
+    return a, b, keys, n_boot, ci, rng
+
+
+def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci: float, rng: np.random.Generator,
+             cp_kwargs: dict, measures: Sequence[str] = METRICS, intervals: Sequence[str] = METRICS,
+             whole: bool = True):
+    """:func:`compare`'s ``table`` (the columns of ``measures``, intervals of ``intervals`` only), ``(na, nb)``,
+    the call paths and end-to-end ms of each side (None unless ``whole``). ``rng`` is left where :func:`compare`'s
+    single pass over every metric leaves it, whatever is drawn."""
+    na, cpa, calla, pa, e2e_a, hcp_a, req_a = _side(a, keys, cp_kwargs, whole)
+    nb, cpb, callb, pb, e2e_b, hcp_b, req_b = _side(b, keys, cp_kwargs, whole)
+    # the metrics bootstrapped: those with intervals, and a latency percentile whose point is its draws' (quantile_draws)
+    drawn = [m for m in METRICS if m in intervals or (m in measures and m in ("p50_ms", "p95_ms"))]
+
+    # one key code space over both sides
+    allk = pd.concat([cpa[keys], calla[keys], cpb[keys], callb[keys]], ignore_index=True)
+    uniq = pd.MultiIndex.from_frame(allk.astype(object).fillna("<NA>")).unique()
+    # sorted with missing keys last: "<NA>" next to the values of a numeric key is not comparable
+    kidx = pd.MultiIndex.from_tuples(
+        sorted(uniq, key=lambda t: tuple((True, "") if isinstance(x, str) and x == "<NA>" else (False, x) for x in t)),
+        names=uniq.names) if len(uniq) else uniq
+    n_k = len(kidx)
+
+    def codes(df):
+        return kidx.get_indexer(pd.MultiIndex.from_frame(df[keys].astype(object).fillna("<NA>"))) if len(df) else np.zeros(0, dtype=np.int64)
+
+    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
+    res: dict[str, np.ndarray] = {f"{m}_{t}": np.full(n_k, np.nan) for m in ("p50_ms", "p95_ms") for t in "ab"}
+    # keys are bootstrapped a chunk at a time, so the draws held at once stay under _DRAW_BYTES
+    # (both sides, every metric); the random stream is the one a single pass draws (see _Side)
+    per_key = 2 * (len(METRICS) + 4) * n_boot * 8
+    chunk = max(1, min(_DRAW_BYTES // per_key, n_k or 1))
+    sides: dict[str, _Side] = {}
+    for tag, n_tr, cpk, calls, has_cp, is_req in (("a", na, cpa, calla, hcp_a, req_a), ("b", nb, cpb, callb, hcp_b, req_b)):
+        kc = codes(cpk)
+        cc = codes(calls)
+        ent = calls["entry"].to_numpy(dtype=bool)
+        M_cp = _sparse(cpk["tcode"].to_numpy(), kc, cpk["ms"].to_numpy(), n_tr, n_k)
+        M_calls = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], np.ones(ent.sum()), n_tr, n_k)
+        M_err = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], calls["err"].to_numpy(dtype=np.float64)[ent], n_tr, n_k)
+        M_sp = _sparse(calls["tcode"].to_numpy(), cc, np.ones(len(cc)), n_tr, n_k)
+        M_ch = _sparse(calls["tcode"].to_numpy(), cc, calls["children"].to_numpy(dtype=np.float64), n_tr, n_k)
+        # cp_ms is a mean over the traces that have a critical path (one that failed has no path)
+        # and calls per request over trace_outcomes' requests (not asynchronous work): column 0 and 1 of M_has
+        hrows, qrows = np.flatnonzero(has_cp), np.flatnonzero(is_req)
+        M_has = _sparse(np.r_[hrows, qrows], np.r_[np.zeros(len(hrows), np.int64), np.ones(len(qrows), np.int64)],
+                        np.ones(len(hrows) + len(qrows)), n_tr, 2)
+        n_cp, n_req = len(hrows), len(qrows)
+        M_known = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], calls["known"].to_numpy(dtype=np.float64)[ent],
+                          n_tr, n_k)
+        mats = [M_cp, M_calls, M_err, M_sp, M_ch, M_known]
+        sums = [np.asarray(m.sum(axis=0)).ravel() for m in mats]
+        mats = dict(zip(_MATS, mats, strict=True))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res[f"cp_ms_{tag}"] = sums[0] / n_cp if n_cp else np.full(n_k, np.nan)
+            # per request, not per trace: the traces of asynchronous work are not more requests (120 async-work
+            # traces of 400 requests made every service's calls read 23 % lower)
+            res[f"calls_{tag}"] = sums[1] / n_req if n_req else np.full(n_k, np.nan)
+            res[f"any_calls_{tag}"] = sums[1] > 0
+            res[f"error_rate_{tag}"] = sums[2] / sums[5]  # failed calls / calls of known outcome
+            res[f"fanout_{tag}"] = sums[4] / sums[3]
+        # latency percentiles per key: the calls' durations sorted by key
+        dur = calls["dur"].to_numpy(dtype=np.float64)
+        okd = ent & ~np.isnan(dur)
+        order = np.lexsort((dur[okd], cc[okd]))
+        sides[tag] = _Side(rng, n_tr, mats, M_has, n_boot, cc[okd][order], dur[okd][order], n_k, whole=chunk >= n_k,
+                           drawn=drawn)
+
+    lo_hi = {m: (np.full(n_k, np.nan), np.full(n_k, np.nan)) for m in METRICS}
+    for k0 in range(0, n_k, chunk):
+        k1 = min(n_k, k0 + chunk)
+        draws = {tag: sides[tag].draws(k0, k1, res, tag) for tag in ("a", "b")}
+        for m in intervals:
+            d = draws["a"][m] - draws["b"][m]
+            with np.errstate(invalid="ignore"):
+                good = ~np.isnan(d).all(axis=0)
+                if good.any():
+                    lo, hi = _nan_percentiles(d[:, good], (lo_q, hi_q))
+                    lo_hi[m][0][k0:k1][good], lo_hi[m][1][k0:k1][good] = lo, hi
+        del draws
+
+    # the columns built once, then one frame
+    table = pd.DataFrame(list(kidx), columns=keys) if n_k else pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
+    cols: dict[str, Any] = {k: table[k].replace("<NA>", None) for k in keys}
+    calls_a, calls_b = res.pop("any_calls_a"), res.pop("any_calls_b")
+    cols["presence"] = np.where(calls_a & calls_b, "both", np.where(calls_a, "new", np.where(calls_b, "vanished", "both")))
+    for m in (m for m in METRICS if m in measures):
+        va, vb = res[f"{m}_a"], res[f"{m}_b"]
+        cols.update({f"{m}_a": va, f"{m}_b": vb, f"delta_{m}": va - vb})
+        if m in intervals:
+            cols.update({f"delta_{m}_lo": lo_hi[m][0], f"delta_{m}_hi": lo_hi[m][1]})
+    for tag, side in (("a", a), ("b", b)) if "error_rate" in measures else ():
+        if len(side) and not status_recorded(side):  # nothing could be recorded as failed: unknown, not 0
+            for c in (f"error_rate_{tag}", "delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"):
+                if c in cols:
+                    cols[c] = np.full(n_k, np.nan)
+    cols["impact"] = np.abs(res["cp_ms_a"] - res["cp_ms_b"])
+    table = pd.DataFrame(cols, index=table.index)
+    table = table.sort_values(["impact", *keys], ascending=[False] + [True] * len(keys), kind="stable", na_position="last").reset_index(drop=True)
+    return table, (na, nb), (pa, pb), (e2e_a, e2e_b)
 
 
 @renamed(a="spans", b="baseline")
@@ -351,100 +488,9 @@ def compare(
     >>> c.table[["service", "cp_ms_a", "cp_ms_b", "delta_cp_ms"]].values.tolist()
     [['db', 90.0, 10.0, 80.0], ['api', 20.0, 20.0, 0.0]]
     """
-    a = spans  # the old name, kept in the body
-    b = baseline  # the old name, kept in the body
-    for name, df in (("a", a), ("b", b)):
-        require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
-    keys = by_keys(by, what="compare")  # call_path is taken from the critical path below; others from the spans
-    a, _ = key_frame(a, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
-    b, _ = key_frame(b, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
-    n_boot, ci = boot_args(n_boot, ci, "compare", min_boot=1)
-    rng = np.random.default_rng(count_arg(seed, "seed", "compare"))
-    na, cpa, calla, pa, e2e_a, hcp_a, req_a = _side(a, keys, critical_path_kwargs)
-    nb, cpb, callb, pb, e2e_b, hcp_b, req_b = _side(b, keys, critical_path_kwargs)
-
-    # one key code space over both sides
-    allk = pd.concat([cpa[keys], calla[keys], cpb[keys], callb[keys]], ignore_index=True)
-    uniq = pd.MultiIndex.from_frame(allk.astype(object).fillna("<NA>")).unique()
-    # sorted with missing keys last: "<NA>" next to the values of a numeric key is not comparable
-    kidx = pd.MultiIndex.from_tuples(
-        sorted(uniq, key=lambda t: tuple((True, "") if isinstance(x, str) and x == "<NA>" else (False, x) for x in t)),
-        names=uniq.names) if len(uniq) else uniq
-    n_k = len(kidx)
-
-    def codes(df):
-        return kidx.get_indexer(pd.MultiIndex.from_frame(df[keys].astype(object).fillna("<NA>"))) if len(df) else np.zeros(0, dtype=np.int64)
-
+    a, b, keys, n_boot, ci, rng = _inputs(spans, baseline, by, n_boot, ci, seed)
+    table, (na, nb), (pa, pb), (e2e_a, e2e_b) = _per_key(a, b, keys, n_boot, ci, rng, critical_path_kwargs)
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
-    res: dict[str, np.ndarray] = {f"{m}_{t}": np.full(n_k, np.nan) for m in ("p50_ms", "p95_ms") for t in "ab"}
-    # keys are bootstrapped a chunk at a time, so the draws held at once stay under _DRAW_BYTES
-    # (both sides, every metric); the random stream is the one a single pass draws (see _Side)
-    per_key = 2 * (len(METRICS) + 4) * n_boot * 8
-    chunk = max(1, min(_DRAW_BYTES // per_key, n_k or 1))
-    sides: dict[str, _Side] = {}
-    for tag, n_tr, cpk, calls, has_cp, is_req in (("a", na, cpa, calla, hcp_a, req_a), ("b", nb, cpb, callb, hcp_b, req_b)):
-        kc = codes(cpk)
-        cc = codes(calls)
-        ent = calls["entry"].to_numpy(dtype=bool)
-        M_cp = _sparse(cpk["tcode"].to_numpy(), kc, cpk["ms"].to_numpy(), n_tr, n_k)
-        M_calls = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], np.ones(ent.sum()), n_tr, n_k)
-        M_err = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], calls["err"].to_numpy(dtype=np.float64)[ent], n_tr, n_k)
-        M_sp = _sparse(calls["tcode"].to_numpy(), cc, np.ones(len(cc)), n_tr, n_k)
-        M_ch = _sparse(calls["tcode"].to_numpy(), cc, calls["children"].to_numpy(dtype=np.float64), n_tr, n_k)
-        # cp_ms is a mean over the traces that have a critical path (one that failed has no path)
-        # and calls per request over trace_outcomes' requests (not asynchronous work): column 0 and 1 of M_has
-        hrows, qrows = np.flatnonzero(has_cp), np.flatnonzero(is_req)
-        M_has = _sparse(np.r_[hrows, qrows], np.r_[np.zeros(len(hrows), np.int64), np.ones(len(qrows), np.int64)],
-                        np.ones(len(hrows) + len(qrows)), n_tr, 2)
-        n_cp, n_req = len(hrows), len(qrows)
-        M_known = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], calls["known"].to_numpy(dtype=np.float64)[ent],
-                          n_tr, n_k)
-        mats = [M_cp, M_calls, M_err, M_sp, M_ch, M_known]
-        sums = [np.asarray(m.sum(axis=0)).ravel() for m in mats]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res[f"cp_ms_{tag}"] = sums[0] / n_cp if n_cp else np.full(n_k, np.nan)
-            # per request, not per trace: the traces of asynchronous work are not more requests (120 async-work
-            # traces of 400 requests made every service's calls read 23 % lower)
-            res[f"calls_{tag}"] = sums[1] / n_req if n_req else np.full(n_k, np.nan)
-            res[f"any_calls_{tag}"] = sums[1] > 0
-            res[f"error_rate_{tag}"] = sums[2] / sums[5]  # failed calls / calls of known outcome
-            res[f"fanout_{tag}"] = sums[4] / sums[3]
-        # latency percentiles per key: the calls' durations sorted by key
-        dur = calls["dur"].to_numpy(dtype=np.float64)
-        okd = ent & ~np.isnan(dur)
-        order = np.lexsort((dur[okd], cc[okd]))
-        sides[tag] = _Side(rng, n_tr, mats, M_has, n_boot, cc[okd][order], dur[okd][order], n_k, whole=chunk >= n_k)
-
-    lo_hi = {m: (np.full(n_k, np.nan), np.full(n_k, np.nan)) for m in METRICS}
-    for k0 in range(0, n_k, chunk):
-        k1 = min(n_k, k0 + chunk)
-        draws = {tag: sides[tag].draws(k0, k1, res, tag) for tag in ("a", "b")}
-        for m in METRICS:
-            d = draws["a"][m] - draws["b"][m]
-            with np.errstate(invalid="ignore"):
-                good = ~np.isnan(d).all(axis=0)
-                if good.any():
-                    lo, hi = _nan_percentiles(d[:, good], (lo_q, hi_q))
-                    lo_hi[m][0][k0:k1][good], lo_hi[m][1][k0:k1][good] = lo, hi
-        del draws
-
-    # the columns built once, then one frame
-    table = pd.DataFrame(list(kidx), columns=keys) if n_k else pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
-    cols: dict[str, Any] = {k: table[k].replace("<NA>", None) for k in keys}
-    calls_a, calls_b = res.pop("any_calls_a"), res.pop("any_calls_b")
-    cols["presence"] = np.where(calls_a & calls_b, "both", np.where(calls_a, "new", np.where(calls_b, "vanished", "both")))
-    for m in METRICS:
-        va, vb = res[f"{m}_a"], res[f"{m}_b"]
-        cols.update({f"{m}_a": va, f"{m}_b": vb, f"delta_{m}": va - vb, f"delta_{m}_lo": lo_hi[m][0],
-                     f"delta_{m}_hi": lo_hi[m][1]})
-    for tag, side in (("a", a), ("b", b)):
-        if len(side) and not status_recorded(side):  # nothing could be recorded as failed: unknown, not 0
-            cols[f"error_rate_{tag}"] = np.full(n_k, np.nan)
-            for c in ("delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"):
-                cols[c] = np.full(n_k, np.nan)
-    cols["impact"] = np.abs(cols["delta_cp_ms"])
-    table = pd.DataFrame(cols, index=table.index)
-    table = table.sort_values(["impact", *keys], ascending=[False] + [True] * len(keys), kind="stable", na_position="last").reset_index(drop=True)
 
     # structure: call paths in one set only
     only_a = pa.index.difference(pb.index)
@@ -482,3 +528,59 @@ def compare(
     # the incident's services, then the baseline's others: the figure colours the incident's as every figure of it does
     table.attrs["services"] = frame_services(spans)
     return Comparison(table, structure, overall, (na, nb), params)
+
+
+def compare_table(spans: pd.DataFrame, baseline: pd.DataFrame, by: str | Sequence[str] = "service", *,
+                  measures: Sequence[str] = METRICS, intervals: Sequence[str] = METRICS,
+                  n_boot: int = DEFAULT_N_BOOT, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """:func:`compare`'s ``table`` with the columns of some of its metrics only, for a caller that reads a few.
+
+    The columns of each metric of ``measures`` (``<m>_a``, ``<m>_b``, ``delta_<m>``), the bootstrap interval
+    (``delta_<m>_lo``, ``delta_<m>_hi``) of those in ``intervals`` too, and ``presence`` and ``impact``: the same
+    numbers, rows and order as ``compare(spans, baseline, by, n_boot=n_boot, ci=ci, seed=seed).table`` (the
+    same random draws), without drawing what is not asked (each metric's resamples, the latency percentiles'
+    per key) or building the call-path structure and the end-to-end latency.
+
+    Parameters
+    ----------
+    spans, baseline : pandas.DataFrame
+        Spans frames, as :func:`compare` (not modified).
+    by : str | Sequence[str], default 'service'
+        Grouping keys, as :func:`compare`.
+    measures : Sequence[str]
+        Metrics of :data:`METRICS` whose columns are returned (in :data:`METRICS`' order).
+    intervals : Sequence[str]
+        Metrics of ``measures`` whose bootstrap intervals are returned.
+    n_boot, ci, seed : int, float, int
+        As :func:`compare`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns, ``presence``, the columns asked, ``impact``; one row per key, largest impact first.
+
+    Raises
+    ------
+    ArgumentError
+        A name of ``measures`` or ``intervals`` is not a metric of :data:`METRICS`, or an interval is not measured.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> inc = tk.simulate.simulate("db-lock", 20, seed=1).spans
+    >>> base = tk.simulate.simulate("baseline", 20, seed=2).spans
+    >>> t = compare_table(inc, base, measures=("cp_ms", "calls"), intervals=("cp_ms",), n_boot=50)
+    >>> full = tk.compare(inc, base, n_boot=50).table
+    >>> t.equals(full[t.columns])
+    True
+    """
+    for what, names in (("measures", measures), ("intervals", intervals)):
+        bad = [m for m in names if m not in METRICS]
+        if bad:
+            raise ArgumentError(f"compare_table: {what} must be metrics of {', '.join(METRICS)}; got {bad[0]!r}")
+    unmeasured = [m for m in intervals if m not in measures]
+    if unmeasured:
+        raise ArgumentError(f"compare_table: interval {unmeasured[0]!r} is not one of measures {list(measures)}")
+    a, b, keys, n_boot, ci, rng = _inputs(spans, baseline, by, n_boot, ci, seed)
+    return _per_key(a, b, keys, n_boot, ci, rng, {}, measures=tuple(measures), intervals=tuple(intervals),
+                    whole=False)[0]

@@ -1184,16 +1184,16 @@ def level_frame(spans: pd.DataFrame, level: str) -> tuple[pd.DataFrame, list[str
 
 def _compare(incident: pd.DataFrame, baseline: pd.DataFrame, level: str, keys: list[str], n_boot: int, ci: float,
              seed: int, given: Any = None) -> pd.DataFrame:
-    from ..analysis.comparison import Comparison, compare
+    from ..analysis.comparison import Comparison, compare_table
 
     if given is not None:
         if not isinstance(given, Comparison) or list(given.params.get("by", [])) != keys:
             raise ArgumentError(f"rank_causes: comparison must be a compare() result by {keys}")
-        c = given
-    else:
-        c = compare(level_frame(incident, level)[0], level_frame(baseline, level)[0], by=keys, n_boot=n_boot, ci=ci,
-                    seed=seed)
-    t = c.table
+        t = given.table
+    else:  # the columns read below only: compare's numbers, without its other resamples, call paths and latency
+        t = compare_table(level_frame(incident, level)[0], level_frame(baseline, level)[0], by=keys,
+                          measures=("cp_ms", "calls", "fanout", "error_rate"), intervals=("cp_ms",), n_boot=n_boot,
+                          ci=ci, seed=seed)
     out = t[[*keys, "delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "delta_calls", "delta_fanout",
              "delta_error_rate"]].copy()
     for k in keys:

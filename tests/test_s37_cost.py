@@ -75,3 +75,31 @@ def test_rank_causes_builds_no_call_paths_and_draws_no_latency_percentiles(pair,
     want = full.set_index("service").loc[got.index]
     for c in ("delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "delta_calls", "delta_fanout", "delta_error_rate"):
         np.testing.assert_array_equal(got[c].to_numpy(float), want[c].to_numpy(float), err_msg=c)
+
+
+# ---- cut 2: compare looks each row's key up once ---------------------------------------------------------------
+def test_compare_builds_one_index_of_keys_for_its_four_frames(pair, monkeypatch):
+    """compare coded the keys of the critical-path sections and of the calls of each side with a MultiIndex built
+    per frame and looked up in the sorted keys (4 MultiIndexes beside the one of every key: 16 % of compare_table by
+    operation on a fault-lab window). Now the one built for every key gives each row's code; the table is the same
+    (each key's calls per request counted here by hand)."""
+    inc, base = pair
+    built = []
+    from_frame = pd.MultiIndex.from_frame.__func__
+
+    def counting(cls, df, *a, **k):
+        built.append(len(df))
+        return from_frame(cls, df, *a, **k)
+
+    monkeypatch.setattr(pd.MultiIndex, "from_frame", classmethod(counting))
+    t = tk.compare(inc, base, by="operation", n_boot=5).table
+    monkeypatch.undo()
+    assert len(built) == 1
+    # calls per request of each operation, by hand: its spans over the requests (every trace here is one request)
+    for side, spans in (("a", inc), ("b", base)):
+        n_req = spans["trace_id"].nunique()
+        calls = spans.groupby(["service", "name"]).size() / n_req
+        got = t.set_index(["service", "name"])[f"calls_{side}"]
+        got = got[got > 0].sort_index()
+        assert list(got.index) == list(calls.sort_index().index)
+        np.testing.assert_allclose(got.to_numpy(float), calls.sort_index().to_numpy(float), rtol=1e-12)

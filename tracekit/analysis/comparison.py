@@ -346,16 +346,19 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
     drawn = [m for m in METRICS if m in intervals or (m in measures and m in ("p50_ms", "p95_ms"))]
 
     # one key code space over both sides
-    allk = pd.concat([cpa[keys], calla[keys], cpb[keys], callb[keys]], ignore_index=True)
-    uniq = pd.MultiIndex.from_frame(allk.astype(object).fillna("<NA>")).unique()
+    parts = (cpa, calla, cpb, callb)
+    allk = pd.concat([f[keys] for f in parts], ignore_index=True)
+    every = pd.MultiIndex.from_frame(allk.astype(object).fillna("<NA>"))
+    uniq = every.unique()
     # sorted with missing keys last: "<NA>" next to the values of a numeric key is not comparable
     kidx = pd.MultiIndex.from_tuples(
         sorted(uniq, key=lambda t: tuple((True, "") if isinstance(x, str) and x == "<NA>" else (False, x) for x in t)),
         names=uniq.names) if len(uniq) else uniq
     n_k = len(kidx)
-
-    def codes(df):
-        return kidx.get_indexer(pd.MultiIndex.from_frame(df[keys].astype(object).fillna("<NA>"))) if len(df) else np.zeros(0, dtype=np.int64)
+    # each row's key code, looked up once for the four frames together (a MultiIndex built per frame cost as much)
+    every = kidx.get_indexer(every) if len(every) else np.zeros(0, dtype=np.int64)
+    at = np.cumsum([0, *(len(f) for f in parts)])
+    part_codes = [every[at[i]:at[i + 1]] for i in range(len(parts))]
 
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     res: dict[str, np.ndarray] = {f"{m}_{t}": np.full(n_k, np.nan) for m in ("p50_ms", "p95_ms") for t in "ab"}
@@ -364,9 +367,8 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
     per_key = 2 * (len(METRICS) + 4) * n_boot * 8
     chunk = max(1, min(_DRAW_BYTES // per_key, n_k or 1))
     sides: dict[str, _Side] = {}
-    for tag, n_tr, cpk, calls, has_cp, is_req in (("a", na, cpa, calla, hcp_a, req_a), ("b", nb, cpb, callb, hcp_b, req_b)):
-        kc = codes(cpk)
-        cc = codes(calls)
+    for tag, n_tr, cpk, calls, has_cp, is_req, kc, cc in (("a", na, cpa, calla, hcp_a, req_a, *part_codes[:2]),
+                                                         ("b", nb, cpb, callb, hcp_b, req_b, *part_codes[2:])):
         ent = calls["entry"].to_numpy(dtype=bool)
         M_cp = _sparse(cpk["tcode"].to_numpy(), kc, cpk["ms"].to_numpy(), n_tr, n_k)
         M_calls = _sparse(calls["tcode"].to_numpy()[ent], cc[ent], np.ones(ent.sum()), n_tr, n_k)

@@ -120,3 +120,36 @@ def test_lambda_invocations_of_a_frame_given_other_attributes_are_its_own():
     clear_cache()
     assert len(lambda_invocations(spans)) == 2
     assert len(lambda_invocations(plain)) == fresh == 0  # was 2: the first frame's invocations
+
+
+# ---- the incident period: the latency of normal traffic beside requests that failed fast is no incident ----------
+
+def test_requests_that_fail_fast_do_not_make_the_normal_period_the_incident():
+    # fault lab exception seed 3, baseline and incident in one frame, no baseline given: /api/v1/rate/query p95
+    # 16.5 -> 32.5 ms in 14:00-14:05 (the normal traffic: the failing requests after it return fast) and its error
+    # rate 1.6 % -> 100 % from 14:05:10, both at p <= 0.0025; the latency window, on more requests, was the incident
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("exception", 3)
+    pm = tk.postmortem(pd.concat([w.baseline, w.incident], ignore_index=True))
+    onset = pm.window[0]
+    assert abs(onset - w.truth.time) <= pd.Timedelta(pm.freq)  # was 14:00, the data's start
+    when = [f.text for f in pm.findings if f.topic == "when"]
+    assert "error rate" in when[0]
+    assert any(t.startswith("Not a change of its own: /api/v1/rate/query p95 request latency") for t in when), when
+
+
+def test_a_latency_change_apart_from_an_error_change_is_its_own():
+    from tracekit.analysis.changes import fast_failure_mirrors, headline_order
+
+    t = pd.Timestamp("2026-03-02 14:00", tz="UTC")
+    m = pd.Timedelta("1min")
+    ch = pd.DataFrame({"route": ["/a", "/a", "/b", "/a"], "metric": ["p95_ms", "error_rate", "p95_ms", "p95_ms"],
+                       "onset": [t, t + 5 * m, t, t + 10 * m], "recovery": [t + 5 * m, t + 8 * m, t + 5 * m, pd.NaT],
+                       "before": [16.5, 0.01, 10.0, 10.0], "during": [32.5, 1.0, 20.0, 30.0],
+                       "requests_affected": [60.0, 20.0, 50.0, 40.0], "p_value": [0.001] * 4})
+    # /a's latency before its errors touches them (a mirror); /b's is another route; /a's from 14:10 starts two
+    # minutes after the errors ended (its own)
+    assert fast_failure_mirrors(ch, "1min").tolist() == [True, False, False, False]
+    assert headline_order(ch, "1min")["metric"].tolist()[-1:] == ["p95_ms"]
+    assert headline_order(ch, "1min").index[-1] == 0

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis.changes import clock_text, period_text, window_text
+from ..analysis.changes import clock_text, fast_failure_mirrors, period_text, window_text
 from ..analysis.metric_evidence import MIN_BASELINE_POINTS, NEGLIGIBLE_EVIDENCE
 from ..core import (
     DEFAULT_N_BOOT,
@@ -851,7 +851,20 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     rest = rest[rest["onset"] != onset]
     out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes),
                                          after_gap=gap_before is not None, before_gap=gap_after is not None))]
-    if len(rest):
+    mirror = fast_failure_mirrors(changes, step if step != "bucket" else "1min")
+    mirrors = changes.index[mirror]
+    if len(rest) and rest.index.isin(mirrors).all():
+        # the latency of the normal traffic beside requests that failed fast: said as what it is, not as a change
+        r = rest.iloc[0]
+        clock = _clock_for(r["onset"], r["recovery"])
+        where = (f"in {clock(r['onset'])}–{clock(r['recovery'])} UTC" if not pd.isna(r["recovery"])
+                 else f"from {clock(r['onset'])} UTC")
+        out.append(Finding("when", f"Not a change of its own: {r['route']} p95 request latency was "
+                                   f"{_value(r['metric'], r['during'])} {where} against {_value(r['metric'], r['before'])} "
+                                   "outside it, where its requests failed (the error rate's change) and returned fast.",
+                           ()))
+    elif len(rest):
+        rest = rest[~rest.index.isin(mirrors)]
         r = rest.iloc[0]
         out.append(Finding("when", f"A separate change: {r['route']} "
                                    f"{'p95 request latency' if r['metric'] == 'p95_ms' else 'error rate'} "

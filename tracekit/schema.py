@@ -259,6 +259,7 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     # start and end are read together: one unit for both (a column of zeros does not pass for seconds)
     data: dict[str, Any] = epoch_times({c: [None] * n if columns.get(c) is None else columns[c] for c in ("start", "end")},
                                        time_unit=time_unit, who="spans_from_columns", error=SpansSchemaError)
+    _require_starts(data["start"], columns.get("start"))
     for col in SPAN_COLUMNS:
         v = columns.get(col.name)
         if col.name in data or (col.name == "duration_ms" and v is None):
@@ -299,6 +300,25 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
         v = columns[k]
         df[k] = pd.Series(owned_cells(list(v)), dtype=object) if any(isinstance(x, MUTABLE_CELL_TYPES) for x in v) else v
     return validate_spans(df) if check else df
+
+
+def _require_starts(start: pd.Series, given: Any) -> None:
+    """Refuse a span without a start (``None``, ``NaT``, ``NaN``, or no ``start`` column): the schema's ``start`` is
+    required (:func:`validate_spans` refuses it), and every time figure over such a span (its duration, its
+    trace's request and extent) has no value to stand on; before, it loaded as ``NaT`` and a trace summary said
+    ``request_ms`` -9.2e12. Named by row, with the value given."""
+    missing = start.isna().to_numpy(dtype=bool)
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    if given is None:
+        raise SpansSchemaError("spans_from_columns: no 'start' column: every span needs a start time (the schema's "
+                               "start is required)")
+    i = int(rows[0])
+    value = given[i] if isinstance(given, (list, tuple, np.ndarray, pd.api.extensions.ExtensionArray)) else start.iloc[i]
+    more = f" ({len(rows):,} rows in all)" if len(rows) > 1 else ""
+    raise SpansSchemaError(f"spans_from_columns: column 'start' row {i}: {value!r} is missing{more}; every span needs "
+                           "a start time (the schema's start is required): give it, or leave those rows out")
 
 
 #: a span status as the sources spell it (OTLP's enum by number, by name with or without ``STATUS_CODE_``, in either

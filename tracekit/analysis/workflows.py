@@ -245,9 +245,9 @@ WORKFLOW_TABLE = result_table("workflow_summary", "one row per workflow (traces 
     ("workflow_id", "string", "", "trace id of the workflow's first request (earliest trace no hop leads into)"),
     ("traces", "int64", "traces", "traces in the workflow"),
     ("hops", "int64", "hops", "hops (messages) in the workflow"),
-    ("start", "datetime64[ns, UTC]", "ns, UTC", "first span start of the first request (workflow_id's trace)"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "first span start of the first request (workflow_id's trace); NaT when one of its spans has no start (a frame edited by hand)"),
     ("end", "datetime64[ns, UTC]", "ns, UTC", "last span end of any trace of the workflow (usually the last consumer)"),
-    ("end_to_end_ms", "float64", "ms", "end − start: from the first request to the end of the last consumer"),
+    ("end_to_end_ms", "float64", "ms", "end − start: from the first request to the end of the last consumer; NaN when start is NaT"),
     ("request_ms", "float64", "ms", "request latency of the first request (its root span's duration, core.trace_outcomes)"),
     ("queue_ms", "float64", "ms", "time during which at least one message of the workflow waited in a queue (union of the known waits)"),
     ("queue_share", "float64", "", "queue_ms / end_to_end_ms"),
@@ -1061,9 +1061,13 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     end = np.where(end == _NAT, start, end)
     tid = s["trace_id"].to_numpy(dtype=object)
     # start: the first request's (the workflow_id trace's) first start; end: the last end of any of its spans
-    head_start = np.where(tid == wid, start, np.iinfo(np.int64).max)
-    g = pd.DataFrame({"w": wid, "s": head_start, "e": end, "t": tid}).groupby("w", sort=False)
-    agg = g.agg(start=("s", "min"), end=("e", "max"), traces=("t", "nunique"))
+    head = tid == wid
+    head_start = np.where(head & (start != _NAT), start, np.iinfo(np.int64).max)
+    # a head span without a start (schema-invalid: a frame edited by hand) leaves the workflow's start unknown (NaT,
+    # end_to_end_ms NaN): its NaT read as -2**63 ns made end_to_end_ms -9.2e12
+    g = pd.DataFrame({"w": wid, "s": head_start, "e": end, "t": tid, "u": head & (start == _NAT)}).groupby("w", sort=False)
+    agg = g.agg(start=("s", "min"), end=("e", "max"), traces=("t", "nunique"), unknown=("u", "any"))
+    agg.loc[agg["unknown"].to_numpy(dtype=bool) | (agg["start"] == np.iinfo(np.int64).max).to_numpy(), "start"] = _NAT
     outcomes = trace_outcomes(s[[c for c in s.columns if c != "workflow_id"]]).set_index("trace_id")["request_ms"]
     hw = hops["workflow_id"].to_numpy(dtype=object)
     a = hops["producer_end"].pipe(ns)
@@ -1082,7 +1086,8 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     waits = hg["wait"].agg(lambda x: tuple(float(v) for v in x))
     agg = agg.sort_values(["start"], kind="stable")
     idx = agg.index
-    e2e = (agg["end"] - agg["start"]).to_numpy(dtype=np.float64) / 1e6
+    known = (agg["start"] != _NAT).to_numpy() & (agg["end"] != _NAT).to_numpy()
+    e2e = np.where(known, (agg["end"] - agg["start"].where(known, 0)).to_numpy(dtype=np.float64) / 1e6, np.nan)
     q = queue_ms.reindex(idx).fillna(0.0).to_numpy(dtype=np.float64)
     out = pd.DataFrame({
         "workflow_id": pd.Series(idx.to_numpy(dtype=object), dtype=STRING),

@@ -251,8 +251,8 @@ TRACE_OUTCOME_COLUMNS = (
     ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
     ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
-    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), or asynchronous work (not a request)"),
-    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended or the last end is before the first start"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), a root without a start (a frame edited by hand), or asynchronous work (not a request)"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span has no start (a frame edited by hand: the first start is unknown) or the last end is before the first start"),
     ("failed", "boolean", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a "
                               "throttle); <NA> (unknown, not False) on every row when no span of the frame records a status "
                               "(core.status_recorded), and on a trace whose root is still in progress and records no "
@@ -492,16 +492,22 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         request[has_root] = ~is_async_root(spans, tree.request_root[has_root])
     fl, ce, th = failed(spans), client_error(spans), throttled(spans)
     # extent: per-trace min start / max end
+    # a span without a start (schema-invalid: a frame edited by hand) leaves its trace's first start unknown: the
+    # extent and, for the root, the request are NaN (its NaT read as -2**63 ns made them -9.2e12 ms)
+    start_na = start == NAT_NS
     first_start = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_start, t, start)
+    np.minimum.at(first_start, t, np.where(start_na, np.iinfo(np.int64).max, start))
+    no_start = np.bincount(t[start_na], minlength=nt) > 0 if nt else np.zeros(0, bool)
+    first_start[no_start] = NAT_NS
     last_end = np.full(nt, NAT_NS, dtype=np.int64)
     np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
-    extent = np.where((last_end == NAT_NS) | (last_end < first_start), np.nan, (last_end - first_start) / 1e6)
+    extent = np.where((last_end == NAT_NS) | no_start | (last_end < first_start), np.nan,
+                      (last_end - first_start) / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
     # a root that ends before it starts (a clock step; the readers flag it, critical_path refuses it) has no latency:
-    # NaN, not a negative time in every percentile and mean
-    root_ms = (np.where(request & ~h_end_na & (end[head] >= start[head]), (end[head] - start[head]) / 1e6, np.nan)
-               if nt else np.zeros(0))
+    # NaN, not a negative time in every percentile and mean; nor has a root without a start
+    root_ms = (np.where(request & ~h_end_na & ~start_na[head] & (end[head] >= start[head]), (end[head] - start[head]) / 1e6,
+                        np.nan) if nt else np.zeros(0))
     continues = np.full(nt, None, dtype=object)
     c, r, _ = dropped_context_pairs(spans, tree)
     if len(c):

@@ -1,0 +1,61 @@
+"""Session 37, small defects left by other reviewers (small2): a span without a start in spans_from_columns and the
+trace/workflow summaries; spreadsheet formula injection in the report's CSV downloads; cold_starts' empty-table
+dtypes and n_boot=0; trace_summary's n_services for a span without a service; the words of bubble_up's p_value.
+Truth by construction; each test failed before its fix."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+T1, T2 = "1" * 32, "2" * 32
+
+
+def _two_traces() -> pd.DataFrame:
+    # T1: api GET (0..5 ms) > db q (1..3 ms); T2: api GET (0..7 ms) alone
+    return tk.spans_from_columns({
+        "trace_id": [T1, T1, T2], "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, None],
+        "service": ["api", "db", "api"], "name": ["GET", "q", "GET"],
+        "start": [0, 1 * MS, 0], "end": [5 * MS, 3 * MS, 7 * MS]})
+
+
+# --- 1. a span without a start ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("missing", [None, pd.NaT, float("nan")])
+def test_spans_from_columns_refuses_a_missing_start_naming_the_row(missing):
+    cols = {"trace_id": [T1, T1], "span_id": ["a" * 16, "b" * 16], "service": ["api", "db"], "name": ["x", "y"],
+            "start": [0, missing], "end": [5 * MS, 3 * MS]}
+    with pytest.raises(tk.SpansSchemaError, match=r"column 'start' row 1: .* is missing; every span needs a start"):
+        tk.spans_from_columns(cols)
+    assert cols["start"][1] is missing  # the input is not changed
+
+
+def test_summaries_of_a_span_without_a_start_say_unknown_not_minus_9e12():
+    spans = _two_traces()
+    root_gone = spans.copy()
+    root_gone.loc[0, "start"] = pd.NaT  # T1's root has no start (a frame edited by hand)
+    ts = tk.trace_summary(root_gone).set_index("trace_id")
+    assert np.isnan(ts.loc[T1, "request_ms"]) and np.isnan(ts.loc[T1, "extent_ms"]) and pd.isna(ts.loc[T1, "start"])
+    assert ts.loc[T2, "request_ms"] == 7.0 and ts.loc[T2, "extent_ms"] == 7.0  # the other trace as before
+    ws = tk.workflow_summary(root_gone).set_index("workflow_id")
+    assert np.isnan(ws.loc[T1, "end_to_end_ms"]) and pd.isna(ws.loc[T1, "start"])
+    assert ws.loc[T2, "end_to_end_ms"] == 7.0
+    # a child without a start: the root's request is known (5 ms), the trace's first start is not
+    child_gone = spans.copy()
+    child_gone.loc[1, "start"] = pd.NaT
+    ts = tk.trace_summary(child_gone).set_index("trace_id")
+    assert ts.loc[T1, "request_ms"] == 5.0 and np.isnan(ts.loc[T1, "extent_ms"])
+    ws = tk.workflow_summary(child_gone).set_index("workflow_id")
+    assert np.isnan(ws.loc[T1, "end_to_end_ms"])
+    for frame in (root_gone, child_gone):  # no figure anywhere in them is negative
+        for out in (tk.trace_summary(frame), tk.workflow_summary(frame)):
+            ms = out[[c for c in out.columns if c.endswith("_ms") and out[c].dtype == np.float64]]
+            assert not (ms < 0).any().any()

@@ -59,3 +59,30 @@ def test_summaries_of_a_span_without_a_start_say_unknown_not_minus_9e12():
         for out in (tk.trace_summary(frame), tk.workflow_summary(frame)):
             ms = out[[c for c in out.columns if c.endswith("_ms") and out[c].dtype == np.float64]]
             assert not (ms < 0).any().any()
+
+
+# --- 2. spreadsheet formula injection in the CSV downloads ------------------------------------------------------
+
+_HOSTILE = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tx", "\rx"]
+
+
+def _csv_of(html: str) -> str:
+    return base64.b64decode(re.search(r"data:text/csv;base64,([^\"]+)", html).group(1)).decode("utf-8")
+
+
+def test_report_csv_download_keeps_formulas_from_running_and_numbers_numbers():
+    from tracekit.reporting import _table
+
+    names = [*_HOSTILE, "api", "-3.5", "a=b", "line\rbreak", *[f"svc{i}" for i in range(7)]]
+    df = pd.DataFrame({"service": pd.Series(names, dtype="string"), "ms": [-3.5] + [float(i) for i in range(len(names) - 1)],
+                       "note": pd.Series(["=1+1"] + ["ok"] * (len(names) - 1), dtype=object)})
+    before = df.copy()
+    html = _table(df, max_rows=3, name="t")  # more rows than shown: the full table and its CSV link
+    back = pd.read_csv(io.StringIO(_csv_of(html)), keep_default_na=False)
+    assert back["service"].tolist()[:len(_HOSTILE)] == ["'" + s for s in _HOSTILE]
+    assert len(back) == len(df)  # a carriage return inside a cell is quoted: the row is not split there
+    assert back["service"].tolist()[len(_HOSTILE):len(_HOSTILE) + 4] == ["api", "-3.5", "a=b", "line\rbreak"]  # as they are
+    assert back["note"].tolist()[0] == "'=1+1"
+    assert back["ms"].dtype == np.float64 and back["ms"].iloc[0] == -3.5  # numbers stay numbers
+    assert "7 cells: text cells starting with = + - @" in html  # the report says it beside the link
+    pd.testing.assert_frame_equal(df, before)  # the table itself is not changed

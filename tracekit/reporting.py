@@ -715,20 +715,55 @@ def _html_table(df: pd.DataFrame, table_id: str | None = None, row_class: str | 
             "</div>")
 
 
+#: the first characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a CSV cell as a formula
+#: (OWASP's "CSV Injection" list: ``=``, ``+``, ``-``, ``@``, tab, carriage return)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _csv_text(text: str) -> str:
+    """A text cell of a CSV download that a spreadsheet cannot run: text starting with one of
+    :data:`FORMULA_STARTS` gets a leading ``'`` (OWASP's rule), so a service named ``=HYPERLINK("http://x","y")``
+    shows as text, not as a link that opens when clicked. Text that is a plain number (``-3.5``) is left as it is:
+    a spreadsheet reads it as that number and runs nothing. The report's tables and the DataFrames are not changed.
+
+    >>> [_csv_text(t) for t in ('=HYPERLINK("http://x","y")', "+1+cmd", "@SUM(A1)", "-3.5", "api", "a=b")]
+    ['\'=HYPERLINK("http://x","y")', "'+1+cmd", "'@SUM(A1)", '-3.5', 'api', 'a=b']
+    """
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_value(v: Any) -> Any:
-    """A CSV value: containers as JSON, text capped as the table cells are (:func:`_capped`)."""
+    """A CSV value: containers as JSON, text capped as the table cells are (:func:`_capped`) and kept from running
+    as a spreadsheet formula (:func:`_csv_text`)."""
     if isinstance(v, (list, dict, tuple, np.ndarray)):
         v = json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, default=str)
-    return _capped(v) if isinstance(v, str) else v
+    return _csv_text(_capped(v)) if isinstance(v, str) else v
+
+
+#: what the report says beside each CSV download about the cells :func:`_csv_text` changed
+_CSV_NOTE = ("text cells starting with = + - @, a tab or a carriage return begin with ' in the CSV, so a "
+             "spreadsheet shows them as text and runs no formula")
 
 
 def _csv_link(df: pd.DataFrame, name: str) -> str:
+    """The "download CSV" link of a table (the data in the link); when text cells were kept from running as
+    formulas (:func:`_csv_text`), the words after the link say how many and why."""
     flat = df.copy()
+    guarded = 0
     for c in flat.columns:
         if flat[c].dtype == object or pd.api.types.is_string_dtype(flat[c].dtype):
+            guarded += sum(isinstance(v, str) and _csv_text(_capped(v)) != _capped(v) for v in flat[c])
             flat[c] = flat[c].map(_csv_value)
-    data = base64.b64encode(flat.to_csv(index=False).encode("utf-8")).decode("ascii")
-    return f'<a download="{_esc(name)}.csv" href="data:text/csv;base64,{data}">download CSV</a>'
+    # CRLF rows (RFC 4180): a field holding a carriage return is quoted (with LF rows it was not, and a spreadsheet
+    # split the row there)
+    data = base64.b64encode(flat.to_csv(index=False, lineterminator="\r\n").encode("utf-8")).decode("ascii")
+    note = (f' <span class="muted">({guarded:,} {"cell" if guarded == 1 else "cells"}: {_esc(_CSV_NOTE)})</span>'
+            if guarded else "")
+    return (f'<a download="{_esc(name)}.csv" href="data:text/csv;base64,{data}" title="{_esc(_CSV_NOTE)}">'
+            f"download CSV</a>{note}")
 
 
 def _table(df: pd.DataFrame | None, *, columns: Sequence[str] | None = None, max_rows: int = 12,

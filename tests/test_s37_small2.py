@@ -86,3 +86,34 @@ def test_report_csv_download_keeps_formulas_from_running_and_numbers_numbers():
     assert back["ms"].dtype == np.float64 and back["ms"].iloc[0] == -3.5  # numbers stay numbers
     assert "7 cells: text cells starting with = + - @" in html  # the report says it beside the link
     pd.testing.assert_frame_equal(df, before)  # the table itself is not changed
+
+
+# --- 3. cold_starts: declared dtypes, n_boot=0 --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cold():
+    return tk.examples.load("cold-starts-small")
+
+
+def test_cold_starts_tables_have_the_declared_dtypes_even_empty(cold):
+    from tracekit.analysis.attribution.lambdas import COLD_STARTS
+
+    want = {c.name: ("string" if c.dtype == "string" else c.dtype) for c in COLD_STARTS.columns}
+    empty = tk.cold_starts(cold[cold["service"] == "no such service"].reset_index(drop=True), n_boot=10)
+    full = tk.cold_starts(cold, n_boot=10)
+    assert len(empty) == 0 and len(full) == 1
+    for out in (empty, full):
+        got = {c: ("string" if pd.api.types.is_string_dtype(t) and not pd.api.types.is_object_dtype(t) else str(t))
+               for c, t in out.dtypes.items()}
+        assert got == want
+
+
+def test_cold_starts_takes_n_boot_0_as_no_intervals(cold):
+    with_ci = tk.cold_starts(cold, n_boot=50)
+    none = tk.cold_starts(cold, n_boot=0)
+    lohi = ["init_p50_lo", "init_p50_hi", "added_ms_lo", "added_ms_hi"]
+    assert none[lohi].isna().all().all() and with_ci[lohi].notna().all().all()
+    same = [c for c in none.columns if c not in lohi]
+    pd.testing.assert_frame_equal(none[same], with_ci[same])  # the estimates do not depend on the resamples
+    with pytest.raises(tk.ArgumentError, match="cold_starts: n_boot must be a whole number"):
+        tk.cold_starts(cold, n_boot=-1)

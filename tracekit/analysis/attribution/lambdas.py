@@ -265,7 +265,8 @@ def cold_starts(
     slowest : float, default 0.05
         The share of slowest traces (by ``request_ms``) the cold-start share is also measured in, in (0, 1].
     n_boot : int, default 1000
-        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`).
+        Bootstrap resamples for the intervals (default :data:`tracekit.core.DEFAULT_N_BOOT`); 0: no intervals (the
+        ``_lo``/``_hi`` columns NaN), as in :func:`tracekit.what_if`.
     ci : float, default 0.95
         Confidence level of the intervals, in (0, 1).
     seed : int, default 0
@@ -288,14 +289,14 @@ def cold_starts(
     """
     # a share in (0, 1]: a string was a bare TypeError, True was taken as 1
     slowest = number_arg(slowest, "slowest", "cold_starts", low=0, high=1, low_open=True)
-    n_boot, ci = boot_args(n_boot, ci, "cold_starts", min_boot=1)
+    n_boot, ci = boot_args(n_boot, ci, "cold_starts")  # 0: no intervals (NaN), as what_if and the tree diff take it
     require_columns(spans, _NEEDED, "cold_starts")
     inv = lambda_invocations(spans)
     cols = ["function", "invocations", "cold_starts", "cold_share", "init_p50_ms", "init_p50_lo", "init_p50_hi",
             "init_mean_ms", "added_ms",
             "added_ms_lo", "added_ms_hi", "cp_added_ms", "slow_traces", "slow_cold_share", "trace_cold_share"]
     if not len(inv):
-        return pd.DataFrame({c: pd.Series([], dtype=object if c == "function" else np.float64) for c in cols})
+        return COLD_STARTS.typed(pd.DataFrame({c: pd.Series([], dtype=object) for c in cols}))  # the declared dtypes
     rng = np.random.default_rng(seed)
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     summ = trace_outcomes(spans)
@@ -312,7 +313,7 @@ def cold_starts(
         init = g["init_ms"].to_numpy(np.float64)[c]
         dc, dw = d[c & ~np.isnan(d)], d[~c & ~np.isnan(d)]
         added = float(dc.mean() - dw.mean()) if len(dc) and len(dw) else np.nan
-        if len(dc) and len(dw):
+        if len(dc) and len(dw) and n_boot:
             bd = boot_mean(dc, n_boot, rng) - boot_mean(dw, n_boot, rng)  # drawn either way: the same random stream
             # one value resampled is that value: no spread to draw an interval from
             alo, ahi = np.percentile(bd, [lo_q, hi_q]) if len(dc) >= 2 and len(dw) >= 2 else (np.nan, np.nan)
@@ -320,7 +321,7 @@ def cold_starts(
             alo = ahi = np.nan
         ii = np.sort(init[~np.isnan(init)])
         p50, dr = quantile_draws(ii, 0.5, rng.random(n_boot))
-        i_lo, i_hi = np.percentile(dr, [lo_q, hi_q]) if len(ii) else (np.nan, np.nan)
+        i_lo, i_hi = np.percentile(dr, [lo_q, hi_q]) if len(ii) and n_boot else (np.nan, np.nan)
         cpa = g["cp_added_ms"].to_numpy(np.float64)[c]
         cp_add = float(np.nanmean(cpa)) if (~np.isnan(cpa)).any() else np.nan
         cold_tr = set(g["trace_id"].to_numpy(object)[c])
@@ -331,7 +332,7 @@ def cold_starts(
             "added_ms": added, "added_ms_lo": float(alo), "added_ms_hi": float(ahi), "cp_added_ms": cp_add,
             "slow_traces": k, "slow_cold_share": len(cold_tr & slow_ids) / k, "trace_cold_share": len(cold_tr) / n_tr,
         })
-    out = pd.DataFrame(rows, columns=cols)
+    out = COLD_STARTS.typed(pd.DataFrame(rows, columns=cols))
     out.attrs["params"] = {"slowest": slowest, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
     return out
 

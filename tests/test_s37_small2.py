@@ -117,3 +117,14 @@ def test_cold_starts_takes_n_boot_0_as_no_intervals(cold):
     pd.testing.assert_frame_equal(none[same], with_ci[same])  # the estimates do not depend on the resamples
     with pytest.raises(tk.ArgumentError, match="cold_starts: n_boot must be a whole number"):
         tk.cold_starts(cold, n_boot=-1)
+
+
+# --- 4. n_services: a span without a service is in unknown_service ----------------------------------------------
+
+def test_trace_summary_counts_a_span_without_a_service_as_unknown_service():
+    spans = _two_traces()
+    spans["service"] = spans["service"].mask(spans["span_id"] == "b" * 16)  # T1's db span: no service
+    ts = tk.trace_summary(spans).set_index("trace_id")
+    # api + unknown_service: 2 services, as the service map counts them
+    assert ts.loc[T1, "n_services"] == 2 and ts.loc[T2, "n_services"] == 1
+    assert "unknown_service" in set(tk.service_graph(spans).nodes)

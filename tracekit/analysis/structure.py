@@ -52,6 +52,7 @@ from ..core import (
     trace_outcomes,
 )
 from ..core import ns as _ns
+from ..schema import known_service_column
 
 __all__ = ["trace_summary", "self_time", "span_tree", "SpanTree"]
 
@@ -59,7 +60,7 @@ TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, i
     *TRACE_OUTCOME_COLUMNS,
     ("end", "datetime64[ns, UTC]", "ns, UTC", "last end over the trace's spans"),
     ("n_spans", "int64", "rows", "rows of the trace: a span exported twice counts each time (n_duplicate_ids of them repeat)"),
-    ("n_services", "int64", "services", "distinct services in the trace (a span with no service adds none)"),
+    ("n_services", "int64", "services", "distinct services in the trace (a span with no service counts as unknown_service, as in every other analysis)"),
     ("in_progress", "bool", "", "some span is in progress (no end)"),
     ("n_roots", "int64", "spans", "spans with no parent_id (a root exported twice counts once)"),
     ("n_orphans", "int64", "spans", "spans whose parent is not in the trace (fragment heads)"),
@@ -153,10 +154,11 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     end_na = spans["end"].isna().to_numpy()
     last_end = np.full(nt, NAT_NS, dtype=np.int64)
     np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
-    sc, su = pd.factorize(spans["service"], sort=False)
+    # a span with no service is in unknown_service (schema.known_service_column: the rule of the readers and of every
+    # other analysis); it added none here, so a trace of such spans said 0 services
+    sc, su = pd.factorize(known_service_column(spans["service"]), sort=False)
     sc = np.asarray(sc, dtype=np.int64)
-    named = sc >= 0  # a span with no service names none (its code -1 fell into the previous trace's range)
-    pairs = np.unique(t[named] * (len(su) + 1) + sc[named])
+    pairs = np.unique(t * (len(su) + 1) + sc)
     max_depth = np.full(nt, -1, dtype=np.int64)
     np.maximum.at(max_depth, t, tree.depth)
     out["end"] = to_timestamps(last_end).array

@@ -128,3 +128,29 @@ def test_trace_summary_counts_a_span_without_a_service_as_unknown_service():
     # api + unknown_service: 2 services, as the service map counts them
     assert ts.loc[T1, "n_services"] == 2 and ts.loc[T2, "n_services"] == 1
     assert "unknown_service" in set(tk.service_graph(spans).nodes)
+
+
+# --- 5. bubble_up's p_value says how it is computed ---------------------------------------------------------------
+
+def test_bubble_up_p_value_is_the_doubled_one_sided_fisher_p_and_says_so():
+    from tracekit.analysis.attribution.bubble import BUBBLE_UP
+
+    # 20 traces: 5 selected, 3 of them on host h1; of the 15 others, 4 on h1 (the table [[3, 2], [4, 11]])
+    ids = [f"{i + 1:032x}" for i in range(20)]
+    host = ["h1"] * 3 + ["h2"] * 2 + ["h1"] * 4 + ["h2"] * 11
+    spans = tk.spans_from_columns({
+        "trace_id": ids, "span_id": [f"{i + 1:016x}" for i in range(20)], "service": "api", "name": "GET",
+        "start": [0] * 20, "end": [MS] * 20, "resource": [{"host.name": h} for h in host]})
+    hits = tk.bubble_up(spans, ids[:5])
+    row = hits[(hits["dimension"] == "resource.host.name") & (hits["value"] == "h1")].iloc[0]
+    # hand-computed hypergeometric tails of a = 3 (N = 20, K = 7 on h1, n = 5 drawn): P(X >= 3) and P(X <= 3)
+    from math import comb
+
+    pmf = {k: comb(7, k) * comb(13, 5 - k) / comb(20, 5) for k in range(6)}
+    upper, lower = sum(pmf[k] for k in range(3, 6)), sum(pmf[k] for k in range(4))
+    doubled = min(1.0, 2 * min(upper, lower))
+    minlike = sum(p for p in pmf.values() if p <= pmf[3] * (1 + 1e-7))
+    assert row["p_value"] == pytest.approx(doubled, rel=1e-9)
+    assert minlike < doubled  # the two rules differ on this table: the words must say which one
+    meaning = next(c.meaning for c in BUBBLE_UP.columns if c.name == "p_value")
+    assert "doubling" in meaning and "minlike" in meaning

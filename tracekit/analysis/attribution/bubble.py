@@ -157,6 +157,8 @@ def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndar
 
 
 def _fisher_p(a: np.ndarray, n_with: np.ndarray, n_sel: int, n_all: int) -> np.ndarray:
+    """Fisher's exact test, two-sided by doubling the smaller one-sided p (capped at 1): not scipy's default
+    ``fisher_exact`` p (which sums every table no likelier than the observed one, and is at most this)."""
     from ...core.distributions import hypergeom_cdf, hypergeom_sf
 
     lo = hypergeom_cdf(a, n_all, n_with, n_sel)
@@ -190,7 +192,8 @@ BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best firs
     ('diff_hi', 'float64', '', 'upper bound of the Newcombe interval of diff'),
     ('lift', 'float64', '', 'share_selection / share_baseline'),
     ('odds_ratio', 'float64', '', 'odds ratio (Haldane +0.5)'),
-    ('p_value', 'float64', '', "Fisher's exact test, two-sided"),
+    ('p_value', 'float64', '', "Fisher's exact test, two-sided by doubling: min(1, 2 × the smaller one-sided "
+                               "hypergeometric p), at least scipy's default (minlike) two-sided p and at most twice it"),
     ('q_value', 'float64', '', 'Benjamini-Hochberg over the table'),
     ('score', 'float64', '', 'bound of the diff interval nearest 0 (0 when it crosses 0): the rank'),
     ('latency_with_ms', 'float64', 'ms', 'mean latency of units with the value (request_ms for traces, span duration for spans)'),

@@ -130,6 +130,16 @@ def test_trace_summary_counts_a_span_without_a_service_as_unknown_service():
     assert "unknown_service" in set(tk.service_graph(spans).nodes)
 
 
+def test_trace_summary_root_without_a_service_or_name_says_unknown_service_and_unnamed():
+    spans = _two_traces()
+    root = spans["span_id"] == "a" * 16
+    spans["service"] = spans["service"].mask(root)
+    spans["name"] = spans["name"].mask(root)
+    ts = tk.trace_summary(spans).set_index("trace_id")
+    assert (ts.loc[T1, "root_service"], ts.loc[T1, "root_name"]) == ("unknown_service", "(unnamed)")  # were <NA>, <NA>
+    assert (ts.loc[T2, "root_service"], ts.loc[T2, "root_name"]) == ("api", "GET")
+
+
 # --- 5. bubble_up's p_value says how it is computed ---------------------------------------------------------------
 
 def test_bubble_up_p_value_is_the_doubled_one_sided_fisher_p_and_says_so():

@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..schema import known_name_column, known_service_column
 from .cache import frame_cached
 from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
@@ -248,8 +249,8 @@ def status_recorded(spans: pd.DataFrame) -> bool:
 TRACE_OUTCOME_COLUMNS = (
     ("trace_id", "string", "", "32-hex trace id"),
     ("root_span_id", "string", "", "span id of the request root (<NA> when the trace has no root)"),
-    ("root_service", "string", "", "service of the request root (else of the earliest fragment)"),
-    ("root_name", "string", "", "operation of the request root (else of the earliest fragment)"),
+    ("root_service", "string", "", "service of the request root (else of the earliest fragment); unknown_service when it names none"),
+    ("root_name", "string", "", "operation of the request root (else of the earliest fragment); (unnamed) when it has no name"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), a root without a start (a frame edited by hand), or asynchronous work (not a request)"),
     ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span has no start (a frame edited by hand: the first start is unknown) or the last end is before the first start"),
@@ -518,8 +519,9 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "trace_id": pd.array(tree.trace_ids, dtype=spans["trace_id"].dtype),
         "root_span_id": pd.array(root_sid, dtype=spans["span_id"].dtype),
-        "root_service": pd.array(spans["service"].to_numpy(dtype=object)[head], dtype=spans["service"].dtype),
-        "root_name": pd.array(spans["name"].to_numpy(dtype=object)[head], dtype=spans["name"].dtype),
+        # a root with no service / name says unknown_service / (unnamed), the readers' and every analysis' words
+        "root_service": known_service_column(spans["service"].iloc[head]).array,
+        "root_name": known_name_column(spans["name"].iloc[head]).array,
         "start": to_timestamps(req_start).array,
         "request_ms": np.full(nt, np.nan),  # from _ROOT_MS where a request (_finish)
         "extent_ms": extent.astype(np.float64),

@@ -61,6 +61,22 @@ def test_summaries_of_a_span_without_a_start_say_unknown_not_minus_9e12():
             assert not (ms < 0).any().any()
 
 
+def test_self_time_and_timeline_of_a_span_without_a_start_say_unknown_and_count_it():
+    spans = _two_traces()
+    root_gone = spans.copy()
+    root_gone.loc[0, "start"] = pd.NaT
+    assert tk.self_time(root_gone)["self_ms"].tolist()[1:] == [2.0, 7.0]  # the others as built
+    assert np.isnan(tk.self_time(root_gone)["self_ms"].iloc[0])  # was -9223372036851.8
+    child_gone = spans.copy()
+    child_gone.loc[1, "start"] = pd.NaT  # the root's self time needs the child's interval: unknown too
+    st = tk.self_time(child_gone)["self_ms"]
+    assert np.isnan(st.iloc[0]) and np.isnan(st.iloc[1]) and st.iloc[2] == 7.0
+    # the request without a start has no bucket: left out and counted (it asked for 19.5 GiB of buckets from 1677)
+    t = tk.timeline(root_gone, freq="1min")
+    assert len(t) == 1 and t["requests"].sum() == 1 and t.attrs["no_start"] == 1
+    assert tk.timeline(spans, freq="1min").attrs["no_start"] == 0
+
+
 # --- 2. spreadsheet formula injection in the CSV downloads ------------------------------------------------------
 
 _HOSTILE = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tx", "\rx"]

@@ -442,7 +442,9 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         :data:`TIMELINE` (then the ``metric.<name>`` columns). ``attrs["params"]`` records the arguments,
         ``attrs["status_recorded"]`` whether any span records a status (:func:`tracekit.core.status_recorded`);
         when none does, ``failed`` and ``error_rate`` (and its interval) are NaN: unknown, not 0.
-        ``attrs["no_data"]`` says the buckets with no data in words ("" when none).
+        ``attrs["no_data"]`` says the buckets with no data in words ("" when none). A request whose start is
+        missing (a frame edited by hand: the schema requires one) has no bucket: it is left out and counted in
+        ``attrs["no_start"]`` (0 when none).
 
     Raises
     ------
@@ -473,6 +475,11 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
             raise ArgumentError(f"timeline: metric_names must be a metric name or a list of names, got {metric_names!r:.80}")
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
+    # a request without a start has no bucket (its NaT read as -2**63 ns asked for buckets from 1677: 19.5 GiB for
+    # three spans); left out and counted
+    no_start = rows["time"].isna().to_numpy(dtype=bool)
+    if no_start.any():
+        rows = rows[~no_start].reset_index(drop=True)
     if len(rows):
         steps_arg(step, rows["time"].min(), rows["time"].max(), "freq", "timeline")
     out = timeline_from_requests(rows, keys, step, ci, dict(freq=freq, by=by, weighted=weights is not None, ci=ci),
@@ -482,6 +489,7 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         out[["failed", "error_rate", "error_rate_lo", "error_rate_hi"]] = np.nan
     out.attrs["status_recorded"] = known
     out.attrs["no_data"] = no_data_text(no_data_windows(out, step), freq if isinstance(freq, str) else str(step))
+    out.attrs["no_start"] = int(no_start.sum())
     if metrics is not None:
         from .metric_series import join_metric_series
 

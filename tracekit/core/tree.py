@@ -521,7 +521,7 @@ def service_entries(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.nda
 def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
     """Exclusive (self) time of every span in ns, float64 in row order: the duration minus the union
     of its children's intervals clipped to the span (a sweep, not a sum); an in-progress child counts
-    up to the parent's end; NaN for a span in progress; a later copy of a span exported twice (same start and end)
+    up to the parent's end; NaN for a span in progress, a span without a start and its parent; a later copy of a span exported twice (same start and end)
     has its first copy's (summed over rows, such a span counts once per copy: leave out ``duplicate`` rows). The one
     definition behind
     :func:`tracekit.self_time` (``self_ms``) and the simulator's busy time.
@@ -565,6 +565,12 @@ def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
         covered = np.bincount(p, weights=gain, minlength=n)
     out = dur - covered
     out[end_na] = np.nan
+    # a span without a start (schema-invalid: a frame edited by hand) has no known self time, nor has its parent (the
+    # child's interval is unknown); its NaT read as -2**63 ns made self_ms -9.2e12
+    start_na = start == NAT_NS
+    if start_na.any():
+        out[start_na] = np.nan
+        out[tree.parent[start_na & (tree.parent >= 0)]] = np.nan
     if tree.duplicate.any():
         # a later copy of a span exported twice is that span: its children link to the first copy, so the copy's own
         # sweep found none (a copy of A 10..50 holding B 20..40 said 40 ms where A says 20). A copy that agrees on

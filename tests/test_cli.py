@@ -125,7 +125,7 @@ def test_summary_failed_share_is_the_failed_request_share():
         "status": ["ok", "error", "unset", "error"], "http_status": [200, 404, 503, None],
         "error": [False, True, False, False], "fault": [False, False, True, False]})
     text = format_summary(spans)
-    assert "failed requests (root span 5xx or status error, of 4 requests): 50.00%  client errors (4xx): 25.00%" in text
+    assert "failed requests (root span is a 5xx fault or status error; not a 4xx client error, a throttle, or an HTTP 5xx under an explicit status ok; of 4 requests): 50.00%  client errors (4xx): 25.00%" in text
     assert "throttled: 0.00%  traces with a failed span anywhere (of 4 traces): 50.00%" in text
     assert text.count("%") == 4
     # a request that succeeded after a failed internal call: not a failed request, but a trace with a failed span
@@ -134,7 +134,7 @@ def test_summary_failed_share_is_the_failed_request_share():
         "service": ["web", "db"], "name": ["GET /", "query"], "start": [0, ms], "end": [10 * ms, 2 * ms],
         "status": ["ok", "error"]})
     text = format_summary(retried)
-    assert "failed requests (root span 5xx or status error, of 1 request): 0.00%" in text
+    assert "failed requests (root span is a 5xx fault or status error; not a 4xx client error, a throttle, or an HTTP 5xx under an explicit status ok; of 1 request): 0.00%" in text
     assert "traces with a failed span anywhere (of 1 trace): 100.00%" in text
 
 

@@ -305,7 +305,7 @@ def format_summary(spans: pd.DataFrame) -> str:
 
     Every number is one of the kernel's definitions (:mod:`tracekit.core`), named as such: the
     failed share is the share of requests whose root span failed (:func:`tracekit.core.failed`:
-    a 5xx fault or status error; 4xx client errors and throttles are counted apart), the
+    :data:`tracekit.core.FAILED_WORDS`; 4xx client errors and throttles are counted apart), the
     latency line is the request latency ``request_ms`` (the request root's duration) at
     p50/p95/p99 by :func:`tracekit.core.percentile`, and the trace extent ``extent_ms`` (first
     start to last end, asynchronous work included) is on its own line. Where no span records a status
@@ -328,7 +328,15 @@ def format_summary(spans: pd.DataFrame) -> str:
     >>> print(format_summary(tk.examples.load("checkout-small")).splitlines()[0])  # doctest: +ELLIPSIS
     traces: ...
     """
-    from .core import QUANTILES, failed_share, percentile, status_recorded, trace_outcomes, unknown_outcomes
+    from .core import (
+        FAILED_WORDS,
+        QUANTILES,
+        failed_share,
+        percentile,
+        status_recorded,
+        trace_outcomes,
+        unknown_outcomes,
+    )
     from .core.words import ms_number, percent, plural
 
     ts = trace_outcomes(spans)
@@ -376,7 +384,7 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
         + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
         f"time range: {spans['start'].min()} .. {spans['end'].max()}",
-        ((f"failed requests (root span 5xx or status error, of {n_req - n_unknown} request"
+        ((f"failed requests (root span is {FAILED_WORDS}; of {n_req - n_unknown} request"
           f"{'' if n_req - n_unknown == 1 else 's'}{unknown_words}): {percent(share, 2)}"
           f"  client errors (4xx): {percent(float(req['client_error'].mean()), 2)}"
           f"  throttled: {percent(float(req['throttled'].mean()), 2)}"
@@ -384,7 +392,7 @@ def format_summary(spans: pd.DataFrame) -> str:
          + f"  traces with a failed span anywhere (of {n_traces} trace{'' if n_traces == 1 else 's'}): "
            f"{percent(float((ts['failed_spans'] > 0).mean()), 2)}"
          if known else
-         f"failed requests (root span 5xx or status error, of {n_req} requests): unknown (no span records a status)"
+         f"failed requests (root span is {FAILED_WORDS}; of {n_req} requests): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),
         f"request latency ms (root span duration, {counted('request_ms', n_req, 'request')}): {pcts('request_ms')}",
         f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'trace')}): "

@@ -39,7 +39,7 @@ import pandas as pd
 
 from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
-from .core import QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
+from .core import FAILED_WORDS, QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .core.files import replaced
 from .core.words import percent, plural
 from .errors import ArgumentError, TraceKitError
@@ -170,8 +170,8 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
                                       "(core.trace_outcomes; not rootless traces, not asynchronous work); in the "
                                       "sampling-corrected row, the requests the sample stands for (the sum of their "
                                       "sampling weights, weighted_summary's est_requests, rounded: an estimate)"),
-    ("failed_share", "float64", "share", "failed: share of the requests whose root span failed (5xx fault, or status "
-                                         "error that is not a 4xx client error or a throttle; core.failed_share), over "
+    ("failed_share", "float64", "share", f"failed: share of the requests whose root span failed ({FAILED_WORDS}; "
+                                         "core.failed_share), over "
                                          "the requests whose outcome is known (a root still in progress is left out); NaN, "
                                          "shown as unknown, when no span of the set records a status "
                                          "(core.status_recorded)"),

@@ -43,6 +43,7 @@ from .analysis.logs import is_log_event
 from .analysis.traceql import is_traceql, traceql_mask
 from .analysis.waterfall import waterfall_data
 from .core import (
+    FAILED_WORDS,
     normalize_trace_id,
     require_columns,
     result_table,
@@ -69,7 +70,7 @@ TRACE_TABLE = result_table("trace_table", "one row per trace of the explorer's l
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN without a root"),
     ("extent_ms", "float64", "ms", "trace extent: first start to last end, async work included"),
     ("n_spans", "int64", "spans", "spans in the trace"),
-    ("failed", "boolean", "", "the request failed (its root span: 5xx fault or status error, not a 4xx); <NA> (unknown, "
+    ("failed", "boolean", "", f"the request failed (its root span: {FAILED_WORDS}); <NA> (unknown, "
                               "not False) on every row when no span records a status (core.status_recorded)"),
     ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (tracekit.core.failed); 0 where no span "
                                        "records a status (``failed`` is <NA> there)"),
@@ -96,7 +97,7 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
         (request latency: the request root's duration), ``extent_ms`` (first start to last end,
         async work included), ``n_spans``, ``failed`` (the request failed: nullable boolean, ``<NA>`` on
         every row when no span records a status, :func:`tracekit.core.status_recorded`), ``failed_spans``
-        (spans that failed, :func:`tracekit.core.failed`: 5xx or status error, not 4xx), ``services``
+        (spans that failed, :func:`tracekit.core.failed`: :data:`tracekit.core.FAILED_WORDS`), ``services``
         (sorted, comma-separated), ``root_service``, ``root_name`` (the request root, else the
         earliest fragment). Slowest request first; traces without a request root last.
 

@@ -14,8 +14,8 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
   dropped context's callee half included) over the requests (:func:`tracekit.core.trace_outcomes`), so the same traffic
   split into more traces (a queue hop made a trace of its own) has the same calls; ``fanout``: mean direct
   children per span of the key;
-* ``error_rate``: failed calls / calls of known outcome (:func:`tracekit.core.failed`: a 5xx fault or status error that is
-  not a 4xx or throttle; a call still in progress with no status yet is neither, :func:`tracekit.core.outcome_unknown`,
+* ``error_rate``: failed calls / calls of known outcome (:func:`tracekit.core.failed`:
+  :data:`tracekit.core.FAILED_WORDS`; a call still in progress with no status yet is neither, :func:`tracekit.core.outcome_unknown`,
   and is left out as :func:`tracekit.core.failed_share` leaves out such a request);
   NaN (unknown, not 0) for a set where no span records a status (:func:`tracekit.core.status_recorded`), and its
   ``delta_error_rate`` with it.

@@ -1,7 +1,7 @@
 """Where errors start, and which exceptions are thrown: error origins and exception groups.
 
 :func:`error_origins` finds, in every trace, the **origin** of its errors: a span that failed
-(:func:`tracekit.core.failed` — a 5xx fault, or status ``error`` that is not a 4xx or a throttle)
+(:func:`tracekit.core.failed` — :data:`tracekit.core.FAILED_WORDS`)
 and none of whose children failed (:func:`is_origin`). An error that travelled up (the database
 call fails, then the service, then the front door) is counted once, where it started; its
 **propagation path** is the unbroken chain of failed ancestors above the origin — it stops at the

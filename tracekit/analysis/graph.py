@@ -39,7 +39,7 @@ Where an edge comes from:
   NaN on an edge without hops.
 
 Edge attributes: ``calls`` (= ``weight``), ``errors`` (failed calls, :func:`tracekit.core.failed`:
-a 5xx fault or status error that is not a 4xx client error or a throttle), ``unknown`` (calls still in progress
+:data:`tracekit.core.FAILED_WORDS`), ``unknown`` (calls still in progress
 with no outcome yet, :func:`tracekit.core.outcome_unknown`: neither failed nor ok, so a failed share of the edge is
 ``errors / (calls - unknown)``, NaN when every call is unknown),
 ``faults``, ``throttles``, ``p50_ms``/``p95_ms``/``p99_ms`` (:func:`tracekit.core.percentile`,

@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import (
+    FAILED_WORDS,
     TIME_PROBLEM,
     PathInterner,
     SpanTree,
@@ -965,8 +966,7 @@ def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces:
     n_other = n_traces - n_requests
     n_known = n_requests - n_unknown
     over = f"{plural(n_known, 'request')} with a known outcome" if n_unknown else plural(n_requests, 'request')
-    return (f"{percent(ratio, 1)} of {over} failed (their root span: a 5xx fault, or status error "
-            f"that is not a 4xx or a throttle): {plural(n_failed, 'trace')}, {percent(n_failed / n_traces, 1)} of all "
+    return (f"{percent(ratio, 1)} of {over} failed (their root span: {FAILED_WORDS}): {plural(n_failed, 'trace')}, {percent(n_failed / n_traces, 1)} of all "
             f"{plural(n_traces, 'trace')} (share)"
             + (f"; {plural(n_unknown, 'request')} still in progress (outcome unknown, neither failed nor ok) "
                f"{'is' if n_unknown == 1 else 'are'} left out" if n_unknown else "")
@@ -1062,7 +1062,7 @@ def span_error_rate_words(service: str, n_spans: int, rate: float, n_unknown: in
         return f"{service}'s {plural(n_spans, 'span')}: error rate unknown — {NO_STATUS_WORDS}."
     over = (f"{service}'s {plural(n_spans - n_unknown, 'span')} with a known outcome" if n_unknown
             else f"{service}'s {plural(n_spans, 'span')}")
-    return (f"{percent(rate, 1)} of {over} failed (5xx fault, or status error that is not a 4xx or a throttle)"
+    return (f"{percent(rate, 1)} of {over} failed ({FAILED_WORDS})"
             + (f"; {unknown_outcome_words(n_unknown)}" if n_unknown else "") + ".")
 
 

@@ -238,7 +238,7 @@ def waterfall_data(
     trace in the kernel's terms (:func:`tracekit.core.trace_outcomes`; hidden rows included), for the figure's
     header: ``attrs["trace_start"]`` (UTC), ``"request_ms"`` (the request root's duration; NaN without a root or
     for asynchronous work), ``"request"``, ``"has_root"``, ``"root_span_id"``, ``"request_failed"`` (True / False,
-    None when unknown), ``"failed_spans"`` (:func:`tracekit.core.failed`: 5xx or status error, not a 4xx) and
+    None when unknown), ``"failed_spans"`` (:func:`tracekit.core.failed`: :data:`tracekit.core.FAILED_WORDS`) and
     ``"client_error_spans"`` (4xx: ``is_error`` marks these too); ``attrs["services"]``: every service of ``spans``
     (the figure colours by them, as the frame's other figures do).
 

@@ -70,6 +70,7 @@ from .naming import (
 )
 from .nested import safe_repr, safe_str, to_text
 from .outcomes import (
+    FAILED_WORDS,
     TRACE_OUTCOME_COLUMNS,
     client_error,
     errored,
@@ -106,7 +107,7 @@ __all__ = [
     "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg", "flag_arg", "percentile_window_arg",
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
     "time_out_of_range", "time_resolution_ns",
-    "normalize_trace_id", "normalize_trace_ids",
+    "normalize_trace_id", "normalize_trace_ids", "FAILED_WORDS",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",

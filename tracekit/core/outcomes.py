@@ -67,8 +67,15 @@ from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
-__all__ = ["failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
+__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
            "failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
+
+
+#: What "failed" means, in the words every sentence and table definition that defines it for a user says (the CLI
+#: summary, health's findings, the report's and the widgets' tables): :func:`failed`'s rule, OpenTelemetry's exception
+#: (an explicit status ``ok`` is final over an HTTP 5xx) included.
+FAILED_WORDS = ("a 5xx fault or status error; not a 4xx client error, a throttle, or an HTTP 5xx under an explicit "
+                "status ok")
 
 
 def _status_error(spans: pd.DataFrame) -> np.ndarray:
@@ -254,8 +261,7 @@ TRACE_OUTCOME_COLUMNS = (
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), a root without a start (a frame edited by hand), or asynchronous work (not a request)"),
     ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span has no start (a frame edited by hand: the first start is unknown) or the last end is before the first start"),
-    ("failed", "boolean", "", "the request failed: its root span failed (5xx fault, or status error that is not a 4xx or a "
-                              "throttle); <NA> (unknown, not False) on every row when no span of the frame records a status "
+    ("failed", "boolean", "", f"the request failed: its root span failed ({FAILED_WORDS}); <NA> (unknown, not False) on every row when no span of the frame records a status "
                               "(core.status_recorded), and on a trace whose root is still in progress and records no "
                               "status yet (unset, no HTTP code, no X-Ray flag)"),
     ("client_error", "boolean", "", "the request was a client error (root span 4xx, not a fault); <NA> on every row "

@@ -67,7 +67,9 @@ __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
 LEVELS = ("service", "operation", "call_path", "host", "version")
 #: the findings table (:meth:`Postmortem.table`), declared as data
 FINDINGS = result_table("postmortem_findings", "one row per finding of the postmortem, in reading order", [
-    ("topic", "string", "", "baseline (only when the baseline given is not comparable: first) / what / when / where / changed / sure"),
+    ("topic", "string", "", "baseline (first, only when the baseline given holds some of the spans, is not comparable, or the "
+                              "baseline compared with has too few traces for the incident's) / what / when / where / "
+                              "changed / sure"),
     ("finding", "string", "", "the finding as one sentence, its numbers in it"),
     ("example_trace_ids", "object", "", "traces that show it (tuple of 32-hex ids; may be empty)"),
 ])
@@ -93,9 +95,13 @@ class Postmortem(Result):
     ----------
     findings : tuple of Finding
         In reading order: what, when, where, changed, sure (several per topic possible); first of all, a
-        ``baseline`` finding when the baseline given is not comparable with the spans
-        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside), or holds some of
-        the spans themselves (:func:`~tracekit.analysis.baseline_check.own_traces`: those traces are left out of it).
+        ``baseline`` finding for each of these, in this order: the baseline given holds some of the spans
+        themselves (:func:`~tracekit.analysis.baseline_check.own_traces`: those traces are left out of it); the
+        baseline given is not comparable with the spans
+        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside); the baseline
+        compared with (given, or the normal period found before the change) holds too few traces for the
+        incident's (:func:`~tracekit.analysis.baseline_check.baseline_too_small`: then nothing ranked from it is
+        called a likely cause).
     incident : pandas.DataFrame
         The spans of the incident: the traces in the change window, else every span.
     baseline : pandas.DataFrame or None

@@ -20,7 +20,7 @@ biased unless each trace is weighted by 1 / its inclusion probability. This modu
 
 Definitions are the kernel's (:mod:`tracekit.core`): a trace's request is its request root
 (:func:`tracekit.core.span_tree`); its latency is ``request_ms`` and it *failed* as
-:func:`tracekit.core.trace_outcomes` says (a 5xx fault or status error at the root, not a 4xx);
+:func:`tracekit.core.trace_outcomes` says (the root's :data:`tracekit.core.FAILED_WORDS`);
 ``any_failed`` marks traces with a failed span anywhere. Percentiles are
 :func:`tracekit.core.percentile`; strata ``route`` is :func:`tracekit.core.routes`.
 

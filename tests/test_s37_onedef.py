@@ -1,0 +1,87 @@
+"""One concept, one definition (session 37, "onedef"): every sentence that tells a user what "failed" means says
+core.outcomes' rule (an explicit status ok is final over an HTTP 5xx) from :data:`tracekit.core.FAILED_WORDS`;
+every duration said in words goes through one kernel (:func:`tracekit.core.words.ms_text`) and keeps its digits
+below a millisecond; every CLI command escapes a hostile name with one escaper; and the postmortem's docstring
+names every finding it puts first."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+
+
+# ---- 3. "failed" said with OpenTelemetry's exception, from one place ------------------------------------------------
+@pytest.fixture(scope="module")
+def ok_over_500() -> pd.DataFrame:
+    """Two requests, both HTTP 500: one with status ok (not failed, OTel), one with status unset (failed)."""
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32, "2" * 32], "span_id": ["a" * 16] * 2, "service": ["web"] * 2, "name": ["GET /"] * 2,
+        "start": [0, 0], "end": [10 * MS] * 2, "status": ["ok", "unset"], "http_status": [500, 500]})
+
+
+def test_every_definition_of_failed_says_an_explicit_ok_is_final_over_a_5xx(ok_over_500):
+    """core.failed counts 1 of these 2 HTTP 500 requests (the ok one did not fail), yet the CLI summary, health's
+    findings and the trace tables' definitions said failed is "5xx or status error", with no exception: 50% read as
+    a contradiction of the words beside it. Each now says the exception, in the words of core.FAILED_WORDS."""
+    from tracekit.analysis.health import span_error_rate_words
+    from tracekit.core import FAILED_WORDS, TRACE_OUTCOME_COLUMNS
+    from tracekit.reporting import HEADLINE_TABLE
+    from tracekit.widgets import TRACE_TABLE
+
+    assert tk.core.failed(ok_over_500).tolist() == [False, True]
+    assert "explicit status ok" in FAILED_WORDS
+    texts = {
+        "format_summary": tk.format_summary(ok_over_500),
+        "failed_request_ratio": tk.health_report(ok_over_500).set_index("check").loc["failed_request_ratio",
+                                                                                      "explanation"],
+        "span_error_rate": span_error_rate_words("web", 2, 0.5),
+        "trace_outcomes failed": {c[0]: c[3] for c in TRACE_OUTCOME_COLUMNS}["failed"],
+        "headline failed_share": {c.name: c.meaning for c in HEADLINE_TABLE.columns}["failed_share"],
+        "trace table failed": {c.name: c.meaning for c in TRACE_TABLE.columns}["failed"],
+    }
+    for where, text in texts.items():
+        assert FAILED_WORDS in text, (where, text)
+    assert "50.00%" in texts["format_summary"] and "50.0% of 2 requests failed" in texts["failed_request_ratio"]
+
+
+# ---- 4. the postmortem's docstring names every finding it puts first ----------------------------------------------
+def _requests(n: int, first: int, t0_s: float) -> pd.DataFrame:
+    """``n`` traces web → db (ids from ``first``), one a second from ``t0_s``, 20 ms each (db 5 ms of it)."""
+    rows = []
+    for k in range(n):
+        t = int((1_700_000_000 + t0_s + k) * 1e9)
+        tid = f"{first + k:032x}"
+        rows += [(tid, "a" * 16, None, "web", "GET /", "server", t, t + 20 * MS),
+                 (tid, "b" * 16, "a" * 16, "db", "SELECT", "client", t + 5 * MS, t + 10 * MS)]
+    cols = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end")
+    return tk.spans_from_columns({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+
+
+def test_the_postmortem_docstring_names_every_finding_it_puts_first():
+    """40 incident traces against a baseline of 12 that holds 2 of them: the postmortem says first that the baseline
+    holds the spans themselves, then that its 10 other traces are too few for 40. The docstring of
+    ``Postmortem.findings`` listed the first and the not-comparable one, not the too-small baseline, and the findings
+    table's ``topic`` said a ``baseline`` finding came only for a baseline not comparable."""
+    from tracekit.analysis.baseline_check import MAX_INCIDENT_PER_BASELINE
+    from tracekit.investigate.postmortem import FINDINGS, Postmortem
+
+    incident = _requests(40, 1000, 3600.0)
+    own = incident[incident["trace_id"].isin([f"{1000:032x}", f"{1001:032x}"]).to_numpy()]
+    baseline = pd.concat([_requests(10, 1, 0.0), own], ignore_index=True)
+    assert 40 > MAX_INCIDENT_PER_BASELINE * 10
+    pm = tk.postmortem(incident, baseline, n_boot=20)
+    first = [f for f in pm.findings[:3] if f.topic == "baseline"]
+    which = ["own_traces" if "own_traces" in f.evidence else "baseline_too_small" if f.evidence.get("too_small")
+             else "baseline_comparability" for f in first]
+    assert which == ["own_traces", "baseline_too_small"], [f.text for f in first]
+    unlike = tk.postmortem(incident, _requests(10, 1, 0.0).assign(service="other", name="elsewhere"), n_boot=20)
+    assert unlike.findings[0].topic == "baseline" and unlike.findings[0].evidence.get("comparable") is False
+    doc = Postmortem.__doc__.split("findings : tuple of Finding", 1)[1].split("incident :", 1)[0]
+    for name in ("own_traces", "baseline_comparability", "baseline_too_small"):
+        assert f"baseline_check.{name}`" in doc, name
+    topic = {c.name: c.meaning for c in FINDINGS.columns}["topic"]
+    assert "too few traces" in topic and "holds some of the spans" in topic, topic

@@ -85,3 +85,68 @@ def test_the_postmortem_docstring_names_every_finding_it_puts_first():
         assert f"baseline_check.{name}`" in doc, name
     topic = {c.name: c.meaning for c in FINDINGS.columns}["topic"]
     assert "too few traces" in topic and "holds some of the spans" in topic, topic
+
+
+# ---- 1. one rule for a duration in words ---------------------------------------------------------------------------
+#: the durations of the brief (ms), and how a person writes each: in a sentence (rounded, seconds from 1 s) and as one
+#: measured duration beside a time axis in ms (one decimal): below 100 ms the two agree
+DURATIONS = (0.004, 0.12, 7.0, 1234.5, 1e6, float("nan"))
+SENTENCE = ("0.004 ms", "0.12 ms", "7.0 ms", "1.2 s", "1,000 s", "n/a")
+LABEL = ("0.004 ms", "0.12 ms", "7.0 ms", "1,234.5 ms", "1,000,000.0 ms", "n/a")
+
+
+@pytest.fixture(scope="module")
+def timed() -> pd.DataFrame:
+    """One single-span request per finite duration of DURATIONS (exact in ns: 4 µs, 120 µs, 7 ms, 1,234.5 ms, 1,000 s)."""
+    ns = [4_000, 120_000, 7_000_000, 1_234_500_000, 1_000_000_000_000]
+    t0 = 1_700_000_000 * 10**9
+    return tk.spans_from_columns({
+        "trace_id": [f"{k + 1:032x}" for k in range(5)], "span_id": ["a" * 16] * 5, "service": ["web"] * 5,
+        "name": ["GET /"] * 5, "kind": ["server"] * 5, "start": [t0] * 5, "end": [t0 + d for d in ns]})
+
+
+def test_every_sentence_says_a_duration_by_one_rule():
+    """Six formatters said 0.004 ms as "0.00 ms" (postmortem, rank_causes, skew_story), "0.0 ms" (the health p95
+    line), "0.004 ms" (figure legends); 1,000 s as "1,000 s", "+1,000,000 ms", "1,000,000.0 ms" or "1e+06 ms"
+    (sampling bias's .4g). Each is now core.words.ms_text."""
+    from tracekit.analysis.health import p95_request_latency_words
+    from tracekit.analysis.skew_story import _ms as skew_ms
+    from tracekit.core.words import ms_text
+    from tracekit.investigate.causes import _fmt_ms as causes_ms
+    from tracekit.investigate.postmortem import _signed_ms, fmt_ms
+    from tracekit.plotting.colors import fmt_ms as figure_ms
+
+    assert [ms_text(v) for v in DURATIONS] == list(SENTENCE)
+    for v, want in zip(DURATIONS, SENTENCE, strict=True):
+        signed = want if want == "n/a" else "+" + want
+        assert (fmt_ms(v), figure_ms(v)) == (want, want), v
+        assert (_signed_ms(v), causes_ms(v), skew_ms(v)) == (signed, signed, signed), v
+        assert p95_request_latency_words(v, 3).startswith(f"95% of requests take at most {want} ("), v
+        assert "e+" not in want and "e-" not in want
+    assert skew_ms(-0.004) == causes_ms(-0.004) == _signed_ms(-0.004) == "-0.004 ms"
+
+
+def test_every_trace_line_says_a_duration_by_one_rule(timed):
+    """The same requests through each line that names one trace's request: the waterfall header (plotly, canvas
+    and explorer), ``tracekit query``'s trace lines and span rows, the report's slowest-request labels. A 4 µs
+    request read "request 0.0 ms" in each (and "+0.0 ms  0.0 ms" in query's rows); now "0.004 ms"."""
+    from tracekit.cli_query import format_matches
+    from tracekit.core.words import ms_label, ms_number
+    from tracekit.plotting.waterfall import waterfall_header
+    from tracekit.reporting import _worst
+
+    assert [ms_label(v) for v in DURATIONS] == list(LABEL)
+    for v in DURATIONS[:-1]:
+        assert ms_label(v) == f"{ms_number(v)} ms" or v >= 1000
+    assert [s for s, lab in zip(SENTENCE, LABEL, strict=True) if s == lab] == list(SENTENCE[:3]) + ["n/a"]
+    outcomes = tk.core.trace_outcomes(timed)
+    worst = dict((tid, label) for label, tid in _worst(outcomes, 5))
+    text = format_matches(timed, tk.traceql(timed, "{ }"), limit=10)
+    for k, want in enumerate(LABEL[:-1]):
+        tid = f"{k + 1:032x}"
+        head = waterfall_header(tk.waterfall_data(timed, tid), None)
+        assert head.startswith(f"request {want} · "), head
+        assert f"(request {want}, trace extent {want})" in worst[tid], worst[tid]
+        assert f"trace {tid}: 1 span(s) matched; root web GET /, request {want}" in text
+        assert f"  +{'0.0':>9} ms  {want.replace(',', ''):>12}  web  GET /" in text
+

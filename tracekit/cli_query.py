@@ -17,6 +17,8 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from .core.words import ms_label, ms_number
+
 __all__ = ["add_parser", "format_matches", "metrics_note"]
 
 
@@ -107,8 +109,9 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
         out.append(f"trace {tid}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
         idx = rows_of[tid]
         for p in idx[np.argsort(start_key[idx], kind="stable")]:
-            d = "in progress" if np.isnan(dur[p]) else f"{dur[p]:.1f} ms"
-            line = f"  +{off[p]:9.1f} ms  {d:>12}  {service[p]}  {name[p]}  [{kind[p]}, {status[p]}]"
+            # a table: numbers in core.words.ms_number (µs spans kept their digits: "+0.0 ms  0.0 ms")
+            d = "in progress" if np.isnan(dur[p]) else f"{ms_number(dur[p])} ms"
+            line = f"  +{ms_number(off[p]):>9} ms  {d:>12}  {service[p]}  {name[p]}  [{kind[p]}, {status[p]}]"
             if extra:
                 line += "  " + " ".join(f"{c}={v[p]!r}" for c, v in zip(extra, extra_values, strict=True))
             out.append(line)
@@ -126,14 +129,14 @@ def _request_words(o: pd.Series) -> str:
     """
     req, extent = o["request_ms"], o["extent_ms"]
     if pd.notna(req):
-        return f"request {req:.1f} ms"
+        return f"request {ms_label(req)}"
     if bool(o["request"]):
         why = "request in progress (its root has not ended)"
     elif pd.notna(o["continues"]):
         why = "not a request: the callee's half of a request whose trace context was dropped"
     else:
         why = "not a request (asynchronous work)"
-    return why + (f", trace extent {extent:.1f} ms" if pd.notna(extent) else "")
+    return why + (f", trace extent {ms_label(extent)}" if pd.notna(extent) else "")
 
 
 def metrics_note(query: str, step: str) -> str:

@@ -41,7 +41,7 @@ from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import FAILED_WORDS, QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
 from .core.files import replaced
-from .core.words import percent, plural
+from .core.words import ms_label, percent, plural
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read", "write_report",
@@ -284,7 +284,7 @@ def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
     order = order[order["request_ms"].notna()]
 
     def label(head: str, r) -> str:
-        return f"{head} (request {r.request_ms:,.1f} ms, trace extent {r.extent_ms:,.1f} ms)"
+        return f"{head} (request {ms_label(r.request_ms)}, trace extent {ms_label(r.extent_ms)})"
 
     out = [(label(f"slowest request #{i + 1}", r), r.trace_id) for i, r in
            enumerate(order.head(worst).itertuples(index=False))]
@@ -511,7 +511,7 @@ def _examples(story: Any, summary: pd.DataFrame, worst: int) -> tuple[tuple[str,
                 r = summary[summary["trace_id"] == tid]
                 if tid not in seen and len(r):
                     r0 = r.iloc[0]
-                    out.append((f"{head} (request {r0['request_ms']:,.1f} ms, trace extent {r0['extent_ms']:,.1f} ms)", tid))
+                    out.append((f"{head} (request {ms_label(r0['request_ms'])}, trace extent {ms_label(r0['extent_ms'])})", tid))
                     seen.add(tid)
     for label, tid in _worst(summary, worst):
         if tid not in seen:

@@ -54,7 +54,7 @@ from .core import (
     trace_outcomes,
 )
 from .core.nested import map_leaves
-from .core.words import ms_number, plural
+from .core.words import ms_label, ms_number, plural
 from .errors import ArgumentError, TraceKitError, TraceQLError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
@@ -924,7 +924,7 @@ class HeatmapState:
                   else f"{t0:%Y-%m-%d %H:%M:%S} – {t1:%Y-%m-%d %H:%M:%S} UTC")
         head = (f"<p><b>{plural(len(sel), 'request')} selected</b> in {plural(len(self.trace_ids()), 'trace')}, "
                 f"{window}, "
-                + (f"latency {np.nanmin(lat):,.1f}–{np.nanmax(lat):,.1f} ms, " if np.isfinite(lat).any() else
+                + (f"latency {ms_label(np.nanmin(lat), unit=False)}–{ms_label(np.nanmax(lat))}, " if np.isfinite(lat).any() else
                    "latency unknown (still in progress), ")
                 + _failed_words(sel["failed"], status_recorded(self.shared.spans)) + "</p>") if len(sel) else ""
         if not self._others():

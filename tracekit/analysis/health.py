@@ -85,7 +85,7 @@ from ..core import (
     unknown_outcomes,
 )
 from ..core.templates import text_templates
-from ..core.words import percent, plural, unknown_outcome_words
+from ..core.words import ms_text, percent, plural, unknown_outcome_words
 from .structure import trace_summary
 
 __all__ = [
@@ -1072,7 +1072,7 @@ def p95_request_latency_words(p95: float, n_requests: int) -> str:
     >>> p95_request_latency_words(12.5, 40)[:36]
     '95% of requests take at most 12.5 ms'
     """
-    return (f"95% of requests take at most {p95:.1f} ms (request latency: the root span's duration, "
+    return (f"95% of requests take at most {ms_text(p95)} (request latency: the root span's duration, "
             f"{plural(n_requests, 'finished request')}); examples are the slowest 5%.")
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..core import require_columns
+from ..core.words import ms_text
 from .skew import adjust_clock_skew, detect_clock_skew
 
 __all__ = ["skew_story", "SkewStory"]
@@ -49,9 +50,7 @@ class SkewStory:
 
 
 def _ms(x: float) -> str:
-    a = abs(x)
-    body = f"{a:,.0f} ms" if a >= 100 else (f"{a:,.1f} ms" if a >= 1 else f"{a:.2f} ms")
-    return ("+" if x >= 0 else "-") + body
+    return ms_text(x, signed=True)
 
 
 def skew_story(spans: pd.DataFrame) -> SkewStory:

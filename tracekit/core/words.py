@@ -14,10 +14,11 @@ import html
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
-           "plotly_text", "ms_number"]
+           "plotly_text", "ms_number", "ms_label", "ms_text"]
 
 
 def plotly_text(text: Any) -> str:
@@ -43,14 +44,101 @@ def plotly_text(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
-def ms_number(v: float) -> str:
-    """A latency in milliseconds as a number in a list or a line of percentiles: one decimal from 1 ms up, below it
-    the two significant digits that tell (requests of a few microseconds read "0.0", a latency of nothing).
+def _sub_ms(a: float) -> str:
+    """``a`` (0 < a < 1, milliseconds) with the two significant digits that tell, never in exponent notation: a
+    request of 4 µs is ``0.004``, not ``0.0`` (a latency of nothing) nor ``4e-03``; 1 ns is ``0.000001``."""
+    return np.format_float_positional(a, precision=2, unique=False, fractional=False, trim="-")
 
-    >>> [ms_number(v) for v in (92.0, 1234.56, 0.005, 0.12, 0.0)]
-    ['92.0', '1234.6', '0.005', '0.12', '0.0']
+
+def _ms_digits(v: float, sep: str) -> str:
+    """``v`` ms with one decimal from 1 ms up (``sep`` the thousands separator: ``","`` or ``""``), below it the two
+    significant digits that tell (:func:`_sub_ms`)."""
+    if abs(v) >= 1 or v == 0 or not math.isfinite(v):
+        return f"{v:{sep}.1f}"
+    return ("-" if v < 0 else "") + _sub_ms(abs(v))
+
+
+def ms_number(v: float) -> str:
+    """A latency in milliseconds as a number in a list or a line of percentiles (the unit said once, beside the
+    list): one decimal from 1 ms up, so a list's numbers share one unit and line up; below 1 ms the two significant
+    digits that tell, as :func:`ms_label` and :func:`ms_text` say them (requests of a few microseconds read "0.0", a
+    latency of nothing).
+
+    >>> [ms_number(v) for v in (92.0, 1234.56, 0.005, 0.12, 0.0, 1e-6)]
+    ['92.0', '1234.6', '0.005', '0.12', '0.0', '0.000001']
     """
-    return f"{v:.1f}" if abs(v) >= 1 or v == 0 or not math.isfinite(v) else f"{v:.2g}"
+    return _ms_digits(v, "")
+
+
+def ms_label(ms: float | None, unit: bool = True) -> str:
+    """One measured duration named in a header, a label or a line of one trace, beside a time axis in ms: in ms
+    with one decimal and thousands separators (``request 27,625.9 ms``), below 1 ms the two significant digits
+    that tell (``0.004 ms``: Jaeger's real traces hold requests of 1-7 µs), as in :func:`ms_text`'s sentences.
+
+    Parameters
+    ----------
+    ms : float or None
+        The duration in milliseconds; None or NaN reads ``n/a``.
+    unit : bool, default True
+        Write `` ms`` after the number (False: the first number of a range, ``50.0–80.0 ms``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [ms_label(v) for v in (0.004, 0.12, 7, 1234.5, 1e6, float("nan"))]
+    ['0.004 ms', '0.12 ms', '7.0 ms', '1,234.5 ms', '1,000,000.0 ms', 'n/a']
+    >>> ms_label(50, unit=False) + "–" + ms_label(80)
+    '50.0–80.0 ms'
+    """
+    if ms is None or not math.isfinite(ms):
+        return "n/a"
+    return _ms_digits(float(ms), ",") + (" ms" if unit else "")
+
+
+def ms_text(ms: float | None, signed: bool = False) -> str:
+    """A duration in milliseconds as a person writes it in a sentence, one rule for every sentence, title, label
+    and line tracekit writes: ``0.004 ms``, ``0.42 ms``, ``12.3 ms``, ``846 ms``, ``1.8 s``, ``25 s``.
+
+    Below 1 ms the two significant digits that tell (Jaeger's real traces hold requests of 1-7 µs: "0.0 ms" said
+    they took nothing); from 1 s up, seconds. A number in a list or a table cell whose unit is said once is
+    :func:`ms_number`; one measured duration in a header or label beside a time axis in ms is :func:`ms_label`
+    (``1,234.5 ms``, where a sentence says ``1.2 s``); below 100 ms the three agree.
+
+    Parameters
+    ----------
+    ms : float or None
+        The duration (or a change of one) in milliseconds; None or NaN reads ``n/a``.
+    signed : bool, default False
+        Write the sign of a change: ``+`` from 0 up, ``-`` below.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [ms_text(v) for v in (0.004, 0.12, 7, 1234.5, 1e6, float("nan"))]
+    ['0.004 ms', '0.12 ms', '7.0 ms', '1.2 s', '1,000 s', 'n/a']
+    >>> ms_text(-0.004, signed=True), ms_text(250, signed=True), ms_text(-12.34)
+    ('-0.004 ms', '+250 ms', '-12.3 ms')
+    """
+    if ms is None or not math.isfinite(ms):
+        return "n/a"
+    a = abs(float(ms))
+    if a >= 10_000:
+        body = f"{a / 1000:,.0f} s"
+    elif a >= 1000:
+        body = f"{a / 1000:,.1f} s"
+    elif a >= 100:
+        body = f"{a:,.0f} ms"
+    elif a >= 1 or a == 0:
+        body = f"{a:,.1f} ms"
+    else:
+        body = f"{_sub_ms(a)} ms"
+    return ("-" if ms < 0 else "+" if signed else "") + body
 
 
 def plural(n: float, one: str, many: str | None = None) -> str:

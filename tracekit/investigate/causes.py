@@ -198,7 +198,7 @@ from ..core import (
     versions,
 )
 from ..core.deprecation import renamed
-from ..core.words import percent, plural
+from ..core.words import ms_text, percent, plural
 from ..errors import ArgumentError, TraceKitError
 from ..schema import known_service_column
 
@@ -1391,9 +1391,7 @@ def _notes(table: pd.DataFrame) -> list[str]:
 
 
 def _fmt_ms(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return f"{x:+,.0f} ms" if abs(x) >= 100 else f"{x:+,.1f} ms" if abs(x) >= 1 else f"{x:+.2f} ms"
+    return ms_text(x, signed=True)
 
 
 def _nb_words(nb: Any, left_out: Any = 0.0) -> str:
@@ -1455,7 +1453,7 @@ def _wait_words(wait: float, wait_out: float) -> str:
     >>> _wait_words(12.0, -0.03)
     '; per request of all routes, its callers wait 12.0 ms longer outside it, it waits 0.03 ms less outside its callees'
     """
-    said = [f"{who} {_fmt_ms(abs(x)).lstrip('+')} {'longer' if x > 0 else 'less'} {where}" for x, who, where in
+    said = [f"{who} {ms_text(abs(x))} {'longer' if x > 0 else 'less'} {where}" for x, who, where in
             ((wait, "its callers wait", "outside it"), (wait_out, "it waits", "outside its callees"))
             if x is not None and np.isfinite(x) and abs(x) >= 0.005]
     return f"; per request of all routes, {', '.join(said)}" if said else ""

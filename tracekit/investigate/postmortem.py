@@ -55,7 +55,7 @@ from ..core import (
     unknown_outcomes,
 )
 from ..core.results import Result
-from ..core.words import percent, points
+from ..core.words import ms_text, percent, points
 from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
 from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
@@ -165,25 +165,12 @@ class Postmortem(Result):
 
 
 # ---- formatting numbers in sentences ------------------------------------------------------------------
-def fmt_ms(x: float) -> str:
-    """Milliseconds as a person writes them: ``0.42 ms``, ``12.3 ms``, ``846 ms``, ``1.8 s``."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    a = abs(x)
-    if a >= 10_000:
-        return f"{x / 1000:,.0f} s"
-    if a >= 1000:
-        return f"{x / 1000:,.1f} s"
-    if a >= 100:
-        return f"{x:,.0f} ms"
-    if a >= 1:
-        return f"{x:,.1f} ms"
-    return f"{x:.2f} ms"
+#: milliseconds as a person writes them (``0.42 ms``, ``12.3 ms``, ``846 ms``, ``1.8 s``): core.words' one rule
+fmt_ms = ms_text
 
 
 def _signed_ms(x: float) -> str:
-    s = fmt_ms(x)
-    return s if s.startswith("-") or s == "n/a" else "+" + s
+    return ms_text(x, signed=True)
 
 
 def _rate(x: float) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.words import plotly_text
+from ..core.words import ms_text, plotly_text
 
 __all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "result_colors", "bar_colors"]
 
@@ -181,8 +181,8 @@ def log_ticks(values: Iterable[float]) -> dict[str, Any]:
     return dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:,.4g}" for t in ticks])
 
 
-def fmt_ms(v: float) -> str:
-    return "–" if not np.isfinite(v) else f"{v:,.0f} ms" if abs(v) >= 100 else f"{v:,.3g} ms"
+#: a duration on a figure (legend, hover, label): core.words' one rule
+fmt_ms = ms_text
 
 
 def say_empty(fig: Any, text: str) -> Any:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
-from ..core.words import percent
+from ..core.words import ms_text, percent
 from ..errors import ArgumentError, require
 from .colors import HOVER_CHARS, PALETTE, category_ticks, esc, key_text, result_colors, say_empty, short_text
 
@@ -289,7 +289,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
             if qcol and pd.notna(r["q_value"]):
                 parts.append(f"q: {num(r, 'q_value'):.3g}")
             if "delta_latency_ms" in r and pd.notna(r["delta_latency_ms"]):
-                parts.append(f"latency with − without: {num(r, 'delta_latency_ms'):+,.4g} ms")
+                parts.append(f"latency with − without: {ms_text(num(r, 'delta_latency_ms'), signed=True)}")
             if "delta_error_rate" in r and pd.notna(r["delta_error_rate"]):
                 parts.append(f"error rate with − without: {num(r, 'delta_error_rate'):+.1%}")
             elif hits.attrs.get("status_recorded") is False:  # core.status_recorded: unknown, not 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.words import ms_text
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, esc, key_text, result_colors, say_empty
 
@@ -132,7 +133,7 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
     root = float(diff.loc[diff["depth"] == 0, "delta_total_ms"].sum())
-    fig.update_layout(title=title or f"Critical path, incident vs baseline: {root:+.1f} ms per request",
+    fig.update_layout(title=title or f"Critical path, incident vs baseline: {ms_text(root, signed=True)} per request",
                       margin={"t": 50, "l": 10, "r": 10, "b": 10})
     return fig
 

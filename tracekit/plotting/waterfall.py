@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..analysis.waterfall import waterfall_data
 from ..core import normalize_trace_id
+from ..core.words import ms_label
 from ..errors import require
 from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors, short_text
 from .gl import CanvasFigure, plot_waterfall_gl
@@ -116,7 +117,7 @@ def waterfall_header(rows: pd.DataFrame, start: Any) -> str:
     if "request_ms" in a:
         req = a["request_ms"]
         if req is not None and np.isfinite(req):
-            parts.append(f"request {float(req):,.1f} ms")
+            parts.append(f"request {ms_label(float(req))}")
         elif not a.get("has_root", False):
             parts.append("no request root (fragments only): request latency unknown")
         else:
@@ -124,7 +125,7 @@ def waterfall_header(rows: pd.DataFrame, start: Any) -> str:
     else:
         roots = rows[rows["depth"].to_numpy() == 0]
         if len(roots):
-            parts.append(f"request {float(roots['duration_ms'].iloc[0]):,.1f} ms")
+            parts.append(f"request {ms_label(float(roots['duration_ms'].iloc[0]))}")
     if start is not None and pd.notna(start):
         t = pd.Timestamp(start)
         t = t.tz_convert("UTC") if t.tzinfo is not None else t
@@ -384,7 +385,7 @@ def plot_waterfall(
         ]
         # the duration written beside each bar (only with labels: text on thousands of bars slows the browser); after
         # the ERROR-logs diamond at the bar's end, not under it (it covered the first digit: "◆00.0 ms")
-        spans_trace.text = [("\u00a0" * 3 if k > 0 else "") + ("≥ " if ip else "") + f"{d:,.1f} ms" if np.isfinite(d) else ""
+        spans_trace.text = [("\u00a0" * 3 if k > 0 else "") + ("≥ " if ip else "") + ms_label(d) if np.isfinite(d) else ""
                             for d, k, ip in zip(dur_ms.tolist(), log_err.tolist(), in_progress.tolist(), strict=True)]
         spans_trace.textposition = "outside"
         spans_trace.textfont = dict(size=10, color="#333333")

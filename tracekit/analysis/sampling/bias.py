@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...core import duration_arg, percentile, result_table, share_arg, steps_arg
 from ...core.results import Result
+from ...core.words import ms_text
 from ...errors import ArgumentError, TraceKitError
 from ...schema import STRING
 from .estimates import weighted_quantile, weights_for
@@ -504,9 +505,9 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
         extra = ""
         if w is not None:
             dd = tt["request_ms"].to_numpy(dtype=float)
-            extra = f"; weighted p95 {weighted_quantile(dd, w, 0.95):.4g} ms"
+            extra = f"; weighted p95 {ms_text(weighted_quantile(dd, w, 0.95))}"
         findings.append(_finding("latency_shift", "high",
-                                 f"sampled traces are {word} than the population: p95 {s95:.4g} ms vs {r95:.4g} ms "
+                                 f"sampled traces are {word} than the population: p95 {ms_text(s95)} vs {ms_text(r95)} "
                                  f"(KS D={stat:.3f}, p={p:.2g}){extra}", dimension="latency", value=stat))
 
 

@@ -150,3 +150,36 @@ def test_every_trace_line_says_a_duration_by_one_rule(timed):
         assert f"trace {tid}: 1 span(s) matched; root web GET /, request {want}" in text
         assert f"  +{'0.0':>9} ms  {want.replace(',', ''):>12}  web  GET /" in text
 
+
+# ---- 2. one terminal escaper for every CLI command -----------------------------------------------------------------
+HOSTILE = "\x1b[31mpay\rments\x07\u202egnp.exe\nfailed requests: 0%" + "x" * 10_000
+
+
+def test_every_cli_command_prints_a_hostile_name_as_the_same_safe_text(tmp_path, capsys):
+    """A service and operation named with an ANSI colour, a carriage return, BEL, a bidi override, a newline and
+    10 KB: ``tracekit summary`` and ``tracekit query`` kept its newline (the summary printed a line of its own
+    "failed requests: 0%…" beside the real one; query's span row split in two), and cli.printable and
+    cli_xray.printable were two rules. Each command now prints core.words.terminal_text of the name, one line."""
+    from tracekit import cli, cli_xray
+    from tracekit.core.words import terminal_text
+
+    safe = terminal_text(HOSTILE)
+    assert cli_xray.printable(HOSTILE) == safe and cli.printable(HOSTILE) == terminal_text(HOSTILE, newlines=True)
+    assert all(c.isprintable() for c in safe) and "\\x1b[31m" in safe and "\\u202e" in safe and "\\n" in safe
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32], "span_id": ["a" * 16], "service": [HOSTILE], "name": [HOSTILE], "kind": ["server"],
+        "start": [1_700_000_000 * 10**9], "end": [1_700_000_000 * 10**9 + 5 * MS]})
+    path = tk.write_otlp(spans, tmp_path / "hostile.jsonl")
+    outs = {}
+    for argv in (["summary", str(path)], ["query", str(path), "{ }"]):
+        assert cli.main(argv) == 0
+        outs[argv[0]] = capsys.readouterr().out
+    for cmd, out in outs.items():
+        assert safe in out, cmd
+        assert not any(ch in out for ch in "\x1b\r\x07\u202e"), cmd
+        assert not any(line.startswith("failed requests: 0%") for line in out.splitlines()), cmd
+    assert sum(1 for line in outs["summary"].splitlines() if line.startswith("failed requests")) == 1
+    assert f"services: {safe}" in outs["summary"].splitlines()
+    assert f"root {safe} {safe}, request 5.0 ms" in outs["query"]
+    assert any(line.startswith("  +      0.0 ms        5.0 ms  ") and line.endswith("  [server, unset]")
+               for line in outs["query"].splitlines())

@@ -107,18 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def printable(text: str) -> str:
     r"""``text`` with control characters (from trace data: service names, file content) shown as escapes,
-    so nothing a trace carries can move the cursor or recolour the terminal; newlines are kept.
+    so nothing a trace carries can move the cursor or recolour the terminal; newlines are kept (a whole output of
+    lines, each name in it escaped with its own newlines by :func:`tracekit.core.words.terminal_text`, the one rule).
 
     >>> print(printable("api\x1b[31m\tok"))
     api\x1b[31m\tok
     """
-    out = []
-    for ch in text:
-        if ch == "\n" or ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    from .core.words import terminal_text
+
+    return terminal_text(text, newlines=True)
 
 
 def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind: str,
@@ -337,7 +334,7 @@ def format_summary(spans: pd.DataFrame) -> str:
         trace_outcomes,
         unknown_outcomes,
     )
-    from .core.words import ms_number, percent, plural
+    from .core.words import ms_number, percent, plural, terminal_text
 
     ts = trace_outcomes(spans)
     n_traces = len(ts)
@@ -397,14 +394,16 @@ def format_summary(spans: pd.DataFrame) -> str:
         f"request latency ms (root span duration, {counted('request_ms', n_req, 'request')}): {pcts('request_ms')}",
         f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'trace')}): "
         f"{pcts('extent_ms')}",
-        "services: " + ", ".join(services),
+        # each name escaped, its newlines too: a service "web\nfailed requests: 0%" forged a line of its own
+        "services: " + ", ".join(terminal_text(s) for s in services),
     ]
     sampled = _sampled_line(spans, known)
     if sampled:
         lines.append(sampled)
     skipped = spans.attrs.get("skipped", ())
     if skipped:
-        lines.append(f"skipped records: {len(skipped)} (first: {skipped[0].file}, {skipped[0].record}: {skipped[0].reason})")
+        lines.append(terminal_text(f"skipped records: {len(skipped)} (first: {skipped[0].file}, {skipped[0].record}: "
+                                   f"{skipped[0].reason})"))
     return printable("\n".join(lines))
 
 

@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from .core.words import ms_label, ms_number
+from .core.words import ms_label, ms_number, terminal_text
 
 __all__ = ["add_parser", "format_matches", "metrics_note"]
 
@@ -104,14 +104,16 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
         o = outcomes.loc[tid] if tid in outcomes.index else None
         root = ""
         if o is not None and bool(o["has_root"]):
-            root = f"; root {o['root_service']} {o['root_name']}, {_request_words(o)}"
+            # each name escaped with its newlines (core.words.terminal_text): a name with "\n" forged a line
+            root = f"; root {terminal_text(o['root_service'])} {terminal_text(o['root_name'])}, {_request_words(o)}"
         out.append("")
         out.append(f"trace {tid}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
         idx = rows_of[tid]
         for p in idx[np.argsort(start_key[idx], kind="stable")]:
             # a table: numbers in core.words.ms_number (µs spans kept their digits: "+0.0 ms  0.0 ms")
             d = "in progress" if np.isnan(dur[p]) else f"{ms_number(dur[p])} ms"
-            line = f"  +{ms_number(off[p]):>9} ms  {d:>12}  {service[p]}  {name[p]}  [{kind[p]}, {status[p]}]"
+            line = (f"  +{ms_number(off[p]):>9} ms  {d:>12}  {terminal_text(service[p])}  {terminal_text(name[p])}  "
+                    f"[{kind[p]}, {status[p]}]")
             if extra:
                 line += "  " + " ".join(f"{c}={v[p]!r}" for c, v in zip(extra, extra_values, strict=True))
             out.append(line)

@@ -27,7 +27,6 @@ import shlex
 import shutil
 import sys
 import tempfile
-import unicodedata
 import warnings
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import orjson
 
 from .core.files import replaced
+from .core.words import terminal_text
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["add_parser", "run", "printable"]
@@ -94,7 +94,8 @@ def _merged(pages: list[dict]) -> dict:
 
 def printable(text: str) -> str:
     r"""``text`` fit for a terminal: control and format characters (escape sequences, bidi overrides, line
-    separators…) written as ``\x1b``/``\u202e`` escapes, so names from traces cannot drive the terminal.
+    separators…) written as ``\x1b``/``\u202e`` escapes, so names from traces cannot drive the terminal
+    (:func:`tracekit.core.words.terminal_text`, the one rule of every command).
 
     Parameters
     ----------
@@ -111,8 +112,7 @@ def printable(text: str) -> str:
     >>> printable("checkout\x1b[2J\u202egnp.exe")
     'checkout\\x1b[2J\\u202egnp.exe'
     """
-    return "".join(ch if unicodedata.category(ch)[0] not in "CZ" or ch == " "
-                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    return terminal_text(text)
 
 
 def _resume_hint(own_tmp: Path | None, cache: Path) -> str:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
-           "plotly_text", "ms_number", "ms_label", "ms_text"]
+           "plotly_text", "terminal_text", "ms_number", "ms_label", "ms_text"]
 
 
 def plotly_text(text: Any) -> str:
@@ -42,6 +43,36 @@ def plotly_text(text: Any) -> str:
     'SELECT "users" &lt;b&gt;&amp;&lt;/b&gt;'
     """
     return html.escape(str(text), quote=False)
+
+
+def terminal_text(text: Any, newlines: bool = False) -> str:
+    r"""``text`` (a name or message from a trace, a path) fit for a terminal: every control, format and separator
+    character but the space (escape sequences, ``\r``, BEL, bidi overrides such as U+202E, line separators) written
+    as its ``\x1b`` / ``\r`` / ``\u202e`` escape, so nothing a trace carries can move the cursor, recolour the
+    terminal, reorder a line or forge one. The one escaper of every CLI command (``tracekit.cli.printable``,
+    ``tracekit.cli_xray.printable``).
+
+    Parameters
+    ----------
+    text : object
+        The text (``str()`` of anything else).
+    newlines : bool, default False
+        Keep ``\n`` (a whole multi-line output made of escaped names); a name or a message keeps none: one line.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> terminal_text("checkout\x1b[2J\u202egnp.exe\nfake line")
+    'checkout\\x1b[2J\\u202egnp.exe\\nfake line'
+    >>> print(terminal_text("api\x1b[31m\tok\nnext", newlines=True))
+    api\x1b[31m\tok
+    next
+    """
+    return "".join(ch if ch == " " or (newlines and ch == "\n") or unicodedata.category(ch)[0] not in "CZ"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
 
 
 def _sub_ms(a: float) -> str:

@@ -41,7 +41,7 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
-           "key_patterns", "key_counts", "may_repeat_keys", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason"]
+           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -1025,6 +1025,41 @@ def may_repeat_keys(counts: list[int] | None, present: list[int]) -> bool:
     (True, True)
     """
     return counts is None or counts != present
+
+
+#: a key written with white space before its colon (``"traceId" :``: JSON allows it, no writer does it); inside a
+#: string a quote is escaped, so a match there is a false alarm (a key check then asks for the exact parse)
+_SPACED_KEY = re.compile(rb'"[ \t\r\n]+:')
+
+
+def keys_repeat(counts: list[int] | None, present: list[int], data: bytes | memoryview, start: int = 0,
+                stop: int | None = None, *, words: tuple[bytes, ...]) -> bool:
+    """False when no object of ``data[start:stop]`` can hold a key of ``words`` twice (a key's ending up to its
+    closing quote: ``Id"`` for ``traceId``, ``spanId``…, or a whole quoted key ``"name"``). ``counts``:
+    ``key_counts(data, words, start, stop)``, taken by the caller (before it lets the text go); ``present``: the
+    parsed objects holding each. Those counts take every key (with or without white space before its colon) and
+    also a string value that ends with the word (an attribute key ``"userId"``): equal to ``present``, no object
+    holds a key twice. Larger, the text is looked at again: when no key has white space before its colon, each
+    word followed by its colon occurs only as a key (a quote inside a string is escaped), so those counts are the
+    keys exactly; otherwise True (the caller parses the text exactly: slower, never wrong). The fast paths
+    counted only the word and its colon: a key with white space before its colon in one object was not counted
+    and cancelled a key given twice in another.
+
+    >>> w = (b'Id"',)
+    >>> two = b'{"a": [{"traceId": "1", "traceId": "2"}, {"traceId" : "3"}]}'
+    >>> keys_repeat(key_counts(two, w), [2], two, words=w)
+    True
+    >>> value_ends_so = b'{"a": [{"traceId": "1", "key": "userId"}, {"traceId": "3"}]}'
+    >>> keys_repeat(key_counts(value_ends_so, w), [2], value_ends_so, words=w)
+    False
+    """
+    if not may_repeat_keys(counts, present):
+        return False
+    b = data if isinstance(data, bytes) else bytes(data)
+    stop = len(b) if stop is None else stop
+    if _SPACED_KEY.search(b, start, stop) is not None:
+        return True
+    return may_repeat_keys(key_counts(b, tuple(w + b":" for w in words), start, stop), present)
 
 
 def keys_present(value: Any, keys: tuple[str, ...]) -> list[int]:

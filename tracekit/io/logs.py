@@ -122,9 +122,9 @@ from ._sources import (
     iter_documents,
     json_copy,
     key_counts,
+    keys_repeat,
     known_shape,
     list_files,
-    may_repeat_keys,
     object_bytes,
     parse_json,
     read_bytes,
@@ -1046,8 +1046,10 @@ class _Doc(_B):
 _DECODE = msgspec.json.Decoder(_Doc).decode
 #: the identity keys as the Structs spell them, counted in three substring passes by the endings they share (the
 #: walk counts the records holding them in the same groups): ``traceId``, ``spanId``; ``timeUnixNano``,
-#: ``observedTimeUnixNano``; ``body``. No other key of the Structs ends so (a KeyValue's key is a value)
-_KEYS = (b'Id":', b'UnixNano":', b'"body":')
+#: ``observedTimeUnixNano``; ``body``. No other key of the Structs ends so (a KeyValue's key is a value). Each is
+#: counted up to the key's closing quote; the colon is looked for only when these counts are larger
+#: (:func:`tracekit.io._sources.keys_repeat`: a key with white space before its colon is counted too)
+_KEYS = (b'Id"', b'UnixNano"', b'"body"')
 _DECIMAL = re.compile(r"-?[0-9]+")
 
 
@@ -1317,7 +1319,7 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     chunks.append(pa.array(lst, type=pa.large_string()))
                     lst.clear()
             doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
-        if may_repeat_keys(raw, seen):  # a record may hold an identity key twice: the checked walk refuses it
+        if keys_repeat(raw, seen, data, words=_KEYS):  # a record may hold an identity key twice: the checked walk refuses it
             raise _Fallback
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
         # times: 0 is "unknown" (OTLP), so the time falls back on the observed time

@@ -40,9 +40,10 @@ did:
 Duplicate keys: a document whose text may hold an identity key (``traceId``, ``spanId``, ``parentSpanId``,
 ``startTimeUnixNano``, ``endTimeUnixNano``, ``name``) twice in one object is read by the checked code, which parses it
 again seeing every pair and refuses the span, naming the key (:data:`tracekit.io.otlp.IDENTITY_KEYS`). "May hold":
-the quoted key's count in the document's bytes (six substring counts, ~10% of a read) is not the number of Structs
-that hold it (a key given twice, or a string value that is the key's word, adds one) or a key is spelt with an
-escaped letter (:func:`tracekit.io._sources.may_repeat_keys`). A field at its default given explicitly
+the quoted key's count in the document's bytes (three substring counts, ~10% of a read) is not the number of Structs
+that hold it (a key given twice, or a string value that ends with the key's word, adds one) — then the key with its
+colon is counted, unless a key has white space before its colon (:func:`tracekit.io._sources.keys_repeat`) — or a key
+is spelt with an escaped letter. A field at its default given explicitly
 (``"name": ""``, ``"parentSpanId": null``) is counted as absent, so it sends its document to the checked code too:
 slower, never wrong.
 
@@ -76,7 +77,7 @@ from ._sources import (
     exact_ints,
     is_pathlike,
     key_counts,
-    may_repeat_keys,
+    keys_repeat,
     object_bytes,
     parse_json,
     read_bytes,
@@ -214,8 +215,9 @@ _DECODER = msgspec.json.Decoder(TracesData)
 #: counted in three substring passes by the endings they share (:func:`_seen` counts the Structs that hold them in
 #: the same groups): ``traceId``, ``spanId``, ``parentSpanId`` (spans, links); ``startTimeUnixNano``,
 #: ``endTimeUnixNano`` (spans), ``timeUnixNano`` (events); ``name`` (spans, events, scopes). No other key of the
-#: Structs ends so. One pass per key measured 1.2x a read; three, 1.1x
-_KEYS = (b'Id":', b'UnixNano":', b'"name":')
+#: Structs ends so. One pass per key measured 1.2x a read; three, 1.1x. Each is counted up to the key's closing
+#: quote; the colon is looked for only when these counts are larger (:func:`tracekit.io._sources.keys_repeat`)
+_KEYS = (b'Id"', b'UnixNano"', b'"name"')
 _NO_STATUS = Status()  # an absent status, in a column pass where others have one
 
 
@@ -334,16 +336,17 @@ def _check_shape(rs: ResourceSpans) -> ResourceSpans:
 
 
 def _document(c: _otlp.Collector, rss: Iterable[ResourceSpans], file: str, lineno: int | None,
-              raw: list[int] | None) -> None:
+              raw: tuple[list[int] | None, bytes | memoryview, int, int | None]) -> None:
     """Append a decoded document (its ResourceSpans) to ``c``; on :class:`_Fallback` (or a
     ResourceSpans the decoder refuses) nothing of it is kept. ``raw``: the identity keys' counts in the document's
-    text (:func:`tracekit.io._sources.key_counts`); when the Structs hold fewer, an object may hold a key twice:
-    :class:`_Fallback` (the checked code decides)."""
+    text (:func:`tracekit.io._sources.key_counts` of :data:`_KEYS`), the text, its start and stop; when an object
+    may hold a key twice (:func:`tracekit.io._sources.keys_repeat`): :class:`_Fallback` (the checked code
+    decides)."""
     n0, b0 = len(c.tid), len(c.blocks)
     seen = [0, 0, 0]
     try:
         _append(c, rss, file, lineno, seen)
-        if may_repeat_keys(raw, seen):
+        if keys_repeat(raw[0], seen, raw[1], raw[2], raw[3], words=_KEYS):
             raise _Fallback
     except BaseException:
         for k in ("tid", "sid", "pid", "name", "kind", "start", "end", "status", "message", "http", "attrs",
@@ -614,7 +617,8 @@ def _checked(data: bytes, name: str, c: _otlp.Collector, from_line: int = 0) -> 
         del doc
 
 
-def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: Callable, raw: list[int] | None) -> bool:
+def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: Callable,
+         raw: tuple[list[int] | None, bytes, int, int | None]) -> bool:
     """Read one line / document (``raw``: its identity keys' counts); False when it is not JSON the fast decoder
     reads (orjson decides)."""
     try:
@@ -646,7 +650,7 @@ def _one(c: _otlp.Collector, chunk: Any, name: str, lineno: int | None, decode: 
 def _single(c: _otlp.Collector, box: list, name: str, decode: Callable, reload: Callable | None) -> None:
     """One document (``box`` holds the only reference to the bytes): fast, else orjson + checked pass."""
     data = box.pop()
-    raw = key_counts(data, _KEYS)
+    raw = (key_counts(data, _KEYS), data, 0, None)  # (a document below _SPLIT: its bytes kept for keys_repeat)
     if len(data) >= _SPLIT:
         if _split(c, data, name, raw):
             STATS["fast"] += 1
@@ -698,7 +702,7 @@ _RS_DECODER = msgspec.json.Decoder(ResourceSpans)
 _SPLIT = 4 << 20
 
 
-def _split(c: _otlp.Collector, data: bytes, name: str, raw: list[int] | None) -> bool:
+def _split(c: _otlp.Collector, data: bytes, name: str, raw: tuple) -> bool:
     """A big single document, decoded ResourceSpans by ResourceSpans; False (nothing kept) when
     the fast path does not cover it."""
     try:
@@ -769,7 +773,7 @@ def _read_bytes(box: list, name: str, c: _otlp.Collector, tick: Callable[[int], 
         if (stop == pos or data[pos] in _SPACE) and not _NON_SPACE.search(data, pos, stop):
             pos = stop + 1  # a blank line: parse_json passes over it too
             continue
-        if not _one(c, view[pos:stop], name, i, decode, key_counts(data, _KEYS, pos, stop)):
+        if not _one(c, view[pos:stop], name, i, decode, (key_counts(data, _KEYS, pos, stop), data, pos, stop)):
             # a line that is not JSON: the checked path reads the rest of the file
             del view
             _checked(data, name, c, from_line=i)

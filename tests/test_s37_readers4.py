@@ -6,7 +6,9 @@
    key up to its closing quote and look at the colon only when those counts are larger
    (:func:`tracekit.io._sources.keys_repeat`): key text inside string values still keeps the fast path.
 2. read_metrics did not look at all: a data point's ``timeUnixNano``, ``asDouble``/``asInt``, a histogram's
-   ``count``/``sum`` or a metric's ``name`` given twice loaded the last value silently, on every path.
+   ``count``/``sum`` or a metric's ``name`` given twice loaded the last value silently, on every path. The checked
+   walk (and every line the typed fast path hands to it) now refuses it; the typed fast path itself does not look
+   (its cost: :data:`TYPED_PATH_GAP`), pinned as strict xfails so that a fix shows.
 
 Every input is built by construction (JSON text written by hand so that a key can be given twice).
 """
@@ -122,3 +124,125 @@ def test_logs_fast_path_a_spaced_key_does_not_cancel_a_repeated_one(monkeypatch,
     with pytest.raises(TraceFormatError, match=f"key '{key}' is given 2 times with different values") as info:
         tk.read_logs(text.encode())
     assert info.value.record == "resourceLogs[0].scopeLogs[0].logRecords[0]"
+
+
+# ----------------------------------------------------------------------------- read_metrics: a key given twice
+
+from tracekit.io import metrics as metrics_io  # noqa: E402
+
+
+def _point(i: int, kind: str, extra: str = "", attrs: tuple = ("k", "v")) -> str:
+    p: dict = {"timeUnixNano": str(T0 + i * 60_000_000_000), "startTimeUnixNano": str(T0),
+               "attributes": [{"key": attrs[0], "value": {"stringValue": attrs[1]}}]}
+    if kind == "histogram":
+        p.update(count="2", sum=3.0 + i, bucketCounts=["1", "1"], explicitBounds=[1.0])
+    elif kind == "int":
+        p["asInt"] = str(10 + i)
+    else:
+        p["asDouble"] = 1.5 + i
+    return json.dumps(p)[:-1] + extra + "}"
+
+
+def _metric(kind: str, *points: str, extra: str = "") -> str:
+    data = '{"dataPoints": [' + ", ".join(points) + "]" + (', "aggregationTemporality": 2' if kind == "histogram"
+                                                           else "") + "}"
+    family = "histogram" if kind == "histogram" else "gauge"
+    return '{"name": "cpu"' + extra + f', "{family}": ' + data + "}"
+
+
+def _metrics_doc(*metrics: str) -> str:
+    return ('{"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},'
+            ' "scopeMetrics": [{"scope": {"name": "lib"}, "metrics": [' + ", ".join(metrics) + "]}]}]}")
+
+
+# (the point's kind, the key given again, its second value)
+POINT_KEYS = [("double", "timeUnixNano", '"5"'), ("double", "startTimeUnixNano", '"7"'), ("double", "asDouble", "9.5"),
+              ("int", "asInt", '"99"'), ("histogram", "count", '"7"'), ("histogram", "sum", "99.0")]
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "checked"])
+def metrics_path(request, monkeypatch):
+    monkeypatch.setattr(metrics_io, "FAST", request.param)
+    for k in metrics_io.STATS:
+        monkeypatch.setitem(metrics_io.STATS, k, 0)
+    return request.param
+
+
+#: the typed fast path (msgspec Structs) does not count the keys: six substring counts measured 17 ms on
+#: bench_read_metrics' 5.7 MB file, whose floor is 25 ms (0.68x of it; the target is <= 1.5x and the reader is at
+#: ~1.45x): left open (see the readers4 report). A key whose second value the typed path takes loads it silently
+TYPED_PATH_GAP = pytest.mark.xfail(strict=True, reason="the typed metrics fast path does not look for repeated keys")
+
+
+def _typed_gap(request, fast: bool, key: str) -> None:
+    # the typed path takes the line unless the second value makes it fall back (a time at 1970 before the start,
+    # a count the buckets do not add up to): then the checked walk refuses it
+    if fast and key not in ("timeUnixNano", "count"):
+        request.applymarker(TYPED_PATH_GAP)
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["document", "json-lines"])
+@pytest.mark.parametrize(("kind", "key", "second"), POINT_KEYS, ids=[k for _, k, _ in POINT_KEYS])
+def test_read_metrics_refuses_a_point_key_given_twice_naming_record_and_key(request, metrics_path, lines, kind, key,
+                                                                           second):
+    _typed_gap(request, metrics_path, key)
+    family = "histogram" if kind == "histogram" else "gauge"
+    bad = _point(2, kind, f', "{key}": {second}')
+    if lines:
+        text = "\n".join(_metrics_doc(_metric(kind, p)) for p in (_point(1, kind), bad, _point(3, kind))) + "\n"
+        where = f"line 2, resourceMetrics[0].scopeMetrics[0].metrics[0].{family}.dataPoints[0]"
+    else:
+        text = _metrics_doc(_metric(kind, _point(1, kind), bad, _point(3, kind)))
+        where = f"resourceMetrics[0].scopeMetrics[0].metrics[0].{family}.dataPoints[1]"
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_metrics(text.encode())
+    assert info.value.record == where and f"key {key!r} is given 2 times with different values" in info.value.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_metrics(text.encode(), errors="skip")
+    # the two clean points load (at minutes 1 and 3), the bad one is listed where it is
+    minutes = ((df["time"].astype("int64") - T0) // 60_000_000_000).tolist()
+    assert minutes == [1, 3] and [s.record for s in df.attrs["skipped"]] == [where]
+
+
+def test_read_metrics_refuses_a_metric_name_given_twice(request, metrics_path):
+    _typed_gap(request, metrics_path, "name")
+    text = _metrics_doc(_metric("double", _point(1, "double")),
+                        _metric("double", _point(2, "double"), extra=', "name": "mem"'))
+    with pytest.raises(TraceFormatError, match="key 'name' is given 2 times with different values") as info:
+        tk.read_metrics(text.encode())
+    assert info.value.record == "resourceMetrics[0].scopeMetrics[0].metrics[1]"
+
+
+def test_read_metrics_a_spaced_key_does_not_cancel_a_repeated_one(request, metrics_path):
+    _typed_gap(request, metrics_path, "asDouble")
+    bad = _point(1, "double", ', "asDouble": 9.5')
+    spaced = _point(2, "double").replace('"asDouble":', '"asDouble" :')
+    with pytest.raises(TraceFormatError, match="key 'asDouble' is given 2 times"):
+        tk.read_metrics(_metrics_doc(_metric("double", bad, spaced)).encode())
+
+
+def test_read_metrics_a_key_given_twice_with_one_value_loads_and_clean_text_stays_fast(monkeypatch):
+    monkeypatch.setattr(metrics_io, "FAST", True)
+    for k in metrics_io.STATS:
+        monkeypatch.setitem(metrics_io.STATS, k, 0)
+    # clean, with string values that are the key words (an attribute "sum", a value "count"): the fast path
+    clean = _metrics_doc(_metric("histogram", _point(1, "histogram", attrs=("sum", "count")), _point(2, "histogram")))
+    a = tk.read_metrics(clean.encode())
+    assert metrics_io.STATS["fast"] == 1 and metrics_io.STATS["fallback"] == 0
+    assert a["attributes"].iloc[0] == {"sum": "count"} and a["count"].tolist() == [2.0, 2.0]
+    # the same value twice: nothing lost, the same frame as without the copy
+    twice = _metrics_doc(_metric("double", _point(1, "double", ', "asDouble": 2.5'), _point(2, "double")))
+    once = _metrics_doc(_metric("double", _point(1, "double"), _point(2, "double")))
+    cols = ["time", "start_time", "name", "value"]
+    assert tk.read_metrics(twice.encode())[cols].equals(tk.read_metrics(once.encode())[cols])
+
+
+def test_read_metrics_refuses_a_proto_named_key_given_twice(metrics_path):
+    # proto field names (the collector's older JSON): the same point, spelt as_double, given twice
+    text = ('{"resource_metrics": [{"scope_metrics": [{"metrics": [{"name": "cpu", "gauge": {"data_points": ['
+            f'{{"time_unix_nano": "{T0}", "as_double": 1.0}}, {{"time_unix_nano": "{T0 + 1}", "as_double": 1.0, '
+            '"as_double": 2.0}]}}]}]}]}')
+    with pytest.raises(TraceFormatError, match="given 2 times with different values") as info:
+        tk.read_metrics(text.encode())
+    assert info.value.record == "resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[1]"

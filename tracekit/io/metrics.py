@@ -73,7 +73,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any, Literal
@@ -99,10 +99,12 @@ from ..schema import STRING, TIMESTAMP, shared_attr
 from ..schema import b64_id_hex as _b64_hex
 from ._copies import copies_read_again
 from ._sources import (
+    DUPLICATE_KEYS,
     MAX_LIST_NESTING,
     checked_path,
     close_read,
     display_name,
+    duplicate_reason,
     is_pathlike,
     iter_documents,
     json_kind,
@@ -113,6 +115,7 @@ from ._sources import (
     scope_list,
     short,
     source_name,
+    unique_keys,
     warn_page,
 )
 from .containers import (
@@ -136,6 +139,49 @@ __all__ = ["read_metrics", "metric_rates", "cloudwatch_frame"]
 Errors = Literal["raise", "skip"]
 
 _TEMPORALITY: dict[Any, str] = {0: "unspecified", 1: "delta", 2: "cumulative"}
+#: the keys that say which point a data point is and what it measured (and a metric's name): given twice in one
+#: object with different values, JSON parsers keep the last without a word, so the point (metric) is refused,
+#: naming the key (:func:`tracekit.io._sources.unique_keys`; proto field names too)
+IDENTITY_KEYS = ("timeUnixNano", "startTimeUnixNano", "asDouble", "asInt", "count", "sum", "name", "time_unix_nano",
+                 "start_time_unix_nano", "as_double", "as_int")
+_KIND_KEYS = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
+
+
+def metric_records(value: Any) -> Iterator[dict]:
+    """The objects of a parsed OTLP metrics document whose repeated identity keys refuse them: metrics and their
+    data points (either spelling, inside lists of documents); other objects (exemplars, attributes, scopes) are data
+    kept as given.
+
+    >>> doc = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": {"dataPoints": [{"asInt": 1}]}}]}]}]}
+    >>> [sorted(r) for r in metric_records(doc)]
+    [['gauge', 'name'], ['asInt']]
+    """
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(reversed(v))
+            continue
+        if type(v) is not dict:
+            continue
+        rms = v.get("resourceMetrics", v.get("resource_metrics"))
+        for rm in rms if type(rms) is list else ():
+            if type(rm) is not dict:
+                continue
+            for key in ("scopeMetrics", "scope_metrics", "instrumentationLibraryMetrics",
+                        "instrumentation_library_metrics"):
+                sms = rm.get(key)
+                for sm in sms if type(sms) is list else ():
+                    ms = sm.get("metrics") if type(sm) is dict else None
+                    for m in ms if type(ms) is list else ():
+                        if type(m) is not dict:
+                            continue
+                        yield m
+                        for k in _KIND_KEYS:
+                            data = m.get(k)
+                            if type(data) is dict:
+                                dps = data.get("dataPoints", data.get("data_points"))
+                                yield from (p for p in (dps if type(dps) is list else ()) if type(p) is dict)
 for _c, _n in list(_TEMPORALITY.items()):
     _TEMPORALITY[f"AGGREGATION_TEMPORALITY_{_n.upper()}"] = _n
     _TEMPORALITY[str(_c)] = _n  # protobuf's JSON parsers take an enum's number as a decimal string too ("2")
@@ -473,6 +519,9 @@ class _Reader:
         if type(m) is not dict:
             self.problem(f"a Metric must be an object, got {short(m)}", file, where(path))
             return
+        if DUPLICATE_KEYS in m:
+            self.problem(duplicate_reason(m[DUPLICATE_KEYS]), file, where(path))
+            return
         name = m.get("name")
         if not isinstance(name, str) or not name:
             self.problem(f"metric has no name (keys: {', '.join(map(str, list(m)[:8]))})", file, where(path))
@@ -517,6 +566,8 @@ class _Reader:
             try:
                 if type(p) is not dict:
                     raise _Bad(f"a data point must be an object, got {short(p)}")
+                if DUPLICATE_KEYS in p:
+                    raise _Bad(duplicate_reason(p[DUPLICATE_KEYS]))
                 if "timeUnixNano" not in p:
                     raise _Bad("data point has no timeUnixNano")
                 t = _nanos(p["timeUnixNano"], "timeUnixNano")
@@ -599,8 +650,8 @@ class _Reader:
         """The points of one metric gathered column by column (times and values kept raw, converted
         column-wise by :meth:`frame`); False — nothing appended — when a point has an unusual shape,
         which the checked per-point loop then reads (and names when it is wrong)."""
-        if type(dps) is not list:
-            return False
+        if type(dps) is not list or any(DUPLICATE_KEYS in p for p in dps if type(p) is dict):
+            return False  # (a point holding a key twice: the checked loop refuses it)
         try:
             t = [p["timeUnixNano"] for p in dps]
             st = [p.get("startTimeUnixNano") for p in dps]
@@ -1864,6 +1915,7 @@ def _f_walk(items: list, res_cache: dict) -> tuple[tuple[list, ...], list[int], 
     return pts_by, fams, npts, consts
 
 
+
 def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | None:
     """The columns of decoded documents ``items`` ((document, chunk, file, line)), checked, for
     :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch.
@@ -2283,7 +2335,7 @@ def _f_convert(rd: _Reader, items: list) -> None:
         except orjson.JSONDecodeError:  # msgspec took it, orjson does not: read the source again, checked
             raise _Unusual("JSON") from None
         STATS["fallback"] += 1
-        rd.document(value, file, line)
+        rd.document(unique_keys(chunk, value, IDENTITY_KEYS, metric_records), file, line)
         return
     STATS["fast"] += len(items)
     if part is not None:
@@ -2353,7 +2405,7 @@ def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None) -> bool:
     except orjson.JSONDecodeError:
         return False
     STATS["fallback"] += 1
-    rd.document(value, file, line)
+    rd.document(unique_keys(chunk, value, IDENTITY_KEYS, metric_records), file, line)
     return True
 
 
@@ -2391,7 +2443,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         raise
     name = part.name
     if not fast or data[:1] != b"{":
-        for doc in parse_json(data, name, on_bad):
+        for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
             rd.document(doc.value, doc.file, doc.line)
         return
     nl = data.find(b"\n")
@@ -2407,7 +2459,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
             one = True
     if one:
         if not _f_one(rd, data, name, None):
-            for doc in parse_json(data, name, on_bad):
+            for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
                 rd.document(doc.value, doc.file, doc.line)
         _f_flush(rd)
         return
@@ -2419,7 +2471,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         if stop == pos or not _f_one(rd, view[pos:stop], name, i):
             # a blank line or one that is not JSON: the checked path reads the rest of the file
             _f_flush(rd)
-            for doc in parse_json(data, name, on_bad):
+            for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
                 if doc.line is None or doc.line >= i:
                     rd.document(doc.value, doc.file, doc.line)
             return
@@ -2439,7 +2491,7 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
             if isinstance(part, _Bytes):
                 _read_part(rd, part, on_bad, fast)
             else:
-                for doc in iter_documents(part, on_bad):
+                for doc in iter_documents(part, on_bad, keys=IDENTITY_KEYS, records=metric_records):
                     rd.document(doc.value, doc.file, doc.line)
         except TraceFormatError as exc:
             _f_flush(rd)

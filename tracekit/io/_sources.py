@@ -1091,8 +1091,10 @@ Records = Callable[[Any], Iterable[dict]]
 def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...],
                       records: Records | None = None) -> Any:
     """``data`` parsed again (Python's json, every object's pairs seen), each object where one of ``keys`` appears
-    more than once with different values marked with :data:`DUPLICATE_KEYS`; otherwise the same value as ``value``
-    (``loads(data)``: the last of repeated keys, as orjson and every JSON parser keep it). A key repeated with one
+    more than once with different values marked with :data:`DUPLICATE_KEYS` (otherwise the same value as ``value``,
+    ``loads(data)``: the last of repeated keys, as orjson and every JSON parser keep it); ``value`` itself when no
+    object is marked (the look changes no value: an integer beyond 64 bits stays what the reader's own parse made
+    of it). A key repeated with one
     value is not marked: nothing is lost. ``value`` itself when Python's json cannot parse the text (nesting deeper
     than its recursion limit): unchecked, as before. ``records``: the objects the reader checks; a mark on any other
     object (a free-form value: X-Ray metadata, an unknown AnyValue shape) is taken off, so it never reaches the data.
@@ -1128,7 +1130,10 @@ def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[st
         for d in marked:
             if id(d) not in checked:
                 del d[DUPLICATE_KEYS]
-    return parsed
+        marked = [d for d in marked if DUPLICATE_KEYS in d]
+    # nothing marked: ``value`` as it was parsed (the look changes no value: an integer beyond 64 bits stays what
+    # the reader's own parse made of it)
+    return parsed if marked or value is None else value
 
 
 def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...],

@@ -727,8 +727,8 @@ def _csv_text(text: str) -> str:
     shows as text, not as a link that opens when clicked. Text that is a plain number (``-3.5``) is left as it is:
     a spreadsheet reads it as that number and runs nothing. The report's tables and the DataFrames are not changed.
 
-    >>> [_csv_text(t) for t in ('=HYPERLINK("http://x","y")', "+1+cmd", "@SUM(A1)", "-3.5", "api", "a=b")]
-    ['\'=HYPERLINK("http://x","y")', "'+1+cmd", "'@SUM(A1)", '-3.5', 'api', 'a=b']
+    >>> print(*[_csv_text(t) for t in ('=HYPERLINK("http://x","y")', "+1+cmd", "@SUM(A1)", "-3.5", "api", "a=b")])
+    '=HYPERLINK("http://x","y") '+1+cmd '@SUM(A1) -3.5 api a=b
     """
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text

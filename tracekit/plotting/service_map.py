@@ -335,7 +335,7 @@ def plot_service_graph(
     >>> G.edges["api", "db"]["p95_ms"] = 9.5
     >>> fig = tk.plot_service_graph(G, baseline=B)
     >>> [a.text for a in fig.layout.annotations if a.name == "edge_label"]
-    ['10 calls · 10% failed<br>p95 4 ms → 9.5 ms']
+    ['10 calls · 10% failed<br>p95 4.0 ms → 9.5 ms']
     """
     nx = require("networkx", "core")
     U = G

@@ -575,14 +575,13 @@ def _recovered(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp, re
     before, inside, after = t < onset.value, (t >= onset.value) & (t < recovery.value), t >= recovery.value
     if not before.any() or not inside.any() or not after.any():
         return True
-    best = -np.inf
+    n_in = int(inside.sum())
     for y in _latency_readings(x, percentile(x[before], q)):
-        m_in, m_out = float(y[inside].mean()), float(y[after].mean())
-        both = np.concatenate([y[inside], y[after]])
-        var = float(both.var())
-        if var > 0:
-            best = max(best, (m_in - m_out) / np.sqrt(var * (1 / inside.sum() + 1 / after.sum())))
-    return best >= RECOVERY_Z
+        both = np.concatenate([y[inside], y[after]])  # each request a bucket of one: the window is the first n_in
+        ones = np.ones(len(both))
+        if both[:n_in].mean() > both[n_in:].mean() and _window_z(both, ones, both, ones, 0, n_in) >= RECOVERY_Z:
+            return True
+    return False
 
 
 def _place_window(metric: str, values: np.ndarray, times: np.ndarray, requests: np.ndarray, rows: pd.DataFrame | None,

@@ -22,7 +22,10 @@ not matched again):
     * rule ``link``: a span carrying a link (``links`` column: OTLP span links, X-Ray segment
       ``links``) to a span in the data that is not its parent. The linked span is the producer,
       the linking span the consumer (OTel messaging: the consumer links to the message's creation
-      context).
+      context). Two spans linking to each other: a message cannot go both ways, so the one that started
+      after the other ended (``tolerance_ms`` allowed) is the consumer, and the link pointing back against
+      time is refused (``link_back`` in ``Stitched.unresolved``), both when neither did (before: two hops
+      at confidence 1, one with a negative wait).
 ``"messaging"`` and ``"heuristic"`` take as producers hand-off spans that do not consume (a span with
 ``messaging.system`` whose ``messaging.operation`` is receive/process/… is a consumer, whatever its kind).
 
@@ -124,7 +127,8 @@ not matched again):
 
 What was left unresolved. ``Stitched.unresolved`` has one row per message end without a partner, with
 its ``reason`` (``UNRESOLVED_REASONS``): every link to a span not in the data (``link_outside``, with the
-linked ids) or to the linking span itself (``link_to_itself``), every consumer span paired with no producer (its message id sent by no span of the data,
+linked ids), to the linking span itself (``link_to_itself``) or back against time to a span that links to it
+(``link_back``), every consumer span paired with no producer (its message id sent by no span of the data,
 its queue without producers, its queue's producers all ending after it started, none within
 ``max_wait_ms``, all taken by other consumers, no queue named, under a parent that is no hand-off, or
 no rule in ``via`` to try), and every hand-off span whose message no consumer took (no consumer of
@@ -267,6 +271,9 @@ WORKFLOW_CP_TABLE = result_table(
 UNRESOLVED_REASONS = {
     "link_outside": "the linked span (its producer) is not in the data",
     "link_to_itself": "the span links to itself: the link names no producer",
+    "link_back": "the span it links to links back to it, and a message cannot go both ways: the one of the two that "
+                 "started after the other ended is the consumer, so this link (pointing against time) names no producer; "
+                 "both links are refused when neither started after the other ended (by more than tolerance_ms)",
     "id_not_sent": "no span in the data sent its message id",
     "no_queue": "it names no queue or topic, so it cannot be paired by time",
     "no_producer_of_queue": "no span in the data sends to its queue (other than those paired by a link, parent "
@@ -296,8 +303,10 @@ UNRESOLVED_TABLE = result_table(
      ("role", "string", "", "consumer (took a message from someone unknown) or producer (sent a message no one took)"),
      ("destination", "string", "", "its queue or topic; <NA> if it names none"),
      ("message_id", "string", "", "the message id it carries (messaging.message.id, …); <NA> if none"),
-     ("linked_trace_id", "string", "", "for a link to a span not in the data: the linked trace id; else <NA>"),
-     ("linked_span_id", "string", "", "for a link to a span not in the data: the linked span id; else <NA>"),
+     ("linked_trace_id", "string", "", "for a link that names no producer (link_outside, link_to_itself, link_back): "
+                                       "the linked trace id; else <NA>"),
+     ("linked_span_id", "string", "", "for a link that names no producer (link_outside, link_to_itself, link_back): "
+                                      "the linked span id; else <NA>"),
      ("reason", "string", "", "why: " + "; ".join(f"{k} ({v})" for k, v in UNRESOLVED_REASONS.items())),
      ])
 
@@ -496,6 +505,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
 
     parent = tree.parent
     link_i, link_j, link_t = _link_targets(spans)
+    link_back = np.zeros(len(link_i), dtype=bool)  # links refused: the linked span links back (see "links" below)
     # spans whose every link points to a span not in the data: their producer is known to be elsewhere
     elsewhere = np.zeros(n, dtype=bool)
     elsewhere[link_i] = True
@@ -520,6 +530,14 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         # span links to spans in the data
         i, j = link_i, link_j
         ok = (j >= 0) & (j != i) & (j != parent[i]) & ~copy[i]
+        # two spans that link to each other: a message cannot go both ways. The consumer is the one that started
+        # after the other ended (tolerance_ms allowed); the link pointing against time is refused (link_back), both
+        # when neither did (before: both kept at confidence 1, one with a negative wait, e.g. -40 ms)
+        mutual = ok & np.isin(i * max(n, 1) + j, (j * max(n, 1) + i)[ok])
+        if mutual.any():
+            w = start[i].astype(np.float64) - end[j].astype(np.float64)  # the wait read with i the consumer
+            link_back[:] = mutual & ~((w > start[j].astype(np.float64) - end[i]) & (w >= -tol_ns))
+            ok &= ~link_back
         i, j = i[ok], j[ok]
         if len(i):
             _, first = np.unique(np.stack([i, j]), axis=1, return_index=True)  # one hop per (span, link target)
@@ -594,7 +612,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             producers=np.flatnonzero(handoff & ~consumer_like & ~used_p & ~inferred),
             consumers=np.flatnonzero(consumer_like & ~copy & ~matched & ~elsewhere),
             all_p=p_rows, all_c=c_rows,
-            links=(link_i, link_j, link_t, copy), parent=parent, handoff=handoff)
+            links=(link_i, link_j, link_t, copy, link_back), parent=parent, handoff=handoff)
     return _Hops(P, C, R, F, D, _workflows(tree, start, P, C), tree, unresolved)
 
 
@@ -610,9 +628,9 @@ def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers
     rule explained (those left to pair by time), to tell "none in the data" from "paired with another". A consumer
     paired by its link, parent or message id took its own message, so it is no candidate for another's.
     O(n log n)."""
-    link_i, link_j, link_t, copy = links
+    link_i, link_j, link_t, copy, link_back = links
     rows, role, reason, lt = [], [], [], []
-    out = ((link_j < 0) | (link_j == link_i)) & ~copy[link_i] if len(link_i) else np.zeros(0, dtype=bool)
+    out = (((link_j < 0) | (link_j == link_i)) & ~copy[link_i]) | link_back if len(link_i) else np.zeros(0, dtype=bool)
     if out.any():
         seen = set()
         for i, j, t in zip(link_i[out].tolist(), link_j[out].tolist(), link_t[out].tolist(), strict=True):
@@ -621,7 +639,7 @@ def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers
                 rows.append(i)
                 lt.append(t)
                 role.append("consumer")
-                reason.append("link_outside" if j < 0 else "link_to_itself")
+                reason.append("link_outside" if j < 0 else "link_to_itself" if j == i else "link_back")
     qp, qc, _ = _queues(all_p, np.concatenate([all_c, consumers]), dest, attrs)
     qc, qc_self = qc[:len(all_c)], qc[len(all_c):]
     p_end: dict = {}

@@ -119,11 +119,11 @@ def test_declared_fifo_allows_for_the_consumers_polling_delay():
     h = tk.stitch(spans, via="heuristic", order="fifo").hops
     assert len(h) == len(truth) == 90 and _right(h, truth).all()
     assert (h["queue_wait_ms"] == 8).all()
-    # a delay longer than the time between messages is read as consumers missing (documented): every pair wrong,
-    # and every one below 0.5
+    # a delay longer than the time between messages (20 ms, messages every 10 ms): the reading with the longer delay
+    # leaves fewer consumers without a message, so it wins (s38: before, read as consumers missing, 0 of 90 right)
     spans, truth = _queue(100, every_p=10, every_c=3, drop_c=10, pickup=20)
     h = tk.stitch(spans, via="heuristic", order="fifo").hops
-    assert _right(h, truth).sum() == 0 and (h["confidence"] < 0.5).all()
+    assert len(h) == 90 and _right(h, truth).all() and (h["queue_wait_ms"] == 20).all()
 
 
 def test_declared_fifo_with_producers_missing_says_it_is_unsure():
@@ -132,7 +132,10 @@ def test_declared_fifo_with_producers_missing_says_it_is_unsure():
     spans, truth = _queue(100, every_p=10, every_c=12, drop_p=10)
     h = tk.stitch(spans, via="heuristic", order="fifo").hops
     assert _right(h, truth).sum() < len(truth) / 2
-    assert (h["confidence"] < 0.1).all()
+    # every wrong hop below 0.1; the first message, handed to an idle consumer before any producer is missing, is
+    # right and keeps 0.8 (s38: the count is per stretch of waiting messages, not per queue)
+    r = _right(h, truth)
+    assert (h["confidence"][~r] < 0.1).all() and r[h["confidence"] >= 0.1].all()
 
 
 def test_declared_fifo_matches_nearest_while_the_queue_drains():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import tracekit as tk
 
@@ -47,6 +48,59 @@ def _queue(n: int, every_p: float, every_c: float, pickup: float = 1.0, drop_c: 
 def _right(hops, truth) -> np.ndarray:
     return np.asarray([p in truth for p in zip(hops["producer_trace_id"], hops["consumer_trace_id"], strict=True)],
                       dtype=bool)
+
+
+@pytest.mark.parametrize("pickup", [15, 20, 35])
+def test_fifo_pickup_longer_than_the_gap_between_messages(pickup):
+    # messages every 10 ms, each picked up `pickup` ms after hand-over (2 to 4 messages waiting at each start),
+    # nothing missing: the first messages are no sign of consumers missing (before: the delay was read as 0 or 5 ms,
+    # the first 1-3 messages skipped and every pair shifted: 0 of 100 right, at 0.4 or less)
+    spans, truth = _queue(100, every_p=10, every_c=3, pickup=pickup)
+    h = tk.stitch(spans, via="heuristic", order="fifo").hops
+    assert len(h) == 100 and _right(h, truth).all()
+    assert (h["queue_wait_ms"] == pickup).all() and (h["confidence"] == 0.8).all()
+
+
+def test_fifo_pickup_longer_than_the_gap_with_consumers_missing():
+    # the brief's case: 20 ms pick-up, messages every 10 ms, one consumer in ten missing (before: 0 of 89 right,
+    # 79 of them at 0.4); the hops right after a message taken by a missing consumer are the less sure ones
+    spans, truth = _queue(100, every_p=10, every_c=3, pickup=20, drop_c=10)
+    h = tk.stitch(spans, via="heuristic", order="fifo").hops
+    assert len(h) == len(truth) == 90 and _right(h, truth).all()
+    assert (h["queue_wait_ms"] == 20).all()
+    assert h["confidence"].value_counts().to_dict() == {0.8: 81, 0.4: 9}
+
+
+def test_fifo_an_undecidable_pickup_says_so():
+    # 15 ms pick-up every 10 ms with one consumer in ten missing, the last one among them: reading a 5 ms pick-up
+    # with the first message taken by a consumer missing from the data pairs as many consumers as the true
+    # reading, so time alone cannot tell them apart. Whichever it picks, it must not be sure (before: 80 wrong
+    # hops at 0.8)
+    spans, truth = _queue(100, every_p=10, every_c=3, pickup=15, drop_c=10)
+    h = tk.stitch(spans, via="heuristic", order="fifo").hops
+    r = _right(h, truth)
+    assert len(h) == 90
+    assert (h["confidence"][~r] < 0.5).all()
+
+
+def test_fifo_a_producer_missing_where_the_queue_drains_keeps_the_other_hops_sure():
+    # 3 ms of work every 10 ms: the queue is empty when each message arrives, so a missing producer leaves its
+    # consumer without a message and shifts nothing. Before, that consumer lowered every hop of the queue: all 90
+    # right hops at 0.8 / 11 = 0.073
+    spans, truth = _queue(100, every_p=10, every_c=3, drop_p=10)
+    h = tk.stitch(spans, via="heuristic", order="fifo").hops
+    assert len(h) == 90 and _right(h, truth).all()
+    assert (h["confidence"] == 0.8).all()
+
+
+def test_fifo_a_producer_missing_under_a_backlog_still_says_it_is_unsure():
+    # 12 ms of work every 10 ms: messages wait, so the pairs after a missing producer shift by one; those wrong hops
+    # stay below 0.1, and every hop at 0.1 or more is right
+    spans, truth = _queue(100, every_p=10, every_c=12, drop_p=10)
+    h = tk.stitch(spans, via="heuristic", order="fifo").hops
+    r = _right(h, truth)
+    assert (~r).sum() > 40
+    assert (h["confidence"][~r] < 0.1).all() and r[h["confidence"] >= 0.1].all()
 
 
 def _mutual(a_ms: tuple[float, float], b_ms: tuple[float, float]):

@@ -147,3 +147,21 @@ def test_mutual_links_within_tolerance_keep_the_forward_hop():
     st = tk.stitch(_mutual((0, 10), (9.5, 20)))
     assert st.hops[["producer_span_id", "queue_wait_ms"]].values.tolist() == [["1" * 16, -0.5]]
     assert st.unresolved["reason"].tolist() == ["link_back"]
+
+
+def test_a_cycle_of_three_links_refuses_the_one_pointing_back():
+    # a 0-10 ms links to c, b 20-30 links to a, c 40-50 links to b: a -> b -> c runs forward (waits 10, 10 ms), the
+    # link of a to c points back (-50 ms). Before: three hops at confidence 1, one of them -50 ms
+    at = lambda x: T0 + pd.Timedelta(milliseconds=x)  # noqa: E731
+    ids = [("a" * 32, "1" * 16), ("b" * 32, "2" * 16), ("c" * 32, "3" * 16)]
+    link = lambda k: [{"trace_id": ids[k][0], "span_id": ids[k][1]}]  # noqa: E731
+    spans = tk.spans_from_columns(dict(
+        trace_id=[x[0] for x in ids], span_id=[x[1] for x in ids], parent_id=[None] * 3, service=["a", "b", "c"],
+        name=["jobs process"] * 3, kind=["consumer"] * 3, start=[at(0), at(20), at(40)], end=[at(10), at(30), at(50)],
+        links=[link(2), link(0), link(1)]))
+    st = tk.stitch(spans)
+    assert st.hops[["producer_span_id", "consumer_span_id", "queue_wait_ms"]].values.tolist() == [
+        ["1" * 16, "2" * 16, 10.0], ["2" * 16, "3" * 16, 10.0]]
+    back = st.unresolved[st.unresolved["reason"] == "link_back"]
+    assert back[["span_id", "linked_span_id"]].values.tolist() == [["1" * 16, "3" * 16]]
+    assert tk.workflow_summary(st)["queue_waits_ms"].tolist() == [(10.0, 10.0)]

@@ -22,10 +22,11 @@ not matched again):
     * rule ``link``: a span carrying a link (``links`` column: OTLP span links, X-Ray segment
       ``links``) to a span in the data that is not its parent. The linked span is the producer,
       the linking span the consumer (OTel messaging: the consumer links to the message's creation
-      context). Two spans linking to each other: a message cannot go both ways, so the one that started
-      after the other ended (``tolerance_ms`` allowed) is the consumer, and the link pointing back against
-      time is refused (``link_back`` in ``Stitched.unresolved``), both when neither did (before: two hops
-      at confidence 1, one with a negative wait).
+      context). Spans linking to each other, directly or round a cycle: a message cannot go round, so
+      the link of the cycle pointing furthest back against time is refused (``link_back`` in
+      ``Stitched.unresolved``), and then every other link that was on it and points back by more than
+      ``tolerance_ms`` (two overlapping spans linking each other: both). Before: every link kept at
+      confidence 1, one with a negative wait.
 ``"messaging"`` and ``"heuristic"`` take as producers hand-off spans that do not consume (a span with
 ``messaging.system`` whose ``messaging.operation`` is receive/process/… is a consumer, whatever its kind).
 
@@ -287,9 +288,10 @@ WORKFLOW_CP_TABLE = result_table(
 UNRESOLVED_REASONS = {
     "link_outside": "the linked span (its producer) is not in the data",
     "link_to_itself": "the span links to itself: the link names no producer",
-    "link_back": "the span it links to links back to it, and a message cannot go both ways: the one of the two that "
-                 "started after the other ended is the consumer, so this link (pointing against time) names no producer; "
-                 "both links are refused when neither started after the other ended (by more than tolerance_ms)",
+    "link_back": "the span it links to links back to it, directly or round a cycle of links, and a message cannot go "
+                 "round: the link of the cycle pointing furthest back against time (the span started before the linked "
+                 "span ended) names no producer, and then every other link of the cycle pointing back by more than "
+                 "tolerance_ms (two overlapping spans linking each other: both)",
     "id_not_sent": "no span in the data sent its message id",
     "no_queue": "it names no queue or topic, so it cannot be paired by time",
     "no_producer_of_queue": "no span in the data sends to its queue (other than those paired by a link, parent "
@@ -546,14 +548,13 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         # span links to spans in the data
         i, j = link_i, link_j
         ok = (j >= 0) & (j != i) & (j != parent[i]) & ~copy[i]
-        # two spans that link to each other: a message cannot go both ways. The consumer is the one that started
-        # after the other ended (tolerance_ms allowed); the link pointing against time is refused (link_back), both
-        # when neither did (before: both kept at confidence 1, one with a negative wait, e.g. -40 ms)
-        mutual = ok & np.isin(i * max(n, 1) + j, (j * max(n, 1) + i)[ok])
-        if mutual.any():
-            w = start[i].astype(np.float64) - end[j].astype(np.float64)  # the wait read with i the consumer
-            link_back[:] = mutual & ~((w > start[j].astype(np.float64) - end[i]) & (w >= -tol_ns))
-            ok &= ~link_back
+        # spans that link to each other, directly or round a cycle of links: a message cannot go round. Per cycle
+        # the link pointing furthest back against time (its span starting before the linked span ended) is
+        # refused (link_back), until no cycle is left; then every other link that was on one and points back by more
+        # than tolerance_ms too (two overlapping spans linking each other: neither sent the other's message).
+        # Before: every link of the cycle kept at confidence 1, one with a negative wait (e.g. -40 ms)
+        link_back[:] = _links_back(i, j, ok, start, end, tol_ns, n)
+        ok &= ~link_back
         i, j = i[ok], j[ok]
         if len(i):
             _, first = np.unique(np.stack([i, j]), axis=1, return_index=True)  # one hop per (span, link target)
@@ -630,6 +631,39 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             all_p=p_rows, all_c=c_rows,
             links=(link_i, link_j, link_t, copy, link_back), parent=parent, handoff=handoff)
     return _Hops(P, C, R, F, D, _workflows(tree, start, P, C), tree, unresolved)
+
+
+def _links_back(i: np.ndarray, j: np.ndarray, ok: np.ndarray, start: np.ndarray, end: np.ndarray, tol: int,
+                n: int) -> np.ndarray:
+    """Which links (``i`` links to ``j``, those with ``ok``) close a cycle of links and point back against time:
+    per strongly connected set of spans, the link with the most negative wait (``start[i] - end[j]``) is refused,
+    round after round until no cycle is left, then every other link that was on a cycle with a wait below
+    ``-tol``. O(links) per round; a cycle-free frame takes one pass."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    back = np.zeros(len(i), dtype=bool)
+    w = start[i].astype(np.float64) - end[j].astype(np.float64)
+
+    def on_cycle(keep: np.ndarray) -> np.ndarray:
+        g = coo_matrix((np.ones(int(keep.sum())), (j[keep], i[keep])), shape=(n, n))
+        comp = connected_components(g, directed=True, connection="strong")[1]
+        return keep & (comp[j] == comp[i])
+
+    cyc = on_cycle(ok) if ok.any() else ok
+    was = cyc.copy()
+    for _ in range(64):
+        if not cyc.any():
+            break
+        e = np.flatnonzero(cyc)
+        g = coo_matrix((np.ones(len(e)), (j[e], i[e])), shape=(n, n))
+        lab = connected_components(g, directed=True, connection="strong")[1][i[e]]  # the set of each link
+        o = np.lexsort((w[e], lab))  # per set, the link pointing furthest back first
+        firsts = o[np.r_[True, lab[o][1:] != lab[o][:-1]]]
+        back[e[firsts]] = True
+        cyc = on_cycle(ok & ~back)
+    back |= cyc  # (a set still cyclic after 64 rounds: all its links)
+    return back | (was & (w < -tol))
 
 
 def _empty_unresolved() -> pd.DataFrame:

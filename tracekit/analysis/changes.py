@@ -137,6 +137,7 @@ from ..core.keys import by_keys
 from ..core.stats import average_ranks
 from ..core.words import clock_text, plural, utc_time, window_text
 from ..errors import ArgumentError, TraceKitError
+from ..schema import shared_attr
 from .timeline import (
     deployments,
     no_data_text,
@@ -944,16 +945,16 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     out = out.sort_values(["p_value", "onset"], kind="stable").reset_index(drop=True)
     # buckets where no span at all was collected (timeline's no_data): left out of every series above, said here
     out.attrs["no_data"] = no_data_text(gaps, str(freq))
-    out.attrs["no_data_windows"] = gaps
+    out.attrs["no_data_windows"] = shared_attr(gaps)
     shortest = max(SHORTEST_CHANGE, min_buckets)
     off = pd.tseries.frequencies.to_offset(shortest * step).freqstr
     off = off if off[:1].isdigit() else f"1{off}"  # "min" is one minute
     out.attrs["resolution"] = (f"A change shorter than about {shortest} buckets of {freq} ({off}) is seldom found, "
                                "however large (ranks cap each bucket's weight); a finer freq sees shorter ones.")
-    out.attrs["params"] = dict(by=by, metric=metrics, freq=freq, alpha=alpha, weighted=weights is not None, ci=ci,
+    out.attrs["params"] = shared_attr(dict(by=by, metric=metrics, freq=freq, alpha=alpha, weighted=weights is not None, ci=ci,
                                min_buckets=min_buckets, shortest_change=shortest, n_perm=n_perm_, n_series=n_tests, seed=seed,
                                direction=direction, freq_asked=freq_asked, freq_note=freq_note,
-                               method="rank epidemic change-point, permutation test (Besag–Clifford), Holm")
+                               method="rank epidemic change-point, permutation test (Besag–Clifford), Holm"))
     return out
 
 

@@ -27,7 +27,7 @@ from ..core import (
 )
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
-from ..schema import STRING, SharedTuple
+from ..schema import STRING, SharedTuple, shared_attr
 
 __all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING", "nonblocking_rules"]
 
@@ -377,7 +377,7 @@ def walk_critical_path(
     failures.sort(key=lambda f: (f.trace_id, f.span_id or "", f.reason))
     out.attrs["failures"] = SharedTuple(failures)  # pandas deep-copies attrs into every derived frame
     out.attrs["duplicates_left_out"] = SharedTuple(kept)
-    out.attrs["params"] = params
+    out.attrs["params"] = shared_attr(params)
     if path_index is not None and len(path_index):
         out.attrs["call_path_index"] = path_index  # parents of the elided (very deep) call paths
     return out

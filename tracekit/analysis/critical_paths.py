@@ -81,7 +81,7 @@ from ..core.cache import frame_cached
 from ..core.keys import by_keys, key_frame
 from ..core.naming import frame_services
 from ..errors import ArgumentError
-from ..schema import SharedTuple
+from ..schema import SharedTuple, shared_attr
 from .critical_path_walk import (  # noqa: F401 (re-exported)
     CP_COLUMNS,
     CRITICAL_PATH,
@@ -344,8 +344,8 @@ def critical_path_breakdown(
     out["trace_share"] = traces / n_used if n_used else np.nan
     out = out.sort_values(["cp_ms", *keys], ascending=[False] + [True] * len(keys), kind="stable").reset_index(drop=True)
     out.attrs["traces"] = n_used
-    out.attrs["services"] = frame_services(spans) or tuple(cp.attrs.get("services", ()))
+    out.attrs["services"] = frame_services(spans) or shared_attr(tuple(cp.attrs.get("services", ())))
     out.attrs["fragment_ms"] = fragment_ms
     out.attrs["percentile_window"] = window
-    out.attrs["params"] = {"by": keys, "percentile_window": window, "critical_path": cp.attrs.get("params")}
+    out.attrs["params"] = shared_attr({"by": keys, "percentile_window": window, "critical_path": cp.attrs.get("params")})
     return out

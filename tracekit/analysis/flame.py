@@ -48,7 +48,7 @@ from ..core import (
 from ..core.naming import frame_services
 from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
-from ..schema import STRING
+from ..schema import STRING, shared_attr
 from .critical_path_walk import requests_only
 
 __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
@@ -362,9 +362,9 @@ def critical_path_tree(cp: pd.DataFrame, by: str = "call_path", spans: pd.DataFr
     ambiguous = _ambiguous_paths(sec, "critical_path_tree")
     out = _tree_from(sec, n_req, _Parents(cp, spans))
     out.attrs["requests"] = n_req
-    out.attrs["services"] = frame_services(spans) or tuple(cp.attrs.get("services", ()))
-    out.attrs["ambiguous_call_paths"] = ambiguous
-    out.attrs["params"] = {"by": by, "percentile_window": percentile_window}
+    out.attrs["services"] = frame_services(spans) or shared_attr(tuple(cp.attrs.get("services", ())))
+    out.attrs["ambiguous_call_paths"] = shared_attr(ambiguous)
+    out.attrs["params"] = shared_attr({"by": by, "percentile_window": percentile_window})
     return out
 
 
@@ -476,9 +476,9 @@ def critical_path_tree_diff(
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)
     out = out.astype({c: STRING for c in ("node", "parent", "service", "name")})
-    out.attrs["requests"] = (na, nb)
-    out.attrs["ambiguous_call_paths"] = ambiguous
-    out.attrs["params"] = {"percentile_window": percentile_window, "n_boot": n_boot, "ci": ci, "seed": seed}
+    out.attrs["requests"] = shared_attr((na, nb))
+    out.attrs["ambiguous_call_paths"] = shared_attr(ambiguous)
+    out.attrs["params"] = shared_attr({"percentile_window": percentile_window, "n_boot": n_boot, "ci": ci, "seed": seed})
     return out
 
 

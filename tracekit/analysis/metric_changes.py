@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import count_arg, holm, result_table, share_arg
+from ..schema import shared_attr
 from .changes import epidemic_tests, holm_permutations, scan_window
 from .metric_series import metric_keys, metric_series
 
@@ -131,8 +132,8 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         for k in reversed(keys):
             out.insert(0, k, pd.Series(dtype="string"))
         out = out[cols]
-        out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
-                                   seed=seed)
+        out.attrs["params"] = shared_attr(dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
+                                   seed=seed))
         # no series, but maybe points: those with no value to average (all NaN) are said, not lost (metric_series)
         out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})
         return out
@@ -153,7 +154,7 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         out = out[out["changed"]]
     out = out.iloc[np.lexsort((-out["delta"].abs().fillna(0).to_numpy(), out["p_value"].to_numpy()))]
     out = out[cols].reset_index(drop=True)
-    out.attrs["params"] = dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
-                               seed=seed)
+    out.attrs["params"] = shared_attr(dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
+                               seed=seed))
     out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})  # not in any series (metric_series)
     return out

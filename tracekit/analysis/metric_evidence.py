@@ -93,6 +93,7 @@ from ..core import exceed_chance, number_arg, result_table, share_beyond_chance
 from ..core.words import percent
 from ..errors import ArgumentError
 from ..metrics_schema import validate_metrics
+from ..schema import shared_attr
 from .metric_series import METRIC_KEYS, described_times, known_names, point_values, require_one_measure, series_codes
 
 __all__ = ["metric_evidence", "metric_scores", "metric_family", "join_metric_evidence", "METRIC_EVIDENCE",
@@ -490,7 +491,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     order = np.lexsort((out["name"].astype(str).to_numpy(), out[by].astype(str).to_numpy(),
                         -out["evidence"].to_numpy(dtype=float)))
     out = out.iloc[order].reset_index(drop=True)
-    out.attrs["params"] = dict(by=by, names=names, prior=prior, q=q)
+    out.attrs["params"] = shared_attr(dict(by=by, names=names, prior=prior, q=q))
     out.attrs["windows"] = dict(incident=(pd.Timestamp(ia, tz="UTC"), pd.Timestamp(ib, tz="UTC")),
                                 baseline=(pd.Timestamp(ba, tz="UTC"), pd.Timestamp(bb, tz="UTC")))
     # histogram points of the rows above whose buckets could not be counted (missing, broken): in the means only

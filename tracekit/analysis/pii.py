@@ -59,7 +59,7 @@ import pandas as pd
 
 from ..core.nested import map_leaves, to_text
 from ..errors import ArgumentError
-from ..schema import SharedTuple, SpansSchemaError
+from ..schema import SharedTuple, SpansSchemaError, shared_attr
 
 __all__ = ["find_pii", "redact", "redact_skipped", "redact_text", "PATTERNS", "USER_KEYS", "SECRET_KEYS", "DEFAULT_KEYS",
            "PII_COLUMNS"]
@@ -884,8 +884,8 @@ def redact(
                 new = pd.Series([r.text(m) if isinstance(m, str) else m for m in col.to_numpy(dtype=object, na_value=None)],
                                 index=spans.index, dtype=object)
                 out[c] = new.astype(col.dtype) if not isinstance(col.dtype, pd.CategoricalDtype) else new.astype("category")
-    out.attrs = {**spans.attrs, "redaction": {"keys": list(r.globs), "patterns": list(r.plist), "method": method,
-                                               "values_replaced": r.count}}
+    out.attrs = {**spans.attrs, "redaction": shared_attr({"keys": list(r.globs), "patterns": list(r.plist),
+                                                          "method": method, "values_replaced": r.count})}
     if "skipped" in spans.attrs and spans.attrs["skipped"]:
         out.attrs["skipped"] = SharedTuple(redact_skipped(spans.attrs["skipped"], keys=r.globs, patterns=r.plist or None,
                                                     method=method, salt=salt))

@@ -77,6 +77,7 @@ from ..core.keys import by_keys, key_frame
 from ..core.naming import get_attribute
 from ..core.words import window_text
 from ..errors import ArgumentError
+from ..schema import shared_attr
 
 __all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "REQUEST_ROWS", "request_rows",
            "timeline_from_requests", "select_requests", "timeline_keys", "no_data_buckets", "no_data_windows", "no_data_text",
@@ -631,7 +632,7 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
         out["covered"] = pd.Series(dtype="float64")
         for k in reversed(keys):
             out.insert(1, k, pd.Series(dtype="string"))
-        out.attrs["params"] = params
+        out.attrs["params"] = shared_attr(params)
         return out[["time", *keys, *names[1:]]]
     t_ns = ns(rows["time"])
     s = step.value
@@ -674,7 +675,7 @@ def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedel
     out["no_data"] = gap
     out["covered"] = np.tile(bucket_coverage(t_ns, step, b0, nb), nk)
     out = out[["time", *keys, *names[1:]]]
-    out.attrs["params"] = params
+    out.attrs["params"] = shared_attr(params)
     return out
 
 

@@ -59,7 +59,7 @@ from ..core.args import number_arg
 from ..core.deprecation import renamed
 from ..core.results import Result
 from ..errors import ArgumentError, TraceKitError
-from ..schema import known_name_column, known_service_column
+from ..schema import known_name_column, known_service_column, shared_attr
 from .critical_paths import critical_path
 from .structure import self_time
 from .traceql import is_traceql, traceql_mask
@@ -430,7 +430,7 @@ def diff_traces(
     # round away float noise of ns differences (a +250 ms lock wait reads 250.0, not 250.00000000003)
     for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms", "start_ms_a", "start_ms_b", "self_ms_a", "self_ms_b"):
         out[c] = out[c].round(6)
-    out.attrs["params"] = {"tolerance_ms": tolerance_ms, "rtol": rtol}
+    out.attrs["params"] = shared_attr({"tolerance_ms": tolerance_ms, "rtol": rtol})
     return out
 
 

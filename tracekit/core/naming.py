@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from ..schema import UNNAMED, known_name_column, known_service_column
+from ..schema import UNNAMED, SharedTuple, known_name_column, known_service_column
 from .attributes import attribute_values, get_attribute
 from .nested import safe_str
 from .tree import SpanTree, span_tree, unique_sorted
@@ -713,7 +713,7 @@ def is_async_handoff(spans: pd.DataFrame, rows: np.ndarray | None = None) -> np.
     return out
 
 
-def frame_services(spans: pd.DataFrame | None) -> tuple[str, ...]:
+def frame_services(spans: pd.DataFrame | None) -> SharedTuple:
     """Every service of a spans frame, sorted (none for ``None`` or a frame without ``service``): what a result carries as ``attrs["services"]`` so that its figure
     colours each service as every other figure of the same frame does (:func:`tracekit.plotting.service_colors`
     resolves palette collisions among the names it is given: a figure of fewer services drew some in other colours).
@@ -723,5 +723,5 @@ def frame_services(spans: pd.DataFrame | None) -> tuple[str, ...]:
     ('DynamoDB', 'SQS', 'api-gateway')
     """
     if not isinstance(spans, pd.DataFrame) or "service" not in spans.columns:
-        return ()
-    return tuple(sorted(map(str, spans["service"].dropna().unique())))
+        return SharedTuple()
+    return SharedTuple(sorted(map(str, spans["service"].dropna().unique())))  # attrs: its deep copy is itself

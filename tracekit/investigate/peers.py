@@ -51,6 +51,7 @@ from ..core import (
     versions,
 )
 from ..errors import ArgumentError
+from ..schema import shared_attr
 
 __all__ = ["peer_outliers", "PEER_OUTLIERS"]
 
@@ -217,6 +218,6 @@ def _typed(out: pd.DataFrame, level: str, min_spans: int, known: bool) -> pd.Dat
     out[level] = out[level].astype("string")
     for c in PEER_OUTLIERS.columns:
         out[c.name] = out[c.name].astype(c.dtype)
-    out.attrs["params"] = {"level": level, "min_spans": min_spans}
+    out.attrs["params"] = shared_attr({"level": level, "min_spans": min_spans})
     out.attrs["status_recorded"] = known
     return out

@@ -19,6 +19,7 @@ from ...core import (
     trace_outcomes,
 )
 from ...core.attributes import attribute_values
+from ...schema import shared_attr
 from ..changes import fitting_freq
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort
@@ -333,7 +334,7 @@ def cold_starts(
             "slow_traces": k, "slow_cold_share": len(cold_tr & slow_ids) / k, "trace_cold_share": len(cold_tr) / n_tr,
         })
     out = COLD_STARTS.typed(pd.DataFrame(rows, columns=cols))
-    out.attrs["params"] = {"slowest": slowest, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
+    out.attrs["params"] = shared_attr({"slowest": slowest, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs})
     return out
 
 
@@ -434,8 +435,8 @@ def cold_start_changes(spans: pd.DataFrame, *, freq: str = "1min", min_buckets: 
         out = out.sort_values(["p_value", "function"], kind="stable").reset_index(drop=True)
     for c in ("onset", "recovery"):
         out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
-    out.attrs["params"] = {"freq": freq, "freq_asked": asked, "freq_note": freq_note, "min_buckets": min_buckets,
-                           "n_perm": n_perm, "seed": seed}
+    out.attrs["params"] = shared_attr({"freq": freq, "freq_asked": asked, "freq_note": freq_note, "min_buckets": min_buckets,
+                           "n_perm": n_perm, "seed": seed})
     return out
 
 

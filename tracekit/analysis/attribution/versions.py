@@ -21,6 +21,7 @@ from ...core import (
 )
 from ...core.deprecation import renamed
 from ...errors import ArgumentError
+from ...schema import shared_attr
 from ..critical_paths import critical_path
 from .common import boot_mean, entry_rows, lookup_keys, usort, value_label
 
@@ -285,6 +286,6 @@ def version_regressions(
     else:
         out["in_incident"] = pd.array([pd.NA] * len(out), dtype="boolean")
     out = out.drop(columns="_draw")
-    out.attrs["params"] = {"attribute": attribute, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs}
+    out.attrs["params"] = shared_attr({"attribute": attribute, "n_boot": n_boot, "ci": ci, "seed": seed, **critical_path_kwargs})
     out.attrs["status_recorded"] = known
     return out

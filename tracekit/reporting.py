@@ -686,8 +686,8 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         x = float(v)
         if unit == "share":
             return percent(x, 1, unit=" %"), True
-        if unit == "ms":
-            return (f"{x:,.1f}" if abs(x) < 1e5 else f"{x:,.0f}"), True
+        if unit == "ms":  # sub-millisecond digits kept, as every sentence says them (core.words.ms_label)
+            return (ms_label(x, unit=False) if abs(x) < 1e5 else f"{x:,.0f}"), True
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}", True
         return f"{x:,.3g}" if abs(x) < 1e-2 or abs(x) >= 1e4 else f"{x:,.3f}".rstrip("0").rstrip("."), True
@@ -789,15 +789,18 @@ def _table(df: pd.DataFrame | None, *, columns: Sequence[str] | None = None, max
 
 
 def _signed(v: Any) -> str:
-    """``+12.3``: a change with its sign, one decimal; "" for NaN. A change that rounds to zero reads ``+0.0`` (a
-    causes cell read "-0.0 [-0.1, +0.1]").
+    """``+12.3``: a change in ms with its sign, one decimal from 1 ms up and below it the digits that tell, as the
+    sentences say it (:func:`~tracekit.core.words.ms_label`); "" for NaN. Nezha's changes of critical path are mostly
+    below 1 ms: one decimal read "+0.3 [+0.0, +0.6]" beside the sentence's "+0.33 ms [+0.048 ms, +0.62 ms]" (an
+    interval that excludes 0 shown as touching it) and "+0.0" for -0.041.
 
-    >>> [_signed(v) for v in (-0.04, 0.04, -12.34, float("nan"))]
-    ['+0.0', '+0.0', '-12.3', '']
+    >>> [_signed(v) for v in (-0.04, 0.048, -12.34, 0.0, float("nan"))]
+    ['-0.04', '+0.048', '-12.3', '+0.0', '']
     """
     if v is None or pd.isna(v):
         return ""
-    return f"{round(float(v), 1) + 0.0:+,.1f}"
+    x = float(v)
+    return ("-" if x < 0 else "+") + ms_label(abs(x), unit=False)
 
 
 def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -806,7 +809,8 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     its side reads "unknown", not a blank."""
     def side(col: str, unit: str, unknown: bool = False) -> pd.Series:
         def f(v: Any) -> str:
-            return "" if pd.isna(v) else (percent(v, 1, unit=" %") if unit == "share" else f"{v:,.1f}")
+            return "" if pd.isna(v) else (percent(v, 1, unit=" %") if unit == "share" else
+                                          ms_label(float(v), unit=False) if unit == "ms" else f"{v:,.1f}")
 
         return pd.Series("unknown", index=t.index) if unknown else t[col].map(f)
 

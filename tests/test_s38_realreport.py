@@ -110,3 +110,38 @@ def test_comparison_sides_keep_microseconds():
     assert row["critical path ms / trace"] == "0.004 → 0.006"
     assert row["Δ ms [95 % interval]"] == "+0.002 [+0.001, +0.003]"
     assert row["p95 ms of its calls"] == "0.005 → 0.007"
+
+
+def _requests(n: int, minutes: float, seed: int = 0) -> pd.DataFrame:
+    """``n`` one-span requests of one route, starting evenly over ``minutes`` from 2026-03-02 14:00:05 UTC."""
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2026-03-02 14:00:05", tz="UTC").value
+    start = t0 + np.linspace(0, minutes * 60e9, n, endpoint=False).astype(np.int64)
+    dur = (rng.lognormal(np.log(50), 0.3, n) * 1e6).astype(np.int64)
+    return tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)],
+                                  "span_id": [f"{i + 1:016x}" for i in range(n)], "parent_id": [None] * n,
+                                  "service": ["web"] * n, "name": ["GET /"] * n, "start": start, "end": start + dur})
+
+
+def test_when_says_too_few_buckets_where_no_series_could_be_tested():
+    spans = _requests(60, 7)  # 7 minutes of requests: one bucket of 1h, seven of 1min
+    pm = tk.postmortem(spans, freq="1h", n_boot=50)
+    assert pm.changes.attrs["params"]["n_series"] == 0  # nothing was tested: there is no p-value to speak of
+    when = " ".join(pm.sentences("when"))
+    assert "comes near" not in when and "p-value" not in when
+    assert when.startswith("Too few time buckets to look for an onset: the 60 requests started in 1 bucket of 1h")
+    # at 1min the seven buckets are tested as before: no such sentence
+    assert not pm.window and "Too few time buckets" not in " ".join(tk.postmortem(spans, freq="1min", n_boot=50).sentences("when"))
+
+
+def test_when_on_jaeger_fixtures_counts_the_buckets_it_could_not_test(jaeger_report):
+    spans, data = jaeger_report
+    when = [f.text for f in data.story.findings if f.topic == "when"]
+    freq = data.story.changes.attrs["params"]["freq"]
+    step = pd.Timedelta(freq).value
+    roots = spans[spans["parent_id"].isna()].sort_values("start", kind="stable").drop_duplicates("trace_id")
+    k = len(np.unique(roots["start"].astype("int64").to_numpy() // step))
+    assert k < 5
+    assert when[0].startswith(f"Too few time buckets to look for an onset: the 30 requests started in {k} buckets of "
+                              f"{freq}"), when[0]
+    assert not any("comes near" in w for w in when)

@@ -45,6 +45,7 @@ from ..core import (
     callees,
     count_arg,
     failed_share,
+    ns,
     percentile,
     require_columns,
     result_table,
@@ -759,6 +760,24 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         if n_req < 20:
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
                                     "treated as the incident.", (), dict(onset=None, recovery=None))]
+        # no series was tested (detect_changes' n_series 0): each route's requests fall in fewer buckets than a change
+        # is looked for over, or never vary. Then no p-value exists: "none comes near: every Holm-adjusted p-value is
+        # above 0.5" was said of 7 minutes of TrainTicket's traces at freq="1h" (one bucket)
+        params = changes.attrs.get("params", {}) if changes is not None else {}
+        untested = params.get("n_series") == 0
+        if untested:
+            need = 2 * int(params.get("min_buckets", 2)) + 1
+            step = pd.Timedelta(pd.tseries.frequencies.to_offset(params.get("freq") or freq or "1min")).value
+            req = trace_outcomes(spans)
+            starts = ns(req["start"][req["request"].to_numpy(dtype=bool)])
+            k = int(len(np.unique(starts[starts != np.iinfo(np.int64).min] // step)))
+            if k < need:
+                bucket = params.get("freq") or freq
+                return [Finding("when", f"Too few time buckets to look for an onset: the {_plural(n_req, 'request')} "
+                                        f"started in {_plural(k, 'bucket')} of {bucket}, and a change is looked for "
+                                        f"over at least {need}; the whole window {window} is treated as the incident. "
+                                        "A finer freq looks closer.", (),
+                                dict(onset=None, recovery=None, buckets=k, buckets_needed=need))]
         from ..analysis.changes import detect_changes
 
         near = None
@@ -789,7 +808,9 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                       candidate_recovery=r["recovery"], candidate_p_value=float(r["p_value"]),
                       candidate_before=float(r["before"]), candidate_during=float(r["during"]))
         else:
-            lead += f"; none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None else ")"
+            lead += (f"; none comes near: every Holm-adjusted p-value is above {NEAR_ALPHA:g})" if near is not None
+                     and not untested else "; no route's series could be tested: each holds too few buckets with "
+                     "requests, or never varies)" if untested else ")")
         cold_words = ""
         if cold_moves is not None and len(cold_moves):  # the cold starts are the change found: when they were
             m = cold_moves.iloc[0]

@@ -428,7 +428,7 @@ def test_postmortem_does_not_say_clocks_agree_beside_a_same_service_child_outsid
 
     assert health_sentence(sim) == ["Trace health: no warnings — traces are whole, parents resolve, clocks agree."]
     said = health_sentence(moved)
-    assert len(said) == 1 and "clocks agree across services; 1 span starts before or end after a parent of its own service" in said[0]
+    assert len(said) == 1 and "clocks agree across services; 1 span starts before or ends after a parent of its own service" in said[0]
 
 
 PLUS_PHONES = {"tel:+14155550100": "tel:****", "phone=+44 20 7946 0958": "phone=****",

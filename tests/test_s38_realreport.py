@@ -145,3 +145,27 @@ def test_when_on_jaeger_fixtures_counts_the_buckets_it_could_not_test(jaeger_rep
     assert when[0].startswith(f"Too few time buckets to look for an onset: the 30 requests started in {k} buckets of "
                               f"{freq}"), when[0]
     assert not any("comes near" in w for w in when)
+
+
+def test_one_trace_with_several_roots_is_said_in_the_singular(real_traces):
+    # Jaeger's example_trace.json: one trace of five root spans
+    pm = tk.postmortem(tk.read(real_traces / JAEGER_FIXTURES / "example_trace.json"), n_boot=20)
+    what = pm.sentences("what")[0]
+    assert "1 trace of 1 holds more than one root span, 5 roots in it:" in what, what
+
+
+def test_one_span_outside_its_own_services_parent_is_said_in_the_singular(real_traces):
+    # X-Ray developer guide: the Lambda Initialization subsegment starts 11 ms before its function segment
+    spans = tk.read(real_traces / "aws-xray-developer-guide" / "xray-api-gettingdata.md.BatchGetTraces-output.json")
+    sure = " ".join(tk.postmortem(spans, n_boot=20).sentences("sure"))
+    assert "1 span starts before or ends after a parent of its own service" in sure, sure
+
+
+def test_baseline_check_counts_one_route_in_the_singular():
+    from tracekit.analysis.baseline_check import baseline_comparability
+
+    spans = _requests(30, 2)
+    other = spans.assign(service="shop", name="POST /pay")
+    reason = baseline_comparability(spans, other).reason
+    assert "only 0 of their 1 operation (" in reason and "only 0 of their 1 service appear" in reason
+    assert "only 0 of their 1 request route appear in it" in reason, reason

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import number_arg, require_columns, routes
-from ..core.words import percent
+from ..core.words import percent, plural
 
 __all__ = ["baseline_comparability", "Comparability", "MIN_SHARED", "own_traces", "baseline_too_small",
            "MAX_INCIDENT_PER_BASELINE", "ENOUGH_BASELINE_TRACES"]
@@ -222,11 +222,13 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
                         "differently")
     n, _, k = counts["operations"]
     if share < min_share:
-        problems.append(f"only {k:,} of their {n:,} operations ({percent(share)} of their spans) appear in it")
+        problems.append(f"only {k:,} of their {plural(n, 'operation')} ({percent(share)} of their spans) "
+                        f"{'appears' if k == 1 else 'appear'} in it")
     for what in ("services", "routes"):
         n, _, k = counts[what]
         if n and k < n / 2:
-            problems.append(f"only {k:,} of their {n:,} {what if what != 'routes' else 'request routes'} appear in it")
+            noun = "service" if what == "services" else "request route"
+            problems.append(f"only {k:,} of their {plural(n, noun)} {'appears' if k == 1 else 'appear'} in it")
     reason = ""
     if problems:
         n_o, nb_o, k_o = counts["operations"]

@@ -637,8 +637,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text += f" ({split_words})"
     many, roots = _several_roots(incident)
     if many:  # said where the count is: each trace is one request, by its first root
-        text += (f" ({_plural(many, 'trace')} of {len(out_inc):,} hold more than one root span, {roots:,} roots in "
-                 "them: a trace exported twice with other times, trace ids reused, or a service starting new roots; each "
+        text += (f" ({_plural(many, 'trace')} of {len(out_inc):,} {'holds' if many == 1 else 'hold'} more than one root "
+                 f"span, {roots:,} roots in {'it' if many == 1 else 'them'}: a trace exported twice with other times, trace ids reused, or a service starting new roots; each "
                  "trace counts as one request, by its earliest root)")
         ev.update(traces_with_several_roots=many, roots_in_them=roots)
     corrected = _what_weighted(req, incident, spans, weights, known) if weights is not None and len(req) else None
@@ -1815,7 +1815,7 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         out.append(Finding("sure", "Trace health: no warnings — traces are whole, parents resolve, " + (
             "clocks agree." if not n_same else
             f"clocks agree across services; {_plural(n_same, 'span')} {'starts' if n_same == 1 else 'start'} before or "
-            "end after a parent of its own service (work after the parent returned, or two hosts of the service whose "
+            f"{'ends' if n_same == 1 else 'end'} after a parent of its own service (work after the parent returned, or two hosts of the service whose "
             "clocks differ).")))
     return out
 

@@ -169,3 +169,17 @@ def test_baseline_check_counts_one_route_in_the_singular():
     reason = baseline_comparability(spans, other).reason
     assert "only 0 of their 1 operation (" in reason and "only 0 of their 1 service appear" in reason
     assert "only 0 of their 1 request route appear in it" in reason, reason
+
+
+def test_an_evidence_trace_that_is_also_a_slowest_request_keeps_its_rank():
+    from tracekit.investigate.postmortem import Finding
+    from tracekit.reporting import _examples
+
+    # three requests, 1,287 / 880 / 835 ms; the evidence of the cause is the 880 ms one (the TrainTicket 09:25 report
+    # listed "Evidence of the cause", "slowest request #1", "slowest request #3")
+    summary = pd.DataFrame({"trace_id": ["a", "b", "c"], "request_ms": [1287.3, 880.2, 835.5],
+                            "extent_ms": [1287.3, 880.2, 835.5], "failed": [pd.NA] * 3})
+    story = SimpleNamespace(window=None, findings=[Finding("where", "x", ("b",))])
+    labels = [label for label, _ in _examples(story, summary, 3)]
+    assert labels[0] == "evidence of the cause, also slowest request #2 (request 880.2 ms, trace extent 880.2 ms)"
+    assert [x.split(" (")[0] for x in labels[1:]] == ["slowest request #1", "slowest request #3"]

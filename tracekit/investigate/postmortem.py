@@ -1703,7 +1703,8 @@ def _span_words(d: pd.Timedelta) -> str:
 
 def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFrame) -> str:
     """``, which started 2023-01-29 08:42:09–08:51:04 UTC (40 of them after the incident's first request)`` or
-    ``(ending 6 min before …)``: a baseline given is said with its period and where it lies against the incident
+    ``(ending 6 min before …)`` or ``(all of them after the incident, starting 2.1 h after its last request)``: a
+    baseline given is said with its period and where it lies against the incident
     (Nezha's reports said "the baseline given" of baselines holding the previous fault's minutes, or a minute after
     the incident). A baseline most of whose traces started within the data's own period (``spans``: the bundled
     baseline is the incident hour's counterfactual twin) is said to be of the same period: "672 of them after the
@@ -1724,6 +1725,9 @@ def _given_period(incident: pd.DataFrame, base: pd.DataFrame, spans: pd.DataFram
         # "the same period" only when every trace is in it (a fresh reader: "3 of its 5" is not the same period)
         where = (("the same period as the data" if within == len(b) else "mostly the data's own period")
                  + f": {within:,} of its {len(b):,} traces started between the data's first and last request")
+    elif t0 > i.max():  # wholly after the incident (a recovery, or a later hour): said as "ending … before" is
+        # (Nezha TrainTicket 13:31 against the 15:41 minutes read "149 of them after the incident's first request")
+        where = f"all of them after the incident, starting {_span_words(t0 - i.max())} after its last request"
     else:
         where = (f"{after:,} of them after the incident's first request" if after else
                  f"ending {_span_words(first - t1)} before the incident's first request")

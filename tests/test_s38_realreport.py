@@ -196,3 +196,13 @@ def test_a_baseline_wholly_after_the_incident_is_said_as_such():
     sure = tk.postmortem(incident, later, n_boot=20).sentences("sure")[0]
     assert f"(all of them after the incident, starting {gap:.1f} h after its last request)" in sure, sure
     assert "of them after the incident's first request" not in sure
+
+
+def test_the_header_says_an_ongoing_window_with_the_seconds_the_findings_say():
+    from tracekit.reporting import _window_words
+
+    # Nezha OnlineBoutique 2022-08-22 04:27 (cartservice network delay): the change was under way when spans came
+    # back at 04:27:15; the header said "from 04:27 UTC (ongoing)"
+    onset = pd.Timestamp("2022-08-22 04:27:15", tz="UTC")
+    assert _window_words((onset, pd.NaT)) == "from 04:27:15 UTC (ongoing)"
+    assert _window_words((onset.floor("1min"), pd.NaT)) == "from 04:27 UTC (ongoing)"  # a whole minute as before

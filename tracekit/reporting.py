@@ -1181,8 +1181,13 @@ def _window_words(window: Any) -> str:
     from .analysis.changes import window_text
 
     onset, recovery = window
-    return window_text(onset, recovery) if recovery is not None and not pd.isna(recovery) else \
-        f"from {pd.Timestamp(onset):%H:%M} UTC (ongoing)"
+    if recovery is not None and not pd.isna(recovery):
+        return window_text(onset, recovery)
+    # its seconds kept when it has them, as the findings say it (Nezha OnlineBoutique 04:27: "from 04:27 UTC" in the
+    # header beside "under way when spans were collected again at 04:27:15 UTC" and a baseline "04:19:19–04:27:15")
+    t = pd.Timestamp(onset)
+    t = t.tz_convert("UTC") if t.tzinfo is not None else t
+    return f"from {t:%H:%M} UTC (ongoing)" if t == t.floor("1min") else f"from {t:%H:%M:%S} UTC (ongoing)"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")

@@ -206,3 +206,24 @@ def test_the_header_says_an_ongoing_window_with_the_seconds_the_findings_say():
     onset = pd.Timestamp("2022-08-22 04:27:15", tz="UTC")
     assert _window_words((onset, pd.NaT)) == "from 04:27:15 UTC (ongoing)"
     assert _window_words((onset.floor("1min"), pd.NaT)) == "from 04:27 UTC (ongoing)"  # a whole minute as before
+
+
+def test_a_baseline_found_before_a_gap_says_when_its_traces_started():
+    # 60 fast requests in 14:00:05–14:02:05, no span until 14:09:05, then 90 requests five times slower (Nezha
+    # OnlineBoutique 04:27's shape: spans 04:19:19–04:20:30, none until the change at 04:27:15)
+    before = _requests(60, 2)
+    after = _requests(90, 3, seed=2)
+    after = after.assign(trace_id=[f"{i + 5000:032x}" for i in range(90)], span_id=[f"{i + 5000:016x}" for i in range(90)],
+                         start=after["start"] + pd.Timedelta("9min"),
+                         end=after["start"] + pd.Timedelta("9min") + (after["end"] - after["start"]) * 5)
+    spans = pd.concat([before, after], ignore_index=True)
+    pm = tk.postmortem(spans, n_boot=20)
+    onset = pm.window[0]
+    assert pd.Timestamp("2026-03-02 14:02:05", tz="UTC") < onset <= pd.Timestamp("2026-03-02 14:09:05", tz="UTC")
+    last = before["start"].max()
+    assert pm.baseline["trace_id"].nunique() == 60 and pm.baseline["start"].max() == last
+    # the period is where its 60 traces started, then the gap up to the change; not "14:00:05–14:09:05"
+    src = pm.baseline_source
+    assert src.startswith("the normal period before the change (14:00:05–14:02:"), src
+    assert f"{onset:%H:%M:%S} UTC, 60 traces" not in src
+    assert f"no span collected in 14:02:" in src and f"–{onset:%H:%M:%S} UTC, up to the change)" in src, src

@@ -1330,7 +1330,14 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
         alone = n_before >= min_baseline or split.after.empty
         base, left_out = _without_other_changes(split.before if alone else split.normal, freq, alpha, weights)
         n_base = base["trace_id"].nunique()
-        if alone:
+        # a period ending in buckets where no span at all was collected, up to the onset, ends where spans stopped and
+        # says the gap (Nezha OnlineBoutique 04:27: "04:19:19–04:27:15 UTC, 533 traces" of traces that started
+        # 04:19:19–04:20:30, none in the 6¾ minutes before the change)
+        gap = next((g for g in changes.attrs.get("no_data_windows", []) if g[1] == split.onset), None)
+        if alone and gap is not None:
+            source = (f"the normal period before the change ({window_text(spans['start'].min(), gap[0])}, "
+                      f"{plural(n_base, 'trace')}; no span collected in {window_text(*gap)}, up to the change")
+        elif alone:
             source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {plural(n_base, 'trace')}"
         else:
             # "before and after" only when both hold traces: a change already going at the data's start has no before

@@ -226,4 +226,4 @@ def test_a_baseline_found_before_a_gap_says_when_its_traces_started():
     src = pm.baseline_source
     assert src.startswith("the normal period before the change (14:00:05–14:02:"), src
     assert f"{onset:%H:%M:%S} UTC, 60 traces" not in src
-    assert f"no span collected in 14:02:" in src and f"–{onset:%H:%M:%S} UTC, up to the change)" in src, src
+    assert "no span collected in 14:02:" in src and f"–{onset:%H:%M:%S} UTC, up to the change)" in src, src

@@ -184,14 +184,20 @@ def xray_fast_on(monkeypatch):
     monkeypatch.setattr(xray_fast, "ENABLED", True)
     for k in xray_fast.STATS:
         monkeypatch.setitem(xray_fast.STATS, k, 0)
-    opened = []
-    real = readers.open_documents
+    opened = []  # one entry per read of a part (a file, the bytes, the parsed value): a second is the checked re-read
+    real = readers.open_parts
+
+    def counted(part):
+        def read():
+            opened.append(1)
+            return part()
+        return read
 
     def counting(*a, **k):
-        opened.append(1)
-        return real(*a, **k)
+        b, parts = real(*a, **k)
+        return b, map(counted, parts)
 
-    monkeypatch.setattr(readers, "open_documents", counting)
+    monkeypatch.setattr(readers, "open_parts", counting)
     return opened
 
 

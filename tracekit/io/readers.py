@@ -17,7 +17,7 @@ import pandas as pd
 from ._sources import close_read
 from .otlp import Collector, collected_frame, finish_read, gc_paused
 from .otlp_fast import read_into
-from .xray import open_documents
+from .xray import open_parts
 from .xray_fast import add_value
 
 __all__ = ["read_otlp", "read_xray"]
@@ -92,7 +92,8 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
     A segment or subsegment holding ``id``, ``trace_id``, ``parent_id``, ``start_time``, ``end_time`` or ``name``
     twice with different values is refused, naming the key (JSON parsers keep the last silently); when the fast
-    path's counts say a Document may hold one, the source is read again by the checked walk.
+    path's counts say a Document may hold one, that file (or object) is read again by the checked walk, not the
+    whole source.
 
     Parameters
     ----------
@@ -127,16 +128,18 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-    b, docs = open_documents(source, errors)
+    b, parts = open_parts(source, errors)
     with gc_paused():  # millions of small containers and no cycles (measured: ~40% of the time with the GC on)
-        for d in docs:
-            add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
-            del d
-        if b.recheck:  # a Document may hold an identity key twice (xray_fast's counts): read again, checked
-            b, docs = open_documents(source, errors, again=b)
-            for d in docs:
-                b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+        for part in parts:
+            mark = b.mark()
+            for d in part():
+                add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
                 del d
+            if b.recheck:  # a Document may hold an identity key twice (xray_fast's counts): this part read again, checked
+                b.rollback(mark)
+                for d in part():
+                    b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
+                    del d
         df = b.frame()
         if not len(df) and not b.skipped:
             b.fail(b.no_spans())  # never 0 spans silently

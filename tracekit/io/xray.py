@@ -95,7 +95,8 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 from sys import intern
@@ -140,7 +141,7 @@ from ._sources import (
     unique_keys,
 )
 
-__all__ = ["trace_extra", "is_daemon_header", "open_documents", "IDENTITY_KEYS", "segment_records"]
+__all__ = ["trace_extra", "is_daemon_header", "open_parts", "IDENTITY_KEYS", "segment_records"]
 
 #: the keys that say which span a segment or subsegment is and when: one given twice with different values in a
 #: (sub)segment refuses it, naming the key (JSON parsers keep the last silently;
@@ -196,14 +197,14 @@ PARENT_PROBLEM = "tracekit.parent_problem"
 # soon as they are parsed, and so that lenient mode can go on past a bad file or a bad line
 
 
-def open_documents(source: Any, errors: str, again: _Builder | None = None) -> tuple[_Builder, Iterator[Document]]:
-    """The builder a read fills and the Documents of ``source`` (files parsed lazily, one at a time). ``again``: the
-    builder of a first read of ``source``, read again (a file object's content is the one it kept)."""
+def open_parts(source: Any, errors: str) -> tuple[_Builder, Iterator[Callable[[], Iterator[Document]]]]:
+    """The builder a read fills and the parts of ``source``: one per file (a path, bytes, a JSON string, a file
+    object's content) or the parsed value, each a callable giving that part's Documents (the file parsed lazily when
+    called, so its bytes are freed once parsed). Called again, a part reads the same file again: a part whose fast
+    read may have missed an identity key given twice is read again by the checked walk, not the whole source
+    (:meth:`_Builder.mark`, :meth:`_Builder.rollback`)."""
     b = _Builder(lenient=errors == "skip", owned=not _is_parsed(source))
-    if again is not None and again.object_data is not None:
-        data, name = again.object_data
-        return b, _file_documents(text_bytes(data) if isinstance(data, str) else data, name, b)
-    return b, _documents(source, b)
+    return b, _parts(source, b)
 
 
 def _is_parsed(source: Any) -> bool:
@@ -213,7 +214,7 @@ def _is_parsed(source: Any) -> bool:
     return isinstance(source, (list, tuple)) and not (source and all(is_pathlike(x) for x in source))
 
 
-def _documents(source: Any, b: _Builder) -> Iterator[Document]:
+def _parts(source: Any, b: _Builder) -> Iterator[Callable[[], Iterator[Document]]]:
     if is_pathlike(source):
         path = checked_path(source)
         if path.is_dir():
@@ -225,22 +226,26 @@ def _documents(source: Any, b: _Builder) -> Iterator[Document]:
         for f in files:
             if not f.exists():
                 raise FileNotFoundError(f"no such file or directory: {display_name(f)!r}")
-            yield from _file_documents(path_bytes(f), display_name(f), b)
+            yield partial(_path_documents, f, b)
     elif isinstance(source, (list, tuple)) and source and all(is_pathlike(x) for x in source):
         for p in source:
-            yield from _documents(p, b)
+            yield from _parts(p, b)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield from _file_documents(bytes(source), OBJECT, b)
+        data = bytes(source)
+        yield partial(_file_documents, data, OBJECT, b)
     elif isinstance(source, str):
-        yield from _file_documents(text_bytes(source), OBJECT, b)
+        yield partial(_file_documents, text_bytes(source), OBJECT, b)
     elif hasattr(source, "read") and not isinstance(source, (dict, list, tuple)):
         name = getattr(source, "name", OBJECT)
         name = display_name(name) if isinstance(name, (str, Path)) else OBJECT
-        data = object_bytes(source, name)
-        b.object_data = (data, name)  # (held here for the whole read anyway: kept for a second read)
-        yield from _file_documents(text_bytes(data) if isinstance(data, str) else data, name, b)
+        data = object_bytes(source, name)  # (read once: kept for a second read of this part)
+        yield partial(_file_documents, text_bytes(data) if isinstance(data, str) else data, name, b)
     else:
-        yield from iter_documents(source)
+        yield partial(iter_documents, source)
+
+
+def _path_documents(f: Path, b: _Builder) -> Iterator[Document]:
+    yield from _file_documents(path_bytes(f), display_name(f), b)
 
 
 def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
@@ -531,11 +536,10 @@ class _Builder:
         self.ignored: list[SkippedRecord] = []  # daemon protocol headers
         self.empty: SkippedRecord | None = None
         self.unprocessed: list[str] = []
-        #: the fast path (tracekit.io.xray_fast) found a page whose Documents may hold an identity key twice: the read
-        #: is done again by the checked code (read_xray), which refuses such a (sub)segment
+        #: the fast path (tracekit.io.xray_fast) found a page whose Documents may hold an identity key twice: the part
+        #: (file) is read again by the checked code (read_xray), which refuses such a (sub)segment
         self.recheck = False
         self.keys_seen: list[int] = []
-        self.object_data: tuple[Any, str] | None = None  # a file object's content, for that second read
         # per span
         self.span_id: list = []
         self.parent_id: list = []
@@ -576,6 +580,28 @@ class _Builder:
         self._aws_attr_keys: dict[str, str] = {}
         self._file = None
         self._file_count = 0
+
+    # -- a part read again
+    def mark(self) -> tuple:
+        """What the builder holds now, for :meth:`rollback`: the lengths of its lists (rows are only appended)."""
+        return (len(self.span_id), len(self.d_trace), len(self.indep), len(self.skipped), len(self.ignored),
+                len(self.unprocessed), self.empty, self._file, self._file_count)
+
+    def rollback(self, mark: tuple) -> None:
+        """Forget everything added since :meth:`mark` gave ``mark`` (a part about to be read again, checked)."""
+        rows, docs, indep, skipped, ignored, unprocessed, self.empty, self._file, self._file_count = mark
+        for col in (self.span_id, self.parent_id, self.name, self.start, self.end, self.bits, self.http_status,
+                    self.attributes):
+            del col[rows:]
+        for sparse in (self.status_message, self.events, self.links):
+            for r in [r for r in sparse if r >= rows]:
+                del sparse[r]
+        for col in (self.d_trace, self.d_service, self.d_resource, self.d_inferred, self.d_count, self.d_file,
+                    self.d_record, self.d_where, self.d_j):
+            del col[docs:]
+        del self.indep[indep:], self.skipped[skipped:], self.ignored[ignored:], self.unprocessed[unprocessed:]
+        self._last_tid = (None, "")
+        self.recheck = False
 
     # -- errors
     def empty_at(self, reason: str, file: str, record: str | None) -> None:

@@ -3,6 +3,10 @@
 1. read_xray: a Document whose fast-path key counts differ (an identity key given twice) made the whole source be
    read again by the checked walk; now only that file (or the bytes / file object / parsed value) is read again, the
    rows of the others kept.
+2. read_logs looked for a repeated identity key only in OTLP log records: a CloudWatch Logs event (``timestamp``,
+   ``message``, ``logStreamName``, ``eventId``, ``ingestionTime``), a JSON log line (the keys its time, message, trace
+   and span ids are read from), a GELF record (``short_message``, ``_trace_id``…) or a CloudWatch event's JSON message
+   given one twice with different values loaded the last silently; now refused, naming the record and the key.
 
 Every input is built by construction (JSON text written by hand so that a key can be given twice).
 """
@@ -63,3 +67,75 @@ def test_read_xray_reads_again_only_the_file_holding_a_repeated_key(tmp_path, fi
     with pytest.raises(TraceFormatError, match="key 'id' is given 2 times") as info:
         tk.read_xray([tmp_path / "c.json", tmp_path / "b.json"])
     assert info.value.file.endswith("b.json") and info.value.record == "Traces[0].Segments[1]"
+
+
+# ----------------------------------------------------------------------------- read_logs: CloudWatch, JSON lines, GELF
+
+MS = 1_700_000_000_000  # ms: 2023-11-14T22:13:20Z
+
+
+def _cw(*events: str) -> bytes:
+    return ('{"events": [' + ", ".join(events) + '], "searchedLogStreams": []}').encode()
+
+
+def _event(i: int, extra: str = "", message: str | None = None) -> str:
+    d = {"logStreamName": "s", "timestamp": MS + i, "message": message or f"m{i}", "ingestionTime": MS + i + 5,
+         "eventId": str(i)}
+    return json.dumps(d)[:-1] + extra + "}"
+
+
+def _jline(i: int, extra: str = "") -> str:
+    d = {"time": f"2023-11-14T22:13:2{i}Z", "msg": f"m{i}", "trace_id": f"{i:032x}", "span_id": f"{i:016x}", "route": "/a"}
+    return json.dumps(d)[:-1] + extra + "}"
+
+
+def _gelf(i: int, extra: str = "") -> str:
+    d = {"version": "1.1", "host": "h", "short_message": f"m{i}", "timestamp": MS / 1000 + i, "level": 6,
+         "_trace_id": f"{i:032x}"}
+    return json.dumps(d)[:-1] + extra + "}"
+
+
+# (the text, where the bad record is, the key given twice): each second value differs from the first
+LOG_CASES = {
+    **{f"cloudwatch-{k}": (_cw(_event(1), _event(2, f', "{k}": {v}'), _event(3)), "events[1]", k)
+       for k, v in [("timestamp", MS + 9), ("message", '"other"'), ("logStreamName", '"t"'), ("eventId", '"99"'),
+                    ("ingestionTime", MS + 99)]},
+    **{f"json-lines-{k}": ("\n".join([_jline(1), _jline(2, f', "{k}": {v}'), _jline(3)]).encode() + b"\n", "line 2", k)
+       for k, v in [("time", '"2023-11-14T22:14:00Z"'), ("msg", '"other"'), ("trace_id", f'"{9:032x}"'),
+                    ("span_id", f'"{9:016x}"')]},
+    **{f"gelf-{k}": ("\n".join([_gelf(1), _gelf(2, f', "{k}": {v}'), _gelf(3)]).encode() + b"\n", "line 2", k)
+       for k, v in [("short_message", '"other"'), ("timestamp", MS / 1000 + 9), ("_trace_id", f'"{9:032x}"')]},
+}
+
+
+@pytest.mark.parametrize("case", list(LOG_CASES))
+def test_read_logs_refuses_an_identity_key_given_twice_naming_record_and_key(case):
+    text, where, key = LOG_CASES[case]
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_logs(text)
+    assert info.value.record == where and f"key {key!r} is given 2 times with different values" in info.value.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_logs(text, errors="skip")
+    # the two clean records load (m1, m3), the bad one is listed where it is; no mark reaches the attributes
+    assert df["body"].tolist() == ["m1", "m3"] and [s.record for s in df.attrs["skipped"]] == [where]
+    assert not any(str(k).startswith("\x00") for a in df["attributes"] for k in a)
+
+
+def test_read_logs_refuses_a_repeated_key_in_a_cloudwatch_events_json_message():
+    inner = '{"msg": "a", "level": "info", "msg": "b"}'
+    text = _cw(_event(1), _event(2, message=inner))
+    with pytest.raises(TraceFormatError, match="message: key 'msg' is given 2 times") as info:
+        tk.read_logs(text)
+    assert info.value.record == "events[1]"
+
+
+def test_read_logs_a_repeated_key_with_one_value_or_not_an_identity_key_loads():
+    # the same message twice (nothing lost) and an attribute key twice (route: not an identity key, the last kept as
+    # every JSON parser keeps it): both load, as without the copy
+    text = "\n".join([_jline(1, ', "msg": "m1"'), _jline(2, ', "route": "/b"')]).encode() + b"\n"
+    df = tk.read_logs(text)
+    assert df["body"].tolist() == ["m1", "m2"] and df["attributes"].iloc[1]["route"] == "/b"
+    cw = tk.read_logs(_cw(_event(1, ', "message": "m1"'), _event(2)))
+    assert cw["body"].tolist() == ["m1", "m2"]
+

@@ -16,6 +16,7 @@ reader lists in ``attrs["ignored"]`` (:func:`ignored_file_records`, through :fun
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import json
@@ -1136,27 +1137,46 @@ def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[st
     return parsed if marked or value is None else value
 
 
+@functools.lru_cache(maxsize=64)
+def _key_patterns(keys: tuple[str, ...], text: bool) -> dict[str, bytes | str]:
+    """Each of ``keys`` → its :func:`key_patterns` (made once per tuple of keys, not per document: per JSON line
+    they cost more than the counts)."""
+    return dict(zip(keys, key_patterns(keys, text), strict=True))
+
+
 def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...],
                 records: Records | None = None) -> Any:
     """``value`` (``loads(data)``), or, when an object of it may hold one of ``keys`` twice (:func:`may_repeat_keys`
     on :func:`keys_present`), the text parsed again with those of ``records`` marked (:func:`marked_duplicates`).
     ``records`` given, only they are counted (a walk of every object of an OTLP document doubled the checked read):
     a key of the same name elsewhere makes the counts differ, so that document is parsed again: slower, never
-    wrong; a document holding no record (a JSON log line that is not OTLP) is not looked at."""
-    text = isinstance(data, str)
+    wrong; a document holding no record (a JSON log line that is not OTLP) is not looked at. Only the keys some
+    record holds are counted in the text (a key no record holds is not held twice either): a JSON log line holds a
+    few of read_logs' ~40 identity keys.
+
+    >>> unique_keys(b'{"msg": "a", "msg": "b"}', {"msg": "b"}, ("msg", "time"), lambda v: [v])
+    {'msg': 'b', '\\x00duplicate keys': {'msg': ['a', 'b']}}
+    >>> unique_keys(b'{"msg": "a", "time": 1}', {"msg": "a", "time": 1}, ("msg", "time"), lambda v: [v])
+    {'msg': 'a', 'time': 1}
+    """
+    patterns = _key_patterns(keys, isinstance(data, str))
     if records is None:
-        present = keys_present(value, keys)
+        present = dict(zip(keys, keys_present(value, keys), strict=True))
     else:
-        present = [0] * len(keys)
+        present = {}
         some = False
+        get = present.get
         for r in records(value):
             some = True
-            for i, k in enumerate(keys):
-                if k in r:
-                    present[i] += 1
+            for k in r:  # (a record's keys: fewer than the identity keys of a reader reading several shapes)
+                if k in patterns:
+                    present[k] = get(k, 0) + 1
         if not some:  # no record to refuse (a mark anywhere else is taken off): nothing to look for
             return value
-    if not may_repeat_keys(key_counts(data, key_patterns(keys, text)), present):
+    held = [k for k, n in present.items() if n]
+    if not held:
+        return value
+    if not may_repeat_keys(key_counts(data, tuple(patterns[k] for k in held)), [present[k] for k in held]):
         return value
     return marked_duplicates(data, value, keys, records)
 

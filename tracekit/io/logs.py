@@ -132,6 +132,7 @@ from ._sources import (
     short,
     source_name,
     text_bytes,
+    unique_keys,
     warn_page,
 )
 from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
@@ -145,34 +146,107 @@ __all__ = ["read_logs"]
 Errors = Literal["raise", "skip"]
 
 #: the keys that say which span a log record belongs to, when and what it says: one given twice with different values
-#: in an OTLP log record refuses it, naming the key (JSON parsers keep the last silently;
-#: :func:`tracekit.io._sources.unique_keys`)
-IDENTITY_KEYS = ("traceId", "spanId", "timeUnixNano", "observedTimeUnixNano", "body", "trace_id", "span_id",
-                 "time_unix_nano", "observed_time_unix_nano")
+#: in a log record refuses it, naming the key (JSON parsers keep the last silently;
+#: :func:`tracekit.io._sources.unique_keys`). Each kind of record has its own (:data:`_OTLP_KEYS`, :data:`_CW_KEYS`,
+#: :data:`_JSON_KEYS`); the text is looked at for all of them at once
+_OTLP_KEYS = ("traceId", "spanId", "timeUnixNano", "observedTimeUnixNano", "body", "trace_id", "span_id",
+              "time_unix_nano", "observed_time_unix_nano")
+#: a CloudWatch Logs event's (filter-log-events / get-log-events output, a subscription payload's logEvents): its time,
+#: text, stream and id
+_CW_KEYS = ("timestamp", "message", "ingestionTime", "logStreamName", "eventId")
+_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
+_MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
+_TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
+               "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace")
+_SPAN_KEYS = ("span_id", "spanId", "spanID", "SpanID", "SpanId", "span.id", "otelSpanID", "logging.googleapis.com/spanId")
+#: a JSON log record's (JSON lines, a CloudWatch event's JSON message, GELF): every key its time, message, trace id and
+#: span id are taken from (json_record), and GELF's message and ids (short_message, _trace_id, _span_id)
+_JSON_KEYS = _TIME_KEYS + _MESSAGE_KEYS + _TRACE_KEYS + _SPAN_KEYS + ("short_message", "_trace_id", "_span_id")
+IDENTITY_KEYS = tuple(dict.fromkeys(_OTLP_KEYS + _CW_KEYS + _JSON_KEYS))
+_OTLP_SET, _CW_SET, _JSON_SET = frozenset(_OTLP_KEYS), frozenset(_CW_KEYS), frozenset(_JSON_KEYS)
+_NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
+             "Traces", "Segments", "batches")
+_NOT_LOGS_SET = frozenset(_NOT_LOGS)
+
+
+def _shape(value: dict) -> str:
+    """What read_logs reads an object as: ``otlp`` (resourceLogs), ``cloudwatch`` (filter-log-events /
+    get-log-events output), ``awslogs`` / ``payload`` / ``kinesis`` / ``firehose`` (a subscription's delivery, its
+    payload), ``other`` (another signal), ``result`` (a query's result of OTLP logs) or ``record`` (a JSON log record)."""
+    if "resourceLogs" in value or "resource_logs" in value:
+        return "otlp"
+    if "events" in value and (value.keys() <= _CW_OUTPUT or type(value["events"]) is list and (
+            "nextToken" in value or "nextForwardToken" in value or "searchedLogStreams" in value or not value["events"]
+            or type(value["events"][0]) is dict and "message" in value["events"][0])):
+        return "cloudwatch"
+    if type(value.get("awslogs")) is dict and len(value) == 1:
+        return "awslogs"
+    if "logEvents" in value and (type(value["logEvents"]) is list or "messageType" in value):
+        return "payload"
+    if "Records" in value and type(value["Records"]) is list and value["Records"] \
+            and type(value["Records"][0]) is dict and "kinesis" in value["Records"][0]:
+        return "kinesis"
+    if "records" in value and ("deliveryStreamArn" in value or "invocationId" in value):
+        return "firehose"
+    if not _NOT_LOGS_SET.isdisjoint(value):
+        return "other"
+    if "result" in value and type(value["result"]) is dict and "resourceLogs" in value["result"]:
+        return "result"
+    return "record"
 
 
 def log_records(value: Any) -> Iterator[dict]:
-    """The OTLP log records of a parsed document (``resourceLogs[].scopeLogs[].logRecords[]``, either spelling, the
-    pre-1.0 ``logs``): the objects whose repeated identity keys refuse them."""
+    """The log records of a parsed document: the objects whose repeated identity keys refuse them. OTLP's
+    (``resourceLogs[].scopeLogs[].logRecords[]``, either spelling, the pre-1.0 ``logs``), CloudWatch Logs events
+    (``events``, ``logEvents``) and a JSON log record (an object of no other shape, in a list or not).
+
+    >>> [sorted(r) for r in log_records([{"msg": "a", "time": 1}, {"events": [{"timestamp": 1, "message": "b"}]}])]
+    [['msg', 'time'], ['message', 'timestamp']]
+    """
     stack = [value]
     while stack:
         v = stack.pop()
         if type(v) is list:
-            stack.extend(v)
+            stack.extend(reversed(v))
             continue
         if type(v) is not dict:
             continue
-        for key in ("resourceLogs", "resource_logs"):
-            for rl in v.get(key) if type(v.get(key)) is list else ():
-                if type(rl) is not dict:
-                    continue
-                for sk in ("scopeLogs", "scope_logs", "instrumentationLibraryLogs", "instrumentation_library_logs"):
-                    for sl in rl.get(sk) if type(rl.get(sk)) is list else ():
-                        if type(sl) is not dict:
-                            continue
-                        for rk in ("logRecords", "log_records", "logs"):
-                            recs = sl.get(rk)
-                            yield from (r for r in recs if type(r) is dict) if type(recs) is list else ()
+        shape = _shape(v)
+        if shape == "otlp":
+            for key in ("resourceLogs", "resource_logs"):
+                for rl in v.get(key) if type(v.get(key)) is list else ():
+                    if type(rl) is not dict:
+                        continue
+                    for sk in ("scopeLogs", "scope_logs", "instrumentationLibraryLogs", "instrumentation_library_logs"):
+                        for sl in rl.get(sk) if type(rl.get(sk)) is list else ():
+                            if type(sl) is not dict:
+                                continue
+                            for rk in ("logRecords", "log_records", "logs"):
+                                recs = sl.get(rk)
+                                yield from (r for r in recs if type(r) is dict) if type(recs) is list else ()
+        elif shape == "cloudwatch" or shape == "payload":
+            evs = v.get("events" if shape == "cloudwatch" else "logEvents")
+            yield from (e for e in evs if type(e) is dict) if type(evs) is list else ()
+        elif shape == "result":
+            stack.append(v["result"])
+        elif shape == "record":
+            yield v  # a JSON log record (GELF too)
+
+
+def _itself(value: Any) -> Iterator[dict]:
+    """A CloudWatch event's JSON message: the record is the object itself."""
+    yield value
+
+
+def _repeated(obj: dict, keys: frozenset) -> str | None:
+    """Why ``obj`` (parsed here: :func:`~tracekit.io._sources.unique_keys` marked it) is refused: one of ``keys`` (its
+    kind's identity keys) given twice with different values; None when none is. The mark is taken off."""
+    marks = obj.pop(DUPLICATE_KEYS, None)
+    if marks is None:
+        return None
+    marks = {k: v for k, v in marks.items() if k in keys}
+    return duplicate_reason(marks) if marks else None
+
 
 #: GELF's (Graylog's) syslog levels as severity words (0 emergency, 1 alert, 2 critical: FATAL; 5 notice: INFO)
 _SYSLOG_LEVELS = {0: "FATAL", 1: "FATAL", 2: "FATAL", 3: "ERROR", 4: "WARN", 5: "INFO", 6: "INFO", 7: "DEBUG"}
@@ -204,17 +278,10 @@ def _gelf(rec: dict) -> dict:
 
 #: the keys of ``aws logs filter-log-events`` / ``get-log-events`` output
 _CW_OUTPUT = frozenset(["events", "nextToken", "nextForwardToken", "nextBackwardToken", "searchedLogStreams"])
-_NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
-             "Traces", "Segments", "batches")
-_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
-_MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
 #: structlog's message key (its default): the message when it is a string and no key above is there (an ``event``
 #: object, as Elastic's ECS writes one, or an ``event`` beside a ``message``, stays in ``attributes``)
 _EVENT_KEY = "event"
 _LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel")
-_TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
-               "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace")
-_SPAN_KEYS = ("span_id", "spanId", "spanID", "SpanID", "SpanId", "span.id", "otelSpanID", "logging.googleapis.com/spanId")
 _SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName")
 _HOST_KEYS = ("host", "hostname", "host.name", "pod", "k8s.pod.name")
 _SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1
@@ -313,12 +380,11 @@ class _Logs:
             self.problem(f"expected a JSON object (a log record, OTLP resourceLogs or CloudWatch events), got {short(value)}",
                          file, at)
             return
-        if "resourceLogs" in value or "resource_logs" in value:
+        shape = _shape(value)
+        if shape == "otlp":
             key, rls = _field(value, "resourceLogs", "resource_logs")
             self.otlp(rls, file, line, f"{path}.{key}" if path else key, index)
-        elif "events" in value and (value.keys() <= _CW_OUTPUT or type(value["events"]) is list and (
-                "nextToken" in value or "nextForwardToken" in value or "searchedLogStreams" in value or not value["events"]
-                or type(value["events"][0]) is dict and "message" in value["events"][0])):
+        elif shape == "cloudwatch":
             # filter-log-events / get-log-events output (a record that only has "events" is read as that output: its
             # events are named when they are not events, instead of "not a log record (keys: events)")
             if value.get("nextToken"):
@@ -329,23 +395,24 @@ class _Logs:
                              self.at(line, epath))
                 return
             self.cloudwatch(value["events"], None, None, file, line, epath, index)
-        elif type(value.get("awslogs")) is dict and len(value) == 1:  # a subscription as a Lambda function receives it
+        elif shape == "awslogs":  # a subscription as a Lambda function receives it
             self.subscription(value["awslogs"].get("data"), file, line, f"{path}.awslogs.data" if path else "awslogs.data",
                               index)
-        elif "logEvents" in value and (type(value["logEvents"]) is list or "messageType" in value):
+        elif shape == "payload":
             self.payload(value, file, line, path, index)
-        elif "Records" in value and type(value["Records"]) is list and value["Records"] \
-                and type(value["Records"][0]) is dict and "kinesis" in value["Records"][0]:
+        elif shape == "kinesis":
             self.records(value["Records"], file, line, f"{path}.Records" if path else "Records", index, True)
-        elif "records" in value and ("deliveryStreamArn" in value or "invocationId" in value):
+        elif shape == "firehose":
             self.records(value["records"], file, line, f"{path}.records" if path else "records", index, False)
-        elif any(k in value for k in _NOT_LOGS):
+        elif shape == "other":
             what = next(k for k in _NOT_LOGS if k in value)
             self.ignored.append(SkippedRecord(file, at, f"{what}: not log data"))
-        elif "result" in value and type(value["result"]) is dict and "resourceLogs" in value["result"]:
+        elif shape == "result":
             self.value(value["result"], file, line, f"{path}.result" if path else "result", index)
         else:
             try:
+                if DUPLICATE_KEYS in value and (why := _repeated(value, _JSON_SET)):
+                    raise _Bad(why)
                 self.json_record(value, None, None, None, file, record, at or "", "jsonl")
             except _Bad as exc:
                 self.problem(str(exc), file, at)
@@ -500,8 +567,8 @@ class _Logs:
                     try:
                         if type(r) is not dict:
                             raise _Bad(f"expected a LogRecord object, got {short(r)}")
-                        if DUPLICATE_KEYS in r:
-                            raise _Bad(duplicate_reason(r[DUPLICATE_KEYS]))
+                        if DUPLICATE_KEYS in r and (why := _repeated(r, _OTLP_SET)):
+                            raise _Bad(why)
                         get = r.get
                         t = get("timeUnixNano")
                         if t is None:
@@ -593,6 +660,8 @@ class _Logs:
             try:
                 if type(ev) is not dict:
                     raise _Bad(f"expected a CloudWatch log event object, got {short(ev)}")
+                if DUPLICATE_KEYS in ev and (why := _repeated(ev, _CW_SET)):
+                    raise _Bad(why)
                 ts = ev.get("timestamp")
                 if type(ts) is not int:
                     raise _Bad(f"timestamp must be milliseconds since the epoch (an integer), got {short(ts)}")
@@ -630,7 +699,10 @@ class _Logs:
                         obj = orjson.loads(text)
                     except orjson.JSONDecodeError:
                         obj = None
-                    if type(obj) is dict:
+                    if type(obj) is dict:  # a JSON record in the message: its keys looked at as a JSON line's
+                        obj = unique_keys(text, obj, _JSON_KEYS, _itself)
+                        if DUPLICATE_KEYS in obj and (why := _repeated(obj, _JSON_SET)):
+                            raise _Bad(f"message: {why}")
                         self.json_record(obj, ts * 1_000_000, ing, res, file, record, where, "cloudwatch",
                                          default_service=group, default_host=st, extra=extra)
                         continue

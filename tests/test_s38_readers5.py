@@ -7,6 +7,9 @@
    ``message``, ``logStreamName``, ``eventId``, ``ingestionTime``), a JSON log line (the keys its time, message, trace
    and span ids are read from), a GELF record (``short_message``, ``_trace_id``…) or a CloudWatch event's JSON message
    given one twice with different values loaded the last silently; now refused, naming the record and the key.
+3. A line of JSON lines holding a Latin-1 byte (every reader): the error said "str is not valid UTF-8: surrogates not
+   allowed: line 1 column 1 (char 0)" (orjson's words: no surrogate, not column 1); it now says the text is not UTF-8,
+   which byte of the file is not, and what to do, as for a whole file.
 
 Every input is built by construction (JSON text written by hand so that a key can be given twice).
 """
@@ -139,3 +142,32 @@ def test_read_logs_a_repeated_key_with_one_value_or_not_an_identity_key_loads():
     cw = tk.read_logs(_cw(_event(1, ', "message": "m1"'), _event(2)))
     assert cw["body"].tolist() == ["m1", "m2"]
 
+
+# ----------------------------------------------------------------------------- a Latin-1 byte in a line of JSON lines
+
+T0 = 1_700_000_000_000_000_000
+TID = "5759e988bd862e3fe1be46a994272793"
+LINES = {
+    "read_otlp": lambda i: {"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": TID, "spanId": f"{i:016x}", "name": "café", "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1)}]}]}]},
+    "read_xray": lambda i: {"trace_id": XTID, "id": f"{i:016x}", "name": "café", "start_time": 1.7e9, "end_time": 1.7e9 + 1},
+    "read_logs": lambda i: {"time": "2023-11-14T22:13:20Z", "msg": f"café {i}"},
+    "read_metrics": lambda i: {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "café", "gauge": {
+        "dataPoints": [{"timeUnixNano": str(T0 + i), "asDouble": 1.5}]}}]}]}]},
+}
+
+
+@pytest.mark.parametrize("reader", list(LINES))
+def test_a_latin1_byte_in_a_json_line_is_said_as_such_with_its_byte(reader):
+    make, read = LINES[reader], getattr(tk, reader)
+    lines = [json.dumps(make(i), ensure_ascii=False) for i in (1, 2, 3)]
+    data = "\n".join(lines[:1]).encode() + b"\n" + lines[1].encode("latin-1") + b"\n" + lines[2].encode() + b"\n"
+    with pytest.raises(TraceFormatError) as info:
+        read(data)
+    reason = info.value.reason
+    assert info.value.record == "line 2" and "surrogate" not in reason and "column 1 (char 0)" not in reason
+    assert f"not UTF-8 text (JSON must be UTF-8): byte {data.index(bytes([0xE9])):,} is b'\\xe9'" in reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read(data, errors="skip")
+    assert len(df) == 2 and [s.record for s in df.attrs["skipped"]] == ["line 2"]

@@ -1567,6 +1567,8 @@ def _json_lines(data: bytes, name: str, first: Any, nl: int, on_bad_line: OnBadL
                 msg = f"{what} ({exc})"
                 if _BINARY.search(data, pos, stop):  # orjson says "str is not valid UTF-8: surrogates…"
                     msg = f"line is binary data, not JSON text (starts with {bytes(view[pos:min(stop, pos + 12)])!r})"
+                elif "not valid UTF-8" in msg and (why := _not_utf8(view[pos:stop], pos)) is not None:
+                    msg = f"line is not valid JSON: {why}"  # (a Latin-1 byte: not "surrogates" at "column 1")
                 del exc
                 if on_bad_line is None:
                     raise TraceFormatError(msg, file=name, record=f"line {i}") from None
@@ -1609,18 +1611,33 @@ def other_container(data: bytes) -> str | None:
     return f"not JSON: {what}; the readers take JSON, JSON lines and gzip (.gz): {how}"
 
 
+def _not_utf8(data: bytes | memoryview, offset: int = 0) -> str | None:
+    """What is wrong with ``data`` when it is not UTF-8 text (None when it is): the first byte that is not, counted
+    from the start of the file (``offset``: where ``data`` starts in it), and what to do. One wording for a file and
+    for a line of JSON lines (orjson says "str is not valid UTF-8: surrogates not allowed" at "column 1 (char 0)" of
+    a line holding a Latin-1 ``é``: neither is so).
+
+    >>> _not_utf8(b'{"a": "caf\\xe9"}', offset=100)
+    "not UTF-8 text (JSON must be UTF-8): byte 110 is b'\\\\xe9' (invalid continuation byte); a Latin-1 file needs re-encoding, e.g. iconv -f latin1 -t utf-8"
+    """
+    b = data if isinstance(data, bytes) else bytes(data)
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"not UTF-8 text (JSON must be UTF-8): byte {offset + exc.start:,} is {b[exc.start:exc.start + 1]!r} "
+                f"({exc.reason}); a Latin-1 file needs re-encoding, e.g. iconv -f latin1 -t utf-8")
+    return None
+
+
 def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
     other = other_container(data)
     if other is not None:
         return other
     msg = str(err)
     if "not valid UTF-8" in msg:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return (f"not valid JSON: not UTF-8 text (JSON must be UTF-8): byte {exc.start:,} is "
-                    f"{data[exc.start:exc.start + 1]!r} ({exc.reason}); a Latin-1 file needs re-encoding, e.g. "
-                    "iconv -f latin1 -t utf-8")
+        why = _not_utf8(data)
+        if why is not None:
+            return f"not valid JSON: {why}"
     stripped = data.rstrip()
     if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
         return f"{TRUNCATED_FILE}: JSON ends early ({err})"
